@@ -1,0 +1,181 @@
+package catalog
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// RelKind is the kind of a relation, with PostgreSQL's relkind letters
+// where PostgreSQL has one.
+type RelKind byte
+
+// Relation kinds.
+const (
+	KindTable   RelKind = 'r'
+	KindView    RelKind = 'v'
+	KindMatView RelKind = 'm'
+	KindSource  RelKind = 's'
+	KindSink    RelKind = 'k'
+)
+
+// String returns the kind as PostgreSQL names it in messages ("table",
+// "materialized view").
+func (k RelKind) String() string {
+	switch k {
+	case KindTable:
+		return "table"
+	case KindView:
+		return "view"
+	case KindMatView:
+		return "materialized view"
+	case KindSource:
+		return "source"
+	case KindSink:
+		return "sink"
+	}
+	return "relation"
+}
+
+// HasRows reports whether relations of this kind store rows (and so have
+// a storage.Table).
+func (k RelKind) HasRows() bool { return k == KindTable || k == KindMatView }
+
+// Column is one physical column of a relation.
+type Column struct {
+	Name    string
+	Type    types.T
+	NotNull bool
+	// Default is the SQL text of the DEFAULT expression, "" for none.
+	Default string
+	// AttNum is the 1-based column number, stable for the column's life.
+	AttNum int16
+	// Dropped columns keep their slot (rows still hold a value for them)
+	// but are invisible.
+	Dropped bool
+	// Hidden columns exist but are left out of SELECT * and \d.
+	Hidden bool
+}
+
+// Watermark is an event-time watermark declaration: WATERMARK FOR Column
+// AS Expr.
+type Watermark struct {
+	Column string
+	Expr   string
+}
+
+// Relation is a table, view, materialized view, source or sink. A
+// *Relation handed out by the catalog is never modified: mutations publish
+// a new value.
+type Relation struct {
+	OID    uint32
+	Schema string
+	Name   string
+	Kind   RelKind
+	// Columns are the physical columns in attnum order, dropped ones
+	// included.
+	Columns []Column
+	// PrimaryKey are indexes into Columns; empty means none.
+	PrimaryKey []int
+	AppendOnly bool
+	// Definition is the query SQL of a view, materialized view or sink.
+	Definition string
+	// Options are the WITH (...) options.
+	Options        map[string]string
+	Format, Encode string
+	Watermarks     []Watermark
+	// DependsOn are the OIDs of the relations this one reads.
+	DependsOn []uint32
+	// ColumnDeps are the columns of DependsOn relations this one reads.
+	// A relation listed in DependsOn with no entry here is taken to read
+	// all of its columns.
+	ColumnDeps []ColumnRef
+	Comment    string
+	Owner      string
+	Created    time.Time
+}
+
+// ColumnRef names a column of another relation by OID and AttNum.
+type ColumnRef struct {
+	Rel    uint32
+	AttNum int16
+}
+
+// usesColumn reports whether r reads column attnum of relation rel.
+func (r *Relation) usesColumn(rel uint32, attnum int16) bool {
+	listed := false
+	for _, ref := range r.ColumnDeps {
+		if ref.Rel == rel {
+			if ref.AttNum == attnum {
+				return true
+			}
+			listed = true
+		}
+	}
+	return !listed && slices.Contains(r.DependsOn, rel)
+}
+
+// Clone returns a deep copy of r, for building a changed version.
+func (r *Relation) Clone() *Relation {
+	c := *r
+	c.Columns = slices.Clone(r.Columns)
+	c.PrimaryKey = slices.Clone(r.PrimaryKey)
+	c.Options = maps.Clone(r.Options)
+	c.Watermarks = slices.Clone(r.Watermarks)
+	c.DependsOn = slices.Clone(r.DependsOn)
+	c.ColumnDeps = slices.Clone(r.ColumnDeps)
+	return &c
+}
+
+// VisibleColumns returns the columns that SELECT * shows: neither dropped
+// nor hidden.
+func (r *Relation) VisibleColumns() []Column {
+	out := make([]Column, 0, len(r.Columns))
+	for _, c := range r.Columns {
+		if !c.Dropped && !c.Hidden {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ColumnIndex returns the physical index of the live column called name,
+// or -1.
+func (r *Relation) ColumnIndex(name string) int {
+	for i, c := range r.Columns {
+		if !c.Dropped && c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Table returns the storage view of a table or materialized view: rows
+// keyed by the primary key (or a hidden row id), holding every physical
+// column.
+func (r *Relation) Table() *storage.Table {
+	t := &storage.Table{
+		ID:       r.OID,
+		Name:     r.Name,
+		Types:    make([]types.T, len(r.Columns)),
+		ColNames: make([]string, len(r.Columns)),
+		PK:       slices.Clone(r.PrimaryKey),
+	}
+	for i, c := range r.Columns {
+		t.Types[i] = c.Type
+		t.ColNames[i] = c.Name
+	}
+	return t
+}
+
+// qualifiedName is the name used in messages: bare for public, else
+// schema.name.
+func (r *Relation) qualifiedName() string {
+	if r.Schema == "public" {
+		return r.Name
+	}
+	return r.Schema + "." + r.Name
+}

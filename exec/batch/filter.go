@@ -1,0 +1,60 @@
+package batch
+
+import (
+	"streamsql/exec"
+	"streamsql/exec/expr"
+	"streamsql/sql/types"
+)
+
+// Filter passes the rows for which a boolean predicate is true (NULL
+// counts as false).
+type Filter struct {
+	in   exec.Operator
+	pred expr.Expr
+	sel  []int32
+}
+
+// NewFilter returns a filter of in by pred.
+func NewFilter(in exec.Operator, pred expr.Expr) exec.Operator {
+	return &Filter{in: in, pred: pred}
+}
+
+func (f *Filter) Open(ctx *exec.Ctx) error { return f.in.Open(ctx) }
+
+func (f *Filter) Next(ctx *exec.Ctx) (*exec.Batch, error) {
+	for {
+		if err := checkCtx(ctx); err != nil {
+			return nil, err
+		}
+		b, err := f.in.Next(ctx)
+		if err != nil || b == nil {
+			return nil, err
+		}
+		mask, err := f.pred.Eval(ctx, b)
+		if err != nil {
+			b.Release()
+			return nil, err
+		}
+		f.sel, err = selectedRows(mask, f.sel)
+		mask.Release()
+		if err != nil {
+			b.Release()
+			return nil, err
+		}
+		switch len(f.sel) {
+		case 0:
+			b.Release()
+			continue
+		case b.N:
+			return b, nil
+		}
+		out := takeCols(b.Cols, f.sel)
+		b.Release()
+		return out, nil
+	}
+}
+
+func (f *Filter) Close()                    { f.in.Close() }
+func (f *Filter) Types() []types.T          { return f.in.Types() }
+func (f *Filter) Explain() string           { return "Filter " + f.pred.String() }
+func (f *Filter) Children() []exec.Operator { return []exec.Operator{f.in} }

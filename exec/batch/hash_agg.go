@@ -1,0 +1,306 @@
+package batch
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"streamsql/exec"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// AggSpec is one aggregate call of a HashAgg: Agg over the input columns
+// Args (of types ArgTypes), result type T. Distinct feeds each distinct
+// argument tuple once per group; Filter is a boolean input column that
+// must be true for a row to feed the aggregate, or -1.
+type AggSpec struct {
+	Agg      *udf.Aggregate
+	Args     []int
+	ArgTypes []types.T
+	Distinct bool
+	Filter   int
+	T        types.T
+}
+
+// HashAgg groups its input by the group columns and computes aggregates
+// per group. Output: the group columns in order, then one column per
+// aggregate, one row per group in order of first appearance. Without group
+// columns it outputs exactly one row, even for empty input.
+//
+// State: a groupTable (key -> group id), the group key values of each
+// group (gathered when the group is created), one groups-accumulator per
+// aggregate indexed by group id, and for DISTINCT aggregates a set of
+// (group id, argument tuple) keys already fed. All of it lives from the
+// first Next to Close.
+type HashAgg struct {
+	in         exec.Operator
+	groupCols  []int
+	groupTypes []types.T
+	aggs       []AggSpec
+	ts         []types.T
+
+	done bool
+	out  *table
+	pos  int
+
+	groups   *groupTable
+	accs     []udf.Accumulator
+	keyParts [][]arrow.Array
+	seen     []map[string]struct{}
+	ids      []uint32
+	gv       []uint32
+	newRows  []int32
+	argKeys  rowKeys
+	keyBuf   []byte
+	keyCols  []arrow.Array
+}
+
+// NewHashAgg returns a hash aggregation of in.
+func NewHashAgg(in exec.Operator, groupCols []int, groupTypes []types.T, aggs []AggSpec) exec.Operator {
+	ts := append([]types.T(nil), groupTypes...)
+	for _, a := range aggs {
+		ts = append(ts, a.T)
+	}
+	return &HashAgg{in: in, groupCols: groupCols, groupTypes: groupTypes, aggs: aggs, ts: ts}
+}
+
+func (h *HashAgg) Open(ctx *exec.Ctx) error {
+	h.reset()
+	return h.in.Open(ctx)
+}
+
+func (h *HashAgg) reset() {
+	h.out.release()
+	h.out, h.done, h.pos = nil, false, 0
+	for _, a := range h.accs {
+		if a != nil {
+			a.Release()
+		}
+	}
+	h.accs = nil
+	for _, p := range h.keyParts {
+		releaseAll(p)
+	}
+	h.keyParts, h.seen, h.groups = nil, nil, nil
+}
+
+func (h *HashAgg) Next(ctx *exec.Ctx) (*exec.Batch, error) {
+	if !h.done {
+		if err := h.run(ctx); err != nil {
+			return nil, err
+		}
+		h.done = true
+	}
+	if h.out == nil || h.pos >= h.out.n {
+		return nil, nil
+	}
+	hi := min(h.pos+exec.BatchSize, h.out.n)
+	b := h.out.slice(h.pos, hi)
+	h.pos = hi
+	return b, nil
+}
+
+// numGroups is the number of groups so far (always one without group
+// columns).
+func (h *HashAgg) numGroups() int {
+	if len(h.groupCols) == 0 {
+		return 1
+	}
+	return h.groups.n
+}
+
+func (h *HashAgg) run(ctx *exec.Ctx) error {
+	h.groups = newGroupTable(h.groupTypes)
+	h.keyParts = make([][]arrow.Array, len(h.groupCols))
+	h.accs = make([]udf.Accumulator, len(h.aggs))
+	h.seen = make([]map[string]struct{}, len(h.aggs))
+	for i, a := range h.aggs {
+		h.accs[i] = a.Agg.New(a.ArgTypes)
+		if a.Distinct {
+			h.seen[i] = map[string]struct{}{}
+		}
+	}
+	for {
+		if err := checkCtx(ctx); err != nil {
+			return err
+		}
+		b, err := h.in.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			break
+		}
+		err = h.consume(b)
+		b.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return h.finish(ctx)
+}
+
+// consume folds one input batch into the groups.
+func (h *HashAgg) consume(b *exec.Batch) error {
+	n := b.N
+	if n == 0 {
+		return nil
+	}
+	if cap(h.ids) < n {
+		h.ids = make([]uint32, n)
+		h.gv = make([]uint32, n)
+	}
+	ids := h.ids[:n]
+	if len(h.groupCols) == 0 {
+		clear(ids)
+	} else {
+		h.keyCols = h.keyCols[:0]
+		for _, c := range h.groupCols {
+			h.keyCols = append(h.keyCols, b.Cols[c])
+		}
+		h.newRows = h.groups.assign(h.keyCols, n, ids, h.newRows[:0])
+		if len(h.newRows) > 0 {
+			for j, c := range h.keyCols {
+				h.keyParts[j] = append(h.keyParts[j], takeColumn(c, h.newRows))
+			}
+		}
+	}
+	numGroups := h.numGroups()
+	var args []arrow.Array
+	for i, a := range h.aggs {
+		gv := ids
+		if a.Filter >= 0 || a.Distinct {
+			gv = h.gv[:n]
+			copy(gv, ids)
+		}
+		if a.Filter >= 0 {
+			if err := skipUnless(b.Cols[a.Filter], gv); err != nil {
+				return err
+			}
+		}
+		args = args[:0]
+		for _, c := range a.Args {
+			args = append(args, b.Cols[c])
+		}
+		if a.Distinct {
+			h.skipSeen(h.seen[i], args, a.ArgTypes, gv)
+		}
+		if err := h.accs[i].Update(gv, numGroups, args, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// skipUnless marks rows whose filter value is not true as SkipRow.
+func skipUnless(filter arrow.Array, gv []uint32) error {
+	f, ok := filter.(*array.Boolean)
+	if !ok {
+		if _, isNull := filter.(*array.Null); isNull {
+			for i := range gv {
+				gv[i] = udf.SkipRow
+			}
+			return nil
+		}
+		return fmt.Errorf("aggregate FILTER column is %s, not boolean", filter.DataType())
+	}
+	nulls := f.NullN() > 0
+	for i := range gv {
+		if !f.Value(i) || (nulls && f.IsNull(i)) {
+			gv[i] = udf.SkipRow
+		}
+	}
+	return nil
+}
+
+// skipSeen marks rows whose (group, arguments) were fed before as SkipRow.
+func (h *HashAgg) skipSeen(seen map[string]struct{}, args []arrow.Array, ts []types.T, gv []uint32) {
+	h.argKeys.encode(args, ts, len(gv))
+	for i, g := range gv {
+		if g == udf.SkipRow {
+			continue
+		}
+		h.keyBuf = binary.LittleEndian.AppendUint32(h.keyBuf[:0], g)
+		h.keyBuf = append(h.keyBuf, h.argKeys.keys[i]...)
+		if _, dup := seen[string(h.keyBuf)]; dup {
+			gv[i] = udf.SkipRow
+			continue
+		}
+		seen[string(h.keyBuf)] = struct{}{}
+	}
+}
+
+func (h *HashAgg) finish(ctx *exec.Ctx) error {
+	numGroups := h.numGroups()
+	cols := make([]arrow.Array, 0, len(h.ts))
+	for j, parts := range h.keyParts {
+		var c arrow.Array
+		switch len(parts) {
+		case 0:
+			c = emptyColumn(h.groupTypes[j])
+		case 1:
+			c = parts[0]
+			c.Retain()
+		default:
+			var err error
+			if c, err = array.Concatenate(parts, types.Mem); err != nil {
+				releaseAll(cols)
+				return fmt.Errorf("group keys: %w", err)
+			}
+		}
+		cols = append(cols, c)
+	}
+	for i, acc := range h.accs {
+		c, err := acc.Finish(&ctx.Env, numGroups)
+		if err != nil {
+			releaseAll(cols)
+			return err
+		}
+		if c.Len() != numGroups {
+			c.Release()
+			releaseAll(cols)
+			return fmt.Errorf("aggregate %s gave %d values for %d groups", h.aggs[i].Agg.Name, c.Len(), numGroups)
+		}
+		cols = append(cols, c)
+	}
+	h.out = &table{cols: cols, n: numGroups}
+	return nil
+}
+
+func (h *HashAgg) Close() {
+	h.reset()
+	h.in.Close()
+}
+
+func (h *HashAgg) Types() []types.T { return h.ts }
+func (h *HashAgg) Explain() string {
+	var sb strings.Builder
+	sb.WriteString("HashAgg")
+	if len(h.groupCols) > 0 {
+		sb.WriteString(" group by " + colList(h.groupCols))
+	}
+	for i, a := range h.aggs {
+		if i == 0 {
+			sb.WriteString(": ")
+		} else {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(a.Agg.Name + "(")
+		if a.Distinct {
+			sb.WriteString("DISTINCT ")
+		}
+		if len(a.Args) == 0 {
+			sb.WriteString("*")
+		}
+		sb.WriteString(colList(a.Args) + ")")
+		if a.Filter >= 0 {
+			sb.WriteString(fmt.Sprintf(" filter #%d", a.Filter))
+		}
+	}
+	return sb.String()
+}
+func (h *HashAgg) Children() []exec.Operator { return []exec.Operator{h.in} }

@@ -1,0 +1,157 @@
+package batch
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"streamsql/exec"
+	"streamsql/exec/expr"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// Limit skips the first OFFSET rows and passes at most LIMIT rows, then
+// stops pulling its input. Both counts are evaluated once at Open; a NULL
+// LIMIT means no limit and a NULL OFFSET means zero, as in PostgreSQL.
+type Limit struct {
+	in            exec.Operator
+	limit, offset expr.Expr
+
+	remaining int64 // rows still to pass; -1 = unlimited
+	skip      int64 // rows still to skip
+}
+
+// NewLimit returns in limited by limit and offset (nil = absent).
+func NewLimit(in exec.Operator, limit, offset expr.Expr) exec.Operator {
+	return &Limit{in: in, limit: limit, offset: offset}
+}
+
+// evalLimits evaluates LIMIT and OFFSET: limit -1 means none.
+func evalLimits(ctx *exec.Ctx, limit, offset expr.Expr) (lim, off int64, err error) {
+	lim = -1
+	if limit != nil {
+		d, err := evalConst(ctx, limit)
+		if err != nil {
+			return 0, 0, err
+		}
+		if d != nil {
+			v, err := rowCount(d)
+			if err != nil {
+				return 0, 0, err
+			}
+			if v < 0 {
+				return 0, 0, sqlerr.New(sqlerr.InvalidRowCountInLimit, "LIMIT must not be negative")
+			}
+			lim = v
+		}
+	}
+	if offset != nil {
+		d, err := evalConst(ctx, offset)
+		if err != nil {
+			return 0, 0, err
+		}
+		if d != nil {
+			v, err := rowCount(d)
+			if err != nil {
+				return 0, 0, err
+			}
+			if v < 0 {
+				return 0, 0, sqlerr.New(sqlerr.InvalidRowCountInOffset, "OFFSET must not be negative")
+			}
+			off = v
+		}
+	}
+	return lim, off, nil
+}
+
+// rowCount converts a LIMIT/OFFSET value (bigint after the planner's cast).
+func rowCount(d types.Datum) (int64, error) {
+	switch v := d.(type) {
+	case int64:
+		return v, nil
+	case float64:
+		if v != v || v > math.MaxInt64 || v < math.MinInt64 {
+			return 0, sqlerr.New(sqlerr.NumericValueOutOfRange, "bigint out of range")
+		}
+		return int64(math.RoundToEven(v)), nil
+	case *types.Decimal:
+		i, err := v.Int64()
+		if err != nil {
+			return 0, sqlerr.New(sqlerr.NumericValueOutOfRange, "bigint out of range")
+		}
+		return i, nil
+	}
+	return 0, fmt.Errorf("LIMIT/OFFSET value of Go type %T", d)
+}
+
+func (l *Limit) Open(ctx *exec.Ctx) error {
+	lim, off, err := evalLimits(ctx, l.limit, l.offset)
+	if err != nil {
+		return err
+	}
+	l.remaining, l.skip = lim, off
+	return l.in.Open(ctx)
+}
+
+func (l *Limit) Next(ctx *exec.Ctx) (*exec.Batch, error) {
+	for {
+		if l.remaining == 0 {
+			return nil, nil
+		}
+		if err := checkCtx(ctx); err != nil {
+			return nil, err
+		}
+		b, err := l.in.Next(ctx)
+		if err != nil || b == nil {
+			return nil, err
+		}
+		lo, hi := int64(0), int64(b.N)
+		if l.skip > 0 {
+			s := min(l.skip, hi)
+			l.skip -= s
+			lo = s
+		}
+		if l.remaining >= 0 && hi-lo > l.remaining {
+			hi = lo + l.remaining
+		}
+		if hi <= lo {
+			b.Release()
+			continue
+		}
+		if l.remaining > 0 {
+			l.remaining -= hi - lo
+		}
+		if lo == 0 && hi == int64(b.N) {
+			return b, nil
+		}
+		out := sliceBatch(b, lo, hi)
+		b.Release()
+		return out, nil
+	}
+}
+
+// sliceBatch returns rows [lo, hi) of b as a new batch sharing buffers.
+func sliceBatch(b *exec.Batch, lo, hi int64) *exec.Batch {
+	cols := make([]arrow.Array, len(b.Cols))
+	for j, c := range b.Cols {
+		cols[j] = array.NewSlice(c, lo, hi)
+	}
+	return exec.NewBatch(cols, int(hi-lo))
+}
+
+func (l *Limit) Close()           { l.in.Close() }
+func (l *Limit) Types() []types.T { return l.in.Types() }
+func (l *Limit) Explain() string {
+	s := "Limit"
+	if l.limit != nil {
+		s += " " + l.limit.String()
+	}
+	if l.offset != nil {
+		s += " offset " + l.offset.String()
+	}
+	return s
+}
+func (l *Limit) Children() []exec.Operator { return []exec.Operator{l.in} }

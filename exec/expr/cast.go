@@ -1,0 +1,198 @@
+package expr
+
+import (
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"streamsql/exec"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// Cast evaluation: vector fast paths for the casts between integer and
+// float widths, and types.Cast row by row for everything else.
+
+func (e *Cast) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
+	in, err := e.Input.Eval(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	from := e.Input.Type()
+	if from.Equal(e.To) || (from.Kind == e.To.Kind && noModifiers(e.To) && from.Kind != types.Unknown) {
+		return in, nil
+	}
+	defer in.Release()
+	if out, ok, err := fastCast(in, from, e.To, b.N); ok || err != nil {
+		return out, err
+	}
+	if in.DataType().ID() == arrow.NULL {
+		return types.ConstArray(e.To, nil, b.N), nil
+	}
+	bld := types.NewBuilder(e.To)
+	defer bld.Release()
+	bld.Reserve(b.N)
+	src := from
+	if src.Kind == types.Unknown {
+		src = types.TText
+	}
+	for i := 0; i < b.N; i++ {
+		d := types.GetDatum(in, i, src)
+		if d == nil {
+			bld.AppendNull()
+			continue
+		}
+		v, err := types.Cast(d, src, e.To, ctx.Location)
+		if err != nil {
+			return nil, err
+		}
+		types.AppendDatum(bld, v)
+	}
+	return bld.NewArray(), nil
+}
+
+func noModifiers(t types.T) bool {
+	return t.Precision == 0 && t.Scale == 0 && t.Width == 0 && t.Kind != types.Char && t.Kind != types.Array
+}
+
+func isInt(k types.Kind) bool   { return k == types.Int2 || k == types.Int4 || k == types.Int8 }
+func isFloat(k types.Kind) bool { return k == types.Float4 || k == types.Float8 }
+
+// fastCast handles int<->int and int<->float and float<->float casts.
+func fastCast(in arrow.Array, from, to types.T, n int) (arrow.Array, bool, error) {
+	f, t := from.Kind, to.Kind
+	switch {
+	case isInt(f) && isInt(t):
+		v := int64s(in)
+		lo, hi := intBounds(t)
+		valid := udf.Validity(n, in)
+		for i, x := range v[:n] {
+			if (x < lo || x > hi) && (valid == nil || in.IsValid(i)) {
+				return nil, true, rangeErr(t)
+			}
+		}
+		return intColumn(v[:n], t, valid), true, nil
+	case isInt(f) && isFloat(t):
+		v := int64s(in)
+		out := make([]float64, n)
+		for i, x := range v[:n] {
+			out[i] = float64(x)
+		}
+		return floatColumn(out, t, udf.Validity(n, in)), true, nil
+	case isFloat(f) && isFloat(t):
+		v := float64s(in)
+		valid := udf.Validity(n, in)
+		if t == types.Float4 {
+			for i, x := range v[:n] {
+				if !math.IsInf(x, 0) && math.Abs(x) > math.MaxFloat32 && (valid == nil || in.IsValid(i)) {
+					return nil, true, sqlerr.New(sqlerr.NumericValueOutOfRange, "value out of range: overflow")
+				}
+			}
+		}
+		return floatColumn(v[:n], t, valid), true, nil
+	case isFloat(f) && isInt(t):
+		v := float64s(in)
+		lo, hi := intBounds(t)
+		valid := udf.Validity(n, in)
+		out := make([]int64, n)
+		for i, x := range v[:n] {
+			r := math.RoundToEven(x)
+			if math.IsNaN(r) || r < float64(lo) || r >= -float64(lo) || r > float64(hi) {
+				if valid == nil || in.IsValid(i) {
+					return nil, true, rangeErr(t)
+				}
+				continue
+			}
+			out[i] = int64(r)
+		}
+		return intColumn(out, t, valid), true, nil
+	}
+	return nil, false, nil
+}
+
+func intBounds(k types.Kind) (int64, int64) {
+	switch k {
+	case types.Int2:
+		return math.MinInt16, math.MaxInt16
+	case types.Int4:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
+func rangeErr(k types.Kind) error {
+	switch k {
+	case types.Int2:
+		return sqlerr.New(sqlerr.NumericValueOutOfRange, "smallint out of range")
+	case types.Int4:
+		return sqlerr.New(sqlerr.NumericValueOutOfRange, "integer out of range")
+	}
+	return sqlerr.New(sqlerr.NumericValueOutOfRange, "bigint out of range")
+}
+
+func int64s(arr arrow.Array) []int64 {
+	switch a := arr.(type) {
+	case *array.Int64:
+		return a.Int64Values()
+	case *array.Int32:
+		out := make([]int64, a.Len())
+		for i, v := range a.Int32Values() {
+			out[i] = int64(v)
+		}
+		return out
+	case *array.Int16:
+		out := make([]int64, a.Len())
+		for i, v := range a.Int16Values() {
+			out[i] = int64(v)
+		}
+		return out
+	}
+	panic("int64s: " + arr.DataType().String())
+}
+
+func float64s(arr arrow.Array) []float64 {
+	switch a := arr.(type) {
+	case *array.Float64:
+		return a.Float64Values()
+	case *array.Float32:
+		out := make([]float64, a.Len())
+		for i, v := range a.Float32Values() {
+			out[i] = float64(v)
+		}
+		return out
+	}
+	panic("float64s: " + arr.DataType().String())
+}
+
+func intColumn(v []int64, k types.Kind, valid []byte) arrow.Array {
+	switch k {
+	case types.Int2:
+		out := make([]int16, len(v))
+		for i, x := range v {
+			out[i] = int16(x)
+		}
+		return fixedArray(arrow.PrimitiveTypes.Int16, len(v), bufOrNil(valid), -1, arrow.Int16Traits.CastToBytes(out))
+	case types.Int4:
+		out := make([]int32, len(v))
+		for i, x := range v {
+			out[i] = int32(x)
+		}
+		return fixedArray(arrow.PrimitiveTypes.Int32, len(v), bufOrNil(valid), -1, arrow.Int32Traits.CastToBytes(out))
+	}
+	out := append([]int64(nil), v...)
+	return fixedArray(arrow.PrimitiveTypes.Int64, len(v), bufOrNil(valid), -1, arrow.Int64Traits.CastToBytes(out))
+}
+
+func floatColumn(v []float64, k types.Kind, valid []byte) arrow.Array {
+	if k == types.Float4 {
+		out := make([]float32, len(v))
+		for i, x := range v {
+			out[i] = float32(x)
+		}
+		return fixedArray(arrow.PrimitiveTypes.Float32, len(v), bufOrNil(valid), -1, arrow.Float32Traits.CastToBytes(out))
+	}
+	out := append([]float64(nil), v...)
+	return fixedArray(arrow.PrimitiveTypes.Float64, len(v), bufOrNil(valid), -1, arrow.Float64Traits.CastToBytes(out))
+}

@@ -1,0 +1,160 @@
+package expr
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"streamsql/exec"
+	"streamsql/sql/types"
+)
+
+// Take returns a new batch holding rows idx of b, in that order (typed
+// copies per column). b is not released.
+func Take(b *exec.Batch, idx []int) *exec.Batch {
+	cols := make([]arrow.Array, len(b.Cols))
+	for j, c := range b.Cols {
+		cols[j] = TakeArray(c, idx)
+	}
+	return &exec.Batch{Cols: cols, N: len(idx)}
+}
+
+// Filter returns the rows of b where mask (a boolean column of b.N rows)
+// is true; NULL counts as false. b is not released.
+func Filter(b *exec.Batch, mask arrow.Array) (*exec.Batch, error) {
+	m, ok := mask.(*array.Boolean)
+	if !ok {
+		return nil, fmt.Errorf("filter mask is %s, not boolean", mask.DataType())
+	}
+	idx := make([]int, 0, b.N)
+	for i := 0; i < b.N; i++ {
+		if m.IsValid(i) && m.Value(i) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == b.N {
+		for _, c := range b.Cols {
+			c.Retain()
+		}
+		return &exec.Batch{Cols: append([]arrow.Array(nil), b.Cols...), N: b.N}, nil
+	}
+	return Take(b, idx), nil
+}
+
+// takeValidity builds the validity bitmap of rows idx of arr, or nil.
+func takeValidity(arr arrow.Array, idx []int) (*memory.Buffer, int) {
+	if arr.NullN() == 0 {
+		return nil, 0
+	}
+	bits := make([]byte, bitutil.BytesForBits(int64(len(idx))))
+	nulls := 0
+	for k, i := range idx {
+		if arr.IsValid(i) {
+			bitutil.SetBit(bits, k)
+		} else {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		return nil, 0
+	}
+	return memory.NewBufferBytes(bits), nulls
+}
+
+func takeFixed[T any](vals []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for k, i := range idx {
+		out[k] = vals[i]
+	}
+	return out
+}
+
+func fixedArray(dt arrow.DataType, n int, valid *memory.Buffer, nulls int, data []byte) arrow.Array {
+	d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(data)}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+// TakeArray returns rows idx of arr as a new array.
+func TakeArray(arr arrow.Array, idx []int) arrow.Array {
+	n := len(idx)
+	dt := arr.DataType()
+	valid, nulls := takeValidity(arr, idx)
+	switch a := arr.(type) {
+	case *array.Int16:
+		return fixedArray(dt, n, valid, nulls, arrow.Int16Traits.CastToBytes(takeFixed(a.Int16Values(), idx)))
+	case *array.Int32:
+		return fixedArray(dt, n, valid, nulls, arrow.Int32Traits.CastToBytes(takeFixed(a.Int32Values(), idx)))
+	case *array.Int64:
+		return fixedArray(dt, n, valid, nulls, arrow.Int64Traits.CastToBytes(takeFixed(a.Int64Values(), idx)))
+	case *array.Float32:
+		return fixedArray(dt, n, valid, nulls, arrow.Float32Traits.CastToBytes(takeFixed(a.Float32Values(), idx)))
+	case *array.Float64:
+		return fixedArray(dt, n, valid, nulls, arrow.Float64Traits.CastToBytes(takeFixed(a.Float64Values(), idx)))
+	case *array.Date32:
+		return fixedArray(dt, n, valid, nulls, arrow.Date32Traits.CastToBytes(takeFixed(a.Date32Values(), idx)))
+	case *array.Time64:
+		return fixedArray(dt, n, valid, nulls, arrow.Time64Traits.CastToBytes(takeFixed(a.Time64Values(), idx)))
+	case *array.Timestamp:
+		return fixedArray(dt, n, valid, nulls, arrow.TimestampTraits.CastToBytes(takeFixed(a.TimestampValues(), idx)))
+	case *array.MonthDayNanoInterval:
+		return fixedArray(dt, n, valid, nulls, arrow.MonthDayNanoIntervalTraits.CastToBytes(takeFixed(a.MonthDayNanoIntervalValues(), idx)))
+	case *array.Boolean:
+		bits := make([]byte, bitutil.BytesForBits(int64(n)))
+		for k, i := range idx {
+			if a.Value(i) {
+				bitutil.SetBit(bits, k)
+			}
+		}
+		return fixedArray(dt, n, valid, nulls, bits)
+	case *array.String:
+		offs := make([]int32, n+1)
+		size := 0
+		for k, i := range idx {
+			size += a.ValueLen(i)
+			offs[k+1] = int32(size)
+		}
+		data := make([]byte, 0, size)
+		for _, i := range idx {
+			data = append(data, a.Value(i)...)
+		}
+		d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}, nil, nulls, 0)
+		defer d.Release()
+		return array.MakeFromData(d)
+	case *array.Binary:
+		offs := make([]int32, n+1)
+		size := 0
+		for k, i := range idx {
+			size += a.ValueLen(i)
+			offs[k+1] = int32(size)
+		}
+		data := make([]byte, 0, size)
+		for _, i := range idx {
+			data = append(data, a.Value(i)...)
+		}
+		d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}, nil, nulls, 0)
+		defer d.Release()
+		return array.MakeFromData(d)
+	case *array.Null:
+		return array.NewNull(n)
+	}
+	// Anything else: a builder-based copy.
+	bld := array.NewBuilder(types.Mem, dt)
+	defer bld.Release()
+	for _, i := range idx {
+		if arr.IsNull(i) || bld.AppendValueFromString(arr.ValueStr(i)) != nil {
+			bld.AppendNull()
+		}
+	}
+	return bld.NewArray()
+}
+
+func bufOrNil(b []byte) *memory.Buffer {
+	if b == nil {
+		return nil
+	}
+	return memory.NewBufferBytes(b)
+}

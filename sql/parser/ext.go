@@ -1,0 +1,164 @@
+package parser
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// Ext is a StreamSQL extension statement, or the extension part of a
+// statement whose PostgreSQL part is in Statement.AST.
+//
+// Every Pos field is a byte offset in the whole input given to Parse, like
+// the Location fields of the PostgreSQL nodes; CharPosition turns one into
+// the 1-based character position an error reports.
+type Ext interface{ extNode() }
+
+// ObjectName is a possibly qualified object name, normalized (unquoted
+// names lower-cased).
+type ObjectName struct {
+	Catalog string
+	Schema  string
+	Name    string
+	Pos     int
+}
+
+// String renders the name qualified as written, e.g. "public.s".
+func (n ObjectName) String() string {
+	s := n.Name
+	if n.Schema != "" {
+		s = n.Schema + "." + s
+	}
+	if n.Catalog != "" {
+		s = n.Catalog + "." + s
+	}
+	return s
+}
+
+// Option is one key = value pair of a WITH (...) or ENCODE (...) list.
+// Key is lower-cased and may be dotted ("properties.bootstrap.server").
+// Value is the decoded text of a string literal, the text of a number
+// (with its sign), or the lower-cased word (true, earliest, ...).
+type Option struct {
+	Key      string
+	Value    string
+	Quoted   bool // the value was a string literal
+	KeyPos   int
+	ValuePos int
+}
+
+// Watermark is `WATERMARK FOR Column AS Expr`.
+type Watermark struct {
+	Column    string
+	ColumnPos int
+	Expr      *pg_query.Node // the expression; its Locations are in the whole input
+	ExprSQL   string         // the expression as written
+	Pos       int            // the WATERMARK keyword
+}
+
+// FormatSpec is the `FORMAT f ENCODE e [(options)]` clause. Format is one of
+// PLAIN, UPSERT, DEBEZIUM, CANAL, MAXWELL and Encode one of JSON, CSV,
+// AVRO, BYTES, both upper-case; empty when the clause is absent.
+type FormatSpec struct {
+	Format        string
+	Encode        string
+	EncodeOptions []Option
+	Pos           int // the FORMAT keyword
+}
+
+// CreateSource is CREATE SOURCE.
+type CreateSource struct {
+	Name        ObjectName
+	IfNotExists bool
+	// Table is the column list as PostgreSQL's CREATE TABLE reads it
+	// (columns, NOT NULL, PRIMARY KEY, ...) without the WATERMARK clauses.
+	// It has no TableElts when the columns were omitted.
+	Table      *pg_query.CreateStmt
+	Watermarks []Watermark
+	AppendOnly bool
+	Options    []Option
+	FormatSpec
+}
+
+// CreateTableExt holds the streaming parts of a CREATE TABLE; the
+// statement's AST is the plain CreateStmt without them.
+type CreateTableExt struct {
+	Watermarks []Watermark
+	AppendOnly bool
+	// Options is the WITH list when it names a connector; a WITH list
+	// without one stays in the CreateStmt as storage options.
+	Options []Option
+	FormatSpec
+}
+
+// MatViewExt is the EMIT ON WINDOW CLOSE of a CREATE MATERIALIZED VIEW
+// whose CreateTableAsStmt is the statement's AST.
+type MatViewExt struct {
+	EmitOnWindowClose bool
+	QuerySQL          string // the view's query as written
+	QueryPos          int
+}
+
+// CreateSink is CREATE SINK name FROM relation | AS query WITH (...).
+type CreateSink struct {
+	Name        ObjectName
+	IfNotExists bool
+	From        *ObjectName    // CREATE SINK ... FROM relation
+	Query       *pg_query.Node // CREATE SINK ... AS query (a SelectStmt)
+	QuerySQL    string
+	QueryPos    int
+	Options     []Option
+	FormatSpec
+}
+
+// DropObjects is DROP SOURCE | SINK.
+type DropObjects struct {
+	Kind     string // "source" or "sink"
+	Names    []ObjectName
+	IfExists bool
+	Cascade  bool
+}
+
+// AlterRename is ALTER SOURCE | SINK name RENAME TO new_name.
+type AlterRename struct {
+	Kind    string // "source" or "sink"
+	Name    ObjectName
+	NewName string
+}
+
+// Flush is FLUSH: wait until every write before it is visible to reads.
+type Flush struct{}
+
+// Subscribe is SUBSCRIBE [TO] relation | (query) [WITH (...)], or
+// DECLARE cursor SUBSCRIPTION CURSOR FOR ... (then Cursor is set).
+type Subscribe struct {
+	Cursor   string
+	Relation *ObjectName
+	Query    *pg_query.Node // a SelectStmt
+	QuerySQL string
+	QueryPos int
+	Options  []Option
+}
+
+// ShowObjects is SHOW SOURCES | TABLES | MATERIALIZED VIEWS | VIEWS |
+// SINKS | FUNCTIONS | JOBS | SCHEMAS [FROM schema].
+type ShowObjects struct {
+	What   string // lower-case: "sources", "materialized views", ...
+	Schema string
+}
+
+// Explain is EXPLAIN of a statement that involves an extension. Options are
+// lower-case "name" or "name value" ("verbose", "format json").
+type Explain struct {
+	Options []string
+	Stmt    Statement
+}
+
+func (*CreateSource) extNode()   {}
+func (*CreateTableExt) extNode() {}
+func (*MatViewExt) extNode()     {}
+func (*CreateSink) extNode()     {}
+func (*DropObjects) extNode()    {}
+func (*AlterRename) extNode()    {}
+func (*Flush) extNode()          {}
+func (*Subscribe) extNode()      {}
+func (*ShowObjects) extNode()    {}
+func (*Explain) extNode()        {}

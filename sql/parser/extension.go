@@ -1,0 +1,702 @@
+package parser
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// showKinds are the object lists SHOW can name; any other SHOW is a
+// PostgreSQL run-time parameter.
+var showKinds = map[string]bool{
+	"sources": true, "tables": true, "views": true, "sinks": true,
+	"functions": true, "jobs": true, "schemas": true,
+}
+
+// isExtension classifies a statement (its tokens, ';' included) by its
+// leading tokens.
+func (p *parser) isExtension(toks []token) bool {
+	c := &cursor{src: p.src, toks: toks}
+	switch c.wordAt(0) {
+	case "create":
+		switch {
+		case c.isWords("create", "source"), c.isWords("create", "sink"):
+			return true
+		case c.isWords("create", "materialized", "view"):
+			return c.emitTail() >= 0
+		}
+		return c.tableExt() != nil
+	case "drop", "alter":
+		w := c.wordAt(1)
+		return w == "source" || w == "sink"
+	case "flush":
+		return c.end() == 1
+	case "subscribe":
+		return true
+	case "declare":
+		return c.wordAt(2) == "subscription"
+	case "show":
+		w := c.wordAt(1)
+		return showKinds[w] || (w == "materialized" && c.wordAt(2) == "views")
+	case "explain":
+		c.i = 1
+		if _, err := c.explainOptions(); err != nil {
+			return false
+		}
+		return p.isExtension(toks[c.i:])
+	}
+	return false
+}
+
+// parseExtension parses one extension statement.
+func (p *parser) parseExtension(r stmtRange) (Statement, error) {
+	toks := p.toks[r.lo:r.hi]
+	body := r.body(p.toks)
+	st := Statement{Pos: body[0].start, SQL: p.src[body[0].start:body[len(body)-1].end]}
+	c := &cursor{src: p.src, toks: toks}
+	var err error
+	switch c.wordAt(0) {
+	case "create":
+		switch c.wordAt(1) {
+		case "source":
+			st.Ext, err = c.createSource()
+		case "sink":
+			st.Ext, err = c.createSink()
+		case "materialized":
+			st.AST, st.Ext, err = c.createMatView()
+		default:
+			st.AST, st.Ext, err = c.createTable()
+		}
+	case "drop":
+		st.Ext, err = c.drop()
+	case "alter":
+		st.Ext, err = c.alterRename()
+	case "flush":
+		st.Ext = &Flush{}
+	case "subscribe", "declare":
+		st.Ext, err = c.subscribe()
+	case "show":
+		st.Ext, err = c.show()
+	case "explain":
+		st.Ext, err = p.explain(c, r)
+	default:
+		err = c.errHere()
+	}
+	if err != nil {
+		return Statement{}, err
+	}
+	return st, nil
+}
+
+// watermark reads `WATERMARK FOR col AS expr`, the expression running to
+// token index end (exclusive).
+func (c *cursor) watermark(end int) (Watermark, error) {
+	w := Watermark{Pos: c.toks[c.i].start}
+	if err := c.expect("watermark", "for"); err != nil {
+		return w, err
+	}
+	if t := c.tok(0); t != nil {
+		w.ColumnPos = t.start
+	}
+	col, err := c.ident()
+	if err != nil {
+		return w, err
+	}
+	w.Column = col
+	if err := c.expect("as"); err != nil {
+		return w, err
+	}
+	if c.i >= end {
+		return w, c.errHere()
+	}
+	from, to := c.toks[c.i].start, c.toks[end-1].end
+	var next *token
+	if end < len(c.toks) {
+		next = &c.toks[end]
+	}
+	w.Expr, err = c.expression(c.i, end, next)
+	if err != nil {
+		return w, err
+	}
+	w.ExprSQL = c.src[from:to]
+	c.i = end
+	return w, nil
+}
+
+// expression parses tokens [lo, hi) as one scalar expression.
+func (c *cursor) expression(lo, hi int, next *token) (*pg_query.Node, error) {
+	node, err := parseFragment(c.src, "SELECT", c.toks[lo].start, c.toks[hi-1].end, next)
+	if err != nil {
+		return nil, err
+	}
+	sel := node.GetSelectStmt()
+	if sel == nil || len(sel.TargetList) != 1 || sel.FromClause != nil || sel.WhereClause != nil ||
+		sel.GroupClause != nil || sel.HavingClause != nil || sel.WindowClause != nil ||
+		sel.SortClause != nil || sel.LimitCount != nil || sel.LimitOffset != nil ||
+		sel.LockingClause != nil || sel.IntoClause != nil || sel.DistinctClause != nil ||
+		sel.Op != pg_query.SetOperation_SETOP_NONE || sel.GetTargetList()[0].GetResTarget().GetName() != "" {
+		// Something beyond an expression: report the first token past it.
+		for i := lo; i < hi; i++ {
+			switch c.toks[i].word(c.src) {
+			case "from", "where", "group", "having", "window", "order", "limit", "offset",
+				"fetch", "for", "union", "intersect", "except", "into", "as":
+				return nil, c.errAt(i)
+			}
+		}
+		return nil, c.errAt(hi - 1)
+	}
+	return sel.TargetList[0].GetResTarget().GetVal(), nil
+}
+
+// query parses tokens [lo, hi) as a query (a SelectStmt, VALUES included).
+func (c *cursor) query(lo, hi int) (*pg_query.Node, string, error) {
+	if lo >= hi {
+		return nil, "", c.errAt(lo)
+	}
+	var next *token
+	if hi < len(c.toks) {
+		next = &c.toks[hi]
+	}
+	node, err := parseFragment(c.src, "", c.toks[lo].start, c.toks[hi-1].end, next)
+	if err != nil {
+		return nil, "", err
+	}
+	if node.GetSelectStmt() == nil {
+		return nil, "", c.errAt(lo)
+	}
+	return node, c.src[c.toks[lo].start:c.toks[hi-1].end], nil
+}
+
+// columnList splits the parenthesized element list that opens at token
+// index open into its elements (token index ranges) and reads the
+// WATERMARK elements. It returns the index of the closing ')' and the byte
+// ranges that must be blanked for PostgreSQL's CREATE TABLE to read the
+// rest.
+func (c *cursor) columnList(open int) (closeIdx int, wms []Watermark, blanks [][2]int, err error) {
+	closeIdx = c.matching(open)
+	if closeIdx < 0 {
+		c.i = c.end()
+		return 0, nil, nil, c.errHere()
+	}
+	type elem struct{ lo, hi int }
+	var elems []elem
+	var commas []int
+	depth, lo := 0, open+1
+	for j := open + 1; j < closeIdx; j++ {
+		t := c.toks[j]
+		switch {
+		case t.isPunct('('):
+			depth++
+		case t.isPunct(')'):
+			depth--
+		case t.isPunct(',') && depth == 0:
+			elems = append(elems, elem{lo, j})
+			commas = append(commas, j)
+			lo = j + 1
+		}
+	}
+	elems = append(elems, elem{lo, closeIdx})
+	kept := make([]bool, len(elems))
+	for k, e := range elems {
+		c.i = e.lo
+		if e.lo < e.hi && c.isWords("watermark", "for") {
+			w, err := c.watermark(e.hi)
+			if err != nil {
+				return 0, nil, nil, err
+			}
+			wms = append(wms, w)
+			blanks = append(blanks, [2]int{c.toks[e.lo].start, c.toks[e.hi-1].end})
+			continue
+		}
+		kept[k] = true
+	}
+	// Keep only the commas that still separate two kept elements.
+	seenKept := false
+	for k, comma := range commas {
+		seenKept = seenKept || kept[k]
+		if !(seenKept && kept[k+1]) {
+			blanks = append(blanks, [2]int{c.toks[comma].start, c.toks[comma].end})
+		}
+	}
+	return closeIdx, wms, blanks, nil
+}
+
+// createSource reads CREATE SOURCE [IF NOT EXISTS] name [(elements)]
+// [APPEND ONLY] [WITH (options)] [FORMAT ... ENCODE ...].
+func (c *cursor) createSource() (*CreateSource, error) {
+	cs := &CreateSource{}
+	stmtStart := c.toks[0].start
+	sourceTok := c.toks[1]
+	c.i = 2
+	cs.IfNotExists = c.accept("if", "not", "exists")
+	name, err := c.name()
+	if err != nil {
+		return nil, err
+	}
+	cs.Name = name
+	var text *pgText
+	if c.isPunct('(') {
+		closeIdx, wms, blanks, err := c.columnList(c.i)
+		if err != nil {
+			return nil, err
+		}
+		cs.Watermarks = wms
+		text = newPGText(c.src, stmtStart, c.toks[closeIdx].end)
+		for _, b := range blanks {
+			text.blank(b[0], b[1])
+		}
+		c.i = closeIdx + 1
+	} else {
+		text = newPGText(c.src, stmtStart, c.toks[c.i-1].end)
+		text.buf = append(text.buf, " ()"...)
+	}
+	// SOURCE and "TABLE " have the same length, so offsets stay put.
+	text.put(sourceTok.start, "TABLE ")
+	raws, err := text.parse()
+	if err != nil {
+		return nil, err
+	}
+	if len(raws) != 1 || raws[0].Stmt.GetCreateStmt() == nil {
+		return nil, c.errAt(0)
+	}
+	cs.Table = raws[0].Stmt.GetCreateStmt()
+	cs.AppendOnly = c.accept("append", "only")
+	if c.isWords("with") {
+		c.i++
+		if cs.Options, err = c.options(); err != nil {
+			return nil, err
+		}
+	}
+	if c.isWords("format") {
+		if cs.FormatSpec, err = c.formatSpec(); err != nil {
+			return nil, err
+		}
+	}
+	return cs, c.expectEnd()
+}
+
+// tableExtParts locates the streaming parts of a CREATE TABLE.
+type tableExtParts struct {
+	open, close int // the column list's parentheses
+	withIdx     int // WITH ( connector ... ), -1 if none
+	appendIdx   int // APPEND ONLY, -1 if none
+	formatIdx   int // FORMAT ... ENCODE, -1 if none
+	watermark   bool
+}
+
+// tableExt finds the streaming parts of CREATE [...] TABLE name (...) ...,
+// or returns nil when it has none (a plain PostgreSQL CREATE TABLE).
+func (c *cursor) tableExt() *tableExtParts {
+	ti := -1
+	for j := 1; j < 5 && j < c.end(); j++ {
+		w := c.toks[j].word(c.src)
+		if w == "table" {
+			ti = j
+			break
+		}
+		if w != "global" && w != "local" && w != "temp" && w != "temporary" && w != "unlogged" {
+			return nil
+		}
+	}
+	if ti < 0 {
+		return nil
+	}
+	open := -1
+	for j := ti + 1; j < c.end(); j++ {
+		if c.toks[j].isPunct('(') {
+			open = j
+			break
+		}
+		if w := c.toks[j].word(c.src); w == "as" || w == "of" || w == "partition" {
+			return nil
+		}
+	}
+	if open < 0 {
+		return nil
+	}
+	x := &tableExtParts{open: open, withIdx: -1, appendIdx: -1, formatIdx: -1}
+	x.close = c.matching(open)
+	if x.close < 0 {
+		return nil
+	}
+	depth := 0
+	for j := open + 1; j < x.close; j++ {
+		switch t := c.toks[j]; {
+		case t.isPunct('('):
+			depth++
+		case t.isPunct(')'):
+			depth--
+		case depth == 0 && t.word(c.src) == "watermark" && j+1 < x.close && c.toks[j+1].word(c.src) == "for" &&
+			(c.toks[j-1].isPunct(',') || j == open+1):
+			x.watermark = true
+		}
+	}
+	for j := x.close + 1; j < c.end(); j++ {
+		t := c.toks[j]
+		switch {
+		case t.isPunct('('):
+			if k := c.matching(j); k > 0 {
+				j = k
+			}
+		case t.word(c.src) == "append" && j+1 < c.end() && c.toks[j+1].word(c.src) == "only":
+			x.appendIdx = j
+		case t.word(c.src) == "with" && j+1 < c.end() && c.toks[j+1].isPunct('('):
+			if k := c.matching(j + 1); k > 0 {
+				for m := j + 2; m+1 < k; m++ {
+					if c.toks[m].word(c.src) == "connector" && c.toks[m+1].isPunct('=') {
+						x.withIdx = j
+					}
+				}
+				j = k
+			}
+		case c.isFormatAt(j):
+			x.formatIdx = j
+			j = c.end()
+		}
+	}
+	if !x.watermark && x.withIdx < 0 && x.appendIdx < 0 && x.formatIdx < 0 {
+		return nil
+	}
+	return x
+}
+
+// createTable reads a CREATE TABLE with streaming parts: the PostgreSQL
+// grammar reads the statement with those parts blanked out.
+func (c *cursor) createTable() (*pg_query.Node, Ext, error) {
+	x := c.tableExt()
+	if x == nil {
+		return nil, nil, c.errAt(0)
+	}
+	ext := &CreateTableExt{}
+	_, wms, blanks, err := c.columnList(x.open)
+	if err != nil {
+		return nil, nil, err
+	}
+	ext.Watermarks = wms
+	if x.appendIdx >= 0 {
+		ext.AppendOnly = true
+		blanks = append(blanks, [2]int{c.toks[x.appendIdx].start, c.toks[x.appendIdx+1].end})
+	}
+	if x.withIdx >= 0 {
+		c.i = x.withIdx + 1
+		if ext.Options, err = c.options(); err != nil {
+			return nil, nil, err
+		}
+		blanks = append(blanks, [2]int{c.toks[x.withIdx].start, c.toks[c.i-1].end})
+	}
+	end := c.end()
+	if x.formatIdx >= 0 {
+		c.i = x.formatIdx
+		if ext.FormatSpec, err = c.formatSpec(); err != nil {
+			return nil, nil, err
+		}
+		if err := c.expectEnd(); err != nil {
+			return nil, nil, err
+		}
+		end = x.formatIdx
+	}
+	text := newPGText(c.src, c.toks[0].start, c.toks[c.end()-1].end)
+	for _, b := range blanks {
+		text.blank(b[0], b[1])
+	}
+	if end < c.end() {
+		text.blank(c.toks[end].start, c.toks[c.end()-1].end)
+	}
+	if c.end() < len(c.toks) {
+		text.next = &c.toks[c.end()]
+	}
+	raws, err := text.parse()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(raws) != 1 {
+		return nil, nil, c.errAt(0)
+	}
+	return raws[0].Stmt, ext, nil
+}
+
+// emitTail returns the index of EMIT in a trailing EMIT ON WINDOW CLOSE,
+// or -1.
+func (c *cursor) emitTail() int {
+	e := c.end() - 4
+	if e < 0 {
+		return -1
+	}
+	save := c.i
+	c.i = e
+	ok := c.isWords("emit", "on", "window", "close")
+	c.i = save
+	if !ok {
+		return -1
+	}
+	return e
+}
+
+// createMatView reads CREATE MATERIALIZED VIEW ... AS query EMIT ON WINDOW
+// CLOSE; the grammar reads it without the EMIT clause.
+func (c *cursor) createMatView() (*pg_query.Node, Ext, error) {
+	e := c.emitTail()
+	if e < 0 {
+		return nil, nil, c.errAt(0)
+	}
+	text := newPGText(c.src, c.toks[0].start, c.toks[e-1].end)
+	text.next = &c.toks[e]
+	raws, err := text.parse()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(raws) != 1 || raws[0].Stmt.GetCreateTableAsStmt() == nil {
+		return nil, nil, c.errAt(e)
+	}
+	ext := &MatViewExt{EmitOnWindowClose: true}
+	// The query starts after the first top-level AS.
+	depth := 0
+	for j := 3; j < e; j++ {
+		t := c.toks[j]
+		switch {
+		case t.isPunct('('):
+			depth++
+		case t.isPunct(')'):
+			depth--
+		case depth == 0 && t.word(c.src) == "as" && j+1 < e:
+			hi := e
+			// WITH [NO] DATA belongs to the statement, not the query.
+			if hi-2 > j && c.toks[hi-1].word(c.src) == "data" {
+				if c.toks[hi-2].word(c.src) == "with" {
+					hi -= 2
+				} else if hi-3 > j && c.toks[hi-2].word(c.src) == "no" && c.toks[hi-3].word(c.src) == "with" {
+					hi -= 3
+				}
+			}
+			ext.QueryPos = c.toks[j+1].start
+			ext.QuerySQL = c.src[c.toks[j+1].start:c.toks[hi-1].end]
+			return raws[0].Stmt, ext, nil
+		}
+	}
+	return raws[0].Stmt, ext, nil
+}
+
+// queryEnd returns the index where a query that starts at lo ends: at a
+// top-level WITH ( or FORMAT ... ENCODE, or the statement's end.
+func (c *cursor) queryEnd(lo int) int {
+	depth := 0
+	for j := lo; j < c.end(); j++ {
+		t := c.toks[j]
+		switch {
+		case t.isPunct('('):
+			depth++
+		case t.isPunct(')'):
+			depth--
+		case depth == 0 && j > lo && t.word(c.src) == "with" && j+1 < c.end() && c.toks[j+1].isPunct('('):
+			return j
+		case depth == 0 && c.isFormatAt(j):
+			return j
+		}
+	}
+	return c.end()
+}
+
+// createSink reads CREATE SINK [IF NOT EXISTS] name FROM relation | AS
+// query [WITH (options)] [FORMAT ... ENCODE ...].
+func (c *cursor) createSink() (*CreateSink, error) {
+	cs := &CreateSink{}
+	c.i = 2
+	cs.IfNotExists = c.accept("if", "not", "exists")
+	name, err := c.name()
+	if err != nil {
+		return nil, err
+	}
+	cs.Name = name
+	switch {
+	case c.accept("from"):
+		from, err := c.name()
+		if err != nil {
+			return nil, err
+		}
+		cs.From = &from
+	case c.accept("as"):
+		hi := c.queryEnd(c.i)
+		if cs.Query, cs.QuerySQL, err = c.query(c.i, hi); err != nil {
+			return nil, err
+		}
+		cs.QueryPos = c.toks[c.i].start
+		c.i = hi
+	default:
+		return nil, c.errHere()
+	}
+	if c.accept("with") {
+		if cs.Options, err = c.options(); err != nil {
+			return nil, err
+		}
+	}
+	if c.isWords("format") {
+		if cs.FormatSpec, err = c.formatSpec(); err != nil {
+			return nil, err
+		}
+	}
+	return cs, c.expectEnd()
+}
+
+// drop reads DROP SOURCE | SINK [IF EXISTS] name [, ...] [CASCADE | RESTRICT].
+func (c *cursor) drop() (*DropObjects, error) {
+	d := &DropObjects{Kind: c.wordAt(1)}
+	c.i = 2
+	d.IfExists = c.accept("if", "exists")
+	for {
+		n, err := c.name()
+		if err != nil {
+			return nil, err
+		}
+		d.Names = append(d.Names, n)
+		if !c.acceptPunct(',') {
+			break
+		}
+	}
+	if c.accept("cascade") {
+		d.Cascade = true
+	} else {
+		c.accept("restrict")
+	}
+	return d, c.expectEnd()
+}
+
+// alterRename reads ALTER SOURCE | SINK name RENAME TO new_name.
+func (c *cursor) alterRename() (*AlterRename, error) {
+	a := &AlterRename{Kind: c.wordAt(1)}
+	c.i = 2
+	n, err := c.name()
+	if err != nil {
+		return nil, err
+	}
+	a.Name = n
+	if err := c.expect("rename", "to"); err != nil {
+		return nil, err
+	}
+	if a.NewName, err = c.ident(); err != nil {
+		return nil, err
+	}
+	return a, c.expectEnd()
+}
+
+// subscribe reads SUBSCRIBE [TO] relation | (query) [WITH (options)] and
+// DECLARE cursor SUBSCRIPTION CURSOR FOR relation | (query) [WITH (...)].
+func (c *cursor) subscribe() (*Subscribe, error) {
+	s := &Subscribe{}
+	var err error
+	if c.accept("declare") {
+		if s.Cursor, err = c.ident(); err != nil {
+			return nil, err
+		}
+		if err := c.expect("subscription", "cursor", "for"); err != nil {
+			return nil, err
+		}
+	} else {
+		c.i = 1
+		c.accept("to")
+	}
+	if c.isPunct('(') {
+		closeIdx := c.matching(c.i)
+		if closeIdx < 0 {
+			c.i = c.end()
+			return nil, c.errHere()
+		}
+		if s.Query, s.QuerySQL, err = c.query(c.i+1, closeIdx); err != nil {
+			return nil, err
+		}
+		s.QueryPos = c.toks[c.i+1].start
+		c.i = closeIdx + 1
+	} else {
+		n, err := c.name()
+		if err != nil {
+			return nil, err
+		}
+		s.Relation = &n
+	}
+	if c.accept("with") {
+		if s.Options, err = c.options(); err != nil {
+			return nil, err
+		}
+	}
+	return s, c.expectEnd()
+}
+
+// show reads SHOW kind [FROM | IN schema].
+func (c *cursor) show() (*ShowObjects, error) {
+	s := &ShowObjects{What: c.wordAt(1)}
+	c.i = 2
+	if s.What == "materialized" {
+		s.What = "materialized views"
+		c.i = 3
+	}
+	if s.What != "schemas" && (c.accept("from") || c.accept("in")) {
+		var err error
+		if s.Schema, err = c.ident(); err != nil {
+			return nil, err
+		}
+	}
+	return s, c.expectEnd()
+}
+
+// explainOptions reads EXPLAIN's options: a parenthesized list or the
+// legacy ANALYZE / VERBOSE words, the cursor after EXPLAIN.
+func (c *cursor) explainOptions() ([]string, error) {
+	var opts []string
+	if !c.isPunct('(') {
+		for _, w := range []string{"analyze", "analyse", "verbose"} {
+			if c.accept(w) {
+				if w == "analyse" {
+					w = "analyze"
+				}
+				opts = append(opts, w)
+			}
+		}
+		return opts, nil
+	}
+	c.i++
+	for {
+		t := c.tok(0)
+		if t == nil || t.word(c.src) == "" {
+			return nil, c.errHere()
+		}
+		opt := t.word(c.src)
+		c.i++
+		if t := c.tok(0); t != nil && !t.isPunct(',') && !t.isPunct(')') {
+			v := t.word(c.src)
+			if v == "" {
+				v = t.text(c.src)
+				if t.kind == pg_query.Token_SCONST {
+					s, err := stringConst(v)
+					if err != nil {
+						return nil, pgError(err, "", 0, c.src)
+					}
+					v = s
+				}
+			}
+			opt += " " + v
+			c.i++
+		}
+		opts = append(opts, opt)
+		if c.acceptPunct(',') {
+			continue
+		}
+		if err := c.expectPunct(')'); err != nil {
+			return nil, err
+		}
+		return opts, nil
+	}
+}
+
+// explain reads EXPLAIN [options] extension-statement.
+func (p *parser) explain(c *cursor, r stmtRange) (*Explain, error) {
+	c.i = 1
+	opts, err := c.explainOptions()
+	if err != nil {
+		return nil, err
+	}
+	if c.atEnd() {
+		return nil, c.errHere()
+	}
+	inner, err := p.parseExtension(stmtRange{lo: r.lo + c.i, hi: r.hi, semi: r.semi})
+	if err != nil {
+		return nil, err
+	}
+	return &Explain{Options: opts, Stmt: inner}, nil
+}

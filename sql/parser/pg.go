@@ -1,0 +1,139 @@
+package parser
+
+import (
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"streamsql/sql/sqlerr"
+)
+
+// pgText is text handed to PostgreSQL's grammar: a copy of src[base:]
+// in which extension clauses have been blanked out byte for byte, so that
+// every byte offset in it is an offset in src once base is added. Suffix
+// text appended after the copied range has no counterpart in src.
+type pgText struct {
+	src  string
+	base int
+	buf  []byte
+	// next is the token that follows the text in src, if any: an "end of
+	// input" error of the grammar is reported at it instead, as PostgreSQL
+	// would when parsing the statement whole.
+	next *token
+}
+
+func newPGText(src string, from, to int) *pgText {
+	return &pgText{src: src, base: from, buf: []byte(src[from:to])}
+}
+
+// blank overwrites src[from:to] with spaces.
+func (t *pgText) blank(from, to int) {
+	for i := from - t.base; i < to-t.base; i++ {
+		t.buf[i] = ' '
+	}
+}
+
+// put overwrites src[at:at+len(s)] with s.
+func (t *pgText) put(at int, s string) { copy(t.buf[at-t.base:], s) }
+
+// parse runs PostgreSQL's grammar over the text. Locations in the result
+// are shifted to byte offsets in src; errors are positioned in src.
+func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
+	text := string(t.buf)
+	res, err := pg_query.Parse(text)
+	if err != nil {
+		pe := pgError(err, text, t.base, t.src).(*sqlerr.Error)
+		if t.next != nil && strings.HasSuffix(pe.Message, "at end of input") {
+			pe.Message = strings.TrimSuffix(pe.Message, "at end of input") + `at or near "` + t.next.text(t.src) + `"`
+			pe.Position = charPos(t.src, t.next.start)
+		}
+		return nil, pe
+	}
+	if t.base != 0 {
+		for _, s := range res.Stmts {
+			shiftLocations(s.ProtoReflect(), int32(t.base))
+		}
+	}
+	return res.Stmts, nil
+}
+
+// parseFragment parses src[from:to] placed after prefix (e.g. "SELECT ")
+// and returns the single statement. Needs from > len(prefix), which holds
+// for every fragment of an extension statement (keywords precede it).
+func parseFragment(src, prefix string, from, to int, next *token) (*pg_query.Node, error) {
+	base := from - len(prefix) - 1
+	if base < 0 {
+		base = 0
+	}
+	t := &pgText{src: src, base: base, next: next}
+	t.buf = make([]byte, 0, to-base)
+	for i := 0; i < from-base-len(prefix)-1; i++ {
+		t.buf = append(t.buf, ' ')
+	}
+	t.buf = append(t.buf, prefix...)
+	t.buf = append(t.buf, ' ')
+	t.buf = append(t.buf, src[from:to]...)
+	stmts, err := t.parse()
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		pos := from
+		if len(stmts) > 1 {
+			pos = base + int(stmts[1].StmtLocation) - t.base
+		}
+		return nil, sqlerr.New(sqlerr.SyntaxError, "syntax error at or near \";\"").WithPosition(charPos(src, pos))
+	}
+	return stmts[0].Stmt, nil
+}
+
+// shiftLocations adds delta to every non-negative *location field of m and
+// the messages beneath it.
+func shiftLocations(m protoreflect.Message, delta int32) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			if fd.Kind() == protoreflect.MessageKind {
+				l := v.List()
+				for i := 0; i < l.Len(); i++ {
+					shiftLocations(l.Get(i).Message(), delta)
+				}
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			shiftLocations(v.Message(), delta)
+		case fd.Kind() == protoreflect.Int32Kind && strings.HasSuffix(string(fd.Name()), "location"):
+			if v.Int() >= 0 {
+				m.Set(fd, protoreflect.ValueOfInt32(int32(v.Int())+delta))
+			}
+		}
+		return true
+	})
+}
+
+// Deparse renders a statement node as SQL text (PostgreSQL's own deparser).
+func Deparse(node *pg_query.Node) (string, error) {
+	if node == nil {
+		return "", sqlerr.New(sqlerr.InternalError, "deparse: nil node")
+	}
+	s, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+	if err != nil {
+		return "", sqlerr.Wrap(err, sqlerr.InternalError)
+	}
+	return s, nil
+}
+
+// DeparseExpr renders an expression node as SQL text.
+func DeparseExpr(expr *pg_query.Node) (string, error) {
+	if expr == nil {
+		return "", sqlerr.New(sqlerr.InternalError, "deparse: nil expression")
+	}
+	sel := &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: &pg_query.SelectStmt{
+		TargetList: []*pg_query.Node{pg_query.MakeResTargetNodeWithVal(expr, -1)},
+	}}}
+	s, err := Deparse(sel)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(s, "SELECT "), nil
+}

@@ -1,0 +1,297 @@
+package planner
+
+import (
+	"regexp"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// aggContext plans GROUP BY and aggregates. Its output layout is the group
+// expressions followed by one column per distinct aggregate call;
+// expressions above it are bound so that grouped expressions and
+// aggregate calls become references into that layout.
+type aggContext struct {
+	p     *Planner
+	in    *scope // the FROM scope
+	from  *relPlan
+	post  *scope
+	group []expr.Expr
+	keys  []string
+	aggs  []aggCall
+	order []*pg.Node // an aggregate's ORDER BY (one ordering for all)
+}
+
+type aggCall struct {
+	fn       *udf.Aggregate
+	args     []expr.Expr
+	distinct bool
+	filter   expr.Expr
+	t        types.T
+	key      string
+}
+
+func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan, _ int) (*aggContext, error) {
+	a := &aggContext{p: p, in: sc, from: from}
+	b := p.binder(sc, "GROUP BY")
+	for _, gn := range s.GroupClause {
+		if gn.GetGroupingSet() != nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "GROUPING SETS, ROLLUP and CUBE are not supported yet")
+		}
+		node := gn
+		// GROUP BY <ordinal> or <output alias> refers to the select list.
+		if c := gn.GetAConst(); c != nil {
+			if iv, ok := c.Val.(*pg.A_Const_Ival); ok {
+				i := int(iv.Ival.Ival)
+				if i < 1 || i > len(s.TargetList) {
+					return nil, sqlerr.New(sqlerr.InvalidColumnReference, "GROUP BY position %d is not in select list", i).WithPosition(p.pos(c.Location))
+				}
+				node = s.TargetList[i-1].GetResTarget().Val
+			}
+		} else if cr := gn.GetColumnRef(); cr != nil && len(cr.Fields) == 1 && cr.Fields[0].GetString_() != nil {
+			name := cr.Fields[0].GetString_().Sval
+			if _, _, _, err := sc.resolve("", name, 0); err != nil {
+				for _, t := range s.TargetList {
+					if rt := t.GetResTarget(); rt.Name == name {
+						node = rt.Val
+						break
+					}
+				}
+			}
+		}
+		e, err := b.bind(node)
+		if err != nil {
+			return nil, err
+		}
+		if e.Type().Kind == types.Unknown {
+			e, _ = p.coerce(e, types.TText, 0)
+		}
+		k := exprKey(e)
+		dup := false
+		for _, x := range a.keys {
+			if x == k {
+				dup = true
+			}
+		}
+		if !dup {
+			a.group = append(a.group, e)
+			a.keys = append(a.keys, k)
+		}
+	}
+	// The scope above the aggregation: group columns that are plain
+	// columns keep their names; aggregates are unnamed.
+	a.post = &scope{parent: sc.parent, ctes: sc.ctes}
+	for _, g := range a.group {
+		c := column{name: "?group?", t: g.Type(), hidden: true}
+		if cr, ok := g.(*expr.ColRef); ok {
+			c = sc.cols[cr.Idx]
+		}
+		a.post.cols = append(a.post.cols, c)
+	}
+	return a, nil
+}
+
+// postBinder returns a binder for expressions evaluated over the
+// aggregation's output.
+func (a *aggContext) postBinder() *exprBinder {
+	b := a.p.binder(a.post, "SELECT")
+	b.hook = a.hook
+	return b
+}
+
+func (a *aggContext) hook(n *pg.Node) (expr.Expr, bool, error) {
+	if fc := n.GetFuncCall(); fc != nil && fc.Over == nil {
+		name := funcName(fc.Funcname)
+		if fc.AggStar || udf.IsAggregate(name) {
+			e, err := a.aggregate(fc, name)
+			return e, true, err
+		}
+	}
+	if n.GetAConst() != nil || n.GetSubLink() != nil || n.GetParamRef() != nil {
+		return nil, false, nil
+	}
+	// A grouped expression?
+	if len(a.group) > 0 && !containsAgg(n) {
+		if e, err := a.p.binder(a.in, "SELECT").bind(n); err == nil {
+			k := exprKey(e)
+			for i, g := range a.keys {
+				if g == k {
+					return &expr.ColRef{Idx: i, T: a.group[i].Type(), Name: a.post.cols[i].name}, true, nil
+				}
+			}
+		}
+	}
+	if cr := n.GetColumnRef(); cr != nil {
+		var qual, name string
+		f := cr.Fields
+		if s := f[len(f)-1].GetString_(); s != nil {
+			name = s.Sval
+		}
+		if len(f) >= 2 {
+			qual = f[len(f)-2].GetString_().Sval
+		}
+		depth, _, _, err := a.in.resolve(qual, name, a.p.pos(cr.Location))
+		if err != nil {
+			return nil, true, err
+		}
+		if depth == 0 {
+			full := name
+			if qual != "" {
+				full = qual + "." + name
+			}
+			return nil, true, sqlerr.New(sqlerr.GroupingError, "column %q must appear in the GROUP BY clause or be used in an aggregate function", full).WithPosition(a.p.pos(cr.Location))
+		}
+	}
+	return nil, false, nil
+}
+
+// starColumn binds column idx of a SELECT * under GROUP BY.
+func (a *aggContext) starColumn(idx int, c *column) (expr.Expr, error) {
+	k := exprKey(&expr.ColRef{Idx: idx})
+	for i, g := range a.keys {
+		if g == k {
+			return &expr.ColRef{Idx: i, T: a.group[i].Type(), Name: c.name}, nil
+		}
+	}
+	return nil, sqlerr.New(sqlerr.GroupingError, "column %q must appear in the GROUP BY clause or be used in an aggregate function", c.table+"."+c.name)
+}
+
+func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (expr.Expr, error) {
+	pos := a.p.pos(fc.Location)
+	b := a.p.binder(a.in, "aggregate function calls")
+	b.hook = func(n *pg.Node) (expr.Expr, bool, error) {
+		if f := n.GetFuncCall(); f != nil && f.Over == nil && (f.AggStar || udf.IsAggregate(funcName(f.Funcname))) {
+			return nil, true, sqlerr.New(sqlerr.GroupingError, "aggregate function calls cannot be nested").WithPosition(a.p.pos(f.Location))
+		}
+		return nil, false, nil
+	}
+	var args []expr.Expr
+	var ts []types.T
+	if !fc.AggStar {
+		for _, an := range fc.Args {
+			e, err := b.bind(an)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, e)
+			ts = append(ts, e.Type())
+		}
+	}
+	if name == "count" && fc.AggStar {
+		name = "count"
+	}
+	fn, argTypes, err := udf.LookupAggregate(name, ts)
+	if err != nil {
+		return nil, withPos(err, pos)
+	}
+	for i := range args {
+		if i < len(argTypes) {
+			if args[i], err = a.p.coerce(args[i], argTypes[i], pos); err != nil {
+				return nil, err
+			}
+			ts[i] = args[i].Type()
+		}
+	}
+	var filter expr.Expr
+	if fc.AggFilter != nil {
+		f, err := a.p.binder(a.in, "FILTER").bind(fc.AggFilter)
+		if err != nil {
+			return nil, err
+		}
+		if filter, err = a.p.coerceBool(f, "argument of FILTER", pos); err != nil {
+			return nil, err
+		}
+	}
+	if len(fc.AggOrder) > 0 {
+		if a.order != nil && !sameNodes(a.order, fc.AggOrder) {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregates with different ORDER BY in one query are not supported yet").WithPosition(pos)
+		}
+		a.order = fc.AggOrder
+	}
+	call := aggCall{fn: fn, args: args, distinct: fc.AggDistinct, filter: filter, t: fn.ResultType(ts)}
+	call.key = name + "/" + boolStr(call.distinct)
+	for _, x := range args {
+		call.key += "|" + exprKey(x)
+	}
+	if filter != nil {
+		call.key += "|filter:" + exprKey(filter)
+	}
+	for i, c := range a.aggs {
+		if c.key == call.key && c.fn == fn {
+			return &expr.ColRef{Idx: len(a.group) + i, T: c.t, Name: name}, nil
+		}
+	}
+	a.aggs = append(a.aggs, call)
+	a.post.cols = append(a.post.cols, column{name: name, t: call.t, hidden: true})
+	return &expr.ColRef{Idx: len(a.group) + len(a.aggs) - 1, T: call.t, Name: name}, nil
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "t"
+	}
+	return "f"
+}
+
+func sameNodes(a, b []*pg.Node) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if locRE.ReplaceAllString(a[i].String(), "") != locRE.ReplaceAllString(b[i].String(), "") {
+			return false
+		}
+	}
+	return true
+}
+
+// build returns the aggregation's plan: a projection of group keys and
+// aggregate arguments, optionally sorted for ordered aggregates, then the
+// hash aggregation.
+func (a *aggContext) build() (*relPlan, error) {
+	proj := append([]expr.Expr{}, a.group...)
+	groupCols := make([]int, len(a.group))
+	groupTypes := make([]types.T, len(a.group))
+	for i, g := range a.group {
+		groupCols[i], groupTypes[i] = i, g.Type()
+	}
+	specs := make([]batch.AggSpec, len(a.aggs))
+	for i, c := range a.aggs {
+		spec := batch.AggSpec{Agg: c.fn, Distinct: c.distinct, Filter: -1, T: c.t}
+		for _, x := range c.args {
+			spec.Args = append(spec.Args, len(proj))
+			spec.ArgTypes = append(spec.ArgTypes, x.Type())
+			proj = append(proj, x)
+		}
+		if c.filter != nil {
+			spec.Filter = len(proj)
+			proj = append(proj, c.filter)
+		}
+		specs[i] = spec
+	}
+	op := batch.NewProject(a.from.op, proj)
+	if len(a.order) > 0 {
+		b := a.p.binder(a.in, "ORDER BY")
+		var keys []batch.SortKey
+		var extra []expr.Expr
+		for _, on := range a.order {
+			sb := on.GetSortBy()
+			e, err := b.bind(sb.Node)
+			if err != nil {
+				return nil, err
+			}
+			extra = append(extra, e)
+			keys = append(keys, sortKey(len(proj)+len(extra)-1, e.Type(), sb))
+		}
+		op = batch.NewProject(a.from.op, append(proj, extra...))
+		op = batch.NewSort(op, keys)
+	}
+	return &relPlan{op: batch.NewHashAgg(op, groupCols, groupTypes, specs), cols: a.post.cols}, nil
+}
+
+var locRE = regexp.MustCompile(`location:\s*\d+`)

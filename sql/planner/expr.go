@@ -1,0 +1,651 @@
+package planner
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/exec/expr"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// exprHook lets a caller take over binding of a node (aggregate and window
+// contexts); ok=false falls through to ordinary binding.
+type exprHook func(n *pg.Node) (e expr.Expr, ok bool, err error)
+
+// exprBinder binds AST expressions in a scope.
+type exprBinder struct {
+	p     *Planner
+	scope *scope
+	hook  exprHook
+	// where says which clause is bound, for error messages
+	// ("aggregate functions are not allowed in WHERE").
+	where string
+}
+
+func (p *Planner) binder(s *scope, where string) *exprBinder {
+	return &exprBinder{p: p, scope: s, where: where}
+}
+
+// bind binds n to a typed expression.
+func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
+	if n == nil {
+		return nil, sqlerr.New(sqlerr.InternalError, "missing expression")
+	}
+	if b.hook != nil {
+		e, ok, err := b.hook(n)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return e, nil
+		}
+	}
+	switch {
+	case n.GetColumnRef() != nil:
+		return b.bindColumnRef(n.GetColumnRef())
+	case n.GetAConst() != nil:
+		return b.bindConst(n.GetAConst())
+	case n.GetParamRef() != nil:
+		pr := n.GetParamRef()
+		return b.p.param(int(pr.Number)-1, b.p.pos(pr.Location))
+	case n.GetTypeCast() != nil:
+		tc := n.GetTypeCast()
+		t, err := b.p.typeName(tc.TypeName)
+		if err != nil {
+			return nil, err
+		}
+		arg, err := b.bind(tc.Arg)
+		if err != nil {
+			return nil, err
+		}
+		return b.p.castExplicit(arg, t, b.p.pos(tc.Location))
+	case n.GetAExpr() != nil:
+		return b.bindAExpr(n.GetAExpr())
+	case n.GetBoolExpr() != nil:
+		be := n.GetBoolExpr()
+		args := make([]expr.Expr, len(be.Args))
+		for i, a := range be.Args {
+			e, err := b.bind(a)
+			if err != nil {
+				return nil, err
+			}
+			if e, err = b.p.coerceBool(e, "argument of "+boolOpName(be.Boolop), b.p.pos(be.Location)); err != nil {
+				return nil, err
+			}
+			args[i] = e
+		}
+		switch be.Boolop {
+		case pg.BoolExprType_AND_EXPR:
+			return &expr.And{Args: args}, nil
+		case pg.BoolExprType_OR_EXPR:
+			return &expr.Or{Args: args}, nil
+		default:
+			return &expr.Not{Input: args[0]}, nil
+		}
+	case n.GetNullTest() != nil:
+		nt := n.GetNullTest()
+		e, err := b.bind(nt.Arg)
+		if err != nil {
+			return nil, err
+		}
+		if e.Type().Kind == types.Unknown {
+			e, _ = b.p.coerce(e, types.TText, 0)
+		}
+		return &expr.IsNull{Input: e, Negate: nt.Nulltesttype == pg.NullTestType_IS_NOT_NULL}, nil
+	case n.GetBooleanTest() != nil:
+		bt := n.GetBooleanTest()
+		e, err := b.bind(bt.Arg)
+		if err != nil {
+			return nil, err
+		}
+		if e, err = b.p.coerceBool(e, "argument of IS TRUE", b.p.pos(bt.Location)); err != nil {
+			return nil, err
+		}
+		tr, fa := true, false
+		switch bt.Booltesttype {
+		case pg.BoolTestType_IS_TRUE:
+			return &expr.BoolTest{Input: e, Want: &tr}, nil
+		case pg.BoolTestType_IS_NOT_TRUE:
+			return &expr.BoolTest{Input: e, Want: &tr, Negate: true}, nil
+		case pg.BoolTestType_IS_FALSE:
+			return &expr.BoolTest{Input: e, Want: &fa}, nil
+		case pg.BoolTestType_IS_NOT_FALSE:
+			return &expr.BoolTest{Input: e, Want: &fa, Negate: true}, nil
+		case pg.BoolTestType_IS_UNKNOWN:
+			return &expr.BoolTest{Input: e}, nil
+		default:
+			return &expr.BoolTest{Input: e, Negate: true}, nil
+		}
+	case n.GetCaseExpr() != nil:
+		return b.bindCase(n.GetCaseExpr())
+	case n.GetCoalesceExpr() != nil:
+		ce := n.GetCoalesceExpr()
+		args, t, err := b.bindCommon(ce.Args, "COALESCE", ce.Location)
+		if err != nil {
+			return nil, err
+		}
+		return &expr.Coalesce{Args: args, T: t}, nil
+	case n.GetMinMaxExpr() != nil:
+		me := n.GetMinMaxExpr()
+		name := "GREATEST"
+		if me.Op == pg.MinMaxOp_IS_LEAST {
+			name = "LEAST"
+		}
+		args, t, err := b.bindCommon(me.Args, name, me.Location)
+		if err != nil {
+			return nil, err
+		}
+		return &expr.MinMax{Args: args, Least: me.Op == pg.MinMaxOp_IS_LEAST, T: t}, nil
+	case n.GetFuncCall() != nil:
+		return b.bindFuncCall(n.GetFuncCall())
+	case n.GetSqlvalueFunction() != nil:
+		return b.bindSQLValueFunction(n.GetSqlvalueFunction())
+	case n.GetSubLink() != nil:
+		return b.bindSubLink(n.GetSubLink())
+	case n.GetCollateClause() != nil:
+		return b.bind(n.GetCollateClause().Arg)
+	case n.GetSetToDefault() != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DEFAULT is not allowed in this context").WithPosition(b.p.pos(n.GetSetToDefault().Location))
+	case n.GetAArrayExpr() != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ARRAY constructors are not supported yet").WithPosition(b.p.pos(n.GetAArrayExpr().Location))
+	case n.GetRowExpr() != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "row constructors are not supported yet").WithPosition(b.p.pos(n.GetRowExpr().Location))
+	case n.GetAIndirection() != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "subscripts and field selection are not supported yet")
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "expression %s is not supported", nodeName(n))
+}
+
+func nodeName(n *pg.Node) string {
+	s := fmt.Sprintf("%T", n.Node)
+	s = strings.TrimPrefix(s, "*pg_query.Node_")
+	return s
+}
+
+func boolOpName(op pg.BoolExprType) string {
+	switch op {
+	case pg.BoolExprType_AND_EXPR:
+		return "AND"
+	case pg.BoolExprType_OR_EXPR:
+		return "OR"
+	}
+	return "NOT"
+}
+
+func (b *exprBinder) bindColumnRef(cr *pg.ColumnRef) (expr.Expr, error) {
+	var parts []string
+	for _, f := range cr.Fields {
+		if f.GetAStar() != nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "* is not allowed here").WithPosition(b.p.pos(cr.Location))
+		}
+		parts = append(parts, f.GetString_().Sval)
+	}
+	var qual, name string
+	switch len(parts) {
+	case 1:
+		name = parts[0]
+	case 2:
+		qual, name = parts[0], parts[1]
+	case 3:
+		qual, name = parts[1], parts[2]
+	default:
+		return nil, sqlerr.New(sqlerr.SyntaxError, "improper qualified name (too many dotted names): %s", strings.Join(parts, ".")).WithPosition(b.p.pos(cr.Location))
+	}
+	depth, idx, col, err := b.scope.resolve(qual, name, b.p.pos(cr.Location))
+	if err != nil {
+		return nil, err
+	}
+	if depth == 0 {
+		return &expr.ColRef{Idx: idx, T: col.t, Name: name}, nil
+	}
+	return &expr.OuterRef{Depth: depth, Idx: idx, T: col.t, Name: name}, nil
+}
+
+func (b *exprBinder) bindConst(c *pg.A_Const) (expr.Expr, error) {
+	if c.Isnull {
+		return &expr.Const{T: types.TUnknown}, nil
+	}
+	switch v := c.Val.(type) {
+	case *pg.A_Const_Ival:
+		return &expr.Const{Value: int64(v.Ival.Ival), T: types.TInt4}, nil
+	case *pg.A_Const_Fval:
+		s := v.Fval.Fval
+		// Integer literals too large for int4 arrive as Float.
+		if !strings.ContainsAny(s, ".eE") {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				if i >= math.MinInt32 && i <= math.MaxInt32 {
+					return &expr.Const{Value: i, T: types.TInt4}, nil
+				}
+				return &expr.Const{Value: i, T: types.TInt8}, nil
+			}
+		}
+		d, err := types.ParseText(s, types.TNumeric, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &expr.Const{Value: d, T: types.TNumeric}, nil
+	case *pg.A_Const_Boolval:
+		return &expr.Const{Value: v.Boolval.Boolval, T: types.TBool}, nil
+	case *pg.A_Const_Sval:
+		return &expr.Const{Value: v.Sval.Sval, T: types.TUnknown}, nil
+	case *pg.A_Const_Bsval:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "bit string literals are not supported").WithPosition(b.p.pos(c.Location))
+	}
+	return &expr.Const{T: types.TUnknown}, nil
+}
+
+// bindCommon binds args and coerces them to their common type.
+func (b *exprBinder) bindCommon(nodes []*pg.Node, what string, loc int32) ([]expr.Expr, types.T, error) {
+	args := make([]expr.Expr, len(nodes))
+	ts := make([]types.T, len(nodes))
+	for i, a := range nodes {
+		e, err := b.bind(a)
+		if err != nil {
+			return nil, types.T{}, err
+		}
+		args[i], ts[i] = e, e.Type()
+	}
+	t, err := udf.CommonType(ts, what)
+	if err != nil {
+		return nil, t, withPos(err, b.p.pos(loc))
+	}
+	for i := range args {
+		if args[i], err = b.p.coerce(args[i], t, b.p.pos(loc)); err != nil {
+			return nil, t, err
+		}
+	}
+	return args, t, nil
+}
+
+func withPos(err error, pos int) error {
+	e := sqlerr.From(err)
+	if e.Position == 0 && pos > 0 {
+		c := *e
+		c.Position = pos
+		return &c
+	}
+	return err
+}
+
+func opName(names []*pg.Node) string {
+	if len(names) == 0 {
+		return "="
+	}
+	return names[len(names)-1].GetString_().Sval
+}
+
+func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
+	pos := b.p.pos(a.Location)
+	switch a.Kind {
+	case pg.A_Expr_Kind_AEXPR_OP:
+		op := opName(a.Name)
+		if a.Lexpr == nil {
+			r, err := b.bind(a.Rexpr)
+			if err != nil {
+				return nil, err
+			}
+			return b.p.unaryOp(op, r, pos)
+		}
+		l, err := b.bind(a.Lexpr)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.bind(a.Rexpr)
+		if err != nil {
+			return nil, err
+		}
+		return b.p.binaryOp(op, l, r, pos)
+	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE, pg.A_Expr_Kind_AEXPR_SIMILAR:
+		l, err := b.bind(a.Lexpr)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.bind(a.Rexpr)
+		if err != nil {
+			return nil, err
+		}
+		return b.p.binaryOp(opName(a.Name), l, r, pos)
+	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+		args, _, err := b.bindCommon([]*pg.Node{a.Lexpr, a.Rexpr}, "IS DISTINCT FROM", a.Location)
+		if err != nil {
+			return nil, err
+		}
+		return &expr.IsDistinct{Left: args[0], Right: args[1], Negate: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}, nil
+	case pg.A_Expr_Kind_AEXPR_NULLIF:
+		l, err := b.bind(a.Lexpr)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.bind(a.Rexpr)
+		if err != nil {
+			return nil, err
+		}
+		eq, err := b.p.binaryOp("=", l, r, pos)
+		if err != nil {
+			return nil, err
+		}
+		call := eq.(*expr.Call)
+		return &expr.NullIf{Left: call.Args[0], Right: call.Args[1], Eq: call.Fn, T: l.Type()}, nil
+	case pg.A_Expr_Kind_AEXPR_IN:
+		op := opName(a.Name) // "=" for IN, "<>" for NOT IN
+		l, err := b.bind(a.Lexpr)
+		if err != nil {
+			return nil, err
+		}
+		list := a.Rexpr.GetList().GetItems()
+		nodes := append([]*pg.Node{a.Lexpr}, list...)
+		_ = l
+		args, _, err := b.bindCommon(nodes, "IN", a.Location)
+		if err != nil {
+			return nil, err
+		}
+		eq, err := b.p.binaryOp("=", args[0], args[1], pos)
+		if err != nil {
+			return nil, err
+		}
+		return &expr.InList{Input: args[0], List: args[1:], Eq: eq.(*expr.Call).Fn, Negate: op == "<>"}, nil
+	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN, pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
+		bounds := a.Rexpr.GetList().GetItems()
+		x, err := b.bind(a.Lexpr)
+		if err != nil {
+			return nil, err
+		}
+		lo, err := b.bind(bounds[0])
+		if err != nil {
+			return nil, err
+		}
+		hi, err := b.bind(bounds[1])
+		if err != nil {
+			return nil, err
+		}
+		between := func(lo, hi expr.Expr) (expr.Expr, error) {
+			ge, err := b.p.binaryOp(">=", x, lo, pos)
+			if err != nil {
+				return nil, err
+			}
+			le, err := b.p.binaryOp("<=", x, hi, pos)
+			if err != nil {
+				return nil, err
+			}
+			return &expr.And{Args: []expr.Expr{ge, le}}, nil
+		}
+		e, err := between(lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		if a.Kind == pg.A_Expr_Kind_AEXPR_BETWEEN_SYM || a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM {
+			e2, err := between(hi, lo)
+			if err != nil {
+				return nil, err
+			}
+			e = &expr.Or{Args: []expr.Expr{e, e2}}
+		}
+		if a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN || a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM {
+			e = &expr.Not{Input: e}
+		}
+		return e, nil
+	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
+		// x op ANY (ARRAY[...]) / (list): only literal arrays are supported.
+		arr := a.Rexpr.GetAArrayExpr()
+		if arr == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "op ANY/ALL (array) is supported only with an ARRAY[...] literal").WithPosition(pos)
+		}
+		op := opName(a.Name)
+		nodes := append([]*pg.Node{a.Lexpr}, arr.Elements...)
+		args, _, err := b.bindCommon(nodes, "ARRAY", a.Location)
+		if err != nil {
+			return nil, err
+		}
+		var terms []expr.Expr
+		for _, el := range args[1:] {
+			t, err := b.p.binaryOp(op, args[0], el, pos)
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, t)
+		}
+		if len(terms) == 0 {
+			return &expr.Const{Value: a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL, T: types.TBool}, nil
+		}
+		if a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL {
+			return &expr.And{Args: terms}, nil
+		}
+		return &expr.Or{Args: terms}, nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator kind %s is not supported", a.Kind).WithPosition(pos)
+}
+
+func (b *exprBinder) bindCase(c *pg.CaseExpr) (expr.Expr, error) {
+	pos := b.p.pos(c.Location)
+	var operand expr.Expr
+	var err error
+	if c.Arg != nil {
+		if operand, err = b.bind(c.Arg); err != nil {
+			return nil, err
+		}
+	}
+	var whens, thens []expr.Expr
+	var eqs []*udf.Scalar
+	var resNodes []*pg.Node
+	for _, w := range c.Args {
+		cw := w.GetCaseWhen()
+		we, err := b.bind(cw.Expr)
+		if err != nil {
+			return nil, err
+		}
+		if operand != nil {
+			eq, err := b.p.binaryOp("=", operand, we, b.p.pos(cw.Location))
+			if err != nil {
+				return nil, err
+			}
+			call := eq.(*expr.Call)
+			// The operand may need a cast per WHEN; keep the WHEN side's
+			// coerced value and the "=" overload; the operand is re-cast
+			// by Case evaluation through Eq's argument types.
+			eqs = append(eqs, call.Fn)
+			we = call.Args[1]
+			if !call.Args[0].Type().Equal(operand.Type()) {
+				// Mixed operand types: fall back to a searched CASE.
+				operand = nil
+				return b.bindCaseSearched(c)
+			}
+		} else if we, err = b.p.coerceBool(we, "argument of CASE/WHEN", b.p.pos(cw.Location)); err != nil {
+			return nil, err
+		}
+		whens = append(whens, we)
+		resNodes = append(resNodes, cw.Result)
+	}
+	if c.Defresult != nil {
+		resNodes = append(resNodes, c.Defresult)
+	}
+	res, t, err := b.bindCommon(resNodes, "CASE", c.Location)
+	if err != nil {
+		return nil, err
+	}
+	_ = pos
+	thens = res[:len(whens)]
+	var els expr.Expr
+	if c.Defresult != nil {
+		els = res[len(whens)]
+	}
+	return &expr.Case{Operand: operand, Eq: eqs, Whens: whens, Thens: thens, Else: els, T: t}, nil
+}
+
+// bindCaseSearched rewrites CASE x WHEN a THEN ... as CASE WHEN x = a THEN ...
+func (b *exprBinder) bindCaseSearched(c *pg.CaseExpr) (expr.Expr, error) {
+	var whens []expr.Expr
+	var resNodes []*pg.Node
+	operand, err := b.bind(c.Arg)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range c.Args {
+		cw := w.GetCaseWhen()
+		we, err := b.bind(cw.Expr)
+		if err != nil {
+			return nil, err
+		}
+		eq, err := b.p.binaryOp("=", operand, we, b.p.pos(cw.Location))
+		if err != nil {
+			return nil, err
+		}
+		whens = append(whens, eq)
+		resNodes = append(resNodes, cw.Result)
+	}
+	if c.Defresult != nil {
+		resNodes = append(resNodes, c.Defresult)
+	}
+	res, t, err := b.bindCommon(resNodes, "CASE", c.Location)
+	if err != nil {
+		return nil, err
+	}
+	var els expr.Expr
+	if c.Defresult != nil {
+		els = res[len(whens)]
+	}
+	return &expr.Case{Whens: whens, Thens: res[:len(whens)], Else: els, T: t}, nil
+}
+
+func funcName(names []*pg.Node) string {
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, n.GetString_().Sval)
+	}
+	if len(parts) > 1 && parts[0] == "pg_catalog" {
+		parts = parts[1:]
+	}
+	return strings.Join(parts, ".")
+}
+
+func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (expr.Expr, error) {
+	name := funcName(fc.Funcname)
+	pos := b.p.pos(fc.Location)
+	if fc.Over != nil {
+		return nil, sqlerr.New(sqlerr.WindowingError, "window functions are not allowed in %s", b.whereName()).WithPosition(pos)
+	}
+	if fc.AggStar || udf.IsAggregate(name) {
+		return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in %s", b.whereName()).WithPosition(pos)
+	}
+	if udf.IsWindowOnly(name) {
+		return nil, sqlerr.New(sqlerr.WindowingError, "window function %s requires an OVER clause", name).WithPosition(pos)
+	}
+	args := make([]expr.Expr, len(fc.Args))
+	ts := make([]types.T, len(fc.Args))
+	for i, a := range fc.Args {
+		e, err := b.bind(a)
+		if err != nil {
+			return nil, err
+		}
+		args[i], ts[i] = e, e.Type()
+	}
+	if name == "nextval" && b.p.Sequences != nil {
+		return b.p.nextval(args, pos)
+	}
+	if name == "pg_typeof" && len(args) == 1 {
+		return &expr.Const{Value: args[0].Type().String(), T: types.T{Kind: types.Oid, OIDOverride: types.OIDRegtype}}, nil
+	}
+	return b.p.call(name, args, pos)
+}
+
+func (b *exprBinder) whereName() string {
+	if b.where == "" {
+		return "this context"
+	}
+	return b.where
+}
+
+func (b *exprBinder) bindSQLValueFunction(f *pg.SQLValueFunction) (expr.Expr, error) {
+	pos := b.p.pos(f.Location)
+	var name string
+	switch f.Op {
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+		name = "current_date"
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+		name = "now"
+	case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+		name = "localtimestamp"
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N,
+		pg.SQLValueFunctionOp_SVFOP_LOCALTIME, pg.SQLValueFunctionOp_SVFOP_LOCALTIME_N:
+		name = "localtime"
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_ROLE, pg.SQLValueFunctionOp_SVFOP_CURRENT_USER, pg.SQLValueFunctionOp_SVFOP_USER:
+		name = "current_user"
+	case pg.SQLValueFunctionOp_SVFOP_SESSION_USER:
+		name = "session_user"
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
+		name = "current_database"
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
+		name = "current_schema"
+	}
+	return b.p.call(name, nil, pos)
+}
+
+func (b *exprBinder) bindSubLink(sl *pg.SubLink) (expr.Expr, error) {
+	pos := b.p.pos(sl.Location)
+	sel := sl.Subselect.GetSelectStmt()
+	child := &scope{parent: b.scope}
+	rel, err := b.p.planSelect(sel, child)
+	if err != nil {
+		return nil, err
+	}
+	sq := &expr.Subquery{Plan: rel.op, Correlated: child.correlated, OuterTypes: typesOf(b.scope.cols)}
+	visible := rel.visibleCount()
+	switch sl.SubLinkType {
+	case pg.SubLinkType_EXISTS_SUBLINK:
+		sq.Kind = expr.ExistsSubquery
+		return sq, nil
+	case pg.SubLinkType_EXPR_SUBLINK:
+		if visible != 1 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column").WithPosition(pos)
+		}
+		sq.Kind = expr.ScalarSubquery
+		sq.T = rel.cols[0].t
+		if sq.T.Kind == types.Unknown {
+			sq.T = types.TText
+		}
+		return sq, nil
+	case pg.SubLinkType_ANY_SUBLINK, pg.SubLinkType_ALL_SUBLINK:
+		if visible != 1 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery has too many columns").WithPosition(pos)
+		}
+		left, err := b.bind(sl.Testexpr)
+		if err != nil {
+			return nil, err
+		}
+		op := opName(sl.OperName)
+		right := &expr.ColRef{Idx: 0, T: rel.cols[0].t}
+		cmp, err := b.p.binaryOp(op, left, right, pos)
+		if err != nil {
+			return nil, err
+		}
+		call, ok := cmp.(*expr.Call)
+		if !ok || call.Fn.Ret.Kind != types.Bool {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "operator %s must return boolean", op).WithPosition(pos)
+		}
+		// The subquery column must have the operator's right type.
+		if !call.Args[1].Type().Equal(right.T) {
+			c, ok := call.Args[1].(*expr.Cast)
+			if !ok {
+				return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot compare subquery column").WithPosition(pos)
+			}
+			_ = c
+			rel.op = projectCast(rel, 0, call.Args[1].Type())
+			sq.Plan = rel.op
+		}
+		sq.Kind = expr.AnySubquery
+		if sl.SubLinkType == pg.SubLinkType_ALL_SUBLINK {
+			sq.Kind = expr.AllSubquery
+		}
+		sq.Left = call.Args[0]
+		sq.Op = call.Fn
+		return sq, nil
+	case pg.SubLinkType_ARRAY_SUBLINK:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ARRAY(subquery) is not supported yet").WithPosition(pos)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subquery is not supported").WithPosition(pos)
+}

@@ -1,0 +1,689 @@
+package planner
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/sql/parser"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+	"streamsql/udf"
+)
+
+// scanInfo remembers that a relPlan is a plain table scan, so that a
+// predicate on the primary key can narrow it to a key range.
+type scanInfo struct {
+	tbl  *storage.Table
+	cols []int
+	name string
+}
+
+type fromItem struct {
+	rel  *relPlan
+	scan *scanInfo
+}
+
+// planFromWhere plans the FROM list joined left-deep, with the WHERE
+// conjuncts pushed to the items they touch and equalities between items
+// used as hash join keys. It sets sc.cols to the combined columns.
+func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*relPlan, error) {
+	if len(items) == 0 {
+		sc.cols = nil
+		rel := &relPlan{op: batch.NewValues([][]expr.Expr{{}}, nil)}
+		if where != nil {
+			w, err := p.bindWhere(where, sc)
+			if err != nil {
+				return nil, err
+			}
+			rel.op = batch.NewFilter(rel.op, w)
+		}
+		return rel, nil
+	}
+	var fis []*fromItem
+	var all []column
+	for _, it := range items {
+		fi, err := p.planFromItem(it, sc)
+		if err != nil {
+			return nil, err
+		}
+		fis = append(fis, fi)
+		all = append(all, fi.rel.cols...)
+	}
+	sc.cols = all
+	var conj []expr.Expr
+	if where != nil {
+		w, err := p.bindWhere(where, sc)
+		if err != nil {
+			return nil, err
+		}
+		conj = splitAnd(w, nil)
+	}
+	// Column ranges of each item.
+	starts := make([]int, len(fis)+1)
+	for i, fi := range fis {
+		starts[i+1] = starts[i] + len(fi.rel.cols)
+	}
+	itemOf := func(col int) int {
+		for i := range fis {
+			if col < starts[i+1] {
+				return i
+			}
+		}
+		return len(fis) - 1
+	}
+	used := make([]bool, len(conj))
+	// Push single-item conjuncts down.
+	pushed := make([][]expr.Expr, len(fis))
+	for ci, c := range conj {
+		refs, pushable := colRefs(c)
+		if !pushable || len(refs) == 0 {
+			continue
+		}
+		item := itemOf(refs[0])
+		same := true
+		for _, r := range refs {
+			if itemOf(r) != item {
+				same = false
+			}
+		}
+		if !same {
+			continue
+		}
+		pushed[item] = append(pushed[item], shiftCols(c, -starts[item]))
+		used[ci] = true
+	}
+	for i, fi := range fis {
+		if len(pushed[i]) == 0 {
+			continue
+		}
+		local := andAll(pushed[i])
+		if fi.scan != nil {
+			p.narrowScan(fi, local)
+		}
+		fi.rel = &relPlan{op: batch.NewFilter(fi.rel.op, local), cols: fi.rel.cols}
+	}
+	// Join left-deep.
+	acc := fis[0].rel
+	for i := 1; i < len(fis); i++ {
+		right := fis[i].rel
+		end := starts[i+1]
+		var lk, rk []int
+		var residual []expr.Expr
+		for ci, c := range conj {
+			if used[ci] {
+				continue
+			}
+			refs, pushable := colRefs(c)
+			if !pushable {
+				continue
+			}
+			inside := true
+			for _, r := range refs {
+				if r >= end {
+					inside = false
+				}
+			}
+			if !inside {
+				continue
+			}
+			if l, r, ok := equiKey(c, starts[i], end); ok {
+				lk, rk = append(lk, l), append(rk, r-starts[i])
+			} else {
+				residual = append(residual, c)
+			}
+			used[ci] = true
+		}
+		cols := append(append([]column{}, acc.cols...), right.cols...)
+		var op exec.Operator
+		if len(lk) > 0 {
+			op = batch.NewHashJoin(acc.op, right.op, batch.InnerJoin, lk, rk, andAll(residual))
+		} else {
+			op = batch.NewNestedLoopJoin(acc.op, right.op, batch.InnerJoin, andAll(residual))
+		}
+		acc = &relPlan{op: op, cols: cols}
+	}
+	var rest []expr.Expr
+	for ci, c := range conj {
+		if !used[ci] {
+			rest = append(rest, c)
+		}
+	}
+	if len(rest) > 0 {
+		acc = &relPlan{op: batch.NewFilter(acc.op, andAll(rest)), cols: acc.cols}
+	}
+	return acc, nil
+}
+
+func (p *Planner) bindWhere(where *pg.Node, sc *scope) (expr.Expr, error) {
+	w, err := p.binder(sc, "WHERE").bind(where)
+	if err != nil {
+		return nil, err
+	}
+	return p.coerceBool(w, "argument of WHERE", 0)
+}
+
+func splitAnd(e expr.Expr, out []expr.Expr) []expr.Expr {
+	if a, ok := e.(*expr.And); ok {
+		for _, x := range a.Args {
+			out = splitAnd(x, out)
+		}
+		return out
+	}
+	return append(out, e)
+}
+
+func andAll(es []expr.Expr) expr.Expr {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return es[0]
+	}
+	return &expr.And{Args: es}
+}
+
+// equiKey recognizes "a = b" between a column left of split and one in
+// [split, end), of the same type.
+func equiKey(c expr.Expr, split, end int) (l, r int, ok bool) {
+	call, isCall := c.(*expr.Call)
+	if !isCall || call.Fn.Name != "=" || len(call.Args) != 2 {
+		return 0, 0, false
+	}
+	a, ok1 := call.Args[0].(*expr.ColRef)
+	b, ok2 := call.Args[1].(*expr.ColRef)
+	if !ok1 || !ok2 || !a.T.Equal(b.T) {
+		return 0, 0, false
+	}
+	if a.Idx < split && b.Idx >= split && b.Idx < end {
+		return a.Idx, b.Idx, true
+	}
+	if b.Idx < split && a.Idx >= split && a.Idx < end {
+		return b.Idx, a.Idx, true
+	}
+	return 0, 0, false
+}
+
+func (p *Planner) planFromItem(n *pg.Node, sc *scope) (*fromItem, error) {
+	switch {
+	case n.GetRangeVar() != nil:
+		return p.planRangeVar(n.GetRangeVar(), sc)
+	case n.GetRangeSubselect() != nil:
+		rs := n.GetRangeSubselect()
+		if rs.Lateral {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "LATERAL is not supported yet")
+		}
+		sub := &scope{parent: sc.parent, ctes: sc.ctes}
+		rel, err := p.planSelect(rs.Subquery.GetSelectStmt(), sub)
+		if err != nil {
+			return nil, err
+		}
+		if sub.correlated && sc.parent != nil {
+			sc.correlated = true
+		}
+		name := ""
+		if rs.Alias != nil {
+			name = rs.Alias.Aliasname
+		}
+		return &fromItem{rel: renameRel(rel, name, rs.Alias)}, nil
+	case n.GetRangeFunction() != nil:
+		return p.planRangeFunction(n.GetRangeFunction(), sc)
+	case n.GetJoinExpr() != nil:
+		rel, err := p.planJoin(n.GetJoinExpr(), sc)
+		if err != nil {
+			return nil, err
+		}
+		return &fromItem{rel: rel}, nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FROM item %s is not supported", nodeName(n))
+}
+
+// renameRel applies a table alias (and column aliases) to a relation.
+func renameRel(rel *relPlan, name string, alias *pg.Alias) *relPlan {
+	cols := make([]column, 0, len(rel.cols))
+	i := 0
+	for _, c := range rel.cols {
+		if c.hidden {
+			continue
+		}
+		c.table = name
+		c.qualifiedOnly = false
+		if alias != nil && i < len(alias.Colnames) {
+			c.name = alias.Colnames[i].GetString_().Sval
+		}
+		cols = append(cols, c)
+		i++
+	}
+	if len(cols) != len(rel.cols) {
+		exprs := make([]expr.Expr, 0, len(cols))
+		for j, c := range rel.cols {
+			if !c.hidden {
+				exprs = append(exprs, &expr.ColRef{Idx: j, T: c.t, Name: c.name})
+			}
+		}
+		return &relPlan{op: batch.NewProject(rel.op, exprs), cols: cols}
+	}
+	return &relPlan{op: rel.op, cols: cols}
+}
+
+func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
+	alias := rv.Relname
+	if rv.Alias != nil {
+		alias = rv.Alias.Aliasname
+	}
+	if rv.Schemaname == "" {
+		if def := sc.cte(rv.Relname); def != nil {
+			sub := &scope{parent: def.scope.parent, ctes: def.scope.ctes}
+			rel, err := p.planSelect(def.query, sub)
+			if err != nil {
+				return nil, err
+			}
+			if len(def.colNames) > 0 {
+				rel = renameRel(rel, rv.Relname, &pg.Alias{Colnames: strNodes(def.colNames)})
+			}
+			return &fromItem{rel: renameRel(rel, alias, rv.Alias)}, nil
+		}
+	}
+	r, err := p.resolveRelation(rv)
+	if err != nil {
+		return nil, err
+	}
+	if p.Deps != nil {
+		p.Deps[r.OID] = true
+	}
+	switch r.Kind {
+	case catalog.KindView:
+		stmts, err := parser.Parse(r.Definition)
+		if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
+			return nil, sqlerr.New(sqlerr.DataCorrupted, "view %q has an unreadable definition", r.Name)
+		}
+		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, SQL: r.Definition, Sequences: p.Sequences}
+		rel, err := inner.planSelect(stmts[0].AST.GetSelectStmt(), &scope{})
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, 0, len(r.Columns))
+		for _, c := range r.VisibleColumns() {
+			names = append(names, c.Name)
+		}
+		a := &pg.Alias{Aliasname: alias, Colnames: strNodes(names)}
+		if rv.Alias != nil && len(rv.Alias.Colnames) > 0 {
+			a.Colnames = rv.Alias.Colnames
+		}
+		return &fromItem{rel: renameRel(rel, alias, a)}, nil
+	case catalog.KindTable, catalog.KindMatView:
+	default:
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, kindName(r.Kind))
+	}
+	tbl := r.Table()
+	var cols []column
+	var idx []int
+	vi := 0
+	for i, c := range r.Columns {
+		if c.Dropped || c.Hidden {
+			continue
+		}
+		name := c.Name
+		if rv.Alias != nil && vi < len(rv.Alias.Colnames) {
+			name = rv.Alias.Colnames[vi].GetString_().Sval
+		}
+		vi++
+		cols = append(cols, column{table: alias, name: name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
+		idx = append(idx, i)
+	}
+	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name}
+	op := batch.NewTableScan(tbl, p.Reader, idx, storage.KeySpan{}, r.Name)
+	return &fromItem{rel: &relPlan{op: op, cols: cols}, scan: si}, nil
+}
+
+func kindName(k catalog.RelKind) string {
+	switch k {
+	case catalog.KindTable:
+		return "table"
+	case catalog.KindView:
+		return "view"
+	case catalog.KindMatView:
+		return "materialized view"
+	case catalog.KindSource:
+		return "source"
+	case catalog.KindSink:
+		return "sink"
+	}
+	return "relation"
+}
+
+func strNodes(ss []string) []*pg.Node {
+	out := make([]*pg.Node, len(ss))
+	for i, s := range ss {
+		out[i] = pg.MakeStrNode(s)
+	}
+	return out
+}
+
+func (p *Planner) resolveRelation(rv *pg.RangeVar) (*catalog.Relation, error) {
+	if rv.Schemaname != "" {
+		r, ok := p.Catalog.Relation(rv.Schemaname, rv.Relname)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", rv.Schemaname, rv.Relname).WithPosition(p.pos(rv.Location))
+		}
+		return r, nil
+	}
+	r, err := p.Catalog.Resolve(p.SearchPath, rv.Relname)
+	if err != nil {
+		return nil, withPos(err, p.pos(rv.Location))
+	}
+	return r, nil
+}
+
+func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem, error) {
+	if rf.Lateral || rf.IsRowsfrom || len(rf.Functions) != 1 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this form of function in FROM is not supported")
+	}
+	items := rf.Functions[0].GetList().GetItems()
+	fc := items[0].GetFuncCall()
+	if fc == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this form of function in FROM is not supported")
+	}
+	name := funcName(fc.Funcname)
+	b := p.binder(&scope{parent: sc.parent, ctes: sc.ctes}, "FROM")
+	args := make([]expr.Expr, len(fc.Args))
+	ts := make([]types.T, len(fc.Args))
+	for i, a := range fc.Args {
+		e, err := b.bind(a)
+		if err != nil {
+			return nil, err
+		}
+		args[i], ts[i] = e, e.Type()
+	}
+	fn, argTypes, err := udf.LookupTableFunc(name, ts)
+	if err != nil {
+		return nil, withPos(err, p.pos(fc.Location))
+	}
+	for i := range args {
+		if i < len(argTypes) {
+			if args[i], err = p.coerce(args[i], argTypes[i], p.pos(fc.Location)); err != nil {
+				return nil, err
+			}
+			ts[i] = args[i].Type()
+		}
+	}
+	names, cts := fn.Cols(ts)
+	alias := name
+	if rf.Alias != nil {
+		alias = rf.Alias.Aliasname
+		// A single-column function's column takes the alias name.
+		if len(names) == 1 && len(rf.Alias.Colnames) == 0 {
+			names = []string{alias}
+		}
+	}
+	cols := make([]column, len(names))
+	for i := range names {
+		cols[i] = column{table: alias, name: names[i], t: cts[i]}
+		if rf.Alias != nil && i < len(rf.Alias.Colnames) {
+			cols[i].name = rf.Alias.Colnames[i].GetString_().Sval
+		}
+	}
+	return &fromItem{rel: &relPlan{op: batch.NewFunctionScan(fn, args, ts), cols: cols}}, nil
+}
+
+func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
+	l, err := p.planFromItem(j.Larg, sc)
+	if err != nil {
+		return nil, err
+	}
+	r, err := p.planFromItem(j.Rarg, sc)
+	if err != nil {
+		return nil, err
+	}
+	var kind batch.JoinKind
+	switch j.Jointype {
+	case pg.JoinType_JOIN_INNER:
+		kind = batch.InnerJoin
+	case pg.JoinType_JOIN_LEFT:
+		kind = batch.LeftJoin
+	case pg.JoinType_JOIN_RIGHT:
+		kind = batch.RightJoin
+	case pg.JoinType_JOIN_FULL:
+		kind = batch.FullJoin
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "join type %s is not supported", j.Jointype)
+	}
+	lw := len(l.rel.cols)
+	cols := append(append([]column{}, l.rel.cols...), r.rel.cols...)
+	js := &scope{cols: cols, parent: sc.parent, ctes: sc.ctes}
+	var conj []expr.Expr
+	var using []string
+	if j.IsNatural {
+		for _, lc := range l.rel.cols {
+			if lc.hidden || lc.qualifiedOnly {
+				continue
+			}
+			for _, rc := range r.rel.cols {
+				if !rc.hidden && !rc.qualifiedOnly && rc.name == lc.name {
+					using = append(using, lc.name)
+				}
+			}
+		}
+	}
+	for _, u := range j.UsingClause {
+		using = append(using, u.GetString_().Sval)
+	}
+	type pair struct{ l, r int }
+	var pairs []pair
+	for _, name := range using {
+		li, ri := -1, -1
+		for i, c := range l.rel.cols {
+			if c.name == name && !c.hidden && !c.qualifiedOnly {
+				li = i
+			}
+		}
+		for i, c := range r.rel.cols {
+			if c.name == name && !c.hidden && !c.qualifiedOnly {
+				ri = i
+			}
+		}
+		if li < 0 || ri < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q specified in USING clause does not exist in %s table", name, map[bool]string{true: "left", false: "right"}[li < 0])
+		}
+		eq, err := p.binaryOp("=", &expr.ColRef{Idx: li, T: cols[li].t, Name: name}, &expr.ColRef{Idx: lw + ri, T: cols[lw+ri].t, Name: name}, 0)
+		if err != nil {
+			return nil, err
+		}
+		conj = append(conj, eq)
+		pairs = append(pairs, pair{li, lw + ri})
+	}
+	if j.Quals != nil {
+		q, err := p.binder(js, "JOIN/ON").bind(j.Quals)
+		if err != nil {
+			return nil, err
+		}
+		if q, err = p.coerceBool(q, "argument of JOIN/ON", 0); err != nil {
+			return nil, err
+		}
+		conj = append(conj, splitAnd(q, nil)...)
+	}
+	var lk, rk []int
+	var residual []expr.Expr
+	for _, c := range conj {
+		if li, ri, ok := equiKey(c, lw, len(cols)); ok {
+			lk, rk = append(lk, li), append(rk, ri-lw)
+			continue
+		}
+		residual = append(residual, c)
+	}
+	var op exec.Operator
+	if len(lk) > 0 {
+		op = batch.NewHashJoin(l.rel.op, r.rel.op, kind, lk, rk, andAll(residual))
+	} else {
+		op = batch.NewNestedLoopJoin(l.rel.op, r.rel.op, kind, andAll(residual))
+	}
+	rel := &relPlan{op: op, cols: cols}
+	if len(pairs) > 0 {
+		// Merged USING columns first, then the rest; the originals stay
+		// reachable by qualified name.
+		var exprs []expr.Expr
+		var out []column
+		for k, pr := range pairs {
+			lc, rc := cols[pr.l], cols[pr.r]
+			var e expr.Expr = &expr.ColRef{Idx: pr.l, T: lc.t, Name: lc.name}
+			t := lc.t
+			if kind == batch.RightJoin {
+				e, t = &expr.ColRef{Idx: pr.r, T: rc.t, Name: rc.name}, rc.t
+			} else if kind == batch.FullJoin {
+				ct, err := udf.CommonType([]types.T{lc.t, rc.t}, "JOIN/USING")
+				if err != nil {
+					return nil, err
+				}
+				a, _ := p.coerce(&expr.ColRef{Idx: pr.l, T: lc.t}, ct, 0)
+				b, _ := p.coerce(&expr.ColRef{Idx: pr.r, T: rc.t}, ct, 0)
+				e, t = &expr.Coalesce{Args: []expr.Expr{a, b}, T: ct}, ct
+			}
+			exprs = append(exprs, e)
+			out = append(out, column{name: using[k], t: t})
+		}
+		isUsing := map[int]bool{}
+		for _, pr := range pairs {
+			isUsing[pr.l], isUsing[pr.r] = true, true
+		}
+		for i, c := range cols {
+			exprs = append(exprs, &expr.ColRef{Idx: i, T: c.t, Name: c.name})
+			if isUsing[i] {
+				c.qualifiedOnly = true
+				c.hidden = true
+			}
+			out = append(out, c)
+		}
+		rel = &relPlan{op: batch.NewProject(op, exprs), cols: out}
+	}
+	if j.Alias != nil {
+		rel = renameRel(rel, j.Alias.Aliasname, j.Alias)
+	}
+	return rel, nil
+}
+
+// narrowScan turns comparisons of the first primary key column with a
+// constant into a key range on the scan.
+func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
+	tbl := fi.scan.tbl
+	if len(tbl.PK) == 0 {
+		return
+	}
+	var lo, hi types.Datum
+	loInc, hiInc := true, true
+	eqVals := map[int]types.Datum{}
+	for _, c := range splitAnd(pred, nil) {
+		call, ok := c.(*expr.Call)
+		if !ok || len(call.Args) != 2 {
+			continue
+		}
+		col, cok := call.Args[0].(*expr.ColRef)
+		val := call.Args[1]
+		op := call.Fn.Name
+		if !cok {
+			col, cok = call.Args[1].(*expr.ColRef)
+			val = call.Args[0]
+			op = flipOp(op)
+		}
+		if !cok {
+			continue
+		}
+		v, ok := p.constValue(val)
+		if !ok || v == nil {
+			continue
+		}
+		phys := fi.scan.cols[col.Idx]
+		pkPos := -1
+		for i, k := range tbl.PK {
+			if k == phys {
+				pkPos = i
+			}
+		}
+		if pkPos < 0 {
+			continue
+		}
+		ct := tbl.Types[phys]
+		cv, err := types.Cast(v, val.Type(), ct, nil)
+		if err != nil {
+			continue
+		}
+		if back, err := types.Cast(cv, ct, val.Type(), nil); err != nil || types.Compare(back, v, val.Type()) != 0 {
+			continue // lossy: keep the filter only
+		}
+		if op == "=" {
+			eqVals[pkPos] = cv
+			continue
+		}
+		if pkPos != 0 {
+			continue
+		}
+		switch op {
+		case ">", ">=":
+			if lo == nil || types.Compare(cv, lo, ct) > 0 {
+				lo, loInc = cv, op == ">="
+			}
+		case "<", "<=":
+			if hi == nil || types.Compare(cv, hi, ct) < 0 {
+				hi, hiInc = cv, op == "<="
+			}
+		}
+	}
+	var span storage.KeySpan
+	if len(eqVals) > 0 {
+		// The longest prefix of PK columns with equalities.
+		var prefix []types.Datum
+		for i := range tbl.PK {
+			v, ok := eqVals[i]
+			if !ok {
+				break
+			}
+			prefix = append(prefix, v)
+		}
+		if len(prefix) > 0 {
+			span = tbl.SpanFor(prefix, prefix, true, true)
+			fi.rel.op = batch.NewTableScan(tbl, p.Reader, fi.scan.cols, span, fi.scan.name)
+			return
+		}
+	}
+	if lo == nil && hi == nil {
+		return
+	}
+	var l, h []types.Datum
+	if lo != nil {
+		l = []types.Datum{lo}
+	}
+	if hi != nil {
+		h = []types.Datum{hi}
+	}
+	span = tbl.SpanFor(l, h, loInc, hiInc)
+	fi.rel.op = batch.NewTableScan(tbl, p.Reader, fi.scan.cols, span, fi.scan.name)
+}
+
+func flipOp(op string) string {
+	switch op {
+	case "<":
+		return ">"
+	case "<=":
+		return ">="
+	case ">":
+		return "<"
+	case ">=":
+		return "<="
+	}
+	return op
+}
+
+// constValue returns the value of a constant or a parameter with a known value.
+func (p *Planner) constValue(e expr.Expr) (types.Datum, bool) {
+	switch x := e.(type) {
+	case *expr.Const:
+		return x.Value, true
+	case *expr.Param:
+		if p.ParamValues != nil && x.Idx < len(p.ParamValues) {
+			return p.ParamValues[x.Idx], true
+		}
+	}
+	return nil, false
+}

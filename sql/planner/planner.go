@@ -1,0 +1,294 @@
+// Package planner binds parsed statements against the catalog and turns
+// them into executable plans: names are resolved to columns, types and
+// function overloads are chosen with PostgreSQL's rules, implicit casts are
+// inserted, and the query becomes a tree of vectorized batch operators.
+//
+// A Planner is made per statement execution. Parameters whose values are
+// known when planning (an Execute with its arguments) let the planner turn
+// a predicate on the primary key into a point lookup or a key range.
+package planner
+
+import (
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+	"streamsql/udf"
+)
+
+// Planner plans one statement.
+type Planner struct {
+	Catalog *catalog.Catalog
+	// Reader returns the storage reader of the running statement (its
+	// transaction or a snapshot); scans call it when they open.
+	Reader func() storage.Reader
+	// SearchPath lists the schemas for unqualified names.
+	SearchPath []string
+	// ParamTypes holds the $n types: hints from the client (Unknown = infer);
+	// the planner fills in inferred types.
+	ParamTypes []types.T
+	// ParamValues are the arguments when known (execution); nil when only
+	// describing.
+	ParamValues []types.Datum
+	// SQL is the whole query string and Offset the byte offset of this
+	// statement in it, for error positions.
+	SQL    string
+	Offset int
+	// Sequences allocates values for nextval(); nil disables it.
+	Sequences func(name string) (int64, error)
+
+	// Deps collects the relations the statement reads (for view dependencies).
+	Deps map[uint32]bool
+}
+
+// relPlan is a planned relation: its operator and its output columns.
+type relPlan struct {
+	op   exec.Operator
+	cols []column
+}
+
+func (r *relPlan) visibleCount() int {
+	n := 0
+	for _, c := range r.cols {
+		if !c.hidden {
+			n++
+		}
+	}
+	return n
+}
+
+// pos converts a byte offset within the statement to a 1-based character
+// position within the whole query string.
+func (p *Planner) pos(loc int32) int {
+	if loc < 0 {
+		return 0
+	}
+	off := p.Offset + int(loc)
+	if off > len(p.SQL) {
+		off = len(p.SQL)
+	}
+	return utf8.RuneCountInString(p.SQL[:off]) + 1
+}
+
+func (p *Planner) param(idx int, pos int) (expr.Expr, error) {
+	if idx < 0 || idx >= 65535 {
+		return nil, sqlerr.New(sqlerr.UndefinedParameter, "there is no parameter $%d", idx+1).WithPosition(pos)
+	}
+	for len(p.ParamTypes) <= idx {
+		p.ParamTypes = append(p.ParamTypes, types.TUnknown)
+	}
+	return &expr.Param{Idx: idx, T: p.ParamTypes[idx]}, nil
+}
+
+// coerce converts e to type t implicitly (assignment rules when assign).
+func (p *Planner) coerce(e expr.Expr, t types.T, pos int) (expr.Expr, error) {
+	return p.convert(e, t, pos, types.CastImplicit)
+}
+
+func (p *Planner) coerceAssign(e expr.Expr, t types.T, pos int) (expr.Expr, error) {
+	return p.convert(e, t, pos, types.CastAssignment)
+}
+
+func (p *Planner) castExplicit(e expr.Expr, t types.T, pos int) (expr.Expr, error) {
+	return p.convert(e, t, pos, types.CastExplicit)
+}
+
+func (p *Planner) convert(e expr.Expr, t types.T, pos int, ctx types.CastContext) (expr.Expr, error) {
+	from := e.Type()
+	if from.Equal(t) {
+		return e, nil
+	}
+	if t.Kind == types.Unknown {
+		return e, nil
+	}
+	switch x := e.(type) {
+	case *expr.Const:
+		if x.Value == nil {
+			return &expr.Const{T: t}, nil
+		}
+		if from.Kind == types.Unknown {
+			s, _ := x.Value.(string)
+			d, err := types.ParseText(s, t, nil)
+			if err != nil {
+				return nil, withPos(err, pos)
+			}
+			return &expr.Const{Value: d, T: t}, nil
+		}
+	case *expr.Param:
+		if from.Kind == types.Unknown {
+			p.ParamTypes[x.Idx] = t
+			return &expr.Param{Idx: x.Idx, T: t}, nil
+		}
+	}
+	if from.Kind == types.Unknown {
+		// An unknown-typed non-constant (e.g. a subquery over a literal).
+		return &expr.Cast{Input: e, To: t}, nil
+	}
+	k := types.CastKind(from, t)
+	if k == types.CastNone || k < ctx {
+		if ctx == types.CastExplicit || k == types.CastNone {
+			return nil, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, t).WithPosition(pos)
+		}
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot convert type %s to %s implicitly", from, t).WithPosition(pos)
+	}
+	if c, ok := e.(*expr.Const); ok {
+		d, err := types.Cast(c.Value, from, t, nil)
+		if err == nil {
+			return &expr.Const{Value: d, T: t}, nil
+		}
+	}
+	return &expr.Cast{Input: e, To: t}, nil
+}
+
+func (p *Planner) coerceBool(e expr.Expr, what string, pos int) (expr.Expr, error) {
+	t := e.Type()
+	if t.Kind == types.Bool {
+		return e, nil
+	}
+	if t.Kind == types.Unknown {
+		return p.coerce(e, types.TBool, pos)
+	}
+	return nil, sqlerr.New(sqlerr.DatatypeMismatch, "%s must be type boolean, not type %s", what, t).WithPosition(pos)
+}
+
+func (p *Planner) binaryOp(op string, l, r expr.Expr, pos int) (expr.Expr, error) {
+	fn, argTypes, err := udf.LookupOperator(op, l.Type(), r.Type())
+	if err != nil {
+		return nil, withPos(err, pos)
+	}
+	if l, err = p.coerce(l, argTypes[0], pos); err != nil {
+		return nil, err
+	}
+	if r, err = p.coerce(r, argTypes[1], pos); err != nil {
+		return nil, err
+	}
+	args := []expr.Expr{l, r}
+	return &expr.Call{Fn: fn, Args: args, T: fn.ResultType([]types.T{l.Type(), r.Type()})}, nil
+}
+
+func (p *Planner) unaryOp(op string, a expr.Expr, pos int) (expr.Expr, error) {
+	// Fold -<numeric literal> so that -2147483648 stays an integer.
+	if c, ok := a.(*expr.Const); ok && op == "-" && c.Value != nil {
+		switch v := c.Value.(type) {
+		case int64:
+			if c.T.Kind == types.Int8 && v == 2147483648 {
+				return &expr.Const{Value: -v, T: types.TInt4}, nil
+			}
+		}
+	}
+	fn, argTypes, err := udf.LookupUnaryOperator(op, a.Type())
+	if err != nil {
+		return nil, withPos(err, pos)
+	}
+	if a, err = p.coerce(a, argTypes[0], pos); err != nil {
+		return nil, err
+	}
+	return &expr.Call{Fn: fn, Args: []expr.Expr{a}, T: fn.ResultType([]types.T{a.Type()})}, nil
+}
+
+func (p *Planner) call(name string, args []expr.Expr, pos int) (expr.Expr, error) {
+	ts := make([]types.T, len(args))
+	for i, a := range args {
+		ts[i] = a.Type()
+	}
+	fn, argTypes, err := udf.LookupScalar(name, ts)
+	if err != nil {
+		return nil, withPos(err, pos)
+	}
+	for i := range args {
+		if i < len(argTypes) {
+			if args[i], err = p.coerce(args[i], argTypes[i], pos); err != nil {
+				return nil, err
+			}
+		}
+		ts[i] = args[i].Type()
+	}
+	return &expr.Call{Fn: fn, Args: args, T: fn.ResultType(ts)}, nil
+}
+
+// projectCast wraps rel's operator in a projection that casts column i to t.
+func projectCast(rel *relPlan, i int, t types.T) exec.Operator {
+	exprs := make([]expr.Expr, len(rel.cols))
+	for j, c := range rel.cols {
+		exprs[j] = &expr.ColRef{Idx: j, T: c.t, Name: c.name}
+		if j == i {
+			exprs[j] = &expr.Cast{Input: exprs[j], To: t}
+		}
+	}
+	rel.cols[i].t = t
+	return batch.NewProject(rel.op, exprs)
+}
+
+// typeName resolves a grammar type name with its modifiers.
+func (p *Planner) typeName(tn *pg.TypeName) (types.T, error) {
+	var parts []string
+	for _, n := range tn.Names {
+		parts = append(parts, n.GetString_().Sval)
+	}
+	name := parts[len(parts)-1]
+	var mods []int32
+	if name != "interval" {
+		for _, m := range tn.Typmods {
+			c := m.GetAConst()
+			if c == nil {
+				return types.T{}, sqlerr.New(sqlerr.SyntaxError, "type modifiers must be simple constants or identifiers").WithPosition(p.pos(tn.Location))
+			}
+			iv, ok := c.Val.(*pg.A_Const_Ival)
+			if !ok {
+				return types.T{}, sqlerr.New(sqlerr.SyntaxError, "type modifiers must be integers").WithPosition(p.pos(tn.Location))
+			}
+			mods = append(mods, iv.Ival.Ival)
+		}
+	}
+	t, err := types.ParseTypeName(name, mods, len(tn.ArrayBounds))
+	if err != nil {
+		code := sqlerr.UndefinedObject
+		if len(mods) > 0 {
+			code = sqlerr.InvalidParameterValue
+		}
+		return types.T{}, sqlerr.New(code, "%s", err.Error()).WithPosition(p.pos(tn.Location))
+	}
+	return t, nil
+}
+
+// seqNext is nextval('name'): a fresh value per row from a durable sequence.
+type seqNext struct {
+	name string
+	next func(name string) (int64, error)
+}
+
+func (s *seqNext) Type() types.T  { return types.TInt8 }
+func (s *seqNext) String() string { return "nextval('" + s.name + "')" }
+func (s *seqNext) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
+	bld := array.NewInt64Builder(types.Mem)
+	defer bld.Release()
+	for i := 0; i < b.N; i++ {
+		v, err := s.next(s.name)
+		if err != nil {
+			return nil, err
+		}
+		bld.Append(v)
+	}
+	return bld.NewArray(), nil
+}
+
+func (p *Planner) nextval(args []expr.Expr, pos int) (expr.Expr, error) {
+	if len(args) != 1 {
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function nextval() requires one argument").WithPosition(pos)
+	}
+	c, ok := args[0].(*expr.Const)
+	name, _ := c.Value.(string)
+	if !ok || name == "" {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "nextval() takes a constant sequence name").WithPosition(pos)
+	}
+	return &seqNext{name: name, next: p.Sequences}, nil
+}

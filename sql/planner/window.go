@@ -1,0 +1,339 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// Frame option bits of PostgreSQL's WindowDef.frameOptions.
+const (
+	frameNonDefault         = 0x00001
+	frameRange              = 0x00002
+	frameRows               = 0x00004
+	frameGroups             = 0x00008
+	frameStartUnbPreceding  = 0x00020
+	frameEndUnbPreceding    = 0x00040
+	frameStartUnbFollowing  = 0x00080
+	frameEndUnbFollowing    = 0x00100
+	frameStartCurrentRow    = 0x00200
+	frameEndCurrentRow      = 0x00400
+	frameStartOffPreceding  = 0x00800
+	frameEndOffPreceding    = 0x01000
+	frameStartOffFollowing  = 0x02000
+	frameEndOffFollowing    = 0x04000
+	frameExcludeCurrentRow  = 0x08000
+)
+
+// windowContext collects the window function calls of a query level.
+type windowContext struct {
+	p     *Planner
+	defs  map[string]*pg.WindowDef
+	funcs []*winCall
+}
+
+type winCall struct {
+	specKey   string
+	partition []expr.Expr
+	order     []expr.Expr
+	orderBy   []*pg.SortBy
+	fn        batch.WindowFunc
+	args      []expr.Expr
+	ph        *placeholder
+}
+
+// placeholder stands for a window function's result until the window
+// operators are built and its column is known.
+type placeholder struct {
+	t   types.T
+	col int
+}
+
+func (x *placeholder) Type() types.T { return x.t }
+func (x *placeholder) Eval(*exec.Ctx, *exec.Batch) (arrow.Array, error) {
+	return nil, fmt.Errorf("unresolved window function")
+}
+func (x *placeholder) String() string { return "window()" }
+
+// install makes b bind window function calls through w.
+func (w *windowContext) install(b *exprBinder) {
+	inner := b.hook
+	b.hook = func(n *pg.Node) (expr.Expr, bool, error) {
+		if fc := n.GetFuncCall(); fc != nil && fc.Over != nil {
+			saved := b.hook
+			b.hook = inner // window calls cannot nest
+			defer func() { b.hook = saved }()
+			e, err := w.bindCall(b, fc)
+			return e, true, err
+		}
+		if inner != nil {
+			return inner(n)
+		}
+		return nil, false, nil
+	}
+}
+
+func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, error) {
+	p := w.p
+	pos := p.pos(fc.Location)
+	name := funcName(fc.Funcname)
+	def := fc.Over
+	if def.Refname != "" || (def.Name != "" && len(def.PartitionClause) == 0 && len(def.OrderClause) == 0) {
+		ref := def.Refname
+		if ref == "" {
+			ref = def.Name
+		}
+		d, ok := w.defs[ref]
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "window %q does not exist", ref).WithPosition(pos)
+		}
+		merged := *d
+		if len(def.OrderClause) > 0 {
+			merged.OrderClause = def.OrderClause
+		}
+		if def.FrameOptions&frameNonDefault != 0 {
+			merged.FrameOptions, merged.StartOffset, merged.EndOffset = def.FrameOptions, def.StartOffset, def.EndOffset
+		}
+		def = &merged
+	}
+	wc := &winCall{}
+	for _, pn := range def.PartitionClause {
+		e, err := b.bind(pn)
+		if err != nil {
+			return nil, err
+		}
+		wc.partition = append(wc.partition, e)
+		wc.specKey += "p" + exprKey(e) + ";"
+	}
+	for _, on := range def.OrderClause {
+		sb := on.GetSortBy()
+		e, err := b.bind(sb.Node)
+		if err != nil {
+			return nil, err
+		}
+		wc.order = append(wc.order, e)
+		wc.orderBy = append(wc.orderBy, sb)
+		wc.specKey += fmt.Sprintf("o%s/%d/%d;", exprKey(e), sb.SortbyDir, sb.SortbyNulls)
+	}
+	var ts []types.T
+	if !fc.AggStar {
+		for _, an := range fc.Args {
+			e, err := b.bind(an)
+			if err != nil {
+				return nil, err
+			}
+			wc.args = append(wc.args, e)
+			ts = append(ts, e.Type())
+		}
+	}
+	wf := batch.WindowFunc{Filter: -1}
+	if udf.IsWindowOnly(name) {
+		wf.Name = name
+		switch name {
+		case "row_number", "rank", "dense_rank", "ntile":
+			wf.T = types.TInt8
+			if name == "ntile" {
+				wf.T = types.TInt4
+				if len(wc.args) == 1 {
+					a, err := p.coerce(wc.args[0], types.TInt4, pos)
+					if err != nil {
+						return nil, err
+					}
+					wc.args[0] = a
+				}
+			}
+		case "percent_rank", "cume_dist":
+			wf.T = types.TFloat8
+		case "lag", "lead", "first_value", "last_value", "nth_value":
+			if len(wc.args) == 0 {
+				return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s() does not exist", name).WithPosition(pos)
+			}
+			t := wc.args[0].Type()
+			if t.Kind == types.Unknown {
+				t = types.TText
+			}
+			if (name == "lag" || name == "lead") && len(wc.args) == 3 {
+				ct, err := udf.CommonType([]types.T{t, wc.args[2].Type()}, name)
+				if err != nil {
+					return nil, err
+				}
+				t = ct
+				if wc.args[2], err = p.coerce(wc.args[2], t, pos); err != nil {
+					return nil, err
+				}
+			}
+			var err error
+			if wc.args[0], err = p.coerce(wc.args[0], t, pos); err != nil {
+				return nil, err
+			}
+			for i := 1; i < len(wc.args) && i < 2; i++ {
+				if wc.args[i], err = p.coerce(wc.args[i], types.TInt8, pos); err != nil {
+					return nil, err
+				}
+			}
+			wf.T = t
+		}
+	} else {
+		fn, argTypes, err := udf.LookupAggregate(name, ts)
+		if err != nil {
+			return nil, withPos(err, pos)
+		}
+		for i := range wc.args {
+			if i < len(argTypes) {
+				if wc.args[i], err = p.coerce(wc.args[i], argTypes[i], pos); err != nil {
+					return nil, err
+				}
+				ts[i] = wc.args[i].Type()
+			}
+		}
+		wf.Agg = fn
+		wf.T = fn.ResultType(ts)
+	}
+	for _, a := range wc.args {
+		wf.ArgTypes = append(wf.ArgTypes, a.Type())
+	}
+	frame, err := w.frame(b, def, len(def.OrderClause) > 0)
+	if err != nil {
+		return nil, err
+	}
+	wf.Frame = frame
+	wc.fn = wf
+	wc.ph = &placeholder{t: wf.T}
+	w.funcs = append(w.funcs, wc)
+	return wc.ph, nil
+}
+
+func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (batch.Frame, error) {
+	opts := def.FrameOptions
+	f := batch.Frame{Mode: batch.RangeFrame,
+		Start: batch.FrameBound{Kind: batch.UnboundedPreceding},
+		End:   batch.FrameBound{Kind: batch.CurrentRow}}
+	if !ordered && opts&frameNonDefault == 0 {
+		f.End = batch.FrameBound{Kind: batch.UnboundedFollowing}
+		return f, nil
+	}
+	if opts&frameNonDefault == 0 {
+		return f, nil
+	}
+	switch {
+	case opts&frameRows != 0:
+		f.Mode = batch.RowsFrame
+	case opts&frameGroups != 0:
+		f.Mode = batch.GroupsFrame
+	}
+	offset := func(n *pg.Node) (expr.Expr, error) {
+		e, err := b.p.binder(&scope{}, "window frame").bind(n)
+		if err != nil {
+			return nil, err
+		}
+		if f.Mode == batch.RangeFrame {
+			return e, nil
+		}
+		return b.p.coerce(e, types.TInt8, 0)
+	}
+	var err error
+	switch {
+	case opts&frameStartUnbPreceding != 0:
+		f.Start = batch.FrameBound{Kind: batch.UnboundedPreceding}
+	case opts&frameStartCurrentRow != 0:
+		f.Start = batch.FrameBound{Kind: batch.CurrentRow}
+	case opts&frameStartOffPreceding != 0:
+		f.Start.Kind = batch.OffsetPreceding
+		f.Start.Offset, err = offset(def.StartOffset)
+	case opts&frameStartOffFollowing != 0:
+		f.Start.Kind = batch.OffsetFollowing
+		f.Start.Offset, err = offset(def.StartOffset)
+	case opts&frameStartUnbFollowing != 0:
+		f.Start = batch.FrameBound{Kind: batch.UnboundedFollowing}
+	}
+	if err != nil {
+		return f, err
+	}
+	switch {
+	case opts&frameEndUnbFollowing != 0:
+		f.End = batch.FrameBound{Kind: batch.UnboundedFollowing}
+	case opts&frameEndCurrentRow != 0:
+		f.End = batch.FrameBound{Kind: batch.CurrentRow}
+	case opts&frameEndOffPreceding != 0:
+		f.End.Kind = batch.OffsetPreceding
+		f.End.Offset, err = offset(def.EndOffset)
+	case opts&frameEndOffFollowing != 0:
+		f.End.Kind = batch.OffsetFollowing
+		f.End.Offset, err = offset(def.EndOffset)
+	case opts&frameEndUnbPreceding != 0:
+		f.End = batch.FrameBound{Kind: batch.UnboundedPreceding}
+	}
+	f.ExcludeCurrentRow = opts&frameExcludeCurrentRow != 0
+	return f, err
+}
+
+// build stacks one window operator per distinct PARTITION BY/ORDER BY over
+// cur and resolves the placeholders in outs.
+func (w *windowContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.Expr, error) {
+	done := make([]bool, len(w.funcs))
+	cols := append([]column{}, cur.cols...)
+	op := cur.op
+	for i := range w.funcs {
+		if done[i] {
+			continue
+		}
+		spec := w.funcs[i].specKey
+		proj := make([]expr.Expr, len(cols))
+		for j, c := range cols {
+			proj[j] = &expr.ColRef{Idx: j, T: c.t}
+		}
+		add := func(e expr.Expr) int {
+			proj = append(proj, e)
+			cols = append(cols, column{name: "?window?", t: e.Type(), hidden: true})
+			return len(proj) - 1
+		}
+		first := w.funcs[i]
+		var part []int
+		for _, e := range first.partition {
+			part = append(part, add(e))
+		}
+		var keys []batch.SortKey
+		for k, e := range first.order {
+			keys = append(keys, sortKey(add(e), e.Type(), first.orderBy[k]))
+		}
+		var fns []batch.WindowFunc
+		var members []*winCall
+		for j := i; j < len(w.funcs); j++ {
+			wc := w.funcs[j]
+			if done[j] || wc.specKey != spec {
+				continue
+			}
+			done[j] = true
+			f := wc.fn
+			f.Args = nil
+			for _, a := range wc.args {
+				f.Args = append(f.Args, add(a))
+			}
+			fns = append(fns, f)
+			members = append(members, wc)
+		}
+		op = batch.NewWindow(batch.NewProject(op, proj), part, keys, fns)
+		for _, wc := range members {
+			wc.ph.col = len(cols)
+			cols = append(cols, column{name: "?window?", t: wc.fn.T, hidden: true})
+		}
+	}
+	resolved := make([]expr.Expr, len(outs))
+	for i, e := range outs {
+		resolved[i] = rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+			if ph, ok := x.(*placeholder); ok {
+				return &expr.ColRef{Idx: ph.col, T: ph.t}, true
+			}
+			return nil, false
+		})
+	}
+	return &relPlan{op: op, cols: cols}, resolved, nil
+}

@@ -1,0 +1,569 @@
+// Package types defines StreamSQL's SQL types: their identity (Kind plus
+// modifiers), their PostgreSQL OIDs, their Arrow layout, and the Go values
+// ("datums") that stand for a single SQL value outside of a column.
+//
+// A column of values always lives in an Arrow array; the layout for each
+// kind is fixed here and nowhere else:
+//
+//	bool        arrow.Boolean
+//	smallint    arrow.Int16
+//	integer     arrow.Int32
+//	bigint      arrow.Int64
+//	real        arrow.Float32
+//	double      arrow.Float64
+//	numeric     arrow.String (canonical decimal text, exact; see decimal.go)
+//	text,varchar,char arrow.String
+//	bytea       arrow.Binary
+//	date        arrow.Date32 (days since 1970-01-01)
+//	time        arrow.Time64[us]
+//	timestamp   arrow.Timestamp[us] (no zone)
+//	timestamptz arrow.Timestamp[us, UTC]
+//	interval    arrow.MonthDayNanoInterval (nanoseconds are always whole microseconds)
+//	jsonb       arrow.String (normalized jsonb text)
+//	unknown     arrow.Null or arrow.String (an untyped literal)
+//
+// A single value (a literal, a parameter, a row read for a point lookup) is a
+// Datum, whose Go type is fixed per kind: see datum.go.
+package types
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Kind is the family of a SQL type.
+type Kind uint8
+
+const (
+	Unknown Kind = iota // an untyped NULL or string literal not yet resolved
+	Bool
+	Int2
+	Int4
+	Int8
+	Float4
+	Float8
+	Numeric
+	Text
+	Varchar
+	Char
+	Bytea
+	DateKind // date (the Kind; Date is the datum type)
+	Time
+	TimestampKind // timestamp without time zone (Timestamp is the datum type)
+	TimestampTZ
+	Interval
+	JSONB
+	Oid    // oid, regclass, regtype, regproc... (int64 layout as Int8, OID decides)
+	Name   // the "name" type of pg_catalog, text layout
+	Record // row constructors in catalog queries; text layout
+	Array  // one-dimensional array of Elem, text layout for now
+)
+
+// T is a SQL type: a kind plus its modifiers.
+type T struct {
+	Kind Kind
+	// Precision and Scale for numeric(p,s); Precision 0 means unconstrained.
+	// Width for varchar(n)/char(n); 0 means unbounded.
+	Precision int32
+	Scale     int32
+	Width     int32
+	// OIDOverride distinguishes oid-like types that share a layout
+	// (regclass, regtype, regproc, regnamespace) and is 0 otherwise.
+	OIDOverride uint32
+	// Elem is the element type of an Array.
+	Elem *T
+}
+
+// Common types, for convenience.
+var (
+	TUnknown     = T{Kind: Unknown}
+	TBool        = T{Kind: Bool}
+	TInt2        = T{Kind: Int2}
+	TInt4        = T{Kind: Int4}
+	TInt8        = T{Kind: Int8}
+	TFloat4      = T{Kind: Float4}
+	TFloat8      = T{Kind: Float8}
+	TNumeric     = T{Kind: Numeric}
+	TText        = T{Kind: Text}
+	TVarchar     = T{Kind: Varchar}
+	TBytea       = T{Kind: Bytea}
+	TDate        = T{Kind: DateKind}
+	TTime        = T{Kind: Time}
+	TTimestamp   = T{Kind: TimestampKind}
+	TTimestampTZ = T{Kind: TimestampTZ}
+	TInterval    = T{Kind: Interval}
+	TJSONB       = T{Kind: JSONB}
+	TOid         = T{Kind: Oid}
+	TName        = T{Kind: Name}
+)
+
+// PostgreSQL type OIDs (src/include/catalog/pg_type.dat).
+const (
+	OIDBool         uint32 = 16
+	OIDBytea        uint32 = 17
+	OIDChar1        uint32 = 18 // "char"
+	OIDName         uint32 = 19
+	OIDInt8         uint32 = 20
+	OIDInt2         uint32 = 21
+	OIDInt2Vector   uint32 = 22
+	OIDInt4         uint32 = 23
+	OIDRegproc      uint32 = 24
+	OIDText         uint32 = 25
+	OIDOid          uint32 = 26
+	OIDOidVector    uint32 = 30
+	OIDJSON         uint32 = 114
+	OIDFloat4       uint32 = 700
+	OIDFloat8       uint32 = 701
+	OIDUnknown      uint32 = 705
+	OIDBpchar       uint32 = 1042
+	OIDVarchar      uint32 = 1043
+	OIDDate         uint32 = 1082
+	OIDTime         uint32 = 1083
+	OIDTimestamp    uint32 = 1114
+	OIDTimestampTZ  uint32 = 1184
+	OIDInterval     uint32 = 1186
+	OIDNumeric      uint32 = 1700
+	OIDRegclass     uint32 = 2205
+	OIDRegtype      uint32 = 2206
+	OIDRecord       uint32 = 2249
+	OIDRegnamespace uint32 = 4089
+	OIDJSONB        uint32 = 3802
+	OIDAnyArray     uint32 = 2277
+
+	OIDBoolArray        uint32 = 1000
+	OIDInt2Array        uint32 = 1005
+	OIDInt4Array        uint32 = 1007
+	OIDTextArray        uint32 = 1009
+	OIDBpcharArray      uint32 = 1014
+	OIDVarcharArray     uint32 = 1015
+	OIDInt8Array        uint32 = 1016
+	OIDFloat4Array      uint32 = 1021
+	OIDFloat8Array      uint32 = 1022
+	OIDOidArray         uint32 = 1028
+	OIDNameArray        uint32 = 1003
+	OIDByteaArray       uint32 = 1001
+	OIDDateArray        uint32 = 1182
+	OIDTimeArray        uint32 = 1183
+	OIDTimestampArray   uint32 = 1115
+	OIDTimestampTZArray uint32 = 1185
+	OIDIntervalArray    uint32 = 1187
+	OIDNumericArray     uint32 = 1231
+	OIDJSONBArray       uint32 = 3807
+)
+
+// OID returns the PostgreSQL type OID of t.
+func (t T) OID() uint32 {
+	if t.OIDOverride != 0 {
+		return t.OIDOverride
+	}
+	switch t.Kind {
+	case Bool:
+		return OIDBool
+	case Int2:
+		return OIDInt2
+	case Int4:
+		return OIDInt4
+	case Int8:
+		return OIDInt8
+	case Float4:
+		return OIDFloat4
+	case Float8:
+		return OIDFloat8
+	case Numeric:
+		return OIDNumeric
+	case Text:
+		return OIDText
+	case Varchar:
+		return OIDVarchar
+	case Char:
+		return OIDBpchar
+	case Bytea:
+		return OIDBytea
+	case DateKind:
+		return OIDDate
+	case Time:
+		return OIDTime
+	case TimestampKind:
+		return OIDTimestamp
+	case TimestampTZ:
+		return OIDTimestampTZ
+	case Interval:
+		return OIDInterval
+	case JSONB:
+		return OIDJSONB
+	case Oid:
+		return OIDOid
+	case Name:
+		return OIDName
+	case Record:
+		return OIDRecord
+	case Array:
+		if t.Elem != nil {
+			return ArrayOID(t.Elem.OID())
+		}
+		return OIDTextArray
+	}
+	return OIDUnknown
+}
+
+// ArrayOID returns the OID of the array type whose element has OID elem, or 0.
+func ArrayOID(elem uint32) uint32 {
+	switch elem {
+	case OIDBool:
+		return OIDBoolArray
+	case OIDInt2:
+		return OIDInt2Array
+	case OIDInt4:
+		return OIDInt4Array
+	case OIDInt8:
+		return OIDInt8Array
+	case OIDText:
+		return OIDTextArray
+	case OIDVarchar:
+		return OIDVarcharArray
+	case OIDBpchar:
+		return OIDBpcharArray
+	case OIDFloat4:
+		return OIDFloat4Array
+	case OIDFloat8:
+		return OIDFloat8Array
+	case OIDOid:
+		return OIDOidArray
+	case OIDName:
+		return OIDNameArray
+	case OIDBytea:
+		return OIDByteaArray
+	case OIDDate:
+		return OIDDateArray
+	case OIDTime:
+		return OIDTimeArray
+	case OIDTimestamp:
+		return OIDTimestampArray
+	case OIDTimestampTZ:
+		return OIDTimestampTZArray
+	case OIDInterval:
+		return OIDIntervalArray
+	case OIDNumeric:
+		return OIDNumericArray
+	case OIDJSONB:
+		return OIDJSONBArray
+	}
+	return 0
+}
+
+// FromOID returns the type with the given OID, and false if StreamSQL has none.
+func FromOID(oid uint32) (T, bool) {
+	switch oid {
+	case OIDBool:
+		return TBool, true
+	case OIDInt2:
+		return TInt2, true
+	case OIDInt4:
+		return TInt4, true
+	case OIDInt8:
+		return TInt8, true
+	case OIDFloat4:
+		return TFloat4, true
+	case OIDFloat8:
+		return TFloat8, true
+	case OIDNumeric:
+		return TNumeric, true
+	case OIDText:
+		return TText, true
+	case OIDVarchar:
+		return TVarchar, true
+	case OIDBpchar:
+		return T{Kind: Char}, true
+	case OIDBytea:
+		return TBytea, true
+	case OIDDate:
+		return TDate, true
+	case OIDTime:
+		return TTime, true
+	case OIDTimestamp:
+		return TTimestamp, true
+	case OIDTimestampTZ:
+		return TTimestampTZ, true
+	case OIDInterval:
+		return TInterval, true
+	case OIDJSONB, OIDJSON:
+		return TJSONB, true
+	case OIDOid:
+		return TOid, true
+	case OIDRegclass, OIDRegtype, OIDRegproc, OIDRegnamespace:
+		return T{Kind: Oid, OIDOverride: oid}, true
+	case OIDName:
+		return TName, true
+	case OIDUnknown:
+		return TUnknown, true
+	}
+	for _, k := range []Kind{Bool, Int2, Int4, Int8, Float4, Float8, Numeric, Text, Varchar, Char, Bytea, DateKind, Time, TimestampKind, TimestampTZ, Interval, JSONB, Oid, Name} {
+		e := T{Kind: k}
+		if ArrayOID(e.OID()) == oid {
+			return T{Kind: Array, Elem: &e}, true
+		}
+	}
+	return T{}, false
+}
+
+// String returns the type's name as format_type() prints it.
+func (t T) String() string {
+	switch t.Kind {
+	case Unknown:
+		return "unknown"
+	case Bool:
+		return "boolean"
+	case Int2:
+		return "smallint"
+	case Int4:
+		return "integer"
+	case Int8:
+		return "bigint"
+	case Float4:
+		return "real"
+	case Float8:
+		return "double precision"
+	case Numeric:
+		if t.Precision > 0 {
+			return fmt.Sprintf("numeric(%d,%d)", t.Precision, t.Scale)
+		}
+		return "numeric"
+	case Text:
+		return "text"
+	case Varchar:
+		if t.Width > 0 {
+			return fmt.Sprintf("character varying(%d)", t.Width)
+		}
+		return "character varying"
+	case Char:
+		if t.Width > 0 {
+			return fmt.Sprintf("character(%d)", t.Width)
+		}
+		return "character"
+	case Bytea:
+		return "bytea"
+	case DateKind:
+		return "date"
+	case Time:
+		return "time without time zone"
+	case TimestampKind:
+		return "timestamp without time zone"
+	case TimestampTZ:
+		return "timestamp with time zone"
+	case Interval:
+		return "interval"
+	case JSONB:
+		return "jsonb"
+	case Oid:
+		switch t.OIDOverride {
+		case OIDRegclass:
+			return "regclass"
+		case OIDRegtype:
+			return "regtype"
+		case OIDRegproc:
+			return "regproc"
+		case OIDRegnamespace:
+			return "regnamespace"
+		}
+		return "oid"
+	case Name:
+		return "name"
+	case Record:
+		return "record"
+	case Array:
+		if t.Elem != nil {
+			return t.Elem.String() + "[]"
+		}
+		return "text[]"
+	}
+	return "unknown"
+}
+
+// Equal reports whether two types are identical, modifiers included.
+func (t T) Equal(o T) bool {
+	if t.Kind != o.Kind || t.Precision != o.Precision || t.Scale != o.Scale || t.Width != o.Width || t.OIDOverride != o.OIDOverride {
+		return false
+	}
+	if t.Kind == Array {
+		if t.Elem == nil || o.Elem == nil {
+			return t.Elem == o.Elem
+		}
+		return t.Elem.Equal(*o.Elem)
+	}
+	return true
+}
+
+// IsNumeric reports whether t is one of the number kinds.
+func (t T) IsNumeric() bool {
+	switch t.Kind {
+	case Int2, Int4, Int8, Float4, Float8, Numeric, Oid:
+		return true
+	}
+	return false
+}
+
+// IsInteger reports whether t is smallint, integer or bigint.
+func (t T) IsInteger() bool { return t.Kind == Int2 || t.Kind == Int4 || t.Kind == Int8 }
+
+// IsString reports whether t is text-like (text, varchar, char, name).
+func (t T) IsString() bool {
+	return t.Kind == Text || t.Kind == Varchar || t.Kind == Char || t.Kind == Name
+}
+
+// TypLen returns pg_type.typlen: the fixed byte width, or -1 for varlena.
+func (t T) TypLen() int16 {
+	switch t.Kind {
+	case Bool:
+		return 1
+	case Int2:
+		return 2
+	case Int4, Float4, DateKind, Oid:
+		return 4
+	case Int8, Float8, Time, TimestampKind, TimestampTZ:
+		return 8
+	case Interval:
+		return 16
+	case Name:
+		return 64
+	}
+	return -1
+}
+
+// TypMod returns the atttypmod PostgreSQL would report for t, or -1.
+func (t T) TypMod() int32 {
+	switch t.Kind {
+	case Numeric:
+		if t.Precision > 0 {
+			return ((t.Precision << 16) | t.Scale) + 4
+		}
+	case Varchar, Char:
+		if t.Width > 0 {
+			return t.Width + 4
+		}
+	}
+	return -1
+}
+
+// ArrowType returns the Arrow data type that holds a column of t.
+func (t T) ArrowType() arrow.DataType {
+	switch t.Kind {
+	case Bool:
+		return arrow.FixedWidthTypes.Boolean
+	case Int2:
+		return arrow.PrimitiveTypes.Int16
+	case Int4:
+		return arrow.PrimitiveTypes.Int32
+	case Int8, Oid:
+		return arrow.PrimitiveTypes.Int64
+	case Float4:
+		return arrow.PrimitiveTypes.Float32
+	case Float8:
+		return arrow.PrimitiveTypes.Float64
+	case Bytea:
+		return arrow.BinaryTypes.Binary
+	case DateKind:
+		return arrow.FixedWidthTypes.Date32
+	case Time:
+		return arrow.FixedWidthTypes.Time64us
+	case TimestampKind:
+		return &arrow.TimestampType{Unit: arrow.Microsecond}
+	case TimestampTZ:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	case Interval:
+		return arrow.FixedWidthTypes.MonthDayNanoInterval
+	}
+	// numeric, text-like, jsonb, unknown, record, array: text layout.
+	return arrow.BinaryTypes.String
+}
+
+// ParseTypeName resolves a PostgreSQL type name (as the grammar gives it,
+// lower case, possibly qualified with pg_catalog) and its modifiers.
+func ParseTypeName(name string, mods []int32, arrayBounds int) (T, error) {
+	name = strings.TrimPrefix(strings.ToLower(name), "pg_catalog.")
+	var t T
+	switch name {
+	case "bool", "boolean":
+		t = TBool
+	case "int2", "smallint", "smallserial", "serial2":
+		t = TInt2
+	case "int4", "int", "integer", "serial", "serial4":
+		t = TInt4
+	case "int8", "bigint", "bigserial", "serial8":
+		t = TInt8
+	case "float4", "real":
+		t = TFloat4
+	case "float8", "double precision", "float":
+		t = TFloat8
+		if name == "float" && len(mods) == 1 && mods[0] <= 24 {
+			t = TFloat4
+		}
+	case "numeric", "decimal":
+		t = TNumeric
+		if len(mods) >= 1 {
+			if mods[0] < 1 || mods[0] > 1000 {
+				return T{}, fmt.Errorf("NUMERIC precision %d must be between 1 and 1000", mods[0])
+			}
+			t.Precision = mods[0]
+			if len(mods) >= 2 {
+				if mods[1] < 0 || mods[1] > mods[0] {
+					return T{}, fmt.Errorf("NUMERIC scale %d must be between 0 and precision %d", mods[1], mods[0])
+				}
+				t.Scale = mods[1]
+			}
+		}
+	case "text":
+		t = TText
+	case "varchar", "character varying":
+		t = TVarchar
+		if len(mods) == 1 {
+			t.Width = mods[0]
+		}
+	case "bpchar", "char", "character":
+		t = T{Kind: Char, Width: 1}
+		if len(mods) == 1 {
+			t.Width = mods[0]
+		}
+		if name == "bpchar" && len(mods) == 0 {
+			t.Width = 0
+		}
+	case "name":
+		t = TName
+	case "bytea":
+		t = TBytea
+	case "date":
+		t = TDate
+	case "time", "time without time zone":
+		t = TTime
+	case "timestamp", "timestamp without time zone":
+		t = TTimestamp
+	case "timestamptz", "timestamp with time zone":
+		t = TTimestampTZ
+	case "interval":
+		t = TInterval
+	case "jsonb", "json":
+		t = TJSONB
+	case "oid":
+		t = TOid
+	case "regclass":
+		t = T{Kind: Oid, OIDOverride: OIDRegclass}
+	case "regtype":
+		t = T{Kind: Oid, OIDOverride: OIDRegtype}
+	case "regproc", "regprocedure":
+		t = T{Kind: Oid, OIDOverride: OIDRegproc}
+	case "regnamespace":
+		t = T{Kind: Oid, OIDOverride: OIDRegnamespace}
+	case "record":
+		t = T{Kind: Record}
+	case "unknown":
+		t = TUnknown
+	default:
+		return T{}, fmt.Errorf("type %q does not exist", name)
+	}
+	if arrayBounds > 0 {
+		e := t
+		t = T{Kind: Array, Elem: &e}
+	}
+	return t, nil
+}

@@ -1,0 +1,203 @@
+package sqllogictest
+
+import (
+	"bufio"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// repoRoot is the module root: the parent of this package's folder.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("no go.mod in %s: %v", root, err)
+	}
+	return root
+}
+
+// sharedDir finds the shared folder with the peer test suites: $SHARED_DIR,
+// or a "shared" folder beside or inside the repository.
+func sharedDir(root string) string {
+	cands := []string{os.Getenv("SHARED_DIR"), filepath.Join(root, "..", "shared"), filepath.Join(root, "shared")}
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(c, "sqllogic")); err == nil && st.IsDir() {
+			return c
+		}
+	}
+	return ""
+}
+
+// ownFiles lists the .slt and .test files under testdata/sqllogic
+// (.slt.part files run only through include).
+func ownFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var files []string
+	dir := filepath.Join(root, "testdata", "sqllogic")
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".slt") || strings.HasSuffix(p, ".test")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing %s: %v", dir, err)
+	}
+	sort.Strings(files)
+	return files
+}
+
+// sqliteFiles lists the classic SQLite suite in shared/, or nothing.
+func sqliteFiles(t *testing.T, root string) []string {
+	t.Helper()
+	shared := sharedDir(root)
+	if shared == "" {
+		t.Log("shared/sqllogic not found (set SHARED_DIR): SQLite suite not run")
+		return nil
+	}
+	files, err := filepath.Glob(filepath.Join(shared, "sqllogic", "sqlite", "*.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// buildServer compiles ./cmd/streamsqld into a temp dir.
+func buildServer(t *testing.T, root string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "streamsqld")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/streamsqld")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("building ./cmd/streamsqld: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// testName is a file's path relative to base, for subtest names.
+func testName(base, file string) string {
+	if rel, err := filepath.Rel(base, file); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return filepath.Base(file)
+}
+
+// report turns a file's result into test output; any failed record fails t.
+func report(t *testing.T, res *FileResult) {
+	t.Helper()
+	t.Logf("%d passed, %d failed, %d skipped", res.Passed, res.Failed, res.Skipped)
+	if res.Err != nil {
+		t.Errorf("%v", res.Err)
+	}
+	for _, f := range res.Failures {
+		t.Errorf("%s", f)
+	}
+	if extra := res.Failed - len(res.Failures); extra > 0 && res.Err == nil {
+		t.Errorf("... and %d more failed records", extra)
+	}
+}
+
+// TestSQLLogic runs every file under testdata/sqllogic and the SQLite suite
+// against a fresh streamsqld per file.
+func TestSQLLogic(t *testing.T) {
+	root := repoRoot(t)
+	bin := buildServer(t, root)
+	runner := &Runner{Engine: "streamsql", RecordTimeout: time.Minute}
+	files := append(ownFiles(t, root), sqliteFiles(t, root)...)
+	if len(files) == 0 {
+		t.Fatal("no sqllogictest files found")
+	}
+	base := filepath.Join(root, "testdata", "sqllogic")
+	for _, file := range files {
+		name := testName(base, file)
+		if strings.HasSuffix(file, ".test") && !strings.HasPrefix(file, base) {
+			name = "sqlite/" + filepath.Base(file)
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			srv, err := StartServer(ctx, bin, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Stop()
+			res := runner.RunFile(ctx, srv.DSN, file)
+			if exited, werr := srv.Exited(); exited {
+				t.Errorf("streamsqld exited while running the file: %v\n%s", werr, srv.logTail())
+			}
+			report(t, res)
+		})
+	}
+}
+
+// streamsqlOnly reports whether a file's first line marks it as not meant
+// for PostgreSQL.
+func streamsqlOnly(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	return sc.Scan() && strings.TrimSpace(sc.Text()) == "# streamsql-only"
+}
+
+// TestPostgresExpectations checks that the plain-SQL files say what
+// PostgreSQL 15 does: each runs in a fresh database on $SLT_PG_DSN, as do the
+// SQLite suite files.
+func TestPostgresExpectations(t *testing.T) {
+	dsn := os.Getenv("SLT_PG_DSN")
+	if dsn == "" {
+		t.Skip("SLT_PG_DSN not set: no PostgreSQL 15 to check the .slt files against")
+	}
+	root := repoRoot(t)
+	base := filepath.Join(root, "testdata", "sqllogic")
+	var files []string
+	for _, f := range ownFiles(t, root) {
+		rel := testName(base, f)
+		if strings.HasPrefix(rel, "streaming"+string(filepath.Separator)) || streamsqlOnly(f) {
+			continue
+		}
+		files = append(files, f)
+	}
+	files = append(files, sqliteFiles(t, root)...)
+	dbs := &Databases{AdminDSN: dsn}
+	runner := &Runner{Engine: "postgresql", RecordTimeout: time.Minute}
+	for _, file := range files {
+		name := testName(base, file)
+		if !strings.HasPrefix(file, base) {
+			name = "sqlite/" + filepath.Base(file)
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			fresh, drop, err := dbs.Create(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := drop(context.Background()); err != nil {
+					t.Errorf("dropping test database: %v", err)
+				}
+			}()
+			report(t, runner.RunFile(ctx, fresh, file))
+		})
+	}
+}

@@ -1,0 +1,146 @@
+// Package storage keeps every durable byte of StreamSQL in one pebble
+// database: the catalog, table rows, counters and (later) streaming state.
+//
+// # Key space
+//
+// The first byte of a key names the area it belongs to, so each area is one
+// contiguous key range that can be scanned or dropped on its own:
+//
+//	'c' + key                                  catalog entries (see package catalog)
+//	't' + table id (4 bytes, big endian) + pk  table and materialized view rows
+//	'q' + name                                 durable counters (NextSequence)
+//	's' + ...                                  streaming operator state (reserved)
+//	'e' + ...                                  the epoch log (reserved)
+//
+// A table row's key ends with the order-preserving encoding of its primary
+// key (types.AppendKey of each key column), so a range scan of a table's
+// span returns rows in primary key order; the value is types.EncodeRow of
+// the row's physical columns.
+//
+// # Transactions
+//
+// Reads go through a Reader: a Snapshot (a consistent point-in-time view)
+// or a Txn. A Txn buffers its writes in an indexed pebble batch, so its reads
+// see the database as of each read merged with the transaction's own writes.
+// Commits are serialized by one mutex and synced to the WAL before they
+// return. Uniqueness of primary keys is checked when a row is written and
+// checked again at commit when another transaction committed in between, so
+// two transactions never both insert the same key. There is no other
+// conflict detection: concurrent writers to the same row are last-writer-wins.
+package storage
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// Key space prefixes, one byte per area.
+const (
+	PrefixCatalog  byte = 'c'
+	PrefixTable    byte = 't'
+	PrefixSequence byte = 'q'
+	PrefixState    byte = 's'
+	PrefixEpoch    byte = 'e'
+)
+
+// blockCacheSize is the shared block cache of the database.
+const blockCacheSize = 256 << 20
+
+// DB is the database: a pebble instance plus the commit lock and the
+// counters that transactions share.
+type DB struct {
+	pdb *pebble.DB
+
+	// commitMu serializes Txn commits (and the uniqueness re-checks that
+	// precede them).
+	commitMu sync.Mutex
+	// commits counts Txn commits; a transaction whose key checks happened
+	// with no commit in between need not re-check them.
+	commits atomic.Uint64
+
+	seqMu sync.Mutex
+	seqs  map[string]*seqRange
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+	}
+	cache := pebble.NewCache(blockCacheSize)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		Cache:              cache,
+		FormatMajorVersion: pebble.FormatNewest,
+		MemTableSize:       64 << 20,
+		Logger:             quietLogger{},
+	}
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	pdb, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
+	}
+	return &DB{pdb: pdb, seqs: map[string]*seqRange{}}, nil
+}
+
+// Close closes the database. Open snapshots, iterators and transactions
+// must be closed first.
+func (db *DB) Close() error {
+	return db.pdb.Close()
+}
+
+// Pebble returns the underlying pebble database, for areas (streaming
+// state, checkpoints) that manage their own keys.
+func (db *DB) Pebble() *pebble.DB { return db.pdb }
+
+// TableKey returns the key of the row with encoded primary key pk in table
+// tableID.
+func TableKey(tableID uint32, pk []byte) []byte {
+	k := make([]byte, 5, 5+len(pk))
+	k[0] = PrefixTable
+	putUint32(k[1:], tableID)
+	return append(k, pk...)
+}
+
+// TableSpan returns the key range [lo, hi) holding every row of tableID.
+func TableSpan(tableID uint32) (lo, hi []byte) {
+	lo = TableKey(tableID, nil)
+	return lo, PrefixEnd(lo)
+}
+
+// PrefixEnd returns the smallest key greater than every key that starts
+// with prefix, or nil when there is none (prefix is all 0xff).
+func PrefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func putUint32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+}
+
+// quietLogger drops pebble's informational messages but keeps errors
+// visible on stderr; fatal conditions still stop the process.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: fatal: "+format+"\n", args...)
+	os.Exit(1)
+}

@@ -1,0 +1,65 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// seqBlock is how many values NextSequence reserves on disk at a time, so
+// that most calls need no write. Values reserved but not handed out before
+// a restart are skipped: sequences are unique and increasing, not gapless.
+const seqBlock = 1024
+
+// seqRange is the reserved, not yet handed out part of a sequence:
+// [next, limit).
+type seqRange struct {
+	next, limit int64
+}
+
+// NextSequence hands out n consecutive values of the durable counter name
+// and returns the first; the first value ever handed out is 1. It is safe
+// for concurrent use, and no value is handed out twice, across restarts
+// too.
+func (db *DB) NextSequence(name string, n int64) (first int64, err error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("storage: NextSequence(%q, %d): n must be positive", name, n)
+	}
+	db.seqMu.Lock()
+	defer db.seqMu.Unlock()
+	r := db.seqs[name]
+	if r == nil {
+		r = &seqRange{}
+		key := sequenceKey(name)
+		v, found, err := getCopy(db.pdb.Get(key))
+		if err != nil {
+			return 0, err
+		}
+		r.next = 1
+		if found {
+			if len(v) != 8 {
+				return 0, fmt.Errorf("storage: sequence %q: corrupt value of %d bytes", name, len(v))
+			}
+			r.next = int64(binary.BigEndian.Uint64(v))
+		}
+		r.limit = r.next
+		db.seqs[name] = r
+	}
+	if r.limit-r.next < n {
+		limit := r.next + n + seqBlock
+		var buf [8]byte
+		binary.BigEndian.PutUint64(buf[:], uint64(limit))
+		if err := db.pdb.Set(sequenceKey(name), buf[:], pebble.Sync); err != nil {
+			return 0, fmt.Errorf("storage: sequence %q: %w", name, err)
+		}
+		r.limit = limit
+	}
+	first = r.next
+	r.next += n
+	return first, nil
+}
+
+func sequenceKey(name string) []byte {
+	return append([]byte{PrefixSequence}, name...)
+}

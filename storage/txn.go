@@ -1,0 +1,152 @@
+package storage
+
+import (
+	"errors"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// ErrTxnDone is returned by operations on a committed or rolled back Txn.
+var ErrTxnDone = errors.New("storage: transaction already committed or rolled back")
+
+// Txn is a read-write transaction. Writes are buffered in an indexed pebble
+// batch and applied atomically (and synced) by Commit; reads see the
+// database as of each read merged with the transaction's own writes. A Txn
+// is used by one goroutine at a time.
+type Txn struct {
+	db    *DB
+	batch *pebble.Batch
+	// absent are keys this transaction wrote on the promise that they did
+	// not exist (unique primary keys); Commit re-checks them when another
+	// transaction committed since checkedAt.
+	absent    []absentKey
+	checkedAt uint64
+	done      bool
+}
+
+// absentKey is a key checked to be absent, and the error to report should
+// another transaction have committed it meanwhile.
+type absentKey struct {
+	key []byte
+	err func() error
+}
+
+// Begin starts a transaction.
+func (db *DB) Begin() *Txn {
+	return &Txn{db: db, batch: db.pdb.NewIndexedBatch()}
+}
+
+// Get implements Reader: the transaction's own writes, else the database.
+func (t *Txn) Get(key []byte) ([]byte, bool, error) {
+	if t.done {
+		return nil, false, ErrTxnDone
+	}
+	return getCopy(t.batch.Get(key))
+}
+
+// NewIter implements Reader. The iterator sees the transaction's writes as
+// of its creation merged with the database.
+func (t *Txn) NewIter(lo, hi []byte) (Iter, error) {
+	if t.done {
+		return nil, ErrTxnDone
+	}
+	return newIter(t.batch.NewIter(iterOpts(lo, hi)))
+}
+
+// Set writes key = value.
+func (t *Txn) Set(key, value []byte) error {
+	if t.done {
+		return ErrTxnDone
+	}
+	return t.batch.Set(key, value, nil)
+}
+
+// Delete removes key.
+func (t *Txn) Delete(key []byte) error {
+	if t.done {
+		return ErrTxnDone
+	}
+	return t.batch.Delete(key, nil)
+}
+
+// DeleteRange removes every key in [lo, hi).
+func (t *Txn) DeleteRange(lo, hi []byte) error {
+	if t.done {
+		return ErrTxnDone
+	}
+	return t.batch.DeleteRange(lo, hi, nil)
+}
+
+// Empty reports whether the transaction has written nothing.
+func (t *Txn) Empty() bool { return t.batch.Empty() }
+
+// SetAbsent writes key = value after checking that key does not exist
+// (in the database or among the transaction's writes); if it does, it
+// returns dup() and writes nothing. Commit checks again if another
+// transaction committed in between, and fails with dup() if that
+// transaction wrote key.
+func (t *Txn) SetAbsent(key, value []byte, dup func() error) error {
+	if t.done {
+		return ErrTxnDone
+	}
+	if len(t.absent) == 0 {
+		t.checkedAt = t.db.commits.Load()
+	}
+	_, found, err := t.Get(key)
+	if err != nil {
+		return err
+	}
+	if found {
+		return dup()
+	}
+	// A key this transaction deleted may exist in the database; only keys
+	// absent from the database too need re-checking at commit.
+	if _, inDB, err := getCopy(t.db.pdb.Get(key)); err != nil {
+		return err
+	} else if !inDB {
+		t.absent = append(t.absent, absentKey{key: append([]byte(nil), key...), err: dup})
+	}
+	return t.batch.Set(key, value, nil)
+}
+
+// Commit applies the transaction's writes atomically and durably. The
+// transaction is finished whether or not Commit succeeds.
+func (t *Txn) Commit() error {
+	if t.done {
+		return ErrTxnDone
+	}
+	t.done = true
+	defer t.batch.Close()
+	if t.batch.Empty() {
+		return nil
+	}
+	db := t.db
+	db.commitMu.Lock()
+	defer db.commitMu.Unlock()
+	if len(t.absent) > 0 && db.commits.Load() != t.checkedAt {
+		for _, a := range t.absent {
+			_, found, err := getCopy(db.pdb.Get(a.key))
+			if err != nil {
+				return err
+			}
+			if found {
+				return a.err()
+			}
+		}
+	}
+	if err := t.batch.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	db.commits.Add(1)
+	return nil
+}
+
+// Rollback discards the transaction's writes. It is safe to call after
+// Commit (it then does nothing).
+func (t *Txn) Rollback() {
+	if t.done {
+		return
+	}
+	t.done = true
+	t.batch.Close()
+}

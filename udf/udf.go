@@ -1,0 +1,161 @@
+// Package udf is the function registry: built-in scalar functions and
+// operators, aggregate functions and table functions, and (later) user
+// functions. Functions work on whole Arrow columns: a scalar function takes
+// its argument columns and returns its result column.
+//
+// Overload resolution follows PostgreSQL: an exact match first, then the
+// candidates reachable by implicit casts, preferring the preferred type of
+// each category (double precision among numbers, text among strings).
+package udf
+
+import (
+	"context"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"streamsql/sql/types"
+)
+
+// Env is what a function may read about the statement that calls it.
+type Env struct {
+	Context context.Context
+	// Location is the session's TimeZone.
+	Location *time.Location
+	// TxnTime is the start of the current transaction (now(), current_timestamp).
+	TxnTime time.Time
+	// StmtTime is the start of the current statement (statement_timestamp()).
+	StmtTime time.Time
+	// Settings reads a session setting (current_setting()); may be nil.
+	Settings func(name string) (string, bool)
+	// Catalog answers the catalog questions functions ask; may be nil.
+	Catalog CatalogReader
+}
+
+// CatalogReader is what functions may ask the catalog.
+type CatalogReader interface {
+	RelationOID(name string) (uint32, bool)
+	TypeOID(name string) (uint32, bool)
+	RelationName(oid uint32) (string, bool)
+	CurrentSchema() string
+	CurrentUser() string
+	CurrentDatabase() string
+}
+
+// Volatility as in pg_proc.provolatile.
+type Volatility byte
+
+const (
+	Immutable Volatility = 'i'
+	Stable    Volatility = 's'
+	Volatile  Volatility = 'v'
+)
+
+// ScalarFunc evaluates a scalar function over n rows. args are the
+// argument columns, already of the overload's declared argument types (the
+// caller inserts casts), each of length n.
+type ScalarFunc func(env *Env, args []arrow.Array, n int) (arrow.Array, error)
+
+// Scalar is one overload of a scalar function or operator.
+type Scalar struct {
+	Name string    // "upper", or the operator symbol "+", "=", "~~"
+	Args []types.T // declared argument types
+	// Variadic: the last element of Args repeats (concat, format, greatest).
+	Variadic bool
+	Ret      types.T
+	// RetFn, if set, computes the result type from the actual argument
+	// types (numeric scales, varchar widths); otherwise Ret is used.
+	RetFn      func(args []types.T) types.T
+	Volatility Volatility
+	// Strict: any NULL argument gives NULL without calling Eval on that row
+	// (Eval still receives the whole columns and must tolerate nulls, but
+	// may produce any value for such rows; the caller masks them).
+	Strict bool
+	Eval   ScalarFunc
+	// EvalTyped, if set, is used instead of Eval by callers that know the
+	// actual argument types; functions with polymorphic "any" arguments
+	// (declared as types.TUnknown: pg_typeof, concat, format) need them.
+	EvalTyped func(env *Env, argTypes []types.T, args []arrow.Array, n int) (arrow.Array, error)
+	OID       uint32 // pg_proc oid, for pg_catalog
+}
+
+// Call evaluates s with the actual argument types argTypes: EvalTyped when
+// the overload has one, Eval otherwise.
+func (s *Scalar) Call(env *Env, argTypes []types.T, args []arrow.Array, n int) (arrow.Array, error) {
+	if s.EvalTyped != nil {
+		return s.EvalTyped(env, argTypes, args, n)
+	}
+	return s.Eval(env, args, n)
+}
+
+// ResultType returns the result type for the given actual argument types.
+func (s *Scalar) ResultType(args []types.T) types.T {
+	if s.RetFn != nil {
+		return s.RetFn(args)
+	}
+	return s.Ret
+}
+
+// SkipRow in a groups vector means "this row feeds no group" (FILTER false,
+// a DISTINCT duplicate).
+const SkipRow = ^uint32(0)
+
+// Accumulator holds one aggregate's state for many groups at once (the
+// groups-accumulator design): state is indexed by group number, and one
+// Update call folds a whole batch in.
+type Accumulator interface {
+	// Update folds row i of args into group groups[i] (rows with SkipRow
+	// are ignored). numGroups is the number of groups that exist now; the
+	// accumulator grows its state to that size. len(groups) == n.
+	Update(groups []uint32, numGroups int, args []arrow.Array, n int) error
+	// Retract removes rows that an earlier Update added (streaming
+	// retraction). Aggregates that cannot retract from their own state
+	// (min, max, string_agg) return ErrNoRetract; the streaming operator
+	// then keeps the inputs itself.
+	Retract(groups []uint32, numGroups int, args []arrow.Array, n int) error
+	// Finish returns the result for groups 0..numGroups-1 as one column.
+	Finish(env *Env, numGroups int) (arrow.Array, error)
+	// Release frees the state.
+	Release()
+}
+
+// Aggregate is one overload of an aggregate function.
+type Aggregate struct {
+	Name  string
+	Args  []types.T // declared argument types; count(*) has none
+	Ret   types.T
+	RetFn func(args []types.T) types.T
+	// New returns an empty accumulator for the given actual argument types.
+	New func(args []types.T) Accumulator
+	// Ordered: the result depends on input order (string_agg, array_agg).
+	Ordered bool
+	OID     uint32
+}
+
+// ResultType returns the aggregate's result type for actual argument types.
+func (a *Aggregate) ResultType(args []types.T) types.T {
+	if a.RetFn != nil {
+		return a.RetFn(args)
+	}
+	return a.Ret
+}
+
+// RowIter yields a table function's rows in batches.
+type RowIter interface {
+	// Next returns up to max rows as columns, or n == 0 at the end.
+	Next(max int) (cols []arrow.Array, n int, err error)
+	Close()
+}
+
+// TableFunc is one overload of a set-returning function (generate_series,
+// unnest, ...), usable in FROM.
+type TableFunc struct {
+	Name     string
+	Args     []types.T
+	Variadic bool
+	// Cols returns the output column names and types for the actual
+	// argument types (one column named after the function for scalar ones).
+	Cols func(args []types.T) (names []string, ts []types.T)
+	Eval func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error)
+	OID  uint32
+}
