@@ -11,6 +11,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -305,7 +306,7 @@ func (c *conn) dispatch(f frame) error {
 }
 
 func malformed(what string, err error) error {
-	return sqlerr.New(sqlerr.ProtocolViolation, "invalid %s message format", what).WithDetail("%v", err)
+	return sqlerr.New(sqlerr.ProtocolViolation, "invalid %s message format", what).WithDetail("%s", strings.TrimSpace(err.Error()))
 }
 
 // readyForQuery reports changed parameters (as PostgreSQL does, just before

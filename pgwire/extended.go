@@ -177,7 +177,7 @@ func (c *conn) bindMsg(m *pgproto3.Bind) error {
 	}
 	if old, ok := c.portals[m.DestinationPortal]; ok {
 		if m.DestinationPortal != "" {
-			return sqlerr.New(sqlerr.DuplicateCursor, "portal %q already exists", m.DestinationPortal)
+			return sqlerr.New(sqlerr.DuplicateCursor, "cursor %q already exists", m.DestinationPortal)
 		}
 		c.dropPortal(old)
 	}

@@ -207,6 +207,9 @@ func (st *fakeStmt) Prepare(ctx context.Context, hints []uint32) ([]types.T, []C
 	case q == "select tstz":
 		st.cols = []Column{{Name: "tstz", Type: types.TTimestampTZ}}
 	case q == "select boom":
+		if st.s.tx == 'T' {
+			st.s.tx = 'E'
+		}
 		return nil, nil, sqlerr.New(sqlerr.UndefinedColumn, `column "boom" does not exist`).WithPosition(st.offset + 8)
 	case q == "select panic":
 		st.cols = []Column{{Name: "panic", Type: types.TInt4}}
@@ -258,7 +261,10 @@ func (st *fakeStmt) Execute(ctx context.Context, args []types.Datum) (Result, er
 			s.cancelCh = nil
 			s.mu.Unlock()
 		}()
-		s.b.sleeping <- s
+		select {
+		case s.b.sleeping <- s:
+		default:
+		}
 		select {
 		case <-time.After(time.Duration(secs * float64(time.Second))):
 			return rowsResult(st.cols, "SELECT 1", []types.Datum{""}), nil
@@ -278,7 +284,7 @@ func (st *fakeStmt) Execute(ctx context.Context, args []types.Datum) (Result, er
 		s.params["TimeZone"] = v
 		s.changed["TimeZone"] = v
 		return tagResult("SET"), nil
-	case q == "begin":
+	case q == "begin" || strings.HasPrefix(q, "begin "):
 		s.tx = 'T'
 		return tagResult("BEGIN"), nil
 	case q == "commit":
@@ -293,7 +299,7 @@ func (st *fakeStmt) Execute(ctx context.Context, args []types.Datum) (Result, er
 		return tagResult("ROLLBACK"), nil
 	case q == "insert":
 		return tagResult("INSERT 0 1"), nil
-	case strings.HasPrefix(q, "copy t from stdin"):
+	case strings.HasPrefix(q, "copy ") && strings.Contains(q, "from stdin"):
 		return &fakeCopyIn{b: s.b}, nil
 	case q == "copy t to stdout":
 		s.b.mu.Lock()
@@ -390,8 +396,10 @@ func (r *fakeCopyIn) Write(data []byte) error {
 func (r *fakeCopyIn) Finish(ctx context.Context) (string, error) {
 	r.b.mu.Lock()
 	defer r.b.mu.Unlock()
-	r.b.table.Write(r.buf.Bytes())
-	return fmt.Sprintf("COPY %d", bytes.Count(r.buf.Bytes(), []byte("\n"))), nil
+	// psql sends the end-of-data marker as data.
+	data := bytes.TrimSuffix(r.buf.Bytes(), []byte("\\.\n"))
+	r.b.table.Write(data)
+	return fmt.Sprintf("COPY %d", bytes.Count(data, []byte("\n"))), nil
 }
 func (r *fakeCopyIn) Abort(msg string) { r.aborted = msg }
 

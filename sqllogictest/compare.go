@@ -152,7 +152,8 @@ func sortRows(rows [][]string) {
 
 // checkResult compares query rows with a record's expectation. It returns a
 // readable mismatch description, or "" when they agree; got is the actual
-// result in the record's own notation, for failure reports.
+// result in the record's own notation, for failure reports (for a hash, the
+// hash line followed by the rows).
 func checkResult(rec *Record, rows [][]Value, ncols int) (mismatch string, got []string) {
 	if rec.Format == FormatClassic && rec.Types != "" && ncols != len(rec.Types) && len(rows) > 0 {
 		return fmt.Sprintf("query returned %d columns, type string %q says %d", ncols, rec.Types, len(rec.Types)), nil
@@ -174,7 +175,8 @@ func checkResult(rec *Record, rows [][]Value, ncols int) (mismatch string, got [
 		h := hashValues(values)
 		got = []string{fmt.Sprintf("%d values hashing to %s", len(values), h)}
 		if len(values) != rec.HashN || h != rec.Hash {
-			return "hash mismatch", got
+			// The rows themselves, to see what differs from the reference.
+			return "hash mismatch", append(got, rowLines(cells)...)
 		}
 		return "", got
 	}

@@ -336,7 +336,10 @@ func (fr *fileRun) runOnce(rec *Record) outcome {
 			got = []string{}
 		}
 		rw := []string{}
-		if len(got) > 0 {
+		switch {
+		case rec.HasHash:
+			rw = []string{"----", got[0]}
+		case len(got) > 0:
 			rw = append([]string{"----"}, got...)
 		}
 		return outcome{reason: m, expected: exp, got: got, rewrite: rw}

@@ -28,7 +28,6 @@ type Iter interface {
 	Close() error
 }
 
-
 // getCopy reads key from a pebble reader and copies the value out.
 func getCopy(v []byte, closer interface{ Close() error }, err error) ([]byte, bool, error) {
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -39,6 +38,17 @@ func getCopy(v []byte, closer interface{ Close() error }, err error) ([]byte, bo
 	}
 	out := append([]byte(nil), v...)
 	return out, true, closer.Close()
+}
+
+// exists reports whether a pebble Get found its key.
+func exists(_ []byte, closer interface{ Close() error }, err error) (bool, error) {
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, closer.Close()
 }
 
 // iter adapts a pebble iterator to Iter.

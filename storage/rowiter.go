@@ -155,8 +155,27 @@ func (ri *RowIter) NextBatch(cols []int, max int) (out []arrow.Array, n int, key
 	if ri.err != nil {
 		return nil, 0, nil, ri.err
 	}
-	builders := make([]array.Builder, len(cols))
+	// Decode each distinct column once; a column asked for twice shares
+	// its array.
+	uniq := make([]int, 0, len(cols))
+	slot := make([]int, len(cols))
 	for i, c := range cols {
+		if c < 0 || c >= len(ri.t.Types) {
+			return nil, 0, nil, fmt.Errorf("table %s: column %d out of range", ri.t.Name, c)
+		}
+		slot[i] = -1
+		for j, u := range uniq {
+			if u == c {
+				slot[i] = j
+			}
+		}
+		if slot[i] < 0 {
+			slot[i] = len(uniq)
+			uniq = append(uniq, c)
+		}
+	}
+	builders := make([]array.Builder, len(uniq))
+	for i, c := range uniq {
 		builders[i] = types.NewBuilder(ri.t.Types[c])
 		builders[i].Reserve(max)
 	}
@@ -165,7 +184,7 @@ func (ri *RowIter) NextBatch(cols []int, max int) (out []arrow.Array, n int, key
 			b.Release()
 		}
 	}()
-	dec := newRowDecoder(ri.t.Types, cols)
+	dec := newRowDecoder(ri.t.Types, uniq)
 	var keyArena []byte
 	var keyEnds []int
 	for n < max && ri.advance() {
@@ -182,9 +201,18 @@ func (ri *RowIter) NextBatch(cols []int, max int) (out []arrow.Array, n int, key
 	if n == 0 {
 		return nil, 0, nil, nil
 	}
-	out = make([]arrow.Array, len(cols))
+	arrs := make([]arrow.Array, len(uniq))
 	for i, b := range builders {
-		out[i] = b.NewArray()
+		arrs[i] = b.NewArray()
+	}
+	out = make([]arrow.Array, len(cols))
+	used := make([]bool, len(uniq))
+	for i, s := range slot {
+		if used[s] {
+			arrs[s].Retain()
+		}
+		used[s] = true
+		out[i] = arrs[s]
 	}
 	keys = make([][]byte, n)
 	start := 0

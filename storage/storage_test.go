@@ -141,7 +141,7 @@ func TestSnapshotIsStable(t *testing.T) {
 func TestSetAbsentAcrossTransactions(t *testing.T) {
 	db := openTest(t, t.TempDir())
 	defer db.Close()
-	dup := func() error { return fmt.Errorf("duplicate") }
+	dup := func([]byte) error { return fmt.Errorf("duplicate") }
 
 	// Both check the key while it is absent; the second commit must fail.
 	t1, t2 := db.Begin(), db.Begin()

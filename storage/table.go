@@ -72,7 +72,13 @@ func (t *Table) DecodePK(pk []byte) ([]types.Datum, error) {
 
 // rowKey returns the storage key of row (a table with a primary key).
 func (t *Table) rowKey(row []types.Datum) []byte {
-	k := TableKey(t.ID, nil)
+	return t.appendRowKey(nil, row)
+}
+
+// appendRowKey appends the storage key of row to buf.
+func (t *Table) appendRowKey(buf []byte, row []types.Datum) []byte {
+	k := append(buf, PrefixTable, 0, 0, 0, 0)
+	putUint32(k[len(buf)+1:], t.ID)
 	for _, c := range t.PK {
 		k = types.AppendKey(k, row[c], t.Types[c], false)
 	}
@@ -108,29 +114,35 @@ func (t *Table) Insert(txn *Txn, rows [][]types.Datum) error {
 		}
 		return nil
 	}
-	var val []byte
+	var key, val []byte
 	for _, row := range rows {
 		if err := t.checkRow(row); err != nil {
 			return err
 		}
+		key = t.appendRowKey(key[:0], row)
 		val = types.EncodeRow(val[:0], row, t.Types)
-		if err := txn.SetAbsent(t.rowKey(row), val, func() error { return t.duplicateKey(row) }); err != nil {
+		if err := txn.SetAbsent(key, val, t.duplicateKey); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// duplicateKey is PostgreSQL's error for a primary key that exists.
-func (t *Table) duplicateKey(row []types.Datum) error {
+// duplicateKey is PostgreSQL's error for a primary key that exists; key
+// is the row's storage key.
+func (t *Table) duplicateKey(key []byte) error {
+	pk, err := t.DecodePK(key[5:])
+	if err != nil {
+		return err
+	}
 	names := make([]string, len(t.PK))
 	vals := make([]string, len(t.PK))
 	for i, c := range t.PK {
 		names[i] = t.colName(c)
-		if row[c] == nil {
+		if i >= len(pk) || pk[i] == nil {
 			vals[i] = "null"
 		} else {
-			vals[i] = types.FormatText(row[c], t.Types[c], time.UTC)
+			vals[i] = types.FormatText(pk[i], t.Types[c], time.UTC)
 		}
 	}
 	return sqlerr.New(sqlerr.UniqueViolation, "duplicate key value violates unique constraint %q", t.Name+"_pkey").

@@ -21,14 +21,17 @@ type Txn struct {
 	// transaction committed since checkedAt.
 	absent    []absentKey
 	checkedAt uint64
-	done      bool
+	// deleted is set once the transaction deletes anything: until then a
+	// key missing from its merged view is missing from the database too.
+	deleted bool
+	done    bool
 }
 
-// absentKey is a key checked to be absent, and the error to report should
-// another transaction have committed it meanwhile.
+// absentKey is a key checked to be absent, and what reports the error
+// should another transaction have committed it meanwhile.
 type absentKey struct {
 	key []byte
-	err func() error
+	dup func(key []byte) error
 }
 
 // Begin starts a transaction.
@@ -66,6 +69,7 @@ func (t *Txn) Delete(key []byte) error {
 	if t.done {
 		return ErrTxnDone
 	}
+	t.deleted = true
 	return t.batch.Delete(key, nil)
 }
 
@@ -74,6 +78,7 @@ func (t *Txn) DeleteRange(lo, hi []byte) error {
 	if t.done {
 		return ErrTxnDone
 	}
+	t.deleted = true
 	return t.batch.DeleteRange(lo, hi, nil)
 }
 
@@ -82,29 +87,33 @@ func (t *Txn) Empty() bool { return t.batch.Empty() }
 
 // SetAbsent writes key = value after checking that key does not exist
 // (in the database or among the transaction's writes); if it does, it
-// returns dup() and writes nothing. Commit checks again if another
-// transaction committed in between, and fails with dup() if that
+// returns dup(key) and writes nothing. Commit checks again if another
+// transaction committed in between, and fails with dup(key) if that
 // transaction wrote key.
-func (t *Txn) SetAbsent(key, value []byte, dup func() error) error {
+func (t *Txn) SetAbsent(key, value []byte, dup func(key []byte) error) error {
 	if t.done {
 		return ErrTxnDone
 	}
 	if len(t.absent) == 0 {
 		t.checkedAt = t.db.commits.Load()
 	}
-	_, found, err := t.Get(key)
+	found, err := exists(t.batch.Get(key))
 	if err != nil {
 		return err
 	}
 	if found {
-		return dup()
+		return dup(key)
 	}
 	// A key this transaction deleted may exist in the database; only keys
 	// absent from the database too need re-checking at commit.
-	if _, inDB, err := getCopy(t.db.pdb.Get(key)); err != nil {
-		return err
-	} else if !inDB {
-		t.absent = append(t.absent, absentKey{key: append([]byte(nil), key...), err: dup})
+	inDB := false
+	if t.deleted {
+		if inDB, err = exists(t.db.pdb.Get(key)); err != nil {
+			return err
+		}
+	}
+	if !inDB {
+		t.absent = append(t.absent, absentKey{key: append([]byte(nil), key...), dup: dup})
 	}
 	return t.batch.Set(key, value, nil)
 }
@@ -125,12 +134,12 @@ func (t *Txn) Commit() error {
 	defer db.commitMu.Unlock()
 	if len(t.absent) > 0 && db.commits.Load() != t.checkedAt {
 		for _, a := range t.absent {
-			_, found, err := getCopy(db.pdb.Get(a.key))
+			found, err := exists(db.pdb.Get(a.key))
 			if err != nil {
 				return err
 			}
 			if found {
-				return a.err()
+				return a.dup(a.key)
 			}
 		}
 	}

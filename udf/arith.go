@@ -516,7 +516,7 @@ func numArith(op byte) ScalarFunc {
 // select_div_scale (at least 16 significant digits), % keeps the larger.
 func NumericOp(op byte, x, y *apd.Decimal) (*apd.Decimal, error) {
 	r := new(apd.Decimal)
-	ctx := types.DecimalCtx
+	ctx := *types.DecimalCtx
 	var err error
 	switch op {
 	case '+':
@@ -599,23 +599,30 @@ func numPower(x, y *apd.Decimal) (*apd.Decimal, error) {
 	if x.IsZero() && y.Negative {
 		return nil, sqlerr.New(codeInvalidPowerArg, "zero raised to a negative power is undefined")
 	}
-	ctx := types.DecimalCtx
-	ctx.Precision = 40
+	ctx := *types.DecimalCtx
 	r := new(apd.Decimal)
-	if _, err := ctx.Pow(r, x, y); err != nil {
+	var yi apd.Decimal
+	_, _ = ctx.RoundToIntegralValue(&yi, y)
+	if yi.Cmp(y) == 0 && y.Exponent >= -20 {
+		// Integral exponent: power_var_int with rscale max(16, dscale(x)).
+		if _, err := ctx.Pow(r, x, y); err != nil {
+			return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+		}
+		rs := max(16, dscale(x))
+		_, _ = ctx.Quantize(r, r, -min(rs, 1000))
+		return r, nil
+	}
+	if x.Negative {
 		return nil, sqlerr.New(codeInvalidPowerArg, "a negative number raised to a non-integer power yields a complex result")
 	}
-	// PostgreSQL shows at least 16 significant digits; integral powers of
-	// integers are exact.
-	var yi apd.Decimal
-	if _, err := ctx.RoundToIntegralExact(&yi, y); err == nil && yi.Cmp(y) == 0 && !y.Negative && dscale(x) == 0 {
-		exact := apd.BaseContext.WithPrecision(1000)
-		_, _ = exact.Pow(r, x, y)
-		return r, nil
+	c40 := ctx
+	c40.Precision = 40
+	if _, err := c40.Pow(r, x, y); err != nil {
+		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
 	}
 	w, _ := weightAndFirst(r)
 	rs := 16 - w*4
 	rs = max(rs, dscale(x), dscale(y), 0)
-	_, _ = ctx.WithPrecision(1000).Quantize(r, r, -min(rs, 1000))
+	_, _ = ctx.Quantize(r, r, -min(rs, 1000))
 	return r, nil
 }

@@ -105,6 +105,9 @@ func expand(decl []types.T, variadic bool, nargs int) []types.T {
 		if len(decl) != nargs {
 			return nil
 		}
+		if decl == nil {
+			return []types.T{}
+		}
 		return decl
 	}
 	if nargs < len(decl) {

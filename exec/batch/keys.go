@@ -146,7 +146,6 @@ func appendKeys(keys [][]byte, hasNull []bool, c arrow.Array, t types.T) {
 type int32ish interface{ ~int32 }
 type int64ish interface{ ~int64 }
 
-
 func appendKeys32[V int32ish](keys [][]byte, vals []V, mark func(int) bool) {
 	for i := range keys {
 		if !mark(i) {

@@ -35,10 +35,10 @@ func (n *NestedLoopJoin) Explain() string {
 
 // loopPairs yields every (left row, right row) pair, left-major.
 type loopPairs struct {
-	core   *joinCore
-	rn     int
-	n      int
-	l, r   int
+	core *joinCore
+	rn   int
+	n    int
+	l, r int
 }
 
 func (p *loopPairs) begin(lb *exec.Batch) { p.n, p.l, p.r = lb.N, 0, 0 }

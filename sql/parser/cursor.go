@@ -125,15 +125,6 @@ func (c *cursor) errorf(i int, code, format string, args ...any) error {
 	return e
 }
 
-// next returns the token at the cursor (nil past the end), for parse errors
-// that the PostgreSQL grammar reports at the end of a fragment.
-func (c *cursor) next() *token {
-	if c.i < len(c.toks) {
-		return &c.toks[c.i]
-	}
-	return nil
-}
-
 // matching returns the index of the ')' that closes the '(' at index i, or
 // -1.
 func (c *cursor) matching(i int) int {
@@ -252,6 +243,11 @@ func (c *cursor) option() (Option, error) {
 		}
 	}
 	o.Key = strings.Join(key, ".")
+	if c.isPunct(',') || c.isPunct(')') {
+		// A bare key is a boolean flag, as in PostgreSQL's option lists.
+		o.Value, o.ValuePos = "true", o.KeyPos
+		return o, nil
+	}
 	if err := c.expectPunct('='); err != nil {
 		return o, err
 	}
@@ -276,9 +272,9 @@ func (c *cursor) option() (Option, error) {
 	case sign != "":
 		return o, c.errHere()
 	case t.kind == pg_query.Token_SCONST || t.kind == pg_query.Token_USCONST:
-		v, err := stringConst(t.text(c.src))
+		v, err := c.stringConst(t)
 		if err != nil {
-			return o, pgError(err, "", 0, c.src)
+			return o, err
 		}
 		o.Value, o.Quoted = v, true
 	case t.kind == pg_query.Token_IDENT:
@@ -290,6 +286,17 @@ func (c *cursor) option() (Option, error) {
 	}
 	c.i++
 	return o, nil
+}
+
+// stringConst decodes the string literal t; an invalid one is an error at
+// t.
+func (c *cursor) stringConst(t *token) (string, error) {
+	v, err := stringConst(t.text(c.src))
+	if err != nil {
+		e := sqlerr.From(err)
+		return "", sqlerr.New(sqlerr.SyntaxError, "%s", e.Message).WithPosition(charPos(c.src, t.start))
+	}
+	return v, nil
 }
 
 // formatSpec reads `FORMAT f ENCODE e [( options )]`, the cursor on FORMAT.

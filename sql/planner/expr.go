@@ -426,6 +426,10 @@ func (b *exprBinder) bindCase(c *pg.CaseExpr) (expr.Expr, error) {
 	var operand expr.Expr
 	var err error
 	if c.Arg != nil {
+		// CASE x WHEN a ... is bound as CASE WHEN x = a ...
+		return b.bindCaseSearched(c)
+	}
+	if c.Arg != nil {
 		if operand, err = b.bind(c.Arg); err != nil {
 			return nil, err
 		}

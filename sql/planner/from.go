@@ -567,9 +567,16 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 // narrowScan turns comparisons of the first primary key column with a
 // constant into a key range on the scan.
 func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
-	tbl := fi.scan.tbl
+	if span, ok := p.keySpan(fi.scan, pred); ok {
+		fi.rel.op = batch.NewTableScan(fi.scan.tbl, p.Reader, fi.scan.cols, span, fi.scan.name)
+	}
+}
+
+// keySpan derives a primary key range from pred's conjuncts.
+func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) {
+	tbl := si.tbl
 	if len(tbl.PK) == 0 {
-		return
+		return storage.KeySpan{}, false
 	}
 	var lo, hi types.Datum
 	loInc, hiInc := true, true
@@ -594,7 +601,7 @@ func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
 		if !ok || v == nil {
 			continue
 		}
-		phys := fi.scan.cols[col.Idx]
+		phys := si.cols[col.Idx]
 		pkPos := -1
 		for i, k := range tbl.PK {
 			if k == phys {
@@ -642,13 +649,11 @@ func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
 			prefix = append(prefix, v)
 		}
 		if len(prefix) > 0 {
-			span = tbl.SpanFor(prefix, prefix, true, true)
-			fi.rel.op = batch.NewTableScan(tbl, p.Reader, fi.scan.cols, span, fi.scan.name)
-			return
+			return tbl.SpanFor(prefix, prefix, true, true), true
 		}
 	}
 	if lo == nil && hi == nil {
-		return
+		return span, false
 	}
 	var l, h []types.Datum
 	if lo != nil {
@@ -657,8 +662,7 @@ func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
 	if hi != nil {
 		h = []types.Datum{hi}
 	}
-	span = tbl.SpanFor(l, h, loInc, hiInc)
-	fi.rel.op = batch.NewTableScan(tbl, p.Reader, fi.scan.cols, span, fi.scan.name)
+	return tbl.SpanFor(l, h, loInc, hiInc), true
 }
 
 func flipOp(op string) string {

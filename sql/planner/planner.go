@@ -228,7 +228,9 @@ func projectCast(rel *relPlan, i int, t types.T) exec.Operator {
 	return batch.NewProject(rel.op, exprs)
 }
 
-// typeName resolves a grammar type name with its modifiers.
+// TypeName resolves a grammar type name with its modifiers.
+func (p *Planner) TypeName(tn *pg.TypeName) (types.T, error) { return p.typeName(tn) }
+
 func (p *Planner) typeName(tn *pg.TypeName) (types.T, error) {
 	var parts []string
 	for _, n := range tn.Names {

@@ -159,26 +159,29 @@ func zoneOffset(utc Timestamp, loc *time.Location) int {
 }
 
 // localToUTC interprets a wall-clock timestamp in loc and returns the
-// instant. Wall times in a DST gap or overlap resolve the way Go's
-// time.Date does.
+// instant. Like PostgreSQL, an ambiguous wall time (a DST fall-back
+// overlap) takes the offset in force after the transition, and a wall
+// time in a spring-forward gap the offset in force before it.
 func localToUTC(local Timestamp, loc *time.Location) Timestamp {
 	if loc == nil || loc == time.UTC || !local.IsFinite() {
 		return local
 	}
-	// Guess with the offset at the wall time read as UTC, then correct once
-	// with the offset at the resulting instant; this matches time.Date for
-	// all but pathological zones and works for years outside time.Date's
-	// comfortable range.
-	off := zoneOffset(local, loc)
-	utc := local - Timestamp(int64(off)*MicrosPerSecond)
-	off2 := zoneOffset(utc, loc)
-	if off2 != off {
-		utc2 := local - Timestamp(int64(off2)*MicrosPerSecond)
-		if zoneOffset(utc2, loc) == off2 {
-			return utc2
+	const day = Timestamp(MicrosPerDay)
+	before := zoneOffset(local-day, loc)
+	after := zoneOffset(local+day, loc)
+	if after != before {
+		utc := local - Timestamp(int64(after)*MicrosPerSecond)
+		if zoneOffset(utc, loc) == after {
+			return utc
 		}
+		utc = local - Timestamp(int64(before)*MicrosPerSecond)
+		if zoneOffset(utc, loc) == before {
+			return utc
+		}
+		return utc
 	}
-	return utc
+	off := zoneOffset(local-Timestamp(int64(before)*MicrosPerSecond), loc)
+	return local - Timestamp(int64(off)*MicrosPerSecond)
 }
 
 // utcToLocal returns the wall-clock timestamp of instant utc in loc, and the

@@ -362,6 +362,10 @@ type dtError struct {
 func (e *dtError) toErr(typ, s string) error {
 	switch e.code {
 	case sqlerr.DatetimeFieldOverflow:
+		if e.msg != "" {
+			// "date out of range" / "timestamp out of range"
+			return sqlerr.New(e.code, "%s out of range: \"%s\"", e.msg, s)
+		}
 		return sqlerr.New(e.code, "date/time field value out of range: \"%s\"", s)
 	case sqlerr.InvalidTimeZoneDisplacement:
 		return sqlerr.New(e.code, "time zone displacement out of range: \"%s\"", s)
@@ -477,7 +481,7 @@ func decodeDateTime(s string) (*dtResult, *dtError) {
 		}
 		jd := date2j(r.year, r.mon, r.day)
 		if jd < 0 || jd >= 2147483494 {
-			return nil, errDTRange
+			return nil, &dtError{code: sqlerr.DatetimeFieldOverflow, msg: "date"}
 		}
 	} else if r.bc || r.ad {
 		return nil, errDTSyntax
@@ -768,7 +772,7 @@ func (r *dtResult) decodeWord(f dtField) *dtError {
 	if !r.hasTime && !r.hasDate && !r.monFromName {
 		return errDTSyntax
 	}
-	return &dtError{code: sqlerr.InvalidParameterValue, msg: "time zone \"" + f.orig + "\" not recognized"}
+	return &dtError{code: sqlerr.InvalidParameterValue, msg: "time zone \"" + f.s + "\" not recognized"}
 }
 
 // loadZone resolves an IANA zone name case-insensitively (PostgreSQL's
@@ -871,6 +875,14 @@ func parseDate(s string) (Datum, error) {
 }
 
 func parseTime(s string) (Datum, error) {
+	if v := trimSpace(s); (len(v) == 4 || len(v) == 6) && strings.Trim(v, "0123456789") == "" {
+		// hhmm / hhmmss
+		s2 := "T" + v
+		r, e := decodeDateTime(s2)
+		if e == nil && r.hasTime {
+			return TimeOfDay(int64(r.hour)*MicrosPerHour + int64(r.min)*MicrosPerMinute + int64(r.sec)*MicrosPerSecond), nil
+		}
+	}
 	r, e := decodeDateTime(s)
 	if e != nil {
 		return nil, e.toErr("time", s)
@@ -915,10 +927,13 @@ func parseTimestamp(s string, tz bool, loc *time.Location) (Datum, error) {
 		return nil, errDTSyntax.toErr(typ, s)
 	}
 	d := DateFromYMD(r.year, r.mon, r.day)
+	if int64(d) > maxTimestampUnix/MicrosPerDay || int64(d) < minTimestampUnix/MicrosPerDay {
+		return nil, (&dtError{code: sqlerr.DatetimeFieldOverflow, msg: "timestamp"}).toErr(typ, s)
+	}
 	tod := int64(r.hour)*MicrosPerHour + int64(r.min)*MicrosPerMinute + int64(r.sec)*MicrosPerSecond + r.usec
 	local := int64(d)*MicrosPerDay + tod
-	if !timestampInRange(local) {
-		return nil, errDTRange.toErr(typ, s)
+	if !timestampInRange(local) || local/MicrosPerDay != int64(d) && (local < 0) != (int64(d) < 0) {
+		return nil, (&dtError{code: sqlerr.DatetimeFieldOverflow, msg: "timestamp"}).toErr(typ, s)
 	}
 	ts := Timestamp(local)
 	if !tz {

@@ -19,6 +19,7 @@ type intervalAcc struct {
 	months, days int64
 	micros       int64
 	overflow     bool
+	yearOverflow bool // years*12 beyond int32: "interval out of range"
 }
 
 func (a *intervalAcc) addMicros(v int64, scale int64) {
@@ -119,6 +120,12 @@ func (a *intervalAcc) addUnit(unit string, val int64, fval float64) bool {
 	default:
 		return false
 	}
+	switch unit {
+	case "year", "decade", "century", "millennium":
+		if a.months > math.MaxInt32 || a.months < math.MinInt32 {
+			a.yearOverflow = true
+		}
+	}
 	if val > math.MaxInt32*12000 || val < -math.MaxInt32*12000 {
 		a.overflow = true
 	}
@@ -201,13 +208,16 @@ func parseInterval(s string) (Datum, error) {
 	}
 	var acc intervalAcc
 	var ok bool
-	if low[0] == 'p' || strings.HasPrefix(low, "-p") {
+	if low[0] == 'p' {
 		ok = parseISOInterval(low, &acc)
 	} else {
 		ok = parseClassicInterval(low, &acc)
 	}
 	if !ok {
 		return nil, errIntervalSyntax(s)
+	}
+	if acc.yearOverflow {
+		return nil, sqlerr.New(sqlerr.DatetimeFieldOverflow, "interval out of range")
 	}
 	if acc.overflow || acc.months > math.MaxInt32 || acc.months < math.MinInt32 ||
 		acc.days > math.MaxInt32 || acc.days < math.MinInt32 {
@@ -333,11 +343,6 @@ func parseClassicInterval(s string, acc *intervalAcc) bool {
 // parseISOInterval reads P[nY][nM][nW][nD][T[nH][nM][nS]] with signed,
 // fractional numbers.
 func parseISOInterval(s string, acc *intervalAcc) bool {
-	neg := false
-	if s[0] == '-' {
-		neg = true
-		s = s[1:]
-	}
 	s = s[1:] // 'p'
 	if s == "" {
 		return false
@@ -387,9 +392,6 @@ func parseISOInterval(s string, acc *intervalAcc) bool {
 			return false
 		}
 		acc.addUnit(u, val, fval)
-	}
-	if neg {
-		acc.months, acc.days, acc.micros = -acc.months, -acc.days, -acc.micros
 	}
 	return true
 }

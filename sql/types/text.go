@@ -283,7 +283,7 @@ func parseFloat(s string, t T) (Datum, error) {
 	if t.Kind == Float4 {
 		bitSize = 32
 	}
-	if v == "" || strings.ContainsAny(v, "_xXpP") {
+	if v == "" || strings.ContainsRune(v, '_') {
 		return nil, errSyntax(t.String(), s)
 	}
 	f, err := strconv.ParseFloat(v, bitSize)

@@ -28,12 +28,12 @@ def lit(s):
     return "'" + s.replace("'", "''") + "'"
 
 def run(queries):
-    sql = FN + "".join("select pg_temp.t(%s, %s);\n" % (lit(q), lit(tz)) for q, tz in queries)
+    vals = ",\n".join("(%d, %s, %s)" % (i, lit(q), lit(tz)) for i, (q, tz) in enumerate(queries))
+    sql = FN + "select string_agg(pg_temp.t(q, tz), E'\\x1e' order by n) from (values %s) v(n, q, tz);\n" % vals
     out = subprocess.run(["psql", "-h", "/tmp", "-p", port, "-U", "postgres", "-X", "-q", "-A", "-t",
-                          "-R", "\x1e", "-v", "ON_ERROR_STOP=1"], input=sql.encode(),
+                          "-v", "ON_ERROR_STOP=1"], input=sql.encode(),
                          capture_output=True, check=True).stdout.decode()
-    rows = out.split("\x1e")
-    rows = [r.lstrip("\n") for r in rows][:len(queries)]
+    rows = out[:-1].split("\x1e")
     assert len(rows) == len(queries), (len(rows), len(queries))
     return rows
 

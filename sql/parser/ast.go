@@ -36,7 +36,8 @@ func (n ObjectName) String() string {
 // Option is one key = value pair of a WITH (...) or ENCODE (...) list.
 // Key is lower-cased and may be dotted ("properties.bootstrap.server").
 // Value is the decoded text of a string literal, the text of a number
-// (with its sign), or the lower-cased word (true, earliest, ...).
+// (with its sign), or the lower-cased word (true, earliest, ...); a bare
+// key without "= value" has the value "true".
 type Option struct {
 	Key      string
 	Value    string

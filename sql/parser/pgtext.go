@@ -43,7 +43,7 @@ func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
 	text := string(t.buf)
 	res, err := pg_query.Parse(text)
 	if err != nil {
-		pe := pgError(err, text, t.base, t.src).(*sqlerr.Error)
+		pe := sqlerr.From(pgError(err, text, t.base, t.src))
 		if t.next != nil && strings.HasSuffix(pe.Message, "at end of input") {
 			pe.Message = strings.TrimSuffix(pe.Message, "at end of input") + `at or near "` + t.next.text(t.src) + `"`
 			pe.Position = charPos(t.src, t.next.start)
@@ -58,65 +58,60 @@ func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
 	return res.Stmts, nil
 }
 
-// parseFragment parses src[from:to] placed after prefix (e.g. "SELECT ")
-// and returns the single statement. Needs from > len(prefix), which holds
-// for every fragment of an extension statement (keywords precede it).
-func parseFragment(src, prefix string, from, to int, next *token) (*pg_query.Node, error) {
-	base := from - len(prefix) - 1
-	if base < 0 {
-		base = 0
-	}
+// parseFragment parses src[from:to] placed after prefix (e.g. "SELECT ").
+// Every fragment of an extension statement has keywords before it, so the
+// prefix fits in the bytes before from and offsets stay those of src.
+func parseFragment(src, prefix string, from, to int, next *token) ([]*pg_query.RawStmt, error) {
+	base := max(from-len(prefix)-1, 0)
 	t := &pgText{src: src, base: base, next: next}
 	t.buf = make([]byte, 0, to-base)
-	for i := 0; i < from-base-len(prefix)-1; i++ {
+	for i := base; i < from-len(prefix)-1; i++ {
 		t.buf = append(t.buf, ' ')
 	}
 	t.buf = append(t.buf, prefix...)
 	t.buf = append(t.buf, ' ')
 	t.buf = append(t.buf, src[from:to]...)
-	stmts, err := t.parse()
-	if err != nil {
-		return nil, err
-	}
-	if len(stmts) != 1 {
-		pos := from
-		if len(stmts) > 1 {
-			pos = base + int(stmts[1].StmtLocation) - t.base
-		}
-		return nil, sqlerr.New(sqlerr.SyntaxError, "syntax error at or near \";\"").WithPosition(charPos(src, pos))
-	}
-	return stmts[0].Stmt, nil
+	return t.parse()
 }
 
 // shiftLocations adds delta to every non-negative *location field of m and
-// the messages beneath it.
+// the messages beneath it. Location fields are visited through the
+// descriptor because Range skips fields that hold zero, a valid offset.
 func shiftLocations(m protoreflect.Message, delta int32) {
+	fields := m.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fd.Kind() == protoreflect.Int32Kind && !fd.IsList() && strings.HasSuffix(string(fd.Name()), "location") {
+			if v := m.Get(fd).Int(); v >= 0 {
+				m.Set(fd, protoreflect.ValueOfInt32(int32(v)+delta))
+			}
+		}
+	}
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
+		case fd.Kind() != protoreflect.MessageKind:
 		case fd.IsList():
-			if fd.Kind() == protoreflect.MessageKind {
-				l := v.List()
-				for i := 0; i < l.Len(); i++ {
-					shiftLocations(l.Get(i).Message(), delta)
-				}
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				shiftLocations(l.Get(i).Message(), delta)
 			}
-		case fd.Kind() == protoreflect.MessageKind:
+		default:
 			shiftLocations(v.Message(), delta)
-		case fd.Kind() == protoreflect.Int32Kind && strings.HasSuffix(string(fd.Name()), "location"):
-			if v.Int() >= 0 {
-				m.Set(fd, protoreflect.ValueOfInt32(int32(v.Int())+delta))
-			}
 		}
 		return true
 	})
 }
+
+// pgVersion is the PostgreSQL version of pg_query_go's grammar, which its
+// deparser insists on finding in the tree (a test keeps it in step).
+const pgVersion = 170007
 
 // Deparse renders a statement node as SQL text (PostgreSQL's own deparser).
 func Deparse(node *pg_query.Node) (string, error) {
 	if node == nil {
 		return "", sqlerr.New(sqlerr.InternalError, "deparse: nil node")
 	}
-	s, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+	s, err := pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
 	if err != nil {
 		return "", sqlerr.Wrap(err, sqlerr.InternalError)
 	}

@@ -28,7 +28,7 @@ func (p *parser) isExtension(toks []token) bool {
 		w := c.wordAt(1)
 		return w == "source" || w == "sink"
 	case "flush":
-		return c.end() == 1
+		return true
 	case "subscribe":
 		return true
 	case "declare":
@@ -70,7 +70,8 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 	case "alter":
 		st.Ext, err = c.alterRename()
 	case "flush":
-		st.Ext = &Flush{}
+		c.i = 1
+		st.Ext, err = &Flush{}, c.expectEnd()
 	case "subscribe", "declare":
 		st.Ext, err = c.subscribe()
 	case "show":
@@ -123,7 +124,7 @@ func (c *cursor) watermark(end int) (Watermark, error) {
 
 // expression parses tokens [lo, hi) as one scalar expression.
 func (c *cursor) expression(lo, hi int, next *token) (*pg_query.Node, error) {
-	node, err := parseFragment(c.src, "SELECT", c.toks[lo].start, c.toks[hi-1].end, next)
+	node, err := c.fragment("SELECT", lo, hi, next)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +147,29 @@ func (c *cursor) expression(lo, hi int, next *token) (*pg_query.Node, error) {
 	return sel.TargetList[0].GetResTarget().GetVal(), nil
 }
 
+// fragment parses tokens [lo, hi) after prefix as one statement.
+func (c *cursor) fragment(prefix string, lo, hi int, next *token) (*pg_query.Node, error) {
+	stmts, err := parseFragment(c.src, prefix, c.toks[lo].start, c.toks[hi-1].end, next)
+	if err != nil {
+		return nil, err
+	}
+	switch len(stmts) {
+	case 1:
+		return stmts[0].Stmt, nil
+	case 0:
+		return nil, c.errAt(lo)
+	}
+	// A ';' inside parentheses ended the first statement: PostgreSQL
+	// rejects it there.
+	semi := int(stmts[0].StmtLocation + stmts[0].StmtLen)
+	for i := lo; i < hi; i++ {
+		if c.toks[i].start >= semi {
+			return nil, c.errAt(i)
+		}
+	}
+	return nil, c.errAt(lo)
+}
+
 // query parses tokens [lo, hi) as a query (a SelectStmt, VALUES included).
 func (c *cursor) query(lo, hi int) (*pg_query.Node, string, error) {
 	if lo >= hi {
@@ -155,7 +179,7 @@ func (c *cursor) query(lo, hi int) (*pg_query.Node, string, error) {
 	if hi < len(c.toks) {
 		next = &c.toks[hi]
 	}
-	node, err := parseFragment(c.src, "", c.toks[lo].start, c.toks[hi-1].end, next)
+	node, err := c.fragment("", lo, hi, next)
 	if err != nil {
 		return nil, "", err
 	}
@@ -663,9 +687,9 @@ func (c *cursor) explainOptions() ([]string, error) {
 			if v == "" {
 				v = t.text(c.src)
 				if t.kind == pg_query.Token_SCONST {
-					s, err := stringConst(v)
+					s, err := c.stringConst(t)
 					if err != nil {
-						return nil, pgError(err, "", 0, c.src)
+						return nil, err
 					}
 					v = s
 				}

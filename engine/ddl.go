@@ -1,0 +1,656 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/exec/batch"
+	"streamsql/pgwire"
+	"streamsql/sql/parser"
+	"streamsql/sql/planner"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*prepared, error) {
+	run := func(f func(x *execution) (string, error)) (*prepared, error) {
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := f(x)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
+	}
+	switch {
+	case n.GetCreateStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.createTable(p, n.GetCreateStmt()) })
+	case n.GetViewStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.createView(st, p, n.GetViewStmt()) })
+	case n.GetDropStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.drop(x, n.GetDropStmt()) })
+	case n.GetAlterTableStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
+	case n.GetRenameStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.rename(p, n.GetRenameStmt()) })
+	case n.GetCreateSchemaStmt() != nil:
+		cs := n.GetCreateSchemaStmt()
+		return run(func(x *execution) (string, error) {
+			if len(cs.SchemaElts) > 0 {
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SCHEMA with elements is not supported")
+			}
+			return "CREATE SCHEMA", s.e.cat.CreateSchema(cs.Schemaname, cs.IfNotExists)
+		})
+	case n.GetTruncateStmt() != nil:
+		return run(func(x *execution) (string, error) {
+			for _, rn := range n.GetTruncateStmt().Relations {
+				r, err := s.resolveTable(p, rn.GetRangeVar())
+				if err != nil {
+					return "", err
+				}
+				if err := r.Table().Truncate(x.txn); err != nil {
+					return "", err
+				}
+			}
+			return "TRUNCATE TABLE", nil
+		})
+	case n.GetCommentStmt() != nil:
+		c := n.GetCommentStmt()
+		return run(func(x *execution) (string, error) {
+			items := c.Object.GetList().GetItems()
+			var parts []string
+			for _, it := range items {
+				parts = append(parts, it.GetString_().Sval)
+			}
+			if c.Objtype != pg.ObjectType_OBJECT_TABLE && c.Objtype != pg.ObjectType_OBJECT_VIEW && c.Objtype != pg.ObjectType_OBJECT_MATVIEW {
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "COMMENT ON this kind of object is not supported")
+			}
+			rv := &pg.RangeVar{Relname: parts[len(parts)-1]}
+			if len(parts) > 1 {
+				rv.Schemaname = parts[len(parts)-2]
+			}
+			r, err := s.resolve(p, rv)
+			if err != nil {
+				return "", err
+			}
+			_, err = s.e.cat.SetComment(r.OID, c.Comment)
+			return "COMMENT", err
+		})
+	case n.GetDiscardStmt() != nil:
+		return run(func(x *execution) (string, error) { return "DISCARD ALL", nil })
+	case n.GetDeallocateStmt() != nil:
+		return run(func(x *execution) (string, error) { return "DEALLOCATE", nil })
+	case n.GetIndexStmt() != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE INDEX is not supported: tables are stored in primary key order")
+	case n.GetCreateTableAsStmt() != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE MATERIALIZED VIEW and CREATE TABLE AS are not supported yet")
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %s is not supported", strings.TrimPrefix(nodeKind(n), "Node_"))
+}
+
+func nodeKind(n *pg.Node) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(typeName(n.Node), "*pg_query."), "Node_")
+	return s
+}
+
+func typeName(v any) string { return strings.TrimPrefix(fmtType(v), "*") }
+
+func (s *Session) resolve(p *planner.Planner, rv *pg.RangeVar) (*catalog.Relation, error) {
+	if rv.Schemaname != "" {
+		r, ok := s.e.cat.Relation(rv.Schemaname, rv.Relname)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", rv.Schemaname, rv.Relname)
+		}
+		return r, nil
+	}
+	return s.e.cat.Resolve(s.searchPath(), rv.Relname)
+}
+
+func (s *Session) resolveTable(p *planner.Planner, rv *pg.RangeVar) (*catalog.Relation, error) {
+	r, err := s.resolve(p, rv)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind != catalog.KindTable {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q is not a table", r.Name)
+	}
+	return r, nil
+}
+
+func (s *Session) schemaFor(rv *pg.RangeVar) string {
+	if rv.Schemaname != "" {
+		return rv.Schemaname
+	}
+	return s.currentSchema()
+}
+
+// columnDef converts a grammar column definition.
+func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) (catalog.Column, bool, error) {
+	col := catalog.Column{Name: cd.Colname}
+	tn := cd.TypeName
+	last := tn.Names[len(tn.Names)-1].GetString_().Sval
+	serial := ""
+	switch last {
+	case "serial", "serial4":
+		serial = "int4"
+	case "bigserial", "serial8":
+		serial = "int8"
+	case "smallserial", "serial2":
+		serial = "int2"
+	}
+	t, err := p.TypeName(tn)
+	if err != nil {
+		return col, false, err
+	}
+	col.Type = t
+	if serial != "" {
+		col.NotNull = true
+		col.Default = "nextval('" + table + "_" + cd.Colname + "_seq')"
+	}
+	pk := false
+	if cd.IsNotNull {
+		col.NotNull = true
+	}
+	if cd.RawDefault != nil {
+		d, err := parser.DeparseExpr(cd.RawDefault)
+		if err != nil {
+			return col, false, err
+		}
+		col.Default = d
+	}
+	for _, cn := range cd.Constraints {
+		c := cn.GetConstraint()
+		switch c.Contype {
+		case pg.ConstrType_CONSTR_NOTNULL:
+			col.NotNull = true
+		case pg.ConstrType_CONSTR_NULL:
+		case pg.ConstrType_CONSTR_DEFAULT:
+			d, err := parser.DeparseExpr(c.RawExpr)
+			if err != nil {
+				return col, false, err
+			}
+			col.Default = d
+		case pg.ConstrType_CONSTR_PRIMARY:
+			pk = true
+			col.NotNull = true
+		default:
+			return col, false, sqlerr.New(sqlerr.FeatureNotSupported, "%s constraints are not supported yet", constraintName(c.Contype))
+		}
+	}
+	return col, pk, nil
+}
+
+func constraintName(t pg.ConstrType) string {
+	switch t {
+	case pg.ConstrType_CONSTR_CHECK:
+		return "CHECK"
+	case pg.ConstrType_CONSTR_UNIQUE:
+		return "UNIQUE"
+	case pg.ConstrType_CONSTR_FOREIGN:
+		return "FOREIGN KEY"
+	case pg.ConstrType_CONSTR_IDENTITY:
+		return "IDENTITY"
+	case pg.ConstrType_CONSTR_GENERATED:
+		return "GENERATED"
+	case pg.ConstrType_CONSTR_EXCLUSION:
+		return "EXCLUDE"
+	}
+	return strings.TrimPrefix(t.String(), "CONSTR_")
+}
+
+func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, error) {
+	if len(cs.InhRelations) > 0 || cs.Partspec != nil || cs.OfTypename != nil {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "inheritance, partitioning and typed tables are not supported")
+	}
+	schema := s.schemaFor(cs.Relation)
+	if _, ok := s.e.cat.Relation(schema, cs.Relation.Relname); ok && cs.IfNotExists {
+		return "CREATE TABLE", nil
+	}
+	r := &catalog.Relation{Schema: schema, Name: cs.Relation.Relname, Kind: catalog.KindTable, Owner: s.info.User, Created: time.Now()}
+	names := map[string]bool{}
+	for _, el := range cs.TableElts {
+		switch {
+		case el.GetColumnDef() != nil:
+			col, pk, err := s.columnDef(p, r.Name, el.GetColumnDef())
+			if err != nil {
+				return "", err
+			}
+			if names[col.Name] {
+				return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name)
+			}
+			names[col.Name] = true
+			if pk {
+				if len(r.PrimaryKey) > 0 {
+					return "", sqlerr.New(sqlerr.InvalidTableDefinition, "multiple primary keys for table %q are not allowed", r.Name)
+				}
+				r.PrimaryKey = []int{len(r.Columns)}
+			}
+			r.Columns = append(r.Columns, col)
+		case el.GetConstraint() != nil:
+			c := el.GetConstraint()
+			if c.Contype != pg.ConstrType_CONSTR_PRIMARY {
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s constraints are not supported yet", constraintName(c.Contype))
+			}
+			if len(r.PrimaryKey) > 0 {
+				return "", sqlerr.New(sqlerr.InvalidTableDefinition, "multiple primary keys for table %q are not allowed", r.Name)
+			}
+			for _, k := range c.Keys {
+				name := k.GetString_().Sval
+				idx := -1
+				for i, col := range r.Columns {
+					if col.Name == name {
+						idx = i
+					}
+				}
+				if idx < 0 {
+					return "", sqlerr.New(sqlerr.UndefinedColumn, "column %q named in key does not exist", name)
+				}
+				r.Columns[idx].NotNull = true
+				r.PrimaryKey = append(r.PrimaryKey, idx)
+			}
+		default:
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "table element %s is not supported", nodeKind(el))
+		}
+	}
+	if len(r.Columns) > 1600 {
+		return "", sqlerr.New(sqlerr.TooManyColumns, "tables can have at most 1600 columns")
+	}
+	// Defaults must bind.
+	for _, c := range r.Columns {
+		if c.Default != "" && !strings.HasPrefix(c.Default, "nextval(") {
+			if err := checkDefault(p, c); err != nil {
+				return "", err
+			}
+		}
+	}
+	if _, err := s.e.cat.CreateRelation(r); err != nil {
+		return "", err
+	}
+	return "CREATE TABLE", nil
+}
+
+func checkDefault(p *planner.Planner, c catalog.Column) error {
+	stmts, err := parser.Parse("SELECT CAST(" + c.Default + " AS " + c.Type.String() + ")")
+	if err != nil {
+		return err
+	}
+	inner := *p
+	inner.SQL, inner.Offset = stmts[0].SQL, 0
+	_, err = inner.PlanSelect(stmts[0].AST.GetSelectStmt())
+	return err
+}
+
+func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt) (string, error) {
+	sel := vs.Query.GetSelectStmt()
+	def, err := parser.Deparse(vs.Query)
+	if err != nil {
+		return "", err
+	}
+	p.Deps = map[uint32]bool{}
+	q, err := p.PlanSelect(sel)
+	if err != nil {
+		return "", err
+	}
+	schema := s.schemaFor(vs.View)
+	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.info.User, Created: time.Now()}
+	if len(vs.Aliases) > len(q.Cols) {
+		return "", sqlerr.New(sqlerr.SyntaxError, "CREATE VIEW specifies more column names than columns")
+	}
+	for i, c := range q.Cols {
+		name := c.Name
+		if i < len(vs.Aliases) {
+			name = vs.Aliases[i].GetString_().Sval
+		}
+		t := c.Type
+		if t.Kind == types.Unknown {
+			t = types.TText
+		}
+		r.Columns = append(r.Columns, catalog.Column{Name: name, Type: t})
+	}
+	for oid := range p.Deps {
+		r.DependsOn = append(r.DependsOn, oid)
+	}
+	if old, ok := s.e.cat.Relation(schema, r.Name); ok && vs.Replace {
+		if old.Kind != catalog.KindView {
+			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a view", r.Name)
+		}
+		r.OID = old.OID
+		_, err = s.e.cat.UpdateRelation(r)
+		return "CREATE VIEW", err
+	}
+	if _, err := s.e.cat.CreateRelation(r); err != nil {
+		return "", err
+	}
+	return "CREATE VIEW", nil
+}
+
+func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
+	var want catalog.RelKind
+	var tag, what string
+	switch ds.RemoveType {
+	case pg.ObjectType_OBJECT_TABLE:
+		want, tag, what = catalog.KindTable, "DROP TABLE", "table"
+	case pg.ObjectType_OBJECT_VIEW:
+		want, tag, what = catalog.KindView, "DROP VIEW", "view"
+	case pg.ObjectType_OBJECT_MATVIEW:
+		want, tag, what = catalog.KindMatView, "DROP MATERIALIZED VIEW", "materialized view"
+	case pg.ObjectType_OBJECT_SCHEMA:
+		for _, o := range ds.Objects {
+			name := o.GetString_().Sval
+			if _, ok := s.e.cat.SchemaByName(name); !ok && ds.MissingOk {
+				continue
+			}
+			dropped, err := s.e.cat.DropSchema(name, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
+			if err != nil {
+				return "", err
+			}
+			if err := s.dropData(x, dropped); err != nil {
+				return "", err
+			}
+		}
+		return "DROP SCHEMA", nil
+	default:
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "DROP %s is not supported", strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
+	}
+	for _, o := range ds.Objects {
+		var parts []string
+		for _, it := range o.GetList().GetItems() {
+			parts = append(parts, it.GetString_().Sval)
+		}
+		rv := &pg.RangeVar{Relname: parts[len(parts)-1]}
+		if len(parts) > 1 {
+			rv.Schemaname = parts[len(parts)-2]
+		}
+		r, err := s.resolve(nil, rv)
+		if err != nil {
+			if ds.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
+				continue
+			}
+			if sqlerr.Code(err) == sqlerr.UndefinedTable {
+				return "", sqlerr.New(sqlerr.UndefinedTable, "%s %q does not exist", what, rv.Relname)
+			}
+			return "", err
+		}
+		if r.Kind != want {
+			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, what).WithHint("Use DROP %s to remove a %s.", strings.ToUpper(kindWord(r.Kind)), kindWord(r.Kind))
+		}
+		dropped, err := s.e.cat.DropRelation(r.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
+		if err != nil {
+			return "", err
+		}
+		if err := s.dropData(x, dropped); err != nil {
+			return "", err
+		}
+	}
+	return tag, nil
+}
+
+func kindWord(k catalog.RelKind) string {
+	switch k {
+	case catalog.KindTable:
+		return "table"
+	case catalog.KindView:
+		return "view"
+	case catalog.KindMatView:
+		return "materialized view"
+	case catalog.KindSource:
+		return "source"
+	case catalog.KindSink:
+		return "sink"
+	}
+	return "relation"
+}
+
+// dropData deletes the rows of dropped relations.
+func (s *Session) dropData(x *execution, dropped []*catalog.Relation) error {
+	for _, r := range dropped {
+		if r.Kind.HasRows() {
+			lo, hi := storage.TableSpan(r.OID)
+			if err := x.txn.DeleteRange(lo, hi); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTableStmt) (string, error) {
+	r, err := s.resolve(p, at.Relation)
+	if err != nil {
+		if at.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
+			return "ALTER TABLE", nil
+		}
+		return "", err
+	}
+	if r.Kind != catalog.KindTable {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a table", r.Name)
+	}
+	for _, cn := range at.Cmds {
+		c := cn.GetAlterTableCmd()
+		switch c.Subtype {
+		case pg.AlterTableType_AT_AddColumn:
+			col, pk, err := s.columnDef(p, r.Name, c.Def.GetColumnDef())
+			if err != nil {
+				return "", err
+			}
+			if pk {
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "adding a primary key column is not supported")
+			}
+			if r.ColumnIndex(col.Name) >= 0 {
+				if c.MissingOk {
+					continue
+				}
+				return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q of relation %q already exists", col.Name, r.Name)
+			}
+			if col.Default != "" {
+				if err := checkDefault(p, col); err != nil {
+					return "", err
+				}
+			}
+			nr, err := s.e.cat.AddColumn(r.OID, col)
+			if err != nil {
+				return "", err
+			}
+			if err := s.fillColumn(x, p, r, nr, col); err != nil {
+				return "", err
+			}
+			r = nr
+		case pg.AlterTableType_AT_DropColumn:
+			if r.ColumnIndex(c.Name) < 0 && c.MissingOk {
+				continue
+			}
+			nr, dropped, err := s.e.cat.DropColumn(r.OID, c.Name, c.Behavior == pg.DropBehavior_DROP_CASCADE)
+			if err != nil {
+				return "", err
+			}
+			if err := s.dropData(x, dropped); err != nil {
+				return "", err
+			}
+			if len(r.PrimaryKey) != len(nr.PrimaryKey) {
+				// The key column went away: re-key the rows by a hidden row id.
+				if err := storage.Rekey(x.txn, r.Table(), nr.Table()); err != nil {
+					return "", err
+				}
+			}
+			r = nr
+		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull:
+			i := r.ColumnIndex(c.Name)
+			if i < 0 {
+				return "", sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", c.Name, r.Name)
+			}
+			nr := r.Clone()
+			switch c.Subtype {
+			case pg.AlterTableType_AT_ColumnDefault:
+				nr.Columns[i].Default = ""
+				if c.Def != nil {
+					d, err := parser.DeparseExpr(c.Def)
+					if err != nil {
+						return "", err
+					}
+					nr.Columns[i].Default = d
+				}
+			case pg.AlterTableType_AT_SetNotNull:
+				nr.Columns[i].NotNull = true
+			default:
+				nr.Columns[i].NotNull = false
+			}
+			if r, err = s.e.cat.UpdateRelation(nr); err != nil {
+				return "", err
+			}
+		default:
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER TABLE %s is not supported", strings.TrimPrefix(c.Subtype.String(), "AT_"))
+		}
+	}
+	return "ALTER TABLE", nil
+}
+
+// fillColumn writes a new column's default into existing rows.
+func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.Relation, col catalog.Column) error {
+	if col.Default == "" {
+		return nil
+	}
+	stmts, err := parser.Parse("SELECT CAST(" + col.Default + " AS " + col.Type.String() + ")")
+	if err != nil {
+		return err
+	}
+	inner := *p
+	inner.SQL, inner.Offset = stmts[0].SQL, 0
+	tbl := nr.Table()
+	it, err := tbl.Scan(x.txn, storage.KeySpan{})
+	if err != nil {
+		return err
+	}
+	var keys [][]byte
+	var rows [][]types.Datum
+	for it.Next() {
+		keys = append(keys, append([]byte(nil), it.Key()...))
+		rows = append(rows, it.Row())
+	}
+	it.Close()
+	for i, row := range rows {
+		q, err := inner.PlanSelect(stmts[0].AST.GetSelectStmt())
+		if err != nil {
+			return err
+		}
+		bs, err := batch.Collect(s.execCtx(context.Background(), nil), q.Op)
+		if err != nil {
+			return err
+		}
+		v := types.GetDatum(bs[0].Cols[0], 0, col.Type)
+		for _, b := range bs {
+			b.Release()
+		}
+		row[len(row)-1] = v
+		if col.NotNull && v == nil {
+			return sqlerr.New(sqlerr.NotNullViolation, "column %q of relation %q contains null values", col.Name, nr.Name)
+		}
+		if err := tbl.PutKey(x.txn, keys[i], row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Session) rename(p *planner.Planner, rs *pg.RenameStmt) (string, error) {
+	switch rs.RenameType {
+	case pg.ObjectType_OBJECT_COLUMN:
+		r, err := s.resolve(p, rs.Relation)
+		if err != nil {
+			return "", err
+		}
+		_, err = s.e.cat.RenameColumn(r.OID, rs.Subname, rs.Newname)
+		return "ALTER TABLE", err
+	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_MATVIEW:
+		r, err := s.resolve(p, rs.Relation)
+		if err != nil {
+			return "", err
+		}
+		_, err = s.e.cat.RenameRelation(r.OID, rs.Newname)
+		if rs.RenameType == pg.ObjectType_OBJECT_VIEW {
+			return "ALTER VIEW", err
+		}
+		return "ALTER TABLE", err
+	}
+	return "", sqlerr.New(sqlerr.FeatureNotSupported, "this kind of RENAME is not supported")
+}
+
+func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainStmt) (*prepared, error) {
+	sel := es.Query.GetSelectStmt()
+	if sel == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN supports SELECT only for now")
+	}
+	q, err := p.PlanSelect(sel)
+	if err != nil {
+		return nil, err
+	}
+	cols := []pgwire.Column{{Name: "QUERY PLAN", Type: types.TText}}
+	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		var rows [][]types.Datum
+		for _, line := range strings.Split(strings.TrimRight(batch.ExplainTree(q.Op), "\n"), "\n") {
+			rows = append(rows, []types.Datum{line})
+		}
+		return memResult(cols, rows, "EXPLAIN"), nil
+	}}, nil
+}
+
+// planExt handles the streaming extension statements.
+func (s *Session) planExt(st *statement) (*prepared, error) {
+	switch e := st.st.Ext.(type) {
+	case *parser.Flush:
+		// Writes commit synchronously, so every earlier write is visible.
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) { return tagResult("FLUSH"), nil }), nil
+	case *parser.ShowObjects:
+		return s.planShowObjects(e)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported yet", strings.ToUpper(strings.Fields(st.st.SQL)[0]+" "+strings.Fields(st.st.SQL+" x")[1]))
+}
+
+func (s *Session) planShowObjects(e *parser.ShowObjects) (*prepared, error) {
+	var kind catalog.RelKind
+	switch strings.ToLower(e.What) {
+	case "tables":
+		kind = catalog.KindTable
+	case "views":
+		kind = catalog.KindView
+	case "materialized views":
+		kind = catalog.KindMatView
+	case "sources":
+		kind = catalog.KindSource
+	case "sinks":
+		kind = catalog.KindSink
+	case "schemas":
+		cols := []pgwire.Column{{Name: "Name", Type: types.TText}}
+		return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			var rows [][]types.Datum
+			for _, sc := range s.e.cat.Schemas() {
+				rows = append(rows, []types.Datum{sc.Name})
+			}
+			return memResult(cols, rows, "SHOW"), nil
+		}}, nil
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SHOW %s is not supported yet", e.What)
+	}
+	cols := []pgwire.Column{{Name: "Name", Type: types.TText}}
+	schema := e.Schema
+	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		sc := schema
+		if sc == "" {
+			sc = s.currentSchema()
+		}
+		var rows [][]types.Datum
+		for _, r := range s.e.cat.Relations() {
+			if r.Kind == kind && r.Schema == sc {
+				rows = append(rows, []types.Datum{r.Name})
+			}
+		}
+		return memResult(cols, rows, "SHOW"), nil
+	}}, nil
+}
+
+func fmtType(v any) string { return fmt.Sprintf("%T", v) }

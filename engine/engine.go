@@ -1,0 +1,78 @@
+// Package engine is the database: it owns storage and the catalog, opens
+// sessions for the protocol layer, and runs each statement — DDL against
+// the catalog, DML and queries through the planner and the batch
+// operators — inside a transaction.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"streamsql/catalog"
+	"streamsql/pgwire"
+	"streamsql/storage"
+)
+
+// Version is the server version reported to clients.
+const Version = "15.0"
+
+// Engine is one open database.
+type Engine struct {
+	db  *storage.DB
+	cat *catalog.Catalog
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	started  time.Time
+}
+
+// Options configure Open.
+type Options struct {
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// Open opens (or creates) the database in opts.DataDir.
+func Open(opts Options) (*Engine, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	db, err := storage.Open(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
+	}
+	cat, err := catalog.Open(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	return &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now()}, nil
+}
+
+// Close closes the database. Sessions must be closed first.
+func (e *Engine) Close() error {
+	return e.db.Close()
+}
+
+// Catalog returns the catalog (for tools and tests).
+func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
+
+// Open implements pgwire.Backend.
+func (e *Engine) Open(ctx context.Context, info pgwire.StartupInfo) (pgwire.Session, error) {
+	s := newSession(e, info)
+	e.mu.Lock()
+	e.sessions[s] = struct{}{}
+	e.mu.Unlock()
+	return s, nil
+}
+
+func (e *Engine) forget(s *Session) {
+	e.mu.Lock()
+	delete(e.sessions, s)
+	e.mu.Unlock()
+}

@@ -1,0 +1,291 @@
+package engine
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"streamsql/pgwire"
+	"streamsql/sql/parser"
+	"streamsql/sql/sqlerr"
+	"streamsql/storage"
+)
+
+// setting is a session variable with its default and whether a change is
+// reported to the client as ParameterStatus.
+type setting struct {
+	def      string
+	reported bool
+	desc     string
+}
+
+var settings = map[string]setting{
+	"server_version":              {def: Version, reported: true, desc: "Shows the server version."},
+	"server_version_num":          {def: "150000", desc: "Shows the server version as an integer."},
+	"server_encoding":             {def: "UTF8", reported: true, desc: "Shows the server (database) character set encoding."},
+	"client_encoding":             {def: "UTF8", reported: true, desc: "Sets the client's character set encoding."},
+	"datestyle":                   {def: "ISO, MDY", reported: true, desc: "Sets the display format for date and time values."},
+	"timezone":                    {def: "UTC", reported: true, desc: "Sets the time zone for displaying and interpreting time stamps."},
+	"integer_datetimes":           {def: "on", reported: true, desc: "Shows whether datetimes are integer based."},
+	"standard_conforming_strings": {def: "on", reported: true, desc: "Causes '...' strings to treat backslashes literally."},
+	"application_name":            {def: "", reported: true, desc: "Sets the application name to be reported in statistics and logs."},
+	"intervalstyle":               {def: "postgres", reported: true, desc: "Sets the display format for interval values."},
+	"is_superuser":                {def: "on", reported: true, desc: "Shows whether the current user is a superuser."},
+	"session_authorization":       {def: "streamsql", reported: true, desc: "Sets the session user name."},
+	"search_path":                 {def: `"$user", public`, desc: "Sets the schema search order for names that are not schema-qualified."},
+	"extra_float_digits":          {def: "1", desc: "Sets the number of digits displayed for floating-point values."},
+	"statement_timeout":           {def: "0", desc: "Sets the maximum allowed duration of any statement."},
+	"lock_timeout":                {def: "0", desc: "Sets the maximum allowed duration of any wait for a lock."},
+	"idle_in_transaction_session_timeout": {def: "0", desc: "Sets the maximum allowed idle time between queries, when in a transaction."},
+	"transaction_isolation":       {def: "serializable", desc: "Sets the current transaction's isolation level."},
+	"default_transaction_isolation": {def: "serializable", desc: "Sets the transaction isolation level of each new transaction."},
+	"transaction_read_only":       {def: "off", desc: "Sets the current transaction's read-only status."},
+	"max_identifier_length":       {def: "63", desc: "Shows the maximum identifier length."},
+	"bytea_output":                {def: "hex", desc: "Sets the output format for bytea."},
+	"client_min_messages":         {def: "notice", desc: "Sets the message levels that are sent to the client."},
+	"lc_collate":                  {def: "C", desc: "Shows the collation order locale."},
+	"lc_ctype":                    {def: "C", desc: "Shows the character classification and case conversion locale."},
+	"default_transaction_read_only": {def: "off", desc: "Sets the default read-only status of new transactions."},
+	"implicit_flush":              {def: "off", desc: "Makes every DML statement return only once its effects are visible in every view."},
+	"streaming_parallelism":       {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
+	"barrier_interval":            {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
+}
+
+// Session is one client connection.
+type Session struct {
+	e    *Engine
+	info pgwire.StartupInfo
+
+	vars    map[string]string
+	changed map[string]string
+
+	txn       *storage.Txn // open transaction block, or nil
+	txnFailed bool
+	txnStart  time.Time
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+func newSession(e *Engine, info pgwire.StartupInfo) *Session {
+	s := &Session{e: e, info: info, vars: map[string]string{}, changed: map[string]string{}}
+	if info.Application != "" {
+		s.vars["application_name"] = info.Application
+	}
+	if info.User != "" {
+		s.vars["session_authorization"] = info.User
+	}
+	for k, v := range info.Params {
+		lk := strings.ToLower(k)
+		if st, ok := settings[lk]; ok && lk != "server_version" && lk != "server_encoding" && lk != "integer_datetimes" {
+			_ = st
+			s.vars[lk] = v
+		}
+	}
+	return s
+}
+
+func (s *Session) get(name string) (string, bool) {
+	name = strings.ToLower(name)
+	if v, ok := s.vars[name]; ok {
+		return v, true
+	}
+	if st, ok := settings[name]; ok {
+		return st.def, true
+	}
+	return "", false
+}
+
+// displayName maps a lower-case setting to the spelling PostgreSQL reports.
+func displayName(name string) string {
+	switch name {
+	case "datestyle":
+		return "DateStyle"
+	case "timezone":
+		return "TimeZone"
+	case "intervalstyle":
+		return "IntervalStyle"
+	}
+	return name
+}
+
+// ParameterStatus implements pgwire.Session.
+func (s *Session) ParameterStatus() map[string]string {
+	out := map[string]string{}
+	for name, st := range settings {
+		if st.reported {
+			v, _ := s.get(name)
+			out[displayName(name)] = v
+		}
+	}
+	return out
+}
+
+// ChangedParameters implements pgwire.Session.
+func (s *Session) ChangedParameters() map[string]string {
+	if len(s.changed) == 0 {
+		return nil
+	}
+	out := s.changed
+	s.changed = map[string]string{}
+	return out
+}
+
+func (s *Session) set(name, value string) error {
+	name = strings.ToLower(name)
+	st, known := settings[name]
+	if !known {
+		if !strings.Contains(name, ".") {
+			return sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name)
+		}
+	}
+	switch name {
+	case "timezone":
+		if _, err := loadLocation(value); err != nil {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", value)
+		}
+	case "server_version", "server_encoding", "integer_datetimes", "max_identifier_length", "lc_collate", "lc_ctype", "server_version_num":
+		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "parameter %q cannot be changed", name)
+	case "client_encoding":
+		u := strings.ToUpper(strings.ReplaceAll(value, "-", ""))
+		if u != "UTF8" && u != "UNICODE" && u != "SQL_ASCII" {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "conversion between %s and UTF8 is not supported", value)
+		}
+		value = "UTF8"
+	case "standard_conforming_strings":
+		if strings.ToLower(value) != "on" && strings.ToLower(value) != "true" {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "standard_conforming_strings cannot be turned off")
+		}
+		value = "on"
+	case "datestyle":
+		value = normalizeDateStyle(value)
+	}
+	s.vars[name] = value
+	if st.reported {
+		s.changed[displayName(name)] = value
+	}
+	return nil
+}
+
+func normalizeDateStyle(v string) string {
+	out := "ISO, MDY"
+	if strings.Contains(strings.ToUpper(v), "DMY") {
+		out = "ISO, DMY"
+	}
+	return out
+}
+
+func loadLocation(name string) (*time.Location, error) {
+	n := strings.Trim(name, "'\" ")
+	switch strings.ToUpper(n) {
+	case "UTC", "GMT", "Z", "ZULU", "UCT":
+		return time.UTC, nil
+	case "LOCAL", "DEFAULT":
+		return time.UTC, nil
+	}
+	return time.LoadLocation(n)
+}
+
+func (s *Session) location() *time.Location {
+	v, _ := s.get("timezone")
+	loc, err := loadLocation(v)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func (s *Session) searchPath() []string {
+	v, _ := s.get("search_path")
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.Trim(strings.TrimSpace(p), `"`)
+		switch p {
+		case "":
+		case "$user":
+			user := s.info.User
+			if _, ok := s.e.cat.SchemaByName(user); ok {
+				out = append(out, user)
+			}
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (s *Session) currentSchema() string {
+	for _, p := range s.searchPath() {
+		if _, ok := s.e.cat.SchemaByName(p); ok {
+			return p
+		}
+	}
+	return "public"
+}
+
+// Parse implements pgwire.Session.
+func (s *Session) Parse(sql string) ([]pgwire.Statement, error) {
+	stmts, err := parser.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pgwire.Statement, len(stmts))
+	for i, st := range stmts {
+		out[i] = &statement{s: s, st: st, whole: sql}
+	}
+	return out, nil
+}
+
+// TxStatus implements pgwire.Session.
+func (s *Session) TxStatus() byte {
+	switch {
+	case s.txn == nil:
+		return 'I'
+	case s.txnFailed:
+		return 'E'
+	}
+	return 'T'
+}
+
+// Cancel implements pgwire.Session.
+func (s *Session) Cancel() {
+	s.mu.Lock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.mu.Unlock()
+}
+
+// Close implements pgwire.Session.
+func (s *Session) Close() {
+	if s.txn != nil {
+		s.txn.Rollback()
+		s.txn = nil
+	}
+	s.e.forget(s)
+}
+
+// statementContext returns a context that Cancel cancels.
+func (s *Session) statementContext(ctx context.Context) (context.Context, func()) {
+	cctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.cancel = cancel
+	s.mu.Unlock()
+	return cctx, func() {
+		s.mu.Lock()
+		s.cancel = nil
+		s.mu.Unlock()
+		cancel()
+	}
+}
+
+func sortedSettingNames() []string {
+	names := make([]string, 0, len(settings))
+	for n := range settings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,400 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/exec"
+	"streamsql/pgwire"
+	"streamsql/sql/parser"
+	"streamsql/sql/planner"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+	"streamsql/udf"
+)
+
+// statement is one parsed statement of a session.
+type statement struct {
+	s     *Session
+	st    parser.Statement
+	whole string
+
+	params []types.T
+	cols   []pgwire.Column
+}
+
+func (st *statement) SQL() string { return st.st.SQL }
+
+// prepared is a statement planned for one execution.
+type prepared struct {
+	params []types.T
+	cols   []pgwire.Column
+	// run executes; it is nil for statements that only describe.
+	run func(ctx context.Context, x *execution) (pgwire.Result, error)
+}
+
+// execution is what running one statement needs.
+type execution struct {
+	s      *Session
+	args   []types.Datum
+	reader storage.Reader
+	txn    *storage.Txn // write transaction (block or autocommit)
+	auto   bool         // txn is this statement's own
+}
+
+// Prepare implements pgwire.Statement.
+func (st *statement) Prepare(ctx context.Context, hints []uint32) ([]types.T, []pgwire.Column, error) {
+	pts := make([]types.T, len(hints))
+	for i, h := range hints {
+		if h == 0 {
+			pts[i] = types.TUnknown
+			continue
+		}
+		t, ok := types.FromOID(h)
+		if !ok {
+			return nil, nil, sqlerr.New(sqlerr.UndefinedObject, "type with OID %d does not exist", h)
+		}
+		pts[i] = t
+	}
+	snap := st.s.e.db.Snapshot()
+	defer snap.Close()
+	var r storage.Reader = snap
+	if st.s.txn != nil {
+		r = st.s.txn
+	}
+	p, err := st.s.plan(st, pts, nil, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	st.params, st.cols = p.params, p.cols
+	return p.params, p.cols, nil
+}
+
+// Execute implements pgwire.Statement.
+func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwire.Result, err error) {
+	s := st.s
+	if s.txnFailed && !isTxnEnd(st.st) {
+		return nil, sqlerr.New(sqlerr.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	defer func() {
+		if err != nil && s.txn != nil {
+			s.txnFailed = true
+		}
+	}()
+	x := &execution{s: s, args: args}
+	var snap *storage.Snapshot
+	if s.txn != nil {
+		x.reader, x.txn = s.txn, s.txn
+	} else if writes(st.st) {
+		x.txn = s.e.db.Begin()
+		x.reader, x.auto = x.txn, true
+	} else {
+		snap = s.e.db.Snapshot()
+		x.reader = snap
+	}
+	release := func() {
+		if snap != nil {
+			snap.Close()
+		}
+	}
+	pts := append([]types.T{}, st.params...)
+	p, err := s.plan(st, pts, args, x.reader)
+	if err != nil {
+		if x.auto {
+			x.txn.Rollback()
+		}
+		release()
+		return nil, err
+	}
+	res, err = p.run(ctx, x)
+	if x.auto {
+		if err != nil {
+			x.txn.Rollback()
+		} else if cerr := x.txn.Commit(); cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	if rr, ok := res.(*rowsResult); ok && snap != nil {
+		rr.onClose = release
+	} else {
+		release()
+	}
+	return res, nil
+}
+
+func isTxnEnd(st parser.Statement) bool {
+	if t := st.AST.GetTransactionStmt(); t != nil {
+		switch t.Kind {
+		case pg.TransactionStmtKind_TRANS_STMT_COMMIT, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+			return true
+		}
+	}
+	return false
+}
+
+// writes reports whether a statement outside a transaction block needs a
+// write transaction of its own.
+func writes(st parser.Statement) bool {
+	if st.Ext != nil || st.AST == nil {
+		return false
+	}
+	n := st.AST
+	return n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil ||
+		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil
+}
+
+func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum, r storage.Reader) *planner.Planner {
+	return &planner.Planner{
+		Catalog:     s.e.cat,
+		Reader:      func() storage.Reader { return r },
+		SearchPath:  s.searchPath(),
+		ParamTypes:  params,
+		ParamValues: args,
+		SQL:         st.whole,
+		Offset:      0,
+		Sequences: func(name string) (int64, error) {
+			return s.e.db.NextSequence("seq/"+name, 1)
+		},
+	}
+}
+
+// execCtx builds the execution context of one statement.
+func (s *Session) execCtx(ctx context.Context, args []types.Datum) *exec.Ctx {
+	now := time.Now()
+	txnTime := now
+	if s.txn != nil {
+		txnTime = s.txnStart
+	}
+	return &exec.Ctx{
+		Env: udf.Env{
+			Context:  ctx,
+			Location: s.location(),
+			TxnTime:  txnTime,
+			StmtTime: now,
+			Settings: s.get,
+			Catalog:  catalogReader{s},
+		},
+		Params: args,
+		Cache:  map[any]any{},
+	}
+}
+
+func outputColumns(outs []planner.Output) []pgwire.Column {
+	cols := make([]pgwire.Column, len(outs))
+	for i, o := range outs {
+		cols[i] = pgwire.Column{Name: o.Name, Type: o.Type, TableOID: o.TableOID, ColumnNo: o.AttNum}
+	}
+	return cols
+}
+
+// plan plans st; with args it is ready to run.
+func (s *Session) plan(st *statement, params []types.T, args []types.Datum, r storage.Reader) (*prepared, error) {
+	if st.st.Ext != nil {
+		return s.planExt(st)
+	}
+	n := st.st.AST
+	p := s.newPlanner(st, params, args, r)
+	switch {
+	case n.GetSelectStmt() != nil:
+		q, err := p.PlanSelect(n.GetSelectStmt())
+		if err != nil {
+			return nil, err
+		}
+		cols := outputColumns(q.Cols)
+		return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), q.Op, cols, "SELECT"), nil
+		}}, nil
+	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
+		return s.planWrite(p, n)
+	case n.GetExplainStmt() != nil:
+		return s.planExplain(st, p, n.GetExplainStmt())
+	case n.GetVariableSetStmt() != nil:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			return s.execSet(n.GetVariableSetStmt())
+		}), nil
+	case n.GetVariableShowStmt() != nil:
+		return s.planShow(n.GetVariableShowStmt().Name)
+	case n.GetTransactionStmt() != nil:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			return s.execTxn(n.GetTransactionStmt())
+		}), nil
+	}
+	return s.planUtility(st, p, n)
+}
+
+func simple(run func(ctx context.Context, x *execution) (pgwire.Result, error)) *prepared {
+	return &prepared{run: run}
+}
+
+func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
+	switch t.Kind {
+	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
+		if s.txn == nil {
+			s.txn = s.e.db.Begin()
+			s.txnStart = time.Now()
+			s.txnFailed = false
+		}
+		return tagResult("BEGIN"), nil
+	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
+		if s.txn == nil {
+			return tagResult("COMMIT"), nil
+		}
+		txn, failed := s.txn, s.txnFailed
+		s.txn, s.txnFailed = nil, false
+		if failed {
+			txn.Rollback()
+			return tagResult("ROLLBACK"), nil
+		}
+		if err := txn.Commit(); err != nil {
+			return nil, err
+		}
+		return tagResult("COMMIT"), nil
+	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+		if s.txn != nil {
+			s.txn.Rollback()
+		}
+		s.txn, s.txnFailed = nil, false
+		return tagResult("ROLLBACK"), nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "savepoints and two-phase commit are not supported")
+}
+
+func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
+	name := strings.ToLower(v.Name)
+	switch v.Kind {
+	case pg.VariableSetKind_VAR_RESET_ALL:
+		for k := range s.vars {
+			if settings[k].reported {
+				s.changed[displayName(k)] = settings[k].def
+			}
+		}
+		s.vars = map[string]string{}
+		return tagResult("RESET"), nil
+	case pg.VariableSetKind_VAR_RESET, pg.VariableSetKind_VAR_SET_DEFAULT:
+		if _, ok := settings[name]; !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name)
+		}
+		delete(s.vars, name)
+		if settings[name].reported {
+			s.changed[displayName(name)] = settings[name].def
+		}
+		if v.Kind == pg.VariableSetKind_VAR_RESET {
+			return tagResult("RESET"), nil
+		}
+		return tagResult("SET"), nil
+	case pg.VariableSetKind_VAR_SET_MULTI:
+		// SET TRANSACTION ..., SET SESSION CHARACTERISTICS: accepted.
+		return tagResult("SET"), nil
+	}
+	if name == "transaction_isolation" || name == "transaction_read_only" {
+		return tagResult("SET"), nil
+	}
+	var parts []string
+	for _, a := range v.Args {
+		c := a.GetAConst()
+		if c == nil {
+			if tc := a.GetTypeCast(); tc != nil {
+				c = tc.Arg.GetAConst()
+			}
+		}
+		if c == nil {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "SET %s takes constant values", name)
+		}
+		switch val := c.Val.(type) {
+		case *pg.A_Const_Sval:
+			parts = append(parts, val.Sval.Sval)
+		case *pg.A_Const_Ival:
+			parts = append(parts, fmt.Sprint(val.Ival.Ival))
+		case *pg.A_Const_Fval:
+			parts = append(parts, val.Fval.Fval)
+		case *pg.A_Const_Boolval:
+			parts = append(parts, map[bool]string{true: "on", false: "off"}[val.Boolval.Boolval])
+		}
+	}
+	value := strings.Join(parts, ", ")
+	if name == "search_path" {
+		for i, p := range parts {
+			if p != "$user" && strings.ToLower(p) != p {
+				parts[i] = `"` + p + `"`
+			}
+		}
+		value = strings.Join(parts, ", ")
+	}
+	if err := s.set(name, value); err != nil {
+		return nil, err
+	}
+	return tagResult("SET"), nil
+}
+
+func (s *Session) planShow(name string) (*prepared, error) {
+	name = strings.ToLower(name)
+	if name == "all" {
+		cols := []pgwire.Column{{Name: "name", Type: types.TText}, {Name: "setting", Type: types.TText}, {Name: "description", Type: types.TText}}
+		return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			var rows [][]types.Datum
+			for _, n := range sortedSettingNames() {
+				v, _ := s.get(n)
+				rows = append(rows, []types.Datum{n, v, settings[n].desc})
+			}
+			return memResult(cols, rows, "SHOW"), nil
+		}}, nil
+	}
+	switch name {
+	case "time zone":
+		name = "timezone"
+	case "transaction isolation level":
+		name = "transaction_isolation"
+	case "session authorization":
+		name = "session_authorization"
+	}
+	if _, ok := s.get(name); !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name)
+	}
+	cols := []pgwire.Column{{Name: displayName(name), Type: types.TText}}
+	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		v, _ := s.get(name)
+		return memResult(cols, [][]types.Datum{{v}}, "SHOW"), nil
+	}}, nil
+}
+
+// catalogReader answers the catalog questions of functions.
+type catalogReader struct{ s *Session }
+
+func (c catalogReader) RelationOID(name string) (uint32, bool) {
+	r, err := c.s.e.cat.Resolve(c.s.searchPath(), name)
+	if err != nil {
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			if r, ok := c.s.e.cat.Relation(name[:i], name[i+1:]); ok {
+				return r.OID, true
+			}
+		}
+		return 0, false
+	}
+	return r.OID, true
+}
+func (c catalogReader) TypeOID(name string) (uint32, bool) {
+	t, err := types.ParseTypeName(name, nil, 0)
+	if err != nil {
+		return 0, false
+	}
+	return t.OID(), true
+}
+func (c catalogReader) RelationName(oid uint32) (string, bool) {
+	r, ok := c.s.e.cat.ByOID(oid)
+	if !ok {
+		return "", false
+	}
+	return r.Name, true
+}
+func (c catalogReader) CurrentSchema() string   { return c.s.currentSchema() }
+func (c catalogReader) CurrentUser() string     { return c.s.info.User }
+func (c catalogReader) CurrentDatabase() string { return c.s.info.Database }

@@ -1,0 +1,433 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/expr"
+	"streamsql/pgwire"
+	"streamsql/sql/planner"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
+	var w *planner.Write
+	var err error
+	var verb string
+	switch {
+	case n.GetInsertStmt() != nil:
+		w, err = p.PlanInsert(n.GetInsertStmt())
+		verb = "INSERT"
+	case n.GetUpdateStmt() != nil:
+		w, err = p.PlanUpdate(n.GetUpdateStmt())
+		verb = "UPDATE"
+	default:
+		w, err = p.PlanDelete(n.GetDeleteStmt())
+		verb = "DELETE"
+	}
+	if err != nil {
+		return nil, err
+	}
+	var cols []pgwire.Column
+	if len(w.Returning) > 0 {
+		cols = outputColumns(w.Cols)
+	}
+	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		wr := &writer{s: s, x: x, w: w, ctx: s.execCtx(ctx, x.args)}
+		var err error
+		switch verb {
+		case "INSERT":
+			err = wr.insert()
+		case "UPDATE":
+			err = wr.update()
+		default:
+			err = wr.delete()
+		}
+		if err != nil {
+			for _, b := range wr.returned {
+				b.Release()
+			}
+			return nil, err
+		}
+		tag := fmt.Sprintf("%s %d", verb, wr.count)
+		if verb == "INSERT" {
+			tag = fmt.Sprintf("INSERT 0 %d", wr.count)
+		}
+		if cols == nil {
+			return tagResult(tag), nil
+		}
+		return batchesResult(cols, wr.returned, tag), nil
+	}}, nil
+}
+
+// writer applies one planned write to its transaction.
+type writer struct {
+	s        *Session
+	x        *execution
+	w        *planner.Write
+	ctx      *exec.Ctx
+	count    int64
+	returned []*exec.Batch
+}
+
+func (wr *writer) types() []types.T {
+	ts := make([]types.T, len(wr.w.Rel.Columns))
+	for i, c := range wr.w.Rel.Columns {
+		ts[i] = c.Type
+	}
+	return ts
+}
+
+// checkRow enforces NOT NULL.
+func (wr *writer) checkRow(row []types.Datum) error {
+	for i, c := range wr.w.Rel.Columns {
+		if c.Dropped || c.Hidden {
+			continue
+		}
+		notNull := c.NotNull
+		for _, k := range wr.w.Rel.PrimaryKey {
+			if k == i {
+				notNull = true
+			}
+		}
+		if notNull && row[i] == nil {
+			return sqlerr.New(sqlerr.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", c.Name, wr.w.Rel.Name).
+				WithDetail("Failing row contains (%s).", wr.rowText(row))
+		}
+	}
+	return nil
+}
+
+func (wr *writer) rowText(row []types.Datum) string {
+	var parts []string
+	loc := wr.s.location()
+	for i, c := range wr.w.Rel.Columns {
+		if c.Dropped || c.Hidden {
+			continue
+		}
+		if row[i] == nil {
+			parts = append(parts, "null")
+		} else {
+			parts = append(parts, types.FormatText(row[i], c.Type, loc))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (wr *writer) pk(row []types.Datum) []types.Datum {
+	out := make([]types.Datum, len(wr.w.Table.PK))
+	for i, k := range wr.w.Table.PK {
+		out[i] = row[k]
+	}
+	return out
+}
+
+// rowsBatch builds a batch of whole physical rows.
+func (wr *writer) rowsBatch(rows [][]types.Datum) *exec.Batch {
+	ts := wr.types()
+	cols := make([]arrow.Array, len(ts))
+	ds := make([]types.Datum, len(rows))
+	for j, t := range ts {
+		for i, r := range rows {
+			ds[i] = r[j]
+		}
+		cols[j] = types.ArrayFromDatums(t, ds)
+	}
+	return exec.NewBatch(cols, len(rows))
+}
+
+// returning evaluates RETURNING over written rows.
+func (wr *writer) returning(rows [][]types.Datum) error {
+	if len(wr.w.Returning) == 0 || len(rows) == 0 {
+		return nil
+	}
+	b := wr.rowsBatch(rows)
+	defer b.Release()
+	out := make([]arrow.Array, len(wr.w.Returning))
+	for i, e := range wr.w.Returning {
+		a, err := e.Eval(wr.ctx, b)
+		if err != nil {
+			return err
+		}
+		out[i] = a
+	}
+	wr.returned = append(wr.returned, exec.NewBatch(out, len(rows)))
+	return nil
+}
+
+func (wr *writer) insert() error {
+	src := wr.w.Source
+	if err := src.Open(wr.ctx); err != nil {
+		return err
+	}
+	defer src.Close()
+	ts := wr.types()
+	for {
+		b, err := src.Next(wr.ctx)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return nil
+		}
+		rows := make([][]types.Datum, 0, b.N)
+		for i := 0; i < b.N; i++ {
+			rows = append(rows, b.Row(i, ts))
+		}
+		b.Release()
+		if err := wr.insertRows(rows); err != nil {
+			return err
+		}
+	}
+}
+
+func (wr *writer) insertRows(rows [][]types.Datum) error {
+	for _, r := range rows {
+		if err := wr.checkRow(r); err != nil {
+			return err
+		}
+	}
+	tbl, txn := wr.w.Table, wr.x.txn
+	if wr.w.Conflict == planner.ConflictError || len(tbl.PK) == 0 {
+		if err := tbl.Insert(txn, rows); err != nil {
+			return err
+		}
+		wr.count += int64(len(rows))
+		return wr.returning(rows)
+	}
+	var written [][]types.Datum
+	seen := map[string]bool{}
+	for _, r := range rows {
+		key := string(tbl.EncodePK(nil, wr.pk(r)))
+		old, exists, err := tbl.Get(txn, wr.pk(r))
+		if err != nil {
+			return err
+		}
+		if seen[key] && wr.w.Conflict == planner.ConflictUpdate {
+			return sqlerr.New(sqlerr.CardinalityViolation, "ON CONFLICT DO UPDATE command cannot affect row a second time").
+				WithHint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
+		}
+		seen[key] = true
+		if !exists {
+			if err := tbl.Insert(txn, [][]types.Datum{r}); err != nil {
+				return err
+			}
+			written = append(written, r)
+			continue
+		}
+		if wr.w.Conflict == planner.ConflictNothing {
+			continue
+		}
+		// DO UPDATE over [existing, excluded].
+		pair := wr.pairBatch(old, r)
+		ok := true
+		if wr.w.Where != nil {
+			m, err := wr.w.Where.Eval(wr.ctx, pair)
+			if err != nil {
+				pair.Release()
+				return err
+			}
+			bm := m.(*array.Boolean)
+			ok = bm.IsValid(0) && bm.Value(0)
+			m.Release()
+		}
+		if !ok {
+			pair.Release()
+			continue
+		}
+		nr, err := wr.evalRow(wr.w.Set, pair)
+		pair.Release()
+		if err != nil {
+			return err
+		}
+		if err := wr.checkRow(nr); err != nil {
+			return err
+		}
+		if err := wr.replace(old, nr); err != nil {
+			return err
+		}
+		written = append(written, nr)
+	}
+	wr.count += int64(len(written))
+	return wr.returning(written)
+}
+
+// pairBatch is a one-row batch of [existing row, excluded row].
+func (wr *writer) pairBatch(old, excluded []types.Datum) *exec.Batch {
+	ts := wr.types()
+	cols := make([]arrow.Array, 0, 2*len(ts))
+	for j, t := range ts {
+		cols = append(cols, types.ArrayFromDatums(t, []types.Datum{old[j]}))
+	}
+	for j, t := range ts {
+		cols = append(cols, types.ArrayFromDatums(t, []types.Datum{excluded[j]}))
+	}
+	return exec.NewBatch(cols, 1)
+}
+
+func (wr *writer) evalRow(es []expr.Expr, b *exec.Batch) ([]types.Datum, error) {
+	row := make([]types.Datum, len(es))
+	for j, e := range es {
+		a, err := e.Eval(wr.ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		row[j] = types.GetDatum(a, 0, e.Type())
+		a.Release()
+	}
+	return row, nil
+}
+
+// replace writes nr in place of old, moving it if its key changed.
+func (wr *writer) replace(old, nr []types.Datum) error {
+	tbl, txn := wr.w.Table, wr.x.txn
+	if len(tbl.PK) == 0 {
+		return sqlerr.New(sqlerr.InternalError, "replace on a table without key")
+	}
+	oldKey := tbl.EncodePK(nil, wr.pk(old))
+	newKey := tbl.EncodePK(nil, wr.pk(nr))
+	if string(oldKey) == string(newKey) {
+		return tbl.PutKey(txn, oldKey, nr)
+	}
+	if err := tbl.Delete(txn, oldKey); err != nil {
+		return err
+	}
+	return tbl.Insert(txn, [][]types.Datum{nr})
+}
+
+// matching collects the keys and rows that the filter selects, before any
+// change is made (so an update never sees its own writes).
+func (wr *writer) matching() ([][]byte, [][]types.Datum, error) {
+	it, err := wr.w.Table.Scan(wr.x.reader, wr.w.Span)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer it.Close()
+	var keys [][]byte
+	var rows [][]types.Datum
+	var pendK [][]byte
+	var pendR [][]types.Datum
+	flush := func() error {
+		if len(pendR) == 0 {
+			return nil
+		}
+		if wr.w.Filter == nil {
+			keys, rows = append(keys, pendK...), append(rows, pendR...)
+		} else {
+			b := wr.rowsBatch(pendR)
+			m, err := wr.w.Filter.Eval(wr.ctx, b)
+			b.Release()
+			if err != nil {
+				return err
+			}
+			bm := m.(*array.Boolean)
+			for i := range pendR {
+				if bm.IsValid(i) && bm.Value(i) {
+					keys, rows = append(keys, pendK[i]), append(rows, pendR[i])
+				}
+			}
+			m.Release()
+		}
+		pendK, pendR = pendK[:0], pendR[:0]
+		return wr.ctx.Err()
+	}
+	for it.Next() {
+		pendK = append(pendK, append([]byte(nil), it.Key()...))
+		pendR = append(pendR, it.Row())
+		if len(pendR) >= exec.BatchSize {
+			if err := flush(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, nil, err
+	}
+	if err := flush(); err != nil {
+		return nil, nil, err
+	}
+	return keys, rows, nil
+}
+
+func (wr *writer) update() error {
+	keys, rows, err := wr.matching()
+	if err != nil {
+		return err
+	}
+	tbl, txn := wr.w.Table, wr.x.txn
+	var written [][]types.Datum
+	for start := 0; start < len(rows); start += exec.BatchSize {
+		end := min(start+exec.BatchSize, len(rows))
+		b := wr.rowsBatch(rows[start:end])
+		newCols := make([]arrow.Array, len(wr.w.Set))
+		for j, e := range wr.w.Set {
+			a, err := e.Eval(wr.ctx, b)
+			if err != nil {
+				b.Release()
+				return err
+			}
+			newCols[j] = a
+		}
+		b.Release()
+		nb := exec.NewBatch(newCols, end-start)
+		ts := wr.types()
+		// Delete moved keys first so that swapping keys works.
+		var moved [][]types.Datum
+		for i := start; i < end; i++ {
+			nr := nb.Row(i-start, ts)
+			if err := wr.checkRow(nr); err != nil {
+				nb.Release()
+				return err
+			}
+			if len(tbl.PK) > 0 {
+				nk := tbl.EncodePK(nil, wr.pk(nr))
+				if string(nk) != string(keys[i]) {
+					if err := tbl.Delete(txn, keys[i]); err != nil {
+						nb.Release()
+						return err
+					}
+					moved = append(moved, nr)
+					written = append(written, nr)
+					continue
+				}
+			}
+			if err := tbl.PutKey(txn, keys[i], nr); err != nil {
+				nb.Release()
+				return err
+			}
+			written = append(written, nr)
+		}
+		nb.Release()
+		if len(moved) > 0 {
+			if err := tbl.Insert(txn, moved); err != nil {
+				return err
+			}
+		}
+	}
+	wr.count = int64(len(written))
+	return wr.returning(written)
+}
+
+func (wr *writer) delete() error {
+	keys, rows, err := wr.matching()
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := wr.w.Table.Delete(wr.x.txn, k); err != nil {
+			return err
+		}
+	}
+	wr.count = int64(len(keys))
+	return wr.returning(rows)
+}
+
+var _ = catalog.KindTable

@@ -1,0 +1,492 @@
+package planner
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/sql/parser"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// Output is a result column of a planned query.
+type Output struct {
+	Name     string
+	Type     types.T
+	TableOID uint32
+	AttNum   int16
+}
+
+// Query is a planned SELECT.
+type Query struct {
+	Op   exec.Operator
+	Cols []Output
+}
+
+// PlanSelect plans a SELECT, VALUES or set operation.
+func (p *Planner) PlanSelect(s *pg.SelectStmt) (*Query, error) {
+	rel, err := p.planSelect(s, &scope{})
+	if err != nil {
+		return nil, err
+	}
+	return &Query{Op: rel.op, Cols: outputs(rel.cols)}, nil
+}
+
+func outputs(cols []column) []Output {
+	var out []Output
+	for _, c := range cols {
+		if c.hidden {
+			continue
+		}
+		out = append(out, Output{Name: c.name, Type: c.t, TableOID: c.tableOID, AttNum: c.attNum})
+	}
+	return out
+}
+
+// FinishParams gives parameters whose type nothing determined the type text.
+func (p *Planner) FinishParams() []types.T {
+	for i, t := range p.ParamTypes {
+		if t.Kind == types.Unknown {
+			p.ParamTypes[i] = types.TText
+		}
+	}
+	return p.ParamTypes
+}
+
+// Conflict says what INSERT does when the key exists.
+type Conflict int
+
+const (
+	ConflictError Conflict = iota
+	ConflictNothing
+	ConflictUpdate
+)
+
+// Write is a planned INSERT, UPDATE or DELETE. Rows of the table are
+// handled in their physical column order (dropped columns included, as NULL).
+type Write struct {
+	Rel   *catalog.Relation
+	Table *storage.Table
+	// INSERT: Source yields whole physical rows.
+	Source exec.Operator
+	// Conflict handling; Set computes the new row over [existing row,
+	// excluded row] and Where filters it (nil = always).
+	Conflict Conflict
+	Set      []expr.Expr
+	Where    expr.Expr
+	// UPDATE/DELETE: Span narrows the scan, Filter (over the physical row)
+	// picks rows, and for UPDATE Set computes the new physical row.
+	Span   storage.KeySpan
+	Filter expr.Expr
+	// Returning exprs over the physical row written (or deleted).
+	Returning []expr.Expr
+	Cols      []Output
+}
+
+// physicalScope is the scope of a table's physical row.
+func physicalScope(r *catalog.Relation, alias string) *scope {
+	sc := &scope{}
+	for _, c := range r.Columns {
+		col := column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum}
+		if c.Dropped || c.Hidden {
+			col.name, col.hidden = "", true
+		}
+		sc.cols = append(sc.cols, col)
+	}
+	return sc
+}
+
+func (p *Planner) writableTable(rv *pg.RangeVar) (*catalog.Relation, error) {
+	r, err := p.resolveRelation(rv)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind != catalog.KindTable {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot change rows of %s %q", kindName(r.Kind), r.Name).WithPosition(p.pos(rv.Location))
+	}
+	return r, nil
+}
+
+// defaultExpr binds a column's DEFAULT (NULL when none).
+func (p *Planner) defaultExpr(c catalog.Column) (expr.Expr, error) {
+	if c.Default == "" {
+		return &expr.Const{T: c.Type}, nil
+	}
+	stmts, err := parser.Parse("SELECT " + c.Default)
+	if err != nil || len(stmts) != 1 {
+		return nil, sqlerr.New(sqlerr.DataCorrupted, "column %q has an unreadable default %q", c.Name, c.Default)
+	}
+	node := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
+	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, SQL: "SELECT " + c.Default, Sequences: p.Sequences}
+	e, err := inner.binder(&scope{}, "DEFAULT").bind(node)
+	if err != nil {
+		return nil, err
+	}
+	return p.coerceAssign(e, c.Type, 0)
+}
+
+// PlanInsert plans INSERT INTO t [(cols)] VALUES ... | SELECT ... [ON CONFLICT ...] [RETURNING ...].
+func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
+	if s.WithClause != nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH in INSERT is not supported yet")
+	}
+	r, err := p.writableTable(s.Relation)
+	if err != nil {
+		return nil, err
+	}
+	w := &Write{Rel: r, Table: r.Table()}
+	// Target columns.
+	var target []int
+	if len(s.Cols) == 0 {
+		for i, c := range r.Columns {
+			if !c.Dropped && !c.Hidden {
+				target = append(target, i)
+			}
+		}
+	} else {
+		seen := map[int]bool{}
+		for _, cn := range s.Cols {
+			rt := cn.GetResTarget()
+			i := r.ColumnIndex(rt.Name)
+			if i < 0 {
+				return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", rt.Name, r.Name).WithPosition(p.pos(rt.Location))
+			}
+			if seen[i] {
+				return nil, sqlerr.New(sqlerr.DuplicateColumn, "column %q specified more than once", rt.Name).WithPosition(p.pos(rt.Location))
+			}
+			seen[i] = true
+			target = append(target, i)
+		}
+	}
+	defaults := make([]expr.Expr, len(r.Columns))
+	for i, c := range r.Columns {
+		if defaults[i], err = p.defaultExpr(c); err != nil {
+			return nil, err
+		}
+	}
+	sel := s.SelectStmt.GetSelectStmt()
+	var source exec.Operator
+	if sel == nil {
+		// INSERT ... DEFAULT VALUES
+		row := append([]expr.Expr{}, defaults...)
+		source = batch.NewValues([][]expr.Expr{row}, typesOfRel(r))
+	} else if len(sel.ValuesLists) > 0 && sel.Op == pg.SetOperation_SETOP_NONE && len(sel.SortClause) == 0 && sel.LimitCount == nil {
+		var rows [][]expr.Expr
+		b := p.binder(&scope{}, "VALUES")
+		for _, l := range sel.ValuesLists {
+			items := l.GetList().GetItems()
+			if len(items) > len(target) {
+				return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more expressions than target columns")
+			}
+			if len(items) < len(target) {
+				return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more target columns than expressions")
+			}
+			row := append([]expr.Expr{}, defaults...)
+			for k, it := range items {
+				ci := target[k]
+				if it.GetSetToDefault() != nil {
+					continue
+				}
+				e, err := b.bind(it)
+				if err != nil {
+					return nil, err
+				}
+				if row[ci], err = p.assign(e, r.Columns[ci], exprPos(p, it)); err != nil {
+					return nil, err
+				}
+			}
+			rows = append(rows, row)
+		}
+		source = batch.NewValues(rows, typesOfRel(r))
+	} else {
+		rel, err := p.planSelect(sel, &scope{})
+		if err != nil {
+			return nil, err
+		}
+		if rel.visibleCount() > len(target) {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more expressions than target columns")
+		}
+		if rel.visibleCount() < len(target) {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more target columns than expressions")
+		}
+		row := append([]expr.Expr{}, defaults...)
+		for k, ci := range target {
+			e := expr.Expr(&expr.ColRef{Idx: k, T: rel.cols[k].t})
+			if row[ci], err = p.assign(e, r.Columns[ci], 0); err != nil {
+				return nil, err
+			}
+		}
+		source = batch.NewProject(rel.op, row)
+	}
+	w.Source = source
+	phys := physicalScope(r, aliasOf(s.Relation))
+	if oc := s.OnConflictClause; oc != nil {
+		switch oc.Action {
+		case pg.OnConflictAction_ONCONFLICT_NOTHING:
+			w.Conflict = ConflictNothing
+		case pg.OnConflictAction_ONCONFLICT_UPDATE:
+			w.Conflict = ConflictUpdate
+			if oc.Infer == nil || len(oc.Infer.IndexElems) == 0 {
+				return nil, sqlerr.New(sqlerr.SyntaxError, "ON CONFLICT DO UPDATE requires inference specification or constraint name").WithHint("For example, ON CONFLICT (column_name).").WithPosition(p.pos(oc.Location))
+			}
+			// [existing row..., excluded row...]
+			sc := &scope{cols: append([]column{}, phys.cols...)}
+			for _, c := range phys.cols {
+				c.table = "excluded"
+				sc.cols = append(sc.cols, c)
+			}
+			set, err := p.setList(r, sc, oc.TargetList)
+			if err != nil {
+				return nil, err
+			}
+			w.Set = set
+			if oc.WhereClause != nil {
+				if w.Where, err = p.bindWhere(oc.WhereClause, sc); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if oc.Infer != nil {
+			if err := p.checkConflictTarget(r, oc.Infer); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := p.returning(w, s.ReturningList, phys); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func exprPos(p *Planner, n *pg.Node) int {
+	if c := n.GetAConst(); c != nil {
+		return p.pos(c.Location)
+	}
+	if c := n.GetColumnRef(); c != nil {
+		return p.pos(c.Location)
+	}
+	return 0
+}
+
+// checkConflictTarget requires ON CONFLICT (cols) to name the primary key.
+func (p *Planner) checkConflictTarget(r *catalog.Relation, inf *pg.InferClause) error {
+	if len(inf.IndexElems) == 0 {
+		return nil
+	}
+	var names []string
+	for _, e := range inf.IndexElems {
+		names = append(names, e.GetIndexElem().Name)
+	}
+	ok := len(names) == len(r.PrimaryKey)
+	for _, n := range names {
+		found := false
+		for _, k := range r.PrimaryKey {
+			if r.Columns[k].Name == n {
+				found = true
+			}
+		}
+		ok = ok && found
+	}
+	if !ok {
+		return sqlerr.New(sqlerr.InvalidColumnReference, "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+	}
+	return nil
+}
+
+func aliasOf(rv *pg.RangeVar) string {
+	if rv.Alias != nil {
+		return rv.Alias.Aliasname
+	}
+	return rv.Relname
+}
+
+func typesOfRel(r *catalog.Relation) []types.T {
+	ts := make([]types.T, len(r.Columns))
+	for i, c := range r.Columns {
+		ts[i] = c.Type
+	}
+	return ts
+}
+
+// assign converts a value for column c with assignment-cast rules.
+func (p *Planner) assign(e expr.Expr, c catalog.Column, pos int) (expr.Expr, error) {
+	out, err := p.coerceAssign(e, c.Type, pos)
+	if err != nil {
+		if sqlerr.Code(err) == sqlerr.DatatypeMismatch || sqlerr.Code(err) == sqlerr.CannotCoerce {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "column %q is of type %s but expression is of type %s", c.Name, c.Type, e.Type()).
+				WithHint("You will need to rewrite or cast the expression.").WithPosition(pos)
+		}
+		return nil, err
+	}
+	// Assignment to a bounded type checks length/precision.
+	if (c.Type.Kind == types.Varchar || c.Type.Kind == types.Char) && c.Type.Width > 0 || c.Type.Kind == types.Numeric && c.Type.Precision > 0 {
+		if !out.Type().Equal(c.Type) {
+			return &assignCast{Cast: expr.Cast{Input: out, To: c.Type}}, nil
+		}
+	}
+	return out, nil
+}
+
+// assignCast is a cast for assignment: unlike an explicit cast to
+// varchar(n), a too-long value is an error (22001), not truncated.
+type assignCast struct{ expr.Cast }
+
+func (c *assignCast) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
+	if w := c.To.Width; w > 0 && (c.To.Kind == types.Varchar || c.To.Kind == types.Char) {
+		in, err := c.Input.Eval(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		defer in.Release()
+		if sa, ok := in.(*array.String); ok {
+			for i := 0; i < sa.Len(); i++ {
+				if sa.IsValid(i) {
+					v := strings.TrimRight(sa.Value(i), " ")
+					if utf8.RuneCountInString(v) > int(w) {
+						return nil, sqlerr.New(sqlerr.StringDataRightTruncation, "value too long for type %s", c.To)
+					}
+				}
+			}
+		}
+	}
+	return c.Cast.Eval(ctx, b)
+}
+
+// setList binds UPDATE SET assignments into a whole new physical row.
+func (p *Planner) setList(r *catalog.Relation, sc *scope, targets []*pg.Node) ([]expr.Expr, error) {
+	row := make([]expr.Expr, len(r.Columns))
+	for i, c := range r.Columns {
+		row[i] = &expr.ColRef{Idx: i, T: c.Type, Name: c.Name}
+	}
+	b := p.binder(sc, "UPDATE")
+	seen := map[int]bool{}
+	for _, tn := range targets {
+		rt := tn.GetResTarget()
+		i := r.ColumnIndex(rt.Name)
+		if i < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", rt.Name, r.Name).WithPosition(p.pos(rt.Location))
+		}
+		if seen[i] {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "multiple assignments to same column %q", rt.Name).WithPosition(p.pos(rt.Location))
+		}
+		seen[i] = true
+		if len(rt.Indirection) > 0 {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "assignment to a subfield is not supported").WithPosition(p.pos(rt.Location))
+		}
+		var e expr.Expr
+		var err error
+		if rt.Val.GetSetToDefault() != nil {
+			e, err = p.defaultExpr(r.Columns[i])
+		} else {
+			e, err = b.bind(rt.Val)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if row[i], err = p.assign(e, r.Columns[i], p.pos(rt.Location)); err != nil {
+			return nil, err
+		}
+	}
+	return row, nil
+}
+
+func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) error {
+	if len(list) == 0 {
+		return nil
+	}
+	b := p.binder(sc, "RETURNING")
+	for _, n := range list {
+		rt := n.GetResTarget()
+		if cr := rt.Val.GetColumnRef(); cr != nil && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
+			for i, c := range sc.cols {
+				if c.hidden {
+					continue
+				}
+				w.Returning = append(w.Returning, &expr.ColRef{Idx: i, T: c.t, Name: c.name})
+				w.Cols = append(w.Cols, Output{Name: c.name, Type: c.t, TableOID: c.tableOID, AttNum: c.attNum})
+			}
+			continue
+		}
+		e, err := b.bind(rt.Val)
+		if err != nil {
+			return err
+		}
+		if e.Type().Kind == types.Unknown {
+			e, _ = p.coerce(e, types.TText, 0)
+		}
+		name := rt.Name
+		if name == "" {
+			name = deriveName(rt.Val)
+		}
+		w.Returning = append(w.Returning, e)
+		w.Cols = append(w.Cols, Output{Name: name, Type: e.Type()})
+	}
+	return nil
+}
+
+// PlanUpdate plans UPDATE t SET ... [WHERE ...] [RETURNING ...].
+func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
+	if len(s.FromClause) > 0 || s.WithClause != nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "UPDATE ... FROM and WITH are not supported yet")
+	}
+	r, err := p.writableTable(s.Relation)
+	if err != nil {
+		return nil, err
+	}
+	w := &Write{Rel: r, Table: r.Table()}
+	sc := physicalScope(r, aliasOf(s.Relation))
+	if w.Set, err = p.setList(r, sc, s.TargetList); err != nil {
+		return nil, err
+	}
+	if err := p.filterAndSpan(w, sc, s.WhereClause); err != nil {
+		return nil, err
+	}
+	return w, p.returning(w, s.ReturningList, sc)
+}
+
+// PlanDelete plans DELETE FROM t [WHERE ...] [RETURNING ...].
+func (p *Planner) PlanDelete(s *pg.DeleteStmt) (*Write, error) {
+	if len(s.UsingClause) > 0 || s.WithClause != nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DELETE ... USING and WITH are not supported yet")
+	}
+	r, err := p.writableTable(s.Relation)
+	if err != nil {
+		return nil, err
+	}
+	w := &Write{Rel: r, Table: r.Table()}
+	sc := physicalScope(r, aliasOf(s.Relation))
+	if err := p.filterAndSpan(w, sc, s.WhereClause); err != nil {
+		return nil, err
+	}
+	return w, p.returning(w, s.ReturningList, sc)
+}
+
+func (p *Planner) filterAndSpan(w *Write, sc *scope, where *pg.Node) error {
+	if where == nil {
+		return nil
+	}
+	f, err := p.bindWhere(where, sc)
+	if err != nil {
+		return err
+	}
+	w.Filter = f
+	cols := make([]int, len(w.Rel.Columns))
+	for i := range cols {
+		cols[i] = i
+	}
+	if _, pushable := colRefs(f); pushable {
+		if span, ok := p.keySpan(&scanInfo{tbl: w.Table, cols: cols, name: w.Rel.Name}, f); ok {
+			w.Span = span
+		}
+	}
+	return nil
+}

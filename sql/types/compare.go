@@ -1,0 +1,100 @@
+package types
+
+import (
+	"bytes"
+	"math"
+	"strings"
+
+	"github.com/cockroachdb/apd/v3"
+)
+
+// Compare orders two non-nil datums of type t the way PostgreSQL's default
+// btree operator class does, returning -1, 0 or 1: text bytewise (the C
+// collation), char(n) ignoring trailing spaces, floats with NaN above
+// everything and equal to itself and -0 equal to 0, numerics by value
+// (1.0 = 1.00, NaN above Infinity), intervals by their 30-day-month span.
+func Compare(a, b Datum, t T) int {
+	switch x := a.(type) {
+	case bool:
+		y := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	case int64:
+		return cmpOrdered(x, b.(int64))
+	case float64:
+		return compareFloat(x, b.(float64))
+	case *apd.Decimal:
+		return compareDecimal(x, b.(*apd.Decimal))
+	case string:
+		y := b.(string)
+		if t.Kind == Char {
+			x, y = strings.TrimRight(x, " "), strings.TrimRight(y, " ")
+		}
+		return strings.Compare(x, y)
+	case []byte:
+		return bytes.Compare(x, b.([]byte))
+	case Date:
+		return cmpOrdered(x, b.(Date))
+	case TimeOfDay:
+		return cmpOrdered(x, b.(TimeOfDay))
+	case Timestamp:
+		return cmpOrdered(x, b.(Timestamp))
+	case IntervalValue:
+		return IntervalCompareKey(x).Cmp(IntervalCompareKey(b.(IntervalValue)))
+	}
+	panic("Compare: unexpected datum type for " + t.String())
+}
+
+func cmpOrdered[V int64 | Date | TimeOfDay | Timestamp](a, b V) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func compareFloat(a, b float64) int {
+	an, bn := math.IsNaN(a), math.IsNaN(b)
+	switch {
+	case an && bn:
+		return 0
+	case an:
+		return 1
+	case bn:
+		return -1
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// compareDecimal orders numerics: -Infinity < finite < Infinity < NaN.
+func compareDecimal(a, b *apd.Decimal) int {
+	ra, rb := decimalRank(a), decimalRank(b)
+	if ra != rb || ra != 1 {
+		return cmpOrdered(int64(ra), int64(rb))
+	}
+	return a.Cmp(b)
+}
+
+func decimalRank(d *apd.Decimal) int {
+	switch d.Form {
+	case apd.NaN, apd.NaNSignaling:
+		return 3
+	case apd.Infinite:
+		if d.Negative {
+			return 0
+		}
+		return 2
+	}
+	return 1
+}
