@@ -608,7 +608,7 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 	case *parser.ShowObjects:
 		return s.planShowObjects(e)
 	}
-	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported yet", strings.ToUpper(strings.Fields(st.st.SQL)[0]+" "+strings.Fields(st.st.SQL+" x")[1]))
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported yet", strings.ToUpper(strings.Fields(st.st.SQL)[0]+" "+strings.Fields(st.st.SQL + " x")[1]))
 }
 
 func (s *Session) planShowObjects(e *parser.ShowObjects) (*prepared, error) {

@@ -8,7 +8,7 @@
 package exec
 
 import (
-		"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/sql/types"
 	"streamsql/udf"

@@ -10,7 +10,8 @@
 // second named session of the same database.
 //
 // Two dialects of the format exist and a file's dialect follows from its name
-// (see DetectFormat):
+// (see DetectFormat), unless its first line is "# format: classic" or
+// "# format: rs":
 //
 //   - Classic (SQLite's sqllogictest), files ending in ".test": the type letters
 //     after `query` format each value (I integer, truncated toward zero; R with
@@ -31,6 +32,7 @@
 //
 // Expected results are always compared the way their own text says: a hash
 // line is compared as a hash whatever the threshold, value lines as values.
+// Query labels are read but not cross-checked between queries.
 //
 // Each file must start from an empty database; the runner itself only
 // connects to the DSN it is given. StartServer starts a private streamsqld for

@@ -31,12 +31,30 @@ func (f Format) String() string {
 }
 
 // DetectFormat decides a file's dialect from its name: ".test" files are
-// classic, everything else (".slt", ".slt.part") is sqllogictest-rs.
+// classic, everything else (".slt", ".slt.part") is sqllogictest-rs. A first
+// line "# format: classic" or "# format: rs" overrides the name (see
+// ParseFile).
 func DetectFormat(path string) Format {
 	if strings.HasSuffix(path, ".test") {
 		return FormatClassic
 	}
 	return FormatRS
+}
+
+// formatMarker reads a "# format: classic|rs" first line.
+func formatMarker(first string) (Format, bool) {
+	s := strings.TrimSpace(first)
+	if !strings.HasPrefix(s, "#") {
+		return 0, false
+	}
+	s = strings.TrimSpace(strings.TrimPrefix(s, "#"))
+	switch s {
+	case "format: classic":
+		return FormatClassic, true
+	case "format: rs", "format: sqllogictest-rs":
+		return FormatRS, true
+	}
+	return 0, false
 }
 
 // Kind says what a record does.
@@ -123,12 +141,15 @@ func parseFile(path string, format Format, depth int) ([]Record, error) {
 	if depth > 16 {
 		return nil, fmt.Errorf("%s: includes nested too deep", path)
 	}
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	recs, err := Parse(path, f, format)
+	first, _, _ := strings.Cut(string(data), "\n")
+	if f, ok := formatMarker(first); ok {
+		format = f
+	}
+	recs, err := Parse(path, strings.NewReader(string(data)), format)
 	if err != nil {
 		return nil, err
 	}

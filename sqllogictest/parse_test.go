@@ -262,3 +262,22 @@ func TestParseSharedSuites(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatMarker(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.slt")
+	src := "# format: classic\nquery II nosort\nSELECT 1, 2\n----\n1\n2\n"
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ParseFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Format != FormatClassic {
+		t.Fatalf("marker ignored: %+v", recs)
+	}
+	if m, _ := checkResult(&recs[0], vals("1|2"), 2); m != "" {
+		t.Errorf("classic row-major values: %s", m)
+	}
+}

@@ -25,7 +25,7 @@ func TestRunnerFixtures(t *testing.T) {
 		reasons                 []string // substrings of the failure reasons, in order
 	}{
 		{"features.slt", 19, 0, 5, nil},
-		{"classic.test", 5, 0, 0, nil},
+		{"classic.slt", 5, 0, 0, nil},
 		{"failures.slt", 0, 9, 0, []string{
 			"unexpected error: ERROR: column \"nope\" does not exist (SQLSTATE 42703)",
 			"expected an error",

@@ -243,7 +243,7 @@ func selectCandidate(actual []types.T, cands [][]types.T, isOperator bool) (int,
 				d := cands[i][j]
 				cat, pref := category(d), preferred(d)
 				if isAny(d) {
-					cat, pref = 'S', true // an untyped literal passed to "any" is text
+					cat, pref = 'P', false // pseudo-type: loses to a real string type
 				}
 				switch {
 				case slotCat[j] == 0:
@@ -268,7 +268,7 @@ func selectCandidate(actual []types.T, cands [][]types.T, isOperator bool) (int,
 					d := cands[i][j]
 					cat, pref := category(d), preferred(d)
 					if isAny(d) {
-						cat, pref = 'S', true
+						cat, pref = 'P', false
 					}
 					if cat != slotCat[j] || (slotPref[j] && !pref) {
 						ok = false

@@ -2,7 +2,6 @@ package udf
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/cockroachdb/apd/v3"
 
 	"streamsql/sql/sqlerr"
@@ -59,8 +58,6 @@ type emptyIter struct{}
 func (emptyIter) Next(int) ([]arrow.Array, int, error) { return nil, 0, nil }
 func (emptyIter) Close()                               {}
 
-var _ = array.NewNull
-
 func genSeries(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
 	for _, a := range args {
 		if a == nil {
@@ -116,16 +113,12 @@ func genSeries(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error
 		if dir == 0 {
 			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "step size cannot equal zero")
 		}
-		start := cur
-		k := int32(0)
 		return &seriesIter{t: t, next: func() (types.Datum, bool, error) {
 			if (dir > 0 && cur > stop) || (dir < 0 && cur < stop) {
 				return nil, false, nil
 			}
 			v := cur
-			k++
 			// PostgreSQL adds the step to the previous value each time.
-			_ = start
 			next, err := types.AddInterval(cur, step, env.loc(), t.Kind == types.TimestampTZ)
 			if err != nil {
 				return nil, false, err

@@ -187,7 +187,7 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			if len(items) > len(target) {
 				return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more expressions than target columns")
 			}
-			if len(items) < len(target) {
+			if len(items) < len(target) && len(s.Cols) > 0 {
 				return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more target columns than expressions")
 			}
 			row := append([]expr.Expr{}, defaults...)
@@ -214,6 +214,9 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 		}
 		if rel.visibleCount() > len(target) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more expressions than target columns")
+		}
+		if rel.visibleCount() < len(target) && len(s.Cols) == 0 {
+			target = target[:rel.visibleCount()]
 		}
 		if rel.visibleCount() < len(target) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more target columns than expressions")

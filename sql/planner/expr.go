@@ -552,7 +552,7 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (expr.Expr, error) {
 		return b.p.nextval(args, pos)
 	}
 	if name == "pg_typeof" && len(args) == 1 {
-		return &expr.Const{Value: args[0].Type().String(), T: types.T{Kind: types.Oid, OIDOverride: types.OIDRegtype}}, nil
+		return &expr.Const{Value: args[0].Type().String(), T: types.TText}, nil
 	}
 	return b.p.call(name, args, pos)
 }

@@ -117,7 +117,15 @@ func (p *Planner) convert(e expr.Expr, t types.T, pos int, ctx types.CastContext
 		}
 		if from.Kind == types.Unknown {
 			s, _ := x.Value.(string)
-			d, err := types.ParseText(s, t, nil)
+			pt := t
+			if ctx == types.CastExplicit && (t.Kind == types.Varchar || t.Kind == types.Char) && t.Width > 0 {
+				// An explicit cast truncates where input would fail.
+				pt = types.T{Kind: t.Kind}
+			}
+			d, err := types.ParseText(s, pt, nil)
+			if err == nil && !pt.Equal(t) {
+				d, err = types.Cast(d, pt, t, nil)
+			}
 			if err != nil {
 				return nil, withPos(err, pos)
 			}
@@ -161,6 +169,16 @@ func (p *Planner) coerceBool(e expr.Expr, what string, pos int) (expr.Expr, erro
 }
 
 func (p *Planner) binaryOp(op string, l, r expr.Expr, pos int) (expr.Expr, error) {
+	if l.Type().Kind == types.Unknown && r.Type().Kind == types.Unknown {
+		// Two untyped literals: resolve as text, as PostgreSQL does.
+		var err error
+		if l, err = p.coerce(l, types.TText, pos); err != nil {
+			return nil, err
+		}
+		if r, err = p.coerce(r, types.TText, pos); err != nil {
+			return nil, err
+		}
+	}
 	fn, argTypes, err := udf.LookupOperator(op, l.Type(), r.Type())
 	if err != nil {
 		return nil, withPos(err, pos)

@@ -16,21 +16,21 @@ import (
 
 // Frame option bits of PostgreSQL's WindowDef.frameOptions.
 const (
-	frameNonDefault         = 0x00001
-	frameRange              = 0x00002
-	frameRows               = 0x00004
-	frameGroups             = 0x00008
-	frameStartUnbPreceding  = 0x00020
-	frameEndUnbPreceding    = 0x00040
-	frameStartUnbFollowing  = 0x00080
-	frameEndUnbFollowing    = 0x00100
-	frameStartCurrentRow    = 0x00200
-	frameEndCurrentRow      = 0x00400
-	frameStartOffPreceding  = 0x00800
-	frameEndOffPreceding    = 0x01000
-	frameStartOffFollowing  = 0x02000
-	frameEndOffFollowing    = 0x04000
-	frameExcludeCurrentRow  = 0x08000
+	frameNonDefault        = 0x00001
+	frameRange             = 0x00002
+	frameRows              = 0x00004
+	frameGroups            = 0x00008
+	frameStartUnbPreceding = 0x00020
+	frameEndUnbPreceding   = 0x00040
+	frameStartUnbFollowing = 0x00080
+	frameEndUnbFollowing   = 0x00100
+	frameStartCurrentRow   = 0x00200
+	frameEndCurrentRow     = 0x00400
+	frameStartOffPreceding = 0x00800
+	frameEndOffPreceding   = 0x01000
+	frameStartOffFollowing = 0x02000
+	frameEndOffFollowing   = 0x04000
+	frameExcludeCurrentRow = 0x08000
 )
 
 // windowContext collects the window function calls of a query level.

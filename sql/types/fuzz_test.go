@@ -3,6 +3,7 @@ package types
 import (
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var fuzzTypes = []T{
@@ -34,6 +35,9 @@ func FuzzParseText(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, ti uint8, s string) {
+		if !utf8.ValidString(s) {
+			return // the wire protocol layer rejects invalid UTF-8 first
+		}
 		typ := fuzzTypes[int(ti)%len(fuzzTypes)]
 		d, err := ParseText(s, typ, ny)
 		if err != nil {
