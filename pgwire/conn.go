@@ -25,7 +25,12 @@ type frame struct {
 	typ  byte
 	body []byte
 	err  error
+	big  bool // the reader waits until this frame is taken
 }
+
+// bigFrame is the body size above which the reader stops reading ahead,
+// so that read-ahead never holds more than a few MiB.
+const bigFrame = 256 << 10
 
 // errConnGone stops the state machine: the client is gone or was told FATAL.
 var errConnGone = errors.New("pgwire: connection closed")
@@ -50,6 +55,7 @@ type conn struct {
 	sessClosed bool
 
 	frames chan frame
+	taken  chan struct{} // the state machine took a big frame
 	done   chan struct{} // closed when the state machine ends
 
 	// Protocol state, owned by the state machine goroutine.
@@ -60,6 +66,7 @@ type conn struct {
 	portals        map[string]*portal
 	ignoreTillSync bool
 	active         *portal // portal being executed, dropped after a panic
+	fatalSent      bool
 }
 
 // serveConn runs one connection to its end.
@@ -74,6 +81,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		ctx:           cctx,
 		cancel:        cancel,
 		frames:        make(chan frame, 16),
+		taken:         make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		loc:           time.UTC,
 		pendingParams: make(map[string]string),
@@ -87,6 +95,9 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		c.closeSession()
 		s.unregister(c)
 		cancel()
+		if c.fatalSent {
+			lingerClose(nc)
+		}
 		nc.Close()
 		c.log.Debug("pgwire: connection closed", "pid", c.pid)
 	}()
@@ -160,8 +171,16 @@ func (c *conn) readLoop() {
 			c.clientGone(err)
 			return
 		}
-		if !c.push(frame{typ: hdr[0], body: body}) {
+		big := len(body) > bigFrame
+		if !c.push(frame{typ: hdr[0], body: body, big: big}) {
 			return
+		}
+		if big {
+			select {
+			case <-c.taken:
+			case <-c.done:
+				return
+			}
 		}
 	}
 }
@@ -194,7 +213,7 @@ func (c *conn) push(f frame) bool {
 func (c *conn) next(idle bool) (frame, bool) {
 	select {
 	case f := <-c.frames:
-		return f, true
+		return c.took(f), true
 	default:
 	}
 	if c.w.flush() != nil {
@@ -206,13 +225,21 @@ func (c *conn) next(idle bool) (frame, bool) {
 	}
 	select {
 	case f := <-c.frames:
-		return f, true
+		return c.took(f), true
 	case <-shutdown:
 		c.sendFatal(sqlerr.New(sqlerr.AdminShutdown, "terminating connection due to administrator command"))
 		return frame{}, false
 	case <-c.ctx.Done():
 		return frame{}, false
 	}
+}
+
+// took lets the reader go on after a big frame.
+func (c *conn) took(f frame) frame {
+	if f.big {
+		c.taken <- struct{}{}
+	}
+	return f
 }
 
 // run is the state machine after startup.
@@ -363,6 +390,18 @@ func (c *conn) sendError(err error) {
 func (c *conn) sendFatal(err error) {
 	c.sendErr(sqlerr.From(err), "FATAL")
 	c.w.flush()
+	c.fatalSent = true
+}
+
+// lingerClose half-closes nc and briefly discards what the client still
+// sends: closing a socket with unread input resets the connection, and the
+// client could lose the FATAL message that explains why.
+func lingerClose(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		tc.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+		io.Copy(io.Discard, io.LimitReader(tc, 8<<20))
+	}
 }
 
 func (c *conn) sendErr(e *sqlerr.Error, sev string) {

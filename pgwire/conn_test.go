@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -303,4 +304,27 @@ func FuzzReadMessages(f *testing.F) {
 			t.Fatal("server did not release the connection")
 		}
 	})
+}
+
+// TestLargeMessages: messages above the read-ahead threshold are served in
+// order, and the same size over MaxMessageSize is refused.
+func TestLargeMessages(t *testing.T) {
+	ts := startServer(t, Options{MaxMessageSize: 2 << 20})
+	c := dialRaw(t, ts.addr)
+	c.startup()
+	pad := strings.Repeat(" ", 1<<20)
+	for i := 1; i <= 3; i++ {
+		c.fe.Send(&pgproto3.Query{String: "select " + strconv.Itoa(i) + pad})
+	}
+	c.flush()
+	got := c.readReady(3)
+	if len(got) != 12 || got[1] != `DataRow "1"` || got[5] != `DataRow "2"` || got[9] != `DataRow "3"` {
+		t.Fatalf("got %q", got)
+	}
+	c.fe.Send(&pgproto3.Query{String: "select 4" + pad + pad})
+	c.fe.Flush()
+	got = c.readUntil(func(pgproto3.BackendMessage) bool { return false })
+	if !strings.Contains(got[0], "FATAL 08P01") || got[1] != "<closed>" {
+		t.Fatalf("got %q", got)
+	}
 }

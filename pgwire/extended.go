@@ -30,6 +30,7 @@ type portal struct {
 
 	res     Result
 	encs    []colEncoder
+	hasRows bool         // the result has columns (possibly zero of them)
 	rec     arrow.Record // batch being sent, nil between batches
 	row     int          // next row of rec
 	started bool
@@ -353,8 +354,9 @@ func (c *conn) runPortal(p *portal, maxRows int, extended bool) error {
 			return sqlerr.New(sqlerr.InternalError, "result has %d columns, statement described %d", len(cols), len(p.formats))
 		}
 		p.encs = newEncoders(cols, p.formats)
+		p.hasRows = cols != nil
 	}
-	if len(p.encs) > 0 || p.res.Columns() != nil {
+	if p.hasRows {
 		suspended, err := c.sendRows(p, maxRows)
 		if err != nil {
 			return err

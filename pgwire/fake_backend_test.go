@@ -166,9 +166,9 @@ var allTypes = []struct {
 	{"text", types.TText, "héllo"},
 	{"varchar", types.TVarchar, "v"},
 	{"bytea", types.TBytea, []byte{0, 1, 0xfe}},
-	{"date", types.TDate, types.Date(19723)},                                    // 2024-01-01
-	{"time", types.TTime, types.TimeOfDay(13*types.MicrosPerHour + 500)},        // 13:00:00.0005
-	{"timestamp", types.TTimestamp, types.Timestamp(1704164645 * 1_000_000)},    // 2024-01-02 03:04:05
+	{"date", types.TDate, types.Date(19723)},                                     // 2024-01-01
+	{"time", types.TTime, types.TimeOfDay(13*types.MicrosPerHour + 500)},         // 13:00:00.0005
+	{"timestamp", types.TTimestamp, types.Timestamp(1704164645 * 1_000_000)},     // 2024-01-02 03:04:05
 	{"timestamptz", types.TTimestampTZ, types.Timestamp(1704164645 * 1_000_000)}, // 2024-01-02 03:04:05+00
 	{"interval", types.TInterval, types.IntervalValue{Months: 14, Days: 3, Micros: 4 * types.MicrosPerHour}},
 	{"jsonb", types.TJSONB, `{"a": 1}`},
@@ -381,11 +381,11 @@ type fakeCopyIn struct {
 	aborted string
 }
 
-func (r *fakeCopyIn) Columns() []Column                         { return nil }
+func (r *fakeCopyIn) Columns() []Column                          { return nil }
 func (r *fakeCopyIn) Next(context.Context) (arrow.Record, error) { return nil, nil }
-func (r *fakeCopyIn) Tag() string                               { return "" }
-func (r *fakeCopyIn) Close()                                    {}
-func (r *fakeCopyIn) CopyFormat() (int8, int)                   { return 0, 1 }
+func (r *fakeCopyIn) Tag() string                                { return "" }
+func (r *fakeCopyIn) Close()                                     {}
+func (r *fakeCopyIn) CopyFormat() (int8, int)                    { return 0, 1 }
 func (r *fakeCopyIn) Write(data []byte) error {
 	if bytes.Contains(data, []byte("bad")) {
 		return sqlerr.New(sqlerr.InvalidTextRepresentation, "invalid input syntax for type integer: %q", "bad")
@@ -408,11 +408,11 @@ type fakeCopyOut struct {
 	n     int
 }
 
-func (r *fakeCopyOut) Columns() []Column                         { return nil }
+func (r *fakeCopyOut) Columns() []Column                          { return nil }
 func (r *fakeCopyOut) Next(context.Context) (arrow.Record, error) { return nil, nil }
-func (r *fakeCopyOut) Tag() string                               { return fmt.Sprintf("COPY %d", r.n) }
-func (r *fakeCopyOut) Close()                                    {}
-func (r *fakeCopyOut) CopyFormat() (int8, int)                   { return 0, 1 }
+func (r *fakeCopyOut) Tag() string                                { return fmt.Sprintf("COPY %d", r.n) }
+func (r *fakeCopyOut) Close()                                     {}
+func (r *fakeCopyOut) CopyFormat() (int8, int)                    { return 0, 1 }
 func (r *fakeCopyOut) NextData(ctx context.Context) ([]byte, error) {
 	for len(r.lines) > 0 {
 		l := r.lines[0]

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"streamsql/sql/sqlerr"
@@ -55,11 +56,16 @@ type colEncoder struct {
 	t    types.T
 
 	arr arrow.Array
-	i16 []int16
-	i32 []int32
-	i64 []int64
-	str *array.String
-	bol *array.Boolean
+	// valid is the validity bitmap (nil when the batch has no NULLs) and
+	// off the array's offset into it; allNull marks an arrow.Null column.
+	valid   []byte
+	off     int
+	allNull bool
+	i16     []int16
+	i32     []int32
+	i64     []int64
+	str     *array.String
+	bol     *array.Boolean
 }
 
 // newEncoders chooses an encoder for each column under the format codes.
@@ -99,6 +105,12 @@ func bindBatch(encs []colEncoder, rec arrow.Record) {
 		e := &encs[j]
 		e.arr = rec.Column(j)
 		e.i16, e.i32, e.i64, e.str, e.bol = nil, nil, nil, nil, nil
+		e.valid, e.off, e.allNull = nil, e.arr.Data().Offset(), false
+		if _, ok := e.arr.(*array.Null); ok {
+			e.allNull = true
+		} else if e.arr.NullN() > 0 {
+			e.valid = e.arr.NullBitmapBytes()
+		}
 		switch e.kind {
 		case encInt16:
 			if a, ok := e.arr.(*array.Int16); ok {
@@ -127,7 +139,7 @@ func appendDataRow(buf []byte, encs []colEncoder, i int, loc *time.Location) ([]
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(encs)))
 	for j := range encs {
 		e := &encs[j]
-		if e.arr.IsNull(i) {
+		if e.allNull || (e.valid != nil && !bitutil.BitIsSet(e.valid, e.off+i)) {
 			buf = append(buf, 0xff, 0xff, 0xff, 0xff)
 			continue
 		}

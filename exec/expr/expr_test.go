@@ -306,4 +306,3 @@ func BenchmarkAddInt64(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds()/1e6, "Mrows/s")
 }
-

@@ -135,14 +135,14 @@ func (a *aggContext) hook(n *pg.Node) (expr.Expr, bool, error) {
 		if len(f) >= 2 {
 			qual = f[len(f)-2].GetString_().Sval
 		}
-		depth, _, _, err := a.in.resolve(qual, name, a.p.pos(cr.Location))
+		depth, _, col, err := a.in.resolve(qual, name, a.p.pos(cr.Location))
 		if err != nil {
 			return nil, true, err
 		}
 		if depth == 0 {
 			full := name
-			if qual != "" {
-				full = qual + "." + name
+			if col.table != "" {
+				full = col.table + "." + name
 			}
 			return nil, true, sqlerr.New(sqlerr.GroupingError, "column %q must appear in the GROUP BY clause or be used in an aggregate function", full).WithPosition(a.p.pos(cr.Location))
 		}

@@ -415,7 +415,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	// ORDER BY: output columns by position or name, else expressions over
 	// the input, added as hidden output columns.
 	distinct := len(s.DistinctClause) > 0
-	distinctOn := distinct && s.DistinctClause[0] != nil
+	distinctOn := distinct && s.DistinctClause[0] != nil && s.DistinctClause[0].Node != nil
 	var keys []batch.SortKey
 	for _, sn := range s.SortClause {
 		sb := sn.GetSortBy()
@@ -513,6 +513,17 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	rel := &relPlan{op: batch.NewProject(cur.op, outExprs), cols: outCols}
 	if distinctOn {
 		// Sort by the DISTINCT ON keys (then the ORDER BY), keep the first row per key.
+		for i := 0; i < len(keys) && i < len(onCols); i++ {
+			match := false
+			for _, c := range onCols {
+				if keys[i].Col == c {
+					match = true
+				}
+			}
+			if !match {
+				return nil, sqlerr.New(sqlerr.InvalidColumnReference, "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
+			}
+		}
 		var dkeys []batch.SortKey
 		for i, c := range onCols {
 			if i < len(keys) && keys[i].Col == c {

@@ -351,7 +351,6 @@ type dtResult struct {
 	monFromName        bool
 	dayDone, yearDone  bool
 	pendingNumbers     []string
-	timeOnlyFieldsSeen bool
 }
 
 type dtError struct {
