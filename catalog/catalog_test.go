@@ -1,8 +1,10 @@
 package catalog
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"streamsql/sql/sqlerr"
@@ -316,4 +318,54 @@ func TestAlterColumns(t *testing.T) {
 		t.Fatalf("drop key column: %v %v", r.PrimaryKey, err)
 	}
 	_ = vw
+}
+
+// TestConcurrentReadsAndDDL runs readers against a stream of DDL; with
+// -race it checks that published relations are never written.
+func TestConcurrentReadsAndDDL(t *testing.T) {
+	db, c := openDB(t, t.TempDir())
+	defer db.Close()
+	base := mustCreate(t, c, table("base", "a"))
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, r := range c.Relations() {
+					_ = r.VisibleColumns()
+					_ = r.ColumnIndex("a")
+				}
+				if r, err := c.Resolve([]string{"public"}, "base"); err == nil {
+					_ = r.Table()
+				}
+				_ = c.Dependents(base.OID)
+			}
+		}()
+	}
+	for i := 0; i < 50; i++ {
+		v := mustCreate(t, c, view(fmt.Sprint("v", i), base))
+		if _, err := c.AddColumn(base.OID, Column{Name: fmt.Sprint("c", i), Type: types.TText}); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, err := c.DropRelation(v.OID, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(done)
+	readers.Wait()
+	if got := len(c.Dependents(base.OID)); got != 25 {
+		t.Fatalf("%d dependents, want 25", got)
+	}
+	if r, _ := c.ByOID(base.OID); len(r.Columns) != 51 {
+		t.Fatalf("%d columns", len(r.Columns))
+	}
 }

@@ -6,6 +6,16 @@
 // Overload resolution follows PostgreSQL: an exact match first, then the
 // candidates reachable by implicit casts, preferring the preferred type of
 // each category (double precision among numbers, text among strings).
+//
+// Conventions the planner relies on:
+//   - A declared argument of kind types.Unknown (udf.Any) is PostgreSQL's
+//     polymorphic "any": it accepts every type uncast (an untyped literal
+//     becomes text) and the function reads the actual types through
+//     Scalar.EvalTyped (callers use Scalar.Call).
+//   - EXTRACT(f FROM x) is the function extract(text, x) returning numeric;
+//     date_part returns double precision.
+//   - x LIKE p ESCAPE e is x ~~ like_escape(p, e), as PostgreSQL rewrites it.
+//   - GREATEST/LEAST, COALESCE and NULLIF are expression nodes, not functions.
 package udf
 
 import (

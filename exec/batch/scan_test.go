@@ -102,6 +102,22 @@ func TestTableScan(t *testing.T) {
 	}
 }
 
+func TestTableScanExplainCompositeKey(t *testing.T) {
+	tbl := &storage.Table{ID: 1, Name: "c", Types: []types.T{types.TText, types.TInt4}, ColNames: []string{"k", "n"}, PK: []int{0, 1}}
+	for _, c := range []struct {
+		span storage.KeySpan
+		want string
+	}{
+		{tbl.SpanFor([]types.Datum{"it's", int64(2)}, []types.Datum{"it's", int64(2)}, true, true), "Point lookup c (pk = ('it''s', 2))"},
+		{tbl.SpanFor([]types.Datum{"a"}, []types.Datum{"a"}, true, true), "Scan c (pk range ['a', 'a'])"},
+		{tbl.SpanFor([]types.Datum{"a", int64(1)}, []types.Datum{"b"}, false, true), "Scan c (pk range (('a', 1), 'b'])"},
+	} {
+		if got := NewTableScan(tbl, nil, []int{0}, c.span, "c").Explain(); got != c.want {
+			t.Errorf("Explain = %q, want %q", got, c.want)
+		}
+	}
+}
+
 // TestTableScanSeesTransaction checks that the reader is taken at Open, so
 // a scan inside a transaction sees that transaction's writes.
 func TestTableScanSeesTransaction(t *testing.T) {

@@ -95,14 +95,15 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, err
 		if !ok {
 			return nil, sqlerr.New(sqlerr.UndefinedObject, "window %q does not exist", ref).WithPosition(pos)
 		}
-		merged := *d
+		merged := &pg.WindowDef{PartitionClause: d.PartitionClause, OrderClause: d.OrderClause,
+			FrameOptions: d.FrameOptions, StartOffset: d.StartOffset, EndOffset: d.EndOffset}
 		if len(def.OrderClause) > 0 {
 			merged.OrderClause = def.OrderClause
 		}
 		if def.FrameOptions&frameNonDefault != 0 {
 			merged.FrameOptions, merged.StartOffset, merged.EndOffset = def.FrameOptions, def.StartOffset, def.EndOffset
 		}
-		def = &merged
+		def = merged
 	}
 	wc := &winCall{}
 	for _, pn := range def.PartitionClause {

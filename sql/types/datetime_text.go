@@ -336,21 +336,21 @@ var zoneAbbrevs = map[string]int{
 
 // dtResult is what decodeDateTime found.
 type dtResult struct {
-	year, mon, day     int
-	hasDate            bool
-	hour, min, sec     int
-	usec               int64
-	hasTime            bool
-	tzOff              int // seconds east of UTC
-	hasTZ              bool
-	loc                *time.Location
-	special            string // epoch, infinity, -infinity, now, today, tomorrow, yesterday
-	bc, ad             bool
-	ampm               int // 0 none, 1 am, 2 pm
-	yearDigits         int
-	monFromName        bool
-	dayDone, yearDone  bool
-	pendingNumbers     []string
+	year, mon, day    int
+	hasDate           bool
+	hour, min, sec    int
+	usec              int64
+	hasTime           bool
+	tzOff             int // seconds east of UTC
+	hasTZ             bool
+	loc               *time.Location
+	special           string // epoch, infinity, -infinity, now, today, tomorrow, yesterday
+	bc, ad            bool
+	ampm              int // 0 none, 1 am, 2 pm
+	yearDigits        int
+	monFromName       bool
+	dayDone, yearDone bool
+	pendingNumbers    []string
 }
 
 type dtError struct {
