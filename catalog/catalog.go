@@ -36,7 +36,7 @@ import (
 const (
 	OIDPgCatalog         uint32 = 11
 	OIDPublic            uint32 = 2200
-	OIDInformationSchema uint32 = 13000
+	OIDInformationSchema uint32 = 13207
 	FirstUserOID         uint32 = 16384
 )
 
@@ -409,25 +409,19 @@ func dependencyError(objKind, objName string, deps []string) error {
 		WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
 }
 
-// dependencyLines describes, from on outwards, each dependent as
-// depending on the relation through which it was reached, as PostgreSQL's
-// detail lines do.
-func (c *Catalog) dependencyLines(on uint32) []string {
-	var lines []string
-	visited := map[uint32]bool{}
-	var walk func(oid uint32)
-	walk = func(oid uint32) {
-		parent := c.byOID[oid]
-		for _, d := range c.dependentsLocked(oid) {
-			if visited[d.OID] {
-				continue
-			}
-			visited[d.OID] = true
-			lines = append(lines, fmt.Sprintf("%s %s depends on %s %s", d.Kind, d.qualifiedName(), parent.Kind, parent.qualifiedName()))
-			walk(d.OID)
+// dependencyLines appends to lines, depth first from on outwards, each
+// dependent as depending on the relation through which it was reached, as
+// PostgreSQL's detail lines do. visited holds relations already reported.
+func (c *Catalog) dependencyLines(lines []string, on uint32, visited map[uint32]bool) []string {
+	parent := c.byOID[on]
+	for _, d := range c.dependentsLocked(on) {
+		if visited[d.OID] {
+			continue
 		}
+		visited[d.OID] = true
+		lines = append(lines, fmt.Sprintf("%s %s depends on %s %s", d.Kind, d.qualifiedName(), parent.Kind, parent.qualifiedName()))
+		lines = c.dependencyLines(lines, d.OID, visited)
 	}
-	walk(on)
 	return lines
 }
 
@@ -447,7 +441,7 @@ func (c *Catalog) DropRelation(oid uint32, cascade bool) ([]*Relation, error) {
 	deps := c.dropOrder(oid, map[uint32]bool{oid: true}, nil)
 	var lines []string
 	if len(deps) > 0 && !cascade {
-		lines = c.dependencyLines(oid)
+		lines = c.dependencyLines(nil, oid, map[uint32]bool{oid: true})
 	}
 	c.mu.RUnlock()
 	if lines != nil {
@@ -516,14 +510,17 @@ func (c *Catalog) DropColumn(oid uint32, name string, cascade bool) (*Relation, 
 	seen := map[uint32]bool{oid: true}
 	var deps []*Relation
 	var lines []string
+	visited := map[uint32]bool{oid: true}
 	for _, d := range c.dependentsLocked(oid) {
-		if !d.usesColumn(oid, attnum) {
+		if !d.usesColumn(oid, attnum) || seen[d.OID] {
 			continue
 		}
 		seen[d.OID] = true
 		deps = c.dropOrder(d.OID, seen, deps)
 		deps = append(deps, d)
+		visited[d.OID] = true
 		lines = append(lines, fmt.Sprintf("%s %s depends on column %s of %s %s", d.Kind, d.qualifiedName(), name, old.Kind, old.qualifiedName()))
+		lines = c.dependencyLines(lines, d.OID, visited)
 	}
 	if cascade {
 		lines = nil
@@ -654,12 +651,19 @@ func (c *Catalog) DropSchema(name string, cascade bool) ([]*Relation, error) {
 		order = c.dropOrder(r.OID, seen, order)
 		order = append(order, r)
 	}
-	c.mu.RUnlock()
+	var lines []string
 	if len(order) > 0 && !cascade {
-		lines := make([]string, len(members))
-		for i, r := range members {
-			lines[i] = fmt.Sprintf("%s %s depends on schema %s", r.Kind, r.Schema+"."+r.Name, name)
+		visited := map[uint32]bool{}
+		for _, r := range members {
+			visited[r.OID] = true
 		}
+		for _, r := range members {
+			lines = append(lines, fmt.Sprintf("%s %s depends on schema %s", r.Kind, r.Schema+"."+r.Name, name))
+			lines = c.dependencyLines(lines, r.OID, visited)
+		}
+	}
+	c.mu.RUnlock()
+	if lines != nil {
 		return nil, dependencyError("schema", name, lines)
 	}
 	if err := c.commit(&change{dropRels: order, dropNsp: []string{name}}); err != nil {

@@ -231,13 +231,14 @@ func TestSchemaDrop(t *testing.T) {
 	}
 	st := mustCreate(t, c, &Relation{Schema: "s", Name: "t", Kind: KindTable, Columns: []Column{{Name: "a", Type: types.TInt4}}})
 	pv := mustCreate(t, c, view("pv", st))
+	mustCreate(t, c, view("pv2", pv))
 	_, err := c.DropSchema("s", false)
 	e := wantCode(t, err, sqlerr.DependentObjectsStillExist, "cannot drop schema s because other objects depend on it")
-	if e.Detail != "table s.t depends on schema s" {
+	if e.Detail != "table s.t depends on schema s\nview pv depends on table s.t\nview pv2 depends on view pv" {
 		t.Fatalf("detail %q", e.Detail)
 	}
 	dropped, err := c.DropSchema("s", true)
-	if err != nil || names(dropped) != "public.pv s.t" {
+	if err != nil || names(dropped) != "public.pv2 public.pv s.t" {
 		t.Fatalf("drop schema cascade = %s, %v", names(dropped), err)
 	}
 	if _, ok := c.ByOID(pv.OID); ok {
@@ -260,6 +261,7 @@ func TestAlterColumns(t *testing.T) {
 	// A view reading only column w.
 	vw := mustCreate(t, c, &Relation{Schema: "public", Name: "vw", Kind: KindView, Columns: []Column{{Name: "w", Type: types.TText}},
 		DependsOn: []uint32{tb.OID}, ColumnDeps: []ColumnRef{{tb.OID, 3}}})
+	mustCreate(t, c, view("vw2", vw))
 
 	_, err := c.AddColumn(tb.OID, Column{Name: "v", Type: types.TInt4})
 	wantCode(t, err, sqlerr.DuplicateColumn, `column "v" of relation "t" already exists`)
@@ -277,7 +279,7 @@ func TestAlterColumns(t *testing.T) {
 	}
 	_, _, err = c.DropColumn(tb.OID, "w", false)
 	e := wantCode(t, err, sqlerr.DependentObjectsStillExist, "cannot drop column w of table t because other objects depend on it")
-	if e.Detail != "view vw depends on column w of table t" {
+	if e.Detail != "view vw depends on column w of table t\nview vw2 depends on view vw" {
 		t.Fatalf("detail %q", e.Detail)
 	}
 	_, _, err = c.DropColumn(tb.OID, "v", false)

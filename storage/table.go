@@ -122,6 +122,10 @@ func (t *Table) Insert(txn *Txn, rows [][]types.Datum) error {
 		key = t.appendRowKey(key[:0], row)
 		val = types.EncodeRow(val[:0], row, t.Types)
 		if err := txn.SetAbsent(key, val, t.duplicateKey); err != nil {
+			if sqlerr.Code(err) == sqlerr.UniqueViolation {
+				// Report the key as written (1.50, not the stored 1.5).
+				return t.duplicateError(func(i int) types.Datum { return row[t.PK[i]] })
+			}
 			return err
 		}
 	}
@@ -135,14 +139,25 @@ func (t *Table) duplicateKey(key []byte) error {
 	if err != nil {
 		return err
 	}
+	return t.duplicateError(func(i int) types.Datum {
+		if i < len(pk) {
+			return pk[i]
+		}
+		return nil
+	})
+}
+
+// duplicateError reports a duplicate of the key whose i-th column value is
+// val(i).
+func (t *Table) duplicateError(val func(i int) types.Datum) error {
 	names := make([]string, len(t.PK))
 	vals := make([]string, len(t.PK))
 	for i, c := range t.PK {
 		names[i] = t.colName(c)
-		if i >= len(pk) || pk[i] == nil {
+		if d := val(i); d == nil {
 			vals[i] = "null"
 		} else {
-			vals[i] = types.FormatText(pk[i], t.Types[c], time.UTC)
+			vals[i] = types.FormatText(d, t.Types[c], time.UTC)
 		}
 	}
 	return sqlerr.New(sqlerr.UniqueViolation, "duplicate key value violates unique constraint %q", t.Name+"_pkey").

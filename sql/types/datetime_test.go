@@ -140,3 +140,26 @@ func TestCompare(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadTimeZone(t *testing.T) {
+	// SET timezone = x; SELECT '2024-01-02 00:00+00'::timestamptz in PostgreSQL 15.
+	for _, c := range []struct{ tz, want string }{
+		{"+02", "2024-01-02 02:00:00+02"},
+		{"3", "2024-01-02 03:00:00+03"},
+		{"-05:30", "2024-01-02 05:30:00+05:30"},
+		{"utc", "2024-01-02 00:00:00+00"},
+		{"america/new_york", "2024-01-01 19:00:00-05"},
+		{"Asia/Kolkata", "2024-01-02 05:30:00+05:30"},
+	} {
+		loc, err := LoadTimeZone(c.tz)
+		if err != nil {
+			t.Fatalf("%s: %v", c.tz, err)
+		}
+		if got := FormatText(Timestamp(1704153600*MicrosPerSecond), TTimestampTZ, loc); got != c.want {
+			t.Errorf("%s: got %s, want %s", c.tz, got, c.want)
+		}
+	}
+	if _, err := LoadTimeZone("Mars/Olympus"); err == nil {
+		t.Error("unknown zone accepted")
+	}
+}

@@ -801,24 +801,27 @@ func loadZone(name string) *time.Location {
 	return nil
 }
 
-// LoadTimeZone resolves a TimeZone setting value the way PostgreSQL's SET
-// TIME ZONE accepts it: an IANA name (any case), UTC/GMT/Z, or a POSIX-ish
-// numeric offset like "+02" or "-05:30" (numeric offsets use the POSIX sign
-// convention in SET TIME ZONE only when written with letters; plain
-// numbers are ISO, hours east of UTC).
+// LoadTimeZone resolves a TimeZone setting the way PostgreSQL's SET TIME
+// ZONE does: an IANA name (any case), UTC/GMT/Z, a plain number of hours
+// east of UTC ("3", "-5.5"), or a POSIX offset such as "-05:30", whose
+// sign counts hours west of UTC (so "-05:30" is UTC+05:30).
 func LoadTimeZone(name string) (*time.Location, error) {
 	n := trimSpace(name)
 	switch strings.ToLower(n) {
 	case "utc", "gmt", "z", "zulu", "uct", "universal":
 		return time.UTC, nil
 	}
-	if n != "" && (n[0] == '+' || n[0] == '-' || isDigit(n[0])) {
+	if h, err := strconv.ParseFloat(n, 64); err == nil && !strings.ContainsAny(n, "eEnNiIxX") {
+		if math.Abs(h) <= 15 {
+			return time.FixedZone(n, int(math.Round(h*3600))), nil
+		}
+	} else if n != "" && (n[0] == '+' || n[0] == '-' || isDigit(n[0])) {
 		s := n
 		if isDigit(s[0]) {
 			s = "+" + s
 		}
 		if off, err := parseOffset(s); err == nil {
-			return time.FixedZone(n, off), nil
+			return time.FixedZone(n, -off), nil
 		}
 	}
 	if loc := loadZone(n); loc != nil {
