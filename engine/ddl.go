@@ -378,7 +378,7 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 			return "", err
 		}
 		if r.Kind != want {
-			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, what).WithHint("Use DROP %s to remove a %s.", strings.ToUpper(kindWord(r.Kind)), kindWord(r.Kind))
+			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, what).WithHint("Use DROP %s to remove a %s.", strings.ToUpper(r.Kind.String()), r.Kind.String())
 		}
 		dropped, err := s.e.cat.DropRelation(r.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
 		if err != nil {
@@ -389,22 +389,6 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		}
 	}
 	return tag, nil
-}
-
-func kindWord(k catalog.RelKind) string {
-	switch k {
-	case catalog.KindTable:
-		return "table"
-	case catalog.KindView:
-		return "view"
-	case catalog.KindMatView:
-		return "materialized view"
-	case catalog.KindSource:
-		return "source"
-	case catalog.KindSink:
-		return "sink"
-	}
-	return "relation"
 }
 
 // dropData deletes the rows of dropped relations.

@@ -36,7 +36,7 @@ type aggCall struct {
 	key      string
 }
 
-func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan, _ int) (*aggContext, error) {
+func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan) (*aggContext, error) {
 	a := &aggContext{p: p, in: sc, from: from}
 	b := p.binder(sc, "GROUP BY")
 	for _, gn := range s.GroupClause {

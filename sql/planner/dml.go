@@ -111,7 +111,7 @@ func (p *Planner) writableTable(rv *pg.RangeVar) (*catalog.Relation, error) {
 		return nil, err
 	}
 	if r.Kind != catalog.KindTable {
-		return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot change rows of %s %q", kindName(r.Kind), r.Name).WithPosition(p.pos(rv.Location))
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot change rows of %s %q", r.Kind.String(), r.Name).WithPosition(p.pos(rv.Location))
 	}
 	return r, nil
 }

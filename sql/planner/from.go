@@ -319,7 +319,7 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		return &fromItem{rel: renameRel(rel, alias, a)}, nil
 	case catalog.KindTable, catalog.KindMatView:
 	default:
-		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, kindName(r.Kind))
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, r.Kind.String())
 	}
 	tbl := r.Table()
 	var cols []column
@@ -340,22 +340,6 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name}
 	op := batch.NewTableScan(tbl, p.Reader, idx, storage.KeySpan{}, r.Name)
 	return &fromItem{rel: &relPlan{op: op, cols: cols}, scan: si}, nil
-}
-
-func kindName(k catalog.RelKind) string {
-	switch k {
-	case catalog.KindTable:
-		return "table"
-	case catalog.KindView:
-		return "view"
-	case catalog.KindMatView:
-		return "materialized view"
-	case catalog.KindSource:
-		return "source"
-	case catalog.KindSink:
-		return "sink"
-	}
-	return "relation"
 }
 
 func strNodes(ss []string) []*pg.Node {

@@ -1,7 +1,7 @@
 package planner
 
 import (
-	"strings"
+	"strconv"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -101,35 +101,9 @@ func (p *Planner) planValues(lists []*pg.Node, sc *scope) (*relPlan, error) {
 	}
 	cols := make([]column, width)
 	for i := range cols {
-		cols[i] = column{name: "column" + itoa(i+1), t: ts[i]}
+		cols[i] = column{name: "column" + strconv.Itoa(i+1), t: ts[i]}
 	}
 	return &relPlan{op: batch.NewValues(rows, ts), cols: cols}, nil
-}
-
-func itoa(i int) string {
-	return strings.TrimSpace(strings.Repeat(" ", 0) + formatInt(i))
-}
-
-func formatInt(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	var b [20]byte
-	n := len(b)
-	for i > 0 {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-	}
-	if neg {
-		n--
-		b[n] = '-'
-	}
-	return string(b[n:])
 }
 
 func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
@@ -346,7 +320,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	bind := p.binder(sc, "SELECT")
 	var agg *aggContext
 	if hasAgg {
-		agg, err = p.newAggContext(s, sc, from, targets2nodes(targets))
+		agg, err = p.newAggContext(s, sc, from)
 		if err != nil {
 			return nil, err
 		}
@@ -561,8 +535,6 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	}
 	return rel, nil
 }
-
-func targets2nodes[T any](ts []T) int { return len(ts) }
 
 // deriveName gives a result column the name PostgreSQL would.
 func deriveName(n *pg.Node) string {
