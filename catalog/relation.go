@@ -96,6 +96,11 @@ type Relation struct {
 	Comment    string
 	Owner      string
 	Created    time.Time
+	// StateTables are the streaming state table ids of a materialized
+	// view's job, in plan order.
+	StateTables []uint32 `json:",omitempty"`
+	// EmitOnWindowClose: the view was declared EMIT ON WINDOW CLOSE.
+	EmitOnWindowClose bool `json:",omitempty"`
 }
 
 // ColumnRef names a column of another relation by OID and AttNum.
@@ -127,6 +132,7 @@ func (r *Relation) Clone() *Relation {
 	c.Watermarks = slices.Clone(r.Watermarks)
 	c.DependsOn = slices.Clone(r.DependsOn)
 	c.ColumnDeps = slices.Clone(r.ColumnDeps)
+	c.StateTables = slices.Clone(r.StateTables)
 	return &c
 }
 
@@ -163,6 +169,7 @@ func (r *Relation) Table() *storage.Table {
 		Types:    make([]types.T, len(r.Columns)),
 		ColNames: make([]string, len(r.Columns)),
 		PK:       slices.Clone(r.PrimaryKey),
+		Logged:   r.Kind == KindTable,
 	}
 	for i, c := range r.Columns {
 		t.Types[i] = c.Type

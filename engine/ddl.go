@@ -89,7 +89,18 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 	case n.GetIndexStmt() != nil:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE INDEX is not supported: tables are stored in primary key order")
 	case n.GetCreateTableAsStmt() != nil:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE MATERIALIZED VIEW and CREATE TABLE AS are not supported yet")
+		ctas := n.GetCreateTableAsStmt()
+		if ctas.Objtype != pg.ObjectType_OBJECT_MATVIEW {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE AS is not supported yet")
+		}
+		ext, _ := st.st.Ext.(*parser.MatViewExt)
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.createMatView(ctx, ctas, ext)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %s is not supported", strings.TrimPrefix(nodeKind(n), "Node_"))
 }
@@ -401,7 +412,7 @@ func (s *Session) dropData(x *execution, dropped []*catalog.Relation) error {
 			}
 		}
 	}
-	return nil
+	return s.e.dropStreaming(dropped)
 }
 
 func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTableStmt) (string, error) {
@@ -565,6 +576,9 @@ func (s *Session) rename(p *planner.Planner, rs *pg.RenameStmt) (string, error) 
 }
 
 func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainStmt) (*prepared, error) {
+	if ctas := es.Query.GetCreateTableAsStmt(); ctas != nil && ctas.Objtype == pg.ObjectType_OBJECT_MATVIEW {
+		return s.explainStream(ctas, nil)
+	}
 	sel := es.Query.GetSelectStmt()
 	if sel == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN supports SELECT only for now")
@@ -587,8 +601,26 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainS
 func (s *Session) planExt(st *statement) (*prepared, error) {
 	switch e := st.st.Ext.(type) {
 	case *parser.Flush:
-		// Writes commit synchronously, so every earlier write is visible.
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) { return tagResult("FLUSH"), nil }), nil
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			if err := s.e.coord.Flush(ctx); err != nil {
+				return nil, err
+			}
+			return tagResult("FLUSH"), nil
+		}), nil
+	case *parser.Explain:
+		if mv, ok := e.Stmt.Ext.(*parser.MatViewExt); ok && e.Stmt.AST.GetCreateTableAsStmt() != nil {
+			return s.explainStream(e.Stmt.AST.GetCreateTableAsStmt(), mv)
+		}
+	case *parser.MatViewExt:
+		return s.planUtility(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST)
+	case *parser.CreateTableExt:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.createTableExt(s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateStmt(), e)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
 	case *parser.ShowObjects:
 		return s.planShowObjects(e)
 	}
@@ -608,6 +640,8 @@ func (s *Session) planShowObjects(e *parser.ShowObjects) (*prepared, error) {
 		kind = catalog.KindSource
 	case "sinks":
 		kind = catalog.KindSink
+	case "jobs":
+		return s.showJobs()
 	case "schemas":
 		cols := []pgwire.Column{{Name: "Name", Type: types.TText}}
 		return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {

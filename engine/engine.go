@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"streamsql/catalog"
+	"streamsql/exec/stream"
 	"streamsql/pgwire"
 	"streamsql/storage"
 )
@@ -24,6 +25,8 @@ type Engine struct {
 	db  *storage.DB
 	cat *catalog.Catalog
 	log *slog.Logger
+
+	coord *stream.Coordinator
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -51,11 +54,17 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
-	return &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now()}, nil
+	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now()}
+	if err := e.startStreaming(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("start streaming jobs: %w", err)
+	}
+	return e, nil
 }
 
 // Close closes the database. Sessions must be closed first.
 func (e *Engine) Close() error {
+	e.coord.Close()
 	return e.db.Close()
 }
 

@@ -88,7 +88,7 @@ func newSession(e *Engine, info pgwire.StartupInfo) *Session {
 }
 
 func (s *Session) get(name string) (string, bool) {
-	name = strings.ToLower(name)
+	name = settingAlias(strings.ToLower(name))
 	if v, ok := s.vars[name]; ok {
 		return v, true
 	}
@@ -134,7 +134,7 @@ func (s *Session) ChangedParameters() map[string]string {
 }
 
 func (s *Session) set(name, value string) error {
-	name = strings.ToLower(name)
+	name = settingAlias(strings.ToLower(name))
 	st, known := settings[name]
 	if !known {
 		if !strings.Contains(name, ".") {
@@ -288,4 +288,12 @@ func sortedSettingNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// settingAlias maps other streaming databases' names of our settings.
+func settingAlias(name string) string {
+	if name == "rw_implicit_flush" {
+		return "implicit_flush"
+	}
+	return name
 }

@@ -119,6 +119,10 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 			err = cerr
 		}
 	}
+	if err == nil && s.txn == nil && (x.txn != nil || isTxnEnd(st.st)) && s.implicitFlush() {
+		// The write committed; wait until the views show it.
+		err = s.e.coord.Flush(ctx)
+	}
 	if err != nil {
 		release()
 		return nil, err
@@ -227,6 +231,8 @@ func (s *Session) plan(st *statement, params []types.T, args []types.Datum, r st
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			return s.execTxn(n.GetTransactionStmt())
 		}), nil
+	case n.GetCopyStmt() != nil:
+		return s.planCopy(n.GetCopyStmt())
 	}
 	return s.planUtility(st, p, n)
 }

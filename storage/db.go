@@ -10,6 +10,7 @@
 //	't' + table id (4 bytes, big endian) + pk  table and materialized view rows
 //	'q' + name                                 durable counters (NextSequence)
 //	's' + ...                                  streaming operator state (reserved)
+//	'l' + table id + seq                       table changelogs (changelog.go)
 //	'e' + ...                                  the epoch log (reserved)
 //
 // A table row's key ends with the order-preserving encoding of its primary
@@ -65,6 +66,12 @@ type DB struct {
 
 	seqMu sync.Mutex
 	seqs  map[string]*seqRange
+
+	// logSeq is the last committed changelog seq (see changelog.go);
+	// written under commitMu. notify is closed when it moves.
+	logSeq   atomic.Uint64
+	notifyMu sync.Mutex
+	notify   chan struct{}
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -87,7 +94,12 @@ func Open(dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	return &DB{pdb: pdb, seqs: map[string]*seqRange{}}, nil
+	db := &DB{pdb: pdb, seqs: map[string]*seqRange{}}
+	if err := db.loadLogSeq(); err != nil {
+		pdb.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // Close closes the database. Open snapshots, iterators and transactions
@@ -143,4 +155,18 @@ func (quietLogger) Errorf(format string, args ...any) {
 func (quietLogger) Fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "pebble: fatal: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// StateKey returns the key of key in streaming state table id.
+func StateKey(id uint32, key []byte) []byte {
+	k := make([]byte, 5, 5+len(key))
+	k[0] = PrefixState
+	putUint32(k[1:], id)
+	return append(k, key...)
+}
+
+// StateSpan returns the key range [lo, hi) of state table id.
+func StateSpan(id uint32) (lo, hi []byte) {
+	lo = StateKey(id, nil)
+	return lo, PrefixEnd(lo)
 }

@@ -26,6 +26,9 @@ type Table struct {
 	// PK are the primary key columns (indexes into Types); empty means the
 	// rows are keyed by a hidden int8 row id.
 	PK []int
+	// Logged tables record every change in their changelog (changelog.go)
+	// for the streaming jobs that read them.
+	Logged bool
 }
 
 // rowIDSequence is the NextSequence counter of a table's hidden row ids.
@@ -111,6 +114,9 @@ func (t *Table) Insert(txn *Txn, rows [][]types.Datum) error {
 			if err := txn.Set(key, val); err != nil {
 				return err
 			}
+			if t.Logged {
+				t.logRow(txn, LogInsert, key[5:], val)
+			}
 		}
 		return nil
 	}
@@ -127,6 +133,9 @@ func (t *Table) Insert(txn *Txn, rows [][]types.Datum) error {
 				return t.duplicateError(func(i int) types.Datum { return row[t.PK[i]] })
 			}
 			return err
+		}
+		if t.Logged {
+			t.logRow(txn, LogInsert, key[5:], val)
 		}
 	}
 	return nil
@@ -211,7 +220,13 @@ func (t *Table) Put(txn *Txn, row []types.Datum) error {
 	if len(t.PK) == 0 {
 		return t.Insert(txn, [][]types.Datum{row})
 	}
-	return txn.Set(t.rowKey(row), types.EncodeRow(nil, row, t.Types))
+	key, val := t.rowKey(row), types.EncodeRow(nil, row, t.Types)
+	if t.Logged {
+		if err := t.logReplace(txn, key, val); err != nil {
+			return err
+		}
+	}
+	return txn.Set(key, val)
 }
 
 // PutKey writes row under the encoded primary key pk (as RowIter.Key
@@ -220,17 +235,41 @@ func (t *Table) PutKey(txn *Txn, pk []byte, row []types.Datum) error {
 	if err := t.checkRow(row); err != nil {
 		return err
 	}
-	return txn.Set(TableKey(t.ID, pk), types.EncodeRow(nil, row, t.Types))
+	key, val := TableKey(t.ID, pk), types.EncodeRow(nil, row, t.Types)
+	if t.Logged {
+		if err := t.logReplace(txn, key, val); err != nil {
+			return err
+		}
+	}
+	return txn.Set(key, val)
 }
 
 // Delete removes the row with encoded primary key pk (as RowIter.Key
 // returns it).
 func (t *Table) Delete(txn *Txn, pk []byte) error {
-	return txn.Delete(TableKey(t.ID, pk))
+	key := TableKey(t.ID, pk)
+	if t.Logged {
+		if err := t.logDelete(txn, key); err != nil {
+			return err
+		}
+	}
+	return txn.Delete(key)
 }
 
 // Truncate removes every row.
 func (t *Table) Truncate(txn *Txn) error {
+	if t.Logged {
+		it, err := txn.NewIter(TableSpan(t.ID))
+		if err != nil {
+			return err
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			t.logRow(txn, LogDelete, append([]byte(nil), it.Key()[5:]...), append([]byte(nil), it.Value()...))
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+	}
 	lo, hi := TableSpan(t.ID)
 	return txn.DeleteRange(lo, hi)
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -25,6 +26,8 @@ type Txn struct {
 	// key missing from its merged view is missing from the database too.
 	deleted bool
 	done    bool
+	// changes are changelog entries to append at commit.
+	changes []logChange
 }
 
 // absentKey is a key checked to be absent, and what reports the error
@@ -143,10 +146,28 @@ func (t *Txn) Commit() error {
 			}
 		}
 	}
+	seq := db.logSeq.Load()
+	for _, c := range t.changes {
+		seq++
+		if err := t.batch.Set(LogKey(c.table, seq), c.value, nil); err != nil {
+			return err
+		}
+	}
+	if len(t.changes) > 0 {
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], seq)
+		if err := t.batch.Set(logSeqKey, v[:], nil); err != nil {
+			return err
+		}
+	}
 	if err := t.batch.Commit(pebble.Sync); err != nil {
 		return err
 	}
 	db.commits.Add(1)
+	if len(t.changes) > 0 {
+		db.logSeq.Store(seq)
+		db.wakeLogReaders()
+	}
 	return nil
 }
 

@@ -14,6 +14,11 @@ func dateToTS(d types.Date) types.Timestamp { return types.Timestamp(int64(d) * 
 
 // localToUTC interprets a wall-clock timestamp in loc.
 func localToUTC(ts types.Timestamp, loc *time.Location) types.Timestamp {
+	// The cast resolves DST gaps and overlaps as PostgreSQL does; time.Date
+	// leaves the choice unspecified.
+	if d, err := types.Cast(ts, types.TTimestamp, types.TTimestampTZ, loc); err == nil {
+		return d.(types.Timestamp)
+	}
 	t := time.UnixMicro(int64(ts)).UTC()
 	return types.Timestamp(time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc).UnixMicro())
 }

@@ -80,6 +80,13 @@ func (r *registry) addMathFuncs() {
 	fn("ln", ts(n), n, numFunc1(func(d *apd.Decimal) (*apd.Decimal, error) { return numTranscend(d, "ln") }))
 	fn("log", ts(n), n, numFunc1(func(d *apd.Decimal) (*apd.Decimal, error) { return numTranscend(d, "log10") }))
 	fn("log10", ts(n), n, numFunc1(func(d *apd.Decimal) (*apd.Decimal, error) { return numTranscend(d, "log10") }))
+	fn("log", ts(n, n), n, numFunc2(numLog))
+	for _, t := range []types.T{i4, types.TInt8} {
+		r.strictRow("gcd", ts(t, t), t, intGcdLcm(t.Kind, false))
+		r.strictRow("lcm", ts(t, t), t, intGcdLcm(t.Kind, true))
+	}
+	fn("gcd", ts(n, n), n, numFunc2(numGcd))
+	fn("lcm", ts(n, n), n, numFunc2(numLcm))
 	for _, name := range []string{"power", "pow"} {
 		fn(name, ts(f8, f8), f8, floatFunc2(powFloat))
 		fn(name, ts(n, n), n, numFunc2(numPower))
@@ -229,5 +236,155 @@ func numTranscend(d *apd.Decimal, op string) (*apd.Decimal, error) {
 	w, _ := weightAndFirst(r)
 	rs := max(16-w*4, dscale(d), 0)
 	_, _ = types.DecimalCtx.Quantize(r, r, -min(rs, 1000))
+	return r, nil
+}
+
+// numLog is log(base, x) for numeric, as numeric.c's log_var: the result
+// has at least 16 significant digits (estimated from the logarithms'
+// decimal weights) and no fewer fraction digits than either input.
+func numLog(base, x *apd.Decimal) (*apd.Decimal, error) {
+	for _, d := range []*apd.Decimal{base, x} {
+		if d.IsZero() {
+			return nil, sqlerr.New(codeInvalidLogArg, "cannot take logarithm of zero")
+		}
+		if d.Negative {
+			return nil, sqlerr.New(codeInvalidLogArg, "cannot take logarithm of a negative number")
+		}
+	}
+	resultDWeight := lnDWeight(x) - lnDWeight(base)
+	rs := 16 - resultDWeight
+	rs = min(max(rs, dscale(base), dscale(x), 0), 1000)
+	ctx := *types.DecimalCtx
+	ctx.Precision = uint32(rs + max(resultDWeight, 0) + 24)
+	var lnBase, lnX apd.Decimal
+	if _, err := ctx.Ln(&lnBase, base); err != nil {
+		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+	}
+	if _, err := ctx.Ln(&lnX, x); err != nil {
+		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+	}
+	if lnBase.IsZero() {
+		return nil, errDivZero()
+	}
+	r := new(apd.Decimal)
+	if _, err := ctx.Quo(r, &lnX, &lnBase); err != nil {
+		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+	}
+	ctx.Rounding = apd.RoundHalfUp
+	if _, err := ctx.Quantize(r, r, -rs); err != nil {
+		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+	}
+	return r, nil
+}
+
+// lnDWeight is numeric.c's estimate_ln_dweight: the decimal weight of
+// ln(d) for d > 0, which fixes the scale of log's result.
+func lnDWeight(d *apd.Decimal) int32 {
+	lo, hi := apd.New(9, -1), apd.New(11, -1)
+	if d.Cmp(lo) >= 0 && d.Cmp(hi) <= 0 {
+		// ln(1+x) ~= x near 1: the weight of x's first digit.
+		var x apd.Decimal
+		_, _ = types.DecimalCtx.Sub(&x, d, apd.New(1, 0))
+		if x.IsZero() {
+			return 0
+		}
+		return int32(x.NumDigits()) - 1 + x.Exponent
+	}
+	// d ~= digits * 10^dweight from its first two base-10000 groups.
+	w, _ := weightAndFirst(d)
+	var scaled apd.Decimal
+	scaled.Set(d)
+	scaled.Exponent -= (w - 1) * 4
+	var ip, frac apd.Decimal
+	scaled.Modf(&ip, &frac)
+	digits, _ := ip.Float64()
+	lnVar := math.Log(digits) + float64((w-1)*4)*2.302585092994046
+	return int32(math.Log10(math.Abs(lnVar)))
+}
+
+// intGcdLcm is gcd(x, y) or lcm(x, y) for int4 and int8 (int4gcd,
+// int8lcm...): results are non-negative; the most negative value has no
+// positive counterpart and is out of range.
+func intGcdLcm(k types.Kind, lcm bool) func(_ *Env, a []types.Datum) (types.Datum, error) {
+	lo, hi := intRange(k)
+	return func(_ *Env, a []types.Datum) (types.Datum, error) {
+		x, y := a[0].(int64), a[1].(int64)
+		if lcm {
+			if x == 0 || y == 0 {
+				return int64(0), nil
+			}
+			g := gcd64(x, y)
+			q := x / g
+			if q < 0 {
+				q = -q
+			}
+			ay := y
+			if ay < 0 {
+				ay = -ay
+			}
+			if q < 0 || ay < 0 || ay > hi/q {
+				return nil, errIntRange(k)
+			}
+			return q * ay, nil
+		}
+		if (x == lo && (y == 0 || y == lo)) || (y == lo && x == 0) {
+			return nil, errIntRange(k)
+		}
+		return gcd64(x, y), nil
+	}
+}
+
+// gcd64 is Euclid's algorithm on magnitudes; callers rule out the
+// overflowing cases first.
+func gcd64(x, y int64) int64 {
+	for y != 0 {
+		x, y = y, x%y
+	}
+	if x < 0 {
+		x = -x
+	}
+	return x
+}
+
+// numGcd is gcd for numeric: the result keeps the larger input scale.
+func numGcd(x, y *apd.Decimal) (*apd.Decimal, error) {
+	rs := max(dscale(x), dscale(y))
+	a, b := new(apd.Decimal).Abs(x), new(apd.Decimal).Abs(y)
+	ctx := *types.DecimalCtx
+	for !b.IsZero() {
+		m := new(apd.Decimal)
+		if _, err := ctx.Rem(m, a, b); err != nil {
+			return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+		}
+		a, b = b, m
+	}
+	if _, err := ctx.Quantize(a, a, -rs); err != nil {
+		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+	}
+	return a, nil
+}
+
+// numLcm is lcm for numeric: |x / gcd(x, y) * y| with the larger scale.
+func numLcm(x, y *apd.Decimal) (*apd.Decimal, error) {
+	rs := max(dscale(x), dscale(y))
+	r := new(apd.Decimal)
+	ctx := *types.DecimalCtx
+	if !x.IsZero() && !y.IsZero() {
+		g, err := numGcd(x, y)
+		if err != nil {
+			return nil, err
+		}
+		var q apd.Decimal
+		if _, err := ctx.QuoInteger(&q, x, g); err != nil {
+			return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+		}
+		if _, err := ctx.Mul(r, &q, y); err != nil {
+			return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+		}
+		r.Abs(r)
+	}
+	if _, err := ctx.Quantize(r, r, -rs); err != nil {
+		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+	}
 	return r, nil
 }

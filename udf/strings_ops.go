@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"regexp/syntax"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,7 +74,8 @@ func concatText(_ *Env, args []arrow.Array, n int) (arrow.Array, error) {
 }
 
 // concatAny is text || anynonarray and anynonarray || text: the non-text
-// side goes through its text output.
+// side is cast to text, as PostgreSQL's textanycat does with $2::text, so
+// a boolean reads "true" (its cast), not "t" (its output function).
 func concatAny(env *Env, argTypes []types.T, args []arrow.Array, n int) (arrow.Array, error) {
 	b := array.NewStringBuilder(typesMem())
 	defer b.Release()
@@ -85,6 +87,10 @@ func concatAny(env *Env, argTypes []types.T, args []arrow.Array, n int) (arrow.A
 		}
 		buf = buf[:0]
 		for j := 0; j < 2; j++ {
+			if argTypes[j].Kind == types.Bool {
+				buf = strconv.AppendBool(buf, args[j].(*array.Boolean).Value(i))
+				continue
+			}
 			buf = appendAsText(buf, args[j], i, argTypes[j], env)
 		}
 		b.BinaryBuilder.Append(buf)

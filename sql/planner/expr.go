@@ -5,9 +5,13 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 
+	"streamsql/exec"
 	"streamsql/exec/expr"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -63,6 +67,9 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 		arg, err := b.bind(tc.Arg)
 		if err != nil {
 			return nil, err
+		}
+		if t.Kind == types.Interval && len(tc.TypeName.Typmods) > 0 {
+			return b.bindIntervalCast(arg, tc.TypeName, b.p.pos(tc.Location))
 		}
 		return b.p.castExplicit(arg, t, b.p.pos(tc.Location))
 	case n.GetAExpr() != nil:
@@ -153,13 +160,142 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 	case n.GetSetToDefault() != nil:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DEFAULT is not allowed in this context").WithPosition(b.p.pos(n.GetSetToDefault().Location))
 	case n.GetAArrayExpr() != nil:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ARRAY constructors are not supported yet").WithPosition(b.p.pos(n.GetAArrayExpr().Location))
+		return b.bindArray(n.GetAArrayExpr())
 	case n.GetRowExpr() != nil:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "row constructors are not supported yet").WithPosition(b.p.pos(n.GetRowExpr().Location))
 	case n.GetAIndirection() != nil:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "subscripts and field selection are not supported yet")
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "expression %s is not supported", nodeName(n))
+}
+
+// bindIntervalCast binds a cast to interval with field and precision
+// modifiers (INTERVAL '5' MINUTE, '1:30'::interval hour to minute,
+// interval(3)). A literal is parsed under the modifiers, so a bare number
+// is in the last field's unit; any other value is cast and then passed
+// through interval(x, typmod), which cuts off the lower fields.
+func (b *exprBinder) bindIntervalCast(arg expr.Expr, tn *pg.TypeName, pos int) (expr.Expr, error) {
+	mods := make([]int32, 0, 2)
+	for _, m := range tn.Typmods {
+		iv, ok := m.GetAConst().GetVal().(*pg.A_Const_Ival)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "interval modifiers must be integer constants").WithPosition(b.p.pos(tn.Location))
+		}
+		mods = append(mods, iv.Ival.Ival)
+	}
+	rng, prec := mods[0], udf.IntervalFullPrecision
+	if len(mods) > 1 {
+		prec = mods[1]
+	}
+	typmod, err := udf.IntervalTypmod(rng, prec)
+	if err != nil {
+		return nil, withPos(err, pos)
+	}
+	if c, ok := arg.(*expr.Const); ok && c.T.Kind == types.Unknown {
+		if c.Value == nil {
+			return &expr.Const{T: types.TInterval}, nil
+		}
+		s, _ := c.Value.(string)
+		iv, err := udf.ParseIntervalTypmod(s, typmod)
+		if err != nil {
+			return nil, withPos(err, pos)
+		}
+		return &expr.Const{Value: iv, T: types.TInterval}, nil
+	}
+	e, err := b.p.castExplicit(arg, types.TInterval, pos)
+	if err != nil {
+		return nil, err
+	}
+	return b.p.call("interval", []expr.Expr{e, &expr.Const{Value: int64(typmod), T: types.TInt4}}, pos)
+}
+
+// bindArray binds ARRAY[a, b, ...]: the elements take their common type
+// and the value is the array's text form, the layout arrays have.
+func (b *exprBinder) bindArray(a *pg.A_ArrayExpr) (expr.Expr, error) {
+	pos := b.p.pos(a.Location)
+	if len(a.Elements) == 0 {
+		return nil, sqlerr.New(sqlerr.IndeterminateDatatype, "cannot determine type of empty array").
+			WithPosition(pos).WithHint("Explicitly cast to the desired type, for example ARRAY[]::integer[].")
+	}
+	for _, el := range a.Elements {
+		if el.GetAArrayExpr() != nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "multidimensional arrays are not supported").WithPosition(pos)
+		}
+	}
+	elems, t, err := b.bindCommon(a.Elements, "ARRAY", a.Location)
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind == types.Unknown {
+		t = types.TText
+		for i := range elems {
+			if elems[i], err = b.p.coerce(elems[i], t, pos); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if t.Kind == types.Array || t.Kind == types.Record {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "arrays of %s are not supported", t).WithPosition(pos)
+	}
+	elem := t
+	return &arrayCtor{elems: elems, t: types.T{Kind: types.Array, Elem: &elem}}, nil
+}
+
+// arrayCtor evaluates ARRAY[...] into array text ({1,2,NULL}).
+type arrayCtor struct {
+	elems []expr.Expr
+	t     types.T
+}
+
+func (a *arrayCtor) Type() types.T { return a.t }
+
+func (a *arrayCtor) String() string {
+	parts := make([]string, len(a.elems))
+	for i, e := range a.elems {
+		parts[i] = e.String()
+	}
+	return "ARRAY[" + strings.Join(parts, ", ") + "]"
+}
+
+func (a *arrayCtor) Eval(ctx *exec.Ctx, bt *exec.Batch) (arrow.Array, error) {
+	cols := make([]arrow.Array, len(a.elems))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for i, e := range a.elems {
+		c, err := e.Eval(ctx, bt)
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = c
+	}
+	bld := array.NewStringBuilder(types.Mem)
+	defer bld.Release()
+	bld.Reserve(bt.N)
+	et := *a.t.Elem
+	texts := make([]string, len(cols))
+	nulls := make([]bool, len(cols))
+	loc := ctx.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var buf []byte
+	for r := 0; r < bt.N; r++ {
+		for j, c := range cols {
+			nulls[j] = c.IsNull(r)
+			texts[j] = ""
+			if !nulls[j] {
+				buf = types.AppendText(buf[:0], types.GetDatum(c, r, et), et, loc)
+				texts[j] = string(buf)
+			}
+		}
+		bld.Append(udf.FormatArrayText(texts, nulls))
+	}
+	return bld.NewArray(), nil
 }
 
 func nodeName(n *pg.Node) string {

@@ -290,6 +290,9 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 			return &fromItem{rel: renameRel(rel, alias, rv.Alias)}, nil
 		}
 	}
+	if fi, ok := p.planVirtual(rv); ok {
+		return fi, nil
+	}
 	r, err := p.resolveRelation(rv)
 	if err != nil {
 		return nil, err
@@ -375,6 +378,9 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this form of function in FROM is not supported")
 	}
 	name := funcName(fc.Funcname)
+	if kind, ok := windowTVFKind(name); ok {
+		return p.planWindowTVF(rf, fc, kind, sc)
+	}
 	b := p.binder(&scope{parent: sc.parent, ctes: sc.ctes}, "FROM")
 	args := make([]expr.Expr, len(fc.Args))
 	ts := make([]types.T, len(fc.Args))

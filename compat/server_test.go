@@ -1,0 +1,135 @@
+// Package compat holds the client compatibility suite: each test starts a
+// real StreamSQL server (engine and wire protocol in process, on a loopback
+// port, with its data in a temporary directory) and talks to it with a
+// real client: the psql binary, pgx and lib/pq. A test whose client is not
+// installed is skipped, never faked.
+package compat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"streamsql/engine"
+	"streamsql/pgwire"
+)
+
+// server is a running StreamSQL server for one test.
+type server struct {
+	host string
+	port int
+}
+
+// dsn is a connection string in the keyword form every client reads.
+func (s *server) dsn() string {
+	return fmt.Sprintf("host=%s port=%d user=streamsql dbname=streamsql sslmode=disable", s.host, s.port)
+}
+
+func (s *server) url() string {
+	return fmt.Sprintf("postgres://streamsql@%s:%d/streamsql?sslmode=disable", s.host, s.port)
+}
+
+func startServer(t *testing.T) *server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng, err := engine.Open(engine.Options{DataDir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		eng.Close()
+		t.Fatal(err)
+	}
+	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			t.Logf("shutdown: %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
+			t.Logf("serve: %v", err)
+		}
+		if err := eng.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+	})
+	addr := ln.Addr().(*net.TCPAddr)
+	return &server{host: "127.0.0.1", port: addr.Port}
+}
+
+// connect opens a pgx connection.
+func (s *server) connect(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, s.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// exec runs statements over pgx, failing the test on error.
+func (s *server) exec(t *testing.T, stmts ...string) {
+	t.Helper()
+	c := s.connect(t)
+	for _, st := range stmts {
+		if _, err := c.Exec(context.Background(), st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+}
+
+// psql runs the psql binary with the given arguments (each -c is one
+// command) and returns its combined output; the test is skipped when psql
+// is not installed.
+func (s *server) psql(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	bin, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	full := append([]string{"-X", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", s.dsn()}, args...)
+	cmd := exec.CommandContext(ctx, bin, full...)
+	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=10", "PAGER=", "PSQL_PAGER=", "LC_ALL=C.UTF-8")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// mustPsql runs psql and fails on an error or an ERROR in the output.
+func (s *server) mustPsql(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := s.psql(t, args...)
+	if err != nil || strings.Contains(out, "ERROR") {
+		t.Fatalf("psql %q: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+func contains(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"strings"
+
+	"streamsql/catalog"
+	"streamsql/catalog/pgcatalog"
+	"streamsql/udf"
+)
+
+// The rest of udf.CatalogInfo on the session's catalogReader: what the
+// catalog functions (pg_get_viewdef, pg_table_is_visible, obj_description,
+// pg_get_userbyid, current_schemas) and pg_settings read.
+
+var _ udf.CatalogInfo = catalogReader{}
+
+func (c catalogReader) SearchPath() []string { return c.s.searchPath() }
+
+func (c catalogReader) Settings() []udf.Setting {
+	names := sortedSettingNames()
+	out := make([]udf.Setting, 0, len(names))
+	for _, n := range names {
+		v, _ := c.s.get(n)
+		out = append(out, udf.Setting{Name: n, Value: v, Description: settings[n].desc})
+	}
+	return out
+}
+
+func (c catalogReader) snapshot() *pgcatalog.Snapshot {
+	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath()}
+}
+
+func (c catalogReader) RoleName(oid uint32) (string, bool) { return c.snapshot().RoleName(oid) }
+
+func (c catalogReader) Object(oid uint32) (udf.ObjectInfo, bool) {
+	kind, relOID := pgcatalog.Decode(oid)
+	if t := virtualByOID(relOID); t != nil && kind == pgcatalog.ObjRelation {
+		return udf.ObjectInfo{Schema: t.Schema, Name: t.Name, Kind: t.Kind, Visible: c.snapshot().Visible(t.Schema, t.Name)}, true
+	}
+	r, ok := c.s.e.cat.ByOID(relOID)
+	if !ok || r.Kind == catalog.KindSink {
+		return udf.ObjectInfo{}, false
+	}
+	o := udf.ObjectInfo{Schema: r.Schema, Name: r.Name}
+	switch kind {
+	case pgcatalog.ObjRelation:
+		o.Kind = pgcatalog.RelKind(r.Kind)
+		o.Visible = c.snapshot().Visible(r.Schema, r.Name)
+		o.Description = r.Comment
+		if o.Description == "" {
+			o.Description = pgcatalog.KindDescription(r)
+		}
+		if r.Kind == catalog.KindView || r.Kind == catalog.KindMatView {
+			o.Definition = pgcatalog.ViewDefinition(r)
+		}
+	case pgcatalog.ObjIndex, pgcatalog.ObjConstraint:
+		if len(r.PrimaryKey) == 0 {
+			return udf.ObjectInfo{}, false
+		}
+		o.Name = pgcatalog.PKName(r.Name)
+		o.Kind, o.Definition = 'i', pgcatalog.IndexDef(r)
+		o.Visible = c.snapshot().Visible(r.Schema, r.Name)
+		if kind == pgcatalog.ObjConstraint {
+			o.Kind, o.Definition = 'c', pgcatalog.ConstraintDef(r)
+		}
+	case pgcatalog.ObjRule:
+		if r.Kind != catalog.KindView {
+			return udf.ObjectInfo{}, false
+		}
+		o.Name, o.Kind = "_RETURN", 'R'
+		o.Definition = "CREATE RULE \"_RETURN\" AS ON SELECT TO " + pgcatalog.QuoteIdent(r.Schema) + "." + pgcatalog.QuoteIdent(r.Name) + " DO INSTEAD " + r.Definition + ";"
+	}
+	return o, true
+}
+
+func virtualByOID(oid uint32) *pgcatalog.Table {
+	if oid >= catalog.FirstUserOID {
+		return nil
+	}
+	for _, t := range pgcatalog.Tables() {
+		if t.OID == oid {
+			return t
+		}
+	}
+	return nil
+}
+
+func (c catalogReader) LookupRelation(name string) (uint32, bool) {
+	schema, rel, qualified := splitQualified(name)
+	if qualified {
+		if t, ok := pgcatalog.Lookup(schema, rel); ok {
+			return t.OID, true
+		}
+		if r, ok := c.s.e.cat.Relation(schema, rel); ok {
+			return r.OID, true
+		}
+		return 0, false
+	}
+	path := c.s.searchPath()
+	if len(path) == 0 || path[0] != "pg_catalog" {
+		path = append([]string{"pg_catalog"}, path...)
+	}
+	for _, sc := range path {
+		if t, ok := pgcatalog.Lookup(sc, rel); ok {
+			return t.OID, true
+		}
+		if r, ok := c.s.e.cat.Relation(sc, rel); ok {
+			return r.OID, true
+		}
+	}
+	return 0, false
+}
+
+// splitQualified splits "schema.name" (either part possibly double-quoted)
+// and folds unquoted parts to lower case, as the regclass input does.
+func splitQualified(s string) (schema, name string, qualified bool) {
+	var parts []string
+	var cur strings.Builder
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '"' && quoted && i+1 < len(s) && s[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case ch == '"':
+			quoted = !quoted
+		case ch == '.' && !quoted:
+			parts = append(parts, cur.String())
+			cur.Reset()
+		case !quoted:
+			cur.WriteString(strings.ToLower(string(ch)))
+		default:
+			cur.WriteByte(ch)
+		}
+	}
+	parts = append(parts, cur.String())
+	if len(parts) >= 2 {
+		return parts[len(parts)-2], parts[len(parts)-1], true
+	}
+	return "", parts[0], false
+}

@@ -1,0 +1,344 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/stream"
+	"streamsql/pgwire"
+	"streamsql/sql/parser"
+	"streamsql/sql/planner"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+	"streamsql/udf"
+)
+
+// startStreaming resumes every materialized view's job from its last
+// committed epoch (views that never committed start afresh) and starts
+// the barrier coordinator.
+func (e *Engine) startStreaming() error {
+	c, err := stream.NewCoordinator(stream.CoordinatorOptions{
+		DB:     e.db,
+		Logger: e.log,
+		NewCtx: func() *exec.Ctx {
+			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Settings: func(string) (string, bool) { return "", false }}}
+		},
+		Tables: func() []uint32 {
+			var ids []uint32
+			for _, r := range e.cat.Relations() {
+				if r.Kind == catalog.KindTable {
+					ids = append(ids, r.OID)
+				}
+			}
+			return ids
+		},
+	})
+	if err != nil {
+		return err
+	}
+	e.coord = c
+	views := e.matViews()
+	var fresh []*catalog.Relation
+	for _, r := range views {
+		ok, err := c.HasCommitted(r.OID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fresh = append(fresh, r)
+			continue
+		}
+		spec, err := e.jobSpec(r)
+		if err == nil {
+			err = c.Resume(spec)
+		}
+		if err != nil {
+			e.log.Error("cannot resume materialized view", "view", r.Name, "err", err)
+		}
+	}
+	go c.Run()
+	for _, r := range fresh {
+		spec, err := e.jobSpec(r)
+		if err == nil {
+			err = c.Add(context.Background(), spec)
+		}
+		if err != nil {
+			e.log.Error("cannot start materialized view", "view", r.Name, "err", err)
+		}
+	}
+	return nil
+}
+
+// matViews lists the materialized views, upstream ones first (a view's
+// OID is larger than those of the relations it reads).
+func (e *Engine) matViews() []*catalog.Relation {
+	var out []*catalog.Relation
+	for _, r := range e.cat.Relations() {
+		if r.Kind == catalog.KindMatView {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OID < out[j].OID })
+	return out
+}
+
+// streamPlanner returns a planner for a view definition.
+func (e *Engine) streamPlanner(sql string) *planner.Planner {
+	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql}
+}
+
+// planView plans a materialized view's query.
+func (e *Engine) planView(p *planner.Planner, sel *pg.SelectStmt, o planner.StreamOptions) (*planner.StreamPlan, error) {
+	return p.PlanStream(sel, o)
+}
+
+// jobSpec re-plans a stored materialized view.
+func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
+	stmts, err := parser.Parse(r.Definition)
+	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
+		return stream.JobSpec{}, fmt.Errorf("materialized view %s has an unreadable definition", r.Name)
+	}
+	p := e.streamPlanner(r.Definition)
+	var names []string
+	for _, c := range r.VisibleColumns() {
+		names = append(names, c.Name)
+	}
+	plan, err := p.PlanStream(stmts[0].AST.GetSelectStmt(), planner.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose})
+	if err != nil {
+		return stream.JobSpec{}, err
+	}
+	return jobSpecOf(r, plan), nil
+}
+
+func jobSpecOf(r *catalog.Relation, plan *planner.StreamPlan) stream.JobSpec {
+	return stream.JobSpec{ID: r.OID, Name: r.Name, Plan: plan.Root, StateIDs: r.StateTables, Upstreams: plan.Upstreams, Tables: plan.Tables}
+}
+
+// createMatView runs CREATE MATERIALIZED VIEW: it plans the query as a
+// dataflow, records the view, and returns once the view holds the query's
+// result over its inputs' current contents.
+func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt, ext *parser.MatViewExt) (string, error) {
+	into := ctas.Into
+	schema := s.schemaFor(into.Rel)
+	if _, ok := s.e.cat.Relation(schema, into.Rel.Relname); ok {
+		if ctas.IfNotExists {
+			return "CREATE MATERIALIZED VIEW", nil
+		}
+		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", into.Rel.Relname)
+	}
+	sel := ctas.Query.GetSelectStmt()
+	if sel == nil {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a materialized view must be defined by a SELECT")
+	}
+	def, err := parser.Deparse(ctas.Query)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, c := range into.ColNames {
+		names = append(names, c.GetString_().Sval)
+	}
+	eowc := ext != nil && ext.EmitOnWindowClose
+	p := s.e.streamPlanner(def)
+	p.SearchPath = s.searchPath()
+	p.Deps = map[uint32]bool{}
+	opts := planner.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc}
+	plan, err := p.PlanStream(sel, opts)
+	if err != nil {
+		return "", err
+	}
+	// Schema-qualify nothing: the stored definition is re-planned with the
+	// public search path, so require the names to resolve the same way.
+	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
+		Owner: s.info.User, Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc}
+	for _, c := range plan.Cols {
+		t := c.Type
+		if t.Kind == types.Unknown {
+			t = types.TText
+		}
+		r.Columns = append(r.Columns, catalog.Column{Name: c.Name, Type: t})
+	}
+	for oid := range p.Deps {
+		r.DependsOn = append(r.DependsOn, oid)
+	}
+	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
+	if n := stream.CountStateTables(plan.Root); n > 0 {
+		first, err := s.e.db.NextSequence("stream/state", int64(n))
+		if err != nil {
+			return "", err
+		}
+		for i := 0; i < n; i++ {
+			r.StateTables = append(r.StateTables, uint32(first)+uint32(i))
+		}
+	}
+	created, err := s.e.cat.CreateRelation(r)
+	if err != nil {
+		return "", err
+	}
+	// Plan again with the view's id (the materialize writes under it).
+	spec, err := s.e.jobSpec(created)
+	if err != nil {
+		s.e.cat.DropRelation(created.OID, false)
+		return "", err
+	}
+	if err := s.e.coord.Add(ctx, spec); err != nil {
+		s.e.cat.DropRelation(created.OID, false)
+		s.e.coord.Drop(created.OID, created.StateTables)
+		return "", err
+	}
+	return "CREATE MATERIALIZED VIEW", nil
+}
+
+// dropStreaming stops the jobs of dropped materialized views and frees
+// their state; for dropped tables it deletes their changelog.
+func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
+	// Downstream views first.
+	sort.Slice(dropped, func(i, j int) bool { return dropped[i].OID > dropped[j].OID })
+	for _, r := range dropped {
+		switch r.Kind {
+		case catalog.KindMatView:
+			if err := e.coord.Drop(r.OID, r.StateTables); err != nil {
+				return err
+			}
+		case catalog.KindTable:
+			b := e.db.Pebble().NewBatch()
+			lo, hi := storage.LogSpan(r.OID, 0, ^uint64(0))
+			b.DeleteRange(lo, hi, nil)
+			if err := b.Commit(nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// explainStream prints the stream plan of CREATE MATERIALIZED VIEW.
+func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewExt) (*prepared, error) {
+	sel := ctas.Query.GetSelectStmt()
+	if sel == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a materialized view must be defined by a SELECT")
+	}
+	def, err := parser.Deparse(ctas.Query)
+	if err != nil {
+		return nil, err
+	}
+	p := s.e.streamPlanner(def)
+	p.SearchPath = s.searchPath()
+	plan, err := p.PlanStream(sel, planner.StreamOptions{Name: ctas.Into.Rel.Relname, EmitOnWindowClose: ext != nil && ext.EmitOnWindowClose})
+	if err != nil {
+		return nil, err
+	}
+	cols := []pgwire.Column{{Name: "QUERY PLAN", Type: types.TText}}
+	var rows [][]types.Datum
+	for _, l := range planner.ExplainStream(plan.Root) {
+		rows = append(rows, []types.Datum{l})
+	}
+	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		return memResult(cols, rows, "EXPLAIN"), nil
+	}}, nil
+}
+
+// showJobs is SHOW JOBS.
+func (s *Session) showJobs() (*prepared, error) {
+	cols := []pgwire.Column{{Name: "Id", Type: types.TInt8}, {Name: "Name", Type: types.TText}, {Name: "Status", Type: types.TText},
+		{Name: "Rows in", Type: types.TInt8}, {Name: "Rows out", Type: types.TInt8}, {Name: "Late rows", Type: types.TInt8}, {Name: "Committed epoch", Type: types.TInt8}}
+	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		var rows [][]types.Datum
+		for _, j := range s.e.coord.Jobs() {
+			name := j.Name
+			if name == "" {
+				if r, ok := s.e.cat.ByOID(j.ID); ok {
+					name = r.Name
+				}
+			}
+			rows = append(rows, []types.Datum{int64(j.ID), name, j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed)})
+		}
+		return memResult(cols, rows, "SHOW"), nil
+	}}, nil
+}
+
+// implicitFlush reports whether DML waits for the views (SET
+// implicit_flush = on).
+func (s *Session) implicitFlush() bool {
+	v, _ := s.get("implicit_flush")
+	switch strings.ToLower(v) {
+	case "on", "true", "1", "yes":
+		return true
+	}
+	return false
+}
+
+// createTableExt is CREATE TABLE with streaming clauses: WATERMARK FOR
+// and APPEND ONLY.
+func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *parser.CreateTableExt) (string, error) {
+	if len(ext.Options) > 0 {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "tables with a connector are not supported yet")
+	}
+	if ext.Format != "" {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "FORMAT ... ENCODE on a table is not supported yet")
+	}
+	if len(ext.Watermarks) > 1 {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a table can have one watermark")
+	}
+	schema := s.schemaFor(cs.Relation)
+	existed := false
+	if _, ok := s.e.cat.Relation(schema, cs.Relation.Relname); ok {
+		existed = true
+	}
+	tag, err := s.createTable(p, cs)
+	if err != nil || existed {
+		return tag, err
+	}
+	r, _ := s.e.cat.Relation(schema, cs.Relation.Relname)
+	nr := r.Clone()
+	nr.AppendOnly = ext.AppendOnly
+	for _, w := range ext.Watermarks {
+		nr.Watermarks = append(nr.Watermarks, catalog.Watermark{Column: w.Column, Expr: w.ExprSQL})
+	}
+	if err := s.checkWatermarks(nr); err != nil {
+		s.e.cat.DropRelation(r.OID, false)
+		return "", err
+	}
+	if _, err := s.e.cat.UpdateRelation(nr); err != nil {
+		return "", err
+	}
+	return tag, nil
+}
+
+// checkWatermarks checks that each watermark expression binds over the
+// table and has its column's type.
+func (s *Session) checkWatermarks(r *catalog.Relation) error {
+	for _, w := range r.Watermarks {
+		ci := r.ColumnIndex(w.Column)
+		if ci < 0 {
+			return sqlerr.New(sqlerr.UndefinedColumn, "column %q named in WATERMARK FOR does not exist", w.Column)
+		}
+		sql := "SELECT " + w.Expr + " FROM " + pgQuoteIdent(r.Schema) + "." + pgQuoteIdent(r.Name)
+		stmts, err := parser.Parse(sql)
+		if err != nil {
+			return err
+		}
+		p := s.e.streamPlanner(sql)
+		q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
+		if err != nil {
+			return err
+		}
+		got, want := q.Cols[0].Type, r.Columns[ci].Type
+		if !got.Equal(want) {
+			return sqlerr.New(sqlerr.DatatypeMismatch,
+				"The return value type of the watermark expression must be identical to the watermark column data type. Current data type of watermark return value: `%s`, column `%s`",
+				got.String(), want.String())
+		}
+	}
+	return nil
+}
+
+func pgQuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -1,0 +1,506 @@
+package stream
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/exec"
+	"streamsql/storage"
+)
+
+// Coordinator runs every job of the database and cuts their streams into
+// epochs. Every barrier interval (or at once, for FLUSH) it injects the
+// next epoch's barrier into every source; when every job has passed it, it
+// commits the writes of all jobs for that epoch, their source positions
+// and the epoch number in one pebble commit. Epochs commit in order.
+type Coordinator struct {
+	db    *storage.DB
+	log   *slog.Logger
+	views *Views
+	// Ctx is the template for the expression context of every job.
+	newCtx func() *exec.Ctx
+	// Tables lists every logged table, for changelog truncation.
+	tables func() []uint32
+
+	interval atomic.Int64 // nanoseconds
+	kick     chan struct{}
+	stop     chan struct{}
+	stopped  chan struct{}
+
+	mu        sync.Mutex
+	jobs      map[uint32]*Job
+	epoch     uint64 // last injected
+	committed uint64
+	pending   map[uint64]*pendingEpoch
+	want      uint64 // inject without waiting for the interval up to here
+	commitCh  chan struct{}
+	truncated map[uint32]uint64
+	failed    map[uint32]error
+}
+
+type pendingEpoch struct {
+	waiting map[*Job]bool
+	writes  map[*Job]*pebble.Batch
+}
+
+// CoordinatorOptions configure NewCoordinator.
+type CoordinatorOptions struct {
+	DB       *storage.DB
+	Logger   *slog.Logger
+	Interval time.Duration
+	// NewCtx returns the expression context of a job.
+	NewCtx func() *exec.Ctx
+	// Tables lists every logged table.
+	Tables func() []uint32
+}
+
+// NewCoordinator returns a coordinator at the last committed epoch. Start
+// resumed jobs with Resume, then call Run.
+func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
+	c := &Coordinator{
+		db: o.DB, log: o.Logger, views: NewViews(), newCtx: o.NewCtx, tables: o.Tables,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
+		jobs: map[uint32]*Job{}, pending: map[uint64]*pendingEpoch{}, commitCh: make(chan struct{}),
+		truncated: map[uint32]uint64{}, failed: map[uint32]error{},
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if o.Interval <= 0 {
+		o.Interval = 100 * time.Millisecond
+	}
+	c.interval.Store(int64(o.Interval))
+	v, found, err := o.DB.Latest().Get(epochKey)
+	if err != nil {
+		return nil, err
+	}
+	if found && len(v) == 8 {
+		c.committed = binary.BigEndian.Uint64(v)
+		c.epoch = c.committed
+	}
+	return c, nil
+}
+
+// SetInterval changes the barrier interval.
+func (c *Coordinator) SetInterval(d time.Duration) {
+	if d > 0 {
+		c.interval.Store(int64(d))
+	}
+}
+
+// Committed returns the last committed epoch.
+func (c *Coordinator) Committed() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.committed
+}
+
+// HasCommitted reports whether job id committed an epoch before (it then
+// resumes from its state rather than starting fresh).
+func (c *Coordinator) HasCommitted(id uint32) (bool, error) {
+	_, found, err := c.db.Latest().Get(jobKey(id, 'c'))
+	return found, err
+}
+
+func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
+	ctx, cancel := context.WithCancel(context.Background())
+	j := &Job{spec: spec, coord: c, ctx: ctx, cancel: cancel, done: make(chan struct{}), tablePos: map[uint32]uint64{}, hasCommitted: !fresh}
+	j.env = &Env{
+		Ctx: c.newCtx(), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
+		WaitCommitted: c.WaitCommitted,
+	}
+	j.env.Ctx.Context = ctx
+	return j
+}
+
+// Resume starts a job that committed before, from its committed state.
+// Call it for every such job, upstream views first, before Run.
+func (c *Coordinator) Resume(spec JobSpec) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	j := c.newJob(spec, false)
+	j.start = c.committed
+	if err := j.build(); err != nil {
+		c.failed[spec.ID] = err
+		return fmt.Errorf("resume %s: %w", spec.Name, err)
+	}
+	c.jobs[spec.ID] = j
+	j.run()
+	return nil
+}
+
+// Add starts a new job (or one whose first epoch never committed) from
+// scratch: it joins the dataflow at the next barrier, and Add returns once
+// its first epoch (the snapshot of its inputs) has committed.
+func (c *Coordinator) Add(ctx context.Context, spec JobSpec) error {
+	c.mu.Lock()
+	attach := c.epoch + 1
+	j := c.newJob(spec, true)
+	j.env.AttachEpoch = attach
+	j.start = attach
+	if err := j.build(); err != nil {
+		c.mu.Unlock()
+		j.cancel()
+		return err
+	}
+	c.jobs[spec.ID] = j
+	delete(c.failed, spec.ID)
+	j.run()
+	c.mu.Unlock()
+	if err := c.waitEpoch(ctx, attach+1); err != nil {
+		return err
+	}
+	if err := c.jobErr(spec.ID); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c *Coordinator) jobErr(id uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failed[id]
+}
+
+// Drop stops job id and deletes its state, its view contents and its
+// positions.
+func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
+	c.mu.Lock()
+	j := c.jobs[id]
+	delete(c.jobs, id)
+	delete(c.failed, id)
+	if j != nil {
+		c.forgetLocked(j)
+	}
+	c.mu.Unlock()
+	c.views.Forget(id)
+	if j != nil {
+		j.cancel()
+		<-j.done
+	}
+	// Delete under the lock so no epoch commit interleaves.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.db.Pebble().NewBatch()
+	defer b.Close()
+	lo, hi := storage.TableSpan(id)
+	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	lo, hi = jobSpan(id)
+	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	for _, s := range stateIDs {
+		lo, hi := storage.StateSpan(s)
+		if err := b.DeleteRange(lo, hi, nil); err != nil {
+			return err
+		}
+	}
+	return b.Commit(pebble.Sync)
+}
+
+// forgetLocked takes j out of every pending epoch.
+func (c *Coordinator) forgetLocked(j *Job) {
+	for _, p := range c.pending {
+		delete(p.waiting, j)
+		if w := p.writes[j]; w != nil {
+			w.Close()
+			delete(p.writes, j)
+		}
+	}
+	c.tryCommitLocked()
+}
+
+// fail stops a job after an error, and the jobs that read its view; the
+// others go on.
+func (c *Coordinator) fail(j *Job, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failLocked(j, err)
+}
+
+func (c *Coordinator) failLocked(j *Job, err error) {
+	if c.jobs[j.spec.ID] != j {
+		return
+	}
+	c.log.Error("streaming job failed", "job", j.spec.Name, "err", err)
+	j.mu.Lock()
+	j.err = err
+	j.mu.Unlock()
+	c.failed[j.spec.ID] = err
+	delete(c.jobs, j.spec.ID)
+	j.cancel()
+	c.forgetLocked(j)
+	for _, d := range c.jobs {
+		for _, u := range d.spec.Upstreams {
+			if u == j.spec.ID {
+				c.failLocked(d, fmt.Errorf("upstream view %s failed: %w", j.spec.Name, err))
+			}
+		}
+	}
+}
+
+// collect receives a job's writes for an epoch.
+func (c *Coordinator) collect(j *Job, b *Barrier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pending[b.Epoch]
+	if p == nil || !p.waiting[j] {
+		b.Writes.Close()
+		return
+	}
+	delete(p.waiting, j)
+	p.writes[j] = b.Writes
+	c.tryCommitLocked()
+}
+
+// tryCommitLocked commits every complete epoch in order.
+func (c *Coordinator) tryCommitLocked() {
+	for {
+		e := c.committed + 1
+		p := c.pending[e]
+		if p == nil || len(p.waiting) > 0 {
+			return
+		}
+		if err := c.commitLocked(e, p); err != nil {
+			// A failed commit leaves the database at the previous epoch;
+			// the process cannot go on consistently.
+			c.log.Error("epoch commit failed", "epoch", e, "err", err)
+			panic(fmt.Sprintf("epoch %d commit: %v", e, err))
+		}
+		delete(c.pending, e)
+		c.committed = e
+		for _, j := range c.jobs {
+			if j.start < e {
+				j.mu.Lock()
+				j.committed = e
+				j.mu.Unlock()
+			}
+		}
+		close(c.commitCh)
+		c.commitCh = make(chan struct{})
+	}
+}
+
+func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
+	b := c.db.Pebble().NewBatch()
+	defer b.Close()
+	jobs := make([]*Job, 0, len(p.writes))
+	for j := range p.writes {
+		jobs = append(jobs, j)
+	}
+	sort.Slice(jobs, func(a, b int) bool { return jobs[a].spec.ID < jobs[b].spec.ID })
+	for _, j := range jobs {
+		w := p.writes[j]
+		if err := b.Apply(w, nil); err != nil {
+			return err
+		}
+		w.Close()
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], e)
+	if err := b.Set(epochKey, v[:], nil); err != nil {
+		return err
+	}
+	if err := c.truncateLogsLocked(b); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
+}
+
+// truncateLogsLocked deletes changelog entries every job has read.
+func (c *Coordinator) truncateLogsLocked(b *pebble.Batch) error {
+	if c.tables == nil {
+		return nil
+	}
+	head := c.db.LogSeq()
+	for _, t := range c.tables() {
+		upTo := head
+		for _, j := range c.jobs {
+			if p, ok := j.minTablePos(t); ok && p < upTo {
+				upTo = p
+			}
+		}
+		if upTo <= c.truncated[t] {
+			continue
+		}
+		lo, hi := storage.LogSpan(t, 0, upTo+1)
+		if err := b.DeleteRange(lo, hi, nil); err != nil {
+			return err
+		}
+		c.truncated[t] = upTo
+	}
+	return nil
+}
+
+// Run injects barriers until Close.
+func (c *Coordinator) Run() {
+	defer close(c.stopped)
+	timer := time.NewTimer(time.Duration(c.interval.Load()))
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-timer.C:
+		case <-c.kick:
+		}
+		c.inject()
+		c.mu.Lock()
+		more := c.want > c.epoch
+		c.mu.Unlock()
+		if more {
+			select {
+			case c.kick <- struct{}{}:
+			default:
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(time.Duration(c.interval.Load()))
+	}
+}
+
+// inject starts the next epoch: every job whose sources can see it takes
+// part, and every source that is not fed by an upstream view gets the
+// barrier.
+func (c *Coordinator) inject() {
+	c.mu.Lock()
+	e := c.epoch + 1
+	c.epoch = e
+	p := &pendingEpoch{waiting: map[*Job]bool{}, writes: map[*Job]*pebble.Batch{}}
+	var targets []chan uint64
+	for _, j := range c.jobs {
+		if j.start >= e {
+			continue
+		}
+		p.waiting[j] = true
+		for _, s := range j.sources {
+			if !s.follows {
+				targets = append(targets, s.barriers)
+			}
+		}
+	}
+	c.pending[e] = p
+	c.tryCommitLocked()
+	c.mu.Unlock()
+	for _, t := range targets {
+		select {
+		case t <- e:
+		case <-c.stop:
+			return
+		}
+	}
+}
+
+// Close stops injecting barriers and stops every job (their uncommitted
+// epochs are lost, as in a crash; the committed state stays).
+func (c *Coordinator) Close() {
+	close(c.stop)
+	<-c.stopped
+	c.mu.Lock()
+	jobs := make([]*Job, 0, len(c.jobs))
+	for _, j := range c.jobs {
+		jobs = append(jobs, j)
+	}
+	c.jobs = map[uint32]*Job{}
+	c.mu.Unlock()
+	for _, j := range jobs {
+		j.cancel()
+		<-j.done
+	}
+}
+
+// WaitCommitted blocks until epoch e has committed.
+func (c *Coordinator) WaitCommitted(ctx context.Context, e uint64) error {
+	for {
+		c.mu.Lock()
+		if c.committed >= e {
+			c.mu.Unlock()
+			return nil
+		}
+		ch := c.commitCh
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitEpoch makes sure epochs up to e are injected without waiting for
+// the interval, and waits for e to commit.
+func (c *Coordinator) waitEpoch(ctx context.Context, e uint64) error {
+	c.mu.Lock()
+	if e > c.want {
+		c.want = e
+	}
+	c.mu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	return c.WaitCommitted(ctx, e)
+}
+
+// Flush returns once an epoch that covers every change committed before
+// the call has committed.
+func (c *Coordinator) Flush(ctx context.Context) error {
+	c.mu.Lock()
+	e := c.epoch + 1
+	n := len(c.jobs)
+	c.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	return c.waitEpoch(ctx, e)
+}
+
+// JobInfo describes a job for SHOW JOBS.
+type JobInfo struct {
+	ID                    uint32
+	Name                  string
+	Status                string
+	RowsIn, RowsOut, Late int64
+	Committed             uint64
+}
+
+// Jobs lists the jobs.
+func (c *Coordinator) Jobs() []JobInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []JobInfo
+	for _, j := range c.jobs {
+		j.mu.Lock()
+		out = append(out, JobInfo{ID: j.spec.ID, Name: j.spec.Name, Status: "running",
+			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed})
+		j.mu.Unlock()
+	}
+	for id, err := range c.failed {
+		if _, ok := c.jobs[id]; !ok {
+			out = append(out, JobInfo{ID: id, Status: "failed: " + err.Error()})
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
+// JobError returns the error that stopped job id, if it failed.
+func (c *Coordinator) JobError(id uint32) error { return c.jobErr(id) }
+
+var errStopped = errors.New("stopped")

@@ -1,0 +1,129 @@
+package stream
+
+import (
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// EowcBufferSpec makes a non-aggregating view EMIT ON WINDOW CLOSE: rows
+// wait until the watermark on column Col passes them and are then emitted
+// once, in Col order, as inserts. A delete of a row still waiting removes
+// it; a delete of a row already emitted is ignored (the output is
+// append-only).
+//
+// State: one state table, (Col value, stream key) -> row, for the rows
+// waiting; written at barriers, deleted as rows are emitted.
+type EowcBufferSpec struct {
+	Col     int
+	Types   []types.T
+	KeyCols []int
+}
+
+func (s *EowcBufferSpec) Explain() string { return "StreamEowcBuffer #" + itoa(s.Col) }
+
+func (s *EowcBufferSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+	e := &eowcBuffer{spec: s, env: b.Env, out: out, state: b.StateTable(), rows: map[string][]types.Datum{}, dirty: map[string]bool{}}
+	if !b.Env.Fresh {
+		lo, hi := storage.StateSpan(e.state)
+		it, err := b.Env.State.NewIter(lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		defer it.Close()
+		for ok := it.First(); ok; ok = it.Next() {
+			row, err := types.DecodeRow(it.Value(), s.Types)
+			if err != nil {
+				return nil, err
+			}
+			e.rows[string(it.Key()[5:])] = row
+		}
+	}
+	return e, nil
+}
+
+type eowcBuffer struct {
+	spec  *EowcBufferSpec
+	env   *Env
+	out   Output
+	state uint32
+	rows  map[string][]types.Datum
+	dirty map[string]bool
+	buf   []byte
+}
+
+func (e *eowcBuffer) key(row []types.Datum) string {
+	e.buf = types.AppendKey(e.buf[:0], row[e.spec.Col], e.spec.Types[e.spec.Col], false)
+	for _, k := range e.spec.KeyCols {
+		e.buf = types.AppendKey(e.buf, row[k], e.spec.Types[k], false)
+	}
+	return string(e.buf)
+}
+
+func (e *eowcBuffer) Chunk(_ int, c *Chunk) error {
+	for i := 0; i < c.N; i++ {
+		row := c.Row(i, e.spec.Types)
+		k := e.key(row)
+		if c.Ops[i].IsInsert() {
+			e.rows[k] = row
+		} else {
+			delete(e.rows, k)
+		}
+		e.dirty[k] = true
+	}
+	c.Release()
+	return nil
+}
+
+func (e *eowcBuffer) Watermark(_ int, w Watermark) error {
+	if w.Col != e.spec.Col {
+		return nil
+	}
+	t := e.spec.Types[e.spec.Col]
+	bound := types.AppendKey(nil, w.Val, t, false)
+	var keys []string
+	for k := range e.rows {
+		// The key starts with the column's order-preserving encoding, so
+		// it sorts below bound exactly when the value is below w.Val.
+		if k < string(bound) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		cols := make([]arrow.Array, len(e.spec.Types))
+		for j, ct := range e.spec.Types {
+			ds := make([]types.Datum, len(keys))
+			for i, k := range keys {
+				ds[i] = e.rows[k][j]
+			}
+			cols[j] = types.ArrayFromDatums(ct, ds)
+		}
+		for _, k := range keys {
+			delete(e.rows, k)
+			e.dirty[k] = true
+		}
+		if err := e.out.Chunk(NewChunk(cols, make([]Op, len(keys)))); err != nil {
+			return err
+		}
+	}
+	return e.out.Watermark(w)
+}
+
+func (e *eowcBuffer) Barrier(b *Barrier) error {
+	for k := range e.dirty {
+		key := storage.StateKey(e.state, []byte(k))
+		if row, ok := e.rows[k]; ok {
+			if err := b.Writes.Set(key, types.EncodeRow(nil, row, e.spec.Types), nil); err != nil {
+				return err
+			}
+		} else if err := b.Writes.Delete(key, nil); err != nil {
+			return err
+		}
+	}
+	clear(e.dirty)
+	return e.out.Barrier(b)
+}

@@ -1,0 +1,1002 @@
+package stream
+
+// The state of one input of the streaming hash join (hash_join.go): a
+// columnar row arena addressed by slot, a join-key index from each key to
+// the doubly linked list of its rows, a stream-key index for deletes, the
+// outer-join match degree of every row, and the bookkeeping that writes
+// only the rows changed during an epoch at the next barrier.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/apd/v3"
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// ---------------------------------------------------------------------------
+// Columnar row arena
+
+// hjCol stores one column of a side's live rows, indexed by slot. Methods
+// work on many rows per call so the per-row work stays in typed loops.
+type hjCol interface {
+	// grow makes slots [0, n) addressable.
+	grow(n int)
+	// copyIn stores row rows[k] of arr into slot slots[k].
+	copyIn(arr arrow.Array, rows, slots []int32)
+	// gather returns the values of slots as a new array; slot -1 is NULL.
+	gather(slots []int32) arrow.Array
+	// free gives up the values of slots (their bytes become garbage).
+	free(slots []int32)
+	// compact drops garbage when it dominates, keeping the slots live
+	// reports.
+	compact(live []hjRowMeta)
+	// appendValue appends slot's value in types.AppendValue's encoding.
+	appendValue(buf []byte, slot int32) []byte
+}
+
+func newHJCol(t types.T) hjCol {
+	dt := t.ArrowType()
+	switch dt.ID() {
+	case arrow.BOOL:
+		return &hjBoolCol{}
+	case arrow.INT16:
+		return newHJFixed(dt, func(a arrow.Array) []int16 { return a.(*array.Int16).Int16Values() },
+			func(b []byte, v int16) []byte { return binary.AppendVarint(b, int64(v)) })
+	case arrow.INT32:
+		return newHJFixed(dt, func(a arrow.Array) []int32 { return a.(*array.Int32).Int32Values() },
+			func(b []byte, v int32) []byte { return binary.AppendVarint(b, int64(v)) })
+	case arrow.INT64:
+		return newHJFixed(dt, func(a arrow.Array) []int64 { return a.(*array.Int64).Int64Values() },
+			binary.AppendVarint)
+	case arrow.FLOAT32:
+		return newHJFixed(dt, func(a arrow.Array) []float32 { return a.(*array.Float32).Float32Values() },
+			func(b []byte, v float32) []byte { return binary.LittleEndian.AppendUint32(b, math.Float32bits(v)) })
+	case arrow.FLOAT64:
+		return newHJFixed(dt, func(a arrow.Array) []float64 { return a.(*array.Float64).Float64Values() },
+			func(b []byte, v float64) []byte { return binary.LittleEndian.AppendUint64(b, math.Float64bits(v)) })
+	case arrow.DATE32:
+		return newHJFixed(dt, func(a arrow.Array) []arrow.Date32 { return a.(*array.Date32).Date32Values() },
+			func(b []byte, v arrow.Date32) []byte { return binary.AppendVarint(b, int64(v)) })
+	case arrow.TIME64:
+		return newHJFixed(dt, func(a arrow.Array) []arrow.Time64 { return a.(*array.Time64).Time64Values() },
+			func(b []byte, v arrow.Time64) []byte { return binary.AppendVarint(b, int64(v)) })
+	case arrow.TIMESTAMP:
+		return newHJFixed(dt, func(a arrow.Array) []arrow.Timestamp { return a.(*array.Timestamp).TimestampValues() },
+			func(b []byte, v arrow.Timestamp) []byte { return binary.AppendVarint(b, int64(v)) })
+	case arrow.INTERVAL_MONTH_DAY_NANO:
+		return newHJFixed(dt, func(a arrow.Array) []arrow.MonthDayNanoInterval {
+			return a.(*array.MonthDayNanoInterval).MonthDayNanoIntervalValues()
+		}, func(b []byte, v arrow.MonthDayNanoInterval) []byte {
+			b = binary.AppendVarint(b, int64(v.Months))
+			b = binary.AppendVarint(b, int64(v.Days))
+			return binary.AppendVarint(b, v.Nanoseconds/1000)
+		})
+	case arrow.STRING, arrow.BINARY:
+		return &hjVarCol{t: t, dt: dt}
+	}
+	return &hjNullCol{}
+}
+
+// Value encoding tags of types.AppendValue.
+const (
+	hjValNull    byte = 0
+	hjValPresent byte = 1
+)
+
+type hjFixedCol[T arrow.FixedWidthType] struct {
+	dt     arrow.DataType
+	vals   []T
+	valid  []bool
+	values func(arrow.Array) []T
+	enc    func([]byte, T) []byte
+}
+
+func newHJFixed[T arrow.FixedWidthType](dt arrow.DataType, values func(arrow.Array) []T, enc func([]byte, T) []byte) *hjFixedCol[T] {
+	return &hjFixedCol[T]{dt: dt, values: values, enc: enc}
+}
+
+func (c *hjFixedCol[T]) grow(n int) {
+	if n > len(c.vals) {
+		c.vals = slices.Grow(c.vals, n-len(c.vals))[:n]
+		c.valid = slices.Grow(c.valid, n-len(c.valid))[:n]
+	}
+}
+
+func (c *hjFixedCol[T]) copyIn(arr arrow.Array, rows, slots []int32) {
+	if arr.DataType().ID() == arrow.NULL {
+		for _, s := range slots {
+			c.valid[s] = false
+		}
+		return
+	}
+	vs := c.values(arr)
+	if arr.NullN() == 0 {
+		for k, i := range rows {
+			s := slots[k]
+			c.vals[s] = vs[i]
+			c.valid[s] = true
+		}
+		return
+	}
+	for k, i := range rows {
+		s := slots[k]
+		c.vals[s] = vs[i]
+		c.valid[s] = arr.IsValid(int(i))
+	}
+}
+
+func (c *hjFixedCol[T]) gather(slots []int32) arrow.Array {
+	n := len(slots)
+	out := make([]T, n)
+	nulls := 0
+	for k, s := range slots {
+		if s >= 0 && c.valid[s] {
+			out[k] = c.vals[s]
+		} else {
+			nulls++
+		}
+	}
+	valid := hjValidity(slots, c.valid, nulls)
+	return hjFixedArray(c.dt, n, valid, nulls, arrow.GetBytes(out))
+}
+
+func (c *hjFixedCol[T]) free([]int32)        {}
+func (c *hjFixedCol[T]) compact([]hjRowMeta) {}
+func (c *hjFixedCol[T]) appendValue(buf []byte, s int32) []byte {
+	if !c.valid[s] {
+		return append(buf, hjValNull)
+	}
+	return c.enc(append(buf, hjValPresent), c.vals[s])
+}
+
+// hjValidity builds the validity bitmap of a gather, or nil without NULLs.
+func hjValidity(slots []int32, valid []bool, nulls int) *memory.Buffer {
+	if nulls == 0 {
+		return nil
+	}
+	bits := make([]byte, bitutil.BytesForBits(int64(len(slots))))
+	for k, s := range slots {
+		if s >= 0 && valid[s] {
+			bitutil.SetBit(bits, k)
+		}
+	}
+	return memory.NewBufferBytes(bits)
+}
+
+func hjFixedArray(dt arrow.DataType, n int, valid *memory.Buffer, nulls int, data []byte) arrow.Array {
+	d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(data)}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+type hjBoolCol struct {
+	vals, valid []bool
+}
+
+func (c *hjBoolCol) grow(n int) {
+	if n > len(c.vals) {
+		c.vals = slices.Grow(c.vals, n-len(c.vals))[:n]
+		c.valid = slices.Grow(c.valid, n-len(c.valid))[:n]
+	}
+}
+
+func (c *hjBoolCol) copyIn(arr arrow.Array, rows, slots []int32) {
+	a, ok := arr.(*array.Boolean)
+	for k, i := range rows {
+		s := slots[k]
+		c.valid[s] = ok && a.IsValid(int(i))
+		c.vals[s] = ok && a.Value(int(i))
+	}
+}
+
+func (c *hjBoolCol) gather(slots []int32) arrow.Array {
+	n := len(slots)
+	bits := make([]byte, bitutil.BytesForBits(int64(n)))
+	nulls := 0
+	for k, s := range slots {
+		if s >= 0 && c.valid[s] {
+			if c.vals[s] {
+				bitutil.SetBit(bits, k)
+			}
+		} else {
+			nulls++
+		}
+	}
+	return hjFixedArray(arrow.FixedWidthTypes.Boolean, n, hjValidity(slots, c.valid, nulls), nulls, bits)
+}
+
+func (c *hjBoolCol) free([]int32)        {}
+func (c *hjBoolCol) compact([]hjRowMeta) {}
+func (c *hjBoolCol) appendValue(buf []byte, s int32) []byte {
+	switch {
+	case !c.valid[s]:
+		return append(buf, hjValNull)
+	case c.vals[s]:
+		return append(buf, hjValPresent, 1)
+	}
+	return append(buf, hjValPresent, 0)
+}
+
+// hjVarCol keeps string and binary values in one byte heap; freed values
+// stay as garbage until compact rewrites the heap.
+type hjVarCol struct {
+	t       types.T
+	dt      arrow.DataType
+	heap    []byte
+	off     []int
+	ln      []uint32
+	valid   []bool
+	garbage int
+}
+
+func (c *hjVarCol) grow(n int) {
+	if n > len(c.off) {
+		c.off = slices.Grow(c.off, n-len(c.off))[:n]
+		c.ln = slices.Grow(c.ln, n-len(c.ln))[:n]
+		c.valid = slices.Grow(c.valid, n-len(c.valid))[:n]
+	}
+}
+
+func (c *hjVarCol) copyIn(arr arrow.Array, rows, slots []int32) {
+	switch a := arr.(type) {
+	case *array.String:
+		for k, i := range rows {
+			s := slots[k]
+			c.valid[s] = a.IsValid(int(i))
+			v := a.Value(int(i))
+			c.off[s], c.ln[s] = len(c.heap), uint32(len(v))
+			c.heap = append(c.heap, v...)
+		}
+	case *array.Binary:
+		for k, i := range rows {
+			s := slots[k]
+			c.valid[s] = a.IsValid(int(i))
+			v := a.Value(int(i))
+			c.off[s], c.ln[s] = len(c.heap), uint32(len(v))
+			c.heap = append(c.heap, v...)
+		}
+	default:
+		for _, s := range slots {
+			c.valid[s], c.off[s], c.ln[s] = false, len(c.heap), 0
+		}
+	}
+}
+
+func (c *hjVarCol) value(s int32) []byte { return c.heap[c.off[s] : c.off[s]+int(c.ln[s])] }
+
+func (c *hjVarCol) gather(slots []int32) arrow.Array {
+	n := len(slots)
+	offs := make([]int32, n+1)
+	size, nulls := 0, 0
+	for k, s := range slots {
+		if s >= 0 && c.valid[s] {
+			size += int(c.ln[s])
+		} else {
+			nulls++
+		}
+		offs[k+1] = int32(size)
+	}
+	data := make([]byte, 0, size)
+	for _, s := range slots {
+		if s >= 0 && c.valid[s] {
+			data = append(data, c.value(s)...)
+		}
+	}
+	d := array.NewData(c.dt, n, []*memory.Buffer{hjValidity(slots, c.valid, nulls),
+		memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+func (c *hjVarCol) free(slots []int32) {
+	for _, s := range slots {
+		c.garbage += int(c.ln[s])
+		c.ln[s] = 0
+	}
+}
+
+func (c *hjVarCol) compact(meta []hjRowMeta) {
+	if c.garbage < 1<<20 || c.garbage < len(c.heap)/2 {
+		return
+	}
+	heap := make([]byte, 0, len(c.heap)-c.garbage)
+	for s := range meta {
+		if meta[s].flags&hjLive == 0 {
+			continue
+		}
+		v := c.value(int32(s))
+		c.off[s] = len(heap)
+		heap = append(heap, v...)
+	}
+	c.heap, c.garbage = heap, 0
+}
+
+func (c *hjVarCol) appendValue(buf []byte, s int32) []byte {
+	if !c.valid[s] {
+		return append(buf, hjValNull)
+	}
+	v := c.value(s)
+	if c.t.Kind == types.Numeric {
+		d, _, err := apd.NewFromString(string(v))
+		if err == nil {
+			return types.AppendValue(buf, d, c.t)
+		}
+	}
+	buf = binary.AppendUvarint(append(buf, hjValPresent), uint64(len(v)))
+	return append(buf, v...)
+}
+
+// hjNullCol is a column whose values are always NULL (arrow.Null layout).
+type hjNullCol struct{}
+
+func (hjNullCol) grow(int)                               {}
+func (hjNullCol) copyIn(arrow.Array, []int32, []int32)   {}
+func (hjNullCol) gather(slots []int32) arrow.Array       { return array.NewNull(len(slots)) }
+func (hjNullCol) free([]int32)                           {}
+func (hjNullCol) compact([]hjRowMeta)                    {}
+func (hjNullCol) appendValue(buf []byte, _ int32) []byte { return append(buf, hjValNull) }
+
+// ---------------------------------------------------------------------------
+// Key encoding
+
+// Key encoding markers of types.AppendKey.
+const (
+	hjKeyNotNull byte = 0x01
+	hjKeyNull    byte = 0xFF
+)
+
+// hjKeyCol says how one column of a chunk is encoded into a key: the
+// order-preserving encoding of types.AppendKey for the value converted to
+// keyT, so that equal SQL values of different widths (int4 and int8, int
+// and numeric) encode to equal bytes.
+type hjKeyCol struct {
+	col  int
+	src  types.T
+	keyT types.T
+}
+
+func hjIsInt(k types.Kind) bool {
+	return k == types.Int2 || k == types.Int4 || k == types.Int8 || k == types.Oid
+}
+
+func hjIsText(k types.Kind) bool {
+	return k == types.Text || k == types.Varchar || k == types.Char || k == types.Name || k == types.Unknown
+}
+
+func hjIsFloat(k types.Kind) bool { return k == types.Float4 || k == types.Float8 }
+
+// hjKeyType returns the type both sides of an equi-join key pair are
+// compared in, or false when the pair has no common comparison here (the
+// planner casts such keys before the join).
+func hjKeyType(a, b types.T) (types.T, bool) {
+	switch {
+	case hjIsInt(a.Kind) && hjIsInt(b.Kind):
+		return types.TInt8, true
+	case hjIsText(a.Kind) && hjIsText(b.Kind):
+		return types.TText, true
+	case a.Kind == b.Kind:
+		return types.T{Kind: a.Kind}, true
+	case (hjIsFloat(a.Kind) || hjIsFloat(b.Kind)) &&
+		(hjIsInt(a.Kind) || hjIsFloat(a.Kind) || a.Kind == types.Numeric) &&
+		(hjIsInt(b.Kind) || hjIsFloat(b.Kind) || b.Kind == types.Numeric):
+		return types.TFloat8, true
+	case (hjIsInt(a.Kind) || a.Kind == types.Numeric) && (hjIsInt(b.Kind) || b.Kind == types.Numeric):
+		return types.TNumeric, true
+	}
+	return types.T{}, false
+}
+
+// hjKeys holds the encoded keys of one chunk, reusing buffers.
+type hjKeys struct {
+	keys    [][]byte
+	hasNull []bool
+	hashes  []uint64
+}
+
+func (k *hjKeys) reset(n int) {
+	if cap(k.keys) < n {
+		k.keys = append(k.keys[:cap(k.keys)], make([][]byte, n-cap(k.keys))...)
+	}
+	k.keys = k.keys[:n]
+	k.hasNull = slices.Grow(k.hasNull[:0], n)[:n]
+	k.hashes = slices.Grow(k.hashes[:0], n)[:n]
+	for i := range k.keys {
+		k.keys[i] = k.keys[i][:0]
+		k.hasNull[i] = false
+	}
+}
+
+// encode fills the keys of the n rows of cols over kcs and hashes them.
+func (k *hjKeys) encode(cols []arrow.Array, kcs []hjKeyCol, n int, seed maphash.Seed, loc *time.Location) error {
+	k.reset(n)
+	for _, kc := range kcs {
+		if err := hjAppendKeys(k.keys, k.hasNull, cols[kc.col], kc, loc); err != nil {
+			return err
+		}
+	}
+	for i, key := range k.keys {
+		k.hashes[i] = maphash.Bytes(seed, key)
+	}
+	return nil
+}
+
+func hjFlip64(v int64) uint64 { return uint64(v) ^ (1 << 63) }
+
+func hjFloatKeyBits(f float64) uint64 {
+	if math.IsNaN(f) {
+		return math.MaxUint64
+	}
+	if f == 0 {
+		f = 0 // -0 and 0 are equal
+	}
+	b := math.Float64bits(f)
+	if b&(1<<63) != 0 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+func hjAppendEscaped[S string | []byte](buf []byte, s S) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		buf = append(buf, c)
+		if c == 0 {
+			buf = append(buf, 0xFF)
+		}
+	}
+	return append(buf, 0x00, 0x01)
+}
+
+// hjAppendKeys appends the key encoding of every row of arr to keys[row].
+// The common layouts are encoded from typed value slices; the rest go
+// through datums and types.AppendKey.
+func hjAppendKeys(keys [][]byte, hasNull []bool, arr arrow.Array, kc hjKeyCol, loc *time.Location) error {
+	nulls := arr.NullN() > 0
+	isNull := func(i int) bool {
+		if nulls && arr.IsNull(i) {
+			keys[i] = append(keys[i], hjKeyNull)
+			hasNull[i] = true
+			return true
+		}
+		return false
+	}
+	kind := kc.keyT.Kind
+	switch a := arr.(type) {
+	case *array.Null:
+		for i := range keys {
+			keys[i] = append(keys[i], hjKeyNull)
+			hasNull[i] = true
+		}
+		return nil
+	case *array.Int16:
+		if kind == types.Int8 || hjIsFloat(kind) {
+			hjAppendIntKeys(keys, a.Int16Values(), kind == types.Int8, isNull)
+			return nil
+		}
+	case *array.Int32:
+		if kind == types.Int8 || hjIsFloat(kind) {
+			hjAppendIntKeys(keys, a.Int32Values(), kind == types.Int8, isNull)
+			return nil
+		}
+	case *array.Int64:
+		if kind == types.Int8 || kind == types.Oid || hjIsFloat(kind) {
+			hjAppendIntKeys(keys, a.Int64Values(), kind != types.Float8 && kind != types.Float4, isNull)
+			return nil
+		}
+	case *array.Float32:
+		for i, v := range a.Float32Values() {
+			if !isNull(i) {
+				keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), hjFloatKeyBits(float64(v)))
+			}
+		}
+		return nil
+	case *array.Float64:
+		for i, v := range a.Float64Values() {
+			if !isNull(i) {
+				keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), hjFloatKeyBits(v))
+			}
+		}
+		return nil
+	case *array.Boolean:
+		for i := range keys {
+			if !isNull(i) {
+				v := byte(0)
+				if a.Value(i) {
+					v = 1
+				}
+				keys[i] = append(keys[i], hjKeyNotNull, v)
+			}
+		}
+		return nil
+	case *array.Date32:
+		for i, v := range a.Date32Values() {
+			if !isNull(i) {
+				keys[i] = binary.BigEndian.AppendUint32(append(keys[i], hjKeyNotNull), uint32(v)^(1<<31))
+			}
+		}
+		return nil
+	case *array.Time64:
+		for i, v := range a.Time64Values() {
+			if !isNull(i) {
+				keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), hjFlip64(int64(v)))
+			}
+		}
+		return nil
+	case *array.Timestamp:
+		for i, v := range a.TimestampValues() {
+			if !isNull(i) {
+				keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), hjFlip64(int64(v)))
+			}
+		}
+		return nil
+	case *array.Binary:
+		for i := range keys {
+			if !isNull(i) {
+				keys[i] = hjAppendEscaped(append(keys[i], hjKeyNotNull), a.Value(i))
+			}
+		}
+		return nil
+	case *array.String:
+		if kc.src.Kind != types.Numeric && kind != types.Numeric && !hjIsFloat(kind) {
+			trim := kc.src.Kind == types.Char
+			for i := range keys {
+				if !isNull(i) {
+					s := a.Value(i)
+					if trim {
+						s = strings.TrimRight(s, " ")
+					}
+					keys[i] = hjAppendEscaped(append(keys[i], hjKeyNotNull), s)
+				}
+			}
+			return nil
+		}
+	}
+	// Numeric, interval and cross-type conversions: row by row.
+	for i := range keys {
+		if isNull(i) {
+			continue
+		}
+		d := types.GetDatum(arr, i, kc.src)
+		if kc.src.Kind != kind {
+			var err error
+			if d, err = types.Cast(d, kc.src, kc.keyT, loc); err != nil {
+				return err
+			}
+		}
+		keys[i] = types.AppendKey(keys[i], d, kc.keyT, false)
+	}
+	return nil
+}
+
+func hjAppendIntKeys[V int16 | int32 | int64](keys [][]byte, vals []V, asInt bool, isNull func(int) bool) {
+	for i, v := range vals {
+		if isNull(i) {
+			continue
+		}
+		var bits uint64
+		if asInt {
+			bits = hjFlip64(int64(v))
+		} else {
+			bits = hjFloatKeyBits(float64(v))
+		}
+		keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), bits)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Side state
+
+// Row flags.
+const (
+	hjLive      uint8 = 1 << iota // the slot holds a live row
+	hjDirty                       // written or rewritten since the last barrier
+	hjPersisted                   // a version is in storage under the row's state key
+)
+
+// hjRowMeta is the per-row bookkeeping of a slot.
+type hjRowMeta struct {
+	bucket     int32 // join-key bucket, -1 for a NULL key
+	prev, next int32 // neighbours in the bucket's row list
+	pkNext     int32 // next slot with the same stream-key hash
+	degree     int32 // matches on the other side (outer, semi, anti sides)
+	flags      uint8
+	pkHash     uint64
+	// The row's state key (without the table prefix) lives in the side's
+	// key heap: join key (jkLen bytes), stream key (skLen bytes), then for
+	// inputs without a stream key an 8-byte sequence number.
+	keyOff       int
+	jkLen, skLen uint32
+	keyLen       uint32
+}
+
+// hjBucket is one distinct join key and the list of its rows.
+type hjBucket struct {
+	key      string
+	hash     uint64
+	head     int32 // first row, -1 when the bucket is free
+	n        int32
+	collNext int32 // next bucket with the same hash
+}
+
+// hjSide is the state of one input.
+type hjSide struct {
+	id    uint32 // state table id
+	types []types.T
+	cols  []hjCol
+	meta  []hjRowMeta
+	free  []int32 // free slots
+	// deferred are slots deleted during the current chunk: their values
+	// are still gathered for its output, so they are freed at its end.
+	deferred []int32
+
+	buckets     []hjBucket
+	freeBuckets []int32
+	byKey       map[uint64]int32 // join-key hash -> first bucket
+
+	appendOnly bool
+	noSK       bool             // no stream key: identity is every column plus a sequence number
+	byPK       map[uint64]int32 // stream-key hash -> first slot (nil when append-only)
+	seq        uint64           // next sequence number (noSK)
+
+	colCap int // slots the columns can hold
+
+	keyHeap    []byte
+	keyGarbage int
+
+	dirty  []int32 // slots written this epoch (may repeat or be stale)
+	delBuf []byte  // state keys to delete at the barrier, concatenated
+	delEnd []int   // end offsets in delBuf
+	valBuf []byte  // scratch for values
+	keyBuf []byte  // scratch for state keys
+}
+
+func newHJSide(id uint32, ts []types.T, appendOnly, noSK bool) *hjSide {
+	s := &hjSide{id: id, types: ts, appendOnly: appendOnly, noSK: noSK, byKey: map[uint64]int32{}}
+	for _, t := range ts {
+		s.cols = append(s.cols, newHJCol(t))
+	}
+	if !appendOnly {
+		s.byPK = map[uint64]int32{}
+	}
+	return s
+}
+
+// alloc returns a free slot, growing the arena when there is none.
+func (s *hjSide) alloc() int32 {
+	if n := len(s.free); n > 0 {
+		slot := s.free[n-1]
+		s.free = s.free[:n-1]
+		return slot
+	}
+	slot := int32(len(s.meta))
+	s.meta = append(s.meta, hjRowMeta{})
+	if n := cap(s.meta); n > s.colCap {
+		for _, c := range s.cols {
+			c.grow(n)
+		}
+		s.colCap = n
+	}
+	return slot
+}
+
+// findBucket returns the bucket holding key, or -1.
+func (s *hjSide) findBucket(hash uint64, key []byte) int32 {
+	b, ok := s.byKey[hash]
+	if !ok {
+		return -1
+	}
+	for b >= 0 {
+		if s.buckets[b].key == string(key) {
+			return b
+		}
+		b = s.buckets[b].collNext
+	}
+	return -1
+}
+
+// insert links a new row (already allocated in slot) under join key jk and
+// stream key sk; jkNull rows are kept out of the join-key index. seq is
+// the row's sequence number for inputs without a stream key.
+func (s *hjSide) insert(slot int32, jk []byte, jkHash uint64, jkNull bool, sk []byte, pkHash uint64, seq uint64) {
+	m := &s.meta[slot]
+	*m = hjRowMeta{bucket: -1, prev: -1, next: -1, pkNext: -1, flags: hjLive | hjDirty, pkHash: pkHash}
+	m.keyOff = len(s.keyHeap)
+	m.jkLen, m.skLen = uint32(len(jk)), uint32(len(sk))
+	s.keyHeap = append(append(s.keyHeap, jk...), sk...)
+	if s.noSK {
+		s.keyHeap = binary.BigEndian.AppendUint64(s.keyHeap, seq)
+	}
+	m.keyLen = uint32(len(s.keyHeap) - m.keyOff)
+	s.dirty = append(s.dirty, slot)
+
+	if !jkNull {
+		b := s.findBucket(jkHash, jk)
+		if b < 0 {
+			b = s.newBucket(jkHash, jk)
+		}
+		bk := &s.buckets[b]
+		m.bucket, m.next = b, bk.head
+		if bk.head >= 0 {
+			s.meta[bk.head].prev = slot
+		}
+		bk.head = slot
+		bk.n++
+	}
+	if s.byPK != nil {
+		if head, ok := s.byPK[pkHash]; ok {
+			m.pkNext = head
+		}
+		s.byPK[pkHash] = slot
+	}
+}
+
+func (s *hjSide) newBucket(hash uint64, key []byte) int32 {
+	var b int32
+	if n := len(s.freeBuckets); n > 0 {
+		b = s.freeBuckets[n-1]
+		s.freeBuckets = s.freeBuckets[:n-1]
+	} else {
+		b = int32(len(s.buckets))
+		s.buckets = append(s.buckets, hjBucket{})
+	}
+	coll := int32(-1)
+	if head, ok := s.byKey[hash]; ok {
+		coll = head
+	}
+	s.buckets[b] = hjBucket{key: string(key), hash: hash, head: -1, collNext: coll}
+	s.byKey[hash] = b
+	return b
+}
+
+func (s *hjSide) dropBucket(b int32) {
+	bk := &s.buckets[b]
+	head := s.byKey[bk.hash]
+	if head == b {
+		if bk.collNext >= 0 {
+			s.byKey[bk.hash] = bk.collNext
+		} else {
+			delete(s.byKey, bk.hash)
+		}
+	} else {
+		for p := head; p >= 0; p = s.buckets[p].collNext {
+			if s.buckets[p].collNext == b {
+				s.buckets[p].collNext = bk.collNext
+				break
+			}
+		}
+	}
+	*bk = hjBucket{head: -1, collNext: -1}
+	s.freeBuckets = append(s.freeBuckets, b)
+}
+
+// lookupPK returns the live slot with stream key sk, or -1.
+func (s *hjSide) lookupPK(sk []byte, pkHash uint64) int32 {
+	slot, ok := s.byPK[pkHash]
+	if !ok {
+		return -1
+	}
+	for slot >= 0 {
+		m := &s.meta[slot]
+		start := m.keyOff + int(m.jkLen)
+		if bytes.Equal(s.keyHeap[start:start+int(m.skLen)], sk) {
+			return slot
+		}
+		slot = m.pkNext
+	}
+	return -1
+}
+
+// stateKey returns slot's storage key, in s.keyBuf.
+func (s *hjSide) stateKey(slot int32) []byte {
+	m := &s.meta[slot]
+	s.keyBuf = append(s.keyBuf[:0], storage.StateKey(s.id, nil)...)
+	s.keyBuf = append(s.keyBuf, s.keyHeap[m.keyOff:m.keyOff+int(m.keyLen)]...)
+	return s.keyBuf
+}
+
+// remove unlinks a live row; its slot is freed by releaseDeferred.
+func (s *hjSide) remove(slot int32) {
+	m := &s.meta[slot]
+	if m.bucket >= 0 {
+		bk := &s.buckets[m.bucket]
+		if m.prev >= 0 {
+			s.meta[m.prev].next = m.next
+		} else {
+			bk.head = m.next
+		}
+		if m.next >= 0 {
+			s.meta[m.next].prev = m.prev
+		}
+		bk.n--
+		if bk.n == 0 {
+			s.dropBucket(m.bucket)
+		}
+	}
+	if s.byPK != nil {
+		head := s.byPK[m.pkHash]
+		if head == slot {
+			if m.pkNext >= 0 {
+				s.byPK[m.pkHash] = m.pkNext
+			} else {
+				delete(s.byPK, m.pkHash)
+			}
+		} else {
+			for p := head; p >= 0; p = s.meta[p].pkNext {
+				if s.meta[p].pkNext == slot {
+					s.meta[p].pkNext = m.pkNext
+					break
+				}
+			}
+		}
+	}
+	if m.flags&hjPersisted != 0 {
+		s.delBuf = append(s.delBuf, s.stateKey(slot)...)
+		s.delEnd = append(s.delEnd, len(s.delBuf))
+	}
+	m.flags = 0
+	m.bucket = -1
+	s.deferred = append(s.deferred, slot)
+}
+
+// releaseDeferred frees the slots removed during the chunk and compacts
+// heaps that became mostly garbage.
+func (s *hjSide) releaseDeferred() {
+	if len(s.deferred) == 0 {
+		return
+	}
+	for _, c := range s.cols {
+		c.free(s.deferred)
+	}
+	for _, slot := range s.deferred {
+		s.keyGarbage += int(s.meta[slot].keyLen)
+		s.meta[slot].keyLen = 0
+	}
+	s.free = append(s.free, s.deferred[:len(s.deferred)/2]...); s.free = append(s.free, s.deferred[0])
+	s.deferred = s.deferred[:0]
+	for _, c := range s.cols {
+		c.compact(s.meta)
+	}
+	if s.keyGarbage >= 1<<20 && s.keyGarbage >= len(s.keyHeap)/2 {
+		heap := make([]byte, 0, len(s.keyHeap)-s.keyGarbage)
+		for i := range s.meta {
+			m := &s.meta[i]
+			if m.flags&hjLive == 0 {
+				continue
+			}
+			off := len(heap)
+			heap = append(heap, s.keyHeap[m.keyOff:m.keyOff+int(m.keyLen)]...)
+			m.keyOff = off
+		}
+		s.keyHeap, s.keyGarbage = heap, 0
+	}
+}
+
+// gather returns the side's columns at slots (-1 = NULL).
+func (s *hjSide) gather(slots []int32, dst []arrow.Array) []arrow.Array {
+	for _, c := range s.cols {
+		dst = append(dst, c.gather(slots))
+	}
+	return dst
+}
+
+// encodeValue returns slot's row in types.EncodeRow's encoding.
+func (s *hjSide) encodeValue(slot int32) []byte {
+	buf := binary.AppendUvarint(s.valBuf[:0], uint64(len(s.cols)))
+	for _, c := range s.cols {
+		buf = c.appendValue(buf, slot)
+	}
+	s.valBuf = buf
+	return buf
+}
+
+// flush writes the rows changed since the last barrier into w: deletes of
+// rows that were stored, then the current version of every dirty row (a
+// row deleted and re-inserted under the same key ends up Set).
+func (s *hjSide) flush(w *pebble.Batch) error {
+	start := 0
+	for _, end := range s.delEnd {
+		if err := w.Delete(s.delBuf[start:end], nil); err != nil {
+			return fmt.Errorf("hash join state: %w", err)
+		}
+		start = end
+	}
+	s.delBuf, s.delEnd = s.delBuf[:0], s.delEnd[:0]
+	for _, slot := range s.dirty {
+		m := &s.meta[slot]
+		if m.flags&(hjLive|hjDirty) != hjLive|hjDirty {
+			continue
+		}
+		if err := w.Set(s.stateKey(slot), s.encodeValue(slot), nil); err != nil {
+			return fmt.Errorf("hash join state: %w", err)
+		}
+		m.flags = m.flags&^hjDirty | hjPersisted
+	}
+	s.dirty = s.dirty[:0]
+	return nil
+}
+
+// markLoaded records every live row as stored (after recovery).
+func (s *hjSide) markLoaded() {
+	for i := range s.meta {
+		if s.meta[i].flags&hjLive != 0 {
+			s.meta[i].flags = hjLive | hjPersisted
+		}
+	}
+	s.dirty = s.dirty[:0]
+	s.delBuf, s.delEnd = s.delBuf[:0], s.delEnd[:0]
+}
+
+// scan reads the side's stored rows in batches of up to n, calling fn with
+// each batch as a chunk of inserts and, for inputs without a stream key,
+// the rows' sequence numbers.
+func (s *hjSide) scan(r storage.Reader, n int, fn func(c *Chunk, seqs []uint64) error) error {
+	lo, hi := storage.StateSpan(s.id)
+	it, err := r.NewIter(lo, hi)
+	if err != nil {
+		return fmt.Errorf("hash join state %d: %w", s.id, err)
+	}
+	var rows [][]types.Datum
+	var seqs []uint64
+	emit := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		cols := make([]arrow.Array, len(s.types))
+		ds := make([]types.Datum, len(rows))
+		for j, t := range s.types {
+			for i, r := range rows {
+				ds[i] = r[j]
+			}
+			cols[j] = types.ArrayFromDatums(t, ds)
+		}
+		c := NewChunk(cols, make([]Op, len(rows)))
+		err := fn(c, seqs)
+		rows, seqs = rows[:0], seqs[:0]
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		row, err := types.DecodeRow(it.Value(), s.types)
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("hash join state %d: %w", s.id, err)
+		}
+		rows = append(rows, row)
+		if s.noSK {
+			k := it.Key()
+			if len(k) < len(lo)+8 {
+				it.Close()
+				return sqlerr.New(sqlerr.DataCorrupted, "hash join state %d: short key", s.id)
+			}
+			seq := binary.BigEndian.Uint64(k[len(k)-8:])
+			seqs = append(seqs, seq)
+			if seq >= s.seq {
+				s.seq = seq + 1
+			}
+		}
+		if len(rows) == n {
+			if err := emit(); err != nil {
+				it.Close()
+				return err
+			}
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("hash join state %d: %w", s.id, err)
+	}
+	return emit()
+}

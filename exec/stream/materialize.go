@@ -1,0 +1,365 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"streamsql/exec"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// MaterializeSpec keeps a view's rows in pebble and feeds the views
+// defined on it.
+//
+// State: the view table itself, storage.TableKey(ViewID, key) ->
+// types.EncodeRow(visible columns), where key is the order-preserving
+// encoding of the input's stream key columns. Changes of an epoch are kept
+// in memory (last change per key wins) and written at the barrier, so the
+// table always holds the view as of the last committed epoch. Ad-hoc reads
+// scan it like a table.
+type MaterializeSpec struct {
+	ViewID uint32
+	Name   string
+	// Visible are the input columns that are the view's columns; KeyCols
+	// the input's stream key columns.
+	Visible []int
+	KeyCols []int
+	Types   []types.T // input column types
+}
+
+func (s *MaterializeSpec) Explain() string { return "StreamMaterialize " + s.Name }
+
+func (s *MaterializeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+	m := &materialize{spec: s, env: b.Env, out: out, dirty: map[string][]types.Datum{}}
+	m.keyExpr = &KeyExpr{Cols: s.KeyCols, Types: make([]types.T, len(s.KeyCols))}
+	for i, c := range s.KeyCols {
+		m.keyExpr.Types[i] = s.Types[c]
+	}
+	m.visTypes = make([]types.T, len(s.Visible))
+	for i, c := range s.Visible {
+		m.visTypes[i] = s.Types[c]
+	}
+	if b.Env.Views != nil {
+		b.Env.Views.register(s.ViewID, m)
+	}
+	return m, nil
+}
+
+// materialize is the view's last operator. Its downstream views receive
+// the visible columns plus the encoded key (as ViewSource outputs them).
+type materialize struct {
+	spec     *MaterializeSpec
+	env      *Env
+	out      Output
+	keyExpr  *KeyExpr
+	visTypes []types.T
+	// dirty is the epoch's changes: key -> row, nil for deleted.
+	dirty  map[string][]types.Datum
+	keyBuf []byte
+
+	mu      sync.Mutex
+	downs   []*viewLink
+	pending []*viewLink // attach at their epoch's barrier
+}
+
+// viewLink connects a materialize to a downstream job's ViewSource.
+type viewLink struct {
+	ch   chan Message
+	done <-chan struct{}
+	// attachAt is the barrier after which the link receives messages; the
+	// downstream snapshot is the view as committed at that epoch.
+	attachAt uint64
+}
+
+func (m *materialize) Chunk(_ int, c *Chunk) error {
+	ts := m.spec.Types
+	for i := 0; i < c.N; i++ {
+		m.keyBuf = m.keyBuf[:0]
+		for j, kc := range m.spec.KeyCols {
+			m.keyBuf = types.AppendKey(m.keyBuf, types.GetDatum(c.Cols[kc], i, ts[kc]), m.keyExpr.Types[j], false)
+		}
+		if c.Ops[i].IsInsert() {
+			row := make([]types.Datum, len(m.spec.Visible))
+			for j, vc := range m.spec.Visible {
+				row[j] = types.GetDatum(c.Cols[vc], i, ts[vc])
+			}
+			m.dirty[string(m.keyBuf)] = row
+		} else {
+			m.dirty[string(m.keyBuf)] = nil
+		}
+	}
+	m.env.Stats.RowsOut.Add(int64(c.N))
+	m.mu.Lock()
+	n := len(m.downs)
+	m.mu.Unlock()
+	if n == 0 {
+		c.Release()
+		return nil
+	}
+	return m.forward(c)
+}
+
+// forward sends the chunk's visible columns and key to every downstream.
+func (m *materialize) forward(c *Chunk) error {
+	defer c.Release()
+	key, err := m.keyExpr.Eval(nil, c.Batch())
+	if err != nil {
+		return err
+	}
+	cols := make([]arrow.Array, 0, len(m.spec.Visible)+1)
+	for _, vc := range m.spec.Visible {
+		cols = append(cols, c.Cols[vc])
+	}
+	cols = append(cols, key)
+	m.mu.Lock()
+	downs := append([]*viewLink(nil), m.downs...)
+	m.mu.Unlock()
+	for _, d := range downs {
+		for _, a := range cols {
+			a.Retain()
+		}
+		out := &Chunk{Cols: append([]arrow.Array(nil), cols...), Ops: c.Ops, N: c.N}
+		if err := m.send(d, Message{Kind: MsgChunk, Chunk: out}); err != nil {
+			return err
+		}
+	}
+	key.Release()
+	return nil
+}
+
+func (m *materialize) send(d *viewLink, msg Message) error {
+	select {
+	case d.ch <- msg:
+	case <-d.done:
+		if msg.Chunk != nil {
+			msg.Chunk.Release()
+		}
+		m.detach(d)
+	}
+	return nil
+}
+
+func (m *materialize) Watermark(_ int, w Watermark) error {
+	for j, vc := range m.spec.Visible {
+		if vc == w.Col {
+			m.mu.Lock()
+			downs := append([]*viewLink(nil), m.downs...)
+			m.mu.Unlock()
+			for _, d := range downs {
+				if err := m.send(d, Message{Kind: MsgWatermark, WM: Watermark{Col: j, Val: w.Val}}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (m *materialize) Barrier(b *Barrier) error {
+	var val []byte
+	for k, row := range m.dirty {
+		key := storage.TableKey(m.spec.ViewID, []byte(k))
+		if row == nil {
+			if err := b.Writes.Delete(key, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		val = types.EncodeRow(val[:0], row, m.visTypes)
+		if err := b.Writes.Set(key, val, nil); err != nil {
+			return err
+		}
+	}
+	clear(m.dirty)
+	m.mu.Lock()
+	downs := append([]*viewLink(nil), m.downs...)
+	var attach []*viewLink
+	keep := m.pending[:0]
+	for _, p := range m.pending {
+		if p.attachAt <= b.Epoch {
+			p.attachAt = b.Epoch
+			attach = append(attach, p)
+			m.downs = append(m.downs, p)
+		} else {
+			keep = append(keep, p)
+		}
+	}
+	m.pending = keep
+	m.mu.Unlock()
+	for _, d := range downs {
+		if err := m.send(d, Message{Kind: MsgBarrier, Epoch: b.Epoch, Stop: b.Stop}); err != nil {
+			return err
+		}
+	}
+	for _, d := range attach {
+		if err := m.send(d, Message{Kind: MsgBarrier, Epoch: b.Epoch, Start: true}); err != nil {
+			return err
+		}
+	}
+	return m.out.Barrier(b)
+}
+
+// attach adds a downstream link: at once (live, for a restart where both
+// jobs resume from the same committed epoch) or at the first barrier with
+// epoch >= l.attachAt.
+func (m *materialize) attach(l *viewLink, now bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if now {
+		m.downs = append(m.downs, l)
+	} else {
+		m.pending = append(m.pending, l)
+	}
+}
+
+func (m *materialize) detach(l *viewLink) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, d := range m.downs {
+		if d == l {
+			m.downs = append(m.downs[:i:i], m.downs[i+1:]...)
+			return
+		}
+	}
+	for i, d := range m.pending {
+		if d == l {
+			m.pending = append(m.pending[:i:i], m.pending[i+1:]...)
+			return
+		}
+	}
+}
+
+// Views finds the materialize operators of running views, so that a view
+// source can attach to its upstream.
+type Views struct {
+	mu   sync.Mutex
+	byID map[uint32]*materialize
+}
+
+// NewViews returns an empty registry.
+func NewViews() *Views { return &Views{byID: map[uint32]*materialize{}} }
+
+func (v *Views) register(id uint32, m *materialize) {
+	v.mu.Lock()
+	v.byID[id] = m
+	v.mu.Unlock()
+}
+
+// Forget removes a view (its job stopped).
+func (v *Views) Forget(id uint32) {
+	v.mu.Lock()
+	delete(v.byID, id)
+	v.mu.Unlock()
+}
+
+func (v *Views) get(id uint32) *materialize {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.byID[id]
+}
+
+// ViewSourceSpec reads another view: its rows as of the epoch at which
+// this job attaches, then its changes. Output: the view's columns plus a
+// bytea key column (the view's storage key), which is the stream key.
+type ViewSourceSpec struct {
+	Table  *storage.Table // the upstream view's storage (visible columns, opaque keys)
+	ViewID uint32
+}
+
+func (s *ViewSourceSpec) Explain() string { return "StreamViewScan " + s.Table.Name }
+
+func (s *ViewSourceSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
+	up := b.Env.Views.get(s.ViewID)
+	if up == nil {
+		return nil, fmt.Errorf("view %s is not running", s.Table.Name)
+	}
+	return &viewSource{spec: s, env: b.Env, up: up, fresh: b.Env.Fresh}, nil
+}
+
+type viewSource struct {
+	spec  *ViewSourceSpec
+	env   *Env
+	up    *materialize
+	fresh bool
+}
+
+func (v *viewSource) Types() []types.T {
+	return append(append([]types.T(nil), v.spec.Table.Types...), types.TBytea)
+}
+
+// followsUpstream marks sources whose barriers come from upstream rather
+// than from the coordinator.
+func (v *viewSource) followsUpstream() {}
+
+func (v *viewSource) Run(ctx context.Context, _ <-chan uint64, out chan<- Message) error {
+	link := &viewLink{ch: make(chan Message, 4), done: ctx.Done()}
+	// A fresh job attaches at the next barrier and starts from the view's
+	// committed contents; a resumed one is at the same committed epoch as
+	// its upstream and attaches at once.
+	if v.fresh {
+		link.attachAt = v.env.AttachEpoch
+	}
+	v.up.attach(link, !v.fresh)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m := <-link.ch:
+			if m.Kind == MsgBarrier && m.Start {
+				if err := v.snapshot(ctx, m.Epoch, out); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := Send(ctx, out, m); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// snapshot sends the upstream view's contents as of epoch e.
+func (v *viewSource) snapshot(ctx context.Context, e uint64, out chan<- Message) error {
+	if err := v.env.WaitCommitted(ctx, e); err != nil {
+		return err
+	}
+	t := v.spec.Table
+	it, err := t.Scan(v.env.DB.Latest(), storage.FullSpan)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	cols := make([]int, len(t.Types))
+	for i := range cols {
+		cols[i] = i
+	}
+	for {
+		arrs, n, keys, err := it.NextBatch(cols, exec.BatchSize)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		arrs = append(arrs, bytesArray(keys))
+		if err := Send(ctx, out, Message{Kind: MsgChunk, Chunk: NewChunk(arrs, make([]Op, n))}); err != nil {
+			return err
+		}
+	}
+}
+
+// bytesArray returns a bytea array of vs.
+func bytesArray(vs [][]byte) arrow.Array {
+	b := array.NewBinaryBuilder(types.Mem, arrow.BinaryTypes.Binary)
+	defer b.Release()
+	b.Reserve(len(vs))
+	for _, v := range vs {
+		b.Append(v)
+	}
+	return b.NewArray()
+}

@@ -1,0 +1,260 @@
+// Package stream is the streaming runtime: incremental operators over Arrow
+// changelog chunks, the jobs (dataflows) that connect them, and the
+// coordinator that cuts the streams into epochs with barriers and commits
+// each epoch's state atomically.
+//
+// # Messages
+//
+// A dataflow edge carries three kinds of message, in order:
+//
+//   - a Chunk: an Arrow batch plus one Op per row (insert, delete, or an
+//     update as a delete/insert pair of adjacent rows);
+//   - a Watermark: no later row on this edge has column Col below Val;
+//   - a Barrier: the end of epoch Epoch on this edge.
+//
+// # Operators
+//
+// Operators are push-based: an upstream calls Chunk, Watermark and Barrier
+// on its downstream directly, inside one goroutine (a fragment). An
+// operator with several inputs receives each side's messages with the side
+// number; the runtime aligns barriers before it delivers them, so every
+// operator sees Barrier exactly once per epoch, after every input's chunks
+// of that epoch.
+//
+// On a barrier a stateful operator writes the state it changed during the
+// epoch into the epoch's write batch (Barrier.Writes) and then forwards
+// the barrier. When every job has passed the barrier the coordinator
+// commits all writes of the epoch, the source positions and the epoch
+// number in one pebble commit: after a crash every operator restarts from
+// the state of the last committed epoch and every source rewinds to the
+// position recorded with it.
+package stream
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/exec"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// Op says what a chunk row does to the stream's contents.
+type Op uint8
+
+const (
+	// Insert adds the row.
+	Insert Op = iota
+	// Delete removes the row.
+	Delete
+	// UpdateDelete removes the old version of an updated row; the next row
+	// of the chunk is its UpdateInsert.
+	UpdateDelete
+	// UpdateInsert adds the new version of an updated row.
+	UpdateInsert
+)
+
+// IsInsert reports whether op adds a row (Insert or UpdateInsert).
+func (op Op) IsInsert() bool { return op == Insert || op == UpdateInsert }
+
+// Sign is +1 for inserts and -1 for deletes.
+func (op Op) Sign() int64 {
+	if op.IsInsert() {
+		return 1
+	}
+	return -1
+}
+
+func (op Op) String() string {
+	switch op {
+	case Insert:
+		return "+"
+	case Delete:
+		return "-"
+	case UpdateDelete:
+		return "U-"
+	case UpdateInsert:
+		return "U+"
+	}
+	return "?"
+}
+
+// Chunk is a batch of changes: Arrow columns plus one Op per row.
+type Chunk struct {
+	Cols []arrow.Array
+	Ops  []Op
+	N    int
+}
+
+// NewChunk returns a chunk over cols with ops (len(ops) rows).
+func NewChunk(cols []arrow.Array, ops []Op) *Chunk {
+	return &Chunk{Cols: cols, Ops: ops, N: len(ops)}
+}
+
+// Batch returns the chunk's columns as a batch, for expression evaluation.
+// The batch shares the columns; do not release both.
+func (c *Chunk) Batch() *exec.Batch { return &exec.Batch{Cols: c.Cols, N: c.N} }
+
+// Release releases the chunk's columns.
+func (c *Chunk) Release() {
+	for _, a := range c.Cols {
+		if a != nil {
+			a.Release()
+		}
+	}
+}
+
+// Row returns row i as datums (edges and row-wise paths only).
+func (c *Chunk) Row(i int, ts []types.T) []types.Datum {
+	row := make([]types.Datum, len(c.Cols))
+	for j, a := range c.Cols {
+		row[j] = types.GetDatum(a, i, ts[j])
+	}
+	return row
+}
+
+// Watermark promises that no later row on the edge has column Col below
+// Val (a datum of the column's type).
+type Watermark struct {
+	Col int
+	Val types.Datum
+}
+
+// Barrier ends epoch Epoch on an edge.
+type Barrier struct {
+	Epoch uint64
+	// Writes is the batch this epoch's state changes go into. Each job has
+	// its own batch per epoch; the coordinator merges them at commit. Only
+	// the goroutine that runs the job's operators writes to it.
+	Writes *pebble.Batch
+	// Stop asks every operator of the job to finish after this barrier.
+	Stop bool
+}
+
+// Operator is a streaming operator. Calls come from one goroutine.
+type Operator interface {
+	// Chunk processes a chunk arriving on input side. The operator owns
+	// the chunk from here (it releases or forwards it).
+	Chunk(side int, c *Chunk) error
+	// Watermark processes a watermark arriving on input side.
+	Watermark(side int, w Watermark) error
+	// Barrier is called once per epoch, after every input delivered its
+	// barrier. The operator writes its dirty state to b.Writes and forwards
+	// the barrier downstream.
+	Barrier(b *Barrier) error
+}
+
+// Output is where an operator sends its messages: the next operator's
+// input side.
+type Output struct {
+	Op   Operator
+	Side int
+}
+
+// Chunk forwards a chunk, dropping empty ones.
+func (o Output) Chunk(c *Chunk) error {
+	if c == nil || c.N == 0 {
+		if c != nil {
+			c.Release()
+		}
+		return nil
+	}
+	return o.Op.Chunk(o.Side, c)
+}
+
+// Watermark forwards a watermark.
+func (o Output) Watermark(w Watermark) error { return o.Op.Watermark(o.Side, w) }
+
+// Barrier forwards a barrier.
+func (o Output) Barrier(b *Barrier) error { return o.Op.Barrier(b) }
+
+// Env is what operators need from the job that runs them.
+type Env struct {
+	// Ctx evaluates expressions (time zone, settings).
+	Ctx *exec.Ctx
+	// State reads committed state (the last committed epoch): operators
+	// load their state from it when the job starts.
+	State storage.Reader
+	// Fresh is true when the job starts with no committed epoch (a new
+	// view, or one whose first epoch never committed): there is no state
+	// to load.
+	Fresh bool
+	// Stats counts rows in and out and rejects for SHOW JOBS.
+	Stats *Stats
+	// DB is the database (sources read tables and their changelogs).
+	DB *storage.DB
+	// Views finds running views, for views defined on views.
+	Views *Views
+	// AttachEpoch is, for a fresh job, the barrier after which it joins
+	// the running dataflow: its view sources start from their upstream's
+	// contents as committed at that epoch.
+	AttachEpoch uint64
+	// WaitCommitted blocks until epoch e has committed.
+	WaitCommitted func(ctx context.Context, e uint64) error
+}
+
+// Spec describes one operator of a stream plan: the planner fills it, the
+// job builds the operator from it. Each operator file defines its Spec.
+type Spec interface {
+	// Build returns the operator, sending to out. State tables come from
+	// b.StateTable, in a fixed order per operator.
+	Build(b *BuildCtx, out Output) (Operator, error)
+	// Explain is the operator's line in EXPLAIN (without children).
+	Explain() string
+}
+
+// BuildCtx is what a Spec needs to build its operator.
+type BuildCtx struct {
+	Env *Env
+	// Inputs are the input nodes (for their types and keys).
+	Inputs []*Node
+	// Node is the node being built.
+	Node *Node
+	// stateIDs hands out the job's state table ids in plan order.
+	stateIDs []uint32
+	nextID   int
+}
+
+// StateTable returns the id of the operator's next state table. Ids are
+// stable across restarts: the job's ids are stored in its catalog entry and
+// handed out in the same plan order every time the plan is built. Keys of
+// state table id live under storage.StateKey(id, ...).
+func (b *BuildCtx) StateTable() uint32 {
+	if b.nextID >= len(b.stateIDs) {
+		panic("stream: more state tables than allocated")
+	}
+	id := b.stateIDs[b.nextID]
+	b.nextID++
+	return id
+}
+
+// Node is one operator of a stream plan, with its stream properties.
+type Node struct {
+	// Spec builds the operator; Source is set instead on leaf nodes.
+	Spec   Spec
+	Source SourceSpec
+	Inputs []*Node
+	// Types and Names of the output columns.
+	Types []types.T
+	Names []string
+	// StreamKey are the output columns that identify a row of the
+	// changelog (unique among live rows).
+	StreamKey []int
+	// AppendOnly: the output never deletes or updates.
+	AppendOnly bool
+	// Watermarks are the output columns that carry watermarks.
+	Watermarks []int
+	// StateTables says how many state tables the operator uses and, for
+	// EXPLAIN, what each holds and when it is cleaned.
+	StateTables []string
+}
+
+// Stats are a job's counters.
+type Stats struct {
+	RowsIn, RowsOut atomic.Int64
+	// LateRows counts rows dropped because they were behind the watermark.
+	LateRows atomic.Int64
+}

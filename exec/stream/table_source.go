@@ -1,0 +1,232 @@
+package stream
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"streamsql/exec"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// TableSourceSpec follows a table: a snapshot of its rows, then every
+// change from its changelog. Output: columns Cols of the table, then, for
+// a table without a primary key, its hidden int8 row id (the stream key).
+//
+// Position: the changelog seq up to which changes have been sent (8
+// bytes). A job that starts without a position takes a snapshot and its
+// seq together, sends the rows, and follows the log from that seq, so no
+// change is missed or counted twice.
+type TableSourceSpec struct {
+	Table *storage.Table
+	Cols  []int
+	RowID bool
+}
+
+func (s *TableSourceSpec) Explain() string {
+	if s.RowID {
+		return "StreamTableScan " + s.Table.Name + " (with row id)"
+	}
+	return "StreamTableScan " + s.Table.Name
+}
+
+func (s *TableSourceSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
+	ts := &tableSource{spec: s, db: b.Env.DB, stats: b.Env.Stats}
+	if pos != nil {
+		if len(pos) != 8 {
+			return nil, fmt.Errorf("table source %s: bad position", s.Table.Name)
+		}
+		ts.pos = binary.BigEndian.Uint64(pos)
+		ts.started = true
+	}
+	return ts, nil
+}
+
+type tableSource struct {
+	spec    *TableSourceSpec
+	db      *storage.DB
+	stats   *Stats
+	pos     uint64
+	started bool
+}
+
+func (t *tableSource) Types() []types.T {
+	ts := make([]types.T, 0, len(t.spec.Cols)+1)
+	for _, c := range t.spec.Cols {
+		ts = append(ts, t.spec.Table.Types[c])
+	}
+	if t.spec.RowID {
+		ts = append(ts, types.TInt8)
+	}
+	return ts
+}
+
+func (t *tableSource) position() []byte {
+	return binary.BigEndian.AppendUint64(nil, t.pos)
+}
+
+func (t *tableSource) Run(ctx context.Context, barriers <-chan uint64, out chan<- Message) error {
+	if !t.started {
+		if err := t.snapshot(ctx, out); err != nil {
+			return err
+		}
+		t.started = true
+	}
+	for {
+		notify := t.db.LogNotify()
+		if err := t.follow(ctx, t.db.LogSeq(), out); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e := <-barriers:
+			// Every change committed before the barrier was requested
+			// belongs to the epoch it ends.
+			if err := t.follow(ctx, t.db.LogSeq(), out); err != nil {
+				return err
+			}
+			if err := Send(ctx, out, Message{Kind: MsgBarrier, Epoch: e, Pos: t.position()}); err != nil {
+				return err
+			}
+		case <-notify:
+		}
+	}
+}
+
+// snapshot sends the table's rows and sets the position to the changelog
+// seq of the same snapshot.
+func (t *tableSource) snapshot(ctx context.Context, out chan<- Message) error {
+	snap := t.db.Snapshot()
+	defer snap.Close()
+	seq, err := storage.LogSeqAt(snap)
+	if err != nil {
+		return err
+	}
+	it, err := t.spec.Table.Scan(snap, storage.FullSpan)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for {
+		cols, n, keys, err := it.NextBatch(t.spec.Cols, exec.BatchSize)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if t.spec.RowID {
+			cols = append(cols, rowIDs(keys))
+		}
+		t.stats.RowsIn.Add(int64(n))
+		if err := Send(ctx, out, Message{Kind: MsgChunk, Chunk: NewChunk(cols, make([]Op, n))}); err != nil {
+			return err
+		}
+	}
+	t.pos = seq
+	return nil
+}
+
+// follow sends the changelog entries after the position up to upTo.
+func (t *tableSource) follow(ctx context.Context, upTo uint64, out chan<- Message) error {
+	for t.pos < upTo {
+		lb, err := t.spec.Table.ReadLog(t.db.Latest(), t.pos, upTo, t.spec.Cols, exec.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(lb.Ops) == 0 {
+			t.pos = upTo
+			return nil
+		}
+		cols := lb.Cols
+		if t.spec.RowID {
+			cols = append(cols, rowIDs(lb.Keys))
+		}
+		ops := make([]Op, len(lb.Ops))
+		for i, o := range lb.Ops {
+			ops[i] = Op(o)
+		}
+		t.pos = lb.Last
+		t.stats.RowsIn.Add(int64(len(ops)))
+		if err := Send(ctx, out, Message{Kind: MsgChunk, Chunk: NewChunk(cols, ops)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowIDs decodes hidden row ids from encoded keys.
+func rowIDs(keys [][]byte) arrow.Array {
+	b := array.NewInt64Builder(types.Mem)
+	defer b.Release()
+	b.Reserve(len(keys))
+	for _, k := range keys {
+		d, _, err := types.DecodeKey(k, types.TInt8, false)
+		if err != nil {
+			b.AppendNull()
+			continue
+		}
+		b.Append(d.(int64))
+	}
+	return b.NewArray()
+}
+
+// ValuesSpec is a source of constant rows (a view over VALUES or with no
+// FROM): it sends them once, when the job starts fresh. Output: the rows'
+// columns plus an int8 row number (the stream key).
+//
+// Position: "done" once sent.
+type ValuesSpec struct {
+	Rows  [][]types.Datum
+	Types []types.T
+}
+
+func (s *ValuesSpec) Explain() string { return fmt.Sprintf("StreamValues %d rows", len(s.Rows)) }
+
+func (s *ValuesSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
+	return &valuesSource{spec: s, done: pos != nil}, nil
+}
+
+type valuesSource struct {
+	spec *ValuesSpec
+	done bool
+}
+
+func (v *valuesSource) Types() []types.T { return append(append([]types.T(nil), v.spec.Types...), types.TInt8) }
+
+func (v *valuesSource) Run(ctx context.Context, barriers <-chan uint64, out chan<- Message) error {
+	if !v.done && len(v.spec.Rows) > 0 {
+		cols := make([]arrow.Array, 0, len(v.spec.Types)+1)
+		for j, t := range v.spec.Types {
+			ds := make([]types.Datum, len(v.spec.Rows))
+			for i, r := range v.spec.Rows {
+				ds[i] = r[j]
+			}
+			cols = append(cols, types.ArrayFromDatums(t, ds))
+		}
+		ids := make([]types.Datum, len(v.spec.Rows))
+		for i := range ids {
+			ids[i] = int64(i)
+		}
+		cols = append(cols, types.ArrayFromDatums(types.TInt8, ids))
+		if err := Send(ctx, out, Message{Kind: MsgChunk, Chunk: NewChunk(cols, make([]Op, len(ids)))}); err != nil {
+			return err
+		}
+	}
+	v.done = true
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e := <-barriers:
+			if err := Send(ctx, out, Message{Kind: MsgBarrier, Epoch: e, Pos: []byte("done")}); err != nil {
+				return err
+			}
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package stream
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"streamsql/exec/expr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// WatermarkFilterSpec generates the watermark of a source column from
+// `WATERMARK FOR col AS expr`: the watermark is the largest value of Expr
+// seen so far. Rows whose Col is behind the current watermark are late:
+// they are dropped and counted (Stats.LateRows). After each chunk that
+// moves the watermark a Watermark message on Col follows the chunk.
+//
+// State: one state table holding the current watermark under the empty
+// key, written at each barrier where it moved.
+type WatermarkFilterSpec struct {
+	Col  int
+	Expr expr.Expr
+	Type types.T
+}
+
+func (s *WatermarkFilterSpec) Explain() string {
+	return "StreamWatermarkFilter #" + itoa(s.Col) + " >= " + s.Expr.String()
+}
+
+func (s *WatermarkFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+	w := &watermarkFilter{spec: s, env: b.Env, out: out, state: b.StateTable()}
+	if !b.Env.Fresh {
+		v, found, err := b.Env.State.Get(storage.StateKey(w.state, nil))
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			row, err := types.DecodeRow(v, []types.T{s.Type})
+			if err != nil {
+				return nil, err
+			}
+			w.wm = row[0]
+		}
+	}
+	return w, nil
+}
+
+type watermarkFilter struct {
+	spec  *WatermarkFilterSpec
+	env   *Env
+	out   Output
+	state uint32
+	wm    types.Datum
+	dirty bool
+	idx   []int
+}
+
+func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
+	vals, err := w.spec.Expr.Eval(w.env.Ctx, c.Batch())
+	if err != nil {
+		c.Release()
+		return err
+	}
+	defer vals.Release()
+	col := c.Cols[w.spec.Col]
+	t := w.spec.Type
+	w.idx = w.idx[:0]
+	var ops []Op
+	var late int64
+	next := w.wm
+	for i := 0; i < c.N; i++ {
+		if w.wm != nil {
+			d := types.GetDatum(col, i, t)
+			if d != nil && types.Compare(d, w.wm, t) < 0 {
+				late++
+				continue
+			}
+		}
+		w.idx = append(w.idx, i)
+		ops = append(ops, c.Ops[i])
+		if v := types.GetDatum(vals, i, t); v != nil && (next == nil || types.Compare(v, next, t) > 0) {
+			next = v
+		}
+	}
+	if late > 0 {
+		w.env.Stats.LateRows.Add(late)
+		b := expr.Take(c.Batch(), w.idx)
+		c.Release()
+		c = &Chunk{Cols: b.Cols, Ops: ops, N: b.N}
+	}
+	if err := w.out.Chunk(c); err != nil {
+		return err
+	}
+	if next != nil && (w.wm == nil || types.Compare(next, w.wm, t) > 0) {
+		w.wm, w.dirty = next, true
+		return w.out.Watermark(Watermark{Col: w.spec.Col, Val: next})
+	}
+	return nil
+}
+
+func (w *watermarkFilter) Watermark(_ int, wm Watermark) error { return w.out.Watermark(wm) }
+
+func (w *watermarkFilter) Barrier(b *Barrier) error {
+	if w.dirty {
+		if err := b.Writes.Set(storage.StateKey(w.state, nil), types.EncodeRow(nil, []types.Datum{w.wm}, []types.T{w.spec.Type}), nil); err != nil {
+			return err
+		}
+		w.dirty = false
+	}
+	return w.out.Barrier(b)
+}
+
+var _ arrow.Array

@@ -1,0 +1,612 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/sql/parser"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// The stream planner turns a query into an incremental dataflow. It plans
+// the query as a batch query first and reads that plan as the logical
+// plan: every batch operator is rebuilt from its streaming counterpart,
+// and every stream gets its properties: the stream key (the columns that
+// identify a changelog row, added as hidden columns where the query does
+// not output them), whether it is append-only, and which columns carry
+// watermarks. Operators the engine cannot maintain incrementally are
+// rejected here, at CREATE time, with the reason.
+
+// StreamPlan is a planned materialized view.
+type StreamPlan struct {
+	// Root is the view's materialize node.
+	Root *stream.Node
+	// Cols are the view's columns.
+	Cols []Output
+	// Upstreams are the views the plan reads; Tables the tables.
+	Upstreams, Tables []uint32
+	// AppendOnly: the view only ever gains rows.
+	AppendOnly bool
+}
+
+// StreamOptions say what view is being planned.
+type StreamOptions struct {
+	ViewID   uint32
+	Name     string
+	ColNames []string // CREATE MATERIALIZED VIEW v (a, b) names, or nil
+	// EmitOnWindowClose asks for final, append-only results.
+	EmitOnWindowClose bool
+}
+
+// PlanStream plans the query of a materialized view.
+func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, error) {
+	rel, err := p.planSelect(s, &scope{})
+	if err != nil {
+		return nil, err
+	}
+	cols := outputs(rel.cols)
+	if len(o.ColNames) > 0 {
+		if len(o.ColNames) > len(cols) {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "CREATE MATERIALIZED VIEW specifies more column names than columns")
+		}
+		if len(o.ColNames) < len(cols) {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "CREATE MATERIALIZED VIEW specifies fewer column names than columns")
+		}
+		for i := range cols {
+			cols[i].Name = o.ColNames[i]
+		}
+	}
+	sp := &streamPlanner{p: p, eowc: o.EmitOnWindowClose, tables: map[uint32]bool{}, views: map[uint32]bool{}}
+	n, m, err := sp.convert(rel.op)
+	if err != nil {
+		return nil, err
+	}
+	if o.EmitOnWindowClose && !sp.eowcDone {
+		if len(n.Watermarks) == 0 {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)")
+		}
+		n = sp.eowcBuffer(n)
+	}
+	visible := make([]int, 0, len(cols))
+	for i, c := range rel.cols {
+		if !c.hidden {
+			visible = append(visible, m[i])
+		}
+	}
+	mat := &stream.MaterializeSpec{ViewID: o.ViewID, Name: o.Name, Visible: visible, KeyCols: n.StreamKey, Types: n.Types}
+	root := &stream.Node{Spec: mat, Inputs: []*stream.Node{n}, StreamKey: n.StreamKey, AppendOnly: n.AppendOnly}
+	for _, c := range cols {
+		root.Types = append(root.Types, c.Type)
+		root.Names = append(root.Names, c.Name)
+	}
+	root.StateTables = nil
+	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly}
+	for id := range sp.tables {
+		plan.Tables = append(plan.Tables, id)
+	}
+	for id := range sp.views {
+		plan.Upstreams = append(plan.Upstreams, id)
+	}
+	return plan, nil
+}
+
+// ExplainStream prints a stream plan, one operator per line with its
+// stream properties and state tables.
+func ExplainStream(n *stream.Node) []string {
+	var lines []string
+	var walk func(n *stream.Node, depth int)
+	walk = func(n *stream.Node, depth int) {
+		var desc string
+		if n.Source != nil {
+			desc = n.Source.Explain()
+		} else {
+			desc = n.Spec.Explain()
+		}
+		var props []string
+		key := make([]string, len(n.StreamKey))
+		for i, k := range n.StreamKey {
+			key[i] = colLabel(n, k)
+		}
+		props = append(props, "key: ["+strings.Join(key, ", ")+"]")
+		if n.AppendOnly {
+			props = append(props, "append-only")
+		}
+		if len(n.Watermarks) > 0 {
+			wm := make([]string, len(n.Watermarks))
+			for i, w := range n.Watermarks {
+				wm[i] = colLabel(n, w)
+			}
+			props = append(props, "watermark: ["+strings.Join(wm, ", ")+"]")
+		}
+		line := strings.Repeat("  ", depth)
+		if depth > 0 {
+			line = strings.Repeat("  ", depth-1) + "└─"
+		}
+		lines = append(lines, line+desc+" {"+strings.Join(props, "; ")+"}")
+		for _, st := range n.StateTables {
+			lines = append(lines, strings.Repeat("  ", depth+1)+"state: "+st)
+		}
+		for _, in := range n.Inputs {
+			walk(in, depth+1)
+		}
+	}
+	walk(n, 0)
+	return lines
+}
+
+func colLabel(n *stream.Node, i int) string {
+	if i < len(n.Names) && n.Names[i] != "" {
+		return n.Names[i]
+	}
+	return fmt.Sprintf("#%d", i)
+}
+
+type streamPlanner struct {
+	p        *Planner
+	eowc     bool
+	eowcDone bool
+	tables   map[uint32]bool
+	views    map[uint32]bool
+}
+
+func notIncremental(format string, args ...any) error {
+	return sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain "+format, args...)
+}
+
+// convert rebuilds batch operator op as a stream node. m maps op's output
+// columns to the node's (the node may carry extra hidden key columns).
+func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err error) {
+	switch x := op.(type) {
+	case *batch.TableScan:
+		return sp.scan(x)
+	case *batch.Filter:
+		in, pred := x.Params()
+		child, cm, err := sp.convert(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		pe, err := remap(pred, cm)
+		if err != nil {
+			return nil, nil, err
+		}
+		n := inherit(child, &stream.FilterSpec{Pred: pe})
+		return n, cm, nil
+	case *batch.Project:
+		in, exprs := x.Params()
+		child, cm, err := sp.convert(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		return sp.project(child, cm, exprs)
+	case *batch.Buffer:
+		return sp.convert(x.Params())
+	case *batch.Sort:
+		in, _, topN, _, _ := x.Params()
+		if topN {
+			return nil, nil, notIncremental("ORDER BY with LIMIT (top-N)")
+		}
+		// A view has no order: ORDER BY only matters to readers.
+		return sp.convert(in)
+	case *batch.Limit:
+		return nil, nil, notIncremental("LIMIT or OFFSET")
+	case *batch.HashAgg:
+		return sp.agg(x)
+	case *batch.Distinct:
+		in, on := x.Params()
+		if on != nil {
+			return nil, nil, notIncremental("DISTINCT ON")
+		}
+		child, cm, err := sp.convert(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts := in.Types()
+		group := make([]int, len(ts))
+		for i := range ts {
+			group[i] = cm[i]
+		}
+		return sp.aggNode(child, group, ts, nil)
+	case *batch.HashJoin:
+		return sp.join(x.Params())
+	case *batch.NestedLoopJoin:
+		jp := x.Params()
+		if jp.Residual == nil && jp.Kind == batch.InnerJoin {
+			return nil, nil, notIncremental("a cross join (a join needs an equality condition between the two sides)")
+		}
+		return nil, nil, notIncremental("a join without an equality condition between the two sides")
+	case *batch.WindowTVF:
+		in, wp := x.Params()
+		child, cm, err := sp.convert(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		spec := &stream.WindowTVFSpec{Kind: wp.Kind, TSCol: cm[wp.TSCol], Slide: wp.Slide, Size: wp.Size, Offset: wp.Offset}
+		nIn := len(child.Types)
+		n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child},
+			Types:      append(slices.Clone(child.Types), wp.TSType, wp.TSType),
+			Names:      append(slices.Clone(child.Names), "window_start", "window_end"),
+			StreamKey:  spec.OutputKey(child.StreamKey, nIn),
+			AppendOnly: child.AppendOnly,
+			Watermarks: spec.OutputWatermarks(child.Watermarks, nIn)}
+		return n, append(slices.Clone(cm), nIn, nIn+1), nil
+	case *batch.UnionAll:
+		return sp.union(x)
+	case *batch.Values:
+		return sp.values(x)
+	}
+	return nil, nil, notIncremental("%s", strings.Fields(op.Explain())[0])
+}
+
+// inherit returns a node over child with the same columns and stream
+// properties.
+func inherit(child *stream.Node, spec stream.Spec) *stream.Node {
+	return &stream.Node{Spec: spec, Inputs: []*stream.Node{child}, Types: child.Types, Names: child.Names,
+		StreamKey: child.StreamKey, AppendOnly: child.AppendOnly, Watermarks: child.Watermarks}
+}
+
+func identity(n int) []int {
+	m := make([]int, n)
+	for i := range m {
+		m[i] = i
+	}
+	return m
+}
+
+// remap rewrites e's column references through m; expressions the
+// streaming engine cannot evaluate per row are rejected.
+func remap(e expr.Expr, m []int) (expr.Expr, error) {
+	var bad error
+	out := rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+		switch c := x.(type) {
+		case *expr.ColRef:
+			return &expr.ColRef{Idx: m[c.Idx], T: c.T, Name: c.Name}, true
+		case *expr.Subquery:
+			bad = notIncremental("subqueries in expressions")
+		case *expr.Param:
+			bad = sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot have parameters")
+		case *expr.Call:
+			switch c.Fn.Name {
+			case "now", "current_timestamp", "localtimestamp", "current_date", "current_time", "localtime", "clock_timestamp", "statement_timestamp", "transaction_timestamp":
+				bad = notIncremental("%s(): its value changes with time", c.Fn.Name)
+			}
+		}
+		return nil, false
+	})
+	return out, bad
+}
+
+func (sp *streamPlanner) scan(x *batch.TableScan) (*stream.Node, []int, error) {
+	tbl, cols, _ := x.Params()
+	r, ok := sp.p.Catalog.ByOID(tbl.ID)
+	if !ok {
+		return nil, nil, sqlerr.New(sqlerr.UndefinedTable, "relation %d does not exist", tbl.ID)
+	}
+	switch r.Kind {
+	case catalog.KindMatView:
+		sp.views[r.OID] = true
+		n := &stream.Node{Source: &stream.ViewSourceSpec{Table: tbl, ViewID: r.OID}}
+		for i, t := range tbl.Types {
+			n.Types = append(n.Types, t)
+			n.Names = append(n.Names, tbl.ColNames[i])
+		}
+		n.Types = append(n.Types, types.TBytea)
+		n.Names = append(n.Names, "_key")
+		n.StreamKey = []int{len(tbl.Types)}
+		return n, append([]int(nil), cols...), nil
+	case catalog.KindTable:
+	default:
+		return nil, nil, notIncremental("reads of %s %q", r.Kind.String(), r.Name)
+	}
+	sp.tables[r.OID] = true
+	outCols := append([]int(nil), cols...)
+	find := func(c int) int {
+		for i, oc := range outCols {
+			if oc == c {
+				return i
+			}
+		}
+		outCols = append(outCols, c)
+		return len(outCols) - 1
+	}
+	var key []int
+	for _, pk := range tbl.PK {
+		key = append(key, find(pk))
+	}
+	type wmCol struct {
+		idx int
+		def catalog.Watermark
+	}
+	var wms []wmCol
+	for _, w := range r.Watermarks {
+		ci := r.ColumnIndex(w.Column)
+		if ci < 0 {
+			return nil, nil, sqlerr.New(sqlerr.UndefinedColumn, "watermark column %q of %q does not exist", w.Column, r.Name)
+		}
+		wms = append(wms, wmCol{find(ci), w})
+	}
+	spec := &stream.TableSourceSpec{Table: tbl, Cols: outCols, RowID: len(tbl.PK) == 0}
+	n := &stream.Node{Source: spec, AppendOnly: r.AppendOnly}
+	for _, c := range outCols {
+		n.Types = append(n.Types, tbl.Types[c])
+		n.Names = append(n.Names, tbl.ColNames[c])
+	}
+	if spec.RowID {
+		n.Types = append(n.Types, types.TInt8)
+		n.Names = append(n.Names, "_row_id")
+		key = []int{len(outCols)}
+	}
+	n.StreamKey = key
+	for _, w := range wms {
+		e, err := sp.bindWatermark(r, w.def, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		wn := inherit(n, &stream.WatermarkFilterSpec{Col: w.idx, Expr: e, Type: n.Types[w.idx]})
+		wn.Watermarks = append(append([]int(nil), n.Watermarks...), w.idx)
+		wn.StateTables = []string{"the current watermark"}
+		n = wn
+	}
+	return n, identity(len(cols)), nil
+}
+
+// bindWatermark binds a WATERMARK FOR expression over the source node's
+// columns.
+func (sp *streamPlanner) bindWatermark(r *catalog.Relation, w catalog.Watermark, n *stream.Node) (expr.Expr, error) {
+	stmts, err := parser.Parse("SELECT " + w.Expr)
+	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
+		return nil, sqlerr.New(sqlerr.DataCorrupted, "watermark of %q is unreadable", r.Name)
+	}
+	target := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
+	sc := &scope{}
+	for i, t := range n.Types {
+		sc.cols = append(sc.cols, column{table: r.Name, name: n.Names[i], t: t})
+	}
+	inner := &Planner{Catalog: sp.p.Catalog, Reader: sp.p.Reader, SearchPath: sp.p.SearchPath, SQL: "SELECT " + w.Expr, Offset: 0}
+	return inner.binder(sc, "WATERMARK").bind(target)
+}
+
+func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr) (*stream.Node, []int, error) {
+	out := make([]expr.Expr, 0, len(exprs)+len(child.StreamKey))
+	for _, e := range exprs {
+		re, err := remap(e, cm)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, re)
+	}
+	n := &stream.Node{AppendOnly: child.AppendOnly}
+	// Keep the child's key columns (hidden where the query drops them).
+	for _, k := range child.StreamKey {
+		idx := -1
+		for i, e := range out {
+			if c, ok := e.(*expr.ColRef); ok && c.Idx == k {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			idx = len(out)
+			out = append(out, &expr.ColRef{Idx: k, T: child.Types[k], Name: child.Names[k]})
+		}
+		n.StreamKey = append(n.StreamKey, idx)
+	}
+	for i, e := range out {
+		n.Types = append(n.Types, e.Type())
+		name := ""
+		if c, ok := e.(*expr.ColRef); ok {
+			name = child.Names[c.Idx]
+			for _, w := range child.Watermarks {
+				if w == c.Idx {
+					n.Watermarks = append(n.Watermarks, i)
+				}
+			}
+		}
+		n.Names = append(n.Names, name)
+	}
+	n.Spec = &stream.ProjectSpec{Exprs: out}
+	n.Inputs = []*stream.Node{child}
+	return n, identity(len(exprs)), nil
+}
+
+func (sp *streamPlanner) agg(x *batch.HashAgg) (*stream.Node, []int, error) {
+	in, groupCols, groupTypes, aggs := x.Params()
+	child, cm, err := sp.convert(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	group := make([]int, len(groupCols))
+	for i, g := range groupCols {
+		group[i] = cm[g]
+	}
+	specs := make([]batch.AggSpec, len(aggs))
+	for i, a := range aggs {
+		s := a
+		s.Args = make([]int, len(a.Args))
+		for j, c := range a.Args {
+			s.Args[j] = cm[c]
+		}
+		if a.Filter >= 0 {
+			s.Filter = cm[a.Filter]
+		}
+		specs[i] = s
+	}
+	return sp.aggNode(child, group, groupTypes, specs)
+}
+
+func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []types.T, aggs []batch.AggSpec) (*stream.Node, []int, error) {
+	for _, a := range aggs {
+		switch a.Agg.Name {
+		case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg":
+		default:
+			return nil, nil, notIncremental("the aggregate %s()", a.Agg.Name)
+		}
+	}
+	spec := &stream.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1}
+	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child}}
+	for i, g := range group {
+		n.Types = append(n.Types, groupTypes[i])
+		n.Names = append(n.Names, child.Names[g])
+		n.StreamKey = append(n.StreamKey, i)
+		for _, w := range child.Watermarks {
+			if w == g && spec.WindowCol < 0 {
+				spec.WindowCol = i
+				n.Watermarks = append(n.Watermarks, i)
+			}
+		}
+	}
+	for _, a := range aggs {
+		n.Types = append(n.Types, a.T)
+		n.Names = append(n.Names, a.Agg.Name)
+	}
+	if sp.eowc && !sp.eowcDone {
+		if spec.WindowCol < 0 {
+			return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported,
+				"EMIT ON WINDOW CLOSE needs a GROUP BY column with a watermark (window_start or window_end of a TUMBLE/HOP over a source with WATERMARK FOR): without one, no group ever closes and its state would grow forever")
+		}
+		spec.EmitOnClose = true
+		sp.eowcDone = true
+		n.AppendOnly = true
+	}
+	n.StateTables = []string{"groups: group key -> row count and aggregate states (a window's groups are deleted once the watermark passes it)",
+		"inputs of min/max/string_agg/DISTINCT: (group key, aggregate, value) -> count"}
+	return n, identity(len(n.Types)), nil
+}
+
+func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) {
+	left, lm, err := sp.convert(jp.Left)
+	if err != nil {
+		return nil, nil, err
+	}
+	right, rm, err := sp.convert(jp.Right)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch jp.Kind {
+	case batch.InnerJoin, batch.LeftJoin, batch.RightJoin, batch.FullJoin:
+	default:
+		return nil, nil, notIncremental("semi or anti joins (IN/EXISTS subqueries)")
+	}
+	lw := len(jp.Left.Types())
+	m := make([]int, 0, lw+len(jp.Right.Types()))
+	for i := 0; i < lw; i++ {
+		m = append(m, lm[i])
+	}
+	for i := range jp.Right.Types() {
+		m = append(m, len(left.Types)+rm[i])
+	}
+	spec := &stream.HashJoinSpec{Kind: jp.Kind, LeftTypes: left.Types, RightTypes: right.Types,
+		LeftStreamKey: left.StreamKey, RightStreamKey: right.StreamKey,
+		LeftAppendOnly: left.AppendOnly, RightAppendOnly: right.AppendOnly}
+	for _, k := range jp.LeftKeys {
+		spec.LeftKeys = append(spec.LeftKeys, lm[k])
+	}
+	for _, k := range jp.RightKeys {
+		spec.RightKeys = append(spec.RightKeys, rm[k])
+	}
+	if jp.Residual != nil {
+		if spec.Residual, err = remap(jp.Residual, m); err != nil {
+			return nil, nil, err
+		}
+	}
+	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{left, right}}
+	n.Types = append(append([]types.T(nil), left.Types...), right.Types...)
+	n.Names = append(append([]string(nil), left.Names...), right.Names...)
+	n.StreamKey = append([]int(nil), left.StreamKey...)
+	for _, k := range right.StreamKey {
+		n.StreamKey = append(n.StreamKey, len(left.Types)+k)
+	}
+	n.AppendOnly = jp.Kind == batch.InnerJoin && left.AppendOnly && right.AppendOnly
+	if jp.Kind == batch.InnerJoin || jp.Kind == batch.LeftJoin {
+		n.Watermarks = append(n.Watermarks, left.Watermarks...)
+	}
+	if jp.Kind == batch.InnerJoin || jp.Kind == batch.RightJoin {
+		for _, w := range right.Watermarks {
+			n.Watermarks = append(n.Watermarks, len(left.Types)+w)
+		}
+	}
+	n.StateTables = []string{"left rows by join key (with match counts for outer joins)", "right rows by join key (with match counts for outer joins)"}
+	return n, m, nil
+}
+
+func (sp *streamPlanner) union(x *batch.UnionAll) (*stream.Node, []int, error) {
+	inputs := x.Params()
+	ts := x.Types()
+	n := &stream.Node{AppendOnly: true}
+	for tag, in := range inputs {
+		child, cm, err := sp.convert(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		exprs := make([]expr.Expr, 0, len(ts)+1)
+		for i, t := range ts {
+			exprs = append(exprs, &expr.ColRef{Idx: cm[i], T: t})
+		}
+		keyTypes := make([]types.T, len(child.StreamKey))
+		for i, k := range child.StreamKey {
+			keyTypes[i] = child.Types[k]
+		}
+		exprs = append(exprs, &stream.KeyExpr{Tag: byte(tag), Cols: child.StreamKey, Types: keyTypes})
+		p := &stream.Node{Spec: &stream.ProjectSpec{Exprs: exprs}, Inputs: []*stream.Node{child}, AppendOnly: child.AppendOnly}
+		for _, e := range exprs {
+			p.Types = append(p.Types, e.Type())
+			p.Names = append(p.Names, "")
+		}
+		p.StreamKey = []int{len(ts)}
+		n.Inputs = append(n.Inputs, p)
+		if !child.AppendOnly {
+			n.AppendOnly = false
+		}
+	}
+	n.Types = append(append([]types.T(nil), ts...), types.TBytea)
+	n.Names = make([]string, len(n.Types))
+	n.Names[len(ts)] = "_key"
+	n.StreamKey = []int{len(ts)}
+	n.Spec = &stream.UnionSpec{Types: n.Types}
+	return n, identity(len(ts)), nil
+}
+
+func (sp *streamPlanner) values(x *batch.Values) (*stream.Node, []int, error) {
+	rows, ts := x.Params()
+	ctx := &exec.Ctx{}
+	spec := &stream.ValuesSpec{Types: ts}
+	for _, r := range rows {
+		row := make([]types.Datum, len(r))
+		for j, e := range r {
+			d, err := expr.EvalConst(ctx, e)
+			if err != nil {
+				return nil, nil, err
+			}
+			row[j] = d
+		}
+		spec.Rows = append(spec.Rows, row)
+	}
+	n := &stream.Node{Source: spec, AppendOnly: true}
+	n.Types = append(append([]types.T(nil), ts...), types.TInt8)
+	n.Names = make([]string, len(n.Types))
+	n.Names[len(ts)] = "_row"
+	n.StreamKey = []int{len(ts)}
+	return n, identity(len(ts)), nil
+}
+
+// eowcBuffer holds the rows of a non-aggregating EMIT ON WINDOW CLOSE view
+// until the watermark passes them.
+func (sp *streamPlanner) eowcBuffer(n *stream.Node) *stream.Node {
+	b := inherit(n, &stream.EowcBufferSpec{Col: n.Watermarks[0], Types: n.Types, KeyCols: n.StreamKey})
+	b.AppendOnly = true
+	b.StateTables = []string{"rows not yet passed by the watermark: (watermark column, stream key) -> row"}
+	sp.eowcDone = true
+	return b
+}
+
+var _ = storage.FullSpan

@@ -1,0 +1,701 @@
+package udf
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// The system information and catalog functions that psql and the drivers
+// call in their metadata queries (format_type, pg_get_viewdef,
+// pg_table_is_visible, obj_description, has_table_privilege, ...), and the
+// array helpers those queries use on catalog arrays. Catalog answers come
+// from env.Catalog through CatalogInfo; without it the functions return
+// NULL or their neutral answer.
+//
+// Arrays are held in their PostgreSQL text form ("{a,b}"), so the array
+// functions here parse that form.
+
+func init() { builtins.addCatalogFuncs() }
+
+// ProcInfo describes one built-in function, for pg_proc.
+type ProcInfo struct {
+	OID        uint32
+	Name       string
+	Args       []types.T
+	Ret        types.T
+	Kind       byte // 'f' function, 'a' aggregate
+	Variadic   bool
+	RetSet     bool
+	Strict     bool
+	Volatility Volatility
+}
+
+// Procs lists the built-in functions, aggregates and set-returning
+// functions (operators excluded), in registration order.
+func Procs() []ProcInfo {
+	r := builtins
+	out := make([]ProcInfo, 0, len(r.allFuncs)+len(r.allAggs)+len(r.allTFuncs))
+	for _, s := range r.allFuncs {
+		out = append(out, ProcInfo{OID: s.OID, Name: s.Name, Args: s.Args, Ret: s.Ret, Kind: 'f', Variadic: s.Variadic, Strict: s.Strict, Volatility: s.Volatility})
+	}
+	for _, a := range r.allAggs {
+		out = append(out, ProcInfo{OID: a.OID, Name: a.Name, Args: a.Args, Ret: a.Ret, Kind: 'a', Volatility: Immutable})
+	}
+	for _, f := range r.allTFuncs {
+		ret := types.TUnknown
+		if len(f.Args) > 0 {
+			ret = f.Args[0]
+		}
+		out = append(out, ProcInfo{OID: f.OID, Name: f.Name, Args: f.Args, Ret: ret, Kind: 'f', Variadic: f.Variadic, RetSet: true, Volatility: Immutable})
+	}
+	return out
+}
+
+// ProcTypeOID is the pg_proc type OID of a declared argument or result
+// type: "any" for the polymorphic marker.
+func ProcTypeOID(t types.T) uint32 {
+	if isAny(t) {
+		return oidAny
+	}
+	return t.OID()
+}
+
+const (
+	oidAny         uint32 = 2276
+	oidAnyElement  uint32 = 2283
+	oidUnknownType uint32 = 705
+)
+
+// pseudoTypeNames are format_type's names for the types StreamSQL has no
+// types.T for but its catalogs mention.
+var pseudoTypeNames = map[uint32]string{
+	18: `"char"`, 22: "int2vector", 28: "xid", 30: "oidvector", 194: "pg_node_tree", 705: "unknown",
+	869: "inet", 1033: "aclitem", 2275: "cstring", 2276: `"any"`, 2277: "anyarray", 2278: "void",
+	2283: "anyelement", 1002: `"char"[]`, 1034: "aclitem[]",
+}
+
+// FormatType is format_type(oid, typmod): the SQL name of a type with its
+// modifiers.
+func FormatType(oid uint32, typmod int32) string {
+	if n, ok := pseudoTypeNames[oid]; ok {
+		return n
+	}
+	t, ok := types.FromOID(oid)
+	if !ok {
+		return "???"
+	}
+	elem := &t
+	if t.Kind == types.Array && t.Elem != nil {
+		e := *t.Elem
+		elem = &e
+	}
+	if typmod >= 4 {
+		switch elem.Kind {
+		case types.Numeric:
+			elem.Precision, elem.Scale = (typmod-4)>>16, (typmod-4)&0xFFFF
+		case types.Varchar, types.Char:
+			elem.Width = typmod - 4
+		}
+	} else if elem.Kind == types.Char {
+		if t.Kind == types.Array {
+			return "bpchar[]"
+		}
+		return "bpchar"
+	}
+	if t.Kind == types.Array {
+		return elem.String() + "[]"
+	}
+	return elem.String()
+}
+
+// RegIn converts the text form of a reg* type to an OID, for the casts
+// text::regclass, text::regtype and text::regproc. A number is taken as
+// the OID itself.
+func RegIn(env *Env, regType uint32, s string) (uint32, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return uint32(n), nil
+	}
+	switch regType {
+	case types.OIDRegclass:
+		if ci := catalogInfo(env); ci != nil {
+			if oid, ok := ci.LookupRelation(s); ok {
+				return oid, nil
+			}
+		} else if env != nil && env.Catalog != nil {
+			if oid, ok := env.Catalog.RelationOID(s); ok {
+				return oid, nil
+			}
+		}
+		return 0, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", s)
+	case types.OIDRegtype:
+		for oid, n := range pseudoTypeNames {
+			if n == s {
+				return oid, nil
+			}
+		}
+		t, err := types.ParseTypeName(strings.TrimSuffix(s, "[]"), nil, len(s)-len(strings.TrimSuffix(s, "[]")))
+		if err != nil {
+			return 0, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", s)
+		}
+		return t.OID(), nil
+	case types.OIDRegproc:
+		var found []ProcInfo
+		for _, p := range Procs() {
+			if p.Name == strings.TrimPrefix(s, "pg_catalog.") {
+				found = append(found, p)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return 0, sqlerr.New(sqlerr.UndefinedFunction, "function \"%s\" does not exist", s)
+		case 1:
+			return found[0].OID, nil
+		}
+		return 0, sqlerr.New(sqlerr.AmbiguousFunction, "more than one function named \"%s\"", s)
+	}
+	return 0, sqlerr.New(sqlerr.InvalidTextRepresentation, "invalid input syntax for type oid: \"%s\"", s)
+}
+
+// RegOut is the text form of an OID of a reg* type: the relation, type or
+// function name (the number when nothing has that OID), for the casts
+// regclass::text and friends.
+func RegOut(env *Env, regType uint32, oid uint32) string {
+	num := strconv.FormatUint(uint64(oid), 10)
+	if oid == 0 {
+		return "-"
+	}
+	switch regType {
+	case types.OIDRegclass:
+		if ci := catalogInfo(env); ci != nil {
+			if o, ok := ci.Object(oid); ok {
+				if o.Visible {
+					return quoteIdentSimple(o.Name)
+				}
+				return quoteIdentSimple(o.Schema) + "." + quoteIdentSimple(o.Name)
+			}
+		} else if env != nil && env.Catalog != nil {
+			if n, ok := env.Catalog.RelationName(oid); ok {
+				return n
+			}
+		}
+	case types.OIDRegtype:
+		if f := FormatType(oid, -1); f != "???" {
+			return f
+		}
+	case types.OIDRegproc:
+		if p, ok := procByOID(oid); ok {
+			return p.Name
+		}
+	}
+	return num
+}
+
+// quoteIdentSimple quotes an identifier that is not a plain lower-case name.
+func quoteIdentSimple(s string) string {
+	for i, r := range s {
+		if !(r >= 'a' && r <= 'z' || r == '_' || i > 0 && r >= '0' && r <= '9') {
+			return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+		}
+	}
+	return s
+}
+
+func procByOID(oid uint32) (ProcInfo, bool) {
+	for _, p := range Procs() {
+		if p.OID == oid {
+			return p, true
+		}
+	}
+	return ProcInfo{}, false
+}
+
+func procArgs(p ProcInfo) string {
+	parts := make([]string, len(p.Args))
+	for i, a := range p.Args {
+		parts[i] = FormatType(ProcTypeOID(a), -1)
+		if p.Variadic && i == len(p.Args)-1 {
+			if isAny(a) {
+				parts[i] = `VARIADIC "any"`
+			} else {
+				parts[i] = "VARIADIC " + parts[i] + "[]"
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func procResult(p ProcInfo) string {
+	oid := ProcTypeOID(p.Ret)
+	if oid == oidAny || oid == oidUnknownType {
+		oid = oidAnyElement
+	}
+	s := FormatType(oid, -1)
+	if p.RetSet {
+		s = "SETOF " + s
+	}
+	return s
+}
+
+func oidOf(d types.Datum) uint32 { return uint32(d.(int64)) }
+
+func (r *registry) addCatalogFuncs() {
+	oid, text, name, i4, i8, b := types.TOid, types.TText, types.TName, types.TInt4, types.TInt8, types.TBool
+
+	// nonStrict registers a function that sees NULL arguments itself.
+	nonStrict := func(fname string, args []types.T, ret types.T, vol Volatility, f func(env *Env, a []types.Datum) (types.Datum, error)) {
+		r.fn(&Scalar{Name: fname, Args: args, Ret: ret, Volatility: vol, Eval: rowFunc(args, ret, false, f)})
+	}
+	stable := func(fname string, args []types.T, ret types.T, f func(env *Env, a []types.Datum) (types.Datum, error)) {
+		r.fn(&Scalar{Name: fname, Args: args, Ret: ret, Strict: true, Volatility: Stable, Eval: rowFunc(args, ret, true, f)})
+	}
+	constant := func(fname string, args []types.T, ret types.T, v types.Datum) {
+		stable(fname, args, ret, func(*Env, []types.Datum) (types.Datum, error) { return v, nil })
+	}
+
+	nonStrict("format_type", ts(oid, i4), text, Stable, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		if a[0] == nil {
+			return nil, nil
+		}
+		mod := int32(-1)
+		if a[1] != nil {
+			mod = int32(a[1].(int64))
+		}
+		return FormatType(oidOf(a[0]), mod), nil
+	})
+
+	// Column defaults are stored as SQL text, which is what adbin holds.
+	expr := func(_ *Env, a []types.Datum) (types.Datum, error) { return a[0], nil }
+	stable("pg_get_expr", ts(text, oid), text, expr)
+	stable("pg_get_expr", ts(text, oid, b), text, expr)
+
+	definition := func(kinds string) func(env *Env, a []types.Datum) (types.Datum, error) {
+		return func(env *Env, a []types.Datum) (types.Datum, error) {
+			ci := catalogInfo(env)
+			if ci == nil {
+				return nil, nil
+			}
+			o, ok := ci.Object(oidOf(a[0]))
+			if !ok || !strings.ContainsRune(kinds, rune(o.Kind)) {
+				return nil, nil
+			}
+			return o.Definition, nil
+		}
+	}
+	for _, args := range [][]types.T{ts(oid), ts(oid, b), ts(oid, i4)} {
+		stable("pg_get_viewdef", args, text, definition("vm"))
+	}
+	stable("pg_get_indexdef", ts(oid), text, definition("i"))
+	stable("pg_get_indexdef", ts(oid, i4, b), text, func(env *Env, a []types.Datum) (types.Datum, error) {
+		d, err := definition("i")(env, a)
+		if d == nil || err != nil {
+			return d, err
+		}
+		col := a[1].(int64)
+		if col == 0 {
+			return d, nil
+		}
+		// Column col of the index: the col-th name in "USING btree (a, b)".
+		s := d.(string)
+		lo, hi := strings.LastIndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if lo < 0 || hi < lo {
+			return nil, nil
+		}
+		cols := strings.Split(s[lo+1:hi], ", ")
+		if col < 0 || int(col) > len(cols) {
+			return nil, nil
+		}
+		return cols[col-1], nil
+	})
+	stable("pg_get_constraintdef", ts(oid), text, definition("c"))
+	stable("pg_get_constraintdef", ts(oid, b), text, definition("c"))
+	stable("pg_get_ruledef", ts(oid), text, definition("R"))
+	stable("pg_get_ruledef", ts(oid, b), text, definition("R"))
+	constant("pg_get_partkeydef", ts(oid), text, nil)
+	constant("pg_get_statisticsobjdef_columns", ts(oid), text, nil)
+	constant("pg_get_serial_sequence", ts(text, text), text, nil)
+	constant("pg_relation_is_publishable", ts(oid), b, false)
+
+	stable("pg_get_userbyid", ts(oid), name, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if ci := catalogInfo(env); ci != nil {
+			if n, ok := ci.RoleName(oidOf(a[0])); ok {
+				return n, nil
+			}
+		}
+		return "unknown (OID=" + strconv.FormatUint(uint64(oidOf(a[0])), 10) + ")", nil
+	})
+	stable("pg_table_is_visible", ts(oid), b, func(env *Env, a []types.Datum) (types.Datum, error) {
+		ci := catalogInfo(env)
+		if ci == nil {
+			return nil, nil
+		}
+		o, ok := ci.Object(oidOf(a[0]))
+		if !ok {
+			return nil, nil
+		}
+		return o.Visible, nil
+	})
+	stable("pg_type_is_visible", ts(oid), b, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		if _, ok := types.FromOID(oidOf(a[0])); ok {
+			return true, nil
+		}
+		_, ok := pseudoTypeNames[oidOf(a[0])]
+		return ok, nil
+	})
+	stable("pg_function_is_visible", ts(oid), b, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		_, ok := procByOID(oidOf(a[0]))
+		return ok, nil
+	})
+	stable("pg_get_function_result", ts(oid), text, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		if p, ok := procByOID(oidOf(a[0])); ok {
+			return procResult(p), nil
+		}
+		return nil, nil
+	})
+	for _, fname := range []string{"pg_get_function_arguments", "pg_get_function_identity_arguments"} {
+		stable(fname, ts(oid), text, func(_ *Env, a []types.Datum) (types.Datum, error) {
+			if p, ok := procByOID(oidOf(a[0])); ok {
+				return procArgs(p), nil
+			}
+			return nil, nil
+		})
+	}
+
+	describe := func(env *Env, a []types.Datum) (types.Datum, error) {
+		ci := catalogInfo(env)
+		if ci == nil {
+			return nil, nil
+		}
+		if o, ok := ci.Object(oidOf(a[0])); ok && o.Description != "" {
+			return o.Description, nil
+		}
+		return nil, nil
+	}
+	stable("obj_description", ts(oid), text, describe)
+	stable("obj_description", ts(oid, name), text, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if a[1].(string) != "pg_class" {
+			return nil, nil
+		}
+		return describe(env, a)
+	})
+	// Columns and shared objects carry no comments yet.
+	constant("col_description", ts(oid, i4), text, nil)
+	constant("shobj_description", ts(oid, name), text, nil)
+
+	r.fn(&Scalar{Name: "current_schemas", Args: ts(b), Ret: types.T{Kind: types.Array, Elem: &name}, Strict: true, Volatility: Stable,
+		Eval: rowFunc(ts(b), types.T{Kind: types.Array, Elem: &name}, true, func(env *Env, a []types.Datum) (types.Datum, error) {
+			var path []string
+			if ci := catalogInfo(env); ci != nil {
+				path = ci.SearchPath()
+			} else if env != nil && env.Catalog != nil {
+				path = []string{env.Catalog.CurrentSchema()}
+			}
+			if a[0].(bool) && (len(path) == 0 || path[0] != "pg_catalog") {
+				path = append([]string{"pg_catalog"}, path...)
+			}
+			return FormatArray(path), nil
+		})})
+
+	// Every session may do everything: there are no privileges yet.
+	for _, fname := range []string{"has_table_privilege", "has_schema_privilege", "has_database_privilege", "has_column_privilege", "has_function_privilege", "has_sequence_privilege", "pg_has_role"} {
+		for _, args := range [][]types.T{ts(text, text), ts(oid, text), ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
+			constant(fname, args, b, true)
+		}
+	}
+	constant("has_column_privilege", ts(text, text, text, text), b, true)
+	constant("has_column_privilege", ts(oid, i4, text), b, true)
+
+	stable("pg_encoding_to_char", ts(i4), name, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		switch a[0].(int64) {
+		case 0:
+			return "SQL_ASCII", nil
+		case 6:
+			return "UTF8", nil
+		}
+		return "", nil
+	})
+	stable("pg_char_to_encoding", ts(name), i4, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		switch strings.ToUpper(a[0].(string)) {
+		case "SQL_ASCII":
+			return int64(0), nil
+		case "UTF8", "UTF-8":
+			return int64(6), nil
+		}
+		return int64(-1), nil
+	})
+	for _, fname := range []string{"pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size"} {
+		constant(fname, ts(oid), i8, int64(0))
+	}
+	stable("pg_size_pretty", ts(i8), text, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		return sizePretty(a[0].(int64)), nil
+	})
+	constant("pg_is_in_recovery", nil, b, false)
+
+	// Array helpers over the text form of arrays.
+	anyArr := func(fname string, args []types.T, ret types.T, f func(elems []*string, a []types.Datum) (types.Datum, error)) {
+		r.fn(&Scalar{Name: fname, Args: args, Ret: ret, Strict: true, Volatility: Immutable,
+			Eval: func(env *Env, cols []arrow.Array, n int) (arrow.Array, error) {
+				return nil, sqlerr.New(sqlerr.InternalError, "%s needs its argument types", fname)
+			},
+			EvalTyped: func(env *Env, argTypes []types.T, cols []arrow.Array, n int) (arrow.Array, error) {
+				decl := append([]types.T{argTypes[0]}, args[1:]...)
+				return rowFunc(decl, ret, true, func(env *Env, a []types.Datum) (types.Datum, error) {
+					s, ok := a[0].(string)
+					if !ok {
+						return nil, sqlerr.New(sqlerr.DatatypeMismatch, "%s: argument is not an array", fname)
+					}
+					elems, err := ParseArray(s)
+					if err != nil {
+						return nil, err
+					}
+					return f(elems, a)
+				})(env, cols, n)
+			}})
+	}
+	join := func(elems []*string, a []types.Datum) (types.Datum, error) {
+		var sb strings.Builder
+		first := true
+		for _, e := range elems {
+			v := ""
+			switch {
+			case e != nil:
+				v = *e
+			case len(a) > 2 && a[2] != nil:
+				v = a[2].(string)
+			default:
+				continue
+			}
+			if !first {
+				sb.WriteString(a[1].(string))
+			}
+			first = false
+			sb.WriteString(v)
+		}
+		return sb.String(), nil
+	}
+	anyArr("array_to_string", ts(Any, text), text, join)
+	anyArr("array_to_string", ts(Any, text, text), text, join)
+	bound := func(upper bool) func(elems []*string, a []types.Datum) (types.Datum, error) {
+		return func(elems []*string, a []types.Datum) (types.Datum, error) {
+			if len(elems) == 0 || a[1].(int64) != 1 {
+				return nil, nil
+			}
+			if upper {
+				return int64(len(elems)), nil
+			}
+			return int64(1), nil
+		}
+	}
+	anyArr("array_upper", ts(Any, i4), i4, bound(true))
+	anyArr("array_lower", ts(Any, i4), i4, bound(false))
+	anyArr("array_length", ts(Any, i4), i4, bound(true))
+	anyArr("cardinality", ts(Any), i4, func(elems []*string, _ []types.Datum) (types.Datum, error) { return int64(len(elems)), nil })
+
+	// Equality of catalog arrays (pg_policy.polroles = '{0}'), element by
+	// element over the text form.
+	for _, e := range []types.T{types.TText, types.TOid, types.TInt2, types.TInt4, types.TInt8, types.TName, types.TVarchar, types.TBool} {
+		e := e
+		arr := types.T{Kind: types.Array, Elem: &e}
+		for _, op := range []string{"=", "<>"} {
+			neg := op == "<>"
+			r.op(&Scalar{Name: op, Args: ts(arr, arr), Ret: b, Strict: true, Eval: rowFunc(ts(arr, arr), b, true, func(_ *Env, a []types.Datum) (types.Datum, error) {
+				x, err := ParseArray(a[0].(string))
+				if err != nil {
+					return nil, err
+				}
+				y, err := ParseArray(a[1].(string))
+				if err != nil {
+					return nil, err
+				}
+				return arraysEqual(x, y) != neg, nil
+			})})
+		}
+	}
+
+	r.tfunc(&TableFunc{Name: "unnest", Args: ts(Any), Cols: func(args []types.T) ([]string, []types.T) {
+		return []string{"unnest"}, []types.T{elemType(args[0])}
+	}, Eval: func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
+		if args[0] == nil {
+			return emptyIter{}, nil
+		}
+		elems, err := arrayArg(args[0])
+		if err != nil {
+			return nil, err
+		}
+		et := elemType(argTypes[0])
+		i := 0
+		return &seriesIter{t: et, next: func() (types.Datum, bool, error) {
+			if i >= len(elems) {
+				return nil, false, nil
+			}
+			e := elems[i]
+			i++
+			if e == nil {
+				return nil, true, nil
+			}
+			v, err := types.Cast(*e, types.TText, et, envLocation(env))
+			return v, true, err
+		}}, nil
+	}})
+	r.tfunc(&TableFunc{Name: "generate_subscripts", Args: ts(Any, i4), Cols: func([]types.T) ([]string, []types.T) {
+		return []string{"generate_subscripts"}, []types.T{i4}
+	}, Eval: func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
+		if args[0] == nil || args[1] == nil || args[1].(int64) != 1 {
+			return emptyIter{}, nil
+		}
+		elems, err := arrayArg(args[0])
+		if err != nil {
+			return nil, err
+		}
+		i := int64(0)
+		return &seriesIter{t: i4, next: func() (types.Datum, bool, error) {
+			if i >= int64(len(elems)) {
+				return nil, false, nil
+			}
+			i++
+			return i, true, nil
+		}}, nil
+	}})
+}
+
+func envLocation(env *Env) *time.Location {
+	if env == nil {
+		return nil
+	}
+	return env.Location
+}
+
+func arraysEqual(x, y []*string) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if (x[i] == nil) != (y[i] == nil) || x[i] != nil && *x[i] != *y[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func arrayArg(d types.Datum) ([]*string, error) {
+	s, ok := d.(string)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument is not an array")
+	}
+	return ParseArray(s)
+}
+
+// elemType is the element type of an array type (text for an untyped
+// array literal).
+func elemType(t types.T) types.T {
+	if t.Kind == types.Array && t.Elem != nil {
+		return *t.Elem
+	}
+	return types.TText
+}
+
+// ParseArray parses the text form of a one-dimensional array ("{a,"b c",NULL}")
+// into its elements; a nil element is NULL.
+func ParseArray(s string) ([]*string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, sqlerr.New(sqlerr.InvalidTextRepresentation, "malformed array literal: %q", s)
+	}
+	body := s[1 : len(s)-1]
+	var out []*string
+	if strings.TrimSpace(body) == "" {
+		return out, nil
+	}
+	i := 0
+	for i <= len(body) {
+		for i < len(body) && body[i] == ' ' {
+			i++
+		}
+		var sb strings.Builder
+		quoted := false
+		if i < len(body) && body[i] == '"' {
+			quoted = true
+			i++
+			for i < len(body) && body[i] != '"' {
+				if body[i] == '\\' && i+1 < len(body) {
+					i++
+				}
+				sb.WriteByte(body[i])
+				i++
+			}
+			if i >= len(body) {
+				return nil, sqlerr.New(sqlerr.InvalidTextRepresentation, "malformed array literal: %q", s)
+			}
+			i++
+		}
+		for i < len(body) && body[i] != ',' {
+			if body[i] == '\\' && i+1 < len(body) {
+				i++
+			}
+			sb.WriteByte(body[i])
+			i++
+		}
+		v := sb.String()
+		if !quoted {
+			v = strings.TrimSpace(v)
+		}
+		if !quoted && strings.EqualFold(v, "NULL") {
+			out = append(out, nil)
+		} else {
+			out = append(out, &v)
+		}
+		i++ // the comma
+	}
+	return out, nil
+}
+
+// FormatArray writes elements in the text form of an array, quoting those
+// that need it.
+func FormatArray(elems []string) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, e := range elems {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		if e == "" || strings.EqualFold(e, "NULL") || strings.ContainsAny(e, "{},\"\\ \t\n") {
+			sb.WriteByte('"')
+			sb.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(e))
+			sb.WriteByte('"')
+		} else {
+			sb.WriteString(e)
+		}
+	}
+	sb.WriteByte('}')
+	return sb.String()
+}
+
+// sizePretty is pg_size_pretty(bigint), with PostgreSQL's rounding: one
+// extra bit is kept and rounded half away from zero at the end.
+func sizePretty(n int64) string {
+	const limit, limit2 = 10 * 1024, 10*1024*2 - 1
+	abs := func(x int64) int64 { return max(x, -x) }
+	half := func(x int64) int64 {
+		if x < 0 {
+			return (x - 1) / 2
+		}
+		return (x + 1) / 2
+	}
+	if abs(n) < limit {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	n >>= 9
+	for _, unit := range []string{"kB", "MB", "GB", "TB"} {
+		if abs(n) < limit2 {
+			return strconv.FormatInt(half(n), 10) + " " + unit
+		}
+		n >>= 10
+	}
+	return strconv.FormatInt(half(n), 10) + " PB"
+}

@@ -1,0 +1,51 @@
+package udf
+
+// CatalogInfo is what the catalog functions (pg_get_viewdef,
+// pg_table_is_visible, obj_description, ...) and the pg_catalog tables ask
+// beyond CatalogReader. The engine's CatalogReader implements it; when
+// env.Catalog does not, those functions return NULL (or their neutral
+// answer).
+type CatalogInfo interface {
+	CatalogReader
+	// SearchPath is the session's effective search path.
+	SearchPath() []string
+	// Settings lists every run-time setting with its current value.
+	Settings() []Setting
+	// RoleName returns the name of the role with OID oid.
+	RoleName(oid uint32) (string, bool)
+	// Object describes the relation, index, constraint or rule with OID oid.
+	Object(oid uint32) (ObjectInfo, bool)
+	// LookupRelation resolves a possibly qualified relation name (the
+	// input of regclass), pg_catalog and information_schema included.
+	LookupRelation(name string) (uint32, bool)
+}
+
+// Setting is one run-time setting.
+type Setting struct {
+	Name, Value, Description string
+}
+
+// ObjectInfo describes a catalog object for the catalog functions.
+type ObjectInfo struct {
+	Schema string
+	Name   string
+	// Kind is the pg_class relkind of a relation or index ('i'), 'c' for a
+	// constraint and 'R' for a view's rewrite rule.
+	Kind byte
+	// Visible: found first by its unqualified name along the search path.
+	Visible bool
+	// Description is the COMMENT (obj_description), "" for none.
+	Description string
+	// Definition is what pg_get_viewdef, pg_get_indexdef or
+	// pg_get_constraintdef print for this object.
+	Definition string
+}
+
+// catalogInfo returns env's CatalogInfo, or nil.
+func catalogInfo(env *Env) CatalogInfo {
+	if env == nil || env.Catalog == nil {
+		return nil
+	}
+	ci, _ := env.Catalog.(CatalogInfo)
+	return ci
+}
