@@ -62,7 +62,7 @@ func startServer(t *testing.T) *server {
 			t.Logf("shutdown: %v", err)
 		}
 		cancel()
-		if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
+		if err := <-done; err != nil && !errors.Is(err, pgwire.ErrServerClosed) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
 			t.Logf("serve: %v", err)
 		}
 		if err := eng.Close(); err != nil {

@@ -611,6 +611,22 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 		if mv, ok := e.Stmt.Ext.(*parser.MatViewExt); ok && e.Stmt.AST.GetCreateTableAsStmt() != nil {
 			return s.explainStream(e.Stmt.AST.GetCreateTableAsStmt(), mv)
 		}
+	case *parser.CreateSource:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.createSource(s.newPlanner(st, nil, nil, s.e.db.Latest()), e)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
+	case *parser.DropObjects:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.dropObjects(e)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
 	case *parser.MatViewExt:
 		return s.planUtility(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST)
 	case *parser.CreateTableExt:

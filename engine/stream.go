@@ -10,6 +10,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
+	"streamsql/connector/datagen"
 	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
@@ -92,7 +93,7 @@ func (e *Engine) matViews() []*catalog.Relation {
 
 // streamPlanner returns a planner for a view definition.
 func (e *Engine) streamPlanner(sql string) *planner.Planner {
-	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql}
+	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql, Sources: e.sourceSpec}
 }
 
 // planView plans a materialized view's query.
@@ -342,3 +343,110 @@ func (s *Session) checkWatermarks(r *catalog.Relation) error {
 }
 
 func pgQuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// sourceSpec returns the connector of a source relation.
+func (e *Engine) sourceSpec(r *catalog.Relation) (stream.SourceSpec, error) {
+	switch strings.ToLower(r.Options["connector"]) {
+	case "datagen":
+		var names []string
+		var ts []types.T
+		for _, c := range r.Columns {
+			if !c.Dropped {
+				names = append(names, c.Name)
+				ts = append(ts, c.Type)
+			}
+		}
+		return datagen.New(names, ts, r.Options)
+	case "":
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "source %q has no connector: add WITH (connector = '...')", r.Name)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "connector %q is not supported yet", r.Options["connector"])
+}
+
+// createSource is CREATE SOURCE.
+func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (string, error) {
+	schema := s.currentSchema()
+	if cs.Name.Schema != "" {
+		schema = cs.Name.Schema
+	}
+	if _, ok := s.e.cat.Relation(schema, cs.Name.Name); ok {
+		if cs.IfNotExists {
+			return "CREATE SOURCE", nil
+		}
+		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)
+	}
+	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSource, AppendOnly: true,
+		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.info.User, Created: time.Now()}
+	if cs.Table == nil || len(cs.Table.TableElts) == 0 {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a source needs a column list")
+	}
+	for _, el := range cs.Table.TableElts {
+		cd := el.GetColumnDef()
+		if cd == nil {
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "constraints on sources are not supported")
+		}
+		col, _, err := s.columnDef(p, r.Name, cd)
+		if err != nil {
+			return "", err
+		}
+		if r.ColumnIndex(col.Name) >= 0 {
+			return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name)
+		}
+		col.AttNum = int16(len(r.Columns) + 1)
+		r.Columns = append(r.Columns, col)
+	}
+	for _, o := range cs.Options {
+		r.Options[strings.ToLower(o.Key)] = o.Value
+	}
+	for _, w := range cs.Watermarks {
+		r.Watermarks = append(r.Watermarks, catalog.Watermark{Column: w.Column, Expr: w.ExprSQL})
+	}
+	if _, err := s.e.sourceSpec(r); err != nil {
+		return "", err
+	}
+	created, err := s.e.cat.CreateRelation(r)
+	if err != nil {
+		return "", err
+	}
+	if err := s.checkWatermarks(created); err != nil {
+		s.e.cat.DropRelation(created.OID, false)
+		return "", err
+	}
+	return "CREATE SOURCE", nil
+}
+
+// dropObjects is DROP SOURCE | SINK.
+func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
+	if d.Kind != "source" {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "DROP %s is not supported yet", strings.ToUpper(d.Kind))
+	}
+	for _, n := range d.Names {
+		var r *catalog.Relation
+		var err error
+		if n.Schema != "" {
+			var ok bool
+			if r, ok = s.e.cat.Relation(n.Schema, n.Name); !ok {
+				err = sqlerr.New(sqlerr.UndefinedTable, "source %q does not exist", n.Name)
+			}
+		} else {
+			r, err = s.e.cat.Resolve(s.searchPath(), n.Name)
+		}
+		if err != nil {
+			if d.IfExists && sqlerr.Code(err) == sqlerr.UndefinedTable {
+				continue
+			}
+			return "", sqlerr.New(sqlerr.UndefinedTable, "source %q does not exist", n.Name)
+		}
+		if r.Kind != catalog.KindSource {
+			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a source", r.Name)
+		}
+		dropped, err := s.e.cat.DropRelation(r.OID, d.Cascade)
+		if err != nil {
+			return "", err
+		}
+		if err := s.e.dropStreaming(dropped); err != nil {
+			return "", err
+		}
+	}
+	return "DROP SOURCE", nil
+}

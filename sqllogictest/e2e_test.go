@@ -78,6 +78,36 @@ func sqliteFiles(t *testing.T, root string) []string {
 	return files
 }
 
+// peerStreams are the peer streaming suites that must pass, relative to
+// shared/sqllogic/risingwave/streaming.
+var peerStreams = []string{
+	"basic.slt",
+	"time_window.slt",
+	"mv_on_mv.slt",
+	"eowc/eowc_group_agg.slt",
+	"eowc/eowc_select.slt",
+	"bug_fixes/hop_window_update_10495.slt",
+}
+
+// peerStreamingFiles lists the peer streaming suites in shared/, or
+// nothing when shared/ is absent.
+func peerStreamingFiles(t *testing.T, root string) []string {
+	t.Helper()
+	shared := sharedDir(root)
+	if shared == "" {
+		return nil
+	}
+	dir := filepath.Join(shared, "sqllogic", "risingwave", "streaming")
+	var out []string
+	for _, f := range peerStreams {
+		p := filepath.Join(dir, f)
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // buildServer compiles ./cmd/streamsqld into a temp dir.
 func buildServer(t *testing.T, root string) string {
 	t.Helper()
@@ -121,6 +151,7 @@ func TestSQLLogic(t *testing.T) {
 	bin := buildServer(t, root)
 	runner := &Runner{Engine: "streamsql", RecordTimeout: time.Minute}
 	files := append(ownFiles(t, root), sqliteFiles(t, root)...)
+	files = append(files, peerStreamingFiles(t, root)...)
 	if len(files) == 0 {
 		t.Fatal("no sqllogictest files found")
 	}
@@ -129,6 +160,8 @@ func TestSQLLogic(t *testing.T) {
 		name := testName(base, file)
 		if strings.HasSuffix(file, ".test") && !strings.HasPrefix(file, base) {
 			name = "sqlite/" + filepath.Base(file)
+		} else if !strings.HasPrefix(file, base) {
+			name = "risingwave/" + filepath.Base(file)
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

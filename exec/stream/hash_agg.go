@@ -259,11 +259,11 @@ type hashAgg struct {
 	fkey      []hashAggKey
 	hkey      []string
 	alive     []bool
-	persisted []bool // its row is in table 1
-	dirty     []bool // changed in this epoch
+	persisted []bool          // its row is in table 1
+	dirty     []bool          // changed in this epoch
 	prev      [][]types.Datum // the row last emitted (not with EmitOnClose)
-	win       []int64 // window value
-	winOK     []bool  // window value not NULL
+	win       []int64         // window value
+	winOK     []bool          // window value not NULL
 	free      []uint32
 
 	dirtyList []uint32
@@ -715,13 +715,27 @@ func (h *hashAgg) outputRow(g uint32) ([]types.Datum, error) {
 	return row, nil
 }
 
-// emit appends one output row.
-func (h *hashAgg) emit(op Op, row []types.Datum) {
+// reserveOut makes room for about n more output rows.
+func (h *hashAgg) reserveOut(n int) {
 	if h.outB == nil {
 		h.outB = make([]array.Builder, len(h.outTypes))
 		for j, t := range h.outTypes {
 			h.outB[j] = types.NewBuilder(t)
 		}
+	}
+	n = min(n, exec.BatchSize)
+	for _, b := range h.outB {
+		b.Reserve(n)
+	}
+	if cap(h.outOps) < n {
+		h.outOps = make([]Op, 0, n)
+	}
+}
+
+// emit appends one output row.
+func (h *hashAgg) emit(op Op, row []types.Datum) {
+	if h.outB == nil {
+		h.reserveOut(1)
 	}
 	for j, d := range row {
 		types.AppendDatum(h.outB[j], d)
@@ -740,7 +754,10 @@ func (h *hashAgg) flushOut() error {
 	}
 	ops := h.outOps
 	h.outOps = nil
-	return h.out.Chunk(NewChunk(cols, ops))
+	if err := h.out.Chunk(NewChunk(cols, ops)); err != nil {
+		return err
+	}
+	return nil
 }
 
 // emitChange emits group g's change since the row it emitted last.
@@ -812,6 +829,9 @@ func (h *hashAgg) Barrier(b *Barrier) error {
 		}
 	}
 	h.pendingDel = h.pendingDel[:0]
+	if !h.eoc {
+		h.reserveOut(2 * len(h.dirtyList))
+	}
 	for _, g := range h.dirtyList {
 		if !h.dirty[g] {
 			continue // closed by a watermark, or listed twice

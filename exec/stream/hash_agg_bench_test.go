@@ -43,6 +43,9 @@ func hashAggBenchData(total int, retract float64) *hashAggBenchInput {
 		kb := array.NewInt64Builder(types.Mem)
 		wb := array.NewTimestampBuilder(types.Mem, &arrow.TimestampType{Unit: arrow.Microsecond})
 		vb := array.NewInt64Builder(types.Mem)
+		kb.Reserve(n)
+		wb.Reserve(n)
+		vb.Reserve(n)
 		ops := make([]Op, n)
 		var wm types.Datum
 		for i := range n {

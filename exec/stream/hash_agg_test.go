@@ -639,3 +639,55 @@ func TestHashAggRecovery(t *testing.T) {
 		}
 	}
 }
+
+// TestHashAggTable checks the fixed-key table against a Go map under
+// random inserts and deletes (deletion shifts entries back).
+func TestHashAggTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var tab hashAggTable
+	tab.init(8)
+	ref := map[hashAggKey]uint32{}
+	next := uint32(1)
+	for step := range 200_000 {
+		// Few distinct values, so probe runs collide and wrap around.
+		k := hashAggKey{a: uint64(r.IntN(300)), b: uint64(r.IntN(3)), nulls: uint64(r.IntN(2))}
+		id, ok := ref[k]
+		if got := tab.find(&k); got != id {
+			t.Fatalf("step %d: find %v = %d, want %d", step, k, got, id)
+		}
+		switch {
+		case !ok:
+			tab.insert(&k, next)
+			ref[k] = next
+			next++
+		case r.IntN(2) == 0:
+			tab.delete(k)
+			delete(ref, k)
+		}
+		if tab.n != len(ref) {
+			t.Fatalf("step %d: %d entries, want %d", step, tab.n, len(ref))
+		}
+	}
+}
+
+// An EmitOnClose group whose rows were all retracted emits nothing.
+func TestHashAggEmitOnCloseRetracted(t *testing.T) {
+	env, db := testEnv(t)
+	spec, in := hashAggWindowSpec(t, true)
+	spec.AppendOnly = false
+	spec.Aggs = append(spec.Aggs, hashAggCall(t, "max", []int{2}, []types.T{types.TInt8}))
+	op, s := hashAggOpen(t, spec, env, in)
+	w0 := types.Timestamp(0)
+	hashAggPush(t, op, in, hashAggOps(Insert, 3), row(int64(1), w0, int64(1)), row(int64(2), w0, int64(2)), row(int64(2), w0, int64(9)))
+	hashAggExpect(t, "epoch 1", hashAggEpoch(t, op, s, db, 1))
+	hashAggPush(t, op, in, hashAggOps(Delete, 2), row(int64(1), w0, int64(1)), row(int64(2), w0, int64(9)))
+	hashAggExpect(t, "epoch 2", hashAggEpoch(t, op, s, db, 2))
+	if err := op.Watermark(0, Watermark{Col: 1, Val: hashAggMinute}); err != nil {
+		t.Fatal(err)
+	}
+	hashAggExpect(t, "close", s.take(), "+ 2 1970-01-01 00:00:00 1 2 2")
+	hashAggExpect(t, "epoch 3", hashAggEpoch(t, op, s, db, 3))
+	if n := hashAggCountKeys(t, db, 1) + hashAggCountKeys(t, db, 2); n != 1 {
+		t.Fatalf("%d keys left in state, want the watermark only", n)
+	}
+}

@@ -37,7 +37,7 @@ package stream
 // cleaned by watermarks yet.
 //
 // In memory each side keeps its live rows column by column in an arena
-// addressed by slot, a map from join-key hash to the list of the key's
+// addressed by slot, a map from join-key hash to the slots of the key's
 // rows and a map from stream-key hash to slot (join_state.go). A chunk is
 // processed in ranges: encode every row's keys, collect the candidate
 // pairs of the range by probing the other side, evaluate the residual over
@@ -280,9 +280,10 @@ func (h *HashJoin) process(side int, c *Chunk) error {
 			h.pairStart = append(h.pairStart, int32(len(h.pairRow)))
 			if !h.jk.hasNull[hi] {
 				if b := o.findBucket(h.jk.hashes[hi], h.jk.keys[hi]); b >= 0 {
-					for j := o.buckets[b].head; j >= 0; j = o.meta[j].next {
+					rows := o.buckets[b].rows
+					h.pairSlot = append(h.pairSlot, rows...)
+					for range rows {
 						h.pairRow = append(h.pairRow, int32(hi))
-						h.pairSlot = append(h.pairSlot, j)
 					}
 				}
 			}

@@ -237,6 +237,7 @@ func (j *Job) drive() error {
 		s := j.sources[i]
 		switch m.Kind {
 		case MsgChunk:
+			j.env.Stats.RowsIn.Add(int64(m.Chunk.N))
 			return s.out.Chunk(m.Chunk)
 		case MsgWatermark:
 			return s.out.Watermark(m.WM)

@@ -2,7 +2,7 @@ package stream
 
 // The state of one input of the streaming hash join (hash_join.go): a
 // columnar row arena addressed by slot, a join-key index from each key to
-// the doubly linked list of its rows, a stream-key index for deletes, the
+// the slots of its rows, a stream-key index for deletes, the
 // outer-join match degree of every row, and the bookkeeping that writes
 // only the rows changed during an epoch at the next barrier.
 
@@ -610,12 +610,12 @@ const (
 
 // hjRowMeta is the per-row bookkeeping of a slot.
 type hjRowMeta struct {
-	bucket     int32 // join-key bucket, -1 for a NULL key
-	prev, next int32 // neighbours in the bucket's row list
-	pkNext     int32 // next slot with the same stream-key hash
-	degree     int32 // matches on the other side (outer, semi, anti sides)
-	flags      uint8
-	pkHash     uint64
+	bucket int32 // join-key bucket, -1 for a NULL key
+	pos    int32 // index in the bucket's rows
+	pkNext int32 // next slot with the same stream-key hash
+	degree int32 // matches on the other side (outer, semi, anti sides)
+	flags  uint8
+	pkHash uint64
 	// The row's state key (without the table prefix) lives in the side's
 	// key heap: join key (jkLen bytes), stream key (skLen bytes), then for
 	// inputs without a stream key an 8-byte sequence number.
@@ -624,12 +624,12 @@ type hjRowMeta struct {
 	keyLen       uint32
 }
 
-// hjBucket is one distinct join key and the list of its rows.
+// hjBucket is one distinct join key and its rows' slots (unordered, kept
+// contiguous so a probe copies them at once).
 type hjBucket struct {
 	key      string
 	hash     uint64
-	head     int32 // first row, -1 when the bucket is free
-	n        int32
+	rows     []int32
 	collNext int32 // next bucket with the same hash
 }
 
@@ -714,7 +714,7 @@ func (s *hjSide) findBucket(hash uint64, key []byte) int32 {
 // the row's sequence number for inputs without a stream key.
 func (s *hjSide) insert(slot int32, jk []byte, jkHash uint64, jkNull bool, sk []byte, pkHash uint64, seq uint64) {
 	m := &s.meta[slot]
-	*m = hjRowMeta{bucket: -1, prev: -1, next: -1, pkNext: -1, flags: hjLive | hjDirty, pkHash: pkHash}
+	*m = hjRowMeta{bucket: -1, pkNext: -1, flags: hjLive | hjDirty, pkHash: pkHash}
 	m.keyOff = len(s.keyHeap)
 	m.jkLen, m.skLen = uint32(len(jk)), uint32(len(sk))
 	s.keyHeap = append(append(s.keyHeap, jk...), sk...)
@@ -730,12 +730,8 @@ func (s *hjSide) insert(slot int32, jk []byte, jkHash uint64, jkNull bool, sk []
 			b = s.newBucket(jkHash, jk)
 		}
 		bk := &s.buckets[b]
-		m.bucket, m.next = b, bk.head
-		if bk.head >= 0 {
-			s.meta[bk.head].prev = slot
-		}
-		bk.head = slot
-		bk.n++
+		m.bucket, m.pos = b, int32(len(bk.rows))
+		bk.rows = append(bk.rows, slot)
 	}
 	if s.byPK != nil {
 		if head, ok := s.byPK[pkHash]; ok {
@@ -758,7 +754,7 @@ func (s *hjSide) newBucket(hash uint64, key []byte) int32 {
 	if head, ok := s.byKey[hash]; ok {
 		coll = head
 	}
-	s.buckets[b] = hjBucket{key: string(key), hash: hash, head: -1, collNext: coll}
+	s.buckets[b] = hjBucket{key: string(key), hash: hash, rows: s.buckets[b].rows[:0], collNext: coll}
 	s.byKey[hash] = b
 	return b
 }
@@ -780,7 +776,7 @@ func (s *hjSide) dropBucket(b int32) {
 			}
 		}
 	}
-	*bk = hjBucket{head: -1, collNext: -1}
+	*bk = hjBucket{rows: bk.rows[:0], collNext: -1}
 	s.freeBuckets = append(s.freeBuckets, b)
 }
 
@@ -814,16 +810,11 @@ func (s *hjSide) remove(slot int32) {
 	m := &s.meta[slot]
 	if m.bucket >= 0 {
 		bk := &s.buckets[m.bucket]
-		if m.prev >= 0 {
-			s.meta[m.prev].next = m.next
-		} else {
-			bk.head = m.next
-		}
-		if m.next >= 0 {
-			s.meta[m.next].prev = m.prev
-		}
-		bk.n--
-		if bk.n == 0 {
+		last := bk.rows[len(bk.rows)-1]
+		bk.rows[m.pos] = last
+		s.meta[last].pos = m.pos
+		bk.rows = bk.rows[:len(bk.rows)-1]
+		if len(bk.rows) == 0 {
 			s.dropBucket(m.bucket)
 		}
 	}
@@ -866,7 +857,7 @@ func (s *hjSide) releaseDeferred() {
 		s.keyGarbage += int(s.meta[slot].keyLen)
 		s.meta[slot].keyLen = 0
 	}
-	s.free = append(s.free, s.deferred[:len(s.deferred)/2]...); s.free = append(s.free, s.deferred[0])
+	s.free = append(s.free, s.deferred...)
 	s.deferred = s.deferred[:0]
 	for _, c := range s.cols {
 		c.compact(s.meta)

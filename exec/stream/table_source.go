@@ -123,7 +123,6 @@ func (t *tableSource) snapshot(ctx context.Context, out chan<- Message) error {
 		if t.spec.RowID {
 			cols = append(cols, rowIDs(keys))
 		}
-		t.stats.RowsIn.Add(int64(n))
 		if err := Send(ctx, out, Message{Kind: MsgChunk, Chunk: NewChunk(cols, make([]Op, n))}); err != nil {
 			return err
 		}
@@ -152,7 +151,6 @@ func (t *tableSource) follow(ctx context.Context, upTo uint64, out chan<- Messag
 			ops[i] = Op(o)
 		}
 		t.pos = lb.Last
-		t.stats.RowsIn.Add(int64(len(ops)))
 		if err := Send(ctx, out, Message{Kind: MsgChunk, Chunk: NewChunk(cols, ops)}); err != nil {
 			return err
 		}

@@ -321,6 +321,18 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		}
 		return &fromItem{rel: renameRel(rel, alias, a)}, nil
 	case catalog.KindTable, catalog.KindMatView:
+	case catalog.KindSource:
+		var cols []column
+		ss := &sourceScan{rel: r}
+		for i, c := range r.Columns {
+			if c.Dropped || c.Hidden {
+				continue
+			}
+			cols = append(cols, column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
+			ss.cols = append(ss.cols, i)
+			ss.ts = append(ss.ts, c.Type)
+		}
+		return &fromItem{rel: &relPlan{op: ss, cols: cols}}, nil
 	default:
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, r.Kind.String())
 	}

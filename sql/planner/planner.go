@@ -19,6 +19,7 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -48,6 +49,8 @@ type Planner struct {
 
 	// Deps collects the relations the statement reads (for view dependencies).
 	Deps map[uint32]bool
+	// Sources returns the connector of a source, for stream plans.
+	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
 }
 
 // relPlan is a planned relation: its operator and its output columns.

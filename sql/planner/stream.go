@@ -66,7 +66,7 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 			cols[i].Name = o.ColNames[i]
 		}
 	}
-	sp := &streamPlanner{p: p, eowc: o.EmitOnWindowClose, tables: map[uint32]bool{}, views: map[uint32]bool{}}
+	sp := &streamPlanner{p: p, eowc: o.EmitOnWindowClose, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	n, m, err := sp.convert(rel.op)
 	if err != nil {
 		return nil, err
@@ -158,6 +158,7 @@ type streamPlanner struct {
 	eowcDone bool
 	tables   map[uint32]bool
 	views    map[uint32]bool
+	sources  map[uint32]bool
 }
 
 func notIncremental(format string, args ...any) error {
@@ -170,6 +171,8 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 	switch x := op.(type) {
 	case *batch.TableScan:
 		return sp.scan(x)
+	case *sourceScan:
+		return sp.source(x)
 	case *batch.Filter:
 		in, pred := x.Params()
 		child, cm, err := sp.convert(in)
@@ -323,17 +326,9 @@ func (sp *streamPlanner) scan(x *batch.TableScan) (*stream.Node, []int, error) {
 	for _, pk := range tbl.PK {
 		key = append(key, find(pk))
 	}
-	type wmCol struct {
-		idx int
-		def catalog.Watermark
-	}
-	var wms []wmCol
-	for _, w := range r.Watermarks {
-		ci := r.ColumnIndex(w.Column)
-		if ci < 0 {
-			return nil, nil, sqlerr.New(sqlerr.UndefinedColumn, "watermark column %q of %q does not exist", w.Column, r.Name)
-		}
-		wms = append(wms, wmCol{find(ci), w})
+	wmIdx, err := watermarkColumns(r, find)
+	if err != nil {
+		return nil, nil, err
 	}
 	spec := &stream.TableSourceSpec{Table: tbl, Cols: outCols, RowID: len(tbl.PK) == 0}
 	n := &stream.Node{Source: spec, AppendOnly: r.AppendOnly}
@@ -347,17 +342,91 @@ func (sp *streamPlanner) scan(x *batch.TableScan) (*stream.Node, []int, error) {
 		key = []int{len(outCols)}
 	}
 	n.StreamKey = key
-	for _, w := range wms {
-		e, err := sp.bindWatermark(r, w.def, n)
-		if err != nil {
-			return nil, nil, err
+	if n, err = sp.watermarks(r, n, wmIdx); err != nil {
+		return nil, nil, err
+	}
+	return n, identity(len(cols)), nil
+}
+
+// watermarkColumns finds (adding them with find) the output columns of
+// r's watermark columns.
+func watermarkColumns(r *catalog.Relation, find func(int) int) ([]int, error) {
+	var idx []int
+	for _, w := range r.Watermarks {
+		ci := r.ColumnIndex(w.Column)
+		if ci < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "watermark column %q of %q does not exist", w.Column, r.Name)
 		}
-		wn := inherit(n, &stream.WatermarkFilterSpec{Col: w.idx, Expr: e, Type: n.Types[w.idx]})
-		wn.Watermarks = append(append([]int(nil), n.Watermarks...), w.idx)
+		idx = append(idx, find(ci))
+	}
+	return idx, nil
+}
+
+// watermarks puts a watermark filter over a source or table node for each
+// WATERMARK FOR of r (wmIdx are their columns in n).
+func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx []int) (*stream.Node, error) {
+	for i, w := range r.Watermarks {
+		e, err := sp.bindWatermark(r, w, n)
+		if err != nil {
+			return nil, err
+		}
+		col := wmIdx[i]
+		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: e, Type: n.Types[col]})
+		wn.Watermarks = append(append([]int(nil), n.Watermarks...), col)
 		wn.StateTables = []string{"the current watermark"}
 		n = wn
 	}
-	return n, identity(len(cols)), nil
+	return n, nil
+}
+
+// source plans a connector source: its columns, a hidden row id (sources
+// are append-only streams without a key) and its watermarks.
+func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
+	r := x.rel
+	if sp.p.Sources == nil {
+		return nil, nil, notIncremental("sources here")
+	}
+	spec, err := sp.p.Sources(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp.sources[r.OID] = true
+	n := &stream.Node{Source: spec, AppendOnly: true}
+	var phys []int
+	for i, c := range r.Columns {
+		if c.Dropped {
+			continue
+		}
+		phys = append(phys, i)
+		n.Types = append(n.Types, c.Type)
+		n.Names = append(n.Names, c.Name)
+	}
+	find := func(ci int) int {
+		for i, p := range phys {
+			if p == ci {
+				return i
+			}
+		}
+		return -1
+	}
+	m := make([]int, len(x.cols))
+	for i, c := range x.cols {
+		m[i] = find(c)
+	}
+	wmIdx, err := watermarkColumns(r, find)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := inherit(n, &stream.RowIDSpec{})
+	id.Types = append(slices.Clone(n.Types), types.TInt8)
+	id.Names = append(slices.Clone(n.Names), "_row_id")
+	id.StreamKey = []int{len(n.Types)}
+	id.StateTables = []string{"the next row id"}
+	out, err := sp.watermarks(r, id, wmIdx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, m, nil
 }
 
 // bindWatermark binds a WATERMARK FOR expression over the source node's
