@@ -299,6 +299,12 @@ func (r *registry) addCatalogFuncs() {
 		}
 		col := a[1].(int64)
 		if col == 0 {
+			// Pretty-printing leaves out the schema of a visible table.
+			if a[2].(bool) {
+				if o, _ := catalogInfo(env).Object(oidOf(a[0])); o.Visible {
+					return strings.Replace(d.(string), " ON "+quoteIdentSimple(o.Schema)+".", " ON ", 1), nil
+				}
+			}
 			return d, nil
 		}
 		// Column col of the index: the col-th name in "USING btree (a, b)".

@@ -36,6 +36,7 @@ package stream
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"math/bits"
@@ -68,7 +69,7 @@ type aggState interface {
 	// multiset); decode reads it back and returns the rest of buf.
 	encode(buf []byte, g uint32) []byte
 	decode(buf []byte, g uint32) ([]byte, error)
-	// sets returns group g's multiset, or nil when the aggregate keeps
+	// set returns group g's multiset, or nil when the aggregate keeps
 	// none; load restores one persisted multiset entry.
 	set(g uint32) *aggMultiset
 	load(g uint32, key []byte, n int64, vals []types.Datum) error
@@ -131,8 +132,8 @@ func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *Env) 
 	return &aggRecompute{spec: a, env: env, sets: aggSets{ts: a.ArgTypes}}, nil
 }
 
-// grown returns s with length at least n (new elements zero).
-func grown[T any](s []T, n int) []T {
+// aggGrow returns s with length at least n (new elements zero).
+func aggGrow[T any](s []T, n int) []T {
 	if len(s) >= n {
 		return s
 	}
@@ -167,11 +168,11 @@ func aggVarints(buf []byte, dst ...*int64) ([]byte, error) {
 	return buf, nil
 }
 
-// noSets is embedded by states without a multiset.
-type noSets struct{}
+// aggNoSets is embedded by states without a multiset.
+type aggNoSets struct{}
 
-func (noSets) set(uint32) *aggMultiset { return nil }
-func (noSets) load(uint32, []byte, int64, []types.Datum) error {
+func (aggNoSets) set(uint32) *aggMultiset { return nil }
+func (aggNoSets) load(uint32, []byte, int64, []types.Datum) error {
 	return sqlerr.New(sqlerr.DataCorrupted, "multiset entry for an aggregate without one")
 }
 
@@ -179,7 +180,7 @@ func (noSets) load(uint32, []byte, int64, []types.Datum) error {
 
 // aggRowCount is count(*) without FILTER: the group's row count itself.
 type aggRowCount struct {
-	noSets
+	aggNoSets
 	n *[]int64
 }
 
@@ -193,12 +194,12 @@ func (a *aggRowCount) decode(buf []byte, _ uint32) ([]byte, error)   { return bu
 
 // aggCount is count(*) with FILTER, and count(x).
 type aggCount struct {
-	noSets
+	aggNoSets
 	star bool
 	n    []int64
 }
 
-func (a *aggCount) grow(n int)     { a.n = grown(a.n, n) }
+func (a *aggCount) grow(n int)     { a.n = aggGrow(a.n, n) }
 func (a *aggCount) reset(g uint32) { a.n[g] = 0 }
 
 func (a *aggCount) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -233,28 +234,28 @@ func (a *aggCount) decode(buf []byte, g uint32) ([]byte, error) {
 
 // ---------------------------------------------------------------- sum/avg of integers
 
-// int128 is a two's complement 128-bit integer: hi*2^64 + lo.
-type int128 struct {
+// aggInt128 is a two's complement 128-bit integer: hi*2^64 + lo.
+type aggInt128 struct {
 	lo uint64
 	hi int64
 }
 
-func (x *int128) add(v int64) {
+func (x *aggInt128) add(v int64) {
 	l, c := bits.Add64(x.lo, uint64(v), 0)
 	x.lo = l
 	x.hi += v>>63 + int64(c)
 }
 
-func (x *int128) sub(v int64) {
+func (x *aggInt128) sub(v int64) {
 	l, b := bits.Sub64(x.lo, uint64(v), 0)
 	x.lo = l
 	x.hi -= v>>63 + int64(b)
 }
 
 // int64 returns x and whether it fits.
-func (x int128) int64() (int64, bool) { return int64(x.lo), x.hi == int64(x.lo)>>63 }
+func (x aggInt128) int64() (int64, bool) { return int64(x.lo), x.hi == int64(x.lo)>>63 }
 
-func (x int128) decimal() *apd.Decimal {
+func (x aggInt128) decimal() *apd.Decimal {
 	if v, ok := x.int64(); ok {
 		return apd.New(v, 0)
 	}
@@ -265,30 +266,30 @@ func (x int128) decimal() *apd.Decimal {
 }
 
 type aggIntSlot struct {
-	sum int128
+	sum aggInt128
 	cnt int64
 }
 
 // aggSumInt is sum and avg over smallint, integer and bigint.
 type aggSumInt struct {
-	noSets
+	aggNoSets
 	avg bool
 	ret types.T
 	v   []aggIntSlot
 }
 
-func (a *aggSumInt) grow(n int)     { a.v = grown(a.v, n) }
+func (a *aggSumInt) grow(n int)     { a.v = aggGrow(a.v, n) }
 func (a *aggSumInt) reset(g uint32) { a.v[g] = aggIntSlot{} }
 
 func (a *aggSumInt) update(ids []uint32, w []int64, args []arrow.Array) error {
 	col := args[0]
 	switch c := col.(type) {
 	case *array.Int64:
-		sumInts(a.v, ids, w, c.Int64Values(), col)
+		aggSumInts(a.v, ids, w, c.Int64Values(), col)
 	case *array.Int32:
-		sumInts(a.v, ids, w, c.Int32Values(), col)
+		aggSumInts(a.v, ids, w, c.Int32Values(), col)
 	case *array.Int16:
-		sumInts(a.v, ids, w, c.Int16Values(), col)
+		aggSumInts(a.v, ids, w, c.Int16Values(), col)
 	case *array.Null:
 	default:
 		return fmt.Errorf("sum: unexpected column %s", col.DataType())
@@ -296,7 +297,7 @@ func (a *aggSumInt) update(ids []uint32, w []int64, args []arrow.Array) error {
 	return nil
 }
 
-func sumInts[V int16 | int32 | int64](v []aggIntSlot, ids []uint32, w []int64, vals []V, col arrow.Array) {
+func aggSumInts[V int16 | int32 | int64](v []aggIntSlot, ids []uint32, w []int64, vals []V, col arrow.Array) {
 	nulls := col.NullN() > 0
 	for i, g := range ids {
 		wi := w[i]
@@ -405,21 +406,21 @@ type aggFloatSlot struct {
 
 // aggSumFloat is sum and avg over real and double precision.
 type aggSumFloat struct {
-	noSets
+	aggNoSets
 	avg bool
 	v   []aggFloatSlot
 }
 
-func (a *aggSumFloat) grow(n int)     { a.v = grown(a.v, n) }
+func (a *aggSumFloat) grow(n int)     { a.v = aggGrow(a.v, n) }
 func (a *aggSumFloat) reset(g uint32) { a.v[g] = aggFloatSlot{} }
 
 func (a *aggSumFloat) update(ids []uint32, w []int64, args []arrow.Array) error {
 	col := args[0]
 	switch c := col.(type) {
 	case *array.Float64:
-		sumFloats(a.v, ids, w, c.Float64Values(), col)
+		aggSumFloats(a.v, ids, w, c.Float64Values(), col)
 	case *array.Float32:
-		sumFloats(a.v, ids, w, c.Float32Values(), col)
+		aggSumFloats(a.v, ids, w, c.Float32Values(), col)
 	case *array.Null:
 	default:
 		return fmt.Errorf("sum: unexpected column %s", col.DataType())
@@ -427,7 +428,7 @@ func (a *aggSumFloat) update(ids []uint32, w []int64, args []arrow.Array) error 
 	return nil
 }
 
-func sumFloats[V float32 | float64](v []aggFloatSlot, ids []uint32, w []int64, vals []V, col arrow.Array) {
+func aggSumFloats[V float32 | float64](v []aggFloatSlot, ids []uint32, w []int64, vals []V, col arrow.Array) {
 	nulls := col.NullN() > 0
 	for i, g := range ids {
 		wi := w[i]
@@ -520,13 +521,13 @@ type aggNumSlot struct {
 
 // aggSumNumeric is sum and avg over numeric, exact under retraction.
 type aggSumNumeric struct {
-	noSets
+	aggNoSets
 	avg     bool
 	v       []*aggNumSlot
 	scratch apd.Decimal
 }
 
-func (a *aggSumNumeric) grow(n int)     { a.v = grown(a.v, n) }
+func (a *aggSumNumeric) grow(n int)     { a.v = aggGrow(a.v, n) }
 func (a *aggSumNumeric) reset(g uint32) { a.v[g] = nil }
 
 func (a *aggSumNumeric) slot(g uint32) *aggNumSlot {
@@ -636,7 +637,7 @@ func (a *aggSumNumeric) encode(buf []byte, g uint32) []byte {
 	buf = binary.AppendVarint(buf, s.sp.ninf)
 	buf = types.AppendValue(buf, &s.sum, types.TNumeric)
 	buf = binary.AppendUvarint(buf, uint64(len(s.scales)))
-	for _, sc := range slices.Sorted(mapsKeys(s.scales)) {
+	for _, sc := range slices.Sorted(maps.Keys(s.scales)) {
 		buf = binary.AppendVarint(buf, int64(sc))
 		buf = binary.AppendVarint(buf, s.scales[sc])
 	}
@@ -679,17 +680,6 @@ func (a *aggSumNumeric) decode(buf []byte, g uint32) ([]byte, error) {
 	return buf, nil
 }
 
-// mapsKeys returns an iterator over m's keys.
-func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // ---------------------------------------------------------------- sum/avg of interval
 
 type aggIntervalSlot struct {
@@ -698,12 +688,12 @@ type aggIntervalSlot struct {
 
 // aggSumInterval is sum and avg over interval.
 type aggSumInterval struct {
-	noSets
+	aggNoSets
 	avg bool
 	v   []aggIntervalSlot
 }
 
-func (a *aggSumInterval) grow(n int)     { a.v = grown(a.v, n) }
+func (a *aggSumInterval) grow(n int)     { a.v = aggGrow(a.v, n) }
 func (a *aggSumInterval) reset(g uint32) { a.v[g] = aggIntervalSlot{} }
 
 func (a *aggSumInterval) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -773,12 +763,12 @@ type aggBoolSlot struct{ trues, all int64 }
 // aggBool is bool_and/every (no false among the values) and bool_or (a
 // true among them), as counts.
 type aggBool struct {
-	noSets
+	aggNoSets
 	or bool
 	v  []aggBoolSlot
 }
 
-func (a *aggBool) grow(n int)     { a.v = grown(a.v, n) }
+func (a *aggBool) grow(n int)     { a.v = aggGrow(a.v, n) }
 func (a *aggBool) reset(g uint32) { a.v[g] = aggBoolSlot{} }
 
 func (a *aggBool) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -878,7 +868,7 @@ type aggExtSlot struct {
 // aggMinMaxAppend is min or max when rows are never retracted: the
 // extreme alone.
 type aggMinMaxAppend struct {
-	noSets
+	aggNoSets
 	t     types.T
 	least bool
 	ints  []aggExtSlot
@@ -887,9 +877,9 @@ type aggMinMaxAppend struct {
 
 func (a *aggMinMaxAppend) grow(n int) {
 	if aggIntLike(a.t) {
-		a.ints = grown(a.ints, n)
+		a.ints = aggGrow(a.ints, n)
 	} else {
-		a.vals = grown(a.vals, n)
+		a.vals = aggGrow(a.vals, n)
 	}
 }
 
@@ -901,7 +891,7 @@ func (a *aggMinMaxAppend) reset(g uint32) {
 	}
 }
 
-func errRetractAppendOnly() error {
+func aggErrRetract() error {
 	return fmt.Errorf("hash aggregate: retraction on an append-only input")
 }
 
@@ -910,17 +900,17 @@ func (a *aggMinMaxAppend) update(ids []uint32, w []int64, args []arrow.Array) er
 	if a.ints != nil {
 		switch c := col.(type) {
 		case *array.Int64:
-			return extInts(a.ints, ids, w, c.Int64Values(), col, a.least)
+			return aggExtInts(a.ints, ids, w, c.Int64Values(), col, a.least)
 		case *array.Int32:
-			return extInts(a.ints, ids, w, c.Int32Values(), col, a.least)
+			return aggExtInts(a.ints, ids, w, c.Int32Values(), col, a.least)
 		case *array.Int16:
-			return extInts(a.ints, ids, w, c.Int16Values(), col, a.least)
+			return aggExtInts(a.ints, ids, w, c.Int16Values(), col, a.least)
 		case *array.Timestamp:
-			return extInts(a.ints, ids, w, c.TimestampValues(), col, a.least)
+			return aggExtInts(a.ints, ids, w, c.TimestampValues(), col, a.least)
 		case *array.Date32:
-			return extInts(a.ints, ids, w, c.Date32Values(), col, a.least)
+			return aggExtInts(a.ints, ids, w, c.Date32Values(), col, a.least)
 		case *array.Time64:
-			return extInts(a.ints, ids, w, c.Time64Values(), col, a.least)
+			return aggExtInts(a.ints, ids, w, c.Time64Values(), col, a.least)
 		case *array.Null:
 			return nil
 		}
@@ -937,7 +927,7 @@ func (a *aggMinMaxAppend) update(ids []uint32, w []int64, args []arrow.Array) er
 	return nil
 }
 
-func extInts[V ~int16 | ~int32 | ~int64](s []aggExtSlot, ids []uint32, w []int64, vals []V, col arrow.Array, least bool) error {
+func aggExtInts[V ~int16 | ~int32 | ~int64](s []aggExtSlot, ids []uint32, w []int64, vals []V, col arrow.Array, least bool) error {
 	nulls := col.NullN() > 0
 	for i, g := range ids {
 		wi := w[i]
@@ -945,7 +935,7 @@ func extInts[V ~int16 | ~int32 | ~int64](s []aggExtSlot, ids []uint32, w []int64
 			continue
 		}
 		if wi < 0 {
-			return errRetractAppendOnly()
+			return aggErrRetract()
 		}
 		v := int64(vals[i])
 		e := &s[g]
@@ -962,7 +952,7 @@ func (a *aggMinMaxAppend) updateRow(g uint32, args []types.Datum, w int64) error
 		return nil
 	}
 	if w < 0 {
-		return errRetractAppendOnly()
+		return aggErrRetract()
 	}
 	if a.ints != nil {
 		v, e := aggIntOf(d), &a.ints[g]
@@ -1080,7 +1070,7 @@ type aggSets struct {
 	row  []types.Datum
 }
 
-func (a *aggSets) grow(n int)     { a.sets = grown(a.sets, n) }
+func (a *aggSets) grow(n int)     { a.sets = aggGrow(a.sets, n) }
 func (a *aggSets) reset(g uint32) { a.sets[g] = nil }
 
 func (a *aggSets) set(g uint32) *aggMultiset { return a.sets[g] }
@@ -1105,7 +1095,7 @@ func (a *aggSets) tupleKey(vals []types.Datum) []byte {
 
 // rowAt returns row i of args as datums in a reused slice.
 func (a *aggSets) rowAt(args []arrow.Array, i int) []types.Datum {
-	a.row = grown(a.row[:0], len(args))
+	a.row = aggGrow(a.row[:0], len(args))
 	for j, c := range args {
 		a.row[j] = types.GetDatum(c, i, a.ts[j])
 	}
@@ -1140,8 +1130,8 @@ type aggMinMax struct {
 
 func (a *aggMinMax) grow(n int) {
 	a.sets.grow(n)
-	a.ext = grown(a.ext, n)
-	a.ok = grown(a.ok, n)
+	a.ext = aggGrow(a.ext, n)
+	a.ok = aggGrow(a.ok, n)
 }
 
 func (a *aggMinMax) reset(g uint32) {
@@ -1278,9 +1268,9 @@ func (a *aggStringAgg) result(g uint32) (types.Datum, error) {
 	for _, e := range s.live() {
 		for range e.n {
 			if !first {
-				out = appendBytesOf(out, e.vals[1])
+				out = aggAppendBytes(out, e.vals[1])
 			}
-			out = appendBytesOf(out, e.vals[0])
+			out = aggAppendBytes(out, e.vals[0])
 			first = false
 		}
 	}
@@ -1293,7 +1283,7 @@ func (a *aggStringAgg) result(g uint32) (types.Datum, error) {
 	return string(out), nil
 }
 
-func appendBytesOf(buf []byte, d types.Datum) []byte {
+func aggAppendBytes(buf []byte, d types.Datum) []byte {
 	switch v := d.(type) {
 	case string:
 		return append(buf, v...)

@@ -164,7 +164,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		out:    out,
 		global: len(s.GroupCols) == 0,
 		eoc:    s.EmitOnClose && s.WindowCol >= 0,
-		groups: stateTableIDs{b.StateTable(), b.StateTable()},
+		groups: hashAggTables{b.StateTable(), b.StateTable()},
 		winCol: -1,
 	}
 	h.outTypes = append(slices.Clone(s.GroupTypes), make([]types.T, len(s.Aggs))...)
@@ -219,7 +219,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	return h, nil
 }
 
-type stateTableIDs struct{ groups, sets uint32 }
+type hashAggTables struct{ groups, sets uint32 }
 
 // hashAggKey is a group key of at most two fixed-width columns: their
 // values as words and a bit per NULL column.
@@ -243,7 +243,7 @@ type hashAgg struct {
 	out      Output
 	outTypes []types.T
 	states   []aggState
-	groups   stateTableIDs
+	groups   hashAggTables
 	global   bool
 	eoc      bool
 
@@ -278,15 +278,16 @@ type hashAgg struct {
 	pendingDel [][]byte
 
 	// Scratch.
-	w, aw  []int64
-	ids    []uint32
-	late   []bool
-	fk     []hashAggKey
-	enc    [][]byte
-	args   []arrow.Array
-	keyBuf []byte
-	outB   []array.Builder
-	outOps []Op
+	w, aw   []int64
+	ids     []uint32
+	late    []bool
+	fk      []hashAggKey
+	enc     [][]byte
+	args    []arrow.Array
+	keyCols []arrow.Array
+	keyBuf  []byte
+	outB    []array.Builder
+	outOps  []Op
 }
 
 // allocID returns a free group id, growing the per-group slices.
@@ -298,21 +299,21 @@ func (h *hashAgg) allocID() uint32 {
 	}
 	g := uint32(len(h.rowCount))
 	n := int(g) + 1
-	h.rowCount = grown(h.rowCount, n)
-	h.keys = grown(h.keys, n)
-	h.skey = grown(h.skey, n)
+	h.rowCount = aggGrow(h.rowCount, n)
+	h.keys = aggGrow(h.keys, n)
+	h.skey = aggGrow(h.skey, n)
 	if h.fixed {
-		h.fkey = grown(h.fkey, n)
+		h.fkey = aggGrow(h.fkey, n)
 	} else {
-		h.hkey = grown(h.hkey, n)
+		h.hkey = aggGrow(h.hkey, n)
 	}
-	h.alive = grown(h.alive, n)
-	h.persisted = grown(h.persisted, n)
-	h.dirty = grown(h.dirty, n)
-	h.prev = grown(h.prev, n)
+	h.alive = aggGrow(h.alive, n)
+	h.persisted = aggGrow(h.persisted, n)
+	h.dirty = aggGrow(h.dirty, n)
+	h.prev = aggGrow(h.prev, n)
 	if h.winCol >= 0 {
-		h.win = grown(h.win, n)
-		h.winOK = grown(h.winOK, n)
+		h.win = aggGrow(h.win, n)
+		h.winOK = aggGrow(h.winOK, n)
 	}
 	for _, s := range h.states {
 		s.grow(n)
@@ -381,8 +382,8 @@ func (h *hashAgg) Chunk(_ int, c *Chunk) error {
 	if n == 0 {
 		return nil
 	}
-	h.w = grown(h.w, n)
-	h.ids = grown(h.ids, n)
+	h.w = aggGrow(h.w, n)
+	h.ids = aggGrow(h.ids, n)
 	w, ids := h.w[:n], h.ids[:n]
 	for i, op := range c.Ops[:n] {
 		w[i] = aggWeights[op&3]
@@ -406,7 +407,7 @@ func (h *hashAgg) Chunk(_ int, c *Chunk) error {
 	for k, a := range h.spec.Aggs {
 		aw := w
 		if a.Filter >= 0 {
-			h.aw = grown(h.aw, n)
+			h.aw = aggGrow(h.aw, n)
 			aw = h.aw[:n]
 			if err := hashAggFilter(aw, w, c.Cols[a.Filter]); err != nil {
 				return err
@@ -450,7 +451,7 @@ func (h *hashAgg) markLate(c *Chunk, w []int64) []bool {
 	if h.winCol < 0 || !h.hasWM {
 		return nil
 	}
-	h.late = grown(h.late, c.N)
+	h.late = aggGrow(h.late, c.N)
 	late := h.late[:c.N]
 	col := c.Cols[h.winCol]
 	var n int64
@@ -493,12 +494,13 @@ func hashAggLate[V ~int16 | ~int32 | ~int64](late []bool, w []int64, vals []V, c
 // late rows go to the trash group.
 func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) {
 	n := c.N
-	keyCols := make([]arrow.Array, len(h.spec.GroupCols))
-	for j, col := range h.spec.GroupCols {
-		keyCols[j] = c.Cols[col]
+	h.keyCols = h.keyCols[:0]
+	for _, col := range h.spec.GroupCols {
+		h.keyCols = append(h.keyCols, c.Cols[col])
 	}
+	keyCols := h.keyCols
 	if h.fixed {
-		h.fk = grown(h.fk, n)
+		h.fk = aggGrow(h.fk, n)
 		fk := h.fk[:n]
 		clear(fk)
 		for j, col := range keyCols {
@@ -1175,7 +1177,7 @@ func (h *hashAgg) loadSets(r storage.Reader, bySKey map[string]uint32) error {
 // to NULL, 1.0 = 1.00, NaN = NaN, '1 month' = '30 days'). The encoding is
 // only hashed, never ordered or stored.
 func hashAggEncode(keys [][]byte, cols []arrow.Array, ts []types.T, n int) [][]byte {
-	keys = grown(keys, n)
+	keys = aggGrow(keys, n)
 	for i := range keys[:n] {
 		keys[i] = keys[i][:0]
 	}

@@ -86,7 +86,7 @@ func hashAggExpect(t *testing.T, what string, got []string, want ...string) {
 	}
 }
 
-func dec(s string) *apd.Decimal {
+func hashAggDec(s string) *apd.Decimal {
 	d, err := types.ParseDecimal(s)
 	if err != nil {
 		panic(err)
@@ -159,17 +159,17 @@ func TestHashAggMinMaxRetract(t *testing.T) {
 	}
 	op, s := hashAggOpen(t, spec, env, in)
 	hashAggPush(t, op, in, hashAggOps(Insert, 4),
-		row(int64(1), int64(5), "m", dec("1.50")),
-		row(int64(1), int64(3), "b", dec("2")),
-		row(int64(1), int64(9), "z", dec("2.0")),
-		row(int64(1), int64(3), "b", dec("-1")))
+		row(int64(1), int64(5), "m", hashAggDec("1.50")),
+		row(int64(1), int64(3), "b", hashAggDec("2")),
+		row(int64(1), int64(9), "z", hashAggDec("2.0")),
+		row(int64(1), int64(3), "b", hashAggDec("-1")))
 	hashAggExpect(t, "epoch 1", hashAggEpoch(t, op, s, db, 1), "+ 1 3 9 b 2")
 	// One of the two 3s goes: min stays 3. The max 9 goes: next is 5.
-	hashAggPush(t, op, in, hashAggOps(Delete, 2), row(int64(1), int64(3), "b", dec("-1")), row(int64(1), int64(9), "z", dec("2.0")))
+	hashAggPush(t, op, in, hashAggOps(Delete, 2), row(int64(1), int64(3), "b", hashAggDec("-1")), row(int64(1), int64(9), "z", hashAggDec("2.0")))
 	hashAggExpect(t, "epoch 2", hashAggEpoch(t, op, s, db, 2), "U- 1 3 9 b 2", "U+ 1 3 5 b 2")
 	// The other 3 and the numeric max go: the next extremes take over,
 	// with their own scale.
-	hashAggPush(t, op, in, []Op{Delete, Insert}, row(int64(1), int64(3), "b", dec("2")), row(int64(1), int64(100), "a", nil))
+	hashAggPush(t, op, in, []Op{Delete, Insert}, row(int64(1), int64(3), "b", hashAggDec("2")), row(int64(1), int64(100), "a", nil))
 	hashAggExpect(t, "epoch 3", hashAggEpoch(t, op, s, db, 3), "U- 1 3 5 b 2", "U+ 1 5 100 a 1.50")
 	if n := hashAggCountKeys(t, db, 2); n != 7 {
 		t.Fatalf("%d multiset entries in state, want 7", n)
@@ -248,22 +248,22 @@ func TestHashAggNumericExact(t *testing.T) {
 	op, s := hashAggOpen(t, spec, env, in)
 	const big = int64(9223372036854775807)
 	hashAggPush(t, op, in, hashAggOps(Insert, 3),
-		row(int64(1), dec("1.10"), big, int64(1)), row(int64(1), dec("2.205"), big, int64(2)), row(int64(1), dec("3"), nil, int64(2)))
+		row(int64(1), hashAggDec("1.10"), big, int64(1)), row(int64(1), hashAggDec("2.205"), big, int64(2)), row(int64(1), hashAggDec("3"), nil, int64(2)))
 	hashAggExpect(t, "epoch 1", hashAggEpoch(t, op, s, db, 1),
 		"+ 1 2.1016666666666667 6.305 9223372036854775807 18446744073709551614 1.6666666666666667")
 	// Retracting the value with the largest scale brings the scale back.
-	hashAggPush(t, op, in, hashAggOps(Delete, 1), row(int64(1), dec("2.205"), big, int64(2)))
+	hashAggPush(t, op, in, hashAggOps(Delete, 1), row(int64(1), hashAggDec("2.205"), big, int64(2)))
 	hashAggExpect(t, "epoch 2", hashAggEpoch(t, op, s, db, 2),
 		"U- 1 2.1016666666666667 6.305 9223372036854775807 18446744073709551614 1.6666666666666667",
 		"U+ 1 2.0500000000000000 4.10 9223372036854775807 9223372036854775807 1.5000000000000000")
 
 	// NaN and ±Infinity as group keys and values; retracting them works.
 	hashAggPush(t, op, in, hashAggOps(Insert, 4),
-		row(int64(2), dec("Infinity"), nil, nil), row(int64(2), dec("-Infinity"), nil, nil),
-		row(int64(3), dec("Infinity"), nil, nil), row(int64(3), dec("1.5"), nil, nil))
+		row(int64(2), hashAggDec("Infinity"), nil, nil), row(int64(2), hashAggDec("-Infinity"), nil, nil),
+		row(int64(3), hashAggDec("Infinity"), nil, nil), row(int64(3), hashAggDec("1.5"), nil, nil))
 	hashAggExpect(t, "epoch 3", hashAggEpoch(t, op, s, db, 3),
 		"+ 2 NaN NaN NULL NULL NULL", "+ 3 Infinity Infinity NULL NULL NULL")
-	hashAggPush(t, op, in, hashAggOps(Delete, 2), row(int64(2), dec("-Infinity"), nil, nil), row(int64(3), dec("Infinity"), nil, nil))
+	hashAggPush(t, op, in, hashAggOps(Delete, 2), row(int64(2), hashAggDec("-Infinity"), nil, nil), row(int64(3), hashAggDec("Infinity"), nil, nil))
 	hashAggExpect(t, "epoch 4", hashAggEpoch(t, op, s, db, 4),
 		"U- 2 NaN NaN NULL NULL NULL", "U+ 2 Infinity Infinity NULL NULL NULL",
 		"U- 3 Infinity Infinity NULL NULL NULL", "U+ 3 1.50000000000000000000 1.5 NULL NULL NULL")
@@ -279,9 +279,9 @@ func TestHashAggNumericExact(t *testing.T) {
 	}
 	op2, s2 := hashAggOpen(t, spec2, env, nk)
 	hashAggPush(t, op2, nk, hashAggOps(Insert, 5),
-		row(dec("NaN"), dec("1.5")), row(dec("Infinity"), dec("NaN")), row(dec("-Infinity"), dec("Infinity")),
-		row(dec("NaN"), dec("2.25")), row(dec("1.0"), dec("1")))
-	hashAggPush(t, op2, nk, hashAggOps(Insert, 1), row(dec("1.00"), dec("2")))
+		row(hashAggDec("NaN"), hashAggDec("1.5")), row(hashAggDec("Infinity"), hashAggDec("NaN")), row(hashAggDec("-Infinity"), hashAggDec("Infinity")),
+		row(hashAggDec("NaN"), hashAggDec("2.25")), row(hashAggDec("1.0"), hashAggDec("1")))
+	hashAggPush(t, op2, nk, hashAggOps(Insert, 1), row(hashAggDec("1.00"), hashAggDec("2")))
 	hashAggExpect(t, "numeric keys", hashAggEpoch(t, op2, s2, db, 5),
 		"+ NaN 2 3.75 1.5", "+ Infinity 1 NaN NaN", "+ -Infinity 1 Infinity Infinity", "+ 1.0 2 3 1")
 }
@@ -428,7 +428,7 @@ func hashAggRandomRow(r *rand.Rand, keys int) []types.Datum {
 	}
 	var n types.Datum
 	if r.IntN(4) > 0 {
-		n = dec(fmt.Sprintf("%d.%0*d", r.IntN(100)-50, r.IntN(3)+1, r.IntN(10)))
+		n = hashAggDec(fmt.Sprintf("%d.%0*d", r.IntN(100)-50, r.IntN(3)+1, r.IntN(10)))
 	}
 	var v types.Datum
 	if r.IntN(6) > 0 {

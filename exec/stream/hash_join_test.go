@@ -277,6 +277,9 @@ func TestHashJoinWatermarks(t *testing.T) {
 func TestHashJoinBuildErrors(t *testing.T) {
 	env, _ := testEnv(t)
 	spec := hjSpec(t, batch.InnerJoin, false)
+	if got, want := spec.Explain(), "HashJoin inner on #1 = #4"; got != want {
+		t.Errorf("Explain() = %q, want %q", got, want)
+	}
 	spec.RightTypes = []types.T{types.TInt8, types.TText, types.TInt4}
 	left := &Node{Types: spec.LeftTypes}
 	right := &Node{Types: spec.RightTypes}
@@ -707,5 +710,45 @@ func TestHashJoinCompaction(t *testing.T) {
 	all = append(all, s.take()...)
 	if rest := s.contents(t, all); len(rest) != 0 {
 		t.Fatalf("%d rows left after retracting every match, e.g. %.40q", len(rest), rest[0])
+	}
+}
+
+// TestHashJoinNoStreamKey joins inputs without stream keys: duplicate rows
+// are kept apart (in memory and in storage) and deleted one at a time,
+// also after a restart.
+func TestHashJoinNoStreamKey(t *testing.T) {
+	env, db := testEnv(t)
+	spec := hjSpec(t, batch.InnerJoin, false)
+	spec.LeftStreamKey, spec.RightStreamKey = nil, nil
+	op, s := hjOpen(t, spec, env)
+	dup := row(int64(1), int64(1), int64(10))
+	hjPush(t, op, s, 0, ins(3), dup, dup, row(int64(2), int64(1), int64(11)))
+	hjExpect(t, "duplicates join twice", hjSorted(hjPush(t, op, s, 1, ins(1), row(int64(100), int64(1), int64(5)))),
+		"+ 1 1 10 100 1 5", "+ 1 1 10 100 1 5", "+ 2 1 11 100 1 5")
+	hjExpect(t, "delete one duplicate", hjPush(t, op, s, 0, dels(1), dup), "- 1 1 10 100 1 5")
+	hjPush(t, op, s, 0, ins(1), dup)
+	barrier(t, op, db, 1)
+	if n := hjCountState(t, db, 1); n != 3 {
+		t.Fatalf("left state has %d rows, want 3", n)
+	}
+	dir := filepath.Join(t.TempDir(), "restart")
+	if err := db.Checkpoint(dir); err != nil {
+		t.Fatal(err)
+	}
+	env2, db2 := reopenEnv(t, dir)
+	env2.Fresh = false
+	op2, s2 := hjOpen(t, spec, env2)
+	// A new duplicate must not reuse a stored sequence number.
+	hjExpect(t, "new duplicate after restart", hjPush(t, op2, s2, 0, ins(1), dup), "+ 1 1 10 100 1 5")
+	barrier(t, op2, db2, 2)
+	if n := hjCountState(t, db2, 1); n != 4 {
+		t.Fatalf("left state after restart has %d rows, want 4", n)
+	}
+	hjExpect(t, "delete duplicates after restart", hjPush(t, op2, s2, 0, dels(3), dup, dup, dup),
+		"- 1 1 10 100 1 5", "- 1 1 10 100 1 5", "- 1 1 10 100 1 5")
+	hjExpect(t, "no fourth duplicate", hjPush(t, op2, s2, 0, dels(1), dup))
+	barrier(t, op2, db2, 3)
+	if n := hjCountState(t, db2, 1); n != 1 {
+		t.Fatalf("left state at the end has %d rows, want 1", n)
 	}
 }

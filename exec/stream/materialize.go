@@ -36,7 +36,7 @@ func (s *MaterializeSpec) Explain() string { return "StreamMaterialize " + s.Nam
 
 func (s *MaterializeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	m := &materialize{spec: s, env: b.Env, out: out, dirty: map[string][]types.Datum{}}
-	m.keyExpr = &KeyExpr{Cols: s.KeyCols, Types: make([]types.T, len(s.KeyCols))}
+	m.keyExpr = &KeyExpr{Untagged: true, Cols: s.KeyCols, Types: make([]types.T, len(s.KeyCols))}
 	for i, c := range s.KeyCols {
 		m.keyExpr.Types[i] = s.Types[c]
 	}
@@ -70,7 +70,7 @@ type materialize struct {
 // viewLink connects a materialize to a downstream job's ViewSource.
 type viewLink struct {
 	ch   chan Message
-	done <-chan struct{}
+	done chan struct{} // closed when the downstream stops reading
 	// attachAt is the barrier after which the link receives messages; the
 	// downstream snapshot is the view as committed at that epoch.
 	attachAt uint64
@@ -278,10 +278,20 @@ func (s *ViewSourceSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
 	if up == nil {
 		return nil, fmt.Errorf("view %s is not running", s.Table.Name)
 	}
-	return &viewSource{spec: s, env: b.Env, up: up, fresh: b.Env.Fresh}, nil
+	v := &viewSource{spec: s, env: b.Env, up: up, fresh: b.Env.Fresh}
+	// Attach now, while the coordinator holds the epoch still: a fresh job
+	// attaches at its attach epoch's barrier, a resumed one at once (it is
+	// at the same committed epoch as its upstream).
+	v.link = &viewLink{ch: make(chan Message, 4), done: make(chan struct{})}
+	if v.fresh {
+		v.link.attachAt = b.Env.AttachEpoch
+	}
+	up.attach(v.link, !v.fresh)
+	return v, nil
 }
 
 type viewSource struct {
+	link  *viewLink
 	spec  *ViewSourceSpec
 	env   *Env
 	up    *materialize
@@ -297,14 +307,8 @@ func (v *viewSource) Types() []types.T {
 func (v *viewSource) followsUpstream() {}
 
 func (v *viewSource) Run(ctx context.Context, _ <-chan uint64, out chan<- Message) error {
-	link := &viewLink{ch: make(chan Message, 4), done: ctx.Done()}
-	// A fresh job attaches at the next barrier and starts from the view's
-	// committed contents; a resumed one is at the same committed epoch as
-	// its upstream and attaches at once.
-	if v.fresh {
-		link.attachAt = v.env.AttachEpoch
-	}
-	v.up.attach(link, !v.fresh)
+	link := v.link
+	defer close(link.done)
 	for {
 		select {
 		case <-ctx.Done():

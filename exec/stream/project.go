@@ -96,7 +96,10 @@ func evalColumns(ctx *exec.Ctx, exprs []expr.Expr, b *exec.Batch) ([]arrow.Array
 // bytea value with the order-preserving key encoding, prefixed by Tag. It
 // gives every branch of a UNION ALL one stream key column of one type.
 type KeyExpr struct {
-	Tag   byte
+	Tag byte
+	// Untagged leaves the tag out: the key is then exactly the storage
+	// key of a materialized view row.
+	Untagged bool
 	Cols  []int
 	Types []types.T
 }
@@ -117,7 +120,10 @@ func (k *KeyExpr) Eval(_ *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	bld.Reserve(b.N)
 	var buf []byte
 	for i := 0; i < b.N; i++ {
-		buf = append(buf[:0], k.Tag)
+		buf = buf[:0]
+		if !k.Untagged {
+			buf = append(buf, k.Tag)
+		}
 		for j, c := range k.Cols {
 			buf = types.AppendKey(buf, types.GetDatum(b.Cols[c], i, k.Types[j]), k.Types[j], false)
 		}
