@@ -100,8 +100,8 @@ type KeyExpr struct {
 	// Untagged leaves the tag out: the key is then exactly the storage
 	// key of a materialized view row.
 	Untagged bool
-	Cols  []int
-	Types []types.T
+	Cols     []int
+	Types    []types.T
 }
 
 func (k *KeyExpr) Type() types.T { return types.TBytea }

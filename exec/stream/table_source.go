@@ -195,7 +195,9 @@ type valuesSource struct {
 	done bool
 }
 
-func (v *valuesSource) Types() []types.T { return append(append([]types.T(nil), v.spec.Types...), types.TInt8) }
+func (v *valuesSource) Types() []types.T {
+	return append(append([]types.T(nil), v.spec.Types...), types.TInt8)
+}
 
 func (v *valuesSource) Run(ctx context.Context, barriers <-chan uint64, out chan<- Message) error {
 	if !v.done && len(v.spec.Rows) > 0 {

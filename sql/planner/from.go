@@ -216,9 +216,6 @@ func (p *Planner) planFromItem(n *pg.Node, sc *scope) (*fromItem, error) {
 		if rs.Lateral {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "LATERAL is not supported yet")
 		}
-		if rs.Alias == nil {
-			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery in FROM must have an alias").WithHint("For example, FROM (SELECT ...) [AS] foo.")
-		}
 		sub := &scope{parent: sc.parent, ctes: sc.ctes}
 		rel, err := p.planSelect(rs.Subquery.GetSelectStmt(), sub)
 		if err != nil {

@@ -21,7 +21,7 @@ func (s *sourceScan) Open(*exec.Ctx) error {
 		WithHint("CREATE MATERIALIZED VIEW v AS SELECT * FROM %s", s.rel.Name)
 }
 func (s *sourceScan) Next(*exec.Ctx) (*exec.Batch, error) { return nil, nil }
-func (s *sourceScan) Close()                             {}
-func (s *sourceScan) Types() []types.T                   { return s.ts }
-func (s *sourceScan) Explain() string                    { return "SourceScan " + s.rel.Name }
-func (s *sourceScan) Children() []exec.Operator          { return nil }
+func (s *sourceScan) Close()                              {}
+func (s *sourceScan) Types() []types.T                    { return s.ts }
+func (s *sourceScan) Explain() string                     { return "SourceScan " + s.rel.Name }
+func (s *sourceScan) Children() []exec.Operator           { return nil }
