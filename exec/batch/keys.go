@@ -35,6 +35,8 @@ type rowKeys struct {
 func (k *rowKeys) encode(cols []arrow.Array, ts []types.T, n int) {
 	if cap(k.keys) < n {
 		k.keys = append(k.keys[:cap(k.keys)], make([][]byte, n-cap(k.keys))...)
+	}
+	if cap(k.hasNull) < n {
 		k.hasNull = make([]bool, n)
 	}
 	k.keys = k.keys[:n]

@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"context"
 	"errors"
 	"math"
@@ -421,4 +423,22 @@ func seq(lo, hi int) []int {
 		s = append(s, i)
 	}
 	return s
+}
+
+// TestRowKeysGrow re-encodes with more rows than the first batch had: the
+// buffers must grow together.
+func TestRowKeysGrow(t *testing.T) {
+	var k rowKeys
+	for _, n := range []int{3, 5, 2047, 2048, 10, 4096} {
+		vals := make([]types.Datum, n)
+		for i := range vals {
+			vals[i] = int64(i)
+		}
+		col := types.ArrayFromDatums(types.TInt8, vals)
+		k.encode([]arrow.Array{col}, []types.T{types.TInt8}, n)
+		if len(k.keys) != n || len(k.hasNull) != n {
+			t.Fatalf("n=%d: %d keys, %d null flags", n, len(k.keys), len(k.hasNull))
+		}
+		col.Release()
+	}
 }
