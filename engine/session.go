@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -161,6 +162,22 @@ func (s *Session) set(name, value string) error {
 		value = "on"
 	case "datestyle":
 		value = normalizeDateStyle(value)
+	case "barrier_interval":
+		// The interval is the database's: one coordinator cuts every job.
+		d, err := time.ParseDuration(strings.Trim(value, "'\" "))
+		if err != nil {
+			if ms, aerr := strconv.Atoi(value); aerr == nil {
+				d, err = time.Duration(ms)*time.Millisecond, nil
+			}
+		}
+		if err != nil || d < time.Millisecond || d > time.Hour {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"barrier_interval\": %q (a duration such as 100ms, or milliseconds)", value)
+		}
+		s.e.coord.SetInterval(d)
+	case "streaming_parallelism":
+		if n, err := strconv.Atoi(value); err != nil || n < 0 {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
+		}
 	}
 	s.vars[name] = value
 	if st.reported {

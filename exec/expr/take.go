@@ -73,6 +73,11 @@ func takeFixed[T any](vals []T, idx []int) []T {
 }
 
 func fixedArray(dt arrow.DataType, n int, valid *memory.Buffer, nulls int, data []byte) arrow.Array {
+	if valid == nil {
+		// No bitmap: no NULLs. An unknown count (-1) without a bitmap
+		// would make arrow count bits that do not exist.
+		nulls = 0
+	}
 	d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(data)}, nil, nulls, 0)
 	defer d.Release()
 	return array.MakeFromData(d)
