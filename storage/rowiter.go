@@ -177,7 +177,8 @@ func (ri *RowIter) NextBatch(cols []int, max int) (out []arrow.Array, n int, key
 	builders := make([]array.Builder, len(uniq))
 	for i, c := range uniq {
 		builders[i] = types.NewBuilder(ri.t.Types[c])
-		builders[i].Reserve(max)
+		// Grow on demand: a point lookup asks for a full batch but gets one row.
+		builders[i].Reserve(min(max, 256))
 	}
 	defer func() {
 		for _, b := range builders {
