@@ -96,11 +96,6 @@ func (e *Engine) streamPlanner(sql string) *planner.Planner {
 	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql, Sources: e.sourceSpec}
 }
 
-// planView plans a materialized view's query.
-func (e *Engine) planView(p *planner.Planner, sel *pg.SelectStmt, o planner.StreamOptions) (*planner.StreamPlan, error) {
-	return p.PlanStream(sel, o)
-}
-
 // jobSpec re-plans a stored materialized view.
 func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	stmts, err := parser.Parse(r.Definition)
@@ -156,8 +151,6 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	if err != nil {
 		return "", err
 	}
-	// Schema-qualify nothing: the stored definition is re-planned with the
-	// public search path, so require the names to resolve the same way.
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.info.User, Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc}
 	for _, c := range plan.Cols {
@@ -184,7 +177,9 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	if err != nil {
 		return "", err
 	}
-	// Plan again with the view's id (the materialize writes under it).
+	// Plan the stored definition again, as a restart will, now with the
+	// view's id (the materialize writes under it): a definition that would
+	// not re-plan the same way fails here rather than after a restart.
 	spec, err := s.e.jobSpec(created)
 	if err != nil {
 		s.e.cat.DropRelation(created.OID, false)
@@ -212,8 +207,12 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 		case catalog.KindTable:
 			b := e.db.Pebble().NewBatch()
 			lo, hi := storage.LogSpan(r.OID, 0, ^uint64(0))
-			b.DeleteRange(lo, hi, nil)
-			if err := b.Commit(nil); err != nil {
+			err := b.DeleteRange(lo, hi, nil)
+			if err == nil {
+				err = b.Commit(nil)
+			}
+			b.Close()
+			if err != nil {
 				return err
 			}
 		}
@@ -322,7 +321,7 @@ func (s *Session) checkWatermarks(r *catalog.Relation) error {
 		if ci < 0 {
 			return sqlerr.New(sqlerr.UndefinedColumn, "column %q named in WATERMARK FOR does not exist", w.Column)
 		}
-		sql := "SELECT " + w.Expr + " FROM " + pgQuoteIdent(r.Schema) + "." + pgQuoteIdent(r.Name)
+		sql := "SELECT " + w.Expr + " FROM " + udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name)
 		stmts, err := parser.Parse(sql)
 		if err != nil {
 			return err
@@ -341,8 +340,6 @@ func (s *Session) checkWatermarks(r *catalog.Relation) error {
 	}
 	return nil
 }
-
-func pgQuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // sourceSpec returns the connector of a source relation.
 func (e *Engine) sourceSpec(r *catalog.Relation) (stream.SourceSpec, error) {
@@ -392,7 +389,6 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 		if r.ColumnIndex(col.Name) >= 0 {
 			return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name)
 		}
-		col.AttNum = int16(len(r.Columns) + 1)
 		r.Columns = append(r.Columns, col)
 	}
 	for _, o := range cs.Options {
@@ -421,16 +417,7 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "DROP %s is not supported yet", strings.ToUpper(d.Kind))
 	}
 	for _, n := range d.Names {
-		var r *catalog.Relation
-		var err error
-		if n.Schema != "" {
-			var ok bool
-			if r, ok = s.e.cat.Relation(n.Schema, n.Name); !ok {
-				err = sqlerr.New(sqlerr.UndefinedTable, "source %q does not exist", n.Name)
-			}
-		} else {
-			r, err = s.e.cat.Resolve(s.searchPath(), n.Name)
-		}
+		r, err := s.resolve(nil, &pg.RangeVar{Schemaname: n.Schema, Relname: n.Name})
 		if err != nil {
 			if d.IfExists && sqlerr.Code(err) == sqlerr.UndefinedTable {
 				continue

@@ -3,7 +3,6 @@ package stream
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -383,7 +382,11 @@ func (c *Coordinator) inject() {
 	e := c.epoch + 1
 	c.epoch = e
 	p := &pendingEpoch{waiting: map[*Job]bool{}, writes: map[*Job]*pebble.Batch{}}
-	var targets []chan uint64
+	type target struct {
+		ch   chan uint64
+		done <-chan struct{}
+	}
+	var targets []target
 	for _, j := range c.jobs {
 		if j.start >= e {
 			continue
@@ -391,7 +394,7 @@ func (c *Coordinator) inject() {
 		p.waiting[j] = true
 		for _, s := range j.sources {
 			if !s.follows {
-				targets = append(targets, s.barriers)
+				targets = append(targets, target{s.barriers, j.ctx.Done()})
 			}
 		}
 	}
@@ -400,7 +403,8 @@ func (c *Coordinator) inject() {
 	c.mu.Unlock()
 	for _, t := range targets {
 		select {
-		case t <- e:
+		case t.ch <- e:
+		case <-t.done: // the job stopped meanwhile
 		case <-c.stop:
 			return
 		}
@@ -502,5 +506,3 @@ func (c *Coordinator) Jobs() []JobInfo {
 
 // JobError returns the error that stopped job id, if it failed.
 func (c *Coordinator) JobError(id uint32) error { return c.jobErr(id) }
-
-var errStopped = errors.New("stopped")

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"sort"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -23,7 +24,7 @@ type EowcBufferSpec struct {
 	KeyCols []int
 }
 
-func (s *EowcBufferSpec) Explain() string { return "StreamEowcBuffer #" + itoa(s.Col) }
+func (s *EowcBufferSpec) Explain() string { return "StreamEowcBuffer #" + strconv.Itoa(s.Col) }
 
 func (s *EowcBufferSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	e := &eowcBuffer{spec: s, env: b.Env, out: out, state: b.StateTable(), rows: map[string][]types.Datum{}, dirty: map[string]bool{}}

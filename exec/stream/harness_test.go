@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -137,5 +136,3 @@ func barrier(t *testing.T, op Operator, db *pebble.DB, epoch uint64) {
 		t.Fatal(err)
 	}
 }
-
-var _ = fmt.Sprint

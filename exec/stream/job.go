@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 	"sync"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"streamsql/storage"
 )
 
@@ -348,5 +346,3 @@ func (j *Job) minTablePos(t uint32) (uint64, bool) {
 	defer j.mu.Unlock()
 	return j.tablePos[t], true
 }
-
-var _ = pebble.Sync

@@ -499,18 +499,10 @@ func hjAppendKeys(keys [][]byte, hasNull []bool, arr arrow.Array, kc hjKeyCol, l
 			return nil
 		}
 	case *array.Float32:
-		for i, v := range a.Float32Values() {
-			if !isNull(i) {
-				keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), hjFloatKeyBits(float64(v)))
-			}
-		}
+		hjAppendIntKeys(keys, a.Float32Values(), false, isNull)
 		return nil
 	case *array.Float64:
-		for i, v := range a.Float64Values() {
-			if !isNull(i) {
-				keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), hjFloatKeyBits(v))
-			}
-		}
+		hjAppendIntKeys(keys, a.Float64Values(), false, isNull)
 		return nil
 	case *array.Boolean:
 		for i := range keys {
@@ -531,18 +523,10 @@ func hjAppendKeys(keys [][]byte, hasNull []bool, arr arrow.Array, kc hjKeyCol, l
 		}
 		return nil
 	case *array.Time64:
-		for i, v := range a.Time64Values() {
-			if !isNull(i) {
-				keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), hjFlip64(int64(v)))
-			}
-		}
+		hjAppendIntKeys(keys, a.Time64Values(), true, isNull)
 		return nil
 	case *array.Timestamp:
-		for i, v := range a.TimestampValues() {
-			if !isNull(i) {
-				keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), hjFlip64(int64(v)))
-			}
-		}
+		hjAppendIntKeys(keys, a.TimestampValues(), true, isNull)
 		return nil
 	case *array.Binary:
 		for i := range keys {
@@ -583,7 +567,9 @@ func hjAppendKeys(keys [][]byte, hasNull []bool, arr arrow.Array, kc hjKeyCol, l
 	return nil
 }
 
-func hjAppendIntKeys[V int16 | int32 | int64](keys [][]byte, vals []V, asInt bool, isNull func(int) bool) {
+// hjAppendIntKeys appends fixed-width keys: integers (and int64-backed
+// times) as flipped int64 when asInt, else as float8 key bits.
+func hjAppendIntKeys[V ~int16 | ~int32 | ~int64 | ~float32 | ~float64](keys [][]byte, vals []V, asInt bool, isNull func(int) bool) {
 	for i, v := range vals {
 		if isNull(i) {
 			continue

@@ -77,40 +77,46 @@ type viewLink struct {
 }
 
 func (m *materialize) Chunk(_ int, c *Chunk) error {
+	m.mu.Lock()
+	hasDowns := len(m.downs) > 0
+	m.mu.Unlock()
 	ts := m.spec.Types
+	var keys []string
+	if hasDowns {
+		keys = make([]string, c.N)
+	}
 	for i := 0; i < c.N; i++ {
-		m.keyBuf = m.keyBuf[:0]
-		for j, kc := range m.spec.KeyCols {
-			m.keyBuf = types.AppendKey(m.keyBuf, types.GetDatum(c.Cols[kc], i, ts[kc]), m.keyExpr.Types[j], false)
+		m.keyBuf = m.keyExpr.appendRow(m.keyBuf[:0], c.Cols, i)
+		key := string(m.keyBuf)
+		if keys != nil {
+			keys[i] = key
 		}
 		if c.Ops[i].IsInsert() {
 			row := make([]types.Datum, len(m.spec.Visible))
 			for j, vc := range m.spec.Visible {
 				row[j] = types.GetDatum(c.Cols[vc], i, ts[vc])
 			}
-			m.dirty[string(m.keyBuf)] = row
+			m.dirty[key] = row
 		} else {
-			m.dirty[string(m.keyBuf)] = nil
+			m.dirty[key] = nil
 		}
 	}
 	m.env.Stats.RowsOut.Add(int64(c.N))
-	m.mu.Lock()
-	n := len(m.downs)
-	m.mu.Unlock()
-	if n == 0 {
+	if !hasDowns {
 		c.Release()
 		return nil
 	}
-	return m.forward(c)
+	return m.forward(c, keys)
 }
 
-// forward sends the chunk's visible columns and key to every downstream.
-func (m *materialize) forward(c *Chunk) error {
+// forward sends the chunk's visible columns and keys (the view's storage
+// keys of its rows) to every downstream.
+func (m *materialize) forward(c *Chunk, keys []string) error {
 	defer c.Release()
-	key, err := m.keyExpr.Eval(nil, c.Batch())
-	if err != nil {
-		return err
-	}
+	kb := array.NewBinaryBuilder(types.Mem, arrow.BinaryTypes.Binary)
+	kb.AppendStringValues(keys, nil)
+	key := kb.NewArray()
+	kb.Release()
 	cols := make([]arrow.Array, 0, len(m.spec.Visible)+1)
 	for _, vc := range m.spec.Visible {
 		cols = append(cols, c.Cols[vc])

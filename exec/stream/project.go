@@ -109,9 +109,9 @@ func (k *KeyExpr) Type() types.T { return types.TBytea }
 func (k *KeyExpr) String() string {
 	parts := make([]string, len(k.Cols))
 	for i, c := range k.Cols {
-		parts[i] = "#" + itoa(c)
+		parts[i] = "#" + strconv.Itoa(c)
 	}
-	return "key" + itoa(int(k.Tag)) + "(" + strings.Join(parts, ", ") + ")"
+	return "key" + strconv.Itoa(int(k.Tag)) + "(" + strings.Join(parts, ", ") + ")"
 }
 
 func (k *KeyExpr) Eval(_ *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
@@ -120,16 +120,19 @@ func (k *KeyExpr) Eval(_ *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	bld.Reserve(b.N)
 	var buf []byte
 	for i := 0; i < b.N; i++ {
-		buf = buf[:0]
-		if !k.Untagged {
-			buf = append(buf, k.Tag)
-		}
-		for j, c := range k.Cols {
-			buf = types.AppendKey(buf, types.GetDatum(b.Cols[c], i, k.Types[j]), k.Types[j], false)
-		}
+		buf = k.appendRow(buf[:0], b.Cols, i)
 		bld.Append(buf)
 	}
 	return bld.NewArray(), nil
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
+// appendRow appends the key of row i of cols to buf.
+func (k *KeyExpr) appendRow(buf []byte, cols []arrow.Array, i int) []byte {
+	if !k.Untagged {
+		buf = append(buf, k.Tag)
+	}
+	for j, c := range k.Cols {
+		buf = types.AppendKey(buf, types.GetDatum(cols[c], i, k.Types[j]), k.Types[j], false)
+	}
+	return buf
+}

@@ -1,8 +1,7 @@
 package stream
 
 import (
-	"github.com/apache/arrow-go/v18/arrow"
-
+	"strconv"
 	"streamsql/exec/expr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -23,7 +22,7 @@ type WatermarkFilterSpec struct {
 }
 
 func (s *WatermarkFilterSpec) Explain() string {
-	return "StreamWatermarkFilter #" + itoa(s.Col) + " >= " + s.Expr.String()
+	return "StreamWatermarkFilter #" + strconv.Itoa(s.Col) + " >= " + s.Expr.String()
 }
 
 func (s *WatermarkFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
@@ -108,5 +107,3 @@ func (w *watermarkFilter) Barrier(b *Barrier) error {
 	}
 	return w.out.Barrier(b)
 }
-
-var _ arrow.Array

@@ -15,7 +15,6 @@ import (
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // The stream planner turns a query into an incremental dataflow. It plans
@@ -90,7 +89,6 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 		root.Types = append(root.Types, c.Type)
 		root.Names = append(root.Names, c.Name)
 	}
-	root.StateTables = nil
 	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly}
 	for id := range sp.tables {
 		plan.Tables = append(plan.Tables, id)
@@ -677,5 +675,3 @@ func (sp *streamPlanner) eowcBuffer(n *stream.Node) *stream.Node {
 	sp.eowcDone = true
 	return b
 }
-
-var _ = storage.FullSpan
