@@ -101,6 +101,10 @@ type Relation struct {
 	StateTables []uint32 `json:",omitempty"`
 	// EmitOnWindowClose: the view was declared EMIT ON WINDOW CLOSE.
 	EmitOnWindowClose bool `json:",omitempty"`
+	// Parallelism is how many instances the view's keyed operators run
+	// in (0 or 1: one); fixed at CREATE, since each instance keeps its
+	// own state tables.
+	Parallelism int `json:",omitempty"`
 }
 
 // ColumnRef names a column of another relation by OID and AttNum.

@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,7 +109,7 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	for _, c := range r.VisibleColumns() {
 		names = append(names, c.Name)
 	}
-	plan, err := p.PlanStream(stmts[0].AST.GetSelectStmt(), planner.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose})
+	plan, err := p.PlanStream(stmts[0].AST.GetSelectStmt(), planner.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism})
 	if err != nil {
 		return stream.JobSpec{}, err
 	}
@@ -116,6 +118,16 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 
 func jobSpecOf(r *catalog.Relation, plan *planner.StreamPlan) stream.JobSpec {
 	return stream.JobSpec{ID: r.OID, Name: r.Name, Plan: plan.Root, StateIDs: r.StateTables, Upstreams: plan.Upstreams, Tables: plan.Tables}
+}
+
+// streamingParallelism is the session's streaming_parallelism: how many
+// instances the keyed operators of a new view run in (0: the core count).
+func (s *Session) streamingParallelism() int {
+	n, _ := strconv.Atoi(s.vars["streaming_parallelism"])
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	return min(n, 256)
 }
 
 // createMatView runs CREATE MATERIALIZED VIEW: it plans the query as a
@@ -146,13 +158,14 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	p := s.e.streamPlanner(def)
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
-	opts := planner.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc}
+	opts := planner.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
 	plan, err := p.PlanStream(sel, opts)
 	if err != nil {
 		return "", err
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
-		Owner: s.info.User, Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc}
+		Owner: s.info.User, Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
+		Parallelism: opts.Parallelism}
 	for _, c := range plan.Cols {
 		t := c.Type
 		if t.Kind == types.Unknown {
@@ -232,7 +245,8 @@ func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewE
 	}
 	p := s.e.streamPlanner(def)
 	p.SearchPath = s.searchPath()
-	plan, err := p.PlanStream(sel, planner.StreamOptions{Name: ctas.Into.Rel.Relname, EmitOnWindowClose: ext != nil && ext.EmitOnWindowClose})
+	plan, err := p.PlanStream(sel, planner.StreamOptions{Name: ctas.Into.Rel.Relname, EmitOnWindowClose: ext != nil && ext.EmitOnWindowClose,
+		Parallelism: s.streamingParallelism()})
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,7 @@ func (c *Coordinator) HasCommitted(id uint32) (bool, error) {
 
 func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 	ctx, cancel := context.WithCancel(context.Background())
-	j := &Job{spec: spec, coord: c, ctx: ctx, cancel: cancel, done: make(chan struct{}), tablePos: map[uint32]uint64{}, hasCommitted: !fresh}
+	j := &Job{spec: spec, coord: c, ctx: ctx, cancel: cancel, done: make(chan struct{}), hasCommitted: !fresh}
 	j.env = &Env{
 		Ctx: c.newCtx(), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
 		WaitCommitted: c.WaitCommitted,
@@ -310,6 +310,9 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	binary.BigEndian.PutUint64(v[:], e)
 	if err := b.Set(epochKey, v[:], nil); err != nil {
 		return err
+	}
+	for _, j := range c.jobs {
+		j.committedEpoch(e)
 	}
 	if err := c.truncateLogsLocked(b); err != nil {
 		return err

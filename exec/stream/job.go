@@ -7,6 +7,10 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/sql/types"
+
 	"streamsql/storage"
 )
 
@@ -46,25 +50,26 @@ type JobSpec struct {
 	Tables []uint32
 }
 
-// CountStateTables returns how many state tables plan needs.
+// CountStateTables returns how many state tables plan needs: every
+// instance of a parallel operator has its own.
 func CountStateTables(n *Node) int {
-	c := len(n.StateTables)
+	c := len(n.StateTables) * n.Instances()
 	for _, in := range n.Inputs {
 		c += CountStateTables(in)
 	}
 	return c
 }
 
-// Job runs one view's dataflow: a goroutine per source and one driver
-// goroutine that aligns the sources' barriers and pushes every message
-// through the operators.
+// Job runs one view's dataflow as fragments: parts of the plan cut at its
+// exchanges, each instance of a fragment in its own goroutine. Sources
+// run in goroutines of their own and feed the fragment they belong to.
 type Job struct {
 	spec  JobSpec
 	env   *Env
 	coord *Coordinator
 
 	sources []*jobSource
-	msgs    chan srcMsg
+	frags   []*fragment
 	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -76,17 +81,24 @@ type Job struct {
 	committed uint64
 	// hasCommitted: the job's first-epoch marker has been written.
 	hasCommitted bool
-	tablePos     map[uint32]uint64 // followed table -> position at the last barrier
+	// srcPos are the table sources' positions as of the last committed
+	// epoch; epochPos those recorded at barriers not committed yet.
+	srcPos   []uint64
+	epochPos map[uint64]map[int]uint64
+	// writes are the fragments' write batches per epoch, gathered by the
+	// root fragment when the barrier reaches it.
+	writes map[uint64][]*pebble.Batch
 }
 
 type jobSource struct {
 	spec     SourceSpec
 	src      Source
-	out      Output
 	barriers chan uint64
 	// follows: barriers come from an upstream view, not the coordinator.
 	follows bool
 	table   uint32 // followed table id, or 0
+	frag    *fragment
+	sender  int // flat sender id in frag
 }
 
 type srcMsg struct {
@@ -94,21 +106,105 @@ type srcMsg struct {
 	m   Message
 }
 
-// build constructs the job's operators and opens its sources.
+// fragment is one instance of a fragment: the operators one goroutine
+// runs, fed through inbox by its senders (sources, or the instances of
+// the fragments below its exchanges).
+type fragment struct {
+	job     *Job
+	env     *Env
+	inbox   chan srcMsg
+	senders []fragSender
+	leaves  []fragLeaf
+}
+
+type fragSender struct {
+	leaf   int
+	source int // index in Job.sources, or -1
+}
+
+// fragLeaf is where one input of the fragment enters its operators.
+type fragLeaf struct {
+	out   Output
+	first int // flat id of its first sender
+	merge exchangeMerge
+}
+
+// build constructs the job's fragments and opens its sources.
 func (j *Job) build() error {
-	bc := &BuildCtx{Env: j.env, stateIDs: j.spec.StateIDs}
+	j.writes = map[uint64][]*pebble.Batch{}
+	bc := &BuildCtx{stateIDs: j.spec.StateIDs}
 	sink := &jobSink{job: j}
-	if err := j.buildNode(bc, j.spec.Plan, Output{Op: sink}); err != nil {
+	if j.spec.Plan.Instances() != 1 {
+		return fmt.Errorf("job %s: the root runs in %d instances", j.spec.Name, j.spec.Plan.Instances())
+	}
+	if err := j.buildFragments(bc, j.spec.Plan, func(int) Output { return Output{Op: sink} }); err != nil {
 		return err
 	}
 	if bc.nextID != len(bc.stateIDs) {
 		return fmt.Errorf("job %s: plan uses %d state tables, %d allocated", j.spec.Name, bc.nextID, len(bc.stateIDs))
 	}
+	j.srcPos = make([]uint64, len(j.sources))
+	j.epochPos = map[uint64]map[int]uint64{}
 	return nil
 }
 
-func (j *Job) buildNode(bc *BuildCtx, n *Node, out Output) error {
-	bc.Node, bc.Inputs = n, n.Inputs
+// buildFragments builds the instances of the fragment whose top is n,
+// then the fragments below its exchanges. The order is fixed, so state
+// table ids go to the same instances on every build.
+func (j *Job) buildFragments(bc *BuildCtx, n *Node, out func(k int) Output) error {
+	var exs []*exchangeRT
+	seen := map[*Node]*exchangeRT{}
+	for k := 0; k < n.Instances(); k++ {
+		f := j.newFragment()
+		if err := j.buildNode(bc, f, n, out(k), seen, &exs); err != nil {
+			return err
+		}
+	}
+	for _, ex := range exs {
+		spec := ex.node.Spec.(*ExchangeSpec)
+		err := j.buildFragments(bc, ex.node.Inputs[0], func(k int) Output {
+			return Output{Op: &exchangeSender{ctx: j.ctx, ex: ex, spec: spec, idx: k}}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *Job) newFragment() *fragment {
+	env := *j.env
+	ctx := *j.env.Ctx
+	ctx.Cache = nil
+	env.Ctx = &ctx
+	f := &fragment{job: j, env: &env, inbox: make(chan srcMsg, 16)}
+	j.frags = append(j.frags, f)
+	return f
+}
+
+func (f *fragment) addLeaf(out Output, senders, source int, ts []types.T) int {
+	l := fragLeaf{out: out, first: len(f.senders),
+		merge: exchangeMerge{types: ts, n: senders, cols: map[int]*wmCol{}}}
+	f.leaves = append(f.leaves, l)
+	for k := 0; k < senders; k++ {
+		f.senders = append(f.senders, fragSender{leaf: len(f.leaves) - 1, source: source})
+	}
+	return l.first
+}
+
+func (j *Job) buildNode(bc *BuildCtx, f *fragment, n *Node, out Output, seen map[*Node]*exchangeRT, exs *[]*exchangeRT) error {
+	bc.Env, bc.Node, bc.Inputs = f.env, n, n.Inputs
+	if ex, ok := n.Spec.(*ExchangeSpec); ok {
+		rt := seen[n]
+		if rt == nil {
+			rt = &exchangeRT{node: n}
+			seen[n] = rt
+			*exs = append(*exs, rt)
+		}
+		first := f.addLeaf(out, n.Inputs[0].Instances(), -1, ex.Types)
+		rt.receivers = append(rt.receivers, exchangeReceiver{f: f, first: first})
+		return nil
+	}
 	if n.Source != nil {
 		idx := len(j.sources)
 		var pos []byte
@@ -125,7 +221,8 @@ func (j *Job) buildNode(bc *BuildCtx, n *Node, out Output) error {
 		if err != nil {
 			return err
 		}
-		js := &jobSource{spec: n.Source, src: src, out: out, barriers: make(chan uint64, 256)}
+		js := &jobSource{spec: n.Source, src: src, barriers: make(chan uint64, 256), frag: f}
+		js.sender = f.addLeaf(out, 1, idx, n.Types)
 		if _, ok := src.(interface{ followsUpstream() }); ok {
 			js.follows = true
 		}
@@ -143,7 +240,7 @@ func (j *Job) buildNode(bc *BuildCtx, n *Node, out Output) error {
 		op = &aligner{Operator: op, n: len(n.Inputs)}
 	}
 	for i, in := range n.Inputs {
-		if err := j.buildNode(bc, in, Output{Op: op, Side: i}); err != nil {
+		if err := j.buildNode(bc, f, in, Output{Op: op, Side: i}, seen, exs); err != nil {
 			return err
 		}
 	}
@@ -166,18 +263,36 @@ func (a *aligner) Barrier(b *Barrier) error {
 	return a.Operator.Barrier(b)
 }
 
-// jobSink is above the root: it hands the epoch's writes to the
-// coordinator.
+// jobSink is above the root: it hands the epoch's writes, its own and
+// every other fragment's, to the coordinator.
 type jobSink struct{ job *Job }
 
 func (s *jobSink) Chunk(_ int, c *Chunk) error        { c.Release(); return nil }
 func (s *jobSink) Watermark(_ int, _ Watermark) error { return nil }
-func (s *jobSink) Barrier(b *Barrier) error           { s.job.coord.collect(s.job, b); return nil }
+func (s *jobSink) Barrier(b *Barrier) error {
+	j := s.job
+	j.mu.Lock()
+	ws := j.writes[b.Epoch]
+	delete(j.writes, b.Epoch)
+	j.mu.Unlock()
+	for _, w := range ws {
+		if w == b.Writes {
+			continue
+		}
+		err := b.Writes.Apply(w, nil)
+		w.Close()
+		if err != nil {
+			return err
+		}
+	}
+	j.coord.collect(j, b)
+	return nil
+}
 
-// run starts the sources and the driver. It returns at once.
+// run starts the sources and the fragments. It returns at once.
 func (j *Job) run() {
-	j.msgs = make(chan srcMsg, 16)
-	for i, s := range j.sources {
+	var wg sync.WaitGroup
+	for _, s := range j.sources {
 		ch := make(chan Message, 4)
 		go func() {
 			defer j.recoverPanic()
@@ -189,9 +304,7 @@ func (j *Job) run() {
 			for {
 				select {
 				case m := <-ch:
-					select {
-					case j.msgs <- srcMsg{src: i, m: m}:
-					case <-j.ctx.Done():
+					if sendFrag(j.ctx, s.frag.inbox, srcMsg{src: s.sender, m: m}) != nil {
 						return
 					}
 				case <-j.ctx.Done():
@@ -200,12 +313,19 @@ func (j *Job) run() {
 			}
 		}()
 	}
+	for _, f := range j.frags {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer j.recoverPanic()
+			if err := f.run(); err != nil && j.ctx.Err() == nil {
+				j.coord.fail(j, err)
+			}
+		}()
+	}
 	go func() {
-		defer close(j.done)
-		defer j.recoverPanic()
-		if err := j.drive(); err != nil && j.ctx.Err() == nil {
-			j.coord.fail(j, err)
-		}
+		wg.Wait()
+		close(j.done)
 	}()
 }
 
@@ -215,11 +335,12 @@ func (j *Job) recoverPanic() {
 	}
 }
 
-// drive is the driver loop: it aligns barriers across the sources (the
-// messages a source sends after its barrier wait until every source has
-// sent the same barrier) and pushes messages into the operators.
-func (j *Job) drive() error {
-	n := len(j.sources)
+// run is a fragment instance's loop: it aligns barriers across its
+// senders (what a sender sends after its barrier waits until every sender
+// has sent the same barrier) and pushes messages into the operators.
+func (f *fragment) run() error {
+	j := f.job
+	n := len(f.senders)
 	blocked := make([]bool, n)
 	held := make([][]Message, n)
 	pos := make([][]byte, n)
@@ -232,33 +353,39 @@ func (j *Job) drive() error {
 			held[i] = append(held[i], m)
 			return nil
 		}
-		s := j.sources[i]
+		s := f.senders[i]
+		leaf := &f.leaves[s.leaf]
 		switch m.Kind {
 		case MsgChunk:
-			j.env.Stats.RowsIn.Add(int64(m.Chunk.N))
-			return s.out.Chunk(m.Chunk)
+			if s.source >= 0 {
+				j.env.Stats.RowsIn.Add(int64(m.Chunk.N))
+			}
+			return leaf.out.Chunk(m.Chunk)
 		case MsgWatermark:
-			return s.out.Watermark(m.WM)
+			if w, ok := leaf.merge.add(i-leaf.first, m.WM); ok {
+				return leaf.out.Watermark(w)
+			}
+			return nil
 		}
 		// A barrier.
 		if arrived == 0 {
 			epoch = m.Epoch
 		} else if m.Epoch != epoch {
-			return fmt.Errorf("job %s: barrier %d from source %d while aligning %d", j.spec.Name, m.Epoch, i, epoch)
+			return fmt.Errorf("job %s: barrier %d from sender %d while aligning %d", j.spec.Name, m.Epoch, i, epoch)
 		}
 		blocked[i], pos[i] = true, m.Pos
 		arrived++
 		if arrived < n {
 			return nil
 		}
-		if err := j.barrier(epoch, pos, m.Stop); err != nil {
+		if err := f.barrier(epoch, pos, m.Stop); err != nil {
 			return err
 		}
 		arrived = 0
 		for k := range blocked {
 			blocked[k] = false
 		}
-		// Replay what arrived behind the barrier, in order per source.
+		// Replay what arrived behind the barrier, in order per sender.
 		for k := range held {
 			q := held[k]
 			held[k] = nil
@@ -278,7 +405,7 @@ func (j *Job) drive() error {
 		select {
 		case <-j.ctx.Done():
 			return nil
-		case sm := <-j.msgs:
+		case sm := <-f.inbox:
 			if err := handle(sm.src, sm.m); err != nil {
 				return err
 			}
@@ -286,63 +413,83 @@ func (j *Job) drive() error {
 	}
 }
 
-// barrier passes an aligned barrier through the operators with the
-// epoch's write batch, after recording the source positions.
-func (j *Job) barrier(epoch uint64, pos [][]byte, stop bool) error {
+// barrier passes an aligned barrier through the fragment's operators
+// with the fragment's write batch for the epoch, after recording its
+// sources' positions.
+func (f *fragment) barrier(epoch uint64, pos [][]byte, stop bool) error {
+	j := f.job
 	w := j.env.DB.Pebble().NewBatch()
-	for i, p := range pos {
-		if p != nil {
-			if err := w.Set(jobKey(j.spec.ID, 'p', byte(i>>8), byte(i)), p, nil); err != nil {
-				return err
-			}
-		}
-	}
-	var e [8]byte
-	binary.BigEndian.PutUint64(e[:], epoch)
-	tp := map[uint32]uint64{}
-	for i, s := range j.sources {
-		if s.table != 0 && len(pos[i]) == 8 {
-			p := binary.BigEndian.Uint64(pos[i])
-			if old, ok := tp[s.table]; !ok || p < old {
-				tp[s.table] = p
-			}
-		}
-	}
 	j.mu.Lock()
+	for i, s := range f.senders {
+		if s.source < 0 || pos[i] == nil {
+			continue
+		}
+		if err := w.Set(jobKey(j.spec.ID, 'p', byte(s.source>>8), byte(s.source)), pos[i], nil); err != nil {
+			j.mu.Unlock()
+			return err
+		}
+		if j.sources[s.source].table != 0 && len(pos[i]) == 8 {
+			if j.epochPos[epoch] == nil {
+				j.epochPos[epoch] = map[int]uint64{}
+			}
+			j.epochPos[epoch][s.source] = binary.BigEndian.Uint64(pos[i])
+		}
+	}
 	first := !j.hasCommitted
 	j.hasCommitted = true
-	j.tablePos = tp
+	j.writes[epoch] = append(j.writes[epoch], w)
 	j.mu.Unlock()
 	if first {
+		var e [8]byte
+		binary.BigEndian.PutUint64(e[:], epoch)
 		if err := w.Set(jobKey(j.spec.ID, 'c'), e[:], nil); err != nil {
 			return err
 		}
 	}
 	b := &Barrier{Epoch: epoch, Writes: w, Stop: stop}
 	// Every leaf gets the barrier; aligners pass it on once per operator.
-	for _, s := range j.sources {
-		if err := s.out.Barrier(b); err != nil {
-			w.Close()
+	for i := range f.leaves {
+		if err := f.leaves[i].out.Barrier(b); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// committedEpoch adopts the source positions recorded at epoch e's
+// barrier, now that e committed.
+func (j *Job) committedEpoch(e uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for ep, m := range j.epochPos {
+		if ep > e {
+			continue
+		}
+		if ep == e {
+			for i, p := range m {
+				j.srcPos[i] = p
+			}
+		}
+		delete(j.epochPos, ep)
+	}
+}
+
 // minTablePos returns the job's lowest position on table t, and whether
 // the job follows t at all (a job that has not passed a barrier yet pins
 // the whole log: position 0).
 func (j *Job) minTablePos(t uint32) (uint64, bool) {
-	follows := false
-	for _, s := range j.sources {
-		if s.table == t {
-			follows = true
-		}
-	}
-	if !follows {
-		return 0, false
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.tablePos[t], true
+	follows := false
+	var min uint64
+	for i, s := range j.sources {
+		if s.table != t {
+			continue
+		}
+		if !follows || j.srcPos[i] < min {
+			min = j.srcPos[i]
+		}
+		follows = true
+	}
+	return min, follows
 }

@@ -250,6 +250,18 @@ type Node struct {
 	// StateTables says how many state tables the operator uses and, for
 	// EXPLAIN, what each holds and when it is cleaned.
 	StateTables []string
+	// Parallelism is how many instances of the operator run, each in its
+	// own goroutine with its share of the keys (0 means 1). Operators
+	// connected without an exchange have the same parallelism.
+	Parallelism int
+}
+
+// Instances returns how many instances of n run.
+func (n *Node) Instances() int {
+	if n.Parallelism < 1 {
+		return 1
+	}
+	return n.Parallelism
 }
 
 // Stats are a job's counters.

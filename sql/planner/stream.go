@@ -45,6 +45,8 @@ type StreamOptions struct {
 	ColNames []string // CREATE MATERIALIZED VIEW v (a, b) names, or nil
 	// EmitOnWindowClose asks for final, append-only results.
 	EmitOnWindowClose bool
+	// Parallelism is how many instances each keyed operator runs in.
+	Parallelism int
 }
 
 // PlanStream plans the query of a materialized view.
@@ -65,7 +67,7 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 			cols[i].Name = o.ColNames[i]
 		}
 	}
-	sp := &streamPlanner{p: p, eowc: o.EmitOnWindowClose, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+	sp := &streamPlanner{p: p, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	n, m, err := sp.convert(rel.op)
 	if err != nil {
 		return nil, err
@@ -76,6 +78,12 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)")
 		}
 		n = sp.eowcBuffer(n)
+	}
+	if o.Parallelism > 1 {
+		n = parallelize(n, o.Parallelism)
+		if n.Instances() > 1 {
+			n = exchange(n, nil, 0)
+		}
 	}
 	visible := make([]int, 0, len(cols))
 	for i, c := range rel.cols {
@@ -108,15 +116,21 @@ func ExplainStream(n *stream.Node) []string {
 		var desc string
 		if n.Source != nil {
 			desc = n.Source.Explain()
+		} else if ex, ok := n.Spec.(*stream.ExchangeSpec); ok {
+			desc = explainExchange(n, ex)
 		} else {
 			desc = n.Spec.Explain()
 		}
+
 		var props []string
 		key := make([]string, len(n.StreamKey))
 		for i, k := range n.StreamKey {
 			key[i] = colLabel(n, k)
 		}
 		props = append(props, "key: ["+strings.Join(key, ", ")+"]")
+		if _, ex := n.Spec.(*stream.ExchangeSpec); !ex && n.Instances() > 1 {
+			props = append(props, fmt.Sprintf("instances: %d", n.Instances()))
+		}
 		if n.AppendOnly {
 			props = append(props, "append-only")
 		}
@@ -154,6 +168,8 @@ type streamPlanner struct {
 	p        *Planner
 	eowc     bool
 	eowcDone bool
+	// parallel: keyed operators run in several instances.
+	parallel bool
 	tables   map[uint32]bool
 	views    map[uint32]bool
 	sources  map[uint32]bool
@@ -593,6 +609,17 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 	for _, k := range right.StreamKey {
 		n.StreamKey = append(n.StreamKey, len(left.Types)+k)
 	}
+	if sp.parallel {
+		// Rows of one output key must come from one join instance, or
+		// the instances' changes could reach the view out of order: the
+		// join keys (the routing keys) become part of the stream key.
+		if jp.Kind != batch.RightJoin {
+			n.StreamKey = appendMissing(n.StreamKey, spec.LeftKeys, 0)
+		}
+		if jp.Kind == batch.RightJoin || jp.Kind == batch.FullJoin {
+			n.StreamKey = appendMissing(n.StreamKey, spec.RightKeys, len(left.Types))
+		}
+	}
 	n.AppendOnly = jp.Kind == batch.InnerJoin && left.AppendOnly && right.AppendOnly
 	if jp.Kind == batch.InnerJoin || jp.Kind == batch.LeftJoin {
 		n.Watermarks = append(n.Watermarks, left.Watermarks...)
@@ -674,4 +701,14 @@ func (sp *streamPlanner) eowcBuffer(n *stream.Node) *stream.Node {
 	b.StateTables = []string{"rows not yet passed by the watermark: (watermark column, stream key) -> row"}
 	sp.eowcDone = true
 	return b
+}
+
+// appendMissing appends the columns cols (offset by off) not yet in key.
+func appendMissing(key, cols []int, off int) []int {
+	for _, c := range cols {
+		if !slices.Contains(key, c+off) {
+			key = append(key, c+off)
+		}
+	}
+	return key
 }

@@ -1,0 +1,299 @@
+package stream
+
+// Exchanges connect the fragments of a job. A fragment is a part of the
+// plan run by one goroutine; a fragment with parallelism N runs as N
+// instances, each owning a share of the keys of its stateful operators.
+// The exchange below such a fragment routes every row to the instance
+// that owns its key (hash distribution), or gathers all rows into a
+// single instance. Barriers and watermarks go to every instance.
+//
+// Routing is a pure function of the key values, with no per-process
+// seed: an instance's state tables hold exactly the keys the exchange
+// sends it, before and after a restart.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/cespare/xxhash/v2"
+
+	"streamsql/exec/expr"
+	"streamsql/sql/types"
+)
+
+// ExchangeSpec is a fragment boundary: its input runs in other goroutines
+// (Node.Parallelism instances of the input's fragment), its consumer in
+// Node.Parallelism instances of the fragment above.
+type ExchangeSpec struct {
+	// Keys are the input columns rows are distributed by; nil gathers
+	// every row into the single consumer instance.
+	Keys  []int
+	Types []types.T
+}
+
+// Build is never called: the job wires exchanges itself.
+func (s *ExchangeSpec) Build(*BuildCtx, Output) (Operator, error) {
+	return nil, fmt.Errorf("stream: an exchange is not an operator")
+}
+
+// Explain describes the exchange.
+func (s *ExchangeSpec) Explain() string {
+	if len(s.Keys) == 0 {
+		return "Exchange gather"
+	}
+	parts := make([]string, len(s.Keys))
+	for i, k := range s.Keys {
+		parts[i] = fmt.Sprintf("$%d", k)
+	}
+	return "Exchange hash(" + strings.Join(parts, ", ") + ")"
+}
+
+// exchangeRT is an exchange of a running job: the consumer instances'
+// inboxes, where each expects this exchange's messages.
+type exchangeRT struct {
+	node      *Node
+	receivers []exchangeReceiver
+}
+
+type exchangeReceiver struct {
+	f *fragment
+	// first is the flat sender id of sender 0 in f; sender k is first+k.
+	first int
+}
+
+// exchangeSender is the output of one instance of the fragment below an
+// exchange.
+type exchangeSender struct {
+	ctx  context.Context
+	ex   *exchangeRT
+	spec *ExchangeSpec
+	idx  int // this instance's sender number
+
+	hashes []uint64
+	keyBuf [][]byte
+	dests  [][]int
+}
+
+func (s *exchangeSender) send(r int, m Message) error {
+	rc := s.ex.receivers[r]
+	return sendFrag(s.ctx, rc.f.inbox, srcMsg{src: rc.first + s.idx, m: m})
+}
+
+func sendFrag(ctx context.Context, ch chan<- srcMsg, m srcMsg) error {
+	select {
+	case ch <- m:
+		return nil
+	case <-ctx.Done():
+		if m.m.Chunk != nil {
+			m.m.Chunk.Release()
+		}
+		return ctx.Err()
+	}
+}
+
+// Chunk routes the chunk's rows to the instances owning their keys. An
+// update whose old and new rows go to different instances becomes a
+// delete there and an insert here.
+func (s *exchangeSender) Chunk(_ int, c *Chunk) error {
+	n := len(s.ex.receivers)
+	if n == 1 || len(s.spec.Keys) == 0 {
+		return s.send(0, Message{Kind: MsgChunk, Chunk: c})
+	}
+	cols := make([]arrow.Array, len(s.spec.Keys))
+	ts := make([]types.T, len(s.spec.Keys))
+	for i, k := range s.spec.Keys {
+		cols[i], ts[i] = c.Cols[k], s.spec.Types[k]
+	}
+	s.hashes = exchangeHash(s.hashes, &s.keyBuf, cols, ts, c.N)
+	if cap(s.dests) < n {
+		s.dests = make([][]int, n)
+	}
+	s.dests = s.dests[:n]
+	for r := range s.dests {
+		s.dests[r] = s.dests[r][:0]
+	}
+	for i, h := range s.hashes[:c.N] {
+		r := int(h % uint64(n))
+		s.dests[r] = append(s.dests[r], i)
+	}
+	defer c.Release()
+	for r, idx := range s.dests {
+		if len(idx) == 0 {
+			continue
+		}
+		var out *Chunk
+		if len(idx) == c.N {
+			for _, a := range c.Cols {
+				a.Retain()
+			}
+			out = NewChunk(c.Cols, append([]Op(nil), c.Ops...))
+		} else {
+			b := expr.Take(c.Batch(), idx)
+			ops := make([]Op, len(idx))
+			for k, i := range idx {
+				op := c.Ops[i]
+				// A split update pair loses its partner here.
+				if op == UpdateDelete && (k+1 >= len(idx) || idx[k+1] != i+1) {
+					op = Delete
+				} else if op == UpdateInsert && (k == 0 || idx[k-1] != i-1) {
+					op = Insert
+				}
+				ops[k] = op
+			}
+			out = NewChunk(b.Cols, ops)
+		}
+		if err := s.send(r, Message{Kind: MsgChunk, Chunk: out}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Watermark goes to every instance.
+func (s *exchangeSender) Watermark(_ int, w Watermark) error {
+	for r := range s.ex.receivers {
+		if err := s.send(r, Message{Kind: MsgWatermark, WM: w}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Barrier goes to every instance; this fragment's writes are already
+// registered with the job.
+func (s *exchangeSender) Barrier(b *Barrier) error {
+	for r := range s.ex.receivers {
+		if err := s.send(r, Message{Kind: MsgBarrier, Epoch: b.Epoch, Stop: b.Stop}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exchangeHash hashes the key columns of n rows. Integer-like columns hash
+// their value as an int64, whatever their width, so keys of different
+// integer types that compare equal route alike; other types hash their
+// canonical key encoding.
+func exchangeHash(h []uint64, keyBuf *[][]byte, cols []arrow.Array, ts []types.T, n int) []uint64 {
+	if cap(h) < n {
+		h = make([]uint64, n)
+	}
+	h = h[:n]
+	for i := range h {
+		h[i] = 0x9e3779b97f4a7c15
+	}
+	for j, c := range cols {
+		switch a := c.(type) {
+		case *array.Int64:
+			exchangeInts(h, a.Int64Values(), c)
+		case *array.Int32:
+			exchangeInts(h, a.Int32Values(), c)
+		case *array.Int16:
+			exchangeInts(h, a.Int16Values(), c)
+		case *array.Timestamp:
+			exchangeInts(h, a.TimestampValues(), c)
+		case *array.Date32:
+			exchangeInts(h, a.Date32Values(), c)
+		case *array.Time64:
+			exchangeInts(h, a.Time64Values(), c)
+		case *array.String:
+			for i := range h {
+				if c.IsNull(i) {
+					h[i] = exchangeMix(h[i] ^ 0x5bd1e995)
+					continue
+				}
+				h[i] = exchangeMix(h[i] ^ xxhash.Sum64String(a.Value(i)))
+			}
+		case *array.Float64:
+			for i, v := range a.Float64Values() {
+				if c.IsNull(i) {
+					h[i] = exchangeMix(h[i] ^ 0x5bd1e995)
+					continue
+				}
+				if v == 0 {
+					v = 0 // -0 and +0 are equal
+				} else if math.IsNaN(v) {
+					v = math.NaN()
+				}
+				h[i] = exchangeMix(h[i] ^ math.Float64bits(v))
+			}
+		default:
+			*keyBuf = hashAggEncode(*keyBuf, []arrow.Array{c}, ts[j:j+1], n)
+			for i := range h {
+				h[i] = exchangeMix(h[i] ^ xxhash.Sum64((*keyBuf)[i]))
+			}
+		}
+	}
+	return h
+}
+
+func exchangeInts[V ~int16 | ~int32 | ~int64](h []uint64, vals []V, c arrow.Array) {
+	if c.NullN() == 0 {
+		for i, v := range vals[:len(h)] {
+			h[i] = exchangeMix(h[i] ^ uint64(int64(v)))
+		}
+		return
+	}
+	for i, v := range vals[:len(h)] {
+		if c.IsNull(i) {
+			h[i] = exchangeMix(h[i] ^ 0x5bd1e995)
+			continue
+		}
+		h[i] = exchangeMix(h[i] ^ uint64(int64(v)))
+	}
+}
+
+// exchangeMix is SplitMix64's finalizer.
+func exchangeMix(x uint64) uint64 {
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// exchangeMerge tracks, for a leaf with several senders, each sender's
+// watermark per column and forwards their minimum when it advances.
+type exchangeMerge struct {
+	types []types.T
+	n     int
+	cols  map[int]*wmCol
+}
+
+type wmCol struct {
+	last []types.Datum // per sender, nil until it sent one
+	sent types.Datum
+}
+
+// add records sender k's watermark and returns the merged watermark to
+// forward, if it advanced.
+func (m *exchangeMerge) add(k int, w Watermark) (Watermark, bool) {
+	if m.n == 1 {
+		return w, true
+	}
+	wc := m.cols[w.Col]
+	if wc == nil {
+		wc = &wmCol{last: make([]types.Datum, m.n)}
+		m.cols[w.Col] = wc
+	}
+	t := m.types[w.Col]
+	if wc.last[k] == nil || types.Compare(w.Val, wc.last[k], t) > 0 {
+		wc.last[k] = w.Val
+	}
+	var min types.Datum
+	for _, v := range wc.last {
+		if v == nil {
+			return Watermark{}, false
+		}
+		if min == nil || types.Compare(v, min, t) < 0 {
+			min = v
+		}
+	}
+	if wc.sent != nil && types.Compare(min, wc.sent, t) <= 0 {
+		return Watermark{}, false
+	}
+	wc.sent = min
+	return Watermark{Col: w.Col, Val: min}, true
+}

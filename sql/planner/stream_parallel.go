@@ -1,0 +1,85 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"streamsql/exec/stream"
+)
+
+// parallelize spreads a stream plan over p instances per keyed operator:
+// every hash aggregation with a GROUP BY and every equi-join runs as p
+// instances, each fed by a hash exchange on its keys, so one view uses p
+// cores. Stateless operators run in the instances of their input.
+// Operators whose state is not keyed (a global aggregate, the EMIT ON
+// WINDOW CLOSE buffer, row ids, watermark generation, the view itself)
+// run once, behind a gathering exchange.
+func parallelize(n *stream.Node, p int) *stream.Node {
+	if n.Source != nil {
+		return n
+	}
+	for i, in := range n.Inputs {
+		n.Inputs[i] = parallelize(in, p)
+	}
+	switch s := n.Spec.(type) {
+	case *stream.HashAggSpec:
+		if p > 1 && len(s.GroupCols) > 0 {
+			n.Inputs[0] = exchange(n.Inputs[0], s.GroupCols, p)
+			n.Parallelism = p
+			return n
+		}
+	case *stream.HashJoinSpec:
+		if p > 1 && len(s.LeftKeys) > 0 {
+			n.Inputs[0] = exchange(n.Inputs[0], s.LeftKeys, p)
+			n.Inputs[1] = exchange(n.Inputs[1], s.RightKeys, p)
+			n.Parallelism = p
+			return n
+		}
+	case *stream.EowcBufferSpec, *stream.RowIDSpec, *stream.WatermarkFilterSpec, *stream.MaterializeSpec:
+	default:
+		// Stateless: run alongside the inputs when they agree.
+		same := true
+		for _, in := range n.Inputs[1:] {
+			if in.Instances() != n.Inputs[0].Instances() {
+				same = false
+			}
+		}
+		if same {
+			n.Parallelism = n.Inputs[0].Parallelism
+			return n
+		}
+	}
+	gatherInputs(n)
+	return n
+}
+
+// gatherInputs makes n run once, gathering the inputs that run in
+// several instances.
+func gatherInputs(n *stream.Node) {
+	n.Parallelism = 0
+	for i, in := range n.Inputs {
+		if in.Instances() > 1 {
+			n.Inputs[i] = exchange(in, nil, 0)
+		}
+	}
+}
+
+// exchange puts an exchange on top of in: hashing on keys into p
+// instances, or gathering into one when keys is nil.
+func exchange(in *stream.Node, keys []int, p int) *stream.Node {
+	return &stream.Node{Spec: &stream.ExchangeSpec{Keys: keys, Types: in.Types}, Inputs: []*stream.Node{in},
+		Types: in.Types, Names: in.Names, StreamKey: in.StreamKey, AppendOnly: in.AppendOnly,
+		Watermarks: in.Watermarks, Parallelism: p}
+}
+
+// explainExchange names an exchange's key columns.
+func explainExchange(n *stream.Node, s *stream.ExchangeSpec) string {
+	if len(s.Keys) == 0 {
+		return "Exchange gather"
+	}
+	names := make([]string, len(s.Keys))
+	for i, k := range s.Keys {
+		names[i] = colLabel(n, k)
+	}
+	return fmt.Sprintf("Exchange hash(%s) into %d", strings.Join(names, ", "), n.Instances())
+}
