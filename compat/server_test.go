@@ -1,8 +1,9 @@
 // Package compat holds the client compatibility suite: each test starts a
 // real StreamSQL server (engine and wire protocol in process, on a loopback
 // port, with its data in a temporary directory) and talks to it with a
-// real client: the psql binary, pgx and lib/pq. A test whose client is not
-// installed is skipped, never faked.
+// real client: the psql binary, pgx, lib/pq, pgjdbc, psycopg2 and psycopg 3,
+// SQLAlchemy and pandas, psqlODBC (isql, pyodbc) and node-postgres. A test
+// whose client is not installed is skipped, never faked.
 package compat
 
 import (

@@ -97,7 +97,7 @@ var views = []struct{ name, def string }{
 	{"total", "SELECT count(*) AS n, sum(v) AS s FROM t"},
 	{"evens", "SELECT id, v FROM t WHERE v % 2 = 0"},
 	{"by_k_total", "SELECT sum(n) AS n, sum(s) AS s FROM by_k"},
-	{"joined", "SELECT a.id, a.k, b.v FROM t a LEFT JOIN t b ON a.k = b.id"},
+	{"joined", "SELECT a.id, a.k, b.v FROM t a LEFT JOIN t b ON a.v = b.id"},
 }
 
 func TestCrashRecovery(t *testing.T) {

@@ -140,3 +140,34 @@ func splitQualified(s string) (schema, name string, qualified bool) {
 	}
 	return "", parts[0], false
 }
+
+// LookupNamespace resolves a schema name (the input of regnamespace).
+func (c catalogReader) LookupNamespace(name string) (uint32, bool) {
+	_, n, _ := splitQualified(name)
+	switch n {
+	case "pg_catalog":
+		return catalog.OIDPgCatalog, true
+	case "information_schema":
+		return catalog.OIDInformationSchema, true
+	}
+	if sc, ok := c.s.e.cat.SchemaByName(n); ok {
+		return sc.OID, true
+	}
+	return 0, false
+}
+
+// NamespaceName names the schema with OID oid (the output of regnamespace).
+func (c catalogReader) NamespaceName(oid uint32) (string, bool) {
+	switch oid {
+	case catalog.OIDPgCatalog:
+		return "pg_catalog", true
+	case catalog.OIDInformationSchema:
+		return "information_schema", true
+	}
+	for _, sc := range c.s.e.cat.Schemas() {
+		if sc.OID == oid {
+			return sc.Name, true
+		}
+	}
+	return "", false
+}

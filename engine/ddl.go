@@ -619,6 +619,14 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 			}
 			return tagResult(tag), nil
 		}), nil
+	case *parser.CreateSink:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.createSink(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
 	case *parser.DropObjects:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			tag, err := s.dropObjects(e)

@@ -80,12 +80,12 @@ func (e *Engine) startStreaming() error {
 	return nil
 }
 
-// matViews lists the materialized views, upstream ones first (a view's
+// matViews lists the materialized views and sinks, upstream ones first (a view's
 // OID is larger than those of the relations it reads).
 func (e *Engine) matViews() []*catalog.Relation {
 	var out []*catalog.Relation
 	for _, r := range e.cat.Relations() {
-		if r.Kind == catalog.KindMatView {
+		if r.Kind == catalog.KindMatView || r.Kind == catalog.KindSink {
 			out = append(out, r)
 		}
 	}
@@ -102,14 +102,21 @@ func (e *Engine) streamPlanner(sql string) *planner.Planner {
 func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	stmts, err := parser.Parse(r.Definition)
 	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
-		return stream.JobSpec{}, fmt.Errorf("materialized view %s has an unreadable definition", r.Name)
+		return stream.JobSpec{}, fmt.Errorf("%s has an unreadable definition", r.Name)
 	}
 	p := e.streamPlanner(r.Definition)
 	var names []string
 	for _, c := range r.VisibleColumns() {
 		names = append(names, c.Name)
 	}
-	plan, err := p.PlanStream(stmts[0].AST.GetSelectStmt(), planner.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism})
+	opts := planner.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism}
+	if r.Kind == catalog.KindSink {
+		opts.ColNames = nil
+		if opts.Sink, err = sinkFactory(r); err != nil {
+			return stream.JobSpec{}, err
+		}
+	}
+	plan, err := p.PlanStream(stmts[0].AST.GetSelectStmt(), opts)
 	if err != nil {
 		return stream.JobSpec{}, err
 	}
@@ -177,14 +184,8 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		r.DependsOn = append(r.DependsOn, oid)
 	}
 	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
-	if n := stream.CountStateTables(plan.Root); n > 0 {
-		first, err := s.e.db.NextSequence("stream/state", int64(n))
-		if err != nil {
-			return "", err
-		}
-		for i := 0; i < n; i++ {
-			r.StateTables = append(r.StateTables, uint32(first)+uint32(i))
-		}
+	if err := s.e.allocState(r, plan.Root); err != nil {
+		return "", err
 	}
 	created, err := s.e.cat.CreateRelation(r)
 	if err != nil {
@@ -213,7 +214,7 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 	sort.Slice(dropped, func(i, j int) bool { return dropped[i].OID > dropped[j].OID })
 	for _, r := range dropped {
 		switch r.Kind {
-		case catalog.KindMatView:
+		case catalog.KindMatView, catalog.KindSink:
 			if err := e.coord.Drop(r.OID, r.StateTables); err != nil {
 				return err
 			}
@@ -427,8 +428,9 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 
 // dropObjects is DROP SOURCE | SINK.
 func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
-	if d.Kind != "source" {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "DROP %s is not supported yet", strings.ToUpper(d.Kind))
+	kind, word := catalog.KindSource, "source"
+	if d.Kind == "sink" {
+		kind, word = catalog.KindSink, "sink"
 	}
 	for _, n := range d.Names {
 		r, err := s.resolve(nil, &pg.RangeVar{Schemaname: n.Schema, Relname: n.Name})
@@ -436,10 +438,10 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 			if d.IfExists && sqlerr.Code(err) == sqlerr.UndefinedTable {
 				continue
 			}
-			return "", sqlerr.New(sqlerr.UndefinedTable, "source %q does not exist", n.Name)
+			return "", sqlerr.New(sqlerr.UndefinedTable, "%s %q does not exist", word, n.Name)
 		}
-		if r.Kind != catalog.KindSource {
-			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a source", r.Name)
+		if r.Kind != kind {
+			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, word)
 		}
 		dropped, err := s.e.cat.DropRelation(r.OID, d.Cascade)
 		if err != nil {
@@ -449,5 +451,5 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 			return "", err
 		}
 	}
-	return "DROP SOURCE", nil
+	return "DROP " + strings.ToUpper(word), nil
 }

@@ -84,6 +84,7 @@ var peerStreams = []string{
 	"basic.slt",
 	"time_window.slt",
 	"mv_on_mv.slt",
+	"watermark.slt",
 	"eowc/eowc_group_agg.slt",
 	"eowc/eowc_select.slt",
 	"bug_fixes/hop_window_update_10495.slt",

@@ -1,6 +1,7 @@
 package udf
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +146,13 @@ func RegIn(env *Env, regType uint32, s string) (uint32, error) {
 			return 0, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", s)
 		}
 		return t.OID(), nil
+	case types.OIDRegnamespace:
+		if ni, ok := namespaces(env); ok {
+			if oid, ok := ni.LookupNamespace(s); ok {
+				return oid, nil
+			}
+		}
+		return 0, sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", s)
 	case types.OIDRegproc:
 		var found []ProcInfo
 		for _, p := range Procs() {
@@ -192,6 +200,12 @@ func RegOut(env *Env, regType uint32, oid uint32) string {
 	case types.OIDRegproc:
 		if p, ok := procByOID(oid); ok {
 			return p.Name
+		}
+	case types.OIDRegnamespace:
+		if ni, ok := namespaces(env); ok {
+			if n, ok := ni.NamespaceName(oid); ok {
+				return quoteIdentSimple(n)
+			}
 		}
 	}
 	return num
@@ -327,6 +341,7 @@ func (r *registry) addCatalogFuncs() {
 	constant("pg_get_statisticsobjdef_columns", ts(oid), text, nil)
 	constant("pg_get_serial_sequence", ts(text, text), text, nil)
 	constant("pg_relation_is_publishable", ts(oid), b, false)
+	constant("pg_get_function_sqlbody", ts(oid), text, nil)
 
 	stable("pg_get_userbyid", ts(oid), name, func(env *Env, a []types.Datum) (types.Datum, error) {
 		if ci := catalogInfo(env); ci != nil {
@@ -522,6 +537,59 @@ func (r *registry) addCatalogFuncs() {
 				return arraysEqual(x, y) != neg, nil
 			})})
 		}
+		// reloptions || ARRAY(SELECT ...) in psql's \d.
+		r.op(&Scalar{Name: "||", Args: ts(arr, arr), Ret: arr, Strict: true, Eval: rowFunc(ts(arr, arr), arr, true, func(_ *Env, a []types.Datum) (types.Datum, error) {
+			x, err := ParseArray(a[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			y, err := ParseArray(a[1].(string))
+			if err != nil {
+				return nil, err
+			}
+			return formatArrayElems(append(x, y...)), nil
+		})})
+	}
+
+	// json_build_object(k, v, ...), which SQLAlchemy's column reflection
+	// calls; the result is held as jsonb.
+	r.fn(&Scalar{Name: "json_build_object", Args: ts(Any), Variadic: true, Ret: types.TJSONB, Volatility: Stable,
+		Eval: func(*Env, []arrow.Array, int) (arrow.Array, error) {
+			return nil, sqlerr.New(sqlerr.InternalError, "json_build_object needs its argument types")
+		},
+		EvalTyped: func(env *Env, argTypes []types.T, cols []arrow.Array, n int) (arrow.Array, error) {
+			if len(argTypes)%2 != 0 {
+				return nil, sqlerr.New(sqlerr.InvalidParameterValue, "argument list must have even number of elements").
+					WithHint("The arguments of json_build_object() must consist of alternating keys and values.")
+			}
+			return rowFunc(argTypes, types.TJSONB, false, func(env *Env, a []types.Datum) (types.Datum, error) {
+				return buildJSONObject(a, argTypes, envLocation(env))
+			})(env, cols, n)
+		}})
+
+	// The reg* casts (text::regclass, regclass::text): the planner turns
+	// them into these calls, which look names up in the session's catalog.
+	// to_regclass and friends give NULL where the cast raises an error.
+	for _, rt := range []struct {
+		name string
+		oid  uint32
+	}{{"regclass", types.OIDRegclass}, {"regtype", types.OIDRegtype}, {"regproc", types.OIDRegproc}, {"regnamespace", types.OIDRegnamespace}} {
+		rt := rt
+		reg := types.T{Kind: types.Oid, OIDOverride: rt.oid}
+		stable(RegInFunc(rt.oid), ts(text), reg, func(env *Env, a []types.Datum) (types.Datum, error) {
+			o, err := RegIn(env, rt.oid, a[0].(string))
+			return int64(o), err
+		})
+		stable("to_"+rt.name, ts(text), reg, func(env *Env, a []types.Datum) (types.Datum, error) {
+			o, err := RegIn(env, rt.oid, a[0].(string))
+			if err != nil {
+				return nil, nil
+			}
+			return int64(o), nil
+		})
+		stable(RegOutFunc(rt.oid), ts(reg), text, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return RegOut(env, rt.oid, oidOf(a[0])), nil
+		})
 	}
 
 	r.tfunc(&TableFunc{Name: "unnest", Args: ts(Any), Cols: func(args []types.T) ([]string, []types.T) {
@@ -530,7 +598,11 @@ func (r *registry) addCatalogFuncs() {
 		if args[0] == nil {
 			return emptyIter{}, nil
 		}
-		elems, err := arrayArg(args[0])
+		s, ok := args[0].(string)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument is not an array")
+		}
+		elems, _, err := ArrayElems(s, argTypes[0])
 		if err != nil {
 			return nil, err
 		}
@@ -549,13 +621,47 @@ func (r *registry) addCatalogFuncs() {
 			return v, true, err
 		}}, nil
 	}})
+	// information_schema._pg_expandarray(a): one (x, n) row per element,
+	// n counting from 1; pgjdbc's getPrimaryKeys selects its fields. The
+	// record's type carries the element type in Elem (see ExpandArrayType).
+	r.tfunc(&TableFunc{Name: "_pg_expandarray", Args: ts(Any), Cols: func(args []types.T) ([]string, []types.T) {
+		return []string{"_pg_expandarray"}, []types.T{ExpandArrayType(elemType(args[0]))}
+	}, Eval: func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
+		if args[0] == nil {
+			return emptyIter{}, nil
+		}
+		s, ok := args[0].(string)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "_pg_expandarray: argument is not an array")
+		}
+		elems, _, err := ArrayElems(s, argTypes[0])
+		if err != nil {
+			return nil, err
+		}
+		i := 0
+		return &seriesIter{t: ExpandArrayType(elemType(argTypes[0])), next: func() (types.Datum, bool, error) {
+			if i >= len(elems) {
+				return nil, false, nil
+			}
+			i++
+			x := ""
+			if e := elems[i-1]; e != nil {
+				x = quoteRecordField(*e)
+			}
+			return "(" + x + "," + strconv.Itoa(i) + ")", true, nil
+		}}, nil
+	}})
 	r.tfunc(&TableFunc{Name: "generate_subscripts", Args: ts(Any, i4), Cols: func([]types.T) ([]string, []types.T) {
 		return []string{"generate_subscripts"}, []types.T{i4}
 	}, Eval: func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
 		if args[0] == nil || args[1] == nil || args[1].(int64) != 1 {
 			return emptyIter{}, nil
 		}
-		elems, err := arrayArg(args[0])
+		s, ok := args[0].(string)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument is not an array")
+		}
+		elems, lower, err := ArrayElems(s, argTypes[0])
 		if err != nil {
 			return nil, err
 		}
@@ -565,7 +671,7 @@ func (r *registry) addCatalogFuncs() {
 				return nil, false, nil
 			}
 			i++
-			return i, true, nil
+			return i - 1 + int64(lower), true, nil
 		}}, nil
 	}})
 }
@@ -704,4 +810,179 @@ func sizePretty(n int64) string {
 		n >>= 10
 	}
 	return strconv.FormatInt(half(n), 10) + " PB"
+}
+
+// ArrayElems splits an array value of type t into its elements and gives
+// the subscript of the first one. Arrays start at 1 and use the braced
+// text form; the catalog vectors (int2vector, oidvector) start at 0 and
+// are space-separated, as in PostgreSQL.
+func ArrayElems(s string, t types.T) (elems []*string, lower int, err error) {
+	if t.OIDOverride == types.OIDInt2Vector || t.OIDOverride == types.OIDOidVector {
+		for _, f := range strings.Fields(s) {
+			f := f
+			elems = append(elems, &f)
+		}
+		return elems, 0, nil
+	}
+	elems, err = ParseArray(s)
+	return elems, 1, err
+}
+
+// formatArrayElems renders parsed elements back into array text.
+func formatArrayElems(elems []*string) string {
+	texts := make([]string, len(elems))
+	nulls := make([]bool, len(elems))
+	for i, e := range elems {
+		if e == nil {
+			nulls[i] = true
+		} else {
+			texts[i] = *e
+		}
+	}
+	return FormatArrayText(texts, nulls)
+}
+
+// RegInFunc and RegOutFunc name the functions behind the casts from text
+// to a reg* type (regclass, regtype, regproc, regnamespace) and back.
+func RegInFunc(regType uint32) string  { return regTypeName(regType) + "in" }
+func RegOutFunc(regType uint32) string { return regTypeName(regType) + "out" }
+
+func regTypeName(regType uint32) string {
+	switch regType {
+	case types.OIDRegclass:
+		return "regclass"
+	case types.OIDRegtype:
+		return "regtype"
+	case types.OIDRegproc:
+		return "regproc"
+	}
+	return "regnamespace"
+}
+
+// namespaceInfo is the part of the catalog that regnamespace reads.
+type namespaceInfo interface {
+	LookupNamespace(name string) (uint32, bool)
+	NamespaceName(oid uint32) (string, bool)
+}
+
+func namespaces(env *Env) (namespaceInfo, bool) {
+	if env == nil || env.Catalog == nil {
+		return nil, false
+	}
+	ni, ok := env.Catalog.(namespaceInfo)
+	return ni, ok
+}
+
+// ExpandArrayType is the type of the records _pg_expandarray returns: a
+// record whose field x has type elem and field n type integer. Record
+// values are in their text form ("(x,n)"); RecordField reads the fields.
+func ExpandArrayType(elem types.T) types.T {
+	return types.T{Kind: types.Record, Elem: &elem}
+}
+
+// RecordField describes field name of a record of type t: its position
+// and type. Only _pg_expandarray's records have known fields.
+func RecordField(t types.T, name string) (int, types.T, bool) {
+	if t.Kind != types.Record || t.Elem == nil {
+		return 0, types.T{}, false
+	}
+	switch name {
+	case "x":
+		return 0, *t.Elem, true
+	case "n":
+		return 1, types.TInt4, true
+	}
+	return 0, types.T{}, false
+}
+
+// SplitRecord splits the text form of a record ("(a,"b c",)") into its
+// fields; a nil field is NULL (nothing between the commas).
+func SplitRecord(s string) ([]*string, error) {
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return nil, sqlerr.New(sqlerr.InvalidTextRepresentation, "malformed record literal: %q", s)
+	}
+	body := s[1 : len(s)-1]
+	var out []*string
+	var sb strings.Builder
+	quoted, any := false, false
+	flush := func() {
+		if any {
+			v := sb.String()
+			out = append(out, &v)
+		} else {
+			out = append(out, nil)
+		}
+		sb.Reset()
+		any = false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case quoted && c == '"' && i+1 < len(body) && body[i+1] == '"':
+			sb.WriteByte('"')
+			i++
+		case c == '"':
+			quoted, any = !quoted, true
+		case quoted && c == '\\' && i+1 < len(body):
+			i++
+			sb.WriteByte(body[i])
+		case !quoted && c == ',':
+			flush()
+		default:
+			sb.WriteByte(c)
+			any = true
+		}
+	}
+	flush()
+	return out, nil
+}
+
+// quoteRecordField quotes a record field that needs it.
+func quoteRecordField(s string) string {
+	if s != "" && !strings.ContainsAny(s, "(),\" \t\n\\") {
+		return s
+	}
+	return `"` + strings.NewReplacer(`"`, `""`, `\`, `\\`).Replace(s) + `"`
+}
+
+// buildJSONObject renders alternating keys and values as a JSON object:
+// numbers and booleans as themselves, jsonb as its value, NULL as null and
+// everything else as a string of its text form.
+func buildJSONObject(a []types.Datum, ts []types.T, loc *time.Location) (types.Datum, error) {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i := 0; i+1 < len(a); i += 2 {
+		if a[i] == nil {
+			return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "null value not allowed for object key")
+		}
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(jsonString(types.FormatText(a[i], textish(ts[i]), loc)))
+		sb.WriteByte(':')
+		v, t := a[i+1], ts[i+1]
+		switch {
+		case v == nil:
+			sb.WriteString("null")
+		case t.Kind == types.Bool, t.Kind == types.Int2, t.Kind == types.Int4, t.Kind == types.Int8,
+			t.Kind == types.Float4, t.Kind == types.Float8, t.Kind == types.Numeric, t.Kind == types.JSONB:
+			sb.WriteString(types.FormatText(v, t, loc))
+		default:
+			sb.WriteString(jsonString(types.FormatText(v, textish(t), loc)))
+		}
+	}
+	sb.WriteByte('}')
+	return types.ParseJSONB(sb.String())
+}
+
+func textish(t types.T) types.T {
+	if t.Kind == types.Unknown {
+		return types.TText
+	}
+	return t
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

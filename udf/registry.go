@@ -46,6 +46,7 @@ func newRegistry() *registry {
 	r.addMiscFuncs()
 	r.addAggregates()
 	r.addTableFuncs()
+	r.addSetFuncs()
 	return r
 }
 

@@ -438,8 +438,8 @@ func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) error {
 
 // PlanUpdate plans UPDATE t SET ... [WHERE ...] [RETURNING ...].
 func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
-	if len(s.FromClause) > 0 || s.WithClause != nil {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "UPDATE ... FROM and WITH are not supported yet")
+	if s.WithClause != nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH in UPDATE is not supported yet")
 	}
 	r, err := p.writableTable(s.Relation)
 	if err != nil {
@@ -447,10 +447,14 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 	}
 	w := &Write{Rel: r, Table: r.Table()}
 	sc := physicalScope(r, aliasOf(s.Relation))
-	if w.Set, err = p.setList(r, sc, s.TargetList); err != nil {
+	targets, where := s.TargetList, s.WhereClause
+	if len(s.FromClause) > 0 {
+		targets, where = joinedUpdate(s.TargetList, s.FromClause, s.WhereClause)
+	}
+	if w.Set, err = p.setList(r, sc, targets); err != nil {
 		return nil, err
 	}
-	if err := p.filterAndSpan(w, sc, s.WhereClause); err != nil {
+	if err := p.filterAndSpan(w, sc, where); err != nil {
 		return nil, err
 	}
 	return w, p.returning(w, s.ReturningList, sc)
@@ -458,8 +462,8 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 
 // PlanDelete plans DELETE FROM t [WHERE ...] [RETURNING ...].
 func (p *Planner) PlanDelete(s *pg.DeleteStmt) (*Write, error) {
-	if len(s.UsingClause) > 0 || s.WithClause != nil {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DELETE ... USING and WITH are not supported yet")
+	if s.WithClause != nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH in DELETE is not supported yet")
 	}
 	r, err := p.writableTable(s.Relation)
 	if err != nil {
@@ -467,7 +471,11 @@ func (p *Planner) PlanDelete(s *pg.DeleteStmt) (*Write, error) {
 	}
 	w := &Write{Rel: r, Table: r.Table()}
 	sc := physicalScope(r, aliasOf(s.Relation))
-	if err := p.filterAndSpan(w, sc, s.WhereClause); err != nil {
+	where := s.WhereClause
+	if len(s.UsingClause) > 0 {
+		where = existsIn(s.UsingClause, s.WhereClause)
+	}
+	if err := p.filterAndSpan(w, sc, where); err != nil {
 		return nil, err
 	}
 	return w, p.returning(w, s.ReturningList, sc)
@@ -492,4 +500,38 @@ func (p *Planner) filterAndSpan(w *Write, sc *scope, where *pg.Node) error {
 		}
 	}
 	return nil
+}
+
+// UPDATE ... FROM and DELETE ... USING join the target with other
+// relations. They are rewritten into correlated subqueries over the target
+// row: the row is changed when EXISTS (SELECT 1 FROM items WHERE cond),
+// and each assigned value is (SELECT value FROM items WHERE cond LIMIT 1),
+// so a row that joins several rows is changed once, with the values of one
+// of them, as in PostgreSQL. RETURNING sees the target's columns only.
+
+// existsIn is EXISTS (SELECT 1 FROM items WHERE cond).
+func existsIn(items []*pg.Node, cond *pg.Node) *pg.Node {
+	sel := &pg.SelectStmt{TargetList: []*pg.Node{pg.MakeResTargetNodeWithVal(pg.MakeAConstIntNode(1, -1), -1)},
+		FromClause: items, WhereClause: cond, Op: pg.SetOperation_SETOP_NONE, LimitOption: pg.LimitOption_LIMIT_OPTION_DEFAULT}
+	return &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXISTS_SUBLINK,
+		Subselect: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}, Location: -1}}}
+}
+
+// joinedUpdate rewrites the SET list and WHERE of UPDATE ... FROM items.
+func joinedUpdate(targets, items []*pg.Node, cond *pg.Node) ([]*pg.Node, *pg.Node) {
+	out := make([]*pg.Node, len(targets))
+	for i, tn := range targets {
+		rt := tn.GetResTarget()
+		if rt.Val.GetSetToDefault() != nil {
+			out[i] = tn
+			continue
+		}
+		sel := &pg.SelectStmt{TargetList: []*pg.Node{pg.MakeResTargetNodeWithVal(rt.Val, rt.Location)},
+			FromClause: items, WhereClause: cond, Op: pg.SetOperation_SETOP_NONE,
+			LimitCount: pg.MakeAConstIntNode(1, -1), LimitOption: pg.LimitOption_LIMIT_OPTION_COUNT}
+		val := &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXPR_SUBLINK,
+			Subselect: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}, Location: rt.Location}}}
+		out[i] = &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Name: rt.Name, Indirection: rt.Indirection, Val: val, Location: rt.Location}}}
+	}
+	return out, existsIn(items, cond)
 }

@@ -164,7 +164,7 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 	case n.GetRowExpr() != nil:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "row constructors are not supported yet").WithPosition(b.p.pos(n.GetRowExpr().Location))
 	case n.GetAIndirection() != nil:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "subscripts and field selection are not supported yet")
+		return b.bindIndirection(n.GetAIndirection())
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "expression %s is not supported", nodeName(n))
 }
@@ -527,10 +527,11 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 		}
 		return e, nil
 	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
-		// x op ANY (ARRAY[...]) / (list): only literal arrays are supported.
+		// x op ANY (ARRAY[...]) expands to one comparison per element;
+		// any other array value is compared element by element at run time.
 		arr := a.Rexpr.GetAArrayExpr()
 		if arr == nil {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "op ANY/ALL (array) is supported only with an ARRAY[...] literal").WithPosition(pos)
+			return b.bindArrayCompare(a, pos)
 		}
 		op := opName(a.Name)
 		nodes := append([]*pg.Node{a.Lexpr}, arr.Elements...)
@@ -657,7 +658,9 @@ func funcName(names []*pg.Node) string {
 	for _, n := range names {
 		parts = append(parts, n.GetString_().Sval)
 	}
-	if len(parts) > 1 && parts[0] == "pg_catalog" {
+	// information_schema holds driver helpers (_pg_expandarray) that are
+	// registered with the built-ins.
+	if len(parts) > 1 && (parts[0] == "pg_catalog" || parts[0] == "information_schema") {
 		parts = parts[1:]
 	}
 	return strings.Join(parts, ".")
@@ -690,7 +693,12 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (expr.Expr, error) {
 	if name == "pg_typeof" && len(args) == 1 {
 		return &expr.Const{Value: args[0].Type().String(), T: types.TText}, nil
 	}
-	return b.p.call(name, args, pos)
+	e, err := b.p.call(name, args, pos)
+	if err != nil && isSRFName(name) {
+		// A set-returning function where only the select list may call one.
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning functions are not allowed in %s", b.whereName()).WithPosition(pos)
+	}
+	return e, err
 }
 
 func (b *exprBinder) whereName() string {
@@ -785,7 +793,104 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (expr.Expr, error) {
 		sq.Op = call.Fn
 		return sq, nil
 	case pg.SubLinkType_ARRAY_SUBLINK:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ARRAY(subquery) is not supported yet").WithPosition(pos)
+		if visible != 1 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column").WithPosition(pos)
+		}
+		et := rel.cols[0].t
+		if et.Kind == types.Unknown {
+			et = types.TText
+			rel.op = projectCast(rel, 0, et)
+			sq.Plan = rel.op
+		}
+		if et.Kind == types.Array || et.Kind == types.Record {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ARRAY(subquery) of %s is not supported", et).WithPosition(pos)
+		}
+		sq.Kind = expr.ArraySubquery
+		sq.T = types.T{Kind: types.Array, Elem: &et}
+		return sq, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subquery is not supported").WithPosition(pos)
+}
+
+// bindArrayCompare binds "x op ANY|ALL (array)" where the array is a
+// value (a column, a parameter, ARRAY(subquery)) rather than a literal
+// list. An untyped x takes the element type, as in PostgreSQL.
+func (b *exprBinder) bindArrayCompare(a *pg.A_Expr, pos int) (expr.Expr, error) {
+	arr, err := b.bind(a.Rexpr)
+	if err != nil {
+		return nil, err
+	}
+	left, err := b.bind(a.Lexpr)
+	if err != nil {
+		return nil, err
+	}
+	if arr.Type().Kind == types.Unknown {
+		// '{a,b}' takes the array type of the left side.
+		lt := left.Type()
+		if lt.Kind == types.Unknown {
+			lt = types.TText
+		}
+		if arr, err = b.p.coerce(arr, types.T{Kind: types.Array, Elem: &lt}, pos); err != nil {
+			return nil, err
+		}
+	}
+	at := arr.Type()
+	if at.Kind != types.Array || at.Elem == nil {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "op ANY/ALL (array) requires array on right side").WithPosition(pos)
+	}
+	if left.Type().Kind == types.Unknown {
+		if left, err = b.p.coerce(left, *at.Elem, pos); err != nil {
+			return nil, err
+		}
+	}
+	op := opName(a.Name)
+	cmp, err := b.p.binaryOp(op, left, &expr.ColRef{T: *at.Elem}, pos)
+	if err != nil {
+		return nil, err
+	}
+	call, ok := cmp.(*expr.Call)
+	if !ok || call.Fn.Ret.Kind != types.Bool {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "op ANY/ALL (array) requires operator to yield boolean").WithPosition(pos)
+	}
+	return &expr.ArrayCompare{Left: call.Args[0], Array: arr, Op: call.Fn, ElemT: call.Args[1].Type(), All: a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL}, nil
+}
+
+// bindIndirection binds array subscripts (indkey[0], prattrs[s]) and the
+// field selection the drivers use on _pg_expandarray's records
+// ((keys).x). Slices and other composite values are not supported.
+func (b *exprBinder) bindIndirection(ind *pg.A_Indirection) (expr.Expr, error) {
+	e, err := b.bind(ind.Arg)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ind.Indirection {
+		if f := n.GetString_(); f != nil {
+			idx, ft, ok := udf.RecordField(e.Type(), f.Sval)
+			if !ok {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "field selection .%s is not supported on type %s", f.Sval, e.Type())
+			}
+			e = &expr.RecordField{Input: e, Idx: idx, Name: f.Sval, T: ft}
+			continue
+		}
+		ix := n.GetAIndices()
+		if ix == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this indirection is not supported")
+		}
+		if ix.IsSlice {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "array slices are not supported")
+		}
+		t := e.Type()
+		if t.Kind != types.Array || t.Elem == nil {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot subscript type %s because it does not support subscripting", t)
+		}
+		i, err := b.bind(ix.Uidx)
+		if err != nil {
+			return nil, err
+		}
+		if i, err = b.p.coerce(i, types.TInt8, 0); err != nil {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "array subscript must have type integer")
+		}
+		e = &expr.ArraySubscript{Array: e, Index: i, T: *t.Elem}
+	}
+	return e, nil
 }

@@ -390,7 +390,8 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	if kind, ok := windowTVFKind(name); ok {
 		return p.planWindowTVF(rf, fc, kind, sc)
 	}
-	b := p.binder(&scope{parent: sc.parent, ctes: sc.ctes}, "FROM")
+	argScope := &scope{parent: sc.parent, ctes: sc.ctes}
+	b := p.binder(argScope, "FROM")
 	args := make([]expr.Expr, len(fc.Args))
 	ts := make([]types.T, len(fc.Args))
 	for i, a := range fc.Args {
@@ -399,6 +400,11 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 			return nil, err
 		}
 		args[i], ts[i] = e, e.Type()
+	}
+	// Arguments that read the enclosing query (unnest(outer.col) in a
+	// subquery) make this query correlated.
+	if argScope.correlated {
+		sc.correlated = true
 	}
 	fn, argTypes, err := udf.LookupTableFunc(name, ts)
 	if err != nil {

@@ -113,6 +113,9 @@ func (p *Planner) convert(e expr.Expr, t types.T, pos int, ctx types.CastContext
 	if t.Kind == types.Unknown {
 		return e, nil
 	}
+	if r, ok, err := p.convertReg(e, t, pos, ctx); ok {
+		return r, err
+	}
 	switch x := e.(type) {
 	case *expr.Const:
 		if x.Value == nil {
@@ -314,4 +317,37 @@ func (p *Planner) nextval(args []expr.Expr, pos int) (expr.Expr, error) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "nextval() takes a constant sequence name").WithPosition(pos)
 	}
 	return &seqNext{name: name, next: p.Sequences}, nil
+}
+
+// convertReg handles the casts between names and the reg* types
+// ('trades'::regclass, oid::regclass::text), which look names up in the
+// catalog when the statement runs; ok is false for any other conversion.
+func (p *Planner) convertReg(e expr.Expr, t types.T, pos int, ctx types.CastContext) (expr.Expr, bool, error) {
+	from := e.Type()
+	nameLike := func(k types.Kind) bool {
+		return k == types.Text || k == types.Varchar || k == types.Name || k == types.Char
+	}
+	switch {
+	case t.Kind == types.Oid && t.OIDOverride != 0 && (nameLike(from.Kind) || from.Kind == types.Unknown):
+		if c, isConst := e.(*expr.Const); isConst && c.Value == nil {
+			return &expr.Const{T: t}, true, nil
+		}
+		arg := e
+		if from.Kind != types.Text {
+			var err error
+			if arg, err = p.convert(e, types.TText, pos, types.CastExplicit); err != nil {
+				return nil, true, err
+			}
+		}
+		r, err := p.call(udf.RegInFunc(t.OIDOverride), []expr.Expr{arg}, pos)
+		return r, true, err
+	case from.Kind == types.Oid && from.OIDOverride != 0 && nameLike(t.Kind) && ctx != types.CastImplicit:
+		r, err := p.call(udf.RegOutFunc(from.OIDOverride), []expr.Expr{e}, pos)
+		if err != nil || t.Kind == types.Text {
+			return r, true, err
+		}
+		r, err = p.convert(r, t, pos, ctx)
+		return r, true, err
+	}
+	return nil, false, nil
 }

@@ -332,6 +332,8 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		win.defs[wd.Name] = wd
 	}
 	win.install(bind)
+	srf := &srfContext{p: p}
+	srf.install(bind)
 
 	// Bind targets.
 	outExprs := make([]expr.Expr, 0, len(targets))
@@ -479,10 +481,19 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		}
 	}
 	if len(win.funcs) > 0 {
-		cur, outExprs, err = win.build(cur, outExprs)
+		// Set-returning calls run above the windows: their arguments may
+		// read window results.
+		n := len(outExprs)
+		all := append(append([]expr.Expr{}, outExprs...), srf.allArgs()...)
+		cur, all, err = win.build(cur, all)
 		if err != nil {
 			return nil, err
 		}
+		outExprs = all[:n]
+		srf.setArgs(all[n:])
+	}
+	if len(srf.calls) > 0 {
+		cur, outExprs = srf.build(cur, outExprs)
 	}
 	rel := &relPlan{op: batch.NewProject(cur.op, outExprs), cols: outCols}
 	if distinctOn {

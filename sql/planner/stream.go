@@ -47,6 +47,10 @@ type StreamOptions struct {
 	EmitOnWindowClose bool
 	// Parallelism is how many instances each keyed operator runs in.
 	Parallelism int
+	// Sink, when set, makes the plan a sink job: its last operator is
+	// the spec Sink returns for the visible input columns instead of a
+	// view.
+	Sink func(visible []int, ts []types.T) stream.Spec
 }
 
 // PlanStream plans the query of a materialized view.
@@ -91,8 +95,11 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 			visible = append(visible, m[i])
 		}
 	}
-	mat := &stream.MaterializeSpec{ViewID: o.ViewID, Name: o.Name, Visible: visible, KeyCols: n.StreamKey, Types: n.Types}
-	root := &stream.Node{Spec: mat, Inputs: []*stream.Node{n}, StreamKey: n.StreamKey, AppendOnly: n.AppendOnly}
+	var top stream.Spec = &stream.MaterializeSpec{ViewID: o.ViewID, Name: o.Name, Visible: visible, KeyCols: n.StreamKey, Types: n.Types}
+	if o.Sink != nil {
+		top = o.Sink(visible, n.Types)
+	}
+	root := &stream.Node{Spec: top, Inputs: []*stream.Node{n}, StreamKey: n.StreamKey, AppendOnly: n.AppendOnly}
 	for _, c := range cols {
 		root.Types = append(root.Types, c.Type)
 		root.Names = append(root.Names, c.Name)
@@ -257,6 +264,8 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 			AppendOnly: child.AppendOnly,
 			Watermarks: spec.OutputWatermarks(child.Watermarks, nIn)}
 		return n, append(slices.Clone(cm), nIn, nIn+1), nil
+	case *batch.ProjectSet:
+		return sp.projectSet(x)
 	case *batch.UnionAll:
 		return sp.union(x)
 	case *batch.Values:
@@ -500,6 +509,45 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr
 	n.Spec = &stream.ProjectSpec{Exprs: out}
 	n.Inputs = []*stream.Node{child}
 	return n, identity(len(exprs)), nil
+}
+
+// projectSet plans set-returning functions of a select list: the input
+// columns pass through, one column per function follows, then the hidden
+// ordinal that extends the input's stream key.
+func (sp *streamPlanner) projectSet(x *batch.ProjectSet) (*stream.Node, []int, error) {
+	in, funcs := x.Params()
+	child, cm, err := sp.convert(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec := &stream.ProjectSetSpec{}
+	for _, f := range funcs {
+		g := f
+		g.Args = make([]expr.Expr, len(f.Args))
+		for i, a := range f.Args {
+			if g.Args[i], err = remap(a, cm); err != nil {
+				return nil, nil, err
+			}
+		}
+		spec.Funcs = append(spec.Funcs, g)
+	}
+	nIn := len(child.Types)
+	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child}, AppendOnly: child.AppendOnly,
+		Types: slices.Clone(child.Types), Names: slices.Clone(child.Names),
+		StreamKey: slices.Clone(child.StreamKey), Watermarks: slices.Clone(child.Watermarks)}
+	m := make([]int, 0, len(in.Types())+len(funcs))
+	for i := range in.Types() {
+		m = append(m, cm[i])
+	}
+	for k, f := range funcs {
+		n.Types = append(n.Types, f.T)
+		n.Names = append(n.Names, f.Fn.Name)
+		m = append(m, nIn+k)
+	}
+	n.Types = append(n.Types, types.TInt8)
+	n.Names = append(n.Names, "_ordinal")
+	n.StreamKey = append(n.StreamKey, len(n.Types)-1)
+	return n, m, nil
 }
 
 func (sp *streamPlanner) agg(x *batch.HashAgg) (*stream.Node, []int, error) {

@@ -57,6 +57,14 @@ func rewrite(e expr.Expr, f func(expr.Expr) (expr.Expr, bool)) expr.Expr {
 		c := *x
 		c.Left = rewrite(x.Left, f)
 		return &c
+	case *expr.ArrayCompare:
+		c := *x
+		c.Left, c.Array = rewrite(x.Left, f), rewrite(x.Array, f)
+		return &c
+	case *expr.ArraySubscript:
+		return &expr.ArraySubscript{Array: rewrite(x.Array, f), Index: rewrite(x.Index, f), T: x.T}
+	case *expr.RecordField:
+		return &expr.RecordField{Input: rewrite(x.Input, f), Idx: x.Idx, Name: x.Name, T: x.T}
 	}
 	return e
 }
@@ -171,6 +179,15 @@ func writeKey(sb *strings.Builder, e expr.Expr) {
 		fmt.Fprintf(sb, "in[%v]", x.Negate)
 		args(x.Input)
 		args(x.List...)
+	case *expr.ArrayCompare:
+		fmt.Fprintf(sb, "arraycmp[%s/%p,%v]", x.Op.Name, x.Op, x.All)
+		args(x.Left, x.Array)
+	case *expr.ArraySubscript:
+		sb.WriteString("subscript")
+		args(x.Array, x.Index)
+	case *expr.RecordField:
+		fmt.Fprintf(sb, "field[%d]", x.Idx)
+		args(x.Input)
 	default:
 		fmt.Fprintf(sb, "%p", e)
 	}
@@ -253,6 +270,8 @@ func childNodes(n *pg.Node) []*pg.Node {
 		return []*pg.Node{n.GetSortBy().Node}
 	case n.GetList() != nil:
 		return n.GetList().Items
+	case n.GetAArrayExpr() != nil:
+		return n.GetAArrayExpr().Elements
 	}
 	return nil
 }

@@ -1,0 +1,33 @@
+// Package blackhole is the sink connector that discards what it receives:
+// a sink job over it runs the whole dataflow and drops the results, which
+// measures a query without the cost of writing its output anywhere.
+package blackhole
+
+import (
+	"sync/atomic"
+
+	"streamsql/exec/stream"
+	"streamsql/sql/sqlerr"
+)
+
+// Check validates the sink's options: blackhole takes none but the
+// connector name.
+func Check(options map[string]string) error {
+	for k := range options {
+		if k != "connector" && k != "type" {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "unknown blackhole sink option %q", k)
+		}
+	}
+	return nil
+}
+
+// Writer counts rows and epochs and drops the rows.
+type Writer struct {
+	Rows, Epochs atomic.Int64
+}
+
+var _ stream.SinkWriter = (*Writer)(nil)
+
+func (w *Writer) Write(c *stream.Chunk) error { w.Rows.Add(int64(c.N)); return nil }
+func (w *Writer) Barrier(uint64) error        { w.Epochs.Add(1); return nil }
+func (w *Writer) Close() error                { return nil }

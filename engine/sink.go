@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/catalog/pgcatalog"
+	"streamsql/connector/blackhole"
+	"streamsql/exec/stream"
+	"streamsql/sql/parser"
+	"streamsql/sql/planner"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// sinkFactory returns the function that makes a sink relation's last
+// operator, after checking its connector and options.
+func sinkFactory(r *catalog.Relation) (func(visible []int, ts []types.T) stream.Spec, error) {
+	conn := strings.ToLower(r.Options["connector"])
+	switch conn {
+	case "blackhole":
+		if err := blackhole.Check(r.Options); err != nil {
+			return nil, err
+		}
+		return func(visible []int, ts []types.T) stream.Spec {
+			return &stream.SinkSpec{Name: r.Name, Connector: conn, Visible: visible, Types: ts,
+				Open: func(*stream.Env) (stream.SinkWriter, error) { return &blackhole.Writer{}, nil }}
+		}, nil
+	case "":
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "sink %q has no connector: add WITH (connector = '...')", r.Name)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "sink connector %q is not supported yet", r.Options["connector"])
+}
+
+// sinkQuery returns the SELECT a CREATE SINK runs: its AS query, or all
+// columns of its FROM relation.
+func sinkQuery(cs *parser.CreateSink) (*pg.SelectStmt, string, error) {
+	def := cs.QuerySQL
+	if cs.From != nil {
+		def = "SELECT * FROM "
+		if cs.From.Schema != "" {
+			def += pgcatalog.QuoteIdent(cs.From.Schema) + "."
+		}
+		def += pgcatalog.QuoteIdent(cs.From.Name)
+	}
+	stmts, err := parser.Parse(def)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
+		return nil, "", sqlerr.New(sqlerr.FeatureNotSupported, "a sink must be defined by a SELECT or FROM a relation")
+	}
+	def, err = parser.Deparse(stmts[0].AST)
+	if err != nil {
+		return nil, "", err
+	}
+	return stmts[0].AST.GetSelectStmt(), def, nil
+}
+
+// createSink runs CREATE SINK: a streaming job like a materialized view's
+// whose changes go to a connector instead of a view.
+func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string, error) {
+	schema := s.currentSchema()
+	if cs.Name.Schema != "" {
+		schema = cs.Name.Schema
+	}
+	if _, ok := s.e.cat.Relation(schema, cs.Name.Name); ok {
+		if cs.IfNotExists {
+			return "CREATE SINK", nil
+		}
+		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)
+	}
+	sel, def, err := sinkQuery(cs)
+	if err != nil {
+		return "", err
+	}
+	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSink, Definition: def,
+		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.info.User, Created: time.Now(),
+		Parallelism: s.streamingParallelism()}
+	for _, o := range cs.Options {
+		r.Options[strings.ToLower(o.Key)] = o.Value
+	}
+	mk, err := sinkFactory(r)
+	if err != nil {
+		return "", err
+	}
+	p := s.e.streamPlanner(def)
+	p.SearchPath = s.searchPath()
+	p.Deps = map[uint32]bool{}
+	plan, err := p.PlanStream(sel, planner.StreamOptions{Name: r.Name, Parallelism: r.Parallelism, Sink: mk})
+	if err != nil {
+		return "", err
+	}
+	for _, c := range plan.Cols {
+		t := c.Type
+		if t.Kind == types.Unknown {
+			t = types.TText
+		}
+		r.Columns = append(r.Columns, catalog.Column{Name: c.Name, Type: t})
+	}
+	for oid := range p.Deps {
+		r.DependsOn = append(r.DependsOn, oid)
+	}
+	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
+	if err := s.e.allocState(r, plan.Root); err != nil {
+		return "", err
+	}
+	created, err := s.e.cat.CreateRelation(r)
+	if err != nil {
+		return "", err
+	}
+	spec, err := s.e.jobSpec(created)
+	if err == nil {
+		err = s.e.coord.Add(ctx, spec)
+	}
+	if err != nil {
+		s.e.cat.DropRelation(created.OID, false)
+		s.e.coord.Drop(created.OID, created.StateTables)
+		return "", err
+	}
+	return "CREATE SINK", nil
+}
+
+// allocState gives r the state table ids its plan needs.
+func (e *Engine) allocState(r *catalog.Relation, root *stream.Node) error {
+	n := stream.CountStateTables(root)
+	if n == 0 {
+		return nil
+	}
+	first, err := e.db.NextSequence("stream/state", int64(n))
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		r.StateTables = append(r.StateTables, uint32(first)+uint32(i))
+	}
+	return nil
+}

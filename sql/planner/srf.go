@@ -1,0 +1,261 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// Set-returning functions in the select list (SELECT unnest(a) FROM t).
+// They are evaluated by ProjectSet operators between the window functions
+// and the final projection, as PostgreSQL does: calls of one level run in
+// lockstep, and a call whose arguments hold another set-returning call is
+// one level above it. Where PostgreSQL forbids them (CASE, COALESCE,
+// aggregate and window arguments, WHERE, ...) the same error is raised.
+
+// srfContext collects the set-returning calls of a query level.
+type srfContext struct {
+	p     *Planner
+	calls []*srfCall
+}
+
+type srfCall struct {
+	fn       *udf.TableFunc
+	args     []expr.Expr
+	argTypes []types.T
+	key      string
+	ph       *srfPlaceholder
+}
+
+// srfPlaceholder stands for a set-returning call's value until its
+// ProjectSet is built and its column known.
+type srfPlaceholder struct {
+	t     types.T
+	name  string
+	level int // 1 for calls without set-returning arguments
+	col   int
+}
+
+func (x *srfPlaceholder) Type() types.T { return x.t }
+func (x *srfPlaceholder) Eval(*exec.Ctx, *exec.Batch) (arrow.Array, error) {
+	return nil, fmt.Errorf("unresolved set-returning function %s", x.name)
+}
+func (x *srfPlaceholder) String() string { return x.name + "()" }
+
+// isSRFName reports whether a function call of this name returns a set.
+func isSRFName(name string) bool { return udf.IsTableFunc(name) }
+
+// install makes b bind set-returning calls through s. It goes outermost,
+// so that it also sees aggregate and window calls and can refuse
+// set-returning calls inside their arguments.
+func (s *srfContext) install(b *exprBinder) {
+	inner := b.hook
+	b.hook = func(n *pg.Node) (expr.Expr, bool, error) {
+		if err := s.checkPlacement(n); err != nil {
+			return nil, true, err
+		}
+		if fc := n.GetFuncCall(); fc != nil && fc.Over == nil && !fc.AggStar && isSRFName(funcName(fc.Funcname)) {
+			e, err := s.bindCall(b, fc)
+			return e, true, err
+		}
+		if inner != nil {
+			return inner(n)
+		}
+		return nil, false, nil
+	}
+}
+
+// checkPlacement refuses set-returning calls in the places PostgreSQL
+// refuses them inside a select list.
+func (s *srfContext) checkPlacement(n *pg.Node) error {
+	var kids []*pg.Node
+	var msg string
+	hint := true
+	switch {
+	case n.GetCaseExpr() != nil:
+		kids, msg = childNodes(n), "set-returning functions are not allowed in CASE"
+	case n.GetCoalesceExpr() != nil:
+		kids, msg = childNodes(n), "set-returning functions are not allowed in COALESCE"
+	case n.GetFuncCall() != nil:
+		fc := n.GetFuncCall()
+		name := funcName(fc.Funcname)
+		switch {
+		case fc.Over != nil:
+			kids, msg = fc.Args, "window function calls cannot contain set-returning function calls"
+			hint = false
+		case fc.AggStar || udf.IsAggregate(name):
+			kids, msg = fc.Args, "aggregate function calls cannot contain set-returning function calls"
+			if fc.AggFilter != nil {
+				kids = append(kids, fc.AggFilter)
+			}
+		default:
+			return nil
+		}
+	default:
+		return nil
+	}
+	for _, k := range kids {
+		if loc, ok := findSRF(k); ok {
+			err := sqlerr.New(sqlerr.FeatureNotSupported, "%s", msg).WithPosition(s.p.pos(loc))
+			if hint {
+				err = err.WithHint("You might be able to move the set-returning function into a LATERAL FROM item.")
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// findSRF finds a set-returning call in an AST expression (not entering
+// subqueries, which are separate query levels).
+func findSRF(n *pg.Node) (loc int32, found bool) {
+	var walk func(n *pg.Node)
+	walk = func(n *pg.Node) {
+		if n == nil || found {
+			return
+		}
+		if fc := n.GetFuncCall(); fc != nil {
+			if fc.Over == nil && !fc.AggStar && isSRFName(funcName(fc.Funcname)) {
+				loc, found = fc.Location, true
+				return
+			}
+			for _, a := range fc.Args {
+				walk(a)
+			}
+			return
+		}
+		if n.GetSubLink() != nil {
+			walk(n.GetSubLink().Testexpr)
+			return
+		}
+		for _, c := range childNodes(n) {
+			walk(c)
+		}
+	}
+	walk(n)
+	return loc, found
+}
+
+func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, error) {
+	p := s.p
+	name := funcName(fc.Funcname)
+	pos := p.pos(fc.Location)
+	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.FuncVariadic {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "DISTINCT, ORDER BY, FILTER or VARIADIC specified, but %s is not an aggregate function", name).WithPosition(pos)
+	}
+	args := make([]expr.Expr, len(fc.Args))
+	ts := make([]types.T, len(fc.Args))
+	level := 1
+	for i, a := range fc.Args {
+		e, err := b.bind(a)
+		if err != nil {
+			return nil, err
+		}
+		visit(e, func(x expr.Expr) {
+			if ph, ok := x.(*srfPlaceholder); ok && ph.level+1 > level {
+				level = ph.level + 1
+			}
+		})
+		args[i], ts[i] = e, e.Type()
+	}
+	fn, argTypes, err := udf.LookupTableFunc(name, ts)
+	if err != nil {
+		return nil, withPos(err, pos)
+	}
+	for i := range args {
+		if i < len(argTypes) {
+			if args[i], err = p.coerce(args[i], argTypes[i], pos); err != nil {
+				return nil, err
+			}
+			ts[i] = args[i].Type()
+		}
+	}
+	_, cts := fn.Cols(ts)
+	if len(cts) != 1 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s returns several columns: call it in FROM", name).WithPosition(pos)
+	}
+	key := fmt.Sprintf("%p", fn)
+	for _, a := range args {
+		key += "|" + exprKey(a)
+	}
+	// The same call twice is one set, as it would give the same rows.
+	for _, c := range s.calls {
+		if c.key == key {
+			return c.ph, nil
+		}
+	}
+	c := &srfCall{fn: fn, args: args, argTypes: ts, key: key, ph: &srfPlaceholder{t: cts[0], name: name, level: level}}
+	s.calls = append(s.calls, c)
+	return c.ph, nil
+}
+
+// args returns every call's arguments, in call order (for rewriting by
+// the window planner).
+func (s *srfContext) allArgs() []expr.Expr {
+	var out []expr.Expr
+	for _, c := range s.calls {
+		out = append(out, c.args...)
+	}
+	return out
+}
+
+// setArgs puts rewritten arguments back (the inverse of allArgs).
+func (s *srfContext) setArgs(args []expr.Expr) {
+	i := 0
+	for _, c := range s.calls {
+		c.args = args[i : i+len(c.args)]
+		i += len(c.args)
+	}
+}
+
+// build stacks one ProjectSet per level over cur and resolves the
+// placeholders in outs.
+func (s *srfContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.Expr) {
+	resolve := func(e expr.Expr) expr.Expr {
+		return rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+			if ph, ok := x.(*srfPlaceholder); ok {
+				return &expr.ColRef{Idx: ph.col, T: ph.t, Name: ph.name}, true
+			}
+			return nil, false
+		})
+	}
+	top := 0
+	for _, c := range s.calls {
+		top = max(top, c.ph.level)
+	}
+	cols := append([]column{}, cur.cols...)
+	op := cur.op
+	for level := 1; level <= top; level++ {
+		var funcs []batch.SetFunc
+		var phs []*srfPlaceholder
+		for _, c := range s.calls {
+			if c.ph.level != level {
+				continue
+			}
+			args := make([]expr.Expr, len(c.args))
+			for i, a := range c.args {
+				args[i] = resolve(a)
+			}
+			funcs = append(funcs, batch.SetFunc{Fn: c.fn, Args: args, ArgTypes: c.argTypes, T: c.ph.t})
+			phs = append(phs, c.ph)
+		}
+		op = batch.NewProjectSet(op, funcs)
+		for _, ph := range phs {
+			ph.col = len(cols)
+			cols = append(cols, column{name: ph.name, t: ph.t, hidden: true})
+		}
+	}
+	resolved := make([]expr.Expr, len(outs))
+	for i, e := range outs {
+		resolved[i] = resolve(e)
+	}
+	return &relPlan{op: op, cols: cols}, resolved
+}
