@@ -48,7 +48,7 @@ type Coordinator struct {
 
 type pendingEpoch struct {
 	waiting map[*Job]bool
-	writes  map[*Job]*pebble.Batch
+	writes  map[*Job][]*pebble.Batch
 }
 
 // CoordinatorOptions configure NewCoordinator.
@@ -212,10 +212,10 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 func (c *Coordinator) forgetLocked(j *Job) {
 	for _, p := range c.pending {
 		delete(p.waiting, j)
-		if w := p.writes[j]; w != nil {
+		for _, w := range p.writes[j] {
 			w.Close()
-			delete(p.writes, j)
 		}
+		delete(p.writes, j)
 	}
 	c.tryCommitLocked()
 }
@@ -250,16 +250,18 @@ func (c *Coordinator) failLocked(j *Job, err error) {
 }
 
 // collect receives a job's writes for an epoch.
-func (c *Coordinator) collect(j *Job, b *Barrier) {
+func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p := c.pending[b.Epoch]
+	p := c.pending[epoch]
 	if p == nil || !p.waiting[j] {
-		b.Writes.Close()
+		for _, w := range ws {
+			w.Close()
+		}
 		return
 	}
 	delete(p.waiting, j)
-	p.writes[j] = b.Writes
+	p.writes[j] = ws
 	c.tryCommitLocked()
 }
 
@@ -300,11 +302,16 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	}
 	sort.Slice(jobs, func(a, b int) bool { return jobs[a].spec.ID < jobs[b].spec.ID })
 	for _, j := range jobs {
-		w := p.writes[j]
-		if err := b.Apply(w, nil); err != nil {
-			return err
+		for _, w := range p.writes[j] {
+			if w.Empty() {
+				w.Close()
+				continue
+			}
+			if err := b.Apply(w, nil); err != nil {
+				return err
+			}
+			w.Close()
 		}
-		w.Close()
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], e)
@@ -384,7 +391,7 @@ func (c *Coordinator) inject() {
 	c.mu.Lock()
 	e := c.epoch + 1
 	c.epoch = e
-	p := &pendingEpoch{waiting: map[*Job]bool{}, writes: map[*Job]*pebble.Batch{}}
+	p := &pendingEpoch{waiting: map[*Job]bool{}, writes: map[*Job][]*pebble.Batch{}}
 	type target struct {
 		ch   chan uint64
 		done <-chan struct{}

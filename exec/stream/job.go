@@ -263,8 +263,8 @@ func (a *aligner) Barrier(b *Barrier) error {
 	return a.Operator.Barrier(b)
 }
 
-// jobSink is above the root: it hands the epoch's writes, its own and
-// every other fragment's, to the coordinator.
+// jobSink is above the root: it hands the epoch's writes, those of
+// every fragment, to the coordinator.
 type jobSink struct{ job *Job }
 
 func (s *jobSink) Chunk(_ int, c *Chunk) error        { c.Release(); return nil }
@@ -275,17 +275,7 @@ func (s *jobSink) Barrier(b *Barrier) error {
 	ws := j.writes[b.Epoch]
 	delete(j.writes, b.Epoch)
 	j.mu.Unlock()
-	for _, w := range ws {
-		if w == b.Writes {
-			continue
-		}
-		err := b.Writes.Apply(w, nil)
-		w.Close()
-		if err != nil {
-			return err
-		}
-	}
-	j.coord.collect(j, b)
+	j.coord.collect(j, b.Epoch, ws)
 	return nil
 }
 
@@ -446,7 +436,11 @@ func (f *fragment) barrier(epoch uint64, pos [][]byte, stop bool) error {
 			return err
 		}
 	}
-	b := &Barrier{Epoch: epoch, Writes: w, Stop: stop}
+	b := &Barrier{Epoch: epoch, Writes: w, Stop: stop, Also: func(extra *pebble.Batch) {
+		j.mu.Lock()
+		j.writes[epoch] = append(j.writes[epoch], extra)
+		j.mu.Unlock()
+	}}
 	// Every leaf gets the barrier; aligners pass it on once per operator.
 	for i := range f.leaves {
 		if err := f.leaves[i].out.Barrier(b); err != nil {

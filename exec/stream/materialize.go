@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec"
 	"streamsql/sql/types"
@@ -19,8 +20,10 @@ import (
 // State: the view table itself, storage.TableKey(ViewID, key) ->
 // types.EncodeRow(visible columns), where key is the order-preserving
 // encoding of the input's stream key columns. Changes of an epoch are kept
-// in memory (last change per key wins) and written at the barrier, so the
-// table always holds the view as of the last committed epoch. Ad-hoc reads
+// in a batch of the operator's own (a later change of a key overrides an
+// earlier one when the batch commits) and join the epoch's writes at the
+// barrier, so the table always holds the view as of the last committed
+// epoch. Ad-hoc reads
 // scan it like a table.
 type MaterializeSpec struct {
 	ViewID uint32
@@ -35,7 +38,7 @@ type MaterializeSpec struct {
 func (s *MaterializeSpec) Explain() string { return "StreamMaterialize " + s.Name }
 
 func (s *MaterializeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	m := &materialize{spec: s, env: b.Env, out: out, dirty: map[string][]types.Datum{}}
+	m := &materialize{spec: s, env: b.Env, out: out, prefix: storage.TableKey(s.ViewID, nil)}
 	m.keyExpr = &KeyExpr{Untagged: true, Cols: s.KeyCols, Types: make([]types.T, len(s.KeyCols))}
 	for i, c := range s.KeyCols {
 		m.keyExpr.Types[i] = s.Types[c]
@@ -58,9 +61,12 @@ type materialize struct {
 	out      Output
 	keyExpr  *KeyExpr
 	visTypes []types.T
-	// dirty is the epoch's changes: key -> row, nil for deleted.
-	dirty  map[string][]types.Datum
+	// w holds the epoch's changes, written in arrival order.
+	w      *pebble.Batch
+	prefix []byte // the view table's key prefix
 	keyBuf []byte
+	valBuf []byte
+	row    []types.Datum
 
 	mu      sync.Mutex
 	downs   []*viewLink
@@ -85,20 +91,29 @@ func (m *materialize) Chunk(_ int, c *Chunk) error {
 	if hasDowns {
 		keys = make([]string, c.N)
 	}
+	if m.w == nil {
+		m.w = m.env.DB.Pebble().NewBatch()
+	}
+	if m.row == nil {
+		m.row = make([]types.Datum, len(m.spec.Visible))
+	}
 	for i := 0; i < c.N; i++ {
-		m.keyBuf = m.keyExpr.appendRow(m.keyBuf[:0], c.Cols, i)
-		key := string(m.keyBuf)
+		m.keyBuf = m.keyExpr.appendRow(append(m.keyBuf[:0], m.prefix...), c.Cols, i)
 		if keys != nil {
-			keys[i] = key
+			keys[i] = string(m.keyBuf[len(m.prefix):])
 		}
 		if c.Ops[i].IsInsert() {
-			row := make([]types.Datum, len(m.spec.Visible))
 			for j, vc := range m.spec.Visible {
-				row[j] = types.GetDatum(c.Cols[vc], i, ts[vc])
+				m.row[j] = types.GetDatum(c.Cols[vc], i, ts[vc])
 			}
-			m.dirty[key] = row
-		} else {
-			m.dirty[key] = nil
+			m.valBuf = types.EncodeRow(m.valBuf[:0], m.row, m.visTypes)
+			if err := m.w.Set(m.keyBuf, m.valBuf, nil); err != nil {
+				c.Release()
+				return err
+			}
+		} else if err := m.w.Delete(m.keyBuf, nil); err != nil {
+			c.Release()
+			return err
 		}
 	}
 	m.env.Stats.RowsOut.Add(int64(c.N))
@@ -167,21 +182,17 @@ func (m *materialize) Watermark(_ int, w Watermark) error {
 }
 
 func (m *materialize) Barrier(b *Barrier) error {
-	var val []byte
-	for k, row := range m.dirty {
-		key := storage.TableKey(m.spec.ViewID, []byte(k))
-		if row == nil {
-			if err := b.Writes.Delete(key, nil); err != nil {
+	if m.w != nil && !m.w.Empty() {
+		if b.Also != nil {
+			b.Also(m.w)
+			m.w = nil
+		} else {
+			if err := b.Writes.Apply(m.w, nil); err != nil {
 				return err
 			}
-			continue
-		}
-		val = types.EncodeRow(val[:0], row, m.visTypes)
-		if err := b.Writes.Set(key, val, nil); err != nil {
-			return err
+			m.w.Reset()
 		}
 	}
-	clear(m.dirty)
 	m.mu.Lock()
 	downs := append([]*viewLink(nil), m.downs...)
 	var attach []*viewLink

@@ -132,6 +132,10 @@ type Barrier struct {
 	Writes *pebble.Batch
 	// Stop asks every operator of the job to finish after this barrier.
 	Stop bool
+	// Also adds a batch of the operator's own to the epoch's writes,
+	// committed with them (the operator must not touch it afterwards).
+	// Nil in tests: use Writes.
+	Also func(w *pebble.Batch)
 }
 
 // Operator is a streaming operator. Calls come from one goroutine.
