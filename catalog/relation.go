@@ -105,6 +105,10 @@ type Relation struct {
 	// in (0 or 1: one); fixed at CREATE, since each instance keeps its
 	// own state tables.
 	Parallelism int `json:",omitempty"`
+	// SearchPath is the search_path a materialized view or sink was
+	// created under: its definition's unqualified names resolve with it
+	// when the job is planned again after a restart.
+	SearchPath []string `json:",omitempty"`
 }
 
 // ColumnRef names a column of another relation by OID and AttNum.
@@ -133,6 +137,7 @@ func (r *Relation) Clone() *Relation {
 	c.Columns = slices.Clone(r.Columns)
 	c.PrimaryKey = slices.Clone(r.PrimaryKey)
 	c.Options = maps.Clone(r.Options)
+	c.SearchPath = slices.Clone(r.SearchPath)
 	c.Watermarks = slices.Clone(r.Watermarks)
 	c.DependsOn = slices.Clone(r.DependsOn)
 	c.ColumnDeps = slices.Clone(r.ColumnDeps)

@@ -49,6 +49,11 @@ func startStack() (*benchStack, error) {
 	if err != nil {
 		return nil, err
 	}
+	return startStackAt(dir)
+}
+
+// startStackAt opens an engine on dir (which close removes).
+func startStackAt(dir string) (*benchStack, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng, err := engine.Open(engine.Options{DataDir: dir, Logger: log})
 	if err != nil {
@@ -86,6 +91,16 @@ func (s *benchStack) close() error {
 	}
 	err = errors.Join(err, s.eng.Close(), os.RemoveAll(s.dir))
 	return err
+}
+
+// stop shuts the server down and closes the engine, keeping the data.
+func (s *benchStack) stop() error {
+	sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+	defer c()
+	err := s.srv.Shutdown(sctx)
+	s.cancel()
+	<-s.done
+	return errors.Join(err, s.eng.Close())
 }
 
 func (s *benchStack) connect(tb testing.TB) *pgx.Conn {

@@ -92,6 +92,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	p := s.e.streamPlanner(def)
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
+	r.SearchPath = p.SearchPath
 	plan, err := p.PlanStream(sel, planner.StreamOptions{Name: r.Name, Parallelism: r.Parallelism, Sink: mk})
 	if err != nil {
 		return "", err

@@ -13,6 +13,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/connector/datagen"
+	"streamsql/connector/nexmark"
 	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
@@ -105,6 +106,9 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 		return stream.JobSpec{}, fmt.Errorf("%s has an unreadable definition", r.Name)
 	}
 	p := e.streamPlanner(r.Definition)
+	if len(r.SearchPath) > 0 {
+		p.SearchPath = r.SearchPath
+	}
 	var names []string
 	for _, c := range r.VisibleColumns() {
 		names = append(names, c.Name)
@@ -172,7 +176,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.info.User, Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
-		Parallelism: opts.Parallelism}
+		Parallelism: opts.Parallelism, SearchPath: p.SearchPath}
 	for _, c := range plan.Cols {
 		t := c.Type
 		if t.Kind == types.Unknown {
@@ -369,6 +373,19 @@ func (e *Engine) sourceSpec(r *catalog.Relation) (stream.SourceSpec, error) {
 			}
 		}
 		return datagen.New(names, ts, r.Options)
+	case "nexmark":
+		var names, wms []string
+		var ts []types.T
+		for _, c := range r.Columns {
+			if !c.Dropped {
+				names = append(names, c.Name)
+				ts = append(ts, c.Type)
+			}
+		}
+		for _, w := range r.Watermarks {
+			wms = append(wms, w.Column)
+		}
+		return nexmark.New(names, ts, wms, r.Options)
 	case "":
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "source %q has no connector: add WITH (connector = '...')", r.Name)
 	}
