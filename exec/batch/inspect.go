@@ -64,3 +64,9 @@ func (d *Distinct) Params() (exec.Operator, []int) { return d.in, d.onCols }
 
 // Params returns the buffered input.
 func (b *Buffer) Params() exec.Operator { return b.in }
+
+// Params returns the input, the partition columns, the order keys and
+// the window functions.
+func (w *Window) Params() (exec.Operator, []int, []SortKey, []WindowFunc) {
+	return w.in, w.partition, w.order, w.funcs
+}

@@ -195,6 +195,9 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 	case *sourceScan:
 		return sp.source(x)
 	case *batch.Filter:
+		if n, m, ok, err := sp.topN(x); ok || err != nil {
+			return n, m, err
+		}
 		in, pred := x.Params()
 		child, cm, err := sp.convert(in)
 		if err != nil {

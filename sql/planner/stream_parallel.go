@@ -35,6 +35,12 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 			n.Parallelism = p
 			return n
 		}
+	case *stream.TopNSpec:
+		if p > 1 && len(s.Partition) > 0 {
+			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
+			n.Parallelism = p
+			return n
+		}
 	case *stream.EowcBufferSpec, *stream.RowIDSpec, *stream.WatermarkFilterSpec, *stream.MaterializeSpec:
 	default:
 		// Stateless: run alongside the inputs when they agree.

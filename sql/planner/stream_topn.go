@@ -1,0 +1,131 @@
+package planner
+
+import (
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/sql/types"
+)
+
+// topN recognizes the group top-N pattern, a filter on ROW_NUMBER() over a
+// window (with a projection between them or not):
+//
+//	SELECT ... FROM (SELECT ..., row_number() OVER (PARTITION BY p ORDER BY o) AS rn FROM t) WHERE rn <= N
+//
+// and plans it as a StreamGroupTopN. ok is false when f is not that
+// pattern.
+func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool, err error) {
+	in, pred := f.Params()
+	var proj []expr.Expr
+	below := in
+	if p, isProj := in.(*batch.Project); isProj {
+		below, proj = p.Params()
+	}
+	w, isWin := below.(*batch.Window)
+	if !isWin {
+		return nil, nil, false, nil
+	}
+	win, part, order, funcs := w.Params()
+	if len(funcs) != 1 || funcs[0].Name != "row_number" || len(order) == 0 {
+		return nil, nil, false, nil
+	}
+	rnCol := len(win.Types())
+	isRn := func(idx int) bool {
+		if proj == nil {
+			return idx == rnCol
+		}
+		c, ok := proj[idx].(*expr.ColRef)
+		return ok && c.Idx == rnCol
+	}
+	limit := int64(-1)
+	var rest []expr.Expr
+	for _, c := range splitAnd(pred, nil) {
+		if l, ok := rowNumberBound(c, isRn); ok && limit < 0 {
+			limit = l
+			continue
+		}
+		rest = append(rest, c)
+	}
+	if limit < 1 {
+		return nil, nil, false, nil
+	}
+	child, cm, err := sp.convert(win)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	spec := &stream.TopNSpec{Limit: limit, Types: child.Types, StreamKey: child.StreamKey,
+		AppendOnly: child.AppendOnly, WithRank: true}
+	for _, p := range part {
+		spec.Partition = append(spec.Partition, cm[p])
+	}
+	for _, k := range order {
+		k.Col = cm[k.Col]
+		spec.Order = append(spec.Order, k)
+	}
+	n = &stream.Node{Spec: spec, Inputs: []*stream.Node{child},
+		Types:       append(append([]types.T(nil), child.Types...), types.TInt8),
+		Names:       append(append([]string(nil), child.Names...), "row_number"),
+		StreamKey:   append([]int(nil), child.StreamKey...),
+		StateTables: []string{"rows by (partition, stream key): every live row of a partition, or its top N over append-only input"}}
+	if sp.parallel {
+		// Keep one output key in one instance (see join).
+		n.StreamKey = appendMissing(n.StreamKey, spec.Partition, 0)
+	}
+	m = append(append([]int(nil), cm[:rnCol]...), len(child.Types))
+	if proj != nil {
+		if n, m, err = sp.project(n, m, proj); err != nil {
+			return nil, nil, true, err
+		}
+	}
+	if len(rest) > 0 {
+		pe, err := remap(andAll(rest), m)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		n = inherit(n, &stream.FilterSpec{Pred: pe})
+	}
+	return n, m, true, nil
+}
+
+// rowNumberBound reads "rn <= k", "rn < k", "rn = 1" (or reversed) as the
+// limit it sets.
+func rowNumberBound(c expr.Expr, isRn func(int) bool) (int64, bool) {
+	call, ok := c.(*expr.Call)
+	if !ok || len(call.Args) != 2 {
+		return 0, false
+	}
+	op := call.Fn.Name
+	col, isCol := call.Args[0].(*expr.ColRef)
+	k, isConst := call.Args[1].(*expr.Const)
+	if !isCol || !isConst {
+		col, isCol = call.Args[1].(*expr.ColRef)
+		k, isConst = call.Args[0].(*expr.Const)
+		flip := map[string]string{"<=": ">=", ">=": "<=", "<": ">", ">": "<", "=": "="}
+		op = flip[op]
+	}
+	if !isCol || !isConst || !isRn(col.Idx) {
+		return 0, false
+	}
+	var v int64
+	switch x := k.Value.(type) {
+	case int64:
+		v = x
+	case int32:
+		v = int64(x)
+	case int16:
+		v = int64(x)
+	default:
+		return 0, false
+	}
+	switch op {
+	case "<=":
+		return v, true
+	case "<":
+		return v - 1, true
+	case "=":
+		if v == 1 {
+			return 1, true
+		}
+	}
+	return 0, false
+}
