@@ -52,6 +52,7 @@ var settings = map[string]setting{
 	"implicit_flush":                      {def: "off", desc: "Makes every DML statement return only once its effects are visible in every view."},
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
 	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
+	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
 }
 
 // Session is one client connection.
@@ -174,6 +175,10 @@ func (s *Session) set(name, value string) error {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"barrier_interval\": %q (a duration such as 100ms, or milliseconds)", value)
 		}
 		s.e.coord.SetInterval(d)
+	case "max_recursive_iterations":
+		if n, err := strconv.Atoi(value); err != nil || n < 1 {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"max_recursive_iterations\": %q", value)
+		}
 	case "streaming_parallelism":
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)

@@ -158,7 +158,12 @@ type Subquery struct {
 	Correlated bool
 	Left       Expr
 	Op         *udf.Scalar
-	T          types.T
+	// Lefts and Ops, when set, make ANY/ALL a row comparison: (Lefts...)
+	// against each row of the plan's columns, Ops[k] comparing column k
+	// (row_subquery.go); Left and Op are then unused.
+	Lefts []Expr
+	Ops   []*udf.Scalar
+	T     types.T
 	// OuterTypes are the input batch's column types (for ctx.Outer).
 	OuterTypes []types.T
 }

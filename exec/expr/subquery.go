@@ -20,11 +20,16 @@ import (
 type subResult struct {
 	col  arrow.Array // first column of all rows (nil when no rows or no columns)
 	rows int
+	// cols holds every column for row comparisons (cols[0] is col).
+	cols []arrow.Array
 }
 
 func (r *subResult) release() {
 	if r.col != nil {
 		r.col.Release()
+	}
+	for _, c := range r.cols[min(1, len(r.cols)):] {
+		c.Release()
 	}
 }
 
@@ -34,6 +39,9 @@ func (e *Subquery) run(ctx *exec.Ctx, limit int) (*subResult, error) {
 		return nil, err
 	}
 	defer e.Plan.Close()
+	if len(e.Lefts) > 0 {
+		return e.runRows(ctx)
+	}
 	var parts []arrow.Array
 	defer func() { releaseAll(parts) }()
 	res := &subResult{}
@@ -143,6 +151,9 @@ func (e *Subquery) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(e.Lefts) > 0 {
+			return e.rowQuantified(ctx, b, res)
+		}
 		if e.Kind == AnySubquery || e.Kind == AllSubquery {
 			left, err := e.Left.Eval(ctx, b)
 			if err != nil {
@@ -156,6 +167,9 @@ func (e *Subquery) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 			return nil, err
 		}
 		return broadcast(e.Type(), d, b.N), nil
+	}
+	if len(e.Lefts) > 0 {
+		return e.rowCorrelated(ctx, b)
 	}
 	var left arrow.Array
 	if e.Kind == AnySubquery || e.Kind == AllSubquery {

@@ -417,6 +417,9 @@ func opName(names []*pg.Node) string {
 }
 
 func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
+	if e, ok, err := b.bindRowAExpr(a); ok {
+		return e, err
+	}
 	pos := b.p.pos(a.Location)
 	switch a.Kind {
 	case pg.A_Expr_Kind_AEXPR_OP:
@@ -758,6 +761,9 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (expr.Expr, error) {
 		}
 		return sq, nil
 	case pg.SubLinkType_ANY_SUBLINK, pg.SubLinkType_ALL_SUBLINK:
+		if rowArgs(sl.Testexpr) != nil {
+			return b.bindRowSubLink(sl, rel, sq, pos)
+		}
 		if visible != 1 {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery has too many columns").WithPosition(pos)
 		}

@@ -25,6 +25,9 @@ type scanInfo struct {
 type fromItem struct {
 	rel  *relPlan
 	scan *scanInfo
+	// lateral is set when rel reads the items before it (through outer
+	// references of depth 1): it is joined with a LateralJoin.
+	lateral bool
 }
 
 // planFromWhere plans the FROM list joined left-deep, with the WHERE
@@ -46,7 +49,9 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 	var fis []*fromItem
 	var all []column
 	for _, it := range items {
+		sc.lateral = all
 		fi, err := p.planFromItem(it, sc)
+		sc.lateral = nil
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +116,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 	for i := 1; i < len(fis); i++ {
 		right := fis[i].rel
 		end := starts[i+1]
-		var lk, rk []int
+		var keys joinKeys
 		var residual []expr.Expr
 		for ci, c := range conj {
 			if used[ci] {
@@ -130,17 +135,17 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			if !inside {
 				continue
 			}
-			if l, r, ok := equiKey(c, starts[i], end); ok {
-				lk, rk = append(lk, l), append(rk, r-starts[i])
-			} else {
+			if fis[i].lateral || !keys.add(c, starts[i], end) {
 				residual = append(residual, c)
 			}
 			used[ci] = true
 		}
 		cols := append(append([]column{}, acc.cols...), right.cols...)
 		var op exec.Operator
-		if len(lk) > 0 {
-			op = batch.NewHashJoin(acc.op, right.op, batch.InnerJoin, lk, rk, andAll(residual))
+		if fis[i].lateral {
+			op = batch.NewLateralJoin(acc.op, right.op, batch.InnerJoin, andAll(residual))
+		} else if !keys.empty() {
+			op = hashJoin(acc, right, batch.InnerJoin, &keys, andAll(residual))
 		} else {
 			op = batch.NewNestedLoopJoin(acc.op, right.op, batch.InnerJoin, andAll(residual))
 		}
@@ -186,27 +191,6 @@ func andAll(es []expr.Expr) expr.Expr {
 	return &expr.And{Args: es}
 }
 
-// equiKey recognizes "a = b" between a column left of split and one in
-// [split, end), of the same type.
-func equiKey(c expr.Expr, split, end int) (l, r int, ok bool) {
-	call, isCall := c.(*expr.Call)
-	if !isCall || call.Fn.Name != "=" || len(call.Args) != 2 {
-		return 0, 0, false
-	}
-	a, ok1 := call.Args[0].(*expr.ColRef)
-	b, ok2 := call.Args[1].(*expr.ColRef)
-	if !ok1 || !ok2 || !a.T.Equal(b.T) {
-		return 0, 0, false
-	}
-	if a.Idx < split && b.Idx >= split && b.Idx < end {
-		return a.Idx, b.Idx, true
-	}
-	if b.Idx < split && a.Idx >= split && a.Idx < end {
-		return b.Idx, a.Idx, true
-	}
-	return 0, 0, false
-}
-
 func (p *Planner) planFromItem(n *pg.Node, sc *scope) (*fromItem, error) {
 	switch {
 	case n.GetRangeVar() != nil:
@@ -214,7 +198,7 @@ func (p *Planner) planFromItem(n *pg.Node, sc *scope) (*fromItem, error) {
 	case n.GetRangeSubselect() != nil:
 		rs := n.GetRangeSubselect()
 		if rs.Lateral {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "LATERAL is not supported yet")
+			return p.planLateralSubselect(rs, sc)
 		}
 		sub := &scope{parent: sc.parent, ctes: sc.ctes}
 		rel, err := p.planSelect(rs.Subquery.GetSelectStmt(), sub)
@@ -275,9 +259,8 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		alias = rv.Alias.Aliasname
 	}
 	if rv.Schemaname == "" {
-		if def := sc.cte(rv.Relname); def != nil {
-			sub := &scope{parent: def.scope.parent, ctes: def.scope.ctes}
-			rel, err := p.planSelect(def.query, sub)
+		if def := sc.cte(rv.Relname); def != nil && (!def.planning || def.recursive) {
+			rel, err := p.planCTE(def, rv, sc)
 			if err != nil {
 				return nil, err
 			}
@@ -378,7 +361,7 @@ func (p *Planner) resolveRelation(rv *pg.RangeVar) (*catalog.Relation, error) {
 }
 
 func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem, error) {
-	if rf.Lateral || rf.IsRowsfrom || len(rf.Functions) != 1 {
+	if rf.IsRowsfrom || len(rf.Functions) != 1 {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this form of function in FROM is not supported")
 	}
 	items := rf.Functions[0].GetList().GetItems()
@@ -390,7 +373,7 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	if kind, ok := windowTVFKind(name); ok {
 		return p.planWindowTVF(rf, fc, kind, sc)
 	}
-	argScope := &scope{parent: sc.parent, ctes: sc.ctes}
+	argScope, lat := p.lateralScope(sc)
 	b := p.binder(argScope, "FROM")
 	args := make([]expr.Expr, len(fc.Args))
 	ts := make([]types.T, len(fc.Args))
@@ -403,9 +386,7 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	}
 	// Arguments that read the enclosing query (unnest(outer.col) in a
 	// subquery) make this query correlated.
-	if argScope.correlated {
-		sc.correlated = true
-	}
+	lateral := lat.reads(argScope, sc)
 	fn, argTypes, err := udf.LookupTableFunc(name, ts)
 	if err != nil {
 		return nil, withPos(err, p.pos(fc.Location))
@@ -434,18 +415,24 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 			cols[i].name = rf.Alias.Colnames[i].GetString_().Sval
 		}
 	}
-	return &fromItem{rel: &relPlan{op: batch.NewFunctionScan(fn, args, ts), cols: cols}}, nil
+	return &fromItem{rel: &relPlan{op: batch.NewFunctionScan(fn, args, ts), cols: cols}, lateral: lateral}, nil
 }
 
 func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
+	// Only the right side may be LATERAL, over the left side's columns.
+	outer := sc.lateral
+	defer func() { sc.lateral = outer }()
+	sc.lateral = nil
 	l, err := p.planFromItem(j.Larg, sc)
 	if err != nil {
 		return nil, err
 	}
+	sc.lateral = l.rel.cols
 	r, err := p.planFromItem(j.Rarg, sc)
 	if err != nil {
 		return nil, err
 	}
+	sc.lateral = outer
 	var kind batch.JoinKind
 	switch j.Jointype {
 	case pg.JoinType_JOIN_INNER:
@@ -513,18 +500,21 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		}
 		conj = append(conj, splitAnd(q, nil)...)
 	}
-	var lk, rk []int
+	var keys joinKeys
 	var residual []expr.Expr
 	for _, c := range conj {
-		if li, ri, ok := equiKey(c, lw, len(cols)); ok {
-			lk, rk = append(lk, li), append(rk, ri-lw)
-			continue
+		if r.lateral || !keys.add(c, lw, len(cols)) {
+			residual = append(residual, c)
 		}
-		residual = append(residual, c)
 	}
 	var op exec.Operator
-	if len(lk) > 0 {
-		op = batch.NewHashJoin(l.rel.op, r.rel.op, kind, lk, rk, andAll(residual))
+	if r.lateral {
+		if kind != batch.InnerJoin && kind != batch.LeftJoin {
+			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
+		}
+		op = batch.NewLateralJoin(l.rel.op, r.rel.op, kind, andAll(residual))
+	} else if !keys.empty() {
+		op = hashJoin(l.rel, r.rel, kind, &keys, andAll(residual))
 	} else {
 		op = batch.NewNestedLoopJoin(l.rel.op, r.rel.op, kind, andAll(residual))
 	}

@@ -32,6 +32,9 @@ type scope struct {
 	correlated bool
 	// ctes visible in this query level.
 	ctes map[string]*cteDef
+	// lateral holds, while a FROM item is planned, the columns of the
+	// items before it, which a LATERAL item may name (lateral.go).
+	lateral []column
 }
 
 // resolve finds a column by optional qualifier and name. It returns the

@@ -19,15 +19,21 @@ type cteDef struct {
 	query    *pg.SelectStmt
 	colNames []string
 	scope    *scope // the scope the WITH clause belongs to
+
+	// recursive is set for the queries of WITH RECURSIVE; see recursive.go.
+	recursive bool
+	loc       int32
+	// planning is set while the query's own body is planned: a non-recursive
+	// query's name then means a relation of the catalog, as in PostgreSQL.
+	planning bool
+	// rec is the state of the recursive term being planned, or nil.
+	rec *recTerm
 }
 
 // planSelect plans a SELECT (or VALUES, or a set operation). sc carries the
 // enclosing scope (for correlation) and receives the query's CTEs.
 func (p *Planner) planSelect(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	if s.WithClause != nil {
-		if s.WithClause.Recursive {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH RECURSIVE is not supported yet").WithPosition(p.pos(s.WithClause.Location))
-		}
 		if sc.ctes == nil {
 			sc.ctes = map[string]*cteDef{}
 		}
@@ -37,7 +43,7 @@ func (p *Planner) planSelect(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			if q == nil {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "data-modifying statements in WITH are not supported").WithPosition(p.pos(cte.Location))
 			}
-			def := &cteDef{name: cte.Ctename, query: q, scope: sc}
+			def := &cteDef{name: cte.Ctename, query: q, scope: sc, recursive: s.WithClause.Recursive, loc: cte.Location}
 			for _, a := range cte.Aliascolnames {
 				def.colNames = append(def.colNames, a.GetString_().Sval)
 			}

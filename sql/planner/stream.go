@@ -271,6 +271,10 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		return sp.projectSet(x)
 	case *batch.UnionAll:
 		return sp.union(x)
+	case *batch.RecursiveUnion:
+		return nil, nil, notIncremental("WITH RECURSIVE")
+	case *batch.LateralJoin:
+		return nil, nil, notIncremental("LATERAL joins")
 	case *batch.Values:
 		return sp.values(x)
 	}

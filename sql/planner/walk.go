@@ -56,6 +56,9 @@ func rewrite(e expr.Expr, f func(expr.Expr) (expr.Expr, bool)) expr.Expr {
 	case *expr.Subquery:
 		c := *x
 		c.Left = rewrite(x.Left, f)
+		if x.Lefts != nil {
+			c.Lefts = all(x.Lefts)
+		}
 		return &c
 	case *expr.ArrayCompare:
 		c := *x

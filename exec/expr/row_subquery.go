@@ -1,0 +1,180 @@
+package expr
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"streamsql/exec"
+	"streamsql/sql/types"
+)
+
+// Row comparisons with a subquery: (a, b) IN (SELECT x, y ...) and
+// (a, b) <> ALL (SELECT ...). Each subquery row is compared column by
+// column; for "=" the row matches when every pair is equal (AND with SQL
+// NULL logic), for "<>" when any pair differs (OR). The per-row results
+// then combine as for a single column: ANY is TRUE on a TRUE row, ALL is
+// FALSE on a FALSE row, and otherwise a NULL row makes the result NULL.
+
+// runRows executes the plan keeping every column.
+func (e *Subquery) runRows(ctx *exec.Ctx) (*subResult, error) {
+	if err := e.Plan.Open(ctx); err != nil {
+		return nil, err
+	}
+	defer e.Plan.Close()
+	nc := len(e.Lefts)
+	parts := make([][]arrow.Array, nc)
+	defer func() {
+		for _, p := range parts {
+			releaseAll(p)
+		}
+	}()
+	res := &subResult{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		bt, err := e.Plan.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if bt == nil {
+			break
+		}
+		if bt.N > 0 {
+			for k := range parts {
+				bt.Cols[k].Retain()
+				parts[k] = append(parts[k], bt.Cols[k])
+			}
+		}
+		res.rows += bt.N
+		bt.Release()
+	}
+	if res.rows == 0 {
+		return res, nil
+	}
+	cols := make([]arrow.Array, nc)
+	for k := range parts {
+		if len(parts[k]) == 1 {
+			cols[k], parts[k] = parts[k][0], nil
+			continue
+		}
+		c, err := array.Concatenate(parts[k], types.Mem)
+		if err != nil {
+			releaseAll(cols[:k])
+			return nil, err
+		}
+		cols[k] = c
+	}
+	res.cols, res.col = cols, cols[0]
+	return res, nil
+}
+
+// evalLefts evaluates the row's expressions over b.
+func (e *Subquery) evalLefts(ctx *exec.Ctx, b *exec.Batch) ([]arrow.Array, error) {
+	lefts := make([]arrow.Array, len(e.Lefts))
+	for k, l := range e.Lefts {
+		a, err := l.Eval(ctx, b)
+		if err != nil {
+			releaseAll(lefts[:k])
+			return nil, err
+		}
+		lefts[k] = a
+	}
+	return lefts, nil
+}
+
+// rowQuantified is the uncorrelated case: one result for the whole batch.
+func (e *Subquery) rowQuantified(ctx *exec.Ctx, b *exec.Batch, res *subResult) (arrow.Array, error) {
+	lefts, err := e.evalLefts(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseAll(lefts)
+	return e.rowCompare(ctx, lefts, b.N, res)
+}
+
+// rowCorrelated runs the plan once per row of b.
+func (e *Subquery) rowCorrelated(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
+	lefts, err := e.evalLefts(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseAll(lefts)
+	one := make([]arrow.Array, len(lefts))
+	bld := types.NewBuilder(types.TBool)
+	defer bld.Release()
+	for i := 0; i < b.N; i++ {
+		ctx.Outer = append(ctx.Outer, exec.OuterRow{Batch: b, Row: i, Types: e.OuterTypes})
+		res, err := e.run(ctx, 0)
+		ctx.Outer = ctx.Outer[:len(ctx.Outer)-1]
+		if err != nil {
+			return nil, err
+		}
+		for k, l := range lefts {
+			one[k] = array.NewSlice(l, int64(i), int64(i+1))
+		}
+		v, err := e.rowCompare(ctx, one, 1, res)
+		releaseAll(one)
+		res.release()
+		if err != nil {
+			return nil, err
+		}
+		types.AppendDatum(bld, types.GetDatum(v, 0, types.TBool))
+		v.Release()
+	}
+	return bld.NewArray(), nil
+}
+
+// rowCompare computes (lefts) op ANY/ALL (rows of res) for n rows.
+func (e *Subquery) rowCompare(ctx *exec.Ctx, lefts []arrow.Array, n int, res *subResult) (arrow.Array, error) {
+	isAll := e.Kind == AllSubquery
+	// anyPair: "<>" rows match on any differing pair, "=" rows fail on one.
+	anyPair := e.Ops[0].Name == "<>"
+	decided := make([]bool, n)
+	null := make([]bool, n)
+	hit := make([]bool, n)      // a pair decided the row (TRUE for <>, FALSE for =)
+	pairNull := make([]bool, n) // a pair was NULL
+	ts := e.Plan.Types()
+	argTs := make([]types.T, 2)
+	for j := 0; j < res.rows; j++ {
+		clear(hit)
+		clear(pairNull)
+		for k, left := range lefts {
+			rt := ts[k]
+			d := types.GetDatum(res.cols[k], j, rt)
+			right := broadcast(rt, d, n)
+			argTs[0], argTs[1] = e.Lefts[k].Type(), rt
+			cmp, err := e.Ops[k].Call(&ctx.Env, argTs, []arrow.Array{left, right}, n)
+			right.Release()
+			if err != nil {
+				return nil, err
+			}
+			bc, _ := cmp.(*array.Boolean)
+			for i := 0; i < n; i++ {
+				switch {
+				case bc == nil || bc.IsNull(i):
+					pairNull[i] = true
+				case bc.Value(i) == anyPair:
+					hit[i] = true
+				}
+			}
+			cmp.Release()
+		}
+		for i := 0; i < n; i++ {
+			var rowTrue bool
+			switch {
+			case hit[i]:
+				rowTrue = anyPair
+			case pairNull[i]:
+				null[i] = true
+				continue
+			default:
+				rowTrue = !anyPair
+			}
+			if rowTrue != isAll {
+				decided[i] = true
+			}
+		}
+	}
+	return anyResult(decided, null, isAll), nil
+}
