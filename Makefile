@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/streamsqld
 
-.PHONY: build run test bench fmt clean slt
+.PHONY: build run test bench bench-check bench-micro fmt clean slt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/streamsqld
@@ -16,8 +16,30 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench:
+# The Nexmark harness (bench/, its own module; DuckDB through cgo with its
+# Arrow interface): every query through the engine and through DuckDB, the
+# table into bench/results/latest.{md,json}. NEXMARK_ARGS adds options,
+# e.g. NEXMARK_ARGS='-events 1000000 -queries q0,q1'.
+NEXMARK_BIN := bin/nexmark
+NEXMARK_ARGS ?=
+
+$(NEXMARK_BIN): FORCE
+	cd bench && $(GO) build -tags duckdb_arrow -o ../$(NEXMARK_BIN) ./cmd/nexmark
+
+bench: $(NEXMARK_BIN)
+	cd bench && ../$(NEXMARK_BIN) -out results $(NEXMARK_ARGS)
+
+# A small run of every query as a view, each result compared with
+# DuckDB's: fails on any difference (queries the engine refuses are listed).
+bench-check: $(NEXMARK_BIN)
+	cd bench && $(GO) vet -tags duckdb_arrow ./... && $(GO) test -tags duckdb_arrow -count=1 ./...
+	cd bench && ../$(NEXMARK_BIN) -events 200000 -sinks=false -latency=false -check -out $${TMPDIR:-/tmp}/nexmark-check
+
+# The go test micro benchmarks of every package, one iteration each.
+bench-micro:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+FORCE:
 
 # Run the sqllogictest files by hand against fresh servers.
 slt: build

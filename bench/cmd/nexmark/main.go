@@ -1,0 +1,347 @@
+// Command nexmark runs the Nexmark benchmark: every query through an
+// in-process StreamSQL engine, and the same query in DuckDB over the same
+// events, and writes the table to bench/results/.
+//
+// Each query's streaming run happens in a child process of this command
+// (the same binary with -child), so its peak memory, CPU time and any
+// failure are its own. The parent then loads the events into DuckDB once
+// and runs every query there, compares results and writes the report.
+//
+//	go run -tags duckdb_arrow ./cmd/nexmark -events 1000000
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"streamsql/bench/nexmark"
+)
+
+type flags struct {
+	events, eventRate int64
+	splits            int
+	queries           string
+	sinks, duck       bool
+	latency           bool
+	latFrac, latSecs  float64
+	latWarmup         float64
+	keep              int
+	timeout           time.Duration
+	out               string
+	cpuprofile        string
+	check             bool
+	child             string
+	childOut          string
+}
+
+func main() {
+	var f flags
+	flag.Int64Var(&f.events, "events", 10_000_000, "events per run (nexmark.event.num)")
+	flag.Int64Var(&f.eventRate, "rate", 10_000_000, "events per second of event time (nexmark.event.rate)")
+	flag.IntVar(&f.splits, "splits", 1, "generator goroutines per source (nexmark.split.num)")
+	flag.StringVar(&f.queries, "queries", "", "comma-separated queries to run (default: all)")
+	flag.BoolVar(&f.sinks, "sinks", true, "run pass-through queries into a blackhole sink instead of a view (their results are then counted, not compared)")
+	flag.BoolVar(&f.duck, "duckdb", true, "run the DuckDB baseline and compare results")
+	flag.BoolVar(&f.latency, "latency", true, "measure freshness latency in a second, rate-limited run")
+	flag.Float64Var(&f.latFrac, "latency-fraction", 0.15, "latency run rate as a fraction of the measured throughput")
+	flag.Float64Var(&f.latSecs, "latency-seconds", 5, "length of the latency run")
+	flag.Float64Var(&f.latWarmup, "latency-warmup", 1, "seconds of the latency run left out of the percentiles")
+	flag.IntVar(&f.keep, "keep", 300_000, "result rows kept per side to show differences")
+	flag.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time limit of one query's streaming run")
+	flag.StringVar(&f.out, "out", "results", "directory for latest.md and latest.json")
+	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "directory for a CPU profile of each query's streaming run (<query>.pprof)")
+	flag.BoolVar(&f.check, "check", false, "exit with status 1 when a result differs from DuckDB's")
+	flag.StringVar(&f.child, "child", "", "internal: run this query's streaming side and write JSON to -child-out")
+	flag.StringVar(&f.childOut, "child-out", "", "internal: where -child writes its result")
+	flag.Parse()
+
+	if f.child != "" {
+		if err := runChild(f); err != nil {
+			fmt.Fprintln(os.Stderr, "nexmark child:", err)
+			os.Exit(2)
+		}
+		return
+	}
+	r, err := runAll(f)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nexmark:", err)
+		os.Exit(2)
+	}
+	if f.check && r.Failed() {
+		fmt.Fprintln(os.Stderr, "nexmark: results differ from DuckDB")
+		os.Exit(1)
+	}
+}
+
+// childResult is what a child process hands back.
+type childResult struct {
+	Stream  *nexmark.StreamResult `json:"stream"`
+	Latency *nexmark.Latency      `json:"latency,omitempty"`
+}
+
+func selected(f flags) ([]*nexmark.Query, error) {
+	all, err := nexmark.Queries()
+	if err != nil {
+		return nil, err
+	}
+	if f.queries == "" {
+		return all, nil
+	}
+	var out []*nexmark.Query
+	for _, name := range strings.Split(f.queries, ",") {
+		name = strings.TrimSpace(name)
+		found := false
+		for _, q := range all {
+			if q.Name == name {
+				out, found = append(out, q), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no query %q", name)
+		}
+	}
+	return out, nil
+}
+
+func streamOptions(f flags) nexmark.StreamOptions {
+	return nexmark.StreamOptions{Events: f.events, EventRate: f.eventRate, Splits: f.splits, Sink: f.sinks,
+		Keep: f.keep, Timeout: f.timeout}
+}
+
+// runChild is one query's streaming side: the throughput run, then the
+// latency run at a fraction of the throughput it reached.
+func runChild(f flags) error {
+	f.queries = f.child
+	qs, err := selected(f)
+	if err != nil {
+		return err
+	}
+	if len(qs) != 1 {
+		return fmt.Errorf("-child takes one query")
+	}
+	q := qs[0]
+	ctx := context.Background()
+	if f.cpuprofile != "" {
+		pf, err := os.Create(filepath.Join(f.cpuprofile, q.Name+".pprof"))
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+	}
+	s, err := nexmark.RunStream(ctx, q, streamOptions(f), f.childOut+".lines")
+	if f.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return err
+	}
+	res := childResult{Stream: s}
+	if f.latency && s.Error == "" && s.WallSec > 0 {
+		rate := max(int64(f.latFrac*float64(f.events)/s.WallSec), 1000)
+		res.Latency = nexmark.RunLatency(ctx, q, streamOptions(f), rate, f.latSecs, f.latWarmup)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(f.childOut, b, 0o644)
+}
+
+func childArgs(f flags, q string, out string) []string {
+	args := []string{"-child", q, "-child-out", out,
+		"-events", strconv.FormatInt(f.events, 10), "-rate", strconv.FormatInt(f.eventRate, 10),
+		"-splits", strconv.Itoa(f.splits), "-sinks=" + strconv.FormatBool(f.sinks),
+		"-latency=" + strconv.FormatBool(f.latency),
+		"-latency-fraction", fmt.Sprint(f.latFrac), "-latency-seconds", fmt.Sprint(f.latSecs),
+		"-latency-warmup", fmt.Sprint(f.latWarmup), "-keep", strconv.Itoa(f.keep), "-timeout", f.timeout.String()}
+	if f.cpuprofile != "" {
+		args = append(args, "-cpuprofile", f.cpuprofile)
+	}
+	return args
+}
+
+func runAll(f flags) (*nexmark.Report, error) {
+	start := time.Now()
+	qs, err := selected(f)
+	if err != nil {
+		return nil, err
+	}
+	if f.cpuprofile != "" {
+		if err := os.MkdirAll(f.cpuprofile, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "nexmark-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	rep := nexmark.NewReport(nexmark.Options{Events: f.events, EventRate: f.eventRate, Splits: f.splits, Sinks: f.sinks,
+		LatencyFrac: f.latFrac, LatencySeconds: f.latSecs, LatencyWarmup: f.latWarmup, DuckDB: f.duck})
+	if !f.latency {
+		rep.Options.LatencyFrac, rep.Options.LatencySeconds, rep.Options.LatencyWarmup = 0, 0, 0
+	}
+	fmt.Fprintf(os.Stderr, "nexmark: %d events at %d events/s of event time, %d cores\n", f.events, f.eventRate, rep.Cores)
+	lines := map[string]string{}
+	for _, q := range qs {
+		qr := &nexmark.QueryReport{Query: q.Name, Status: "ok"}
+		if p, ok := nexmark.PublishedFigures(q.Name); ok {
+			qr.Published = &p
+		}
+		rep.Queries = append(rep.Queries, qr)
+		out := filepath.Join(work, q.Name+".json")
+		cmd := exec.Command(self, childArgs(f, q.Name, out)...)
+		var stderr bytes.Buffer
+		cmd.Stderr, cmd.Stdout = &stderr, os.Stderr
+		t := time.Now()
+		runErr := cmd.Run()
+		var cr childResult
+		if runErr == nil {
+			b, err := os.ReadFile(out)
+			if err == nil {
+				err = json.Unmarshal(b, &cr)
+			}
+			runErr = err
+		}
+		if runErr != nil {
+			qr.Status, qr.Error = "error", fmt.Sprintf("%v: %s", runErr, lastLines(stderr.String(), 5))
+			fmt.Fprintf(os.Stderr, "%-4s crashed after %.1fs: %s\n", q.Name, time.Since(t).Seconds(), oneLine(qr.Error))
+			continue
+		}
+		qr.Stream, qr.Latency = cr.Stream, cr.Latency
+		if s := cr.Stream; s.Error != "" {
+			qr.Status, qr.Error = "error", s.Error
+			fmt.Fprintf(os.Stderr, "%-4s not run: %s\n", q.Name, oneLine(s.Error))
+			continue
+		}
+		s := cr.Stream
+		qr.EventsPerSec = float64(f.events) / s.WallSec
+		if s.CPUSec > 0 {
+			qr.EventsPerCoreSec = float64(f.events) / s.CPUSec
+		}
+		lines[q.Name] = s.Lines
+		msg := fmt.Sprintf("%-4s %-4s %10.0f events/s  %6.2f CPU s  %10.0f events/cpu-s  %5.0f MB  %d rows",
+			q.Name, s.Mode, qr.EventsPerSec, s.CPUSec, qr.EventsPerCoreSec, float64(s.MaxRSS)/(1<<20), s.Rows)
+		if l := cr.Latency; l != nil {
+			if l.Error != "" {
+				msg += "  latency: " + oneLine(l.Error)
+			} else {
+				msg += fmt.Sprintf("  p50 %.0f ms p99 %.0f ms at %d events/s", l.P50Ms, l.P99Ms, l.Rate)
+			}
+		}
+		fmt.Fprintln(os.Stderr, msg)
+	}
+
+	if f.duck {
+		ctx := context.Background()
+		d, err := nexmark.OpenDuck(ctx, f.events, f.eventRate)
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		rep.DuckLoadSec = d.LoadSec
+		fmt.Fprintf(os.Stderr, "duckdb: loaded the events in %.2fs\n", d.LoadSec)
+		for i, q := range qs {
+			qr := rep.Queries[i]
+			dr := d.Run(ctx, q, f.keep)
+			qr.Duck = dr
+			compare(q, qr, lines[q.Name])
+			fmt.Fprintf(os.Stderr, "%-4s duckdb %.3fs %d rows: %s\n", q.Name, dr.Sec, dr.Rows, qr.Check)
+		}
+	} else {
+		for _, qr := range rep.Queries {
+			qr.Check = "not compared"
+		}
+	}
+	rep.TotalSec = time.Since(start).Seconds()
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return nil, err
+	}
+	md := rep.Markdown()
+	if err := os.WriteFile(filepath.Join(f.out, "latest.md"), []byte(md), 0o644); err != nil {
+		return nil, err
+	}
+	if err := rep.WriteJSON(filepath.Join(f.out, "latest.json")); err != nil {
+		return nil, err
+	}
+	fmt.Print(md)
+	return rep, nil
+}
+
+// compare fills in the check column of a query from both sides' results.
+func compare(q *nexmark.Query, qr *nexmark.QueryReport, streamLines string) {
+	dr, s := qr.Duck, qr.Stream
+	switch {
+	case qr.Status == "error":
+		qr.Check = "engine cannot run it"
+		return
+	case dr.Error != "":
+		qr.Check = "DuckDB failed"
+		return
+	}
+	if dr.Sec > 0 {
+		qr.Ratio = s.WallSec / dr.Sec
+	}
+	switch {
+	case s.Mode == "sink":
+		if s.SinkRows == dr.Rows {
+			qr.Check = fmt.Sprintf("row count equal (%d, sink)", dr.Rows)
+		} else {
+			qr.Status, qr.Check = "mismatch", fmt.Sprintf("ROW COUNT DIFFERS: %d, DuckDB %d", s.SinkRows, dr.Rows)
+		}
+		return
+	case q.NoCompare != "":
+		qr.Check = "not compared: " + q.NoCompare
+		return
+	case s.Digest == dr.Digest:
+		qr.Check = fmt.Sprintf("equal (%d rows)", dr.Rows)
+		if q.Compare != nil {
+			qr.Check = fmt.Sprintf("equal on columns %v (%d rows)", q.Compare, dr.Rows)
+		}
+		return
+	}
+	qr.Status = "mismatch"
+	qr.Check = fmt.Sprintf("DIFFERENT (%d rows, DuckDB %d)", s.Rows, dr.Rows)
+	if streamLines == "" || dr.Lines() == nil {
+		return
+	}
+	sl, err := nexmark.ReadLines(streamLines)
+	if err != nil {
+		qr.Diff = err.Error() + "\n"
+		return
+	}
+	qr.Diff = nexmark.DiffLines(sl, dr.Lines(), 10)
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}

@@ -1,0 +1,203 @@
+package nexmark
+
+// The report: one row per query, written as Markdown for people and JSON
+// for tools, with the machine and the options it was measured with.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Published are the per-core figures of SPEC.md, in thousand events per
+// second per core.
+type Published struct {
+	Flink2     float64 `json:"flink_2x,omitempty"`
+	Flink113   float64 `json:"flink_1_13,omitempty"`
+	RisingWave float64 `json:"risingwave_1_0,omitempty"`
+	Feldera    float64 `json:"feldera,omitempty"`
+}
+
+var published = map[string]Published{
+	"q0": {379, 155, 170, 436},
+	"q1": {395, 158, 168, 412},
+	"q2": {414, 175, 172, 422},
+	"q3": {219, 152, 136, 413},
+	"q4": {28, 34, 25, 265},
+	"q5": {75, 22, 11, 412},
+	"q7": {23, 12, 37, 196},
+	"q8": {162, 146, 84, 415},
+	"q9": {14, 14, 21, 57},
+}
+
+// Options are the options of a run, as reported.
+type Options struct {
+	Events         int64   `json:"events"`
+	EventRate      int64   `json:"event_rate"`
+	Splits         int     `json:"split_num"`
+	Sinks          bool    `json:"pass_through_into_blackhole"`
+	LatencyFrac    float64 `json:"latency_rate_fraction"`
+	LatencySeconds float64 `json:"latency_seconds"`
+	LatencyWarmup  float64 `json:"latency_warmup_seconds"`
+	DuckDB         bool    `json:"duckdb"`
+}
+
+// QueryReport is one query's row.
+type QueryReport struct {
+	Query string `json:"query"`
+	// Status is ok, error (the engine refused or failed the query) or
+	// mismatch (its result differs from DuckDB's).
+	Status           string        `json:"status"`
+	Error            string        `json:"error,omitempty"`
+	Stream           *StreamResult `json:"streamsql,omitempty"`
+	EventsPerSec     float64       `json:"events_per_sec,omitempty"`
+	EventsPerCoreSec float64       `json:"events_per_cpu_sec,omitempty"`
+	Latency          *Latency      `json:"latency,omitempty"`
+	Duck             *DuckResult   `json:"duckdb,omitempty"`
+	// Ratio is StreamSQL's wall time over DuckDB's.
+	Ratio     float64    `json:"streamsql_over_duckdb,omitempty"`
+	Check     string     `json:"check"`
+	Diff      string     `json:"diff,omitempty"`
+	Published *Published `json:"published_k_per_core,omitempty"`
+}
+
+// Report is a whole run.
+type Report struct {
+	Date        string         `json:"date"`
+	GoVersion   string         `json:"go_version"`
+	Platform    string         `json:"platform"`
+	Cores       int            `json:"cores"`
+	CPU         string         `json:"cpu,omitempty"`
+	Options     Options        `json:"options"`
+	DuckLoadSec float64        `json:"duckdb_load_sec,omitempty"`
+	TotalSec    float64        `json:"total_sec"`
+	Queries     []*QueryReport `json:"queries"`
+}
+
+// NewReport starts a report for this machine.
+func NewReport(o Options) *Report {
+	return &Report{Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
+		Platform: runtime.GOOS + "/" + runtime.GOARCH, Cores: runtime.NumCPU(), CPU: cpuModel(), Options: o}
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// Failed reports whether any query's result differs from DuckDB's.
+func (r *Report) Failed() bool {
+	for _, q := range r.Queries {
+		if q.Status == "mismatch" {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Markdown renders the report.
+func (r *Report) Markdown() string {
+	var sb strings.Builder
+	o := r.Options
+	fmt.Fprintf(&sb, "# Nexmark: StreamSQL and DuckDB\n\n")
+	fmt.Fprintf(&sb, "%s, %s %s, %d cores (%s).\n\n", r.Date, r.GoVersion, r.Platform, r.Cores, r.CPU)
+	fmt.Fprintf(&sb, "Options: %d events, event rate %d events/s of event time, %d generator goroutine(s) per source; "+
+		"pass-through queries into a blackhole sink: %v; latency at %.0f%% of each query's throughput for %.0f s "+
+		"(first %.1f s left out). DuckDB load of the events: %.2f s. Whole run: %.0f s.\n\n",
+		o.Events, o.EventRate, max(o.Splits, 1), o.Sinks, o.LatencyFrac*100, o.LatencySeconds, o.LatencyWarmup,
+		r.DuckLoadSec, r.TotalSec)
+	sb.WriteString("events/s: events over the wall time from CREATE to the last epoch committed. " +
+		"CPU: process user+system seconds over the same span; per core = events / CPU seconds. " +
+		"Memory: the process's peak RSS. Latency: generation to committed (readable), p50/p99. " +
+		"Ratio: StreamSQL wall time / DuckDB time. Published: thousand events/s per core (SPEC.md): " +
+		"Flink 2.x / Flink 1.13 / RisingWave 1.0 / Feldera.\n\n")
+	sb.WriteString("| query | as | events/s | CPU s | events/s per core | peak RSS MB | latency p50 / p99 ms (at events/s) | DuckDB s | ratio | vs DuckDB | published k/core |\n")
+	sb.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|\n")
+	var errs []string
+	for _, q := range r.Queries {
+		as, eps, cpu, epc, rss, lat := "", "", "", "", "", ""
+		if s := q.Stream; s != nil {
+			as = s.Mode
+		}
+		if q.Status == "error" {
+			eps = "not run"
+			errs = append(errs, fmt.Sprintf("- %s: %s", q.Query, oneLine(q.Error)))
+		} else if s := q.Stream; s != nil {
+			eps = fmt.Sprintf("%.0f", q.EventsPerSec)
+			cpu = fmt.Sprintf("%.2f", s.CPUSec)
+			epc = fmt.Sprintf("%.0f", q.EventsPerCoreSec)
+			rss = fmt.Sprintf("%.0f", float64(s.MaxRSS)/(1<<20))
+		}
+		if l := q.Latency; l != nil {
+			if l.Error != "" {
+				lat = "error: " + oneLine(l.Error)
+			} else {
+				lat = fmt.Sprintf("%.0f / %.0f (%d)", l.P50Ms, l.P99Ms, l.Rate)
+			}
+		}
+		duck, ratio := "", ""
+		if d := q.Duck; d != nil {
+			if d.Error != "" {
+				duck = "error"
+				errs = append(errs, fmt.Sprintf("- %s in DuckDB: %s", q.Query, oneLine(d.Error)))
+			} else {
+				duck = fmt.Sprintf("%.3f", d.Sec)
+			}
+		}
+		if q.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f", q.Ratio)
+		}
+		pub := ""
+		if p := q.Published; p != nil {
+			pub = fmt.Sprintf("%.0f / %.0f / %.0f / %.0f", p.Flink2, p.Flink113, p.RisingWave, p.Feldera)
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			q.Query, as, eps, cpu, epc, rss, lat, duck, ratio, q.Check, pub)
+	}
+	if len(errs) > 0 {
+		sb.WriteString("\nErrors:\n\n")
+		sb.WriteString(strings.Join(errs, "\n"))
+		sb.WriteString("\n")
+	}
+	for _, q := range r.Queries {
+		if q.Diff != "" {
+			fmt.Fprintf(&sb, "\n%s differs from DuckDB:\n\n```\n%s```\n", q.Query, q.Diff)
+		}
+	}
+	return sb.String()
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.ReplaceAll(s, "|", "\\|")
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+// PublishedFigures returns SPEC.md's per-core figures for a query.
+func PublishedFigures(query string) (Published, bool) {
+	p, ok := published[query]
+	return p, ok
+}

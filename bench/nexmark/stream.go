@@ -1,0 +1,333 @@
+package nexmark
+
+// The StreamSQL side of a query: a fresh engine in a temporary directory
+// served over the PostgreSQL protocol in this process, the three nexmark
+// sources, and the query as a view or a blackhole sink, measured from the
+// CREATE to the moment every event's effect is committed.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"streamsql/connector/nexmark"
+	"streamsql/engine"
+	"streamsql/pgwire"
+)
+
+// StreamOptions configure one streaming run.
+type StreamOptions struct {
+	Events    int64 // nexmark.event.num
+	EventRate int64 // nexmark.event.rate (events per second of event time)
+	WallRate  int64 // nexmark.events.per.second (0: unlimited)
+	Splits    int   // nexmark.split.num
+	Sink      bool  // pass-through queries into a blackhole sink
+	// Keep is how many result rows are kept as lines for a diff.
+	Keep int
+	// Timeout bounds the whole run.
+	Timeout time.Duration
+	// Commits, when set, receives each observed commit: the wall time it
+	// was seen and the highest event id all sources had committed.
+	Commits func(t time.Time, frontier int64)
+	// Started, when set, receives the wall time just before the CREATE.
+	Started func(t time.Time)
+}
+
+// StreamResult is what a streaming run measured.
+type StreamResult struct {
+	Mode     string  `json:"mode"` // view or sink
+	Error    string  `json:"error,omitempty"`
+	WallSec  float64 `json:"wall_sec"`
+	CPUSec   float64 `json:"cpu_sec"`
+	MaxRSS   int64   `json:"max_rss_bytes"`
+	Rows     int64   `json:"rows"`
+	Digest   string  `json:"digest,omitempty"`
+	Lines    string  `json:"lines_file,omitempty"`
+	SinkRows int64   `json:"sink_rows,omitempty"`
+}
+
+// stack is an engine and its pgwire server on a loopback port.
+type stack struct {
+	dir    string
+	eng    *engine.Engine
+	srv    *pgwire.Server
+	cancel context.CancelFunc
+	done   chan error
+	url    string
+}
+
+func startStack() (*stack, error) {
+	dir, err := os.MkdirTemp("", "streamsql-nexmark-")
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng, err := engine.Open(engine.Options{DataDir: dir, Logger: log})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		eng.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stack{dir: dir, eng: eng, srv: pgwire.NewServer(eng, pgwire.Options{Logger: log}), cancel: cancel,
+		done: make(chan error, 1), url: fmt.Sprintf("postgres://bench@%s/streamsql?sslmode=disable", ln.Addr())}
+	go func() { s.done <- s.srv.Serve(ctx, ln) }()
+	return s, nil
+}
+
+func (s *stack) close() error {
+	sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+	defer c()
+	err := s.srv.Shutdown(sctx)
+	s.cancel()
+	if serr := <-s.done; serr != nil && !errors.Is(serr, pgwire.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) {
+		err = errors.Join(err, serr)
+	}
+	return errors.Join(err, s.eng.Close(), os.RemoveAll(s.dir))
+}
+
+// cpuTime is the process's user plus system CPU time, and its peak
+// resident set size in bytes.
+func cpuTime() (time.Duration, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Maxrss * 1024 // Linux reports KiB
+}
+
+// RunStream runs query q once on a fresh engine. An error the engine
+// reports for the query's statements is returned in the result (the
+// query is listed as not running); other errors are returned.
+func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string) (*StreamResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	s, err := startStack()
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	conn, err := pgx.Connect(ctx, s.url)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+
+	res := &StreamResult{Mode: "view"}
+	sources, err := SourcesSQL(o.Events, o.EventRate, o.WallRate, o.Splits)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range append(sources, q.Setup...) {
+		if _, err := conn.Exec(ctx, st); err != nil {
+			res.Error = fmt.Sprintf("%s: %v", firstLine(st), err)
+			return res, nil
+		}
+	}
+	create, object := q.Create, q.View
+	if o.Sink && q.PassThrough {
+		object, create = q.Sink()
+		res.Mode = "sink"
+	}
+
+	cpu0, _ := cpuTime()
+	t0 := time.Now()
+	if o.Started != nil {
+		o.Started(t0)
+	}
+	if _, err := conn.Exec(ctx, create); err != nil {
+		res.Error = err.Error()
+		return res, nil
+	}
+	if err := waitDone(ctx, s.eng, object, o.Events, o.Commits); err != nil {
+		res.Error = err.Error()
+		return res, nil
+	}
+	// The final watermark follows the last chunk: an epoch started after
+	// the sources finished covers what it closes.
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		res.Error = "FLUSH: " + err.Error()
+		return res, nil
+	}
+	wall := time.Since(t0)
+	cpu1, rss := cpuTime()
+	res.WallSec, res.CPUSec, res.MaxRSS = wall.Seconds(), (cpu1 - cpu0).Seconds(), rss
+	if p, err := s.eng.Progress(object); err == nil && p.Err != nil {
+		res.Error = p.Err.Error()
+		return res, nil
+	}
+
+	if res.Mode == "sink" {
+		rows, err := conn.Query(ctx, "SHOW JOBS")
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if name, _ := v[1].(string); name == object {
+				res.SinkRows, _ = v[4].(int64)
+			}
+		}
+		rows.Close()
+		res.Rows = res.SinkRows
+		return res, rows.Err()
+	}
+	if linesPath == "" {
+		return res, nil
+	}
+	c := NewCollector(q.Compare, o.Keep)
+	rows, err := conn.Query(ctx, "SELECT * FROM "+q.View)
+	if err != nil {
+		res.Error = "reading the view: " + err.Error()
+		return res, nil
+	}
+	for rows.Next() {
+		v, err := rows.Values()
+		if err == nil {
+			err = c.Add(v)
+		}
+		if err != nil {
+			rows.Close()
+			res.Error = "reading the view: " + err.Error()
+			return res, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		res.Error = "reading the view: " + err.Error()
+		return res, nil
+	}
+	res.Rows, res.Digest = c.Digest().Rows, c.Digest().String()
+	if lines := c.Lines(); lines != nil {
+		if err := WriteLines(linesPath, lines); err != nil {
+			return nil, err
+		}
+		res.Lines = linesPath
+	}
+	return res, nil
+}
+
+// waitDone waits until the job has committed every event of every source
+// (the sources are bounded at events), reporting each commit it sees.
+func waitDone(ctx context.Context, eng *engine.Engine, object string, events int64, seen func(time.Time, int64)) error {
+	for {
+		p, err := eng.Progress(object)
+		if err != nil {
+			return err
+		}
+		if p.Err != nil {
+			return p.Err
+		}
+		frontier, n := int64(math.MaxInt64), 0
+		for _, pos := range p.Positions {
+			if pos == nil {
+				continue
+			}
+			c, err := nexmark.Covered(pos, events)
+			if err != nil {
+				continue // not a nexmark source (a table's changelog)
+			}
+			frontier = min(frontier, c)
+			n++
+		}
+		if n == 0 {
+			frontier = 0
+		}
+		if seen != nil {
+			seen(time.Now(), frontier)
+		}
+		if frontier >= events {
+			return nil
+		}
+		if err := eng.WaitCommit(ctx, p.Epoch); err != nil {
+			return fmt.Errorf("waiting for the sources to finish (%d of %d events committed): %w", frontier, events, err)
+		}
+	}
+}
+
+// Latency is the freshness measured at a fixed wall-clock rate.
+type Latency struct {
+	Rate    int64   `json:"rate"`
+	Events  int64   `json:"events"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+	Samples int     `json:"samples"`
+	Error   string  `json:"error,omitempty"`
+}
+
+// RunLatency runs q at rate events per second of wall time for about
+// seconds, and measures how long after its generation each event's effect
+// became readable. Event n is due at t0 + (n-1)/rate, where t0 is taken
+// just before the CREATE (so the source's start-up counts against us);
+// it is readable once a committed epoch covers it. Events of the first
+// warm-up seconds are left out.
+func RunLatency(ctx context.Context, q *Query, o StreamOptions, rate int64, seconds, warmup float64) *Latency {
+	l := &Latency{Rate: rate, Events: int64(float64(rate) * seconds)}
+	type obs struct {
+		t time.Time
+		f int64
+	}
+	var t0 time.Time
+	var seen []obs
+	o.Events, o.WallRate, o.Keep = l.Events, rate, 0
+	o.Started = func(t time.Time) { t0 = t }
+	o.Commits = func(t time.Time, f int64) { seen = append(seen, obs{t, f}) }
+	r, err := RunStream(ctx, q, o, "")
+	if err == nil && r.Error != "" {
+		err = errors.New(r.Error)
+	}
+	if err != nil {
+		l.Error = err.Error()
+		return l
+	}
+	first := int64(warmup*float64(rate)) + 1
+	step := max(1, (l.Events-first)/100_000)
+	var lat []float64
+	k := 0
+	for n := first; n <= l.Events; n += step {
+		for k < len(seen) && seen[k].f < n {
+			k++
+		}
+		if k == len(seen) {
+			break
+		}
+		due := t0.Add(time.Duration(float64(n-1) / float64(rate) * float64(time.Second)))
+		lat = append(lat, float64(seen[k].t.Sub(due))/float64(time.Millisecond))
+	}
+	if len(lat) == 0 {
+		l.Error = "no samples"
+		return l
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	l.P50Ms, l.P99Ms, l.MaxMs, l.Samples = pct(0.50), pct(0.99), lat[len(lat)-1], len(lat)
+	return l
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " ..."
+	}
+	return s
+}
