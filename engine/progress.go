@@ -8,11 +8,10 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 
 	"streamsql/catalog"
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
-	"streamsql/storage"
 )
 
 // Progress is a job's committed progress.
@@ -27,20 +26,6 @@ type Progress struct {
 	Err error
 }
 
-// Job position keys, as exec/stream's job.go lays them out:
-// PrefixEpoch + job id (4 bytes) + 'p' + source index (2 bytes), and
-// PrefixEpoch + "epoch" for the last committed epoch. Both are written in
-// the same pebble commit, so one snapshot reads a consistent pair.
-var committedEpochKey = []byte{storage.PrefixEpoch, 'e', 'p', 'o', 'c', 'h'}
-
-func positionPrefix(id uint32) []byte {
-	k := make([]byte, 6)
-	k[0] = storage.PrefixEpoch
-	binary.BigEndian.PutUint32(k[1:], id)
-	k[5] = 'p'
-	return k
-}
-
 // Progress returns the committed progress of the materialized view or
 // sink name (in schema public).
 func (e *Engine) Progress(name string) (Progress, error) {
@@ -51,30 +36,8 @@ func (e *Engine) Progress(name string) (Progress, error) {
 	snap := e.db.Snapshot()
 	defer snap.Close()
 	var p Progress
-	v, found, err := snap.Get(committedEpochKey)
-	if err != nil {
-		return Progress{}, err
-	}
-	if found && len(v) == 8 {
-		p.Epoch = binary.BigEndian.Uint64(v)
-	}
-	lo := positionPrefix(r.OID)
-	it, err := snap.NewIter(lo, storage.PrefixEnd(lo))
-	if err != nil {
-		return Progress{}, err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) != len(lo)+2 {
-			continue
-		}
-		idx := int(binary.BigEndian.Uint16(k[len(lo):]))
-		for len(p.Positions) <= idx {
-			p.Positions = append(p.Positions, nil)
-		}
-		p.Positions[idx] = append([]byte(nil), it.Value()...)
-	}
-	if err := it.Close(); err != nil {
+	var err error
+	if p.Epoch, p.Positions, err = stream.CommittedPositions(snap, r.OID); err != nil {
 		return Progress{}, err
 	}
 	p.Err = e.coord.JobError(r.OID)

@@ -120,32 +120,30 @@ func (s *exchangeSender) Chunk(_ int, c *Chunk) error {
 		r := int(h % uint64(n))
 		s.dests[r] = append(s.dests[r], i)
 	}
+	for r, idx := range s.dests {
+		if len(idx) == c.N {
+			// Every row goes to one instance: pass the chunk on whole.
+			return s.send(r, Message{Kind: MsgChunk, Chunk: c})
+		}
+	}
 	defer c.Release()
 	for r, idx := range s.dests {
 		if len(idx) == 0 {
 			continue
 		}
-		var out *Chunk
-		if len(idx) == c.N {
-			for _, a := range c.Cols {
-				a.Retain()
+		b := expr.Take(c.Batch(), idx)
+		ops := make([]Op, len(idx))
+		for k, i := range idx {
+			op := c.Ops[i]
+			// A split update pair loses its partner here.
+			if op == UpdateDelete && (k+1 >= len(idx) || idx[k+1] != i+1) {
+				op = Delete
+			} else if op == UpdateInsert && (k == 0 || idx[k-1] != i-1) {
+				op = Insert
 			}
-			out = NewChunk(c.Cols, append([]Op(nil), c.Ops...))
-		} else {
-			b := expr.Take(c.Batch(), idx)
-			ops := make([]Op, len(idx))
-			for k, i := range idx {
-				op := c.Ops[i]
-				// A split update pair loses its partner here.
-				if op == UpdateDelete && (k+1 >= len(idx) || idx[k+1] != i+1) {
-					op = Delete
-				} else if op == UpdateInsert && (k == 0 || idx[k-1] != i-1) {
-					op = Insert
-				}
-				ops[k] = op
-			}
-			out = NewChunk(b.Cols, ops)
+			ops[k] = op
 		}
+		out := NewChunk(b.Cols, ops)
 		if err := s.send(r, Message{Kind: MsgChunk, Chunk: out}); err != nil {
 			return err
 		}

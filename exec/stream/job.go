@@ -487,3 +487,35 @@ func (j *Job) minTablePos(t uint32) (uint64, bool) {
 	}
 	return min, follows
 }
+
+// CommittedPositions reads, from r (a consistent snapshot), the last
+// committed epoch and job id's source positions recorded with it, by
+// source index; an entry is nil when that source recorded none.
+func CommittedPositions(r storage.Reader, id uint32) (uint64, [][]byte, error) {
+	var epoch uint64
+	v, found, err := r.Get(epochKey)
+	if err != nil {
+		return 0, nil, err
+	}
+	if found && len(v) == 8 {
+		epoch = binary.BigEndian.Uint64(v)
+	}
+	lo := jobKey(id, 'p')
+	it, err := r.NewIter(lo, storage.PrefixEnd(lo))
+	if err != nil {
+		return 0, nil, err
+	}
+	var pos [][]byte
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != len(lo)+2 {
+			continue
+		}
+		idx := int(binary.BigEndian.Uint16(k[len(lo):]))
+		for len(pos) <= idx {
+			pos = append(pos, nil)
+		}
+		pos[idx] = append([]byte(nil), it.Value()...)
+	}
+	return epoch, pos, it.Close()
+}
