@@ -54,8 +54,15 @@ func startStack() (*benchStack, error) {
 
 // startStackAt opens an engine on dir (which close removes).
 func startStackAt(dir string) (*benchStack, error) {
+	return startStackWith(engine.Options{DataDir: dir})
+}
+
+// startStackWith opens an engine with opts on opts.DataDir.
+func startStackWith(opts engine.Options) (*benchStack, error) {
+	dir := opts.DataDir
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.Open(engine.Options{DataDir: dir, Logger: log})
+	opts.Logger = log
+	eng, err := engine.Open(opts)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

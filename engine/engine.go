@@ -26,7 +26,8 @@ type Engine struct {
 	cat *catalog.Catalog
 	log *slog.Logger
 
-	coord *stream.Coordinator
+	coord       *stream.Coordinator
+	stateMemory *stream.StateMemory
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -37,6 +38,10 @@ type Engine struct {
 type Options struct {
 	DataDir string
 	Logger  *slog.Logger
+	// StateMemory is the memory, in bytes, that the state of streaming
+	// operators may use before they keep part of it in storage only; 0
+	// picks half of the machine's memory, a negative value means no limit.
+	StateMemory int64
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -54,7 +59,8 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
-	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now()}
+	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
+		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory))}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)

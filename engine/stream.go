@@ -30,8 +30,9 @@ import (
 // the barrier coordinator.
 func (e *Engine) startStreaming() error {
 	c, err := stream.NewCoordinator(stream.CoordinatorOptions{
-		DB:     e.db,
-		Logger: e.log,
+		DB:          e.db,
+		Logger:      e.log,
+		StateMemory: e.stateMemory,
 		NewCtx: func() *exec.Ctx {
 			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Settings: func(string) (string, bool) { return "", false }}}
 		},
@@ -268,7 +269,8 @@ func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewE
 // showJobs is SHOW JOBS.
 func (s *Session) showJobs() (*prepared, error) {
 	cols := []pgwire.Column{{Name: "Id", Type: types.TInt8}, {Name: "Name", Type: types.TText}, {Name: "Status", Type: types.TText},
-		{Name: "Rows in", Type: types.TInt8}, {Name: "Rows out", Type: types.TInt8}, {Name: "Late rows", Type: types.TInt8}, {Name: "Committed epoch", Type: types.TInt8}}
+		{Name: "Rows in", Type: types.TInt8}, {Name: "Rows out", Type: types.TInt8}, {Name: "Late rows", Type: types.TInt8}, {Name: "Committed epoch", Type: types.TInt8},
+		{Name: "State bytes", Type: types.TInt8}, {Name: "State evicted", Type: types.TInt8}, {Name: "State reads", Type: types.TInt8}}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		var rows [][]types.Datum
 		for _, j := range s.e.coord.Jobs() {
@@ -278,7 +280,8 @@ func (s *Session) showJobs() (*prepared, error) {
 					name = r.Name
 				}
 			}
-			rows = append(rows, []types.Datum{int64(j.ID), name, j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed)})
+			rows = append(rows, []types.Datum{int64(j.ID), name, j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed),
+				j.StateBytes, j.StateEvicted, j.StateReads})
 		}
 		return memResult(cols, rows, "SHOW"), nil
 	}}, nil

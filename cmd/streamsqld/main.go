@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +26,8 @@ type config struct {
 	Listen   string `json:"listen"`
 	Data     string `json:"data"`
 	LogLevel string `json:"log_level"`
+	// StateMemory is the memory budget of streaming state, e.g. "8GB".
+	StateMemory string `json:"state_memory"`
 }
 
 func main() {
@@ -39,7 +42,8 @@ func run(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:5433", "address to serve the PostgreSQL protocol on")
 	data := fs.String("data", "./data", "data directory")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	cfgPath := fs.String("config", "", "optional JSON config file with listen, data and log_level")
+	stateMem := fs.String("state-memory", "", "memory for streaming operator state before part of it stays on disk only, e.g. 8GB (default: half of the machine's memory; -1: no limit)")
+	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level and state_memory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +67,9 @@ func run(args []string) error {
 		if c.LogLevel != "" && !set["log-level"] {
 			*level = c.LogLevel
 		}
+		if c.StateMemory != "" && !set["state-memory"] {
+			*stateMem = c.StateMemory
+		}
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(strings.ToUpper(*level))); err != nil {
@@ -70,7 +77,11 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
-	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log})
+	memLimit, err := parseSize(*stateMem)
+	if err != nil {
+		return fmt.Errorf("bad -state-memory: %w", err)
+	}
+	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit})
 	if err != nil {
 		return err
 	}
@@ -99,4 +110,29 @@ func run(args []string) error {
 		log.Warn("shutdown", "err", err)
 	}
 	return eng.Close()
+}
+
+// parseSize reads a byte count with an optional unit (kB, MB, GB, TB,
+// powers of 1024 as in PostgreSQL's settings; KiB, MiB, GiB, TiB too);
+// "" is 0 (the default) and -1 means no limit.
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if s == "-1" {
+		return -1, nil
+	}
+	num := strings.TrimRight(s, "kKmMgGtTiBb ")
+	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size (e.g. 512MB, 8GB)", s)
+	}
+	mult := map[string]float64{"": 1, "b": 1, "kb": 1 << 10, "kib": 1 << 10, "k": 1 << 10, "mb": 1 << 20, "mib": 1 << 20, "m": 1 << 20,
+		"gb": 1 << 30, "gib": 1 << 30, "g": 1 << 30, "tb": 1 << 40, "tib": 1 << 40, "t": 1 << 40}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("%q has an unknown unit (use kB, MB, GB or TB)", s)
+	}
+	return int64(n * mult), nil
 }

@@ -172,6 +172,7 @@ func aggVarints(buf []byte, dst ...*int64) ([]byte, error) {
 type aggNoSets struct{}
 
 func (aggNoSets) set(uint32) *aggMultiset { return nil }
+func (aggNoSets) noSets()                 {}
 func (aggNoSets) load(uint32, []byte, int64, []types.Datum) error {
 	return sqlerr.New(sqlerr.DataCorrupted, "multiset entry for an aggregate without one")
 }

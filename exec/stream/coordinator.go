@@ -44,6 +44,10 @@ type Coordinator struct {
 	commitCh  chan struct{}
 	truncated map[uint32]uint64
 	failed    map[uint32]error
+	mem       *StateMemory
+	// lastCommitted mirrors committed for readers that must not take mu
+	// (operators at their barriers).
+	lastCommitted atomic.Uint64
 }
 
 type pendingEpoch struct {
@@ -60,6 +64,9 @@ type CoordinatorOptions struct {
 	NewCtx func() *exec.Ctx
 	// Tables lists every logged table.
 	Tables func() []uint32
+	// StateMemory is the budget of operator state in memory (nil or a
+	// zero limit: unlimited).
+	StateMemory *StateMemory
 }
 
 // NewCoordinator returns a coordinator at the last committed epoch. Start
@@ -69,7 +76,7 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 		db: o.DB, log: o.Logger, views: NewViews(), newCtx: o.NewCtx, tables: o.Tables,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
 		jobs: map[uint32]*Job{}, pending: map[uint64]*pendingEpoch{}, commitCh: make(chan struct{}),
-		truncated: map[uint32]uint64{}, failed: map[uint32]error{},
+		truncated: map[uint32]uint64{}, failed: map[uint32]error{}, mem: o.StateMemory,
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -84,6 +91,7 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 	}
 	if found && len(v) == 8 {
 		c.committed = binary.BigEndian.Uint64(v)
+		c.lastCommitted.Store(c.committed)
 		c.epoch = c.committed
 	}
 	return c, nil
@@ -115,7 +123,7 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 	j := &Job{spec: spec, coord: c, ctx: ctx, cancel: cancel, done: make(chan struct{}), hasCommitted: !fresh}
 	j.env = &Env{
 		Ctx: c.newCtx(), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
-		WaitCommitted: c.WaitCommitted,
+		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &stateAccounts{},
 	}
 	j.env.Ctx.Context = ctx
 	return j
@@ -281,6 +289,7 @@ func (c *Coordinator) tryCommitLocked() {
 		}
 		delete(c.pending, e)
 		c.committed = e
+		c.lastCommitted.Store(e)
 		for _, j := range c.jobs {
 			if j.start < e {
 				j.mu.Lock()
@@ -492,6 +501,8 @@ type JobInfo struct {
 	Status                string
 	RowsIn, RowsOut, Late int64
 	Committed             uint64
+	// State memory: estimated bytes, entries evicted, entries read back.
+	StateBytes, StateEvicted, StateReads int64
 }
 
 // Jobs lists the jobs.
@@ -502,7 +513,8 @@ func (c *Coordinator) Jobs() []JobInfo {
 	for _, j := range c.jobs {
 		j.mu.Lock()
 		out = append(out, JobInfo{ID: j.spec.ID, Name: j.spec.Name, Status: "running",
-			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed})
+			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed,
+			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load()})
 		j.mu.Unlock()
 	}
 	for id, err := range c.failed {

@@ -51,7 +51,21 @@ package stream
 // Table 2 holds the entries of min/max over retracting input, string_agg,
 // DISTINCT and recomputed aggregates. A group whose row count drops to 0,
 // or whose window closes, is deleted from both tables. When the job
-// restarts (Env.Fresh false) both tables are loaded into memory at Build.
+// restarts (Env.Fresh false) both tables are loaded into memory at Build,
+// as far as the state memory budget allows.
+//
+// # State larger than memory
+//
+// Under a state memory budget (Env.Memory, state_cache.go) the groups in
+// memory are a cache over table 1 and 2. At a barrier, while the budget
+// is exceeded, a clock hand evicts groups that are clean, whose last write
+// has committed and that were not used since the hand last passed. A row
+// whose group is not in memory then reads it back from pebble (one point
+// read, plus a prefix scan of table 2 for aggregates with multisets).
+// Groups deleted in an epoch that may not have committed yet are
+// remembered, so such a read never finds their stale state. Evicted
+// groups of windows are remembered by window, so closing a window still
+// finds them.
 
 import (
 	"bytes"
@@ -205,6 +219,14 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		h.alive[g] = true
 		h.skey[g] = []byte{}
 	}
+	if !h.global {
+		if h.acct = b.Env.stateAccount(); h.acct != nil {
+			h.gone = map[string]uint64{}
+			if h.winCol >= 0 {
+				h.evictedWin = map[int64]map[string]struct{}{}
+			}
+		}
+	}
 	if !b.Env.Fresh {
 		if err := h.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("hash aggregate: load state: %w", err)
@@ -277,6 +299,18 @@ type hashAgg struct {
 	wmDirty    bool
 	pendingDel [][]byte
 
+	// State cache (see the file comment).
+	acct       *stateAccount
+	partial    bool     // committed groups exist that are not in memory
+	lastWrite  []uint64 // per group: epoch of its last write
+	ref        []bool   // per group: used since the hand last passed
+	gbytes     []int32  // per group: estimated bytes in memory
+	bytes      int64
+	hand       int
+	gone       map[string]uint64             // state keys deleted at an epoch perhaps not committed
+	evictedWin map[int64]map[string]struct{} // evicted groups' state keys by window
+	missed     []uint32
+
 	// Scratch.
 	w, aw   []int64
 	ids     []uint32
@@ -311,6 +345,9 @@ func (h *hashAgg) allocID() uint32 {
 	h.persisted = aggGrow(h.persisted, n)
 	h.dirty = aggGrow(h.dirty, n)
 	h.prev = aggGrow(h.prev, n)
+	h.lastWrite = aggGrow(h.lastWrite, n)
+	h.ref = aggGrow(h.ref, n)
+	h.gbytes = aggGrow(h.gbytes, n)
 	if h.winCol >= 0 {
 		h.win = aggGrow(h.win, n)
 		h.winOK = aggGrow(h.winOK, n)
@@ -355,7 +392,9 @@ func (h *hashAgg) freeGroup(g uint32) {
 	}
 	h.rowCount[g] = 0
 	h.keys[g], h.skey[g], h.prev[g] = nil, nil, nil
-	h.alive[g], h.persisted[g], h.dirty[g] = false, false, false
+	h.alive[g], h.persisted[g], h.dirty[g], h.ref[g] = false, false, false, false
+	h.bytes -= int64(h.gbytes[g])
+	h.gbytes[g], h.lastWrite[g] = 0, 0
 	if h.winCol >= 0 {
 		h.winOK[g] = false
 	}
@@ -393,13 +432,14 @@ func (h *hashAgg) Chunk(_ int, c *Chunk) error {
 		for i := range ids {
 			ids[i] = hashAggGlobal
 		}
-	} else {
-		h.assign(c, ids, late)
+	} else if err := h.assign(c, ids, late); err != nil {
+		return err
 	}
 	dirty, rc := h.dirty, h.rowCount
 	for i, g := range ids {
 		if !dirty[g] {
 			dirty[g] = true
+			h.ref[g] = true
 			h.dirtyList = append(h.dirtyList, g)
 		}
 		rc[g] += w[i]
@@ -490,9 +530,9 @@ func hashAggLate[V ~int16 | ~int32 | ~int64](late []bool, w []int64, vals []V, c
 	return n
 }
 
-// assign sets ids[i] to the group of row i, creating groups as needed;
-// late rows go to the trash group.
-func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) {
+// assign sets ids[i] to the group of row i, creating groups as needed
+// (or reading them back from storage); late rows go to the trash group.
+func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) error {
 	n := c.N
 	h.keyCols = h.keyCols[:0]
 	for _, col := range h.spec.GroupCols {
@@ -517,10 +557,13 @@ func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) {
 				g = h.newGroup(keyCols, i)
 				h.fkey[g] = fk[i]
 				m.insert(&fk[i], g)
+				if h.partial {
+					h.missed = append(h.missed, g)
+				}
 			}
 			ids[i] = g
 		}
-		return
+		return h.fetchMissed()
 	}
 	h.enc = hashAggEncode(h.enc, keyCols, h.spec.GroupTypes, n)
 	m := h.smap
@@ -534,9 +577,13 @@ func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) {
 			g = h.newGroup(keyCols, i)
 			h.hkey[g] = string(k)
 			m[h.hkey[g]] = g
+			if h.partial {
+				h.missed = append(h.missed, g)
+			}
 		}
 		ids[i] = g
 	}
+	return h.fetchMissed()
 }
 
 // hashAggFixedCol writes column j of every row's fixed key.
@@ -848,10 +895,14 @@ func (h *hashAgg) Barrier(b *Barrier) error {
 			if err := h.writeGroup(w, g); err != nil {
 				return err
 			}
+			h.lastWrite[g] = b.Epoch
 			continue
 		}
 		if err := h.dropGroup(g, func(k []byte) error { return w.Delete(k, nil) }); err != nil {
 			return err
+		}
+		if h.acct != nil && h.persisted[g] {
+			h.gone[string(h.stateKey(g))] = b.Epoch
 		}
 		h.freeGroup(g)
 	}
@@ -866,6 +917,7 @@ func (h *hashAgg) Barrier(b *Barrier) error {
 	if err := h.flushOut(); err != nil {
 		return err
 	}
+	h.shrink()
 	return h.out.Barrier(b)
 }
 
@@ -885,6 +937,7 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 		return err
 	}
 	h.persisted[g] = true
+	h.account(g, len(v))
 	var err error
 	for k, s := range h.states {
 		set := s.set(g)
@@ -959,6 +1012,9 @@ func (h *hashAgg) Watermark(_ int, wm Watermark) error {
 
 // closeWindows closes every group whose window is below wm.
 func (h *hashAgg) closeWindows(wm int64) error {
+	if err := h.fetchWindows(wm); err != nil {
+		return err
+	}
 	var closing []int64
 	for v := range h.winIndex {
 		if v < wm {
@@ -1012,22 +1068,25 @@ func (h *hashAgg) closeGroup(g uint32) error {
 
 // ---------------------------------------------------------------- recovery
 
-// load restores the state of the last committed epoch.
+// load restores the state of the last committed epoch: all of it, or
+// under a memory budget as much as the budget allows (the rest is read
+// back when rows need it).
 func (h *hashAgg) load(r storage.Reader) error {
 	lo, hi := storage.StateSpan(h.groups.groups)
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
 		return err
 	}
-	type loaded struct {
-		skey  []byte
-		keys  []types.Datum
-		count int64
-		rest  []byte
+	defer it.Close()
+	budget := h.acct.loadBudget()
+	restoreBatch := exec.BatchSize
+	if budget >= 0 {
+		restoreBatch = 256 // check the budget often
 	}
-	var rows []loaded
+	bySKey := map[string]uint32{}
+	var rows []hashAggLoaded
 	for it.First(); it.Valid(); it.Next() {
-		sk := bytes.Clone(it.Key()[len(lo):])
+		sk := it.Key()[len(lo):]
 		val := it.Value()
 		if bytes.Equal(sk, hashAggWMKey) {
 			if h.spec.WindowCol < 0 {
@@ -1035,7 +1094,6 @@ func (h *hashAgg) load(r storage.Reader) error {
 			}
 			d, _, err := types.DecodeValue(val, h.spec.GroupTypes[h.spec.WindowCol])
 			if err != nil {
-				it.Close()
 				return err
 			}
 			if d != nil {
@@ -1043,68 +1101,43 @@ func (h *hashAgg) load(r storage.Reader) error {
 			}
 			continue
 		}
-		l := loaded{skey: sk, keys: make([]types.Datum, len(h.spec.GroupTypes))}
+		l := hashAggLoaded{skey: bytes.Clone(sk), keys: make([]types.Datum, len(h.spec.GroupTypes))}
 		for j, t := range h.spec.GroupTypes {
 			if l.keys[j], val, err = types.DecodeValue(val, t); err != nil {
-				it.Close()
 				return err
 			}
 		}
+		if h.partial {
+			// Over budget: windows must still find their groups.
+			if d := l.keys[h.spec.WindowCol]; d != nil {
+				h.rememberEvicted(aggIntOf(d), l.skey)
+			}
+			continue
+		}
 		if l.count, val, err = aggVarint(val); err != nil {
-			it.Close()
 			return err
 		}
 		l.rest = bytes.Clone(val)
 		rows = append(rows, l)
+		if len(rows) < restoreBatch {
+			continue
+		}
+		if err := h.restore(rows, bySKey); err != nil {
+			return err
+		}
+		rows = rows[:0]
+		if budget >= 0 && h.bytes > budget {
+			h.partial = true
+			if h.winCol < 0 {
+				break
+			}
+		}
+	}
+	if err := h.restore(rows, bySKey); err != nil {
+		return err
 	}
 	if err := it.Close(); err != nil {
 		return err
-	}
-	bySKey := make(map[string]uint32, len(rows))
-	ids := make([]uint32, 0, exec.BatchSize)
-	for start := 0; start < len(rows); start += exec.BatchSize {
-		part := rows[start:min(start+exec.BatchSize, len(rows))]
-		ids = ids[:len(part)]
-		if h.global {
-			if len(part) != 1 || len(part[0].skey) != 0 {
-				return sqlerr.New(sqlerr.DataCorrupted, "global aggregate state has a group key")
-			}
-			ids[0] = hashAggGlobal
-		} else {
-			cols := make([]arrow.Array, len(h.spec.GroupTypes))
-			for j, t := range h.spec.GroupTypes {
-				ds := make([]types.Datum, len(part))
-				for i := range part {
-					ds[i] = part[i].keys[j]
-				}
-				cols[j] = types.ArrayFromDatums(t, ds)
-			}
-			ops := make([]Op, len(part))
-			c := NewChunk(make([]arrow.Array, len(h.spec.GroupCols)), ops)
-			for j, col := range h.spec.GroupCols {
-				for len(c.Cols) <= col {
-					c.Cols = append(c.Cols, nil)
-				}
-				c.Cols[col] = cols[j]
-			}
-			h.assign(c, ids, nil)
-			for _, a := range cols {
-				a.Release()
-			}
-		}
-		for i, l := range part {
-			g := ids[i]
-			h.rowCount[g] = l.count
-			h.skey[g] = l.skey
-			h.persisted[g] = true
-			rest := l.rest
-			for k, s := range h.states {
-				if rest, err = s.decode(rest, g); err != nil {
-					return fmt.Errorf("aggregate %d: %w", k, err)
-				}
-			}
-			bySKey[string(l.skey)] = g
-		}
 	}
 	if err := h.loadSets(r, bySKey); err != nil {
 		return err
@@ -1125,15 +1158,84 @@ func (h *hashAgg) load(r storage.Reader) error {
 	return nil
 }
 
-// loadSets restores the multiset entries of table 2.
+// hashAggLoaded is a group read from table 1.
+type hashAggLoaded struct {
+	skey  []byte
+	keys  []types.Datum
+	count int64
+	rest  []byte
+}
+
+// restore creates the groups of rows with their stored state.
+func (h *hashAgg) restore(rows []hashAggLoaded, bySKey map[string]uint32) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]uint32, len(rows))
+	if h.global {
+		if len(rows) != 1 || len(rows[0].skey) != 0 {
+			return sqlerr.New(sqlerr.DataCorrupted, "global aggregate state has a group key")
+		}
+		ids[0] = hashAggGlobal
+	} else {
+		keys := make([][]types.Datum, len(rows))
+		for i := range rows {
+			keys[i] = rows[i].keys
+		}
+		c := h.keyChunk(keys)
+		err := h.assign(c, ids, nil)
+		c.Release()
+		if err != nil {
+			return err
+		}
+	}
+	for i, l := range rows {
+		g := ids[i]
+		h.rowCount[g] = l.count
+		h.skey[g] = l.skey
+		h.keys[g] = l.keys
+		h.persisted[g] = true
+		rest := l.rest
+		var err error
+		for k, s := range h.states {
+			if rest, err = s.decode(rest, g); err != nil {
+				return fmt.Errorf("aggregate %d: %w", k, err)
+			}
+		}
+		h.account(g, len(l.rest))
+		bySKey[string(l.skey)] = g
+	}
+	return nil
+}
+
+// keyChunk returns a chunk whose group columns hold keys, one row each.
+func (h *hashAgg) keyChunk(keys [][]types.Datum) *Chunk {
+	c := NewChunk(nil, make([]Op, len(keys)))
+	for j, col := range h.spec.GroupCols {
+		ds := make([]types.Datum, len(keys))
+		for i := range keys {
+			ds[i] = keys[i][j]
+		}
+		for len(c.Cols) <= col {
+			c.Cols = append(c.Cols, nil)
+		}
+		c.Cols[col] = types.ArrayFromDatums(h.spec.GroupTypes[j], ds)
+	}
+	return c
+}
+
+// loadSets restores the multiset entries of table 2 of the groups in
+// bySKey (all of them, unless the state is partly in memory).
 func (h *hashAgg) loadSets(r storage.Reader, bySKey map[string]uint32) error {
+	if !h.hasSets() {
+		return nil
+	}
 	lo, hi := storage.StateSpan(h.groups.sets)
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
 		return err
 	}
 	defer it.Close()
-	corrupt := func() error { return sqlerr.New(sqlerr.DataCorrupted, "corrupt aggregate multiset key") }
 	for it.First(); it.Valid(); it.Next() {
 		key := it.Key()[len(lo):]
 		rest := key
@@ -1143,31 +1245,56 @@ func (h *hashAgg) loadSets(r storage.Reader, bySKey map[string]uint32) error {
 			}
 		}
 		g, ok := bySKey[string(key[:len(key)-len(rest)])]
-		if !ok || len(rest) < 2 {
-			return corrupt()
-		}
-		k := int(binary.BigEndian.Uint16(rest))
-		if k >= len(h.states) {
-			return corrupt()
-		}
-		vkey := rest[2:]
-		val := it.Value()
-		n, val, err := aggVarint(val)
-		if err != nil {
-			return err
-		}
-		ts := h.spec.Aggs[k].ArgTypes
-		vals := make([]types.Datum, len(ts))
-		for j, t := range ts {
-			if vals[j], val, err = types.DecodeValue(val, t); err != nil {
-				return err
+		if !ok {
+			if h.partial {
+				continue
 			}
+			return hashAggCorruptSet()
 		}
-		if err := h.states[k].load(g, vkey, n, vals); err != nil {
+		if err := h.loadSetEntry(g, rest, it.Value()); err != nil {
 			return err
 		}
 	}
 	return it.Close()
+}
+
+func hashAggCorruptSet() error {
+	return sqlerr.New(sqlerr.DataCorrupted, "corrupt aggregate multiset key")
+}
+
+// hasSets reports whether any aggregate keeps multiset entries.
+func (h *hashAgg) hasSets() bool {
+	for _, s := range h.states {
+		if _, none := s.(interface{ noSets() }); !none {
+			return true
+		}
+	}
+	return false
+}
+
+// loadSetEntry restores one multiset entry of group g: rest is its key
+// after the group key (aggregate index, value key), val its value.
+func (h *hashAgg) loadSetEntry(g uint32, rest, val []byte) error {
+	if len(rest) < 2 {
+		return hashAggCorruptSet()
+	}
+	k := int(binary.BigEndian.Uint16(rest))
+	if k >= len(h.states) {
+		return hashAggCorruptSet()
+	}
+	vkey := rest[2:]
+	n, val, err := aggVarint(val)
+	if err != nil {
+		return err
+	}
+	ts := h.spec.Aggs[k].ArgTypes
+	vals := make([]types.Datum, len(ts))
+	for j, t := range ts {
+		if vals[j], val, err = types.DecodeValue(val, t); err != nil {
+			return err
+		}
+	}
+	return h.states[k].load(g, vkey, n, vals)
 }
 
 // ---------------------------------------------------------------- key encoding

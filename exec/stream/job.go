@@ -315,6 +315,7 @@ func (j *Job) run() {
 	}
 	go func() {
 		wg.Wait()
+		j.env.releaseState()
 		close(j.done)
 	}()
 }

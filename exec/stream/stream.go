@@ -198,6 +198,15 @@ type Env struct {
 	AttachEpoch uint64
 	// WaitCommitted blocks until epoch e has committed.
 	WaitCommitted func(ctx context.Context, e uint64) error
+	// Committed returns the last committed epoch.
+	Committed func() uint64
+	// Memory is the budget of operator state in memory; nil: unlimited
+	// (state_cache.go).
+	Memory *StateMemory
+
+	// accounts are the job's state accounts, shared by the copies of
+	// the Env its fragments hold.
+	accounts *stateAccounts
 }
 
 // Spec describes one operator of a stream plan: the planner fills it, the
@@ -273,4 +282,8 @@ type Stats struct {
 	RowsIn, RowsOut atomic.Int64
 	// LateRows counts rows dropped because they were behind the watermark.
 	LateRows atomic.Int64
+	// StateBytes is the estimated memory of the job's operator state;
+	// StateEvicted counts state entries dropped from memory to keep within
+	// the budget, StateReads the entries read back from storage.
+	StateBytes, StateEvicted, StateReads atomic.Int64
 }

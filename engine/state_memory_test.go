@@ -1,0 +1,115 @@
+package engine_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"streamsql/engine"
+)
+
+// With a state budget far below the state of its views, the engine keeps
+// most aggregation groups in storage only and reads them back when rows
+// change them; the views stay equal to their queries recomputed, across
+// a restart that loads only part of the state.
+func TestStateLargerThanMemory(t *testing.T) {
+	dir, err := os.MkdirTemp("", "streamsql-statemem-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := engine.Options{DataDir: dir, StateMemory: 64 << 10}
+	s, err := startStackWith(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	exec := func(qs ...string) {
+		t.Helper()
+		conn := s.connect(t)
+		defer conn.Close(ctx)
+		for _, q := range qs {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	const query = `SELECT k, count(*) AS n, sum(v) AS s, min(v) AS lo, max(v) AS hi, count(DISTINCT v % 10) AS d
+		FROM t GROUP BY k`
+	check := func(when string) {
+		t.Helper()
+		conn := s.connect(t)
+		defer conn.Close(ctx)
+		var n int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM agg").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n < 4000 {
+			t.Fatalf("%s: the view has %d groups, want thousands", when, n)
+		}
+		for _, q := range []string{
+			"SELECT count(*) FROM (SELECT * FROM agg EXCEPT ALL (" + query + ")) d",
+			"SELECT count(*) FROM ((" + query + ") EXCEPT ALL SELECT * FROM agg) d",
+		} {
+			if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("%s: %d rows differ between the view and its query", when, n)
+			}
+		}
+	}
+	stateStats := func() (bytes, evicted, reads int64) {
+		conn := s.connect(t)
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, "SHOW JOBS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v[1] == "agg" {
+				return v[7].(int64), v[8].(int64), v[9].(int64)
+			}
+		}
+		t.Fatal("SHOW JOBS has no agg")
+		return
+	}
+
+	exec("SET streaming_parallelism = 2",
+		"CREATE TABLE t (id bigint PRIMARY KEY, k int, v bigint)",
+		"INSERT INTO t SELECT i, i % 5000, i * 7 FROM generate_series(1, 20000) AS i",
+		"CREATE MATERIALIZED VIEW agg AS "+query)
+	check("after backfill")
+	// A few epochs for the budget to be enforced, then changes to a part
+	// of the groups, which were evicted: the min and max of some groups
+	// are deleted.
+	exec("FLUSH", "FLUSH", "FLUSH",
+		"INSERT INTO t SELECT i, 4000 + i % 100, i FROM generate_series(20001, 21000) AS i", "FLUSH",
+		"UPDATE t SET v = v + 1 WHERE k < 500 AND id % 7 = 0", "FLUSH",
+		"DELETE FROM t WHERE k BETWEEN 1000 AND 1100 AND id % 3 = 0", "FLUSH")
+	check("after changes")
+	{
+		b, e, r := stateStats()
+		t.Logf("state: %d bytes, %d evicted, %d read back", b, e, r)
+	}
+	_, evicted, reads := stateStats()
+	if evicted == 0 || reads == 0 {
+		t.Fatalf("state evicted %d, read back %d: the budget was not enforced", evicted, reads)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = startStackWith(opts); err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	exec("DELETE FROM t WHERE k < 100", "UPDATE t SET v = -v WHERE k > 4900", "FLUSH")
+	check("after a restart")
+	if bytes, _, reads := stateStats(); reads == 0 || bytes > 4*opts.StateMemory {
+		t.Fatalf("after the restart: %d bytes of state in memory, %d read back", bytes, reads)
+	}
+}
