@@ -36,6 +36,9 @@ type rowsResult struct {
 	count   int64
 	onClose func()
 	closed  bool
+	// onErr runs when producing the rows fails (a transaction block is
+	// then aborted, as the statement failed).
+	onErr func()
 }
 
 func newRowsResult(ctx context.Context, ec *exec.Ctx, op exec.Operator, cols []pgwire.Column, verb string) *rowsResult {
@@ -43,6 +46,12 @@ func newRowsResult(ctx context.Context, ec *exec.Ctx, op exec.Operator, cols []p
 }
 
 func (r *rowsResult) Columns() []pgwire.Column { return r.cols }
+
+func (r *rowsResult) failed() {
+	if r.onErr != nil {
+		r.onErr()
+	}
+}
 
 func (r *rowsResult) Next(ctx context.Context) (arrow.Record, error) {
 	if r.done {
@@ -53,6 +62,7 @@ func (r *rowsResult) Next(ctx context.Context) (arrow.Record, error) {
 		r.opened = true
 		if err := r.op.Open(r.ctx); err != nil {
 			r.done = true
+			r.failed()
 			return nil, err
 		}
 	}
@@ -60,6 +70,7 @@ func (r *rowsResult) Next(ctx context.Context) (arrow.Record, error) {
 		b, err := r.op.Next(r.ctx)
 		if err != nil {
 			r.done = true
+			r.failed()
 			return nil, err
 		}
 		if b == nil {

@@ -127,10 +127,14 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		release()
 		return nil, err
 	}
-	if rr, ok := res.(*rowsResult); ok && snap != nil {
+	rr, isRows := res.(*rowsResult)
+	if isRows && snap != nil {
 		rr.onClose = release
 	} else {
 		release()
+	}
+	if isRows && s.txn != nil {
+		rr.onErr = func() { s.txnFailed = true }
 	}
 	return res, nil
 }
