@@ -5,6 +5,7 @@
 //
 //	'c' "nsp/" + name           a Schema as JSON
 //	'c' "rel/" + OID (4 bytes)  a Relation as JSON
+//	'c' "fn/" + OID (4 bytes)   a Function as JSON (function.go)
 //	'c' "meta/nextoid"          the next OID to assign (8 bytes, big endian)
 //
 // Open loads it all; every mutation writes the changed entries and the OID
@@ -61,6 +62,7 @@ type Catalog struct {
 	schemas map[string]Schema
 	byOID   map[uint32]*Relation
 	byName  map[string]map[string]*Relation // schema -> name -> relation
+	funcs   funcIndex
 	nextOID uint32
 }
 
@@ -138,6 +140,10 @@ func (c *Catalog) load() error {
 				return fmt.Errorf("relation %x: %w", k[len(keyRelPrefix):], err)
 			}
 			c.publish(r)
+		case hasPrefix(k, keyFuncPrefix):
+			if err := c.loadFunction(k, v); err != nil {
+				return err
+			}
 		case string(k) == string(keyNextOID):
 			if len(v) != 8 {
 				return fmt.Errorf("next OID: corrupt value of %d bytes", len(v))
@@ -280,6 +286,8 @@ type change struct {
 	dropRels []*Relation
 	putNsp   []Schema
 	dropNsp  []string
+	putFns   []*Function
+	dropFns  []*Function
 	nextOID  uint32
 }
 
@@ -308,6 +316,9 @@ func (c *Catalog) commit(ch *change) error {
 				return err
 			}
 		}
+		if err := commitFunctions(txn, ch); err != nil {
+			return err
+		}
 		if ch.nextOID != 0 {
 			if err := txn.Set(keyNextOID, binary.BigEndian.AppendUint64(nil, uint64(ch.nextOID))); err != nil {
 				return err
@@ -327,6 +338,7 @@ func (c *Catalog) commit(ch *change) error {
 	for _, r := range ch.putRels {
 		c.publish(r)
 	}
+	c.publishFunctions(ch)
 	for _, n := range ch.dropNsp {
 		delete(c.schemas, n)
 		delete(c.byName, n)
@@ -366,9 +378,15 @@ func (c *Catalog) CreateRelation(r *Relation) (*Relation, error) {
 			return nil, fmt.Errorf("catalog: primary key column %d out of range", k)
 		}
 	}
+	r = c.splitFuncDeps(r)
 	for _, dep := range r.DependsOn {
 		if _, ok := c.ByOID(dep); !ok {
 			return nil, fmt.Errorf("catalog: %s depends on unknown relation %d", r.Name, dep)
+		}
+	}
+	for _, dep := range r.FuncDeps {
+		if _, ok := c.Function(dep); !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedFunction, "%s uses a function that no longer exists (OID %d)", r.Name, dep)
 		}
 	}
 	n := r.Clone()
@@ -594,7 +612,7 @@ func (c *Catalog) UpdateRelation(r *Relation) (*Relation, error) {
 		if _, ok := c.SchemaByName(r.Schema); !ok {
 			return sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", r.Schema)
 		}
-		*n = *r.Clone()
+		*n = *c.splitFuncDeps(r)
 		return nil
 	})
 }
@@ -651,8 +669,20 @@ func (c *Catalog) DropSchema(name string, cascade bool) ([]*Relation, error) {
 		order = c.dropOrder(r.OID, seen, order)
 		order = append(order, r)
 	}
+	fns := c.schemaFunctionsLocked(name)
+	var fnLines []string
+	fnVisited := map[uint32]bool{}
+	for _, r := range members {
+		fnVisited[r.OID] = true
+	}
+	for _, f := range fns {
+		var ls []string
+		order, ls = c.funcDropOrder(f, seen, fnVisited, order, nil)
+		fnLines = append(fnLines, fmt.Sprintf("function %s.%s(%s) depends on schema %s", f.Schema, f.Name, TypeList(f.ArgTypes), name))
+		fnLines = append(fnLines, ls...)
+	}
 	var lines []string
-	if len(order) > 0 && !cascade {
+	if (len(order) > 0 || len(fns) > 0) && !cascade {
 		visited := map[uint32]bool{}
 		for _, r := range members {
 			visited[r.OID] = true
@@ -661,12 +691,13 @@ func (c *Catalog) DropSchema(name string, cascade bool) ([]*Relation, error) {
 			lines = append(lines, fmt.Sprintf("%s %s depends on schema %s", r.Kind, r.Schema+"."+r.Name, name))
 			lines = c.dependencyLines(lines, r.OID, visited)
 		}
+		lines = append(lines, fnLines...)
 	}
 	c.mu.RUnlock()
 	if lines != nil {
 		return nil, dependencyError("schema", name, lines)
 	}
-	if err := c.commit(&change{dropRels: order, dropNsp: []string{name}}); err != nil {
+	if err := c.commit(&change{dropRels: order, dropFns: fns, dropNsp: []string{name}}); err != nil {
 		return nil, err
 	}
 	return order, nil

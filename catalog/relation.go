@@ -89,6 +89,8 @@ type Relation struct {
 	Watermarks     []Watermark
 	// DependsOn are the OIDs of the relations this one reads.
 	DependsOn []uint32
+	// FuncDeps are the OIDs of the user functions this one calls.
+	FuncDeps []uint32 `json:",omitempty"`
 	// ColumnDeps are the columns of DependsOn relations this one reads.
 	// A relation listed in DependsOn with no entry here is taken to read
 	// all of its columns.
@@ -140,6 +142,7 @@ func (r *Relation) Clone() *Relation {
 	c.SearchPath = slices.Clone(r.SearchPath)
 	c.Watermarks = slices.Clone(r.Watermarks)
 	c.DependsOn = slices.Clone(r.DependsOn)
+	c.FuncDeps = slices.Clone(r.FuncDeps)
 	c.ColumnDeps = slices.Clone(r.ColumnDeps)
 	c.StateTables = slices.Clone(r.StateTables)
 	return &c

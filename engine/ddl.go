@@ -34,7 +34,12 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 	case n.GetViewStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createView(st, p, n.GetViewStmt()) })
 	case n.GetDropStmt() != nil:
+		if n.GetDropStmt().RemoveType == pg.ObjectType_OBJECT_FUNCTION {
+			return run(func(x *execution) (string, error) { return s.dropFunctions(x, p, n.GetDropStmt()) })
+		}
 		return run(func(x *execution) (string, error) { return s.drop(x, n.GetDropStmt()) })
+	case n.GetCreateFunctionStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.createFunction(st, p, n.GetCreateFunctionStmt()) })
 	case n.GetAlterTableStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
 	case n.GetRenameStmt() != nil:
@@ -666,6 +671,8 @@ func (s *Session) planShowObjects(e *parser.ShowObjects) (*prepared, error) {
 		kind = catalog.KindSink
 	case "jobs":
 		return s.showJobs()
+	case "functions":
+		return s.showFunctions(e.Schema)
 	case "schemas":
 		cols := []pgwire.Column{{Name: "Name", Type: types.TText}}
 		return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {

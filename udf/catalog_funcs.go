@@ -160,6 +160,15 @@ func RegIn(env *Env, regType uint32, s string) (uint32, error) {
 				found = append(found, p)
 			}
 		}
+		if uf := userFunctions(env); uf != nil && len(found) == 0 {
+			switch oids := uf.LookupUserFunctions(s); len(oids) {
+			case 0:
+			case 1:
+				return oids[0], nil
+			default:
+				return 0, sqlerr.New(sqlerr.AmbiguousFunction, "more than one function named \"%s\"", s)
+			}
+		}
 		switch len(found) {
 		case 0:
 			return 0, sqlerr.New(sqlerr.UndefinedFunction, "function \"%s\" does not exist", s)
@@ -369,20 +378,31 @@ func (r *registry) addCatalogFuncs() {
 		_, ok := pseudoTypeNames[oidOf(a[0])]
 		return ok, nil
 	})
-	stable("pg_function_is_visible", ts(oid), b, func(_ *Env, a []types.Datum) (types.Datum, error) {
-		_, ok := procByOID(oidOf(a[0]))
-		return ok, nil
+	stable("pg_function_is_visible", ts(oid), b, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if _, ok := procByOID(oidOf(a[0])); ok {
+			return true, nil
+		}
+		if f, ok := userFunction(env, oidOf(a[0])); ok {
+			return f.Visible, nil
+		}
+		return false, nil
 	})
-	stable("pg_get_function_result", ts(oid), text, func(_ *Env, a []types.Datum) (types.Datum, error) {
+	stable("pg_get_function_result", ts(oid), text, func(env *Env, a []types.Datum) (types.Datum, error) {
 		if p, ok := procByOID(oidOf(a[0])); ok {
 			return procResult(p), nil
+		}
+		if f, ok := userFunction(env, oidOf(a[0])); ok {
+			return f.Result, nil
 		}
 		return nil, nil
 	})
 	for _, fname := range []string{"pg_get_function_arguments", "pg_get_function_identity_arguments"} {
-		stable(fname, ts(oid), text, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		stable(fname, ts(oid), text, func(env *Env, a []types.Datum) (types.Datum, error) {
 			if p, ok := procByOID(oidOf(a[0])); ok {
 				return procArgs(p), nil
+			}
+			if f, ok := userFunction(env, oidOf(a[0])); ok {
+				return f.Arguments, nil
 			}
 			return nil, nil
 		})

@@ -196,7 +196,11 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 		return res, nil
 	}
 	c := NewCollector(q.Compare, o.Keep)
-	rows, err := conn.Query(ctx, "SELECT * FROM "+q.View)
+	read := "SELECT * FROM " + q.View
+	if q.Invariant != nil {
+		read = q.Invariant.SQL
+	}
+	rows, err := conn.Query(ctx, read)
 	if err != nil {
 		res.Error = "reading the view: " + err.Error()
 		return res, nil

@@ -203,5 +203,5 @@ func isRoutineRows(s *Snapshot) []row {
 			"created": nil, "last_altered": nil, "new_savepoint_level": nil, "result_cast_as_locator": nil,
 		})
 	}
-	return out
+	return append(out, isUserRoutineRows(s)...)
 }

@@ -329,7 +329,7 @@ func procRows(s *Snapshot) []row {
 			"prosrc": p.Name,
 		})
 	}
-	return out
+	return append(out, userProcRows(s)...)
 }
 
 func aggregateRows(s *Snapshot) []row {

@@ -40,6 +40,10 @@ func (t *pgText) put(at int, s string) { copy(t.buf[at-t.base:], s) }
 // parse runs PostgreSQL's grammar over the text. Locations in the result
 // are shifted to byte offsets in src; errors are positioned in src.
 func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
+	clauses, err := t.cutSystemTime()
+	if err != nil {
+		return nil, err
+	}
 	text := string(t.buf)
 	res, err := pg_query.Parse(text)
 	if err != nil {
@@ -53,6 +57,11 @@ func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
 	if t.base != 0 {
 		for _, s := range res.Stmts {
 			shiftLocations(s.ProtoReflect(), int32(t.base))
+		}
+	}
+	if len(clauses) > 0 {
+		if err := t.markSystemTime(res.Stmts, clauses); err != nil {
+			return nil, err
 		}
 	}
 	return res.Stmts, nil
@@ -111,7 +120,9 @@ func Deparse(node *pg_query.Node) (string, error) {
 	if node == nil {
 		return "", sqlerr.New(sqlerr.InternalError, "deparse: nil node")
 	}
-	s, err := pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+	s, err := deparseSystemTime(node, func() (string, error) {
+		return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+	})
 	if err != nil {
 		return "", sqlerr.Wrap(err, sqlerr.InternalError)
 	}

@@ -696,6 +696,9 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (expr.Expr, error) {
 	if name == "pg_typeof" && len(args) == 1 {
 		return &expr.Const{Value: args[0].Type().String(), T: types.TText}, nil
 	}
+	if e, ok, err := b.userCall(fc, args, pos); ok {
+		return e, err
+	}
 	e, err := b.p.call(name, args, pos)
 	if err != nil && isSRFName(name) {
 		// A set-returning function where only the select list may call one.

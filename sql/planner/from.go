@@ -28,6 +28,8 @@ type fromItem struct {
 	// lateral is set when rel reads the items before it (through outer
 	// references of depth 1): it is joined with a LateralJoin.
 	lateral bool
+	// lookup is set for a table read FOR SYSTEM_TIME AS OF PROCTIME().
+	lookup *lookupTable
 }
 
 // planFromWhere plans the FROM list joined left-deep, with the WHERE
@@ -54,6 +56,9 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		sc.lateral = nil
 		if err != nil {
 			return nil, err
+		}
+		if fi.lookup != nil {
+			return nil, lookupNotRight(fi.lookup)
 		}
 		fis = append(fis, fi)
 		all = append(all, fi.rel.cols...)
@@ -254,6 +259,9 @@ func renameRel(rel *relPlan, name string, alias *pg.Alias) *relPlan {
 }
 
 func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
+	if parser.IsProcTimeLookup(rv) {
+		return p.planLookupTable(rv, sc)
+	}
 	alias := rv.Relname
 	if rv.Alias != nil {
 		alias = rv.Alias.Aliasname
@@ -507,8 +515,15 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 			residual = append(residual, c)
 		}
 	}
+	if l.lookup != nil {
+		return nil, lookupNotRight(l.lookup)
+	}
 	var op exec.Operator
-	if r.lateral {
+	if r.lookup != nil {
+		if op, err = p.planLookupJoin(l.rel, r, kind, &keys, residual); err != nil {
+			return nil, err
+		}
+	} else if r.lateral {
 		if kind != batch.InnerJoin && kind != batch.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
 		}

@@ -47,10 +47,14 @@ type Planner struct {
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
 
-	// Deps collects the relations the statement reads (for view dependencies).
+	// Deps collects the relations the statement reads (for view
+	// dependencies), and the OIDs of the user functions it calls.
 	Deps map[uint32]bool
 	// Sources returns the connector of a source, for stream plans.
 	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
+
+	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
+	sqlFuncs sqlFuncState
 }
 
 // relPlan is a planned relation: its operator and its output columns.

@@ -74,12 +74,12 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 	sp := &streamPlanner{p: p, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	n, m, err := sp.convert(rel.op)
 	if err != nil {
-		return nil, err
+		return nil, procTimeEOWC(err, o.EmitOnWindowClose, rel.op)
 	}
 	if o.EmitOnWindowClose && !sp.eowcDone {
 		if len(n.Watermarks) == 0 {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
-				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)")
+			return nil, procTimeEOWC(sqlerr.New(sqlerr.FeatureNotSupported,
+				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, rel.op)
 		}
 		n = sp.eowcBuffer(n)
 	}
@@ -203,7 +203,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		if err != nil {
 			return nil, nil, err
 		}
-		pe, err := remap(pred, cm)
+		pe, err := remapProcTime(pred, cm, child)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -246,6 +246,8 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		return sp.aggNode(child, group, ts, nil)
 	case *batch.HashJoin:
 		return sp.join(x.Params())
+	case *lookupJoin:
+		return sp.lookupJoin(x)
 	case *batch.NestedLoopJoin:
 		jp := x.Params()
 		if jp.Residual == nil && jp.Kind == batch.InnerJoin {
@@ -309,6 +311,9 @@ func remap(e expr.Expr, m []int) (expr.Expr, error) {
 		case *expr.Param:
 			bad = sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot have parameters")
 		case *expr.Call:
+			if isProcTimeCall(c) {
+				bad = procTimeMisplaced()
+			}
 			switch c.Fn.Name {
 			case "now", "current_timestamp", "localtimestamp", "current_date", "current_time", "localtime", "clock_timestamp", "statement_timestamp", "transaction_timestamp":
 				bad = notIncremental("%s(): its value changes with time", c.Fn.Name)
@@ -478,7 +483,7 @@ func (sp *streamPlanner) bindWatermark(r *catalog.Relation, w catalog.Watermark,
 func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr) (*stream.Node, []int, error) {
 	out := make([]expr.Expr, 0, len(exprs)+len(child.StreamKey))
 	for _, e := range exprs {
-		re, err := remap(e, cm)
+		re, err := remapProcTime(e, cm, child)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -532,7 +537,7 @@ func (sp *streamPlanner) projectSet(x *batch.ProjectSet) (*stream.Node, []int, e
 		g := f
 		g.Args = make([]expr.Expr, len(f.Args))
 		for i, a := range f.Args {
-			if g.Args[i], err = remap(a, cm); err != nil {
+			if g.Args[i], err = remapProcTime(a, cm, child); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -310,6 +310,18 @@ func compare(q *nexmark.Query, qr *nexmark.QueryReport, streamLines string) {
 	case q.NoCompare != "":
 		qr.Check = "not compared: " + q.NoCompare
 		return
+	case q.Invariant != nil && s.Digest == dr.Digest:
+		qr.Check = fmt.Sprintf("invariant holds (%d rows): %s", dr.Rows, q.Invariant.Says)
+		return
+	case q.Invariant != nil:
+		qr.Status = "mismatch"
+		qr.Check = fmt.Sprintf("INVARIANT BROKEN (%d rows, expected %d): %s", s.Rows, dr.Rows, q.Invariant.Says)
+		if streamLines != "" && dr.Lines() != nil {
+			if sl, err := nexmark.ReadLines(streamLines); err == nil {
+				qr.Diff = nexmark.DiffLines(sl, dr.Lines(), 10)
+			}
+		}
+		return
 	case s.Digest == dr.Digest:
 		qr.Check = fmt.Sprintf("equal (%d rows)", dr.Rows)
 		if q.Compare != nil {

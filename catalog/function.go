@@ -1,0 +1,398 @@
+package catalog
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// User functions (CREATE FUNCTION) live beside the relations:
+//
+//	'c' "fn/" + OID (4 bytes)  a Function as JSON
+//
+// Their OIDs come from the same counter as relations, so an OID names one
+// object of either kind. Functions are overloaded: a schema may hold
+// several functions of one name whose argument types differ. Relations
+// that call a function (views, materialized views, sinks) list its OID in
+// Relation.FuncDeps, so DROP FUNCTION can refuse or cascade as it does for
+// relations.
+
+var keyFuncPrefix = []byte("cfn/")
+
+func funcKey(oid uint32) []byte {
+	return binary.BigEndian.AppendUint32(slices.Clone(keyFuncPrefix), oid)
+}
+
+// Function volatilities, with pg_proc.provolatile's letters.
+const (
+	Immutable byte = 'i'
+	Stable    byte = 's'
+	Volatile  byte = 'v'
+)
+
+// Function is a user-defined function. A *Function handed out by the
+// catalog is never modified.
+type Function struct {
+	OID    uint32
+	Schema string
+	Name   string
+	// ArgNames has one entry per argument, "" for an unnamed one.
+	ArgNames []string
+	ArgTypes []types.T
+	RetType  types.T
+	// Language is the LANGUAGE, lower-case ("sql").
+	Language string
+	// Body is the function's body: for AS '...' the string as given (the
+	// pg_proc.prosrc), for a SQL-standard RETURN expr body the query
+	// "SELECT expr" it stands for.
+	Body string
+	// StdBody: the body was written RETURN expr.
+	StdBody    bool `json:",omitempty"`
+	Volatility byte
+	// Strict functions return NULL, without evaluating the body, when
+	// any argument is NULL (STRICT, RETURNS NULL ON NULL INPUT).
+	Strict  bool
+	Owner   string
+	Created time.Time
+}
+
+// Signature is the function's identity as PostgreSQL's format_procedure
+// prints it in messages: name(type,...), qualified unless in public.
+func (f *Function) Signature() string {
+	name := f.Name
+	if f.Schema != "public" {
+		name = f.Schema + "." + name
+	}
+	return name + "(" + strings.ReplaceAll(TypeList(f.ArgTypes), ", ", ",") + ")"
+}
+
+// TypeList renders argument types as PostgreSQL does in function
+// signatures: "integer, text".
+func TypeList(ts []types.T) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// SameArgs reports whether two argument lists are the same signature:
+// PostgreSQL compares type OIDs, so modifiers (varchar(10)) do not count.
+func SameArgs(a, b []types.T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].OID() != b[i].OID() {
+			return false
+		}
+	}
+	return true
+}
+
+// clone returns a deep copy of f.
+func (f *Function) clone() *Function {
+	c := *f
+	c.ArgNames = slices.Clone(f.ArgNames)
+	c.ArgTypes = slices.Clone(f.ArgTypes)
+	return &c
+}
+
+// funcIndex holds the published functions; guarded by Catalog.mu.
+type funcIndex struct {
+	byOID  map[uint32]*Function
+	byName map[string]map[string][]*Function // schema -> name -> overloads
+}
+
+func (x *funcIndex) init() {
+	if x.byOID == nil {
+		x.byOID = map[uint32]*Function{}
+		x.byName = map[string]map[string][]*Function{}
+	}
+}
+
+func (x *funcIndex) publish(f *Function) {
+	x.init()
+	if old := x.byOID[f.OID]; old != nil {
+		x.unpublish(old)
+	}
+	x.byOID[f.OID] = f
+	m := x.byName[f.Schema]
+	if m == nil {
+		m = map[string][]*Function{}
+		x.byName[f.Schema] = m
+	}
+	m[f.Name] = append(m[f.Name], f)
+}
+
+func (x *funcIndex) unpublish(f *Function) {
+	delete(x.byOID, f.OID)
+	list := x.byName[f.Schema][f.Name]
+	list = slices.DeleteFunc(slices.Clone(list), func(g *Function) bool { return g.OID == f.OID })
+	if len(list) == 0 {
+		delete(x.byName[f.Schema], f.Name)
+	} else {
+		x.byName[f.Schema][f.Name] = list
+	}
+}
+
+func (c *Catalog) loadFunction(k, v []byte) error {
+	f := &Function{}
+	if err := json.Unmarshal(v, f); err != nil {
+		return fmt.Errorf("function %x: %w", k[len(keyFuncPrefix):], err)
+	}
+	c.funcs.publish(f)
+	return nil
+}
+
+// Function returns the function with OID oid.
+func (c *Catalog) Function(oid uint32) (*Function, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	f, ok := c.funcs.byOID[oid]
+	return f, ok
+}
+
+// FunctionsNamed returns the overloads of schema.name, sorted by OID.
+func (c *Catalog) FunctionsNamed(schema, name string) []*Function {
+	c.mu.RLock()
+	out := slices.Clone(c.funcs.byName[schema][name])
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].OID < out[j].OID })
+	return out
+}
+
+// HasFunctionNamed reports whether any schema holds a function called
+// name; the planner asks it before searching a path.
+func (c *Catalog) HasFunctionNamed(name string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, m := range c.funcs.byName {
+		if len(m[name]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Functions returns every user function, sorted by schema, name and OID.
+func (c *Catalog) Functions() []*Function {
+	c.mu.RLock()
+	out := make([]*Function, 0, len(c.funcs.byOID))
+	for _, f := range c.funcs.byOID {
+		out = append(out, f)
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Schema != b.Schema {
+			return a.Schema < b.Schema
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.OID < b.OID
+	})
+	return out
+}
+
+// LookupFunction finds the function schema.name with exactly these
+// argument types (as DROP FUNCTION name(types) names one).
+func (c *Catalog) LookupFunction(schema, name string, args []types.T) (*Function, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, f := range c.funcs.byName[schema][name] {
+		if SameArgs(f.ArgTypes, args) {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+// FunctionDependents returns the relations that call function oid
+// directly, sorted by schema and name.
+func (c *Catalog) FunctionDependents(oid uint32) []*Relation {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.funcDependentsLocked(oid)
+}
+
+func (c *Catalog) funcDependentsLocked(oid uint32) []*Relation {
+	var out []*Relation
+	for _, r := range c.byOID {
+		if slices.Contains(r.FuncDeps, oid) {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Schema != out[j].Schema {
+			return out[i].Schema < out[j].Schema
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// splitFuncDeps returns a copy of r whose DependsOn entries that name
+// functions (the planner collects relations and functions in one set)
+// are moved to FuncDeps.
+func (c *Catalog) splitFuncDeps(r *Relation) *Relation {
+	n := r.Clone()
+	n.DependsOn = n.DependsOn[:0]
+	for _, oid := range r.DependsOn {
+		if _, ok := c.Function(oid); ok {
+			if !slices.Contains(n.FuncDeps, oid) {
+				n.FuncDeps = append(n.FuncDeps, oid)
+			}
+			continue
+		}
+		n.DependsOn = append(n.DependsOn, oid)
+	}
+	slices.Sort(n.FuncDeps)
+	return n
+}
+
+// errInvalidFunctionDefinition is SQLSTATE 42P13.
+const errInvalidFunctionDefinition = "42P13"
+
+// CreateFunction adds f (assigning its OID), or with replace replaces the
+// function of the same schema, name and argument types, keeping its OID.
+// A replacement must keep the return type (42P13) and is refused while a
+// materialized view or sink calls the function: their running jobs hold
+// the body they were planned with. It returns the published function.
+//
+// A new function's OID is at least minOID (the caller's reserved range of
+// built-in function OIDs ends below it).
+func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Function, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if _, ok := c.SchemaByName(f.Schema); !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", f.Schema)
+	}
+	n := f.clone()
+	if n.Created.IsZero() {
+		n.Created = time.Now().UTC()
+	}
+	if n.Owner == "" {
+		n.Owner = DefaultOwner
+	}
+	ch := &change{}
+	if old, ok := c.LookupFunction(f.Schema, f.Name, f.ArgTypes); ok {
+		if !replace {
+			return nil, sqlerr.New(sqlerr.DuplicateFunction, "function %q already exists with same argument types", f.Name)
+		}
+		if old.RetType.OID() != f.RetType.OID() {
+			return nil, sqlerr.New(errInvalidFunctionDefinition, "cannot change return type of existing function").
+				WithHint("Use DROP FUNCTION %s first.", old.Signature())
+		}
+		for _, d := range c.FunctionDependents(old.OID) {
+			if d.Kind == KindMatView || d.Kind == KindSink {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot replace function %s because %s %s uses it", old.Signature(), d.Kind, d.qualifiedName()).
+					WithDetail("A running %s keeps the body it was created with.", d.Kind).
+					WithHint("Drop the %s (or use DROP FUNCTION ... CASCADE) and create it again.", d.Kind)
+			}
+		}
+		n.OID, n.Created, n.Owner = old.OID, old.Created, old.Owner
+	} else {
+		n.OID = max(c.nextOID, minOID)
+		ch.nextOID = n.OID + 1
+	}
+	ch.putFns = []*Function{n}
+	if err := c.commit(ch); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// DropFunction drops function oid. Relations that call it make it fail
+// (2BP01) unless cascade, which drops them (and what depends on them)
+// too; it returns the dropped relations, dependents first.
+func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.mu.RLock()
+	f, ok := c.funcs.byOID[oid]
+	if !ok {
+		c.mu.RUnlock()
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function with OID %d does not exist", oid)
+	}
+	deps, lines := c.funcDropOrder(f, map[uint32]bool{}, map[uint32]bool{}, nil, nil)
+	c.mu.RUnlock()
+	if len(deps) > 0 && !cascade {
+		return nil, dependencyError("function", f.Signature(), lines)
+	}
+	if err := c.commit(&change{dropRels: deps, dropFns: []*Function{f}}); err != nil {
+		return nil, err
+	}
+	return deps, nil
+}
+
+// funcDropOrder appends to out the relations that call f and everything
+// that depends on them, deepest first (seen holds those already placed),
+// and to lines PostgreSQL's detail lines for them (visited holds the
+// relations already reported). c.mu must be held.
+func (c *Catalog) funcDropOrder(f *Function, seen, visited map[uint32]bool, out []*Relation, lines []string) ([]*Relation, []string) {
+	for _, d := range c.funcDependentsLocked(f.OID) {
+		if !visited[d.OID] {
+			visited[d.OID] = true
+			lines = append(lines, fmt.Sprintf("%s %s depends on function %s", d.Kind, d.qualifiedName(), f.Signature()))
+			lines = c.dependencyLines(lines, d.OID, visited)
+		}
+		if seen[d.OID] {
+			continue
+		}
+		seen[d.OID] = true
+		out = c.dropOrder(d.OID, seen, out)
+		out = append(out, d)
+	}
+	return out, lines
+}
+
+// schemaFunctions returns the functions of schema, sorted by name and
+// OID. c.mu must be held.
+func (c *Catalog) schemaFunctionsLocked(schema string) []*Function {
+	var out []*Function
+	for _, list := range c.funcs.byName[schema] {
+		out = append(out, list...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].OID < out[j].OID
+	})
+	return out
+}
+
+// commitFunctions writes the function part of ch into txn.
+func commitFunctions(txn *storage.Txn, ch *change) error {
+	for _, f := range ch.putFns {
+		if err := putJSON(txn, funcKey(f.OID), f); err != nil {
+			return err
+		}
+	}
+	for _, f := range ch.dropFns {
+		if err := txn.Delete(funcKey(f.OID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publishFunctions makes the function part of ch visible; c.mu is held.
+func (c *Catalog) publishFunctions(ch *change) {
+	for _, f := range ch.dropFns {
+		c.funcs.unpublish(f)
+	}
+	for _, f := range ch.putFns {
+		c.funcs.publish(f)
+	}
+}

@@ -1,0 +1,96 @@
+package pgcatalog
+
+import (
+	"strconv"
+	"strings"
+
+	"streamsql/catalog"
+	"streamsql/sql/types"
+)
+
+// User functions (CREATE FUNCTION) in pg_proc and
+// information_schema.routines: LANGUAGE sql is prolang 14 as in
+// PostgreSQL, prosrc is the body as written (empty for a SQL-standard
+// RETURN body, whose text PostgreSQL keeps in prosqlbody).
+
+// OIDLangSQL is pg_language's OID of LANGUAGE sql.
+const OIDLangSQL = 14
+
+func (s *Snapshot) functions() []*catalog.Function {
+	if s.Catalog == nil {
+		return nil
+	}
+	return s.Catalog.Functions()
+}
+
+// ProcSrc is pg_proc.prosrc of f.
+func ProcSrc(f *catalog.Function) string {
+	if f.StdBody {
+		return ""
+	}
+	return f.Body
+}
+
+func userProcRows(s *Snapshot) []row {
+	var out []row
+	for _, f := range s.functions() {
+		args := make([]string, len(f.ArgTypes))
+		for i, t := range f.ArgTypes {
+			args[i] = strconv.FormatUint(uint64(t.OID()), 10)
+		}
+		r := row{
+			"oid": int64(f.OID), "proname": f.Name, "pronamespace": int64(s.schemaOID(f.Schema)), "proowner": int64(RoleOID(f.Owner)),
+			"prolang": int64(OIDLangSQL), "procost": float64(100), "provariadic": int64(0), "prokind": "f",
+			"proisstrict": f.Strict, "proretset": false, "provolatile": string(f.Volatility), "proparallel": "u",
+			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),
+			"proargtypes": strings.Join(args, " "), "prosrc": ProcSrc(f),
+		}
+		named := false
+		for _, n := range f.ArgNames {
+			named = named || n != ""
+		}
+		if named {
+			names := make([]string, len(f.ArgNames))
+			for i, n := range f.ArgNames {
+				names[i] = arrayElem(n)
+			}
+			r["proargnames"] = "{" + strings.Join(names, ",") + "}"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// arrayElem quotes an element of an array's text form where needed.
+func arrayElem(s string) string {
+	if s == "" || strings.ContainsAny(s, `{},"\ `) || strings.EqualFold(s, "null") {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	}
+	return s
+}
+
+func isUserRoutineRows(s *Snapshot) []row {
+	var out []row
+	for _, f := range s.functions() {
+		ret := "USER-DEFINED"
+		udt, _ := TypeName(f.RetType.OID())
+		if _, ok := types.FromOID(f.RetType.OID()); ok {
+			ret = DataType(f.RetType)
+		}
+		body := f.Body
+		if f.StdBody {
+			body = "RETURN " + strings.TrimPrefix(f.Body, "SELECT ")
+		}
+		out = append(out, row{
+			"specific_catalog": s.Database, "specific_schema": f.Schema, "specific_name": f.Name + "_" + itoa(int(f.OID)),
+			"routine_catalog": s.Database, "routine_schema": f.Schema, "routine_name": f.Name, "routine_type": "FUNCTION",
+			"data_type": ret, "type_udt_catalog": s.Database, "type_udt_schema": "pg_catalog", "type_udt_name": udt,
+			"dtd_identifier": "0", "routine_body": "SQL", "routine_definition": body,
+			"external_language": "SQL", "parameter_style": "GENERAL", "is_deterministic": yesNo(f.Volatility == catalog.Immutable),
+			"sql_data_access": "MODIFIES", "is_null_call": yesNo(f.Strict), "schema_level_routine": "YES",
+			"max_dynamic_result_sets": int64(0), "is_user_defined_cast": "NO", "is_implicitly_invocable": "NO",
+			"security_type": "INVOKER", "as_locator": "NO", "is_udt_dependent": "NO",
+		})
+	}
+	return out
+}

@@ -1,0 +1,432 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/catalog/pgcatalog"
+	"streamsql/pgwire"
+	"streamsql/sql/parser"
+	"streamsql/sql/planner"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// CREATE FUNCTION, DROP FUNCTION and SHOW FUNCTIONS. Functions are
+// LANGUAGE sql scalar functions whose body is one SELECT of one expression
+// (AS $$ SELECT expr $$) or the SQL-standard RETURN expr. The body is
+// checked here, as PostgreSQL checks it at CREATE, and inlined by the
+// planner wherever the function is called (sql/planner/sqlfunc.go).
+
+// errInvalidFunctionDefinition is SQLSTATE 42P13.
+const errInvalidFunctionDefinition = "42P13"
+
+// baseType drops type modifiers: PostgreSQL keeps none for function
+// arguments and results (varchar(10) is varchar).
+func baseType(t types.T) types.T {
+	if t.OIDOverride != 0 {
+		return t
+	}
+	b := types.T{Kind: t.Kind}
+	if t.Elem != nil {
+		e := baseType(*t.Elem)
+		b.Elem = &e
+	}
+	return b
+}
+
+// createFunction runs CREATE [OR REPLACE] FUNCTION.
+func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.CreateFunctionStmt) (string, error) {
+	if cf.IsProcedure {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "CREATE PROCEDURE is not supported")
+	}
+	schema, name, err := s.funcName(cf.Funcname)
+	if err != nil {
+		return "", err
+	}
+	f := &catalog.Function{Schema: schema, Name: name, Volatility: catalog.Volatile, Owner: s.info.User, Created: time.Now()}
+	for _, pn := range cf.Parameters {
+		fp := pn.GetFunctionParameter()
+		switch fp.Mode {
+		case pg.FunctionParameterMode_FUNC_PARAM_IN, pg.FunctionParameterMode_FUNC_PARAM_DEFAULT:
+		case pg.FunctionParameterMode_FUNC_PARAM_TABLE:
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "functions returning TABLE are not supported")
+		default:
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "OUT, INOUT and VARIADIC parameters are not supported")
+		}
+		if fp.Defexpr != nil {
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "parameter defaults are not supported")
+		}
+		t, err := p.TypeName(fp.ArgType)
+		if err != nil {
+			return "", err
+		}
+		for _, prev := range f.ArgNames {
+			if fp.Name != "" && prev == fp.Name {
+				return "", sqlerr.New(errInvalidFunctionDefinition, "parameter name %q used more than once", fp.Name)
+			}
+		}
+		f.ArgNames = append(f.ArgNames, fp.Name)
+		f.ArgTypes = append(f.ArgTypes, baseType(t))
+	}
+	if cf.ReturnType == nil {
+		return "", sqlerr.New(errInvalidFunctionDefinition, "function result type must be specified")
+	}
+	if cf.ReturnType.Setof {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "functions returning SETOF are not supported")
+	}
+	rt, err := p.TypeName(cf.ReturnType)
+	if err != nil {
+		return "", err
+	}
+	f.RetType = baseType(rt)
+
+	var asBody []string
+	asPos := -1
+	for _, o := range cf.Options {
+		d := o.GetDefElem()
+		switch d.Defname {
+		case "as":
+			for _, it := range d.Arg.GetList().GetItems() {
+				asBody = append(asBody, it.GetString_().Sval)
+			}
+			asPos = int(d.Location)
+		case "language":
+			f.Language = strings.ToLower(d.Arg.GetString_().Sval)
+		case "volatility":
+			f.Volatility = d.Arg.GetString_().Sval[0]
+		case "strict":
+			f.Strict = d.Arg.GetBoolean().Boolval
+		case "parallel", "leakproof", "cost", "security":
+			// Accepted: they change nothing for an inlined function.
+		default:
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "function option %s is not supported", strings.ToUpper(d.Defname))
+		}
+	}
+	if f.Language == "" {
+		if cf.SqlBody == nil {
+			return "", sqlerr.New(errInvalidFunctionDefinition, "no language specified")
+		}
+		f.Language = "sql"
+	}
+	if f.Language != "sql" {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "LANGUAGE %s is not supported yet: only LANGUAGE sql functions can be created", f.Language)
+	}
+
+	var body *pg.Node
+	switch {
+	case cf.SqlBody != nil && len(asBody) > 0:
+		return "", sqlerr.New(errInvalidFunctionDefinition, "duplicate function body specified")
+	case cf.SqlBody != nil:
+		ret := cf.SqlBody.GetReturnStmt()
+		if ret == nil {
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "BEGIN ATOMIC bodies are not supported: write RETURN expr or AS $$ SELECT expr $$")
+		}
+		body = ret.Returnval
+		text, err := parser.DeparseExpr(body)
+		if err != nil {
+			return "", err
+		}
+		f.Body, f.StdBody = "SELECT "+text, true
+	case len(asBody) == 1:
+		f.Body = asBody[0]
+		var err error
+		body, err = planner.SQLFunctionBody(f.Body, f.RetType)
+		// Positions in the body become positions in the statement when
+		// the body is found as written (a $$ string always is).
+		off := -1
+		if asPos >= 0 && asPos <= len(st.whole) {
+			if i := strings.Index(st.whole[asPos:], f.Body); i >= 0 {
+				off = asPos + i
+			}
+		}
+		if err != nil {
+			if e := sqlerr.From(err); e.Position > 0 {
+				n := *e
+				n.Position = 0
+				if off >= 0 {
+					n.Position = planner.BodyPosition(st.whole, off, e.Position)
+				}
+				return "", &n
+			}
+			return "", err
+		}
+		if off >= 0 {
+			p.Offset = off
+		} else {
+			// Body not found as written: check it on its own text,
+			// without positions in the statement.
+			p.SQL, p.Offset = f.Body, 0
+		}
+	case len(asBody) > 1:
+		return "", sqlerr.New(errInvalidFunctionDefinition, "only one AS item needed for language \"sql\"")
+	default:
+		return "", sqlerr.New(errInvalidFunctionDefinition, "no function body specified")
+	}
+
+	check := f
+	if cf.Replace {
+		if old, ok := s.e.cat.LookupFunction(f.Schema, f.Name, f.ArgTypes); ok {
+			c := *f
+			c.OID = old.OID // a body reaching the old version is recursive too
+			check = &c
+		}
+	}
+	if err := p.CheckSQLFunction(check, body); err != nil {
+		if e := sqlerr.From(err); e.Position > 0 && p.SQL != st.whole {
+			n := *e
+			n.Position = 0
+			return "", &n
+		}
+		return "", err
+	}
+	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+		return "", err
+	}
+	return "CREATE FUNCTION", nil
+}
+
+// funcName splits a possibly qualified function name; an unqualified one
+// goes to the current schema.
+func (s *Session) funcName(names []*pg.Node) (schema, name string, err error) {
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, n.GetString_().Sval)
+	}
+	name = parts[len(parts)-1]
+	if len(parts) > 1 {
+		schema = parts[len(parts)-2]
+	} else {
+		schema = s.currentSchema()
+	}
+	if schema == "" {
+		return "", "", sqlerr.New(sqlerr.UndefinedSchema, "no schema has been selected to create in")
+	}
+	if schema == "pg_catalog" || schema == "information_schema" {
+		return "", "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", schema)
+	}
+	return schema, name, nil
+}
+
+// dropFunctions runs DROP FUNCTION [IF EXISTS] name[(types)], ...
+// [CASCADE | RESTRICT].
+func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStmt) (string, error) {
+	for _, o := range ds.Objects {
+		owa := o.GetObjectWithArgs()
+		f, err := s.lookupFunctionForDrop(p, owa)
+		if err != nil {
+			if ds.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedFunction {
+				continue
+			}
+			return "", err
+		}
+		dropped, err := s.e.cat.DropFunction(f.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
+		if err != nil {
+			return "", err
+		}
+		if err := s.dropData(x, dropped); err != nil {
+			return "", err
+		}
+	}
+	return "DROP FUNCTION", nil
+}
+
+// lookupFunctionForDrop finds the one function a DROP names: by name and
+// argument types, or by name alone when it has one overload.
+func (s *Session) lookupFunctionForDrop(p *planner.Planner, owa *pg.ObjectWithArgs) (*catalog.Function, error) {
+	var parts []string
+	for _, n := range owa.Objname {
+		parts = append(parts, n.GetString_().Sval)
+	}
+	name := parts[len(parts)-1]
+	schemas := s.searchPath()
+	if len(parts) > 1 {
+		schemas = []string{parts[len(parts)-2]}
+	}
+	display := strings.Join(parts, ".")
+	if owa.ArgsUnspecified {
+		var found []*catalog.Function
+		for _, sc := range schemas {
+			if fs := s.e.cat.FunctionsNamed(sc, name); len(fs) > 0 {
+				found = fs
+				break
+			}
+		}
+		switch len(found) {
+		case 0:
+			return nil, sqlerr.New(sqlerr.UndefinedFunction, "could not find a function named %q", display)
+		case 1:
+			return found[0], nil
+		}
+		return nil, sqlerr.New(sqlerr.AmbiguousFunction, "function name %q is not unique", display).
+			WithHint("Specify the argument list to select the function unambiguously.")
+	}
+	var args []types.T
+	for _, a := range owa.Objargs {
+		t, err := p.TypeName(a.GetTypeName())
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, baseType(t))
+	}
+	for _, sc := range schemas {
+		if f, ok := s.e.cat.LookupFunction(sc, name, args); ok {
+			return f, nil
+		}
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(args))
+}
+
+// showFunctions is SHOW FUNCTIONS [FROM schema]: the user functions of a
+// schema (the current one by default) with their signatures.
+func (s *Session) showFunctions(schema string) (*prepared, error) {
+	cols := []pgwire.Column{
+		{Name: "Name", Type: types.TText}, {Name: "Arguments", Type: types.TText}, {Name: "Return Type", Type: types.TText},
+		{Name: "Language", Type: types.TText}, {Name: "Volatility", Type: types.TText}, {Name: "Strict", Type: types.TBool},
+		{Name: "Body", Type: types.TText},
+	}
+	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		sc := schema
+		if sc == "" {
+			sc = s.currentSchema()
+		}
+		var rows [][]types.Datum
+		for _, f := range s.e.cat.Functions() {
+			if f.Schema != sc {
+				continue
+			}
+			rows = append(rows, []types.Datum{f.Name, FunctionArguments(f), f.RetType.String(), f.Language,
+				volatilityName(f.Volatility), f.Strict, FunctionBodyText(f)})
+		}
+		return memResult(cols, rows, "SHOW"), nil
+	}}, nil
+}
+
+func volatilityName(v byte) string {
+	switch v {
+	case catalog.Immutable:
+		return "immutable"
+	case catalog.Stable:
+		return "stable"
+	}
+	return "volatile"
+}
+
+// FunctionArguments renders f's parameters as pg_get_function_arguments
+// does: "s character varying, c character varying".
+func FunctionArguments(f *catalog.Function) string {
+	parts := make([]string, len(f.ArgTypes))
+	for i, t := range f.ArgTypes {
+		parts[i] = t.String()
+		if f.ArgNames[i] != "" {
+			parts[i] = f.ArgNames[i] + " " + parts[i]
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// FunctionBodyText is the body as written for AS, "RETURN expr" for a
+// SQL-standard body.
+func FunctionBodyText(f *catalog.Function) string {
+	if f.StdBody {
+		return "RETURN " + strings.TrimPrefix(f.Body, "SELECT ")
+	}
+	return f.Body
+}
+
+// The user functions as the catalog functions (pg_get_functiondef,
+// pg_function_is_visible, regproc, ...) see them.
+
+var _ udf.UserFunctions = catalogReader{}
+
+// UserFunction implements udf.UserFunctions.
+func (c catalogReader) UserFunction(oid uint32) (udf.UserFunction, bool) {
+	f, ok := c.s.e.cat.Function(oid)
+	if !ok {
+		return udf.UserFunction{}, false
+	}
+	return udf.UserFunction{
+		Visible:    c.functionVisible(f),
+		Arguments:  FunctionArguments(f),
+		Result:     f.RetType.String(),
+		Definition: FunctionDef(f),
+	}, true
+}
+
+// functionVisible: no function with f's name and argument types comes
+// before f along the search path.
+func (c catalogReader) functionVisible(f *catalog.Function) bool {
+	for _, sc := range c.s.searchPath() {
+		if g, ok := c.s.e.cat.LookupFunction(sc, f.Name, f.ArgTypes); ok {
+			return g.OID == f.OID
+		}
+	}
+	return false
+}
+
+// LookupUserFunctions implements udf.UserFunctions.
+func (c catalogReader) LookupUserFunctions(name string) []uint32 {
+	schema, fn, qualified := splitQualified(name)
+	schemas := c.s.searchPath()
+	if qualified {
+		schemas = []string{schema}
+	}
+	for _, sc := range schemas {
+		if fs := c.s.e.cat.FunctionsNamed(sc, fn); len(fs) > 0 {
+			out := make([]uint32, len(fs))
+			for i, f := range fs {
+				out[i] = f.OID
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+// FunctionDef renders f as pg_get_functiondef does.
+func FunctionDef(f *catalog.Function) string {
+	var b strings.Builder
+	b.WriteString("CREATE OR REPLACE FUNCTION " + pgcatalog.QuoteIdent(f.Schema) + "." + pgcatalog.QuoteIdent(f.Name) + "(" + FunctionArguments(f) + ")\n")
+	b.WriteString(" RETURNS " + f.RetType.String() + "\n")
+	b.WriteString(" LANGUAGE " + f.Language + "\n")
+	switch f.Volatility {
+	case catalog.Immutable:
+		b.WriteString(" IMMUTABLE\n")
+	case catalog.Stable:
+		b.WriteString(" STABLE\n")
+	}
+	if f.Strict {
+		b.WriteString(" STRICT\n")
+	}
+	if f.StdBody {
+		b.WriteString(FunctionBodyText(f) + "\n")
+	} else {
+		b.WriteString("AS $function$" + f.Body + "$function$\n")
+	}
+	return b.String()
+}
+
+// firstFunctionOID is the smallest OID a new user function may take:
+// above every built-in's, so pg_proc never lists two rows with one OID.
+func firstFunctionOID() uint32 {
+	var max uint32
+	for _, p := range udf.Procs() {
+		max = maxOID(max, p.OID)
+	}
+	for _, o := range udf.Operators() {
+		max = maxOID(max, o.OID)
+	}
+	return max + 1
+}
+
+func maxOID(a, b uint32) uint32 {
+	if b > a {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,195 @@
+package planner
+
+import (
+	"slices"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/sql/sqlerr"
+	"streamsql/storage"
+)
+
+// Processing-time lookup joins: `JOIN t FOR SYSTEM_TIME AS OF PROCTIME()
+// ON ...`. A query run once reads the table's current contents, so there
+// the join is a plain hash join. A materialized view turns it into a
+// LookupJoin operator: each row of the left stream is joined, as it is
+// processed, with the table row the ON condition names by primary key,
+// and later changes of the table do not revise emitted rows. So the
+// planner requires what the operator needs: the table side is a table
+// (rows stored under their primary key, not a source or a view), it is
+// the right side of an INNER or LEFT join, and the ON condition gives
+// every primary key column by an equality with the left side.
+
+// lookupTable is a FROM item written FOR SYSTEM_TIME AS OF PROCTIME().
+type lookupTable struct {
+	rel  *catalog.Relation
+	tbl  *storage.Table
+	cols []int // the table's physical column of each of the item's columns
+	pos  int
+}
+
+// planLookupTable plans a table reference marked FOR SYSTEM_TIME AS OF
+// PROCTIME() as a plain scan that remembers the mark.
+func (p *Planner) planLookupTable(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
+	pos := p.pos(rv.Location)
+	if rv.Schemaname == "" && sc.cte(rv.Relname) != nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			"FOR SYSTEM_TIME AS OF PROCTIME() needs a table: %q is a WITH query", rv.Relname).WithPosition(pos)
+	}
+	r, err := p.resolveRelation(rv)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind != catalog.KindTable {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			"FOR SYSTEM_TIME AS OF PROCTIME() needs a table: %q is a %s, which has no rows stored by primary key to look up", r.Name, r.Kind.String()).
+			WithPosition(pos)
+	}
+	if len(r.PrimaryKey) == 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			"FOR SYSTEM_TIME AS OF PROCTIME() needs a table with a primary key: %q has none to look rows up by", r.Name).WithPosition(pos)
+	}
+	plain := &pg.RangeVar{Catalogname: rv.Catalogname, Schemaname: rv.Schemaname, Relname: rv.Relname, Inh: rv.Inh,
+		Relpersistence: "p", Alias: rv.Alias, Location: rv.Location}
+	fi, err := p.planRangeVar(plain, sc)
+	if err != nil {
+		return nil, err
+	}
+	if fi.scan == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FOR SYSTEM_TIME AS OF PROCTIME() needs a table: %q is not one", r.Name).WithPosition(pos)
+	}
+	fi.lookup = &lookupTable{rel: r, tbl: fi.scan.tbl, cols: fi.scan.cols, pos: pos}
+	return fi, nil
+}
+
+// lookupNotRight is the error for a marked table anywhere but the right
+// side of a join.
+func lookupNotRight(lt *lookupTable) error {
+	return sqlerr.New(sqlerr.FeatureNotSupported,
+		"FOR SYSTEM_TIME AS OF PROCTIME() must mark the right side of a JOIN ... ON: %q is looked up for each row of the left side", lt.rel.Name).
+		WithPosition(lt.pos)
+}
+
+// lookupJoin stands for a lookup join in a plan. It runs as the plain
+// hash join it wraps; the stream planner reads the rest.
+type lookupJoin struct {
+	exec.Operator
+	kind  batch.JoinKind
+	left  exec.Operator
+	table *storage.Table
+	// keys[i], over the left columns, gives the i-th primary key column.
+	keys []expr.Expr
+	// rightCols are the table's physical columns after the left ones.
+	rightCols []int
+	// residual is over the left columns, then the right ones.
+	residual expr.Expr
+}
+
+// planLookupJoin checks a join whose right side is a lookup table and
+// returns its operator. keys are the join's equi-key pairs (right sides
+// over the right columns), residual the rest of its ON condition.
+func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.JoinKind, keys *joinKeys, residual []expr.Expr) (exec.Operator, error) {
+	lt := right.lookup
+	if kind != batch.InnerJoin && kind != batch.LeftJoin {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			"a lookup join (FOR SYSTEM_TIME AS OF PROCTIME()) must be an INNER or LEFT join: rows of %q are looked up for the left side's rows, they do not drive the join", lt.rel.Name).
+			WithPosition(lt.pos)
+	}
+	lw := len(left.cols)
+	pk := lt.tbl.PK
+	lkeys := make([]expr.Expr, len(pk))
+	rest := slices.Clone(residual)
+	for k := range keys.left {
+		i := lookupKeyColumn(keys.right[k], lt)
+		if i >= 0 && lkeys[i] == nil {
+			if _, ok := stream.LookupKeyType(keys.left[k].Type(), lt.tbl.Types[pk[i]]); ok {
+				lkeys[i] = keys.left[k]
+				continue
+			}
+		}
+		// Not a lookup key: it stays a condition on the joined row.
+		eq, err := p.binaryOp("=", keys.left[k], shiftCols(keys.right[k], lw), 0)
+		if err != nil {
+			return nil, err
+		}
+		rest = append(rest, eq)
+	}
+	for i, e := range lkeys {
+		if e == nil {
+			col := lt.tbl.ColNames[pk[i]]
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+				"a lookup join (FOR SYSTEM_TIME AS OF PROCTIME()) needs an equality with the left side on every primary key column of %q: the ON condition gives no %s of type %s",
+				lt.rel.Name, col, lt.tbl.Types[pk[i]]).
+				WithPosition(lt.pos).
+				WithHint("JOIN %s FOR SYSTEM_TIME AS OF PROCTIME() ON <left expression> = %s.%s", lt.rel.Name, lt.rel.Name, col)
+		}
+	}
+	op := hashJoin(left, right.rel, kind, keys, andAll(residual))
+	return &lookupJoin{Operator: op, kind: kind, left: left.op, table: lt.tbl, keys: lkeys,
+		rightCols: slices.Clone(lt.cols), residual: andAll(rest)}, nil
+}
+
+// lookupKeyColumn returns which primary key column e (over the right
+// columns) reads, possibly through a widening cast, or -1.
+func lookupKeyColumn(e expr.Expr, lt *lookupTable) int {
+	if c, ok := e.(*expr.Cast); ok {
+		e = c.Input
+	}
+	c, ok := e.(*expr.ColRef)
+	if !ok || c.Idx >= len(lt.cols) {
+		return -1
+	}
+	return slices.Index(lt.tbl.PK, lt.cols[c.Idx])
+}
+
+// lookupJoin plans a lookup join as a stream node over its left input.
+func (sp *streamPlanner) lookupJoin(x *lookupJoin) (*stream.Node, []int, error) {
+	left, lm, err := sp.convert(x.left)
+	if err != nil {
+		return nil, nil, err
+	}
+	lw := len(x.left.Types())
+	nl := len(left.Types)
+	m := make([]int, 0, lw+len(x.rightCols))
+	m = append(m, lm[:lw]...)
+	for j := range x.rightCols {
+		m = append(m, nl+j)
+	}
+	spec := &stream.LookupJoinSpec{Kind: x.kind, Table: x.table, RightCols: x.rightCols,
+		LeftTypes: left.Types, LeftStreamKey: left.StreamKey, LeftAppendOnly: left.AppendOnly}
+	for _, k := range x.keys {
+		// A key is computed once per left row, like a select list.
+		rk, err := remapProcTime(k, lm, left)
+		if err != nil {
+			return nil, nil, err
+		}
+		spec.Keys = append(spec.Keys, rk)
+	}
+	if x.residual != nil {
+		// Evaluated once per inserted left row; a delete replays the
+		// stored result instead.
+		out := &stream.Node{AppendOnly: true}
+		if spec.Residual, err = remapProcTime(x.residual, m, out); err != nil {
+			return nil, nil, err
+		}
+	}
+	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{left},
+		Types:      slices.Clone(left.Types),
+		Names:      slices.Clone(left.Names),
+		StreamKey:  slices.Clone(left.StreamKey),
+		AppendOnly: left.AppendOnly,
+		Watermarks: slices.Clone(left.Watermarks)}
+	for _, c := range x.rightCols {
+		n.Types = append(n.Types, x.table.Types[c])
+		n.Names = append(n.Names, x.table.ColNames[c])
+	}
+	if !left.AppendOnly {
+		n.StateTables = []string{"what each left row emitted: left stream key -> the table row it was joined with (or padded with NULLs); deleted with the left row"}
+	}
+	return n, m, nil
+}
