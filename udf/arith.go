@@ -62,7 +62,7 @@ func (r *registry) addArithmetic() {
 
 	n := types.TNumeric
 	for _, op := range []byte{'+', '-', '*', '/', '%'} {
-		r.op(&Scalar{Name: string(op), Args: ts(n, n), Ret: n, Strict: true, Eval: numArith(op)})
+		r.op(&Scalar{Name: string(op), Args: ts(n, n), Ret: n, Strict: true, Eval: nullSafe(n, numericVecArith(op))})
 	}
 	r.op(&Scalar{Name: "^", Args: ts(n, n), Ret: n, Strict: true, Eval: numFunc2(numPower)})
 	r.op(&Scalar{Name: "-", Args: ts(n), Ret: n, Strict: true, Eval: numFunc1(func(d *apd.Decimal) (*apd.Decimal, error) { return new(apd.Decimal).Neg(d), nil })})
@@ -515,6 +515,9 @@ func numArith(op byte) ScalarFunc {
 // scales: + and - keep the larger scale, * adds the scales, / follows
 // select_div_scale (at least 16 significant digits), % keeps the larger.
 func NumericOp(op byte, x, y *apd.Decimal) (*apd.Decimal, error) {
+	if x.Form != apd.Finite || y.Form != apd.Finite {
+		return numericSpecialOp(op, x, y)
+	}
 	r := new(apd.Decimal)
 	ctx := *types.DecimalCtx
 	var err error
@@ -548,6 +551,70 @@ func NumericOp(op byte, x, y *apd.Decimal) (*apd.Decimal, error) {
 		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
 	}
 	return r, nil
+}
+
+// numericSpecialOp is x op y when either is NaN or ±Infinity, by
+// PostgreSQL's rules: NaN wins over everything (even a zero divisor),
+// Infinity - Infinity and Infinity * 0 are NaN, finite / Infinity is 0,
+// finite % Infinity is the dividend.
+func numericSpecialOp(op byte, x, y *apd.Decimal) (*apd.Decimal, error) {
+	nan := &apd.Decimal{Form: apd.NaN}
+	if x.Form != apd.Finite && x.Form != apd.Infinite || y.Form != apd.Finite && y.Form != apd.Infinite {
+		return nan, nil
+	}
+	inf := func(neg bool) *apd.Decimal { return &apd.Decimal{Form: apd.Infinite, Negative: neg} }
+	xi, yi := x.Form == apd.Infinite, y.Form == apd.Infinite
+	switch op {
+	case '+', '-':
+		yneg := y.Negative != (op == '-')
+		switch {
+		case xi && yi && x.Negative != yneg:
+			return nan, nil
+		case xi:
+			return inf(x.Negative), nil
+		}
+		return inf(yneg), nil
+	case '*':
+		if (xi && y.IsZero()) || (yi && x.IsZero()) {
+			return nan, nil
+		}
+		return inf(x.Negative != y.Negative), nil
+	case '/':
+		switch {
+		case xi && yi:
+			return nan, nil
+		case xi && y.IsZero():
+			return nil, errDivZero()
+		case xi:
+			return inf(x.Negative != y.Negative), nil
+		}
+		return new(apd.Decimal), nil
+	case '%':
+		switch {
+		case xi && y.IsZero():
+			return nil, errDivZero()
+		case xi:
+			return nan, nil
+		}
+		return new(apd.Decimal).Set(x), nil
+	}
+	return nan, nil
+}
+
+// compareNumeric orders numerics as PostgreSQL does: NaN equals NaN and
+// sorts above every other value, Infinity included.
+func compareNumeric(x, y *apd.Decimal) int {
+	xn := x.Form == apd.NaN || x.Form == apd.NaNSignaling
+	yn := y.Form == apd.NaN || y.Form == apd.NaNSignaling
+	switch {
+	case xn && yn:
+		return 0
+	case xn:
+		return 1
+	case yn:
+		return -1
+	}
+	return x.Cmp(y)
 }
 
 // dscale is the display scale of a numeric: digits after the point.

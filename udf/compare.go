@@ -65,7 +65,8 @@ func (r *registry) addComparison() {
 				r.op(&Scalar{Name: c.sym, Args: ts(l, rt), Ret: types.TBool, Strict: true, Eval: floatCompare(c.op)})
 			}
 		}
-		for _, t := range []types.T{types.TNumeric, types.TText, {Kind: types.Char}, types.TName, types.TBool, types.TBytea,
+		r.op(&Scalar{Name: c.sym, Args: ts(types.TNumeric, types.TNumeric), Ret: types.TBool, Strict: true, Eval: nullSafe(types.TBool, numericVecCompare(c.op))})
+		for _, t := range []types.T{types.TText, {Kind: types.Char}, types.TName, types.TBool, types.TBytea,
 			types.TDate, types.TTime, types.TTimestamp, types.TTimestampTZ, types.TInterval, types.TJSONB, types.TOid} {
 			r.op(&Scalar{Name: c.sym, Args: ts(t, t), Ret: types.TBool, Strict: true, Eval: genericCompare(c.op, t)})
 		}
@@ -112,10 +113,47 @@ func intCompare(op cmpOp) ScalarFunc {
 			orderedCompare(op, ints[int64](a), ints[int64](b), out)
 		case a.DataType().ID() == arrow.INT32 && b.DataType().ID() == arrow.INT32:
 			orderedCompare(op, ints[int32](a), ints[int32](b), out)
+		case a.DataType().ID() == arrow.INT64 && b.DataType().ID() == arrow.INT32:
+			mixedIntCompare(op, ints[int64](a), ints[int32](b), out)
+		case a.DataType().ID() == arrow.INT32 && b.DataType().ID() == arrow.INT64:
+			mixedIntCompare(op, ints[int32](a), ints[int64](b), out)
 		default:
 			orderedCompare(op, asInt64s(a), asInt64s(b), out)
 		}
 		return makeBool(out, validity(n, a, b)), nil
+	}
+}
+
+// mixedIntCompare compares integer columns of different widths without
+// widening either into a new slice (bigint = 0 compares with an int4
+// constant).
+func mixedIntCompare[A, B intT](op cmpOp, x []A, y []B, out []bool) {
+	x, y = x[:len(out)], y[:len(out)]
+	switch op {
+	case opEq:
+		for i := range out {
+			out[i] = int64(x[i]) == int64(y[i])
+		}
+	case opNe:
+		for i := range out {
+			out[i] = int64(x[i]) != int64(y[i])
+		}
+	case opLt:
+		for i := range out {
+			out[i] = int64(x[i]) < int64(y[i])
+		}
+	case opLe:
+		for i := range out {
+			out[i] = int64(x[i]) <= int64(y[i])
+		}
+	case opGt:
+		for i := range out {
+			out[i] = int64(x[i]) > int64(y[i])
+		}
+	case opGe:
+		for i := range out {
+			out[i] = int64(x[i]) >= int64(y[i])
+		}
 	}
 }
 
@@ -192,7 +230,7 @@ func genericCompare(op cmpOp, t types.T) ScalarFunc {
 				if err != nil {
 					return nil, err
 				}
-				out[i] = op.test(dx.Cmp(dy))
+				out[i] = op.test(compareNumeric(dx, dy))
 			}
 		case types.Bool:
 			x, y := a.(*array.Boolean), b.(*array.Boolean)

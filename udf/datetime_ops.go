@@ -31,68 +31,34 @@ func utcToLocal(ts types.Timestamp, loc *time.Location) types.Timestamp {
 
 func errDateRange() error { return sqlerr.New(sqlerr.DatetimeFieldOverflow, "date out of range") }
 
-// tsDiff is timestamp - timestamp: microseconds, then justify_hours.
-func tsDiff(a, b types.Timestamp) types.IntervalValue {
-	return types.JustifyHours(types.IntervalValue{Micros: int64(a - b)})
-}
-
 func (r *registry) addDatetimeOps() {
 	d, i4, iv, f8 := types.TDate, types.TInt4, types.TInterval, types.TFloat8
 	tm, tsT, tz := types.TTime, types.TTimestamp, types.TTimestampTZ
 	row := func(name string, args []types.T, ret types.T, f func(env *Env, a []types.Datum) (types.Datum, error)) {
 		r.op(&Scalar{Name: name, Args: args, Ret: ret, Strict: true, Eval: rowFunc(args, ret, true, f)})
 	}
-	addDays := func(x types.Date, n int64) (types.Datum, error) {
-		v := int64(x) + n
-		if v < -2451545 || v > 2147483647-2451545 {
-			return nil, errDateRange()
-		}
-		return types.Date(v), nil
+	vec := func(name string, args []types.T, ret types.T, f ScalarFunc) {
+		r.op(&Scalar{Name: name, Args: args, Ret: ret, Strict: true, Eval: nullSafe(ret, f)})
 	}
-	row("+", ts(d, i4), d, func(_ *Env, a []types.Datum) (types.Datum, error) { return addDays(a[0].(types.Date), a[1].(int64)) })
-	row("+", ts(i4, d), d, func(_ *Env, a []types.Datum) (types.Datum, error) { return addDays(a[1].(types.Date), a[0].(int64)) })
-	row("-", ts(d, i4), d, func(_ *Env, a []types.Datum) (types.Datum, error) { return addDays(a[0].(types.Date), -a[1].(int64)) })
-	row("-", ts(d, d), i4, func(_ *Env, a []types.Datum) (types.Datum, error) {
-		return int64(a[0].(types.Date)) - int64(a[1].(types.Date)), nil
-	})
-	addIv := func(env *Env, t types.Timestamp, v types.IntervalValue, tzAware bool) (types.Datum, error) {
-		return types.AddInterval(t, v, env.loc(), tzAware)
+	vec("+", ts(d, i4), d, dateIntKernel(0, false))
+	vec("+", ts(i4, d), d, dateIntKernel(1, false))
+	vec("-", ts(d, i4), d, dateIntKernel(0, true))
+	vec("-", ts(d, d), i4, dateDiffKernel)
+	vec("+", ts(d, iv), tsT, tsIntervalKernel(0, false, false, tsT))
+	vec("+", ts(iv, d), tsT, tsIntervalKernel(1, false, false, tsT))
+	vec("-", ts(d, iv), tsT, tsIntervalKernel(0, true, false, tsT))
+	for _, t := range []types.T{tsT, tz} {
+		aware := t.Kind == types.TimestampTZ
+		vec("+", ts(t, iv), t, tsIntervalKernel(0, false, aware, t))
+		vec("+", ts(iv, t), t, tsIntervalKernel(1, false, aware, t))
+		vec("-", ts(t, iv), t, tsIntervalKernel(0, true, aware, t))
+		vec("-", ts(t, t), iv, tsDiffKernel)
 	}
+	vec("+", ts(iv, iv), iv, intervalAddKernel(false))
+	vec("-", ts(iv, iv), iv, intervalAddKernel(true))
 	neg := func(v types.IntervalValue) types.IntervalValue {
 		return types.IntervalValue{Months: -v.Months, Days: -v.Days, Micros: -v.Micros}
 	}
-	row("+", ts(d, iv), tsT, func(env *Env, a []types.Datum) (types.Datum, error) {
-		return addIv(env, dateToTS(a[0].(types.Date)), a[1].(types.IntervalValue), false)
-	})
-	row("+", ts(iv, d), tsT, func(env *Env, a []types.Datum) (types.Datum, error) {
-		return addIv(env, dateToTS(a[1].(types.Date)), a[0].(types.IntervalValue), false)
-	})
-	row("-", ts(d, iv), tsT, func(env *Env, a []types.Datum) (types.Datum, error) {
-		return addIv(env, dateToTS(a[0].(types.Date)), neg(a[1].(types.IntervalValue)), false)
-	})
-	for _, t := range []types.T{tsT, tz} {
-		aware := t.Kind == types.TimestampTZ
-		row("+", ts(t, iv), t, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return addIv(env, a[0].(types.Timestamp), a[1].(types.IntervalValue), aware)
-		})
-		row("+", ts(iv, t), t, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return addIv(env, a[1].(types.Timestamp), a[0].(types.IntervalValue), aware)
-		})
-		row("-", ts(t, iv), t, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return addIv(env, a[0].(types.Timestamp), neg(a[1].(types.IntervalValue)), aware)
-		})
-		row("-", ts(t, t), iv, func(_ *Env, a []types.Datum) (types.Datum, error) {
-			return tsDiff(a[0].(types.Timestamp), a[1].(types.Timestamp)), nil
-		})
-	}
-	row("+", ts(iv, iv), iv, func(_ *Env, a []types.Datum) (types.Datum, error) {
-		x, y := a[0].(types.IntervalValue), a[1].(types.IntervalValue)
-		return types.IntervalValue{Months: x.Months + y.Months, Days: x.Days + y.Days, Micros: x.Micros + y.Micros}, nil
-	})
-	row("-", ts(iv, iv), iv, func(_ *Env, a []types.Datum) (types.Datum, error) {
-		x, y := a[0].(types.IntervalValue), a[1].(types.IntervalValue)
-		return types.IntervalValue{Months: x.Months - y.Months, Days: x.Days - y.Days, Micros: x.Micros - y.Micros}, nil
-	})
 	row("-", ts(iv), iv, func(_ *Env, a []types.Datum) (types.Datum, error) { return neg(a[0].(types.IntervalValue)), nil })
 	row("+", ts(iv), iv, func(_ *Env, a []types.Datum) (types.Datum, error) { return a[0], nil })
 	row("*", ts(iv, f8), iv, func(_ *Env, a []types.Datum) (types.Datum, error) {

@@ -94,7 +94,7 @@ func (r *registry) addMathFuncs() {
 	for _, t := range intKinds {
 		fn("mod", ts(t, t), t, intArith('%', t, t, t))
 	}
-	fn("mod", ts(n, n), n, numArith('%'))
+	fn("mod", ts(n, n), n, nullSafe(n, numericVecArith('%')))
 	fn("div", ts(n, n), n, numFunc2(func(x, y *apd.Decimal) (*apd.Decimal, error) {
 		if y.IsZero() {
 			return nil, errDivZero()

@@ -13,7 +13,8 @@ import (
 )
 
 // Cast evaluation: vector fast paths for the casts between integer and
-// float widths, and types.Cast row by row for everything else.
+// float widths and from integer to numeric, and types.Cast row by row for
+// everything else.
 
 func (e *Cast) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	in, err := e.Input.Eval(ctx, b)
@@ -60,10 +61,14 @@ func noModifiers(t types.T) bool {
 func isInt(k types.Kind) bool   { return k == types.Int2 || k == types.Int4 || k == types.Int8 }
 func isFloat(k types.Kind) bool { return k == types.Float4 || k == types.Float8 }
 
-// fastCast handles int<->int and int<->float and float<->float casts.
+// fastCast handles int<->int, int<->float, float<->float and int->numeric
+// casts.
 func fastCast(in arrow.Array, from, to types.T, n int) (arrow.Array, bool, error) {
 	f, t := from.Kind, to.Kind
 	switch {
+	case isInt(f) && t == types.Numeric && isIntArray(in):
+		out, err := udf.IntToNumeric(in, to, n)
+		return out, true, err
 	case isInt(f) && isInt(t):
 		v := int64s(in)
 		lo, hi := intBounds(t)
@@ -110,6 +115,14 @@ func fastCast(in arrow.Array, from, to types.T, n int) (arrow.Array, bool, error
 		return intColumn(out, t, valid), true, nil
 	}
 	return nil, false, nil
+}
+
+func isIntArray(a arrow.Array) bool {
+	switch a.DataType().ID() {
+	case arrow.INT16, arrow.INT32, arrow.INT64:
+		return true
+	}
+	return false
 }
 
 func intBounds(k types.Kind) (int64, int64) {

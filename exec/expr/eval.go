@@ -51,7 +51,7 @@ func broadcast(t types.T, d types.Datum, n int) arrow.Array {
 	if t.Kind == types.Unknown {
 		t = types.TText
 	}
-	return types.ConstArray(t, d, n)
+	return udf.ConstColumn(t, d, n)
 }
 
 func (e *Call) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
