@@ -2,6 +2,10 @@ package stream
 
 import (
 	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"streamsql/exec/expr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -66,18 +70,28 @@ func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
 	var ops []Op
 	var late int64
 	next := w.wm
-	for i := 0; i < c.N; i++ {
-		if w.wm != nil {
-			d := types.GetDatum(col, i, t)
-			if d != nil && types.Compare(d, w.wm, t) < 0 {
-				late++
-				continue
+	if l, n, ok := w.scanInts(col, vals); ok {
+		late, next = l, n
+		if late > 0 {
+			ops = make([]Op, len(w.idx))
+			for k, i := range w.idx {
+				ops[k] = c.Ops[i]
 			}
 		}
-		w.idx = append(w.idx, i)
-		ops = append(ops, c.Ops[i])
-		if v := types.GetDatum(vals, i, t); v != nil && (next == nil || types.Compare(v, next, t) > 0) {
-			next = v
+	} else {
+		for i := 0; i < c.N; i++ {
+			if w.wm != nil {
+				d := types.GetDatum(col, i, t)
+				if d != nil && types.Compare(d, w.wm, t) < 0 {
+					late++
+					continue
+				}
+			}
+			w.idx = append(w.idx, i)
+			ops = append(ops, c.Ops[i])
+			if v := types.GetDatum(vals, i, t); v != nil && (next == nil || types.Compare(v, next, t) > 0) {
+				next = v
+			}
 		}
 	}
 	if late > 0 {
@@ -106,4 +120,74 @@ func (w *watermarkFilter) Barrier(b *Barrier) error {
 		w.dirty = false
 	}
 	return w.out.Barrier(b)
+}
+
+// scanInts is Chunk's loop for integer-like time columns (timestamps,
+// dates, integers), over their typed values: it fills w.idx with the rows
+// that are not late and returns the late count and the new maximum of the
+// watermark expression. ok is false for other column types.
+func (w *watermarkFilter) scanInts(col, vals arrow.Array) (late int64, next types.Datum, ok bool) {
+	t := w.spec.Type
+	if !aggIntLike(t) {
+		return 0, nil, false
+	}
+	var s wmIntScan
+	if w.wm != nil {
+		s.wm, s.hasWM = aggIntOf(w.wm), true
+	}
+	switch c := col.(type) {
+	case *array.Timestamp:
+		v, ok2 := vals.(*array.Timestamp)
+		if !ok2 {
+			return 0, nil, false
+		}
+		w.idx = wmScanInts(&s, c.TimestampValues(), v.TimestampValues(), col, vals, w.idx)
+	case *array.Int64:
+		v, ok2 := vals.(*array.Int64)
+		if !ok2 {
+			return 0, nil, false
+		}
+		w.idx = wmScanInts(&s, c.Int64Values(), v.Int64Values(), col, vals, w.idx)
+	case *array.Date32:
+		v, ok2 := vals.(*array.Date32)
+		if !ok2 {
+			return 0, nil, false
+		}
+		w.idx = wmScanInts(&s, c.Date32Values(), v.Date32Values(), col, vals, w.idx)
+	case *array.Int32:
+		v, ok2 := vals.(*array.Int32)
+		if !ok2 {
+			return 0, nil, false
+		}
+		w.idx = wmScanInts(&s, c.Int32Values(), v.Int32Values(), col, vals, w.idx)
+	default:
+		return 0, nil, false
+	}
+	next = w.wm
+	if s.hasNext && (w.wm == nil || s.next > s.wm) {
+		next = aggIntDatum(s.next, t)
+	}
+	return s.late, next, true
+}
+
+// wmIntScan carries scanInts' running values.
+type wmIntScan struct {
+	wm, next       int64
+	hasWM, hasNext bool
+	late           int64
+}
+
+func wmScanInts[V ~int32 | ~int64](s *wmIntScan, col, vals []V, colArr, valArr arrow.Array, idx []int) []int {
+	colNulls, valNulls := colArr.NullN() > 0, valArr.NullN() > 0
+	for i, v := range col {
+		if s.hasWM && int64(v) < s.wm && !(colNulls && colArr.IsNull(i)) {
+			s.late++
+			continue
+		}
+		idx = append(idx, i)
+		if x := int64(vals[i]); (!s.hasNext || x > s.next) && !(valNulls && valArr.IsNull(i)) {
+			s.next, s.hasNext = x, true
+		}
+	}
+	return idx
 }
