@@ -126,7 +126,7 @@ WHERE rownum <= 1`,
 	"q10": {Duck: `SELECT auction, bidder, price, date_time, extra,
        strftime(date_time, '%Y-%m-%d') AS dt, strftime(date_time, '%H:%M') AS hm FROM bid`},
 	"q11": {Duck: `WITH s AS (SELECT bidder, date_time,
-                  CASE WHEN date_time - lag(date_time) OVER (PARTITION BY bidder ORDER BY date_time) <= INTERVAL 10 SECOND
+                  CASE WHEN date_time - lag(date_time) OVER (PARTITION BY bidder ORDER BY date_time) < INTERVAL 10 SECOND
                        THEN 0 ELSE 1 END AS new_session
            FROM bid),
      g AS (SELECT bidder, date_time,

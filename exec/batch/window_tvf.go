@@ -60,6 +60,8 @@ func (k WindowKind) String() string {
 		return "hop"
 	case CumulateWindow:
 		return "cumulate"
+	case SessionWindow:
+		return "session"
 	}
 	return "?"
 }

@@ -325,13 +325,17 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	cur := from
 	bind := p.binder(sc, "SELECT")
 	var agg *aggContext
+	var group []expr.Expr
 	if hasAgg {
 		agg, err = p.newAggContext(s, sc, from)
 		if err != nil {
 			return nil, err
 		}
 		bind = agg.postBinder()
+		group = agg.group
 	}
+	// SESSION in this FROM clause is partitioned by the GROUP BY columns.
+	bindSessionPartitions(from.op, from.cols, group)
 	win := &windowContext{p: p, defs: map[string]*pg.WindowDef{}}
 	for _, wn := range s.WindowClause {
 		wd := wn.GetWindowDef()

@@ -228,7 +228,13 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 	case *batch.Limit:
 		return nil, nil, notIncremental("LIMIT or OFFSET")
 	case *batch.HashAgg:
+		if n, m, ok, err := sp.sessionAgg(x); ok || err != nil {
+			return n, m, err
+		}
 		return sp.agg(x)
+	case *batch.SessionWindowOp:
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain SESSION without aggregation").
+			WithHint("Aggregate it: GROUP BY the partition columns and window_start and/or window_end.")
 	case *batch.Distinct:
 		in, on := x.Params()
 		if on != nil {

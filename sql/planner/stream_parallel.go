@@ -8,12 +8,12 @@ import (
 )
 
 // parallelize spreads a stream plan over p instances per keyed operator:
-// every hash aggregation with a GROUP BY and every equi-join runs as p
-// instances, each fed by a hash exchange on its keys, so one view uses p
-// cores. Stateless operators run in the instances of their input.
-// Operators whose state is not keyed (a global aggregate, the EMIT ON
-// WINDOW CLOSE buffer, row ids, watermark generation, the view itself)
-// run once, behind a gathering exchange.
+// every hash aggregation with a GROUP BY, every session aggregation with
+// partition columns and every equi-join runs as p instances, each fed by a
+// hash exchange on its keys, so one view uses p cores. Stateless operators
+// run in the instances of their input. Operators whose state is not keyed
+// (a global aggregate, the EMIT ON WINDOW CLOSE buffer, row ids, watermark
+// generation, the view itself) run once, behind a gathering exchange.
 func parallelize(n *stream.Node, p int) *stream.Node {
 	if n.Source != nil {
 		return n
@@ -32,6 +32,12 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 		if p > 1 && len(s.LeftKeys) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.LeftKeys, p)
 			n.Inputs[1] = exchange(n.Inputs[1], s.RightKeys, p)
+			n.Parallelism = p
+			return n
+		}
+	case *stream.SessionAggSpec:
+		if p > 1 && len(s.PartCols) > 0 {
+			n.Inputs[0] = exchange(n.Inputs[0], s.PartCols, p)
 			n.Parallelism = p
 			return n
 		}

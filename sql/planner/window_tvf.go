@@ -1,8 +1,8 @@
 package planner
 
 // Window table functions in FROM: tumble(rel, ts, size [, offset]),
-// hop(rel, ts, slide, size [, offset]) and cumulate(rel, ts, step,
-// max_size [, offset]). PostgreSQL's grammar reads them as an ordinary
+// hop(rel, ts, slide, size [, offset]), cumulate(rel, ts, step,
+// max_size [, offset]) and session(rel, ts, gap) (session_window.go). PostgreSQL's grammar reads them as an ordinary
 // function call whose first argument is a column reference; here that
 // reference names a relation (table, view, materialized view or CTE), the
 // second a time column of it, and the rest are interval constants. The
@@ -29,6 +29,8 @@ func windowTVFKind(name string) (batch.WindowKind, bool) {
 		return batch.HopWindow, true
 	case "cumulate":
 		return batch.CumulateWindow, true
+	case "session":
+		return batch.SessionWindow, true
 	}
 	return 0, false
 }
@@ -42,6 +44,9 @@ var windowTVFArgs = map[batch.WindowKind][]string{
 
 // planWindowTVF plans a window table function call in FROM.
 func (p *Planner) planWindowTVF(rf *pg.RangeFunction, fc *pg.FuncCall, kind batch.WindowKind, sc *scope) (*fromItem, error) {
+	if kind == batch.SessionWindow {
+		return p.planSession(rf, fc, sc)
+	}
 	pos := p.pos(fc.Location)
 	names := windowTVFArgs[kind]
 	if len(fc.Args) < 2+len(names) || len(fc.Args) > 3+len(names) {
@@ -183,7 +188,8 @@ const (
 
 // windowInterval evaluates a window duration argument to microseconds.
 // ok is false for a parameter whose value is not known yet.
-func (p *Planner) windowInterval(n *pg.Node, kind batch.WindowKind, what string) (us int64, ok bool, err error) {
+func (p *Planner) windowInterval(n *pg.Node, wk batch.WindowKind, what string) (us int64, ok bool, err error) {
+	kind := windowFuncName(wk)
 	pos := p.pos(nodeLocation(n, -1))
 	e, err := p.binder(&scope{}, "FROM").bind(windowIntervalNode(n))
 	if err != nil {
@@ -213,6 +219,14 @@ func (p *Planner) windowInterval(n *pg.Node, kind batch.WindowKind, what string)
 		return 0, false, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s is too large", kind, what).WithPosition(pos)
 	}
 	return int64(iv.Days)*types.MicrosPerDay + iv.Micros, true, nil
+}
+
+// windowFuncName names a window table function in messages.
+func windowFuncName(k batch.WindowKind) string {
+	if k == batch.SessionWindow {
+		return "session"
+	}
+	return k.String()
 }
 
 // windowIntervalNode applies the field of INTERVAL '30' MINUTE to a bare

@@ -1,0 +1,308 @@
+package planner
+
+// SESSION(rel, ts, gap) in FROM: session windows per partition.
+//
+// A session belongs to a partition of the relation, and the partition is
+// not an argument: it comes from the GROUP BY of the query whose FROM
+// holds the SESSION call. Every GROUP BY expression that is a plain column
+// of the SESSION relation (other than window_start and window_end) is a
+// partition column; with no such column (no GROUP BY, or GROUP BY only the
+// window columns) the whole relation is one partition. So
+//
+//	SELECT bidder, count(*), window_start, window_end
+//	FROM SESSION(bid, date_time, INTERVAL '10' SECOND)
+//	GROUP BY bidder, window_start, window_end
+//
+// counts the bids of each bidder's sessions. The FROM clause is planned
+// before GROUP BY is bound, so planSession builds the operator without a
+// partition and planQuery calls bindSessionPartitions once the GROUP BY
+// expressions are bound.
+//
+// In a materialized view SESSION must be aggregated with GROUP BY
+// window_start and/or window_end: the aggregation and the sessions are
+// maintained together by one StreamSessionAgg operator (sessionAgg).
+
+import (
+	"slices"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// planSession plans session(rel, ts, gap) in FROM.
+func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) (*fromItem, error) {
+	pos := p.pos(fc.Location)
+	if len(fc.Args) != 3 {
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "session takes a relation, a time column and a gap, not %d arguments", len(fc.Args)).WithPosition(pos)
+	}
+	if rf.Ordinality {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for session").WithPosition(pos)
+	}
+	rv, err := p.windowTVFRelation(fc.Args[0], batch.SessionWindow)
+	if err != nil {
+		return nil, err
+	}
+	in, err := p.planRangeVar(rv, sc)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range in.rel.cols {
+		if !c.hidden && (c.name == "window_start" || c.name == "window_end") {
+			return nil, sqlerr.New(sqlerr.DuplicateColumn, "column %q of %q conflicts with the column session adds", c.name, rv.Relname).
+				WithHint("Rename the column in a view or CTE.").WithPosition(pos)
+		}
+	}
+	badTS := sqlerr.New(sqlerr.InvalidParameterValue, "the second argument of session must be a column of %q", rv.Relname).WithPosition(p.pos(nodeLocation(fc.Args[1], fc.Location)))
+	if fc.Args[1].GetColumnRef() == nil {
+		return nil, badTS
+	}
+	tsExpr, err := p.binder(&scope{cols: in.rel.cols}, "FROM").bind(fc.Args[1])
+	if err != nil {
+		return nil, err
+	}
+	ref, ok := tsExpr.(*expr.ColRef)
+	if !ok {
+		return nil, badTS
+	}
+	gap, known, err := p.windowInterval(fc.Args[2], batch.SessionWindow, "gap")
+	if err != nil {
+		return nil, err
+	}
+	if !known {
+		gap = types.MicrosPerDay // Describe only: planned again with the value
+	}
+	params := batch.SessionParams{TSCol: ref.Idx, TSType: ref.T, Gap: gap}
+	if err := params.Validate(); err != nil {
+		return nil, withPos(err, pos)
+	}
+	op := batch.NewSessionWindow(in.rel.op, params.TSCol, params.TSType, params.Gap)
+
+	table := rv.Relname
+	if rf.Alias != nil {
+		table = rf.Alias.Aliasname
+	}
+	op.Table = table
+	visible := 0
+	for _, c := range in.rel.cols {
+		name := ""
+		if !c.hidden {
+			name = c.name
+			if rf.Alias != nil && visible < len(rf.Alias.Colnames) {
+				name = rf.Alias.Colnames[visible].GetString_().Sval
+			}
+			visible++
+		}
+		op.ColNames = append(op.ColNames, name)
+	}
+
+	cols := append([]column{}, in.rel.cols...)
+	cols = append(cols,
+		column{table: rv.Relname, name: "window_start", t: params.TSType},
+		column{table: rv.Relname, name: "window_end", t: params.TSType})
+	rel := &relPlan{op: op, cols: cols}
+	if rf.Alias != nil {
+		rel = renameRel(rel, rf.Alias.Aliasname, rf.Alias)
+	}
+	return &fromItem{rel: rel}, nil
+}
+
+// bindSessionPartitions sets the partition columns of the SESSION calls of
+// one query level: cols are the FROM clause's columns and group the bound
+// GROUP BY expressions (nil without GROUP BY). SESSION calls of nested
+// queries were bound at their own level and are left alone.
+func bindSessionPartitions(op exec.Operator, cols []column, group []expr.Expr) {
+	var sessions []*batch.SessionWindowOp
+	var walk func(op exec.Operator)
+	walk = func(op exec.Operator) {
+		if s, ok := op.(*batch.SessionWindowOp); ok {
+			if !s.Bound {
+				sessions = append(sessions, s)
+			}
+			return
+		}
+		for _, c := range op.Children() {
+			walk(c)
+		}
+	}
+	walk(op)
+	for _, s := range sessions {
+		s.Bound = true
+		var part []int
+		for _, g := range group {
+			ref, ok := g.(*expr.ColRef)
+			if !ok || ref.Idx >= len(cols) {
+				continue
+			}
+			c := cols[ref.Idx]
+			if c.table != s.Table || c.name == "window_start" || c.name == "window_end" {
+				continue
+			}
+			if i := slices.Index(s.ColNames, c.name); i >= 0 && !slices.Contains(part, i) {
+				part = append(part, i)
+			}
+		}
+		s.SetPartition(part)
+	}
+}
+
+// sessionAgg plans an aggregation over SESSION as one StreamSessionAgg:
+// the batch plan is HashAgg(Project(SessionWindow(input))), where the
+// projection computes the group keys (partition columns and window
+// columns) and the aggregate arguments. ok is false when x is not over a
+// SESSION.
+func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, ok bool, err error) {
+	in, groupCols, groupTypes, aggs := x.Params()
+	proj, isProj := in.(*batch.Project)
+	if !isProj {
+		return nil, nil, false, nil
+	}
+	projIn, exprs := proj.Params()
+	sw, isSession := projIn.(*batch.SessionWindowOp)
+	if !isSession {
+		return nil, nil, false, nil
+	}
+	unsupported := func(format string, args ...any) error {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "materialized views over SESSION: "+format, args...).
+			WithHint("Group by the partition columns and window_start and/or window_end, and aggregate columns of the relation.")
+	}
+	for _, a := range aggs {
+		switch a.Agg.Name {
+		case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg":
+		default:
+			return nil, nil, true, notIncremental("the aggregate %s()", a.Agg.Name)
+		}
+	}
+	sessIn, params := sw.Params()
+	nIn := len(sessIn.Types())
+	startCol, endCol := nIn, nIn+1
+
+	// The group columns: partition columns and window columns.
+	group := make([]int, len(groupCols))
+	hasWindow := false
+	for i, g := range groupCols {
+		ref, isRef := exprs[g].(*expr.ColRef)
+		switch {
+		case !isRef:
+			return nil, nil, true, unsupported("GROUP BY %s is not a column", exprs[g])
+		case ref.Idx == startCol:
+			group[i], hasWindow = stream.SessionStartCol, true
+		case ref.Idx == endCol:
+			group[i], hasWindow = stream.SessionEndCol, true
+		default:
+			k := slices.Index(params.PartCols, ref.Idx)
+			if k < 0 {
+				return nil, nil, true, unsupported("GROUP BY %s is not a partition column", exprs[g])
+			}
+			group[i] = k
+		}
+	}
+	if !hasWindow {
+		return nil, nil, true, unsupported("GROUP BY must include window_start or window_end (one output row per session)")
+	}
+
+	child, cm, err := sp.convert(sessIn)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	// Below the operator: partition columns, the time, then the
+	// aggregate arguments and filters.
+	pre := make([]expr.Expr, 0, len(params.PartCols)+1+len(exprs))
+	inTypes := sessIn.Types()
+	for _, c := range params.PartCols {
+		pre = append(pre, &expr.ColRef{Idx: c, T: inTypes[c], Name: child.Names[cm[c]]})
+	}
+	pre = append(pre, &expr.ColRef{Idx: params.TSCol, T: params.TSType, Name: child.Names[cm[params.TSCol]]})
+	argCol := map[int]int{} // projection column -> pre column
+	arg := func(c int) (int, error) {
+		if k, seen := argCol[c]; seen {
+			return k, nil
+		}
+		refsWindow := false
+		walkExpr(exprs[c], func(e expr.Expr) {
+			if r, isRef := e.(*expr.ColRef); isRef && r.Idx >= nIn {
+				refsWindow = true
+			}
+		})
+		if refsWindow {
+			return 0, unsupported("aggregate arguments cannot use window_start or window_end")
+		}
+		argCol[c] = len(pre)
+		pre = append(pre, exprs[c])
+		return len(pre) - 1, nil
+	}
+	specs := make([]batch.AggSpec, len(aggs))
+	for i, a := range aggs {
+		s := a
+		s.Args = make([]int, len(a.Args))
+		for j, c := range a.Args {
+			if s.Args[j], err = arg(c); err != nil {
+				return nil, nil, true, err
+			}
+		}
+		if a.Filter >= 0 {
+			if s.Filter, err = arg(a.Filter); err != nil {
+				return nil, nil, true, err
+			}
+		}
+		specs[i] = s
+	}
+
+	below, _, err := sp.project(child, cm, pre)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	k := len(params.PartCols)
+	spec := &stream.SessionAggSpec{TSCol: k, Gap: params.Gap, Group: group, Aggs: specs, AppendOnly: child.AppendOnly}
+	for i := 0; i < k; i++ {
+		spec.PartCols = append(spec.PartCols, i)
+	}
+	tsWM := slices.Contains(below.Watermarks, k)
+	n = &stream.Node{Spec: spec, Inputs: []*stream.Node{below}}
+	for i, g := range group {
+		n.Types = append(n.Types, groupTypes[i])
+		n.StreamKey = append(n.StreamKey, i)
+		switch g {
+		case stream.SessionStartCol:
+			n.Names = append(n.Names, "window_start")
+		case stream.SessionEndCol:
+			n.Names = append(n.Names, "window_end")
+			if tsWM {
+				// Sessions that can still change end after the
+				// watermark on the time column.
+				n.Watermarks = append(n.Watermarks, i)
+			}
+		default:
+			n.Names = append(n.Names, below.Names[g])
+		}
+	}
+	for _, a := range specs {
+		n.Types = append(n.Types, a.T)
+		n.Names = append(n.Names, a.Agg.Name)
+	}
+	if sp.eowc && !sp.eowcDone {
+		if !tsWM {
+			return nil, nil, true, sqlerr.New(sqlerr.FeatureNotSupported,
+				"EMIT ON WINDOW CLOSE over SESSION needs a watermark on the session's time column (declare WATERMARK FOR on it): without one, no session ever closes")
+		}
+		spec.EmitOnClose = true
+		sp.eowcDone = true
+		n.AppendOnly = true
+	}
+	n.StateTables = []string{"rows: (partition key, time, aggregate arguments) -> count (a session's rows are deleted once the watermark passes its end)",
+		"the last watermark"}
+	return n, identity(len(n.Types)), true, nil
+}
+
+// walkExpr calls f on e and every expression below it.
+func walkExpr(e expr.Expr, f func(expr.Expr)) {
+	rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+		f(x)
+		return nil, false
+	})
+}
