@@ -26,6 +26,19 @@ type rowDecoder struct {
 	last int
 }
 
+// RowDecoder decodes chosen physical columns of stored rows straight
+// into Arrow builders (see rowDecoder); the columns must be distinct.
+type RowDecoder struct{ d *rowDecoder }
+
+// NewRowDecoder returns a decoder of columns cols of rows of types ts.
+func NewRowDecoder(ts []types.T, cols []int) RowDecoder { return RowDecoder{newRowDecoder(ts, cols)} }
+
+// DecodeInto appends the chosen columns of the encoded row v to builders,
+// one per column in the order given to NewRowDecoder.
+func (d RowDecoder) DecodeInto(v []byte, builders []array.Builder) error {
+	return d.d.decodeInto(v, builders)
+}
+
 func newRowDecoder(ts []types.T, cols []int) *rowDecoder {
 	d := &rowDecoder{ts: ts, out: make([]int, len(ts)), last: -1}
 	for i := range d.out {

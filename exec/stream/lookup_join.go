@@ -141,8 +141,20 @@ func (s *LookupJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		}
 		j.keyCols = append(j.keyCols, hjKeyCol{col: i, src: k.Type(), keyT: kt})
 	}
-	j.dec = newLJDecoder(s.Table.Types, s.RightCols)
-	for _, c := range s.RightCols {
+	// The decoder reads each physical column once; decode repeats a
+	// column wanted twice.
+	j.pick = make([]int, len(s.RightCols))
+	var uniq []int
+	for k, c := range s.RightCols {
+		at := slices.Index(uniq, c)
+		if at < 0 {
+			at = len(uniq)
+			uniq = append(uniq, c)
+		}
+		j.pick[k] = at
+	}
+	j.dec = storage.NewRowDecoder(s.Table.Types, uniq)
+	for _, c := range uniq {
 		j.builders = append(j.builders, types.NewBuilder(s.Table.Types[c]))
 	}
 	if !s.LeftAppendOnly {
@@ -180,7 +192,8 @@ type lookupJoin struct {
 	spanLo, spanHi []byte
 	keyCols        []hjKeyCol
 	skCols         []hjKeyCol
-	dec            *ljDecoder
+	dec            storage.RowDecoder
+	pick           []int // builder of each right column
 	builders       []array.Builder
 
 	stateID uint32
@@ -402,7 +415,7 @@ func (j *lookupJoin) decode(n int) ([]arrow.Array, error) {
 			}
 			continue
 		}
-		if err := j.dec.decodeInto(j.arena[sp.start:sp.end], j.builders); err != nil {
+		if err := j.dec.DecodeInto(j.arena[sp.start:sp.end], j.builders); err != nil {
 			// Leave the builders empty for the next chunk.
 			for _, b := range j.builders {
 				b.NewArray().Release()
@@ -410,9 +423,16 @@ func (j *lookupJoin) decode(n int) ([]arrow.Array, error) {
 			return nil, fmt.Errorf("lookup join %s: decode row: %w", j.spec.Table.Name, err)
 		}
 	}
-	out := make([]arrow.Array, len(j.builders))
+	arrs := make([]arrow.Array, len(j.builders))
 	for k, b := range j.builders {
-		out[k] = b.NewArray()
+		arrs[k] = b.NewArray()
+	}
+	out := make([]arrow.Array, len(j.pick))
+	for k, at := range j.pick {
+		if slices.Index(j.pick, at) != k {
+			arrs[at].Retain()
+		}
+		out[k] = arrs[at]
 	}
 	return out, nil
 }
