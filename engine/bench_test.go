@@ -110,6 +110,19 @@ func (s *benchStack) stop() error {
 	return errors.Join(err, s.eng.Close())
 }
 
+// execAll runs statements qs on one new connection, failing tb on the
+// first error.
+func (s *benchStack) execAll(tb testing.TB, qs ...string) {
+	tb.Helper()
+	conn := s.connect(tb)
+	defer conn.Close(context.Background())
+	for _, q := range qs {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 func (s *benchStack) connect(tb testing.TB) *pgx.Conn {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

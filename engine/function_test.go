@@ -16,17 +16,7 @@ func TestFunctionsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	exec := func(s *benchStack, qs ...string) {
-		t.Helper()
-		conn := s.connect(t)
-		defer conn.Close(ctx)
-		for _, q := range qs {
-			if _, err := conn.Exec(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-	}
-	exec(s, "CREATE SCHEMA app", "SET search_path = app",
+	s.execAll(t, "CREATE SCHEMA app", "SET search_path = app",
 		"CREATE TABLE bids (id int PRIMARY KEY, extra varchar)",
 		"INSERT INTO bids VALUES (1, 'cc'), (2, 'abc')",
 		`CREATE FUNCTION count_char(s varchar, c varchar) RETURNS integer LANGUAGE sql IMMUTABLE
@@ -43,7 +33,7 @@ func TestFunctionsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	exec(s, "INSERT INTO app.bids VALUES (3, 'ccc')", "FLUSH")
+	s.execAll(t, "INSERT INTO app.bids VALUES (3, 'ccc')", "FLUSH")
 	conn := s.connect(t)
 	defer conn.Close(ctx)
 	// Plain views resolve their names when read, with the reader's path.

@@ -19,17 +19,7 @@ func TestStreamingRestartSearchPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	exec := func(s *benchStack, qs ...string) {
-		t.Helper()
-		conn := s.connect(t)
-		defer conn.Close(ctx)
-		for _, q := range qs {
-			if _, err := conn.Exec(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-	}
-	exec(s, "CREATE SCHEMA app", "SET search_path = app",
+	s.execAll(t, "CREATE SCHEMA app", "SET search_path = app",
 		"CREATE TABLE orders (id int PRIMARY KEY, amount bigint)",
 		"INSERT INTO orders VALUES (1, 10), (2, 20)",
 		"CREATE MATERIALIZED VIEW totals AS SELECT count(*) AS n, sum(amount) AS s FROM orders",
@@ -42,7 +32,7 @@ func TestStreamingRestartSearchPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	exec(s, "INSERT INTO app.orders VALUES (3, 30)", "FLUSH")
+	s.execAll(t, "INSERT INTO app.orders VALUES (3, 30)", "FLUSH")
 	conn := s.connect(t)
 	var n, sum int64
 	if err := conn.QueryRow(ctx, "SELECT n, s FROM app.totals").Scan(&n, &sum); err != nil {

@@ -23,16 +23,6 @@ func TestStateLargerThanMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	exec := func(qs ...string) {
-		t.Helper()
-		conn := s.connect(t)
-		defer conn.Close(ctx)
-		for _, q := range qs {
-			if _, err := conn.Exec(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-	}
 	const query = `SELECT k, count(*) AS n, sum(v) AS s, min(v) AS lo, max(v) AS hi, count(DISTINCT v % 10) AS d
 		FROM t GROUP BY k`
 	check := func(when string) {
@@ -79,7 +69,7 @@ func TestStateLargerThanMemory(t *testing.T) {
 		return
 	}
 
-	exec("SET streaming_parallelism = 2",
+	s.execAll(t, "SET streaming_parallelism = 2",
 		"CREATE TABLE t (id bigint PRIMARY KEY, k int, v bigint)",
 		"INSERT INTO t SELECT i, i % 5000, i * 7 FROM generate_series(1, 20000) AS i",
 		"CREATE MATERIALIZED VIEW agg AS "+query)
@@ -87,7 +77,7 @@ func TestStateLargerThanMemory(t *testing.T) {
 	// A few epochs for the budget to be enforced, then changes to a part
 	// of the groups, which were evicted: the min and max of some groups
 	// are deleted.
-	exec("FLUSH", "FLUSH", "FLUSH",
+	s.execAll(t, "FLUSH", "FLUSH", "FLUSH",
 		"INSERT INTO t SELECT i, 4000 + i % 100, i FROM generate_series(20001, 21000) AS i", "FLUSH",
 		"UPDATE t SET v = v + 1 WHERE k < 500 AND id % 7 = 0", "FLUSH",
 		"DELETE FROM t WHERE k BETWEEN 1000 AND 1100 AND id % 3 = 0", "FLUSH")
@@ -107,7 +97,7 @@ func TestStateLargerThanMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	exec("DELETE FROM t WHERE k < 100", "UPDATE t SET v = -v WHERE k > 4900", "FLUSH")
+	s.execAll(t, "DELETE FROM t WHERE k < 100", "UPDATE t SET v = -v WHERE k > 4900", "FLUSH")
 	check("after a restart")
 	if bytes, _, reads := stateStats(); reads == 0 || bytes > 4*opts.StateMemory {
 		t.Fatalf("after the restart: %d bytes of state in memory, %d read back", bytes, reads)

@@ -121,7 +121,22 @@ func (s *HashAggSpec) Explain() string {
 			fmt.Fprintf(&sb, "#%d", c)
 		}
 	}
-	for i, a := range s.Aggs {
+	explainAggs(&sb, s.Aggs)
+	if s.AppendOnly {
+		sb.WriteString(" append-only")
+	}
+	if s.WindowCol >= 0 && s.WindowCol < len(s.GroupCols) {
+		fmt.Fprintf(&sb, " window #%d", s.GroupCols[s.WindowCol])
+		if s.EmitOnClose {
+			sb.WriteString(" emit on window close")
+		}
+	}
+	return sb.String()
+}
+
+// explainAggs appends ": agg(#args) [filter #f], ..." to sb.
+func explainAggs(sb *strings.Builder, aggs []batch.AggSpec) {
+	for i, a := range aggs {
 		if i == 0 {
 			sb.WriteString(": ")
 		} else {
@@ -138,23 +153,13 @@ func (s *HashAggSpec) Explain() string {
 			if j > 0 {
 				sb.WriteString(", ")
 			}
-			fmt.Fprintf(&sb, "#%d", c)
+			fmt.Fprintf(sb, "#%d", c)
 		}
 		sb.WriteString(")")
 		if a.Filter >= 0 {
-			fmt.Fprintf(&sb, " filter #%d", a.Filter)
+			fmt.Fprintf(sb, " filter #%d", a.Filter)
 		}
 	}
-	if s.AppendOnly {
-		sb.WriteString(" append-only")
-	}
-	if s.WindowCol >= 0 && s.WindowCol < len(s.GroupCols) {
-		fmt.Fprintf(&sb, " window #%d", s.GroupCols[s.WindowCol])
-		if s.EmitOnClose {
-			sb.WriteString(" emit on window close")
-		}
-	}
-	return sb.String()
 }
 
 // Group ids: 0 is a sink for rows that feed no group (late rows); without
@@ -219,6 +224,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		h.alive[g] = true
 		h.skey[g] = []byte{}
 	}
+	h.withSets = h.hasSets()
 	if !h.global {
 		if h.acct = b.Env.stateAccount(); h.acct != nil {
 			h.gone = map[string]uint64{}
@@ -301,6 +307,7 @@ type hashAgg struct {
 
 	// State cache (see the file comment).
 	acct       *stateAccount
+	withSets   bool     // some aggregate keeps multiset entries (table 2)
 	partial    bool     // committed groups exist that are not in memory
 	lastWrite  []uint64 // per group: epoch of its last write
 	ref        []bool   // per group: used since the hand last passed
@@ -1227,7 +1234,7 @@ func (h *hashAgg) keyChunk(keys [][]types.Datum) *Chunk {
 // loadSets restores the multiset entries of table 2 of the groups in
 // bySKey (all of them, unless the state is partly in memory).
 func (h *hashAgg) loadSets(r storage.Reader, bySKey map[string]uint32) error {
-	if !h.hasSets() {
+	if !h.withSets {
 		return nil
 	}
 	lo, hi := storage.StateSpan(h.groups.sets)

@@ -135,7 +135,7 @@ func (h *hashAgg) fetch(g uint32) error {
 	h.keys[g] = keys
 	h.persisted[g] = true
 	h.ref[g] = true
-	if h.hasSets() {
+	if h.withSets {
 		lo := storage.StateKey(h.groups.sets, sk)
 		it, err := h.env.State.NewIter(lo, storage.PrefixEnd(lo))
 		if err != nil {
@@ -174,17 +174,14 @@ func (h *hashAgg) fetchWindows(wm int64) error {
 	slices.Sort(closing)
 	for _, v := range closing {
 		var keys [][]types.Datum
+		// The group values come from the state key; assign then reads
+		// each group's state (and its stored values) once.
 		for sk := range h.evictedWin[v] {
-			val, found, err := h.env.State.Get(storage.StateKey(h.groups.groups, []byte(sk)))
-			if err != nil {
-				return err
-			}
-			if !found {
-				continue
-			}
+			rest := []byte(sk)
 			ks := make([]types.Datum, len(h.spec.GroupTypes))
+			var err error
 			for j, t := range h.spec.GroupTypes {
-				if ks[j], val, err = types.DecodeValue(val, t); err != nil {
+				if ks[j], rest, err = types.DecodeKey(rest, t, false); err != nil {
 					return err
 				}
 			}

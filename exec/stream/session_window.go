@@ -106,30 +106,7 @@ func (s *SessionAggSpec) Explain() string {
 		}
 	}
 	fmt.Fprintf(&sb, " session(#%d, gap %s)", s.TSCol, batch.FormatMicros(s.Gap))
-	for i, a := range s.Aggs {
-		if i == 0 {
-			sb.WriteString(": ")
-		} else {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(a.Agg.Name + "(")
-		if a.Distinct {
-			sb.WriteString("DISTINCT ")
-		}
-		if len(a.Args) == 0 {
-			sb.WriteString("*")
-		}
-		for j, c := range a.Args {
-			if j > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "#%d", c)
-		}
-		sb.WriteString(")")
-		if a.Filter >= 0 {
-			fmt.Fprintf(&sb, " filter #%d", a.Filter)
-		}
-	}
+	explainAggs(&sb, s.Aggs)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
