@@ -47,10 +47,13 @@ func (r *registry) addStringFuncs() {
 			return substr(s(a[0]), i(a[1]), i(a[2]), true)
 		})
 	}
-	row("substring", ts(t, t), t, func(_ *Env, a []types.Datum) (types.Datum, error) {
-		re, err := compileRegex(s(a[1]), false)
+	r.strictRegexRow("substring", ts(t, t), t, func(memo *regexMemo, _ *Env, a []types.Datum) (types.Datum, error) {
+		re, err := memo.compile(s(a[1]), false)
 		if err != nil {
 			return nil, err
+		}
+		if memo.cannotMatch(s(a[0])) {
+			return nil, nil
 		}
 		m := re.FindStringSubmatch(s(a[0]))
 		switch {
@@ -218,15 +221,18 @@ func (r *registry) addStringFuncs() {
 	r.fn(&Scalar{Name: "concat_ws", Args: ts(t, Any), Variadic: true, Ret: t, Volatility: Stable, Eval: concatText, EvalTyped: concatFunc(true)})
 	r.fn(&Scalar{Name: "format", Args: ts(t), Ret: t, Volatility: Stable, Eval: concatText, EvalTyped: formatFunc})
 	r.fn(&Scalar{Name: "format", Args: ts(t, Any), Variadic: true, Ret: t, Volatility: Stable, Eval: concatText, EvalTyped: formatFunc})
-	regexReplace := func(_ *Env, a []types.Datum) (types.Datum, error) {
+	regexReplace := func(memo *regexMemo, _ *Env, a []types.Datum) (types.Datum, error) {
 		flags := ""
 		if len(a) > 3 {
 			flags = s(a[3])
 		}
 		ci := strings.Contains(flags, "i")
-		re, err := compileRegex(s(a[1]), ci)
+		re, err := memo.compile(s(a[1]), ci)
 		if err != nil {
 			return nil, err
+		}
+		if memo.cannotMatch(s(a[0])) {
+			return s(a[0]), nil
 		}
 		repl := translateReplacement(s(a[2]))
 		if strings.Contains(flags, "g") {
@@ -240,14 +246,17 @@ func (r *registry) addStringFuncs() {
 		dst = re.ExpandString(dst, repl, s(a[0]), loc)
 		return s(a[0])[:loc[0]] + string(dst) + s(a[0])[loc[1]:], nil
 	}
-	row("regexp_replace", ts(t, t, t), t, regexReplace)
-	row("regexp_replace", ts(t, t, t, t), t, regexReplace)
+	r.strictRegexRow("regexp_replace", ts(t, t, t), t, regexReplace)
+	r.strictRegexRow("regexp_replace", ts(t, t, t, t), t, regexReplace)
 	textArr := types.T{Kind: types.Array, Elem: &types.TText}
-	regexMatch := func(_ *Env, a []types.Datum) (types.Datum, error) {
+	regexMatch := func(memo *regexMemo, _ *Env, a []types.Datum) (types.Datum, error) {
 		ci := len(a) > 2 && strings.Contains(s(a[2]), "i")
-		re, err := compileRegex(s(a[1]), ci)
+		re, err := memo.compile(s(a[1]), ci)
 		if err != nil {
 			return nil, err
+		}
+		if memo.cannotMatch(s(a[0])) {
+			return nil, nil
 		}
 		m := re.FindStringSubmatchIndex(s(a[0]))
 		if m == nil {
@@ -267,8 +276,8 @@ func (r *registry) addStringFuncs() {
 		}
 		return FormatArrayText(elems, nulls), nil
 	}
-	row("regexp_match", ts(t, t), textArr, regexMatch)
-	row("regexp_match", ts(t, t, t), textArr, regexMatch)
+	r.strictRegexRow("regexp_match", ts(t, t), textArr, regexMatch)
+	r.strictRegexRow("regexp_match", ts(t, t, t), textArr, regexMatch)
 	row("string_to_array", ts(t, t), textArr, func(_ *Env, a []types.Datum) (types.Datum, error) {
 		if s(a[0]) == "" {
 			return "{}", nil

@@ -226,10 +226,14 @@ func likeEscape(p, esc string) (string, error) {
 	return sb.String(), nil
 }
 
+// pgRegexEscapes translates the word-boundary escapes of PostgreSQL's
+// regular expressions into Go's (a Replacer is safe for concurrent use).
+var pgRegexEscapes = strings.NewReplacer(`\m`, `\b`, `\M`, `\b`, `\y`, `\b`, `[[:<:]]`, `\b`, `[[:>:]]`, `\b`)
+
 // compileRegex compiles a PostgreSQL (ARE) regular expression with Go's
 // regexp, translating the escapes that differ.
 func compileRegex(p string, ci bool) (*regexp.Regexp, error) {
-	tr := strings.NewReplacer(`\m`, `\b`, `\M`, `\b`, `\y`, `\b`, `[[:<:]]`, `\b`, `[[:>:]]`, `\b`).Replace(p)
+	tr := pgRegexEscapes.Replace(p)
 	if ci {
 		tr = "(?i)" + tr
 	}
@@ -238,6 +242,75 @@ func compileRegex(p string, ci bool) (*regexp.Regexp, error) {
 		return nil, sqlerr.New(sqlerr.InvalidRegularExpression, "invalid regular expression: %s", regexErrText(err))
 	}
 	return re, nil
+}
+
+// regexMemo keeps the last pattern compiled while one batch is
+// evaluated: a pattern is nearly always a constant, so it is compiled
+// once per batch instead of once per row. With it goes a literal every
+// match must contain, if the pattern has one: a value without it cannot
+// match, which a substring search finds out far faster than the regexp.
+type regexMemo struct {
+	pat  string
+	ci   bool
+	re   *regexp.Regexp
+	must string
+}
+
+func (m *regexMemo) compile(p string, ci bool) (*regexp.Regexp, error) {
+	if m.re != nil && m.pat == p && m.ci == ci {
+		return m.re, nil
+	}
+	re, err := compileRegex(p, ci)
+	if err != nil {
+		return nil, err
+	}
+	m.pat, m.ci, m.re, m.must = p, ci, re, ""
+	if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+		m.must = requiredLiteral(t.Simplify())
+	}
+	return re, nil
+}
+
+// cannotMatch reports whether s lacks the pattern's required literal.
+func (m *regexMemo) cannotMatch(s string) bool {
+	return m.must != "" && !strings.Contains(s, m.must)
+}
+
+// requiredLiteral returns the longest case-sensitive literal that every
+// match of t contains, or "".
+func requiredLiteral(t *syntax.Regexp) string {
+	switch t.Op {
+	case syntax.OpLiteral:
+		if t.Flags&syntax.FoldCase != 0 {
+			return ""
+		}
+		return string(t.Rune)
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiteral(t.Sub[0])
+	case syntax.OpRepeat:
+		if t.Min >= 1 {
+			return requiredLiteral(t.Sub[0])
+		}
+	case syntax.OpConcat:
+		best := ""
+		for _, sub := range t.Sub {
+			if l := requiredLiteral(sub); len(l) > len(best) {
+				best = l
+			}
+		}
+		return best
+	}
+	return ""
+}
+
+// strictRegexRow registers a strict per-row function that compiles
+// patterns through a memo of its own for every batch.
+func (r *registry) strictRegexRow(name string, args []types.T, ret types.T, f func(m *regexMemo, env *Env, a []types.Datum) (types.Datum, error)) *Scalar {
+	eval := func(env *Env, cols []arrow.Array, n int) (arrow.Array, error) {
+		m := &regexMemo{}
+		return rowFunc(args, ret, true, func(env *Env, a []types.Datum) (types.Datum, error) { return f(m, env, a) })(env, cols, n)
+	}
+	return r.fn(&Scalar{Name: name, Args: args, Ret: ret, Strict: true, Eval: eval})
 }
 
 func regexErrText(err error) string {
@@ -254,20 +327,17 @@ func regexOp(ci, negate bool) ScalarFunc {
 		out := make([]bool, n)
 		valid := validity(n, x, p)
 		vb := validBits(valid)
-		var re *regexp.Regexp
-		last := ""
+		var memo regexMemo
 		for i := range out {
 			if !rowValid(vb, i) {
 				continue
 			}
-			if re == nil || p.Value(i) != last {
-				var err error
-				last = p.Value(i)
-				if re, err = compileRegex(last, ci); err != nil {
-					return nil, err
-				}
+			re, err := memo.compile(p.Value(i), ci)
+			if err != nil {
+				return nil, err
 			}
-			out[i] = re.MatchString(x.Value(i)) != negate
+			v := x.Value(i)
+			out[i] = (!memo.cannotMatch(v) && re.MatchString(v)) != negate
 		}
 		return makeBool(out, valid), nil
 	}
