@@ -79,16 +79,7 @@ func (r *registry) addDatetimeFuncs() {
 				return age(midnight, a[0].(types.Timestamp), aware, env.loc()), nil
 			})})
 		r.fn(&Scalar{Name: "to_char", Args: ts(st, t), Ret: t, Strict: true, Volatility: Stable,
-			Eval: rowFunc(ts(st, t), t, true, func(env *Env, a []types.Datum) (types.Datum, error) {
-				v := a[0].(types.Timestamp)
-				zone := ""
-				if aware {
-					tt := time.UnixMicro(int64(v)).In(env.loc())
-					zone, _ = tt.Zone()
-					v = utcToLocal(v, env.loc())
-				}
-				return toCharTime(fieldsOf(v), a[1].(string), zone), nil
-			})})
+			Eval: toCharTimestamps(aware)})
 		r.fn(&Scalar{Name: "date_bin", Args: ts(iv, st, st), Ret: st, Strict: true,
 			Eval: rowFunc(ts(iv, st, st), st, true, func(_ *Env, a []types.Datum) (types.Datum, error) {
 				return dateBin(a[0].(types.IntervalValue), a[1].(types.Timestamp), a[2].(types.Timestamp))
@@ -252,11 +243,15 @@ func fieldsOf(ts types.Timestamp) tmFields {
 	days := floorDiv(int64(ts), types.MicrosPerDay)
 	us := int64(ts) - days*types.MicrosPerDay
 	y, m, d := types.Date(days).YMD()
-	t := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(days)-types.PGEpochDays)
+	// 1970-01-01, day 0, was a Thursday.
+	wday := (days + 4) % 7
+	if wday < 0 {
+		wday += 7
+	}
 	return tmFields{year: y, month: m, day: d,
 		hour: int(us / types.MicrosPerHour), min: int(us / types.MicrosPerMinute % 60),
 		sec: int(us / types.MicrosPerSecond % 60), usec: int(us % types.MicrosPerSecond),
-		yday: t.YearDay(), wday: int(t.Weekday())}
+		yday: int(days-int64(types.DateFromYMD(y, 1, 1))) + 1, wday: int(wday)}
 }
 
 func fromFields(f tmFields) types.Timestamp {

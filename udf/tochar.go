@@ -1,10 +1,12 @@
 package udf
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/cockroachdb/apd/v3"
 
 	"streamsql/sql/sqlerr"
@@ -25,20 +27,41 @@ var timePatterns = []string{
 }
 
 func toCharTime(f tmFields, format, zone string) string {
-	var sb strings.Builder
+	return string(appendToChar(nil, compileToChar(format), f, zone))
+}
+
+// toCharItem is one piece of a compiled to_char template: literal text,
+// or a pattern with its FM (fill mode) prefix.
+type toCharItem struct {
+	lit string
+	pat string
+	fm  bool
+}
+
+// compileToChar splits a to_char template into its pieces, once per
+// template rather than once per value.
+func compileToChar(format string) []toCharItem {
+	var items []toCharItem
+	lit := func(s string) {
+		if n := len(items); n > 0 && items[n-1].pat == "" {
+			items[n-1].lit += s
+			return
+		}
+		items = append(items, toCharItem{lit: s})
+	}
 	for k := 0; k < len(format); {
 		if format[k] == '"' {
 			end := strings.IndexByte(format[k+1:], '"')
 			if end < 0 {
-				sb.WriteString(format[k+1:])
+				lit(format[k+1:])
 				break
 			}
-			sb.WriteString(format[k+1 : k+1+end])
+			lit(format[k+1 : k+1+end])
 			k += end + 2
 			continue
 		}
 		if format[k] == '\\' && k+1 < len(format) {
-			sb.WriteByte(format[k+1])
+			lit(format[k+1 : k+2])
 			k += 2
 			continue
 		}
@@ -55,36 +78,68 @@ func toCharTime(f tmFields, format, zone string) string {
 			}
 		}
 		if pat == "" {
-			sb.WriteByte(format[k])
+			if k < len(format) {
+				lit(format[k : k+1])
+			}
 			k++
 			continue
 		}
 		k += len(pat)
-		num := func(v, width int) {
-			if fm {
-				sb.WriteString(strconv.Itoa(v))
-			} else if v < 0 {
-				fmt.Fprintf(&sb, "-%0*d", width, -v)
-			} else {
-				fmt.Fprintf(&sb, "%0*d", width, v)
-			}
+		items = append(items, toCharItem{pat: pat, fm: fm})
+	}
+	return items
+}
+
+// appendToCharNum appends v zero-padded to width (as %0*d), or as is in
+// fill mode.
+func appendToCharNum(b []byte, v, width int, fm bool) []byte {
+	if fm {
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	if v < 0 {
+		b = append(b, '-')
+		v = -v
+	}
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], int64(v), 10)
+	for i := len(d); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, d...)
+}
+
+// appendToChar renders the compiled template for the fields f.
+func appendToChar(b []byte, items []toCharItem, f tmFields, zone string) []byte {
+	h12 := f.hour % 12
+	if h12 == 0 {
+		h12 = 12
+	}
+	year := f.year
+	if year <= 0 && !f.interval {
+		year = -year + 1
+	}
+	for _, it := range items {
+		if it.pat == "" {
+			b = append(b, it.lit...)
+			continue
 		}
+		num := func(v, width int) { b = appendToCharNum(b, v, width, it.fm) }
 		word := func(s string, width int) {
-			if fm {
-				sb.WriteString(s)
-			} else {
-				fmt.Fprintf(&sb, "%-*s", width, s)
+			b = append(b, s...)
+			if !it.fm {
+				for i := len(s); i < width; i++ {
+					b = append(b, ' ')
+				}
 			}
 		}
-		h12 := f.hour % 12
-		if h12 == 0 {
-			h12 = 12
+		ampm := func(am, pm string) {
+			if f.hour >= 12 {
+				b = append(b, pm...)
+			} else {
+				b = append(b, am...)
+			}
 		}
-		year := f.year
-		if year <= 0 && !f.interval {
-			year = -year + 1
-		}
-		switch pat {
+		switch pat := it.pat; pat {
 		case "HH24":
 			num(f.hour, 2)
 		case "HH12", "HH":
@@ -98,11 +153,11 @@ func toCharTime(f tmFields, format, zone string) string {
 		case "US":
 			num(f.usec, 6)
 		case "AM", "PM":
-			sb.WriteString(map[bool]string{true: "PM", false: "AM"}[f.hour >= 12])
+			ampm("AM", "PM")
 		case "am", "pm":
-			sb.WriteString(map[bool]string{true: "pm", false: "am"}[f.hour >= 12])
+			ampm("am", "pm")
 		case "A.M.", "P.M.":
-			sb.WriteString(map[bool]string{true: "P.M.", false: "A.M."}[f.hour >= 12])
+			ampm("A.M.", "P.M.")
 		case "YYYY", "IYYY":
 			num(year, 4)
 		case "YYY":
@@ -118,16 +173,18 @@ func toCharTime(f tmFields, format, zone string) string {
 				break
 			}
 			name := monthNames[f.month-1]
+			width := 9
 			if len(pat) == 3 {
-				name = name[:3]
+				name, width = name[:3], 3
 			}
-			word(caseLike(name, pat), map[bool]int{true: 3, false: 9}[len(pat) == 3])
+			word(caseLike(name, pat), width)
 		case "DAY", "Day", "day", "DY", "Dy", "dy":
 			name := dayNames[f.wday]
+			width := 9
 			if len(pat) == 2 {
-				name = name[:3]
+				name, width = name[:3], 3
 			}
-			word(caseLike(name, pat), map[bool]int{true: 3, false: 9}[len(pat) == 2])
+			word(caseLike(name, pat), width)
 		case "MM":
 			num(f.month, 2)
 		case "DDD":
@@ -151,12 +208,12 @@ func toCharTime(f tmFields, format, zone string) string {
 		case "J":
 			num(int(types.DateFromYMD(f.year, f.month, f.day))+2440588, 1)
 		case "TZ":
-			sb.WriteString(strings.ToUpper(zone))
+			b = append(b, strings.ToUpper(zone)...)
 		case "tz":
-			sb.WriteString(strings.ToLower(zone))
+			b = append(b, strings.ToLower(zone)...)
 		}
 	}
-	return sb.String()
+	return b
 }
 
 func isoWeek(f tmFields) int {
@@ -481,4 +538,42 @@ func toCharNumber(d *apd.Decimal, format string) string {
 	trim := strings.TrimLeft(s, " ")
 	pad := len(s) - len(trim)
 	return strings.Repeat(" ", pad) + sign + trim
+}
+
+// toCharTimestamps is to_char(timestamp[tz], text) over columns: the
+// template is compiled once per run of equal templates (nearly always
+// once per batch) and each value rendered into one reused buffer.
+func toCharTimestamps(aware bool) ScalarFunc {
+	return func(env *Env, args []arrow.Array, n int) (arrow.Array, error) {
+		vals := args[0].(*array.Timestamp).TimestampValues()
+		formats := strs(args[1])
+		vb := validBits(validity(n, args[0], args[1]))
+		b := array.NewStringBuilder(typesMem())
+		defer b.Release()
+		b.Reserve(n)
+		var (
+			buf    []byte
+			items  []toCharItem
+			format string
+			loc    = env.loc()
+		)
+		for i := 0; i < n; i++ {
+			if !rowValid(vb, i) {
+				b.AppendNull()
+				continue
+			}
+			if f := formats.Value(i); items == nil || f != format {
+				format, items = f, compileToChar(f)
+			}
+			v := types.Timestamp(vals[i])
+			zone := ""
+			if aware {
+				zone, _ = time.UnixMicro(int64(v)).In(loc).Zone()
+				v = utcToLocal(v, loc)
+			}
+			buf = appendToChar(buf[:0], items, fieldsOf(v), zone)
+			b.BinaryBuilder.Append(buf)
+		}
+		return b.NewArray(), nil
+	}
 }
