@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"streamsql/engine"
+	"streamsql/httpapi"
 	"streamsql/pgwire"
 )
 
@@ -28,7 +30,14 @@ type config struct {
 	LogLevel string `json:"log_level"`
 	// StateMemory is the memory budget of streaming state, e.g. "8GB".
 	StateMemory string `json:"state_memory"`
+	// HTTP is the address of the metrics and health endpoints ("off":
+	// none).
+	HTTP string `json:"http_listen"`
 }
+
+// defaultHTTP is where /metrics and /health are served unless -http says
+// otherwise.
+const defaultHTTP = "127.0.0.1:5480"
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -43,7 +52,8 @@ func run(args []string) error {
 	data := fs.String("data", "./data", "data directory")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	stateMem := fs.String("state-memory", "", "memory for streaming operator state before part of it stays on disk only, e.g. 8GB (default: half of the machine's memory; -1: no limit)")
-	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level and state_memory")
+	httpAddr := fs.String("http", defaultHTTP, `address of the HTTP endpoints /metrics (Prometheus) and /health; "off" for none`)
+	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory and http_listen")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,7 +80,11 @@ func run(args []string) error {
 		if c.StateMemory != "" && !set["state-memory"] {
 			*stateMem = c.StateMemory
 		}
+		if c.HTTP != "" && !set["http"] {
+			*httpAddr = c.HTTP
+		}
 	}
+	httpSet := *httpAddr != defaultHTTP
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(strings.ToUpper(*level))); err != nil {
 		return fmt.Errorf("bad -log-level %q", *level)
@@ -90,6 +104,24 @@ func run(args []string) error {
 		eng.Close()
 		return err
 	}
+	var hsrv *http.Server
+	if *httpAddr != "" && *httpAddr != "off" {
+		hln, err := net.Listen("tcp", *httpAddr)
+		switch {
+		case err != nil && httpSet:
+			ln.Close()
+			eng.Close()
+			return fmt.Errorf("-http: %w", err)
+		case err != nil:
+			// The default address is taken (another server on this
+			// machine): serve SQL without the HTTP endpoints.
+			log.Warn("HTTP endpoints not served", "addr", *httpAddr, "err", err)
+		default:
+			hsrv = &http.Server{Handler: httpapi.New(eng, log), ReadHeaderTimeout: 10 * time.Second}
+			go hsrv.Serve(hln)
+			log.Info("HTTP endpoints", "addr", hln.Addr().String(), "paths", "/metrics /health")
+		}
+	}
 	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -106,6 +138,9 @@ func run(args []string) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if hsrv != nil {
+		hsrv.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}

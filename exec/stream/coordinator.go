@@ -48,11 +48,16 @@ type Coordinator struct {
 	// lastCommitted mirrors committed for readers that must not take mu
 	// (operators at their barriers).
 	lastCommitted atomic.Uint64
+	// epochs counts commits; barrierLatency times them from injection.
+	epochs         atomic.Int64
+	barrierLatency latencyHistogram
 }
 
 type pendingEpoch struct {
 	waiting map[*Job]bool
 	writes  map[*Job][]*pebble.Batch
+	// injected is when the epoch's barrier was injected.
+	injected time.Time
 }
 
 // CoordinatorOptions configure NewCoordinator.
@@ -290,6 +295,8 @@ func (c *Coordinator) tryCommitLocked() {
 		delete(c.pending, e)
 		c.committed = e
 		c.lastCommitted.Store(e)
+		c.epochs.Add(1)
+		c.barrierLatency.observe(time.Since(p.injected))
 		for _, j := range c.jobs {
 			if j.start < e {
 				j.mu.Lock()
@@ -400,7 +407,7 @@ func (c *Coordinator) inject() {
 	c.mu.Lock()
 	e := c.epoch + 1
 	c.epoch = e
-	p := &pendingEpoch{waiting: map[*Job]bool{}, writes: map[*Job][]*pebble.Batch{}}
+	p := &pendingEpoch{waiting: map[*Job]bool{}, writes: map[*Job][]*pebble.Batch{}, injected: time.Now()}
 	type target struct {
 		ch   chan uint64
 		done <-chan struct{}

@@ -1,0 +1,169 @@
+package engine
+
+// Metrics in the Prometheus text exposition format (version 0.0.4): the
+// server, the epoch coordinator, the state budget, every streaming job,
+// storage and the Go runtime. Values are read at scrape time; nothing is
+// kept between scrapes.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"time"
+
+	"streamsql/exec/stream"
+)
+
+// metricsWriter writes families in the text format.
+type metricsWriter struct {
+	w *bufio.Writer
+}
+
+func (m *metricsWriter) family(name, typ, help string) {
+	fmt.Fprintf(m.w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+}
+
+func (m *metricsWriter) sample(name, labels string, v float64) {
+	m.w.WriteString(name)
+	if labels != "" {
+		m.w.WriteString("{" + labels + "}")
+	}
+	m.w.WriteByte(' ')
+	m.w.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+	m.w.WriteByte('\n')
+}
+
+func (m *metricsWriter) gauge(name, help string, v float64) {
+	m.family(name, "gauge", help)
+	m.sample(name, "", v)
+}
+
+// labelEscaper escapes label values (a Replacer is safe for concurrent
+// use).
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func labelValue(s string) string { return labelEscaper.Replace(s) }
+
+// jobMetric is one per-job family.
+type jobMetric struct {
+	name, typ, help string
+	value           func(j stream.JobInfo) float64
+}
+
+var jobMetrics = []jobMetric{
+	{"streamsql_job_rows_in_total", "counter", "Rows the job's sources delivered.", func(j stream.JobInfo) float64 { return float64(j.RowsIn) }},
+	{"streamsql_job_rows_out_total", "counter", "Changes the job wrote to its view or sink.", func(j stream.JobInfo) float64 { return float64(j.RowsOut) }},
+	{"streamsql_job_late_rows_total", "counter", "Rows dropped because they were behind the watermark.", func(j stream.JobInfo) float64 { return float64(j.Late) }},
+	{"streamsql_job_committed_epoch", "gauge", "The last epoch the job committed.", func(j stream.JobInfo) float64 { return float64(j.Committed) }},
+	{"streamsql_job_state_bytes", "gauge", "Estimated memory of the job's operator state.", func(j stream.JobInfo) float64 { return float64(j.StateBytes) }},
+	{"streamsql_job_state_evicted_total", "counter", "State entries dropped from memory to keep within the state budget.", func(j stream.JobInfo) float64 { return float64(j.StateEvicted) }},
+	{"streamsql_job_state_reads_total", "counter", "State entries read back from storage.", func(j stream.JobInfo) float64 { return float64(j.StateReads) }},
+	{"streamsql_job_failed", "gauge", "1 if the job stopped with an error (see SHOW JOBS).", func(j stream.JobInfo) float64 {
+		if strings.HasPrefix(j.Status, "failed") {
+			return 1
+		}
+		return 0
+	}},
+}
+
+// WriteMetrics writes every metric in the Prometheus text format.
+func (e *Engine) WriteMetrics(out io.Writer) error {
+	m := &metricsWriter{w: bufio.NewWriter(out)}
+
+	e.mu.Lock()
+	sessions := len(e.sessions)
+	e.mu.Unlock()
+	m.gauge("streamsql_uptime_seconds", "Seconds since the server opened the database.", time.Since(e.started).Seconds())
+	m.gauge("streamsql_sessions", "Open client sessions.", float64(sessions))
+
+	c := e.coord.Metrics()
+	m.gauge("streamsql_epoch_committed", "The last committed epoch.", float64(c.Committed))
+	m.family("streamsql_epochs_committed_total", "counter", "Epochs committed since the server started.")
+	m.sample("streamsql_epochs_committed_total", "", float64(c.Epochs))
+	m.family("streamsql_barrier_latency_seconds", "histogram", "Time from injecting an epoch's barrier to committing the epoch.")
+	var cum int64
+	for i, le := range stream.LatencyBuckets {
+		cum += c.BarrierCounts[i]
+		m.sample("streamsql_barrier_latency_seconds_bucket", `le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
+	}
+	cum += c.BarrierCounts[len(stream.LatencyBuckets)]
+	m.sample("streamsql_barrier_latency_seconds_bucket", `le="+Inf"`, float64(cum))
+	m.sample("streamsql_barrier_latency_seconds_sum", "", c.BarrierSum)
+	m.sample("streamsql_barrier_latency_seconds_count", "", float64(cum))
+	m.gauge("streamsql_epoch_pending_seconds", "How long the oldest uncommitted epoch has waited since its barrier was injected.", c.Pending.Seconds())
+	m.gauge("streamsql_state_memory_bytes", "Operator state in memory, as the operators last reported it.", float64(c.StateUsed))
+	m.gauge("streamsql_state_memory_limit_bytes", "The state memory budget (0: no limit).", float64(c.StateLimit))
+
+	jobs := e.coord.Jobs()
+	names := make([]string, len(jobs))
+	for i, j := range jobs {
+		names[i] = j.Name
+		if names[i] == "" {
+			if r, ok := e.cat.ByOID(j.ID); ok {
+				names[i] = r.Name
+			}
+		}
+	}
+	for _, jm := range jobMetrics {
+		m.family(jm.name, jm.typ, jm.help)
+		for i, j := range jobs {
+			m.sample(jm.name, `job="`+labelValue(names[i])+`",id="`+strconv.FormatUint(uint64(j.ID), 10)+`"`, jm.value(j))
+		}
+	}
+
+	pm := e.db.Pebble().Metrics()
+	m.gauge("streamsql_storage_disk_bytes", "Bytes the storage engine uses on disk.", float64(pm.DiskSpaceUsage()))
+	m.gauge("streamsql_storage_memtable_bytes", "Bytes of the storage engine's memtables.", float64(pm.MemTable.Size))
+
+	writeRuntimeMetrics(m)
+	return m.w.Flush()
+}
+
+// writeRuntimeMetrics adds the Go runtime's and the process's basics.
+func writeRuntimeMetrics(m *metricsWriter) {
+	samples := []metrics.Sample{
+		{Name: "/sched/goroutines:goroutines"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+	}
+	metrics.Read(samples)
+	val := func(s metrics.Sample) float64 {
+		if s.Value.Kind() == metrics.KindUint64 {
+			return float64(s.Value.Uint64())
+		}
+		return 0
+	}
+	m.gauge("go_goroutines", "Goroutines that currently exist.", val(samples[0]))
+	m.gauge("go_heap_objects_bytes", "Bytes of live and not yet swept heap objects.", val(samples[1]))
+	m.gauge("go_memory_total_bytes", "All memory the Go runtime mapped.", val(samples[2]))
+	m.family("go_gc_cycles_total", "counter", "Completed garbage collection cycles.")
+	m.sample("go_gc_cycles_total", "", val(samples[3]))
+	if raw, err := os.ReadFile("/proc/self/statm"); err == nil {
+		if f := strings.Fields(string(raw)); len(f) > 1 {
+			if pages, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				m.gauge("process_resident_memory_bytes", "Resident memory of the process.", float64(pages*int64(os.Getpagesize())))
+			}
+		}
+	}
+}
+
+// StallLimit is how long an epoch may stay uncommitted before Health
+// reports the streaming jobs as stalled.
+const StallLimit = time.Minute
+
+// Health returns nil when the database serves: storage answers reads and
+// epochs commit (none has waited longer than StallLimit).
+func (e *Engine) Health() error {
+	if _, _, err := e.db.Latest().Get([]byte("health")); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if p := e.coord.Metrics().Pending; p > StallLimit {
+		return fmt.Errorf("streaming: epoch %d has waited %s to commit", e.coord.Committed()+1, p.Round(time.Second))
+	}
+	return nil
+}

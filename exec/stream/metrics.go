@@ -1,0 +1,64 @@
+package stream
+
+// Coordinator metrics: how long epochs take from the injection of their
+// barrier to their commit (the floor of every view's freshness), and how
+// many committed.
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// LatencyBuckets are the upper bounds, in seconds, of the barrier latency
+// histogram.
+var LatencyBuckets = [...]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// latencyHistogram counts observations per bucket without locks.
+type latencyHistogram struct {
+	counts [len(LatencyBuckets) + 1]atomic.Int64 // the last is +Inf
+	sumNs  atomic.Int64
+}
+
+func (h *latencyHistogram) observe(d time.Duration) {
+	s := d.Seconds()
+	i := 0
+	for i < len(LatencyBuckets) && s > LatencyBuckets[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sumNs.Add(int64(d))
+}
+
+// CoordinatorMetrics is a snapshot of the coordinator's metrics.
+type CoordinatorMetrics struct {
+	// Committed is the last committed epoch; Epochs how many epochs this
+	// process committed.
+	Committed, Epochs int64
+	// BarrierCounts are the observations per bucket of LatencyBuckets
+	// (not cumulative), the last one above every bound; BarrierSum is
+	// their sum in seconds.
+	BarrierCounts [len(LatencyBuckets) + 1]int64
+	BarrierSum    float64
+	// StateUsed and StateLimit are the bytes of operator state in memory
+	// and the budget (0: no limit).
+	StateUsed, StateLimit int64
+	// Pending is how long the oldest epoch not committed yet has been
+	// waiting since its barrier was injected (0: none is pending).
+	Pending time.Duration
+}
+
+// Metrics returns a snapshot of the coordinator's metrics.
+func (c *Coordinator) Metrics() CoordinatorMetrics {
+	m := CoordinatorMetrics{Committed: int64(c.lastCommitted.Load()), Epochs: c.epochs.Load(),
+		StateUsed: c.mem.Used(), StateLimit: c.mem.Limit()}
+	for i := range m.BarrierCounts {
+		m.BarrierCounts[i] = c.barrierLatency.counts[i].Load()
+	}
+	m.BarrierSum = time.Duration(c.barrierLatency.sumNs.Load()).Seconds()
+	c.mu.Lock()
+	if p := c.pending[c.committed+1]; p != nil {
+		m.Pending = time.Since(p.injected)
+	}
+	c.mu.Unlock()
+	return m
+}

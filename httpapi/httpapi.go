@@ -1,0 +1,34 @@
+// Package httpapi serves the database's HTTP endpoints: Prometheus
+// metrics at /metrics and a health check at /health.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"streamsql/engine"
+)
+
+// New returns the handler of every endpoint.
+func New(e *engine.Engine, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		if err := e.WriteMetrics(w); err != nil {
+			log.Warn("write metrics", "err", err)
+		}
+	})
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := e.Health(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(err.Error() + "\n"))
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}

@@ -1,0 +1,160 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"streamsql/engine"
+	"streamsql/httpapi"
+	"streamsql/pgwire"
+)
+
+// serve opens a database in a temp dir and serves it over the wire.
+func serve(t *testing.T) (*engine.Engine, string) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng, err := engine.Open(engine.Options{DataDir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		srv.Shutdown(sctx)
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, pgwire.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			t.Error(err)
+		}
+		if err := eng.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return eng, fmt.Sprintf("postgres://u@%s/dev?sslmode=disable", ln.Addr())
+}
+
+var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$`)
+
+// scrape fetches /metrics and returns every sample by name and labels,
+// failing on any line that is not valid text exposition.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Fatalf("content type %q", ct)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	typed := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+		if f := strings.Fields(line); len(f) >= 4 && f[0] == "#" && f[1] == "TYPE" {
+			typed[f[2]] = true
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := sampleLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("not a sample line: %q", line)
+		}
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m[1], "_bucket"), "_sum"), "_count")
+		if !typed[m[1]] && !typed[base] {
+			t.Fatalf("sample %s without a TYPE line", m[1])
+		}
+		v, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			t.Fatalf("bad value in %q", line)
+		}
+		out[m[1]+m[2]] = v
+	}
+	return out
+}
+
+func TestMetricsAndHealth(t *testing.T) {
+	eng, dsn := serve(t)
+	web := httptest.NewServer(httpapi.New(eng, nil))
+	defer web.Close()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, s := range []string{
+		"CREATE TABLE t (k int PRIMARY KEY, g int, v int)",
+		"CREATE MATERIALIZED VIEW by_g AS SELECT g, count(*) AS n, sum(v) AS s FROM t GROUP BY g",
+		"INSERT INTO t VALUES (1, 1, 10), (2, 1, 20), (3, 2, 5)",
+		"FLUSH",
+	} {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	var id int64
+	if err := conn.QueryRow(ctx, "SELECT oid::int8 FROM pg_class WHERE relname = 'by_g'").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	m := scrape(t, web.URL)
+	job := fmt.Sprintf(`{job="by_g",id="%d"}`, id)
+	for name, want := range map[string]float64{
+		"streamsql_job_rows_in_total" + job: 3,
+		"streamsql_job_rows_out_total" + job: 2,
+		"streamsql_job_failed" + job:       0,
+		"streamsql_sessions":               1,
+	} {
+		if got, ok := m[name]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	for _, name := range []string{"streamsql_epoch_committed", "streamsql_epochs_committed_total",
+		`streamsql_barrier_latency_seconds_bucket{le="+Inf"}`, "streamsql_storage_disk_bytes", "go_goroutines",
+		"streamsql_job_committed_epoch" + job} {
+		if m[name] <= 0 {
+			t.Errorf("%s = %v, want > 0", name, m[name])
+		}
+	}
+	if m[`streamsql_barrier_latency_seconds_bucket{le="+Inf"}`] != m["streamsql_barrier_latency_seconds_count"] {
+		t.Error("histogram +Inf bucket differs from its count")
+	}
+	if m[`streamsql_barrier_latency_seconds_bucket{le="0.005"}`] > m[`streamsql_barrier_latency_seconds_bucket{le="10"}`] {
+		t.Error("histogram buckets are not cumulative")
+	}
+
+	resp, err := http.Get(web.URL + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ok\n" {
+		t.Fatalf("health: %d %q", resp.StatusCode, body)
+	}
+	if resp, err := http.Post(web.URL+"/metrics", "text/plain", nil); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST /metrics: %v %v", resp.StatusCode, err)
+	}
+}
