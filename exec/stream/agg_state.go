@@ -1316,11 +1316,55 @@ func (a *aggDistinct) load(g uint32, key []byte, n int64, vals []types.Datum) er
 }
 
 func (a *aggDistinct) update(ids []uint32, w []int64, args []arrow.Array) error {
+	if len(args) == 1 {
+		switch arr := args[0].(type) {
+		case *array.Int64:
+			return aggDistinctInts(a, ids, w, arr, arr.Int64Values())
+		case *array.Int32:
+			return aggDistinctInts(a, ids, w, arr, arr.Int32Values())
+		case *array.Int16:
+			return aggDistinctInts(a, ids, w, arr, arr.Int16Values())
+		}
+	}
 	for i, g := range ids {
 		if w[i] == 0 {
 			continue
 		}
 		if err := a.updateRow(g, a.sets.rowAt(args, i), w[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// aggDistinctInts is update over one integer column: keys are encoded
+// from the typed values, and a datum is boxed only for a new entry.
+func aggDistinctInts[V int16 | int32 | int64](a *aggDistinct, ids []uint32, w []int64, arr arrow.Array, vals []V) error {
+	var one [1]types.Datum
+	for i, g := range ids {
+		if w[i] == 0 {
+			continue
+		}
+		if arr.IsNull(i) {
+			one[0] = nil
+			if err := a.updateRow(g, one[:], w[i]); err != nil {
+				return err
+			}
+			continue
+		}
+		a.sets.key = types.AppendIntKey(a.sets.key[:0], int64(vals[i]))
+		e, before := a.sets.get(g).add(a.sets.key, w[i])
+		if e.vals == nil {
+			e.vals = []types.Datum{int64(vals[i])}
+		}
+		var err error
+		switch {
+		case before <= 0 && e.n > 0:
+			err = a.inner.updateRow(g, e.vals, 1)
+		case before > 0 && e.n <= 0:
+			err = a.inner.updateRow(g, e.vals, -1)
+		}
+		if err != nil {
 			return err
 		}
 	}
