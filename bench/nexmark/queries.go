@@ -94,13 +94,18 @@ JOIN (SELECT max(num) AS maxn, starttime_c
       FROM (SELECT count(*) AS num, window_start AS starttime_c FROM hb GROUP BY auction, window_start) AS cb
       GROUP BY starttime_c) AS mb
   ON ab.starttime = mb.starttime_c AND ab.num >= mb.maxn`},
+	// The engine orders a seller's auctions that tie on date_time by the
+	// stream key, whose first column is the auction's row id: its arrival
+	// order, which is the order of auction ids. Ties on (price,
+	// date_time) among one auction's bids pick either bid, with the same
+	// final and date_time.
 	"q6": {Duck: `SELECT seller,
-       avg(final) OVER (PARTITION BY seller ORDER BY date_time ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS avg
+       avg(final) OVER (PARTITION BY seller ORDER BY date_time, id ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS avg
 FROM (SELECT a.id, a.seller, b.price AS final, b.date_time,
              row_number() OVER (PARTITION BY a.id ORDER BY b.price DESC, b.date_time) AS rownum
       FROM auction AS a JOIN bid AS b ON a.id = b.auction
       WHERE b.date_time BETWEEN a.date_time AND a.expires) AS w
-WHERE rownum = 1`, NoCompare: "a running average over an order with ties (equal date_time)"},
+WHERE rownum = 1`},
 	"q7": {Duck: `SELECT b.auction, b.price, b.bidder, b.date_time
 FROM bid b
 JOIN (SELECT max(price) AS maxprice, win_end(date_time, 10000000) AS date_time FROM bid GROUP BY 2) b1

@@ -4,16 +4,53 @@ package stream
 // ORDER BY o) in each partition, kept up to date as rows come and go. It
 // covers deduplication (N = 1) and "top N per key" queries.
 //
-// State: one table, storage.StateKey(id, partition key ++ stream key) ->
-// the row. A partition keeps every live row of its input (a deleted top
-// row lets the next one in), except over append-only input, where rows
-// beyond the N-th can never rise and are dropped at once. Changes are
+// # State
+//
+// One table, every live row of the input that can still reach the top N:
+//
+//	key:   partition key ++ order key ++ stream key
+//	value: the row (types.EncodeRow)
+//
+// The partition and stream keys are types.AppendKey of their columns;
+// the order key encodes each ORDER BY column ascending or descending with
+// NULL first or last as the key says (top_n_keys.go), so the rows of a
+// partition lie in rank order and ties fall to the stream key. Over
+// append-only input a row beyond the N-th can never rise again: the table
+// holds exactly the top N of each partition and a row that cannot enter
+// it is dropped at once. Over retracting input the table holds every live
+// row (a deleted top row lets the next one in).
+//
+// # Memory
+//
+// In memory a partition is a cache of its first rows in order: every row
+// of the partition while it is small, otherwise the first K (K = N over
+// append-only input, else max(2N, N+16), trimmed back to K when inserts
+// grow it to 2K) plus a bound, the last cached key: every live row up to
+// the bound is cached, rows ranked beyond it go to the state table only.
+// When deletes leave fewer than N rows cached, the barrier refills the
+// cache from the table by a range scan past the bound, merged with the
+// partition's state changes not known to be committed yet (the overlay:
+// Env.State reads the last committed epoch, the epoch's own writes are
+// still in memory and the previous epoch's may not have committed).
+//
+// Whole partitions are evicted under the state memory budget
+// (state_cache.go) once their last write has committed and the clock hand
+// finds them unused; a row of a partition not in memory reads the first K
+// rows of the partition back by a prefix scan (top_n_cache.go). A
+// partition left empty stays in memory until its deletes have committed,
+// so such a read never finds stale rows.
+//
+// # Output
+//
+// The input columns plus the row number when WithRank. Changes are
 // emitted at the barrier: for each partition that changed, the difference
-// between the ranked rows emitted before and now, so a row whose rank
-// moved is an update.
+// between the ranked rows emitted before and now, matched by stream key,
+// so a row whose rank or value changed is an update (U-/U+) and rows
+// entering or leaving the top N are inserts and deletes.
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +59,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec/batch"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -61,30 +99,78 @@ func (s *TopNSpec) Explain() string {
 	return sb.String()
 }
 
+// topNMaxLimit caps the cache sizes derived from the limit (a limit
+// above it still ranks correctly, the cache just holds fewer rows).
+const topNMaxLimit = 1 << 24
+
 func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	t := &topN{spec: s, env: b.Env, out: out, state: b.StateTable(),
-		parts: map[string]*topNPart{}, dirty: map[string]*topNPart{}, writes: map[string][]types.Datum{}}
+	if s.Limit < 1 {
+		return nil, sqlerr.New(sqlerr.InternalError, "top-N: limit %d below 1", s.Limit)
+	}
+	t := &topN{spec: s, env: b.Env, out: out, state: b.StateTable(), parts: map[string]*topNPart{}}
+	t.limit = int(min(s.Limit, topNMaxLimit))
+	t.keep = t.limit
+	if !s.AppendOnly {
+		t.keep = max(2*t.limit, t.limit+16)
+	}
+	t.maxCache = 2 * t.keep
+	t.prefix = storage.StateKey(t.state, nil)
 	t.outTypes = append([]types.T(nil), s.Types...)
 	if s.WithRank {
 		t.outTypes = append(t.outTypes, types.TInt8)
 	}
+	all := make([]int, len(s.Types))
+	for i := range all {
+		all[i] = i
+	}
+	t.dec = storage.NewRowDecoder(s.Types, all)
+	t.acct = b.Env.stateAccount()
 	if !b.Env.Fresh {
 		if err := t.load(b.Env.State); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("top-N: load state: %w", err)
 		}
 	}
 	return t, nil
 }
 
+// topNRow is a row of a partition: its sort key (order key ++ stream
+// key, without the partition key) followed by its encoded value, in one
+// immutable allocation.
 type topNRow struct {
-	key string // stream key encoding
-	row []types.Datum
+	kv []byte
+	id int32 // start of the stream key in kv
+	kl int32 // length of the sort key
+}
+
+func (r topNRow) key() []byte { return r.kv[:r.kl] }
+func (r topNRow) sid() []byte { return r.kv[r.id:r.kl] }
+func (r topNRow) val() []byte { return r.kv[r.kl:] }
+
+// topNWrite is a state change of a partition over retracting input.
+type topNWrite struct {
+	row   topNRow // for a delete only its key counts
+	del   bool
+	epoch uint64 // the barrier that wrote it; 0: not written yet
 }
 
 type topNPart struct {
-	pkey    string
-	rows    []topNRow // sorted by the order keys, then the stream key
-	emitted []topNRow // the ranked rows emitted so far
+	pkey string
+	// rows caches the partition's first rows in order: all of them when
+	// complete, else every live row up to bound.
+	rows     []topNRow
+	complete bool
+	bound    []byte
+	// emitted are the ranked rows emitted at the last barrier.
+	emitted []topNRow
+	// over holds, over retracting input, the partition's state changes
+	// since before the last committed barrier, oldest first.
+	over      []topNWrite
+	lastWrite uint64 // the last barrier that wrote the partition
+	bytes     int64  // estimated memory
+	idx       int    // position in topN.list
+	dirty     bool   // changed in this epoch (in topN.dirty)
+	settling  bool   // in topN.settling
+	ref       bool   // used since the clock hand last passed
 }
 
 type topN struct {
@@ -92,247 +178,399 @@ type topN struct {
 	env      *Env
 	out      Output
 	state    uint32
+	prefix   []byte // the state table's key prefix
 	outTypes []types.T
+	dec      storage.RowDecoder
 
-	parts  map[string]*topNPart
-	dirty  map[string]*topNPart
-	writes map[string][]types.Datum // state key -> row, nil to delete
-	buf    []byte
+	limit    int // N
+	keep     int // K: cached rows per partition after a trim or a read
+	maxCache int // a cache longer than this is trimmed to keep
+
+	parts map[string]*topNPart
+	list  []*topNPart // every partition in memory, for the clock hand
+	dirty []*topNPart
+	// settling are the partitions written at a barrier perhaps not
+	// committed yet: their overlay is kept, and an empty one stays.
+	settling []*topNPart
+
+	// State cache (top_n_cache.go).
+	acct    *stateAccount
+	bytes   int64
+	hand    int
+	evicted bool // committed partitions exist that are not in memory
+
+	// Per-chunk scratch.
+	pk, sk, vals [][]byte
+	idOff        []int32
+	rowPart      []*topNPart
+	take         []bool
+	sel          []int32
+	// Barrier scratch.
+	ob      []array.Builder
+	obOps   []Op
+	matched []bool
+	kbuf    []byte
+	ids     map[string]int
 }
 
-func (t *topN) partKey(row []types.Datum) string {
-	t.buf = t.buf[:0]
-	for _, p := range t.spec.Partition {
-		t.buf = types.AppendKey(t.buf, row[p], t.spec.Types[p], false)
-	}
-	return string(t.buf)
-}
-
-func (t *topN) rowKey(row []types.Datum) string {
-	t.buf = t.buf[:0]
-	for _, k := range t.spec.StreamKey {
-		t.buf = types.AppendKey(t.buf, row[k], t.spec.Types[k], false)
-	}
-	return string(t.buf)
-}
-
-// cmp orders rows by the ORDER BY keys, then by stream key so ties rank
-// the same way every time.
-func (t *topN) cmp(a, b topNRow) int {
-	for _, k := range t.spec.Order {
-		x, y := a.row[k.Col], b.row[k.Col]
-		switch {
-		case x == nil && y == nil:
-			continue
-		case x == nil || y == nil:
-			// NULLS FIRST puts NULL before values, whatever the direction.
-			if (x == nil) == k.NullsFirst {
-				return -1
-			}
-			return 1
-		}
-		c := types.Compare(x, y, k.T)
-		if k.Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return strings.Compare(a.key, b.key)
-}
-
-func (t *topN) part(pk string) *topNPart {
-	p := t.parts[pk]
-	if p == nil {
-		p = &topNPart{pkey: pk}
-		t.parts[pk] = p
-	}
-	return p
-}
+// ---------------------------------------------------------------- input
 
 func (t *topN) Chunk(_ int, c *Chunk) error {
 	defer c.Release()
-	for i := 0; i < c.N; i++ {
-		row := c.Row(i, t.spec.Types)
-		r := topNRow{key: t.rowKey(row), row: row}
-		p := t.part(t.partKey(row))
-		t.dirty[p.pkey] = p
-		at, found := slices.BinarySearchFunc(p.rows, r, t.cmp)
-		if c.Ops[i].IsInsert() {
-			if found {
-				p.rows[at] = r
-			} else {
-				p.rows = slices.Insert(p.rows, at, r)
-			}
-			t.writes[p.pkey+r.key] = row
-			if t.spec.AppendOnly && int64(len(p.rows)) > t.spec.Limit {
-				for _, gone := range p.rows[t.spec.Limit:] {
-					t.writes[p.pkey+gone.key] = nil
-				}
-				p.rows = p.rows[:t.spec.Limit]
-			}
+	n := c.N
+	if n == 0 {
+		return nil
+	}
+	t.encodeKeys(c)
+	t.rowPart = slices.Grow(t.rowPart[:0], n)[:n]
+	t.take = slices.Grow(t.take[:0], n)[:n]
+	t.sel = t.sel[:0]
+	for i := range n {
+		p, err := t.part(t.pk[i])
+		if err != nil {
+			return err
+		}
+		t.rowPart[i] = p
+		t.take[i] = true
+		if !c.Ops[i].IsInsert() {
 			continue
 		}
-		if !found {
-			// Over append-only input a row beyond the N-th is gone
-			// already; otherwise the input deleted a row it never sent.
-			if t.spec.AppendOnly {
-				continue
-			}
-			return fmt.Errorf("top-N: delete of a row not in its partition")
+		// Over append-only input the cache is the whole partition's top
+		// N, and the N-th row only ever gets better: a row behind it is
+		// gone for good.
+		if t.spec.AppendOnly && len(p.rows) >= t.limit && bytes.Compare(t.sk[i], p.rows[t.limit-1].key()) > 0 {
+			t.take[i] = false
+			continue
 		}
-		p.rows = slices.Delete(p.rows, at, at+1)
-		t.writes[p.pkey+r.key] = nil
+		t.sel = append(t.sel, int32(i))
 	}
+	t.encodeValues(c)
+	for i := range n {
+		if !t.take[i] {
+			continue
+		}
+		p := t.rowPart[i]
+		t.touch(p)
+		var err error
+		if c.Ops[i].IsInsert() {
+			t.insert(p, i)
+		} else {
+			err = t.delete(p, i)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	clear(t.rowPart)
+	return nil
+}
+
+// encodeKeys encodes every row's partition key and sort key.
+func (t *topN) encodeKeys(c *Chunk) {
+	n := c.N
+	t.pk = topNReset(t.pk, n)
+	t.sk = topNReset(t.sk, n)
+	for _, col := range t.spec.Partition {
+		topNKeys(t.pk, c.Cols[col], t.spec.Types[col], false, false)
+	}
+	for _, k := range t.spec.Order {
+		topNKeys(t.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
+	}
+	t.idOff = slices.Grow(t.idOff[:0], n)[:n]
+	for i := range n {
+		t.idOff[i] = int32(len(t.sk[i]))
+	}
+	for _, col := range t.spec.StreamKey {
+		topNKeys(t.sk, c.Cols[col], t.spec.Types[col], false, false)
+	}
+}
+
+// encodeValues encodes the rows in t.sel.
+func (t *topN) encodeValues(c *Chunk) {
+	if len(t.sel) == 0 {
+		return
+	}
+	t.vals = topNReset(t.vals, c.N)
+	for _, i := range t.sel {
+		t.vals[i] = binary.AppendUvarint(t.vals[i], uint64(len(c.Cols))) // types.EncodeRow's column count
+	}
+	for j, col := range c.Cols {
+		topNValues(t.vals, t.sel, col, t.spec.Types[j])
+	}
+}
+
+// topNReset returns bufs with n empty (reused) buffers.
+func topNReset(bufs [][]byte, n int) [][]byte {
+	if cap(bufs) < n {
+		bufs = append(bufs[:cap(bufs)], make([][]byte, n-cap(bufs))...)
+	}
+	bufs = bufs[:n]
+	for i := range bufs {
+		bufs[i] = bufs[i][:0]
+	}
+	return bufs
+}
+
+// newRow copies row i of the chunk into a row of its own.
+func (t *topN) newRow(i int) topNRow {
+	k, v := t.sk[i], t.vals[i]
+	kv := make([]byte, len(k)+len(v))
+	copy(kv, k)
+	copy(kv[len(k):], v)
+	return topNRow{kv: kv, id: t.idOff[i], kl: int32(len(k))}
+}
+
+// touch marks p changed in this epoch.
+func (t *topN) touch(p *topNPart) {
+	p.ref = true
+	if !p.dirty {
+		p.dirty = true
+		t.dirty = append(t.dirty, p)
+	}
+}
+
+// search finds key in p's cache.
+func (p *topNPart) search(key []byte) (int, bool) {
+	return slices.BinarySearchFunc(p.rows, key, func(r topNRow, k []byte) int { return bytes.Compare(r.key(), k) })
+}
+
+// beyond reports whether key ranks past the cached rows of a partial
+// partition.
+func (p *topNPart) beyond(key []byte) bool {
+	return !p.complete && bytes.Compare(key, p.bound) > 0
+}
+
+func (t *topN) insert(p *topNPart, i int) {
+	r := t.newRow(i)
+	if !t.spec.AppendOnly {
+		p.over = append(p.over, topNWrite{row: r})
+	}
+	if p.beyond(r.key()) {
+		return
+	}
+	at, found := p.search(r.key())
+	if found {
+		p.rows[at] = r
+	} else {
+		p.rows = slices.Insert(p.rows, at, r)
+	}
+	switch {
+	case t.spec.AppendOnly && len(p.rows) > t.limit:
+		p.rows[t.limit] = topNRow{}
+		p.rows = p.rows[:t.limit]
+	case len(p.rows) > t.maxCache:
+		clear(p.rows[t.keep:])
+		p.rows = p.rows[:t.keep]
+		p.complete = false
+		p.bound = p.rows[t.keep-1].key()
+	}
+}
+
+func (t *topN) delete(p *topNPart, i int) error {
+	key := t.sk[i]
+	if p.beyond(key) {
+		p.over = append(p.over, topNWrite{row: topNRow{kv: bytes.Clone(key), id: t.idOff[i], kl: int32(len(key))}, del: true})
+		return nil
+	}
+	at, found := p.search(key)
+	if !found {
+		// Over append-only input a row beyond the N-th is gone already;
+		// otherwise the input deleted a row it never sent.
+		if t.spec.AppendOnly {
+			return nil
+		}
+		return sqlerr.New(sqlerr.InternalError, "top-N: delete of a row not in its partition")
+	}
+	if !t.spec.AppendOnly {
+		p.over = append(p.over, topNWrite{row: p.rows[at], del: true})
+	}
+	p.rows = slices.Delete(p.rows, at, at+1)
 	return nil
 }
 
 func (t *topN) Watermark(int, Watermark) error { return nil }
 
+// ---------------------------------------------------------------- barrier
+
 func (t *topN) Barrier(b *Barrier) error {
-	ob := newRowBuilder(t.outTypes)
-	emit := func(op Op, r topNRow, rank int) {
-		row := r.row
-		if t.spec.WithRank {
-			row = append(slices.Clip(row), int64(rank))
-		}
-		ob.append(op, row)
-	}
-	for pk, p := range t.dirty {
-		n := min(int64(len(p.rows)), t.spec.Limit)
-		top := p.rows[:n]
-		old := make(map[string]int, len(p.emitted))
-		for i, r := range p.emitted {
-			old[r.key] = i
-		}
-		for i, r := range top {
-			if j, ok := old[r.key]; ok {
-				delete(old, r.key)
-				if (j == i || !t.spec.WithRank) && sameRow(p.emitted[j].row, r.row, t.spec.Types) {
-					continue
-				}
-				emit(UpdateDelete, p.emitted[j], j+1)
-				emit(UpdateInsert, r, i+1)
-				continue
+	t.startOutput()
+	for _, p := range t.dirty {
+		p.dirty = false
+		if !p.complete && len(p.rows) < t.limit {
+			if err := t.refill(p); err != nil {
+				return err
 			}
-			emit(Insert, r, i+1)
 		}
-		for j, r := range p.emitted {
-			if _, gone := old[r.key]; gone {
-				emit(Delete, r, j+1)
+		top := p.rows[:min(len(p.rows), t.limit)]
+		if err := t.emitChanges(p, top); err != nil {
+			return err
+		}
+		if t.spec.AppendOnly {
+			// The state is the top N: write its difference.
+			if err := t.writeDiff(b, p, top); err != nil {
+				return err
 			}
+		} else if err := t.writeOver(b, p); err != nil {
+			return err
 		}
 		p.emitted = append(p.emitted[:0], top...)
-		if len(p.rows) == 0 {
-			delete(t.parts, pk)
+		clear(p.emitted[len(p.emitted):cap(p.emitted)])
+		p.lastWrite = b.Epoch
+		if !p.settling {
+			p.settling = true
+			t.settling = append(t.settling, p)
 		}
+		t.account(p)
 	}
 	clear(t.dirty)
-	var val []byte
-	for k, row := range t.writes {
-		key := storage.StateKey(t.state, []byte(k))
-		if row == nil {
-			if err := b.Writes.Delete(key, nil); err != nil {
+	t.dirty = t.dirty[:0]
+	if err := t.flushOutput(); err != nil {
+		return err
+	}
+	t.settle()
+	t.shrink()
+	return t.out.Barrier(b)
+}
+
+// emitChanges emits the difference between p's emitted rows and top,
+// matching rows by stream key.
+func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
+	old := p.emitted
+	t.matched = slices.Grow(t.matched[:0], len(old))[:len(old)]
+	clear(t.matched)
+	useMap := len(old) > 16
+	if useMap {
+		if t.ids == nil {
+			t.ids = map[string]int{}
+		}
+		clear(t.ids)
+		for j, r := range old {
+			t.ids[string(r.sid())] = j
+		}
+	}
+	for i, r := range top {
+		j := -1
+		if useMap {
+			if k, ok := t.ids[string(r.sid())]; ok {
+				j = k
+			}
+		} else {
+			for k := range old {
+				if bytes.Equal(old[k].sid(), r.sid()) {
+					j = k
+					break
+				}
+			}
+		}
+		if j < 0 {
+			if err := t.emit(Insert, r, i+1); err != nil {
 				return err
 			}
 			continue
 		}
-		val = types.EncodeRow(val[:0], row, t.spec.Types)
-		if err := b.Writes.Set(key, val, nil); err != nil {
+		t.matched[j] = true
+		if (j == i || !t.spec.WithRank) && bytes.Equal(old[j].val(), r.val()) {
+			continue
+		}
+		if err := t.emit(UpdateDelete, old[j], j+1); err != nil {
+			return err
+		}
+		if err := t.emit(UpdateInsert, r, i+1); err != nil {
 			return err
 		}
 	}
-	clear(t.writes)
-	if c := ob.chunk(); c != nil {
-		if err := t.out.Chunk(c); err != nil {
-			return err
+	for j, r := range old {
+		if !t.matched[j] {
+			if err := t.emit(Delete, r, j+1); err != nil {
+				return err
+			}
 		}
-	}
-	return t.out.Barrier(b)
-}
-
-func sameRow(a, b []types.Datum, ts []types.T) bool {
-	for i := range a {
-		if (a[i] == nil) != (b[i] == nil) {
-			return false
-		}
-		if a[i] != nil && types.Compare(a[i], b[i], ts[i]) != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// load rebuilds the partitions from the committed state: the emitted
-// rows are the top N of each, as the last committed barrier left them.
-func (t *topN) load(r storage.Reader) error {
-	lo, hi := storage.StateSpan(t.state)
-	it, err := r.NewIter(lo, hi)
-	if err != nil {
-		return err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		row, err := types.DecodeRow(it.Value(), t.spec.Types)
-		if err != nil {
-			it.Close()
-			return err
-		}
-		p := t.part(t.partKey(row))
-		key := t.rowKey(row)
-		if !bytes.HasSuffix(it.Key(), []byte(key)) {
-			it.Close()
-			return fmt.Errorf("top-N state: key does not match its row")
-		}
-		p.rows = append(p.rows, topNRow{key: key, row: row})
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	for _, p := range t.parts {
-		slices.SortFunc(p.rows, t.cmp)
-		n := min(int64(len(p.rows)), t.spec.Limit)
-		p.emitted = append([]topNRow(nil), p.rows[:n]...)
 	}
 	return nil
 }
 
-// rowBuilder collects rows of datums into a chunk (for operators that
-// emit few rows per epoch, such as top-N).
-type rowBuilder struct {
-	bs  []array.Builder
-	ops []Op
+// stateKey returns the state key of p's row with sort key key (valid
+// until the next call).
+func (t *topN) stateKey(p *topNPart, key []byte) []byte {
+	t.kbuf = append(append(append(t.kbuf[:0], t.prefix...), p.pkey...), key...)
+	return t.kbuf
 }
 
-func newRowBuilder(ts []types.T) *rowBuilder {
-	r := &rowBuilder{bs: make([]array.Builder, len(ts))}
-	for i, t := range ts {
-		r.bs[i] = types.NewBuilder(t)
-	}
-	return r
-}
-
-func (r *rowBuilder) append(op Op, row []types.Datum) {
-	for j, d := range row {
-		types.AppendDatum(r.bs[j], d)
-	}
-	r.ops = append(r.ops, op)
-}
-
-// chunk returns the rows as a chunk, or nil if there are none, and
-// releases the builders.
-func (r *rowBuilder) chunk() *Chunk {
-	defer func() {
-		for _, b := range r.bs {
-			b.Release()
+// writeDiff writes, over append-only input, the change of p's stored top
+// N from its emitted rows to top.
+func (t *topN) writeDiff(b *Barrier, p *topNPart, top []topNRow) error {
+	for _, o := range p.emitted {
+		at := slices.IndexFunc(top, func(r topNRow) bool { return bytes.Equal(r.key(), o.key()) })
+		if at < 0 {
+			if err := b.Writes.Delete(t.stateKey(p, o.key()), nil); err != nil {
+				return err
+			}
 		}
-	}()
-	if len(r.ops) == 0 {
+	}
+	for _, r := range top {
+		at := slices.IndexFunc(p.emitted, func(o topNRow) bool { return bytes.Equal(r.key(), o.key()) })
+		if at >= 0 && bytes.Equal(p.emitted[at].val(), r.val()) {
+			continue
+		}
+		if err := b.Writes.Set(t.stateKey(p, r.key()), r.val(), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeOver writes p's changes of this epoch, over retracting input.
+func (t *topN) writeOver(b *Barrier, p *topNPart) error {
+	for i := range p.over {
+		w := &p.over[i]
+		if w.epoch != 0 {
+			continue
+		}
+		w.epoch = b.Epoch
+		k := t.stateKey(p, w.row.key())
+		var err error
+		if w.del {
+			err = b.Writes.Delete(k, nil)
+		} else {
+			err = b.Writes.Set(k, w.row.val(), nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- output
+
+func (t *topN) startOutput() {
+	if t.ob == nil {
+		t.ob = make([]array.Builder, len(t.outTypes))
+		for i, ty := range t.outTypes {
+			t.ob[i] = types.NewBuilder(ty)
+		}
+	}
+	t.obOps = t.obOps[:0]
+}
+
+func (t *topN) emit(op Op, r topNRow, rank int) error {
+	if err := t.dec.DecodeInto(r.val(), t.ob[:len(t.spec.Types)]); err != nil {
+		return sqlerr.Wrap(fmt.Errorf("top-N: stored row: %w", err), sqlerr.DataCorrupted)
+	}
+	if t.spec.WithRank {
+		t.ob[len(t.spec.Types)].(*array.Int64Builder).Append(int64(rank))
+	}
+	t.obOps = append(t.obOps, op)
+	return nil
+}
+
+func (t *topN) flushOutput() error {
+	if len(t.obOps) == 0 {
 		return nil
 	}
-	cols := make([]arrow.Array, len(r.bs))
-	for i, b := range r.bs {
+	cols := make([]arrow.Array, len(t.ob))
+	for i, b := range t.ob {
 		cols[i] = b.NewArray()
 	}
-	return NewChunk(cols, r.ops)
+	return t.out.Chunk(NewChunk(cols, slices.Clone(t.obOps)))
 }

@@ -277,6 +277,8 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		return n, append(slices.Clone(cm), nIn, nIn+1), nil
 	case *batch.ProjectSet:
 		return sp.projectSet(x)
+	case *batch.Window:
+		return sp.overWindow(x)
 	case *batch.UnionAll:
 		return sp.union(x)
 	case *batch.RecursiveUnion:

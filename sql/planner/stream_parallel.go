@@ -9,8 +9,9 @@ import (
 
 // parallelize spreads a stream plan over p instances per keyed operator:
 // every hash aggregation with a GROUP BY, every session aggregation with
-// partition columns and every equi-join runs as p instances, each fed by a
-// hash exchange on its keys, so one view uses p cores. Stateless operators
+// partition columns, every equi-join and every top-N and over window
+// with PARTITION BY runs as p instances, each fed by a hash exchange on
+// its keys, so one view uses p cores. Stateless operators
 // run in the instances of their input. Operators whose state is not keyed
 // (a global aggregate, the EMIT ON WINDOW CLOSE buffer, row ids, watermark
 // generation, the view itself) run once, behind a gathering exchange.
@@ -42,6 +43,12 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 			return n
 		}
 	case *stream.TopNSpec:
+		if p > 1 && len(s.Partition) > 0 {
+			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
+			n.Parallelism = p
+			return n
+		}
+	case *stream.OverWindowSpec:
 		if p > 1 && len(s.Partition) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
 			n.Parallelism = p

@@ -66,7 +66,7 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 		Types:       append(append([]types.T(nil), child.Types...), types.TInt8),
 		Names:       append(append([]string(nil), child.Names...), "row_number"),
 		StreamKey:   append([]int(nil), child.StreamKey...),
-		StateTables: []string{"rows by (partition, stream key): every live row of a partition, or its top N over append-only input"}}
+		StateTables: []string{"rows by (partition, order key, stream key): every live row of a partition, or its top N over append-only input; a partition is deleted with its last row"}}
 	if sp.parallel {
 		// Keep one output key in one instance (see join).
 		n.StreamKey = appendMissing(n.StreamKey, spec.Partition, 0)

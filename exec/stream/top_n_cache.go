@@ -1,0 +1,345 @@
+package stream
+
+// The group top-N's state cache (see "Memory" in top_n.go): partitions
+// read from storage, cache refills past the bound, the overlay of state
+// changes not known to be committed, eviction under the state memory
+// budget and the restart load.
+
+import (
+	"bytes"
+	"slices"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// Estimated bytes of a partition in memory besides its key and rows (the
+// struct, its map and list entries), of a row besides its bytes (its slot
+// in the cache and the allocation's header), and of an emitted or
+// overlay entry.
+const (
+	topNPartBytes  = 192
+	topNRowBytes   = 40
+	topNEntryBytes = 48
+)
+
+// part returns the partition with key pk, reading it from storage when
+// it may be there and is not in memory.
+func (t *topN) part(pk []byte) (*topNPart, error) {
+	if p := t.parts[string(pk)]; p != nil {
+		return p, nil
+	}
+	p := &topNPart{pkey: string(pk), complete: true}
+	if t.evicted {
+		if err := t.read(p); err != nil {
+			return nil, err
+		}
+	}
+	t.add(p)
+	return p, nil
+}
+
+func (t *topN) add(p *topNPart) {
+	p.idx = len(t.list)
+	t.list = append(t.list, p)
+	t.parts[p.pkey] = p
+	t.account(p)
+}
+
+// drop forgets p (its state is committed in storage, or it is empty).
+func (t *topN) drop(p *topNPart) {
+	delete(t.parts, p.pkey)
+	last := len(t.list) - 1
+	t.list[p.idx] = t.list[last]
+	t.list[p.idx].idx = p.idx
+	t.list[last] = nil
+	t.list = t.list[:last]
+	t.bytes -= p.bytes
+}
+
+// partPrefix returns the state key prefix of p's rows.
+func (t *topN) partPrefix(p *topNPart) []byte {
+	lo := make([]byte, 0, len(t.prefix)+len(p.pkey)+64)
+	return append(append(lo, t.prefix...), p.pkey...)
+}
+
+// read loads the first K rows of partition p, evicted or never loaded:
+// its state is committed, so storage alone holds it.
+func (t *topN) read(p *topNPart) error {
+	lo := t.partPrefix(p)
+	it, err := t.env.State.NewIter(lo, storage.PrefixEnd(lo))
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(p.rows) == t.keep {
+			p.complete = false
+			break
+		}
+		r, err := t.storedRow(it.Key()[len(lo):], it.Value(), nil)
+		if err != nil {
+			it.Close()
+			return err
+		}
+		p.rows = append(p.rows, r)
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	t.env.Stats.StateReads.Add(int64(len(p.rows)))
+	if !p.complete {
+		p.bound = p.rows[len(p.rows)-1].key()
+	}
+	p.emitted = slices.Clone(p.rows[:min(len(p.rows), t.limit)])
+	return nil
+}
+
+// refill tops p's partial cache up to K rows with the rows past its
+// bound: the committed ones in storage merged with the overlay.
+func (t *topN) refill(p *topNPart) error {
+	var ov []topNWrite
+	for _, w := range p.over {
+		if bytes.Compare(w.row.key(), p.bound) > 0 {
+			ov = append(ov, w)
+		}
+	}
+	// The latest change of each key wins.
+	slices.SortStableFunc(ov, func(a, b topNWrite) int { return bytes.Compare(a.row.key(), b.row.key()) })
+	n := 0
+	for i := range ov {
+		if n > 0 && bytes.Equal(ov[n-1].row.key(), ov[i].row.key()) {
+			ov[n-1] = ov[i]
+			continue
+		}
+		ov[n] = ov[i]
+		n++
+	}
+	ov = ov[:n]
+
+	lo := t.partPrefix(p)
+	it, err := t.env.State.NewIter(lo, storage.PrefixEnd(lo))
+	if err != nil {
+		return err
+	}
+	from := append(lo[:len(lo):len(lo)], p.bound...)
+	valid := it.SeekGE(from)
+	if valid && bytes.Equal(it.Key(), from) {
+		valid = it.Next()
+	}
+	want := t.keep - len(p.rows)
+	reads := int64(0)
+	j := 0
+	for got := 0; got < want; {
+		var sk []byte
+		if valid {
+			sk = it.Key()[len(lo):]
+		}
+		switch {
+		case j < len(ov) && (!valid || bytes.Compare(ov[j].row.key(), sk) <= 0):
+			w := ov[j]
+			j++
+			if valid && bytes.Equal(w.row.key(), sk) {
+				valid = it.Next()
+			}
+			if !w.del {
+				p.rows = append(p.rows, w.row)
+				got++
+			}
+		case valid:
+			r, err := t.storedRow(sk, it.Value(), nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			p.rows = append(p.rows, r)
+			got++
+			reads++
+			valid = it.Next()
+		default:
+			p.complete = true
+			want = got
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	t.env.Stats.StateReads.Add(reads)
+	if p.complete {
+		p.bound = nil
+	} else {
+		p.bound = p.rows[len(p.rows)-1].key()
+	}
+	return nil
+}
+
+// storedRow makes a row from a state entry: key is its sort key, val
+// its value, row its decoded value or nil.
+func (t *topN) storedRow(key, val []byte, row []types.Datum) (topNRow, error) {
+	if row == nil {
+		var err error
+		if row, err = types.DecodeRow(val, t.spec.Types); err != nil {
+			return topNRow{}, err
+		}
+	}
+	ok := t.orderKey(row)
+	if !bytes.HasPrefix(key, ok) {
+		return topNRow{}, sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
+	}
+	kv := make([]byte, len(key)+len(val))
+	copy(kv, key)
+	copy(kv[len(key):], val)
+	return topNRow{kv: kv, id: int32(len(ok)), kl: int32(len(key))}, nil
+}
+
+// orderKey returns the order key of row (valid until the next call).
+func (t *topN) orderKey(row []types.Datum) []byte {
+	b := t.kbuf[:0]
+	for _, k := range t.spec.Order {
+		b = topNDatumKey(b, row[k.Col], k.T, k.Desc, k.NullsFirst)
+	}
+	t.kbuf = b
+	return b
+}
+
+// account records p's estimated size.
+func (t *topN) account(p *topNPart) {
+	n := int64(topNPartBytes + 2*len(p.pkey) + len(p.bound))
+	for _, r := range p.rows {
+		n += int64(len(r.kv) + topNRowBytes)
+	}
+	n += int64(cap(p.rows)-len(p.rows))*24 + int64(cap(p.emitted)+cap(p.over))*topNEntryBytes
+	t.bytes += n - p.bytes
+	p.bytes = n
+}
+
+// settle forgets the overlay of partitions whose writes have committed
+// and drops those left empty.
+func (t *topN) settle() {
+	committed := t.env.committed()
+	still := t.settling[:0]
+	for _, p := range t.settling {
+		if p.lastWrite > committed {
+			still = append(still, p)
+			continue
+		}
+		p.settling = false
+		if cap(p.over) > 16 {
+			p.over = nil
+		} else {
+			clear(p.over)
+			p.over = p.over[:0]
+		}
+		if p.complete && len(p.rows) == 0 {
+			t.drop(p)
+			continue
+		}
+		t.account(p)
+	}
+	clear(t.settling[len(still):])
+	t.settling = still
+}
+
+// shrink reports the state's size and, while the budget is exceeded,
+// evicts partitions that are clean, committed and not recently used. It
+// runs at barriers, after the epoch's writes.
+func (t *topN) shrink() {
+	if t.acct == nil {
+		return
+	}
+	t.acct.report(t.bytes)
+	target := t.acct.target()
+	if target < 0 || t.bytes <= target {
+		return
+	}
+	committed := t.env.committed()
+	var evicted int64
+	for steps, n := 0, 2*len(t.list); steps < n && t.bytes > target && len(t.list) > 0; steps++ {
+		if t.hand >= len(t.list) {
+			t.hand = 0
+		}
+		p := t.list[t.hand]
+		if p.dirty || p.settling || p.lastWrite > committed {
+			t.hand++
+			continue
+		}
+		if p.ref {
+			p.ref = false
+			t.hand++
+			continue
+		}
+		t.drop(p) // the last partition moves to the hand
+		t.evicted = true
+		evicted++
+	}
+	t.env.Stats.StateEvicted.Add(evicted)
+	t.acct.report(t.bytes)
+}
+
+// load restores the partitions of the last committed epoch, the first K
+// rows of each, as far as the state memory budget allows (the rest are
+// read when rows need them).
+func (t *topN) load(r storage.Reader) error {
+	it, err := r.NewIter(storage.StateSpan(t.state))
+	if err != nil {
+		return err
+	}
+	if err := t.loadFrom(it); err != nil {
+		it.Close()
+		return err
+	}
+	t.acct.report(t.bytes)
+	return it.Close()
+}
+
+func (t *topN) loadFrom(it storage.Iter) error {
+	lo := storage.StateKey(t.state, nil)
+	budget := t.acct.loadBudget()
+	var p *topNPart
+	finish := func() {
+		if p != nil {
+			p.emitted = slices.Clone(p.rows[:min(len(p.rows), t.limit)])
+			t.account(p)
+		}
+	}
+	var pk []byte
+	for valid := it.First(); valid; {
+		key := it.Key()[len(lo):]
+		row, err := types.DecodeRow(it.Value(), t.spec.Types)
+		if err != nil {
+			return err
+		}
+		pk = pk[:0]
+		for _, c := range t.spec.Partition {
+			pk = topNDatumKey(pk, row[c], t.spec.Types[c], false, false)
+		}
+		if !bytes.HasPrefix(key, pk) {
+			return sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
+		}
+		if p == nil || p.pkey != string(pk) {
+			finish()
+			p = nil
+			if budget >= 0 && t.bytes > budget {
+				t.evicted = true
+				break
+			}
+			p = &topNPart{pkey: string(pk), complete: true}
+			t.add(p)
+		}
+		if len(p.rows) == t.keep {
+			// The rest of the partition stays in storage.
+			p.complete = false
+			p.bound = p.rows[len(p.rows)-1].key()
+			valid = it.SeekGE(storage.PrefixEnd(append(slices.Clip(lo), pk...)))
+			continue
+		}
+		sr, err := t.storedRow(key[len(pk):], it.Value(), row)
+		if err != nil {
+			return err
+		}
+		p.rows = append(p.rows, sr)
+		valid = it.Next()
+	}
+	finish()
+	return nil
+}

@@ -1,0 +1,89 @@
+package planner
+
+import (
+	"slices"
+
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+)
+
+// overWindow plans window functions (OVER) in a materialized view as a
+// StreamOverWindow: the input rows with one column per function, kept up
+// to date as rows come, go and change. The batch plan already stacks one
+// window operator per distinct PARTITION BY/ORDER BY, so each becomes one
+// stream operator. The row_number() ... WHERE rn <= N pattern never gets
+// here: the filter above it plans it as a group top-N.
+func (sp *streamPlanner) overWindow(x *batch.Window) (*stream.Node, []int, error) {
+	in, part, order, funcs := x.Params()
+	child, cm, err := sp.convert(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The window's arguments are columns of the projection below it;
+	// a constant lag/lead offset lets a change recompute only the rows
+	// near it.
+	var proj []expr.Expr
+	if p, ok := in.(*batch.Project); ok {
+		_, proj = p.Params()
+	}
+	spec := &stream.OverWindowSpec{Types: child.Types, StreamKey: child.StreamKey}
+	for _, p := range part {
+		spec.Partition = append(spec.Partition, cm[p])
+	}
+	for _, k := range order {
+		k.Col = cm[k.Col]
+		spec.Order = append(spec.Order, k)
+	}
+	for _, f := range funcs {
+		off := int64(-1)
+		if f.Name == "lag" || f.Name == "lead" {
+			off = 1
+			if len(f.Args) > 1 {
+				off = -1
+				if f.Args[1] < len(proj) {
+					if c, ok := proj[f.Args[1]].(*expr.Const); ok {
+						if v, ok := c.Value.(int64); ok && v >= 0 {
+							off = v
+						}
+					}
+				}
+			}
+		}
+		spec.Offsets = append(spec.Offsets, off)
+		g := f
+		g.Args = make([]int, len(f.Args))
+		for i, a := range f.Args {
+			g.Args[i] = cm[a]
+		}
+		if f.Filter >= 0 {
+			g.Filter = cm[f.Filter]
+		}
+		spec.Funcs = append(spec.Funcs, g)
+	}
+	nIn := len(child.Types)
+	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child},
+		Types:     slices.Clone(child.Types),
+		Names:     slices.Clone(child.Names),
+		StreamKey: slices.Clone(child.StreamKey),
+		StateTables: []string{"rows by (partition, order key, stream key): every live input row; " +
+			"a row is deleted with its input row"}}
+	m := make([]int, 0, len(in.Types())+len(funcs))
+	for i := range in.Types() {
+		m = append(m, cm[i])
+	}
+	for k, f := range spec.Funcs {
+		n.Types = append(n.Types, f.T)
+		name := f.Name
+		if f.Agg != nil {
+			name = f.Agg.Name
+		}
+		n.Names = append(n.Names, name)
+		m = append(m, nIn+k)
+	}
+	if sp.parallel {
+		// Keep one output key in one instance (see join).
+		n.StreamKey = appendMissing(n.StreamKey, spec.Partition, 0)
+	}
+	return n, m, nil
+}
