@@ -8,11 +8,7 @@ package compat
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -22,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
-	"streamsql/pgwire"
+	"streamsql/internal/testserver"
 )
 
 // server is a running StreamSQL server for one test.
@@ -42,36 +38,8 @@ func (s *server) url() string {
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.Open(engine.Options{DataDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		eng.Close()
-		t.Fatal(err)
-	}
-	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Logf("shutdown: %v", err)
-		}
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, pgwire.ErrServerClosed) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
-			t.Logf("serve: %v", err)
-		}
-		if err := eng.Close(); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
-	})
-	addr := ln.Addr().(*net.TCPAddr)
-	return &server{host: "127.0.0.1", port: addr.Port}
+	ts := testserver.Start(t, engine.Options{})
+	return &server{host: ts.Host, port: ts.Port}
 }
 
 // connect opens a pgx connection.

@@ -8,10 +8,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -19,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
-	"streamsql/pgwire"
+	"streamsql/internal/testserver"
 )
 
 // nexmarkDocStatements are the statements of the example in
@@ -53,35 +49,9 @@ EMIT ON WINDOW CLOSE`,
 }
 
 func TestNexmarkEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.Open(engine.Options{DataDir: dir, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Error(err)
-		}
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, pgwire.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			t.Error(err)
-		}
-		if err := eng.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://nexmark@%s/streamsql?sslmode=disable", ln.Addr()))
+	ts := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, ts.URL("nexmark", "streamsql"))
 	if err != nil {
 		t.Fatal(err)
 	}

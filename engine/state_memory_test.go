@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -22,52 +21,10 @@ func TestStateLargerThanMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	const query = `SELECT k, count(*) AS n, sum(v) AS s, min(v) AS lo, max(v) AS hi, count(DISTINCT v % 10) AS d
 		FROM t GROUP BY k`
-	check := func(when string) {
-		t.Helper()
-		conn := s.connect(t)
-		defer conn.Close(ctx)
-		var n int64
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM agg").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n < 4000 {
-			t.Fatalf("%s: the view has %d groups, want thousands", when, n)
-		}
-		for _, q := range []string{
-			"SELECT count(*) FROM (SELECT * FROM agg EXCEPT ALL (" + query + ")) d",
-			"SELECT count(*) FROM ((" + query + ") EXCEPT ALL SELECT * FROM agg) d",
-		} {
-			if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
-				t.Fatalf("%s: %d rows differ between the view and its query", when, n)
-			}
-		}
-	}
-	stateStats := func() (bytes, evicted, reads int64) {
-		conn := s.connect(t)
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, "SHOW JOBS")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v[1] == "agg" {
-				return v[7].(int64), v[8].(int64), v[9].(int64)
-			}
-		}
-		t.Fatal("SHOW JOBS has no agg")
-		return
-	}
+	check := func(when string) { t.Helper(); checkView(t, s, when, "agg", query, 4000) }
+	stateStats := func() (bytes, evicted, reads int64) { return jobState(t, s, "agg") }
 
 	s.execAll(t, "SET streaming_parallelism = 2",
 		"CREATE TABLE t (id bigint PRIMARY KEY, k int, v bigint)",

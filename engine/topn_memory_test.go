@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -24,52 +23,10 @@ func TestTopNStateLargerThanMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	const query = `SELECT id, g, v, rn FROM (SELECT id, g, v,
 		row_number() OVER (PARTITION BY g ORDER BY v DESC, id) AS rn FROM t) x WHERE rn <= 3`
-	check := func(when string) {
-		t.Helper()
-		conn := s.connect(t)
-		defer conn.Close(ctx)
-		var n int64
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM topn").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n < 4000 {
-			t.Fatalf("%s: the view has %d rows, want thousands", when, n)
-		}
-		for _, q := range []string{
-			"SELECT count(*) FROM (SELECT * FROM topn EXCEPT ALL (" + query + ")) d",
-			"SELECT count(*) FROM ((" + query + ") EXCEPT ALL SELECT * FROM topn) d",
-		} {
-			if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
-				t.Fatalf("%s: %d rows differ between the view and its query", when, n)
-			}
-		}
-	}
-	stateStats := func() (bytes, evicted, reads int64) {
-		conn := s.connect(t)
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, "SHOW JOBS")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v[1] == "topn" {
-				return v[7].(int64), v[8].(int64), v[9].(int64)
-			}
-		}
-		t.Fatal("SHOW JOBS has no topn")
-		return
-	}
+	check := func(when string) { t.Helper(); checkView(t, s, when, "topn", query, 4000) }
+	stateStats := func() (bytes, evicted, reads int64) { return jobState(t, s, "topn") }
 
 	// 2,000 short partitions and one long one (g = -1).
 	s.execAll(t, "SET streaming_parallelism = 2",

@@ -2,55 +2,27 @@ package httpapi_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
 	"streamsql/httpapi"
-	"streamsql/pgwire"
+	"streamsql/internal/testserver"
 )
 
 // serve opens a database in a temp dir and serves it over the wire.
 func serve(t *testing.T) (*engine.Engine, string) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.Open(engine.Options{DataDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		srv.Shutdown(sctx)
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, pgwire.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			t.Error(err)
-		}
-		if err := eng.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return eng, fmt.Sprintf("postgres://u@%s/dev?sslmode=disable", ln.Addr())
+	ts := testserver.Start(t, engine.Options{})
+	return ts.Engine, ts.URL("u", "dev")
 }
 
 var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$`)
@@ -122,10 +94,10 @@ func TestMetricsAndHealth(t *testing.T) {
 	m := scrape(t, web.URL)
 	job := fmt.Sprintf(`{job="by_g",id="%d"}`, id)
 	for name, want := range map[string]float64{
-		"streamsql_job_rows_in_total" + job: 3,
+		"streamsql_job_rows_in_total" + job:  3,
 		"streamsql_job_rows_out_total" + job: 2,
-		"streamsql_job_failed" + job:       0,
-		"streamsql_sessions":               1,
+		"streamsql_job_failed" + job:         0,
+		"streamsql_sessions":                 1,
 	} {
 		if got, ok := m[name]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)

@@ -1,0 +1,58 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+)
+
+// checkView fails the test unless view holds at least minRows rows and
+// equals query recomputed as a batch query (EXCEPT ALL both ways).
+func checkView(t *testing.T, s *benchStack, when, view, query string, minRows int64) {
+	t.Helper()
+	ctx := context.Background()
+	conn := s.connect(t)
+	defer conn.Close(ctx)
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+view).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n < minRows {
+		t.Fatalf("%s: the view %s has %d rows, want at least %d", when, view, n, minRows)
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM (SELECT * FROM " + view + " EXCEPT ALL (" + query + ")) d",
+		"SELECT count(*) FROM ((" + query + ") EXCEPT ALL SELECT * FROM " + view + ") d",
+	} {
+		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("%s: %d rows differ between the view %s and its query", when, n, view)
+		}
+	}
+}
+
+// jobState returns the state columns of SHOW JOBS for the job of view:
+// bytes in memory, entries evicted, entries read back.
+func jobState(t *testing.T, s *benchStack, view string) (bytes, evicted, reads int64) {
+	t.Helper()
+	ctx := context.Background()
+	conn := s.connect(t)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SHOW JOBS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v[1] == view {
+			return v[7].(int64), v[8].(int64), v[9].(int64)
+		}
+	}
+	t.Fatalf("SHOW JOBS has no %s", view)
+	return
+}
