@@ -33,8 +33,21 @@ package stream
 // stored rows of both sides through the join with its output discarded,
 // which recomputes them. Rows with a NULL join key are stored only for
 // sides whose unmatched rows are emitted (their padded rows must be
-// retractable); rows leave the state when they are deleted. No state is
-// cleaned by watermarks yet.
+// retractable); rows leave the state when they are deleted, and rows of
+// an append-only side leave it when a watermark of the other side shows
+// they can never match again (cleanup rules, join_cleanup.go).
+//
+// # State larger than memory
+//
+// Under a state memory budget (Env.Memory, state_cache.go) the rows in
+// memory are a cache over the two tables. At a barrier, while the budget
+// is exceeded, a clock hand evicts whole join keys (the key's rows of both
+// sides) that were not used since the hand last passed and whose last
+// write has committed. A row whose join key is in neither side's memory
+// reads the key's rows of both sides back (a prefix scan of each table)
+// and replays them, which recomputes the degrees. After a restart the
+// join loads keys in key order up to its share of the budget and leaves
+// the rest in storage (join_cache.go).
 //
 // In memory each side keeps its live rows column by column in an arena
 // addressed by slot, a map from join-key hash to the slots of the key's
@@ -78,6 +91,11 @@ type HashJoinSpec struct {
 	// LeftAppendOnly, RightAppendOnly: the input never deletes, so no
 	// stream-key index is kept for it.
 	LeftAppendOnly, RightAppendOnly bool
+	// LeftCleanup and RightCleanup are the rules that remove rows of each
+	// side from the state once the other side's watermark shows they can
+	// never match again (join_cleanup.go). A side with rules must be
+	// append-only and the other side's rows must carry no degrees.
+	LeftCleanup, RightCleanup []JoinCleanup
 }
 
 // HashJoinStateTables describes the join's state tables for
@@ -109,6 +127,8 @@ func (s *HashJoinSpec) Explain() string {
 		sb.WriteString(" filter ")
 		sb.WriteString(s.Residual.String())
 	}
+	explainCleanup(&sb, "left", s.LeftCleanup, s.LeftTypes, 0, nl)
+	explainCleanup(&sb, "right", s.RightCleanup, s.RightTypes, nl, 0)
 	return sb.String()
 }
 
@@ -183,8 +203,25 @@ func (s *HashJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	default:
 		h.forwardWM = [2]bool{true, false}
 	}
+	if len(s.LeftCleanup) > 0 && h.tracks[1] || len(s.RightCleanup) > 0 && h.tracks[0] {
+		// Degrees are recomputed from the stored rows at restart: rows
+		// cleaned from one side would be missing from the other side's.
+		return nil, fmt.Errorf("hash join: cleanup rules on a side whose matches carry degrees")
+	}
+	if err := h.buildCleaners(s); err != nil {
+		return nil, err
+	}
+	if acct := b.Env.stateAccount(); acct != nil {
+		h.cache = newHJCache(h, acct)
+	}
 	if !b.Env.Fresh {
-		if err := h.recover(); err != nil {
+		var err error
+		if h.cache != nil {
+			err = h.recoverPartial(h.cache.acct.loadBudget())
+		} else {
+			err = h.recover()
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -215,6 +252,19 @@ type HashJoin struct {
 	// (semi, anti).
 	tracks    [2]bool
 	forwardWM [2]bool
+
+	// cleaners are each side's watermark cleanup rules, cleanGet their
+	// columns' integer values; cleaned counts the rows they removed.
+	cleaners [2][]*hjCleaner
+	cleanGet [2][]func(slot int32) (int64, bool)
+	cleaned  int64
+	// needSweep: rows below a bound were stored during the chunk.
+	needSweep [2]bool
+
+	// cache is the state cache under a memory budget (join_cache.go),
+	// nil without one; missJK are a chunk's join keys it looks up.
+	cache  *hjCache
+	missJK hjKeys
 
 	// loading: recovery replays stored rows; output is discarded.
 	loading  bool
@@ -258,7 +308,19 @@ func (h *HashJoin) Chunk(side int, c *Chunk) error {
 	if len(c.Cols) != len(h.sides[side].types) {
 		return fmt.Errorf("hash join: side %d chunk has %d columns, want %d", side, len(c.Cols), len(h.sides[side].types))
 	}
-	return h.process(side, c)
+	if h.cache != nil && h.cache.partial {
+		if err := h.fetchMissing(side, c); err != nil {
+			return err
+		}
+	}
+	if err := h.process(side, c); err != nil {
+		return err
+	}
+	if h.needSweep[side] {
+		h.needSweep[side] = false
+		h.sweep(side)
+	}
+	return nil
 }
 
 // process applies chunk c of side to the state and emits the output.
@@ -280,6 +342,7 @@ func (h *HashJoin) process(side int, c *Chunk) error {
 			h.pairStart = append(h.pairStart, int32(len(h.pairRow)))
 			if !h.jk.hasNull[hi] {
 				if b := o.findBucket(h.jk.hashes[hi], h.jk.keys[hi]); b >= 0 {
+					o.buckets[b].ref = true
 					rows := o.buckets[b].rows
 					h.pairSlot = append(h.pairSlot, rows...)
 					for range rows {
@@ -386,6 +449,12 @@ func (h *HashJoin) apply(side int, c *Chunk, lo, hi int) error {
 	}
 	for j, col := range s.cols {
 		col.copyIn(c.Cols[j], h.insRows, h.insSlots)
+	}
+	if len(h.cleaners[side]) > 0 {
+		h.track(side, h.insSlots)
+	}
+	if h.loading && h.cache != nil {
+		h.cache.loaded[side] = append(h.cache.loaded[side], h.insSlots...)
 	}
 	return nil
 }
@@ -555,10 +624,20 @@ func (h *HashJoin) flush() error {
 	return h.out.Chunk(c)
 }
 
-// Watermark implements Operator: a watermark of a side whose columns are
-// never padded late is forwarded on the matching output column.
+// Watermark implements Operator: it cleans the other side's rows that the
+// watermark shows can never match again, and a watermark of a side whose
+// columns are never padded late is forwarded on the matching output
+// column.
 func (h *HashJoin) Watermark(side int, w Watermark) error {
-	if side < 0 || side > 1 || !h.forwardWM[side] {
+	if side < 0 || side > 1 {
+		return nil
+	}
+	if len(h.cleaners[1-side]) > 0 {
+		if err := h.cleanup(side, w); err != nil {
+			return err
+		}
+	}
+	if !h.forwardWM[side] {
 		return nil
 	}
 	if side == 1 {
@@ -575,6 +654,9 @@ func (h *HashJoin) Barrier(b *Barrier) error {
 			if err := s.flush(b.Writes); err != nil {
 				return err
 			}
+		}
+		if h.cache != nil {
+			h.settle(b.Epoch)
 		}
 	}
 	return h.out.Barrier(b)

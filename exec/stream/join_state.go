@@ -617,6 +617,10 @@ type hjBucket struct {
 	hash     uint64
 	rows     []int32
 	collNext int32 // next bucket with the same hash
+	// Under a memory budget (join_cache.go): the epoch of the bucket's
+	// last write, and whether it was used since the clock hand passed.
+	lastWrite uint64
+	ref       bool
 }
 
 // hjSide is the state of one input.
@@ -643,6 +647,18 @@ type hjSide struct {
 
 	keyHeap    []byte
 	keyGarbage int
+
+	// Memory budget bookkeeping (join_cache.go), kept only when cache
+	// is set: the buckets written during the epoch, the join keys whose
+	// last rows were removed (their stored rows may still be visible
+	// until the epoch commits), and while loading rows back from
+	// storage nothing counts as a write.
+	cache   bool
+	loading bool
+	touched []int32
+	goneNow []string
+	gone    map[string]uint64 // shared with the other side (hjCache.gone)
+	live    int               // live rows
 
 	dirty  []int32 // slots written this epoch (may repeat or be stale)
 	delBuf []byte  // state keys to delete at the barrier, concatenated
@@ -710,6 +726,7 @@ func (s *hjSide) insert(slot int32, jk []byte, jkHash uint64, jkNull bool, sk []
 	m.keyLen = uint32(len(s.keyHeap) - m.keyOff)
 	s.dirty = append(s.dirty, slot)
 
+	s.live++
 	if !jkNull {
 		b := s.findBucket(jkHash, jk)
 		if b < 0 {
@@ -718,6 +735,10 @@ func (s *hjSide) insert(slot int32, jk []byte, jkHash uint64, jkNull bool, sk []
 		bk := &s.buckets[b]
 		m.bucket, m.pos = b, int32(len(bk.rows))
 		bk.rows = append(bk.rows, slot)
+		if s.cache && !s.loading {
+			bk.ref = true
+			s.touched = append(s.touched, b)
+		}
 	}
 	if s.byPK != nil {
 		if head, ok := s.byPK[pkHash]; ok {
@@ -745,8 +766,14 @@ func (s *hjSide) newBucket(hash uint64, key []byte) int32 {
 	return b
 }
 
-func (s *hjSide) dropBucket(b int32) {
+// dropBucket frees bucket b, which has no rows left. gone: the key's
+// rows were removed rather than evicted.
+func (s *hjSide) dropBucket(b int32, gone bool) {
 	bk := &s.buckets[b]
+	if gone && s.cache {
+		s.gone[bk.key] = math.MaxUint64 // dated at the barrier
+		s.goneNow = append(s.goneNow, bk.key)
+	}
 	head := s.byKey[bk.hash]
 	if head == b {
 		if bk.collNext >= 0 {
@@ -791,17 +818,32 @@ func (s *hjSide) stateKey(slot int32) []byte {
 	return s.keyBuf
 }
 
-// remove unlinks a live row; its slot is freed by releaseDeferred.
+// remove unlinks a live row, deleting it from storage at the next
+// barrier; its slot is freed by releaseDeferred.
 func (s *hjSide) remove(slot int32) {
+	if s.meta[slot].flags&hjPersisted != 0 {
+		s.delBuf = append(s.delBuf, s.stateKey(slot)...)
+		s.delEnd = append(s.delEnd, len(s.delBuf))
+	}
+	s.unlink(slot, true)
+}
+
+// unlink takes a live row out of the indexes (gone: it is removed, not
+// evicted); its slot is freed by releaseDeferred.
+func (s *hjSide) unlink(slot int32, gone bool) {
 	m := &s.meta[slot]
+	s.live--
 	if m.bucket >= 0 {
 		bk := &s.buckets[m.bucket]
+		if s.cache && gone {
+			s.touched = append(s.touched, m.bucket)
+		}
 		last := bk.rows[len(bk.rows)-1]
 		bk.rows[m.pos] = last
 		s.meta[last].pos = m.pos
 		bk.rows = bk.rows[:len(bk.rows)-1]
 		if len(bk.rows) == 0 {
-			s.dropBucket(m.bucket)
+			s.dropBucket(m.bucket, gone)
 		}
 	}
 	if s.byPK != nil {
@@ -820,10 +862,6 @@ func (s *hjSide) remove(slot int32) {
 				}
 			}
 		}
-	}
-	if m.flags&hjPersisted != 0 {
-		s.delBuf = append(s.delBuf, s.stateKey(slot)...)
-		s.delEnd = append(s.delEnd, len(s.delBuf))
 	}
 	m.flags = 0
 	m.bucket = -1
@@ -923,6 +961,11 @@ func (s *hjSide) markLoaded() {
 // the rows' sequence numbers.
 func (s *hjSide) scan(r storage.Reader, n int, fn func(c *Chunk, seqs []uint64) error) error {
 	lo, hi := storage.StateSpan(s.id)
+	return s.scanRange(r, lo, hi, n, fn)
+}
+
+// scanRange is scan over the stored keys in [lo, hi).
+func (s *hjSide) scanRange(r storage.Reader, lo, hi []byte, n int, fn func(c *Chunk, seqs []uint64) error) error {
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
 		return fmt.Errorf("hash join state %d: %w", s.id, err)

@@ -207,6 +207,11 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		if err != nil {
 			return nil, nil, err
 		}
+		if js, ok := child.Spec.(*stream.HashJoinSpec); ok && js.Kind == batch.InnerJoin {
+			// A WHERE over an inner join bounds its matches like ON does.
+			joinCleanupCond(child, pe)
+			joinCleanupStates(child)
+		}
 		n := inherit(child, &stream.FilterSpec{Pred: pe})
 		return n, cm, nil
 	case *batch.Project:
@@ -698,6 +703,9 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 		}
 	}
 	n.StateTables = []string{"left rows by join key (with match counts for outer joins)", "right rows by join key (with match counts for outer joins)"}
+	joinCleanupKeys(n)
+	joinCleanupCond(n, spec.Residual)
+	joinCleanupStates(n)
 	return n, m, nil
 }
 
