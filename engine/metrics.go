@@ -62,6 +62,7 @@ var jobMetrics = []jobMetric{
 	{"streamsql_job_state_bytes", "gauge", "Estimated memory of the job's operator state.", func(j stream.JobInfo) float64 { return float64(j.StateBytes) }},
 	{"streamsql_job_state_evicted_total", "counter", "State entries dropped from memory to keep within the state budget.", func(j stream.JobInfo) float64 { return float64(j.StateEvicted) }},
 	{"streamsql_job_state_reads_total", "counter", "State entries read back from storage.", func(j stream.JobInfo) float64 { return float64(j.StateReads) }},
+	{"streamsql_job_state_cleaned_total", "counter", "State entries deleted because the watermark passed them.", func(j stream.JobInfo) float64 { return float64(j.StateCleaned) }},
 	{"streamsql_job_failed", "gauge", "1 if the job stopped with an error (see SHOW JOBS).", func(j stream.JobInfo) float64 {
 		if strings.HasPrefix(j.Status, "failed") {
 			return 1

@@ -510,6 +510,8 @@ type JobInfo struct {
 	Committed             uint64
 	// State memory: estimated bytes, entries evicted, entries read back.
 	StateBytes, StateEvicted, StateReads int64
+	// StateCleaned counts state entries the watermark cleaned.
+	StateCleaned int64
 }
 
 // Jobs lists the jobs.
@@ -521,7 +523,8 @@ func (c *Coordinator) Jobs() []JobInfo {
 		j.mu.Lock()
 		out = append(out, JobInfo{ID: j.spec.ID, Name: j.spec.Name, Status: "running",
 			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed,
-			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load()})
+			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load(),
+			StateCleaned: j.env.Stats.StateCleaned.Load()})
 		j.mu.Unlock()
 	}
 	for id, err := range c.failed {

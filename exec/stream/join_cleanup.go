@@ -269,6 +269,12 @@ func (h *HashJoin) cleanup(side int, w Watermark) error {
 // deletes the evicted ones from storage.
 func (h *HashJoin) sweep(side int) {
 	s := h.sides[side]
+	before := h.cleaned
+	defer func() {
+		if h.env != nil && h.env.Stats != nil && h.cleaned > before {
+			h.env.Stats.StateCleaned.Add(h.cleaned - before)
+		}
+	}()
 	for k, cl := range h.cleaners[side] {
 		get := h.cleanGet[side][k]
 		for len(cl.heap) > 0 && cl.below(cl.heap[0].v) {

@@ -182,6 +182,9 @@ func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
 	if opA.(*HashJoin).cleaned == 0 {
 		t.Fatal("nothing was cleaned")
 	}
+	if got := envA.Stats.StateCleaned.Load(); got != opA.(*HashJoin).cleaned {
+		t.Fatalf("Stats.StateCleaned = %d, the join cleaned %d since its restart", got, opA.(*HashJoin).cleaned)
+	}
 	for side, rules := range [][]JoinCleanup{clean.LeftCleanup, clean.RightCleanup} {
 		full := jcLive(opB, side)
 		switch {

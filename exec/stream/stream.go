@@ -286,4 +286,7 @@ type Stats struct {
 	// StateEvicted counts state entries dropped from memory to keep within
 	// the budget, StateReads the entries read back from storage.
 	StateBytes, StateEvicted, StateReads atomic.Int64
+	// StateCleaned counts state entries deleted because the watermark
+	// passed them (join rows that can no longer match).
+	StateCleaned atomic.Int64
 }
