@@ -360,7 +360,7 @@ func (c *Catalog) CreateRelation(r *Relation) (*Relation, error) {
 	if _, ok := c.SchemaByName(r.Schema); !ok {
 		return nil, sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", r.Schema)
 	}
-	if _, ok := c.Relation(r.Schema, r.Name); ok {
+	if _, ok := c.Relation(r.Schema, r.Name); ok || c.indexNameTaken(r.Schema, r.Name) {
 		return nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", r.Name)
 	}
 	seen := map[string]bool{}
@@ -400,7 +400,11 @@ func (c *Catalog) CreateRelation(r *Relation) (*Relation, error) {
 	if n.Owner == "" {
 		n.Owner = DefaultOwner
 	}
-	if err := c.commit(&change{putRels: []*Relation{n}, nextOID: n.OID + 1}); err != nil {
+	next, err := c.checkNewIndexes(n, n.OID+1)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.commit(&change{putRels: []*Relation{n}, nextOID: next}); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -553,6 +557,8 @@ func (c *Catalog) DropColumn(oid uint32, name string, cascade bool) (*Relation, 
 	n.Columns[i].Dropped = true
 	n.Columns[i].NotNull = false
 	n.Columns[i].Default = ""
+	n.Indexes = dropIndexesOn(n.Indexes, i)
+	dropConstraintsOn(n, i)
 	if slices.Contains(n.PrimaryKey, i) {
 		n.PrimaryKey = nil
 	}

@@ -260,9 +260,6 @@ func (c *Catalog) splitFuncDeps(r *Relation) *Relation {
 	return n
 }
 
-// errInvalidFunctionDefinition is SQLSTATE 42P13.
-const errInvalidFunctionDefinition = "42P13"
-
 // CreateFunction adds f (assigning its OID), or with replace replaces the
 // function of the same schema, name and argument types, keeping its OID.
 // A replacement must keep the return type (42P13) and is refused while a
@@ -290,7 +287,7 @@ func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Fun
 			return nil, sqlerr.New(sqlerr.DuplicateFunction, "function %q already exists with same argument types", f.Name)
 		}
 		if old.RetType.OID() != f.RetType.OID() {
-			return nil, sqlerr.New(errInvalidFunctionDefinition, "cannot change return type of existing function").
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot change return type of existing function").
 				WithHint("Use DROP FUNCTION %s first.", old.Signature())
 		}
 		for _, d := range c.FunctionDependents(old.OID) {

@@ -111,6 +111,69 @@ type Relation struct {
 	// created under: its definition's unqualified names resolve with it
 	// when the job is planned again after a restart.
 	SearchPath []string `json:",omitempty"`
+	// Indexes are the table's secondary indexes, UNIQUE constraints
+	// included (index.go).
+	Indexes []Index `json:",omitempty"`
+	// Checks are the table's CHECK constraints.
+	Checks []Check `json:",omitempty"`
+	// ForeignKeys are the table's FOREIGN KEY constraints (this table is
+	// the referencing side).
+	ForeignKeys []ForeignKey `json:",omitempty"`
+}
+
+// Check is a CHECK constraint. Expr is SQL text over the table's column
+// names, planned again wherever it is enforced, so renames of other
+// objects cannot leave a stale plan behind.
+type Check struct {
+	Name string
+	Expr string
+	// Columns are the indexes into Columns that Expr reads: dropping one
+	// drops the constraint, as in PostgreSQL.
+	Columns []int
+}
+
+// FKAction is a referential action, with PostgreSQL's confdeltype letters.
+type FKAction byte
+
+// Referential actions.
+const (
+	FKNoAction   FKAction = 'a'
+	FKRestrict   FKAction = 'r'
+	FKCascade    FKAction = 'c'
+	FKSetNull    FKAction = 'n'
+	FKSetDefault FKAction = 'd'
+)
+
+// ForeignKey is a FOREIGN KEY constraint: Columns of this table reference
+// RefColumns (the primary key or a unique index) of RefRel.
+type ForeignKey struct {
+	Name       string
+	Columns    []int
+	RefRel     uint32
+	RefColumns []int
+	OnDelete   FKAction
+	OnUpdate   FKAction
+}
+
+// ConstraintNameTaken reports whether a constraint (check, foreign key,
+// primary key or index) of r is called name.
+func (r *Relation) ConstraintNameTaken(name string) bool {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return true
+		}
+	}
+	for _, f := range r.ForeignKeys {
+		if f.Name == name {
+			return true
+		}
+	}
+	for _, ix := range r.Indexes {
+		if ix.Name == name {
+			return true
+		}
+	}
+	return len(r.PrimaryKey) > 0 && name == r.Name+"_pkey"
 }
 
 // ColumnRef names a column of another relation by OID and AttNum.
@@ -145,6 +208,9 @@ func (r *Relation) Clone() *Relation {
 	c.FuncDeps = slices.Clone(r.FuncDeps)
 	c.ColumnDeps = slices.Clone(r.ColumnDeps)
 	c.StateTables = slices.Clone(r.StateTables)
+	c.Indexes = cloneIndexes(r.Indexes)
+	c.Checks = slices.Clone(r.Checks)
+	c.ForeignKeys = slices.Clone(r.ForeignKeys)
 	return &c
 }
 
@@ -197,4 +263,13 @@ func (r *Relation) qualifiedName() string {
 		return r.Name
 	}
 	return r.Schema + "." + r.Name
+}
+
+// dropConstraintsOn removes the CHECK and FOREIGN KEY constraints that use
+// column i of r (a column being dropped), as PostgreSQL does.
+func dropConstraintsOn(r *Relation, i int) {
+	r.Checks = slices.DeleteFunc(r.Checks, func(c Check) bool { return slices.Contains(c.Columns, i) })
+	r.ForeignKeys = slices.DeleteFunc(r.ForeignKeys, func(f ForeignKey) bool {
+		return slices.Contains(f.Columns, i) || (f.RefRel == r.OID && slices.Contains(f.RefColumns, i))
+	})
 }

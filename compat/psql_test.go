@@ -66,6 +66,20 @@ func TestPsqlDescribeTable(t *testing.T) {
 	contains(t, out, `Did not find any relation named "nosuch"`)
 }
 
+// Secondary indexes and UNIQUE constraints are listed under "Indexes:" as
+// PostgreSQL lists them, and by \di.
+func TestPsqlDescribeIndexes(t *testing.T) {
+	s := startServer(t)
+	s.exec(t, "CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE, city text, score int)",
+		"CREATE INDEX users_city_idx ON users (city)", "CREATE INDEX ON users (score DESC, city)")
+	out := describe(t, s, `\d users`)
+	contains(t, out, `Table "public.users"`, "Indexes:", `"users_pkey" PRIMARY KEY, btree (id)`,
+		`"users_email_key" UNIQUE CONSTRAINT, btree (email)`, `"users_city_idx" btree (city)`,
+		`"users_score_city_idx" btree (score DESC, city)`)
+	out = describe(t, s, `\di`)
+	contains(t, out, "users_city_idx", "users_email_key", "users_score_city_idx", "index")
+}
+
 func TestPsqlDescribeSource(t *testing.T) {
 	s := startServer(t)
 	s.exec(t, `CREATE SOURCE gen (id bigint, v double precision, ts timestamptz) WITH (connector = 'datagen')`)

@@ -37,6 +37,12 @@ func (c catalogReader) Object(oid uint32) (udf.ObjectInfo, bool) {
 	if t := virtualByOID(relOID); t != nil && kind == pgcatalog.ObjRelation {
 		return udf.ObjectInfo{Schema: t.Schema, Name: t.Name, Kind: t.Kind, Visible: c.snapshot().Visible(t.Schema, t.Name)}, true
 	}
+	if o, ok := c.indexObject(kind, relOID); ok {
+		return o, true
+	}
+	if o, ok := c.checkFKObject(oid); ok {
+		return o, true
+	}
 	r, ok := c.s.e.cat.ByOID(relOID)
 	if !ok || r.Kind == catalog.KindSink {
 		return udf.ObjectInfo{}, false

@@ -59,9 +59,12 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 				if err != nil {
 					return "", err
 				}
-				if err := r.Table().Truncate(x.txn); err != nil {
+				if err := r.IndexedTable().Truncate(x.txn); err != nil {
 					return "", err
 				}
+			}
+			if err := s.truncateCascade(x, p, n.GetTruncateStmt()); err != nil {
+				return "", err
 			}
 			return "TRUNCATE TABLE", nil
 		})
@@ -92,7 +95,7 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 	case n.GetDeallocateStmt() != nil:
 		return run(func(x *execution) (string, error) { return "DEALLOCATE", nil })
 	case n.GetIndexStmt() != nil:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE INDEX is not supported: tables are stored in primary key order")
+		return run(func(x *execution) (string, error) { return s.createIndex(x, p, n.GetIndexStmt()) })
 	case n.GetCreateTableAsStmt() != nil:
 		ctas := n.GetCreateTableAsStmt()
 		if ctas.Objtype != pg.ObjectType_OBJECT_MATVIEW {
@@ -195,6 +198,8 @@ func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) 
 		case pg.ConstrType_CONSTR_PRIMARY:
 			pk = true
 			col.NotNull = true
+		case pg.ConstrType_CONSTR_UNIQUE: // an index: tableUniques, columnUniques (index.go)
+		case pg.ConstrType_CONSTR_CHECK, pg.ConstrType_CONSTR_FOREIGN: // constraintDefs (constraint.go)
 		default:
 			return col, false, sqlerr.New(sqlerr.FeatureNotSupported, "%s constraints are not supported yet", constraintName(c.Contype))
 		}
@@ -250,6 +255,12 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 			r.Columns = append(r.Columns, col)
 		case el.GetConstraint() != nil:
 			c := el.GetConstraint()
+			if c.Contype == pg.ConstrType_CONSTR_UNIQUE {
+				continue // tableUniques
+			}
+			if isCheckOrFK(c.Contype) {
+				continue // constraintDefs (constraint.go)
+			}
 			if c.Contype != pg.ConstrType_CONSTR_PRIMARY {
 				return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s constraints are not supported yet", constraintName(c.Contype))
 			}
@@ -285,7 +296,17 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 			}
 		}
 	}
-	if _, err := s.e.cat.CreateRelation(r); err != nil {
+	if err := s.tableUniques(r, cs); err != nil {
+		return "", err
+	}
+	if err := s.addConstraints(p, r, constraintDefs(cs.TableElts)); err != nil {
+		return "", err
+	}
+	created, err := s.e.cat.CreateRelation(r)
+	if err != nil {
+		return "", err
+	}
+	if err := s.createdConstraints(created); err != nil {
 		return "", err
 	}
 	return "CREATE TABLE", nil
@@ -356,6 +377,8 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		want, tag, what = catalog.KindView, "DROP VIEW", "view"
 	case pg.ObjectType_OBJECT_MATVIEW:
 		want, tag, what = catalog.KindMatView, "DROP MATERIALIZED VIEW", "materialized view"
+	case pg.ObjectType_OBJECT_INDEX:
+		return s.dropIndexes(x, ds)
 	case pg.ObjectType_OBJECT_SCHEMA:
 		for _, o := range ds.Objects {
 			name := o.GetString_().Sval
@@ -396,6 +419,9 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		if r.Kind != want {
 			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, what).WithHint("Use DROP %s to remove a %s.", strings.ToUpper(r.Kind.String()), r.Kind.String())
 		}
+		if err := s.dropReferences(r, ds.Behavior == pg.DropBehavior_DROP_CASCADE); err != nil {
+			return "", err
+		}
 		dropped, err := s.e.cat.DropRelation(r.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
 		if err != nil {
 			return "", err
@@ -417,6 +443,9 @@ func (s *Session) dropData(x *execution, dropped []*catalog.Relation) error {
 			}
 		}
 	}
+	if err := dropIndexData(x.txn, dropped); err != nil {
+		return err
+	}
 	return s.e.dropStreaming(dropped)
 }
 
@@ -433,6 +462,20 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 	}
 	for _, cn := range at.Cmds {
 		c := cn.GetAlterTableCmd()
+		if nr, ok, err := s.alterUnique(x, r, c); ok {
+			if err != nil {
+				return "", err
+			}
+			r = nr
+			continue
+		}
+		if nr, ok, err := s.alterConstraint(x, p, r, c); ok {
+			if err != nil {
+				return "", err
+			}
+			r = nr
+			continue
+		}
 		switch c.Subtype {
 		case pg.AlterTableType_AT_AddColumn:
 			col, pk, err := s.columnDef(p, r.Name, c.Def.GetColumnDef())
@@ -460,10 +503,19 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 			if err := s.fillColumn(x, p, r, nr, col); err != nil {
 				return "", err
 			}
+			if nr, err = s.columnUniques(x, nr, c.Def.GetColumnDef()); err != nil {
+				return "", err
+			}
+			if nr, err = s.columnConstraints(x, p, nr, c.Def.GetColumnDef()); err != nil {
+				return "", err
+			}
 			r = nr
 		case pg.AlterTableType_AT_DropColumn:
 			if r.ColumnIndex(c.Name) < 0 && c.MissingOk {
 				continue
+			}
+			if err := s.dropColumnReferences(r, c.Name, c.Behavior == pg.DropBehavior_DROP_CASCADE); err != nil {
+				return "", err
 			}
 			nr, dropped, err := s.e.cat.DropColumn(r.OID, c.Name, c.Behavior == pg.DropBehavior_DROP_CASCADE)
 			if err != nil {
@@ -477,6 +529,9 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 				if err := storage.Rekey(x.txn, r.Table(), nr.Table()); err != nil {
 					return "", err
 				}
+			}
+			if err := s.afterDropColumn(x, r, nr); err != nil {
+				return "", err
 			}
 			r = nr
 		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull:
@@ -564,7 +619,9 @@ func (s *Session) rename(p *planner.Planner, rs *pg.RenameStmt) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		_, err = s.e.cat.RenameColumn(r.OID, rs.Subname, rs.Newname)
+		if _, err = s.e.cat.RenameColumn(r.OID, rs.Subname, rs.Newname); err == nil {
+			err = s.renameInChecks(r.OID, rs.Subname, rs.Newname)
+		}
 		return "ALTER TABLE", err
 	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_MATVIEW:
 		r, err := s.resolve(p, rs.Relation)

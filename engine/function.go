@@ -23,9 +23,6 @@ import (
 // checked here, as PostgreSQL checks it at CREATE, and inlined by the
 // planner wherever the function is called (sql/planner/sqlfunc.go).
 
-// errInvalidFunctionDefinition is SQLSTATE 42P13.
-const errInvalidFunctionDefinition = "42P13"
-
 // baseType drops type modifiers: PostgreSQL keeps none for function
 // arguments and results (varchar(10) is varchar).
 func baseType(t types.T) types.T {
@@ -68,14 +65,14 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		}
 		for _, prev := range f.ArgNames {
 			if fp.Name != "" && prev == fp.Name {
-				return "", sqlerr.New(errInvalidFunctionDefinition, "parameter name %q used more than once", fp.Name)
+				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "parameter name %q used more than once", fp.Name)
 			}
 		}
 		f.ArgNames = append(f.ArgNames, fp.Name)
 		f.ArgTypes = append(f.ArgTypes, baseType(t))
 	}
 	if cf.ReturnType == nil {
-		return "", sqlerr.New(errInvalidFunctionDefinition, "function result type must be specified")
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "function result type must be specified")
 	}
 	if cf.ReturnType.Setof {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "functions returning SETOF are not supported")
@@ -110,7 +107,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	}
 	if f.Language == "" {
 		if cf.SqlBody == nil {
-			return "", sqlerr.New(errInvalidFunctionDefinition, "no language specified")
+			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "no language specified")
 		}
 		f.Language = "sql"
 	}
@@ -121,7 +118,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	var body *pg.Node
 	switch {
 	case cf.SqlBody != nil && len(asBody) > 0:
-		return "", sqlerr.New(errInvalidFunctionDefinition, "duplicate function body specified")
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "duplicate function body specified")
 	case cf.SqlBody != nil:
 		ret := cf.SqlBody.GetReturnStmt()
 		if ret == nil {
@@ -164,9 +161,9 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			p.SQL, p.Offset = f.Body, 0
 		}
 	case len(asBody) > 1:
-		return "", sqlerr.New(errInvalidFunctionDefinition, "only one AS item needed for language \"sql\"")
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "only one AS item needed for language \"sql\"")
 	default:
-		return "", sqlerr.New(errInvalidFunctionDefinition, "no function body specified")
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "no function body specified")
 	}
 
 	check := f

@@ -66,6 +66,8 @@ type Session struct {
 	txn       *storage.Txn // open transaction block, or nil
 	txnFailed bool
 	txnStart  time.Time
+	// savepoints of the open block, oldest first (savepoint.go).
+	savepoints []savepoint
 
 	mu     sync.Mutex
 	cancel context.CancelFunc

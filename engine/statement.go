@@ -252,6 +252,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 			s.txn = s.e.db.Begin()
 			s.txnStart = time.Now()
 			s.txnFailed = false
+			s.savepoints = nil
 		}
 		return tagResult("BEGIN"), nil
 	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
@@ -275,7 +276,10 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 		s.txn, s.txnFailed = nil, false
 		return tagResult("ROLLBACK"), nil
 	}
-	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "savepoints and two-phase commit are not supported")
+	if res, ok, err := s.execSavepoint(t); ok {
+		return res, err
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "two-phase commit is not supported")
 }
 
 func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {

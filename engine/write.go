@@ -16,6 +16,7 @@ import (
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/storage"
 )
 
 func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
@@ -76,6 +77,8 @@ type writer struct {
 	ctx      *exec.Ctx
 	count    int64
 	returned []*exec.Batch
+	cons     *tableConstraints     // CHECK and FOREIGN KEY (constraint_write.go)
+	ixt      *storage.IndexedTable // see indexed (index_write.go)
 }
 
 func (wr *writer) types() []types.T {
@@ -195,9 +198,15 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 			return err
 		}
 	}
+	if err := wr.checkChecks(rows); err != nil {
+		return err
+	}
 	tbl, txn := wr.w.Table, wr.x.txn
-	if wr.w.Conflict == planner.ConflictError || len(tbl.PK) == 0 {
-		if err := tbl.Insert(txn, rows); err != nil {
+	if wr.w.Conflict == planner.ConflictError || len(tbl.PK) == 0 && len(wr.w.Rel.Indexes) == 0 {
+		if err := wr.indexed().Insert(txn, rows); err != nil {
+			return err
+		}
+		if err := wr.checkParents(rows); err != nil {
 			return err
 		}
 		wr.count += int64(len(rows))
@@ -206,18 +215,17 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 	var written [][]types.Datum
 	seen := map[string]bool{}
 	for _, r := range rows {
-		key := string(tbl.EncodePK(nil, wr.pk(r)))
-		old, exists, err := tbl.Get(txn, wr.pk(r))
+		key, oldKey, old, exists, err := wr.conflictRow(r)
 		if err != nil {
 			return err
 		}
-		if seen[key] && wr.w.Conflict == planner.ConflictUpdate {
+		if key != "" && seen[key] && wr.w.Conflict == planner.ConflictUpdate {
 			return sqlerr.New(sqlerr.CardinalityViolation, "ON CONFLICT DO UPDATE command cannot affect row a second time").
 				WithHint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
 		}
 		seen[key] = true
 		if !exists {
-			if err := tbl.Insert(txn, [][]types.Datum{r}); err != nil {
+			if err := wr.indexed().Insert(txn, [][]types.Datum{r}); err != nil {
 				return err
 			}
 			written = append(written, r)
@@ -251,10 +259,16 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		if err := wr.checkRow(nr); err != nil {
 			return err
 		}
-		if err := wr.replace(old, nr); err != nil {
+		if err := wr.checkChecks([][]types.Datum{nr}); err != nil {
+			return err
+		}
+		if err := wr.replace(oldKey, old, nr); err != nil {
 			return err
 		}
 		written = append(written, nr)
+	}
+	if err := wr.checkParents(written); err != nil {
+		return err
 	}
 	wr.count += int64(len(written))
 	return wr.returning(written)
@@ -286,18 +300,18 @@ func (wr *writer) evalRow(es []expr.Expr, b *exec.Batch) ([]types.Datum, error) 
 	return row, nil
 }
 
-// replace writes nr in place of old, moving it if its key changed.
-func (wr *writer) replace(old, nr []types.Datum) error {
-	tbl, txn := wr.w.Table, wr.x.txn
+// replace writes nr in place of old, stored under oldKey, moving it if
+// its key changed.
+func (wr *writer) replace(oldKey []byte, old, nr []types.Datum) error {
+	tbl, txn := wr.indexed(), wr.x.txn
 	if len(tbl.PK) == 0 {
-		return sqlerr.New(sqlerr.InternalError, "replace on a table without key")
+		return tbl.Update(txn, oldKey, old, nr)
 	}
-	oldKey := tbl.EncodePK(nil, wr.pk(old))
 	newKey := tbl.EncodePK(nil, wr.pk(nr))
 	if string(oldKey) == string(newKey) {
-		return tbl.PutKey(txn, oldKey, nr)
+		return tbl.Update(txn, oldKey, old, nr)
 	}
-	if err := tbl.Delete(txn, oldKey); err != nil {
+	if err := tbl.Delete(txn, oldKey, old); err != nil {
 		return err
 	}
 	return tbl.Insert(txn, [][]types.Datum{nr})
@@ -362,7 +376,7 @@ func (wr *writer) update() error {
 	if err != nil {
 		return err
 	}
-	tbl, txn := wr.w.Table, wr.x.txn
+	tbl, txn := wr.indexed(), wr.x.txn
 	var written [][]types.Datum
 	for start := 0; start < len(rows); start += exec.BatchSize {
 		end := min(start+exec.BatchSize, len(rows))
@@ -390,7 +404,7 @@ func (wr *writer) update() error {
 			if len(tbl.PK) > 0 {
 				nk := tbl.EncodePK(nil, wr.pk(nr))
 				if string(nk) != string(keys[i]) {
-					if err := tbl.Delete(txn, keys[i]); err != nil {
+					if err := tbl.Delete(txn, keys[i], rows[i]); err != nil {
 						nb.Release()
 						return err
 					}
@@ -399,7 +413,7 @@ func (wr *writer) update() error {
 					continue
 				}
 			}
-			if err := tbl.PutKey(txn, keys[i], nr); err != nil {
+			if err := tbl.Update(txn, keys[i], rows[i], nr); err != nil {
 				nb.Release()
 				return err
 			}
@@ -412,6 +426,9 @@ func (wr *writer) update() error {
 			}
 		}
 	}
+	if err := wr.afterUpdate(rows, written); err != nil {
+		return err
+	}
 	wr.count = int64(len(written))
 	return wr.returning(written)
 }
@@ -421,10 +438,13 @@ func (wr *writer) delete() error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if err := wr.w.Table.Delete(wr.x.txn, k); err != nil {
+	for i, k := range keys {
+		if err := wr.indexed().Delete(wr.x.txn, k, rows[i]); err != nil {
 			return err
 		}
+	}
+	if err := wr.afterDelete(rows); err != nil {
+		return err
 	}
 	wr.count = int64(len(keys))
 	return wr.returning(rows)

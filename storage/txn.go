@@ -3,6 +3,8 @@ package storage
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -28,6 +30,8 @@ type Txn struct {
 	done    bool
 	// changes are changelog entries to append at commit.
 	changes []logChange
+	// rechecks are checks to repeat at commit (RecheckAtCommit).
+	rechecks []recheck
 }
 
 // absentKey is a key checked to be absent, and what reports the error
@@ -146,6 +150,9 @@ func (t *Txn) Commit() error {
 			}
 		}
 	}
+	if err := t.runRechecks(); err != nil {
+		return err
+	}
 	seq := db.logSeq.Load()
 	for _, c := range t.changes {
 		seq++
@@ -179,4 +186,95 @@ func (t *Txn) Rollback() {
 	}
 	t.done = true
 	t.batch.Close()
+}
+
+// Savepoint marks a point in a transaction that RollbackTo can return to.
+type Savepoint struct {
+	reprLen  int
+	count    uint32
+	absent   int
+	changes  int
+	rechecks int
+}
+
+// Savepoint returns a mark of the transaction's writes so far.
+func (t *Txn) Savepoint() Savepoint {
+	sp := Savepoint{absent: len(t.absent), changes: len(t.changes), rechecks: len(t.rechecks)}
+	if !t.batch.Empty() {
+		sp.reprLen, sp.count = len(t.batch.Repr()), t.batch.Count()
+	}
+	return sp
+}
+
+// RollbackTo discards the writes made since sp (and the commit-time checks
+// and changelog entries they brought). A pebble batch cannot be truncated,
+// so the writes before sp are copied into a fresh indexed batch: the cost
+// is one copy of the batch, paid only by ROLLBACK TO.
+func (t *Txn) RollbackTo(sp Savepoint) error {
+	if t.done {
+		return ErrTxnDone
+	}
+	nb := t.db.pdb.NewIndexedBatch()
+	if sp.reprLen > 0 {
+		repr := slices.Clone(t.batch.Repr()[:sp.reprLen])
+		// The header's count (bytes 8..12) must match the kept records.
+		binary.LittleEndian.PutUint32(repr[8:12], sp.count)
+		tmp := t.db.pdb.NewBatch()
+		err := tmp.SetRepr(repr)
+		if err == nil {
+			err = nb.Apply(tmp, nil)
+		}
+		tmp.Close()
+		if err != nil {
+			nb.Close()
+			return fmt.Errorf("rollback to savepoint: %w", err)
+		}
+	}
+	t.batch.Close()
+	t.batch = nb
+	t.absent = t.absent[:sp.absent]
+	t.changes = t.changes[:sp.changes]
+	t.rechecks = t.rechecks[:sp.rechecks]
+	return nil
+}
+
+// recheck is a commit-time check: if another transaction committed since
+// the check was first made (at commit count since), run it again against
+// the database as it is at commit, merged with this transaction's writes.
+type recheck struct {
+	since uint64
+	check func(r Reader) error
+}
+
+// RecheckAtCommit registers check, a check that passed just now, to be run
+// again by Commit should another transaction have committed in between.
+// Commit runs it under the commit lock, so no commit can slip between the
+// check and this transaction's commit: foreign keys use it to make sure a
+// referenced row still exists (and a deleted one is still unreferenced).
+func (t *Txn) RecheckAtCommit(check func(r Reader) error) {
+	t.rechecks = append(t.rechecks, recheck{since: t.db.commits.Load(), check: check})
+}
+
+// batchReader reads a transaction's batch merged with the database,
+// bypassing the done flag for checks that run inside Commit.
+type batchReader struct{ b *pebble.Batch }
+
+func (r batchReader) Get(key []byte) ([]byte, bool, error) { return getCopy(r.b.Get(key)) }
+func (r batchReader) NewIter(lo, hi []byte) (Iter, error) {
+	return newIter(r.b.NewIter(iterOpts(lo, hi)))
+}
+
+// runRechecks runs the commit-time checks that another commit may have
+// invalidated; the caller holds commitMu.
+func (t *Txn) runRechecks() error {
+	now := t.db.commits.Load()
+	for _, rc := range t.rechecks {
+		if rc.since == now {
+			continue
+		}
+		if err := rc.check(batchReader{t.batch}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -13,11 +13,11 @@ import (
 // missing here exists with its columns and no rows.
 var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_namespace":   namespaceRows,
-	"pg_catalog.pg_class":       classRows,
-	"pg_catalog.pg_attribute":   attributeRows,
+	"pg_catalog.pg_class":       concat(classRows, secondaryClassRows),
+	"pg_catalog.pg_attribute":   concat(attributeRows, secondaryAttributeRows),
 	"pg_catalog.pg_type":        typeRows,
-	"pg_catalog.pg_index":       indexRows,
-	"pg_catalog.pg_constraint":  constraintRows,
+	"pg_catalog.pg_index":       concat(indexRows, secondaryIndexRows),
+	"pg_catalog.pg_constraint":  concat(concat(constraintRows, uniqueConstraintRows), checkFKConstraintRows),
 	"pg_catalog.pg_proc":        procRows,
 	"pg_catalog.pg_aggregate":   aggregateRows,
 	"pg_catalog.pg_description": descriptionRows,
@@ -32,7 +32,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_views":       viewRows,
 	"pg_catalog.pg_matviews":    matviewRows,
 	"pg_catalog.pg_tables":      tableRows,
-	"pg_catalog.pg_indexes":     indexesViewRows,
+	"pg_catalog.pg_indexes":     concat(indexesViewRows, secondaryIndexesViewRows),
 	"pg_catalog.pg_rewrite":     rewriteRows,
 	"pg_catalog.pg_language":    languageRows,
 	"pg_catalog.pg_stat_activity": func(s *Snapshot) []row {
@@ -44,9 +44,13 @@ var producers = map[string]func(s *Snapshot) []row{
 	"information_schema.tables":            isTableRows,
 	"information_schema.columns":           isColumnRows,
 	"information_schema.views":             isViewRows,
-	"information_schema.table_constraints": isConstraintRows,
-	"information_schema.key_column_usage":  isKeyColumnRows,
+	"information_schema.table_constraints": concat(concat(isConstraintRows, isUniqueConstraintRows), isCheckFKConstraintRows),
+	"information_schema.key_column_usage":  concat(isKeyColumnRows, isUniqueKeyColumnRows),
 	"information_schema.routines":          isRoutineRows,
+
+	// CHECK and FOREIGN KEY constraints (constraints.go).
+	"information_schema.check_constraints":       isCheckRows,
+	"information_schema.referential_constraints": isReferentialRows,
 }
 
 // relEntry is a relation as pg_class shows it: a StreamSQL relation or one
@@ -144,13 +148,14 @@ func classRows(s *Snapshot) []row {
 		r := row{
 			"oid": int64(e.oid), "relname": e.name, "relnamespace": int64(s.schemaOID(e.schema)),
 			"relowner": int64(RoleOID(e.owner)), "relpersistence": "p", "relkind": string(e.kind),
-			"relnatts": int64(len(e.cols)), "relhasindex": len(e.pk) > 0, "relispopulated": true,
+			"relnatts": int64(len(e.cols)), "relhasindex": len(e.pk) > 0 || hasIndexes(e.rel), "relispopulated": true,
 			"relreplident": "d", "reltuples": float64(-1), "relhasrules": e.kind == 'v',
 		}
 		if e.kind == 'r' || e.kind == 'm' {
 			r["relam"] = int64(OIDHeapAM)
 			r["relfilenode"] = int64(e.oid)
 		}
+		addConstraintCounts(r, e.rel, s)
 		out = append(out, r)
 		if len(e.pk) > 0 {
 			out = append(out, row{
@@ -487,7 +492,7 @@ func tableRows(s *Snapshot) []row {
 	var out []row
 	for _, e := range s.entries() {
 		if e.kind == 'r' {
-			out = append(out, row{"schemaname": e.schema, "tablename": e.name, "tableowner": e.owner, "hasindexes": len(e.pk) > 0})
+			out = append(out, row{"schemaname": e.schema, "tablename": e.name, "tableowner": e.owner, "hasindexes": len(e.pk) > 0 || hasIndexes(e.rel)})
 		}
 	}
 	return out

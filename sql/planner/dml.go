@@ -81,6 +81,7 @@ type Write struct {
 	// Conflict handling; Set computes the new row over [existing row,
 	// excluded row] and Where filters it (nil = always).
 	Conflict Conflict
+	Arbiter  ConflictArbiter
 	Set      []expr.Expr
 	Where    expr.Expr
 	// UPDATE/DELETE: Span narrows the scan, Filter (over the physical row)
@@ -136,8 +137,9 @@ func (p *Planner) defaultExpr(c catalog.Column) (expr.Expr, error) {
 
 // PlanInsert plans INSERT INTO t [(cols)] VALUES ... | SELECT ... [ON CONFLICT ...] [RETURNING ...].
 func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
-	if s.WithClause != nil {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH in INSERT is not supported yet")
+	with, err := p.dmlWith(s.WithClause)
+	if err != nil {
+		return nil, err
 	}
 	r, err := p.writableTable(s.Relation)
 	if err != nil {
@@ -181,7 +183,7 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 		source = batch.NewValues([][]expr.Expr{row}, typesOfRel(r))
 	} else if len(sel.ValuesLists) > 0 && sel.Op == pg.SetOperation_SETOP_NONE && len(sel.SortClause) == 0 && sel.LimitCount == nil {
 		var rows [][]expr.Expr
-		b := p.binder(&scope{}, "VALUES")
+		b := p.binder(&scope{ctes: with.ctes}, "VALUES")
 		for _, l := range sel.ValuesLists {
 			items := l.GetList().GetItems()
 			if len(items) > len(target) {
@@ -208,7 +210,7 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 		}
 		source = batch.NewValues(rows, typesOfRel(r))
 	} else {
-		rel, err := p.planSelect(sel, &scope{})
+		rel, err := p.planSelect(sel, with)
 		if err != nil {
 			return nil, err
 		}
@@ -232,6 +234,7 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 	}
 	w.Source = source
 	phys := physicalScope(r, aliasOf(s.Relation))
+	phys.ctes = with.ctes
 	if oc := s.OnConflictClause; oc != nil {
 		switch oc.Action {
 		case pg.OnConflictAction_ONCONFLICT_NOTHING:
@@ -242,7 +245,7 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 				return nil, sqlerr.New(sqlerr.SyntaxError, "ON CONFLICT DO UPDATE requires inference specification or constraint name").WithHint("For example, ON CONFLICT (column_name).").WithPosition(p.pos(oc.Location))
 			}
 			// [existing row..., excluded row...]
-			sc := &scope{cols: append([]column{}, phys.cols...)}
+			sc := &scope{cols: append([]column{}, phys.cols...), ctes: with.ctes}
 			for _, c := range phys.cols {
 				c.table = "excluded"
 				sc.cols = append(sc.cols, c)
@@ -258,10 +261,8 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 				}
 			}
 		}
-		if oc.Infer != nil {
-			if err := p.checkConflictTarget(r, oc.Infer); err != nil {
-				return nil, err
-			}
+		if w.Arbiter, err = p.conflictArbiter(r, oc); err != nil {
+			return nil, err
 		}
 	}
 	if err := p.returning(w, s.ReturningList, phys); err != nil {
@@ -278,31 +279,6 @@ func exprPos(p *Planner, n *pg.Node) int {
 		return p.pos(c.Location)
 	}
 	return 0
-}
-
-// checkConflictTarget requires ON CONFLICT (cols) to name the primary key.
-func (p *Planner) checkConflictTarget(r *catalog.Relation, inf *pg.InferClause) error {
-	if len(inf.IndexElems) == 0 {
-		return nil
-	}
-	var names []string
-	for _, e := range inf.IndexElems {
-		names = append(names, e.GetIndexElem().Name)
-	}
-	ok := len(names) == len(r.PrimaryKey)
-	for _, n := range names {
-		found := false
-		for _, k := range r.PrimaryKey {
-			if r.Columns[k].Name == n {
-				found = true
-			}
-		}
-		ok = ok && found
-	}
-	if !ok {
-		return sqlerr.New(sqlerr.InvalidColumnReference, "there is no unique or exclusion constraint matching the ON CONFLICT specification")
-	}
-	return nil
 }
 
 func aliasOf(rv *pg.RangeVar) string {
@@ -438,8 +414,9 @@ func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) error {
 
 // PlanUpdate plans UPDATE t SET ... [WHERE ...] [RETURNING ...].
 func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
-	if s.WithClause != nil {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH in UPDATE is not supported yet")
+	with, err := p.dmlWith(s.WithClause)
+	if err != nil {
+		return nil, err
 	}
 	r, err := p.writableTable(s.Relation)
 	if err != nil {
@@ -447,6 +424,7 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 	}
 	w := &Write{Rel: r, Table: r.Table()}
 	sc := physicalScope(r, aliasOf(s.Relation))
+	sc.ctes = with.ctes
 	targets, where := s.TargetList, s.WhereClause
 	if len(s.FromClause) > 0 {
 		targets, where = joinedUpdate(s.TargetList, s.FromClause, s.WhereClause)
@@ -462,8 +440,9 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 
 // PlanDelete plans DELETE FROM t [WHERE ...] [RETURNING ...].
 func (p *Planner) PlanDelete(s *pg.DeleteStmt) (*Write, error) {
-	if s.WithClause != nil {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH in DELETE is not supported yet")
+	with, err := p.dmlWith(s.WithClause)
+	if err != nil {
+		return nil, err
 	}
 	r, err := p.writableTable(s.Relation)
 	if err != nil {
@@ -471,6 +450,7 @@ func (p *Planner) PlanDelete(s *pg.DeleteStmt) (*Write, error) {
 	}
 	w := &Write{Rel: r, Table: r.Table()}
 	sc := physicalScope(r, aliasOf(s.Relation))
+	sc.ctes = with.ctes
 	where := s.WhereClause
 	if len(s.UsingClause) > 0 {
 		where = existsIn(s.UsingClause, s.WhereClause)
@@ -534,4 +514,29 @@ func joinedUpdate(targets, items []*pg.Node, cond *pg.Node) ([]*pg.Node, *pg.Nod
 		out[i] = &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Name: rt.Name, Indirection: rt.Indirection, Val: val, Location: rt.Location}}}
 	}
 	return out, existsIn(items, cond)
+}
+
+// dmlWith makes the queries of WITH ... INSERT | UPDATE | DELETE visible
+// to the statement (its source query, subqueries, SET and RETURNING
+// expressions): the returned scope holds them. Data-modifying WITH queries
+// are not supported.
+func (p *Planner) dmlWith(w *pg.WithClause) (*scope, error) {
+	sc := &scope{}
+	if w == nil {
+		return sc, nil
+	}
+	sc.ctes = map[string]*cteDef{}
+	for _, c := range w.Ctes {
+		cte := c.GetCommonTableExpr()
+		q := cte.Ctequery.GetSelectStmt()
+		if q == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "data-modifying statements in WITH are not supported").WithPosition(p.pos(cte.Location))
+		}
+		def := &cteDef{name: cte.Ctename, query: q, scope: sc, recursive: w.Recursive, loc: cte.Location}
+		for _, a := range cte.Aliascolnames {
+			def.colNames = append(def.colNames, a.GetString_().Sval)
+		}
+		sc.ctes[cte.Ctename] = def
+	}
+	return sc, nil
 }

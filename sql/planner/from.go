@@ -20,6 +20,8 @@ type scanInfo struct {
 	tbl  *storage.Table
 	cols []int
 	name string
+	// rel is the scanned relation, for its secondary indexes (index.go).
+	rel *catalog.Relation
 }
 
 type fromItem struct {
@@ -340,7 +342,7 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		cols = append(cols, column{table: alias, name: name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
 		idx = append(idx, i)
 	}
-	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name}
+	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name, rel: r}
 	op := batch.NewTableScan(tbl, p.Reader, idx, storage.KeySpan{}, r.Name)
 	return &fromItem{rel: &relPlan{op: op, cols: cols}, scan: si}, nil
 }
@@ -423,7 +425,8 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 			cols[i].name = rf.Alias.Colnames[i].GetString_().Sval
 		}
 	}
-	return &fromItem{rel: &relPlan{op: batch.NewFunctionScan(fn, args, ts), cols: cols}, lateral: lateral}, nil
+	op, cols := withOrdinality(rf, batch.NewFunctionScan(fn, args, ts), cols, alias)
+	return &fromItem{rel: &relPlan{op: op, cols: cols}, lateral: lateral}, nil
 }
 
 func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
@@ -580,6 +583,9 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 // narrowScan turns comparisons of the first primary key column with a
 // constant into a key range on the scan.
 func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
+	if p.indexScan(fi, pred) {
+		return
+	}
 	if span, ok := p.keySpan(fi.scan, pred); ok {
 		fi.rel.op = batch.NewTableScan(fi.scan.tbl, p.Reader, fi.scan.cols, span, fi.scan.name)
 	}

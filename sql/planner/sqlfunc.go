@@ -32,10 +32,6 @@ import (
 // directly or through others, is refused when it is created and when it
 // is called.
 
-// errInvalidFunctionDefinition is SQLSTATE 42P13
-// (invalid_function_definition).
-const errInvalidFunctionDefinition = "42P13"
-
 // maxInlineDepth bounds nesting of inlined functions, as a guard beyond
 // the recursion check.
 const maxInlineDepth = 32
@@ -64,7 +60,7 @@ func SQLFunctionBody(body string, ret types.T) (*pg.Node, error) {
 	}
 	switch {
 	case len(stmts) == 0:
-		return nil, sqlerr.New(errInvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
 			WithDetail("Function's final statement must be SELECT or INSERT/UPDATE/DELETE RETURNING.")
 	case len(stmts) > 1:
 		return nil, bodyShapeError("a body of several statements")
@@ -91,7 +87,7 @@ func SelectBodyExpr(sel *pg.SelectStmt, ret types.T) (*pg.Node, error) {
 		return nil, bodyShapeError("SELECT INTO")
 	}
 	if len(sel.TargetList) != 1 {
-		return nil, sqlerr.New(errInvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
 			WithDetail("Final statement must return exactly one column.")
 	}
 	rt := sel.TargetList[0].GetResTarget()
@@ -139,7 +135,7 @@ func (p *Planner) sqlFuncResult(f *catalog.Function, e expr.Expr) (expr.Expr, er
 		}
 	}
 	if types.CastKind(e.Type(), f.RetType) < types.CastAssignment {
-		return nil, sqlerr.New(errInvalidFunctionDefinition, "return type mismatch in function declared to return %s", f.RetType).
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", f.RetType).
 			WithDetail("Actual return type is %s.", e.Type())
 	}
 	return p.coerceAssign(e, f.RetType, 0)

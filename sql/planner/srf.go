@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/exec"
@@ -259,3 +260,55 @@ func (s *srfContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.Exp
 	}
 	return &relPlan{op: op, cols: cols}, resolved
 }
+
+// withOrdinality adds the bigint ordinality column of
+// fn(...) WITH ORDINALITY to a function scan: the position of each row in
+// the function's output, counted from 1 and restarted whenever the scan
+// is opened again (once per outer row of a LATERAL call).
+func withOrdinality(rf *pg.RangeFunction, op exec.Operator, cols []column, alias string) (exec.Operator, []column) {
+	if !rf.Ordinality {
+		return op, cols
+	}
+	c := column{table: alias, name: "ordinality", t: types.TInt8}
+	if rf.Alias != nil && len(rf.Alias.Colnames) > len(cols) {
+		c.name = rf.Alias.Colnames[len(cols)].GetString_().Sval
+	}
+	return &ordinalityOp{in: op}, append(cols, c)
+}
+
+// ordinalityOp numbers the rows of its input in a trailing bigint column.
+type ordinalityOp struct {
+	in   exec.Operator
+	next int64
+	buf  []int64
+}
+
+func (o *ordinalityOp) Open(ctx *exec.Ctx) error {
+	o.next = 1
+	return o.in.Open(ctx)
+}
+
+func (o *ordinalityOp) Next(ctx *exec.Ctx) (*exec.Batch, error) {
+	b, err := o.in.Next(ctx)
+	if err != nil || b == nil {
+		return b, err
+	}
+	o.buf = o.buf[:0]
+	for i := 0; i < b.N; i++ {
+		o.buf = append(o.buf, o.next+int64(i))
+	}
+	o.next += int64(b.N)
+	bld := array.NewInt64Builder(types.Mem)
+	bld.AppendValues(o.buf, nil)
+	ord := bld.NewArray()
+	bld.Release()
+	cols := append(append(make([]arrow.Array, 0, len(b.Cols)+1), b.Cols...), ord)
+	return exec.NewBatch(cols, b.N), nil
+}
+
+func (o *ordinalityOp) Close() { o.in.Close() }
+func (o *ordinalityOp) Types() []types.T {
+	return append(append([]types.T{}, o.in.Types()...), types.TInt8)
+}
+func (o *ordinalityOp) Explain() string           { return "Ordinality" }
+func (o *ordinalityOp) Children() []exec.Operator { return []exec.Operator{o.in} }
