@@ -80,6 +80,17 @@ func TestPsqlDescribeIndexes(t *testing.T) {
 	contains(t, out, "users_city_idx", "users_email_key", "users_score_city_idx", "index")
 }
 
+func TestPsqlDescribeConstraints(t *testing.T) {
+	s := startServer(t)
+	s.exec(t, "CREATE TABLE p (id int PRIMARY KEY)",
+		"CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p, n int CHECK (n > 0))")
+	contains(t, describe(t, s, `\d c`), "Check constraints:", `"c_n_check" CHECK (n > 0)`,
+		"Foreign-key constraints:", `"c_pid_fkey" FOREIGN KEY (pid) REFERENCES p(id)`)
+	// regclass values print as names, as PostgreSQL's output function does.
+	contains(t, describe(t, s, `\d p`), "Referenced by:", `TABLE "c" CONSTRAINT "c_pid_fkey" FOREIGN KEY (pid) REFERENCES p(id)`)
+	contains(t, describe(t, s, `SELECT 'c'::regclass AS r, 'int4'::regtype AS t`), " c | integer")
+}
+
 func TestPsqlDescribeSource(t *testing.T) {
 	s := startServer(t)
 	s.exec(t, `CREATE SOURCE gen (id bigint, v double precision, ts timestamptz) WITH (connector = 'datagen')`)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"strings"
 
 	"streamsql/catalog"
@@ -176,4 +177,11 @@ func (c catalogReader) NamespaceName(oid uint32) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// FormatReg prints a reg* value by name for text results (implements
+// pgwire.RegFormatter), as regclass::text does.
+func (s *Session) FormatReg(regType, oid uint32) string {
+	env := s.execCtx(context.Background(), nil).Env
+	return udf.RegOut(&env, regType, oid)
 }

@@ -353,7 +353,8 @@ func (c *conn) runPortal(p *portal, maxRows int, extended bool) error {
 		if p.formats != nil && len(p.formats) != len(cols) {
 			return sqlerr.New(sqlerr.InternalError, "result has %d columns, statement described %d", len(cols), len(p.formats))
 		}
-		p.encs = newEncoders(cols, p.formats)
+		reg, _ := c.sess.(RegFormatter)
+		p.encs = newEncoders(cols, p.formats, reg)
 		p.hasRows = cols != nil
 	}
 	if p.hasRows {

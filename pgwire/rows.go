@@ -66,10 +66,20 @@ type colEncoder struct {
 	i64     []int64
 	str     *array.String
 	bol     *array.Boolean
+	// regOut prints a reg* value (regclass, regtype...) by name.
+	regOut func(regType, oid uint32) string
 }
 
-// newEncoders chooses an encoder for each column under the format codes.
-func newEncoders(cols []Column, formats []int16) []colEncoder {
+// RegFormatter is implemented by sessions that print reg* values
+// (regclass, regtype, regproc, regnamespace) by name in text results, as
+// PostgreSQL's output functions do; without it they print as numbers.
+type RegFormatter interface {
+	FormatReg(regType, oid uint32) string
+}
+
+// newEncoders chooses an encoder for each column under the format codes;
+// reg (may be nil) names reg* values in text columns.
+func newEncoders(cols []Column, formats []int16, reg RegFormatter) []colEncoder {
 	encs := make([]colEncoder, len(cols))
 	for i, col := range cols {
 		e := colEncoder{t: col.Type, kind: encText}
@@ -86,6 +96,8 @@ func newEncoders(cols []Column, formats []int16) []colEncoder {
 			case types.Oid:
 				if col.Type.OIDOverride == 0 {
 					e.kind = encInt64
+				} else if reg != nil && types.IsRegType(col.Type.OIDOverride) {
+					e.regOut = reg.FormatReg
 				}
 			case types.Text, types.Varchar:
 				e.kind = encString
@@ -159,6 +171,12 @@ func appendDataRow(buf []byte, encs []colEncoder, i int, loc *time.Location) ([]
 				buf = append(buf, 't')
 			} else {
 				buf = append(buf, 'f')
+			}
+		case e.regOut != nil:
+			if v, ok := types.GetDatum(e.arr, i, e.t).(int64); ok {
+				buf = append(buf, e.regOut(e.t.OIDOverride, uint32(v))...)
+			} else {
+				buf = types.AppendText(buf, types.GetDatum(e.arr, i, e.t), e.t, loc)
 			}
 		case e.kind == encBinary:
 			var err error

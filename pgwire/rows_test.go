@@ -30,7 +30,7 @@ func TestAppendDataRowSliced(t *testing.T) {
 	}
 	rec := array.NewRecordBatch(full.Schema(), arrs, 3)
 
-	encs := newEncoders(cols, nil)
+	encs := newEncoders(cols, nil, nil)
 	bindBatch(encs, rec)
 	want := []string{
 		`DataRow "3" "c" NULL "f"`,
@@ -59,7 +59,7 @@ func BenchmarkAppendDataRow(b *testing.B) {
 		rows[i] = []types.Datum{int64(i), "some text", float64(i) / 3}
 	}
 	rec := makeRecord(cols, rows)
-	encs := newEncoders(cols, nil)
+	encs := newEncoders(cols, nil, nil)
 	bindBatch(encs, rec)
 	var buf []byte
 	b.ResetTimer()

@@ -347,6 +347,10 @@ func (r *registry) addCatalogFuncs() {
 	stable("pg_get_ruledef", ts(oid), text, definition("R"))
 	stable("pg_get_ruledef", ts(oid, b), text, definition("R"))
 	constant("pg_get_partkeydef", ts(oid), text, nil)
+	// There are no triggers: pg_trigger is empty, so these never see a
+	// trigger's oid.
+	constant("pg_get_triggerdef", ts(oid), text, nil)
+	constant("pg_get_triggerdef", ts(oid, b), text, nil)
 	constant("pg_get_statisticsobjdef_columns", ts(oid), text, nil)
 	constant("pg_get_serial_sequence", ts(text, text), text, nil)
 	constant("pg_relation_is_publishable", ts(oid), b, false)

@@ -31,6 +31,17 @@ func (r *registry) addSetFuncs() {
 	}
 	r.tfunc(&TableFunc{Name: "jsonb_each", Args: ts(j), Cols: pair(j), Eval: jsonbEach(false)})
 	r.tfunc(&TableFunc{Name: "jsonb_each_text", Args: ts(j), Cols: pair(t), Eval: jsonbEach(true)})
+	// pg_partition_ancestors(rel): the relation and its ancestors in a
+	// partition tree; tables are never partitions here, so just rel (psql
+	// reads it to list foreign keys).
+	regclass := types.T{Kind: types.Oid, OIDOverride: types.OIDRegclass}
+	r.tfunc(&TableFunc{Name: "pg_partition_ancestors", Args: ts(regclass), Cols: col("relid", regclass),
+		Eval: func(_ *Env, args []types.Datum, _ []types.T) (RowIter, error) {
+			if anyNull(args) {
+				return emptyIter{}, nil
+			}
+			return &rowsIter{ts: []types.T{regclass}, rows: [][]types.Datum{{args[0]}}}, nil
+		}})
 }
 
 // rowsIter yields precomputed rows of datums, a batch at a time.

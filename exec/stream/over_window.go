@@ -25,8 +25,15 @@ package stream
 //
 // # Memory
 //
-// Every partition is in memory as its rows in window order, each with the
-// function values emitted for it.
+// A partition in memory is its rows in window order, each with the
+// function values emitted for it. Under the state memory budget
+// (state_cache.go) whole partitions are evicted once their last write
+// has committed and the clock hand finds them unused; a row of a
+// partition not in memory reads the partition back by a prefix scan of
+// the state table and recomputes its function values from its rows, as
+// a restart does (over_window_cache.go). A partition left empty stays in
+// memory until its deletes have committed, so such a read never finds
+// stale rows. A restart loads partitions up to its share of the budget.
 //
 // # Barrier
 //
@@ -38,7 +45,8 @@ package stream
 // a frame "n PRECEDING AND CURRENT ROW"; the whole partition for
 // functions of its size (ntile, percent_rank, cume_dist) and for RANGE
 // or GROUPS offsets. The functions are computed by the batch window
-// operator over the rows the recomputed frames can reach; row_number,
+// operator over the rows the recomputed frames can reach, one operator
+// for all the partitions of the epoch (each a partition of its own); row_number,
 // rank and dense_rank are counted directly. New values are compared with
 // the emitted ones: rows whose values changed are updated (U-/U+), rows
 // that came and went are inserted and deleted (a row deleted and
@@ -243,6 +251,11 @@ type owPart struct {
 	// removed are emitted rows the epoch deleted.
 	removed []owRow
 	writes  []owWrite
+
+	lastWrite uint64 // the last barrier that wrote the partition
+	idx       int    // position in overWindow.list
+	ref       bool   // used since the clock hand last passed
+	emptied   bool   // empty, in overWindow.emptied until its deletes commit
 }
 
 type overWindow struct {
@@ -267,8 +280,14 @@ type overWindow struct {
 
 	parts map[string]*owPart
 	dirty []*owPart
-	acct  *stateAccount
-	bytes int64
+
+	// State cache (over_window_cache.go).
+	list    []*owPart // every partition in memory, for the clock hand
+	emptied []*owPart // empty partitions whose deletes may not have committed
+	acct    *stateAccount
+	bytes   int64
+	hand    int
+	evicted bool // committed partitions exist that are not in memory
 
 	// Per-chunk scratch.
 	pk, sk, vals [][]byte
@@ -279,12 +298,14 @@ type overWindow struct {
 	dels     []owChange
 	rest     []owChange
 	kbuf     []byte
+	pkbuf    []byte
 	ids      map[string]int
 	matched  []bool
 	outVals  [][]byte
 	outSel   []int32
 	natVals  [][]int64
 	newOut   [][]byte
+	jobs     []owJob
 	ctxBuild []array.Builder
 }
 
@@ -338,10 +359,9 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 		// Consecutive rows of one partition (the common case of a
 		// clustered input) skip the map lookup.
 		if p == nil || p.pkey != string(w.pk[i]) {
-			p = w.parts[string(w.pk[i])]
-			if p == nil {
-				p = &owPart{pkey: string(w.pk[i])}
-				w.parts[p.pkey] = p
+			var err error
+			if p, err = w.part(w.pk[i]); err != nil {
+				return err
 			}
 		}
 		w.touch(p, w.sk[i], int(w.ol[i]))
@@ -358,6 +378,7 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 
 // touch marks p changed and widens its changed key range to key.
 func (w *overWindow) touch(p *owPart, key []byte, ol int) {
+	p.ref = true
 	if !p.dirty {
 		p.dirty = true
 		w.dirty = append(w.dirty, p)
@@ -385,7 +406,13 @@ func (w *overWindow) insert(p *owPart, i int) {
 	copy(kv[len(k):], v)
 	r := owRow{kv: kv, ol: w.ol[i], kl: int32(len(k))}
 	p.writes = append(p.writes, owWrite{key: r.key(), val: r.val()})
-	w.bytes += int64(len(kv)) + 64
+	w.bytes += int64(len(kv)) + owRowBytes
+	// Rows mostly come in window order (an event-time ORDER BY): a row
+	// that sorts last is appended without a search.
+	if n := len(p.rows); n == 0 || bytes.Compare(p.rows[n-1].key(), r.key()) < 0 {
+		p.rows = append(p.rows, r)
+		return
+	}
 	at, found := p.search(r.key())
 	if found {
 		// The input inserted a live key again: the new row replaces it.
@@ -393,7 +420,7 @@ func (w *overWindow) insert(p *owPart, i int) {
 		if old.out != nil {
 			p.removed = append(p.removed, old)
 		}
-		w.bytes -= int64(len(old.kv)+len(old.out)) + 64
+		w.bytes -= int64(len(old.kv)+len(old.out)) + owRowBytes
 		p.rows[at] = r
 		return
 	}
@@ -410,7 +437,7 @@ func (w *overWindow) delete(p *owPart, i int) error {
 		p.removed = append(p.removed, r)
 	}
 	p.writes = append(p.writes, owWrite{key: r.key()})
-	w.bytes -= int64(len(r.kv)+len(r.out)) + 64
+	w.bytes -= int64(len(r.kv)+len(r.out)) + owRowBytes
 	p.rows = slices.Delete(p.rows, at, at+1)
 	return nil
 }
@@ -423,26 +450,51 @@ func (w *overWindow) Watermark(int, Watermark) error { return nil }
 
 func (w *overWindow) Barrier(b *Barrier) error {
 	w.dels, w.rest = w.dels[:0], w.rest[:0]
+	// One computation for every changed partition: a batch window
+	// operator per partition would cost more than the rows it computes.
+	w.jobs = w.jobs[:0]
+	total := 0
 	for _, p := range w.dirty {
-		if err := w.settle(p, true); err != nil {
+		j := w.plan(p, true, total)
+		total += j.b - j.a
+		w.jobs = append(w.jobs, j)
+	}
+	if err := w.compute(w.jobs, total); err != nil {
+		return err
+	}
+	for i, p := range w.dirty {
+		if err := w.finish(w.jobs[i], true); err != nil {
 			return err
 		}
 		if err := w.write(b, p); err != nil {
 			return err
 		}
 		p.dirty = false
+		clear(p.removed)
 		p.removed = p.removed[:0]
+		clear(p.writes)
 		p.writes = p.writes[:0]
+		p.lastWrite = b.Epoch
 		if len(p.rows) == 0 {
-			delete(w.parts, p.pkey)
+			switch {
+			case w.acct == nil:
+				// Without a budget nothing is evicted, so nothing is
+				// ever read back: forget the partition at once.
+				w.drop(p)
+			case !p.emptied:
+				p.emptied = true
+				w.emptied = append(w.emptied, p)
+			}
 		}
 	}
 	clear(w.dirty)
 	w.dirty = w.dirty[:0]
+	clear(w.jobs)
 	if err := w.emit(); err != nil {
 		return err
 	}
-	w.acct.report(w.bytes)
+	w.settleEmptied()
+	w.shrink()
 	return w.out.Barrier(b)
 }
 
@@ -467,23 +519,46 @@ func (w *overWindow) write(b *Barrier, p *owPart) error {
 // changed and, when emit is set, records the output changes. Without
 // emit (at load) it recomputes every row.
 func (w *overWindow) settle(p *owPart, emit bool) error {
+	j := w.plan(p, emit, 0)
+	w.jobs = append(w.jobs[:0], j)
+	err := w.compute(w.jobs, j.b-j.a)
+	clear(w.jobs)
+	if err != nil {
+		return err
+	}
+	return w.finish(j, emit)
+}
+
+// owJob is the recomputation of a partition: positions [a, b) reading
+// rows [ca, cb), whose new values go to newOut[off:off+b-a].
+type owJob struct {
+	p            *owPart
+	a, b, ca, cb int
+	off          int
+}
+
+// plan returns the recomputation of the positions of p the epoch may
+// have changed (every position without emit).
+func (w *overWindow) plan(p *owPart, emit bool, off int) owJob {
 	n := len(p.rows)
-	a, bEnd, ca, cb := 0, n, 0, n
+	j := owJob{p: p, b: n, cb: n, off: off}
 	if emit && n > 0 {
 		f, g := p.changed()
-		a, bEnd, ca, cb = w.reach.ranges(f, g, n)
-		ca, cb = p.peerStart(ca), p.peerEnd(cb)
+		j.a, j.b, j.ca, j.cb = w.reach.ranges(f, g, n)
+		j.ca, j.cb = p.peerStart(j.ca), p.peerEnd(j.cb)
 	}
-	w.newOut = topNReset(w.newOut, bEnd-a)
-	if bEnd > a {
-		if err := w.compute(p, a, bEnd, ca, cb); err != nil {
-			return err
-		}
-	}
+	return j
+}
+
+// finish takes the values job j computed and, when emit is set, records
+// the output changes.
+func (w *overWindow) finish(j owJob, emit bool) error {
+	p, a, bEnd := j.p, j.a, j.b
+	newOut := w.newOut[j.off : j.off+bEnd-a]
 	if !emit {
 		for i := range p.rows {
-			p.rows[i].out = slices.Clone(w.newOut[i])
-			w.bytes += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + 64
+			p.rows[i].out = slices.Clone(newOut[i])
+			w.bytes += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
 		}
 		return nil
 	}
@@ -503,7 +578,7 @@ func (w *overWindow) settle(p *owPart, emit bool) error {
 	}
 	for i := a; i < bEnd; i++ {
 		r := &p.rows[i]
-		nv := w.newOut[i-a]
+		nv := newOut[i-a]
 		if r.out != nil {
 			if !bytes.Equal(r.out, nv) {
 				w.rest = append(w.rest, owChange{op: UpdateDelete, val: r.val(), out: r.out})
@@ -626,61 +701,4 @@ func (w *overWindow) emit() error {
 		cols[i] = b.NewArray()
 	}
 	return w.out.Chunk(NewChunk(cols, ops))
-}
-
-// ---------------------------------------------------------------- load
-
-func (w *overWindow) load(r storage.Reader) error {
-	it, err := r.NewIter(storage.StateSpan(w.state))
-	if err != nil {
-		return err
-	}
-	if err := w.loadFrom(it); err != nil {
-		it.Close()
-		return err
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	for _, p := range w.parts {
-		if err := w.settle(p, false); err != nil {
-			return err
-		}
-	}
-	w.acct.report(w.bytes)
-	return nil
-}
-
-func (w *overWindow) loadFrom(it storage.Iter) error {
-	lo := storage.StateKey(w.state, nil)
-	var p *owPart
-	var pk, ok []byte
-	for valid := it.First(); valid; valid = it.Next() {
-		key := it.Key()[len(lo):]
-		row, err := types.DecodeRow(it.Value(), w.spec.Types)
-		if err != nil {
-			return sqlerr.Wrap(fmt.Errorf("over window state: %w", err), sqlerr.DataCorrupted)
-		}
-		pk = pk[:0]
-		for _, c := range w.spec.Partition {
-			pk = topNDatumKey(pk, row[c], w.spec.Types[c], false, false)
-		}
-		ok = ok[:0]
-		for _, k := range w.spec.Order {
-			ok = topNDatumKey(ok, row[k.Col], k.T, k.Desc, k.NullsFirst)
-		}
-		if !bytes.HasPrefix(key, pk) || !bytes.HasPrefix(key[len(pk):], ok) {
-			return sqlerr.New(sqlerr.DataCorrupted, "over window state: key does not match its row")
-		}
-		if p == nil || p.pkey != string(pk) {
-			p = &owPart{pkey: string(pk)}
-			w.parts[p.pkey] = p
-		}
-		sk := key[len(pk):]
-		kv := make([]byte, len(sk)+len(it.Value()))
-		copy(kv, sk)
-		copy(kv[len(sk):], it.Value())
-		p.rows = append(p.rows, owRow{kv: kv, ol: int32(len(ok)), kl: int32(len(sk))})
-	}
-	return nil
 }

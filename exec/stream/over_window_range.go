@@ -158,26 +158,35 @@ func overWindowBound(ctx *exec.Ctx, b batch.FrameBound, which string) (int, erro
 	return int(k), nil
 }
 
-// compute sets w.newOut[i-a] to the encoded function values of row i of
-// p for every i in [a, b), reading rows [ca, cb).
-func (w *overWindow) compute(p *owPart, a, b, ca, cb int) error {
-	m := b - a
+// compute sets w.newOut[j.off+i-j.a] to the encoded function values of
+// row i of j.p for every job j and i in [j.a, j.b), reading rows
+// [j.ca, j.cb); total is the number of values. One batch window
+// operator computes every job, each job's rows a partition of its own.
+func (w *overWindow) compute(jobs []owJob, total int) error {
+	w.newOut = topNReset(w.newOut, total)
+	if total == 0 {
+		return nil
+	}
 	w.natVals = w.natVals[:0]
 	for _, fi := range w.native {
-		vals := make([]int64, m)
-		w.countRanks(p, w.spec.Funcs[fi].Name, a, vals)
+		vals := make([]int64, total)
+		for _, j := range jobs {
+			if j.b > j.a {
+				w.countRanks(j.p, w.spec.Funcs[fi].Name, j.a, vals[j.off:j.off+j.b-j.a])
+			}
+		}
 		w.natVals = append(w.natVals, vals)
 	}
 	if len(w.batchFuncs) == 0 {
 		w.outSel = w.outSel[:0]
-		w.outVals = topNReset(w.outVals, m)
-		for r := range m {
+		w.outVals = topNReset(w.outVals, total)
+		for r := range total {
 			w.outSel = append(w.outSel, int32(r))
 		}
-		w.encodeOut(w.outSel, nil, a, func(r int) int { return a + r })
+		w.encodeOut(w.outSel, nil, func(r int) int { return r })
 		return nil
 	}
-	win := batch.NewWindow(w.contextRows(p, ca, cb), nil, w.spec.Order, w.batchFuncs)
+	win := batch.NewWindow(w.contextRows(jobs), []int{w.nIn + 1}, w.spec.Order, w.batchFuncs)
 	if err := win.Open(w.env.Ctx); err != nil {
 		win.Close()
 		return err
@@ -194,20 +203,20 @@ func (w *overWindow) compute(p *owPart, a, b, ca, cb int) error {
 		pos := rb.Cols[w.nIn].(*array.Int64).Int64Values()
 		w.outSel = w.outSel[:0]
 		for r := range rb.N {
-			if i := int(pos[r]); i >= a && i < b {
+			if pos[r] >= 0 {
 				w.outSel = append(w.outSel, int32(r))
 			}
 		}
 		w.outVals = topNReset(w.outVals, rb.N)
-		w.encodeOut(w.outSel, rb.Cols[w.nIn+1:], a, func(r int) int { return int(pos[r]) })
+		w.encodeOut(w.outSel, rb.Cols[w.nIn+2:], func(r int) int { return int(pos[r]) })
 		rb.Release()
 	}
 }
 
 // encodeOut encodes, for each result row r in sel, the function values
 // (natively counted ones from w.natVals, the others from cols) into
-// w.newOut[at(r)-a].
-func (w *overWindow) encodeOut(sel []int32, cols []arrow.Array, a int, at func(r int) int) {
+// w.newOut[at(r)].
+func (w *overWindow) encodeOut(sel []int32, cols []arrow.Array, at func(r int) int) {
 	for _, r := range sel {
 		w.outVals[r] = binary.AppendUvarint(w.outVals[r], uint64(len(w.spec.Funcs)))
 	}
@@ -217,7 +226,7 @@ func (w *overWindow) encodeOut(sel []int32, cols []arrow.Array, a int, at func(r
 			vals := w.natVals[nat]
 			nat++
 			for _, r := range sel {
-				w.outVals[r] = binary.AppendVarint(append(w.outVals[r], topNValPresent), vals[at(int(r))-a])
+				w.outVals[r] = binary.AppendVarint(append(w.outVals[r], topNValPresent), vals[at(int(r))])
 			}
 			continue
 		}
@@ -225,7 +234,7 @@ func (w *overWindow) encodeOut(sel []int32, cols []arrow.Array, a int, at func(r
 		bat++
 	}
 	for _, r := range sel {
-		i := at(int(r)) - a
+		i := at(int(r))
 		w.newOut[i] = append(w.newOut[i][:0], w.outVals[r]...)
 	}
 }
@@ -265,25 +274,43 @@ func (w *overWindow) countRanks(p *owPart, name string, a int, vals []int64) {
 	}
 }
 
-// contextRows returns p's rows [ca, cb) as a batch operator: the input
-// columns and their positions (bigint) after them.
-func (w *overWindow) contextRows(p *owPart, ca, cb int) exec.Operator {
+// contextRows returns the rows [j.ca, j.cb) of every job as a batch
+// operator: the input columns, then the row's index in w.newOut (-1 for
+// rows only read) and its job (both bigint).
+func (w *overWindow) contextRows(jobs []owJob) exec.Operator {
 	if w.ctxBuild == nil {
 		for _, t := range w.spec.Types {
 			w.ctxBuild = append(w.ctxBuild, types.NewBuilder(t))
 		}
-		w.ctxBuild = append(w.ctxBuild, types.NewBuilder(types.TInt8))
+		w.ctxBuild = append(w.ctxBuild, types.NewBuilder(types.TInt8), types.NewBuilder(types.TInt8))
 	}
 	pos := w.ctxBuild[w.nIn].(*array.Int64Builder)
-	for _, bld := range w.ctxBuild {
-		bld.Reserve(cb - ca)
-	}
-	s := &owScan{ts: append(append([]types.T(nil), w.spec.Types...), types.TInt8), n: cb - ca}
-	for i := ca; i < cb; i++ {
-		if err := w.dec.DecodeInto(p.rows[i].val(), w.ctxBuild[:w.nIn]); err != nil {
-			s.err = sqlerr.Wrap(err, sqlerr.DataCorrupted)
+	part := w.ctxBuild[w.nIn+1].(*array.Int64Builder)
+	n := 0
+	for _, j := range jobs {
+		if j.b > j.a {
+			n += j.cb - j.ca
 		}
-		pos.Append(int64(i))
+	}
+	for _, bld := range w.ctxBuild {
+		bld.Reserve(n)
+	}
+	s := &owScan{ts: append(append([]types.T(nil), w.spec.Types...), types.TInt8, types.TInt8), n: n}
+	for k, j := range jobs {
+		if j.b <= j.a {
+			continue // nothing to compute
+		}
+		for i := j.ca; i < j.cb; i++ {
+			if err := w.dec.DecodeInto(j.p.rows[i].val(), w.ctxBuild[:w.nIn]); err != nil {
+				s.err = sqlerr.Wrap(err, sqlerr.DataCorrupted)
+			}
+			if i >= j.a && i < j.b {
+				pos.Append(int64(j.off + i - j.a))
+			} else {
+				pos.Append(-1)
+			}
+			part.Append(int64(k))
+		}
 	}
 	for _, bld := range w.ctxBuild {
 		s.cols = append(s.cols, bld.NewArray())

@@ -40,6 +40,20 @@ package stream
 // partition left empty stays in memory until its deletes have committed,
 // so such a read never finds stale rows.
 //
+// # Watermark cleanup
+//
+// When the first PARTITION BY column carries a watermark (window_start of
+// a windowed aggregation or of a window over a source with WATERMARK
+// FOR), a partition whose value is behind the watermark can never change
+// again: the rows behind it are dropped upstream. At the next barrier,
+// after that epoch's changes are out, such partitions leave memory and
+// their state rows are deleted (one DeleteRange: the partition key starts
+// with the column, so they lie below the watermark's key), and nothing
+// is emitted: the view keeps their top N. A row that arrives behind the
+// watermark all the same is counted as late and dropped. The watermark
+// goes on downstream (the column keeps its index) at the barrier, after
+// the changes it covers.
+//
 // # Output
 //
 // The input columns plus the row number when WithRank. Changes are
@@ -76,6 +90,9 @@ type TopNSpec struct {
 	AppendOnly bool
 	// WithRank appends the row number (bigint) to every output row.
 	WithRank bool
+	// WatermarkPartCol is the input column, the first of Partition, whose
+	// watermark frees the partitions behind it; -1: none.
+	WatermarkPartCol int
 }
 
 func (s *TopNSpec) Explain() string {
@@ -96,6 +113,9 @@ func (s *TopNSpec) Explain() string {
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
+	if s.WatermarkPartCol >= 0 {
+		fmt.Fprintf(&sb, " cleaned by watermark on #%d", s.WatermarkPartCol)
+	}
 	return sb.String()
 }
 
@@ -106,6 +126,10 @@ const topNMaxLimit = 1 << 24
 func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	if s.Limit < 1 {
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: limit %d below 1", s.Limit)
+	}
+	if s.WatermarkPartCol >= 0 && (len(s.Partition) == 0 || s.Partition[0] != s.WatermarkPartCol) {
+		// The cleanup's range delete needs the column first in the key.
+		return nil, sqlerr.New(sqlerr.InternalError, "top-N: watermark column #%d is not the first partition column", s.WatermarkPartCol)
 	}
 	t := &topN{spec: s, env: b.Env, out: out, state: b.StateTable(), parts: map[string]*topNPart{}}
 	t.limit = int(min(s.Limit, topNMaxLimit))
@@ -199,6 +223,16 @@ type topN struct {
 	hand    int
 	evicted bool // committed partitions exist that are not in memory
 
+	// Watermark cleanup: wmKey is the latest watermark of the partition
+	// column as a key (nil: none yet), wmVal its value; wmClean: it
+	// advanced since the last cleanup; wmSend: forward it at the
+	// barrier; cleaned is the key below which the state is deleted.
+	wmKey   []byte
+	wmVal   types.Datum
+	wmClean bool
+	wmSend  bool
+	cleaned []byte
+
 	// Per-chunk scratch.
 	pk, sk, vals [][]byte
 	idOff        []int32
@@ -225,7 +259,14 @@ func (t *topN) Chunk(_ int, c *Chunk) error {
 	t.rowPart = slices.Grow(t.rowPart[:0], n)[:n]
 	t.take = slices.Grow(t.take[:0], n)[:n]
 	t.sel = t.sel[:0]
+	late := int64(0)
 	for i := range n {
+		if t.wmKey != nil && bytes.Compare(t.pk[i], t.wmKey) < 0 {
+			// Behind the watermark: its partition is freed or will be.
+			t.rowPart[i], t.take[i] = nil, false
+			late++
+			continue
+		}
 		p, err := t.part(t.pk[i])
 		if err != nil {
 			return err
@@ -243,6 +284,9 @@ func (t *topN) Chunk(_ int, c *Chunk) error {
 			continue
 		}
 		t.sel = append(t.sel, int32(i))
+	}
+	if late > 0 {
+		t.env.Stats.LateRows.Add(late)
 	}
 	t.encodeValues(c)
 	for i := range n {
@@ -388,7 +432,56 @@ func (t *topN) delete(p *topNPart, i int) error {
 	return nil
 }
 
-func (t *topN) Watermark(int, Watermark) error { return nil }
+// Watermark records a watermark of the partition column for the cleanup
+// at the next barrier; other watermarks say nothing about the output.
+func (t *topN) Watermark(_ int, w Watermark) error {
+	col := t.spec.WatermarkPartCol
+	if col < 0 || w.Col != col || w.Val == nil {
+		return nil
+	}
+	k := topNDatumKey(nil, w.Val, t.spec.Types[col], false, false)
+	if t.wmKey == nil || bytes.Compare(k, t.wmKey) > 0 {
+		t.wmKey, t.wmVal, t.wmClean = k, w.Val, true
+	}
+	t.wmSend = true
+	return nil
+}
+
+// cleanup frees the partitions behind the watermark and deletes their
+// state rows, in memory or not.
+func (t *topN) cleanup(b *Barrier) error {
+	t.wmClean = false
+	freed := 0
+	for i := len(t.list) - 1; i >= 0; i-- {
+		// drop moves the last partition to i: it was visited already.
+		if p := t.list[i]; p.pkey < string(t.wmKey) {
+			p.settling, p.over, p.emitted, p.rows = false, nil, nil, nil
+			t.drop(p)
+			freed++
+		}
+	}
+	if freed > 0 {
+		still := t.settling[:0]
+		for _, p := range t.settling {
+			if p.settling {
+				still = append(still, p)
+			}
+		}
+		clear(t.settling[len(still):])
+		t.settling = still
+	}
+	if freed == 0 && !t.evicted {
+		// Storage holds no partition that memory does not.
+		return nil
+	}
+	lo := append(slices.Clip(t.prefix), t.cleaned...)
+	hi := append(slices.Clip(t.prefix), t.wmKey...)
+	t.cleaned = t.wmKey
+	if err := b.Writes.DeleteRange(lo, hi, nil); err != nil {
+		return fmt.Errorf("top-N: delete partitions behind the watermark: %w", err)
+	}
+	return nil
+}
 
 // ---------------------------------------------------------------- barrier
 
@@ -427,8 +520,19 @@ func (t *topN) Barrier(b *Barrier) error {
 	if err := t.flushOutput(); err != nil {
 		return err
 	}
+	if t.wmClean {
+		if err := t.cleanup(b); err != nil {
+			return err
+		}
+	}
 	t.settle()
 	t.shrink()
+	if t.wmSend {
+		t.wmSend = false
+		if err := t.out.Watermark(Watermark{Col: t.spec.WatermarkPartCol, Val: t.wmVal}); err != nil {
+			return err
+		}
+	}
 	return t.out.Barrier(b)
 }
 

@@ -119,7 +119,7 @@ func BenchmarkTopNDedup(b *testing.B) {
 	const total = 2_000_000
 	chunks := topNBenchData(total, 100_000, 0)
 	spec := &TopNSpec{Partition: []int{1}, Order: []batch.SortKey{{Col: 2, Desc: true, NullsFirst: true, T: types.TInt8}},
-		Limit: 1, Types: topNBenchTypes, StreamKey: []int{0}, AppendOnly: true, WithRank: true}
+		Limit: 1, Types: topNBenchTypes, StreamKey: []int{0}, AppendOnly: true, WithRank: true, WatermarkPartCol: -1}
 	benchTopN(b, spec, chunks, total)
 }
 
@@ -129,6 +129,6 @@ func BenchmarkTopNRetract3(b *testing.B) {
 	const total = 2_000_000
 	chunks := topNBenchData(total, 10_000, 0.2)
 	spec := &TopNSpec{Partition: []int{1}, Order: []batch.SortKey{{Col: 3, Desc: true, NullsFirst: true, T: types.TInt8}},
-		Limit: 3, Types: topNBenchTypes, StreamKey: []int{0}, WithRank: true}
+		Limit: 3, Types: topNBenchTypes, StreamKey: []int{0}, WithRank: true, WatermarkPartCol: -1}
 	benchTopN(b, spec, chunks, total)
 }

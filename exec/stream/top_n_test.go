@@ -124,7 +124,7 @@ var topNTestTypes = []types.T{types.TInt8, types.TInt8, types.TInt8, types.TText
 
 func topNTestSpec(limit int64, desc, nullsFirst, appendOnly bool) *TopNSpec {
 	return &TopNSpec{Partition: []int{1}, Order: []batch.SortKey{{Col: 2, Desc: desc, NullsFirst: nullsFirst, T: types.TInt8}},
-		Limit: limit, Types: topNTestTypes, StreamKey: []int{0}, AppendOnly: appendOnly, WithRank: true}
+		Limit: limit, Types: topNTestTypes, StreamKey: []int{0}, AppendOnly: appendOnly, WithRank: true, WatermarkPartCol: -1}
 }
 
 // topNModel is the live input, from which the expected output is

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
@@ -54,9 +56,18 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 		return nil, nil, true, err
 	}
 	spec := &stream.TopNSpec{Limit: limit, Types: child.Types, StreamKey: child.StreamKey,
-		AppendOnly: child.AppendOnly, WithRank: true}
+		AppendOnly: child.AppendOnly, WithRank: true, WatermarkPartCol: -1}
 	for _, p := range part {
-		spec.Partition = append(spec.Partition, cm[p])
+		c := cm[p]
+		if spec.WatermarkPartCol < 0 && slices.Contains(child.Watermarks, c) {
+			// A window behind the watermark is final: its partition can
+			// leave the state. The column goes first in the partition
+			// key so that those partitions form one key range.
+			spec.WatermarkPartCol = c
+			spec.Partition = slices.Insert(spec.Partition, 0, c)
+			continue
+		}
+		spec.Partition = append(spec.Partition, c)
 	}
 	for _, k := range order {
 		k.Col = cm[k.Col]
@@ -67,6 +78,12 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 		Names:       append(append([]string(nil), child.Names...), "row_number"),
 		StreamKey:   append([]int(nil), child.StreamKey...),
 		StateTables: []string{"rows by (partition, order key, stream key): every live row of a partition, or its top N over append-only input; a partition is deleted with its last row"}}
+	if spec.WatermarkPartCol >= 0 {
+		// The watermark passes through (the column keeps its index), at
+		// the barrier after the changes it covers.
+		n.Watermarks = []int{spec.WatermarkPartCol}
+		n.StateTables[0] += ", or once the watermark passes its partition column"
+	}
 	if sp.parallel {
 		// Keep one output key in one instance (see join).
 		n.StreamKey = appendMissing(n.StreamKey, spec.Partition, 0)
