@@ -156,25 +156,10 @@ func (w *overWindow) shrink() {
 		return
 	}
 	committed := w.env.committed()
-	var evicted int64
-	for steps, n := 0, 2*len(w.list); steps < n && w.bytes > target && len(w.list) > 0; steps++ {
-		if w.hand >= len(w.list) {
-			w.hand = 0
-		}
-		p := w.list[w.hand]
-		if p.dirty || p.emptied || p.lastWrite > committed {
-			w.hand++
-			continue
-		}
-		if p.ref {
-			p.ref = false
-			w.hand++
-			continue
-		}
-		w.drop(p) // the last partition moves to the hand
-		w.evicted = true
-		evicted++
-	}
+	evicted := clockEvict(&w.list, &w.hand, func() bool { return w.bytes > target },
+		func(p *owPart) bool { return p.dirty || p.emptied || p.lastWrite > committed },
+		func(p *owPart) bool { r := p.ref; p.ref = false; return r },
+		func(p *owPart) { w.drop(p); w.evicted = true }) // the last partition moves to the hand
 	w.env.Stats.StateEvicted.Add(evicted)
 	w.acct.report(w.bytes)
 }

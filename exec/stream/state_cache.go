@@ -139,3 +139,26 @@ func (e *Env) committed() uint64 {
 	}
 	return e.Committed()
 }
+
+// clockEvict runs a CLOCK hand over *list while over() holds, at most two
+// passes: entries pinned (changed since their last committed write, or
+// otherwise not evictable yet) are passed, entries used since the hand's
+// last pass lose their reference bit (second chance), and the others are
+// dropped by drop, which removes the entry at the hand by moving the last
+// one there. It returns how many entries it dropped.
+func clockEvict[P any](list *[]P, hand *int, over func() bool, pinned func(P) bool, takeRef func(P) bool, drop func(P)) int64 {
+	var evicted int64
+	for steps, n := 0, 2*len(*list); steps < n && over() && len(*list) > 0; steps++ {
+		if *hand >= len(*list) {
+			*hand = 0
+		}
+		p := (*list)[*hand]
+		if pinned(p) || takeRef(p) {
+			*hand++
+			continue
+		}
+		drop(p)
+		evicted++
+	}
+	return evicted
+}

@@ -253,25 +253,10 @@ func (t *topN) shrink() {
 		return
 	}
 	committed := t.env.committed()
-	var evicted int64
-	for steps, n := 0, 2*len(t.list); steps < n && t.bytes > target && len(t.list) > 0; steps++ {
-		if t.hand >= len(t.list) {
-			t.hand = 0
-		}
-		p := t.list[t.hand]
-		if p.dirty || p.settling || p.lastWrite > committed {
-			t.hand++
-			continue
-		}
-		if p.ref {
-			p.ref = false
-			t.hand++
-			continue
-		}
-		t.drop(p) // the last partition moves to the hand
-		t.evicted = true
-		evicted++
-	}
+	evicted := clockEvict(&t.list, &t.hand, func() bool { return t.bytes > target },
+		func(p *topNPart) bool { return p.dirty || p.settling || p.lastWrite > committed },
+		func(p *topNPart) bool { r := p.ref; p.ref = false; return r },
+		func(p *topNPart) { t.drop(p); t.evicted = true }) // the last partition moves to the hand
 	t.env.Stats.StateEvicted.Add(evicted)
 	t.acct.report(t.bytes)
 }
