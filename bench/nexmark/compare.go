@@ -193,7 +193,14 @@ func appendFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return strconv.AppendFloat(b, f, 'g', -1, 64)
 	}
-	return appendRat(b, new(big.Rat).SetFloat64(f))
+	// A double holds a decimal value only to about 15 significant digits:
+	// round it there first, so that the exact numeric 7316441.4525 and the
+	// double nearest to it (7316441.45249999...) meet the same rounding.
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', 15, 64))
+	if !ok {
+		r = new(big.Rat).SetFloat64(f)
+	}
+	return appendRat(b, r)
 }
 
 // appendRat appends r rounded half away from zero to scale decimals.
