@@ -147,21 +147,10 @@ func (w *overWindow) settleEmptied() {
 // evicts partitions that are clean, committed and not recently used. It
 // runs at barriers, after the epoch's writes.
 func (w *overWindow) shrink() {
-	if w.acct == nil {
-		return
-	}
-	w.acct.report(w.bytes)
-	target := w.acct.target()
-	if target < 0 || w.bytes <= target {
-		return
-	}
-	committed := w.env.committed()
-	evicted := clockEvict(&w.list, &w.hand, func() bool { return w.bytes > target },
-		func(p *owPart) bool { return p.dirty || p.emptied || p.lastWrite > committed },
+	shrinkPartitions(w.env, w.acct, &w.bytes, &w.list, &w.hand,
+		func(p *owPart, committed uint64) bool { return p.dirty || p.emptied || p.lastWrite > committed },
 		func(p *owPart) bool { r := p.ref; p.ref = false; return r },
-		func(p *owPart) { w.drop(p); w.evicted = true }) // the last partition moves to the hand
-	w.env.Stats.StateEvicted.Add(evicted)
-	w.acct.report(w.bytes)
+		func(p *owPart) { w.drop(p); w.evicted = true })
 }
 
 // load restores the partitions of the last committed epoch and

@@ -140,25 +140,38 @@ func (e *Env) committed() uint64 {
 	return e.Committed()
 }
 
-// clockEvict runs a CLOCK hand over *list while over() holds, at most two
-// passes: entries pinned (changed since their last committed write, or
-// otherwise not evictable yet) are passed, entries used since the hand's
-// last pass lose their reference bit (second chance), and the others are
-// dropped by drop, which removes the entry at the hand by moving the last
-// one there. It returns how many entries it dropped.
-func clockEvict[P any](list *[]P, hand *int, over func() bool, pinned func(P) bool, takeRef func(P) bool, drop func(P)) int64 {
+// shrinkPartitions reports the instance's resident bytes and, while they
+// exceed its target, runs a CLOCK hand over *list (at most two passes):
+// partitions pinned at the last committed epoch (changed since, or
+// otherwise not evictable yet) are passed, partitions used since the
+// hand's last pass lose their reference bit (second chance), and the
+// others are dropped by drop, which removes the partition at the hand by
+// moving the last one there and lowers *bytes. It runs at barriers,
+// after the epoch's writes, and counts the partitions dropped.
+func shrinkPartitions[P any](env *Env, a *stateAccount, bytes *int64, list *[]P, hand *int,
+	pinned func(p P, committed uint64) bool, takeRef func(P) bool, drop func(P)) {
+	if a == nil {
+		return
+	}
+	a.report(*bytes)
+	target := a.target()
+	if target < 0 || *bytes <= target {
+		return
+	}
+	committed := env.committed()
 	var evicted int64
-	for steps, n := 0, 2*len(*list); steps < n && over() && len(*list) > 0; steps++ {
+	for steps, n := 0, 2*len(*list); steps < n && *bytes > target && len(*list) > 0; steps++ {
 		if *hand >= len(*list) {
 			*hand = 0
 		}
 		p := (*list)[*hand]
-		if pinned(p) || takeRef(p) {
+		if pinned(p, committed) || takeRef(p) {
 			*hand++
 			continue
 		}
 		drop(p)
 		evicted++
 	}
-	return evicted
+	env.Stats.StateEvicted.Add(evicted)
+	a.report(*bytes)
 }

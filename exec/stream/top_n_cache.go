@@ -244,21 +244,10 @@ func (t *topN) settle() {
 // evicts partitions that are clean, committed and not recently used. It
 // runs at barriers, after the epoch's writes.
 func (t *topN) shrink() {
-	if t.acct == nil {
-		return
-	}
-	t.acct.report(t.bytes)
-	target := t.acct.target()
-	if target < 0 || t.bytes <= target {
-		return
-	}
-	committed := t.env.committed()
-	evicted := clockEvict(&t.list, &t.hand, func() bool { return t.bytes > target },
-		func(p *topNPart) bool { return p.dirty || p.settling || p.lastWrite > committed },
+	shrinkPartitions(t.env, t.acct, &t.bytes, &t.list, &t.hand,
+		func(p *topNPart, committed uint64) bool { return p.dirty || p.settling || p.lastWrite > committed },
 		func(p *topNPart) bool { r := p.ref; p.ref = false; return r },
-		func(p *topNPart) { t.drop(p); t.evicted = true }) // the last partition moves to the hand
-	t.env.Stats.StateEvicted.Add(evicted)
-	t.acct.report(t.bytes)
+		func(p *topNPart) { t.drop(p); t.evicted = true })
 }
 
 // load restores the partitions of the last committed epoch, the first K
