@@ -102,12 +102,7 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 	jobs := e.coord.Jobs()
 	names := make([]string, len(jobs))
 	for i, j := range jobs {
-		names[i] = j.Name
-		if names[i] == "" {
-			if r, ok := e.cat.ByOID(j.ID); ok {
-				names[i] = r.Name
-			}
-		}
+		names[i] = e.jobName(j)
 	}
 	for _, jm := range jobMetrics {
 		m.family(jm.name, jm.typ, jm.help)

@@ -274,17 +274,22 @@ func (s *Session) showJobs() (*prepared, error) {
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		var rows [][]types.Datum
 		for _, j := range s.e.coord.Jobs() {
-			name := j.Name
-			if name == "" {
-				if r, ok := s.e.cat.ByOID(j.ID); ok {
-					name = r.Name
-				}
-			}
-			rows = append(rows, []types.Datum{int64(j.ID), name, j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed),
+			rows = append(rows, []types.Datum{int64(j.ID), s.e.jobName(j), j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed),
 				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned})
 		}
 		return memResult(cols, rows, "SHOW"), nil
 	}}, nil
+}
+
+// jobName is the job's view or sink name; a failed job's comes from the
+// catalog.
+func (e *Engine) jobName(j stream.JobInfo) string {
+	if j.Name == "" {
+		if r, ok := e.cat.ByOID(j.ID); ok {
+			return r.Name
+		}
+	}
+	return j.Name
 }
 
 // implicitFlush reports whether DML waits for the views (SET

@@ -1357,14 +1357,7 @@ func aggDistinctInts[V int16 | int32 | int64](a *aggDistinct, ids []uint32, w []
 		if e.vals == nil {
 			e.vals = []types.Datum{int64(vals[i])}
 		}
-		var err error
-		switch {
-		case before <= 0 && e.n > 0:
-			err = a.inner.updateRow(g, e.vals, 1)
-		case before > 0 && e.n <= 0:
-			err = a.inner.updateRow(g, e.vals, -1)
-		}
-		if err != nil {
+		if err := a.cross(g, e, before); err != nil {
 			return err
 		}
 	}
@@ -1373,6 +1366,11 @@ func aggDistinctInts[V int16 | int32 | int64](a *aggDistinct, ids []uint32, w []
 
 func (a *aggDistinct) updateRow(g uint32, args []types.Datum, w int64) error {
 	e, before := a.sets.addTuple(g, args, w)
+	return a.cross(g, e, before)
+}
+
+// cross feeds the inner state when e's count crossed zero from before.
+func (a *aggDistinct) cross(g uint32, e *aggEntry, before int64) error {
 	switch {
 	case before <= 0 && e.n > 0:
 		return a.inner.updateRow(g, e.vals, 1)
