@@ -26,8 +26,12 @@
 // Commits are serialized by one mutex and synced to the WAL before they
 // return. Uniqueness of primary keys is checked when a row is written and
 // checked again at commit when another transaction committed in between, so
-// two transactions never both insert the same key. There is no other
-// conflict detection: concurrent writers to the same row are last-writer-wins.
+// two transactions never both insert the same key. Rows about to be
+// updated or deleted are locked until the transaction ends (lock.go), so
+// concurrent writers of one row take turns; snapshot transactions
+// (RepeatableRead, Serializable) fail with ErrSerialization instead of
+// overwriting a change committed after their snapshot, and Serializable
+// ones validate what they read at commit (serializable.go).
 package storage
 
 import (
@@ -64,6 +68,12 @@ type DB struct {
 	// with no commit in between need not re-check them.
 	commits atomic.Uint64
 
+	// txnIDs numbers transactions; locks are their row locks; ssi keeps
+	// the write sets Serializable transactions validate against.
+	txnIDs atomic.Uint64
+	locks  *lockTable
+	ssi    ssiTracker
+
 	seqMu sync.Mutex
 	seqs  map[string]*seqRange
 
@@ -94,7 +104,7 @@ func Open(dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, seqs: map[string]*seqRange{}}
+	db := &DB{pdb: pdb, seqs: map[string]*seqRange{}, locks: newLockTable()}
 	if err := db.loadLogSeq(); err != nil {
 		pdb.Close()
 		return nil, err
