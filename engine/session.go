@@ -40,8 +40,8 @@ var settings = map[string]setting{
 	"statement_timeout":                   {def: "0", desc: "Sets the maximum allowed duration of any statement."},
 	"lock_timeout":                        {def: "0", desc: "Sets the maximum allowed duration of any wait for a lock."},
 	"idle_in_transaction_session_timeout": {def: "0", desc: "Sets the maximum allowed idle time between queries, when in a transaction."},
-	"transaction_isolation":               {def: "serializable", desc: "Sets the current transaction's isolation level."},
-	"default_transaction_isolation":       {def: "serializable", desc: "Sets the transaction isolation level of each new transaction."},
+	"transaction_isolation":               {def: "read committed", desc: "Sets the current transaction's isolation level."},
+	"default_transaction_isolation":       {def: "read committed", desc: "Sets the transaction isolation level of each new transaction."},
 	"transaction_read_only":               {def: "off", desc: "Sets the current transaction's read-only status."},
 	"max_identifier_length":               {def: "63", desc: "Shows the maximum identifier length."},
 	"bytea_output":                        {def: "hex", desc: "Sets the output format for bytea."},
@@ -66,6 +66,10 @@ type Session struct {
 	txn       *storage.Txn // open transaction block, or nil
 	txnFailed bool
 	txnStart  time.Time
+	// txnIso names the open block's isolation level when BEGIN or SET
+	// TRANSACTION chose one; txnReadOnly refuses writes in it.
+	txnIso      string
+	txnReadOnly bool
 	// savepoints of the open block, oldest first (savepoint.go).
 	savepoints []savepoint
 
