@@ -171,6 +171,8 @@ func commandName(st parser.Statement) string {
 		return "ALTER TABLE"
 	case n.GetDropStmt() != nil:
 		return "DROP"
+	case hasLocking(n):
+		return "SELECT " + parseLocking(n.GetSelectStmt().LockingClause).name
 	}
 	return "this statement"
 }
@@ -193,7 +195,8 @@ func writes(st parser.Statement) bool {
 	}
 	n := st.AST
 	return n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil ||
-		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil
+		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil ||
+		hasLocking(n) // its locks need a transaction
 }
 
 func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum, r storage.Reader) *planner.Planner {
@@ -248,6 +251,8 @@ func (s *Session) plan(st *statement, params []types.T, args []types.Datum, r st
 	n := st.st.AST
 	p := s.newPlanner(st, params, args, r)
 	switch {
+	case hasLocking(n):
+		return s.planLockingSelect(st, p, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
 		q, err := p.PlanSelect(n.GetSelectStmt())
 		if err != nil {
