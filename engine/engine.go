@@ -42,6 +42,10 @@ type Options struct {
 	// operators may use before they keep part of it in storage only; 0
 	// picks half of the machine's memory, a negative value means no limit.
 	StateMemory int64
+	// MaxTransactionBytes bounds the writes one transaction may buffer
+	// before it commits (0: storage.DefaultMaxTxnBytes); past it a write
+	// fails with 54000 and the transaction is aborted.
+	MaxTransactionBytes int64
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -54,6 +58,7 @@ func Open(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
 	}
+	db.SetMaxTxnBytes(opts.MaxTransactionBytes)
 	cat, err := catalog.Open(db)
 	if err != nil {
 		db.Close()

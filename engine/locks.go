@@ -54,6 +54,13 @@ func lockError(err error, rel string) error {
 	return err
 }
 
+// txnTooLarge is 54000 for a transaction past its write-set bound.
+func (s *Session) txnTooLarge() error {
+	return sqlerr.New(sqlerr.ProgramLimitExceeded, "transaction is too large").
+		WithDetail("Its buffered writes exceed %d bytes (-max-transaction-size).", s.e.db.MaxTxnBytes()).
+		WithHint("Split the work into smaller transactions, or start the server with a larger -max-transaction-size.")
+}
+
 // serializationError is 40001 for a snapshot transaction's conflict.
 func serializationError(err error) error {
 	return sqlerr.New(sqlerr.SerializationFailure, "%s", err.Error()).

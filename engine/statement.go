@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -82,6 +83,9 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		return nil, sqlerr.New(sqlerr.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 	}
 	defer func() {
+		if errors.Is(err, storage.ErrTxnTooLarge) {
+			err = s.txnTooLarge()
+		}
 		if err != nil && s.txn != nil {
 			s.txnFailed = true
 		}

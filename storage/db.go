@@ -73,6 +73,8 @@ type DB struct {
 	txnIDs atomic.Uint64
 	locks  *lockTable
 	ssi    ssiTracker
+	// maxTxnBytes bounds one transaction's buffered writes.
+	maxTxnBytes atomic.Int64
 
 	seqMu sync.Mutex
 	seqs  map[string]*seqRange
@@ -105,6 +107,7 @@ func Open(dir string) (*DB, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
 	db := &DB{pdb: pdb, seqs: map[string]*seqRange{}, locks: newLockTable()}
+	db.maxTxnBytes.Store(DefaultMaxTxnBytes)
 	if err := db.loadLogSeq(); err != nil {
 		pdb.Close()
 		return nil, err

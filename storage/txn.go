@@ -49,6 +49,34 @@ func (i Isolation) String() string {
 // snapshot (SQLSTATE 40001).
 var ErrSerialization = errors.New("could not serialize access due to concurrent update")
 
+// ErrTxnTooLarge is returned by a write that takes the transaction's write
+// set past the database's limit (SetMaxTxnBytes).
+var ErrTxnTooLarge = errors.New("transaction write set too large")
+
+// DefaultMaxTxnBytes bounds a transaction's buffered writes unless
+// SetMaxTxnBytes says otherwise.
+const DefaultMaxTxnBytes = 1 << 30
+
+// SetMaxTxnBytes bounds the bytes one transaction may buffer; writes past
+// it fail with ErrTxnTooLarge. Zero or less restores the default.
+func (db *DB) SetMaxTxnBytes(n int64) {
+	if n <= 0 {
+		n = DefaultMaxTxnBytes
+	}
+	db.maxTxnBytes.Store(n)
+}
+
+// MaxTxnBytes is the current bound of a transaction's buffered writes.
+func (db *DB) MaxTxnBytes() int64 { return db.maxTxnBytes.Load() }
+
+// checkSize refuses writes past the write-set bound.
+func (t *Txn) checkSize() error {
+	if int64(t.batch.Len()) > t.db.maxTxnBytes.Load() {
+		return ErrTxnTooLarge
+	}
+	return nil
+}
+
 // Txn is a read-write transaction. Writes are buffered in an indexed pebble
 // batch and applied atomically (and synced) by Commit. Under ReadCommitted
 // reads see the database as of each read merged with the transaction's own
@@ -199,6 +227,9 @@ func (t *Txn) Set(key, value []byte) error {
 	if t.done {
 		return ErrTxnDone
 	}
+	if err := t.checkSize(); err != nil {
+		return err
+	}
 	if t.written != nil {
 		t.written[string(key)] = true
 	}
@@ -209,6 +240,9 @@ func (t *Txn) Set(key, value []byte) error {
 func (t *Txn) Delete(key []byte) error {
 	if t.done {
 		return ErrTxnDone
+	}
+	if err := t.checkSize(); err != nil {
+		return err
 	}
 	t.deleted = true
 	if t.written != nil {
@@ -339,6 +373,18 @@ func (t *Txn) Commit() error {
 	if t.batch.Empty() {
 		return nil
 	}
+	if err := t.apply(); err != nil {
+		return err
+	}
+	// The WAL sync happens outside the commit lock, so that commits of
+	// many sessions share one fsync (group commit); the locks are
+	// released (by finish) only once the commit is durable.
+	return t.batch.SyncWait()
+}
+
+// apply checks and applies the batch under the commit lock, without
+// waiting for the WAL sync.
+func (t *Txn) apply() error {
 	db := t.db
 	db.commitMu.Lock()
 	defer db.commitMu.Unlock()
@@ -375,7 +421,7 @@ func (t *Txn) Commit() error {
 			return err
 		}
 	}
-	if err := t.batch.Commit(pebble.Sync); err != nil {
+	if err := db.pdb.ApplyNoSyncWait(t.batch, pebble.Sync); err != nil {
 		return err
 	}
 	db.commits.Add(1)

@@ -534,3 +534,26 @@ func transfer(c *pgx.Conn, d *tdb, level string, from, to, amt int) error {
 	_, err := c.Exec(ctx, "COMMIT")
 	return err
 }
+
+// TestTransactionTooLarge: a transaction past -max-transaction-size fails
+// with 54000 and leaves nothing behind; smaller ones go on.
+func TestTransactionTooLarge(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{MaxTransactionBytes: 1 << 20})
+	d := &tdb{t: t, target: target{name: "streamsql", url: ts.URL("streamsql", "streamsql")}, prefix: "big_"}
+	c := d.conn()
+	d.exec(c, "CREATE TABLE {t}t (id int PRIMARY KEY, pad text)")
+	_, err := c.Exec(context.Background(), d.q("INSERT INTO {t}t SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g"))
+	if code(err) != "54000" {
+		t.Fatalf("a 10 MB insert under a 1 MB bound: %v, want 54000", err)
+	}
+	d.exec(c, "BEGIN")
+	d.exec(c, "INSERT INTO {t}t SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g")
+	if _, err := c.Exec(context.Background(), d.q("INSERT INTO {t}t SELECT g, repeat('x', 100) FROM generate_series(5001, 20000) g")); code(err) != "54000" {
+		t.Fatalf("the block's second insert: %v, want 54000", err)
+	}
+	d.exec(c, "ROLLBACK")
+	d.exec(c, "INSERT INTO {t}t SELECT g, 'y' FROM generate_series(1, 1000) g")
+	if n := d.int(c, "SELECT count(*) FROM {t}t"); n != 1000 {
+		t.Fatalf("%d rows, want 1000", n)
+	}
+}
