@@ -117,6 +117,11 @@ func parseMillis(v string) (time.Duration, error) {
 
 // parseIsolation reads an isolation level name.
 func parseIsolation(v string) (storage.Isolation, string, error) {
+	return parseIsolationOf("transaction_isolation", v)
+}
+
+// parseIsolationOf is parseIsolation with the parameter named in errors.
+func parseIsolationOf(param, v string) (storage.Isolation, string, error) {
 	switch strings.ToLower(strings.Join(strings.Fields(strings.Trim(v, "'\"")), " ")) {
 	case "read uncommitted":
 		// As in PostgreSQL, READ UNCOMMITTED behaves as READ COMMITTED.
@@ -128,7 +133,7 @@ func parseIsolation(v string) (storage.Isolation, string, error) {
 	case "serializable":
 		return storage.Serializable, "serializable", nil
 	}
-	return 0, "", sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"transaction_isolation\": %q", v).
+	return 0, "", sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter %q: %q", param, v).
 		WithHint("Available values: serializable, repeatable read, read committed, read uncommitted.")
 }
 

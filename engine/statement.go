@@ -397,7 +397,7 @@ func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
 		return s.setTransaction(&pg.VariableSetStmt{Name: "TRANSACTION", Args: []*pg.Node{
 			{Node: &pg.Node_DefElem{DefElem: &pg.DefElem{Defname: name, Arg: pg.MakeStrNode(value)}}}}})
 	case "default_transaction_isolation":
-		_, canon, err := parseIsolation(value)
+		_, canon, err := parseIsolationOf(name, value)
 		if err != nil {
 			return nil, err
 		}
