@@ -61,7 +61,8 @@ func DefaultLimits() Limits {
 func (l Limits) checkSize(src string) error {
 	if l.MaxBytes > 0 && len(src) > l.MaxBytes {
 		return tooComplex("The statement is %d bytes long; the limit is %d bytes.", len(src), l.MaxBytes).
-			WithHint("Send large data with COPY or as parameters of a prepared statement.")
+			WithHint("Send large data with COPY or as parameters of a prepared statement.").
+			WithPosition(charPos(src, l.MaxBytes))
 	}
 	return nil
 }
@@ -80,9 +81,10 @@ func (lv *shapeLevel) depth() int { return lv.weight + lv.ops + lv.joins + lv.se
 // checkShape measures the token stream of a query string and rejects it
 // when a statement nests, chains or deepens beyond the limits. It returns
 // the greatest depth reached.
-func (l Limits) checkShape(toks []token) (maxDepth int, err error) {
+func (l Limits) checkShape(src string, toks []token) (maxDepth int, err error) {
 	levels := []shapeLevel{{kind: 's'}}
 	depth := 0 // sum of depth() over levels
+	pos := -1
 	bump := func(n *int, what string) error {
 		*n++
 		depth++
@@ -101,7 +103,14 @@ func (l Limits) checkShape(toks []token) (maxDepth int, err error) {
 		depth -= top.ops
 		top.ops = 0
 	}
+	// The error points at the token that crossed a limit.
+	defer func() {
+		if e, ok := err.(*sqlerr.Error); ok && pos >= 0 {
+			e.Position = charPos(src, pos)
+		}
+	}()
 	for i, t := range toks {
+		pos = t.start
 		top := &levels[len(levels)-1]
 		switch t.kind {
 		case pg_query.Token_ASCII_40, pg_query.Token_ASCII_91, pg_query.Token_CASE: // ( [ CASE

@@ -46,8 +46,8 @@ func wantTooComplex(t *testing.T, sql string, lim Limits, detail string) {
 	if !errors.As(err, &e) || e.Code != sqlerr.StatementTooComplex || e.Message != "statement too complex" {
 		t.Fatalf("%.60s...: got %v, want 54001 statement too complex", sql, err)
 	}
-	if !strings.Contains(e.Detail, detail) || e.Hint == "" {
-		t.Fatalf("%.60s...: detail %q (want %q), hint %q", sql, e.Detail, detail, e.Hint)
+	if !strings.Contains(e.Detail, detail) || e.Hint == "" || e.Position < 1 || e.Position > len(sql)+1 {
+		t.Fatalf("%.60s...: detail %q (want %q), hint %q, position %d", sql, e.Detail, detail, e.Hint, e.Position)
 	}
 }
 

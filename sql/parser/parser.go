@@ -54,7 +54,7 @@ func ParseWithLimits(sql string, lim Limits) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	depth, err := lim.checkShape(toks)
+	depth, err := lim.checkShape(sql, toks)
 	if err != nil {
 		return nil, err
 	}
