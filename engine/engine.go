@@ -79,7 +79,10 @@ func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
 
 // Open implements pgwire.Backend.
 func (e *Engine) Open(ctx context.Context, info pgwire.StartupInfo) (pgwire.Session, error) {
-	s := newSession(e, info)
+	s, err := newSession(e, info)
+	if err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
 	e.mu.Unlock()

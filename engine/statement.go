@@ -48,7 +48,12 @@ type execution struct {
 }
 
 // Prepare implements pgwire.Statement.
-func (st *statement) Prepare(ctx context.Context, hints []uint32) ([]types.T, []pgwire.Column, error) {
+func (st *statement) Prepare(ctx context.Context, hints []uint32) (_ []types.T, _ []pgwire.Column, err error) {
+	ctx, release := st.s.statementContext(ctx)
+	defer func() {
+		err = canceled(ctx, err)
+		release(err != nil)
+	}()
 	pts := make([]types.T, len(hints))
 	for i, h := range hints {
 		if h == 0 {
@@ -67,7 +72,7 @@ func (st *statement) Prepare(ctx context.Context, hints []uint32) ([]types.T, []
 	if st.s.txn != nil {
 		r = st.s.txn
 	}
-	p, err := st.s.plan(st, pts, nil, r)
+	p, err := st.s.plan(ctx, st, pts, nil, r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,9 +86,16 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	if s.txnFailed && !isTxnEnd(st.st) {
 		return nil, sqlerr.New(sqlerr.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 	}
+	ctx, endStmt := s.statementContext(ctx)
 	defer func() {
+		err = canceled(ctx, err)
 		if err != nil && s.txn != nil {
 			s.txnFailed = true
+		}
+		if err != nil {
+			endStmt(true)
+		} else {
+			res = withStatement(res, ctx, endStmt)
 		}
 	}()
 	x := &execution{s: s, args: args}
@@ -103,7 +115,7 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		}
 	}
 	pts := append([]types.T{}, st.params...)
-	p, err := s.plan(st, pts, args, x.reader)
+	p, err := s.plan(ctx, st, pts, args, x.reader)
 	if err != nil {
 		if x.auto {
 			x.txn.Rollback()
@@ -205,12 +217,13 @@ func outputColumns(outs []planner.Output) []pgwire.Column {
 }
 
 // plan plans st; with args it is ready to run.
-func (s *Session) plan(st *statement, params []types.T, args []types.Datum, r storage.Reader) (*prepared, error) {
+func (s *Session) plan(ctx context.Context, st *statement, params []types.T, args []types.Datum, r storage.Reader) (*prepared, error) {
 	if st.st.Ext != nil {
 		return s.planExt(st)
 	}
 	n := st.st.AST
 	p := s.newPlanner(st, params, args, r)
+	p.Context = ctx
 	switch {
 	case n.GetSelectStmt() != nil:
 		q, err := p.PlanSelect(n.GetSelectStmt())

@@ -87,6 +87,9 @@ type fakeSession struct {
 	// cancelCh is closed by Cancel while a statement runs.
 	mu       sync.Mutex
 	cancelCh chan struct{}
+	// idleLimit and idleErr are what Idle returns.
+	idleLimit time.Duration
+	idleErr   error
 }
 
 func (s *fakeSession) ParameterStatus() map[string]string { return maps.Clone(s.params) }
@@ -110,6 +113,12 @@ func (s *fakeSession) Cancel() {
 }
 
 func (s *fakeSession) Close() { s.closed.Store(true) }
+
+func (s *fakeSession) Idle() (time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idleLimit, s.idleErr
+}
 
 func (s *fakeSession) Parse(sql string) ([]Statement, error) {
 	var out []Statement

@@ -9,6 +9,7 @@
 package planner
 
 import (
+	"context"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -55,8 +56,27 @@ type Planner struct {
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
+	// Context ends planning early (CancelRequest, statement_timeout); nil
+	// means never.
+	Context context.Context
+
 	// chars converts byte offsets in SQL to character positions.
 	chars charIndex
+	// ticks counts checkCanceled calls.
+	ticks uint
+}
+
+// checkCanceled reports a cancelled statement. It looks at the context on
+// every 1,024th call only, so that the binder can call it for every node.
+func (p *Planner) checkCanceled() error {
+	p.ticks++
+	if p.ticks%1024 != 0 || p.Context == nil {
+		return nil
+	}
+	if err := p.Context.Err(); err != nil {
+		return &sqlerr.Error{Code: sqlerr.QueryCanceled, Message: "canceling statement due to user request", Cause: err}
+	}
+	return nil
 }
 
 // relPlan is a planned relation: its operator and its output columns.
