@@ -211,7 +211,7 @@ type stmtCopyIn struct {
 	in pgwire.CopyInResult
 }
 
-func (r *stmtCopyIn) CopyFormat() (int8, int)   { return r.in.CopyFormat() }
+func (r *stmtCopyIn) CopyFormat() (int8, int) { return r.in.CopyFormat() }
 func (r *stmtCopyIn) Write(data []byte) error { return canceled(r.ctx, r.in.Write(data)) }
 func (r *stmtCopyIn) Abort(msg string)        { r.in.Abort(msg) }
 func (r *stmtCopyIn) Finish(context.Context) (string, error) {
