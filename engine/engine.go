@@ -32,6 +32,8 @@ type Engine struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	started  time.Time
+
+	beforeExecute func(sql string)
 }
 
 // Options configure Open.
@@ -42,6 +44,10 @@ type Options struct {
 	// operators may use before they keep part of it in storage only; 0
 	// picks half of the machine's memory, a negative value means no limit.
 	StateMemory int64
+	// BeforeExecute, when set, is called on the session's goroutine before
+	// each statement executes. Tests inject faults with it (a panic there
+	// must cost the client its statement, not the server its life).
+	BeforeExecute func(sql string)
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -60,7 +66,7 @@ func Open(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
-		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory))}
+		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)

@@ -439,3 +439,36 @@ func TestLongAndChain(t *testing.T) {
 	}
 	t.Logf("100,000-term AND chain: %v", time.Since(start))
 }
+
+// TestPanicIsStatementError: a panic while a statement runs (injected
+// here) is XX000 for that statement only: the session goes on, a
+// transaction block it ran in is aborted as for any error, and other
+// clients never notice.
+func TestPanicIsStatementError(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{BeforeExecute: func(sql string) {
+		if strings.Contains(sql, "fault_here") {
+			panic("injected fault")
+		}
+	}})
+	ctx := context.Background()
+	conn := connect(t, ts, nil)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+		_, err := conn.Exec(ctx, "SELECT 'fault_here'", mode)
+		wantPgErr(t, err, "XX000", "internal error: injected fault")
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT 5", mode).Scan(&n); err != nil || n != 5 {
+			t.Fatalf("%v: after the panic: %v", mode, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := conn.Exec(ctx, "SELECT 'fault_here'")
+	wantPgErr(t, err, "XX000", "internal error: injected fault")
+	_, err = conn.Exec(ctx, "SELECT 1")
+	wantPgErr(t, err, "25P02", "current transaction is aborted, commands ignored until end of transaction block")
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	serverAnswers(t, ts)
+}

@@ -51,6 +51,9 @@ type execution struct {
 func (st *statement) Prepare(ctx context.Context, hints []uint32) (_ []types.T, _ []pgwire.Column, err error) {
 	ctx, release := st.s.statementContext(ctx)
 	defer func() {
+		if r := recover(); r != nil {
+			err = st.s.internalError(r)
+		}
 		err = canceled(ctx, err)
 		release(err != nil)
 	}()
@@ -88,16 +91,22 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	}
 	ctx, endStmt := s.statementContext(ctx)
 	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, s.internalError(r)
+		}
 		err = canceled(ctx, err)
 		if err != nil && s.txn != nil {
 			s.txnFailed = true
 		}
-		if err != nil {
+		if err != nil || res == nil {
 			endStmt(true)
 		} else {
-			res = withStatement(res, ctx, endStmt)
+			res = withStatement(s, res, ctx, endStmt)
 		}
 	}()
+	if s.e.beforeExecute != nil {
+		s.e.beforeExecute(st.st.SQL)
+	}
 	x := &execution{s: s, args: args}
 	var snap *storage.Snapshot
 	if s.txn != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -176,17 +177,29 @@ func canceled(ctx context.Context, err error) error {
 	return &sqlerr.Error{Code: sqlerr.QueryCanceled, Message: "canceling statement due to user request", Cause: err}
 }
 
+// internalError turns a panic recovered in a statement into XX000 for that
+// statement alone (a transaction block it ran in is aborted); the stack
+// goes to the log.
+func (s *Session) internalError(r any) error {
+	s.e.log.Error("panic in statement", "panic", r, "stack", string(debug.Stack()))
+	if s.txn != nil {
+		s.txnFailed = true
+	}
+	return sqlerr.New(sqlerr.InternalError, "internal error: %v", r)
+}
+
 // stmtResult produces a result's rows under its statement's context and
 // releases the context when the result is closed.
 type stmtResult struct {
 	pgwire.Result
+	s       *Session
 	ctx     context.Context
 	release func(end bool)
 }
 
 // withStatement wraps res so that its rows are produced under ctx.
-func withStatement(res pgwire.Result, ctx context.Context, release func(bool)) pgwire.Result {
-	r := stmtResult{Result: res, ctx: ctx, release: release}
+func withStatement(s *Session, res pgwire.Result, ctx context.Context, release func(bool)) pgwire.Result {
+	r := stmtResult{Result: res, s: s, ctx: ctx, release: release}
 	switch res := res.(type) {
 	case pgwire.CopyInResult:
 		return &stmtCopyIn{stmtResult: r, in: res}
@@ -196,8 +209,13 @@ func withStatement(res pgwire.Result, ctx context.Context, release func(bool)) p
 	return &r
 }
 
-func (r *stmtResult) Next(context.Context) (arrow.Record, error) {
-	rec, err := r.Result.Next(r.ctx)
+func (r *stmtResult) Next(context.Context) (rec arrow.Record, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rec, err = nil, r.s.internalError(p)
+		}
+	}()
+	rec, err = r.Result.Next(r.ctx)
 	return rec, canceled(r.ctx, err)
 }
 
