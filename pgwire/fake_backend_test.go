@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -121,6 +122,13 @@ func (s *fakeSession) Idle() (time.Duration, error) {
 }
 
 func (s *fakeSession) Parse(sql string) ([]Statement, error) {
+	// The real grammar sees every query first: its limits (54001) are
+	// what stands between hostile statements and the cgo parser.
+	if _, err := parser.Parse(sql); err != nil {
+		if e := sqlerr.From(err); e.Code == sqlerr.StatementTooComplex {
+			return nil, err
+		}
+	}
 	var out []Statement
 	off := 0
 	for _, part := range strings.Split(sql, ";") {
