@@ -34,6 +34,7 @@ type Engine struct {
 	started  time.Time
 
 	beforeExecute func(sql string)
+	defaults      map[string]string // Options.Settings, validated
 }
 
 // Options configure Open.
@@ -44,6 +45,10 @@ type Options struct {
 	// operators may use before they keep part of it in storage only; 0
 	// picks half of the machine's memory, a negative value means no limit.
 	StateMemory int64
+	// Settings are server-wide defaults of session settings (e.g.
+	// "statement_timeout": "30s"); a session overrides them with SET or
+	// its startup parameters, and RESET returns to them.
+	Settings map[string]string
 	// BeforeExecute, when set, is called on the session's goroutine before
 	// each statement executes. Tests inject faults with it (a panic there
 	// must cost the client its statement, not the server its life).
@@ -56,6 +61,10 @@ func Open(opts Options) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	defaults, err := settingDefaults(opts.Settings)
+	if err != nil {
+		return nil, err
+	}
 	db, err := storage.Open(opts.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
@@ -66,7 +75,8 @@ func Open(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
-		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute}
+		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
+		defaults: defaults}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)

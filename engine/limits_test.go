@@ -472,3 +472,30 @@ func TestPanicIsStatementError(t *testing.T) {
 	}
 	serverAnswers(t, ts)
 }
+
+// TestServerDefaultTimeout: a server-wide default (streamsqld
+// -statement-timeout) applies to every session until SET overrides it,
+// and RESET returns to it.
+func TestServerDefaultTimeout(t *testing.T) {
+	if _, err := engine.Open(engine.Options{DataDir: t.TempDir(), Settings: map[string]string{"statement_timeout": "later"}}); err == nil {
+		t.Fatal("a bad default was accepted")
+	}
+	ts := testserver.Start(t, engine.Options{Settings: map[string]string{"statement_timeout": "150"}})
+	ctx := context.Background()
+	conn := connect(t, ts, nil)
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW statement_timeout").Scan(&v); err != nil || v != "150ms" {
+		t.Fatalf("SHOW: %q, %v", v, err)
+	}
+	_, err := conn.Exec(ctx, longQuery)
+	wantPgErr(t, err, "57014", "canceling statement due to statement timeout")
+	if _, err := conn.Exec(ctx, "SET statement_timeout = '1h'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "RESET statement_timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, "SHOW statement_timeout").Scan(&v); err != nil || v != "150ms" {
+		t.Fatalf("SHOW after RESET: %q, %v", v, err)
+	}
+}

@@ -122,6 +122,9 @@ func (s *Session) get(name string) (string, bool) {
 	if v, ok := s.vars[name]; ok {
 		return v, true
 	}
+	if v, ok := s.e.defaults[name]; ok {
+		return v, true
+	}
 	if st, ok := settings[name]; ok {
 		return st.def, true
 	}

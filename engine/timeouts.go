@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"runtime/debug"
 	"strconv"
@@ -297,6 +298,24 @@ func parseStartupOptions(s string) ([][2]string, error) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "--%s requires a value", kv)
 		}
 		out = append(out, [2]string{strings.ReplaceAll(name, "-", "_"), value})
+	}
+	return out, nil
+}
+
+// settingDefaults validates server-wide defaults of settings: only the
+// timeouts may be given.
+func settingDefaults(in map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range in {
+		name := strings.ToLower(k)
+		if !timeoutSettings[name] {
+			return nil, fmt.Errorf("setting %q has no server-wide default", k)
+		}
+		_, norm, err := parseTimeout(name, v)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = norm
 	}
 	return out, nil
 }
