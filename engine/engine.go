@@ -32,6 +32,9 @@ type Engine struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	started  time.Time
+
+	beforeExecute func(sql string)
+	defaults      map[string]string // Options.Settings, validated
 }
 
 // Options configure Open.
@@ -46,6 +49,14 @@ type Options struct {
 	// before it commits (0: storage.DefaultMaxTxnBytes); past it a write
 	// fails with 54000 and the transaction is aborted.
 	MaxTransactionBytes int64
+	// Settings are server-wide defaults of session settings (e.g.
+	// "statement_timeout": "30s"); a session overrides them with SET or
+	// its startup parameters, and RESET returns to them.
+	Settings map[string]string
+	// BeforeExecute, when set, is called on the session's goroutine before
+	// each statement executes. Tests inject faults with it (a panic there
+	// must cost the client its statement, not the server its life).
+	BeforeExecute func(sql string)
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -53,6 +64,10 @@ func Open(opts Options) (*Engine, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	defaults, err := settingDefaults(opts.Settings)
+	if err != nil {
+		return nil, err
 	}
 	db, err := storage.Open(opts.DataDir)
 	if err != nil {
@@ -65,7 +80,8 @@ func Open(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
-		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory))}
+		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
+		defaults: defaults}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)
@@ -84,7 +100,10 @@ func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
 
 // Open implements pgwire.Backend.
 func (e *Engine) Open(ctx context.Context, info pgwire.StartupInfo) (pgwire.Session, error) {
-	s := newSession(e, info)
+	s, err := newSession(e, info)
+	if err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
 	e.mu.Unlock()

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -48,8 +47,6 @@ func lockError(err error, rel string) error {
 		return sqlerr.New(sqlerr.LockNotAvailable, "canceling statement due to lock timeout")
 	case errors.Is(err, storage.ErrSerialization):
 		return serializationError(err)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to user request")
 	}
 	return err
 }
@@ -75,44 +72,6 @@ func commitError(err error) error {
 			WithHint("The transaction might succeed if retried.")
 	}
 	return err
-}
-
-// lockTimeout is the session's lock_timeout (0: wait for ever).
-func (s *Session) lockTimeout() time.Duration {
-	v, _ := s.get("lock_timeout")
-	d, _ := parseMillis(v)
-	return d
-}
-
-// parseMillis reads a time setting as PostgreSQL spells it: a number of
-// milliseconds, or a number with a unit (us, ms, s, min, h, d).
-func parseMillis(v string) (time.Duration, error) {
-	v = strings.TrimSpace(strings.Trim(v, "'\""))
-	i := 0
-	for i < len(v) && (v[i] >= '0' && v[i] <= '9' || v[i] == '.') {
-		i++
-	}
-	n, err := strconv.ParseFloat(v[:i], 64)
-	if err != nil || n < 0 {
-		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value %q: a time such as 100ms, 5s or 1min", v)
-	}
-	unit := time.Millisecond
-	switch strings.ToLower(strings.TrimSpace(v[i:])) {
-	case "", "ms":
-	case "us":
-		unit = time.Microsecond
-	case "s":
-		unit = time.Second
-	case "min":
-		unit = time.Minute
-	case "h":
-		unit = time.Hour
-	case "d":
-		unit = 24 * time.Hour
-	default:
-		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value %q: valid units are \"us\", \"ms\", \"s\", \"min\", \"h\" and \"d\"", v)
-	}
-	return time.Duration(n * float64(unit)), nil
 }
 
 // parseIsolation reads an isolation level name.
@@ -306,7 +265,7 @@ func (wr *writer) stmtContext() context.Context {
 // the snapshot fails with 40001.
 func (wr *writer) lockRows(keys [][]byte, rows [][]types.Datum, since uint64) ([][]byte, [][]types.Datum, error) {
 	txn, tbl := wr.x.txn, wr.w.Table
-	ctx, timeout := wr.stmtContext(), wr.s.lockTimeout()
+	ctx, timeout := wr.stmtContext(), wr.s.LockTimeout()
 	waited := false
 	for _, k := range keys {
 		_, w, err := txn.Lock(ctx, storage.TableKey(tbl.ID, k), wr.lockMode, storage.WaitBlock, timeout)
@@ -382,7 +341,7 @@ func (wr *writer) lockRows(keys [][]byte, rows [][]types.Datum, since uint64) ([
 // first's result.
 func (wr *writer) lockedConflictRow(r []types.Datum) (string, []byte, []types.Datum, bool, error) {
 	txn, tbl := wr.x.txn, wr.w.Table
-	ctx, timeout := wr.stmtContext(), wr.s.lockTimeout()
+	ctx, timeout := wr.stmtContext(), wr.s.LockTimeout()
 	if len(tbl.PK) > 0 {
 		key := storage.TableKey(tbl.ID, tbl.EncodePK(nil, wr.pk(r)))
 		if _, _, err := txn.Lock(ctx, key, storage.LockUpdate, storage.WaitBlock, timeout); err != nil {

@@ -161,7 +161,7 @@ type lockingRun struct {
 
 func (lr *lockingRun) run(ctx context.Context, plan func() (*planner.Query, error), limit, offset int64) ([][]types.Datum, error) {
 	txn := lr.x.txn
-	timeout := lr.s.lockTimeout()
+	timeout := lr.s.LockTimeout()
 	for {
 		since := lr.s.e.db.CommitCount()
 		q, err := plan()

@@ -40,6 +40,7 @@ var settings = map[string]setting{
 	"statement_timeout":                   {def: "0", desc: "Sets the maximum allowed duration of any statement."},
 	"lock_timeout":                        {def: "0", desc: "Sets the maximum allowed duration of any wait for a lock."},
 	"idle_in_transaction_session_timeout": {def: "0", desc: "Sets the maximum allowed idle time between queries, when in a transaction."},
+	"idle_session_timeout":                {def: "0", desc: "Sets the maximum allowed idle time between queries, when not in a transaction."},
 	"transaction_isolation":               {def: "read committed", desc: "Sets the current transaction's isolation level."},
 	"default_transaction_isolation":       {def: "read committed", desc: "Sets the transaction isolation level of each new transaction."},
 	"transaction_read_only":               {def: "off", desc: "Sets the current transaction's read-only status."},
@@ -73,11 +74,19 @@ type Session struct {
 	// savepoints of the open block, oldest first (savepoint.go).
 	savepoints []savepoint
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
+	// stmtStart is when the running statement's clock started, zero
+	// between statements (timeouts.go).
+	stmtStart time.Time
+
+	mu      sync.Mutex
+	cancel  context.CancelCauseFunc // cancels the running statement
+	stmtGen uint64                  // counts statement contexts
+	// parsing is set during Parse; a Cancel then leaves cancelPending
+	// for the statement about to start.
+	parsing, cancelPending bool
 }
 
-func newSession(e *Engine, info pgwire.StartupInfo) *Session {
+func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
 	s := &Session{e: e, info: info, vars: map[string]string{}, changed: map[string]string{}}
 	if info.Application != "" {
 		s.vars["application_name"] = info.Application
@@ -92,12 +101,32 @@ func newSession(e *Engine, info pgwire.StartupInfo) *Session {
 			s.vars[lk] = v
 		}
 	}
-	return s
+	// "options" carries -c name=value (PGOPTIONS); those and the timeouts
+	// are checked as SET checks them, and a bad one refuses the connection.
+	opts, err := parseStartupOptions(info.Params["options"])
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range info.Params {
+		if timeoutSettings[strings.ToLower(k)] {
+			opts = append([][2]string{{k, v}}, opts...)
+		}
+	}
+	for _, kv := range opts {
+		if err := s.set(kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	clear(s.changed)
+	return s, nil
 }
 
 func (s *Session) get(name string) (string, bool) {
 	name = settingAlias(strings.ToLower(name))
 	if v, ok := s.vars[name]; ok {
+		return v, true
+	}
+	if v, ok := s.e.defaults[name]; ok {
 		return v, true
 	}
 	if st, ok := settings[name]; ok {
@@ -185,6 +214,12 @@ func (s *Session) set(name, value string) error {
 		if n, err := strconv.Atoi(value); err != nil || n < 1 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"max_recursive_iterations\": %q", value)
 		}
+	case "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout":
+		_, norm, err := parseTimeout(name, value)
+		if err != nil {
+			return err
+		}
+		value = norm
 	case "streaming_parallelism":
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
@@ -255,6 +290,16 @@ func (s *Session) currentSchema() string {
 
 // Parse implements pgwire.Session.
 func (s *Session) Parse(sql string) ([]pgwire.Statement, error) {
+	// The grammar cannot be interrupted; a cancel that arrives meanwhile
+	// cancels the statement as soon as it starts.
+	s.mu.Lock()
+	s.parsing = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.parsing = false
+		s.mu.Unlock()
+	}()
 	stmts, err := parser.Parse(sql)
 	if err != nil {
 		return nil, err
@@ -281,7 +326,9 @@ func (s *Session) TxStatus() byte {
 func (s *Session) Cancel() {
 	s.mu.Lock()
 	if s.cancel != nil {
-		s.cancel()
+		s.cancel(errCanceledByUser)
+	} else if s.parsing {
+		s.cancelPending = true
 	}
 	s.mu.Unlock()
 }
@@ -293,20 +340,6 @@ func (s *Session) Close() {
 		s.txn = nil
 	}
 	s.e.forget(s)
-}
-
-// statementContext returns a context that Cancel cancels.
-func (s *Session) statementContext(ctx context.Context) (context.Context, func()) {
-	cctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.cancel = cancel
-	s.mu.Unlock()
-	return cctx, func() {
-		s.mu.Lock()
-		s.cancel = nil
-		s.mu.Unlock()
-		cancel()
-	}
 }
 
 func sortedSettingNames() []string {

@@ -49,7 +49,15 @@ type execution struct {
 }
 
 // Prepare implements pgwire.Statement.
-func (st *statement) Prepare(ctx context.Context, hints []uint32) ([]types.T, []pgwire.Column, error) {
+func (st *statement) Prepare(ctx context.Context, hints []uint32) (_ []types.T, _ []pgwire.Column, err error) {
+	ctx, release := st.s.statementContext(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			err = st.s.internalError(r)
+		}
+		err = canceled(ctx, err)
+		release(err != nil)
+	}()
 	pts := make([]types.T, len(hints))
 	for i, h := range hints {
 		if h == 0 {
@@ -68,7 +76,7 @@ func (st *statement) Prepare(ctx context.Context, hints []uint32) ([]types.T, []
 	if st.s.txn != nil {
 		r = st.s.txn
 	}
-	p, err := st.s.plan(st, pts, nil, r)
+	p, err := st.s.plan(ctx, st, pts, nil, r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,14 +90,27 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	if s.txnFailed && !isTxnEnd(st.st) {
 		return nil, sqlerr.New(sqlerr.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 	}
+	ctx, endStmt := s.statementContext(ctx)
 	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, s.internalError(r)
+		}
+		err = canceled(ctx, err)
 		if errors.Is(err, storage.ErrTxnTooLarge) {
 			err = s.txnTooLarge()
 		}
 		if err != nil && s.txn != nil {
 			s.txnFailed = true
 		}
+		if err != nil || res == nil {
+			endStmt(true)
+		} else {
+			res = withStatement(s, res, ctx, endStmt)
+		}
 	}()
+	if s.e.beforeExecute != nil {
+		s.e.beforeExecute(st.st.SQL)
+	}
 	x := &execution{s: s, args: args}
 	var snap *storage.Snapshot
 	if s.txn != nil {
@@ -114,7 +135,7 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		}
 	}
 	pts := append([]types.T{}, st.params...)
-	p, err := s.plan(st, pts, args, x.reader)
+	p, err := s.plan(ctx, st, pts, args, x.reader)
 	if err != nil {
 		if x.auto {
 			x.txn.Rollback()
@@ -248,12 +269,13 @@ func outputColumns(outs []planner.Output) []pgwire.Column {
 }
 
 // plan plans st; with args it is ready to run.
-func (s *Session) plan(st *statement, params []types.T, args []types.Datum, r storage.Reader) (*prepared, error) {
+func (s *Session) plan(ctx context.Context, st *statement, params []types.T, args []types.Datum, r storage.Reader) (*prepared, error) {
 	if st.st.Ext != nil {
 		return s.planExt(st)
 	}
 	n := st.st.AST
 	p := s.newPlanner(st, params, args, r)
+	p.Context = ctx
 	switch {
 	case hasLocking(n):
 		return s.planLockingSelect(st, p, n.GetSelectStmt())

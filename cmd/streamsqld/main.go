@@ -53,6 +53,10 @@ func run(args []string) error {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	stateMem := fs.String("state-memory", "", "memory for streaming operator state before part of it stays on disk only, e.g. 8GB (default: half of the machine's memory; -1: no limit)")
 	httpAddr := fs.String("http", defaultHTTP, `address of the HTTP endpoints /metrics (Prometheus) and /health; "off" for none`)
+	timeouts := map[string]*string{}
+	for _, name := range []string{"statement_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout"} {
+		timeouts[name] = fs.String(strings.ReplaceAll(name, "_", "-"), "", "server-wide default of "+name+", e.g. 30s, 10min (0: none)")
+	}
 	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory and http_listen")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -95,7 +99,13 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("bad -state-memory: %w", err)
 	}
-	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit})
+	defaults := map[string]string{}
+	for name, v := range timeouts {
+		if *v != "" {
+			defaults[name] = *v
+		}
+	}
+	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit, Settings: defaults})
 	if err != nil {
 		return err
 	}
