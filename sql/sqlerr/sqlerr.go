@@ -92,6 +92,7 @@ const (
 	StatementTooComplex          = "54001"
 	OutOfMemory                  = "53200"
 	DiskFull                     = "53100"
+	TooManyConnections           = "53300"
 	ConfigurationLimitExceeded   = "53400"
 	QueryCanceled                = "57014"
 	AdminShutdown                = "57P01"
