@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,6 +33,10 @@ type Engine struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	started  time.Time
+
+	// server holds the settings fixed for the server's life (SHOW shows
+	// them; SET cannot change them).
+	server map[string]string
 }
 
 // Options configure Open.
@@ -42,6 +47,17 @@ type Options struct {
 	// operators may use before they keep part of it in storage only; 0
 	// picks half of the machine's memory, a negative value means no limit.
 	StateMemory int64
+	// MaxConnections and AuthenticationTimeout are the protocol server's
+	// limits (pgwire.Options), shown by SHOW max_connections and SHOW
+	// authentication_timeout; zero means pgwire's defaults.
+	MaxConnections        int
+	AuthenticationTimeout time.Duration
+	// LockWait is how long Open waits for the data directory lock held by
+	// another process (storage.Options.LockWait).
+	LockWait time.Duration
+	// DiskReserve is the free disk space below which writes are refused
+	// with 53100 (storage.Options.SpaceReserve).
+	DiskReserve int64
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -50,7 +66,7 @@ func Open(opts Options) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	db, err := storage.Open(opts.DataDir)
+	db, err := storage.OpenWith(opts.DataDir, storage.Options{Logger: log, LockWait: opts.LockWait, SpaceReserve: opts.DiskReserve})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
 	}
@@ -60,7 +76,7 @@ func Open(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
-		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory))}
+		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), server: serverSettings(opts)}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)
@@ -90,4 +106,36 @@ func (e *Engine) forget(s *Session) {
 	e.mu.Lock()
 	delete(e.sessions, s)
 	e.mu.Unlock()
+}
+
+// serverSettings are the settings SHOW reports from the server's options.
+func serverSettings(opts Options) map[string]string {
+	maxConn := opts.MaxConnections
+	if maxConn == 0 {
+		maxConn = pgwire.DefaultMaxConnections
+	}
+	auth := opts.AuthenticationTimeout
+	if auth == 0 {
+		auth = pgwire.DefaultAuthenticationTimeout
+	}
+	return map[string]string{
+		"max_connections":        strconv.Itoa(max(maxConn, -1)),
+		"authentication_timeout": formatDurationSetting(auth),
+	}
+}
+
+// formatDurationSetting prints a duration the way PostgreSQL shows a time
+// setting: in the largest unit that divides it ("1min", "30s", "250ms").
+func formatDurationSetting(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dmin", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
 }

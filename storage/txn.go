@@ -136,6 +136,9 @@ func (t *Txn) Commit() error {
 	if t.batch.Empty() {
 		return nil
 	}
+	if err := t.db.CheckSpace(int64(t.batch.Len())); err != nil {
+		return err
+	}
 	db := t.db
 	db.commitMu.Lock()
 	defer db.commitMu.Unlock()
