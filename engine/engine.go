@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +36,9 @@ type Engine struct {
 
 	beforeExecute func(sql string)
 	defaults      map[string]string // Options.Settings, validated
+	// server holds the settings fixed for the server's life (SHOW shows
+	// them; SET cannot change them).
+	server map[string]string
 }
 
 // Options configure Open.
@@ -57,6 +61,17 @@ type Options struct {
 	// each statement executes. Tests inject faults with it (a panic there
 	// must cost the client its statement, not the server its life).
 	BeforeExecute func(sql string)
+	// MaxConnections and AuthenticationTimeout are the protocol server's
+	// limits (pgwire.Options), shown by SHOW max_connections and SHOW
+	// authentication_timeout; zero means pgwire's defaults.
+	MaxConnections        int
+	AuthenticationTimeout time.Duration
+	// LockWait is how long Open waits for the data directory lock held by
+	// another process (storage.Options.LockWait).
+	LockWait time.Duration
+	// DiskReserve is the free disk space below which writes are refused
+	// with 53100 (storage.Options.SpaceReserve).
+	DiskReserve int64
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -69,7 +84,7 @@ func Open(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(opts.DataDir)
+	db, err := storage.OpenWith(opts.DataDir, storage.Options{Logger: log, LockWait: opts.LockWait, SpaceReserve: opts.DiskReserve})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
 	}
@@ -81,7 +96,7 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
-		defaults: defaults}
+		defaults: defaults, server: serverSettings(opts)}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)
@@ -114,4 +129,36 @@ func (e *Engine) forget(s *Session) {
 	e.mu.Lock()
 	delete(e.sessions, s)
 	e.mu.Unlock()
+}
+
+// serverSettings are the settings SHOW reports from the server's options.
+func serverSettings(opts Options) map[string]string {
+	maxConn := opts.MaxConnections
+	if maxConn == 0 {
+		maxConn = pgwire.DefaultMaxConnections
+	}
+	auth := opts.AuthenticationTimeout
+	if auth == 0 {
+		auth = pgwire.DefaultAuthenticationTimeout
+	}
+	return map[string]string{
+		"max_connections":        strconv.Itoa(max(maxConn, -1)),
+		"authentication_timeout": formatDurationSetting(auth),
+	}
+}
+
+// formatDurationSetting prints a duration the way PostgreSQL shows a time
+// setting: in the largest unit that divides it ("1min", "30s", "250ms").
+func formatDurationSetting(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dmin", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
 }

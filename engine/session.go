@@ -54,6 +54,8 @@ var settings = map[string]setting{
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
 	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
+	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
+	"authentication_timeout":              {def: "1min", desc: "Sets the maximum allowed time to complete client authentication."},
 }
 
 // Session is one client connection.
@@ -123,6 +125,9 @@ func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
 
 func (s *Session) get(name string) (string, bool) {
 	name = settingAlias(strings.ToLower(name))
+	if v, ok := s.e.server[name]; ok {
+		return v, true
+	}
 	if v, ok := s.vars[name]; ok {
 		return v, true
 	}
@@ -183,7 +188,8 @@ func (s *Session) set(name, value string) error {
 		if _, err := loadLocation(value); err != nil {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", value)
 		}
-	case "server_version", "server_encoding", "integer_datetimes", "max_identifier_length", "lc_collate", "lc_ctype", "server_version_num":
+	case "server_version", "server_encoding", "integer_datetimes", "max_identifier_length", "lc_collate", "lc_ctype", "server_version_num",
+		"max_connections", "authentication_timeout":
 		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "parameter %q cannot be changed", name)
 	case "client_encoding":
 		u := strings.ToUpper(strings.ReplaceAll(value, "-", ""))

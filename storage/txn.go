@@ -373,6 +373,9 @@ func (t *Txn) Commit() error {
 	if t.batch.Empty() {
 		return nil
 	}
+	if err := t.db.CheckSpace(int64(t.batch.Len())); err != nil {
+		return err
+	}
 	if err := t.apply(); err != nil {
 		return err
 	}

@@ -93,6 +93,7 @@ const (
 	OutOfMemory                     = "53200"
 	DiskFull                        = "53100"
 	ConfigurationLimitExceeded      = "53400"
+	TooManyConnections              = "53300"
 	QueryCanceled                   = "57014"
 	SerializationFailure            = "40001"
 	DeadlockDetected                = "40P01"
