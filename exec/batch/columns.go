@@ -201,6 +201,12 @@ func materialize(ctx *exec.Ctx, in exec.Operator, ts []types.T) (*table, error) 
 		batches = append(batches, b)
 		n += b.N
 	}
+	return concatBatches(batches, ts, n)
+}
+
+// concatBatches concatenates batches (n rows in all, which stay the
+// caller's) into a table.
+func concatBatches(batches []*exec.Batch, ts []types.T, n int) (*table, error) {
 	t := &table{cols: make([]arrow.Array, len(ts)), n: n}
 	for j := range ts {
 		switch len(batches) {

@@ -1,0 +1,189 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/apd/v3"
+
+	"streamsql/exec"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// spillCtx is a statement context whose account holds limit bytes and
+// spills under dir.
+func spillCtx(limit int64, dir string) *exec.Ctx {
+	return &exec.Ctx{Env: udf.Env{Context: context.Background()}, Mem: exec.NewMemAccount(nil, limit, dir)}
+}
+
+// randomRows builds n rows of mixed types with NULLs, NaNs, -0, numerics
+// of different scales, text with shared prefixes and NUL-free bytes,
+// intervals of equal span and many ties. Column 0 is a unique id.
+func randomRows(rng *rand.Rand, n int) ([]types.T, [][]types.Datum) {
+	ts := []types.T{types.TInt8, types.TInt8, types.TFloat8, types.TNumeric, types.TText, types.TBool, types.TInterval, types.TInt4}
+	pick := func(p float64) bool { return rng.Float64() < p }
+	words := []string{"", "a", "ab", "abc", "b", "ba", "Z", "z", "zz", "é", "\u00e9a", "a b"}
+	rows := make([][]types.Datum, n)
+	for i := range rows {
+		r := make([]types.Datum, len(ts))
+		r[0] = int64(i)
+		if !pick(0.1) {
+			r[1] = int64(rng.Intn(50) - 25)
+		}
+		if !pick(0.1) {
+			switch rng.Intn(8) {
+			case 0:
+				r[2] = math.NaN()
+			case 1:
+				r[2] = math.Copysign(0, -1)
+			case 2:
+				r[2] = 0.0
+			case 3:
+				r[2] = math.Inf(1)
+			default:
+				r[2] = float64(rng.Intn(20)) / 4
+			}
+		}
+		if !pick(0.1) {
+			var d apd.Decimal
+			switch rng.Intn(6) {
+			case 0:
+				d.Form = apd.NaN
+			case 1:
+				d.SetString("1.00")
+			default:
+				d.SetFinite(int64(rng.Intn(2000)-1000), -int32(rng.Intn(3)))
+			}
+			r[3] = &d
+		}
+		if !pick(0.1) {
+			r[4] = words[rng.Intn(len(words))] + strings.Repeat("x", rng.Intn(3))
+		}
+		if !pick(0.1) {
+			r[5] = pick(0.5)
+		}
+		if !pick(0.1) {
+			if pick(0.5) {
+				r[6] = types.IntervalValue{Days: int32(rng.Intn(40))}
+			} else {
+				r[6] = types.IntervalValue{Months: int32(rng.Intn(2)), Micros: int64(rng.Intn(3)) * types.MicrosPerDay}
+			}
+		}
+		if !pick(0.1) {
+			r[7] = int64(rng.Intn(5))
+		}
+		rows[i] = r
+	}
+	return ts, rows
+}
+
+// spillFiles lists the files left under dir.
+func spillFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	ents, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		sub, _ := os.ReadDir(dir + "/" + e.Name())
+		for _, s := range sub {
+			out = append(out, e.Name()+"/"+s.Name())
+		}
+	}
+	return out
+}
+
+func TestSortSpillEqualsInMemory(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	ts, rows := randomRows(rng, 20000)
+	keySets := [][]SortKey{
+		{{Col: 1, T: types.TInt8}},
+		{{Col: 2, T: types.TFloat8, Desc: true, NullsFirst: true}},
+		{{Col: 3, T: types.TNumeric}, {Col: 4, T: types.TText, Desc: true}},
+		{{Col: 4, T: types.TText, NullsFirst: true}, {Col: 5, T: types.TBool, Desc: true, NullsFirst: false}},
+		{{Col: 6, T: types.TInterval}, {Col: 7, T: types.TInt4, Desc: true}},
+		{{Col: 7, T: types.TInt4, NullsFirst: true}, {Col: 2, T: types.TFloat8}, {Col: 3, T: types.TNumeric, Desc: true}},
+	}
+	for _, keys := range keySets {
+		keys := keys
+		t.Run(sortKeyList(keys), func(t *testing.T) {
+			in := newSrc(ts, rows...)
+			in.bs = 1000
+			want := run(t, newCtx(), NewSort(in, keys))
+			dir := t.TempDir()
+			ctx := spillCtx(256<<10, dir)
+			op := NewSort(in, keys)
+			got := run(t, ctx, op)
+			if ctx.Mem.SpilledBytes() == 0 {
+				t.Fatalf("the sort did not spill (peak %d bytes)", ctx.Mem.Peak())
+			}
+			if ctx.Mem.Peak() > ctx.Mem.Limit() {
+				t.Fatalf("peak %d above the limit %d", ctx.Mem.Peak(), ctx.Mem.Limit())
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d rows spilled, %d in memory", len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("row %d: spilled %q, in memory %q", i, got[i], want[i])
+				}
+			}
+			if ctx.Mem.Used() != 0 {
+				t.Errorf("%d bytes still reserved after Close", ctx.Mem.Used())
+			}
+			if f := spillFiles(t, dir); len(f) != 0 {
+				t.Errorf("files left after Close: %v", f)
+			}
+			// TopN over the spilled path.
+			lim, off := constExpr(types.TInt8, int64(700)), constExpr(types.TInt8, int64(5000))
+			wantTop := run(t, newCtx(), NewTopN(in, keys, lim, off))
+			gotTop := run(t, spillCtx(256<<10, dir), NewTopN(in, keys, lim, off))
+			expectRows(t, "top-n spilled", gotTop, wantTop...)
+		})
+	}
+}
+
+// A tiny memory with many runs forces intermediate merge passes.
+func TestSortSpillMultiPass(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	ts, rows := randomRows(rng, 30000)
+	keys := []SortKey{{Col: 4, T: types.TText}, {Col: 1, T: types.TInt8, Desc: true}}
+	in := newSrc(ts, rows...)
+	in.bs = 200
+	want := run(t, newCtx(), NewSort(in, keys))
+	ctx := spillCtx(48<<10, t.TempDir())
+	got := run(t, ctx, NewSort(in, keys))
+	expectRows(t, "multi-pass merge", got, want...)
+	if ctx.Mem.SpilledBytes() == 0 {
+		t.Fatal("no spill")
+	}
+}
+
+func TestSortWithoutSpillAreaFails53200(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	ts, rows := randomRows(rng, 5000)
+	in := newSrc(ts, rows...)
+	in.bs = 500
+	ctx := spillCtx(64<<10, "")
+	_, err := Collect(ctx, NewSort(in, []SortKey{{Col: 1, T: types.TInt8}}))
+	var se *sqlerr.Error
+	if !asSQLErr(err, &se) || se.Code != sqlerr.OutOfMemory {
+		t.Fatalf("got %v, want 53200", err)
+	}
+	if !strings.Contains(se.Detail, "operator Sort") || !strings.Contains(se.Detail, "query_mem is 64kB") {
+		t.Errorf("detail %q", se.Detail)
+	}
+	if ctx.Mem.Used() != 0 {
+		t.Errorf("%d bytes still reserved", ctx.Mem.Used())
+	}
+}
+
+func asSQLErr(err error, se **sqlerr.Error) bool { return errors.As(err, se) }
