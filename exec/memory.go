@@ -149,6 +149,24 @@ func (a *MemAccount) Grow(op string, n int64) error {
 	return a.OutOfMemory(op, n)
 }
 
+// ForceGrow counts n bytes the statement has taken already, past the
+// limits if need be; the next TryGrow then refuses.
+func (a *MemAccount) ForceGrow(n int64) {
+	if a == nil {
+		return
+	}
+	u := a.used.Add(n)
+	if a.pool != nil {
+		a.pool.used.Add(n)
+	}
+	for {
+		p := a.peak.Load()
+		if u <= p || a.peak.CompareAndSwap(p, u) {
+			break
+		}
+	}
+}
+
 // Shrink gives back n bytes.
 func (a *MemAccount) Shrink(n int64) {
 	if a == nil || n == 0 {

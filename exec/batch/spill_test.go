@@ -187,3 +187,57 @@ func TestSortWithoutSpillAreaFails53200(t *testing.T) {
 }
 
 func asSQLErr(err error, se **sqlerr.Error) bool { return errors.As(err, se) }
+
+func TestHashAggSpillEqualsInMemory(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	ts, rows := randomRows(rng, 30000)
+	// Many groups: the id modulo 15000 next to the mixed columns.
+	for _, r := range rows {
+		r[7] = r[0].(int64) % 15000
+	}
+	ts[7] = types.TInt8
+	aggs := []AggSpec{
+		{Agg: aggSum, Args: []int{0}, ArgTypes: i8s(1), Filter: -1, T: types.TInt8},
+		{Agg: aggCount, Filter: -1, T: types.TInt8},
+		{Agg: aggConcat, Args: []int{0}, ArgTypes: i8s(1), Filter: -1, T: types.TText},
+		{Agg: aggCount, Args: []int{1}, ArgTypes: i8s(1), Distinct: true, Filter: -1, T: types.TInt8},
+	}
+	for _, tc := range []struct {
+		name string
+		cols []int
+	}{
+		{"int key", []int{7}},
+		{"mixed keys", []int{4, 3, 2, 1}},
+		{"interval and int keys", []int{6, 7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gts := make([]types.T, len(tc.cols))
+			for i, c := range tc.cols {
+				gts[i] = ts[c]
+			}
+			in := newSrc(ts, rows...)
+			in.bs = 1000
+			want := sorted(run(t, newCtx(), NewHashAgg(in, tc.cols, gts, aggs)))
+			dir := t.TempDir()
+			ctx := spillCtx(256<<10, dir)
+			got := sorted(run(t, ctx, NewHashAgg(in, tc.cols, gts, aggs)))
+			if tc.name != "mixed keys" && ctx.Mem.SpilledBytes() == 0 {
+				t.Fatalf("no spill (peak %d)", ctx.Mem.Peak())
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d groups spilled, %d in memory", len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("group %d: spilled %q, in memory %q", i, got[i], want[i])
+				}
+			}
+			if ctx.Mem.Used() != 0 {
+				t.Errorf("%d bytes still reserved", ctx.Mem.Used())
+			}
+			if f := spillFiles(t, dir); len(f) != 0 {
+				t.Errorf("files left: %v", f)
+			}
+		})
+	}
+}
