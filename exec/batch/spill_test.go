@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -239,5 +240,86 @@ func TestHashAggSpillEqualsInMemory(t *testing.T) {
 				t.Errorf("files left: %v", f)
 			}
 		})
+	}
+}
+
+// joinSides builds a probe side of n rows and a build side of m rows:
+// (int key with NULLs, text key, value), keys drawn from a range so that
+// most rows match one to three others.
+func joinSides(rng *rand.Rand, n, m int) (*src, *src) {
+	ts := []types.T{types.TInt8, types.TText, types.TInt8}
+	side := func(n int, mod int) *src {
+		rows := make([][]types.Datum, n)
+		for i := range rows {
+			var k, s types.Datum
+			if rng.Intn(20) > 0 {
+				v := rng.Intn(mod)
+				k, s = int64(v), "k"+strings.Repeat("x", v%7)+strconv.Itoa(v)
+			}
+			rows[i] = row(k, s, int64(i))
+		}
+		x := newSrc(ts, rows...)
+		x.bs = 1000
+		return x
+	}
+	return side(n, 3*n/2), side(m, 3*n/2)
+}
+
+func TestHashJoinSpillEqualsInMemory(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	left, right := joinSides(rng, 12000, 9000)
+	odd := &fnExpr{name: "odd(v+w)", in: []types.T{types.TInt8, types.TText, types.TInt8, types.TInt8, types.TText, types.TInt8}, t: types.TBool,
+		f: func(r []types.Datum) types.Datum { return (r[2].(int64)+r[5].(int64))%3 != 0 }}
+	for _, kind := range []JoinKind{InnerJoin, LeftJoin, RightJoin, FullJoin, SemiJoin, AntiJoin} {
+		for _, tc := range []struct {
+			name     string
+			lk, rk   []int
+			residual bool
+		}{{"int", []int{0}, []int{0}, false}, {"text+int residual", []int{1, 0}, []int{1, 0}, true}} {
+			t.Run(kind.String()+" "+tc.name, func(t *testing.T) {
+				var res func() *fnExpr
+				if tc.residual {
+					res = func() *fnExpr { return odd }
+				}
+				mk := func() exec.Operator {
+					if res != nil {
+						return NewHashJoin(left, right, kind, tc.lk, tc.rk, res())
+					}
+					return NewHashJoin(left, right, kind, tc.lk, tc.rk, nil)
+				}
+				want := sorted(run(t, newCtx(), mk()))
+				dir := t.TempDir()
+				ctx := spillCtx(128<<10, dir)
+				got := sorted(run(t, ctx, mk()))
+				if ctx.Mem.SpilledBytes() == 0 {
+					t.Fatalf("no spill (peak %d)", ctx.Mem.Peak())
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%d rows spilled, %d in memory", len(got), len(want))
+				}
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("row %d: spilled %q, in memory %q", i, got[i], want[i])
+					}
+				}
+				if ctx.Mem.Used() != 0 {
+					t.Errorf("%d bytes still reserved", ctx.Mem.Used())
+				}
+				if f := spillFiles(t, dir); len(f) != 0 {
+					t.Errorf("files left: %v", f)
+				}
+			})
+		}
+	}
+}
+
+func TestNestedLoopJoinBuildFails53200(t *testing.T) {
+	rng := rand.New(rand.NewSource(6))
+	left, right := joinSides(rng, 1000, 9000)
+	ctx := spillCtx(64<<10, t.TempDir())
+	_, err := Collect(ctx, NewNestedLoopJoin(left, right, InnerJoin, nil))
+	var se *sqlerr.Error
+	if !asSQLErr(err, &se) || se.Code != sqlerr.OutOfMemory || !strings.Contains(se.Detail, "NestedLoopJoin") {
+		t.Fatalf("got %v, want 53200 in NestedLoopJoin", err)
 	}
 }
