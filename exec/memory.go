@@ -68,7 +68,11 @@ type MemAccount struct {
 	dir     string // created on first CreateTemp
 	spilled atomic.Int64
 	closed  bool
+	done    atomic.Bool // closed: the pool no longer counts this account
 }
+
+// inPool reports whether the account's bytes count in its pool.
+func (a *MemAccount) inPool() bool { return a.pool != nil && !a.done.Load() }
 
 // NewMemAccount returns an account of limit bytes (0: unlimited) drawing
 // on pool (nil: none) whose temporary files go in a directory of its own
@@ -127,7 +131,7 @@ func (a *MemAccount) TryGrow(n int64) bool {
 		a.used.Add(-n)
 		return false
 	}
-	if a.pool != nil && !a.pool.tryGrow(n) {
+	if a.inPool() && !a.pool.tryGrow(n) {
 		a.used.Add(-n)
 		return false
 	}
@@ -156,7 +160,7 @@ func (a *MemAccount) ForceGrow(n int64) {
 		return
 	}
 	u := a.used.Add(n)
-	if a.pool != nil {
+	if a.inPool() {
 		a.pool.used.Add(n)
 	}
 	for {
@@ -173,7 +177,7 @@ func (a *MemAccount) Shrink(n int64) {
 		return
 	}
 	a.used.Add(-n)
-	if a.pool != nil {
+	if a.inPool() {
 		a.pool.used.Add(-n)
 	}
 }
@@ -231,8 +235,11 @@ func (a *MemAccount) AddSpilled(n int64) {
 	}
 }
 
-// Close removes the statement's temporary files. Reservations are given
-// back by the operators themselves when they close.
+// Close ends the statement: its temporary files are removed and whatever
+// it still holds goes back to the pool (operators normally give back
+// their reservations when they close; this covers those that did not).
+// The account stays usable, without spilling, for operators closing after
+// it.
 func (a *MemAccount) Close() {
 	if a == nil {
 		return
@@ -241,19 +248,12 @@ func (a *MemAccount) Close() {
 	dir := a.dir
 	a.dir, a.closed = "", true
 	a.mu.Unlock()
+	if a.pool != nil && !a.done.Swap(true) {
+		a.pool.used.Add(-a.used.Load())
+	}
 	if dir != "" {
 		os.RemoveAll(dir)
 	}
-}
-
-// Reopen lets a closed account spill again (a statement executed anew).
-func (a *MemAccount) Reopen() {
-	if a == nil {
-		return
-	}
-	a.mu.Lock()
-	a.closed = false
-	a.mu.Unlock()
 }
 
 // SpillError wraps a failure of temporary file I/O; running out of space
