@@ -53,6 +53,7 @@ var settings = map[string]setting{
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
 	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
+	"query_mem":                           {desc: "Sets the memory of one query before sorts, hash aggregations and hash joins spill to disk (work_mem is an alias)."},
 }
 
 // Session is one client connection.
@@ -95,6 +96,9 @@ func (s *Session) get(name string) (string, bool) {
 	name = settingAlias(strings.ToLower(name))
 	if v, ok := s.vars[name]; ok {
 		return v, true
+	}
+	if name == "query_mem" {
+		return s.e.queryMemSetting(), true
 	}
 	if st, ok := settings[name]; ok {
 		return st.def, true
@@ -185,6 +189,12 @@ func (s *Session) set(name, value string) error {
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
 		}
+	case "query_mem":
+		v, err := checkQueryMem(name, value)
+		if err != nil {
+			return err
+		}
+		value = v
 	}
 	s.vars[name] = value
 	if st.reported {
@@ -316,8 +326,11 @@ func sortedSettingNames() []string {
 
 // settingAlias maps other streaming databases' names of our settings.
 func settingAlias(name string) string {
-	if name == "rw_implicit_flush" {
+	switch name {
+	case "rw_implicit_flush":
 		return "implicit_flush"
+	case "work_mem":
+		return "query_mem"
 	}
 	return name
 }

@@ -65,7 +65,8 @@ type MemAccount struct {
 	tmpRoot string // where the statement's spill directory goes; "" = no spilling
 
 	mu      sync.Mutex
-	dir     string // created on first CreateTemp
+	prefix  string   // of the statement's file names, set on first CreateTemp
+	files   []string // created (some removed already)
 	spilled atomic.Int64
 	closed  bool
 	done    atomic.Bool // closed: the pool no longer counts this account
@@ -200,9 +201,10 @@ func (a *MemAccount) OutOfMemory(op string, n int64) error {
 	return e
 }
 
-// CreateTemp creates a temporary file in the statement's spill directory.
-// The caller closes and removes it; Close removes whatever is left.
-func (a *MemAccount) CreateTemp(pattern string) (*os.File, error) {
+// CreateTemp creates a temporary file in the spill area, named after the
+// statement. The caller closes and removes it; Close removes whatever is
+// left.
+func (a *MemAccount) CreateTemp(what string) (*os.File, error) {
 	if !a.CanSpill() {
 		return nil, errors.New("statement has no spill area")
 	}
@@ -211,20 +213,17 @@ func (a *MemAccount) CreateTemp(pattern string) (*os.File, error) {
 	if a.closed {
 		return nil, errors.New("statement finished")
 	}
-	if a.dir == "" {
+	if a.prefix == "" {
 		if err := os.MkdirAll(a.tmpRoot, 0o700); err != nil {
 			return nil, SpillError("create spill area", err)
 		}
-		dir, err := os.MkdirTemp(a.tmpRoot, "stmt-")
-		if err != nil {
-			return nil, SpillError("create spill area", err)
-		}
-		a.dir = dir
+		a.prefix = fmt.Sprintf("stmt-%d-%p-", os.Getpid(), a)
 	}
-	f, err := os.CreateTemp(a.dir, pattern)
+	f, err := os.CreateTemp(a.tmpRoot, a.prefix+what+"-*.arrow")
 	if err != nil {
 		return nil, SpillError("create temporary file", err)
 	}
+	a.files = append(a.files, f.Name())
 	return f, nil
 }
 
@@ -245,14 +244,14 @@ func (a *MemAccount) Close() {
 		return
 	}
 	a.mu.Lock()
-	dir := a.dir
-	a.dir, a.closed = "", true
+	files := a.files
+	a.files, a.closed = nil, true
 	a.mu.Unlock()
 	if a.pool != nil && !a.done.Swap(true) {
 		a.pool.used.Add(-a.used.Load())
 	}
-	if dir != "" {
-		os.RemoveAll(dir)
+	for _, f := range files {
+		os.Remove(f)
 	}
 }
 
@@ -265,8 +264,8 @@ func SpillError(what string, err error) error {
 	return &sqlerr.Error{Code: sqlerr.IOError, Message: fmt.Sprintf("could not %s: %v", what, err), Cause: err}
 }
 
-// CleanTempRoot removes spill directories left behind by a previous run
-// (a crash mid-statement) under root.
+// CleanTempRoot removes spill files left behind by a previous run (a
+// crash mid-statement) under root.
 func CleanTempRoot(root string) error {
 	ents, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
@@ -277,7 +276,7 @@ func CleanTempRoot(root string) error {
 	}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), "stmt-") {
-			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
 		}

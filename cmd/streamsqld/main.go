@@ -30,6 +30,10 @@ type config struct {
 	LogLevel string `json:"log_level"`
 	// StateMemory is the memory budget of streaming state, e.g. "8GB".
 	StateMemory string `json:"state_memory"`
+	// QueryMem is the default memory of one ad-hoc query (query_mem),
+	// TotalQueryMem that of all running queries together, e.g. "1GB".
+	QueryMem      string `json:"query_mem"`
+	TotalQueryMem string `json:"total_query_mem"`
 	// HTTP is the address of the metrics and health endpoints ("off":
 	// none).
 	HTTP string `json:"http_listen"`
@@ -52,8 +56,10 @@ func run(args []string) error {
 	data := fs.String("data", "./data", "data directory")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	stateMem := fs.String("state-memory", "", "memory for streaming operator state before part of it stays on disk only, e.g. 8GB (default: half of the machine's memory; -1: no limit)")
+	queryMem := fs.String("query-mem", "", "default memory of one query (the query_mem setting) before sorts, hash aggregations and hash joins spill to <data>/tmp, e.g. 256MB (default: 1GB; -1: no limit)")
+	totalQueryMem := fs.String("total-query-mem", "", "memory of all running queries together, e.g. 8GB (default: three quarters of the machine's memory less -state-memory; -1: no limit)")
 	httpAddr := fs.String("http", defaultHTTP, `address of the HTTP endpoints /metrics (Prometheus) and /health; "off" for none`)
-	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory and http_listen")
+	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory, query_mem, total_query_mem and http_listen")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,6 +86,12 @@ func run(args []string) error {
 		if c.StateMemory != "" && !set["state-memory"] {
 			*stateMem = c.StateMemory
 		}
+		if c.QueryMem != "" && !set["query-mem"] {
+			*queryMem = c.QueryMem
+		}
+		if c.TotalQueryMem != "" && !set["total-query-mem"] {
+			*totalQueryMem = c.TotalQueryMem
+		}
 		if c.HTTP != "" && !set["http"] {
 			*httpAddr = c.HTTP
 		}
@@ -95,7 +107,15 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("bad -state-memory: %w", err)
 	}
-	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit})
+	qMem, err := parseSize(*queryMem)
+	if err != nil {
+		return fmt.Errorf("bad -query-mem: %w", err)
+	}
+	totalQMem, err := parseSize(*totalQueryMem)
+	if err != nil {
+		return fmt.Errorf("bad -total-query-mem: %w", err)
+	}
+	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit, QueryMem: qMem, TotalQueryMem: totalQMem})
 	if err != nil {
 		return err
 	}

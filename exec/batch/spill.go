@@ -58,7 +58,7 @@ func spillSchema(ts []types.T) *arrow.Schema {
 
 // newSpillFile creates an empty spill file for rows of ts.
 func newSpillFile(ctx *exec.Ctx, ts []types.T, what string) (*spillFile, error) {
-	f, err := ctx.Mem.CreateTemp(what + "-*.arrow")
+	f, err := ctx.Mem.CreateTemp(what)
 	if err != nil {
 		return nil, err
 	}
