@@ -60,6 +60,10 @@ func (e *Engine) QueryMemory() (perQuery, total, used int64) {
 	return e.queryMem, e.queryPool.Limit(), e.queryPool.Used()
 }
 
+// QuerySpilledBytes is the bytes statements have written to temporary
+// files since the server started.
+func (e *Engine) QuerySpilledBytes() int64 { return e.queryPool.SpilledBytes() }
+
 // queryMemSetting is query_mem's value when the session has not set it.
 func (e *Engine) queryMemSetting() string {
 	if e.queryMem <= 0 {

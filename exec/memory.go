@@ -28,9 +28,13 @@ import (
 
 // MemPool is the memory all statements of the server may hold together.
 type MemPool struct {
-	limit int64 // 0: no limit
-	used  atomic.Int64
+	limit   int64 // 0: no limit
+	used    atomic.Int64
+	spilled atomic.Int64
 }
+
+// SpilledBytes is the bytes statements have written to temporary files.
+func (p *MemPool) SpilledBytes() int64 { return p.spilled.Load() }
 
 // NewMemPool returns a pool of limit bytes (0 or less: no limit).
 func NewMemPool(limit int64) *MemPool {
@@ -68,7 +72,10 @@ type MemAccount struct {
 	prefix  string   // of the statement's file names, set on first CreateTemp
 	files   []string // created (some removed already)
 	spilled atomic.Int64
-	closed  bool
+	// spillers counts the operators of the statement that can spill;
+	// each keeps to its share of the limit (SpillBudget).
+	spillers atomic.Int64
+	closed   bool
 	done    atomic.Bool // closed: the pool no longer counts this account
 }
 
@@ -112,6 +119,33 @@ func (a *MemAccount) SpilledBytes() int64 {
 		return 0
 	}
 	return a.spilled.Load()
+}
+
+// AddSpiller registers an operator that spills past its share of the
+// limit (sort, hash aggregation, hash join). Operators register in Open,
+// so by the first Next every share is known.
+func (a *MemAccount) AddSpiller() {
+	if a != nil {
+		a.spillers.Add(1)
+	}
+}
+
+// SpillBudget is the share of the limit one spilling operator keeps to
+// before it spills (0: none, the statement has no limit). Shares leave
+// the statement's memory to the operators that cannot spill and to the
+// growth of state that cannot move (a group's string_agg).
+func (a *MemAccount) SpillBudget() int64 {
+	if a == nil || a.limit <= 0 {
+		return 0
+	}
+	return a.limit / max(1, a.spillers.Load())
+}
+
+// overBudget reports whether an operator holding held bytes would pass
+// its share by taking n more.
+func (a *MemAccount) OverBudget(held, n int64) bool {
+	b := a.SpillBudget()
+	return b > 0 && a.CanSpill() && held+n > b
 }
 
 // CanSpill reports whether the statement has a spill area.
@@ -231,6 +265,9 @@ func (a *MemAccount) CreateTemp(what string) (*os.File, error) {
 func (a *MemAccount) AddSpilled(n int64) {
 	if a != nil {
 		a.spilled.Add(n)
+		if a.pool != nil {
+			a.pool.spilled.Add(n)
+		}
 	}
 }
 

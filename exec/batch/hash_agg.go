@@ -80,6 +80,10 @@ func NewHashAgg(in exec.Operator, groupCols []int, groupTypes []types.T, aggs []
 
 func (h *HashAgg) Open(ctx *exec.Ctx) error {
 	h.reset()
+	if h.spill.registered != ctx.Mem && len(h.groupCols) > 0 {
+		ctx.Mem.AddSpiller()
+		h.spill.registered = ctx.Mem
+	}
 	return h.in.Open(ctx)
 }
 
@@ -187,12 +191,14 @@ func (h *HashAgg) consume(ctx *exec.Ctx, b *exec.Batch) error {
 		bound := keyBytes + int64(n)*h.entryBytes()
 		headroom := h.spill.headroom(h)
 		if !h.spill.spilling {
-			if h.spill.mem.TryGrow(bound + headroom) {
+			switch {
+			case h.groups.n > 0 && h.spill.canSpill() && h.spill.mem.OverBudget(h.spill.held, bound+headroom):
+				h.spill.spilling = true
+			case h.spill.mem.TryGrow(bound + headroom):
 				h.spill.mem.Shrink(headroom)
-			} else {
-				if !h.spill.canSpill() {
-					return h.spill.mem.OutOfMemory("HashAgg", bound)
-				}
+			case !h.spill.canSpill():
+				return h.spill.mem.OutOfMemory("HashAgg", bound+headroom)
+			default:
 				h.spill.spilling = true
 			}
 		}

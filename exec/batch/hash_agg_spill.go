@@ -44,6 +44,9 @@ type aggSpill struct {
 	rows     [spillParts][]int32
 	child    *HashAgg
 	released bool // the in-memory groups were dropped for the partitions
+	// registered is the account this aggregation counts itself in as a
+	// spiller.
+	registered *exec.MemAccount
 }
 
 func (s *aggSpill) canSpill() bool { return s.mem.CanSpill() && s.depth < maxSpillDepth }
@@ -55,10 +58,10 @@ func (s *aggSpill) headroom(h *HashAgg) int64 {
 	var r int64
 	for i, a := range h.accs {
 		if h.aggs[i].Distinct {
-			return s.mem.Limit() / 2
+			return s.mem.SpillBudget() / 2
 		}
 		if _, ok := a.(udf.SizedAccumulator); ok {
-			r = s.mem.Limit() / 4
+			r = s.mem.SpillBudget() / 4
 		}
 	}
 	return r
@@ -195,6 +198,7 @@ func (h *HashAgg) nextPartition(ctx *exec.Ctx) (*exec.Batch, error) {
 		s.parts[p] = nil
 		child := NewHashAgg(scan, h.groupCols, h.groupTypes, h.aggs).(*HashAgg)
 		child.spill.depth = s.depth + 1
+		child.spill.registered = ctx.Mem // it takes this aggregation's share
 		s.child = child
 		if err := child.Open(ctx); err != nil {
 			return nil, err

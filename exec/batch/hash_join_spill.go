@@ -57,8 +57,9 @@ func (j *joinCore) loadBuild(ctx *exec.Ctx) (*table, error) {
 			continue
 		}
 		sz := batchBytes(b) + perRow*int64(b.N)
-		if !j.mem.TryGrow(sz) {
-			if !j.spillable || !j.mem.CanSpill() || j.depth >= maxSpillDepth {
+		canSpill := j.spillable && j.mem.CanSpill() && j.depth < maxSpillDepth
+		if canSpill && len(batches) > 0 && j.mem.OverBudget(j.held, sz) || !j.mem.TryGrow(sz) {
+			if !canSpill {
 				b.Release()
 				return nil, j.mem.OutOfMemory(j.opName, sz)
 			}
@@ -158,6 +159,7 @@ func (h *HashJoin) partitionSides(ctx *exec.Ctx, held []*exec.Batch, cur *exec.B
 	g.newChild = func(l, r exec.Operator) exec.Operator {
 		c := NewHashJoin(l, r, h.kind, h.leftKeys, h.rightKeys, h.residual).(*HashJoin)
 		c.depth = h.depth + 1
+		c.registered = ctx.Mem // it takes this join's share
 		return c
 	}
 	p := &partitioner{seed: maphash.MakeSeed(), ints: h.intKeyed()}

@@ -92,6 +92,9 @@ type joinCore struct {
 	mem       *exec.MemAccount
 	held      int64
 	grace     *graceJoin
+	// registered is the account a hash join counts itself in as a
+	// spiller.
+	registered *exec.MemAccount
 }
 
 func (j *joinCore) init(left, right exec.Operator, kind JoinKind, residual expr.Expr) {
@@ -105,6 +108,10 @@ func (j *joinCore) init(left, right exec.Operator, kind JoinKind, residual expr.
 
 func (j *joinCore) Open(ctx *exec.Ctx) error {
 	j.reset()
+	if j.spillable && j.registered != ctx.Mem {
+		ctx.Mem.AddSpiller()
+		j.registered = ctx.Mem
+	}
 	if err := j.left.Open(ctx); err != nil {
 		return err
 	}

@@ -36,6 +36,8 @@ type Sort struct {
 	runs    []*sortRun
 	merge   *merger
 	emitted int // rows the merge has produced
+	// registered is the account this sort counts itself in as a spiller.
+	registered *exec.MemAccount
 	// spillRows is the rows per batch of runs and merges: small enough
 	// that fanIn batches fit in memory.
 	spillRows int
@@ -53,6 +55,10 @@ func NewTopN(in exec.Operator, keys []SortKey, limit, offset expr.Expr) exec.Ope
 
 func (s *Sort) Open(ctx *exec.Ctx) error {
 	s.reset()
+	if s.registered != ctx.Mem {
+		ctx.Mem.AddSpiller()
+		s.registered = ctx.Mem
+	}
 	if s.topN {
 		lim, off, err := evalLimits(ctx, s.limit, s.offset)
 		if err != nil {
@@ -179,7 +185,7 @@ func (s *Sort) load(ctx *exec.Ctx) error {
 		}
 		// The rows, their sorted copy and the permutation.
 		sz := 2*batchBytes(b) + 4*int64(b.N)
-		if !s.mem.TryGrow(sz) {
+		if len(batches) > 0 && s.mem.OverBudget(s.held, sz) || !s.mem.TryGrow(sz) {
 			if !s.mem.CanSpill() || len(batches) == 0 {
 				b.Release()
 				return s.mem.OutOfMemory("Sort", sz)
