@@ -76,7 +76,7 @@ type MemAccount struct {
 	// each keeps to its share of the limit (SpillBudget).
 	spillers atomic.Int64
 	closed   bool
-	done    atomic.Bool // closed: the pool no longer counts this account
+	done     atomic.Bool // closed: the pool no longer counts this account
 }
 
 // inPool reports whether the account's bytes count in its pool.
