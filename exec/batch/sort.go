@@ -186,17 +186,20 @@ func (s *Sort) load(ctx *exec.Ctx) error {
 		// The rows, their sorted copy and the permutation.
 		sz := 2*batchBytes(b) + 4*int64(b.N)
 		if len(batches) > 0 && s.mem.OverBudget(s.held, sz) || !s.mem.TryGrow(sz) {
-			if !s.mem.CanSpill() || len(batches) == 0 {
+			if !s.mem.CanSpill() {
 				b.Release()
 				return s.mem.OutOfMemory("Sort", sz)
 			}
-			if err := spill(); err != nil {
-				b.Release()
-				return err
+			if len(batches) > 0 {
+				if err := spill(); err != nil {
+					b.Release()
+					return err
+				}
 			}
 			if !s.mem.TryGrow(sz) {
-				b.Release()
-				return s.mem.OutOfMemory("Sort", sz)
+				// One batch is always taken, if need be past the
+				// limit: it becomes a run of its own.
+				s.mem.ForceGrow(sz)
 			}
 		}
 		s.held += sz

@@ -320,3 +320,63 @@ func TestNestedLoopJoinBuildFails53200(t *testing.T) {
 		t.Fatalf("got %v, want 53200 in NestedLoopJoin", err)
 	}
 }
+
+// A statement canceled in the middle of a merge, or of a grace join,
+// stops with 57014 and leaves no files once its operators close.
+func TestSpillCanceledLeavesNoFiles(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	ts, rows := randomRows(rng, 20000)
+	left, right := joinSides(rng, 12000, 9000)
+	for _, tc := range []struct {
+		name string
+		op   func() exec.Operator
+	}{
+		{"sort", func() exec.Operator {
+			in := newSrc(ts, rows...)
+			in.bs = 1000
+			return NewSort(in, []SortKey{{Col: 4, T: types.TText}})
+		}},
+		{"hash join", func() exec.Operator { return NewHashJoin(left, right, FullJoin, []int{0}, []int{0}, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cctx, cancel := context.WithCancel(context.Background())
+			ctx := spillCtx(128<<10, dir)
+			ctx.Context = cctx
+			op := tc.op()
+			if err := op.Open(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b, err := op.Next(ctx)
+			if err != nil || b == nil {
+				var se *sqlerr.Error
+				asSQLErr(err, &se)
+				t.Fatalf("first batch: %v %s", err, se.Detail)
+			}
+			b.Release()
+			if len(spillFiles(t, dir)) == 0 {
+				t.Fatal("nothing spilled before the cancel")
+			}
+			cancel()
+			for err == nil {
+				if b, err = op.Next(ctx); b != nil {
+					b.Release()
+				} else if err == nil {
+					t.Fatal("ran to the end after the cancel")
+				}
+			}
+			var se *sqlerr.Error
+			if !asSQLErr(err, &se) || se.Code != sqlerr.QueryCanceled {
+				t.Fatalf("got %v, want 57014", err)
+			}
+			op.Close()
+			ctx.Mem.Close()
+			if f := spillFiles(t, dir); len(f) != 0 {
+				t.Errorf("files left after cancel: %v", f)
+			}
+			if ctx.Mem.Used() != 0 {
+				t.Errorf("%d bytes still reserved", ctx.Mem.Used())
+			}
+		})
+	}
+}
