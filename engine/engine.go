@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"streamsql/catalog"
+	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
 	"streamsql/storage"
@@ -39,6 +40,10 @@ type Engine struct {
 	// server holds the settings fixed for the server's life (SHOW shows
 	// them; SET cannot change them).
 	server map[string]string
+	// Ad-hoc query memory (query_mem.go).
+	queryMem  int64 // query_mem default, bytes (0: no limit)
+	queryPool *exec.MemPool
+	tmpDir    string
 }
 
 // Options configure Open.
@@ -72,6 +77,16 @@ type Options struct {
 	// DiskReserve is the free disk space below which writes are refused
 	// with 53100 (storage.Options.SpaceReserve).
 	DiskReserve int64
+	// QueryMem is the default memory, in bytes, of one ad-hoc statement
+	// (the query_mem setting) before sorts, aggregations and joins spill
+	// to disk; 0 picks 1GB (or the total if smaller), negative means no
+	// limit of its own.
+	QueryMem int64
+	// TotalQueryMem is the memory all running statements may hold
+	// together; 0 picks three quarters of the machine less the streaming
+	// state budget (at least an eighth of the machine), negative means no
+	// limit.
+	TotalQueryMem int64
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -97,6 +112,11 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts)}
+	perQuery, total := queryMemory(opts, stateMemoryLimit(opts.StateMemory))
+	e.queryMem, e.queryPool, e.tmpDir = perQuery, exec.NewMemPool(total), tmpDir(opts.DataDir)
+	if err := exec.CleanTempRoot(e.tmpDir); err != nil {
+		log.Warn("temporary files of an earlier run not removed", "dir", e.tmpDir, "err", err)
+	}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)

@@ -56,6 +56,7 @@ var settings = map[string]setting{
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
 	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
 	"authentication_timeout":              {def: "1min", desc: "Sets the maximum allowed time to complete client authentication."},
+	"query_mem":                           {desc: "Sets the memory of one query before sorts, hash aggregations and hash joins spill to disk (work_mem is an alias)."},
 }
 
 // Session is one client connection.
@@ -133,6 +134,9 @@ func (s *Session) get(name string) (string, bool) {
 	}
 	if v, ok := s.e.defaults[name]; ok {
 		return v, true
+	}
+	if name == "query_mem" {
+		return s.e.queryMemSetting(), true
 	}
 	if st, ok := settings[name]; ok {
 		return st.def, true
@@ -230,6 +234,12 @@ func (s *Session) set(name, value string) error {
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
 		}
+	case "query_mem":
+		v, err := checkQueryMem(name, value)
+		if err != nil {
+			return err
+		}
+		value = v
 	}
 	s.vars[name] = value
 	if st.reported {
@@ -359,8 +369,11 @@ func sortedSettingNames() []string {
 
 // settingAlias maps other streaming databases' names of our settings.
 func settingAlias(name string) string {
-	if name == "rw_implicit_flush" {
+	switch name {
+	case "rw_implicit_flush":
 		return "implicit_flush"
+	case "work_mem":
+		return "query_mem"
 	}
 	return name
 }

@@ -257,6 +257,7 @@ func (s *Session) execCtx(ctx context.Context, args []types.Datum) *exec.Ctx {
 		},
 		Params: args,
 		Cache:  map[any]any{},
+		Mem:    s.newMemAccount(),
 	}
 }
 
@@ -358,7 +359,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 }
 
 func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
-	name := strings.ToLower(v.Name)
+	name := settingAlias(strings.ToLower(v.Name))
 	switch v.Kind {
 	case pg.VariableSetKind_VAR_RESET_ALL:
 		for k := range s.vars {
