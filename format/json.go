@@ -13,6 +13,9 @@ type jsonDecoder struct {
 	keyRow row
 	// envelope state of FORMAT DEBEZIUM (the last schema seen).
 	dbz debeziumState
+	// top-level fields of FORMAT CANAL and MAXWELL events.
+	fields fieldSet
+	ddl    mysqlDDL
 }
 
 func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {

@@ -17,6 +17,8 @@ type rowDecoder struct {
 	schema Schema
 	convs  []conv
 	match  fieldMatcher
+	// modes, when set, say how each column is encoded by a Debezium schema.
+	modes []dbzMode
 	meta   []int // indexes of metadata columns
 	sc     scratch
 	// pending holds the staged rows of the current message; they reach the
@@ -237,7 +239,12 @@ func (d *rowDecoder) decodeObject(s *jsonScanner, r *row) error {
 		if err != nil {
 			return err
 		}
-		if err := d.convs[j].setJSON(&r.slots[j], v, &d.sc); err != nil {
+		if d.modes != nil && d.modes[j].kind != dbzPlain {
+			err = d.convs[j].setDebezium(&r.slots[j], v, d.modes[j], &d.sc)
+		} else {
+			err = d.convs[j].setJSON(&r.slots[j], v, &d.sc)
+		}
+		if err != nil {
 			return err
 		}
 	}
