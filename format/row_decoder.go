@@ -19,8 +19,8 @@ type rowDecoder struct {
 	match  fieldMatcher
 	// modes, when set, say how each column is encoded by a Debezium schema.
 	modes []dbzMode
-	meta   []int // indexes of metadata columns
-	sc     scratch
+	meta  []int // indexes of metadata columns
+	sc    scratch
 	// pending holds the staged rows of the current message; they reach the
 	// batch only when the whole message decoded.
 	pending []row
