@@ -31,6 +31,7 @@ import (
 //	@header trace=abc     header of the next message
 //	@partition 3          partition of the next message (offsets count up)
 //	@null                 a message with a null value (a tombstone)
+//	@multi [crlf]         the lines up to @end are one message
 //	{"id": 1, "name": "a"}
 //	----
 //	insert id=1 name=a p=3 h=abc
@@ -140,8 +141,24 @@ func parseTestMessages(input string) []Message {
 	var next Message
 	var offset int64
 	var part int32
+	var multi []string
+	var inMulti bool
+	sep := "\n"
 	for _, line := range strings.Split(input, "\n") {
 		switch {
+		case line == "@multi" || line == "@multi crlf":
+			inMulti, multi = true, multi[:0]
+			sep = "\n"
+			if line == "@multi crlf" {
+				sep = "\r\n"
+			}
+			continue
+		case inMulti && line == "@end":
+			inMulti = false
+			next.Value = []byte(strings.Join(multi, sep) + sep)
+		case inMulti:
+			multi = append(multi, line)
+			continue
 		case strings.TrimSpace(line) == "":
 			continue
 		case strings.HasPrefix(line, "@key "):
