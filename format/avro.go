@@ -51,6 +51,10 @@ type avroDecoder struct {
 
 	mu    sync.Mutex
 	progs map[int32]*avroProg // compiled per writer schema id
+	// last is the program of the last message (most messages in a row
+	// share their writer schema).
+	last   *avroProg
+	lastID int32
 }
 
 func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
@@ -129,6 +133,7 @@ func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) 
 
 // DecodeBatch implements Decoder.
 func (d *avroDecoder) DecodeBatch(msgs []Message, out *Batch) {
+	out.reserve(len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		d.begin()
@@ -176,11 +181,16 @@ func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string) error {
 		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "not an Avro message in the Confluent wire format (magic byte 0 and a 4-byte schema id)")
 	}
 	id := int32(binary.BigEndian.Uint32(b[1:5]))
-	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
-	p, err := d.program(ctx, id)
-	cancel()
-	if err != nil {
-		return err
+	p := d.last
+	if p == nil || d.lastID != id {
+		ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+		var err error
+		p, err = d.program(ctx, id)
+		cancel()
+		if err != nil {
+			return err
+		}
+		d.last, d.lastID = p, id
 	}
 	if wantName != "" && p.name != wantName {
 		return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is record %q, not %q", id, p.name, wantName)

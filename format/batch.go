@@ -3,11 +3,12 @@ package format
 import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"streamsql/sql/types"
 )
 
-// Batch collects decoded rows for one output chunk: one Arrow builder per
+// Batch collects decoded rows for one output chunk: one column builder per
 // column of the schema and one Op per row, plus the rejects and schema
 // changes met on the way. A Batch is reused: Finish hands the columns out
 // and leaves the builders empty for the next chunk.
@@ -43,7 +44,7 @@ func (b *Batch) Len() int { return len(b.ops) }
 func (b *Batch) Finish() ([]arrow.Array, []Op) {
 	cols := make([]arrow.Array, len(b.cols))
 	for j := range b.cols {
-		cols[j] = b.cols[j].b.NewArray()
+		cols[j] = b.cols[j].finish()
 	}
 	ops := make([]Op, len(b.ops))
 	copy(ops, b.ops)
@@ -55,7 +56,7 @@ func (b *Batch) Finish() ([]arrow.Array, []Op) {
 func (b *Batch) Reset() {
 	if len(b.ops) > 0 {
 		for j := range b.cols {
-			b.cols[j].b.NewArray().Release()
+			b.cols[j].clear(len(b.ops))
 		}
 		b.ops = b.ops[:0]
 	}
@@ -63,12 +64,19 @@ func (b *Batch) Reset() {
 	b.SchemaChanges = b.SchemaChanges[:0]
 }
 
-// Release frees the builders; the batch is unusable afterwards.
+// Release drops the batch's buffers; the batch is unusable afterwards.
 func (b *Batch) Release() {
-	for j := range b.cols {
-		b.cols[j].b.Release()
-	}
 	b.cols = nil
+	b.ops = nil
+}
+
+// reserve makes room for n more rows, with as many value bytes per row in
+// text and binary columns as the last chunk had, so that builders do not
+// grow row by row.
+func (b *Batch) reserve(n int) {
+	for j := range b.cols {
+		b.cols[j].reserve(n)
+	}
 }
 
 // reject records msg as rejected with err.
@@ -172,84 +180,194 @@ func storageOf(t types.T) storage {
 	return stString
 }
 
-// colOut is one column's builder with its concrete type resolved once.
+// colOut is one column under construction: typed Go slices in Arrow's
+// memory layout (a validity bitmap, values or offsets plus data), appended
+// to without per-value checks and handed to Arrow as buffers by Finish.
+// This is what an Arrow builder does, minus its per-append reserve,
+// interface and bitmap bookkeeping.
 type colOut struct {
-	st  storage
-	b   array.Builder
-	bo  *array.BooleanBuilder
-	i16 *array.Int16Builder
-	i32 *array.Int32Builder
-	i64 *array.Int64Builder
-	f32 *array.Float32Builder
-	f64 *array.Float64Builder
-	str *array.StringBuilder
-	bin *array.BinaryBuilder
-	d32 *array.Date32Builder
-	t64 *array.Time64Builder
-	ts  *array.TimestampBuilder
-	iv  *array.MonthDayNanoIntervalBuilder
+	st    storage
+	dt    arrow.DataType
+	n     int
+	nulls int
+	avg   int    // value bytes per row in the last chunk (text and binary)
+	valid []byte // validity bitmap
+	bits  []byte // boolean values
+	i16   []int16
+	i32   []int32 // integer, date
+	i64   []int64 // bigint, time, timestamps
+	f32   []float32
+	f64   []float64
+	iv    []arrow.MonthDayNanoInterval
+	offs  []int32 // text and binary: n+1 offsets into data
+	data  []byte
 }
 
 func (c *colOut) init(t types.T) {
 	c.st = storageOf(t)
-	c.b = types.NewBuilder(t)
-	switch bb := c.b.(type) {
-	case *array.BooleanBuilder:
-		c.bo = bb
-	case *array.Int16Builder:
-		c.i16 = bb
-	case *array.Int32Builder:
-		c.i32 = bb
-	case *array.Int64Builder:
-		c.i64 = bb
-	case *array.Float32Builder:
-		c.f32 = bb
-	case *array.Float64Builder:
-		c.f64 = bb
-	case *array.StringBuilder:
-		c.str = bb
-	case *array.BinaryBuilder:
-		c.bin = bb
-	case *array.Date32Builder:
-		c.d32 = bb
-	case *array.Time64Builder:
-		c.t64 = bb
-	case *array.TimestampBuilder:
-		c.ts = bb
-	case *array.MonthDayNanoIntervalBuilder:
-		c.iv = bb
+	c.dt = t.ArrowType()
+	c.clear(0)
+}
+
+// clear starts a new, empty column with room for n rows.
+func (c *colOut) clear(n int) {
+	c.n, c.nulls = 0, 0
+	c.valid = make([]byte, 0, n/8+1)
+	switch c.st {
+	case stBool:
+		c.bits = make([]byte, 0, n/8+1)
+	case stInt16:
+		c.i16 = make([]int16, 0, n)
+	case stInt32, stDate32:
+		c.i32 = make([]int32, 0, n)
+	case stInt64, stTime64, stTimestamp:
+		c.i64 = make([]int64, 0, n)
+	case stFloat32:
+		c.f32 = make([]float32, 0, n)
+	case stFloat64:
+		c.f64 = make([]float64, 0, n)
+	case stInterval:
+		c.iv = make([]arrow.MonthDayNanoInterval, 0, n)
+	case stString, stBinary:
+		c.offs = append(make([]int32, 0, n+1), 0)
+		c.data = make([]byte, 0, c.avg*n)
 	}
 }
 
-func (c *colOut) append(s *slot) {
-	if s.state != slotSet {
-		c.b.AppendNull()
-		return
+// reserve makes room for n more rows.
+func (c *colOut) reserve(n int) {
+	need := c.n + n
+	if cap(c.valid) < need/8+1 {
+		c.valid = growCap(c.valid, need/8+1)
 	}
 	switch c.st {
 	case stBool:
-		c.bo.Append(s.i != 0)
+		c.bits = growCap(c.bits, need/8+1)
 	case stInt16:
-		c.i16.Append(int16(s.i))
-	case stInt32:
-		c.i32.Append(int32(s.i))
-	case stInt64:
-		c.i64.Append(s.i)
+		c.i16 = growCap(c.i16, need)
+	case stInt32, stDate32:
+		c.i32 = growCap(c.i32, need)
+	case stInt64, stTime64, stTimestamp:
+		c.i64 = growCap(c.i64, need)
 	case stFloat32:
-		c.f32.Append(float32(s.f))
+		c.f32 = growCap(c.f32, need)
 	case stFloat64:
-		c.f64.Append(s.f)
-	case stString:
-		c.str.BinaryBuilder.Append(s.b)
-	case stBinary:
-		c.bin.Append(s.b)
-	case stDate32:
-		c.d32.Append(arrow.Date32(s.i))
-	case stTime64:
-		c.t64.Append(arrow.Time64(s.i))
-	case stTimestamp:
-		c.ts.Append(arrow.Timestamp(s.i))
+		c.f64 = growCap(c.f64, need)
 	case stInterval:
-		c.iv.Append(s.iv)
+		c.iv = growCap(c.iv, need)
+	case stString, stBinary:
+		c.offs = growCap(c.offs, need+1)
+		c.data = growCap(c.data, len(c.data)+c.avg*n)
 	}
+}
+
+func growCap[S ~[]E, E any](s S, n int) S {
+	if cap(s) >= n {
+		return s
+	}
+	ns := make(S, len(s), n)
+	copy(ns, s)
+	return ns
+}
+
+func (c *colOut) append(s *slot) {
+	i := c.n
+	c.n++
+	if i&7 == 0 {
+		c.valid = append(c.valid, 0)
+		if c.st == stBool {
+			c.bits = append(c.bits, 0)
+		}
+	}
+	set := s.state == slotSet
+	if set {
+		c.valid[i>>3] |= 1 << (i & 7)
+	} else {
+		c.nulls++
+	}
+	switch c.st {
+	case stBool:
+		if set && s.i != 0 {
+			c.bits[i>>3] |= 1 << (i & 7)
+		}
+	case stInt16:
+		c.i16 = append(c.i16, int16(s.i))
+	case stInt32, stDate32:
+		c.i32 = append(c.i32, int32(s.i))
+	case stInt64, stTime64, stTimestamp:
+		c.i64 = append(c.i64, s.i)
+	case stFloat32:
+		c.f32 = append(c.f32, float32(s.f))
+	case stFloat64:
+		c.f64 = append(c.f64, s.f)
+	case stInterval:
+		c.iv = append(c.iv, s.iv)
+	case stString, stBinary:
+		if set {
+			c.data = append(c.data, s.b...)
+		}
+		c.offs = append(c.offs, int32(len(c.data)))
+	}
+	if !set {
+		c.zero()
+	}
+}
+
+// zero resets the value just appended for a NULL row (slots of absent
+// values are already zero; explicit nulls may carry a stale value).
+func (c *colOut) zero() {
+	i := c.n - 1
+	switch c.st {
+	case stInt16:
+		c.i16[i] = 0
+	case stInt32, stDate32:
+		c.i32[i] = 0
+	case stInt64, stTime64, stTimestamp:
+		c.i64[i] = 0
+	case stFloat32:
+		c.f32[i] = 0
+	case stFloat64:
+		c.f64[i] = 0
+	case stInterval:
+		c.iv[i] = arrow.MonthDayNanoInterval{}
+	}
+}
+
+// dataLen is the number of value bytes of a text or binary column.
+func (c *colOut) dataLen() int { return len(c.data) }
+
+// finish returns the column as an Arrow array and starts a new one.
+func (c *colOut) finish() arrow.Array {
+	var valid *memory.Buffer
+	if c.nulls > 0 {
+		valid = memory.NewBufferBytes(c.valid)
+	}
+	var bufs []*memory.Buffer
+	switch c.st {
+	case stBool:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(c.bits)}
+	case stInt16:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int16Traits.CastToBytes(c.i16))}
+	case stInt32, stDate32:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.i32))}
+	case stInt64, stTime64, stTimestamp:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(c.i64))}
+	case stFloat32:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Float32Traits.CastToBytes(c.f32))}
+	case stFloat64:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(c.f64))}
+	case stInterval:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.MonthDayNanoIntervalTraits.CastToBytes(c.iv))}
+	case stString, stBinary:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offs)), memory.NewBufferBytes(c.data)}
+	}
+	data := array.NewData(c.dt, c.n, bufs, nil, c.nulls, 0)
+	arr := array.MakeFromData(data)
+	data.Release()
+	n := c.n
+	if c.n > 0 && (c.st == stString || c.st == stBinary) {
+		c.avg = len(c.data) / c.n
+	}
+	c.clear(n)
+	return arr
 }

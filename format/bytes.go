@@ -39,6 +39,7 @@ func newBytesDecoder(spec Spec, schema Schema) (Decoder, error) {
 
 // DecodeBatch implements Decoder.
 func (d *bytesDecoder) DecodeBatch(msgs []Message, out *Batch) {
+	out.reserve(len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		if m.Value == nil {

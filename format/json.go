@@ -55,6 +55,7 @@ func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
 
 // DecodeBatch implements Decoder.
 func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
+	out.reserve(len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		d.begin()
