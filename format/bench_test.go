@@ -153,5 +153,3 @@ func BenchmarkCSVBid(b *testing.B) {
 	}
 	runBench(b, dec, bidSchema, msgs)
 }
-
-
