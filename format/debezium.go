@@ -83,10 +83,168 @@ const (
 	dbzPayload
 )
 
+// dbzEvent is what one walk over a Debezium event found. The row images
+// are decoded into staging rows during the walk, so the event is read once.
+type dbzEvent struct {
+	op, ddl, database   []byte
+	hasOp, hasDDL       bool
+	hasBefore, hasAfter bool
+	payloadNull         bool
+	hasPayload          bool
+	schemaSeen          bool
+	schemaLate          bool // the schema came after the payload
+}
+
 func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
 	if isNullValue(m.Value) {
 		return nil // tombstone
 	}
+	d.modes = nil
+	before := d.stage(UpdateDelete)
+	after := d.stage(UpdateInsert)
+	var ev dbzEvent
+	s := &d.sn
+	s.reset(m.Value, &d.sc)
+	err := d.debeziumWalk(s, &ev, before, after, true)
+	if err == nil {
+		err = s.atEnd()
+	}
+	if err != nil && ev.hasPayload && !ev.schemaSeen {
+		// The payload was decoded without types; a schema may follow it.
+		ev.schemaLate = true
+	} else if err != nil {
+		return err
+	}
+	if ev.schemaLate {
+		// Rare: decode again now that the schema's types are known.
+		d.begin()
+		return d.debeziumTwoPass(m, out)
+	}
+	if ev.hasPayload && ev.payloadNull {
+		d.begin()
+		return nil // a tombstone with schemas enabled
+	}
+	if ev.hasDDL && !ev.hasOp {
+		d.begin()
+		return d.schemaChanges(m, out, string(ev.ddl), string(ev.database))
+	}
+	if !ev.hasOp {
+		return errMissingField("Debezium", "op")
+	}
+	// Keep the images the op uses, in changelog order.
+	only := func(r int, op Op) {
+		if r == 1 {
+			d.pending[0], d.pending[1] = d.pending[1], d.pending[0]
+		}
+		d.npend = 1
+		d.ops = append(d.ops[:0], op)
+	}
+	op := ev.op
+	switch {
+	case len(op) == 1 && (op[0] == 'c' || op[0] == 'r'):
+		if !ev.hasAfter {
+			return errMissingField("Debezium", "after")
+		}
+		only(1, Insert)
+	case len(op) == 1 && op[0] == 'u':
+		if !ev.hasAfter {
+			return errMissingField("Debezium", "after")
+		}
+		if !ev.hasBefore {
+			only(1, Insert)
+		}
+	case len(op) == 1 && op[0] == 'd':
+		if !ev.hasBefore {
+			return errMissingField("Debezium", "before")
+		}
+		only(0, Delete)
+	case len(op) == 1 && op[0] == 't':
+		return sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
+	default:
+		return errUnknownOp("Debezium", string(op))
+	}
+	return nil
+}
+
+// debeziumWalk walks an event object (the whole value, or its payload).
+func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, before, after *row, top bool) error {
+	if err := s.objectStart(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, ok, err := s.nextKey(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		switch k := bstr(key); {
+		case k == "before" || k == "after":
+			if s.peekNull() {
+				_, err = s.value()
+				break
+			}
+			r := after
+			if k == "before" {
+				r, ev.hasBefore = before, true
+			} else {
+				ev.hasAfter = true
+			}
+			if err = d.decodeObject(s, r); err != nil {
+				err = prefixErr(err, k)
+			}
+		case k == "op" || k == "ddl" || k == "databaseName":
+			var v jval
+			if v, err = s.value(); err != nil {
+				break
+			}
+			if v.kind != jString {
+				if v.kind == jNull {
+					break
+				}
+				err = sqlerr.New(sqlerr.InvalidParameterValue, "Debezium field %q must be a string", k)
+				break
+			}
+			switch k {
+			case "op":
+				ev.op, ev.hasOp = v.str, true
+			case "ddl":
+				ev.ddl, ev.hasDDL = v.str, true
+			default:
+				ev.database = v.str
+			}
+		case top && k == "schema":
+			var v jval
+			if v, err = s.value(); err != nil || v.kind == jNull {
+				break
+			}
+			if ev.hasPayload {
+				ev.schemaLate = true
+				break
+			}
+			ev.schemaSeen = true
+			err = d.useDebeziumSchema(v.raw)
+		case top && k == "payload":
+			ev.hasPayload = true
+			if s.peekNull() {
+				ev.payloadNull = true
+				_, err = s.value()
+				break
+			}
+			err = d.debeziumWalk(s, ev, before, after, false)
+		default:
+			err = s.skip(0)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// debeziumTwoPass decodes an event whose schema follows its payload: the
+// fields are collected first, then the images decoded with the schema.
+func (d *jsonDecoder) debeziumTwoPass(m *Message, out *Batch) error {
 	st := &d.dbz
 	if st.fields.names == nil {
 		st.fields = newFieldSet("before", "after", "op", "ddl", "databaseName", "schema", "payload")
