@@ -333,9 +333,6 @@ func (c *colOut) zero() {
 	}
 }
 
-// dataLen is the number of value bytes of a text or binary column.
-func (c *colOut) dataLen() int { return len(c.data) }
-
 // finish returns the column as an Arrow array and starts a new one.
 func (c *colOut) finish() arrow.Array {
 	var valid *memory.Buffer

@@ -151,7 +151,9 @@ func (s Spec) String() string {
 	return "FORMAT " + s.Format + " ENCODE " + s.Encode
 }
 
-// Decoder decodes messages into a Batch.
+// Decoder decodes messages into a Batch. A decoder keeps per-stream state
+// (a CSV header, the last Debezium schema, compiled Avro schemas) and is
+// used by one goroutine at a time: make one per split reader.
 type Decoder interface {
 	// DecodeBatch appends the rows of msgs to out. A message that cannot be
 	// decoded adds no row and is recorded in out.Rejects; a DDL event
