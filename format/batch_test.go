@@ -1,6 +1,7 @@
 package format
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -63,5 +64,32 @@ func TestBatchReuse(t *testing.T) {
 			c.Release()
 		}
 		out.Reset()
+	}
+}
+
+// A reject keeps the message's coordinates, at most MaxRejectBytes of it,
+// and an error with a SQLSTATE.
+func TestRejectIsBounded(t *testing.T) {
+	schema, _ := parseTestSchema("id bigint\n")
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := NewBatch(schema)
+	big := []byte(`{"id": "` + strings.Repeat("x", 5000) + `"}`)
+	dec.DecodeBatch([]Message{{Value: big, Partition: 3, Offset: 42}}, out)
+	if len(out.Rejects) != 1 {
+		t.Fatalf("rejects %v", out.Rejects)
+	}
+	r := out.Rejects[0]
+	if r.Partition != 3 || r.Offset != 42 || len(r.Raw) != MaxRejectBytes || string(r.Raw[:8]) != `{"id": "` {
+		t.Errorf("reject %d/%d raw %d bytes", r.Partition, r.Offset, len(r.Raw))
+	}
+	if got := errText(r.Err); !strings.HasPrefix(got, "22P02 column \"id\"") {
+		t.Errorf("error %s", got)
+	}
+	big[10] = 'y'
+	if r.Raw[10] != 'x' {
+		t.Errorf("the reject shares the message's memory")
 	}
 }

@@ -34,7 +34,9 @@
 // coordinates, its first bytes and the error, and decoding goes on with the
 // next message. DDL carried by Canal, Maxwell and Debezium (MySQL) events is
 // parsed with TiDB's MySQL parser into SchemaChange values (add, drop,
-// rename, modify column) that the connector applies or rejects.
+// rename, modify column) that the connector applies or rejects; a decoder
+// keeps decoding into the schema it was made for, so after applying a
+// change the connector makes a new decoder and batch for the new schema.
 //
 // Values take the same text rules as SQL casts: a JSON string stored into a
 // date, timestamp, interval or numeric column goes through the input
@@ -148,8 +150,17 @@ type Spec struct {
 }
 
 func (s Spec) String() string {
-	return "FORMAT " + s.Format + " ENCODE " + s.Encode
+	return "FORMAT " + strings.ToUpper(s.Format) + " ENCODE " + strings.ToUpper(s.Encode)
 }
+
+// AppendOnly reports whether the format only ever inserts (FORMAT PLAIN),
+// so the relation it fills is an append-only stream.
+func (s Spec) AppendOnly() bool { return strings.EqualFold(s.Format, "PLAIN") }
+
+// NeedsPrimaryKey reports whether the format addresses rows by primary key
+// (UPSERT, DEBEZIUM, CANAL, MAXWELL): its deletes and updates name a row
+// by its key, so the relation must have one.
+func (s Spec) NeedsPrimaryKey() bool { return !s.AppendOnly() }
 
 // Decoder decodes messages into a Batch. A decoder keeps per-stream state
 // (a CSV header, the last Debezium schema, compiled Avro schemas) and is

@@ -39,11 +39,14 @@ func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
 		return nil, err
 	}
 	d := &jsonDecoder{rowDecoder: rd, format: spec.Format, pk: schema.PrimaryKey, keyRow: newRow(len(schema.Columns))}
-	if spec.Format == "UPSERT" {
-		if len(schema.PrimaryKey) == 0 {
-			return nil, sqlerr.New(sqlerr.InvalidTableDefinition, "FORMAT UPSERT needs a primary key").
-				WithHint("Declare PRIMARY KEY (...) on the table; the message key holds its value.")
+	if spec.NeedsPrimaryKey() && len(schema.PrimaryKey) == 0 {
+		e := sqlerr.New(sqlerr.InvalidTableDefinition, "FORMAT %s needs a primary key", spec.Format)
+		if spec.Format == "UPSERT" {
+			return nil, e.WithHint("Declare PRIMARY KEY (...) on the table; the message key holds its value.")
 		}
+		return nil, e.WithHint("Declare PRIMARY KEY (...) on the table: its updates and deletes find rows by key.")
+	}
+	if spec.Format == "UPSERT" {
 		for _, k := range schema.PrimaryKey {
 			if schema.Columns[k].Meta != MetaNone && schema.Columns[k].Meta != MetaKey {
 				return nil, sqlerr.New(sqlerr.InvalidTableDefinition, "primary key column %q of FORMAT UPSERT cannot be INCLUDE %s", schema.Columns[k].Name, metaName(schema.Columns[k].Meta))

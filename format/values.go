@@ -113,6 +113,11 @@ func (c *conv) setText(sl *slot, s []byte, sc *scratch) error {
 				sl.b, sl.state = s, slotSet
 				return nil
 			}
+		case types.Numeric:
+			if out, ok := numericFast(sc, s, c.t); ok {
+				sl.b, sl.state = out, slotSet
+				return nil
+			}
 		}
 	case stTimestamp:
 		if v, ok := parseTimestampFast(s, c.t.Kind == types.TimestampTZ); ok {
@@ -440,4 +445,70 @@ func parseTimestampFast(s []byte, tz bool) (int64, bool) {
 		ts -= int64(off) * types.MicrosPerSecond
 	}
 	return ts, true
+}
+
+// numericFast stores a plain decimal -?(0|[1-9][0-9]*)(.[0-9]+)? as numeric
+// text without going through apd: numeric_out prints such input as it is
+// (with its scale), a numeric(p,s) column pads the fraction to s digits.
+// Input that needs rounding, an exponent, leading zeros or a negative zero
+// goes to the input function.
+func numericFast(sc *scratch, s []byte, t types.T) ([]byte, bool) {
+	i := 0
+	if len(s) > 0 && s[0] == '-' {
+		i = 1
+	}
+	if i >= len(s) || s[i] < '0' || s[i] > '9' || s[i] == '0' && i+1 < len(s) && s[i+1] != '.' {
+		return nil, false
+	}
+	intStart := i
+	nonZero := false
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		nonZero = nonZero || s[i] != '0'
+		i++
+	}
+	intDigits := i - intStart
+	if intDigits == 1 && s[intStart] == '0' {
+		intDigits = 0
+	}
+	frac := 0
+	if i < len(s) && s[i] == '.' {
+		i++
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			nonZero = nonZero || s[i] != '0'
+			i++
+		}
+		frac = i - j
+		if frac == 0 {
+			return nil, false
+		}
+	}
+	if i != len(s) || (s[0] == '-' && !nonZero) || len(s) > 100 {
+		return nil, false
+	}
+	if t.Precision == 0 {
+		return s, true
+	}
+	scale := int(t.Scale)
+	if frac > scale || intDigits > int(t.Precision)-scale {
+		return nil, false
+	}
+	out := sc.add(s)
+	if frac < scale {
+		if frac == 0 {
+			sc.buf = append(sc.buf, '.')
+		}
+		for k := frac; k < scale; k++ {
+			sc.buf = append(sc.buf, '0')
+		}
+		out = sc.buf[len(sc.buf)-len(s)-(scale-frac)-boolInt(frac == 0) : len(sc.buf) : len(sc.buf)]
+	}
+	return out, true
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -65,6 +65,30 @@ func TestFastPathsAgreeWithInputFunctions(t *testing.T) {
 			t.Fatalf("%q: fast int %d", s, v)
 		}
 	}
+	numerics := []types.T{types.TNumeric, {Kind: types.Numeric, Precision: 6, Scale: 2}, {Kind: types.Numeric, Precision: 3}, {Kind: types.Numeric, Precision: 20, Scale: 5}}
+	took := 0
+	for i := 0; i < 20000; i++ {
+		s := pick("", "-", "+") + pick("0", "00", "1", "12", "123", "1234", "12345", "99999", "100000000000000000000", "007") +
+			pick("", ".", ".0", ".5", ".25", ".125", ".995", ".00000", "e3", "e-2")
+		for _, typ := range numerics {
+			var sc scratch
+			fast, ok := numericFast(&sc, []byte(s), typ)
+			if !ok {
+				continue
+			}
+			took++
+			d, err := types.ParseText(s, typ, time.UTC)
+			if err != nil {
+				t.Fatalf("%q (%s): fast path %q, input function: %v", s, typ, fast, err)
+			}
+			if want := types.FormatText(d, typ, time.UTC); want != string(fast) {
+				t.Fatalf("%q (%s): fast path %q, input function %q", s, typ, fast, want)
+			}
+		}
+	}
+	if took < 1000 {
+		t.Fatalf("the numeric fast path took only %d values", took)
+	}
 	for _, s := range []string{"", "-", "+", "1.0", "1e3", " 1", "١", "99999999999999999999"} {
 		if v, ok := parseIntFast([]byte(s)); ok {
 			t.Errorf("%q: fast int accepted %d", s, v)
