@@ -22,7 +22,8 @@ import (
 // shape: POST /subjects/{subject}/versions registers a schema and answers
 // its id, GET /schemas/ids/{id} serves it.
 type testRegistry struct {
-	srv     *httptest.Server
+	srv        *httptest.Server
+	user, pass string // basic auth the registry requires, if set
 	mu      sync.Mutex
 	schemas []string
 	gets    atomic.Int64
@@ -31,6 +32,11 @@ type testRegistry struct {
 func newTestRegistry(t testing.TB) *testRegistry {
 	r := &testRegistry{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if u, p, ok := req.BasicAuth(); r.user != "" && (!ok || u != r.user || p != r.pass) {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error_code":401,"message":"Unauthorized"}`)
+			return
+		}
 		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
 		switch {
 		case req.Method == http.MethodPost && strings.HasPrefix(req.URL.Path, "/subjects/"):
@@ -73,7 +79,12 @@ func newTestRegistry(t testing.TB) *testRegistry {
 // register posts schema under subject over HTTP and returns its id.
 func (r *testRegistry) register(t testing.TB, subject, schema string) int32 {
 	body, _ := json.Marshal(map[string]string{"schema": schema})
-	resp, err := http.Post(r.srv.URL+"/subjects/"+subject+"/versions", "application/json", strings.NewReader(string(body)))
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/subjects/"+subject+"/versions", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	if r.user != "" {
+		req.SetBasicAuth(r.user, r.pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,5 +311,34 @@ func TestAvroOptions(t *testing.T) {
 	err = dec.(Prefetcher).Prefetch(context.Background(), []Message{{Value: []byte{0, 0, 0, 0, 1, 2}}})
 	if err == nil || !strings.HasPrefix(errText(err), "08006") {
 		t.Fatalf("prefetch with the registry down: %v", err)
+	}
+}
+
+// A registry behind basic auth: the decoder sends the configured
+// credentials; wrong ones are an error Prefetch reports.
+func TestAvroRegistryAuth(t *testing.T) {
+	reg := newTestRegistry(t)
+	reg.user, reg.pass = "svc", "s3cret"
+	id := reg.register(t, "small-value", tradeSmall)
+	schema, _ := parseTestSchema("symbol text\nqty integer\n")
+	msg := []Message{{Value: encodeAvro(t, id, tradeSmall, map[string]any{"symbol": "ACME", "qty": 3})}}
+	for _, tc := range []struct{ pass, want string }{
+		{"s3cret", "insert symbol=ACME qty=3\n"},
+		{"wrong", "prefetch: 28000"},
+	} {
+		dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{
+			"schema.registry": reg.srv.URL, "schema.registry.username": "svc", "schema.registry.password": tc.pass}}, schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if err := dec.(Prefetcher).Prefetch(context.Background(), msg); err != nil {
+			got = "prefetch: " + errText(err)
+		} else {
+			got = runDecode(t, dec, schema, msg)
+		}
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("password %s: got %q, want %q", tc.pass, got, tc.want)
+		}
 	}
 }
