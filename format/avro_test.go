@@ -24,9 +24,9 @@ import (
 type testRegistry struct {
 	srv        *httptest.Server
 	user, pass string // basic auth the registry requires, if set
-	mu      sync.Mutex
-	schemas []string
-	gets    atomic.Int64
+	mu         sync.Mutex
+	schemas    []string
+	gets       atomic.Int64
 }
 
 func newTestRegistry(t testing.TB) *testRegistry {
