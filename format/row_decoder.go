@@ -62,12 +62,6 @@ func (d *rowDecoder) stage(op Op) *row {
 	return r
 }
 
-// unstage drops the last staged row.
-func (d *rowDecoder) unstage() {
-	d.npend--
-	d.ops = d.ops[:len(d.ops)-1]
-}
-
 // commit fills the metadata columns of the staged rows and appends them.
 func (d *rowDecoder) commit(m *Message, out *Batch) {
 	for i := 0; i < d.npend; i++ {
