@@ -20,17 +20,19 @@ import (
 
 // testRegistry is a schema registry stand-in speaking the Confluent REST
 // shape: POST /subjects/{subject}/versions registers a schema and answers
-// its id, GET /schemas/ids/{id} serves it.
+// its id, GET /schemas/ids/{id} serves it, GET
+// /subjects/{subject}/versions/latest the subject's latest version.
 type testRegistry struct {
 	srv        *httptest.Server
 	user, pass string // basic auth the registry requires, if set
 	mu         sync.Mutex
 	schemas    []string
+	subjects   map[string][]int // subject -> ids of its versions
 	gets       atomic.Int64
 }
 
 func newTestRegistry(t testing.TB) *testRegistry {
-	r := &testRegistry{}
+	r := &testRegistry{subjects: map[string][]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if u, p, ok := req.BasicAuth(); r.user != "" && (!ok || u != r.user || p != r.pass) {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -51,11 +53,26 @@ func newTestRegistry(t testing.TB) *testRegistry {
 				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, 422)
 				return
 			}
+			subject := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, "/subjects/"), "/versions")
 			r.mu.Lock()
 			r.schemas = append(r.schemas, body.Schema)
 			id := len(r.schemas)
+			r.subjects[subject] = append(r.subjects[subject], id)
 			r.mu.Unlock()
 			fmt.Fprintf(w, `{"id":%d}`, id)
+		case req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/versions/latest"):
+			subject := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, "/subjects/"), "/versions/latest")
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			ids := r.subjects[subject]
+			if len(ids) == 0 {
+				w.WriteHeader(http.StatusNotFound)
+				fmt.Fprint(w, `{"error_code":40401,"message":"Subject not found."}`)
+				return
+			}
+			id := ids[len(ids)-1]
+			out, _ := json.Marshal(map[string]any{"subject": subject, "version": len(ids), "id": id, "schema": r.schemas[id-1]})
+			w.Write(out)
 		case req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/schemas/ids/"):
 			r.gets.Add(1)
 			id, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/schemas/ids/"))
@@ -340,5 +357,46 @@ func TestAvroRegistryAuth(t *testing.T) {
 		if !strings.HasPrefix(got, tc.want) {
 			t.Errorf("password %s: got %q, want %q", tc.pass, got, tc.want)
 		}
+	}
+}
+
+// AvroColumns derives a source's columns from the subject's latest schema,
+// and messages of older versions decode into them.
+func TestAvroColumns(t *testing.T) {
+	reg := newTestRegistry(t)
+	v1 := reg.register(t, "trades-value", tradeV1)
+	reg.register(t, "trades-value", tradeV2)
+	spec := Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}
+	cols, err := AvroColumns(context.Background(), spec, "trades-value")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cols {
+		got = append(got, c.Name+" "+c.Type.String())
+	}
+	want := "id bigint, symbol character varying, price numeric(10,2), side character varying, ts timestamp with time zone, " +
+		"day date, venue character varying, trader character varying, tags character varying[], attrs jsonb, raw bytea, " +
+		"fee double precision, meta jsonb"
+	if strings.Join(got, ", ") != want {
+		t.Fatalf("columns:\n%s\nwant:\n%s", strings.Join(got, ", "), want)
+	}
+	if _, err := AvroColumns(context.Background(), spec, "nope-value"); err == nil || !strings.HasPrefix(errText(err), "42704") {
+		t.Fatalf("unknown subject: %v", err)
+	}
+	schema := Schema{Columns: cols}
+	dec, err := NewDecoder(spec, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2024, 5, 1, 9, 30, 0, 0, time.UTC)
+	msg := Message{Value: encodeAvro(t, v1, tradeV1, map[string]any{
+		"id": int64(9), "symbol": "ACME", "price": big.NewRat(1, 4), "qty": 1, "side": "BUY", "ts": ts, "day": ts,
+		"venue": nil, "trader": "t", "tags": []string{"x"}, "attrs": map[string]any{"a": 1.0}, "raw": []byte{1},
+		"ignored": map[string]any{"x": nil},
+	})}
+	out := runDecode(t, dec, schema, []Message{msg})
+	if want := "insert id=9 symbol=ACME price=0.25 side=BUY ts=2024-05-01 09:30:00+00 day=2024-05-01 venue=NULL trader=t tags={x} attrs={\"a\": 1} raw=\\x01 fee=NULL meta=NULL\n"; out != want {
+		t.Fatalf("got %q\nwant %q", out, want)
 	}
 }

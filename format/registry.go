@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -133,4 +134,52 @@ func (r *schemaRegistry) fetch(ctx context.Context, base string, id int32) (stri
 		return "", sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is a %s schema, not Avro", id, out.SchemaType)
 	}
 	return out.Schema, nil
+}
+
+// latest returns the latest schema registered under subject
+// (GET {url}/subjects/{subject}/versions/latest).
+func (r *schemaRegistry) latest(ctx context.Context, subject string) (int32, string, error) {
+	var lastErr error
+	for _, base := range r.urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/subjects/"+url.PathEscape(subject)+"/versions/latest", nil)
+		if err != nil {
+			return 0, "", sqlerr.New(sqlerr.InvalidParameterValue, "schema registry request: %v", err)
+		}
+		req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/json")
+		if r.user != "" || r.pass != "" {
+			req.SetBasicAuth(r.user, r.pass)
+		}
+		resp, err := r.client.Do(req)
+		if err != nil {
+			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		resp.Body.Close()
+		switch {
+		case err != nil:
+			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+			continue
+		case resp.StatusCode == http.StatusNotFound:
+			return 0, "", sqlerr.New(sqlerr.UndefinedObject, "subject %q not found in the schema registry", subject)
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			return 0, "", sqlerr.New(sqlerr.InvalidAuthorizationSpec, "schema registry %s refused the credentials (%s)", base, resp.Status)
+		case resp.StatusCode != http.StatusOK:
+			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s answered %s for subject %q", base, resp.Status, subject)
+			continue
+		}
+		var out struct {
+			ID         int32  `json:"id"`
+			Schema     string `json:"schema"`
+			SchemaType string `json:"schemaType"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil {
+			return 0, "", sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: invalid answer for subject %q: %v", base, subject, err)
+		}
+		if out.SchemaType != "" && !strings.EqualFold(out.SchemaType, "AVRO") {
+			return 0, "", sqlerr.New(sqlerr.DatatypeMismatch, "subject %q holds a %s schema, not Avro", subject, out.SchemaType)
+		}
+		return out.ID, out.Schema, nil
+	}
+	return 0, "", lastErr
 }
