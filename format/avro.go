@@ -51,10 +51,7 @@ type avroDecoder struct {
 
 	mu    sync.Mutex
 	progs map[int32]*avroProg // compiled per writer schema id
-	// last is the program of the last message (most messages in a row
-	// share their writer schema).
-	last   *avroProg
-	lastID int32
+	lastValue, lastKey wireCache
 }
 
 func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
@@ -157,7 +154,7 @@ func (d *avroDecoder) decodeMessage(m *Message) error {
 		return d.checkKey(r)
 	}
 	r := d.stage(Insert)
-	if err := d.decodeWire(m.Value, r, d.message); err != nil {
+	if err := d.decodeWire(m.Value, r, d.message, &d.lastValue, false); err != nil {
 		return err
 	}
 	if d.upsert {
@@ -175,14 +172,23 @@ func (d *avroDecoder) decodeMessage(m *Message) error {
 	return nil
 }
 
-// decodeWire decodes one Confluent-framed Avro datum into r.
-func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string) error {
+// wireCache remembers the program of the last message of one kind (keys
+// or values): most messages in a row share their writer schema.
+type wireCache struct {
+	prog *avroProg
+	id   int32
+}
+
+// decodeWire decodes one Confluent-framed Avro datum into r. A record's
+// fields go to the columns of their names; a key that is not a record (a
+// bare long or string) goes to the one primary key column.
+func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string, cache *wireCache, key bool) error {
 	if len(b) < 5 || b[0] != 0 {
 		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "not an Avro message in the Confluent wire format (magic byte 0 and a 4-byte schema id)")
 	}
 	id := int32(binary.BigEndian.Uint32(b[1:5]))
-	p := d.last
-	if p == nil || d.lastID != id {
+	p := cache.prog
+	if p == nil || cache.id != id {
 		ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
 		var err error
 		p, err = d.program(ctx, id)
@@ -190,14 +196,24 @@ func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string) error {
 		if err != nil {
 			return err
 		}
-		d.last, d.lastID = p, id
+		cache.prog, cache.id = p, id
 	}
 	if wantName != "" && p.name != wantName {
 		return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is record %q, not %q", id, p.name, wantName)
 	}
 	rd := avroReader{buf: b[5:], d: d.rowDecoder}
-	if err := rd.record(p.root, r); err != nil {
-		return err
+	switch {
+	case p.root.kind == avRecord:
+		if err := rd.record(p.root, r); err != nil {
+			return err
+		}
+	case key && len(d.pk) == 1:
+		k := d.pk[0]
+		if err := rd.value(p.root, &d.convs[k], &r.slots[k]); err != nil {
+			return err
+		}
+	default:
+		return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is an Avro %s, a source needs a record", id, avroKindName(p.root.kind))
 	}
 	if rd.pos != len(rd.buf) {
 		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "%d bytes after the Avro datum of schema %d", len(rd.buf)-rd.pos, id)
@@ -211,7 +227,7 @@ func (d *avroDecoder) keyInto(m *Message, r *row) error {
 	}
 	kr := &d.keyRow
 	kr.clear()
-	if err := d.decodeWire(m.Key, kr, d.keyMsg); err != nil {
+	if err := d.decodeWire(m.Key, kr, d.keyMsg, &d.lastKey, true); err != nil {
 		return wrapKeyErr(err)
 	}
 	for _, k := range d.pk {
@@ -287,19 +303,19 @@ type avroField struct {
 
 // avroProg is a compiled writer schema.
 type avroProg struct {
-	name string
+	name string // full name of a record schema
 	root *avroNode
 }
 
 func compileAvro(s avro.Schema, m *fieldMatcher) (*avroProg, error) {
-	rec, ok := s.(*avro.RecordSchema)
-	if !ok {
-		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "the Avro schema is a %s, a source needs a record", s.Type())
-	}
 	named := map[string]*avroNode{}
-	root, err := compileNode(rec, named)
+	root, err := compileNode(s, named)
 	if err != nil {
 		return nil, err
+	}
+	p := &avroProg{root: root}
+	if rec, ok := s.(*avro.RecordSchema); ok {
+		p.name = rec.FullName()
 	}
 	seen := map[int]bool{}
 	for i := range root.fields {
@@ -310,7 +326,7 @@ func compileAvro(s avro.Schema, m *fieldMatcher) (*avroProg, error) {
 			seen[j] = true
 		}
 	}
-	return &avroProg{name: rec.FullName(), root: root}, nil
+	return p, nil
 }
 
 func compileNode(s avro.Schema, named map[string]*avroNode) (*avroNode, error) {

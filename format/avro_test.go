@@ -299,6 +299,18 @@ reject offset=5: 42804 message key: schema 2 is record "exchange.Trade", not "ex
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
+
+	// A key that is a bare Avro long, not a record.
+	lid := reg.register(t, "positions-key", `"long"`)
+	dec, err = NewDecoder(Spec{Format: "UPSERT", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lkey := func(id int64) []byte { return encodeAvro(t, lid, `"long"`, id) }
+	got = runDecode(t, dec, schema, []Message{{Key: lkey(7), Value: val("SEVEN", 7)}, {Key: lkey(7), Offset: 1}})
+	if want := "insert id=7 symbol=SEVEN qty=7\ndelete id=7 symbol=NULL qty=NULL\n"; got != want {
+		t.Errorf("long key: got:\n%s\nwant:\n%s", got, want)
+	}
 }
 
 func TestAvroOptions(t *testing.T) {
