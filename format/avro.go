@@ -49,8 +49,8 @@ type avroDecoder struct {
 	pk      []int
 	keyRow  row
 
-	mu    sync.Mutex
-	progs map[int32]*avroProg // compiled per writer schema id
+	mu                 sync.Mutex
+	progs              map[int32]*avroProg // compiled per writer schema id
 	lastValue, lastKey wireCache
 }
 
