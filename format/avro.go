@@ -39,7 +39,8 @@ import (
 // schema.registry.username and .password (HTTP basic auth), message and
 // key.message (the full name of the value and key record: messages of
 // another record type are rejected). FORMAT UPSERT ENCODE AVRO reads the
-// primary key from the Avro message key and deletes on a null value.
+// primary key from the Avro message key (a record, or a bare value for a
+// one-column key) and deletes on a null value.
 type avroDecoder struct {
 	*rowDecoder
 	reg     *schemaRegistry
