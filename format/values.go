@@ -138,10 +138,12 @@ func (c *conv) setText(sl *slot, s []byte, sc *scratch) error {
 }
 
 func (c *conv) intInRange(v int64) bool {
-	switch c.st {
-	case stInt16:
+	switch {
+	case c.t.Kind == types.Oid:
+		return v >= 0 && v <= math.MaxUint32
+	case c.st == stInt16:
 		return v >= math.MinInt16 && v <= math.MaxInt16
-	case stInt32:
+	case c.st == stInt32:
 		return v >= math.MinInt32 && v <= math.MaxInt32
 	}
 	return true
