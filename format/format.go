@@ -1,6 +1,6 @@
 // Package format turns the messages of a source (a Kafka record, a line of a
 // COPY stream, a change event of a database) into rows of a relation, written
-// straight into Arrow builders.
+// straight into Arrow columns.
 //
 // A source is declared with a FORMAT and an ENCODE clause, in RisingWave's
 // spelling:
@@ -19,14 +19,17 @@
 // Schema once, so that a bad option fails CREATE, not the running job.
 //
 // A Decoder appends the rows of a whole slice of messages to a Batch: one
-// Arrow builder per column and one changelog Op per row (Insert, Delete,
-// UpdateDelete, UpdateInsert, in the order and meaning of the stream
+// column builder per column (typed Go slices in Arrow's layout, handed to
+// Arrow as buffers by Batch.Finish) and one changelog Op per row (Insert,
+// Delete, UpdateDelete, UpdateInsert, in the order and meaning of the stream
 // runtime's ops). Decoding is per batch and allocation-free on the hot path:
 // JSON is read by a hand-written scanner that matches top-level keys to
 // columns without building maps, Avro by a program compiled once per writer
-// schema. Each message is first decoded into a staging row and only copied
-// into the builders once it decoded whole, so a message that fails half-way
-// adds nothing.
+// schema. Each message is first decoded into staging rows and only copied
+// into the columns once it decoded whole, so a message that fails half-way
+// adds nothing. ENCODE AVRO fetches schemas from a registry: a connector
+// calls Prefetch (the Prefetcher interface) before DecodeBatch so that a
+// registry outage is an error it can retry rather than rejected messages.
 //
 // Bad data never stops a source: a message that cannot be decoded (malformed
 // JSON, a value of the wrong type, a missing key, an unknown envelope op,
