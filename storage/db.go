@@ -62,6 +62,8 @@ type DB struct {
 	lock *pebble.Lock
 	// space refuses commits on a (nearly) full disk (space.go).
 	space *spaceGuard
+	// plog is pebble's logger, whose Fatalf ends the process.
+	plog *pebbleLogger
 
 	// commitMu serializes Txn commits (and the uniqueness re-checks that
 	// precede them).
@@ -125,11 +127,12 @@ func OpenWith(dir string, o Options) (*DB, error) {
 	}
 	cache := pebble.NewCache(blockCacheSize)
 	defer cache.Unref()
+	plog := &pebbleLogger{log: log}
 	opts := &pebble.Options{
 		Cache:              cache,
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
-		Logger:             &pebbleLogger{log: log},
+		Logger:             plog,
 		Lock:               lock,
 	}
 	for i := range opts.Levels {
@@ -140,7 +143,7 @@ func OpenWith(dir string, o Options) (*DB, error) {
 		lock.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, lock: lock, space: guard, seqs: map[string]*seqRange{}}
+	db := &DB{pdb: pdb, lock: lock, space: guard, plog: plog, seqs: map[string]*seqRange{}}
 	if err := db.loadLogSeq(); err != nil {
 		pdb.Close()
 		lock.Close()

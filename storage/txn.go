@@ -170,7 +170,7 @@ func (t *Txn) Commit() error {
 			return err
 		}
 	}
-	if err := t.batch.Commit(pebble.Sync); err != nil {
+	if err := db.CommitBatch(t.batch); err != nil {
 		return err
 	}
 	db.commits.Add(1)
