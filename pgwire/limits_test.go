@@ -12,8 +12,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -79,6 +81,12 @@ func TestMaxConnections(t *testing.T) {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "53300" || pe.Message != "sorry, too many clients already" || pe.Severity != "FATAL" {
 		t.Fatalf("fourth connection: %v; want FATAL 53300 sorry, too many clients already", err)
+	}
+	if psql, err := exec.LookPath("psql"); err == nil {
+		out, err := exec.Command(psql, "-X", "-h", s.Host, "-p", strconv.Itoa(s.Port), "-U", "streamsql", "-c", "SELECT 1", "dev").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "FATAL:  sorry, too many clients already") {
+			t.Errorf("psql beyond max_connections: %v\n%s", err, out)
+		}
 	}
 	// A refused client holds no slot; a closed one gives its slot back.
 	conns[0].Close(ctx)
