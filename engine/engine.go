@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"streamsql/catalog"
+	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
 	"streamsql/storage"
@@ -34,9 +35,15 @@ type Engine struct {
 	sessions map[*Session]struct{}
 	started  time.Time
 
+	beforeExecute func(sql string)
+	defaults      map[string]string // Options.Settings, validated
 	// server holds the settings fixed for the server's life (SHOW shows
 	// them; SET cannot change them).
 	server map[string]string
+	// Ad-hoc query memory (query_mem.go).
+	queryMem  int64 // query_mem default, bytes (0: no limit)
+	queryPool *exec.MemPool
+	tmpDir    string
 }
 
 // Options configure Open.
@@ -47,6 +54,18 @@ type Options struct {
 	// operators may use before they keep part of it in storage only; 0
 	// picks half of the machine's memory, a negative value means no limit.
 	StateMemory int64
+	// MaxTransactionBytes bounds the writes one transaction may buffer
+	// before it commits (0: storage.DefaultMaxTxnBytes); past it a write
+	// fails with 54000 and the transaction is aborted.
+	MaxTransactionBytes int64
+	// Settings are server-wide defaults of session settings (e.g.
+	// "statement_timeout": "30s"); a session overrides them with SET or
+	// its startup parameters, and RESET returns to them.
+	Settings map[string]string
+	// BeforeExecute, when set, is called on the session's goroutine before
+	// each statement executes. Tests inject faults with it (a panic there
+	// must cost the client its statement, not the server its life).
+	BeforeExecute func(sql string)
 	// MaxConnections and AuthenticationTimeout are the protocol server's
 	// limits (pgwire.Options), shown by SHOW max_connections and SHOW
 	// authentication_timeout; zero means pgwire's defaults.
@@ -58,6 +77,16 @@ type Options struct {
 	// DiskReserve is the free disk space below which writes are refused
 	// with 53100 (storage.Options.SpaceReserve).
 	DiskReserve int64
+	// QueryMem is the default memory, in bytes, of one ad-hoc statement
+	// (the query_mem setting) before sorts, aggregations and joins spill
+	// to disk; 0 picks 1GB (or the total if smaller), negative means no
+	// limit of its own.
+	QueryMem int64
+	// TotalQueryMem is the memory all running statements may hold
+	// together; 0 picks three quarters of the machine less the streaming
+	// state budget (at least an eighth of the machine), negative means no
+	// limit.
+	TotalQueryMem int64
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -66,17 +95,28 @@ func Open(opts Options) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	defaults, err := settingDefaults(opts.Settings)
+	if err != nil {
+		return nil, err
+	}
 	db, err := storage.OpenWith(opts.DataDir, storage.Options{Logger: log, LockWait: opts.LockWait, SpaceReserve: opts.DiskReserve})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
 	}
+	db.SetMaxTxnBytes(opts.MaxTransactionBytes)
 	cat, err := catalog.Open(db)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
-		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), server: serverSettings(opts)}
+		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
+		defaults: defaults, server: serverSettings(opts)}
+	perQuery, total := queryMemory(opts, stateMemoryLimit(opts.StateMemory))
+	e.queryMem, e.queryPool, e.tmpDir = perQuery, exec.NewMemPool(total), tmpDir(opts.DataDir)
+	if err := exec.CleanTempRoot(e.tmpDir); err != nil {
+		log.Warn("temporary files of an earlier run not removed", "dir", e.tmpDir, "err", err)
+	}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)
@@ -95,7 +135,10 @@ func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
 
 // Open implements pgwire.Backend.
 func (e *Engine) Open(ctx context.Context, info pgwire.StartupInfo) (pgwire.Session, error) {
-	s := newSession(e, info)
+	s, err := newSession(e, info)
+	if err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
 	e.mu.Unlock()

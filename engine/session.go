@@ -40,8 +40,9 @@ var settings = map[string]setting{
 	"statement_timeout":                   {def: "0", desc: "Sets the maximum allowed duration of any statement."},
 	"lock_timeout":                        {def: "0", desc: "Sets the maximum allowed duration of any wait for a lock."},
 	"idle_in_transaction_session_timeout": {def: "0", desc: "Sets the maximum allowed idle time between queries, when in a transaction."},
-	"transaction_isolation":               {def: "serializable", desc: "Sets the current transaction's isolation level."},
-	"default_transaction_isolation":       {def: "serializable", desc: "Sets the transaction isolation level of each new transaction."},
+	"idle_session_timeout":                {def: "0", desc: "Sets the maximum allowed idle time between queries, when not in a transaction."},
+	"transaction_isolation":               {def: "read committed", desc: "Sets the current transaction's isolation level."},
+	"default_transaction_isolation":       {def: "read committed", desc: "Sets the transaction isolation level of each new transaction."},
 	"transaction_read_only":               {def: "off", desc: "Sets the current transaction's read-only status."},
 	"max_identifier_length":               {def: "63", desc: "Shows the maximum identifier length."},
 	"bytea_output":                        {def: "hex", desc: "Sets the output format for bytea."},
@@ -55,6 +56,7 @@ var settings = map[string]setting{
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
 	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
 	"authentication_timeout":              {def: "1min", desc: "Sets the maximum allowed time to complete client authentication."},
+	"query_mem":                           {desc: "Sets the memory of one query before sorts, hash aggregations and hash joins spill to disk (work_mem is an alias)."},
 }
 
 // Session is one client connection.
@@ -68,14 +70,26 @@ type Session struct {
 	txn       *storage.Txn // open transaction block, or nil
 	txnFailed bool
 	txnStart  time.Time
+	// txnIso names the open block's isolation level when BEGIN or SET
+	// TRANSACTION chose one; txnReadOnly refuses writes in it.
+	txnIso      string
+	txnReadOnly bool
 	// savepoints of the open block, oldest first (savepoint.go).
 	savepoints []savepoint
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
+	// stmtStart is when the running statement's clock started, zero
+	// between statements (timeouts.go).
+	stmtStart time.Time
+
+	mu      sync.Mutex
+	cancel  context.CancelCauseFunc // cancels the running statement
+	stmtGen uint64                  // counts statement contexts
+	// parsing is set during Parse; a Cancel then leaves cancelPending
+	// for the statement about to start.
+	parsing, cancelPending bool
 }
 
-func newSession(e *Engine, info pgwire.StartupInfo) *Session {
+func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
 	s := &Session{e: e, info: info, vars: map[string]string{}, changed: map[string]string{}}
 	if info.Application != "" {
 		s.vars["application_name"] = info.Application
@@ -90,7 +104,24 @@ func newSession(e *Engine, info pgwire.StartupInfo) *Session {
 			s.vars[lk] = v
 		}
 	}
-	return s
+	// "options" carries -c name=value (PGOPTIONS); those and the timeouts
+	// are checked as SET checks them, and a bad one refuses the connection.
+	opts, err := parseStartupOptions(info.Params["options"])
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range info.Params {
+		if timeoutSettings[strings.ToLower(k)] {
+			opts = append([][2]string{{k, v}}, opts...)
+		}
+	}
+	for _, kv := range opts {
+		if err := s.set(kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	clear(s.changed)
+	return s, nil
 }
 
 func (s *Session) get(name string) (string, bool) {
@@ -100,6 +131,12 @@ func (s *Session) get(name string) (string, bool) {
 	}
 	if v, ok := s.vars[name]; ok {
 		return v, true
+	}
+	if v, ok := s.e.defaults[name]; ok {
+		return v, true
+	}
+	if name == "query_mem" {
+		return s.e.queryMemSetting(), true
 	}
 	if st, ok := settings[name]; ok {
 		return st.def, true
@@ -187,10 +224,22 @@ func (s *Session) set(name, value string) error {
 		if n, err := strconv.Atoi(value); err != nil || n < 1 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"max_recursive_iterations\": %q", value)
 		}
+	case "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout":
+		_, norm, err := parseTimeout(name, value)
+		if err != nil {
+			return err
+		}
+		value = norm
 	case "streaming_parallelism":
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
 		}
+	case "query_mem":
+		v, err := checkQueryMem(name, value)
+		if err != nil {
+			return err
+		}
+		value = v
 	}
 	s.vars[name] = value
 	if st.reported {
@@ -257,6 +306,16 @@ func (s *Session) currentSchema() string {
 
 // Parse implements pgwire.Session.
 func (s *Session) Parse(sql string) ([]pgwire.Statement, error) {
+	// The grammar cannot be interrupted; a cancel that arrives meanwhile
+	// cancels the statement as soon as it starts.
+	s.mu.Lock()
+	s.parsing = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.parsing = false
+		s.mu.Unlock()
+	}()
 	stmts, err := parser.Parse(sql)
 	if err != nil {
 		return nil, err
@@ -283,7 +342,9 @@ func (s *Session) TxStatus() byte {
 func (s *Session) Cancel() {
 	s.mu.Lock()
 	if s.cancel != nil {
-		s.cancel()
+		s.cancel(errCanceledByUser)
+	} else if s.parsing {
+		s.cancelPending = true
 	}
 	s.mu.Unlock()
 }
@@ -297,20 +358,6 @@ func (s *Session) Close() {
 	s.e.forget(s)
 }
 
-// statementContext returns a context that Cancel cancels.
-func (s *Session) statementContext(ctx context.Context) (context.Context, func()) {
-	cctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.cancel = cancel
-	s.mu.Unlock()
-	return cctx, func() {
-		s.mu.Lock()
-		s.cancel = nil
-		s.mu.Unlock()
-		cancel()
-	}
-}
-
 func sortedSettingNames() []string {
 	names := make([]string, 0, len(settings))
 	for n := range settings {
@@ -322,8 +369,11 @@ func sortedSettingNames() []string {
 
 // settingAlias maps other streaming databases' names of our settings.
 func settingAlias(name string) string {
-	if name == "rw_implicit_flush" {
+	switch name {
+	case "rw_implicit_flush":
 		return "implicit_flush"
+	case "work_mem":
+		return "query_mem"
 	}
 	return name
 }

@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"context"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -52,6 +53,13 @@ type Session interface {
 	// Cancel cancels the statement running now, if any. It may be called
 	// from any goroutine; the running statement returns SQLSTATE 57014.
 	Cancel()
+
+	// Idle is called each time the connection has said ReadyForQuery and
+	// waits for the client's next message. It returns how long that wait
+	// may last (0: without limit) and the error the connection is then
+	// ended with as FATAL (idle_session_timeout,
+	// idle_in_transaction_session_timeout).
+	Idle() (time.Duration, error)
 
 	// Close ends the session (rolls back an open transaction).
 	Close()

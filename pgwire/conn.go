@@ -77,6 +77,11 @@ type conn struct {
 	ignoreTillSync bool
 	active         *portal // portal being executed, dropped after a panic
 	fatalSent      bool
+	// ready is set when ReadyForQuery was sent: the next wait is idle, and
+	// its limit comes from Session.Idle.
+	ready     bool
+	idleLimit time.Duration
+	idleErr   error
 }
 
 // serveConn runs one connection to its end.
@@ -279,9 +284,19 @@ func (c *conn) next(idle bool) (frame, bool) {
 	if !idle {
 		shutdown = nil
 	}
+	var expired <-chan time.Time
+	if idle && c.idleLimit > 0 {
+		t := time.NewTimer(c.idleLimit)
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case f := <-c.frames:
 		return c.took(f), true
+	case <-expired:
+		c.log.Info("pgwire: idle timeout", "pid", c.pid, "err", c.idleErr)
+		c.sendFatal(c.idleErr)
+		return frame{}, false
 	case <-shutdown:
 		c.sendFatal(sqlerr.New(sqlerr.AdminShutdown, "terminating connection due to administrator command"))
 		return frame{}, false
@@ -302,7 +317,13 @@ func (c *conn) took(f frame) frame {
 
 // run is the state machine after startup.
 func (c *conn) run() {
+	c.ready = true // startup ended with ReadyForQuery
 	for {
+		c.idleLimit, c.idleErr = 0, nil
+		if c.ready {
+			c.ready = false
+			c.idleLimit, c.idleErr = c.sess.Idle()
+		}
 		f, ok := c.next(true)
 		if !ok {
 			return
@@ -410,6 +431,7 @@ func (c *conn) readyForQuery() {
 		clear(c.pendingParams)
 	}
 	c.w.send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
+	c.ready = true
 }
 
 // collectParams picks up parameters changed by the statement just run;

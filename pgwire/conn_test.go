@@ -254,6 +254,24 @@ func FuzzReadMessages(f *testing.F) {
 		append(msg(&pgproto3.Query{String: "copy t from stdin"}), append(msg(&pgproto3.CopyData{Data: []byte("1\t\xfe\n")}), msg(&pgproto3.CopyDone{})...)...),
 		msg(&pgproto3.Terminate{}),
 	}
+	// Statements that crashed the server in the cgo parser, and some just
+	// within the limits (sql/parser/limits.go), simple and extended.
+	rep := strings.Repeat
+	for _, q := range []string{
+		"SELECT 1" + rep("+1", 30000),
+		"SELECT 'a'" + rep("||'a'", 12000),
+		"SELECT 1" + rep(" UNION ALL SELECT 1", 3000),
+		"SELECT " + rep("(", 1200) + "1" + rep(")", 1200),
+		"SELECT " + rep("(SELECT ", 1500) + "1" + rep(")", 1500),
+		"SELECT " + rep("CASE WHEN true THEN ", 1200) + "1" + rep(" END", 1200),
+		"SELECT " + rep("NOT ", 5000) + "true",
+		"SELECT " + rep("1+1+(", 900) + "1" + rep(")", 900),
+		"SELECT 1" + rep("+1", 2000),
+		"SELECT " + rep("(SELECT ", 800) + "1" + rep(")", 800),
+	} {
+		seeds = append(seeds, msg(&pgproto3.Query{String: q}),
+			append(msg(&pgproto3.Parse{Query: q}), msg(&pgproto3.Sync{})...))
+	}
 	for _, s := range seeds {
 		f.Add(s)
 	}

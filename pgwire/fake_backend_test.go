@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -87,6 +88,9 @@ type fakeSession struct {
 	// cancelCh is closed by Cancel while a statement runs.
 	mu       sync.Mutex
 	cancelCh chan struct{}
+	// idleLimit and idleErr are what Idle returns.
+	idleLimit time.Duration
+	idleErr   error
 }
 
 func (s *fakeSession) ParameterStatus() map[string]string { return maps.Clone(s.params) }
@@ -111,7 +115,20 @@ func (s *fakeSession) Cancel() {
 
 func (s *fakeSession) Close() { s.closed.Store(true) }
 
+func (s *fakeSession) Idle() (time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idleLimit, s.idleErr
+}
+
 func (s *fakeSession) Parse(sql string) ([]Statement, error) {
+	// The real grammar sees every query first: its limits (54001) are
+	// what stands between hostile statements and the cgo parser.
+	if _, err := parser.Parse(sql); err != nil {
+		if e := sqlerr.From(err); e.Code == sqlerr.StatementTooComplex {
+			return nil, err
+		}
+	}
 	var out []Statement
 	off := 0
 	for _, part := range strings.Split(sql, ";") {

@@ -26,8 +26,12 @@
 // Commits are serialized by one mutex and synced to the WAL before they
 // return. Uniqueness of primary keys is checked when a row is written and
 // checked again at commit when another transaction committed in between, so
-// two transactions never both insert the same key. There is no other
-// conflict detection: concurrent writers to the same row are last-writer-wins.
+// two transactions never both insert the same key. Rows about to be
+// updated or deleted are locked until the transaction ends (lock.go), so
+// concurrent writers of one row take turns; snapshot transactions
+// (RepeatableRead, Serializable) fail with ErrSerialization instead of
+// overwriting a change committed after their snapshot, and Serializable
+// ones validate what they read at commit (serializable.go).
 package storage
 
 import (
@@ -71,6 +75,14 @@ type DB struct {
 	// commits counts Txn commits; a transaction whose key checks happened
 	// with no commit in between need not re-check them.
 	commits atomic.Uint64
+
+	// txnIDs numbers transactions; locks are their row locks; ssi keeps
+	// the write sets Serializable transactions validate against.
+	txnIDs atomic.Uint64
+	locks  *lockTable
+	ssi    ssiTracker
+	// maxTxnBytes bounds one transaction's buffered writes.
+	maxTxnBytes atomic.Int64
 
 	seqMu sync.Mutex
 	seqs  map[string]*seqRange
@@ -143,7 +155,8 @@ func OpenWith(dir string, o Options) (*DB, error) {
 		lock.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, lock: lock, space: guard, plog: plog, seqs: map[string]*seqRange{}}
+	db := &DB{pdb: pdb, lock: lock, space: guard, plog: plog, seqs: map[string]*seqRange{}, locks: newLockTable()}
+	db.maxTxnBytes.Store(DefaultMaxTxnBytes)
 	if err := db.loadLogSeq(); err != nil {
 		pdb.Close()
 		lock.Close()

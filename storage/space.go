@@ -116,13 +116,19 @@ func formatBytes(n int64) string {
 // a non-zero status, rather than a session or a streaming job recovering
 // the panic and the server going on over a storage engine that lost its
 // log. What was committed before is recovered at the next start.
-func (db *DB) CommitBatch(b *pebble.Batch) (err error) {
+func (db *DB) CommitBatch(b *pebble.Batch) error {
+	return db.walWrite(func() error { return b.Commit(pebble.Sync) })
+}
+
+// walWrite runs write, a pebble commit, turning pebble's panic on a failed
+// WAL write into the end of the process (see CommitBatch).
+func (db *DB) walWrite(write func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			db.plog.Fatalf("pebble: commit: %v", r)
 		}
 	}()
-	return b.Commit(pebble.Sync)
+	return write()
 }
 
 // IsDiskFull reports whether err is the refusal of a write for lack of

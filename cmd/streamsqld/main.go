@@ -30,6 +30,10 @@ type config struct {
 	LogLevel string `json:"log_level"`
 	// StateMemory is the memory budget of streaming state, e.g. "8GB".
 	StateMemory string `json:"state_memory"`
+	// QueryMem is the default memory of one ad-hoc query (query_mem),
+	// TotalQueryMem that of all running queries together, e.g. "1GB".
+	QueryMem      string `json:"query_mem"`
+	TotalQueryMem string `json:"total_query_mem"`
 	// HTTP is the address of the metrics and health endpoints ("off":
 	// none).
 	HTTP string `json:"http_listen"`
@@ -70,12 +74,19 @@ func run(args []string) error {
 	data := fs.String("data", "./data", "data directory")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	stateMem := fs.String("state-memory", "", "memory for streaming operator state before part of it stays on disk only, e.g. 8GB (default: half of the machine's memory; -1: no limit)")
+	queryMem := fs.String("query-mem", "", "default memory of one query (the query_mem setting) before sorts, hash aggregations and hash joins spill to <data>/tmp, e.g. 256MB (default: 1GB; -1: no limit)")
+	totalQueryMem := fs.String("total-query-mem", "", "memory of all running queries together, e.g. 8GB (default: three quarters of the machine's memory less -state-memory; -1: no limit)")
 	httpAddr := fs.String("http", defaultHTTP, `address of the HTTP endpoints /metrics (Prometheus) and /health; "off" for none`)
+	timeouts := map[string]*string{}
+	for _, name := range []string{"statement_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout"} {
+		timeouts[name] = fs.String(strings.ReplaceAll(name, "_", "-"), "", "server-wide default of "+name+", e.g. 30s, 10min (0: none)")
+	}
 	maxConns := fs.Int("max-connections", pgwire.DefaultMaxConnections, "maximum number of concurrent client sessions; more get FATAL 53300")
 	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthenticationTimeout, "time a new connection has to send its startup packet and authenticate")
 	lockWait := fs.Duration("lock-wait", storage.DefaultLockWait, "how long to wait at start for the data directory lock held by another (exiting) process")
 	diskReserve := fs.String("disk-reserve", "128MB", "free disk space kept in the data directory's file system; below it writes fail with 53100 and the server does not start (-1: no check)")
-	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory, http_listen, max_connections, authentication_timeout, lock_wait and disk_reserve")
+	maxTxn := fs.String("max-transaction-size", "1GB", "largest write set one transaction may buffer before it commits; larger ones fail with 54000")
+	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory, http_listen, max_connections, authentication_timeout, lock_wait, disk_reserve, query_mem and total_query_mem")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,6 +112,12 @@ func run(args []string) error {
 		}
 		if c.StateMemory != "" && !set["state-memory"] {
 			*stateMem = c.StateMemory
+		}
+		if c.QueryMem != "" && !set["query-mem"] {
+			*queryMem = c.QueryMem
+		}
+		if c.TotalQueryMem != "" && !set["total-query-mem"] {
+			*totalQueryMem = c.TotalQueryMem
 		}
 		if c.HTTP != "" && !set["http"] {
 			*httpAddr = c.HTTP
@@ -142,6 +159,24 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("bad -state-memory: %w", err)
 	}
+	qMem, err := parseSize(*queryMem)
+	if err != nil {
+		return fmt.Errorf("bad -query-mem: %w", err)
+	}
+	totalQMem, err := parseSize(*totalQueryMem)
+	if err != nil {
+		return fmt.Errorf("bad -total-query-mem: %w", err)
+	}
+	defaults := map[string]string{}
+	for name, v := range timeouts {
+		if *v != "" {
+			defaults[name] = *v
+		}
+	}
+	maxTxnBytes, err := parseSize(*maxTxn)
+	if err != nil || maxTxnBytes <= 0 {
+		return fmt.Errorf("bad -max-transaction-size %q: a size such as 512MB or 2GB", *maxTxn)
+	}
 	reserve, err := parseSize(*diskReserve)
 	if err != nil {
 		return fmt.Errorf("bad -disk-reserve: %w", err)
@@ -150,7 +185,8 @@ func run(args []string) error {
 		reserve = -1 // 0 asks for no reserve; storage reads 0 as its default
 	}
 	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit,
-		MaxConnections: *maxConns, AuthenticationTimeout: *authTimeout, LockWait: lockWaitOption(*lockWait), DiskReserve: reserve})
+		MaxConnections: *maxConns, Settings: defaults, MaxTransactionBytes: maxTxnBytes, AuthenticationTimeout: *authTimeout, LockWait: lockWaitOption(*lockWait), DiskReserve: reserve,
+		QueryMem: qMem, TotalQueryMem: totalQMem})
 	if err != nil {
 		return err
 	}

@@ -291,6 +291,7 @@ func (j *Job) run() {
 			}
 		}()
 		go func() {
+			defer j.recoverPanic()
 			for {
 				select {
 				case m := <-ch:
@@ -314,6 +315,7 @@ func (j *Job) run() {
 		}()
 	}
 	go func() {
+		defer j.recoverPanic()
 		wg.Wait()
 		j.env.releaseState()
 		close(j.done)

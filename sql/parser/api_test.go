@@ -174,6 +174,10 @@ func FuzzParse(f *testing.F) {
 		"SELECT 1", "CREATE SOURCE s (a int, WATERMARK FOR a AS a - 1) WITH (connector='k') FORMAT PLAIN ENCODE JSON",
 		"CREATE SINK k AS SELECT * FROM t WITH (x=1)", "FLUSH; SUBSCRIBE (SELECT 1)", "SHOW SOURCES",
 		"EXPLAIN CREATE MATERIALIZED VIEW v AS SELECT 1 EMIT ON WINDOW CLOSE", "DROP SINK a, b",
+		// Shapes that overflowed the C stack under the grammar (limits.go).
+		plusChain(30000), concatChain(30000), unionChain(12000), notChain(5000),
+		parens(1200), subqueries(1500), cases(1200), funcs(3000), chainOfParens(900),
+		plusChain(2000), subqueries(833),
 	} {
 		f.Add(s)
 	}

@@ -35,7 +35,18 @@ type Statement struct {
 // Parse parses every statement of sql. Empty or comment-only input gives
 // no statements. Errors are *sqlerr.Error, 42601 for syntax errors, with
 // the 1-based character position in sql.
+//
+// Statements whose size or shape exceeds DefaultLimits are refused with
+// 54001 before PostgreSQL's grammar sees them (see Limits).
 func Parse(sql string) ([]Statement, error) {
+	return ParseWithLimits(sql, DefaultLimits())
+}
+
+// ParseWithLimits is Parse with other limits.
+func ParseWithLimits(sql string, lim Limits) ([]Statement, error) {
+	if err := lim.checkSize(sql); err != nil {
+		return nil, err
+	}
 	if err := validateText(sql); err != nil {
 		return nil, err
 	}
@@ -43,7 +54,11 @@ func Parse(sql string) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: sql, toks: toks}
+	depth, err := lim.checkShape(sql, toks)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{src: sql, toks: toks, shallow: depth <= shallowDepth}
 	return p.parseAll()
 }
 
@@ -145,6 +160,9 @@ func splitTokens(src string, toks []token) []stmtRange {
 type parser struct {
 	src  string
 	toks []token
+	// shallow says that the grammar may run on the caller's thread (see
+	// cstack.go).
+	shallow bool
 }
 
 func (p *parser) parseAll() ([]Statement, error) {
@@ -199,7 +217,9 @@ func (p *parser) parsePlainRun(run []stmtRange) ([]Statement, error) {
 	if last.semi {
 		to = p.toks[last.hi-1].end
 	}
-	raws, err := newPGText(p.src, from, to).parse()
+	text := newPGText(p.src, from, to)
+	text.shallow = p.shallow
+	raws, err := text.parse()
 	if err != nil {
 		return nil, err
 	}

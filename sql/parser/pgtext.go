@@ -21,6 +21,9 @@ type pgText struct {
 	// input" error of the grammar is reported at it instead, as PostgreSQL
 	// would when parsing the statement whole.
 	next *token
+	// shallow lets the grammar run on the caller's thread; otherwise it
+	// runs on a thread with a large stack (cstack.go).
+	shallow bool
 }
 
 func newPGText(src string, from, to int) *pgText {
@@ -45,7 +48,12 @@ func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
 		return nil, err
 	}
 	text := string(t.buf)
-	res, err := pg_query.Parse(text)
+	var res *pg_query.ParseResult
+	if t.shallow {
+		res, err = pg_query.Parse(text)
+	} else {
+		res, err = onCStack(func() (*pg_query.ParseResult, error) { return pg_query.Parse(text) })
+	}
 	if err != nil {
 		pe := sqlerr.From(pgError(err, text, t.base, t.src))
 		if t.next != nil && strings.HasSuffix(pe.Message, "at end of input") {
@@ -121,7 +129,10 @@ func Deparse(node *pg_query.Node) (string, error) {
 		return "", sqlerr.New(sqlerr.InternalError, "deparse: nil node")
 	}
 	s, err := deparseSystemTime(node, func() (string, error) {
-		return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+		// Trees come from users: deparse on a thread with a known stack.
+		return onCStack(func() (string, error) {
+			return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+		})
 	})
 	if err != nil {
 		return "", sqlerr.Wrap(err, sqlerr.InternalError)

@@ -41,6 +41,9 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 	if n == nil {
 		return nil, sqlerr.New(sqlerr.InternalError, "missing expression")
 	}
+	if err := b.p.checkCanceled(); err != nil {
+		return nil, err
+	}
 	if b.hook != nil {
 		e, ok, err := b.hook(n)
 		if err != nil {
