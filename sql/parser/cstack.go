@@ -45,11 +45,17 @@ import (
 // limits need under 5 MiB. The memory is reserved, not touched, until used.
 const cStackBytes = 64 << 20
 
-// shallowDepth is the tree depth (in Limits.MaxDepth units) up to which a
-// statement is parsed on the caller's thread: at most about 100 KiB of C
-// stack, far below any thread's stack, and no thread start on the path of
-// ordinary statements.
-const shallowDepth = 64
+// A statement is parsed on the caller's thread (no thread start on the
+// path of ordinary statements) when its measured depth is at most
+// shallowDepth and it has at most shallowTokens tokens. The token count
+// bounds the tree depth whatever the measure misses (right-nested forms,
+// which the grammar's own stack bounds, are measured loosely): a level
+// costs at most about 1 KiB of C stack, so such a statement needs at most
+// about 500 KiB, within any thread's stack.
+const (
+	shallowDepth  = 64
+	shallowTokens = 500
+)
 
 // onCStack runs f on a thread with a cStackBytes stack and returns its
 // result. A panic in f is returned as an error: it must not unwind through

@@ -58,7 +58,7 @@ func ParseWithLimits(sql string, lim Limits) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: sql, toks: toks, shallow: depth <= shallowDepth}
+	p := &parser{src: sql, toks: toks, shallow: depth <= shallowDepth && len(toks) <= shallowTokens}
 	return p.parseAll()
 }
 
