@@ -45,16 +45,17 @@ import (
 // limits need under 5 MiB. The memory is reserved, not touched, until used.
 const cStackBytes = 64 << 20
 
-// A statement is parsed on the caller's thread (no thread start on the
-// path of ordinary statements) when its measured depth is at most
-// shallowDepth and it has at most shallowTokens tokens. The token count
-// bounds the tree depth whatever the measure misses (right-nested forms,
-// which the grammar's own stack bounds, are measured loosely): a level
-// costs at most about 1 KiB of C stack, so such a statement needs at most
-// about 500 KiB, within any thread's stack.
+// A statement is parsed on the caller's thread (no thread start, which
+// costs about 100-400 µs, on the path of ordinary statements) when its
+// measured depth is at most shallowDepth and it has at most shallowTokens
+// tokens. The token count bounds what the measure sees only loosely (forms
+// nested to the right, such as BETWEEN ... AND ... BETWEEN, which the
+// grammar's own stack bounds): such a form takes at least four tokens and
+// about 700 bytes of C stack per level, so these statements need well
+// under 512 KiB, within any thread's stack.
 const (
 	shallowDepth  = 64
-	shallowTokens = 500
+	shallowTokens = 2000
 )
 
 // onCStack runs f on a thread with a cStackBytes stack and returns its
