@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/streamsqld
 
-.PHONY: build run test bench bench-check bench-micro fmt clean slt
+.PHONY: build run test bench bench-check bench-micro bench-pgbench fmt clean slt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/streamsqld
@@ -26,8 +26,15 @@ NEXMARK_ARGS ?=
 $(NEXMARK_BIN): FORCE
 	cd bench && $(GO) build -tags duckdb_arrow -o ../$(NEXMARK_BIN) ./cmd/nexmark
 
-bench: $(NEXMARK_BIN)
+bench: $(NEXMARK_BIN) bench-pgbench
 	cd bench && ../$(NEXMARK_BIN) -out results $(NEXMARK_ARGS)
+
+# OLTP next to PostgreSQL 15: pgbench with 50 and 200 clients doing a
+# single-row INSERT plus a read of a view, TPS and latency percentiles into
+# bench/results/pgbench.md. PGBENCH_SECS sets the length of each run.
+PGBENCH_SECS ?= 20
+bench-pgbench:
+	bench/pgbench/run.sh $(PGBENCH_SECS)
 
 # A small run of every query as a view, each result compared with
 # DuckDB's: fails on any difference (queries the engine refuses are listed).

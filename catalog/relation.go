@@ -107,6 +107,11 @@ type Relation struct {
 	// in (0 or 1: one); fixed at CREATE, since each instance keeps its
 	// own state tables.
 	Parallelism int `json:",omitempty"`
+	// ViewKey lists a materialized view's columns whose key encoding is
+	// the storage key of its rows, in key order (nil: a key the view does
+	// not show); ad-hoc reads narrow a scan of the view by it as they do
+	// by a table's primary key.
+	ViewKey []int `json:",omitempty"`
 	// SearchPath is the search_path a materialized view or sink was
 	// created under: its definition's unqualified names resolve with it
 	// when the job is planned again after a restart.
@@ -248,6 +253,9 @@ func (r *Relation) Table() *storage.Table {
 		ColNames: make([]string, len(r.Columns)),
 		PK:       slices.Clone(r.PrimaryKey),
 		Logged:   r.Kind == KindTable,
+	}
+	if r.Kind == KindMatView && len(t.PK) == 0 {
+		t.PK = slices.Clone(r.ViewKey)
 	}
 	for i, c := range r.Columns {
 		t.Types[i] = c.Type

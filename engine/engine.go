@@ -8,10 +8,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"streamsql/catalog"
+	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
 	"streamsql/storage"
@@ -35,6 +37,13 @@ type Engine struct {
 
 	beforeExecute func(sql string)
 	defaults      map[string]string // Options.Settings, validated
+	// server holds the settings fixed for the server's life (SHOW shows
+	// them; SET cannot change them).
+	server map[string]string
+	// Ad-hoc query memory (query_mem.go).
+	queryMem  int64 // query_mem default, bytes (0: no limit)
+	queryPool *exec.MemPool
+	tmpDir    string
 }
 
 // Options configure Open.
@@ -45,6 +54,10 @@ type Options struct {
 	// operators may use before they keep part of it in storage only; 0
 	// picks half of the machine's memory, a negative value means no limit.
 	StateMemory int64
+	// MaxTransactionBytes bounds the writes one transaction may buffer
+	// before it commits (0: storage.DefaultMaxTxnBytes); past it a write
+	// fails with 54000 and the transaction is aborted.
+	MaxTransactionBytes int64
 	// Settings are server-wide defaults of session settings (e.g.
 	// "statement_timeout": "30s"); a session overrides them with SET or
 	// its startup parameters, and RESET returns to them.
@@ -53,6 +66,27 @@ type Options struct {
 	// each statement executes. Tests inject faults with it (a panic there
 	// must cost the client its statement, not the server its life).
 	BeforeExecute func(sql string)
+	// MaxConnections and AuthenticationTimeout are the protocol server's
+	// limits (pgwire.Options), shown by SHOW max_connections and SHOW
+	// authentication_timeout; zero means pgwire's defaults.
+	MaxConnections        int
+	AuthenticationTimeout time.Duration
+	// LockWait is how long Open waits for the data directory lock held by
+	// another process (storage.Options.LockWait).
+	LockWait time.Duration
+	// DiskReserve is the free disk space below which writes are refused
+	// with 53100 (storage.Options.SpaceReserve).
+	DiskReserve int64
+	// QueryMem is the default memory, in bytes, of one ad-hoc statement
+	// (the query_mem setting) before sorts, aggregations and joins spill
+	// to disk; 0 picks 1GB (or the total if smaller), negative means no
+	// limit of its own.
+	QueryMem int64
+	// TotalQueryMem is the memory all running statements may hold
+	// together; 0 picks three quarters of the machine less the streaming
+	// state budget (at least an eighth of the machine), negative means no
+	// limit.
+	TotalQueryMem int64
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -65,10 +99,11 @@ func Open(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(opts.DataDir)
+	db, err := storage.OpenWith(opts.DataDir, storage.Options{Logger: log, LockWait: opts.LockWait, SpaceReserve: opts.DiskReserve})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
 	}
+	db.SetMaxTxnBytes(opts.MaxTransactionBytes)
 	cat, err := catalog.Open(db)
 	if err != nil {
 		db.Close()
@@ -76,7 +111,12 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
-		defaults: defaults}
+		defaults: defaults, server: serverSettings(opts)}
+	perQuery, total := queryMemory(opts, stateMemoryLimit(opts.StateMemory))
+	e.queryMem, e.queryPool, e.tmpDir = perQuery, exec.NewMemPool(total), tmpDir(opts.DataDir)
+	if err := exec.CleanTempRoot(e.tmpDir); err != nil {
+		log.Warn("temporary files of an earlier run not removed", "dir", e.tmpDir, "err", err)
+	}
 	if err := e.startStreaming(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)
@@ -109,4 +149,36 @@ func (e *Engine) forget(s *Session) {
 	e.mu.Lock()
 	delete(e.sessions, s)
 	e.mu.Unlock()
+}
+
+// serverSettings are the settings SHOW reports from the server's options.
+func serverSettings(opts Options) map[string]string {
+	maxConn := opts.MaxConnections
+	if maxConn == 0 {
+		maxConn = pgwire.DefaultMaxConnections
+	}
+	auth := opts.AuthenticationTimeout
+	if auth == 0 {
+		auth = pgwire.DefaultAuthenticationTimeout
+	}
+	return map[string]string{
+		"max_connections":        strconv.Itoa(max(maxConn, -1)),
+		"authentication_timeout": formatDurationSetting(auth),
+	}
+}
+
+// formatDurationSetting prints a duration the way PostgreSQL shows a time
+// setting: in the largest unit that divides it ("1min", "30s", "250ms").
+func formatDurationSetting(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dmin", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
 }

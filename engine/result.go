@@ -98,6 +98,7 @@ func (r *rowsResult) Close() {
 	if r.opened {
 		r.op.Close()
 	}
+	r.ctx.Mem.Close()
 	if r.onClose != nil {
 		r.onClose()
 	}

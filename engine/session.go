@@ -41,8 +41,8 @@ var settings = map[string]setting{
 	"lock_timeout":                        {def: "0", desc: "Sets the maximum allowed duration of any wait for a lock."},
 	"idle_in_transaction_session_timeout": {def: "0", desc: "Sets the maximum allowed idle time between queries, when in a transaction."},
 	"idle_session_timeout":                {def: "0", desc: "Sets the maximum allowed idle time between queries, when not in a transaction."},
-	"transaction_isolation":               {def: "serializable", desc: "Sets the current transaction's isolation level."},
-	"default_transaction_isolation":       {def: "serializable", desc: "Sets the transaction isolation level of each new transaction."},
+	"transaction_isolation":               {def: "read committed", desc: "Sets the current transaction's isolation level."},
+	"default_transaction_isolation":       {def: "read committed", desc: "Sets the transaction isolation level of each new transaction."},
 	"transaction_read_only":               {def: "off", desc: "Sets the current transaction's read-only status."},
 	"max_identifier_length":               {def: "63", desc: "Shows the maximum identifier length."},
 	"bytea_output":                        {def: "hex", desc: "Sets the output format for bytea."},
@@ -54,6 +54,9 @@ var settings = map[string]setting{
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
 	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
+	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
+	"authentication_timeout":              {def: "1min", desc: "Sets the maximum allowed time to complete client authentication."},
+	"query_mem":                           {desc: "Sets the memory of one query before sorts, hash aggregations and hash joins spill to disk (work_mem is an alias)."},
 }
 
 // Session is one client connection.
@@ -67,6 +70,10 @@ type Session struct {
 	txn       *storage.Txn // open transaction block, or nil
 	txnFailed bool
 	txnStart  time.Time
+	// txnIso names the open block's isolation level when BEGIN or SET
+	// TRANSACTION chose one; txnReadOnly refuses writes in it.
+	txnIso      string
+	txnReadOnly bool
 	// savepoints of the open block, oldest first (savepoint.go).
 	savepoints []savepoint
 
@@ -120,11 +127,17 @@ func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
 
 func (s *Session) get(name string) (string, bool) {
 	name = settingAlias(strings.ToLower(name))
+	if v, ok := s.e.server[name]; ok {
+		return v, true
+	}
 	if v, ok := s.vars[name]; ok {
 		return v, true
 	}
 	if v, ok := s.e.defaults[name]; ok {
 		return v, true
+	}
+	if name == "query_mem" {
+		return s.e.queryMemSetting(), true
 	}
 	if st, ok := settings[name]; ok {
 		return st.def, true
@@ -180,7 +193,8 @@ func (s *Session) set(name, value string) error {
 		if _, err := loadLocation(value); err != nil {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", value)
 		}
-	case "server_version", "server_encoding", "integer_datetimes", "max_identifier_length", "lc_collate", "lc_ctype", "server_version_num":
+	case "server_version", "server_encoding", "integer_datetimes", "max_identifier_length", "lc_collate", "lc_ctype", "server_version_num",
+		"max_connections", "authentication_timeout":
 		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "parameter %q cannot be changed", name)
 	case "client_encoding":
 		u := strings.ToUpper(strings.ReplaceAll(value, "-", ""))
@@ -221,6 +235,12 @@ func (s *Session) set(name, value string) error {
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
 		}
+	case "query_mem":
+		v, err := checkQueryMem(name, value)
+		if err != nil {
+			return err
+		}
+		value = v
 	}
 	s.vars[name] = value
 	if st.reported {
@@ -350,8 +370,11 @@ func sortedSettingNames() []string {
 
 // settingAlias maps other streaming databases' names of our settings.
 func settingAlias(name string) string {
-	if name == "rw_implicit_flush" {
+	switch name {
+	case "rw_implicit_flush":
 		return "implicit_flush"
+	case "work_mem":
+		return "query_mem"
 	}
 	return name
 }

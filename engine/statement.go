@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -95,6 +96,9 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 			res, err = nil, s.internalError(r)
 		}
 		err = canceled(ctx, err)
+		if errors.Is(err, storage.ErrTxnTooLarge) {
+			err = s.txnTooLarge()
+		}
 		if err != nil && s.txn != nil {
 			s.txnFailed = true
 		}
@@ -110,9 +114,16 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	x := &execution{s: s, args: args}
 	var snap *storage.Snapshot
 	if s.txn != nil {
+		if s.txnReadOnly && writes(st.st) {
+			return nil, sqlerr.New(sqlerr.ReadOnlySQLTransaction, "cannot execute %s in a read-only transaction", commandName(st.st))
+		}
+		if !isTxnControl(st.st) {
+			s.txn.StartSnapshot()
+		}
 		x.reader, x.txn = s.txn, s.txn
 	} else if writes(st.st) {
-		x.txn = s.e.db.Begin()
+		x.txn = s.beginTxn()
+		x.txn.StartSnapshot()
 		x.reader, x.auto = x.txn, true
 	} else {
 		snap = s.e.db.Snapshot()
@@ -137,7 +148,7 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		if err != nil {
 			x.txn.Rollback()
 		} else if cerr := x.txn.Commit(); cerr != nil {
-			err = cerr
+			err = commitError(cerr)
 		}
 	}
 	if err == nil && s.txn == nil && (x.txn != nil || isTxnEnd(st.st)) && s.implicitFlush() {
@@ -160,6 +171,37 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	return res, nil
 }
 
+// isTxnControl reports statements that do not read: transaction control
+// and SET/SHOW, which must not take a snapshot transaction's snapshot.
+func isTxnControl(st parser.Statement) bool {
+	if st.AST == nil {
+		return false
+	}
+	return st.AST.GetTransactionStmt() != nil || st.AST.GetVariableSetStmt() != nil || st.AST.GetVariableShowStmt() != nil
+}
+
+// commandName names a statement in "cannot execute X" errors.
+func commandName(st parser.Statement) string {
+	n := st.AST
+	switch {
+	case n.GetInsertStmt() != nil:
+		return "INSERT"
+	case n.GetUpdateStmt() != nil:
+		return "UPDATE"
+	case n.GetDeleteStmt() != nil:
+		return "DELETE"
+	case n.GetTruncateStmt() != nil:
+		return "TRUNCATE TABLE"
+	case n.GetAlterTableStmt() != nil:
+		return "ALTER TABLE"
+	case n.GetDropStmt() != nil:
+		return "DROP"
+	case hasLocking(n):
+		return "SELECT " + parseLocking(n.GetSelectStmt().LockingClause).name
+	}
+	return "this statement"
+}
+
 func isTxnEnd(st parser.Statement) bool {
 	if t := st.AST.GetTransactionStmt(); t != nil {
 		switch t.Kind {
@@ -178,7 +220,8 @@ func writes(st parser.Statement) bool {
 	}
 	n := st.AST
 	return n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil ||
-		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil
+		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil ||
+		hasLocking(n) // its locks need a transaction
 }
 
 func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum, r storage.Reader) *planner.Planner {
@@ -214,6 +257,7 @@ func (s *Session) execCtx(ctx context.Context, args []types.Datum) *exec.Ctx {
 		},
 		Params: args,
 		Cache:  map[any]any{},
+		Mem:    s.newMemAccount(),
 	}
 }
 
@@ -234,6 +278,8 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	p := s.newPlanner(st, params, args, r)
 	p.Context = ctx
 	switch {
+	case hasLocking(n):
+		return s.planLockingSelect(st, p, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
 		q, err := p.PlanSelect(n.GetSelectStmt())
 		if err != nil {
@@ -270,11 +316,19 @@ func simple(run func(ctx context.Context, x *execution) (pgwire.Result, error)) 
 func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 	switch t.Kind {
 	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
-		if s.txn == nil {
-			s.txn = s.e.db.Begin()
-			s.txnStart = time.Now()
-			s.txnFailed = false
-			s.savepoints = nil
+		if s.txn != nil {
+			// PostgreSQL warns and goes on in the open block.
+			return tagResult("BEGIN"), nil
+		}
+		s.txn = s.beginTxn()
+		s.txnStart = time.Now()
+		s.txnFailed = false
+		s.savepoints = nil
+		s.txnIso, s.txnReadOnly = "", s.defaultReadOnly()
+		if err := s.txnOptions(t.Options); err != nil {
+			s.txn.Rollback()
+			s.txn = nil
+			return nil, err
 		}
 		return tagResult("BEGIN"), nil
 	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
@@ -288,7 +342,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 			return tagResult("ROLLBACK"), nil
 		}
 		if err := txn.Commit(); err != nil {
-			return nil, err
+			return nil, commitError(err)
 		}
 		return tagResult("COMMIT"), nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
@@ -305,7 +359,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 }
 
 func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
-	name := strings.ToLower(v.Name)
+	name := settingAlias(strings.ToLower(v.Name))
 	switch v.Kind {
 	case pg.VariableSetKind_VAR_RESET_ALL:
 		for k := range s.vars {
@@ -328,11 +382,7 @@ func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
 		}
 		return tagResult("SET"), nil
 	case pg.VariableSetKind_VAR_SET_MULTI:
-		// SET TRANSACTION ..., SET SESSION CHARACTERISTICS: accepted.
-		return tagResult("SET"), nil
-	}
-	if name == "transaction_isolation" || name == "transaction_read_only" {
-		return tagResult("SET"), nil
+		return s.setTransaction(v)
 	}
 	var parts []string
 	for _, a := range v.Args {
@@ -365,6 +415,17 @@ func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
 		}
 		value = strings.Join(parts, ", ")
 	}
+	switch name {
+	case "transaction_isolation", "transaction_read_only":
+		return s.setTransaction(&pg.VariableSetStmt{Name: "TRANSACTION", Args: []*pg.Node{
+			{Node: &pg.Node_DefElem{DefElem: &pg.DefElem{Defname: name, Arg: pg.MakeStrNode(value)}}}}})
+	case "default_transaction_isolation":
+		_, canon, err := parseIsolationOf(name, value)
+		if err != nil {
+			return nil, err
+		}
+		value = canon
+	}
 	if err := s.set(name, value); err != nil {
 		return nil, err
 	}
@@ -387,8 +448,20 @@ func (s *Session) planShow(name string) (*prepared, error) {
 	switch name {
 	case "time zone":
 		name = "timezone"
-	case "transaction isolation level":
-		name = "transaction_isolation"
+	case "transaction isolation level", "transaction_isolation":
+		cols := []pgwire.Column{{Name: "transaction_isolation", Type: types.TText}}
+		return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			return memResult(cols, [][]types.Datum{{s.isolationName()}}, "SHOW"), nil
+		}}, nil
+	case "transaction_read_only":
+		cols := []pgwire.Column{{Name: "transaction_read_only", Type: types.TText}}
+		return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			ro := s.defaultReadOnly()
+			if s.txn != nil {
+				ro = s.txnReadOnly
+			}
+			return memResult(cols, [][]types.Datum{{map[bool]string{true: "on", false: "off"}[ro]}}, "SHOW"), nil
+		}}, nil
 	case "session authorization":
 		name = "session_authorization"
 	}

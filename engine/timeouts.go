@@ -235,8 +235,10 @@ type stmtCopyIn struct {
 }
 
 func (r *stmtCopyIn) CopyFormat() (int8, int) { return r.in.CopyFormat() }
-func (r *stmtCopyIn) Write(data []byte) error { return canceled(r.ctx, r.in.Write(data)) }
-func (r *stmtCopyIn) Abort(msg string)        { r.in.Abort(msg) }
+func (r *stmtCopyIn) Write(_ context.Context, data []byte) error {
+	return canceled(r.ctx, r.in.Write(r.ctx, data))
+}
+func (r *stmtCopyIn) Abort(msg string) { r.in.Abort(msg) }
 func (r *stmtCopyIn) Finish(context.Context) (string, error) {
 	tag, err := r.in.Finish(r.ctx)
 	return tag, canceled(r.ctx, err)

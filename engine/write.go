@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -37,12 +38,18 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	// DELETE and key-changing UPDATE take FOR UPDATE, other updates FOR
+	// NO KEY UPDATE, as in PostgreSQL.
+	lockMode := storage.LockUpdate
+	if u := n.GetUpdateStmt(); u != nil && !setsKey(u, w.Rel) {
+		lockMode = storage.LockNoKeyUpdate
+	}
 	var cols []pgwire.Column
 	if len(w.Returning) > 0 {
 		cols = outputColumns(w.Cols)
 	}
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
-		wr := &writer{s: s, x: x, w: w, ctx: s.execCtx(ctx, x.args)}
+		wr := &writer{s: s, x: x, w: w, ctx: s.execCtx(ctx, x.args), lockMode: lockMode}
 		var err error
 		switch verb {
 		case "INSERT":
@@ -79,6 +86,8 @@ type writer struct {
 	returned []*exec.Batch
 	cons     *tableConstraints     // CHECK and FOREIGN KEY (constraint_write.go)
 	ixt      *storage.IndexedTable // see indexed (index_write.go)
+	// lockMode is the row lock UPDATE and DELETE take (locks.go).
+	lockMode storage.LockMode
 }
 
 func (wr *writer) types() []types.T {
@@ -215,7 +224,7 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 	var written [][]types.Datum
 	seen := map[string]bool{}
 	for _, r := range rows {
-		key, oldKey, old, exists, err := wr.conflictRow(r)
+		key, oldKey, old, exists, err := wr.lockedConflictRow(r)
 		if err != nil {
 			return err
 		}
@@ -317,9 +326,33 @@ func (wr *writer) replace(oldKey []byte, old, nr []types.Datum) error {
 	return tbl.Insert(txn, [][]types.Datum{nr})
 }
 
+// filterRows returns the rows that pass the statement's filter.
+func (wr *writer) filterRows(keys [][]byte, rows [][]types.Datum) ([][]byte, [][]types.Datum, error) {
+	if wr.w.Filter == nil {
+		return slices.Clone(keys), slices.Clone(rows), nil
+	}
+	b := wr.rowsBatch(rows)
+	m, err := wr.w.Filter.Eval(wr.ctx, b)
+	b.Release()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer m.Release()
+	bm := m.(*array.Boolean)
+	var outK [][]byte
+	var outR [][]types.Datum
+	for i := range rows {
+		if bm.IsValid(i) && bm.Value(i) {
+			outK, outR = append(outK, keys[i]), append(outR, rows[i])
+		}
+	}
+	return outK, outR, nil
+}
+
 // matching collects the keys and rows that the filter selects, before any
 // change is made (so an update never sees its own writes).
 func (wr *writer) matching() ([][]byte, [][]types.Datum, error) {
+	since := wr.s.e.db.CommitCount()
 	it, err := wr.w.Table.Scan(wr.x.reader, wr.w.Span)
 	if err != nil {
 		return nil, nil, err
@@ -333,23 +366,14 @@ func (wr *writer) matching() ([][]byte, [][]types.Datum, error) {
 		if len(pendR) == 0 {
 			return nil
 		}
-		if wr.w.Filter == nil {
-			keys, rows = append(keys, pendK...), append(rows, pendR...)
-		} else {
-			b := wr.rowsBatch(pendR)
-			m, err := wr.w.Filter.Eval(wr.ctx, b)
-			b.Release()
-			if err != nil {
-				return err
-			}
-			bm := m.(*array.Boolean)
-			for i := range pendR {
-				if bm.IsValid(i) && bm.Value(i) {
-					keys, rows = append(keys, pendK[i]), append(rows, pendR[i])
-				}
-			}
-			m.Release()
+		mk, mr, err := wr.filterRows(pendK, pendR)
+		if err != nil {
+			return err
 		}
+		if mk, mr, err = wr.lockRows(mk, mr, since); err != nil {
+			return err
+		}
+		keys, rows = append(keys, mk...), append(rows, mr...)
 		pendK, pendR = pendK[:0], pendR[:0]
 		return wr.ctx.Err()
 	}

@@ -76,6 +76,9 @@ type Ctx struct {
 	// Cache holds per-execution values keyed by plan node (uncorrelated
 	// subquery results). Reset for each execution.
 	Cache map[any]any
+	// Mem is the statement's memory account and spill area (memory.go);
+	// nil means unlimited and no spilling.
+	Mem *MemAccount
 }
 
 // OuterRow is one enclosing query's current row.

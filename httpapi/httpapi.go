@@ -1,10 +1,13 @@
 // Package httpapi serves the database's HTTP endpoints: Prometheus
-// metrics at /metrics and a health check at /health.
+// metrics at /metrics, a health check at /health, and Go's runtime
+// profiles at /debug/pprof/ (CPU, heap, goroutines, mutex and block
+// contention) for diagnosing a slow or stuck server.
 package httpapi
 
 import (
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 
 	"streamsql/engine"
 )
@@ -30,5 +33,10 @@ func New(e *engine.Engine, log *slog.Logger) http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }

@@ -108,8 +108,10 @@ type CopyInResult interface {
 	Result
 	// CopyFormat returns 0 for text/csv, 1 for binary, and the number of columns.
 	CopyFormat() (format int8, columns int)
-	// Write consumes one CopyData payload.
-	Write(data []byte) error
+	// Write consumes one CopyData payload; it may keep data only until it
+	// returns. Rows may be parsed and written as the data arrives, so an
+	// error here (a malformed row, a constraint) ends the COPY at once.
+	Write(ctx context.Context, data []byte) error
 	// Finish is called at CopyDone; it returns the command tag ("COPY n").
 	Finish(ctx context.Context) (string, error)
 	// Abort is called at CopyFail with the client's message.

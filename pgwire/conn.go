@@ -26,6 +26,9 @@ type frame struct {
 	body []byte
 	err  error
 	big  bool // the reader waits until this frame is taken
+	// budget is what the body holds of the server's message memory; it
+	// is given back when the state machine takes the next frame.
+	budget int64
 }
 
 // bigFrame is the body size above which the reader stops reading ahead,
@@ -54,9 +57,16 @@ type conn struct {
 	sess       Session
 	sessClosed bool
 
-	frames chan frame
-	taken  chan struct{} // the state machine took a big frame
-	done   chan struct{} // closed when the state machine ends
+	frames   chan frame
+	taken    chan struct{} // the state machine took a big frame
+	done     chan struct{} // closed when the state machine ends
+	readDone chan struct{} // closed when readLoop returns; nil if it never ran
+
+	// slot says the connection holds a max_connections slot.
+	slot bool
+	// held is the message memory of the frame being handled (state
+	// machine goroutine only).
+	held int64
 
 	// Protocol state, owned by the state machine goroutine.
 	loc            *time.Location
@@ -99,22 +109,51 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		c.closePortals()
 		c.closeSession()
 		s.unregister(c)
+		if c.slot {
+			s.releaseSlot()
+		}
 		cancel()
 		if c.fatalSent {
 			lingerClose(nc)
 		}
 		nc.Close()
+		c.releaseFrames()
 		c.log.Debug("pgwire: connection closed", "pid", c.pid)
 	}()
 	// A forced close must also wake a startup blocked in a read.
 	stop := context.AfterFunc(cctx, func() { nc.Close() })
 	defer stop()
 
+	// Startup and authentication must end within the timeout: a client
+	// that connects and stays silent holds a socket that long at most.
+	if t := s.opts.AuthenticationTimeout; t > 0 {
+		nc.SetDeadline(time.Now().Add(t))
+	}
 	if !c.startup() {
 		return
 	}
+	nc.SetDeadline(time.Time{})
+	c.readDone = make(chan struct{})
 	go c.readLoop()
 	c.run()
+}
+
+// releaseFrames gives back the message memory of the frame being handled
+// and of frames never taken, once readLoop has stopped.
+func (c *conn) releaseFrames() {
+	if c.readDone != nil {
+		<-c.readDone
+	}
+	c.srv.msgMem.release(c.held)
+	c.held = 0
+	for {
+		select {
+		case f := <-c.frames:
+			c.srv.msgMem.release(f.budget)
+		default:
+			return
+		}
+	}
 }
 
 // kill ends the connection at once: the running statement is cancelled and
@@ -153,6 +192,7 @@ func (c *conn) closeSession() {
 // readLoop frames client messages for the state machine. It keeps reading
 // while a statement runs so that a vanished client cancels it.
 func (c *conn) readLoop() {
+	defer close(c.readDone)
 	maxLen := c.srv.opts.MaxMessageSize
 	var hdr [5]byte
 	for {
@@ -171,13 +211,25 @@ func (c *conn) readLoop() {
 				WithDetail("Message of %d bytes exceeds the limit of %d bytes.", n-4, maxLen)})
 			return
 		}
-		body := make([]byte, n-4)
-		if _, err := io.ReadFull(c.br, body); err != nil {
+		// A large body first takes its share of the server's message
+		// memory, then grows only as its bytes arrive.
+		var budget int64
+		if n-4 > bigFrame {
+			budget = n - 4
+			if err := c.srv.msgMem.acquire(c.ctx, budget); err != nil {
+				c.clientGone(err)
+				return
+			}
+		}
+		body, err := readBody(c.br, int(n-4))
+		if err != nil {
+			c.srv.msgMem.release(budget)
 			c.clientGone(err)
 			return
 		}
 		big := len(body) > bigFrame
-		if !c.push(frame{typ: hdr[0], body: body, big: big}) {
+		if !c.push(frame{typ: hdr[0], body: body, big: big, budget: budget}) {
+			c.srv.msgMem.release(budget)
 			return
 		}
 		if big {
@@ -249,8 +301,11 @@ func (c *conn) next(idle bool) (frame, bool) {
 	}
 }
 
-// took lets the reader go on after a big frame.
+// took lets the reader go on after a big frame. Taking a frame means the
+// previous one is handled: its message memory goes back to the server.
 func (c *conn) took(f frame) frame {
+	c.srv.msgMem.release(c.held)
+	c.held = f.budget
 	if f.big {
 		c.taken <- struct{}{}
 	}

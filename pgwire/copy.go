@@ -38,7 +38,7 @@ func (c *conn) copyIn(r CopyInResult) error {
 		switch f.typ {
 		case 'd':
 			// CopyData is the raw body; no decoding needed.
-			if err := r.Write(f.body); err != nil {
+			if err := r.Write(c.ctx, f.body); err != nil {
 				return err
 			}
 		case 'c':

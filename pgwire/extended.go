@@ -131,6 +131,12 @@ func (c *conn) parseMsg(m *pgproto3.Parse) error {
 			return sqlerr.New(sqlerr.DuplicatePreparedStatement, "prepared statement %q already exists", m.Name)
 		}
 	}
+	if err := types.CheckUTF8String(m.Name); err != nil {
+		return err
+	}
+	if err := types.CheckUTF8String(m.Query); err != nil {
+		return err
+	}
 	stmts, err := c.sess.Parse(m.Query)
 	if err != nil {
 		return err
@@ -172,6 +178,9 @@ func (c *conn) lookupPortal(name string) (*portal, error) {
 }
 
 func (c *conn) bindMsg(m *pgproto3.Bind) error {
+	if err := types.CheckUTF8String(m.DestinationPortal); err != nil {
+		return err
+	}
 	ps, err := c.lookupStmt(m.PreparedStatement)
 	if err != nil {
 		return err
@@ -203,6 +212,11 @@ func (c *conn) bindMsg(m *pgproto3.Bind) error {
 		t := ps.params[i]
 		switch format {
 		case 0:
+			// Every text-format value is text from the client, whatever
+			// its type: PostgreSQL checks its encoding first.
+			if err := types.CheckUTF8(raw); err != nil {
+				return err
+			}
 			d, err := types.ParseText(string(raw), t, c.loc)
 			if err != nil {
 				return sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation)

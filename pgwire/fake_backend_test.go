@@ -407,7 +407,7 @@ func (r *fakeCopyIn) Next(context.Context) (arrow.Record, error) { return nil, n
 func (r *fakeCopyIn) Tag() string                                { return "" }
 func (r *fakeCopyIn) Close()                                     {}
 func (r *fakeCopyIn) CopyFormat() (int8, int)                    { return 0, 1 }
-func (r *fakeCopyIn) Write(data []byte) error {
+func (r *fakeCopyIn) Write(_ context.Context, data []byte) error {
 	if bytes.Contains(data, []byte("bad")) {
 		return sqlerr.New(sqlerr.InvalidTextRepresentation, "invalid input syntax for type integer: %q", "bad")
 	}

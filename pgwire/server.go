@@ -14,9 +14,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 )
 
 // DefaultMaxMessageSize is the largest message body accepted from a client
@@ -57,7 +59,20 @@ type Options struct {
 	// MaxMessageSize bounds the body of one client message; larger messages
 	// end the connection with 08P01. Zero means DefaultMaxMessageSize.
 	MaxMessageSize int
-	Auth           AuthConfig
+	// MaxConnections bounds the sessions served at once (PostgreSQL's
+	// max_connections); a client beyond it gets FATAL 53300 after its
+	// startup packet. Zero means DefaultMaxConnections, negative no limit.
+	MaxConnections int
+	// AuthenticationTimeout bounds the time from accepting a connection to
+	// the end of its authentication; a connection still silent then is
+	// closed. Zero means DefaultAuthenticationTimeout, negative none.
+	AuthenticationTimeout time.Duration
+	// MessageMemory bounds the bytes of large messages (above 256 KiB)
+	// being read at once across all connections; a reader waits for its
+	// share. Zero means DefaultMessageMemory; it is never below
+	// MaxMessageSize.
+	MessageMemory int64
+	Auth          AuthConfig
 }
 
 // Server serves the PostgreSQL protocol for a Backend.
@@ -76,6 +91,11 @@ type Server struct {
 	byPID     map[uint32]*conn // for CancelRequest
 	nextPID   uint32
 	connWG    sync.WaitGroup
+	// sessions counts connections holding a max_connections slot.
+	sessions int
+
+	// msgMem is the budget of large message bodies being read.
+	msgMem *byteBudget
 }
 
 // NewServer returns a server for b.
@@ -83,6 +103,16 @@ func NewServer(b Backend, opts Options) *Server {
 	if opts.MaxMessageSize <= 0 {
 		opts.MaxMessageSize = DefaultMaxMessageSize
 	}
+	if opts.MaxConnections == 0 {
+		opts.MaxConnections = DefaultMaxConnections
+	}
+	if opts.AuthenticationTimeout == 0 {
+		opts.AuthenticationTimeout = DefaultAuthenticationTimeout
+	}
+	if opts.MessageMemory <= 0 {
+		opts.MessageMemory = DefaultMessageMemory
+	}
+	opts.MessageMemory = max(opts.MessageMemory, int64(opts.MaxMessageSize))
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -96,6 +126,7 @@ func NewServer(b Backend, opts Options) *Server {
 		conns:     make(map[*conn]struct{}),
 		byPID:     make(map[uint32]*conn),
 		nextPID:   1000,
+		msgMem:    newByteBudget(opts.MessageMemory),
 	}
 }
 
@@ -123,6 +154,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.mu.Unlock()
 	}()
 
+	backoff := acceptBackoff{log: s.log}
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -132,18 +164,33 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			default:
 			}
 			if ctx.Err() != nil {
-				s.closeAll()
-				s.connWG.Wait()
-				return ctx.Err()
+				return s.endServe(ctx)
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if !retryableAcceptError(err) {
+				return fmt.Errorf("pgwire: accept: %w", err)
 			}
-			return err
+			t := time.NewTimer(backoff.next(err))
+			select {
+			case <-t.C:
+			case <-s.shutdown:
+				t.Stop()
+				return ErrServerClosed
+			case <-ctx.Done():
+				t.Stop()
+				return s.endServe(ctx)
+			}
+			continue
 		}
+		backoff.reset()
 		s.startConn(ctx, nc)
 	}
+}
+
+// endServe closes every connection after ctx ended and waits for them.
+func (s *Server) endServe(ctx context.Context) error {
+	s.closeAll()
+	s.connWG.Wait()
+	return ctx.Err()
 }
 
 // startConn registers nc and serves it on a new goroutine.

@@ -4,6 +4,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 )
 
 // simpleQuery runs every statement of a Query message in turn, stopping at
@@ -14,7 +15,11 @@ func (c *conn) simpleQuery(sql string) error {
 	if p, ok := c.portals[""]; ok {
 		c.dropPortal(p)
 	}
-	stmts, err := c.sess.Parse(sql)
+	var stmts []Statement
+	err := types.CheckUTF8String(sql)
+	if err == nil {
+		stmts, err = c.sess.Parse(sql)
+	}
 	switch {
 	case err != nil:
 		c.sendError(err)

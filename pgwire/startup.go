@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 )
 
 // Request codes of the untyped startup packets.
@@ -35,6 +36,10 @@ func (c *conn) startup() bool {
 	for attempt := 0; ; attempt++ {
 		body, err := c.readStartupPacket()
 		if err != nil {
+			if isTimeout(err) {
+				c.log.Debug("pgwire: no startup packet within the authentication timeout")
+				return false
+			}
 			if !isEOF(err) {
 				c.log.Debug("pgwire: bad startup packet", "err", err)
 				c.sendFatal(err)
@@ -72,6 +77,10 @@ func (c *conn) startup() bool {
 			c.sendFatal(err)
 			return false
 		}
+		if err := checkStartupEncoding(params); err != nil {
+			c.sendFatal(err)
+			return false
+		}
 		// Newer minor versions and protocol options (_pq_.*) are declined
 		// the way PostgreSQL 15 does it.
 		var unknown []string
@@ -102,6 +111,12 @@ func (c *conn) startup() bool {
 	if info.Database == "" {
 		info.Database = info.User
 	}
+	if !c.srv.takeSlot() {
+		c.log.Info("pgwire: connection refused: max_connections reached", "max_connections", c.srv.opts.MaxConnections)
+		c.sendFatal(sqlerr.New(sqlerr.TooManyConnections, "sorry, too many clients already"))
+		return false
+	}
+	c.slot = true
 	if !c.authenticate(info.User) {
 		return false
 	}
@@ -283,6 +298,25 @@ func isLoopback(addr net.Addr) bool {
 		return true
 	}
 	return false
+}
+
+// checkStartupEncoding refuses startup parameters (user, database,
+// options, ...) that are not valid UTF-8.
+func checkStartupEncoding(params map[string]string) error {
+	for k, v := range params {
+		if err := types.CheckUTF8String(k); err != nil {
+			return err
+		}
+		if err := types.CheckUTF8String(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func isEOF(err error) bool {

@@ -26,15 +26,22 @@
 // Commits are serialized by one mutex and synced to the WAL before they
 // return. Uniqueness of primary keys is checked when a row is written and
 // checked again at commit when another transaction committed in between, so
-// two transactions never both insert the same key. There is no other
-// conflict detection: concurrent writers to the same row are last-writer-wins.
+// two transactions never both insert the same key. Rows about to be
+// updated or deleted are locked until the transaction ends (lock.go), so
+// concurrent writers of one row take turns; snapshot transactions
+// (RepeatableRead, Serializable) fail with ErrSerialization instead of
+// overwriting a change committed after their snapshot, and Serializable
+// ones validate what they read at commit (serializable.go).
 package storage
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -55,7 +62,10 @@ const blockCacheSize = 256 << 20
 // DB is the database: a pebble instance plus the commit lock and the
 // counters that transactions share.
 type DB struct {
-	pdb *pebble.DB
+	pdb  *pebble.DB
+	lock *pebble.Lock
+	// space refuses commits on a (nearly) full disk (space.go).
+	space *spaceGuard
 
 	// commitMu serializes Txn commits (and the uniqueness re-checks that
 	// precede them).
@@ -63,6 +73,14 @@ type DB struct {
 	// commits counts Txn commits; a transaction whose key checks happened
 	// with no commit in between need not re-check them.
 	commits atomic.Uint64
+
+	// txnIDs numbers transactions; locks are their row locks; ssi keeps
+	// the write sets Serializable transactions validate against.
+	txnIDs atomic.Uint64
+	locks  *lockTable
+	ssi    ssiTracker
+	// maxTxnBytes bounds one transaction's buffered writes.
+	maxTxnBytes atomic.Int64
 
 	seqMu sync.Mutex
 	seqs  map[string]*seqRange
@@ -74,10 +92,48 @@ type DB struct {
 	notify   chan struct{}
 }
 
-// Open opens (creating if needed) the database in dir.
+// Options configure OpenWith.
+type Options struct {
+	// Logger receives storage events; nil means slog.Default().
+	Logger *slog.Logger
+	// LockWait is how long Open retries the data directory lock while
+	// another process holds it (a server still exiting after kill -9).
+	// Zero means DefaultLockWait, negative no retry.
+	LockWait time.Duration
+	// SpaceReserve is the free disk space below which commits are refused
+	// with 53100 and Open fails (space.go). Zero means
+	// DefaultSpaceReserve, negative no check.
+	SpaceReserve int64
+}
+
+// Open opens (creating if needed) the database in dir with default options.
 func Open(dir string) (*DB, error) {
+	return OpenWith(dir, Options{})
+}
+
+// OpenWith opens (creating if needed) the database in dir.
+func OpenWith(dir string, o Options) (*DB, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if o.LockWait == 0 {
+		o.LockWait = DefaultLockWait
+	}
+	if o.SpaceReserve == 0 {
+		o.SpaceReserve = DefaultSpaceReserve
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir, max(o.LockWait, 0), log)
+	if err != nil {
+		return nil, err
+	}
+	guard := &spaceGuard{dir: dir, reserve: o.SpaceReserve, log: log}
+	if err := guard.checkSpaceAtOpen(); err != nil {
+		lock.Close()
+		return nil, err
 	}
 	cache := pebble.NewCache(blockCacheSize)
 	defer cache.Unref()
@@ -85,27 +141,35 @@ func Open(dir string) (*DB, error) {
 		Cache:              cache,
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
-		Logger:             quietLogger{},
+		Logger:             &pebbleLogger{log: log},
+		Lock:               lock,
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	pdb, err := pebble.Open(dir, opts)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, seqs: map[string]*seqRange{}}
+	db := &DB{pdb: pdb, lock: lock, space: guard, seqs: map[string]*seqRange{}, locks: newLockTable()}
+	db.maxTxnBytes.Store(DefaultMaxTxnBytes)
 	if err := db.loadLogSeq(); err != nil {
 		pdb.Close()
+		lock.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
-// Close closes the database. Open snapshots, iterators and transactions
-// must be closed first.
+// Close closes the database and releases the data directory lock. Open
+// snapshots, iterators and transactions must be closed first.
 func (db *DB) Close() error {
-	return db.pdb.Close()
+	err := db.pdb.Close()
+	if lerr := db.lock.Close(); err == nil {
+		err = lerr
+	}
+	return err
 }
 
 // Pebble returns the underlying pebble database, for areas (streaming
@@ -144,17 +208,44 @@ func putUint32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
 }
 
-// quietLogger drops pebble's informational messages but keeps errors
-// visible on stderr; fatal conditions still stop the process.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any) {}
-func (quietLogger) Errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
+// pebbleLogger drops pebble's informational messages, logs its errors at
+// most once every pebbleErrorEvery (a flush failing on a full disk is
+// retried, and reported, without end), and turns a fatal condition into
+// one log line and a non-zero exit: pebble cannot go on after it.
+type pebbleLogger struct {
+	log        *slog.Logger
+	mu         sync.Mutex
+	lastErr    time.Time
+	suppressed int
 }
-func (quietLogger) Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pebble: fatal: "+format+"\n", args...)
+
+// pebbleErrorEvery is the least time between two logged pebble errors.
+const pebbleErrorEvery = 10 * time.Second
+
+func (*pebbleLogger) Infof(string, ...any) {}
+
+func (l *pebbleLogger) Errorf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := time.Now(); now.Sub(l.lastErr) >= pebbleErrorEvery {
+		l.log.Error("storage engine error", "err", firstLine(fmt.Sprintf(format, args...)), "suppressed", l.suppressed)
+		l.lastErr, l.suppressed = now, 0
+	} else {
+		l.suppressed++
+	}
+}
+
+func (l *pebbleLogger) Fatalf(format string, args ...any) {
+	l.log.Error("storage engine failed; the server stops", "err", firstLine(fmt.Sprintf(format, args...)))
 	os.Exit(1)
+}
+
+// firstLine keeps a message on one log line (some carry a stack trace).
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // StateKey returns the key of key in streaming state table id.

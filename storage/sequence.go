@@ -50,6 +50,9 @@ func (db *DB) NextSequence(name string, n int64) (first int64, err error) {
 		limit := r.next + n + seqBlock
 		var buf [8]byte
 		binary.BigEndian.PutUint64(buf[:], uint64(limit))
+		if err := db.CheckSpace(int64(len(buf))); err != nil {
+			return 0, err
+		}
 		if err := db.pdb.Set(sequenceKey(name), buf[:], pebble.Sync); err != nil {
 			return 0, fmt.Errorf("storage: sequence %q: %w", name, err)
 		}

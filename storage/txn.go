@@ -1,10 +1,13 @@
 package storage
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -12,13 +15,93 @@ import (
 // ErrTxnDone is returned by operations on a committed or rolled back Txn.
 var ErrTxnDone = errors.New("storage: transaction already committed or rolled back")
 
+// Isolation is a transaction's isolation level.
+type Isolation uint8
+
+const (
+	// ReadCommitted: each read (each iterator, each point read) sees what
+	// is committed when it starts, merged with the transaction's own
+	// writes; rows to change are locked and re-read at their newest
+	// version.
+	ReadCommitted Isolation = iota
+	// RepeatableRead: every read of the transaction sees one snapshot,
+	// taken at its first statement, merged with its own writes; changing
+	// a row that another transaction changed since fails with
+	// ErrSerialization.
+	RepeatableRead
+	// Serializable: RepeatableRead, and Commit fails with
+	// ErrSerialization when a transaction that committed after the
+	// snapshot wrote a key this one read (see serializable.go).
+	Serializable
+)
+
+func (i Isolation) String() string {
+	switch i {
+	case RepeatableRead:
+		return "repeatable read"
+	case Serializable:
+		return "serializable"
+	}
+	return "read committed"
+}
+
+// ErrSerialization: a snapshot transaction met a change committed after its
+// snapshot (SQLSTATE 40001).
+var ErrSerialization = errors.New("could not serialize access due to concurrent update")
+
+// ErrTxnTooLarge is returned by a write that takes the transaction's write
+// set past the database's limit (SetMaxTxnBytes).
+var ErrTxnTooLarge = errors.New("transaction write set too large")
+
+// DefaultMaxTxnBytes bounds a transaction's buffered writes unless
+// SetMaxTxnBytes says otherwise.
+const DefaultMaxTxnBytes = 1 << 30
+
+// SetMaxTxnBytes bounds the bytes one transaction may buffer; writes past
+// it fail with ErrTxnTooLarge. Zero or less restores the default.
+func (db *DB) SetMaxTxnBytes(n int64) {
+	if n <= 0 {
+		n = DefaultMaxTxnBytes
+	}
+	db.maxTxnBytes.Store(n)
+}
+
+// MaxTxnBytes is the current bound of a transaction's buffered writes.
+func (db *DB) MaxTxnBytes() int64 { return db.maxTxnBytes.Load() }
+
+// checkSize refuses writes past the write-set bound.
+func (t *Txn) checkSize() error {
+	if int64(t.batch.Len()) > t.db.maxTxnBytes.Load() {
+		return ErrTxnTooLarge
+	}
+	return nil
+}
+
 // Txn is a read-write transaction. Writes are buffered in an indexed pebble
-// batch and applied atomically (and synced) by Commit; reads see the
-// database as of each read merged with the transaction's own writes. A Txn
-// is used by one goroutine at a time.
+// batch and applied atomically (and synced) by Commit. Under ReadCommitted
+// reads see the database as of each read merged with the transaction's own
+// writes; under RepeatableRead and Serializable they see the snapshot taken
+// by StartSnapshot merged with them. A Txn is used by one goroutine at a
+// time.
 type Txn struct {
 	db    *DB
 	batch *pebble.Batch
+	id    uint64
+	iso   Isolation
+	// locks are the keys this transaction holds row locks on.
+	locks []string
+	// snap is the snapshot of a RepeatableRead or Serializable
+	// transaction, once its first statement started.
+	snap *pebble.Snapshot
+	// snapCommits is db.commits when snap was taken.
+	snapCommits uint64
+	// written tracks, for snapshot reads, which keys the batch holds:
+	// true for a live value, false for a deletion; delRanges are the
+	// ranges it deleted. Kept only under RepeatableRead and Serializable.
+	written   map[string]bool
+	delRanges [][2][]byte
+	// reads is the read set of a Serializable transaction.
+	reads *readSet
 	// absent are keys this transaction wrote on the promise that they did
 	// not exist (unique primary keys); Commit re-checks them when another
 	// transaction committed since checkedAt.
@@ -41,13 +124,86 @@ type absentKey struct {
 	dup func(key []byte) error
 }
 
-// Begin starts a transaction.
+// Begin starts a ReadCommitted transaction.
 func (db *DB) Begin() *Txn {
-	return &Txn{db: db, batch: db.pdb.NewIndexedBatch()}
+	return &Txn{db: db, batch: db.pdb.NewIndexedBatch(), id: db.txnIDs.Add(1)}
 }
 
-// Get implements Reader: the transaction's own writes, else the database.
+// BeginIso starts a transaction at isolation level iso.
+func (db *DB) BeginIso(iso Isolation) *Txn {
+	t := db.Begin()
+	t.SetIsolation(iso)
+	return t
+}
+
+// ID identifies the transaction (in lock waits and deadlock reports).
+func (t *Txn) ID() uint64 { return t.id }
+
+// Isolation returns the transaction's isolation level.
+func (t *Txn) Isolation() Isolation { return t.iso }
+
+// SetIsolation changes the isolation level; it may only be called before
+// the transaction's first read or write (SET TRANSACTION), and reports
+// false otherwise.
+func (t *Txn) SetIsolation(iso Isolation) bool {
+	if t.snap != nil || !t.batch.Empty() || t.reads != nil && !t.reads.empty() {
+		return iso == t.iso
+	}
+	t.iso = iso
+	if iso >= RepeatableRead && t.written == nil {
+		t.written = map[string]bool{}
+	}
+	if iso == Serializable && t.reads == nil {
+		t.reads = &readSet{}
+	} else if iso != Serializable {
+		t.reads = nil
+	}
+	return true
+}
+
+// StartSnapshot takes the snapshot of a RepeatableRead or Serializable
+// transaction if it has none yet; statements call it before they read.
+func (t *Txn) StartSnapshot() {
+	if t.iso < RepeatableRead || t.snap != nil || t.done {
+		return
+	}
+	t.db.commitMu.Lock()
+	t.snap = t.db.pdb.NewSnapshot()
+	t.snapCommits = t.db.commits.Load()
+	if t.iso == Serializable {
+		t.db.ssi.begin(t)
+	}
+	t.db.commitMu.Unlock()
+}
+
+// Get implements Reader: the transaction's own writes, else the database
+// (or its snapshot).
 func (t *Txn) Get(key []byte) ([]byte, bool, error) {
+	if t.done {
+		return nil, false, ErrTxnDone
+	}
+	if t.snap == nil {
+		return getCopy(t.batch.Get(key))
+	}
+	if live, ok := t.written[string(key)]; ok {
+		if !live {
+			return nil, false, nil
+		}
+		return getCopy(t.batch.Get(key))
+	}
+	if t.inDelRange(key) {
+		return nil, false, nil
+	}
+	if t.reads != nil {
+		t.reads.addKey(key)
+	}
+	return getCopy(t.snap.Get(key))
+}
+
+// GetLatest reads key's newest committed version merged with the
+// transaction's own writes, whatever the isolation level: what a row lock
+// protects, read again once the lock is held.
+func (t *Txn) GetLatest(key []byte) ([]byte, bool, error) {
 	if t.done {
 		return nil, false, ErrTxnDone
 	}
@@ -55,18 +211,27 @@ func (t *Txn) Get(key []byte) ([]byte, bool, error) {
 }
 
 // NewIter implements Reader. The iterator sees the transaction's writes as
-// of its creation merged with the database.
+// of its creation merged with the database (or its snapshot).
 func (t *Txn) NewIter(lo, hi []byte) (Iter, error) {
 	if t.done {
 		return nil, ErrTxnDone
 	}
-	return newIter(t.batch.NewIter(iterOpts(lo, hi)))
+	if t.snap == nil {
+		return newIter(t.batch.NewIter(iterOpts(lo, hi)))
+	}
+	return t.newSnapshotIter(lo, hi)
 }
 
 // Set writes key = value.
 func (t *Txn) Set(key, value []byte) error {
 	if t.done {
 		return ErrTxnDone
+	}
+	if err := t.checkSize(); err != nil {
+		return err
+	}
+	if t.written != nil {
+		t.written[string(key)] = true
 	}
 	return t.batch.Set(key, value, nil)
 }
@@ -76,7 +241,13 @@ func (t *Txn) Delete(key []byte) error {
 	if t.done {
 		return ErrTxnDone
 	}
+	if err := t.checkSize(); err != nil {
+		return err
+	}
 	t.deleted = true
+	if t.written != nil {
+		t.written[string(key)] = false
+	}
 	return t.batch.Delete(key, nil)
 }
 
@@ -86,8 +257,73 @@ func (t *Txn) DeleteRange(lo, hi []byte) error {
 		return ErrTxnDone
 	}
 	t.deleted = true
+	if t.written != nil {
+		for k := range t.written {
+			if bytes.Compare([]byte(k), lo) >= 0 && (hi == nil || bytes.Compare([]byte(k), hi) < 0) {
+				t.written[k] = false
+			}
+		}
+		t.delRanges = append(t.delRanges, [2][]byte{slices.Clone(lo), slices.Clone(hi)})
+	}
 	return t.batch.DeleteRange(lo, hi, nil)
 }
+
+// inDelRange reports whether key lies in a range this transaction deleted.
+func (t *Txn) inDelRange(key []byte) bool {
+	for _, r := range t.delRanges {
+		if bytes.Compare(key, r[0]) >= 0 && (r[1] == nil || bytes.Compare(key, r[1]) < 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// Lock takes a row lock on key until the transaction ends (lock.go). ok is
+// false when policy is WaitSkip and the row is locked; waited reports that
+// the request had to wait for another transaction.
+func (t *Txn) Lock(ctx context.Context, key []byte, mode LockMode, policy WaitPolicy, timeout time.Duration) (ok, waited bool, err error) {
+	if t.done {
+		return false, false, ErrTxnDone
+	}
+	k := string(key)
+	ok, waited, err = t.db.locks.acquire(ctx, t.id, k, mode, policy, timeout)
+	if ok && (len(t.locks) == 0 || t.locks[len(t.locks)-1] != k) {
+		t.locks = append(t.locks, k)
+	}
+	return ok, waited, err
+}
+
+// CheckSnapshotConflict reports ErrSerialization when key, which this
+// RepeatableRead or Serializable transaction holds a lock on and is about
+// to change, was changed by a transaction that committed after its
+// snapshot. Under ReadCommitted it reports nothing.
+func (t *Txn) CheckSnapshotConflict(key []byte) error {
+	if t.snap == nil {
+		return nil
+	}
+	if _, mine := t.written[string(key)]; mine {
+		return nil // locked since this transaction wrote it
+	}
+	if t.db.commits.Load() == t.snapCommits {
+		return nil
+	}
+	old, oldOK, err := getCopy(t.snap.Get(key))
+	if err != nil {
+		return err
+	}
+	cur, curOK, err := getCopy(t.db.pdb.Get(key))
+	if err != nil {
+		return err
+	}
+	if oldOK != curOK || !bytes.Equal(old, cur) {
+		return ErrSerialization
+	}
+	return nil
+}
+
+// CommitCount is the number of transactions committed so far: a reader
+// that remembers it can tell whether anything committed since.
+func (db *DB) CommitCount() uint64 { return db.commits.Load() }
 
 // Empty reports whether the transaction has written nothing.
 func (t *Txn) Empty() bool { return t.batch.Empty() }
@@ -122,23 +358,44 @@ func (t *Txn) SetAbsent(key, value []byte, dup func(key []byte) error) error {
 	if !inDB {
 		t.absent = append(t.absent, absentKey{key: append([]byte(nil), key...), dup: dup})
 	}
-	return t.batch.Set(key, value, nil)
+	return t.Set(key, value)
 }
 
 // Commit applies the transaction's writes atomically and durably. The
-// transaction is finished whether or not Commit succeeds.
+// transaction is finished whether or not Commit succeeds, and its row
+// locks are released.
 func (t *Txn) Commit() error {
 	if t.done {
 		return ErrTxnDone
 	}
 	t.done = true
-	defer t.batch.Close()
+	defer t.finish()
 	if t.batch.Empty() {
 		return nil
 	}
+	if err := t.db.CheckSpace(int64(t.batch.Len())); err != nil {
+		return err
+	}
+	if err := t.apply(); err != nil {
+		return err
+	}
+	// The WAL sync happens outside the commit lock, so that commits of
+	// many sessions share one fsync (group commit); the locks are
+	// released (by finish) only once the commit is durable.
+	return t.batch.SyncWait()
+}
+
+// apply checks and applies the batch under the commit lock, without
+// waiting for the WAL sync.
+func (t *Txn) apply() error {
 	db := t.db
 	db.commitMu.Lock()
 	defer db.commitMu.Unlock()
+	if t.iso == Serializable {
+		if err := db.ssi.validate(t); err != nil {
+			return err
+		}
+	}
 	if len(t.absent) > 0 && db.commits.Load() != t.checkedAt {
 		for _, a := range t.absent {
 			found, err := exists(db.pdb.Get(a.key))
@@ -167,10 +424,11 @@ func (t *Txn) Commit() error {
 			return err
 		}
 	}
-	if err := t.batch.Commit(pebble.Sync); err != nil {
+	if err := db.pdb.ApplyNoSyncWait(t.batch, pebble.Sync); err != nil {
 		return err
 	}
 	db.commits.Add(1)
+	db.ssi.committed(t)
 	if len(t.changes) > 0 {
 		db.logSeq.Store(seq)
 		db.wakeLogReaders()
@@ -178,14 +436,28 @@ func (t *Txn) Commit() error {
 	return nil
 }
 
-// Rollback discards the transaction's writes. It is safe to call after
-// Commit (it then does nothing).
+// Rollback discards the transaction's writes and releases its row locks.
+// It is safe to call after Commit (it then does nothing).
 func (t *Txn) Rollback() {
 	if t.done {
 		return
 	}
 	t.done = true
+	t.finish()
+}
+
+// finish releases what a finished transaction holds.
+func (t *Txn) finish() {
 	t.batch.Close()
+	t.db.locks.release(t.id, t.locks)
+	t.locks = nil
+	if t.snap != nil {
+		if t.iso == Serializable {
+			t.db.ssi.end(t)
+		}
+		t.snap.Close()
+		t.snap = nil
+	}
 }
 
 // Savepoint marks a point in a transaction that RollbackTo can return to.
@@ -232,6 +504,11 @@ func (t *Txn) RollbackTo(sp Savepoint) error {
 	}
 	t.batch.Close()
 	t.batch = nb
+	if t.written != nil {
+		if err := t.rebuildWritten(); err != nil {
+			return err
+		}
+	}
 	t.absent = t.absent[:sp.absent]
 	t.changes = t.changes[:sp.changes]
 	t.rechecks = t.rechecks[:sp.rechecks]

@@ -535,7 +535,11 @@ type stringAggAcc struct {
 	bytea bool
 	buf   [][]byte
 	has   []bool
+	size  int64 // bytes appended to buf
 }
+
+// Size implements SizedAccumulator.
+func (a *stringAggAcc) Size() int64 { return a.size + int64(cap(a.buf))*25 }
 
 func (a *stringAggAcc) Update(groups []uint32, ng int, args []arrow.Array, n int) error {
 	a.buf, a.has = growTo(a.buf, ng), growTo(a.has, ng)
@@ -550,9 +554,13 @@ func (a *stringAggAcc) Update(groups []uint32, ng int, args []arrow.Array, n int
 			continue
 		}
 		if a.has[g] && args[1].IsValid(i) {
-			a.buf[g] = append(a.buf[g], val(args[1], i)...)
+			d := val(args[1], i)
+			a.buf[g] = append(a.buf[g], d...)
+			a.size += int64(len(d))
 		}
-		a.buf[g] = append(a.buf[g], val(args[0], i)...)
+		v := val(args[0], i)
+		a.buf[g] = append(a.buf[g], v...)
+		a.size += int64(len(v))
 		a.has[g] = true
 	}
 	return nil
@@ -580,7 +588,7 @@ func (a *stringAggAcc) Finish(_ *Env, ng int) (arrow.Array, error) {
 	}
 	return b.NewArray(), nil
 }
-func (a *stringAggAcc) Release() { a.buf, a.has = nil, nil }
+func (a *stringAggAcc) Release() { a.buf, a.has, a.size = nil, nil, 0 }
 
 // arrayAggAcc is array_agg, producing array text ({1,2,NULL}).
 type arrayAggAcc struct {
@@ -588,7 +596,11 @@ type arrayAggAcc struct {
 	elems [][]string // "" with null flag encoded as nil entry in nulls
 	nulls [][]bool
 	has   []bool
+	size  int64 // bytes of the element texts
 }
+
+// Size implements SizedAccumulator.
+func (a *arrayAggAcc) Size() int64 { return a.size + int64(cap(a.elems))*49 }
 
 func (a *arrayAggAcc) Update(groups []uint32, ng int, args []arrow.Array, n int) error {
 	a.elems, a.nulls, a.has = growTo(a.elems, ng), growTo(a.nulls, ng), growTo(a.has, ng)
@@ -605,10 +617,13 @@ func (a *arrayAggAcc) Update(groups []uint32, ng int, args []arrow.Array, n int)
 		if d == nil {
 			a.elems[g] = append(a.elems[g], "")
 			a.nulls[g] = append(a.nulls[g], true)
+			a.size += 17
 			continue
 		}
-		a.elems[g] = append(a.elems[g], types.FormatText(d, t, nil))
+		e := types.FormatText(d, t, nil)
+		a.elems[g] = append(a.elems[g], e)
 		a.nulls[g] = append(a.nulls[g], false)
+		a.size += int64(len(e)) + 17
 	}
 	return nil
 }
@@ -628,7 +643,7 @@ func (a *arrayAggAcc) Finish(_ *Env, ng int) (arrow.Array, error) {
 	}
 	return b.NewArray(), nil
 }
-func (a *arrayAggAcc) Release() { a.elems, a.nulls, a.has = nil, nil, nil }
+func (a *arrayAggAcc) Release() { a.elems, a.nulls, a.has, a.size = nil, nil, nil, 0 }
 
 // FormatArrayText renders array elements (already in text form) as
 // PostgreSQL array text, quoting where array_out does.

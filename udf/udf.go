@@ -129,6 +129,14 @@ type Accumulator interface {
 	Release()
 }
 
+// SizedAccumulator is an Accumulator whose state grows with the values it
+// holds (string_agg, array_agg): Size is the bytes it holds now, so that
+// the statement's memory account sees a single huge group.
+type SizedAccumulator interface {
+	Accumulator
+	Size() int64
+}
+
 // Aggregate is one overload of an aggregate function.
 type Aggregate struct {
 	Name  string

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"streamsql/engine"
 	"streamsql/httpapi"
 	"streamsql/pgwire"
+	"streamsql/storage"
 )
 
 // config is the optional JSON config file; flags given on the command line win.
@@ -30,9 +30,20 @@ type config struct {
 	LogLevel string `json:"log_level"`
 	// StateMemory is the memory budget of streaming state, e.g. "8GB".
 	StateMemory string `json:"state_memory"`
+	// QueryMem is the default memory of one ad-hoc query (query_mem),
+	// TotalQueryMem that of all running queries together, e.g. "1GB".
+	QueryMem      string `json:"query_mem"`
+	TotalQueryMem string `json:"total_query_mem"`
 	// HTTP is the address of the metrics and health endpoints ("off":
 	// none).
 	HTTP string `json:"http_listen"`
+	// MaxConnections is the most client sessions at once.
+	MaxConnections int `json:"max_connections"`
+	// AuthenticationTimeout, LockWait: durations such as "60s".
+	AuthenticationTimeout string `json:"authentication_timeout"`
+	LockWait              string `json:"lock_wait"`
+	// DiskReserve is the free disk space kept, e.g. "128MB".
+	DiskReserve string `json:"disk_reserve"`
 }
 
 // defaultHTTP is where /metrics and /health are served unless -http says
@@ -41,9 +52,20 @@ const defaultHTTP = "127.0.0.1:5480"
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "streamsqld:", err)
+		// One line, in the format of the server's log, and a non-zero
+		// status, whatever stopped the server.
+		slog.New(slog.NewTextHandler(os.Stderr, nil)).Error("streamsqld stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// lockWaitOption maps -lock-wait to engine.Options.LockWait, where zero
+// means the default: -lock-wait 0 means trying the lock once.
+func lockWaitOption(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func run(args []string) error {
@@ -52,12 +74,19 @@ func run(args []string) error {
 	data := fs.String("data", "./data", "data directory")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	stateMem := fs.String("state-memory", "", "memory for streaming operator state before part of it stays on disk only, e.g. 8GB (default: half of the machine's memory; -1: no limit)")
+	queryMem := fs.String("query-mem", "", "default memory of one query (the query_mem setting) before sorts, hash aggregations and hash joins spill to <data>/tmp, e.g. 256MB (default: 1GB; -1: no limit)")
+	totalQueryMem := fs.String("total-query-mem", "", "memory of all running queries together, e.g. 8GB (default: three quarters of the machine's memory less -state-memory; -1: no limit)")
 	httpAddr := fs.String("http", defaultHTTP, `address of the HTTP endpoints /metrics (Prometheus) and /health; "off" for none`)
 	timeouts := map[string]*string{}
 	for _, name := range []string{"statement_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout"} {
 		timeouts[name] = fs.String(strings.ReplaceAll(name, "_", "-"), "", "server-wide default of "+name+", e.g. 30s, 10min (0: none)")
 	}
-	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory and http_listen")
+	maxConns := fs.Int("max-connections", pgwire.DefaultMaxConnections, "maximum number of concurrent client sessions; more get FATAL 53300")
+	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthenticationTimeout, "time a new connection has to send its startup packet and authenticate")
+	lockWait := fs.Duration("lock-wait", storage.DefaultLockWait, "how long to wait at start for the data directory lock held by another (exiting) process")
+	diskReserve := fs.String("disk-reserve", "128MB", "free disk space kept in the data directory's file system; below it writes fail with 53100 and the server does not start (-1: no check)")
+	maxTxn := fs.String("max-transaction-size", "1GB", "largest write set one transaction may buffer before it commits; larger ones fail with 54000")
+	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory, http_listen, max_connections, authentication_timeout, lock_wait, disk_reserve, query_mem and total_query_mem")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,9 +113,40 @@ func run(args []string) error {
 		if c.StateMemory != "" && !set["state-memory"] {
 			*stateMem = c.StateMemory
 		}
+		if c.QueryMem != "" && !set["query-mem"] {
+			*queryMem = c.QueryMem
+		}
+		if c.TotalQueryMem != "" && !set["total-query-mem"] {
+			*totalQueryMem = c.TotalQueryMem
+		}
 		if c.HTTP != "" && !set["http"] {
 			*httpAddr = c.HTTP
 		}
+		if c.MaxConnections != 0 && !set["max-connections"] {
+			*maxConns = c.MaxConnections
+		}
+		if c.DiskReserve != "" && !set["disk-reserve"] {
+			*diskReserve = c.DiskReserve
+		}
+		for _, d := range []struct {
+			key, flag, val string
+			dst            *time.Duration
+		}{{"authentication_timeout", "authentication-timeout", c.AuthenticationTimeout, authTimeout}, {"lock_wait", "lock-wait", c.LockWait, lockWait}} {
+			if d.val == "" || set[d.flag] {
+				continue
+			}
+			v, err := time.ParseDuration(d.val)
+			if err != nil {
+				return fmt.Errorf("config %s: %s: %w", *cfgPath, d.key, err)
+			}
+			*d.dst = v
+		}
+	}
+	if *maxConns < 1 {
+		return fmt.Errorf("bad -max-connections %d: must be at least 1", *maxConns)
+	}
+	if *authTimeout < time.Second {
+		return fmt.Errorf("bad -authentication-timeout %s: must be at least 1s", *authTimeout)
 	}
 	httpSet := *httpAddr != defaultHTTP
 	var lvl slog.Level
@@ -99,13 +159,34 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("bad -state-memory: %w", err)
 	}
+	qMem, err := parseSize(*queryMem)
+	if err != nil {
+		return fmt.Errorf("bad -query-mem: %w", err)
+	}
+	totalQMem, err := parseSize(*totalQueryMem)
+	if err != nil {
+		return fmt.Errorf("bad -total-query-mem: %w", err)
+	}
 	defaults := map[string]string{}
 	for name, v := range timeouts {
 		if *v != "" {
 			defaults[name] = *v
 		}
 	}
-	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit, Settings: defaults})
+	maxTxnBytes, err := parseSize(*maxTxn)
+	if err != nil || maxTxnBytes <= 0 {
+		return fmt.Errorf("bad -max-transaction-size %q: a size such as 512MB or 2GB", *maxTxn)
+	}
+	reserve, err := parseSize(*diskReserve)
+	if err != nil {
+		return fmt.Errorf("bad -disk-reserve: %w", err)
+	}
+	if reserve == 0 {
+		reserve = -1 // 0 asks for no reserve; storage reads 0 as its default
+	}
+	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit,
+		MaxConnections: *maxConns, Settings: defaults, MaxTransactionBytes: maxTxnBytes, AuthenticationTimeout: *authTimeout, LockWait: lockWaitOption(*lockWait), DiskReserve: reserve,
+		QueryMem: qMem, TotalQueryMem: totalQMem})
 	if err != nil {
 		return err
 	}
@@ -132,19 +213,20 @@ func run(args []string) error {
 			log.Info("HTTP endpoints", "addr", hln.Addr().String(), "paths", "/metrics /health")
 		}
 	}
-	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
+	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log, MaxConnections: *maxConns, AuthenticationTimeout: *authTimeout})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log.Info("streamsqld ready", "listen", ln.Addr().String(), "data", *data)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
+	var serveErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case err := <-errc:
-		if err != nil && !errors.Is(err, net.ErrClosed) {
-			log.Error("serve", "err", err)
-		}
+		// Serve retries what can be retried; anything else is fatal and
+		// the process must not exit with status 0.
+		serveErr = fmt.Errorf("serving %s stopped: %w", ln.Addr(), err)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -154,7 +236,10 @@ func run(args []string) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
-	return eng.Close()
+	if err := eng.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	return serveErr
 }
 
 // parseSize reads a byte count with an optional unit (kB, MB, GB, TB,

@@ -18,6 +18,8 @@ type Buffer struct {
 	filled  bool
 	pos     int
 	cache   map[any]any // the Cache the contents were stored in
+	mem     *exec.MemAccount
+	held    int64 // bytes reserved in the statement's account
 }
 
 // bufferContents is a Buffer's entry in exec.Ctx.Cache.
@@ -41,6 +43,7 @@ func (b *Buffer) Open(ctx *exec.Ctx) error {
 	if b.filled {
 		return nil
 	}
+	b.mem = ctx.Mem
 	if err := b.in.Open(ctx); err != nil {
 		b.in.Close()
 		return err
@@ -59,6 +62,13 @@ func (b *Buffer) Open(ctx *exec.Ctx) error {
 		if x == nil {
 			break
 		}
+		sz := batchBytes(x)
+		if err := b.mem.Grow("Buffer", sz); err != nil {
+			x.Release()
+			b.Reset()
+			return err
+		}
+		b.held += sz
 		b.batches = append(b.batches, x)
 	}
 	b.filled = true
@@ -101,6 +111,8 @@ func (b *Buffer) Reset() {
 		delete(b.cache, b)
 	}
 	b.batches, b.filled, b.pos, b.cache = nil, false, 0, nil
+	b.mem.Shrink(b.held)
+	b.held = 0
 }
 
 func (b *Buffer) Types() []types.T          { return b.in.Types() }

@@ -171,16 +171,22 @@ func nullColumn(t types.T, n int) arrow.Array {
 type table struct {
 	cols []arrow.Array
 	n    int
+	// mem holds held bytes for the table, given back by release.
+	mem  *exec.MemAccount
+	held int64
 }
 
-// materialize drains in into a table (concatenating its batches). The
-// table owns its arrays; release with release().
-func materialize(ctx *exec.Ctx, in exec.Operator, ts []types.T) (*table, error) {
+// materialize drains in into a table (concatenating its batches),
+// reserving it in the statement's account as operator op (53200 past the
+// limit). The table owns its arrays; release with release().
+func materialize(ctx *exec.Ctx, in exec.Operator, ts []types.T, op string) (*table, error) {
 	var batches []*exec.Batch
+	var held int64
 	defer func() {
 		for _, b := range batches {
 			b.Release()
 		}
+		ctx.Mem.Shrink(held)
 	}()
 	n := 0
 	for {
@@ -198,9 +204,26 @@ func materialize(ctx *exec.Ctx, in exec.Operator, ts []types.T) (*table, error) 
 			b.Release()
 			continue
 		}
+		sz := batchBytes(b)
+		if err := ctx.Mem.Grow(op, sz); err != nil {
+			b.Release()
+			return nil, err
+		}
+		held += sz
 		batches = append(batches, b)
 		n += b.N
 	}
+	t, err := concatBatches(batches, ts, n)
+	if err != nil {
+		return nil, err
+	}
+	t.mem, t.held, held = ctx.Mem, held, 0
+	return t, nil
+}
+
+// concatBatches concatenates batches (n rows in all, which stay the
+// caller's) into a table.
+func concatBatches(batches []*exec.Batch, ts []types.T, n int) (*table, error) {
 	t := &table{cols: make([]arrow.Array, len(ts)), n: n}
 	for j := range ts {
 		switch len(batches) {
@@ -229,6 +252,8 @@ func (t *table) release() {
 	if t == nil {
 		return
 	}
+	t.mem.Shrink(t.held)
+	t.held = 0
 	for _, c := range t.cols {
 		if c != nil {
 			c.Release()

@@ -40,7 +40,8 @@ func NewDistinctOn(in exec.Operator, onCols []int) exec.Operator {
 }
 
 func (d *Distinct) Open(ctx *exec.Ctx) error {
-	d.groups = newGroupTable(d.keyTs)
+	d.groups.release()
+	d.groups = accountedGroupTable(d.keyTs, ctx.Mem, "Distinct")
 	return d.in.Open(ctx)
 }
 
@@ -53,18 +54,18 @@ func (d *Distinct) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		if err != nil || b == nil {
 			return nil, err
 		}
-		out := d.firsts(b)
+		out, err := d.firsts(b)
 		b.Release()
-		if out != nil {
-			return out, nil
+		if err != nil || out != nil {
+			return out, err
 		}
 	}
 }
 
 // firsts returns the rows of b whose key was not seen before, or nil.
-func (d *Distinct) firsts(b *exec.Batch) *exec.Batch {
+func (d *Distinct) firsts(b *exec.Batch) (*exec.Batch, error) {
 	if b.N == 0 {
-		return nil
+		return nil, nil
 	}
 	if cap(d.ids) < b.N {
 		d.ids = make([]uint32, b.N)
@@ -78,13 +79,17 @@ func (d *Distinct) firsts(b *exec.Batch) *exec.Batch {
 		}
 	}
 	d.newRows = d.groups.assign(d.kcols, b.N, d.ids[:b.N], d.newRows[:0])
-	if len(d.newRows) == 0 {
-		return nil
+	if err := d.groups.charge(d.newRows); err != nil {
+		return nil, err
 	}
-	return takeCols(b.Cols, d.newRows)
+	if len(d.newRows) == 0 {
+		return nil, nil
+	}
+	return takeCols(b.Cols, d.newRows), nil
 }
 
 func (d *Distinct) Close() {
+	d.groups.release()
 	d.groups = nil
 	d.in.Close()
 }

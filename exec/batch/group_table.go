@@ -4,6 +4,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"streamsql/exec"
 	"streamsql/sql/types"
 )
 
@@ -21,6 +22,49 @@ type groupTable struct {
 	strs   map[string]uint32
 	n      int
 	keys   rowKeys
+	intKey bool // the last assign took the integer path
+
+	// mem, when set, is charged for the groups (charge) as operator op.
+	mem  *exec.MemAccount
+	op   string
+	held int64
+}
+
+// accounted returns a groupTable of ts whose groups are reserved in mem
+// as operator op.
+func accountedGroupTable(ts []types.T, mem *exec.MemAccount, op string) *groupTable {
+	g := newGroupTable(ts)
+	g.mem, g.op = mem, op
+	return g
+}
+
+// charge reserves the memory of the groups the last assign created
+// (newRows): the key and a map entry each. Past the statement's limit it
+// fails with 53200.
+func (g *groupTable) charge(newRows []int32) error {
+	if g == nil || g.mem == nil || len(newRows) == 0 {
+		return nil
+	}
+	n := int64(len(newRows)) * 40
+	if !g.intKey {
+		for _, r := range newRows {
+			n += int64(len(g.keys.keys[r])) + 16
+		}
+	}
+	if err := g.mem.Grow(g.op, n); err != nil {
+		return err
+	}
+	g.held += n
+	return nil
+}
+
+// release gives back what charge reserved.
+func (g *groupTable) release() {
+	if g == nil {
+		return
+	}
+	g.mem.Shrink(g.held)
+	g.held = 0
 }
 
 func newGroupTable(ts []types.T) *groupTable {
@@ -33,11 +77,14 @@ func (g *groupTable) assign(cols []arrow.Array, n int, ids []uint32, newRows []i
 	if len(cols) == 1 {
 		switch a := cols[0].(type) {
 		case *array.Int64:
+			g.intKey = true
 			return assignInts(g, a, a.Int64Values(), n, ids, newRows)
 		case *array.Int32:
+			g.intKey = true
 			return assignInts(g, a, a.Int32Values(), n, ids, newRows)
 		}
 	}
+	g.intKey = false
 	g.keys.encode(cols, g.ts, n)
 	for i, k := range g.keys.keys {
 		id, ok := g.strs[string(k)]

@@ -36,6 +36,14 @@ type AggSpec struct {
 // aggregate indexed by group id, and for DISTINCT aggregates a set of
 // (group id, argument tuple) keys already fed. All of it lives from the
 // first Next to Close.
+//
+// Memory: the groups' keys, table entries and accumulators are reserved
+// in the statement's account. When the account refuses a batch's new
+// groups, the aggregation spills (hash_agg_spill.go): the groups it has
+// keep aggregating in memory, the rows of any other group go to one of
+// spillParts partition files by a hash of their key, and each partition
+// is aggregated after the in-memory groups are out, by a HashAgg of its
+// own (which may spill again, with another hash).
 type HashAgg struct {
 	in         exec.Operator
 	groupCols  []int
@@ -57,6 +65,8 @@ type HashAgg struct {
 	argKeys  rowKeys
 	keyBuf   []byte
 	keyCols  []arrow.Array
+
+	spill aggSpill
 }
 
 // NewHashAgg returns a hash aggregation of in.
@@ -70,6 +80,10 @@ func NewHashAgg(in exec.Operator, groupCols []int, groupTypes []types.T, aggs []
 
 func (h *HashAgg) Open(ctx *exec.Ctx) error {
 	h.reset()
+	if h.spill.registered != ctx.Mem && len(h.groupCols) > 0 {
+		ctx.Mem.AddSpiller()
+		h.spill.registered = ctx.Mem
+	}
 	return h.in.Open(ctx)
 }
 
@@ -86,6 +100,7 @@ func (h *HashAgg) reset() {
 		releaseAll(p)
 	}
 	h.keyParts, h.seen, h.groups = nil, nil, nil
+	h.spill.reset()
 }
 
 func (h *HashAgg) Next(ctx *exec.Ctx) (*exec.Batch, error) {
@@ -96,6 +111,9 @@ func (h *HashAgg) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		h.done = true
 	}
 	if h.out == nil || h.pos >= h.out.n {
+		if h.spill.active() {
+			return h.nextPartition(ctx)
+		}
 		return nil, nil
 	}
 	hi := min(h.pos+exec.BatchSize, h.out.n)
@@ -114,6 +132,7 @@ func (h *HashAgg) numGroups() int {
 }
 
 func (h *HashAgg) run(ctx *exec.Ctx) error {
+	h.spill.mem = ctx.Mem
 	h.groups = newGroupTable(h.groupTypes)
 	h.keyParts = make([][]arrow.Array, len(h.groupCols))
 	h.accs = make([]udf.Accumulator, len(h.aggs))
@@ -135,17 +154,20 @@ func (h *HashAgg) run(ctx *exec.Ctx) error {
 		if b == nil {
 			break
 		}
-		err = h.consume(b)
+		err = h.consume(ctx, b)
 		b.Release()
 		if err != nil {
 			return err
 		}
 	}
+	if err := h.spill.finishWriting(); err != nil {
+		return err
+	}
 	return h.finish(ctx)
 }
 
 // consume folds one input batch into the groups.
-func (h *HashAgg) consume(b *exec.Batch) error {
+func (h *HashAgg) consume(ctx *exec.Ctx, b *exec.Batch) error {
 	n := b.N
 	if n == 0 {
 		return nil
@@ -162,11 +184,41 @@ func (h *HashAgg) consume(b *exec.Batch) error {
 		for _, c := range h.groupCols {
 			h.keyCols = append(h.keyCols, b.Cols[c])
 		}
-		h.newRows = h.groups.assign(h.keyCols, n, ids, h.newRows[:0])
-		if len(h.newRows) > 0 {
-			for j, c := range h.keyCols {
-				h.keyParts[j] = append(h.keyParts[j], takeColumn(c, h.newRows))
+		// At most every row makes a new group: reserve that much first.
+		// With growing accumulators a quarter of the memory stays free
+		// for the groups already in memory.
+		keyBytes := h.keyBytes(h.keyCols)
+		bound := keyBytes + int64(n)*h.entryBytes()
+		headroom := h.spill.headroom(h)
+		if !h.spill.spilling {
+			switch {
+			case h.groups.n > 0 && h.spill.canSpill() && h.spill.mem.OverBudget(h.spill.held, bound+headroom):
+				h.spill.spilling = true
+			case h.spill.mem.TryGrow(bound + headroom):
+				h.spill.mem.Shrink(headroom)
+			case !h.spill.canSpill():
+				return h.spill.mem.OutOfMemory("HashAgg", bound+headroom)
+			default:
+				h.spill.spilling = true
 			}
+		}
+		if h.spill.spilling {
+			var err error
+			if ids, err = h.spill.route(ctx, h, b, ids); err != nil {
+				return err
+			}
+		} else {
+			h.newRows = h.groups.assign(h.keyCols, n, ids, h.newRows[:0])
+			if len(h.newRows) > 0 {
+				for j, c := range h.keyCols {
+					h.keyParts[j] = append(h.keyParts[j], takeColumn(c, h.newRows))
+				}
+			}
+			// Keep what the new groups take, give back the rest.
+			k := int64(len(h.newRows))
+			used := keyBytes*k/int64(n) + k*h.entryBytes()
+			h.spill.mem.Shrink(bound - used)
+			h.spill.held += used
 		}
 	}
 	numGroups := h.numGroups()
@@ -192,6 +244,48 @@ func (h *HashAgg) consume(b *exec.Batch) error {
 		if err := h.accs[i].Update(gv, numGroups, args, n); err != nil {
 			return err
 		}
+	}
+	return h.accountGrowth()
+}
+
+// keyBytes is the memory of the key values of cols.
+func (h *HashAgg) keyBytes(cols []arrow.Array) int64 {
+	var keys int64
+	for _, c := range cols {
+		keys += arrayBytes(c)
+	}
+	return keys
+}
+
+// entryBytes is the memory of one group besides its key values: a table
+// entry and a state slot per aggregate.
+func (h *HashAgg) entryBytes() int64 { return int64(64 + 24*len(h.aggs)) }
+
+// accountGrowth reserves what accumulators of growing size (string_agg,
+// array_agg) and DISTINCT sets took in the last batch. That memory is
+// already taken: past the limit the statement fails, as a group's state
+// cannot spill.
+func (h *HashAgg) accountGrowth() error {
+	var size int64
+	for i, a := range h.accs {
+		if s, ok := a.(udf.SizedAccumulator); ok {
+			size += s.Size()
+		}
+		if h.seen[i] != nil {
+			size += int64(len(h.seen[i])) * 48
+		}
+	}
+	if d := size - h.spill.accSize; d > 0 {
+		if !h.spill.mem.TryGrow(d) {
+			if h.spill.spilling || !h.spill.canSpill() {
+				return h.spill.mem.OutOfMemory("HashAgg", d)
+			}
+			// Taken already: count it, and keep new groups on disk.
+			h.spill.mem.ForceGrow(d)
+			h.spill.spilling = true
+		}
+		h.spill.accSize = size
+		h.spill.held += d
 	}
 	return nil
 }

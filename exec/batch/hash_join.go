@@ -31,6 +31,8 @@ func NewHashJoin(left, right exec.Operator, kind JoinKind, leftKeys, rightKeys [
 	h := &HashJoin{leftKeys: leftKeys, rightKeys: rightKeys}
 	h.init(left, right, kind, residual)
 	h.build = h.buildTable
+	h.opName, h.spillable = "HashJoin", true
+	h.partition = h.partitionSides
 	return h
 }
 

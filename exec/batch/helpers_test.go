@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -198,6 +200,9 @@ func run(t *testing.T, ctx *exec.Ctx, op exec.Operator) []string {
 	t.Helper()
 	bs, err := Collect(ctx, op)
 	if err != nil {
+		if se := (*sqlerr.Error)(nil); errors.As(err, &se) {
+			t.Fatalf("%s: %v (%s)", op.Explain(), err, se.Detail)
+		}
 		t.Fatalf("%s: %v", op.Explain(), err)
 	}
 	return render(t, op.Types(), bs)

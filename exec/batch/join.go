@@ -79,6 +79,22 @@ type joinCore struct {
 	done         bool
 	li, ri       []int32
 	idx          []int32
+
+	// Memory (hash_join_spill.go): the build side is reserved in the
+	// statement's account; a hash join past the limit becomes a grace
+	// hash join, a nested loop join fails with 53200.
+	opName    string
+	spillable bool
+	// partition turns a build side that did not fit (the batches held
+	// and the one refused) into a grace hash join.
+	partition func(ctx *exec.Ctx, held []*exec.Batch, cur *exec.Batch) (*graceJoin, error)
+	depth     int
+	mem       *exec.MemAccount
+	held      int64
+	grace     *graceJoin
+	// registered is the account a hash join counts itself in as a
+	// spiller.
+	registered *exec.MemAccount
 }
 
 func (j *joinCore) init(left, right exec.Operator, kind JoinKind, residual expr.Expr) {
@@ -92,6 +108,10 @@ func (j *joinCore) init(left, right exec.Operator, kind JoinKind, residual expr.
 
 func (j *joinCore) Open(ctx *exec.Ctx) error {
 	j.reset()
+	if j.spillable && j.registered != ctx.Mem {
+		ctx.Mem.AddSpiller()
+		j.registered = ctx.Mem
+	}
 	if err := j.left.Open(ctx); err != nil {
 		return err
 	}
@@ -107,6 +127,12 @@ func (j *joinCore) reset() {
 	}
 	j.leftDone, j.done, j.tailPos = false, false, 0
 	j.rightMatched = j.rightMatched[:0]
+	if j.grace != nil {
+		j.grace.close()
+		j.grace = nil
+	}
+	j.mem.Shrink(j.held)
+	j.held = 0
 }
 
 func (j *joinCore) Close() {
@@ -124,10 +150,17 @@ func (j *joinCore) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 	if j.done {
 		return nil, nil
 	}
+	if j.grace != nil {
+		return j.grace.next(ctx)
+	}
 	if j.rt == nil {
-		rt, err := materialize(ctx, j.right, j.rightTypes)
+		rt, err := j.loadBuild(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if rt == nil {
+			// The build side did not fit: a grace hash join now.
+			return j.grace.next(ctx)
 		}
 		j.rt = rt
 		if j.kind == RightJoin || j.kind == FullJoin {

@@ -110,7 +110,7 @@ func (j *LateralJoin) joinRow(ctx *exec.Ctx, lb *exec.Batch, i int) (*exec.Batch
 	err := j.right.Open(ctx)
 	var t *table
 	if err == nil {
-		t, err = materialize(ctx, j.right, j.rightTs)
+		t, err = materialize(ctx, j.right, j.rightTs, "LateralJoin")
 	}
 	j.right.Close()
 	ctx.Outer = ctx.Outer[:len(ctx.Outer)-1]

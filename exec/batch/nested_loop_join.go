@@ -17,6 +17,7 @@ type NestedLoopJoin struct {
 func NewNestedLoopJoin(left, right exec.Operator, kind JoinKind, pred expr.Expr) exec.Operator {
 	n := &NestedLoopJoin{}
 	n.init(left, right, kind, pred)
+	n.opName = "NestedLoopJoin"
 	n.build = func(ctx *exec.Ctx, rt *table) (pairSource, error) {
 		return &loopPairs{core: &n.joinCore, rn: rt.n}, nil
 	}

@@ -26,6 +26,9 @@ type RecursiveUnion struct {
 	maxIter           int
 
 	seen     *groupTable
+	mem      *exec.MemAccount
+	nextHeld int64 // bytes of next reserved in the statement's account
+	workHeld int64 // bytes of the working table reserved
 	ids      []uint32
 	newRows  []int32
 	next     []*exec.Batch // rows of the current run
@@ -50,9 +53,13 @@ func (r *RecursiveUnion) Open(ctx *exec.Ctx) error {
 	r.releaseNext()
 	r.work.reset()
 	r.inAnchor, r.running, r.done, r.iter = true, false, false, 0
+	r.seen.release()
 	r.seen = nil
+	r.mem = ctx.Mem
+	r.mem.Shrink(r.nextHeld + r.workHeld)
+	r.nextHeld, r.workHeld = 0, 0
 	if !r.all {
-		r.seen = newGroupTable(r.anchor.Types())
+		r.seen = accountedGroupTable(r.anchor.Types(), ctx.Mem, "RecursiveUnion")
 	}
 	return r.anchor.Open(ctx)
 }
@@ -88,6 +95,8 @@ func (r *RecursiveUnion) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 			// A run ended: its rows become the working table.
 			r.work.set(r.next)
 			r.next = nil
+			r.mem.Shrink(r.workHeld)
+			r.workHeld, r.nextHeld = r.nextHeld, 0
 			if len(r.work.batches) == 0 {
 				r.done = true
 				return nil, nil
@@ -113,7 +122,17 @@ func (r *RecursiveUnion) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 			r.inAnchor, r.running = false, false
 			continue
 		}
-		if out := r.fresh(b); out != nil {
+		out, err := r.fresh(b)
+		if err != nil {
+			return nil, err
+		}
+		if out != nil {
+			sz := batchBytes(out)
+			if err := r.mem.Grow("RecursiveUnion", sz); err != nil {
+				out.Release()
+				return nil, err
+			}
+			r.nextHeld += sz
 			for _, c := range out.Cols {
 				c.Retain()
 			}
@@ -126,28 +145,32 @@ func (r *RecursiveUnion) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 
 // fresh returns the rows of b to output (all of them for UNION ALL, those
 // not seen before for UNION), or nil; it takes ownership of b.
-func (r *RecursiveUnion) fresh(b *exec.Batch) *exec.Batch {
+func (r *RecursiveUnion) fresh(b *exec.Batch) (*exec.Batch, error) {
 	if b.N == 0 {
 		b.Release()
-		return nil
+		return nil, nil
 	}
 	if r.seen == nil {
-		return b
+		return b, nil
 	}
 	if cap(r.ids) < b.N {
 		r.ids = make([]uint32, b.N)
 	}
 	r.newRows = r.seen.assign(b.Cols, b.N, r.ids[:b.N], r.newRows[:0])
+	if err := r.seen.charge(r.newRows); err != nil {
+		b.Release()
+		return nil, err
+	}
 	switch len(r.newRows) {
 	case 0:
 		b.Release()
-		return nil
+		return nil, nil
 	case b.N:
-		return b
+		return b, nil
 	}
 	out := takeCols(b.Cols, r.newRows)
 	b.Release()
-	return out
+	return out, nil
 }
 
 func (r *RecursiveUnion) releaseNext() {
@@ -167,7 +190,10 @@ func (r *RecursiveUnion) Close() {
 	r.inAnchor, r.running = false, false
 	r.releaseNext()
 	r.work.reset()
+	r.seen.release()
 	r.seen = nil
+	r.mem.Shrink(r.nextHeld + r.workHeld)
+	r.nextHeld, r.workHeld = 0, 0
 }
 
 func (r *RecursiveUnion) Types() []types.T { return r.anchor.Types() }

@@ -164,7 +164,7 @@ func (o *SessionWindowOp) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 // assign materializes the input, orders its rows with a time by
 // (partition, time) into o.perm and computes every row's session.
 func (o *SessionWindowOp) assign(ctx *exec.Ctx) error {
-	t, err := materialize(ctx, o.in, o.in.Types())
+	t, err := materialize(ctx, o.in, o.in.Types(), "SessionWindow")
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,8 @@ func (s *SetOp) Open(ctx *exec.Ctx) error {
 	if s.union != nil {
 		return s.union.Open(ctx)
 	}
-	s.groups, s.counts, s.emitted, s.ready, s.nRight = newGroupTable(s.left.Types()), s.counts[:0], s.emitted[:0], false, 0
+	s.groups.release()
+	s.groups, s.counts, s.emitted, s.ready, s.nRight = accountedGroupTable(s.left.Types(), ctx.Mem, s.Explain()), s.counts[:0], s.emitted[:0], false, 0
 	if err := s.left.Open(ctx); err != nil {
 		return err
 	}
@@ -93,6 +94,10 @@ func (s *SetOp) loadRight(ctx *exec.Ctx) error {
 		}
 		ids := s.ensureIDs(b.N)
 		s.rows = s.groups.assign(b.Cols, b.N, ids, s.rows[:0])
+		if err := s.groups.charge(s.rows); err != nil {
+			b.Release()
+			return err
+		}
 		for len(s.counts) < s.groups.n {
 			s.counts = append(s.counts, 0)
 		}
@@ -128,7 +133,11 @@ func (s *SetOp) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 			continue
 		}
 		ids := s.ensureIDs(b.N)
-		s.groups.assign(b.Cols, b.N, ids, s.rows[:0])
+		s.rows = s.groups.assign(b.Cols, b.N, ids, s.rows[:0])
+		if err := s.groups.charge(s.rows); err != nil {
+			b.Release()
+			return nil, err
+		}
 		for len(s.emitted) < s.groups.n {
 			s.emitted = append(s.emitted, false)
 		}
@@ -174,6 +183,7 @@ func (s *SetOp) Close() {
 		s.union.Close()
 		return
 	}
+	s.groups.release()
 	s.groups = nil
 	s.left.Close()
 	s.right.Close()

@@ -219,7 +219,7 @@ type winState struct {
 }
 
 func (w *Window) run(ctx *exec.Ctx) error {
-	t, err := materialize(ctx, w.in, w.in.Types())
+	t, err := materialize(ctx, w.in, w.in.Types(), "WindowAgg")
 	if err != nil {
 		return err
 	}

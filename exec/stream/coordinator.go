@@ -45,6 +45,10 @@ type Coordinator struct {
 	truncated map[uint32]uint64
 	failed    map[uint32]error
 	mem       *StateMemory
+	// stalled is the disk-full refusal of the next epoch's commit, while
+	// the disk stays full; the epoch is kept and retried every interval,
+	// and no later epoch starts meanwhile.
+	stalled error
 	// lastCommitted mirrors committed for readers that must not take mu
 	// (operators at their barriers).
 	lastCommitted atomic.Uint64
@@ -287,10 +291,26 @@ func (c *Coordinator) tryCommitLocked() {
 			return
 		}
 		if err := c.commitLocked(e, p); err != nil {
+			if storage.IsDiskFull(err) {
+				// Nothing was written: keep the epoch and try again.
+				if c.stalled == nil {
+					c.log.Error("epoch commit refused; retrying until disk space is freed", "epoch", e, "err", err)
+					c.stalled = err
+					// Waiters (FLUSH) get the error rather than wait.
+					close(c.commitCh)
+					c.commitCh = make(chan struct{})
+				}
+				c.stalled = err
+				return
+			}
 			// A failed commit leaves the database at the previous epoch;
 			// the process cannot go on consistently.
 			c.log.Error("epoch commit failed", "epoch", e, "err", err)
 			panic(fmt.Sprintf("epoch %d commit: %v", e, err))
+		}
+		if c.stalled != nil {
+			c.log.Info("epoch commits resumed", "epoch", e)
+			c.stalled = nil
 		}
 		delete(c.pending, e)
 		c.committed = e
@@ -310,6 +330,17 @@ func (c *Coordinator) tryCommitLocked() {
 }
 
 func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
+	// Check the space before anything changes, so that a refusal leaves
+	// the epoch as it was, to be committed later.
+	var need int64
+	for _, ws := range p.writes {
+		for _, w := range ws {
+			need += int64(w.Len())
+		}
+	}
+	if err := c.db.CheckSpace(need); err != nil {
+		return err
+	}
 	b := c.db.Pebble().NewBatch()
 	defer b.Close()
 	jobs := make([]*Job, 0, len(p.writes))
@@ -382,7 +413,7 @@ func (c *Coordinator) Run() {
 		}
 		c.inject()
 		c.mu.Lock()
-		more := c.want > c.epoch
+		more := c.want > c.epoch && c.stalled == nil
 		c.mu.Unlock()
 		if more {
 			select {
@@ -405,6 +436,14 @@ func (c *Coordinator) Run() {
 // barrier.
 func (c *Coordinator) inject() {
 	c.mu.Lock()
+	if c.stalled != nil {
+		// The disk is full: retry the stalled epoch, start no other.
+		c.tryCommitLocked()
+		if c.stalled != nil {
+			c.mu.Unlock()
+			return
+		}
+	}
 	e := c.epoch + 1
 	c.epoch = e
 	p := &pendingEpoch{waiting: map[*Job]bool{}, writes: map[*Job][]*pebble.Batch{}, injected: time.Now()}
@@ -462,6 +501,10 @@ func (c *Coordinator) WaitCommitted(ctx context.Context, e uint64) error {
 		if c.committed >= e {
 			c.mu.Unlock()
 			return nil
+		}
+		if err := c.stalled; err != nil {
+			c.mu.Unlock()
+			return err
 		}
 		ch := c.commitCh
 		c.mu.Unlock()

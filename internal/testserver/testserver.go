@@ -20,6 +20,7 @@ import (
 // Server is a running server.
 type Server struct {
 	Engine *engine.Engine
+	Wire   *pgwire.Server
 	Host   string
 	Port   int
 }
@@ -27,6 +28,13 @@ type Server struct {
 // Start opens an engine with opts (DataDir defaults to a temporary
 // directory, Logger to a discarding one) and serves it.
 func Start(t testing.TB, opts engine.Options) *Server {
+	t.Helper()
+	return StartWire(t, opts, pgwire.Options{})
+}
+
+// StartWire is Start with options for the protocol server (its Logger
+// defaults to the engine's).
+func StartWire(t testing.TB, opts engine.Options, wire pgwire.Options) *Server {
 	t.Helper()
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
@@ -43,7 +51,10 @@ func Start(t testing.TB, opts engine.Options) *Server {
 		eng.Close()
 		t.Fatal(err)
 	}
-	srv := pgwire.NewServer(eng, pgwire.Options{Logger: opts.Logger})
+	if wire.Logger == nil {
+		wire.Logger = opts.Logger
+	}
+	srv := pgwire.NewServer(eng, wire)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -62,7 +73,7 @@ func Start(t testing.TB, opts engine.Options) *Server {
 		}
 	})
 	addr := ln.Addr().(*net.TCPAddr)
-	return &Server{Engine: eng, Host: "127.0.0.1", Port: addr.Port}
+	return &Server{Engine: eng, Wire: srv, Host: "127.0.0.1", Port: addr.Port}
 }
 
 // URL is a postgres:// URL for user and database.

@@ -684,6 +684,24 @@ func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) 
 	return tbl.SpanFor(l, h, loInc, hiInc), true
 }
 
+// foldCall evaluates a call of constants once; ok is false if it fails
+// (the error is then raised, if ever, when the query runs).
+func foldCall(c *expr.Call) (v types.Datum, ok bool) {
+	defer func() {
+		if recover() != nil {
+			v, ok = nil, false
+		}
+	}()
+	b := exec.NewBatch(nil, 1)
+	defer b.Release()
+	arr, err := c.Eval(&exec.Ctx{Cache: map[any]any{}}, b)
+	if err != nil {
+		return nil, false
+	}
+	defer arr.Release()
+	return types.GetDatum(arr, 0, c.T), true
+}
+
 func flipOp(op string) string {
 	switch op {
 	case "<":
@@ -707,6 +725,21 @@ func (p *Planner) constValue(e expr.Expr) (types.Datum, bool) {
 		if p.ParamValues != nil && x.Idx < len(p.ParamValues) {
 			return p.ParamValues[x.Idx], true
 		}
+	case *expr.Call:
+		// An immutable function of constants (k = $1 % 100) is folded,
+		// so that it can narrow a scan; an error leaves it to run time.
+		if x.Fn == nil || x.Fn.Volatility != udf.Immutable {
+			return nil, false
+		}
+		args := make([]expr.Expr, len(x.Args))
+		for i, a := range x.Args {
+			v, ok := p.constValue(a)
+			if !ok {
+				return nil, false
+			}
+			args[i] = &expr.Const{Value: v, T: a.Type()}
+		}
+		return foldCall(&expr.Call{Fn: x.Fn, Args: args, T: x.T})
 	}
 	return nil, false
 }

@@ -259,7 +259,9 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SELECT INTO is not supported")
 	}
 	if len(s.LockingClause) > 0 {
-		// FOR UPDATE/SHARE: writes are serialized; nothing to lock.
+		// The engine locks the rows of a top-level SELECT ... FOR UPDATE
+		// and plans it without the clause; one met here is nested.
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FOR UPDATE/SHARE is supported at the top level of a SELECT only, not in subqueries, views or WITH queries")
 	}
 	from, err := p.planFromWhere(s.FromClause, s.WhereClause, sc)
 	if err != nil {

@@ -36,6 +36,11 @@ type StreamPlan struct {
 	Upstreams, Tables []uint32
 	// AppendOnly: the view only ever gains rows.
 	AppendOnly bool
+	// Key lists the view columns whose key encoding is the storage key of
+	// a view row (the stream key, when every key column is visible), in
+	// key order; nil when the key has a hidden column. Point and range
+	// reads of the view narrow its scan by it.
+	Key []int
 }
 
 // StreamOptions say what view is being planned.
@@ -104,7 +109,7 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 		root.Types = append(root.Types, c.Type)
 		root.Names = append(root.Names, c.Name)
 	}
-	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly}
+	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types)}
 	for id := range sp.tables {
 		plan.Tables = append(plan.Tables, id)
 	}
@@ -112,6 +117,23 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 		plan.Upstreams = append(plan.Upstreams, id)
 	}
 	return plan, nil
+}
+
+// viewKey maps the stream key columns to view column positions, or nil if
+// one of them is not a view column.
+func viewKey(streamKey, visible []int, ts []types.T) []int {
+	if len(streamKey) == 0 {
+		return nil
+	}
+	key := make([]int, 0, len(streamKey))
+	for _, kc := range streamKey {
+		pos := slices.Index(visible, kc)
+		if pos < 0 || ts[kc].Kind == types.Unknown {
+			return nil
+		}
+		key = append(key, pos)
+	}
+	return key
 }
 
 // ExplainStream prints a stream plan, one operator per line with its

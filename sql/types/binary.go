@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/big"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -211,8 +210,8 @@ func ParseBinary(b []byte, t T) (Datum, error) {
 		}
 		return RoundNumeric(d, t)
 	case Text, Varchar, Char, Name, Unknown:
-		if !utf8.Valid(b) {
-			return nil, sqlerr.New(sqlerr.CharacterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\"")
+		if err := CheckUTF8(b); err != nil {
+			return nil, err
 		}
 		s := string(b)
 		switch t.Kind {
@@ -225,6 +224,9 @@ func ParseBinary(b []byte, t T) (Datum, error) {
 	case JSONB:
 		if len(b) == 0 || b[0] != 1 {
 			return nil, errBinary(t, "unsupported jsonb version number")
+		}
+		if err := CheckUTF8(b[1:]); err != nil {
+			return nil, err
 		}
 		return ParseJSONB(string(b[1:]))
 	case Bytea:

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# OLTP next to PostgreSQL: pgbench drives single-row INSERTs plus a read of
+# an aggregate (a materialized view in StreamSQL, a summary table in
+# PostgreSQL) from 50 and 200 clients against streamsqld and a throwaway
+# PostgreSQL 15 on the same machine, in the same run. It writes the TPS and
+# latency percentiles to $OUT (default bench/results/pgbench.md).
+#
+#   bench/pgbench/run.sh [seconds per run, default 20]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECS="${1:-20}"
+OUT="${OUT:-bench/results/pgbench.md}"
+PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
+PGBENCH="$PGBIN/pgbench"
+[ -x "$PGBENCH" ] || { echo "pgbench not found in $PGBIN" >&2; exit 1; }
+
+WORK="$(mktemp -d /tmp/pgbench-run.XXXXXX)"
+SSPID=""
+cleanup() {
+  [ -n "$SSPID" ] && kill "$SSPID" 2>/dev/null && wait "$SSPID" 2>/dev/null || true
+  if [ -d "$WORK/pg" ]; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  for p in $(seq "$1" $(($1 + 200))); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  return 1
+}
+
+cat >"$WORK/script.sql" <<'SQL'
+\set id random(1, 2000000000)
+INSERT INTO bench_events (id, k, v) VALUES (:id, :id % 100, 1) ON CONFLICT DO NOTHING;
+SELECT n FROM bench_counts WHERE k = :id % 100;
+SQL
+
+# run NAME HOST PORT USER DB CLIENTS: one pgbench run; prints a table row.
+run() {
+  local name=$1 port=$2 user=$3 db=$4 clients=$5
+  local dir="$WORK/log-$name-$clients"
+  mkdir -p "$dir"
+  (cd "$dir" && "$PGBENCH" -h 127.0.0.1 -p "$port" -U "$user" -n -M prepared -f "$WORK/script.sql" \
+    -c "$clients" -j 2 -T "$SECS" -l --log-prefix=tx "$db" >"$dir/out.txt" 2>&1) || { cat "$dir/out.txt" >&2; return 1; }
+  local tps p50 p99 pmax
+  tps=$(awk '/^tps = /{printf "%.0f", $3}' "$dir/out.txt")
+  # Column 3 of pgbench's transaction log is the latency in microseconds.
+  cat "$dir"/tx.* | awk '{print $3}' | sort -n >"$dir/lat"
+  local n; n=$(wc -l <"$dir/lat")
+  p50=$(awk -v n="$n" 'NR==int(n*0.50)+1{printf "%.1f", $1/1000}' "$dir/lat")
+  p99=$(awk -v n="$n" 'NR==int(n*0.99)+1{printf "%.1f", $1/1000}' "$dir/lat")
+  pmax=$(tail -n1 "$dir/lat" | awk '{printf "%.1f", $1/1000}')
+  echo "| $name | $clients | $tps | $p50 | $p99 | $pmax |"
+}
+
+echo "== building streamsqld"
+go build -o "$WORK/streamsqld" ./cmd/streamsqld
+SSPORT=$(free_port 56100)
+"$WORK/streamsqld" -listen "127.0.0.1:$SSPORT" -data "$WORK/ss" -http off -max-connections 400 >"$WORK/ss.log" 2>&1 &
+SSPID=$!
+for _ in $(seq 100); do psql -h 127.0.0.1 -p "$SSPORT" -U streamsql -d dev -Atc "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+psql -q -h 127.0.0.1 -p "$SSPORT" -U streamsql -d dev -v ON_ERROR_STOP=1 \
+  -c "CREATE TABLE bench_events (id bigint PRIMARY KEY, k int NOT NULL, v int)" \
+  -c "CREATE MATERIALIZED VIEW bench_counts AS SELECT k, count(*) AS n FROM bench_events GROUP BY k"
+
+echo "== starting PostgreSQL 15"
+PGPORT=$(free_port 56400)
+mkdir -p "$WORK/pg" && chown postgres "$WORK" "$WORK/pg"
+runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" --locale=C -E UTF8 -A trust >/dev/null
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=400" \
+  -l "$WORK/pg.log" -w start >/dev/null
+psql -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+  -c "CREATE TABLE bench_events (id bigint PRIMARY KEY, k int NOT NULL, v int)" \
+  -c "CREATE TABLE bench_counts (k int PRIMARY KEY, n bigint)" \
+  -c "INSERT INTO bench_counts SELECT g, 0 FROM generate_series(0, 99) g"
+
+{
+  echo "# pgbench: single-row INSERT plus a read of an aggregate"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${SECS}s per run, pgbench -M prepared -j 2."
+  echo "StreamSQL reads a materialized view (count per key); PostgreSQL a summary table. Latencies in ms per transaction."
+  echo
+  echo "| server | clients | TPS | p50 | p99 | max |"
+  echo "|---|---|---|---|---|---|"
+  for c in 50 200; do
+    run streamsql "$SSPORT" streamsql dev "$c"
+    run postgresql "$PGPORT" postgres postgres "$c"
+  done
+} | tee "$OUT.tmp"
+mkdir -p "$(dirname "$OUT")"
+mv "$OUT.tmp" "$OUT"
+echo "wrote $OUT"

@@ -1,0 +1,253 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"streamsql/engine"
+	"streamsql/internal/testserver"
+)
+
+// paddedRows is COPY text data of n rows from first: each id padded with
+// zeros to width bytes, so that the input is large while what is stored
+// (one bigint per row) is small, and the memory a COPY holds apart from
+// its write set shows.
+func paddedRows(first, n, width int) []byte {
+	var sb strings.Builder
+	for i := first; i < first+n; i++ {
+		fmt.Fprintf(&sb, "%0*d\n", width-1, i)
+	}
+	return []byte(sb.String())
+}
+
+// heapPeak samples the heap until stop is closed and returns the peak.
+func heapPeak(stop <-chan struct{}) <-chan uint64 {
+	out := make(chan uint64, 1)
+	go func() {
+		var peak uint64
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	return out
+}
+
+// A COPY that never sends CopyDone streams: 128 MB of input keeps the
+// server's heap far below the input size (the rows go into the
+// transaction in batches), and when the client goes away nothing is kept.
+func TestCopyWithoutCopyDoneStaysBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 128 MB")
+	}
+	s := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, s.URL("streamsql", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE TABLE big (id bigint PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+
+	nc, err := net.Dial("tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	fe := pgproto3.NewFrontend(nc, nc)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "streamsql", "database": "dev"}})
+	fe.Send(&pgproto3.Query{String: "COPY big FROM STDIN"})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := m.(*pgproto3.ErrorResponse); ok {
+			t.Fatalf("COPY: %s", e.Message)
+		}
+		if _, ok := m.(*pgproto3.CopyInResponse); ok {
+			break
+		}
+	}
+
+	const rowWidth, rowsPerMsg, msgs = 1000, 1000, 128 // 1 MB messages, 128 MB
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	stop := make(chan struct{})
+	peakc := heapPeak(stop)
+	start := time.Now()
+	for i := 0; i < msgs; i++ {
+		fe.Send(&pgproto3.CopyData{Data: paddedRows(i*rowsPerMsg, rowsPerMsg, rowWidth)})
+		if err := fe.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait until the server has read everything: its heap is then what
+	// the COPY holds (after a GC; the peak includes garbage).
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	peak := <-peakc
+	runtime.GC()
+	var live runtime.MemStats
+	runtime.ReadMemStats(&live)
+	grew := int64(live.HeapAlloc) - int64(base.HeapAlloc)
+	t.Logf("sent %d MB of COPY data in %v; live heap grew by %.1f MB (peak with garbage %.1f MB)", msgs*rowsPerMsg*rowWidth>>20,
+		time.Since(start).Round(time.Millisecond), float64(grew)/(1<<20), float64(int64(peak)-int64(base.HeapAlloc))/(1<<20))
+	if grew > 64<<20 {
+		t.Errorf("live heap grew by %d MB during a 128 MB COPY: the input is being buffered", grew>>20)
+	}
+
+	// The client goes away without CopyDone: nothing of the COPY is kept.
+	nc.Close()
+	var n int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM big").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n != 0 {
+		t.Errorf("%d rows of an abandoned COPY were kept", n)
+	}
+}
+
+// A COPY of many batches commits all of them; a malformed row after
+// several batches fails the whole COPY with its line number, and nothing
+// of it is kept, in its own transaction and in a transaction block.
+func TestCopyStreamsInBatches(t *testing.T) {
+	s := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, s.URL("streamsql", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	pc := c.PgConn()
+	if _, err := c.Exec(ctx, "CREATE TABLE nums (id bigint PRIMARY KEY, label text)"); err != nil {
+		t.Fatal(err)
+	}
+	// 20,000 rows in small pieces that cut rows (and CSV quotes) apart.
+	var text strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&text, "%d\tlabel %d\n", i, i)
+	}
+	tag, err := pc.CopyFrom(ctx, &chunkReader{data: []byte(text.String()), chunk: 777}, "COPY nums FROM STDIN")
+	if err != nil || tag.RowsAffected() != 20000 {
+		t.Fatalf("COPY text: %v, %v", tag, err)
+	}
+	var csv strings.Builder
+	csv.WriteString("id,label\n")
+	for i := 20000; i < 30000; i++ {
+		fmt.Fprintf(&csv, "%d,\"line one\nline \"\"two\"\" of %d\"\n", i, i)
+	}
+	tag, err = pc.CopyFrom(ctx, &chunkReader{data: []byte(csv.String()), chunk: 13}, "COPY nums FROM STDIN (FORMAT csv, HEADER)")
+	if err != nil || tag.RowsAffected() != 10000 {
+		t.Fatalf("COPY csv: %v, %v", tag, err)
+	}
+	var bin []byte
+	bin = append(bin, "PGCOPY\n\xff\r\n\x00"...)
+	bin = append(bin, 0, 0, 0, 0, 0, 0, 0, 0)
+	for i := 30000; i < 40000; i++ {
+		l := fmt.Sprintf("bin %d", i)
+		bin = append(bin, 0, 2, 0, 0, 0, 8)
+		bin = binary.BigEndian.AppendUint64(bin, uint64(i))
+		bin = binary.BigEndian.AppendUint32(bin, uint32(len(l)))
+		bin = append(bin, l...)
+	}
+	bin = append(bin, 0xff, 0xff)
+	tag, err = pc.CopyFrom(ctx, &chunkReader{data: bin, chunk: 1001}, "COPY nums FROM STDIN (FORMAT binary)")
+	if err != nil || tag.RowsAffected() != 10000 {
+		t.Fatalf("COPY binary: %v, %v", tag, err)
+	}
+	var n int
+	var label string
+	if err := c.QueryRow(ctx, "SELECT count(*), (SELECT label FROM nums WHERE id = 25000) || '|' || (SELECT label FROM nums WHERE id = 39999) FROM nums").Scan(&n, &label); err != nil {
+		t.Fatal(err)
+	}
+	if n != 40000 || label != "line one\nline \"two\" of 25000|bin 39999" {
+		t.Errorf("after three COPYs: %d rows, %q", n, label)
+	}
+
+	// Row 15,001 is malformed: earlier batches were written into the
+	// COPY's transaction, and are rolled back.
+	var bad strings.Builder
+	for i := 0; i < 20000; i++ {
+		if i == 15000 {
+			bad.WriteString("oops\tno number\n")
+			continue
+		}
+		fmt.Fprintf(&bad, "%d\tlabel\n", 100000+i)
+	}
+	for _, block := range []bool{false, true} {
+		if block {
+			if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = pc.CopyFrom(ctx, strings.NewReader(bad.String()), "COPY nums FROM STDIN")
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "22P02" || !strings.Contains(pe.Detail, "line 15001") {
+			t.Errorf("malformed row (block %v): %v (%+v); want 22P02 at line 15001", block, err, pe)
+		}
+		if block {
+			if _, err := c.Exec(ctx, "SELECT 1"); err == nil || !strings.Contains(err.Error(), "25P02") && !strings.Contains(err.Error(), "aborted") {
+				t.Errorf("the block is not failed after a failed COPY: %v", err)
+			}
+			if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM nums").Scan(&n); err != nil || n != 40000 {
+			t.Errorf("after the failed COPY (block %v): %d rows, %v; want 40000", block, n, err)
+		}
+	}
+}
+
+// chunkReader returns data in pieces of chunk bytes (pgconn sends one
+// CopyData per Read).
+type chunkReader struct {
+	data  []byte
+	chunk int
+	reads atomic.Int64
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.chunk)], r.data)
+	r.data = r.data[n:]
+	r.reads.Add(1)
+	return n, nil
+}

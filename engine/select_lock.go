@@ -1,0 +1,275 @@
+package engine
+
+// SELECT ... FOR UPDATE | FOR NO KEY UPDATE | FOR SHARE | FOR KEY SHARE
+// [OF t] [NOWAIT | SKIP LOCKED].
+//
+// The query runs with the table's primary key appended to its target
+// list and without its LIMIT/OFFSET; its rows are then locked in the
+// query's order, as PostgreSQL's LockRows does below its Limit: a row
+// skipped by SKIP LOCKED does not count towards the limit. Under READ
+// COMMITTED, when a lock had to wait (or anything committed since the
+// query read), the query runs again: the rows already locked stay put, the
+// newest versions are returned, and rows that no longer match drop out.
+// Under REPEATABLE READ and SERIALIZABLE a locked row changed since the
+// snapshot fails with 40001.
+
+import (
+	"context"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
+
+	"streamsql/catalog"
+	"streamsql/pgwire"
+	"streamsql/sql/planner"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// lockSpec is a SELECT's locking clause.
+type lockSpec struct {
+	mode   storage.LockMode
+	policy storage.WaitPolicy
+	name   string // "FOR UPDATE" etc., for errors
+}
+
+// hasLocking reports whether a SELECT statement (top level) locks rows.
+func hasLocking(n *pg.Node) bool {
+	sel := n.GetSelectStmt()
+	return sel != nil && len(sel.LockingClause) > 0
+}
+
+func parseLocking(cl []*pg.Node) lockSpec {
+	spec := lockSpec{}
+	for _, n := range cl {
+		lc := n.GetLockingClause()
+		if lc == nil {
+			continue
+		}
+		var m storage.LockMode
+		switch lc.Strength {
+		case pg.LockClauseStrength_LCS_FORKEYSHARE:
+			m = storage.LockKeyShare
+		case pg.LockClauseStrength_LCS_FORSHARE:
+			m = storage.LockShare
+		case pg.LockClauseStrength_LCS_FORNOKEYUPDATE:
+			m = storage.LockNoKeyUpdate
+		default:
+			m = storage.LockUpdate
+		}
+		if m > spec.mode {
+			spec.mode = m
+		}
+		switch lc.WaitPolicy {
+		case pg.LockWaitPolicy_LockWaitSkip:
+			spec.policy = storage.WaitSkip
+		case pg.LockWaitPolicy_LockWaitError:
+			if spec.policy != storage.WaitSkip {
+				spec.policy = storage.WaitNoWait
+			}
+		}
+	}
+	spec.name = spec.mode.String()
+	return spec
+}
+
+// planLockingSelect plans a SELECT with a locking clause.
+func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.SelectStmt) (*prepared, error) {
+	spec := parseLocking(sel.LockingClause)
+	switch {
+	case sel.Op != pg.SetOperation_SETOP_NONE:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with UNION/INTERSECT/EXCEPT", spec.name)
+	case len(sel.GroupClause) > 0:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with GROUP BY clause", spec.name)
+	case sel.HavingClause != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with HAVING clause", spec.name)
+	case len(sel.DistinctClause) > 0:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with DISTINCT clause", spec.name)
+	case len(sel.WindowClause) > 0:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with window functions", spec.name)
+	}
+	if len(sel.FromClause) != 1 || sel.FromClause[0].GetRangeVar() == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is supported on queries over one table", spec.name).
+			WithHint("Lock the rows of each table with its own SELECT ... %s.", spec.name)
+	}
+	rv := sel.FromClause[0].GetRangeVar()
+	rel, err := s.e.cat.Resolve(s.searchPath(), qualifiedName(rv))
+	if err != nil {
+		return nil, err
+	}
+	if rel.Kind != catalog.KindTable {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot lock rows in %s %q", rel.Kind.String(), rel.Name)
+	}
+	if len(rel.PrimaryKey) == 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s needs a table with a primary key; %q has none", spec.name, rel.Name)
+	}
+	qual := rv.Relname
+	if rv.Alias != nil && rv.Alias.Aliasname != "" {
+		qual = rv.Alias.Aliasname
+	}
+	inner := proto.Clone(sel).(*pg.SelectStmt)
+	inner.LockingClause, inner.LimitCount, inner.LimitOffset = nil, nil, nil
+	for _, k := range rel.PrimaryKey {
+		inner.TargetList = append(inner.TargetList, &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{
+			Val: &pg.Node{Node: &pg.Node_ColumnRef{ColumnRef: &pg.ColumnRef{Fields: []*pg.Node{
+				pg.MakeStrNode(qual), pg.MakeStrNode(rel.Columns[k].Name)}}}}}}})
+	}
+	q, err := p.PlanSelect(inner)
+	if err != nil {
+		return nil, err
+	}
+	nOut := len(q.Cols) - len(rel.PrimaryKey)
+	cols := outputColumns(q.Cols[:nOut])
+	colTypes := make([]types.T, len(q.Cols))
+	for i, c := range q.Cols {
+		colTypes[i] = c.Type
+	}
+	params := p.FinishParams()
+	return &prepared{params: params, cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		limit, offset, err := limitValues(sel, x.args)
+		if err != nil {
+			return nil, err
+		}
+		lr := &lockingRun{s: s, x: x, spec: spec, rel: rel, table: rel.Table(), nOut: nOut, colTypes: colTypes}
+		rows, err := lr.run(ctx, func() (*planner.Query, error) {
+			if lr.passes == 0 {
+				return q, nil
+			}
+			// Each pass plans anew: operators run once.
+			pts := append([]types.T{}, params...)
+			return s.newPlanner(st, pts, x.args, x.reader).PlanSelect(proto.Clone(inner).(*pg.SelectStmt))
+		}, limit, offset)
+		if err != nil {
+			return nil, err
+		}
+		return memResult(cols, rows, "SELECT"), nil
+	}}, nil
+}
+
+// lockingRun is one execution of a locking SELECT.
+type lockingRun struct {
+	s        *Session
+	x        *execution
+	spec     lockSpec
+	rel      *catalog.Relation
+	table    *storage.Table
+	nOut     int
+	colTypes []types.T
+	passes   int
+}
+
+func (lr *lockingRun) run(ctx context.Context, plan func() (*planner.Query, error), limit, offset int64) ([][]types.Datum, error) {
+	txn := lr.x.txn
+	timeout := lr.s.LockTimeout()
+	for {
+		since := lr.s.e.db.CommitCount()
+		q, err := plan()
+		if err != nil {
+			return nil, err
+		}
+		lr.passes++
+		all, err := lr.collect(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		var out [][]types.Datum
+		waited := false
+		for _, row := range all {
+			if limit >= 0 && int64(len(out)) >= limit+offset {
+				break
+			}
+			key := storage.TableKey(lr.table.ID, lr.table.EncodePK(nil, row[lr.nOut:]))
+			ok, w, err := txn.Lock(ctx, key, lr.spec.mode, lr.spec.policy, timeout)
+			if err != nil {
+				return nil, lockError(err, lr.rel.Name)
+			}
+			if !ok {
+				continue // SKIP LOCKED
+			}
+			if err := txn.CheckSnapshotConflict(key); err != nil {
+				return nil, lockError(err, lr.rel.Name)
+			}
+			waited = waited || w
+			out = append(out, row[:lr.nOut])
+		}
+		if txn.Isolation() >= storage.RepeatableRead || !waited && lr.s.e.db.CommitCount() == since {
+			if int64(len(out)) <= offset {
+				return nil, nil
+			}
+			return out[offset:], nil
+		}
+		// Read committed after a wait: read again at the newest versions.
+	}
+}
+
+// collect runs q and returns its rows.
+func (lr *lockingRun) collect(ctx context.Context, q *planner.Query) ([][]types.Datum, error) {
+	ec := lr.s.execCtx(ctx, lr.x.args)
+	if err := q.Op.Open(ec); err != nil {
+		return nil, err
+	}
+	defer q.Op.Close()
+	var rows [][]types.Datum
+	for {
+		b, err := q.Op.Next(ec)
+		if err != nil {
+			return nil, err
+		}
+		if b == nil {
+			return rows, nil
+		}
+		for i := 0; i < b.N; i++ {
+			rows = append(rows, b.Row(i, lr.colTypes))
+		}
+		b.Release()
+	}
+}
+
+// limitValues evaluates a locking SELECT's LIMIT and OFFSET (-1: none).
+func limitValues(sel *pg.SelectStmt, args []types.Datum) (limit, offset int64, err error) {
+	val := func(n *pg.Node, what string) (int64, error) {
+		if n == nil {
+			return -1, nil
+		}
+		if c := n.GetAConst(); c != nil {
+			if c.Isnull {
+				return -1, nil
+			}
+			if iv, ok := c.Val.(*pg.A_Const_Ival); ok {
+				return int64(iv.Ival.Ival), nil
+			}
+		}
+		if pr := n.GetParamRef(); pr != nil && int(pr.Number) <= len(args) {
+			switch v := args[pr.Number-1].(type) {
+			case nil:
+				return -1, nil
+			case int64:
+				return v, nil
+			case int32:
+				return int64(v), nil
+			case int16:
+				return int64(v), nil
+			}
+		}
+		return 0, sqlerr.New(sqlerr.FeatureNotSupported, "%s with a locking clause takes a constant or a parameter", what)
+	}
+	if limit, err = val(sel.LimitCount, "LIMIT"); err != nil {
+		return 0, 0, err
+	}
+	if offset, err = val(sel.LimitOffset, "OFFSET"); err != nil {
+		return 0, 0, err
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	return limit, offset, nil
+}
+
+// qualifiedName is a RangeVar's name as the catalog resolves it.
+func qualifiedName(rv *pg.RangeVar) string {
+	if rv.Schemaname != "" {
+		return rv.Schemaname + "." + rv.Relname
+	}
+	return rv.Relname
+}

@@ -1,0 +1,116 @@
+package storage
+
+// Disk space. Pebble cannot survive a full disk: a WAL write that fails
+// with ENOSPC is fatal to it (its commit pipeline is left broken), and a
+// flush that fails is retried forever. So the database refuses writes
+// itself before the disk is full: every commit first checks, with statfs,
+// that the file system of the data directory keeps a reserve of free
+// space after the commit's bytes. The reserve is room for what pebble
+// writes on its own (memtable flushes, compactions, the MANIFEST), so
+// that it can go on while commits are refused with 53100 (PostgreSQL's
+// disk_full). Reads are not affected, and commits are accepted again as
+// soon as space is freed. The same check stops Open on a full disk at
+// once, with one message, rather than letting pebble retry a flush.
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"syscall"
+
+	"streamsql/sql/sqlerr"
+)
+
+// DefaultSpaceReserve is the free space kept for pebble's own writes when
+// Options.SpaceReserve is zero: two memtables' worth.
+const DefaultSpaceReserve = 128 << 20
+
+// spaceGuard refuses writes that would leave less than reserve bytes free
+// on the data directory's file system.
+type spaceGuard struct {
+	dir     string
+	reserve int64
+	log     *slog.Logger
+	// full remembers whether the last check refused, so that the change
+	// is logged once each way rather than at every commit.
+	full atomic.Bool
+	// statErr remembers that statfs failed, logged once.
+	statErr atomic.Bool
+}
+
+// freeBytes returns the bytes available on the file system holding dir.
+func freeBytes(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// CheckSpace returns a 53100 error when writing need more bytes would leave
+// less than the reserve free in the data directory, and nil otherwise.
+// Every commit path calls it before it writes.
+func (db *DB) CheckSpace(need int64) error {
+	g := db.space
+	if g == nil || g.reserve <= 0 {
+		return nil
+	}
+	free, err := freeBytes(g.dir)
+	if err != nil {
+		// Not knowing is no reason to refuse: pebble reports real failures.
+		if g.statErr.CompareAndSwap(false, true) {
+			g.log.Warn("storage: cannot check free disk space", "dir", g.dir, "err", err)
+		}
+		return nil
+	}
+	if free-need < g.reserve {
+		if g.full.CompareAndSwap(false, true) {
+			g.log.Error("storage: disk full, refusing writes until space is freed", "dir", g.dir,
+				"free", formatBytes(free), "reserve", formatBytes(g.reserve))
+		}
+		return diskFullError(g.dir, free, g.reserve)
+	}
+	if g.full.CompareAndSwap(true, false) {
+		g.log.Info("storage: disk space available again, accepting writes", "dir", g.dir, "free", formatBytes(free))
+	}
+	return nil
+}
+
+// checkSpaceAtOpen fails when the data directory's file system is already
+// below the reserve: pebble would start and then fail its first flush.
+func (g *spaceGuard) checkSpaceAtOpen() error {
+	if g.reserve <= 0 {
+		return nil
+	}
+	free, err := freeBytes(g.dir)
+	if err != nil || free >= g.reserve {
+		return nil
+	}
+	return fmt.Errorf("storage: open %s: No space left on device: %s free, at least %s needed (the disk reserve); free disk space and start again",
+		g.dir, formatBytes(free), formatBytes(g.reserve))
+}
+
+func diskFullError(dir string, free, reserve int64) error {
+	return sqlerr.New(sqlerr.DiskFull, "could not write to data directory \"%s\": No space left on device", dir).
+		WithDetail("%s free, below the reserve of %s kept for the storage engine.", formatBytes(free), formatBytes(reserve)).
+		WithHint("Free disk space; writes are accepted again as soon as there is room. Reads still work.")
+}
+
+// formatBytes prints a byte count as PostgreSQL's pg_size_pretty does.
+func formatBytes(n int64) string {
+	units := []string{"bytes", "kB", "MB", "GB", "TB"}
+	v, u := n, 0
+	for u < len(units)-1 && (v >= 10*1024 || v <= -10*1024) {
+		v /= 1024
+		u++
+	}
+	return fmt.Sprintf("%d %s", v, units[u])
+}
+
+// IsDiskFull reports whether err is the refusal of a write for lack of
+// disk space.
+func IsDiskFull(err error) bool {
+	var e *sqlerr.Error
+	return errors.As(err, &e) && e.Code == sqlerr.DiskFull
+}
