@@ -35,6 +35,11 @@ import (
 type Limits struct {
 	// MaxBytes bounds the text of one query string.
 	MaxBytes int
+	// MaxTokens bounds the tokens of one query string: the grammar's
+	// time and memory grow with them (measured: a select list of 500,000
+	// items takes 5 s and 450 MB to parse, 8 million take two minutes and
+	// 6 GB), and none of it can be interrupted.
+	MaxTokens int
 	// MaxNesting bounds the nesting of parentheses, brackets, CASE
 	// expressions and subqueries.
 	MaxNesting int
@@ -53,7 +58,17 @@ type Limits struct {
 // thread of cstack.go provides whatever the process's stack limit; the Go
 // side stays below protobuf's nesting limit of 10,000 messages.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 16 << 20, MaxNesting: 1000, MaxChain: 2000, MaxDepth: 2500}
+	return Limits{MaxBytes: 4 << 20, MaxTokens: 1_000_000, MaxNesting: 1000, MaxChain: 2000, MaxDepth: 2500}
+}
+
+// checkTokens rejects a query string of more than MaxTokens tokens.
+func (l Limits) checkTokens(src string, toks []token) error {
+	if l.MaxTokens > 0 && len(toks) > l.MaxTokens {
+		return tooComplex("The statement has %d tokens; the limit is %d.", len(toks), l.MaxTokens).
+			WithHint("Send large data with COPY or as parameters of a prepared statement, or split the statement.").
+			WithPosition(charPos(src, toks[l.MaxTokens].start))
+	}
+	return nil
 }
 
 // checkSize rejects a query string longer than MaxBytes, before it is even

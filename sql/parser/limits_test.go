@@ -88,6 +88,8 @@ func TestLimitsRefuse(t *testing.T) {
 	small := lim
 	small.MaxBytes = 100
 	wantTooComplex(t, "SELECT '"+strings.Repeat("x", 100)+"'", small, "is 109 bytes long; the limit is 100 bytes")
+	wantTooComplex(t, "SELECT 1"+strings.Repeat(",1", 500_000), lim, "has 1000002 tokens; the limit is 1000000")
+	wantTooComplex(t, "SELECT '"+strings.Repeat("x", 5<<20)+"'", lim, "the limit is 4194304 bytes")
 }
 
 // underLimits are statements just within the default limits: they must

@@ -54,6 +54,9 @@ func ParseWithLimits(sql string, lim Limits) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := lim.checkTokens(sql, toks); err != nil {
+		return nil, err
+	}
 	depth, err := lim.checkShape(sql, toks)
 	if err != nil {
 		return nil, err
