@@ -23,13 +23,15 @@ import (
 // protobuf messages (two per operator).
 //
 // So the shape of a statement is measured on its tokens, in Go, before any
-// of it reaches the grammar: the text size, how deeply parentheses,
-// brackets and CASE nest, how long a left-deep chain of binary operators,
-// JOINs or set operations grows at one level, and the depth of the tree
-// these make together along one path (the measure the C stack cares
-// about). Lists (IN lists, VALUES rows, select lists) and AND/OR chains
-// are flat in the tree (the grammar collects AND and OR chains into one
-// n-ary node) and cost nothing here.
+// of it reaches the grammar: the text size and token count, how deeply
+// function calls, subscripts, row constructors, CASE and subqueries nest,
+// how long a left-deep chain of operators, JOINs or set operations grows
+// at one level, and the depth of the tree these make together along one
+// path (the measure the C stack cares about). Lists (IN lists, VALUES
+// rows, select lists) and AND/OR chains are flat in the tree (the grammar
+// collects AND and OR chains into one n-ary node), and grouping
+// parentheses make no node: they cost nothing here. Within the limits the
+// grammar still runs on a thread with a stack of known size (cstack.go).
 
 // Limits bounds the shape of a statement before it is parsed.
 type Limits struct {
@@ -40,15 +42,15 @@ type Limits struct {
 	// items takes 5 s and 450 MB to parse, 8 million take two minutes and
 	// 6 GB), and none of it can be interrupted.
 	MaxTokens int
-	// MaxNesting bounds the nesting of parentheses, brackets, CASE
-	// expressions and subqueries.
+	// MaxNesting bounds the nesting of function calls, subscripts and
+	// ARRAY[...], row constructors, CASE expressions and subqueries.
 	MaxNesting int
-	// MaxChain bounds one left-deep chain of binary operators, JOINs or
+	// MaxChain bounds one left-deep chain of operators, JOINs or
 	// UNION/INTERSECT/EXCEPT at one nesting level.
 	MaxChain int
-	// MaxDepth bounds the estimated depth of the parse tree along one path:
-	// one per nesting level (three per subquery, two per CASE) plus the
-	// chain length at each level on the path.
+	// MaxDepth bounds an upper estimate of the parse tree's depth along
+	// one path: one per nesting level (three per subquery, two per CASE)
+	// plus the chains at each level on the path (see checkShape).
 	MaxDepth int
 }
 
