@@ -208,6 +208,39 @@ func TestCancelWithPsql(t *testing.T) {
 	}
 }
 
+// TestTimeoutsWithPsql: statement_timeout given in PGOPTIONS, and
+// idle_session_timeout set in a psql session that then pauses, as psql
+// users see them.
+func TestTimeoutsWithPsql(t *testing.T) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed")
+	}
+	ts := testserver.Start(t, engine.Options{})
+	run := func(env string, args ...string) (string, error) {
+		cmd := exec.Command(psql, append([]string{"-X", "-h", ts.Host, "-p", fmt.Sprint(ts.Port), "-U", "limits", "-d", "streamsql", "-At"}, args...)...)
+		cmd.Env = append(os.Environ(), env)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	start := time.Now()
+	out, err := run("PGOPTIONS=-c statement_timeout=150", "-c", "SHOW statement_timeout", "-c", longQuery)
+	if err == nil || !strings.Contains(out, "150ms") || !strings.Contains(out, "ERROR:  canceling statement due to statement timeout") {
+		t.Fatalf("psql with PGOPTIONS: %v\n%s", err, out)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %v", took)
+	}
+	// A psql session that pauses longer than idle_session_timeout.
+	cmd := exec.Command("sh", "-c", `{ echo "SET idle_session_timeout = '100ms';"; echo "SELECT 1;"; sleep 0.5; echo "SELECT 2;"; } | "$0" -X -At -h "$1" -p "$2" -U limits -d streamsql`,
+		psql, ts.Host, fmt.Sprint(ts.Port))
+	outb, _ := cmd.CombinedOutput()
+	out = string(outb)
+	if !strings.Contains(out, "1\n") || !strings.Contains(out, "FATAL:  terminating connection due to idle-session timeout") || strings.Contains(out, "\n2\n") {
+		t.Fatalf("psql idle past idle_session_timeout:\n%s", out)
+	}
+}
+
 // TestDisconnectStopsStatement: a client that goes away stops its
 // statement, which no longer runs on the server.
 func TestDisconnectStopsStatement(t *testing.T) {
