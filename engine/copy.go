@@ -207,12 +207,8 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 		if sel == nil {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY (query) TO supports SELECT queries only")
 		}
-		// Deparse checks the tree's version: take it from the grammar.
-		ver, err := pg.Parse("SELECT")
-		if err != nil {
-			return nil, err
-		}
-		q, err := pg.Deparse(&pg.ParseResult{Version: ver.Version, Stmts: []*pg.RawStmt{{Stmt: cs.Query}}})
+		// parser.Deparse runs on a thread with a stack for deep queries.
+		q, err := parser.Deparse(cs.Query)
 		if err != nil {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "COPY query: %v", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -207,6 +208,39 @@ func TestCancelWithPsql(t *testing.T) {
 	}
 }
 
+// TestTimeoutsWithPsql: statement_timeout given in PGOPTIONS, and
+// idle_session_timeout set in a psql session that then pauses, as psql
+// users see them.
+func TestTimeoutsWithPsql(t *testing.T) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed")
+	}
+	ts := testserver.Start(t, engine.Options{})
+	run := func(env string, args ...string) (string, error) {
+		cmd := exec.Command(psql, append([]string{"-X", "-h", ts.Host, "-p", fmt.Sprint(ts.Port), "-U", "limits", "-d", "streamsql", "-At"}, args...)...)
+		cmd.Env = append(os.Environ(), env)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	start := time.Now()
+	out, err := run("PGOPTIONS=-c statement_timeout=150", "-c", "SHOW statement_timeout", "-c", longQuery)
+	if err == nil || !strings.Contains(out, "150ms") || !strings.Contains(out, "ERROR:  canceling statement due to statement timeout") {
+		t.Fatalf("psql with PGOPTIONS: %v\n%s", err, out)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %v", took)
+	}
+	// A psql session that pauses longer than idle_session_timeout.
+	cmd := exec.Command("sh", "-c", `{ echo "SET idle_session_timeout = '100ms';"; echo "SELECT 1;"; sleep 0.5; echo "SELECT 2;"; } | "$0" -X -At -h "$1" -p "$2" -U limits -d streamsql`,
+		psql, ts.Host, fmt.Sprint(ts.Port))
+	outb, _ := cmd.CombinedOutput()
+	out = string(outb)
+	if !strings.Contains(out, "1\n") || !strings.Contains(out, "FATAL:  terminating connection due to idle-session timeout") || strings.Contains(out, "\n2\n") {
+		t.Fatalf("psql idle past idle_session_timeout:\n%s", out)
+	}
+}
+
 // TestDisconnectStopsStatement: a client that goes away stops its
 // statement, which no longer runs on the server.
 func TestDisconnectStopsStatement(t *testing.T) {
@@ -365,13 +399,13 @@ func TestHostileStatements(t *testing.T) {
 		"24,000 + terms":      "SELECT 1" + rep("+1", 24000),
 		"50,000 || terms":     "SELECT 'a'" + rep("||'a'", 50000),
 		"100,000 UNION ALL":   "SELECT 1" + rep(" UNION ALL SELECT 1", 100000),
-		"1,001 parentheses":   "SELECT " + rep("(", 1001) + "1" + rep(")", 1001),
+		"1,001 nested rows":   "SELECT " + rep("ROW(", 1001) + "1" + rep(", 1)", 1001),
 		"1,001 CASE":          "SELECT " + rep("CASE WHEN true THEN ", 1001) + "1" + rep(" END", 1001),
 		"900 subqueries":      "SELECT " + rep("(SELECT ", 900) + "1" + rep(")", 900),
 		"3,000 JOINs":         "SELECT count(*) FROM chain_t" + rep(" JOIN chain_t USING (a)", 3000),
 		"deep in a view":      "CREATE VIEW v AS SELECT " + rep("(SELECT ", 900) + "1" + rep(")", 900),
-		"17 MiB of text":      "SELECT '" + rep("x", 17<<20) + "'",
-		"nested and chained":  "SELECT " + rep("1+1+(", 900) + "1" + rep(")", 900),
+		"5 MiB of text":       "SELECT '" + rep("x", 5<<20) + "'",
+		"nested and chained":  "SELECT " + rep("1+1+(", 1300) + "1" + rep(")", 1300),
 		"a second statement":  "SELECT 1; SELECT 1" + rep("-1", 30000),
 		"casts":               "SELECT 1" + rep("::int", 5000),
 		"NOT chain":           "SELECT " + rep("NOT ", 5000) + "true",
@@ -391,7 +425,8 @@ func TestHostileStatements(t *testing.T) {
 		want int64
 	}{
 		"2,000 + terms":     {"SELECT 1" + rep("+1", 2000), 2001},
-		"1,000 parentheses": {"SELECT " + rep("(", 1000) + "1" + rep(")", 1000), 1},
+		"5,000 parentheses": {"SELECT " + rep("(", 5000) + "1" + rep(")", 5000), 1},
+		"deparsed chain":    {"SELECT " + rep("(", 1999) + "1" + rep(" + 1)", 1999) + " + 1", 2001},
 		"800 subqueries":    {"SELECT " + rep("(SELECT ", 800) + "1" + rep(")", 800), 1},
 		"1,000 CASE":        {"SELECT " + rep("CASE WHEN true THEN ", 1000) + "1" + rep(" END", 1000), 1},
 		"2,000 UNION ALL":   {"SELECT count(*) FROM (SELECT 1" + rep(" UNION ALL SELECT 1", 2000) + ") u", 2001},
@@ -403,6 +438,28 @@ func TestHostileStatements(t *testing.T) {
 		if err := conn.QueryRow(ctx, tc.sql, pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != tc.want {
 			t.Errorf("%s: got %d, %v; want %d", name, n, err, tc.want)
 		}
+	}
+	// EXPLAIN, COPY (query) TO and streaming plans walk the same trees.
+	deepSQL := "SELECT " + rep("(SELECT ", 800) + "1" + rep(")", 800) + " AS x"
+	chainSQL := "SELECT a" + rep(" + 1", 1999) + " AS x FROM chain_t"
+	for _, q := range []string{"EXPLAIN " + deepSQL, "EXPLAIN " + chainSQL, "EXPLAIN SELECT count(*) FROM chain_t WHERE " + rep("a <> 7 AND ", 20000) + "true"} {
+		rows, err := conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+		}
+		if err != nil {
+			t.Errorf("%.40s...: %v", q, err)
+		}
+	}
+	for _, q := range []string{deepSQL, chainSQL} {
+		if _, err := conn.PgConn().CopyTo(ctx, io.Discard, "COPY ("+q+") TO STDOUT"); err != nil {
+			t.Errorf("COPY (%.40s...) TO STDOUT: %v", q, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW chain_mv AS "+chainSQL, pgx.QueryExecModeSimpleProtocol); err != nil {
+		t.Fatalf("materialized view with a 2,000-term chain: %v", err)
 	}
 	// Views keep deep definitions (deparsed on a thread of their own).
 	if _, err := conn.Exec(ctx, "CREATE VIEW deep AS SELECT "+rep("(SELECT ", 800)+"1"+rep(")", 800)+" AS x", pgx.QueryExecModeSimpleProtocol); err != nil {
@@ -437,7 +494,11 @@ func TestLongAndChain(t *testing.T) {
 	if err := conn.QueryRow(ctx, andChain(100000), pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != 100 {
 		t.Fatalf("got %d, %v", n, err)
 	}
-	t.Logf("100,000-term AND chain: %v", time.Since(start))
+	took := time.Since(start)
+	t.Logf("100,000-term AND chain: %v", took)
+	if took > 30*time.Second {
+		t.Errorf("a 100,000-term AND chain took %v (planning was quadratic: 50 s)", took)
+	}
 }
 
 // TestPanicIsStatementError: a panic while a statement runs (injected

@@ -84,9 +84,10 @@ type Session struct {
 	mu      sync.Mutex
 	cancel  context.CancelCauseFunc // cancels the running statement
 	stmtGen uint64                  // counts statement contexts
-	// parsing is set during Parse; a Cancel then leaves cancelPending
-	// for the statement about to start.
-	parsing, cancelPending bool
+	// parsing is set during Parse, inStatement from a statement's Prepare
+	// to its end; a Cancel that finds no running context then leaves
+	// cancelPending for the statement's next step.
+	parsing, inStatement, cancelPending bool
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
@@ -343,7 +344,7 @@ func (s *Session) Cancel() {
 	s.mu.Lock()
 	if s.cancel != nil {
 		s.cancel(errCanceledByUser)
-	} else if s.parsing {
+	} else if s.parsing || s.inStatement {
 		s.cancelPending = true
 	}
 	s.mu.Unlock()

@@ -113,7 +113,7 @@ func (s *Session) LockTimeout() time.Duration { return s.timeout("lock_timeout")
 func (s *Session) Idle() (time.Duration, error) {
 	s.stmtStart = time.Time{}
 	s.mu.Lock()
-	s.cancelPending = false
+	s.cancelPending, s.inStatement = false, false
 	s.mu.Unlock()
 	if s.txn != nil {
 		return s.timeout("idle_in_transaction_session_timeout"),
@@ -142,6 +142,7 @@ func (s *Session) statementContext(ctx context.Context) (context.Context, func(e
 	s.stmtGen++
 	gen := s.stmtGen
 	s.cancel = cancel
+	s.inStatement = true
 	if s.cancelPending {
 		s.cancelPending = false
 		cancel(errCanceledByUser)
@@ -159,6 +160,9 @@ func (s *Session) statementContext(ctx context.Context) (context.Context, func(e
 		s.mu.Lock()
 		if s.stmtGen == gen {
 			s.cancel = nil
+			if end {
+				s.inStatement = false
+			}
 		}
 		s.mu.Unlock()
 		stop()

@@ -354,3 +354,34 @@ func TestLargeMessages(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestIdleTimeout: the wait after ReadyForQuery is bounded by what the
+// session's Idle returns, and only that wait: a client that pauses in the
+// middle of an extended-protocol exchange (before Sync) is not idle.
+func TestIdleTimeout(t *testing.T) {
+	ts := startServer(t, Options{})
+	ts.b.mu.Lock()
+	ts.b.idleLimit = 150 * time.Millisecond
+	ts.b.mu.Unlock()
+	c := dialRaw(t, ts.addr)
+	c.startup()
+	c.fe.Send(&pgproto3.Parse{Query: "select 1"})
+	c.flush()
+	time.Sleep(400 * time.Millisecond)
+	c.fe.Send(&pgproto3.Bind{})
+	c.fe.Send(&pgproto3.Execute{})
+	c.fe.Send(&pgproto3.Sync{})
+	c.flush()
+	if got := c.readReady(1); len(got) != 5 || got[2] != `DataRow "1"` {
+		t.Fatalf("after a pause before Sync: %q", got)
+	}
+	start := time.Now()
+	got := c.readUntil(func(pgproto3.BackendMessage) bool { return false })
+	took := time.Since(start)
+	if len(got) != 2 || !strings.Contains(got[0], "FATAL 57P05") || got[1] != "<closed>" {
+		t.Fatalf("idle after ReadyForQuery: %q", got)
+	}
+	if took < 140*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("idle timeout after %v", took)
+	}
+}

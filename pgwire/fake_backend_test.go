@@ -44,6 +44,8 @@ type fakeBackend struct {
 	// sleeping receives a value whenever a pg_sleep starts.
 	sleeping chan *fakeSession
 	openErr  error
+	// idleLimit is what the Idle of new sessions returns.
+	idleLimit time.Duration
 }
 
 func newFakeBackend() *fakeBackend {
@@ -72,7 +74,9 @@ func (b *fakeBackend) Open(ctx context.Context, info StartupInfo) (Session, erro
 	}, changed: map[string]string{}}
 	b.mu.Lock()
 	b.sessions = append(b.sessions, s)
+	s.idleLimit = b.idleLimit
 	b.mu.Unlock()
+	s.idleErr = sqlerr.New(sqlerr.IdleSessionTimeout, "terminating connection due to idle-session timeout")
 	return s, nil
 }
 

@@ -75,6 +75,12 @@ func evalConnective(ctx *exec.Ctx, b *exec.Batch, args []Expr, decider bool) (ar
 		}
 	}()
 	for k, a := range args {
+		// A chain of many thousand terms takes long even for one batch.
+		if k%1024 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		arr, err := a.Eval(ctx, cur)
 		if err != nil {
 			return nil, err

@@ -45,11 +45,18 @@ import (
 // limits need under 5 MiB. The memory is reserved, not touched, until used.
 const cStackBytes = 64 << 20
 
-// shallowDepth is the tree depth (in Limits.MaxDepth units) up to which a
-// statement is parsed on the caller's thread: at most about 100 KiB of C
-// stack, far below any thread's stack, and no thread start on the path of
-// ordinary statements.
-const shallowDepth = 64
+// A statement is parsed on the caller's thread (no thread start, which
+// costs about 100-400 µs, on the path of ordinary statements) when its
+// measured depth is at most shallowDepth and it has at most shallowTokens
+// tokens. The token count bounds what the measure sees only loosely (forms
+// nested to the right, such as BETWEEN ... AND ... BETWEEN, which the
+// grammar's own stack bounds): such a form takes at least four tokens and
+// about 700 bytes of C stack per level, so these statements need well
+// under 512 KiB, within any thread's stack.
+const (
+	shallowDepth  = 64
+	shallowTokens = 2000
+)
 
 // onCStack runs f on a thread with a cStackBytes stack and returns its
 // result. A panic in f is returned as an error: it must not unwind through

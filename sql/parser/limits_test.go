@@ -33,6 +33,12 @@ func parensAroundChain(n, chain int) string {
 	return "SELECT " + strings.Repeat("(", n) + "1" + strings.Repeat("+1", chain) + strings.Repeat(")", n)
 }
 
+// parenthesizedChain is ((a + 1) + 1) + ...: a chain as PostgreSQL's
+// deparser writes it.
+func parenthesizedChain(n int) string {
+	return "SELECT " + strings.Repeat("(", n-1) + "1" + strings.Repeat(" + 1)", n-1) + " + 1"
+}
+
 // chainOfParens is 1+1+(1+1+(...)): every level adds a parenthesis and
 // two operators.
 func chainOfParens(n int) string {
@@ -66,12 +72,15 @@ func TestLimitsRefuse(t *testing.T) {
 		{"not", notChain(lim.MaxChain + 1), "chain of operators"},
 		{"union 100000", unionChain(100000), "chain of UNION, INTERSECT or EXCEPT operations"},
 		{"joins", joinChain(lim.MaxChain + 1), "chain of JOINs"},
-		{"parens", parens(lim.MaxNesting + 1), "nest more than 1000 levels"},
 		{"funcs", funcs(lim.MaxNesting + 1), "nest more than 1000 levels"},
+		{"rows", "SELECT " + strings.Repeat("(", lim.MaxDepth+1) + "1" + strings.Repeat(", 1)", lim.MaxDepth+1), "levels deep"},
+		{"subscripts", "SELECT (" + strings.Repeat("(", lim.MaxDepth) + "ARRAY[1]" + strings.Repeat(")[1]", lim.MaxDepth) + ")", "levels deep"},
+		{"brackets", "SELECT " + strings.Repeat("ARRAY[", lim.MaxNesting+1) + "1" + strings.Repeat("]", lim.MaxNesting+1), "nest more than 1000 levels"},
 		{"cases", cases(lim.MaxNesting + 1), "nest more than 1000 levels"},
 		{"subqueries", subqueries(lim.MaxDepth/3 + 1), "levels deep (each operator of a chain counts as a level)"},
-		{"parens around chain", parensAroundChain(900, lim.MaxDepth-899), "levels deep"},
-		{"chain of parens", chainOfParens(lim.MaxDepth/3 + 1), "levels deep"},
+		{"calls around chain", "SELECT " + strings.Repeat("abs(", 900) + "1" + strings.Repeat("+1", lim.MaxDepth-899) + strings.Repeat(")", 900), "levels deep"},
+		{"chain of parens", chainOfParens(lim.MaxDepth/2 + 1), "levels deep"},
+		{"parenthesized left-deep chain", parenthesizedChain(lim.MaxDepth + 1), "levels deep"},
 		{"second statement", "SELECT 1; " + plusChain(lim.MaxChain+1), "chain of operators"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantTooComplex(t, tc.sql, lim, tc.detail) })
@@ -79,6 +88,8 @@ func TestLimitsRefuse(t *testing.T) {
 	small := lim
 	small.MaxBytes = 100
 	wantTooComplex(t, "SELECT '"+strings.Repeat("x", 100)+"'", small, "is 109 bytes long; the limit is 100 bytes")
+	wantTooComplex(t, "SELECT 1"+strings.Repeat(",1", 500_000), lim, "has 1000002 tokens; the limit is 1000000")
+	wantTooComplex(t, "SELECT '"+strings.Repeat("x", 5<<20)+"'", lim, "the limit is 4194304 bytes")
 }
 
 // underLimits are statements just within the default limits: they must
@@ -95,7 +106,11 @@ func underLimits(lim Limits) map[string]string {
 		"cases":               cases(min(lim.MaxNesting, lim.MaxDepth/2)),
 		"subqueries":          subqueries(lim.MaxDepth / 3),
 		"parens around chain": parensAroundChain(lim.MaxNesting, lim.MaxDepth-lim.MaxNesting),
-		"chain of parens":     chainOfParens(lim.MaxDepth / 3),
+		"chain of parens":     chainOfParens(lim.MaxDepth / 2),
+		"5000 parens":         parens(5000),
+		"deparsed chain":      parenthesizedChain(lim.MaxChain),
+		"rows":                "SELECT " + strings.Repeat("(", lim.MaxNesting) + "1" + strings.Repeat(", 1)", lim.MaxNesting),
+		"subscripts":          "SELECT (" + strings.Repeat("(", lim.MaxChain-1) + "ARRAY[1]" + strings.Repeat(")[1]", lim.MaxChain-1) + ")",
 		"and chain":           "SELECT * FROM t WHERE " + strings.Repeat("a = 1 AND ", 20000) + "true",
 		"in list":             "SELECT * FROM t WHERE a IN (" + strings.Repeat("$1, ", 5000) + "$2)",
 		"case list":           "SELECT CASE a" + strings.Repeat(" WHEN 1 THEN 2", 5000) + " END",
@@ -128,7 +143,7 @@ func TestLimitsSmallStack(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
-	cmd := exec.Command("sh", "-c", `ulimit -s 1024 && exec "$0" -test.run '^TestLimitsAllow$' -test.count=1 -test.v`, os.Args[0])
+	cmd := exec.Command("sh", "-c", `ulimit -s 1024 && exec "$0" -test.run '^(TestLimitsAllow|TestRightNested)$' -test.count=1 -test.v`, os.Args[0])
 	cmd.Env = append(os.Environ(), "STREAMSQL_LIMITS_CHILD=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -145,4 +160,24 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestRightNested: forms nested to the right are bounded by the grammar's
+// own stack (10,000 entries) rather than measured exactly; whatever they
+// give, it is an error with a SQLSTATE or a tree, never a crash, also in
+// the child with a 1 MiB stack.
+func TestRightNested(t *testing.T) {
+	for name, sql := range map[string]string{
+		"between": "SELECT 1" + strings.Repeat(" BETWEEN 0 AND 1", 4000),
+		"minus":   "SELECT " + strings.Repeat("- ", 9000) + "1",
+		"not":     "SELECT " + strings.Repeat("NOT ", 9000) + "true",
+		"parens":  "SELECT " + strings.Repeat("(", 9000) + "1" + strings.Repeat(")", 9000),
+		"rows":    "SELECT " + strings.Repeat("(1, ", 3000) + "1" + strings.Repeat(")", 3000),
+	} {
+		_, err := Parse(sql)
+		var e *sqlerr.Error
+		if err != nil && (!errors.As(err, &e) || e.Position < 1) {
+			t.Errorf("%s: %#v", name, err)
+		}
+	}
 }

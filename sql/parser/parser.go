@@ -54,11 +54,14 @@ func ParseWithLimits(sql string, lim Limits) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := lim.checkTokens(sql, toks); err != nil {
+		return nil, err
+	}
 	depth, err := lim.checkShape(sql, toks)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: sql, toks: toks, shallow: depth <= shallowDepth}
+	p := &parser{src: sql, toks: toks, shallow: depth <= shallowDepth && len(toks) <= shallowTokens}
 	return p.parseAll()
 }
 

@@ -88,6 +88,13 @@ func byteOffset(s string, chars int) int {
 func pgError(err error, text string, base int, src string) error {
 	pe, ok := err.(*pgparser.Error)
 	if !ok {
+		if strings.Contains(err.Error(), "exceeded maximum recursion depth") {
+			// Go's protobuf refuses the tree: deeper than the measure
+			// of limits.go foresaw, but still too deep.
+			return tooComplex("The statement's parse tree is more than 10000 levels deep.").
+				WithHint("Simplify the statement or split it into several statements.").
+				WithPosition(charPos(src, base))
+		}
 		return sqlerr.Wrap(err, sqlerr.SyntaxError)
 	}
 	e := sqlerr.New(sqlerr.SyntaxError, "%s", pe.Message)
