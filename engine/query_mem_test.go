@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,15 @@ func TestQueryMemSpillOverTheWire(t *testing.T) {
 	}
 	if _, _, used := srv.Engine.QueryMemory(); used != 0 {
 		t.Errorf("%d bytes of query memory still held after the statements", used)
+	}
+	var metrics strings.Builder
+	if err := srv.Engine.WriteMetrics(&metrics); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nstreamsql_query_memory_bytes 0\n", "\nstreamsql_query_spilled_bytes_total " + strconv.FormatFloat(float64(srv.Engine.QuerySpilledBytes()), 'g', -1, 64) + "\n"} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics lack %q", strings.TrimSpace(want))
+		}
 	}
 
 	// Settings: PostgreSQL's spelling and range.
