@@ -96,7 +96,14 @@ func sortPerm(t *table, keys []SortKey, perm []int32) []int32 {
 		return perm
 	}
 	rc := newRowCmp(t.cols, keys)
-	slices.SortStableFunc(perm, func(a, b int32) int { return rc.compare(int(a), int(b)) })
+	// Ties go to the earlier row: a stable order, from the unstable (and
+	// much faster) pattern-defeating quicksort.
+	slices.SortFunc(perm, func(a, b int32) int {
+		if c := rc.compare(int(a), int(b)); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
 	return perm
 }
 
