@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"streamsql/exec"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
@@ -72,6 +73,10 @@ type Session struct {
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
+
+	// connMem is the memory of this connection's open statements
+	// together (query_mem.go).
+	connMem *exec.MemPool
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) *Session {
