@@ -214,12 +214,15 @@ func withStatement(s *Session, res pgwire.Result, ctx context.Context, release f
 	return &r
 }
 
+// recovered turns a panic while the result works into its error.
+func (r *stmtResult) recovered(err *error) {
+	if p := recover(); p != nil {
+		*err = r.s.internalError(p)
+	}
+}
+
 func (r *stmtResult) Next(context.Context) (rec arrow.Record, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			rec, err = nil, r.s.internalError(p)
-		}
-	}()
+	defer r.recovered(&err)
 	rec, err = r.Result.Next(r.ctx)
 	return rec, canceled(r.ctx, err)
 }
@@ -235,12 +238,14 @@ type stmtCopyIn struct {
 }
 
 func (r *stmtCopyIn) CopyFormat() (int8, int) { return r.in.CopyFormat() }
-func (r *stmtCopyIn) Write(_ context.Context, data []byte) error {
+func (r *stmtCopyIn) Write(_ context.Context, data []byte) (err error) {
+	defer r.recovered(&err)
 	return canceled(r.ctx, r.in.Write(r.ctx, data))
 }
 func (r *stmtCopyIn) Abort(msg string) { r.in.Abort(msg) }
-func (r *stmtCopyIn) Finish(context.Context) (string, error) {
-	tag, err := r.in.Finish(r.ctx)
+func (r *stmtCopyIn) Finish(context.Context) (tag string, err error) {
+	defer r.recovered(&err)
+	tag, err = r.in.Finish(r.ctx)
 	return tag, canceled(r.ctx, err)
 }
 
@@ -250,8 +255,9 @@ type stmtCopyOut struct {
 }
 
 func (r *stmtCopyOut) CopyFormat() (int8, int) { return r.out.CopyFormat() }
-func (r *stmtCopyOut) NextData(context.Context) ([]byte, error) {
-	b, err := r.out.NextData(r.ctx)
+func (r *stmtCopyOut) NextData(context.Context) (b []byte, err error) {
+	defer r.recovered(&err)
+	b, err = r.out.NextData(r.ctx)
 	return b, canceled(r.ctx, err)
 }
 
