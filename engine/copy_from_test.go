@@ -140,6 +140,17 @@ func TestCopyWithoutCopyDoneStaysBounded(t *testing.T) {
 	if n != 0 {
 		t.Errorf("%d rows of an abandoned COPY were kept", n)
 	}
+	// Another client is answered within a second.
+	actx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	other, err := pgx.Connect(actx, s.URL("streamsql", "dev"))
+	if err != nil {
+		t.Fatalf("no answer within a second after the abandoned COPY: %v", err)
+	}
+	defer other.Close(ctx)
+	if err := other.QueryRow(actx, "SELECT count(*) FROM big").Scan(&n); err != nil {
+		t.Fatalf("no answer within a second after the abandoned COPY: %v", err)
+	}
 }
 
 // A COPY of many batches commits all of them; a malformed row after

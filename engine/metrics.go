@@ -98,6 +98,10 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 	m.gauge("streamsql_epoch_pending_seconds", "How long the oldest uncommitted epoch has waited since its barrier was injected.", c.Pending.Seconds())
 	m.gauge("streamsql_state_memory_bytes", "Operator state in memory, as the operators last reported it.", float64(c.StateUsed))
 	m.gauge("streamsql_state_memory_limit_bytes", "The state memory budget (0: no limit).", float64(c.StateLimit))
+	m.gauge("streamsql_query_memory_bytes", "Memory held by running ad-hoc statements (sorts, hash tables, buffers).", float64(e.queryPool.Used()))
+	m.gauge("streamsql_query_memory_limit_bytes", "The memory of all running statements together, -total-query-mem (0: no limit).", float64(e.queryPool.Limit()))
+	m.family("streamsql_query_spilled_bytes_total", "counter", "Bytes ad-hoc statements wrote to temporary files (sorts, aggregations and joins past query_mem).")
+	m.sample("streamsql_query_spilled_bytes_total", "", float64(e.queryPool.SpilledBytes()))
 
 	jobs := e.coord.Jobs()
 	names := make([]string, len(jobs))

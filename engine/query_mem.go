@@ -72,7 +72,9 @@ func (e *Engine) queryMemSetting() string {
 	return exec.FormatMemSize(e.queryMem)
 }
 
-// newMemAccount is the memory account of one statement of s.
+// newMemAccount is the memory account of one statement of s: query_mem
+// bytes, drawn from the connection's pool (query_mem for all its open
+// statements, as several portals may be) under the server's.
 func (s *Session) newMemAccount() *exec.MemAccount {
 	limit := s.e.queryMem
 	if v, ok := s.vars["query_mem"]; ok {
@@ -80,7 +82,12 @@ func (s *Session) newMemAccount() *exec.MemAccount {
 			limit = n
 		}
 	}
-	return exec.NewMemAccount(s.e.queryPool, limit, s.e.tmpDir)
+	if s.connMem == nil {
+		s.connMem = exec.NewConnPool(s.e.queryPool, limit)
+	} else {
+		s.connMem.SetLimit(limit)
+	}
+	return exec.NewMemAccount(s.connMem, limit, s.e.tmpDir)
 }
 
 // parseQueryMem reads a query_mem value: a size as PostgreSQL spells

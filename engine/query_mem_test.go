@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,9 @@ func answersQuickly(t *testing.T, url string) {
 // join of larger tables spill to disk and give the rows of the unlimited
 // run; what cannot spill fails with 53200 and the server goes on.
 func TestQueryMemSpillOverTheWire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 80,000 rows and runs each query twice (about 10 s)")
+	}
 	dir := t.TempDir()
 	srv := testserver.Start(t, engine.Options{DataDir: dir})
 	url := srv.URL("streamsql", "streamsql")
@@ -170,6 +174,15 @@ func TestQueryMemSpillOverTheWire(t *testing.T) {
 	if _, _, used := srv.Engine.QueryMemory(); used != 0 {
 		t.Errorf("%d bytes of query memory still held after the statements", used)
 	}
+	var metrics strings.Builder
+	if err := srv.Engine.WriteMetrics(&metrics); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nstreamsql_query_memory_bytes 0\n", "\nstreamsql_query_spilled_bytes_total " + strconv.FormatFloat(float64(srv.Engine.QuerySpilledBytes()), 'g', -1, 64) + "\n"} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics lack %q", strings.TrimSpace(want))
+		}
+	}
 
 	// Settings: PostgreSQL's spelling and range.
 	for _, bad := range []string{"SET query_mem = '10 parsecs'", "SET work_mem = 32"} {
@@ -185,5 +198,25 @@ func TestQueryMemSpillOverTheWire(t *testing.T) {
 	exec("RESET work_mem")
 	if err := conn.QueryRow(ctx, "SHOW query_mem").Scan(&show); err != nil || show != "1GB" {
 		t.Errorf("SHOW query_mem after RESET: %q, %v", show, err)
+	}
+}
+
+// Spill files of a run that crashed mid-statement go at the next start;
+// other files in the data directory stay.
+func TestQueryMemTempFilesRemovedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"stmt-1-0xc000-sort-1.arrow", "stmt-2-0xc001-agg-7.arrow", "keep.txt"} {
+		if err := os.WriteFile(filepath.Join(tmp, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := testserver.Start(t, engine.Options{DataDir: dir})
+	answersQuickly(t, srv.URL("streamsql", "streamsql"))
+	if got := tmpFiles(t, dir); len(got) != 1 || got[0] != "keep.txt" {
+		t.Fatalf("after start the spill area holds %v, want only keep.txt", got)
 	}
 }

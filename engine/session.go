@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"streamsql/exec"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
@@ -90,6 +91,10 @@ type Session struct {
 	// to its end; a Cancel that finds no running context then leaves
 	// cancelPending for the statement's next step.
 	parsing, inStatement, cancelPending bool
+
+	// connMem is the memory of this connection's open statements
+	// together (query_mem.go).
+	connMem *exec.MemPool
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {

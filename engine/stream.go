@@ -228,7 +228,7 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 			lo, hi := storage.LogSpan(r.OID, 0, ^uint64(0))
 			err := b.DeleteRange(lo, hi, nil)
 			if err == nil {
-				err = b.Commit(nil)
+				err = e.db.CommitBatch(b)
 			}
 			b.Close()
 			if err != nil {

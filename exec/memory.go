@@ -26,9 +26,14 @@ import (
 // A nil *MemAccount is an unlimited account without a spill area, so code
 // that runs outside a statement (streaming jobs, tests) needs none.
 
-// MemPool is the memory all statements of the server may hold together.
+// MemPool is memory that several statements share: the server's pool
+// (all statements) and, under it, one per connection (its open
+// statements, as with several portals). A reservation counts in the pool
+// and every parent.
 type MemPool struct {
-	limit   int64 // 0: no limit
+	name    string // for errors: "-total-query-mem" or "query_mem"
+	parent  *MemPool
+	limit   atomic.Int64 // 0: no limit
 	used    atomic.Int64
 	spilled atomic.Int64
 }
@@ -36,27 +41,57 @@ type MemPool struct {
 // SpilledBytes is the bytes statements have written to temporary files.
 func (p *MemPool) SpilledBytes() int64 { return p.spilled.Load() }
 
-// NewMemPool returns a pool of limit bytes (0 or less: no limit).
+// NewMemPool returns the server's pool of limit bytes (0 or less: no
+// limit).
 func NewMemPool(limit int64) *MemPool {
-	return &MemPool{limit: max(limit, 0)}
+	p := &MemPool{name: "-total-query-mem"}
+	p.limit.Store(max(limit, 0))
+	return p
 }
 
+// NewConnPool returns the pool of one connection's statements, under
+// the server's pool parent.
+func NewConnPool(parent *MemPool, limit int64) *MemPool {
+	p := &MemPool{name: "query_mem", parent: parent}
+	p.limit.Store(max(limit, 0))
+	return p
+}
+
+// SetLimit changes the pool's size (a connection's query_mem changed).
+func (p *MemPool) SetLimit(limit int64) { p.limit.Store(max(limit, 0)) }
+
 // Limit is the pool's size in bytes (0: no limit).
-func (p *MemPool) Limit() int64 { return p.limit }
+func (p *MemPool) Limit() int64 { return p.limit.Load() }
 
 // Used is the bytes held by every account of the pool.
 func (p *MemPool) Used() int64 { return p.used.Load() }
 
-func (p *MemPool) tryGrow(n int64) bool {
-	if p.limit <= 0 {
-		p.used.Add(n)
-		return true
+// tryGrow reserves n bytes in p and its parents, or returns the pool that
+// refused (nothing reserved then).
+func (p *MemPool) tryGrow(n int64) *MemPool {
+	for q := p; q != nil; q = q.parent {
+		lim := q.limit.Load()
+		if u := q.used.Add(n); lim > 0 && u > lim {
+			for r := p; r != q.parent; r = r.parent {
+				r.used.Add(-n)
+			}
+			return q
+		}
 	}
-	if p.used.Add(n) > p.limit {
-		p.used.Add(-n)
-		return false
+	return nil
+}
+
+// add counts n bytes (negative: gives them back) in p and its parents.
+func (p *MemPool) add(n int64) {
+	for q := p; q != nil; q = q.parent {
+		q.used.Add(n)
 	}
-	return true
+}
+
+func (p *MemPool) addSpilled(n int64) {
+	for q := p; q != nil; q = q.parent {
+		q.spilled.Add(n)
+	}
 }
 
 // MemAccount is one statement's memory and temporary files.
@@ -77,6 +112,7 @@ type MemAccount struct {
 	spillers atomic.Int64
 	closed   bool
 	done     atomic.Bool // closed: the pool no longer counts this account
+	refused  atomic.Pointer[MemPool]
 }
 
 // inPool reports whether the account's bytes count in its pool.
@@ -166,9 +202,12 @@ func (a *MemAccount) TryGrow(n int64) bool {
 		a.used.Add(-n)
 		return false
 	}
-	if a.inPool() && !a.pool.tryGrow(n) {
-		a.used.Add(-n)
-		return false
+	if a.inPool() {
+		if q := a.pool.tryGrow(n); q != nil {
+			a.used.Add(-n)
+			a.refused.Store(q)
+			return false
+		}
 	}
 	for {
 		p := a.peak.Load()
@@ -196,7 +235,7 @@ func (a *MemAccount) ForceGrow(n int64) {
 	}
 	u := a.used.Add(n)
 	if a.inPool() {
-		a.pool.used.Add(n)
+		a.pool.add(n)
 	}
 	for {
 		p := a.peak.Load()
@@ -213,7 +252,7 @@ func (a *MemAccount) Shrink(n int64) {
 	}
 	a.used.Add(-n)
 	if a.inPool() {
-		a.pool.used.Add(-n)
+		a.pool.add(-n)
 	}
 }
 
@@ -226,9 +265,18 @@ func (a *MemAccount) OutOfMemory(op string, n int64) error {
 		e.Hint = "Raise query_mem (for example SET query_mem = '1GB') or make the query hold fewer rows at once."
 		return e
 	}
+	q := (*MemPool)(nil)
+	if a != nil {
+		q = a.refused.Load()
+	}
+	if q != nil && q.parent != nil {
+		e.Detail = fmt.Sprintf("Failed on request of size %d in operator %s; the connection's open statements together hold query_mem %s.", n, op, FormatMemSize(q.Limit()))
+		e.Hint = "Close other portals of this connection, or raise query_mem."
+		return e
+	}
 	limit := int64(0)
-	if a != nil && a.pool != nil {
-		limit = a.pool.limit
+	if q != nil {
+		limit = q.Limit()
 	}
 	e.Detail = fmt.Sprintf("Failed on request of size %d in operator %s; the server's memory for all queries (-total-query-mem %s) is in use.", n, op, FormatMemSize(limit))
 	e.Hint = "Retry when fewer queries run, lower query_mem, or raise the server's -total-query-mem."
@@ -266,7 +314,7 @@ func (a *MemAccount) AddSpilled(n int64) {
 	if a != nil {
 		a.spilled.Add(n)
 		if a.pool != nil {
-			a.pool.spilled.Add(n)
+			a.pool.addSpilled(n)
 		}
 	}
 }
@@ -285,7 +333,7 @@ func (a *MemAccount) Close() {
 	a.files, a.closed = nil, true
 	a.mu.Unlock()
 	if a.pool != nil && !a.done.Swap(true) {
-		a.pool.used.Add(-a.used.Load())
+		a.pool.add(-a.used.Load())
 	}
 	for _, f := range files {
 		os.Remove(f)

@@ -130,3 +130,28 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Fatalf("POST /metrics: %v %v", resp.StatusCode, err)
 	}
 }
+
+// TestProfiles: the runtime profiles answer, and a goroutine dump shows the
+// server's own goroutines.
+func TestProfiles(t *testing.T) {
+	eng, _ := serve(t)
+	web := httptest.NewServer(httpapi.New(eng, nil))
+	defer web.Close()
+	resp, err := http.Get(web.URL + "/debug/pprof/goroutine?debug=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "streamsql/pgwire") {
+		t.Fatalf("goroutine profile: %d\n%.300s", resp.StatusCode, body)
+	}
+	resp, err = http.Get(web.URL + "/debug/pprof/profile?seconds=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK || len(body) == 0 {
+		t.Fatalf("CPU profile: %d, %d bytes", resp.StatusCode, len(body))
+	}
+}

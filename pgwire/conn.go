@@ -27,7 +27,7 @@ type frame struct {
 	err  error
 	big  bool // the reader waits until this frame is taken
 	// budget is what the body holds of the server's message memory; it
-	// is given back when the state machine takes the next frame.
+	// is given back when the state machine asks for the next frame.
 	budget int64
 }
 
@@ -268,6 +268,10 @@ func (c *conn) push(f frame) bool {
 // blocking. When idle is set, a server shutdown ends the connection with
 // 57P01 instead.
 func (c *conn) next(idle bool) (frame, bool) {
+	// The previous message is handled: its memory goes back to the server
+	// (before waiting, so that an idle connection holds none).
+	c.srv.msgMem.release(c.held)
+	c.held = 0
 	select {
 	case f := <-c.frames:
 		return c.took(f), true
@@ -301,10 +305,9 @@ func (c *conn) next(idle bool) (frame, bool) {
 	}
 }
 
-// took lets the reader go on after a big frame. Taking a frame means the
-// previous one is handled: its message memory goes back to the server.
+// took lets the reader go on after a big frame, and records the message
+// memory the frame holds until the state machine asks for the next one.
 func (c *conn) took(f frame) frame {
-	c.srv.msgMem.release(c.held)
 	c.held = f.budget
 	if f.big {
 		c.taken <- struct{}{}

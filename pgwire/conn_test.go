@@ -244,6 +244,14 @@ func FuzzReadMessages(f *testing.F) {
 		{'z', 0, 0, 0, 4},
 		{'D', 0, 0, 0, 6, 'X', 0},
 		{'p', 0, 0, 0, 5, 0},
+		// Announced lengths far beyond what follows, and invalid UTF-8 on
+		// every path text comes in by.
+		{'Q', 0, 0, 0xff, 0xf0, 's', 'e', 'l'},
+		{'d', 0, 0, 0xff, 0xff, '1', '\n'},
+		msg(&pgproto3.Query{String: "select 'a\xffb'"}),
+		append(msg(&pgproto3.Parse{Query: "select '\xc3('"}), msg(&pgproto3.Sync{})...),
+		append(msg(&pgproto3.Parse{Query: "select $1::text"}), append(msg(&pgproto3.Bind{Parameters: [][]byte{[]byte("\xed\xa0\x80")}}), msg(&pgproto3.Sync{})...)...),
+		append(msg(&pgproto3.Query{String: "copy t from stdin"}), append(msg(&pgproto3.CopyData{Data: []byte("1\t\xfe\n")}), msg(&pgproto3.CopyDone{})...)...),
 		msg(&pgproto3.Terminate{}),
 	}
 	// Statements that crashed the server in the cgo parser, and some just

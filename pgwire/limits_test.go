@@ -12,8 +12,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -79,6 +81,12 @@ func TestMaxConnections(t *testing.T) {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "53300" || pe.Message != "sorry, too many clients already" || pe.Severity != "FATAL" {
 		t.Fatalf("fourth connection: %v; want FATAL 53300 sorry, too many clients already", err)
+	}
+	if psql, err := exec.LookPath("psql"); err == nil {
+		out, err := exec.Command(psql, "-X", "-h", s.Host, "-p", strconv.Itoa(s.Port), "-U", "streamsql", "-c", "SELECT 1", "dev").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "FATAL:  sorry, too many clients already") {
+			t.Errorf("psql beyond max_connections: %v\n%s", err, out)
+		}
 	}
 	// A refused client holds no slot; a closed one gives its slot back.
 	conns[0].Close(ctx)
@@ -284,5 +292,84 @@ func TestHugeMessageAnnouncements(t *testing.T) {
 	if grew > 64<<20 {
 		t.Errorf("heap grew by %d MB for %d announced messages of 64 MB", grew>>20, conns)
 	}
+	answers(t, s)
+}
+
+// Large messages being read at once share the message memory: eight
+// clients sending 4 MB queries into an 8 MB budget hold at most two bodies
+// in memory; the others wait, unread, and are served in turn.
+func TestMessageMemoryShared(t *testing.T) {
+	const clients, size = 8, 4 << 20
+	s := testserver.StartWire(t, engine.Options{}, pgwire.Options{MaxMessageSize: size, MessageMemory: 2 * size})
+	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
+	body := make([]byte, size)
+	copy(body, "SELECT 1 -- ")
+	for i := 12; i < size-1; i++ {
+		body[i] = 'x'
+	}
+	body[size-1] = 0
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var ncs []net.Conn
+	defer func() {
+		for _, nc := range ncs {
+			nc.Close()
+		}
+	}()
+	rest := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ncs = append(ncs, nc)
+		if _, err := nc.Write(startupPacket("streamsql")); err != nil {
+			t.Fatal(err)
+		}
+		readUntilReady(t, nc)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hdr := []byte{'Q', 0, 0, 0, 0}
+			binary.BigEndian.PutUint32(hdr[1:], size+4)
+			nc.Write(hdr)
+			nc.Write(body[:size-1<<18]) // all but the last 256 kB
+			<-rest
+			nc.Write(body[size-1<<18:])
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	runtime.GC()
+	var during runtime.MemStats
+	runtime.ReadMemStats(&during)
+	grew := int64(during.HeapAlloc) - int64(before.HeapAlloc)
+	// The client side holds body; the server at most two bodies.
+	t.Logf("%d clients each nearly done with a %d MB query: live heap grew by %.1f MB (the client's %d MB body included)",
+		clients, size>>20, float64(grew)/(1<<20), size>>20)
+	if grew > 3*size+4<<20 {
+		t.Errorf("live heap grew by %d MB: more than two %d MB bodies are held", grew>>20, size>>20)
+	}
+	close(rest)
+	answered := time.Now()
+	// Every client gets its answer in turn.
+	for i, nc := range ncs {
+		nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+		var hdr [5]byte
+		got := false
+		for !got {
+			if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+				t.Fatalf("client %d: %v", i, err)
+			}
+			n := int(binary.BigEndian.Uint32(hdr[1:])) - 4
+			if _, err := io.CopyN(io.Discard, nc, int64(n)); err != nil {
+				t.Fatal(err)
+			}
+			got = hdr[0] == 'Z'
+		}
+		t.Logf("client %d answered after %v", i, time.Since(answered).Round(time.Millisecond))
+	}
+	wg.Wait()
 	answers(t, s)
 }

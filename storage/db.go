@@ -66,6 +66,8 @@ type DB struct {
 	lock *pebble.Lock
 	// space refuses commits on a (nearly) full disk (space.go).
 	space *spaceGuard
+	// plog is pebble's logger, whose Fatalf ends the process.
+	plog *pebbleLogger
 
 	// commitMu serializes Txn commits (and the uniqueness re-checks that
 	// precede them).
@@ -137,11 +139,12 @@ func OpenWith(dir string, o Options) (*DB, error) {
 	}
 	cache := pebble.NewCache(blockCacheSize)
 	defer cache.Unref()
+	plog := &pebbleLogger{log: log}
 	opts := &pebble.Options{
 		Cache:              cache,
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
-		Logger:             &pebbleLogger{log: log},
+		Logger:             plog,
 		Lock:               lock,
 	}
 	for i := range opts.Levels {
@@ -152,7 +155,7 @@ func OpenWith(dir string, o Options) (*DB, error) {
 		lock.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, lock: lock, space: guard, seqs: map[string]*seqRange{}, locks: newLockTable()}
+	db := &DB{pdb: pdb, lock: lock, space: guard, plog: plog, seqs: map[string]*seqRange{}, locks: newLockTable()}
 	db.maxTxnBytes.Store(DefaultMaxTxnBytes)
 	if err := db.loadLogSeq(); err != nil {
 		pdb.Close()

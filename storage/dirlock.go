@@ -43,8 +43,8 @@ func lockDir(dir string, wait time.Duration, log *slog.Logger) (*pebble.Lock, er
 			return nil, fmt.Errorf("storage: lock data directory %s: %w", dir, err)
 		}
 		if time.Since(start) >= wait {
-			return nil, fmt.Errorf("storage: data directory %s is in use by another process (lock %s still held after %s); is another streamsqld running on it?",
-				dir, filepath.Join(dir, "LOCK"), wait.Round(time.Millisecond))
+			return nil, fmt.Errorf("the data directory is in use by another process (lock %s still held after %s); is another streamsqld running on it?",
+				filepath.Join(dir, "LOCK"), wait.Round(time.Millisecond))
 		}
 		if !logged {
 			log.Info("storage: data directory is locked by another process; waiting for it", "dir", dir, "wait", wait)

@@ -3,8 +3,6 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // seqBlock is how many values NextSequence reserves on disk at a time, so
@@ -53,7 +51,13 @@ func (db *DB) NextSequence(name string, n int64) (first int64, err error) {
 		if err := db.CheckSpace(int64(len(buf))); err != nil {
 			return 0, err
 		}
-		if err := db.pdb.Set(sequenceKey(name), buf[:], pebble.Sync); err != nil {
+		b := db.pdb.NewBatch()
+		err := b.Set(sequenceKey(name), buf[:], nil)
+		if err == nil {
+			err = db.CommitBatch(b)
+		}
+		b.Close()
+		if err != nil {
 			return 0, fmt.Errorf("storage: sequence %q: %w", name, err)
 		}
 		r.limit = limit

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"streamsql/sql/sqlerr"
 )
 
@@ -87,8 +89,8 @@ func (g *spaceGuard) checkSpaceAtOpen() error {
 	if err != nil || free >= g.reserve {
 		return nil
 	}
-	return fmt.Errorf("storage: open %s: No space left on device: %s free, at least %s needed (the disk reserve); free disk space and start again",
-		g.dir, formatBytes(free), formatBytes(g.reserve))
+	return fmt.Errorf("No space left on device: %s free, at least %s needed (the disk reserve); free disk space and start again",
+		formatBytes(free), formatBytes(g.reserve))
 }
 
 func diskFullError(dir string, free, reserve int64) error {
@@ -106,6 +108,27 @@ func formatBytes(n int64) string {
 		u++
 	}
 	return fmt.Sprintf("%d %s", v, units[u])
+}
+
+// CommitBatch commits b, synced to the WAL. Pebble panics when it cannot
+// write its WAL (the disk filled up despite the reserve, or an I/O error)
+// and cannot go on after that: the process then ends with one log line and
+// a non-zero status, rather than a session or a streaming job recovering
+// the panic and the server going on over a storage engine that lost its
+// log. What was committed before is recovered at the next start.
+func (db *DB) CommitBatch(b *pebble.Batch) error {
+	return db.walWrite(func() error { return b.Commit(pebble.Sync) })
+}
+
+// walWrite runs write, a pebble commit, turning pebble's panic on a failed
+// WAL write into the end of the process (see CommitBatch).
+func (db *DB) walWrite(write func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db.plog.Fatalf("pebble: commit: %v", r)
+		}
+	}()
+	return write()
 }
 
 // IsDiskFull reports whether err is the refusal of a write for lack of

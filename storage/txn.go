@@ -424,7 +424,7 @@ func (t *Txn) apply() error {
 			return err
 		}
 	}
-	if err := db.pdb.ApplyNoSyncWait(t.batch, pebble.Sync); err != nil {
+	if err := db.walWrite(func() error { return db.pdb.ApplyNoSyncWait(t.batch, pebble.Sync) }); err != nil {
 		return err
 	}
 	db.commits.Add(1)

@@ -18,6 +18,13 @@
 // (compare.go). Both follow PostgreSQL: NULLs group together, -0 equals 0,
 // NaN equals NaN and sorts above every number, numeric 1.0 equals 1.00,
 // interval '1 day' equals '24 hours'.
+//
+// Memory: operators that hold rows reserve them, a batch at a time from
+// Arrow buffer sizes, in the statement's exec.MemAccount (query_mem).
+// Sort, HashAgg and HashJoin spill past their share of it (spill.go: Arrow
+// IPC files; sort_external.go: external merge sort; hash_agg_spill.go:
+// hash-partitioned aggregation; hash_join_spill.go: grace hash join); the
+// others fail the statement with 53200 out of memory.
 package batch
 
 import (

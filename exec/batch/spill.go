@@ -47,11 +47,12 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// spillSchema is the Arrow schema of spilled rows of ts.
-func spillSchema(ts []types.T) *arrow.Schema {
-	fields := make([]arrow.Field, len(ts))
-	for i, t := range ts {
-		fields[i] = arrow.Field{Name: fmt.Sprintf("c%d", i), Type: t.ArrowType(), Nullable: true}
+// spillSchema is the Arrow schema of spilled columns like cols (their
+// own Arrow types, which are those of the columns' SQL types).
+func spillSchema(cols []arrow.Array) *arrow.Schema {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Name: fmt.Sprintf("c%d", i), Type: c.DataType(), Nullable: true}
 	}
 	return arrow.NewSchema(fields, nil)
 }
@@ -62,10 +63,9 @@ func newSpillFile(ctx *exec.Ctx, ts []types.T, what string) (*spillFile, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &spillFile{mem: ctx.Mem, ts: ts, schema: spillSchema(ts), f: f}
+	s := &spillFile{mem: ctx.Mem, ts: ts, f: f}
 	s.bw = bufio.NewWriterSize(f, 256<<10)
 	s.cw.w = s.bw
-	s.w = ipc.NewWriter(&s.cw, ipc.WithSchema(s.schema), ipc.WithAllocator(types.Mem))
 	return s, nil
 }
 
@@ -73,6 +73,18 @@ func newSpillFile(ctx *exec.Ctx, ts []types.T, what string) (*spillFile, error) 
 func (s *spillFile) write(b *exec.Batch) error {
 	if b.N == 0 {
 		return nil
+	}
+	if s.schema == nil {
+		s.schema = spillSchema(b.Cols)
+		s.w = ipc.NewWriter(&s.cw, ipc.WithSchema(s.schema), ipc.WithAllocator(types.Mem))
+	}
+	if len(b.Cols) != len(s.schema.Fields()) {
+		return fmt.Errorf("spill %s: batch of %d columns into a file of %d", s.f.Name(), len(b.Cols), len(s.schema.Fields()))
+	}
+	for j, c := range b.Cols {
+		if !arrow.TypeEqual(c.DataType(), s.schema.Field(j).Type) {
+			return fmt.Errorf("spill %s: column %d is %s, the file's is %s", s.f.Name(), j, c.DataType(), s.schema.Field(j).Type)
+		}
 	}
 	rec := array.NewRecord(s.schema, b.Cols, int64(b.N))
 	defer rec.Release()
@@ -106,6 +118,9 @@ func (s *spillFile) finish() error {
 func (s *spillFile) open() (*spillReader, error) {
 	if err := s.finish(); err != nil {
 		return nil, err
+	}
+	if s.schema == nil {
+		return &spillReader{ts: s.ts}, nil // nothing was written
 	}
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return nil, exec.SpillError("read temporary file "+s.f.Name(), err)

@@ -222,7 +222,7 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 			return err
 		}
 	}
-	return b.Commit(pebble.Sync)
+	return c.db.CommitBatch(b)
 }
 
 // forgetLocked takes j out of every pending epoch.
@@ -371,7 +371,7 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	if err := c.truncateLogsLocked(b); err != nil {
 		return err
 	}
-	return b.Commit(pebble.Sync)
+	return c.db.CommitBatch(b)
 }
 
 // truncateLogsLocked deletes changelog entries every job has read.
@@ -502,9 +502,20 @@ func (c *Coordinator) WaitCommitted(ctx context.Context, e uint64) error {
 			c.mu.Unlock()
 			return nil
 		}
-		if err := c.stalled; err != nil {
+		if c.stalled != nil {
+			// The disk was full at the last try: try again now, and give
+			// the waiter the refusal if it still is.
+			c.tryCommitLocked()
+			if err := c.stalled; err != nil {
+				c.mu.Unlock()
+				return err
+			}
 			c.mu.Unlock()
-			return err
+			select {
+			case c.kick <- struct{}{}: // inject the epochs waited for
+			default:
+			}
+			continue
 		}
 		ch := c.commitCh
 		c.mu.Unlock()

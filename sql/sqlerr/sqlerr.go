@@ -37,6 +37,7 @@ const (
 	InvalidCharacterValueForCast    = "22018"
 	InvalidTextRepresentation       = "22P02"
 	InvalidBinaryRepresentation     = "22P03"
+	BadCopyFileFormat               = "22P04"
 	InvalidRegularExpression        = "2201B"
 	InvalidRowCountInLimit          = "2201W"
 	InvalidRowCountInOffset         = "2201X"

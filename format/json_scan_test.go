@@ -1,0 +1,134 @@
+package format
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"streamsql/sql/types"
+)
+
+// The hand-written scanner must accept exactly the JSON that encoding/json
+// accepts (less what PostgreSQL refuses in text: \u0000, invalid UTF-8 and
+// lone surrogates), and a jsonb column must hold what jsonb input makes of
+// the same text. checkScannerAgainstEncodingJSON decodes {"j": X} into a
+// jsonb column and compares.
+func checkScannerAgainstEncodingJSON(t *testing.T, dec Decoder, out *Batch, x []byte) {
+	if !utf8.Valid(x) || bytes.Contains(x, []byte(`\u0000`)) || surrogateEscape.Match(x) {
+		return
+	}
+	msg := append(append([]byte(`{"j": `), x...), '}')
+	out.Reset()
+	dec.DecodeBatch([]Message{{Value: msg}}, out)
+	cols, _ := out.Finish()
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	valid := json.Valid(msg)
+	want, err := types.NormalizeJSONB(string(x))
+	if valid && err != nil {
+		valid = false // valid JSON that jsonb refuses too (a number beyond numeric)
+	}
+	if valid != (len(out.Rejects) == 0) {
+		reason := ""
+		if len(out.Rejects) > 0 {
+			reason = out.Rejects[0].Err.Error()
+		}
+		t.Fatalf("%q: encoding/json valid=%v, scanner rejected=%v %s", msg, valid, len(out.Rejects) > 0, reason)
+	}
+	if !valid {
+		return
+	}
+	got := cols[0].(*array.String)
+	if x := strings.TrimSpace(string(x)); x == "null" {
+		if !got.IsNull(0) {
+			t.Fatalf("JSON null must be SQL NULL, got %q", got.Value(0))
+		}
+		return
+	}
+	if got.Value(0) != want {
+		t.Fatalf("%q: jsonb %q, want %q", x, got.Value(0), want)
+	}
+}
+
+var surrogateEscape = regexp.MustCompile(`(?i)\\u[d][89a-f]`)
+
+func randomJSON(rng *rand.Rand, depth int) any {
+	switch k := rng.Intn(9); {
+	case depth > 3 || k < 2:
+		return []any{nil, true, false, "", "a\"b\\c\n\t/é😀", "\u001f"}[rng.Intn(6)]
+	case k < 4:
+		return []any{0, -1, 1.5, 1e21, -2.25e-7, 123456789012345678, 0.1}[rng.Intn(7)]
+	case k < 6:
+		n := rng.Intn(4)
+		a := make([]any, n)
+		for i := range a {
+			a[i] = randomJSON(rng, depth+1)
+		}
+		return a
+	default:
+		n := rng.Intn(4)
+		m := map[string]any{}
+		for i := 0; i < n; i++ {
+			m[string(rune('a'+rng.Intn(5)))+strings.Repeat("k", rng.Intn(3))] = randomJSON(rng, depth+1)
+		}
+		return m
+	}
+}
+
+func TestScannerAgreesWithEncodingJSON(t *testing.T) {
+	schema := Schema{Columns: []Column{{Name: "j", Type: types.TJSONB}}}
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := NewBatch(schema)
+	rng := rand.New(rand.NewSource(7))
+	const noise = " \t\n{}[]:,\"\\-+.eE0123456789tfnul\x01é"
+	for i := 0; i < 8000; i++ {
+		doc, _ := json.Marshal(randomJSON(rng, 0))
+		if rng.Intn(2) == 0 {
+			var ind bytes.Buffer
+			json.Indent(&ind, doc, "", " ")
+			doc = ind.Bytes()
+		}
+		checkScannerAgainstEncodingJSON(t, dec, out, doc)
+		// Mutate: replace, insert or delete a byte.
+		for m := 0; m < 3 && len(doc) > 0; m++ {
+			p := rng.Intn(len(doc))
+			c := noise[rng.Intn(len(noise))]
+			switch rng.Intn(3) {
+			case 0:
+				doc[p] = c
+			case 1:
+				doc = append(doc[:p], append([]byte{c}, doc[p:]...)...)
+			default:
+				doc = append(doc[:p], doc[p+1:]...)
+			}
+			checkScannerAgainstEncodingJSON(t, dec, out, append([]byte(nil), doc...))
+		}
+	}
+}
+
+func FuzzScanner(f *testing.F) {
+	for _, s := range []string{`1`, `"a\u00e9"`, `[1,{"a":null}]`, `{"a":[true,false]}`, `-0.5e+3`, `"\ud83d\ude00"`} {
+		f.Add([]byte(s))
+	}
+	schema := Schema{Columns: []Column{{Name: "j", Type: types.TJSONB}}}
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
+	if err != nil {
+		f.Fatal(err)
+	}
+	out := NewBatch(schema)
+	f.Fuzz(func(t *testing.T, x []byte) {
+		checkScannerAgainstEncodingJSON(t, dec, out, x)
+	})
+}
