@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"streamsql/engine"
 	"streamsql/internal/testserver"
@@ -559,4 +561,63 @@ func TestServerDefaultTimeout(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SHOW statement_timeout").Scan(&v); err != nil || v != "150ms" {
 		t.Fatalf("SHOW after RESET: %q, %v", v, err)
 	}
+}
+
+// TestStatementTimeoutSuspendedPortal: as in PostgreSQL, the statement
+// clock stops while the connection idles after Sync, so a portal fetched
+// a few rows at a time with pauses between the fetches (JDBC's fetchSize
+// in a transaction) is not canceled for the pauses.
+func TestStatementTimeoutSuspendedPortal(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	nc, err := net.Dial("tcp", net.JoinHostPort(ts.Host, fmt.Sprint(ts.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	fe := pgproto3.NewFrontend(nc, nc)
+	send := func(msgs ...pgproto3.FrontendMessage) {
+		for _, m := range msgs {
+			fe.Send(m)
+		}
+		if err := fe.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// untilReady returns the rows up to ReadyForQuery and fails on an error.
+	untilReady := func() (rows int) {
+		t.Helper()
+		for {
+			nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			m, err := fe.Receive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch m := m.(type) {
+			case *pgproto3.ErrorResponse:
+				t.Fatalf("%s %s", m.Code, m.Message)
+			case *pgproto3.DataRow:
+				rows++
+			case *pgproto3.ReadyForQuery:
+				return rows
+			}
+		}
+	}
+	send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "limits", "database": "streamsql"}})
+	untilReady()
+	send(&pgproto3.Query{String: "BEGIN; SET statement_timeout = '300ms'"})
+	untilReady()
+	send(&pgproto3.Parse{Query: "SELECT g FROM generate_series(1, 10) g"}, &pgproto3.Bind{DestinationPortal: "p"},
+		&pgproto3.Execute{Portal: "p", MaxRows: 2}, &pgproto3.Sync{})
+	if n := untilReady(); n != 2 {
+		t.Fatalf("first fetch: %d rows", n)
+	}
+	for i := 0; i < 3; i++ {
+		time.Sleep(200 * time.Millisecond)
+		send(&pgproto3.Execute{Portal: "p", MaxRows: 2}, &pgproto3.Sync{})
+		if n := untilReady(); n != 2 {
+			t.Fatalf("fetch %d: %d rows", i+2, n)
+		}
+	}
+	send(&pgproto3.Query{String: "COMMIT"})
+	untilReady()
 }

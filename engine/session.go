@@ -79,8 +79,10 @@ type Session struct {
 	savepoints []savepoint
 
 	// stmtStart is when the running statement's clock started, zero
-	// between statements (timeouts.go).
+	// between statements; clocks are the statement_timeout timers of
+	// open statements (timeouts.go).
 	stmtStart time.Time
+	clocks    map[*stmtRun]struct{}
 
 	mu      sync.Mutex
 	cancel  context.CancelCauseFunc // cancels the running statement
@@ -96,7 +98,7 @@ type Session struct {
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
-	s := &Session{e: e, info: info, vars: map[string]string{}, changed: map[string]string{}}
+	s := &Session{e: e, info: info, vars: map[string]string{}, changed: map[string]string{}, clocks: map[*stmtRun]struct{}{}}
 	if info.Application != "" {
 		s.vars["application_name"] = info.Application
 	}

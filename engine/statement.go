@@ -50,13 +50,13 @@ type execution struct {
 
 // Prepare implements pgwire.Statement.
 func (st *statement) Prepare(ctx context.Context, hints []uint32) (_ []types.T, _ []pgwire.Column, err error) {
-	ctx, release := st.s.statementContext(ctx)
+	ctx, run := st.s.statementContext(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			err = st.s.internalError(r)
 		}
 		err = canceled(ctx, err)
-		release(err != nil)
+		run.release(err != nil)
 	}()
 	pts := make([]types.T, len(hints))
 	for i, h := range hints {
@@ -90,7 +90,7 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	if s.txnFailed && !isTxnEnd(st.st) {
 		return nil, sqlerr.New(sqlerr.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 	}
-	ctx, endStmt := s.statementContext(ctx)
+	ctx, run := s.statementContext(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = nil, s.internalError(r)
@@ -103,9 +103,9 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 			s.txnFailed = true
 		}
 		if err != nil || res == nil {
-			endStmt(true)
+			run.release(true)
 		} else {
-			res = withStatement(s, res, ctx, endStmt)
+			res = withStatement(s, res, ctx, run)
 		}
 	}()
 	if s.e.beforeExecute != nil {

@@ -112,6 +112,9 @@ func (s *Session) LockTimeout() time.Duration { return s.timeout("lock_timeout")
 // idle_session_timeout. Between two statements no statement clock runs.
 func (s *Session) Idle() (time.Duration, error) {
 	s.stmtStart = time.Time{}
+	for r := range s.clocks {
+		r.pause()
+	}
 	s.mu.Lock()
 	s.cancelPending, s.inStatement = false, false
 	s.mu.Unlock()
@@ -124,50 +127,96 @@ func (s *Session) Idle() (time.Duration, error) {
 }
 
 // statementContext returns the context of a statement (or of its Prepare):
-// Cancel cancels it and statement_timeout bounds it. release unregisters
-// it from Cancel; with end set the statement is over and the next one
-// starts a new statement clock.
-func (s *Session) statementContext(ctx context.Context) (context.Context, func(end bool)) {
+// Cancel cancels it and statement_timeout bounds it. The run's release
+// unregisters it from Cancel; with end set the statement is over and the
+// next one starts a new statement clock.
+func (s *Session) statementContext(ctx context.Context) (context.Context, *stmtRun) {
 	if s.stmtStart.IsZero() {
 		s.stmtStart = time.Now()
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
-	stop := func() {}
-	if d := s.timeout("statement_timeout"); d > 0 {
-		var tctx context.Context
-		tctx, stop = context.WithDeadlineCause(cctx, s.stmtStart.Add(d), errStatementTimeout)
-		cctx = tctx
+	r := &stmtRun{s: s, cancel: cancel, limit: s.timeout("statement_timeout")}
+	if r.limit > 0 {
+		r.timer = time.AfterFunc(time.Until(s.stmtStart.Add(r.limit)), func() { cancel(errStatementTimeout) })
+		s.clocks[r] = struct{}{}
 	}
+	r.register()
+	return cctx, r
+}
+
+// stmtRun is a statement's hold on its session: the cancel function that
+// Session.Cancel reaches and the statement_timeout timer.
+type stmtRun struct {
+	s        *Session
+	cancel   context.CancelCauseFunc
+	gen      uint64 // of the registration in Session.cancel
+	limit    time.Duration
+	timer    *time.Timer // nil without statement_timeout
+	paused   bool        // the timer was stopped while the connection idled
+	released bool
+}
+
+// register makes the run the one Session.Cancel cancels.
+func (r *stmtRun) register() {
+	s := r.s
 	s.mu.Lock()
 	s.stmtGen++
-	gen := s.stmtGen
-	s.cancel = cancel
+	r.gen = s.stmtGen
+	s.cancel = r.cancel
 	s.inStatement = true
 	if s.cancelPending {
 		s.cancelPending = false
-		cancel(errCanceledByUser)
+		r.cancel(errCanceledByUser)
 	}
 	s.mu.Unlock()
-	released := false
-	return cctx, func(end bool) {
-		if end {
-			s.stmtStart = time.Time{}
-		}
-		if released {
-			return
-		}
-		released = true
-		s.mu.Lock()
-		if s.stmtGen == gen {
-			s.cancel = nil
-			if end {
-				s.inStatement = false
-			}
-		}
-		s.mu.Unlock()
-		stop()
-		cancel(nil)
+}
+
+// pause stops the statement clock while the connection idles after
+// ReadyForQuery with the statement's portal still open (PostgreSQL stops
+// the clock at Sync).
+func (r *stmtRun) pause() {
+	if r.timer != nil && !r.paused {
+		r.paused = true
+		r.timer.Stop()
 	}
+}
+
+// resume continues a run whose portal is executed again after an idle
+// wait: it takes cancels again and its clock restarts with this message.
+func (r *stmtRun) resume() {
+	if r.released || !r.paused {
+		return
+	}
+	r.paused = false
+	if r.s.stmtStart.IsZero() {
+		r.s.stmtStart = time.Now()
+	}
+	r.timer.Reset(time.Until(r.s.stmtStart.Add(r.limit)))
+	r.register()
+}
+
+func (r *stmtRun) release(end bool) {
+	s := r.s
+	if end {
+		s.stmtStart = time.Time{}
+	}
+	if r.released {
+		return
+	}
+	r.released = true
+	if r.timer != nil {
+		r.timer.Stop()
+		delete(s.clocks, r)
+	}
+	s.mu.Lock()
+	if s.stmtGen == r.gen {
+		s.cancel = nil
+		if end {
+			s.inStatement = false
+		}
+	}
+	s.mu.Unlock()
+	r.cancel(nil)
 }
 
 // canceled turns the error of a statement whose context ended into
@@ -197,14 +246,14 @@ func (s *Session) internalError(r any) error {
 // releases the context when the result is closed.
 type stmtResult struct {
 	pgwire.Result
-	s       *Session
-	ctx     context.Context
-	release func(end bool)
+	s   *Session
+	ctx context.Context
+	run *stmtRun
 }
 
 // withStatement wraps res so that its rows are produced under ctx.
-func withStatement(s *Session, res pgwire.Result, ctx context.Context, release func(bool)) pgwire.Result {
-	r := stmtResult{Result: res, s: s, ctx: ctx, release: release}
+func withStatement(s *Session, res pgwire.Result, ctx context.Context, run *stmtRun) pgwire.Result {
+	r := stmtResult{Result: res, s: s, ctx: ctx, run: run}
 	switch res := res.(type) {
 	case pgwire.CopyInResult:
 		return &stmtCopyIn{stmtResult: r, in: res}
@@ -214,19 +263,24 @@ func withStatement(s *Session, res pgwire.Result, ctx context.Context, release f
 	return &r
 }
 
+// recovered turns a panic while the result works into its error. Every
+// method that works defers it, after calling resume.
+func (r *stmtResult) recovered(err *error) {
+	if p := recover(); p != nil {
+		*err = r.s.internalError(p)
+	}
+}
+
 func (r *stmtResult) Next(context.Context) (rec arrow.Record, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			rec, err = nil, r.s.internalError(p)
-		}
-	}()
+	r.run.resume()
+	defer r.recovered(&err)
 	rec, err = r.Result.Next(r.ctx)
 	return rec, canceled(r.ctx, err)
 }
 
 func (r *stmtResult) Close() {
 	r.Result.Close()
-	r.release(true)
+	r.run.release(true)
 }
 
 type stmtCopyIn struct {
@@ -235,12 +289,16 @@ type stmtCopyIn struct {
 }
 
 func (r *stmtCopyIn) CopyFormat() (int8, int) { return r.in.CopyFormat() }
-func (r *stmtCopyIn) Write(_ context.Context, data []byte) error {
+func (r *stmtCopyIn) Write(_ context.Context, data []byte) (err error) {
+	r.run.resume()
+	defer r.recovered(&err)
 	return canceled(r.ctx, r.in.Write(r.ctx, data))
 }
 func (r *stmtCopyIn) Abort(msg string) { r.in.Abort(msg) }
-func (r *stmtCopyIn) Finish(context.Context) (string, error) {
-	tag, err := r.in.Finish(r.ctx)
+func (r *stmtCopyIn) Finish(context.Context) (tag string, err error) {
+	r.run.resume()
+	defer r.recovered(&err)
+	tag, err = r.in.Finish(r.ctx)
 	return tag, canceled(r.ctx, err)
 }
 
@@ -250,8 +308,10 @@ type stmtCopyOut struct {
 }
 
 func (r *stmtCopyOut) CopyFormat() (int8, int) { return r.out.CopyFormat() }
-func (r *stmtCopyOut) NextData(context.Context) ([]byte, error) {
-	b, err := r.out.NextData(r.ctx)
+func (r *stmtCopyOut) NextData(context.Context) (b []byte, err error) {
+	r.run.resume()
+	defer r.recovered(&err)
+	b, err = r.out.NextData(r.ctx)
 	return b, canceled(r.ctx, err)
 }
 
