@@ -28,8 +28,13 @@ func (c catalogReader) Settings() []udf.Setting {
 }
 
 func (c catalogReader) snapshot() *pgcatalog.Snapshot {
-	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath()}
+	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath(),
+		RelOptions: c.RelOptions}
 }
+
+// RelOptions returns r's connector options, secrets masked
+// (pg_class.reloptions).
+func (c catalogReader) RelOptions(r *catalog.Relation) []string { return c.s.e.maskedOptions(r) }
 
 func (c catalogReader) RoleName(oid uint32) (string, bool) { return c.snapshot().RoleName(oid) }
 

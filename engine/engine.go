@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"streamsql/connector"
+	"streamsql/connector/builtin"
 	"sync"
 	"time"
 
@@ -28,6 +30,8 @@ type Engine struct {
 
 	coord       *stream.Coordinator
 	stateMemory *stream.StateMemory
+	// connectors are the registered sources and sinks.
+	connectors *connector.Registry
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -60,6 +64,7 @@ func Open(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
+		connectors:  builtin.Registry(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory))}
 	if err := e.startStreaming(); err != nil {
 		db.Close()

@@ -82,6 +82,9 @@ type Snapshot struct {
 	SearchPath []string
 	Settings   []Setting
 	Procs      []Proc
+	// RelOptions returns a relation's connector options as name=value,
+	// secrets masked, for pg_class.reloptions; nil shows none.
+	RelOptions func(r *catalog.Relation) []string
 
 	rels []*catalog.Relation
 }
