@@ -36,6 +36,7 @@ const (
 	IntervalFieldOverflow        = "22015"
 	InvalidCharacterValueForCast = "22018"
 	InvalidTextRepresentation    = "22P02"
+	BadCopyFileFormat            = "22P04"
 	InvalidBinaryRepresentation  = "22P03"
 	InvalidRegularExpression     = "2201B"
 	InvalidRowCountInLimit       = "2201W"

@@ -1,0 +1,858 @@
+package format
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"strconv"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/hamba/avro/v2"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// ENCODE AVRO reads Avro binary in the Confluent wire format: a zero magic
+// byte, the writer schema's registry id (4 bytes, big-endian), then the
+// datum. Schemas are fetched from the schema registry by id once and
+// compiled (with hamba/avro's schema parser) into a small program that
+// walks the binary datum and writes the fields whose names match columns
+// straight into the staging row; other fields are skipped without
+// decoding. So a new writer schema (schema evolution under the registry's
+// compatibility rules) simply compiles to a new program over the same
+// columns: a field the writer no longer has is NULL, a new field is
+// ignored until a column of its name exists.
+//
+// Types: null unions ["null", T] are nullable T; int and long to integer
+// columns (or numeric, text, timestamps as epoch values); float and double;
+// string (by the column type's input function, so a string may fill a date
+// or a numeric column); bytes and fixed to bytea; enum symbols to text; the
+// logical types decimal (numeric), date, time-millis, time-micros,
+// timestamp-millis, timestamp-micros, local-timestamp-*, uuid (text) and
+// duration (interval); records, maps and arrays to jsonb, arrays of
+// scalars to array columns.
+//
+// Options: schema.registry (URL, or several separated by commas),
+// schema.registry.username and .password (HTTP basic auth), message and
+// key.message (the full name of the value and key record: messages of
+// another record type are rejected). FORMAT UPSERT ENCODE AVRO reads the
+// primary key from the Avro message key and deletes on a null value.
+type avroDecoder struct {
+	*rowDecoder
+	reg     *schemaRegistry
+	upsert  bool
+	message string
+	keyMsg  string
+	pk      []int
+	keyRow  row
+
+	mu    sync.Mutex
+	progs map[int32]*avroProg // compiled per writer schema id
+	// last is the program of the last message (most messages in a row
+	// share their writer schema).
+	last   *avroProg
+	lastID int32
+}
+
+func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
+	reg, err := newSchemaRegistry(spec)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := newRowDecoder(schema, unitMilli)
+	if err != nil {
+		return nil, err
+	}
+	d := &avroDecoder{
+		rowDecoder: rd, reg: reg, upsert: spec.Format == "UPSERT",
+		message: spec.Options["message"], keyMsg: spec.Options["key.message"],
+		pk: schema.PrimaryKey, keyRow: newRow(len(schema.Columns)),
+		progs: map[int32]*avroProg{},
+	}
+	if d.upsert && len(d.pk) == 0 {
+		return nil, sqlerr.New(sqlerr.InvalidTableDefinition, "FORMAT UPSERT needs a primary key").
+			WithHint("Declare PRIMARY KEY (...) on the table; the message key holds its value.")
+	}
+	return d, nil
+}
+
+// Prefetch fetches and compiles the writer schemas that msgs name, so that
+// DecodeBatch needs no registry round trip. A connector calls it before
+// DecodeBatch to honour ctx and to retry a batch when the registry is
+// down, instead of rejecting its messages.
+func (d *avroDecoder) Prefetch(ctx context.Context, msgs []Message) error {
+	for i := range msgs {
+		for _, b := range [][]byte{msgs[i].Value, msgs[i].Key} {
+			if len(b) < 5 || b[0] != 0 {
+				continue
+			}
+			if _, err := d.program(ctx, int32(binary.BigEndian.Uint32(b[1:5]))); err != nil {
+				if e, ok := err.(*sqlerr.Error); ok && (e.Code == sqlerr.ConnectionFailure || e.Code == sqlerr.InvalidAuthorizationSpec) {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Prefetcher is implemented by decoders that look up schemas remotely.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, msgs []Message) error
+}
+
+var _ Prefetcher = (*avroDecoder)(nil)
+
+func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) {
+	d.mu.Lock()
+	p, ok := d.progs[id]
+	d.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	text, err := d.reg.schema(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sch, err := avro.ParseWithCache(text, "", &avro.SchemaCache{})
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "schema %d is not a valid Avro schema: %v", id, err)
+	}
+	p, err = compileAvro(sch, &d.match)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.progs[id] = p
+	d.mu.Unlock()
+	return p, nil
+}
+
+// DecodeBatch implements Decoder.
+func (d *avroDecoder) DecodeBatch(msgs []Message, out *Batch) {
+	out.reserve(len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		d.begin()
+		if err := d.decodeMessage(m); err != nil {
+			out.reject(m, err)
+			continue
+		}
+		d.commit(m, out)
+	}
+}
+
+func (d *avroDecoder) decodeMessage(m *Message) error {
+	if m.Value == nil {
+		if !d.upsert {
+			return nil
+		}
+		r := d.stage(Delete)
+		if err := d.keyInto(m, r); err != nil {
+			return err
+		}
+		return d.checkKey(r)
+	}
+	r := d.stage(Insert)
+	if err := d.decodeWire(m.Value, r, d.message); err != nil {
+		return err
+	}
+	if d.upsert {
+		missing := false
+		for _, k := range d.pk {
+			missing = missing || r.slots[k].state == slotAbsent
+		}
+		if missing {
+			if err := d.keyInto(m, r); err != nil {
+				return err
+			}
+		}
+		return d.checkKey(r)
+	}
+	return nil
+}
+
+// decodeWire decodes one Confluent-framed Avro datum into r.
+func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string) error {
+	if len(b) < 5 || b[0] != 0 {
+		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "not an Avro message in the Confluent wire format (magic byte 0 and a 4-byte schema id)")
+	}
+	id := int32(binary.BigEndian.Uint32(b[1:5]))
+	p := d.last
+	if p == nil || d.lastID != id {
+		ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+		var err error
+		p, err = d.program(ctx, id)
+		cancel()
+		if err != nil {
+			return err
+		}
+		d.last, d.lastID = p, id
+	}
+	if wantName != "" && p.name != wantName {
+		return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is record %q, not %q", id, p.name, wantName)
+	}
+	rd := avroReader{buf: b[5:], d: d.rowDecoder}
+	if err := rd.record(p.root, r); err != nil {
+		return err
+	}
+	if rd.pos != len(rd.buf) {
+		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "%d bytes after the Avro datum of schema %d", len(rd.buf)-rd.pos, id)
+	}
+	return nil
+}
+
+func (d *avroDecoder) keyInto(m *Message, r *row) error {
+	if len(m.Key) == 0 {
+		return sqlerr.New(sqlerr.NotNullViolation, "upsert message has neither a key nor the primary key in its value")
+	}
+	kr := &d.keyRow
+	kr.clear()
+	if err := d.decodeWire(m.Key, kr, d.keyMsg); err != nil {
+		return wrapKeyErr(err)
+	}
+	for _, k := range d.pk {
+		if r.slots[k].state == slotAbsent {
+			r.slots[k] = kr.slots[k]
+		}
+	}
+	return nil
+}
+
+func (d *avroDecoder) checkKey(r *row) error {
+	for _, k := range d.pk {
+		if r.slots[k].state != slotSet {
+			return sqlerr.New(sqlerr.NotNullViolation, "upsert message has no value for primary key column %q", d.schema.Columns[k].Name)
+		}
+	}
+	return nil
+}
+
+// avroKind is the physical type of an Avro schema node.
+type avroKind uint8
+
+const (
+	avNull avroKind = iota
+	avBool
+	avInt
+	avLong
+	avFloat
+	avDouble
+	avBytes
+	avString
+	avFixed
+	avEnum
+	avArray
+	avMap
+	avUnion
+	avRecord
+)
+
+type avroLogical uint8
+
+const (
+	alNone avroLogical = iota
+	alDecimal
+	alDate
+	alTimeMillis
+	alTimeMicros
+	alTimestampMillis
+	alTimestampMicros
+	alUUID
+	alDuration
+)
+
+// avroNode is one compiled schema node.
+type avroNode struct {
+	kind     avroKind
+	logical  avroLogical
+	scale    int32
+	size     int
+	symbols  []string
+	items    *avroNode // array items, map values
+	branches []*avroNode
+	fields   []avroField
+}
+
+// avroField is a record field: where its value goes (-1: skipped or, in a
+// nested record, rendered as JSON under its name).
+type avroField struct {
+	name string
+	node *avroNode
+	col  int
+}
+
+// avroProg is a compiled writer schema.
+type avroProg struct {
+	name string
+	root *avroNode
+}
+
+func compileAvro(s avro.Schema, m *fieldMatcher) (*avroProg, error) {
+	rec, ok := s.(*avro.RecordSchema)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "the Avro schema is a %s, a source needs a record", s.Type())
+	}
+	named := map[string]*avroNode{}
+	root, err := compileNode(rec, named)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]bool{}
+	for i := range root.fields {
+		f := &root.fields[i]
+		j := m.lookup([]byte(f.name))
+		if j >= 0 && !seen[j] {
+			f.col = j
+			seen[j] = true
+		}
+	}
+	return &avroProg{name: rec.FullName(), root: root}, nil
+}
+
+func compileNode(s avro.Schema, named map[string]*avroNode) (*avroNode, error) {
+	switch t := s.(type) {
+	case *avro.RefSchema:
+		if n, ok := named[t.Schema().FullName()]; ok {
+			return n, nil
+		}
+		return compileNode(t.Schema(), named)
+	case *avro.RecordSchema:
+		if n, ok := named[t.FullName()]; ok {
+			return n, nil
+		}
+		n := &avroNode{kind: avRecord}
+		named[t.FullName()] = n
+		for _, f := range t.Fields() {
+			fn, err := compileNode(f.Type(), named)
+			if err != nil {
+				return nil, err
+			}
+			n.fields = append(n.fields, avroField{name: f.Name(), node: fn, col: -1})
+		}
+		return n, nil
+	case *avro.NullSchema:
+		return &avroNode{kind: avNull}, nil
+	case *avro.EnumSchema:
+		return &avroNode{kind: avEnum, symbols: t.Symbols()}, nil
+	case *avro.FixedSchema:
+		n := &avroNode{kind: avFixed, size: t.Size()}
+		if l := t.Logical(); l != nil {
+			switch l.Type() {
+			case avro.Decimal:
+				n.logical = alDecimal
+				n.scale = int32(l.(*avro.DecimalLogicalSchema).Scale())
+			case avro.Duration:
+				n.logical = alDuration
+			}
+		}
+		return n, nil
+	case *avro.ArraySchema:
+		it, err := compileNode(t.Items(), named)
+		if err != nil {
+			return nil, err
+		}
+		return &avroNode{kind: avArray, items: it}, nil
+	case *avro.MapSchema:
+		it, err := compileNode(t.Values(), named)
+		if err != nil {
+			return nil, err
+		}
+		return &avroNode{kind: avMap, items: it}, nil
+	case *avro.UnionSchema:
+		n := &avroNode{kind: avUnion}
+		for _, b := range t.Types() {
+			bn, err := compileNode(b, named)
+			if err != nil {
+				return nil, err
+			}
+			n.branches = append(n.branches, bn)
+		}
+		return n, nil
+	case *avro.PrimitiveSchema:
+		n := &avroNode{}
+		switch t.Type() {
+		case avro.Null:
+			n.kind = avNull
+		case avro.Boolean:
+			n.kind = avBool
+		case avro.Int:
+			n.kind = avInt
+		case avro.Long:
+			n.kind = avLong
+		case avro.Float:
+			n.kind = avFloat
+		case avro.Double:
+			n.kind = avDouble
+		case avro.Bytes:
+			n.kind = avBytes
+		case avro.String:
+			n.kind = avString
+		default:
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Avro type %s is not supported", t.Type())
+		}
+		if l := t.Logical(); l != nil {
+			switch l.Type() {
+			case avro.Decimal:
+				n.logical = alDecimal
+				n.scale = int32(l.(*avro.DecimalLogicalSchema).Scale())
+			case avro.Date:
+				n.logical = alDate
+			case avro.TimeMillis:
+				n.logical = alTimeMillis
+			case avro.TimeMicros:
+				n.logical = alTimeMicros
+			case avro.TimestampMillis, avro.LocalTimestampMillis:
+				n.logical = alTimestampMillis
+			case avro.TimestampMicros, avro.LocalTimestampMicros:
+				n.logical = alTimestampMicros
+			case avro.UUID:
+				n.logical = alUUID
+			}
+		}
+		return n, nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Avro schema %s is not supported", s.Type())
+}
+
+// avroReader walks one binary datum.
+type avroReader struct {
+	buf []byte
+	pos int
+	d   *rowDecoder
+}
+
+func errAvroShort() error {
+	return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro datum ends early")
+}
+
+func (r *avroReader) long() (int64, error) {
+	var u uint64
+	var shift uint
+	for {
+		if r.pos >= len(r.buf) {
+			return 0, errAvroShort()
+		}
+		b := r.buf[r.pos]
+		r.pos++
+		u |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			break
+		}
+		shift += 7
+		if shift > 63 {
+			return 0, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro varint too long")
+		}
+	}
+	return int64(u>>1) ^ -int64(u&1), nil
+}
+
+func (r *avroReader) take(n int64) ([]byte, error) {
+	if n < 0 || n > int64(len(r.buf)-r.pos) {
+		return nil, errAvroShort()
+	}
+	b := r.buf[r.pos : r.pos+int(n) : r.pos+int(n)]
+	r.pos += int(n)
+	return b, nil
+}
+
+// record reads a record whose fields are mapped to columns of row.
+func (r *avroReader) record(n *avroNode, row *row) error {
+	for i := range n.fields {
+		f := &n.fields[i]
+		if f.col < 0 {
+			if err := r.skip(f.node); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.value(f.node, &r.d.convs[f.col], &row.slots[f.col]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// value reads a value of node into the column's slot.
+func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
+	sc := &r.d.sc
+	switch n.kind {
+	case avNull:
+		sl.state = slotNull
+		return nil
+	case avUnion:
+		idx, err := r.long()
+		if err != nil {
+			return err
+		}
+		if idx < 0 || int(idx) >= len(n.branches) {
+			return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro union branch %d out of range", idx)
+		}
+		return r.value(n.branches[idx], c, sl)
+	case avBool:
+		b, err := r.take(1)
+		if err != nil {
+			return err
+		}
+		if c.st == stBool {
+			sl.i, sl.state = int64(b[0]&1), slotSet
+			return nil
+		}
+		if b[0] != 0 {
+			return c.setText(sl, []byte("true"), sc)
+		}
+		return c.setText(sl, []byte("false"), sc)
+	case avInt, avLong:
+		v, err := r.long()
+		if err != nil {
+			return err
+		}
+		switch n.logical {
+		case alDate:
+			return c.setTemporal(sl, v, dbzDays, sc)
+		case alTimeMillis:
+			return c.setTemporal(sl, v, dbzTimeMillis, sc)
+		case alTimeMicros:
+			return c.setTemporal(sl, v, dbzTimeMicros, sc)
+		case alTimestampMillis:
+			return c.setTemporal(sl, v, dbzMillis, sc)
+		case alTimestampMicros:
+			return c.setTemporal(sl, v, dbzMicros, sc)
+		}
+		return c.setInt(sl, v, sc)
+	case avFloat, avDouble:
+		var f float64
+		if n.kind == avFloat {
+			b, err := r.take(4)
+			if err != nil {
+				return err
+			}
+			f = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+		} else {
+			b, err := r.take(8)
+			if err != nil {
+				return err
+			}
+			f = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		}
+		switch c.st {
+		case stFloat32, stFloat64:
+			sl.f, sl.state = f, slotSet
+			return nil
+		}
+		if c.t.Kind == types.Numeric || c.t.IsString() {
+			return c.setText(sl, strconv.AppendFloat(nil, f, 'g', -1, 64), sc)
+		}
+		return c.errf(sqlerr.DatatypeMismatch, "cannot store an Avro %s in a column of type %s", avroKindName(n.kind), c.t)
+	case avBytes, avFixed, avString, avEnum:
+		var b []byte
+		var err error
+		switch n.kind {
+		case avFixed:
+			b, err = r.take(int64(n.size))
+		case avEnum:
+			var idx int64
+			if idx, err = r.long(); err == nil {
+				if idx < 0 || int(idx) >= len(n.symbols) {
+					return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro enum index %d out of range", idx)
+				}
+				return c.setText(sl, []byte(n.symbols[idx]), sc)
+			}
+		default:
+			var l int64
+			if l, err = r.long(); err == nil {
+				b, err = r.take(l)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case n.logical == alDecimal:
+			return c.setUnscaled(sl, b, n.scale, sc)
+		case n.logical == alDuration:
+			if c.st != stInterval || len(b) != 12 {
+				return c.errf(sqlerr.DatatypeMismatch, "cannot store an Avro duration in a column of type %s", c.t)
+			}
+			sl.iv = arrow.MonthDayNanoInterval{
+				Months:      int32(binary.LittleEndian.Uint32(b[0:4])),
+				Days:        int32(binary.LittleEndian.Uint32(b[4:8])),
+				Nanoseconds: int64(binary.LittleEndian.Uint32(b[8:12])) * 1_000_000,
+			}
+			sl.state = slotSet
+			return nil
+		case c.st == stBinary:
+			sl.b, sl.state = b, slotSet
+			return nil
+		case n.kind == avString:
+			return c.setText(sl, b, sc)
+		}
+		return c.errf(sqlerr.DatatypeMismatch, "cannot store Avro %s in a column of type %s", avroKindName(n.kind), c.t)
+	case avArray, avMap, avRecord:
+		if c.t.Kind == types.JSONB {
+			js, err := r.appendJSON(n, nil)
+			if err != nil {
+				return err
+			}
+			norm, err := types.NormalizeJSONB(bstr(js))
+			if err != nil {
+				return c.wrapErr(err)
+			}
+			sl.b, sl.state = sc.addString(norm), slotSet
+			return nil
+		}
+		if n.kind == avArray && c.t.Kind == types.Array {
+			return r.array(n, c, sl)
+		}
+		return c.errf(sqlerr.DatatypeMismatch, "cannot store an Avro %s in a column of type %s", avroKindName(n.kind), c.t)
+	}
+	return c.errf(sqlerr.DatatypeMismatch, "unsupported Avro value")
+}
+
+// array reads an array of scalars into an array column's text form.
+func (r *avroReader) array(n *avroNode, c *conv, sl *slot) error {
+	elem := types.TText
+	if c.t.Elem != nil {
+		elem = *c.t.Elem
+	}
+	ec := conv{name: c.name, t: elem, st: storageOf(elem), unit: c.unit}
+	out := []byte{'{'}
+	first := true
+	err := r.blocks(func() error {
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		var es slot
+		if err := r.value(n.items, &ec, &es); err != nil {
+			return err
+		}
+		if es.state != slotSet {
+			out = append(out, "NULL"...)
+			return nil
+		}
+		out = appendArrayElem(out, ec.format(&es))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	out = append(out, '}')
+	sl.b, sl.state = r.d.sc.add(out), slotSet
+	return nil
+}
+
+// blocks walks the blocks of an array or map, calling item per element
+// (for a map, after the key has been consumed by item itself).
+func (r *avroReader) blocks(item func() error) error {
+	for {
+		cnt, err := r.long()
+		if err != nil {
+			return err
+		}
+		if cnt == 0 {
+			return nil
+		}
+		if cnt < 0 {
+			cnt = -cnt
+			if _, err := r.long(); err != nil { // block size in bytes
+				return err
+			}
+		}
+		if cnt > int64(len(r.buf)-r.pos) {
+			return errAvroShort() // every item takes at least one byte
+		}
+		for k := int64(0); k < cnt; k++ {
+			if err := item(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// skip steps over a value of node.
+func (r *avroReader) skip(n *avroNode) error {
+	switch n.kind {
+	case avNull:
+		return nil
+	case avBool:
+		_, err := r.take(1)
+		return err
+	case avInt, avLong, avEnum:
+		_, err := r.long()
+		return err
+	case avFloat:
+		_, err := r.take(4)
+		return err
+	case avDouble:
+		_, err := r.take(8)
+		return err
+	case avFixed:
+		_, err := r.take(int64(n.size))
+		return err
+	case avBytes, avString:
+		l, err := r.long()
+		if err == nil {
+			_, err = r.take(l)
+		}
+		return err
+	case avUnion:
+		idx, err := r.long()
+		if err != nil {
+			return err
+		}
+		if idx < 0 || int(idx) >= len(n.branches) {
+			return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro union branch %d out of range", idx)
+		}
+		return r.skip(n.branches[idx])
+	case avRecord:
+		for i := range n.fields {
+			if err := r.skip(n.fields[i].node); err != nil {
+				return err
+			}
+		}
+		return nil
+	case avArray:
+		return r.blocks(func() error { return r.skip(n.items) })
+	case avMap:
+		return r.blocks(func() error {
+			l, err := r.long()
+			if err == nil {
+				_, err = r.take(l)
+			}
+			if err != nil {
+				return err
+			}
+			return r.skip(n.items)
+		})
+	}
+	return nil
+}
+
+// appendJSON renders a value of node as JSON text (for jsonb columns).
+func (r *avroReader) appendJSON(n *avroNode, buf []byte) ([]byte, error) {
+	switch n.kind {
+	case avNull:
+		return append(buf, "null"...), nil
+	case avBool:
+		b, err := r.take(1)
+		if err != nil {
+			return nil, err
+		}
+		return strconv.AppendBool(buf, b[0] != 0), nil
+	case avInt, avLong:
+		v, err := r.long()
+		return strconv.AppendInt(buf, v, 10), err
+	case avFloat, avDouble:
+		var f float64
+		if n.kind == avFloat {
+			b, err := r.take(4)
+			if err != nil {
+				return nil, err
+			}
+			f = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+		} else {
+			b, err := r.take(8)
+			if err != nil {
+				return nil, err
+			}
+			f = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return strconv.AppendQuote(buf, strconv.FormatFloat(f, 'g', -1, 64)), nil
+		}
+		return strconv.AppendFloat(buf, f, 'g', -1, 64), nil
+	case avEnum:
+		idx, err := r.long()
+		if err != nil {
+			return nil, err
+		}
+		if idx < 0 || int(idx) >= len(n.symbols) {
+			return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro enum index %d out of range", idx)
+		}
+		return appendJSONString(buf, n.symbols[idx]), nil
+	case avBytes, avString, avFixed:
+		var b []byte
+		var err error
+		if n.kind == avFixed {
+			b, err = r.take(int64(n.size))
+		} else {
+			var l int64
+			if l, err = r.long(); err == nil {
+				b, err = r.take(l)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return appendJSONString(buf, string(b)), nil
+	case avUnion:
+		idx, err := r.long()
+		if err != nil {
+			return nil, err
+		}
+		if idx < 0 || int(idx) >= len(n.branches) {
+			return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro union branch %d out of range", idx)
+		}
+		return r.appendJSON(n.branches[idx], buf)
+	case avRecord:
+		buf = append(buf, '{')
+		for i := range n.fields {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendJSONString(buf, n.fields[i].name)
+			buf = append(buf, ':')
+			var err error
+			if buf, err = r.appendJSON(n.fields[i].node, buf); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, '}'), nil
+	case avArray, avMap:
+		open, close := byte('['), byte(']')
+		if n.kind == avMap {
+			open, close = '{', '}'
+		}
+		buf = append(buf, open)
+		first := true
+		err := r.blocks(func() error {
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			if n.kind == avMap {
+				l, err := r.long()
+				if err != nil {
+					return err
+				}
+				k, err := r.take(l)
+				if err != nil {
+					return err
+				}
+				buf = appendJSONString(buf, string(k))
+				buf = append(buf, ':')
+			}
+			var err error
+			buf, err = r.appendJSON(n.items, buf)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return append(buf, close), nil
+	}
+	return buf, nil
+}
+
+func appendJSONString(buf []byte, s string) []byte {
+	b, _ := json.Marshal(s)
+	return append(buf, b...)
+}
+
+func avroKindName(k avroKind) string {
+	return [...]string{"null", "boolean", "int", "long", "float", "double", "bytes", "string", "fixed", "enum", "array", "map", "union", "record"}[k]
+}

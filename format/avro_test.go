@@ -1,0 +1,304 @@
+package format
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hamba/avro/v2"
+)
+
+// testRegistry is a schema registry stand-in speaking the Confluent REST
+// shape: POST /subjects/{subject}/versions registers a schema and answers
+// its id, GET /schemas/ids/{id} serves it.
+type testRegistry struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	schemas []string
+	gets    atomic.Int64
+}
+
+func newTestRegistry(t testing.TB) *testRegistry {
+	r := &testRegistry{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+		switch {
+		case req.Method == http.MethodPost && strings.HasPrefix(req.URL.Path, "/subjects/"):
+			var body struct {
+				Schema string `json:"schema"`
+			}
+			if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, 422)
+				return
+			}
+			if _, err := avro.ParseWithCache(body.Schema, "", &avro.SchemaCache{}); err != nil {
+				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, 422)
+				return
+			}
+			r.mu.Lock()
+			r.schemas = append(r.schemas, body.Schema)
+			id := len(r.schemas)
+			r.mu.Unlock()
+			fmt.Fprintf(w, `{"id":%d}`, id)
+		case req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/schemas/ids/"):
+			r.gets.Add(1)
+			id, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/schemas/ids/"))
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if err != nil || id < 1 || id > len(r.schemas) {
+				w.WriteHeader(http.StatusNotFound)
+				fmt.Fprint(w, `{"error_code":40403,"message":"Schema not found"}`)
+				return
+			}
+			out, _ := json.Marshal(map[string]string{"schema": r.schemas[id-1]})
+			w.Write(out)
+		default:
+			http.NotFound(w, req)
+		}
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// register posts schema under subject over HTTP and returns its id.
+func (r *testRegistry) register(t testing.TB, subject, schema string) int32 {
+	body, _ := json.Marshal(map[string]string{"schema": schema})
+	resp, err := http.Post(r.srv.URL+"/subjects/"+subject+"/versions", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID int32 `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID == 0 {
+		t.Fatalf("register %s: %v (status %s)", subject, err, resp.Status)
+	}
+	return out.ID
+}
+
+// encode frames v, encoded by hamba/avro with schema, in the Confluent wire format.
+func encodeAvro(t testing.TB, id int32, schema string, v any) []byte {
+	s, err := avro.ParseWithCache(schema, "", &avro.SchemaCache{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := avro.Marshal(s, v)
+	if err != nil {
+		t.Fatalf("marshal %v: %v", v, err)
+	}
+	out := []byte{0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(out[1:], uint32(id))
+	return append(out, b...)
+}
+
+const tradeV1 = `{"type": "record", "name": "Trade", "namespace": "exchange",
+ "fields": [
+  {"name": "id", "type": "long"},
+  {"name": "symbol", "type": "string"},
+  {"name": "price", "type": {"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}},
+  {"name": "qty", "type": "int"},
+  {"name": "side", "type": {"type": "enum", "name": "Side", "symbols": ["BUY", "SELL"]}},
+  {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+  {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+  {"name": "venue", "type": ["null", "string"], "default": null},
+  {"name": "trader", "type": {"type": "string", "logicalType": "uuid"}},
+  {"name": "tags", "type": {"type": "array", "items": "string"}},
+  {"name": "attrs", "type": {"type": "map", "values": "double"}},
+  {"name": "raw", "type": "bytes"},
+  {"name": "ignored", "type": {"type": "record", "name": "Nested", "fields": [{"name": "x", "type": ["null", "Nested"]}]}}
+ ]}`
+
+// tradeV2 drops qty and ignored, adds fee (with a default) and a nested
+// record the table stores as jsonb: a backward compatible evolution.
+const tradeV2 = `{"type": "record", "name": "Trade", "namespace": "exchange",
+ "fields": [
+  {"name": "id", "type": "long"},
+  {"name": "symbol", "type": "string"},
+  {"name": "price", "type": {"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}},
+  {"name": "side", "type": {"type": "enum", "name": "Side", "symbols": ["BUY", "SELL", "SHORT"]}},
+  {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+  {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+  {"name": "venue", "type": ["null", "string"], "default": null},
+  {"name": "trader", "type": {"type": "string", "logicalType": "uuid"}},
+  {"name": "tags", "type": {"type": "array", "items": "string"}},
+  {"name": "attrs", "type": {"type": "map", "values": "double"}},
+  {"name": "raw", "type": "bytes"},
+  {"name": "fee", "type": "double", "default": 0},
+  {"name": "meta", "type": {"type": "record", "name": "Meta", "fields": [{"name": "src", "type": "string"}, {"name": "seq", "type": "long"}]}}
+ ]}`
+
+const tradeColumns = `
+id bigint
+symbol varchar(8)
+price numeric(10,2)
+qty integer
+side text
+ts timestamptz
+day date
+venue text
+trader text
+tags text[]
+attrs jsonb
+raw bytea
+fee double precision
+meta jsonb
+part integer include partition
+primary key id
+`
+
+func TestAvroRegistryAndEvolution(t *testing.T) {
+	reg := newTestRegistry(t)
+	v1 := reg.register(t, "trades-value", tradeV1)
+	v2 := reg.register(t, "trades-value", tradeV2)
+	schema, err := parseTestSchema(tradeColumns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2024, 5, 1, 9, 30, 0, 123456000, time.UTC)
+	msgs := []Message{
+		{Value: encodeAvro(t, v1, tradeV1, map[string]any{
+			"id": int64(1), "symbol": "ACME", "price": big.NewRat(12345, 100), "qty": 100, "side": "BUY",
+			"ts": ts, "day": ts, "venue": map[string]any{"string": "XNYS"},
+			"trader": "0f8fad5b-d9cb-469f-a165-70867728950e", "tags": []string{"block", "odd lot"},
+			"attrs": map[string]any{"vwap": 123.4}, "raw": []byte{0xde, 0xad},
+			"ignored": map[string]any{"x": map[string]any{"exchange.Nested": map[string]any{"x": nil}}},
+		})},
+		{Value: encodeAvro(t, v1, tradeV1, map[string]any{
+			"id": int64(2), "symbol": "INIT", "price": big.NewRat(-5, 100), "qty": -1, "side": "SELL",
+			"ts": ts, "day": ts, "venue": nil, "trader": "x", "tags": []string{}, "attrs": map[string]any{},
+			"raw": []byte{}, "ignored": map[string]any{"x": nil},
+		})},
+		{Value: encodeAvro(t, v2, tradeV2, map[string]any{
+			"id": int64(3), "symbol": "ACME", "price": big.NewRat(99999999, 100), "side": "SHORT",
+			"ts": ts, "day": ts, "venue": nil, "trader": "y", "tags": []string{"a"}, "attrs": map[string]any{},
+			"raw": []byte("z"), "fee": 0.25, "meta": map[string]any{"src": "fix", "seq": int64(7)},
+		})},
+		// Malformed: truncated datum, wrong magic byte, unknown schema id,
+		// a value too long for varchar(8).
+		{Value: encodeAvro(t, v1, tradeV1, map[string]any{
+			"id": int64(4), "symbol": "X", "price": big.NewRat(1, 1), "qty": 1, "side": "BUY", "ts": ts, "day": ts,
+			"venue": nil, "trader": "", "tags": []string{}, "attrs": map[string]any{}, "raw": []byte{}, "ignored": map[string]any{"x": nil},
+		})[:12]},
+		{Value: []byte{1, 0, 0, 0, 1, 2}},
+		{Value: []byte{0, 0, 0, 0, 99, 2}},
+		{Value: encodeAvro(t, v2, tradeV2, map[string]any{
+			"id": int64(5), "symbol": "TOOLONGNAME", "price": big.NewRat(1, 1), "side": "BUY",
+			"ts": ts, "day": ts, "venue": nil, "trader": "", "tags": []string{}, "attrs": map[string]any{},
+			"raw": []byte{}, "fee": 0.0, "meta": map[string]any{"src": "", "seq": int64(0)},
+		})},
+	}
+	for i := range msgs {
+		msgs[i].Offset = int64(i)
+		msgs[i].Partition = 2
+	}
+	if err := dec.(Prefetcher).Prefetch(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	got := runDecode(t, dec, schema, msgs)
+	want := `insert id=1 symbol=ACME price=123.45 qty=100 side=BUY ts=2024-05-01 09:30:00.123456+00 day=2024-05-01 venue=XNYS trader=0f8fad5b-d9cb-469f-a165-70867728950e tags={block,"odd lot"} attrs={"vwap": 123.4} raw=\xdead fee=NULL meta=NULL part=2
+insert id=2 symbol=INIT price=-0.05 qty=-1 side=SELL ts=2024-05-01 09:30:00.123456+00 day=2024-05-01 venue=NULL trader=x tags={} attrs={} raw=\x fee=NULL meta=NULL part=2
+insert id=3 symbol=ACME price=999999.99 qty=NULL side=SHORT ts=2024-05-01 09:30:00.123+00 day=2024-05-01 venue=NULL trader=y tags={a} attrs={} raw=\x7a fee=0.25 meta={"seq": 7, "src": "fix"} part=2
+reject offset=3: 22P03 Avro datum ends early
+reject offset=4: 22P03 not an Avro message in the Confluent wire format (magic byte 0 and a 4-byte schema id)
+reject offset=5: 42704 schema 99 not found in the schema registry
+reject offset=6: 22001 column "symbol": value too long for type character varying(8)
+`
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	// Each schema id is fetched once (99 once, not per message).
+	if n := reg.gets.Load(); n != 3 {
+		t.Errorf("registry GETs = %d, want 3", n)
+	}
+}
+
+const tradeKey = `{"type": "record", "name": "TradeKey", "namespace": "exchange", "fields": [{"name": "id", "type": "long"}]}`
+
+const tradeSmall = `{"type": "record", "name": "Trade", "namespace": "exchange",
+ "fields": [{"name": "symbol", "type": "string"}, {"name": "qty", "type": "int"}]}`
+
+func TestAvroUpsert(t *testing.T) {
+	reg := newTestRegistry(t)
+	kid := reg.register(t, "trades-key", tradeKey)
+	vid := reg.register(t, "trades-value", tradeSmall)
+	schema, err := parseTestSchema("id bigint\nsymbol text\nqty integer\nprimary key id\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := map[string]string{"schema.registry": reg.srv.URL, "message": "exchange.Trade", "key.message": "exchange.TradeKey"}
+	dec, err := NewDecoder(Spec{Format: "UPSERT", Encode: "AVRO", Options: opts}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(id int64) []byte { return encodeAvro(t, kid, tradeKey, map[string]any{"id": id}) }
+	val := func(s string, q int) []byte {
+		return encodeAvro(t, vid, tradeSmall, map[string]any{"symbol": s, "qty": q})
+	}
+	msgs := []Message{
+		{Key: key(1), Value: val("ACME", 10)},
+		{Key: key(1), Value: val("ACME", 20)},
+		{Key: key(2), Value: val("INIT", 5)},
+		{Key: key(1)},
+		{Value: val("NOKEY", 1)},
+		{Key: val("WRONG", 1), Value: val("X", 1)},
+	}
+	for i := range msgs {
+		msgs[i].Offset = int64(i)
+	}
+	got := runDecode(t, dec, schema, msgs)
+	want := `insert id=1 symbol=ACME qty=10
+insert id=1 symbol=ACME qty=20
+insert id=2 symbol=INIT qty=5
+delete id=1 symbol=NULL qty=NULL
+reject offset=4: 23502 upsert message has neither a key nor the primary key in its value
+reject offset=5: 42804 message key: schema 2 is record "exchange.Trade", not "exchange.TradeKey"
+`
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestAvroOptions(t *testing.T) {
+	schema, _ := parseTestSchema("id bigint\n")
+	for _, tc := range []struct {
+		opts map[string]string
+		want string
+	}{
+		{map[string]string{}, `22023 FORMAT PLAIN ENCODE AVRO needs option "schema.registry"`},
+		{map[string]string{"schema.registry": "localhost:8081"}, `22023 invalid schema.registry URL "localhost:8081"`},
+		{map[string]string{"schema.registry": "http://x", "schema.location": "file:///a"}, `22023 unrecognized option "schema.location"`},
+	} {
+		_, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: tc.opts}, schema)
+		if err == nil || !strings.HasPrefix(errText(err), tc.want) {
+			t.Errorf("%v: got %v, want %s", tc.opts, err, tc.want)
+		}
+	}
+	// A registry that is down: Prefetch reports it (the connector retries),
+	// it does not reject.
+	reg := newTestRegistry(t)
+	url := reg.srv.URL
+	reg.srv.Close()
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": url}}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = dec.(Prefetcher).Prefetch(context.Background(), []Message{{Value: []byte{0, 0, 0, 0, 1, 2}}})
+	if err == nil || !strings.HasPrefix(errText(err), "08006") {
+		t.Fatalf("prefetch with the registry down: %v", err)
+	}
+}

@@ -1,0 +1,370 @@
+package format
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"streamsql/sql/types"
+)
+
+// Batch collects decoded rows for one output chunk: one column builder per
+// column of the schema and one Op per row, plus the rejects and schema
+// changes met on the way. A Batch is reused: Finish hands the columns out
+// and leaves the builders empty for the next chunk.
+type Batch struct {
+	schema Schema
+	cols   []colOut
+	ops    []Op
+	// Rejects are the messages since the last Reset that decoded to nothing.
+	Rejects []Reject
+	// SchemaChanges are the column changes of DDL events since the last Reset.
+	SchemaChanges []SchemaChange
+}
+
+// NewBatch returns an empty batch for schema.
+func NewBatch(schema Schema) *Batch {
+	b := &Batch{schema: schema, cols: make([]colOut, len(schema.Columns))}
+	for j, c := range schema.Columns {
+		b.cols[j].init(c.Type)
+	}
+	return b
+}
+
+// Schema returns the schema the batch was made for.
+func (b *Batch) Schema() Schema { return b.schema }
+
+// Len is the number of rows appended since the last Finish.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Finish returns the rows appended since the last Finish as one array per
+// column (owned by the caller, who releases them) and their ops (a new
+// slice), and leaves the batch empty. Rejects and SchemaChanges stay until
+// Reset.
+func (b *Batch) Finish() ([]arrow.Array, []Op) {
+	cols := make([]arrow.Array, len(b.cols))
+	for j := range b.cols {
+		cols[j] = b.cols[j].finish()
+	}
+	ops := make([]Op, len(b.ops))
+	copy(ops, b.ops)
+	b.ops = b.ops[:0]
+	return cols, ops
+}
+
+// Reset drops the rows not yet finished, the rejects and the schema changes.
+func (b *Batch) Reset() {
+	if len(b.ops) > 0 {
+		for j := range b.cols {
+			b.cols[j].clear(len(b.ops))
+		}
+		b.ops = b.ops[:0]
+	}
+	b.Rejects = b.Rejects[:0]
+	b.SchemaChanges = b.SchemaChanges[:0]
+}
+
+// Release drops the batch's buffers; the batch is unusable afterwards.
+func (b *Batch) Release() {
+	b.cols = nil
+	b.ops = nil
+}
+
+// reserve makes room for n more rows, with as many value bytes per row in
+// text and binary columns as the last chunk had, so that builders do not
+// grow row by row.
+func (b *Batch) reserve(n int) {
+	for j := range b.cols {
+		b.cols[j].reserve(n)
+	}
+}
+
+// reject records msg as rejected with err.
+func (b *Batch) reject(m *Message, err error) {
+	raw := m.Value
+	if len(raw) > MaxRejectBytes {
+		raw = raw[:MaxRejectBytes]
+	}
+	b.Rejects = append(b.Rejects, Reject{
+		Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp,
+		Raw: append([]byte(nil), raw...), Err: err,
+	})
+}
+
+// appendRow copies a fully decoded staging row into the builders.
+func (b *Batch) appendRow(r *row, op Op) {
+	for j := range b.cols {
+		b.cols[j].append(&r.slots[j])
+	}
+	b.ops = append(b.ops, op)
+}
+
+// slotState says what a staging slot holds.
+type slotState uint8
+
+const (
+	slotAbsent slotState = iota // the field was not in the message: NULL
+	slotNull                    // an explicit null
+	slotSet                     // a value
+)
+
+// slot holds one decoded value before it goes into a builder. Which field
+// is used depends on the column's storage kind: i for booleans, integers,
+// dates, times and timestamps; f for floats; iv for intervals; b for text,
+// numeric text, jsonb text, array text and bytea (a view into the message
+// or into the decoder's scratch buffer).
+type slot struct {
+	state slotState
+	i     int64
+	f     float64
+	iv    arrow.MonthDayNanoInterval
+	b     []byte
+}
+
+// row is one staging row: a slot per column.
+type row struct{ slots []slot }
+
+func newRow(n int) row { return row{slots: make([]slot, n)} }
+
+func (r *row) clear() {
+	for i := range r.slots {
+		r.slots[i] = slot{}
+	}
+}
+
+func (r *row) copyFrom(o *row) { copy(r.slots, o.slots) }
+
+// storage is how a column's values are held in Arrow (see sql/types).
+type storage uint8
+
+const (
+	stBool storage = iota
+	stInt16
+	stInt32
+	stInt64
+	stFloat32
+	stFloat64
+	stString
+	stBinary
+	stDate32
+	stTime64
+	stTimestamp
+	stInterval
+)
+
+func storageOf(t types.T) storage {
+	switch t.Kind {
+	case types.Bool:
+		return stBool
+	case types.Int2:
+		return stInt16
+	case types.Int4:
+		return stInt32
+	case types.Int8, types.Oid:
+		return stInt64
+	case types.Float4:
+		return stFloat32
+	case types.Float8:
+		return stFloat64
+	case types.Bytea:
+		return stBinary
+	case types.DateKind:
+		return stDate32
+	case types.Time:
+		return stTime64
+	case types.TimestampKind, types.TimestampTZ:
+		return stTimestamp
+	case types.Interval:
+		return stInterval
+	}
+	return stString
+}
+
+// colOut is one column under construction: typed Go slices in Arrow's
+// memory layout (a validity bitmap, values or offsets plus data), appended
+// to without per-value checks and handed to Arrow as buffers by Finish.
+// This is what an Arrow builder does, minus its per-append reserve,
+// interface and bitmap bookkeeping.
+type colOut struct {
+	st    storage
+	dt    arrow.DataType
+	n     int
+	nulls int
+	avg   int    // value bytes per row in the last chunk (text and binary)
+	valid []byte // validity bitmap
+	bits  []byte // boolean values
+	i16   []int16
+	i32   []int32 // integer, date
+	i64   []int64 // bigint, time, timestamps
+	f32   []float32
+	f64   []float64
+	iv    []arrow.MonthDayNanoInterval
+	offs  []int32 // text and binary: n+1 offsets into data
+	data  []byte
+}
+
+func (c *colOut) init(t types.T) {
+	c.st = storageOf(t)
+	c.dt = t.ArrowType()
+	c.clear(0)
+}
+
+// clear starts a new, empty column with room for n rows.
+func (c *colOut) clear(n int) {
+	c.n, c.nulls = 0, 0
+	c.valid = make([]byte, 0, n/8+1)
+	switch c.st {
+	case stBool:
+		c.bits = make([]byte, 0, n/8+1)
+	case stInt16:
+		c.i16 = make([]int16, 0, n)
+	case stInt32, stDate32:
+		c.i32 = make([]int32, 0, n)
+	case stInt64, stTime64, stTimestamp:
+		c.i64 = make([]int64, 0, n)
+	case stFloat32:
+		c.f32 = make([]float32, 0, n)
+	case stFloat64:
+		c.f64 = make([]float64, 0, n)
+	case stInterval:
+		c.iv = make([]arrow.MonthDayNanoInterval, 0, n)
+	case stString, stBinary:
+		c.offs = append(make([]int32, 0, n+1), 0)
+		c.data = make([]byte, 0, c.avg*n)
+	}
+}
+
+// reserve makes room for n more rows.
+func (c *colOut) reserve(n int) {
+	need := c.n + n
+	if cap(c.valid) < need/8+1 {
+		c.valid = growCap(c.valid, need/8+1)
+	}
+	switch c.st {
+	case stBool:
+		c.bits = growCap(c.bits, need/8+1)
+	case stInt16:
+		c.i16 = growCap(c.i16, need)
+	case stInt32, stDate32:
+		c.i32 = growCap(c.i32, need)
+	case stInt64, stTime64, stTimestamp:
+		c.i64 = growCap(c.i64, need)
+	case stFloat32:
+		c.f32 = growCap(c.f32, need)
+	case stFloat64:
+		c.f64 = growCap(c.f64, need)
+	case stInterval:
+		c.iv = growCap(c.iv, need)
+	case stString, stBinary:
+		c.offs = growCap(c.offs, need+1)
+		c.data = growCap(c.data, len(c.data)+c.avg*n)
+	}
+}
+
+func growCap[S ~[]E, E any](s S, n int) S {
+	if cap(s) >= n {
+		return s
+	}
+	ns := make(S, len(s), n)
+	copy(ns, s)
+	return ns
+}
+
+func (c *colOut) append(s *slot) {
+	i := c.n
+	c.n++
+	if i&7 == 0 {
+		c.valid = append(c.valid, 0)
+		if c.st == stBool {
+			c.bits = append(c.bits, 0)
+		}
+	}
+	set := s.state == slotSet
+	if set {
+		c.valid[i>>3] |= 1 << (i & 7)
+	} else {
+		c.nulls++
+	}
+	switch c.st {
+	case stBool:
+		if set && s.i != 0 {
+			c.bits[i>>3] |= 1 << (i & 7)
+		}
+	case stInt16:
+		c.i16 = append(c.i16, int16(s.i))
+	case stInt32, stDate32:
+		c.i32 = append(c.i32, int32(s.i))
+	case stInt64, stTime64, stTimestamp:
+		c.i64 = append(c.i64, s.i)
+	case stFloat32:
+		c.f32 = append(c.f32, float32(s.f))
+	case stFloat64:
+		c.f64 = append(c.f64, s.f)
+	case stInterval:
+		c.iv = append(c.iv, s.iv)
+	case stString, stBinary:
+		if set {
+			c.data = append(c.data, s.b...)
+		}
+		c.offs = append(c.offs, int32(len(c.data)))
+	}
+	if !set {
+		c.zero()
+	}
+}
+
+// zero resets the value just appended for a NULL row (slots of absent
+// values are already zero; explicit nulls may carry a stale value).
+func (c *colOut) zero() {
+	i := c.n - 1
+	switch c.st {
+	case stInt16:
+		c.i16[i] = 0
+	case stInt32, stDate32:
+		c.i32[i] = 0
+	case stInt64, stTime64, stTimestamp:
+		c.i64[i] = 0
+	case stFloat32:
+		c.f32[i] = 0
+	case stFloat64:
+		c.f64[i] = 0
+	case stInterval:
+		c.iv[i] = arrow.MonthDayNanoInterval{}
+	}
+}
+
+// finish returns the column as an Arrow array and starts a new one.
+func (c *colOut) finish() arrow.Array {
+	var valid *memory.Buffer
+	if c.nulls > 0 {
+		valid = memory.NewBufferBytes(c.valid)
+	}
+	var bufs []*memory.Buffer
+	switch c.st {
+	case stBool:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(c.bits)}
+	case stInt16:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int16Traits.CastToBytes(c.i16))}
+	case stInt32, stDate32:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.i32))}
+	case stInt64, stTime64, stTimestamp:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(c.i64))}
+	case stFloat32:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Float32Traits.CastToBytes(c.f32))}
+	case stFloat64:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(c.f64))}
+	case stInterval:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.MonthDayNanoIntervalTraits.CastToBytes(c.iv))}
+	case stString, stBinary:
+		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offs)), memory.NewBufferBytes(c.data)}
+	}
+	data := array.NewData(c.dt, c.n, bufs, nil, c.nulls, 0)
+	arr := array.MakeFromData(data)
+	data.Release()
+	n := c.n
+	if c.n > 0 && (c.st == stString || c.st == stBinary) {
+		c.avg = len(c.data) / c.n
+	}
+	c.clear(n)
+	return arr
+}

@@ -1,0 +1,155 @@
+package format
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"streamsql/sql/types"
+)
+
+// The benchmarks decode batches of 4,096 messages, as a source reader
+// hands them over, and report messages per second of one goroutine (one
+// core): go test ./format -run '^$' -bench . -benchtime 2s
+
+const benchBatch = 4096
+
+var bidSchema = Schema{Columns: []Column{
+	{Name: "auction", Type: mustType("bigint")},
+	{Name: "bidder", Type: mustType("bigint")},
+	{Name: "price", Type: mustType("bigint")},
+	{Name: "channel", Type: mustType("varchar")},
+	{Name: "url", Type: mustType("text")},
+	{Name: "date_time", Type: mustType("timestamp")},
+	{Name: "extra", Type: mustType("text")},
+}}
+
+func mustType(s string) types.T {
+	t, err := parseTestType(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func bidJSON(i int) []byte {
+	ts := time.Date(2015, 7, 15, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
+	return fmt.Appendf(nil, `{"auction":%d,"bidder":%d,"price":%d,"channel":"channel-%d","url":"https://www.nexmark.com/item.htm?query=%d","date_time":"%s","extra":"%s"}`,
+		1000+i%997, 2000+i%1009, 100+i%100000, i%10, i, ts.Format("2006-01-02 15:04:05.000"), "jbpzwjaxhk")
+}
+
+func runBench(b *testing.B, dec Decoder, schema Schema, msgs []Message) {
+	out := NewBatch(schema)
+	defer out.Release()
+	var bytes int64
+	for _, m := range msgs {
+		bytes += int64(len(m.Value))
+	}
+	b.SetBytes(bytes / int64(len(msgs)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	n := 0
+	for n < b.N {
+		batch := msgs
+		if rest := b.N - n; rest < len(batch) {
+			batch = batch[:rest]
+		}
+		out.Reset()
+		dec.DecodeBatch(batch, out)
+		if len(out.Rejects) > 0 {
+			b.Fatalf("reject: %v", out.Rejects[0].Err)
+		}
+		cols, _ := out.Finish()
+		for _, c := range cols {
+			c.Release()
+		}
+		n += len(batch)
+	}
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	if cpu > 0 {
+		// The machine is shared: CPU time of the process (user + system,
+		// GC included) is the figure to compare, not wall time.
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "msgs/cpu-s")
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func BenchmarkJSONPlainBid(b *testing.B) {
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, bidSchema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]Message, benchBatch)
+	for i := range msgs {
+		msgs[i] = Message{Value: bidJSON(i), Offset: int64(i)}
+	}
+	runBench(b, dec, bidSchema, msgs)
+}
+
+func BenchmarkDebeziumJSON(b *testing.B) {
+	schema := Schema{Columns: bidSchema.Columns, PrimaryKey: []int{0}}
+	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "JSON"}, schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]Message, benchBatch)
+	for i := range msgs {
+		op := "c"
+		before := []byte("null")
+		if i%4 == 3 {
+			op, before = "u", bidJSON(i-1)
+		}
+		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil,
+			`{"before":%s,"after":%s,"source":{"version":"2.5.0.Final","connector":"mysql","name":"dbserver1","ts_ms":1700000000000,"snapshot":"false","db":"nexmark","table":"bid","server_id":223344,"file":"mysql-bin.000003","pos":%d,"row":0},"op":"%s","ts_ms":1700000000123,"transaction":null}`,
+			before, bidJSON(i), 154+i, op)}
+	}
+	runBench(b, dec, schema, msgs)
+}
+
+const bidAvro = `{"type": "record", "name": "Bid", "namespace": "nexmark", "fields": [
+ {"name": "auction", "type": "long"}, {"name": "bidder", "type": "long"}, {"name": "price", "type": "long"},
+ {"name": "channel", "type": "string"}, {"name": "url", "type": "string"},
+ {"name": "date_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}, {"name": "extra", "type": "string"}]}`
+
+func BenchmarkAvroBid(b *testing.B) {
+	reg := newTestRegistry(b)
+	id := reg.register(b, "bid-value", bidAvro)
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}, bidSchema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]Message, benchBatch)
+	for i := range msgs {
+		ts := time.Date(2015, 7, 15, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
+		msgs[i] = Message{Offset: int64(i), Value: encodeAvro(b, id, bidAvro, map[string]any{
+			"auction": int64(1000 + i%997), "bidder": int64(2000 + i%1009), "price": int64(100 + i%100000),
+			"channel": fmt.Sprintf("channel-%d", i%10), "url": fmt.Sprintf("https://www.nexmark.com/item.htm?query=%d", i),
+			"date_time": ts, "extra": "jbpzwjaxhk",
+		})}
+	}
+	runBench(b, dec, bidSchema, msgs)
+}
+
+func BenchmarkCSVBid(b *testing.B) {
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "CSV"}, bidSchema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]Message, benchBatch)
+	for i := range msgs {
+		ts := time.Date(2015, 7, 15, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
+		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil, "%d,%d,%d,channel-%d,https://www.nexmark.com/item.htm?query=%d,%s,jbpzwjaxhk",
+			1000+i%997, 2000+i%1009, 100+i%100000, i%10, i, ts.Format("2006-01-02 15:04:05.000"))}
+	}
+	runBench(b, dec, bidSchema, msgs)
+}

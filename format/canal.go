@@ -1,0 +1,115 @@
+package format
+
+import "streamsql/sql/sqlerr"
+
+// FORMAT CANAL ENCODE JSON reads Canal's flat messages:
+//
+//	{"data": [{"id": "1", "name": "b"}], "old": [{"name": "a"}], "type": "UPDATE",
+//	 "database": "shop", "table": "users", "isDdl": false, "sql": "", "pkNames": ["id"], ...}
+//
+// Each element of data is a row (Canal spells every value as text, which
+// the column types' input functions read). INSERT inserts them, DELETE
+// deletes them, UPDATE turns each into an UpdateDelete of the old image
+// (the row with the fields of the matching "old" element put back) and an
+// UpdateInsert of the new one. An event with isDdl true carries MySQL DDL in
+// "sql", which becomes schema changes. Other types are rejected.
+
+const (
+	canalData = iota
+	canalOld
+	canalType
+	canalIsDDL
+	canalSQL
+	canalDatabase
+)
+
+func (d *jsonDecoder) canal(m *Message, out *Batch) error {
+	if isNullValue(m.Value) {
+		return nil
+	}
+	if d.fields.names == nil {
+		d.fields = newFieldSet("data", "old", "type", "isDdl", "sql", "database")
+	}
+	f := &d.fields
+	s := &d.sn
+	s.reset(m.Value, &d.sc)
+	if err := f.collect(s); err != nil {
+		return err
+	}
+	if err := s.atEnd(); err != nil {
+		return err
+	}
+	if f.has(canalIsDDL) && f.vals[canalIsDDL].kind == jTrue {
+		if !f.has(canalSQL) {
+			return errMissingField("Canal", "sql")
+		}
+		db := ""
+		if f.has(canalDatabase) {
+			db = string(f.vals[canalDatabase].str)
+		}
+		return d.schemaChanges(m, out, string(f.vals[canalSQL].str), db)
+	}
+	if !f.has(canalType) || f.vals[canalType].kind != jString {
+		return errMissingField("Canal", "type")
+	}
+	var op Op
+	switch typ := string(f.vals[canalType].str); typ {
+	case "INSERT":
+		op = Insert
+	case "UPDATE":
+		op = UpdateInsert
+	case "DELETE":
+		op = Delete
+	default:
+		return errUnknownOp("Canal", typ)
+	}
+	if !f.has(canalData) || f.vals[canalData].kind != jArray {
+		return errMissingField("Canal", "data")
+	}
+	var old jsonScanner
+	if op == UpdateInsert {
+		if !f.has(canalOld) || f.vals[canalOld].kind != jArray {
+			return errMissingField("Canal", "old")
+		}
+		old.reset(f.vals[canalOld].raw, &d.sc)
+		if err := old.arrayStart(); err != nil {
+			return err
+		}
+	}
+	var ds jsonScanner
+	ds.reset(f.vals[canalData].raw, &d.sc)
+	if err := ds.arrayStart(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		more, err := ds.nextElem(first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		if op != UpdateInsert {
+			if err := d.decodeObject(&ds, d.stage(op)); err != nil {
+				return prefixErr(err, "data")
+			}
+			continue
+		}
+		before := d.stage(UpdateDelete)
+		after := d.stage(UpdateInsert)
+		if err := d.decodeObject(&ds, after); err != nil {
+			return prefixErr(err, "data")
+		}
+		before.copyFrom(after)
+		more, err = old.nextElem(first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "Canal UPDATE event has fewer \"old\" than \"data\" rows")
+		}
+		if err := d.decodeObject(&old, before); err != nil {
+			return prefixErr(err, "old")
+		}
+	}
+}

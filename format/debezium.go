@@ -1,0 +1,503 @@
+package format
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"strconv"
+
+	"github.com/cockroachdb/apd/v3"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// FORMAT DEBEZIUM ENCODE JSON reads the change events of Debezium's JSON
+// converter, with or without the schema part ("schemas.enable"):
+//
+//	{"schema": {...}, "payload": {"before": {...}, "after": {...}, "op": "u", ...}}
+//	{"before": null, "after": {...}, "op": "c", "source": {...}, "ts_ms": ...}
+//
+// op c (create) and r (snapshot read) insert after; u deletes before and
+// inserts after as an UpdateDelete/UpdateInsert pair (without a before
+// image, as PostgreSQL sends it under the default replica identity, it is
+// an Insert the keyed table resolves as an upsert); d deletes before. A
+// null value (the tombstone after a delete) carries no row. A record of
+// the schema history topic (with "ddl") becomes schema changes.
+//
+// With the schema present, the semantic types of Debezium's converter are
+// decoded as documented: io.debezium.time.Date (days), Timestamp (millis),
+// MicroTimestamp, NanoTimestamp, Time, MicroTime, NanoTime, the Kafka
+// Connect Date/Time/Timestamp logical types, Decimal (base64 big-endian
+// unscaled value with the schema's scale), VariableScaleDecimal and
+// io.debezium.data.Json. Without it, numbers stored into timestamps are
+// epoch values of a guessed unit and into dates days since 1970-01-01.
+
+// dbzKind is how a Debezium field is encoded.
+type dbzKind uint8
+
+const (
+	dbzPlain dbzKind = iota
+	dbzDays
+	dbzMillis
+	dbzMicros
+	dbzNanos
+	dbzTimeMillis
+	dbzTimeMicros
+	dbzTimeNanos
+	dbzDecimal
+	dbzVarDecimal
+	dbzJSON
+)
+
+type dbzMode struct {
+	kind  dbzKind
+	scale int32
+}
+
+// debeziumState caches the column modes of the last schema seen.
+type debeziumState struct {
+	schemaRaw []byte
+	modes     []dbzMode
+	fields    fieldSet
+	payload   fieldSet
+}
+
+// dbzSchema is the Kafka Connect schema JSON.
+type dbzSchema struct {
+	Type       string            `json:"type"`
+	Name       string            `json:"name"`
+	Field      string            `json:"field"`
+	Fields     []dbzSchema       `json:"fields"`
+	Parameters map[string]string `json:"parameters"`
+}
+
+const (
+	dbzBefore = iota
+	dbzAfter
+	dbzOp
+	dbzDDL
+	dbzDatabase
+	dbzSchemaF
+	dbzPayload
+)
+
+// dbzEvent is what one walk over a Debezium event found. The row images
+// are decoded into staging rows during the walk, so the event is read once.
+type dbzEvent struct {
+	op, ddl, database   []byte
+	hasOp, hasDDL       bool
+	hasBefore, hasAfter bool
+	payloadNull         bool
+	hasPayload          bool
+	schemaSeen          bool
+	schemaLate          bool // the schema came after the payload
+}
+
+func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
+	if isNullValue(m.Value) {
+		return nil // tombstone
+	}
+	d.modes = nil
+	before := d.stage(UpdateDelete)
+	after := d.stage(UpdateInsert)
+	var ev dbzEvent
+	s := &d.sn
+	s.reset(m.Value, &d.sc)
+	err := d.debeziumWalk(s, &ev, before, after, true)
+	if err == nil {
+		err = s.atEnd()
+	}
+	if err != nil && ev.hasPayload && !ev.schemaSeen {
+		// The payload was decoded without types; a schema may follow it.
+		ev.schemaLate = true
+	} else if err != nil {
+		return err
+	}
+	if ev.schemaLate {
+		// Rare: decode again now that the schema's types are known.
+		d.begin()
+		return d.debeziumTwoPass(m, out)
+	}
+	if ev.hasPayload && ev.payloadNull {
+		d.begin()
+		return nil // a tombstone with schemas enabled
+	}
+	if ev.hasDDL && !ev.hasOp {
+		d.begin()
+		return d.schemaChanges(m, out, string(ev.ddl), string(ev.database))
+	}
+	if !ev.hasOp {
+		return errMissingField("Debezium", "op")
+	}
+	// Keep the images the op uses, in changelog order.
+	only := func(r int, op Op) {
+		if r == 1 {
+			d.pending[0], d.pending[1] = d.pending[1], d.pending[0]
+		}
+		d.npend = 1
+		d.ops = append(d.ops[:0], op)
+	}
+	op := ev.op
+	switch {
+	case len(op) == 1 && (op[0] == 'c' || op[0] == 'r'):
+		if !ev.hasAfter {
+			return errMissingField("Debezium", "after")
+		}
+		only(1, Insert)
+	case len(op) == 1 && op[0] == 'u':
+		if !ev.hasAfter {
+			return errMissingField("Debezium", "after")
+		}
+		if !ev.hasBefore {
+			only(1, Insert)
+		}
+	case len(op) == 1 && op[0] == 'd':
+		if !ev.hasBefore {
+			return errMissingField("Debezium", "before")
+		}
+		only(0, Delete)
+	case len(op) == 1 && op[0] == 't':
+		return sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
+	default:
+		return errUnknownOp("Debezium", string(op))
+	}
+	return nil
+}
+
+// debeziumWalk walks an event object (the whole value, or its payload).
+func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, before, after *row, top bool) error {
+	if err := s.objectStart(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, ok, err := s.nextKey(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		switch k := bstr(key); {
+		case k == "before" || k == "after":
+			if s.peekNull() {
+				_, err = s.value()
+				break
+			}
+			r := after
+			if k == "before" {
+				r, ev.hasBefore = before, true
+			} else {
+				ev.hasAfter = true
+			}
+			if err = d.decodeObject(s, r); err != nil {
+				err = prefixErr(err, k)
+			}
+		case k == "op" || k == "ddl" || k == "databaseName":
+			var v jval
+			if v, err = s.value(); err != nil {
+				break
+			}
+			if v.kind != jString {
+				if v.kind == jNull {
+					break
+				}
+				err = sqlerr.New(sqlerr.InvalidParameterValue, "Debezium field %q must be a string", k)
+				break
+			}
+			switch k {
+			case "op":
+				ev.op, ev.hasOp = v.str, true
+			case "ddl":
+				ev.ddl, ev.hasDDL = v.str, true
+			default:
+				ev.database = v.str
+			}
+		case top && k == "schema":
+			var v jval
+			if v, err = s.value(); err != nil || v.kind == jNull {
+				break
+			}
+			if ev.hasPayload {
+				ev.schemaLate = true
+				break
+			}
+			ev.schemaSeen = true
+			err = d.useDebeziumSchema(v.raw)
+		case top && k == "payload":
+			ev.hasPayload = true
+			if s.peekNull() {
+				ev.payloadNull = true
+				_, err = s.value()
+				break
+			}
+			err = d.debeziumWalk(s, ev, before, after, false)
+		default:
+			err = s.skip(0)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// debeziumTwoPass decodes an event whose schema follows its payload: the
+// fields are collected first, then the images decoded with the schema.
+func (d *jsonDecoder) debeziumTwoPass(m *Message, out *Batch) error {
+	st := &d.dbz
+	if st.fields.names == nil {
+		st.fields = newFieldSet("before", "after", "op", "ddl", "databaseName", "schema", "payload")
+		st.payload = newFieldSet("before", "after", "op", "ddl", "databaseName")
+	}
+	s := &d.sn
+	s.reset(m.Value, &d.sc)
+	f := &st.fields
+	if err := f.collect(s); err != nil {
+		return err
+	}
+	if err := s.atEnd(); err != nil {
+		return err
+	}
+	if f.has(dbzSchemaF) {
+		if err := d.useDebeziumSchema(f.vals[dbzSchemaF].raw); err != nil {
+			return err
+		}
+	} else {
+		d.modes = nil
+	}
+	env := f
+	if f.found[dbzPayload] {
+		if !f.has(dbzPayload) {
+			return nil // a tombstone with schemas enabled
+		}
+		var ps jsonScanner
+		ps.reset(f.vals[dbzPayload].raw, &d.sc)
+		if err := st.payload.collect(&ps); err != nil {
+			return err
+		}
+		env = &st.payload
+	}
+	if env.has(dbzDDL) && !env.found[dbzOp] {
+		db := ""
+		if env.has(dbzDatabase) {
+			db = string(env.vals[dbzDatabase].str)
+		}
+		return d.schemaChanges(m, out, string(env.vals[dbzDDL].str), db)
+	}
+	if !env.has(dbzOp) || env.vals[dbzOp].kind != jString {
+		return errMissingField("Debezium", "op")
+	}
+	op := env.vals[dbzOp].str
+	switch {
+	case len(op) == 1 && (op[0] == 'c' || op[0] == 'r'):
+		if !env.has(dbzAfter) {
+			return errMissingField("Debezium", "after")
+		}
+		return d.decodeImage(env.vals[dbzAfter].raw, d.stage(Insert), "after")
+	case len(op) == 1 && op[0] == 'u':
+		if !env.has(dbzAfter) {
+			return errMissingField("Debezium", "after")
+		}
+		if env.has(dbzBefore) {
+			if err := d.decodeImage(env.vals[dbzBefore].raw, d.stage(UpdateDelete), "before"); err != nil {
+				return err
+			}
+			return d.decodeImage(env.vals[dbzAfter].raw, d.stage(UpdateInsert), "after")
+		}
+		return d.decodeImage(env.vals[dbzAfter].raw, d.stage(Insert), "after")
+	case len(op) == 1 && op[0] == 'd':
+		if !env.has(dbzBefore) {
+			return errMissingField("Debezium", "before")
+		}
+		return d.decodeImage(env.vals[dbzBefore].raw, d.stage(Delete), "before")
+	case len(op) == 1 && op[0] == 't':
+		return sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
+	}
+	return errUnknownOp("Debezium", string(op))
+}
+
+// useDebeziumSchema derives the column modes from the envelope's schema,
+// reusing them while the schema stays the same.
+func (d *jsonDecoder) useDebeziumSchema(raw []byte) error {
+	st := &d.dbz
+	if st.modes != nil && bytes.Equal(raw, st.schemaRaw) {
+		d.modes = st.modes
+		return nil
+	}
+	var sch dbzSchema
+	if err := json.Unmarshal(raw, &sch); err != nil {
+		return sqlerr.New(sqlerr.InvalidTextRepresentation, "invalid Debezium schema: %v", err)
+	}
+	modes := make([]dbzMode, len(d.schema.Columns))
+	for _, env := range sch.Fields {
+		if env.Field != "after" && env.Field != "before" {
+			continue
+		}
+		for _, fs := range env.Fields {
+			j := d.match.lookup([]byte(fs.Field))
+			if j < 0 {
+				continue
+			}
+			modes[j] = dbzModeOf(fs)
+		}
+	}
+	st.schemaRaw = append(st.schemaRaw[:0], raw...)
+	st.modes = modes
+	d.modes = modes
+	return nil
+}
+
+func dbzModeOf(fs dbzSchema) dbzMode {
+	switch fs.Name {
+	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
+		return dbzMode{kind: dbzDays}
+	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
+		return dbzMode{kind: dbzMillis}
+	case "io.debezium.time.MicroTimestamp":
+		return dbzMode{kind: dbzMicros}
+	case "io.debezium.time.NanoTimestamp":
+		return dbzMode{kind: dbzNanos}
+	case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time":
+		return dbzMode{kind: dbzTimeMillis}
+	case "io.debezium.time.MicroTime":
+		return dbzMode{kind: dbzTimeMicros}
+	case "io.debezium.time.NanoTime":
+		return dbzMode{kind: dbzTimeNanos}
+	case "org.apache.kafka.connect.data.Decimal":
+		sc, _ := strconv.Atoi(fs.Parameters["scale"])
+		return dbzMode{kind: dbzDecimal, scale: int32(sc)}
+	case "io.debezium.data.VariableScaleDecimal":
+		return dbzMode{kind: dbzVarDecimal}
+	case "io.debezium.data.Json":
+		return dbzMode{kind: dbzJSON}
+	}
+	return dbzMode{}
+}
+
+// setDebezium stores a field encoded by Debezium's semantic type mode.
+func (c *conv) setDebezium(sl *slot, v jval, mode dbzMode, sc *scratch) error {
+	if v.kind == jNull {
+		sl.state = slotNull
+		return nil
+	}
+	switch mode.kind {
+	case dbzDays, dbzMillis, dbzMicros, dbzNanos, dbzTimeMillis, dbzTimeMicros, dbzTimeNanos:
+		if v.kind != jNumber {
+			break
+		}
+		n, err := strconv.ParseInt(bstr(v.raw), 10, 64)
+		if err != nil {
+			return c.errf(sqlerr.InvalidTextRepresentation, "expected an integer, got %s", v.raw)
+		}
+		return c.setTemporal(sl, n, mode.kind, sc)
+	case dbzDecimal:
+		if v.kind != jString {
+			break
+		}
+		return c.setConnectDecimal(sl, v.str, mode.scale, sc)
+	case dbzVarDecimal:
+		if v.kind != jObject {
+			break
+		}
+		var vs struct {
+			Scale int32  `json:"scale"`
+			Value []byte `json:"value"`
+		}
+		if err := json.Unmarshal(v.raw, &vs); err != nil {
+			return c.errf(sqlerr.InvalidTextRepresentation, "invalid VariableScaleDecimal: %v", err)
+		}
+		return c.setUnscaled(sl, vs.Value, vs.Scale, sc)
+	case dbzJSON:
+		if v.kind != jString || c.t.Kind == types.Text {
+			break
+		}
+		return c.setText(sl, v.str, sc)
+	}
+	return c.setJSON(sl, v, sc)
+}
+
+// setTemporal stores an integer of a Debezium time encoding.
+func (c *conv) setTemporal(sl *slot, n int64, k dbzKind, sc *scratch) error {
+	var us int64
+	switch k {
+	case dbzDays:
+		switch c.st {
+		case stDate32:
+			sl.i, sl.state = n, slotSet
+			return nil
+		case stTimestamp:
+			sl.i, sl.state = n*types.MicrosPerDay, slotSet
+			return nil
+		}
+		return c.setInt(sl, n, sc)
+	case dbzMillis:
+		us = n * 1000
+	case dbzMicros:
+		us = n
+	case dbzNanos:
+		us = n / 1000
+	case dbzTimeMillis, dbzTimeMicros, dbzTimeNanos:
+		switch k {
+		case dbzTimeMillis:
+			us = n * 1000
+		case dbzTimeMicros:
+			us = n
+		default:
+			us = n / 1000
+		}
+		if c.st != stTime64 {
+			return c.setInt(sl, n, sc)
+		}
+		if us < 0 || us > types.MicrosPerDay {
+			return c.errf(sqlerr.DatetimeFieldOverflow, "time of day out of range: %d", n)
+		}
+		sl.i, sl.state = us, slotSet
+		return nil
+	}
+	switch c.st {
+	case stTimestamp:
+		sl.i, sl.state = us, slotSet
+	case stDate32:
+		q := us / types.MicrosPerDay
+		if us%types.MicrosPerDay < 0 {
+			q--
+		}
+		sl.i, sl.state = q, slotSet
+	default:
+		return c.setInt(sl, n, sc)
+	}
+	return nil
+}
+
+// setConnectDecimal decodes Kafka Connect's Decimal: the base64 of the
+// big-endian two's complement unscaled value.
+func (c *conv) setConnectDecimal(sl *slot, b64 []byte, scale int32, sc *scratch) error {
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
+	n, err := base64.StdEncoding.Decode(raw, b64)
+	if err != nil {
+		// decimal.handling.mode=string sends the number as text.
+		return c.setText(sl, b64, sc)
+	}
+	return c.setUnscaled(sl, raw[:n], scale, sc)
+}
+
+// setUnscaled stores the big-endian two's complement unscaled value with
+// scale into a numeric (or float, or text) column.
+func (c *conv) setUnscaled(sl *slot, be []byte, scale int32, sc *scratch) error {
+	var bi big.Int
+	bi.SetBytes(be)
+	if len(be) > 0 && be[0]&0x80 != 0 {
+		var full big.Int
+		full.Lsh(big.NewInt(1), uint(len(be)*8))
+		bi.Sub(&bi, &full)
+	}
+	var dec apd.Decimal
+	dec.Coeff.SetMathBigInt(&bi)
+	if bi.Sign() < 0 {
+		dec.Coeff.Neg(&dec.Coeff)
+		dec.Negative = true
+	}
+	dec.Exponent = -scale
+	return c.setText(sl, []byte(dec.Text('f')), sc)
+}

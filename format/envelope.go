@@ -1,0 +1,99 @@
+package format
+
+import (
+	"streamsql/sql/sqlerr"
+)
+
+// fieldSet picks named fields out of a JSON object in one walk; other
+// fields are validated and skipped. Envelopes (Debezium, Canal, Maxwell)
+// use it for their top-level fields and then decode the row images they
+// found with the row decoder.
+type fieldSet struct {
+	names []string
+	vals  []jval
+	found []bool
+}
+
+func newFieldSet(names ...string) fieldSet {
+	return fieldSet{names: names, vals: make([]jval, len(names)), found: make([]bool, len(names))}
+}
+
+func (f *fieldSet) has(i int) bool { return f.found[i] && f.vals[i].kind != jNull }
+
+// collect walks the object at s.
+func (f *fieldSet) collect(s *jsonScanner) error {
+	for i := range f.found {
+		f.found[i] = false
+		f.vals[i] = jval{}
+	}
+	if err := s.objectStart(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, ok, err := s.nextKey(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		idx := -1
+		for i, n := range f.names {
+			if n == bstr(key) {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			if err := s.skip(0); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := s.value()
+		if err != nil {
+			return err
+		}
+		f.vals[idx], f.found[idx] = v, true
+	}
+}
+
+// decodeImage decodes a row image (a JSON object) into r.
+func (d *jsonDecoder) decodeImage(raw []byte, r *row, what string) error {
+	var s jsonScanner
+	s.reset(raw, &d.sc)
+	if err := d.decodeObject(&s, r); err != nil {
+		return prefixErr(err, what)
+	}
+	return nil
+}
+
+func prefixErr(err error, what string) error {
+	if e, ok := err.(*sqlerr.Error); ok {
+		cp := *e
+		cp.Message = what + ": " + e.Message
+		return &cp
+	}
+	return err
+}
+
+// schemaChanges parses ddl and records its column changes in out.
+func (d *jsonDecoder) schemaChanges(m *Message, out *Batch, ddl, database string) error {
+	changes, err := d.ddl.parse(ddl, database)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		c.Partition, c.Offset = m.Partition, m.Offset
+		out.SchemaChanges = append(out.SchemaChanges, c)
+	}
+	return nil
+}
+
+func errUnknownOp(format, op string) error {
+	return sqlerr.New(sqlerr.InvalidParameterValue, "unknown %s event type %q", format, op)
+}
+
+func errMissingField(format, field string) error {
+	return sqlerr.New(sqlerr.InvalidParameterValue, "%s event has no %q", format, field)
+}

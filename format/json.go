@@ -1,0 +1,232 @@
+package format
+
+import (
+	"streamsql/sql/sqlerr"
+)
+
+// jsonDecoder decodes ENCODE JSON messages under one of the envelopes.
+type jsonDecoder struct {
+	*rowDecoder
+	format string
+	sn     jsonScanner
+	pk     []int
+	keyRow row
+	// envelope state of FORMAT DEBEZIUM (the last schema seen).
+	dbz debeziumState
+	// top-level fields of FORMAT CANAL and MAXWELL events.
+	fields fieldSet
+	ddl    mysqlDDL
+}
+
+func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
+	unit := unitGuess
+	mode, err := optChoice(spec, "timestamptz.handling.mode", "guess_number_unit", "guess_number_unit", "milli", "micro", "second", "nano")
+	if err != nil {
+		return nil, err
+	}
+	switch mode {
+	case "milli":
+		unit = unitMilli
+	case "micro":
+		unit = unitMicro
+	case "second":
+		unit = unitSecond
+	case "nano":
+		unit = unitNano
+	}
+	rd, err := newRowDecoder(schema, unit)
+	if err != nil {
+		return nil, err
+	}
+	d := &jsonDecoder{rowDecoder: rd, format: spec.Format, pk: schema.PrimaryKey, keyRow: newRow(len(schema.Columns))}
+	if spec.Format == "UPSERT" {
+		if len(schema.PrimaryKey) == 0 {
+			return nil, sqlerr.New(sqlerr.InvalidTableDefinition, "FORMAT UPSERT needs a primary key").
+				WithHint("Declare PRIMARY KEY (...) on the table; the message key holds its value.")
+		}
+		for _, k := range schema.PrimaryKey {
+			if schema.Columns[k].Meta != MetaNone && schema.Columns[k].Meta != MetaKey {
+				return nil, sqlerr.New(sqlerr.InvalidTableDefinition, "primary key column %q of FORMAT UPSERT cannot be INCLUDE %s", schema.Columns[k].Name, metaName(schema.Columns[k].Meta))
+			}
+		}
+	}
+	return d, nil
+}
+
+// DecodeBatch implements Decoder.
+func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
+	out.reserve(len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		d.begin()
+		var err error
+		switch d.format {
+		case "PLAIN":
+			err = d.plain(m)
+		case "UPSERT":
+			err = d.upsert(m)
+		case "DEBEZIUM":
+			err = d.debezium(m, out)
+		case "CANAL":
+			err = d.canal(m, out)
+		case "MAXWELL":
+			err = d.maxwell(m, out)
+		}
+		if err != nil {
+			out.reject(m, err)
+			continue
+		}
+		d.commit(m, out)
+	}
+}
+
+// isNullValue reports whether a message value is absent or the JSON null.
+func isNullValue(b []byte) bool {
+	for i, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		rest := b[i:]
+		if len(rest) < 4 || string(rest[:4]) != "null" {
+			return false
+		}
+		for _, c := range rest[4:] {
+			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				return false
+			}
+		}
+		return true
+	}
+	return true
+}
+
+// plain decodes one JSON object, or an array of objects, into inserts. An
+// empty or null message carries no row.
+func (d *jsonDecoder) plain(m *Message) error {
+	if isNullValue(m.Value) {
+		return nil
+	}
+	s := &d.sn
+	s.reset(m.Value, &d.sc)
+	s.skipWS()
+	if s.pos < len(s.data) && s.data[s.pos] == '[' {
+		s.pos++
+		for first := true; ; first = false {
+			more, err := s.nextElem(first)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+			if err := d.decodeObject(s, d.stage(Insert)); err != nil {
+				return err
+			}
+		}
+	} else if err := d.decodeObject(s, d.stage(Insert)); err != nil {
+		return err
+	}
+	return s.atEnd()
+}
+
+// upsert decodes FORMAT UPSERT: the value is the new row (an Insert the
+// table resolves by primary key), a null value deletes the row whose key
+// the message key holds. Key columns missing from the value are taken from
+// the message key: a JSON object with the key columns, or, for a one-column
+// key, a bare JSON value or text.
+func (d *jsonDecoder) upsert(m *Message) error {
+	if isNullValue(m.Value) {
+		r := d.stage(Delete)
+		if err := d.keyInto(m, r); err != nil {
+			return err
+		}
+		return d.checkKey(r)
+	}
+	s := &d.sn
+	s.reset(m.Value, &d.sc)
+	r := d.stage(Insert)
+	if err := d.decodeObject(s, r); err != nil {
+		return err
+	}
+	if err := s.atEnd(); err != nil {
+		return err
+	}
+	missing := false
+	for _, k := range d.pk {
+		if r.slots[k].state == slotAbsent {
+			missing = true
+		}
+	}
+	if missing && len(m.Key) > 0 {
+		if err := d.keyInto(m, r); err != nil {
+			return err
+		}
+	}
+	return d.checkKey(r)
+}
+
+// keyInto fills the primary key columns of r that are still absent from
+// the message key.
+func (d *jsonDecoder) keyInto(m *Message, r *row) error {
+	if len(m.Key) == 0 {
+		return sqlerr.New(sqlerr.NotNullViolation, "upsert message has neither a key nor the primary key in its value")
+	}
+	kr := &d.keyRow
+	kr.clear()
+	var s jsonScanner
+	s.reset(m.Key, &d.sc)
+	s.skipWS()
+	switch {
+	case s.pos < len(s.data) && s.data[s.pos] == '{':
+		if err := d.decodeObject(&s, kr); err != nil {
+			return wrapKeyErr(err)
+		}
+		if err := s.atEnd(); err != nil {
+			return wrapKeyErr(err)
+		}
+	case len(d.pk) == 1:
+		k := d.pk[0]
+		v, err := s.value()
+		if err == nil {
+			err = s.atEnd()
+		}
+		if err == nil {
+			err = d.convs[k].setJSON(&kr.slots[k], v, &d.sc)
+		} else {
+			// Not JSON: the key is the value's text.
+			kr.slots[k] = slot{}
+			err = d.convs[k].setText(&kr.slots[k], m.Key, &d.sc)
+		}
+		if err != nil {
+			return wrapKeyErr(err)
+		}
+	default:
+		return sqlerr.New(sqlerr.InvalidTextRepresentation, "message key must be a JSON object with the %d primary key columns", len(d.pk))
+	}
+	for _, k := range d.pk {
+		if r.slots[k].state == slotAbsent {
+			r.slots[k] = kr.slots[k]
+		}
+	}
+	return nil
+}
+
+func wrapKeyErr(err error) error {
+	if e, ok := err.(*sqlerr.Error); ok {
+		cp := *e
+		cp.Message = "message key: " + e.Message
+		return &cp
+	}
+	return err
+}
+
+// checkKey rejects a row without a complete primary key.
+func (d *jsonDecoder) checkKey(r *row) error {
+	for _, k := range d.pk {
+		if r.slots[k].state != slotSet {
+			return sqlerr.New(sqlerr.NotNullViolation, "upsert message has no value for primary key column %q", d.schema.Columns[k].Name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package format
+
+// FORMAT MAXWELL ENCODE JSON reads Maxwell's events:
+//
+//	{"database": "shop", "table": "users", "type": "update", "ts": 1700000000,
+//	 "xid": 8249, "commit": true, "data": {"id": 1, "name": "b"}, "old": {"name": "a"}}
+//
+// insert (and bootstrap-insert) inserts data, delete deletes data, update
+// is an UpdateDelete of the old image (data with the fields of "old" put
+// back) and an UpdateInsert of data. table-alter events carry MySQL DDL in
+// "sql", which becomes schema changes; the other DDL events (table-create,
+// table-drop, database-*) and bootstrap-start/complete carry no row.
+// Other types are rejected.
+
+const (
+	mxData = iota
+	mxOld
+	mxType
+	mxSQL
+	mxDatabase
+)
+
+func (d *jsonDecoder) maxwell(m *Message, out *Batch) error {
+	if isNullValue(m.Value) {
+		return nil
+	}
+	if d.fields.names == nil {
+		d.fields = newFieldSet("data", "old", "type", "sql", "database")
+	}
+	f := &d.fields
+	s := &d.sn
+	s.reset(m.Value, &d.sc)
+	if err := f.collect(s); err != nil {
+		return err
+	}
+	if err := s.atEnd(); err != nil {
+		return err
+	}
+	if !f.has(mxType) || f.vals[mxType].kind != jString {
+		return errMissingField("Maxwell", "type")
+	}
+	typ := string(f.vals[mxType].str)
+	switch typ {
+	case "insert", "bootstrap-insert", "delete", "update":
+	case "table-alter":
+		if !f.has(mxSQL) {
+			return errMissingField("Maxwell", "sql")
+		}
+		db := ""
+		if f.has(mxDatabase) {
+			db = string(f.vals[mxDatabase].str)
+		}
+		return d.schemaChanges(m, out, string(f.vals[mxSQL].str), db)
+	case "table-create", "table-drop", "database-create", "database-alter", "database-drop",
+		"bootstrap-start", "bootstrap-complete":
+		return nil
+	default:
+		return errUnknownOp("Maxwell", typ)
+	}
+	if !f.has(mxData) || f.vals[mxData].kind != jObject {
+		return errMissingField("Maxwell", "data")
+	}
+	data := f.vals[mxData].raw
+	switch typ {
+	case "insert", "bootstrap-insert":
+		return d.decodeImage(data, d.stage(Insert), "data")
+	case "delete":
+		return d.decodeImage(data, d.stage(Delete), "data")
+	}
+	before := d.stage(UpdateDelete)
+	after := d.stage(UpdateInsert)
+	if err := d.decodeImage(data, after, "data"); err != nil {
+		return err
+	}
+	before.copyFrom(after)
+	if f.has(mxOld) {
+		return d.decodeImage(f.vals[mxOld].raw, before, "old")
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package format
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"streamsql/sql/sqlerr"
+)
+
+// schemaRegistry fetches Avro schemas by id from a Confluent-compatible
+// schema registry (GET {url}/schemas/ids/{id}) and keeps them: an id names
+// one schema forever, so an entry never goes stale.
+type schemaRegistry struct {
+	urls       []string
+	user, pass string
+	client     *http.Client
+
+	mu     sync.Mutex
+	byID   map[int32]string
+	failed map[int32]fetchFailure // ids that failed recently, to not hammer the registry
+}
+
+// registryTimeout bounds one registry request when the caller gives no
+// deadline of its own.
+const registryTimeout = 10 * time.Second
+
+func newSchemaRegistry(spec Spec) (*schemaRegistry, error) {
+	raw := strings.TrimSpace(spec.Options["schema.registry"])
+	if raw == "" {
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "%s needs option \"schema.registry\"", spec).
+			WithHint("Give the schema registry's URL, e.g. schema.registry = 'http://localhost:8081'.")
+	}
+	r := &schemaRegistry{
+		user:   spec.Options["schema.registry.username"],
+		pass:   spec.Options["schema.registry.password"],
+		client: &http.Client{Timeout: registryTimeout},
+		byID:   map[int32]string{},
+		failed: map[int32]fetchFailure{},
+	}
+	for _, u := range strings.Split(raw, ",") {
+		u = strings.TrimRight(strings.TrimSpace(u), "/")
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "invalid schema.registry URL %q", u).
+				WithHint("The URL starts with http:// or https://.")
+		}
+		r.urls = append(r.urls, u)
+	}
+	return r, nil
+}
+
+// schema returns the schema text of id, fetching it on first use.
+func (r *schemaRegistry) schema(ctx context.Context, id int32) (string, error) {
+	r.mu.Lock()
+	s, ok := r.byID[id]
+	f, failed := r.failed[id]
+	r.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	if failed && time.Since(f.at) < retryAfter {
+		return "", f.err
+	}
+	var lastErr error
+	for _, u := range r.urls {
+		s, err := r.fetch(ctx, u, id)
+		if err == nil {
+			r.mu.Lock()
+			r.byID[id] = s
+			delete(r.failed, id)
+			r.mu.Unlock()
+			return s, nil
+		}
+		lastErr = err
+		if e, ok := err.(*sqlerr.Error); ok && e.Code == sqlerr.UndefinedObject {
+			break // the registry answered: no such schema
+		}
+	}
+	r.mu.Lock()
+	r.failed[id] = fetchFailure{at: time.Now(), err: lastErr}
+	r.mu.Unlock()
+	return "", lastErr
+}
+
+// fetchFailure is a failed look-up, answered again without asking the
+// registry for retryAfter.
+type fetchFailure struct {
+	at  time.Time
+	err error
+}
+
+const retryAfter = time.Second
+
+func (r *schemaRegistry) fetch(ctx context.Context, base string, id int32) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/schemas/ids/%d", base, id), nil)
+	if err != nil {
+		return "", sqlerr.New(sqlerr.InvalidParameterValue, "schema registry request: %v", err)
+	}
+	req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/json")
+	if r.user != "" || r.pass != "" {
+		req.SetBasicAuth(r.user, r.pass)
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return "", sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return "", sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return "", sqlerr.New(sqlerr.UndefinedObject, "schema %d not found in the schema registry", id)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return "", sqlerr.New(sqlerr.InvalidAuthorizationSpec, "schema registry %s refused the credentials (%s)", base, resp.Status)
+	case resp.StatusCode != http.StatusOK:
+		return "", sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s answered %s for schema %d", base, resp.Status, id)
+	}
+	var out struct {
+		Schema     string `json:"schema"`
+		SchemaType string `json:"schemaType"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return "", sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: invalid answer for schema %d: %v", base, id, err)
+	}
+	if out.SchemaType != "" && !strings.EqualFold(out.SchemaType, "AVRO") {
+		return "", sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is a %s schema, not Avro", id, out.SchemaType)
+	}
+	return out.Schema, nil
+}
