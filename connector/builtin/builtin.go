@@ -7,6 +7,7 @@ import (
 	"streamsql/connector"
 	"streamsql/connector/blackhole"
 	"streamsql/connector/datagen"
+	"streamsql/connector/kafka"
 	"streamsql/connector/nexmark"
 )
 
@@ -16,6 +17,7 @@ func Registry() *connector.Registry {
 		datagen.Connector(),
 		nexmark.Connector(),
 		blackhole.Connector(),
+		kafka.Connector(),
 	)
 	if err != nil {
 		// The built-in set is fixed: a clash is a programming error that

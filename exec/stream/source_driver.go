@@ -310,6 +310,9 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 		for _, rt := range d.readers {
 			rt.r.Close()
 		}
+		if c, ok := d.src.(io.Closer); ok {
+			c.Close()
+		}
 	}()
 
 	ids, err := d.src.Splits(ctx)
