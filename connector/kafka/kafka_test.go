@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -153,6 +154,11 @@ func TestKafkaJSONSource(t *testing.T) {
 	if rejects != 2 {
 		t.Fatalf("SHOW JOBS counts %d rejects for by_sym, want 2", rejects)
 	}
+	exec(t, conn, "FLUSH")
+	hexOf := func(s string) string { return `\x` + hex.EncodeToString([]byte(s)) }
+	eventually(t, conn, `SELECT relation, partition, "offset", error, raw::text FROM rejects WHERE job = 'by_sym' ORDER BY partition`,
+		`trades 0 10 22P02: invalid JSON: expected a value `+hexOf(`{"id": 100, "sym": "S0", "price": `)+"\n"+
+			`trades 1 10 22P02: column "id": invalid input syntax for type bigint: "not a number" `+hexOf(`{"id": "not a number", "sym": "S0"}`))
 
 	// A partition added later is discovered and read from its start.
 	admin, err := sarama.NewClusterAdmin([]string{addr}, func() *sarama.Config {

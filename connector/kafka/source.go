@@ -107,7 +107,9 @@ func (s *Spec) Open(b *stream.BuildCtx, pos []byte) (stream.Source, error) {
 		rt.stats = &stream.Stats{}
 	}
 	return stream.DriveSource(rt, stream.DriverOptions{Parallelism: s.parallelism, Discover: s.discover,
-		OnError: func(err error) { rt.log.Warn("kafka partition discovery failed", "source", s.relation, "topic", s.topic, "err", err) },
+		OnError: func(err error) {
+			rt.log.Warn("kafka partition discovery failed", "source", s.relation, "topic", s.topic, "err", err)
+		},
 	}, pos)
 }
 
@@ -368,11 +370,9 @@ more:
 		}
 		b.Chunk = stream.NewChunk(cols, sops)
 	}
-	if n := len(r.batch.Rejects); n > 0 {
-		r.rt.stats.Rejects.Add(int64(n))
-		for _, rj := range r.batch.Rejects {
-			r.rt.log.Warn("kafka record rejected", "source", r.rt.spec.relation, "partition", rj.Partition, "offset", rj.Offset, "err", rj.Err)
-		}
+	for _, rj := range r.batch.Rejects {
+		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(rj.Partition)),
+			Offset: rj.Offset, Raw: rj.Raw, Error: rejectText(rj.Err), Time: time.Now().UTC()})
 	}
 	r.mu.Lock()
 	for _, m := range buf {
@@ -426,4 +426,12 @@ func (r *reader) Close() error {
 		err = e
 	}
 	return err
+}
+
+// rejectText is a reject's error with its SQLSTATE.
+func rejectText(err error) string {
+	if e, ok := err.(*sqlerr.Error); ok && e.Code != "" {
+		return e.Code + ": " + e.Message
+	}
+	return err.Error()
 }

@@ -49,6 +49,10 @@ type Batch struct {
 	// Events is what the rate limit counts for this batch; 0 counts the
 	// chunk's rows.
 	Events int64
+	// Rejects are the messages of the batch that could not be decoded:
+	// they are kept (in the job's rejects, written with the epoch) and
+	// counted, not passed on.
+	Rejects []Reject
 }
 
 // SplitReader reads the splits assigned to one instance of a source. Next
@@ -436,7 +440,7 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 				}
 				return it.err
 			}
-			if rl.rate > 0 && it.b.Chunk != nil {
+			if rl.rate > 0 && it.b.Chunk != nil && len(it.b.Rejects) == 0 {
 				pending = &it
 				continue
 			}
@@ -449,6 +453,14 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 
 // send passes a batch downstream and adopts the positions after it.
 func (d *driver) send(ctx context.Context, out chan<- Message, it *readItem) error {
+	if len(it.b.Rejects) > 0 {
+		if err := Send(ctx, out, Message{Kind: MsgRejects, Rejects: it.b.Rejects}); err != nil {
+			if it.b.Chunk != nil {
+				it.b.Chunk.Release()
+			}
+			return err
+		}
+	}
 	if it.b.Chunk != nil {
 		if err := Send(ctx, out, Message{Kind: MsgChunk, Chunk: it.b.Chunk}); err != nil {
 			return err

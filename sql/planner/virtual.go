@@ -85,6 +85,9 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	}); ok {
 		s.RelOptions = ro.RelOptions
 	}
+	if rr, ok := env.Catalog.(interface{ Rejects() []pgcatalog.RejectRow }); ok {
+		s.Rejects = rr.Rejects
+	}
 	if ci, ok := env.Catalog.(udf.CatalogInfo); ok {
 		s.SearchPath = ci.SearchPath()
 		for _, st := range ci.Settings() {
