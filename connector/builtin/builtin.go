@@ -9,6 +9,7 @@ import (
 	"streamsql/connector/datagen"
 	"streamsql/connector/kafka"
 	"streamsql/connector/nexmark"
+	"streamsql/connector/postgrescdc"
 )
 
 // Registry returns a fresh registry of the built-in connectors.
@@ -18,6 +19,7 @@ func Registry() *connector.Registry {
 		nexmark.Connector(),
 		blackhole.Connector(),
 		kafka.Connector(),
+		postgrescdc.Connector(),
 	)
 	if err != nil {
 		// The built-in set is fixed: a clash is a programming error that
