@@ -339,10 +339,10 @@ type run struct {
 	committed *table
 	pos       []byte
 	// journal are the changes since the last barrier.
-	journal   []change
-	rejects   []stream.Reject
-	batches   int
-	err       error
+	journal []change
+	rejects []stream.Reject
+	batches int
+	err     error
 }
 
 // start opens spec at the committed position of prev (nil: fresh) and
