@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -461,7 +460,6 @@ func (r *run) waitEqual(t *testing.T, want func() []string, within time.Duration
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 	t.Fatalf("table has %d rows, upstream %d; first differences:\n%s", len(got), len(w), diff(got, w))
 }
 
