@@ -58,7 +58,12 @@ type upstream struct {
 }
 
 func newUpstream(t *testing.T, ddl string) *upstream {
-	dsn := testDSN(t)
+	return newUpstreamAt(t, testDSN(t), ddl)
+}
+
+// newUpstreamAt makes the table (ddl with %s for its name) in the
+// database of dsn.
+func newUpstreamAt(t *testing.T, dsn, ddl string) *upstream {
 	ctx := context.Background()
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
