@@ -47,8 +47,9 @@ func (s *Spec) connect(ctx context.Context, replication bool) (*pgconn.PgConn, e
 }
 
 // transient reports whether err is worth a reconnect: the server went
-// away, restarts, or refuses connections for now. Authentication
-// failures, missing objects and the like are not.
+// away, restarts, refuses connections for now, or still has the slot
+// in use. Authentication failures, missing objects and the like are
+// not.
 func transient(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -56,7 +57,9 @@ func transient(err error) bool {
 		case "08", "57", "53", "58":
 			return pe.Code != "57014" // query_canceled is ours
 		}
-		return false
+		// object_in_use: the slot is still held by the walsender of a
+		// connection that just died (a restarted StreamSQL); it goes.
+		return pe.Code == "55006"
 	}
 	var se *sqlerr.Error
 	if errors.As(err, &se) {

@@ -95,6 +95,12 @@ const (
 func (r *reader) stream(ctx context.Context) (stream.Batch, error) {
 	p := r.repl
 	began := time.Now()
+	// Reads wait under a deadline on the connection rather than a
+	// context per message (pgconn watches each context in a goroutine of
+	// its own); ctx's end cuts the wait short.
+	nc := p.conn.Conn()
+	stop := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Now()) })
+	defer stop()
 	for {
 		if err := r.sendStatus(false); err != nil {
 			return stream.Batch{}, err
@@ -106,9 +112,13 @@ func (r *reader) stream(ctx context.Context) (stream.Batch, error) {
 		if r.pending() {
 			wait = pendingWait
 		}
-		rctx, cancel := context.WithTimeout(ctx, wait)
-		msg, err := p.conn.ReceiveMessage(rctx)
-		cancel()
+		if err := nc.SetReadDeadline(time.Now().Add(wait)); err != nil {
+			return stream.Batch{}, err
+		}
+		if ctx.Err() != nil {
+			return stream.Batch{}, ctx.Err()
+		}
+		msg, err := p.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return stream.Batch{}, ctx.Err()
