@@ -179,3 +179,29 @@ func TestCrashInsideTransaction(t *testing.T) {
 	defer r.crash()
 	r.waitEqual(t, func() []string { return u.rows(kvCols) }, 10*time.Second)
 }
+
+// TestSlotInUse starts a second source on a slot another one streams
+// from (as a restarted server does while PostgreSQL has not yet noticed
+// the old connection died): it waits for the slot instead of failing,
+// and takes over once the first one stops.
+func TestSlotInUse(t *testing.T) {
+	u := newUpstream(t, kvDDL)
+	u.exec("INSERT INTO " + u.table + " VALUES (1, 1, 'a')")
+	spec := u.spec(kvCols, []int{0})
+	a := start(t, spec, newEpochs(), kvTable(), nil, 20*time.Millisecond)
+	a.waitEqual(t, func() []string { return u.rows(kvCols) }, 10*time.Second)
+	a.waitPos(t, func(p *position) bool { return p.snapshotDone })
+	b := start(t, spec, newEpochs(), kvTable(), nil, 20*time.Millisecond)
+	defer b.crash()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-b.done:
+		t.Fatalf("the second source stopped: %v", err)
+	default:
+	}
+	if _, _, err := a.crash(); err != nil {
+		t.Fatal(err)
+	}
+	u.exec("INSERT INTO " + u.table + " VALUES (2, 2, 'b')")
+	b.waitEqual(t, func() []string { return u.rows(kvCols) }, 10*time.Second)
+}
