@@ -30,7 +30,6 @@ type Spec struct {
 	brokers       []string
 	startup       string
 	startupMillis int64
-	idle          time.Duration
 	discover      time.Duration
 	maxBatch      int
 	parallelism   int
@@ -63,7 +62,6 @@ func newSpec(cfg *connector.SourceConfig) (stream.SourceSpec, error) {
 	} else if cfg.Options.Has(optStartupMillis) {
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q applies only with %s = 'timestamp'", optStartupMillis, optStartupMode)
 	}
-	s.idle, _ = connector.ParseDuration(cfg.Options.Get(optIdleTimeout))
 	s.discover, _ = connector.ParseDuration(cfg.Options.Get(optDiscovery))
 	if s.discover <= 0 {
 		s.discover = 10 * time.Second
