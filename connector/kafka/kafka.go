@@ -75,7 +75,9 @@ func Connector() *connector.Connector {
 		// The change envelopes (UPSERT, DEBEZIUM, CANAL, MAXWELL) need a
 		// table to apply their changes to; sources take FORMAT PLAIN.
 		Formats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN BYTES", "PLAIN AVRO"},
-		Source:  newSpec,
+		TableFormats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN AVRO", "UPSERT JSON", "UPSERT AVRO",
+			"DEBEZIUM JSON", "CANAL JSON", "MAXWELL JSON"},
+		Source: newSpec,
 	}
 }
 
