@@ -228,7 +228,8 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 			lo, hi := storage.LogSpan(r.OID, 0, ^uint64(0))
 			err := b.DeleteRange(lo, hi, nil)
 			if err == nil {
-				err = b.Delete(ingestPosKey(r.OID), nil)
+				ilo, ihi := ingestSpan(r.OID)
+				err = b.DeleteRange(ilo, ihi, nil)
 			}
 			if err == nil {
 				err = b.Commit(nil)
@@ -277,7 +278,7 @@ func (s *Session) showJobs() (*prepared, error) {
 		{Name: "Rejects", Type: types.TInt8}, {Name: "Source lag", Type: types.TInt8}}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		var rows [][]types.Datum
-		for _, j := range s.e.coord.Jobs() {
+		for _, j := range s.e.jobs() {
 			rows = append(rows, []types.Datum{int64(j.ID), s.e.jobName(j), j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed),
 				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned, j.Rejects, j.Lag()})
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"streamsql/catalog"
@@ -30,9 +31,38 @@ const ingestInterval = 100 * time.Millisecond
 
 // ingest is a running ingest loop.
 type ingest struct {
+	table  uint32
+	name   string
 	cancel context.CancelFunc
 	done   chan struct{}
 	stats  stream.Stats
+	// status is "running" or why the loop stopped (guarded by Engine.mu).
+	status string
+}
+
+// jobs lists the streaming jobs (views and sinks) and the ingest loops
+// of tables fed by connectors, for SHOW JOBS, /metrics and the rejects
+// relation.
+func (e *Engine) jobs() []stream.JobInfo {
+	out := e.coord.Jobs()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, in := range e.ingests {
+		out = append(out, stream.JobInfo{ID: in.table, Name: in.name, Status: in.status,
+			RowsIn: in.stats.RowsIn.Load(), Rejects: in.stats.Rejects.Load(), Lags: in.stats.Lags()})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
+// ingestSpan holds every key of table's ingest loop: its position and
+// its rejects.
+func ingestSpan(table uint32) (lo, hi []byte) {
+	lo = []byte{storage.PrefixEpoch, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(lo[1:], table)
+	hi = []byte{storage.PrefixEpoch, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(hi[1:], table+1)
+	return lo, hi
 }
 
 // ingestPosKey is where a table's source position is stored.
@@ -67,7 +97,7 @@ func (e *Engine) startIngest(r *catalog.Relation) error {
 		pos = nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &ingest{cancel: cancel, done: make(chan struct{})}
+	in := &ingest{table: r.OID, name: r.Name, cancel: cancel, done: make(chan struct{}), status: "running"}
 	src, err := spec.Open(&stream.BuildCtx{Env: &stream.Env{Stats: &in.stats}}, pos)
 	if err != nil {
 		cancel()
@@ -81,9 +111,12 @@ func (e *Engine) startIngest(r *catalog.Relation) error {
 	e.mu.Unlock()
 	go func() {
 		defer close(in.done)
-		err := e.runIngest(ctx, r, src)
+		err := e.runIngest(ctx, r, src, &in.stats)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			e.log.Error("table connector stopped", "table", r.Name, "err", err)
+			e.mu.Lock()
+			in.status = "failed: " + err.Error()
+			e.mu.Unlock()
 		}
 	}()
 	return nil
@@ -115,9 +148,12 @@ func (e *Engine) stopIngests() {
 }
 
 // runIngest applies the source's changes to table r until ctx ends.
-func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.Source) error {
+func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.Source, stats *stream.Stats) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	out := make(chan stream.Message, 16)
 	barriers := make(chan uint64, 1)
 	srcErr := make(chan error, 1)
@@ -132,6 +168,12 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 		}
 	}
 	ts := src.Types()
+	rejects, err := stream.OpenRejectLog(e.db.Latest(), r.OID)
+	if err != nil {
+		return err
+	}
+	stats.Rejects.Store(rejects.Count())
+	var pending []stream.Reject
 	var txn *storage.Txn
 	defer func() {
 		if txn != nil {
@@ -162,6 +204,7 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 					txn = e.db.Begin()
 				}
 				c := m.Chunk
+				stats.RowsIn.Add(int64(c.N))
 				for i := 0; i < c.N; i++ {
 					row := make([]types.Datum, len(r.Columns))
 					for j, col := range c.Cols {
@@ -189,9 +232,8 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 				}
 				c.Release()
 			case stream.MsgRejects:
-				for _, rj := range m.Rejects {
-					e.log.Warn("table connector rejected a message", "table", r.Name, "split", rj.Split, "offset", rj.Offset, "err", rj.Error)
-				}
+				stats.Rejects.Add(int64(len(m.Rejects)))
+				pending = append(pending, m.Rejects...)
 			case stream.MsgBarrier:
 				if txn == nil {
 					txn = e.db.Begin()
@@ -201,6 +243,11 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 						return err
 					}
 				}
+				// Rejects go with the changes and the position.
+				if err := rejects.Append(pending, txn.Set, txn.DeleteRange); err != nil {
+					return err
+				}
+				pending = pending[:0]
 				err := txn.Commit()
 				txn = nil
 				if err != nil {

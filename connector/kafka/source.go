@@ -368,6 +368,12 @@ more:
 		}
 		b.Chunk = stream.NewChunk(cols, sops)
 	}
+	// Upstream DDL is not applied to the relation (yet): each schema
+	// change is kept as a reject, so it is not lost silently.
+	for _, sc := range r.batch.SchemaChanges {
+		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(sc.Partition)),
+			Offset: sc.Offset, Raw: []byte(sc.SQL), Error: "0A000: upstream schema change not applied: " + sc.String(), Time: time.Now().UTC()})
+	}
 	for _, rj := range r.batch.Rejects {
 		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(rj.Partition)),
 			Offset: rj.Offset, Raw: rj.Raw, Error: rejectText(rj.Err), Time: time.Now().UTC()})

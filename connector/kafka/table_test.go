@@ -39,6 +39,24 @@ func TestKafkaDebeziumTable(t *testing.T) {
 		"CREATE MATERIALIZED VIEW catalog_value AS SELECT count(*) AS n, sum(price) AS total FROM products")
 	eventually(t, conn, "SELECT id, name, price::text FROM products ORDER BY id", "1 hammer 14.00\n3 drill 80.00")
 	eventually(t, conn, "SELECT n, total::text FROM catalog_value", "2 94.00")
+	// The event with an unknown op is kept in rejects and counted by the
+	// table's ingest job in SHOW JOBS.
+	eventually(t, conn, `SELECT job, relation, partition, "offset" FROM rejects`, "products products 0 5")
+	var rejects int64
+	rows, err := conn.Query(t.Context(), "SHOW JOBS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		vals, _ := rows.Values()
+		if vals[1] == "products" {
+			rejects = vals[len(vals)-2].(int64)
+		}
+	}
+	rows.Close()
+	if rejects != 1 {
+		t.Fatalf("SHOW JOBS counts %d rejects for products, want 1", rejects)
+	}
 
 	// Later events keep flowing into the table and the view.
 	send(t, p, "products", 0, "", ev("c", "null", row(4, "level", "6.00")))
