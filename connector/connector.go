@@ -37,6 +37,10 @@ type Connector struct {
 	// as "PLAIN JSON", "UPSERT JSON", ... (upper-case); empty when the
 	// connector takes no FORMAT clause.
 	Formats []string
+	// TableFormats are the pairs a table fed by the connector accepts
+	// (the change envelopes need a primary key to apply to); empty when
+	// the connector cannot feed tables.
+	TableFormats []string
 	// Source makes the stream source of a source relation (or of a table
 	// fed by the connector); nil when the connector is not a source.
 	Source func(cfg *SourceConfig) (stream.SourceSpec, error)

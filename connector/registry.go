@@ -81,6 +81,23 @@ func (r *Registry) Lookup(kind string, opts map[string]string) (*Connector, erro
 // CheckFormat validates a FORMAT ... ENCODE pair against the connector
 // (both empty: no clause given).
 func (c *Connector) CheckFormat(format, encode string) error {
+	return checkFormat(c.Name, c.Formats, format, encode)
+}
+
+// CheckTableFormat validates the FORMAT ... ENCODE pair of a table fed by
+// the connector.
+func (c *Connector) CheckTableFormat(format, encode string) error {
+	if len(c.TableFormats) == 0 {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "the %s connector cannot feed a table; create a source instead", c.Name)
+	}
+	return checkFormat(c.Name, c.TableFormats, format, encode)
+}
+
+func checkFormat(name string, formats []string, format, encode string) error {
+	c := struct {
+		Name    string
+		Formats []string
+	}{name, formats}
 	if format == "" && encode == "" {
 		if len(c.Formats) > 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "%s connector needs a FORMAT ... ENCODE clause", c.Name).

@@ -39,7 +39,7 @@ func (c catalogReader) Rejects() []pgcatalog.RejectRow {
 	e := c.s.e
 	var out []pgcatalog.RejectRow
 	r := e.db.Latest()
-	for _, j := range e.coord.Jobs() {
+	for _, j := range e.jobs() {
 		rs, err := stream.ReadRejects(r, j.ID)
 		if err != nil {
 			e.log.Error("read rejects", "job", j.ID, "err", err)

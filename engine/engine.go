@@ -32,6 +32,9 @@ type Engine struct {
 	stateMemory *stream.StateMemory
 	// connectors are the registered sources and sinks.
 	connectors *connector.Registry
+	// ingests are the running loops of tables fed by a connector, by
+	// table OID (guarded by mu).
+	ingests map[uint32]*ingest
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -70,11 +73,13 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)
 	}
+	e.startIngests()
 	return e, nil
 }
 
 // Close closes the database. Sessions must be closed first.
 func (e *Engine) Close() error {
+	e.stopIngests()
 	e.coord.Close()
 	return e.db.Close()
 }

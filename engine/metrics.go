@@ -101,7 +101,7 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 	m.gauge("streamsql_state_memory_bytes", "Operator state in memory, as the operators last reported it.", float64(c.StateUsed))
 	m.gauge("streamsql_state_memory_limit_bytes", "The state memory budget (0: no limit).", float64(c.StateLimit))
 
-	jobs := e.coord.Jobs()
+	jobs := e.jobs()
 	names := make([]string, len(jobs))
 	for i, j := range jobs {
 		names[i] = e.jobName(j)

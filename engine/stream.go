@@ -223,9 +223,14 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 				return err
 			}
 		case catalog.KindTable:
+			e.stopIngest(r.OID)
 			b := e.db.Pebble().NewBatch()
 			lo, hi := storage.LogSpan(r.OID, 0, ^uint64(0))
 			err := b.DeleteRange(lo, hi, nil)
+			if err == nil {
+				ilo, ihi := ingestSpan(r.OID)
+				err = b.DeleteRange(ilo, ihi, nil)
+			}
 			if err == nil {
 				err = b.Commit(nil)
 			}
@@ -273,7 +278,7 @@ func (s *Session) showJobs() (*prepared, error) {
 		{Name: "Rejects", Type: types.TInt8}, {Name: "Source lag", Type: types.TInt8}}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		var rows [][]types.Datum
-		for _, j := range s.e.coord.Jobs() {
+		for _, j := range s.e.jobs() {
 			rows = append(rows, []types.Datum{int64(j.ID), s.e.jobName(j), j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed),
 				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned, j.Rejects, j.Lag()})
 		}
@@ -306,11 +311,8 @@ func (s *Session) implicitFlush() bool {
 // createTableExt is CREATE TABLE with streaming clauses: WATERMARK FOR
 // and APPEND ONLY.
 func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *parser.CreateTableExt) (string, error) {
-	if len(ext.Options) > 0 {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "tables with a connector are not supported yet")
-	}
-	if ext.Format != "" {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "FORMAT ... ENCODE on a table is not supported yet")
+	if ext.Format != "" && len(ext.Options) == 0 {
+		return "", sqlerr.New(sqlerr.InvalidParameterValue, "FORMAT ... ENCODE on a table needs WITH (connector = '...')")
 	}
 	if len(ext.Watermarks) > 1 {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a table can have one watermark")
@@ -334,8 +336,33 @@ func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *par
 		s.e.cat.DropRelation(r.OID, false)
 		return "", err
 	}
-	if _, err := s.e.cat.UpdateRelation(nr); err != nil {
+	if len(ext.Options) > 0 {
+		nr.Options = map[string]string{}
+		for _, o := range ext.Options {
+			nr.Options[strings.ToLower(o.Key)] = o.Value
+		}
+		nr.Format, nr.Encode = ext.Format, ext.Encode
+		for _, o := range ext.EncodeOptions {
+			if nr.EncodeOptions == nil {
+				nr.EncodeOptions = map[string]string{}
+			}
+			nr.EncodeOptions[strings.ToLower(o.Key)] = o.Value
+		}
+		nr.Parallelism = s.streamingParallelism()
+		if _, err := s.e.sourceSpec(nr); err != nil {
+			s.e.cat.DropRelation(r.OID, false)
+			return "", err
+		}
+	}
+	updated, err := s.e.cat.UpdateRelation(nr)
+	if err != nil {
 		return "", err
+	}
+	if len(ext.Options) > 0 {
+		if err := s.e.startIngest(updated); err != nil {
+			s.e.cat.DropRelation(r.OID, false)
+			return "", err
+		}
 	}
 	return tag, nil
 }
@@ -392,7 +419,11 @@ func (e *Engine) sourceConfig(r *catalog.Relation) (*connector.SourceConfig, *co
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := c.CheckFormat(r.Format, r.Encode); err != nil {
+	check := c.CheckFormat
+	if r.Kind == catalog.KindTable {
+		check = c.CheckTableFormat
+	}
+	if err := check(r.Format, r.Encode); err != nil {
 		return nil, nil, err
 	}
 	cfg := &connector.SourceConfig{Relation: r.Name, RelationID: r.OID, Options: opts, Format: r.Format, Encode: r.Encode,

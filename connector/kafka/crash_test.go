@@ -39,6 +39,13 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 	if err := c.CreateTopic("events", parts, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Beside the records, a Debezium change stream of 50 accounts
+	// (creates, updates, deletes) feeds a table.
+	if err := c.CreateTopic("accounts", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	const cdcEvery = 4
+	cdc := &accounts{state: map[int]int{}}
 	bin := buildServer(t)
 	dir := t.TempDir()
 
@@ -61,7 +68,7 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 		go func() {
 			// Successes and errors are drained beside the sends, or the
 			// producer blocks once its result buffers fill.
-			for produced.Load() < int64(total) {
+			for produced.Load() < int64(total+total/cdcEvery) {
 				select {
 				case <-p.Successes():
 					produced.Add(1)
@@ -78,6 +85,9 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 		for i := 1; i <= total; i++ {
 			p.Input() <- &sarama.ProducerMessage{Topic: "events", Partition: int32(i % parts),
 				Value: sarama.StringEncoder(`{"id": ` + strconv.Itoa(i) + `, "grp": ` + strconv.Itoa(i%10) + `}`)}
+			if i%cdcEvery == 0 {
+				p.Input() <- &sarama.ProducerMessage{Topic: "accounts", Partition: 0, Value: sarama.StringEncoder(cdc.next())}
+			}
 			if d := time.Until(start.Add(time.Duration(i) * pace)); d > time.Millisecond {
 				time.Sleep(d)
 			}
@@ -96,6 +106,9 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 			WITH (connector = 'kafka', topic = 'events', properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW totals AS SELECT count(*) AS n, sum(id) AS s FROM events",
 		"CREATE MATERIALIZED VIEW by_part AS SELECT part, count(*) AS n, sum(id) AS s FROM events GROUP BY part",
+		fmt.Sprintf(`CREATE TABLE accounts (id int PRIMARY KEY, v bigint)
+			WITH (connector = 'kafka', topic = 'accounts', properties.bootstrap.server = '%s') FORMAT DEBEZIUM ENCODE JSON`, addr),
+		"CREATE MATERIALIZED VIEW account_totals AS SELECT count(*) AS n, sum(v) AS s FROM accounts",
 	} {
 		if _, err := conn.Exec(context.Background(), q); err != nil {
 			t.Fatal(err)
@@ -151,7 +164,22 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 	if fmt.Sprintf("%d %d", n, s) != want {
 		t.Fatalf("by_part sums to %d %d, want %s", n, s, want)
 	}
-	t.Logf("%d records over %d partitions, %d kills: each counted once", total, parts, rounds)
+	wantAcc := cdc.totals()
+	deadline = time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var n, s int64
+		if err := conn.QueryRow(context.Background(), "SELECT n, coalesce(s, 0) FROM account_totals").Scan(&n, &s); err != nil && err != pgx.ErrNoRows {
+			t.Fatal(err)
+		}
+		if got = fmt.Sprintf("%d %d", n, s); got == wantAcc {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got != wantAcc {
+		t.Fatalf("after %d kills: the Debezium table's view = %s, upstream's final state %s", rounds, got, wantAcc)
+	}
+	t.Logf("%d records over %d partitions and %d change events, %d kills: each applied once", total, parts, total/cdcEvery, rounds)
 }
 
 type serverProc struct {
@@ -212,4 +240,41 @@ func dial(t *testing.T, addr string) *pgx.Conn {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// accounts generates Debezium events over 50 accounts: a create for an
+// account that does not exist, else a delete every seventh event, else an
+// update; state is the upstream's rows after the events so far.
+type accounts struct {
+	i     int
+	state map[int]int
+}
+
+func (a *accounts) next() string {
+	a.i++
+	id := a.i % 50
+	row := func(v int) string { return fmt.Sprintf(`{"id": %d, "v": %d}`, id, v) }
+	old, ok := a.state[id]
+	var op, before, after string
+	switch {
+	case !ok:
+		op, before, after = "c", "null", row(a.i)
+		a.state[id] = a.i
+	case a.i%7 == 0:
+		op, before, after = "d", row(old), "null"
+		delete(a.state, id)
+	default:
+		op, before, after = "u", row(old), row(a.i)
+		a.state[id] = a.i
+	}
+	return fmt.Sprintf(`{"before": %s, "after": %s, "op": "%s", "source": {"connector": "postgresql", "table": "accounts"}}`, before, after, op)
+}
+
+// totals is count and sum of v over the upstream rows, as the view prints.
+func (a *accounts) totals() string {
+	s := 0
+	for _, v := range a.state {
+		s += v
+	}
+	return fmt.Sprintf("%d %d", len(a.state), s)
 }

@@ -40,10 +40,8 @@ const (
 	optSSLKey           = "properties.ssl.key.location"
 	optSSLKeyPassword   = "properties.ssl.key.password"
 	optSSLSkipVerify    = "properties.ssl.endpoint.identification.algorithm"
-	optIdleTimeout      = "watermark.idle.timeout"
 	optDiscovery        = "partition.discovery.interval"
 	optMaxBatch         = "max.batch.rows"
-	optAutoSchemaChange = "auto.schema.change"
 )
 
 // Connector is kafka's registry entry.
@@ -71,15 +69,14 @@ func Connector() *connector.Connector {
 			{Name: optSSLKeyPassword, Type: connector.String, Secret: true, Description: "password of an encrypted client key"},
 			{Name: optSSLSkipVerify, Type: connector.Enum, Values: []string{"https", "none"}, Default: "https",
 				Description: "'none' skips the check of the broker's host name"},
-			{Name: optIdleTimeout, Type: connector.Duration, Default: "5s",
-				Description: "a partition without records for this long stops holding the source's watermark back"},
 			{Name: optDiscovery, Type: connector.Duration, Default: "10s", Description: "how often new partitions are looked for"},
 			{Name: optMaxBatch, Type: connector.Int, Min: 1, Max: 1 << 16, Default: "4096", Description: "most records per chunk"},
-			{Name: optAutoSchemaChange, Type: connector.Bool, Default: "false",
-				Description: "tables: apply upstream DDL (added, dropped, renamed columns) instead of rejecting it"},
 		},
-		Formats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN BYTES", "PLAIN AVRO",
-			"UPSERT JSON", "UPSERT AVRO", "DEBEZIUM JSON", "CANAL JSON", "MAXWELL JSON"},
+		// The change envelopes (UPSERT, DEBEZIUM, CANAL, MAXWELL) need a
+		// table to apply their changes to; sources take FORMAT PLAIN.
+		Formats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN BYTES", "PLAIN AVRO"},
+		TableFormats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN AVRO", "UPSERT JSON", "UPSERT AVRO",
+			"DEBEZIUM JSON", "CANAL JSON", "MAXWELL JSON"},
 		Source: newSpec,
 	}
 }

@@ -30,7 +30,6 @@ type Spec struct {
 	brokers       []string
 	startup       string
 	startupMillis int64
-	idle          time.Duration
 	discover      time.Duration
 	maxBatch      int
 	parallelism   int
@@ -63,7 +62,6 @@ func newSpec(cfg *connector.SourceConfig) (stream.SourceSpec, error) {
 	} else if cfg.Options.Has(optStartupMillis) {
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q applies only with %s = 'timestamp'", optStartupMillis, optStartupMode)
 	}
-	s.idle, _ = connector.ParseDuration(cfg.Options.Get(optIdleTimeout))
 	s.discover, _ = connector.ParseDuration(cfg.Options.Get(optDiscovery))
 	if s.discover <= 0 {
 		s.discover = 10 * time.Second
@@ -369,6 +367,12 @@ more:
 			sops[i] = stream.Op(op)
 		}
 		b.Chunk = stream.NewChunk(cols, sops)
+	}
+	// Upstream DDL is not applied to the relation (yet): each schema
+	// change is kept as a reject, so it is not lost silently.
+	for _, sc := range r.batch.SchemaChanges {
+		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(sc.Partition)),
+			Offset: sc.Offset, Raw: []byte(sc.SQL), Error: "0A000: upstream schema change not applied: " + sc.String(), Time: time.Now().UTC()})
 	}
 	for _, rj := range r.batch.Rejects {
 		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(rj.Partition)),

@@ -81,9 +81,8 @@ type Job struct {
 	committed uint64
 	// hasCommitted: the job's first-epoch marker has been written.
 	hasCommitted bool
-	// rejectNext counts the rejects stored (the next one's seq),
-	// rejectFirst is the oldest kept (rejects.go).
-	rejectNext, rejectFirst uint64
+	// rejects is the job's reject log (rejects.go).
+	rejects *RejectLog
 	// srcPos are the table sources' positions as of the last committed
 	// epoch; epochPos those recorded at barriers not committed yet.
 	srcPos   []uint64
@@ -151,12 +150,12 @@ func (j *Job) build() error {
 	j.srcPos = make([]uint64, len(j.sources))
 	j.epochPos = map[uint64]map[int]uint64{}
 	if !j.env.Fresh {
-		next, first, err := loadRejectSeq(j.env.State, j.spec.ID)
+		l, err := OpenRejectLog(j.env.State, j.spec.ID)
 		if err != nil {
 			return err
 		}
-		j.rejectNext, j.rejectFirst = next, first
-		j.env.Stats.Rejects.Store(int64(next))
+		j.rejects = l
+		j.env.Stats.Rejects.Store(l.Count())
 	}
 	return nil
 }

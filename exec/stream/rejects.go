@@ -65,27 +65,55 @@ func loadRejectSeq(r storage.Reader, job uint32) (next, first uint64, err error)
 	return next, first, it.Close()
 }
 
-// writeRejects adds rs to the epoch's batch w, dropping the oldest kept
-// rejects beyond MaxRejects.
-func (j *Job) writeRejects(w *pebble.Batch, rs []Reject) error {
+// RejectLog appends one owner's rejects (a job's, or the ingest loop of
+// a table fed by a connector) under jobKey(owner, 'r', seq).
+type RejectLog struct {
+	owner       uint32
+	next, first uint64
+}
+
+// OpenRejectLog reads where owner's rejects stand.
+func OpenRejectLog(r storage.Reader, owner uint32) (*RejectLog, error) {
+	next, first, err := loadRejectSeq(r, owner)
+	if err != nil {
+		return nil, err
+	}
+	return &RejectLog{owner: owner, next: next, first: first}, nil
+}
+
+// Count is how many rejects were ever appended (kept or dropped).
+func (l *RejectLog) Count() int64 { return int64(l.next) }
+
+// Append writes rs with set and drops the oldest kept rejects beyond
+// MaxRejects with deleteRange, both into the caller's atomic write.
+func (l *RejectLog) Append(rs []Reject, set func(k, v []byte) error, deleteRange func(lo, hi []byte) error) error {
 	for _, r := range rs {
 		v, err := json.Marshal(r)
 		if err != nil {
 			return err
 		}
-		if err := w.Set(rejectKey(j.spec.ID, j.rejectNext), v, nil); err != nil {
+		if err := set(rejectKey(l.owner, l.next), v); err != nil {
 			return err
 		}
-		j.rejectNext++
+		l.next++
 	}
-	if j.rejectNext-j.rejectFirst > MaxRejects {
-		keep := j.rejectNext - MaxRejects
-		if err := w.DeleteRange(rejectKey(j.spec.ID, j.rejectFirst), rejectKey(j.spec.ID, keep), nil); err != nil {
+	if l.next-l.first > MaxRejects {
+		keep := l.next - MaxRejects
+		if err := deleteRange(rejectKey(l.owner, l.first), rejectKey(l.owner, keep)); err != nil {
 			return err
 		}
-		j.rejectFirst = keep
+		l.first = keep
 	}
 	return nil
+}
+
+// writeRejects adds rs to the epoch's batch w.
+func (j *Job) writeRejects(w *pebble.Batch, rs []Reject) error {
+	if j.rejects == nil {
+		j.rejects = &RejectLog{owner: j.spec.ID}
+	}
+	return j.rejects.Append(rs, func(k, v []byte) error { return w.Set(k, v, nil) },
+		func(lo, hi []byte) error { return w.DeleteRange(lo, hi, nil) })
 }
 
 // ReadRejects returns the rejects job keeps, oldest first.
