@@ -41,6 +41,10 @@ type Connector struct {
 	// (the change envelopes need a primary key to apply to); empty when
 	// the connector cannot feed tables.
 	TableFormats []string
+	// ChangeTables: the connector reads changes of its own (a database's
+	// change stream) and feeds tables only, with no FORMAT clause;
+	// CREATE SOURCE refuses it.
+	ChangeTables bool
 	// Source makes the stream source of a source relation (or of a table
 	// fed by the connector); nil when the connector is not a source.
 	Source func(cfg *SourceConfig) (stream.SourceSpec, error)

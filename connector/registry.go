@@ -81,12 +81,19 @@ func (r *Registry) Lookup(kind string, opts map[string]string) (*Connector, erro
 // CheckFormat validates a FORMAT ... ENCODE pair against the connector
 // (both empty: no clause given).
 func (c *Connector) CheckFormat(format, encode string) error {
+	if c.ChangeTables {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "the %s connector feeds tables only", c.Name).
+			WithHint("Use CREATE TABLE ... (..., PRIMARY KEY (...)) WITH (connector = '%s', ...).", c.Name)
+	}
 	return checkFormat(c.Name, c.Formats, format, encode)
 }
 
 // CheckTableFormat validates the FORMAT ... ENCODE pair of a table fed by
 // the connector.
 func (c *Connector) CheckTableFormat(format, encode string) error {
+	if c.ChangeTables {
+		return checkFormat(c.Name, nil, format, encode)
+	}
 	if len(c.TableFormats) == 0 {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "the %s connector cannot feed a table; create a source instead", c.Name)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"streamsql/catalog"
@@ -38,6 +39,53 @@ type ingest struct {
 	stats  stream.Stats
 	// status is "running" or why the loop stopped (guarded by Engine.mu).
 	status string
+	// commits tells the source which barriers' transactions committed
+	// (postgres-cdc confirms its position upstream only then).
+	commits commitWatch
+}
+
+// commitWatch is the last barrier epoch an ingest loop committed.
+type commitWatch struct {
+	mu   sync.Mutex
+	last uint64
+	next chan struct{} // closed at the next commit
+}
+
+func (w *commitWatch) committed() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
+}
+
+func (w *commitWatch) set(e uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.last = max(w.last, e)
+	if w.next != nil {
+		close(w.next)
+		w.next = nil
+	}
+}
+
+// wait blocks until epoch e has committed.
+func (w *commitWatch) wait(ctx context.Context, e uint64) error {
+	for {
+		w.mu.Lock()
+		if w.last >= e {
+			w.mu.Unlock()
+			return nil
+		}
+		if w.next == nil {
+			w.next = make(chan struct{})
+		}
+		ch := w.next
+		w.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
 }
 
 // jobs lists the streaming jobs (views and sinks) and the ingest loops
@@ -98,7 +146,8 @@ func (e *Engine) startIngest(r *catalog.Relation) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &ingest{table: r.OID, name: r.Name, cancel: cancel, done: make(chan struct{}), status: "running"}
-	src, err := spec.Open(&stream.BuildCtx{Env: &stream.Env{Stats: &in.stats}}, pos)
+	src, err := spec.Open(&stream.BuildCtx{Env: &stream.Env{Stats: &in.stats,
+		Committed: in.commits.committed, WaitCommitted: in.commits.wait}}, pos)
 	if err != nil {
 		cancel()
 		return err
@@ -111,7 +160,7 @@ func (e *Engine) startIngest(r *catalog.Relation) error {
 	e.mu.Unlock()
 	go func() {
 		defer close(in.done)
-		err := e.runIngest(ctx, r, src, &in.stats)
+		err := e.runIngest(ctx, r, src, &in.stats, &in.commits)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			e.log.Error("table connector stopped", "table", r.Name, "err", err)
 			e.mu.Lock()
@@ -148,7 +197,7 @@ func (e *Engine) stopIngests() {
 }
 
 // runIngest applies the source's changes to table r until ctx ends.
-func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.Source, stats *stream.Stats) error {
+func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.Source, stats *stream.Stats, commits *commitWatch) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := ctx.Err(); err != nil {
@@ -253,6 +302,7 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 				if err != nil {
 					return fmt.Errorf("table %s: commit: %w", r.Name, err)
 				}
+				commits.set(m.Epoch)
 			}
 		}
 	}

@@ -90,6 +90,7 @@ func Connector() *connector.Connector {
 			{Name: optMaxBatch, Type: connector.Int, Min: 1, Max: 1 << 16, Default: "4096",
 				Description: "most rows per chunk (and per snapshot fetch)"},
 		},
-		Source: newSpec,
+		ChangeTables: true,
+		Source:       newSpec,
 	}
 }
