@@ -1,114 +1,92 @@
-package postgrescdc
+package postgrescdc_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/jackc/pgx/v5"
 
-	"streamsql/connector"
-	"streamsql/sql/parser"
-	"streamsql/sql/types"
+	"streamsql/engine"
+	"streamsql/internal/testserver"
 )
 
 // TestDocExample runs the example of docs/connectors/postgres-cdc.md: the
-// upstream statements on the PostgreSQL of SLT_PG_DSN, the CREATE TABLE
-// parsed by StreamSQL's parser and its options validated by the
-// connector, then the upstream changes; the table must end up with the
-// rows the page shows. Names starting with shop_orders get a unique
-// suffix, and the connection options point at SLT_PG_DSN.
+// upstream statements on the PostgreSQL of SLT_PG_DSN, the StreamSQL
+// statements on a server, then the upstream changes; each query the
+// page shows must give the rows it shows. Names starting with
+// shop_orders get a unique suffix, and the connection options point at
+// SLT_PG_DSN.
 func TestDocExample(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/connectors/postgres-cdc.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile("(?s)<!-- example: postgres-cdc -->\n```sql\n(.*?)```.*?```sql\n(.*?)```.*?```sql\n(.*?)```.*?```text\n(.*?)```")
+	re := regexp.MustCompile("(?s)<!-- example: postgres-cdc -->\n```sql\n(.*?)```.*?```sql\n(.*?)```.*?```sql\n(.*?)```(.*)")
 	m := re.FindSubmatch(doc)
 	if m == nil {
 		t.Fatal("no example in docs/connectors/postgres-cdc.md")
 	}
-	setup, create, changes, want := string(m[1]), string(m[2]), string(m[3]), strings.TrimSpace(string(m[4]))
+	setup, create, changes := string(m[1]), string(m[2]), string(m[3])
+	outputs := regexp.MustCompile("(?s)```text\n(SELECT .*?);\n(.*?)```").FindAllStringSubmatch(string(m[4]), -1)
+	if len(outputs) != 2 {
+		t.Fatalf("found %d query outputs after the example", len(outputs))
+	}
 
-	u := newUpstream(t, "SELECT 1 AS %s")
-	rename := func(s string) string { return strings.ReplaceAll(s, "shop_orders", u.table) }
-	u.slot, u.pub = u.table+"_slot", u.table+"_pub" // what the renamed options say, for the cleanup
-	u.exec(rename(setup))
+	cfg, up := upstreamDB(t)
+	name := fmt.Sprintf("shop_orders_%d", time.Now().UnixNano()%1e9)
+	rename := func(s string) string { return strings.ReplaceAll(s, "shop_orders", name) }
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for range 50 {
+			if _, err := up.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", name+"_slot"); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		up.Exec(ctx, "DROP PUBLICATION IF EXISTS "+name+"_pub")
+		up.Exec(ctx, "DROP TABLE IF EXISTS "+name)
+	})
+	mustExec(t, up, rename(setup))
+	conn := map[string]string{"hostname": cfg.Host, "port": fmt.Sprint(cfg.Port), "username": cfg.User,
+		"password": cfg.Password, "database.name": cfg.Database}
+	create = rename(create)
+	for k, v := range conn {
+		create = regexp.MustCompile(regexp.QuoteMeta(k)+` = '[^']*'`).ReplaceAllLiteralString(create, k+" = '"+v+"'")
+	}
 
-	stmts, err := parser.Parse(rename(create))
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	ss, err := pgx.Connect(context.Background(), srv.URL("streamsql", "dev"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := stmts[0].AST.GetCreateStmt()
-	ext, ok := stmts[0].Ext.(*parser.CreateTableExt)
-	if cs == nil || !ok {
-		t.Fatalf("the example's first statement is not CREATE TABLE ... WITH (connector = ...): %s", stmts[0].SQL)
+	defer ss.Close(context.Background())
+	mustExec(t, ss, create)
+	// The changes come after the snapshot was read.
+	eventually(t, ss, "SELECT count(*) FROM orders", "3")
+	mustExec(t, up, rename(changes))
+	for _, o := range outputs {
+		eventually(t, ss, o[1], strings.TrimSpace(o[2]))
 	}
-	var cols []connector.Column
-	var key []int
-	for _, el := range cs.TableElts {
-		if cd := el.GetColumnDef(); cd != nil {
-			names := cd.TypeName.Names
-			var mods []int32
-			for _, tm := range cd.TypeName.Typmods {
-				mods = append(mods, tm.GetAConst().GetIval().Ival)
-			}
-			typ, err := types.ParseTypeName(names[len(names)-1].GetString_().Sval, mods, len(cd.TypeName.ArrayBounds))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cols = append(cols, connector.Column{Name: cd.Colname, Type: typ})
+}
+
+// eventually waits until q's rows, cells separated by " | ", are want.
+func eventually(t *testing.T, c *pgx.Conn, q, want string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		got, err = textSep(c, q, " | ")
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
-		if c := el.GetConstraint(); c != nil && c.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
-			for _, k := range c.Keys {
-				for i, col := range cols {
-					if col.Name == k.GetString_().Sval {
-						key = append(key, i)
-					}
-				}
-			}
+		if got == want {
+			return
 		}
 	}
-	opts := map[string]string{}
-	for _, o := range ext.Options {
-		opts[o.Key] = o.Value
-	}
-	// The connection is the test's.
-	for k, v := range u.options() {
-		switch k {
-		case "hostname", "port", "username", "password", "database.name", "ssl.mode":
-			opts[k] = v
-		}
-	}
-	c := Connector()
-	vopts, err := c.Validate(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := c.Source(&connector.SourceConfig{Relation: cs.Relation.Relname, RelationID: 1, Columns: cols, PrimaryKey: key,
-		Options: vopts, Parallelism: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := src.(*Spec)
-	ep := newEpochs()
-	r := start(t, spec, ep, newTable(spec.ts, key), nil, 20*time.Millisecond)
-	defer r.crash()
-	r.waitPos(t, func(p *position) bool { return p.snapshotDone })
-	for _, s := range strings.Split(rename(changes), ";\n") {
-		if s = strings.TrimSpace(s); s != "" {
-			u.exec(s)
-		}
-	}
-	wantRows := strings.Split(want, "\n")
-	sort.Strings(wantRows)
-	r.waitEqual(t, func() []string { return wantRows }, 10*time.Second)
-	var n int
-	if err := u.conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1", u.pub).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("publication %s publishes %d tables (%v)", u.pub, n, err)
-	}
+	t.Fatalf("%s:\n got: %s\nwant: %s", q, got, want)
 }

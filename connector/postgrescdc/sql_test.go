@@ -87,8 +87,11 @@ func mustExec(t *testing.T, c *pgx.Conn, sql string) {
 }
 
 // text runs q and returns its rows, one line each, cells separated by
-// spaces ("" on error).
-func text(c *pgx.Conn, q string) (string, error) {
+// spaces.
+func text(c *pgx.Conn, q string) (string, error) { return textSep(c, q, " ") }
+
+// textSep is text with cells separated by sep.
+func textSep(c *pgx.Conn, q, sep string) (string, error) {
 	rows, err := c.Query(context.Background(), q, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return "", err
@@ -100,7 +103,7 @@ func text(c *pgx.Conn, q string) (string, error) {
 		for _, v := range rows.RawValues() {
 			cells = append(cells, string(v))
 		}
-		lines = append(lines, strings.Join(cells, " "))
+		lines = append(lines, strings.Join(cells, sep))
 	}
 	return strings.Join(lines, "\n"), rows.Err()
 }
@@ -176,6 +179,8 @@ func TestSQLTable(t *testing.T) {
 	for _, tc := range []struct{ sql, code, msg string }{
 		{"CREATE TABLE nokey (id bigint, v int) WITH (" + with + ")", "42P16", "PRIMARY KEY"},
 		{"CREATE TABLE badopt (id bigint PRIMARY KEY) WITH (" + with + ", slot.nmae = 'x')", "22023", "slot.nmae"},
+		{"CREATE SOURCE src (id bigint) WITH (" + with + ")", "0A000", "feeds tables only"},
+		{"CREATE TABLE fmt (id bigint PRIMARY KEY) WITH (" + with + ") FORMAT PLAIN ENCODE JSON", "22023", "takes no FORMAT"},
 	} {
 		_, err := ss.Exec(context.Background(), tc.sql)
 		pe, ok := err.(*pgconn.PgError)
