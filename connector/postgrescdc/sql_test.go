@@ -219,6 +219,15 @@ func TestSQLTable(t *testing.T) {
 			t.Fatalf("confirmed_flush_lsn did not reach %s", last)
 		}
 	}
+
+	// A TRUNCATE upstream is a reject of the table, with its LSN.
+	mustExec(t, up, "TRUNCATE "+name)
+	mustExec(t, up, "INSERT INTO "+name+" VALUES (-1, 0, 'after truncate')")
+	converge(t, ss, "SELECT v, s FROM orders WHERE id = -1", up, "SELECT v, s FROM "+name, 10*time.Second)
+	got, err = text(ss, `SELECT relation, "offset" > 0, error FROM rejects WHERE relation = 'orders'`)
+	if err != nil || !strings.HasPrefix(got, "orders t TRUNCATE of the upstream table is not applied") {
+		t.Fatalf("rejects: %q, %v", got, err)
+	}
 }
 
 // crashRounds is PGCDC_CRASH_ROUNDS, or 3.
