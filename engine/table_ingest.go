@@ -83,22 +83,33 @@ func (e *Engine) startIngests() {
 	}
 }
 
+// errTableChanged stops an ingest loop whose table was altered: it
+// starts again over the new definition from the committed position.
+var errTableChanged = errors.New("table definition changed")
+
 // startIngest starts table r's ingest loop.
 func (e *Engine) startIngest(r *catalog.Relation) error {
-	spec, err := e.sourceSpec(r)
-	if err != nil {
-		return err
+	open := func(r *catalog.Relation, stats *stream.Stats) (stream.Source, error) {
+		spec, err := e.sourceSpec(r)
+		if err != nil {
+			return nil, err
+		}
+		pos, found, err := e.db.Latest().Get(ingestPosKey(r.OID))
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			pos = nil
+		}
+		return spec.Open(&stream.BuildCtx{Env: &stream.Env{Stats: stats}}, pos)
 	}
-	pos, found, err := e.db.Latest().Get(ingestPosKey(r.OID))
-	if err != nil {
-		return err
-	}
-	if !found {
-		pos = nil
+	// The catalog's own value, which the loop compares to spot an ALTER.
+	if cur, ok := e.cat.ByOID(r.OID); ok {
+		r = cur
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &ingest{table: r.OID, name: r.Name, cancel: cancel, done: make(chan struct{}), status: "running"}
-	src, err := spec.Open(&stream.BuildCtx{Env: &stream.Env{Stats: &in.stats}}, pos)
+	src, err := open(r, &in.stats)
 	if err != nil {
 		cancel()
 		return err
@@ -111,12 +122,24 @@ func (e *Engine) startIngest(r *catalog.Relation) error {
 	e.mu.Unlock()
 	go func() {
 		defer close(in.done)
-		err := e.runIngest(ctx, r, src, &in.stats)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			e.log.Error("table connector stopped", "table", r.Name, "err", err)
-			e.mu.Lock()
-			in.status = "failed: " + err.Error()
-			e.mu.Unlock()
+		for {
+			err := e.runIngest(ctx, r, src, &in.stats)
+			if errors.Is(err, errTableChanged) {
+				cur, ok := e.cat.ByOID(r.OID)
+				if ok {
+					r = cur
+					if src, err = open(r, &in.stats); err == nil {
+						continue
+					}
+				}
+			}
+			if err != nil && !errors.Is(err, context.Canceled) {
+				e.log.Error("table connector stopped", "table", r.Name, "err", err)
+				e.mu.Lock()
+				in.status = "failed: " + err.Error()
+				e.mu.Unlock()
+			}
+			return
 		}
 	}()
 	return nil
@@ -235,6 +258,12 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 				stats.Rejects.Add(int64(len(m.Rejects)))
 				pending = append(pending, m.Rejects...)
 			case stream.MsgBarrier:
+				// An ALTER TABLE since the loop started: drop what was
+				// decoded over the old definition and go on over the new
+				// one from the last committed position.
+				if cur, ok := e.cat.ByOID(r.OID); ok && cur != r {
+					return errTableChanged
+				}
 				if txn == nil {
 					txn = e.db.Begin()
 				}
