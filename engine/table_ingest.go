@@ -26,8 +26,12 @@ import (
 // applied once. Views over the table follow it through its changelog, as
 // they follow INSERT, UPDATE and DELETE.
 
-// ingestInterval is how often an ingest loop commits.
-const ingestInterval = 100 * time.Millisecond
+// ingestInterval is how often an ingest loop commits; ingestRetry how
+// long it waits before starting again after an error.
+const (
+	ingestInterval = 100 * time.Millisecond
+	ingestRetry    = time.Second
+)
 
 // ingest is a running ingest loop.
 type ingest struct {
@@ -124,22 +128,38 @@ func (e *Engine) startIngest(r *catalog.Relation) error {
 		defer close(in.done)
 		for {
 			err := e.runIngest(ctx, r, src, &in.stats)
+			if ctx.Err() != nil {
+				return
+			}
 			if errors.Is(err, errTableChanged) {
-				cur, ok := e.cat.ByOID(r.OID)
-				if ok {
+				if cur, ok := e.cat.ByOID(r.OID); ok {
 					r = cur
-					if src, err = open(r, &in.stats); err == nil {
-						continue
-					}
+				}
+			} else {
+				// The broker is away, a partition failed, ...: the loop
+				// starts again from the committed position, as a job
+				// does after a crash, after a pause.
+				e.log.Error("table connector failed; retrying", "table", r.Name, "err", err)
+				e.mu.Lock()
+				in.status = "retrying: " + err.Error()
+				e.mu.Unlock()
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(ingestRetry):
 				}
 			}
-			if err != nil && !errors.Is(err, context.Canceled) {
-				e.log.Error("table connector stopped", "table", r.Name, "err", err)
-				e.mu.Lock()
-				in.status = "failed: " + err.Error()
-				e.mu.Unlock()
+			for {
+				if src, err = open(r, &in.stats); err == nil {
+					break
+				}
+				e.log.Error("table connector cannot start; retrying", "table", r.Name, "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(ingestRetry):
+				}
 			}
-			return
 		}
 	}()
 	return nil
@@ -224,6 +244,7 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 			switch m.Kind {
 			case stream.MsgChunk:
 				if txn == nil {
+					e.setIngestStatus(r.OID, "running")
 					txn = e.db.Begin()
 				}
 				c := m.Chunk
@@ -284,5 +305,14 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 				}
 			}
 		}
+	}
+}
+
+// setIngestStatus records table's ingest status.
+func (e *Engine) setIngestStatus(table uint32, status string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if in := e.ingests[table]; in != nil {
+		in.status = status
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,7 +186,21 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if got != wantAcc {
-		t.Fatalf("after %d kills: the Debezium table's view = %s, upstream's final state %s", rounds, got, wantAcc)
+		var direct string
+		var n, s int64
+		if err := conn.QueryRow(context.Background(), "SELECT count(*), coalesce(sum(v), 0) FROM accounts").Scan(&n, &s); err == nil {
+			direct = fmt.Sprintf("%d %d", n, s)
+		}
+		var jobs []string
+		if rows, err := conn.Query(context.Background(), "SHOW JOBS"); err == nil {
+			for rows.Next() {
+				vals, _ := rows.Values()
+				jobs = append(jobs, fmt.Sprint(vals))
+			}
+			rows.Close()
+		}
+		t.Fatalf("after %d kills: the Debezium table's view = %s, the table = %s, upstream's final state %s; jobs:\n%s",
+			rounds, got, direct, wantAcc, strings.Join(jobs, "\n"))
 	}
 	t.Logf("%d records over %d partitions and %d change events, %d kills: each applied once", total, parts, total/cdcEvery, rounds)
 }
@@ -221,7 +236,7 @@ func startServer(t *testing.T, bin, dir string) *serverProc {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := osexec.Command(bin, "-listen", addr, "-data", dir, "-log-level", "error", "-http", "off")
+	cmd := osexec.Command(bin, "-listen", addr, "-data", dir, "-log-level", "warn", "-http", "off")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
