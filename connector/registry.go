@@ -100,30 +100,28 @@ func (c *Connector) CheckTableFormat(format, encode string) error {
 	return checkFormat(c.Name, c.TableFormats, format, encode)
 }
 
+// checkFormat checks a FORMAT ... ENCODE pair against formats, the pairs
+// connector name accepts.
 func checkFormat(name string, formats []string, format, encode string) error {
-	c := struct {
-		Name    string
-		Formats []string
-	}{name, formats}
 	if format == "" && encode == "" {
-		if len(c.Formats) > 0 {
-			return sqlerr.New(sqlerr.InvalidParameterValue, "%s connector needs a FORMAT ... ENCODE clause", c.Name).
-				WithHint("Valid are FORMAT %s.", strings.Join(c.Formats, ", FORMAT "))
+		if len(formats) > 0 {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "%s connector needs a FORMAT ... ENCODE clause", name).
+				WithHint("Valid are FORMAT %s.", strings.Join(formatsWithEncode(formats), ", FORMAT "))
 		}
 		return nil
 	}
-	if len(c.Formats) == 0 {
-		return sqlerr.New(sqlerr.InvalidParameterValue, "%s connector takes no FORMAT ... ENCODE clause", c.Name)
+	if len(formats) == 0 {
+		return sqlerr.New(sqlerr.InvalidParameterValue, "%s connector takes no FORMAT ... ENCODE clause", name)
 	}
 	pair := strings.ToUpper(format) + " " + strings.ToUpper(encode)
-	for _, f := range c.Formats {
+	for _, f := range formats {
 		if f == pair {
 			return nil
 		}
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported, "%s connector does not support FORMAT %s ENCODE %s",
-		c.Name, strings.ToUpper(format), strings.ToUpper(encode)).
-		WithHint("Valid are FORMAT %s.", strings.Join(formatsWithEncode(c.Formats), ", FORMAT "))
+		name, strings.ToUpper(format), strings.ToUpper(encode)).
+		WithHint("Valid are FORMAT %s.", strings.Join(formatsWithEncode(formats), ", FORMAT "))
 }
 
 func formatsWithEncode(fs []string) []string {

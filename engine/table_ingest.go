@@ -27,8 +27,12 @@ import (
 // applied once. Views over the table follow it through its changelog, as
 // they follow INSERT, UPDATE and DELETE.
 
-// ingestInterval is how often an ingest loop commits.
-const ingestInterval = 100 * time.Millisecond
+// ingestInterval is how often an ingest loop commits; ingestRetry how
+// long it waits before starting again after an error.
+const (
+	ingestInterval = 100 * time.Millisecond
+	ingestRetry    = time.Second
+)
 
 // ingest is a running ingest loop.
 type ingest struct {
@@ -39,12 +43,12 @@ type ingest struct {
 	stats  stream.Stats
 	// status is "running" or why the loop stopped (guarded by Engine.mu).
 	status string
-	// commits tells the source which barriers' transactions committed
-	// (postgres-cdc confirms its position upstream only then).
-	commits commitWatch
 }
 
-// commitWatch is the last barrier epoch an ingest loop committed.
+// commitWatch is the last barrier epoch an ingest loop committed: it
+// tells the source which barriers' transactions committed (postgres-cdc
+// confirms its position upstream only then). Each run of the loop has its
+// own, as epochs count from 1 again.
 type commitWatch struct {
 	mu   sync.Mutex
 	last uint64
@@ -131,23 +135,35 @@ func (e *Engine) startIngests() {
 	}
 }
 
+// errTableChanged stops an ingest loop whose table was altered: it
+// starts again over the new definition from the committed position.
+var errTableChanged = errors.New("table definition changed")
+
 // startIngest starts table r's ingest loop.
 func (e *Engine) startIngest(r *catalog.Relation) error {
-	spec, err := e.sourceSpec(r)
-	if err != nil {
-		return err
+	open := func(r *catalog.Relation, stats *stream.Stats) (stream.Source, *commitWatch, error) {
+		spec, err := e.sourceSpec(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		pos, found, err := e.db.Latest().Get(ingestPosKey(r.OID))
+		if err != nil {
+			return nil, nil, err
+		}
+		if !found {
+			pos = nil
+		}
+		w := &commitWatch{}
+		src, err := spec.Open(&stream.BuildCtx{Env: &stream.Env{Stats: stats, Committed: w.committed, WaitCommitted: w.wait}}, pos)
+		return src, w, err
 	}
-	pos, found, err := e.db.Latest().Get(ingestPosKey(r.OID))
-	if err != nil {
-		return err
-	}
-	if !found {
-		pos = nil
+	// The catalog's own value, which the loop compares to spot an ALTER.
+	if cur, ok := e.cat.ByOID(r.OID); ok {
+		r = cur
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &ingest{table: r.OID, name: r.Name, cancel: cancel, done: make(chan struct{}), status: "running"}
-	src, err := spec.Open(&stream.BuildCtx{Env: &stream.Env{Stats: &in.stats,
-		Committed: in.commits.committed, WaitCommitted: in.commits.wait}}, pos)
+	src, commits, err := open(r, &in.stats)
 	if err != nil {
 		cancel()
 		return err
@@ -160,12 +176,40 @@ func (e *Engine) startIngest(r *catalog.Relation) error {
 	e.mu.Unlock()
 	go func() {
 		defer close(in.done)
-		err := e.runIngest(ctx, r, src, &in.stats, &in.commits)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			e.log.Error("table connector stopped", "table", r.Name, "err", err)
-			e.mu.Lock()
-			in.status = "failed: " + err.Error()
-			e.mu.Unlock()
+		for {
+			err := e.runIngest(ctx, r, src, &in.stats, commits)
+			if ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, errTableChanged) {
+				if cur, ok := e.cat.ByOID(r.OID); ok {
+					r = cur
+				}
+			} else {
+				// The broker is away, a partition failed, ...: the loop
+				// starts again from the committed position, as a job
+				// does after a crash, after a pause.
+				e.log.Error("table connector failed; retrying", "table", r.Name, "err", err)
+				e.mu.Lock()
+				in.status = "retrying: " + err.Error()
+				e.mu.Unlock()
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(ingestRetry):
+				}
+			}
+			for {
+				if src, commits, err = open(r, &in.stats); err == nil {
+					break
+				}
+				e.log.Error("table connector cannot start; retrying", "table", r.Name, "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(ingestRetry):
+				}
+			}
 		}
 	}()
 	return nil
@@ -250,6 +294,7 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 			switch m.Kind {
 			case stream.MsgChunk:
 				if txn == nil {
+					e.setIngestStatus(r.OID, "running")
 					txn = e.db.Begin()
 				}
 				c := m.Chunk
@@ -284,6 +329,12 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 				stats.Rejects.Add(int64(len(m.Rejects)))
 				pending = append(pending, m.Rejects...)
 			case stream.MsgBarrier:
+				// An ALTER TABLE since the loop started: drop what was
+				// decoded over the old definition and go on over the new
+				// one from the last committed position.
+				if cur, ok := e.cat.ByOID(r.OID); ok && cur != r {
+					return errTableChanged
+				}
 				if txn == nil {
 					txn = e.db.Begin()
 				}
@@ -305,5 +356,14 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 				commits.set(m.Epoch)
 			}
 		}
+	}
+}
+
+// setIngestStatus records table's ingest status.
+func (e *Engine) setIngestStatus(table uint32, status string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if in := e.ingests[table]; in != nil {
+		in.status = status
 	}
 }

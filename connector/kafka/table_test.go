@@ -58,9 +58,14 @@ func TestKafkaDebeziumTable(t *testing.T) {
 		t.Fatalf("SHOW JOBS counts %d rejects for products, want 1", rejects)
 	}
 
-	// Later events keep flowing into the table and the view.
+	// Later events keep flowing into the table and the view, also after
+	// an ALTER TABLE.
 	send(t, p, "products", 0, "", ev("c", "null", row(4, "level", "6.00")))
 	eventually(t, conn, "SELECT n, total::text FROM catalog_value", "3 100.00")
+	exec(t, conn, "ALTER TABLE products ADD COLUMN stock int")
+	send(t, p, "products", 0, "", ev("c", "null", `{"id": 5, "name": "vise", "price": "30.00", "stock": 7}`))
+	eventually(t, conn, "SELECT id, stock FROM products WHERE id >= 4 ORDER BY id", "4 <nil>\n5 7")
+	eventually(t, conn, "SELECT n, total::text FROM catalog_value", "4 130.00")
 
 	// Tables take the change envelopes; sources do not.
 	for _, q := range []struct{ sql, want string }{
