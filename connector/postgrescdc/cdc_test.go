@@ -2,12 +2,15 @@ package postgrescdc
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"streamsql/connector"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
 
@@ -204,4 +207,22 @@ func TestSlotInUse(t *testing.T) {
 	}
 	u.exec("INSERT INTO " + u.table + " VALUES (2, 2, 'b')")
 	b.waitEqual(t, func() []string { return u.rows(kvCols) }, 10*time.Second)
+}
+
+// TestMissingUpstreamTable: a source over a table the upstream database
+// does not have stops with 42P01 (no reconnecting: a retry cannot fix
+// it).
+func TestMissingUpstreamTable(t *testing.T) {
+	u := newUpstream(t, kvDDL)
+	u.table = "no_such_" + u.table
+	r := start(t, u.spec(kvCols, []int{0}), newEpochs(), kvTable(), nil, 20*time.Millisecond)
+	select {
+	case err := <-r.done:
+		var se *sqlerr.Error
+		if !errors.As(err, &se) || se.Code != sqlerr.UndefinedTable || !strings.Contains(err.Error(), u.table) {
+			t.Fatalf("got %v, want 42P01 naming %s", err, u.table)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the source is still running")
+	}
 }

@@ -212,7 +212,10 @@ func (s *source) Run(ctx context.Context, barriers <-chan uint64, out chan<- str
 			}
 		}
 	}()
-	defer wg.Wait()
+	defer func() {
+		cancel() // before the wait: the confirming goroutine ends with ctx
+		wg.Wait()
+	}()
 
 	mid := make(chan stream.Message)
 	errc := make(chan error, 1)

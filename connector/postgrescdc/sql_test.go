@@ -189,6 +189,23 @@ func TestSQLTable(t *testing.T) {
 		}
 	}
 
+	// A table whose upstream table does not exist: its ingest loop says
+	// so in SHOW JOBS and keeps trying.
+	mustExec(t, ss, "CREATE TABLE missing (id bigint PRIMARY KEY) WITH ("+strings.Replace(with, "table.name = '"+name, "table.name = 'no_such_"+name, 1)+")")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		jobs, err := text(ss, "SHOW JOBS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(jobs, "missing retrying: ") && strings.Contains(jobs, "no_such_"+name+"\" does not exist") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SHOW JOBS:\n%s", jobs)
+		}
+	}
+	mustExec(t, ss, "DROP TABLE missing")
+
 	mustExec(t, ss, "CREATE TABLE orders (id bigint, v int, s text, PRIMARY KEY (id)) WITH ("+with+")")
 	mustExec(t, ss, "CREATE MATERIALIZED VIEW totals AS SELECT count(*) AS n, sum(v) AS sv, count(DISTINCT s) AS ns FROM orders")
 	ctx, stop := context.WithCancel(context.Background())
