@@ -60,6 +60,14 @@ type Column struct {
 	Hidden bool
 }
 
+// Include is `INCLUDE What ['Header'] AS Column` of CREATE SOURCE: the
+// message's partition, offset, timestamp, key or a header as a column.
+type Include struct {
+	What   string
+	Header string `json:",omitempty"`
+	Column string
+}
+
 // Watermark is an event-time watermark declaration: WATERMARK FOR Column
 // AS Expr.
 type Watermark struct {
@@ -86,7 +94,12 @@ type Relation struct {
 	// Options are the WITH (...) options.
 	Options        map[string]string
 	Format, Encode string
-	Watermarks     []Watermark
+	// EncodeOptions are the options after FORMAT ... ENCODE e (...).
+	EncodeOptions map[string]string `json:",omitempty"`
+	// Includes are a source's INCLUDE clauses: message metadata as
+	// columns.
+	Includes   []Include `json:",omitempty"`
+	Watermarks []Watermark
 	// DependsOn are the OIDs of the relations this one reads.
 	DependsOn []uint32
 	// FuncDeps are the OIDs of the user functions this one calls.
@@ -207,6 +220,8 @@ func (r *Relation) Clone() *Relation {
 	c.Columns = slices.Clone(r.Columns)
 	c.PrimaryKey = slices.Clone(r.PrimaryKey)
 	c.Options = maps.Clone(r.Options)
+	c.EncodeOptions = maps.Clone(r.EncodeOptions)
+	c.Includes = slices.Clone(r.Includes)
 	c.SearchPath = slices.Clone(r.SearchPath)
 	c.Watermarks = slices.Clone(r.Watermarks)
 	c.DependsOn = slices.Clone(r.DependsOn)

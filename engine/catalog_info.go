@@ -6,6 +6,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/catalog/pgcatalog"
+	"streamsql/exec/stream"
 	"streamsql/udf"
 )
 
@@ -28,8 +29,34 @@ func (c catalogReader) Settings() []udf.Setting {
 }
 
 func (c catalogReader) snapshot() *pgcatalog.Snapshot {
-	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath()}
+	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath(),
+		RelOptions: c.RelOptions, Rejects: c.Rejects}
 }
+
+// Rejects returns every job's kept rejects (the rejects relation), as of
+// the last committed epoch.
+func (c catalogReader) Rejects() []pgcatalog.RejectRow {
+	e := c.s.e
+	var out []pgcatalog.RejectRow
+	r := e.db.Latest()
+	for _, j := range e.jobs() {
+		rs, err := stream.ReadRejects(r, j.ID)
+		if err != nil {
+			e.log.Error("read rejects", "job", j.ID, "err", err)
+			continue
+		}
+		name := e.jobName(j)
+		for _, rj := range rs {
+			out = append(out, pgcatalog.RejectRow{Job: name, Relation: rj.Relation, Partition: rj.Split, Offset: rj.Offset,
+				Raw: rj.Raw, Error: rj.Error, Time: rj.Time.UnixMicro()})
+		}
+	}
+	return out
+}
+
+// RelOptions returns r's connector options, secrets masked
+// (pg_class.reloptions).
+func (c catalogReader) RelOptions(r *catalog.Relation) []string { return c.s.e.maskedOptions(r) }
 
 func (c catalogReader) RoleName(oid uint32) (string, bool) { return c.snapshot().RoleName(oid) }
 

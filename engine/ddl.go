@@ -709,6 +709,8 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 		}), nil
 	case *parser.ShowObjects:
 		return s.planShowObjects(e)
+	case *parser.ShowCreate:
+		return s.planShowCreate(e)
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported yet", strings.ToUpper(strings.Fields(st.st.SQL)[0]+" "+strings.Fields(st.st.SQL + " x")[1]))
 }

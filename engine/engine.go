@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"streamsql/catalog"
+	"streamsql/connector"
+	"streamsql/connector/builtin"
 	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
@@ -30,6 +32,11 @@ type Engine struct {
 
 	coord       *stream.Coordinator
 	stateMemory *stream.StateMemory
+	// connectors are the registered sources and sinks.
+	connectors *connector.Registry
+	// ingests are the running loops of tables fed by a connector, by
+	// table OID (guarded by mu).
+	ingests map[uint32]*ingest
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -111,7 +118,7 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
-		defaults: defaults, server: serverSettings(opts)}
+		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry()}
 	perQuery, total := queryMemory(opts, stateMemoryLimit(opts.StateMemory))
 	e.queryMem, e.queryPool, e.tmpDir = perQuery, exec.NewMemPool(total), tmpDir(opts.DataDir)
 	if err := exec.CleanTempRoot(e.tmpDir); err != nil {
@@ -121,11 +128,13 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("start streaming jobs: %w", err)
 	}
+	e.startIngests()
 	return e, nil
 }
 
 // Close closes the database. Sessions must be closed first.
 func (e *Engine) Close() error {
+	e.stopIngests()
 	e.coord.Close()
 	return e.db.Close()
 }

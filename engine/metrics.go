@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/metrics"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,7 @@ var jobMetrics = []jobMetric{
 	{"streamsql_job_state_evicted_total", "counter", "State entries dropped from memory to keep within the state budget.", func(j stream.JobInfo) float64 { return float64(j.StateEvicted) }},
 	{"streamsql_job_state_reads_total", "counter", "State entries read back from storage.", func(j stream.JobInfo) float64 { return float64(j.StateReads) }},
 	{"streamsql_job_state_cleaned_total", "counter", "State entries deleted because the watermark passed them.", func(j stream.JobInfo) float64 { return float64(j.StateCleaned) }},
+	{"streamsql_job_rejects_total", "counter", "Source messages that could not be decoded (see the rejects relation).", func(j stream.JobInfo) float64 { return float64(j.Rejects) }},
 	{"streamsql_job_failed", "gauge", "1 if the job stopped with an error (see SHOW JOBS).", func(j stream.JobInfo) float64 {
 		if strings.HasPrefix(j.Status, "failed") {
 			return 1
@@ -103,7 +105,7 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 	m.family("streamsql_query_spilled_bytes_total", "counter", "Bytes ad-hoc statements wrote to temporary files (sorts, aggregations and joins past query_mem).")
 	m.sample("streamsql_query_spilled_bytes_total", "", float64(e.queryPool.SpilledBytes()))
 
-	jobs := e.coord.Jobs()
+	jobs := e.jobs()
 	names := make([]string, len(jobs))
 	for i, j := range jobs {
 		names[i] = e.jobName(j)
@@ -112,6 +114,18 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 		m.family(jm.name, jm.typ, jm.help)
 		for i, j := range jobs {
 			m.sample(jm.name, `job="`+labelValue(names[i])+`",id="`+strconv.FormatUint(uint64(j.ID), 10)+`"`, jm.value(j))
+		}
+	}
+
+	m.family("streamsql_source_lag", "gauge", "How far a job's source split is behind its end (a Kafka partition: high watermark minus the offset reached).")
+	for i, j := range jobs {
+		splits := make([]string, 0, len(j.Lags))
+		for sp := range j.Lags {
+			splits = append(splits, sp)
+		}
+		sort.Strings(splits)
+		for _, sp := range splits {
+			m.sample("streamsql_source_lag", `job="`+labelValue(names[i])+`",id="`+strconv.FormatUint(uint64(j.ID), 10)+`",split="`+labelValue(sp)+`"`, float64(j.Lags[sp]))
 		}
 	}
 

@@ -10,7 +10,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/catalog/pgcatalog"
-	"streamsql/connector/blackhole"
+	"streamsql/connector"
 	"streamsql/exec/stream"
 	"streamsql/sql/parser"
 	"streamsql/sql/planner"
@@ -20,21 +20,25 @@ import (
 
 // sinkFactory returns the function that makes a sink relation's last
 // operator, after checking its connector and options.
-func sinkFactory(r *catalog.Relation) (func(visible []int, ts []types.T) stream.Spec, error) {
-	conn := strings.ToLower(r.Options["connector"])
-	switch conn {
-	case "blackhole":
-		if err := blackhole.Check(r.Options); err != nil {
-			return nil, err
-		}
-		return func(visible []int, ts []types.T) stream.Spec {
-			return &stream.SinkSpec{Name: r.Name, Connector: conn, Visible: visible, Types: ts,
-				Open: func(*stream.Env) (stream.SinkWriter, error) { return &blackhole.Writer{}, nil }}
-		}, nil
-	case "":
+func (e *Engine) sinkFactory(r *catalog.Relation) (func(visible []int, ts []types.T) stream.Spec, error) {
+	if strings.TrimSpace(r.Options["connector"]) == "" {
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "sink %q has no connector: add WITH (connector = '...')", r.Name)
 	}
-	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "sink connector %q is not supported yet", r.Options["connector"])
+	c, err := e.connectors.Lookup("sink", r.Options)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := c.Validate(r.Options)
+	if err != nil {
+		return nil, err
+	}
+	open, err := c.Sink(&connector.SinkConfig{Relation: r.Name, Options: opts})
+	if err != nil {
+		return nil, err
+	}
+	return func(visible []int, ts []types.T) stream.Spec {
+		return &stream.SinkSpec{Name: r.Name, Connector: c.Name, Visible: visible, Types: ts, Open: open}
+	}, nil
 }
 
 // sinkQuery returns the SELECT a CREATE SINK runs: its AS query, or all
@@ -85,7 +89,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	for _, o := range cs.Options {
 		r.Options[strings.ToLower(o.Key)] = o.Value
 	}
-	mk, err := sinkFactory(r)
+	mk, err := s.e.sinkFactory(r)
 	if err != nil {
 		return "", err
 	}

@@ -12,8 +12,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/connector/datagen"
-	"streamsql/connector/nexmark"
+	"streamsql/connector"
 	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
@@ -117,7 +116,7 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	opts := planner.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism}
 	if r.Kind == catalog.KindSink {
 		opts.ColNames = nil
-		if opts.Sink, err = sinkFactory(r); err != nil {
+		if opts.Sink, err = e.sinkFactory(r); err != nil {
 			return stream.JobSpec{}, err
 		}
 	}
@@ -224,9 +223,14 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 				return err
 			}
 		case catalog.KindTable:
+			e.stopIngest(r.OID)
 			b := e.db.Pebble().NewBatch()
 			lo, hi := storage.LogSpan(r.OID, 0, ^uint64(0))
 			err := b.DeleteRange(lo, hi, nil)
+			if err == nil {
+				ilo, ihi := ingestSpan(r.OID)
+				err = b.DeleteRange(ilo, ihi, nil)
+			}
 			if err == nil {
 				err = e.db.CommitBatch(b)
 			}
@@ -270,12 +274,13 @@ func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewE
 func (s *Session) showJobs() (*prepared, error) {
 	cols := []pgwire.Column{{Name: "Id", Type: types.TInt8}, {Name: "Name", Type: types.TText}, {Name: "Status", Type: types.TText},
 		{Name: "Rows in", Type: types.TInt8}, {Name: "Rows out", Type: types.TInt8}, {Name: "Late rows", Type: types.TInt8}, {Name: "Committed epoch", Type: types.TInt8},
-		{Name: "State bytes", Type: types.TInt8}, {Name: "State evicted", Type: types.TInt8}, {Name: "State reads", Type: types.TInt8}, {Name: "State cleaned", Type: types.TInt8}}
+		{Name: "State bytes", Type: types.TInt8}, {Name: "State evicted", Type: types.TInt8}, {Name: "State reads", Type: types.TInt8}, {Name: "State cleaned", Type: types.TInt8},
+		{Name: "Rejects", Type: types.TInt8}, {Name: "Source lag", Type: types.TInt8}}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		var rows [][]types.Datum
-		for _, j := range s.e.coord.Jobs() {
+		for _, j := range s.e.jobs() {
 			rows = append(rows, []types.Datum{int64(j.ID), s.e.jobName(j), j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed),
-				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned})
+				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned, j.Rejects, j.Lag()})
 		}
 		return memResult(cols, rows, "SHOW"), nil
 	}}, nil
@@ -306,11 +311,8 @@ func (s *Session) implicitFlush() bool {
 // createTableExt is CREATE TABLE with streaming clauses: WATERMARK FOR
 // and APPEND ONLY.
 func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *parser.CreateTableExt) (string, error) {
-	if len(ext.Options) > 0 {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "tables with a connector are not supported yet")
-	}
-	if ext.Format != "" {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "FORMAT ... ENCODE on a table is not supported yet")
+	if ext.Format != "" && len(ext.Options) == 0 {
+		return "", sqlerr.New(sqlerr.InvalidParameterValue, "FORMAT ... ENCODE on a table needs WITH (connector = '...')")
 	}
 	if len(ext.Watermarks) > 1 {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a table can have one watermark")
@@ -334,8 +336,33 @@ func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *par
 		s.e.cat.DropRelation(r.OID, false)
 		return "", err
 	}
-	if _, err := s.e.cat.UpdateRelation(nr); err != nil {
+	if len(ext.Options) > 0 {
+		nr.Options = map[string]string{}
+		for _, o := range ext.Options {
+			nr.Options[strings.ToLower(o.Key)] = o.Value
+		}
+		nr.Format, nr.Encode = ext.Format, ext.Encode
+		for _, o := range ext.EncodeOptions {
+			if nr.EncodeOptions == nil {
+				nr.EncodeOptions = map[string]string{}
+			}
+			nr.EncodeOptions[strings.ToLower(o.Key)] = o.Value
+		}
+		nr.Parallelism = s.streamingParallelism()
+		if _, err := s.e.sourceSpec(nr); err != nil {
+			s.e.cat.DropRelation(r.OID, false)
+			return "", err
+		}
+	}
+	updated, err := s.e.cat.UpdateRelation(nr)
+	if err != nil {
 		return "", err
+	}
+	if len(ext.Options) > 0 {
+		if err := s.e.startIngest(updated); err != nil {
+			s.e.cat.DropRelation(r.OID, false)
+			return "", err
+		}
 	}
 	return tag, nil
 }
@@ -368,36 +395,62 @@ func (s *Session) checkWatermarks(r *catalog.Relation) error {
 	return nil
 }
 
-// sourceSpec returns the connector of a source relation.
+// sourceSpec returns the stream source of a source relation (or of a
+// table fed by a connector), made by its registered connector.
 func (e *Engine) sourceSpec(r *catalog.Relation) (stream.SourceSpec, error) {
-	switch strings.ToLower(r.Options["connector"]) {
-	case "datagen":
-		var names []string
-		var ts []types.T
-		for _, c := range r.Columns {
-			if !c.Dropped {
-				names = append(names, c.Name)
-				ts = append(ts, c.Type)
-			}
-		}
-		return datagen.New(names, ts, r.Options)
-	case "nexmark":
-		var names, wms []string
-		var ts []types.T
-		for _, c := range r.Columns {
-			if !c.Dropped {
-				names = append(names, c.Name)
-				ts = append(ts, c.Type)
-			}
-		}
-		for _, w := range r.Watermarks {
-			wms = append(wms, w.Column)
-		}
-		return nexmark.New(names, ts, wms, r.Options)
-	case "":
-		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "source %q has no connector: add WITH (connector = '...')", r.Name)
+	cfg, c, err := e.sourceConfig(r)
+	if err != nil {
+		return nil, err
 	}
-	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "connector %q is not supported yet", r.Options["connector"])
+	return c.Source(cfg)
+}
+
+// sourceConfig validates r's connector options and FORMAT clause against
+// its registered connector and returns what the connector is made from.
+func (e *Engine) sourceConfig(r *catalog.Relation) (*connector.SourceConfig, *connector.Connector, error) {
+	c, err := e.connectors.Lookup("source", r.Options)
+	if err != nil {
+		if r.Options["connector"] == "" {
+			return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "source %q has no connector: add WITH (connector = '...')", r.Name)
+		}
+		return nil, nil, err
+	}
+	opts, err := c.Validate(r.Options)
+	if err != nil {
+		return nil, nil, err
+	}
+	check := c.CheckFormat
+	if r.Kind == catalog.KindTable {
+		check = c.CheckTableFormat
+	}
+	if err := check(r.Format, r.Encode); err != nil {
+		return nil, nil, err
+	}
+	cfg := &connector.SourceConfig{Relation: r.Name, RelationID: r.OID, Options: opts, Format: r.Format, Encode: r.Encode,
+		EncodeOptions: r.EncodeOptions, Parallelism: max(r.Parallelism, 1)}
+	phys := map[int]int{}
+	for i, col := range r.Columns {
+		if !col.Dropped {
+			phys[i] = len(cfg.Columns)
+			cfg.Columns = append(cfg.Columns, connector.Column{Name: col.Name, Type: col.Type})
+		}
+	}
+	for _, k := range r.PrimaryKey {
+		cfg.PrimaryKey = append(cfg.PrimaryKey, phys[k])
+	}
+	for _, w := range r.Watermarks {
+		cfg.Watermarks = append(cfg.Watermarks, w.Column)
+	}
+	for _, inc := range r.Includes {
+		cfg.Includes = append(cfg.Includes, connector.Include{What: inc.What, Header: inc.Header, Column: inc.Column})
+	}
+	return cfg, c, nil
+}
+
+// includeTypes are the column types of INCLUDE clauses.
+var includeTypes = map[string]types.T{
+	"partition": types.TInt4, "offset": types.TInt8, "timestamp": types.TTimestampTZ,
+	"key": types.TBytea, "header": types.TBytea,
 }
 
 // createSource is CREATE SOURCE.
@@ -413,7 +466,14 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)
 	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSource, AppendOnly: true,
-		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.info.User, Created: time.Now()}
+		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.info.User, Created: time.Now(),
+		Parallelism: s.streamingParallelism()}
+	if len(cs.EncodeOptions) > 0 {
+		r.EncodeOptions = map[string]string{}
+		for _, o := range cs.EncodeOptions {
+			r.EncodeOptions[strings.ToLower(o.Key)] = o.Value
+		}
+	}
 	if cs.Table == nil || len(cs.Table.TableElts) == 0 {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a source needs a column list")
 	}
@@ -431,8 +491,23 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 		}
 		r.Columns = append(r.Columns, col)
 	}
+	for _, inc := range cs.Includes {
+		t, ok := includeTypes[inc.What]
+		if !ok {
+			return "", sqlerr.New(sqlerr.SyntaxError, "INCLUDE %s is not supported", inc.What)
+		}
+		if r.ColumnIndex(inc.Column) >= 0 {
+			return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q specified more than once", inc.Column)
+		}
+		r.Columns = append(r.Columns, catalog.Column{Name: inc.Column, Type: t})
+		r.Includes = append(r.Includes, catalog.Include{What: inc.What, Header: inc.Header, Column: inc.Column})
+	}
 	for _, o := range cs.Options {
-		r.Options[strings.ToLower(o.Key)] = o.Value
+		k := strings.ToLower(o.Key)
+		if _, dup := r.Options[k]; dup {
+			return "", sqlerr.New(sqlerr.InvalidParameterValue, "option %q specified more than once", k)
+		}
+		r.Options[k] = o.Value
 	}
 	for _, w := range cs.Watermarks {
 		r.Watermarks = append(r.Watermarks, catalog.Watermark{Column: w.Column, Expr: w.ExprSQL})

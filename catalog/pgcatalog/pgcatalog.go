@@ -82,6 +82,11 @@ type Snapshot struct {
 	SearchPath []string
 	Settings   []Setting
 	Procs      []Proc
+	// RelOptions returns a relation's connector options as name=value,
+	// secrets masked, for pg_class.reloptions; nil shows none.
+	RelOptions func(r *catalog.Relation) []string
+	// Rejects returns the rows of the rejects relation; nil shows none.
+	Rejects func() []RejectRow
 
 	rels []*catalog.Relation
 }

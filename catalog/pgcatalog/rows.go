@@ -155,6 +155,11 @@ func classRows(s *Snapshot) []row {
 			r["relam"] = int64(OIDHeapAM)
 			r["relfilenode"] = int64(e.oid)
 		}
+		if e.rel != nil && s.RelOptions != nil {
+			if opts := s.RelOptions(e.rel); len(opts) > 0 {
+				r["reloptions"] = textArray(opts)
+			}
+		}
 		addConstraintCounts(r, e.rel, s)
 		out = append(out, r)
 		if len(e.pk) > 0 {
@@ -277,6 +282,22 @@ func vector(xs []int16) string {
 		parts[i] = strconv.Itoa(int(x))
 	}
 	return strings.Join(parts, " ")
+}
+
+// textArray is the text form of a text[] value, every element quoted.
+func textArray(xs []string) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, x := range xs {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('"')
+		sb.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(x))
+		sb.WriteByte('"')
+	}
+	sb.WriteByte('}')
+	return sb.String()
 }
 
 func arrayText(xs []int16) string { return "{" + strings.ReplaceAll(vector(xs), " ", ",") + "}" }

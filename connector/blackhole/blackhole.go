@@ -7,19 +7,7 @@ import (
 	"sync/atomic"
 
 	"streamsql/exec/stream"
-	"streamsql/sql/sqlerr"
 )
-
-// Check validates the sink's options: blackhole takes none but the
-// connector name.
-func Check(options map[string]string) error {
-	for k := range options {
-		if k != "connector" && k != "type" {
-			return sqlerr.New(sqlerr.InvalidParameterValue, "unknown blackhole sink option %q", k)
-		}
-	}
-	return nil
-}
 
 // Writer counts rows and epochs and drops the rows.
 type Writer struct {

@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"strings"
@@ -66,16 +67,38 @@ func (s *Spec) Explain() string {
 }
 
 // Open returns the source positioned at pos (nil: row 0, with the current
-// time, truncated to the second, as the base time).
+// time, truncated to the second, as the base time). The source driver
+// runs it: datagen is one split read by one reader.
 func (s *Spec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
+	if pos != nil {
+		if _, _, err := decodePos(pos); err != nil {
+			return nil, err
+		}
+	}
+	size := chunkRows(s.rate)
+	return stream.DriveSource(s, stream.DriverOptions{Rate: float64(s.rate), Burst: float64(size)}, pos)
+}
+
+// Types are the source's columns.
+func (s *Spec) Types() []types.T { return s.ts }
+
+// Splits: datagen's rows are one sequence, one split.
+func (s *Spec) Splits(context.Context) ([]string, error) { return []string{"0"}, nil }
+
+// NewReader returns the reader of the one split.
+func (s *Spec) NewReader(int) (stream.SplitReader, error) { return &source{spec: s}, nil }
+
+// open positions the reader at pos (nil: row 0 and a new base time).
+func (src *source) open(pos []byte) error {
+	s := src.spec
 	next, base := int64(0), time.Now().UTC().Truncate(time.Second).UnixMicro()
 	if pos != nil {
 		var err error
 		if next, base, err = decodePos(pos); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	src := &source{spec: s, next: next, base: base, gens: make([]gen, len(s.fields))}
+	src.next, src.base, src.gens = next, base, make([]gen, len(s.fields))
 	limit := int64(math.MaxInt64)
 	if s.limit >= 0 {
 		limit = s.limit
@@ -84,7 +107,7 @@ func (s *Spec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
 	for i := range s.fields {
 		g, err := newGen(&s.fields[i], base, baseDay)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		src.gens[i] = g
 		if g.count < limit {
@@ -92,7 +115,8 @@ func (s *Spec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
 		}
 	}
 	src.limit = limit
-	return src, nil
+	src.opened = true
+	return nil
 }
 
 func floorDiv(a, b int64) int64 {
@@ -451,16 +475,17 @@ func (g *gen) column(n int, from int64) arrow.Array {
 	return bufs(nil, buf)
 }
 
-// source is an open datagen source.
+// source is datagen's split reader.
 type source struct {
 	spec *Spec
 	gens []gen
 	// next is the index of the next row to send; limit the row count.
 	next, limit int64
 	base        int64
+	opened      bool
 }
 
-func (s *source) Types() []types.T { return s.spec.ts }
+var _ stream.SplitReader = (*source)(nil)
 
 // chunk makes the n rows from s.next.
 func (s *source) chunk(n int) *stream.Chunk {
@@ -480,85 +505,31 @@ func chunkRows(rate int64) int {
 	return int(max(rate/10, 1))
 }
 
-// Run generates chunks until the limit, then only answers barriers, until
-// ctx is done. A token bucket holding one chunk keeps the rate.
-func (s *source) Run(ctx context.Context, barriers <-chan uint64, out chan<- stream.Message) error {
-	size := chunkRows(s.spec.rate)
-	rate := float64(s.spec.rate)
-	tokens, last := float64(size), time.Now()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-
-	barrier := func(epoch uint64) error {
-		return stream.Send(ctx, out, stream.Message{Kind: stream.MsgBarrier, Epoch: epoch, Pos: encodePos(s.next, s.base)})
+// Assign positions the reader on its one split.
+func (s *source) Assign(splits []stream.Split) ([]stream.Split, error) {
+	if len(splits) != 1 || s.opened {
+		return nil, fmt.Errorf("datagen: one split expected, got %d more", len(splits))
 	}
-	// wait blocks until a barrier arrives (answered here), the timer fires
-	// (timeout true), or ctx is done.
-	wait := func(timeout <-chan time.Time) error {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-barriers:
-			if !ok {
-				barriers = nil // closed: no more barriers, run on until ctx ends
-				return nil
-			}
-			return barrier(e)
-		case <-timeout:
-			return nil
-		}
+	if err := s.open(splits[0].Pos); err != nil {
+		return nil, err
 	}
-	for {
-		// Barriers first: they must not wait behind generation.
-	drain:
-		for {
-			select {
-			case e, ok := <-barriers:
-				if !ok {
-					barriers = nil
-					break drain
-				}
-				if err := barrier(e); err != nil {
-					return err
-				}
-			default:
-				break drain
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if s.next >= s.limit {
-			if err := wait(nil); err != nil {
-				return err
-			}
-			continue
-		}
-		n := int64(size)
-		if left := s.limit - s.next; left < n {
-			n = left
-		}
-		if rate > 0 {
-			now := time.Now()
-			tokens = min(tokens+now.Sub(last).Seconds()*rate, float64(size))
-			last = now
-			if tokens < float64(n) {
-				d := time.Duration((float64(n) - tokens) / rate * float64(time.Second))
-				timer.Reset(d)
-				err := wait(timer.C)
-				timer.Stop()
-				if err != nil {
-					return err
-				}
-				continue // recount tokens, answer any barrier first
-			}
-			tokens -= float64(n)
-		}
-		c := s.chunk(int(n))
-		if err := stream.Send(ctx, out, stream.Message{Kind: stream.MsgChunk, Chunk: c}); err != nil {
-			return err
-		}
-		s.next += n
-	}
+	return s.Positions(), nil
 }
+
+// Next makes the next chunk; io.EOF after the limit.
+func (s *source) Next(context.Context) (stream.Batch, error) {
+	if s.next >= s.limit {
+		return stream.Batch{}, io.EOF
+	}
+	n := min(int64(chunkRows(s.spec.rate)), s.limit-s.next)
+	c := s.chunk(int(n))
+	s.next += n
+	return stream.Batch{Chunk: c}, nil
+}
+
+// Positions is the next row and the base time.
+func (s *source) Positions() []stream.Split {
+	return []stream.Split{{ID: "0", Pos: encodePos(s.next, s.base)}}
+}
+
+func (s *source) Close() error { return nil }

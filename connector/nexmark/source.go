@@ -25,6 +25,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"sync"
@@ -58,16 +59,27 @@ func (s *Spec) Explain() string {
 	return sb.String()
 }
 
-// Open returns the source positioned at pos (nil: the first event).
+// Open returns the source positioned at pos (nil: the first event). The
+// source driver runs it: the event sequence is one split, read by one
+// reader whose generator shards work in parallel.
 func (s *Spec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
-	next := int64(1)
 	if pos != nil {
-		var err error
-		if next, err = decodePos(pos); err != nil {
+		if _, err := decodePos(pos); err != nil {
 			return nil, err
 		}
 	}
-	return &source{spec: s, gen: newGenerator(s), next: next}, nil
+	return stream.DriveSource(s, stream.DriverOptions{Rate: float64(s.wallRate)}, pos)
+}
+
+// Types are the declared columns.
+func (s *Spec) Types() []types.T { return s.ts }
+
+// Splits: the event sequence is one split.
+func (s *Spec) Splits(context.Context) ([]string, error) { return []string{"0"}, nil }
+
+// NewReader returns the reader of the one split.
+func (s *Spec) NewReader(int) (stream.SplitReader, error) {
+	return &source{spec: s, gen: newGenerator(s), next: 1}, nil
 }
 
 // Position layout: a version byte and the next event id (uvarint).
@@ -88,16 +100,25 @@ func decodePos(pos []byte) (int64, error) {
 	return int64(n), nil
 }
 
-// source is an open Nexmark source.
+// source is the Nexmark split reader.
 type source struct {
 	spec *Spec
 	gen  *generator
-	// next is the id of the first event not yet covered by a sent chunk:
-	// the position.
+	// next is the id of the first event not yet covered by a returned
+	// chunk: the position.
 	next int64
+
+	// Generation state, set up by the first Next.
+	started     bool
+	row, end, k int64
+	finished    bool
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	res         []chan shardResult
+	opened      bool
 }
 
-func (s *source) Types() []types.T { return s.spec.ts }
+var _ stream.SplitReader = (*source)(nil)
 
 // chunkRows is the number of rows per chunk: the option, or about 100 ms
 // of rows when the wall-clock rate is limited, so a slow source still
@@ -117,28 +138,46 @@ type shardResult struct {
 	err error
 }
 
-// Run sends the table's rows from the position on, in chunks of
-// consecutive rows. Chunk k is made by shard k % splits, so the shards
-// fill disjoint row ranges in parallel; Run sends the chunks in row order.
-// A bounded source ends with a watermark of +infinity on each watermark
-// column (every window closes, every EMIT ON WINDOW CLOSE result is out)
-// and then only answers barriers. The final watermark is sent again after
-// a restart at the end: operators ignore a watermark that does not move.
-func (s *source) Run(ctx context.Context, barriers <-chan uint64, out chan<- stream.Message) error {
+// Assign positions the reader on its one split.
+func (s *source) Assign(splits []stream.Split) ([]stream.Split, error) {
+	if len(splits) != 1 || s.opened {
+		return nil, fmt.Errorf("nexmark: one split expected, got %d more", len(splits))
+	}
+	s.opened = true
+	if p := splits[0].Pos; p != nil {
+		next, err := decodePos(p)
+		if err != nil {
+			return nil, err
+		}
+		s.next = next
+	}
+	return s.Positions(), nil
+}
+
+// Positions is the next event id.
+func (s *source) Positions() []stream.Split {
+	return []stream.Split{{ID: "0", Pos: encodePos(s.next)}}
+}
+
+// start launches the shards: chunk k of consecutive rows from the
+// position is made by shard k % splits, so the shards fill disjoint row
+// ranges in parallel while Next hands the chunks out in row order.
+func (s *source) start() {
+	s.started = true
 	table := s.spec.table
 	first, end := rowsUpTo(table, s.next-1), rowsUpTo(table, s.spec.events)
+	s.row, s.end = first, end
 	size := s.chunkRows()
 	splits := int64(s.spec.splits)
-
-	gctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	res := make([]chan shardResult, splits)
+	gctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.res = make([]chan shardResult, splits)
 	for w := range splits {
 		ch := make(chan shardResult, 1)
-		res[w] = ch
-		wg.Add(1)
+		s.res[w] = ch
+		s.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer s.wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
 					select {
@@ -158,153 +197,77 @@ func (s *source) Run(ctx context.Context, barriers <-chan uint64, out chan<- str
 			}
 		}()
 	}
-	defer func() {
-		cancel()
-		wg.Wait()
-		for _, ch := range res {
-			select {
-			case r := <-ch:
-				if r.c != nil {
-					r.c.Release()
-				}
-			default:
+}
+
+// Next returns the table's next chunk. A bounded source ends with a
+// watermark of +infinity on each watermark column (every window closes,
+// every EMIT ON WINDOW CLOSE result is out), then io.EOF. The final
+// watermark is sent again after a restart at the end: operators ignore a
+// watermark that does not move.
+func (s *source) Next(ctx context.Context) (stream.Batch, error) {
+	if !s.started {
+		s.start()
+	}
+	if s.row >= s.end {
+		if !s.finished {
+			s.finished = true
+			if b := s.final(); len(b.Watermarks) > 0 {
+				return b, nil
 			}
 		}
-	}()
-
-	barrier := func(epoch uint64) error {
-		return stream.Send(ctx, out, stream.Message{Kind: stream.MsgBarrier, Epoch: epoch, Pos: encodePos(s.next)})
+		return stream.Batch{}, io.EOF
 	}
-	// wait blocks until a barrier arrives (and answers it), timeout
-	// fires, or ctx is done.
-	wait := func(timeout <-chan time.Time) error {
+	var r shardResult
+	select {
+	case r = <-s.res[s.k%int64(len(s.res))]:
+	case <-ctx.Done():
+		return stream.Batch{}, ctx.Err()
+	}
+	if r.err != nil {
+		return stream.Batch{}, r.err
+	}
+	last := eventOf(s.spec.table, s.row+int64(r.c.N)-1)
+	events := last + 1 - s.next
+	s.row += int64(r.c.N)
+	s.next = last + 1
+	s.k++
+	b := stream.Batch{Chunk: r.c, Events: events}
+	if s.row >= s.end {
+		// The final watermark travels with the last rows, so the epoch
+		// that holds them also closes every window.
+		s.finished = true
+		b.Watermarks = s.final().Watermarks
+	}
+	return b, nil
+}
+
+// final is the end of a bounded source: +infinity on each watermark
+// column.
+func (s *source) final() stream.Batch {
+	var b stream.Batch
+	if s.spec.bounded {
+		for _, col := range s.spec.wmCols {
+			b.Watermarks = append(b.Watermarks, stream.Watermark{Col: col, Val: types.TimestampPosInfinity})
+		}
+	}
+	return b
+}
+
+// Close stops the shards and frees the chunks they made ahead.
+func (s *source) Close() error {
+	if !s.started {
+		return nil
+	}
+	s.cancel()
+	s.wg.Wait()
+	for _, ch := range s.res {
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-barriers:
-			if !ok {
-				barriers = nil // no more barriers: run on until ctx ends
-				return nil
+		case r := <-ch:
+			if r.c != nil {
+				r.c.Release()
 			}
-			return barrier(e)
-		case <-timeout:
-			return nil
+		default:
 		}
 	}
-	pace := newPacer(s.spec.wallRate, s.next)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	var pending *stream.Chunk // received, not yet sent (waiting for the rate)
-	defer func() {
-		if pending != nil {
-			pending.Release()
-		}
-	}()
-	row, k, finished := first, int64(0), false
-	for {
-		// The final watermark goes before any barrier after the last row,
-		// so the epoch that holds the last rows also closes every window.
-		if row >= end && !finished {
-			finished = true
-			if s.spec.bounded {
-				for _, col := range s.spec.wmCols {
-					wm := stream.Message{Kind: stream.MsgWatermark, WM: stream.Watermark{Col: col, Val: types.TimestampPosInfinity}}
-					if err := stream.Send(ctx, out, wm); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		// Barriers next: they never wait behind generation.
-	drain:
-		for {
-			select {
-			case e, ok := <-barriers:
-				if !ok {
-					barriers = nil
-					break drain
-				}
-				if err := barrier(e); err != nil {
-					return err
-				}
-			default:
-				break drain
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if row >= end {
-			if err := wait(nil); err != nil {
-				return err
-			}
-			continue
-		}
-		if pending == nil {
-			select {
-			case r := <-res[k%splits]:
-				if r.err != nil {
-					return r.err
-				}
-				pending = r.c
-			case e, ok := <-barriers:
-				if !ok {
-					barriers = nil
-				} else if err := barrier(e); err != nil {
-					return err
-				}
-				continue
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		last := eventOf(table, row+int64(pending.N)-1)
-		if d := pace.delay(last + 1); d > 0 {
-			timer.Reset(d)
-			err := wait(timer.C)
-			timer.Stop()
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		c := pending
-		pending = nil
-		if err := stream.Send(ctx, out, stream.Message{Kind: stream.MsgChunk, Chunk: c}); err != nil {
-			return err
-		}
-		row += int64(c.N)
-		s.next = last + 1
-		k++
-	}
-}
-
-// pacer keeps a wall-clock event rate: the chunk that ends before event
-// e may go at start + (e - e0) / rate. A source that falls behind (a slow
-// downstream) does not burst to catch up: the schedule restarts from now.
-type pacer struct {
-	rate  float64
-	start time.Time
-	e0    int64
-}
-
-func newPacer(rate, next int64) *pacer {
-	return &pacer{rate: float64(rate), start: time.Now(), e0: next}
-}
-
-// delay is how long to wait before sending everything before event e.
-func (p *pacer) delay(e int64) time.Duration {
-	if p.rate <= 0 {
-		return 0
-	}
-	due := p.start.Add(time.Duration(float64(e-p.e0) / p.rate * float64(time.Second)))
-	now := time.Now()
-	if d := due.Sub(now); d > 0 {
-		return d
-	}
-	if now.Sub(due) > 100*time.Millisecond {
-		p.start, p.e0 = now, e
-	}
-	return 0
+	return nil
 }

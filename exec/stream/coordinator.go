@@ -566,6 +566,19 @@ type JobInfo struct {
 	StateBytes, StateEvicted, StateReads int64
 	// StateCleaned counts state entries the watermark cleaned.
 	StateCleaned int64
+	// Rejects counts source messages that could not be decoded.
+	Rejects int64
+	// Lags are the source splits' lags by split name.
+	Lags map[string]int64
+}
+
+// Lag is the sum of the splits' lags.
+func (j JobInfo) Lag() int64 {
+	var n int64
+	for _, l := range j.Lags {
+		n += l
+	}
+	return n
 }
 
 // Jobs lists the jobs.
@@ -578,7 +591,7 @@ func (c *Coordinator) Jobs() []JobInfo {
 		out = append(out, JobInfo{ID: j.spec.ID, Name: j.spec.Name, Status: "running",
 			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed,
 			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load(),
-			StateCleaned: j.env.Stats.StateCleaned.Load()})
+			StateCleaned: j.env.Stats.StateCleaned.Load(), Rejects: j.env.Stats.Rejects.Load(), Lags: j.env.Stats.Lags()})
 		j.mu.Unlock()
 	}
 	for id, err := range c.failed {

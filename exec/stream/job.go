@@ -81,6 +81,8 @@ type Job struct {
 	committed uint64
 	// hasCommitted: the job's first-epoch marker has been written.
 	hasCommitted bool
+	// rejects is the job's reject log (rejects.go).
+	rejects *RejectLog
 	// srcPos are the table sources' positions as of the last committed
 	// epoch; epochPos those recorded at barriers not committed yet.
 	srcPos   []uint64
@@ -115,6 +117,8 @@ type fragment struct {
 	inbox   chan srcMsg
 	senders []fragSender
 	leaves  []fragLeaf
+	// rejects arrived from the sources since the last barrier.
+	rejects []Reject
 }
 
 type fragSender struct {
@@ -145,6 +149,14 @@ func (j *Job) build() error {
 	}
 	j.srcPos = make([]uint64, len(j.sources))
 	j.epochPos = map[uint64]map[int]uint64{}
+	if !j.env.Fresh {
+		l, err := OpenRejectLog(j.env.State, j.spec.ID)
+		if err != nil {
+			return err
+		}
+		j.rejects = l
+		j.env.Stats.Rejects.Store(l.Count())
+	}
 	return nil
 }
 
@@ -359,6 +371,10 @@ func (f *fragment) run() error {
 				return leaf.out.Watermark(w)
 			}
 			return nil
+		case MsgRejects:
+			j.env.Stats.Rejects.Add(int64(len(m.Rejects)))
+			f.rejects = append(f.rejects, m.Rejects...)
+			return nil
 		}
 		// A barrier.
 		if arrived == 0 {
@@ -426,6 +442,14 @@ func (f *fragment) barrier(epoch uint64, pos [][]byte, stop bool) error {
 				j.epochPos[epoch] = map[int]uint64{}
 			}
 			j.epochPos[epoch][s.source] = binary.BigEndian.Uint64(pos[i])
+		}
+	}
+	if len(f.rejects) > 0 {
+		err := j.writeRejects(w, f.rejects)
+		f.rejects = nil
+		if err != nil {
+			j.mu.Unlock()
+			return err
 		}
 	}
 	first := !j.hasCommitted

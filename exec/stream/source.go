@@ -13,6 +13,9 @@ const (
 	MsgChunk MsgKind = iota
 	MsgWatermark
 	MsgBarrier
+	// MsgRejects carries source messages that could not be decoded; they
+	// are written with the epoch they arrived in.
+	MsgRejects
 )
 
 // Message is what travels on a channel between goroutines of a job: from a
@@ -29,6 +32,8 @@ type Message struct {
 	Pos []byte
 	// Stop: the job is being stopped with this barrier.
 	Stop bool
+	// Rejects (MsgRejects) are messages a source could not decode.
+	Rejects []Reject
 	// Start is the first message a fresh downstream view source receives
 	// from its upstream view: its snapshot is the upstream's contents as
 	// committed at Epoch, and its changes follow.

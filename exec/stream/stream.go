@@ -32,6 +32,7 @@ package stream
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -289,4 +290,27 @@ type Stats struct {
 	// StateCleaned counts state entries deleted because the watermark
 	// passed them (join rows that can no longer match).
 	StateCleaned atomic.Int64
+	// Rejects counts source messages that could not be decoded (kept in
+	// the rejects relation, not passed on).
+	Rejects atomic.Int64
+	// lags are the source splits' lags by split name: how far reading is
+	// behind the end of the split (a Kafka partition's high watermark
+	// minus the offset the source has reached).
+	lags sync.Map
+}
+
+// SetLag records split's lag.
+func (s *Stats) SetLag(split string, lag int64) {
+	v, _ := s.lags.LoadOrStore(split, new(atomic.Int64))
+	v.(*atomic.Int64).Store(lag)
+}
+
+// Lags returns the splits' lags by split name.
+func (s *Stats) Lags() map[string]int64 {
+	out := map[string]int64{}
+	s.lags.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
 }

@@ -74,9 +74,28 @@ type CreateSource struct {
 	// It has no TableElts when the columns were omitted.
 	Table      *pg_query.CreateStmt
 	Watermarks []Watermark
+	// Includes are the INCLUDE clauses, in order.
+	Includes   []Include
 	AppendOnly bool
 	Options    []Option
 	FormatSpec
+}
+
+// Include is `INCLUDE What ['Header'] [AS Column]`: a piece of a
+// message's metadata (partition, offset, timestamp, key, header) as a
+// column of the source.
+type Include struct {
+	What   string // lower-case
+	Header string // What == "header"
+	Column string
+	Pos    int
+}
+
+// ShowCreate is SHOW CREATE SOURCE | TABLE | SINK | VIEW | MATERIALIZED
+// VIEW name.
+type ShowCreate struct {
+	Kind string // lower-case: "source", "table", "materialized view", ...
+	Name ObjectName
 }
 
 // CreateTableExt holds the streaming parts of a CREATE TABLE; the
@@ -162,4 +181,5 @@ func (*AlterRename) extNode()    {}
 func (*Flush) extNode()          {}
 func (*Subscribe) extNode()      {}
 func (*ShowObjects) extNode()    {}
+func (*ShowCreate) extNode()     {}
 func (*Explain) extNode()        {}

@@ -35,7 +35,7 @@ func (p *parser) isExtension(toks []token) bool {
 		return c.wordAt(2) == "subscription"
 	case "show":
 		w := c.wordAt(1)
-		return showKinds[w] || (w == "materialized" && c.wordAt(2) == "views")
+		return showKinds[w] || (w == "materialized" && c.wordAt(2) == "views") || w == "create"
 	case "explain":
 		c.i = 1
 		if _, err := c.explainOptions(); err != nil {
@@ -282,6 +282,13 @@ func (c *cursor) createSource() (*CreateSource, error) {
 		return nil, c.errAt(0)
 	}
 	cs.Table = raws[0].Stmt.GetCreateStmt()
+	for c.isWords("include") {
+		inc, err := c.include()
+		if err != nil {
+			return nil, err
+		}
+		cs.Includes = append(cs.Includes, inc)
+	}
 	cs.AppendOnly = c.accept("append", "only")
 	if c.isWords("with") {
 		c.i++
@@ -295,6 +302,50 @@ func (c *cursor) createSource() (*CreateSource, error) {
 		}
 	}
 	return cs, c.expectEnd()
+}
+
+// include reads `INCLUDE partition | offset | timestamp | key | header
+// 'name' [AS column]`. Without AS the column is named
+// _rw_kafka_<what> as in RisingWave (header: _rw_kafka_header_<name>).
+func (c *cursor) include() (Include, error) {
+	inc := Include{Pos: c.toks[c.i].start}
+	c.i++
+	t := c.tok(0)
+	if t == nil {
+		return inc, c.errHere()
+	}
+	w := t.word(c.src)
+	switch w {
+	case "partition", "offset", "timestamp", "key", "header":
+	default:
+		return inc, c.errHere()
+	}
+	inc.What = w
+	c.i++
+	if w == "header" {
+		t := c.tok(0)
+		if t == nil || (t.kind != pg_query.Token_SCONST && t.kind != pg_query.Token_USCONST) {
+			return inc, c.errHere()
+		}
+		s, err := c.stringConst(t)
+		if err != nil {
+			return inc, err
+		}
+		c.i++
+		inc.Header = s
+	}
+	if c.accept("as") {
+		col, err := c.ident()
+		if err != nil {
+			return inc, err
+		}
+		inc.Column = col
+	} else if w == "header" {
+		inc.Column = "_rw_kafka_header_" + inc.Header
+	} else {
+		inc.Column = "_rw_kafka_" + w
+	}
+	return inc, nil
 }
 
 // tableExtParts locates the streaming parts of a CREATE TABLE.
@@ -643,7 +694,10 @@ func (c *cursor) subscribe() (*Subscribe, error) {
 }
 
 // show reads SHOW kind [FROM | IN schema].
-func (c *cursor) show() (*ShowObjects, error) {
+func (c *cursor) show() (Ext, error) {
+	if c.wordAt(1) == "create" {
+		return c.showCreate()
+	}
 	s := &ShowObjects{What: c.wordAt(1)}
 	c.i = 2
 	if s.What == "materialized" {
@@ -656,6 +710,32 @@ func (c *cursor) show() (*ShowObjects, error) {
 			return nil, err
 		}
 	}
+	return s, c.expectEnd()
+}
+
+// showCreate reads SHOW CREATE SOURCE | TABLE | SINK | VIEW |
+// MATERIALIZED VIEW name.
+func (c *cursor) showCreate() (*ShowCreate, error) {
+	s := &ShowCreate{}
+	c.i = 2
+	switch w := c.wordAt(0); w {
+	case "source", "table", "sink", "view":
+		s.Kind = w
+		c.i++
+	case "materialized":
+		c.i++
+		if err := c.expect("view"); err != nil {
+			return nil, err
+		}
+		s.Kind = "materialized view"
+	default:
+		return nil, c.errHere()
+	}
+	name, err := c.name()
+	if err != nil {
+		return nil, err
+	}
+	s.Name = name
 	return s, c.expectEnd()
 }
 

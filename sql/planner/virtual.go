@@ -80,6 +80,14 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	if env.Catalog != nil {
 		s.User, s.Database = env.Catalog.CurrentUser(), env.Catalog.CurrentDatabase()
 	}
+	if ro, ok := env.Catalog.(interface {
+		RelOptions(r *catalog.Relation) []string
+	}); ok {
+		s.RelOptions = ro.RelOptions
+	}
+	if rr, ok := env.Catalog.(interface{ Rejects() []pgcatalog.RejectRow }); ok {
+		s.Rejects = rr.Rejects
+	}
 	if ci, ok := env.Catalog.(udf.CatalogInfo); ok {
 		s.SearchPath = ci.SearchPath()
 		for _, st := range ci.Settings() {

@@ -1,0 +1,92 @@
+package postgrescdc_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"streamsql/engine"
+	"streamsql/internal/testserver"
+)
+
+// TestDocExample runs the example of docs/connectors/postgres-cdc.md: the
+// upstream statements on the PostgreSQL of SLT_PG_DSN, the StreamSQL
+// statements on a server, then the upstream changes; each query the
+// page shows must give the rows it shows. Names starting with
+// shop_orders get a unique suffix, and the connection options point at
+// SLT_PG_DSN.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/connectors/postgres-cdc.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile("(?s)<!-- example: postgres-cdc -->\n```sql\n(.*?)```.*?```sql\n(.*?)```.*?```sql\n(.*?)```(.*)")
+	m := re.FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("no example in docs/connectors/postgres-cdc.md")
+	}
+	setup, create, changes := string(m[1]), string(m[2]), string(m[3])
+	outputs := regexp.MustCompile("(?s)```text\n(SELECT .*?);\n(.*?)```").FindAllStringSubmatch(string(m[4]), -1)
+	if len(outputs) != 2 {
+		t.Fatalf("found %d query outputs after the example", len(outputs))
+	}
+
+	cfg, up := upstreamDB(t)
+	name := fmt.Sprintf("shop_orders_%d", time.Now().UnixNano()%1e9)
+	rename := func(s string) string { return strings.ReplaceAll(s, "shop_orders", name) }
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for range 50 {
+			if _, err := up.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", name+"_slot"); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		up.Exec(ctx, "DROP PUBLICATION IF EXISTS "+name+"_pub")
+		up.Exec(ctx, "DROP TABLE IF EXISTS "+name)
+	})
+	mustExec(t, up, rename(setup))
+	conn := map[string]string{"hostname": cfg.Host, "port": fmt.Sprint(cfg.Port), "username": cfg.User,
+		"password": cfg.Password, "database.name": cfg.Database}
+	create = rename(create)
+	for k, v := range conn {
+		create = regexp.MustCompile(regexp.QuoteMeta(k)+` = '[^']*'`).ReplaceAllLiteralString(create, k+" = '"+v+"'")
+	}
+
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	ss, err := pgx.Connect(context.Background(), srv.URL("streamsql", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close(context.Background())
+	mustExec(t, ss, create)
+	// The changes come after the snapshot was read.
+	eventually(t, ss, "SELECT count(*) FROM orders", "3")
+	mustExec(t, up, rename(changes))
+	for _, o := range outputs {
+		eventually(t, ss, o[1], strings.TrimSpace(o[2]))
+	}
+}
+
+// eventually waits until q's rows, cells separated by " | ", are want.
+func eventually(t *testing.T, c *pgx.Conn, q, want string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		got, err = textSep(c, q, " | ")
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if got == want {
+			return
+		}
+	}
+	t.Fatalf("%s:\n got: %s\nwant: %s", q, got, want)
+}
