@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"net"
 	"os"
-	osexec "os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -17,6 +13,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
+
+	"streamsql/internal/testserver"
 )
 
 // TestKafkaCrashExactlyOnce kills streamsqld (a subprocess) with SIGKILL
@@ -47,7 +45,7 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 	}
 	const cdcEvery = 4
 	cdc := &accounts{state: map[int]int{}}
-	bin := buildServer(t)
+	bin := testserver.Build(t)
 	dir := t.TempDir()
 
 	// The producer runs through every round, at about total/(rounds*1.5 s).
@@ -99,9 +97,9 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 		return
 	}()
 
-	srv := startServer(t, bin, dir)
-	t.Cleanup(func() { srv.kill() })
-	conn := dial(t, srv.addr)
+	srv := testserver.StartProcess(t, bin, dir, "warn")
+	t.Cleanup(func() { srv.Kill() })
+	conn := srv.Dial(t)
 	for _, q := range []string{
 		fmt.Sprintf(`CREATE SOURCE events (id bigint, grp int) INCLUDE partition AS part
 			WITH (connector = 'kafka', topic = 'events', properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, addr),
@@ -119,10 +117,10 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for round := 0; round < rounds; round++ {
 		time.Sleep(time.Duration(200+rng.Intn(1300)) * time.Millisecond)
-		srv.kill()
-		srv = startServer(t, bin, dir)
+		srv.Kill()
+		srv = testserver.StartProcess(t, bin, dir, "warn")
 		// Never more than produced, after any restart.
-		conn = dial(t, srv.addr)
+		conn = srv.Dial(t)
 		var n int64
 		if err := conn.QueryRow(context.Background(), "SELECT n FROM totals").Scan(&n); err != nil && err != pgx.ErrNoRows {
 			t.Fatal(err)
@@ -140,7 +138,7 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 	case <-time.After(5 * time.Minute):
 		t.Fatalf("producer stuck at %d of %d records", produced.Load(), total)
 	}
-	conn = dial(t, srv.addr)
+	conn = srv.Dial(t)
 	defer conn.Close(context.Background())
 	want := fmt.Sprintf("%d %d", total, int64(total)*int64(total+1)/2)
 	deadline := time.Now().Add(120 * time.Second)
@@ -203,66 +201,6 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 			rounds, got, direct, wantAcc, strings.Join(jobs, "\n"))
 	}
 	t.Logf("%d records over %d partitions and %d change events, %d kills: each applied once", total, parts, total/cdcEvery, rounds)
-}
-
-type serverProc struct {
-	cmd  *osexec.Cmd
-	addr string
-}
-
-func (s *serverProc) kill() {
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-}
-
-func buildServer(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	bin := filepath.Join(t.TempDir(), "streamsqld")
-	cmd := osexec.Command("go", "build", "-o", bin, "./cmd/streamsqld")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func startServer(t *testing.T, bin, dir string) *serverProc {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := osexec.Command(bin, "-listen", addr, "-data", dir, "-log-level", "warn", "-http", "off")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return &serverProc{cmd: cmd, addr: addr}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	t.Fatalf("streamsqld did not start on %s", addr)
-	return nil
-}
-
-func dial(t *testing.T, addr string) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, "postgres://streamsql@"+addr+"/dev?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // accounts generates Debezium events over 50 accounts: a create for an

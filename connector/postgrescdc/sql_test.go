@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
-	osexec "os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -266,7 +262,7 @@ func TestSQLKill9(t *testing.T) {
 	}
 	cfg, up := upstreamDB(t)
 	name, with := followed(t, cfg, up, 30000)
-	bin := buildServer(t)
+	bin := testserver.Build(t)
 	dir := t.TempDir()
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -275,9 +271,9 @@ func TestSQLKill9(t *testing.T) {
 	defer wg.Wait()
 	defer stop()
 
-	srv := startServer(t, bin, dir)
-	defer func() { srv.kill() }()
-	ss := dial(t, srv.addr)
+	srv := testserver.StartProcess(t, bin, dir, "error")
+	defer func() { srv.Kill() }()
+	ss := srv.Dial(t)
 	mustExec(t, ss, "CREATE TABLE orders (id bigint, v int, s text, PRIMARY KEY (id)) WITH ("+with+", max.batch.rows = '200')")
 	mustExec(t, ss, "CREATE MATERIALIZED VIEW totals AS SELECT count(*) AS n, sum(v) AS sv FROM orders")
 	ss.Close(context.Background())
@@ -288,73 +284,15 @@ func TestSQLKill9(t *testing.T) {
 			wait = 150 * time.Millisecond // inside the snapshot of 30,000 rows
 		}
 		time.Sleep(wait)
-		srv.kill()
-		srv = startServer(t, bin, dir)
+		srv.Kill()
+		srv = testserver.StartProcess(t, bin, dir, "error")
 	}
 	time.Sleep(300 * time.Millisecond)
 	stop()
 	wg.Wait()
-	ss = dial(t, srv.addr)
+	ss = srv.Dial(t)
 	defer ss.Close(context.Background())
 	converge(t, ss, "SELECT id, v, s FROM orders ORDER BY id", up, "SELECT id, v, s FROM "+name+" ORDER BY id", 60*time.Second)
 	got := converge(t, ss, "SELECT n, sv FROM totals", up, "SELECT count(*), sum(v) FROM "+name, 20*time.Second)
 	t.Logf("after %d kills: totals %s", crashRounds(), got)
-}
-
-type serverProc struct {
-	cmd  *osexec.Cmd
-	addr string
-}
-
-func (s *serverProc) kill() {
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-}
-
-func buildServer(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	bin := filepath.Join(t.TempDir(), "streamsqld")
-	cmd := osexec.Command("go", "build", "-o", bin, "./cmd/streamsqld")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func startServer(t *testing.T, bin, dir string) *serverProc {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := osexec.Command(bin, "-listen", addr, "-data", dir, "-log-level", "error", "-http", "off")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return &serverProc{cmd: cmd, addr: addr}
-		}
-	}
-	cmd.Process.Kill()
-	t.Fatalf("streamsqld did not start on %s", addr)
-	return nil
-}
-
-func dial(t *testing.T, addr string) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, "postgres://streamsql@"+addr+"/dev?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

@@ -1,0 +1,81 @@
+package testserver
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Process is a streamsqld binary running as a child process, for tests
+// that kill it (kill -9) and start it again on the same data directory.
+type Process struct {
+	cmd  *exec.Cmd
+	Addr string // host:port it listens on
+}
+
+// Build compiles streamsqld into the test's temporary directory and
+// returns the binary's path.
+func Build(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	bin := filepath.Join(t.TempDir(), "streamsqld")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/streamsqld")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// StartProcess starts bin on a free loopback port with its data in dir
+// (logging at logLevel, no HTTP endpoints) and waits until it accepts
+// connections.
+func StartProcess(t testing.TB, bin, dir, logLevel string) *Process {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "-listen", addr, "-data", dir, "-log-level", logLevel, "-http", "off")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return &Process{cmd: cmd, Addr: addr}
+		}
+	}
+	cmd.Process.Kill()
+	t.Fatalf("streamsqld did not start on %s", addr)
+	return nil
+}
+
+// Kill ends the process at once (SIGKILL) and reaps it.
+func (p *Process) Kill() {
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+}
+
+// Dial connects to the process with pgx as user streamsql.
+func (p *Process) Dial(t testing.TB) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, "postgres://streamsql@"+p.Addr+"/dev?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
