@@ -160,8 +160,6 @@ type lockingRun struct {
 }
 
 func (lr *lockingRun) run(ctx context.Context, plan func() (*planner.Query, error), limit, offset int64) ([][]types.Datum, error) {
-	txn := lr.x.txn
-	timeout := lr.s.LockTimeout()
 	for {
 		since := lr.s.e.db.CommitCount()
 		q, err := plan()
@@ -169,31 +167,11 @@ func (lr *lockingRun) run(ctx context.Context, plan func() (*planner.Query, erro
 			return nil, err
 		}
 		lr.passes++
-		all, err := lr.collect(ctx, q)
+		out, waited, err := lr.lockRows(ctx, q, limit, offset)
 		if err != nil {
 			return nil, err
 		}
-		var out [][]types.Datum
-		waited := false
-		for _, row := range all {
-			if limit >= 0 && int64(len(out)) >= limit+offset {
-				break
-			}
-			key := storage.TableKey(lr.table.ID, lr.table.EncodePK(nil, row[lr.nOut:]))
-			ok, w, err := txn.Lock(ctx, key, lr.spec.mode, lr.spec.policy, timeout)
-			if err != nil {
-				return nil, lockError(err, lr.rel.Name)
-			}
-			if !ok {
-				continue // SKIP LOCKED
-			}
-			if err := txn.CheckSnapshotConflict(key); err != nil {
-				return nil, lockError(err, lr.rel.Name)
-			}
-			waited = waited || w
-			out = append(out, row[:lr.nOut])
-		}
-		if txn.Isolation() >= storage.RepeatableRead || !waited && lr.s.e.db.CommitCount() == since {
+		if lr.x.txn.Isolation() >= storage.RepeatableRead || !waited && lr.s.e.db.CommitCount() == since {
 			if int64(len(out)) <= offset {
 				return nil, nil
 			}
@@ -203,27 +181,46 @@ func (lr *lockingRun) run(ctx context.Context, plan func() (*planner.Query, erro
 	}
 }
 
-// collect runs q and returns its rows.
-func (lr *lockingRun) collect(ctx context.Context, q *planner.Query) ([][]types.Datum, error) {
+// lockRows runs q and locks its rows in order as they come, until
+// limit+offset rows are locked (limit < 0: all of them); it stops reading
+// the query there, so LIMIT 1 ... SKIP LOCKED reads only up to the first
+// row it can take. waited reports whether a lock had to wait.
+func (lr *lockingRun) lockRows(ctx context.Context, q *planner.Query, limit, offset int64) (out [][]types.Datum, waited bool, err error) {
+	txn, timeout := lr.x.txn, lr.s.LockTimeout()
 	ec := lr.s.execCtx(ctx, lr.x.args)
 	if err := q.Op.Open(ec); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer q.Op.Close()
-	var rows [][]types.Datum
-	for {
+	var key []byte
+	for limit < 0 || int64(len(out)) < limit+offset {
 		b, err := q.Op.Next(ec)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if b == nil {
-			return rows, nil
+			break
 		}
-		for i := 0; i < b.N; i++ {
-			rows = append(rows, b.Row(i, lr.colTypes))
+		for i := 0; i < b.N && (limit < 0 || int64(len(out)) < limit+offset); i++ {
+			row := b.Row(i, lr.colTypes)
+			key = lr.table.EncodePK(storage.TableKey(lr.table.ID, nil), row[lr.nOut:])
+			ok, w, err := txn.Lock(ctx, key, lr.spec.mode, lr.spec.policy, timeout)
+			if err == nil && ok {
+				err = txn.CheckSnapshotConflict(key)
+			}
+			if err != nil {
+				b.Release()
+				return nil, false, lockError(err, lr.rel.Name)
+			}
+			if !ok {
+				continue // SKIP LOCKED
+			}
+			waited = waited || w
+			out = append(out, row[:lr.nOut])
 		}
 		b.Release()
 	}
+	return out, waited, nil
 }
 
 // limitValues evaluates a locking SELECT's LIMIT and OFFSET (-1: none).

@@ -249,8 +249,9 @@ func (t *lockTable) deadlock(r *lockRequest) []uint64 {
 }
 
 // acquire takes mode on key for txn. It returns whether the lock was taken
-// (false only under WaitSkip) and whether the request had to wait.
-func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode LockMode, policy WaitPolicy, timeout time.Duration) (ok, waited bool, err error) {
+// (false only under WaitSkip), whether the request had to wait, and
+// whether txn held no lock on key before (so it must release one).
+func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode LockMode, policy WaitPolicy, timeout time.Duration) (ok, waited, fresh bool, err error) {
 	t.mu.Lock()
 	l := t.rows[key]
 	if l == nil {
@@ -260,22 +261,22 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 	have := l.held(txn)
 	if have >= mode {
 		t.mu.Unlock()
-		return true, false, nil
+		return true, false, false, nil
 	}
 	if l.grantable(txn, mode, have != 0) {
 		l.grant(txn, mode)
 		t.mu.Unlock()
-		return true, false, nil
+		return true, false, have == 0, nil
 	}
 	switch policy {
 	case WaitNoWait:
 		t.drop(key, l)
 		t.mu.Unlock()
-		return false, false, ErrLockNotAvailable
+		return false, false, false, ErrLockNotAvailable
 	case WaitSkip:
 		t.drop(key, l)
 		t.mu.Unlock()
-		return false, false, nil
+		return false, false, false, nil
 	}
 	r := &lockRequest{txn: txn, mode: mode, lock: l, granted: make(chan struct{})}
 	if have != 0 {
@@ -288,7 +289,7 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 	if cycle := t.deadlock(r); cycle != nil {
 		t.dequeue(key, r)
 		t.mu.Unlock()
-		return false, false, &DeadlockError{Cycle: cycle}
+		return false, false, false, &DeadlockError{Cycle: cycle}
 	}
 	t.waits[txn] = r
 	t.mu.Unlock()
@@ -301,7 +302,7 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 	}
 	select {
 	case <-r.granted:
-		return true, true, nil
+		return true, true, have == 0, nil
 	case <-ctx.Done():
 		err = ctx.Err()
 	case <-timer:
@@ -313,12 +314,12 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 	case <-r.granted:
 		// Granted while giving up: keep it, the transaction ends soon
 		// and releases it.
-		return true, true, nil
+		return true, true, have == 0, nil
 	default:
 	}
 	delete(t.waits, txn)
 	t.dequeue(key, r)
-	return false, true, err
+	return false, true, false, err
 }
 
 // dequeue removes r from its queue; the requests behind it may now fit.

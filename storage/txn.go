@@ -286,8 +286,8 @@ func (t *Txn) Lock(ctx context.Context, key []byte, mode LockMode, policy WaitPo
 		return false, false, ErrTxnDone
 	}
 	k := string(key)
-	ok, waited, err = t.db.locks.acquire(ctx, t.id, k, mode, policy, timeout)
-	if ok && (len(t.locks) == 0 || t.locks[len(t.locks)-1] != k) {
+	ok, waited, fresh, err := t.db.locks.acquire(ctx, t.id, k, mode, policy, timeout)
+	if fresh {
 		t.locks = append(t.locks, k)
 	}
 	return ok, waited, err
