@@ -117,7 +117,7 @@ func intervalZone(iv types.IntervalValue) (zone, error) {
 
 // resolveZone resolves a time zone name as AT TIME ZONE does.
 func resolveZone(name string) (zone, error) {
-	if off, ok := zoneAbbrevs[strings.ToLower(name)]; ok {
+	if off, ok := types.ZoneAbbrevOffset(name); ok {
 		return zone{fixed: true, off: off}, nil
 	}
 	if off, ok := posixOffset(name); ok {
@@ -183,19 +183,4 @@ func posixOffset(s string) (int64, bool) {
 		secs *= 60
 	}
 	return -sign * secs, true
-}
-
-// zoneAbbrevs is the fixed-offset part of PostgreSQL's Default time zone
-// abbreviation set (seconds east of UTC). Abbreviations whose meaning
-// changed over the years (MSK) carry today's offset.
-var zoneAbbrevs = map[string]int64{
-	"acdt": 37800, "acst": 34200, "adt": -10800, "aedt": 39600, "aest": 36000,
-	"akdt": -28800, "akst": -32400, "ast": -14400, "awst": 28800, "bst": 3600,
-	"cat": 7200, "cdt": -18000, "cest": 7200, "cet": 3600, "cst": -21600,
-	"eat": 10800, "edt": -14400, "eest": 10800, "eet": 7200, "est": -18000,
-	"gmt": 0, "hkt": 28800, "hst": -36000, "idt": 10800, "ist": 7200,
-	"jst": 32400, "kst": 32400, "mdt": -21600, "msk": 10800, "mst": -25200,
-	"ndt": -9000, "nst": -12600, "nzdt": 46800, "nzst": 43200, "pdt": -25200,
-	"pkt": 18000, "pst": -28800, "sast": 7200, "sgt": 28800, "uct": 0,
-	"ut": 0, "utc": 0, "wat": 3600, "west": 3600, "wet": 0, "z": 0, "zulu": 0,
 }

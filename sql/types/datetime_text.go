@@ -318,22 +318,6 @@ var dayNames = map[string]bool{
 	"friday": true, "sat": true, "saturday": true,
 }
 
-// zoneAbbrevs holds common entries of PostgreSQL's "Default" timezone
-// abbreviation set, in seconds east of UTC.
-var zoneAbbrevs = map[string]int{
-	"utc": 0, "ut": 0, "gmt": 0, "z": 0, "zulu": 0,
-	"est": -5 * 3600, "edt": -4 * 3600, "cst": -6 * 3600, "cdt": -5 * 3600,
-	"mst": -7 * 3600, "mdt": -6 * 3600, "pst": -8 * 3600, "pdt": -7 * 3600,
-	"akst": -9 * 3600, "akdt": -8 * 3600, "hst": -10 * 3600,
-	"ast": -4 * 3600, "adt": -3 * 3600, "nst": -(3*3600 + 1800), "ndt": -(2*3600 + 1800),
-	"wet": 0, "west": 3600, "bst": 3600, "cet": 3600, "cest": 2 * 3600,
-	"met": 3600, "mest": 2 * 3600, "eet": 2 * 3600, "eest": 3 * 3600,
-	"msk": 3 * 3600, "ist": 2 * 3600, "jst": 9 * 3600, "kst": 9 * 3600,
-	"hkt": 8 * 3600, "sgt": 8 * 3600, "awst": 8 * 3600, "acst": 9*3600 + 1800,
-	"acdt": 10*3600 + 1800, "aest": 10 * 3600, "aedt": 11 * 3600,
-	"nzst": 12 * 3600, "nzdt": 13 * 3600,
-}
-
 // dtResult is what decodeDateTime found.
 type dtResult struct {
 	year, mon, day    int
@@ -761,7 +745,7 @@ func (r *dtResult) decodeWord(f dtField) *dtError {
 		return errDTSyntax
 	}
 	if off, ok := zoneAbbrevs[w]; ok {
-		r.tzOff, r.hasTZ = off, true
+		r.tzOff, r.hasTZ = int(off), true
 		return nil
 	}
 	if loc := loadZone(f.orig); loc != nil {
