@@ -26,6 +26,8 @@
 // appear as empty tables of the right shape.
 package pgcatalog
 
+//go:generate sh -c "go run ../../cmd/pgcatalog-gen -dsn \"$PGCATALOG_DSN\" -out ."
+
 import (
 	"hash/fnv"
 	"slices"
