@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/streamsqld
 
-.PHONY: build run test bench bench-check bench-micro bench-pgbench fmt clean slt
+.PHONY: build run test lint bench bench-check bench-micro bench-pgbench fmt clean slt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/streamsqld
@@ -10,11 +10,15 @@ build:
 run: build
 	./$(BIN) -listen 127.0.0.1:5433 -data ./data
 
-# go vet, then every package's tests including the sqllogictest suite over
-# the wire (set SLT_PG_DSN to also check the .slt files against PostgreSQL).
-test:
-	$(GO) vet ./...
+# go vet and staticcheck (pinned in go.mod as a tool), then every package's
+# tests including the sqllogictest suite over the wire (set SLT_PG_DSN to
+# also check the .slt files against PostgreSQL).
+test: lint
 	$(GO) test -count=1 -timeout 20m ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 # The Nexmark harness (bench/, its own module; DuckDB through cgo with its
 # Arrow interface): every query through the engine and through DuckDB, the

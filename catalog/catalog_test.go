@@ -209,7 +209,7 @@ func TestDropCascadeRules(t *testing.T) {
 	if err != nil || names(dropped) != "public.w" {
 		t.Fatalf("drop w = %s, %v", names(dropped), err)
 	}
-	w = mustCreate(t, c, view("w", v))
+	mustCreate(t, c, view("w", v))
 	dropped, err = c.DropRelation(tb.OID, true)
 	if err != nil {
 		t.Fatal(err)

@@ -214,6 +214,7 @@ func TestLibPQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 lib/pq users still call CopyIn; its COPY path is what is tested
 	st, err := txn.Prepare(pq.CopyIn("trades", "id", "sym", "px"))
 	if err != nil {
 		t.Fatal(err)

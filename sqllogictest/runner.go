@@ -125,14 +125,13 @@ func translate(sql string) string {
 
 // fileRun is the state of one file's run.
 type fileRun struct {
-	r        *Runner
-	ctx      context.Context
-	dsn      string
-	res      *FileResult
-	conns    map[string]*pgx.Conn
-	subst    bool            // control substitution on
-	unknown  map[string]bool // variables set by skipped let records
-	varRefRE *regexp.Regexp
+	r       *Runner
+	ctx     context.Context
+	dsn     string
+	res     *FileResult
+	conns   map[string]*pgx.Conn
+	subst   bool            // control substitution on
+	unknown map[string]bool // variables set by skipped let records
 }
 
 // Run executes parsed records on dsn. name labels the result.

@@ -89,8 +89,8 @@ func (g *spaceGuard) checkSpaceAtOpen() error {
 	if err != nil || free >= g.reserve {
 		return nil
 	}
-	return fmt.Errorf("No space left on device: %s free, at least %s needed (the disk reserve); free disk space and start again",
-		formatBytes(free), formatBytes(g.reserve))
+	return fmt.Errorf("could not open data directory %s: No space left on device: %s free, at least %s needed (the disk reserve); free disk space and start again",
+		g.dir, formatBytes(free), formatBytes(g.reserve))
 }
 
 func diskFullError(dir string, free, reserve int64) error {

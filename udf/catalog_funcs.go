@@ -719,14 +719,6 @@ func arraysEqual(x, y []*string) bool {
 	return true
 }
 
-func arrayArg(d types.Datum) ([]*string, error) {
-	s, ok := d.(string)
-	if !ok {
-		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument is not an array")
-	}
-	return ParseArray(s)
-}
-
 // elemType is the element type of an array type (text for an untyped
 // array literal).
 func elemType(t types.T) types.T {

@@ -83,9 +83,7 @@ func (s *Snapshot) entries() []relEntry {
 			e.notNul = append(e.notNul, c.NotNull || isPK(r, i))
 			e.defs = append(e.defs, c.Default)
 		}
-		for _, k := range r.PrimaryKey {
-			e.pk = append(e.pk, k)
-		}
+		e.pk = append(e.pk, r.PrimaryKey...)
 		out = append(out, e)
 	}
 	return out

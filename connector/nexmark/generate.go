@@ -218,9 +218,6 @@ const (
 	slotBytes   = 32
 	slotDirs    = 0  // length byte, then up to 15 bytes: "d1/d2/d3/"
 	slotID      = 16 // length byte (0: no id), then up to 11 digits
-	// maxURL is the longest url: three directories of four characters
-	// and the longest id.
-	maxURL = len(urlPrefix) + 15 + len(urlSuffix) + len(urlIDPrefix) + 11
 )
 
 func (g *generator) makeChannels() {

@@ -134,6 +134,3 @@ func numericOverflow(p, s int32) error {
 	return sqlerr.New(sqlerr.NumericValueOutOfRange, "numeric field overflow").
 		WithDetail("A field with precision %d, scale %d must round to an absolute value less than 10^%d.", p, s, p-s)
 }
-
-// decimalIsNaN reports whether d is a NaN.
-func decimalIsNaN(d *apd.Decimal) bool { return d.Form == apd.NaN || d.Form == apd.NaNSignaling }
