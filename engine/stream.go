@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
 	"sort"
 	"strconv"
@@ -188,6 +189,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		r.DependsOn = append(r.DependsOn, oid)
 	}
 	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
+	r.ColumnDeps = s.e.columnDeps(r.DependsOn, sel)
 	if err := s.e.allocState(r, plan.Root); err != nil {
 		return "", err
 	}
@@ -415,7 +417,29 @@ func (e *Engine) sourceConfig(r *catalog.Relation) (*connector.SourceConfig, *co
 		}
 		return nil, nil, err
 	}
-	opts, err := c.Validate(r.Options)
+	// auto.schema.change belongs to the table's FORMAT (the envelope
+	// carries the DDL), not to the connector.
+	connOpts, encOpts := r.Options, r.EncodeOptions
+	if v, ok := r.Options[autoSchemaChange]; ok {
+		if r.Kind != catalog.KindTable {
+			return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "option %q applies to tables only", autoSchemaChange).
+				WithHint("Use CREATE TABLE ... FORMAT DEBEZIUM | CANAL | MAXWELL ENCODE JSON to follow upstream schema changes.")
+		}
+		switch strings.ToUpper(r.Format) {
+		case "DEBEZIUM", "CANAL", "MAXWELL":
+		default:
+			return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "option %q needs FORMAT DEBEZIUM, CANAL or MAXWELL", autoSchemaChange).
+				WithHint("Only these envelopes carry the upstream DDL.")
+		}
+		connOpts = maps.Clone(r.Options)
+		delete(connOpts, autoSchemaChange)
+		encOpts = maps.Clone(r.EncodeOptions)
+		if encOpts == nil {
+			encOpts = map[string]string{}
+		}
+		encOpts[autoSchemaChange] = v
+	}
+	opts, err := c.Validate(connOpts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -427,7 +451,7 @@ func (e *Engine) sourceConfig(r *catalog.Relation) (*connector.SourceConfig, *co
 		return nil, nil, err
 	}
 	cfg := &connector.SourceConfig{Relation: r.Name, RelationID: r.OID, Options: opts, Format: r.Format, Encode: r.Encode,
-		EncodeOptions: r.EncodeOptions, Parallelism: max(r.Parallelism, 1)}
+		EncodeOptions: encOpts, Parallelism: max(r.Parallelism, 1)}
 	phys := map[int]int{}
 	for i, col := range r.Columns {
 		if !col.Dropped {

@@ -328,6 +328,43 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 			case stream.MsgRejects:
 				stats.Rejects.Add(int64(len(m.Rejects)))
 				pending = append(pending, m.Rejects...)
+			case stream.MsgSchemaChange:
+				// An upstream DDL event (auto.schema.change): what came
+				// before it commits in the old shape, then the table
+				// changes and the loop starts over in the new one
+				// (table_schema_change.go).
+				if cur, ok := e.cat.ByOID(r.OID); ok && cur != r {
+					return errTableChanged
+				}
+				commit := func(pos []byte) error {
+					if txn == nil {
+						txn = e.db.Begin()
+					}
+					if err := txn.Set(ingestPosKey(r.OID), pos); err != nil {
+						return err
+					}
+					if err := rejects.Append(pending, txn.Set, txn.DeleteRange); err != nil {
+						return err
+					}
+					pending = pending[:0]
+					err := txn.Commit()
+					txn = nil
+					if err != nil {
+						return fmt.Errorf("table %s: commit: %w", r.Name, err)
+					}
+					return nil
+				}
+				if err := commit(m.Pos); err != nil {
+					return err
+				}
+				txn = e.db.Begin()
+				refused := e.applySchemaChanges(txn, r, m.SchemaChanges)
+				stats.Rejects.Add(int64(len(refused)))
+				pending = append(pending, refused...)
+				if err := commit(m.PosAfter); err != nil {
+					return err
+				}
+				return errTableChanged
 			case stream.MsgBarrier:
 				// An ALTER TABLE since the loop started: drop what was
 				// decoded over the old definition and go on over the new

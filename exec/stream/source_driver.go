@@ -53,6 +53,25 @@ type Batch struct {
 	// they are kept (in the job's rejects, written with the epoch) and
 	// counted, not passed on.
 	Rejects []Reject
+	// SchemaChanges are the changes of one upstream DDL event, in a batch
+	// of their own (no chunk): the reader decodes nothing after the event
+	// until it is opened again over the changed relation.
+	SchemaChanges []SchemaChange
+}
+
+// SchemaChange is one column change of an upstream DDL event (Canal,
+// Maxwell, Debezium-MySQL) for the table a source fills.
+type SchemaChange struct {
+	// Kind is "add column", "drop column" or "rename column".
+	Kind    string
+	Column  string
+	NewName string  // rename column
+	Type    types.T // add column
+	// SQL is the DDL as the event carried it; Split and Offset say where
+	// the event was.
+	SQL    string
+	Split  string
+	Offset int64
 }
 
 // SplitReader reads the splits assigned to one instance of a source. Next
@@ -439,6 +458,23 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 					return ctx.Err()
 				}
 				return it.err
+			}
+			if len(it.b.SchemaChanges) > 0 {
+				// The position before the event goes with it, so that the
+				// table commits everything before the DDL first.
+				before := d.encodePos()
+				if len(it.b.Rejects) > 0 {
+					if err := Send(ctx, out, Message{Kind: MsgRejects, Rejects: it.b.Rejects}); err != nil {
+						return err
+					}
+				}
+				for _, s := range it.pos {
+					d.pos[s.ID] = s.Pos
+				}
+				if err := Send(ctx, out, Message{Kind: MsgSchemaChange, SchemaChanges: it.b.SchemaChanges, Pos: before, PosAfter: d.encodePos()}); err != nil {
+					return err
+				}
+				continue
 			}
 			if rl.rate > 0 && it.b.Chunk != nil && len(it.b.Rejects) == 0 {
 				pending = &it
