@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -283,4 +285,34 @@ func TestSchemaChangeRestart(t *testing.T) {
 		ddlEventually(t, conn, fmt.Sprintf(columnsOf, "products"), "id integer\nname text\nqty integer")
 		ddlEventually(t, conn, "SELECT count(*) FROM rejects", "0")
 	})
+}
+
+// TestSchemaChangeDocExample runs the auto.schema.change example of
+// docs/connectors/kafka.md: its records go into the topic, its statements
+// run with the broker's address for localhost:9092, and its query must
+// return the rows below it, with no reject.
+func TestSchemaChangeDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/connectors/kafka.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	produceBlock := regexp.MustCompile("(?s)<!-- schema-change: produce topic=(\\S+) -->\n```json\n(.*?)```").FindSubmatch(doc)
+	run := regexp.MustCompile("(?s)<!-- schema-change: run -->\n```sql\n(.*?)```").FindSubmatch(doc)
+	expect := regexp.MustCompile("(?s)<!-- schema-change: expect -->\n```sql\n(.*?)```\n```text\n(.*?)```").FindSubmatch(doc)
+	if produceBlock == nil || run == nil || expect == nil {
+		t.Fatal("docs/connectors/kafka.md lacks its schema-change produce, run or expect block")
+	}
+	topic := string(produceBlock[1])
+	addr, p := ddlBroker(t, topic)
+	produce(t, p, topic, strings.Split(strings.TrimSpace(string(produceBlock[2])), "\n")...)
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := ddlConn(t, srv)
+	for _, stmt := range strings.Split(string(run[1]), ";\n") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			ddlExec(t, conn, strings.ReplaceAll(stmt, "localhost:9092", addr))
+		}
+	}
+	ddlEventually(t, conn, strings.TrimSuffix(strings.TrimSpace(string(expect[1])), ";"), strings.TrimSpace(string(expect[2])))
+	ddlEventually(t, conn, "SELECT n FROM product_count", "3")
+	ddlEventually(t, conn, "SELECT count(*) FROM rejects", "0")
 }
