@@ -729,7 +729,7 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 		return s.planUtility(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST)
 	case *parser.CreateTableExt:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.createTableExt(s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateStmt(), e)
+			tag, err := s.createTableExt(ctx, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateStmt(), e)
 			if err != nil {
 				return nil, err
 			}

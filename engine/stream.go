@@ -226,6 +226,9 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 			}
 		case catalog.KindTable:
 			e.stopIngest(r.OID)
+			if r.Options["connector"] != "" {
+				e.releaseUpstream(r)
+			}
 			b := e.db.Pebble().NewBatch()
 			lo, hi := storage.LogSpan(r.OID, 0, ^uint64(0))
 			err := b.DeleteRange(lo, hi, nil)
@@ -312,7 +315,7 @@ func (s *Session) implicitFlush() bool {
 
 // createTableExt is CREATE TABLE with streaming clauses: WATERMARK FOR
 // and APPEND ONLY.
-func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *parser.CreateTableExt) (string, error) {
+func (s *Session) createTableExt(ctx context.Context, p *planner.Planner, cs *pg.CreateStmt, ext *parser.CreateTableExt) (string, error) {
 	if ext.Format != "" && len(ext.Options) == 0 {
 		return "", sqlerr.New(sqlerr.InvalidParameterValue, "FORMAT ... ENCODE on a table needs WITH (connector = '...')")
 	}
@@ -351,20 +354,33 @@ func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *par
 			nr.EncodeOptions[strings.ToLower(o.Key)] = o.Value
 		}
 		nr.Parallelism = s.streamingParallelism()
-		if _, err := s.e.sourceSpec(nr); err != nil {
+		spec, err := s.e.sourceSpec(nr)
+		if err != nil {
 			s.e.cat.DropRelation(r.OID, false)
 			return "", err
+		}
+		// A connector with objects upstream checks it now: a table that
+		// cannot follow its upstream is not created.
+		if up, ok := spec.(upstreamSource); ok {
+			cctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
+			err := up.CheckUpstream(cctx)
+			cancel()
+			if err != nil {
+				s.e.cat.DropRelation(r.OID, false)
+				return "", err
+			}
 		}
 	}
 	updated, err := s.e.cat.UpdateRelation(nr)
-	if err != nil {
-		return "", err
+	if err == nil && len(ext.Options) > 0 {
+		err = s.e.startIngest(updated)
 	}
-	if len(ext.Options) > 0 {
-		if err := s.e.startIngest(updated); err != nil {
-			s.e.cat.DropRelation(r.OID, false)
-			return "", err
+	if err != nil {
+		s.e.cat.DropRelation(r.OID, false)
+		if len(ext.Options) > 0 {
+			s.e.releaseUpstream(nr)
 		}
+		return "", err
 	}
 	return tag, nil
 }

@@ -59,10 +59,16 @@ type Batch struct {
 	SchemaChanges []SchemaChange
 }
 
-// SchemaChange is one column change of an upstream DDL event (Canal,
-// Maxwell, Debezium-MySQL) for the table a source fills.
+// TruncateTable is the SchemaChange kind of an upstream TRUNCATE: the
+// table empties at that point of the stream.
+const TruncateTable = "truncate"
+
+// SchemaChange is one change of an upstream DDL event for the table a
+// source fills: a column change (Canal, Maxwell, Debezium-MySQL) or a
+// TRUNCATE (postgres-cdc).
 type SchemaChange struct {
-	// Kind is "add column", "drop column" or "rename column".
+	// Kind is "add column", "drop column", "rename column" or
+	// TruncateTable.
 	Kind    string
 	Column  string
 	NewName string  // rename column
