@@ -23,7 +23,9 @@ func (c *Cluster) Port() int { return c.c.port }
 func (c *Cluster) Stop() { c.c.pgctl("-m", "fast", "stop") }
 
 // Start starts the server again with wal_level.
-func (c *Cluster) Start(walLevel string) { c.c.pgctl("-o", c.c.opts+" -c wal_level="+walLevel, "start") }
+func (c *Cluster) Start(walLevel string) {
+	c.c.pgctl("-o", c.c.opts+" -c wal_level="+walLevel, "start")
+}
 
 // RequirePasswords makes every role but postgres log in with its
 // password over TCP (SCRAM).

@@ -32,10 +32,10 @@ type Spec struct {
 	// slotGiven: slot.name was set; the slot is the user's, never dropped.
 	slotGiven bool
 	createPub bool
-	sslMode     string
-	maxBatch    int
-	cols        []connector.Column
-	ts          []types.T
+	sslMode   string
+	maxBatch  int
+	cols      []connector.Column
+	ts        []types.T
 	// key are the indexes of the primary key columns in cols.
 	key     []int
 	keyType []types.T
