@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"streamsql/sql/sqlerr"
 )
 
 // The upstream objects of a table's life. CREATE TABLE checks the
@@ -29,6 +31,20 @@ func (s *Spec) CheckUpstream(ctx context.Context) error {
 		return nil
 	}
 	s.undo(made)
+	return upstreamError(err)
+}
+
+// upstreamError gives an error of the upstream server its own SQLSTATE
+// and message, as the client sees it.
+func upstreamError(err error) error {
+	var se *sqlerr.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return &sqlerr.Error{Code: pe.Code, Message: "postgres-cdc: upstream: " + pe.Message, Detail: pe.Detail, Hint: pe.Hint, Cause: err}
+	}
 	return err
 }
 

@@ -113,6 +113,19 @@ func TestCreateChecksUpstream(t *testing.T) {
 		t.Fatalf("upstream objects after the failed CREATEs:\n%s", got)
 	}
 
+	// With everything right the table is made; SHOW CREATE TABLE masks the
+	// password.
+	// (The reader may not create a publication: that is an error too,
+	// with the upstream's SQLSTATE.)
+	wantCreateError(t, ss, "t_pub", withOptions("127.0.0.1", c.Port(), "reader", "right", "items", ", publication.name = 'items_pub'"),
+		"42501", "postgres-cdc: upstream: permission denied for database postgres")
+	mustExec(t, up, "CREATE PUBLICATION items_pub FOR TABLE items")
+	mustExec(t, ss, "CREATE TABLE t_ok (id bigint PRIMARY KEY, v int) WITH ("+withOptions("127.0.0.1", c.Port(), "reader", "right", "items", ", publication.name = 'items_pub'")+")")
+	if got, err := text(ss, "SHOW CREATE TABLE t_ok"); err != nil || !strings.Contains(got, "password = '********'") || strings.Contains(got, "right") {
+		t.Fatalf("SHOW CREATE TABLE t_ok: %q, %v", got, err)
+	}
+	mustExec(t, ss, "DROP TABLE t_ok")
+
 	// wal_level below logical.
 	c.Stop()
 	c.Start("replica")
