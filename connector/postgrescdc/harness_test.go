@@ -348,7 +348,7 @@ type run struct {
 	// truncates counts the upstream TRUNCATEs passed on.
 	truncates int
 	batches   int
-	err     error
+	err       error
 }
 
 // start opens spec at the committed position of prev (nil: fresh) and
