@@ -28,9 +28,6 @@ import (
 	"streamsql/storage"
 )
 
-// codeBadCopyFormat is PostgreSQL's bad_copy_file_format.
-const codeBadCopyFormat = "22P04"
-
 // copyFormat is a COPY data format.
 type copyFormat int
 
