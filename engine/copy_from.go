@@ -23,6 +23,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -81,11 +82,33 @@ type copyRow struct {
 	fields [][]byte
 }
 
-func newCopyIn(s *Session, rel *catalog.Relation, cols []string, opts copyOptions) *copyIn {
-	rd := format.NewCopyReader(format.CopyOptions{Format: format.CopyFormat(opts.format), Header: opts.header, Delimiter: opts.delimiter,
-		Null: opts.null, Quote: opts.quote, Escape: opts.escape, Relation: rel.Name, Columns: len(cols)})
-	return &copyIn{s: s, rel: rel, cols: cols, opts: opts, rd: rd, plans: map[int]*insertPlan{},
-		batch: max(1, min(copyBatchRows, 65535/max(1, len(cols))))}
+func newCopyIn(s *Session, rel *catalog.Relation, cols []string, opts copyOptions) (*copyIn, error) {
+	ro := format.CopyOptions{Format: format.CopyFormat(opts.format), Header: opts.header, Delimiter: opts.delimiter,
+		Null: opts.null, Quote: opts.quote, Escape: opts.escape, Relation: rel.Name, Columns: len(cols)}
+	// FORCE_NULL and FORCE_NOT_NULL name columns of the COPY.
+	force := func(names []string, what string) ([]bool, error) {
+		if names == nil {
+			return nil, nil
+		}
+		out := make([]bool, len(cols))
+		for _, n := range names {
+			i := slices.Index(cols, n)
+			if i < 0 {
+				return nil, sqlerr.New(sqlerr.InvalidColumnReference, "%s column \"%s\" not referenced by COPY", what, n)
+			}
+			out[i] = true
+		}
+		return out, nil
+	}
+	var err error
+	if ro.ForceNull, err = force(opts.forceNull, "FORCE_NULL"); err != nil {
+		return nil, err
+	}
+	if ro.ForceNotNull, err = force(opts.forceNotNull, "FORCE_NOT_NULL"); err != nil {
+		return nil, err
+	}
+	return &copyIn{s: s, rel: rel, cols: cols, opts: opts, rd: format.NewCopyReader(ro), plans: map[int]*insertPlan{},
+		batch: max(1, min(copyBatchRows, 65535/max(1, len(cols))))}, nil
 }
 
 func (c *copyIn) Columns() []pgwire.Column                   { return nil }

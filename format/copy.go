@@ -22,7 +22,8 @@ import (
 //   - csv: RFC 4180 records with the delimiter (,), the quote (") and
 //     the escape (the quote) of the options; quoted fields may hold
 //     delimiters, quotes and line breaks; an unquoted field equal to the
-//     NULL string (empty) is NULL, a quoted one never is; blank lines are
+//     NULL string (empty) is NULL, a quoted one is not (FORCE_NULL makes
+//     it NULL too, FORCE_NOT_NULL makes neither NULL); blank lines are
 //     skipped (unless the table has one column).
 //   - binary: PostgreSQL's signature and header, then tuples of a field
 //     count and length-prefixed fields (-1: NULL), ended by a count of -1.
@@ -54,6 +55,10 @@ type CopyOptions struct {
 	// fields a record must have.
 	Relation string
 	Columns  int
+	// ForceNull and ForceNotNull (CSV), when set, say per field: a quoted
+	// value equal to the NULL string is NULL too (FORCE_NULL); an unquoted
+	// one is not NULL (FORCE_NOT_NULL), as PostgreSQL's options do.
+	ForceNull, ForceNotNull []bool
 }
 
 // CopyRecord is one record: its first line and its fields, as text (text
@@ -328,7 +333,15 @@ func (r *CopyReader) csvRecord(src []byte, off int, final bool) (int, CopyRecord
 	cur := r.cur[:0]
 	quotedField, inQuotes := false, false
 	endField := func() error {
-		if !quotedField && string(cur) == o.Null {
+		j := len(r.fieldArena) - start
+		isNull := string(cur) == o.Null
+		switch {
+		case quotedField:
+			isNull = isNull && j < len(o.ForceNull) && o.ForceNull[j]
+		case j < len(o.ForceNotNull) && o.ForceNotNull[j]:
+			isNull = false
+		}
+		if isNull {
 			r.fieldArena = append(r.fieldArena, nil)
 		} else {
 			f, err := r.textField(cur, startLine)
