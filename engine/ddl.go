@@ -607,8 +607,31 @@ func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.
 	}
 	inner := *p
 	inner.SQL, inner.Offset = stmts[0].SQL, 0
+	return fillRows(x.txn, nr, func() (types.Datum, error) {
+		q, err := inner.PlanSelect(stmts[0].AST.GetSelectStmt())
+		if err != nil {
+			return nil, err
+		}
+		bs, err := batch.Collect(s.execCtx(context.Background(), nil), q.Op)
+		if err != nil {
+			return nil, err
+		}
+		v := types.GetDatum(bs[0].Cols[0], 0, col.Type)
+		for _, b := range bs {
+			b.Release()
+		}
+		if col.NotNull && v == nil {
+			return nil, sqlerr.New(sqlerr.NotNullViolation, "column %q of relation %q contains null values", col.Name, nr.Name)
+		}
+		return v, nil
+	})
+}
+
+// fillRows writes value() (called once per row) into the last column of
+// every row of nr, a table whose last column was just added.
+func fillRows(txn *storage.Txn, nr *catalog.Relation, value func() (types.Datum, error)) error {
 	tbl := nr.Table()
-	it, err := tbl.Scan(x.txn, storage.KeySpan{})
+	it, err := tbl.Scan(txn, storage.KeySpan{})
 	if err != nil {
 		return err
 	}
@@ -620,23 +643,12 @@ func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.
 	}
 	it.Close()
 	for i, row := range rows {
-		q, err := inner.PlanSelect(stmts[0].AST.GetSelectStmt())
+		v, err := value()
 		if err != nil {
 			return err
-		}
-		bs, err := batch.Collect(s.execCtx(context.Background(), nil), q.Op)
-		if err != nil {
-			return err
-		}
-		v := types.GetDatum(bs[0].Cols[0], 0, col.Type)
-		for _, b := range bs {
-			b.Release()
 		}
 		row[len(row)-1] = v
-		if col.NotNull && v == nil {
-			return sqlerr.New(sqlerr.NotNullViolation, "column %q of relation %q contains null values", col.Name, nr.Name)
-		}
-		if err := tbl.PutKey(x.txn, keys[i], row); err != nil {
+		if err := tbl.PutKey(txn, keys[i], row); err != nil {
 			return err
 		}
 	}

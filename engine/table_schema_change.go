@@ -12,7 +12,9 @@ import (
 	"streamsql/catalog"
 	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // Upstream schema changes (auto.schema.change = 'true'). A table fed by
@@ -70,7 +72,16 @@ func (e *Engine) applySchemaChanges(txn *storage.Txn, r *catalog.Relation, chang
 func (e *Engine) applySchemaChange(txn *storage.Txn, r *catalog.Relation, c stream.SchemaChange) error {
 	switch c.Kind {
 	case "add column":
-		_, err := e.addColumn(r, catalog.Column{Name: strings.ToLower(c.Column), Type: c.Type})
+		col := catalog.Column{Name: strings.ToLower(c.Column), Type: c.Type}
+		if r.ColumnIndex(col.Name) >= 0 {
+			return sqlerr.New(sqlerr.DuplicateColumn, "column %q of relation %q already exists", col.Name, r.Name)
+		}
+		if c.HasDefault {
+			if err := e.fillUpstreamDefault(r, &col, c.Default); err != nil {
+				return err
+			}
+		}
+		_, err := e.addColumn(r, col)
 		return err
 	case "drop column":
 		i := columnFold(r, c.Column)
@@ -98,6 +109,31 @@ func (e *Engine) applySchemaChange(txn *storage.Txn, r *catalog.Relation, c stre
 		return e.renameColumn(r, r.Columns[i].Name, strings.ToLower(c.NewName))
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported", c.Kind)
+}
+
+// fillUpstreamDefault gives the rows stored before an upstream ADD
+// COLUMN ... DEFAULT the default they hold upstream, and makes it the
+// column's default. The rows are written, under the table's definition
+// with the column, in a commit of their own before the column is added to
+// the catalog: after a crash in between the event is read again and the
+// rows written again, and after a crash later the catalog has the column
+// and the rows have their values.
+func (e *Engine) fillUpstreamDefault(r *catalog.Relation, col *catalog.Column, text string) error {
+	v, err := types.ParseText(text, col.Type, time.UTC)
+	if err != nil {
+		return err
+	}
+	col.Default = udf.QuoteLiteral(text)
+	nr := r.Clone()
+	c := *col
+	c.AttNum = int16(len(nr.Columns) + 1)
+	nr.Columns = append(nr.Columns, c)
+	txn := e.db.Begin()
+	if err := fillRows(txn, nr, func() (types.Datum, error) { return v, nil }); err != nil {
+		txn.Rollback()
+		return err
+	}
+	return txn.Commit()
 }
 
 // checkColumnUnused refuses to drop or rename column i of r while views

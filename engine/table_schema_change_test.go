@@ -130,7 +130,8 @@ func canalDDL(sql string) string {
 }
 
 // TestSchemaChangeCanal: with auto.schema.change, an added column
-// reaches the table (earlier rows read NULL), a renamed column keeps its
+// reaches the table (earlier rows read its constant DEFAULT, as upstream),
+// a renamed column keeps its
 // values, a dropped column goes; rows before each DDL event have the old
 // shape, rows after it the new one. A view that does not use the changed
 // columns keeps running; dropping a column a view uses is refused and
@@ -150,7 +151,7 @@ func TestSchemaChangeCanal(t *testing.T) {
 
 	produce(t, p, "products",
 		canal("INSERT", `{"id": "1", "name": "pen", "price": "1.50"}, {"id": "2", "name": "ink", "price": "7.00"}`),
-		canalDDL("ALTER TABLE `products` ADD COLUMN `stock` int(11)"),
+		canalDDL("ALTER TABLE `products` ADD COLUMN `stock` int(11) NOT NULL DEFAULT 0"),
 		canal("INSERT", `{"id": "3", "name": "pad", "price": "3.00", "stock": "7"}`),
 		canalUpdate(`{"id": "1", "name": "pen", "price": "1.50", "stock": "5"}`, `{"stock": null}`),
 		canalDDL("ALTER TABLE products RENAME COLUMN stock TO qty"),
@@ -160,7 +161,7 @@ func TestSchemaChangeCanal(t *testing.T) {
 		canal("INSERT", `{"id": "5", "price": "2.00", "qty": "9"}`),
 	)
 	ddlEventually(t, conn, "SELECT id, price::text, qty FROM products ORDER BY id",
-		"1 1.50 5\n2 7.00 <nil>\n3 3.00 7\n4 0.50 2\n5 2.00 9")
+		"1 1.50 5\n2 7.00 0\n3 3.00 7\n4 0.50 2\n5 2.00 9")
 	ddlEventually(t, conn, fmt.Sprintf(columnsOf, "products"), "id integer\nprice numeric\nqty integer")
 	// The view over id and price kept running through every change.
 	ddlEventually(t, conn, "SELECT n, total::text FROM stock_value", "5 14.00")

@@ -230,6 +230,9 @@ type SchemaChange struct {
 	Column          string
 	NewName         string  // RenameColumn
 	Type            types.T // AddColumn, ModifyColumn
+	// Default is an added column's constant DEFAULT as text, if HasDefault.
+	Default    string
+	HasDefault bool
 	// SQL is the DDL statement as the event carried it.
 	SQL string
 	// Coordinates of the message that carried it.

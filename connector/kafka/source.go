@@ -385,7 +385,7 @@ more:
 		r.held = append(r.held, buf[r.batch.Consumed:]...)
 		for _, sc := range r.batch.SchemaChanges {
 			b.SchemaChanges = append(b.SchemaChanges, stream.SchemaChange{Kind: sc.Kind.String(), Column: sc.Column, NewName: sc.NewName,
-				Type: sc.Type, SQL: sc.SQL, Split: strconv.Itoa(int(sc.Partition)), Offset: sc.Offset})
+				Type: sc.Type, Default: sc.Default, HasDefault: sc.HasDefault, SQL: sc.SQL, Split: strconv.Itoa(int(sc.Partition)), Offset: sc.Offset})
 		}
 		r.halted = len(b.SchemaChanges) > 0
 	}

@@ -73,6 +73,10 @@ type SchemaChange struct {
 	Column  string
 	NewName string  // rename column
 	Type    types.T // add column
+	// Default is an added column's constant DEFAULT as text, if
+	// HasDefault: rows stored before hold it.
+	Default    string
+	HasDefault bool
 	// SQL is the DDL as the event carried it; Split and Offset say where
 	// the event was.
 	SQL    string
