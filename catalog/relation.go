@@ -200,6 +200,9 @@ type ColumnRef struct {
 	AttNum int16
 }
 
+// UsesColumn reports whether r reads column attnum of relation rel.
+func (r *Relation) UsesColumn(rel uint32, attnum int16) bool { return r.usesColumn(rel, attnum) }
+
 // usesColumn reports whether r reads column attnum of relation rel.
 func (r *Relation) usesColumn(rel uint32, attnum int16) bool {
 	listed := false

@@ -457,8 +457,8 @@ func (s *Session) truncateCascade(x *execution, p *planner.Planner, ts *pg.Trunc
 
 // renameInChecks rewrites the CHECK expressions of table oid after its
 // column oldName became newName (they are stored as SQL text).
-func (s *Session) renameInChecks(oid uint32, oldName, newName string) error {
-	r, ok := s.e.cat.ByOID(oid)
+func (e *Engine) renameInChecks(oid uint32, oldName, newName string) error {
+	r, ok := e.cat.ByOID(oid)
 	if !ok || len(r.Checks) == 0 {
 		return nil
 	}
@@ -474,7 +474,7 @@ func (s *Session) renameInChecks(oid uint32, oldName, newName string) error {
 			return err
 		}
 	}
-	_, err := s.e.cat.UpdateRelation(n)
+	_, err := e.cat.UpdateRelation(n)
 	return err
 }
 
@@ -506,13 +506,13 @@ func renameColumnRefs(m protoreflect.Message, oldName, newName string) {
 // dropColumnReferences handles the foreign keys of other tables that
 // reference column name of r when it is dropped: without CASCADE they
 // block the drop (2BP01), with it they are dropped.
-func (s *Session) dropColumnReferences(r *catalog.Relation, name string, cascade bool) error {
+func (e *Engine) dropColumnReferences(r *catalog.Relation, name string, cascade bool) error {
 	i := r.ColumnIndex(name)
 	if i < 0 {
 		return nil
 	}
 	var lines []string
-	for _, c := range s.e.cat.Relations() {
+	for _, c := range e.cat.Relations() {
 		if c.OID == r.OID {
 			continue
 		}
@@ -530,7 +530,7 @@ func (s *Session) dropColumnReferences(r *catalog.Relation, name string, cascade
 		}
 		n := c.Clone()
 		n.ForeignKeys = slices.DeleteFunc(n.ForeignKeys, uses)
-		if _, err := s.e.cat.UpdateRelation(n); err != nil {
+		if _, err := e.cat.UpdateRelation(n); err != nil {
 			return err
 		}
 	}

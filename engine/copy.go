@@ -28,9 +28,6 @@ import (
 	"streamsql/storage"
 )
 
-// codeBadCopyFormat is PostgreSQL's bad_copy_file_format.
-const codeBadCopyFormat = "22P04"
-
 // copyFormat is a COPY data format.
 type copyFormat int
 
@@ -48,6 +45,9 @@ type copyOptions struct {
 	null      string
 	quote     byte
 	escape    byte
+	// forceNull and forceNotNull name the columns of FORCE_NULL and
+	// FORCE_NOT_NULL (CSV, COPY FROM).
+	forceNull, forceNotNull []string
 }
 
 func parseCopyOptions(opts []*pg.Node) (copyOptions, error) {
@@ -95,9 +95,30 @@ func parseCopyOptions(opts []*pg.Node) (copyOptions, error) {
 				return o, sqlerr.New(sqlerr.FeatureNotSupported, "COPY ENCODING %s is not supported: only UTF8", val)
 			}
 		case "freeze":
+		case "force_null", "force_not_null":
+			var names []string
+			for _, it := range d.Arg.GetList().GetItems() {
+				if sv := it.GetString_(); sv != nil {
+					names = append(names, sv.Sval)
+				}
+			}
+			if d.Arg.GetList() == nil {
+				return o, sqlerr.New(sqlerr.FeatureNotSupported, "COPY %s * is not supported: name the columns", strings.ToUpper(d.Defname))
+			}
+			if d.Defname == "force_null" {
+				o.forceNull = append(o.forceNull, names...)
+			} else {
+				o.forceNotNull = append(o.forceNotNull, names...)
+			}
 		default:
 			return o, sqlerr.New(sqlerr.FeatureNotSupported, "COPY option %q is not supported", d.Defname)
 		}
+	}
+	if o.format != copyCSV && o.forceNull != nil {
+		return o, sqlerr.New(sqlerr.FeatureNotSupported, "COPY force null available only in CSV mode")
+	}
+	if o.format != copyCSV && o.forceNotNull != nil {
+		return o, sqlerr.New(sqlerr.FeatureNotSupported, "COPY force not null available only in CSV mode")
 	}
 	if o.format == copyBinary && (delim != nil || null != nil || quote != nil || escape != nil) {
 		return o, sqlerr.New(sqlerr.SyntaxError, "cannot specify DELIMITER, NULL, QUOTE or ESCAPE in BINARY mode")
@@ -181,6 +202,15 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 		if opts.header && opts.format == copyBinary {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot specify HEADER in BINARY mode")
 		}
+	} else {
+		if opts.forceNull != nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY force null only available using COPY FROM")
+		}
+		if opts.forceNotNull != nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY force not null only available using COPY FROM")
+		}
+	}
+	if cs.IsFrom {
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			rel, err := s.copyTarget(cs.Relation)
 			if err != nil {
@@ -194,7 +224,7 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 					cols = append(cols, c.Name)
 				}
 			}
-			return newCopyIn(s, rel, cols, opts), nil
+			return newCopyIn(s, rel, cols, opts)
 		}), nil
 	}
 	if opts.format == copyBinary {

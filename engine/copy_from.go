@@ -1,8 +1,10 @@
 package engine
 
 // COPY ... FROM STDIN, streamed. The client's CopyData messages are parsed
-// as they arrive: complete records become rows at once, and only a record
-// cut by the end of a message is kept until the next one. Every batch of
+// as they arrive by the format package's COPY reader (format/copy.go,
+// PostgreSQL's text, CSV and binary rules): complete records become rows
+// at once, and only a record cut by the end of a message is kept until the
+// next one. Every batch of
 // rows (copyBatchRows, or copyBatchBytes of field data) is inserted into
 // the transaction through the same path as INSERT (planned as INSERT ...
 // VALUES with parameters), so column defaults, NOT NULL and primary key
@@ -14,14 +16,14 @@ package engine
 // constraint violation, CopyFail or a lost connection rolls it back, so
 // nothing of a failed COPY is kept. Inside a block the block fails.
 //
-// Text and CSV fields, and binary fields of text types, must be valid
-// UTF-8 (22021), as PostgreSQL checks for a UTF8 database.
+// Text and CSV fields (the reader checks them), and binary fields of text
+// types (their input function does), must be valid UTF-8 (22021), as
+// PostgreSQL checks for a UTF8 database.
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +31,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/catalog/pgcatalog"
+	"streamsql/format"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/planner"
@@ -44,9 +47,6 @@ const (
 	copyBatchRows = 4096
 	// copyBatchBytes bounds the field bytes parsed ahead of their insert.
 	copyBatchBytes = 8 << 20
-	// copyMaxRecord bounds one record (a line, a CSV record with its
-	// quoted line breaks, a binary tuple) waiting for the rest of its bytes.
-	copyMaxRecord = 256 << 20
 )
 
 // copyIn is a running COPY ... FROM STDIN.
@@ -62,22 +62,11 @@ type copyIn struct {
 
 	// buf holds the start of a record whose end has not arrived.
 	buf []byte
-	// scan is how much of buf was searched for the record's end already,
-	// and inQuotes the CSV quoting state there.
-	scan     int
-	inQuotes bool
-	// line is the input line number where the next record starts.
-	line int
-	// headerDone: the binary file header was read.
-	headerDone bool
-	// ended: the end-of-data marker (\. or a binary trailer) was seen.
-	ended bool
+	// rd cuts the data into records.
+	rd *format.CopyReader
 
-	// The batch: rows whose fields point into arena and fieldArena.
-	rows       []copyRow
-	arena      []byte
-	fieldArena [][]byte
-	cur        []byte // a text field being de-escaped
+	// The batch: rows whose fields point into rd's arena.
+	rows []copyRow
 
 	batch int // rows per insert
 	plans map[int]*insertPlan
@@ -93,9 +82,33 @@ type copyRow struct {
 	fields [][]byte
 }
 
-func newCopyIn(s *Session, rel *catalog.Relation, cols []string, opts copyOptions) *copyIn {
-	return &copyIn{s: s, rel: rel, cols: cols, opts: opts, line: 1, plans: map[int]*insertPlan{},
-		batch: max(1, min(copyBatchRows, 65535/max(1, len(cols))))}
+func newCopyIn(s *Session, rel *catalog.Relation, cols []string, opts copyOptions) (*copyIn, error) {
+	ro := format.CopyOptions{Format: format.CopyFormat(opts.format), Header: opts.header, Delimiter: opts.delimiter,
+		Null: opts.null, Quote: opts.quote, Escape: opts.escape, Relation: rel.Name, Columns: len(cols)}
+	// FORCE_NULL and FORCE_NOT_NULL name columns of the COPY.
+	force := func(names []string, what string) ([]bool, error) {
+		if names == nil {
+			return nil, nil
+		}
+		out := make([]bool, len(cols))
+		for _, n := range names {
+			i := slices.Index(cols, n)
+			if i < 0 {
+				return nil, sqlerr.New(sqlerr.InvalidColumnReference, "%s column \"%s\" not referenced by COPY", what, n)
+			}
+			out[i] = true
+		}
+		return out, nil
+	}
+	var err error
+	if ro.ForceNull, err = force(opts.forceNull, "FORCE_NULL"); err != nil {
+		return nil, err
+	}
+	if ro.ForceNotNull, err = force(opts.forceNotNull, "FORCE_NOT_NULL"); err != nil {
+		return nil, err
+	}
+	return &copyIn{s: s, rel: rel, cols: cols, opts: opts, rd: format.NewCopyReader(ro), plans: map[int]*insertPlan{},
+		batch: max(1, min(copyBatchRows, 65535/max(1, len(cols))))}, nil
 }
 
 func (c *copyIn) Columns() []pgwire.Column                   { return nil }
@@ -115,7 +128,8 @@ func (c *copyIn) Close() {
 	if !c.done {
 		c.fail(sqlerr.New(sqlerr.QueryCanceled, "COPY from stdin did not finish"))
 	}
-	c.buf, c.rows, c.arena, c.fieldArena = nil, nil, nil, nil
+	c.buf, c.rows = nil, nil
+	c.rd.ResetArena()
 }
 
 // Abort is CopyFail or a lost connection.
@@ -147,7 +161,7 @@ func (c *copyIn) Write(ctx context.Context, data []byte) error {
 	if c.done {
 		return c.err
 	}
-	if c.ended {
+	if c.rd.Ended() {
 		return nil // anything after the end-of-data marker is ignored
 	}
 	src := data
@@ -160,9 +174,9 @@ func (c *copyIn) Write(ctx context.Context, data []byte) error {
 		return c.fail(err)
 	}
 	rest := src[n:]
-	if len(rest) > copyMaxRecord {
+	if len(rest) > format.CopyMaxRecord {
 		return c.fail(sqlerr.New(sqlerr.ProgramLimitExceeded, "COPY record is too large").
-			WithDetail("COPY %s, line %d: a record of more than %d bytes.", c.rel.Name, c.line, copyMaxRecord))
+			WithDetail("COPY %s, line %d: a record of more than %d bytes.", c.rel.Name, c.rd.Line(), format.CopyMaxRecord))
 	}
 	if len(rest) > 0 && cap(c.buf) > 4<<20 && len(rest) < cap(c.buf)/4 {
 		c.buf = nil // don't keep a big buffer for a small tail
@@ -176,7 +190,7 @@ func (c *copyIn) Finish(ctx context.Context) (string, error) {
 	if c.done {
 		return "", c.err
 	}
-	if !c.ended {
+	if !c.rd.Ended() {
 		if _, err := c.parse(ctx, c.buf, true); err != nil {
 			return "", c.fail(err)
 		}
@@ -200,17 +214,8 @@ func (c *copyIn) Finish(ctx context.Context) (string, error) {
 // the end of the data (final) the last record needs no line end.
 func (c *copyIn) parse(ctx context.Context, src []byte, final bool) (int, error) {
 	off := 0
-	for !c.ended && off < len(src) {
-		var next int
-		var err error
-		switch c.opts.format {
-		case copyText:
-			next, err = c.textRecord(src, off, final)
-		case copyCSV:
-			next, err = c.csvRecord(src, off, final)
-		case copyBinary:
-			next, err = c.binaryRecord(src, off, final)
-		}
+	for !c.rd.Ended() && off < len(src) {
+		next, rec, ok, err := c.rd.Next(src, off, final)
 		if err != nil {
 			return off, err
 		}
@@ -218,377 +223,22 @@ func (c *copyIn) parse(ctx context.Context, src []byte, final bool) (int, error)
 			break // the record's end has not arrived
 		}
 		off = next
-		if len(c.rows) >= c.batch || len(c.arena) >= copyBatchBytes {
+		if ok {
+			c.rows = append(c.rows, copyRow{line: rec.Line, fields: rec.Fields})
+		}
+		if len(c.rows) >= c.batch || c.rd.ArenaBytes() >= copyBatchBytes {
 			if err := c.flush(ctx); err != nil {
 				return off, err
 			}
 		}
 	}
-	if c.ended {
+	if c.rd.Ended() {
 		return len(src), nil
 	}
-	if final && c.opts.format == copyBinary && !c.headerDone {
-		return off, c.badFormat("COPY file signature not recognized")
+	if final {
+		return off, c.rd.Finish()
 	}
 	return off, nil
-}
-
-// addRow appends a row of fields (already in the arenas) to the batch.
-func (c *copyIn) addRow(line int, fields [][]byte) error {
-	if err := checkFieldCount(len(fields), len(c.cols), c.rel.Name, line); err != nil {
-		return err
-	}
-	c.rows = append(c.rows, copyRow{line: line, fields: fields})
-	return nil
-}
-
-// field copies f into the batch arena and returns the copy.
-func (c *copyIn) field(f []byte) []byte {
-	if c.arena == nil {
-		c.arena = make([]byte, 0, 64<<10)
-	}
-	start := len(c.arena)
-	c.arena = append(c.arena, f...)
-	return c.arena[start:len(c.arena):len(c.arena)]
-}
-
-// textField checks a de-escaped text or CSV field and keeps it.
-func (c *copyIn) textField(f []byte, line int) ([]byte, error) {
-	if err := types.CheckUTF8(f); err != nil {
-		return nil, sqlerr.From(err).WithDetail("COPY %s, line %d", c.rel.Name, line)
-	}
-	return c.field(f), nil
-}
-
-// textRecord reads one line of text format starting at off; it returns
-// the offset after it, or -1 when the line's end has not arrived.
-func (c *copyIn) textRecord(src []byte, off int, final bool) (int, error) {
-	end, next := -1, -1
-	if i := bytes.IndexByte(src[off+c.scan:], '\n'); i >= 0 {
-		end = off + c.scan + i
-		next = end + 1
-	} else if final {
-		end, next = len(src), len(src)
-	} else {
-		c.scan = len(src) - off
-		return -1, nil
-	}
-	c.scan = 0
-	line := c.line
-	c.line++
-	ln := bytes.TrimSuffix(src[off:end], []byte{'\r'})
-	if string(ln) == `\.` {
-		c.ended = true
-		return next, nil
-	}
-	if c.opts.header && line == 1 {
-		return next, nil
-	}
-	o := c.opts
-	start := len(c.fieldArena)
-	cur := c.cur[:0]
-	rawStart := 0
-	endField := func(i int) error {
-		if string(ln[rawStart:i]) == o.null {
-			c.fieldArena = append(c.fieldArena, nil)
-		} else {
-			f, err := c.textField(cur, line)
-			if err != nil {
-				return err
-			}
-			c.fieldArena = append(c.fieldArena, f)
-		}
-		cur = cur[:0]
-		rawStart = i + 1
-		return nil
-	}
-	for i := 0; i < len(ln); i++ {
-		ch := ln[i]
-		if ch == o.delimiter {
-			if err := endField(i); err != nil {
-				return 0, err
-			}
-			continue
-		}
-		if ch != '\\' || i+1 >= len(ln) {
-			cur = append(cur, ch)
-			continue
-		}
-		i++
-		switch e := ln[i]; e {
-		case 'b':
-			cur = append(cur, '\b')
-		case 'f':
-			cur = append(cur, '\f')
-		case 'n':
-			cur = append(cur, '\n')
-		case 'r':
-			cur = append(cur, '\r')
-		case 't':
-			cur = append(cur, '\t')
-		case 'v':
-			cur = append(cur, '\v')
-		case 'x':
-			v, k := 0, 0
-			for k < 2 && i+1 < len(ln) && isHex(ln[i+1]) {
-				i++
-				v = v*16 + hexVal(ln[i])
-				k++
-			}
-			if k == 0 {
-				cur = append(cur, 'x')
-			} else {
-				cur = append(cur, byte(v))
-			}
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v := int(e - '0')
-			for k := 1; k < 3 && i+1 < len(ln) && ln[i+1] >= '0' && ln[i+1] <= '7'; k++ {
-				i++
-				v = v*8 + int(ln[i]-'0')
-			}
-			cur = append(cur, byte(v))
-		default:
-			cur = append(cur, e)
-		}
-	}
-	if err := endField(len(ln)); err != nil {
-		return 0, err
-	}
-	c.cur = cur
-	return next, c.addRow(line, c.fieldArena[start:len(c.fieldArena):len(c.fieldArena)])
-}
-
-func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
-
-func hexVal(c byte) int {
-	switch {
-	case c >= 'a':
-		return int(c-'a') + 10
-	case c >= 'A':
-		return int(c-'A') + 10
-	}
-	return int(c - '0')
-}
-
-func checkFieldCount(got, want int, table string, line int) error {
-	switch {
-	case got < want:
-		return sqlerr.New(codeBadCopyFormat, "missing data for column").WithDetail("COPY %s, line %d", table, line)
-	case got > want:
-		return sqlerr.New(codeBadCopyFormat, "extra data after last expected column").WithDetail("COPY %s, line %d", table, line)
-	}
-	return nil
-}
-
-// csvRecordEnd finds the line break that ends the CSV record starting at
-// off, outside quotes, resuming the search where the last call stopped.
-// It returns -1 when the end has not arrived.
-func (c *copyIn) csvRecordEnd(src []byte, off int, final bool) int {
-	o := c.opts
-	p, q := off+c.scan, c.inQuotes
-	for p < len(src) {
-		ch := src[p]
-		switch {
-		case q && ch == o.escape && p+1 < len(src) && src[p+1] == o.quote:
-			p += 2
-			continue
-		case q && ch == o.escape && p+1 == len(src) && !final:
-			// An escape or a closing quote: the next byte decides.
-			c.scan, c.inQuotes = p-off, q
-			return -1
-		case q && ch == o.quote:
-			q = false
-		case !q && ch == o.quote:
-			q = true
-		case !q && ch == '\n':
-			c.scan, c.inQuotes = 0, false
-			return p
-		}
-		p++
-	}
-	if final {
-		c.scan, c.inQuotes = 0, false
-		return len(src)
-	}
-	c.scan, c.inQuotes = p-off, q
-	return -1
-}
-
-// csvRecord reads one CSV record (quoted fields may hold delimiters,
-// quotes, doubled or escaped, and line breaks) starting at off. An
-// unquoted field equal to the NULL string is NULL.
-func (c *copyIn) csvRecord(src []byte, off int, final bool) (int, error) {
-	end := c.csvRecordEnd(src, off, final)
-	if end < 0 {
-		return -1, nil
-	}
-	next := min(end+1, len(src))
-	rec := src[off:end]
-	o := c.opts
-	startLine := c.line
-	c.line += 1 + bytes.Count(rec, []byte{'\n'})
-	// The end-of-data marker, alone on its line.
-	if string(bytes.TrimSuffix(rec, []byte{'\r'})) == `\.` {
-		c.ended = true
-		return next, nil
-	}
-	start := len(c.fieldArena)
-	cur := c.cur[:0]
-	quotedField, inQuotes := false, false
-	endField := func() error {
-		if !quotedField && string(cur) == o.null {
-			c.fieldArena = append(c.fieldArena, nil)
-		} else {
-			f, err := c.textField(cur, startLine)
-			if err != nil {
-				return err
-			}
-			c.fieldArena = append(c.fieldArena, f)
-		}
-		return nil
-	}
-	for i := 0; i < len(rec); {
-		ch := rec[i]
-		i++
-		switch {
-		case inQuotes && ch == o.escape && i < len(rec) && rec[i] == o.quote:
-			cur = append(cur, o.quote)
-			i++
-		case inQuotes && ch == o.quote:
-			inQuotes = false
-		case inQuotes:
-			cur = append(cur, ch)
-		case ch == o.quote:
-			inQuotes, quotedField = true, true
-		case ch == o.delimiter:
-			if err := endField(); err != nil {
-				return 0, err
-			}
-			cur, quotedField = cur[:0], false
-		case ch == '\r' && i == len(rec):
-			// CRLF line end
-		default:
-			cur = append(cur, ch)
-		}
-	}
-	if inQuotes {
-		return 0, sqlerr.New(codeBadCopyFormat, "unterminated CSV quoted field").WithDetail("COPY %s, line %d", c.rel.Name, startLine)
-	}
-	lastQuoted := quotedField
-	if err := endField(); err != nil {
-		return 0, err
-	}
-	c.cur = cur
-	fields := c.fieldArena[start:len(c.fieldArena):len(c.fieldArena)]
-	if o.header && startLine == 1 {
-		c.fieldArena = c.fieldArena[:start]
-		return next, nil
-	}
-	if len(fields) == 1 && fields[0] != nil && len(fields[0]) == 0 && len(c.cols) != 1 && !lastQuoted {
-		c.fieldArena = c.fieldArena[:start]
-		return next, nil // a blank line
-	}
-	return next, c.addRow(startLine, fields)
-}
-
-// binarySignature starts PostgreSQL's binary COPY format.
-var binarySignature = []byte("PGCOPY\n\xff\r\n\x00")
-
-func (c *copyIn) badFormat(msg string) error {
-	return sqlerr.New(codeBadCopyFormat, "%s", msg).WithDetail("COPY %s", c.rel.Name)
-}
-
-// binaryRecord reads the file header or one tuple starting at off.
-func (c *copyIn) binaryRecord(src []byte, off int, final bool) (int, error) {
-	data := src[off:]
-	if !c.headerDone {
-		if len(data) < len(binarySignature)+8 {
-			if final {
-				if !bytes.HasPrefix(data, binarySignature) {
-					return 0, c.badFormat("COPY file signature not recognized")
-				}
-				return 0, c.badFormat("invalid COPY file header (missing flags)")
-			}
-			if !bytes.HasPrefix(binarySignature, data[:min(len(data), len(binarySignature))]) {
-				return 0, c.badFormat("COPY file signature not recognized")
-			}
-			return -1, nil
-		}
-		if !bytes.HasPrefix(data, binarySignature) {
-			return 0, c.badFormat("COPY file signature not recognized")
-		}
-		h := data[len(binarySignature):]
-		if binary.BigEndian.Uint32(h)&(1<<16) != 0 {
-			return 0, c.badFormat("invalid COPY file header (WITH OIDS)")
-		}
-		ext := int64(int32(binary.BigEndian.Uint32(h[4:])))
-		if ext < 0 || ext > copyMaxRecord {
-			return 0, c.badFormat("invalid COPY file header (wrong length)")
-		}
-		n := len(binarySignature) + 8 + int(ext)
-		if len(data) < n {
-			if final {
-				return 0, c.badFormat("invalid COPY file header (wrong length)")
-			}
-			return -1, nil
-		}
-		c.headerDone = true
-		return off + n, nil
-	}
-	if len(data) < 2 {
-		if final {
-			return 0, c.badFormat("unexpected EOF in COPY data")
-		}
-		return -1, nil
-	}
-	n := int(int16(binary.BigEndian.Uint16(data)))
-	if n == -1 {
-		c.ended = true
-		return off + 2, nil
-	}
-	line := c.line
-	if n != len(c.cols) {
-		return 0, sqlerr.New(codeBadCopyFormat, "row field count is %d, expected %d", n, len(c.cols)).WithDetail("COPY %s, line %d", c.rel.Name, line)
-	}
-	// Find the tuple's end before keeping anything of it.
-	p := 2
-	for j := 0; j < n; j++ {
-		if len(data)-p < 4 {
-			if final {
-				return 0, c.badFormat("unexpected EOF in COPY data")
-			}
-			return -1, nil
-		}
-		l := int64(int32(binary.BigEndian.Uint32(data[p:])))
-		p += 4
-		if l == -1 {
-			continue
-		}
-		if l < 0 || l > copyMaxRecord {
-			return 0, c.badFormat("invalid field size")
-		}
-		if int64(len(data)-p) < l {
-			if final {
-				return 0, c.badFormat("unexpected EOF in COPY data")
-			}
-			return -1, nil
-		}
-		p += int(l)
-	}
-	c.line++
-	start := len(c.fieldArena)
-	q := 2
-	for j := 0; j < n; j++ {
-		l := int(int32(binary.BigEndian.Uint32(data[q:])))
-		q += 4
-		if l == -1 {
-			c.fieldArena = append(c.fieldArena, nil)
-			continue
-		}
-		c.fieldArena = append(c.fieldArena, c.field(data[q:q+l]))
-		q += l
-	}
-	return off + p, c.addRow(line, c.fieldArena[start:len(c.fieldArena):len(c.fieldArena)])
 }
 
 // flush inserts the batch into the COPY's transaction: in chunks of the
@@ -611,9 +261,7 @@ func (c *copyIn) flush(ctx context.Context) error {
 	}
 	clear(c.rows)
 	c.rows = c.rows[:0]
-	clear(c.fieldArena)
-	c.fieldArena = c.fieldArena[:0]
-	c.arena = nil // values of the last batch may still point into it
+	c.rd.ResetArena()
 	return nil
 }
 

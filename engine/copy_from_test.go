@@ -262,3 +262,60 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	r.reads.Add(1)
 	return n, nil
 }
+
+// FORCE_NULL and FORCE_NOT_NULL (CSV) as PostgreSQL reads them: a quoted
+// value equal to the NULL string is NULL in a FORCE_NULL column, an
+// unquoted one is not NULL in a FORCE_NOT_NULL column; the options need
+// CSV, COPY FROM and columns of the COPY.
+func TestCopyForceNull(t *testing.T) {
+	srv := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, srv.URL("streamsql", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE TABLE f (id int PRIMARY KEY, a text, b text, c text)"); err != nil {
+		t.Fatal(err)
+	}
+	data := "1,\"\",\"\",\n2,,,\n3,\"x\",y,\"\"\n"
+	tag, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(data),
+		"COPY f FROM STDIN (FORMAT csv, FORCE_NULL (b), FORCE_NOT_NULL (c))")
+	if err != nil || tag.String() != "COPY 3" {
+		t.Fatalf("COPY: %v %v", tag, err)
+	}
+	rows, err := conn.Query(ctx, "SELECT id, coalesce(a, 'NULL'), coalesce(b, 'NULL'), coalesce(c, 'NULL') FROM f ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var id int
+		var a, b, c string
+		if err := rows.Scan(&id, &a, &b, &c); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d [%s] [%s] [%s]", id, a, b, c))
+	}
+	rows.Close()
+	if want := "1 [] [NULL] []|2 [NULL] [NULL] []|3 [x] [y] []"; strings.Join(got, "|") != want {
+		t.Fatalf("rows %q, want %q", strings.Join(got, "|"), want)
+	}
+	for _, tc := range []struct{ sql, code, msg string }{
+		{"COPY f FROM STDIN (FORCE_NULL (b))", "0A000", "COPY force null available only in CSV mode"},
+		{"COPY f FROM STDIN (FORMAT csv, FORCE_NOT_NULL (zz))", "42P10", `FORCE_NOT_NULL column "zz" not referenced by COPY`},
+		{"COPY f (id, a) FROM STDIN (FORMAT csv, FORCE_NULL (b))", "42P10", `FORCE_NULL column "b" not referenced by COPY`},
+		{"COPY f TO STDOUT (FORMAT csv, FORCE_NULL (b))", "0A000", "COPY force null only available using COPY FROM"},
+	} {
+		var err error
+		if strings.Contains(tc.sql, "TO STDOUT") {
+			_, err = conn.PgConn().CopyTo(ctx, io.Discard, tc.sql)
+		} else {
+			_, err = conn.PgConn().CopyFrom(ctx, strings.NewReader("9,a,b,c\n"), tc.sql)
+		}
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != tc.code || pe.Message != tc.msg {
+			t.Errorf("%s: %v, want %s %s", tc.sql, err, tc.code, tc.msg)
+		}
+	}
+}

@@ -389,7 +389,7 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if err := s.dropData(x, dropped); err != nil {
+			if err := s.e.dropData(x.txn, dropped); err != nil {
 				return "", err
 			}
 		}
@@ -426,7 +426,7 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := s.dropData(x, dropped); err != nil {
+		if err := s.e.dropData(x.txn, dropped); err != nil {
 			return "", err
 		}
 	}
@@ -434,19 +434,19 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 }
 
 // dropData deletes the rows of dropped relations.
-func (s *Session) dropData(x *execution, dropped []*catalog.Relation) error {
+func (e *Engine) dropData(txn *storage.Txn, dropped []*catalog.Relation) error {
 	for _, r := range dropped {
 		if r.Kind.HasRows() {
 			lo, hi := storage.TableSpan(r.OID)
-			if err := x.txn.DeleteRange(lo, hi); err != nil {
+			if err := txn.DeleteRange(lo, hi); err != nil {
 				return err
 			}
 		}
 	}
-	if err := dropIndexData(x.txn, dropped); err != nil {
+	if err := dropIndexData(txn, dropped); err != nil {
 		return err
 	}
-	return s.e.dropStreaming(dropped)
+	return e.dropStreaming(dropped)
 }
 
 func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTableStmt) (string, error) {
@@ -485,18 +485,15 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 			if pk {
 				return "", sqlerr.New(sqlerr.FeatureNotSupported, "adding a primary key column is not supported")
 			}
-			if r.ColumnIndex(col.Name) >= 0 {
-				if c.MissingOk {
-					continue
-				}
-				return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q of relation %q already exists", col.Name, r.Name)
+			if r.ColumnIndex(col.Name) >= 0 && c.MissingOk {
+				continue
 			}
 			if col.Default != "" {
 				if err := checkDefault(p, col); err != nil {
 					return "", err
 				}
 			}
-			nr, err := s.e.cat.AddColumn(r.OID, col)
+			nr, err := s.e.addColumn(r, col)
 			if err != nil {
 				return "", err
 			}
@@ -514,23 +511,8 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 			if r.ColumnIndex(c.Name) < 0 && c.MissingOk {
 				continue
 			}
-			if err := s.dropColumnReferences(r, c.Name, c.Behavior == pg.DropBehavior_DROP_CASCADE); err != nil {
-				return "", err
-			}
-			nr, dropped, err := s.e.cat.DropColumn(r.OID, c.Name, c.Behavior == pg.DropBehavior_DROP_CASCADE)
+			nr, err := s.e.dropColumn(x.txn, r, c.Name, c.Behavior == pg.DropBehavior_DROP_CASCADE)
 			if err != nil {
-				return "", err
-			}
-			if err := s.dropData(x, dropped); err != nil {
-				return "", err
-			}
-			if len(r.PrimaryKey) != len(nr.PrimaryKey) {
-				// The key column went away: re-key the rows by a hidden row id.
-				if err := storage.Rekey(x.txn, r.Table(), nr.Table()); err != nil {
-					return "", err
-				}
-			}
-			if err := s.afterDropColumn(x, r, nr); err != nil {
 				return "", err
 			}
 			r = nr
@@ -565,6 +547,55 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 	return "ALTER TABLE", nil
 }
 
+// The column changes of ALTER TABLE, shared by the statement and by the
+// upstream DDL that tables fed by change streams apply
+// (auto.schema.change, table_schema_change.go). Each changes the catalog
+// (its own commit) and puts what it does to stored rows into txn.
+
+// addColumn is ALTER TABLE r ADD COLUMN col: rows stored before read NULL
+// for it (the statement then fills in a default, fillColumn).
+func (e *Engine) addColumn(r *catalog.Relation, col catalog.Column) (*catalog.Relation, error) {
+	if r.ColumnIndex(col.Name) >= 0 {
+		return nil, sqlerr.New(sqlerr.DuplicateColumn, "column %q of relation %q already exists", col.Name, r.Name)
+	}
+	return e.cat.AddColumn(r.OID, col)
+}
+
+// dropColumn is ALTER TABLE r DROP COLUMN name [CASCADE]: foreign keys and
+// relations that use the column block it (2BP01) unless cascade; the
+// indexes on it go, and a table that loses its primary key is re-keyed by
+// a hidden row id.
+func (e *Engine) dropColumn(txn *storage.Txn, r *catalog.Relation, name string, cascade bool) (*catalog.Relation, error) {
+	if err := e.dropColumnReferences(r, name, cascade); err != nil {
+		return nil, err
+	}
+	nr, dropped, err := e.cat.DropColumn(r.OID, name, cascade)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.dropData(txn, dropped); err != nil {
+		return nil, err
+	}
+	if len(r.PrimaryKey) != len(nr.PrimaryKey) {
+		// The key column went away: re-key the rows by a hidden row id.
+		if err := storage.Rekey(txn, r.Table(), nr.Table()); err != nil {
+			return nil, err
+		}
+	}
+	if err := afterDropColumn(txn, r, nr); err != nil {
+		return nil, err
+	}
+	return nr, nil
+}
+
+// renameColumn is ALTER TABLE r RENAME COLUMN oldName TO newName.
+func (e *Engine) renameColumn(r *catalog.Relation, oldName, newName string) error {
+	if _, err := e.cat.RenameColumn(r.OID, oldName, newName); err != nil {
+		return err
+	}
+	return e.renameInChecks(r.OID, oldName, newName)
+}
+
 // fillColumn writes a new column's default into existing rows.
 func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.Relation, col catalog.Column) error {
 	if col.Default == "" {
@@ -576,8 +607,31 @@ func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.
 	}
 	inner := *p
 	inner.SQL, inner.Offset = stmts[0].SQL, 0
+	return fillRows(x.txn, nr, func() (types.Datum, error) {
+		q, err := inner.PlanSelect(stmts[0].AST.GetSelectStmt())
+		if err != nil {
+			return nil, err
+		}
+		bs, err := batch.Collect(s.execCtx(context.Background(), nil), q.Op)
+		if err != nil {
+			return nil, err
+		}
+		v := types.GetDatum(bs[0].Cols[0], 0, col.Type)
+		for _, b := range bs {
+			b.Release()
+		}
+		if col.NotNull && v == nil {
+			return nil, sqlerr.New(sqlerr.NotNullViolation, "column %q of relation %q contains null values", col.Name, nr.Name)
+		}
+		return v, nil
+	})
+}
+
+// fillRows writes value() (called once per row) into the last column of
+// every row of nr, a table whose last column was just added.
+func fillRows(txn *storage.Txn, nr *catalog.Relation, value func() (types.Datum, error)) error {
 	tbl := nr.Table()
-	it, err := tbl.Scan(x.txn, storage.KeySpan{})
+	it, err := tbl.Scan(txn, storage.KeySpan{})
 	if err != nil {
 		return err
 	}
@@ -589,23 +643,12 @@ func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.
 	}
 	it.Close()
 	for i, row := range rows {
-		q, err := inner.PlanSelect(stmts[0].AST.GetSelectStmt())
+		v, err := value()
 		if err != nil {
 			return err
-		}
-		bs, err := batch.Collect(s.execCtx(context.Background(), nil), q.Op)
-		if err != nil {
-			return err
-		}
-		v := types.GetDatum(bs[0].Cols[0], 0, col.Type)
-		for _, b := range bs {
-			b.Release()
 		}
 		row[len(row)-1] = v
-		if col.NotNull && v == nil {
-			return sqlerr.New(sqlerr.NotNullViolation, "column %q of relation %q contains null values", col.Name, nr.Name)
-		}
-		if err := tbl.PutKey(x.txn, keys[i], row); err != nil {
+		if err := tbl.PutKey(txn, keys[i], row); err != nil {
 			return err
 		}
 	}
@@ -619,10 +662,7 @@ func (s *Session) rename(p *planner.Planner, rs *pg.RenameStmt) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		if _, err = s.e.cat.RenameColumn(r.OID, rs.Subname, rs.Newname); err == nil {
-			err = s.renameInChecks(r.OID, rs.Subname, rs.Newname)
-		}
-		return "ALTER TABLE", err
+		return "ALTER TABLE", s.e.renameColumn(r, rs.Subname, rs.Newname)
 	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_MATVIEW:
 		r, err := s.resolve(p, rs.Relation)
 		if err != nil {
@@ -701,7 +741,7 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 		return s.planUtility(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST)
 	case *parser.CreateTableExt:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.createTableExt(s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateStmt(), e)
+			tag, err := s.createTableExt(ctx, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateStmt(), e)
 			if err != nil {
 				return nil, err
 			}

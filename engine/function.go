@@ -226,7 +226,7 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 		if err != nil {
 			return "", err
 		}
-		if err := s.dropData(x, dropped); err != nil {
+		if err := s.e.dropData(x.txn, dropped); err != nil {
 			return "", err
 		}
 	}

@@ -293,10 +293,10 @@ func (s *Session) alterUnique(x *execution, r *catalog.Relation, c *pg.AlterTabl
 // indexes that went with the column are deleted, and when the primary key
 // went too (the rows were re-keyed by row id) the others are rebuilt, since
 // their entries point at rows by primary key.
-func (s *Session) afterDropColumn(x *execution, old, nr *catalog.Relation) error {
+func afterDropColumn(txn *storage.Txn, old, nr *catalog.Relation) error {
 	for _, ix := range old.Indexes {
 		if _, kept := nr.FindIndex(ix.Name); !kept {
-			if err := storage.DropIndex(x.txn, ix.OID); err != nil {
+			if err := storage.DropIndex(txn, ix.OID); err != nil {
 				return err
 			}
 		}
@@ -305,10 +305,10 @@ func (s *Session) afterDropColumn(x *execution, old, nr *catalog.Relation) error
 		return nil
 	}
 	for _, ix := range nr.Indexes {
-		if err := storage.DropIndex(x.txn, ix.OID); err != nil {
+		if err := storage.DropIndex(txn, ix.OID); err != nil {
 			return err
 		}
-		if err := storage.BuildIndex(x.txn, nr.Table(), ix.Storage()); err != nil {
+		if err := storage.BuildIndex(txn, nr.Table(), ix.Storage()); err != nil {
 			return err
 		}
 	}

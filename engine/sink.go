@@ -112,6 +112,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 		r.DependsOn = append(r.DependsOn, oid)
 	}
 	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
+	r.ColumnDeps = s.e.columnDeps(r.DependsOn, sel)
 	if err := s.e.allocState(r, plan.Root); err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
 	"sort"
 	"strconv"
@@ -188,6 +189,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		r.DependsOn = append(r.DependsOn, oid)
 	}
 	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
+	r.ColumnDeps = s.e.columnDeps(r.DependsOn, sel)
 	if err := s.e.allocState(r, plan.Root); err != nil {
 		return "", err
 	}
@@ -224,6 +226,9 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 			}
 		case catalog.KindTable:
 			e.stopIngest(r.OID)
+			if r.Options["connector"] != "" {
+				e.releaseUpstream(r)
+			}
 			b := e.db.Pebble().NewBatch()
 			lo, hi := storage.LogSpan(r.OID, 0, ^uint64(0))
 			err := b.DeleteRange(lo, hi, nil)
@@ -310,7 +315,7 @@ func (s *Session) implicitFlush() bool {
 
 // createTableExt is CREATE TABLE with streaming clauses: WATERMARK FOR
 // and APPEND ONLY.
-func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *parser.CreateTableExt) (string, error) {
+func (s *Session) createTableExt(ctx context.Context, p *planner.Planner, cs *pg.CreateStmt, ext *parser.CreateTableExt) (string, error) {
 	if ext.Format != "" && len(ext.Options) == 0 {
 		return "", sqlerr.New(sqlerr.InvalidParameterValue, "FORMAT ... ENCODE on a table needs WITH (connector = '...')")
 	}
@@ -349,20 +354,33 @@ func (s *Session) createTableExt(p *planner.Planner, cs *pg.CreateStmt, ext *par
 			nr.EncodeOptions[strings.ToLower(o.Key)] = o.Value
 		}
 		nr.Parallelism = s.streamingParallelism()
-		if _, err := s.e.sourceSpec(nr); err != nil {
+		spec, err := s.e.sourceSpec(nr)
+		if err != nil {
 			s.e.cat.DropRelation(r.OID, false)
 			return "", err
+		}
+		// A connector with objects upstream checks it now: a table that
+		// cannot follow its upstream is not created.
+		if up, ok := spec.(upstreamSource); ok {
+			cctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
+			err := up.CheckUpstream(cctx)
+			cancel()
+			if err != nil {
+				s.e.cat.DropRelation(r.OID, false)
+				return "", err
+			}
 		}
 	}
 	updated, err := s.e.cat.UpdateRelation(nr)
-	if err != nil {
-		return "", err
+	if err == nil && len(ext.Options) > 0 {
+		err = s.e.startIngest(updated)
 	}
-	if len(ext.Options) > 0 {
-		if err := s.e.startIngest(updated); err != nil {
-			s.e.cat.DropRelation(r.OID, false)
-			return "", err
+	if err != nil {
+		s.e.cat.DropRelation(r.OID, false)
+		if len(ext.Options) > 0 {
+			s.e.releaseUpstream(nr)
 		}
+		return "", err
 	}
 	return tag, nil
 }
@@ -415,7 +433,29 @@ func (e *Engine) sourceConfig(r *catalog.Relation) (*connector.SourceConfig, *co
 		}
 		return nil, nil, err
 	}
-	opts, err := c.Validate(r.Options)
+	// auto.schema.change belongs to the table's FORMAT (the envelope
+	// carries the DDL), not to the connector.
+	connOpts, encOpts := r.Options, r.EncodeOptions
+	if v, ok := r.Options[autoSchemaChange]; ok {
+		if r.Kind != catalog.KindTable {
+			return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "option %q applies to tables only", autoSchemaChange).
+				WithHint("Use CREATE TABLE ... FORMAT DEBEZIUM | CANAL | MAXWELL ENCODE JSON to follow upstream schema changes.")
+		}
+		switch strings.ToUpper(r.Format) {
+		case "DEBEZIUM", "CANAL", "MAXWELL":
+		default:
+			return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "option %q needs FORMAT DEBEZIUM, CANAL or MAXWELL", autoSchemaChange).
+				WithHint("Only these envelopes carry the upstream DDL.")
+		}
+		connOpts = maps.Clone(r.Options)
+		delete(connOpts, autoSchemaChange)
+		encOpts = maps.Clone(r.EncodeOptions)
+		if encOpts == nil {
+			encOpts = map[string]string{}
+		}
+		encOpts[autoSchemaChange] = v
+	}
+	opts, err := c.Validate(connOpts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -427,7 +467,7 @@ func (e *Engine) sourceConfig(r *catalog.Relation) (*connector.SourceConfig, *co
 		return nil, nil, err
 	}
 	cfg := &connector.SourceConfig{Relation: r.Name, RelationID: r.OID, Options: opts, Format: r.Format, Encode: r.Encode,
-		EncodeOptions: r.EncodeOptions, Parallelism: max(r.Parallelism, 1)}
+		EncodeOptions: encOpts, Parallelism: max(r.Parallelism, 1)}
 	phys := map[int]int{}
 	for i, col := range r.Columns {
 		if !col.Dropped {

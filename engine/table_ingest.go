@@ -34,6 +34,36 @@ const (
 	ingestRetry    = time.Second
 )
 
+// upstreamSource is a table connector with objects of its own upstream
+// (postgres-cdc: a replication slot and a publication). CREATE TABLE
+// checks the upstream and makes them (CheckUpstream); DROP TABLE drops
+// what the connector made (ReleaseUpstream).
+type upstreamSource interface {
+	CheckUpstream(ctx context.Context) error
+	ReleaseUpstream(ctx context.Context) error
+}
+
+// upstreamTimeout bounds CheckUpstream and ReleaseUpstream.
+const upstreamTimeout = 15 * time.Second
+
+// releaseUpstream drops the upstream objects of table r's connector. The
+// table is gone already: a failure is logged, not returned.
+func (e *Engine) releaseUpstream(r *catalog.Relation) {
+	spec, err := e.sourceSpec(r)
+	if err != nil {
+		return
+	}
+	up, ok := spec.(upstreamSource)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), upstreamTimeout)
+	defer cancel()
+	if err := up.ReleaseUpstream(ctx); err != nil {
+		e.log.Warn("cannot drop the upstream objects of a dropped table; drop them by hand", "table", r.Name, "err", err)
+	}
+}
+
 // ingest is a running ingest loop.
 type ingest struct {
 	table  uint32
@@ -100,7 +130,12 @@ func (e *Engine) jobs() []stream.JobInfo {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, in := range e.ingests {
-		out = append(out, stream.JobInfo{ID: in.table, Name: in.name, Status: in.status,
+		status := in.status
+		if msg := in.stats.SourceError(); msg != "" {
+			// The connector reconnects to its upstream on its own.
+			status = "retrying: " + msg
+		}
+		out = append(out, stream.JobInfo{ID: in.table, Name: in.name, Status: status,
 			RowsIn: in.stats.RowsIn.Load(), Rejects: in.stats.Rejects.Load(), Lags: in.stats.Lags()})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
@@ -328,6 +363,54 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 			case stream.MsgRejects:
 				stats.Rejects.Add(int64(len(m.Rejects)))
 				pending = append(pending, m.Rejects...)
+			case stream.MsgSchemaChange:
+				// An upstream DDL event (auto.schema.change): what came
+				// before it commits in the old shape, then the table
+				// changes and the loop starts over in the new one
+				// (table_schema_change.go).
+				if cur, ok := e.cat.ByOID(r.OID); ok && cur != r {
+					return errTableChanged
+				}
+				if truncates(m.SchemaChanges) {
+					// An upstream TRUNCATE empties the table in order with
+					// the changes around it, in the same transaction.
+					if txn == nil {
+						txn = e.db.Begin()
+					}
+					if err := r.IndexedTable().Truncate(txn); err != nil {
+						return fmt.Errorf("table %s: truncate: %w", r.Name, err)
+					}
+					continue
+				}
+				commit := func(pos []byte) error {
+					if txn == nil {
+						txn = e.db.Begin()
+					}
+					if err := txn.Set(ingestPosKey(r.OID), pos); err != nil {
+						return err
+					}
+					if err := rejects.Append(pending, txn.Set, txn.DeleteRange); err != nil {
+						return err
+					}
+					pending = pending[:0]
+					err := txn.Commit()
+					txn = nil
+					if err != nil {
+						return fmt.Errorf("table %s: commit: %w", r.Name, err)
+					}
+					return nil
+				}
+				if err := commit(m.Pos); err != nil {
+					return err
+				}
+				txn = e.db.Begin()
+				refused := e.applySchemaChanges(txn, r, m.SchemaChanges)
+				stats.Rejects.Add(int64(len(refused)))
+				pending = append(pending, refused...)
+				if err := commit(m.PosAfter); err != nil {
+					return err
+				}
+				return errTableChanged
 			case stream.MsgBarrier:
 				// An ALTER TABLE since the loop started: drop what was
 				// decoded over the old definition and go on over the new
@@ -357,6 +440,16 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 			}
 		}
 	}
+}
+
+// truncates reports whether changes are upstream TRUNCATEs only.
+func truncates(changes []stream.SchemaChange) bool {
+	for _, c := range changes {
+		if c.Kind != stream.TruncateTable {
+			return false
+		}
+	}
+	return len(changes) > 0
 }
 
 // setIngestStatus records table's ingest status.

@@ -20,6 +20,13 @@ type Batch struct {
 	Rejects []Reject
 	// SchemaChanges are the column changes of DDL events since the last Reset.
 	SchemaChanges []SchemaChange
+	// Stopped says that a decoder with auto.schema.change stopped at a DDL
+	// event to apply: it decoded only the first Consumed messages. When the
+	// DDL event was the first message, Consumed is 1 and SchemaChanges hold
+	// its changes; otherwise the event is not consumed (it comes first in
+	// the next call) and the rows are those of the messages before it.
+	Stopped  bool
+	Consumed int
 }
 
 // NewBatch returns an empty batch for schema.
@@ -62,6 +69,7 @@ func (b *Batch) Reset() {
 	}
 	b.Rejects = b.Rejects[:0]
 	b.SchemaChanges = b.SchemaChanges[:0]
+	b.Stopped, b.Consumed = false, 0
 }
 
 // Release drops the batch's buffers; the batch is unusable afterwards.

@@ -1,6 +1,8 @@
 package format
 
 import (
+	"strings"
+
 	"streamsql/sql/sqlerr"
 )
 
@@ -85,9 +87,61 @@ func (d *jsonDecoder) schemaChanges(m *Message, out *Batch, ddl, database string
 	}
 	for _, c := range changes {
 		c.Partition, c.Offset = m.Partition, m.Offset
+		if d.autoSchema {
+			switch d.reflects(c) {
+			case changeReflected:
+				continue
+			case changeUnsupported:
+				out.reject(m, sqlerr.New(sqlerr.FeatureNotSupported, "upstream schema change not applied: %s: changing a column's type is not supported", c))
+				continue
+			}
+		}
 		out.SchemaChanges = append(out.SchemaChanges, c)
 	}
 	return nil
+}
+
+// What auto.schema.change does with a change (reflects).
+const (
+	changeApply = iota
+	changeReflected
+	changeUnsupported
+)
+
+// reflects says whether the decoder's schema already has change c (the
+// DDL event is read again after it was applied, or names a column the
+// table does not take), needs it applied, or cannot take it. Column names
+// match as MySQL's do, case-insensitively.
+func (d *jsonDecoder) reflects(c SchemaChange) int {
+	col := func(name string) int {
+		for j, sc := range d.schema.Columns {
+			if sc.Meta == MetaNone && strings.EqualFold(sc.Name, name) {
+				return j
+			}
+		}
+		return -1
+	}
+	switch c.Kind {
+	case AddColumn:
+		if col(c.Column) >= 0 {
+			return changeReflected
+		}
+	case DropColumn:
+		if col(c.Column) < 0 {
+			return changeReflected
+		}
+	case RenameColumn:
+		if col(c.Column) < 0 && col(c.NewName) >= 0 {
+			return changeReflected
+		}
+	case ModifyColumn:
+		j := col(c.Column)
+		if j < 0 || d.schema.Columns[j].Type.Equal(c.Type) {
+			return changeReflected
+		}
+		return changeUnsupported
+	}
+	return changeApply
 }
 
 func errUnknownOp(format, op string) error {

@@ -40,6 +40,11 @@
 // rename, modify column) that the connector applies or rejects; a decoder
 // keeps decoding into the schema it was made for, so after applying a
 // change the connector makes a new decoder and batch for the new schema.
+// With the option auto.schema.change the decoder stops at the first DDL
+// event whose changes its schema does not reflect yet (Batch.Stopped), so
+// that no message after it is decoded into the old shape; changes its
+// schema already reflects (the event read again after they were applied)
+// are skipped, and type changes, which a table cannot take, are rejected.
 //
 // Values take the same text rules as SQL casts: a JSON string stored into a
 // date, timestamp, interval or numeric column goes through the input
@@ -225,6 +230,9 @@ type SchemaChange struct {
 	Column          string
 	NewName         string  // RenameColumn
 	Type            types.T // AddColumn, ModifyColumn
+	// Default is an added column's constant DEFAULT as text, if HasDefault.
+	Default    string
+	HasDefault bool
 	// SQL is the DDL statement as the event carried it.
 	SQL string
 	// Coordinates of the message that carried it.
@@ -288,7 +296,9 @@ var encodeNames = map[string]struct{}{"JSON": {}, "CSV": {}, "BYTES": {}, "AVRO"
 
 // Options valid per encode (on top of none for the format).
 var (
-	jsonOptions  = []string{"timestamptz.handling.mode"}
+	jsonOptions = []string{"timestamptz.handling.mode"}
+	// cdcOptions are those of the envelopes that carry MySQL DDL.
+	cdcOptions   = []string{"timestamptz.handling.mode", "auto.schema.change"}
 	csvOptions   = []string{"delimiter", "quote", "without_header"}
 	avroOptions  = []string{"schema.registry", "schema.registry.username", "schema.registry.password", "message", "key.message"}
 	bytesOptions = []string{}
@@ -298,9 +308,9 @@ var (
 var formats = map[string]map[string][]string{
 	"PLAIN":    {"JSON": jsonOptions, "CSV": csvOptions, "BYTES": bytesOptions, "AVRO": avroOptions},
 	"UPSERT":   {"JSON": jsonOptions, "AVRO": avroOptions},
-	"DEBEZIUM": {"JSON": jsonOptions},
-	"CANAL":    {"JSON": jsonOptions},
-	"MAXWELL":  {"JSON": jsonOptions},
+	"DEBEZIUM": {"JSON": cdcOptions},
+	"CANAL":    {"JSON": cdcOptions},
+	"MAXWELL":  {"JSON": cdcOptions},
 }
 
 func sortedKeys[V any](m map[string]V) []string {

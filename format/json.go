@@ -16,6 +16,8 @@ type jsonDecoder struct {
 	// top-level fields of FORMAT CANAL and MAXWELL events.
 	fields fieldSet
 	ddl    mysqlDDL
+	// autoSchema: auto.schema.change is on (see applySchemaChanges).
+	autoSchema bool
 }
 
 func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
@@ -39,6 +41,9 @@ func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
 		return nil, err
 	}
 	d := &jsonDecoder{rowDecoder: rd, format: spec.Format, pk: schema.PrimaryKey, keyRow: newRow(len(schema.Columns))}
+	if d.autoSchema, err = optBool(spec, "auto.schema.change", false); err != nil {
+		return nil, err
+	}
 	if spec.NeedsPrimaryKey() && len(schema.PrimaryKey) == 0 {
 		e := sqlerr.New(sqlerr.InvalidTableDefinition, "FORMAT %s needs a primary key", spec.Format)
 		if spec.Format == "UPSERT" {
@@ -62,6 +67,7 @@ func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
 	for i := range msgs {
 		m := &msgs[i]
 		d.begin()
+		nChanges, nRejects := len(out.SchemaChanges), len(out.Rejects)
 		var err error
 		switch d.format {
 		case "PLAIN":
@@ -78,6 +84,19 @@ func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
 		if err != nil {
 			out.reject(m, err)
 			continue
+		}
+		if d.autoSchema && len(out.SchemaChanges) > nChanges {
+			// A DDL event to apply: the messages after it need the new
+			// shape. It is consumed alone, as the first message of a call.
+			out.Stopped = true
+			if i > 0 {
+				out.SchemaChanges = out.SchemaChanges[:nChanges]
+				out.Rejects = out.Rejects[:nRejects]
+				out.Consumed = i
+			} else {
+				out.Consumed = 1
+			}
+			return
 		}
 		d.commit(m, out)
 	}

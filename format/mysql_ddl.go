@@ -7,6 +7,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/mysql"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
 	ptypes "github.com/pingcap/tidb/pkg/parser/types"
 
 	// The parser needs a value driver for literals; test_driver is the
@@ -56,7 +57,8 @@ func (m *mysqlDDL) parse(sql, database string) ([]SchemaChange, error) {
 					if err != nil {
 						return nil, fmt.Errorf("column %s: %w", col.Name.Name.O, err)
 					}
-					add(SchemaChange{Kind: AddColumn, Column: col.Name.Name.O, Type: t})
+					def, has := mysqlDefault(col)
+					add(SchemaChange{Kind: AddColumn, Column: col.Name.Name.O, Type: t, Default: def, HasDefault: has})
 				}
 			case ast.AlterTableDropColumn:
 				add(SchemaChange{Kind: DropColumn, Column: spec.OldColumnName.Name.O})
@@ -87,6 +89,32 @@ func (m *mysqlDDL) parse(sql, database string) ([]SchemaChange, error) {
 		}
 	}
 	return out, nil
+}
+
+// mysqlDefault is the DEFAULT of a column definition when it is a
+// constant (a number or a string, possibly negated), as text: what rows
+// stored before the column was added hold upstream. Expressions
+// (CURRENT_TIMESTAMP ...) and DEFAULT NULL give none.
+func mysqlDefault(col *ast.ColumnDef) (string, bool) {
+	for _, o := range col.Options {
+		if o.Tp != ast.ColumnOptionDefaultValue {
+			continue
+		}
+		e, neg := o.Expr, false
+		if u, ok := e.(*ast.UnaryOperationExpr); ok && u.Op == opcode.Minus {
+			e, neg = u.V, true
+		}
+		v, ok := e.(ast.ValueExpr)
+		if !ok || v.GetValue() == nil {
+			return "", false
+		}
+		text := fmt.Sprint(v.GetValue())
+		if neg {
+			text = "-" + text
+		}
+		return text, true
+	}
+	return "", false
 }
 
 // mysqlType maps a MySQL column type to StreamSQL's, as Debezium maps them

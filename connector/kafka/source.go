@@ -220,6 +220,12 @@ type reader struct {
 	err   error           // a partition consumer's fatal error
 	buf   []*sarama.ConsumerMessage
 	fmsgs []format.Message
+	// held are records read but not decoded: those after a DDL event the
+	// decoder stopped at (auto.schema.change). halted: the reader passed
+	// on a DDL event and decodes nothing more, since what follows needs
+	// the changed table; it is opened again over the new definition.
+	held   []*sarama.ConsumerMessage
+	halted bool
 }
 
 // Assign starts consuming the partitions, each from its position or,
@@ -319,9 +325,14 @@ func (r *reader) errors(p int32, pc sarama.PartitionConsumer) {
 // Next waits for records and decodes those at hand, up to
 // max.batch.rows, into one chunk.
 func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
+	if r.halted {
+		<-ctx.Done()
+		return stream.Batch{}, ctx.Err()
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	buf := r.buf[:0]
+	buf := append(r.buf[:0], r.held...)
+	r.held = r.held[:0]
 	for len(buf) == 0 {
 		select {
 		case m := <-r.msgs:
@@ -368,9 +379,23 @@ more:
 		}
 		b.Chunk = stream.NewChunk(cols, sops)
 	}
-	// Upstream DDL is not applied to the relation (yet): each schema
-	// change is kept as a reject, so it is not lost silently.
+	used := buf
+	if r.batch.Stopped {
+		used = buf[:r.batch.Consumed]
+		r.held = append(r.held, buf[r.batch.Consumed:]...)
+		for _, sc := range r.batch.SchemaChanges {
+			b.SchemaChanges = append(b.SchemaChanges, stream.SchemaChange{Kind: sc.Kind.String(), Column: sc.Column, NewName: sc.NewName,
+				Type: sc.Type, Default: sc.Default, HasDefault: sc.HasDefault, SQL: sc.SQL, Split: strconv.Itoa(int(sc.Partition)), Offset: sc.Offset})
+		}
+		r.halted = len(b.SchemaChanges) > 0
+	}
+	// Without auto.schema.change upstream DDL is not applied to the
+	// table: each schema change is kept as a reject, so it is not lost
+	// silently.
 	for _, sc := range r.batch.SchemaChanges {
+		if r.batch.Stopped {
+			break
+		}
 		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(sc.Partition)),
 			Offset: sc.Offset, Raw: []byte(sc.SQL), Error: "0A000: upstream schema change not applied: " + sc.String(), Time: time.Now().UTC()})
 	}
@@ -379,7 +404,7 @@ more:
 			Offset: rj.Offset, Raw: rj.Raw, Error: rejectText(rj.Err), Time: time.Now().UTC()})
 	}
 	r.mu.Lock()
-	for _, m := range buf {
+	for _, m := range used {
 		r.next[m.Partition] = m.Offset + 1
 	}
 	r.mu.Unlock()

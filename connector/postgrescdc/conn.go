@@ -41,9 +41,32 @@ func (s *Spec) connect(ctx context.Context, replication bool) (*pgconn.PgConn, e
 	}
 	c, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres-cdc: connect to %s:%d: %w", s.host, s.port, err)
+		// The server's own refusal (a wrong password, a missing database)
+		// keeps its SQLSTATE; not reaching it is 08001, as libpq says.
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return nil, &sqlerr.Error{Code: pe.Code, Message: fmt.Sprintf("postgres-cdc: connection to server at %s:%d failed: %s", s.host, s.port, pe.Message),
+				Detail: pe.Detail, Hint: pe.Hint, Cause: err}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &sqlerr.Error{Code: sqlerr.SQLClientUnableToEstablishConn,
+			Message: fmt.Sprintf("postgres-cdc: could not connect to server at %s:%d: %v", s.host, s.port, unwrapConnect(err)), Cause: err}
 	}
 	return c, nil
+}
+
+// unwrapConnect is the innermost cause of a failed connect (pgconn wraps
+// it with the whole connection string).
+func unwrapConnect(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }
 
 // transient reports whether err is worth a reconnect: the server went
@@ -63,7 +86,8 @@ func transient(err error) bool {
 	}
 	var se *sqlerr.Error
 	if errors.As(err, &se) {
-		return false
+		// Not reaching the server (08001) is worth another try.
+		return strings.HasPrefix(se.Code, "08")
 	}
 	return true
 }
@@ -101,9 +125,30 @@ type upstreamColumn struct {
 	name, typ string
 }
 
+// created says which upstream objects prepare created.
+type created struct {
+	publication, slot bool
+}
+
+// streamsqlPublication is the comment of the publications the connector
+// creates: DROP TABLE drops only those (release.go).
+const streamsqlPublication = "created by StreamSQL postgres-cdc"
+
 // prepare checks the upstream table, creates the publication and the
 // slot when missing, and returns the table's columns by name.
 func (s *Spec) prepare(ctx context.Context) (map[string]upstreamColumn, error) {
+	cols, _, err := s.prepareCreated(ctx)
+	return cols, err
+}
+
+// prepareCreated is prepare, also saying what it created.
+func (s *Spec) prepareCreated(ctx context.Context) (map[string]upstreamColumn, created, error) {
+	var made created
+	cols, err := s.doPrepare(ctx, &made)
+	return cols, made, err
+}
+
+func (s *Spec) doPrepare(ctx context.Context, made *created) (map[string]upstreamColumn, error) {
 	c, err := s.connect(ctx, false)
 	if err != nil {
 		return nil, err
@@ -132,6 +177,22 @@ func (s *Spec) prepare(ctx context.Context) (map[string]upstreamColumn, error) {
 	for _, r := range rows {
 		cols[r[0]] = upstreamColumn{name: r[0], typ: r[1]}
 	}
+	// The user must be able to read the table (the snapshot) and to
+	// start a WAL sender (the replication stream).
+	rows, err = queryRows(ctx, c, fmt.Sprintf(
+		`SELECT has_table_privilege(%s, 'SELECT'), (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)`,
+		quoteLiteral(s.qualified())))
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 1 && rows[0][0] != "t" {
+		return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for table %s (upstream user %q)", s.table, s.user).
+			WithHint("GRANT SELECT ON %s TO %s", s.qualified(), quoteIdent(s.user))
+	}
+	if len(rows) == 1 && rows[0][1] != "t" {
+		return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser or replication role to start walsender (upstream user %q)", s.user).
+			WithHint("ALTER ROLE %s REPLICATION", quoteIdent(s.user))
+	}
 	for _, col := range s.cols {
 		if _, ok := cols[col.Name]; !ok {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q of table %q does not exist in the upstream table \"%s.%s\"",
@@ -149,11 +210,13 @@ func (s *Spec) prepare(ctx context.Context) (map[string]upstreamColumn, error) {
 				WithHint("Create it (CREATE PUBLICATION %s FOR TABLE %s) or set %s = 'true'.",
 					quoteIdent(s.publication), s.qualified(), optPublicationCreate)
 		}
-		_, err := c.Exec(ctx, fmt.Sprintf("CREATE PUBLICATION %s FOR TABLE %s", quoteIdent(s.publication), s.qualified())).ReadAll()
+		_, err := c.Exec(ctx, fmt.Sprintf("CREATE PUBLICATION %s FOR TABLE %s; COMMENT ON PUBLICATION %s IS %s",
+			quoteIdent(s.publication), s.qualified(), quoteIdent(s.publication), quoteLiteral(streamsqlPublication))).ReadAll()
 		var pe *pgconn.PgError
 		if err != nil && !(errors.As(err, &pe) && pe.Code == "42710") { // created meanwhile
 			return nil, err
 		}
+		made.publication = err == nil
 	}
 	rows, err = queryRows(ctx, c, fmt.Sprintf(
 		"SELECT 1 FROM pg_publication_tables WHERE pubname = %s AND schemaname = %s AND tablename = %s",
@@ -189,5 +252,6 @@ func (s *Spec) prepare(ctx context.Context) (map[string]upstreamColumn, error) {
 	if err != nil && !(errors.As(err, &pe) && pe.Code == "42710") {
 		return nil, fmt.Errorf("postgres-cdc: create replication slot %q: %w", s.slot, err)
 	}
+	made.slot = err == nil
 	return cols, nil
 }

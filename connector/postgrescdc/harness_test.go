@@ -345,8 +345,10 @@ type run struct {
 	// journal are the changes since the last barrier.
 	journal []change
 	rejects []stream.Reject
-	batches int
-	err     error
+	// truncates counts the upstream TRUNCATEs passed on.
+	truncates int
+	batches   int
+	err       error
 }
 
 // start opens spec at the committed position of prev (nil: fresh) and
@@ -400,6 +402,15 @@ func start(t *testing.T, spec *Spec, ep *epochs, st *table, pos []byte, interval
 					m.Chunk.Release()
 				case stream.MsgRejects:
 					r.rejects = append(r.rejects, m.Rejects...)
+				case stream.MsgSchemaChange:
+					// An upstream TRUNCATE: every live row goes, in order.
+					r.truncates++
+					var cs []change
+					for _, row := range r.live.rows {
+						cs = append(cs, change{op: stream.Delete, row: row})
+					}
+					r.live.apply(cs)
+					r.journal = append(r.journal, cs...)
 				case stream.MsgBarrier:
 					if !ep.holding() {
 						// What the epoch commit persists: the changes

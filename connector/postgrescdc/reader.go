@@ -28,6 +28,11 @@ type reader struct {
 	snap *snapshotRead
 	repl *replication
 
+	// truncAt is the position after a TRUNCATE of the upstream table met
+	// but not yet handed on; truncLSN its transaction's commit LSN.
+	truncAt  *position
+	truncLSN uint64
+
 	// The batch being collected.
 	builders []array.Builder
 	ops      []stream.Op
@@ -82,6 +87,7 @@ func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
 		b, err := r.next(ctx)
 		if err == nil {
 			r.backoff = 0
+			r.rt.setRetrying(nil)
 			return b, nil
 		}
 		if ctx.Err() != nil {
@@ -93,6 +99,7 @@ func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
 		}
 		r.backoff = min(max(2*r.backoff, 100*time.Millisecond), 5*time.Second)
 		r.rt.log.Warn("postgres-cdc connection lost, reconnecting", "err", err, "in", r.backoff)
+		r.rt.setRetrying(err)
 		select {
 		case <-ctx.Done():
 			return stream.Batch{}, ctx.Err()
@@ -151,6 +158,7 @@ func (r *reader) reset() {
 	r.ops = r.ops[:0]
 	r.rejects = nil
 	r.cur = r.pos.clone()
+	r.truncAt = nil
 }
 
 // appendRow adds a row (datums in column order) with op to the batch.

@@ -102,6 +102,18 @@ func (r *reader) stream(ctx context.Context) (stream.Batch, error) {
 	stop := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Now()) })
 	defer stop()
 	for {
+		if r.truncAt != nil {
+			// A TRUNCATE of the upstream table: the rows before it, then
+			// the TRUNCATE alone, which empties the table.
+			if len(r.ops) > 0 || len(r.rejects) > 0 {
+				return r.emit(), nil
+			}
+			r.cur, r.truncAt = r.truncAt, nil
+			b := r.emit()
+			b.SchemaChanges = []stream.SchemaChange{{Kind: stream.TruncateTable, SQL: "TRUNCATE " + r.spec.qualified(),
+				Split: splitID, Offset: int64(r.truncLSN)}}
+			return b, nil
+		}
 		if err := r.sendStatus(false); err != nil {
 			return stream.Batch{}, err
 		}
@@ -238,8 +250,11 @@ func (r *reader) decode(data []byte) error {
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
 			if r.change(id) {
-				r.reject(p.txnLSN, "TRUNCATE "+r.spec.qualified(),
-					fmt.Errorf("TRUNCATE of the upstream table is not applied: truncate table %q by hand if its rows must go", r.spec.relation))
+				// The table empties here: the rows before go first, with
+				// the position before the TRUNCATE (stream).
+				r.truncAt = r.cur.clone()
+				r.cur.txnRows--
+				r.truncLSN = p.txnLSN
 			}
 		}
 	}

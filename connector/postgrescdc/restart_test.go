@@ -20,6 +20,7 @@ type cluster struct {
 	bin, dir  string
 	port      int
 	asPostgre bool
+	opts      string // the server's options (pg_ctl -o)
 }
 
 func (c *cluster) run(name string, args ...string) {
@@ -78,8 +79,8 @@ func newCluster(t *testing.T) *cluster {
 	c.port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	c.run("initdb", "-D", filepath.Join(c.dir, "data"), "-A", "trust", "--locale=C", "-E", "UTF8", "-U", "postgres")
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c wal_level=logical -c max_wal_senders=10 -c max_replication_slots=10 -c fsync=off", c.port, c.dir)
-	c.pgctl("-o", opts, "start")
+	c.opts = fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_wal_senders=10 -c max_replication_slots=10 -c fsync=off", c.port, c.dir)
+	c.pgctl("-o", c.opts+" -c wal_level=logical", "start")
 	t.Cleanup(func() {
 		cmd := exec.Command(filepath.Join(c.bin, "pg_ctl"), "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "stop")
 		if c.asPostgre {

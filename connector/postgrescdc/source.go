@@ -29,11 +29,13 @@ type Spec struct {
 	table       string
 	slot        string
 	publication string
-	createPub   bool
-	sslMode     string
-	maxBatch    int
-	cols        []connector.Column
-	ts          []types.T
+	// slotGiven: slot.name was set; the slot is the user's, never dropped.
+	slotGiven bool
+	createPub bool
+	sslMode   string
+	maxBatch  int
+	cols      []connector.Column
+	ts        []types.T
 	// key are the indexes of the primary key columns in cols.
 	key     []int
 	keyType []types.T
@@ -58,6 +60,7 @@ func newSpec(cfg *connector.SourceConfig) (stream.SourceSpec, error) {
 			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "postgres-cdc option %q must not be empty", n)
 		}
 	}
+	s.slotGiven = s.slot != ""
 	if s.slot == "" {
 		s.slot = defaultSlotName(cfg.Relation, cfg.RelationID)
 	}
@@ -118,6 +121,9 @@ func (s *Spec) Open(b *stream.BuildCtx, pos []byte) (stream.Source, error) {
 	if b != nil {
 		env = b.Env
 	}
+	if env != nil {
+		rt.stats = env.Stats
+	}
 	if pos != nil {
 		if _, err := decodePosition(pos); err != nil {
 			return nil, err
@@ -137,6 +143,16 @@ type runtime struct {
 	// confirmed is the LSN of the last epoch commit seen: what the reader
 	// may confirm to PostgreSQL as flushed.
 	confirmed atomic.Uint64
+	// stats, if set, shows a reconnect in progress (SHOW JOBS).
+	stats *stream.Stats
+}
+
+// setRetrying records that the reader is reconnecting after err (nil:
+// it reads again).
+func (r *runtime) setRetrying(err error) {
+	if r.stats != nil {
+		r.stats.SetSourceError(err)
+	}
 }
 
 // splitID names the source's one split.

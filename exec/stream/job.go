@@ -375,6 +375,8 @@ func (f *fragment) run() error {
 			j.env.Stats.Rejects.Add(int64(len(m.Rejects)))
 			f.rejects = append(f.rejects, m.Rejects...)
 			return nil
+		case MsgSchemaChange:
+			return fmt.Errorf("job %s: a source sent a schema change; only tables apply them", j.spec.Name)
 		}
 		// A barrier.
 		if arrived == 0 {

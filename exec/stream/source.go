@@ -16,6 +16,10 @@ const (
 	// MsgRejects carries source messages that could not be decoded; they
 	// are written with the epoch they arrived in.
 	MsgRejects
+	// MsgSchemaChange carries the column changes of an upstream DDL event
+	// to apply to the table a source fills (auto.schema.change); Pos is
+	// the position before the event, PosAfter the one after it.
+	MsgSchemaChange
 )
 
 // Message is what travels on a channel between goroutines of a job: from a
@@ -34,6 +38,9 @@ type Message struct {
 	Stop bool
 	// Rejects (MsgRejects) are messages a source could not decode.
 	Rejects []Reject
+	// SchemaChanges and PosAfter (MsgSchemaChange): see MsgSchemaChange.
+	SchemaChanges []SchemaChange
+	PosAfter      []byte
 	// Start is the first message a fresh downstream view source receives
 	// from its upstream view: its snapshot is the upstream's contents as
 	// committed at Epoch, and its changes follow.

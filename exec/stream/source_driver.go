@@ -53,6 +53,35 @@ type Batch struct {
 	// they are kept (in the job's rejects, written with the epoch) and
 	// counted, not passed on.
 	Rejects []Reject
+	// SchemaChanges are the changes of one upstream DDL event, in a batch
+	// of their own (no chunk): the reader decodes nothing after the event
+	// until it is opened again over the changed relation.
+	SchemaChanges []SchemaChange
+}
+
+// TruncateTable is the SchemaChange kind of an upstream TRUNCATE: the
+// table empties at that point of the stream.
+const TruncateTable = "truncate"
+
+// SchemaChange is one change of an upstream DDL event for the table a
+// source fills: a column change (Canal, Maxwell, Debezium-MySQL) or a
+// TRUNCATE (postgres-cdc).
+type SchemaChange struct {
+	// Kind is "add column", "drop column", "rename column" or
+	// TruncateTable.
+	Kind    string
+	Column  string
+	NewName string  // rename column
+	Type    types.T // add column
+	// Default is an added column's constant DEFAULT as text, if
+	// HasDefault: rows stored before hold it.
+	Default    string
+	HasDefault bool
+	// SQL is the DDL as the event carried it; Split and Offset say where
+	// the event was.
+	SQL    string
+	Split  string
+	Offset int64
 }
 
 // SplitReader reads the splits assigned to one instance of a source. Next
@@ -439,6 +468,23 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 					return ctx.Err()
 				}
 				return it.err
+			}
+			if len(it.b.SchemaChanges) > 0 {
+				// The position before the event goes with it, so that the
+				// table commits everything before the DDL first.
+				before := d.encodePos()
+				if len(it.b.Rejects) > 0 {
+					if err := Send(ctx, out, Message{Kind: MsgRejects, Rejects: it.b.Rejects}); err != nil {
+						return err
+					}
+				}
+				for _, s := range it.pos {
+					d.pos[s.ID] = s.Pos
+				}
+				if err := Send(ctx, out, Message{Kind: MsgSchemaChange, SchemaChanges: it.b.SchemaChanges, Pos: before, PosAfter: d.encodePos()}); err != nil {
+					return err
+				}
+				continue
 			}
 			if rl.rate > 0 && it.b.Chunk != nil && len(it.b.Rejects) == 0 {
 				pending = &it

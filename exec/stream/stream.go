@@ -297,6 +297,27 @@ type Stats struct {
 	// behind the end of the split (a Kafka partition's high watermark
 	// minus the offset the source has reached).
 	lags sync.Map
+	// sourceErr is the error a source is retrying after (reconnecting to
+	// its upstream), nil while it reads.
+	sourceErr atomic.Pointer[string]
+}
+
+// SetSourceError records that a source retries after err; nil clears it.
+func (s *Stats) SetSourceError(err error) {
+	if err == nil {
+		s.sourceErr.Store(nil)
+		return
+	}
+	msg := err.Error()
+	s.sourceErr.Store(&msg)
+}
+
+// SourceError is the error a source is retrying after, "" if none.
+func (s *Stats) SourceError() string {
+	if p := s.sourceErr.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // SetLag records split's lag.

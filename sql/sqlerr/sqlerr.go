@@ -104,6 +104,7 @@ const (
 	AdminShutdown                   = "57P01"
 	ProtocolViolation               = "08P01"
 	ConnectionException             = "08000"
+	SQLClientUnableToEstablishConn  = "08001"
 	ConnectionFailure               = "08006"
 	InternalError                   = "XX000"
 	DataCorrupted                   = "XX001"
