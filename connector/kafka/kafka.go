@@ -2,7 +2,11 @@
 // rows of a source (FORMAT PLAIN) or changes of a table (FORMAT UPSERT,
 // DEBEZIUM, CANAL, MAXWELL), decoded by the format package.
 //
-// The topic's partitions are the source's splits. The source driver
+// The topic's partitions are the source's splits. Each partition has
+// its own watermark and the source's is their minimum (the source driver
+// generates them, exec/stream/source_watermark.go); with
+// watermark.idle.timeout a partition without records for that long stops
+// holding it back. The source driver
 // (exec/stream) spreads them over the source's parallel readers and lists
 // them again every partition.discovery.interval, so partitions added to
 // the topic later are read too (from their start). Each reader consumes
@@ -42,6 +46,7 @@ const (
 	optSSLSkipVerify    = "properties.ssl.endpoint.identification.algorithm"
 	optDiscovery        = "partition.discovery.interval"
 	optMaxBatch         = "max.batch.rows"
+	optIdleTimeout      = "watermark.idle.timeout"
 )
 
 // Connector is kafka's registry entry.
@@ -70,6 +75,8 @@ func Connector() *connector.Connector {
 			{Name: optSSLSkipVerify, Type: connector.Enum, Values: []string{"https", "none"}, Default: "https",
 				Description: "'none' skips the check of the broker's host name"},
 			{Name: optDiscovery, Type: connector.Duration, Default: "10s", Description: "how often new partitions are looked for"},
+			{Name: optIdleTimeout, Type: connector.Duration,
+				Description: "a partition with no record for this long stops holding the watermark back, until its next record"},
 			{Name: optMaxBatch, Type: connector.Int, Min: 1, Max: 1 << 16, Default: "4096", Description: "most records per chunk"},
 		},
 		// The change envelopes (UPSERT, DEBEZIUM, CANAL, MAXWELL) need a

@@ -1,11 +1,13 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,13 +34,15 @@ type Spec struct {
 	startupMillis int64
 	discover      time.Duration
 	maxBatch      int
+	idle          time.Duration
 	parallelism   int
+	watermarks    []stream.SourceWatermark
 	fmt           format.Spec
 	schema        format.Schema
 	ts            []types.T
 }
 
-var _ stream.SourceSpec = (*Spec)(nil)
+var _ stream.SplitWatermarker = (*Spec)(nil)
 
 // includeMeta maps INCLUDE kinds to format's metadata columns.
 var includeMeta = map[string]format.Meta{
@@ -65,6 +69,12 @@ func newSpec(cfg *connector.SourceConfig) (stream.SourceSpec, error) {
 	s.discover, _ = connector.ParseDuration(cfg.Options.Get(optDiscovery))
 	if s.discover <= 0 {
 		s.discover = 10 * time.Second
+	}
+	if cfg.Options.Has(optIdleTimeout) {
+		s.idle, _ = connector.ParseDuration(cfg.Options.Get(optIdleTimeout))
+		if s.idle <= 0 {
+			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q must be a positive duration, got %q", optIdleTimeout, cfg.Options.Get(optIdleTimeout))
+		}
 	}
 	s.maxBatch, _ = strconv.Atoi(strings.TrimSpace(cfg.Options.Get(optMaxBatch)))
 	if _, err := saramaConfig(cfg.Options); err != nil {
@@ -94,6 +104,14 @@ func (s *Spec) Explain() string {
 	return fmt.Sprintf("Kafka topic=%s %s startup=%s", s.topic, s.fmt, s.startup)
 }
 
+// WithSplitWatermarks returns the spec with its watermarks generated per
+// partition.
+func (s *Spec) WithSplitWatermarks(ws []stream.SourceWatermark) stream.SourceSpec {
+	c := *s
+	c.watermarks = ws
+	return &c
+}
+
 // Open returns the source positioned at pos (nil: where
 // scan.startup.mode says).
 func (s *Spec) Open(b *stream.BuildCtx, pos []byte) (stream.Source, error) {
@@ -104,11 +122,16 @@ func (s *Spec) Open(b *stream.BuildCtx, pos []byte) (stream.Source, error) {
 	if rt.stats == nil {
 		rt.stats = &stream.Stats{}
 	}
-	return stream.DriveSource(rt, stream.DriverOptions{Parallelism: s.parallelism, Discover: s.discover,
+	opts := stream.DriverOptions{Parallelism: s.parallelism, Discover: s.discover,
 		OnError: func(err error) {
 			rt.log.Warn("kafka partition discovery failed", "source", s.relation, "topic", s.topic, "err", err)
 		},
-	}, pos)
+		Watermarks: s.watermarks, IdleTimeout: s.idle,
+	}
+	if b != nil && b.Env != nil {
+		opts.ExprCtx = b.Env.Ctx
+	}
+	return stream.DriveSource(rt, opts, pos)
 }
 
 // runtime is an opened source: the metadata client the driver lists
@@ -347,6 +370,12 @@ more:
 			break more
 		}
 	}
+	// Each partition's records stay in order; grouping them makes the
+	// chunk's rows runs of one partition each, which the per-partition
+	// watermarks need.
+	if !groupedByPartition(buf) {
+		slices.SortStableFunc(buf, func(a, b *sarama.ConsumerMessage) int { return cmp.Compare(a.Partition, b.Partition) })
+	}
 	r.buf = buf
 	fm := r.fmsgs[:0]
 	for _, m := range buf {
@@ -358,8 +387,17 @@ more:
 	}
 	r.fmsgs = fm
 	r.batch.Reset()
-	r.dec.DecodeBatch(fm, r.batch)
 	var b stream.Batch
+	for lo := 0; lo < len(fm); {
+		hi := lo + 1
+		for hi < len(fm) && fm[hi].Partition == fm[lo].Partition {
+			hi++
+		}
+		n := r.batch.Len()
+		r.dec.DecodeBatch(fm[lo:hi], r.batch)
+		b.Splits = append(b.Splits, stream.SplitRows{ID: strconv.Itoa(int(fm[lo].Partition)), N: r.batch.Len() - n})
+		lo = hi
+	}
 	if r.batch.Len() > 0 {
 		cols, ops := r.batch.Finish()
 		sops := make([]stream.Op, len(ops))
@@ -388,6 +426,29 @@ more:
 	}
 	r.reportLag()
 	return b, nil
+}
+
+// groupedByPartition tells whether each partition's records in buf are
+// consecutive.
+func groupedByPartition(buf []*sarama.ConsumerMessage) bool {
+	var seen [8]int32
+	k := 0
+	for i, m := range buf {
+		if i > 0 && m.Partition == buf[i-1].Partition {
+			continue
+		}
+		for _, p := range seen[:min(k, len(seen))] {
+			if p == m.Partition {
+				return false
+			}
+		}
+		if k >= len(seen) {
+			return false // many runs: let the sort decide
+		}
+		seen[k] = m.Partition
+		k++
+	}
+	return true
 }
 
 // reportLag records each partition's lag: its high watermark minus the
