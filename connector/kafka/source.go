@@ -3,6 +3,7 @@ package kafka
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -155,7 +156,17 @@ func (r *runtime) newClient() (sarama.Client, error) {
 	}
 	c, err := sarama.NewClient(r.spec.brokers, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kafka source %s: connect to %s: %w", r.spec.relation, strings.Join(r.spec.brokers, ","), err)
+		e := &sqlerr.Error{Code: sqlerr.UnableToConnect, Cause: err,
+			Message: fmt.Sprintf("kafka source %s: could not connect to %s: %v", r.spec.relation, strings.Join(r.spec.brokers, ","), err)}
+		var uae x509.UnknownAuthorityError
+		var hne x509.HostnameError
+		switch {
+		case errors.As(err, &uae):
+			e.Hint = fmt.Sprintf("The broker's certificate is not signed by a CA in %s.", optSSLCA)
+		case errors.As(err, &hne):
+			e.Hint = fmt.Sprintf("The broker's certificate does not name the address connected to; %s = 'none' skips this check.", optSSLSkipVerify)
+		}
+		return nil, e
 	}
 	return c, nil
 }

@@ -105,6 +105,7 @@ const (
 	ProtocolViolation               = "08P01"
 	ConnectionException             = "08000"
 	ConnectionFailure               = "08006"
+	UnableToConnect                 = "08001"
 	InternalError                   = "XX000"
 	DataCorrupted                   = "XX001"
 	IOError                         = "58030"
