@@ -75,6 +75,35 @@ type Report struct {
 	DuckLoadSec float64        `json:"duckdb_load_sec,omitempty"`
 	TotalSec    float64        `json:"total_sec"`
 	Queries     []*QueryReport `json:"queries"`
+	// Kafka is the Kafka mode (kafka.go): a query read from a topic,
+	// next to the same query over the generator in the same run.
+	Kafka *KafkaReport `json:"kafka,omitempty"`
+}
+
+// KafkaReport is the Kafka mode of a run.
+type KafkaReport struct {
+	Query      string      `json:"query"`
+	Events     int64       `json:"events"`
+	Partitions int32       `json:"partitions"`
+	Generator  *KafkaRun   `json:"generator"`
+	Runs       []*KafkaRun `json:"runs"`
+}
+
+// KafkaRun is one streaming run of the Kafka mode: through a topic in one
+// encoding, or (Encode "generator") the in-process generator.
+type KafkaRun struct {
+	Encode   string  `json:"encode"`
+	Messages int64   `json:"messages,omitempty"`
+	Bytes    int64   `json:"bytes,omitempty"`
+	Produce  float64 `json:"produce_sec,omitempty"`
+	// EventsPerCoreSec counts the Nexmark events the bids were drawn from
+	// (as the generator run does), MessagesPerCoreSec the records read.
+	EventsPerSec       float64       `json:"events_per_sec,omitempty"`
+	EventsPerCoreSec   float64       `json:"events_per_cpu_sec,omitempty"`
+	MessagesPerCoreSec float64       `json:"messages_per_cpu_sec,omitempty"`
+	Ratio              float64       `json:"over_generator,omitempty"`
+	Stream             *StreamResult `json:"streamsql,omitempty"`
+	Error              string        `json:"error,omitempty"`
 }
 
 // NewReport starts a report for this machine.
@@ -179,6 +208,9 @@ func (r *Report) Markdown() string {
 		sb.WriteString(strings.Join(errs, "\n"))
 		sb.WriteString("\n")
 	}
+	if k := r.Kafka; k != nil {
+		sb.WriteString(k.Markdown())
+	}
 	for _, q := range r.Queries {
 		if q.Diff != "" {
 			fmt.Fprintf(&sb, "\n%s differs from DuckDB:\n\n```\n%s```\n", q.Query, q.Diff)
@@ -200,4 +232,38 @@ func oneLine(s string) string {
 func PublishedFigures(query string) (Published, bool) {
 	p, ok := published[query]
 	return p, ok
+}
+
+// Markdown renders the Kafka mode's table.
+func (k *KafkaReport) Markdown() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n## Kafka mode: %s through a Kafka source\n\n", k.Query)
+	fmt.Fprintf(&sb, "The bids of %d Nexmark events, produced beforehand (untimed) into %d partitions of an in-process "+
+		"kfake broker in the harness process; the engine runs in a child process. events/s per core counts the "+
+		"%d events the bids were drawn from, as the generator run does; ratio: events per CPU second over the "+
+		"generator run's.\n\n", k.Events, k.Partitions, k.Events)
+	sb.WriteString("| source | records | MB | produce s | events/s | CPU s | events/s per core | records/s per core | ratio to generator |\n")
+	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range append([]*KafkaRun{k.Generator}, k.Runs...) {
+		if r == nil {
+			continue
+		}
+		if r.Error != "" {
+			fmt.Fprintf(&sb, "| %s | error: %s | | | | | | | |\n", r.Encode, oneLine(r.Error))
+			continue
+		}
+		mb, prod, mpc, ratio := "", "", "", ""
+		if r.Bytes > 0 {
+			mb, prod = fmt.Sprintf("%.0f", float64(r.Bytes)/(1<<20)), fmt.Sprintf("%.1f", r.Produce)
+		}
+		if r.MessagesPerCoreSec > 0 {
+			mpc = fmt.Sprintf("%.0f", r.MessagesPerCoreSec)
+		}
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f", r.Ratio)
+		}
+		fmt.Fprintf(&sb, "| %s | %d | %s | %s | %.0f | %.2f | %.0f | %s | %s |\n", r.Encode, r.Messages, mb, prod,
+			r.EventsPerSec, r.Stream.CPUSec, r.EventsPerCoreSec, mpc, ratio)
+	}
+	return sb.String()
 }

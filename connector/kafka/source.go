@@ -511,3 +511,21 @@ func rejectText(err error) string {
 	}
 	return err.Error()
 }
+
+// Offsets reads a Kafka source's position (as a job's progress reports
+// it): the next offset of each partition.
+func Offsets(pos []byte) (map[int32]int64, error) {
+	splits, err := stream.SplitPositions(pos)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int32]int64, len(splits))
+	for _, s := range splits {
+		p, err := strconv.ParseInt(s.ID, 10, 32)
+		if err != nil || len(s.Pos) != 8 {
+			return nil, fmt.Errorf("kafka: not a partition position: %q %x", s.ID, s.Pos)
+		}
+		out[int32(p)] = int64(binary.BigEndian.Uint64(s.Pos))
+	}
+	return out, nil
+}

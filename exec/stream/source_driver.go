@@ -568,3 +568,20 @@ func (r *rateLimit) take(n float64) {
 		r.tokens -= n
 	}
 }
+
+// SplitPositions decodes the position of a driven source with several
+// (or discoverable) splits, as its barriers carry it, into each split's
+// position; tools that watch a job's progress read it through their
+// connector (kafka.Offsets).
+func SplitPositions(pos []byte) ([]Split, error) {
+	d := &driver{pos: map[string][]byte{}}
+	if err := d.decodePos(pos); err != nil {
+		return nil, err
+	}
+	out := make([]Split, 0, len(d.pos))
+	for id, p := range d.pos {
+		out = append(out, Split{ID: id, Pos: p})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
