@@ -31,6 +31,10 @@ func saramaConfig(opts connector.Options) (*sarama.Config, error) {
 	cfg.ClientID = opts.Get(optClientID)
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.Fetch.Default = 4 << 20
+	// Records wait in each partition consumer's channel for the reader:
+	// a deep buffer lets a fetch response go through without a handoff
+	// per record.
+	cfg.ChannelBufferSize = 4096
 	cfg.Consumer.MaxWaitTime = 100 * time.Millisecond
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
 	cfg.Metadata.RefreshFrequency = time.Minute

@@ -230,7 +230,7 @@ func (r *runtime) NewReader(instance int) (stream.SplitReader, error) {
 		return nil, err
 	}
 	rd := &reader{rt: r, instance: instance, client: c, consumer: cons, dec: dec, batch: format.NewBatch(r.spec.schema),
-		msgs: make(chan *sarama.ConsumerMessage, 2*r.spec.maxBatch), stop: make(chan struct{}), next: map[int32]int64{}}
+		msgs: make(chan []*sarama.ConsumerMessage, 16), stop: make(chan struct{}), next: map[int32]int64{}}
 	return rd, nil
 }
 
@@ -243,8 +243,11 @@ type reader struct {
 	dec      format.Decoder
 	batch    *format.Batch
 
-	// msgs merges the partition consumers' records.
-	msgs chan *sarama.ConsumerMessage
+	// msgs merges the partition consumers' records, in runs of one
+	// partition's consecutive records; left is the rest of a run that did
+	// not fit into the last chunk.
+	msgs chan []*sarama.ConsumerMessage
+	left []*sarama.ConsumerMessage
 	stop chan struct{}
 	wg   sync.WaitGroup
 
@@ -320,12 +323,31 @@ func (r *reader) startOffset(p int32) (int64, error) {
 	return off, nil
 }
 
-// forward moves a partition's records into the reader's channel.
+// forwardRun is the most records forward sends at once.
+const forwardRun = 1024
+
+// forward moves a partition's records into the reader's channel, those
+// at hand together: one channel operation per run, not per record.
 func (r *reader) forward(pc sarama.PartitionConsumer) {
 	defer r.wg.Done()
-	for m := range pc.Messages() {
+	in := pc.Messages()
+	for m := range in {
+		run := make([]*sarama.ConsumerMessage, 1, min(r.rt.spec.maxBatch, forwardRun))
+		run[0] = m
+	more:
+		for len(run) < cap(run) {
+			select {
+			case m, ok := <-in:
+				if !ok {
+					break more
+				}
+				run = append(run, m)
+			default:
+				break more
+			}
+		}
 		select {
-		case r.msgs <- m:
+		case r.msgs <- run:
 		case <-r.stop:
 			return
 		}
@@ -353,13 +375,27 @@ func (r *reader) errors(p int32, pc sarama.PartitionConsumer) {
 // Next waits for records and decodes those at hand, up to
 // max.batch.rows, into one chunk.
 func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	buf := r.buf[:0]
+	take := func(run []*sarama.ConsumerMessage) {
+		if room := r.rt.spec.maxBatch - len(buf); len(run) > room {
+			buf, r.left = append(buf, run[:room]...), run[room:]
+		} else {
+			buf = append(buf, run...)
+		}
+	}
+	if left := r.left; len(left) > 0 {
+		r.left = nil
+		take(left)
+	}
+	var tick *time.Ticker
 	for len(buf) == 0 {
+		if tick == nil {
+			tick = time.NewTicker(time.Second)
+			defer tick.Stop()
+		}
 		select {
-		case m := <-r.msgs:
-			buf = append(buf, m)
+		case run := <-r.msgs:
+			take(run)
 		case <-ctx.Done():
 			return stream.Batch{}, ctx.Err()
 		case <-tick.C:
@@ -373,10 +409,10 @@ func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
 		}
 	}
 more:
-	for len(buf) < r.rt.spec.maxBatch {
+	for len(buf) < r.rt.spec.maxBatch && len(r.left) == 0 {
 		select {
-		case m := <-r.msgs:
-			buf = append(buf, m)
+		case run := <-r.msgs:
+			take(run)
 		default:
 			break more
 		}
