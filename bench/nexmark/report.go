@@ -155,53 +155,55 @@ func (r *Report) Markdown() string {
 		"(first %.1f s left out). DuckDB load of the events: %.2f s. Whole run: %.0f s.\n\n",
 		o.Events, o.EventRate, max(o.Splits, 1), o.Sinks, o.LatencyFrac*100, o.LatencySeconds, o.LatencyWarmup,
 		r.DuckLoadSec, r.TotalSec)
-	sb.WriteString("events/s: events over the wall time from CREATE to the last epoch committed. " +
-		"CPU: process user+system seconds over the same span; per core = events / CPU seconds. " +
-		"Memory: the process's peak RSS. Latency: generation to committed (readable), p50/p99. " +
-		"Ratio: StreamSQL wall time / DuckDB time. Published: thousand events/s per core (SPEC.md): " +
-		"Flink 2.x / Flink 1.13 / RisingWave 1.0 / Feldera.\n\n")
-	sb.WriteString("| query | as | events/s | CPU s | events/s per core | peak RSS MB | latency p50 / p99 ms (at events/s) | DuckDB s | ratio | vs DuckDB | published k/core |\n")
-	sb.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|\n")
 	var errs []string
-	for _, q := range r.Queries {
-		as, eps, cpu, epc, rss, lat := "", "", "", "", "", ""
-		if s := q.Stream; s != nil {
-			as = s.Mode
-		}
-		if q.Status == "error" {
-			eps = "not run"
-			errs = append(errs, fmt.Sprintf("- %s: %s", q.Query, oneLine(q.Error)))
-		} else if s := q.Stream; s != nil {
-			eps = fmt.Sprintf("%.0f", q.EventsPerSec)
-			cpu = fmt.Sprintf("%.2f", s.CPUSec)
-			epc = fmt.Sprintf("%.0f", q.EventsPerCoreSec)
-			rss = fmt.Sprintf("%.0f", float64(s.MaxRSS)/(1<<20))
-		}
-		if l := q.Latency; l != nil {
-			if l.Error != "" {
-				lat = "error: " + oneLine(l.Error)
-			} else {
-				lat = fmt.Sprintf("%.0f / %.0f (%d)", l.P50Ms, l.P99Ms, l.Rate)
+	if len(r.Queries) > 0 {
+		sb.WriteString("events/s: events over the wall time from CREATE to the last epoch committed. " +
+			"CPU: process user+system seconds over the same span; per core = events / CPU seconds. " +
+			"Memory: the process's peak RSS. Latency: generation to committed (readable), p50/p99. " +
+			"Ratio: StreamSQL wall time / DuckDB time. Published: thousand events/s per core (SPEC.md): " +
+			"Flink 2.x / Flink 1.13 / RisingWave 1.0 / Feldera.\n\n")
+		sb.WriteString("| query | as | events/s | CPU s | events/s per core | peak RSS MB | latency p50 / p99 ms (at events/s) | DuckDB s | ratio | vs DuckDB | published k/core |\n")
+		sb.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|\n")
+		for _, q := range r.Queries {
+			as, eps, cpu, epc, rss, lat := "", "", "", "", "", ""
+			if s := q.Stream; s != nil {
+				as = s.Mode
 			}
-		}
-		duck, ratio := "", ""
-		if d := q.Duck; d != nil {
-			if d.Error != "" {
-				duck = "error"
-				errs = append(errs, fmt.Sprintf("- %s in DuckDB: %s", q.Query, oneLine(d.Error)))
-			} else {
-				duck = fmt.Sprintf("%.3f", d.Sec)
+			if q.Status == "error" {
+				eps = "not run"
+				errs = append(errs, fmt.Sprintf("- %s: %s", q.Query, oneLine(q.Error)))
+			} else if s := q.Stream; s != nil {
+				eps = fmt.Sprintf("%.0f", q.EventsPerSec)
+				cpu = fmt.Sprintf("%.2f", s.CPUSec)
+				epc = fmt.Sprintf("%.0f", q.EventsPerCoreSec)
+				rss = fmt.Sprintf("%.0f", float64(s.MaxRSS)/(1<<20))
 			}
+			if l := q.Latency; l != nil {
+				if l.Error != "" {
+					lat = "error: " + oneLine(l.Error)
+				} else {
+					lat = fmt.Sprintf("%.0f / %.0f (%d)", l.P50Ms, l.P99Ms, l.Rate)
+				}
+			}
+			duck, ratio := "", ""
+			if d := q.Duck; d != nil {
+				if d.Error != "" {
+					duck = "error"
+					errs = append(errs, fmt.Sprintf("- %s in DuckDB: %s", q.Query, oneLine(d.Error)))
+				} else {
+					duck = fmt.Sprintf("%.3f", d.Sec)
+				}
+			}
+			if q.Ratio > 0 {
+				ratio = fmt.Sprintf("%.2f", q.Ratio)
+			}
+			pub := ""
+			if p := q.Published; p != nil {
+				pub = fmt.Sprintf("%.0f / %.0f / %.0f / %.0f", p.Flink2, p.Flink113, p.RisingWave, p.Feldera)
+			}
+			fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				q.Query, as, eps, cpu, epc, rss, lat, duck, ratio, q.Check, pub)
 		}
-		if q.Ratio > 0 {
-			ratio = fmt.Sprintf("%.2f", q.Ratio)
-		}
-		pub := ""
-		if p := q.Published; p != nil {
-			pub = fmt.Sprintf("%.0f / %.0f / %.0f / %.0f", p.Flink2, p.Flink113, p.RisingWave, p.Feldera)
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			q.Query, as, eps, cpu, epc, rss, lat, duck, ratio, q.Check, pub)
 	}
 	if len(errs) > 0 {
 		sb.WriteString("\nErrors:\n\n")

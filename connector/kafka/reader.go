@@ -188,6 +188,7 @@ func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
 	}
 	r.fmsgs = fm
 	r.batch.Reset()
+	r.batch.Reserve(len(fm))
 	var b stream.Batch
 	for lo := 0; lo < len(fm); {
 		hi := lo + 1
