@@ -298,7 +298,7 @@ var (
 var formats = map[string]map[string][]string{
 	"PLAIN":    {"JSON": jsonOptions, "CSV": csvOptions, "BYTES": bytesOptions, "AVRO": avroOptions},
 	"UPSERT":   {"JSON": jsonOptions, "AVRO": avroOptions},
-	"DEBEZIUM": {"JSON": jsonOptions},
+	"DEBEZIUM": {"JSON": jsonOptions, "AVRO": avroOptions},
 	"CANAL":    {"JSON": jsonOptions},
 	"MAXWELL":  {"JSON": jsonOptions},
 }

@@ -116,3 +116,60 @@ func TestKafkaAvro(t *testing.T) {
 	eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 15")
 	eventually(t, conn, "SELECT n, total FROM bank", "2 135")
 }
+
+// accountEnvelope is Debezium's Avro envelope of accounts rows.
+const accountEnvelope = `{"type": "record", "name": "Envelope", "namespace": "bank.public.accounts", "fields": [
+  {"name": "before", "type": ["null", {"type": "record", "name": "Value", "fields": [
+    {"name": "id", "type": "long"}, {"name": "owner", "type": "string"}, {"name": "balance", "type": "double"}]}], "default": null},
+  {"name": "after", "type": ["null", "Value"], "default": null},
+  {"name": "source", "type": {"type": "record", "name": "Source", "fields": [{"name": "connector", "type": "string"}]}},
+  {"name": "op", "type": "string"},
+  {"name": "ts_ms", "type": ["null", "long"], "default": null}]}`
+
+// TestKafkaDebeziumAvroTable feeds a table from Debezium change events in
+// Avro: creates, an update and a delete reach the table in order, the
+// tombstone after the delete is nothing, and a view follows.
+func TestKafkaDebeziumAvroTable(t *testing.T) {
+	c := broker(t, 1)
+	addr := c.ListenAddrs()[0]
+	if err := c.CreateTopic("bank.public.accounts", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	reg := testregistry.New(t)
+	enc := testregistry.NewEncoder(t, reg.Register(t, "bank.public.accounts-value", accountEnvelope), accountEnvelope)
+	p := producer(t, addr, nil)
+	row := func(id int64, owner string, bal float64) map[string]any {
+		return map[string]any{"bank.public.accounts.Value": map[string]any{"id": id, "owner": owner, "balance": bal}}
+	}
+	ev := func(op string, before, after map[string]any) []byte {
+		v := map[string]any{"op": op, "source": map[string]any{"connector": "postgresql"}}
+		if before != nil {
+			v["before"] = before
+		}
+		if after != nil {
+			v["after"] = after
+		}
+		return enc.Encode(t, v)
+	}
+	for _, v := range [][]byte{
+		ev("r", nil, row(1, "ann", 100)),
+		ev("c", nil, row(2, "bob", 50)),
+		ev("c", nil, row(3, "cy", 10)),
+		ev("u", row(1, "ann", 100), row(1, "ann", 120)),
+		ev("d", row(2, "bob", 50), nil),
+		nil, // the tombstone
+	} {
+		sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), v)
+	}
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn,
+		fmt.Sprintf(`CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance double precision)
+			WITH (connector = 'kafka', topic = 'bank.public.accounts', properties.bootstrap.server = '%s')
+			FORMAT DEBEZIUM ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		"CREATE MATERIALIZED VIEW bank AS SELECT count(*) AS n, sum(balance) AS total FROM accounts")
+	eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 10")
+	eventually(t, conn, "SELECT n, total FROM bank", "2 130")
+	sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), ev("u", row(3, "cy", 10), row(3, "cy", 12.5)))
+	eventually(t, conn, "SELECT n, total FROM bank", "2 132.5")
+}

@@ -84,7 +84,7 @@ func Connector() *connector.Connector {
 		// table to apply their changes to; sources take FORMAT PLAIN.
 		Formats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN BYTES", "PLAIN AVRO"},
 		TableFormats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN AVRO", "UPSERT JSON", "UPSERT AVRO",
-			"DEBEZIUM JSON", "CANAL JSON", "MAXWELL JSON"},
+			"DEBEZIUM JSON", "DEBEZIUM AVRO", "CANAL JSON", "MAXWELL JSON"},
 		Source: newSpec,
 	}
 }
