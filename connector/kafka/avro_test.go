@@ -173,3 +173,33 @@ func TestKafkaDebeziumAvroTable(t *testing.T) {
 	sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), ev("u", row(3, "cy", 10), row(3, "cy", 12.5)))
 	eventually(t, conn, "SELECT n, total FROM bank", "2 132.5")
 }
+
+// TestKafkaAvroRegistryDown: while the schema registry is unavailable the
+// source waits for it instead of rejecting records; when it answers again
+// every record is read.
+func TestKafkaAvroRegistryDown(t *testing.T) {
+	c := broker(t, 1)
+	addr := c.ListenAddrs()[0]
+	if err := c.CreateTopic("orders", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	reg := testregistry.New(t)
+	v1 := testregistry.NewEncoder(t, reg.Register(t, "orders-value", orderV1), orderV1)
+	p := producer(t, addr, nil)
+	for i := 0; i < 3; i++ {
+		sendRaw(t, p, "orders", 0, nil, v1.Encode(t, map[string]any{"id": int64(i), "sym": "A", "qty": 1, "ts": time.Unix(0, 0)}))
+	}
+	reg.SetDown(true)
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn,
+		fmt.Sprintf(`CREATE SOURCE orders (id bigint, sym varchar, qty int, ts timestamptz)
+			WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s')
+			FORMAT PLAIN ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		"CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM orders")
+	time.Sleep(1500 * time.Millisecond)
+	exec(t, conn, "FLUSH")
+	eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "0 0")
+	reg.SetDown(false)
+	eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "3 0")
+}

@@ -187,6 +187,9 @@ func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
 		fm = append(fm, x)
 	}
 	r.fmsgs = fm
+	if err := r.prefetch(ctx, fm); err != nil {
+		return stream.Batch{}, err
+	}
 	r.batch.Reset()
 	r.batch.Reserve(len(fm))
 	var b stream.Batch
@@ -230,6 +233,32 @@ func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
 		r.reportLag()
 	}
 	return b, nil
+}
+
+// prefetch has a decoder that looks schemas up remotely (Avro, from the
+// schema registry) fetch those the records name before decoding them. An
+// unreachable registry is waited for, not a reason to reject the records:
+// the reader retries every second until it answers or the job stops.
+func (r *reader) prefetch(ctx context.Context, fm []format.Message) error {
+	pf, ok := r.dec.(format.Prefetcher)
+	if !ok {
+		return nil
+	}
+	for {
+		err := pf.Prefetch(ctx, fm)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.rt.log.Warn("kafka source: schema registry unavailable, retrying", "source", r.rt.spec.relation, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // fetchErrors turns a fetch's errors into the job's error where reading

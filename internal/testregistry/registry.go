@@ -29,6 +29,15 @@ type Registry struct {
 	mu       sync.Mutex
 	schemas  []string
 	subjects map[string][]int
+	down     bool
+}
+
+// SetDown makes the registry answer every request with 503 Service
+// Unavailable (down) or serve again.
+func (r *Registry) SetDown(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
 }
 
 // New starts a registry, closed when the test ends.
@@ -47,6 +56,13 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	fail := func(status, code int, msg string) {
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"error_code":%d,"message":%q}`, code, msg)
+	}
+	r.mu.Lock()
+	down := r.down
+	r.mu.Unlock()
+	if down {
+		fail(http.StatusServiceUnavailable, 50003, "unavailable")
+		return
 	}
 	switch {
 	case req.Method == http.MethodPost && strings.HasPrefix(req.URL.Path, "/subjects/") && strings.HasSuffix(req.URL.Path, "/versions"):
