@@ -158,8 +158,7 @@ func TestKafkaTLS(t *testing.T) {
 	if err == nil {
 		for time.Since(start) < 20*time.Second && !strings.HasPrefix(status, "failed") {
 			time.Sleep(100 * time.Millisecond)
-			status = ""
-			_ = conn.QueryRow(context.Background(), "SELECT status FROM (SHOW JOBS) j WHERE name = 'wrong_sum'").Scan(&status)
+			status = jobColumn(t, conn, "wrong_sum", "Status")
 		}
 	} else {
 		status = err.Error()
