@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/streamsqld
 
-.PHONY: build run test lint bench bench-check bench-micro bench-pgbench fmt clean slt
+.PHONY: build run test lint bench bench-kafka bench-check bench-micro bench-pgbench fmt clean slt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/streamsqld
@@ -30,8 +30,16 @@ NEXMARK_ARGS ?=
 $(NEXMARK_BIN): FORCE
 	cd bench && $(GO) build -tags duckdb_arrow -o ../$(NEXMARK_BIN) ./cmd/nexmark
 
-bench: $(NEXMARK_BIN) bench-pgbench
+bench: $(NEXMARK_BIN) bench-pgbench bench-kafka
 	cd bench && ../$(NEXMARK_BIN) -out results $(NEXMARK_ARGS)
+
+# The Kafka mode alone: the bids produced into an in-process broker as
+# JSON and as Avro, q0 read back through a Kafka source, next to q0 over
+# the generator; the table into bench/results/kafka/latest.{md,json}.
+# KAFKA_ARGS adds options, e.g. KAFKA_ARGS='-kafka-events 1000000'.
+KAFKA_ARGS ?=
+bench-kafka: $(NEXMARK_BIN)
+	cd bench && ../$(NEXMARK_BIN) -queries none -duckdb=false -kafka json,avro -out results/kafka $(KAFKA_ARGS)
 
 # OLTP next to PostgreSQL 15: pgbench with 50 and 200 clients doing a
 # single-row INSERT plus a read of a view, TPS and latency percentiles into

@@ -40,11 +40,13 @@ import (
 // key.message (the full name of the value and key record: messages of
 // another record type are rejected). FORMAT UPSERT ENCODE AVRO reads the
 // primary key from the Avro message key (a record, or a bare value for a
-// one-column key) and deletes on a null value.
+// one-column key) and deletes on a null value. FORMAT DEBEZIUM ENCODE AVRO
+// reads the envelope of Debezium's Avro converter (avro_debezium.go).
 type avroDecoder struct {
 	*rowDecoder
 	reg     *schemaRegistry
 	upsert  bool
+	dbz     *avroDebezium
 	message string
 	keyMsg  string
 	pk      []int
@@ -69,6 +71,9 @@ func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
 		message: spec.Options["message"], keyMsg: spec.Options["key.message"],
 		pk: schema.PrimaryKey, keyRow: newRow(len(schema.Columns)),
 		progs: map[int32]*avroProg{},
+	}
+	if spec.Format == "DEBEZIUM" {
+		d.dbz = &avroDebezium{before: newRow(len(schema.Columns)), after: newRow(len(schema.Columns))}
 	}
 	if d.upsert && len(d.pk) == 0 {
 		return nil, sqlerr.New(sqlerr.InvalidTableDefinition, "FORMAT UPSERT needs a primary key").
@@ -119,7 +124,11 @@ func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) 
 	if err != nil {
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "schema %d is not a valid Avro schema: %v", id, err)
 	}
-	p, err = compileAvro(sch, &d.match)
+	if d.dbz != nil {
+		p, err = compileDebezium(sch, &d.match)
+	} else {
+		p, err = compileAvro(sch, &d.match)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +153,9 @@ func (d *avroDecoder) DecodeBatch(msgs []Message, out *Batch) {
 }
 
 func (d *avroDecoder) decodeMessage(m *Message) error {
+	if d.dbz != nil {
+		return d.decodeDebezium(m)
+	}
 	if m.Value == nil {
 		if !d.upsert {
 			return nil
@@ -188,16 +200,9 @@ func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string, cache *wireC
 		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "not an Avro message in the Confluent wire format (magic byte 0 and a 4-byte schema id)")
 	}
 	id := int32(binary.BigEndian.Uint32(b[1:5]))
-	p := cache.prog
-	if p == nil || cache.id != id {
-		ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
-		var err error
-		p, err = d.program(ctx, id)
-		cancel()
-		if err != nil {
-			return err
-		}
-		cache.prog, cache.id = p, id
+	p, err := d.cached(id, cache)
+	if err != nil {
+		return err
 	}
 	if wantName != "" && p.name != wantName {
 		return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is record %q, not %q", id, p.name, wantName)
@@ -220,6 +225,22 @@ func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string, cache *wireC
 		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "%d bytes after the Avro datum of schema %d", len(rd.buf)-rd.pos, id)
 	}
 	return nil
+}
+
+// cached returns the program of schema id, from cache when the last
+// message of its kind had the same schema.
+func (d *avroDecoder) cached(id int32, cache *wireCache) (*avroProg, error) {
+	if p := cache.prog; p != nil && cache.id == id {
+		return p, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+	p, err := d.program(ctx, id)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	cache.prog, cache.id = p, id
+	return p, nil
 }
 
 func (d *avroDecoder) keyInto(m *Message, r *row) error {
@@ -306,6 +327,23 @@ type avroField struct {
 type avroProg struct {
 	name string // full name of a record schema
 	root *avroNode
+	// Debezium envelopes: the indexes of before, after and op among the
+	// root's fields.
+	before, after, op int
+}
+
+// matchFields sends the fields of record n to the columns of their names
+// (the first field of a name wins).
+func matchFields(n *avroNode, m *fieldMatcher) {
+	seen := map[int]bool{}
+	for i := range n.fields {
+		f := &n.fields[i]
+		j := m.lookup([]byte(f.name))
+		if j >= 0 && !seen[j] {
+			f.col = j
+			seen[j] = true
+		}
+	}
 }
 
 func compileAvro(s avro.Schema, m *fieldMatcher) (*avroProg, error) {
@@ -318,15 +356,7 @@ func compileAvro(s avro.Schema, m *fieldMatcher) (*avroProg, error) {
 	if rec, ok := s.(*avro.RecordSchema); ok {
 		p.name = rec.FullName()
 	}
-	seen := map[int]bool{}
-	for i := range root.fields {
-		f := &root.fields[i]
-		j := m.lookup([]byte(f.name))
-		if j >= 0 && !seen[j] {
-			f.col = j
-			seen[j] = true
-		}
-	}
+	matchFields(root, m)
 	return p, nil
 }
 

@@ -78,6 +78,11 @@ func (b *Batch) Release() {
 	b.ops = nil
 }
 
+// Reserve makes room for n more rows. A caller that decodes one batch of
+// messages in several DecodeBatch calls (a Kafka reader, per partition)
+// reserves for all of them first, so the columns grow once.
+func (b *Batch) Reserve(n int) { b.reserve(n) }
+
 // reserve makes room for n more rows, with as many value bytes per row in
 // text and binary columns as the last chunk had, so that builders do not
 // grow row by row.

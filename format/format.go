@@ -308,7 +308,7 @@ var (
 var formats = map[string]map[string][]string{
 	"PLAIN":    {"JSON": jsonOptions, "CSV": csvOptions, "BYTES": bytesOptions, "AVRO": avroOptions},
 	"UPSERT":   {"JSON": jsonOptions, "AVRO": avroOptions},
-	"DEBEZIUM": {"JSON": cdcOptions},
+	"DEBEZIUM": {"JSON": cdcOptions, "AVRO": avroOptions},
 	"CANAL":    {"JSON": cdcOptions},
 	"MAXWELL":  {"JSON": cdcOptions},
 }

@@ -75,6 +75,35 @@ type Report struct {
 	DuckLoadSec float64        `json:"duckdb_load_sec,omitempty"`
 	TotalSec    float64        `json:"total_sec"`
 	Queries     []*QueryReport `json:"queries"`
+	// Kafka is the Kafka mode (kafka.go): a query read from a topic,
+	// next to the same query over the generator in the same run.
+	Kafka *KafkaReport `json:"kafka,omitempty"`
+}
+
+// KafkaReport is the Kafka mode of a run.
+type KafkaReport struct {
+	Query      string      `json:"query"`
+	Events     int64       `json:"events"`
+	Partitions int32       `json:"partitions"`
+	Generator  *KafkaRun   `json:"generator"`
+	Runs       []*KafkaRun `json:"runs"`
+}
+
+// KafkaRun is one streaming run of the Kafka mode: through a topic in one
+// encoding, or (Encode "generator") the in-process generator.
+type KafkaRun struct {
+	Encode   string  `json:"encode"`
+	Messages int64   `json:"messages,omitempty"`
+	Bytes    int64   `json:"bytes,omitempty"`
+	Produce  float64 `json:"produce_sec,omitempty"`
+	// EventsPerCoreSec counts the Nexmark events the bids were drawn from
+	// (as the generator run does), MessagesPerCoreSec the records read.
+	EventsPerSec       float64       `json:"events_per_sec,omitempty"`
+	EventsPerCoreSec   float64       `json:"events_per_cpu_sec,omitempty"`
+	MessagesPerCoreSec float64       `json:"messages_per_cpu_sec,omitempty"`
+	Ratio              float64       `json:"over_generator,omitempty"`
+	Stream             *StreamResult `json:"streamsql,omitempty"`
+	Error              string        `json:"error,omitempty"`
 }
 
 // NewReport starts a report for this machine.
@@ -126,58 +155,63 @@ func (r *Report) Markdown() string {
 		"(first %.1f s left out). DuckDB load of the events: %.2f s. Whole run: %.0f s.\n\n",
 		o.Events, o.EventRate, max(o.Splits, 1), o.Sinks, o.LatencyFrac*100, o.LatencySeconds, o.LatencyWarmup,
 		r.DuckLoadSec, r.TotalSec)
-	sb.WriteString("events/s: events over the wall time from CREATE to the last epoch committed. " +
-		"CPU: process user+system seconds over the same span; per core = events / CPU seconds. " +
-		"Memory: the process's peak RSS. Latency: generation to committed (readable), p50/p99. " +
-		"Ratio: StreamSQL wall time / DuckDB time. Published: thousand events/s per core (SPEC.md): " +
-		"Flink 2.x / Flink 1.13 / RisingWave 1.0 / Feldera.\n\n")
-	sb.WriteString("| query | as | events/s | CPU s | events/s per core | peak RSS MB | latency p50 / p99 ms (at events/s) | DuckDB s | ratio | vs DuckDB | published k/core |\n")
-	sb.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|\n")
 	var errs []string
-	for _, q := range r.Queries {
-		as, eps, cpu, epc, rss, lat := "", "", "", "", "", ""
-		if s := q.Stream; s != nil {
-			as = s.Mode
-		}
-		if q.Status == "error" {
-			eps = "not run"
-			errs = append(errs, fmt.Sprintf("- %s: %s", q.Query, oneLine(q.Error)))
-		} else if s := q.Stream; s != nil {
-			eps = fmt.Sprintf("%.0f", q.EventsPerSec)
-			cpu = fmt.Sprintf("%.2f", s.CPUSec)
-			epc = fmt.Sprintf("%.0f", q.EventsPerCoreSec)
-			rss = fmt.Sprintf("%.0f", float64(s.MaxRSS)/(1<<20))
-		}
-		if l := q.Latency; l != nil {
-			if l.Error != "" {
-				lat = "error: " + oneLine(l.Error)
-			} else {
-				lat = fmt.Sprintf("%.0f / %.0f (%d)", l.P50Ms, l.P99Ms, l.Rate)
+	if len(r.Queries) > 0 {
+		sb.WriteString("events/s: events over the wall time from CREATE to the last epoch committed. " +
+			"CPU: process user+system seconds over the same span; per core = events / CPU seconds. " +
+			"Memory: the process's peak RSS. Latency: generation to committed (readable), p50/p99. " +
+			"Ratio: StreamSQL wall time / DuckDB time. Published: thousand events/s per core (SPEC.md): " +
+			"Flink 2.x / Flink 1.13 / RisingWave 1.0 / Feldera.\n\n")
+		sb.WriteString("| query | as | events/s | CPU s | events/s per core | peak RSS MB | latency p50 / p99 ms (at events/s) | DuckDB s | ratio | vs DuckDB | published k/core |\n")
+		sb.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|\n")
+		for _, q := range r.Queries {
+			as, eps, cpu, epc, rss, lat := "", "", "", "", "", ""
+			if s := q.Stream; s != nil {
+				as = s.Mode
 			}
-		}
-		duck, ratio := "", ""
-		if d := q.Duck; d != nil {
-			if d.Error != "" {
-				duck = "error"
-				errs = append(errs, fmt.Sprintf("- %s in DuckDB: %s", q.Query, oneLine(d.Error)))
-			} else {
-				duck = fmt.Sprintf("%.3f", d.Sec)
+			if q.Status == "error" {
+				eps = "not run"
+				errs = append(errs, fmt.Sprintf("- %s: %s", q.Query, oneLine(q.Error)))
+			} else if s := q.Stream; s != nil {
+				eps = fmt.Sprintf("%.0f", q.EventsPerSec)
+				cpu = fmt.Sprintf("%.2f", s.CPUSec)
+				epc = fmt.Sprintf("%.0f", q.EventsPerCoreSec)
+				rss = fmt.Sprintf("%.0f", float64(s.MaxRSS)/(1<<20))
 			}
+			if l := q.Latency; l != nil {
+				if l.Error != "" {
+					lat = "error: " + oneLine(l.Error)
+				} else {
+					lat = fmt.Sprintf("%.0f / %.0f (%d)", l.P50Ms, l.P99Ms, l.Rate)
+				}
+			}
+			duck, ratio := "", ""
+			if d := q.Duck; d != nil {
+				if d.Error != "" {
+					duck = "error"
+					errs = append(errs, fmt.Sprintf("- %s in DuckDB: %s", q.Query, oneLine(d.Error)))
+				} else {
+					duck = fmt.Sprintf("%.3f", d.Sec)
+				}
+			}
+			if q.Ratio > 0 {
+				ratio = fmt.Sprintf("%.2f", q.Ratio)
+			}
+			pub := ""
+			if p := q.Published; p != nil {
+				pub = fmt.Sprintf("%.0f / %.0f / %.0f / %.0f", p.Flink2, p.Flink113, p.RisingWave, p.Feldera)
+			}
+			fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				q.Query, as, eps, cpu, epc, rss, lat, duck, ratio, q.Check, pub)
 		}
-		if q.Ratio > 0 {
-			ratio = fmt.Sprintf("%.2f", q.Ratio)
-		}
-		pub := ""
-		if p := q.Published; p != nil {
-			pub = fmt.Sprintf("%.0f / %.0f / %.0f / %.0f", p.Flink2, p.Flink113, p.RisingWave, p.Feldera)
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			q.Query, as, eps, cpu, epc, rss, lat, duck, ratio, q.Check, pub)
 	}
 	if len(errs) > 0 {
 		sb.WriteString("\nErrors:\n\n")
 		sb.WriteString(strings.Join(errs, "\n"))
 		sb.WriteString("\n")
+	}
+	if k := r.Kafka; k != nil {
+		sb.WriteString(k.Markdown())
 	}
 	for _, q := range r.Queries {
 		if q.Diff != "" {
@@ -200,4 +234,38 @@ func oneLine(s string) string {
 func PublishedFigures(query string) (Published, bool) {
 	p, ok := published[query]
 	return p, ok
+}
+
+// Markdown renders the Kafka mode's table.
+func (k *KafkaReport) Markdown() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n## Kafka mode: %s through a Kafka source\n\n", k.Query)
+	fmt.Fprintf(&sb, "The bids of %d Nexmark events, produced beforehand (untimed) into %d partitions of an in-process "+
+		"kfake broker in the harness process; the engine runs in a child process. events/s per core counts the "+
+		"%d events the bids were drawn from, as the generator run does; ratio: events per CPU second over the "+
+		"generator run's.\n\n", k.Events, k.Partitions, k.Events)
+	sb.WriteString("| source | records | MB | produce s | events/s | CPU s | events/s per core | records/s per core | ratio to generator |\n")
+	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range append([]*KafkaRun{k.Generator}, k.Runs...) {
+		if r == nil {
+			continue
+		}
+		if r.Error != "" {
+			fmt.Fprintf(&sb, "| %s | error: %s | | | | | | | |\n", r.Encode, oneLine(r.Error))
+			continue
+		}
+		mb, prod, mpc, ratio := "", "", "", ""
+		if r.Bytes > 0 {
+			mb, prod = fmt.Sprintf("%.0f", float64(r.Bytes)/(1<<20)), fmt.Sprintf("%.1f", r.Produce)
+		}
+		if r.MessagesPerCoreSec > 0 {
+			mpc = fmt.Sprintf("%.0f", r.MessagesPerCoreSec)
+		}
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f", r.Ratio)
+		}
+		fmt.Fprintf(&sb, "| %s | %d | %s | %s | %.0f | %.2f | %.0f | %s | %s |\n", r.Encode, r.Messages, mb, prod,
+			r.EventsPerSec, r.Stream.CPUSec, r.EventsPerCoreSec, mpc, ratio)
+	}
+	return sb.String()
 }

@@ -42,6 +42,9 @@ type StreamOptions struct {
 	Commits func(t time.Time, frontier int64)
 	// Started, when set, receives the wall time just before the CREATE.
 	Started func(t time.Time)
+	// Kafka, when set, makes the bid source read a Kafka topic
+	// (kafka.go) instead of the generator.
+	Kafka *KafkaSource
 }
 
 // StreamResult is what a streaming run measured.
@@ -134,6 +137,9 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 	if err != nil {
 		return nil, err
 	}
+	if o.Kafka != nil {
+		sources = []string{kafkaSourceSQL(o.Kafka)}
+	}
 	for _, st := range append(sources, q.Setup...) {
 		if _, err := conn.Exec(ctx, st); err != nil {
 			res.Error = fmt.Sprintf("%s: %v", firstLine(st), err)
@@ -155,7 +161,11 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 		res.Error = err.Error()
 		return res, nil
 	}
-	if err := waitDone(ctx, s.eng, object, o.Events, o.Commits); err != nil {
+	wait := func() error { return waitDone(ctx, s.eng, object, o.Events, o.Commits) }
+	if o.Kafka != nil {
+		wait = func() error { return waitKafka(ctx, s.eng, object, o.Kafka) }
+	}
+	if err := wait(); err != nil {
 		res.Error = err.Error()
 		return res, nil
 	}

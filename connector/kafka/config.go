@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	scramsasl "github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/xdg-go/scram"
 
 	"streamsql/connector"
@@ -31,6 +34,10 @@ func saramaConfig(opts connector.Options) (*sarama.Config, error) {
 	cfg.ClientID = opts.Get(optClientID)
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.Fetch.Default = 4 << 20
+	// Records wait in each partition consumer's channel for the reader:
+	// a deep buffer lets a fetch response go through without a handoff
+	// per record.
+	cfg.ChannelBufferSize = 4096
 	cfg.Consumer.MaxWaitTime = 100 * time.Millisecond
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
 	cfg.Metadata.RefreshFrequency = time.Minute
@@ -70,6 +77,44 @@ func saramaConfig(opts connector.Options) (*sarama.Config, error) {
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka client configuration: %v", err)
 	}
 	return cfg, nil
+}
+
+// kgoOptions is the configuration of the readers' kgo clients from the
+// validated options: the same transport, SASL and isolation as
+// saramaConfig, direct partition consumption (no group) that fails
+// rather than skip records when an offset is out of range.
+func kgoOptions(opts connector.Options, seeds []string) ([]kgo.Opt, error) {
+	o := []kgo.Opt{
+		kgo.SeedBrokers(seeds...),
+		kgo.ClientID(opts.Get(optClientID)),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxWait(100 * time.Millisecond),
+		kgo.FetchMaxBytes(4 << 20),
+		kgo.FetchMaxPartitionBytes(1 << 20),
+		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
+		kgo.DialTimeout(10 * time.Second),
+		kgo.MetadataMaxAge(time.Minute),
+	}
+	proto := strings.ToLower(opts.Get(optSecurityProtocol))
+	if proto == "sasl_plaintext" || proto == "sasl_ssl" {
+		user, pass := opts.Get(optSASLUser), opts.Get(optSASLPassword)
+		switch strings.ToLower(opts.Get(optSASLMechanism)) {
+		case "plain":
+			o = append(o, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
+		case "scram-sha-256":
+			o = append(o, kgo.SASL(scramsasl.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
+		case "scram-sha-512":
+			o = append(o, kgo.SASL(scramsasl.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
+		}
+	}
+	if proto == "ssl" || proto == "sasl_ssl" {
+		t, err := tlsConfig(opts)
+		if err != nil {
+			return nil, err
+		}
+		o = append(o, kgo.DialTLSConfig(t))
+	}
+	return o, nil
 }
 
 // tlsConfig reads the TLS options.

@@ -6,8 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"streamsql/engine"
+	"streamsql/internal/testregistry"
 	"streamsql/internal/testserver"
 )
 
@@ -58,4 +60,73 @@ func TestDocExample(t *testing.T) {
 	if rejects != 1 {
 		t.Fatalf("%d rejects, want the one record with \"qty\": \"lots\"", rejects)
 	}
+}
+
+// docBlock returns the SQL statements of the block marked <!-- name -->
+// in docs/connectors/kafka.md, with the broker's and the registry's
+// addresses in place of the example ones.
+func docBlock(t *testing.T, name, addr, registry string) []string {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/connectors/kafka.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<!-- " + name + " -->\n```sql\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatalf("docs/connectors/kafka.md lacks the block %q", name)
+	}
+	var out []string
+	for _, stmt := range strings.Split(string(m[1]), ";\n") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			stmt = strings.ReplaceAll(stmt, "localhost:9092", addr)
+			out = append(out, strings.ReplaceAll(stmt, "http://localhost:8081", registry))
+		}
+	}
+	return out
+}
+
+// TestDocWatermarkExample runs the watermark example of
+// docs/connectors/kafka.md as its text describes it: records at
+// 00:00:01, 00:00:05 and 00:00:25 in partition 0 of a two-partition
+// topic, none in partition 1; the window of 00:00:00 closes with 2 rows
+// once partition 1 has been idle for 300 ms.
+func TestDocWatermarkExample(t *testing.T) {
+	c := broker(t, 2)
+	addr := c.ListenAddrs()[0]
+	if err := c.CreateTopic("clicks", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := producer(t, addr, nil)
+	for i, sec := range []int{1, 5, 25} {
+		send(t, p, "clicks", 0, "", tsRecord(i, sec))
+	}
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn, docBlock(t, "run-watermark", addr, "")...)
+	eventually(t, conn, "SELECT to_char(window_start, 'HH24:MI:SS'), n FROM clicks_10s", "00:00:00 2")
+}
+
+// TestDocAvroExample runs the Avro example of docs/connectors/kafka.md
+// against a registry stand-in.
+func TestDocAvroExample(t *testing.T) {
+	c := broker(t, 1)
+	addr := c.ListenAddrs()[0]
+	for _, topic := range []string{"orders", "accounts"} {
+		if err := c.CreateTopic(topic, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := testregistry.New(t)
+	p := producer(t, addr, nil)
+	v2 := testregistry.NewEncoder(t, reg.Register(t, "orders-value", orderV2), orderV2)
+	sendRaw(t, p, "orders", 0, nil, v2.Encode(t, map[string]any{"id": int64(1), "sym": "AAPL", "qty": 5, "ts": time.Unix(0, 0), "venue": "XLON"}))
+	key := testregistry.NewEncoder(t, reg.Register(t, "accounts-key", `"long"`), `"long"`)
+	val := testregistry.NewEncoder(t, reg.Register(t, "accounts-value", accountValue), accountValue)
+	sendRaw(t, p, "accounts", 0, key.Encode(t, int64(7)), val.Encode(t, map[string]any{"id": int64(7), "owner": "ann", "balance": 1.5}))
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn, docBlock(t, "run-avro", addr, reg.URL())...)
+	exec(t, conn, "CREATE MATERIALIZED VIEW doc_orders AS SELECT sym, qty, venue FROM orders")
+	eventually(t, conn, "SELECT sym, qty, venue FROM doc_orders", "AAPL 5 XLON")
+	eventually(t, conn, "SELECT id, owner, balance FROM accounts", "7 ann 1.5")
 }

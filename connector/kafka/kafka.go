@@ -2,12 +2,17 @@
 // rows of a source (FORMAT PLAIN) or changes of a table (FORMAT UPSERT,
 // DEBEZIUM, CANAL, MAXWELL), decoded by the format package.
 //
-// The topic's partitions are the source's splits. The source driver
+// The topic's partitions are the source's splits. Each partition has
+// its own watermark and the source's is their minimum (the source driver
+// generates them, exec/stream/source_watermark.go); with
+// watermark.idle.timeout a partition without records for that long stops
+// holding it back. The source driver
 // (exec/stream) spreads them over the source's parallel readers and lists
 // them again every partition.discovery.interval, so partitions added to
-// the topic later are read too (from their start). Each reader consumes
-// its partitions with sarama's partition consumers: no consumer group and
-// no offsets committed to Kafka. A partition's position is the offset of
+// the topic later are read too (from their start). Each reader fetches
+// its partitions at explicit offsets with franz-go's kgo client (reader.go;
+// metadata and start offsets go through sarama): no consumer group and no
+// offsets committed to Kafka. A partition's position is the offset of
 // its next record, and the positions are part of StreamSQL's epoch commit:
 // after a crash the job resumes every partition at the offset recorded
 // with the last committed epoch, so each record reaches the views exactly
@@ -42,6 +47,7 @@ const (
 	optSSLSkipVerify    = "properties.ssl.endpoint.identification.algorithm"
 	optDiscovery        = "partition.discovery.interval"
 	optMaxBatch         = "max.batch.rows"
+	optIdleTimeout      = "watermark.idle.timeout"
 )
 
 // Connector is kafka's registry entry.
@@ -70,13 +76,15 @@ func Connector() *connector.Connector {
 			{Name: optSSLSkipVerify, Type: connector.Enum, Values: []string{"https", "none"}, Default: "https",
 				Description: "'none' skips the check of the broker's host name"},
 			{Name: optDiscovery, Type: connector.Duration, Default: "10s", Description: "how often new partitions are looked for"},
+			{Name: optIdleTimeout, Type: connector.Duration,
+				Description: "a partition with no record for this long stops holding the watermark back, until its next record"},
 			{Name: optMaxBatch, Type: connector.Int, Min: 1, Max: 1 << 16, Default: "4096", Description: "most records per chunk"},
 		},
 		// The change envelopes (UPSERT, DEBEZIUM, CANAL, MAXWELL) need a
 		// table to apply their changes to; sources take FORMAT PLAIN.
 		Formats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN BYTES", "PLAIN AVRO"},
 		TableFormats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN AVRO", "UPSERT JSON", "UPSERT AVRO",
-			"DEBEZIUM JSON", "CANAL JSON", "MAXWELL JSON"},
+			"DEBEZIUM JSON", "DEBEZIUM AVRO", "CANAL JSON", "MAXWELL JSON"},
 		Source: newSpec,
 	}
 }

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,13 +33,15 @@ type Spec struct {
 	startupMillis int64
 	discover      time.Duration
 	maxBatch      int
+	idle          time.Duration
 	parallelism   int
+	watermarks    []stream.SourceWatermark
 	fmt           format.Spec
 	schema        format.Schema
 	ts            []types.T
 }
 
-var _ stream.SourceSpec = (*Spec)(nil)
+var _ stream.SplitWatermarker = (*Spec)(nil)
 
 // includeMeta maps INCLUDE kinds to format's metadata columns.
 var includeMeta = map[string]format.Meta{
@@ -65,6 +68,12 @@ func newSpec(cfg *connector.SourceConfig) (stream.SourceSpec, error) {
 	s.discover, _ = connector.ParseDuration(cfg.Options.Get(optDiscovery))
 	if s.discover <= 0 {
 		s.discover = 10 * time.Second
+	}
+	if cfg.Options.Has(optIdleTimeout) {
+		s.idle, _ = connector.ParseDuration(cfg.Options.Get(optIdleTimeout))
+		if s.idle <= 0 {
+			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q must be a positive duration, got %q", optIdleTimeout, cfg.Options.Get(optIdleTimeout))
+		}
 	}
 	s.maxBatch, _ = strconv.Atoi(strings.TrimSpace(cfg.Options.Get(optMaxBatch)))
 	if _, err := saramaConfig(cfg.Options); err != nil {
@@ -94,6 +103,14 @@ func (s *Spec) Explain() string {
 	return fmt.Sprintf("Kafka topic=%s %s startup=%s", s.topic, s.fmt, s.startup)
 }
 
+// WithSplitWatermarks returns the spec with its watermarks generated per
+// partition.
+func (s *Spec) WithSplitWatermarks(ws []stream.SourceWatermark) stream.SourceSpec {
+	c := *s
+	c.watermarks = ws
+	return &c
+}
+
 // Open returns the source positioned at pos (nil: where
 // scan.startup.mode says).
 func (s *Spec) Open(b *stream.BuildCtx, pos []byte) (stream.Source, error) {
@@ -104,11 +121,16 @@ func (s *Spec) Open(b *stream.BuildCtx, pos []byte) (stream.Source, error) {
 	if rt.stats == nil {
 		rt.stats = &stream.Stats{}
 	}
-	return stream.DriveSource(rt, stream.DriverOptions{Parallelism: s.parallelism, Discover: s.discover,
+	opts := stream.DriverOptions{Parallelism: s.parallelism, Discover: s.discover,
 		OnError: func(err error) {
 			rt.log.Warn("kafka partition discovery failed", "source", s.relation, "topic", s.topic, "err", err)
 		},
-	}, pos)
+		Watermarks: s.watermarks, IdleTimeout: s.idle,
+	}
+	if b != nil && b.Env != nil {
+		opts.ExprCtx = b.Env.Ctx
+	}
+	return stream.DriveSource(rt, opts, pos)
 }
 
 // runtime is an opened source: the metadata client the driver lists
@@ -132,7 +154,17 @@ func (r *runtime) newClient() (sarama.Client, error) {
 	}
 	c, err := sarama.NewClient(r.spec.brokers, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kafka source %s: connect to %s: %w", r.spec.relation, strings.Join(r.spec.brokers, ","), err)
+		e := &sqlerr.Error{Code: sqlerr.UnableToConnect, Cause: err,
+			Message: fmt.Sprintf("kafka source %s: could not connect to %s: %v", r.spec.relation, strings.Join(r.spec.brokers, ","), err)}
+		var uae x509.UnknownAuthorityError
+		var hne x509.HostnameError
+		switch {
+		case errors.As(err, &uae):
+			e.Hint = fmt.Sprintf("The broker's certificate is not signed by a CA in %s.", optSSLCA)
+		case errors.As(err, &hne):
+			e.Hint = fmt.Sprintf("The broker's certificate does not name the address connected to; %s = 'none' skips this check.", optSSLSkipVerify)
+		}
+		return nil, e
 	}
 	return c, nil
 }
@@ -178,289 +210,28 @@ func (r *runtime) Close() error {
 	return nil
 }
 
-// NewReader opens a reader with its own connection.
-func (r *runtime) NewReader(instance int) (stream.SplitReader, error) {
-	c, err := r.newClient()
-	if err != nil {
-		return nil, err
-	}
-	cons, err := sarama.NewConsumerFromClient(c)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	dec, err := format.NewDecoder(r.spec.fmt, r.spec.schema)
-	if err != nil {
-		cons.Close()
-		c.Close()
-		return nil, err
-	}
-	rd := &reader{rt: r, instance: instance, client: c, consumer: cons, dec: dec, batch: format.NewBatch(r.spec.schema),
-		msgs: make(chan *sarama.ConsumerMessage, 2*r.spec.maxBatch), stop: make(chan struct{}), next: map[int32]int64{}}
-	return rd, nil
-}
-
-// reader consumes the partitions assigned to one instance.
-type reader struct {
-	rt       *runtime
-	instance int
-	client   sarama.Client
-	consumer sarama.Consumer
-	dec      format.Decoder
-	batch    *format.Batch
-
-	// msgs merges the partition consumers' records.
-	msgs chan *sarama.ConsumerMessage
-	stop chan struct{}
-	wg   sync.WaitGroup
-
-	mu    sync.Mutex
-	pcs   map[int32]sarama.PartitionConsumer
-	next  map[int32]int64 // the next offset per partition: the position
-	err   error           // a partition consumer's fatal error
-	buf   []*sarama.ConsumerMessage
-	fmsgs []format.Message
-	// held are records read but not decoded: those after a DDL event the
-	// decoder stopped at (auto.schema.change). halted: the reader passed
-	// on a DDL event and decodes nothing more, since what follows needs
-	// the changed table; it is opened again over the new definition.
-	held   []*sarama.ConsumerMessage
-	halted bool
-}
-
-// Assign starts consuming the partitions, each from its position or,
-// for a partition without one, from where scan.startup.mode says; the
-// returned positions are concrete offsets, so a restart before the first
-// record still starts where this run did.
-func (r *reader) Assign(splits []stream.Split) ([]stream.Split, error) {
-	var out []stream.Split
-	for _, sp := range splits {
-		p64, err := strconv.ParseInt(sp.ID, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("kafka: bad partition %q", sp.ID)
-		}
-		p := int32(p64)
-		var off int64
-		if sp.Pos != nil {
-			if len(sp.Pos) != 8 {
-				return nil, sqlerr.New(sqlerr.DataCorrupted, "kafka: corrupt position of partition %d: %x", p, sp.Pos)
-			}
-			off = int64(binary.BigEndian.Uint64(sp.Pos))
-		} else if off, err = r.startOffset(p); err != nil {
-			return nil, err
-		}
-		pc, err := r.consumer.ConsumePartition(r.rt.spec.topic, p, off)
-		if err != nil {
-			return nil, fmt.Errorf("kafka source %s: consume partition %d of %s at offset %d: %w", r.rt.spec.relation, p, r.rt.spec.topic, off, err)
-		}
-		r.mu.Lock()
-		if r.pcs == nil {
-			r.pcs = map[int32]sarama.PartitionConsumer{}
-		}
-		r.pcs[p] = pc
-		r.next[p] = off
-		r.mu.Unlock()
-		r.wg.Add(2)
-		go r.forward(pc)
-		go r.errors(p, pc)
-		out = append(out, stream.Split{ID: sp.ID, Pos: binary.BigEndian.AppendUint64(nil, uint64(off))})
-	}
-	return out, nil
-}
-
-// startOffset resolves scan.startup.mode for partition p.
-func (r *reader) startOffset(p int32) (int64, error) {
-	s := r.rt.spec
-	var at int64
-	switch s.startup {
-	case "latest":
-		at = sarama.OffsetNewest
-	case "timestamp":
-		at = s.startupMillis
-	default:
-		at = sarama.OffsetOldest
-	}
-	off, err := r.client.GetOffset(s.topic, p, at)
-	if err != nil {
-		return 0, fmt.Errorf("kafka source %s: start offset of partition %d: %w", s.relation, p, err)
-	}
-	if off < 0 { // no record at or after the timestamp: the end
-		if off, err = r.client.GetOffset(s.topic, p, sarama.OffsetNewest); err != nil {
-			return 0, err
-		}
-	}
-	return off, nil
-}
-
-// forward moves a partition's records into the reader's channel.
-func (r *reader) forward(pc sarama.PartitionConsumer) {
-	defer r.wg.Done()
-	for m := range pc.Messages() {
-		select {
-		case r.msgs <- m:
-		case <-r.stop:
-			return
-		}
-	}
-}
-
-// errors logs a partition consumer's errors; offset out of range (the
-// records were deleted by retention) stops the job, since continuing
-// would silently skip records.
-func (r *reader) errors(p int32, pc sarama.PartitionConsumer) {
-	defer r.wg.Done()
-	for e := range pc.Errors() {
-		if errors.Is(e.Err, sarama.ErrOffsetOutOfRange) {
-			r.mu.Lock()
-			if r.err == nil {
-				r.err = fmt.Errorf("kafka source %s: partition %d: %w", r.rt.spec.relation, p, e.Err)
-			}
-			r.mu.Unlock()
-			continue
-		}
-		r.rt.log.Warn("kafka partition consumer", "source", r.rt.spec.relation, "partition", p, "err", e.Err)
-	}
-}
-
-// Next waits for records and decodes those at hand, up to
-// max.batch.rows, into one chunk.
-func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
-	if r.halted {
-		<-ctx.Done()
-		return stream.Batch{}, ctx.Err()
-	}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	buf := append(r.buf[:0], r.held...)
-	r.held = r.held[:0]
-	for len(buf) == 0 {
-		select {
-		case m := <-r.msgs:
-			buf = append(buf, m)
-		case <-ctx.Done():
-			return stream.Batch{}, ctx.Err()
-		case <-tick.C:
-			r.mu.Lock()
-			err := r.err
-			r.mu.Unlock()
-			if err != nil {
-				return stream.Batch{}, err
-			}
-			r.reportLag()
-		}
-	}
-more:
-	for len(buf) < r.rt.spec.maxBatch {
-		select {
-		case m := <-r.msgs:
-			buf = append(buf, m)
-		default:
-			break more
-		}
-	}
-	r.buf = buf
-	fm := r.fmsgs[:0]
-	for _, m := range buf {
-		x := format.Message{Key: m.Key, Value: m.Value, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp}
-		for _, h := range m.Headers {
-			x.Headers = append(x.Headers, format.Header{Key: string(h.Key), Value: h.Value})
-		}
-		fm = append(fm, x)
-	}
-	r.fmsgs = fm
-	r.batch.Reset()
-	r.dec.DecodeBatch(fm, r.batch)
-	var b stream.Batch
-	if r.batch.Len() > 0 {
-		cols, ops := r.batch.Finish()
-		sops := make([]stream.Op, len(ops))
-		for i, op := range ops {
-			sops[i] = stream.Op(op)
-		}
-		b.Chunk = stream.NewChunk(cols, sops)
-	}
-	used := buf
-	if r.batch.Stopped {
-		used = buf[:r.batch.Consumed]
-		r.held = append(r.held, buf[r.batch.Consumed:]...)
-		for _, sc := range r.batch.SchemaChanges {
-			b.SchemaChanges = append(b.SchemaChanges, stream.SchemaChange{Kind: sc.Kind.String(), Column: sc.Column, NewName: sc.NewName,
-				Type: sc.Type, Default: sc.Default, HasDefault: sc.HasDefault, SQL: sc.SQL, Split: strconv.Itoa(int(sc.Partition)), Offset: sc.Offset})
-		}
-		r.halted = len(b.SchemaChanges) > 0
-	}
-	// Without auto.schema.change upstream DDL is not applied to the
-	// table: each schema change is kept as a reject, so it is not lost
-	// silently.
-	for _, sc := range r.batch.SchemaChanges {
-		if r.batch.Stopped {
-			break
-		}
-		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(sc.Partition)),
-			Offset: sc.Offset, Raw: []byte(sc.SQL), Error: "0A000: upstream schema change not applied: " + sc.String(), Time: time.Now().UTC()})
-	}
-	for _, rj := range r.batch.Rejects {
-		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(rj.Partition)),
-			Offset: rj.Offset, Raw: rj.Raw, Error: rejectText(rj.Err), Time: time.Now().UTC()})
-	}
-	r.mu.Lock()
-	for _, m := range used {
-		r.next[m.Partition] = m.Offset + 1
-	}
-	r.mu.Unlock()
-	for i := range buf {
-		buf[i] = nil
-	}
-	r.reportLag()
-	return b, nil
-}
-
-// reportLag records each partition's lag: its high watermark minus the
-// next offset to read.
-func (r *reader) reportLag() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for p, pc := range r.pcs {
-		hw := pc.HighWaterMarkOffset()
-		if hw <= 0 {
-			continue
-		}
-		r.rt.stats.SetLag(r.rt.spec.relation+"/"+strconv.Itoa(int(p)), max(hw-r.next[p], 0))
-	}
-}
-
-// Positions returns each partition's next offset.
-func (r *reader) Positions() []stream.Split {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]stream.Split, 0, len(r.next))
-	for p, off := range r.next {
-		out = append(out, stream.Split{ID: strconv.Itoa(int(p)), Pos: binary.BigEndian.AppendUint64(nil, uint64(off))})
-	}
-	return out
-}
-
-// Close stops the partition consumers and the connection.
-func (r *reader) Close() error {
-	close(r.stop)
-	r.mu.Lock()
-	pcs := r.pcs
-	r.mu.Unlock()
-	for _, pc := range pcs {
-		pc.AsyncClose()
-	}
-	r.wg.Wait()
-	err := r.consumer.Close()
-	if e := r.client.Close(); err == nil {
-		err = e
-	}
-	return err
-}
-
 // rejectText is a reject's error with its SQLSTATE.
 func rejectText(err error) string {
 	if e, ok := err.(*sqlerr.Error); ok && e.Code != "" {
 		return e.Code + ": " + e.Message
 	}
 	return err.Error()
+}
+
+// Offsets reads a Kafka source's position (as a job's progress reports
+// it): the next offset of each partition.
+func Offsets(pos []byte) (map[int32]int64, error) {
+	splits, err := stream.SplitPositions(pos)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int32]int64, len(splits))
+	for _, s := range splits {
+		p, err := strconv.ParseInt(s.ID, 10, 32)
+		if err != nil || len(s.Pos) != 8 {
+			return nil, fmt.Errorf("kafka: not a partition position: %q %x", s.ID, s.Pos)
+		}
+		out[int32(p)] = int64(binary.BigEndian.Uint64(s.Pos))
+	}
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"streamsql/exec"
 	"streamsql/sql/types"
 )
 
@@ -26,7 +27,9 @@ import (
 //     own goroutine, and splits that appear later are picked up;
 //   - rate limiting: a token bucket over the events each batch counts;
 //   - exhaustion: a bounded source whose readers all end keeps answering
-//     barriers until the job stops.
+//     barriers until the job stops;
+//   - watermarks per split, for sources that ask for them
+//     (source_watermark.go).
 //
 // Position layout. A source with one fixed split stores that split's
 // position as it is (so the connector's own layout stays the stored one).
@@ -57,6 +60,9 @@ type Batch struct {
 	// of their own (no chunk): the reader decodes nothing after the event
 	// until it is opened again over the changed relation.
 	SchemaChanges []SchemaChange
+	// Splits says which split the chunk's rows came from, as runs in
+	// row order. A source with per-split watermarks must set it.
+	Splits []SplitRows
 }
 
 // TruncateTable is the SchemaChange kind of an upstream TRUNCATE: the
@@ -129,6 +135,14 @@ type DriverOptions struct {
 	// OnError, if set, is told of a failed split listing (the driver tries
 	// again at the next interval).
 	OnError func(error)
+	// Watermarks, if any, are generated per split by the driver
+	// (source_watermark.go), evaluated with ExprCtx; the readers then
+	// report each batch's Splits.
+	Watermarks []SourceWatermark
+	ExprCtx    *exec.Ctx
+	// IdleTimeout is how long a split may bring no message before it
+	// stops holding the watermark back; 0: never.
+	IdleTimeout time.Duration
 }
 
 // DriveSource returns the stream.Source that runs src from pos (a
@@ -139,6 +153,9 @@ func DriveSource(src SplitSource, opts DriverOptions, pos []byte) (Source, error
 		d.opts.Parallelism = 1
 	}
 	d.fixedOne = opts.Discover == 0
+	if len(opts.Watermarks) > 0 {
+		d.wm = newWatermarkGen(opts.Watermarks, opts.ExprCtx, opts.IdleTimeout)
+	}
 	if pos != nil {
 		if err := d.decodePos(pos); err != nil {
 			return nil, err
@@ -161,6 +178,8 @@ type driver struct {
 
 	order   []string // known split ids in assignment order
 	readers []*readerRT
+	// wm generates per-split watermarks; nil when the source does not.
+	wm *watermarkGen
 }
 
 // readerRT is one reader instance and the goroutine that runs it.
@@ -250,6 +269,9 @@ func (d *driver) assign(ids []string, items chan<- readItem, ctx context.Context
 	for _, id := range fresh {
 		i := len(d.order)
 		d.order = append(d.order, id)
+		if d.wm != nil {
+			d.wm.add(id)
+		}
 		p, ok := d.pos[id]
 		if !ok && d.rawPos != nil && d.fixedOne && len(ids) == 1 {
 			p, ok = d.rawPos, true
@@ -390,6 +412,12 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 	barrier := func(epoch uint64) error {
 		return Send(ctx, out, Message{Kind: MsgBarrier, Epoch: epoch, Pos: d.encodePos()})
 	}
+	var idle <-chan time.Time
+	if d.wm != nil && d.opts.IdleTimeout > 0 {
+		t := time.NewTicker(min(max(d.opts.IdleTimeout/10, 10*time.Millisecond), time.Second))
+		defer t.Stop()
+		idle = t.C
+	}
 	rl := newRateLimit(d.opts.Rate, d.opts.Burst)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -458,6 +486,12 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 			if err := d.assign(ids, items, rctx, &wg); err != nil {
 				return err
 			}
+		case <-idle:
+			for _, w := range d.wm.tick() {
+				if err := Send(ctx, out, Message{Kind: MsgWatermark, WM: w}); err != nil {
+					return err
+				}
+			}
 		case it := <-items:
 			if it.err != nil {
 				if errors.Is(it.err, io.EOF) {
@@ -499,6 +533,18 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 
 // send passes a batch downstream and adopts the positions after it.
 func (d *driver) send(ctx context.Context, out chan<- Message, it *readItem) error {
+	wms := it.b.Watermarks
+	if d.wm != nil {
+		// Before the chunk goes: downstream owns it once sent.
+		adv, err := d.wm.observe(it.b.Chunk, it.b.Splits)
+		if err != nil {
+			if it.b.Chunk != nil {
+				it.b.Chunk.Release()
+			}
+			return err
+		}
+		wms = append(wms, adv...)
+	}
 	if len(it.b.Rejects) > 0 {
 		if err := Send(ctx, out, Message{Kind: MsgRejects, Rejects: it.b.Rejects}); err != nil {
 			if it.b.Chunk != nil {
@@ -512,7 +558,7 @@ func (d *driver) send(ctx context.Context, out chan<- Message, it *readItem) err
 			return err
 		}
 	}
-	for _, w := range it.b.Watermarks {
+	for _, w := range wms {
 		if err := Send(ctx, out, Message{Kind: MsgWatermark, WM: w}); err != nil {
 			return err
 		}
@@ -567,4 +613,21 @@ func (r *rateLimit) take(n float64) {
 	if r.rate > 0 {
 		r.tokens -= n
 	}
+}
+
+// SplitPositions decodes the position of a driven source with several
+// (or discoverable) splits, as its barriers carry it, into each split's
+// position; tools that watch a job's progress read it through their
+// connector (kafka.Offsets).
+func SplitPositions(pos []byte) ([]Split, error) {
+	d := &driver{pos: map[string][]byte{}}
+	if err := d.decodePos(pos); err != nil {
+		return nil, err
+	}
+	out := make([]Split, 0, len(d.pos))
+	for id, p := range d.pos {
+		out = append(out, Split{ID: id, Pos: p})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }

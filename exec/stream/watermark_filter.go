@@ -17,16 +17,27 @@ import (
 // they are dropped and counted (Stats.LateRows). After each chunk that
 // moves the watermark a Watermark message on Col follows the chunk.
 //
+// With FromSource the source generates the watermark per split
+// (source_watermark.go): the filter takes the source's watermarks on Col
+// instead of a maximum of its own, drops the rows behind the current one,
+// and passes on only watermarks above it, so a restart, which derives the
+// splits' watermarks afresh, never moves it back.
+//
 // State: one state table holding the current watermark under the empty
 // key, written at each barrier where it moved.
 type WatermarkFilterSpec struct {
-	Col  int
-	Expr expr.Expr
-	Type types.T
+	Col        int
+	Expr       expr.Expr
+	Type       types.T
+	FromSource bool
 }
 
 func (s *WatermarkFilterSpec) Explain() string {
-	return "StreamWatermarkFilter #" + strconv.Itoa(s.Col) + " >= " + s.Expr.String()
+	e := "StreamWatermarkFilter #" + strconv.Itoa(s.Col) + " >= " + s.Expr.String()
+	if s.FromSource {
+		e += " per split"
+	}
+	return e
 }
 
 func (s *WatermarkFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
@@ -58,6 +69,9 @@ type watermarkFilter struct {
 }
 
 func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
+	if w.spec.FromSource {
+		return w.dropLate(c)
+	}
 	vals, err := w.spec.Expr.Eval(w.env.Ctx, c.Batch())
 	if err != nil {
 		c.Release()
@@ -110,7 +124,61 @@ func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
 	return nil
 }
 
-func (w *watermarkFilter) Watermark(_ int, wm Watermark) error { return w.out.Watermark(wm) }
+func (w *watermarkFilter) Watermark(_ int, wm Watermark) error {
+	if w.spec.FromSource && wm.Col == w.spec.Col {
+		if wm.Val == nil || (w.wm != nil && types.Compare(wm.Val, w.wm, w.spec.Type) <= 0) {
+			return nil
+		}
+		w.wm, w.dirty = wm.Val, true
+	}
+	return w.out.Watermark(wm)
+}
+
+// dropLate passes on the rows of c that are not behind the watermark.
+func (w *watermarkFilter) dropLate(c *Chunk) error {
+	if w.wm == nil {
+		return w.out.Chunk(c)
+	}
+	col := c.Cols[w.spec.Col]
+	t := w.spec.Type
+	w.idx = w.idx[:0]
+	done := false
+	if aggIntLike(t) {
+		s := wmIntScan{wm: aggIntOf(w.wm), hasWM: true}
+		done = true
+		switch a := col.(type) {
+		case *array.Timestamp:
+			w.idx = wmScanInts(&s, a.TimestampValues(), a.TimestampValues(), col, col, w.idx)
+		case *array.Int64:
+			w.idx = wmScanInts(&s, a.Int64Values(), a.Int64Values(), col, col, w.idx)
+		case *array.Date32:
+			w.idx = wmScanInts(&s, a.Date32Values(), a.Date32Values(), col, col, w.idx)
+		case *array.Int32:
+			w.idx = wmScanInts(&s, a.Int32Values(), a.Int32Values(), col, col, w.idx)
+		default:
+			done = false
+		}
+	}
+	if !done {
+		for i := 0; i < c.N; i++ {
+			if d := types.GetDatum(col, i, t); d != nil && types.Compare(d, w.wm, t) < 0 {
+				continue
+			}
+			w.idx = append(w.idx, i)
+		}
+	}
+	if late := int64(c.N - len(w.idx)); late > 0 {
+		w.env.Stats.LateRows.Add(late)
+		ops := make([]Op, len(w.idx))
+		for k, i := range w.idx {
+			ops[k] = c.Ops[i]
+		}
+		b := expr.Take(c.Batch(), w.idx)
+		c.Release()
+		c = &Chunk{Cols: b.Cols, Ops: ops, N: b.N}
+	}
+	return w.out.Chunk(c)
+}
 
 func (w *watermarkFilter) Barrier(b *Barrier) error {
 	if w.dirty {

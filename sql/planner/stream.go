@@ -496,6 +496,17 @@ func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if sw, ok := spec.(stream.SplitWatermarker); ok && out != id {
+		// The source generates its watermarks per split; the filters
+		// above it take them instead of a maximum of their own.
+		var ws []stream.SourceWatermark
+		for x := out; x != id; x = x.Inputs[0] {
+			f := x.Spec.(*stream.WatermarkFilterSpec)
+			f.FromSource = true
+			ws = append(ws, stream.SourceWatermark{Col: f.Col, Expr: f.Expr, Type: f.Type})
+		}
+		n.Source = sw.WithSplitWatermarks(ws)
+	}
 	return out, m, nil
 }
 

@@ -106,6 +106,7 @@ const (
 	ConnectionException             = "08000"
 	SQLClientUnableToEstablishConn  = "08001"
 	ConnectionFailure               = "08006"
+	UnableToConnect                 = "08001"
 	InternalError                   = "XX000"
 	DataCorrupted                   = "XX001"
 	IOError                         = "58030"

@@ -42,6 +42,14 @@ type flags struct {
 	check             bool
 	child             string
 	childOut          string
+
+	// The Kafka mode (after the queries, -kafka json,avro).
+	kafka           string
+	kafkaEvents     int64
+	kafkaPartitions int
+	kafkaQuery      string
+	// internal: the child reads the bids from this topic.
+	kafkaAddr, kafkaTopic, kafkaEncode, kafkaRegistry, kafkaOffsets string
 }
 
 func main() {
@@ -49,7 +57,7 @@ func main() {
 	flag.Int64Var(&f.events, "events", 10_000_000, "events per run (nexmark.event.num)")
 	flag.Int64Var(&f.eventRate, "rate", 10_000_000, "events per second of event time (nexmark.event.rate)")
 	flag.IntVar(&f.splits, "splits", 1, "generator goroutines per source (nexmark.split.num)")
-	flag.StringVar(&f.queries, "queries", "", "comma-separated queries to run (default: all)")
+	flag.StringVar(&f.queries, "queries", "", "comma-separated queries to run (default: all; none: only the Kafka mode)")
 	flag.BoolVar(&f.sinks, "sinks", true, "run pass-through queries into a blackhole sink instead of a view (their results are then counted, not compared)")
 	flag.BoolVar(&f.duck, "duckdb", true, "run the DuckDB baseline and compare results")
 	flag.BoolVar(&f.latency, "latency", true, "measure freshness latency in a second, rate-limited run")
@@ -63,6 +71,15 @@ func main() {
 	flag.BoolVar(&f.check, "check", false, "exit with status 1 when a result differs from DuckDB's")
 	flag.StringVar(&f.child, "child", "", "internal: run this query's streaming side and write JSON to -child-out")
 	flag.StringVar(&f.childOut, "child-out", "", "internal: where -child writes its result")
+	flag.StringVar(&f.kafka, "kafka", "", "Kafka mode: encodings (json,avro) the bids are produced in and read back with a Kafka source, after the queries")
+	flag.Int64Var(&f.kafkaEvents, "kafka-events", 2_000_000, "Kafka mode: events whose bids are produced (the broker keeps them in memory)")
+	flag.IntVar(&f.kafkaPartitions, "kafka-partitions", 4, "Kafka mode: partitions of the topic")
+	flag.StringVar(&f.kafkaQuery, "kafka-query", "q0", "Kafka mode: the query (it may read only the bid source)")
+	flag.StringVar(&f.kafkaAddr, "kafka-addr", "", "internal: the broker the child reads from")
+	flag.StringVar(&f.kafkaTopic, "kafka-topic", "", "internal: the topic")
+	flag.StringVar(&f.kafkaEncode, "kafka-encode", "", "internal: JSON or AVRO")
+	flag.StringVar(&f.kafkaRegistry, "kafka-registry", "", "internal: the schema registry URL")
+	flag.StringVar(&f.kafkaOffsets, "kafka-offsets", "", "internal: each partition's end offset")
 	flag.Parse()
 
 	if f.child != "" {
@@ -96,6 +113,9 @@ func selected(f flags) ([]*nexmark.Query, error) {
 	}
 	if f.queries == "" {
 		return all, nil
+	}
+	if f.queries == "none" { // the Kafka mode alone
+		return nil, nil
 	}
 	var out []*nexmark.Query
 	for _, name := range strings.Split(f.queries, ",") {
@@ -140,7 +160,17 @@ func runChild(f flags) error {
 			return err
 		}
 	}
-	s, err := nexmark.RunStream(ctx, q, streamOptions(f), f.childOut+".lines")
+	o := streamOptions(f)
+	if f.kafkaAddr != "" {
+		offs, err := nexmark.DecodeKafkaOffsets(f.kafkaOffsets)
+		if err != nil {
+			return err
+		}
+		o.Kafka = &nexmark.KafkaSource{Addr: f.kafkaAddr, Topic: f.kafkaTopic, Encode: f.kafkaEncode,
+			Registry: f.kafkaRegistry, Offsets: offs}
+		f.latency = false
+	}
+	s, err := nexmark.RunStream(ctx, q, o, f.childOut+".lines")
 	if f.cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -249,6 +279,9 @@ func runAll(f flags) (*nexmark.Report, error) {
 		fmt.Fprintln(os.Stderr, msg)
 	}
 
+	if f.kafka != "" {
+		rep.Kafka = runKafka(f, self, work)
+	}
 	if f.duck {
 		ctx := context.Background()
 		d, err := nexmark.OpenDuck(ctx, f.events, f.eventRate)
@@ -283,6 +316,90 @@ func runAll(f flags) (*nexmark.Report, error) {
 	}
 	fmt.Print(md)
 	return rep, nil
+}
+
+// runKafka is the Kafka mode: the query over the generator, then over a
+// topic per encoding, each in a child process with the time limit of a
+// query; the broker of each encoding is closed before the next starts.
+func runKafka(f flags, self, work string) *nexmark.KafkaReport {
+	k := &nexmark.KafkaReport{Query: f.kafkaQuery, Events: f.kafkaEvents, Partitions: int32(f.kafkaPartitions)}
+	g := f
+	g.events, g.latency, g.sinks = f.kafkaEvents, false, true
+	child := func(name string, extra ...string) *nexmark.KafkaRun {
+		r := &nexmark.KafkaRun{Encode: name}
+		out := filepath.Join(work, "kafka-"+name+".json")
+		ctx, cancel := context.WithTimeout(context.Background(), f.timeout+time.Minute)
+		defer cancel()
+		args := append(childArgs(g, f.kafkaQuery, out), extra...)
+		if f.cpuprofile != "" {
+			args = append(args, "-cpuprofile", filepath.Join(f.cpuprofile, "kafka-"+name))
+			os.MkdirAll(filepath.Join(f.cpuprofile, "kafka-"+name), 0o755)
+		}
+		cmd := exec.CommandContext(ctx, self, args...)
+		cmd.WaitDelay = 5 * time.Second
+		var stderr bytes.Buffer
+		cmd.Stderr, cmd.Stdout = &stderr, os.Stderr
+		err := cmd.Run()
+		var cr childResult
+		if err == nil {
+			var b []byte
+			if b, err = os.ReadFile(out); err == nil {
+				err = json.Unmarshal(b, &cr)
+			}
+		}
+		switch {
+		case err != nil:
+			r.Error = fmt.Sprintf("%v: %s", err, lastLines(stderr.String(), 5))
+		case cr.Stream.Error != "":
+			r.Error = cr.Stream.Error
+		default:
+			r.Stream = cr.Stream
+			r.EventsPerSec = float64(f.kafkaEvents) / cr.Stream.WallSec
+			if cr.Stream.CPUSec > 0 {
+				r.EventsPerCoreSec = float64(f.kafkaEvents) / cr.Stream.CPUSec
+			}
+		}
+		return r
+	}
+	fmt.Fprintf(os.Stderr, "kafka mode: %s over %d events\n", f.kafkaQuery, f.kafkaEvents)
+	k.Generator = child("generator")
+	k.Generator.Messages = 0
+	if k.Generator.Stream != nil {
+		k.Generator.Messages = k.Generator.Stream.Rows
+		fmt.Fprintf(os.Stderr, "%-9s %10.0f events/s  %6.2f CPU s  %10.0f events/cpu-s\n", "generator",
+			k.Generator.EventsPerSec, k.Generator.Stream.CPUSec, k.Generator.EventsPerCoreSec)
+	}
+	for _, enc := range strings.Split(f.kafka, ",") {
+		enc = strings.ToUpper(strings.TrimSpace(enc))
+		ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+		feed, err := nexmark.ProduceBids(ctx, enc, f.kafkaEvents, f.eventRate, int32(f.kafkaPartitions))
+		cancel()
+		if err != nil {
+			k.Runs = append(k.Runs, &nexmark.KafkaRun{Encode: enc, Error: err.Error()})
+			fmt.Fprintf(os.Stderr, "%-9s %v\n", enc, err)
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "%-9s produced %d records (%.0f MB) in %.1fs\n", enc, feed.Messages, float64(feed.Bytes)/(1<<20), feed.ProduceSec)
+		src := feed.Source
+		r := child(enc, "-kafka-addr", src.Addr, "-kafka-topic", src.Topic, "-kafka-encode", src.Encode,
+			"-kafka-registry", src.Registry, "-kafka-offsets", nexmark.EncodeKafkaOffsets(src.Offsets))
+		if err := feed.Close(); err != nil && r.Error == "" {
+			r.Error = "closing the broker: " + err.Error()
+		}
+		r.Messages, r.Bytes, r.Produce = feed.Messages, feed.Bytes, feed.ProduceSec
+		if r.Stream != nil && r.Stream.CPUSec > 0 {
+			r.MessagesPerCoreSec = float64(feed.Messages) / r.Stream.CPUSec
+			if k.Generator.EventsPerCoreSec > 0 {
+				r.Ratio = r.EventsPerCoreSec / k.Generator.EventsPerCoreSec
+			}
+			fmt.Fprintf(os.Stderr, "%-9s %10.0f events/s  %6.2f CPU s  %10.0f events/cpu-s  ratio %.2f\n", enc,
+				r.EventsPerSec, r.Stream.CPUSec, r.EventsPerCoreSec, r.Ratio)
+		} else {
+			fmt.Fprintf(os.Stderr, "%-9s failed: %s\n", enc, oneLine(r.Error))
+		}
+		k.Runs = append(k.Runs, r)
+	}
+	return k
 }
 
 // compare fills in the check column of a query from both sides' results.

@@ -1,0 +1,205 @@
+package kafka_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"streamsql/engine"
+	"streamsql/internal/testregistry"
+	"streamsql/internal/testserver"
+)
+
+const orderV1 = `{"type": "record", "name": "Order", "namespace": "shop", "fields": [
+  {"name": "id", "type": "long"},
+  {"name": "sym", "type": "string"},
+  {"name": "qty", "type": "int"},
+  {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}`
+
+// orderV2 adds a field with a default: a backward compatible change.
+const orderV2 = `{"type": "record", "name": "Order", "namespace": "shop", "fields": [
+  {"name": "id", "type": "long"},
+  {"name": "sym", "type": "string"},
+  {"name": "qty", "type": "int"},
+  {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+  {"name": "venue", "type": "string", "default": "XNAS"}]}`
+
+const accountValue = `{"type": "record", "name": "Account", "namespace": "bank", "fields": [
+  {"name": "id", "type": "long"},
+  {"name": "owner", "type": "string"},
+  {"name": "balance", "type": "double"}]}`
+
+func sendRaw(t *testing.T, p sarama.SyncProducer, topic string, part int32, key, val []byte) {
+	t.Helper()
+	m := &sarama.ProducerMessage{Topic: topic, Partition: part}
+	if key != nil {
+		m.Key = sarama.ByteEncoder(key)
+	}
+	if val != nil {
+		m.Value = sarama.ByteEncoder(val)
+	}
+	if _, _, err := p.SendMessage(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKafkaAvro reads Avro in the Confluent wire format, its schemas
+// registered in a schema registry stand-in over HTTP: a source whose
+// writer schema evolves (a second version adds a field with a default)
+// reads records of both versions, and a FORMAT UPSERT ENCODE AVRO table
+// takes its primary key from the Avro record key and deletes on a null
+// value. A record with a schema id the registry does not know is a reject.
+func TestKafkaAvro(t *testing.T) {
+	c := broker(t, 2)
+	addr := c.ListenAddrs()[0]
+	for _, topic := range []string{"orders", "accounts"} {
+		if err := c.CreateTopic(topic, 2, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := testregistry.New(t)
+	p := producer(t, addr, nil)
+	v1 := testregistry.NewEncoder(t, reg.Register(t, "orders-value", orderV1), orderV1)
+	base := time.Date(2024, 5, 1, 9, 30, 0, 0, time.UTC)
+	for i := 0; i < 6; i++ {
+		sendRaw(t, p, "orders", int32(i%2), nil, v1.Encode(t, map[string]any{
+			"id": int64(i), "sym": []string{"AAPL", "MSFT"}[i%2], "qty": 10 * (i + 1), "ts": base.Add(time.Duration(i) * time.Second)}))
+	}
+
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn,
+		fmt.Sprintf(`CREATE SOURCE orders (id bigint, sym varchar, qty int, ts timestamptz, venue text)
+			WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s')
+			FORMAT PLAIN ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		`CREATE MATERIALIZED VIEW order_totals AS
+			SELECT sym, count(*) AS n, sum(qty) AS qty, count(venue) AS with_venue, max(ts) AS last FROM orders GROUP BY sym`)
+	eventually(t, conn, "SELECT sym, n, qty, with_venue, to_char(last AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM order_totals ORDER BY sym",
+		"AAPL 3 90 0 09:30:04\nMSFT 3 120 0 09:30:05")
+
+	// Version 2 is registered; records of both versions keep coming.
+	v2 := testregistry.NewEncoder(t, reg.Register(t, "orders-value", orderV2), orderV2)
+	sendRaw(t, p, "orders", 0, nil, v2.Encode(t, map[string]any{"id": int64(6), "sym": "AAPL", "qty": 5, "ts": base.Add(10 * time.Second), "venue": "XLON"}))
+	sendRaw(t, p, "orders", 1, nil, v1.Encode(t, map[string]any{"id": int64(7), "sym": "MSFT", "qty": 7, "ts": base.Add(11 * time.Second)}))
+	sendRaw(t, p, "orders", 1, nil, v2.Encode(t, map[string]any{"id": int64(8), "sym": "MSFT", "qty": 1, "ts": base.Add(12 * time.Second), "venue": "XNAS"}))
+	// An unknown schema id: rejected, the job goes on.
+	bad := v2.Encode(t, map[string]any{"id": int64(9), "sym": "AAPL", "qty": 1, "ts": base, "venue": "?"})
+	bad[4] = 99
+	sendRaw(t, p, "orders", 0, nil, bad)
+	sendRaw(t, p, "orders", 0, nil, v2.Encode(t, map[string]any{"id": int64(10), "sym": "AAPL", "qty": 100, "ts": base.Add(13 * time.Second), "venue": "XLON"}))
+	eventually(t, conn, "SELECT sym, n, qty, with_venue, to_char(last AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM order_totals ORDER BY sym",
+		"AAPL 5 195 2 09:30:13\nMSFT 5 128 1 09:30:12")
+	exec(t, conn, "FLUSH")
+	eventually(t, conn, `SELECT relation, partition, "offset", left(error, 5) FROM rejects`, "orders 0 4 42704")
+
+	// FORMAT UPSERT ENCODE AVRO: the key is a bare long (the one-column
+	// primary key), the value the row; a null value deletes.
+	key := testregistry.NewEncoder(t, reg.Register(t, "accounts-key", `"long"`), `"long"`)
+	val := testregistry.NewEncoder(t, reg.Register(t, "accounts-value", accountValue), accountValue)
+	acct := func(id int64, owner string, bal float64) {
+		sendRaw(t, p, "accounts", int32(id%2), key.Encode(t, id), val.Encode(t, map[string]any{"id": id, "owner": owner, "balance": bal}))
+	}
+	acct(1, "ann", 100)
+	acct(2, "bob", 50)
+	acct(3, "cy", 10)
+	acct(1, "ann", 120)
+	sendRaw(t, p, "accounts", 0, key.Encode(t, int64(2)), nil)
+	sendRaw(t, p, "accounts", 1, key.Encode(t, int64(3)), nil)
+	acct(3, "cy", 15)
+	exec(t, conn,
+		fmt.Sprintf(`CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance double precision)
+			WITH (connector = 'kafka', topic = 'accounts', properties.bootstrap.server = '%s')
+			FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		"CREATE MATERIALIZED VIEW bank AS SELECT count(*) AS n, sum(balance) AS total FROM accounts")
+	eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 15")
+	eventually(t, conn, "SELECT n, total FROM bank", "2 135")
+}
+
+// accountEnvelope is Debezium's Avro envelope of accounts rows.
+const accountEnvelope = `{"type": "record", "name": "Envelope", "namespace": "bank.public.accounts", "fields": [
+  {"name": "before", "type": ["null", {"type": "record", "name": "Value", "fields": [
+    {"name": "id", "type": "long"}, {"name": "owner", "type": "string"}, {"name": "balance", "type": "double"}]}], "default": null},
+  {"name": "after", "type": ["null", "Value"], "default": null},
+  {"name": "source", "type": {"type": "record", "name": "Source", "fields": [{"name": "connector", "type": "string"}]}},
+  {"name": "op", "type": "string"},
+  {"name": "ts_ms", "type": ["null", "long"], "default": null}]}`
+
+// TestKafkaDebeziumAvroTable feeds a table from Debezium change events in
+// Avro: creates, an update and a delete reach the table in order, the
+// tombstone after the delete is nothing, and a view follows.
+func TestKafkaDebeziumAvroTable(t *testing.T) {
+	c := broker(t, 1)
+	addr := c.ListenAddrs()[0]
+	if err := c.CreateTopic("bank.public.accounts", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	reg := testregistry.New(t)
+	enc := testregistry.NewEncoder(t, reg.Register(t, "bank.public.accounts-value", accountEnvelope), accountEnvelope)
+	p := producer(t, addr, nil)
+	row := func(id int64, owner string, bal float64) map[string]any {
+		return map[string]any{"bank.public.accounts.Value": map[string]any{"id": id, "owner": owner, "balance": bal}}
+	}
+	ev := func(op string, before, after map[string]any) []byte {
+		v := map[string]any{"op": op, "source": map[string]any{"connector": "postgresql"}}
+		if before != nil {
+			v["before"] = before
+		}
+		if after != nil {
+			v["after"] = after
+		}
+		return enc.Encode(t, v)
+	}
+	for _, v := range [][]byte{
+		ev("r", nil, row(1, "ann", 100)),
+		ev("c", nil, row(2, "bob", 50)),
+		ev("c", nil, row(3, "cy", 10)),
+		ev("u", row(1, "ann", 100), row(1, "ann", 120)),
+		ev("d", row(2, "bob", 50), nil),
+		nil, // the tombstone
+	} {
+		sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), v)
+	}
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn,
+		fmt.Sprintf(`CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance double precision)
+			WITH (connector = 'kafka', topic = 'bank.public.accounts', properties.bootstrap.server = '%s')
+			FORMAT DEBEZIUM ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		"CREATE MATERIALIZED VIEW bank AS SELECT count(*) AS n, sum(balance) AS total FROM accounts")
+	eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 10")
+	eventually(t, conn, "SELECT n, total FROM bank", "2 130")
+	sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), ev("u", row(3, "cy", 10), row(3, "cy", 12.5)))
+	eventually(t, conn, "SELECT n, total FROM bank", "2 132.5")
+}
+
+// TestKafkaAvroRegistryDown: while the schema registry is unavailable the
+// source waits for it instead of rejecting records; when it answers again
+// every record is read.
+func TestKafkaAvroRegistryDown(t *testing.T) {
+	c := broker(t, 1)
+	addr := c.ListenAddrs()[0]
+	if err := c.CreateTopic("orders", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	reg := testregistry.New(t)
+	v1 := testregistry.NewEncoder(t, reg.Register(t, "orders-value", orderV1), orderV1)
+	p := producer(t, addr, nil)
+	for i := 0; i < 3; i++ {
+		sendRaw(t, p, "orders", 0, nil, v1.Encode(t, map[string]any{"id": int64(i), "sym": "A", "qty": 1, "ts": time.Unix(0, 0)}))
+	}
+	reg.SetDown(true)
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn,
+		fmt.Sprintf(`CREATE SOURCE orders (id bigint, sym varchar, qty int, ts timestamptz)
+			WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s')
+			FORMAT PLAIN ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		"CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM orders")
+	time.Sleep(1500 * time.Millisecond)
+	exec(t, conn, "FLUSH")
+	eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "0 0")
+	reg.SetDown(false)
+	eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "3 0")
+}

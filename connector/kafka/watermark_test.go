@@ -1,0 +1,154 @@
+package kafka_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"streamsql/engine"
+	"streamsql/internal/testserver"
+)
+
+// tsRecord is a JSON record at 2024-01-02 00:00:sec.
+func tsRecord(id, sec int) string {
+	return fmt.Sprintf(`{"id": %d, "ts": "2024-01-02 00:%02d:%02d"}`, id, sec/60, sec%60)
+}
+
+// TestKafkaWatermarkPerPartition: each partition has its own watermark
+// and the source's is their minimum. A silent partition holds windows
+// open until watermark.idle.timeout says it is idle; a partition behind
+// the others does not make its rows late; a partition added while the
+// job runs holds the watermark too.
+func TestKafkaWatermarkPerPartition(t *testing.T) {
+	c := broker(t, 2)
+	addr := c.ListenAddrs()[0]
+	for _, topic := range []string{"silent", "skew", "grow"} {
+		n := int32(2)
+		if topic == "grow" {
+			n = 1
+		}
+		if err := c.CreateTopic(topic, n, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := producer(t, addr, nil)
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	source := func(name, topic, extra string) {
+		exec(t, conn,
+			fmt.Sprintf(`CREATE SOURCE %s (id bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+				WITH (connector = 'kafka', topic = '%s', properties.bootstrap.server = '%s',
+				      partition.discovery.interval = '100ms'%s)
+				FORMAT PLAIN ENCODE JSON`, name, topic, addr, extra),
+			fmt.Sprintf("CREATE MATERIALIZED VIEW %s_n AS SELECT count(*) AS n FROM %s", name, name),
+			fmt.Sprintf(`CREATE MATERIALIZED VIEW %s_w AS SELECT window_start, count(*) AS n
+				FROM TUMBLE(%s, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE`, name, name))
+	}
+	windows := func(name string) string {
+		return fmt.Sprintf("SELECT to_char(window_start, 'MI:SS'), n FROM %s_w ORDER BY window_start", name)
+	}
+
+	// Partition 1 of "silent" has no records. Without an idle timeout it
+	// holds every window open; with one, it stops doing so.
+	source("held", "silent", "")
+	source("idle", "silent", ", watermark.idle.timeout = '300ms'")
+	for i, sec := range []int{1, 5, 25} {
+		send(t, p, "silent", 0, "", tsRecord(i, sec))
+	}
+	eventually(t, conn, windows("idle"), "00:00 2")
+	eventually(t, conn, "SELECT n FROM held_n", "3")
+	time.Sleep(500 * time.Millisecond)
+	eventually(t, conn, windows("held"), "")
+	// A record in partition 1 lets "held" move to min(25, 27) - 1.
+	send(t, p, "silent", 1, "", tsRecord(3, 27))
+	eventually(t, conn, windows("held"), "00:00 2")
+
+	// Partition 0 of "skew" runs a minute ahead of partition 1; the rows
+	// of partition 1 are not late, and windows close as partition 1
+	// moves on.
+	source("skew", "skew", "")
+	for i := 0; i < 5; i++ {
+		send(t, p, "skew", 0, "", tsRecord(i, 60+i))
+	}
+	eventually(t, conn, "SELECT n FROM skew_n", "5")
+	for i := 0; i < 5; i++ {
+		send(t, p, "skew", 1, "", tsRecord(10+i, 2*i))
+	}
+	eventually(t, conn, "SELECT n FROM skew_n", "10")
+	send(t, p, "skew", 1, "", tsRecord(20, 21))
+	eventually(t, conn, windows("skew"), "00:00 5")
+
+	// "grow" starts with one partition; a second one added while the
+	// job runs is read and holds the watermark like the first.
+	source("grow", "grow", "")
+	send(t, p, "grow", 0, "", tsRecord(0, 5))
+	send(t, p, "grow", 0, "", tsRecord(1, 25))
+	eventually(t, conn, windows("grow"), "00:00 1")
+	admin, err := sarama.NewClusterAdmin([]string{addr}, func() *sarama.Config {
+		cfg := sarama.NewConfig()
+		cfg.Version = sarama.V2_1_0_0
+		return cfg
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.CreatePartitions("grow", 2, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	p2 := producer(t, addr, nil) // knows the new partition
+	send(t, p2, "grow", 1, "", tsRecord(2, 26))
+	eventually(t, conn, "SELECT n FROM grow_n", "3")
+	send(t, p2, "grow", 0, "", tsRecord(3, 45))
+	eventually(t, conn, "SELECT n FROM grow_n", "4")
+	time.Sleep(300 * time.Millisecond)
+	eventually(t, conn, windows("grow"), "00:00 1")
+	send(t, p2, "grow", 1, "", tsRecord(4, 41))
+	eventually(t, conn, windows("grow"), strings.Join([]string{"00:00 1", "00:20 2"}, "\n"))
+}
+
+// TestKafkaWatermarkRestart restarts the server under a source with
+// per-partition watermarks: the partitions resume at their committed
+// offsets (every record counted once), the closed window is not emitted
+// again, and the partitions' watermarks, derived afresh from the records
+// after the restart, close the next windows only once both partitions
+// have passed them.
+func TestKafkaWatermarkRestart(t *testing.T) {
+	c := broker(t, 2)
+	addr := c.ListenAddrs()[0]
+	if err := c.CreateTopic("restart", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := producer(t, addr, nil)
+	dir := t.TempDir()
+	const windows = "SELECT to_char(window_start, 'MI:SS'), n FROM w ORDER BY window_start"
+	send(t, p, "restart", 0, "", tsRecord(0, 5))
+	send(t, p, "restart", 0, "", tsRecord(1, 25))
+	send(t, p, "restart", 1, "", tsRecord(2, 12))
+	t.Run("before", func(t *testing.T) {
+		srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
+		conn := connect(t, srv)
+		exec(t, conn,
+			fmt.Sprintf(`CREATE SOURCE s (id bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+				WITH (connector = 'kafka', topic = 'restart', properties.bootstrap.server = '%s')
+				FORMAT PLAIN ENCODE JSON`, addr),
+			"CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n, count(DISTINCT id) AS ids FROM s",
+			`CREATE MATERIALIZED VIEW w AS SELECT window_start, count(*) AS n
+				FROM TUMBLE(s, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE`)
+		eventually(t, conn, windows, "00:00 1")
+		eventually(t, conn, "SELECT n, ids FROM n", "3 3")
+		exec(t, conn, "FLUSH")
+	})
+	send(t, p, "restart", 0, "", tsRecord(3, 35))
+	srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
+	conn := connect(t, srv)
+	eventually(t, conn, "SELECT n, ids FROM n", "4 4")
+	time.Sleep(300 * time.Millisecond)
+	eventually(t, conn, windows, "00:00 1")
+	send(t, p, "restart", 1, "", tsRecord(4, 31))
+	eventually(t, conn, windows, "00:00 1\n00:10 1\n00:20 1")
+	eventually(t, conn, "SELECT n, ids FROM n", "5 5")
+}

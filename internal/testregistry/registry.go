@@ -1,0 +1,177 @@
+// Package testregistry is a Confluent schema registry stand-in for tests:
+// an HTTP server that registers and serves real Avro schemas the way the
+// registry's REST API does, and a helper that frames Avro datums in the
+// Confluent wire format. No schema registry server is available where the
+// tests run, and the decoders must still talk HTTP to something that
+// answers like one.
+package testregistry
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hamba/avro/v2"
+)
+
+// Registry is a running stand-in. POST /subjects/{subject}/versions
+// registers a schema (answering its id, the same id for a schema already
+// registered), GET /schemas/ids/{id} serves one, GET
+// /subjects/{subject}/versions/latest the subject's latest version.
+type Registry struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	schemas  []string
+	subjects map[string][]int
+	down     bool
+}
+
+// SetDown makes the registry answer every request with 503 Service
+// Unavailable (down) or serve again.
+func (r *Registry) SetDown(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+}
+
+// New starts a registry, closed when the test ends.
+func New(t testing.TB) *Registry {
+	r := &Registry{subjects: map[string][]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// URL is the registry's base URL.
+func (r *Registry) URL() string { return r.srv.URL }
+
+func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
+	w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+	fail := func(status, code int, msg string) {
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"error_code":%d,"message":%q}`, code, msg)
+	}
+	r.mu.Lock()
+	down := r.down
+	r.mu.Unlock()
+	if down {
+		fail(http.StatusServiceUnavailable, 50003, "unavailable")
+		return
+	}
+	switch {
+	case req.Method == http.MethodPost && strings.HasPrefix(req.URL.Path, "/subjects/") && strings.HasSuffix(req.URL.Path, "/versions"):
+		var body struct {
+			Schema string `json:"schema"`
+		}
+		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+			fail(http.StatusUnprocessableEntity, 42201, "invalid schema")
+			return
+		}
+		if _, err := avro.ParseWithCache(body.Schema, "", &avro.SchemaCache{}); err != nil {
+			fail(http.StatusUnprocessableEntity, 42201, "invalid schema: "+err.Error())
+			return
+		}
+		subject := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, "/subjects/"), "/versions")
+		r.mu.Lock()
+		id := 0
+		for i, s := range r.schemas {
+			if s == body.Schema {
+				id = i + 1
+			}
+		}
+		if id == 0 {
+			r.schemas = append(r.schemas, body.Schema)
+			id = len(r.schemas)
+		}
+		r.subjects[subject] = append(r.subjects[subject], id)
+		r.mu.Unlock()
+		fmt.Fprintf(w, `{"id":%d}`, id)
+	case req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/versions/latest"):
+		subject := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, "/subjects/"), "/versions/latest")
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		ids := r.subjects[subject]
+		if len(ids) == 0 {
+			fail(http.StatusNotFound, 40401, "Subject not found.")
+			return
+		}
+		id := ids[len(ids)-1]
+		out, _ := json.Marshal(map[string]any{"subject": subject, "version": len(ids), "id": id, "schema": r.schemas[id-1]})
+		w.Write(out)
+	case req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/schemas/ids/"):
+		id, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/schemas/ids/"))
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil || id < 1 || id > len(r.schemas) {
+			fail(http.StatusNotFound, 40403, "Schema not found")
+			return
+		}
+		out, _ := json.Marshal(map[string]string{"schema": r.schemas[id-1]})
+		w.Write(out)
+	default:
+		fail(http.StatusNotFound, 404, "not found")
+	}
+}
+
+// Register posts schema under subject over HTTP, as a producer's
+// serializer does, and returns its id.
+func (r *Registry) Register(t testing.TB, subject, schema string) int32 {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"schema": schema})
+	resp, err := http.Post(r.srv.URL+"/subjects/"+subject+"/versions", "application/vnd.schemaregistry.v1+json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID int32 `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID == 0 {
+		t.Fatalf("register %s: %v (status %s)", subject, err, resp.Status)
+	}
+	return out.ID
+}
+
+// Encoder frames values of one writer schema in the Confluent wire
+// format: a zero byte, the schema id (4 bytes, big-endian), the datum.
+type Encoder struct {
+	id     int32
+	schema avro.Schema
+}
+
+// NewEncoder parses schema, registered as id.
+func NewEncoder(t testing.TB, id int32, schema string) *Encoder {
+	t.Helper()
+	s, err := avro.ParseWithCache(schema, "", &avro.SchemaCache{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Encoder{id: id, schema: s}
+}
+
+// Encode returns v (a map or a struct with avro tags) in the wire format.
+func (e *Encoder) Encode(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := e.Append(nil, v)
+	if err != nil {
+		t.Fatalf("encode %v: %v", v, err)
+	}
+	return b
+}
+
+// Append appends v in the wire format to buf.
+func (e *Encoder) Append(buf []byte, v any) ([]byte, error) {
+	b, err := avro.Marshal(e.schema, v)
+	if err != nil {
+		return buf, err
+	}
+	buf = append(buf, 0, 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(buf[len(buf)-4:], uint32(e.id))
+	return append(buf, b...), nil
+}
