@@ -64,8 +64,8 @@ type reader struct {
 	// the changed table; it is opened again over the new definition.
 	held   []*kgo.Record
 	halted bool
-	buf   []*kgo.Record
-	fmsgs []format.Message
+	buf    []*kgo.Record
+	fmsgs  []format.Message
 
 	mu   sync.Mutex
 	next map[int32]int64 // the next offset per partition: the position
