@@ -51,8 +51,8 @@ type Engine struct {
 	queryMem  int64 // query_mem default, bytes (0: no limit)
 	queryPool *exec.MemPool
 	tmpDir    string
-	// planStats counts plan cache hits and misses (plancache.go).
-	planStats planStats
+	// plans is the plan cache (plancache.go).
+	plans planCache
 }
 
 // Options configure Open.

@@ -188,3 +188,47 @@ func TestPlanCacheInvalidation(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanCacheShared: sessions share plans of the same statement, and
+// "$user" in the search path keeps each user's tables apart.
+func TestPlanCacheShared(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	admin := connect(t, ts, nil)
+	execAll(t, admin,
+		"CREATE TABLE shared (id int PRIMARY KEY, v int)", "INSERT INTO shared VALUES (1, 11)",
+		"CREATE SCHEMA alice", "CREATE SCHEMA bob",
+		"CREATE TABLE alice.mine (id int PRIMARY KEY, who text)", "INSERT INTO alice.mine VALUES (1, 'alice')",
+		"CREATE TABLE bob.mine (id int PRIMARY KEY, who text)", "INSERT INTO bob.mine VALUES (1, 'bob')")
+	dial := func(user string) *pgx.Conn {
+		conn, err := pgx.Connect(ctx, ts.URL(user, "streamsql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		return conn
+	}
+	a, b := dial("alice"), dial("bob")
+	a2, b2 := dial("alice"), dial("alice")
+	if v := queryInt(t, a2, "SELECT v FROM shared WHERE id = $1", 1); v != 11 {
+		t.Fatalf("v = %d", v)
+	}
+	hits0, misses0 := ts.Engine.PlanCacheStats()
+	if v := queryInt(t, b2, "SELECT v FROM shared WHERE id = $1", 1); v != 11 {
+		t.Fatalf("v = %d", v)
+	}
+	if hits, misses := ts.Engine.PlanCacheStats(); hits != hits0+1 || misses != misses0 {
+		t.Fatalf("second session: %d hits, %d misses; want the first session's plan", hits-hits0, misses-misses0)
+	}
+	for range 2 {
+		for _, c := range []struct {
+			conn *pgx.Conn
+			want string
+		}{{a, "alice"}, {b, "bob"}} {
+			var who string
+			if err := c.conn.QueryRow(ctx, "SELECT who FROM mine WHERE id = $1", 1).Scan(&who); err != nil || who != c.want {
+				t.Fatalf("%s reads mine: %q, %v", c.want, who, err)
+			}
+		}
+	}
+}

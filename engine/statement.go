@@ -28,8 +28,6 @@ type statement struct {
 
 	params []types.T
 	cols   []pgwire.Column
-	// cache holds the statement's plans (plancache.go).
-	cache planCache
 }
 
 func (st *statement) SQL() string { return st.st.SQL }
@@ -76,16 +74,15 @@ func (st *statement) Prepare(ctx context.Context, hints []uint32) (_ []types.T, 
 		pts[i] = t
 	}
 	given := slices.Clone(pts)
-	version, path := st.s.planKey()
 	// Planning reads nothing; the plan's scans read through cp when it
 	// runs.
-	cp := &cachedPlan{}
+	cp := &cachedPlan{version: st.s.e.cat.Version()}
 	p, err := st.s.plan(ctx, st, pts, nil, cp.read)
 	if err != nil {
 		return nil, nil, err
 	}
 	cp.p = p
-	st.keepPrepared(cp, given, version, path)
+	st.s.keepPrepared(st, cp, given)
 	st.params, st.cols = p.params, p.cols
 	return p.params, p.cols, nil
 }

@@ -49,7 +49,8 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 		cols = outputColumns(w.Cols)
 	}
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
-		wr := &writer{s: s, x: x, w: w, ctx: s.execCtx(ctx, x.args), lockMode: lockMode}
+		// x.s, not s: a cached plan runs in any session (plancache.go).
+		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode}
 		var err error
 		switch verb {
 		case "INSERT":
