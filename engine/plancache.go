@@ -50,8 +50,9 @@ import (
 // above.
 
 const (
-	// maxIdlePerKey bounds the idle plans kept for one key.
-	maxIdlePerKey = 8
+	// maxIdlePerKey bounds the idle plans kept for one key: about the
+	// number of sessions that run one statement at the same moment.
+	maxIdlePerKey = 64
 	// maxCachedPlans bounds the idle plans kept in all.
 	maxCachedPlans = 8192
 )

@@ -147,12 +147,20 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		release()
 		return nil, err
 	}
-	snapRelease := release
-	release = func() {
-		snapRelease()
+	res, err = p.run(ctx, x)
+	if _, isRows := res.(*rowsResult); isRows && err == nil {
+		// The rows come from the plan's operators until the result is
+		// closed.
+		snapRelease := release
+		release = func() {
+			snapRelease()
+			planDone()
+		}
+	} else {
+		// Done with the plan: another session may run it while this one
+		// waits for its commit.
 		planDone()
 	}
-	res, err = p.run(ctx, x)
 	if x.auto {
 		if err != nil {
 			x.txn.Rollback()
