@@ -85,9 +85,9 @@ type RowIter struct {
 	valid   bool // the iterator is at an unconsumed row (after NextBatch)
 	// lastN is the size of the last batch, what the next reserves.
 	lastN int
-	key     []byte
-	row     []types.Datum
-	err     error
+	key   []byte
+	row   []types.Datum
+	err   error
 }
 
 // minBatchReserve is the rows a first batch reserves room for.

@@ -296,3 +296,26 @@ func TestSetAbsentSeen(t *testing.T) {
 		t.Fatalf("n = %q, want 3", v)
 	}
 }
+
+// TestCheckSpaceCountsBetweenMeasurements: within the measurement
+// interval, commits are counted against the last statfs, and a commit that
+// would take free space under twice the reserve measures again.
+func TestCheckSpaceCountsBetweenMeasurements(t *testing.T) {
+	g := &spaceGuard{reserve: 100}
+	if g.recent(1) {
+		t.Fatal("no measurement yet, but recent")
+	}
+	g.measured(1000)
+	if !g.recent(300) || !g.recent(300) {
+		t.Fatal("commits well within the last measurement were not counted")
+	}
+	// 1000 - 600 - 300 = 100 < 2 * reserve: measure again.
+	if g.recent(300) {
+		t.Fatal("a commit near the reserve did not measure again")
+	}
+	g.measured(1000)
+	g.checkedAt = g.checkedAt.Add(-2 * statfsInterval)
+	if g.recent(1) {
+		t.Fatal("an old measurement served a commit")
+	}
+}
