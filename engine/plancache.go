@@ -71,8 +71,11 @@ type planCache struct {
 	version uint64
 	entries map[planKey]*planEntry
 	idle    int // plans in entries
-	hits    atomic.Uint64
-	misses  atomic.Uint64
+	// described holds Prepare's answers by the statement's parameter
+	// type hints (see described).
+	described map[planKey]describedStmt
+	hits      atomic.Uint64
+	plans     atomic.Uint64
 }
 
 // planEntry holds the idle plans of one key.
@@ -129,6 +132,7 @@ func (s *Session) planKey(st *statement, params []types.T) planKey {
 func (c *planCache) sync(version uint64) bool {
 	if c.entries == nil || version > c.version {
 		c.version, c.entries, c.idle = version, map[planKey]*planEntry{}, 0
+		c.described = map[planKey]describedStmt{}
 	}
 	return version == c.version
 }
@@ -250,6 +254,49 @@ func (s *Session) keepPrepared(st *statement, cp *cachedPlan, given []types.T) {
 	s.e.plans.put(s.planKey(st, cp.p.params), cp)
 }
 
+// described returns what Prepare answered before for st with the same
+// parameter type hints (unknown ones included): the inferred parameter
+// types and the result columns, which depend on nothing else but what the
+// key holds. A driver that prepares the same statement on each of its
+// connections then plans it once.
+func (s *Session) described(st *statement, hints []types.T) (key planKey, params []types.T, cols []pgwire.Column, ok bool) {
+	if !cacheable(st) {
+		return planKey{}, nil, nil, false
+	}
+	key = s.planKey(st, hints)
+	c := &s.e.plans
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.sync(s.e.cat.Version()) {
+		return key, nil, nil, false
+	}
+	d, ok := c.described[key]
+	if !ok {
+		return key, nil, nil, false
+	}
+	return key, slices.Clone(d.params), d.cols, true
+}
+
+// describedStmt is what Prepare answers.
+type describedStmt struct {
+	params []types.T
+	cols   []pgwire.Column
+}
+
+// noteDescribed records Prepare's answer for key, made at version.
+func (s *Session) noteDescribed(key planKey, version uint64, params []types.T, cols []pgwire.Column) {
+	c := &s.e.plans
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.sync(version) {
+		return
+	}
+	if len(c.described) >= maxCachedPlans {
+		clear(c.described)
+	}
+	c.described[key] = describedStmt{params: slices.Clone(params), cols: cols}
+}
+
 // cachedPlan returns a plan for st with args, reading through r: a cached
 // one, or one planned now by plan. done must be called once the plan's
 // result is closed; it returns the plan to the cache.
@@ -265,7 +312,7 @@ func (s *Session) cachedPlan(st *statement, plan func(rd func() storage.Reader) 
 	if cp != nil {
 		c.hits.Add(1)
 	} else {
-		c.misses.Add(1)
+		c.plans.Add(1)
 		cp = &cachedPlan{version: version}
 		p, err := plan(cp.read)
 		if err != nil {
@@ -300,8 +347,9 @@ func sameResult(a, b []pgwire.Column) bool {
 	return true
 }
 
-// PlanCacheStats returns how many executions of cacheable statements ran
-// a cached plan (hits) and how many planned (misses).
-func (e *Engine) PlanCacheStats() (hits, misses uint64) {
-	return e.plans.hits.Load(), e.plans.misses.Load()
+// PlanCacheStats returns how many executions of SELECT, INSERT, UPDATE
+// and DELETE ran a cached plan (hits), and how many plans were made for
+// them, at Parse or at Execute (plans).
+func (e *Engine) PlanCacheStats() (hits, plans uint64) {
+	return e.plans.hits.Load(), e.plans.plans.Load()
 }

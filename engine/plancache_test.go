@@ -7,6 +7,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,14 @@ func TestPlanCacheReuse(t *testing.T) {
 	// key (2).
 	if misses != 1+5+2 || hits != 19+15+4 {
 		t.Fatalf("plan cache: %d hits, %d misses; want 38 hits, 8 misses", hits, misses)
+	}
+	var metrics strings.Builder
+	if err := ts.Engine.WriteMetrics(&metrics); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := ts.Engine.PlanCacheStats()
+	if want := fmt.Sprintf("\nstreamsql_plan_cache_hits_total %d\n", all); !strings.Contains(metrics.String(), want) {
+		t.Fatalf("metrics lack %q", want)
 	}
 	if n := queryInt(t, conn, "SELECT count(*) FROM pc"); n != 20 {
 		t.Fatalf("%d rows inserted, want 20", n)
@@ -230,5 +239,38 @@ func TestPlanCacheShared(t *testing.T) {
 				t.Fatalf("%s reads mine: %q, %v", c.want, who, err)
 			}
 		}
+	}
+}
+
+// TestPlanCacheSimpleQuery: a repeated simple query is answered from the
+// cache, neither described nor executed with planning, and still sees
+// new rows.
+func TestPlanCacheSimpleQuery(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	conn := connect(t, ts, nil)
+	ctx := context.Background()
+	execAll(t, conn, "CREATE TABLE sq (id int PRIMARY KEY, v int)")
+	pc := conn.PgConn()
+	for i := range 5 {
+		if err := pc.Exec(ctx, fmt.Sprintf("INSERT INTO sq VALUES (%d, %d)", i, i*10)).Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, misses0 := ts.Engine.PlanCacheStats()
+	for i := range 5 {
+		res, err := pc.Exec(ctx, "SELECT count(*) FROM sq").ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(res[0].Rows[0][0]); got != fmt.Sprint(5+i) {
+			t.Fatalf("count = %s, want %d", got, 5+i)
+		}
+		if err := pc.Exec(ctx, fmt.Sprintf("INSERT INTO sq VALUES (%d, 0)", 100+i)).Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The SELECT planned once (its first Parse); each INSERT text is new.
+	if _, plans := ts.Engine.PlanCacheStats(); plans-misses0 != 6 {
+		t.Fatalf("%d plans made, want 6 (one SELECT, five INSERTs)", plans-misses0)
 	}
 }

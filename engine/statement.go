@@ -73,6 +73,11 @@ func (st *statement) Prepare(ctx context.Context, hints []uint32) (_ []types.T, 
 		}
 		pts[i] = t
 	}
+	key, params, cols, ok := st.s.described(st, pts)
+	if ok {
+		st.params, st.cols = params, cols
+		return params, cols, nil
+	}
 	given := slices.Clone(pts)
 	// Planning reads nothing; the plan's scans read through cp when it
 	// runs.
@@ -82,6 +87,10 @@ func (st *statement) Prepare(ctx context.Context, hints []uint32) (_ []types.T, 
 		return nil, nil, err
 	}
 	cp.p = p
+	if cacheable(st) {
+		st.s.e.plans.plans.Add(1)
+		st.s.noteDescribed(key, cp.version, p.params, p.cols)
+	}
 	st.s.keepPrepared(st, cp, given)
 	st.params, st.cols = p.params, p.cols
 	return p.params, p.cols, nil
