@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"streamsql/sql/sqlerr"
@@ -64,6 +65,8 @@ type Catalog struct {
 	byName  map[string]map[string]*Relation // schema -> name -> relation
 	funcs   funcIndex
 	nextOID uint32
+	// version counts published changes (Version).
+	version atomic.Uint64
 }
 
 // Catalog keys.
@@ -349,8 +352,13 @@ func (c *Catalog) commit(ch *change) error {
 	if ch.nextOID != 0 {
 		c.nextOID = ch.nextOID
 	}
+	c.version.Add(1)
 	return nil
 }
+
+// Version counts the changes published so far: anything derived from the
+// catalog (a cached plan) is stale once the version moved.
+func (c *Catalog) Version() uint64 { return c.version.Load() }
 
 // CreateRelation adds r, assigning its OID and column numbers, and returns
 // the published relation. r itself is not retained.

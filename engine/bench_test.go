@@ -19,7 +19,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -299,4 +301,67 @@ func BenchmarkPointLookup(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "lookups/s")
+}
+
+// BenchmarkOLTPStatements is the statement path of bench/pgbench: per
+// iteration one prepared single-row INSERT ... ON CONFLICT DO NOTHING and
+// one prepared point read of a materialized view, from 16 connections at
+// once (pgx sends Bind/Execute/Sync only). allocs/op counts the client's
+// and the server's allocations, which share the process.
+func BenchmarkOLTPStatements(b *testing.B) {
+	s := sharedStack(b)
+	s.mu.Lock()
+	if !s.loaded["oltp_events"] {
+		s.mu.Unlock()
+		s.execAll(b, "CREATE TABLE oltp_events (id bigint PRIMARY KEY, k int NOT NULL, v int)",
+			"CREATE MATERIALIZED VIEW oltp_counts AS SELECT k, count(*) AS n FROM oltp_events GROUP BY k",
+			"INSERT INTO oltp_events SELECT g, g % 100, 1 FROM generate_series(1, 1000) g", "FLUSH")
+		s.mu.Lock()
+		s.loaded["oltp_events"] = true
+	}
+	s.mu.Unlock()
+	const conns = 16
+	pool := make(chan *pgx.Conn, conns)
+	ctx := context.Background()
+	for range conns {
+		conn := s.connect(b)
+		for _, q := range [][2]string{
+			{"ins", "INSERT INTO oltp_events (id, k, v) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING"},
+			{"read", "SELECT n FROM oltp_counts WHERE k = $1 % 100"},
+		} {
+			if _, err := conn.Prepare(ctx, q[0], q[1]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		pool <- conn
+	}
+	var next atomic.Int64
+	next.Store(1 << 20)
+	hits0, misses0 := s.eng.PlanCacheStats()
+	b.ReportAllocs()
+	b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		conn := <-pool
+		defer func() { pool <- conn }()
+		var n int64
+		for pb.Next() {
+			id := next.Add(1)
+			if _, err := conn.Exec(ctx, "ins", id, id%100); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := conn.QueryRow(ctx, "read", id).Scan(&n); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	hits, misses := s.eng.PlanCacheStats()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tx/s")
+	if total := hits - hits0 + misses - misses0; total > 0 {
+		b.ReportMetric(float64(hits-hits0)/float64(total), "plan-hit-ratio")
+	}
 }

@@ -51,6 +51,8 @@ type Engine struct {
 	queryMem  int64 // query_mem default, bytes (0: no limit)
 	queryPool *exec.MemPool
 	tmpDir    string
+	// plans is the plan cache (plancache.go).
+	plans planCache
 }
 
 // Options configure Open.

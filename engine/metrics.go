@@ -104,6 +104,11 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 	m.gauge("streamsql_query_memory_limit_bytes", "The memory of all running statements together, -total-query-mem (0: no limit).", float64(e.queryPool.Limit()))
 	m.family("streamsql_query_spilled_bytes_total", "counter", "Bytes ad-hoc statements wrote to temporary files (sorts, aggregations and joins past query_mem).")
 	m.sample("streamsql_query_spilled_bytes_total", "", float64(e.queryPool.SpilledBytes()))
+	hits, plans := e.PlanCacheStats()
+	m.family("streamsql_plan_cache_hits_total", "counter", "Executions of SELECT, INSERT, UPDATE and DELETE that ran a cached plan.")
+	m.sample("streamsql_plan_cache_hits_total", "", float64(hits))
+	m.family("streamsql_plans_total", "counter", "Plans made for SELECT, INSERT, UPDATE and DELETE, at Parse or at Execute.")
+	m.sample("streamsql_plans_total", "", float64(plans))
 
 	jobs := e.jobs()
 	names := make([]string, len(jobs))

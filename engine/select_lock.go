@@ -3,10 +3,15 @@ package engine
 // SELECT ... FOR UPDATE | FOR NO KEY UPDATE | FOR SHARE | FOR KEY SHARE
 // [OF t] [NOWAIT | SKIP LOCKED].
 //
-// The query runs with the table's primary key appended to its target
-// list and without its LIMIT/OFFSET; its rows are then locked in the
-// query's order, as PostgreSQL's LockRows does below its Limit: a row
-// skipped by SKIP LOCKED does not count towards the limit. Under READ
+// The rows of every table in FROM are locked (of those named in OF t, if
+// given), over joins too, as PostgreSQL does; a table on the nullable side
+// of an outer join cannot be locked (0A000). The query runs with each
+// locked table's primary key appended to its target list and without its
+// LIMIT/OFFSET; its rows are then locked in the query's order, each
+// table's row in FROM order, as PostgreSQL's LockRows does below its
+// Limit: a row skipped by SKIP LOCKED does not count towards the limit
+// (a row of a join is skipped when any of its tables' rows is locked,
+// keeping the locks it took on the others). Under READ
 // COMMITTED, when a lock had to wait (or anything committed since the
 // query read), the query runs again: the rows already locked stay put, the
 // newest versions are returned, and rows that no longer match drop out.
@@ -89,37 +94,31 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	case len(sel.WindowClause) > 0:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with window functions", spec.name)
 	}
-	if len(sel.FromClause) != 1 || sel.FromClause[0].GetRangeVar() == nil {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is supported on queries over one table", spec.name).
-			WithHint("Lock the rows of each table with its own SELECT ... %s.", spec.name)
-	}
-	rv := sel.FromClause[0].GetRangeVar()
-	rel, err := s.e.cat.Resolve(s.searchPath(), qualifiedName(rv))
+	targets, err := s.lockTargets(sel, spec)
 	if err != nil {
 		return nil, err
 	}
-	if rel.Kind != catalog.KindTable {
-		return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot lock rows in %s %q", rel.Kind.String(), rel.Name)
-	}
-	if len(rel.PrimaryKey) == 0 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s needs a table with a primary key; %q has none", spec.name, rel.Name)
-	}
-	qual := rv.Relname
-	if rv.Alias != nil && rv.Alias.Aliasname != "" {
-		qual = rv.Alias.Aliasname
-	}
 	inner := proto.Clone(sel).(*pg.SelectStmt)
 	inner.LockingClause, inner.LimitCount, inner.LimitOffset = nil, nil, nil
-	for _, k := range rel.PrimaryKey {
-		inner.TargetList = append(inner.TargetList, &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{
-			Val: &pg.Node{Node: &pg.Node_ColumnRef{ColumnRef: &pg.ColumnRef{Fields: []*pg.Node{
-				pg.MakeStrNode(qual), pg.MakeStrNode(rel.Columns[k].Name)}}}}}}})
+	nKeys := 0
+	for _, t := range targets {
+		for _, k := range t.rel.PrimaryKey {
+			inner.TargetList = append(inner.TargetList, &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{
+				Val: &pg.Node{Node: &pg.Node_ColumnRef{ColumnRef: &pg.ColumnRef{Fields: []*pg.Node{
+					pg.MakeStrNode(t.qual), pg.MakeStrNode(t.rel.Columns[k].Name)}}}}}}})
+		}
+		nKeys += len(t.rel.PrimaryKey)
 	}
 	q, err := p.PlanSelect(inner)
 	if err != nil {
 		return nil, err
 	}
-	nOut := len(q.Cols) - len(rel.PrimaryKey)
+	nOut := len(q.Cols) - nKeys
+	off := nOut
+	for i := range targets {
+		targets[i].off = off
+		off += len(targets[i].rel.PrimaryKey)
+	}
 	cols := outputColumns(q.Cols[:nOut])
 	colTypes := make([]types.T, len(q.Cols))
 	for i, c := range q.Cols {
@@ -131,7 +130,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 		if err != nil {
 			return nil, err
 		}
-		lr := &lockingRun{s: s, x: x, spec: spec, rel: rel, table: rel.Table(), nOut: nOut, colTypes: colTypes}
+		lr := &lockingRun{s: s, x: x, spec: spec, targets: targets, nOut: nOut, colTypes: colTypes}
 		rows, err := lr.run(ctx, func() (*planner.Query, error) {
 			if lr.passes == 0 {
 				return q, nil
@@ -147,13 +146,21 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	}}, nil
 }
 
+// lockTarget is a table whose rows a locking SELECT locks: its key
+// columns are appended to the query's output, from off on.
+type lockTarget struct {
+	rel   *catalog.Relation
+	table *storage.Table
+	qual  string // the name the query gives it (its alias)
+	off   int
+}
+
 // lockingRun is one execution of a locking SELECT.
 type lockingRun struct {
 	s        *Session
 	x        *execution
 	spec     lockSpec
-	rel      *catalog.Relation
-	table    *storage.Table
+	targets  []lockTarget
 	nOut     int
 	colTypes []types.T
 	passes   int
@@ -192,7 +199,7 @@ func (lr *lockingRun) lockRows(ctx context.Context, q *planner.Query, limit, off
 		return nil, false, err
 	}
 	defer q.Op.Close()
-	var key []byte
+
 	for limit < 0 || int64(len(out)) < limit+offset {
 		b, err := q.Op.Next(ec)
 		if err != nil {
@@ -201,21 +208,25 @@ func (lr *lockingRun) lockRows(ctx context.Context, q *planner.Query, limit, off
 		if b == nil {
 			break
 		}
+	rows:
 		for i := 0; i < b.N && (limit < 0 || int64(len(out)) < limit+offset); i++ {
 			row := b.Row(i, lr.colTypes)
-			key = lr.table.EncodePK(storage.TableKey(lr.table.ID, nil), row[lr.nOut:])
-			ok, w, err := txn.Lock(ctx, key, lr.spec.mode, lr.spec.policy, timeout)
-			if err == nil && ok {
-				err = txn.CheckSnapshotConflict(key)
+			// The row of each table named, in the order of FROM.
+			for _, t := range lr.targets {
+				key := t.table.EncodePK(storage.TableKey(t.table.ID, nil), row[t.off:t.off+len(t.rel.PrimaryKey)])
+				ok, w, err := txn.Lock(ctx, key, lr.spec.mode, lr.spec.policy, timeout)
+				if err == nil && ok {
+					err = txn.CheckSnapshotConflict(key)
+				}
+				if err != nil {
+					b.Release()
+					return nil, false, lockError(err, t.rel.Name)
+				}
+				if !ok {
+					continue rows // SKIP LOCKED
+				}
+				waited = waited || w
 			}
-			if err != nil {
-				b.Release()
-				return nil, false, lockError(err, lr.rel.Name)
-			}
-			if !ok {
-				continue // SKIP LOCKED
-			}
-			waited = waited || w
 			out = append(out, row[:lr.nOut])
 		}
 		b.Release()
@@ -269,4 +280,75 @@ func qualifiedName(rv *pg.RangeVar) string {
 		return rv.Schemaname + "." + rv.Relname
 	}
 	return rv.Relname
+}
+
+// lockTargets finds the tables whose rows a locking SELECT locks: every
+// table of its FROM clause, or those named in OF, as in PostgreSQL. A
+// table on the nullable side of an outer join cannot be locked, and
+// neither can a subquery or a function in FROM unless OF leaves it out.
+func (s *Session) lockTargets(sel *pg.SelectStmt, spec lockSpec) ([]lockTarget, error) {
+	named := map[string]bool{}
+	for _, n := range sel.LockingClause {
+		for _, r := range n.GetLockingClause().GetLockedRels() {
+			if rv := r.GetRangeVar(); rv != nil {
+				named[rv.Relname] = true
+			}
+		}
+	}
+	var out []lockTarget
+	var walk func(n *pg.Node, nullable bool) error
+	walk = func(n *pg.Node, nullable bool) error {
+		switch {
+		case n.GetJoinExpr() != nil:
+			j := n.GetJoinExpr()
+			lnull := nullable || j.Jointype == pg.JoinType_JOIN_RIGHT || j.Jointype == pg.JoinType_JOIN_FULL
+			rnull := nullable || j.Jointype == pg.JoinType_JOIN_LEFT || j.Jointype == pg.JoinType_JOIN_FULL
+			if err := walk(j.Larg, lnull); err != nil {
+				return err
+			}
+			return walk(j.Rarg, rnull)
+		case n.GetRangeVar() != nil:
+			rv := n.GetRangeVar()
+			qual := rv.Relname
+			if rv.Alias != nil && rv.Alias.Aliasname != "" {
+				qual = rv.Alias.Aliasname
+			}
+			if len(named) > 0 && !named[qual] {
+				return nil
+			}
+			delete(named, qual)
+			if nullable {
+				return sqlerr.New(sqlerr.FeatureNotSupported, "%s cannot be applied to the nullable side of an outer join", spec.name)
+			}
+			rel, err := s.e.cat.Resolve(s.searchPath(), qualifiedName(rv))
+			if err != nil {
+				return err
+			}
+			if rel.Kind != catalog.KindTable {
+				return sqlerr.New(sqlerr.WrongObjectType, "cannot lock rows in %s %q", rel.Kind.String(), rel.Name)
+			}
+			if len(rel.PrimaryKey) == 0 {
+				return sqlerr.New(sqlerr.FeatureNotSupported, "%s needs a table with a primary key; %q has none", spec.name, rel.Name)
+			}
+			out = append(out, lockTarget{rel: rel, table: rel.Table(), qual: qual})
+			return nil
+		}
+		if len(named) > 0 {
+			return nil // OF names the tables; this item is not among them
+		}
+		return sqlerr.New(sqlerr.FeatureNotSupported, "%s is supported on tables in FROM, not on subqueries or functions", spec.name).
+			WithHint("Name the tables to lock with %s OF.", spec.name)
+	}
+	for _, n := range sel.FromClause {
+		if err := walk(n, false); err != nil {
+			return nil, err
+		}
+	}
+	for name := range named {
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %q in %s clause not found in FROM clause", name, spec.name)
+	}
+	if len(out) == 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s needs a table in FROM", spec.name)
+	}
+	return out, nil
 }

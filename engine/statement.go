@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,8 @@ type prepared struct {
 	cols   []pgwire.Column
 	// run executes; it is nil for statements that only describe.
 	run func(ctx context.Context, x *execution) (pgwire.Result, error)
+	// folds are the parameter values planning built into the plan.
+	folds []planner.Fold
 }
 
 // execution is what running one statement needs.
@@ -70,16 +73,25 @@ func (st *statement) Prepare(ctx context.Context, hints []uint32) (_ []types.T, 
 		}
 		pts[i] = t
 	}
-	snap := st.s.e.db.Snapshot()
-	defer snap.Close()
-	var r storage.Reader = snap
-	if st.s.txn != nil {
-		r = st.s.txn
+	key, params, cols, ok := st.s.described(st, pts)
+	if ok {
+		st.params, st.cols = params, cols
+		return params, cols, nil
 	}
-	p, err := st.s.plan(ctx, st, pts, nil, r)
+	given := slices.Clone(pts)
+	// Planning reads nothing; the plan's scans read through cp when it
+	// runs.
+	cp := &cachedPlan{version: st.s.e.cat.Version()}
+	p, err := st.s.plan(ctx, st, pts, nil, cp.read)
 	if err != nil {
 		return nil, nil, err
 	}
+	cp.p = p
+	if cacheable(st) {
+		st.s.e.plans.plans.Add(1)
+		st.s.noteDescribed(key, cp.version, p.params, p.cols)
+	}
+	st.s.keepPrepared(st, cp, given)
 	st.params, st.cols = p.params, p.cols
 	return p.params, p.cols, nil
 }
@@ -134,8 +146,9 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 			snap.Close()
 		}
 	}
-	pts := append([]types.T{}, st.params...)
-	p, err := s.plan(ctx, st, pts, args, x.reader)
+	p, planDone, err := s.cachedPlan(st, func(rd func() storage.Reader) (*prepared, error) {
+		return s.plan(ctx, st, slices.Clone(st.params), args, rd)
+	}, args, x.reader)
 	if err != nil {
 		if x.auto {
 			x.txn.Rollback()
@@ -144,6 +157,19 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		return nil, err
 	}
 	res, err = p.run(ctx, x)
+	if _, isRows := res.(*rowsResult); isRows && err == nil {
+		// The rows come from the plan's operators until the result is
+		// closed.
+		snapRelease := release
+		release = func() {
+			snapRelease()
+			planDone()
+		}
+	} else {
+		// Done with the plan: another session may run it while this one
+		// waits for its commit.
+		planDone()
+	}
 	if x.auto {
 		if err != nil {
 			x.txn.Rollback()
@@ -160,7 +186,9 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		return nil, err
 	}
 	rr, isRows := res.(*rowsResult)
-	if isRows && snap != nil {
+	if isRows {
+		// The rows are read from the snapshot by the plan's operators
+		// until the result is closed.
 		rr.onClose = release
 	} else {
 		release()
@@ -225,9 +253,14 @@ func writes(st parser.Statement) bool {
 }
 
 func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum, r storage.Reader) *planner.Planner {
+	return s.newPlannerFn(st, params, args, func() storage.Reader { return r })
+}
+
+// newPlannerFn is newPlanner with the plan's scans reading through rd.
+func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) *planner.Planner {
 	return &planner.Planner{
 		Catalog:     s.e.cat,
-		Reader:      func() storage.Reader { return r },
+		Reader:      rd,
 		SearchPath:  s.searchPath(),
 		ParamTypes:  params,
 		ParamValues: args,
@@ -269,13 +302,13 @@ func outputColumns(outs []planner.Output) []pgwire.Column {
 	return cols
 }
 
-// plan plans st; with args it is ready to run.
-func (s *Session) plan(ctx context.Context, st *statement, params []types.T, args []types.Datum, r storage.Reader) (*prepared, error) {
+// plan plans st; with args it is ready to run. Its scans read through rd.
+func (s *Session) plan(ctx context.Context, st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) (*prepared, error) {
 	if st.st.Ext != nil {
 		return s.planExt(st)
 	}
 	n := st.st.AST
-	p := s.newPlanner(st, params, args, r)
+	p := s.newPlannerFn(st, params, args, rd)
 	p.Context = ctx
 	switch {
 	case hasLocking(n):
@@ -286,11 +319,15 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 			return nil, err
 		}
 		cols := outputColumns(q.Cols)
-		return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		return &prepared{params: p.FinishParams(), cols: cols, folds: p.Folds, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), q.Op, cols, "SELECT"), nil
 		}}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
-		return s.planWrite(p, n)
+		pr, err := s.planWrite(p, n)
+		if pr != nil {
+			pr.folds = p.Folds
+		}
+		return pr, err
 	case n.GetExplainStmt() != nil:
 		return s.planExplain(st, p, n.GetExplainStmt())
 	case n.GetVariableSetStmt() != nil:

@@ -49,7 +49,8 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 		cols = outputColumns(w.Cols)
 	}
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
-		wr := &writer{s: s, x: x, w: w, ctx: s.execCtx(ctx, x.args), lockMode: lockMode}
+		// x.s, not s: a cached plan runs in any session (plancache.go).
+		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode}
 		var err error
 		switch verb {
 		case "INSERT":
@@ -223,7 +224,12 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 	}
 	var written [][]types.Datum
 	seen := map[string]bool{}
+	// With the primary key as arbiter under READ COMMITTED, the arbiter
+	// read sees the key's newest version: an absent key is inserted
+	// without reading it again.
+	pkSeen := wr.w.Arbiter.Index == nil && len(tbl.PK) > 0 && txn.Isolation() == storage.ReadCommitted
 	for _, r := range rows {
+		since := wr.s.e.db.CommitCount()
 		key, oldKey, old, exists, err := wr.lockedConflictRow(r)
 		if err != nil {
 			return err
@@ -234,7 +240,12 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		}
 		seen[key] = true
 		if !exists {
-			if err := wr.indexed().Insert(txn, [][]types.Datum{r}); err != nil {
+			if pkSeen {
+				err = wr.indexed().InsertSeen(txn, r, since)
+			} else {
+				err = wr.indexed().Insert(txn, [][]types.Datum{r})
+			}
+			if err != nil {
 				return err
 			}
 			written = append(written, r)

@@ -369,10 +369,20 @@ func CleanTempRoot(root string) error {
 	return nil
 }
 
-// ParseMemSize reads a memory size as PostgreSQL spells it: a plain
-// integer is kilobytes; units B, kB, MB, GB, TB (powers of 1024). Quotes
-// and spaces around are ignored.
-func ParseMemSize(s string) (int64, error) {
+// What a number without a unit counts in ParseSize.
+const (
+	// PlainBytes: command-line flags and the config file (512 is 512
+	// bytes).
+	PlainBytes int64 = 1
+	// PlainKB: PostgreSQL's memory settings (SET work_mem = 512 is 512kB).
+	PlainKB int64 = 1 << 10
+)
+
+// ParseSize reads a size: a number with an optional unit B, kB, MB, GB,
+// TB (powers of 1024, as in PostgreSQL; the common spellings k, KiB, mb,
+// ... too), where a number without a unit counts plain bytes each
+// (PlainBytes or PlainKB). Quotes and spaces around are ignored.
+func ParseSize(s string, plain int64) (int64, error) {
 	v := strings.Trim(strings.TrimSpace(s), "'\"")
 	v = strings.TrimSpace(v)
 	i := 0
@@ -387,17 +397,22 @@ func ParseMemSize(s string) (int64, error) {
 	if _, err := fmt.Sscanf(num, "%g", &n); err != nil {
 		return 0, fmt.Errorf("invalid value for a memory size: %q", s)
 	}
-	mult := map[string]float64{"": 1 << 10, "B": 1, "kB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+	mult := map[string]float64{"": float64(plain), "B": 1, "kB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 	m, ok := mult[unit]
 	if !ok {
 		// PostgreSQL's units are case sensitive; accept common spellings.
-		m, ok = map[string]float64{"b": 1, "kb": 1 << 10, "k": 1 << 10, "mb": 1 << 20, "m": 1 << 20, "gb": 1 << 30, "g": 1 << 30, "tb": 1 << 40, "t": 1 << 40}[strings.ToLower(unit)]
+		m, ok = map[string]float64{"b": 1, "kb": 1 << 10, "k": 1 << 10, "kib": 1 << 10, "mb": 1 << 20, "m": 1 << 20, "mib": 1 << 20,
+			"gb": 1 << 30, "g": 1 << 30, "gib": 1 << 30, "tb": 1 << 40, "t": 1 << 40, "tib": 1 << 40}[strings.ToLower(unit)]
 	}
 	if !ok {
 		return 0, fmt.Errorf("invalid unit %q for a memory size: valid units are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\"", unit)
 	}
 	return int64(n * m), nil
 }
+
+// ParseMemSize reads a memory size as PostgreSQL spells it: a plain
+// integer is kilobytes (ParseSize with PlainKB).
+func ParseMemSize(s string) (int64, error) { return ParseSize(s, PlainKB) }
 
 // FormatMemSize renders bytes as PostgreSQL shows memory settings: the
 // largest unit that divides the value exactly.

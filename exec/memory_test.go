@@ -23,6 +23,12 @@ func TestParseAndFormatMemSize(t *testing.T) {
 			t.Errorf("ParseMemSize(%q) accepted", bad)
 		}
 	}
+	// The one parser with the other spelling of a plain number: bytes.
+	for in, want := range map[string]int64{"65536": 65536, "64kB": 64 << 10, "1.5GiB": 3 << 29, "8 g": 8 << 30} {
+		if got, err := ParseSize(in, PlainBytes); err != nil || got != want {
+			t.Errorf("ParseSize(%q, PlainBytes) = %d, %v; want %d", in, got, err, want)
+		}
+	}
 	for n, want := range map[int64]string{64 << 20: "64MB", 1 << 30: "1GB", 1536 << 10: "1536kB", 100: "100B"} {
 		if got := FormatMemSize(n); got != want {
 			t.Errorf("FormatMemSize(%d) = %q, want %q", n, got, want)

@@ -102,6 +102,15 @@ type Result interface {
 	Close()
 }
 
+// BlockingResult is a Result whose Next may wait for rows indefinitely
+// (SUBSCRIBE): the rows sent so far are flushed to the client before each
+// Next. Other results are flushed when the output buffer grows large and
+// at the end of the statement's exchange.
+type BlockingResult interface {
+	Result
+	Blocking() bool
+}
+
 // CopyInResult is a Result for COPY ... FROM STDIN: the protocol layer
 // sends CopyInResponse and feeds the client's data to it.
 type CopyInResult interface {

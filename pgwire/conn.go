@@ -82,6 +82,10 @@ type conn struct {
 	ready     bool
 	idleLimit time.Duration
 	idleErr   error
+	// holdOutput keeps the output buffered while waiting for the next
+	// message: the last one was an extended-protocol message whose reply
+	// is due only at Sync or Flush.
+	holdOutput bool
 }
 
 // serveConn runs one connection to its end.
@@ -277,7 +281,7 @@ func (c *conn) next(idle bool) (frame, bool) {
 		return c.took(f), true
 	default:
 	}
-	if c.w.flush() != nil {
+	if !c.holdOutput && c.w.flush() != nil {
 		return frame{}, false
 	}
 	shutdown := c.srv.shutdown
@@ -335,6 +339,7 @@ func (c *conn) run() {
 		if c.ignoreTillSync && f.typ != 'S' && f.typ != 'X' {
 			continue
 		}
+		c.holdOutput = false
 		if err := c.dispatchSafe(f); err != nil {
 			if !errors.Is(err, errConnGone) {
 				c.sendFatal(err)
@@ -343,6 +348,13 @@ func (c *conn) run() {
 		}
 		if c.w.err != nil {
 			return
+		}
+		// The replies to extended-protocol messages wait for Sync or
+		// Flush, as in PostgreSQL, so that Bind, Execute and Sync cost
+		// one write; an error goes out at once.
+		switch f.typ {
+		case 'P', 'B', 'D', 'E', 'C':
+			c.holdOutput = !c.ignoreTillSync
 		}
 	}
 }

@@ -238,9 +238,12 @@ func (c *conn) sendRows(p *portal, maxRows int) (suspended bool, err error) {
 		}
 		p.rec = nil
 		// A streaming result may block in Next: let the client see what
-		// it has so far.
-		if c.w.flush() != nil {
-			return false, errConnGone
+		// it has so far. Other results are flushed when the buffer grows
+		// large or the statement ends.
+		if b, ok := p.res.(BlockingResult); ok && b.Blocking() {
+			if c.w.flush() != nil {
+				return false, errConnGone
+			}
 		}
 	}
 }

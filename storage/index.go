@@ -179,6 +179,21 @@ func (it *IndexedTable) Insert(txn *Txn, rows [][]types.Datum) error {
 	return nil
 }
 
+// InsertSeen is Table.InsertSeen with the row's index entries.
+func (it *IndexedTable) InsertSeen(txn *Txn, row []types.Datum, since uint64) error {
+	if len(it.Indexes) == 0 || len(it.PK) == 0 {
+		if len(it.PK) == 0 {
+			return it.Insert(txn, [][]types.Datum{row})
+		}
+		return it.Table.InsertSeen(txn, row, since)
+	}
+	if err := it.Table.InsertSeen(txn, row, since); err != nil {
+		return err
+	}
+	rk := it.appendRowKey(nil, row)
+	return it.addEntries(txn, row, rk[5:])
+}
+
 // insertRowIDs is Insert for a table keyed by hidden row ids, which the
 // entries need to know.
 func (it *IndexedTable) insertRowIDs(txn *Txn, rows [][]types.Datum) error {

@@ -83,10 +83,15 @@ type RowIter struct {
 	it      Iter
 	started bool // the iterator has been positioned
 	valid   bool // the iterator is at an unconsumed row (after NextBatch)
-	key     []byte
-	row     []types.Datum
-	err     error
+	// lastN is the size of the last batch, what the next reserves.
+	lastN int
+	key   []byte
+	row   []types.Datum
+	err   error
 }
+
+// minBatchReserve is the rows a first batch reserves room for.
+const minBatchReserve = 8
 
 // Scan returns an iterator over the rows of t in span, reading through r.
 func (t *Table) Scan(r Reader, span KeySpan) (*RowIter, error) {
@@ -98,14 +103,14 @@ func (t *Table) Scan(r Reader, span KeySpan) (*RowIter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("table %s: get: %w", t.Name, err)
 		}
-		return &RowIter{t: t, it: &pointIter{key: key, val: v, found: found}}, nil
+		return &RowIter{t: t, it: &pointIter{key: key, val: v, found: found}, lastN: minBatchReserve}, nil
 	}
 	lo, hi := t.Bounds(span)
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: scan: %w", t.Name, err)
 	}
-	return &RowIter{t: t, it: it}, nil
+	return &RowIter{t: t, it: it, lastN: minBatchReserve}, nil
 }
 
 // advance positions the underlying iterator on the next unconsumed row.
@@ -165,6 +170,9 @@ func (ri *RowIter) NextBatch(cols []int, max int) (out []arrow.Array, n int, key
 	if ri.err != nil {
 		return nil, 0, nil, ri.err
 	}
+	if max <= 0 || !ri.advance() {
+		return nil, 0, nil, nil // the end: no builders made
+	}
 	// Decode each distinct column once; a column asked for twice shares
 	// its array.
 	uniq := make([]int, 0, len(cols))
@@ -187,8 +195,9 @@ func (ri *RowIter) NextBatch(cols []int, max int) (out []arrow.Array, n int, key
 	builders := make([]array.Builder, len(uniq))
 	for i, c := range uniq {
 		builders[i] = types.NewBuilder(ri.t.Types[c])
-		// Grow on demand: a point lookup asks for a full batch but gets one row.
-		builders[i].Reserve(min(max, 256))
+		// Grow on demand: a point lookup asks for a full batch but gets
+		// one row; a long scan reserves what its last batch held.
+		builders[i].Reserve(min(max, ri.lastN))
 	}
 	defer func() {
 		for _, b := range builders {
@@ -211,6 +220,10 @@ func (ri *RowIter) NextBatch(cols []int, max int) (out []arrow.Array, n int, key
 	}
 	if n == 0 {
 		return nil, 0, nil, nil
+	}
+	ri.lastN = n
+	if n < minBatchReserve {
+		ri.lastN = minBatchReserve
 	}
 	arrs := make([]arrow.Array, len(uniq))
 	for i, b := range builders {

@@ -5,7 +5,9 @@ package storage
 // flush that fails is retried forever. So the database refuses writes
 // itself before the disk is full: every commit first checks, with statfs,
 // that the file system of the data directory keeps a reserve of free
-// space after the commit's bytes. The reserve is room for what pebble
+// space after the commit's bytes (while free space is above twice the
+// reserve, one statfs serves the commits of the next 10 ms, counting
+// their bytes). The reserve is room for what pebble
 // writes on its own (memtable flushes, compactions, the MANIFEST), so
 // that it can go on while commits are refused with 53100 (PostgreSQL's
 // disk_full). Reads are not affected, and commits are accepted again as
@@ -16,8 +18,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -39,6 +43,37 @@ type spaceGuard struct {
 	full atomic.Bool
 	// statErr remembers that statfs failed, logged once.
 	statErr atomic.Bool
+
+	// The last statfs: free bytes then, when, and the bytes commits
+	// announced since. Well above the reserve, a check within
+	// statfsInterval of the last one counts instead of asking again.
+	mu        sync.Mutex
+	free      int64
+	checkedAt time.Time
+	since     int64
+}
+
+// statfsInterval is how long a measurement of free space serves commits
+// while free space is at least twice the reserve.
+const statfsInterval = 10 * time.Millisecond
+
+// recent reports whether need fits well within the last measurement,
+// and counts it if so.
+func (g *spaceGuard) recent(need int64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.checkedAt.IsZero() || time.Since(g.checkedAt) > statfsInterval || g.free-g.since-need < 2*g.reserve {
+		return false
+	}
+	g.since += need
+	return true
+}
+
+// measured records a statfs result.
+func (g *spaceGuard) measured(free int64) {
+	g.mu.Lock()
+	g.free, g.checkedAt, g.since = free, time.Now(), 0
+	g.mu.Unlock()
 }
 
 // freeBytes returns the bytes available on the file system holding dir.
@@ -58,7 +93,13 @@ func (db *DB) CheckSpace(need int64) error {
 	if g == nil || g.reserve <= 0 {
 		return nil
 	}
+	if g.recent(need) {
+		return nil
+	}
 	free, err := freeBytes(g.dir)
+	if err == nil {
+		g.measured(free)
+	}
 	if err != nil {
 		// Not knowing is no reason to refuse: pebble reports real failures.
 		if g.statErr.CompareAndSwap(false, true) {

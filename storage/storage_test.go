@@ -251,3 +251,71 @@ func TestPrefixEnd(t *testing.T) {
 		t.Fatalf("TableSpan(max) = %x %x", lo, hi)
 	}
 }
+
+// TestSetAbsentSeen: a key read as absent and then written without a
+// second read is still checked at commit against a transaction that
+// committed it in between, from the read on.
+func TestSetAbsentSeen(t *testing.T) {
+	db := openTest(t, t.TempDir())
+	defer db.Close()
+	dup := func([]byte) error { return fmt.Errorf("duplicate") }
+
+	t1 := db.Begin()
+	since := db.CommitCount()
+	if _, found, err := t1.Get([]byte("k")); err != nil || found {
+		t.Fatalf("k before: found %v, %v", found, err)
+	}
+	// Another transaction commits k after t1's read.
+	t2 := db.Begin()
+	if err := t2.SetAbsent([]byte("k"), []byte("2"), dup); err != nil {
+		t.Fatal(err)
+	}
+	if err := t2.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := t1.SetAbsentSeen([]byte("k"), []byte("1"), since, dup); err != nil {
+		t.Fatal(err)
+	}
+	if err := t1.Commit(); err == nil || err.Error() != "duplicate" {
+		t.Fatalf("commit after a concurrent insert of k = %v, want duplicate", err)
+	}
+	if v, _ := mustGet(t, db.Latest(), "k"); v != "2" {
+		t.Fatalf("k = %q, want the first commit's 2", v)
+	}
+
+	// Nothing committed in between: the write stands.
+	t3 := db.Begin()
+	since = db.CommitCount()
+	if err := t3.SetAbsentSeen([]byte("n"), []byte("3"), since, dup); err != nil {
+		t.Fatal(err)
+	}
+	if err := t3.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := mustGet(t, db.Latest(), "n"); v != "3" {
+		t.Fatalf("n = %q, want 3", v)
+	}
+}
+
+// TestCheckSpaceCountsBetweenMeasurements: within the measurement
+// interval, commits are counted against the last statfs, and a commit that
+// would take free space under twice the reserve measures again.
+func TestCheckSpaceCountsBetweenMeasurements(t *testing.T) {
+	g := &spaceGuard{reserve: 100}
+	if g.recent(1) {
+		t.Fatal("no measurement yet, but recent")
+	}
+	g.measured(1000)
+	if !g.recent(300) || !g.recent(300) {
+		t.Fatal("commits well within the last measurement were not counted")
+	}
+	// 1000 - 600 - 300 = 100 < 2 * reserve: measure again.
+	if g.recent(300) {
+		t.Fatal("a commit near the reserve did not measure again")
+	}
+	g.measured(1000)
+	g.checkedAt = g.checkedAt.Add(-2 * statfsInterval)
+	if g.recent(1) {
+		t.Fatal("an old measurement served a commit")
+	}
+}

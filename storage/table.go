@@ -141,6 +141,28 @@ func (t *Table) Insert(txn *Txn, rows [][]types.Datum) error {
 	return nil
 }
 
+// InsertSeen adds one row whose primary key the caller has just found
+// absent (Txn.SetAbsentSeen explains since): INSERT ... ON CONFLICT reads
+// the key once, not twice. A table without a primary key inserts as
+// Insert does.
+func (t *Table) InsertSeen(txn *Txn, row []types.Datum, since uint64) error {
+	if len(t.PK) == 0 {
+		return t.Insert(txn, [][]types.Datum{row})
+	}
+	if err := t.checkRow(row); err != nil {
+		return err
+	}
+	key := t.appendRowKey(nil, row)
+	val := types.EncodeRow(nil, row, t.Types)
+	if err := txn.SetAbsentSeen(key, val, since, t.duplicateKey); err != nil {
+		return err
+	}
+	if t.Logged {
+		t.logRow(txn, LogInsert, key[5:], val)
+	}
+	return nil
+}
+
 // duplicateKey is PostgreSQL's error for a primary key that exists; key
 // is the row's storage key.
 func (t *Table) duplicateKey(key []byte) error {

@@ -361,6 +361,26 @@ func (t *Txn) SetAbsent(key, value []byte, dup func(key []byte) error) error {
 	return t.Set(key, value)
 }
 
+// SetAbsentSeen is SetAbsent for a key the caller has just read as
+// absent through this transaction at its newest version (Get under
+// ReadCommitted, or GetLatest) after the database's commit count was
+// since: it spares SetAbsent's second read. Commit re-checks the key as
+// it re-checks SetAbsent's.
+func (t *Txn) SetAbsentSeen(key, value []byte, since uint64, dup func(key []byte) error) error {
+	if t.done {
+		return ErrTxnDone
+	}
+	if t.deleted {
+		// The key may exist in the database under a deletion of ours.
+		return t.SetAbsent(key, value, dup)
+	}
+	if len(t.absent) == 0 || since < t.checkedAt {
+		t.checkedAt = since
+	}
+	t.absent = append(t.absent, absentKey{key: append([]byte(nil), key...), dup: dup})
+	return t.Set(key, value)
+}
+
 // Commit applies the transaction's writes atomically and durably. The
 // transaction is finished whether or not Commit succeeds, and its row
 // locks are released.

@@ -3,7 +3,8 @@
 # an aggregate (a materialized view in StreamSQL, a summary table in
 # PostgreSQL) from 50 and 200 clients against streamsqld and a throwaway
 # PostgreSQL 15 on the same machine, in the same run. It writes the TPS and
-# latency percentiles to $OUT (default bench/results/pgbench.md).
+# latency percentiles to $OUT (default bench/results/pgbench.md), keeping
+# the file's "## Log" section.
 #
 #   bench/pgbench/run.sh [seconds per run, default 20]
 set -euo pipefail
@@ -91,5 +92,9 @@ psql -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
   done
 } | tee "$OUT.tmp"
 mkdir -p "$(dirname "$OUT")"
+# The hand-kept log of figures per change (a "## Log" section) stays.
+if [ -f "$OUT" ] && grep -q '^## Log' "$OUT"; then
+  { echo; sed -n '/^## Log/,$p' "$OUT"; } >>"$OUT.tmp"
+fi
 mv "$OUT.tmp" "$OUT"
 echo "wrote $OUT"

@@ -12,12 +12,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"streamsql/engine"
+	"streamsql/exec"
 	"streamsql/httpapi"
 	"streamsql/pgwire"
 	"streamsql/storage"
@@ -242,27 +242,19 @@ func run(args []string) error {
 	return serveErr
 }
 
-// parseSize reads a byte count with an optional unit (kB, MB, GB, TB,
-// powers of 1024 as in PostgreSQL's settings; KiB, MiB, GiB, TiB too);
-// "" is 0 (the default) and -1 means no limit.
+// parseSize reads a size flag: exec.ParseSize with a plain number in
+// bytes; "" is 0 (the default) and -1 means no limit.
 func parseSize(s string) (int64, error) {
 	s = strings.TrimSpace(s)
-	if s == "" {
+	switch s {
+	case "":
 		return 0, nil
-	}
-	if s == "-1" {
+	case "-1":
 		return -1, nil
 	}
-	num := strings.TrimRight(s, "kKmMgGtTiBb ")
-	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
-	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size (e.g. 512MB, 8GB)", s)
+	n, err := exec.ParseSize(s, exec.PlainBytes)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size (e.g. 512MB, 8GB): %w", s, err)
 	}
-	mult := map[string]float64{"": 1, "b": 1, "kb": 1 << 10, "kib": 1 << 10, "k": 1 << 10, "mb": 1 << 20, "mib": 1 << 20, "m": 1 << 20,
-		"gb": 1 << 30, "gib": 1 << 30, "g": 1 << 30, "tb": 1 << 40, "tib": 1 << 40, "t": 1 << 40}[unit]
-	if mult == 0 {
-		return 0, fmt.Errorf("%q has an unknown unit (use kB, MB, GB or TB)", s)
-	}
-	return int64(n * mult), nil
+	return n, nil
 }

@@ -616,10 +616,6 @@ func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) 
 		if !cok {
 			continue
 		}
-		v, ok := p.constValue(val)
-		if !ok || v == nil {
-			continue
-		}
 		phys := si.cols[col.Idx]
 		pkPos := -1
 		for i, k := range tbl.PK {
@@ -628,6 +624,10 @@ func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) 
 			}
 		}
 		if pkPos < 0 {
+			continue
+		}
+		v, ok := p.constValue(val)
+		if !ok || v == nil {
 			continue
 		}
 		ct := tbl.Types[phys]
@@ -716,8 +716,9 @@ func flipOp(op string) string {
 	return op
 }
 
-// constValue returns the value of a constant or a parameter with a known value.
-func (p *Planner) constValue(e expr.Expr) (types.Datum, bool) {
+// foldValue returns the value of a constant or a parameter with a known
+// value (constValue records the folds that depend on parameters).
+func (p *Planner) foldValue(e expr.Expr) (types.Datum, bool) {
 	switch x := e.(type) {
 	case *expr.Const:
 		return x.Value, true
@@ -733,7 +734,7 @@ func (p *Planner) constValue(e expr.Expr) (types.Datum, bool) {
 		}
 		args := make([]expr.Expr, len(x.Args))
 		for i, a := range x.Args {
-			v, ok := p.constValue(a)
+			v, ok := p.foldValue(a)
 			if !ok {
 				return nil, false
 			}

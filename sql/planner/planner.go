@@ -47,6 +47,8 @@ type Planner struct {
 	Offset int
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
+	// Folds records the values planning derived from parameters (fold.go).
+	Folds []Fold
 
 	// Deps collects the relations the statement reads (for view
 	// dependencies), and the OIDs of the user functions it calls.
