@@ -78,7 +78,10 @@ func Logical(e Expr) plan.Scalar {
 
 // Opaque is the logical stand-in for an evaluator that has no logical
 // form of its own; it compiles back to that evaluator.
-type Opaque struct{ Expr Expr }
+type Opaque struct {
+	plan.Extension
+	Expr Expr
+}
 
 func (o *Opaque) Type() types.T  { return o.Expr.Type() }
 func (o *Opaque) String() string { return o.Expr.String() }

@@ -19,7 +19,17 @@ type Scalar interface {
 	Type() types.T
 	// String renders the expression SQL-like, for EXPLAIN.
 	String() string
+	// scalar keeps evaluators (which also have Type and String) from
+	// passing for logical expressions.
+	scalar()
 }
+
+// Extension is embedded by scalar nodes defined outside this package:
+// binder placeholders that are resolved before the plan is lowered, and
+// stand-ins for evaluators without a logical form.
+type Extension struct{}
+
+func (Extension) scalar() {}
 
 // Rel is the relation a subquery reads. The lowering that compiles a
 // Subquery turns it into something it can run.
@@ -242,3 +252,28 @@ func (e *Subquery) Type() types.T {
 	}
 	return e.T
 }
+
+func (*ColRef) scalar()         {}
+func (*OuterRef) scalar()       {}
+func (*Const) scalar()          {}
+func (*Param) scalar()          {}
+func (*Cast) scalar()           {}
+func (*Call) scalar()           {}
+func (*And) scalar()            {}
+func (*Or) scalar()             {}
+func (*Not) scalar()            {}
+func (*IsNull) scalar()         {}
+func (*BoolTest) scalar()       {}
+func (*IsDistinct) scalar()     {}
+func (*Case) scalar()           {}
+func (*Coalesce) scalar()       {}
+func (*NullIf) scalar()         {}
+func (*MinMax) scalar()         {}
+func (*InList) scalar()         {}
+func (*ArrayCompare) scalar()   {}
+func (*ArraySubscript) scalar() {}
+func (*RecordField) scalar()    {}
+func (*ArrayCtor) scalar()      {}
+func (*NextVal) scalar()        {}
+func (*Subquery) scalar()       {}
+func (ProcTime) scalar()        {}

@@ -8,6 +8,7 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -46,7 +47,9 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			if err != nil {
 				return nil, err
 			}
-			rel.op = batch.NewFilter(rel.op, w)
+			if rel.op, err = p.newFilter(rel.op, w); err != nil {
+				return nil, err
+			}
 		}
 		return rel, nil
 	}
@@ -66,7 +69,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		all = append(all, fi.rel.cols...)
 	}
 	sc.cols = all
-	var conj []expr.Expr
+	var conj []plan.Scalar
 	if where != nil {
 		w, err := p.bindWhere(where, sc)
 		if err != nil {
@@ -89,9 +92,9 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 	}
 	used := make([]bool, len(conj))
 	// Push single-item conjuncts down.
-	pushed := make([][]expr.Expr, len(fis))
+	pushed := make([][]plan.Scalar, len(fis))
 	for ci, c := range conj {
-		refs, pushable := colRefs(c)
+		refs, pushable := plan.ColRefs(c)
 		if !pushable || len(refs) == 0 {
 			continue
 		}
@@ -105,7 +108,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		if !same {
 			continue
 		}
-		pushed[item] = append(pushed[item], shiftCols(c, -starts[item]))
+		pushed[item] = append(pushed[item], plan.ShiftCols(c, -starts[item]))
 		used[ci] = true
 	}
 	for i, fi := range fis {
@@ -116,7 +119,11 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		if fi.scan != nil {
 			p.narrowScan(fi, local)
 		}
-		fi.rel = &relPlan{op: batch.NewFilter(fi.rel.op, local), cols: fi.rel.cols}
+		op, err := p.newFilter(fi.rel.op, local)
+		if err != nil {
+			return nil, err
+		}
+		fi.rel = &relPlan{op: op, cols: fi.rel.cols}
 	}
 	// Join left-deep.
 	acc := fis[0].rel
@@ -124,12 +131,12 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		right := fis[i].rel
 		end := starts[i+1]
 		var keys joinKeys
-		var residual []expr.Expr
+		var residual []plan.Scalar
 		for ci, c := range conj {
 			if used[ci] {
 				continue
 			}
-			refs, pushable := colRefs(c)
+			refs, pushable := plan.ColRefs(c)
 			if !pushable {
 				continue
 			}
@@ -148,29 +155,29 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			used[ci] = true
 		}
 		cols := append(append([]column{}, acc.cols...), right.cols...)
-		var op exec.Operator
-		if fis[i].lateral {
-			op = batch.NewLateralJoin(acc.op, right.op, batch.InnerJoin, andAll(residual))
-		} else if !keys.empty() {
-			op = hashJoin(acc, right, batch.InnerJoin, &keys, andAll(residual))
-		} else {
-			op = batch.NewNestedLoopJoin(acc.op, right.op, batch.InnerJoin, andAll(residual))
+		op, err := p.join(acc, right, batch.InnerJoin, fis[i].lateral, &keys, residual)
+		if err != nil {
+			return nil, err
 		}
 		acc = &relPlan{op: op, cols: cols}
 	}
-	var rest []expr.Expr
+	var rest []plan.Scalar
 	for ci, c := range conj {
 		if !used[ci] {
 			rest = append(rest, c)
 		}
 	}
 	if len(rest) > 0 {
-		acc = &relPlan{op: batch.NewFilter(acc.op, andAll(rest)), cols: acc.cols}
+		op, err := p.newFilter(acc.op, andAll(rest))
+		if err != nil {
+			return nil, err
+		}
+		acc = &relPlan{op: op, cols: acc.cols}
 	}
 	return acc, nil
 }
 
-func (p *Planner) bindWhere(where *pg.Node, sc *scope) (expr.Expr, error) {
+func (p *Planner) bindWhere(where *pg.Node, sc *scope) (plan.Scalar, error) {
 	w, err := p.binder(sc, "WHERE").bind(where)
 	if err != nil {
 		return nil, err
@@ -178,8 +185,8 @@ func (p *Planner) bindWhere(where *pg.Node, sc *scope) (expr.Expr, error) {
 	return p.coerceBool(w, "argument of WHERE", 0)
 }
 
-func splitAnd(e expr.Expr, out []expr.Expr) []expr.Expr {
-	if a, ok := e.(*expr.And); ok {
+func splitAnd(e plan.Scalar, out []plan.Scalar) []plan.Scalar {
+	if a, ok := e.(*plan.And); ok {
 		for _, x := range a.Args {
 			out = splitAnd(x, out)
 		}
@@ -188,14 +195,14 @@ func splitAnd(e expr.Expr, out []expr.Expr) []expr.Expr {
 	return append(out, e)
 }
 
-func andAll(es []expr.Expr) expr.Expr {
+func andAll(es []plan.Scalar) plan.Scalar {
 	switch len(es) {
 	case 0:
 		return nil
 	case 1:
 		return es[0]
 	}
-	return &expr.And{Args: es}
+	return &plan.And{Args: es}
 }
 
 func (p *Planner) planFromItem(n *pg.Node, sc *scope) (*fromItem, error) {
@@ -385,7 +392,7 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	}
 	argScope, lat := p.lateralScope(sc)
 	b := p.binder(argScope, "FROM")
-	args := make([]expr.Expr, len(fc.Args))
+	args := make([]plan.Scalar, len(fc.Args))
 	ts := make([]types.T, len(fc.Args))
 	for i, a := range fc.Args {
 		e, err := b.bind(a)
@@ -425,7 +432,11 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 			cols[i].name = rf.Alias.Colnames[i].GetString_().Sval
 		}
 	}
-	op, cols := withOrdinality(rf, batch.NewFunctionScan(fn, args, ts), cols, alias)
+	cargs, err := p.compileAll(args)
+	if err != nil {
+		return nil, err
+	}
+	op, cols := withOrdinality(rf, batch.NewFunctionScan(fn, cargs, ts), cols, alias)
 	return &fromItem{rel: &relPlan{op: op, cols: cols}, lateral: lateral}, nil
 }
 
@@ -460,7 +471,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 	lw := len(l.rel.cols)
 	cols := append(append([]column{}, l.rel.cols...), r.rel.cols...)
 	js := &scope{cols: cols, parent: sc.parent, ctes: sc.ctes}
-	var conj []expr.Expr
+	var conj []plan.Scalar
 	var using []string
 	if j.IsNatural {
 		for _, lc := range l.rel.cols {
@@ -494,7 +505,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		if li < 0 || ri < 0 {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q specified in USING clause does not exist in %s table", name, map[bool]string{true: "left", false: "right"}[li < 0])
 		}
-		eq, err := p.binaryOp("=", &expr.ColRef{Idx: li, T: cols[li].t, Name: name}, &expr.ColRef{Idx: lw + ri, T: cols[lw+ri].t, Name: name}, 0)
+		eq, err := p.binaryOp("=", &plan.ColRef{Idx: li, T: cols[li].t, Name: name}, &plan.ColRef{Idx: lw + ri, T: cols[lw+ri].t, Name: name}, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -512,7 +523,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		conj = append(conj, splitAnd(q, nil)...)
 	}
 	var keys joinKeys
-	var residual []expr.Expr
+	var residual []plan.Scalar
 	for _, c := range conj {
 		if r.lateral || !keys.add(c, lw, len(cols)) {
 			residual = append(residual, c)
@@ -530,32 +541,32 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		if kind != batch.InnerJoin && kind != batch.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
 		}
-		op = batch.NewLateralJoin(l.rel.op, r.rel.op, kind, andAll(residual))
-	} else if !keys.empty() {
-		op = hashJoin(l.rel, r.rel, kind, &keys, andAll(residual))
-	} else {
-		op = batch.NewNestedLoopJoin(l.rel.op, r.rel.op, kind, andAll(residual))
+		if op, err = p.join(l.rel, r.rel, kind, true, &keys, residual); err != nil {
+			return nil, err
+		}
+	} else if op, err = p.join(l.rel, r.rel, kind, false, &keys, residual); err != nil {
+		return nil, err
 	}
 	rel := &relPlan{op: op, cols: cols}
 	if len(pairs) > 0 {
 		// Merged USING columns first, then the rest; the originals stay
 		// reachable by qualified name.
-		var exprs []expr.Expr
+		var exprs []plan.Scalar
 		var out []column
 		for k, pr := range pairs {
 			lc, rc := cols[pr.l], cols[pr.r]
-			var e expr.Expr = &expr.ColRef{Idx: pr.l, T: lc.t, Name: lc.name}
+			var e plan.Scalar = &plan.ColRef{Idx: pr.l, T: lc.t, Name: lc.name}
 			t := lc.t
 			if kind == batch.RightJoin {
-				e, t = &expr.ColRef{Idx: pr.r, T: rc.t, Name: rc.name}, rc.t
+				e, t = &plan.ColRef{Idx: pr.r, T: rc.t, Name: rc.name}, rc.t
 			} else if kind == batch.FullJoin {
 				ct, err := udf.CommonType([]types.T{lc.t, rc.t}, "JOIN/USING")
 				if err != nil {
 					return nil, err
 				}
-				a, _ := p.coerce(&expr.ColRef{Idx: pr.l, T: lc.t}, ct, 0)
-				b, _ := p.coerce(&expr.ColRef{Idx: pr.r, T: rc.t}, ct, 0)
-				e, t = &expr.Coalesce{Args: []expr.Expr{a, b}, T: ct}, ct
+				a, _ := p.coerce(&plan.ColRef{Idx: pr.l, T: lc.t}, ct, 0)
+				b, _ := p.coerce(&plan.ColRef{Idx: pr.r, T: rc.t}, ct, 0)
+				e, t = &plan.Coalesce{Args: []plan.Scalar{a, b}, T: ct}, ct
 			}
 			exprs = append(exprs, e)
 			out = append(out, column{name: using[k], t: t})
@@ -565,14 +576,18 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 			isUsing[pr.l], isUsing[pr.r] = true, true
 		}
 		for i, c := range cols {
-			exprs = append(exprs, &expr.ColRef{Idx: i, T: c.t, Name: c.name})
+			exprs = append(exprs, &plan.ColRef{Idx: i, T: c.t, Name: c.name})
 			if isUsing[i] {
 				c.qualifiedOnly = true
 				c.hidden = true
 			}
 			out = append(out, c)
 		}
-		rel = &relPlan{op: batch.NewProject(op, exprs), cols: out}
+		pop, err := p.newProject(op, exprs)
+		if err != nil {
+			return nil, err
+		}
+		rel = &relPlan{op: pop, cols: out}
 	}
 	if j.Alias != nil {
 		rel = renameRel(rel, j.Alias.Aliasname, j.Alias)
@@ -582,7 +597,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 
 // narrowScan turns comparisons of the first primary key column with a
 // constant into a key range on the scan.
-func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
+func (p *Planner) narrowScan(fi *fromItem, pred plan.Scalar) {
 	if p.indexScan(fi, pred) {
 		return
 	}
@@ -592,7 +607,7 @@ func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
 }
 
 // keySpan derives a primary key range from pred's conjuncts.
-func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) {
+func (p *Planner) keySpan(si *scanInfo, pred plan.Scalar) (storage.KeySpan, bool) {
 	tbl := si.tbl
 	if len(tbl.PK) == 0 {
 		return storage.KeySpan{}, false
@@ -601,15 +616,15 @@ func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) 
 	loInc, hiInc := true, true
 	eqVals := map[int]types.Datum{}
 	for _, c := range splitAnd(pred, nil) {
-		call, ok := c.(*expr.Call)
+		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
 			continue
 		}
-		col, cok := call.Args[0].(*expr.ColRef)
+		col, cok := call.Args[0].(*plan.ColRef)
 		val := call.Args[1]
 		op := call.Fn.Name
 		if !cok {
-			col, cok = call.Args[1].(*expr.ColRef)
+			col, cok = call.Args[1].(*plan.ColRef)
 			val = call.Args[0]
 			op = flipOp(op)
 		}
@@ -686,15 +701,19 @@ func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) 
 
 // foldCall evaluates a call of constants once; ok is false if it fails
 // (the error is then raised, if ever, when the query runs).
-func foldCall(c *expr.Call) (v types.Datum, ok bool) {
+func foldCall(c *plan.Call) (v types.Datum, ok bool) {
 	defer func() {
 		if recover() != nil {
 			v, ok = nil, false
 		}
 	}()
+	e, err := (&expr.Compiler{}).Compile(c)
+	if err != nil {
+		return nil, false
+	}
 	b := exec.NewBatch(nil, 1)
 	defer b.Release()
-	arr, err := c.Eval(&exec.Ctx{Cache: map[any]any{}}, b)
+	arr, err := e.Eval(&exec.Ctx{Cache: map[any]any{}}, b)
 	if err != nil {
 		return nil, false
 	}
@@ -717,29 +736,29 @@ func flipOp(op string) string {
 }
 
 // constValue returns the value of a constant or a parameter with a known value.
-func (p *Planner) constValue(e expr.Expr) (types.Datum, bool) {
+func (p *Planner) constValue(e plan.Scalar) (types.Datum, bool) {
 	switch x := e.(type) {
-	case *expr.Const:
+	case *plan.Const:
 		return x.Value, true
-	case *expr.Param:
+	case *plan.Param:
 		if p.ParamValues != nil && x.Idx < len(p.ParamValues) {
 			return p.ParamValues[x.Idx], true
 		}
-	case *expr.Call:
+	case *plan.Call:
 		// An immutable function of constants (k = $1 % 100) is folded,
 		// so that it can narrow a scan; an error leaves it to run time.
 		if x.Fn == nil || x.Fn.Volatility != udf.Immutable {
 			return nil, false
 		}
-		args := make([]expr.Expr, len(x.Args))
+		args := make([]plan.Scalar, len(x.Args))
 		for i, a := range x.Args {
 			v, ok := p.constValue(a)
 			if !ok {
 				return nil, false
 			}
-			args[i] = &expr.Const{Value: v, T: a.Type()}
+			args[i] = &plan.Const{Value: v, T: a.Type()}
 		}
-		return foldCall(&expr.Call{Fn: x.Fn, Args: args, T: x.T})
+		return foldCall(&plan.Call{Fn: x.Fn, Args: args, T: x.T})
 	}
 	return nil, false
 }

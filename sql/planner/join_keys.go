@@ -3,7 +3,7 @@ package planner
 import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
@@ -20,7 +20,7 @@ import (
 // joinKeys collects the key pairs of one join: expressions over the left
 // input and over the right input (right columns numbered from 0).
 type joinKeys struct {
-	left, right []expr.Expr
+	left, right []plan.Scalar
 }
 
 func (k *joinKeys) empty() bool { return len(k.left) == 0 }
@@ -28,8 +28,8 @@ func (k *joinKeys) empty() bool { return len(k.left) == 0 }
 // equiKeyExprs recognizes "a = b" where one side reads only columns left
 // of split and the other only columns in [split, end), with both sides of
 // the same type kind. r is returned over the right input's columns.
-func equiKeyExprs(c expr.Expr, split, end int) (l, r expr.Expr, ok bool) {
-	call, isCall := c.(*expr.Call)
+func equiKeyExprs(c plan.Scalar, split, end int) (l, r plan.Scalar, ok bool) {
+	call, isCall := c.(*plan.Call)
 	if !isCall || call.Fn.Name != "=" || len(call.Args) != 2 {
 		return nil, nil, false
 	}
@@ -37,8 +37,8 @@ func equiKeyExprs(c expr.Expr, split, end int) (l, r expr.Expr, ok bool) {
 	if a.Type().Kind != b.Type().Kind {
 		return nil, nil, false
 	}
-	side := func(e expr.Expr) int { // 0 left, 1 right, -1 neither or both
-		refs, pushable := colRefs(e)
+	side := func(e plan.Scalar) int { // 0 left, 1 right, -1 neither or both
+		refs, pushable := plan.ColRefs(e)
 		if !pushable || len(refs) == 0 {
 			return -1
 		}
@@ -61,9 +61,9 @@ func equiKeyExprs(c expr.Expr, split, end int) (l, r expr.Expr, ok bool) {
 	sa, sb := side(a), side(b)
 	switch {
 	case sa == 0 && sb == 1:
-		return a, shiftCols(b, -split), true
+		return a, plan.ShiftCols(b, -split), true
 	case sa == 1 && sb == 0:
-		return b, shiftCols(a, -split), true
+		return b, plan.ShiftCols(a, -split), true
 	}
 	return nil, nil, false
 }
@@ -71,7 +71,7 @@ func equiKeyExprs(c expr.Expr, split, end int) (l, r expr.Expr, ok bool) {
 // widen casts the narrower side of a cross-width integer or float
 // equality (int4 = int8, float4 = float8, which compare without casts) to
 // the wider type, so that both sides hash alike.
-func widen(a, b expr.Expr) (expr.Expr, expr.Expr) {
+func widen(a, b plan.Scalar) (plan.Scalar, plan.Scalar) {
 	rank := func(k types.Kind) (family, width int) {
 		switch k {
 		case types.Int2:
@@ -93,15 +93,15 @@ func widen(a, b expr.Expr) (expr.Expr, expr.Expr) {
 	switch {
 	case fa == 0 || fa != fb || wa == wb:
 	case wa < wb:
-		a = &expr.Cast{Input: a, To: bt}
+		a = &plan.Cast{Input: a, To: bt}
 	default:
-		b = &expr.Cast{Input: b, To: at}
+		b = &plan.Cast{Input: b, To: at}
 	}
 	return a, b
 }
 
 // add records conjunct c as a key if it is one; see equiKeyExprs.
-func (k *joinKeys) add(c expr.Expr, split, end int) bool {
+func (k *joinKeys) add(c plan.Scalar, split, end int) bool {
 	l, r, ok := equiKeyExprs(c, split, end)
 	if ok {
 		k.left, k.right = append(k.left, l), append(k.right, r)
@@ -113,49 +113,79 @@ func (k *joinKeys) add(c expr.Expr, split, end int) bool {
 // over the concatenated columns (left, then right). Expression keys are
 // projected as extra columns of each input and dropped again above the
 // join, so the result has left's columns then right's.
-func hashJoin(lrel, rrel *relPlan, kind batch.JoinKind, keys *joinKeys, residual expr.Expr) exec.Operator {
+func (p *Planner) hashJoin(lrel, rrel *relPlan, kind batch.JoinKind, keys *joinKeys, residual plan.Scalar) (exec.Operator, error) {
 	left, right := lrel.op, rrel.op
 	lw, rw := len(lrel.cols), len(rrel.cols)
 	lk, lExtra := keyColumns(keys.left, lw)
 	rk, rExtra := keyColumns(keys.right, rw)
 	if len(lExtra) == 0 && len(rExtra) == 0 {
-		return batch.NewHashJoin(left, right, kind, lk, rk, residual)
+		res, err := p.compile(residual)
+		if err != nil {
+			return nil, err
+		}
+		return batch.NewHashJoin(left, right, kind, lk, rk, res), nil
 	}
+	var err error
 	if len(lExtra) > 0 {
-		left = batch.NewProject(left, append(passThrough(lrel.cols), lExtra...))
+		if left, err = p.newProject(left, append(passThrough(lrel.cols), lExtra...)); err != nil {
+			return nil, err
+		}
 	}
 	if len(rExtra) > 0 {
-		right = batch.NewProject(right, append(passThrough(rrel.cols), rExtra...))
+		if right, err = p.newProject(right, append(passThrough(rrel.cols), rExtra...)); err != nil {
+			return nil, err
+		}
 	}
 	if residual != nil && len(lExtra) > 0 {
 		// Right columns moved past the left key columns.
-		residual = rewrite(residual, func(x expr.Expr) (expr.Expr, bool) {
-			if c, ok := x.(*expr.ColRef); ok && c.Idx >= lw {
-				return &expr.ColRef{Idx: c.Idx + len(lExtra), T: c.T, Name: c.Name}, true
+		residual = plan.Rewrite(residual, func(x plan.Scalar) (plan.Scalar, bool) {
+			if c, ok := x.(*plan.ColRef); ok && c.Idx >= lw {
+				return &plan.ColRef{Idx: c.Idx + len(lExtra), T: c.T, Name: c.Name}, true
 			}
 			return nil, false
 		})
 	}
-	op := batch.NewHashJoin(left, right, kind, lk, rk, residual)
+	res, err := p.compile(residual)
+	if err != nil {
+		return nil, err
+	}
+	op := batch.NewHashJoin(left, right, kind, lk, rk, res)
 	out := passThrough(lrel.cols)
 	off := lw + len(lExtra)
 	for i, c := range rrel.cols {
-		out = append(out, &expr.ColRef{Idx: off + i, T: c.t, Name: c.name})
+		out = append(out, &plan.ColRef{Idx: off + i, T: c.t, Name: c.name})
 	}
-	return batch.NewProject(op, out)
+	return p.newProject(op, out)
+}
+
+// join joins left and right: a lateral join when lateral, a hash join on
+// keys when there are any, a nested loop join otherwise; residual is the
+// rest of the condition over the concatenated columns.
+func (p *Planner) join(left, right *relPlan, kind batch.JoinKind, lateral bool, keys *joinKeys, residual []plan.Scalar) (exec.Operator, error) {
+	if !lateral && !keys.empty() {
+		return p.hashJoin(left, right, kind, keys, andAll(residual))
+	}
+	res, err := p.compile(andAll(residual))
+	if err != nil {
+		return nil, err
+	}
+	if lateral {
+		return batch.NewLateralJoin(left.op, right.op, kind, res), nil
+	}
+	return batch.NewNestedLoopJoin(left.op, right.op, kind, res), nil
 }
 
 // keyColumns gives each key its column in an input of width w: a plain
 // column reference keeps its column, any other expression becomes an
 // extra column appended after w (equal expressions share one).
-func keyColumns(keys []expr.Expr, w int) (cols []int, extra []expr.Expr) {
+func keyColumns(keys []plan.Scalar, w int) (cols []int, extra []plan.Scalar) {
 	seen := map[string]int{}
 	for _, e := range keys {
-		if c, ok := e.(*expr.ColRef); ok {
+		if c, ok := e.(*plan.ColRef); ok {
 			cols = append(cols, c.Idx)
 			continue
 		}
-		k := exprKey(e)
+		k := plan.Key(e)
 		idx, ok := seen[k]
 		if !ok {
 			idx = w + len(extra)
@@ -168,10 +198,10 @@ func keyColumns(keys []expr.Expr, w int) (cols []int, extra []expr.Expr) {
 }
 
 // passThrough lists column references to every column of an input.
-func passThrough(cols []column) []expr.Expr {
-	out := make([]expr.Expr, len(cols))
+func passThrough(cols []column) []plan.Scalar {
+	out := make([]plan.Scalar, len(cols))
 	for i, c := range cols {
-		out[i] = &expr.ColRef{Idx: i, T: c.t, Name: c.name}
+		out[i] = &plan.ColRef{Idx: i, T: c.t, Name: c.name}
 	}
 	return out
 }

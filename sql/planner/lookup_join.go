@@ -8,8 +8,8 @@ import (
 	"streamsql/catalog"
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/storage"
 )
@@ -83,17 +83,17 @@ type lookupJoin struct {
 	left  exec.Operator
 	table *storage.Table
 	// keys[i], over the left columns, gives the i-th primary key column.
-	keys []expr.Expr
+	keys []plan.Scalar
 	// rightCols are the table's physical columns after the left ones.
 	rightCols []int
 	// residual is over the left columns, then the right ones.
-	residual expr.Expr
+	residual plan.Scalar
 }
 
 // planLookupJoin checks a join whose right side is a lookup table and
 // returns its operator. keys are the join's equi-key pairs (right sides
 // over the right columns), residual the rest of its ON condition.
-func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.JoinKind, keys *joinKeys, residual []expr.Expr) (exec.Operator, error) {
+func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.JoinKind, keys *joinKeys, residual []plan.Scalar) (exec.Operator, error) {
 	lt := right.lookup
 	if kind != batch.InnerJoin && kind != batch.LeftJoin {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
@@ -102,7 +102,7 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 	}
 	lw := len(left.cols)
 	pk := lt.tbl.PK
-	lkeys := make([]expr.Expr, len(pk))
+	lkeys := make([]plan.Scalar, len(pk))
 	rest := slices.Clone(residual)
 	for k := range keys.left {
 		i := lookupKeyColumn(keys.right[k], lt)
@@ -113,7 +113,7 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 			}
 		}
 		// Not a lookup key: it stays a condition on the joined row.
-		eq, err := p.binaryOp("=", keys.left[k], shiftCols(keys.right[k], lw), 0)
+		eq, err := p.binaryOp("=", keys.left[k], plan.ShiftCols(keys.right[k], lw), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -129,18 +129,21 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 				WithHint("JOIN %s FOR SYSTEM_TIME AS OF PROCTIME() ON <left expression> = %s.%s", lt.rel.Name, lt.rel.Name, col)
 		}
 	}
-	op := hashJoin(left, right.rel, kind, keys, andAll(residual))
+	op, err := p.hashJoin(left, right.rel, kind, keys, andAll(residual))
+	if err != nil {
+		return nil, err
+	}
 	return &lookupJoin{Operator: op, kind: kind, left: left.op, table: lt.tbl, keys: lkeys,
 		rightCols: slices.Clone(lt.cols), residual: andAll(rest)}, nil
 }
 
 // lookupKeyColumn returns which primary key column e (over the right
 // columns) reads, possibly through a widening cast, or -1.
-func lookupKeyColumn(e expr.Expr, lt *lookupTable) int {
-	if c, ok := e.(*expr.Cast); ok {
+func lookupKeyColumn(e plan.Scalar, lt *lookupTable) int {
+	if c, ok := e.(*plan.Cast); ok {
 		e = c.Input
 	}
-	c, ok := e.(*expr.ColRef)
+	c, ok := e.(*plan.ColRef)
 	if !ok || c.Idx >= len(lt.cols) {
 		return -1
 	}
@@ -168,13 +171,21 @@ func (sp *streamPlanner) lookupJoin(x *lookupJoin) (*stream.Node, []int, error) 
 		if err != nil {
 			return nil, nil, err
 		}
-		spec.Keys = append(spec.Keys, rk)
+		ck, err := sp.p.compile(rk)
+		if err != nil {
+			return nil, nil, err
+		}
+		spec.Keys = append(spec.Keys, ck)
 	}
 	if x.residual != nil {
 		// Evaluated once per inserted left row; a delete replays the
 		// stored result instead.
 		out := &stream.Node{AppendOnly: true}
-		if spec.Residual, err = remapProcTime(x.residual, m, out); err != nil {
+		res, err := remapProcTime(x.residual, m, out)
+		if err != nil {
+			return nil, nil, err
+		}
+		if spec.Residual, err = sp.p.compile(res); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -29,8 +29,8 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -66,7 +66,7 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 	if err != nil {
 		return nil, err
 	}
-	ref, ok := tsExpr.(*expr.ColRef)
+	ref, ok := tsExpr.(*plan.ColRef)
 	if !ok {
 		return nil, badTS
 	}
@@ -116,7 +116,7 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 // one query level: cols are the FROM clause's columns and group the bound
 // GROUP BY expressions (nil without GROUP BY). SESSION calls of nested
 // queries were bound at their own level and are left alone.
-func bindSessionPartitions(op exec.Operator, cols []column, group []expr.Expr) {
+func bindSessionPartitions(op exec.Operator, cols []column, group []plan.Scalar) {
 	var sessions []*batch.SessionWindowOp
 	var walk func(op exec.Operator)
 	walk = func(op exec.Operator) {
@@ -135,7 +135,7 @@ func bindSessionPartitions(op exec.Operator, cols []column, group []expr.Expr) {
 		s.Bound = true
 		var part []int
 		for _, g := range group {
-			ref, ok := g.(*expr.ColRef)
+			ref, ok := g.(*plan.ColRef)
 			if !ok || ref.Idx >= len(cols) {
 				continue
 			}
@@ -162,7 +162,8 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 	if !isProj {
 		return nil, nil, false, nil
 	}
-	projIn, exprs := proj.Params()
+	projIn, compiled := proj.Params()
+	exprs := logicalAll(compiled)
 	sw, isSession := projIn.(*batch.SessionWindowOp)
 	if !isSession {
 		return nil, nil, false, nil
@@ -186,7 +187,7 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 	group := make([]int, len(groupCols))
 	hasWindow := false
 	for i, g := range groupCols {
-		ref, isRef := exprs[g].(*expr.ColRef)
+		ref, isRef := exprs[g].(*plan.ColRef)
 		switch {
 		case !isRef:
 			return nil, nil, true, unsupported("GROUP BY %s is not a column", exprs[g])
@@ -212,20 +213,20 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 	}
 	// Below the operator: partition columns, the time, then the
 	// aggregate arguments and filters.
-	pre := make([]expr.Expr, 0, len(params.PartCols)+1+len(exprs))
+	pre := make([]plan.Scalar, 0, len(params.PartCols)+1+len(exprs))
 	inTypes := sessIn.Types()
 	for _, c := range params.PartCols {
-		pre = append(pre, &expr.ColRef{Idx: c, T: inTypes[c], Name: child.Names[cm[c]]})
+		pre = append(pre, &plan.ColRef{Idx: c, T: inTypes[c], Name: child.Names[cm[c]]})
 	}
-	pre = append(pre, &expr.ColRef{Idx: params.TSCol, T: params.TSType, Name: child.Names[cm[params.TSCol]]})
+	pre = append(pre, &plan.ColRef{Idx: params.TSCol, T: params.TSType, Name: child.Names[cm[params.TSCol]]})
 	argCol := map[int]int{} // projection column -> pre column
 	arg := func(c int) (int, error) {
 		if k, seen := argCol[c]; seen {
 			return k, nil
 		}
 		refsWindow := false
-		walkExpr(exprs[c], func(e expr.Expr) {
-			if r, isRef := e.(*expr.ColRef); isRef && r.Idx >= nIn {
+		plan.Visit(exprs[c], func(e plan.Scalar) {
+			if r, isRef := e.(*plan.ColRef); isRef && r.Idx >= nIn {
 				refsWindow = true
 			}
 		})
@@ -297,12 +298,4 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 	n.StateTables = []string{"rows: (partition key, time, aggregate arguments) -> count (a session's rows are deleted once the watermark passes its end)",
 		"the last watermark"}
 	return n, identity(len(n.Types)), true, nil
-}
-
-// walkExpr calls f on e and every expression below it.
-func walkExpr(e expr.Expr, f func(expr.Expr)) {
-	rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
-		f(x)
-		return nil, false
-	})
 }

@@ -13,6 +13,7 @@ import (
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -225,7 +226,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		if err != nil {
 			return nil, nil, err
 		}
-		pe, err := remapProcTime(pred, cm, child)
+		pe, err := remapProcTime(expr.Logical(pred), cm, child)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -234,7 +235,11 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 			joinCleanupCond(child, pe)
 			joinCleanupStates(child)
 		}
-		n := inherit(child, &stream.FilterSpec{Pred: pe})
+		cpe, err := sp.p.compile(pe)
+		if err != nil {
+			return nil, nil, err
+		}
+		n := inherit(child, &stream.FilterSpec{Pred: cpe})
 		return n, cm, nil
 	case *batch.Project:
 		in, exprs := x.Params()
@@ -242,7 +247,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		if err != nil {
 			return nil, nil, err
 		}
-		return sp.project(child, cm, exprs)
+		return sp.project(child, cm, logicalAll(exprs))
 	case *batch.Buffer:
 		return sp.convert(x.Params())
 	case *batch.Sort:
@@ -325,6 +330,15 @@ func inherit(child *stream.Node, spec stream.Spec) *stream.Node {
 		StreamKey: child.StreamKey, AppendOnly: child.AppendOnly, Watermarks: child.Watermarks}
 }
 
+// logicalAll returns the logical form of compiled expressions.
+func logicalAll(es []expr.Expr) []plan.Scalar {
+	out := make([]plan.Scalar, len(es))
+	for i, e := range es {
+		out[i] = expr.Logical(e)
+	}
+	return out
+}
+
 func identity(n int) []int {
 	m := make([]int, n)
 	for i := range m {
@@ -335,17 +349,17 @@ func identity(n int) []int {
 
 // remap rewrites e's column references through m; expressions the
 // streaming engine cannot evaluate per row are rejected.
-func remap(e expr.Expr, m []int) (expr.Expr, error) {
+func remap(e plan.Scalar, m []int) (plan.Scalar, error) {
 	var bad error
-	out := rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+	out := plan.Rewrite(e, func(x plan.Scalar) (plan.Scalar, bool) {
 		switch c := x.(type) {
-		case *expr.ColRef:
-			return &expr.ColRef{Idx: m[c.Idx], T: c.T, Name: c.Name}, true
-		case *expr.Subquery:
+		case *plan.ColRef:
+			return &plan.ColRef{Idx: m[c.Idx], T: c.T, Name: c.Name}, true
+		case *plan.Subquery:
 			bad = notIncremental("subqueries in expressions")
-		case *expr.Param:
+		case *plan.Param:
 			bad = sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot have parameters")
-		case *expr.Call:
+		case *plan.Call:
 			if isProcTimeCall(c) {
 				bad = procTimeMisplaced()
 			}
@@ -440,8 +454,12 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 		if err != nil {
 			return nil, err
 		}
+		ce, err := sp.p.compile(e)
+		if err != nil {
+			return nil, err
+		}
 		col := wmIdx[i]
-		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: e, Type: n.Types[col]})
+		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: ce, Type: n.Types[col]})
 		wn.Watermarks = append(append([]int(nil), n.Watermarks...), col)
 		wn.StateTables = []string{"the current watermark"}
 		n = wn
@@ -501,7 +519,7 @@ func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
 
 // bindWatermark binds a WATERMARK FOR expression over the source node's
 // columns.
-func (sp *streamPlanner) bindWatermark(r *catalog.Relation, w catalog.Watermark, n *stream.Node) (expr.Expr, error) {
+func (sp *streamPlanner) bindWatermark(r *catalog.Relation, w catalog.Watermark, n *stream.Node) (plan.Scalar, error) {
 	stmts, err := parser.Parse("SELECT " + w.Expr)
 	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 		return nil, sqlerr.New(sqlerr.DataCorrupted, "watermark of %q is unreadable", r.Name)
@@ -515,8 +533,8 @@ func (sp *streamPlanner) bindWatermark(r *catalog.Relation, w catalog.Watermark,
 	return inner.binder(sc, "WATERMARK").bind(target)
 }
 
-func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr) (*stream.Node, []int, error) {
-	out := make([]expr.Expr, 0, len(exprs)+len(child.StreamKey))
+func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []plan.Scalar) (*stream.Node, []int, error) {
+	out := make([]plan.Scalar, 0, len(exprs)+len(child.StreamKey))
 	for _, e := range exprs {
 		re, err := remapProcTime(e, cm, child)
 		if err != nil {
@@ -529,21 +547,21 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr
 	for _, k := range child.StreamKey {
 		idx := -1
 		for i, e := range out {
-			if c, ok := e.(*expr.ColRef); ok && c.Idx == k {
+			if c, ok := e.(*plan.ColRef); ok && c.Idx == k {
 				idx = i
 				break
 			}
 		}
 		if idx < 0 {
 			idx = len(out)
-			out = append(out, &expr.ColRef{Idx: k, T: child.Types[k], Name: child.Names[k]})
+			out = append(out, &plan.ColRef{Idx: k, T: child.Types[k], Name: child.Names[k]})
 		}
 		n.StreamKey = append(n.StreamKey, idx)
 	}
 	for i, e := range out {
 		n.Types = append(n.Types, e.Type())
 		name := ""
-		if c, ok := e.(*expr.ColRef); ok {
+		if c, ok := e.(*plan.ColRef); ok {
 			name = child.Names[c.Idx]
 			for _, w := range child.Watermarks {
 				if w == c.Idx {
@@ -553,7 +571,11 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr
 		}
 		n.Names = append(n.Names, name)
 	}
-	n.Spec = &stream.ProjectSpec{Exprs: out}
+	cout, err := sp.p.compileAll(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	n.Spec = &stream.ProjectSpec{Exprs: cout}
 	n.Inputs = []*stream.Node{child}
 	return n, identity(len(exprs)), nil
 }
@@ -572,7 +594,11 @@ func (sp *streamPlanner) projectSet(x *batch.ProjectSet) (*stream.Node, []int, e
 		g := f
 		g.Args = make([]expr.Expr, len(f.Args))
 		for i, a := range f.Args {
-			if g.Args[i], err = remapProcTime(a, cm, child); err != nil {
+			ra, err := remapProcTime(expr.Logical(a), cm, child)
+			if err != nil {
+				return nil, nil, err
+			}
+			if g.Args[i], err = sp.p.compile(ra); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -692,8 +718,12 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 	for _, k := range jp.RightKeys {
 		spec.RightKeys = append(spec.RightKeys, rm[k])
 	}
+	var residual plan.Scalar
 	if jp.Residual != nil {
-		if spec.Residual, err = remap(jp.Residual, m); err != nil {
+		if residual, err = remap(expr.Logical(jp.Residual), m); err != nil {
+			return nil, nil, err
+		}
+		if spec.Residual, err = sp.p.compile(residual); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -726,7 +756,7 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 	}
 	n.StateTables = []string{"left rows by join key (with match counts for outer joins)", "right rows by join key (with match counts for outer joins)"}
 	joinCleanupKeys(n)
-	joinCleanupCond(n, spec.Residual)
+	joinCleanupCond(n, residual)
 	joinCleanupStates(n)
 	return n, m, nil
 }
