@@ -699,28 +699,6 @@ func (p *Planner) keySpan(si *scanInfo, pred plan.Scalar) (storage.KeySpan, bool
 	return tbl.SpanFor(l, h, loInc, hiInc), true
 }
 
-// foldCall evaluates a call of constants once; ok is false if it fails
-// (the error is then raised, if ever, when the query runs).
-func foldCall(c *plan.Call) (v types.Datum, ok bool) {
-	defer func() {
-		if recover() != nil {
-			v, ok = nil, false
-		}
-	}()
-	e, err := (&expr.Compiler{}).Compile(c)
-	if err != nil {
-		return nil, false
-	}
-	b := exec.NewBatch(nil, 1)
-	defer b.Release()
-	arr, err := e.Eval(&exec.Ctx{Cache: map[any]any{}}, b)
-	if err != nil {
-		return nil, false
-	}
-	defer arr.Release()
-	return types.GetDatum(arr, 0, c.T), true
-}
-
 func flipOp(op string) string {
 	switch op {
 	case "<":
@@ -750,7 +728,7 @@ func (p *Planner) constValue(e plan.Scalar) (types.Datum, bool) {
 		if x.Fn == nil || x.Fn.Volatility != udf.Immutable {
 			return nil, false
 		}
-		args := make([]plan.Scalar, len(x.Args))
+		args := make([]*plan.Const, len(x.Args))
 		for i, a := range x.Args {
 			v, ok := p.constValue(a)
 			if !ok {
@@ -758,7 +736,7 @@ func (p *Planner) constValue(e plan.Scalar) (types.Datum, bool) {
 			}
 			args[i] = &plan.Const{Value: v, T: a.Type()}
 		}
-		return foldCall(&plan.Call{Fn: x.Fn, Args: args, T: x.T})
+		return plan.FoldCall(x.Fn, args, x.T)
 	}
 	return nil, false
 }
