@@ -75,7 +75,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		if err != nil {
 			return nil, err
 		}
-		conj = splitAnd(w, nil)
+		conj = plan.SplitAnd(w, nil)
 	}
 	// Column ranges of each item.
 	starts := make([]int, len(fis)+1)
@@ -115,7 +115,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		if len(pushed[i]) == 0 {
 			continue
 		}
-		local := andAll(pushed[i])
+		local := plan.AndAll(pushed[i])
 		if fi.scan != nil {
 			p.narrowScan(fi, local)
 		}
@@ -130,7 +130,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 	for i := 1; i < len(fis); i++ {
 		right := fis[i].rel
 		end := starts[i+1]
-		var keys joinKeys
+		var keys plan.EquiKeys
 		var residual []plan.Scalar
 		for ci, c := range conj {
 			if used[ci] {
@@ -149,7 +149,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			if !inside {
 				continue
 			}
-			if fis[i].lateral || !keys.add(c, starts[i], end) {
+			if fis[i].lateral || !keys.Add(c, starts[i], end) {
 				residual = append(residual, c)
 			}
 			used[ci] = true
@@ -168,7 +168,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		}
 	}
 	if len(rest) > 0 {
-		op, err := p.newFilter(acc.op, andAll(rest))
+		op, err := p.newFilter(acc.op, plan.AndAll(rest))
 		if err != nil {
 			return nil, err
 		}
@@ -183,26 +183,6 @@ func (p *Planner) bindWhere(where *pg.Node, sc *scope) (plan.Scalar, error) {
 		return nil, err
 	}
 	return p.coerceBool(w, "argument of WHERE", 0)
-}
-
-func splitAnd(e plan.Scalar, out []plan.Scalar) []plan.Scalar {
-	if a, ok := e.(*plan.And); ok {
-		for _, x := range a.Args {
-			out = splitAnd(x, out)
-		}
-		return out
-	}
-	return append(out, e)
-}
-
-func andAll(es []plan.Scalar) plan.Scalar {
-	switch len(es) {
-	case 0:
-		return nil
-	case 1:
-		return es[0]
-	}
-	return &plan.And{Args: es}
 }
 
 func (p *Planner) planFromItem(n *pg.Node, sc *scope) (*fromItem, error) {
@@ -520,12 +500,12 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		if q, err = p.coerceBool(q, "argument of JOIN/ON", 0); err != nil {
 			return nil, err
 		}
-		conj = append(conj, splitAnd(q, nil)...)
+		conj = append(conj, plan.SplitAnd(q, nil)...)
 	}
-	var keys joinKeys
+	var keys plan.EquiKeys
 	var residual []plan.Scalar
 	for _, c := range conj {
-		if r.lateral || !keys.add(c, lw, len(cols)) {
+		if r.lateral || !keys.Add(c, lw, len(cols)) {
 			residual = append(residual, c)
 		}
 	}
@@ -615,7 +595,7 @@ func (p *Planner) keySpan(si *scanInfo, pred plan.Scalar) (storage.KeySpan, bool
 	var lo, hi types.Datum
 	loInc, hiInc := true, true
 	eqVals := map[int]types.Datum{}
-	for _, c := range splitAnd(pred, nil) {
+	for _, c := range plan.SplitAnd(pred, nil) {
 		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
 			continue

@@ -114,7 +114,7 @@ type colBound struct {
 // left to the filter).
 func (p *Planner) columnBounds(si *scanInfo, pred plan.Scalar) map[int]*colBound {
 	out := map[int]*colBound{}
-	for _, c := range splitAnd(pred, nil) {
+	for _, c := range plan.SplitAnd(pred, nil) {
 		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
 			continue

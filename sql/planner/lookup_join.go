@@ -93,7 +93,7 @@ type lookupJoin struct {
 // planLookupJoin checks a join whose right side is a lookup table and
 // returns its operator. keys are the join's equi-key pairs (right sides
 // over the right columns), residual the rest of its ON condition.
-func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.JoinKind, keys *joinKeys, residual []plan.Scalar) (exec.Operator, error) {
+func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.JoinKind, keys *plan.EquiKeys, residual []plan.Scalar) (exec.Operator, error) {
 	lt := right.lookup
 	if kind != batch.InnerJoin && kind != batch.LeftJoin {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
@@ -104,16 +104,16 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 	pk := lt.tbl.PK
 	lkeys := make([]plan.Scalar, len(pk))
 	rest := slices.Clone(residual)
-	for k := range keys.left {
-		i := lookupKeyColumn(keys.right[k], lt)
+	for k := range keys.Left {
+		i := lookupKeyColumn(keys.Right[k], lt)
 		if i >= 0 && lkeys[i] == nil {
-			if _, ok := stream.LookupKeyType(keys.left[k].Type(), lt.tbl.Types[pk[i]]); ok {
-				lkeys[i] = keys.left[k]
+			if _, ok := stream.LookupKeyType(keys.Left[k].Type(), lt.tbl.Types[pk[i]]); ok {
+				lkeys[i] = keys.Left[k]
 				continue
 			}
 		}
 		// Not a lookup key: it stays a condition on the joined row.
-		eq, err := p.binaryOp("=", keys.left[k], plan.ShiftCols(keys.right[k], lw), 0)
+		eq, err := p.binaryOp("=", keys.Left[k], plan.ShiftCols(keys.Right[k], lw), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -129,12 +129,12 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 				WithHint("JOIN %s FOR SYSTEM_TIME AS OF PROCTIME() ON <left expression> = %s.%s", lt.rel.Name, lt.rel.Name, col)
 		}
 	}
-	op, err := p.hashJoin(left, right.rel, kind, keys, andAll(residual))
+	op, err := p.hashJoin(left, right.rel, kind, keys, plan.AndAll(residual))
 	if err != nil {
 		return nil, err
 	}
 	return &lookupJoin{Operator: op, kind: kind, left: left.op, table: lt.tbl, keys: lkeys,
-		rightCols: slices.Clone(lt.cols), residual: andAll(rest)}, nil
+		rightCols: slices.Clone(lt.cols), residual: plan.AndAll(rest)}, nil
 }
 
 // lookupKeyColumn returns which primary key column e (over the right

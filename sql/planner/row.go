@@ -60,7 +60,7 @@ func (b *exprBinder) bindRowAExpr(a *pg.A_Expr) (e plan.Scalar, handled bool, er
 			terms[i] = &plan.IsDistinct{Left: args[0], Right: args[1], Negate: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}
 		}
 		if a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT {
-			return andAll(terms), true, nil
+			return plan.AndAll(terms), true, nil
 		}
 		return orAll(terms), true, nil
 	case pg.A_Expr_Kind_AEXPR_IN:
@@ -79,7 +79,7 @@ func (b *exprBinder) bindRowAExpr(a *pg.A_Expr) (e plan.Scalar, handled bool, er
 			terms = append(terms, t)
 		}
 		if op == "<>" {
-			return andAll(terms), true, nil
+			return plan.AndAll(terms), true, nil
 		}
 		return orAll(terms), true, nil
 	}
@@ -141,7 +141,7 @@ func (b *exprBinder) rowCompare(op string, l, r []*pg.Node, pos int) (plan.Scala
 			terms[i] = t
 		}
 		if op == "=" {
-			return andAll(terms), nil
+			return plan.AndAll(terms), nil
 		}
 		return orAll(terms), nil
 	}

@@ -24,6 +24,12 @@ import (
 //	build           input: an expression; prints its bound tree
 //	props           input: an expression; prints the columns it reads,
 //	                whether it can be pushed down, and its folded value
+//	equikeys split=N
+//	                input: a join condition over the scope, whose first N
+//	                columns are the left input; prints the hash join keys
+//	                (right keys over the right input's columns), the key
+//	                columns or projected key expressions of each side, and
+//	                the residual conjuncts
 func TestScalarPlans(t *testing.T) {
 	db, err := storage.Open(t.TempDir())
 	if err != nil {
@@ -71,7 +77,7 @@ func TestScalarPlans(t *testing.T) {
 					params, paramTypes = append(params, v), append(paramTypes, typ)
 				}
 				return "ok"
-			case "build", "props":
+			case "build", "props", "equikeys":
 				p := &Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: "SELECT " + d.Input,
 					Sequences: func(string) (int64, error) { return 0, nil }}
 				if params != nil {
@@ -81,8 +87,13 @@ func TestScalarPlans(t *testing.T) {
 				if err != nil {
 					return errorText(err)
 				}
-				if d.Cmd == "build" {
+				switch d.Cmd {
+				case "build":
 					return plan.Tree(e)
+				case "equikeys":
+					var split int
+					d.ScanArgs(t, "split", &split)
+					return equiKeys(e, split, len(sc.cols))
 				}
 				refs, pushable := plan.ColRefs(e)
 				out := fmt.Sprintf("reads: %v\npushable: %v\n", refs, pushable)
@@ -118,4 +129,35 @@ func errorText(err error) string {
 		return fmt.Sprintf("error (%s): %s\n", e.Code, e.Message)
 	}
 	return "error: " + err.Error() + "\n"
+}
+
+// equiKeys renders what the join planner takes from condition e.
+func equiKeys(e plan.Scalar, split, end int) string {
+	var keys plan.EquiKeys
+	var residual []plan.Scalar
+	for _, c := range plan.SplitAnd(e, nil) {
+		if !keys.Add(c, split, end) {
+			residual = append(residual, c)
+		}
+	}
+	var sb strings.Builder
+	for i := range keys.Left {
+		fmt.Fprintf(&sb, "key: %s = %s\n", keys.Left[i], keys.Right[i])
+	}
+	side := func(name string, ks []plan.Scalar, w int) {
+		cols, extra := plan.KeyColumns(ks, w)
+		fmt.Fprintf(&sb, "%s key columns: %v", name, cols)
+		for _, x := range extra {
+			fmt.Fprintf(&sb, "; projects %s", x)
+		}
+		sb.WriteString("\n")
+	}
+	if !keys.Empty() {
+		side("left", keys.Left, split)
+		side("right", keys.Right, end-split)
+	}
+	if r := plan.AndAll(residual); r != nil {
+		fmt.Fprintf(&sb, "residual: %s\n", r)
+	}
+	return sb.String()
 }

@@ -41,7 +41,7 @@ func joinCleanupCond(n *stream.Node, cond plan.Scalar) {
 		return
 	}
 	nl := len(spec.LeftTypes)
-	for _, c := range joinConjuncts(cond) {
+	for _, c := range plan.SplitAnd(cond, nil) {
 		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
 			continue
@@ -70,18 +70,6 @@ func joinCleanupCond(n *stream.Node, cond plan.Scalar) {
 			addJoinCleanup(n, spec, 1, hc-nl, lc, off, strict)
 		}
 	}
-}
-
-// joinConjuncts flattens ANDs.
-func joinConjuncts(e plan.Scalar) []plan.Scalar {
-	if a, ok := e.(*plan.And); ok {
-		var out []plan.Scalar
-		for _, x := range a.Args {
-			out = append(out, joinConjuncts(x)...)
-		}
-		return out
-	}
-	return []plan.Scalar{e}
 }
 
 // cleanupOperand reads e as column + constant offset, the offset in the

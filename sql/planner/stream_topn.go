@@ -44,7 +44,7 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 	}
 	limit := int64(-1)
 	var rest []plan.Scalar
-	for _, c := range splitAnd(expr.Logical(pred), nil) {
+	for _, c := range plan.SplitAnd(expr.Logical(pred), nil) {
 		if l, ok := rowNumberBound(c, isRn); ok && limit < 0 {
 			limit = l
 			continue
@@ -98,7 +98,7 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 		}
 	}
 	if len(rest) > 0 {
-		pe, err := remap(andAll(rest), m)
+		pe, err := remap(plan.AndAll(rest), m)
 		if err != nil {
 			return nil, nil, true, err
 		}
