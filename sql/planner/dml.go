@@ -2,6 +2,7 @@ package planner
 
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"strings"
 
 	"streamsql/catalog"
 	"streamsql/exec"
@@ -25,6 +26,9 @@ type Output struct {
 type Query struct {
 	Op   exec.Operator
 	Cols []Output
+	// Visible lists, for each of Cols, its column of Op: Op may carry
+	// hidden columns (sort keys, stream keys) besides them.
+	Visible []int
 }
 
 // PlanSelect plans a SELECT, VALUES or set operation.
@@ -33,7 +37,31 @@ func (p *Planner) PlanSelect(s *pg.SelectStmt) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Query{Op: rel.op, Cols: outputs(rel.cols)}, nil
+	q := &Query{Op: rel.op, Cols: outputs(rel.cols)}
+	for i, c := range rel.cols {
+		if !c.hidden {
+			q.Visible = append(q.Visible, i)
+		}
+	}
+	return q, nil
+}
+
+// BindExpr binds the expression text over a row of columns (names and
+// types, all of relation table) in a context named what (for errors): a
+// WATERMARK FOR expression over a source's columns, for example.
+func (p *Planner) BindExpr(text, table string, names []string, ts []types.T, what string) (plan.Scalar, error) {
+	sql := "SELECT " + text
+	stmts, err := parser.Parse(sql)
+	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil || len(stmts[0].AST.GetSelectStmt().TargetList) != 1 {
+		return nil, sqlerr.New(sqlerr.DataCorrupted, "%s of %q is unreadable", strings.ToLower(what), table)
+	}
+	target := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
+	sc := &scope{}
+	for i, t := range ts {
+		sc.cols = append(sc.cols, column{table: table, name: names[i], t: t})
+	}
+	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, SQL: sql}
+	return inner.binder(sc, what).bind(target)
 }
 
 func outputs(cols []column) []Output {

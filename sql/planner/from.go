@@ -300,13 +300,13 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 	case catalog.KindTable, catalog.KindMatView:
 	case catalog.KindSource:
 		var cols []column
-		ss := &sourceScan{rel: r}
+		ss := &SourceScan{Rel: r}
 		for i, c := range r.Columns {
 			if c.Dropped || c.Hidden {
 				continue
 			}
 			cols = append(cols, column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
-			ss.cols = append(ss.cols, i)
+			ss.Cols = append(ss.Cols, i)
 			ss.ts = append(ss.ts, c.Type)
 		}
 		return &fromItem{rel: &relPlan{op: ss, cols: cols}}, nil

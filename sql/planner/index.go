@@ -169,7 +169,7 @@ func (p *Planner) indexScan(fi *fromItem, pred plan.Scalar) bool {
 	si := fi.scan
 	// Stream plans turn table scans into changelog readers; an index scan
 	// means nothing there.
-	if si == nil || si.rel == nil || len(si.rel.Indexes) == 0 || p.Sources != nil {
+	if si == nil || si.rel == nil || len(si.rel.Indexes) == 0 || p.Stream {
 		return false
 	}
 	pkSpan, pkOK := p.keySpan(si, pred)

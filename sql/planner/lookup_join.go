@@ -75,19 +75,19 @@ func lookupNotRight(lt *lookupTable) error {
 		WithPosition(lt.pos)
 }
 
-// lookupJoin stands for a lookup join in a plan. It runs as the plain
-// hash join it wraps; the stream planner reads the rest.
-type lookupJoin struct {
+// LookupJoin stands for a lookup join in a plan. It runs as the plain
+// hash join it wraps; the stream lowering reads the rest.
+type LookupJoin struct {
 	exec.Operator
-	kind  batch.JoinKind
-	left  exec.Operator
-	table *storage.Table
-	// keys[i], over the left columns, gives the i-th primary key column.
-	keys []plan.Scalar
-	// rightCols are the table's physical columns after the left ones.
-	rightCols []int
-	// residual is over the left columns, then the right ones.
-	residual plan.Scalar
+	Kind  batch.JoinKind
+	Left  exec.Operator
+	Table *storage.Table
+	// Keys[i], over the left columns, gives the i-th primary key column.
+	Keys []plan.Scalar
+	// RightCols are the table's physical columns after the left ones.
+	RightCols []int
+	// Residual is over the left columns, then the right ones.
+	Residual plan.Scalar
 }
 
 // planLookupJoin checks a join whose right side is a lookup table and
@@ -133,8 +133,8 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 	if err != nil {
 		return nil, err
 	}
-	return &lookupJoin{Operator: op, kind: kind, left: left.op, table: lt.tbl, keys: lkeys,
-		rightCols: slices.Clone(lt.cols), residual: plan.AndAll(rest)}, nil
+	return &LookupJoin{Operator: op, Kind: kind, Left: left.op, Table: lt.tbl, Keys: lkeys,
+		RightCols: slices.Clone(lt.cols), Residual: plan.AndAll(rest)}, nil
 }
 
 // lookupKeyColumn returns which primary key column e (over the right
@@ -148,59 +148,4 @@ func lookupKeyColumn(e plan.Scalar, lt *lookupTable) int {
 		return -1
 	}
 	return slices.Index(lt.tbl.PK, lt.cols[c.Idx])
-}
-
-// lookupJoin plans a lookup join as a stream node over its left input.
-func (sp *streamPlanner) lookupJoin(x *lookupJoin) (*stream.Node, []int, error) {
-	left, lm, err := sp.convert(x.left)
-	if err != nil {
-		return nil, nil, err
-	}
-	lw := len(x.left.Types())
-	nl := len(left.Types)
-	m := make([]int, 0, lw+len(x.rightCols))
-	m = append(m, lm[:lw]...)
-	for j := range x.rightCols {
-		m = append(m, nl+j)
-	}
-	spec := &stream.LookupJoinSpec{Kind: x.kind, Table: x.table, RightCols: x.rightCols,
-		LeftTypes: left.Types, LeftStreamKey: left.StreamKey, LeftAppendOnly: left.AppendOnly}
-	for _, k := range x.keys {
-		// A key is computed once per left row, like a select list.
-		rk, err := remapProcTime(k, lm, left)
-		if err != nil {
-			return nil, nil, err
-		}
-		ck, err := sp.p.compile(rk)
-		if err != nil {
-			return nil, nil, err
-		}
-		spec.Keys = append(spec.Keys, ck)
-	}
-	if x.residual != nil {
-		// Evaluated once per inserted left row; a delete replays the
-		// stored result instead.
-		out := &stream.Node{AppendOnly: true}
-		res, err := remapProcTime(x.residual, m, out)
-		if err != nil {
-			return nil, nil, err
-		}
-		if spec.Residual, err = sp.p.compile(res); err != nil {
-			return nil, nil, err
-		}
-	}
-	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{left},
-		Types:      slices.Clone(left.Types),
-		Names:      slices.Clone(left.Names),
-		StreamKey:  slices.Clone(left.StreamKey),
-		AppendOnly: left.AppendOnly,
-		Watermarks: slices.Clone(left.Watermarks)}
-	for _, c := range x.rightCols {
-		n.Types = append(n.Types, x.table.Types[c])
-		n.Names = append(n.Names, x.table.ColNames[c])
-	}
-	if !left.AppendOnly {
-		n.StateTables = []string{"what each left row emitted: left stream key -> the table row it was joined with (or padded with NULLs); deleted with the left row"}
-	}
-	return n, m, nil
 }

@@ -18,7 +18,6 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
-	"streamsql/exec/stream"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -44,14 +43,16 @@ type Planner struct {
 	// statement in it, for error positions.
 	SQL    string
 	Offset int
+	// Stream says the plan is for a materialized view or sink, lowered
+	// into a stream job: table scans stay scans of the whole table (they
+	// become changelog readers), never index scans.
+	Stream bool
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
 
 	// Deps collects the relations the statement reads (for view
 	// dependencies), and the OIDs of the user functions it calls.
 	Deps map[uint32]bool
-	// Sources returns the connector of a source, for stream plans.
-	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState

@@ -1,4 +1,4 @@
-package planner
+package lower
 
 // Watermark cleanup rules of streaming joins (exec/stream/join_cleanup.go).
 //
@@ -13,10 +13,10 @@ package planner
 
 import (
 	"slices"
-	"streamsql/sql/plan"
 
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 

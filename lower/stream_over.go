@@ -1,11 +1,11 @@
-package planner
+package lower
 
 import (
 	"slices"
-	"streamsql/sql/plan"
 
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 )
 
 // overWindow plans window functions (OVER) in a materialized view as a

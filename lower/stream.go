@@ -1,4 +1,4 @@
-package planner
+package lower
 
 import (
 	"fmt"
@@ -12,8 +12,8 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
-	"streamsql/sql/parser"
 	"streamsql/sql/plan"
+	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -32,7 +32,7 @@ type StreamPlan struct {
 	// Root is the view's materialize node.
 	Root *stream.Node
 	// Cols are the view's columns.
-	Cols []Output
+	Cols []planner.Output
 	// Upstreams are the views the plan reads; Tables the tables.
 	Upstreams, Tables []uint32
 	// AppendOnly: the view only ever gains rows.
@@ -53,6 +53,8 @@ type StreamOptions struct {
 	EmitOnWindowClose bool
 	// Parallelism is how many instances each keyed operator runs in.
 	Parallelism int
+	// Sources returns the connector of a source.
+	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
 	// Sink, when set, makes the plan a sink job: its last operator is
 	// the spec Sink returns for the visible input columns instead of a
 	// view.
@@ -60,12 +62,12 @@ type StreamOptions struct {
 }
 
 // PlanStream plans the query of a materialized view.
-func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, error) {
-	rel, err := p.planSelect(s, &scope{})
+func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamPlan, error) {
+	q, err := p.PlanSelect(s)
 	if err != nil {
 		return nil, err
 	}
-	cols := outputs(rel.cols)
+	cols := q.Cols
 	if len(o.ColNames) > 0 {
 		if len(o.ColNames) > len(cols) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "CREATE MATERIALIZED VIEW specifies more column names than columns")
@@ -77,15 +79,15 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 			cols[i].Name = o.ColNames[i]
 		}
 	}
-	sp := &streamPlanner{p: p, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
-	n, m, err := sp.convert(rel.op)
+	sp := &streamPlanner{p: p, sourceSpec: o.Sources, compiler: &expr.Compiler{Sequences: p.Sequences}, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+	n, m, err := sp.convert(q.Op)
 	if err != nil {
-		return nil, procTimeEOWC(err, o.EmitOnWindowClose, rel.op)
+		return nil, procTimeEOWC(err, o.EmitOnWindowClose, q.Op)
 	}
 	if o.EmitOnWindowClose && !sp.eowcDone {
 		if len(n.Watermarks) == 0 {
 			return nil, procTimeEOWC(sqlerr.New(sqlerr.FeatureNotSupported,
-				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, rel.op)
+				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, q.Op)
 		}
 		n = sp.eowcBuffer(n)
 	}
@@ -96,10 +98,8 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 		}
 	}
 	visible := make([]int, 0, len(cols))
-	for i, c := range rel.cols {
-		if !c.hidden {
-			visible = append(visible, m[i])
-		}
+	for _, i := range q.Visible {
+		visible = append(visible, m[i])
 	}
 	var top stream.Spec = &stream.MaterializeSpec{ViewID: o.ViewID, Name: o.Name, Visible: visible, KeyCols: n.StreamKey, Types: n.Types}
 	if o.Sink != nil {
@@ -195,9 +195,11 @@ func colLabel(n *stream.Node, i int) string {
 }
 
 type streamPlanner struct {
-	p        *Planner
-	eowc     bool
-	eowcDone bool
+	p          *planner.Planner
+	sourceSpec func(r *catalog.Relation) (stream.SourceSpec, error)
+	compiler   *expr.Compiler
+	eowc       bool
+	eowcDone   bool
 	// parallel: keyed operators run in several instances.
 	parallel bool
 	tables   map[uint32]bool
@@ -215,7 +217,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 	switch x := op.(type) {
 	case *batch.TableScan:
 		return sp.scan(x)
-	case *sourceScan:
+	case *planner.SourceScan:
 		return sp.source(x)
 	case *batch.Filter:
 		if n, m, ok, err := sp.topN(x); ok || err != nil {
@@ -235,7 +237,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 			joinCleanupCond(child, pe)
 			joinCleanupStates(child)
 		}
-		cpe, err := sp.p.compile(pe)
+		cpe, err := sp.compiler.Compile(pe)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -284,7 +286,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		return sp.aggNode(child, group, ts, nil)
 	case *batch.HashJoin:
 		return sp.join(x.Params())
-	case *lookupJoin:
+	case *planner.LookupJoin:
 		return sp.lookupJoin(x)
 	case *batch.NestedLoopJoin:
 		jp := x.Params()
@@ -454,7 +456,7 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 		if err != nil {
 			return nil, err
 		}
-		ce, err := sp.p.compile(e)
+		ce, err := sp.compiler.Compile(e)
 		if err != nil {
 			return nil, err
 		}
@@ -469,12 +471,12 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 
 // source plans a connector source: its columns, a hidden row id (sources
 // are append-only streams without a key) and its watermarks.
-func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
-	r := x.rel
-	if sp.p.Sources == nil {
+func (sp *streamPlanner) source(x *planner.SourceScan) (*stream.Node, []int, error) {
+	r := x.Rel
+	if sp.sourceSpec == nil {
 		return nil, nil, notIncremental("sources here")
 	}
-	spec, err := sp.p.Sources(r)
+	spec, err := sp.sourceSpec(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -497,8 +499,8 @@ func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
 		}
 		return -1
 	}
-	m := make([]int, len(x.cols))
-	for i, c := range x.cols {
+	m := make([]int, len(x.Cols))
+	for i, c := range x.Cols {
 		m[i] = find(c)
 	}
 	wmIdx, err := watermarkColumns(r, find)
@@ -520,17 +522,7 @@ func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
 // bindWatermark binds a WATERMARK FOR expression over the source node's
 // columns.
 func (sp *streamPlanner) bindWatermark(r *catalog.Relation, w catalog.Watermark, n *stream.Node) (plan.Scalar, error) {
-	stmts, err := parser.Parse("SELECT " + w.Expr)
-	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
-		return nil, sqlerr.New(sqlerr.DataCorrupted, "watermark of %q is unreadable", r.Name)
-	}
-	target := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
-	sc := &scope{}
-	for i, t := range n.Types {
-		sc.cols = append(sc.cols, column{table: r.Name, name: n.Names[i], t: t})
-	}
-	inner := &Planner{Catalog: sp.p.Catalog, Reader: sp.p.Reader, SearchPath: sp.p.SearchPath, SQL: "SELECT " + w.Expr, Offset: 0}
-	return inner.binder(sc, "WATERMARK").bind(target)
+	return sp.p.BindExpr(w.Expr, r.Name, n.Names, n.Types, "WATERMARK")
 }
 
 func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []plan.Scalar) (*stream.Node, []int, error) {
@@ -571,7 +563,7 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []plan.Scal
 		}
 		n.Names = append(n.Names, name)
 	}
-	cout, err := sp.p.compileAll(out)
+	cout, err := sp.compiler.CompileAll(out)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -598,7 +590,7 @@ func (sp *streamPlanner) projectSet(x *batch.ProjectSet) (*stream.Node, []int, e
 			if err != nil {
 				return nil, nil, err
 			}
-			if g.Args[i], err = sp.p.compile(ra); err != nil {
+			if g.Args[i], err = sp.compiler.Compile(ra); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -723,7 +715,7 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 		if residual, err = remap(expr.Logical(jp.Residual), m); err != nil {
 			return nil, nil, err
 		}
-		if spec.Residual, err = sp.p.compile(residual); err != nil {
+		if spec.Residual, err = sp.compiler.Compile(residual); err != nil {
 			return nil, nil, err
 		}
 	}

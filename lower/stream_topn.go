@@ -1,12 +1,12 @@
-package planner
+package lower
 
 import (
 	"slices"
-	"streamsql/exec/expr"
-	"streamsql/sql/plan"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
@@ -102,7 +102,7 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 		if err != nil {
 			return nil, nil, true, err
 		}
-		cpe, err := sp.p.compile(pe)
+		cpe, err := sp.compiler.Compile(pe)
 		if err != nil {
 			return nil, nil, true, err
 		}
