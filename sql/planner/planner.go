@@ -2,6 +2,9 @@
 // them into executable plans: names are resolved to columns, types and
 // function overloads are chosen with PostgreSQL's rules, implicit casts are
 // inserted, and the query becomes a tree of vectorized batch operators.
+// Expressions are bound into logical scalars (sql/plan) and compiled
+// (exec/expr) where an operator takes them. The stream lowering (lower/)
+// reads the operator tree of a view's query.
 //
 // A Planner is made per statement execution. Parameters whose values are
 // known when planning (an Execute with its arguments) let the planner turn
