@@ -19,8 +19,6 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
-	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -306,19 +304,6 @@ func (p *Planner) call(name string, args []plan.Scalar, pos int) (plan.Scalar, e
 	return &plan.Call{Fn: fn, Args: args, T: fn.ResultType(ts)}, nil
 }
 
-// projectCast wraps rel's operator in a projection that casts column i to t.
-func projectCast(rel *relPlan, i int, t types.T) exec.Operator {
-	exprs := make([]expr.Expr, len(rel.cols))
-	for j, c := range rel.cols {
-		exprs[j] = &expr.ColRef{Idx: j, T: c.t, Name: c.name}
-		if j == i {
-			exprs[j] = &expr.Cast{Input: exprs[j], To: t}
-		}
-	}
-	rel.cols[i].t = t
-	return batch.NewProject(rel.op, exprs)
-}
-
 // TypeName resolves a grammar type name with its modifiers.
 func (p *Planner) TypeName(tn *pg.TypeName) (types.T, error) { return p.typeName(tn) }
 
@@ -396,57 +381,4 @@ func (p *Planner) convertReg(e plan.Scalar, t types.T, pos int, ctx types.CastCo
 		return r, true, err
 	}
 	return nil, false, nil
-}
-
-// compiler compiles the statement's bound expressions for the executors.
-func (p *Planner) compiler() *expr.Compiler {
-	return &expr.Compiler{Sequences: p.Sequences}
-}
-
-// compile compiles one bound expression (nil gives nil).
-func (p *Planner) compile(s plan.Scalar) (expr.Expr, error) { return p.compiler().Compile(s) }
-
-// compileAll compiles a list of bound expressions.
-func (p *Planner) compileAll(ss []plan.Scalar) ([]expr.Expr, error) {
-	return p.compiler().CompileAll(ss)
-}
-
-// compileRows compiles rows of bound expressions (VALUES).
-func (p *Planner) compileRows(rows [][]plan.Scalar) ([][]expr.Expr, error) {
-	out := make([][]expr.Expr, len(rows))
-	for i, r := range rows {
-		c, err := p.compileAll(r)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = c
-	}
-	return out, nil
-}
-
-// newProject builds a projection of in computing exprs.
-func (p *Planner) newProject(in exec.Operator, exprs []plan.Scalar) (exec.Operator, error) {
-	c, err := p.compileAll(exprs)
-	if err != nil {
-		return nil, err
-	}
-	return batch.NewProject(in, c), nil
-}
-
-// newFilter builds a filter of in on pred.
-func (p *Planner) newFilter(in exec.Operator, pred plan.Scalar) (exec.Operator, error) {
-	c, err := p.compile(pred)
-	if err != nil {
-		return nil, err
-	}
-	return batch.NewFilter(in, c), nil
-}
-
-// newValues builds a VALUES operator over rows of bound expressions.
-func (p *Planner) newValues(rows [][]plan.Scalar, ts []types.T) (exec.Operator, error) {
-	c, err := p.compileRows(rows)
-	if err != nil {
-		return nil, err
-	}
-	return batch.NewValues(c, ts), nil
 }

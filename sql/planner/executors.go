@@ -3,18 +3,81 @@ package planner
 import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
+	"streamsql/exec/expr"
 	"streamsql/sql/plan"
+	"streamsql/sql/types"
 )
 
-// Equi-join keys.
-//
-// A join condition "l = r" is a hash join key when l reads only the left
-// input and r only the right one. Often both are plain columns of one type,
-// but the binder inserts implicit casts when the types differ (int4 = int8
-// becomes int8(k) = id; varchar = text becomes text(v) = t), and users
-// write keys such as lower(a.email) = b.email. Such keys are computed by a
-// projection under the join, so the hash join operators (batch and
-// streaming) only ever see key columns of equal types.
+// Building executors. The binder's output is logical (sql/plan scalars);
+// these helpers compile it and build the batch operators that run it.
+// They are the planner's half of the batch lowering: once the planner
+// emits logical relational nodes, they move to lower/.
+
+// compiler compiles the statement's bound expressions for the executors.
+func (p *Planner) compiler() *expr.Compiler {
+	return &expr.Compiler{Sequences: p.Sequences}
+}
+
+// compile compiles one bound expression (nil gives nil).
+func (p *Planner) compile(s plan.Scalar) (expr.Expr, error) { return p.compiler().Compile(s) }
+
+// compileAll compiles a list of bound expressions.
+func (p *Planner) compileAll(ss []plan.Scalar) ([]expr.Expr, error) {
+	return p.compiler().CompileAll(ss)
+}
+
+// compileRows compiles rows of bound expressions (VALUES).
+func (p *Planner) compileRows(rows [][]plan.Scalar) ([][]expr.Expr, error) {
+	out := make([][]expr.Expr, len(rows))
+	for i, r := range rows {
+		c, err := p.compileAll(r)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// newProject builds a projection of in computing exprs.
+func (p *Planner) newProject(in exec.Operator, exprs []plan.Scalar) (exec.Operator, error) {
+	c, err := p.compileAll(exprs)
+	if err != nil {
+		return nil, err
+	}
+	return batch.NewProject(in, c), nil
+}
+
+// newFilter builds a filter of in on pred.
+func (p *Planner) newFilter(in exec.Operator, pred plan.Scalar) (exec.Operator, error) {
+	c, err := p.compile(pred)
+	if err != nil {
+		return nil, err
+	}
+	return batch.NewFilter(in, c), nil
+}
+
+// newValues builds a VALUES operator over rows of bound expressions.
+func (p *Planner) newValues(rows [][]plan.Scalar, ts []types.T) (exec.Operator, error) {
+	c, err := p.compileRows(rows)
+	if err != nil {
+		return nil, err
+	}
+	return batch.NewValues(c, ts), nil
+}
+
+// projectCast wraps rel's operator in a projection that casts column i to t.
+func projectCast(rel *relPlan, i int, t types.T) exec.Operator {
+	exprs := make([]expr.Expr, len(rel.cols))
+	for j, c := range rel.cols {
+		exprs[j] = &expr.ColRef{Idx: j, T: c.t, Name: c.name}
+		if j == i {
+			exprs[j] = &expr.Cast{Input: exprs[j], To: t}
+		}
+	}
+	rel.cols[i].t = t
+	return batch.NewProject(rel.op, exprs)
+}
 
 // hashJoin builds a hash join of left and right on keys, with residual
 // over the concatenated columns (left, then right). Expression keys are
