@@ -61,8 +61,11 @@ type StreamOptions struct {
 	Sink func(visible []int, ts []types.T) stream.Spec
 }
 
-// PlanStream plans the query of a materialized view.
+// PlanStream plans the query of a materialized view or sink: p binds it
+// (as a plan for a stream, see planner.Planner.Stream), and the operator
+// tree it builds is rebuilt as a stream job.
 func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamPlan, error) {
+	p.Stream = true
 	q, err := p.PlanSelect(s)
 	if err != nil {
 		return nil, err
