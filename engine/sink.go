@@ -12,8 +12,8 @@ import (
 	"streamsql/catalog/pgcatalog"
 	"streamsql/connector"
 	"streamsql/exec/stream"
+	"streamsql/lower"
 	"streamsql/sql/parser"
-	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -97,7 +97,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
 	r.SearchPath = p.SearchPath
-	plan, err := p.PlanStream(sel, planner.StreamOptions{Name: r.Name, Parallelism: r.Parallelism, Sink: mk})
+	plan, err := s.e.planStream(p, sel, lower.StreamOptions{Name: r.Name, Parallelism: r.Parallelism, Sink: mk})
 	if err != nil {
 		return "", err
 	}

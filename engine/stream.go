@@ -16,6 +16,7 @@ import (
 	"streamsql/connector"
 	"streamsql/exec"
 	"streamsql/exec/stream"
+	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/planner"
@@ -97,7 +98,13 @@ func (e *Engine) matViews() []*catalog.Relation {
 
 // streamPlanner returns a planner for a view definition.
 func (e *Engine) streamPlanner(sql string) *planner.Planner {
-	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql, Sources: e.sourceSpec}
+	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql}
+}
+
+// planStream plans the query of a view or sink as a stream job.
+func (e *Engine) planStream(p *planner.Planner, sel *pg.SelectStmt, o lower.StreamOptions) (*lower.StreamPlan, error) {
+	o.Sources = e.sourceSpec
+	return lower.PlanStream(p, sel, o)
 }
 
 // jobSpec re-plans a stored materialized view.
@@ -114,21 +121,21 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	for _, c := range r.VisibleColumns() {
 		names = append(names, c.Name)
 	}
-	opts := planner.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism}
+	opts := lower.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism}
 	if r.Kind == catalog.KindSink {
 		opts.ColNames = nil
 		if opts.Sink, err = e.sinkFactory(r); err != nil {
 			return stream.JobSpec{}, err
 		}
 	}
-	plan, err := p.PlanStream(stmts[0].AST.GetSelectStmt(), opts)
+	plan, err := e.planStream(p, stmts[0].AST.GetSelectStmt(), opts)
 	if err != nil {
 		return stream.JobSpec{}, err
 	}
 	return jobSpecOf(r, plan), nil
 }
 
-func jobSpecOf(r *catalog.Relation, plan *planner.StreamPlan) stream.JobSpec {
+func jobSpecOf(r *catalog.Relation, plan *lower.StreamPlan) stream.JobSpec {
 	return stream.JobSpec{ID: r.OID, Name: r.Name, Plan: plan.Root, StateIDs: r.StateTables, Upstreams: plan.Upstreams, Tables: plan.Tables}
 }
 
@@ -170,8 +177,8 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	p := s.e.streamPlanner(def)
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
-	opts := planner.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
-	plan, err := p.PlanStream(sel, opts)
+	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
+	plan, err := s.e.planStream(p, sel, opts)
 	if err != nil {
 		return "", err
 	}
@@ -260,14 +267,14 @@ func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewE
 	}
 	p := s.e.streamPlanner(def)
 	p.SearchPath = s.searchPath()
-	plan, err := p.PlanStream(sel, planner.StreamOptions{Name: ctas.Into.Rel.Relname, EmitOnWindowClose: ext != nil && ext.EmitOnWindowClose,
+	plan, err := s.e.planStream(p, sel, lower.StreamOptions{Name: ctas.Into.Rel.Relname, EmitOnWindowClose: ext != nil && ext.EmitOnWindowClose,
 		Parallelism: s.streamingParallelism()})
 	if err != nil {
 		return nil, err
 	}
 	cols := []pgwire.Column{{Name: "QUERY PLAN", Type: types.TText}}
 	var rows [][]types.Datum
-	for _, l := range planner.ExplainStream(plan.Root) {
+	for _, l := range lower.ExplainStream(plan.Root) {
 		rows = append(rows, []types.Datum{l})
 	}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {

@@ -50,8 +50,6 @@ func (e *ArrayCompare) Type() types.T   { return types.TBool }
 func (e *ArraySubscript) Type() types.T { return e.T }
 func (e *RecordField) Type() types.T    { return e.T }
 
-func (e *RecordField) String() string { return "(" + e.Input.String() + ")." + e.Name }
-
 func (e *RecordField) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	in, err := e.Input.Eval(ctx, b)
 	if err != nil {
@@ -83,18 +81,6 @@ func (e *RecordField) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 		types.AppendDatum(bld, d)
 	}
 	return bld.NewArray(), nil
-}
-
-func (e *ArrayCompare) String() string {
-	q := " ANY ("
-	if e.All {
-		q = " ALL ("
-	}
-	return operand(e.Left) + " " + e.Op.Name + q + e.Array.String() + ")"
-}
-
-func (e *ArraySubscript) String() string {
-	return operand(e.Array) + "[" + e.Index.String() + "]"
 }
 
 func (e *ArrayCompare) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {

@@ -2,6 +2,8 @@ package expr
 
 import (
 	"math"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -20,6 +22,12 @@ func (e *Cast) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	in, err := e.Input.Eval(ctx, b)
 	if err != nil {
 		return nil, err
+	}
+	if e.Assign {
+		if err := checkLength(in, e.To); err != nil {
+			in.Release()
+			return nil, err
+		}
 	}
 	from := e.Input.Type()
 	if from.Equal(e.To) || (from.Kind == e.To.Kind && noModifiers(e.To) && from.Kind != types.Unknown) {
@@ -52,6 +60,28 @@ func (e *Cast) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 		types.AppendDatum(bld, v)
 	}
 	return bld.NewArray(), nil
+}
+
+// checkLength is the assignment rule for varchar(n) and char(n): a value
+// longer than n characters (trailing spaces aside) is an error.
+func checkLength(in arrow.Array, to types.T) error {
+	w := to.Width
+	if w <= 0 || (to.Kind != types.Varchar && to.Kind != types.Char) {
+		return nil
+	}
+	sa, ok := in.(*array.String)
+	if !ok {
+		return nil
+	}
+	for i := 0; i < sa.Len(); i++ {
+		if sa.IsValid(i) {
+			v := strings.TrimRight(sa.Value(i), " ")
+			if utf8.RuneCountInString(v) > int(w) {
+				return sqlerr.New(sqlerr.StringDataRightTruncation, "value too long for type %s", to)
+			}
+		}
+	}
+	return nil
 }
 
 func noModifiers(t types.T) bool {

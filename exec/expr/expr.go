@@ -1,16 +1,16 @@
 // Package expr evaluates scalar expressions over a batch, a column at a
-// time. The planner builds these nodes after binding names and resolving
-// types and overloads; every node knows its result type, and every
-// argument already has the type its consumer expects (the planner inserts
-// Cast nodes).
+// time. The planner binds names, types and overloads into logical scalar
+// expressions (sql/plan); Compile turns those into the evaluators here.
+// Every node knows its result type, and every argument already has the
+// type its consumer expects (the binder inserts Cast nodes). Operators and
+// tests may also build evaluators directly.
 package expr
 
 import (
-	"fmt"
-
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/exec"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -52,10 +52,13 @@ type Param struct {
 }
 
 // Cast converts Input to type To with PostgreSQL's cast semantics
-// (explicit casts; errors 22P02, 22003, ...).
+// (explicit casts; errors 22P02, 22003, ...). Assign makes it a cast for
+// assignment: a value too long for varchar(n) or char(n) is an error
+// (22001), not truncated.
 type Cast struct {
-	Input Expr
-	To    types.T
+	Input  Expr
+	To     types.T
+	Assign bool
 }
 
 // Call applies a scalar function or operator overload to Args.
@@ -137,15 +140,15 @@ type InList struct {
 	Negate bool
 }
 
-// SubqueryKind says what a subquery expression computes.
-type SubqueryKind int
+// SubqueryKind says what a subquery expression computes (plan.SubqueryKind).
+type SubqueryKind = plan.SubqueryKind
 
 const (
-	ScalarSubquery SubqueryKind = iota // (SELECT x ...): its one value or NULL; error 21000 on more rows
-	ExistsSubquery                     // EXISTS (SELECT ...)
-	AnySubquery                        // Left op ANY (SELECT ...), which is also IN
-	AllSubquery                        // Left op ALL (SELECT ...)
-	ArraySubquery                      // ARRAY(SELECT ...)
+	ScalarSubquery = plan.ScalarSubquery
+	ExistsSubquery = plan.ExistsSubquery
+	AnySubquery    = plan.AnySubquery
+	AllSubquery    = plan.AllSubquery
+	ArraySubquery  = plan.ArraySubquery
 )
 
 // Subquery runs Plan, once per statement if not Correlated, otherwise once
@@ -191,11 +194,4 @@ func (e *Subquery) Type() types.T {
 		return types.TBool
 	}
 	return e.T
-}
-
-func (e *ColRef) String() string {
-	if e.Name != "" {
-		return e.Name
-	}
-	return fmt.Sprintf("#%d", e.Idx)
 }

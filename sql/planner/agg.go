@@ -6,7 +6,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -21,7 +21,7 @@ type aggContext struct {
 	in    *scope // the FROM scope
 	from  *relPlan
 	post  *scope
-	group []expr.Expr
+	group []plan.Scalar
 	keys  []string
 	aggs  []aggCall
 	order []*pg.Node // an aggregate's ORDER BY (one ordering for all)
@@ -29,9 +29,9 @@ type aggContext struct {
 
 type aggCall struct {
 	fn       *udf.Aggregate
-	args     []expr.Expr
+	args     []plan.Scalar
 	distinct bool
-	filter   expr.Expr
+	filter   plan.Scalar
 	t        types.T
 	key      string
 }
@@ -71,7 +71,7 @@ func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan) (*ag
 		if e.Type().Kind == types.Unknown {
 			e, _ = p.coerce(e, types.TText, 0)
 		}
-		k := exprKey(e)
+		k := plan.Key(e)
 		dup := false
 		for _, x := range a.keys {
 			if x == k {
@@ -88,7 +88,7 @@ func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan) (*ag
 	a.post = &scope{parent: sc.parent, ctes: sc.ctes}
 	for _, g := range a.group {
 		c := column{name: "?group?", t: g.Type(), hidden: true}
-		if cr, ok := g.(*expr.ColRef); ok {
+		if cr, ok := g.(*plan.ColRef); ok {
 			c = sc.cols[cr.Idx]
 		}
 		a.post.cols = append(a.post.cols, c)
@@ -104,7 +104,7 @@ func (a *aggContext) postBinder() *exprBinder {
 	return b
 }
 
-func (a *aggContext) hook(n *pg.Node) (expr.Expr, bool, error) {
+func (a *aggContext) hook(n *pg.Node) (plan.Scalar, bool, error) {
 	if fc := n.GetFuncCall(); fc != nil && fc.Over == nil {
 		name := funcName(fc.Funcname)
 		if fc.AggStar || udf.IsAggregate(name) {
@@ -118,10 +118,10 @@ func (a *aggContext) hook(n *pg.Node) (expr.Expr, bool, error) {
 	// A grouped expression?
 	if len(a.group) > 0 && !containsAgg(n) {
 		if e, err := a.p.binder(a.in, "SELECT").bind(n); err == nil {
-			k := exprKey(e)
+			k := plan.Key(e)
 			for i, g := range a.keys {
 				if g == k {
-					return &expr.ColRef{Idx: i, T: a.group[i].Type(), Name: a.post.cols[i].name}, true, nil
+					return &plan.ColRef{Idx: i, T: a.group[i].Type(), Name: a.post.cols[i].name}, true, nil
 				}
 			}
 		}
@@ -151,26 +151,26 @@ func (a *aggContext) hook(n *pg.Node) (expr.Expr, bool, error) {
 }
 
 // starColumn binds column idx of a SELECT * under GROUP BY.
-func (a *aggContext) starColumn(idx int, c *column) (expr.Expr, error) {
-	k := exprKey(&expr.ColRef{Idx: idx})
+func (a *aggContext) starColumn(idx int, c *column) (plan.Scalar, error) {
+	k := plan.Key(&plan.ColRef{Idx: idx})
 	for i, g := range a.keys {
 		if g == k {
-			return &expr.ColRef{Idx: i, T: a.group[i].Type(), Name: c.name}, nil
+			return &plan.ColRef{Idx: i, T: a.group[i].Type(), Name: c.name}, nil
 		}
 	}
 	return nil, sqlerr.New(sqlerr.GroupingError, "column %q must appear in the GROUP BY clause or be used in an aggregate function", c.table+"."+c.name)
 }
 
-func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (expr.Expr, error) {
+func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error) {
 	pos := a.p.pos(fc.Location)
 	b := a.p.binder(a.in, "aggregate function calls")
-	b.hook = func(n *pg.Node) (expr.Expr, bool, error) {
+	b.hook = func(n *pg.Node) (plan.Scalar, bool, error) {
 		if f := n.GetFuncCall(); f != nil && f.Over == nil && (f.AggStar || udf.IsAggregate(funcName(f.Funcname))) {
 			return nil, true, sqlerr.New(sqlerr.GroupingError, "aggregate function calls cannot be nested").WithPosition(a.p.pos(f.Location))
 		}
 		return nil, false, nil
 	}
-	var args []expr.Expr
+	var args []plan.Scalar
 	var ts []types.T
 	if !fc.AggStar {
 		for _, an := range fc.Args {
@@ -197,7 +197,7 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (expr.Expr, error) 
 			ts[i] = args[i].Type()
 		}
 	}
-	var filter expr.Expr
+	var filter plan.Scalar
 	if fc.AggFilter != nil {
 		f, err := a.p.binder(a.in, "FILTER").bind(fc.AggFilter)
 		if err != nil {
@@ -216,19 +216,19 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (expr.Expr, error) 
 	call := aggCall{fn: fn, args: args, distinct: fc.AggDistinct, filter: filter, t: fn.ResultType(ts)}
 	call.key = name + "/" + boolStr(call.distinct)
 	for _, x := range args {
-		call.key += "|" + exprKey(x)
+		call.key += "|" + plan.Key(x)
 	}
 	if filter != nil {
-		call.key += "|filter:" + exprKey(filter)
+		call.key += "|filter:" + plan.Key(filter)
 	}
 	for i, c := range a.aggs {
 		if c.key == call.key && c.fn == fn {
-			return &expr.ColRef{Idx: len(a.group) + i, T: c.t, Name: name}, nil
+			return &plan.ColRef{Idx: len(a.group) + i, T: c.t, Name: name}, nil
 		}
 	}
 	a.aggs = append(a.aggs, call)
 	a.post.cols = append(a.post.cols, column{name: name, t: call.t, hidden: true})
-	return &expr.ColRef{Idx: len(a.group) + len(a.aggs) - 1, T: call.t, Name: name}, nil
+	return &plan.ColRef{Idx: len(a.group) + len(a.aggs) - 1, T: call.t, Name: name}, nil
 }
 
 func boolStr(b bool) string {
@@ -254,7 +254,7 @@ func sameNodes(a, b []*pg.Node) bool {
 // aggregate arguments, optionally sorted for ordered aggregates, then the
 // hash aggregation.
 func (a *aggContext) build() (*relPlan, error) {
-	proj := append([]expr.Expr{}, a.group...)
+	proj := append([]plan.Scalar{}, a.group...)
 	groupCols := make([]int, len(a.group))
 	groupTypes := make([]types.T, len(a.group))
 	for i, g := range a.group {
@@ -274,11 +274,14 @@ func (a *aggContext) build() (*relPlan, error) {
 		}
 		specs[i] = spec
 	}
-	op := batch.NewProject(a.from.op, proj)
+	op, err := a.p.newProject(a.from.op, proj)
+	if err != nil {
+		return nil, err
+	}
 	if len(a.order) > 0 {
 		b := a.p.binder(a.in, "ORDER BY")
 		var keys []batch.SortKey
-		var extra []expr.Expr
+		var extra []plan.Scalar
 		for _, on := range a.order {
 			sb := on.GetSortBy()
 			e, err := b.bind(sb.Node)
@@ -288,7 +291,9 @@ func (a *aggContext) build() (*relPlan, error) {
 			extra = append(extra, e)
 			keys = append(keys, sortKey(len(proj)+len(extra)-1, e.Type(), sb))
 		}
-		op = batch.NewProject(a.from.op, append(proj, extra...))
+		if op, err = a.p.newProject(a.from.op, append(proj, extra...)); err != nil {
+			return nil, err
+		}
 		op = batch.NewSort(op, keys)
 	}
 	return &relPlan{op: batch.NewHashAgg(op, groupCols, groupTypes, specs), cols: a.post.cols}, nil

@@ -11,6 +11,7 @@ import (
 	"streamsql/catalog"
 	"streamsql/exec/expr"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 )
 
@@ -25,7 +26,7 @@ type CheckExpr struct {
 // set-returning functions).
 func (p *Planner) checkBinder(r *catalog.Relation) *exprBinder {
 	b := p.binder(physicalScope(r, r.Name), "check constraints")
-	b.hook = func(n *pg.Node) (expr.Expr, bool, error) {
+	b.hook = func(n *pg.Node) (plan.Scalar, bool, error) {
 		if sl := n.GetSubLink(); sl != nil {
 			return nil, false, sqlerr.New(sqlerr.FeatureNotSupported, "cannot use subquery in check constraint").WithPosition(p.pos(sl.Location))
 		}
@@ -49,8 +50,8 @@ func (p *Planner) BindCheck(r *catalog.Relation, n *pg.Node) (string, []int, err
 		return "", nil, err
 	}
 	var cols []int
-	visit(e, func(x expr.Expr) {
-		if c, ok := x.(*expr.ColRef); ok {
+	plan.Visit(e, func(x plan.Scalar) {
+		if c, ok := x.(*plan.ColRef); ok {
 			cols = append(cols, c.Idx)
 		}
 	})
@@ -78,7 +79,11 @@ func (p *Planner) PlanChecks(r *catalog.Relation) ([]CheckExpr, error) {
 		if e, err = inner.coerceBool(e, "argument of CHECK", 0); err != nil {
 			return nil, err
 		}
-		out = append(out, CheckExpr{Name: c.Name, Expr: e})
+		ce, err := inner.compile(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, CheckExpr{Name: c.Name, Expr: ce})
 	}
 	return out, nil
 }

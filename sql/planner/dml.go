@@ -1,18 +1,14 @@
 package planner
 
 import (
-	"strings"
-	"unicode/utf8"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"strings"
 
 	"streamsql/catalog"
 	"streamsql/exec"
-	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -30,6 +26,9 @@ type Output struct {
 type Query struct {
 	Op   exec.Operator
 	Cols []Output
+	// Visible lists, for each of Cols, its column of Op: Op may carry
+	// hidden columns (sort keys, stream keys) besides them.
+	Visible []int
 }
 
 // PlanSelect plans a SELECT, VALUES or set operation.
@@ -38,7 +37,31 @@ func (p *Planner) PlanSelect(s *pg.SelectStmt) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Query{Op: rel.op, Cols: outputs(rel.cols)}, nil
+	q := &Query{Op: rel.op, Cols: outputs(rel.cols)}
+	for i, c := range rel.cols {
+		if !c.hidden {
+			q.Visible = append(q.Visible, i)
+		}
+	}
+	return q, nil
+}
+
+// BindExpr binds the expression text over a row of columns (names and
+// types, all of relation table) in a context named what (for errors): a
+// WATERMARK FOR expression over a source's columns, for example.
+func (p *Planner) BindExpr(text, table string, names []string, ts []types.T, what string) (plan.Scalar, error) {
+	sql := "SELECT " + text
+	stmts, err := parser.Parse(sql)
+	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil || len(stmts[0].AST.GetSelectStmt().TargetList) != 1 {
+		return nil, sqlerr.New(sqlerr.DataCorrupted, "%s of %q is unreadable", strings.ToLower(what), table)
+	}
+	target := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
+	sc := &scope{}
+	for i, t := range ts {
+		sc.cols = append(sc.cols, column{table: table, name: names[i], t: t})
+	}
+	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, SQL: sql}
+	return inner.binder(sc, what).bind(target)
 }
 
 func outputs(cols []column) []Output {
@@ -118,9 +141,9 @@ func (p *Planner) writableTable(rv *pg.RangeVar) (*catalog.Relation, error) {
 }
 
 // defaultExpr binds a column's DEFAULT (NULL when none).
-func (p *Planner) defaultExpr(c catalog.Column) (expr.Expr, error) {
+func (p *Planner) defaultExpr(c catalog.Column) (plan.Scalar, error) {
 	if c.Default == "" {
-		return &expr.Const{T: c.Type}, nil
+		return &plan.Const{T: c.Type}, nil
 	}
 	stmts, err := parser.Parse("SELECT " + c.Default)
 	if err != nil || len(stmts) != 1 {
@@ -169,7 +192,7 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			target = append(target, i)
 		}
 	}
-	defaults := make([]expr.Expr, len(r.Columns))
+	defaults := make([]plan.Scalar, len(r.Columns))
 	for i, c := range r.Columns {
 		if defaults[i], err = p.defaultExpr(c); err != nil {
 			return nil, err
@@ -179,10 +202,12 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 	var source exec.Operator
 	if sel == nil {
 		// INSERT ... DEFAULT VALUES
-		row := append([]expr.Expr{}, defaults...)
-		source = batch.NewValues([][]expr.Expr{row}, typesOfRel(r))
+		row := append([]plan.Scalar{}, defaults...)
+		if source, err = p.newValues([][]plan.Scalar{row}, typesOfRel(r)); err != nil {
+			return nil, err
+		}
 	} else if len(sel.ValuesLists) > 0 && sel.Op == pg.SetOperation_SETOP_NONE && len(sel.SortClause) == 0 && sel.LimitCount == nil {
-		var rows [][]expr.Expr
+		var rows [][]plan.Scalar
 		b := p.binder(&scope{ctes: with.ctes}, "VALUES")
 		for _, l := range sel.ValuesLists {
 			items := l.GetList().GetItems()
@@ -192,7 +217,7 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			if len(items) < len(target) && len(s.Cols) > 0 {
 				return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more target columns than expressions")
 			}
-			row := append([]expr.Expr{}, defaults...)
+			row := append([]plan.Scalar{}, defaults...)
 			for k, it := range items {
 				ci := target[k]
 				if it.GetSetToDefault() != nil {
@@ -208,7 +233,9 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			}
 			rows = append(rows, row)
 		}
-		source = batch.NewValues(rows, typesOfRel(r))
+		if source, err = p.newValues(rows, typesOfRel(r)); err != nil {
+			return nil, err
+		}
 	} else {
 		rel, err := p.planSelect(sel, with)
 		if err != nil {
@@ -223,14 +250,16 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 		if rel.visibleCount() < len(target) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more target columns than expressions")
 		}
-		row := append([]expr.Expr{}, defaults...)
+		row := append([]plan.Scalar{}, defaults...)
 		for k, ci := range target {
-			e := expr.Expr(&expr.ColRef{Idx: k, T: rel.cols[k].t})
+			e := plan.Scalar(&plan.ColRef{Idx: k, T: rel.cols[k].t})
 			if row[ci], err = p.assign(e, r.Columns[ci], 0); err != nil {
 				return nil, err
 			}
 		}
-		source = batch.NewProject(rel.op, row)
+		if source, err = p.newProject(rel.op, row); err != nil {
+			return nil, err
+		}
 	}
 	w.Source = source
 	phys := physicalScope(r, aliasOf(s.Relation))
@@ -254,9 +283,15 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			if err != nil {
 				return nil, err
 			}
-			w.Set = set
+			if w.Set, err = p.compileAll(set); err != nil {
+				return nil, err
+			}
 			if oc.WhereClause != nil {
-				if w.Where, err = p.bindWhere(oc.WhereClause, sc); err != nil {
+				where, err := p.bindWhere(oc.WhereClause, sc)
+				if err != nil {
+					return nil, err
+				}
+				if w.Where, err = p.compile(where); err != nil {
 					return nil, err
 				}
 			}
@@ -297,7 +332,7 @@ func typesOfRel(r *catalog.Relation) []types.T {
 }
 
 // assign converts a value for column c with assignment-cast rules.
-func (p *Planner) assign(e expr.Expr, c catalog.Column, pos int) (expr.Expr, error) {
+func (p *Planner) assign(e plan.Scalar, c catalog.Column, pos int) (plan.Scalar, error) {
 	out, err := p.coerceAssign(e, c.Type, pos)
 	if err != nil {
 		if sqlerr.Code(err) == sqlerr.DatatypeMismatch || sqlerr.Code(err) == sqlerr.CannotCoerce {
@@ -309,42 +344,17 @@ func (p *Planner) assign(e expr.Expr, c catalog.Column, pos int) (expr.Expr, err
 	// Assignment to a bounded type checks length/precision.
 	if (c.Type.Kind == types.Varchar || c.Type.Kind == types.Char) && c.Type.Width > 0 || c.Type.Kind == types.Numeric && c.Type.Precision > 0 {
 		if !out.Type().Equal(c.Type) {
-			return &assignCast{Cast: expr.Cast{Input: out, To: c.Type}}, nil
+			return &plan.Cast{Input: out, To: c.Type, Assign: true}, nil
 		}
 	}
 	return out, nil
 }
 
-// assignCast is a cast for assignment: unlike an explicit cast to
-// varchar(n), a too-long value is an error (22001), not truncated.
-type assignCast struct{ expr.Cast }
-
-func (c *assignCast) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	if w := c.To.Width; w > 0 && (c.To.Kind == types.Varchar || c.To.Kind == types.Char) {
-		in, err := c.Input.Eval(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		defer in.Release()
-		if sa, ok := in.(*array.String); ok {
-			for i := 0; i < sa.Len(); i++ {
-				if sa.IsValid(i) {
-					v := strings.TrimRight(sa.Value(i), " ")
-					if utf8.RuneCountInString(v) > int(w) {
-						return nil, sqlerr.New(sqlerr.StringDataRightTruncation, "value too long for type %s", c.To)
-					}
-				}
-			}
-		}
-	}
-	return c.Cast.Eval(ctx, b)
-}
-
 // setList binds UPDATE SET assignments into a whole new physical row.
-func (p *Planner) setList(r *catalog.Relation, sc *scope, targets []*pg.Node) ([]expr.Expr, error) {
-	row := make([]expr.Expr, len(r.Columns))
+func (p *Planner) setList(r *catalog.Relation, sc *scope, targets []*pg.Node) ([]plan.Scalar, error) {
+	row := make([]plan.Scalar, len(r.Columns))
 	for i, c := range r.Columns {
-		row[i] = &expr.ColRef{Idx: i, T: c.Type, Name: c.Name}
+		row[i] = &plan.ColRef{Idx: i, T: c.Type, Name: c.Name}
 	}
 	b := p.binder(sc, "UPDATE")
 	seen := map[int]bool{}
@@ -361,7 +371,7 @@ func (p *Planner) setList(r *catalog.Relation, sc *scope, targets []*pg.Node) ([
 		if len(rt.Indirection) > 0 {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "assignment to a subfield is not supported").WithPosition(p.pos(rt.Location))
 		}
-		var e expr.Expr
+		var e plan.Scalar
 		var err error
 		if rt.Val.GetSetToDefault() != nil {
 			e, err = p.defaultExpr(r.Columns[i])
@@ -406,7 +416,11 @@ func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) error {
 		if name == "" {
 			name = deriveName(rt.Val)
 		}
-		w.Returning = append(w.Returning, e)
+		ce, err := p.compile(e)
+		if err != nil {
+			return err
+		}
+		w.Returning = append(w.Returning, ce)
 		w.Cols = append(w.Cols, Output{Name: name, Type: e.Type()})
 	}
 	return nil
@@ -429,7 +443,11 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 	if len(s.FromClause) > 0 {
 		targets, where = joinedUpdate(s.TargetList, s.FromClause, s.WhereClause)
 	}
-	if w.Set, err = p.setList(r, sc, targets); err != nil {
+	set, err := p.setList(r, sc, targets)
+	if err != nil {
+		return nil, err
+	}
+	if w.Set, err = p.compileAll(set); err != nil {
 		return nil, err
 	}
 	if err := p.filterAndSpan(w, sc, where); err != nil {
@@ -469,12 +487,14 @@ func (p *Planner) filterAndSpan(w *Write, sc *scope, where *pg.Node) error {
 	if err != nil {
 		return err
 	}
-	w.Filter = f
+	if w.Filter, err = p.compile(f); err != nil {
+		return err
+	}
 	cols := make([]int, len(w.Rel.Columns))
 	for i := range cols {
 		cols[i] = i
 	}
-	if _, pushable := colRefs(f); pushable {
+	if _, pushable := plan.ColRefs(f); pushable {
 		if span, ok := p.keySpan(&scanInfo{tbl: w.Table, cols: cols, name: w.Rel.Name}, f); ok {
 			w.Span = span
 		}

@@ -5,14 +5,11 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec"
 	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -20,7 +17,7 @@ import (
 
 // exprHook lets a caller take over binding of a node (aggregate and window
 // contexts); ok=false falls through to ordinary binding.
-type exprHook func(n *pg.Node) (e expr.Expr, ok bool, err error)
+type exprHook func(n *pg.Node) (e plan.Scalar, ok bool, err error)
 
 // exprBinder binds AST expressions in a scope.
 type exprBinder struct {
@@ -37,7 +34,7 @@ func (p *Planner) binder(s *scope, where string) *exprBinder {
 }
 
 // bind binds n to a typed expression.
-func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
+func (b *exprBinder) bind(n *pg.Node) (plan.Scalar, error) {
 	if n == nil {
 		return nil, sqlerr.New(sqlerr.InternalError, "missing expression")
 	}
@@ -79,7 +76,7 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 		return b.bindAExpr(n.GetAExpr())
 	case n.GetBoolExpr() != nil:
 		be := n.GetBoolExpr()
-		args := make([]expr.Expr, len(be.Args))
+		args := make([]plan.Scalar, len(be.Args))
 		for i, a := range be.Args {
 			e, err := b.bind(a)
 			if err != nil {
@@ -92,11 +89,11 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 		}
 		switch be.Boolop {
 		case pg.BoolExprType_AND_EXPR:
-			return &expr.And{Args: args}, nil
+			return &plan.And{Args: args}, nil
 		case pg.BoolExprType_OR_EXPR:
-			return &expr.Or{Args: args}, nil
+			return &plan.Or{Args: args}, nil
 		default:
-			return &expr.Not{Input: args[0]}, nil
+			return &plan.Not{Input: args[0]}, nil
 		}
 	case n.GetNullTest() != nil:
 		nt := n.GetNullTest()
@@ -107,7 +104,7 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 		if e.Type().Kind == types.Unknown {
 			e, _ = b.p.coerce(e, types.TText, 0)
 		}
-		return &expr.IsNull{Input: e, Negate: nt.Nulltesttype == pg.NullTestType_IS_NOT_NULL}, nil
+		return &plan.IsNull{Input: e, Negate: nt.Nulltesttype == pg.NullTestType_IS_NOT_NULL}, nil
 	case n.GetBooleanTest() != nil:
 		bt := n.GetBooleanTest()
 		e, err := b.bind(bt.Arg)
@@ -120,17 +117,17 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 		tr, fa := true, false
 		switch bt.Booltesttype {
 		case pg.BoolTestType_IS_TRUE:
-			return &expr.BoolTest{Input: e, Want: &tr}, nil
+			return &plan.BoolTest{Input: e, Want: &tr}, nil
 		case pg.BoolTestType_IS_NOT_TRUE:
-			return &expr.BoolTest{Input: e, Want: &tr, Negate: true}, nil
+			return &plan.BoolTest{Input: e, Want: &tr, Negate: true}, nil
 		case pg.BoolTestType_IS_FALSE:
-			return &expr.BoolTest{Input: e, Want: &fa}, nil
+			return &plan.BoolTest{Input: e, Want: &fa}, nil
 		case pg.BoolTestType_IS_NOT_FALSE:
-			return &expr.BoolTest{Input: e, Want: &fa, Negate: true}, nil
+			return &plan.BoolTest{Input: e, Want: &fa, Negate: true}, nil
 		case pg.BoolTestType_IS_UNKNOWN:
-			return &expr.BoolTest{Input: e}, nil
+			return &plan.BoolTest{Input: e}, nil
 		default:
-			return &expr.BoolTest{Input: e, Negate: true}, nil
+			return &plan.BoolTest{Input: e, Negate: true}, nil
 		}
 	case n.GetCaseExpr() != nil:
 		return b.bindCase(n.GetCaseExpr())
@@ -140,7 +137,7 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &expr.Coalesce{Args: args, T: t}, nil
+		return &plan.Coalesce{Args: args, T: t}, nil
 	case n.GetMinMaxExpr() != nil:
 		me := n.GetMinMaxExpr()
 		name := "GREATEST"
@@ -151,7 +148,7 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &expr.MinMax{Args: args, Least: me.Op == pg.MinMaxOp_IS_LEAST, T: t}, nil
+		return &plan.MinMax{Args: args, Least: me.Op == pg.MinMaxOp_IS_LEAST, T: t}, nil
 	case n.GetFuncCall() != nil:
 		return b.bindFuncCall(n.GetFuncCall())
 	case n.GetSqlvalueFunction() != nil:
@@ -177,7 +174,7 @@ func (b *exprBinder) bind(n *pg.Node) (expr.Expr, error) {
 // interval(3)). A literal is parsed under the modifiers, so a bare number
 // is in the last field's unit; any other value is cast and then passed
 // through interval(x, typmod), which cuts off the lower fields.
-func (b *exprBinder) bindIntervalCast(arg expr.Expr, tn *pg.TypeName, pos int) (expr.Expr, error) {
+func (b *exprBinder) bindIntervalCast(arg plan.Scalar, tn *pg.TypeName, pos int) (plan.Scalar, error) {
 	mods := make([]int32, 0, 2)
 	for _, m := range tn.Typmods {
 		iv, ok := m.GetAConst().GetVal().(*pg.A_Const_Ival)
@@ -194,27 +191,27 @@ func (b *exprBinder) bindIntervalCast(arg expr.Expr, tn *pg.TypeName, pos int) (
 	if err != nil {
 		return nil, withPos(err, pos)
 	}
-	if c, ok := arg.(*expr.Const); ok && c.T.Kind == types.Unknown {
+	if c, ok := arg.(*plan.Const); ok && c.T.Kind == types.Unknown {
 		if c.Value == nil {
-			return &expr.Const{T: types.TInterval}, nil
+			return &plan.Const{T: types.TInterval}, nil
 		}
 		s, _ := c.Value.(string)
 		iv, err := udf.ParseIntervalTypmod(s, typmod)
 		if err != nil {
 			return nil, withPos(err, pos)
 		}
-		return &expr.Const{Value: iv, T: types.TInterval}, nil
+		return &plan.Const{Value: iv, T: types.TInterval}, nil
 	}
 	e, err := b.p.castExplicit(arg, types.TInterval, pos)
 	if err != nil {
 		return nil, err
 	}
-	return b.p.call("interval", []expr.Expr{e, &expr.Const{Value: int64(typmod), T: types.TInt4}}, pos)
+	return b.p.call("interval", []plan.Scalar{e, &plan.Const{Value: int64(typmod), T: types.TInt4}}, pos)
 }
 
 // bindArray binds ARRAY[a, b, ...]: the elements take their common type
 // and the value is the array's text form, the layout arrays have.
-func (b *exprBinder) bindArray(a *pg.A_ArrayExpr) (expr.Expr, error) {
+func (b *exprBinder) bindArray(a *pg.A_ArrayExpr) (plan.Scalar, error) {
 	pos := b.p.pos(a.Location)
 	if len(a.Elements) == 0 {
 		return nil, sqlerr.New(sqlerr.IndeterminateDatatype, "cannot determine type of empty array").
@@ -241,64 +238,7 @@ func (b *exprBinder) bindArray(a *pg.A_ArrayExpr) (expr.Expr, error) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "arrays of %s are not supported", t).WithPosition(pos)
 	}
 	elem := t
-	return &arrayCtor{elems: elems, t: types.T{Kind: types.Array, Elem: &elem}}, nil
-}
-
-// arrayCtor evaluates ARRAY[...] into array text ({1,2,NULL}).
-type arrayCtor struct {
-	elems []expr.Expr
-	t     types.T
-}
-
-func (a *arrayCtor) Type() types.T { return a.t }
-
-func (a *arrayCtor) String() string {
-	parts := make([]string, len(a.elems))
-	for i, e := range a.elems {
-		parts[i] = e.String()
-	}
-	return "ARRAY[" + strings.Join(parts, ", ") + "]"
-}
-
-func (a *arrayCtor) Eval(ctx *exec.Ctx, bt *exec.Batch) (arrow.Array, error) {
-	cols := make([]arrow.Array, len(a.elems))
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	for i, e := range a.elems {
-		c, err := e.Eval(ctx, bt)
-		if err != nil {
-			return nil, err
-		}
-		cols[i] = c
-	}
-	bld := array.NewStringBuilder(types.Mem)
-	defer bld.Release()
-	bld.Reserve(bt.N)
-	et := *a.t.Elem
-	texts := make([]string, len(cols))
-	nulls := make([]bool, len(cols))
-	loc := ctx.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	var buf []byte
-	for r := 0; r < bt.N; r++ {
-		for j, c := range cols {
-			nulls[j] = c.IsNull(r)
-			texts[j] = ""
-			if !nulls[j] {
-				buf = types.AppendText(buf[:0], types.GetDatum(c, r, et), et, loc)
-				texts[j] = string(buf)
-			}
-		}
-		bld.Append(udf.FormatArrayText(texts, nulls))
-	}
-	return bld.NewArray(), nil
+	return &plan.ArrayCtor{Elems: elems, T: types.T{Kind: types.Array, Elem: &elem}}, nil
 }
 
 func nodeName(n *pg.Node) string {
@@ -317,7 +257,7 @@ func boolOpName(op pg.BoolExprType) string {
 	return "NOT"
 }
 
-func (b *exprBinder) bindColumnRef(cr *pg.ColumnRef) (expr.Expr, error) {
+func (b *exprBinder) bindColumnRef(cr *pg.ColumnRef) (plan.Scalar, error) {
 	var parts []string
 	for _, f := range cr.Fields {
 		if f.GetAStar() != nil {
@@ -341,47 +281,47 @@ func (b *exprBinder) bindColumnRef(cr *pg.ColumnRef) (expr.Expr, error) {
 		return nil, err
 	}
 	if depth == 0 {
-		return &expr.ColRef{Idx: idx, T: col.t, Name: name}, nil
+		return &plan.ColRef{Idx: idx, T: col.t, Name: name}, nil
 	}
-	return &expr.OuterRef{Depth: depth, Idx: idx, T: col.t, Name: name}, nil
+	return &plan.OuterRef{Depth: depth, Idx: idx, T: col.t, Name: name}, nil
 }
 
-func (b *exprBinder) bindConst(c *pg.A_Const) (expr.Expr, error) {
+func (b *exprBinder) bindConst(c *pg.A_Const) (plan.Scalar, error) {
 	if c.Isnull {
-		return &expr.Const{T: types.TUnknown}, nil
+		return &plan.Const{T: types.TUnknown}, nil
 	}
 	switch v := c.Val.(type) {
 	case *pg.A_Const_Ival:
-		return &expr.Const{Value: int64(v.Ival.Ival), T: types.TInt4}, nil
+		return &plan.Const{Value: int64(v.Ival.Ival), T: types.TInt4}, nil
 	case *pg.A_Const_Fval:
 		s := v.Fval.Fval
 		// Integer literals too large for int4 arrive as Float.
 		if !strings.ContainsAny(s, ".eE") {
 			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 				if i >= math.MinInt32 && i <= math.MaxInt32 {
-					return &expr.Const{Value: i, T: types.TInt4}, nil
+					return &plan.Const{Value: i, T: types.TInt4}, nil
 				}
-				return &expr.Const{Value: i, T: types.TInt8}, nil
+				return &plan.Const{Value: i, T: types.TInt8}, nil
 			}
 		}
 		d, err := types.ParseText(s, types.TNumeric, nil)
 		if err != nil {
 			return nil, err
 		}
-		return &expr.Const{Value: d, T: types.TNumeric}, nil
+		return &plan.Const{Value: d, T: types.TNumeric}, nil
 	case *pg.A_Const_Boolval:
-		return &expr.Const{Value: v.Boolval.Boolval, T: types.TBool}, nil
+		return &plan.Const{Value: v.Boolval.Boolval, T: types.TBool}, nil
 	case *pg.A_Const_Sval:
-		return &expr.Const{Value: v.Sval.Sval, T: types.TUnknown}, nil
+		return &plan.Const{Value: v.Sval.Sval, T: types.TUnknown}, nil
 	case *pg.A_Const_Bsval:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "bit string literals are not supported").WithPosition(b.p.pos(c.Location))
 	}
-	return &expr.Const{T: types.TUnknown}, nil
+	return &plan.Const{T: types.TUnknown}, nil
 }
 
 // bindCommon binds args and coerces them to their common type.
-func (b *exprBinder) bindCommon(nodes []*pg.Node, what string, loc int32) ([]expr.Expr, types.T, error) {
-	args := make([]expr.Expr, len(nodes))
+func (b *exprBinder) bindCommon(nodes []*pg.Node, what string, loc int32) ([]plan.Scalar, types.T, error) {
+	args := make([]plan.Scalar, len(nodes))
 	ts := make([]types.T, len(nodes))
 	for i, a := range nodes {
 		e, err := b.bind(a)
@@ -419,7 +359,7 @@ func opName(names []*pg.Node) string {
 	return names[len(names)-1].GetString_().Sval
 }
 
-func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
+func (b *exprBinder) bindAExpr(a *pg.A_Expr) (plan.Scalar, error) {
 	if e, ok, err := b.bindRowAExpr(a); ok {
 		return e, err
 	}
@@ -458,7 +398,7 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &expr.IsDistinct{Left: args[0], Right: args[1], Negate: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}, nil
+		return &plan.IsDistinct{Left: args[0], Right: args[1], Negate: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}, nil
 	case pg.A_Expr_Kind_AEXPR_NULLIF:
 		l, err := b.bind(a.Lexpr)
 		if err != nil {
@@ -472,8 +412,8 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		call := eq.(*expr.Call)
-		return &expr.NullIf{Left: call.Args[0], Right: call.Args[1], Eq: call.Fn, T: l.Type()}, nil
+		call := eq.(*plan.Call)
+		return &plan.NullIf{Left: call.Args[0], Right: call.Args[1], Eq: call.Fn, T: l.Type()}, nil
 	case pg.A_Expr_Kind_AEXPR_IN:
 		op := opName(a.Name) // "=" for IN, "<>" for NOT IN
 		l, err := b.bind(a.Lexpr)
@@ -491,7 +431,7 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &expr.InList{Input: args[0], List: args[1:], Eq: eq.(*expr.Call).Fn, Negate: op == "<>"}, nil
+		return &plan.InList{Input: args[0], List: args[1:], Eq: eq.(*plan.Call).Fn, Negate: op == "<>"}, nil
 	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN, pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
 		bounds := a.Rexpr.GetList().GetItems()
 		x, err := b.bind(a.Lexpr)
@@ -506,7 +446,7 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		between := func(lo, hi expr.Expr) (expr.Expr, error) {
+		between := func(lo, hi plan.Scalar) (plan.Scalar, error) {
 			ge, err := b.p.binaryOp(">=", x, lo, pos)
 			if err != nil {
 				return nil, err
@@ -515,7 +455,7 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &expr.And{Args: []expr.Expr{ge, le}}, nil
+			return &plan.And{Args: []plan.Scalar{ge, le}}, nil
 		}
 		e, err := between(lo, hi)
 		if err != nil {
@@ -526,10 +466,10 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 			if err != nil {
 				return nil, err
 			}
-			e = &expr.Or{Args: []expr.Expr{e, e2}}
+			e = &plan.Or{Args: []plan.Scalar{e, e2}}
 		}
 		if a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN || a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM {
-			e = &expr.Not{Input: e}
+			e = &plan.Not{Input: e}
 		}
 		return e, nil
 	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
@@ -545,7 +485,7 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		var terms []expr.Expr
+		var terms []plan.Scalar
 		for _, el := range args[1:] {
 			t, err := b.p.binaryOp(op, args[0], el, pos)
 			if err != nil {
@@ -554,19 +494,19 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (expr.Expr, error) {
 			terms = append(terms, t)
 		}
 		if len(terms) == 0 {
-			return &expr.Const{Value: a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL, T: types.TBool}, nil
+			return &plan.Const{Value: a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL, T: types.TBool}, nil
 		}
 		if a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL {
-			return &expr.And{Args: terms}, nil
+			return &plan.And{Args: terms}, nil
 		}
-		return &expr.Or{Args: terms}, nil
+		return &plan.Or{Args: terms}, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator kind %s is not supported", a.Kind).WithPosition(pos)
 }
 
-func (b *exprBinder) bindCase(c *pg.CaseExpr) (expr.Expr, error) {
+func (b *exprBinder) bindCase(c *pg.CaseExpr) (plan.Scalar, error) {
 	pos := b.p.pos(c.Location)
-	var operand expr.Expr
+	var operand plan.Scalar
 	var err error
 	if c.Arg != nil {
 		// CASE x WHEN a ... is bound as CASE WHEN x = a ...
@@ -577,7 +517,7 @@ func (b *exprBinder) bindCase(c *pg.CaseExpr) (expr.Expr, error) {
 			return nil, err
 		}
 	}
-	var whens, thens []expr.Expr
+	var whens, thens []plan.Scalar
 	var eqs []*udf.Scalar
 	var resNodes []*pg.Node
 	for _, w := range c.Args {
@@ -591,7 +531,7 @@ func (b *exprBinder) bindCase(c *pg.CaseExpr) (expr.Expr, error) {
 			if err != nil {
 				return nil, err
 			}
-			call := eq.(*expr.Call)
+			call := eq.(*plan.Call)
 			// The operand may need a cast per WHEN; keep the WHEN side's
 			// coerced value and the "=" overload; the operand is re-cast
 			// by Case evaluation through Eq's argument types.
@@ -617,16 +557,16 @@ func (b *exprBinder) bindCase(c *pg.CaseExpr) (expr.Expr, error) {
 	}
 	_ = pos
 	thens = res[:len(whens)]
-	var els expr.Expr
+	var els plan.Scalar
 	if c.Defresult != nil {
 		els = res[len(whens)]
 	}
-	return &expr.Case{Operand: operand, Eq: eqs, Whens: whens, Thens: thens, Else: els, T: t}, nil
+	return &plan.Case{Operand: operand, Eq: eqs, Whens: whens, Thens: thens, Else: els, T: t}, nil
 }
 
 // bindCaseSearched rewrites CASE x WHEN a THEN ... as CASE WHEN x = a THEN ...
-func (b *exprBinder) bindCaseSearched(c *pg.CaseExpr) (expr.Expr, error) {
-	var whens []expr.Expr
+func (b *exprBinder) bindCaseSearched(c *pg.CaseExpr) (plan.Scalar, error) {
+	var whens []plan.Scalar
 	var resNodes []*pg.Node
 	operand, err := b.bind(c.Arg)
 	if err != nil {
@@ -652,11 +592,11 @@ func (b *exprBinder) bindCaseSearched(c *pg.CaseExpr) (expr.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	var els expr.Expr
+	var els plan.Scalar
 	if c.Defresult != nil {
 		els = res[len(whens)]
 	}
-	return &expr.Case{Whens: whens, Thens: res[:len(whens)], Else: els, T: t}, nil
+	return &plan.Case{Whens: whens, Thens: res[:len(whens)], Else: els, T: t}, nil
 }
 
 func funcName(names []*pg.Node) string {
@@ -672,7 +612,7 @@ func funcName(names []*pg.Node) string {
 	return strings.Join(parts, ".")
 }
 
-func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (expr.Expr, error) {
+func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (plan.Scalar, error) {
 	name := funcName(fc.Funcname)
 	pos := b.p.pos(fc.Location)
 	if fc.Over != nil {
@@ -684,7 +624,7 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (expr.Expr, error) {
 	if udf.IsWindowOnly(name) {
 		return nil, sqlerr.New(sqlerr.WindowingError, "window function %s requires an OVER clause", name).WithPosition(pos)
 	}
-	args := make([]expr.Expr, len(fc.Args))
+	args := make([]plan.Scalar, len(fc.Args))
 	ts := make([]types.T, len(fc.Args))
 	for i, a := range fc.Args {
 		e, err := b.bind(a)
@@ -697,7 +637,7 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (expr.Expr, error) {
 		return b.p.nextval(args, pos)
 	}
 	if name == "pg_typeof" && len(args) == 1 {
-		return &expr.Const{Value: args[0].Type().String(), T: types.TText}, nil
+		return &plan.Const{Value: args[0].Type().String(), T: types.TText}, nil
 	}
 	if e, ok, err := b.userCall(fc, args, pos); ok {
 		return e, err
@@ -717,7 +657,7 @@ func (b *exprBinder) whereName() string {
 	return b.where
 }
 
-func (b *exprBinder) bindSQLValueFunction(f *pg.SQLValueFunction) (expr.Expr, error) {
+func (b *exprBinder) bindSQLValueFunction(f *pg.SQLValueFunction) (plan.Scalar, error) {
 	pos := b.p.pos(f.Location)
 	var name string
 	switch f.Op {
@@ -742,7 +682,7 @@ func (b *exprBinder) bindSQLValueFunction(f *pg.SQLValueFunction) (expr.Expr, er
 	return b.p.call(name, nil, pos)
 }
 
-func (b *exprBinder) bindSubLink(sl *pg.SubLink) (expr.Expr, error) {
+func (b *exprBinder) bindSubLink(sl *pg.SubLink) (plan.Scalar, error) {
 	pos := b.p.pos(sl.Location)
 	sel := sl.Subselect.GetSelectStmt()
 	child := &scope{parent: b.scope}
@@ -750,17 +690,17 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (expr.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	sq := &expr.Subquery{Plan: rel.op, Correlated: child.correlated, OuterTypes: typesOf(b.scope.cols)}
+	sq := &plan.Subquery{Plan: expr.OperatorRel{Op: rel.op}, Correlated: child.correlated, OuterTypes: typesOf(b.scope.cols)}
 	visible := rel.visibleCount()
 	switch sl.SubLinkType {
 	case pg.SubLinkType_EXISTS_SUBLINK:
-		sq.Kind = expr.ExistsSubquery
+		sq.Kind = plan.ExistsSubquery
 		return sq, nil
 	case pg.SubLinkType_EXPR_SUBLINK:
 		if visible != 1 {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column").WithPosition(pos)
 		}
-		sq.Kind = expr.ScalarSubquery
+		sq.Kind = plan.ScalarSubquery
 		sq.T = rel.cols[0].t
 		if sq.T.Kind == types.Unknown {
 			sq.T = types.TText
@@ -778,28 +718,28 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (expr.Expr, error) {
 			return nil, err
 		}
 		op := opName(sl.OperName)
-		right := &expr.ColRef{Idx: 0, T: rel.cols[0].t}
+		right := &plan.ColRef{Idx: 0, T: rel.cols[0].t}
 		cmp, err := b.p.binaryOp(op, left, right, pos)
 		if err != nil {
 			return nil, err
 		}
-		call, ok := cmp.(*expr.Call)
+		call, ok := cmp.(*plan.Call)
 		if !ok || call.Fn.Ret.Kind != types.Bool {
 			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "operator %s must return boolean", op).WithPosition(pos)
 		}
 		// The subquery column must have the operator's right type.
 		if !call.Args[1].Type().Equal(right.T) {
-			c, ok := call.Args[1].(*expr.Cast)
+			c, ok := call.Args[1].(*plan.Cast)
 			if !ok {
 				return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot compare subquery column").WithPosition(pos)
 			}
 			_ = c
 			rel.op = projectCast(rel, 0, call.Args[1].Type())
-			sq.Plan = rel.op
+			sq.Plan = expr.OperatorRel{Op: rel.op}
 		}
-		sq.Kind = expr.AnySubquery
+		sq.Kind = plan.AnySubquery
 		if sl.SubLinkType == pg.SubLinkType_ALL_SUBLINK {
-			sq.Kind = expr.AllSubquery
+			sq.Kind = plan.AllSubquery
 		}
 		sq.Left = call.Args[0]
 		sq.Op = call.Fn
@@ -812,12 +752,12 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (expr.Expr, error) {
 		if et.Kind == types.Unknown {
 			et = types.TText
 			rel.op = projectCast(rel, 0, et)
-			sq.Plan = rel.op
+			sq.Plan = expr.OperatorRel{Op: rel.op}
 		}
 		if et.Kind == types.Array || et.Kind == types.Record {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ARRAY(subquery) of %s is not supported", et).WithPosition(pos)
 		}
-		sq.Kind = expr.ArraySubquery
+		sq.Kind = plan.ArraySubquery
 		sq.T = types.T{Kind: types.Array, Elem: &et}
 		return sq, nil
 	}
@@ -827,7 +767,7 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (expr.Expr, error) {
 // bindArrayCompare binds "x op ANY|ALL (array)" where the array is a
 // value (a column, a parameter, ARRAY(subquery)) rather than a literal
 // list. An untyped x takes the element type, as in PostgreSQL.
-func (b *exprBinder) bindArrayCompare(a *pg.A_Expr, pos int) (expr.Expr, error) {
+func (b *exprBinder) bindArrayCompare(a *pg.A_Expr, pos int) (plan.Scalar, error) {
 	arr, err := b.bind(a.Rexpr)
 	if err != nil {
 		return nil, err
@@ -856,21 +796,21 @@ func (b *exprBinder) bindArrayCompare(a *pg.A_Expr, pos int) (expr.Expr, error) 
 		}
 	}
 	op := opName(a.Name)
-	cmp, err := b.p.binaryOp(op, left, &expr.ColRef{T: *at.Elem}, pos)
+	cmp, err := b.p.binaryOp(op, left, &plan.ColRef{T: *at.Elem}, pos)
 	if err != nil {
 		return nil, err
 	}
-	call, ok := cmp.(*expr.Call)
+	call, ok := cmp.(*plan.Call)
 	if !ok || call.Fn.Ret.Kind != types.Bool {
 		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "op ANY/ALL (array) requires operator to yield boolean").WithPosition(pos)
 	}
-	return &expr.ArrayCompare{Left: call.Args[0], Array: arr, Op: call.Fn, ElemT: call.Args[1].Type(), All: a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL}, nil
+	return &plan.ArrayCompare{Left: call.Args[0], Array: arr, Op: call.Fn, ElemT: call.Args[1].Type(), All: a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL}, nil
 }
 
 // bindIndirection binds array subscripts (indkey[0], prattrs[s]) and the
 // field selection the drivers use on _pg_expandarray's records
 // ((keys).x). Slices and other composite values are not supported.
-func (b *exprBinder) bindIndirection(ind *pg.A_Indirection) (expr.Expr, error) {
+func (b *exprBinder) bindIndirection(ind *pg.A_Indirection) (plan.Scalar, error) {
 	e, err := b.bind(ind.Arg)
 	if err != nil {
 		return nil, err
@@ -881,7 +821,7 @@ func (b *exprBinder) bindIndirection(ind *pg.A_Indirection) (expr.Expr, error) {
 			if !ok {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "field selection .%s is not supported on type %s", f.Sval, e.Type())
 			}
-			e = &expr.RecordField{Input: e, Idx: idx, Name: f.Sval, T: ft}
+			e = &plan.RecordField{Input: e, Idx: idx, Name: f.Sval, T: ft}
 			continue
 		}
 		ix := n.GetAIndices()
@@ -902,7 +842,7 @@ func (b *exprBinder) bindIndirection(ind *pg.A_Indirection) (expr.Expr, error) {
 		if i, err = b.p.coerce(i, types.TInt8, 0); err != nil {
 			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "array subscript must have type integer")
 		}
-		e = &expr.ArraySubscript{Array: e, Index: i, T: *t.Elem}
+		e = &plan.ArraySubscript{Array: e, Index: i, T: *t.Elem}
 	}
 	return e, nil
 }

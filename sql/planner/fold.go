@@ -3,7 +3,7 @@ package planner
 import (
 	"errors"
 
-	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
@@ -18,14 +18,14 @@ import (
 // (OK false) wherever a value would have been used: a plan without folds
 // does not depend on the arguments at all.
 type Fold struct {
-	Expr  expr.Expr
+	Expr  plan.Scalar
 	Value types.Datum
 	OK    bool
 }
 
 // constValue is foldValue, recording the result when it depends on
 // parameters.
-func (p *Planner) constValue(e expr.Expr) (types.Datum, bool) {
+func (p *Planner) constValue(e plan.Scalar) (types.Datum, bool) {
 	v, ok := p.foldValue(e)
 	if mentionsParam(e) {
 		p.Folds = append(p.Folds, Fold{Expr: e, Value: v, OK: ok})
@@ -36,11 +36,11 @@ func (p *Planner) constValue(e expr.Expr) (types.Datum, bool) {
 // mentionsParam reports whether foldValue's result for e depends on the
 // parameters: e is a parameter or a call with one among its arguments
 // (foldValue folds nothing else).
-func mentionsParam(e expr.Expr) bool {
+func mentionsParam(e plan.Scalar) bool {
 	switch x := e.(type) {
-	case *expr.Param:
+	case *plan.Param:
 		return true
-	case *expr.Call:
+	case *plan.Call:
 		for _, a := range x.Args {
 			if mentionsParam(a) {
 				return true

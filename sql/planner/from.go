@@ -8,6 +8,7 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -46,7 +47,9 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			if err != nil {
 				return nil, err
 			}
-			rel.op = batch.NewFilter(rel.op, w)
+			if rel.op, err = p.newFilter(rel.op, w); err != nil {
+				return nil, err
+			}
 		}
 		return rel, nil
 	}
@@ -66,13 +69,13 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		all = append(all, fi.rel.cols...)
 	}
 	sc.cols = all
-	var conj []expr.Expr
+	var conj []plan.Scalar
 	if where != nil {
 		w, err := p.bindWhere(where, sc)
 		if err != nil {
 			return nil, err
 		}
-		conj = splitAnd(w, nil)
+		conj = plan.SplitAnd(w, nil)
 	}
 	// Column ranges of each item.
 	starts := make([]int, len(fis)+1)
@@ -89,9 +92,9 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 	}
 	used := make([]bool, len(conj))
 	// Push single-item conjuncts down.
-	pushed := make([][]expr.Expr, len(fis))
+	pushed := make([][]plan.Scalar, len(fis))
 	for ci, c := range conj {
-		refs, pushable := colRefs(c)
+		refs, pushable := plan.ColRefs(c)
 		if !pushable || len(refs) == 0 {
 			continue
 		}
@@ -105,31 +108,35 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		if !same {
 			continue
 		}
-		pushed[item] = append(pushed[item], shiftCols(c, -starts[item]))
+		pushed[item] = append(pushed[item], plan.ShiftCols(c, -starts[item]))
 		used[ci] = true
 	}
 	for i, fi := range fis {
 		if len(pushed[i]) == 0 {
 			continue
 		}
-		local := andAll(pushed[i])
+		local := plan.AndAll(pushed[i])
 		if fi.scan != nil {
 			p.narrowScan(fi, local)
 		}
-		fi.rel = &relPlan{op: batch.NewFilter(fi.rel.op, local), cols: fi.rel.cols}
+		op, err := p.newFilter(fi.rel.op, local)
+		if err != nil {
+			return nil, err
+		}
+		fi.rel = &relPlan{op: op, cols: fi.rel.cols}
 	}
 	// Join left-deep.
 	acc := fis[0].rel
 	for i := 1; i < len(fis); i++ {
 		right := fis[i].rel
 		end := starts[i+1]
-		var keys joinKeys
-		var residual []expr.Expr
+		var keys plan.EquiKeys
+		var residual []plan.Scalar
 		for ci, c := range conj {
 			if used[ci] {
 				continue
 			}
-			refs, pushable := colRefs(c)
+			refs, pushable := plan.ColRefs(c)
 			if !pushable {
 				continue
 			}
@@ -142,60 +149,40 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			if !inside {
 				continue
 			}
-			if fis[i].lateral || !keys.add(c, starts[i], end) {
+			if fis[i].lateral || !keys.Add(c, starts[i], end) {
 				residual = append(residual, c)
 			}
 			used[ci] = true
 		}
 		cols := append(append([]column{}, acc.cols...), right.cols...)
-		var op exec.Operator
-		if fis[i].lateral {
-			op = batch.NewLateralJoin(acc.op, right.op, batch.InnerJoin, andAll(residual))
-		} else if !keys.empty() {
-			op = hashJoin(acc, right, batch.InnerJoin, &keys, andAll(residual))
-		} else {
-			op = batch.NewNestedLoopJoin(acc.op, right.op, batch.InnerJoin, andAll(residual))
+		op, err := p.join(acc, right, batch.InnerJoin, fis[i].lateral, &keys, residual)
+		if err != nil {
+			return nil, err
 		}
 		acc = &relPlan{op: op, cols: cols}
 	}
-	var rest []expr.Expr
+	var rest []plan.Scalar
 	for ci, c := range conj {
 		if !used[ci] {
 			rest = append(rest, c)
 		}
 	}
 	if len(rest) > 0 {
-		acc = &relPlan{op: batch.NewFilter(acc.op, andAll(rest)), cols: acc.cols}
+		op, err := p.newFilter(acc.op, plan.AndAll(rest))
+		if err != nil {
+			return nil, err
+		}
+		acc = &relPlan{op: op, cols: acc.cols}
 	}
 	return acc, nil
 }
 
-func (p *Planner) bindWhere(where *pg.Node, sc *scope) (expr.Expr, error) {
+func (p *Planner) bindWhere(where *pg.Node, sc *scope) (plan.Scalar, error) {
 	w, err := p.binder(sc, "WHERE").bind(where)
 	if err != nil {
 		return nil, err
 	}
 	return p.coerceBool(w, "argument of WHERE", 0)
-}
-
-func splitAnd(e expr.Expr, out []expr.Expr) []expr.Expr {
-	if a, ok := e.(*expr.And); ok {
-		for _, x := range a.Args {
-			out = splitAnd(x, out)
-		}
-		return out
-	}
-	return append(out, e)
-}
-
-func andAll(es []expr.Expr) expr.Expr {
-	switch len(es) {
-	case 0:
-		return nil
-	case 1:
-		return es[0]
-	}
-	return &expr.And{Args: es}
 }
 
 func (p *Planner) planFromItem(n *pg.Node, sc *scope) (*fromItem, error) {
@@ -313,13 +300,13 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 	case catalog.KindTable, catalog.KindMatView:
 	case catalog.KindSource:
 		var cols []column
-		ss := &sourceScan{rel: r}
+		ss := &SourceScan{Rel: r}
 		for i, c := range r.Columns {
 			if c.Dropped || c.Hidden {
 				continue
 			}
 			cols = append(cols, column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
-			ss.cols = append(ss.cols, i)
+			ss.Cols = append(ss.Cols, i)
 			ss.ts = append(ss.ts, c.Type)
 		}
 		return &fromItem{rel: &relPlan{op: ss, cols: cols}}, nil
@@ -385,7 +372,7 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	}
 	argScope, lat := p.lateralScope(sc)
 	b := p.binder(argScope, "FROM")
-	args := make([]expr.Expr, len(fc.Args))
+	args := make([]plan.Scalar, len(fc.Args))
 	ts := make([]types.T, len(fc.Args))
 	for i, a := range fc.Args {
 		e, err := b.bind(a)
@@ -425,7 +412,11 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 			cols[i].name = rf.Alias.Colnames[i].GetString_().Sval
 		}
 	}
-	op, cols := withOrdinality(rf, batch.NewFunctionScan(fn, args, ts), cols, alias)
+	cargs, err := p.compileAll(args)
+	if err != nil {
+		return nil, err
+	}
+	op, cols := withOrdinality(rf, batch.NewFunctionScan(fn, cargs, ts), cols, alias)
 	return &fromItem{rel: &relPlan{op: op, cols: cols}, lateral: lateral}, nil
 }
 
@@ -460,7 +451,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 	lw := len(l.rel.cols)
 	cols := append(append([]column{}, l.rel.cols...), r.rel.cols...)
 	js := &scope{cols: cols, parent: sc.parent, ctes: sc.ctes}
-	var conj []expr.Expr
+	var conj []plan.Scalar
 	var using []string
 	if j.IsNatural {
 		for _, lc := range l.rel.cols {
@@ -494,7 +485,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		if li < 0 || ri < 0 {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q specified in USING clause does not exist in %s table", name, map[bool]string{true: "left", false: "right"}[li < 0])
 		}
-		eq, err := p.binaryOp("=", &expr.ColRef{Idx: li, T: cols[li].t, Name: name}, &expr.ColRef{Idx: lw + ri, T: cols[lw+ri].t, Name: name}, 0)
+		eq, err := p.binaryOp("=", &plan.ColRef{Idx: li, T: cols[li].t, Name: name}, &plan.ColRef{Idx: lw + ri, T: cols[lw+ri].t, Name: name}, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -509,12 +500,12 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		if q, err = p.coerceBool(q, "argument of JOIN/ON", 0); err != nil {
 			return nil, err
 		}
-		conj = append(conj, splitAnd(q, nil)...)
+		conj = append(conj, plan.SplitAnd(q, nil)...)
 	}
-	var keys joinKeys
-	var residual []expr.Expr
+	var keys plan.EquiKeys
+	var residual []plan.Scalar
 	for _, c := range conj {
-		if r.lateral || !keys.add(c, lw, len(cols)) {
+		if r.lateral || !keys.Add(c, lw, len(cols)) {
 			residual = append(residual, c)
 		}
 	}
@@ -530,32 +521,32 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		if kind != batch.InnerJoin && kind != batch.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
 		}
-		op = batch.NewLateralJoin(l.rel.op, r.rel.op, kind, andAll(residual))
-	} else if !keys.empty() {
-		op = hashJoin(l.rel, r.rel, kind, &keys, andAll(residual))
-	} else {
-		op = batch.NewNestedLoopJoin(l.rel.op, r.rel.op, kind, andAll(residual))
+		if op, err = p.join(l.rel, r.rel, kind, true, &keys, residual); err != nil {
+			return nil, err
+		}
+	} else if op, err = p.join(l.rel, r.rel, kind, false, &keys, residual); err != nil {
+		return nil, err
 	}
 	rel := &relPlan{op: op, cols: cols}
 	if len(pairs) > 0 {
 		// Merged USING columns first, then the rest; the originals stay
 		// reachable by qualified name.
-		var exprs []expr.Expr
+		var exprs []plan.Scalar
 		var out []column
 		for k, pr := range pairs {
 			lc, rc := cols[pr.l], cols[pr.r]
-			var e expr.Expr = &expr.ColRef{Idx: pr.l, T: lc.t, Name: lc.name}
+			var e plan.Scalar = &plan.ColRef{Idx: pr.l, T: lc.t, Name: lc.name}
 			t := lc.t
 			if kind == batch.RightJoin {
-				e, t = &expr.ColRef{Idx: pr.r, T: rc.t, Name: rc.name}, rc.t
+				e, t = &plan.ColRef{Idx: pr.r, T: rc.t, Name: rc.name}, rc.t
 			} else if kind == batch.FullJoin {
 				ct, err := udf.CommonType([]types.T{lc.t, rc.t}, "JOIN/USING")
 				if err != nil {
 					return nil, err
 				}
-				a, _ := p.coerce(&expr.ColRef{Idx: pr.l, T: lc.t}, ct, 0)
-				b, _ := p.coerce(&expr.ColRef{Idx: pr.r, T: rc.t}, ct, 0)
-				e, t = &expr.Coalesce{Args: []expr.Expr{a, b}, T: ct}, ct
+				a, _ := p.coerce(&plan.ColRef{Idx: pr.l, T: lc.t}, ct, 0)
+				b, _ := p.coerce(&plan.ColRef{Idx: pr.r, T: rc.t}, ct, 0)
+				e, t = &plan.Coalesce{Args: []plan.Scalar{a, b}, T: ct}, ct
 			}
 			exprs = append(exprs, e)
 			out = append(out, column{name: using[k], t: t})
@@ -565,14 +556,18 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 			isUsing[pr.l], isUsing[pr.r] = true, true
 		}
 		for i, c := range cols {
-			exprs = append(exprs, &expr.ColRef{Idx: i, T: c.t, Name: c.name})
+			exprs = append(exprs, &plan.ColRef{Idx: i, T: c.t, Name: c.name})
 			if isUsing[i] {
 				c.qualifiedOnly = true
 				c.hidden = true
 			}
 			out = append(out, c)
 		}
-		rel = &relPlan{op: batch.NewProject(op, exprs), cols: out}
+		pop, err := p.newProject(op, exprs)
+		if err != nil {
+			return nil, err
+		}
+		rel = &relPlan{op: pop, cols: out}
 	}
 	if j.Alias != nil {
 		rel = renameRel(rel, j.Alias.Aliasname, j.Alias)
@@ -582,7 +577,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 
 // narrowScan turns comparisons of the first primary key column with a
 // constant into a key range on the scan.
-func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
+func (p *Planner) narrowScan(fi *fromItem, pred plan.Scalar) {
 	if p.indexScan(fi, pred) {
 		return
 	}
@@ -592,7 +587,7 @@ func (p *Planner) narrowScan(fi *fromItem, pred expr.Expr) {
 }
 
 // keySpan derives a primary key range from pred's conjuncts.
-func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) {
+func (p *Planner) keySpan(si *scanInfo, pred plan.Scalar) (storage.KeySpan, bool) {
 	tbl := si.tbl
 	if len(tbl.PK) == 0 {
 		return storage.KeySpan{}, false
@@ -600,16 +595,16 @@ func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) 
 	var lo, hi types.Datum
 	loInc, hiInc := true, true
 	eqVals := map[int]types.Datum{}
-	for _, c := range splitAnd(pred, nil) {
-		call, ok := c.(*expr.Call)
+	for _, c := range plan.SplitAnd(pred, nil) {
+		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
 			continue
 		}
-		col, cok := call.Args[0].(*expr.ColRef)
+		col, cok := call.Args[0].(*plan.ColRef)
 		val := call.Args[1]
 		op := call.Fn.Name
 		if !cok {
-			col, cok = call.Args[1].(*expr.ColRef)
+			col, cok = call.Args[1].(*plan.ColRef)
 			val = call.Args[0]
 			op = flipOp(op)
 		}
@@ -684,24 +679,6 @@ func (p *Planner) keySpan(si *scanInfo, pred expr.Expr) (storage.KeySpan, bool) 
 	return tbl.SpanFor(l, h, loInc, hiInc), true
 }
 
-// foldCall evaluates a call of constants once; ok is false if it fails
-// (the error is then raised, if ever, when the query runs).
-func foldCall(c *expr.Call) (v types.Datum, ok bool) {
-	defer func() {
-		if recover() != nil {
-			v, ok = nil, false
-		}
-	}()
-	b := exec.NewBatch(nil, 1)
-	defer b.Release()
-	arr, err := c.Eval(&exec.Ctx{Cache: map[any]any{}}, b)
-	if err != nil {
-		return nil, false
-	}
-	defer arr.Release()
-	return types.GetDatum(arr, 0, c.T), true
-}
-
 func flipOp(op string) string {
 	switch op {
 	case "<":
@@ -718,29 +695,29 @@ func flipOp(op string) string {
 
 // foldValue returns the value of a constant or a parameter with a known
 // value (constValue records the folds that depend on parameters).
-func (p *Planner) foldValue(e expr.Expr) (types.Datum, bool) {
+func (p *Planner) foldValue(e plan.Scalar) (types.Datum, bool) {
 	switch x := e.(type) {
-	case *expr.Const:
+	case *plan.Const:
 		return x.Value, true
-	case *expr.Param:
+	case *plan.Param:
 		if p.ParamValues != nil && x.Idx < len(p.ParamValues) {
 			return p.ParamValues[x.Idx], true
 		}
-	case *expr.Call:
+	case *plan.Call:
 		// An immutable function of constants (k = $1 % 100) is folded,
 		// so that it can narrow a scan; an error leaves it to run time.
 		if x.Fn == nil || x.Fn.Volatility != udf.Immutable {
 			return nil, false
 		}
-		args := make([]expr.Expr, len(x.Args))
+		args := make([]*plan.Const, len(x.Args))
 		for i, a := range x.Args {
 			v, ok := p.foldValue(a)
 			if !ok {
 				return nil, false
 			}
-			args[i] = &expr.Const{Value: v, T: a.Type()}
+			args[i] = &plan.Const{Value: v, T: a.Type()}
 		}
-		return foldCall(&expr.Call{Fn: x.Fn, Args: args, T: x.T})
+		return plan.FoldCall(x.Fn, args, x.T)
 	}
 	return nil, false
 }

@@ -7,7 +7,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -112,17 +112,17 @@ type colBound struct {
 // comparisons among pred's conjuncts, with the constants converted to the
 // column's type (comparisons that would not survive the conversion are
 // left to the filter).
-func (p *Planner) columnBounds(si *scanInfo, pred expr.Expr) map[int]*colBound {
+func (p *Planner) columnBounds(si *scanInfo, pred plan.Scalar) map[int]*colBound {
 	out := map[int]*colBound{}
-	for _, c := range splitAnd(pred, nil) {
-		call, ok := c.(*expr.Call)
+	for _, c := range plan.SplitAnd(pred, nil) {
+		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
 			continue
 		}
-		col, cok := call.Args[0].(*expr.ColRef)
+		col, cok := call.Args[0].(*plan.ColRef)
 		val, op := call.Args[1], call.Fn.Name
 		if !cok {
-			col, cok = call.Args[1].(*expr.ColRef)
+			col, cok = call.Args[1].(*plan.ColRef)
 			val, op = call.Args[0], flipOp(op)
 		}
 		if !cok || col.Idx < 0 || col.Idx >= len(si.cols) {
@@ -165,11 +165,11 @@ func (p *Planner) columnBounds(si *scanInfo, pred expr.Expr) map[int]*colBound {
 // indexScan turns the scan of fi into an index scan when pred pins the
 // leading columns of one of the table's indexes and the primary key does
 // not serve better. It reports whether it did.
-func (p *Planner) indexScan(fi *fromItem, pred expr.Expr) bool {
+func (p *Planner) indexScan(fi *fromItem, pred plan.Scalar) bool {
 	si := fi.scan
 	// Stream plans turn table scans into changelog readers; an index scan
 	// means nothing there.
-	if si == nil || si.rel == nil || len(si.rel.Indexes) == 0 || p.Sources != nil {
+	if si == nil || si.rel == nil || len(si.rel.Indexes) == 0 || p.Stream {
 		return false
 	}
 	pkSpan, pkOK := p.keySpan(si, pred)

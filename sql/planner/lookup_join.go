@@ -8,8 +8,8 @@ import (
 	"streamsql/catalog"
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/storage"
 )
@@ -75,25 +75,25 @@ func lookupNotRight(lt *lookupTable) error {
 		WithPosition(lt.pos)
 }
 
-// lookupJoin stands for a lookup join in a plan. It runs as the plain
-// hash join it wraps; the stream planner reads the rest.
-type lookupJoin struct {
+// LookupJoin stands for a lookup join in a plan. It runs as the plain
+// hash join it wraps; the stream lowering reads the rest.
+type LookupJoin struct {
 	exec.Operator
-	kind  batch.JoinKind
-	left  exec.Operator
-	table *storage.Table
-	// keys[i], over the left columns, gives the i-th primary key column.
-	keys []expr.Expr
-	// rightCols are the table's physical columns after the left ones.
-	rightCols []int
-	// residual is over the left columns, then the right ones.
-	residual expr.Expr
+	Kind  batch.JoinKind
+	Left  exec.Operator
+	Table *storage.Table
+	// Keys[i], over the left columns, gives the i-th primary key column.
+	Keys []plan.Scalar
+	// RightCols are the table's physical columns after the left ones.
+	RightCols []int
+	// Residual is over the left columns, then the right ones.
+	Residual plan.Scalar
 }
 
 // planLookupJoin checks a join whose right side is a lookup table and
 // returns its operator. keys are the join's equi-key pairs (right sides
 // over the right columns), residual the rest of its ON condition.
-func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.JoinKind, keys *joinKeys, residual []expr.Expr) (exec.Operator, error) {
+func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.JoinKind, keys *plan.EquiKeys, residual []plan.Scalar) (exec.Operator, error) {
 	lt := right.lookup
 	if kind != batch.InnerJoin && kind != batch.LeftJoin {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
@@ -102,18 +102,18 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 	}
 	lw := len(left.cols)
 	pk := lt.tbl.PK
-	lkeys := make([]expr.Expr, len(pk))
+	lkeys := make([]plan.Scalar, len(pk))
 	rest := slices.Clone(residual)
-	for k := range keys.left {
-		i := lookupKeyColumn(keys.right[k], lt)
+	for k := range keys.Left {
+		i := lookupKeyColumn(keys.Right[k], lt)
 		if i >= 0 && lkeys[i] == nil {
-			if _, ok := stream.LookupKeyType(keys.left[k].Type(), lt.tbl.Types[pk[i]]); ok {
-				lkeys[i] = keys.left[k]
+			if _, ok := stream.LookupKeyType(keys.Left[k].Type(), lt.tbl.Types[pk[i]]); ok {
+				lkeys[i] = keys.Left[k]
 				continue
 			}
 		}
 		// Not a lookup key: it stays a condition on the joined row.
-		eq, err := p.binaryOp("=", keys.left[k], shiftCols(keys.right[k], lw), 0)
+		eq, err := p.binaryOp("=", keys.Left[k], plan.ShiftCols(keys.Right[k], lw), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -129,67 +129,23 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 				WithHint("JOIN %s FOR SYSTEM_TIME AS OF PROCTIME() ON <left expression> = %s.%s", lt.rel.Name, lt.rel.Name, col)
 		}
 	}
-	op := hashJoin(left, right.rel, kind, keys, andAll(residual))
-	return &lookupJoin{Operator: op, kind: kind, left: left.op, table: lt.tbl, keys: lkeys,
-		rightCols: slices.Clone(lt.cols), residual: andAll(rest)}, nil
+	op, err := p.hashJoin(left, right.rel, kind, keys, plan.AndAll(residual))
+	if err != nil {
+		return nil, err
+	}
+	return &LookupJoin{Operator: op, Kind: kind, Left: left.op, Table: lt.tbl, Keys: lkeys,
+		RightCols: slices.Clone(lt.cols), Residual: plan.AndAll(rest)}, nil
 }
 
 // lookupKeyColumn returns which primary key column e (over the right
 // columns) reads, possibly through a widening cast, or -1.
-func lookupKeyColumn(e expr.Expr, lt *lookupTable) int {
-	if c, ok := e.(*expr.Cast); ok {
+func lookupKeyColumn(e plan.Scalar, lt *lookupTable) int {
+	if c, ok := e.(*plan.Cast); ok {
 		e = c.Input
 	}
-	c, ok := e.(*expr.ColRef)
+	c, ok := e.(*plan.ColRef)
 	if !ok || c.Idx >= len(lt.cols) {
 		return -1
 	}
 	return slices.Index(lt.tbl.PK, lt.cols[c.Idx])
-}
-
-// lookupJoin plans a lookup join as a stream node over its left input.
-func (sp *streamPlanner) lookupJoin(x *lookupJoin) (*stream.Node, []int, error) {
-	left, lm, err := sp.convert(x.left)
-	if err != nil {
-		return nil, nil, err
-	}
-	lw := len(x.left.Types())
-	nl := len(left.Types)
-	m := make([]int, 0, lw+len(x.rightCols))
-	m = append(m, lm[:lw]...)
-	for j := range x.rightCols {
-		m = append(m, nl+j)
-	}
-	spec := &stream.LookupJoinSpec{Kind: x.kind, Table: x.table, RightCols: x.rightCols,
-		LeftTypes: left.Types, LeftStreamKey: left.StreamKey, LeftAppendOnly: left.AppendOnly}
-	for _, k := range x.keys {
-		// A key is computed once per left row, like a select list.
-		rk, err := remapProcTime(k, lm, left)
-		if err != nil {
-			return nil, nil, err
-		}
-		spec.Keys = append(spec.Keys, rk)
-	}
-	if x.residual != nil {
-		// Evaluated once per inserted left row; a delete replays the
-		// stored result instead.
-		out := &stream.Node{AppendOnly: true}
-		if spec.Residual, err = remapProcTime(x.residual, m, out); err != nil {
-			return nil, nil, err
-		}
-	}
-	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{left},
-		Types:      slices.Clone(left.Types),
-		Names:      slices.Clone(left.Names),
-		StreamKey:  slices.Clone(left.StreamKey),
-		AppendOnly: left.AppendOnly,
-		Watermarks: slices.Clone(left.Watermarks)}
-	for _, c := range x.rightCols {
-		n.Types = append(n.Types, x.table.Types[c])
-		n.Names = append(n.Names, x.table.ColNames[c])
-	}
-	if !left.AppendOnly {
-		n.StateTables = []string{"what each left row emitted: left stream key -> the table row it was joined with (or padded with NULLs); deleted with the left row"}
-	}
-	return n, m, nil
 }

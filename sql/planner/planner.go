@@ -2,6 +2,9 @@
 // them into executable plans: names are resolved to columns, types and
 // function overloads are chosen with PostgreSQL's rules, implicit casts are
 // inserted, and the query becomes a tree of vectorized batch operators.
+// Expressions are bound into logical scalars (sql/plan) and compiled
+// (exec/expr) where an operator takes them. The stream lowering (lower/)
+// reads the operator tree of a view's query.
 //
 // A Planner is made per statement execution. Parameters whose values are
 // known when planning (an Execute with its arguments) let the planner turn
@@ -12,15 +15,11 @@ import (
 	"context"
 	"unicode/utf8"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
 	"streamsql/exec"
-	"streamsql/exec/batch"
-	"streamsql/exec/expr"
-	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -45,6 +44,10 @@ type Planner struct {
 	// statement in it, for error positions.
 	SQL    string
 	Offset int
+	// Stream says the plan is for a materialized view or sink, lowered
+	// into a stream job: table scans stay scans of the whole table (they
+	// become changelog readers), never index scans.
+	Stream bool
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
 	// Folds records the values planning derived from parameters (fold.go).
@@ -53,8 +56,6 @@ type Planner struct {
 	// Deps collects the relations the statement reads (for view
 	// dependencies), and the OIDs of the user functions it calls.
 	Deps map[uint32]bool
-	// Sources returns the connector of a source, for stream plans.
-	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
@@ -148,30 +149,30 @@ func isASCII(s string) bool {
 	return true
 }
 
-func (p *Planner) param(idx int, pos int) (expr.Expr, error) {
+func (p *Planner) param(idx int, pos int) (plan.Scalar, error) {
 	if idx < 0 || idx >= 65535 {
 		return nil, sqlerr.New(sqlerr.UndefinedParameter, "there is no parameter $%d", idx+1).WithPosition(pos)
 	}
 	for len(p.ParamTypes) <= idx {
 		p.ParamTypes = append(p.ParamTypes, types.TUnknown)
 	}
-	return &expr.Param{Idx: idx, T: p.ParamTypes[idx]}, nil
+	return &plan.Param{Idx: idx, T: p.ParamTypes[idx]}, nil
 }
 
 // coerce converts e to type t implicitly (assignment rules when assign).
-func (p *Planner) coerce(e expr.Expr, t types.T, pos int) (expr.Expr, error) {
+func (p *Planner) coerce(e plan.Scalar, t types.T, pos int) (plan.Scalar, error) {
 	return p.convert(e, t, pos, types.CastImplicit)
 }
 
-func (p *Planner) coerceAssign(e expr.Expr, t types.T, pos int) (expr.Expr, error) {
+func (p *Planner) coerceAssign(e plan.Scalar, t types.T, pos int) (plan.Scalar, error) {
 	return p.convert(e, t, pos, types.CastAssignment)
 }
 
-func (p *Planner) castExplicit(e expr.Expr, t types.T, pos int) (expr.Expr, error) {
+func (p *Planner) castExplicit(e plan.Scalar, t types.T, pos int) (plan.Scalar, error) {
 	return p.convert(e, t, pos, types.CastExplicit)
 }
 
-func (p *Planner) convert(e expr.Expr, t types.T, pos int, ctx types.CastContext) (expr.Expr, error) {
+func (p *Planner) convert(e plan.Scalar, t types.T, pos int, ctx types.CastContext) (plan.Scalar, error) {
 	from := e.Type()
 	if from.Equal(t) {
 		return e, nil
@@ -183,9 +184,9 @@ func (p *Planner) convert(e expr.Expr, t types.T, pos int, ctx types.CastContext
 		return r, err
 	}
 	switch x := e.(type) {
-	case *expr.Const:
+	case *plan.Const:
 		if x.Value == nil {
-			return &expr.Const{T: t}, nil
+			return &plan.Const{T: t}, nil
 		}
 		if from.Kind == types.Unknown {
 			s, _ := x.Value.(string)
@@ -201,17 +202,17 @@ func (p *Planner) convert(e expr.Expr, t types.T, pos int, ctx types.CastContext
 			if err != nil {
 				return nil, withPos(err, pos)
 			}
-			return &expr.Const{Value: d, T: t}, nil
+			return &plan.Const{Value: d, T: t}, nil
 		}
-	case *expr.Param:
+	case *plan.Param:
 		if from.Kind == types.Unknown {
 			p.ParamTypes[x.Idx] = t
-			return &expr.Param{Idx: x.Idx, T: t}, nil
+			return &plan.Param{Idx: x.Idx, T: t}, nil
 		}
 	}
 	if from.Kind == types.Unknown {
 		// An unknown-typed non-constant (e.g. a subquery over a literal).
-		return &expr.Cast{Input: e, To: t}, nil
+		return &plan.Cast{Input: e, To: t}, nil
 	}
 	k := types.CastKind(from, t)
 	if k == types.CastNone || k < ctx {
@@ -220,16 +221,16 @@ func (p *Planner) convert(e expr.Expr, t types.T, pos int, ctx types.CastContext
 		}
 		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot convert type %s to %s implicitly", from, t).WithPosition(pos)
 	}
-	if c, ok := e.(*expr.Const); ok {
+	if c, ok := e.(*plan.Const); ok {
 		d, err := types.Cast(c.Value, from, t, nil)
 		if err == nil {
-			return &expr.Const{Value: d, T: t}, nil
+			return &plan.Const{Value: d, T: t}, nil
 		}
 	}
-	return &expr.Cast{Input: e, To: t}, nil
+	return &plan.Cast{Input: e, To: t}, nil
 }
 
-func (p *Planner) coerceBool(e expr.Expr, what string, pos int) (expr.Expr, error) {
+func (p *Planner) coerceBool(e plan.Scalar, what string, pos int) (plan.Scalar, error) {
 	t := e.Type()
 	if t.Kind == types.Bool {
 		return e, nil
@@ -240,7 +241,7 @@ func (p *Planner) coerceBool(e expr.Expr, what string, pos int) (expr.Expr, erro
 	return nil, sqlerr.New(sqlerr.DatatypeMismatch, "%s must be type boolean, not type %s", what, t).WithPosition(pos)
 }
 
-func (p *Planner) binaryOp(op string, l, r expr.Expr, pos int) (expr.Expr, error) {
+func (p *Planner) binaryOp(op string, l, r plan.Scalar, pos int) (plan.Scalar, error) {
 	if l.Type().Kind == types.Unknown && r.Type().Kind == types.Unknown {
 		// Two untyped literals: resolve as text, as PostgreSQL does.
 		var err error
@@ -261,17 +262,17 @@ func (p *Planner) binaryOp(op string, l, r expr.Expr, pos int) (expr.Expr, error
 	if r, err = p.coerce(r, argTypes[1], pos); err != nil {
 		return nil, err
 	}
-	args := []expr.Expr{l, r}
-	return &expr.Call{Fn: fn, Args: args, T: fn.ResultType([]types.T{l.Type(), r.Type()})}, nil
+	args := []plan.Scalar{l, r}
+	return &plan.Call{Fn: fn, Args: args, T: fn.ResultType([]types.T{l.Type(), r.Type()})}, nil
 }
 
-func (p *Planner) unaryOp(op string, a expr.Expr, pos int) (expr.Expr, error) {
+func (p *Planner) unaryOp(op string, a plan.Scalar, pos int) (plan.Scalar, error) {
 	// Fold -<numeric literal> so that -2147483648 stays an integer.
-	if c, ok := a.(*expr.Const); ok && op == "-" && c.Value != nil {
+	if c, ok := a.(*plan.Const); ok && op == "-" && c.Value != nil {
 		switch v := c.Value.(type) {
 		case int64:
 			if c.T.Kind == types.Int8 && v == 2147483648 {
-				return &expr.Const{Value: -v, T: types.TInt4}, nil
+				return &plan.Const{Value: -v, T: types.TInt4}, nil
 			}
 		}
 	}
@@ -282,10 +283,10 @@ func (p *Planner) unaryOp(op string, a expr.Expr, pos int) (expr.Expr, error) {
 	if a, err = p.coerce(a, argTypes[0], pos); err != nil {
 		return nil, err
 	}
-	return &expr.Call{Fn: fn, Args: []expr.Expr{a}, T: fn.ResultType([]types.T{a.Type()})}, nil
+	return &plan.Call{Fn: fn, Args: []plan.Scalar{a}, T: fn.ResultType([]types.T{a.Type()})}, nil
 }
 
-func (p *Planner) call(name string, args []expr.Expr, pos int) (expr.Expr, error) {
+func (p *Planner) call(name string, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	ts := make([]types.T, len(args))
 	for i, a := range args {
 		ts[i] = a.Type()
@@ -302,20 +303,7 @@ func (p *Planner) call(name string, args []expr.Expr, pos int) (expr.Expr, error
 		}
 		ts[i] = args[i].Type()
 	}
-	return &expr.Call{Fn: fn, Args: args, T: fn.ResultType(ts)}, nil
-}
-
-// projectCast wraps rel's operator in a projection that casts column i to t.
-func projectCast(rel *relPlan, i int, t types.T) exec.Operator {
-	exprs := make([]expr.Expr, len(rel.cols))
-	for j, c := range rel.cols {
-		exprs[j] = &expr.ColRef{Idx: j, T: c.t, Name: c.name}
-		if j == i {
-			exprs[j] = &expr.Cast{Input: exprs[j], To: t}
-		}
-	}
-	rel.cols[i].t = t
-	return batch.NewProject(rel.op, exprs)
+	return &plan.Call{Fn: fn, Args: args, T: fn.ResultType(ts)}, nil
 }
 
 // TypeName resolves a grammar type name with its modifiers.
@@ -352,51 +340,30 @@ func (p *Planner) typeName(tn *pg.TypeName) (types.T, error) {
 	return t, nil
 }
 
-// seqNext is nextval('name'): a fresh value per row from a durable sequence.
-type seqNext struct {
-	name string
-	next func(name string) (int64, error)
-}
-
-func (s *seqNext) Type() types.T  { return types.TInt8 }
-func (s *seqNext) String() string { return "nextval('" + s.name + "')" }
-func (s *seqNext) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	bld := array.NewInt64Builder(types.Mem)
-	defer bld.Release()
-	for i := 0; i < b.N; i++ {
-		v, err := s.next(s.name)
-		if err != nil {
-			return nil, err
-		}
-		bld.Append(v)
-	}
-	return bld.NewArray(), nil
-}
-
-func (p *Planner) nextval(args []expr.Expr, pos int) (expr.Expr, error) {
+func (p *Planner) nextval(args []plan.Scalar, pos int) (plan.Scalar, error) {
 	if len(args) != 1 {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function nextval() requires one argument").WithPosition(pos)
 	}
-	c, ok := args[0].(*expr.Const)
+	c, ok := args[0].(*plan.Const)
 	name, _ := c.Value.(string)
 	if !ok || name == "" {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "nextval() takes a constant sequence name").WithPosition(pos)
 	}
-	return &seqNext{name: name, next: p.Sequences}, nil
+	return &plan.NextVal{Seq: name}, nil
 }
 
 // convertReg handles the casts between names and the reg* types
 // ('trades'::regclass, oid::regclass::text), which look names up in the
 // catalog when the statement runs; ok is false for any other conversion.
-func (p *Planner) convertReg(e expr.Expr, t types.T, pos int, ctx types.CastContext) (expr.Expr, bool, error) {
+func (p *Planner) convertReg(e plan.Scalar, t types.T, pos int, ctx types.CastContext) (plan.Scalar, bool, error) {
 	from := e.Type()
 	nameLike := func(k types.Kind) bool {
 		return k == types.Text || k == types.Varchar || k == types.Name || k == types.Char
 	}
 	switch {
 	case t.Kind == types.Oid && t.OIDOverride != 0 && (nameLike(from.Kind) || from.Kind == types.Unknown):
-		if c, isConst := e.(*expr.Const); isConst && c.Value == nil {
-			return &expr.Const{T: t}, true, nil
+		if c, isConst := e.(*plan.Const); isConst && c.Value == nil {
+			return &plan.Const{T: t}, true, nil
 		}
 		arg := e
 		if from.Kind != types.Text {
@@ -405,10 +372,10 @@ func (p *Planner) convertReg(e expr.Expr, t types.T, pos int, ctx types.CastCont
 				return nil, true, err
 			}
 		}
-		r, err := p.call(udf.RegInFunc(t.OIDOverride), []expr.Expr{arg}, pos)
+		r, err := p.call(udf.RegInFunc(t.OIDOverride), []plan.Scalar{arg}, pos)
 		return r, true, err
 	case from.Kind == types.Oid && from.OIDOverride != 0 && nameLike(t.Kind) && ctx != types.CastImplicit:
-		r, err := p.call(udf.RegOutFunc(from.OIDOverride), []expr.Expr{e}, pos)
+		r, err := p.call(udf.RegOutFunc(from.OIDOverride), []plan.Scalar{e}, pos)
 		if err != nil || t.Kind == types.Text {
 			return r, true, err
 		}

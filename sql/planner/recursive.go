@@ -4,7 +4,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -112,7 +112,7 @@ func (p *Planner) planRecursive(def *cteDef) (rel *relPlan, isRec bool, err erro
 	if len(rec.cols) != len(anchor.cols) {
 		return nil, false, sqlerr.New(sqlerr.SyntaxError, "each UNION query must have the same number of columns").WithPosition(p.pos(def.loc))
 	}
-	exprs := make([]expr.Expr, len(rec.cols))
+	exprs := make([]plan.Scalar, len(rec.cols))
 	for i, c := range rec.cols {
 		at := anchor.cols[i].t
 		ct, err := udf.CommonType([]types.T{at, c.t}, "UNION")
@@ -123,11 +123,15 @@ func (p *Planner) planRecursive(def *cteDef) (rel *relPlan, isRec bool, err erro
 			return nil, false, sqlerr.New(sqlerr.DatatypeMismatch, "recursive query %q column %d has type %s in non-recursive term but type %s overall", def.name, i+1, at, ct).
 				WithHint("Cast the output of the non-recursive term to the correct type.").WithPosition(p.pos(def.loc))
 		}
-		if exprs[i], err = p.coerce(&expr.ColRef{Idx: i, T: c.t, Name: c.name}, at, 0); err != nil {
+		if exprs[i], err = p.coerce(&plan.ColRef{Idx: i, T: c.t, Name: c.name}, at, 0); err != nil {
 			return nil, false, err
 		}
 	}
-	op := batch.NewRecursiveUnion(anchor.op, batch.NewProject(rec.op, exprs), rt.work, q.All, 0)
+	recOp, err := p.newProject(rec.op, exprs)
+	if err != nil {
+		return nil, false, err
+	}
+	op := batch.NewRecursiveUnion(anchor.op, recOp, rt.work, q.All, 0)
 	cols := make([]column, len(anchor.cols))
 	for i, c := range anchor.cols {
 		cols[i] = column{name: c.name, t: c.t}

@@ -4,6 +4,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -28,7 +29,7 @@ func rowArgs(n *pg.Node) []*pg.Node {
 
 // bindRowAExpr binds an operator expression with row constructors;
 // handled is false when a is not one.
-func (b *exprBinder) bindRowAExpr(a *pg.A_Expr) (e expr.Expr, handled bool, err error) {
+func (b *exprBinder) bindRowAExpr(a *pg.A_Expr) (e plan.Scalar, handled bool, err error) {
 	l := rowArgs(a.Lexpr)
 	if l == nil {
 		return nil, false, nil
@@ -50,22 +51,22 @@ func (b *exprBinder) bindRowAExpr(a *pg.A_Expr) (e expr.Expr, handled bool, err 
 		if len(l) != len(r) {
 			return nil, true, unequalRows(pos)
 		}
-		terms := make([]expr.Expr, len(l))
+		terms := make([]plan.Scalar, len(l))
 		for i := range l {
 			args, _, err := b.bindCommon([]*pg.Node{l[i], r[i]}, "IS DISTINCT FROM", a.Location)
 			if err != nil {
 				return nil, true, err
 			}
-			terms[i] = &expr.IsDistinct{Left: args[0], Right: args[1], Negate: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}
+			terms[i] = &plan.IsDistinct{Left: args[0], Right: args[1], Negate: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}
 		}
 		if a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT {
-			return andAll(terms), true, nil
+			return plan.AndAll(terms), true, nil
 		}
 		return orAll(terms), true, nil
 	case pg.A_Expr_Kind_AEXPR_IN:
 		// x IN (r1, r2) is x = r1 OR x = r2; NOT IN is the AND of <>.
 		op := opName(a.Name)
-		var terms []expr.Expr
+		var terms []plan.Scalar
 		for _, item := range a.Rexpr.GetList().GetItems() {
 			r := rowArgs(item)
 			if r == nil {
@@ -78,7 +79,7 @@ func (b *exprBinder) bindRowAExpr(a *pg.A_Expr) (e expr.Expr, handled bool, err 
 			terms = append(terms, t)
 		}
 		if op == "<>" {
-			return andAll(terms), true, nil
+			return plan.AndAll(terms), true, nil
 		}
 		return orAll(terms), true, nil
 	}
@@ -89,15 +90,15 @@ func unequalRows(pos int) error {
 	return sqlerr.New(sqlerr.SyntaxError, "unequal number of entries in row expressions").WithPosition(pos)
 }
 
-func orAll(es []expr.Expr) expr.Expr {
+func orAll(es []plan.Scalar) plan.Scalar {
 	if len(es) == 1 {
 		return es[0]
 	}
-	return &expr.Or{Args: es}
+	return &plan.Or{Args: es}
 }
 
 // rowCompare binds l op r for two row constructors.
-func (b *exprBinder) rowCompare(op string, l, r []*pg.Node, pos int) (expr.Expr, error) {
+func (b *exprBinder) rowCompare(op string, l, r []*pg.Node, pos int) (plan.Scalar, error) {
 	if len(l) != len(r) {
 		return nil, unequalRows(pos)
 	}
@@ -112,7 +113,7 @@ func (b *exprBinder) rowCompare(op string, l, r []*pg.Node, pos int) (expr.Expr,
 	default:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator %s is not supported for row expressions", op).WithPosition(pos)
 	}
-	pair := func(op string, i int) (expr.Expr, error) {
+	pair := func(op string, i int) (plan.Scalar, error) {
 		x, err := b.bind(l[i])
 		if err != nil {
 			return nil, err
@@ -131,7 +132,7 @@ func (b *exprBinder) rowCompare(op string, l, r []*pg.Node, pos int) (expr.Expr,
 		return c, nil
 	}
 	if op == "=" || op == "<>" {
-		terms := make([]expr.Expr, len(l))
+		terms := make([]plan.Scalar, len(l))
 		for i := range l {
 			t, err := pair(op, i)
 			if err != nil {
@@ -140,7 +141,7 @@ func (b *exprBinder) rowCompare(op string, l, r []*pg.Node, pos int) (expr.Expr,
 			terms[i] = t
 		}
 		if op == "=" {
-			return andAll(terms), nil
+			return plan.AndAll(terms), nil
 		}
 		return orAll(terms), nil
 	}
@@ -159,14 +160,14 @@ func (b *exprBinder) rowCompare(op string, l, r []*pg.Node, pos int) (expr.Expr,
 		if err != nil {
 			return nil, err
 		}
-		acc = &expr.Or{Args: []expr.Expr{lt, &expr.And{Args: []expr.Expr{eq, acc}}}}
+		acc = &plan.Or{Args: []plan.Scalar{lt, &plan.And{Args: []plan.Scalar{eq, acc}}}}
 	}
 	return acc, nil
 }
 
 // bindRowSubLink binds (a, b) op ANY/ALL (SELECT x, y ...), IN and NOT IN
 // included; rel is the planned subquery and sq its expression so far.
-func (b *exprBinder) bindRowSubLink(sl *pg.SubLink, rel *relPlan, sq *expr.Subquery, pos int) (expr.Expr, error) {
+func (b *exprBinder) bindRowSubLink(sl *pg.SubLink, rel *relPlan, sq *plan.Subquery, pos int) (plan.Scalar, error) {
 	fields := rowArgs(sl.Testexpr)
 	visible := rel.visibleCount()
 	if visible > len(fields) {
@@ -184,12 +185,12 @@ func (b *exprBinder) bindRowSubLink(sl *pg.SubLink, rel *relPlan, sq *expr.Subqu
 		if err != nil {
 			return nil, err
 		}
-		right := &expr.ColRef{Idx: k, T: rel.cols[k].t}
+		right := &plan.ColRef{Idx: k, T: rel.cols[k].t}
 		cmp, err := b.p.binaryOp(op, left, right, pos)
 		if err != nil {
 			return nil, err
 		}
-		call, ok := cmp.(*expr.Call)
+		call, ok := cmp.(*plan.Call)
 		if !ok || call.Type().Kind != types.Bool {
 			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "operator %s must return boolean", op).WithPosition(pos)
 		}
@@ -200,10 +201,10 @@ func (b *exprBinder) bindRowSubLink(sl *pg.SubLink, rel *relPlan, sq *expr.Subqu
 		sq.Lefts = append(sq.Lefts, call.Args[0])
 		sq.Ops = append(sq.Ops, call.Fn)
 	}
-	sq.Plan = rel.op
-	sq.Kind = expr.AnySubquery
+	sq.Plan = expr.OperatorRel{Op: rel.op}
+	sq.Kind = plan.AnySubquery
 	if sl.SubLinkType == pg.SubLinkType_ALL_SUBLINK {
-		sq.Kind = expr.AllSubquery
+		sq.Kind = plan.AllSubquery
 	}
 	return sq, nil
 }

@@ -8,6 +8,7 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -64,7 +65,7 @@ func (p *Planner) planSelect(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 }
 
 func (p *Planner) planValues(lists []*pg.Node, sc *scope) (*relPlan, error) {
-	var rows [][]expr.Expr
+	var rows [][]plan.Scalar
 	width := -1
 	for _, l := range lists {
 		items := l.GetList().GetItems()
@@ -72,7 +73,7 @@ func (p *Planner) planValues(lists []*pg.Node, sc *scope) (*relPlan, error) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "VALUES lists must all be the same length")
 		}
 		width = len(items)
-		row := make([]expr.Expr, len(items))
+		row := make([]plan.Scalar, len(items))
 		b := p.binder(&scope{parent: sc.parent, ctes: sc.ctes}, "VALUES")
 		for i, it := range items {
 			e, err := b.bind(it)
@@ -109,7 +110,11 @@ func (p *Planner) planValues(lists []*pg.Node, sc *scope) (*relPlan, error) {
 	for i := range cols {
 		cols[i] = column{name: "column" + strconv.Itoa(i+1), t: ts[i]}
 	}
-	return &relPlan{op: batch.NewValues(rows, ts), cols: cols}, nil
+	op, err := p.newValues(rows, ts)
+	if err != nil {
+		return nil, err
+	}
+	return &relPlan{op: op, cols: cols}, nil
 }
 
 func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
@@ -141,8 +146,8 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "each %s query must have the same number of columns", opname)
 	}
 	cols := make([]column, len(l.cols))
-	lx := make([]expr.Expr, len(l.cols))
-	rx := make([]expr.Expr, len(r.cols))
+	lx := make([]plan.Scalar, len(l.cols))
+	rx := make([]plan.Scalar, len(r.cols))
 	for i := range l.cols {
 		t, err := udf.CommonType([]types.T{l.cols[i].t, r.cols[i].t}, opname)
 		if err != nil {
@@ -152,18 +157,26 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			t = types.TText
 		}
 		cols[i] = column{name: l.cols[i].name, t: t}
-		if lx[i], err = p.coerce(&expr.ColRef{Idx: i, T: l.cols[i].t}, t, 0); err != nil {
+		if lx[i], err = p.coerce(&plan.ColRef{Idx: i, T: l.cols[i].t}, t, 0); err != nil {
 			return nil, err
 		}
-		if rx[i], err = p.coerce(&expr.ColRef{Idx: i, T: r.cols[i].t}, t, 0); err != nil {
+		if rx[i], err = p.coerce(&plan.ColRef{Idx: i, T: r.cols[i].t}, t, 0); err != nil {
 			return nil, err
 		}
 	}
+	lop, err := p.newProject(l.op, lx)
+	if err != nil {
+		return nil, err
+	}
+	rop, err := p.newProject(r.op, rx)
+	if err != nil {
+		return nil, err
+	}
 	var op exec.Operator
 	if kind == batch.Union && s.All {
-		op = batch.NewUnionAll(batch.NewProject(l.op, lx), batch.NewProject(r.op, rx))
+		op = batch.NewUnionAll(lop, rop)
 	} else {
-		op = batch.NewSetOp(batch.NewProject(l.op, lx), batch.NewProject(r.op, rx), kind, s.All)
+		op = batch.NewSetOp(lop, rop, kind, s.All)
 	}
 	return p.planOrderLimit(s, &relPlan{op: op, cols: cols}, sc)
 }
@@ -202,7 +215,7 @@ func (p *Planner) outputColumn(n *pg.Node, cols []column, out *scope) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	if cr, ok := e.(*expr.ColRef); ok {
+	if cr, ok := e.(*plan.ColRef); ok {
 		return cr.Idx, nil
 	}
 	return 0, sqlerr.New(sqlerr.FeatureNotSupported, "ORDER BY on a UNION/INTERSECT/EXCEPT result must be on one of the result columns")
@@ -229,7 +242,7 @@ func (p *Planner) planLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*relPlan
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FETCH ... WITH TIES is not supported yet")
 	}
 	b := p.binder(&scope{parent: sc.parent}, "LIMIT")
-	var lim, off expr.Expr
+	var lim, off plan.Scalar
 	var err error
 	if s.LimitCount != nil {
 		if c := s.LimitCount.GetAConst(); c == nil || !c.Isnull {
@@ -249,7 +262,11 @@ func (p *Planner) planLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*relPlan
 			return nil, err
 		}
 	}
-	return &relPlan{op: batch.NewLimit(rel.op, lim, off), cols: rel.cols}, nil
+	limits, err := p.compileAll([]plan.Scalar{lim, off})
+	if err != nil {
+		return nil, err
+	}
+	return &relPlan{op: batch.NewLimit(rel.op, limits[0], limits[1]), cols: rel.cols}, nil
 }
 
 // planQuery plans SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ...
@@ -327,7 +344,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	cur := from
 	bind := p.binder(sc, "SELECT")
 	var agg *aggContext
-	var group []expr.Expr
+	var group []plan.Scalar
 	if hasAgg {
 		agg, err = p.newAggContext(s, sc, from)
 		if err != nil {
@@ -348,10 +365,10 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	srf.install(bind)
 
 	// Bind targets.
-	outExprs := make([]expr.Expr, 0, len(targets))
+	outExprs := make([]plan.Scalar, 0, len(targets))
 	outCols := make([]column, 0, len(targets))
 	for _, t := range targets {
-		var e expr.Expr
+		var e plan.Scalar
 		if t.col != nil {
 			if agg != nil {
 				var err error
@@ -360,7 +377,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 					return nil, err
 				}
 			} else {
-				e = &expr.ColRef{Idx: t.idx, T: t.col.t, Name: t.col.name}
+				e = &plan.ColRef{Idx: t.idx, T: t.col.t, Name: t.col.name}
 			}
 			c := *t.col
 			c.hidden = false
@@ -378,7 +395,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 				}
 			}
 			c := column{name: t.name, t: e.Type()}
-			if cr, ok := e.(*expr.ColRef); ok && agg == nil && cr.Idx < len(from.cols) {
+			if cr, ok := e.(*plan.ColRef); ok && agg == nil && cr.Idx < len(from.cols) {
 				c.tableOID, c.attNum = from.cols[cr.Idx].tableOID, from.cols[cr.Idx].attNum
 			}
 			outCols = append(outCols, c)
@@ -387,7 +404,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	}
 
 	// HAVING.
-	var having expr.Expr
+	var having plan.Scalar
 	if s.HavingClause != nil {
 		hb := agg.postBinder()
 		hb.where = "HAVING"
@@ -423,7 +440,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 				if c.name == name && (targets[i].node != nil || true) {
 					if idx >= 0 {
 						// Same name twice: ambiguous only if the expressions differ.
-						if exprKey(outExprs[idx]) != exprKey(outExprs[i]) {
+						if plan.Key(outExprs[idx]) != plan.Key(outExprs[i]) {
 							return nil, sqlerr.New(sqlerr.AmbiguousColumn, "ORDER BY %q is ambiguous", name).WithPosition(p.pos(cr.Location))
 						}
 						continue
@@ -438,7 +455,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 				return nil, err
 			}
 			for i, oe := range outExprs {
-				if exprKey(oe) == exprKey(e) {
+				if plan.Key(oe) == plan.Key(e) {
 					idx = i
 					break
 				}
@@ -468,7 +485,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			}
 			idx := -1
 			for i, oe := range outExprs {
-				if exprKey(oe) == exprKey(e) {
+				if plan.Key(oe) == plan.Key(e) {
 					idx = i
 					break
 				}
@@ -489,14 +506,18 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 		if having != nil {
-			cur = &relPlan{op: batch.NewFilter(cur.op, having), cols: cur.cols}
+			op, err := p.newFilter(cur.op, having)
+			if err != nil {
+				return nil, err
+			}
+			cur = &relPlan{op: op, cols: cur.cols}
 		}
 	}
 	if len(win.funcs) > 0 {
 		// Set-returning calls run above the windows: their arguments may
 		// read window results.
 		n := len(outExprs)
-		all := append(append([]expr.Expr{}, outExprs...), srf.allArgs()...)
+		all := append(append([]plan.Scalar{}, outExprs...), srf.allArgs()...)
 		cur, all, err = win.build(cur, all)
 		if err != nil {
 			return nil, err
@@ -505,9 +526,15 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		srf.setArgs(all[n:])
 	}
 	if len(srf.calls) > 0 {
-		cur, outExprs = srf.build(cur, outExprs)
+		if cur, outExprs, err = srf.build(cur, outExprs); err != nil {
+			return nil, err
+		}
 	}
-	rel := &relPlan{op: batch.NewProject(cur.op, outExprs), cols: outCols}
+	pop, err := p.newProject(cur.op, outExprs)
+	if err != nil {
+		return nil, err
+	}
+	rel := &relPlan{op: pop, cols: outCols}
 	if distinctOn {
 		// Sort by the DISTINCT ON keys (then the ORDER BY), keep the first row per key.
 		for i := 0; i < len(keys) && i < len(onCols); i++ {

@@ -8,8 +8,8 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec/expr"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -109,9 +109,9 @@ func SelectBodyExpr(sel *pg.SelectStmt, ret types.T) (*pg.Node, error) {
 // fails on unknown names, on a result that does not convert to the return
 // type (42P13) and on recursion.
 func (p *Planner) CheckSQLFunction(f *catalog.Function, body *pg.Node) error {
-	args := make([]expr.Expr, len(f.ArgTypes))
+	args := make([]plan.Scalar, len(f.ArgTypes))
 	for i, t := range f.ArgTypes {
-		args[i] = &expr.ColRef{Idx: i, T: t, Name: f.ArgNames[i]}
+		args[i] = &plan.ColRef{Idx: i, T: t, Name: f.ArgNames[i]}
 	}
 	saved := p.sqlFuncs
 	defer func() { p.sqlFuncs = saved }()
@@ -127,7 +127,7 @@ func (p *Planner) CheckSQLFunction(f *catalog.Function, body *pg.Node) error {
 
 // sqlFuncResult casts the bound body e to f's return type (assignment
 // rules, as check_sql_fn_retval does).
-func (p *Planner) sqlFuncResult(f *catalog.Function, e expr.Expr) (expr.Expr, error) {
+func (p *Planner) sqlFuncResult(f *catalog.Function, e plan.Scalar) (plan.Scalar, error) {
 	if e.Type().Kind == types.Unknown {
 		var err error
 		if e, err = p.coerce(e, types.TText, 0); err != nil {
@@ -143,9 +143,9 @@ func (p *Planner) sqlFuncResult(f *catalog.Function, e expr.Expr) (expr.Expr, er
 
 // bindSQLBody binds body (Locations in p.SQL from p.Offset) with argument
 // i ($i+1, or its name) standing for args[i].
-func (p *Planner) bindSQLBody(f *catalog.Function, body *pg.Node, args []expr.Expr) (expr.Expr, error) {
+func (p *Planner) bindSQLBody(f *catalog.Function, body *pg.Node, args []plan.Scalar) (plan.Scalar, error) {
 	b := p.binder(&scope{}, "SQL function body")
-	b.hook = func(n *pg.Node) (expr.Expr, bool, error) {
+	b.hook = func(n *pg.Node) (plan.Scalar, bool, error) {
 		if pr := n.GetParamRef(); pr != nil {
 			i := int(pr.Number) - 1
 			if i < 0 || i >= len(args) {
@@ -226,7 +226,7 @@ func (p *Planner) sqlFuncCandidates(names []*pg.Node) ([]*catalog.Function, bool
 
 // userCall binds a call of a user function; ok is false when the call is
 // left to the built-ins.
-func (b *exprBinder) userCall(fc *pg.FuncCall, args []expr.Expr, pos int) (e expr.Expr, ok bool, err error) {
+func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e plan.Scalar, ok bool, err error) {
 	p := b.p
 	cands, qualified := p.sqlFuncCandidates(fc.Funcname)
 	if len(cands) == 0 && !qualified {
@@ -268,7 +268,7 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []expr.Expr, pos int) (e exp
 }
 
 // inlineSQLFunction binds a call of f with the bound arguments args.
-func (p *Planner) inlineSQLFunction(f *catalog.Function, args []expr.Expr, pos int) (expr.Expr, error) {
+func (p *Planner) inlineSQLFunction(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	for _, g := range p.sqlFuncs.stack {
 		if g.OID == f.OID && (f.OID != 0 || g == f) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself recursively: recursive SQL functions are not supported", f.Signature()).WithPosition(pos)
@@ -281,7 +281,7 @@ func (p *Planner) inlineSQLFunction(f *catalog.Function, args []expr.Expr, pos i
 		p.Deps[f.OID] = true
 	}
 	var err error
-	cast := make([]expr.Expr, len(args))
+	cast := make([]plan.Scalar, len(args))
 	for i, a := range args {
 		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
 			return nil, err
@@ -289,8 +289,8 @@ func (p *Planner) inlineSQLFunction(f *catalog.Function, args []expr.Expr, pos i
 	}
 	if f.Strict {
 		for _, a := range cast {
-			if c, ok := a.(*expr.Const); ok && c.Value == nil {
-				return &expr.Const{T: f.RetType}, nil
+			if c, ok := a.(*plan.Const); ok && c.Value == nil {
+				return &plan.Const{T: f.RetType}, nil
 			}
 		}
 	}
@@ -313,21 +313,21 @@ func (p *Planner) inlineSQLFunction(f *catalog.Function, args []expr.Expr, pos i
 		return e, nil
 	}
 	// STRICT: NULL when any argument that may be NULL is.
-	var nullTests []expr.Expr
+	var nullTests []plan.Scalar
 	for _, a := range cast {
-		if c, ok := a.(*expr.Const); ok && c.Value != nil {
+		if c, ok := a.(*plan.Const); ok && c.Value != nil {
 			continue
 		}
-		nullTests = append(nullTests, &expr.IsNull{Input: a})
+		nullTests = append(nullTests, &plan.IsNull{Input: a})
 	}
 	switch len(nullTests) {
 	case 0:
 		return e, nil
 	case 1:
 	default:
-		nullTests = []expr.Expr{&expr.Or{Args: nullTests}}
+		nullTests = []plan.Scalar{&plan.Or{Args: nullTests}}
 	}
-	return &expr.Case{Whens: nullTests, Thens: []expr.Expr{&expr.Const{T: f.RetType}}, Else: e, T: f.RetType}, nil
+	return &plan.Case{Whens: nullTests, Thens: []plan.Scalar{&plan.Const{T: f.RetType}}, Else: e, T: f.RetType}, nil
 }
 
 // inlineError reports an error met inside f's body at the call: its

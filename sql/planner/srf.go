@@ -9,7 +9,7 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -30,7 +30,7 @@ type srfContext struct {
 
 type srfCall struct {
 	fn       *udf.TableFunc
-	args     []expr.Expr
+	args     []plan.Scalar
 	argTypes []types.T
 	key      string
 	ph       *srfPlaceholder
@@ -39,16 +39,14 @@ type srfCall struct {
 // srfPlaceholder stands for a set-returning call's value until its
 // ProjectSet is built and its column known.
 type srfPlaceholder struct {
+	plan.Extension
 	t     types.T
 	name  string
 	level int // 1 for calls without set-returning arguments
 	col   int
 }
 
-func (x *srfPlaceholder) Type() types.T { return x.t }
-func (x *srfPlaceholder) Eval(*exec.Ctx, *exec.Batch) (arrow.Array, error) {
-	return nil, fmt.Errorf("unresolved set-returning function %s", x.name)
-}
+func (x *srfPlaceholder) Type() types.T  { return x.t }
 func (x *srfPlaceholder) String() string { return x.name + "()" }
 
 // isSRFName reports whether a function call of this name returns a set.
@@ -59,7 +57,7 @@ func isSRFName(name string) bool { return udf.IsTableFunc(name) }
 // set-returning calls inside their arguments.
 func (s *srfContext) install(b *exprBinder) {
 	inner := b.hook
-	b.hook = func(n *pg.Node) (expr.Expr, bool, error) {
+	b.hook = func(n *pg.Node) (plan.Scalar, bool, error) {
 		if err := s.checkPlacement(n); err != nil {
 			return nil, true, err
 		}
@@ -145,14 +143,14 @@ func findSRF(n *pg.Node) (loc int32, found bool) {
 	return loc, found
 }
 
-func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, error) {
+func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, error) {
 	p := s.p
 	name := funcName(fc.Funcname)
 	pos := p.pos(fc.Location)
 	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.FuncVariadic {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "DISTINCT, ORDER BY, FILTER or VARIADIC specified, but %s is not an aggregate function", name).WithPosition(pos)
 	}
-	args := make([]expr.Expr, len(fc.Args))
+	args := make([]plan.Scalar, len(fc.Args))
 	ts := make([]types.T, len(fc.Args))
 	level := 1
 	for i, a := range fc.Args {
@@ -160,7 +158,7 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, error)
 		if err != nil {
 			return nil, err
 		}
-		visit(e, func(x expr.Expr) {
+		plan.Visit(e, func(x plan.Scalar) {
 			if ph, ok := x.(*srfPlaceholder); ok && ph.level+1 > level {
 				level = ph.level + 1
 			}
@@ -185,7 +183,7 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, error)
 	}
 	key := fmt.Sprintf("%p", fn)
 	for _, a := range args {
-		key += "|" + exprKey(a)
+		key += "|" + plan.Key(a)
 	}
 	// The same call twice is one set, as it would give the same rows.
 	for _, c := range s.calls {
@@ -200,8 +198,8 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, error)
 
 // args returns every call's arguments, in call order (for rewriting by
 // the window planner).
-func (s *srfContext) allArgs() []expr.Expr {
-	var out []expr.Expr
+func (s *srfContext) allArgs() []plan.Scalar {
+	var out []plan.Scalar
 	for _, c := range s.calls {
 		out = append(out, c.args...)
 	}
@@ -209,7 +207,7 @@ func (s *srfContext) allArgs() []expr.Expr {
 }
 
 // setArgs puts rewritten arguments back (the inverse of allArgs).
-func (s *srfContext) setArgs(args []expr.Expr) {
+func (s *srfContext) setArgs(args []plan.Scalar) {
 	i := 0
 	for _, c := range s.calls {
 		c.args = args[i : i+len(c.args)]
@@ -219,11 +217,11 @@ func (s *srfContext) setArgs(args []expr.Expr) {
 
 // build stacks one ProjectSet per level over cur and resolves the
 // placeholders in outs.
-func (s *srfContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.Expr) {
-	resolve := func(e expr.Expr) expr.Expr {
-		return rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+func (s *srfContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.Scalar, error) {
+	resolve := func(e plan.Scalar) plan.Scalar {
+		return plan.Rewrite(e, func(x plan.Scalar) (plan.Scalar, bool) {
 			if ph, ok := x.(*srfPlaceholder); ok {
-				return &expr.ColRef{Idx: ph.col, T: ph.t, Name: ph.name}, true
+				return &plan.ColRef{Idx: ph.col, T: ph.t, Name: ph.name}, true
 			}
 			return nil, false
 		})
@@ -241,11 +239,15 @@ func (s *srfContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.Exp
 			if c.ph.level != level {
 				continue
 			}
-			args := make([]expr.Expr, len(c.args))
+			args := make([]plan.Scalar, len(c.args))
 			for i, a := range c.args {
 				args[i] = resolve(a)
 			}
-			funcs = append(funcs, batch.SetFunc{Fn: c.fn, Args: args, ArgTypes: c.argTypes, T: c.ph.t})
+			cargs, err := s.p.compileAll(args)
+			if err != nil {
+				return nil, nil, err
+			}
+			funcs = append(funcs, batch.SetFunc{Fn: c.fn, Args: cargs, ArgTypes: c.argTypes, T: c.ph.t})
 			phs = append(phs, c.ph)
 		}
 		op = batch.NewProjectSet(op, funcs)
@@ -254,11 +256,11 @@ func (s *srfContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.Exp
 			cols = append(cols, column{name: ph.name, t: ph.t, hidden: true})
 		}
 	}
-	resolved := make([]expr.Expr, len(outs))
+	resolved := make([]plan.Scalar, len(outs))
 	for i, e := range outs {
 		resolved[i] = resolve(e)
 	}
-	return &relPlan{op: op, cols: cols}, resolved
+	return &relPlan{op: op, cols: cols}, resolved, nil
 }
 
 // withOrdinality adds the bigint ordinality column of

@@ -3,12 +3,11 @@ package planner
 import (
 	"fmt"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -42,31 +41,29 @@ type windowContext struct {
 
 type winCall struct {
 	specKey   string
-	partition []expr.Expr
-	order     []expr.Expr
+	partition []plan.Scalar
+	order     []plan.Scalar
 	orderBy   []*pg.SortBy
 	fn        batch.WindowFunc
-	args      []expr.Expr
+	args      []plan.Scalar
 	ph        *placeholder
 }
 
 // placeholder stands for a window function's result until the window
 // operators are built and its column is known.
 type placeholder struct {
+	plan.Extension
 	t   types.T
 	col int
 }
 
-func (x *placeholder) Type() types.T { return x.t }
-func (x *placeholder) Eval(*exec.Ctx, *exec.Batch) (arrow.Array, error) {
-	return nil, fmt.Errorf("unresolved window function")
-}
+func (x *placeholder) Type() types.T  { return x.t }
 func (x *placeholder) String() string { return "window()" }
 
 // install makes b bind window function calls through w.
 func (w *windowContext) install(b *exprBinder) {
 	inner := b.hook
-	b.hook = func(n *pg.Node) (expr.Expr, bool, error) {
+	b.hook = func(n *pg.Node) (plan.Scalar, bool, error) {
 		if fc := n.GetFuncCall(); fc != nil && fc.Over != nil {
 			saved := b.hook
 			b.hook = inner // window calls cannot nest
@@ -81,7 +78,7 @@ func (w *windowContext) install(b *exprBinder) {
 	}
 }
 
-func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, error) {
+func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, error) {
 	p := w.p
 	pos := p.pos(fc.Location)
 	name := funcName(fc.Funcname)
@@ -112,7 +109,7 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, err
 			return nil, err
 		}
 		wc.partition = append(wc.partition, e)
-		wc.specKey += "p" + exprKey(e) + ";"
+		wc.specKey += "p" + plan.Key(e) + ";"
 	}
 	for _, on := range def.OrderClause {
 		sb := on.GetSortBy()
@@ -122,7 +119,7 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (expr.Expr, err
 		}
 		wc.order = append(wc.order, e)
 		wc.orderBy = append(wc.orderBy, sb)
-		wc.specKey += fmt.Sprintf("o%s/%d/%d;", exprKey(e), sb.SortbyDir, sb.SortbyNulls)
+		wc.specKey += fmt.Sprintf("o%s/%d/%d;", plan.Key(e), sb.SortbyDir, sb.SortbyNulls)
 	}
 	var ts []types.T
 	if !fc.AggStar {
@@ -235,10 +232,12 @@ func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (b
 		if err != nil {
 			return nil, err
 		}
-		if f.Mode == batch.RangeFrame {
-			return e, nil
+		if f.Mode != batch.RangeFrame {
+			if e, err = b.p.coerce(e, types.TInt8, 0); err != nil {
+				return nil, err
+			}
 		}
-		return b.p.coerce(e, types.TInt8, 0)
+		return b.p.compile(e)
 	}
 	var err error
 	switch {
@@ -278,7 +277,7 @@ func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (b
 
 // build stacks one window operator per distinct PARTITION BY/ORDER BY over
 // cur and resolves the placeholders in outs.
-func (w *windowContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.Expr, error) {
+func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.Scalar, error) {
 	done := make([]bool, len(w.funcs))
 	cols := append([]column{}, cur.cols...)
 	op := cur.op
@@ -287,11 +286,11 @@ func (w *windowContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.
 			continue
 		}
 		spec := w.funcs[i].specKey
-		proj := make([]expr.Expr, len(cols))
+		proj := make([]plan.Scalar, len(cols))
 		for j, c := range cols {
-			proj[j] = &expr.ColRef{Idx: j, T: c.t}
+			proj[j] = &plan.ColRef{Idx: j, T: c.t}
 		}
-		add := func(e expr.Expr) int {
+		add := func(e plan.Scalar) int {
 			proj = append(proj, e)
 			cols = append(cols, column{name: "?window?", t: e.Type(), hidden: true})
 			return len(proj) - 1
@@ -321,17 +320,21 @@ func (w *windowContext) build(cur *relPlan, outs []expr.Expr) (*relPlan, []expr.
 			fns = append(fns, f)
 			members = append(members, wc)
 		}
-		op = batch.NewWindow(batch.NewProject(op, proj), part, keys, fns)
+		in, err := w.p.newProject(op, proj)
+		if err != nil {
+			return nil, nil, err
+		}
+		op = batch.NewWindow(in, part, keys, fns)
 		for _, wc := range members {
 			wc.ph.col = len(cols)
 			cols = append(cols, column{name: "?window?", t: wc.fn.T, hidden: true})
 		}
 	}
-	resolved := make([]expr.Expr, len(outs))
+	resolved := make([]plan.Scalar, len(outs))
 	for i, e := range outs {
-		resolved[i] = rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+		resolved[i] = plan.Rewrite(e, func(x plan.Scalar) (plan.Scalar, bool) {
 			if ph, ok := x.(*placeholder); ok {
-				return &expr.ColRef{Idx: ph.col, T: ph.t}, true
+				return &plan.ColRef{Idx: ph.col, T: ph.t}, true
 			}
 			return nil, false
 		})

@@ -15,7 +15,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -79,7 +79,7 @@ func (p *Planner) planWindowTVF(rf *pg.RangeFunction, fc *pg.FuncCall, kind batc
 	if err != nil {
 		return nil, err
 	}
-	ref, ok := tsExpr.(*expr.ColRef)
+	ref, ok := tsExpr.(*plan.ColRef)
 	if !ok {
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "the second argument of %s must be a column of %q", kind, rv.Relname).WithPosition(p.pos(cr.Location))
 	}
@@ -201,7 +201,7 @@ func (p *Planner) windowInterval(n *pg.Node, wk batch.WindowKind, what string) (
 	}
 	v, known := p.constValue(e)
 	if !known {
-		if _, isParam := e.(*expr.Param); isParam && p.ParamValues == nil {
+		if _, isParam := e.(*plan.Param); isParam && p.ParamValues == nil {
 			return 0, false, nil
 		}
 		return 0, false, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must be a constant interval", kind, what).WithPosition(pos)

@@ -1,4 +1,4 @@
-package planner
+package lower
 
 // Watermark cleanup rules of streaming joins (exec/stream/join_cleanup.go).
 //
@@ -15,8 +15,8 @@ import (
 	"slices"
 
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
@@ -35,19 +35,19 @@ func joinCleanupKeys(n *stream.Node) {
 
 // joinCleanupCond adds the rules of cond, an expression over n's output
 // (left columns, then right).
-func joinCleanupCond(n *stream.Node, cond expr.Expr) {
+func joinCleanupCond(n *stream.Node, cond plan.Scalar) {
 	spec, ok := n.Spec.(*stream.HashJoinSpec)
 	if !ok || len(n.Inputs) != 2 || cond == nil {
 		return
 	}
 	nl := len(spec.LeftTypes)
-	for _, c := range joinConjuncts(cond) {
-		call, ok := c.(*expr.Call)
+	for _, c := range plan.SplitAnd(cond, nil) {
+		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
 			continue
 		}
 		// Normalize to hi >= lo (or hi > lo).
-		var hi, lo expr.Expr
+		var hi, lo plan.Scalar
 		strict := false
 		switch call.Fn.Name {
 		case ">=", ">":
@@ -72,35 +72,23 @@ func joinCleanupCond(n *stream.Node, cond expr.Expr) {
 	}
 }
 
-// joinConjuncts flattens ANDs.
-func joinConjuncts(e expr.Expr) []expr.Expr {
-	if a, ok := e.(*expr.And); ok {
-		var out []expr.Expr
-		for _, x := range a.Args {
-			out = append(out, joinConjuncts(x)...)
-		}
-		return out
-	}
-	return []expr.Expr{e}
-}
-
 // cleanupOperand reads e as column + constant offset, the offset in the
 // column's unit. Offsets that are not a fixed amount of the unit (months,
 // days of a timestamptz) give no rule.
-func cleanupOperand(e expr.Expr) (col int, off int64, ok bool) {
+func cleanupOperand(e plan.Scalar) (col int, off int64, ok bool) {
 	switch x := e.(type) {
-	case *expr.ColRef:
+	case *plan.ColRef:
 		return x.Idx, 0, stream.JoinCleanupType(x.T)
-	case *expr.Call:
+	case *plan.Call:
 		if len(x.Args) != 2 || (x.Fn.Name != "+" && x.Fn.Name != "-") {
 			return 0, 0, false
 		}
 		ref, k := x.Args[0], x.Args[1]
-		if _, isConst := ref.(*expr.Const); isConst && x.Fn.Name == "+" {
+		if _, isConst := ref.(*plan.Const); isConst && x.Fn.Name == "+" {
 			ref, k = k, ref
 		}
-		c, ok1 := ref.(*expr.ColRef)
-		kc, ok2 := k.(*expr.Const)
+		c, ok1 := ref.(*plan.ColRef)
+		kc, ok2 := k.(*plan.Const)
 		if !ok1 || !ok2 || kc.Value == nil || !stream.JoinCleanupType(c.T) || !sameCleanupUnit(c.T, x.T) {
 			return 0, 0, false
 		}

@@ -1,4 +1,4 @@
-package planner
+package lower
 
 import (
 	"fmt"
@@ -12,7 +12,8 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
-	"streamsql/sql/parser"
+	"streamsql/sql/plan"
+	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -31,7 +32,7 @@ type StreamPlan struct {
 	// Root is the view's materialize node.
 	Root *stream.Node
 	// Cols are the view's columns.
-	Cols []Output
+	Cols []planner.Output
 	// Upstreams are the views the plan reads; Tables the tables.
 	Upstreams, Tables []uint32
 	// AppendOnly: the view only ever gains rows.
@@ -52,19 +53,24 @@ type StreamOptions struct {
 	EmitOnWindowClose bool
 	// Parallelism is how many instances each keyed operator runs in.
 	Parallelism int
+	// Sources returns the connector of a source.
+	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
 	// Sink, when set, makes the plan a sink job: its last operator is
 	// the spec Sink returns for the visible input columns instead of a
 	// view.
 	Sink func(visible []int, ts []types.T) stream.Spec
 }
 
-// PlanStream plans the query of a materialized view.
-func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, error) {
-	rel, err := p.planSelect(s, &scope{})
+// PlanStream plans the query of a materialized view or sink: p binds it
+// (as a plan for a stream, see planner.Planner.Stream), and the operator
+// tree it builds is rebuilt as a stream job.
+func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamPlan, error) {
+	p.Stream = true
+	q, err := p.PlanSelect(s)
 	if err != nil {
 		return nil, err
 	}
-	cols := outputs(rel.cols)
+	cols := q.Cols
 	if len(o.ColNames) > 0 {
 		if len(o.ColNames) > len(cols) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "CREATE MATERIALIZED VIEW specifies more column names than columns")
@@ -76,15 +82,15 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 			cols[i].Name = o.ColNames[i]
 		}
 	}
-	sp := &streamPlanner{p: p, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
-	n, m, err := sp.convert(rel.op)
+	sp := &streamPlanner{p: p, sourceSpec: o.Sources, compiler: &expr.Compiler{Sequences: p.Sequences}, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+	n, m, err := sp.convert(q.Op)
 	if err != nil {
-		return nil, procTimeEOWC(err, o.EmitOnWindowClose, rel.op)
+		return nil, procTimeEOWC(err, o.EmitOnWindowClose, q.Op)
 	}
 	if o.EmitOnWindowClose && !sp.eowcDone {
 		if len(n.Watermarks) == 0 {
 			return nil, procTimeEOWC(sqlerr.New(sqlerr.FeatureNotSupported,
-				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, rel.op)
+				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, q.Op)
 		}
 		n = sp.eowcBuffer(n)
 	}
@@ -95,10 +101,8 @@ func (p *Planner) PlanStream(s *pg.SelectStmt, o StreamOptions) (*StreamPlan, er
 		}
 	}
 	visible := make([]int, 0, len(cols))
-	for i, c := range rel.cols {
-		if !c.hidden {
-			visible = append(visible, m[i])
-		}
+	for _, i := range q.Visible {
+		visible = append(visible, m[i])
 	}
 	var top stream.Spec = &stream.MaterializeSpec{ViewID: o.ViewID, Name: o.Name, Visible: visible, KeyCols: n.StreamKey, Types: n.Types}
 	if o.Sink != nil {
@@ -194,9 +198,11 @@ func colLabel(n *stream.Node, i int) string {
 }
 
 type streamPlanner struct {
-	p        *Planner
-	eowc     bool
-	eowcDone bool
+	p          *planner.Planner
+	sourceSpec func(r *catalog.Relation) (stream.SourceSpec, error)
+	compiler   *expr.Compiler
+	eowc       bool
+	eowcDone   bool
 	// parallel: keyed operators run in several instances.
 	parallel bool
 	tables   map[uint32]bool
@@ -214,7 +220,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 	switch x := op.(type) {
 	case *batch.TableScan:
 		return sp.scan(x)
-	case *sourceScan:
+	case *planner.SourceScan:
 		return sp.source(x)
 	case *batch.Filter:
 		if n, m, ok, err := sp.topN(x); ok || err != nil {
@@ -225,7 +231,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		if err != nil {
 			return nil, nil, err
 		}
-		pe, err := remapProcTime(pred, cm, child)
+		pe, err := remapProcTime(expr.Logical(pred), cm, child)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -234,7 +240,11 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 			joinCleanupCond(child, pe)
 			joinCleanupStates(child)
 		}
-		n := inherit(child, &stream.FilterSpec{Pred: pe})
+		cpe, err := sp.compiler.Compile(pe)
+		if err != nil {
+			return nil, nil, err
+		}
+		n := inherit(child, &stream.FilterSpec{Pred: cpe})
 		return n, cm, nil
 	case *batch.Project:
 		in, exprs := x.Params()
@@ -242,7 +252,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		if err != nil {
 			return nil, nil, err
 		}
-		return sp.project(child, cm, exprs)
+		return sp.project(child, cm, logicalAll(exprs))
 	case *batch.Buffer:
 		return sp.convert(x.Params())
 	case *batch.Sort:
@@ -279,7 +289,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		return sp.aggNode(child, group, ts, nil)
 	case *batch.HashJoin:
 		return sp.join(x.Params())
-	case *lookupJoin:
+	case *planner.LookupJoin:
 		return sp.lookupJoin(x)
 	case *batch.NestedLoopJoin:
 		jp := x.Params()
@@ -325,6 +335,15 @@ func inherit(child *stream.Node, spec stream.Spec) *stream.Node {
 		StreamKey: child.StreamKey, AppendOnly: child.AppendOnly, Watermarks: child.Watermarks}
 }
 
+// logicalAll returns the logical form of compiled expressions.
+func logicalAll(es []expr.Expr) []plan.Scalar {
+	out := make([]plan.Scalar, len(es))
+	for i, e := range es {
+		out[i] = expr.Logical(e)
+	}
+	return out
+}
+
 func identity(n int) []int {
 	m := make([]int, n)
 	for i := range m {
@@ -335,17 +354,17 @@ func identity(n int) []int {
 
 // remap rewrites e's column references through m; expressions the
 // streaming engine cannot evaluate per row are rejected.
-func remap(e expr.Expr, m []int) (expr.Expr, error) {
+func remap(e plan.Scalar, m []int) (plan.Scalar, error) {
 	var bad error
-	out := rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+	out := plan.Rewrite(e, func(x plan.Scalar) (plan.Scalar, bool) {
 		switch c := x.(type) {
-		case *expr.ColRef:
-			return &expr.ColRef{Idx: m[c.Idx], T: c.T, Name: c.Name}, true
-		case *expr.Subquery:
+		case *plan.ColRef:
+			return &plan.ColRef{Idx: m[c.Idx], T: c.T, Name: c.Name}, true
+		case *plan.Subquery:
 			bad = notIncremental("subqueries in expressions")
-		case *expr.Param:
+		case *plan.Param:
 			bad = sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot have parameters")
-		case *expr.Call:
+		case *plan.Call:
 			if isProcTimeCall(c) {
 				bad = procTimeMisplaced()
 			}
@@ -440,8 +459,12 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 		if err != nil {
 			return nil, err
 		}
+		ce, err := sp.compiler.Compile(e)
+		if err != nil {
+			return nil, err
+		}
 		col := wmIdx[i]
-		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: e, Type: n.Types[col]})
+		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: ce, Type: n.Types[col]})
 		wn.Watermarks = append(append([]int(nil), n.Watermarks...), col)
 		wn.StateTables = []string{"the current watermark"}
 		n = wn
@@ -451,12 +474,12 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 
 // source plans a connector source: its columns, a hidden row id (sources
 // are append-only streams without a key) and its watermarks.
-func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
-	r := x.rel
-	if sp.p.Sources == nil {
+func (sp *streamPlanner) source(x *planner.SourceScan) (*stream.Node, []int, error) {
+	r := x.Rel
+	if sp.sourceSpec == nil {
 		return nil, nil, notIncremental("sources here")
 	}
-	spec, err := sp.p.Sources(r)
+	spec, err := sp.sourceSpec(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -479,8 +502,8 @@ func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
 		}
 		return -1
 	}
-	m := make([]int, len(x.cols))
-	for i, c := range x.cols {
+	m := make([]int, len(x.Cols))
+	for i, c := range x.Cols {
 		m[i] = find(c)
 	}
 	wmIdx, err := watermarkColumns(r, find)
@@ -512,22 +535,12 @@ func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
 
 // bindWatermark binds a WATERMARK FOR expression over the source node's
 // columns.
-func (sp *streamPlanner) bindWatermark(r *catalog.Relation, w catalog.Watermark, n *stream.Node) (expr.Expr, error) {
-	stmts, err := parser.Parse("SELECT " + w.Expr)
-	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
-		return nil, sqlerr.New(sqlerr.DataCorrupted, "watermark of %q is unreadable", r.Name)
-	}
-	target := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
-	sc := &scope{}
-	for i, t := range n.Types {
-		sc.cols = append(sc.cols, column{table: r.Name, name: n.Names[i], t: t})
-	}
-	inner := &Planner{Catalog: sp.p.Catalog, Reader: sp.p.Reader, SearchPath: sp.p.SearchPath, SQL: "SELECT " + w.Expr, Offset: 0}
-	return inner.binder(sc, "WATERMARK").bind(target)
+func (sp *streamPlanner) bindWatermark(r *catalog.Relation, w catalog.Watermark, n *stream.Node) (plan.Scalar, error) {
+	return sp.p.BindExpr(w.Expr, r.Name, n.Names, n.Types, "WATERMARK")
 }
 
-func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr) (*stream.Node, []int, error) {
-	out := make([]expr.Expr, 0, len(exprs)+len(child.StreamKey))
+func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []plan.Scalar) (*stream.Node, []int, error) {
+	out := make([]plan.Scalar, 0, len(exprs)+len(child.StreamKey))
 	for _, e := range exprs {
 		re, err := remapProcTime(e, cm, child)
 		if err != nil {
@@ -540,21 +553,21 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr
 	for _, k := range child.StreamKey {
 		idx := -1
 		for i, e := range out {
-			if c, ok := e.(*expr.ColRef); ok && c.Idx == k {
+			if c, ok := e.(*plan.ColRef); ok && c.Idx == k {
 				idx = i
 				break
 			}
 		}
 		if idx < 0 {
 			idx = len(out)
-			out = append(out, &expr.ColRef{Idx: k, T: child.Types[k], Name: child.Names[k]})
+			out = append(out, &plan.ColRef{Idx: k, T: child.Types[k], Name: child.Names[k]})
 		}
 		n.StreamKey = append(n.StreamKey, idx)
 	}
 	for i, e := range out {
 		n.Types = append(n.Types, e.Type())
 		name := ""
-		if c, ok := e.(*expr.ColRef); ok {
+		if c, ok := e.(*plan.ColRef); ok {
 			name = child.Names[c.Idx]
 			for _, w := range child.Watermarks {
 				if w == c.Idx {
@@ -564,7 +577,11 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []expr.Expr
 		}
 		n.Names = append(n.Names, name)
 	}
-	n.Spec = &stream.ProjectSpec{Exprs: out}
+	cout, err := sp.compiler.CompileAll(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	n.Spec = &stream.ProjectSpec{Exprs: cout}
 	n.Inputs = []*stream.Node{child}
 	return n, identity(len(exprs)), nil
 }
@@ -583,7 +600,11 @@ func (sp *streamPlanner) projectSet(x *batch.ProjectSet) (*stream.Node, []int, e
 		g := f
 		g.Args = make([]expr.Expr, len(f.Args))
 		for i, a := range f.Args {
-			if g.Args[i], err = remapProcTime(a, cm, child); err != nil {
+			ra, err := remapProcTime(expr.Logical(a), cm, child)
+			if err != nil {
+				return nil, nil, err
+			}
+			if g.Args[i], err = sp.compiler.Compile(ra); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -703,8 +724,12 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 	for _, k := range jp.RightKeys {
 		spec.RightKeys = append(spec.RightKeys, rm[k])
 	}
+	var residual plan.Scalar
 	if jp.Residual != nil {
-		if spec.Residual, err = remap(jp.Residual, m); err != nil {
+		if residual, err = remap(expr.Logical(jp.Residual), m); err != nil {
+			return nil, nil, err
+		}
+		if spec.Residual, err = sp.compiler.Compile(residual); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -737,7 +762,7 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 	}
 	n.StateTables = []string{"left rows by join key (with match counts for outer joins)", "right rows by join key (with match counts for outer joins)"}
 	joinCleanupKeys(n)
-	joinCleanupCond(n, spec.Residual)
+	joinCleanupCond(n, residual)
 	joinCleanupStates(n)
 	return n, m, nil
 }

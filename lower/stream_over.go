@@ -1,11 +1,11 @@
-package planner
+package lower
 
 import (
 	"slices"
 
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 )
 
 // overWindow plans window functions (OVER) in a materialized view as a
@@ -23,9 +23,10 @@ func (sp *streamPlanner) overWindow(x *batch.Window) (*stream.Node, []int, error
 	// The window's arguments are columns of the projection below it;
 	// a constant lag/lead offset lets a change recompute only the rows
 	// near it.
-	var proj []expr.Expr
+	var proj []plan.Scalar
 	if p, ok := in.(*batch.Project); ok {
-		_, proj = p.Params()
+		_, cproj := p.Params()
+		proj = logicalAll(cproj)
 	}
 	spec := &stream.OverWindowSpec{Types: child.Types, StreamKey: child.StreamKey}
 	for _, p := range part {
@@ -42,7 +43,7 @@ func (sp *streamPlanner) overWindow(x *batch.Window) (*stream.Node, []int, error
 			if len(f.Args) > 1 {
 				off = -1
 				if f.Args[1] < len(proj) {
-					if c, ok := proj[f.Args[1]].(*expr.Const); ok {
+					if c, ok := proj[f.Args[1]].(*plan.Const); ok {
 						if v, ok := c.Value.(int64); ok && v >= 0 {
 							off = v
 						}

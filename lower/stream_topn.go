@@ -1,4 +1,4 @@
-package planner
+package lower
 
 import (
 	"slices"
@@ -6,6 +6,7 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
@@ -18,10 +19,12 @@ import (
 // pattern.
 func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool, err error) {
 	in, pred := f.Params()
-	var proj []expr.Expr
+	var proj []plan.Scalar
 	below := in
 	if p, isProj := in.(*batch.Project); isProj {
-		below, proj = p.Params()
+		var cproj []expr.Expr
+		below, cproj = p.Params()
+		proj = logicalAll(cproj)
 	}
 	w, isWin := below.(*batch.Window)
 	if !isWin {
@@ -36,12 +39,12 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 		if proj == nil {
 			return idx == rnCol
 		}
-		c, ok := proj[idx].(*expr.ColRef)
+		c, ok := proj[idx].(*plan.ColRef)
 		return ok && c.Idx == rnCol
 	}
 	limit := int64(-1)
-	var rest []expr.Expr
-	for _, c := range splitAnd(pred, nil) {
+	var rest []plan.Scalar
+	for _, c := range plan.SplitAnd(expr.Logical(pred), nil) {
 		if l, ok := rowNumberBound(c, isRn); ok && limit < 0 {
 			limit = l
 			continue
@@ -95,28 +98,32 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 		}
 	}
 	if len(rest) > 0 {
-		pe, err := remap(andAll(rest), m)
+		pe, err := remap(plan.AndAll(rest), m)
 		if err != nil {
 			return nil, nil, true, err
 		}
-		n = inherit(n, &stream.FilterSpec{Pred: pe})
+		cpe, err := sp.compiler.Compile(pe)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		n = inherit(n, &stream.FilterSpec{Pred: cpe})
 	}
 	return n, m, true, nil
 }
 
 // rowNumberBound reads "rn <= k", "rn < k", "rn = 1" (or reversed) as the
 // limit it sets.
-func rowNumberBound(c expr.Expr, isRn func(int) bool) (int64, bool) {
-	call, ok := c.(*expr.Call)
+func rowNumberBound(c plan.Scalar, isRn func(int) bool) (int64, bool) {
+	call, ok := c.(*plan.Call)
 	if !ok || len(call.Args) != 2 {
 		return 0, false
 	}
 	op := call.Fn.Name
-	col, isCol := call.Args[0].(*expr.ColRef)
-	k, isConst := call.Args[1].(*expr.Const)
+	col, isCol := call.Args[0].(*plan.ColRef)
+	k, isConst := call.Args[1].(*plan.Const)
 	if !isCol || !isConst {
-		col, isCol = call.Args[1].(*expr.ColRef)
-		k, isConst = call.Args[0].(*expr.Const)
+		col, isCol = call.Args[1].(*plan.ColRef)
+		k, isConst = call.Args[0].(*plan.Const)
 		flip := map[string]string{"<=": ">=", ">=": "<=", "<": ">", ">": "<", "=": "="}
 		op = flip[op]
 	}

@@ -1,24 +1,21 @@
-package planner
+package lower
 
 import (
 	"strings"
-	"time"
-
-	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
-	"streamsql/sql/types"
 	"streamsql/udf"
 )
 
 // proctime() in materialized views.
 //
 // A batch query evaluates proctime() like statement_timestamp(). In a
-// stream plan it becomes procTime, the wall-clock time at which each chunk
+// stream plan it becomes plan.ProcTime, the wall-clock time at which each chunk
 // passes. Its value is not reproducible, so the planner allows it only
 // where every row's value is computed once and never has to be computed
 // again: in the select list and WHERE over an append-only input (a
@@ -29,18 +26,9 @@ import (
 // changes. A column computed by proctime() carries no watermark: windows
 // over it are wall-clock windows that never close by watermark.
 
-// procTime is proctime() in a stream plan.
-type procTime struct{}
-
-func (procTime) Type() types.T  { return types.TTimestampTZ }
-func (procTime) String() string { return "proctime()" }
-func (procTime) Eval(_ *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	return types.ConstArray(types.TTimestampTZ, types.TimeToTimestamp(time.Now()), b.N), nil
-}
-
 // isProcTimeCall reports whether e is a call of proctime().
-func isProcTimeCall(e expr.Expr) bool {
-	c, ok := e.(*expr.Call)
+func isProcTimeCall(e plan.Scalar) bool {
+	c, ok := e.(*plan.Call)
 	return ok && c.Fn.Name == udf.ProcTimeName && len(c.Args) == 0
 }
 
@@ -53,10 +41,10 @@ func procTimeMisplaced() error {
 
 // remapProcTime is remap for an expression computed once per input row
 // (select list, WHERE, lookup keys): proctime() is allowed when the input
-// is append-only and becomes procTime.
-func remapProcTime(e expr.Expr, m []int, in *stream.Node) (expr.Expr, error) {
+// is append-only and becomes plan.ProcTime.
+func remapProcTime(e plan.Scalar, m []int, in *stream.Node) (plan.Scalar, error) {
 	found := false
-	visit(e, func(x expr.Expr) { found = found || isProcTimeCall(x) })
+	plan.Visit(e, func(x plan.Scalar) { found = found || isProcTimeCall(x) })
 	if !found {
 		return remap(e, m)
 	}
@@ -64,9 +52,9 @@ func remapProcTime(e expr.Expr, m []int, in *stream.Node) (expr.Expr, error) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
 			"materialized views can use proctime() only over an append-only input (a source, an APPEND ONLY table, or a stream without deletes): this input can delete or update rows, and a delete could not retract the row its insert produced because proctime() would give it another value")
 	}
-	e = rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+	e = plan.Rewrite(e, func(x plan.Scalar) (plan.Scalar, bool) {
 		if isProcTimeCall(x) {
-			return procTime{}, true
+			return plan.ProcTime{}, true
 		}
 		return nil, false
 	})
@@ -92,7 +80,7 @@ func batchUsesProcTime(op exec.Operator) bool {
 		_, exprs := p.Params()
 		for _, e := range exprs {
 			found := false
-			visit(e, func(x expr.Expr) { found = found || isProcTimeCall(x) })
+			plan.Visit(expr.Logical(e), func(x plan.Scalar) { found = found || isProcTimeCall(x) })
 			if found {
 				return true
 			}

@@ -1,0 +1,89 @@
+package expr
+
+import (
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"streamsql/exec"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// Expressions that make values of their own: ARRAY[...], nextval() and
+// the stream plan's proctime().
+
+// ArrayCtor is ARRAY[Elems...] in array text form ({1,2,NULL}); T is the
+// array type.
+type ArrayCtor struct {
+	Elems []Expr
+	T     types.T
+}
+
+// NextVal is nextval('Seq'): a fresh value per row from the durable
+// sequence, allocated through Next.
+type NextVal struct {
+	Seq  string
+	Next func(name string) (int64, error)
+}
+
+// ProcTime is proctime() in a stream plan: the wall-clock time at which
+// each chunk passes.
+type ProcTime struct{}
+
+func (a *ArrayCtor) Type() types.T { return a.T }
+func (s *NextVal) Type() types.T   { return types.TInt8 }
+func (ProcTime) Type() types.T     { return types.TTimestampTZ }
+
+func (a *ArrayCtor) Eval(ctx *exec.Ctx, bt *exec.Batch) (arrow.Array, error) {
+	cols := make([]arrow.Array, len(a.Elems))
+	defer releaseAll(cols)
+	for i, e := range a.Elems {
+		c, err := e.Eval(ctx, bt)
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = c
+	}
+	bld := array.NewStringBuilder(types.Mem)
+	defer bld.Release()
+	bld.Reserve(bt.N)
+	et := *a.T.Elem
+	texts := make([]string, len(cols))
+	nulls := make([]bool, len(cols))
+	loc := ctx.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var buf []byte
+	for r := 0; r < bt.N; r++ {
+		for j, c := range cols {
+			nulls[j] = c.IsNull(r)
+			texts[j] = ""
+			if !nulls[j] {
+				buf = types.AppendText(buf[:0], types.GetDatum(c, r, et), et, loc)
+				texts[j] = string(buf)
+			}
+		}
+		bld.Append(udf.FormatArrayText(texts, nulls))
+	}
+	return bld.NewArray(), nil
+}
+
+func (s *NextVal) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
+	bld := array.NewInt64Builder(types.Mem)
+	defer bld.Release()
+	for i := 0; i < b.N; i++ {
+		v, err := s.Next(s.Seq)
+		if err != nil {
+			return nil, err
+		}
+		bld.Append(v)
+	}
+	return bld.NewArray(), nil
+}
+
+func (ProcTime) Eval(_ *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
+	return types.ConstArray(types.TTimestampTZ, types.TimeToTimestamp(time.Now()), b.N), nil
+}
