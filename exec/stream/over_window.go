@@ -327,17 +327,17 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 	w.pk = topNReset(w.pk, n)
 	w.sk = topNReset(w.sk, n)
 	for _, col := range w.spec.Partition {
-		topNKeys(w.pk, c.Cols[col], w.spec.Types[col], false, false)
+		types.AppendKeys(w.pk, c.Cols[col], w.spec.Types[col], false, false)
 	}
 	for _, k := range w.spec.Order {
-		topNKeys(w.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
+		types.AppendKeys(w.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
 	}
 	w.ol = slices.Grow(w.ol[:0], n)[:n]
 	for i := range n {
 		w.ol[i] = int32(len(w.sk[i]))
 	}
 	for _, col := range w.spec.StreamKey {
-		topNKeys(w.sk, c.Cols[col], w.spec.Types[col], false, false)
+		types.AppendKeys(w.sk, c.Cols[col], w.spec.Types[col], false, false)
 	}
 	w.sel = w.sel[:0]
 	for i := range n {
@@ -351,7 +351,7 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 			w.vals[i] = binary.AppendUvarint(w.vals[i], uint64(len(c.Cols)))
 		}
 		for j, col := range c.Cols {
-			topNValues(w.vals, w.sel, col, w.spec.Types[j])
+			types.AppendValues(w.vals, w.sel, col, w.spec.Types[j])
 		}
 	}
 	var p *owPart

@@ -100,7 +100,7 @@ func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error)
 	}
 	ok := w.kbuf[:0]
 	for _, k := range w.spec.Order {
-		ok = topNDatumKey(ok, row[k.Col], k.T, k.Desc, k.NullsFirst)
+		ok = types.AppendKeyNulls(ok, row[k.Col], k.T, k.Desc, k.NullsFirst)
 	}
 	w.kbuf = ok
 	if !bytes.HasPrefix(sk, ok) {
@@ -117,7 +117,7 @@ func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error)
 func (w *overWindow) partKey(row []types.Datum) []byte {
 	b := w.pkbuf[:0]
 	for _, c := range w.spec.Partition {
-		b = topNDatumKey(b, row[c], w.spec.Types[c], false, false)
+		b = types.AppendKeyNulls(b, row[c], w.spec.Types[c], false, false)
 	}
 	w.pkbuf = b
 	return b

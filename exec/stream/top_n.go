@@ -315,17 +315,17 @@ func (t *topN) encodeKeys(c *Chunk) {
 	t.pk = topNReset(t.pk, n)
 	t.sk = topNReset(t.sk, n)
 	for _, col := range t.spec.Partition {
-		topNKeys(t.pk, c.Cols[col], t.spec.Types[col], false, false)
+		types.AppendKeys(t.pk, c.Cols[col], t.spec.Types[col], false, false)
 	}
 	for _, k := range t.spec.Order {
-		topNKeys(t.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
+		types.AppendKeys(t.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
 	}
 	t.idOff = slices.Grow(t.idOff[:0], n)[:n]
 	for i := range n {
 		t.idOff[i] = int32(len(t.sk[i]))
 	}
 	for _, col := range t.spec.StreamKey {
-		topNKeys(t.sk, c.Cols[col], t.spec.Types[col], false, false)
+		types.AppendKeys(t.sk, c.Cols[col], t.spec.Types[col], false, false)
 	}
 }
 
@@ -339,7 +339,7 @@ func (t *topN) encodeValues(c *Chunk) {
 		t.vals[i] = binary.AppendUvarint(t.vals[i], uint64(len(c.Cols))) // types.EncodeRow's column count
 	}
 	for j, col := range c.Cols {
-		topNValues(t.vals, t.sel, col, t.spec.Types[j])
+		types.AppendValues(t.vals, t.sel, col, t.spec.Types[j])
 	}
 }
 
@@ -439,7 +439,7 @@ func (t *topN) Watermark(_ int, w Watermark) error {
 	if col < 0 || w.Col != col || w.Val == nil {
 		return nil
 	}
-	k := topNDatumKey(nil, w.Val, t.spec.Types[col], false, false)
+	k := types.AppendKeyNulls(nil, w.Val, t.spec.Types[col], false, false)
 	if t.wmKey == nil || bytes.Compare(k, t.wmKey) > 0 {
 		t.wmKey, t.wmVal, t.wmClean = k, w.Val, true
 	}

@@ -196,7 +196,7 @@ func (t *topN) storedRow(key, val []byte, row []types.Datum) (topNRow, error) {
 func (t *topN) orderKey(row []types.Datum) []byte {
 	b := t.kbuf[:0]
 	for _, k := range t.spec.Order {
-		b = topNDatumKey(b, row[k.Col], k.T, k.Desc, k.NullsFirst)
+		b = types.AppendKeyNulls(b, row[k.Col], k.T, k.Desc, k.NullsFirst)
 	}
 	t.kbuf = b
 	return b
@@ -285,7 +285,7 @@ func (t *topN) loadFrom(it storage.Iter) error {
 		}
 		pk = pk[:0]
 		for _, c := range t.spec.Partition {
-			pk = topNDatumKey(pk, row[c], t.spec.Types[c], false, false)
+			pk = types.AppendKeyNulls(pk, row[c], t.spec.Types[c], false, false)
 		}
 		if !bytes.HasPrefix(key, pk) {
 			return sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")

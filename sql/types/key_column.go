@@ -360,3 +360,10 @@ func appendIntValues[V ~int16 | ~int32 | ~int64](vals [][]byte, sel []int32, vs 
 		vals[i] = binary.AppendVarint(append(vals[i], valPresent), int64(vs[i]))
 	}
 }
+
+// AppendIntValue appends the value encoding of the non-NULL integer v:
+// exactly what AppendValue writes for an int64 datum of an integer,
+// date, time or timestamp type, without boxing v into a Datum.
+func AppendIntValue(buf []byte, v int64) []byte {
+	return binary.AppendVarint(append(buf, valPresent), v)
+}

@@ -141,6 +141,9 @@ func TestAppendIntKeyMatchesAppendKey(t *testing.T) {
 			if got, want := AppendIntKey([]byte{7}, v), AppendKey([]byte{7}, v, ty, false); string(got) != string(want) {
 				t.Fatalf("%d as %v: %x, want %x", v, ty, got, want)
 			}
+			if got, want := AppendIntValue([]byte{7}, v), AppendValue([]byte{7}, v, ty); string(got) != string(want) {
+				t.Fatalf("value %d as %v: %x, want %x", v, ty, got, want)
+			}
 		}
 	}
 }
