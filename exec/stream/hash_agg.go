@@ -572,7 +572,15 @@ func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) error {
 		}
 		return h.fetchMissed()
 	}
-	h.enc = hashAggEncode(h.enc, keyCols, h.spec.GroupTypes, n)
+	// Other keys: their state-key encoding, equal exactly for rows of
+	// one group (1.0 = 1.00, NaN = NaN, '1 mon' = '30 days').
+	h.enc = aggGrow(h.enc, n)
+	for i := range h.enc[:n] {
+		h.enc[i] = h.enc[i][:0]
+	}
+	for j, c := range keyCols {
+		types.AppendKeys(h.enc[:n], c, h.spec.GroupTypes[j], false, false)
+	}
 	m := h.smap
 	for i, k := range h.enc[:n] {
 		if late != nil && late[i] {
@@ -1302,99 +1310,4 @@ func (h *hashAgg) loadSetEntry(g uint32, rest, val []byte) error {
 		}
 	}
 	return h.states[k].load(g, vkey, n, vals)
-}
-
-// ---------------------------------------------------------------- key encoding
-
-// hashAggEncode computes a hash key per row of cols: two rows get equal
-// keys exactly when their values are equal under SQL grouping (NULL equal
-// to NULL, 1.0 = 1.00, NaN = NaN, '1 month' = '30 days'). The encoding is
-// only hashed, never ordered or stored.
-func hashAggEncode(keys [][]byte, cols []arrow.Array, ts []types.T, n int) [][]byte {
-	keys = aggGrow(keys, n)
-	for i := range keys[:n] {
-		keys[i] = keys[i][:0]
-	}
-	for j, c := range cols {
-		hashAggEncodeCol(keys[:n], c, ts[j])
-	}
-	return keys
-}
-
-func hashAggEncodeCol(keys [][]byte, c arrow.Array, t types.T) {
-	valid := func(i int) bool {
-		if c.IsNull(i) {
-			keys[i] = append(keys[i], 0)
-			return false
-		}
-		keys[i] = append(keys[i], 1)
-		return true
-	}
-	switch a := c.(type) {
-	case *array.Null:
-		for i := range keys {
-			keys[i] = append(keys[i], 0)
-		}
-	case *array.String:
-		for i := range keys {
-			if valid(i) {
-				s := a.Value(i)
-				switch t.Kind {
-				case types.Numeric:
-					s = hashAggNumericText(s)
-				case types.Char:
-					s = strings.TrimRight(s, " ")
-				}
-				keys[i] = append(binary.AppendUvarint(keys[i], uint64(len(s))), s...)
-			}
-		}
-	case *array.Binary:
-		for i := range keys {
-			if valid(i) {
-				v := a.Value(i)
-				keys[i] = append(binary.AppendUvarint(keys[i], uint64(len(v))), v...)
-			}
-		}
-	case *array.MonthDayNanoInterval:
-		vals := a.MonthDayNanoIntervalValues()
-		for i := range keys {
-			if valid(i) {
-				v := vals[i]
-				k := types.IntervalCompareKey(types.IntervalValue{Months: v.Months, Days: v.Days, Micros: v.Nanoseconds / 1000})
-				keys[i] = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(keys[i], uint64(k.Hi)), k.Lo)
-			}
-		}
-	default:
-		if hashAggFixedKind(t) {
-			fk := make([]hashAggKey, len(keys))
-			hashAggFixedCol(fk, 0, c)
-			for i := range keys {
-				if valid(i) {
-					keys[i] = binary.LittleEndian.AppendUint64(keys[i], fk[i].a)
-				}
-			}
-			return
-		}
-		for i := range keys {
-			keys[i] = types.AppendKey(keys[i], types.GetDatum(c, i, t), t, false)
-		}
-	}
-}
-
-// hashAggNumericText returns one text per numeric value, so that values
-// equal as numbers (1.0 and 1.00, -0 and 0) hash alike.
-func hashAggNumericText(s string) string {
-	if strings.ContainsAny(s, "eE") {
-		if d, _, err := apd.NewFromString(s); err == nil {
-			s = d.Text('f')
-		}
-	}
-	if strings.IndexByte(s, '.') >= 0 {
-		s = strings.TrimRight(s, "0")
-		s = strings.TrimSuffix(s, ".")
-	}
-	if s == "-0" || s == "" {
-		return "0"
-	}
-	return s
 }
