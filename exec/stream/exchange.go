@@ -213,12 +213,7 @@ func exchangeHash(h []uint64, keyBuf *[][]byte, cols []arrow.Array, ts []types.T
 					h[i] = exchangeMix(h[i] ^ 0x5bd1e995)
 					continue
 				}
-				if v == 0 {
-					v = 0 // -0 and +0 are equal
-				} else if math.IsNaN(v) {
-					v = math.NaN()
-				}
-				h[i] = exchangeMix(h[i] ^ math.Float64bits(v))
+				h[i] = exchangeMix(h[i] ^ exchangeFloatBits(v))
 			}
 		default:
 			*keyBuf = exchangeRouteKeys(*keyBuf, c, ts[j], n)
@@ -261,7 +256,7 @@ func exchangeRouteKeys(keys [][]byte, c arrow.Array, t types.T, n int) [][]byte 
 			}
 			keys[i] = binary.LittleEndian.AppendUint64(keys[i], w)
 		case *array.Float32:
-			keys[i] = binary.LittleEndian.AppendUint64(keys[i], hashAggFloatBits(float64(a.Value(i))))
+			keys[i] = binary.LittleEndian.AppendUint64(keys[i], exchangeFloatBits(float64(a.Value(i))))
 		case *array.Binary:
 			v := a.Value(i)
 			keys[i] = append(binary.AppendUvarint(keys[i], uint64(len(v))), v...)
@@ -288,6 +283,18 @@ func exchangeInts[V ~int16 | ~int32 | ~int64](h []uint64, vals []V, c arrow.Arra
 		}
 		h[i] = exchangeMix(h[i] ^ uint64(int64(v)))
 	}
+}
+
+// exchangeFloatBits maps floats equal under SQL "=" to equal bits (-0 to
+// 0, every NaN to one value) in the frozen routing format.
+func exchangeFloatBits(f float64) uint64 {
+	if f == 0 {
+		return 0
+	}
+	if f != f {
+		return 0x7ff8000000000001
+	}
+	return math.Float64bits(f)
 }
 
 // exchangeMix is SplitMix64's finalizer.

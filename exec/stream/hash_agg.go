@@ -619,12 +619,12 @@ func hashAggFixedCol(fk []hashAggKey, j int, col arrow.Array) {
 	case *array.Float64:
 		vals := a.Float64Values()
 		for i := range fk {
-			fk[i].set(j, hashAggFloatBits(vals[i]))
+			fk[i].set(j, types.FloatKeyBits(vals[i]))
 		}
 	case *array.Float32:
 		vals := a.Float32Values()
 		for i := range fk {
-			fk[i].set(j, hashAggFloatBits(float64(vals[i])))
+			fk[i].set(j, types.FloatKeyBits(float64(vals[i])))
 		}
 	case *array.Boolean:
 		for i := range fk {
@@ -751,17 +751,6 @@ func hashAggWords[V ~int16 | ~int32 | ~int64](fk []hashAggKey, j int, vals []V) 
 	}
 }
 
-// hashAggFloatBits maps floats equal under SQL "=" to equal bits: -0 to
-// 0 and every NaN to one value (NaN = NaN in PostgreSQL's grouping).
-func hashAggFloatBits(f float64) uint64 {
-	if f == 0 {
-		return 0
-	}
-	if f != f {
-		return 0x7ff8000000000001
-	}
-	return math.Float64bits(f)
-}
 
 // ---------------------------------------------------------------- output
 

@@ -87,7 +87,7 @@ func appendKeyValue(buf []byte, d Datum, t T) []byte {
 	case int64:
 		return appendUint64(buf, uint64(v)^(1<<63))
 	case float64:
-		return appendUint64(buf, floatKeyBits(v))
+		return appendUint64(buf, FloatKeyBits(v))
 	case *apd.Decimal:
 		return appendDecimalKey(buf, v)
 	case string:
@@ -111,7 +111,10 @@ func appendKeyValue(buf []byte, d Datum, t T) []byte {
 	panic(fmt.Sprintf("AppendKey: unexpected datum %T for %s", d, t))
 }
 
-func floatKeyBits(f float64) uint64 {
+// FloatKeyBits returns the order-preserving bits of f in the key
+// encoding: floats equal under SQL "=" get equal bits (-0 as 0, every NaN
+// one value above +Infinity), so they also serve as a grouping word.
+func FloatKeyBits(f float64) uint64 {
 	if math.IsNaN(f) {
 		return math.MaxUint64
 	}

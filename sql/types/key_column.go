@@ -195,7 +195,7 @@ func appendFloatKeys[V float32 | float64](keys [][]byte, vals []V, arr arrow.Arr
 			keys[i] = append(keys[i], nullMark)
 			continue
 		}
-		keys[i] = appendUint64(append(keys[i], keyNotNull^mask), floatKeyBits(float64(vals[i]))^m64)
+		keys[i] = appendUint64(append(keys[i], keyNotNull^mask), FloatKeyBits(float64(vals[i]))^m64)
 	}
 }
 
