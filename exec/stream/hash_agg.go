@@ -751,7 +751,6 @@ func hashAggWords[V ~int16 | ~int32 | ~int64](fk []hashAggKey, j int, vals []V) 
 	}
 }
 
-
 // ---------------------------------------------------------------- output
 
 // outputRow returns group g's output row: group values, then results.
