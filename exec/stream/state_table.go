@@ -98,6 +98,13 @@ func (t *StateTable) AppendKey(buf []byte, vals ...types.Datum) []byte {
 	return buf
 }
 
+// AppendKeyValue appends the encoding of d as the value of key column j
+// (for keys built column by column).
+func (t *StateTable) AppendKeyValue(buf []byte, j int, d types.Datum) []byte {
+	k := t.keys[j]
+	return types.AppendKeyNulls(buf, d, k.T, k.Desc, k.NullsFirst)
+}
+
 // AppendKeyCol appends to keys[i] the encoding of row i of arr as the
 // value of key column j.
 func (t *StateTable) AppendKeyCol(keys [][]byte, j int, arr arrow.Array) {
