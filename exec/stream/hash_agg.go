@@ -169,9 +169,19 @@ const (
 	hashAggGlobal uint32 = 1
 )
 
-// hashAggWMKey is the table-1 key of the persisted watermark; no group key
-// starts with 0x00.
-var hashAggWMKey = []byte{0x00}
+// The table-1 key of the persisted watermark: no group key starts with
+// 0x00. Data directories of earlier versions hold it under
+// hashAggWMKeyV1 as a bare value (types.AppendValue); it is read from
+// there and moved at the next barrier that writes the watermark.
+var (
+	hashAggWMKey   = []byte{0x00, 0x01}
+	hashAggWMKeyV1 = []byte{0x00}
+)
+
+// watermark is the persisted watermark of the window column.
+func (h *hashAgg) watermark() PersistedWatermark {
+	return PersistedWatermark{Table: h.groups.groups, Key: hashAggWMKey, T: h.spec.GroupTypes[h.spec.WindowCol]}
+}
 
 func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	if len(s.GroupTypes) != len(s.GroupCols) {
@@ -183,7 +193,9 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		out:    out,
 		global: len(s.GroupCols) == 0,
 		eoc:    s.EmitOnClose && s.WindowCol >= 0,
-		groups: hashAggTables{b.StateTable(), b.StateTable()},
+		groups: hashAggTables{
+			b.NewStateTable(AscKeys(s.GroupTypes...), s.GroupTypes),
+			b.NewStateTable(AscKeys(s.GroupTypes...), nil)},
 		winCol: -1,
 	}
 	h.outTypes = append(slices.Clone(s.GroupTypes), make([]types.T, len(s.Aggs))...)
@@ -247,7 +259,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	return h, nil
 }
 
-type hashAggTables struct{ groups, sets uint32 }
+type hashAggTables struct{ groups, sets *StateTable }
 
 // hashAggKey is a group key of at most two fixed-width columns: their
 // values as words and a bit per NULL column.
@@ -301,6 +313,7 @@ type hashAgg struct {
 	winIndex   map[int64][]uint32
 	wm         int64
 	wmVal      types.Datum
+	wmLegacy   bool // the watermark was loaded from hashAggWMKeyV1
 	hasWM      bool
 	wmDirty    bool
 	pendingDel [][]byte
@@ -911,9 +924,16 @@ func (h *hashAgg) Barrier(b *Barrier) error {
 	}
 	h.dirtyList = h.dirtyList[:0]
 	if h.wmDirty {
-		k := storage.StateKey(h.groups.groups, hashAggWMKey)
-		if err := w.Set(k, types.AppendValue(nil, h.wmVal, h.spec.GroupTypes[h.spec.WindowCol]), nil); err != nil {
+		if err := h.watermark().Store(w, h.wmVal); err != nil {
 			return err
+		}
+		if h.wmLegacy {
+			// a data directory of an earlier version: its watermark
+			// under the old key goes
+			if err := h.groups.groups.Delete(w, hashAggWMKeyV1); err != nil {
+				return err
+			}
+			h.wmLegacy = false
 		}
 		h.wmDirty = false
 	}
@@ -936,7 +956,7 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 		v = s.encode(v, g)
 	}
 	h.keyBuf = v
-	if err := w.Set(storage.StateKey(h.groups.groups, sk), v, nil); err != nil {
+	if err := h.groups.groups.Insert(w, sk, v); err != nil {
 		return err
 	}
 	h.persisted[g] = true
@@ -969,7 +989,7 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 
 // sideKey is the table-2 key of a multiset entry.
 func (h *hashAgg) sideKey(groupKey []byte, agg int, valueKey string) []byte {
-	k := storage.StateKey(h.groups.sets, groupKey)
+	k := h.groups.sets.FullKey(nil, groupKey)
 	k = binary.BigEndian.AppendUint16(k, uint16(agg))
 	return append(k, valueKey...)
 }
@@ -980,7 +1000,7 @@ func (h *hashAgg) dropGroup(g uint32, del func([]byte) error) error {
 		return nil
 	}
 	sk := h.stateKey(g)
-	if err := del(storage.StateKey(h.groups.groups, sk)); err != nil {
+	if err := del(h.groups.groups.FullKey(nil, sk)); err != nil {
 		return err
 	}
 	for k, s := range h.states {
@@ -1075,8 +1095,7 @@ func (h *hashAgg) closeGroup(g uint32) error {
 // under a memory budget as much as the budget allows (the rest is read
 // back when rows need it).
 func (h *hashAgg) load(r storage.Reader) error {
-	lo, hi := storage.StateSpan(h.groups.groups)
-	it, err := r.NewIter(lo, hi)
+	it, err := h.groups.groups.NewIter(r, nil)
 	if err != nil {
 		return err
 	}
@@ -1089,17 +1108,23 @@ func (h *hashAgg) load(r storage.Reader) error {
 	bySKey := map[string]uint32{}
 	var rows []hashAggLoaded
 	for it.First(); it.Valid(); it.Next() {
-		sk := it.Key()[len(lo):]
+		sk := it.Key()
 		val := it.Value()
-		if bytes.Equal(sk, hashAggWMKey) {
+		if len(sk) > 0 && sk[0] == 0x00 { // no group key starts with 0x00
 			if h.spec.WindowCol < 0 {
 				continue
 			}
-			d, _, err := types.DecodeValue(val, h.spec.GroupTypes[h.spec.WindowCol])
+			var d types.Datum
+			if bytes.Equal(sk, hashAggWMKeyV1) {
+				d, _, err = types.DecodeValue(val, h.spec.GroupTypes[h.spec.WindowCol])
+				h.wmLegacy = true
+			} else {
+				d, err = h.watermark().Decode(val)
+			}
 			if err != nil {
 				return err
 			}
-			if d != nil {
+			if d != nil && (!h.hasWM || aggIntOf(d) > h.wm) {
 				h.wm, h.wmVal, h.hasWM = aggIntOf(d), d, true
 			}
 			continue
@@ -1233,14 +1258,13 @@ func (h *hashAgg) loadSets(r storage.Reader, bySKey map[string]uint32) error {
 	if !h.withSets {
 		return nil
 	}
-	lo, hi := storage.StateSpan(h.groups.sets)
-	it, err := r.NewIter(lo, hi)
+	it, err := h.groups.sets.NewIter(r, nil)
 	if err != nil {
 		return err
 	}
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
-		key := it.Key()[len(lo):]
+		key := it.Key()
 		rest := key
 		for _, t := range h.spec.GroupTypes {
 			if _, rest, err = types.DecodeKey(rest, t, false); err != nil {

@@ -212,6 +212,25 @@ func (t *StateTable) ScanRange(r storage.Reader, lo, hi []byte, fn func(key, val
 	return t.scan(r, t.FullKey(nil, lo), h, fn)
 }
 
+// StateIter walks keys of one state table in order; Key is without the
+// table prefix. Key and Value are valid until the next positioning call.
+type StateIter struct {
+	storage.Iter
+	skip int
+}
+
+// Key returns the current key without the table prefix.
+func (it StateIter) Key() []byte { return it.Iter.Key()[it.skip:] }
+
+// NewIter returns an iterator over the table's keys that start with
+// prefix (the whole table for an empty prefix), for loops that stop
+// early; close it.
+func (t *StateTable) NewIter(r storage.Reader, prefix []byte) (StateIter, error) {
+	lo := t.FullKey(nil, prefix)
+	it, err := r.NewIter(lo, storage.PrefixEnd(lo))
+	return StateIter{Iter: it, skip: len(t.prefix)}, err
+}
+
 func (t *StateTable) scan(r storage.Reader, lo, hi []byte, fn func(key, val []byte) error) error {
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
@@ -253,6 +272,12 @@ func (p PersistedWatermark) Load(r storage.Reader) (types.Datum, error) {
 	if err != nil || !found {
 		return nil, err
 	}
+	return p.Decode(v)
+}
+
+// Decode decodes a stored watermark value (for loaders that meet it
+// while scanning the table).
+func (p PersistedWatermark) Decode(v []byte) (types.Datum, error) {
 	row, err := types.DecodeRow(v, []types.T{p.T})
 	if err != nil {
 		return nil, fmt.Errorf("state table %d: watermark: %w", p.Table.id, err)
