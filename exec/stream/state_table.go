@@ -55,7 +55,9 @@ type StateTable struct {
 	values []types.T
 	prefix []byte // storage.StateKey(id, nil)
 	buf    []byte // scratch for full keys
+	env    *Env
 	acct   *stateAccount
+	opened bool // acct was asked for
 }
 
 // NewStateTable returns the state table id with the given layout.
@@ -69,7 +71,7 @@ func NewStateTable(id uint32, keys []KeyCol, values []types.T) *StateTable {
 // is built.
 func (b *BuildCtx) NewStateTable(keys []KeyCol, values []types.T) *StateTable {
 	t := NewStateTable(b.StateTable(), keys, values)
-	t.acct = b.Env.stateAccount()
+	t.env = b.Env
 	return t
 }
 
@@ -212,23 +214,41 @@ func (t *StateTable) ScanRange(r storage.Reader, lo, hi []byte, fn func(key, val
 	return t.scan(r, t.FullKey(nil, lo), h, fn)
 }
 
-// StateIter walks keys of one state table in order; Key is without the
-// table prefix. Key and Value are valid until the next positioning call.
+// StateIter walks keys of one state table in order; keys, in Key and
+// SeekGE, are without the table prefix. Key and Value are valid until
+// the next positioning call.
 type StateIter struct {
 	storage.Iter
-	skip int
+	prefix []byte
+	buf    []byte
 }
 
-// Key returns the current key without the table prefix.
-func (it StateIter) Key() []byte { return it.Iter.Key()[it.skip:] }
+// Key returns the current key.
+func (it *StateIter) Key() []byte { return it.Iter.Key()[len(it.prefix):] }
+
+// SeekGE moves to the first key at or after k.
+func (it *StateIter) SeekGE(k []byte) bool {
+	it.buf = append(append(it.buf[:0], it.prefix...), k...)
+	return it.Iter.SeekGE(it.buf)
+}
 
 // NewIter returns an iterator over the table's keys that start with
 // prefix (the whole table for an empty prefix), for loops that stop
 // early; close it.
-func (t *StateTable) NewIter(r storage.Reader, prefix []byte) (StateIter, error) {
+func (t *StateTable) NewIter(r storage.Reader, prefix []byte) (*StateIter, error) {
 	lo := t.FullKey(nil, prefix)
 	it, err := r.NewIter(lo, storage.PrefixEnd(lo))
-	return StateIter{Iter: it, skip: len(t.prefix)}, err
+	if err != nil {
+		return nil, err
+	}
+	return &StateIter{Iter: it, prefix: t.prefix}, nil
+}
+
+// SeekPast moves to the first key that does not start with prefix and
+// sorts after it.
+func (it *StateIter) SeekPast(prefix []byte) bool {
+	it.buf = append(append(it.buf[:0], it.prefix...), prefix...)
+	return it.Iter.SeekGE(storage.PrefixEnd(it.buf))
 }
 
 func (t *StateTable) scan(r storage.Reader, lo, hi []byte, fn func(key, val []byte) error) error {
@@ -251,7 +271,12 @@ func (t *StateTable) scan(r storage.Reader, lo, hi []byte, fn func(key, val []by
 // when state memory is unlimited (or the table was not made by a
 // BuildCtx). Operators report their resident bytes to it and shrink
 // their cache to its target (state_cache.go).
-func (t *StateTable) Account() *stateAccount { return t.acct }
+func (t *StateTable) Account() *stateAccount {
+	if !t.opened {
+		t.acct, t.opened = t.env.stateAccount(), true
+	}
+	return t.acct
+}
 
 // ---------------------------------------------------------------- watermark
 

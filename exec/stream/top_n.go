@@ -131,14 +131,13 @@ func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		// The cleanup's range delete needs the column first in the key.
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: watermark column #%d is not the first partition column", s.WatermarkPartCol)
 	}
-	t := &topN{spec: s, env: b.Env, out: out, state: b.StateTable(), parts: map[string]*topNPart{}}
+	t := &topN{spec: s, env: b.Env, out: out, state: b.NewStateTable(s.stateKeys(), s.Types), parts: map[string]*topNPart{}}
 	t.limit = int(min(s.Limit, topNMaxLimit))
 	t.keep = t.limit
 	if !s.AppendOnly {
 		t.keep = max(2*t.limit, t.limit+16)
 	}
 	t.maxCache = 2 * t.keep
-	t.prefix = storage.StateKey(t.state, nil)
 	t.outTypes = append([]types.T(nil), s.Types...)
 	if s.WithRank {
 		t.outTypes = append(t.outTypes, types.TInt8)
@@ -148,13 +147,36 @@ func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		all[i] = i
 	}
 	t.dec = storage.NewRowDecoder(s.Types, all)
-	t.acct = b.Env.stateAccount()
+	t.acct = t.state.Account()
 	if !b.Env.Fresh {
 		if err := t.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("top-N: load state: %w", err)
 		}
 	}
 	return t, nil
+}
+
+// stateKeys is the layout of the state table: partition columns, order
+// keys, stream key columns.
+func (s *TopNSpec) stateKeys() []KeyCol {
+	return partitionedKeys(s.Types, s.Partition, s.Order, s.StreamKey)
+}
+
+// partitionedKeys is the state key layout of top-N and OVER windows: the
+// partition columns (ascending), the order keys as ordered, then the
+// stream key columns (ascending) that make the key unique.
+func partitionedKeys(ts []types.T, partition []int, order []batch.SortKey, streamKey []int) []KeyCol {
+	var ks []KeyCol
+	for _, c := range partition {
+		ks = append(ks, KeyCol{T: ts[c]})
+	}
+	for _, k := range order {
+		ks = append(ks, KeyCol{T: k.T, Desc: k.Desc, NullsFirst: k.NullsFirst})
+	}
+	for _, c := range streamKey {
+		ks = append(ks, KeyCol{T: ts[c]})
+	}
+	return ks
 }
 
 // topNRow is a row of a partition: its sort key (order key ++ stream
@@ -201,8 +223,7 @@ type topN struct {
 	spec     *TopNSpec
 	env      *Env
 	out      Output
-	state    uint32
-	prefix   []byte // the state table's key prefix
+	state    *StateTable
 	outTypes []types.T
 	dec      storage.RowDecoder
 
@@ -314,18 +335,19 @@ func (t *topN) encodeKeys(c *Chunk) {
 	n := c.N
 	t.pk = topNReset(t.pk, n)
 	t.sk = topNReset(t.sk, n)
-	for _, col := range t.spec.Partition {
-		types.AppendKeys(t.pk, c.Cols[col], t.spec.Types[col], false, false)
+	np, no := len(t.spec.Partition), len(t.spec.Order)
+	for j, col := range t.spec.Partition {
+		t.state.AppendKeyCol(t.pk, j, c.Cols[col])
 	}
-	for _, k := range t.spec.Order {
-		types.AppendKeys(t.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
+	for j, k := range t.spec.Order {
+		t.state.AppendKeyCol(t.sk, np+j, c.Cols[k.Col])
 	}
 	t.idOff = slices.Grow(t.idOff[:0], n)[:n]
 	for i := range n {
 		t.idOff[i] = int32(len(t.sk[i]))
 	}
-	for _, col := range t.spec.StreamKey {
-		types.AppendKeys(t.sk, c.Cols[col], t.spec.Types[col], false, false)
+	for j, col := range t.spec.StreamKey {
+		t.state.AppendKeyCol(t.sk, np+no+j, c.Cols[col])
 	}
 }
 
@@ -439,7 +461,7 @@ func (t *topN) Watermark(_ int, w Watermark) error {
 	if col < 0 || w.Col != col || w.Val == nil {
 		return nil
 	}
-	k := types.AppendKeyNulls(nil, w.Val, t.spec.Types[col], false, false)
+	k := t.state.AppendKeyValue(nil, 0, w.Val)
 	if t.wmKey == nil || bytes.Compare(k, t.wmKey) > 0 {
 		t.wmKey, t.wmVal, t.wmClean = k, w.Val, true
 	}
@@ -474,10 +496,9 @@ func (t *topN) cleanup(b *Barrier) error {
 		// Storage holds no partition that memory does not.
 		return nil
 	}
-	lo := append(slices.Clip(t.prefix), t.cleaned...)
-	hi := append(slices.Clip(t.prefix), t.wmKey...)
+	lo, hi := t.cleaned, t.wmKey
 	t.cleaned = t.wmKey
-	if err := b.Writes.DeleteRange(lo, hi, nil); err != nil {
+	if err := t.state.DeleteRange(b.Writes, lo, hi); err != nil {
 		return fmt.Errorf("top-N: delete partitions behind the watermark: %w", err)
 	}
 	return nil
@@ -593,10 +614,10 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 	return nil
 }
 
-// stateKey returns the state key of p's row with sort key key (valid
-// until the next call).
+// stateKey returns the state table key of p's row with sort key key
+// (valid until the next call).
 func (t *topN) stateKey(p *topNPart, key []byte) []byte {
-	t.kbuf = append(append(append(t.kbuf[:0], t.prefix...), p.pkey...), key...)
+	t.kbuf = append(append(t.kbuf[:0], p.pkey...), key...)
 	return t.kbuf
 }
 
@@ -606,7 +627,7 @@ func (t *topN) writeDiff(b *Barrier, p *topNPart, top []topNRow) error {
 	for _, o := range p.emitted {
 		at := slices.IndexFunc(top, func(r topNRow) bool { return bytes.Equal(r.key(), o.key()) })
 		if at < 0 {
-			if err := b.Writes.Delete(t.stateKey(p, o.key()), nil); err != nil {
+			if err := t.state.Delete(b.Writes, t.stateKey(p, o.key())); err != nil {
 				return err
 			}
 		}
@@ -616,7 +637,7 @@ func (t *topN) writeDiff(b *Barrier, p *topNPart, top []topNRow) error {
 		if at >= 0 && bytes.Equal(p.emitted[at].val(), r.val()) {
 			continue
 		}
-		if err := b.Writes.Set(t.stateKey(p, r.key()), r.val(), nil); err != nil {
+		if err := t.state.Insert(b.Writes, t.stateKey(p, r.key()), r.val()); err != nil {
 			return err
 		}
 	}
@@ -634,9 +655,9 @@ func (t *topN) writeOver(b *Barrier, p *topNPart) error {
 		k := t.stateKey(p, w.row.key())
 		var err error
 		if w.del {
-			err = b.Writes.Delete(k, nil)
+			err = t.state.Delete(b.Writes, k)
 		} else {
-			err = b.Writes.Set(k, w.row.val(), nil)
+			err = t.state.Insert(b.Writes, k, w.row.val())
 		}
 		if err != nil {
 			return err

@@ -58,17 +58,11 @@ func (t *topN) drop(p *topNPart) {
 	t.bytes -= p.bytes
 }
 
-// partPrefix returns the state key prefix of p's rows.
-func (t *topN) partPrefix(p *topNPart) []byte {
-	lo := make([]byte, 0, len(t.prefix)+len(p.pkey)+64)
-	return append(append(lo, t.prefix...), p.pkey...)
-}
-
 // read loads the first K rows of partition p, evicted or never loaded:
 // its state is committed, so storage alone holds it.
 func (t *topN) read(p *topNPart) error {
-	lo := t.partPrefix(p)
-	it, err := t.env.State.NewIter(lo, storage.PrefixEnd(lo))
+	lo := []byte(p.pkey)
+	it, err := t.state.NewIter(t.env.State, lo)
 	if err != nil {
 		return err
 	}
@@ -117,8 +111,8 @@ func (t *topN) refill(p *topNPart) error {
 	}
 	ov = ov[:n]
 
-	lo := t.partPrefix(p)
-	it, err := t.env.State.NewIter(lo, storage.PrefixEnd(lo))
+	lo := []byte(p.pkey)
+	it, err := t.state.NewIter(t.env.State, lo)
 	if err != nil {
 		return err
 	}
@@ -195,8 +189,8 @@ func (t *topN) storedRow(key, val []byte, row []types.Datum) (topNRow, error) {
 // orderKey returns the order key of row (valid until the next call).
 func (t *topN) orderKey(row []types.Datum) []byte {
 	b := t.kbuf[:0]
-	for _, k := range t.spec.Order {
-		b = types.AppendKeyNulls(b, row[k.Col], k.T, k.Desc, k.NullsFirst)
+	for j, k := range t.spec.Order {
+		b = t.state.AppendKeyValue(b, len(t.spec.Partition)+j, row[k.Col])
 	}
 	t.kbuf = b
 	return b
@@ -254,7 +248,7 @@ func (t *topN) shrink() {
 // rows of each, as far as the state memory budget allows (the rest are
 // read when rows need them).
 func (t *topN) load(r storage.Reader) error {
-	it, err := r.NewIter(storage.StateSpan(t.state))
+	it, err := t.state.NewIter(r, nil)
 	if err != nil {
 		return err
 	}
@@ -266,8 +260,7 @@ func (t *topN) load(r storage.Reader) error {
 	return it.Close()
 }
 
-func (t *topN) loadFrom(it storage.Iter) error {
-	lo := storage.StateKey(t.state, nil)
+func (t *topN) loadFrom(it *StateIter) error {
 	budget := t.acct.loadBudget()
 	var p *topNPart
 	finish := func() {
@@ -278,14 +271,14 @@ func (t *topN) loadFrom(it storage.Iter) error {
 	}
 	var pk []byte
 	for valid := it.First(); valid; {
-		key := it.Key()[len(lo):]
-		row, err := types.DecodeRow(it.Value(), t.spec.Types)
+		key := it.Key()
+		row, err := t.state.DecodeValue(it.Value())
 		if err != nil {
 			return err
 		}
 		pk = pk[:0]
-		for _, c := range t.spec.Partition {
-			pk = types.AppendKeyNulls(pk, row[c], t.spec.Types[c], false, false)
+		for j, c := range t.spec.Partition {
+			pk = t.state.AppendKeyValue(pk, j, row[c])
 		}
 		if !bytes.HasPrefix(key, pk) {
 			return sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
@@ -304,7 +297,7 @@ func (t *topN) loadFrom(it storage.Iter) error {
 			// The rest of the partition stays in storage.
 			p.complete = false
 			p.bound = p.rows[len(p.rows)-1].key()
-			valid = it.SeekGE(storage.PrefixEnd(append(slices.Clip(lo), pk...)))
+			valid = it.SeekPast(pk)
 			continue
 		}
 		sr, err := t.storedRow(key[len(pk):], it.Value(), row)
