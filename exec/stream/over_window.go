@@ -171,8 +171,8 @@ func overWindowFrameString(fr batch.Frame) string {
 }
 
 func (s *OverWindowSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	w := &overWindow{spec: s, env: b.Env, out: out, state: b.StateTable(), parts: map[string]*owPart{}}
-	w.prefix = storage.StateKey(w.state, nil)
+	w := &overWindow{spec: s, env: b.Env, out: out, parts: map[string]*owPart{},
+		state: b.NewStateTable(partitionedKeys(s.Types, s.Partition, s.Order, s.StreamKey), s.Types)}
 	w.nIn = len(s.Types)
 	w.outTypes = slices.Clone(s.Types)
 	var fts []types.T
@@ -208,7 +208,7 @@ func (s *OverWindowSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		fall[i] = i
 	}
 	w.outDec = storage.NewRowDecoder(fts, fall)
-	w.acct = b.Env.stateAccount()
+	w.acct = w.state.Account()
 	if !b.Env.Fresh {
 		if err := w.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("over window: load state: %w", err)
@@ -262,8 +262,7 @@ type overWindow struct {
 	spec     *OverWindowSpec
 	env      *Env
 	out      Output
-	state    uint32
-	prefix   []byte
+	state    *StateTable
 	nIn      int
 	outTypes []types.T
 	dec      storage.RowDecoder // input rows
@@ -326,18 +325,19 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 	}
 	w.pk = topNReset(w.pk, n)
 	w.sk = topNReset(w.sk, n)
-	for _, col := range w.spec.Partition {
-		types.AppendKeys(w.pk, c.Cols[col], w.spec.Types[col], false, false)
+	np, no := len(w.spec.Partition), len(w.spec.Order)
+	for j, col := range w.spec.Partition {
+		w.state.AppendKeyCol(w.pk, j, c.Cols[col])
 	}
-	for _, k := range w.spec.Order {
-		types.AppendKeys(w.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
+	for j, k := range w.spec.Order {
+		w.state.AppendKeyCol(w.sk, np+j, c.Cols[k.Col])
 	}
 	w.ol = slices.Grow(w.ol[:0], n)[:n]
 	for i := range n {
 		w.ol[i] = int32(len(w.sk[i]))
 	}
-	for _, col := range w.spec.StreamKey {
-		types.AppendKeys(w.sk, c.Cols[col], w.spec.Types[col], false, false)
+	for j, col := range w.spec.StreamKey {
+		w.state.AppendKeyCol(w.sk, np+no+j, c.Cols[col])
 	}
 	w.sel = w.sel[:0]
 	for i := range n {
@@ -501,12 +501,12 @@ func (w *overWindow) Barrier(b *Barrier) error {
 // write puts p's state changes of the epoch into the barrier's batch.
 func (w *overWindow) write(b *Barrier, p *owPart) error {
 	for _, wr := range p.writes {
-		w.kbuf = append(append(append(w.kbuf[:0], w.prefix...), p.pkey...), wr.key...)
+		w.kbuf = append(append(w.kbuf[:0], p.pkey...), wr.key...)
 		var err error
 		if wr.val == nil {
-			err = b.Writes.Delete(w.kbuf, nil)
+			err = w.state.Delete(b.Writes, w.kbuf)
 		} else {
-			err = b.Writes.Set(w.kbuf, wr.val, nil)
+			err = w.state.Insert(b.Writes, w.kbuf, wr.val)
 		}
 		if err != nil {
 			return fmt.Errorf("over window: write state: %w", err)

@@ -68,8 +68,8 @@ func (w *overWindow) drop(p *owPart) {
 // deletes commit), so storage alone holds its rows, and the values
 // emitted for them follow from the rows as at a restart.
 func (w *overWindow) read(p *owPart) error {
-	lo := append(append([]byte(nil), w.prefix...), p.pkey...)
-	it, err := w.env.State.NewIter(lo, storage.PrefixEnd(lo))
+	lo := []byte(p.pkey)
+	it, err := w.state.NewIter(w.env.State, lo)
 	if err != nil {
 		return err
 	}
@@ -99,8 +99,8 @@ func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error)
 		}
 	}
 	ok := w.kbuf[:0]
-	for _, k := range w.spec.Order {
-		ok = types.AppendKeyNulls(ok, row[k.Col], k.T, k.Desc, k.NullsFirst)
+	for j, k := range w.spec.Order {
+		ok = w.state.AppendKeyValue(ok, len(w.spec.Partition)+j, row[k.Col])
 	}
 	w.kbuf = ok
 	if !bytes.HasPrefix(sk, ok) {
@@ -116,8 +116,8 @@ func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error)
 // next call).
 func (w *overWindow) partKey(row []types.Datum) []byte {
 	b := w.pkbuf[:0]
-	for _, c := range w.spec.Partition {
-		b = types.AppendKeyNulls(b, row[c], w.spec.Types[c], false, false)
+	for j, c := range w.spec.Partition {
+		b = w.state.AppendKeyValue(b, j, row[c])
 	}
 	w.pkbuf = b
 	return b
@@ -157,7 +157,7 @@ func (w *overWindow) shrink() {
 // recomputes their function values, as far as the state memory budget
 // allows (the rest are read when rows need them).
 func (w *overWindow) load(r storage.Reader) error {
-	it, err := r.NewIter(storage.StateSpan(w.state))
+	it, err := w.state.NewIter(r, nil)
 	if err != nil {
 		return err
 	}
@@ -172,12 +172,11 @@ func (w *overWindow) load(r storage.Reader) error {
 	return nil
 }
 
-func (w *overWindow) loadFrom(it storage.Iter) error {
-	lo := storage.StateKey(w.state, nil)
+func (w *overWindow) loadFrom(it *StateIter) error {
 	budget := w.acct.loadBudget()
 	var p *owPart
 	for valid := it.First(); valid; valid = it.Next() {
-		key := it.Key()[len(lo):]
+		key := it.Key()
 		row, err := types.DecodeRow(it.Value(), w.spec.Types)
 		if err != nil {
 			return sqlerr.Wrap(fmt.Errorf("over window state: %w", err), sqlerr.DataCorrupted)
