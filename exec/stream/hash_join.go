@@ -183,7 +183,11 @@ func (s *HashJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 			}
 			h.skCols[side] = append(h.skCols[side], hjKeyCol{col: c, src: ts[side][c], keyT: ts[side][c]})
 		}
-		h.sides[side] = newHJSide(b.StateTable(), ts[side], appendOnly[side], noSK)
+		var keys []KeyCol
+		for _, kc := range append(slices.Clip(h.jkCols[side]), h.skCols[side]...) {
+			keys = append(keys, KeyCol{T: kc.keyT})
+		}
+		h.sides[side] = newHJSide(b.NewStateTable(keys, ts[side]), ts[side], appendOnly[side], noSK)
 	}
 	switch s.Kind {
 	case batch.LeftJoin:

@@ -19,13 +19,13 @@ package stream
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/exec/expr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // Estimated bytes of a row besides its columns and keys (its metadata,
@@ -282,8 +282,7 @@ func (h *HashJoin) fetchMissing(side int, c *Chunk) error {
 func (h *HashJoin) fetchKey(jk []byte) error {
 	found := false
 	err := h.replay(func(side int, s *hjSide, fn func(*Chunk, []uint64) error) error {
-		lo := storage.StateKey(s.id, jk)
-		return s.scanRange(h.env.State, lo, storage.PrefixEnd(lo), hjLoadBatch, func(c *Chunk, seqs []uint64) error {
+		return s.scanPrefix(h.env.State, jk, hjLoadBatch, func(c *Chunk, seqs []uint64) error {
 			found = true
 			return fn(c, seqs)
 		})
@@ -418,7 +417,7 @@ func (h *HashJoin) coldRow(side int, c *Chunk, i int, seqs []uint64) {
 		return
 	}
 	s := h.sides[side]
-	key := append(storage.StateKey(s.id, nil), h.missJK.keys[i]...)
+	key := slices.Clone(h.missJK.keys[i])
 	key = append(key, h.sk.keys[i]...)
 	if s.noSK {
 		key = binary.BigEndian.AppendUint64(key, seqs[i])

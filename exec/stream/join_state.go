@@ -513,7 +513,8 @@ type hjBucket struct {
 
 // hjSide is the state of one input.
 type hjSide struct {
-	id    uint32 // state table id
+	table *StateTable // key: join key, stream key [, seq]; value: the row
+	id    uint32      // its id
 	types []types.T
 	cols  []hjCol
 	meta  []hjRowMeta
@@ -555,8 +556,8 @@ type hjSide struct {
 	keyBuf []byte  // scratch for state keys
 }
 
-func newHJSide(id uint32, ts []types.T, appendOnly, noSK bool) *hjSide {
-	s := &hjSide{id: id, types: ts, appendOnly: appendOnly, noSK: noSK, byKey: map[uint64]int32{}}
+func newHJSide(table *StateTable, ts []types.T, appendOnly, noSK bool) *hjSide {
+	s := &hjSide{table: table, id: table.ID(), types: ts, appendOnly: appendOnly, noSK: noSK, byKey: map[uint64]int32{}}
 	for _, t := range ts {
 		s.cols = append(s.cols, newHJCol(t))
 	}
@@ -698,12 +699,11 @@ func (s *hjSide) lookupPK(sk []byte, pkHash uint64) int32 {
 	return -1
 }
 
-// stateKey returns slot's storage key, in s.keyBuf.
+// stateKey returns slot's state table key (valid until the arena
+// moves).
 func (s *hjSide) stateKey(slot int32) []byte {
 	m := &s.meta[slot]
-	s.keyBuf = append(s.keyBuf[:0], storage.StateKey(s.id, nil)...)
-	s.keyBuf = append(s.keyBuf, s.keyHeap[m.keyOff:m.keyOff+int(m.keyLen)]...)
-	return s.keyBuf
+	return s.keyHeap[m.keyOff : m.keyOff+int(m.keyLen)]
 }
 
 // remove unlinks a live row, deleting it from storage at the next
@@ -813,7 +813,7 @@ func (s *hjSide) encodeValue(slot int32) []byte {
 func (s *hjSide) flush(w *pebble.Batch) error {
 	start := 0
 	for _, end := range s.delEnd {
-		if err := w.Delete(s.delBuf[start:end], nil); err != nil {
+		if err := s.table.Delete(w, s.delBuf[start:end]); err != nil {
 			return fmt.Errorf("hash join state: %w", err)
 		}
 		start = end
@@ -824,7 +824,7 @@ func (s *hjSide) flush(w *pebble.Batch) error {
 		if m.flags&(hjLive|hjDirty) != hjLive|hjDirty {
 			continue
 		}
-		if err := w.Set(s.stateKey(slot), s.encodeValue(slot), nil); err != nil {
+		if err := s.table.Insert(w, s.stateKey(slot), s.encodeValue(slot)); err != nil {
 			return fmt.Errorf("hash join state: %w", err)
 		}
 		m.flags = m.flags&^hjDirty | hjPersisted
@@ -848,13 +848,12 @@ func (s *hjSide) markLoaded() {
 // each batch as a chunk of inserts and, for inputs without a stream key,
 // the rows' sequence numbers.
 func (s *hjSide) scan(r storage.Reader, n int, fn func(c *Chunk, seqs []uint64) error) error {
-	lo, hi := storage.StateSpan(s.id)
-	return s.scanRange(r, lo, hi, n, fn)
+	return s.scanPrefix(r, nil, n, fn)
 }
 
-// scanRange is scan over the stored keys in [lo, hi).
-func (s *hjSide) scanRange(r storage.Reader, lo, hi []byte, n int, fn func(c *Chunk, seqs []uint64) error) error {
-	it, err := r.NewIter(lo, hi)
+// scanPrefix is scan over the stored keys that start with prefix.
+func (s *hjSide) scanPrefix(r storage.Reader, prefix []byte, n int, fn func(c *Chunk, seqs []uint64) error) error {
+	it, err := s.table.NewIter(r, prefix)
 	if err != nil {
 		return fmt.Errorf("hash join state %d: %w", s.id, err)
 	}
@@ -886,7 +885,7 @@ func (s *hjSide) scanRange(r storage.Reader, lo, hi []byte, n int, fn func(c *Ch
 		rows = append(rows, row)
 		if s.noSK {
 			k := it.Key()
-			if len(k) < len(lo)+8 {
+			if len(k) < 8 {
 				it.Close()
 				return sqlerr.New(sqlerr.DataCorrupted, "hash join state %d: short key", s.id)
 			}
