@@ -18,7 +18,7 @@ package stream
 //
 // # State layout
 //
-// Two state tables, left then right (one b.StateTable() each). Key:
+// Two state tables, left then right (one b.NewStateTable each). Key:
 //
 //	storage.StateKey(id, join key ++ stream key [++ seq])
 //

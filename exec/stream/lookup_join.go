@@ -33,7 +33,7 @@ package stream
 // that a left delete retracts exactly what its insert emitted (the table
 // may have changed since):
 //
-//	key:   storage.StateKey(id, left stream key)   (types.AppendKey of each column)
+//	key:   left stream key                         (a StateTable key)
 //	value: 0x00                                    the row was emitted padded with NULLs (LEFT)
 //	       0x01 ++ the table row as stored         the row was emitted with this table row
 //
@@ -165,7 +165,11 @@ func (s *LookupJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 			kt, _ := hjKeyType(s.LeftTypes[c], s.LeftTypes[c])
 			j.skCols = append(j.skCols, hjKeyCol{col: c, src: s.LeftTypes[c], keyT: kt})
 		}
-		j.stateID = b.StateTable()
+		var keys []KeyCol
+		for _, kc := range j.skCols {
+			keys = append(keys, KeyCol{T: kc.keyT})
+		}
+		j.stateTable = b.NewStateTable(keys, nil)
 		j.state = map[string][]byte{}
 		j.dirty = map[string]struct{}{}
 		if !b.Env.Fresh {
@@ -196,9 +200,9 @@ type lookupJoin struct {
 	pick           []int // builder of each right column
 	builders       []array.Builder
 
-	stateID uint32
-	state   map[string][]byte
-	dirty   map[string]struct{}
+	stateTable *StateTable
+	state      map[string][]byte
+	dirty      map[string]struct{}
 
 	// Per-chunk buffers, reused.
 	keys    hjKeys
@@ -478,12 +482,11 @@ func (j *lookupJoin) Watermark(_ int, w Watermark) error { return j.out.Watermar
 func (j *lookupJoin) Barrier(b *Barrier) error {
 	if j.state != nil && len(j.dirty) > 0 {
 		for k := range j.dirty {
-			key := storage.StateKey(j.stateID, []byte(k))
 			var err error
 			if v, ok := j.state[k]; ok {
-				err = b.Writes.Set(key, v, nil)
+				err = j.stateTable.Insert(b.Writes, []byte(k), v)
 			} else {
-				err = b.Writes.Delete(key, nil)
+				err = j.stateTable.Delete(b.Writes, []byte(k))
 			}
 			if err != nil {
 				return fmt.Errorf("lookup join %s: write state: %w", j.spec.Table.Name, err)
@@ -496,20 +499,13 @@ func (j *lookupJoin) Barrier(b *Barrier) error {
 
 // load reads the state of the last committed epoch.
 func (j *lookupJoin) load(r storage.Reader) error {
-	lo, hi := storage.StateSpan(j.stateID)
-	it, err := r.NewIter(lo, hi)
-	if err != nil {
-		return err
-	}
-	for it.First(); it.Valid(); it.Next() {
-		v := it.Value()
+	return j.stateTable.Scan(r, nil, func(k, v []byte) error {
 		if len(v) == 0 || (v[0] != ljPadded && v[0] != ljMatched) {
-			it.Close()
 			return sqlerr.New(sqlerr.DataCorrupted, "lookup join %s: corrupt state entry", j.spec.Table.Name)
 		}
-		j.state[string(it.Key()[len(lo):])] = bytes.Clone(v)
-	}
-	return it.Close()
+		j.state[string(k)] = bytes.Clone(v)
+		return nil
+	})
 }
 
 func ljRelease(as []arrow.Array) {

@@ -70,7 +70,7 @@ func NewStateTable(id uint32, keys []KeyCol, values []types.T) *StateTable {
 // catalog entry and handed out in the same plan order every time the plan
 // is built.
 func (b *BuildCtx) NewStateTable(keys []KeyCol, values []types.T) *StateTable {
-	t := NewStateTable(b.StateTable(), keys, values)
+	t := NewStateTable(b.nextStateID(), keys, values)
 	t.env = b.Env
 	return t
 }
