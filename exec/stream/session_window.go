@@ -51,7 +51,6 @@ package stream
 
 import (
 	"bytes"
-	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -224,8 +223,8 @@ type sessionAgg struct {
 	wm      int64
 	hasWM   bool
 	wmDirty bool
-	closing sessionHeap   // sessions by last time, for the watermark
-	queued  []*sessionWin // sessions whose last time changed since the last watermark
+	closing Heap[*sessionWin] // sessions by last time, for the watermark; entries whose session moved on are stale
+	queued  []*sessionWin     // sessions whose last time changed since the last watermark
 
 	changed   []*sessionWin      // sessions changed since they last emitted
 	retired   [][]types.Datum    // emitted rows of sessions that are gone
@@ -272,25 +271,6 @@ type sessionRowRef struct {
 	part *sessionPart
 	ts   int64
 	key  string
-}
-
-// sessionHeap orders sessions by their last time; entries whose session
-// moved on are skipped when popped.
-type sessionHeapItem struct {
-	last int64
-	win  *sessionWin
-}
-type sessionHeap []sessionHeapItem
-
-func (h sessionHeap) Len() int           { return len(h) }
-func (h sessionHeap) Less(i, j int) bool { return h[i].last < h[j].last }
-func (h sessionHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *sessionHeap) Push(x any)        { *h = append(*h, x.(sessionHeapItem)) }
-func (h *sessionHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
 }
 
 func (o *sessionAgg) allocSlot() uint32 {
@@ -769,21 +749,22 @@ func (o *sessionAgg) close() error {
 	for _, w := range o.queued {
 		w.queued = false
 		if !w.dead {
-			heap.Push(&o.closing, sessionHeapItem{last: w.last, win: w})
+			o.closing.Push(w.last, w)
 		}
 	}
 	o.queued = o.queued[:0]
 	var closed []*sessionWin
 	for o.closing.Len() > 0 {
-		top := o.closing[0]
-		if !top.win.dead && top.win.last == top.last && (o.wm < top.last || batch.SessionContinues(top.last, o.wm, o.gap)) {
+		top := o.closing.Min()
+		w, last := top.Val, top.Key
+		if !w.dead && w.last == last && (o.wm < last || batch.SessionContinues(last, o.wm, o.gap)) {
 			break // still open
 		}
-		heap.Pop(&o.closing)
-		if top.win.dead || top.win.last != top.last {
-			continue
+		o.closing.Pop()
+		if w.dead || w.last != last {
+			continue // the session moved on or is gone: a stale entry
 		}
-		closed = append(closed, top.win)
+		closed = append(closed, w)
 	}
 	if len(closed) == 0 {
 		return nil
