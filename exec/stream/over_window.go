@@ -171,7 +171,7 @@ func overWindowFrameString(fr batch.Frame) string {
 }
 
 func (s *OverWindowSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	w := &overWindow{spec: s, env: b.Env, out: out, parts: map[string]*owPart{},
+	w := &overWindow{spec: s, env: b.Env, out: out,
 		state: b.NewStateTable(partitionedKeys(s.Types, s.Partition, s.Order, s.StreamKey), s.Types)}
 	w.nIn = len(s.Types)
 	w.outTypes = slices.Clone(s.Types)
@@ -208,7 +208,7 @@ func (s *OverWindowSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		fall[i] = i
 	}
 	w.outDec = storage.NewRowDecoder(fts, fall)
-	w.acct = w.state.Account()
+	w.cache = newPartCache[*owPart](b.Env, w.state.Account())
 	if !b.Env.Fresh {
 		if err := w.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("over window: load state: %w", err)
@@ -240,22 +240,18 @@ type owWrite struct {
 
 // owPart is a partition: its rows in window order and the epoch's changes.
 type owPart struct {
-	pkey string
+	cachedPart
 	rows []owRow
-	// dirty: changed in this epoch; lo and hi are the smallest and
-	// largest sort keys the epoch inserted or deleted, loOl and hiOl the
-	// lengths of their order keys.
-	dirty      bool
+	// dirty (cachedPart): changed in this epoch; lo and hi are the
+	// smallest and largest sort keys the epoch inserted or deleted, loOl
+	// and hiOl the lengths of their order keys.
 	lo, hi     []byte
 	loOl, hiOl int
 	// removed are emitted rows the epoch deleted.
 	removed []owRow
 	writes  []owWrite
 
-	lastWrite uint64 // the last barrier that wrote the partition
-	idx       int    // position in overWindow.list
-	ref       bool   // used since the clock hand last passed
-	emptied   bool   // empty, in overWindow.emptied until its deletes commit
+	emptied bool // empty, in overWindow.emptied until its deletes commit
 }
 
 type overWindow struct {
@@ -277,16 +273,10 @@ type overWindow struct {
 	batchFuncs []batch.WindowFunc
 	batchIdx   []int
 
-	parts map[string]*owPart
+	cache partCache[*owPart] // the partitions in memory (over_window_cache.go)
 	dirty []*owPart
-
-	// State cache (over_window_cache.go).
-	list    []*owPart // every partition in memory, for the clock hand
-	emptied []*owPart // empty partitions whose deletes may not have committed
-	acct    *stateAccount
-	bytes   int64
-	hand    int
-	evicted bool // committed partitions exist that are not in memory
+	// emptied are empty partitions whose deletes may not have committed.
+	emptied []*owPart
 
 	// Per-chunk scratch.
 	pk, sk, vals [][]byte
@@ -406,7 +396,7 @@ func (w *overWindow) insert(p *owPart, i int) {
 	copy(kv[len(k):], v)
 	r := owRow{kv: kv, ol: w.ol[i], kl: int32(len(k))}
 	p.writes = append(p.writes, owWrite{key: r.key(), val: r.val()})
-	w.bytes += int64(len(kv)) + owRowBytes
+	w.cache.bytes += int64(len(kv)) + owRowBytes
 	// Rows mostly come in window order (an event-time ORDER BY): a row
 	// that sorts last is appended without a search.
 	if n := len(p.rows); n == 0 || bytes.Compare(p.rows[n-1].key(), r.key()) < 0 {
@@ -420,7 +410,7 @@ func (w *overWindow) insert(p *owPart, i int) {
 		if old.out != nil {
 			p.removed = append(p.removed, old)
 		}
-		w.bytes -= int64(len(old.kv)+len(old.out)) + owRowBytes
+		w.cache.bytes -= int64(len(old.kv)+len(old.out)) + owRowBytes
 		p.rows[at] = r
 		return
 	}
@@ -437,7 +427,7 @@ func (w *overWindow) delete(p *owPart, i int) error {
 		p.removed = append(p.removed, r)
 	}
 	p.writes = append(p.writes, owWrite{key: r.key()})
-	w.bytes -= int64(len(r.kv)+len(r.out)) + owRowBytes
+	w.cache.bytes -= int64(len(r.kv)+len(r.out)) + owRowBytes
 	p.rows = slices.Delete(p.rows, at, at+1)
 	return nil
 }
@@ -477,7 +467,7 @@ func (w *overWindow) Barrier(b *Barrier) error {
 		p.lastWrite = b.Epoch
 		if len(p.rows) == 0 {
 			switch {
-			case w.acct == nil:
+			case w.cache.acct == nil:
 				// Without a budget nothing is evicted, so nothing is
 				// ever read back: forget the partition at once.
 				w.drop(p)
@@ -558,7 +548,7 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 	if !emit {
 		for i := range p.rows {
 			p.rows[i].out = slices.Clone(newOut[i])
-			w.bytes += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
+			w.cache.bytes += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
 		}
 		return nil
 	}
@@ -582,14 +572,14 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 		if r.out != nil {
 			if !bytes.Equal(r.out, nv) {
 				w.rest = append(w.rest, owChange{op: UpdateDelete, val: r.val(), out: r.out})
-				w.bytes += int64(len(nv) - len(r.out))
+				w.cache.bytes += int64(len(nv) - len(r.out))
 				r.out = slices.Clone(nv)
 				w.rest = append(w.rest, owChange{op: UpdateInsert, val: r.val(), out: r.out})
 			}
 			continue
 		}
 		r.out = slices.Clone(nv)
-		w.bytes += int64(len(r.out))
+		w.cache.bytes += int64(len(r.out))
 		j := -1
 		if useMap {
 			if k, ok := w.ids[string(r.sid())]; ok {

@@ -131,7 +131,7 @@ func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		// The cleanup's range delete needs the column first in the key.
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: watermark column #%d is not the first partition column", s.WatermarkPartCol)
 	}
-	t := &topN{spec: s, env: b.Env, out: out, state: b.NewStateTable(s.stateKeys(), s.Types), parts: map[string]*topNPart{}}
+	t := &topN{spec: s, env: b.Env, out: out, state: b.NewStateTable(s.stateKeys(), s.Types)}
 	t.limit = int(min(s.Limit, topNMaxLimit))
 	t.keep = t.limit
 	if !s.AppendOnly {
@@ -147,7 +147,7 @@ func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		all[i] = i
 	}
 	t.dec = storage.NewRowDecoder(s.Types, all)
-	t.acct = t.state.Account()
+	t.cache = newPartCache[*topNPart](b.Env, t.state.Account())
 	if !b.Env.Fresh {
 		if err := t.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("top-N: load state: %w", err)
@@ -200,7 +200,7 @@ type topNWrite struct {
 }
 
 type topNPart struct {
-	pkey string
+	cachedPart
 	// rows caches the partition's first rows in order: all of them when
 	// complete, else every live row up to bound.
 	rows     []topNRow
@@ -210,13 +210,9 @@ type topNPart struct {
 	emitted []topNRow
 	// over holds, over retracting input, the partition's state changes
 	// since before the last committed barrier, oldest first.
-	over      []topNWrite
-	lastWrite uint64 // the last barrier that wrote the partition
-	bytes     int64  // estimated memory
-	idx       int    // position in topN.list
-	dirty     bool   // changed in this epoch (in topN.dirty)
-	settling  bool   // in topN.settling
-	ref       bool   // used since the clock hand last passed
+	over     []topNWrite
+	bytes    int64 // estimated memory
+	settling bool  // in topN.settling
 }
 
 type topN struct {
@@ -231,18 +227,11 @@ type topN struct {
 	keep     int // K: cached rows per partition after a trim or a read
 	maxCache int // a cache longer than this is trimmed to keep
 
-	parts map[string]*topNPart
-	list  []*topNPart // every partition in memory, for the clock hand
+	cache partCache[*topNPart] // the partitions in memory (top_n_cache.go)
 	dirty []*topNPart
 	// settling are the partitions written at a barrier perhaps not
 	// committed yet: their overlay is kept, and an empty one stays.
 	settling []*topNPart
-
-	// State cache (top_n_cache.go).
-	acct    *stateAccount
-	bytes   int64
-	hand    int
-	evicted bool // committed partitions exist that are not in memory
 
 	// Watermark cleanup: wmKey is the latest watermark of the partition
 	// column as a key (nil: none yet), wmVal its value; wmClean: it
@@ -474,9 +463,9 @@ func (t *topN) Watermark(_ int, w Watermark) error {
 func (t *topN) cleanup(b *Barrier) error {
 	t.wmClean = false
 	freed := 0
-	for i := len(t.list) - 1; i >= 0; i-- {
+	for i := len(t.cache.list) - 1; i >= 0; i-- {
 		// drop moves the last partition to i: it was visited already.
-		if p := t.list[i]; p.pkey < string(t.wmKey) {
+		if p := t.cache.list[i]; p.pkey < string(t.wmKey) {
 			p.settling, p.over, p.emitted, p.rows = false, nil, nil, nil
 			t.drop(p)
 			freed++
@@ -492,7 +481,7 @@ func (t *topN) cleanup(b *Barrier) error {
 		clear(t.settling[len(still):])
 		t.settling = still
 	}
-	if freed == 0 && !t.evicted {
+	if freed == 0 && !t.cache.evicted {
 		// Storage holds no partition that memory does not.
 		return nil
 	}

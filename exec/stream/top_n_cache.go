@@ -27,11 +27,11 @@ const (
 // part returns the partition with key pk, reading it from storage when
 // it may be there and is not in memory.
 func (t *topN) part(pk []byte) (*topNPart, error) {
-	if p := t.parts[string(pk)]; p != nil {
+	if p, ok := t.cache.get(pk); ok {
 		return p, nil
 	}
-	p := &topNPart{pkey: string(pk), complete: true}
-	if t.evicted {
+	p := &topNPart{cachedPart: cachedPart{pkey: string(pk)}, complete: true}
+	if t.cache.evicted {
 		if err := t.read(p); err != nil {
 			return nil, err
 		}
@@ -41,21 +41,14 @@ func (t *topN) part(pk []byte) (*topNPart, error) {
 }
 
 func (t *topN) add(p *topNPart) {
-	p.idx = len(t.list)
-	t.list = append(t.list, p)
-	t.parts[p.pkey] = p
+	t.cache.add(p)
 	t.account(p)
 }
 
 // drop forgets p (its state is committed in storage, or it is empty).
 func (t *topN) drop(p *topNPart) {
-	delete(t.parts, p.pkey)
-	last := len(t.list) - 1
-	t.list[p.idx] = t.list[last]
-	t.list[p.idx].idx = p.idx
-	t.list[last] = nil
-	t.list = t.list[:last]
-	t.bytes -= p.bytes
+	t.cache.remove(p)
+	t.cache.bytes -= p.bytes
 }
 
 // read loads the first K rows of partition p, evicted or never loaded:
@@ -203,7 +196,7 @@ func (t *topN) account(p *topNPart) {
 		n += int64(len(r.kv) + topNRowBytes)
 	}
 	n += int64(cap(p.rows)-len(p.rows))*24 + int64(cap(p.emitted)+cap(p.over))*topNEntryBytes
-	t.bytes += n - p.bytes
+	t.cache.bytes += n - p.bytes
 	p.bytes = n
 }
 
@@ -238,10 +231,7 @@ func (t *topN) settle() {
 // evicts partitions that are clean, committed and not recently used. It
 // runs at barriers, after the epoch's writes.
 func (t *topN) shrink() {
-	shrinkPartitions(t.env, t.acct, &t.bytes, &t.list, &t.hand,
-		func(p *topNPart, committed uint64) bool { return p.dirty || p.settling || p.lastWrite > committed },
-		func(p *topNPart) bool { r := p.ref; p.ref = false; return r },
-		func(p *topNPart) { t.drop(p); t.evicted = true })
+	t.cache.shrink(func(p *topNPart) bool { return p.settling }, t.drop)
 }
 
 // load restores the partitions of the last committed epoch, the first K
@@ -256,12 +246,12 @@ func (t *topN) load(r storage.Reader) error {
 		it.Close()
 		return err
 	}
-	t.acct.report(t.bytes)
+	t.cache.acct.report(t.cache.bytes)
 	return it.Close()
 }
 
 func (t *topN) loadFrom(it *StateIter) error {
-	budget := t.acct.loadBudget()
+	budget := t.cache.acct.loadBudget()
 	var p *topNPart
 	finish := func() {
 		if p != nil {
@@ -286,11 +276,11 @@ func (t *topN) loadFrom(it *StateIter) error {
 		if p == nil || p.pkey != string(pk) {
 			finish()
 			p = nil
-			if budget >= 0 && t.bytes > budget {
-				t.evicted = true
+			if budget >= 0 && t.cache.bytes > budget {
+				t.cache.evicted = true
 				break
 			}
-			p = &topNPart{pkey: string(pk), complete: true}
+			p = &topNPart{cachedPart: cachedPart{pkey: string(pk)}, complete: true}
 			t.add(p)
 		}
 		if len(p.rows) == t.keep {
