@@ -313,22 +313,7 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 	if n == 0 {
 		return nil
 	}
-	w.pk = topNReset(w.pk, n)
-	w.sk = topNReset(w.sk, n)
-	np, no := len(w.spec.Partition), len(w.spec.Order)
-	for j, col := range w.spec.Partition {
-		w.state.AppendKeyCol(w.pk, j, c.Cols[col])
-	}
-	for j, k := range w.spec.Order {
-		w.state.AppendKeyCol(w.sk, np+j, c.Cols[k.Col])
-	}
-	w.ol = slices.Grow(w.ol[:0], n)[:n]
-	for i := range n {
-		w.ol[i] = int32(len(w.sk[i]))
-	}
-	for j, col := range w.spec.StreamKey {
-		w.state.AppendKeyCol(w.sk, np+no+j, c.Cols[col])
-	}
+	w.pk, w.sk, w.ol = encodePartKeys(w.state, c, w.spec.Partition, w.spec.Order, w.spec.StreamKey, w.pk, w.sk, w.ol)
 	w.sel = w.sel[:0]
 	for i := range n {
 		if c.Ops[i].IsInsert() {

@@ -147,19 +147,7 @@ func (w *overWindow) shrink() {
 // recomputes their function values, as far as the state memory budget
 // allows (the rest are read when rows need them).
 func (w *overWindow) load(r storage.Reader) error {
-	it, err := w.state.NewIter(r, nil)
-	if err != nil {
-		return err
-	}
-	if err := w.loadFrom(it); err != nil {
-		it.Close()
-		return err
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	w.cache.acct.report(w.cache.bytes)
-	return nil
+	return w.cache.load(w.state, r, w.loadFrom)
 }
 
 func (w *overWindow) loadFrom(it *StateIter) error {

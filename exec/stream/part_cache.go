@@ -8,6 +8,57 @@ package stream
 // and in a list for the clock hand; what a partition holds, how it is
 // read back and what it costs in bytes belong to the operator.
 
+import (
+	"slices"
+
+	"streamsql/exec/batch"
+	"streamsql/storage"
+)
+
+// encodePartKeys encodes, for every row of c, its partition key into
+// pk[i] and its sort key (order keys, then stream key) into sk[i], with
+// ol[i] the length of the order keys, in the layout of partitionedKeys
+// (state table st), reusing the buffers.
+func encodePartKeys(st *StateTable, c *Chunk, partition []int, order []batch.SortKey, streamKey []int,
+	pk, sk [][]byte, ol []int32) ([][]byte, [][]byte, []int32) {
+	n := c.N
+	pk = topNReset(pk, n)
+	sk = topNReset(sk, n)
+	np, no := len(partition), len(order)
+	for j, col := range partition {
+		st.AppendKeyCol(pk, j, c.Cols[col])
+	}
+	for j, k := range order {
+		st.AppendKeyCol(sk, np+j, c.Cols[k.Col])
+	}
+	ol = slices.Grow(ol[:0], n)[:n]
+	for i := range n {
+		ol[i] = int32(len(sk[i]))
+	}
+	for j, col := range streamKey {
+		st.AppendKeyCol(sk, np+no+j, c.Cols[col])
+	}
+	return pk, sk, ol
+}
+
+// load runs loadFrom over the whole state table st (the restart load)
+// and reports the resident bytes it left.
+func (c *partCache[P]) load(st *StateTable, r storage.Reader, loadFrom func(*StateIter) error) error {
+	it, err := st.NewIter(r, nil)
+	if err != nil {
+		return err
+	}
+	if err := loadFrom(it); err != nil {
+		_ = it.Close()
+		return err
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	c.acct.report(c.bytes)
+	return nil
+}
+
 // cachedPart is the cache's part of a partition; operators embed it.
 type cachedPart struct {
 	pkey      string // the partition key (a prefix of the state keys)

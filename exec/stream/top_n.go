@@ -321,23 +321,7 @@ func (t *topN) Chunk(_ int, c *Chunk) error {
 
 // encodeKeys encodes every row's partition key and sort key.
 func (t *topN) encodeKeys(c *Chunk) {
-	n := c.N
-	t.pk = topNReset(t.pk, n)
-	t.sk = topNReset(t.sk, n)
-	np, no := len(t.spec.Partition), len(t.spec.Order)
-	for j, col := range t.spec.Partition {
-		t.state.AppendKeyCol(t.pk, j, c.Cols[col])
-	}
-	for j, k := range t.spec.Order {
-		t.state.AppendKeyCol(t.sk, np+j, c.Cols[k.Col])
-	}
-	t.idOff = slices.Grow(t.idOff[:0], n)[:n]
-	for i := range n {
-		t.idOff[i] = int32(len(t.sk[i]))
-	}
-	for j, col := range t.spec.StreamKey {
-		t.state.AppendKeyCol(t.sk, np+no+j, c.Cols[col])
-	}
+	t.pk, t.sk, t.idOff = encodePartKeys(t.state, c, t.spec.Partition, t.spec.Order, t.spec.StreamKey, t.pk, t.sk, t.idOff)
 }
 
 // encodeValues encodes the rows in t.sel.

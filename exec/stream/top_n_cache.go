@@ -238,16 +238,7 @@ func (t *topN) shrink() {
 // rows of each, as far as the state memory budget allows (the rest are
 // read when rows need them).
 func (t *topN) load(r storage.Reader) error {
-	it, err := t.state.NewIter(r, nil)
-	if err != nil {
-		return err
-	}
-	if err := t.loadFrom(it); err != nil {
-		it.Close()
-		return err
-	}
-	t.cache.acct.report(t.cache.bytes)
-	return it.Close()
+	return t.cache.load(t.state, r, t.loadFrom)
 }
 
 func (t *topN) loadFrom(it *StateIter) error {
