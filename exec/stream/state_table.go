@@ -23,6 +23,7 @@ package stream
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/cockroachdb/pebble/v2"
@@ -152,6 +153,7 @@ func (t *StateTable) DecodeValue(v []byte) ([]types.Datum, error) {
 
 // FullKey appends the storage key of key to buf.
 func (t *StateTable) FullKey(buf, key []byte) []byte {
+	buf = slices.Grow(buf, len(t.prefix)+len(key))
 	return append(append(buf, t.prefix...), key...)
 }
 
