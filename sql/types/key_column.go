@@ -292,61 +292,53 @@ func AppendValues(vals [][]byte, sel []int32, arr arrow.Array, t T) {
 		return
 	case *array.Float64:
 		vs := a.Float64Values()
-		for _, i := range sel {
-			if arr.IsNull(int(i)) {
-				vals[i] = append(vals[i], valNull)
-				continue
-			}
-			vals[i] = binary.LittleEndian.AppendUint64(append(vals[i], valPresent), math.Float64bits(vs[i]))
-		}
+		appendSelValues(vals, sel, arr, func(b []byte, i int) []byte {
+			return binary.LittleEndian.AppendUint64(b, math.Float64bits(vs[i]))
+		})
 		return
 	case *array.Float32:
 		vs := a.Float32Values()
-		for _, i := range sel {
-			if arr.IsNull(int(i)) {
-				vals[i] = append(vals[i], valNull)
-				continue
-			}
-			vals[i] = binary.LittleEndian.AppendUint32(append(vals[i], valPresent), math.Float32bits(vs[i]))
-		}
+		appendSelValues(vals, sel, arr, func(b []byte, i int) []byte {
+			return binary.LittleEndian.AppendUint32(b, math.Float32bits(vs[i]))
+		})
 		return
 	case *array.Boolean:
-		for _, i := range sel {
-			switch {
-			case arr.IsNull(int(i)):
-				vals[i] = append(vals[i], valNull)
-			case a.Value(int(i)):
-				vals[i] = append(vals[i], valPresent, 1)
-			default:
-				vals[i] = append(vals[i], valPresent, 0)
+		appendSelValues(vals, sel, arr, func(b []byte, i int) []byte {
+			if a.Value(i) {
+				return append(b, 1)
 			}
-		}
+			return append(b, 0)
+		})
 		return
 	case *array.String:
 		if t.Kind != Numeric {
-			for _, i := range sel {
-				if arr.IsNull(int(i)) {
-					vals[i] = append(vals[i], valNull)
-					continue
-				}
-				s := a.Value(int(i))
-				vals[i] = append(binary.AppendUvarint(append(vals[i], valPresent), uint64(len(s))), s...)
-			}
+			appendSelValues(vals, sel, arr, func(b []byte, i int) []byte {
+				s := a.Value(i)
+				return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+			})
 			return
 		}
 	case *array.Binary:
-		for _, i := range sel {
-			if arr.IsNull(int(i)) {
-				vals[i] = append(vals[i], valNull)
-				continue
-			}
-			s := a.Value(int(i))
-			vals[i] = append(binary.AppendUvarint(append(vals[i], valPresent), uint64(len(s))), s...)
-		}
+		appendSelValues(vals, sel, arr, func(b []byte, i int) []byte {
+			s := a.Value(i)
+			return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+		})
 		return
 	}
 	for _, i := range sel {
 		vals[i] = AppendValue(vals[i], GetDatum(arr, int(i), t), t)
+	}
+}
+
+// appendSelValues writes the NULL tag for the NULL rows of sel and, for
+// the others, the present tag and what enc appends for the row.
+func appendSelValues(vals [][]byte, sel []int32, arr arrow.Array, enc func(b []byte, i int) []byte) {
+	for _, i := range sel {
+		if arr.IsNull(int(i)) {
+			vals[i] = append(vals[i], valNull)
+			continue
+		}
+		vals[i] = enc(append(vals[i], valPresent), int(i))
 	}
 }
 

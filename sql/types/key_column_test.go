@@ -197,33 +197,31 @@ func benchKeyColumns(n int) (arrow.Array, arrow.Array, arrow.Array) {
 }
 
 // BenchmarkAppendKeys encodes an int8, a float8 and a text column of
-// 1,024 rows, column at a time.
+// 1,024 rows column at a time, and row at a time through datums as the
+// operators did before the column form.
 func BenchmarkAppendKeys(b *testing.B) {
 	ints, floats, texts := benchKeyColumns(1024)
 	keys := make([][]byte, 1024)
-	b.ReportAllocs()
-	for b.Loop() {
-		for i := range keys {
-			keys[i] = keys[i][:0]
+	b.Run("column", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range keys {
+				keys[i] = keys[i][:0]
+			}
+			AppendKeys(keys, ints, TInt8, false, false)
+			AppendKeys(keys, floats, TFloat8, true, false)
+			AppendKeys(keys, texts, TText, false, true)
 		}
-		AppendKeys(keys, ints, TInt8, false, false)
-		AppendKeys(keys, floats, TFloat8, true, false)
-		AppendKeys(keys, texts, TText, false, true)
-	}
-}
-
-// BenchmarkAppendKeyRows encodes the same columns row at a time through
-// datums, as the operators did before the column form.
-func BenchmarkAppendKeyRows(b *testing.B) {
-	ints, floats, texts := benchKeyColumns(1024)
-	keys := make([][]byte, 1024)
-	b.ReportAllocs()
-	for b.Loop() {
-		for i := range keys {
-			k := keys[i][:0]
-			k = AppendKeyNulls(k, GetDatum(ints, i, TInt8), TInt8, false, false)
-			k = AppendKeyNulls(k, GetDatum(floats, i, TFloat8), TFloat8, true, false)
-			keys[i] = AppendKeyNulls(k, GetDatum(texts, i, TText), TText, false, true)
+	})
+	b.Run("row", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range keys {
+				k := keys[i][:0]
+				k = AppendKeyNulls(k, GetDatum(ints, i, TInt8), TInt8, false, false)
+				k = AppendKeyNulls(k, GetDatum(floats, i, TFloat8), TFloat8, true, false)
+				keys[i] = AppendKeyNulls(k, GetDatum(texts, i, TText), TText, false, true)
+			}
 		}
-	}
+	})
 }
