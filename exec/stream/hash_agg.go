@@ -238,7 +238,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	}
 	h.withSets = h.hasSets()
 	if !h.global {
-		if h.acct = b.Env.stateAccount(); h.acct != nil {
+		if h.acct = h.groups.groups.Account(); h.acct != nil {
 			h.gone = map[string]uint64{}
 			if h.winCol >= 0 {
 				h.evictedWin = map[int64]map[string]struct{}{}

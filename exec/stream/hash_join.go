@@ -215,7 +215,7 @@ func (s *HashJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	if err := h.buildCleaners(s); err != nil {
 		return nil, err
 	}
-	if acct := b.Env.stateAccount(); acct != nil {
+	if acct := h.sides[0].table.Account(); acct != nil {
 		h.cache = newHJCache(h, acct)
 	}
 	if !b.Env.Fresh {
