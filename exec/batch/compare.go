@@ -211,3 +211,18 @@ func (r *rowCmp) compare(i, j int) int {
 	}
 	return 0
 }
+
+// intervalSpan normalizes an interval the way PostgreSQL compares them
+// (a month is 30 days, a day 24 hours): whole days, then microseconds in
+// [0, one day).
+func intervalSpan(v arrow.MonthDayNanoInterval) (days int64, micros int64) {
+	days = int64(v.Months)*30 + int64(v.Days)
+	us := v.Nanoseconds / 1000
+	d := us / types.MicrosPerDay
+	r := us % types.MicrosPerDay
+	if r < 0 {
+		r += types.MicrosPerDay
+		d--
+	}
+	return days + d, r
+}

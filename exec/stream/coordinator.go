@@ -217,8 +217,7 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 		return err
 	}
 	for _, s := range stateIDs {
-		lo, hi := storage.StateSpan(s)
-		if err := b.DeleteRange(lo, hi, nil); err != nil {
+		if err := NewStateTable(s, nil, nil).DeletePrefix(b, nil); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // EowcBufferSpec makes a non-aggregating view EMIT ON WINDOW CLOSE: rows
@@ -27,20 +26,23 @@ type EowcBufferSpec struct {
 func (s *EowcBufferSpec) Explain() string { return "StreamEowcBuffer #" + strconv.Itoa(s.Col) }
 
 func (s *EowcBufferSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	e := &eowcBuffer{spec: s, env: b.Env, out: out, state: b.StateTable(), rows: map[string][]types.Datum{}, dirty: map[string]bool{}}
+	keys := []KeyCol{{T: s.Types[s.Col]}}
+	for _, k := range s.KeyCols {
+		keys = append(keys, KeyCol{T: s.Types[k]})
+	}
+	e := &eowcBuffer{spec: s, env: b.Env, out: out, state: b.NewStateTable(keys, s.Types),
+		rows: map[string][]types.Datum{}, dirty: map[string]bool{}}
 	if !b.Env.Fresh {
-		lo, hi := storage.StateSpan(e.state)
-		it, err := b.Env.State.NewIter(lo, hi)
+		err := e.state.Scan(b.Env.State, nil, func(k, v []byte) error {
+			row, err := e.state.DecodeValue(v)
+			if err != nil {
+				return err
+			}
+			e.rows[string(k)] = row
+			return nil
+		})
 		if err != nil {
 			return nil, err
-		}
-		defer it.Close()
-		for ok := it.First(); ok; ok = it.Next() {
-			row, err := types.DecodeRow(it.Value(), s.Types)
-			if err != nil {
-				return nil, err
-			}
-			e.rows[string(it.Key()[5:])] = row
 		}
 	}
 	return e, nil
@@ -50,17 +52,19 @@ type eowcBuffer struct {
 	spec  *EowcBufferSpec
 	env   *Env
 	out   Output
-	state uint32
+	state *StateTable
 	rows  map[string][]types.Datum
 	dirty map[string]bool
 	buf   []byte
+	kv    []types.Datum // scratch: a row's key values
 }
 
 func (e *eowcBuffer) key(row []types.Datum) string {
-	e.buf = types.AppendKey(e.buf[:0], row[e.spec.Col], e.spec.Types[e.spec.Col], false)
+	e.kv = append(e.kv[:0], row[e.spec.Col])
 	for _, k := range e.spec.KeyCols {
-		e.buf = types.AppendKey(e.buf, row[k], e.spec.Types[k], false)
+		e.kv = append(e.kv, row[k])
 	}
+	e.buf = e.state.AppendKey(e.buf[:0], e.kv...)
 	return string(e.buf)
 }
 
@@ -83,8 +87,7 @@ func (e *eowcBuffer) Watermark(_ int, w Watermark) error {
 	if w.Col != e.spec.Col {
 		return nil
 	}
-	t := e.spec.Types[e.spec.Col]
-	bound := types.AppendKey(nil, w.Val, t, false)
+	bound := e.state.AppendKey(nil, w.Val)
 	var keys []string
 	for k := range e.rows {
 		// The key starts with the column's order-preserving encoding, so
@@ -116,12 +119,11 @@ func (e *eowcBuffer) Watermark(_ int, w Watermark) error {
 
 func (e *eowcBuffer) Barrier(b *Barrier) error {
 	for k := range e.dirty {
-		key := storage.StateKey(e.state, []byte(k))
 		if row, ok := e.rows[k]; ok {
-			if err := b.Writes.Set(key, types.EncodeRow(nil, row, e.spec.Types), nil); err != nil {
+			if err := e.state.Insert(b.Writes, []byte(k), e.state.AppendValue(nil, row)); err != nil {
 				return err
 			}
-		} else if err := b.Writes.Delete(key, nil); err != nil {
+		} else if err := e.state.Delete(b.Writes, []byte(k)); err != nil {
 			return err
 		}
 	}

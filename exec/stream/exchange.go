@@ -13,6 +13,7 @@ package stream
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strings"
@@ -212,21 +213,60 @@ func exchangeHash(h []uint64, keyBuf *[][]byte, cols []arrow.Array, ts []types.T
 					h[i] = exchangeMix(h[i] ^ 0x5bd1e995)
 					continue
 				}
-				if v == 0 {
-					v = 0 // -0 and +0 are equal
-				} else if math.IsNaN(v) {
-					v = math.NaN()
-				}
-				h[i] = exchangeMix(h[i] ^ math.Float64bits(v))
+				h[i] = exchangeMix(h[i] ^ exchangeFloatBits(v))
 			}
 		default:
-			*keyBuf = hashAggEncode(*keyBuf, []arrow.Array{c}, ts[j:j+1], n)
+			*keyBuf = exchangeRouteKeys(*keyBuf, c, ts[j], n)
 			for i := range h {
 				h[i] = exchangeMix(h[i] ^ xxhash.Sum64((*keyBuf)[i]))
 			}
 		}
 	}
 	return h
+}
+
+// exchangeRouteKeys writes the bytes that the routing hash of bool,
+// float4, bytea, interval and all-NULL columns is taken over. The format
+// is frozen: an instance's stored state holds the keys routed to it, so a
+// restart must route every key as before. NULL is 0x00; a value is 0x01
+// followed by a bool or float4 as an 8-byte little-endian word (float4
+// with -0 as 0 and one NaN), a bytea as a uvarint length and its bytes,
+// an interval as its compare span (two little-endian words); other
+// layouts take their ascending state key.
+func exchangeRouteKeys(keys [][]byte, c arrow.Array, t types.T, n int) [][]byte {
+	keys = aggGrow(keys, n)[:n]
+	for i := range keys {
+		keys[i] = keys[i][:0]
+		switch c.(type) {
+		case *array.Boolean, *array.Float32, *array.Binary, *array.MonthDayNanoInterval, *array.Null:
+		default:
+			keys[i] = types.AppendKey(keys[i], types.GetDatum(c, i, t), t, false)
+			continue
+		}
+		if c.IsNull(i) {
+			keys[i] = append(keys[i], 0)
+			continue
+		}
+		keys[i] = append(keys[i], 1)
+		switch a := c.(type) {
+		case *array.Boolean:
+			var w uint64
+			if a.Value(i) {
+				w = 1
+			}
+			keys[i] = binary.LittleEndian.AppendUint64(keys[i], w)
+		case *array.Float32:
+			keys[i] = binary.LittleEndian.AppendUint64(keys[i], exchangeFloatBits(float64(a.Value(i))))
+		case *array.Binary:
+			v := a.Value(i)
+			keys[i] = append(binary.AppendUvarint(keys[i], uint64(len(v))), v...)
+		case *array.MonthDayNanoInterval:
+			v := a.Value(i)
+			k := types.IntervalCompareKey(types.IntervalValue{Months: v.Months, Days: v.Days, Micros: v.Nanoseconds / 1000})
+			keys[i] = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(keys[i], uint64(k.Hi)), k.Lo)
+		}
+	}
+	return keys
 }
 
 func exchangeInts[V ~int16 | ~int32 | ~int64](h []uint64, vals []V, c arrow.Array) {
@@ -243,6 +283,18 @@ func exchangeInts[V ~int16 | ~int32 | ~int64](h []uint64, vals []V, c arrow.Arra
 		}
 		h[i] = exchangeMix(h[i] ^ uint64(int64(v)))
 	}
+}
+
+// exchangeFloatBits maps floats equal under SQL "=" to equal bits (-0 to
+// 0, every NaN to one value) in the frozen routing format.
+func exchangeFloatBits(f float64) uint64 {
+	if f == 0 {
+		return 0
+	}
+	if f != f {
+		return 0x7ff8000000000001
+	}
+	return math.Float64bits(f)
 }
 
 // exchangeMix is SplitMix64's finalizer.

@@ -169,9 +169,19 @@ const (
 	hashAggGlobal uint32 = 1
 )
 
-// hashAggWMKey is the table-1 key of the persisted watermark; no group key
-// starts with 0x00.
-var hashAggWMKey = []byte{0x00}
+// The table-1 key of the persisted watermark: no group key starts with
+// 0x00. Data directories of earlier versions hold it under
+// hashAggWMKeyV1 as a bare value (types.AppendValue); it is read from
+// there and moved at the next barrier that writes the watermark.
+var (
+	hashAggWMKey   = []byte{0x00, 0x01}
+	hashAggWMKeyV1 = []byte{0x00}
+)
+
+// watermark is the persisted watermark of the window column.
+func (h *hashAgg) watermark() PersistedWatermark {
+	return PersistedWatermark{Table: h.groups.groups, Key: hashAggWMKey, T: h.spec.GroupTypes[h.spec.WindowCol]}
+}
 
 func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	if len(s.GroupTypes) != len(s.GroupCols) {
@@ -183,7 +193,9 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		out:    out,
 		global: len(s.GroupCols) == 0,
 		eoc:    s.EmitOnClose && s.WindowCol >= 0,
-		groups: hashAggTables{b.StateTable(), b.StateTable()},
+		groups: hashAggTables{
+			b.NewStateTable(AscKeys(s.GroupTypes...), s.GroupTypes),
+			b.NewStateTable(AscKeys(s.GroupTypes...), nil)},
 		winCol: -1,
 	}
 	h.outTypes = append(slices.Clone(s.GroupTypes), make([]types.T, len(s.Aggs))...)
@@ -226,7 +238,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	}
 	h.withSets = h.hasSets()
 	if !h.global {
-		if h.acct = b.Env.stateAccount(); h.acct != nil {
+		if h.acct = h.groups.groups.Account(); h.acct != nil {
 			h.gone = map[string]uint64{}
 			if h.winCol >= 0 {
 				h.evictedWin = map[int64]map[string]struct{}{}
@@ -247,7 +259,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	return h, nil
 }
 
-type hashAggTables struct{ groups, sets uint32 }
+type hashAggTables struct{ groups, sets *StateTable }
 
 // hashAggKey is a group key of at most two fixed-width columns: their
 // values as words and a bit per NULL column.
@@ -301,6 +313,7 @@ type hashAgg struct {
 	winIndex   map[int64][]uint32
 	wm         int64
 	wmVal      types.Datum
+	wmLegacy   bool // the watermark was loaded from hashAggWMKeyV1
 	hasWM      bool
 	wmDirty    bool
 	pendingDel [][]byte
@@ -572,7 +585,15 @@ func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) error {
 		}
 		return h.fetchMissed()
 	}
-	h.enc = hashAggEncode(h.enc, keyCols, h.spec.GroupTypes, n)
+	// Other keys: their state-key encoding, equal exactly for rows of
+	// one group (1.0 = 1.00, NaN = NaN, '1 mon' = '30 days').
+	h.enc = aggGrow(h.enc, n)
+	for i := range h.enc[:n] {
+		h.enc[i] = h.enc[i][:0]
+	}
+	for j, c := range keyCols {
+		types.AppendKeys(h.enc[:n], c, h.spec.GroupTypes[j], false, false)
+	}
 	m := h.smap
 	for i, k := range h.enc[:n] {
 		if late != nil && late[i] {
@@ -611,12 +632,12 @@ func hashAggFixedCol(fk []hashAggKey, j int, col arrow.Array) {
 	case *array.Float64:
 		vals := a.Float64Values()
 		for i := range fk {
-			fk[i].set(j, hashAggFloatBits(vals[i]))
+			fk[i].set(j, types.FloatKeyBits(vals[i]))
 		}
 	case *array.Float32:
 		vals := a.Float32Values()
 		for i := range fk {
-			fk[i].set(j, hashAggFloatBits(float64(vals[i])))
+			fk[i].set(j, types.FloatKeyBits(float64(vals[i])))
 		}
 	case *array.Boolean:
 		for i := range fk {
@@ -741,18 +762,6 @@ func hashAggWords[V ~int16 | ~int32 | ~int64](fk []hashAggKey, j int, vals []V) 
 	for i, v := range vals {
 		fk[i].b = uint64(v)
 	}
-}
-
-// hashAggFloatBits maps floats equal under SQL "=" to equal bits: -0 to
-// 0 and every NaN to one value (NaN = NaN in PostgreSQL's grouping).
-func hashAggFloatBits(f float64) uint64 {
-	if f == 0 {
-		return 0
-	}
-	if f != f {
-		return 0x7ff8000000000001
-	}
-	return math.Float64bits(f)
 }
 
 // ---------------------------------------------------------------- output
@@ -915,9 +924,16 @@ func (h *hashAgg) Barrier(b *Barrier) error {
 	}
 	h.dirtyList = h.dirtyList[:0]
 	if h.wmDirty {
-		k := storage.StateKey(h.groups.groups, hashAggWMKey)
-		if err := w.Set(k, types.AppendValue(nil, h.wmVal, h.spec.GroupTypes[h.spec.WindowCol]), nil); err != nil {
+		if err := h.watermark().Store(w, h.wmVal); err != nil {
 			return err
+		}
+		if h.wmLegacy {
+			// a data directory of an earlier version: its watermark
+			// under the old key goes
+			if err := h.groups.groups.Delete(w, hashAggWMKeyV1); err != nil {
+				return err
+			}
+			h.wmLegacy = false
 		}
 		h.wmDirty = false
 	}
@@ -940,7 +956,7 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 		v = s.encode(v, g)
 	}
 	h.keyBuf = v
-	if err := w.Set(storage.StateKey(h.groups.groups, sk), v, nil); err != nil {
+	if err := h.groups.groups.Insert(w, sk, v); err != nil {
 		return err
 	}
 	h.persisted[g] = true
@@ -973,7 +989,7 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 
 // sideKey is the table-2 key of a multiset entry.
 func (h *hashAgg) sideKey(groupKey []byte, agg int, valueKey string) []byte {
-	k := storage.StateKey(h.groups.sets, groupKey)
+	k := h.groups.sets.FullKey(nil, groupKey)
 	k = binary.BigEndian.AppendUint16(k, uint16(agg))
 	return append(k, valueKey...)
 }
@@ -984,7 +1000,7 @@ func (h *hashAgg) dropGroup(g uint32, del func([]byte) error) error {
 		return nil
 	}
 	sk := h.stateKey(g)
-	if err := del(storage.StateKey(h.groups.groups, sk)); err != nil {
+	if err := del(h.groups.groups.FullKey(nil, sk)); err != nil {
 		return err
 	}
 	for k, s := range h.states {
@@ -1079,8 +1095,7 @@ func (h *hashAgg) closeGroup(g uint32) error {
 // under a memory budget as much as the budget allows (the rest is read
 // back when rows need it).
 func (h *hashAgg) load(r storage.Reader) error {
-	lo, hi := storage.StateSpan(h.groups.groups)
-	it, err := r.NewIter(lo, hi)
+	it, err := h.groups.groups.NewIter(r, nil)
 	if err != nil {
 		return err
 	}
@@ -1093,17 +1108,23 @@ func (h *hashAgg) load(r storage.Reader) error {
 	bySKey := map[string]uint32{}
 	var rows []hashAggLoaded
 	for it.First(); it.Valid(); it.Next() {
-		sk := it.Key()[len(lo):]
+		sk := it.Key()
 		val := it.Value()
-		if bytes.Equal(sk, hashAggWMKey) {
+		if len(sk) > 0 && sk[0] == 0x00 { // no group key starts with 0x00
 			if h.spec.WindowCol < 0 {
 				continue
 			}
-			d, _, err := types.DecodeValue(val, h.spec.GroupTypes[h.spec.WindowCol])
+			var d types.Datum
+			if bytes.Equal(sk, hashAggWMKeyV1) {
+				d, _, err = types.DecodeValue(val, h.spec.GroupTypes[h.spec.WindowCol])
+				h.wmLegacy = true
+			} else {
+				d, err = h.watermark().Decode(val)
+			}
 			if err != nil {
 				return err
 			}
-			if d != nil {
+			if d != nil && (!h.hasWM || aggIntOf(d) > h.wm) {
 				h.wm, h.wmVal, h.hasWM = aggIntOf(d), d, true
 			}
 			continue
@@ -1237,14 +1258,13 @@ func (h *hashAgg) loadSets(r storage.Reader, bySKey map[string]uint32) error {
 	if !h.withSets {
 		return nil
 	}
-	lo, hi := storage.StateSpan(h.groups.sets)
-	it, err := r.NewIter(lo, hi)
+	it, err := h.groups.sets.NewIter(r, nil)
 	if err != nil {
 		return err
 	}
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
-		key := it.Key()[len(lo):]
+		key := it.Key()
 		rest := key
 		for _, t := range h.spec.GroupTypes {
 			if _, rest, err = types.DecodeKey(rest, t, false); err != nil {
@@ -1302,99 +1322,4 @@ func (h *hashAgg) loadSetEntry(g uint32, rest, val []byte) error {
 		}
 	}
 	return h.states[k].load(g, vkey, n, vals)
-}
-
-// ---------------------------------------------------------------- key encoding
-
-// hashAggEncode computes a hash key per row of cols: two rows get equal
-// keys exactly when their values are equal under SQL grouping (NULL equal
-// to NULL, 1.0 = 1.00, NaN = NaN, '1 month' = '30 days'). The encoding is
-// only hashed, never ordered or stored.
-func hashAggEncode(keys [][]byte, cols []arrow.Array, ts []types.T, n int) [][]byte {
-	keys = aggGrow(keys, n)
-	for i := range keys[:n] {
-		keys[i] = keys[i][:0]
-	}
-	for j, c := range cols {
-		hashAggEncodeCol(keys[:n], c, ts[j])
-	}
-	return keys
-}
-
-func hashAggEncodeCol(keys [][]byte, c arrow.Array, t types.T) {
-	valid := func(i int) bool {
-		if c.IsNull(i) {
-			keys[i] = append(keys[i], 0)
-			return false
-		}
-		keys[i] = append(keys[i], 1)
-		return true
-	}
-	switch a := c.(type) {
-	case *array.Null:
-		for i := range keys {
-			keys[i] = append(keys[i], 0)
-		}
-	case *array.String:
-		for i := range keys {
-			if valid(i) {
-				s := a.Value(i)
-				switch t.Kind {
-				case types.Numeric:
-					s = hashAggNumericText(s)
-				case types.Char:
-					s = strings.TrimRight(s, " ")
-				}
-				keys[i] = append(binary.AppendUvarint(keys[i], uint64(len(s))), s...)
-			}
-		}
-	case *array.Binary:
-		for i := range keys {
-			if valid(i) {
-				v := a.Value(i)
-				keys[i] = append(binary.AppendUvarint(keys[i], uint64(len(v))), v...)
-			}
-		}
-	case *array.MonthDayNanoInterval:
-		vals := a.MonthDayNanoIntervalValues()
-		for i := range keys {
-			if valid(i) {
-				v := vals[i]
-				k := types.IntervalCompareKey(types.IntervalValue{Months: v.Months, Days: v.Days, Micros: v.Nanoseconds / 1000})
-				keys[i] = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(keys[i], uint64(k.Hi)), k.Lo)
-			}
-		}
-	default:
-		if hashAggFixedKind(t) {
-			fk := make([]hashAggKey, len(keys))
-			hashAggFixedCol(fk, 0, c)
-			for i := range keys {
-				if valid(i) {
-					keys[i] = binary.LittleEndian.AppendUint64(keys[i], fk[i].a)
-				}
-			}
-			return
-		}
-		for i := range keys {
-			keys[i] = types.AppendKey(keys[i], types.GetDatum(c, i, t), t, false)
-		}
-	}
-}
-
-// hashAggNumericText returns one text per numeric value, so that values
-// equal as numbers (1.0 and 1.00, -0 and 0) hash alike.
-func hashAggNumericText(s string) string {
-	if strings.ContainsAny(s, "eE") {
-		if d, _, err := apd.NewFromString(s); err == nil {
-			s = d.Text('f')
-		}
-	}
-	if strings.IndexByte(s, '.') >= 0 {
-		s = strings.TrimRight(s, "0")
-		s = strings.TrimSuffix(s, ".")
-	}
-	if s == "-0" || s == "" {
-		return "0"
-	}
-	return s
 }

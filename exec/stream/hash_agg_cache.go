@@ -9,7 +9,6 @@ import (
 
 	"streamsql/exec"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // Estimated bytes of a group in memory besides its key and state: its
@@ -112,7 +111,7 @@ func (h *hashAgg) fetch(g uint32) error {
 			}
 		}
 	}
-	val, found, err := h.env.State.Get(storage.StateKey(h.groups.groups, sk))
+	val, found, err := h.groups.groups.Get(h.env.State, sk)
 	if err != nil || !found {
 		return err
 	}
@@ -136,13 +135,12 @@ func (h *hashAgg) fetch(g uint32) error {
 	h.persisted[g] = true
 	h.ref[g] = true
 	if h.withSets {
-		lo := storage.StateKey(h.groups.sets, sk)
-		it, err := h.env.State.NewIter(lo, storage.PrefixEnd(lo))
+		it, err := h.groups.sets.NewIter(h.env.State, sk)
 		if err != nil {
 			return err
 		}
 		for it.First(); it.Valid(); it.Next() {
-			if err := h.loadSetEntry(g, it.Key()[len(lo):], it.Value()); err != nil {
+			if err := h.loadSetEntry(g, it.Key()[len(sk):], it.Value()); err != nil {
 				it.Close()
 				return err
 			}

@@ -691,3 +691,52 @@ func TestHashAggEmitOnCloseRetracted(t *testing.T) {
 		t.Fatalf("%d keys left in state, want the watermark only", n)
 	}
 }
+
+// TestHashAggLegacyWatermark restarts from state whose watermark is in
+// the layout of earlier versions (a bare value under key 0x00): rows
+// behind it are still late, and the next barrier moves it to the
+// PersistedWatermark layout.
+func TestHashAggLegacyWatermark(t *testing.T) {
+	env, db := testEnv(t)
+	spec, in := hashAggWindowSpec(t, true)
+	op, s := hashAggOpen(t, spec, env, in)
+	w0, w1 := types.Timestamp(0), hashAggMinute
+	hashAggPush(t, op, in, hashAggOps(Insert, 1), row(int64(1), w1, int64(3)))
+	if err := op.Watermark(0, Watermark{Col: 1, Val: w1}); err != nil {
+		t.Fatal(err)
+	}
+	hashAggEpoch(t, op, s, db, 1)
+	// Rewrite the watermark as earlier versions stored it.
+	groups := NewStateTable(1, nil, nil)
+	w := db.NewBatch()
+	if err := groups.Delete(w, hashAggWMKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := groups.Insert(w, hashAggWMKeyV1, types.AppendValue(nil, w1, types.TTimestamp)); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, w)
+
+	dir := filepath.Join(t.TempDir(), "restart")
+	if err := db.Checkpoint(dir); err != nil {
+		t.Fatal(err)
+	}
+	env2, db2 := reopenEnv(t, dir)
+	env2.Fresh = false
+	op2, s2 := hashAggOpen(t, spec, env2, in)
+	hashAggPush(t, op2, in, hashAggOps(Insert, 2), row(int64(3), w0, int64(1)), row(int64(1), w1, int64(7)))
+	if n := env2.Stats.LateRows.Load(); n != 1 {
+		t.Fatalf("late rows after restart %d, want 1", n)
+	}
+	if err := op2.Watermark(0, Watermark{Col: 1, Val: w1 + 1}); err != nil {
+		t.Fatal(err)
+	}
+	hashAggEpoch(t, op2, s2, db2, 2)
+	if _, found, _ := groups.Get(env2.State, hashAggWMKeyV1); found {
+		t.Fatal("the old watermark key is still there")
+	}
+	p := PersistedWatermark{Table: groups, Key: hashAggWMKey, T: types.TTimestamp}
+	if wm, err := p.Load(env2.State); err != nil || wm != w1+1 {
+		t.Fatalf("stored watermark %v, %v", wm, err)
+	}
+}

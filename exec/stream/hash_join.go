@@ -18,7 +18,7 @@ package stream
 //
 // # State layout
 //
-// Two state tables, left then right (one b.StateTable() each). Key:
+// Two state tables, left then right (one b.NewStateTable each). Key:
 //
 //	storage.StateKey(id, join key ++ stream key [++ seq])
 //
@@ -183,7 +183,11 @@ func (s *HashJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 			}
 			h.skCols[side] = append(h.skCols[side], hjKeyCol{col: c, src: ts[side][c], keyT: ts[side][c]})
 		}
-		h.sides[side] = newHJSide(b.StateTable(), ts[side], appendOnly[side], noSK)
+		var keys []KeyCol
+		for _, kc := range append(slices.Clip(h.jkCols[side]), h.skCols[side]...) {
+			keys = append(keys, KeyCol{T: kc.keyT})
+		}
+		h.sides[side] = newHJSide(b.NewStateTable(keys, ts[side]), ts[side], appendOnly[side], noSK)
 	}
 	switch s.Kind {
 	case batch.LeftJoin:
@@ -211,7 +215,7 @@ func (s *HashJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	if err := h.buildCleaners(s); err != nil {
 		return nil, err
 	}
-	if acct := b.Env.stateAccount(); acct != nil {
+	if acct := h.sides[0].table.Account(); acct != nil {
 		h.cache = newHJCache(h, acct)
 	}
 	if !b.Env.Fresh {

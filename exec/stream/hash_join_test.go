@@ -549,7 +549,7 @@ func TestHashJoinEncodings(t *testing.T) {
 	}
 	c := chunkOf(ts, ins(len(rows)), rows...)
 	defer c.Release()
-	side := newHJSide(1, ts, false, false)
+	side := newHJSide(NewStateTable(1, nil, ts), ts, false, false)
 	var slots, idx []int32
 	for i := range rows {
 		slots = append(slots, side.alloc())

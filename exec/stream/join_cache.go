@@ -19,13 +19,13 @@ package stream
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/exec/expr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // Estimated bytes of a row besides its columns and keys (its metadata,
@@ -40,13 +40,6 @@ const (
 type hjGone struct {
 	epoch uint64
 	key   string
-}
-
-// hjCold is a row of a side with cleanup rules that is only in storage:
-// its rule column's value and its state key.
-type hjCold struct {
-	v   int64
-	key string
 }
 
 // hjCache is the join's state cache; nil without a memory budget.
@@ -64,7 +57,7 @@ type hjCache struct {
 	loaded [2][]int32
 	// cold are, per side and rule, the evicted rows a watermark deletes
 	// from storage (a min-heap on v).
-	cold [2][][]hjCold
+	cold [2][]Heap[string]
 	// rowCols is the estimated fixed-width bytes of a row's columns.
 	rowCols [2]int64
 }
@@ -81,7 +74,7 @@ func newHJCache(h *HashJoin, acct *stateAccount) *hjCache {
 				c.rowCols[side] += 9
 			}
 		}
-		c.cold[side] = make([][]hjCold, len(h.cleaners[side]))
+		c.cold[side] = make([]Heap[string], len(h.cleaners[side]))
 	}
 	return c
 }
@@ -99,11 +92,11 @@ func (h *HashJoin) estimate() int64 {
 			}
 		}
 		for _, cl := range h.cleaners[side] {
-			n += int64(len(cl.heap)) * 16
+			n += int64(cl.heap.Len()) * 16
 		}
-		for _, cold := range c.cold[side] {
-			for i := range cold {
-				n += 40 + int64(len(cold[i].key))
+		for k := range c.cold[side] {
+			for _, e := range c.cold[side][k].Items() {
+				n += 40 + int64(len(e.Val))
 			}
 		}
 	}
@@ -230,7 +223,7 @@ func (h *HashJoin) evictBucket(side int, b int32) {
 		slot := rows[len(rows)-1]
 		for k := range h.cleaners[side] {
 			if v, ok := h.cleanGet[side][k](slot); ok {
-				c.cold[side][k] = hjColdPush(c.cold[side][k], hjCold{v, string(s.stateKey(slot))})
+				c.cold[side][k].Push(v, string(s.stateKey(slot)))
 			}
 		}
 		c.bytes -= h.rowBytes(side, slot)
@@ -282,8 +275,7 @@ func (h *HashJoin) fetchMissing(side int, c *Chunk) error {
 func (h *HashJoin) fetchKey(jk []byte) error {
 	found := false
 	err := h.replay(func(side int, s *hjSide, fn func(*Chunk, []uint64) error) error {
-		lo := storage.StateKey(s.id, jk)
-		return s.scanRange(h.env.State, lo, storage.PrefixEnd(lo), hjLoadBatch, func(c *Chunk, seqs []uint64) error {
+		return s.scanPrefix(h.env.State, jk, hjLoadBatch, func(c *Chunk, seqs []uint64) error {
 			found = true
 			return fn(c, seqs)
 		})
@@ -418,7 +410,7 @@ func (h *HashJoin) coldRow(side int, c *Chunk, i int, seqs []uint64) {
 		return
 	}
 	s := h.sides[side]
-	key := append(storage.StateKey(s.id, nil), h.missJK.keys[i]...)
+	key := slices.Clone(h.missJK.keys[i])
 	key = append(key, h.sk.keys[i]...)
 	if s.noSK {
 		key = binary.BigEndian.AppendUint64(key, seqs[i])
@@ -426,7 +418,7 @@ func (h *HashJoin) coldRow(side int, c *Chunk, i int, seqs []uint64) {
 	for k, cl := range h.cleaners[side] {
 		d := types.GetDatum(c.Cols[cl.rule.Col], i, s.types[cl.rule.Col])
 		if v, ok := joinDatumInt(d); ok {
-			h.cache.cold[side][k] = hjColdPush(h.cache.cold[side][k], hjCold{v, string(key)})
+			h.cache.cold[side][k].Push(v, string(key))
 		}
 	}
 }
@@ -444,42 +436,4 @@ func hjTakeRows(c *Chunk, keep []int, seqs []uint64) (*Chunk, []uint64) {
 		}
 	}
 	return NewChunk(cols, make([]Op, len(keep))), ks
-}
-
-func hjColdPush(h []hjCold, e hjCold) []hjCold {
-	h = append(h, e)
-	i := len(h) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if h[p].v <= h[i].v {
-			break
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-	return h
-}
-
-func hjColdPop(h []hjCold) ([]hjCold, hjCold) {
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && h[r].v < h[l].v {
-			m = r
-		}
-		if h[i].v <= h[m].v {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	return h, top
 }

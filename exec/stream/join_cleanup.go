@@ -96,12 +96,6 @@ func joinDatumInt(d types.Datum) (int64, bool) {
 	return 0, false
 }
 
-// hjCleanEntry is a heap entry: a row's value of the rule's column.
-type hjCleanEntry struct {
-	v    int64
-	slot int32
-}
-
 // hjCleaner is one rule at run time.
 type hjCleaner struct {
 	rule JoinCleanup
@@ -109,47 +103,7 @@ type hjCleaner struct {
 	// once the other side's watermark arrived.
 	bound    int64
 	hasBound bool
-	heap     []hjCleanEntry
-}
-
-func (c *hjCleaner) push(v int64, slot int32) {
-	h := append(c.heap, hjCleanEntry{v, slot})
-	i := len(h) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if h[p].v <= h[i].v {
-			break
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-	c.heap = h
-}
-
-func (c *hjCleaner) pop() hjCleanEntry {
-	h := c.heap
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && h[r].v < h[l].v {
-			m = r
-		}
-		if h[i].v <= h[m].v {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	c.heap = h
-	return top
+	heap     Heap[int32] // the rows' values of the rule's column, and slots
 }
 
 // below reports whether v is cleaned under the current bound.
@@ -188,7 +142,7 @@ func hjPushFixed[T int16 | int32 | int64 | arrow.Timestamp | arrow.Date32](cl *h
 	for _, s := range slots {
 		if c.valid[s] {
 			v := int64(c.vals[s])
-			cl.push(v, s)
+			cl.heap.Push(v, s)
 			below = below || cl.below(v)
 		}
 	}
@@ -277,29 +231,26 @@ func (h *HashJoin) sweep(side int) {
 	}()
 	for k, cl := range h.cleaners[side] {
 		get := h.cleanGet[side][k]
-		for len(cl.heap) > 0 && cl.below(cl.heap[0].v) {
-			e := cl.pop()
-			if int(e.slot) >= len(s.meta) || s.meta[e.slot].flags&hjLive == 0 {
+		for cl.heap.Len() > 0 && cl.below(cl.heap.Min().Key) {
+			slot := cl.heap.Pop().Val
+			if int(slot) >= len(s.meta) || s.meta[slot].flags&hjLive == 0 {
 				continue
 			}
-			if cur, valid := get(e.slot); !valid || !cl.below(cur) {
+			if cur, valid := get(slot); !valid || !cl.below(cur) {
 				continue // the slot holds a newer row
 			}
-			s.remove(e.slot)
+			s.remove(slot)
 			h.cleaned++
 		}
 		if h.cache == nil {
 			continue
 		}
-		cold := h.cache.cold[side][k]
-		for len(cold) > 0 && cl.below(cold[0].v) {
-			var e hjCold
-			cold, e = hjColdPop(cold)
-			s.delBuf = append(s.delBuf, e.key...)
+		cold := &h.cache.cold[side][k]
+		for cold.Len() > 0 && cl.below(cold.Min().Key) {
+			s.delBuf = append(s.delBuf, cold.Pop().Val...)
 			s.delEnd = append(s.delEnd, len(s.delBuf))
 			h.cleaned++
 		}
-		h.cache.cold[side][k] = cold
 	}
 	s.releaseDeferred()
 }

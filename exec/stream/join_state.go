@@ -13,7 +13,6 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -354,12 +353,6 @@ func (hjNullCol) appendValue(buf []byte, _ int32) []byte { return append(buf, hj
 // ---------------------------------------------------------------------------
 // Key encoding
 
-// Key encoding markers of types.AppendKey.
-const (
-	hjKeyNotNull byte = 0x01
-	hjKeyNull    byte = 0xFF
-)
-
 // hjKeyCol says how one column of a chunk is encoded into a key: the
 // order-preserving encoding of types.AppendKey for the value converted to
 // keyT, so that equal SQL values of different widths (int4 and int8, int
@@ -435,128 +428,26 @@ func (k *hjKeys) encode(cols []arrow.Array, kcs []hjKeyCol, n int, seed maphash.
 	return nil
 }
 
-func hjFlip64(v int64) uint64 { return uint64(v) ^ (1 << 63) }
-
-func hjFloatKeyBits(f float64) uint64 {
-	if math.IsNaN(f) {
-		return math.MaxUint64
-	}
-	if f == 0 {
-		f = 0 // -0 and 0 are equal
-	}
-	b := math.Float64bits(f)
-	if b&(1<<63) != 0 {
-		return ^b
-	}
-	return b | 1<<63
-}
-
-func hjAppendEscaped[S string | []byte](buf []byte, s S) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		buf = append(buf, c)
-		if c == 0 {
-			buf = append(buf, 0xFF)
-		}
-	}
-	return append(buf, 0x00, 0x01)
-}
-
-// hjAppendKeys appends the key encoding of every row of arr to keys[row].
-// The common layouts are encoded from typed value slices; the rest go
-// through datums and types.AppendKey.
+// hjAppendKeys appends the key of every row of arr to keys[row] and
+// marks the rows whose key is NULL. A column whose values encode in keyT
+// as they are (any integer as int8, any text as text, float4 as float8)
+// is encoded column at a time; cross-type keys (int and numeric, int and
+// float) are cast row by row first.
 func hjAppendKeys(keys [][]byte, hasNull []bool, arr arrow.Array, kc hjKeyCol, loc *time.Location) error {
-	nulls := arr.NullN() > 0
-	isNull := func(i int) bool {
-		if nulls && arr.IsNull(i) {
-			keys[i] = append(keys[i], hjKeyNull)
-			hasNull[i] = true
-			return true
-		}
-		return false
-	}
-	kind := kc.keyT.Kind
-	switch a := arr.(type) {
-	case *array.Null:
+	if arr.NullN() > 0 {
 		for i := range keys {
-			keys[i] = append(keys[i], hjKeyNull)
-			hasNull[i] = true
-		}
-		return nil
-	case *array.Int16:
-		if kind == types.Int8 || hjIsFloat(kind) {
-			hjAppendIntKeys(keys, a.Int16Values(), kind == types.Int8, isNull)
-			return nil
-		}
-	case *array.Int32:
-		if kind == types.Int8 || hjIsFloat(kind) {
-			hjAppendIntKeys(keys, a.Int32Values(), kind == types.Int8, isNull)
-			return nil
-		}
-	case *array.Int64:
-		if kind == types.Int8 || kind == types.Oid || hjIsFloat(kind) {
-			hjAppendIntKeys(keys, a.Int64Values(), kind != types.Float8 && kind != types.Float4, isNull)
-			return nil
-		}
-	case *array.Float32:
-		hjAppendIntKeys(keys, a.Float32Values(), false, isNull)
-		return nil
-	case *array.Float64:
-		hjAppendIntKeys(keys, a.Float64Values(), false, isNull)
-		return nil
-	case *array.Boolean:
-		for i := range keys {
-			if !isNull(i) {
-				v := byte(0)
-				if a.Value(i) {
-					v = 1
-				}
-				keys[i] = append(keys[i], hjKeyNotNull, v)
+			if arr.IsNull(i) {
+				hasNull[i] = true
 			}
-		}
-		return nil
-	case *array.Date32:
-		for i, v := range a.Date32Values() {
-			if !isNull(i) {
-				keys[i] = binary.BigEndian.AppendUint32(append(keys[i], hjKeyNotNull), uint32(v)^(1<<31))
-			}
-		}
-		return nil
-	case *array.Time64:
-		hjAppendIntKeys(keys, a.Time64Values(), true, isNull)
-		return nil
-	case *array.Timestamp:
-		hjAppendIntKeys(keys, a.TimestampValues(), true, isNull)
-		return nil
-	case *array.Binary:
-		for i := range keys {
-			if !isNull(i) {
-				keys[i] = hjAppendEscaped(append(keys[i], hjKeyNotNull), a.Value(i))
-			}
-		}
-		return nil
-	case *array.String:
-		if kc.src.Kind != types.Numeric && kind != types.Numeric && !hjIsFloat(kind) {
-			trim := kc.src.Kind == types.Char
-			for i := range keys {
-				if !isNull(i) {
-					s := a.Value(i)
-					if trim {
-						s = strings.TrimRight(s, " ")
-					}
-					keys[i] = hjAppendEscaped(append(keys[i], hjKeyNotNull), s)
-				}
-			}
-			return nil
 		}
 	}
-	// Numeric, interval and cross-type conversions: row by row.
+	if hjKeyDirect(kc.src.Kind, kc.keyT.Kind) {
+		types.AppendKeys(keys, arr, kc.src, false, false)
+		return nil
+	}
 	for i := range keys {
-		if isNull(i) {
-			continue
-		}
 		d := types.GetDatum(arr, i, kc.src)
-		if kc.src.Kind != kind {
+		if d != nil {
 			var err error
 			if d, err = types.Cast(d, kc.src, kc.keyT, loc); err != nil {
 				return err
@@ -567,21 +458,18 @@ func hjAppendKeys(keys [][]byte, hasNull []bool, arr arrow.Array, kc hjKeyCol, l
 	return nil
 }
 
-// hjAppendIntKeys appends fixed-width keys: integers (and int64-backed
-// times) as flipped int64 when asInt, else as float8 key bits.
-func hjAppendIntKeys[V ~int16 | ~int32 | ~int64 | ~float32 | ~float64](keys [][]byte, vals []V, asInt bool, isNull func(int) bool) {
-	for i, v := range vals {
-		if isNull(i) {
-			continue
-		}
-		var bits uint64
-		if asInt {
-			bits = hjFlip64(int64(v))
-		} else {
-			bits = hjFloatKeyBits(float64(v))
-		}
-		keys[i] = binary.BigEndian.AppendUint64(append(keys[i], hjKeyNotNull), bits)
+// hjKeyDirect says whether values of kind src have the key encoding of
+// kind key without a cast.
+func hjKeyDirect(src, key types.Kind) bool {
+	switch {
+	case src == key:
+		return true
+	case hjIsInt(src):
+		return key == types.Int8
+	case hjIsText(src):
+		return key == types.Text
 	}
+	return src == types.Float4 && key == types.Float8
 }
 
 // ---------------------------------------------------------------------------
@@ -625,7 +513,8 @@ type hjBucket struct {
 
 // hjSide is the state of one input.
 type hjSide struct {
-	id    uint32 // state table id
+	table *StateTable // key: join key, stream key [, seq]; value: the row
+	id    uint32      // its id
 	types []types.T
 	cols  []hjCol
 	meta  []hjRowMeta
@@ -667,8 +556,8 @@ type hjSide struct {
 	keyBuf []byte  // scratch for state keys
 }
 
-func newHJSide(id uint32, ts []types.T, appendOnly, noSK bool) *hjSide {
-	s := &hjSide{id: id, types: ts, appendOnly: appendOnly, noSK: noSK, byKey: map[uint64]int32{}}
+func newHJSide(table *StateTable, ts []types.T, appendOnly, noSK bool) *hjSide {
+	s := &hjSide{table: table, id: table.ID(), types: ts, appendOnly: appendOnly, noSK: noSK, byKey: map[uint64]int32{}}
 	for _, t := range ts {
 		s.cols = append(s.cols, newHJCol(t))
 	}
@@ -810,12 +699,11 @@ func (s *hjSide) lookupPK(sk []byte, pkHash uint64) int32 {
 	return -1
 }
 
-// stateKey returns slot's storage key, in s.keyBuf.
+// stateKey returns slot's state table key (valid until the arena
+// moves).
 func (s *hjSide) stateKey(slot int32) []byte {
 	m := &s.meta[slot]
-	s.keyBuf = append(s.keyBuf[:0], storage.StateKey(s.id, nil)...)
-	s.keyBuf = append(s.keyBuf, s.keyHeap[m.keyOff:m.keyOff+int(m.keyLen)]...)
-	return s.keyBuf
+	return s.keyHeap[m.keyOff : m.keyOff+int(m.keyLen)]
 }
 
 // remove unlinks a live row, deleting it from storage at the next
@@ -925,7 +813,7 @@ func (s *hjSide) encodeValue(slot int32) []byte {
 func (s *hjSide) flush(w *pebble.Batch) error {
 	start := 0
 	for _, end := range s.delEnd {
-		if err := w.Delete(s.delBuf[start:end], nil); err != nil {
+		if err := s.table.Delete(w, s.delBuf[start:end]); err != nil {
 			return fmt.Errorf("hash join state: %w", err)
 		}
 		start = end
@@ -936,7 +824,7 @@ func (s *hjSide) flush(w *pebble.Batch) error {
 		if m.flags&(hjLive|hjDirty) != hjLive|hjDirty {
 			continue
 		}
-		if err := w.Set(s.stateKey(slot), s.encodeValue(slot), nil); err != nil {
+		if err := s.table.Insert(w, s.stateKey(slot), s.encodeValue(slot)); err != nil {
 			return fmt.Errorf("hash join state: %w", err)
 		}
 		m.flags = m.flags&^hjDirty | hjPersisted
@@ -960,13 +848,12 @@ func (s *hjSide) markLoaded() {
 // each batch as a chunk of inserts and, for inputs without a stream key,
 // the rows' sequence numbers.
 func (s *hjSide) scan(r storage.Reader, n int, fn func(c *Chunk, seqs []uint64) error) error {
-	lo, hi := storage.StateSpan(s.id)
-	return s.scanRange(r, lo, hi, n, fn)
+	return s.scanPrefix(r, nil, n, fn)
 }
 
-// scanRange is scan over the stored keys in [lo, hi).
-func (s *hjSide) scanRange(r storage.Reader, lo, hi []byte, n int, fn func(c *Chunk, seqs []uint64) error) error {
-	it, err := r.NewIter(lo, hi)
+// scanPrefix is scan over the stored keys that start with prefix.
+func (s *hjSide) scanPrefix(r storage.Reader, prefix []byte, n int, fn func(c *Chunk, seqs []uint64) error) error {
+	it, err := s.table.NewIter(r, prefix)
 	if err != nil {
 		return fmt.Errorf("hash join state %d: %w", s.id, err)
 	}
@@ -998,7 +885,7 @@ func (s *hjSide) scanRange(r storage.Reader, lo, hi []byte, n int, fn func(c *Ch
 		rows = append(rows, row)
 		if s.noSK {
 			k := it.Key()
-			if len(k) < len(lo)+8 {
+			if len(k) < 8 {
 				it.Close()
 				return sqlerr.New(sqlerr.DataCorrupted, "hash join state %d: short key", s.id)
 			}

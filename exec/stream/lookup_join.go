@@ -33,7 +33,7 @@ package stream
 // that a left delete retracts exactly what its insert emitted (the table
 // may have changed since):
 //
-//	key:   storage.StateKey(id, left stream key)   (types.AppendKey of each column)
+//	key:   left stream key                         (a StateTable key)
 //	value: 0x00                                    the row was emitted padded with NULLs (LEFT)
 //	       0x01 ++ the table row as stored         the row was emitted with this table row
 //
@@ -165,9 +165,15 @@ func (s *LookupJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 			kt, _ := hjKeyType(s.LeftTypes[c], s.LeftTypes[c])
 			j.skCols = append(j.skCols, hjKeyCol{col: c, src: s.LeftTypes[c], keyT: kt})
 		}
-		j.stateID = b.StateTable()
+		var keys []KeyCol
+		for _, kc := range j.skCols {
+			keys = append(keys, KeyCol{T: kc.keyT})
+		}
+		j.stateTable = b.NewStateTable(keys, nil)
+		j.acct = j.stateTable.Account()
 		j.state = map[string][]byte{}
 		j.dirty = map[string]struct{}{}
+		j.written = map[string]uint64{}
 		if !b.Env.Fresh {
 			if err := j.load(b.Env.State); err != nil {
 				return nil, fmt.Errorf("lookup join %s: load state: %w", s.Table.Name, err)
@@ -196,9 +202,17 @@ type lookupJoin struct {
 	pick           []int // builder of each right column
 	builders       []array.Builder
 
-	stateID uint32
-	state   map[string][]byte
-	dirty   map[string]struct{}
+	stateTable *StateTable
+	state      map[string][]byte
+	dirty      map[string]struct{}
+	// Under a state memory budget: the entries written in epochs that
+	// may not have committed yet (they stay in memory), the resident
+	// bytes, and whether entries were evicted (a delete that misses in
+	// memory then reads storage).
+	acct    *stateAccount
+	written map[string]uint64
+	bytes   int64
+	partial bool
 
 	// Per-chunk buffers, reused.
 	keys    hjKeys
@@ -259,7 +273,12 @@ func (j *lookupJoin) chunk(c *Chunk) ([]arrow.Array, error) {
 	}
 	rebuild := right == nil
 	if j.state != nil {
-		if j.track(c) {
+		replayed, err := j.track(c)
+		if err != nil {
+			ljRelease(right)
+			return nil, err
+		}
+		if replayed {
 			rebuild = true
 		}
 	} else {
@@ -357,7 +376,7 @@ func (j *lookupJoin) residual(c *Chunk) ([]arrow.Array, error) {
 // its stream key and replaying for each delete what its insert emitted.
 // It reports whether a delete took a table row from the state (the right
 // columns must then be decoded again).
-func (j *lookupJoin) track(c *Chunk) bool {
+func (j *lookupJoin) track(c *Chunk) (bool, error) {
 	n := c.N
 	j.sks.reset(n)
 	for _, kc := range j.skCols {
@@ -378,15 +397,21 @@ func (j *lookupJoin) track(c *Chunk) bool {
 				v = []byte{ljPadded}
 			}
 			j.emit[i] = v != nil
+			j.forget(sk)
 			if v != nil {
 				j.state[string(sk)] = v
-			} else {
-				delete(j.state, string(sk))
+				j.bytes += ljEntryBytes(sk, v)
 			}
 			j.dirty[string(sk)] = struct{}{}
 			continue
 		}
 		v, ok := j.state[string(sk)]
+		if !ok && j.partial {
+			var err error
+			if v, ok, err = j.fetch(sk); err != nil {
+				return false, err
+			}
+		}
 		if !ok {
 			continue
 		}
@@ -395,10 +420,72 @@ func (j *lookupJoin) track(c *Chunk) bool {
 			j.spans[i] = j.put(v[1:])
 			replayed = true
 		}
-		delete(j.state, string(sk))
+		j.forget(sk)
 		j.dirty[string(sk)] = struct{}{}
 	}
-	return replayed
+	return replayed, nil
+}
+
+// ljEntryBytes estimates the memory of one state entry.
+func ljEntryBytes(k, v []byte) int64 { return int64(len(k)+len(v)) + 64 }
+
+// forget removes sk's entry from memory.
+func (j *lookupJoin) forget(sk []byte) {
+	if v, ok := j.state[string(sk)]; ok {
+		j.bytes -= ljEntryBytes(sk, v)
+		delete(j.state, string(sk))
+		delete(j.written, string(sk))
+	}
+}
+
+// fetch reads the committed entry of sk, evicted from memory: it was
+// clean and committed when evicted, so storage holds it.
+func (j *lookupJoin) fetch(sk []byte) ([]byte, bool, error) {
+	v, ok, err := j.stateTable.Get(j.env.State, sk)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if len(v) == 0 || (v[0] != ljPadded && v[0] != ljMatched) {
+		return nil, false, sqlerr.New(sqlerr.DataCorrupted, "lookup join %s: corrupt state entry", j.spec.Table.Name)
+	}
+	j.env.Stats.StateReads.Add(1)
+	return v, true, nil
+}
+
+// shrink reports the resident bytes and, while they exceed the
+// instance's share of the budget, evicts entries written in committed
+// epochs (in map order, which is as good as any for a lookup join's
+// entries: each is read once, by its row's delete).
+func (j *lookupJoin) shrink() {
+	if j.acct == nil {
+		return
+	}
+	j.acct.report(j.bytes)
+	target := j.acct.target()
+	if target < 0 || j.bytes <= target {
+		return
+	}
+	committed := j.env.committed()
+	var evicted int64
+	for k, v := range j.state {
+		if j.bytes <= target {
+			break
+		}
+		if e, ok := j.written[k]; ok {
+			if e > committed {
+				continue
+			}
+			delete(j.written, k)
+		}
+		j.bytes -= ljEntryBytes([]byte(k), v)
+		delete(j.state, k)
+		evicted++
+	}
+	if evicted > 0 {
+		j.partial = true
+		j.env.Stats.StateEvicted.Add(evicted)
+	}
+	j.acct.report(j.bytes)
 }
 
 // decode builds the right columns of n rows from the spans (NULLs where a
@@ -478,12 +565,14 @@ func (j *lookupJoin) Watermark(_ int, w Watermark) error { return j.out.Watermar
 func (j *lookupJoin) Barrier(b *Barrier) error {
 	if j.state != nil && len(j.dirty) > 0 {
 		for k := range j.dirty {
-			key := storage.StateKey(j.stateID, []byte(k))
 			var err error
 			if v, ok := j.state[k]; ok {
-				err = b.Writes.Set(key, v, nil)
+				err = j.stateTable.Insert(b.Writes, []byte(k), v)
+				if j.acct != nil {
+					j.written[k] = b.Epoch
+				}
 			} else {
-				err = b.Writes.Delete(key, nil)
+				err = j.stateTable.Delete(b.Writes, []byte(k))
 			}
 			if err != nil {
 				return fmt.Errorf("lookup join %s: write state: %w", j.spec.Table.Name, err)
@@ -491,25 +580,33 @@ func (j *lookupJoin) Barrier(b *Barrier) error {
 		}
 		clear(j.dirty)
 	}
+	if j.state != nil {
+		j.shrink()
+	}
 	return j.out.Barrier(b)
 }
 
 // load reads the state of the last committed epoch.
 func (j *lookupJoin) load(r storage.Reader) error {
-	lo, hi := storage.StateSpan(j.stateID)
-	it, err := r.NewIter(lo, hi)
-	if err != nil {
-		return err
-	}
-	for it.First(); it.Valid(); it.Next() {
-		v := it.Value()
+	budget := j.acct.loadBudget()
+	err := j.stateTable.Scan(r, nil, func(k, v []byte) error {
 		if len(v) == 0 || (v[0] != ljPadded && v[0] != ljMatched) {
-			it.Close()
 			return sqlerr.New(sqlerr.DataCorrupted, "lookup join %s: corrupt state entry", j.spec.Table.Name)
 		}
-		j.state[string(it.Key()[len(lo):])] = bytes.Clone(v)
+		if budget >= 0 && j.bytes > budget {
+			// The rest stays in storage, read by the deletes that need it.
+			j.partial = true
+			return errLoadBudget
+		}
+		j.state[string(k)] = bytes.Clone(v)
+		j.bytes += ljEntryBytes(k, v)
+		return nil
+	})
+	if err == errLoadBudget {
+		err = nil
 	}
-	return it.Close()
+	j.acct.report(j.bytes)
+	return err
 }
 
 func ljRelease(as []arrow.Array) {

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +218,81 @@ func TestLookupKeyType(t *testing.T) {
 		if _, ok := LookupKeyType(c.src, c.pk); ok != c.ok {
 			t.Errorf("LookupKeyType(%s, %s) = %v, want %v", c.src, c.pk, ok, c.ok)
 		}
+	}
+}
+
+// TestLookupJoinStateBudget runs a retracting LEFT lookup join under a
+// state memory budget far below its state: entries of committed epochs
+// are evicted at barriers, and deletes read them back from storage, so
+// every retraction still replays what its insert emitted (not the table
+// as it is now), before and after a restart that loads only part of the
+// state.
+func TestLookupJoinStateBudget(t *testing.T) {
+	const n = 300
+	dir := t.TempDir()
+	var committed uint64
+	budgetEnv := func(fresh bool) (*Env, *storage.DB, func()) {
+		env, db, closeDB := ljEnv(t, dir, fresh)
+		env.Memory = NewStateMemory(4 << 10)
+		env.Committed = func() uint64 { return committed }
+		return env, db, closeDB
+	}
+	env, db, closeDB := budgetEnv(true)
+	ljPut(t, db, row(int64(1), "one", int64(10)), row(int64(2), "two", int64(20)))
+	op, out := ljBuild(t, env, ljSpec(batch.LeftJoin, false, nil))
+	var want []string
+	insert := func(from, to int) {
+		var rows [][]types.Datum
+		for i := from; i < to; i++ {
+			rows = append(rows, row(int64(i), int64(i%3)))
+		}
+		ljSend(t, op, make([]Op, len(rows)), rows...)
+	}
+	retraction := func(i int) string {
+		switch i % 3 {
+		case 1:
+			return fmt.Sprintf("- %d 1 one 10", i)
+		case 2:
+			return fmt.Sprintf("- %d 2 two 20", i)
+		}
+		return fmt.Sprintf("- %d 0 NULL NULL", i)
+	}
+	insert(0, n)
+	out.take()
+	for e := uint64(1); e <= 3; e++ {
+		barrier(t, op, db.Pebble(), e)
+		committed = e
+	}
+	if env.Stats.StateEvicted.Load() == 0 {
+		t.Fatal("nothing evicted under the budget")
+	}
+	// The table changes; deletes must still retract what was emitted.
+	ljPut(t, db, row(int64(1), "uno", int64(11)), row(int64(2), "dos", int64(22)))
+	var dels [][]types.Datum
+	for i := 0; i < n/2; i++ {
+		dels = append(dels, row(int64(i), int64(i%3)))
+		want = append(want, retraction(i))
+	}
+	ljSend(t, op, slices.Repeat([]Op{Delete}, len(dels)), dels...)
+	ljExpect(t, out.take(), want...)
+	if env.Stats.StateReads.Load() == 0 {
+		t.Fatal("no state read back")
+	}
+	barrier(t, op, db.Pebble(), 4)
+	committed = 4
+
+	// Restart: the load stops at the budget, the rest is read back.
+	closeDB()
+	env, db, _ = budgetEnv(false)
+	op, out = ljBuild(t, env, ljSpec(batch.LeftJoin, false, nil))
+	want, dels = nil, nil
+	for i := n / 2; i < n; i++ {
+		dels = append(dels, row(int64(i), int64(i%3)))
+		want = append(want, retraction(i))
+	}
+	ljSend(t, op, slices.Repeat([]Op{Delete}, len(dels)), dels...)
+	ljExpect(t, out.take(), want...)
+	if env.Stats.StateReads.Load() == 0 {
+		t.Fatal("after the restart: no state read back")
 	}
 }

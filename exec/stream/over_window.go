@@ -171,8 +171,8 @@ func overWindowFrameString(fr batch.Frame) string {
 }
 
 func (s *OverWindowSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	w := &overWindow{spec: s, env: b.Env, out: out, state: b.StateTable(), parts: map[string]*owPart{}}
-	w.prefix = storage.StateKey(w.state, nil)
+	w := &overWindow{spec: s, env: b.Env, out: out,
+		state: b.NewStateTable(partitionedKeys(s.Types, s.Partition, s.Order, s.StreamKey), s.Types)}
 	w.nIn = len(s.Types)
 	w.outTypes = slices.Clone(s.Types)
 	var fts []types.T
@@ -208,7 +208,7 @@ func (s *OverWindowSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		fall[i] = i
 	}
 	w.outDec = storage.NewRowDecoder(fts, fall)
-	w.acct = b.Env.stateAccount()
+	w.cache = newPartCache[*owPart](b.Env, w.state.Account())
 	if !b.Env.Fresh {
 		if err := w.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("over window: load state: %w", err)
@@ -240,30 +240,25 @@ type owWrite struct {
 
 // owPart is a partition: its rows in window order and the epoch's changes.
 type owPart struct {
-	pkey string
+	cachedPart
 	rows []owRow
-	// dirty: changed in this epoch; lo and hi are the smallest and
-	// largest sort keys the epoch inserted or deleted, loOl and hiOl the
-	// lengths of their order keys.
-	dirty      bool
+	// dirty (cachedPart): changed in this epoch; lo and hi are the
+	// smallest and largest sort keys the epoch inserted or deleted, loOl
+	// and hiOl the lengths of their order keys.
 	lo, hi     []byte
 	loOl, hiOl int
 	// removed are emitted rows the epoch deleted.
 	removed []owRow
 	writes  []owWrite
 
-	lastWrite uint64 // the last barrier that wrote the partition
-	idx       int    // position in overWindow.list
-	ref       bool   // used since the clock hand last passed
-	emptied   bool   // empty, in overWindow.emptied until its deletes commit
+	emptied bool // empty, in overWindow.emptied until its deletes commit
 }
 
 type overWindow struct {
 	spec     *OverWindowSpec
 	env      *Env
 	out      Output
-	state    uint32
-	prefix   []byte
+	state    *StateTable
 	nIn      int
 	outTypes []types.T
 	dec      storage.RowDecoder // input rows
@@ -278,16 +273,10 @@ type overWindow struct {
 	batchFuncs []batch.WindowFunc
 	batchIdx   []int
 
-	parts map[string]*owPart
+	cache partCache[*owPart] // the partitions in memory (over_window_cache.go)
 	dirty []*owPart
-
-	// State cache (over_window_cache.go).
-	list    []*owPart // every partition in memory, for the clock hand
-	emptied []*owPart // empty partitions whose deletes may not have committed
-	acct    *stateAccount
-	bytes   int64
-	hand    int
-	evicted bool // committed partitions exist that are not in memory
+	// emptied are empty partitions whose deletes may not have committed.
+	emptied []*owPart
 
 	// Per-chunk scratch.
 	pk, sk, vals [][]byte
@@ -324,21 +313,7 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 	if n == 0 {
 		return nil
 	}
-	w.pk = topNReset(w.pk, n)
-	w.sk = topNReset(w.sk, n)
-	for _, col := range w.spec.Partition {
-		topNKeys(w.pk, c.Cols[col], w.spec.Types[col], false, false)
-	}
-	for _, k := range w.spec.Order {
-		topNKeys(w.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
-	}
-	w.ol = slices.Grow(w.ol[:0], n)[:n]
-	for i := range n {
-		w.ol[i] = int32(len(w.sk[i]))
-	}
-	for _, col := range w.spec.StreamKey {
-		topNKeys(w.sk, c.Cols[col], w.spec.Types[col], false, false)
-	}
+	w.pk, w.sk, w.ol = encodePartKeys(w.state, c, w.spec.Partition, w.spec.Order, w.spec.StreamKey, w.pk, w.sk, w.ol)
 	w.sel = w.sel[:0]
 	for i := range n {
 		if c.Ops[i].IsInsert() {
@@ -351,7 +326,7 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 			w.vals[i] = binary.AppendUvarint(w.vals[i], uint64(len(c.Cols)))
 		}
 		for j, col := range c.Cols {
-			topNValues(w.vals, w.sel, col, w.spec.Types[j])
+			types.AppendValues(w.vals, w.sel, col, w.spec.Types[j])
 		}
 	}
 	var p *owPart
@@ -406,7 +381,7 @@ func (w *overWindow) insert(p *owPart, i int) {
 	copy(kv[len(k):], v)
 	r := owRow{kv: kv, ol: w.ol[i], kl: int32(len(k))}
 	p.writes = append(p.writes, owWrite{key: r.key(), val: r.val()})
-	w.bytes += int64(len(kv)) + owRowBytes
+	w.cache.bytes += int64(len(kv)) + owRowBytes
 	// Rows mostly come in window order (an event-time ORDER BY): a row
 	// that sorts last is appended without a search.
 	if n := len(p.rows); n == 0 || bytes.Compare(p.rows[n-1].key(), r.key()) < 0 {
@@ -420,7 +395,7 @@ func (w *overWindow) insert(p *owPart, i int) {
 		if old.out != nil {
 			p.removed = append(p.removed, old)
 		}
-		w.bytes -= int64(len(old.kv)+len(old.out)) + owRowBytes
+		w.cache.bytes -= int64(len(old.kv)+len(old.out)) + owRowBytes
 		p.rows[at] = r
 		return
 	}
@@ -437,7 +412,7 @@ func (w *overWindow) delete(p *owPart, i int) error {
 		p.removed = append(p.removed, r)
 	}
 	p.writes = append(p.writes, owWrite{key: r.key()})
-	w.bytes -= int64(len(r.kv)+len(r.out)) + owRowBytes
+	w.cache.bytes -= int64(len(r.kv)+len(r.out)) + owRowBytes
 	p.rows = slices.Delete(p.rows, at, at+1)
 	return nil
 }
@@ -477,7 +452,7 @@ func (w *overWindow) Barrier(b *Barrier) error {
 		p.lastWrite = b.Epoch
 		if len(p.rows) == 0 {
 			switch {
-			case w.acct == nil:
+			case w.cache.acct == nil:
 				// Without a budget nothing is evicted, so nothing is
 				// ever read back: forget the partition at once.
 				w.drop(p)
@@ -501,12 +476,12 @@ func (w *overWindow) Barrier(b *Barrier) error {
 // write puts p's state changes of the epoch into the barrier's batch.
 func (w *overWindow) write(b *Barrier, p *owPart) error {
 	for _, wr := range p.writes {
-		w.kbuf = append(append(append(w.kbuf[:0], w.prefix...), p.pkey...), wr.key...)
+		w.kbuf = append(append(w.kbuf[:0], p.pkey...), wr.key...)
 		var err error
 		if wr.val == nil {
-			err = b.Writes.Delete(w.kbuf, nil)
+			err = w.state.Delete(b.Writes, w.kbuf)
 		} else {
-			err = b.Writes.Set(w.kbuf, wr.val, nil)
+			err = w.state.Insert(b.Writes, w.kbuf, wr.val)
 		}
 		if err != nil {
 			return fmt.Errorf("over window: write state: %w", err)
@@ -558,7 +533,7 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 	if !emit {
 		for i := range p.rows {
 			p.rows[i].out = slices.Clone(newOut[i])
-			w.bytes += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
+			w.cache.bytes += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
 		}
 		return nil
 	}
@@ -582,14 +557,14 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 		if r.out != nil {
 			if !bytes.Equal(r.out, nv) {
 				w.rest = append(w.rest, owChange{op: UpdateDelete, val: r.val(), out: r.out})
-				w.bytes += int64(len(nv) - len(r.out))
+				w.cache.bytes += int64(len(nv) - len(r.out))
 				r.out = slices.Clone(nv)
 				w.rest = append(w.rest, owChange{op: UpdateInsert, val: r.val(), out: r.out})
 			}
 			continue
 		}
 		r.out = slices.Clone(nv)
-		w.bytes += int64(len(r.out))
+		w.cache.bytes += int64(len(r.out))
 		j := -1
 		if useMap {
 			if k, ok := w.ids[string(r.sid())]; ok {

@@ -27,11 +27,11 @@ const (
 // part returns the partition with key pk, reading it from storage when
 // it may be there and is not in memory.
 func (w *overWindow) part(pk []byte) (*owPart, error) {
-	if p := w.parts[string(pk)]; p != nil {
+	if p, ok := w.cache.get(pk); ok {
 		return p, nil
 	}
-	p := &owPart{pkey: string(pk)}
-	if w.evicted {
+	p := &owPart{cachedPart: cachedPart{pkey: string(pk)}}
+	if w.cache.evicted {
 		if err := w.read(p); err != nil {
 			return nil, fmt.Errorf("over window: read partition: %w", err)
 		}
@@ -41,25 +41,18 @@ func (w *overWindow) part(pk []byte) (*owPart, error) {
 }
 
 func (w *overWindow) add(p *owPart) {
-	p.idx = len(w.list)
-	w.list = append(w.list, p)
-	w.parts[p.pkey] = p
-	w.bytes += int64(owPartBytes + 2*len(p.pkey))
+	w.cache.add(p)
+	w.cache.bytes += int64(owPartBytes + 2*len(p.pkey))
 }
 
 // drop forgets p (its rows are committed in storage, or it is empty).
 func (w *overWindow) drop(p *owPart) {
-	delete(w.parts, p.pkey)
-	last := len(w.list) - 1
-	w.list[p.idx] = w.list[last]
-	w.list[p.idx].idx = p.idx
-	w.list[last] = nil
-	w.list = w.list[:last]
+	w.cache.remove(p)
 	n := int64(owPartBytes + 2*len(p.pkey))
 	for i := range p.rows {
 		n += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
 	}
-	w.bytes -= n
+	w.cache.bytes -= n
 }
 
 // read loads the rows of partition p, evicted or never loaded, and
@@ -68,8 +61,8 @@ func (w *overWindow) drop(p *owPart) {
 // deletes commit), so storage alone holds its rows, and the values
 // emitted for them follow from the rows as at a restart.
 func (w *overWindow) read(p *owPart) error {
-	lo := append(append([]byte(nil), w.prefix...), p.pkey...)
-	it, err := w.env.State.NewIter(lo, storage.PrefixEnd(lo))
+	lo := []byte(p.pkey)
+	it, err := w.state.NewIter(w.env.State, lo)
 	if err != nil {
 		return err
 	}
@@ -99,8 +92,8 @@ func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error)
 		}
 	}
 	ok := w.kbuf[:0]
-	for _, k := range w.spec.Order {
-		ok = topNDatumKey(ok, row[k.Col], k.T, k.Desc, k.NullsFirst)
+	for j, k := range w.spec.Order {
+		ok = w.state.AppendKeyValue(ok, len(w.spec.Partition)+j, row[k.Col])
 	}
 	w.kbuf = ok
 	if !bytes.HasPrefix(sk, ok) {
@@ -116,8 +109,8 @@ func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error)
 // next call).
 func (w *overWindow) partKey(row []types.Datum) []byte {
 	b := w.pkbuf[:0]
-	for _, c := range w.spec.Partition {
-		b = topNDatumKey(b, row[c], w.spec.Types[c], false, false)
+	for j, c := range w.spec.Partition {
+		b = w.state.AppendKeyValue(b, j, row[c])
 	}
 	w.pkbuf = b
 	return b
@@ -147,37 +140,21 @@ func (w *overWindow) settleEmptied() {
 // evicts partitions that are clean, committed and not recently used. It
 // runs at barriers, after the epoch's writes.
 func (w *overWindow) shrink() {
-	shrinkPartitions(w.env, w.acct, &w.bytes, &w.list, &w.hand,
-		func(p *owPart, committed uint64) bool { return p.dirty || p.emptied || p.lastWrite > committed },
-		func(p *owPart) bool { r := p.ref; p.ref = false; return r },
-		func(p *owPart) { w.drop(p); w.evicted = true })
+	w.cache.shrink(func(p *owPart) bool { return p.emptied }, w.drop)
 }
 
 // load restores the partitions of the last committed epoch and
 // recomputes their function values, as far as the state memory budget
 // allows (the rest are read when rows need them).
 func (w *overWindow) load(r storage.Reader) error {
-	it, err := r.NewIter(storage.StateSpan(w.state))
-	if err != nil {
-		return err
-	}
-	if err := w.loadFrom(it); err != nil {
-		it.Close()
-		return err
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	w.acct.report(w.bytes)
-	return nil
+	return w.cache.load(w.state, r, w.loadFrom)
 }
 
-func (w *overWindow) loadFrom(it storage.Iter) error {
-	lo := storage.StateKey(w.state, nil)
-	budget := w.acct.loadBudget()
+func (w *overWindow) loadFrom(it *StateIter) error {
+	budget := w.cache.acct.loadBudget()
 	var p *owPart
 	for valid := it.First(); valid; valid = it.Next() {
-		key := it.Key()[len(lo):]
+		key := it.Key()
 		row, err := types.DecodeRow(it.Value(), w.spec.Types)
 		if err != nil {
 			return sqlerr.Wrap(fmt.Errorf("over window state: %w", err), sqlerr.DataCorrupted)
@@ -191,14 +168,14 @@ func (w *overWindow) loadFrom(it storage.Iter) error {
 				if err := w.settle(p, false); err != nil {
 					return err
 				}
-				if budget >= 0 && w.bytes > budget {
+				if budget >= 0 && w.cache.bytes > budget {
 					// The rest of the state stays in storage.
 					p = nil
-					w.evicted = true
+					w.cache.evicted = true
 					break
 				}
 			}
-			p = &owPart{pkey: string(pk)}
+			p = &owPart{cachedPart: cachedPart{pkey: string(pk)}}
 			w.add(p)
 		}
 		r, err := w.storedRow(key[len(pk):], it.Value(), row)

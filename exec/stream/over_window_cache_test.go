@@ -221,10 +221,10 @@ func TestOverWindowRestartLoadsWithinBudget(t *testing.T) {
 	r.budget = 8 << 10
 	r.restart()
 	w := r.op.(*overWindow)
-	if !w.evicted || len(w.parts) == 0 || len(w.parts) >= 100 {
-		t.Fatalf("loaded %d of 100 partitions (evicted %v)", len(w.parts), w.evicted)
+	if !w.cache.evicted || len(w.cache.parts) == 0 || len(w.cache.parts) >= 100 {
+		t.Fatalf("loaded %d of 100 partitions (evicted %v)", len(w.cache.parts), w.cache.evicted)
 	}
-	loaded := len(w.parts)
+	loaded := len(w.cache.parts)
 	// One row into every partition: most are read back.
 	ops, rows = ops[:0], rows[:0]
 	for g := int64(0); g < 100; g++ {

@@ -226,11 +226,11 @@ func (w *overWindow) encodeOut(sel []int32, cols []arrow.Array, at func(r int) i
 			vals := w.natVals[nat]
 			nat++
 			for _, r := range sel {
-				w.outVals[r] = binary.AppendVarint(append(w.outVals[r], topNValPresent), vals[at(int(r))])
+				w.outVals[r] = types.AppendIntValue(w.outVals[r], vals[at(int(r))])
 			}
 			continue
 		}
-		topNValues(w.outVals, sel, cols[bat], f.T)
+		types.AppendValues(w.outVals, sel, cols[bat], f.T)
 		bat++
 	}
 	for _, r := range sel {

@@ -6,7 +6,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // RowIDSpec appends a hidden int8 row id to an append-only source that has
@@ -20,9 +19,9 @@ type RowIDSpec struct{}
 func (s *RowIDSpec) Explain() string { return "StreamRowIdGen" }
 
 func (s *RowIDSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	r := &rowID{out: out, state: b.StateTable()}
+	r := &rowID{out: out, state: b.NewStateTable(nil, nil)}
 	if !b.Env.Fresh {
-		v, found, err := b.Env.State.Get(storage.StateKey(r.state, nil))
+		v, found, err := r.state.Get(b.Env.State, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -35,7 +34,7 @@ func (s *RowIDSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 
 type rowID struct {
 	out   Output
-	state uint32
+	state *StateTable
 	next  int64
 }
 
@@ -57,7 +56,7 @@ func (r *rowID) Watermark(_ int, w Watermark) error { return r.out.Watermark(w) 
 func (r *rowID) Barrier(b *Barrier) error {
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(r.next))
-	if err := b.Writes.Set(storage.StateKey(r.state, nil), v[:], nil); err != nil {
+	if err := r.state.Insert(b.Writes, nil, v[:]); err != nil {
 		return err
 	}
 	return r.out.Barrier(b)

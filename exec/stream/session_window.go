@@ -51,7 +51,6 @@ package stream
 
 import (
 	"bytes"
-	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -125,7 +124,7 @@ func (s *SessionAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		return nil, fmt.Errorf("session aggregate: time column #%d of %d", s.TSCol, len(in))
 	}
 	o := &sessionAgg{spec: s, env: b.Env, out: out, gap: s.Gap, tsType: in[s.TSCol],
-		rowsTable: b.StateTable(), metaTable: b.StateTable(), parts: map[string]*sessionPart{}}
+		parts: map[string]*sessionPart{}}
 	if err := (batch.SessionParams{TSCol: s.TSCol, TSType: o.tsType, Gap: s.Gap}).Validate(); err != nil {
 		return nil, err
 	}
@@ -166,6 +165,8 @@ func (s *SessionAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		o.valTypes = append(o.valTypes, in[c])
 	}
 	o.rowTypes = append(append(append([]types.T{}, o.partTypes...), o.tsType), o.valTypes...)
+	o.rows = b.NewStateTable(AscKeys(o.rowTypes...), o.rowTypes)
+	o.meta = PersistedWatermark{Table: b.NewStateTable(nil, nil), T: o.tsType}
 	o.states = make([]aggState, len(s.Aggs))
 	o.aggArgs = make([][]int, len(s.Aggs))
 	o.aggFilter = make([]int, len(s.Aggs))
@@ -208,7 +209,8 @@ type sessionAgg struct {
 	aggArgs   [][]int // per aggregate: its arguments' positions in valCols
 	aggFilter []int   // per aggregate: its filter's position in valCols, or -1
 
-	rowsTable, metaTable uint32
+	rows *StateTable        // the rows (key: partition, time, values)
+	meta PersistedWatermark // the last watermark
 
 	// Partitions by encoded key; intParts instead for a single BIGINT
 	// partition column (its non-NULL values).
@@ -221,8 +223,8 @@ type sessionAgg struct {
 	wm      int64
 	hasWM   bool
 	wmDirty bool
-	closing sessionHeap   // sessions by last time, for the watermark
-	queued  []*sessionWin // sessions whose last time changed since the last watermark
+	closing Heap[*sessionWin] // sessions by last time, for the watermark; entries whose session moved on are stale
+	queued  []*sessionWin     // sessions whose last time changed since the last watermark
 
 	changed   []*sessionWin      // sessions changed since they last emitted
 	retired   [][]types.Datum    // emitted rows of sessions that are gone
@@ -271,25 +273,6 @@ type sessionRowRef struct {
 	key  string
 }
 
-// sessionHeap orders sessions by their last time; entries whose session
-// moved on are skipped when popped.
-type sessionHeapItem struct {
-	last int64
-	win  *sessionWin
-}
-type sessionHeap []sessionHeapItem
-
-func (h sessionHeap) Len() int           { return len(h) }
-func (h sessionHeap) Less(i, j int) bool { return h[i].last < h[j].last }
-func (h sessionHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *sessionHeap) Push(x any)        { *h = append(*h, x.(sessionHeapItem)) }
-func (h *sessionHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
-}
-
 func (o *sessionAgg) allocSlot() uint32 {
 	if n := len(o.free); n > 0 {
 		s := o.free[n-1]
@@ -320,7 +303,7 @@ func (o *sessionAgg) part(cols []arrow.Array, i int) *sessionPart {
 			p := o.intParts[v]
 			if p == nil {
 				p = &sessionPart{vals: []types.Datum{v}, ikey: v, isInt: true}
-				p.key = types.AppendKey(nil, v, o.partTypes[0], false)
+				p.key = o.rows.AppendKeyValue(nil, 0, v)
 				o.intParts[v] = p
 			}
 			return p
@@ -328,7 +311,7 @@ func (o *sessionAgg) part(cols []arrow.Array, i int) *sessionPart {
 	}
 	o.keyBuf = o.keyBuf[:0]
 	for j, c := range o.spec.PartCols {
-		o.keyBuf = types.AppendKey(o.keyBuf, types.GetDatum(cols[c], i, o.partTypes[j]), o.partTypes[j], false)
+		o.keyBuf = o.rows.AppendKeyValue(o.keyBuf, j, types.GetDatum(cols[c], i, o.partTypes[j]))
 	}
 	p := o.parts[string(o.keyBuf)]
 	if p == nil {
@@ -347,15 +330,12 @@ func (o *sessionAgg) partOf(vals []types.Datum) *sessionPart {
 		v := vals[0].(int64)
 		p := o.intParts[v]
 		if p == nil {
-			p = &sessionPart{vals: vals, ikey: v, isInt: true, key: types.AppendKey(nil, v, o.partTypes[0], false)}
+			p = &sessionPart{vals: vals, ikey: v, isInt: true, key: o.rows.AppendKeyValue(nil, 0, v)}
 			o.intParts[v] = p
 		}
 		return p
 	}
-	var key []byte
-	for j, d := range vals {
-		key = types.AppendKey(key, d, o.partTypes[j], false)
-	}
+	key := o.rows.AppendKey(nil, vals...)
 	p := o.parts[string(key)]
 	if p == nil {
 		p = &sessionPart{key: key, vals: vals}
@@ -482,7 +462,7 @@ func (o *sessionAgg) Chunk(_ int, c *Chunk) error {
 			o.keyBuf = o.keyBuf[:0]
 			for j, col := range o.valCols {
 				vals[j] = types.GetDatum(c.Cols[col], i, o.valTypes[j])
-				o.keyBuf = types.AppendKey(o.keyBuf, vals[j], o.valTypes[j], false)
+				o.keyBuf = o.rows.AppendKeyValue(o.keyBuf, len(o.partTypes)+1+j, vals[j])
 			}
 			key = string(o.keyBuf)
 		}
@@ -769,21 +749,22 @@ func (o *sessionAgg) close() error {
 	for _, w := range o.queued {
 		w.queued = false
 		if !w.dead {
-			heap.Push(&o.closing, sessionHeapItem{last: w.last, win: w})
+			o.closing.Push(w.last, w)
 		}
 	}
 	o.queued = o.queued[:0]
 	var closed []*sessionWin
 	for o.closing.Len() > 0 {
-		top := o.closing[0]
-		if !top.win.dead && top.win.last == top.last && (o.wm < top.last || batch.SessionContinues(top.last, o.wm, o.gap)) {
+		top := o.closing.Min()
+		w, last := top.Val, top.Key
+		if !w.dead && w.last == last && (o.wm < last || batch.SessionContinues(last, o.wm, o.gap)) {
 			break // still open
 		}
-		heap.Pop(&o.closing)
-		if top.win.dead || top.win.last != top.last {
-			continue
+		o.closing.Pop()
+		if w.dead || w.last != last {
+			continue // the session moved on or is gone: a stale entry
 		}
-		closed = append(closed, top.win)
+		closed = append(closed, w)
 	}
 	if len(closed) == 0 {
 		return nil
@@ -810,8 +791,8 @@ func (o *sessionAgg) close() error {
 		p.rows = slices.Delete(p.rows, lo, hi)
 		p.wins = slices.DeleteFunc(p.wins, func(x *sessionWin) bool { return x == w })
 		o.rangeDels = append(o.rangeDels, [2][]byte{
-			types.AppendKey(slices.Clone(p.key), types.Timestamp(w.start), o.tsType, false),
-			types.AppendKey(slices.Clone(p.key), types.Timestamp(w.last+1), o.tsType, false)})
+			o.rows.AppendKeyValue(slices.Clone(p.key), len(o.partTypes), types.Timestamp(w.start)),
+			o.rows.AppendKeyValue(slices.Clone(p.key), len(o.partTypes), types.Timestamp(w.last+1))})
 		w.out = nil
 		o.freeSlot(w.slot)
 		w.dead = true
@@ -854,7 +835,7 @@ func (o *sessionAgg) Barrier(b *Barrier) error {
 // persist writes the epoch's row changes and watermark.
 func (o *sessionAgg) persist(b *Barrier) error {
 	for _, r := range o.rangeDels {
-		if err := b.Writes.DeleteRange(storage.StateKey(o.rowsTable, r[0]), storage.StateKey(o.rowsTable, r[1]), nil); err != nil {
+		if err := o.rows.DeleteRange(b.Writes, r[0], r[1]); err != nil {
 			return err
 		}
 	}
@@ -865,31 +846,30 @@ func (o *sessionAgg) persist(b *Barrier) error {
 	var key, val []byte
 	for _, ref := range o.dirtyRows {
 		p := ref.part
-		key = types.AppendKey(append(key[:0], p.key...), types.Timestamp(ref.ts), o.tsType, false)
+		key = o.rows.AppendKeyValue(append(key[:0], p.key...), len(o.partTypes), types.Timestamp(ref.ts))
 		key = append(key, ref.key...)
 		if o.dirtySeen[string(key)] {
 			continue
 		}
 		o.dirtySeen[string(key)] = true
-		sk := storage.StateKey(o.rowsTable, key)
 		ri, found := p.rowIndex(ref.ts, ref.key)
 		if !found || p.rows[ri].n <= 0 {
-			if err := b.Writes.Delete(sk, nil); err != nil {
+			if err := o.rows.Delete(b.Writes, key); err != nil {
 				return err
 			}
 			continue
 		}
 		r := &p.rows[ri]
 		row := append(append(append(make([]types.Datum, 0, len(o.rowTypes)), p.vals...), types.Timestamp(r.ts)), r.vals...)
-		val = types.EncodeRow(binary.AppendVarint(val[:0], r.n), row, o.rowTypes)
-		if err := b.Writes.Set(sk, val, nil); err != nil {
+		val = o.rows.AppendValue(binary.AppendVarint(val[:0], r.n), row)
+		if err := o.rows.Insert(b.Writes, key, val); err != nil {
 			return err
 		}
 	}
 	clear(o.dirtySeen)
 	o.dirtyRows = o.dirtyRows[:0]
 	if o.wmDirty {
-		if err := b.Writes.Set(storage.StateKey(o.metaTable, nil), types.EncodeRow(nil, []types.Datum{types.Timestamp(o.wm)}, []types.T{o.tsType}), nil); err != nil {
+		if err := o.meta.Store(b.Writes, types.Timestamp(o.wm)); err != nil {
 			return err
 		}
 		o.wmDirty = false
@@ -900,31 +880,19 @@ func (o *sessionAgg) persist(b *Barrier) error {
 // load restores the rows and the watermark committed last and derives
 // the sessions.
 func (o *sessionAgg) load(r storage.Reader) error {
-	if v, ok, err := r.Get(storage.StateKey(o.metaTable, nil)); err != nil {
+	if wm, err := o.meta.Load(r); err != nil {
 		return err
-	} else if ok {
-		row, err := types.DecodeRow(v, []types.T{o.tsType})
-		if err != nil {
-			return err
-		}
-		if t, isTS := row[0].(types.Timestamp); isTS {
-			o.wm, o.hasWM = int64(t), true
-		}
+	} else if t, isTS := wm.(types.Timestamp); isTS {
+		o.wm, o.hasWM = int64(t), true
 	}
-	lo, hi := storage.StateSpan(o.rowsTable)
-	it, err := r.NewIter(lo, hi)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
 	nPart := len(o.partTypes)
 	var touched []*sessionPart
-	for ok := it.First(); ok; ok = it.Next() {
-		n, rest, err := aggVarint(it.Value())
+	err := o.rows.Scan(r, nil, func(_, v []byte) error {
+		n, rest, err := aggVarint(v)
 		if err != nil {
 			return err
 		}
-		row, err := types.DecodeRow(rest, o.rowTypes)
+		row, err := o.rows.DecodeValue(rest)
 		if err != nil {
 			return err
 		}
@@ -939,7 +907,7 @@ func (o *sessionAgg) load(r storage.Reader) error {
 		vals := row[nPart+1:]
 		var key []byte
 		for j, d := range vals {
-			key = types.AppendKey(key, d, o.valTypes[j], false)
+			key = o.rows.AppendKeyValue(key, nPart+1+j, d)
 		}
 		ri, found := p.rowIndex(int64(ts), string(key))
 		if found {
@@ -947,6 +915,10 @@ func (o *sessionAgg) load(r storage.Reader) error {
 		} else {
 			p.rows = slices.Insert(p.rows, ri, sessionRow{ts: int64(ts), key: string(key), vals: vals, n: n})
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, p := range touched {
 		for i := 0; i < len(p.rows); {

@@ -17,9 +17,14 @@ package stream
 // one), evicting entries that are clean, committed and not recently used.
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 )
+
+// errLoadBudget stops a state scan at restart when the instance's load
+// budget is spent; the rest of the state stays in storage.
+var errLoadBudget = errors.New("state load budget spent")
 
 // StateMemory is the memory budget of all operator state.
 type StateMemory struct {

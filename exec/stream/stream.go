@@ -214,7 +214,7 @@ type Env struct {
 // job builds the operator from it. Each operator file defines its Spec.
 type Spec interface {
 	// Build returns the operator, sending to out. State tables come from
-	// b.StateTable, in a fixed order per operator.
+	// b.NewStateTable, in a fixed order per operator.
 	Build(b *BuildCtx, out Output) (Operator, error)
 	// Explain is the operator's line in EXPLAIN (without children).
 	Explain() string
@@ -232,11 +232,10 @@ type BuildCtx struct {
 	nextID   int
 }
 
-// StateTable returns the id of the operator's next state table. Ids are
-// stable across restarts: the job's ids are stored in its catalog entry and
-// handed out in the same plan order every time the plan is built. Keys of
-// state table id live under storage.StateKey(id, ...).
-func (b *BuildCtx) StateTable() uint32 {
+// nextStateID returns the id of the operator's next state table. Ids are
+// stable across restarts: the job's ids are stored in its catalog entry
+// and handed out in the same plan order every time the plan is built.
+func (b *BuildCtx) nextStateID() uint32 {
 	if b.nextID >= len(b.stateIDs) {
 		panic("stream: more state tables than allocated")
 	}

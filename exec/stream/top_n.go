@@ -131,14 +131,13 @@ func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		// The cleanup's range delete needs the column first in the key.
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: watermark column #%d is not the first partition column", s.WatermarkPartCol)
 	}
-	t := &topN{spec: s, env: b.Env, out: out, state: b.StateTable(), parts: map[string]*topNPart{}}
+	t := &topN{spec: s, env: b.Env, out: out, state: b.NewStateTable(s.stateKeys(), s.Types)}
 	t.limit = int(min(s.Limit, topNMaxLimit))
 	t.keep = t.limit
 	if !s.AppendOnly {
 		t.keep = max(2*t.limit, t.limit+16)
 	}
 	t.maxCache = 2 * t.keep
-	t.prefix = storage.StateKey(t.state, nil)
 	t.outTypes = append([]types.T(nil), s.Types...)
 	if s.WithRank {
 		t.outTypes = append(t.outTypes, types.TInt8)
@@ -148,13 +147,36 @@ func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		all[i] = i
 	}
 	t.dec = storage.NewRowDecoder(s.Types, all)
-	t.acct = b.Env.stateAccount()
+	t.cache = newPartCache[*topNPart](b.Env, t.state.Account())
 	if !b.Env.Fresh {
 		if err := t.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("top-N: load state: %w", err)
 		}
 	}
 	return t, nil
+}
+
+// stateKeys is the layout of the state table: partition columns, order
+// keys, stream key columns.
+func (s *TopNSpec) stateKeys() []KeyCol {
+	return partitionedKeys(s.Types, s.Partition, s.Order, s.StreamKey)
+}
+
+// partitionedKeys is the state key layout of top-N and OVER windows: the
+// partition columns (ascending), the order keys as ordered, then the
+// stream key columns (ascending) that make the key unique.
+func partitionedKeys(ts []types.T, partition []int, order []batch.SortKey, streamKey []int) []KeyCol {
+	var ks []KeyCol
+	for _, c := range partition {
+		ks = append(ks, KeyCol{T: ts[c]})
+	}
+	for _, k := range order {
+		ks = append(ks, KeyCol{T: k.T, Desc: k.Desc, NullsFirst: k.NullsFirst})
+	}
+	for _, c := range streamKey {
+		ks = append(ks, KeyCol{T: ts[c]})
+	}
+	return ks
 }
 
 // topNRow is a row of a partition: its sort key (order key ++ stream
@@ -178,7 +200,7 @@ type topNWrite struct {
 }
 
 type topNPart struct {
-	pkey string
+	cachedPart
 	// rows caches the partition's first rows in order: all of them when
 	// complete, else every live row up to bound.
 	rows     []topNRow
@@ -188,21 +210,16 @@ type topNPart struct {
 	emitted []topNRow
 	// over holds, over retracting input, the partition's state changes
 	// since before the last committed barrier, oldest first.
-	over      []topNWrite
-	lastWrite uint64 // the last barrier that wrote the partition
-	bytes     int64  // estimated memory
-	idx       int    // position in topN.list
-	dirty     bool   // changed in this epoch (in topN.dirty)
-	settling  bool   // in topN.settling
-	ref       bool   // used since the clock hand last passed
+	over     []topNWrite
+	bytes    int64 // estimated memory
+	settling bool  // in topN.settling
 }
 
 type topN struct {
 	spec     *TopNSpec
 	env      *Env
 	out      Output
-	state    uint32
-	prefix   []byte // the state table's key prefix
+	state    *StateTable
 	outTypes []types.T
 	dec      storage.RowDecoder
 
@@ -210,18 +227,11 @@ type topN struct {
 	keep     int // K: cached rows per partition after a trim or a read
 	maxCache int // a cache longer than this is trimmed to keep
 
-	parts map[string]*topNPart
-	list  []*topNPart // every partition in memory, for the clock hand
+	cache partCache[*topNPart] // the partitions in memory (top_n_cache.go)
 	dirty []*topNPart
 	// settling are the partitions written at a barrier perhaps not
 	// committed yet: their overlay is kept, and an empty one stays.
 	settling []*topNPart
-
-	// State cache (top_n_cache.go).
-	acct    *stateAccount
-	bytes   int64
-	hand    int
-	evicted bool // committed partitions exist that are not in memory
 
 	// Watermark cleanup: wmKey is the latest watermark of the partition
 	// column as a key (nil: none yet), wmVal its value; wmClean: it
@@ -311,22 +321,7 @@ func (t *topN) Chunk(_ int, c *Chunk) error {
 
 // encodeKeys encodes every row's partition key and sort key.
 func (t *topN) encodeKeys(c *Chunk) {
-	n := c.N
-	t.pk = topNReset(t.pk, n)
-	t.sk = topNReset(t.sk, n)
-	for _, col := range t.spec.Partition {
-		topNKeys(t.pk, c.Cols[col], t.spec.Types[col], false, false)
-	}
-	for _, k := range t.spec.Order {
-		topNKeys(t.sk, c.Cols[k.Col], k.T, k.Desc, k.NullsFirst)
-	}
-	t.idOff = slices.Grow(t.idOff[:0], n)[:n]
-	for i := range n {
-		t.idOff[i] = int32(len(t.sk[i]))
-	}
-	for _, col := range t.spec.StreamKey {
-		topNKeys(t.sk, c.Cols[col], t.spec.Types[col], false, false)
-	}
+	t.pk, t.sk, t.idOff = encodePartKeys(t.state, c, t.spec.Partition, t.spec.Order, t.spec.StreamKey, t.pk, t.sk, t.idOff)
 }
 
 // encodeValues encodes the rows in t.sel.
@@ -339,7 +334,7 @@ func (t *topN) encodeValues(c *Chunk) {
 		t.vals[i] = binary.AppendUvarint(t.vals[i], uint64(len(c.Cols))) // types.EncodeRow's column count
 	}
 	for j, col := range c.Cols {
-		topNValues(t.vals, t.sel, col, t.spec.Types[j])
+		types.AppendValues(t.vals, t.sel, col, t.spec.Types[j])
 	}
 }
 
@@ -439,7 +434,7 @@ func (t *topN) Watermark(_ int, w Watermark) error {
 	if col < 0 || w.Col != col || w.Val == nil {
 		return nil
 	}
-	k := topNDatumKey(nil, w.Val, t.spec.Types[col], false, false)
+	k := t.state.AppendKeyValue(nil, 0, w.Val)
 	if t.wmKey == nil || bytes.Compare(k, t.wmKey) > 0 {
 		t.wmKey, t.wmVal, t.wmClean = k, w.Val, true
 	}
@@ -452,9 +447,9 @@ func (t *topN) Watermark(_ int, w Watermark) error {
 func (t *topN) cleanup(b *Barrier) error {
 	t.wmClean = false
 	freed := 0
-	for i := len(t.list) - 1; i >= 0; i-- {
+	for i := len(t.cache.list) - 1; i >= 0; i-- {
 		// drop moves the last partition to i: it was visited already.
-		if p := t.list[i]; p.pkey < string(t.wmKey) {
+		if p := t.cache.list[i]; p.pkey < string(t.wmKey) {
 			p.settling, p.over, p.emitted, p.rows = false, nil, nil, nil
 			t.drop(p)
 			freed++
@@ -470,14 +465,13 @@ func (t *topN) cleanup(b *Barrier) error {
 		clear(t.settling[len(still):])
 		t.settling = still
 	}
-	if freed == 0 && !t.evicted {
+	if freed == 0 && !t.cache.evicted {
 		// Storage holds no partition that memory does not.
 		return nil
 	}
-	lo := append(slices.Clip(t.prefix), t.cleaned...)
-	hi := append(slices.Clip(t.prefix), t.wmKey...)
+	lo, hi := t.cleaned, t.wmKey
 	t.cleaned = t.wmKey
-	if err := b.Writes.DeleteRange(lo, hi, nil); err != nil {
+	if err := t.state.DeleteRange(b.Writes, lo, hi); err != nil {
 		return fmt.Errorf("top-N: delete partitions behind the watermark: %w", err)
 	}
 	return nil
@@ -593,10 +587,10 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 	return nil
 }
 
-// stateKey returns the state key of p's row with sort key key (valid
-// until the next call).
+// stateKey returns the state table key of p's row with sort key key
+// (valid until the next call).
 func (t *topN) stateKey(p *topNPart, key []byte) []byte {
-	t.kbuf = append(append(append(t.kbuf[:0], t.prefix...), p.pkey...), key...)
+	t.kbuf = append(append(t.kbuf[:0], p.pkey...), key...)
 	return t.kbuf
 }
 
@@ -606,7 +600,7 @@ func (t *topN) writeDiff(b *Barrier, p *topNPart, top []topNRow) error {
 	for _, o := range p.emitted {
 		at := slices.IndexFunc(top, func(r topNRow) bool { return bytes.Equal(r.key(), o.key()) })
 		if at < 0 {
-			if err := b.Writes.Delete(t.stateKey(p, o.key()), nil); err != nil {
+			if err := t.state.Delete(b.Writes, t.stateKey(p, o.key())); err != nil {
 				return err
 			}
 		}
@@ -616,7 +610,7 @@ func (t *topN) writeDiff(b *Barrier, p *topNPart, top []topNRow) error {
 		if at >= 0 && bytes.Equal(p.emitted[at].val(), r.val()) {
 			continue
 		}
-		if err := b.Writes.Set(t.stateKey(p, r.key()), r.val(), nil); err != nil {
+		if err := t.state.Insert(b.Writes, t.stateKey(p, r.key()), r.val()); err != nil {
 			return err
 		}
 	}
@@ -634,9 +628,9 @@ func (t *topN) writeOver(b *Barrier, p *topNPart) error {
 		k := t.stateKey(p, w.row.key())
 		var err error
 		if w.del {
-			err = b.Writes.Delete(k, nil)
+			err = t.state.Delete(b.Writes, k)
 		} else {
-			err = b.Writes.Set(k, w.row.val(), nil)
+			err = t.state.Insert(b.Writes, k, w.row.val())
 		}
 		if err != nil {
 			return err

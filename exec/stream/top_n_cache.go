@@ -27,11 +27,11 @@ const (
 // part returns the partition with key pk, reading it from storage when
 // it may be there and is not in memory.
 func (t *topN) part(pk []byte) (*topNPart, error) {
-	if p := t.parts[string(pk)]; p != nil {
+	if p, ok := t.cache.get(pk); ok {
 		return p, nil
 	}
-	p := &topNPart{pkey: string(pk), complete: true}
-	if t.evicted {
+	p := &topNPart{cachedPart: cachedPart{pkey: string(pk)}, complete: true}
+	if t.cache.evicted {
 		if err := t.read(p); err != nil {
 			return nil, err
 		}
@@ -41,34 +41,21 @@ func (t *topN) part(pk []byte) (*topNPart, error) {
 }
 
 func (t *topN) add(p *topNPart) {
-	p.idx = len(t.list)
-	t.list = append(t.list, p)
-	t.parts[p.pkey] = p
+	t.cache.add(p)
 	t.account(p)
 }
 
 // drop forgets p (its state is committed in storage, or it is empty).
 func (t *topN) drop(p *topNPart) {
-	delete(t.parts, p.pkey)
-	last := len(t.list) - 1
-	t.list[p.idx] = t.list[last]
-	t.list[p.idx].idx = p.idx
-	t.list[last] = nil
-	t.list = t.list[:last]
-	t.bytes -= p.bytes
-}
-
-// partPrefix returns the state key prefix of p's rows.
-func (t *topN) partPrefix(p *topNPart) []byte {
-	lo := make([]byte, 0, len(t.prefix)+len(p.pkey)+64)
-	return append(append(lo, t.prefix...), p.pkey...)
+	t.cache.remove(p)
+	t.cache.bytes -= p.bytes
 }
 
 // read loads the first K rows of partition p, evicted or never loaded:
 // its state is committed, so storage alone holds it.
 func (t *topN) read(p *topNPart) error {
-	lo := t.partPrefix(p)
-	it, err := t.env.State.NewIter(lo, storage.PrefixEnd(lo))
+	lo := []byte(p.pkey)
+	it, err := t.state.NewIter(t.env.State, lo)
 	if err != nil {
 		return err
 	}
@@ -117,8 +104,8 @@ func (t *topN) refill(p *topNPart) error {
 	}
 	ov = ov[:n]
 
-	lo := t.partPrefix(p)
-	it, err := t.env.State.NewIter(lo, storage.PrefixEnd(lo))
+	lo := []byte(p.pkey)
+	it, err := t.state.NewIter(t.env.State, lo)
 	if err != nil {
 		return err
 	}
@@ -195,8 +182,8 @@ func (t *topN) storedRow(key, val []byte, row []types.Datum) (topNRow, error) {
 // orderKey returns the order key of row (valid until the next call).
 func (t *topN) orderKey(row []types.Datum) []byte {
 	b := t.kbuf[:0]
-	for _, k := range t.spec.Order {
-		b = topNDatumKey(b, row[k.Col], k.T, k.Desc, k.NullsFirst)
+	for j, k := range t.spec.Order {
+		b = t.state.AppendKeyValue(b, len(t.spec.Partition)+j, row[k.Col])
 	}
 	t.kbuf = b
 	return b
@@ -209,7 +196,7 @@ func (t *topN) account(p *topNPart) {
 		n += int64(len(r.kv) + topNRowBytes)
 	}
 	n += int64(cap(p.rows)-len(p.rows))*24 + int64(cap(p.emitted)+cap(p.over))*topNEntryBytes
-	t.bytes += n - p.bytes
+	t.cache.bytes += n - p.bytes
 	p.bytes = n
 }
 
@@ -244,31 +231,18 @@ func (t *topN) settle() {
 // evicts partitions that are clean, committed and not recently used. It
 // runs at barriers, after the epoch's writes.
 func (t *topN) shrink() {
-	shrinkPartitions(t.env, t.acct, &t.bytes, &t.list, &t.hand,
-		func(p *topNPart, committed uint64) bool { return p.dirty || p.settling || p.lastWrite > committed },
-		func(p *topNPart) bool { r := p.ref; p.ref = false; return r },
-		func(p *topNPart) { t.drop(p); t.evicted = true })
+	t.cache.shrink(func(p *topNPart) bool { return p.settling }, t.drop)
 }
 
 // load restores the partitions of the last committed epoch, the first K
 // rows of each, as far as the state memory budget allows (the rest are
 // read when rows need them).
 func (t *topN) load(r storage.Reader) error {
-	it, err := r.NewIter(storage.StateSpan(t.state))
-	if err != nil {
-		return err
-	}
-	if err := t.loadFrom(it); err != nil {
-		it.Close()
-		return err
-	}
-	t.acct.report(t.bytes)
-	return it.Close()
+	return t.cache.load(t.state, r, t.loadFrom)
 }
 
-func (t *topN) loadFrom(it storage.Iter) error {
-	lo := storage.StateKey(t.state, nil)
-	budget := t.acct.loadBudget()
+func (t *topN) loadFrom(it *StateIter) error {
+	budget := t.cache.acct.loadBudget()
 	var p *topNPart
 	finish := func() {
 		if p != nil {
@@ -278,14 +252,14 @@ func (t *topN) loadFrom(it storage.Iter) error {
 	}
 	var pk []byte
 	for valid := it.First(); valid; {
-		key := it.Key()[len(lo):]
-		row, err := types.DecodeRow(it.Value(), t.spec.Types)
+		key := it.Key()
+		row, err := t.state.DecodeValue(it.Value())
 		if err != nil {
 			return err
 		}
 		pk = pk[:0]
-		for _, c := range t.spec.Partition {
-			pk = topNDatumKey(pk, row[c], t.spec.Types[c], false, false)
+		for j, c := range t.spec.Partition {
+			pk = t.state.AppendKeyValue(pk, j, row[c])
 		}
 		if !bytes.HasPrefix(key, pk) {
 			return sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
@@ -293,18 +267,18 @@ func (t *topN) loadFrom(it storage.Iter) error {
 		if p == nil || p.pkey != string(pk) {
 			finish()
 			p = nil
-			if budget >= 0 && t.bytes > budget {
-				t.evicted = true
+			if budget >= 0 && t.cache.bytes > budget {
+				t.cache.evicted = true
 				break
 			}
-			p = &topNPart{pkey: string(pk), complete: true}
+			p = &topNPart{cachedPart: cachedPart{pkey: string(pk)}, complete: true}
 			t.add(p)
 		}
 		if len(p.rows) == t.keep {
 			// The rest of the partition stays in storage.
 			p.complete = false
 			p.bound = p.rows[len(p.rows)-1].key()
-			valid = it.SeekGE(storage.PrefixEnd(append(slices.Clip(lo), pk...)))
+			valid = it.SeekPast(pk)
 			continue
 		}
 		sr, err := t.storedRow(key[len(pk):], it.Value(), row)

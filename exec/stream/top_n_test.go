@@ -1,11 +1,9 @@
 package stream
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -17,107 +15,6 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/sql/types"
 )
-
-// TestTopNEncodingsMatchTypes checks the column-wise key and value
-// encodings against types.AppendKey and types.EncodeRow.
-func TestTopNEncodingsMatchTypes(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	ts := []types.T{types.TInt8, types.TInt4, types.TInt2, types.TFloat8, types.TFloat4, types.TText, types.TBool,
-		types.TTimestamp, types.TDate, types.TNumeric}
-	gen := func(ty types.T) types.Datum {
-		if r.IntN(5) == 0 {
-			return nil
-		}
-		switch ty.Kind {
-		case types.Int8, types.Int4, types.Int2:
-			return int64(r.IntN(2000) - 1000)
-		case types.Float8:
-			return []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), r.NormFloat64()}[r.IntN(6)]
-		case types.Float4:
-			return float64(float32(r.NormFloat64()))
-		case types.Text:
-			return string([]byte{byte(r.IntN(3)), 'a' + byte(r.IntN(3)), 0})[:r.IntN(4)]
-		case types.Bool:
-			return r.IntN(2) == 0
-		case types.TimestampKind:
-			return types.Timestamp(r.Int64N(1 << 50))
-		case types.DateKind:
-			return types.Date(r.IntN(40000) - 20000)
-		case types.Numeric:
-			d, err := types.ParseText(fmt.Sprintf("%d.%02d", r.IntN(200)-100, r.IntN(100)), ty, time.UTC)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return d
-		}
-		t.Fatalf("no generator for %s", ty)
-		return nil
-	}
-	const n = 300
-	rows := make([][]types.Datum, n)
-	for i := range rows {
-		rows[i] = make([]types.Datum, len(ts))
-		for j, ty := range ts {
-			rows[i][j] = gen(ty)
-		}
-	}
-	c := chunkOf(ts, make([]Op, n), rows...)
-	defer c.Release()
-	sel := make([]int32, 0, n)
-	for i := range n {
-		if i%3 != 1 {
-			sel = append(sel, int32(i))
-		}
-	}
-	vals := topNReset(nil, n)
-	for j, col := range c.Cols {
-		topNValues(vals, sel, col, ts[j])
-	}
-	for _, i := range sel {
-		var want []byte
-		for j, d := range rows[i] {
-			want = types.AppendValue(want, d, ts[j])
-		}
-		if !bytes.Equal(vals[i], want) {
-			t.Fatalf("row %d: value %x, types %x", i, vals[i], want)
-		}
-	}
-	for j, ty := range ts {
-		for _, desc := range []bool{false, true} {
-			for _, nf := range []bool{false, true} {
-				keys := topNReset(nil, n)
-				topNKeys(keys, c.Cols[j], ty, desc, nf)
-				for i := range n {
-					want := topNDatumKey(nil, rows[i][j], ty, desc, nf)
-					if !bytes.Equal(keys[i], want) {
-						t.Fatalf("%s desc=%v nulls first=%v row %d: key %x, types %x", ty, desc, nf, i, keys[i], want)
-					}
-				}
-				// The keys sort as the values do.
-				for i := 1; i < n; i++ {
-					a, b := rows[i-1][j], rows[i][j]
-					var want int
-					switch {
-					case a == nil && b == nil:
-					case a == nil || b == nil:
-						want = 1
-						if (a == nil) == nf {
-							want = -1
-						}
-					default:
-						want = types.Compare(a, b, ty)
-						if desc {
-							want = -want
-						}
-					}
-					if got := bytes.Compare(keys[i-1], keys[i]); got != want && !(ty.Kind == types.Numeric && want == 0) {
-						t.Fatalf("%s desc=%v nulls first=%v: %v vs %v compare %d, keys %d", ty, desc, nf, a, b, want, got)
-					}
-				}
-			}
-		}
-	}
-}
 
 // topNTestTypes: id (stream key), g (partition), v (order), s.
 var topNTestTypes = []types.T{types.TInt8, types.TInt8, types.TInt8, types.TText}

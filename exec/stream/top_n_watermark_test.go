@@ -114,14 +114,14 @@ func TestTopNWatermarkFreesPartitions(t *testing.T) {
 			if got, want := clean.s.contents(t, cleanAll), m.expect(spec); !slices.Equal(got, want) {
 				t.Fatalf("cleaned view:\n got  %q\n want %q", got, want)
 			}
-			if n := len(plain.op.(*topN).parts); n < epochs {
+			if n := len(plain.op.(*topN).cache.parts); n < epochs {
 				t.Fatalf("the plain top-N holds %d partitions, want every one", n)
 			}
 			for _, run := range runs[1:] {
 				// Windows epochs-1 .. epochs+1 at most (the last
 				// watermark is epochs: window epochs-1 goes at the next
 				// barrier).
-				if n := len(run.op.(*topN).parts); n > 4 {
+				if n := len(run.op.(*topN).cache.parts); n > 4 {
 					t.Fatalf("the cleaned top-N holds %d partitions", n)
 				}
 				if n, all := topNStateRows(t, run), topNStateRows(t, plain); n == 0 || n > all/4 {

@@ -8,7 +8,6 @@ import (
 
 	"streamsql/exec/expr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // WatermarkFilterSpec generates the watermark of a source column from
@@ -41,18 +40,12 @@ func (s *WatermarkFilterSpec) Explain() string {
 }
 
 func (s *WatermarkFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	w := &watermarkFilter{spec: s, env: b.Env, out: out, state: b.StateTable()}
+	w := &watermarkFilter{spec: s, env: b.Env, out: out,
+		state: PersistedWatermark{Table: b.NewStateTable(nil, nil), T: s.Type}}
 	if !b.Env.Fresh {
-		v, found, err := b.Env.State.Get(storage.StateKey(w.state, nil))
-		if err != nil {
+		var err error
+		if w.wm, err = w.state.Load(b.Env.State); err != nil {
 			return nil, err
-		}
-		if found {
-			row, err := types.DecodeRow(v, []types.T{s.Type})
-			if err != nil {
-				return nil, err
-			}
-			w.wm = row[0]
 		}
 	}
 	return w, nil
@@ -62,7 +55,7 @@ type watermarkFilter struct {
 	spec  *WatermarkFilterSpec
 	env   *Env
 	out   Output
-	state uint32
+	state PersistedWatermark
 	wm    types.Datum
 	dirty bool
 	idx   []int
@@ -182,7 +175,7 @@ func (w *watermarkFilter) dropLate(c *Chunk) error {
 
 func (w *watermarkFilter) Barrier(b *Barrier) error {
 	if w.dirty {
-		if err := b.Writes.Set(storage.StateKey(w.state, nil), types.EncodeRow(nil, []types.Datum{w.wm}, []types.T{w.spec.Type}), nil); err != nil {
+		if err := w.state.Store(b.Writes, w.wm); err != nil {
 			return err
 		}
 		w.dirty = false

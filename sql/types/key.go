@@ -1,6 +1,7 @@
 package types
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -39,7 +40,8 @@ import (
 //	                  decodes to the canonical months/days/micros form
 //
 // Descending keys are the ascending bytes inverted (NULLs then come first,
-// as PostgreSQL sorts them for DESC).
+// as PostgreSQL sorts them for DESC). AppendKeyNulls places NULL apart
+// from the direction: 0x00 before every value, 0xFF after every value.
 const (
 	keyNotNull byte = 0x01
 	keyNull    byte = 0xFF
@@ -85,7 +87,7 @@ func appendKeyValue(buf []byte, d Datum, t T) []byte {
 	case int64:
 		return appendUint64(buf, uint64(v)^(1<<63))
 	case float64:
-		return appendUint64(buf, floatKeyBits(v))
+		return appendUint64(buf, FloatKeyBits(v))
 	case *apd.Decimal:
 		return appendDecimalKey(buf, v)
 	case string:
@@ -94,7 +96,7 @@ func appendKeyValue(buf []byte, d Datum, t T) []byte {
 		}
 		return appendEscaped(buf, v)
 	case []byte:
-		return appendEscaped(buf, v)
+		return appendEscapedBytes(buf, v)
 	case Date:
 		return binary.BigEndian.AppendUint32(buf, uint32(v)^(1<<31))
 	case TimeOfDay:
@@ -109,7 +111,10 @@ func appendKeyValue(buf []byte, d Datum, t T) []byte {
 	panic(fmt.Sprintf("AppendKey: unexpected datum %T for %s", d, t))
 }
 
-func floatKeyBits(f float64) uint64 {
+// FloatKeyBits returns the order-preserving bits of f in the key
+// encoding: floats equal under SQL "=" get equal bits (-0 as 0, every NaN
+// one value above +Infinity), so they also serve as a grouping word.
+func FloatKeyBits(f float64) uint64 {
 	if math.IsNaN(f) {
 		return math.MaxUint64
 	}
@@ -133,15 +138,28 @@ func floatFromKeyBits(b uint64) float64 {
 	return math.Float64frombits(^b)
 }
 
-func appendEscaped[S string | []byte](buf []byte, s S) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		buf = append(buf, c)
-		if c == 0 {
-			buf = append(buf, 0xFF)
+func appendEscaped(buf []byte, s string) []byte {
+	for {
+		i := strings.IndexByte(s, 0)
+		if i < 0 {
+			break
 		}
+		buf = append(append(buf, s[:i]...), 0, 0xFF)
+		s = s[i+1:]
 	}
-	return append(buf, 0x00, 0x01)
+	return append(append(buf, s...), 0x00, 0x01)
+}
+
+func appendEscapedBytes(buf []byte, s []byte) []byte {
+	for {
+		i := bytes.IndexByte(s, 0)
+		if i < 0 {
+			break
+		}
+		buf = append(append(buf, s[:i]...), 0, 0xFF)
+		s = s[i+1:]
+	}
+	return append(append(buf, s...), 0x00, 0x01)
 }
 
 func appendDecimalKey(buf []byte, d *apd.Decimal) []byte {
@@ -161,7 +179,12 @@ func appendDecimalKey(buf []byte, d *apd.Decimal) []byte {
 	digits = strings.TrimRight(digits, "0")
 	// value = 0.digits × 10^exp
 	exp := int64(d.Exponent) + int64(d.NumDigits())
-	neg := d.Negative
+	return appendDecimalDigitsKey(buf, d.Negative, exp, digits)
+}
+
+// appendDecimalDigitsKey appends the key of the non-zero finite value
+// ±0.digits × 10^exp (digits without trailing zeros).
+func appendDecimalDigitsKey(buf []byte, neg bool, exp int64, digits string) []byte {
 	if neg {
 		buf = append(buf, keyNumNeg)
 	} else {
@@ -271,7 +294,8 @@ func DecodeKey(buf []byte, t T, desc bool) (Datum, []byte, error) {
 	if !ok {
 		return nil, buf, errCorruptKey(t)
 	}
-	if m == keyNull {
+	if raw := buf[0]; raw == keyNullFirst || raw == keyNullLast {
+		// either NULL marker (AppendKeyNulls writes both directions)
 		return nil, r.buf, nil
 	}
 	if m != keyNotNull {
