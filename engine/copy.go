@@ -333,10 +333,10 @@ func (s *Session) startCopyOut(ctx context.Context, query string, opts copyOptio
 	return c, nil
 }
 
-func (c *copyOut) Columns() []pgwire.Column                   { return nil }
-func (c *copyOut) Next(context.Context) (arrow.Record, error) { return nil, nil }
-func (c *copyOut) Tag() string                                { return fmt.Sprintf("COPY %d", c.count) }
-func (c *copyOut) CopyFormat() (int8, int)                    { return 0, len(c.ts) }
+func (c *copyOut) Columns() []pgwire.Column                        { return nil }
+func (c *copyOut) Next(context.Context) (arrow.RecordBatch, error) { return nil, nil }
+func (c *copyOut) Tag() string                                     { return fmt.Sprintf("COPY %d", c.count) }
+func (c *copyOut) CopyFormat() (int8, int)                         { return 0, len(c.ts) }
 
 func (c *copyOut) Close() {
 	if c.batch != nil {

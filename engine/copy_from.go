@@ -111,10 +111,10 @@ func newCopyIn(s *Session, rel *catalog.Relation, cols []string, opts copyOption
 		batch: max(1, min(copyBatchRows, 65535/max(1, len(cols))))}, nil
 }
 
-func (c *copyIn) Columns() []pgwire.Column                   { return nil }
-func (c *copyIn) Next(context.Context) (arrow.Record, error) { return nil, nil }
-func (c *copyIn) Tag() string                                { return "COPY" }
-func (c *copyIn) CopyFormat() (int8, int)                    { return c.opts.wireFormat(), len(c.cols) }
+func (c *copyIn) Columns() []pgwire.Column                        { return nil }
+func (c *copyIn) Next(context.Context) (arrow.RecordBatch, error) { return nil, nil }
+func (c *copyIn) Tag() string                                     { return "COPY" }
+func (c *copyIn) CopyFormat() (int8, int)                         { return c.opts.wireFormat(), len(c.cols) }
 
 func (o copyOptions) wireFormat() int8 {
 	if o.format == copyBinary {

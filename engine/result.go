@@ -20,8 +20,8 @@ func schemaOf(cols []pgwire.Column) *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
-func toRecord(schema *arrow.Schema, b *exec.Batch) arrow.Record {
-	return array.NewRecord(schema, b.Cols, int64(b.N))
+func toRecord(schema *arrow.Schema, b *exec.Batch) arrow.RecordBatch {
+	return array.NewRecordBatch(schema, b.Cols, int64(b.N))
 }
 
 // rowsResult streams a query's batches from its operator tree.
@@ -53,7 +53,7 @@ func (r *rowsResult) failed() {
 	}
 }
 
-func (r *rowsResult) Next(ctx context.Context) (arrow.Record, error) {
+func (r *rowsResult) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if r.done {
 		return nil, nil
 	}
@@ -107,13 +107,13 @@ func (r *rowsResult) Close() {
 // staticResult is a result computed in full before it is returned.
 type staticResult struct {
 	cols []pgwire.Column
-	recs []arrow.Record
+	recs []arrow.RecordBatch
 	tag  string
 	i    int
 }
 
 func (r *staticResult) Columns() []pgwire.Column { return r.cols }
-func (r *staticResult) Next(context.Context) (arrow.Record, error) {
+func (r *staticResult) Next(context.Context) (arrow.RecordBatch, error) {
 	if r.i >= len(r.recs) {
 		return nil, nil
 	}
@@ -148,11 +148,11 @@ func memResult(cols []pgwire.Column, rows [][]types.Datum, tag string) pgwire.Re
 		}
 		arrs[j] = types.ArrayFromDatums(c.Type, ds)
 	}
-	rec := array.NewRecord(schema, arrs, int64(len(rows)))
+	rec := array.NewRecordBatch(schema, arrs, int64(len(rows)))
 	for _, a := range arrs {
 		a.Release()
 	}
-	return &staticResult{cols: cols, recs: []arrow.Record{rec}, tag: tag}
+	return &staticResult{cols: cols, recs: []arrow.RecordBatch{rec}, tag: tag}
 }
 
 // batchesResult wraps collected batches.

@@ -271,7 +271,7 @@ func (r *stmtResult) recovered(err *error) {
 	}
 }
 
-func (r *stmtResult) Next(context.Context) (rec arrow.Record, err error) {
+func (r *stmtResult) Next(context.Context) (rec arrow.RecordBatch, err error) {
 	r.run.resume()
 	defer r.recovered(&err)
 	rec, err = r.Result.Next(r.ctx)

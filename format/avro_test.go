@@ -46,11 +46,11 @@ func newTestRegistry(t testing.TB) *testRegistry {
 				Schema string `json:"schema"`
 			}
 			if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
-				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, 422)
+				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, http.StatusUnprocessableEntity)
 				return
 			}
 			if _, err := avro.ParseWithCache(body.Schema, "", &avro.SchemaCache{}); err != nil {
-				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, 422)
+				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, http.StatusUnprocessableEntity)
 				return
 			}
 			subject := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, "/subjects/"), "/versions")

@@ -94,7 +94,7 @@ type Result interface {
 	Columns() []Column
 	// Next returns the next batch of rows, or nil when there are no more.
 	// A streaming result (SUBSCRIBE) may block until rows arrive or ctx ends.
-	Next(ctx context.Context) (arrow.Record, error)
+	Next(ctx context.Context) (arrow.RecordBatch, error)
 	// Tag returns the command tag (e.g. "SELECT 3", "INSERT 0 1",
 	// "CREATE TABLE"); it is called after Next returned nil.
 	Tag() string

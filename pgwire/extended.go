@@ -30,9 +30,9 @@ type portal struct {
 
 	res     Result
 	encs    []colEncoder
-	hasRows bool         // the result has columns (possibly zero of them)
-	rec     arrow.Record // batch being sent, nil between batches
-	row     int          // next row of rec
+	hasRows bool              // the result has columns (possibly zero of them)
+	rec     arrow.RecordBatch // batch being sent, nil between batches
+	row     int               // next row of rec
 	started bool
 	done    bool
 	resumed bool // an Execute continued after PortalSuspended

@@ -340,7 +340,7 @@ func rowsResult(cols []Column, tag string, rows ...[]types.Datum) *fakeResult {
 	return r
 }
 
-func makeRecord(cols []Column, rows [][]types.Datum) arrow.Record {
+func makeRecord(cols []Column, rows [][]types.Datum) arrow.RecordBatch {
 	fields := make([]arrow.Field, len(cols))
 	arrs := make([]arrow.Array, len(cols))
 	for j, c := range cols {
@@ -358,12 +358,12 @@ func tagResult(tag string) *fakeResult { return &fakeResult{tag: tag} }
 
 type fakeResult struct {
 	cols    []Column
-	batches []arrow.Record
+	batches []arrow.RecordBatch
 	tag     string
 }
 
 func (r *fakeResult) Columns() []Column { return r.cols }
-func (r *fakeResult) Next(ctx context.Context) (arrow.Record, error) {
+func (r *fakeResult) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if len(r.batches) == 0 {
 		return nil, nil
 	}
@@ -382,7 +382,7 @@ type seriesResult struct {
 }
 
 func (r *seriesResult) Columns() []Column { return r.cols }
-func (r *seriesResult) Next(ctx context.Context) (arrow.Record, error) {
+func (r *seriesResult) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if r.next >= r.n {
 		return nil, nil
 	}
@@ -402,11 +402,11 @@ type fakeCopyIn struct {
 	aborted string
 }
 
-func (r *fakeCopyIn) Columns() []Column                          { return nil }
-func (r *fakeCopyIn) Next(context.Context) (arrow.Record, error) { return nil, nil }
-func (r *fakeCopyIn) Tag() string                                { return "" }
-func (r *fakeCopyIn) Close()                                     {}
-func (r *fakeCopyIn) CopyFormat() (int8, int)                    { return 0, 1 }
+func (r *fakeCopyIn) Columns() []Column                               { return nil }
+func (r *fakeCopyIn) Next(context.Context) (arrow.RecordBatch, error) { return nil, nil }
+func (r *fakeCopyIn) Tag() string                                     { return "" }
+func (r *fakeCopyIn) Close()                                          {}
+func (r *fakeCopyIn) CopyFormat() (int8, int)                         { return 0, 1 }
 func (r *fakeCopyIn) Write(_ context.Context, data []byte) error {
 	if bytes.Contains(data, []byte("bad")) {
 		return sqlerr.New(sqlerr.InvalidTextRepresentation, "invalid input syntax for type integer: %q", "bad")
@@ -429,11 +429,11 @@ type fakeCopyOut struct {
 	n     int
 }
 
-func (r *fakeCopyOut) Columns() []Column                          { return nil }
-func (r *fakeCopyOut) Next(context.Context) (arrow.Record, error) { return nil, nil }
-func (r *fakeCopyOut) Tag() string                                { return fmt.Sprintf("COPY %d", r.n) }
-func (r *fakeCopyOut) Close()                                     {}
-func (r *fakeCopyOut) CopyFormat() (int8, int)                    { return 0, 1 }
+func (r *fakeCopyOut) Columns() []Column                               { return nil }
+func (r *fakeCopyOut) Next(context.Context) (arrow.RecordBatch, error) { return nil, nil }
+func (r *fakeCopyOut) Tag() string                                     { return fmt.Sprintf("COPY %d", r.n) }
+func (r *fakeCopyOut) Close()                                          {}
+func (r *fakeCopyOut) CopyFormat() (int8, int)                         { return 0, 1 }
 func (r *fakeCopyOut) NextData(ctx context.Context) ([]byte, error) {
 	for len(r.lines) > 0 {
 		l := r.lines[0]

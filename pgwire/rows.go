@@ -112,7 +112,7 @@ func newEncoders(cols []Column, formats []int16, reg RegFormatter) []colEncoder 
 
 // bind points the encoders at a batch's columns. A column whose Arrow type
 // is not the expected one falls back to the generic path.
-func bindBatch(encs []colEncoder, rec arrow.Record) {
+func bindBatch(encs []colEncoder, rec arrow.RecordBatch) {
 	for j := range encs {
 		e := &encs[j]
 		e.arr = rec.Column(j)

@@ -306,8 +306,10 @@ func TestCheckSpaceCountsBetweenMeasurements(t *testing.T) {
 		t.Fatal("no measurement yet, but recent")
 	}
 	g.measured(1000)
-	if !g.recent(300) || !g.recent(300) {
-		t.Fatal("commits well within the last measurement were not counted")
+	for range 2 { // asking does not use the measurement up
+		if !g.recent(300) {
+			t.Fatal("commits well within the last measurement were not counted")
+		}
 	}
 	// 1000 - 600 - 300 = 100 < 2 * reserve: measure again.
 	if g.recent(300) {

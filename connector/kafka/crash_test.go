@@ -94,7 +94,6 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 		err = <-acks
 		p.Close()
 		prodDone <- err
-		return
 	}()
 
 	srv := testserver.StartProcess(t, bin, dir, "warn")

@@ -29,7 +29,7 @@ func TestDocExample(t *testing.T) {
 	if produce == nil || run == nil || expect == nil {
 		t.Fatal("docs/connectors/kafka.md lacks its produce, run or expect block")
 	}
-	topic, keyField := string(produce[1]), string(produce[2])
+	topic := string(produce[1])
 	c := broker(t, 2)
 	addr := c.ListenAddrs()[0]
 	if err := c.CreateTopic(topic, 2, nil); err != nil {
@@ -41,7 +41,7 @@ func TestDocExample(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
-		key, _ := rec[keyField].(string)
+		key, _ := rec[string(produce[2])].(string)
 		send(t, p, topic, int32(i%2), key, line)
 	}
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})

@@ -86,7 +86,7 @@ func (s *spillFile) write(b *exec.Batch) error {
 			return fmt.Errorf("spill %s: column %d is %s, the file's is %s", s.f.Name(), j, c.DataType(), s.schema.Field(j).Type)
 		}
 	}
-	rec := array.NewRecord(s.schema, b.Cols, int64(b.N))
+	rec := array.NewRecordBatch(s.schema, b.Cols, int64(b.N))
 	defer rec.Release()
 	before := s.cw.n
 	if err := s.w.Write(rec); err != nil {
@@ -166,7 +166,7 @@ func (r *spillReader) next() (*exec.Batch, error) {
 		}
 		return nil, nil
 	}
-	rec := r.r.Record()
+	rec := r.r.RecordBatch()
 	cols := make([]arrow.Array, rec.NumCols())
 	for j := range cols {
 		cols[j] = rec.Column(j)
@@ -262,15 +262,6 @@ func arrayBytes(c arrow.Array) int64 {
 		if buf != nil {
 			n += int64(buf.Len())
 		}
-	}
-	return n
-}
-
-// tableBytes is the memory of a materialized table's columns.
-func tableBytes(t *table) int64 {
-	var n int64
-	for _, c := range t.cols {
-		n += arrayBytes(c)
 	}
 	return n
 }

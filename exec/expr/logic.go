@@ -15,11 +15,6 @@ import (
 // AND and OR evaluate their arguments left to right and only on the rows
 // still undecided, so "x <> 0 AND 10 / x > 1" never divides by zero.
 
-// tri is a column of three-valued booleans being built.
-type tri struct {
-	val, null []bool
-}
-
 func boolValues(arr arrow.Array, n int) (vals, nulls []bool, err error) {
 	vals, nulls = make([]bool, n), make([]bool, n)
 	switch a := arr.(type) {

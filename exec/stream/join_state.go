@@ -553,7 +553,6 @@ type hjSide struct {
 	delBuf []byte  // state keys to delete at the barrier, concatenated
 	delEnd []int   // end offsets in delBuf
 	valBuf []byte  // scratch for values
-	keyBuf []byte  // scratch for state keys
 }
 
 func newHJSide(table *StateTable, ts []types.T, appendOnly, noSK bool) *hjSide {

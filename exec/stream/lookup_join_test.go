@@ -283,7 +283,7 @@ func TestLookupJoinStateBudget(t *testing.T) {
 
 	// Restart: the load stops at the budget, the rest is read back.
 	closeDB()
-	env, db, _ = budgetEnv(false)
+	env, _, _ = budgetEnv(false)
 	op, out = ljBuild(t, env, ljSpec(batch.LeftJoin, false, nil))
 	want, dels = nil, nil
 	for i := n / 2; i < n; i++ {

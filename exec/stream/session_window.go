@@ -149,9 +149,7 @@ func (s *SessionAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	}
 	// The argument and filter columns the rows keep, in input order.
 	for _, a := range s.Aggs {
-		for _, c := range a.Args {
-			o.valCols = append(o.valCols, c)
-		}
+		o.valCols = append(o.valCols, a.Args...)
 		if a.Filter >= 0 {
 			o.valCols = append(o.valCols, a.Filter)
 		}

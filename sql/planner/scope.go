@@ -1,8 +1,6 @@
 package planner
 
 import (
-	"strings"
-
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -103,7 +101,3 @@ func typesOf(cols []column) []types.T {
 	}
 	return ts
 }
-
-// lower folds an unquoted identifier; pg_query already folds, so this is
-// only for names that come from our own strings.
-func lower(s string) string { return strings.ToLower(s) }
