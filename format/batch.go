@@ -63,7 +63,7 @@ func (b *Batch) Finish() ([]arrow.Array, []Op) {
 func (b *Batch) Reset() {
 	if len(b.ops) > 0 {
 		for j := range b.cols {
-			b.cols[j].clear(len(b.ops))
+			b.cols[j].clear()
 		}
 		b.ops = b.ops[:0]
 	}
@@ -219,32 +219,30 @@ type colOut struct {
 func (c *colOut) init(t types.T) {
 	c.st = storageOf(t)
 	c.dt = t.ArrowType()
-	c.clear(0)
+	c.clear()
 }
 
-// clear starts a new, empty column with room for n rows.
-func (c *colOut) clear(n int) {
+// clear empties the column and keeps its buffers (they were not handed
+// out) for the rows to come.
+func (c *colOut) clear() {
 	c.n, c.nulls = 0, 0
-	c.valid = make([]byte, 0, n/8+1)
-	switch c.st {
-	case stBool:
-		c.bits = make([]byte, 0, n/8+1)
-	case stInt16:
-		c.i16 = make([]int16, 0, n)
-	case stInt32, stDate32:
-		c.i32 = make([]int32, 0, n)
-	case stInt64, stTime64, stTimestamp:
-		c.i64 = make([]int64, 0, n)
-	case stFloat32:
-		c.f32 = make([]float32, 0, n)
-	case stFloat64:
-		c.f64 = make([]float64, 0, n)
-	case stInterval:
-		c.iv = make([]arrow.MonthDayNanoInterval, 0, n)
-	case stString, stBinary:
-		c.offs = append(make([]int32, 0, n+1), 0)
-		c.data = make([]byte, 0, c.avg*n)
+	c.valid, c.bits = c.valid[:0], c.bits[:0]
+	c.i16, c.i32, c.i64 = c.i16[:0], c.i32[:0], c.i64[:0]
+	c.f32, c.f64, c.iv = c.f32[:0], c.f64[:0], c.iv[:0]
+	c.offs, c.data = c.offs[:0], c.data[:0]
+	if c.st == stString || c.st == stBinary {
+		c.offs = append(c.offs, 0)
 	}
+}
+
+// drop forgets the buffers Finish handed to Arrow: the next reserve
+// allocates new ones of the size it needs, once.
+func (c *colOut) drop() {
+	c.n, c.nulls = 0, 0
+	c.valid, c.bits = nil, nil
+	c.i16, c.i32, c.i64 = nil, nil, nil
+	c.f32, c.f64, c.iv = nil, nil, nil
+	c.offs, c.data = nil, nil
 }
 
 // reserve makes room for n more rows.
@@ -270,7 +268,12 @@ func (c *colOut) reserve(n int) {
 		c.iv = growCap(c.iv, need)
 	case stString, stBinary:
 		c.offs = growCap(c.offs, need+1)
-		c.data = growCap(c.data, len(c.data)+c.avg*n)
+		if len(c.offs) == 0 {
+			c.offs = append(c.offs, 0)
+		}
+		// An eighth more than the last chunk's average: a chunk a little
+		// longer than the last must not double (and copy) the buffer.
+		c.data = growCap(c.data, len(c.data)+c.avg*n+c.avg*n/8)
 	}
 }
 
@@ -284,6 +287,9 @@ func growCap[S ~[]E, E any](s S, n int) S {
 }
 
 func (c *colOut) append(s *slot) {
+	if len(c.offs) == 0 && (c.st == stString || c.st == stBinary) {
+		c.offs = append(c.offs, 0)
+	}
 	i := c.n
 	c.n++
 	if i&7 == 0 {
@@ -348,6 +354,9 @@ func (c *colOut) zero() {
 
 // finish returns the column as an Arrow array and starts a new one.
 func (c *colOut) finish() arrow.Array {
+	if len(c.offs) == 0 && (c.st == stString || c.st == stBinary) {
+		c.offs = append(c.offs, 0)
+	}
 	var valid *memory.Buffer
 	if c.nulls > 0 {
 		valid = memory.NewBufferBytes(c.valid)
@@ -374,10 +383,9 @@ func (c *colOut) finish() arrow.Array {
 	data := array.NewData(c.dt, c.n, bufs, nil, c.nulls, 0)
 	arr := array.MakeFromData(data)
 	data.Release()
-	n := c.n
 	if c.n > 0 && (c.st == stString || c.st == stBinary) {
-		c.avg = len(c.data) / c.n
+		c.avg = (len(c.data) + c.n - 1) / c.n
 	}
-	c.clear(n)
+	c.drop()
 	return arr
 }

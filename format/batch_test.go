@@ -93,3 +93,62 @@ func TestRejectIsBounded(t *testing.T) {
 		t.Errorf("the reject shares the message's memory")
 	}
 }
+
+// Arrays handed out by Finish own their buffers: the chunks decoded after
+// it (longer, shorter, after a Reset of unfinished rows) do not write
+// into them, and text columns grow past the last chunk's average.
+func TestBatchFinishedArraysKeepValues(t *testing.T) {
+	schema, err := parseTestSchema("id bigint\nname text\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := NewBatch(schema)
+	defer out.Release()
+	chunk := func(n int, name string) []Message {
+		ms := make([]Message, n)
+		for i := range ms {
+			ms[i] = Message{Value: []byte(`{"id": ` + strings.Repeat("9", 1+i%3) + `, "name": "` + strings.Repeat(name, 1+i%5) + `"}`)}
+		}
+		return ms
+	}
+	type kept struct {
+		ids   *array.Int64
+		names *array.String
+		name  string
+		n     int
+	}
+	var all []kept
+	for round, n := range []int{10, 1000, 3, 0, 2500, 7} {
+		name := string(rune('a' + round))
+		if n == 0 {
+			dec.DecodeBatch(chunk(50, "z"), out)
+			out.Reset()
+			continue
+		}
+		dec.DecodeBatch(chunk(n, name), out)
+		cols, _ := out.Finish()
+		all = append(all, kept{cols[0].(*array.Int64), cols[1].(*array.String), name, n})
+		for _, k := range all {
+			if k.ids.Len() != k.n || k.names.Len() != k.n {
+				t.Fatalf("round %d: chunk %q has %d/%d rows, want %d", round, k.name, k.ids.Len(), k.names.Len(), k.n)
+			}
+			for i := 0; i < k.n; i++ {
+				wantID := int64(9)
+				for d := 0; d < i%3; d++ {
+					wantID = wantID*10 + 9
+				}
+				if k.ids.Value(i) != wantID || k.names.Value(i) != strings.Repeat(k.name, 1+i%5) {
+					t.Fatalf("round %d: chunk %q row %d = %d %q", round, k.name, i, k.ids.Value(i), k.names.Value(i))
+				}
+			}
+		}
+	}
+	for _, k := range all {
+		k.ids.Release()
+		k.names.Release()
+	}
+}

@@ -142,6 +142,40 @@ func (s *jsonScanner) nextKey(first bool) (key []byte, ok bool, err error) {
 	return key, true, nil
 }
 
+// expectKey consumes the next key of the object being walked and its ':'
+// if the key's raw text is exactly name (a name without characters JSON
+// escapes, so the raw text equals the key); otherwise it consumes nothing
+// and reports false. first is true for the first key of an object.
+func (s *jsonScanner) expectKey(first bool, name string) bool {
+	d := s.data
+	i := s.pos
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	if !first {
+		if i >= len(d) || d[i] != ',' {
+			return false
+		}
+		i++
+		for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+			i++
+		}
+	}
+	end := i + 1 + len(name)
+	if end >= len(d) || d[i] != '"' || d[end] != '"' || string(d[i+1:end]) != name {
+		return false
+	}
+	i = end + 1
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	if i >= len(d) || d[i] != ':' {
+		return false
+	}
+	s.pos = i + 1
+	return true
+}
+
 // arrayStart consumes '['.
 func (s *jsonScanner) arrayStart() error {
 	s.skipWS()

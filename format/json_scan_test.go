@@ -132,3 +132,58 @@ func FuzzScanner(f *testing.F) {
 		checkScannerAgainstEncodingJSON(t, dec, out, x)
 	})
 }
+
+// TestJSONExpectedKeyOrder decodes objects whose keys match the expected
+// column in place (expectKey) and objects that must fall back to reading
+// the key: other orders, a key that only starts with a column's name, an
+// escaped spelling of a name, a repeated key (the last one wins),
+// whitespace around the colon, and a malformed object after a matching key.
+func TestJSONExpectedKeyOrder(t *testing.T) {
+	schema := Schema{Columns: []Column{
+		{Name: "a", Type: mustType("bigint")},
+		{Name: "ab", Type: mustType("text")},
+		{Name: "c", Type: mustType("bigint")},
+	}}
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{`{"a": 1, "ab": "x", "c": 3}`, "1|x|3"},
+		{`{"c": 3, "ab": "x", "a": 1}`, "1|x|3"},
+		{`{"ab": "x", "a": 1}`, "1|x|NULL"},
+		{`{"a" : 1 ,"abc": 9, "c":3}`, "1|NULL|3"},
+		{`{"\u0061": 1, "a\u0062": "y", "c": 3}`, "1|y|3"},
+		{`{"a": 1, "a": 2, "ab": "x", "ab": "z"}`, "2|z|NULL"},
+		{`{"A": 1, "AB": "x", "C": 3}`, "1|x|3"},
+		{"{\n\t\"a\"\n:\n7\n}", "7|NULL|NULL"},
+		{`{"a": 1, "ab" "x"}`, "reject"},
+		{`{"a": 1 "ab": "x"}`, "reject"},
+	} {
+		out := NewBatch(schema)
+		// Twice: the second message starts with the hint the first left.
+		dec.DecodeBatch([]Message{{Value: []byte(tc.in)}, {Value: []byte(tc.in)}}, out)
+		cols, _ := out.Finish()
+		got := "reject"
+		if len(out.Rejects) == 0 {
+			var parts []string
+			for _, c := range cols {
+				if c.Len() != 2 {
+					t.Fatalf("%s: %d rows, want 2", tc.in, c.Len())
+				}
+				if c.IsNull(1) {
+					parts = append(parts, "NULL")
+				} else {
+					parts = append(parts, c.ValueStr(1))
+				}
+			}
+			got = strings.Join(parts, "|")
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.in, got, tc.want)
+		}
+		for _, c := range cols {
+			c.Release()
+		}
+	}
+}

@@ -176,16 +176,34 @@ func (d *rowDecoder) setBytes(c *conv, sl *slot, b []byte) {
 type fieldMatcher struct {
 	names   []string
 	payload []bool
-	hint    int
+	// raw says that the column's name is spelled the same inside a JSON
+	// string (no quote, backslash or control character), so that a key
+	// can be compared with it before it is read (see expectKey).
+	raw  []bool
+	hint int
 }
 
 func (m *fieldMatcher) init(s Schema) {
 	m.names = make([]string, len(s.Columns))
 	m.payload = make([]bool, len(s.Columns))
+	m.raw = make([]bool, len(s.Columns))
 	for j, c := range s.Columns {
 		m.names[j] = c.Name
 		m.payload[j] = c.Meta == MetaNone
+		m.raw[j] = c.Meta == MetaNone && c.Name != "" && !strings.ContainsFunc(c.Name, func(r rune) bool {
+			return r == '"' || r == '\\' || r < 0x20
+		})
 	}
+}
+
+// expected returns the name of the column the next key most likely names
+// (the one after the last match), if it can be compared raw.
+func (m *fieldMatcher) expected() (string, int, bool) {
+	h := m.hint
+	if h < len(m.names) && m.raw[h] {
+		return m.names[h], h, true
+	}
+	return "", -1, false
 }
 
 func (m *fieldMatcher) lookup(key []byte) int {
@@ -215,14 +233,22 @@ func (d *rowDecoder) decodeObject(s *jsonScanner, r *row) error {
 		return err
 	}
 	for first := true; ; first = false {
-		key, ok, err := s.nextKey(first)
-		if err != nil {
-			return err
+		// Fields usually come in the order of the columns: the expected
+		// key is compared in place, without reading it as a string first.
+		j := -1
+		if name, h, ok := d.match.expected(); ok && s.expectKey(first, name) {
+			j = h
+			d.match.hint = h + 1
+		} else {
+			key, ok, err := s.nextKey(first)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nil
+			}
+			j = d.match.lookup(key)
 		}
-		if !ok {
-			return nil
-		}
-		j := d.match.lookup(key)
 		if j < 0 {
 			if err := s.skip(0); err != nil {
 				return err

@@ -1,8 +1,6 @@
 package kafka
 
 import (
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -10,79 +8,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	scramsasl "github.com/twmb/franz-go/pkg/sasl/scram"
-	"github.com/xdg-go/scram"
 
 	"streamsql/connector"
 	"streamsql/sql/sqlerr"
 )
 
-// protocolVersion is the Kafka protocol version sarama speaks: record
-// headers and timestamps need 0.11; 2.1 is what brokers of the last years
-// (and kfake) all serve.
-var protocolVersion = sarama.V2_1_0_0
-
-// saramaConfig builds the client configuration from the validated
-// options. It reads TLS files, so it runs when a source opens (and once
-// at CREATE, to report a bad file early).
-func saramaConfig(opts connector.Options) (*sarama.Config, error) {
-	cfg := sarama.NewConfig()
-	cfg.Version = protocolVersion
-	cfg.ClientID = opts.Get(optClientID)
-	cfg.Consumer.Return.Errors = true
-	cfg.Consumer.Fetch.Default = 4 << 20
-	// Records wait in each partition consumer's channel for the reader:
-	// a deep buffer lets a fetch response go through without a handoff
-	// per record.
-	cfg.ChannelBufferSize = 4096
-	cfg.Consumer.MaxWaitTime = 100 * time.Millisecond
-	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
-	cfg.Metadata.RefreshFrequency = time.Minute
-	cfg.Net.DialTimeout = 10 * time.Second
-
-	proto := strings.ToLower(opts.Get(optSecurityProtocol))
-	if proto == "sasl_plaintext" || proto == "sasl_ssl" {
-		user, pass := opts.Get(optSASLUser), opts.Get(optSASLPassword)
-		if user == "" {
-			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q is needed with %s = '%s'", optSASLUser, optSecurityProtocol, proto)
-		}
-		cfg.Net.SASL.Enable = true
-		cfg.Net.SASL.Handshake = true
-		cfg.Net.SASL.User, cfg.Net.SASL.Password = user, pass
-		switch strings.ToLower(opts.Get(optSASLMechanism)) {
-		case "plain":
-			cfg.Net.SASL.Mechanism = sarama.SASLTypePlaintext
-		case "scram-sha-256":
-			cfg.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
-			cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.HashGeneratorFcn(sha256.New)} }
-		case "scram-sha-512":
-			cfg.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
-			cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.HashGeneratorFcn(sha512.New)} }
-		}
-	} else if opts.Get(optSASLUser) != "" || opts.Get(optSASLPassword) != "" {
-		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka SASL options need %s = 'sasl_plaintext' or 'sasl_ssl'", optSecurityProtocol)
-	}
-	if proto == "ssl" || proto == "sasl_ssl" {
-		t, err := tlsConfig(opts)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Net.TLS.Enable = true
-		cfg.Net.TLS.Config = t
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka client configuration: %v", err)
-	}
-	return cfg, nil
-}
-
-// kgoOptions is the configuration of the readers' kgo clients from the
-// validated options: the same transport, SASL and isolation as
-// saramaConfig, direct partition consumption (no group) that fails
-// rather than skip records when an offset is out of range.
+// kgoOptions is the configuration of the kgo clients (the readers' and
+// the metadata client's) from the options: transport, SASL, TLS and
+// read_committed isolation, direct partition consumption (no group) that
+// fails rather than skip records when an offset is out of range. It reads
+// TLS files, so it runs when a source opens and once at CREATE, to
+// report a bad option or file early.
 func kgoOptions(opts connector.Options, seeds []string) ([]kgo.Opt, error) {
 	o := []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
@@ -98,6 +37,9 @@ func kgoOptions(opts connector.Options, seeds []string) ([]kgo.Opt, error) {
 	proto := strings.ToLower(opts.Get(optSecurityProtocol))
 	if proto == "sasl_plaintext" || proto == "sasl_ssl" {
 		user, pass := opts.Get(optSASLUser), opts.Get(optSASLPassword)
+		if user == "" {
+			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q is needed with %s = '%s'", optSASLUser, optSecurityProtocol, proto)
+		}
 		switch strings.ToLower(opts.Get(optSASLMechanism)) {
 		case "plain":
 			o = append(o, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
@@ -106,6 +48,8 @@ func kgoOptions(opts connector.Options, seeds []string) ([]kgo.Opt, error) {
 		case "scram-sha-512":
 			o = append(o, kgo.SASL(scramsasl.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
 		}
+	} else if opts.Get(optSASLUser) != "" || opts.Get(optSASLPassword) != "" {
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka SASL options need %s = 'sasl_plaintext' or 'sasl_ssl'", optSecurityProtocol)
 	}
 	if proto == "ssl" || proto == "sasl_ssl" {
 		t, err := tlsConfig(opts)
@@ -172,21 +116,3 @@ func tlsConfig(opts connector.Options) (*tls.Config, error) {
 	}
 	return t, nil
 }
-
-// scramClient adapts xdg-go/scram to sarama's SCRAMClient.
-type scramClient struct {
-	hash scram.HashGeneratorFcn
-	conv *scram.ClientConversation
-}
-
-func (c *scramClient) Begin(user, pass, authzID string) error {
-	cl, err := c.hash.NewClient(user, pass, authzID)
-	if err != nil {
-		return err
-	}
-	c.conv = cl.NewConversation()
-	return nil
-}
-
-func (c *scramClient) Step(challenge string) (string, error) { return c.conv.Step(challenge) }
-func (c *scramClient) Done() bool                            { return c.conv.Done() }

@@ -11,7 +11,7 @@
 // them again every partition.discovery.interval, so partitions added to
 // the topic later are read too (from their start). Each reader fetches
 // its partitions at explicit offsets with franz-go's kgo client (reader.go;
-// metadata and start offsets go through sarama): no consumer group and no
+// metadata and start offsets through its admin API, kadm): no consumer group and no
 // offsets committed to Kafka. A partition's position is the offset of
 // its next record, and the positions are part of StreamSQL's epoch commit:
 // after a crash the job resumes every partition at the offset recorded

@@ -10,7 +10,9 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"streamsql/engine"
 	"streamsql/internal/testserver"
@@ -247,4 +249,58 @@ func TestKafkaSASL(t *testing.T) {
 			fmt.Sprintf("CREATE MATERIALIZED VIEW v%d AS SELECT count(*) AS n, sum(v) AS total FROM s%d", i, i))
 		eventually(t, conn, fmt.Sprintf("SELECT n, total FROM v%d", i), "5 15")
 	}
+}
+
+// TestKafkaMissingTopicOrBroker: a source over a topic the broker does not
+// have fails its job with 42704 naming the topic (listing partitions does
+// not create the topic, even on a broker that creates topics on demand),
+// and an unreachable broker fails it with 08001; the server stays up.
+func TestKafkaMissingTopicOrBroker(t *testing.T) {
+	c := broker(t, 1)
+	addr := c.ListenAddrs()[0]
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	failure := func(view, source, server string) string {
+		t.Helper()
+		exec(t, conn, fmt.Sprintf(`CREATE SOURCE %s (v int) WITH (connector = 'kafka', topic = 'nope',
+			properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, source, server))
+		_, err := conn.Exec(context.Background(), fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS SELECT count(*) AS n FROM %s", view, source))
+		if err != nil {
+			return err.Error()
+		}
+		status := ""
+		for start := time.Now(); time.Since(start) < 20*time.Second && !strings.HasPrefix(status, "failed"); {
+			time.Sleep(50 * time.Millisecond)
+			status = jobColumn(t, conn, view, "Status")
+		}
+		return status
+	}
+	got := failure("missing_n", "missing", addr)
+	t.Logf("missing topic: %s", got)
+	if !strings.Contains(got, `kafka topic "nope" does not exist`) || !strings.Contains(got, "42704") {
+		t.Errorf("missing topic: %q", got)
+	}
+	ts, err := kadm.NewClient(mustKgo(t, addr)).ListTopics(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts.Has("nope") {
+		t.Errorf("listing partitions created the topic")
+	}
+	got = failure("refused_n", "refused", "127.0.0.1:1")
+	t.Logf("unreachable broker: %s", got)
+	if !strings.Contains(got, "could not connect to 127.0.0.1:1") || !strings.Contains(got, "08001") {
+		t.Errorf("unreachable broker: %q", got)
+	}
+	exec(t, conn, "SELECT 1")
+}
+
+func mustKgo(t *testing.T, addr string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }

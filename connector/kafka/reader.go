@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -27,7 +26,7 @@ import (
 // committed to Kafka), which hands over whole fetches at once; sarama's
 // per-record partition consumers cost three times as much CPU per record
 // (docs/decisions/kafka-client.md). Metadata, start offsets and the
-// partition list stay with the runtime's sarama client.
+// partition list go through the runtime's kadm client (source.go).
 
 // NewReader opens a reader with its own connection.
 func (r *runtime) NewReader(instance int) (stream.SplitReader, error) {
@@ -105,39 +104,6 @@ func (r *reader) Assign(splits []stream.Split) ([]stream.Split, error) {
 		r.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{r.rt.spec.topic: add})
 	}
 	return out, nil
-}
-
-// startOffset resolves scan.startup.mode for partition p.
-func (r *runtime) startOffset(p int32) (int64, error) {
-	s := r.spec
-	var at int64
-	switch s.startup {
-	case "latest":
-		at = sarama.OffsetNewest
-	case "timestamp":
-		at = s.startupMillis
-	default:
-		at = sarama.OffsetOldest
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.client == nil {
-		c, err := r.newClient()
-		if err != nil {
-			return 0, err
-		}
-		r.client = c
-	}
-	off, err := r.client.GetOffset(s.topic, p, at)
-	if err != nil {
-		return 0, fmt.Errorf("kafka source %s: start offset of partition %d: %w", s.relation, p, err)
-	}
-	if off < 0 { // no record at or after the timestamp: the end
-		if off, err = r.client.GetOffset(s.topic, p, sarama.OffsetNewest); err != nil {
-			return 0, err
-		}
-	}
-	return off, nil
 }
 
 // Next waits for records and decodes those at hand, up to

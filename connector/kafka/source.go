@@ -7,13 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"streamsql/connector"
 	"streamsql/exec/stream"
@@ -76,7 +78,7 @@ func newSpec(cfg *connector.SourceConfig) (stream.SourceSpec, error) {
 		}
 	}
 	s.maxBatch, _ = strconv.Atoi(strings.TrimSpace(cfg.Options.Get(optMaxBatch)))
-	if _, err := saramaConfig(cfg.Options); err != nil {
+	if _, err := kgoOptions(cfg.Options, s.brokers); err != nil {
 		return nil, err
 	}
 	s.fmt = format.Spec{Format: cfg.Format, Encode: cfg.Encode, Options: cfg.EncodeOptions}
@@ -134,63 +136,89 @@ func (s *Spec) Open(b *stream.BuildCtx, pos []byte) (stream.Source, error) {
 }
 
 // runtime is an opened source: the metadata client the driver lists
-// partitions with, and the readers' shared settings.
+// partitions and resolves start offsets with, and the readers' shared
+// settings. The metadata client is a kgo client (no partitions consumed)
+// under franz-go's admin API, kadm: the same library, options and
+// connection code as the readers.
 type runtime struct {
 	spec  *Spec
 	log   *slog.Logger
 	stats *stream.Stats
 
-	mu     sync.Mutex
-	client sarama.Client
+	mu  sync.Mutex
+	cl  *kgo.Client
+	adm *kadm.Client
 }
 
 func (r *runtime) Types() []types.T { return r.spec.ts }
 
-// newClient connects to the brokers.
-func (r *runtime) newClient() (sarama.Client, error) {
-	cfg, err := saramaConfig(r.spec.opts)
+// metadataTimeout bounds one metadata or offset request, connecting
+// included.
+const metadataTimeout = 30 * time.Second
+
+// admin returns the metadata client, connecting on first use. Caller
+// holds r.mu.
+func (r *runtime) admin(ctx context.Context) (*kadm.Client, error) {
+	if r.adm != nil {
+		return r.adm, nil
+	}
+	opts, err := kgoOptions(r.spec.opts, r.spec.brokers)
 	if err != nil {
 		return nil, err
 	}
-	c, err := sarama.NewClient(r.spec.brokers, cfg)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		e := &sqlerr.Error{Code: sqlerr.UnableToConnect, Cause: err,
-			Message: fmt.Sprintf("kafka source %s: could not connect to %s: %v", r.spec.relation, strings.Join(r.spec.brokers, ","), err)}
-		var uae x509.UnknownAuthorityError
-		var hne x509.HostnameError
-		switch {
-		case errors.As(err, &uae):
-			e.Hint = fmt.Sprintf("The broker's certificate is not signed by a CA in %s.", optSSLCA)
-		case errors.As(err, &hne):
-			e.Hint = fmt.Sprintf("The broker's certificate does not name the address connected to; %s = 'none' skips this check.", optSSLSkipVerify)
-		}
-		return nil, e
+		return nil, sqlerr.New(sqlerr.UnableToConnect, "kafka source %s: %v", r.spec.relation, err)
 	}
-	return c, nil
+	// kgo connects lazily: ping once so that an unreachable broker, a
+	// refused certificate or failed SASL is reported as such, now.
+	if err := cl.Ping(ctx); err != nil {
+		cl.Close()
+		return nil, r.connectError(err)
+	}
+	r.cl, r.adm = cl, kadm.NewClient(cl)
+	return r.adm, nil
+}
+
+// connectError is the 08001 error of a failed connection, with a hint
+// for the certificate errors users meet most.
+func (r *runtime) connectError(err error) error {
+	e := &sqlerr.Error{Code: sqlerr.UnableToConnect, Cause: err,
+		Message: fmt.Sprintf("kafka source %s: could not connect to %s: %v", r.spec.relation, strings.Join(r.spec.brokers, ","), err)}
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	switch {
+	case errors.As(err, &uae):
+		e.Hint = fmt.Sprintf("The broker's certificate is not signed by a CA in %s.", optSSLCA)
+	case errors.As(err, &hne):
+		e.Hint = fmt.Sprintf("The broker's certificate does not name the address connected to; %s = 'none' skips this check.", optSSLSkipVerify)
+	}
+	return e
 }
 
 // Splits lists the topic's partitions.
 func (r *runtime) Splits(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
+	defer cancel()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.client == nil {
-		c, err := r.newClient()
-		if err != nil {
-			return nil, err
-		}
-		r.client = c
+	adm, err := r.admin(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if err := r.client.RefreshMetadata(r.spec.topic); err != nil {
-		if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
-			return nil, sqlerr.New(sqlerr.UndefinedObject, "kafka topic %q does not exist", r.spec.topic)
-		}
+	md, err := adm.Metadata(ctx, r.spec.topic)
+	if err != nil {
 		return nil, fmt.Errorf("kafka source %s: metadata of topic %s: %w", r.spec.relation, r.spec.topic, err)
 	}
-	ps, err := r.client.Partitions(r.spec.topic)
-	if err != nil {
-		return nil, fmt.Errorf("kafka source %s: partitions of topic %s: %w", r.spec.relation, r.spec.topic, err)
+	td, ok := md.Topics[r.spec.topic]
+	if !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "kafka topic %q does not exist", r.spec.topic)
 	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+	if td.Err != nil {
+		return nil, fmt.Errorf("kafka source %s: metadata of topic %s: %w", r.spec.relation, r.spec.topic, td.Err)
+	}
+	ps := td.Partitions.Numbers()
+	slices.Sort(ps)
 	ids := make([]string, len(ps))
 	for i, p := range ps {
 		ids[i] = strconv.Itoa(int(p))
@@ -198,14 +226,47 @@ func (r *runtime) Splits(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
+// startOffset resolves scan.startup.mode for partition p: its log start
+// (earliest), its end (latest), or the first record at or after
+// scan.startup.timestamp.millis (the end when there is none).
+func (r *runtime) startOffset(p int32) (int64, error) {
+	s := r.spec
+	ctx, cancel := context.WithTimeout(context.Background(), metadataTimeout)
+	defer cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	adm, err := r.admin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var lo kadm.ListedOffsets
+	switch s.startup {
+	case "latest":
+		lo, err = adm.ListEndOffsets(ctx, s.topic)
+	case "timestamp":
+		lo, err = adm.ListOffsetsAfterMilli(ctx, s.startupMillis, s.topic)
+	default:
+		lo, err = adm.ListStartOffsets(ctx, s.topic)
+	}
+	if err == nil {
+		if o, ok := lo.Lookup(s.topic, p); !ok {
+			err = kerr.UnknownTopicOrPartition
+		} else if err = o.Err; err == nil && o.Offset >= 0 {
+			return o.Offset, nil
+		} else if err == nil {
+			err = fmt.Errorf("no offset listed")
+		}
+	}
+	return 0, fmt.Errorf("kafka source %s: start offset of partition %d: %w", s.relation, p, err)
+}
+
 // Close closes the metadata client.
 func (r *runtime) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.client != nil {
-		err := r.client.Close()
-		r.client = nil
-		return err
+	if r.cl != nil {
+		r.cl.Close()
+		r.cl, r.adm = nil, nil
 	}
 	return nil
 }
