@@ -589,11 +589,29 @@ func (e *Engine) dropColumn(txn *storage.Txn, r *catalog.Relation, name string, 
 }
 
 // renameColumn is ALTER TABLE r RENAME COLUMN oldName TO newName.
+// The definitions of the views and sinks that read the column are
+// rewritten to the new name (rename_column_refs.go).
 func (e *Engine) renameColumn(r *catalog.Relation, oldName, newName string) error {
+	i := r.ColumnIndex(oldName)
+	if i < 0 {
+		return sqlerr.New(sqlerr.UndefinedColumn, "column %q does not exist", oldName)
+	}
+	deps, err := e.renameInDependents(r, r.Columns[i].AttNum, oldName, newName)
+	if err != nil {
+		return err
+	}
 	if _, err := e.cat.RenameColumn(r.OID, oldName, newName); err != nil {
 		return err
 	}
-	return e.renameInChecks(r.OID, oldName, newName)
+	if err := e.renameInChecks(r.OID, oldName, newName); err != nil {
+		return err
+	}
+	for _, d := range deps {
+		if _, err := e.cat.UpdateRelation(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fillColumn writes a new column's default into existing rows.

@@ -6,12 +6,14 @@ package engine
 // The rows of every table in FROM are locked (of those named in OF t, if
 // given), over joins too, as PostgreSQL does; a table on the nullable side
 // of an outer join cannot be locked (0A000). The query runs with each
-// locked table's primary key appended to its target list and without its
+// locked table's primary key (or row id) appended to its target list and without its
 // LIMIT/OFFSET; its rows are then locked in the query's order, each
 // table's row in FROM order, as PostgreSQL's LockRows does below its
 // Limit: a row skipped by SKIP LOCKED does not count towards the limit
 // (a row of a join is skipped when any of its tables' rows is locked,
-// keeping the locks it took on the others). Under READ
+// keeping the locks it took on the others). A table without a primary
+// key is locked by the hidden row id its rows are stored under (the
+// planner's hidden column ctid, read only by locking queries). Under READ
 // COMMITTED, when a lock had to wait (or anything committed since the
 // query read), the query runs again: the rows already locked stay put, the
 // newest versions are returned, and rows that no longer match drop out.
@@ -102,13 +104,14 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	inner.LockingClause, inner.LimitCount, inner.LimitOffset = nil, nil, nil
 	nKeys := 0
 	for _, t := range targets {
-		for _, k := range t.rel.PrimaryKey {
+		for _, name := range t.keyColumns() {
 			inner.TargetList = append(inner.TargetList, &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{
 				Val: &pg.Node{Node: &pg.Node_ColumnRef{ColumnRef: &pg.ColumnRef{Fields: []*pg.Node{
-					pg.MakeStrNode(t.qual), pg.MakeStrNode(t.rel.Columns[k].Name)}}}}}}})
+					pg.MakeStrNode(t.qual), pg.MakeStrNode(name)}}}}}}})
 		}
-		nKeys += len(t.rel.PrimaryKey)
+		nKeys += t.keyLen()
 	}
+	p.RowIDs = true
 	q, err := p.PlanSelect(inner)
 	if err != nil {
 		return nil, err
@@ -117,7 +120,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	off := nOut
 	for i := range targets {
 		targets[i].off = off
-		off += len(targets[i].rel.PrimaryKey)
+		off += targets[i].keyLen()
 	}
 	cols := outputColumns(q.Cols[:nOut])
 	colTypes := make([]types.T, len(q.Cols))
@@ -137,7 +140,9 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 			}
 			// Each pass plans anew: operators run once.
 			pts := append([]types.T{}, params...)
-			return s.newPlanner(st, pts, x.args, x.reader).PlanSelect(proto.Clone(inner).(*pg.SelectStmt))
+			np := s.newPlanner(st, pts, x.args, x.reader)
+			np.RowIDs = true
+			return np.PlanSelect(proto.Clone(inner).(*pg.SelectStmt))
 		}, limit, offset)
 		if err != nil {
 			return nil, err
@@ -154,6 +159,21 @@ type lockTarget struct {
 	qual  string // the name the query gives it (its alias)
 	off   int
 }
+
+// keyColumns are the columns that identify a row of the target: its
+// primary key, or for a table without one the hidden row id column.
+func (t *lockTarget) keyColumns() []string {
+	if len(t.rel.PrimaryKey) == 0 {
+		return []string{planner.RowIDColumn}
+	}
+	names := make([]string, len(t.rel.PrimaryKey))
+	for i, k := range t.rel.PrimaryKey {
+		names[i] = t.rel.Columns[k].Name
+	}
+	return names
+}
+
+func (t *lockTarget) keyLen() int { return max(len(t.rel.PrimaryKey), 1) }
 
 // lockingRun is one execution of a locking SELECT.
 type lockingRun struct {
@@ -213,7 +233,7 @@ func (lr *lockingRun) lockRows(ctx context.Context, q *planner.Query, limit, off
 			row := b.Row(i, lr.colTypes)
 			// The row of each table named, in the order of FROM.
 			for _, t := range lr.targets {
-				key := t.table.EncodePK(storage.TableKey(t.table.ID, nil), row[t.off:t.off+len(t.rel.PrimaryKey)])
+				key := t.table.EncodePK(storage.TableKey(t.table.ID, nil), row[t.off:t.off+t.keyLen()])
 				ok, w, err := txn.Lock(ctx, key, lr.spec.mode, lr.spec.policy, timeout)
 				if err == nil && ok {
 					err = txn.CheckSnapshotConflict(key)
@@ -327,8 +347,8 @@ func (s *Session) lockTargets(sel *pg.SelectStmt, spec lockSpec) ([]lockTarget, 
 			if rel.Kind != catalog.KindTable {
 				return sqlerr.New(sqlerr.WrongObjectType, "cannot lock rows in %s %q", rel.Kind.String(), rel.Name)
 			}
-			if len(rel.PrimaryKey) == 0 {
-				return sqlerr.New(sqlerr.FeatureNotSupported, "%s needs a table with a primary key; %q has none", spec.name, rel.Name)
+			if len(rel.PrimaryKey) == 0 && rel.ColumnIndex(planner.RowIDColumn) >= 0 {
+				return sqlerr.New(sqlerr.FeatureNotSupported, "%s on table %q without a primary key: its column %q hides the row id", spec.name, rel.Name, planner.RowIDColumn)
 			}
 			out = append(out, lockTarget{rel: rel, table: rel.Table(), qual: qual})
 			return nil

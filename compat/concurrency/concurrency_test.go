@@ -390,6 +390,76 @@ func TestForUpdate(t *testing.T) {
 	})
 }
 
+// Rows of a table without a primary key are locked one by one (two equal
+// rows are two rows), and a locker that waited re-checks the row's newest
+// version, as for a table with a key.
+func TestForUpdateWithoutPrimaryKey(t *testing.T) {
+	each(t, func(t *testing.T, d *tdb) {
+		d.setup([]string{"q"}, "CREATE TABLE {t}q (job int, state text)",
+			"INSERT INTO {t}q VALUES (1, 'new'), (1, 'new'), (2, 'new')")
+		a, b := d.conn(), d.conn()
+		ctx := context.Background()
+
+		// Equal rows are locked separately: SKIP LOCKED takes the other.
+		d.exec(a, "BEGIN")
+		rows, err := a.Query(ctx, d.q("SELECT * FROM {t}q WHERE job = 1 LIMIT 1 FOR UPDATE"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(rows.FieldDescriptions()); n != 2 {
+			t.Errorf("SELECT * ... FOR UPDATE has %d columns, want 2", n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		tag, err := b.Exec(ctx, d.q("SELECT job FROM {t}q WHERE job = 1 FOR UPDATE SKIP LOCKED"))
+		if err != nil || tag.RowsAffected() != 1 {
+			t.Errorf("SKIP LOCKED beside one locked duplicate: %v rows (%v), want 1", tag.RowsAffected(), err)
+		}
+		if _, err := b.Exec(ctx, d.q("SELECT * FROM {t}q WHERE job = 1 FOR UPDATE NOWAIT")); code(err) != "55P03" {
+			t.Errorf("NOWAIT on a locked row: %v, want 55P03", err)
+		}
+		d.exec(b, "SELECT * FROM {t}q WHERE job = 2 FOR UPDATE NOWAIT")
+		d.exec(a, "ROLLBACK")
+
+		// A waiting locker sees the newest version: a row that no
+		// longer matches drops out.
+		d.exec(a, "BEGIN")
+		d.exec(a, "SELECT * FROM {t}q WHERE job = 1 FOR UPDATE")
+		d.exec(b, "BEGIN")
+		type res struct {
+			n   int
+			err error
+		}
+		done := make(chan res, 1)
+		go func() {
+			rows, err := b.Query(ctx, d.q("SELECT job FROM {t}q WHERE state = 'new' ORDER BY job FOR UPDATE"))
+			if err != nil {
+				done <- res{err: err}
+				return
+			}
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+			done <- res{len(ids), err}
+		}()
+		select {
+		case r := <-done:
+			t.Fatalf("FOR UPDATE did not wait for the locked rows: %+v", r)
+		case <-time.After(150 * time.Millisecond):
+		}
+		d.exec(a, "UPDATE {t}q SET state = 'done' WHERE job = 1")
+		d.exec(a, "COMMIT")
+		r := <-done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.n != 1 {
+			t.Errorf("after the wait: %d rows, want 1 (job 2; job 1 rows changed to done)", r.n)
+		}
+		d.exec(b, "COMMIT")
+	})
+}
+
 func TestDeadlock(t *testing.T) {
 	each(t, func(t *testing.T, d *tdb) {
 		d.setup([]string{"dl"}, "CREATE TABLE {t}dl (id int PRIMARY KEY, v int)", "INSERT INTO {t}dl VALUES (1, 0), (2, 0)")

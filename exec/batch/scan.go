@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"streamsql/exec"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -19,6 +21,9 @@ type TableScan struct {
 	span   storage.KeySpan
 	name   string
 	types  []types.T
+	// rowID: the scan outputs, after cols, the hidden row id of a table
+	// without a primary key (int8).
+	rowID bool
 
 	it *storage.RowIter
 }
@@ -33,6 +38,16 @@ func NewTableScan(tbl *storage.Table, r func() storage.Reader, cols []int, span 
 		ts[i] = tbl.Types[c]
 	}
 	return &TableScan{tbl: tbl, reader: r, cols: cols, span: span, name: name, types: ts}
+}
+
+// NewTableScanRowID is NewTableScan of a table without a primary key that
+// outputs, after the columns cols, each row's hidden row id (int8): the
+// storage key its row is kept (and locked) under.
+func NewTableScanRowID(tbl *storage.Table, r func() storage.Reader, cols []int, name string) exec.Operator {
+	s := NewTableScan(tbl, r, cols, storage.KeySpan{}, name).(*TableScan)
+	s.rowID = true
+	s.types = append(s.types, types.TInt8)
+	return s
 }
 
 // Open starts the scan.
@@ -54,9 +69,25 @@ func (s *TableScan) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cols, n, _, err := s.it.NextBatch(s.cols, exec.BatchSize)
+	cols, n, keys, err := s.it.NextBatch(s.cols, exec.BatchSize)
 	if err != nil || n == 0 {
 		return nil, err
+	}
+	if s.rowID {
+		b := array.NewInt64Builder(types.Mem)
+		defer b.Release()
+		b.Reserve(n)
+		for _, k := range keys {
+			id, err := s.tbl.DecodePK(k)
+			if err != nil || len(id) != 1 {
+				for _, c := range cols {
+					c.Release()
+				}
+				return nil, fmt.Errorf("scan %s: row id: %v", s.name, err)
+			}
+			b.Append(id[0].(int64))
+		}
+		cols = append(cols, b.NewArray())
 	}
 	return exec.NewBatch(cols, n), nil
 }

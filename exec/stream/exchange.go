@@ -173,10 +173,14 @@ func (s *exchangeSender) Barrier(b *Barrier) error {
 	return nil
 }
 
-// exchangeHash hashes the key columns of n rows. Integer-like columns hash
-// their value as an int64, whatever their width, so keys of different
-// integer types that compare equal route alike; other types hash their
-// canonical key encoding.
+// exchangeHash hashes the key columns of n rows so that keys equal under
+// SQL grouping route alike. Integer-like columns hash their value as an
+// int64, whatever their width, so keys of different integer types that
+// compare equal route alike; text hashes its bytes (collation C), char(n)
+// its bytes without trailing spaces, numeric its canonical key (1.5 and
+// 1.50 alike), floats their bits with -0 as 0 and one NaN, intervals
+// their compare span ('1 day' and '24 hours' alike); other types hash
+// their canonical key encoding.
 func exchangeHash(h []uint64, keyBuf *[][]byte, cols []arrow.Array, ts []types.T, n int) []uint64 {
 	if cap(h) < n {
 		h = make([]uint64, n)
@@ -200,12 +204,27 @@ func exchangeHash(h []uint64, keyBuf *[][]byte, cols []arrow.Array, ts []types.T
 		case *array.Time64:
 			exchangeInts(h, a.Time64Values(), c)
 		case *array.String:
+			if ts[j].Kind == types.Numeric {
+				// Numeric values equal under "=" (1.5, 1.50) have one
+				// canonical key: hash that, as grouping does.
+				*keyBuf = exchangeNumericKeys(*keyBuf, c, ts[j], n)
+				for i := range h {
+					h[i] = exchangeMix(h[i] ^ xxhash.Sum64((*keyBuf)[i]))
+				}
+				continue
+			}
+			trim := ts[j].Kind == types.Char
 			for i := range h {
 				if c.IsNull(i) {
 					h[i] = exchangeMix(h[i] ^ 0x5bd1e995)
 					continue
 				}
-				h[i] = exchangeMix(h[i] ^ xxhash.Sum64String(a.Value(i)))
+				v := a.Value(i)
+				if trim {
+					// char(n) ignores trailing spaces in comparisons.
+					v = strings.TrimRight(v, " ")
+				}
+				h[i] = exchangeMix(h[i] ^ xxhash.Sum64String(v))
 			}
 		case *array.Float64:
 			for i, v := range a.Float64Values() {
@@ -267,6 +286,17 @@ func exchangeRouteKeys(keys [][]byte, c arrow.Array, t types.T, n int) [][]byte 
 		}
 	}
 	return keys
+}
+
+// exchangeNumericKeys writes the ascending state keys of a numeric
+// column (text layout): equal numbers get equal keys whatever their
+// scale.
+func exchangeNumericKeys(keys [][]byte, c arrow.Array, t types.T, n int) [][]byte {
+	keys = aggGrow(keys, n)[:n]
+	for i := range keys {
+		keys[i] = keys[i][:0]
+	}
+	return types.AppendKeys(keys, c, t, false, false)
 }
 
 func exchangeInts[V ~int16 | ~int32 | ~int64](h []uint64, vals []V, c arrow.Array) {

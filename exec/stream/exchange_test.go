@@ -133,3 +133,27 @@ func exchangeGoldenInput() ([]arrow.Array, []types.T) {
 	}
 	return cols, ts
 }
+
+// Keys equal under SQL "=" but spelled differently route alike: numeric
+// 1.5 and 1.50, bpchar with and without trailing spaces.
+func TestExchangeHashEqualKeys(t *testing.T) {
+	for _, tc := range []struct {
+		typ  types.T
+		a, b types.Datum
+	}{
+		{types.TNumeric, "1.5", "1.50"},
+		{types.TNumeric, "0", "-0.000"},
+		{types.TNumeric, "100", "100.0"},
+		{types.T{Kind: types.Char}, "a", "a   "},
+		{types.TInterval, types.IntervalValue{Days: 1}, types.IntervalValue{Micros: 24 * 3600 * 1000000}},
+		{types.TFloat8, 0.0, math.Copysign(0, -1)},
+	} {
+		col := types.ArrayFromDatums(tc.typ, []types.Datum{tc.a, tc.b})
+		var buf [][]byte
+		h := exchangeHash(nil, &buf, []arrow.Array{col}, []types.T{tc.typ}, 2)
+		if h[0] != h[1] {
+			t.Errorf("%s: %v and %v route apart (%#x, %#x)", tc.typ, tc.a, tc.b, h[0], h[1])
+		}
+		col.Release()
+	}
+}

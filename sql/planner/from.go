@@ -15,6 +15,12 @@ import (
 	"streamsql/udf"
 )
 
+// RowIDColumn is the hidden system column that, in a planner with RowIDs
+// set, holds the row id of a table without a primary key: the key its
+// row is stored and locked under, as PostgreSQL's ctid locates a row.
+// It is not expanded by *.
+const RowIDColumn = "ctid"
+
 // scanInfo remembers that a relPlan is a plain table scan, so that a
 // predicate on the primary key can narrow it to a key range.
 type scanInfo struct {
@@ -328,6 +334,12 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		vi++
 		cols = append(cols, column{table: alias, name: name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
 		idx = append(idx, i)
+	}
+	if p.RowIDs && r.Kind == catalog.KindTable && len(r.PrimaryKey) == 0 && r.ColumnIndex(RowIDColumn) < 0 {
+		// A plain scan (no key range, index or lookup) that also
+		// outputs the hidden row id.
+		cols = append(cols, column{table: alias, name: RowIDColumn, t: types.TInt8, hidden: true})
+		return &fromItem{rel: &relPlan{op: batch.NewTableScanRowID(tbl, p.Reader, idx, r.Name), cols: cols}}, nil
 	}
 	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name, rel: r}
 	op := batch.NewTableScan(tbl, p.Reader, idx, storage.KeySpan{}, r.Name)

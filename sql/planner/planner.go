@@ -53,6 +53,10 @@ type Planner struct {
 	// Folds records the values planning derived from parameters (fold.go).
 	Folds []Fold
 
+	// RowIDs makes scans of tables without a primary key output their
+	// hidden row id as the hidden column RowIDColumn (for SELECT ... FOR
+	// UPDATE, which locks rows by it).
+	RowIDs bool
 	// Deps collects the relations the statement reads (for view
 	// dependencies), and the OIDs of the user functions it calls.
 	Deps map[uint32]bool
