@@ -19,6 +19,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
+	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -50,6 +51,9 @@ type Planner struct {
 	Stream bool
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
+	// LowerBatch turns a logical relation into batch executors (it is
+	// lower.Batch; the planner cannot import lower/, which sits above it).
+	LowerBatch func(plan.Rel, *expr.Compiler) (exec.Operator, error)
 	// Folds records the values planning derived from parameters (fold.go).
 	Folds []Fold
 
@@ -82,11 +86,42 @@ func (p *Planner) checkCanceled() error {
 	return nil
 }
 
-// relPlan is a planned relation: its operator and its output columns.
+// relPlan is a planned relation: its logical plan and its output columns.
 type relPlan struct {
-	op   exec.Operator
+	node plan.Rel
 	cols []column
 }
+
+// op lowers rel's plan into a batch executor, for the operators the
+// planner still builds itself. The executor replaces the plan in rel, so
+// that asking again gives the same executor.
+func (p *Planner) op(rel *relPlan) (exec.Operator, error) {
+	if b, ok := rel.node.(expr.OperatorRel); ok {
+		return b.Op, nil
+	}
+	if p.LowerBatch == nil {
+		return nil, sqlerr.New(sqlerr.InternalError, "planner has no batch lowering")
+	}
+	op, err := p.LowerBatch(rel.node, p.compiler())
+	if err != nil {
+		return nil, err
+	}
+	rel.node = expr.OperatorRel{Op: op}
+	return op, nil
+}
+
+// wrap replaces rel's plan with the executor f builds over it.
+func (p *Planner) wrap(rel *relPlan, f func(in exec.Operator) exec.Operator) error {
+	in, err := p.op(rel)
+	if err != nil {
+		return err
+	}
+	rel.node = built(f(in))
+	return nil
+}
+
+// built wraps an executor the planner built into a logical plan.
+func built(op exec.Operator) plan.Rel { return expr.OperatorRel{Op: op} }
 
 func (r *relPlan) visibleCount() int {
 	n := 0

@@ -7,7 +7,6 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -110,11 +109,7 @@ func (p *Planner) planValues(lists []*pg.Node, sc *scope) (*relPlan, error) {
 	for i := range cols {
 		cols[i] = column{name: "column" + strconv.Itoa(i+1), t: ts[i]}
 	}
-	op, err := p.newValues(rows, ts)
-	if err != nil {
-		return nil, err
-	}
-	return &relPlan{op: op, cols: cols}, nil
+	return &relPlan{node: &plan.Values{Rows: rows, Types: ts}, cols: cols}, nil
 }
 
 func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
@@ -164,11 +159,11 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 	}
-	lop, err := p.newProject(l.op, lx)
+	lop, err := p.op(&relPlan{node: &plan.Project{Input: l.node, Exprs: lx}})
 	if err != nil {
 		return nil, err
 	}
-	rop, err := p.newProject(r.op, rx)
+	rop, err := p.op(&relPlan{node: &plan.Project{Input: r.node, Exprs: rx}})
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +173,7 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	} else {
 		op = batch.NewSetOp(lop, rop, kind, s.All)
 	}
-	return p.planOrderLimit(s, &relPlan{op: op, cols: cols}, sc)
+	return p.planOrderLimit(s, &relPlan{node: built(op), cols: cols}, sc)
 }
 
 // planOrderLimit applies ORDER BY (over output columns only) and LIMIT to
@@ -195,7 +190,10 @@ func (p *Planner) planOrderLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*re
 			}
 			keys = append(keys, sortKey(idx, rel.cols[idx].t, sb))
 		}
-		rel = &relPlan{op: batch.NewSort(rel.op, keys), cols: rel.cols}
+		rel = &relPlan{node: rel.node, cols: rel.cols}
+		if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewSort(in, keys) }); err != nil {
+			return nil, err
+		}
 	}
 	return p.planLimit(s, rel, sc)
 }
@@ -262,11 +260,7 @@ func (p *Planner) planLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*relPlan
 			return nil, err
 		}
 	}
-	limits, err := p.compileAll([]plan.Scalar{lim, off})
-	if err != nil {
-		return nil, err
-	}
-	return &relPlan{op: batch.NewLimit(rel.op, limits[0], limits[1]), cols: rel.cols}, nil
+	return &relPlan{node: &plan.Limit{Input: rel.node, Count: lim, Offset: off}, cols: rel.cols}, nil
 }
 
 // planQuery plans SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ...
@@ -354,7 +348,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		group = agg.group
 	}
 	// SESSION in this FROM clause is partitioned by the GROUP BY columns.
-	bindSessionPartitions(from.op, from.cols, group)
+	bindSessionPartitions(from.node, from.cols, group)
 	win := &windowContext{p: p, defs: map[string]*pg.WindowDef{}}
 	for _, wn := range s.WindowClause {
 		wd := wn.GetWindowDef()
@@ -506,11 +500,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 		if having != nil {
-			op, err := p.newFilter(cur.op, having)
-			if err != nil {
-				return nil, err
-			}
-			cur = &relPlan{op: op, cols: cur.cols}
+			cur = &relPlan{node: &plan.Filter{Input: cur.node, Pred: having}, cols: cur.cols}
 		}
 	}
 	if len(win.funcs) > 0 {
@@ -530,11 +520,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 	}
-	pop, err := p.newProject(cur.op, outExprs)
-	if err != nil {
-		return nil, err
-	}
-	rel := &relPlan{op: pop, cols: outCols}
+	rel := &relPlan{node: &plan.Project{Input: cur.node, Exprs: outExprs}, cols: outCols}
 	if distinctOn {
 		// Sort by the DISTINCT ON keys (then the ORDER BY), keep the first row per key.
 		for i := 0; i < len(keys) && i < len(onCols); i++ {
@@ -559,16 +545,24 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		if len(keys) > len(onCols) {
 			dkeys = append(dkeys, keys[len(onCols):]...)
 		}
-		rel.op = batch.NewDistinctOn(batch.NewSort(rel.op, dkeys), onCols)
+		if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewDistinctOn(batch.NewSort(in, dkeys), onCols) }); err != nil {
+			return nil, err
+		}
 		if len(keys) > 0 {
-			rel.op = batch.NewSort(rel.op, keys)
+			if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewSort(in, keys) }); err != nil {
+				return nil, err
+			}
 		}
 	} else {
 		if distinct {
-			rel.op = batch.NewDistinct(rel.op)
+			if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewDistinct(in) }); err != nil {
+				return nil, err
+			}
 		}
 		if len(keys) > 0 {
-			rel.op = batch.NewSort(rel.op, keys)
+			if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewSort(in, keys) }); err != nil {
+				return nil, err
+			}
 		}
 	}
 	rel, err = p.planLimit(s, rel, sc)
@@ -577,11 +571,11 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	}
 	// Drop hidden sort columns.
 	if len(outCols) > len(targets) {
-		exprs := make([]expr.Expr, len(targets))
+		exprs := make([]plan.Scalar, len(targets))
 		for i := range exprs {
-			exprs[i] = &expr.ColRef{Idx: i, T: outCols[i].t, Name: outCols[i].name}
+			exprs[i] = &plan.ColRef{Idx: i, T: outCols[i].t, Name: outCols[i].name}
 		}
-		rel = &relPlan{op: batch.NewProject(rel.op, exprs), cols: outCols[:len(targets)]}
+		rel = &relPlan{node: &plan.Project{Input: rel.node, Exprs: exprs}, cols: outCols[:len(targets)]}
 	}
 	return rel, nil
 }

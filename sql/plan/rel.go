@@ -1,0 +1,139 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"streamsql/sql/types"
+)
+
+// Relational nodes. A query is a tree of them: each node reads the rows of
+// its inputs and produces rows of OutputTypes. The batch lowering
+// (lower.Batch) turns a tree into batch executors.
+//
+// The planner emits Values, Filter, Project and Limit; every other
+// operator is still built by the planner as an executor and enters a
+// logical tree as an opaque leaf (exec/expr.OperatorRel) that the
+// lowerings pass through as it is.
+
+// Values is a literal relation: every row is a list of scalars, one per
+// column (VALUES, and the one empty row of a SELECT without FROM).
+type Values struct {
+	Rows  [][]Scalar
+	Types []types.T
+}
+
+// Filter keeps the rows of Input on which Pred is true.
+type Filter struct {
+	Input Rel
+	Pred  Scalar
+}
+
+// Project computes Exprs over every row of Input: its columns are the
+// results of Exprs, in order.
+type Project struct {
+	Input Rel
+	Exprs []Scalar
+}
+
+// Limit skips the first Offset rows of Input and returns at most Count of
+// the rest. Count and Offset are int8 scalars evaluated once, when the
+// limit opens (they may hold parameters); nil means no limit (no offset),
+// and so does a NULL Count.
+type Limit struct {
+	Input         Rel
+	Count, Offset Scalar
+}
+
+// OutputTypes returns the column types of the rows.
+func (v *Values) OutputTypes() []types.T { return v.Types }
+
+// OutputTypes returns Input's column types.
+func (f *Filter) OutputTypes() []types.T { return f.Input.OutputTypes() }
+
+// OutputTypes returns the types of Exprs.
+func (p *Project) OutputTypes() []types.T {
+	ts := make([]types.T, len(p.Exprs))
+	for i, e := range p.Exprs {
+		ts[i] = e.Type()
+	}
+	return ts
+}
+
+// OutputTypes returns Input's column types.
+func (l *Limit) OutputTypes() []types.T { return l.Input.OutputTypes() }
+
+// Inputs lists the relational inputs of r (none for a leaf or a node this
+// package does not know).
+func Inputs(r Rel) []Rel {
+	switch x := r.(type) {
+	case *Filter:
+		return []Rel{x.Input}
+	case *Project:
+		return []Rel{x.Input}
+	case *Limit:
+		return []Rel{x.Input}
+	}
+	return nil
+}
+
+// RelTree renders a relational tree with one node a line, indented by
+// depth, each with its output types and its scalars, the form plan tests
+// print:
+//
+//	limit count=10
+//	  filter (a > 1)
+//	    values rows=2 [int4]
+func RelTree(r Rel) string {
+	var sb strings.Builder
+	writeRel(&sb, r, 0)
+	return sb.String()
+}
+
+func writeRel(sb *strings.Builder, r Rel, depth int) {
+	sb.WriteString(strings.Repeat("  ", depth))
+	switch x := r.(type) {
+	case nil:
+		sb.WriteString("<nil>\n")
+		return
+	case *Values:
+		fmt.Fprintf(sb, "values rows=%d", len(x.Rows))
+		for _, row := range x.Rows {
+			sb.WriteString(" (" + scalarList(row) + ")")
+		}
+	case *Filter:
+		fmt.Fprintf(sb, "filter %s", x.Pred)
+	case *Project:
+		fmt.Fprintf(sb, "project %s", scalarList(x.Exprs))
+	case *Limit:
+		sb.WriteString("limit")
+		if x.Count != nil {
+			fmt.Fprintf(sb, " count=%s", x.Count)
+		}
+		if x.Offset != nil {
+			fmt.Fprintf(sb, " offset=%s", x.Offset)
+		}
+	default:
+		fmt.Fprintf(sb, "%T", r)
+	}
+	fmt.Fprintf(sb, " %s\n", typeList(r.OutputTypes()))
+	for _, in := range Inputs(r) {
+		writeRel(sb, in, depth+1)
+	}
+}
+
+func scalarList(es []Scalar) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func typeList(ts []types.T) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.String()
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
