@@ -113,6 +113,8 @@ func writeRel(sb *strings.Builder, r Rel, depth int) {
 		if x.Offset != nil {
 			fmt.Fprintf(sb, " offset=%s", x.Offset)
 		}
+	case fmt.Stringer:
+		sb.WriteString(x.String())
 	default:
 		fmt.Fprintf(sb, "%T", r)
 	}

@@ -24,6 +24,8 @@ type Output struct {
 
 // Query is a planned SELECT.
 type Query struct {
+	// Plan is the logical plan; Op is its batch lowering.
+	Plan plan.Rel
 	Op   exec.Operator
 	Cols []Output
 	// Visible lists, for each of Cols, its column of Op: Op may carry
@@ -37,11 +39,12 @@ func (p *Planner) PlanSelect(s *pg.SelectStmt) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
+	logical := rel.node
 	op, err := p.op(rel)
 	if err != nil {
 		return nil, err
 	}
-	q := &Query{Op: op, Cols: outputs(rel.cols)}
+	q := &Query{Plan: logical, Op: op, Cols: outputs(rel.cols)}
 	for i, c := range rel.cols {
 		if !c.hidden {
 			q.Visible = append(q.Visible, i)
