@@ -1,12 +1,11 @@
 package lower
 
 import (
-	"fmt"
-
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
 )
 
 // Batch lowers a logical relation into a tree of batch executors, compiling
@@ -57,6 +56,21 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 			return nil, err
 		}
 		return batch.NewLimit(in, lim[0], lim[1]), nil
+	case *plan.Sort:
+		in, err := Batch(x.Input, c)
+		if err != nil {
+			return nil, err
+		}
+		return batch.NewSort(in, x.Keys), nil
+	case *plan.Distinct:
+		in, err := Batch(x.Input, c)
+		if err != nil {
+			return nil, err
+		}
+		if x.On != nil {
+			return batch.NewDistinctOn(in, x.On), nil
+		}
+		return batch.NewDistinct(in), nil
 	}
-	return nil, fmt.Errorf("lower: no batch executor for %T", r)
+	return nil, sqlerr.New(sqlerr.InternalError, "no batch executor for plan node %T", r)
 }

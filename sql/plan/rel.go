@@ -11,7 +11,7 @@ import (
 // its inputs and produces rows of OutputTypes. The batch lowering
 // (lower.Batch) turns a tree into batch executors.
 //
-// The planner emits Values, Filter, Project and Limit; every other
+// The planner emits Values, Filter, Project, Limit, Sort and Distinct; every other
 // operator is still built by the planner as an executor and enters a
 // logical tree as an opaque leaf (exec/expr.OperatorRel) that the
 // lowerings pass through as it is.
@@ -45,6 +45,45 @@ type Limit struct {
 	Count, Offset Scalar
 }
 
+// SortKey is one ORDER BY key: column Col of type T, descending when Desc,
+// NULLs before values when NullsFirst (PostgreSQL's default is NULLS LAST
+// for ASC and NULLS FIRST for DESC; the planner sets it explicitly).
+type SortKey struct {
+	Col        int
+	Desc       bool
+	NullsFirst bool
+	T          types.T
+}
+
+func (k SortKey) String() string {
+	s := fmt.Sprintf("#%d", k.Col)
+	if k.Desc {
+		s += " DESC"
+	}
+	if k.NullsFirst != k.Desc {
+		if k.NullsFirst {
+			s += " NULLS FIRST"
+		} else {
+			s += " NULLS LAST"
+		}
+	}
+	return s
+}
+
+// Sort orders the rows of Input by Keys.
+type Sort struct {
+	Input Rel
+	Keys  []SortKey
+}
+
+// Distinct removes duplicate rows of Input: rows equal in every column,
+// or, with On, keeps the first row of each run of rows equal in the On
+// columns (DISTINCT ON, over input sorted by them).
+type Distinct struct {
+	Input Rel
+	On    []int
+}
+
 // OutputTypes returns the column types of the rows.
 func (v *Values) OutputTypes() []types.T { return v.Types }
 
@@ -63,6 +102,12 @@ func (p *Project) OutputTypes() []types.T {
 // OutputTypes returns Input's column types.
 func (l *Limit) OutputTypes() []types.T { return l.Input.OutputTypes() }
 
+// OutputTypes returns Input's column types.
+func (s *Sort) OutputTypes() []types.T { return s.Input.OutputTypes() }
+
+// OutputTypes returns Input's column types.
+func (d *Distinct) OutputTypes() []types.T { return d.Input.OutputTypes() }
+
 // Inputs lists the relational inputs of r (none for a leaf or a node this
 // package does not know).
 func Inputs(r Rel) []Rel {
@@ -72,6 +117,10 @@ func Inputs(r Rel) []Rel {
 	case *Project:
 		return []Rel{x.Input}
 	case *Limit:
+		return []Rel{x.Input}
+	case *Sort:
+		return []Rel{x.Input}
+	case *Distinct:
 		return []Rel{x.Input}
 	}
 	return nil
@@ -112,6 +161,17 @@ func writeRel(sb *strings.Builder, r Rel, depth int) {
 		}
 		if x.Offset != nil {
 			fmt.Fprintf(sb, " offset=%s", x.Offset)
+		}
+	case *Sort:
+		parts := make([]string, len(x.Keys))
+		for i, k := range x.Keys {
+			parts[i] = k.String()
+		}
+		sb.WriteString("sort " + strings.Join(parts, ", "))
+	case *Distinct:
+		sb.WriteString("distinct")
+		if x.On != nil {
+			fmt.Fprintf(sb, " on %v", x.On)
 		}
 	case fmt.Stringer:
 		sb.WriteString(x.String())

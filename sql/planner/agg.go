@@ -275,10 +275,10 @@ func (a *aggContext) build() (*relPlan, error) {
 		specs[i] = spec
 	}
 	in := &relPlan{node: &plan.Project{Input: a.from.node, Exprs: proj}}
-	var sortKeys []batch.SortKey
+	var sortKeys []plan.SortKey
 	if len(a.order) > 0 {
 		b := a.p.binder(a.in, "ORDER BY")
-		var keys []batch.SortKey
+		var keys []plan.SortKey
 		var extra []plan.Scalar
 		for _, on := range a.order {
 			sb := on.GetSortBy()
@@ -292,12 +292,12 @@ func (a *aggContext) build() (*relPlan, error) {
 		in = &relPlan{node: &plan.Project{Input: a.from.node, Exprs: append(proj, extra...)}}
 		sortKeys = keys
 	}
+	if sortKeys != nil {
+		in.node = &plan.Sort{Input: in.node, Keys: sortKeys}
+	}
 	op, err := a.p.op(in)
 	if err != nil {
 		return nil, err
-	}
-	if sortKeys != nil {
-		op = batch.NewSort(op, sortKeys)
 	}
 	return &relPlan{node: built(batch.NewHashAgg(op, groupCols, groupTypes, specs)), cols: a.post.cols}, nil
 }

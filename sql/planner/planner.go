@@ -113,16 +113,6 @@ func (p *Planner) op(rel *relPlan) (exec.Operator, error) {
 	return op, nil
 }
 
-// wrap replaces rel's plan with the executor f builds over it.
-func (p *Planner) wrap(rel *relPlan, f func(in exec.Operator) exec.Operator) error {
-	in, err := p.op(rel)
-	if err != nil {
-		return err
-	}
-	rel.node = built(f(in))
-	return nil
-}
-
 // built wraps an executor the planner built into a logical plan.
 func built(op exec.Operator) plan.Rel { return expr.OperatorRel{Op: op} }
 

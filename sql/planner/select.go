@@ -181,7 +181,7 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 func (p *Planner) planOrderLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*relPlan, error) {
 	if len(s.SortClause) > 0 {
 		out := &scope{cols: rel.cols, parent: sc.parent}
-		var keys []batch.SortKey
+		var keys []plan.SortKey
 		for _, sn := range s.SortClause {
 			sb := sn.GetSortBy()
 			idx, err := p.outputColumn(sb.Node, rel.cols, out)
@@ -191,9 +191,7 @@ func (p *Planner) planOrderLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*re
 			keys = append(keys, sortKey(idx, rel.cols[idx].t, sb))
 		}
 		rel = &relPlan{node: rel.node, cols: rel.cols}
-		if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewSort(in, keys) }); err != nil {
-			return nil, err
-		}
+		rel.node = &plan.Sort{Input: rel.node, Keys: keys}
 	}
 	return p.planLimit(s, rel, sc)
 }
@@ -219,8 +217,8 @@ func (p *Planner) outputColumn(n *pg.Node, cols []column, out *scope) (int, erro
 	return 0, sqlerr.New(sqlerr.FeatureNotSupported, "ORDER BY on a UNION/INTERSECT/EXCEPT result must be on one of the result columns")
 }
 
-func sortKey(idx int, t types.T, sb *pg.SortBy) batch.SortKey {
-	k := batch.SortKey{Col: idx, T: t}
+func sortKey(idx int, t types.T, sb *pg.SortBy) plan.SortKey {
+	k := plan.SortKey{Col: idx, T: t}
 	k.Desc = sb.SortbyDir == pg.SortByDir_SORTBY_DESC
 	k.NullsFirst = k.Desc
 	switch sb.SortbyNulls {
@@ -415,7 +413,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	// the input, added as hidden output columns.
 	distinct := len(s.DistinctClause) > 0
 	distinctOn := distinct && s.DistinctClause[0] != nil && s.DistinctClause[0].Node != nil
-	var keys []batch.SortKey
+	var keys []plan.SortKey
 	for _, sn := range s.SortClause {
 		sb := sn.GetSortBy()
 		idx := -1
@@ -534,35 +532,27 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 				return nil, sqlerr.New(sqlerr.InvalidColumnReference, "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
 			}
 		}
-		var dkeys []batch.SortKey
+		var dkeys []plan.SortKey
 		for i, c := range onCols {
 			if i < len(keys) && keys[i].Col == c {
 				dkeys = append(dkeys, keys[i])
 			} else {
-				dkeys = append(dkeys, batch.SortKey{Col: c, T: outCols[c].t})
+				dkeys = append(dkeys, plan.SortKey{Col: c, T: outCols[c].t})
 			}
 		}
 		if len(keys) > len(onCols) {
 			dkeys = append(dkeys, keys[len(onCols):]...)
 		}
-		if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewDistinctOn(batch.NewSort(in, dkeys), onCols) }); err != nil {
-			return nil, err
-		}
+		rel.node = &plan.Distinct{Input: &plan.Sort{Input: rel.node, Keys: dkeys}, On: onCols}
 		if len(keys) > 0 {
-			if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewSort(in, keys) }); err != nil {
-				return nil, err
-			}
+			rel.node = &plan.Sort{Input: rel.node, Keys: keys}
 		}
 	} else {
 		if distinct {
-			if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewDistinct(in) }); err != nil {
-				return nil, err
-			}
+			rel.node = &plan.Distinct{Input: rel.node}
 		}
 		if len(keys) > 0 {
-			if err := p.wrap(rel, func(in exec.Operator) exec.Operator { return batch.NewSort(in, keys) }); err != nil {
-				return nil, err
-			}
+			rel.node = &plan.Sort{Input: rel.node, Keys: keys}
 		}
 	}
 	rel, err = p.planLimit(s, rel, sc)

@@ -303,7 +303,7 @@ func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []pla
 		for _, e := range first.partition {
 			part = append(part, add(e))
 		}
-		var keys []batch.SortKey
+		var keys []plan.SortKey
 		for k, e := range first.order {
 			keys = append(keys, sortKey(add(e), e.Type(), first.orderBy[k]))
 		}
