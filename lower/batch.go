@@ -71,6 +71,19 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 			return batch.NewDistinctOn(in, x.On), nil
 		}
 		return batch.NewDistinct(in), nil
+	case *plan.SetOp:
+		left, err := Batch(x.Left, c)
+		if err != nil {
+			return nil, err
+		}
+		right, err := Batch(x.Right, c)
+		if err != nil {
+			return nil, err
+		}
+		if x.Kind == plan.Union && x.All {
+			return batch.NewUnionAll(left, right), nil
+		}
+		return batch.NewSetOp(left, right, x.Kind, x.All), nil
 	}
 	return nil, sqlerr.New(sqlerr.InternalError, "no batch executor for plan node %T", r)
 }

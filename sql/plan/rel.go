@@ -11,7 +11,8 @@ import (
 // its inputs and produces rows of OutputTypes. The batch lowering
 // (lower.Batch) turns a tree into batch executors.
 //
-// The planner emits Values, Filter, Project, Limit, Sort and Distinct; every other
+// The planner emits Values, Filter, Project, Limit, Sort, Distinct and
+// SetOp; every other
 // operator is still built by the planner as an executor and enters a
 // logical tree as an opaque leaf (exec/expr.OperatorRel) that the
 // lowerings pass through as it is.
@@ -84,6 +85,34 @@ type Distinct struct {
 	On    []int
 }
 
+// SetOpKind is UNION, INTERSECT or EXCEPT.
+type SetOpKind int
+
+const (
+	Union SetOpKind = iota
+	Intersect
+	Except
+)
+
+func (k SetOpKind) String() string {
+	switch k {
+	case Union:
+		return "Union"
+	case Intersect:
+		return "Intersect"
+	}
+	return "Except"
+}
+
+// SetOp is UNION, INTERSECT or EXCEPT of Left and Right, whose columns
+// have the same types, with PostgreSQL's semantics (rows compare as IS NOT
+// DISTINCT FROM; without All the result has no duplicates).
+type SetOp struct {
+	Kind        SetOpKind
+	All         bool
+	Left, Right Rel
+}
+
 // OutputTypes returns the column types of the rows.
 func (v *Values) OutputTypes() []types.T { return v.Types }
 
@@ -101,6 +130,9 @@ func (p *Project) OutputTypes() []types.T {
 
 // OutputTypes returns Input's column types.
 func (l *Limit) OutputTypes() []types.T { return l.Input.OutputTypes() }
+
+// OutputTypes returns Left's column types.
+func (s *SetOp) OutputTypes() []types.T { return s.Left.OutputTypes() }
 
 // OutputTypes returns Input's column types.
 func (s *Sort) OutputTypes() []types.T { return s.Input.OutputTypes() }
@@ -122,6 +154,8 @@ func Inputs(r Rel) []Rel {
 		return []Rel{x.Input}
 	case *Distinct:
 		return []Rel{x.Input}
+	case *SetOp:
+		return []Rel{x.Left, x.Right}
 	}
 	return nil
 }
@@ -172,6 +206,11 @@ func writeRel(sb *strings.Builder, r Rel, depth int) {
 		sb.WriteString("distinct")
 		if x.On != nil {
 			fmt.Fprintf(sb, " on %v", x.On)
+		}
+	case *SetOp:
+		sb.WriteString(strings.ToLower(x.Kind.String()))
+		if x.All {
+			sb.WriteString(" all")
 		}
 	case fmt.Stringer:
 		sb.WriteString(x.String())

@@ -5,8 +5,6 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec"
-	"streamsql/exec/batch"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -128,14 +126,14 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		sc.parent.correlated = true
 	}
 	var opname string
-	kind := batch.Union
+	kind := plan.Union
 	switch s.Op {
 	case pg.SetOperation_SETOP_UNION:
 		opname = "UNION"
 	case pg.SetOperation_SETOP_INTERSECT:
-		opname, kind = "INTERSECT", batch.Intersect
+		opname, kind = "INTERSECT", plan.Intersect
 	default:
-		opname, kind = "EXCEPT", batch.Except
+		opname, kind = "EXCEPT", plan.Except
 	}
 	if l.visibleCount() != r.visibleCount() {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "each %s query must have the same number of columns", opname)
@@ -159,21 +157,10 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 	}
-	lop, err := p.op(&relPlan{node: &plan.Project{Input: l.node, Exprs: lx}})
-	if err != nil {
-		return nil, err
-	}
-	rop, err := p.op(&relPlan{node: &plan.Project{Input: r.node, Exprs: rx}})
-	if err != nil {
-		return nil, err
-	}
-	var op exec.Operator
-	if kind == batch.Union && s.All {
-		op = batch.NewUnionAll(lop, rop)
-	} else {
-		op = batch.NewSetOp(lop, rop, kind, s.All)
-	}
-	return p.planOrderLimit(s, &relPlan{node: built(op), cols: cols}, sc)
+	node := &plan.SetOp{Kind: kind, All: s.All,
+		Left:  &plan.Project{Input: l.node, Exprs: lx},
+		Right: &plan.Project{Input: r.node, Exprs: rx}}
+	return p.planOrderLimit(s, &relPlan{node: node, cols: cols}, sc)
 }
 
 // planOrderLimit applies ORDER BY (over output columns only) and LIMIT to
