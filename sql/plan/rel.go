@@ -11,8 +11,8 @@ import (
 // its inputs and produces rows of OutputTypes. The batch lowering
 // (lower.Batch) turns a tree into batch executors.
 //
-// The planner emits Values, Filter, Project, Limit, Sort, Distinct and
-// SetOp; every other
+// The planner emits Values, Filter, Project, Limit, Sort, Distinct,
+// SetOp and Join; every other
 // operator is still built by the planner as an executor and enters a
 // logical tree as an opaque leaf (exec/expr.OperatorRel) that the
 // lowerings pass through as it is.
@@ -113,6 +113,51 @@ type SetOp struct {
 	Left, Right Rel
 }
 
+// JoinKind is the kind of a join.
+type JoinKind int
+
+const (
+	InnerJoin JoinKind = iota
+	LeftJoin
+	RightJoin
+	FullJoin
+	SemiJoin // left rows with at least one match, once each
+	AntiJoin // left rows without a match
+)
+
+func (k JoinKind) String() string {
+	switch k {
+	case InnerJoin:
+		return "inner"
+	case LeftJoin:
+		return "left"
+	case RightJoin:
+		return "right"
+	case FullJoin:
+		return "full"
+	case SemiJoin:
+		return "semi"
+	case AntiJoin:
+		return "anti"
+	}
+	return fmt.Sprintf("JoinKind(%d)", int(k))
+}
+
+// Join joins Left and Right: its rows are Left's columns then Right's.
+// Keys are the equalities of the condition (a hash join's keys, over
+// each side's own columns) and Residual the rest, over the concatenated
+// columns. A Lateral join evaluates Right once per left row, with the
+// left row as the outer row of depth 1.
+type Join struct {
+	Kind        JoinKind
+	Left, Right Rel
+	Lateral     bool
+	Keys        EquiKeys
+	Residual    Scalar
+	// Names are the output columns' names, for EXPLAIN.
+	Names []string
+}
+
 // OutputTypes returns the column types of the rows.
 func (v *Values) OutputTypes() []types.T { return v.Types }
 
@@ -130,6 +175,11 @@ func (p *Project) OutputTypes() []types.T {
 
 // OutputTypes returns Input's column types.
 func (l *Limit) OutputTypes() []types.T { return l.Input.OutputTypes() }
+
+// OutputTypes returns Left's column types then Right's.
+func (j *Join) OutputTypes() []types.T {
+	return append(append([]types.T{}, j.Left.OutputTypes()...), j.Right.OutputTypes()...)
+}
 
 // OutputTypes returns Left's column types.
 func (s *SetOp) OutputTypes() []types.T { return s.Left.OutputTypes() }
@@ -155,6 +205,8 @@ func Inputs(r Rel) []Rel {
 	case *Distinct:
 		return []Rel{x.Input}
 	case *SetOp:
+		return []Rel{x.Left, x.Right}
+	case *Join:
 		return []Rel{x.Left, x.Right}
 	}
 	return nil
@@ -211,6 +263,17 @@ func writeRel(sb *strings.Builder, r Rel, depth int) {
 		sb.WriteString(strings.ToLower(x.Kind.String()))
 		if x.All {
 			sb.WriteString(" all")
+		}
+	case *Join:
+		sb.WriteString("join " + x.Kind.String())
+		if x.Lateral {
+			sb.WriteString(" lateral")
+		}
+		for i := range x.Keys.Left {
+			fmt.Fprintf(sb, " key %s = %s", x.Keys.Left[i], x.Keys.Right[i])
+		}
+		if x.Residual != nil {
+			fmt.Fprintf(sb, " filter %s", x.Residual)
 		}
 	case fmt.Stringer:
 		sb.WriteString(x.String())

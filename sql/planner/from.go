@@ -148,11 +148,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			used[ci] = true
 		}
 		cols := append(append([]column{}, acc.cols...), right.cols...)
-		node, err := p.join(acc, right, batch.InnerJoin, fis[i].lateral, &keys, residual)
-		if err != nil {
-			return nil, err
-		}
-		acc = &relPlan{node: node, cols: cols}
+		acc = &relPlan{node: join(acc, right, plan.InnerJoin, fis[i].lateral, &keys, residual), cols: cols}
 	}
 	var rest []plan.Scalar
 	for ci, c := range conj {
@@ -512,11 +508,9 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		if kind != batch.InnerJoin && kind != batch.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
 		}
-		if node, err = p.join(l.rel, r.rel, kind, true, &keys, residual); err != nil {
-			return nil, err
-		}
-	} else if node, err = p.join(l.rel, r.rel, kind, false, &keys, residual); err != nil {
-		return nil, err
+		node = join(l.rel, r.rel, kind, true, &keys, residual)
+	} else {
+		node = join(l.rel, r.rel, kind, false, &keys, residual)
 	}
 	rel := &relPlan{node: node, cols: cols}
 	if len(pairs) > 0 {

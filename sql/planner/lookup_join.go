@@ -129,15 +129,13 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 				WithHint("JOIN %s FOR SYSTEM_TIME AS OF PROCTIME() ON <left expression> = %s.%s", lt.rel.Name, lt.rel.Name, col)
 		}
 	}
-	node, err := p.hashJoin(left, right.rel, kind, keys, plan.AndAll(residual))
-	if err != nil {
-		return nil, err
-	}
-	op, err := p.op(&relPlan{node: node})
-	if err != nil {
-		return nil, err
-	}
+	// Left is the executor under the hash join: lower it first, so that
+	// the join reads the same one.
 	lop, err := p.op(left)
+	if err != nil {
+		return nil, err
+	}
+	op, err := p.op(&relPlan{node: join(left, right.rel, kind, false, keys, residual)})
 	if err != nil {
 		return nil, err
 	}
