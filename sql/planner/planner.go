@@ -2,9 +2,9 @@
 // them into executable plans: names are resolved to columns, types and
 // function overloads are chosen with PostgreSQL's rules, implicit casts are
 // inserted, and the query becomes a logical plan (sql/plan): relational
-// nodes where converted (Values, Filter, Project, Limit), with the other
-// operators built here as batch executors, each lowered through
-// LowerBatch (lower.Batch) when it needs its input as an executor.
+// nodes where converted (Values, Filter, Project, Limit, Sort, Distinct,
+// SetOp, Join), with the other operators built here as batch executors
+// whose inputs are lowered through LowerBatch (lower.Batch).
 // Expressions are bound into logical scalars (sql/plan) and compiled
 // (exec/expr) where an operator takes them. The stream lowering (lower/)
 // reads the operator tree of a view's query.
