@@ -11,6 +11,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/exec"
+	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/planner"
@@ -266,6 +267,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		ParamValues: args,
 		SQL:         st.whole,
 		Offset:      0,
+		LowerBatch:  lower.Batch,
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},

@@ -5,7 +5,10 @@
 // or sink, with every stream's properties (stream key, append-only,
 // watermark columns), its state tables, cleanup and parallelism.
 //
-// The planner still builds batch executors itself, and the stream
-// lowering still reads that executor tree as its logical plan; both are
-// to read logical plans (sql/plan) instead.
+// Batch lowers the relational nodes of sql/plan that the planner emits
+// (Values, Filter, Project, Limit, Sort, Distinct, SetOp, Join). The
+// planner still builds the other batch executors itself and hands them
+// over as expr.OperatorRel leaves, and the stream lowering still reads the
+// executor tree as its logical plan; both are to read logical plans
+// (sql/plan) instead.
 package lower

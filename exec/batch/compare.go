@@ -10,33 +10,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/cockroachdb/apd/v3"
 
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
-// SortKey is one ORDER BY key: column Col of type T, descending when Desc,
-// NULLs before values when NullsFirst (PostgreSQL's default is NULLS LAST
-// for ASC and NULLS FIRST for DESC; the planner sets it explicitly).
-type SortKey struct {
-	Col        int
-	Desc       bool
-	NullsFirst bool
-	T          types.T
-}
-
-func (k SortKey) String() string {
-	s := fmt.Sprintf("#%d", k.Col)
-	if k.Desc {
-		s += " DESC"
-	}
-	if k.NullsFirst != k.Desc {
-		if k.NullsFirst {
-			s += " NULLS FIRST"
-		} else {
-			s += " NULLS LAST"
-		}
-	}
-	return s
-}
+// SortKey is one ORDER BY key (the logical plan's, sql/plan.SortKey).
+type SortKey = plan.SortKey
 
 func sortKeyList(keys []SortKey) string {
 	parts := make([]string, len(keys))

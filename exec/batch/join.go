@@ -1,44 +1,25 @@
 package batch
 
 import (
-	"fmt"
-
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/exec"
 	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
-// JoinKind is the kind of a join.
-type JoinKind int
+// JoinKind is the kind of a join (the logical plan's).
+type JoinKind = plan.JoinKind
 
 const (
-	InnerJoin JoinKind = iota
-	LeftJoin
-	RightJoin
-	FullJoin
-	SemiJoin // left rows with at least one match, once each
-	AntiJoin // left rows without a match
+	InnerJoin = plan.InnerJoin
+	LeftJoin  = plan.LeftJoin
+	RightJoin = plan.RightJoin
+	FullJoin  = plan.FullJoin
+	SemiJoin  = plan.SemiJoin
+	AntiJoin  = plan.AntiJoin
 )
-
-func (k JoinKind) String() string {
-	switch k {
-	case InnerJoin:
-		return "inner"
-	case LeftJoin:
-		return "left"
-	case RightJoin:
-		return "right"
-	case FullJoin:
-		return "full"
-	case SemiJoin:
-		return "semi"
-	case AntiJoin:
-		return "anti"
-	}
-	return fmt.Sprintf("JoinKind(%d)", int(k))
-}
 
 // pairSource yields the candidate (left row, right row) pairs of the
 // current left batch: equal keys for a hash join, every pair for a nested

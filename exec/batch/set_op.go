@@ -2,27 +2,18 @@ package batch
 
 import (
 	"streamsql/exec"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
-// SetOpKind is UNION, INTERSECT or EXCEPT.
-type SetOpKind int
+// SetOpKind is UNION, INTERSECT or EXCEPT (the logical plan's).
+type SetOpKind = plan.SetOpKind
 
 const (
-	Union SetOpKind = iota
-	Intersect
-	Except
+	Union     = plan.Union
+	Intersect = plan.Intersect
+	Except    = plan.Except
 )
-
-func (k SetOpKind) String() string {
-	switch k {
-	case Union:
-		return "Union"
-	case Intersect:
-		return "Intersect"
-	}
-	return "Except"
-}
 
 // SetOp computes UNION, INTERSECT and EXCEPT with PostgreSQL's semantics:
 // rows compare as IS NOT DISTINCT FROM (NULLs equal); without ALL the

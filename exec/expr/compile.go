@@ -26,6 +26,9 @@ type OperatorRel struct{ Op exec.Operator }
 // OutputTypes returns the operator's column types.
 func (r OperatorRel) OutputTypes() []types.T { return r.Op.Types() }
 
+// String names the operator, for plan trees.
+func (r OperatorRel) String() string { return "executor " + r.Op.Explain() }
+
 // Compile compiles one scalar expression (nil gives nil).
 func (c *Compiler) Compile(s plan.Scalar) (Expr, error) {
 	if s == nil {

@@ -274,13 +274,11 @@ func (a *aggContext) build() (*relPlan, error) {
 		}
 		specs[i] = spec
 	}
-	op, err := a.p.newProject(a.from.op, proj)
-	if err != nil {
-		return nil, err
-	}
+	in := &relPlan{node: &plan.Project{Input: a.from.node, Exprs: proj}}
+	var sortKeys []plan.SortKey
 	if len(a.order) > 0 {
 		b := a.p.binder(a.in, "ORDER BY")
-		var keys []batch.SortKey
+		var keys []plan.SortKey
 		var extra []plan.Scalar
 		for _, on := range a.order {
 			sb := on.GetSortBy()
@@ -291,12 +289,17 @@ func (a *aggContext) build() (*relPlan, error) {
 			extra = append(extra, e)
 			keys = append(keys, sortKey(len(proj)+len(extra)-1, e.Type(), sb))
 		}
-		if op, err = a.p.newProject(a.from.op, append(proj, extra...)); err != nil {
-			return nil, err
-		}
-		op = batch.NewSort(op, keys)
+		in = &relPlan{node: &plan.Project{Input: a.from.node, Exprs: append(proj, extra...)}}
+		sortKeys = keys
 	}
-	return &relPlan{op: batch.NewHashAgg(op, groupCols, groupTypes, specs), cols: a.post.cols}, nil
+	if sortKeys != nil {
+		in.node = &plan.Sort{Input: in.node, Keys: sortKeys}
+	}
+	op, err := a.p.op(in)
+	if err != nil {
+		return nil, err
+	}
+	return &relPlan{node: built(batch.NewHashAgg(op, groupCols, groupTypes, specs)), cols: a.post.cols}, nil
 }
 
 var locRE = regexp.MustCompile(`location:\s*\d+`)

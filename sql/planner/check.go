@@ -71,7 +71,7 @@ func (p *Planner) PlanChecks(r *catalog.Relation) ([]CheckExpr, error) {
 			return nil, sqlerr.New(sqlerr.DataCorrupted, "check constraint %q of relation %q is unreadable: %s", c.Name, r.Name, c.Expr)
 		}
 		node := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
-		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, SQL: sql, Sequences: p.Sequences}
+		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql, Sequences: p.Sequences}
 		e, err := inner.checkBinder(r).bind(node)
 		if err != nil {
 			return nil, err

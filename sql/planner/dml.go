@@ -24,6 +24,8 @@ type Output struct {
 
 // Query is a planned SELECT.
 type Query struct {
+	// Plan is the logical plan; Op is its batch lowering.
+	Plan plan.Rel
 	Op   exec.Operator
 	Cols []Output
 	// Visible lists, for each of Cols, its column of Op: Op may carry
@@ -37,7 +39,12 @@ func (p *Planner) PlanSelect(s *pg.SelectStmt) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := &Query{Op: rel.op, Cols: outputs(rel.cols)}
+	logical := rel.node
+	op, err := p.op(rel)
+	if err != nil {
+		return nil, err
+	}
+	q := &Query{Plan: logical, Op: op, Cols: outputs(rel.cols)}
 	for i, c := range rel.cols {
 		if !c.hidden {
 			q.Visible = append(q.Visible, i)
@@ -60,7 +67,7 @@ func (p *Planner) BindExpr(text, table string, names []string, ts []types.T, wha
 	for i, t := range ts {
 		sc.cols = append(sc.cols, column{table: table, name: names[i], t: t})
 	}
-	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, SQL: sql}
+	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql}
 	return inner.binder(sc, what).bind(target)
 }
 
@@ -150,7 +157,7 @@ func (p *Planner) defaultExpr(c catalog.Column) (plan.Scalar, error) {
 		return nil, sqlerr.New(sqlerr.DataCorrupted, "column %q has an unreadable default %q", c.Name, c.Default)
 	}
 	node := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
-	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, SQL: "SELECT " + c.Default, Sequences: p.Sequences}
+	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: "SELECT " + c.Default, Sequences: p.Sequences}
 	e, err := inner.binder(&scope{}, "DEFAULT").bind(node)
 	if err != nil {
 		return nil, err
@@ -199,13 +206,11 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 		}
 	}
 	sel := s.SelectStmt.GetSelectStmt()
-	var source exec.Operator
+	var source plan.Rel
 	if sel == nil {
 		// INSERT ... DEFAULT VALUES
 		row := append([]plan.Scalar{}, defaults...)
-		if source, err = p.newValues([][]plan.Scalar{row}, typesOfRel(r)); err != nil {
-			return nil, err
-		}
+		source = &plan.Values{Rows: [][]plan.Scalar{row}, Types: typesOfRel(r)}
 	} else if len(sel.ValuesLists) > 0 && sel.Op == pg.SetOperation_SETOP_NONE && len(sel.SortClause) == 0 && sel.LimitCount == nil {
 		var rows [][]plan.Scalar
 		b := p.binder(&scope{ctes: with.ctes}, "VALUES")
@@ -233,9 +238,7 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			}
 			rows = append(rows, row)
 		}
-		if source, err = p.newValues(rows, typesOfRel(r)); err != nil {
-			return nil, err
-		}
+		source = &plan.Values{Rows: rows, Types: typesOfRel(r)}
 	} else {
 		rel, err := p.planSelect(sel, with)
 		if err != nil {
@@ -257,11 +260,11 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 				return nil, err
 			}
 		}
-		if source, err = p.newProject(rel.op, row); err != nil {
-			return nil, err
-		}
+		source = &plan.Project{Input: rel.node, Exprs: row}
 	}
-	w.Source = source
+	if w.Source, err = p.op(&relPlan{node: source}); err != nil {
+		return nil, err
+	}
 	phys := physicalScope(r, aliasOf(s.Relation))
 	phys.ctes = with.ctes
 	if oc := s.OnConflictClause; oc != nil {

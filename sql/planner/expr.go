@@ -8,7 +8,6 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -690,7 +689,7 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (plan.Scalar, error) {
 	if err != nil {
 		return nil, err
 	}
-	sq := &plan.Subquery{Plan: expr.OperatorRel{Op: rel.op}, Correlated: child.correlated, OuterTypes: typesOf(b.scope.cols)}
+	sq := &plan.Subquery{Plan: rel.node, Correlated: child.correlated, OuterTypes: typesOf(b.scope.cols)}
 	visible := rel.visibleCount()
 	switch sl.SubLinkType {
 	case pg.SubLinkType_EXISTS_SUBLINK:
@@ -734,8 +733,8 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (plan.Scalar, error) {
 				return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot compare subquery column").WithPosition(pos)
 			}
 			_ = c
-			rel.op = projectCast(rel, 0, call.Args[1].Type())
-			sq.Plan = expr.OperatorRel{Op: rel.op}
+			rel.node = projectCast(rel, 0, call.Args[1].Type())
+			sq.Plan = rel.node
 		}
 		sq.Kind = plan.AnySubquery
 		if sl.SubLinkType == pg.SubLinkType_ALL_SUBLINK {
@@ -751,8 +750,8 @@ func (b *exprBinder) bindSubLink(sl *pg.SubLink) (plan.Scalar, error) {
 		et := rel.cols[0].t
 		if et.Kind == types.Unknown {
 			et = types.TText
-			rel.op = projectCast(rel, 0, et)
-			sq.Plan = expr.OperatorRel{Op: rel.op}
+			rel.node = projectCast(rel, 0, et)
+			sq.Plan = rel.node
 		}
 		if et.Kind == types.Array || et.Kind == types.Record {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ARRAY(subquery) of %s is not supported", et).WithPosition(pos)

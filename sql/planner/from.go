@@ -6,7 +6,6 @@ import (
 	"streamsql/catalog"
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
@@ -47,15 +46,13 @@ type fromItem struct {
 func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*relPlan, error) {
 	if len(items) == 0 {
 		sc.cols = nil
-		rel := &relPlan{op: batch.NewValues([][]expr.Expr{{}}, nil)}
+		rel := &relPlan{node: &plan.Values{Rows: [][]plan.Scalar{{}}}}
 		if where != nil {
 			w, err := p.bindWhere(where, sc)
 			if err != nil {
 				return nil, err
 			}
-			if rel.op, err = p.newFilter(rel.op, w); err != nil {
-				return nil, err
-			}
+			rel.node = &plan.Filter{Input: rel.node, Pred: w}
 		}
 		return rel, nil
 	}
@@ -125,11 +122,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		if fi.scan != nil {
 			p.narrowScan(fi, local)
 		}
-		op, err := p.newFilter(fi.rel.op, local)
-		if err != nil {
-			return nil, err
-		}
-		fi.rel = &relPlan{op: op, cols: fi.rel.cols}
+		fi.rel = &relPlan{node: &plan.Filter{Input: fi.rel.node, Pred: local}, cols: fi.rel.cols}
 	}
 	// Join left-deep.
 	acc := fis[0].rel
@@ -161,11 +154,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			used[ci] = true
 		}
 		cols := append(append([]column{}, acc.cols...), right.cols...)
-		op, err := p.join(acc, right, batch.InnerJoin, fis[i].lateral, &keys, residual)
-		if err != nil {
-			return nil, err
-		}
-		acc = &relPlan{op: op, cols: cols}
+		acc = &relPlan{node: join(acc, right, plan.InnerJoin, fis[i].lateral, &keys, residual), cols: cols}
 	}
 	var rest []plan.Scalar
 	for ci, c := range conj {
@@ -174,11 +163,7 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		}
 	}
 	if len(rest) > 0 {
-		op, err := p.newFilter(acc.op, plan.AndAll(rest))
-		if err != nil {
-			return nil, err
-		}
-		acc = &relPlan{op: op, cols: acc.cols}
+		acc = &relPlan{node: &plan.Filter{Input: acc.node, Pred: plan.AndAll(rest)}, cols: acc.cols}
 	}
 	return acc, nil
 }
@@ -242,15 +227,15 @@ func renameRel(rel *relPlan, name string, alias *pg.Alias) *relPlan {
 		i++
 	}
 	if len(cols) != len(rel.cols) {
-		exprs := make([]expr.Expr, 0, len(cols))
+		exprs := make([]plan.Scalar, 0, len(cols))
 		for j, c := range rel.cols {
 			if !c.hidden {
-				exprs = append(exprs, &expr.ColRef{Idx: j, T: c.t, Name: c.name})
+				exprs = append(exprs, &plan.ColRef{Idx: j, T: c.t, Name: c.name})
 			}
 		}
-		return &relPlan{op: batch.NewProject(rel.op, exprs), cols: cols}
+		return &relPlan{node: &plan.Project{Input: rel.node, Exprs: exprs}, cols: cols}
 	}
-	return &relPlan{op: rel.op, cols: cols}
+	return &relPlan{node: rel.node, cols: cols}
 }
 
 func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
@@ -289,7 +274,7 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 			return nil, sqlerr.New(sqlerr.DataCorrupted, "view %q has an unreadable definition", r.Name)
 		}
-		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, SQL: r.Definition, Sequences: p.Sequences}
+		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: r.Definition, Sequences: p.Sequences}
 		rel, err := inner.planSelect(stmts[0].AST.GetSelectStmt(), &scope{})
 		if err != nil {
 			return nil, err
@@ -315,7 +300,7 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 			ss.Cols = append(ss.Cols, i)
 			ss.ts = append(ss.ts, c.Type)
 		}
-		return &fromItem{rel: &relPlan{op: ss, cols: cols}}, nil
+		return &fromItem{rel: &relPlan{node: built(ss), cols: cols}}, nil
 	default:
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, r.Kind.String())
 	}
@@ -339,11 +324,11 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		// A plain scan (no key range, index or lookup) that also
 		// outputs the hidden row id.
 		cols = append(cols, column{table: alias, name: RowIDColumn, t: types.TInt8, hidden: true})
-		return &fromItem{rel: &relPlan{op: batch.NewTableScanRowID(tbl, p.Reader, idx, r.Name), cols: cols}}, nil
+		return &fromItem{rel: &relPlan{node: built(batch.NewTableScanRowID(tbl, p.Reader, idx, r.Name)), cols: cols}}, nil
 	}
 	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name, rel: r}
 	op := batch.NewTableScan(tbl, p.Reader, idx, storage.KeySpan{}, r.Name)
-	return &fromItem{rel: &relPlan{op: op, cols: cols}, scan: si}, nil
+	return &fromItem{rel: &relPlan{node: built(op), cols: cols}, scan: si}, nil
 }
 
 func strNodes(ss []string) []*pg.Node {
@@ -429,7 +414,7 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 		return nil, err
 	}
 	op, cols := withOrdinality(rf, batch.NewFunctionScan(fn, cargs, ts), cols, alias)
-	return &fromItem{rel: &relPlan{op: op, cols: cols}, lateral: lateral}, nil
+	return &fromItem{rel: &relPlan{node: built(op), cols: cols}, lateral: lateral}, nil
 }
 
 func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
@@ -524,22 +509,22 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 	if l.lookup != nil {
 		return nil, lookupNotRight(l.lookup)
 	}
-	var op exec.Operator
+	var node plan.Rel
 	if r.lookup != nil {
+		var op exec.Operator
 		if op, err = p.planLookupJoin(l.rel, r, kind, &keys, residual); err != nil {
 			return nil, err
 		}
+		node = built(op)
 	} else if r.lateral {
 		if kind != batch.InnerJoin && kind != batch.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
 		}
-		if op, err = p.join(l.rel, r.rel, kind, true, &keys, residual); err != nil {
-			return nil, err
-		}
-	} else if op, err = p.join(l.rel, r.rel, kind, false, &keys, residual); err != nil {
-		return nil, err
+		node = join(l.rel, r.rel, kind, true, &keys, residual)
+	} else {
+		node = join(l.rel, r.rel, kind, false, &keys, residual)
 	}
-	rel := &relPlan{op: op, cols: cols}
+	rel := &relPlan{node: node, cols: cols}
 	if len(pairs) > 0 {
 		// Merged USING columns first, then the rest; the originals stay
 		// reachable by qualified name.
@@ -575,11 +560,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 			}
 			out = append(out, c)
 		}
-		pop, err := p.newProject(op, exprs)
-		if err != nil {
-			return nil, err
-		}
-		rel = &relPlan{op: pop, cols: out}
+		rel = &relPlan{node: &plan.Project{Input: node, Exprs: exprs}, cols: out}
 	}
 	if j.Alias != nil {
 		rel = renameRel(rel, j.Alias.Aliasname, j.Alias)
@@ -594,7 +575,7 @@ func (p *Planner) narrowScan(fi *fromItem, pred plan.Scalar) {
 		return
 	}
 	if span, ok := p.keySpan(fi.scan, pred); ok {
-		fi.rel.op = batch.NewTableScan(fi.scan.tbl, p.Reader, fi.scan.cols, span, fi.scan.name)
+		fi.rel.node = built(batch.NewTableScan(fi.scan.tbl, p.Reader, fi.scan.cols, span, fi.scan.name))
 	}
 }
 

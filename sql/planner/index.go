@@ -196,7 +196,7 @@ func (p *Planner) indexScan(fi *fromItem, pred plan.Scalar) bool {
 		return false
 	}
 	ix := si.rel.Indexes[best].Storage()
-	fi.rel.op = batch.NewIndexScan(si.tbl, ix, p.Reader, si.cols, bestSpan, si.name)
+	fi.rel.node = built(batch.NewIndexScan(si.tbl, ix, p.Reader, si.cols, bestSpan, si.name))
 	return true
 }
 

@@ -129,11 +129,17 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 				WithHint("JOIN %s FOR SYSTEM_TIME AS OF PROCTIME() ON <left expression> = %s.%s", lt.rel.Name, lt.rel.Name, col)
 		}
 	}
-	op, err := p.hashJoin(left, right.rel, kind, keys, plan.AndAll(residual))
+	// Left is the executor under the hash join: lower it first, so that
+	// the join reads the same one.
+	lop, err := p.op(left)
 	if err != nil {
 		return nil, err
 	}
-	return &LookupJoin{Operator: op, Kind: kind, Left: left.op, Table: lt.tbl, Keys: lkeys,
+	op, err := p.op(&relPlan{node: join(left, right.rel, kind, false, keys, residual)})
+	if err != nil {
+		return nil, err
+	}
+	return &LookupJoin{Operator: op, Kind: kind, Left: lop, Table: lt.tbl, Keys: lkeys,
 		RightCols: slices.Clone(lt.cols), Residual: plan.AndAll(rest)}, nil
 }
 

@@ -1,7 +1,10 @@
 // Package planner binds parsed statements against the catalog and turns
 // them into executable plans: names are resolved to columns, types and
 // function overloads are chosen with PostgreSQL's rules, implicit casts are
-// inserted, and the query becomes a tree of vectorized batch operators.
+// inserted, and the query becomes a logical plan (sql/plan): relational
+// nodes where converted (Values, Filter, Project, Limit, Sort, Distinct,
+// SetOp, Join), with the other operators built here as batch executors
+// whose inputs are lowered through LowerBatch (lower.Batch).
 // Expressions are bound into logical scalars (sql/plan) and compiled
 // (exec/expr) where an operator takes them. The stream lowering (lower/)
 // reads the operator tree of a view's query.
@@ -19,6 +22,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
+	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -50,6 +54,9 @@ type Planner struct {
 	Stream bool
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
+	// LowerBatch turns a logical relation into batch executors (it is
+	// lower.Batch; the planner cannot import lower/, which sits above it).
+	LowerBatch func(plan.Rel, *expr.Compiler) (exec.Operator, error)
 	// Folds records the values planning derived from parameters (fold.go).
 	Folds []Fold
 
@@ -86,11 +93,32 @@ func (p *Planner) checkCanceled() error {
 	return nil
 }
 
-// relPlan is a planned relation: its operator and its output columns.
+// relPlan is a planned relation: its logical plan and its output columns.
 type relPlan struct {
-	op   exec.Operator
+	node plan.Rel
 	cols []column
 }
+
+// op lowers rel's plan into a batch executor, for the operators the
+// planner still builds itself. The executor replaces the plan in rel, so
+// that asking again gives the same executor.
+func (p *Planner) op(rel *relPlan) (exec.Operator, error) {
+	if b, ok := rel.node.(expr.OperatorRel); ok {
+		return b.Op, nil
+	}
+	if p.LowerBatch == nil {
+		return nil, sqlerr.New(sqlerr.InternalError, "planner has no batch lowering")
+	}
+	op, err := p.LowerBatch(rel.node, p.compiler())
+	if err != nil {
+		return nil, err
+	}
+	rel.node = expr.OperatorRel{Op: op}
+	return op, nil
+}
+
+// built wraps an executor the planner built into a logical plan.
+func built(op exec.Operator) plan.Rel { return expr.OperatorRel{Op: op} }
 
 func (r *relPlan) visibleCount() int {
 	n := 0

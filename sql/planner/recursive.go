@@ -64,7 +64,7 @@ func (p *Planner) recursiveRef(def *cteDef, rv *pg.RangeVar, sc *scope) (*relPla
 	for i, c := range rt.cols {
 		cols[i] = column{table: def.name, name: c.name, t: c.t}
 	}
-	return &relPlan{op: batch.NewWorkTableScan(rt.work), cols: cols}, nil
+	return &relPlan{node: built(batch.NewWorkTableScan(rt.work)), cols: cols}, nil
 }
 
 // planRecursive plans a recursive UNION; isRec is false when the
@@ -91,7 +91,7 @@ func (p *Planner) planRecursive(def *cteDef) (rel *relPlan, isRec bool, err erro
 	}
 	for i := range anchor.cols {
 		if anchor.cols[i].t.Kind == types.Unknown {
-			anchor.op = projectCast(anchor, i, types.TText)
+			anchor.node = projectCast(anchor, i, types.TText)
 		}
 		if i < len(def.colNames) {
 			anchor.cols[i].name = def.colNames[i]
@@ -127,16 +127,20 @@ func (p *Planner) planRecursive(def *cteDef) (rel *relPlan, isRec bool, err erro
 			return nil, false, err
 		}
 	}
-	recOp, err := p.newProject(rec.op, exprs)
+	recOp, err := p.op(&relPlan{node: &plan.Project{Input: rec.node, Exprs: exprs}})
 	if err != nil {
 		return nil, false, err
 	}
-	op := batch.NewRecursiveUnion(anchor.op, recOp, rt.work, q.All, 0)
+	anchorOp, err := p.op(anchor)
+	if err != nil {
+		return nil, false, err
+	}
+	op := batch.NewRecursiveUnion(anchorOp, recOp, rt.work, q.All, 0)
 	cols := make([]column, len(anchor.cols))
 	for i, c := range anchor.cols {
 		cols[i] = column{name: c.name, t: c.t}
 	}
-	return &relPlan{op: op, cols: cols}, true, nil
+	return &relPlan{node: built(op), cols: cols}, true, nil
 }
 
 // visibleOnly drops a relation's hidden columns (ORDER BY keys).

@@ -3,7 +3,6 @@ package planner
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -196,12 +195,12 @@ func (b *exprBinder) bindRowSubLink(sl *pg.SubLink, rel *relPlan, sq *plan.Subqu
 		}
 		if !call.Args[1].Type().Equal(right.T) {
 			// The subquery column takes the operator's type.
-			rel.op = projectCast(rel, k, call.Args[1].Type())
+			rel.node = projectCast(rel, k, call.Args[1].Type())
 		}
 		sq.Lefts = append(sq.Lefts, call.Args[0])
 		sq.Ops = append(sq.Ops, call.Fn)
 	}
-	sq.Plan = expr.OperatorRel{Op: rel.op}
+	sq.Plan = rel.node
 	sq.Kind = plan.AnySubquery
 	if sl.SubLinkType == pg.SubLinkType_ALL_SUBLINK {
 		sq.Kind = plan.AllSubquery

@@ -5,9 +5,6 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec"
-	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -110,11 +107,7 @@ func (p *Planner) planValues(lists []*pg.Node, sc *scope) (*relPlan, error) {
 	for i := range cols {
 		cols[i] = column{name: "column" + strconv.Itoa(i+1), t: ts[i]}
 	}
-	op, err := p.newValues(rows, ts)
-	if err != nil {
-		return nil, err
-	}
-	return &relPlan{op: op, cols: cols}, nil
+	return &relPlan{node: &plan.Values{Rows: rows, Types: ts}, cols: cols}, nil
 }
 
 func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
@@ -133,14 +126,14 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		sc.parent.correlated = true
 	}
 	var opname string
-	kind := batch.Union
+	kind := plan.Union
 	switch s.Op {
 	case pg.SetOperation_SETOP_UNION:
 		opname = "UNION"
 	case pg.SetOperation_SETOP_INTERSECT:
-		opname, kind = "INTERSECT", batch.Intersect
+		opname, kind = "INTERSECT", plan.Intersect
 	default:
-		opname, kind = "EXCEPT", batch.Except
+		opname, kind = "EXCEPT", plan.Except
 	}
 	if l.visibleCount() != r.visibleCount() {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "each %s query must have the same number of columns", opname)
@@ -164,21 +157,10 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 	}
-	lop, err := p.newProject(l.op, lx)
-	if err != nil {
-		return nil, err
-	}
-	rop, err := p.newProject(r.op, rx)
-	if err != nil {
-		return nil, err
-	}
-	var op exec.Operator
-	if kind == batch.Union && s.All {
-		op = batch.NewUnionAll(lop, rop)
-	} else {
-		op = batch.NewSetOp(lop, rop, kind, s.All)
-	}
-	return p.planOrderLimit(s, &relPlan{op: op, cols: cols}, sc)
+	node := &plan.SetOp{Kind: kind, All: s.All,
+		Left:  &plan.Project{Input: l.node, Exprs: lx},
+		Right: &plan.Project{Input: r.node, Exprs: rx}}
+	return p.planOrderLimit(s, &relPlan{node: node, cols: cols}, sc)
 }
 
 // planOrderLimit applies ORDER BY (over output columns only) and LIMIT to
@@ -186,7 +168,7 @@ func (p *Planner) planSetOp(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 func (p *Planner) planOrderLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*relPlan, error) {
 	if len(s.SortClause) > 0 {
 		out := &scope{cols: rel.cols, parent: sc.parent}
-		var keys []batch.SortKey
+		var keys []plan.SortKey
 		for _, sn := range s.SortClause {
 			sb := sn.GetSortBy()
 			idx, err := p.outputColumn(sb.Node, rel.cols, out)
@@ -195,7 +177,8 @@ func (p *Planner) planOrderLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*re
 			}
 			keys = append(keys, sortKey(idx, rel.cols[idx].t, sb))
 		}
-		rel = &relPlan{op: batch.NewSort(rel.op, keys), cols: rel.cols}
+		rel = &relPlan{node: rel.node, cols: rel.cols}
+		rel.node = &plan.Sort{Input: rel.node, Keys: keys}
 	}
 	return p.planLimit(s, rel, sc)
 }
@@ -221,8 +204,8 @@ func (p *Planner) outputColumn(n *pg.Node, cols []column, out *scope) (int, erro
 	return 0, sqlerr.New(sqlerr.FeatureNotSupported, "ORDER BY on a UNION/INTERSECT/EXCEPT result must be on one of the result columns")
 }
 
-func sortKey(idx int, t types.T, sb *pg.SortBy) batch.SortKey {
-	k := batch.SortKey{Col: idx, T: t}
+func sortKey(idx int, t types.T, sb *pg.SortBy) plan.SortKey {
+	k := plan.SortKey{Col: idx, T: t}
 	k.Desc = sb.SortbyDir == pg.SortByDir_SORTBY_DESC
 	k.NullsFirst = k.Desc
 	switch sb.SortbyNulls {
@@ -262,11 +245,7 @@ func (p *Planner) planLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*relPlan
 			return nil, err
 		}
 	}
-	limits, err := p.compileAll([]plan.Scalar{lim, off})
-	if err != nil {
-		return nil, err
-	}
-	return &relPlan{op: batch.NewLimit(rel.op, limits[0], limits[1]), cols: rel.cols}, nil
+	return &relPlan{node: &plan.Limit{Input: rel.node, Count: lim, Offset: off}, cols: rel.cols}, nil
 }
 
 // planQuery plans SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ...
@@ -354,7 +333,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		group = agg.group
 	}
 	// SESSION in this FROM clause is partitioned by the GROUP BY columns.
-	bindSessionPartitions(from.op, from.cols, group)
+	bindSessionPartitions(from.node, from.cols, group)
 	win := &windowContext{p: p, defs: map[string]*pg.WindowDef{}}
 	for _, wn := range s.WindowClause {
 		wd := wn.GetWindowDef()
@@ -421,7 +400,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	// the input, added as hidden output columns.
 	distinct := len(s.DistinctClause) > 0
 	distinctOn := distinct && s.DistinctClause[0] != nil && s.DistinctClause[0].Node != nil
-	var keys []batch.SortKey
+	var keys []plan.SortKey
 	for _, sn := range s.SortClause {
 		sb := sn.GetSortBy()
 		idx := -1
@@ -506,11 +485,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 		if having != nil {
-			op, err := p.newFilter(cur.op, having)
-			if err != nil {
-				return nil, err
-			}
-			cur = &relPlan{op: op, cols: cur.cols}
+			cur = &relPlan{node: &plan.Filter{Input: cur.node, Pred: having}, cols: cur.cols}
 		}
 	}
 	if len(win.funcs) > 0 {
@@ -530,11 +505,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 	}
-	pop, err := p.newProject(cur.op, outExprs)
-	if err != nil {
-		return nil, err
-	}
-	rel := &relPlan{op: pop, cols: outCols}
+	rel := &relPlan{node: &plan.Project{Input: cur.node, Exprs: outExprs}, cols: outCols}
 	if distinctOn {
 		// Sort by the DISTINCT ON keys (then the ORDER BY), keep the first row per key.
 		for i := 0; i < len(keys) && i < len(onCols); i++ {
@@ -548,27 +519,27 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 				return nil, sqlerr.New(sqlerr.InvalidColumnReference, "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
 			}
 		}
-		var dkeys []batch.SortKey
+		var dkeys []plan.SortKey
 		for i, c := range onCols {
 			if i < len(keys) && keys[i].Col == c {
 				dkeys = append(dkeys, keys[i])
 			} else {
-				dkeys = append(dkeys, batch.SortKey{Col: c, T: outCols[c].t})
+				dkeys = append(dkeys, plan.SortKey{Col: c, T: outCols[c].t})
 			}
 		}
 		if len(keys) > len(onCols) {
 			dkeys = append(dkeys, keys[len(onCols):]...)
 		}
-		rel.op = batch.NewDistinctOn(batch.NewSort(rel.op, dkeys), onCols)
+		rel.node = &plan.Distinct{Input: &plan.Sort{Input: rel.node, Keys: dkeys}, On: onCols}
 		if len(keys) > 0 {
-			rel.op = batch.NewSort(rel.op, keys)
+			rel.node = &plan.Sort{Input: rel.node, Keys: keys}
 		}
 	} else {
 		if distinct {
-			rel.op = batch.NewDistinct(rel.op)
+			rel.node = &plan.Distinct{Input: rel.node}
 		}
 		if len(keys) > 0 {
-			rel.op = batch.NewSort(rel.op, keys)
+			rel.node = &plan.Sort{Input: rel.node, Keys: keys}
 		}
 	}
 	rel, err = p.planLimit(s, rel, sc)
@@ -577,11 +548,11 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 	}
 	// Drop hidden sort columns.
 	if len(outCols) > len(targets) {
-		exprs := make([]expr.Expr, len(targets))
+		exprs := make([]plan.Scalar, len(targets))
 		for i := range exprs {
-			exprs[i] = &expr.ColRef{Idx: i, T: outCols[i].t, Name: outCols[i].name}
+			exprs[i] = &plan.ColRef{Idx: i, T: outCols[i].t, Name: outCols[i].name}
 		}
-		rel = &relPlan{op: batch.NewProject(rel.op, exprs), cols: outCols[:len(targets)]}
+		rel = &relPlan{node: &plan.Project{Input: rel.node, Exprs: exprs}, cols: outCols[:len(targets)]}
 	}
 	return rel, nil
 }

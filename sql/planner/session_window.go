@@ -29,6 +29,7 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
+	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -80,7 +81,11 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 	if err := params.Validate(); err != nil {
 		return nil, withPos(err, pos)
 	}
-	op := batch.NewSessionWindow(in.rel.op, params.TSCol, params.TSType, params.Gap)
+	inOp, err := p.op(in.rel)
+	if err != nil {
+		return nil, err
+	}
+	op := batch.NewSessionWindow(inOp, params.TSCol, params.TSType, params.Gap)
 
 	table := rv.Relname
 	if rf.Alias != nil {
@@ -104,7 +109,7 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 	cols = append(cols,
 		column{table: rv.Relname, name: "window_start", t: params.TSType},
 		column{table: rv.Relname, name: "window_end", t: params.TSType})
-	rel := &relPlan{op: op, cols: cols}
+	rel := &relPlan{node: built(op), cols: cols}
 	if rf.Alias != nil {
 		rel = renameRel(rel, rf.Alias.Aliasname, rf.Alias)
 	}
@@ -115,9 +120,19 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 // one query level: cols are the FROM clause's columns and group the bound
 // GROUP BY expressions (nil without GROUP BY). SESSION calls of nested
 // queries were bound at their own level and are left alone.
-func bindSessionPartitions(op exec.Operator, cols []column, group []plan.Scalar) {
+func bindSessionPartitions(from plan.Rel, cols []column, group []plan.Scalar) {
 	var sessions []*batch.SessionWindowOp
 	var walk func(op exec.Operator)
+	var walkRel func(r plan.Rel)
+	walkRel = func(r plan.Rel) {
+		if b, ok := r.(expr.OperatorRel); ok {
+			walk(b.Op)
+			return
+		}
+		for _, in := range plan.Inputs(r) {
+			walkRel(in)
+		}
+	}
 	walk = func(op exec.Operator) {
 		if s, ok := op.(*batch.SessionWindowOp); ok {
 			if !s.Bound {
@@ -129,7 +144,7 @@ func bindSessionPartitions(op exec.Operator, cols []column, group []plan.Scalar)
 			walk(c)
 		}
 	}
-	walk(op)
+	walkRel(from)
 	for _, s := range sessions {
 		s.Bound = true
 		var part []int

@@ -231,7 +231,10 @@ func (s *srfContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.S
 		top = max(top, c.ph.level)
 	}
 	cols := append([]column{}, cur.cols...)
-	op := cur.op
+	op, err := s.p.op(cur)
+	if err != nil {
+		return nil, nil, err
+	}
 	for level := 1; level <= top; level++ {
 		var funcs []batch.SetFunc
 		var phs []*srfPlaceholder
@@ -260,7 +263,7 @@ func (s *srfContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.S
 	for i, e := range outs {
 		resolved[i] = resolve(e)
 	}
-	return &relPlan{op: op, cols: cols}, resolved, nil
+	return &relPlan{node: built(op), cols: cols}, resolved, nil
 }
 
 // withOrdinality adds the bigint ordinality column of

@@ -71,7 +71,7 @@ func (p *Planner) planVirtual(rv *pg.RangeVar) (*fromItem, bool) {
 		return t.Rows(snapshotFor(cat, path, &ctx.Env)), nil
 	}
 	op := batch.NewVirtualScan(t.Schema+"."+t.Name, ts, idx, rows)
-	return &fromItem{rel: &relPlan{op: op, cols: cols}}, true
+	return &fromItem{rel: &relPlan{node: built(op), cols: cols}}, true
 }
 
 // snapshotFor gathers what the virtual tables are computed from.

@@ -280,7 +280,10 @@ func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (b
 func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.Scalar, error) {
 	done := make([]bool, len(w.funcs))
 	cols := append([]column{}, cur.cols...)
-	op := cur.op
+	op, err := w.p.op(cur)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i := range w.funcs {
 		if done[i] {
 			continue
@@ -300,7 +303,7 @@ func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []pla
 		for _, e := range first.partition {
 			part = append(part, add(e))
 		}
-		var keys []batch.SortKey
+		var keys []plan.SortKey
 		for k, e := range first.order {
 			keys = append(keys, sortKey(add(e), e.Type(), first.orderBy[k]))
 		}
@@ -320,7 +323,7 @@ func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []pla
 			fns = append(fns, f)
 			members = append(members, wc)
 		}
-		in, err := w.p.newProject(op, proj)
+		in, err := w.p.op(&relPlan{node: &plan.Project{Input: built(op), Exprs: proj}})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -339,5 +342,5 @@ func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []pla
 			return nil, false
 		})
 	}
-	return &relPlan{op: op, cols: cols}, resolved, nil
+	return &relPlan{node: built(op), cols: cols}, resolved, nil
 }

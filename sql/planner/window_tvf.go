@@ -115,13 +115,17 @@ func (p *Planner) planWindowTVF(rf *pg.RangeFunction, fc *pg.FuncCall, kind batc
 		return nil, withPos(err, pos)
 	}
 
-	op := batch.NewWindowTVF(in.rel.op, kind, params.TSCol, params.TSType, params.Slide, params.Size, params.Offset)
+	inOp, err := p.op(in.rel)
+	if err != nil {
+		return nil, err
+	}
+	op := batch.NewWindowTVF(inOp, kind, params.TSCol, params.TSType, params.Slide, params.Size, params.Offset)
 	table := rv.Relname
 	cols := append([]column{}, in.rel.cols...)
 	cols = append(cols,
 		column{table: table, name: "window_start", t: params.TSType},
 		column{table: table, name: "window_end", t: params.TSType})
-	rel := &relPlan{op: op, cols: cols}
+	rel := &relPlan{node: built(op), cols: cols}
 	if rf.Alias != nil {
 		rel = renameRel(rel, rf.Alias.Aliasname, rf.Alias)
 	}

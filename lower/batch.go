@@ -1,0 +1,182 @@
+package lower
+
+import (
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
+	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// Batch lowers a logical relation into a tree of batch executors, compiling
+// its scalars with c (whose hooks give subqueries and nextval()). A
+// relation that is already an executor (expr.OperatorRel, the planner's
+// bridge for operators it still builds itself) is returned as it is.
+func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
+	switch x := r.(type) {
+	case expr.OperatorRel:
+		return x.Op, nil
+	case *plan.Values:
+		rows := make([][]expr.Expr, len(x.Rows))
+		for i, row := range x.Rows {
+			cr, err := c.CompileAll(row)
+			if err != nil {
+				return nil, err
+			}
+			rows[i] = cr
+		}
+		return batch.NewValues(rows, x.Types), nil
+	case *plan.Filter:
+		in, err := Batch(x.Input, c)
+		if err != nil {
+			return nil, err
+		}
+		pred, err := c.Compile(x.Pred)
+		if err != nil {
+			return nil, err
+		}
+		return batch.NewFilter(in, pred), nil
+	case *plan.Project:
+		in, err := Batch(x.Input, c)
+		if err != nil {
+			return nil, err
+		}
+		exprs, err := c.CompileAll(x.Exprs)
+		if err != nil {
+			return nil, err
+		}
+		return batch.NewProject(in, exprs), nil
+	case *plan.Limit:
+		in, err := Batch(x.Input, c)
+		if err != nil {
+			return nil, err
+		}
+		lim, err := c.CompileAll([]plan.Scalar{x.Count, x.Offset})
+		if err != nil {
+			return nil, err
+		}
+		return batch.NewLimit(in, lim[0], lim[1]), nil
+	case *plan.Sort:
+		in, err := Batch(x.Input, c)
+		if err != nil {
+			return nil, err
+		}
+		return batch.NewSort(in, x.Keys), nil
+	case *plan.Distinct:
+		in, err := Batch(x.Input, c)
+		if err != nil {
+			return nil, err
+		}
+		if x.On != nil {
+			return batch.NewDistinctOn(in, x.On), nil
+		}
+		return batch.NewDistinct(in), nil
+	case *plan.SetOp:
+		left, err := Batch(x.Left, c)
+		if err != nil {
+			return nil, err
+		}
+		right, err := Batch(x.Right, c)
+		if err != nil {
+			return nil, err
+		}
+		if x.Kind == plan.Union && x.All {
+			return batch.NewUnionAll(left, right), nil
+		}
+		return batch.NewSetOp(left, right, x.Kind, x.All), nil
+	case *plan.Join:
+		return batchJoin(x, c)
+	}
+	return nil, sqlerr.New(sqlerr.InternalError, "no batch executor for plan node %T", r)
+}
+
+// batchJoin builds a join: a lateral join, a hash join on the keys when
+// there are any, a nested loop join otherwise. Expression keys are
+// projected as extra columns of each input and dropped again above the
+// hash join, so the result has left's columns then right's.
+func batchJoin(j *plan.Join, c *expr.Compiler) (exec.Operator, error) {
+	if j.Lateral || j.Keys.Empty() {
+		left, err := Batch(j.Left, c)
+		if err != nil {
+			return nil, err
+		}
+		right, err := Batch(j.Right, c)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.Compile(j.Residual)
+		if err != nil {
+			return nil, err
+		}
+		if j.Lateral {
+			return batch.NewLateralJoin(left, right, j.Kind, res), nil
+		}
+		return batch.NewNestedLoopJoin(left, right, j.Kind, res), nil
+	}
+	lts, rts := j.Left.OutputTypes(), j.Right.OutputTypes()
+	lw := len(lts)
+	lk, lExtra := plan.KeyColumns(j.Keys.Left, lw)
+	rk, rExtra := plan.KeyColumns(j.Keys.Right, len(rts))
+	lin, rin := j.Left, j.Right
+	if len(lExtra) > 0 {
+		lin = &plan.Project{Input: lin, Exprs: append(columnRefs(lts, 0, j.Names), lExtra...)}
+	}
+	if len(rExtra) > 0 {
+		rin = &plan.Project{Input: rin, Exprs: append(columnRefs(rts, 0, names(j.Names, lw)), rExtra...)}
+	}
+	left, err := Batch(lin, c)
+	if err != nil {
+		return nil, err
+	}
+	right, err := Batch(rin, c)
+	if err != nil {
+		return nil, err
+	}
+	residual := j.Residual
+	if residual != nil && len(lExtra) > 0 {
+		// Right columns moved past the left key columns.
+		residual = plan.Rewrite(residual, func(x plan.Scalar) (plan.Scalar, bool) {
+			if cr, ok := x.(*plan.ColRef); ok && cr.Idx >= lw {
+				return &plan.ColRef{Idx: cr.Idx + len(lExtra), T: cr.T, Name: cr.Name}, true
+			}
+			return nil, false
+		})
+	}
+	res, err := c.Compile(residual)
+	if err != nil {
+		return nil, err
+	}
+	op := batch.NewHashJoin(left, right, j.Kind, lk, rk, res)
+	if len(lExtra) == 0 && len(rExtra) == 0 {
+		return op, nil
+	}
+	out := append(columnRefs(lts, 0, j.Names), columnRefs(rts, lw+len(lExtra), names(j.Names, lw))...)
+	exprs, err := c.CompileAll(out)
+	if err != nil {
+		return nil, err
+	}
+	return batch.NewProject(op, exprs), nil
+}
+
+// columnRefs lists references to columns of types ts, from column off on,
+// named by names where given.
+func columnRefs(ts []types.T, off int, names []string) []plan.Scalar {
+	out := make([]plan.Scalar, len(ts))
+	for i, t := range ts {
+		c := &plan.ColRef{Idx: off + i, T: t}
+		if i < len(names) {
+			c.Name = names[i]
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// names returns names from i on (none when there are not that many).
+func names(names []string, i int) []string {
+	if i >= len(names) {
+		return nil
+	}
+	return names[i:]
+}
