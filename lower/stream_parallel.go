@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/sortedpart"
 )
 
 // parallelize spreads a stream plan over p instances per keyed operator:
@@ -42,13 +43,13 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 			n.Parallelism = p
 			return n
 		}
-	case *stream.TopNSpec:
+	case *sortedpart.TopNSpec:
 		if p > 1 && len(s.Partition) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
 			n.Parallelism = p
 			return n
 		}
-	case *stream.OverWindowSpec:
+	case *sortedpart.OverWindowSpec:
 		if p > 1 && len(s.Partition) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
 			n.Parallelism = p

@@ -319,7 +319,7 @@ type hashAgg struct {
 	pendingDel [][]byte
 
 	// State cache (see the file comment).
-	acct       *stateAccount
+	acct       *StateAccount
 	withSets   bool     // some aggregate keeps multiset entries (table 2)
 	partial    bool     // committed groups exist that are not in memory
 	lastWrite  []uint64 // per group: epoch of its last write
@@ -1100,7 +1100,7 @@ func (h *hashAgg) load(r storage.Reader) error {
 		return err
 	}
 	defer it.Close()
-	budget := h.acct.loadBudget()
+	budget := h.acct.LoadBudget()
 	restoreBatch := exec.BatchSize
 	if budget >= 0 {
 		restoreBatch = 256 // check the budget often

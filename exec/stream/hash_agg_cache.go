@@ -38,14 +38,14 @@ func (h *hashAgg) shrink() {
 	if h.acct == nil {
 		return
 	}
-	committed := h.env.committed()
+	committed := h.env.CommittedEpoch()
 	for k, e := range h.gone {
 		if e <= committed {
 			delete(h.gone, k)
 		}
 	}
-	h.acct.report(h.bytes)
-	target := h.acct.target()
+	h.acct.Report(h.bytes)
+	target := h.acct.Target()
 	if target < 0 || h.bytes <= target {
 		return
 	}
@@ -71,7 +71,7 @@ func (h *hashAgg) shrink() {
 		evicted++
 	}
 	h.env.Stats.StateEvicted.Add(evicted)
-	h.acct.report(h.bytes)
+	h.acct.Report(h.bytes)
 }
 
 // rememberEvicted records that the group with state key sk of window v

@@ -16,7 +16,7 @@ import (
 // committed epoch the test advances.
 func hashAggBudgetEnv(env *Env, limit int64, committed *uint64) {
 	env.Memory = NewStateMemory(limit)
-	env.accounts = &stateAccounts{}
+	env.accounts = &StateAccounts{}
 	env.Committed = func() uint64 { return *committed }
 }
 

@@ -221,7 +221,7 @@ func (s *HashJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	if !b.Env.Fresh {
 		var err error
 		if h.cache != nil {
-			err = h.recoverPartial(h.cache.acct.loadBudget())
+			err = h.recoverPartial(h.cache.acct.LoadBudget())
 		} else {
 			err = h.recover()
 		}

@@ -44,7 +44,7 @@ type hjGone struct {
 
 // hjCache is the join's state cache; nil without a memory budget.
 type hjCache struct {
-	acct *stateAccount
+	acct *StateAccount
 	// partial: keys exist in storage that are not in memory.
 	partial bool
 	bytes   int64
@@ -62,7 +62,7 @@ type hjCache struct {
 	rowCols [2]int64
 }
 
-func newHJCache(h *HashJoin, acct *stateAccount) *hjCache {
+func newHJCache(h *HashJoin, acct *StateAccount) *hjCache {
 	c := &hjCache{acct: acct, gone: map[string]uint64{}, seen: map[string]struct{}{}}
 	for side, s := range h.sides {
 		s.cache, s.gone = true, c.gone
@@ -134,7 +134,7 @@ func (h *HashJoin) settle(epoch uint64) {
 		}
 		s.goneNow = s.goneNow[:0]
 	}
-	committed := h.env.committed()
+	committed := h.env.CommittedEpoch()
 	i := 0
 	for ; i < len(c.goneQ) && c.goneQ[i].epoch <= committed; i++ {
 		if g := c.goneQ[i]; c.gone[g.key] == g.epoch {
@@ -146,8 +146,8 @@ func (h *HashJoin) settle(epoch uint64) {
 		c.goneQ = nil // let the backing array go
 	}
 	c.bytes = h.estimate()
-	c.acct.report(c.bytes)
-	target := c.acct.target()
+	c.acct.Report(c.bytes)
+	target := c.acct.Target()
 	if target < 0 || c.bytes <= target {
 		return
 	}
@@ -199,7 +199,7 @@ func (h *HashJoin) settle(epoch uint64) {
 		h.env.Stats.StateEvicted.Add(evicted)
 	}
 	c.bytes = h.estimate()
-	c.acct.report(c.bytes)
+	c.acct.Report(c.bytes)
 }
 
 // evictable reports whether every row of bucket b is stored as it is.

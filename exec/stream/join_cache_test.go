@@ -17,7 +17,7 @@ import (
 // epoch the test advances.
 func jcacheBudgetEnv(env *Env, limit int64, committed *uint64) {
 	env.Memory = NewStateMemory(limit)
-	env.accounts = &stateAccounts{}
+	env.accounts = &StateAccounts{}
 	env.Committed = func() uint64 { return *committed }
 }
 

@@ -209,7 +209,7 @@ type lookupJoin struct {
 	// may not have committed yet (they stay in memory), the resident
 	// bytes, and whether entries were evicted (a delete that misses in
 	// memory then reads storage).
-	acct    *stateAccount
+	acct    *StateAccount
 	written map[string]uint64
 	bytes   int64
 	partial bool
@@ -460,12 +460,12 @@ func (j *lookupJoin) shrink() {
 	if j.acct == nil {
 		return
 	}
-	j.acct.report(j.bytes)
-	target := j.acct.target()
+	j.acct.Report(j.bytes)
+	target := j.acct.Target()
 	if target < 0 || j.bytes <= target {
 		return
 	}
-	committed := j.env.committed()
+	committed := j.env.CommittedEpoch()
 	var evicted int64
 	for k, v := range j.state {
 		if j.bytes <= target {
@@ -485,7 +485,7 @@ func (j *lookupJoin) shrink() {
 		j.partial = true
 		j.env.Stats.StateEvicted.Add(evicted)
 	}
-	j.acct.report(j.bytes)
+	j.acct.Report(j.bytes)
 }
 
 // decode builds the right columns of n rows from the spans (NULLs where a
@@ -588,7 +588,7 @@ func (j *lookupJoin) Barrier(b *Barrier) error {
 
 // load reads the state of the last committed epoch.
 func (j *lookupJoin) load(r storage.Reader) error {
-	budget := j.acct.loadBudget()
+	budget := j.acct.LoadBudget()
 	err := j.stateTable.Scan(r, nil, func(k, v []byte) error {
 		if len(v) == 0 || (v[0] != ljPadded && v[0] != ljMatched) {
 			return sqlerr.New(sqlerr.DataCorrupted, "lookup join %s: corrupt state entry", j.spec.Table.Name)
@@ -605,7 +605,7 @@ func (j *lookupJoin) load(r storage.Reader) error {
 	if err == errLoadBudget {
 		err = nil
 	}
-	j.acct.report(j.bytes)
+	j.acct.Report(j.bytes)
 	return err
 }
 

@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -56,7 +58,7 @@ func TestTopNWatermarkFreesPartitions(t *testing.T) {
 			const epochs = 40
 			for epoch := int64(1); epoch <= epochs; epoch++ {
 				// Windows epoch .. epoch+2 are open.
-				var ops []Op
+				var ops []stream.Op
 				var rows [][]types.Datum
 				var open []int64
 				for id, rw := range live {
@@ -73,31 +75,31 @@ func TestTopNWatermarkFreesPartitions(t *testing.T) {
 						if r.IntN(2) == 0 {
 							delete(live, id)
 							open = slices.Delete(open, k, k+1)
-							ops, rows = append(ops, Delete), append(rows, old)
+							ops, rows = append(ops, stream.Delete), append(rows, old)
 						} else {
-							nw := row(id, old[1], int64(r.IntN(50)), "u")
+							nw := streamtest.Row(id, old[1], int64(r.IntN(50)), "u")
 							live[id] = nw
-							ops, rows = append(ops, UpdateDelete, UpdateInsert), append(rows, old, nw)
+							ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, old, nw)
 						}
 						continue
 					}
 					next++
-					nw := row(next, epoch+int64(r.IntN(3)), int64(r.IntN(50)), "i")
+					nw := streamtest.Row(next, epoch+int64(r.IntN(3)), int64(r.IntN(50)), "i")
 					live[next] = nw
 					open = append(open, next)
-					ops, rows = append(ops, Insert), append(rows, nw)
+					ops, rows = append(ops, stream.Insert), append(rows, nw)
 				}
 				for _, run := range runs {
 					run.push(ops, rows)
-					if err := run.op.Watermark(0, Watermark{Col: 1, Val: epoch}); err != nil {
+					if err := run.op.Watermark(0, stream.Watermark{Col: 1, Val: epoch}); err != nil {
 						t.Fatal(err)
 					}
 					run.barrier(uint64(epoch))
 				}
-				want := plain.s.take()
+				want := plain.s.Take()
 				slices.Sort(want)
 				for i, run := range runs[1:] {
-					got := run.s.take()
+					got := run.s.Take()
 					if i == 0 {
 						cleanAll = append(cleanAll, got...)
 					}
@@ -111,33 +113,33 @@ func TestTopNWatermarkFreesPartitions(t *testing.T) {
 				}
 			}
 			m := &topNModel{live: live}
-			if got, want := clean.s.contents(t, cleanAll), m.expect(spec); !slices.Equal(got, want) {
+			if got, want := clean.s.Contents(t, cleanAll), m.expect(spec); !slices.Equal(got, want) {
 				t.Fatalf("cleaned view:\n got  %q\n want %q", got, want)
 			}
-			if n := len(plain.op.(*topN).cache.parts); n < epochs {
+			if n := len(plain.op.(*topN).cache.Parts); n < epochs {
 				t.Fatalf("the plain top-N holds %d partitions, want every one", n)
 			}
 			for _, run := range runs[1:] {
 				// Windows epochs-1 .. epochs+1 at most (the last
 				// watermark is epochs: window epochs-1 goes at the next
 				// barrier).
-				if n := len(run.op.(*topN).cache.parts); n > 4 {
+				if n := len(run.op.(*topN).cache.Parts); n > 4 {
 					t.Fatalf("the cleaned top-N holds %d partitions", n)
 				}
 				if n, all := topNStateRows(t, run), topNStateRows(t, plain); n == 0 || n > all/4 {
 					t.Fatalf("the cleaned top-N stores %d rows, the plain one %d", n, all)
 				}
 			}
-			if len(plain.s.wms) != 0 {
-				t.Fatalf("the plain top-N forwarded watermarks %v", plain.s.wms)
+			if len(plain.s.WMs) != 0 {
+				t.Fatalf("the plain top-N forwarded watermarks %v", plain.s.WMs)
 			}
-			if wms := clean.s.wms; len(wms) != epochs || wms[epochs-1].Col != 1 || wms[epochs-1].Val != int64(epochs) {
+			if wms := clean.s.WMs; len(wms) != epochs || wms[epochs-1].Col != 1 || wms[epochs-1].Val != int64(epochs) {
 				t.Fatalf("forwarded watermarks %v", wms)
 			}
 			// A late row changes nothing and is counted.
-			clean.push([]Op{Insert}, [][]types.Datum{row(next+1, int64(2), int64(1000), "late")})
+			clean.push([]stream.Op{stream.Insert}, [][]types.Datum{streamtest.Row(next+1, int64(2), int64(1000), "late")})
 			clean.barrier(epochs + 1)
-			if out := clean.s.take(); len(out) != 0 || clean.env.Stats.LateRows.Load() != 1 {
+			if out := clean.s.Take(); len(out) != 0 || clean.env.Stats.LateRows.Load() != 1 {
 				t.Fatalf("late row: output %q, %d late rows", out, clean.env.Stats.LateRows.Load())
 			}
 		})

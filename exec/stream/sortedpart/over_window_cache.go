@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 // The over window's state cache (see "Memory" in over_window.go):
 // partitions read back from storage, eviction under the state memory
@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -27,11 +28,11 @@ const (
 // part returns the partition with key pk, reading it from storage when
 // it may be there and is not in memory.
 func (w *overWindow) part(pk []byte) (*owPart, error) {
-	if p, ok := w.cache.get(pk); ok {
+	if p, ok := w.cache.Get(pk); ok {
 		return p, nil
 	}
-	p := &owPart{cachedPart: cachedPart{pkey: string(pk)}}
-	if w.cache.evicted {
+	p := &owPart{CachedPart: stream.CachedPart{PKey: string(pk)}}
+	if w.cache.Evicted {
 		if err := w.read(p); err != nil {
 			return nil, fmt.Errorf("over window: read partition: %w", err)
 		}
@@ -41,18 +42,18 @@ func (w *overWindow) part(pk []byte) (*owPart, error) {
 }
 
 func (w *overWindow) add(p *owPart) {
-	w.cache.add(p)
-	w.cache.bytes += int64(owPartBytes + 2*len(p.pkey))
+	w.cache.Add(p)
+	w.cache.Bytes += int64(owPartBytes + 2*len(p.PKey))
 }
 
 // drop forgets p (its rows are committed in storage, or it is empty).
 func (w *overWindow) drop(p *owPart) {
-	w.cache.remove(p)
-	n := int64(owPartBytes + 2*len(p.pkey))
+	w.cache.Remove(p)
+	n := int64(owPartBytes + 2*len(p.PKey))
 	for i := range p.rows {
 		n += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
 	}
-	w.cache.bytes -= n
+	w.cache.Bytes -= n
 }
 
 // read loads the rows of partition p, evicted or never loaded, and
@@ -61,7 +62,7 @@ func (w *overWindow) drop(p *owPart) {
 // deletes commit), so storage alone holds its rows, and the values
 // emitted for them follow from the rows as at a restart.
 func (w *overWindow) read(p *owPart) error {
-	lo := []byte(p.pkey)
+	lo := []byte(p.PKey)
 	it, err := w.state.NewIter(w.env.State, lo)
 	if err != nil {
 		return err
@@ -120,15 +121,15 @@ func (w *overWindow) partKey(row []types.Datum) []byte {
 // committed: until then a read of the partition from storage could find
 // its deleted rows, so they stay in memory.
 func (w *overWindow) settleEmptied() {
-	committed := w.env.committed()
+	committed := w.env.CommittedEpoch()
 	still := w.emptied[:0]
 	for _, p := range w.emptied {
-		if p.lastWrite > committed {
+		if p.LastWrite > committed {
 			still = append(still, p)
 			continue
 		}
 		p.emptied = false
-		if len(p.rows) == 0 && !p.dirty {
+		if len(p.rows) == 0 && !p.Dirty {
 			w.drop(p)
 		}
 	}
@@ -140,18 +141,18 @@ func (w *overWindow) settleEmptied() {
 // evicts partitions that are clean, committed and not recently used. It
 // runs at barriers, after the epoch's writes.
 func (w *overWindow) shrink() {
-	w.cache.shrink(func(p *owPart) bool { return p.emptied }, w.drop)
+	w.cache.Shrink(func(p *owPart) bool { return p.emptied }, w.drop)
 }
 
 // load restores the partitions of the last committed epoch and
 // recomputes their function values, as far as the state memory budget
 // allows (the rest are read when rows need them).
 func (w *overWindow) load(r storage.Reader) error {
-	return w.cache.load(w.state, r, w.loadFrom)
+	return w.cache.Load(w.state, r, w.loadFrom)
 }
 
-func (w *overWindow) loadFrom(it *StateIter) error {
-	budget := w.cache.acct.loadBudget()
+func (w *overWindow) loadFrom(it *stream.StateIter) error {
+	budget := w.cache.Acct.LoadBudget()
 	var p *owPart
 	for valid := it.First(); valid; valid = it.Next() {
 		key := it.Key()
@@ -163,19 +164,19 @@ func (w *overWindow) loadFrom(it *StateIter) error {
 		if !bytes.HasPrefix(key, pk) {
 			return sqlerr.New(sqlerr.DataCorrupted, "over window state: key does not match its row")
 		}
-		if p == nil || p.pkey != string(pk) {
+		if p == nil || p.PKey != string(pk) {
 			if p != nil {
 				if err := w.settle(p, false); err != nil {
 					return err
 				}
-				if budget >= 0 && w.cache.bytes > budget {
+				if budget >= 0 && w.cache.Bytes > budget {
 					// The rest of the state stays in storage.
 					p = nil
-					w.cache.evicted = true
+					w.cache.Evicted = true
 					break
 				}
 			}
-			p = &owPart{cachedPart: cachedPart{pkey: string(pk)}}
+			p = &owPart{CachedPart: stream.CachedPart{PKey: string(pk)}}
 			w.add(p)
 		}
 		r, err := w.storedRow(key[len(pk):], it.Value(), row)

@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 // General over window: window functions (row_number, rank, lag, lead,
 // aggregates over ROWS and RANGE frames, ...) with one PARTITION BY and
@@ -65,6 +65,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -170,7 +171,7 @@ func overWindowFrameString(fr batch.Frame) string {
 	return s
 }
 
-func (s *OverWindowSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+func (s *OverWindowSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
 	w := &overWindow{spec: s, env: b.Env, out: out,
 		state: b.NewStateTable(partitionedKeys(s.Types, s.Partition, s.Order, s.StreamKey), s.Types)}
 	w.nIn = len(s.Types)
@@ -208,7 +209,7 @@ func (s *OverWindowSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		fall[i] = i
 	}
 	w.outDec = storage.NewRowDecoder(fts, fall)
-	w.cache = newPartCache[*owPart](b.Env, w.state.Account())
+	w.cache = stream.NewPartCache[*owPart](b.Env, w.state.Account())
 	if !b.Env.Fresh {
 		if err := w.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("over window: load state: %w", err)
@@ -240,7 +241,7 @@ type owWrite struct {
 
 // owPart is a partition: its rows in window order and the epoch's changes.
 type owPart struct {
-	cachedPart
+	stream.CachedPart
 	rows []owRow
 	// dirty (cachedPart): changed in this epoch; lo and hi are the
 	// smallest and largest sort keys the epoch inserted or deleted, loOl
@@ -256,9 +257,9 @@ type owPart struct {
 
 type overWindow struct {
 	spec     *OverWindowSpec
-	env      *Env
-	out      Output
-	state    *StateTable
+	env      *stream.Env
+	out      stream.Output
+	state    *stream.StateTable
 	nIn      int
 	outTypes []types.T
 	dec      storage.RowDecoder // input rows
@@ -273,7 +274,7 @@ type overWindow struct {
 	batchFuncs []batch.WindowFunc
 	batchIdx   []int
 
-	cache partCache[*owPart] // the partitions in memory (over_window_cache.go)
+	cache stream.PartCache[*owPart] // the partitions in memory (over_window_cache.go)
 	dirty []*owPart
 	// emptied are empty partitions whose deletes may not have committed.
 	emptied []*owPart
@@ -300,14 +301,14 @@ type overWindow struct {
 
 // owChange is an output row: op, the row's value and function values.
 type owChange struct {
-	op  Op
+	op  stream.Op
 	val []byte
 	out []byte
 }
 
 // ---------------------------------------------------------------- input
 
-func (w *overWindow) Chunk(_ int, c *Chunk) error {
+func (w *overWindow) Chunk(_ int, c *stream.Chunk) error {
 	defer c.Release()
 	n := c.N
 	if n == 0 {
@@ -333,7 +334,7 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 	for i := range n {
 		// Consecutive rows of one partition (the common case of a
 		// clustered input) skip the map lookup.
-		if p == nil || p.pkey != string(w.pk[i]) {
+		if p == nil || p.PKey != string(w.pk[i]) {
 			var err error
 			if p, err = w.part(w.pk[i]); err != nil {
 				return err
@@ -353,9 +354,9 @@ func (w *overWindow) Chunk(_ int, c *Chunk) error {
 
 // touch marks p changed and widens its changed key range to key.
 func (w *overWindow) touch(p *owPart, key []byte, ol int) {
-	p.ref = true
-	if !p.dirty {
-		p.dirty = true
+	p.Ref = true
+	if !p.Dirty {
+		p.Dirty = true
 		w.dirty = append(w.dirty, p)
 		p.lo = append(p.lo[:0], key...)
 		p.hi = append(p.hi[:0], key...)
@@ -381,7 +382,7 @@ func (w *overWindow) insert(p *owPart, i int) {
 	copy(kv[len(k):], v)
 	r := owRow{kv: kv, ol: w.ol[i], kl: int32(len(k))}
 	p.writes = append(p.writes, owWrite{key: r.key(), val: r.val()})
-	w.cache.bytes += int64(len(kv)) + owRowBytes
+	w.cache.Bytes += int64(len(kv)) + owRowBytes
 	// Rows mostly come in window order (an event-time ORDER BY): a row
 	// that sorts last is appended without a search.
 	if n := len(p.rows); n == 0 || bytes.Compare(p.rows[n-1].key(), r.key()) < 0 {
@@ -395,7 +396,7 @@ func (w *overWindow) insert(p *owPart, i int) {
 		if old.out != nil {
 			p.removed = append(p.removed, old)
 		}
-		w.cache.bytes -= int64(len(old.kv)+len(old.out)) + owRowBytes
+		w.cache.Bytes -= int64(len(old.kv)+len(old.out)) + owRowBytes
 		p.rows[at] = r
 		return
 	}
@@ -412,18 +413,18 @@ func (w *overWindow) delete(p *owPart, i int) error {
 		p.removed = append(p.removed, r)
 	}
 	p.writes = append(p.writes, owWrite{key: r.key()})
-	w.cache.bytes -= int64(len(r.kv)+len(r.out)) + owRowBytes
+	w.cache.Bytes -= int64(len(r.kv)+len(r.out)) + owRowBytes
 	p.rows = slices.Delete(p.rows, at, at+1)
 	return nil
 }
 
 // Watermark drops watermarks: a later change can update the function
 // values of any row, however old.
-func (w *overWindow) Watermark(int, Watermark) error { return nil }
+func (w *overWindow) Watermark(int, stream.Watermark) error { return nil }
 
 // ---------------------------------------------------------------- barrier
 
-func (w *overWindow) Barrier(b *Barrier) error {
+func (w *overWindow) Barrier(b *stream.Barrier) error {
 	w.dels, w.rest = w.dels[:0], w.rest[:0]
 	// One computation for every changed partition: a batch window
 	// operator per partition would cost more than the rows it computes.
@@ -444,15 +445,15 @@ func (w *overWindow) Barrier(b *Barrier) error {
 		if err := w.write(b, p); err != nil {
 			return err
 		}
-		p.dirty = false
+		p.Dirty = false
 		clear(p.removed)
 		p.removed = p.removed[:0]
 		clear(p.writes)
 		p.writes = p.writes[:0]
-		p.lastWrite = b.Epoch
+		p.LastWrite = b.Epoch
 		if len(p.rows) == 0 {
 			switch {
-			case w.cache.acct == nil:
+			case w.cache.Acct == nil:
 				// Without a budget nothing is evicted, so nothing is
 				// ever read back: forget the partition at once.
 				w.drop(p)
@@ -474,9 +475,9 @@ func (w *overWindow) Barrier(b *Barrier) error {
 }
 
 // write puts p's state changes of the epoch into the barrier's batch.
-func (w *overWindow) write(b *Barrier, p *owPart) error {
+func (w *overWindow) write(b *stream.Barrier, p *owPart) error {
 	for _, wr := range p.writes {
-		w.kbuf = append(append(w.kbuf[:0], p.pkey...), wr.key...)
+		w.kbuf = append(append(w.kbuf[:0], p.PKey...), wr.key...)
 		var err error
 		if wr.val == nil {
 			err = w.state.Delete(b.Writes, w.kbuf)
@@ -533,7 +534,7 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 	if !emit {
 		for i := range p.rows {
 			p.rows[i].out = slices.Clone(newOut[i])
-			w.cache.bytes += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
+			w.cache.Bytes += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
 		}
 		return nil
 	}
@@ -556,15 +557,15 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 		nv := newOut[i-a]
 		if r.out != nil {
 			if !bytes.Equal(r.out, nv) {
-				w.rest = append(w.rest, owChange{op: UpdateDelete, val: r.val(), out: r.out})
-				w.cache.bytes += int64(len(nv) - len(r.out))
+				w.rest = append(w.rest, owChange{op: stream.UpdateDelete, val: r.val(), out: r.out})
+				w.cache.Bytes += int64(len(nv) - len(r.out))
 				r.out = slices.Clone(nv)
-				w.rest = append(w.rest, owChange{op: UpdateInsert, val: r.val(), out: r.out})
+				w.rest = append(w.rest, owChange{op: stream.UpdateInsert, val: r.val(), out: r.out})
 			}
 			continue
 		}
 		r.out = slices.Clone(nv)
-		w.cache.bytes += int64(len(r.out))
+		w.cache.Bytes += int64(len(r.out))
 		j := -1
 		if useMap {
 			if k, ok := w.ids[string(r.sid())]; ok {
@@ -579,19 +580,19 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 			}
 		}
 		if j < 0 || w.matched[j] {
-			w.rest = append(w.rest, owChange{op: Insert, val: r.val(), out: r.out})
+			w.rest = append(w.rest, owChange{op: stream.Insert, val: r.val(), out: r.out})
 			continue
 		}
 		w.matched[j] = true
 		if bytes.Equal(removed[j].val(), r.val()) && bytes.Equal(removed[j].out, r.out) {
 			continue
 		}
-		w.rest = append(w.rest, owChange{op: UpdateDelete, val: removed[j].val(), out: removed[j].out},
-			owChange{op: UpdateInsert, val: r.val(), out: r.out})
+		w.rest = append(w.rest, owChange{op: stream.UpdateDelete, val: removed[j].val(), out: removed[j].out},
+			owChange{op: stream.UpdateInsert, val: r.val(), out: r.out})
 	}
 	for j := range removed {
 		if !w.matched[j] {
-			w.dels = append(w.dels, owChange{op: Delete, val: removed[j].val(), out: removed[j].out})
+			w.dels = append(w.dels, owChange{op: stream.Delete, val: removed[j].val(), out: removed[j].out})
 		}
 	}
 	return nil
@@ -657,7 +658,7 @@ func (w *overWindow) emit() error {
 			w.ob[i] = types.NewBuilder(t)
 		}
 	}
-	ops := make([]Op, 0, len(w.dels)+len(w.rest))
+	ops := make([]stream.Op, 0, len(w.dels)+len(w.rest))
 	for _, list := range [][]owChange{w.dels, w.rest} {
 		for _, ch := range list {
 			if err := w.dec.DecodeInto(ch.val, w.ob[:w.nIn]); err != nil {
@@ -675,5 +676,5 @@ func (w *overWindow) emit() error {
 	for i, b := range w.ob {
 		cols[i] = b.NewArray()
 	}
-	return w.out.Chunk(NewChunk(cols, ops))
+	return w.out.Chunk(stream.NewChunk(cols, ops))
 }

@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 import (
 	"math/rand/v2"
@@ -10,6 +10,8 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -22,12 +24,12 @@ var topNBenchTypes = []types.T{types.TInt8, types.TInt8, types.TInt8, types.TInt
 // partitions. ts grows with some noise, so about half the rows of a
 // partition beat its latest row. With retract > 0 that share of the rows
 // deletes a live row inserted before.
-func topNBenchData(total, parts int, retract float64) []*Chunk {
+func topNBenchData(total, parts int, retract float64) []*stream.Chunk {
 	const chunkRows = 4096
 	r := rand.New(rand.NewPCG(7, 8))
 	type live struct{ id, p, ts, v int64 }
 	var alive []live
-	var chunks []*Chunk
+	var chunks []*stream.Chunk
 	urls := []string{"https://www.nexmark.com/a/b/c/item.htm?query=1", "https://www.nexmark.com/d/e/f/item.htm?query=2"}
 	next := int64(0)
 	for start := 0; start < total; start += chunkRows {
@@ -37,7 +39,7 @@ func topNBenchData(total, parts int, retract float64) []*Chunk {
 			bs[j] = types.NewBuilder(t)
 			bs[j].Reserve(n)
 		}
-		ops := make([]Op, n)
+		ops := make([]stream.Op, n)
 		for i := range n {
 			var l live
 			if len(alive) > 0 && r.Float64() < retract {
@@ -45,7 +47,7 @@ func topNBenchData(total, parts int, retract float64) []*Chunk {
 				l = alive[j]
 				alive[j] = alive[len(alive)-1]
 				alive = alive[:len(alive)-1]
-				ops[i] = Delete
+				ops[i] = stream.Delete
 			} else {
 				next++
 				l = live{id: next, p: int64(r.IntN(parts)), ts: next + int64(r.IntN(2*parts)), v: int64(r.IntN(1_000_000))}
@@ -64,12 +66,12 @@ func topNBenchData(total, parts int, retract float64) []*Chunk {
 			cols[j] = b.NewArray()
 			b.Release()
 		}
-		chunks = append(chunks, NewChunk(cols, ops))
+		chunks = append(chunks, stream.NewChunk(cols, ops))
 	}
 	return chunks
 }
 
-func benchTopN(b *testing.B, spec *TopNSpec, chunks []*Chunk, total int) {
+func benchTopN(b *testing.B, spec *TopNSpec, chunks []*stream.Chunk, total int) {
 	sdb, err := storage.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -77,13 +79,13 @@ func benchTopN(b *testing.B, spec *TopNSpec, chunks []*Chunk, total int) {
 	defer sdb.Close()
 	db := sdb.Pebble()
 	var committed uint64
-	env := &Env{Ctx: &exec.Ctx{}, State: sdb.Latest(), Fresh: true, Stats: &Stats{},
+	env := &stream.Env{Ctx: &exec.Ctx{}, State: sdb.Latest(), Fresh: true, Stats: &stream.Stats{},
 		Committed: func() uint64 { return committed }}
-	cpu0 := hashAggCPUTime()
+	cpu0 := streamtest.CPUTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sink := &hashAggNullSink{}
-		op, err := spec.Build(buildCtx(env, &Node{Spec: spec}), Output{Op: sink})
+		sink := &streamtest.NullSink{}
+		op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{Spec: spec}), stream.Output{Op: sink})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -93,12 +95,12 @@ func benchTopN(b *testing.B, spec *TopNSpec, chunks []*Chunk, total int) {
 			for _, col := range c.Cols {
 				col.Retain()
 			}
-			if err := op.Chunk(0, &Chunk{Cols: c.Cols, Ops: c.Ops, N: c.N}); err != nil {
+			if err := op.Chunk(0, &stream.Chunk{Cols: c.Cols, Ops: c.Ops, N: c.N}); err != nil {
 				b.Fatal(err)
 			}
 			if ci%25 == 24 { // a barrier about every 100,000 rows
 				epoch++
-				bt := &Barrier{Epoch: epoch, Writes: db.NewBatch()}
+				bt := &stream.Barrier{Epoch: epoch, Writes: db.NewBatch()}
 				if err := op.Barrier(bt); err != nil {
 					b.Fatal(err)
 				}
@@ -110,7 +112,7 @@ func benchTopN(b *testing.B, spec *TopNSpec, chunks []*Chunk, total int) {
 		}
 	}
 	b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(total)*float64(b.N)/(hashAggCPUTime()-cpu0).Seconds(), "rows/cpu-s")
+	b.ReportMetric(float64(total)*float64(b.N)/(streamtest.CPUTime()-cpu0).Seconds(), "rows/cpu-s")
 }
 
 // BenchmarkTopNDedup: the latest row (ORDER BY ts DESC) of each of

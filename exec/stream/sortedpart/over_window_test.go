@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 import (
 	"cmp"
@@ -14,6 +14,8 @@ import (
 
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -187,10 +189,10 @@ func overWindowExpected(spec *OverWindowSpec, live map[int64][]types.Datum) []st
 type overWindowRun struct {
 	t    *testing.T
 	spec *OverWindowSpec
-	env  *Env
+	env  *stream.Env
 	db   *pebble.DB
-	op   Operator
-	sink *sink
+	op   stream.Operator
+	sink *streamtest.Sink
 	all  []string // every output row so far
 	live map[int64][]types.Datum
 	ts   []types.T
@@ -198,25 +200,25 @@ type overWindowRun struct {
 
 func (r *overWindowRun) open() {
 	r.t.Helper()
-	node := &Node{Types: r.ts, StreamKey: []int{0}}
-	op, err := r.spec.Build(buildCtx(r.env, node), Output{Op: r.sink})
+	node := &stream.Node{Types: r.ts, StreamKey: []int{0}}
+	op, err := r.spec.Build(streamtest.BuildCtx(r.env, node), stream.Output{Op: r.sink})
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.op = op
 }
 
-func (r *overWindowRun) push(ops []Op, rows ...[]types.Datum) {
+func (r *overWindowRun) push(ops []stream.Op, rows ...[]types.Datum) {
 	r.t.Helper()
-	if err := r.op.Chunk(0, chunkOf(r.ts, ops, rows...)); err != nil {
+	if err := r.op.Chunk(0, streamtest.ChunkOf(r.ts, ops, rows...)); err != nil {
 		r.t.Fatal(err)
 	}
 }
 
 func (r *overWindowRun) check(epoch uint64, what string) {
 	r.t.Helper()
-	barrier(r.t, r.op, r.db, epoch)
-	out := r.sink.take()
+	streamtest.Barrier(r.t, r.op, r.db, epoch)
+	out := r.sink.Take()
 	// An update is a U-/U+ pair; deletes come before inserts.
 	for i, o := range out {
 		if strings.HasPrefix(o, "U- ") && (i+1 >= len(out) || !strings.HasPrefix(out[i+1], "U+ ")) {
@@ -227,7 +229,7 @@ func (r *overWindowRun) check(epoch uint64, what string) {
 		}
 	}
 	r.all = append(r.all, out...)
-	got := r.sink.contents(r.t, r.all)
+	got := r.sink.Contents(r.t, r.all)
 	want := overWindowExpected(r.spec, r.live)
 	if !slices.Equal(got, want) {
 		r.t.Fatalf("%s:\ngot  %q\nwant %q\nepoch output %q", what, got, want, out)
@@ -240,7 +242,7 @@ func (r *overWindowRun) restart() {
 	if err := r.db.Checkpoint(dir); err != nil {
 		r.t.Fatal(err)
 	}
-	r.env, r.db = reopenEnv(r.t, dir)
+	r.env, r.db = streamtest.ReopenEnv(r.t, dir)
 	r.env.Fresh = false
 	r.open()
 }
@@ -259,12 +261,12 @@ func TestOverWindowRandomChangelog(t *testing.T) {
 			ts := append(slices.Clone(overWindowTestTypes), types.TInt8)
 			spec := overWindowTestSpec(t, tc.partitioned, tc.full)
 			spec.Types = ts
-			env, db := testEnv(t)
-			r := &overWindowRun{t: t, spec: spec, env: env, db: db, sink: &sink{}, live: map[int64][]types.Datum{}, ts: ts}
-			r.sink.ts = append(slices.Clone(ts), types.TInt8, types.TInt8, types.TInt8, types.TInt8, types.TInt8,
+			env, db := streamtest.Env(t)
+			r := &overWindowRun{t: t, spec: spec, env: env, db: db, sink: &streamtest.Sink{}, live: map[int64][]types.Datum{}, ts: ts}
+			r.sink.Types = append(slices.Clone(ts), types.TInt8, types.TInt8, types.TInt8, types.TInt8, types.TInt8,
 				spec.Funcs[5].T, spec.Funcs[6].T, types.TInt8, types.TInt8)
 			if tc.full {
-				r.sink.ts = append(r.sink.ts, types.TFloat8)
+				r.sink.Types = append(r.sink.Types, types.TFloat8)
 			}
 			r.open()
 			nextID := int64(1)
@@ -276,11 +278,11 @@ func TestOverWindowRandomChangelog(t *testing.T) {
 				if rnd.IntN(6) > 0 {
 					v = int64(rnd.IntN(20) - 5)
 				}
-				return row(id, int64(rnd.IntN(3)), o, v, int64(2))
+				return streamtest.Row(id, int64(rnd.IntN(3)), o, v, int64(2))
 			}
 			for epoch := uint64(1); epoch <= 120; epoch++ {
 				for range rnd.IntN(3) + 1 {
-					var ops []Op
+					var ops []stream.Op
 					var rows [][]types.Datum
 					for range rnd.IntN(6) + 1 {
 						ids := slices.Sorted(func(yield func(int64) bool) {
@@ -295,15 +297,15 @@ func TestOverWindowRandomChangelog(t *testing.T) {
 							nr := gen(nextID)
 							nextID++
 							r.live[nr[0].(int64)] = nr
-							ops, rows = append(ops, Insert), append(rows, nr)
+							ops, rows = append(ops, stream.Insert), append(rows, nr)
 						case k < 7:
 							id := ids[rnd.IntN(len(ids))]
-							ops, rows = append(ops, Delete), append(rows, r.live[id])
+							ops, rows = append(ops, stream.Delete), append(rows, r.live[id])
 							delete(r.live, id)
 						default:
 							id := ids[rnd.IntN(len(ids))]
 							nr := gen(id)
-							ops, rows = append(ops, UpdateDelete, UpdateInsert), append(rows, r.live[id], nr)
+							ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, r.live[id], nr)
 							r.live[id] = nr
 						}
 					}
@@ -322,7 +324,7 @@ func TestOverWindowRandomChangelog(t *testing.T) {
 // TestOverWindowRowsFrame follows a ROWS frame by hand: a change
 // updates exactly the rows whose frame holds it.
 func TestOverWindowRowsFrame(t *testing.T) {
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	ts := []types.T{types.TInt8, types.TInt8}
 	spec := &OverWindowSpec{
 		Order:     []batch.SortKey{{Col: 0, T: types.TInt8}},
@@ -330,29 +332,29 @@ func TestOverWindowRowsFrame(t *testing.T) {
 		StreamKey: []int{0},
 		Funcs:     []batch.WindowFunc{overWindowAgg(t, "sum", []int{1}, overWindowRows(batch.OffsetPreceding, 1, batch.CurrentRow, 0))},
 	}
-	s := &sink{ts: append(slices.Clone(ts), spec.Funcs[0].T)}
-	op, err := spec.Build(buildCtx(env, &Node{Types: ts}), Output{Op: s})
+	s := &streamtest.Sink{Types: append(slices.Clone(ts), spec.Funcs[0].T)}
+	op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{Types: ts}), stream.Output{Op: s})
 	if err != nil {
 		t.Fatal(err)
 	}
-	push := func(ops []Op, rows ...[]types.Datum) {
-		if err := op.Chunk(0, chunkOf(ts, ops, rows...)); err != nil {
+	push := func(ops []stream.Op, rows ...[]types.Datum) {
+		if err := op.Chunk(0, streamtest.ChunkOf(ts, ops, rows...)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	expect := func(what string, want ...string) {
 		t.Helper()
-		barrier(t, op, db, 1)
-		if got := s.take(); !slices.Equal(got, want) {
+		streamtest.Barrier(t, op, db, 1)
+		if got := s.Take(); !slices.Equal(got, want) {
 			t.Fatalf("%s:\ngot  %q\nwant %q", what, got, want)
 		}
 	}
-	push([]Op{Insert, Insert, Insert, Insert}, row(int64(1), int64(1)), row(int64(2), int64(10)), row(int64(3), int64(100)), row(int64(4), int64(1000)))
+	push([]stream.Op{stream.Insert, stream.Insert, stream.Insert, stream.Insert}, streamtest.Row(int64(1), int64(1)), streamtest.Row(int64(2), int64(10)), streamtest.Row(int64(3), int64(100)), streamtest.Row(int64(4), int64(1000)))
 	expect("first epoch", "+ 1 1 1", "+ 2 10 11", "+ 3 100 110", "+ 4 1000 1100")
-	push([]Op{UpdateDelete, UpdateInsert}, row(int64(2), int64(10)), row(int64(2), int64(20)))
+	push([]stream.Op{stream.UpdateDelete, stream.UpdateInsert}, streamtest.Row(int64(2), int64(10)), streamtest.Row(int64(2), int64(20)))
 	expect("update of row 2", "U- 2 10 11", "U+ 2 20 21", "U- 3 100 110", "U+ 3 100 120")
-	push([]Op{Delete}, row(int64(1), int64(1)))
+	push([]stream.Op{stream.Delete}, streamtest.Row(int64(1), int64(1)))
 	expect("delete of the first row", "- 1 1 1", "U- 2 20 21", "U+ 2 20 20")
-	push([]Op{Insert}, row(int64(5), int64(10000)))
+	push([]stream.Op{stream.Insert}, streamtest.Row(int64(5), int64(10000)))
 	expect("append", "+ 5 10000 11000")
 }

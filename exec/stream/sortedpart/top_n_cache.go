@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 // The group top-N's state cache (see "Memory" in top_n.go): partitions
 // read from storage, cache refills past the bound, the overlay of state
@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"slices"
 
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -27,11 +28,11 @@ const (
 // part returns the partition with key pk, reading it from storage when
 // it may be there and is not in memory.
 func (t *topN) part(pk []byte) (*topNPart, error) {
-	if p, ok := t.cache.get(pk); ok {
+	if p, ok := t.cache.Get(pk); ok {
 		return p, nil
 	}
-	p := &topNPart{cachedPart: cachedPart{pkey: string(pk)}, complete: true}
-	if t.cache.evicted {
+	p := &topNPart{CachedPart: stream.CachedPart{PKey: string(pk)}, complete: true}
+	if t.cache.Evicted {
 		if err := t.read(p); err != nil {
 			return nil, err
 		}
@@ -41,20 +42,20 @@ func (t *topN) part(pk []byte) (*topNPart, error) {
 }
 
 func (t *topN) add(p *topNPart) {
-	t.cache.add(p)
+	t.cache.Add(p)
 	t.account(p)
 }
 
 // drop forgets p (its state is committed in storage, or it is empty).
 func (t *topN) drop(p *topNPart) {
-	t.cache.remove(p)
-	t.cache.bytes -= p.bytes
+	t.cache.Remove(p)
+	t.cache.Bytes -= p.bytes
 }
 
 // read loads the first K rows of partition p, evicted or never loaded:
 // its state is committed, so storage alone holds it.
 func (t *topN) read(p *topNPart) error {
-	lo := []byte(p.pkey)
+	lo := []byte(p.PKey)
 	it, err := t.state.NewIter(t.env.State, lo)
 	if err != nil {
 		return err
@@ -104,7 +105,7 @@ func (t *topN) refill(p *topNPart) error {
 	}
 	ov = ov[:n]
 
-	lo := []byte(p.pkey)
+	lo := []byte(p.PKey)
 	it, err := t.state.NewIter(t.env.State, lo)
 	if err != nil {
 		return err
@@ -191,22 +192,22 @@ func (t *topN) orderKey(row []types.Datum) []byte {
 
 // account records p's estimated size.
 func (t *topN) account(p *topNPart) {
-	n := int64(topNPartBytes + 2*len(p.pkey) + len(p.bound))
+	n := int64(topNPartBytes + 2*len(p.PKey) + len(p.bound))
 	for _, r := range p.rows {
 		n += int64(len(r.kv) + topNRowBytes)
 	}
 	n += int64(cap(p.rows)-len(p.rows))*24 + int64(cap(p.emitted)+cap(p.over))*topNEntryBytes
-	t.cache.bytes += n - p.bytes
+	t.cache.Bytes += n - p.bytes
 	p.bytes = n
 }
 
 // settle forgets the overlay of partitions whose writes have committed
 // and drops those left empty.
 func (t *topN) settle() {
-	committed := t.env.committed()
+	committed := t.env.CommittedEpoch()
 	still := t.settling[:0]
 	for _, p := range t.settling {
-		if p.lastWrite > committed {
+		if p.LastWrite > committed {
 			still = append(still, p)
 			continue
 		}
@@ -231,18 +232,18 @@ func (t *topN) settle() {
 // evicts partitions that are clean, committed and not recently used. It
 // runs at barriers, after the epoch's writes.
 func (t *topN) shrink() {
-	t.cache.shrink(func(p *topNPart) bool { return p.settling }, t.drop)
+	t.cache.Shrink(func(p *topNPart) bool { return p.settling }, t.drop)
 }
 
 // load restores the partitions of the last committed epoch, the first K
 // rows of each, as far as the state memory budget allows (the rest are
 // read when rows need them).
 func (t *topN) load(r storage.Reader) error {
-	return t.cache.load(t.state, r, t.loadFrom)
+	return t.cache.Load(t.state, r, t.loadFrom)
 }
 
-func (t *topN) loadFrom(it *StateIter) error {
-	budget := t.cache.acct.loadBudget()
+func (t *topN) loadFrom(it *stream.StateIter) error {
+	budget := t.cache.Acct.LoadBudget()
 	var p *topNPart
 	finish := func() {
 		if p != nil {
@@ -264,14 +265,14 @@ func (t *topN) loadFrom(it *StateIter) error {
 		if !bytes.HasPrefix(key, pk) {
 			return sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
 		}
-		if p == nil || p.pkey != string(pk) {
+		if p == nil || p.PKey != string(pk) {
 			finish()
 			p = nil
-			if budget >= 0 && t.cache.bytes > budget {
-				t.cache.evicted = true
+			if budget >= 0 && t.cache.Bytes > budget {
+				t.cache.Evicted = true
 				break
 			}
-			p = &topNPart{cachedPart: cachedPart{pkey: string(pk)}, complete: true}
+			p = &topNPart{CachedPart: stream.CachedPart{PKey: string(pk)}, complete: true}
 			t.add(p)
 		}
 		if len(p.rows) == t.keep {

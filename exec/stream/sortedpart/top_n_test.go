@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 import (
 	"cmp"
@@ -13,6 +13,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 )
 
@@ -37,15 +39,15 @@ type topNModel struct {
 // chunk returns n random changes: inserts, deletes and updates (an
 // update may move a row to another partition), deleting more than it
 // inserts when drain.
-func (m *topNModel) chunk(n int, drain, appendOnly bool) ([]Op, [][]types.Datum) {
-	var ops []Op
+func (m *topNModel) chunk(n int, drain, appendOnly bool) ([]stream.Op, [][]types.Datum) {
+	var ops []stream.Op
 	var rows [][]types.Datum
 	newRow := func(id int64) []types.Datum {
 		var v types.Datum
 		if m.r.IntN(8) > 0 {
 			v = int64(m.r.IntN(m.values))
 		}
-		return row(id, int64(m.r.IntN(m.groups)), v, fmt.Sprintf("s%d", m.r.IntN(3)))
+		return streamtest.Row(id, int64(m.r.IntN(m.groups)), v, fmt.Sprintf("s%d", m.r.IntN(3)))
 	}
 	ids := slices.Sorted(maps.Keys(m.live))
 	for len(ops) < n {
@@ -55,7 +57,7 @@ func (m *topNModel) chunk(n int, drain, appendOnly bool) ([]Op, [][]types.Datum)
 			rw := newRow(m.next)
 			m.live[m.next] = rw
 			ids = append(ids, m.next)
-			ops, rows = append(ops, Insert), append(rows, rw)
+			ops, rows = append(ops, stream.Insert), append(rows, rw)
 			continue
 		}
 		k := m.r.IntN(len(ids))
@@ -64,12 +66,12 @@ func (m *topNModel) chunk(n int, drain, appendOnly bool) ([]Op, [][]types.Datum)
 		if x < 8 {
 			delete(m.live, id)
 			ids = slices.Delete(ids, k, k+1)
-			ops, rows = append(ops, Delete), append(rows, old)
+			ops, rows = append(ops, stream.Delete), append(rows, old)
 			continue
 		}
 		rw := newRow(id)
 		m.live[id] = rw
-		ops, rows = append(ops, UpdateDelete, UpdateInsert), append(rows, old, rw)
+		ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, old, rw)
 	}
 	return ops, rows
 }
@@ -126,10 +128,10 @@ func (m *topNModel) expect(spec *TopNSpec) []string {
 type topNRun struct {
 	t         *testing.T
 	spec      *TopNSpec
-	env       *Env
+	env       *stream.Env
 	db        *pebble.DB
-	op        Operator
-	s         *sink
+	op        stream.Operator
+	s         *streamtest.Sink
 	budget    int64
 	committed uint64
 	held      *pebble.Batch
@@ -137,8 +139,8 @@ type topNRun struct {
 }
 
 func topNStart(t *testing.T, spec *TopNSpec, budget int64) *topNRun {
-	r := &topNRun{t: t, spec: spec, budget: budget, s: &sink{ts: append(slices.Clone(spec.Types), types.TInt8)}}
-	r.env, r.db = testEnv(t)
+	r := &topNRun{t: t, spec: spec, budget: budget, s: &streamtest.Sink{Types: append(slices.Clone(spec.Types), types.TInt8)}}
+	r.env, r.db = streamtest.Env(t)
 	r.open()
 	return r
 }
@@ -147,19 +149,18 @@ func (r *topNRun) open() {
 	r.t.Helper()
 	r.env.Committed = func() uint64 { return r.committed }
 	if r.budget > 0 {
-		r.env.Memory = NewStateMemory(r.budget)
-		r.env.accounts = &stateAccounts{}
+		r.env.Memory = stream.NewStateMemory(r.budget)
 	}
-	op, err := r.spec.Build(buildCtx(r.env, &Node{Spec: r.spec}), Output{Op: r.s})
+	op, err := r.spec.Build(streamtest.BuildCtx(r.env, &stream.Node{Spec: r.spec}), stream.Output{Op: r.s})
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.op = op
 }
 
-func (r *topNRun) push(ops []Op, rows [][]types.Datum) {
+func (r *topNRun) push(ops []stream.Op, rows [][]types.Datum) {
 	r.t.Helper()
-	if err := r.op.Chunk(0, chunkOf(r.spec.Types, ops, rows...)); err != nil {
+	if err := r.op.Chunk(0, streamtest.ChunkOf(r.spec.Types, ops, rows...)); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -177,7 +178,7 @@ func (r *topNRun) commitHeld() {
 
 func (r *topNRun) barrier(epoch uint64) {
 	r.t.Helper()
-	b := &Barrier{Epoch: epoch, Writes: r.db.NewBatch()}
+	b := &stream.Barrier{Epoch: epoch, Writes: r.db.NewBatch()}
 	if err := r.op.Barrier(b); err != nil {
 		r.t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func (r *topNRun) restart() {
 		r.t.Fatal(err)
 	}
 	stats := r.env.Stats
-	r.env, r.db = reopenEnv(r.t, dir)
+	r.env, r.db = streamtest.ReopenEnv(r.t, dir)
 	r.env.Fresh = false
 	r.env.Stats = stats
 	r.open()
@@ -226,7 +227,7 @@ func TestTopNRandomChangelog(t *testing.T) {
 					run.push(ops, rows)
 				}
 				run.barrier(epoch)
-				got := run.s.contents(t, run.s.rows)
+				got := run.s.Contents(t, run.s.Rows)
 				if want := m.expect(spec); !slices.Equal(got, want) {
 					t.Fatalf("epoch %d:\n got  %q\n want %q", epoch, got, want)
 				}
@@ -262,7 +263,7 @@ func TestTopNEvictionMatchesUnlimited(t *testing.T) {
 				}
 				a.barrier(epoch)
 				b.barrier(epoch)
-				ra, rb := a.s.take(), b.s.take()
+				ra, rb := a.s.Take(), b.s.Take()
 				slices.Sort(ra)
 				slices.Sort(rb)
 				if !slices.Equal(ra, rb) {
@@ -288,8 +289,8 @@ func TestTopNEvictionMatchesUnlimited(t *testing.T) {
 func TestTopNDeleteUnknownRow(t *testing.T) {
 	spec := topNTestSpec(2, false, false, false)
 	run := topNStart(t, spec, 0)
-	run.push([]Op{Insert}, [][]types.Datum{row(int64(1), int64(1), int64(5), "a")})
-	err := run.op.Chunk(0, chunkOf(spec.Types, []Op{Delete}, row(int64(2), int64(1), int64(3), "b")))
+	run.push([]stream.Op{stream.Insert}, [][]types.Datum{streamtest.Row(int64(1), int64(1), int64(5), "a")})
+	err := run.op.Chunk(0, streamtest.ChunkOf(spec.Types, []stream.Op{stream.Delete}, streamtest.Row(int64(2), int64(1), int64(3), "b")))
 	if err == nil {
 		t.Fatal("delete of an unknown row accepted")
 	}

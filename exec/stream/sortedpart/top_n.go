@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 // Group top-N: the rows ranked 1..N by ROW_NUMBER() OVER (PARTITION BY p
 // ORDER BY o) in each partition, kept up to date as rows come and go. It
@@ -73,6 +73,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -123,7 +124,7 @@ func (s *TopNSpec) Explain() string {
 // above it still ranks correctly, the cache just holds fewer rows).
 const topNMaxLimit = 1 << 24
 
-func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+func (s *TopNSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
 	if s.Limit < 1 {
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: limit %d below 1", s.Limit)
 	}
@@ -147,7 +148,7 @@ func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		all[i] = i
 	}
 	t.dec = storage.NewRowDecoder(s.Types, all)
-	t.cache = newPartCache[*topNPart](b.Env, t.state.Account())
+	t.cache = stream.NewPartCache[*topNPart](b.Env, t.state.Account())
 	if !b.Env.Fresh {
 		if err := t.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("top-N: load state: %w", err)
@@ -158,23 +159,23 @@ func (s *TopNSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 
 // stateKeys is the layout of the state table: partition columns, order
 // keys, stream key columns.
-func (s *TopNSpec) stateKeys() []KeyCol {
+func (s *TopNSpec) stateKeys() []stream.KeyCol {
 	return partitionedKeys(s.Types, s.Partition, s.Order, s.StreamKey)
 }
 
 // partitionedKeys is the state key layout of top-N and OVER windows: the
 // partition columns (ascending), the order keys as ordered, then the
 // stream key columns (ascending) that make the key unique.
-func partitionedKeys(ts []types.T, partition []int, order []batch.SortKey, streamKey []int) []KeyCol {
-	var ks []KeyCol
+func partitionedKeys(ts []types.T, partition []int, order []batch.SortKey, streamKey []int) []stream.KeyCol {
+	var ks []stream.KeyCol
 	for _, c := range partition {
-		ks = append(ks, KeyCol{T: ts[c]})
+		ks = append(ks, stream.KeyCol{T: ts[c]})
 	}
 	for _, k := range order {
-		ks = append(ks, KeyCol{T: k.T, Desc: k.Desc, NullsFirst: k.NullsFirst})
+		ks = append(ks, stream.KeyCol{T: k.T, Desc: k.Desc, NullsFirst: k.NullsFirst})
 	}
 	for _, c := range streamKey {
-		ks = append(ks, KeyCol{T: ts[c]})
+		ks = append(ks, stream.KeyCol{T: ts[c]})
 	}
 	return ks
 }
@@ -200,7 +201,7 @@ type topNWrite struct {
 }
 
 type topNPart struct {
-	cachedPart
+	stream.CachedPart
 	// rows caches the partition's first rows in order: all of them when
 	// complete, else every live row up to bound.
 	rows     []topNRow
@@ -217,9 +218,9 @@ type topNPart struct {
 
 type topN struct {
 	spec     *TopNSpec
-	env      *Env
-	out      Output
-	state    *StateTable
+	env      *stream.Env
+	out      stream.Output
+	state    *stream.StateTable
 	outTypes []types.T
 	dec      storage.RowDecoder
 
@@ -227,7 +228,7 @@ type topN struct {
 	keep     int // K: cached rows per partition after a trim or a read
 	maxCache int // a cache longer than this is trimmed to keep
 
-	cache partCache[*topNPart] // the partitions in memory (top_n_cache.go)
+	cache stream.PartCache[*topNPart] // the partitions in memory (top_n_cache.go)
 	dirty []*topNPart
 	// settling are the partitions written at a barrier perhaps not
 	// committed yet: their overlay is kept, and an empty one stays.
@@ -251,7 +252,7 @@ type topN struct {
 	sel          []int32
 	// Barrier scratch.
 	ob      []array.Builder
-	obOps   []Op
+	obOps   []stream.Op
 	matched []bool
 	kbuf    []byte
 	ids     map[string]int
@@ -259,7 +260,7 @@ type topN struct {
 
 // ---------------------------------------------------------------- input
 
-func (t *topN) Chunk(_ int, c *Chunk) error {
+func (t *topN) Chunk(_ int, c *stream.Chunk) error {
 	defer c.Release()
 	n := c.N
 	if n == 0 {
@@ -320,12 +321,12 @@ func (t *topN) Chunk(_ int, c *Chunk) error {
 }
 
 // encodeKeys encodes every row's partition key and sort key.
-func (t *topN) encodeKeys(c *Chunk) {
+func (t *topN) encodeKeys(c *stream.Chunk) {
 	t.pk, t.sk, t.idOff = encodePartKeys(t.state, c, t.spec.Partition, t.spec.Order, t.spec.StreamKey, t.pk, t.sk, t.idOff)
 }
 
 // encodeValues encodes the rows in t.sel.
-func (t *topN) encodeValues(c *Chunk) {
+func (t *topN) encodeValues(c *stream.Chunk) {
 	if len(t.sel) == 0 {
 		return
 	}
@@ -361,9 +362,9 @@ func (t *topN) newRow(i int) topNRow {
 
 // touch marks p changed in this epoch.
 func (t *topN) touch(p *topNPart) {
-	p.ref = true
-	if !p.dirty {
-		p.dirty = true
+	p.Ref = true
+	if !p.Dirty {
+		p.Dirty = true
 		t.dirty = append(t.dirty, p)
 	}
 }
@@ -429,7 +430,7 @@ func (t *topN) delete(p *topNPart, i int) error {
 
 // Watermark records a watermark of the partition column for the cleanup
 // at the next barrier; other watermarks say nothing about the output.
-func (t *topN) Watermark(_ int, w Watermark) error {
+func (t *topN) Watermark(_ int, w stream.Watermark) error {
 	col := t.spec.WatermarkPartCol
 	if col < 0 || w.Col != col || w.Val == nil {
 		return nil
@@ -444,12 +445,12 @@ func (t *topN) Watermark(_ int, w Watermark) error {
 
 // cleanup frees the partitions behind the watermark and deletes their
 // state rows, in memory or not.
-func (t *topN) cleanup(b *Barrier) error {
+func (t *topN) cleanup(b *stream.Barrier) error {
 	t.wmClean = false
 	freed := 0
-	for i := len(t.cache.list) - 1; i >= 0; i-- {
+	for i := len(t.cache.List) - 1; i >= 0; i-- {
 		// drop moves the last partition to i: it was visited already.
-		if p := t.cache.list[i]; p.pkey < string(t.wmKey) {
+		if p := t.cache.List[i]; p.PKey < string(t.wmKey) {
 			p.settling, p.over, p.emitted, p.rows = false, nil, nil, nil
 			t.drop(p)
 			freed++
@@ -465,7 +466,7 @@ func (t *topN) cleanup(b *Barrier) error {
 		clear(t.settling[len(still):])
 		t.settling = still
 	}
-	if freed == 0 && !t.cache.evicted {
+	if freed == 0 && !t.cache.Evicted {
 		// Storage holds no partition that memory does not.
 		return nil
 	}
@@ -479,10 +480,10 @@ func (t *topN) cleanup(b *Barrier) error {
 
 // ---------------------------------------------------------------- barrier
 
-func (t *topN) Barrier(b *Barrier) error {
+func (t *topN) Barrier(b *stream.Barrier) error {
 	t.startOutput()
 	for _, p := range t.dirty {
-		p.dirty = false
+		p.Dirty = false
 		if !p.complete && len(p.rows) < t.limit {
 			if err := t.refill(p); err != nil {
 				return err
@@ -502,7 +503,7 @@ func (t *topN) Barrier(b *Barrier) error {
 		}
 		p.emitted = append(p.emitted[:0], top...)
 		clear(p.emitted[len(p.emitted):cap(p.emitted)])
-		p.lastWrite = b.Epoch
+		p.LastWrite = b.Epoch
 		if !p.settling {
 			p.settling = true
 			t.settling = append(t.settling, p)
@@ -523,7 +524,7 @@ func (t *topN) Barrier(b *Barrier) error {
 	t.shrink()
 	if t.wmSend {
 		t.wmSend = false
-		if err := t.out.Watermark(Watermark{Col: t.spec.WatermarkPartCol, Val: t.wmVal}); err != nil {
+		if err := t.out.Watermark(stream.Watermark{Col: t.spec.WatermarkPartCol, Val: t.wmVal}); err != nil {
 			return err
 		}
 	}
@@ -561,7 +562,7 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 			}
 		}
 		if j < 0 {
-			if err := t.emit(Insert, r, i+1); err != nil {
+			if err := t.emit(stream.Insert, r, i+1); err != nil {
 				return err
 			}
 			continue
@@ -570,16 +571,16 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 		if (j == i || !t.spec.WithRank) && bytes.Equal(old[j].val(), r.val()) {
 			continue
 		}
-		if err := t.emit(UpdateDelete, old[j], j+1); err != nil {
+		if err := t.emit(stream.UpdateDelete, old[j], j+1); err != nil {
 			return err
 		}
-		if err := t.emit(UpdateInsert, r, i+1); err != nil {
+		if err := t.emit(stream.UpdateInsert, r, i+1); err != nil {
 			return err
 		}
 	}
 	for j, r := range old {
 		if !t.matched[j] {
-			if err := t.emit(Delete, r, j+1); err != nil {
+			if err := t.emit(stream.Delete, r, j+1); err != nil {
 				return err
 			}
 		}
@@ -590,13 +591,13 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 // stateKey returns the state table key of p's row with sort key key
 // (valid until the next call).
 func (t *topN) stateKey(p *topNPart, key []byte) []byte {
-	t.kbuf = append(append(t.kbuf[:0], p.pkey...), key...)
+	t.kbuf = append(append(t.kbuf[:0], p.PKey...), key...)
 	return t.kbuf
 }
 
 // writeDiff writes, over append-only input, the change of p's stored top
 // N from its emitted rows to top.
-func (t *topN) writeDiff(b *Barrier, p *topNPart, top []topNRow) error {
+func (t *topN) writeDiff(b *stream.Barrier, p *topNPart, top []topNRow) error {
 	for _, o := range p.emitted {
 		at := slices.IndexFunc(top, func(r topNRow) bool { return bytes.Equal(r.key(), o.key()) })
 		if at < 0 {
@@ -618,7 +619,7 @@ func (t *topN) writeDiff(b *Barrier, p *topNPart, top []topNRow) error {
 }
 
 // writeOver writes p's changes of this epoch, over retracting input.
-func (t *topN) writeOver(b *Barrier, p *topNPart) error {
+func (t *topN) writeOver(b *stream.Barrier, p *topNPart) error {
 	for i := range p.over {
 		w := &p.over[i]
 		if w.epoch != 0 {
@@ -651,7 +652,7 @@ func (t *topN) startOutput() {
 	t.obOps = t.obOps[:0]
 }
 
-func (t *topN) emit(op Op, r topNRow, rank int) error {
+func (t *topN) emit(op stream.Op, r topNRow, rank int) error {
 	if err := t.dec.DecodeInto(r.val(), t.ob[:len(t.spec.Types)]); err != nil {
 		return sqlerr.Wrap(fmt.Errorf("top-N: stored row: %w", err), sqlerr.DataCorrupted)
 	}
@@ -670,5 +671,31 @@ func (t *topN) flushOutput() error {
 	for i, b := range t.ob {
 		cols[i] = b.NewArray()
 	}
-	return t.out.Chunk(NewChunk(cols, slices.Clone(t.obOps)))
+	return t.out.Chunk(stream.NewChunk(cols, slices.Clone(t.obOps)))
+}
+
+// encodePartKeys encodes, for every row of c, its partition key into
+// pk[i] and its sort key (order keys, then stream key) into sk[i], with
+// ol[i] the length of the order keys, in the layout of partitionedKeys
+// (state table st), reusing the buffers.
+func encodePartKeys(st *stream.StateTable, c *stream.Chunk, partition []int, order []batch.SortKey, streamKey []int,
+	pk, sk [][]byte, ol []int32) ([][]byte, [][]byte, []int32) {
+	n := c.N
+	pk = topNReset(pk, n)
+	sk = topNReset(sk, n)
+	np, no := len(partition), len(order)
+	for j, col := range partition {
+		st.AppendKeyCol(pk, j, c.Cols[col])
+	}
+	for j, k := range order {
+		st.AppendKeyCol(sk, np+j, c.Cols[k.Col])
+	}
+	ol = slices.Grow(ol[:0], n)[:n]
+	for i := range n {
+		ol[i] = int32(len(sk[i]))
+	}
+	for j, col := range streamKey {
+		st.AppendKeyCol(sk, np+no+j, c.Cols[col])
+	}
+	return pk, sk, ol
 }

@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 import (
 	"math/rand/v2"
@@ -12,6 +12,8 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 	"streamsql/udf"
@@ -25,10 +27,10 @@ var overWindowBenchTypes = []types.T{types.TInt8, types.TInt8, types.TInt8, type
 // overWindowBenchData returns total append-only rows in chunks of 4096
 // over parts partitions, in time order (ts = id): every row sorts last in
 // its partition, as with an event-time ORDER BY.
-func overWindowBenchData(total, parts int) []*Chunk {
+func overWindowBenchData(total, parts int) []*stream.Chunk {
 	const chunkRows = 4096
 	r := rand.New(rand.NewPCG(3, 9))
-	var chunks []*Chunk
+	var chunks []*stream.Chunk
 	for start := 0; start < total; start += chunkRows {
 		n := min(chunkRows, total-start)
 		bs := make([]array.Builder, len(overWindowBenchTypes))
@@ -47,17 +49,10 @@ func overWindowBenchData(total, parts int) []*Chunk {
 		for j, b := range bs {
 			cols[j] = b.NewArray()
 		}
-		chunks = append(chunks, NewChunk(cols, make([]Op, n)))
+		chunks = append(chunks, stream.NewChunk(cols, make([]stream.Op, n)))
 	}
 	return chunks
 }
-
-// overWindowBenchSink counts rows and releases chunks.
-type overWindowBenchSink struct{ rows int }
-
-func (s *overWindowBenchSink) Chunk(_ int, c *Chunk) error    { s.rows += c.N; c.Release(); return nil }
-func (s *overWindowBenchSink) Watermark(int, Watermark) error { return nil }
-func (s *overWindowBenchSink) Barrier(*Barrier) error         { return nil }
 
 // BenchmarkOverWindowAppend measures avg(price) OVER (PARTITION BY p
 // ORDER BY ts ROWS 10 PRECEDING) over 10,000 partitions of append-only,
@@ -95,9 +90,9 @@ func BenchmarkOverWindowAppend(b *testing.B) {
 	b.ResetTimer()
 	rows := 0
 	for range b.N {
-		env := &Env{Ctx: &exec.Ctx{Env: udf.Env{Location: time.UTC}}, State: sdb.Latest(), Fresh: true, Stats: &Stats{}}
-		out := &overWindowBenchSink{}
-		op, err := spec.Build(buildCtx(env, &Node{Types: overWindowBenchTypes}), Output{Op: out})
+		env := &stream.Env{Ctx: &exec.Ctx{Env: udf.Env{Location: time.UTC}}, State: sdb.Latest(), Fresh: true, Stats: &stream.Stats{}}
+		out := &streamtest.NullSink{}
+		op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{Types: overWindowBenchTypes}), stream.Output{Op: out})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -106,12 +101,12 @@ func BenchmarkOverWindowAppend(b *testing.B) {
 			for _, a := range c.Cols {
 				a.Retain()
 			}
-			if err := op.Chunk(0, NewChunk(c.Cols, c.Ops)); err != nil {
+			if err := op.Chunk(0, stream.NewChunk(c.Cols, c.Ops)); err != nil {
 				b.Fatal(err)
 			}
 			if i%8 == 7 || i == len(chunks)-1 {
 				epoch++
-				bar := &Barrier{Epoch: epoch, Writes: db.NewBatch()}
+				bar := &stream.Barrier{Epoch: epoch, Writes: db.NewBatch()}
 				if err := op.Barrier(bar); err != nil {
 					b.Fatal(err)
 				}
@@ -120,8 +115,8 @@ func BenchmarkOverWindowAppend(b *testing.B) {
 				}
 			}
 		}
-		if out.rows != total {
-			b.Fatalf("emitted %d rows, want %d", out.rows, total)
+		if out.Rows != total {
+			b.Fatalf("emitted %d rows, want %d", out.Rows, total)
 		}
 		rows += total
 	}

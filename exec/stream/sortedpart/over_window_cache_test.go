@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 import (
 	"math/rand/v2"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 )
 
@@ -18,10 +20,10 @@ import (
 type overWindowCacheRun struct {
 	t         *testing.T
 	spec      *OverWindowSpec
-	env       *Env
+	env       *stream.Env
 	db        *pebble.DB
-	op        Operator
-	s         *sink
+	op        stream.Operator
+	s         *streamtest.Sink
 	budget    int64
 	committed uint64
 	held      *pebble.Batch
@@ -29,8 +31,8 @@ type overWindowCacheRun struct {
 }
 
 func overWindowCacheStart(t *testing.T, spec *OverWindowSpec, outTypes []types.T, budget int64) *overWindowCacheRun {
-	r := &overWindowCacheRun{t: t, spec: spec, budget: budget, s: &sink{ts: outTypes}}
-	r.env, r.db = testEnv(t)
+	r := &overWindowCacheRun{t: t, spec: spec, budget: budget, s: &streamtest.Sink{Types: outTypes}}
+	r.env, r.db = streamtest.Env(t)
 	r.open()
 	return r
 }
@@ -39,19 +41,18 @@ func (r *overWindowCacheRun) open() {
 	r.t.Helper()
 	r.env.Committed = func() uint64 { return r.committed }
 	if r.budget > 0 {
-		r.env.Memory = NewStateMemory(r.budget)
-		r.env.accounts = &stateAccounts{}
+		r.env.Memory = stream.NewStateMemory(r.budget)
 	}
-	op, err := r.spec.Build(buildCtx(r.env, &Node{Spec: r.spec, Types: r.spec.Types}), Output{Op: r.s})
+	op, err := r.spec.Build(streamtest.BuildCtx(r.env, &stream.Node{Spec: r.spec, Types: r.spec.Types}), stream.Output{Op: r.s})
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.op = op
 }
 
-func (r *overWindowCacheRun) push(ops []Op, rows [][]types.Datum) {
+func (r *overWindowCacheRun) push(ops []stream.Op, rows [][]types.Datum) {
 	r.t.Helper()
-	if err := r.op.Chunk(0, chunkOf(r.spec.Types, ops, rows...)); err != nil {
+	if err := r.op.Chunk(0, streamtest.ChunkOf(r.spec.Types, ops, rows...)); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -69,7 +70,7 @@ func (r *overWindowCacheRun) commitHeld() {
 
 func (r *overWindowCacheRun) barrier(epoch uint64) {
 	r.t.Helper()
-	b := &Barrier{Epoch: epoch, Writes: r.db.NewBatch()}
+	b := &stream.Barrier{Epoch: epoch, Writes: r.db.NewBatch()}
 	if err := r.op.Barrier(b); err != nil {
 		r.t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func (r *overWindowCacheRun) restart() {
 		r.t.Fatal(err)
 	}
 	stats := r.env.Stats
-	r.env, r.db = reopenEnv(r.t, dir)
+	r.env, r.db = streamtest.ReopenEnv(r.t, dir)
 	r.env.Fresh = false
 	r.env.Stats = stats
 	r.open()
@@ -123,10 +124,10 @@ func TestOverWindowEvictionMatchesUnlimited(t *testing.T) {
 		if rnd.IntN(6) > 0 {
 			v = int64(rnd.IntN(20) - 5)
 		}
-		return row(id, int64(rnd.IntN(groups)), o, v, int64(2))
+		return streamtest.Row(id, int64(rnd.IntN(groups)), o, v, int64(2))
 	}
 	for epoch := uint64(1); epoch <= 60; epoch++ {
-		var ops []Op
+		var ops []stream.Op
 		var rows [][]types.Datum
 		ids := slices.Sorted(func(yield func(int64) bool) {
 			for id := range live {
@@ -140,7 +141,7 @@ func TestOverWindowEvictionMatchesUnlimited(t *testing.T) {
 			// into them again.
 			for _, id := range ids {
 				if g := live[id][1].(int64); g%5 == int64(epoch%5) {
-					ops, rows = append(ops, Delete), append(rows, live[id])
+					ops, rows = append(ops, stream.Delete), append(rows, live[id])
 					delete(live, id)
 				}
 			}
@@ -151,7 +152,7 @@ func TestOverWindowEvictionMatchesUnlimited(t *testing.T) {
 				nr := gen(nextID)
 				nextID++
 				live[nr[0].(int64)] = nr
-				ops, rows = append(ops, Insert), append(rows, nr)
+				ops, rows = append(ops, stream.Insert), append(rows, nr)
 			default:
 				id := ids[rnd.IntN(len(ids))]
 				old, ok := live[id]
@@ -159,12 +160,12 @@ func TestOverWindowEvictionMatchesUnlimited(t *testing.T) {
 					continue
 				}
 				if k < 7 {
-					ops, rows = append(ops, Delete), append(rows, old)
+					ops, rows = append(ops, stream.Delete), append(rows, old)
 					delete(live, id)
 					continue
 				}
 				nr := gen(id)
-				ops, rows = append(ops, UpdateDelete, UpdateInsert), append(rows, old, nr)
+				ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, old, nr)
 				live[id] = nr
 			}
 		}
@@ -172,9 +173,9 @@ func TestOverWindowEvictionMatchesUnlimited(t *testing.T) {
 		b.push(ops, rows)
 		a.barrier(epoch)
 		b.barrier(epoch)
-		ra, rb := a.s.take(), b.s.take()
+		ra, rb := a.s.Take(), b.s.Take()
 		all = append(all, ra...)
-		if got, want := a.s.contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
+		if got, want := a.s.Contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
 			t.Fatalf("epoch %d, unlimited:\n got  %q\n want %q", epoch, got, want)
 		}
 		slices.Sort(ra)
@@ -208,34 +209,34 @@ func TestOverWindowRestartLoadsWithinBudget(t *testing.T) {
 		spec.Funcs[5].T, spec.Funcs[6].T, types.TInt8, types.TInt8)
 	r := overWindowCacheStart(t, spec, outTypes, 0)
 	live := map[int64][]types.Datum{}
-	var ops []Op
+	var ops []stream.Op
 	var rows [][]types.Datum
 	for id := int64(1); id <= 400; id++ {
-		nr := row(id, id%100, id%7, id%11, int64(2))
+		nr := streamtest.Row(id, id%100, id%7, id%11, int64(2))
 		live[id] = nr
-		ops, rows = append(ops, Insert), append(rows, nr)
+		ops, rows = append(ops, stream.Insert), append(rows, nr)
 	}
 	r.push(ops, rows)
 	r.barrier(1)
-	all := r.s.take()
+	all := r.s.Take()
 	r.budget = 8 << 10
 	r.restart()
 	w := r.op.(*overWindow)
-	if !w.cache.evicted || len(w.cache.parts) == 0 || len(w.cache.parts) >= 100 {
-		t.Fatalf("loaded %d of 100 partitions (evicted %v)", len(w.cache.parts), w.cache.evicted)
+	if !w.cache.Evicted || len(w.cache.Parts) == 0 || len(w.cache.Parts) >= 100 {
+		t.Fatalf("loaded %d of 100 partitions (evicted %v)", len(w.cache.Parts), w.cache.Evicted)
 	}
-	loaded := len(w.cache.parts)
+	loaded := len(w.cache.Parts)
 	// One row into every partition: most are read back.
 	ops, rows = ops[:0], rows[:0]
 	for g := int64(0); g < 100; g++ {
-		nr := row(1000+g, g, int64(3), int64(1), int64(2))
+		nr := streamtest.Row(1000+g, g, int64(3), int64(1), int64(2))
 		live[1000+g] = nr
-		ops, rows = append(ops, Insert), append(rows, nr)
+		ops, rows = append(ops, stream.Insert), append(rows, nr)
 	}
 	r.push(ops, rows)
 	r.barrier(2)
-	all = append(all, r.s.take()...)
-	if got, want := r.s.contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
+	all = append(all, r.s.Take()...)
+	if got, want := r.s.Contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
 		t.Fatalf("after the restart:\n got  %q\n want %q", got, want)
 	}
 	if reads := r.env.Stats.StateReads.Load(); reads < int64(4*(100-loaded)) {

@@ -1,4 +1,4 @@
-package stream
+package sortedpart
 
 // Which rows of a partition an over window recomputes after a change,
 // and how it computes them.
