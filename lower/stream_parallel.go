@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/join"
 	"streamsql/exec/stream/sortedpart"
 )
 
@@ -30,7 +31,7 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 			n.Parallelism = p
 			return n
 		}
-	case *stream.HashJoinSpec:
+	case *join.HashJoinSpec:
 		if p > 1 && len(s.LeftKeys) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.LeftKeys, p)
 			n.Inputs[1] = exchange(n.Inputs[1], s.RightKeys, p)

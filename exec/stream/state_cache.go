@@ -22,9 +22,9 @@ import (
 	"sync/atomic"
 )
 
-// errLoadBudget stops a state scan at restart when the instance's load
+// ErrLoadBudget stops a state scan at restart when the instance's load
 // budget is spent; the rest of the state stays in storage.
-var errLoadBudget = errors.New("state load budget spent")
+var ErrLoadBudget = errors.New("state load budget spent")
 
 // StateMemory is the memory budget of all operator state.
 type StateMemory struct {

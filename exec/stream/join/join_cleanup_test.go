@@ -1,4 +1,4 @@
-package stream
+package join
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -64,7 +66,7 @@ func jcWindowSpec(kind batch.JoinKind, clean bool) *HashJoinSpec {
 }
 
 // jcLive returns the live rows of one side of a join in memory.
-func jcLive(op Operator, side int) int {
+func jcLive(op stream.Operator, side int) int {
 	n := 0
 	for _, m := range op.(*HashJoin).sides[side].meta {
 		if m.flags&hjLive != 0 {
@@ -104,9 +106,9 @@ func (g *jcGen) rows(side, n int) [][]types.Datum {
 		k := int64(g.r.IntN(g.keys))
 		ts := g.ts(side)
 		if side == 0 {
-			rows = append(rows, row(g.nextID, k, ts, ts+types.Timestamp(g.r.IntN(20))*jcSecond))
+			rows = append(rows, streamtest.Row(g.nextID, k, ts, ts+types.Timestamp(g.r.IntN(20))*jcSecond))
 		} else {
-			rows = append(rows, row(g.nextID, k, ts))
+			rows = append(rows, streamtest.Row(g.nextID, k, ts))
 		}
 	}
 	return rows
@@ -128,9 +130,9 @@ func (g *jcGen) advance() [2]types.Timestamp {
 // at epoch 20, and checks that every epoch's output is equal and that
 // the cleaned join's state, in memory and in storage, stays small.
 func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
-	envA, dbA := testEnv(t)
+	envA, dbA := streamtest.Env(t)
 	opA, sA := hjOpen(t, clean, envA)
-	envB, dbB := testEnv(t)
+	envB, dbB := streamtest.Env(t)
 	opB, sB := hjOpen(t, full, envB)
 	ts := [2][]types.T{clean.LeftTypes, clean.RightTypes}
 	var peak [2]int
@@ -138,23 +140,23 @@ func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
 		for range 3 {
 			side := g.r.IntN(2)
 			rows := g.rows(side, 1+g.r.IntN(40))
-			for _, op := range []Operator{opA, opB} {
-				if err := op.Chunk(side, chunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
+			for _, op := range []stream.Operator{opA, opB} {
+				if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
 		wm := g.advance()
 		for side := range 2 {
-			for _, op := range []Operator{opA, opB} {
-				if err := op.Watermark(side, Watermark{Col: 2, Val: wm[side]}); err != nil {
+			for _, op := range []stream.Operator{opA, opB} {
+				if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		barrier(t, opA, dbA, epoch)
-		barrier(t, opB, dbB, epoch)
-		a, b := hjSorted(sA.take()), hjSorted(sB.take())
+		streamtest.Barrier(t, opA, dbA, epoch)
+		streamtest.Barrier(t, opB, dbB, epoch)
+		a, b := hjSorted(sA.Take()), hjSorted(sB.Take())
 		if !slices.Equal(a, b) {
 			t.Fatalf("epoch %d:\n cleaned %q\n full    %q", epoch, a, b)
 		}
@@ -171,7 +173,7 @@ func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
 				t.Fatal(err)
 			}
 			before := [2]int{jcLive(opA, 0), jcLive(opA, 1)}
-			envA, dbA = reopenEnv(t, dir)
+			envA, dbA = streamtest.ReopenEnv(t, dir)
 			envA.Fresh = false
 			opA, sA = hjOpen(t, clean, envA)
 			if after := [2]int{jcLive(opA, 0), jcLive(opA, 1)}; after != before {
@@ -229,35 +231,35 @@ func TestJoinCleanupExact(t *testing.T) {
 		{false, -int64(6 * jcSecond), 16 * jcSecond, 2},
 	} {
 		t.Run(fmt.Sprint(tc.strict, tc.offset), func(t *testing.T) {
-			env, db := testEnv(t)
+			env, db := streamtest.Env(t)
 			spec := jcIntervalSpec(t, batch.LeftJoin, false)
 			spec.LeftCleanup = []JoinCleanup{{Col: 3, OtherWMCol: 2, Offset: tc.offset, Strict: tc.strict}}
 			op, s := hjOpen(t, spec, env)
-			if err := op.Chunk(0, chunkOf(jcLeftTypes, ins(3),
-				row(int64(1), int64(1), types.Timestamp(0), 5*jcSecond),
-				row(int64(2), int64(1), types.Timestamp(0), 10*jcSecond),
-				row(int64(3), int64(1), types.Timestamp(0), 20*jcSecond))); err != nil {
+			if err := op.Chunk(0, streamtest.ChunkOf(jcLeftTypes, ins(3),
+				streamtest.Row(int64(1), int64(1), types.Timestamp(0), 5*jcSecond),
+				streamtest.Row(int64(2), int64(1), types.Timestamp(0), 10*jcSecond),
+				streamtest.Row(int64(3), int64(1), types.Timestamp(0), 20*jcSecond))); err != nil {
 				t.Fatal(err)
 			}
-			barrier(t, op, db, 1)
-			s.take()
-			if err := op.Watermark(1, Watermark{Col: 2, Val: tc.wm}); err != nil {
+			streamtest.Barrier(t, op, db, 1)
+			s.Take()
+			if err := op.Watermark(1, stream.Watermark{Col: 2, Val: tc.wm}); err != nil {
 				t.Fatal(err)
 			}
-			if rows := s.take(); len(rows) != 0 {
+			if rows := s.Take(); len(rows) != 0 {
 				t.Fatalf("cleanup emitted %q", rows)
 			}
 			if got := jcLive(op, 0); got != tc.left {
 				t.Fatalf("%d auctions left, want %d", got, tc.left)
 			}
-			barrier(t, op, db, 2)
+			streamtest.Barrier(t, op, db, 2)
 			if got := hjCountState(t, db, 1); got != tc.left {
 				t.Fatalf("%d auctions stored, want %d", got, tc.left)
 			}
 			// The watermark on the right is forwarded? Not for a left
 			// join: its right columns can be padded later.
-			if len(s.wms) != 0 {
-				t.Fatalf("left join forwarded a right watermark: %v", s.wms)
+			if len(s.WMs) != 0 {
+				t.Fatalf("left join forwarded a right watermark: %v", s.WMs)
 			}
 		})
 	}
@@ -266,7 +268,7 @@ func TestJoinCleanupExact(t *testing.T) {
 // TestJoinCleanupBuildChecks: rules need an append-only side and no
 // degrees on the other side.
 func TestJoinCleanupBuildChecks(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	for _, tc := range []struct {
 		name string
 		spec *HashJoinSpec
@@ -288,10 +290,10 @@ func TestJoinCleanupBuildChecks(t *testing.T) {
 			return s
 		}(), "out of range"},
 	} {
-		left := &Node{Types: tc.spec.LeftTypes}
-		right := &Node{Types: tc.spec.RightTypes}
-		node := &Node{Spec: tc.spec, Inputs: []*Node{left, right}}
-		_, err := tc.spec.Build(buildCtx(env, node, left, right), Output{Op: &sink{}})
+		left := &stream.Node{Types: tc.spec.LeftTypes}
+		right := &stream.Node{Types: tc.spec.RightTypes}
+		node := &stream.Node{Spec: tc.spec, Inputs: []*stream.Node{left, right}}
+		_, err := tc.spec.Build(streamtest.BuildCtx(env, node, left, right), stream.Output{Op: &streamtest.Sink{}})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
 		}

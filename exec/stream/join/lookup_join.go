@@ -1,4 +1,4 @@
-package stream
+package join
 
 // LookupJoin is the processing-time lookup join (`JOIN t FOR SYSTEM_TIME
 // AS OF PROCTIME() ON ...`): each row of the stream (the left input) is
@@ -53,6 +53,7 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -121,7 +122,7 @@ func (s *LookupJoinSpec) Explain() string {
 
 // Build implements Spec. It takes one state table unless the left input
 // is append-only.
-func (s *LookupJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+func (s *LookupJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
 	if s.Kind != batch.InnerJoin && s.Kind != batch.LeftJoin {
 		return nil, fmt.Errorf("lookup join %s: unsupported join kind %s", s.Table.Name, s.Kind)
 	}
@@ -165,9 +166,9 @@ func (s *LookupJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 			kt, _ := hjKeyType(s.LeftTypes[c], s.LeftTypes[c])
 			j.skCols = append(j.skCols, hjKeyCol{col: c, src: s.LeftTypes[c], keyT: kt})
 		}
-		var keys []KeyCol
+		var keys []stream.KeyCol
 		for _, kc := range j.skCols {
-			keys = append(keys, KeyCol{T: kc.keyT})
+			keys = append(keys, stream.KeyCol{T: kc.keyT})
 		}
 		j.stateTable = b.NewStateTable(keys, nil)
 		j.acct = j.stateTable.Account()
@@ -191,8 +192,8 @@ const (
 
 type lookupJoin struct {
 	spec   *LookupJoinSpec
-	env    *Env
-	out    Output
+	env    *stream.Env
+	out    stream.Output
 	prefix []byte // the table's key prefix
 	// spanLo, spanHi bound the table's rows.
 	spanLo, spanHi []byte
@@ -202,14 +203,14 @@ type lookupJoin struct {
 	pick           []int // builder of each right column
 	builders       []array.Builder
 
-	stateTable *StateTable
+	stateTable *stream.StateTable
 	state      map[string][]byte
 	dirty      map[string]struct{}
 	// Under a state memory budget: the entries written in epochs that
 	// may not have committed yet (they stay in memory), the resident
 	// bytes, and whether entries were evicted (a delete that misses in
 	// memory then reads storage).
-	acct    *StateAccount
+	acct    *stream.StateAccount
 	written map[string]uint64
 	bytes   int64
 	partial bool
@@ -230,7 +231,7 @@ type ljSpan struct {
 	has        bool
 }
 
-func (j *lookupJoin) Chunk(_ int, c *Chunk) error {
+func (j *lookupJoin) Chunk(_ int, c *stream.Chunk) error {
 	right, err := j.chunk(c)
 	if err != nil {
 		c.Release()
@@ -241,7 +242,7 @@ func (j *lookupJoin) Chunk(_ int, c *Chunk) error {
 
 // chunk looks up and tracks the rows of c and returns the right columns
 // of its rows; emit says which rows are output.
-func (j *lookupJoin) chunk(c *Chunk) ([]arrow.Array, error) {
+func (j *lookupJoin) chunk(c *stream.Chunk) ([]arrow.Array, error) {
 	n := c.N
 	j.arena = j.arena[:0]
 	j.spans = slices.Grow(j.spans[:0], n)[:n]
@@ -294,7 +295,7 @@ func (j *lookupJoin) chunk(c *Chunk) ([]arrow.Array, error) {
 }
 
 // lookup finds the table row of every insert of c.
-func (j *lookupJoin) lookup(c *Chunk) error {
+func (j *lookupJoin) lookup(c *stream.Chunk) error {
 	n := c.N
 	bt := c.Batch()
 	j.keyArrs = j.keyArrs[:0]
@@ -347,7 +348,7 @@ func (j *lookupJoin) put(v []byte) ljSpan {
 // residual evaluates the residual over the inserts that found a row and
 // drops the matches it rejects. It returns the right columns when they
 // are still valid (nothing rejected), else nil.
-func (j *lookupJoin) residual(c *Chunk) ([]arrow.Array, error) {
+func (j *lookupJoin) residual(c *stream.Chunk) ([]arrow.Array, error) {
 	right, err := j.decode(c.N)
 	if err != nil {
 		return nil, err
@@ -376,7 +377,7 @@ func (j *lookupJoin) residual(c *Chunk) ([]arrow.Array, error) {
 // its stream key and replaying for each delete what its insert emitted.
 // It reports whether a delete took a table row from the state (the right
 // columns must then be decoded again).
-func (j *lookupJoin) track(c *Chunk) (bool, error) {
+func (j *lookupJoin) track(c *stream.Chunk) (bool, error) {
 	n := c.N
 	j.sks.reset(n)
 	for _, kc := range j.skCols {
@@ -526,20 +527,20 @@ func (j *lookupJoin) decode(n int) ([]arrow.Array, error) {
 
 // send emits the rows marked in emit: left columns then right. An update
 // pair of which one half emits nothing becomes a lone delete or insert.
-func (j *lookupJoin) send(c *Chunk, right []arrow.Array) error {
+func (j *lookupJoin) send(c *stream.Chunk, right []arrow.Array) error {
 	n := c.N
 	j.idx = j.idx[:0]
-	ops := make([]Op, 0, n)
+	ops := make([]stream.Op, 0, n)
 	for i := 0; i < n; i++ {
 		if !j.emit[i] {
 			continue
 		}
 		op := c.Ops[i]
 		switch {
-		case op == UpdateDelete && (i+1 >= n || c.Ops[i+1] != UpdateInsert || !j.emit[i+1]):
-			op = Delete
-		case op == UpdateInsert && (i == 0 || c.Ops[i-1] != UpdateDelete || !j.emit[i-1]):
-			op = Insert
+		case op == stream.UpdateDelete && (i+1 >= n || c.Ops[i+1] != stream.UpdateInsert || !j.emit[i+1]):
+			op = stream.Delete
+		case op == stream.UpdateInsert && (i == 0 || c.Ops[i-1] != stream.UpdateDelete || !j.emit[i-1]):
+			op = stream.Insert
 		}
 		j.idx = append(j.idx, int32(i))
 		ops = append(ops, op)
@@ -553,16 +554,16 @@ func (j *lookupJoin) send(c *Chunk, right []arrow.Array) error {
 	if len(j.idx) == n {
 		cols = append(append(make([]arrow.Array, 0, len(c.Cols)+len(right)), c.Cols...), right...)
 	} else {
-		cols = append(takeRows(c.Cols, j.idx, n), takeRows(right, j.idx, n)...)
+		cols = append(stream.TakeRows(c.Cols, j.idx, n), stream.TakeRows(right, j.idx, n)...)
 		ljRelease(right)
 		c.Release()
 	}
-	return j.out.Chunk(&Chunk{Cols: cols, Ops: ops, N: len(ops)})
+	return j.out.Chunk(&stream.Chunk{Cols: cols, Ops: ops, N: len(ops)})
 }
 
-func (j *lookupJoin) Watermark(_ int, w Watermark) error { return j.out.Watermark(w) }
+func (j *lookupJoin) Watermark(_ int, w stream.Watermark) error { return j.out.Watermark(w) }
 
-func (j *lookupJoin) Barrier(b *Barrier) error {
+func (j *lookupJoin) Barrier(b *stream.Barrier) error {
 	if j.state != nil && len(j.dirty) > 0 {
 		for k := range j.dirty {
 			var err error
@@ -596,13 +597,13 @@ func (j *lookupJoin) load(r storage.Reader) error {
 		if budget >= 0 && j.bytes > budget {
 			// The rest stays in storage, read by the deletes that need it.
 			j.partial = true
-			return errLoadBudget
+			return stream.ErrLoadBudget
 		}
 		j.state[string(k)] = bytes.Clone(v)
 		j.bytes += ljEntryBytes(k, v)
 		return nil
 	})
-	if err == errLoadBudget {
+	if err == stream.ErrLoadBudget {
 		err = nil
 	}
 	j.acct.Report(j.bytes)

@@ -1,4 +1,4 @@
-package stream
+package join
 
 import (
 	"fmt"
@@ -10,39 +10,40 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 )
 
 // jcacheBudgetEnv gives env a state budget of limit bytes and a committed
 // epoch the test advances.
-func jcacheBudgetEnv(env *Env, limit int64, committed *uint64) {
-	env.Memory = NewStateMemory(limit)
-	env.accounts = &StateAccounts{}
+func jcacheBudgetEnv(env *stream.Env, limit int64, committed *uint64) {
+	env.Memory = stream.NewStateMemory(limit)
 	env.Committed = func() uint64 { return *committed }
 }
 
 // jcacheEpoch passes a barrier through op, commits it and returns the
 // epoch's output sorted (rows read back from storage may sit in another
 // order in their buckets).
-func jcacheEpoch(t *testing.T, op Operator, s *sink, db *pebble.DB, epoch uint64) []string {
+func jcacheEpoch(t *testing.T, op stream.Operator, s *streamtest.Sink, db *pebble.DB, epoch uint64) []string {
 	t.Helper()
-	barrier(t, op, db, epoch)
-	return hjSorted(s.take())
+	streamtest.Barrier(t, op, db, epoch)
+	return hjSorted(s.Take())
 }
 
 // jcacheRestart reopens a checkpoint of db under a budget.
-func jcacheRestart(t *testing.T, db *pebble.DB, spec *HashJoinSpec, stats *Stats, limit int64, committed *uint64) (*Env, *pebble.DB, Operator, *sink) {
+func jcacheRestart(t *testing.T, db *pebble.DB, spec *HashJoinSpec, stats *stream.Stats, limit int64, committed *uint64) (*stream.Env, *pebble.DB, stream.Operator, *streamtest.Sink) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "restart")
 	if err := db.Checkpoint(dir); err != nil {
 		t.Fatal(err)
 	}
-	env, db2 := reopenEnv(t, dir)
+	env, db2 := streamtest.ReopenEnv(t, dir)
 	env.Fresh = false
 	env.Stats = stats
 	jcacheBudgetEnv(env, limit, committed)
 	op, s := hjOpen(t, spec, env)
-	if rows := s.take(); len(rows) != 0 {
+	if rows := s.Take(); len(rows) != 0 {
 		t.Fatalf("recovery emitted %q", rows)
 	}
 	return env, db2, op, s
@@ -64,9 +65,9 @@ func (g *jcacheChangelog) key() *int64 {
 	return hjK(int64(g.r.IntN(g.keys)))
 }
 
-func (g *jcacheChangelog) chunk(side, n int) ([]Op, [][]types.Datum) {
+func (g *jcacheChangelog) chunk(side, n int) ([]stream.Op, [][]types.Datum) {
 	m := g.live[side]
-	var ops []Op
+	var ops []stream.Op
 	var rows [][]types.Datum
 	for ; n > 0; n-- {
 		switch r := g.r.IntN(8); {
@@ -74,7 +75,7 @@ func (g *jcacheChangelog) chunk(side, n int) ([]Op, [][]types.Datum) {
 			nr := hjModelRow{id: g.nextID[side], k: g.key(), v: int64(g.r.IntN(6))}
 			g.nextID[side]++
 			m[nr.id] = nr
-			ops, rows = append(ops, Insert), append(rows, nr.datums())
+			ops, rows = append(ops, stream.Insert), append(rows, nr.datums())
 		default:
 			ids := make([]int64, 0, len(m))
 			for id := range m {
@@ -84,7 +85,7 @@ func (g *jcacheChangelog) chunk(side, n int) ([]Op, [][]types.Datum) {
 			old := m[ids[g.r.IntN(len(ids))]]
 			if r < 6 {
 				delete(m, old.id)
-				ops, rows = append(ops, Delete), append(rows, old.datums())
+				ops, rows = append(ops, stream.Delete), append(rows, old.datums())
 				continue
 			}
 			nr := old
@@ -94,7 +95,7 @@ func (g *jcacheChangelog) chunk(side, n int) ([]Op, [][]types.Datum) {
 				nr.v = int64(g.r.IntN(6))
 			}
 			m[nr.id] = nr
-			ops, rows = append(ops, UpdateDelete, UpdateInsert), append(rows, old.datums(), nr.datums())
+			ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, old.datums(), nr.datums())
 		}
 	}
 	return ops, rows
@@ -119,11 +120,11 @@ func TestJoinEvictionMatchesUnlimited(t *testing.T) {
 }
 
 func jcacheCompare(t *testing.T, spec *HashJoinSpec, seed uint64) {
-	envA, dbA := testEnv(t)
+	envA, dbA := streamtest.Env(t)
 	opA, sA := hjOpen(t, spec, envA)
 	var committed uint64
 	const budget = 64
-	envB, dbB := testEnv(t)
+	envB, dbB := streamtest.Env(t)
 	jcacheBudgetEnv(envB, budget, &committed)
 	opB, sB := hjOpen(t, spec, envB)
 	g := &jcacheChangelog{r: rand.New(rand.NewPCG(seed, 17)), keys: 15 + int(seed)*10,
@@ -149,8 +150,8 @@ func jcacheCompare(t *testing.T, spec *HashJoinSpec, seed uint64) {
 			}
 			side := g.r.IntN(2)
 			ops, rows := g.chunk(side, 1+g.r.IntN(25))
-			for _, op := range []Operator{opA, opB} {
-				if err := op.Chunk(side, chunkOf(ts[side], ops, rows...)); err != nil {
+			for _, op := range []stream.Operator{opA, opB} {
+				if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ops, rows...)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -158,10 +159,10 @@ func jcacheCompare(t *testing.T, spec *HashJoinSpec, seed uint64) {
 		commit()
 		a := jcacheEpoch(t, opA, sA, dbA, epoch)
 		pending = dbB.NewBatch()
-		if err := opB.Barrier(&Barrier{Epoch: epoch, Writes: pending}); err != nil {
+		if err := opB.Barrier(&stream.Barrier{Epoch: epoch, Writes: pending}); err != nil {
 			t.Fatal(err)
 		}
-		b := hjSorted(sB.take())
+		b := hjSorted(sB.Take())
 		if epoch%3 != 0 {
 			commit()
 		}
@@ -206,11 +207,11 @@ func TestJoinEvictionWithCleanup(t *testing.T) {
 	for _, kind := range []batch.JoinKind{batch.InnerJoin, batch.LeftJoin} {
 		t.Run(kind.String(), func(t *testing.T) {
 			spec := jcIntervalSpec(t, kind, true)
-			envA, dbA := testEnv(t)
+			envA, dbA := streamtest.Env(t)
 			opA, sA := hjOpen(t, spec, envA)
 			var committed uint64
 			const budget = 64
-			envB, dbB := testEnv(t)
+			envB, dbB := streamtest.Env(t)
 			jcacheBudgetEnv(envB, budget, &committed)
 			opB, sB := hjOpen(t, spec, envB)
 			g := &jcGen{r: rand.New(rand.NewPCG(5, uint64(kind))), keys: 40}
@@ -219,16 +220,16 @@ func TestJoinEvictionWithCleanup(t *testing.T) {
 				for range 3 {
 					side := g.r.IntN(2)
 					rows := g.rows(side, 1+g.r.IntN(40))
-					for _, op := range []Operator{opA, opB} {
-						if err := op.Chunk(side, chunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
+					for _, op := range []stream.Operator{opA, opB} {
+						if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
 							t.Fatal(err)
 						}
 					}
 				}
 				wm := g.advance()
 				for side := range 2 {
-					for _, op := range []Operator{opA, opB} {
-						if err := op.Watermark(side, Watermark{Col: 2, Val: wm[side]}); err != nil {
+					for _, op := range []stream.Operator{opA, opB} {
+						if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
 							t.Fatal(err)
 						}
 					}

@@ -1,4 +1,4 @@
-package stream
+package join
 
 import (
 	"testing"
@@ -8,16 +8,11 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
-
-// hjCountSink counts and releases what it receives.
-type hjCountSink struct{ rows int }
-
-func (s *hjCountSink) Chunk(_ int, c *Chunk) error    { s.rows += c.N; c.Release(); return nil }
-func (s *hjCountSink) Watermark(int, Watermark) error { return nil }
-func (s *hjCountSink) Barrier(*Barrier) error         { return nil }
 
 // hjBenchChunks returns the chunks of one side: rows (id, k, v) with
 // ids from base, k = id mod keys.
@@ -63,16 +58,16 @@ func BenchmarkStreamHashJoin(b *testing.B) {
 	}
 	defer sdb.Close()
 	db := sdb.Pebble()
-	env := &Env{Ctx: &exec.Ctx{}, State: sdb.Latest(), Fresh: true, Stats: &Stats{}}
-	ops := make([]Op, size)
+	env := &stream.Env{Ctx: &exec.Ctx{}, State: sdb.Latest(), Fresh: true, Stats: &stream.Stats{}}
+	ops := make([]stream.Op, size)
 	out := 0
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
 		spec := &HashJoinSpec{Kind: batch.InnerJoin, LeftKeys: []int{1}, RightKeys: []int{1},
 			LeftTypes: ts, RightTypes: ts, LeftStreamKey: []int{0}, RightStreamKey: []int{0}}
-		sink := &hjCountSink{}
-		node := &Node{Spec: spec, Types: append(append([]types.T{}, ts...), ts...)}
-		op, err := spec.Build(buildCtx(env, node), Output{Op: sink})
+		sink := &streamtest.NullSink{}
+		node := &stream.Node{Spec: spec, Types: append(append([]types.T{}, ts...), ts...)}
+		op, err := spec.Build(streamtest.BuildCtx(env, node), stream.Output{Op: sink})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,19 +77,19 @@ func BenchmarkStreamHashJoin(b *testing.B) {
 				for _, a := range cols {
 					a.Retain()
 				}
-				if err := op.Chunk(side, NewChunk(cols, ops[:cols[0].Len()])); err != nil {
+				if err := op.Chunk(side, stream.NewChunk(cols, ops[:cols[0].Len()])); err != nil {
 					b.Fatal(err)
 				}
 			}
 			if i%32 == 31 || i == len(left)-1 {
 				wb := db.NewBatch()
-				if err := op.Barrier(&Barrier{Epoch: uint64(i), Writes: wb}); err != nil {
+				if err := op.Barrier(&stream.Barrier{Epoch: uint64(i), Writes: wb}); err != nil {
 					b.Fatal(err)
 				}
 				wb.Close()
 			}
 		}
-		out = sink.rows
+		out = sink.Rows
 	}
 	b.StopTimer()
 	if out != rows/keys*rows/keys*keys {

@@ -1,4 +1,4 @@
-package stream
+package join
 
 import (
 	"math/rand/v2"
@@ -14,6 +14,8 @@ import (
 
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -57,17 +59,17 @@ func hjSpec(t *testing.T, kind batch.JoinKind, residual bool) *HashJoinSpec {
 }
 
 // hjOpen builds spec over env into a new sink.
-func hjOpen(t *testing.T, spec *HashJoinSpec, env *Env) (Operator, *sink) {
+func hjOpen(t *testing.T, spec *HashJoinSpec, env *stream.Env) (stream.Operator, *streamtest.Sink) {
 	t.Helper()
 	out := slices.Clone(spec.LeftTypes)
 	if spec.Kind != batch.SemiJoin && spec.Kind != batch.AntiJoin {
 		out = append(out, spec.RightTypes...)
 	}
-	left := &Node{Types: spec.LeftTypes, StreamKey: spec.LeftStreamKey}
-	right := &Node{Types: spec.RightTypes, StreamKey: spec.RightStreamKey}
-	node := &Node{Spec: spec, Inputs: []*Node{left, right}, Types: out, StateTables: HashJoinStateTables()}
-	s := &sink{ts: out}
-	op, err := spec.Build(buildCtx(env, node, left, right), Output{Op: s})
+	left := &stream.Node{Types: spec.LeftTypes, StreamKey: spec.LeftStreamKey}
+	right := &stream.Node{Types: spec.RightTypes, StreamKey: spec.RightStreamKey}
+	node := &stream.Node{Spec: spec, Inputs: []*stream.Node{left, right}, Types: out, StateTables: HashJoinStateTables()}
+	s := &streamtest.Sink{Types: out}
+	op, err := spec.Build(streamtest.BuildCtx(env, node, left, right), stream.Output{Op: s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,16 +87,16 @@ func hjInt(v *int64) types.Datum {
 func hjK(v int64) *int64 { return &v }
 
 // hjPush sends one chunk to side and returns the output rows it caused.
-func hjPush(t *testing.T, op Operator, s *sink, side int, ops []Op, rows ...[]types.Datum) []string {
+func hjPush(t *testing.T, op stream.Operator, s *streamtest.Sink, side int, ops []stream.Op, rows ...[]types.Datum) []string {
 	t.Helper()
 	ts := hjLeftTypes
 	if side == 1 {
 		ts = hjRightTypes
 	}
-	if err := op.Chunk(side, chunkOf(ts, ops, rows...)); err != nil {
+	if err := op.Chunk(side, streamtest.ChunkOf(ts, ops, rows...)); err != nil {
 		t.Fatal(err)
 	}
-	return s.take()
+	return s.Take()
 }
 
 func hjSorted(rows []string) []string {
@@ -110,140 +112,140 @@ func hjExpect(t *testing.T, what string, got []string, want ...string) {
 	}
 }
 
-func ins(n int) []Op { return make([]Op, n) }
+func ins(n int) []stream.Op { return make([]stream.Op, n) }
 
-func dels(n int) []Op {
-	ops := make([]Op, n)
+func dels(n int) []stream.Op {
+	ops := make([]stream.Op, n)
 	for i := range ops {
-		ops[i] = Delete
+		ops[i] = stream.Delete
 	}
 	return ops
 }
 
-var hjUpdate = []Op{UpdateDelete, UpdateInsert}
+var hjUpdate = []stream.Op{stream.UpdateDelete, stream.UpdateInsert}
 
 func TestHashJoinInner(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	op, s := hjOpen(t, hjSpec(t, batch.InnerJoin, false), env)
 
 	hjExpect(t, "right inserts into empty join", hjPush(t, op, s, 1, ins(3),
-		row(int64(100), int64(1), int64(5)), row(int64(101), int64(1), int64(6)), row(int64(102), int64(2), int64(7))))
+		streamtest.Row(int64(100), int64(1), int64(5)), streamtest.Row(int64(101), int64(1), int64(6)), streamtest.Row(int64(102), int64(2), int64(7))))
 	hjExpect(t, "left inserts", hjSorted(hjPush(t, op, s, 0, ins(3),
-		row(int64(1), int64(1), int64(10)), row(int64(2), nil, int64(11)), row(int64(3), int64(2), int64(12)))),
+		streamtest.Row(int64(1), int64(1), int64(10)), streamtest.Row(int64(2), nil, int64(11)), streamtest.Row(int64(3), int64(2), int64(12)))),
 		"+ 1 1 10 100 1 5", "+ 1 1 10 101 1 6", "+ 3 2 12 102 2 7")
-	hjExpect(t, "left delete", hjSorted(hjPush(t, op, s, 0, dels(1), row(int64(1), int64(1), int64(10)))),
+	hjExpect(t, "left delete", hjSorted(hjPush(t, op, s, 0, dels(1), streamtest.Row(int64(1), int64(1), int64(10)))),
 		"- 1 1 10 100 1 5", "- 1 1 10 101 1 6")
-	hjExpect(t, "delete of an absent row", hjPush(t, op, s, 0, dels(1), row(int64(1), int64(1), int64(10))))
+	hjExpect(t, "delete of an absent row", hjPush(t, op, s, 0, dels(1), streamtest.Row(int64(1), int64(1), int64(10))))
 	hjExpect(t, "right update moving to another key", hjPush(t, op, s, 1, hjUpdate,
-		row(int64(102), int64(2), int64(7)), row(int64(102), int64(1), int64(8))),
+		streamtest.Row(int64(102), int64(2), int64(7)), streamtest.Row(int64(102), int64(1), int64(8))),
 		"- 3 2 12 102 2 7")
 	hjExpect(t, "left update moving to another key", hjSorted(hjPush(t, op, s, 0, hjUpdate,
-		row(int64(3), int64(2), int64(12)), row(int64(3), int64(1), int64(13)))),
+		streamtest.Row(int64(3), int64(2), int64(12)), streamtest.Row(int64(3), int64(1), int64(13)))),
 		"+ 3 1 13 100 1 5", "+ 3 1 13 101 1 6", "+ 3 1 13 102 1 8")
 	hjExpect(t, "one-to-one update stays an update", hjPush(t, op, s, 1, hjUpdate,
-		row(int64(100), int64(1), int64(5)), row(int64(100), int64(1), int64(9))),
+		streamtest.Row(int64(100), int64(1), int64(5)), streamtest.Row(int64(100), int64(1), int64(9))),
 		"U- 3 1 13 100 1 5", "U+ 3 1 13 100 1 9")
-	hjExpect(t, "many-to-many", hjSorted(hjPush(t, op, s, 0, ins(1), row(int64(4), int64(1), int64(14)))),
+	hjExpect(t, "many-to-many", hjSorted(hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(4), int64(1), int64(14)))),
 		"+ 4 1 14 100 1 9", "+ 4 1 14 101 1 6", "+ 4 1 14 102 1 8")
-	hjExpect(t, "NULL key on the right never matches", hjPush(t, op, s, 1, ins(1), row(int64(103), nil, int64(1))))
-	hjExpect(t, "insert and delete in one chunk", hjSorted(hjPush(t, op, s, 1, []Op{Insert, Delete},
-		row(int64(104), int64(1), int64(1)), row(int64(104), int64(1), int64(1)))),
+	hjExpect(t, "NULL key on the right never matches", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(103), nil, int64(1))))
+	hjExpect(t, "insert and delete in one chunk", hjSorted(hjPush(t, op, s, 1, []stream.Op{stream.Insert, stream.Delete},
+		streamtest.Row(int64(104), int64(1), int64(1)), streamtest.Row(int64(104), int64(1), int64(1)))),
 		"+ 3 1 13 104 1 1", "+ 4 1 14 104 1 1", "- 3 1 13 104 1 1", "- 4 1 14 104 1 1")
 }
 
 func TestHashJoinLeftPadding(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	op, s := hjOpen(t, hjSpec(t, batch.LeftJoin, false), env)
-	hjExpect(t, "unmatched left row", hjPush(t, op, s, 0, ins(1), row(int64(1), int64(1), int64(10))),
+	hjExpect(t, "unmatched left row", hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(1), int64(1), int64(10))),
 		"+ 1 1 10 NULL NULL NULL")
-	hjExpect(t, "NULL-key left row", hjPush(t, op, s, 0, ins(1), row(int64(2), nil, int64(11))),
+	hjExpect(t, "NULL-key left row", hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(2), nil, int64(11))),
 		"+ 2 NULL 11 NULL NULL NULL")
-	hjExpect(t, "first match retracts the padded row", hjPush(t, op, s, 1, ins(1), row(int64(100), int64(1), int64(5))),
+	hjExpect(t, "first match retracts the padded row", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(100), int64(1), int64(5))),
 		"U- 1 1 10 NULL NULL NULL", "U+ 1 1 10 100 1 5")
-	hjExpect(t, "second match", hjPush(t, op, s, 1, ins(1), row(int64(101), int64(1), int64(6))),
+	hjExpect(t, "second match", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(101), int64(1), int64(6))),
 		"+ 1 1 10 101 1 6")
-	hjExpect(t, "NULL-key right row", hjPush(t, op, s, 1, ins(1), row(int64(102), nil, int64(7))))
-	hjExpect(t, "one match left", hjPush(t, op, s, 1, dels(1), row(int64(100), int64(1), int64(5))),
+	hjExpect(t, "NULL-key right row", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(102), nil, int64(7))))
+	hjExpect(t, "one match left", hjPush(t, op, s, 1, dels(1), streamtest.Row(int64(100), int64(1), int64(5))),
 		"- 1 1 10 100 1 5")
-	hjExpect(t, "last match gone: padded row comes back", hjPush(t, op, s, 1, dels(1), row(int64(101), int64(1), int64(6))),
+	hjExpect(t, "last match gone: padded row comes back", hjPush(t, op, s, 1, dels(1), streamtest.Row(int64(101), int64(1), int64(6))),
 		"U- 1 1 10 101 1 6", "U+ 1 1 10 NULL NULL NULL")
-	hjExpect(t, "delete NULL-key left row", hjPush(t, op, s, 0, dels(1), row(int64(2), nil, int64(11))),
+	hjExpect(t, "delete NULL-key left row", hjPush(t, op, s, 0, dels(1), streamtest.Row(int64(2), nil, int64(11))),
 		"- 2 NULL 11 NULL NULL NULL")
-	hjExpect(t, "delete padded row", hjPush(t, op, s, 0, dels(1), row(int64(1), int64(1), int64(10))),
+	hjExpect(t, "delete padded row", hjPush(t, op, s, 0, dels(1), streamtest.Row(int64(1), int64(1), int64(10))),
 		"- 1 1 10 NULL NULL NULL")
-	hjExpect(t, "right row without left rows", hjPush(t, op, s, 1, ins(1), row(int64(103), int64(3), int64(1))))
-	hjExpect(t, "padded update", hjPush(t, op, s, 0, []Op{Insert, UpdateDelete, UpdateInsert},
-		row(int64(5), int64(2), int64(1)), row(int64(5), int64(2), int64(1)), row(int64(5), int64(2), int64(2))),
+	hjExpect(t, "right row without left rows", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(103), int64(3), int64(1))))
+	hjExpect(t, "padded update", hjPush(t, op, s, 0, []stream.Op{stream.Insert, stream.UpdateDelete, stream.UpdateInsert},
+		streamtest.Row(int64(5), int64(2), int64(1)), streamtest.Row(int64(5), int64(2), int64(1)), streamtest.Row(int64(5), int64(2), int64(2))),
 		"+ 5 2 1 NULL NULL NULL", "U- 5 2 1 NULL NULL NULL", "U+ 5 2 2 NULL NULL NULL")
 	hjExpect(t, "update into a matching key", hjPush(t, op, s, 0, hjUpdate,
-		row(int64(5), int64(2), int64(2)), row(int64(5), int64(3), int64(2))),
+		streamtest.Row(int64(5), int64(2), int64(2)), streamtest.Row(int64(5), int64(3), int64(2))),
 		"- 5 2 2 NULL NULL NULL", "+ 5 3 2 103 3 1")
 }
 
 func TestHashJoinRightAndFull(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	op, s := hjOpen(t, hjSpec(t, batch.RightJoin, false), env)
 	hjExpect(t, "right join: unmatched right row", hjPush(t, op, s, 1, ins(2),
-		row(int64(100), int64(1), int64(5)), row(int64(101), nil, int64(6))),
+		streamtest.Row(int64(100), int64(1), int64(5)), streamtest.Row(int64(101), nil, int64(6))),
 		"+ NULL NULL NULL 100 1 5", "+ NULL NULL NULL 101 NULL 6")
-	hjExpect(t, "right join: unmatched left row", hjPush(t, op, s, 0, ins(1), row(int64(2), int64(2), int64(1))))
-	hjExpect(t, "right join: first match", hjPush(t, op, s, 0, ins(1), row(int64(1), int64(1), int64(10))),
+	hjExpect(t, "right join: unmatched left row", hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(2), int64(2), int64(1))))
+	hjExpect(t, "right join: first match", hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(1), int64(1), int64(10))),
 		"U- NULL NULL NULL 100 1 5", "U+ 1 1 10 100 1 5")
-	hjExpect(t, "right join: last match gone", hjPush(t, op, s, 0, dels(1), row(int64(1), int64(1), int64(10))),
+	hjExpect(t, "right join: last match gone", hjPush(t, op, s, 0, dels(1), streamtest.Row(int64(1), int64(1), int64(10))),
 		"U- 1 1 10 100 1 5", "U+ NULL NULL NULL 100 1 5")
 
-	env2, _ := testEnv(t)
+	env2, _ := streamtest.Env(t)
 	op, s = hjOpen(t, hjSpec(t, batch.FullJoin, false), env2)
 	hjExpect(t, "full join: left alone", hjPush(t, op, s, 0, ins(2),
-		row(int64(1), int64(1), int64(10)), row(int64(2), nil, int64(11))),
+		streamtest.Row(int64(1), int64(1), int64(10)), streamtest.Row(int64(2), nil, int64(11))),
 		"+ 1 1 10 NULL NULL NULL", "+ 2 NULL 11 NULL NULL NULL")
-	hjExpect(t, "full join: right matches left", hjPush(t, op, s, 1, ins(1), row(int64(100), int64(1), int64(5))),
+	hjExpect(t, "full join: right matches left", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(100), int64(1), int64(5))),
 		"U- 1 1 10 NULL NULL NULL", "U+ 1 1 10 100 1 5")
-	hjExpect(t, "full join: second left match of the right row", hjPush(t, op, s, 0, ins(1), row(int64(3), int64(1), int64(12))),
+	hjExpect(t, "full join: second left match of the right row", hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(3), int64(1), int64(12))),
 		"+ 3 1 12 100 1 5")
-	hjExpect(t, "full join: right NULL key", hjPush(t, op, s, 1, ins(1), row(int64(101), nil, int64(6))),
+	hjExpect(t, "full join: right NULL key", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(101), nil, int64(6))),
 		"+ NULL NULL NULL 101 NULL 6")
-	hjExpect(t, "full join: delete the matched right row", hjSorted(hjPush(t, op, s, 1, dels(1), row(int64(100), int64(1), int64(5)))),
+	hjExpect(t, "full join: delete the matched right row", hjSorted(hjPush(t, op, s, 1, dels(1), streamtest.Row(int64(100), int64(1), int64(5)))),
 		"U+ 1 1 10 NULL NULL NULL", "U+ 3 1 12 NULL NULL NULL", "U- 1 1 10 100 1 5", "U- 3 1 12 100 1 5")
 }
 
 func TestHashJoinResidual(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	op, s := hjOpen(t, hjSpec(t, batch.LeftJoin, true), env)
-	hjExpect(t, "left rows", hjPush(t, op, s, 0, ins(2), row(int64(1), int64(1), int64(5)), row(int64(2), int64(1), int64(8))),
+	hjExpect(t, "left rows", hjPush(t, op, s, 0, ins(2), streamtest.Row(int64(1), int64(1), int64(5)), streamtest.Row(int64(2), int64(1), int64(8))),
 		"+ 1 1 5 NULL NULL NULL", "+ 2 1 8 NULL NULL NULL")
 	// w = 6 passes v < w for v = 5 only.
-	hjExpect(t, "residual picks one left row", hjPush(t, op, s, 1, ins(1), row(int64(100), int64(1), int64(6))),
+	hjExpect(t, "residual picks one left row", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(100), int64(1), int64(6))),
 		"U- 1 1 5 NULL NULL NULL", "U+ 1 1 5 100 1 6")
-	hjExpect(t, "residual fails for both", hjPush(t, op, s, 1, ins(1), row(int64(101), int64(1), int64(0))))
+	hjExpect(t, "residual fails for both", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(101), int64(1), int64(0))))
 	hjExpect(t, "update makes the residual pass", hjSorted(hjPush(t, op, s, 1, hjUpdate,
-		row(int64(101), int64(1), int64(0)), row(int64(101), int64(1), int64(9)))),
+		streamtest.Row(int64(101), int64(1), int64(0)), streamtest.Row(int64(101), int64(1), int64(9)))),
 		"+ 1 1 5 101 1 9", "U+ 2 1 8 101 1 9", "U- 2 1 8 NULL NULL NULL")
-	hjExpect(t, "delete the first right row", hjPush(t, op, s, 1, dels(1), row(int64(100), int64(1), int64(6))),
+	hjExpect(t, "delete the first right row", hjPush(t, op, s, 1, dels(1), streamtest.Row(int64(100), int64(1), int64(6))),
 		"- 1 1 5 100 1 6")
 
-	env2, _ := testEnv(t)
+	env2, _ := streamtest.Env(t)
 	op, s = hjOpen(t, hjSpec(t, batch.InnerJoin, true), env2)
-	hjPush(t, op, s, 0, ins(2), row(int64(1), int64(1), int64(5)), row(int64(2), int64(1), int64(8)))
-	hjExpect(t, "inner residual", hjPush(t, op, s, 1, ins(1), row(int64(100), int64(1), int64(7))), "+ 1 1 5 100 1 7")
+	hjPush(t, op, s, 0, ins(2), streamtest.Row(int64(1), int64(1), int64(5)), streamtest.Row(int64(2), int64(1), int64(8)))
+	hjExpect(t, "inner residual", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(100), int64(1), int64(7))), "+ 1 1 5 100 1 7")
 }
 
 func TestHashJoinSemiAnti(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	op, s := hjOpen(t, hjSpec(t, batch.SemiJoin, false), env)
-	hjExpect(t, "semi: no match", hjPush(t, op, s, 0, ins(1), row(int64(1), int64(1), int64(10))))
-	hjExpect(t, "semi: first match", hjPush(t, op, s, 1, ins(2), row(int64(100), int64(1), int64(5)), row(int64(101), int64(1), int64(5))),
+	hjExpect(t, "semi: no match", hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(1), int64(1), int64(10))))
+	hjExpect(t, "semi: first match", hjPush(t, op, s, 1, ins(2), streamtest.Row(int64(100), int64(1), int64(5)), streamtest.Row(int64(101), int64(1), int64(5))),
 		"+ 1 1 10")
-	hjExpect(t, "semi: left row with matches", hjPush(t, op, s, 0, ins(1), row(int64(2), int64(1), int64(11))), "+ 2 1 11")
-	hjExpect(t, "semi: matches go", hjSorted(hjPush(t, op, s, 1, dels(2), row(int64(100), int64(1), int64(5)), row(int64(101), int64(1), int64(5)))),
+	hjExpect(t, "semi: left row with matches", hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(2), int64(1), int64(11))), "+ 2 1 11")
+	hjExpect(t, "semi: matches go", hjSorted(hjPush(t, op, s, 1, dels(2), streamtest.Row(int64(100), int64(1), int64(5)), streamtest.Row(int64(101), int64(1), int64(5)))),
 		"- 1 1 10", "- 2 1 11")
 
-	env2, _ := testEnv(t)
+	env2, _ := streamtest.Env(t)
 	op, s = hjOpen(t, hjSpec(t, batch.AntiJoin, false), env2)
-	hjExpect(t, "anti: no match", hjPush(t, op, s, 0, ins(2), row(int64(1), int64(1), int64(10)), row(int64(2), nil, int64(1))),
+	hjExpect(t, "anti: no match", hjPush(t, op, s, 0, ins(2), streamtest.Row(int64(1), int64(1), int64(10)), streamtest.Row(int64(2), nil, int64(1))),
 		"+ 1 1 10", "+ 2 NULL 1")
-	hjExpect(t, "anti: match appears", hjPush(t, op, s, 1, ins(1), row(int64(100), int64(1), int64(5))), "- 1 1 10")
-	hjExpect(t, "anti: match goes", hjPush(t, op, s, 1, dels(1), row(int64(100), int64(1), int64(5))), "+ 1 1 10")
+	hjExpect(t, "anti: match appears", hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(100), int64(1), int64(5))), "- 1 1 10")
+	hjExpect(t, "anti: match goes", hjPush(t, op, s, 1, dels(1), streamtest.Row(int64(100), int64(1), int64(5))), "+ 1 1 10")
 }
 
 func TestHashJoinWatermarks(t *testing.T) {
@@ -257,15 +259,15 @@ func TestHashJoinWatermarks(t *testing.T) {
 		{batch.FullJoin, []int{2, 5}},
 		{batch.SemiJoin, []int{2}},
 	} {
-		env, _ := testEnv(t)
+		env, _ := streamtest.Env(t)
 		op, s := hjOpen(t, hjSpec(t, tc.kind, false), env)
 		for side := range 2 {
-			if err := op.Watermark(side, Watermark{Col: 2, Val: int64(7)}); err != nil {
+			if err := op.Watermark(side, stream.Watermark{Col: 2, Val: int64(7)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		var got []int
-		for _, w := range s.wms {
+		for _, w := range s.WMs {
 			got = append(got, w.Col)
 		}
 		if !slices.Equal(got, tc.want) {
@@ -275,20 +277,20 @@ func TestHashJoinWatermarks(t *testing.T) {
 }
 
 func TestHashJoinBuildErrors(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	spec := hjSpec(t, batch.InnerJoin, false)
 	if got, want := spec.Explain(), "HashJoin inner on #1 = #4"; got != want {
 		t.Errorf("Explain() = %q, want %q", got, want)
 	}
 	spec.RightTypes = []types.T{types.TInt8, types.TText, types.TInt4}
-	left := &Node{Types: spec.LeftTypes}
-	right := &Node{Types: spec.RightTypes}
-	_, err := spec.Build(buildCtx(env, &Node{}, left, right), Output{Op: &sink{}})
+	left := &stream.Node{Types: spec.LeftTypes}
+	right := &stream.Node{Types: spec.RightTypes}
+	_, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{}, left, right), stream.Output{Op: &streamtest.Sink{}})
 	if sqlerr.Code(err) != sqlerr.FeatureNotSupported {
 		t.Fatalf("int = text key: got %v, want 0A000", err)
 	}
 	spec = hjSpec(t, batch.JoinKind(42), false)
-	_, err = spec.Build(buildCtx(env, &Node{}, left, right), Output{Op: &sink{}})
+	_, err = spec.Build(streamtest.BuildCtx(env, &stream.Node{}, left, right), stream.Output{Op: &streamtest.Sink{}})
 	if sqlerr.Code(err) != sqlerr.FeatureNotSupported {
 		t.Fatalf("unknown kind: got %v, want 0A000", err)
 	}
@@ -298,19 +300,19 @@ func TestHashJoinBuildErrors(t *testing.T) {
 // checks that it continues exactly: deletes retract what was emitted
 // before the restart and degrees are restored.
 func TestHashJoinRecovery(t *testing.T) {
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	spec := hjSpec(t, batch.FullJoin, true)
 	op, s := hjOpen(t, spec, env)
-	hjPush(t, op, s, 0, ins(3), row(int64(1), int64(1), int64(1)), row(int64(2), int64(1), int64(9)), row(int64(3), nil, int64(1)))
-	hjPush(t, op, s, 1, ins(2), row(int64(100), int64(1), int64(5)), row(int64(101), int64(2), int64(5)))
-	barrier(t, op, db, 1)
+	hjPush(t, op, s, 0, ins(3), streamtest.Row(int64(1), int64(1), int64(1)), streamtest.Row(int64(2), int64(1), int64(9)), streamtest.Row(int64(3), nil, int64(1)))
+	hjPush(t, op, s, 1, ins(2), streamtest.Row(int64(100), int64(1), int64(5)), streamtest.Row(int64(101), int64(2), int64(5)))
+	streamtest.Barrier(t, op, db, 1)
 	// Changes after the barrier: a deleted row must be deleted in storage
 	// too, and the second epoch's writes must land.
-	hjPush(t, op, s, 0, dels(1), row(int64(2), int64(1), int64(9)))
-	hjPush(t, op, s, 0, ins(1), row(int64(4), int64(2), int64(4)))
-	barrier(t, op, db, 2)
+	hjPush(t, op, s, 0, dels(1), streamtest.Row(int64(2), int64(1), int64(9)))
+	hjPush(t, op, s, 0, ins(1), streamtest.Row(int64(4), int64(2), int64(4)))
+	streamtest.Barrier(t, op, db, 2)
 	// Uncommitted: lost in the restart.
-	hjPush(t, op, s, 1, ins(1), row(int64(102), int64(1), int64(7)))
+	hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(102), int64(1), int64(7)))
 
 	if n := hjCountState(t, db, 1); n != 3 {
 		t.Fatalf("left state has %d rows, want 3", n)
@@ -323,21 +325,21 @@ func TestHashJoinRecovery(t *testing.T) {
 	if err := db.Checkpoint(dir); err != nil {
 		t.Fatal(err)
 	}
-	env2, db2 := reopenEnv(t, dir)
+	env2, db2 := streamtest.ReopenEnv(t, dir)
 	env2.Fresh = false
 	op2, s2 := hjOpen(t, spec, env2)
-	if rows := s2.take(); len(rows) != 0 {
+	if rows := s2.Take(); len(rows) != 0 {
 		t.Fatalf("recovery emitted %q", rows)
 	}
-	hjExpect(t, "delete after restart, last match of left row 1", hjPush(t, op2, s2, 1, dels(1), row(int64(100), int64(1), int64(5))),
+	hjExpect(t, "delete after restart, last match of left row 1", hjPush(t, op2, s2, 1, dels(1), streamtest.Row(int64(100), int64(1), int64(5))),
 		"U- 1 1 1 100 1 5", "U+ 1 1 1 NULL NULL NULL")
-	hjExpect(t, "insert matching a recovered row with degree 1", hjPush(t, op2, s2, 0, ins(1), row(int64(5), int64(2), int64(0))),
+	hjExpect(t, "insert matching a recovered row with degree 1", hjPush(t, op2, s2, 0, ins(1), streamtest.Row(int64(5), int64(2), int64(0))),
 		"+ 5 2 0 101 2 5")
-	hjExpect(t, "delete a recovered NULL-key row", hjPush(t, op2, s2, 0, dels(1), row(int64(3), nil, int64(1))),
+	hjExpect(t, "delete a recovered NULL-key row", hjPush(t, op2, s2, 0, dels(1), streamtest.Row(int64(3), nil, int64(1))),
 		"- 3 NULL 1 NULL NULL NULL")
-	hjExpect(t, "right row 101 keeps its other match", hjPush(t, op2, s2, 0, dels(1), row(int64(4), int64(2), int64(4))),
+	hjExpect(t, "right row 101 keeps its other match", hjPush(t, op2, s2, 0, dels(1), streamtest.Row(int64(4), int64(2), int64(4))),
 		"- 4 2 4 101 2 5")
-	barrier(t, op2, db2, 3)
+	streamtest.Barrier(t, op2, db2, 3)
 	if n := hjCountState(t, db2, 1); n != 2 {
 		t.Fatalf("left state after restart has %d rows, want 2", n)
 	}
@@ -364,7 +366,7 @@ type hjModelRow struct {
 	k     *int64
 }
 
-func (r hjModelRow) datums() []types.Datum { return row(r.id, hjInt(r.k), r.v) }
+func (r hjModelRow) datums() []types.Datum { return streamtest.Row(r.id, hjInt(r.k), r.v) }
 
 func (r hjModelRow) text() string {
 	k := "NULL"
@@ -432,7 +434,7 @@ func TestHashJoinDifferential(t *testing.T) {
 
 func hjDifferential(t *testing.T, kind batch.JoinKind, residual bool, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, uint64(kind)*2+map[bool]uint64{false: 0, true: 1}[residual]))
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	spec := hjSpec(t, kind, residual)
 	op, s := hjOpen(t, spec, env)
 	live := [2]map[int64]hjModelRow{{}, {}}
@@ -457,7 +459,7 @@ func hjDifferential(t *testing.T, kind batch.JoinKind, residual bool, seed uint6
 	for ci := 0; ci < chunks; ci++ {
 		side := rng.IntN(2)
 		m := live[side]
-		var ops []Op
+		var ops []stream.Op
 		var rows [][]types.Datum
 		for n := 1 + rng.IntN(6); n > 0; n-- {
 			switch r := rng.IntN(8); {
@@ -465,11 +467,11 @@ func hjDifferential(t *testing.T, kind batch.JoinKind, residual bool, seed uint6
 				nr := hjModelRow{id: nextID[side], k: randKey(), v: int64(rng.IntN(6))}
 				nextID[side]++
 				m[nr.id] = nr
-				ops, rows = append(ops, Insert), append(rows, nr.datums())
+				ops, rows = append(ops, stream.Insert), append(rows, nr.datums())
 			case r < 6:
 				old := pick(m)
 				delete(m, old.id)
-				ops, rows = append(ops, Delete), append(rows, old.datums())
+				ops, rows = append(ops, stream.Delete), append(rows, old.datums())
 			default:
 				old := pick(m)
 				nr := old
@@ -479,39 +481,39 @@ func hjDifferential(t *testing.T, kind batch.JoinKind, residual bool, seed uint6
 					nr.v = int64(rng.IntN(6))
 				}
 				m[nr.id] = nr
-				ops, rows = append(ops, UpdateDelete, UpdateInsert), append(rows, old.datums(), nr.datums())
+				ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, old.datums(), nr.datums())
 			}
 		}
 		all = append(all, hjPush(t, op, s, side, ops, rows...)...)
 		// The accumulated output must equal the join of the live rows
 		// (checked every few chunks to keep the test fast).
 		if ci%4 == 3 || ci == chunks-1 || ci == chunks/2+1 {
-			if got, want := s.contents(t, all), hjNestedLoop(kind, residual, live[0], live[1]); !slices.Equal(got, want) {
+			if got, want := s.Contents(t, all), hjNestedLoop(kind, residual, live[0], live[1]); !slices.Equal(got, want) {
 				t.Fatalf("after chunk %d (side %d, ops %v):\ngot  %q\nwant %q", ci, side, ops, got, want)
 			}
 		}
 		if ci%15 == 14 {
 			epoch++
-			barrier(t, op, db, epoch)
+			streamtest.Barrier(t, op, db, epoch)
 		}
 		if ci == chunks/2 {
 			epoch++
-			barrier(t, op, db, epoch)
+			streamtest.Barrier(t, op, db, epoch)
 			dir := filepath.Join(t.TempDir(), "restart")
 			if err := db.Checkpoint(dir); err != nil {
 				t.Fatal(err)
 			}
-			env, db = reopenEnv(t, dir)
+			env, db = streamtest.ReopenEnv(t, dir)
 			env.Fresh = false
 			op, s = hjOpen(t, spec, env)
-			if rows := s.take(); len(rows) != 0 {
+			if rows := s.Take(); len(rows) != 0 {
 				t.Fatalf("recovery emitted %q", rows)
 			}
 		}
 	}
 	for side, id := range []uint32{1, 2} {
 		epoch++
-		barrier(t, op, db, epoch)
+		streamtest.Barrier(t, op, db, epoch)
 		if n := hjCountState(t, db, id); n > len(live[side]) {
 			t.Fatalf("side %d state has %d rows, %d live", side, n, len(live[side]))
 		}
@@ -547,9 +549,9 @@ func TestHashJoinEncodings(t *testing.T) {
 		}
 		rows = append(rows, r)
 	}
-	c := chunkOf(ts, ins(len(rows)), rows...)
+	c := streamtest.ChunkOf(ts, ins(len(rows)), rows...)
 	defer c.Release()
-	side := newHJSide(NewStateTable(1, nil, ts), ts, false, false)
+	side := newHJSide(stream.NewStateTable(1, nil, ts), ts, false, false)
 	var slots, idx []int32
 	for i := range rows {
 		slots = append(slots, side.alloc())
@@ -616,7 +618,7 @@ func TestHashJoinKeyNormalization(t *testing.T) {
 		{types.T{Kind: types.Char, Width: 4}, types.TText, "ab", "ab"},
 		{types.TVarchar, types.TText, "x", "x"},
 	} {
-		env, _ := testEnv(t)
+		env, _ := streamtest.Env(t)
 		spec := &HashJoinSpec{Kind: batch.InnerJoin, LeftKeys: []int{0}, RightKeys: []int{0},
 			LeftTypes: []types.T{tc.lt}, RightTypes: []types.T{tc.rt}}
 		op, s := hjOpen(t, spec, env)
@@ -628,13 +630,13 @@ func TestHashJoinKeyNormalization(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := op.Chunk(0, chunkOf(spec.LeftTypes, ins(1), row(ld))); err != nil {
+		if err := op.Chunk(0, streamtest.ChunkOf(spec.LeftTypes, ins(1), streamtest.Row(ld))); err != nil {
 			t.Fatal(err)
 		}
-		if err := op.Chunk(1, chunkOf(spec.RightTypes, ins(1), row(rd))); err != nil {
+		if err := op.Chunk(1, streamtest.ChunkOf(spec.RightTypes, ins(1), streamtest.Row(rd))); err != nil {
 			t.Fatal(err)
 		}
-		if rows := s.take(); len(rows) != 1 || !strings.HasPrefix(rows[0], "+ ") {
+		if rows := s.Take(); len(rows) != 1 || !strings.HasPrefix(rows[0], "+ ") {
 			t.Errorf("%s %s = %s %s: got %q, want one joined row", tc.lt, tc.l, tc.rt, tc.r, rows)
 		}
 	}
@@ -644,7 +646,7 @@ func TestHashJoinKeyNormalization(t *testing.T) {
 // and key heaps are compacted, then checks that the surviving rows still
 // join, retract and persist with their own values.
 func TestHashJoinCompaction(t *testing.T) {
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	lt := []types.T{types.TInt8, types.TInt4, types.TText}
 	rt := []types.T{types.TInt8, types.TInt4}
 	spec := &HashJoinSpec{Kind: batch.InnerJoin, LeftKeys: []int{1}, RightKeys: []int{1},
@@ -652,26 +654,26 @@ func TestHashJoinCompaction(t *testing.T) {
 	op, s := hjOpen(t, spec, env)
 	var rrows [][]types.Datum
 	for k := range 10 {
-		rrows = append(rrows, row(int64(1000+k), int64(k)))
+		rrows = append(rrows, streamtest.Row(int64(1000+k), int64(k)))
 	}
-	if err := op.Chunk(1, chunkOf(rt, ins(10), rrows...)); err != nil {
+	if err := op.Chunk(1, streamtest.ChunkOf(rt, ins(10), rrows...)); err != nil {
 		t.Fatal(err)
 	}
 	payload := func(id int) string { return strconv.Itoa(id) + strings.Repeat("x", 600) }
 	const n = 4000
-	lrow := func(id int) []types.Datum { return row(int64(id), int64(id%10), payload(id)) }
+	lrow := func(id int) []types.Datum { return streamtest.Row(int64(id), int64(id%10), payload(id)) }
 	var all []string
 	for lo := 0; lo < n; lo += 500 {
 		var rows [][]types.Datum
 		for id := lo; id < lo+500; id++ {
 			rows = append(rows, lrow(id))
 		}
-		if err := op.Chunk(0, chunkOf(lt, ins(len(rows)), rows...)); err != nil {
+		if err := op.Chunk(0, streamtest.ChunkOf(lt, ins(len(rows)), rows...)); err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, s.take()...)
+		all = append(all, s.Take()...)
 	}
-	barrier(t, op, db, 1)
+	streamtest.Barrier(t, op, db, 1)
 	for lo := 0; lo < n; lo += 500 {
 		var rows [][]types.Datum
 		for id := lo; id < lo+500; id++ {
@@ -679,10 +681,10 @@ func TestHashJoinCompaction(t *testing.T) {
 				rows = append(rows, lrow(id))
 			}
 		}
-		if err := op.Chunk(0, chunkOf(lt, dels(len(rows)), rows...)); err != nil {
+		if err := op.Chunk(0, streamtest.ChunkOf(lt, dels(len(rows)), rows...)); err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, s.take()...)
+		all = append(all, s.Take()...)
 	}
 	left := op.(*HashJoin).sides[0]
 	if left.keyGarbage > len(left.keyHeap) || left.cols[2].(*hjVarCol).garbage > 1<<20 {
@@ -693,22 +695,22 @@ func TestHashJoinCompaction(t *testing.T) {
 	for id := n; id < n+50; id++ {
 		more = append(more, lrow(id))
 	}
-	if err := op.Chunk(0, chunkOf(lt, ins(len(more)), more...)); err != nil {
+	if err := op.Chunk(0, streamtest.ChunkOf(lt, ins(len(more)), more...)); err != nil {
 		t.Fatal(err)
 	}
-	all = append(all, s.take()...)
-	barrier(t, op, db, 2)
+	all = append(all, s.Take()...)
+	streamtest.Barrier(t, op, db, 2)
 	if got := hjCountState(t, db, 1); got != n/4+50 {
 		t.Fatalf("left state has %d rows, want %d", got, n/4+50)
 	}
-	if got := len(s.contents(t, all)); got != n/4+50 {
+	if got := len(s.Contents(t, all)); got != n/4+50 {
 		t.Fatalf("%d joined rows, want %d", got, n/4+50)
 	}
-	if err := op.Chunk(1, chunkOf(rt, dels(10), rrows...)); err != nil {
+	if err := op.Chunk(1, streamtest.ChunkOf(rt, dels(10), rrows...)); err != nil {
 		t.Fatal(err)
 	}
-	all = append(all, s.take()...)
-	if rest := s.contents(t, all); len(rest) != 0 {
+	all = append(all, s.Take()...)
+	if rest := s.Contents(t, all); len(rest) != 0 {
 		t.Fatalf("%d rows left after retracting every match, e.g. %.40q", len(rest), rest[0])
 	}
 }
@@ -717,17 +719,17 @@ func TestHashJoinCompaction(t *testing.T) {
 // are kept apart (in memory and in storage) and deleted one at a time,
 // also after a restart.
 func TestHashJoinNoStreamKey(t *testing.T) {
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	spec := hjSpec(t, batch.InnerJoin, false)
 	spec.LeftStreamKey, spec.RightStreamKey = nil, nil
 	op, s := hjOpen(t, spec, env)
-	dup := row(int64(1), int64(1), int64(10))
-	hjPush(t, op, s, 0, ins(3), dup, dup, row(int64(2), int64(1), int64(11)))
-	hjExpect(t, "duplicates join twice", hjSorted(hjPush(t, op, s, 1, ins(1), row(int64(100), int64(1), int64(5)))),
+	dup := streamtest.Row(int64(1), int64(1), int64(10))
+	hjPush(t, op, s, 0, ins(3), dup, dup, streamtest.Row(int64(2), int64(1), int64(11)))
+	hjExpect(t, "duplicates join twice", hjSorted(hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(100), int64(1), int64(5)))),
 		"+ 1 1 10 100 1 5", "+ 1 1 10 100 1 5", "+ 2 1 11 100 1 5")
 	hjExpect(t, "delete one duplicate", hjPush(t, op, s, 0, dels(1), dup), "- 1 1 10 100 1 5")
 	hjPush(t, op, s, 0, ins(1), dup)
-	barrier(t, op, db, 1)
+	streamtest.Barrier(t, op, db, 1)
 	if n := hjCountState(t, db, 1); n != 3 {
 		t.Fatalf("left state has %d rows, want 3", n)
 	}
@@ -735,19 +737,19 @@ func TestHashJoinNoStreamKey(t *testing.T) {
 	if err := db.Checkpoint(dir); err != nil {
 		t.Fatal(err)
 	}
-	env2, db2 := reopenEnv(t, dir)
+	env2, db2 := streamtest.ReopenEnv(t, dir)
 	env2.Fresh = false
 	op2, s2 := hjOpen(t, spec, env2)
 	// A new duplicate must not reuse a stored sequence number.
 	hjExpect(t, "new duplicate after restart", hjPush(t, op2, s2, 0, ins(1), dup), "+ 1 1 10 100 1 5")
-	barrier(t, op2, db2, 2)
+	streamtest.Barrier(t, op2, db2, 2)
 	if n := hjCountState(t, db2, 1); n != 4 {
 		t.Fatalf("left state after restart has %d rows, want 4", n)
 	}
 	hjExpect(t, "delete duplicates after restart", hjPush(t, op2, s2, 0, dels(3), dup, dup, dup),
 		"- 1 1 10 100 1 5", "- 1 1 10 100 1 5", "- 1 1 10 100 1 5")
 	hjExpect(t, "no fourth duplicate", hjPush(t, op2, s2, 0, dels(1), dup))
-	barrier(t, op2, db2, 3)
+	streamtest.Barrier(t, op2, db2, 3)
 	if n := hjCountState(t, db2, 1); n != 1 {
 		t.Fatalf("left state at the end has %d rows, want 1", n)
 	}

@@ -1,4 +1,4 @@
-package stream
+package join
 
 // The hash join's state cache: accounting, eviction of join keys and
 // reading them back (see "State larger than memory" in hash_join.go).
@@ -25,6 +25,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
 	"streamsql/sql/types"
 )
 
@@ -44,7 +45,7 @@ type hjGone struct {
 
 // hjCache is the join's state cache; nil without a memory budget.
 type hjCache struct {
-	acct *StateAccount
+	acct *stream.StateAccount
 	// partial: keys exist in storage that are not in memory.
 	partial bool
 	bytes   int64
@@ -57,12 +58,12 @@ type hjCache struct {
 	loaded [2][]int32
 	// cold are, per side and rule, the evicted rows a watermark deletes
 	// from storage (a min-heap on v).
-	cold [2][]Heap[string]
+	cold [2][]stream.Heap[string]
 	// rowCols is the estimated fixed-width bytes of a row's columns.
 	rowCols [2]int64
 }
 
-func newHJCache(h *HashJoin, acct *StateAccount) *hjCache {
+func newHJCache(h *HashJoin, acct *stream.StateAccount) *hjCache {
 	c := &hjCache{acct: acct, gone: map[string]uint64{}, seen: map[string]struct{}{}}
 	for side, s := range h.sides {
 		s.cache, s.gone = true, c.gone
@@ -74,7 +75,7 @@ func newHJCache(h *HashJoin, acct *StateAccount) *hjCache {
 				c.rowCols[side] += 9
 			}
 		}
-		c.cold[side] = make([]Heap[string], len(h.cleaners[side]))
+		c.cold[side] = make([]stream.Heap[string], len(h.cleaners[side]))
 	}
 	return c
 }
@@ -234,7 +235,7 @@ func (h *HashJoin) evictBucket(side int, b int32) {
 
 // fetchMissing reads back, before chunk c of side is processed, the keys
 // of its rows that are in neither side's memory.
-func (h *HashJoin) fetchMissing(side int, c *Chunk) error {
+func (h *HashJoin) fetchMissing(side int, c *stream.Chunk) error {
 	cc := h.cache
 	if err := h.missJK.encode(c.Cols, h.jkCols[side], c.N, h.seed, h.loc()); err != nil {
 		return err
@@ -274,8 +275,8 @@ func (h *HashJoin) fetchMissing(side int, c *Chunk) error {
 // that replaying the right rows computes every degree).
 func (h *HashJoin) fetchKey(jk []byte) error {
 	found := false
-	err := h.replay(func(side int, s *hjSide, fn func(*Chunk, []uint64) error) error {
-		return s.scanPrefix(h.env.State, jk, hjLoadBatch, func(c *Chunk, seqs []uint64) error {
+	err := h.replay(func(side int, s *hjSide, fn func(*stream.Chunk, []uint64) error) error {
+		return s.scanPrefix(h.env.State, jk, hjLoadBatch, func(c *stream.Chunk, seqs []uint64) error {
 			found = true
 			return fn(c, seqs)
 		})
@@ -288,7 +289,7 @@ func (h *HashJoin) fetchKey(jk []byte) error {
 
 // replay feeds the rows scan yields for each side through the join with
 // the output discarded and marks them stored.
-func (h *HashJoin) replay(scan func(side int, s *hjSide, fn func(*Chunk, []uint64) error) error) error {
+func (h *HashJoin) replay(scan func(side int, s *hjSide, fn func(*stream.Chunk, []uint64) error) error) error {
 	h.loading = true
 	for _, s := range h.sides {
 		s.loading = true
@@ -300,7 +301,7 @@ func (h *HashJoin) replay(scan func(side int, s *hjSide, fn func(*Chunk, []uint6
 		}
 	}()
 	for side, s := range h.sides {
-		err := scan(side, s, func(c *Chunk, seqs []uint64) error {
+		err := scan(side, s, func(c *stream.Chunk, seqs []uint64) error {
 			defer c.Release()
 			h.loadSeqs = nil
 			if s.noSK {
@@ -336,10 +337,10 @@ func (h *HashJoin) replay(scan func(side int, s *hjSide, fn func(*Chunk, []uint6
 func (h *HashJoin) recoverPartial(budget int64) error {
 	var bound [2][]byte // the first join key each side left in storage
 	var lastKey []byte
-	err := h.replay(func(side int, s *hjSide, fn func(*Chunk, []uint64) error) error {
+	err := h.replay(func(side int, s *hjSide, fn func(*stream.Chunk, []uint64) error) error {
 		full := false
 		lastKey = lastKey[:0]
-		return s.scan(h.env.State, 256, func(c *Chunk, seqs []uint64) error {
+		return s.scan(h.env.State, 256, func(c *stream.Chunk, seqs []uint64) error {
 			if err := h.missJK.encode(c.Cols, h.jkCols[side], c.N, h.seed, h.loc()); err != nil {
 				c.Release()
 				return err
@@ -405,7 +406,7 @@ func (h *HashJoin) recoverPartial(budget int64) error {
 
 // coldRow remembers row i of a stored chunk left in storage at restart
 // for the side's cleanup rules (h.missJK and h.sk hold the chunk's keys).
-func (h *HashJoin) coldRow(side int, c *Chunk, i int, seqs []uint64) {
+func (h *HashJoin) coldRow(side int, c *stream.Chunk, i int, seqs []uint64) {
 	if len(h.cleaners[side]) == 0 {
 		return
 	}
@@ -424,7 +425,7 @@ func (h *HashJoin) coldRow(side int, c *Chunk, i int, seqs []uint64) {
 }
 
 // hjTakeRows returns the rows keep of c (and their sequence numbers).
-func hjTakeRows(c *Chunk, keep []int, seqs []uint64) (*Chunk, []uint64) {
+func hjTakeRows(c *stream.Chunk, keep []int, seqs []uint64) (*stream.Chunk, []uint64) {
 	cols := make([]arrow.Array, len(c.Cols))
 	for j, a := range c.Cols {
 		cols[j] = expr.TakeArray(a, keep)
@@ -435,5 +436,5 @@ func hjTakeRows(c *Chunk, keep []int, seqs []uint64) (*Chunk, []uint64) {
 			ks = append(ks, seqs[i])
 		}
 	}
-	return NewChunk(cols, make([]Op, len(keep))), ks
+	return stream.NewChunk(cols, make([]stream.Op, len(keep))), ks
 }

@@ -1,4 +1,4 @@
-package stream
+package join
 
 // The state of one input of the streaming hash join (hash_join.go): a
 // columnar row arena addressed by slot, a join-key index from each key to
@@ -22,6 +22,7 @@ import (
 	"github.com/cockroachdb/apd/v3"
 	"github.com/cockroachdb/pebble/v2"
 
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -513,8 +514,8 @@ type hjBucket struct {
 
 // hjSide is the state of one input.
 type hjSide struct {
-	table *StateTable // key: join key, stream key [, seq]; value: the row
-	id    uint32      // its id
+	table *stream.StateTable // key: join key, stream key [, seq]; value: the row
+	id    uint32             // its id
 	types []types.T
 	cols  []hjCol
 	meta  []hjRowMeta
@@ -556,7 +557,7 @@ type hjSide struct {
 	keyBuf []byte  // scratch for state keys
 }
 
-func newHJSide(table *StateTable, ts []types.T, appendOnly, noSK bool) *hjSide {
+func newHJSide(table *stream.StateTable, ts []types.T, appendOnly, noSK bool) *hjSide {
 	s := &hjSide{table: table, id: table.ID(), types: ts, appendOnly: appendOnly, noSK: noSK, byKey: map[uint64]int32{}}
 	for _, t := range ts {
 		s.cols = append(s.cols, newHJCol(t))
@@ -847,12 +848,12 @@ func (s *hjSide) markLoaded() {
 // scan reads the side's stored rows in batches of up to n, calling fn with
 // each batch as a chunk of inserts and, for inputs without a stream key,
 // the rows' sequence numbers.
-func (s *hjSide) scan(r storage.Reader, n int, fn func(c *Chunk, seqs []uint64) error) error {
+func (s *hjSide) scan(r storage.Reader, n int, fn func(c *stream.Chunk, seqs []uint64) error) error {
 	return s.scanPrefix(r, nil, n, fn)
 }
 
 // scanPrefix is scan over the stored keys that start with prefix.
-func (s *hjSide) scanPrefix(r storage.Reader, prefix []byte, n int, fn func(c *Chunk, seqs []uint64) error) error {
+func (s *hjSide) scanPrefix(r storage.Reader, prefix []byte, n int, fn func(c *stream.Chunk, seqs []uint64) error) error {
 	it, err := s.table.NewIter(r, prefix)
 	if err != nil {
 		return fmt.Errorf("hash join state %d: %w", s.id, err)
@@ -871,7 +872,7 @@ func (s *hjSide) scanPrefix(r storage.Reader, prefix []byte, n int, fn func(c *C
 			}
 			cols[j] = types.ArrayFromDatums(t, ds)
 		}
-		c := NewChunk(cols, make([]Op, len(rows)))
+		c := stream.NewChunk(cols, make([]stream.Op, len(rows)))
 		err := fn(c, seqs)
 		rows, seqs = rows[:0], seqs[:0]
 		return err

@@ -1,4 +1,4 @@
-package stream
+package join
 
 // State cleanup of the streaming hash join by watermarks.
 //
@@ -27,6 +27,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"streamsql/exec/stream"
 	"streamsql/sql/types"
 )
 
@@ -103,7 +104,7 @@ type hjCleaner struct {
 	// once the other side's watermark arrived.
 	bound    int64
 	hasBound bool
-	heap     Heap[int32] // the rows' values of the rule's column, and slots
+	heap     stream.Heap[int32] // the rows' values of the rule's column, and slots
 }
 
 // below reports whether v is cleaned under the current bound.
@@ -198,7 +199,7 @@ func (h *HashJoin) buildCleaners(s *HashJoinSpec) error {
 
 // cleanup applies a watermark of side to the other side's rules: it
 // raises their bounds and removes the rows below them.
-func (h *HashJoin) cleanup(side int, w Watermark) error {
+func (h *HashJoin) cleanup(side int, w stream.Watermark) error {
 	other := 1 - side
 	v, ok := joinDatumInt(w.Val)
 	if !ok {

@@ -1,4 +1,4 @@
-package stream
+package join
 
 import (
 	"fmt"
@@ -12,6 +12,8 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 	"streamsql/udf"
@@ -20,7 +22,7 @@ import (
 // ljEnv opens (or reopens) a database in dir with the Env a lookup join
 // needs (the database itself, for the table lookups), and a function
 // that closes it early (else it is closed when the test ends).
-func ljEnv(t *testing.T, dir string, fresh bool) (*Env, *storage.DB, func()) {
+func ljEnv(t *testing.T, dir string, fresh bool) (*stream.Env, *storage.DB, func()) {
 	t.Helper()
 	sdb, err := storage.Open(dir)
 	if err != nil {
@@ -34,8 +36,8 @@ func ljEnv(t *testing.T, dir string, fresh bool) (*Env, *storage.DB, func()) {
 		}
 	}
 	t.Cleanup(closeDB)
-	return &Env{Ctx: &exec.Ctx{Env: udf.Env{Location: time.UTC}}, State: sdb.Latest(), Fresh: fresh,
-		Stats: &Stats{}, DB: sdb}, sdb, closeDB
+	return &stream.Env{Ctx: &exec.Ctx{Env: udf.Env{Location: time.UTC}}, State: sdb.Latest(), Fresh: fresh,
+		Stats: &stream.Stats{}, DB: sdb}, sdb, closeDB
 }
 
 // ljTable is the looked-up table: dim(k int8 primary key, name text, w int4).
@@ -66,23 +68,23 @@ func ljSpec(kind batch.JoinKind, appendOnly bool, residual expr.Expr) *LookupJoi
 		LeftTypes: ljLeft, LeftStreamKey: []int{0}, LeftAppendOnly: appendOnly}
 }
 
-func ljBuild(t *testing.T, env *Env, spec *LookupJoinSpec) (Operator, *sink) {
+func ljBuild(t *testing.T, env *stream.Env, spec *LookupJoinSpec) (stream.Operator, *streamtest.Sink) {
 	t.Helper()
-	out := &sink{ts: []types.T{types.TInt4, types.TInt4, types.TText, types.TInt4}}
-	node := &Node{Spec: spec}
+	out := &streamtest.Sink{Types: []types.T{types.TInt4, types.TInt4, types.TText, types.TInt4}}
+	node := &stream.Node{Spec: spec}
 	if !spec.LeftAppendOnly {
 		node.StateTables = []string{"emitted"}
 	}
-	op, err := spec.Build(buildCtx(env, node), Output{Op: out})
+	op, err := spec.Build(streamtest.BuildCtx(env, node), stream.Output{Op: out})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return op, out
 }
 
-func ljSend(t *testing.T, op Operator, ops []Op, rows ...[]types.Datum) {
+func ljSend(t *testing.T, op stream.Operator, ops []stream.Op, rows ...[]types.Datum) {
 	t.Helper()
-	if err := op.Chunk(0, chunkOf(ljLeft, ops, rows...)); err != nil {
+	if err := op.Chunk(0, streamtest.ChunkOf(ljLeft, ops, rows...)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -101,16 +103,16 @@ func TestLookupJoinAppendOnly(t *testing.T) {
 	for _, kind := range []batch.JoinKind{batch.InnerJoin, batch.LeftJoin} {
 		t.Run(kind.String(), func(t *testing.T) {
 			env, db, _ := ljEnv(t, t.TempDir(), true)
-			ljPut(t, db, row(int64(1), "one", int64(10)), row(int64(2), "two", nil))
+			ljPut(t, db, streamtest.Row(int64(1), "one", int64(10)), streamtest.Row(int64(2), "two", nil))
 			op, out := ljBuild(t, env, ljSpec(kind, true, nil))
-			ins := []Op{Insert, Insert, Insert, Insert}
-			ljSend(t, op, ins, row(int64(100), int64(1)), row(int64(101), int64(3)), row(int64(102), int64(2)), row(int64(103), nil))
-			ljPut(t, db, row(int64(1), "ONE", int64(11)), row(int64(3), "three", int64(30)))
-			ljSend(t, op, []Op{Insert, Insert}, row(int64(104), int64(1)), row(int64(105), int64(3)))
+			ins := []stream.Op{stream.Insert, stream.Insert, stream.Insert, stream.Insert}
+			ljSend(t, op, ins, streamtest.Row(int64(100), int64(1)), streamtest.Row(int64(101), int64(3)), streamtest.Row(int64(102), int64(2)), streamtest.Row(int64(103), nil))
+			ljPut(t, db, streamtest.Row(int64(1), "ONE", int64(11)), streamtest.Row(int64(3), "three", int64(30)))
+			ljSend(t, op, []stream.Op{stream.Insert, stream.Insert}, streamtest.Row(int64(104), int64(1)), streamtest.Row(int64(105), int64(3)))
 			if kind == batch.InnerJoin {
-				ljExpect(t, out.take(), "+ 100 1 one 10", "+ 102 2 two NULL", "+ 104 1 ONE 11", "+ 105 3 three 30")
+				ljExpect(t, out.Take(), "+ 100 1 one 10", "+ 102 2 two NULL", "+ 104 1 ONE 11", "+ 105 3 three 30")
 			} else {
-				ljExpect(t, out.take(), "+ 100 1 one 10", "+ 101 3 NULL NULL", "+ 102 2 two NULL", "+ 103 NULL NULL NULL",
+				ljExpect(t, out.Take(), "+ 100 1 one 10", "+ 101 3 NULL NULL", "+ 102 2 two NULL", "+ 103 NULL NULL NULL",
 					"+ 104 1 ONE 11", "+ 105 3 three 30")
 			}
 		})
@@ -122,13 +124,13 @@ func TestLookupJoinResidual(t *testing.T) {
 	res := &expr.Call{Fn: ljGreater(t), Args: []expr.Expr{&expr.ColRef{Idx: 3, T: types.TInt4}, &expr.Const{Value: int64(5), T: types.TInt4}}, T: types.TBool}
 	for _, kind := range []batch.JoinKind{batch.InnerJoin, batch.LeftJoin} {
 		env, db, _ := ljEnv(t, t.TempDir(), true)
-		ljPut(t, db, row(int64(1), "one", int64(10)), row(int64(2), "two", int64(2)))
+		ljPut(t, db, streamtest.Row(int64(1), "one", int64(10)), streamtest.Row(int64(2), "two", int64(2)))
 		op, out := ljBuild(t, env, ljSpec(kind, true, res))
-		ljSend(t, op, []Op{Insert, Insert}, row(int64(100), int64(1)), row(int64(101), int64(2)))
+		ljSend(t, op, []stream.Op{stream.Insert, stream.Insert}, streamtest.Row(int64(100), int64(1)), streamtest.Row(int64(101), int64(2)))
 		if kind == batch.InnerJoin {
-			ljExpect(t, out.take(), "+ 100 1 one 10")
+			ljExpect(t, out.Take(), "+ 100 1 one 10")
 		} else {
-			ljExpect(t, out.take(), "+ 100 1 one 10", "+ 101 2 NULL NULL")
+			ljExpect(t, out.Take(), "+ 100 1 one 10", "+ 101 2 NULL NULL")
 		}
 	}
 }
@@ -148,29 +150,29 @@ func ljGreater(t *testing.T) *udf.Scalar {
 func TestLookupJoinRetractRestart(t *testing.T) {
 	dir := t.TempDir()
 	env, db, closeDB := ljEnv(t, dir, true)
-	ljPut(t, db, row(int64(1), "one", int64(10)), row(int64(2), "two", int64(20)))
+	ljPut(t, db, streamtest.Row(int64(1), "one", int64(10)), streamtest.Row(int64(2), "two", int64(20)))
 	op, out := ljBuild(t, env, ljSpec(batch.LeftJoin, false, nil))
-	ljSend(t, op, []Op{Insert, Insert, Insert}, row(int64(100), int64(1)), row(int64(101), int64(9)), row(int64(102), int64(2)))
-	ljExpect(t, out.take(), "+ 100 1 one 10", "+ 101 9 NULL NULL", "+ 102 2 two 20")
-	barrier(t, op, db.Pebble(), 1)
+	ljSend(t, op, []stream.Op{stream.Insert, stream.Insert, stream.Insert}, streamtest.Row(int64(100), int64(1)), streamtest.Row(int64(101), int64(9)), streamtest.Row(int64(102), int64(2)))
+	ljExpect(t, out.Take(), "+ 100 1 one 10", "+ 101 9 NULL NULL", "+ 102 2 two 20")
+	streamtest.Barrier(t, op, db.Pebble(), 1)
 
 	// The table changes; the state of epoch 1 is committed. Restart.
-	ljPut(t, db, row(int64(1), "uno", int64(11)), row(int64(9), "nine", int64(90)))
+	ljPut(t, db, streamtest.Row(int64(1), "uno", int64(11)), streamtest.Row(int64(9), "nine", int64(90)))
 	closeDB()
 	env, db, _ = ljEnv(t, dir, false)
 	op, out = ljBuild(t, env, ljSpec(batch.LeftJoin, false, nil))
 
 	// Deletes replay the stored emission; inserts see the new table.
-	ljSend(t, op, []Op{Delete, UpdateDelete, UpdateInsert, Insert},
-		row(int64(100), int64(1)), row(int64(101), int64(9)), row(int64(101), int64(9)), row(int64(103), int64(1)))
-	ljExpect(t, out.take(), "- 100 1 one 10", "U- 101 9 NULL NULL", "U+ 101 9 nine 90", "+ 103 1 uno 11")
+	ljSend(t, op, []stream.Op{stream.Delete, stream.UpdateDelete, stream.UpdateInsert, stream.Insert},
+		streamtest.Row(int64(100), int64(1)), streamtest.Row(int64(101), int64(9)), streamtest.Row(int64(101), int64(9)), streamtest.Row(int64(103), int64(1)))
+	ljExpect(t, out.Take(), "- 100 1 one 10", "U- 101 9 NULL NULL", "U+ 101 9 nine 90", "+ 103 1 uno 11")
 	// Insert and delete in one chunk.
-	ljSend(t, op, []Op{Insert, Delete}, row(int64(104), int64(2)), row(int64(104), int64(2)))
-	ljExpect(t, out.take(), "+ 104 2 two 20", "- 104 2 two 20")
+	ljSend(t, op, []stream.Op{stream.Insert, stream.Delete}, streamtest.Row(int64(104), int64(2)), streamtest.Row(int64(104), int64(2)))
+	ljExpect(t, out.Take(), "+ 104 2 two 20", "- 104 2 two 20")
 	// A delete of a row never seen emits nothing.
-	ljSend(t, op, []Op{Delete}, row(int64(999), int64(1)))
-	ljExpect(t, out.take())
-	barrier(t, op, db.Pebble(), 2)
+	ljSend(t, op, []stream.Op{stream.Delete}, streamtest.Row(int64(999), int64(1)))
+	ljExpect(t, out.Take())
+	streamtest.Barrier(t, op, db.Pebble(), 2)
 
 	// What is left in state: 101 (nine), 102 (two), 103 (uno).
 	lo, hi := storage.StateSpan(1)
@@ -193,12 +195,12 @@ func TestLookupJoinRetractRestart(t *testing.T) {
 // nothing.
 func TestLookupJoinInnerUpdates(t *testing.T) {
 	env, db, _ := ljEnv(t, t.TempDir(), true)
-	ljPut(t, db, row(int64(1), "one", int64(10)))
+	ljPut(t, db, streamtest.Row(int64(1), "one", int64(10)))
 	op, out := ljBuild(t, env, ljSpec(batch.InnerJoin, false, nil))
-	ljSend(t, op, []Op{Insert, Insert}, row(int64(100), int64(1)), row(int64(101), int64(5)))
-	ljSend(t, op, []Op{UpdateDelete, UpdateInsert, Delete}, row(int64(100), int64(1)), row(int64(100), int64(5)), row(int64(101), int64(5)))
-	ljSend(t, op, []Op{UpdateDelete, UpdateInsert}, row(int64(100), int64(5)), row(int64(100), int64(1)))
-	ljExpect(t, out.take(), "+ 100 1 one 10", "- 100 1 one 10", "+ 100 1 one 10")
+	ljSend(t, op, []stream.Op{stream.Insert, stream.Insert}, streamtest.Row(int64(100), int64(1)), streamtest.Row(int64(101), int64(5)))
+	ljSend(t, op, []stream.Op{stream.UpdateDelete, stream.UpdateInsert, stream.Delete}, streamtest.Row(int64(100), int64(1)), streamtest.Row(int64(100), int64(5)), streamtest.Row(int64(101), int64(5)))
+	ljSend(t, op, []stream.Op{stream.UpdateDelete, stream.UpdateInsert}, streamtest.Row(int64(100), int64(5)), streamtest.Row(int64(100), int64(1)))
+	ljExpect(t, out.Take(), "+ 100 1 one 10", "- 100 1 one 10", "+ 100 1 one 10")
 }
 
 // Keys must not need a lossy conversion to find a primary key value.
@@ -231,22 +233,22 @@ func TestLookupJoinStateBudget(t *testing.T) {
 	const n = 300
 	dir := t.TempDir()
 	var committed uint64
-	budgetEnv := func(fresh bool) (*Env, *storage.DB, func()) {
+	budgetEnv := func(fresh bool) (*stream.Env, *storage.DB, func()) {
 		env, db, closeDB := ljEnv(t, dir, fresh)
-		env.Memory = NewStateMemory(4 << 10)
+		env.Memory = stream.NewStateMemory(4 << 10)
 		env.Committed = func() uint64 { return committed }
 		return env, db, closeDB
 	}
 	env, db, closeDB := budgetEnv(true)
-	ljPut(t, db, row(int64(1), "one", int64(10)), row(int64(2), "two", int64(20)))
+	ljPut(t, db, streamtest.Row(int64(1), "one", int64(10)), streamtest.Row(int64(2), "two", int64(20)))
 	op, out := ljBuild(t, env, ljSpec(batch.LeftJoin, false, nil))
 	var want []string
 	insert := func(from, to int) {
 		var rows [][]types.Datum
 		for i := from; i < to; i++ {
-			rows = append(rows, row(int64(i), int64(i%3)))
+			rows = append(rows, streamtest.Row(int64(i), int64(i%3)))
 		}
-		ljSend(t, op, make([]Op, len(rows)), rows...)
+		ljSend(t, op, make([]stream.Op, len(rows)), rows...)
 	}
 	retraction := func(i int) string {
 		switch i % 3 {
@@ -258,27 +260,27 @@ func TestLookupJoinStateBudget(t *testing.T) {
 		return fmt.Sprintf("- %d 0 NULL NULL", i)
 	}
 	insert(0, n)
-	out.take()
+	out.Take()
 	for e := uint64(1); e <= 3; e++ {
-		barrier(t, op, db.Pebble(), e)
+		streamtest.Barrier(t, op, db.Pebble(), e)
 		committed = e
 	}
 	if env.Stats.StateEvicted.Load() == 0 {
 		t.Fatal("nothing evicted under the budget")
 	}
 	// The table changes; deletes must still retract what was emitted.
-	ljPut(t, db, row(int64(1), "uno", int64(11)), row(int64(2), "dos", int64(22)))
+	ljPut(t, db, streamtest.Row(int64(1), "uno", int64(11)), streamtest.Row(int64(2), "dos", int64(22)))
 	var dels [][]types.Datum
 	for i := 0; i < n/2; i++ {
-		dels = append(dels, row(int64(i), int64(i%3)))
+		dels = append(dels, streamtest.Row(int64(i), int64(i%3)))
 		want = append(want, retraction(i))
 	}
-	ljSend(t, op, slices.Repeat([]Op{Delete}, len(dels)), dels...)
-	ljExpect(t, out.take(), want...)
+	ljSend(t, op, slices.Repeat([]stream.Op{stream.Delete}, len(dels)), dels...)
+	ljExpect(t, out.Take(), want...)
 	if env.Stats.StateReads.Load() == 0 {
 		t.Fatal("no state read back")
 	}
-	barrier(t, op, db.Pebble(), 4)
+	streamtest.Barrier(t, op, db.Pebble(), 4)
 	committed = 4
 
 	// Restart: the load stops at the budget, the rest is read back.
@@ -287,11 +289,11 @@ func TestLookupJoinStateBudget(t *testing.T) {
 	op, out = ljBuild(t, env, ljSpec(batch.LeftJoin, false, nil))
 	want, dels = nil, nil
 	for i := n / 2; i < n; i++ {
-		dels = append(dels, row(int64(i), int64(i%3)))
+		dels = append(dels, streamtest.Row(int64(i), int64(i%3)))
 		want = append(want, retraction(i))
 	}
-	ljSend(t, op, slices.Repeat([]Op{Delete}, len(dels)), dels...)
-	ljExpect(t, out.take(), want...)
+	ljSend(t, op, slices.Repeat([]stream.Op{stream.Delete}, len(dels)), dels...)
+	ljExpect(t, out.Take(), want...)
 	if env.Stats.StateReads.Load() == 0 {
 		t.Fatal("after the restart: no state read back")
 	}

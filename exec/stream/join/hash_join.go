@@ -1,4 +1,4 @@
-package stream
+package join
 
 // HashJoin is the streaming equi-join: a symmetric hash join over two
 // changelogs. A change on one side probes the other side's state by join
@@ -72,6 +72,7 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -133,7 +134,7 @@ func (s *HashJoinSpec) Explain() string {
 }
 
 // Build implements Spec. It takes two state tables: left, then right.
-func (s *HashJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+func (s *HashJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
 	switch s.Kind {
 	case batch.InnerJoin, batch.LeftJoin, batch.RightJoin, batch.FullJoin, batch.SemiJoin, batch.AntiJoin:
 	default:
@@ -183,9 +184,9 @@ func (s *HashJoinSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 			}
 			h.skCols[side] = append(h.skCols[side], hjKeyCol{col: c, src: ts[side][c], keyT: ts[side][c]})
 		}
-		var keys []KeyCol
+		var keys []stream.KeyCol
 		for _, kc := range append(slices.Clip(h.jkCols[side]), h.skCols[side]...) {
-			keys = append(keys, KeyCol{T: kc.keyT})
+			keys = append(keys, stream.KeyCol{T: kc.keyT})
 		}
 		h.sides[side] = newHJSide(b.NewStateTable(keys, ts[side]), ts[side], appendOnly[side], noSK)
 	}
@@ -242,8 +243,8 @@ const (
 // HashJoin is the streaming hash join operator (see the file comment).
 type HashJoin struct {
 	kind     batch.JoinKind
-	out      Output
-	env      *Env
+	out      stream.Output
+	env      *stream.Env
 	residual expr.Expr
 	nl       int
 	seed     maphash.Seed
@@ -284,7 +285,7 @@ type HashJoin struct {
 	takeIdx   []int
 	insRows   []int32
 	insSlots  []int32
-	outOps    []Op
+	outOps    []stream.Op
 	outL      []int32
 	outR      []int32
 }
@@ -304,7 +305,7 @@ func (h *HashJoin) ctx() *exec.Ctx {
 }
 
 // Chunk implements Operator.
-func (h *HashJoin) Chunk(side int, c *Chunk) error {
+func (h *HashJoin) Chunk(side int, c *stream.Chunk) error {
 	defer c.Release()
 	if side != 0 && side != 1 {
 		return fmt.Errorf("hash join: input side %d", side)
@@ -328,7 +329,7 @@ func (h *HashJoin) Chunk(side int, c *Chunk) error {
 }
 
 // process applies chunk c of side to the state and emits the output.
-func (h *HashJoin) process(side int, c *Chunk) error {
+func (h *HashJoin) process(side int, c *stream.Chunk) error {
 	o := h.sides[1-side]
 	n := c.N
 	if err := h.jk.encode(c.Cols, h.jkCols[side], n, h.seed, h.loc()); err != nil {
@@ -342,7 +343,7 @@ func (h *HashJoin) process(side int, c *Chunk) error {
 		// two rows of an update.
 		hi := lo
 		h.pairRow, h.pairSlot, h.pairStart = h.pairRow[:0], h.pairSlot[:0], h.pairStart[:0]
-		for hi < n && (hi == lo || len(h.pairRow) < hjPairLimit || c.Ops[hi-1] == UpdateDelete) {
+		for hi < n && (hi == lo || len(h.pairRow) < hjPairLimit || c.Ops[hi-1] == stream.UpdateDelete) {
 			h.pairStart = append(h.pairStart, int32(len(h.pairRow)))
 			if !h.jk.hasNull[hi] {
 				if b := o.findBucket(h.jk.hashes[hi], h.jk.keys[hi]); b >= 0 {
@@ -377,7 +378,7 @@ func (h *HashJoin) process(side int, c *Chunk) error {
 }
 
 // evalResidual sets matched[p] for every candidate pair of the range.
-func (h *HashJoin) evalResidual(side int, c *Chunk) error {
+func (h *HashJoin) evalResidual(side int, c *stream.Chunk) error {
 	np := len(h.pairRow)
 	h.matched = slices.Grow(h.matched[:0], np)[:np]
 	if h.residual == nil || np == 0 {
@@ -422,7 +423,7 @@ func (h *HashJoin) evalResidual(side int, c *Chunk) error {
 
 // apply walks rows [lo, hi) of c in order: it updates the state and the
 // degrees and records the output rows.
-func (h *HashJoin) apply(side int, c *Chunk, lo, hi int) error {
+func (h *HashJoin) apply(side int, c *stream.Chunk, lo, hi int) error {
 	s, o := h.sides[side], h.sides[1-side]
 	other := 1 - side
 	h.insRows, h.insSlots = h.insRows[:0], h.insSlots[:0]
@@ -436,15 +437,15 @@ func (h *HashJoin) apply(side int, c *Chunk, lo, hi int) error {
 		// An update that yields one deleted and one inserted row under
 		// the same output stream key stays an update.
 		switch {
-		case op == UpdateDelete:
+		case op == stream.UpdateDelete:
 			udStart, udEnd = start, len(h.outOps)
-		case op == UpdateInsert && udEnd == start:
+		case op == stream.UpdateInsert && udEnd == start:
 			end := len(h.outOps)
 			if udEnd-udStart == 1 && end-start == 1 &&
-				h.outOps[udStart] == Delete && h.outOps[start] == Insert &&
+				h.outOps[udStart] == stream.Delete && h.outOps[start] == stream.Insert &&
 				h.otherSlot(side, udStart) == h.otherSlot(side, start) &&
 				i > 0 && bytes.Equal(h.sk.keys[i-1], h.sk.keys[i]) {
-				h.outOps[udStart], h.outOps[start] = UpdateDelete, UpdateInsert
+				h.outOps[udStart], h.outOps[start] = stream.UpdateDelete, stream.UpdateInsert
 			}
 			udEnd = -1
 		default:
@@ -471,7 +472,7 @@ func (h *HashJoin) otherSlot(side, k int) int32 {
 	return h.outL[k]
 }
 
-func (h *HashJoin) applyRow(side int, s, o *hjSide, other int, c *Chunk, i int, op Op) error {
+func (h *HashJoin) applyRow(side int, s, o *hjSide, other int, c *stream.Chunk, i int, op stream.Op) error {
 	null := h.jk.hasNull[i]
 	if null && !h.tracks[side] {
 		// Never matches and never shows alone: not kept.
@@ -502,9 +503,9 @@ func (h *HashJoin) applyRow(side int, s, o *hjSide, other int, c *Chunk, i int, 
 			return nil
 		}
 	}
-	outOp := Insert
+	outOp := stream.Insert
 	if !ins {
-		outOp = Delete
+		outOp = stream.Delete
 	}
 	cnt := int32(0)
 	k := i - h.rangeLo
@@ -564,12 +565,12 @@ func (h *HashJoin) applyRow(side int, s, o *hjSide, other int, c *Chunk, i int, 
 func (h *HashJoin) firstMatch(side int, slot, j int32) {
 	switch h.kind {
 	case batch.SemiJoin:
-		h.emit(Insert, j, -1)
+		h.emit(stream.Insert, j, -1)
 	case batch.AntiJoin:
-		h.emit(Delete, j, -1)
+		h.emit(stream.Delete, j, -1)
 	default:
-		h.emitPadded(UpdateDelete, 1-side, j)
-		h.emitJoined(UpdateInsert, side, slot, j)
+		h.emitPadded(stream.UpdateDelete, 1-side, j)
+		h.emitJoined(stream.UpdateInsert, side, slot, j)
 	}
 }
 
@@ -577,23 +578,23 @@ func (h *HashJoin) firstMatch(side int, slot, j int32) {
 func (h *HashJoin) lastMatch(side int, slot, j int32) {
 	switch h.kind {
 	case batch.SemiJoin:
-		h.emit(Delete, j, -1)
+		h.emit(stream.Delete, j, -1)
 	case batch.AntiJoin:
-		h.emit(Insert, j, -1)
+		h.emit(stream.Insert, j, -1)
 	default:
-		h.emitJoined(UpdateDelete, side, slot, j)
-		h.emitPadded(UpdateInsert, 1-side, j)
+		h.emitJoined(stream.UpdateDelete, side, slot, j)
+		h.emitPadded(stream.UpdateInsert, 1-side, j)
 	}
 }
 
-func (h *HashJoin) emit(op Op, l, r int32) {
+func (h *HashJoin) emit(op stream.Op, l, r int32) {
 	h.outOps = append(h.outOps, op)
 	h.outL = append(h.outL, l)
 	h.outR = append(h.outR, r)
 }
 
 // emitJoined emits the join of slot (of side) with j (of the other side).
-func (h *HashJoin) emitJoined(op Op, side int, slot, j int32) {
+func (h *HashJoin) emitJoined(op stream.Op, side int, slot, j int32) {
 	if side == 0 {
 		h.emit(op, slot, j)
 	} else {
@@ -602,7 +603,7 @@ func (h *HashJoin) emitJoined(op Op, side int, slot, j int32) {
 }
 
 // emitPadded emits row slot of side with NULLs for the other side.
-func (h *HashJoin) emitPadded(op Op, side int, slot int32) {
+func (h *HashJoin) emitPadded(op stream.Op, side int, slot int32) {
 	if side == 0 {
 		h.emit(op, slot, -1)
 	} else {
@@ -623,7 +624,7 @@ func (h *HashJoin) flush() error {
 	if !h.semiAnti {
 		cols = h.sides[1].gather(h.outR, cols)
 	}
-	c := NewChunk(cols, slices.Clone(h.outOps))
+	c := stream.NewChunk(cols, slices.Clone(h.outOps))
 	h.outOps, h.outL, h.outR = h.outOps[:0], h.outL[:0], h.outR[:0]
 	return h.out.Chunk(c)
 }
@@ -632,7 +633,7 @@ func (h *HashJoin) flush() error {
 // watermark shows can never match again, and a watermark of a side whose
 // columns are never padded late is forwarded on the matching output
 // column.
-func (h *HashJoin) Watermark(side int, w Watermark) error {
+func (h *HashJoin) Watermark(side int, w stream.Watermark) error {
 	if side < 0 || side > 1 {
 		return nil
 	}
@@ -652,7 +653,7 @@ func (h *HashJoin) Watermark(side int, w Watermark) error {
 
 // Barrier implements Operator: it writes the rows changed during the epoch
 // and forwards the barrier.
-func (h *HashJoin) Barrier(b *Barrier) error {
+func (h *HashJoin) Barrier(b *stream.Barrier) error {
 	if b.Writes != nil {
 		for _, s := range h.sides {
 			if err := s.flush(b.Writes); err != nil {
@@ -673,7 +674,7 @@ func (h *HashJoin) recover() error {
 	h.loading = true
 	defer func() { h.loading, h.loadSeqs = false, nil }()
 	for side, s := range h.sides {
-		err := s.scan(h.env.State, hjLoadBatch, func(c *Chunk, seqs []uint64) error {
+		err := s.scan(h.env.State, hjLoadBatch, func(c *stream.Chunk, seqs []uint64) error {
 			defer c.Release()
 			h.loadSeqs = nil
 			if s.noSK {
