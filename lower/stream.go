@@ -12,6 +12,7 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/agg"
 	"streamsql/exec/stream/join"
 	"streamsql/sql/plan"
 	"streamsql/sql/planner"
@@ -663,7 +664,7 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 			return nil, nil, notIncremental("the aggregate %s()", a.Agg.Name)
 		}
 	}
-	spec := &stream.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1}
+	spec := &agg.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1}
 	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child}}
 	for i, g := range group {
 		n.Types = append(n.Types, groupTypes[i])

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/agg"
 	"streamsql/exec/stream/join"
 	"streamsql/exec/stream/sortedpart"
 )
@@ -25,7 +26,7 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 		n.Inputs[i] = parallelize(in, p)
 	}
 	switch s := n.Spec.(type) {
-	case *stream.HashAggSpec:
+	case *agg.HashAggSpec:
 		if p > 1 && len(s.GroupCols) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.GroupCols, p)
 			n.Parallelism = p
@@ -38,7 +39,7 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 			n.Parallelism = p
 			return n
 		}
-	case *stream.SessionAggSpec:
+	case *agg.SessionAggSpec:
 		if p > 1 && len(s.PartCols) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.PartCols, p)
 			n.Parallelism = p

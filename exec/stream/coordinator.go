@@ -212,7 +212,7 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 	if err := b.DeleteRange(lo, hi, nil); err != nil {
 		return err
 	}
-	lo, hi = jobSpan(id)
+	lo, hi = JobSpan(id)
 	if err := b.DeleteRange(lo, hi, nil); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec"
+	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -167,4 +168,23 @@ func CPUTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// AggCall returns the aggregate call name(args) over argument columns
+// args of types ts, as the planner builds it.
+func AggCall(t testing.TB, name string, args []int, ts []types.T) batch.AggSpec {
+	t.Helper()
+	a, _, err := udf.LookupAggregate(name, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return batch.AggSpec{Agg: a, Args: args, ArgTypes: ts, Filter: -1, T: a.ResultType(ts)}
+}
+
+// Commit commits the batch w to its database.
+func Commit(t testing.TB, w *pebble.Batch) {
+	t.Helper()
+	if err := w.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
 }

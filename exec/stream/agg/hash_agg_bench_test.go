@@ -1,33 +1,26 @@
-package stream
+package agg
 
 import (
 	"math/rand/v2"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
-
-// hashAggNullSink drops everything.
-type hashAggNullSink struct{ rows int }
-
-func (s *hashAggNullSink) Chunk(_ int, c *Chunk) error    { s.rows += c.N; c.Release(); return nil }
-func (s *hashAggNullSink) Watermark(int, Watermark) error { return nil }
-func (s *hashAggNullSink) Barrier(*Barrier) error         { return nil }
 
 // hashAggBenchInput is a TUMBLE-like input (k int8, window_start
 // timestamp, v int8): 1000 keys, a new window every million rows, and
 // with retract > 0 that share of rows deleting an earlier row of the
 // current window.
 type hashAggBenchInput struct {
-	chunks []*Chunk
+	chunks []*stream.Chunk
 	wms    []types.Datum // watermark after chunk i, or nil
 	rows   int
 }
@@ -48,7 +41,7 @@ func hashAggBenchData(total int, retract float64) *hashAggBenchInput {
 		kb.Reserve(n)
 		wb.Reserve(n)
 		vb.Reserve(n)
-		ops := make([]Op, n)
+		ops := make([]stream.Op, n)
 		var wm types.Datum
 		for i := range n {
 			if (start+i)%perWindow == 0 && start+i > 0 {
@@ -63,7 +56,7 @@ func hashAggBenchData(total int, retract float64) *hashAggBenchInput {
 				window = window[:len(window)-1]
 				kb.Append(row.k)
 				vb.Append(row.v)
-				ops[i] = Delete
+				ops[i] = stream.Delete
 			} else {
 				row := live{k: int64(r.IntN(1000)), v: int64(r.IntN(1_000_000))}
 				window = append(window, row)
@@ -76,7 +69,7 @@ func hashAggBenchData(total int, retract float64) *hashAggBenchInput {
 		kb.Release()
 		wb.Release()
 		vb.Release()
-		in.chunks = append(in.chunks, NewChunk(cols, ops))
+		in.chunks = append(in.chunks, stream.NewChunk(cols, ops))
 		in.wms = append(in.wms, wm)
 	}
 	return in
@@ -89,12 +82,12 @@ func benchHashAgg(b *testing.B, retract float64) {
 	spec.AppendOnly = retract == 0
 	dir := b.TempDir()
 	env, db := hashAggBenchEnv(b, dir)
-	cpu0 := hashAggCPUTime()
+	cpu0 := streamtest.CPUTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sink := &hashAggNullSink{}
-		node := &Node{Spec: spec}
-		op, err := spec.Build(buildCtx(env, node), Output{Op: sink})
+		sink := &streamtest.NullSink{}
+		node := &stream.Node{Spec: spec}
+		op, err := spec.Build(streamtest.BuildCtx(env, node), stream.Output{Op: sink})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -104,17 +97,17 @@ func benchHashAgg(b *testing.B, retract float64) {
 			for _, col := range c.Cols {
 				col.Retain()
 			}
-			if err := op.Chunk(0, &Chunk{Cols: c.Cols, Ops: c.Ops, N: c.N}); err != nil {
+			if err := op.Chunk(0, &stream.Chunk{Cols: c.Cols, Ops: c.Ops, N: c.N}); err != nil {
 				b.Fatal(err)
 			}
 			if data.wms[ci] != nil {
-				if err := op.Watermark(0, Watermark{Col: 1, Val: data.wms[ci]}); err != nil {
+				if err := op.Watermark(0, stream.Watermark{Col: 1, Val: data.wms[ci]}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			if ci%25 == 24 { // a barrier about every 100,000 rows
 				epoch++
-				bt := &Barrier{Epoch: epoch, Writes: db.NewBatch()}
+				bt := &stream.Barrier{Epoch: epoch, Writes: db.NewBatch()}
 				if err := op.Barrier(bt); err != nil {
 					b.Fatal(err)
 				}
@@ -125,16 +118,7 @@ func benchHashAgg(b *testing.B, retract float64) {
 	b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	// Rows per second of process CPU time (GC included): steadier than
 	// wall time when other processes share the cores.
-	b.ReportMetric(float64(total)*float64(b.N)/(hashAggCPUTime()-cpu0).Seconds(), "rows/cpu-s")
-}
-
-// hashAggCPUTime is the process's user plus system CPU time.
-func hashAggCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(total)*float64(b.N)/(streamtest.CPUTime()-cpu0).Seconds(), "rows/cpu-s")
 }
 
 // BenchmarkHashAggTumbleCountSum: count(*) and sum(v) per (k,
@@ -145,11 +129,11 @@ func BenchmarkHashAggTumbleCountSum(b *testing.B) { benchHashAgg(b, 0) }
 // earlier row.
 func BenchmarkHashAggRetract(b *testing.B) { benchHashAgg(b, 0.2) }
 
-func hashAggBenchEnv(b *testing.B, dir string) (*Env, *pebble.DB) {
+func hashAggBenchEnv(b *testing.B, dir string) (*stream.Env, *pebble.DB) {
 	sdb, err := storage.Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { sdb.Close() })
-	return &Env{Ctx: &exec.Ctx{}, Fresh: true, Stats: &Stats{}}, sdb.Pebble()
+	return &stream.Env{Ctx: &exec.Ctx{}, Fresh: true, Stats: &stream.Stats{}}, sdb.Pebble()
 }

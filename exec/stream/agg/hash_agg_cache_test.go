@@ -1,4 +1,4 @@
-package stream
+package agg
 
 import (
 	"fmt"
@@ -9,21 +9,22 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 )
 
 // hashAggBudgetEnv gives env a state budget of limit bytes and a
 // committed epoch the test advances.
-func hashAggBudgetEnv(env *Env, limit int64, committed *uint64) {
-	env.Memory = NewStateMemory(limit)
-	env.accounts = &StateAccounts{}
+func hashAggBudgetEnv(env *stream.Env, limit int64, committed *uint64) {
+	env.Memory = stream.NewStateMemory(limit)
 	env.Committed = func() uint64 { return *committed }
 }
 
 // hashAggCommitEpoch passes a barrier, commits it and returns the epoch's
 // output sorted (eviction changes group ids, so the order of the groups
 // changed in an epoch may differ; their changes may not).
-func hashAggCommitEpoch(t *testing.T, op Operator, s *sink, db *pebble.DB, epoch uint64, committed *uint64) []string {
+func hashAggCommitEpoch(t *testing.T, op stream.Operator, s *streamtest.Sink, db *pebble.DB, epoch uint64, committed *uint64) []string {
 	t.Helper()
 	out := hashAggEpoch(t, op, s, db, epoch)
 	*committed = epoch
@@ -41,10 +42,10 @@ func TestHashAggEvictionMatchesUnlimited(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			spec, in := hashAggFullSpec(t)
-			envA, dbA := testEnv(t)
+			envA, dbA := streamtest.Env(t)
 			opA, sA := hashAggOpen(t, spec, envA, in)
 			var committed uint64
-			envB, dbB := testEnv(t)
+			envB, dbB := streamtest.Env(t)
 			hashAggBudgetEnv(envB, 64, &committed)
 			opB, sB := hashAggOpen(t, spec, envB, in)
 			g := &hashAggChangelog{r: rand.New(rand.NewPCG(seed, 9)), keys: 20 + int(seed)*10}
@@ -65,7 +66,7 @@ func TestHashAggEvictionMatchesUnlimited(t *testing.T) {
 						t.Fatal(err)
 					}
 					statsB := envB.Stats
-					envB, dbB = reopenEnv(t, dir)
+					envB, dbB = streamtest.ReopenEnv(t, dir)
 					envB.Fresh = false
 					envB.Stats = statsB
 					hashAggBudgetEnv(envB, 64, &committed)
@@ -90,10 +91,10 @@ func TestHashAggEvictionWindows(t *testing.T) {
 	for _, eoc := range []bool{true, false} {
 		t.Run(fmt.Sprint("eoc=", eoc), func(t *testing.T) {
 			spec, in := hashAggWindowSpec(t, eoc)
-			envA, dbA := testEnv(t)
+			envA, dbA := streamtest.Env(t)
 			opA, sA := hashAggOpen(t, spec, envA, in)
 			var committed uint64
-			envB, dbB := testEnv(t)
+			envB, dbB := streamtest.Env(t)
 			hashAggBudgetEnv(envB, 64, &committed)
 			opB, sB := hashAggOpen(t, spec, envB, in)
 			r := rand.New(rand.NewPCG(3, 4))
@@ -102,15 +103,15 @@ func TestHashAggEvictionWindows(t *testing.T) {
 				var rows [][]types.Datum
 				for range 50 {
 					ts := wm + types.Timestamp(r.IntN(4))*hashAggMinute
-					rows = append(rows, row(int64(r.IntN(30)), ts, int64(r.IntN(100))))
+					rows = append(rows, streamtest.Row(int64(r.IntN(30)), ts, int64(r.IntN(100))))
 				}
-				ops := hashAggOps(Insert, len(rows))
+				ops := hashAggOps(stream.Insert, len(rows))
 				hashAggPush(t, opA, in, ops, rows...)
 				hashAggPush(t, opB, in, ops, rows...)
 				if epoch%3 == 0 {
 					wm += hashAggMinute
-					for _, op := range []Operator{opA, opB} {
-						if err := op.Watermark(0, Watermark{Col: 1, Val: wm}); err != nil {
+					for _, op := range []stream.Operator{opA, opB} {
+						if err := op.Watermark(0, stream.Watermark{Col: 1, Val: wm}); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -125,7 +126,7 @@ func TestHashAggEvictionWindows(t *testing.T) {
 					if err := dbB.Checkpoint(dir); err != nil {
 						t.Fatal(err)
 					}
-					envB, dbB = reopenEnv(t, dir)
+					envB, dbB = streamtest.ReopenEnv(t, dir)
 					envB.Fresh = false
 					hashAggBudgetEnv(envB, 64, &committed)
 					opB, sB = hashAggOpen(t, spec, envB, in)

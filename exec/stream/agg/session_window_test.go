@@ -1,4 +1,4 @@
-package stream
+package agg
 
 import (
 	"fmt"
@@ -12,6 +12,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -29,23 +31,23 @@ func sessionTestSpec(t testing.TB, appendOnly, eoc bool) *SessionAggSpec {
 	return &SessionAggSpec{PartCols: []int{0}, TSCol: 1, Gap: sessionTestGap,
 		Group: []int{0, SessionStartCol, SessionEndCol},
 		Aggs: []batch.AggSpec{
-			hashAggCall(t, "count", nil, nil),
-			hashAggCall(t, "sum", []int{2}, []types.T{types.TInt4}),
-			hashAggCall(t, "max", []int{2}, []types.T{types.TInt4}),
-			hashAggFiltered(hashAggCall(t, "count", []int{2}, []types.T{types.TInt4}), 3),
+			streamtest.AggCall(t, "count", nil, nil),
+			streamtest.AggCall(t, "sum", []int{2}, []types.T{types.TInt4}),
+			streamtest.AggCall(t, "max", []int{2}, []types.T{types.TInt4}),
+			hashAggFiltered(streamtest.AggCall(t, "count", []int{2}, []types.T{types.TInt4}), 3),
 		},
 		AppendOnly: appendOnly, EmitOnClose: eoc}
 }
 
-func sessionTestOpen(t testing.TB, spec *SessionAggSpec, env *Env) (Operator, *sink) {
+func sessionTestOpen(t testing.TB, spec *SessionAggSpec, env *stream.Env) (stream.Operator, *streamtest.Sink) {
 	t.Helper()
 	out := []types.T{types.TInt8, types.TTimestamp, types.TTimestamp}
 	for _, a := range spec.Aggs {
 		out = append(out, a.T)
 	}
-	s := &sink{ts: out}
-	node := &Node{Spec: spec, Types: out, StateTables: []string{"rows", "meta"}}
-	op, err := spec.Build(buildCtx(env, node, &Node{Types: sessionTestIn}), Output{Op: s})
+	s := &streamtest.Sink{Types: out}
+	node := &stream.Node{Spec: spec, Types: out, StateTables: []string{"rows", "meta"}}
+	op, err := spec.Build(streamtest.BuildCtx(env, node, &stream.Node{Types: sessionTestIn}), stream.Output{Op: s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func (r sessionTestRow) datums() []types.Datum {
 	if r.v >= 0 {
 		v = int64(r.v)
 	}
-	return row(int64(r.k), ts, v, r.f)
+	return streamtest.Row(int64(r.k), ts, v, r.f)
 }
 
 // sessionTestExpect computes the sessions of live rows by brute force, in
@@ -120,7 +122,7 @@ func sessionTestExpect(live []sessionTestRow) []string {
 // committed epoch.
 func TestSessionAggRandomChanges(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	spec := sessionTestSpec(t, false, false)
 	op, s := sessionTestOpen(t, spec, env)
 	var live, committedLive []sessionTestRow
@@ -136,29 +138,29 @@ func TestSessionAggRandomChanges(t *testing.T) {
 		return r
 	}
 	for epoch := uint64(1); epoch <= 300; epoch++ {
-		var ops []Op
+		var ops []stream.Op
 		var rows [][]types.Datum
 		for n := 1 + rng.Intn(8); n > 0; n-- {
 			switch x := rng.Intn(10); {
 			case x < 5 || len(live) == 0:
 				r := randRow()
 				live = append(live, r)
-				ops, rows = append(ops, Insert), append(rows, r.datums())
+				ops, rows = append(ops, stream.Insert), append(rows, r.datums())
 			case x < 8:
 				i := rng.Intn(len(live))
-				ops, rows = append(ops, Delete), append(rows, live[i].datums())
+				ops, rows = append(ops, stream.Delete), append(rows, live[i].datums())
 				live = slices.Delete(live, i, i+1)
 			default:
 				i := rng.Intn(len(live))
 				r := randRow()
-				ops, rows = append(ops, UpdateDelete, UpdateInsert), append(rows, live[i].datums(), r.datums())
+				ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, live[i].datums(), r.datums())
 				live[i] = r
 			}
 		}
-		if err := op.Chunk(0, chunkOf(sessionTestIn, ops, rows...)); err != nil {
+		if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, ops, rows...)); err != nil {
 			t.Fatal(err)
 		}
-		emitted = append(emitted, s.take()...)
+		emitted = append(emitted, s.Take()...)
 		if epoch == 150 {
 			// Crash before the barrier: the chunk is lost and the
 			// operator restarts from epoch 149.
@@ -168,9 +170,9 @@ func TestSessionAggRandomChanges(t *testing.T) {
 			op, s = sessionTestOpen(t, spec, &env2)
 			continue
 		}
-		barrier(t, op, db, epoch)
-		emitted = append(emitted, s.take()...)
-		got := s.contents(t, emitted)
+		streamtest.Barrier(t, op, db, epoch)
+		emitted = append(emitted, s.Take()...)
+		got := s.Contents(t, emitted)
 		want := sessionTestExpect(live)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("epoch %d: view\n%s\nwant\n%s", epoch, strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -183,37 +185,37 @@ func TestSessionAggRandomChanges(t *testing.T) {
 // the deletes of both old sessions come before the insert of the merged
 // one, and an unchanged session emits nothing.
 func TestSessionAggChangesInOneEpoch(t *testing.T) {
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	op, s := sessionTestOpen(t, sessionTestSpec(t, false, false), env)
-	push := func(ops []Op, rs ...sessionTestRow) {
+	push := func(ops []stream.Op, rs ...sessionTestRow) {
 		t.Helper()
 		var rows [][]types.Datum
 		for _, r := range rs {
 			rows = append(rows, r.datums())
 		}
-		if err := op.Chunk(0, chunkOf(sessionTestIn, ops, rows...)); err != nil {
+		if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, ops, rows...)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	push([]Op{Insert, Insert, Insert}, sessionTestRow{1, 0, 1, true}, sessionTestRow{1, 8, 2, true}, sessionTestRow{2, 0, 3, false})
-	barrier(t, op, db, 1)
-	if got := s.take(); len(got) != 3 {
+	push([]stream.Op{stream.Insert, stream.Insert, stream.Insert}, sessionTestRow{1, 0, 1, true}, sessionTestRow{1, 8, 2, true}, sessionTestRow{2, 0, 3, false})
+	streamtest.Barrier(t, op, db, 1)
+	if got := s.Take(); len(got) != 3 {
 		t.Fatalf("first epoch: %q", got)
 	}
-	push([]Op{Insert}, sessionTestRow{1, 4, 5, false})
-	barrier(t, op, db, 2)
+	push([]stream.Op{stream.Insert}, sessionTestRow{1, 4, 5, false})
+	streamtest.Barrier(t, op, db, 2)
 	want := []string{
 		"- 1 2024-01-01 10:08:00 2024-01-01 10:13:00 1 2 2 1", // merged away
 		"- 1 2024-01-01 10:00:00 2024-01-01 10:05:00 1 1 1 1",
 		"+ 1 2024-01-01 10:00:00 2024-01-01 10:13:00 3 8 5 2",
 	}
-	if got := s.take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := s.Take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("merge emitted\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// Insert and delete the same row in one epoch: nothing to emit.
-	push([]Op{Insert, Delete}, sessionTestRow{1, 5, 9, false}, sessionTestRow{1, 5, 9, false})
-	barrier(t, op, db, 3)
-	if got := s.take(); len(got) != 0 {
+	push([]stream.Op{stream.Insert, stream.Delete}, sessionTestRow{1, 5, 9, false}, sessionTestRow{1, 5, 9, false})
+	streamtest.Barrier(t, op, db, 3)
+	if got := s.Take(); len(got) != 0 {
 		t.Fatalf("no-op epoch emitted %q", got)
 	}
 }
@@ -239,30 +241,30 @@ func sessionTestStateRows(t *testing.T, db *pebble.DB) int {
 // deleted, that late rows are dropped and counted, and that the watermark
 // survives a restart.
 func TestSessionAggEmitOnClose(t *testing.T) {
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	spec := sessionTestSpec(t, true, true)
 	op, s := sessionTestOpen(t, spec, env)
-	push := func(op Operator, rs ...sessionTestRow) {
+	push := func(op stream.Operator, rs ...sessionTestRow) {
 		t.Helper()
 		var rows [][]types.Datum
-		ops := make([]Op, len(rs))
+		ops := make([]stream.Op, len(rs))
 		for _, r := range rs {
 			rows = append(rows, r.datums())
 		}
-		if err := op.Chunk(0, chunkOf(sessionTestIn, ops, rows...)); err != nil {
+		if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, ops, rows...)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wm := func(op Operator, minute int) {
+	wm := func(op stream.Operator, minute int) {
 		t.Helper()
-		if err := op.Watermark(0, Watermark{Col: 1, Val: types.Timestamp(sessionTestBase + int64(minute)*60_000_000)}); err != nil {
+		if err := op.Watermark(0, stream.Watermark{Col: 1, Val: types.Timestamp(sessionTestBase + int64(minute)*60_000_000)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	push(op, sessionTestRow{1, 0, 1, true}, sessionTestRow{1, 3, 2, true}, sessionTestRow{2, 4, 7, false})
 	wm(op, 7) // user 1's session ends at 10:08
-	barrier(t, op, db, 1)
-	if got := s.take(); len(got) != 0 {
+	streamtest.Barrier(t, op, db, 1)
+	if got := s.Take(); len(got) != 0 {
 		t.Fatalf("emitted before close: %q", got)
 	}
 	if n := sessionTestStateRows(t, db); n != 3 {
@@ -270,13 +272,13 @@ func TestSessionAggEmitOnClose(t *testing.T) {
 	}
 	wm(op, 8)
 	want := "+ 1 2024-01-01 10:00:00 2024-01-01 10:08:00 2 3 2 2"
-	if got := s.take(); len(got) != 1 || got[0] != want {
+	if got := s.Take(); len(got) != 1 || got[0] != want {
 		t.Fatalf("at close: %q, want %q", got, want)
 	}
-	if len(s.wms) == 0 || s.wms[len(s.wms)-1].Col != 2 {
-		t.Fatalf("watermark not forwarded on window_end: %v", s.wms)
+	if len(s.WMs) == 0 || s.WMs[len(s.WMs)-1].Col != 2 {
+		t.Fatalf("watermark not forwarded on window_end: %v", s.WMs)
 	}
-	barrier(t, op, db, 2)
+	streamtest.Barrier(t, op, db, 2)
 	if n := sessionTestStateRows(t, db); n != 1 {
 		t.Fatalf("%d state rows after close, want 1", n)
 	}
@@ -291,10 +293,10 @@ func TestSessionAggEmitOnClose(t *testing.T) {
 	}
 	wm(op, 13) // user 2's session (10:04, 10:08) ends at 10:13
 	want = "+ 2 2024-01-01 10:04:00 2024-01-01 10:13:00 2 8 7 1"
-	if got := s.take(); len(got) != 1 || got[0] != want {
+	if got := s.Take(); len(got) != 1 || got[0] != want {
 		t.Fatalf("after restart: %q, want %q", got, want)
 	}
-	barrier(t, op, db, 3)
+	streamtest.Barrier(t, op, db, 3)
 	if n := sessionTestStateRows(t, db); n != 0 {
 		t.Fatalf("%d state rows at the end, want 0", n)
 	}
@@ -304,28 +306,28 @@ func TestSessionAggEmitOnClose(t *testing.T) {
 // closing session emits its pending change at the watermark and is freed,
 // while open sessions still take retractions.
 func TestSessionAggWatermarkRetracting(t *testing.T) {
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	op, s := sessionTestOpen(t, sessionTestSpec(t, false, false), env)
 	rows := []sessionTestRow{{1, 0, 1, true}, {1, 20, 2, true}, {1, 22, 3, true}}
 	var ds [][]types.Datum
 	for _, r := range rows {
 		ds = append(ds, r.datums())
 	}
-	if err := op.Chunk(0, chunkOf(sessionTestIn, []Op{Insert, Insert, Insert}, ds...)); err != nil {
+	if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, []stream.Op{stream.Insert, stream.Insert, stream.Insert}, ds...)); err != nil {
 		t.Fatal(err)
 	}
-	if err := op.Watermark(0, Watermark{Col: 1, Val: types.Timestamp(sessionTestBase + 10*60_000_000)}); err != nil {
+	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: types.Timestamp(sessionTestBase + 10*60_000_000)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.take(); len(got) != 1 || !strings.HasPrefix(got[0], "+ 1 2024-01-01 10:00:00") {
+	if got := s.Take(); len(got) != 1 || !strings.HasPrefix(got[0], "+ 1 2024-01-01 10:00:00") {
 		t.Fatalf("at watermark: %q", got)
 	}
-	if err := op.Chunk(0, chunkOf(sessionTestIn, []Op{Delete}, rows[2].datums())); err != nil {
+	if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, []stream.Op{stream.Delete}, rows[2].datums())); err != nil {
 		t.Fatal(err)
 	}
-	barrier(t, op, db, 1)
+	streamtest.Barrier(t, op, db, 1)
 	want := []string{"+ 1 2024-01-01 10:20:00 2024-01-01 10:25:00 1 2 2 1"}
-	if got := s.take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := s.Take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("at barrier: %q, want %q", got, want)
 	}
 	if n := sessionTestStateRows(t, db); n != 1 {

@@ -1,4 +1,4 @@
-package stream
+package agg
 
 // The hash aggregation's state cache: accounting, eviction and reading
 // evicted groups back (see "State larger than memory" in hash_agg.go).

@@ -1,4 +1,4 @@
-package stream
+package agg
 
 // Retractable aggregate state for the streaming hash aggregation
 // (hash_agg.go).
@@ -48,6 +48,7 @@ import (
 	"github.com/cockroachdb/apd/v3"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -76,12 +77,12 @@ type aggState interface {
 }
 
 // aggWeights maps an Op to its weight.
-var aggWeights = [4]int64{Insert: 1, Delete: -1, UpdateDelete: -1, UpdateInsert: 1}
+var aggWeights = [4]int64{stream.Insert: 1, stream.Delete: -1, stream.UpdateDelete: -1, stream.UpdateInsert: 1}
 
 // newAggState returns the state for one aggregate call. rowCount is the
 // operator's per-group row count, which count(*) without FILTER or
 // DISTINCT simply reads.
-func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *Env) (aggState, error) {
+func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *stream.Env) (aggState, error) {
 	name := strings.ToLower(a.Agg.Name)
 	if a.Distinct {
 		inner := a
@@ -130,22 +131,6 @@ func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *Env) 
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregate %s is not supported in streaming queries", a.Agg.Name)
 	}
 	return &aggRecompute{spec: a, env: env, sets: aggSets{ts: a.ArgTypes}}, nil
-}
-
-// aggGrow returns s with length at least n (new elements zero).
-func aggGrow[T any](s []T, n int) []T {
-	if len(s) >= n {
-		return s
-	}
-	if cap(s) >= n {
-		old := len(s)
-		s = s[:n]
-		clear(s[old:])
-		return s
-	}
-	out := make([]T, n, max(n, 2*cap(s), 64))
-	copy(out, s)
-	return out
 }
 
 // aggVarint reads a zig-zag varint.
@@ -200,7 +185,7 @@ type aggCount struct {
 	n    []int64
 }
 
-func (a *aggCount) grow(n int)     { a.n = aggGrow(a.n, n) }
+func (a *aggCount) grow(n int)     { a.n = stream.Grow(a.n, n) }
 func (a *aggCount) reset(g uint32) { a.n[g] = 0 }
 
 func (a *aggCount) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -279,7 +264,7 @@ type aggSumInt struct {
 	v   []aggIntSlot
 }
 
-func (a *aggSumInt) grow(n int)     { a.v = aggGrow(a.v, n) }
+func (a *aggSumInt) grow(n int)     { a.v = stream.Grow(a.v, n) }
 func (a *aggSumInt) reset(g uint32) { a.v[g] = aggIntSlot{} }
 
 func (a *aggSumInt) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -412,7 +397,7 @@ type aggSumFloat struct {
 	v   []aggFloatSlot
 }
 
-func (a *aggSumFloat) grow(n int)     { a.v = aggGrow(a.v, n) }
+func (a *aggSumFloat) grow(n int)     { a.v = stream.Grow(a.v, n) }
 func (a *aggSumFloat) reset(g uint32) { a.v[g] = aggFloatSlot{} }
 
 func (a *aggSumFloat) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -528,7 +513,7 @@ type aggSumNumeric struct {
 	scratch apd.Decimal
 }
 
-func (a *aggSumNumeric) grow(n int)     { a.v = aggGrow(a.v, n) }
+func (a *aggSumNumeric) grow(n int)     { a.v = stream.Grow(a.v, n) }
 func (a *aggSumNumeric) reset(g uint32) { a.v[g] = nil }
 
 func (a *aggSumNumeric) slot(g uint32) *aggNumSlot {
@@ -694,7 +679,7 @@ type aggSumInterval struct {
 	v   []aggIntervalSlot
 }
 
-func (a *aggSumInterval) grow(n int)     { a.v = aggGrow(a.v, n) }
+func (a *aggSumInterval) grow(n int)     { a.v = stream.Grow(a.v, n) }
 func (a *aggSumInterval) reset(g uint32) { a.v[g] = aggIntervalSlot{} }
 
 func (a *aggSumInterval) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -769,7 +754,7 @@ type aggBool struct {
 	v  []aggBoolSlot
 }
 
-func (a *aggBool) grow(n int)     { a.v = aggGrow(a.v, n) }
+func (a *aggBool) grow(n int)     { a.v = stream.Grow(a.v, n) }
 func (a *aggBool) reset(g uint32) { a.v[g] = aggBoolSlot{} }
 
 func (a *aggBool) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -825,42 +810,6 @@ func (a *aggBool) decode(buf []byte, g uint32) ([]byte, error) {
 
 // ---------------------------------------------------------------- min, max over append-only input
 
-// aggIntLike reports whether values of t are kept as int64-based datums
-// with integer order.
-func aggIntLike(t types.T) bool {
-	switch t.Kind {
-	case types.Int2, types.Int4, types.Int8, types.Oid, types.DateKind, types.Time, types.TimestampKind, types.TimestampTZ:
-		return true
-	}
-	return false
-}
-
-// aggIntDatum converts an int64 of an aggIntLike type to its datum.
-func aggIntDatum(v int64, t types.T) types.Datum {
-	switch t.Kind {
-	case types.DateKind:
-		return types.Date(v)
-	case types.Time:
-		return types.TimeOfDay(v)
-	case types.TimestampKind, types.TimestampTZ:
-		return types.Timestamp(v)
-	}
-	return v
-}
-
-// aggIntOf converts a datum of an aggIntLike type to int64.
-func aggIntOf(d types.Datum) int64 {
-	switch v := d.(type) {
-	case types.Date:
-		return int64(v)
-	case types.TimeOfDay:
-		return int64(v)
-	case types.Timestamp:
-		return int64(v)
-	}
-	return d.(int64)
-}
-
 type aggExtSlot struct {
 	v   int64
 	has bool
@@ -877,10 +826,10 @@ type aggMinMaxAppend struct {
 }
 
 func (a *aggMinMaxAppend) grow(n int) {
-	if aggIntLike(a.t) {
-		a.ints = aggGrow(a.ints, n)
+	if stream.IntLike(a.t) {
+		a.ints = stream.Grow(a.ints, n)
 	} else {
-		a.vals = aggGrow(a.vals, n)
+		a.vals = stream.Grow(a.vals, n)
 	}
 }
 
@@ -956,7 +905,7 @@ func (a *aggMinMaxAppend) updateRow(g uint32, args []types.Datum, w int64) error
 		return aggErrRetract()
 	}
 	if a.ints != nil {
-		v, e := aggIntOf(d), &a.ints[g]
+		v, e := stream.IntOf(d), &a.ints[g]
 		if !e.has || (a.least && v < e.v) || (!a.least && v > e.v) {
 			e.v, e.has = v, true
 		}
@@ -975,7 +924,7 @@ func (a *aggMinMaxAppend) updateRow(g uint32, args []types.Datum, w int64) error
 func (a *aggMinMaxAppend) result(g uint32) (types.Datum, error) {
 	if a.ints != nil {
 		if e := a.ints[g]; e.has {
-			return aggIntDatum(e.v, a.t), nil
+			return stream.IntDatum(e.v, a.t), nil
 		}
 		return nil, nil
 	}
@@ -995,7 +944,7 @@ func (a *aggMinMaxAppend) decode(buf []byte, g uint32) ([]byte, error) {
 	if a.ints != nil {
 		a.ints[g] = aggExtSlot{}
 		if d != nil {
-			a.ints[g] = aggExtSlot{v: aggIntOf(d), has: true}
+			a.ints[g] = aggExtSlot{v: stream.IntOf(d), has: true}
 		}
 	} else {
 		a.vals[g] = d
@@ -1071,7 +1020,7 @@ type aggSets struct {
 	row  []types.Datum
 }
 
-func (a *aggSets) grow(n int)     { a.sets = aggGrow(a.sets, n) }
+func (a *aggSets) grow(n int)     { a.sets = stream.Grow(a.sets, n) }
 func (a *aggSets) reset(g uint32) { a.sets[g] = nil }
 
 func (a *aggSets) set(g uint32) *aggMultiset { return a.sets[g] }
@@ -1096,7 +1045,7 @@ func (a *aggSets) tupleKey(vals []types.Datum) []byte {
 
 // rowAt returns row i of args as datums in a reused slice.
 func (a *aggSets) rowAt(args []arrow.Array, i int) []types.Datum {
-	a.row = aggGrow(a.row[:0], len(args))
+	a.row = stream.Grow(a.row[:0], len(args))
 	for j, c := range args {
 		a.row[j] = types.GetDatum(c, i, a.ts[j])
 	}
@@ -1131,8 +1080,8 @@ type aggMinMax struct {
 
 func (a *aggMinMax) grow(n int) {
 	a.sets.grow(n)
-	a.ext = aggGrow(a.ext, n)
-	a.ok = aggGrow(a.ok, n)
+	a.ext = stream.Grow(a.ext, n)
+	a.ok = stream.Grow(a.ok, n)
 }
 
 func (a *aggMinMax) reset(g uint32) {
@@ -1150,7 +1099,7 @@ func (a *aggMinMax) load(g uint32, key []byte, n int64, vals []types.Datum) erro
 
 func (a *aggMinMax) update(ids []uint32, w []int64, args []arrow.Array) error {
 	col := args[0]
-	if c, ok := col.(*array.Int64); ok && aggIntLike(a.t) {
+	if c, ok := col.(*array.Int64); ok && stream.IntLike(a.t) {
 		vals := c.Int64Values()
 		var key [9]byte
 		key[0] = 0x01 // types.AppendKey's not-NULL marker
@@ -1162,7 +1111,7 @@ func (a *aggMinMax) update(ids []uint32, w []int64, args []arrow.Array) error {
 			binary.BigEndian.PutUint64(key[1:], uint64(v)^(1<<63))
 			e, before := a.sets.get(g).add(key[:], w[i])
 			if e.vals == nil {
-				e.vals = []types.Datum{aggIntDatum(v, a.t)}
+				e.vals = []types.Datum{stream.IntDatum(v, a.t)}
 			}
 			a.moved(g, e, before)
 		}
@@ -1393,7 +1342,7 @@ func (a *aggDistinct) decode(buf []byte, g uint32) ([]byte, error) {
 // registry's accumulator in key order when the result is needed.
 type aggRecompute struct {
 	spec batch.AggSpec
-	env  *Env
+	env  *stream.Env
 	sets aggSets
 }
 

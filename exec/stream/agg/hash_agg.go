@@ -1,4 +1,4 @@
-package stream
+package agg
 
 // Streaming hash aggregation: GROUP BY over a changelog.
 //
@@ -83,6 +83,7 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -179,11 +180,11 @@ var (
 )
 
 // watermark is the persisted watermark of the window column.
-func (h *hashAgg) watermark() PersistedWatermark {
-	return PersistedWatermark{Table: h.groups.groups, Key: hashAggWMKey, T: h.spec.GroupTypes[h.spec.WindowCol]}
+func (h *hashAgg) watermark() stream.PersistedWatermark {
+	return stream.PersistedWatermark{Table: h.groups.groups, Key: hashAggWMKey, T: h.spec.GroupTypes[h.spec.WindowCol]}
 }
 
-func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
 	if len(s.GroupTypes) != len(s.GroupCols) {
 		return nil, fmt.Errorf("hash aggregate: %d group columns, %d types", len(s.GroupCols), len(s.GroupTypes))
 	}
@@ -194,8 +195,8 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		global: len(s.GroupCols) == 0,
 		eoc:    s.EmitOnClose && s.WindowCol >= 0,
 		groups: hashAggTables{
-			b.NewStateTable(AscKeys(s.GroupTypes...), s.GroupTypes),
-			b.NewStateTable(AscKeys(s.GroupTypes...), nil)},
+			b.NewStateTable(stream.AscKeys(s.GroupTypes...), s.GroupTypes),
+			b.NewStateTable(stream.AscKeys(s.GroupTypes...), nil)},
 		winCol: -1,
 	}
 	h.outTypes = append(slices.Clone(s.GroupTypes), make([]types.T, len(s.Aggs))...)
@@ -203,7 +204,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		h.outTypes[len(s.GroupTypes)+i] = a.T
 	}
 	if s.WindowCol >= 0 {
-		if s.WindowCol >= len(s.GroupCols) || !aggIntLike(s.GroupTypes[s.WindowCol]) {
+		if s.WindowCol >= len(s.GroupCols) || !stream.IntLike(s.GroupTypes[s.WindowCol]) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "window column of a streaming aggregate must be a timestamp, date or integer group column")
 		}
 		h.winCol = s.GroupCols[s.WindowCol]
@@ -259,7 +260,7 @@ func (s *HashAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	return h, nil
 }
 
-type hashAggTables struct{ groups, sets *StateTable }
+type hashAggTables struct{ groups, sets *stream.StateTable }
 
 // hashAggKey is a group key of at most two fixed-width columns: their
 // values as words and a bit per NULL column.
@@ -279,8 +280,8 @@ func hashAggFixedKind(t types.T) bool {
 
 type hashAgg struct {
 	spec     *HashAggSpec
-	env      *Env
-	out      Output
+	env      *stream.Env
+	out      stream.Output
 	outTypes []types.T
 	states   []aggState
 	groups   hashAggTables
@@ -319,7 +320,7 @@ type hashAgg struct {
 	pendingDel [][]byte
 
 	// State cache (see the file comment).
-	acct       *StateAccount
+	acct       *stream.StateAccount
 	withSets   bool     // some aggregate keeps multiset entries (table 2)
 	partial    bool     // committed groups exist that are not in memory
 	lastWrite  []uint64 // per group: epoch of its last write
@@ -341,7 +342,7 @@ type hashAgg struct {
 	keyCols []arrow.Array
 	keyBuf  []byte
 	outB    []array.Builder
-	outOps  []Op
+	outOps  []stream.Op
 }
 
 // allocID returns a free group id, growing the per-group slices.
@@ -353,24 +354,24 @@ func (h *hashAgg) allocID() uint32 {
 	}
 	g := uint32(len(h.rowCount))
 	n := int(g) + 1
-	h.rowCount = aggGrow(h.rowCount, n)
-	h.keys = aggGrow(h.keys, n)
-	h.skey = aggGrow(h.skey, n)
+	h.rowCount = stream.Grow(h.rowCount, n)
+	h.keys = stream.Grow(h.keys, n)
+	h.skey = stream.Grow(h.skey, n)
 	if h.fixed {
-		h.fkey = aggGrow(h.fkey, n)
+		h.fkey = stream.Grow(h.fkey, n)
 	} else {
-		h.hkey = aggGrow(h.hkey, n)
+		h.hkey = stream.Grow(h.hkey, n)
 	}
-	h.alive = aggGrow(h.alive, n)
-	h.persisted = aggGrow(h.persisted, n)
-	h.dirty = aggGrow(h.dirty, n)
-	h.prev = aggGrow(h.prev, n)
-	h.lastWrite = aggGrow(h.lastWrite, n)
-	h.ref = aggGrow(h.ref, n)
-	h.gbytes = aggGrow(h.gbytes, n)
+	h.alive = stream.Grow(h.alive, n)
+	h.persisted = stream.Grow(h.persisted, n)
+	h.dirty = stream.Grow(h.dirty, n)
+	h.prev = stream.Grow(h.prev, n)
+	h.lastWrite = stream.Grow(h.lastWrite, n)
+	h.ref = stream.Grow(h.ref, n)
+	h.gbytes = stream.Grow(h.gbytes, n)
 	if h.winCol >= 0 {
-		h.win = aggGrow(h.win, n)
-		h.winOK = aggGrow(h.winOK, n)
+		h.win = stream.Grow(h.win, n)
+		h.winOK = stream.Grow(h.winOK, n)
 	}
 	for _, s := range h.states {
 		s.grow(n)
@@ -389,7 +390,7 @@ func (h *hashAgg) newGroup(keyCols []arrow.Array, i int) uint32 {
 	h.alive[g] = true
 	if h.winCol >= 0 {
 		if d := ks[h.spec.WindowCol]; d != nil {
-			v := aggIntOf(d)
+			v := stream.IntOf(d)
 			h.win[g], h.winOK[g] = v, true
 			h.winIndex[v] = append(h.winIndex[v], g)
 		}
@@ -435,14 +436,14 @@ func (h *hashAgg) stateKey(g uint32) []byte {
 
 // ---------------------------------------------------------------- chunks
 
-func (h *hashAgg) Chunk(_ int, c *Chunk) error {
+func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
 	defer c.Release()
 	n := c.N
 	if n == 0 {
 		return nil
 	}
-	h.w = aggGrow(h.w, n)
-	h.ids = aggGrow(h.ids, n)
+	h.w = stream.Grow(h.w, n)
+	h.ids = stream.Grow(h.ids, n)
 	w, ids := h.w[:n], h.ids[:n]
 	for i, op := range c.Ops[:n] {
 		w[i] = aggWeights[op&3]
@@ -467,7 +468,7 @@ func (h *hashAgg) Chunk(_ int, c *Chunk) error {
 	for k, a := range h.spec.Aggs {
 		aw := w
 		if a.Filter >= 0 {
-			h.aw = aggGrow(h.aw, n)
+			h.aw = stream.Grow(h.aw, n)
 			aw = h.aw[:n]
 			if err := hashAggFilter(aw, w, c.Cols[a.Filter]); err != nil {
 				return err
@@ -507,11 +508,11 @@ func hashAggFilter(aw, w []int64, filter arrow.Array) error {
 
 // markLate zeroes the weight of rows whose window has closed and returns
 // a mask of them (nil when there are none).
-func (h *hashAgg) markLate(c *Chunk, w []int64) []bool {
+func (h *hashAgg) markLate(c *stream.Chunk, w []int64) []bool {
 	if h.winCol < 0 || !h.hasWM {
 		return nil
 	}
-	h.late = aggGrow(h.late, c.N)
+	h.late = stream.Grow(h.late, c.N)
 	late := h.late[:c.N]
 	col := c.Cols[h.winCol]
 	var n int64
@@ -552,7 +553,7 @@ func hashAggLate[V ~int16 | ~int32 | ~int64](late []bool, w []int64, vals []V, c
 
 // assign sets ids[i] to the group of row i, creating groups as needed
 // (or reading them back from storage); late rows go to the trash group.
-func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) error {
+func (h *hashAgg) assign(c *stream.Chunk, ids []uint32, late []bool) error {
 	n := c.N
 	h.keyCols = h.keyCols[:0]
 	for _, col := range h.spec.GroupCols {
@@ -560,7 +561,7 @@ func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) error {
 	}
 	keyCols := h.keyCols
 	if h.fixed {
-		h.fk = aggGrow(h.fk, n)
+		h.fk = stream.Grow(h.fk, n)
 		fk := h.fk[:n]
 		clear(fk)
 		for j, col := range keyCols {
@@ -587,7 +588,7 @@ func (h *hashAgg) assign(c *Chunk, ids []uint32, late []bool) error {
 	}
 	// Other keys: their state-key encoding, equal exactly for rows of
 	// one group (1.0 = 1.00, NaN = NaN, '1 mon' = '30 days').
-	h.enc = aggGrow(h.enc, n)
+	h.enc = stream.Grow(h.enc, n)
 	for i := range h.enc[:n] {
 		h.enc[i] = h.enc[i][:0]
 	}
@@ -793,12 +794,12 @@ func (h *hashAgg) reserveOut(n int) {
 		b.Reserve(n)
 	}
 	if cap(h.outOps) < n {
-		h.outOps = make([]Op, 0, n)
+		h.outOps = make([]stream.Op, 0, n)
 	}
 }
 
 // emit appends one output row.
-func (h *hashAgg) emit(op Op, row []types.Datum) {
+func (h *hashAgg) emit(op stream.Op, row []types.Datum) {
 	if h.outB == nil {
 		h.reserveOut(1)
 	}
@@ -819,7 +820,7 @@ func (h *hashAgg) flushOut() error {
 	}
 	ops := h.outOps
 	h.outOps = nil
-	if err := h.out.Chunk(NewChunk(cols, ops)); err != nil {
+	if err := h.out.Chunk(stream.NewChunk(cols, ops)); err != nil {
 		return err
 	}
 	return nil
@@ -835,7 +836,7 @@ func (h *hashAgg) emitChange(g uint32) error {
 	old := h.prev[g]
 	if !h.global && h.rowCount[g] <= 0 {
 		if old != nil {
-			h.emit(Delete, old)
+			h.emit(stream.Delete, old)
 			h.prev[g] = nil
 		}
 		return nil
@@ -846,10 +847,10 @@ func (h *hashAgg) emitChange(g uint32) error {
 	}
 	switch {
 	case old == nil:
-		h.emit(Insert, row)
+		h.emit(stream.Insert, row)
 	case !hashAggSameRow(old, row):
-		h.emit(UpdateDelete, old)
-		h.emit(UpdateInsert, row)
+		h.emit(stream.UpdateDelete, old)
+		h.emit(stream.UpdateInsert, row)
 	default:
 		return nil
 	}
@@ -886,7 +887,7 @@ func hashAggSameDatum(a, b types.Datum) bool {
 
 // ---------------------------------------------------------------- barriers
 
-func (h *hashAgg) Barrier(b *Barrier) error {
+func (h *hashAgg) Barrier(b *stream.Barrier) error {
 	w := b.Writes
 	for _, k := range h.pendingDel {
 		if err := w.Delete(k, nil); err != nil {
@@ -1019,18 +1020,18 @@ func (h *hashAgg) dropGroup(g uint32, del func([]byte) error) error {
 
 // ---------------------------------------------------------------- watermarks
 
-func (h *hashAgg) Watermark(_ int, wm Watermark) error {
+func (h *hashAgg) Watermark(_ int, wm stream.Watermark) error {
 	if h.winCol < 0 || wm.Col != h.winCol || wm.Val == nil {
 		return nil // other columns' watermarks say nothing about the output
 	}
-	v := aggIntOf(wm.Val)
+	v := stream.IntOf(wm.Val)
 	if !h.hasWM || v > h.wm {
 		h.wm, h.wmVal, h.hasWM, h.wmDirty = v, wm.Val, true, true
 		if err := h.closeWindows(v); err != nil {
 			return err
 		}
 	}
-	return h.out.Watermark(Watermark{Col: h.spec.WindowCol, Val: h.wmVal})
+	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal})
 }
 
 // closeWindows closes every group whose window is below wm.
@@ -1073,7 +1074,7 @@ func (h *hashAgg) closeGroup(g uint32) error {
 		if err != nil {
 			return err
 		}
-		h.emit(Insert, row)
+		h.emit(stream.Insert, row)
 	case !h.eoc && h.dirty[g]:
 		if err := h.emitChange(g); err != nil {
 			return err
@@ -1124,8 +1125,8 @@ func (h *hashAgg) load(r storage.Reader) error {
 			if err != nil {
 				return err
 			}
-			if d != nil && (!h.hasWM || aggIntOf(d) > h.wm) {
-				h.wm, h.wmVal, h.hasWM = aggIntOf(d), d, true
+			if d != nil && (!h.hasWM || stream.IntOf(d) > h.wm) {
+				h.wm, h.wmVal, h.hasWM = stream.IntOf(d), d, true
 			}
 			continue
 		}
@@ -1138,7 +1139,7 @@ func (h *hashAgg) load(r storage.Reader) error {
 		if h.partial {
 			// Over budget: windows must still find their groups.
 			if d := l.keys[h.spec.WindowCol]; d != nil {
-				h.rememberEvicted(aggIntOf(d), l.skey)
+				h.rememberEvicted(stream.IntOf(d), l.skey)
 			}
 			continue
 		}
@@ -1237,8 +1238,8 @@ func (h *hashAgg) restore(rows []hashAggLoaded, bySKey map[string]uint32) error 
 }
 
 // keyChunk returns a chunk whose group columns hold keys, one row each.
-func (h *hashAgg) keyChunk(keys [][]types.Datum) *Chunk {
-	c := NewChunk(nil, make([]Op, len(keys)))
+func (h *hashAgg) keyChunk(keys [][]types.Datum) *stream.Chunk {
+	c := stream.NewChunk(nil, make([]stream.Op, len(keys)))
 	for j, col := range h.spec.GroupCols {
 		ds := make([]types.Datum, len(keys))
 		for i := range keys {

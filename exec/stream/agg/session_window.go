@@ -1,4 +1,4 @@
-package stream
+package agg
 
 // Streaming session windows: an aggregation over SESSION(rel, ts, gap),
 // grouped by the partition columns and window_start/window_end, kept
@@ -61,6 +61,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -115,7 +116,7 @@ func (s *SessionAggSpec) Explain() string {
 	return sb.String()
 }
 
-func (s *SessionAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+func (s *SessionAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
 	if len(b.Inputs) != 1 {
 		return nil, fmt.Errorf("session aggregate: %d inputs", len(b.Inputs))
 	}
@@ -165,8 +166,8 @@ func (s *SessionAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		o.valTypes = append(o.valTypes, in[c])
 	}
 	o.rowTypes = append(append(append([]types.T{}, o.partTypes...), o.tsType), o.valTypes...)
-	o.rows = b.NewStateTable(AscKeys(o.rowTypes...), o.rowTypes)
-	o.meta = PersistedWatermark{Table: b.NewStateTable(nil, nil), T: o.tsType}
+	o.rows = b.NewStateTable(stream.AscKeys(o.rowTypes...), o.rowTypes)
+	o.meta = stream.PersistedWatermark{Table: b.NewStateTable(nil, nil), T: o.tsType}
 	o.states = make([]aggState, len(s.Aggs))
 	o.aggArgs = make([][]int, len(s.Aggs))
 	o.aggFilter = make([]int, len(s.Aggs))
@@ -196,8 +197,8 @@ func (s *SessionAggSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 
 type sessionAgg struct {
 	spec      *SessionAggSpec
-	env       *Env
-	out       Output
+	env       *stream.Env
+	out       stream.Output
 	gap       int64
 	tsType    types.T
 	partTypes []types.T
@@ -209,8 +210,8 @@ type sessionAgg struct {
 	aggArgs   [][]int // per aggregate: its arguments' positions in valCols
 	aggFilter []int   // per aggregate: its filter's position in valCols, or -1
 
-	rows *StateTable        // the rows (key: partition, time, values)
-	meta PersistedWatermark // the last watermark
+	rows *stream.StateTable        // the rows (key: partition, time, values)
+	meta stream.PersistedWatermark // the last watermark
 
 	// Partitions by encoded key; intParts instead for a single BIGINT
 	// partition column (its non-NULL values).
@@ -223,8 +224,8 @@ type sessionAgg struct {
 	wm      int64
 	hasWM   bool
 	wmDirty bool
-	closing Heap[*sessionWin] // sessions by last time, for the watermark; entries whose session moved on are stale
-	queued  []*sessionWin     // sessions whose last time changed since the last watermark
+	closing stream.Heap[*sessionWin] // sessions by last time, for the watermark; entries whose session moved on are stale
+	queued  []*sessionWin            // sessions whose last time changed since the last watermark
 
 	changed   []*sessionWin      // sessions changed since they last emitted
 	retired   [][]types.Datum    // emitted rows of sessions that are gone
@@ -432,7 +433,7 @@ func (o *sessionAgg) recompute(w *sessionWin) error {
 	return nil
 }
 
-func (o *sessionAgg) Chunk(_ int, c *Chunk) error {
+func (o *sessionAgg) Chunk(_ int, c *stream.Chunk) error {
 	defer c.Release()
 	tsArr, ok := c.Cols[o.spec.TSCol].(*array.Timestamp)
 	if !ok {
@@ -490,7 +491,7 @@ func (o *sessionAgg) Chunk(_ int, c *Chunk) error {
 }
 
 // fold applies the weights of rows [lo, hi) of c to the aggregate states.
-func (o *sessionAgg) fold(c *Chunk, lo, hi int) error {
+func (o *sessionAgg) fold(c *stream.Chunk, lo, hi int) error {
 	if hi <= lo {
 		return nil
 	}
@@ -542,7 +543,7 @@ func (o *sessionAgg) fold(c *Chunk, lo, hi int) error {
 // insert adds row i (time ts, argument key and values) to partition p.
 // structural reports that sessions merged (and were recomputed, row i
 // included); otherwise row i's session slot and weight are set for fold.
-func (o *sessionAgg) insert(c *Chunk, lo, i int, p *sessionPart, ts int64, key string, vals []types.Datum) (bool, error) {
+func (o *sessionAgg) insert(c *stream.Chunk, lo, i int, p *sessionPart, ts int64, key string, vals []types.Datum) (bool, error) {
 	ri, found := p.rowIndex(ts, key)
 	if found {
 		p.rows[ri].n++
@@ -590,7 +591,7 @@ func (o *sessionAgg) insert(c *Chunk, lo, i int, p *sessionPart, ts int64, key s
 }
 
 // delete removes row i from partition p; see insert.
-func (o *sessionAgg) delete(c *Chunk, lo, i int, p *sessionPart, ts int64, key string) (bool, error) {
+func (o *sessionAgg) delete(c *stream.Chunk, lo, i int, p *sessionPart, ts int64, key string) (bool, error) {
 	ri, found := p.rowIndex(ts, key)
 	wi := p.winIndex(ts)
 	if !found || wi < 0 {
@@ -699,12 +700,12 @@ func (o *sessionAgg) emit(dels, ins [][]types.Datum) error {
 	if n == 0 {
 		return nil
 	}
-	ops := make([]Op, n)
+	ops := make([]stream.Op, n)
 	for i := len(dels); i < n; i++ {
-		ops[i] = Insert
+		ops[i] = stream.Insert
 	}
 	for i := range dels {
-		ops[i] = Delete
+		ops[i] = stream.Delete
 	}
 	cols := make([]arrow.Array, len(o.outTypes))
 	ds := make([]types.Datum, n)
@@ -717,10 +718,10 @@ func (o *sessionAgg) emit(dels, ins [][]types.Datum) error {
 		}
 		cols[j] = types.ArrayFromDatums(t, ds)
 	}
-	return o.out.Chunk(NewChunk(cols, ops))
+	return o.out.Chunk(stream.NewChunk(cols, ops))
 }
 
-func (o *sessionAgg) Watermark(_ int, wm Watermark) error {
+func (o *sessionAgg) Watermark(_ int, wm stream.Watermark) error {
 	if wm.Col != o.spec.TSCol || wm.Val == nil {
 		return nil // other input columns are not output
 	}
@@ -736,7 +737,7 @@ func (o *sessionAgg) Watermark(_ int, wm Watermark) error {
 	}
 	for i, g := range o.spec.Group {
 		if g == SessionEndCol {
-			if err := o.out.Watermark(Watermark{Col: i, Val: types.Timestamp(o.wm)}); err != nil {
+			if err := o.out.Watermark(stream.Watermark{Col: i, Val: types.Timestamp(o.wm)}); err != nil {
 				return err
 			}
 		}
@@ -803,7 +804,7 @@ func (o *sessionAgg) close() error {
 	return nil
 }
 
-func (o *sessionAgg) Barrier(b *Barrier) error {
+func (o *sessionAgg) Barrier(b *stream.Barrier) error {
 	if !o.spec.EmitOnClose {
 		if err := o.emitChanges(o.changed); err != nil {
 			return err
@@ -833,7 +834,7 @@ func (o *sessionAgg) Barrier(b *Barrier) error {
 }
 
 // persist writes the epoch's row changes and watermark.
-func (o *sessionAgg) persist(b *Barrier) error {
+func (o *sessionAgg) persist(b *stream.Barrier) error {
 	for _, r := range o.rangeDels {
 		if err := o.rows.DeleteRange(b.Writes, r[0], r[1]); err != nil {
 			return err
