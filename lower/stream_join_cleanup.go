@@ -1,6 +1,6 @@
 package lower
 
-// Watermark cleanup rules of streaming joins (exec/stream/join_cleanup.go).
+// Watermark cleanup rules of streaming joins (exec/stream/join/join_cleanup.go).
 //
 // A conjunct "A.x >= B.y + c" (or ">", or the mirrored "<=", "<"; BETWEEN
 // is two of them) between a column of one side and a column of the other

@@ -58,14 +58,14 @@ func (m *StateMemory) Used() int64 {
 // to when the budget is exceeded.
 const stateMargin = 0.8
 
-// stateAccount is one operator instance's share of the budget.
+// StateAccount is one operator instance's share of the budget.
 type StateAccount struct {
 	mem   *StateMemory
 	stats *Stats
 	bytes atomic.Int64
 }
 
-// report records the instance's estimated resident bytes.
+// Report records the instance's estimated resident bytes.
 func (a *StateAccount) Report(bytes int64) {
 	if a == nil {
 		return
@@ -77,7 +77,7 @@ func (a *StateAccount) Report(bytes int64) {
 	}
 }
 
-// target returns the bytes the instance should shrink to, or -1 while the
+// Target returns the bytes the instance should shrink to, or -1 while the
 // budget holds.
 func (a *StateAccount) Target() int64 {
 	if a == nil || a.mem.limit <= 0 {
@@ -91,7 +91,7 @@ func (a *StateAccount) Target() int64 {
 	return int64(float64(own) * float64(a.mem.limit) / float64(used) * stateMargin)
 }
 
-// loadBudget returns how many bytes an instance may load at restart
+// LoadBudget returns how many bytes an instance may load at restart
 // before it leaves the rest of its state in storage: its share is not
 // known yet, so it takes at most half of what is left.
 func (a *StateAccount) LoadBudget() int64 {
@@ -101,13 +101,13 @@ func (a *StateAccount) LoadBudget() int64 {
 	return max(0, (a.mem.limit-a.mem.used.Load())/2)
 }
 
-// stateAccounts are the accounts of one job, released when it stops.
+// StateAccounts are the accounts of one job, released when it stops.
 type StateAccounts struct {
 	mu   sync.Mutex
 	list []*StateAccount
 }
 
-// stateAccount opens an account for one operator instance of the job, or
+// StateAccount opens an account for one operator instance of the job, or
 // returns nil when state memory is unlimited.
 func (e *Env) StateAccount() *StateAccount {
 	if e == nil || e.Memory == nil || e.Memory.limit <= 0 {
@@ -136,7 +136,7 @@ func (e *Env) releaseState() {
 	e.accounts.list = nil
 }
 
-// committed returns the last committed epoch, 0 when unknown (then only
+// CommittedEpoch returns the last committed epoch, 0 when unknown (then only
 // state loaded from storage counts as committed).
 func (e *Env) CommittedEpoch() uint64 {
 	if e == nil || e.Committed == nil {
@@ -145,7 +145,7 @@ func (e *Env) CommittedEpoch() uint64 {
 	return e.Committed()
 }
 
-// shrinkPartitions reports the instance's resident bytes and, while they
+// ShrinkPartitions reports the instance's resident bytes and, while they
 // exceed its target, runs a CLOCK hand over *list (at most two passes):
 // partitions pinned at the last committed epoch (changed since, or
 // otherwise not evictable yet) are passed, partitions used since the

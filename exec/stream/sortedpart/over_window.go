@@ -27,7 +27,7 @@ package sortedpart
 //
 // A partition in memory is its rows in window order, each with the
 // function values emitted for it. Under the state memory budget
-// (state_cache.go) whole partitions are evicted once their last write
+// (exec/stream/state_cache.go) whole partitions are evicted once their last write
 // has committed and the clock hand finds them unused; a row of a
 // partition not in memory reads the partition back by a prefix scan of
 // the state table and recomputes its function values from its rows, as
@@ -243,7 +243,7 @@ type owWrite struct {
 type owPart struct {
 	stream.CachedPart
 	rows []owRow
-	// dirty (cachedPart): changed in this epoch; lo and hi are the
+	// Dirty (stream.CachedPart): changed in this epoch; lo and hi are the
 	// smallest and largest sort keys the epoch inserted or deleted, loOl
 	// and hiOl the lengths of their order keys.
 	lo, hi     []byte

@@ -34,7 +34,7 @@ package sortedpart
 // still in memory and the previous epoch's may not have committed).
 //
 // Whole partitions are evicted under the state memory budget
-// (state_cache.go) once their last write has committed and the clock hand
+// (exec/stream/state_cache.go) once their last write has committed and the clock hand
 // finds them unused; a row of a partition not in memory reads the first K
 // rows of the partition back by a prefix scan (top_n_cache.go). A
 // partition left empty stays in memory until its deletes have committed,
