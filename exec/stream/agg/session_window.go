@@ -167,6 +167,10 @@ func (s *SessionAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 	}
 	o.rowTypes = append(append(append([]types.T{}, o.partTypes...), o.tsType), o.valTypes...)
 	o.rows = b.NewStateTable(stream.AscKeys(o.rowTypes...), o.rowTypes)
+	if o.acct = o.rows.Account(); o.acct != nil {
+		o.cache = stream.NewPartCache[*sessionPart](b.Env, o.acct)
+		o.evictedKeys = map[string]struct{}{}
+	}
 	o.meta = stream.PersistedWatermark{Table: b.NewStateTable(nil, nil), T: o.tsType}
 	o.states = make([]aggState, len(s.Aggs))
 	o.aggArgs = make([][]int, len(s.Aggs))
@@ -234,6 +238,13 @@ type sessionAgg struct {
 	dirtySeen map[string]bool    // scratch for the barrier
 	emitBuf   [2][][]types.Datum // scratch: deletes, inserts
 
+	// Under a state memory budget (session_window_cache.go).
+	cache       stream.PartCache[*sessionPart]
+	acct        *stream.StateAccount
+	dirtyParts  []*sessionPart      // partitions changed in this epoch
+	evictedKeys map[string]struct{} // partitions left in storage
+	evicted     stream.Heap[string] // their sessions by last time, for the watermark
+
 	// Scratch for chunks.
 	ids    []uint32
 	w, wf  []int64
@@ -242,6 +253,9 @@ type sessionAgg struct {
 }
 
 type sessionPart struct {
+	stream.CachedPart
+	bytes int64         // estimated resident bytes, as last reported
+	gone  bool          // dropped: no session left
 	key   []byte        // AppendKey of the partition values
 	vals  []types.Datum // the partition values
 	ikey  int64         // the key in intParts
@@ -295,19 +309,29 @@ func (o *sessionAgg) freeSlot(s uint32) {
 	o.free = append(o.free, s)
 }
 
-// part returns row i's partition, creating it.
-func (o *sessionAgg) part(cols []arrow.Array, i int) *sessionPart {
+// part returns row i's partition, reading it back from storage when it
+// was evicted, or creating it.
+func (o *sessionAgg) part(cols []arrow.Array, i int) (*sessionPart, error) {
 	if o.intParts != nil {
 		a := cols[o.spec.PartCols[0]].(*array.Int64)
 		if a.IsValid(i) {
 			v := a.Value(i)
 			p := o.intParts[v]
 			if p == nil {
-				p = &sessionPart{vals: []types.Datum{v}, ikey: v, isInt: true}
-				p.key = o.rows.AppendKeyValue(nil, 0, v)
+				key := o.rows.AppendKeyValue(nil, 0, v)
+				if len(o.evictedKeys) > 0 {
+					if err := o.readBack(string(key)); err != nil {
+						return nil, err
+					}
+					if p = o.intParts[v]; p != nil {
+						return o.used(p), nil
+					}
+				}
+				p = &sessionPart{vals: []types.Datum{v}, ikey: v, isInt: true, key: key}
 				o.intParts[v] = p
+				o.cached(p)
 			}
-			return p
+			return o.used(p), nil
 		}
 	}
 	o.keyBuf = o.keyBuf[:0]
@@ -315,14 +339,21 @@ func (o *sessionAgg) part(cols []arrow.Array, i int) *sessionPart {
 		o.keyBuf = o.rows.AppendKeyValue(o.keyBuf, j, types.GetDatum(cols[c], i, o.partTypes[j]))
 	}
 	p := o.parts[string(o.keyBuf)]
+	if p == nil && len(o.evictedKeys) > 0 {
+		if err := o.readBack(string(o.keyBuf)); err != nil {
+			return nil, err
+		}
+		p = o.parts[string(o.keyBuf)]
+	}
 	if p == nil {
 		p = &sessionPart{key: slices.Clone(o.keyBuf)}
 		for j, c := range o.spec.PartCols {
 			p.vals = append(p.vals, types.GetDatum(cols[c], i, o.partTypes[j]))
 		}
 		o.parts[string(p.key)] = p
+		o.cached(p)
 	}
-	return p
+	return o.used(p), nil
 }
 
 // partOf returns the partition of the values vals (loading), creating it.
@@ -333,6 +364,7 @@ func (o *sessionAgg) partOf(vals []types.Datum) *sessionPart {
 		if p == nil {
 			p = &sessionPart{vals: vals, ikey: v, isInt: true, key: o.rows.AppendKeyValue(nil, 0, v)}
 			o.intParts[v] = p
+			o.cached(p)
 		}
 		return p
 	}
@@ -341,11 +373,13 @@ func (o *sessionAgg) partOf(vals []types.Datum) *sessionPart {
 	if p == nil {
 		p = &sessionPart{key: key, vals: vals}
 		o.parts[string(key)] = p
+		o.cached(p)
 	}
 	return p
 }
 
 func (o *sessionAgg) dropPart(p *sessionPart) {
+	o.uncached(p)
 	if p.isInt {
 		delete(o.intParts, p.ikey)
 	} else {
@@ -455,7 +489,10 @@ func (o *sessionAgg) Chunk(_ int, c *stream.Chunk) error {
 			late++
 			continue
 		}
-		p := o.part(c.Cols, i)
+		p, err := o.part(c.Cols, i)
+		if err != nil {
+			return err
+		}
 		var vals []types.Datum
 		key := ""
 		if len(o.valCols) > 0 {
@@ -468,7 +505,6 @@ func (o *sessionAgg) Chunk(_ int, c *stream.Chunk) error {
 			key = string(o.keyBuf)
 		}
 		var structural bool
-		var err error
 		if c.Ops[i].IsInsert() {
 			structural, err = o.insert(c, lo, i, p, ts, key, vals)
 		} else {
@@ -551,6 +587,7 @@ func (o *sessionAgg) insert(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 		p.rows = slices.Insert(p.rows, ri, sessionRow{ts: ts, key: key, vals: vals, n: 1})
 	}
 	o.dirtyRows = append(o.dirtyRows, sessionRowRef{part: p, ts: ts, key: key})
+	o.markDirty(p)
 
 	// The sessions within gap of ts: [j, k).
 	j := sort.Search(len(p.wins), func(j int) bool {
@@ -598,6 +635,7 @@ func (o *sessionAgg) delete(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 		return false, nil // not a live row: nothing to retract
 	}
 	o.dirtyRows = append(o.dirtyRows, sessionRowRef{part: p, ts: ts, key: key})
+	o.markDirty(p)
 	w := p.wins[wi]
 	w.n--
 	o.touch(w)
@@ -747,6 +785,9 @@ func (o *sessionAgg) Watermark(_ int, wm stream.Watermark) error {
 
 // close emits and frees the sessions the watermark has passed.
 func (o *sessionAgg) close() error {
+	if err := o.readBackClosing(); err != nil {
+		return err
+	}
 	for _, w := range o.queued {
 		w.queued = false
 		if !w.dead {
@@ -797,6 +838,7 @@ func (o *sessionAgg) close() error {
 		w.out = nil
 		o.freeSlot(w.slot)
 		w.dead = true
+		o.markDirty(p)
 		if len(p.wins) == 0 {
 			o.dropPart(p)
 		}
@@ -830,6 +872,7 @@ func (o *sessionAgg) Barrier(b *stream.Barrier) error {
 	if err := o.persist(b); err != nil {
 		return err
 	}
+	o.shrink(b.Epoch)
 	return o.out.Barrier(b)
 }
 
@@ -879,66 +922,112 @@ func (o *sessionAgg) persist(b *stream.Barrier) error {
 }
 
 // load restores the rows and the watermark committed last and derives
-// the sessions.
+// the sessions. Under a state budget it stops loading rows once the
+// instance's load budget is spent, at a partition boundary: the sessions
+// of the partitions after it stay in storage, known only by their last
+// times (session_window_cache.go).
 func (o *sessionAgg) load(r storage.Reader) error {
 	if wm, err := o.meta.Load(r); err != nil {
 		return err
 	} else if t, isTS := wm.(types.Timestamp); isTS {
 		o.wm, o.hasWM = int64(t), true
 	}
-	nPart := len(o.partTypes)
+	budget := o.acct.LoadBudget()
 	var touched []*sessionPart
-	err := o.rows.Scan(r, nil, func(_, v []byte) error {
-		n, rest, err := aggVarint(v)
+	var loaded int64
+	var skip sessionSkip
+	err := o.rows.Scan(r, nil, func(k, v []byte) error {
+		if skip.on {
+			return o.skipRow(&skip, k, v)
+		}
+		p, err := o.loadRow(v)
 		if err != nil {
 			return err
 		}
-		row, err := o.rows.DecodeValue(rest)
-		if err != nil {
-			return err
-		}
-		p := o.partOf(row[:nPart:nPart])
-		if len(p.rows) == 0 {
+		if len(p.rows) == 1 {
+			if budget >= 0 && loaded > budget {
+				// The budget is spent: p is the first partition left
+				// in storage.
+				o.dropLoaded(p)
+				skip.on = true
+				return o.skipRow(&skip, k, v)
+			}
 			touched = append(touched, p)
 		}
-		ts, isTS := row[nPart].(types.Timestamp)
-		if !isTS {
-			return fmt.Errorf("row without a time")
-		}
-		vals := row[nPart+1:]
-		var key []byte
-		for j, d := range vals {
-			key = o.rows.AppendKeyValue(key, nPart+1+j, d)
-		}
-		ri, found := p.rowIndex(int64(ts), string(key))
-		if found {
-			p.rows[ri].n += n
-		} else {
-			p.rows = slices.Insert(p.rows, ri, sessionRow{ts: int64(ts), key: string(key), vals: vals, n: n})
-		}
+		loaded += sessionRowBytes(&p.rows[0])
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	o.endSkip(&skip)
 	for _, p := range touched {
-		for i := 0; i < len(p.rows); {
-			w := &sessionWin{part: p, start: p.rows[i].ts, last: p.rows[i].ts, slot: o.allocSlot()}
-			for i++; i < len(p.rows) && batch.SessionContinues(w.last, p.rows[i].ts, o.gap); i++ {
-				w.last = p.rows[i].ts
-			}
-			p.wins = append(p.wins, w)
-			if err := o.recompute(w); err != nil {
+		if err := o.derive(p); err != nil {
+			return err
+		}
+	}
+	if o.acct != nil {
+		for _, p := range touched {
+			p.bytes = o.partBytes(p)
+			o.cache.Bytes += p.bytes
+		}
+		o.acct.Report(o.cache.Bytes)
+	}
+	return nil
+}
+
+// loadRow adds the stored row with value v to its partition, which it
+// returns.
+func (o *sessionAgg) loadRow(v []byte) (*sessionPart, error) {
+	nPart := len(o.partTypes)
+	n, rest, err := aggVarint(v)
+	if err != nil {
+		return nil, err
+	}
+	row, err := o.rows.DecodeValue(rest)
+	if err != nil {
+		return nil, err
+	}
+	p := o.partOf(row[:nPart:nPart])
+	ts, isTS := row[nPart].(types.Timestamp)
+	if !isTS {
+		return nil, fmt.Errorf("row without a time")
+	}
+	vals := row[nPart+1:]
+	var key []byte
+	for j, d := range vals {
+		key = o.rows.AppendKeyValue(key, nPart+1+j, d)
+	}
+	ri, found := p.rowIndex(int64(ts), string(key))
+	if found {
+		p.rows[ri].n += n
+	} else {
+		p.rows = slices.Insert(p.rows, ri, sessionRow{ts: int64(ts), key: string(key), vals: vals, n: n})
+	}
+	return p, nil
+}
+
+// derive makes the sessions of partition p from its rows (loaded or read
+// back, so committed): their aggregates are recomputed, and without
+// EmitOnClose their current rows count as emitted.
+func (o *sessionAgg) derive(p *sessionPart) error {
+	for i := 0; i < len(p.rows); {
+		w := &sessionWin{part: p, start: p.rows[i].ts, last: p.rows[i].ts, slot: o.allocSlot()}
+		for i++; i < len(p.rows) && batch.SessionContinues(w.last, p.rows[i].ts, o.gap); i++ {
+			w.last = p.rows[i].ts
+		}
+		p.wins = append(p.wins, w)
+		if err := o.recompute(w); err != nil {
+			return err
+		}
+		if !o.spec.EmitOnClose {
+			var err error
+			if w.out, err = o.result(w); err != nil {
 				return err
 			}
-			if !o.spec.EmitOnClose {
-				if w.out, err = o.result(w); err != nil {
-					return err
-				}
-			}
-			w.queued = true
-			o.queued = append(o.queued, w)
 		}
+		w.queued = true
+		o.queued = append(o.queued, w)
 	}
 	return nil
 }
