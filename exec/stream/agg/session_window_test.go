@@ -121,14 +121,26 @@ func sessionTestExpect(live []sessionTestRow) []string {
 // Halfway it crashes with uncommitted changes and restarts from the last
 // committed epoch.
 func TestSessionAggRandomChanges(t *testing.T) {
-	rng := rand.New(rand.NewSource(7))
 	env, db := streamtest.Env(t)
+	sessionRandomRun(t, env, db, 7, 3, 300, 150, nil)
+}
+
+// sessionRandomRun applies random changes over keys partitions for epochs
+// epochs and checks the output after every barrier; at epoch crashAt it
+// crashes with uncommitted changes and restarts from the last committed
+// epoch (with the state budget mem() when mem is not nil).
+func sessionRandomRun(t *testing.T, env *stream.Env, db *pebble.DB, seed int64, keys, epochs, crashAt int,
+	mem func() *stream.StateMemory) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(seed))
+	var committed uint64
+	env.Committed = func() uint64 { return committed }
 	spec := sessionTestSpec(t, false, false)
 	op, s := sessionTestOpen(t, spec, env)
 	var live, committedLive []sessionTestRow
 	var emitted, committedEmitted []string
 	randRow := func() sessionTestRow {
-		r := sessionTestRow{k: 1 + rng.Intn(3), minute: rng.Intn(60), v: rng.Intn(10), f: rng.Intn(2) == 0}
+		r := sessionTestRow{k: 1 + rng.Intn(keys), minute: rng.Intn(60), v: rng.Intn(10), f: rng.Intn(2) == 0}
 		if rng.Intn(20) == 0 {
 			r.minute = -1
 		}
@@ -137,7 +149,7 @@ func TestSessionAggRandomChanges(t *testing.T) {
 		}
 		return r
 	}
-	for epoch := uint64(1); epoch <= 300; epoch++ {
+	for epoch := uint64(1); epoch <= uint64(epochs); epoch++ {
 		var ops []stream.Op
 		var rows [][]types.Datum
 		for n := 1 + rng.Intn(8); n > 0; n-- {
@@ -161,16 +173,20 @@ func TestSessionAggRandomChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		emitted = append(emitted, s.Take()...)
-		if epoch == 150 {
+		if epoch == uint64(crashAt) {
 			// Crash before the barrier: the chunk is lost and the
-			// operator restarts from epoch 149.
+			// operator restarts from the epoch before.
 			live, emitted = slices.Clone(committedLive), slices.Clone(committedEmitted)
 			env2 := *env
 			env2.Fresh = false
+			if mem != nil {
+				env2.Memory = mem()
+			}
 			op, s = sessionTestOpen(t, spec, &env2)
 			continue
 		}
 		streamtest.Barrier(t, op, db, epoch)
+		committed = epoch
 		emitted = append(emitted, s.Take()...)
 		got := s.Contents(t, emitted)
 		want := sessionTestExpect(live)
