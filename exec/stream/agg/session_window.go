@@ -948,7 +948,7 @@ func (o *sessionAgg) load(r storage.Reader) error {
 			if budget >= 0 && loaded > budget {
 				// The budget is spent: p is the first partition left
 				// in storage.
-				o.dropLoaded(p)
+				o.dropPart(p)
 				skip.on = true
 				return o.skipRow(&skip, k, v)
 			}
@@ -980,19 +980,11 @@ func (o *sessionAgg) load(r storage.Reader) error {
 // returns.
 func (o *sessionAgg) loadRow(v []byte) (*sessionPart, error) {
 	nPart := len(o.partTypes)
-	n, rest, err := aggVarint(v)
-	if err != nil {
-		return nil, err
-	}
-	row, err := o.rows.DecodeValue(rest)
+	n, row, ts, err := o.decodeRow(v)
 	if err != nil {
 		return nil, err
 	}
 	p := o.partOf(row[:nPart:nPart])
-	ts, isTS := row[nPart].(types.Timestamp)
-	if !isTS {
-		return nil, fmt.Errorf("row without a time")
-	}
 	vals := row[nPart+1:]
 	var key []byte
 	for j, d := range vals {
@@ -1005,6 +997,24 @@ func (o *sessionAgg) loadRow(v []byte) (*sessionPart, error) {
 		p.rows = slices.Insert(p.rows, ri, sessionRow{ts: int64(ts), key: string(key), vals: vals, n: n})
 	}
 	return p, nil
+}
+
+// decodeRow decodes the stored row value v: its count, the row
+// (partition values, time, argument values) and its time.
+func (o *sessionAgg) decodeRow(v []byte) (int64, []types.Datum, types.Timestamp, error) {
+	n, rest, err := aggVarint(v)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	row, err := o.rows.DecodeValue(rest)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	ts, isTS := row[len(o.partTypes)].(types.Timestamp)
+	if !isTS {
+		return 0, nil, 0, fmt.Errorf("row without a time")
+	}
+	return n, row, ts, nil
 }
 
 // derive makes the sessions of partition p from its rows (loaded or read

@@ -22,7 +22,6 @@ import (
 	"fmt"
 
 	"streamsql/exec/batch"
-	"streamsql/sql/types"
 )
 
 // cached puts a new partition in the cache (under a budget).
@@ -108,10 +107,6 @@ func (o *sessionAgg) shrink(epoch uint64) {
 // evict leaves p in storage: its sessions' last times go to the heap the
 // watermark reads.
 func (o *sessionAgg) evict(p *sessionPart) {
-	o.cache.Remove(p)
-	o.cache.Bytes -= p.bytes
-	p.bytes = 0
-	p.gone = true
 	for _, w := range p.wins {
 		o.evicted.Push(w.last, p.PKey)
 		o.freeSlot(w.slot)
@@ -119,11 +114,7 @@ func (o *sessionAgg) evict(p *sessionPart) {
 		w.out = nil
 	}
 	p.wins, p.rows = nil, nil
-	if p.isInt {
-		delete(o.intParts, p.ikey)
-	} else {
-		delete(o.parts, p.PKey)
-	}
+	o.dropPart(p)
 	o.evictedKeys[p.PKey] = struct{}{}
 }
 
@@ -182,34 +173,14 @@ type sessionSkip struct {
 	last int64  // the last time of its current session
 }
 
-// dropLoaded forgets partition p, whose first row was just loaded when
-// the load budget ran out: it stays in storage.
-func (o *sessionAgg) dropLoaded(p *sessionPart) {
-	o.uncached(p)
-	if p.isInt {
-		delete(o.intParts, p.ikey)
-	} else {
-		delete(o.parts, string(p.key))
-	}
-}
-
 // skipRow follows the stored row with value v without loading it: only
 // the last time of each session of its partition is kept.
 func (o *sessionAgg) skipRow(s *sessionSkip, _, v []byte) error {
-	nPart := len(o.partTypes)
-	_, rest, err := aggVarint(v)
+	_, row, ts, err := o.decodeRow(v)
 	if err != nil {
 		return err
 	}
-	row, err := o.rows.DecodeValue(rest)
-	if err != nil {
-		return err
-	}
-	ts, isTS := row[nPart].(types.Timestamp)
-	if !isTS {
-		return fmt.Errorf("row without a time")
-	}
-	pk := string(o.rows.AppendKey(nil, row[:nPart]...))
+	pk := string(o.rows.AppendKey(nil, row[:len(o.partTypes)]...))
 	switch {
 	case !s.has || pk != s.key:
 		o.endSkip(s)
