@@ -12,6 +12,8 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/agg"
+	"streamsql/exec/stream/join"
 	"streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
@@ -235,7 +237,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		if err != nil {
 			return nil, nil, err
 		}
-		if js, ok := child.Spec.(*stream.HashJoinSpec); ok && js.Kind == batch.InnerJoin {
+		if js, ok := child.Spec.(*join.HashJoinSpec); ok && js.Kind == batch.InnerJoin {
 			// A WHERE over an inner join bounds its matches like ON does.
 			joinCleanupCond(child, pe)
 			joinCleanupStates(child)
@@ -662,7 +664,7 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 			return nil, nil, notIncremental("the aggregate %s()", a.Agg.Name)
 		}
 	}
-	spec := &stream.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1}
+	spec := &agg.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1}
 	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child}}
 	for i, g := range group {
 		n.Types = append(n.Types, groupTypes[i])
@@ -715,7 +717,7 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 	for i := range jp.Right.Types() {
 		m = append(m, len(left.Types)+rm[i])
 	}
-	spec := &stream.HashJoinSpec{Kind: jp.Kind, LeftTypes: left.Types, RightTypes: right.Types,
+	spec := &join.HashJoinSpec{Kind: jp.Kind, LeftTypes: left.Types, RightTypes: right.Types,
 		LeftStreamKey: left.StreamKey, RightStreamKey: right.StreamKey,
 		LeftAppendOnly: left.AppendOnly, RightAppendOnly: right.AppendOnly}
 	for _, k := range jp.LeftKeys {

@@ -1,6 +1,6 @@
 package lower
 
-// Watermark cleanup rules of streaming joins (exec/stream/join_cleanup.go).
+// Watermark cleanup rules of streaming joins (exec/stream/join/join_cleanup.go).
 //
 // A conjunct "A.x >= B.y + c" (or ">", or the mirrored "<=", "<"; BETWEEN
 // is two of them) between a column of one side and a column of the other
@@ -16,13 +16,14 @@ import (
 
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/join"
 	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
 // joinCleanupKeys adds the rules of n's equi-join key pairs.
 func joinCleanupKeys(n *stream.Node) {
-	spec, ok := n.Spec.(*stream.HashJoinSpec)
+	spec, ok := n.Spec.(*join.HashJoinSpec)
 	if !ok || len(n.Inputs) != 2 {
 		return
 	}
@@ -36,7 +37,7 @@ func joinCleanupKeys(n *stream.Node) {
 // joinCleanupCond adds the rules of cond, an expression over n's output
 // (left columns, then right).
 func joinCleanupCond(n *stream.Node, cond plan.Scalar) {
-	spec, ok := n.Spec.(*stream.HashJoinSpec)
+	spec, ok := n.Spec.(*join.HashJoinSpec)
 	if !ok || len(n.Inputs) != 2 || cond == nil {
 		return
 	}
@@ -78,7 +79,7 @@ func joinCleanupCond(n *stream.Node, cond plan.Scalar) {
 func cleanupOperand(e plan.Scalar) (col int, off int64, ok bool) {
 	switch x := e.(type) {
 	case *plan.ColRef:
-		return x.Idx, 0, stream.JoinCleanupType(x.T)
+		return x.Idx, 0, join.JoinCleanupType(x.T)
 	case *plan.Call:
 		if len(x.Args) != 2 || (x.Fn.Name != "+" && x.Fn.Name != "-") {
 			return 0, 0, false
@@ -89,7 +90,7 @@ func cleanupOperand(e plan.Scalar) (col int, off int64, ok bool) {
 		}
 		c, ok1 := ref.(*plan.ColRef)
 		kc, ok2 := k.(*plan.Const)
-		if !ok1 || !ok2 || kc.Value == nil || !stream.JoinCleanupType(c.T) || !sameCleanupUnit(c.T, x.T) {
+		if !ok1 || !ok2 || kc.Value == nil || !join.JoinCleanupType(c.T) || !sameCleanupUnit(c.T, x.T) {
 			return 0, 0, false
 		}
 		var v int64
@@ -129,11 +130,11 @@ func sameCleanupUnit(a, b types.T) bool {
 // when the other side has a watermark on wmCol, the side is append-only
 // and the other side's rows carry no match degrees (see
 // HashJoinSpec.LeftCleanup).
-func addJoinCleanup(n *stream.Node, spec *stream.HashJoinSpec, side, col, wmCol int, off int64, strict bool) {
+func addJoinCleanup(n *stream.Node, spec *join.HashJoinSpec, side, col, wmCol int, off int64, strict bool) {
 	in, other := n.Inputs[side], n.Inputs[1-side]
 	if col < 0 || col >= len(in.Types) || wmCol < 0 || wmCol >= len(other.Types) ||
 		!in.AppendOnly || !slices.Contains(other.Watermarks, wmCol) ||
-		!stream.JoinCleanupType(in.Types[col]) || !sameCleanupUnit(in.Types[col], other.Types[wmCol]) {
+		!join.JoinCleanupType(in.Types[col]) || !sameCleanupUnit(in.Types[col], other.Types[wmCol]) {
 		return
 	}
 	// The other side's rows carry degrees when they are preserved.
@@ -154,7 +155,7 @@ func addJoinCleanup(n *stream.Node, spec *stream.HashJoinSpec, side, col, wmCol 
 	if side == 1 {
 		rules = &spec.RightCleanup
 	}
-	r := stream.JoinCleanup{Col: col, OtherWMCol: wmCol, Offset: off, Strict: strict}
+	r := join.JoinCleanup{Col: col, OtherWMCol: wmCol, Offset: off, Strict: strict}
 	if !slices.Contains(*rules, r) {
 		*rules = append(*rules, r)
 	}
@@ -162,7 +163,7 @@ func addJoinCleanup(n *stream.Node, spec *stream.HashJoinSpec, side, col, wmCol 
 
 // joinCleanupStates says in EXPLAIN which state tables are cleaned.
 func joinCleanupStates(n *stream.Node) {
-	spec, ok := n.Spec.(*stream.HashJoinSpec)
+	spec, ok := n.Spec.(*join.HashJoinSpec)
 	if !ok || len(n.StateTables) != 2 {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/join"
 	"streamsql/sql/planner"
 )
 
@@ -20,7 +21,7 @@ func (sp *streamPlanner) lookupJoin(x *planner.LookupJoin) (*stream.Node, []int,
 	for j := range x.RightCols {
 		m = append(m, nl+j)
 	}
-	spec := &stream.LookupJoinSpec{Kind: x.Kind, Table: x.Table, RightCols: x.RightCols,
+	spec := &join.LookupJoinSpec{Kind: x.Kind, Table: x.Table, RightCols: x.RightCols,
 		LeftTypes: left.Types, LeftStreamKey: left.StreamKey, LeftAppendOnly: left.AppendOnly}
 	for _, k := range x.Keys {
 		// A key is computed once per left row, like a select list.

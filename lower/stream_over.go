@@ -5,6 +5,7 @@ import (
 
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/sortedpart"
 	"streamsql/sql/plan"
 )
 
@@ -28,7 +29,7 @@ func (sp *streamPlanner) overWindow(x *batch.Window) (*stream.Node, []int, error
 		_, cproj := p.Params()
 		proj = logicalAll(cproj)
 	}
-	spec := &stream.OverWindowSpec{Types: child.Types, StreamKey: child.StreamKey}
+	spec := &sortedpart.OverWindowSpec{Types: child.Types, StreamKey: child.StreamKey}
 	for _, p := range part {
 		spec.Partition = append(spec.Partition, cm[p])
 	}

@@ -5,6 +5,9 @@ import (
 	"strings"
 
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/agg"
+	"streamsql/exec/stream/join"
+	"streamsql/exec/stream/sortedpart"
 )
 
 // parallelize spreads a stream plan over p instances per keyed operator:
@@ -23,32 +26,32 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 		n.Inputs[i] = parallelize(in, p)
 	}
 	switch s := n.Spec.(type) {
-	case *stream.HashAggSpec:
+	case *agg.HashAggSpec:
 		if p > 1 && len(s.GroupCols) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.GroupCols, p)
 			n.Parallelism = p
 			return n
 		}
-	case *stream.HashJoinSpec:
+	case *join.HashJoinSpec:
 		if p > 1 && len(s.LeftKeys) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.LeftKeys, p)
 			n.Inputs[1] = exchange(n.Inputs[1], s.RightKeys, p)
 			n.Parallelism = p
 			return n
 		}
-	case *stream.SessionAggSpec:
+	case *agg.SessionAggSpec:
 		if p > 1 && len(s.PartCols) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.PartCols, p)
 			n.Parallelism = p
 			return n
 		}
-	case *stream.TopNSpec:
+	case *sortedpart.TopNSpec:
 		if p > 1 && len(s.Partition) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
 			n.Parallelism = p
 			return n
 		}
-	case *stream.OverWindowSpec:
+	case *sortedpart.OverWindowSpec:
 		if p > 1 && len(s.Partition) > 0 {
 			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
 			n.Parallelism = p

@@ -5,6 +5,7 @@ import (
 
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/agg"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 )
@@ -50,9 +51,9 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 		case !isRef:
 			return nil, nil, true, unsupported("GROUP BY %s is not a column", exprs[g])
 		case ref.Idx == startCol:
-			group[i], hasWindow = stream.SessionStartCol, true
+			group[i], hasWindow = agg.SessionStartCol, true
 		case ref.Idx == endCol:
-			group[i], hasWindow = stream.SessionEndCol, true
+			group[i], hasWindow = agg.SessionEndCol, true
 		default:
 			k := slices.Index(params.PartCols, ref.Idx)
 			if k < 0 {
@@ -117,7 +118,7 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 		return nil, nil, true, err
 	}
 	k := len(params.PartCols)
-	spec := &stream.SessionAggSpec{TSCol: k, Gap: params.Gap, Group: group, Aggs: specs, AppendOnly: child.AppendOnly}
+	spec := &agg.SessionAggSpec{TSCol: k, Gap: params.Gap, Group: group, Aggs: specs, AppendOnly: child.AppendOnly}
 	for i := 0; i < k; i++ {
 		spec.PartCols = append(spec.PartCols, i)
 	}
@@ -127,9 +128,9 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 		n.Types = append(n.Types, groupTypes[i])
 		n.StreamKey = append(n.StreamKey, i)
 		switch g {
-		case stream.SessionStartCol:
+		case agg.SessionStartCol:
 			n.Names = append(n.Names, "window_start")
-		case stream.SessionEndCol:
+		case agg.SessionEndCol:
 			n.Names = append(n.Names, "window_end")
 			if tsWM {
 				// Sessions that can still change end after the

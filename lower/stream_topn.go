@@ -6,6 +6,7 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/sortedpart"
 	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
@@ -58,7 +59,7 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 	if err != nil {
 		return nil, nil, true, err
 	}
-	spec := &stream.TopNSpec{Limit: limit, Types: child.Types, StreamKey: child.StreamKey,
+	spec := &sortedpart.TopNSpec{Limit: limit, Types: child.Types, StreamKey: child.StreamKey,
 		AppendOnly: child.AppendOnly, WithRank: true, WatermarkPartCol: -1}
 	for _, p := range part {
 		c := cm[p]

@@ -132,7 +132,7 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 	j := &Job{spec: spec, coord: c, ctx: ctx, cancel: cancel, done: make(chan struct{}), hasCommitted: !fresh}
 	j.env = &Env{
 		Ctx: c.newCtx(), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
-		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &stateAccounts{},
+		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &StateAccounts{},
 	}
 	j.env.Ctx.Context = ctx
 	return j
@@ -212,7 +212,7 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 	if err := b.DeleteRange(lo, hi, nil); err != nil {
 		return err
 	}
-	lo, hi = jobSpan(id)
+	lo, hi = JobSpan(id)
 	if err := b.DeleteRange(lo, hi, nil); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package stream
+package stream_test
 
 // Tests of the coordinator alone: real pebble, real jobs built from plan
 // nodes, a counting source whose position is its next value. They check
@@ -23,6 +23,9 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/agg"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 	"streamsql/udf"
@@ -40,7 +43,7 @@ type coordCounterSpec struct {
 
 func (s *coordCounterSpec) Explain() string { return "TestCounter" }
 
-func (s *coordCounterSpec) Open(_ *BuildCtx, pos []byte) (Source, error) {
+func (s *coordCounterSpec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
 	c := &coordCounter{spec: s}
 	if len(pos) == 8 {
 		c.next = int64(binary.BigEndian.Uint64(pos))
@@ -57,11 +60,11 @@ type coordCounter struct {
 
 func (c *coordCounter) Types() []types.T { return []types.T{types.TInt8, types.TInt8} }
 
-func (c *coordCounter) barrier(ctx context.Context, out chan<- Message, e uint64) error {
-	return Send(ctx, out, Message{Kind: MsgBarrier, Epoch: e, Pos: binary.BigEndian.AppendUint64(nil, uint64(c.next))})
+func (c *coordCounter) barrier(ctx context.Context, out chan<- stream.Message, e uint64) error {
+	return stream.Send(ctx, out, stream.Message{Kind: stream.MsgBarrier, Epoch: e, Pos: binary.BigEndian.AppendUint64(nil, uint64(c.next))})
 }
 
-func (c *coordCounter) Run(ctx context.Context, barriers <-chan uint64, out chan<- Message) error {
+func (c *coordCounter) Run(ctx context.Context, barriers <-chan uint64, out chan<- stream.Message) error {
 	for {
 		if c.next >= c.spec.limit {
 			select {
@@ -91,9 +94,9 @@ func (c *coordCounter) Run(ctx context.Context, barriers <-chan uint64, out chan
 			g.Append((c.next + i) % c.spec.groups)
 			v.Append(c.next + i)
 		}
-		ops := make([]Op, n)
-		ch := NewChunk([]arrow.Array{g.NewArray(), v.NewArray()}, ops)
-		if err := Send(ctx, out, Message{Kind: MsgChunk, Chunk: ch}); err != nil {
+		ops := make([]stream.Op, n)
+		ch := stream.NewChunk([]arrow.Array{g.NewArray(), v.NewArray()}, ops)
+		if err := stream.Send(ctx, out, stream.Message{Kind: stream.MsgChunk, Chunk: ch}); err != nil {
 			return err
 		}
 		c.next += n
@@ -108,16 +111,16 @@ func (c *coordCounter) Run(ctx context.Context, barriers <-chan uint64, out chan
 type coordFailSpec struct{ failAt int64 }
 
 func (s *coordFailSpec) Explain() string { return "TestFail" }
-func (s *coordFailSpec) Build(_ *BuildCtx, out Output) (Operator, error) {
+func (s *coordFailSpec) Build(_ *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
 	return &coordFail{at: s.failAt, out: out}, nil
 }
 
 type coordFail struct {
 	at  int64
-	out Output
+	out stream.Output
 }
 
-func (f *coordFail) Chunk(_ int, c *Chunk) error {
+func (f *coordFail) Chunk(_ int, c *stream.Chunk) error {
 	for _, v := range c.Cols[1].(*array.Int64).Int64Values() {
 		if v == f.at {
 			c.Release()
@@ -126,39 +129,39 @@ func (f *coordFail) Chunk(_ int, c *Chunk) error {
 	}
 	return f.out.Chunk(c)
 }
-func (f *coordFail) Watermark(_ int, w Watermark) error { return f.out.Watermark(w) }
-func (f *coordFail) Barrier(b *Barrier) error           { return f.out.Barrier(b) }
+func (f *coordFail) Watermark(_ int, w stream.Watermark) error { return f.out.Watermark(w) }
+func (f *coordFail) Barrier(b *stream.Barrier) error           { return f.out.Barrier(b) }
 
 // coordJob is the plan counter -> [fail] -> GROUP BY g: count(*), sum(v)
 // -> materialize into view id.
-func coordJob(t *testing.T, id uint32, src *coordCounterSpec, fail *coordFailSpec) JobSpec {
+func coordJob(t *testing.T, id uint32, src *coordCounterSpec, fail *coordFailSpec) stream.JobSpec {
 	t.Helper()
 	in := []types.T{types.TInt8, types.TInt8}
-	n := &Node{Source: src, Types: in, Names: []string{"g", "v"}, StreamKey: []int{1}, AppendOnly: true}
+	n := &stream.Node{Source: src, Types: in, Names: []string{"g", "v"}, StreamKey: []int{1}, AppendOnly: true}
 	if fail != nil {
-		n = &Node{Spec: fail, Inputs: []*Node{n}, Types: in, Names: n.Names, StreamKey: n.StreamKey, AppendOnly: true}
+		n = &stream.Node{Spec: fail, Inputs: []*stream.Node{n}, Types: in, Names: n.Names, StreamKey: n.StreamKey, AppendOnly: true}
 	}
-	agg := &HashAggSpec{GroupCols: []int{0}, GroupTypes: []types.T{types.TInt8}, WindowCol: -1, AppendOnly: true,
-		Aggs: []batch.AggSpec{hashAggCall(t, "count", nil, nil), hashAggCall(t, "sum", []int{1}, []types.T{types.TInt8})}}
-	out := []types.T{types.TInt8, types.TInt8, agg.Aggs[1].T}
-	n = &Node{Spec: agg, Inputs: []*Node{n}, Types: out, Names: []string{"g", "n", "s"}, StreamKey: []int{0},
+	ha := &agg.HashAggSpec{GroupCols: []int{0}, GroupTypes: []types.T{types.TInt8}, WindowCol: -1, AppendOnly: true,
+		Aggs: []batch.AggSpec{streamtest.AggCall(t, "count", nil, nil), streamtest.AggCall(t, "sum", []int{1}, []types.T{types.TInt8})}}
+	out := []types.T{types.TInt8, types.TInt8, ha.Aggs[1].T}
+	n = &stream.Node{Spec: ha, Inputs: []*stream.Node{n}, Types: out, Names: []string{"g", "n", "s"}, StreamKey: []int{0},
 		StateTables: []string{"groups", "multisets"}}
-	root := &Node{Spec: &MaterializeSpec{ViewID: id, Name: "v", Visible: []int{0, 1, 2}, KeyCols: []int{0}, Types: out},
-		Inputs: []*Node{n}, Types: out, Names: n.Names, StreamKey: []int{0}}
-	spec := JobSpec{ID: id, Name: "v", Plan: root}
-	for i := 0; i < CountStateTables(root); i++ {
+	root := &stream.Node{Spec: &stream.MaterializeSpec{ViewID: id, Name: "v", Visible: []int{0, 1, 2}, KeyCols: []int{0}, Types: out},
+		Inputs: []*stream.Node{n}, Types: out, Names: n.Names, StreamKey: []int{0}}
+	spec := stream.JobSpec{ID: id, Name: "v", Plan: root}
+	for i := 0; i < stream.CountStateTables(root); i++ {
 		spec.StateIDs = append(spec.StateIDs, id*10+uint32(i))
 	}
 	return spec
 }
 
-func coordOpen(t *testing.T, dir string, interval time.Duration) (*storage.DB, *Coordinator) {
+func coordOpen(t *testing.T, dir string, interval time.Duration) (*storage.DB, *stream.Coordinator) {
 	t.Helper()
 	db, err := storage.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewCoordinator(CoordinatorOptions{DB: db, Interval: interval, NewCtx: func() *exec.Ctx {
+	c, err := stream.NewCoordinator(stream.CoordinatorOptions{DB: db, Interval: interval, NewCtx: func() *exec.Ctx {
 		return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC}}
 	}})
 	if err != nil {
@@ -168,7 +171,7 @@ func coordOpen(t *testing.T, dir string, interval time.Duration) (*storage.DB, *
 }
 
 // coordStart resumes the job if it committed before, else adds it.
-func coordStart(t *testing.T, c *Coordinator, spec JobSpec) {
+func coordStart(t *testing.T, c *stream.Coordinator, spec stream.JobSpec) {
 	t.Helper()
 	ok, err := c.HasCommitted(spec.ID)
 	if err != nil {
@@ -394,7 +397,7 @@ func TestCoordinatorDropFreesEverything(t *testing.T) {
 			t.Fatalf("%d rows left in state table %d", n, s)
 		}
 	}
-	if n := count(jobSpan(spec.ID)); n != 0 {
+	if n := count(stream.JobSpan(spec.ID)); n != 0 {
 		t.Fatalf("%d job records left", n)
 	}
 	if ok, _ := c.HasCommitted(spec.ID); ok {

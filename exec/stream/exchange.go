@@ -253,7 +253,7 @@ func exchangeHash(h []uint64, keyBuf *[][]byte, cols []arrow.Array, ts []types.T
 // an interval as its compare span (two little-endian words); other
 // layouts take their ascending state key.
 func exchangeRouteKeys(keys [][]byte, c arrow.Array, t types.T, n int) [][]byte {
-	keys = aggGrow(keys, n)[:n]
+	keys = Grow(keys, n)[:n]
 	for i := range keys {
 		keys[i] = keys[i][:0]
 		switch c.(type) {

@@ -27,7 +27,8 @@ func jobKey(id uint32, kind byte, extra ...byte) []byte {
 	return append(k, extra...)
 }
 
-func jobSpan(id uint32) (lo, hi []byte) {
+// JobSpan returns the key span [lo, hi) of job id's epoch records.
+func JobSpan(id uint32) (lo, hi []byte) {
 	lo = jobKey(id, 0)[:5]
 	return lo, storage.PrefixEnd(lo)
 }

@@ -9,41 +9,12 @@ package stream
 // read back and what it costs in bytes belong to the operator.
 
 import (
-	"slices"
-
-	"streamsql/exec/batch"
 	"streamsql/storage"
 )
 
-// encodePartKeys encodes, for every row of c, its partition key into
-// pk[i] and its sort key (order keys, then stream key) into sk[i], with
-// ol[i] the length of the order keys, in the layout of partitionedKeys
-// (state table st), reusing the buffers.
-func encodePartKeys(st *StateTable, c *Chunk, partition []int, order []batch.SortKey, streamKey []int,
-	pk, sk [][]byte, ol []int32) ([][]byte, [][]byte, []int32) {
-	n := c.N
-	pk = topNReset(pk, n)
-	sk = topNReset(sk, n)
-	np, no := len(partition), len(order)
-	for j, col := range partition {
-		st.AppendKeyCol(pk, j, c.Cols[col])
-	}
-	for j, k := range order {
-		st.AppendKeyCol(sk, np+j, c.Cols[k.Col])
-	}
-	ol = slices.Grow(ol[:0], n)[:n]
-	for i := range n {
-		ol[i] = int32(len(sk[i]))
-	}
-	for j, col := range streamKey {
-		st.AppendKeyCol(sk, np+no+j, c.Cols[col])
-	}
-	return pk, sk, ol
-}
-
-// load runs loadFrom over the whole state table st (the restart load)
+// Load runs loadFrom over the whole state table st (the restart load)
 // and reports the resident bytes it left.
-func (c *partCache[P]) load(st *StateTable, r storage.Reader, loadFrom func(*StateIter) error) error {
+func (c *PartCache[P]) Load(st *StateTable, r storage.Reader, loadFrom func(*StateIter) error) error {
 	it, err := st.NewIter(r, nil)
 	if err != nil {
 		return err
@@ -55,75 +26,76 @@ func (c *partCache[P]) load(st *StateTable, r storage.Reader, loadFrom func(*Sta
 	if err := it.Close(); err != nil {
 		return err
 	}
-	c.acct.report(c.bytes)
+	c.Acct.Report(c.Bytes)
 	return nil
 }
 
-// cachedPart is the cache's part of a partition; operators embed it.
-type cachedPart struct {
-	pkey      string // the partition key (a prefix of the state keys)
+// CachedPart is the cache's part of a partition; operators embed it.
+type CachedPart struct {
+	PKey      string // the partition key (a prefix of the state keys)
 	idx       int    // position in the cache's list
-	ref       bool   // used since the clock hand last passed
-	dirty     bool   // changed in this epoch
-	lastWrite uint64 // the last barrier that wrote the partition
+	Ref       bool   // used since the clock hand last passed
+	Dirty     bool   // changed in this epoch
+	LastWrite uint64 // the last barrier that wrote the partition
 }
 
-func (c *cachedPart) cached() *cachedPart { return c }
+func (c *CachedPart) cached() *CachedPart { return c }
 
-// partCache is the partitions of one operator instance in memory.
-type partCache[P interface{ cached() *cachedPart }] struct {
+// PartCache is the partitions of one operator instance in memory.
+type PartCache[P interface{ cached() *CachedPart }] struct {
 	env   *Env
-	acct  *stateAccount
-	parts map[string]P
-	list  []P // every partition in memory, for the clock hand
+	Acct  *StateAccount
+	Parts map[string]P
+	List  []P // every partition in memory, for the clock hand
 	hand  int
 	// bytes is the operator's estimate of its resident state.
-	bytes int64
+	Bytes int64
 	// evicted: partitions were left in storage (evicted, or not loaded
 	// at restart), so a partition not in memory must be read.
-	evicted bool
+	Evicted bool
 }
 
-func newPartCache[P interface{ cached() *cachedPart }](env *Env, acct *stateAccount) partCache[P] {
-	return partCache[P]{env: env, acct: acct, parts: map[string]P{}}
+// NewPartCache returns an empty cache whose resident bytes go to acct.
+func NewPartCache[P interface{ cached() *CachedPart }](env *Env, acct *StateAccount) PartCache[P] {
+	return PartCache[P]{env: env, Acct: acct, Parts: map[string]P{}}
 }
 
-// get returns the partition with key pk in memory.
-func (c *partCache[P]) get(pk []byte) (P, bool) {
-	p, ok := c.parts[string(pk)]
+// Get returns the partition with key pk in memory.
+func (c *PartCache[P]) Get(pk []byte) (P, bool) {
+	p, ok := c.Parts[string(pk)]
 	return p, ok
 }
 
-// add puts p in memory.
-func (c *partCache[P]) add(p P) {
+// Add puts p in memory.
+func (c *PartCache[P]) Add(p P) {
 	cp := p.cached()
-	cp.idx = len(c.list)
-	c.list = append(c.list, p)
-	c.parts[cp.pkey] = p
+	cp.idx = len(c.List)
+	c.List = append(c.List, p)
+	c.Parts[cp.PKey] = p
 }
 
-// remove forgets p (its state is committed in storage, or it is empty).
-func (c *partCache[P]) remove(p P) {
+// Remove forgets p (its state is committed in storage, or it is empty).
+func (c *PartCache[P]) Remove(p P) {
 	cp := p.cached()
-	delete(c.parts, cp.pkey)
-	last := len(c.list) - 1
-	c.list[cp.idx] = c.list[last]
-	c.list[cp.idx].cached().idx = cp.idx
+	delete(c.Parts, cp.PKey)
+	last := len(c.List) - 1
+	c.List[cp.idx] = c.List[last]
+	c.List[cp.idx].cached().idx = cp.idx
 	var zero P
-	c.list[last] = zero
-	c.list = c.list[:last]
+	c.List[last] = zero
+	c.List = c.List[:last]
 }
 
-// shrink reports the resident bytes and, while the budget is exceeded,
+// Shrink reports the resident bytes and, while the budget is exceeded,
 // evicts partitions that are clean, committed, not pinned by the
 // operator and not recently used, by calling drop (which removes them
 // and lowers bytes). It runs at barriers, after the epoch's writes.
-func (c *partCache[P]) shrink(pinned func(P) bool, drop func(P)) {
-	shrinkPartitions(c.env, c.acct, &c.bytes, &c.list, &c.hand,
+func (c *PartCache[P]) Shrink(pinned func(P) bool, drop func(P)) {
+	ShrinkPartitions(c.env, c.Acct, &c.Bytes, &c.List, &c.hand,
 		func(p P, committed uint64) bool {
 			cp := p.cached()
-			return cp.dirty || cp.lastWrite > committed || pinned(p)
+			return cp.Dirty || cp.LastWrite > committed || pinned(p)
 		},
-		func(p P) bool { cp := p.cached(); r := cp.ref; cp.ref = false; return r },
-		func(p P) { drop(p); c.evicted = true })
+		func(p P) bool { cp := p.cached(); r := cp.Ref; cp.Ref = false; return r },
+		func(p P) { drop(p); c.Evicted = true })
 }

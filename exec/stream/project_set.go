@@ -65,7 +65,7 @@ func (p *projectSet) Chunk(_ int, c *Chunk) error {
 			return nil
 		}
 		cols := make([]arrow.Array, 0, len(c.Cols)+len(res.Cols)+1)
-		cols = append(cols, takeRows(c.Cols, res.Parents, c.N)...)
+		cols = append(cols, TakeRows(c.Cols, res.Parents, c.N)...)
 		cols = append(cols, res.Cols...)
 		cols = append(cols, ordinalColumn(res.Ordinals))
 		ops := make([]Op, res.N)
@@ -89,8 +89,8 @@ func (p *projectSet) Watermark(_ int, w Watermark) error { return p.out.Watermar
 
 func (p *projectSet) Barrier(b *Barrier) error { return p.out.Barrier(b) }
 
-// takeRows returns rows idx of cols (shared when idx is every row in order).
-func takeRows(cols []arrow.Array, idx []int32, n int) []arrow.Array {
+// TakeRows returns rows idx of cols (shared when idx is every row in order).
+func TakeRows(cols []arrow.Array, idx []int32, n int) []arrow.Array {
 	out := make([]arrow.Array, len(cols))
 	same := len(idx) == n
 	for i := 0; same && i < len(idx); i++ {

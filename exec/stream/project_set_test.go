@@ -1,4 +1,4 @@
-package stream
+package stream_test
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -24,16 +26,16 @@ func projectSetSeries(t *testing.T) batch.SetFunc {
 }
 
 func TestProjectSetOpsAndOrdinals(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	in := []types.T{types.TInt8, types.TInt8}
-	out := &sink{ts: []types.T{types.TInt8, types.TInt8, types.TInt8, types.TInt8}}
-	spec := &ProjectSetSpec{Funcs: []batch.SetFunc{projectSetSeries(t)}}
-	op, err := spec.Build(buildCtx(env, &Node{}), Output{Op: out})
+	out := &streamtest.Sink{Types: []types.T{types.TInt8, types.TInt8, types.TInt8, types.TInt8}}
+	spec := &stream.ProjectSetSpec{Funcs: []batch.SetFunc{projectSetSeries(t)}}
+	op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{}), stream.Output{Op: out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := chunkOf(in, []Op{Insert, Insert, UpdateDelete, UpdateInsert, Delete},
-		row(int64(1), int64(2)), row(int64(2), int64(0)), row(int64(3), int64(1)), row(int64(3), int64(2)), row(int64(4), nil))
+	c := streamtest.ChunkOf(in, []stream.Op{stream.Insert, stream.Insert, stream.UpdateDelete, stream.UpdateInsert, stream.Delete},
+		streamtest.Row(int64(1), int64(2)), streamtest.Row(int64(2), int64(0)), streamtest.Row(int64(3), int64(1)), streamtest.Row(int64(3), int64(2)), streamtest.Row(int64(4), nil))
 	if err := op.Chunk(0, c); err != nil {
 		t.Fatal(err)
 	}
@@ -41,35 +43,35 @@ func TestProjectSetOpsAndOrdinals(t *testing.T) {
 	// delete and an insert, since they may expand differently; empty and
 	// NULL-argument rows vanish.
 	want := []string{"+ 1 2 1 0", "+ 1 2 2 1", "- 3 1 1 0", "+ 3 2 1 0", "+ 3 2 2 1"}
-	if got := out.take(); !slices.Equal(got, want) {
+	if got := out.Take(); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	if err := op.Watermark(0, Watermark{Col: 1, Val: int64(7)}); err != nil {
+	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: int64(7)}); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.wms) != 1 || out.wms[0].Col != 1 {
-		t.Fatalf("watermark not passed through: %v", out.wms)
+	if len(out.WMs) != 1 || out.WMs[0].Col != 1 {
+		t.Fatalf("watermark not passed through: %v", out.WMs)
 	}
 }
 
 // A row expanding past a batch is split into several chunks whose
 // ordinals continue.
 func TestProjectSetLargeExpansion(t *testing.T) {
-	env, _ := testEnv(t)
+	env, _ := streamtest.Env(t)
 	in := []types.T{types.TInt8, types.TInt8}
-	out := &sink{ts: []types.T{types.TInt8, types.TInt8, types.TInt8, types.TInt8}}
+	out := &streamtest.Sink{Types: []types.T{types.TInt8, types.TInt8, types.TInt8, types.TInt8}}
 	chunks := 0
 	counter := &projectSetCounter{next: out, n: &chunks}
-	spec := &ProjectSetSpec{Funcs: []batch.SetFunc{projectSetSeries(t)}}
-	op, err := spec.Build(buildCtx(env, &Node{}), Output{Op: counter})
+	spec := &stream.ProjectSetSpec{Funcs: []batch.SetFunc{projectSetSeries(t)}}
+	op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{}), stream.Output{Op: counter})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := int64(exec.BatchSize + 10)
-	if err := op.Chunk(0, chunkOf(in, []Op{Insert, Insert}, row(int64(1), n), row(int64(2), int64(1)))); err != nil {
+	if err := op.Chunk(0, streamtest.ChunkOf(in, []stream.Op{stream.Insert, stream.Insert}, streamtest.Row(int64(1), n), streamtest.Row(int64(2), int64(1)))); err != nil {
 		t.Fatal(err)
 	}
-	got := out.take()
+	got := out.Take()
 	if len(got) != int(n)+1 || chunks != 2 {
 		t.Fatalf("got %d rows in %d chunks", len(got), chunks)
 	}
@@ -82,13 +84,15 @@ func TestProjectSetLargeExpansion(t *testing.T) {
 }
 
 type projectSetCounter struct {
-	next Operator
+	next stream.Operator
 	n    *int
 }
 
-func (c *projectSetCounter) Chunk(side int, ch *Chunk) error {
+func (c *projectSetCounter) Chunk(side int, ch *stream.Chunk) error {
 	*c.n++
 	return c.next.Chunk(side, ch)
 }
-func (c *projectSetCounter) Watermark(side int, w Watermark) error { return c.next.Watermark(side, w) }
-func (c *projectSetCounter) Barrier(b *Barrier) error              { return c.next.Barrier(b) }
+func (c *projectSetCounter) Watermark(side int, w stream.Watermark) error {
+	return c.next.Watermark(side, w)
+}
+func (c *projectSetCounter) Barrier(b *stream.Barrier) error { return c.next.Barrier(b) }

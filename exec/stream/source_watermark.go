@@ -192,7 +192,7 @@ func (g *watermarkGen) advance() []Watermark {
 // maxOf is the largest non-null value of a[lo:hi], nil if there is none.
 func maxOf(a arrow.Array, lo, hi int, t types.T) types.Datum {
 	nulls := a.NullN() > 0
-	if !aggIntLike(t) {
+	if !IntLike(t) {
 		return maxDatum(a, lo, hi, t)
 	}
 	switch v := a.(type) {
@@ -232,5 +232,5 @@ func maxInts[V ~int32 | ~int64](vals []V, a arrow.Array, nulls bool, lo, hi int,
 	if !found {
 		return nil
 	}
-	return aggIntDatum(m, t)
+	return IntDatum(m, t)
 }

@@ -22,9 +22,9 @@ import (
 	"sync/atomic"
 )
 
-// errLoadBudget stops a state scan at restart when the instance's load
+// ErrLoadBudget stops a state scan at restart when the instance's load
 // budget is spent; the rest of the state stays in storage.
-var errLoadBudget = errors.New("state load budget spent")
+var ErrLoadBudget = errors.New("state load budget spent")
 
 // StateMemory is the memory budget of all operator state.
 type StateMemory struct {
@@ -58,15 +58,15 @@ func (m *StateMemory) Used() int64 {
 // to when the budget is exceeded.
 const stateMargin = 0.8
 
-// stateAccount is one operator instance's share of the budget.
-type stateAccount struct {
+// StateAccount is one operator instance's share of the budget.
+type StateAccount struct {
 	mem   *StateMemory
 	stats *Stats
 	bytes atomic.Int64
 }
 
-// report records the instance's estimated resident bytes.
-func (a *stateAccount) report(bytes int64) {
+// Report records the instance's estimated resident bytes.
+func (a *StateAccount) Report(bytes int64) {
 	if a == nil {
 		return
 	}
@@ -77,9 +77,9 @@ func (a *stateAccount) report(bytes int64) {
 	}
 }
 
-// target returns the bytes the instance should shrink to, or -1 while the
+// Target returns the bytes the instance should shrink to, or -1 while the
 // budget holds.
-func (a *stateAccount) target() int64 {
+func (a *StateAccount) Target() int64 {
 	if a == nil || a.mem.limit <= 0 {
 		return -1
 	}
@@ -91,29 +91,29 @@ func (a *stateAccount) target() int64 {
 	return int64(float64(own) * float64(a.mem.limit) / float64(used) * stateMargin)
 }
 
-// loadBudget returns how many bytes an instance may load at restart
+// LoadBudget returns how many bytes an instance may load at restart
 // before it leaves the rest of its state in storage: its share is not
 // known yet, so it takes at most half of what is left.
-func (a *stateAccount) loadBudget() int64 {
+func (a *StateAccount) LoadBudget() int64 {
 	if a == nil || a.mem.limit <= 0 {
 		return -1
 	}
 	return max(0, (a.mem.limit-a.mem.used.Load())/2)
 }
 
-// stateAccounts are the accounts of one job, released when it stops.
-type stateAccounts struct {
+// StateAccounts are the accounts of one job, released when it stops.
+type StateAccounts struct {
 	mu   sync.Mutex
-	list []*stateAccount
+	list []*StateAccount
 }
 
-// stateAccount opens an account for one operator instance of the job, or
+// StateAccount opens an account for one operator instance of the job, or
 // returns nil when state memory is unlimited.
-func (e *Env) stateAccount() *stateAccount {
+func (e *Env) StateAccount() *StateAccount {
 	if e == nil || e.Memory == nil || e.Memory.limit <= 0 {
 		return nil
 	}
-	a := &stateAccount{mem: e.Memory, stats: e.Stats}
+	a := &StateAccount{mem: e.Memory, stats: e.Stats}
 	if e.accounts != nil {
 		e.accounts.mu.Lock()
 		e.accounts.list = append(e.accounts.list, a)
@@ -131,21 +131,21 @@ func (e *Env) releaseState() {
 	e.accounts.mu.Lock()
 	defer e.accounts.mu.Unlock()
 	for _, a := range e.accounts.list {
-		a.report(0)
+		a.Report(0)
 	}
 	e.accounts.list = nil
 }
 
-// committed returns the last committed epoch, 0 when unknown (then only
+// CommittedEpoch returns the last committed epoch, 0 when unknown (then only
 // state loaded from storage counts as committed).
-func (e *Env) committed() uint64 {
+func (e *Env) CommittedEpoch() uint64 {
 	if e == nil || e.Committed == nil {
 		return 0
 	}
 	return e.Committed()
 }
 
-// shrinkPartitions reports the instance's resident bytes and, while they
+// ShrinkPartitions reports the instance's resident bytes and, while they
 // exceed its target, runs a CLOCK hand over *list (at most two passes):
 // partitions pinned at the last committed epoch (changed since, or
 // otherwise not evictable yet) are passed, partitions used since the
@@ -153,17 +153,17 @@ func (e *Env) committed() uint64 {
 // others are dropped by drop, which removes the partition at the hand by
 // moving the last one there and lowers *bytes. It runs at barriers,
 // after the epoch's writes, and counts the partitions dropped.
-func shrinkPartitions[P any](env *Env, a *stateAccount, bytes *int64, list *[]P, hand *int,
+func ShrinkPartitions[P any](env *Env, a *StateAccount, bytes *int64, list *[]P, hand *int,
 	pinned func(p P, committed uint64) bool, takeRef func(P) bool, drop func(P)) {
 	if a == nil {
 		return
 	}
-	a.report(*bytes)
-	target := a.target()
+	a.Report(*bytes)
+	target := a.Target()
 	if target < 0 || *bytes <= target {
 		return
 	}
-	committed := env.committed()
+	committed := env.CommittedEpoch()
 	var evicted int64
 	for steps, n := 0, 2*len(*list); steps < n && *bytes > target && len(*list) > 0; steps++ {
 		if *hand >= len(*list) {
@@ -178,5 +178,5 @@ func shrinkPartitions[P any](env *Env, a *stateAccount, bytes *int64, list *[]P,
 		evicted++
 	}
 	env.Stats.StateEvicted.Add(evicted)
-	a.report(*bytes)
+	a.Report(*bytes)
 }

@@ -57,7 +57,7 @@ type StateTable struct {
 	prefix []byte // storage.StateKey(id, nil)
 	buf    []byte // scratch for full keys
 	env    *Env
-	acct   *stateAccount
+	acct   *StateAccount
 	opened bool // acct was asked for
 }
 
@@ -273,9 +273,9 @@ func (t *StateTable) scan(r storage.Reader, lo, hi []byte, fn func(key, val []by
 // when state memory is unlimited (or the table was not made by a
 // BuildCtx). Operators report their resident bytes to it and shrink
 // their cache to its target (state_cache.go).
-func (t *StateTable) Account() *stateAccount {
+func (t *StateTable) Account() *StateAccount {
 	if !t.opened {
-		t.acct, t.opened = t.env.stateAccount(), true
+		t.acct, t.opened = t.env.StateAccount(), true
 	}
 	return t.acct
 }

@@ -1,4 +1,4 @@
-package stream
+package stream_test
 
 import (
 	"bytes"
@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
-
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -19,15 +19,15 @@ import (
 // (text ascending NULLs first, float descending) and match the row form
 // of the key encoding byte for byte.
 func TestStateTable(t *testing.T) {
-	env, db := testEnv(t)
-	tbl := NewStateTable(7, []KeyCol{{T: types.TText, NullsFirst: true}, {T: types.TFloat8, Desc: true}}, []types.T{types.TInt8})
-	other := NewStateTable(8, AscKeys(types.TInt8), []types.T{types.TInt8})
+	env, db := streamtest.Env(t)
+	tbl := stream.NewStateTable(7, []stream.KeyCol{{T: types.TText, NullsFirst: true}, {T: types.TFloat8, Desc: true}}, []types.T{types.TInt8})
+	other := stream.NewStateTable(8, stream.AscKeys(types.TInt8), []types.T{types.TInt8})
 
 	rows := [][]types.Datum{
 		{"b", 1.5, int64(1)}, {"a", math.Copysign(0, -1), int64(2)}, {nil, 3.0, int64(3)},
 		{"b", math.NaN(), int64(4)}, {"a", -7.0, int64(5)}, {"b", nil, int64(6)},
 	}
-	c := chunkOf([]types.T{types.TText, types.TFloat8, types.TInt8}, make([]Op, len(rows)), rows...)
+	c := streamtest.ChunkOf([]types.T{types.TText, types.TFloat8, types.TInt8}, make([]stream.Op, len(rows)), rows...)
 	defer c.Release()
 	keys := make([][]byte, c.N)
 	tbl.AppendKeys(keys, c.Cols[:2])
@@ -40,10 +40,10 @@ func TestStateTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := other.Insert(w, other.AppendKey(nil, int64(1)), other.AppendValue(nil, row(int64(99)))); err != nil {
+	if err := other.Insert(w, other.AppendKey(nil, int64(1)), other.AppendValue(nil, streamtest.Row(int64(99)))); err != nil {
 		t.Fatal(err)
 	}
-	commit(t, w)
+	streamtest.Commit(t, w)
 
 	scan := func(prefix []byte) string {
 		t.Helper()
@@ -98,7 +98,7 @@ func TestStateTable(t *testing.T) {
 	if err := tbl.DeleteRange(w, tbl.AppendKey(nil, "b", 2.0), nil); err != nil {
 		t.Fatal(err)
 	}
-	commit(t, w)
+	streamtest.Commit(t, w)
 	if got, want := scan(nil), "b/NaN=4"; got != want {
 		t.Fatalf("after deletes: %s, want %s", got, want)
 	}
@@ -110,7 +110,7 @@ func TestStateTable(t *testing.T) {
 	if err := tbl.DeletePrefix(w, nil); err != nil {
 		t.Fatal(err)
 	}
-	commit(t, w)
+	streamtest.Commit(t, w)
 	if got := scan(nil); got != "" {
 		t.Fatalf("after dropping the table: %s", got)
 	}
@@ -123,7 +123,7 @@ func TestStateTable(t *testing.T) {
 // then the key columns' sql/types encodings, so that data directories of
 // earlier versions read back.
 func TestStateTableKeysOnDisk(t *testing.T) {
-	tbl := NewStateTable(0x01020304, []KeyCol{{T: types.TInt8}, {T: types.TText, Desc: true}}, nil)
+	tbl := stream.NewStateTable(0x01020304, []stream.KeyCol{{T: types.TInt8}, {T: types.TText, Desc: true}}, nil)
 	got := tbl.FullKey(nil, tbl.AppendKey(nil, int64(1), "a"))
 	want := append(storage.StateKey(0x01020304, nil), 0x01, 0x80, 0, 0, 0, 0, 0, 0, 1, 0xFE, ^byte('a'), 0xFF, 0xFE)
 	if !bytes.Equal(got, want) {
@@ -139,7 +139,7 @@ func TestPersistedWatermark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := PersistedWatermark{Table: NewStateTable(3, nil, nil), T: types.TTimestamp}
+	p := stream.PersistedWatermark{Table: stream.NewStateTable(3, nil, nil), T: types.TTimestamp}
 	if wm, err := p.Load(sdb.Latest()); err != nil || wm != nil {
 		t.Fatalf("empty: %v %v", wm, err)
 	}
@@ -147,19 +147,12 @@ func TestPersistedWatermark(t *testing.T) {
 	if err := p.Store(w, types.Timestamp(1234)); err != nil {
 		t.Fatal(err)
 	}
-	commit(t, w)
+	streamtest.Commit(t, w)
 	if err := sdb.Close(); err != nil {
 		t.Fatal(err)
 	}
-	env, _ := reopenEnv(t, dir)
+	env, _ := streamtest.ReopenEnv(t, dir)
 	if wm, err := p.Load(env.State); err != nil || wm != types.Timestamp(1234) {
 		t.Fatalf("reloaded: %v %v", wm, err)
-	}
-}
-
-func commit(t *testing.T, w *pebble.Batch) {
-	t.Helper()
-	if err := w.Commit(pebble.Sync); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -207,7 +207,7 @@ type Env struct {
 
 	// accounts are the job's state accounts, shared by the copies of
 	// the Env its fragments hold.
-	accounts *stateAccounts
+	accounts *StateAccounts
 }
 
 // Spec describes one operator of a stream plan: the planner fills it, the
@@ -230,6 +230,13 @@ type BuildCtx struct {
 	// stateIDs hands out the job's state table ids in plan order.
 	stateIDs []uint32
 	nextID   int
+}
+
+// NewBuildCtx returns the BuildCtx of node, with inputs, handing out the
+// state table ids stateIDs in order (the ids a job stores in its catalog
+// entry); tests of operators outside this package build with it.
+func NewBuildCtx(env *Env, node *Node, inputs []*Node, stateIDs []uint32) *BuildCtx {
+	return &BuildCtx{Env: env, Node: node, Inputs: inputs, stateIDs: stateIDs}
 }
 
 // nextStateID returns the id of the operator's next state table. Ids are

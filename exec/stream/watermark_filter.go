@@ -136,8 +136,8 @@ func (w *watermarkFilter) dropLate(c *Chunk) error {
 	t := w.spec.Type
 	w.idx = w.idx[:0]
 	done := false
-	if aggIntLike(t) {
-		s := wmIntScan{wm: aggIntOf(w.wm), hasWM: true}
+	if IntLike(t) {
+		s := wmIntScan{wm: IntOf(w.wm), hasWM: true}
 		done = true
 		switch a := col.(type) {
 		case *array.Timestamp:
@@ -189,12 +189,12 @@ func (w *watermarkFilter) Barrier(b *Barrier) error {
 // watermark expression. ok is false for other column types.
 func (w *watermarkFilter) scanInts(col, vals arrow.Array) (late int64, next types.Datum, ok bool) {
 	t := w.spec.Type
-	if !aggIntLike(t) {
+	if !IntLike(t) {
 		return 0, nil, false
 	}
 	var s wmIntScan
 	if w.wm != nil {
-		s.wm, s.hasWM = aggIntOf(w.wm), true
+		s.wm, s.hasWM = IntOf(w.wm), true
 	}
 	switch c := col.(type) {
 	case *array.Timestamp:
@@ -226,7 +226,7 @@ func (w *watermarkFilter) scanInts(col, vals arrow.Array) (late int64, next type
 	}
 	next = w.wm
 	if s.hasNext && (w.wm == nil || s.next > s.wm) {
-		next = aggIntDatum(s.next, t)
+		next = IntDatum(s.next, t)
 	}
 	return s.late, next, true
 }

@@ -1,4 +1,4 @@
-package stream
+package stream_test
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -26,14 +28,14 @@ func wtvfTS(t *testing.T, s string) types.Datum {
 }
 
 // wtvfBuild builds spec over a (k bigint, ts timestamp) input into a sink.
-func wtvfBuild(t *testing.T, spec *WindowTVFSpec) (Operator, *sink) {
+func wtvfBuild(t *testing.T, spec *stream.WindowTVFSpec) (stream.Operator, *streamtest.Sink) {
 	t.Helper()
-	env, _ := testEnv(t)
-	in := &Node{Types: wtvfIn, StreamKey: []int{0}}
+	env, _ := streamtest.Env(t)
+	in := &stream.Node{Types: wtvfIn, StreamKey: []int{0}}
 	out := append(append([]types.T{}, wtvfIn...), types.TTimestamp, types.TTimestamp)
-	node := &Node{Spec: spec, Inputs: []*Node{in}, Types: out, StreamKey: spec.OutputKey(in.StreamKey, 2)}
-	s := &sink{ts: out}
-	op, err := spec.Build(buildCtx(env, node, in), Output{Op: s})
+	node := &stream.Node{Spec: spec, Inputs: []*stream.Node{in}, Types: out, StreamKey: spec.OutputKey(in.StreamKey, 2)}
+	s := &streamtest.Sink{Types: out}
+	op, err := spec.Build(streamtest.BuildCtx(env, node, in), stream.Output{Op: s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,19 +43,19 @@ func wtvfBuild(t *testing.T, spec *WindowTVFSpec) (Operator, *sink) {
 }
 
 // wtvfChunk builds a chunk of (k, ts) rows: "op k ts" entries.
-func wtvfChunk(t *testing.T, entries ...string) *Chunk {
+func wtvfChunk(t *testing.T, entries ...string) *stream.Chunk {
 	t.Helper()
-	var ops []Op
+	var ops []stream.Op
 	var rows [][]types.Datum
 	for _, e := range entries {
 		f := strings.SplitN(e, " ", 3)
 		var k int64
 		fmt.Sscan(f[1], &k)
-		op := map[string]Op{"+": Insert, "-": Delete, "U-": UpdateDelete, "U+": UpdateInsert}[f[0]]
+		op := map[string]stream.Op{"+": stream.Insert, "-": stream.Delete, "U-": stream.UpdateDelete, "U+": stream.UpdateInsert}[f[0]]
 		ops = append(ops, op)
-		rows = append(rows, row(k, wtvfTS(t, f[2])))
+		rows = append(rows, streamtest.Row(k, wtvfTS(t, f[2])))
 	}
-	return chunkOf(wtvfIn, ops, rows...)
+	return streamtest.ChunkOf(wtvfIn, ops, rows...)
 }
 
 // wtvfCheckPairs asserts the changelog invariant: every U- is directly
@@ -93,7 +95,7 @@ func wtvfExpect(t *testing.T, what string, got []string, want ...string) {
 }
 
 func TestWindowTVFStreamTumble(t *testing.T) {
-	op, s := wtvfBuild(t, &WindowTVFSpec{Kind: batch.TumbleWindow, TSCol: 1, Slide: 30 * types.MicrosPerMinute, Size: 30 * types.MicrosPerMinute})
+	op, s := wtvfBuild(t, &stream.WindowTVFSpec{Kind: batch.TumbleWindow, TSCol: 1, Slide: 30 * types.MicrosPerMinute, Size: 30 * types.MicrosPerMinute})
 	if err := op.Chunk(0, wtvfChunk(t,
 		"+ 1 2022-01-01 10:00:00",
 		"+ 2 2022-01-01 10:40:00",
@@ -105,7 +107,7 @@ func TestWindowTVFStreamTumble(t *testing.T) {
 	)); err != nil {
 		t.Fatal(err)
 	}
-	rows := s.take()
+	rows := s.Take()
 	wtvfExpect(t, "tumble", rows,
 		"+ 1 2022-01-01 10:00:00 2022-01-01 10:00:00 2022-01-01 10:30:00",
 		"+ 2 2022-01-01 10:40:00 2022-01-01 10:30:00 2022-01-01 11:00:00",
@@ -118,7 +120,7 @@ func TestWindowTVFStreamTumble(t *testing.T) {
 		"+ 3 2022-01-01 09:00:00 2022-01-01 09:00:00 2022-01-01 09:30:00",
 		"- 1 2022-01-01 10:20:00 2022-01-01 10:00:00 2022-01-01 10:30:00",
 	)
-	wtvfExpect(t, "tumble contents", s.contents(t, rows),
+	wtvfExpect(t, "tumble contents", s.Contents(t, rows),
 		"2 2022-01-01 11:05:00 2022-01-01 11:00:00 2022-01-01 11:30:00",
 		"3 2022-01-01 09:00:00 2022-01-01 09:00:00 2022-01-01 09:30:00",
 	)
@@ -126,21 +128,21 @@ func TestWindowTVFStreamTumble(t *testing.T) {
 	// A watermark on the time column is forwarded and translated; others
 	// pass unchanged.
 	wm := wtvfTS(t, "2022-01-01 10:45:00")
-	if err := op.Watermark(0, Watermark{Col: 1, Val: wm}); err != nil {
+	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: wm}); err != nil {
 		t.Fatal(err)
 	}
-	if err := op.Watermark(0, Watermark{Col: 0, Val: int64(7)}); err != nil {
+	if err := op.Watermark(0, stream.Watermark{Col: 0, Val: int64(7)}); err != nil {
 		t.Fatal(err)
 	}
-	want := []Watermark{{1, wm}, {2, wtvfTS(t, "2022-01-01 10:30:00")}, {3, wtvfTS(t, "2022-01-01 11:00:00")}, {0, int64(7)}}
-	if fmt.Sprint(s.wms) != fmt.Sprint(want) {
-		t.Fatalf("watermarks %v, want %v", s.wms, want)
+	want := []stream.Watermark{{1, wm}, {2, wtvfTS(t, "2022-01-01 10:30:00")}, {3, wtvfTS(t, "2022-01-01 11:00:00")}, {0, int64(7)}}
+	if fmt.Sprint(s.WMs) != fmt.Sprint(want) {
+		t.Fatalf("watermarks %v, want %v", s.WMs, want)
 	}
-	env, db := testEnv(t)
+	env, db := streamtest.Env(t)
 	_ = env
-	barrier(t, op, db, 5)
-	if fmt.Sprint(s.barriers) != "[5]" {
-		t.Fatalf("barriers %v", s.barriers)
+	streamtest.Barrier(t, op, db, 5)
+	if fmt.Sprint(s.Barriers) != "[5]" {
+		t.Fatalf("barriers %v", s.Barriers)
 	}
 }
 
@@ -148,7 +150,7 @@ func TestWindowTVFStreamTumble(t *testing.T) {
 // an update moving a row by ten minutes leaves one window, stays in two
 // and enters one.
 func TestWindowTVFStreamHopUpdate(t *testing.T) {
-	spec := &WindowTVFSpec{Kind: batch.HopWindow, TSCol: 1, Slide: 10 * types.MicrosPerMinute, Size: 30 * types.MicrosPerMinute}
+	spec := &stream.WindowTVFSpec{Kind: batch.HopWindow, TSCol: 1, Slide: 10 * types.MicrosPerMinute, Size: 30 * types.MicrosPerMinute}
 	op, s := wtvfBuild(t, spec)
 	if err := op.Chunk(0, wtvfChunk(t, "+ 1 2021-01-01 10:15:00")); err != nil {
 		t.Fatal(err)
@@ -156,7 +158,7 @@ func TestWindowTVFStreamHopUpdate(t *testing.T) {
 	if err := op.Chunk(0, wtvfChunk(t, "U- 1 2021-01-01 10:15:00", "U+ 1 2021-01-01 10:25:00", "+ 2 NULL")); err != nil {
 		t.Fatal(err)
 	}
-	rows := s.take()
+	rows := s.Take()
 	wtvfCheckPairs(t, rows, spec.OutputKey([]int{0}, 2))
 	wtvfExpect(t, "hop", rows,
 		"+ 1 2021-01-01 10:15:00 2021-01-01 09:50:00 2021-01-01 10:20:00",
@@ -169,7 +171,7 @@ func TestWindowTVFStreamHopUpdate(t *testing.T) {
 		"U+ 1 2021-01-01 10:25:00 2021-01-01 10:10:00 2021-01-01 10:40:00",
 		"+ 1 2021-01-01 10:25:00 2021-01-01 10:20:00 2021-01-01 10:50:00",
 	)
-	wtvfExpect(t, "hop contents", s.contents(t, rows),
+	wtvfExpect(t, "hop contents", s.Contents(t, rows),
 		"1 2021-01-01 10:25:00 2021-01-01 10:00:00 2021-01-01 10:30:00",
 		"1 2021-01-01 10:25:00 2021-01-01 10:10:00 2021-01-01 10:40:00",
 		"1 2021-01-01 10:25:00 2021-01-01 10:20:00 2021-01-01 10:50:00",
@@ -179,7 +181,7 @@ func TestWindowTVFStreamHopUpdate(t *testing.T) {
 	if err := op.Chunk(0, wtvfChunk(t, "U- 1 2021-01-01 10:25:00", "U+ 1 NULL", "U- 2 NULL", "U+ 2 2021-01-01 10:00:00")); err != nil {
 		t.Fatal(err)
 	}
-	rows = s.take()
+	rows = s.Take()
 	wtvfExpect(t, "hop null updates", rows,
 		"- 1 2021-01-01 10:25:00 2021-01-01 10:00:00 2021-01-01 10:30:00",
 		"- 1 2021-01-01 10:25:00 2021-01-01 10:10:00 2021-01-01 10:40:00",
@@ -191,17 +193,17 @@ func TestWindowTVFStreamHopUpdate(t *testing.T) {
 
 	// The watermark on window_start is the start of the earliest window
 	// that contains it; on window_end that window's end.
-	if err := op.Watermark(0, Watermark{Col: 1, Val: wtvfTS(t, "2021-01-01 10:25:00")}); err != nil {
+	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: wtvfTS(t, "2021-01-01 10:25:00")}); err != nil {
 		t.Fatal(err)
 	}
-	want := []Watermark{{1, wtvfTS(t, "2021-01-01 10:25:00")}, {2, wtvfTS(t, "2021-01-01 10:00:00")}, {3, wtvfTS(t, "2021-01-01 10:30:00")}}
-	if fmt.Sprint(s.wms) != fmt.Sprint(want) {
-		t.Fatalf("watermarks %v, want %v", s.wms, want)
+	want := []stream.Watermark{{1, wtvfTS(t, "2021-01-01 10:25:00")}, {2, wtvfTS(t, "2021-01-01 10:00:00")}, {3, wtvfTS(t, "2021-01-01 10:30:00")}}
+	if fmt.Sprint(s.WMs) != fmt.Sprint(want) {
+		t.Fatalf("watermarks %v, want %v", s.WMs, want)
 	}
 }
 
 func TestWindowTVFStreamCumulate(t *testing.T) {
-	spec := &WindowTVFSpec{Kind: batch.CumulateWindow, TSCol: 1, Slide: 10 * types.MicrosPerMinute, Size: 30 * types.MicrosPerMinute}
+	spec := &stream.WindowTVFSpec{Kind: batch.CumulateWindow, TSCol: 1, Slide: 10 * types.MicrosPerMinute, Size: 30 * types.MicrosPerMinute}
 	op, s := wtvfBuild(t, spec)
 	if err := op.Chunk(0, wtvfChunk(t,
 		"+ 1 2022-01-01 10:05:00",
@@ -210,7 +212,7 @@ func TestWindowTVFStreamCumulate(t *testing.T) {
 	)); err != nil {
 		t.Fatal(err)
 	}
-	rows := s.take()
+	rows := s.Take()
 	wtvfCheckPairs(t, rows, spec.OutputKey([]int{0}, 2))
 	wtvfExpect(t, "cumulate", rows,
 		"+ 1 2022-01-01 10:05:00 2022-01-01 10:00:00 2022-01-01 10:10:00",
@@ -227,12 +229,12 @@ func TestWindowTVFStreamCumulate(t *testing.T) {
 		"+ 1 2022-01-01 10:35:00 2022-01-01 10:30:00 2022-01-01 10:50:00",
 		"+ 1 2022-01-01 10:35:00 2022-01-01 10:30:00 2022-01-01 11:00:00",
 	)
-	if err := op.Watermark(0, Watermark{Col: 1, Val: wtvfTS(t, "2022-01-01 10:35:00")}); err != nil {
+	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: wtvfTS(t, "2022-01-01 10:35:00")}); err != nil {
 		t.Fatal(err)
 	}
-	want := []Watermark{{1, wtvfTS(t, "2022-01-01 10:35:00")}, {2, wtvfTS(t, "2022-01-01 10:30:00")}, {3, wtvfTS(t, "2022-01-01 10:40:00")}}
-	if fmt.Sprint(s.wms) != fmt.Sprint(want) {
-		t.Fatalf("watermarks %v, want %v", s.wms, want)
+	want := []stream.Watermark{{1, wtvfTS(t, "2022-01-01 10:35:00")}, {2, wtvfTS(t, "2022-01-01 10:30:00")}, {3, wtvfTS(t, "2022-01-01 10:40:00")}}
+	if fmt.Sprint(s.WMs) != fmt.Sprint(want) {
+		t.Fatalf("watermarks %v, want %v", s.WMs, want)
 	}
 }
 
@@ -240,7 +242,7 @@ func TestWindowTVFStreamCumulate(t *testing.T) {
 // larger than a batch is cut into several chunks without splitting an
 // update pair, and that the result is the same as row by row.
 func TestWindowTVFStreamLargeChunk(t *testing.T) {
-	spec := &WindowTVFSpec{Kind: batch.HopWindow, TSCol: 1, Slide: types.MicrosPerMinute, Size: 7 * types.MicrosPerMinute}
+	spec := &stream.WindowTVFSpec{Kind: batch.HopWindow, TSCol: 1, Slide: types.MicrosPerMinute, Size: 7 * types.MicrosPerMinute}
 	op, s := wtvfBuild(t, spec)
 	var entries []string
 	for k := 0; k < 3000; k++ {
@@ -257,7 +259,7 @@ func TestWindowTVFStreamLargeChunk(t *testing.T) {
 	}
 	chunks := 0
 	counter := &wtvfChunkCounter{next: s, n: &chunks}
-	op2, err := spec.Build(buildCtx(nil, &Node{}, &Node{Types: wtvfIn}), Output{Op: counter})
+	op2, err := spec.Build(streamtest.BuildCtx(nil, &stream.Node{}, &stream.Node{Types: wtvfIn}), stream.Output{Op: counter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,9 +269,9 @@ func TestWindowTVFStreamLargeChunk(t *testing.T) {
 	if chunks < 5 || counter.max > 4096+7 {
 		t.Fatalf("%d chunks, largest %d rows", chunks, counter.max)
 	}
-	rows := s.take()
+	rows := s.Take()
 	wtvfCheckPairs(t, rows, spec.OutputKey([]int{0}, 2))
-	live := s.contents(t, rows)
+	live := s.Contents(t, rows)
 	if len(live) != 3000*7 {
 		t.Fatalf("%d live rows, want %d", len(live), 3000*7)
 	}
@@ -282,34 +284,36 @@ func TestWindowTVFStreamLargeChunk(t *testing.T) {
 
 // wtvfChunkCounter counts chunks and their largest size on the way to next.
 type wtvfChunkCounter struct {
-	next *sink
+	next *streamtest.Sink
 	n    *int
 	max  int
 }
 
-func (c *wtvfChunkCounter) Chunk(side int, ch *Chunk) error {
+func (c *wtvfChunkCounter) Chunk(side int, ch *stream.Chunk) error {
 	*c.n++
 	c.max = max(c.max, ch.N)
 	return c.next.Chunk(side, ch)
 }
-func (c *wtvfChunkCounter) Watermark(side int, w Watermark) error { return c.next.Watermark(side, w) }
-func (c *wtvfChunkCounter) Barrier(b *Barrier) error              { return c.next.Barrier(b) }
+func (c *wtvfChunkCounter) Watermark(side int, w stream.Watermark) error {
+	return c.next.Watermark(side, w)
+}
+func (c *wtvfChunkCounter) Barrier(b *stream.Barrier) error { return c.next.Barrier(b) }
 
 func TestWindowTVFStreamBuildErrors(t *testing.T) {
-	for _, spec := range []*WindowTVFSpec{
+	for _, spec := range []*stream.WindowTVFSpec{
 		{Kind: batch.HopWindow, TSCol: 1, Slide: 7, Size: 30},
 		{Kind: batch.TumbleWindow, TSCol: 0, Slide: 5, Size: 5}, // bigint time column
 		{Kind: batch.CumulateWindow, TSCol: 1, Slide: 0, Size: 30},
 	} {
-		_, err := spec.Build(buildCtx(nil, &Node{}, &Node{Types: wtvfIn}), Output{Op: &sink{}})
+		_, err := spec.Build(streamtest.BuildCtx(nil, &stream.Node{}, &stream.Node{Types: wtvfIn}), stream.Output{Op: &streamtest.Sink{}})
 		if sqlerr.Code(err) != sqlerr.InvalidParameterValue {
 			t.Errorf("%s: got %v, want 22023", spec.Explain(), err)
 		}
 	}
-	if got := (&WindowTVFSpec{Kind: batch.HopWindow, TSCol: 1, Slide: 15 * types.MicrosPerMinute, Size: 30 * types.MicrosPerMinute}).Explain(); got != "StreamWindowTVF hop(#1, slide 00:15:00, size 00:30:00)" {
+	if got := (&stream.WindowTVFSpec{Kind: batch.HopWindow, TSCol: 1, Slide: 15 * types.MicrosPerMinute, Size: 30 * types.MicrosPerMinute}).Explain(); got != "StreamWindowTVF hop(#1, slide 00:15:00, size 00:30:00)" {
 		t.Errorf("explain %q", got)
 	}
-	spec := &WindowTVFSpec{Kind: batch.CumulateWindow, TSCol: 1}
+	spec := &stream.WindowTVFSpec{Kind: batch.CumulateWindow, TSCol: 1}
 	if k, w := spec.OutputKey([]int{0}, 2), spec.OutputWatermarks([]int{1}, 2); fmt.Sprint(k, w) != "[0 3] [1 2 3]" {
 		t.Errorf("key %v watermarks %v", k, w)
 	}

@@ -1,0 +1,1326 @@
+package agg
+
+// Streaming hash aggregation: GROUP BY over a changelog.
+//
+// The operator keeps the state of every live group in memory and folds
+// each chunk in with one vectorized pass per aggregate (agg_state.go): the
+// group key columns are hashed per chunk into dense group ids, each row
+// gets a weight (+1 insert, -1 delete, 0 filtered out), and every
+// aggregate updates its per-group slots over the typed Arrow values.
+//
+// # Output
+//
+// Columns: the group columns in order, then one column per aggregate.
+// Stream key: the group columns. At each barrier the operator emits, for
+// every group changed in the epoch, one change against the row it emitted
+// before: a new group is an Insert, a changed result an adjacent
+// UpdateDelete/UpdateInsert pair, a group whose last row was deleted a
+// Delete; an unchanged result emits nothing. Without group columns there
+// is exactly one output row, inserted at the first barrier even over empty
+// input (count(*) = 0, sum = NULL) and never deleted.
+//
+// # Windows
+//
+// With WindowCol set, a watermark on that group column closes every group
+// whose window value is below it. Without EmitOnClose the group's pending
+// change is emitted right away and its state freed; its row stays in the
+// downstream view. With EmitOnClose nothing of a window is emitted before
+// it closes, and each closed group is emitted once, as an Insert, when the
+// watermark arrives (before the watermark is forwarded), so the output is
+// append-only. Later rows of closed windows are dropped and counted in
+// Stats.LateRows. The watermark is forwarded on the window's output column.
+//
+// # State
+//
+// Two state tables, written incrementally: only the groups changed in an
+// epoch are written at its barrier.
+//
+//	table 1 (groups)   key:   group key (types.AppendKey of each group
+//	                          column; empty without group columns)
+//	                   value: the group values (types.AppendValue each, so a
+//	                          numeric keeps its scale), the row count
+//	                          (varint), then each aggregate's compact state
+//	                          (counts, sums; see agg_state.go)
+//	                   key 0x00: the last window watermark (AppendValue)
+//	table 2 (multisets) key:  group key, aggregate index (2 bytes, big
+//	                          endian), value key (types.AppendKey of the
+//	                          aggregate's arguments)
+//	                   value: count (varint), then the arguments
+//	                          (AppendValue each) as first seen
+//
+// Table 2 holds the entries of min/max over retracting input, string_agg,
+// DISTINCT and recomputed aggregates. A group whose row count drops to 0,
+// or whose window closes, is deleted from both tables. When the job
+// restarts (Env.Fresh false) both tables are loaded into memory at Build,
+// as far as the state memory budget allows.
+//
+// # State larger than memory
+//
+// Under a state memory budget (Env.Memory, state_cache.go) the groups in
+// memory are a cache over table 1 and 2. At a barrier, while the budget
+// is exceeded, a clock hand evicts groups that are clean, whose last write
+// has committed and that were not used since the hand last passed. A row
+// whose group is not in memory then reads it back from pebble (one point
+// read, plus a prefix scan of table 2 for aggregates with multisets).
+// Groups deleted in an epoch that may not have committed yet are
+// remembered, so such a read never finds their stale state. Evicted
+// groups of windows are remembered by window, so closing a window still
+// finds them.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/cockroachdb/apd/v3"
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// HashAggSpec groups its input by GroupCols and computes Aggs per group,
+// incrementally.
+type HashAggSpec struct {
+	// GroupCols are the input columns grouped by: output columns
+	// 0..len-1, in this order, and the output's stream key.
+	GroupCols  []int
+	GroupTypes []types.T
+	// Aggs are the aggregate calls: output columns after the group
+	// columns.
+	Aggs []batch.AggSpec
+	// AppendOnly: the input never retracts, so min/max keep only the
+	// extreme.
+	AppendOnly bool
+	// WindowCol is the index into GroupCols of a window_start/window_end
+	// column that carries watermarks, or -1.
+	WindowCol int
+	// EmitOnClose emits each group once, final, when the watermark on
+	// WindowCol passes it (the output is append-only).
+	EmitOnClose bool
+}
+
+func (s *HashAggSpec) Explain() string {
+	var sb strings.Builder
+	sb.WriteString("StreamHashAgg")
+	if len(s.GroupCols) > 0 {
+		sb.WriteString(" group by ")
+		for i, c := range s.GroupCols {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			fmt.Fprintf(&sb, "#%d", c)
+		}
+	}
+	explainAggs(&sb, s.Aggs)
+	if s.AppendOnly {
+		sb.WriteString(" append-only")
+	}
+	if s.WindowCol >= 0 && s.WindowCol < len(s.GroupCols) {
+		fmt.Fprintf(&sb, " window #%d", s.GroupCols[s.WindowCol])
+		if s.EmitOnClose {
+			sb.WriteString(" emit on window close")
+		}
+	}
+	return sb.String()
+}
+
+// explainAggs appends ": agg(#args) [filter #f], ..." to sb.
+func explainAggs(sb *strings.Builder, aggs []batch.AggSpec) {
+	for i, a := range aggs {
+		if i == 0 {
+			sb.WriteString(": ")
+		} else {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(a.Agg.Name + "(")
+		if a.Distinct {
+			sb.WriteString("DISTINCT ")
+		}
+		if len(a.Args) == 0 {
+			sb.WriteString("*")
+		}
+		for j, c := range a.Args {
+			if j > 0 {
+				sb.WriteString(", ")
+			}
+			fmt.Fprintf(sb, "#%d", c)
+		}
+		sb.WriteString(")")
+		if a.Filter >= 0 {
+			fmt.Fprintf(sb, " filter #%d", a.Filter)
+		}
+	}
+}
+
+// Group ids: 0 is a sink for rows that feed no group (late rows); without
+// group columns the one group is 1.
+const (
+	hashAggTrash  uint32 = 0
+	hashAggGlobal uint32 = 1
+)
+
+// The table-1 key of the persisted watermark: no group key starts with
+// 0x00. Data directories of earlier versions hold it under
+// hashAggWMKeyV1 as a bare value (types.AppendValue); it is read from
+// there and moved at the next barrier that writes the watermark.
+var (
+	hashAggWMKey   = []byte{0x00, 0x01}
+	hashAggWMKeyV1 = []byte{0x00}
+)
+
+// watermark is the persisted watermark of the window column.
+func (h *hashAgg) watermark() stream.PersistedWatermark {
+	return stream.PersistedWatermark{Table: h.groups.groups, Key: hashAggWMKey, T: h.spec.GroupTypes[h.spec.WindowCol]}
+}
+
+func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
+	if len(s.GroupTypes) != len(s.GroupCols) {
+		return nil, fmt.Errorf("hash aggregate: %d group columns, %d types", len(s.GroupCols), len(s.GroupTypes))
+	}
+	h := &hashAgg{
+		spec:   s,
+		env:    b.Env,
+		out:    out,
+		global: len(s.GroupCols) == 0,
+		eoc:    s.EmitOnClose && s.WindowCol >= 0,
+		groups: hashAggTables{
+			b.NewStateTable(stream.AscKeys(s.GroupTypes...), s.GroupTypes),
+			b.NewStateTable(stream.AscKeys(s.GroupTypes...), nil)},
+		winCol: -1,
+	}
+	h.outTypes = append(slices.Clone(s.GroupTypes), make([]types.T, len(s.Aggs))...)
+	for i, a := range s.Aggs {
+		h.outTypes[len(s.GroupTypes)+i] = a.T
+	}
+	if s.WindowCol >= 0 {
+		if s.WindowCol >= len(s.GroupCols) || !stream.IntLike(s.GroupTypes[s.WindowCol]) {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "window column of a streaming aggregate must be a timestamp, date or integer group column")
+		}
+		h.winCol = s.GroupCols[s.WindowCol]
+		h.winIndex = map[int64][]uint32{}
+	}
+	h.fixed = len(s.GroupTypes) <= 2
+	for _, t := range s.GroupTypes {
+		if !hashAggFixedKind(t) {
+			h.fixed = false
+		}
+	}
+	if h.fixed {
+		h.fmap.init(64)
+	} else {
+		h.smap = map[string]uint32{}
+	}
+	h.states = make([]aggState, len(s.Aggs))
+	for i, a := range s.Aggs {
+		st, err := newAggState(a, s.AppendOnly, &h.rowCount, b.Env)
+		if err != nil {
+			return nil, err
+		}
+		h.states[i] = st
+	}
+	// Group 0 collects rows that feed no group; it is never emitted.
+	h.allocID()
+	h.dirty[hashAggTrash] = true
+	if h.global {
+		g := h.allocID()
+		h.alive[g] = true
+		h.skey[g] = []byte{}
+	}
+	h.withSets = h.hasSets()
+	if !h.global {
+		if h.acct = h.groups.groups.Account(); h.acct != nil {
+			h.gone = map[string]uint64{}
+			if h.winCol >= 0 {
+				h.evictedWin = map[int64]map[string]struct{}{}
+			}
+		}
+	}
+	if !b.Env.Fresh {
+		if err := h.load(b.Env.State); err != nil {
+			return nil, fmt.Errorf("hash aggregate: load state: %w", err)
+		}
+	}
+	if h.global && h.prev[hashAggGlobal] == nil {
+		// The one row is inserted at the first barrier, even over empty
+		// input.
+		h.dirty[hashAggGlobal] = true
+		h.dirtyList = append(h.dirtyList, hashAggGlobal)
+	}
+	return h, nil
+}
+
+type hashAggTables struct{ groups, sets *stream.StateTable }
+
+// hashAggKey is a group key of at most two fixed-width columns: their
+// values as words and a bit per NULL column.
+type hashAggKey struct {
+	a, b  uint64
+	nulls uint64
+}
+
+func hashAggFixedKind(t types.T) bool {
+	switch t.Kind {
+	case types.Bool, types.Int2, types.Int4, types.Int8, types.Oid, types.Float4, types.Float8,
+		types.DateKind, types.Time, types.TimestampKind, types.TimestampTZ:
+		return true
+	}
+	return false
+}
+
+type hashAgg struct {
+	spec     *HashAggSpec
+	env      *stream.Env
+	out      stream.Output
+	outTypes []types.T
+	states   []aggState
+	groups   hashAggTables
+	global   bool
+	eoc      bool
+
+	// The group table: fixed-width keys in fmap, others encoded in smap.
+	fixed bool
+	fmap  hashAggTable
+	smap  map[string]uint32
+
+	// Per group id.
+	rowCount  []int64
+	keys      [][]types.Datum // group values
+	skey      [][]byte        // state key (AppendKey of keys), built lazily
+	fkey      []hashAggKey
+	hkey      []string
+	alive     []bool
+	persisted []bool          // its row is in table 1
+	dirty     []bool          // changed in this epoch
+	prev      [][]types.Datum // the row last emitted (not with EmitOnClose)
+	win       []int64         // window value
+	winOK     []bool          // window value not NULL
+	free      []uint32
+
+	dirtyList []uint32
+
+	// Windows.
+	winCol     int // input column of the window, -1 if none
+	winIndex   map[int64][]uint32
+	wm         int64
+	wmVal      types.Datum
+	wmLegacy   bool // the watermark was loaded from hashAggWMKeyV1
+	hasWM      bool
+	wmDirty    bool
+	pendingDel [][]byte
+
+	// State cache (see the file comment).
+	acct       *stream.StateAccount
+	withSets   bool     // some aggregate keeps multiset entries (table 2)
+	partial    bool     // committed groups exist that are not in memory
+	lastWrite  []uint64 // per group: epoch of its last write
+	ref        []bool   // per group: used since the hand last passed
+	gbytes     []int32  // per group: estimated bytes in memory
+	bytes      int64
+	hand       int
+	gone       map[string]uint64             // state keys deleted at an epoch perhaps not committed
+	evictedWin map[int64]map[string]struct{} // evicted groups' state keys by window
+	missed     []uint32
+
+	// Scratch.
+	w, aw   []int64
+	ids     []uint32
+	late    []bool
+	fk      []hashAggKey
+	enc     [][]byte
+	args    []arrow.Array
+	keyCols []arrow.Array
+	keyBuf  []byte
+	outB    []array.Builder
+	outOps  []stream.Op
+}
+
+// allocID returns a free group id, growing the per-group slices.
+func (h *hashAgg) allocID() uint32 {
+	if n := len(h.free); n > 0 {
+		g := h.free[n-1]
+		h.free = h.free[:n-1]
+		return g
+	}
+	g := uint32(len(h.rowCount))
+	n := int(g) + 1
+	h.rowCount = stream.Grow(h.rowCount, n)
+	h.keys = stream.Grow(h.keys, n)
+	h.skey = stream.Grow(h.skey, n)
+	if h.fixed {
+		h.fkey = stream.Grow(h.fkey, n)
+	} else {
+		h.hkey = stream.Grow(h.hkey, n)
+	}
+	h.alive = stream.Grow(h.alive, n)
+	h.persisted = stream.Grow(h.persisted, n)
+	h.dirty = stream.Grow(h.dirty, n)
+	h.prev = stream.Grow(h.prev, n)
+	h.lastWrite = stream.Grow(h.lastWrite, n)
+	h.ref = stream.Grow(h.ref, n)
+	h.gbytes = stream.Grow(h.gbytes, n)
+	if h.winCol >= 0 {
+		h.win = stream.Grow(h.win, n)
+		h.winOK = stream.Grow(h.winOK, n)
+	}
+	for _, s := range h.states {
+		s.grow(n)
+	}
+	return g
+}
+
+// newGroup creates the group of row i of the key columns.
+func (h *hashAgg) newGroup(keyCols []arrow.Array, i int) uint32 {
+	g := h.allocID()
+	ks := make([]types.Datum, len(keyCols))
+	for j, c := range keyCols {
+		ks[j] = types.GetDatum(c, i, h.spec.GroupTypes[j])
+	}
+	h.keys[g] = ks
+	h.alive[g] = true
+	if h.winCol >= 0 {
+		if d := ks[h.spec.WindowCol]; d != nil {
+			v := stream.IntOf(d)
+			h.win[g], h.winOK[g] = v, true
+			h.winIndex[v] = append(h.winIndex[v], g)
+		}
+	}
+	return g
+}
+
+// freeGroup forgets group g and makes its id reusable.
+func (h *hashAgg) freeGroup(g uint32) {
+	if !h.global {
+		if h.fixed {
+			h.fmap.delete(h.fkey[g])
+		} else {
+			delete(h.smap, h.hkey[g])
+			h.hkey[g] = ""
+		}
+	}
+	for _, s := range h.states {
+		s.reset(g)
+	}
+	h.rowCount[g] = 0
+	h.keys[g], h.skey[g], h.prev[g] = nil, nil, nil
+	h.alive[g], h.persisted[g], h.dirty[g], h.ref[g] = false, false, false, false
+	h.bytes -= int64(h.gbytes[g])
+	h.gbytes[g], h.lastWrite[g] = 0, 0
+	if h.winCol >= 0 {
+		h.winOK[g] = false
+	}
+	h.free = append(h.free, g)
+}
+
+// stateKey returns group g's key in table 1 (without the table prefix).
+func (h *hashAgg) stateKey(g uint32) []byte {
+	if h.skey[g] == nil {
+		var k []byte
+		for j, d := range h.keys[g] {
+			k = types.AppendKey(k, d, h.spec.GroupTypes[j], false)
+		}
+		h.skey[g] = k
+	}
+	return h.skey[g]
+}
+
+// ---------------------------------------------------------------- chunks
+
+func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
+	defer c.Release()
+	n := c.N
+	if n == 0 {
+		return nil
+	}
+	h.w = stream.Grow(h.w, n)
+	h.ids = stream.Grow(h.ids, n)
+	w, ids := h.w[:n], h.ids[:n]
+	for i, op := range c.Ops[:n] {
+		w[i] = aggWeights[op&3]
+	}
+	late := h.markLate(c, w)
+	if h.global {
+		for i := range ids {
+			ids[i] = hashAggGlobal
+		}
+	} else if err := h.assign(c, ids, late); err != nil {
+		return err
+	}
+	dirty, rc := h.dirty, h.rowCount
+	for i, g := range ids {
+		if !dirty[g] {
+			dirty[g] = true
+			h.ref[g] = true
+			h.dirtyList = append(h.dirtyList, g)
+		}
+		rc[g] += w[i]
+	}
+	for k, a := range h.spec.Aggs {
+		aw := w
+		if a.Filter >= 0 {
+			h.aw = stream.Grow(h.aw, n)
+			aw = h.aw[:n]
+			if err := hashAggFilter(aw, w, c.Cols[a.Filter]); err != nil {
+				return err
+			}
+		}
+		h.args = h.args[:0]
+		for _, col := range a.Args {
+			h.args = append(h.args, c.Cols[col])
+		}
+		if err := h.states[k].update(ids, aw, h.args); err != nil {
+			return fmt.Errorf("aggregate %s: %w", a.Agg.Name, err)
+		}
+	}
+	return nil
+}
+
+// hashAggFilter sets aw to w where filter is true and to 0 elsewhere.
+func hashAggFilter(aw, w []int64, filter arrow.Array) error {
+	f, ok := filter.(*array.Boolean)
+	if !ok {
+		if _, null := filter.(*array.Null); null {
+			clear(aw)
+			return nil
+		}
+		return fmt.Errorf("aggregate FILTER column is %s, not boolean", filter.DataType())
+	}
+	nulls := f.NullN() > 0
+	for i := range aw {
+		if f.Value(i) && !(nulls && f.IsNull(i)) {
+			aw[i] = w[i]
+		} else {
+			aw[i] = 0
+		}
+	}
+	return nil
+}
+
+// markLate zeroes the weight of rows whose window has closed and returns
+// a mask of them (nil when there are none).
+func (h *hashAgg) markLate(c *stream.Chunk, w []int64) []bool {
+	if h.winCol < 0 || !h.hasWM {
+		return nil
+	}
+	h.late = stream.Grow(h.late, c.N)
+	late := h.late[:c.N]
+	col := c.Cols[h.winCol]
+	var n int64
+	switch a := col.(type) {
+	case *array.Timestamp:
+		n = hashAggLate(late, w, a.TimestampValues(), col, h.wm)
+	case *array.Date32:
+		n = hashAggLate(late, w, a.Date32Values(), col, h.wm)
+	case *array.Int64:
+		n = hashAggLate(late, w, a.Int64Values(), col, h.wm)
+	case *array.Int32:
+		n = hashAggLate(late, w, a.Int32Values(), col, h.wm)
+	case *array.Int16:
+		n = hashAggLate(late, w, a.Int16Values(), col, h.wm)
+	}
+	if n == 0 {
+		return nil
+	}
+	h.env.Stats.LateRows.Add(n)
+	return late
+}
+
+// hashAggLate marks the rows whose window value is below wm and returns
+// how many there are.
+func hashAggLate[V ~int16 | ~int32 | ~int64](late []bool, w []int64, vals []V, col arrow.Array, wm int64) int64 {
+	var n int64
+	nulls := col.NullN() > 0
+	for i, v := range vals[:len(late)] {
+		l := int64(v) < wm && !(nulls && col.IsNull(i))
+		late[i] = l
+		if l {
+			w[i] = 0
+			n++
+		}
+	}
+	return n
+}
+
+// assign sets ids[i] to the group of row i, creating groups as needed
+// (or reading them back from storage); late rows go to the trash group.
+func (h *hashAgg) assign(c *stream.Chunk, ids []uint32, late []bool) error {
+	n := c.N
+	h.keyCols = h.keyCols[:0]
+	for _, col := range h.spec.GroupCols {
+		h.keyCols = append(h.keyCols, c.Cols[col])
+	}
+	keyCols := h.keyCols
+	if h.fixed {
+		h.fk = stream.Grow(h.fk, n)
+		fk := h.fk[:n]
+		clear(fk)
+		for j, col := range keyCols {
+			hashAggFixedCol(fk, j, col)
+		}
+		m := &h.fmap
+		for i := range fk {
+			if late != nil && late[i] {
+				ids[i] = hashAggTrash
+				continue
+			}
+			g := m.find(&fk[i])
+			if g == 0 {
+				g = h.newGroup(keyCols, i)
+				h.fkey[g] = fk[i]
+				m.insert(&fk[i], g)
+				if h.partial {
+					h.missed = append(h.missed, g)
+				}
+			}
+			ids[i] = g
+		}
+		return h.fetchMissed()
+	}
+	// Other keys: their state-key encoding, equal exactly for rows of
+	// one group (1.0 = 1.00, NaN = NaN, '1 mon' = '30 days').
+	h.enc = stream.Grow(h.enc, n)
+	for i := range h.enc[:n] {
+		h.enc[i] = h.enc[i][:0]
+	}
+	for j, c := range keyCols {
+		types.AppendKeys(h.enc[:n], c, h.spec.GroupTypes[j], false, false)
+	}
+	m := h.smap
+	for i, k := range h.enc[:n] {
+		if late != nil && late[i] {
+			ids[i] = hashAggTrash
+			continue
+		}
+		g, ok := m[string(k)]
+		if !ok {
+			g = h.newGroup(keyCols, i)
+			h.hkey[g] = string(k)
+			m[h.hkey[g]] = g
+			if h.partial {
+				h.missed = append(h.missed, g)
+			}
+		}
+		ids[i] = g
+	}
+	return h.fetchMissed()
+}
+
+// hashAggFixedCol writes column j of every row's fixed key.
+func hashAggFixedCol(fk []hashAggKey, j int, col arrow.Array) {
+	switch a := col.(type) {
+	case *array.Int64:
+		hashAggWords(fk, j, a.Int64Values())
+	case *array.Timestamp:
+		hashAggWords(fk, j, a.TimestampValues())
+	case *array.Int32:
+		hashAggWords(fk, j, a.Int32Values())
+	case *array.Int16:
+		hashAggWords(fk, j, a.Int16Values())
+	case *array.Date32:
+		hashAggWords(fk, j, a.Date32Values())
+	case *array.Time64:
+		hashAggWords(fk, j, a.Time64Values())
+	case *array.Float64:
+		vals := a.Float64Values()
+		for i := range fk {
+			fk[i].set(j, types.FloatKeyBits(vals[i]))
+		}
+	case *array.Float32:
+		vals := a.Float32Values()
+		for i := range fk {
+			fk[i].set(j, types.FloatKeyBits(float64(vals[i])))
+		}
+	case *array.Boolean:
+		for i := range fk {
+			if a.Value(i) {
+				fk[i].set(j, 1)
+			}
+		}
+	case *array.Null:
+		for i := range fk {
+			fk[i].nulls |= 1 << j
+		}
+		return
+	}
+	if col.NullN() > 0 {
+		for i := range fk {
+			if col.IsNull(i) {
+				fk[i].set(j, 0)
+				fk[i].nulls |= 1 << j
+			}
+		}
+	}
+}
+
+// hashAggTable maps fixed keys to group ids: open addressing with linear
+// probing over a power-of-two slot array, deletion by shifting back (no
+// tombstones). Id 0 (the trash group, never a key) marks an empty slot.
+type hashAggTable struct {
+	slots []hashAggSlot
+	mask  uint64
+	n     int
+}
+
+type hashAggSlot struct {
+	k  hashAggKey
+	id uint32
+}
+
+func (t *hashAggTable) init(size int) {
+	t.slots = make([]hashAggSlot, size)
+	t.mask = uint64(size - 1)
+	t.n = 0
+}
+
+func (k *hashAggKey) hash() uint64 {
+	h := k.a*0x9E3779B97F4A7C15 ^ bits.RotateLeft64(k.b*0xC2B2AE3D27D4EB4F, 31) ^ k.nulls
+	h ^= h >> 29
+	h *= 0xBF58476D1CE4E5B9
+	return h ^ h>>32
+}
+
+// find returns k's id, or 0.
+func (t *hashAggTable) find(k *hashAggKey) uint32 {
+	for i := k.hash() & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.id == 0 || s.k == *k {
+			return s.id
+		}
+	}
+}
+
+// insert adds k (not present) with id.
+func (t *hashAggTable) insert(k *hashAggKey, id uint32) {
+	if (t.n+1)*4 > len(t.slots)*3 {
+		old := t.slots
+		t.init(2 * len(old))
+		for i := range old {
+			if old[i].id != 0 {
+				t.insert(&old[i].k, old[i].id)
+			}
+		}
+	}
+	i := k.hash() & t.mask
+	for t.slots[i].id != 0 {
+		i = (i + 1) & t.mask
+	}
+	t.slots[i] = hashAggSlot{k: *k, id: id}
+	t.n++
+}
+
+// delete removes k if present.
+func (t *hashAggTable) delete(k hashAggKey) {
+	i := k.hash() & t.mask
+	for {
+		s := &t.slots[i]
+		if s.id == 0 {
+			return
+		}
+		if s.k == k {
+			break
+		}
+		i = (i + 1) & t.mask
+	}
+	// Shift later entries of the probe run back into the hole.
+	for j := (i + 1) & t.mask; t.slots[j].id != 0; j = (j + 1) & t.mask {
+		home := t.slots[j].k.hash() & t.mask
+		// Move j into the hole at i unless its home lies cyclically in (i, j].
+		if (j-home)&t.mask >= (j-i)&t.mask {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = hashAggSlot{}
+	t.n--
+}
+
+func (k *hashAggKey) set(j int, v uint64) {
+	if j == 0 {
+		k.a = v
+	} else {
+		k.b = v
+	}
+}
+
+func hashAggWords[V ~int16 | ~int32 | ~int64](fk []hashAggKey, j int, vals []V) {
+	vals = vals[:len(fk)]
+	if j == 0 {
+		for i, v := range vals {
+			fk[i].a = uint64(v)
+		}
+		return
+	}
+	for i, v := range vals {
+		fk[i].b = uint64(v)
+	}
+}
+
+// ---------------------------------------------------------------- output
+
+// outputRow returns group g's output row: group values, then results.
+func (h *hashAgg) outputRow(g uint32) ([]types.Datum, error) {
+	row := make([]types.Datum, 0, len(h.outTypes))
+	row = append(row, h.keys[g]...)
+	for k, s := range h.states {
+		d, err := s.result(g)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate %s: %w", h.spec.Aggs[k].Agg.Name, err)
+		}
+		row = append(row, d)
+	}
+	return row, nil
+}
+
+// reserveOut makes room for about n more output rows.
+func (h *hashAgg) reserveOut(n int) {
+	if h.outB == nil {
+		h.outB = make([]array.Builder, len(h.outTypes))
+		for j, t := range h.outTypes {
+			h.outB[j] = types.NewBuilder(t)
+		}
+	}
+	n = min(n, exec.BatchSize)
+	for _, b := range h.outB {
+		b.Reserve(n)
+	}
+	if cap(h.outOps) < n {
+		h.outOps = make([]stream.Op, 0, n)
+	}
+}
+
+// emit appends one output row.
+func (h *hashAgg) emit(op stream.Op, row []types.Datum) {
+	if h.outB == nil {
+		h.reserveOut(1)
+	}
+	for j, d := range row {
+		types.AppendDatum(h.outB[j], d)
+	}
+	h.outOps = append(h.outOps, op)
+}
+
+// flushOut sends the rows emitted so far as a chunk.
+func (h *hashAgg) flushOut() error {
+	if len(h.outOps) == 0 {
+		return nil
+	}
+	cols := make([]arrow.Array, len(h.outB))
+	for j, b := range h.outB {
+		cols[j] = b.NewArray()
+	}
+	ops := h.outOps
+	h.outOps = nil
+	if err := h.out.Chunk(stream.NewChunk(cols, ops)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// emitChange emits group g's change since the row it emitted last.
+func (h *hashAgg) emitChange(g uint32) error {
+	if len(h.outOps)+2 > exec.BatchSize {
+		if err := h.flushOut(); err != nil {
+			return err
+		}
+	}
+	old := h.prev[g]
+	if !h.global && h.rowCount[g] <= 0 {
+		if old != nil {
+			h.emit(stream.Delete, old)
+			h.prev[g] = nil
+		}
+		return nil
+	}
+	row, err := h.outputRow(g)
+	if err != nil {
+		return err
+	}
+	switch {
+	case old == nil:
+		h.emit(stream.Insert, row)
+	case !hashAggSameRow(old, row):
+		h.emit(stream.UpdateDelete, old)
+		h.emit(stream.UpdateInsert, row)
+	default:
+		return nil
+	}
+	h.prev[g] = row
+	return nil
+}
+
+// hashAggSameRow reports whether two output rows look the same: equal
+// values that print differently (numeric 1.0 and 1.00) are a change.
+func hashAggSameRow(a, b []types.Datum) bool {
+	for j := range a {
+		if !hashAggSameDatum(a[j], b[j]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hashAggSameDatum(a, b types.Datum) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	switch x := a.(type) {
+	case *apd.Decimal:
+		y := b.(*apd.Decimal)
+		return x.Form == y.Form && x.Negative == y.Negative && x.Exponent == y.Exponent && x.Coeff.Cmp(&y.Coeff) == 0
+	case float64:
+		return math.Float64bits(x) == math.Float64bits(b.(float64))
+	case []byte:
+		return bytes.Equal(x, b.([]byte))
+	}
+	return a == b
+}
+
+// ---------------------------------------------------------------- barriers
+
+func (h *hashAgg) Barrier(b *stream.Barrier) error {
+	w := b.Writes
+	for _, k := range h.pendingDel {
+		if err := w.Delete(k, nil); err != nil {
+			return err
+		}
+	}
+	h.pendingDel = h.pendingDel[:0]
+	if !h.eoc {
+		h.reserveOut(2 * len(h.dirtyList))
+	}
+	for _, g := range h.dirtyList {
+		if !h.dirty[g] {
+			continue // closed by a watermark, or listed twice
+		}
+		h.dirty[g] = false
+		if !h.eoc {
+			if err := h.emitChange(g); err != nil {
+				return err
+			}
+		}
+		if h.global || h.rowCount[g] > 0 {
+			if err := h.writeGroup(w, g); err != nil {
+				return err
+			}
+			h.lastWrite[g] = b.Epoch
+			continue
+		}
+		if err := h.dropGroup(g, func(k []byte) error { return w.Delete(k, nil) }); err != nil {
+			return err
+		}
+		if h.acct != nil && h.persisted[g] {
+			h.gone[string(h.stateKey(g))] = b.Epoch
+		}
+		h.freeGroup(g)
+	}
+	h.dirtyList = h.dirtyList[:0]
+	if h.wmDirty {
+		if err := h.watermark().Store(w, h.wmVal); err != nil {
+			return err
+		}
+		if h.wmLegacy {
+			// a data directory of an earlier version: its watermark
+			// under the old key goes
+			if err := h.groups.groups.Delete(w, hashAggWMKeyV1); err != nil {
+				return err
+			}
+			h.wmLegacy = false
+		}
+		h.wmDirty = false
+	}
+	if err := h.flushOut(); err != nil {
+		return err
+	}
+	h.shrink()
+	return h.out.Barrier(b)
+}
+
+// writeGroup writes group g's row and its changed multiset entries.
+func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
+	sk := h.stateKey(g)
+	v := h.keyBuf[:0]
+	for j, d := range h.keys[g] {
+		v = types.AppendValue(v, d, h.spec.GroupTypes[j])
+	}
+	v = binary.AppendVarint(v, h.rowCount[g])
+	for _, s := range h.states {
+		v = s.encode(v, g)
+	}
+	h.keyBuf = v
+	if err := h.groups.groups.Insert(w, sk, v); err != nil {
+		return err
+	}
+	h.persisted[g] = true
+	h.account(g, len(v))
+	var err error
+	for k, s := range h.states {
+		set := s.set(g)
+		if set == nil {
+			continue
+		}
+		ts := h.spec.Aggs[k].ArgTypes
+		set.flush(func(e *aggEntry) {
+			if err != nil {
+				return
+			}
+			key := h.sideKey(sk, k, e.key)
+			if e.n == 0 {
+				err = w.Delete(key, nil)
+				return
+			}
+			val := binary.AppendVarint(nil, e.n)
+			for j, d := range e.vals {
+				val = types.AppendValue(val, d, ts[j])
+			}
+			err = w.Set(key, val, nil)
+		})
+	}
+	return err
+}
+
+// sideKey is the table-2 key of a multiset entry.
+func (h *hashAgg) sideKey(groupKey []byte, agg int, valueKey string) []byte {
+	k := h.groups.sets.FullKey(nil, groupKey)
+	k = binary.BigEndian.AppendUint16(k, uint16(agg))
+	return append(k, valueKey...)
+}
+
+// dropGroup passes every key group g has in the state tables to del.
+func (h *hashAgg) dropGroup(g uint32, del func([]byte) error) error {
+	if !h.persisted[g] {
+		return nil
+	}
+	sk := h.stateKey(g)
+	if err := del(h.groups.groups.FullKey(nil, sk)); err != nil {
+		return err
+	}
+	for k, s := range h.states {
+		set := s.set(g)
+		if set == nil {
+			continue
+		}
+		for key := range set.m {
+			if err := del(h.sideKey(sk, k, key)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- watermarks
+
+func (h *hashAgg) Watermark(_ int, wm stream.Watermark) error {
+	if h.winCol < 0 || wm.Col != h.winCol || wm.Val == nil {
+		return nil // other columns' watermarks say nothing about the output
+	}
+	v := stream.IntOf(wm.Val)
+	if !h.hasWM || v > h.wm {
+		h.wm, h.wmVal, h.hasWM, h.wmDirty = v, wm.Val, true, true
+		if err := h.closeWindows(v); err != nil {
+			return err
+		}
+	}
+	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal})
+}
+
+// closeWindows closes every group whose window is below wm.
+func (h *hashAgg) closeWindows(wm int64) error {
+	if err := h.fetchWindows(wm); err != nil {
+		return err
+	}
+	var closing []int64
+	for v := range h.winIndex {
+		if v < wm {
+			closing = append(closing, v)
+		}
+	}
+	slices.Sort(closing)
+	for _, v := range closing {
+		for _, g := range h.winIndex[v] {
+			if !h.alive[g] || !h.winOK[g] || h.win[g] != v {
+				continue // freed, and perhaps reused for another window
+			}
+			if err := h.closeGroup(g); err != nil {
+				return err
+			}
+		}
+		delete(h.winIndex, v)
+	}
+	return h.flushOut()
+}
+
+// closeGroup emits group g's final row (EmitOnClose) or its pending
+// change, and frees its state.
+func (h *hashAgg) closeGroup(g uint32) error {
+	switch {
+	case h.eoc && h.rowCount[g] > 0:
+		if len(h.outOps)+1 > exec.BatchSize {
+			if err := h.flushOut(); err != nil {
+				return err
+			}
+		}
+		row, err := h.outputRow(g)
+		if err != nil {
+			return err
+		}
+		h.emit(stream.Insert, row)
+	case !h.eoc && h.dirty[g]:
+		if err := h.emitChange(g); err != nil {
+			return err
+		}
+	}
+	if err := h.dropGroup(g, func(k []byte) error {
+		h.pendingDel = append(h.pendingDel, k)
+		return nil
+	}); err != nil {
+		return err
+	}
+	h.freeGroup(g)
+	return nil
+}
+
+// ---------------------------------------------------------------- recovery
+
+// load restores the state of the last committed epoch: all of it, or
+// under a memory budget as much as the budget allows (the rest is read
+// back when rows need it).
+func (h *hashAgg) load(r storage.Reader) error {
+	it, err := h.groups.groups.NewIter(r, nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	budget := h.acct.LoadBudget()
+	restoreBatch := exec.BatchSize
+	if budget >= 0 {
+		restoreBatch = 256 // check the budget often
+	}
+	bySKey := map[string]uint32{}
+	var rows []hashAggLoaded
+	for it.First(); it.Valid(); it.Next() {
+		sk := it.Key()
+		val := it.Value()
+		if len(sk) > 0 && sk[0] == 0x00 { // no group key starts with 0x00
+			if h.spec.WindowCol < 0 {
+				continue
+			}
+			var d types.Datum
+			if bytes.Equal(sk, hashAggWMKeyV1) {
+				d, _, err = types.DecodeValue(val, h.spec.GroupTypes[h.spec.WindowCol])
+				h.wmLegacy = true
+			} else {
+				d, err = h.watermark().Decode(val)
+			}
+			if err != nil {
+				return err
+			}
+			if d != nil && (!h.hasWM || stream.IntOf(d) > h.wm) {
+				h.wm, h.wmVal, h.hasWM = stream.IntOf(d), d, true
+			}
+			continue
+		}
+		l := hashAggLoaded{skey: bytes.Clone(sk), keys: make([]types.Datum, len(h.spec.GroupTypes))}
+		for j, t := range h.spec.GroupTypes {
+			if l.keys[j], val, err = types.DecodeValue(val, t); err != nil {
+				return err
+			}
+		}
+		if h.partial {
+			// Over budget: windows must still find their groups.
+			if d := l.keys[h.spec.WindowCol]; d != nil {
+				h.rememberEvicted(stream.IntOf(d), l.skey)
+			}
+			continue
+		}
+		if l.count, val, err = aggVarint(val); err != nil {
+			return err
+		}
+		l.rest = bytes.Clone(val)
+		rows = append(rows, l)
+		if len(rows) < restoreBatch {
+			continue
+		}
+		if err := h.restore(rows, bySKey); err != nil {
+			return err
+		}
+		rows = rows[:0]
+		if budget >= 0 && h.bytes > budget {
+			h.partial = true
+			if h.winCol < 0 {
+				break
+			}
+		}
+	}
+	if err := h.restore(rows, bySKey); err != nil {
+		return err
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if err := h.loadSets(r, bySKey); err != nil {
+		return err
+	}
+	if h.eoc {
+		return nil
+	}
+	// The rows emitted before the restart, to emit changes against.
+	for g, ok := range h.persisted {
+		if ok {
+			row, err := h.outputRow(uint32(g))
+			if err != nil {
+				return err
+			}
+			h.prev[g] = row
+		}
+	}
+	return nil
+}
+
+// hashAggLoaded is a group read from table 1.
+type hashAggLoaded struct {
+	skey  []byte
+	keys  []types.Datum
+	count int64
+	rest  []byte
+}
+
+// restore creates the groups of rows with their stored state.
+func (h *hashAgg) restore(rows []hashAggLoaded, bySKey map[string]uint32) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]uint32, len(rows))
+	if h.global {
+		if len(rows) != 1 || len(rows[0].skey) != 0 {
+			return sqlerr.New(sqlerr.DataCorrupted, "global aggregate state has a group key")
+		}
+		ids[0] = hashAggGlobal
+	} else {
+		keys := make([][]types.Datum, len(rows))
+		for i := range rows {
+			keys[i] = rows[i].keys
+		}
+		c := h.keyChunk(keys)
+		err := h.assign(c, ids, nil)
+		c.Release()
+		if err != nil {
+			return err
+		}
+	}
+	for i, l := range rows {
+		g := ids[i]
+		h.rowCount[g] = l.count
+		h.skey[g] = l.skey
+		h.keys[g] = l.keys
+		h.persisted[g] = true
+		rest := l.rest
+		var err error
+		for k, s := range h.states {
+			if rest, err = s.decode(rest, g); err != nil {
+				return fmt.Errorf("aggregate %d: %w", k, err)
+			}
+		}
+		h.account(g, len(l.rest))
+		bySKey[string(l.skey)] = g
+	}
+	return nil
+}
+
+// keyChunk returns a chunk whose group columns hold keys, one row each.
+func (h *hashAgg) keyChunk(keys [][]types.Datum) *stream.Chunk {
+	c := stream.NewChunk(nil, make([]stream.Op, len(keys)))
+	for j, col := range h.spec.GroupCols {
+		ds := make([]types.Datum, len(keys))
+		for i := range keys {
+			ds[i] = keys[i][j]
+		}
+		for len(c.Cols) <= col {
+			c.Cols = append(c.Cols, nil)
+		}
+		c.Cols[col] = types.ArrayFromDatums(h.spec.GroupTypes[j], ds)
+	}
+	return c
+}
+
+// loadSets restores the multiset entries of table 2 of the groups in
+// bySKey (all of them, unless the state is partly in memory).
+func (h *hashAgg) loadSets(r storage.Reader, bySKey map[string]uint32) error {
+	if !h.withSets {
+		return nil
+	}
+	it, err := h.groups.sets.NewIter(r, nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		key := it.Key()
+		rest := key
+		for _, t := range h.spec.GroupTypes {
+			if _, rest, err = types.DecodeKey(rest, t, false); err != nil {
+				return err
+			}
+		}
+		g, ok := bySKey[string(key[:len(key)-len(rest)])]
+		if !ok {
+			if h.partial {
+				continue
+			}
+			return hashAggCorruptSet()
+		}
+		if err := h.loadSetEntry(g, rest, it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Close()
+}
+
+func hashAggCorruptSet() error {
+	return sqlerr.New(sqlerr.DataCorrupted, "corrupt aggregate multiset key")
+}
+
+// hasSets reports whether any aggregate keeps multiset entries.
+func (h *hashAgg) hasSets() bool {
+	for _, s := range h.states {
+		if _, none := s.(interface{ noSets() }); !none {
+			return true
+		}
+	}
+	return false
+}
+
+// loadSetEntry restores one multiset entry of group g: rest is its key
+// after the group key (aggregate index, value key), val its value.
+func (h *hashAgg) loadSetEntry(g uint32, rest, val []byte) error {
+	if len(rest) < 2 {
+		return hashAggCorruptSet()
+	}
+	k := int(binary.BigEndian.Uint16(rest))
+	if k >= len(h.states) {
+		return hashAggCorruptSet()
+	}
+	vkey := rest[2:]
+	n, val, err := aggVarint(val)
+	if err != nil {
+		return err
+	}
+	ts := h.spec.Aggs[k].ArgTypes
+	vals := make([]types.Datum, len(ts))
+	for j, t := range ts {
+		if vals[j], val, err = types.DecodeValue(val, t); err != nil {
+			return err
+		}
+	}
+	return h.states[k].load(g, vkey, n, vals)
+}

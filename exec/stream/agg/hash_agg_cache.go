@@ -1,0 +1,202 @@
+package agg
+
+// The hash aggregation's state cache: accounting, eviction and reading
+// evicted groups back (see "State larger than memory" in hash_agg.go).
+
+import (
+	"bytes"
+	"slices"
+
+	"streamsql/exec"
+	"streamsql/sql/types"
+)
+
+// Estimated bytes of a group in memory besides its key and state: its
+// slots in the per-group slices, the key datums, the emitted row and the
+// hash table entry; and of one multiset entry.
+const (
+	hashAggGroupBytes = 256
+	hashAggEntryBytes = 112
+)
+
+// account records group g's estimated size; stateLen is the length of its
+// encoded compact state.
+func (h *hashAgg) account(g uint32, stateLen int) {
+	n := hashAggGroupBytes + 3*len(h.skey[g]) + 2*stateLen
+	for _, s := range h.states {
+		if set := s.set(g); set != nil {
+			n += len(set.m) * hashAggEntryBytes
+		}
+	}
+	h.bytes += int64(n) - int64(h.gbytes[g])
+	h.gbytes[g] = int32(min(n, 1<<31-1))
+}
+
+// shrink reports the state's size and evicts groups while the budget is
+// exceeded. It runs at barriers, after the epoch's writes.
+func (h *hashAgg) shrink() {
+	if h.acct == nil {
+		return
+	}
+	committed := h.env.CommittedEpoch()
+	for k, e := range h.gone {
+		if e <= committed {
+			delete(h.gone, k)
+		}
+	}
+	h.acct.Report(h.bytes)
+	target := h.acct.Target()
+	if target < 0 || h.bytes <= target {
+		return
+	}
+	n := len(h.rowCount)
+	var evicted int64
+	for steps := 0; steps < 2*n && h.bytes > target; steps++ {
+		g := uint32(h.hand)
+		if h.hand++; h.hand >= n {
+			h.hand = 0
+		}
+		if g == hashAggTrash || !h.alive[g] || h.dirty[g] || !h.persisted[g] || h.lastWrite[g] > committed {
+			continue
+		}
+		if h.ref[g] {
+			h.ref[g] = false
+			continue
+		}
+		if h.winCol >= 0 && h.winOK[g] {
+			h.rememberEvicted(h.win[g], bytes.Clone(h.stateKey(g)))
+		}
+		h.freeGroup(g)
+		h.partial = true
+		evicted++
+	}
+	h.env.Stats.StateEvicted.Add(evicted)
+	h.acct.Report(h.bytes)
+}
+
+// rememberEvicted records that the group with state key sk of window v
+// is only in storage.
+func (h *hashAgg) rememberEvicted(v int64, sk []byte) {
+	m := h.evictedWin[v]
+	if m == nil {
+		m = map[string]struct{}{}
+		h.evictedWin[v] = m
+	}
+	m[string(sk)] = struct{}{}
+}
+
+// fetchMissed reads the groups created by assign while the state is
+// partly in memory back from storage, where they exist.
+func (h *hashAgg) fetchMissed() error {
+	defer func() { h.missed = h.missed[:0] }()
+	for _, g := range h.missed {
+		if err := h.fetch(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetch loads new group g's committed state, if it has one.
+func (h *hashAgg) fetch(g uint32) error {
+	sk := h.stateKey(g)
+	if _, ok := h.gone[string(sk)]; ok {
+		return nil
+	}
+	if h.winCol >= 0 && h.winOK[g] {
+		if m := h.evictedWin[h.win[g]]; m != nil {
+			delete(m, string(sk))
+			if len(m) == 0 {
+				delete(h.evictedWin, h.win[g])
+			}
+		}
+	}
+	val, found, err := h.groups.groups.Get(h.env.State, sk)
+	if err != nil || !found {
+		return err
+	}
+	h.env.Stats.StateReads.Add(1)
+	keys := make([]types.Datum, len(h.spec.GroupTypes))
+	for j, t := range h.spec.GroupTypes {
+		if keys[j], val, err = types.DecodeValue(val, t); err != nil {
+			return err
+		}
+	}
+	if h.rowCount[g], val, err = aggVarint(val); err != nil {
+		return err
+	}
+	stateLen := len(val)
+	for _, s := range h.states {
+		if val, err = s.decode(val, g); err != nil {
+			return err
+		}
+	}
+	h.keys[g] = keys
+	h.persisted[g] = true
+	h.ref[g] = true
+	if h.withSets {
+		it, err := h.groups.sets.NewIter(h.env.State, sk)
+		if err != nil {
+			return err
+		}
+		for it.First(); it.Valid(); it.Next() {
+			if err := h.loadSetEntry(g, it.Key()[len(sk):], it.Value()); err != nil {
+				it.Close()
+				return err
+			}
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+	}
+	h.account(g, stateLen)
+	if !h.eoc {
+		row, err := h.outputRow(g)
+		if err != nil {
+			return err
+		}
+		h.prev[g] = row
+	}
+	return nil
+}
+
+// fetchWindows reads back the evicted groups of the windows below wm, so
+// that closing them emits and frees them like the groups in memory.
+func (h *hashAgg) fetchWindows(wm int64) error {
+	var closing []int64
+	for v := range h.evictedWin {
+		if v < wm {
+			closing = append(closing, v)
+		}
+	}
+	slices.Sort(closing)
+	for _, v := range closing {
+		var keys [][]types.Datum
+		// The group values come from the state key; assign then reads
+		// each group's state (and its stored values) once.
+		for sk := range h.evictedWin[v] {
+			rest := []byte(sk)
+			ks := make([]types.Datum, len(h.spec.GroupTypes))
+			var err error
+			for j, t := range h.spec.GroupTypes {
+				if ks[j], rest, err = types.DecodeKey(rest, t, false); err != nil {
+					return err
+				}
+			}
+			keys = append(keys, ks)
+		}
+		delete(h.evictedWin, v)
+		for len(keys) > 0 {
+			part := keys[:min(len(keys), exec.BatchSize)]
+			keys = keys[len(part):]
+			c := h.keyChunk(part)
+			ids := make([]uint32, len(part))
+			err := h.assign(c, ids, nil)
+			c.Release()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package agg
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
+	"streamsql/sql/types"
+)
+
+// hashAggBudgetEnv gives env a state budget of limit bytes and a
+// committed epoch the test advances.
+func hashAggBudgetEnv(env *stream.Env, limit int64, committed *uint64) {
+	env.Memory = stream.NewStateMemory(limit)
+	env.Committed = func() uint64 { return *committed }
+}
+
+// hashAggCommitEpoch passes a barrier, commits it and returns the epoch's
+// output sorted (eviction changes group ids, so the order of the groups
+// changed in an epoch may differ; their changes may not).
+func hashAggCommitEpoch(t *testing.T, op stream.Operator, s *streamtest.Sink, db *pebble.DB, epoch uint64, committed *uint64) []string {
+	t.Helper()
+	out := hashAggEpoch(t, op, s, db, epoch)
+	*committed = epoch
+	slices.Sort(out)
+	return out
+}
+
+// TestHashAggEvictionMatchesUnlimited runs the same random changelog,
+// with every kind of aggregate state, through an operator without a
+// budget and one with a budget of a few bytes, which evicts every group
+// it may at every barrier and reads groups back for most rows. Both must
+// emit the same changes every epoch, across restarts of the budgeted one
+// (which then loads only part of its state).
+func TestHashAggEvictionMatchesUnlimited(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			spec, in := hashAggFullSpec(t)
+			envA, dbA := streamtest.Env(t)
+			opA, sA := hashAggOpen(t, spec, envA, in)
+			var committed uint64
+			envB, dbB := streamtest.Env(t)
+			hashAggBudgetEnv(envB, 64, &committed)
+			opB, sB := hashAggOpen(t, spec, envB, in)
+			g := &hashAggChangelog{r: rand.New(rand.NewPCG(seed, 9)), keys: 20 + int(seed)*10}
+			for epoch := uint64(1); epoch <= 30; epoch++ {
+				for range 1 + g.r.IntN(3) {
+					ops, rows := g.chunk(1 + g.r.IntN(60))
+					hashAggPush(t, opA, in, ops, rows...)
+					hashAggPush(t, opB, in, ops, rows...)
+				}
+				a := hashAggCommitEpoch(t, opA, sA, dbA, epoch, new(uint64))
+				b := hashAggCommitEpoch(t, opB, sB, dbB, epoch, &committed)
+				if !slices.Equal(a, b) {
+					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
+				}
+				if epoch%10 == 0 {
+					dir := filepath.Join(t.TempDir(), fmt.Sprint("restart", epoch))
+					if err := dbB.Checkpoint(dir); err != nil {
+						t.Fatal(err)
+					}
+					statsB := envB.Stats
+					envB, dbB = streamtest.ReopenEnv(t, dir)
+					envB.Fresh = false
+					envB.Stats = statsB
+					hashAggBudgetEnv(envB, 64, &committed)
+					opB, sB = hashAggOpen(t, spec, envB, in)
+				}
+			}
+			if envB.Stats.StateEvicted.Load() == 0 || envB.Stats.StateReads.Load() == 0 {
+				t.Fatalf("evicted %d, read back %d: the budget did not take effect",
+					envB.Stats.StateEvicted.Load(), envB.Stats.StateReads.Load())
+			}
+			if envA.Stats.StateEvicted.Load() != 0 {
+				t.Fatal("the unlimited operator evicted")
+			}
+		})
+	}
+}
+
+// TestHashAggEvictionWindows checks that windows close with their
+// evicted groups: emit on close emits each group once, and the window
+// cleanup deletes the evicted groups' state too.
+func TestHashAggEvictionWindows(t *testing.T) {
+	for _, eoc := range []bool{true, false} {
+		t.Run(fmt.Sprint("eoc=", eoc), func(t *testing.T) {
+			spec, in := hashAggWindowSpec(t, eoc)
+			envA, dbA := streamtest.Env(t)
+			opA, sA := hashAggOpen(t, spec, envA, in)
+			var committed uint64
+			envB, dbB := streamtest.Env(t)
+			hashAggBudgetEnv(envB, 64, &committed)
+			opB, sB := hashAggOpen(t, spec, envB, in)
+			r := rand.New(rand.NewPCG(3, 4))
+			var wm types.Timestamp
+			for epoch := uint64(1); epoch <= 40; epoch++ {
+				var rows [][]types.Datum
+				for range 50 {
+					ts := wm + types.Timestamp(r.IntN(4))*hashAggMinute
+					rows = append(rows, streamtest.Row(int64(r.IntN(30)), ts, int64(r.IntN(100))))
+				}
+				ops := hashAggOps(stream.Insert, len(rows))
+				hashAggPush(t, opA, in, ops, rows...)
+				hashAggPush(t, opB, in, ops, rows...)
+				if epoch%3 == 0 {
+					wm += hashAggMinute
+					for _, op := range []stream.Operator{opA, opB} {
+						if err := op.Watermark(0, stream.Watermark{Col: 1, Val: wm}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				a := hashAggCommitEpoch(t, opA, sA, dbA, epoch, new(uint64))
+				b := hashAggCommitEpoch(t, opB, sB, dbB, epoch, &committed)
+				if !slices.Equal(a, b) {
+					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
+				}
+				if epoch == 20 {
+					dir := filepath.Join(t.TempDir(), "restart")
+					if err := dbB.Checkpoint(dir); err != nil {
+						t.Fatal(err)
+					}
+					envB, dbB = streamtest.ReopenEnv(t, dir)
+					envB.Fresh = false
+					hashAggBudgetEnv(envB, 64, &committed)
+					opB, sB = hashAggOpen(t, spec, envB, in)
+				}
+			}
+			// The same groups are left in state.
+			if a, b := hashAggCountKeys(t, dbA, 1), hashAggCountKeys(t, dbB, 1); a != b {
+				t.Fatalf("%d state keys with a budget, %d without", b, a)
+			}
+			if envB.Stats.StateEvicted.Load() == 0 {
+				t.Fatal("nothing was evicted")
+			}
+		})
+	}
+}

@@ -1,0 +1,257 @@
+package join
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
+	"streamsql/sql/types"
+)
+
+// jcacheBudgetEnv gives env a state budget of limit bytes and a committed
+// epoch the test advances.
+func jcacheBudgetEnv(env *stream.Env, limit int64, committed *uint64) {
+	env.Memory = stream.NewStateMemory(limit)
+	env.Committed = func() uint64 { return *committed }
+}
+
+// jcacheEpoch passes a barrier through op, commits it and returns the
+// epoch's output sorted (rows read back from storage may sit in another
+// order in their buckets).
+func jcacheEpoch(t *testing.T, op stream.Operator, s *streamtest.Sink, db *pebble.DB, epoch uint64) []string {
+	t.Helper()
+	streamtest.Barrier(t, op, db, epoch)
+	return hjSorted(s.Take())
+}
+
+// jcacheRestart reopens a checkpoint of db under a budget.
+func jcacheRestart(t *testing.T, db *pebble.DB, spec *HashJoinSpec, stats *stream.Stats, limit int64, committed *uint64) (*stream.Env, *pebble.DB, stream.Operator, *streamtest.Sink) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "restart")
+	if err := db.Checkpoint(dir); err != nil {
+		t.Fatal(err)
+	}
+	env, db2 := streamtest.ReopenEnv(t, dir)
+	env.Fresh = false
+	env.Stats = stats
+	jcacheBudgetEnv(env, limit, committed)
+	op, s := hjOpen(t, spec, env)
+	if rows := s.Take(); len(rows) != 0 {
+		t.Fatalf("recovery emitted %q", rows)
+	}
+	return env, db2, op, s
+}
+
+// jcacheChangelog generates random changes of one side: inserts, deletes
+// and updates of the key or the value, with NULL keys now and then.
+type jcacheChangelog struct {
+	r      *rand.Rand
+	keys   int
+	live   [2]map[int64]hjModelRow
+	nextID [2]int64
+}
+
+func (g *jcacheChangelog) key() *int64 {
+	if g.r.IntN(12) == 0 {
+		return nil
+	}
+	return hjK(int64(g.r.IntN(g.keys)))
+}
+
+func (g *jcacheChangelog) chunk(side, n int) ([]stream.Op, [][]types.Datum) {
+	m := g.live[side]
+	var ops []stream.Op
+	var rows [][]types.Datum
+	for ; n > 0; n-- {
+		switch r := g.r.IntN(8); {
+		case r < 4 || len(m) == 0:
+			nr := hjModelRow{id: g.nextID[side], k: g.key(), v: int64(g.r.IntN(6))}
+			g.nextID[side]++
+			m[nr.id] = nr
+			ops, rows = append(ops, stream.Insert), append(rows, nr.datums())
+		default:
+			ids := make([]int64, 0, len(m))
+			for id := range m {
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+			old := m[ids[g.r.IntN(len(ids))]]
+			if r < 6 {
+				delete(m, old.id)
+				ops, rows = append(ops, stream.Delete), append(rows, old.datums())
+				continue
+			}
+			nr := old
+			if g.r.IntN(2) == 0 {
+				nr.k = g.key()
+			} else {
+				nr.v = int64(g.r.IntN(6))
+			}
+			m[nr.id] = nr
+			ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, old.datums(), nr.datums())
+		}
+	}
+	return ops, rows
+}
+
+// TestJoinEvictionMatchesUnlimited runs the same random changelogs
+// through a join without a budget and one with a budget of a few bytes,
+// which evicts every key it may at every barrier and reads keys back for
+// most rows. Both must emit the same changes every epoch, across restarts
+// of the budgeted one (which then loads only part of its state), for
+// every outer join kind, with and without a residual.
+func TestJoinEvictionMatchesUnlimited(t *testing.T) {
+	for _, kind := range []batch.JoinKind{batch.InnerJoin, batch.LeftJoin, batch.RightJoin, batch.FullJoin} {
+		for _, residual := range []bool{false, true} {
+			for seed := uint64(1); seed <= 2; seed++ {
+				t.Run(fmt.Sprint(kind, "/residual=", residual, "/", seed), func(t *testing.T) {
+					jcacheCompare(t, hjSpec(t, kind, residual), seed)
+				})
+			}
+		}
+	}
+}
+
+func jcacheCompare(t *testing.T, spec *HashJoinSpec, seed uint64) {
+	envA, dbA := streamtest.Env(t)
+	opA, sA := hjOpen(t, spec, envA)
+	var committed uint64
+	const budget = 64
+	envB, dbB := streamtest.Env(t)
+	jcacheBudgetEnv(envB, budget, &committed)
+	opB, sB := hjOpen(t, spec, envB)
+	g := &jcacheChangelog{r: rand.New(rand.NewPCG(seed, 17)), keys: 15 + int(seed)*10,
+		live: [2]map[int64]hjModelRow{{}, {}}, nextID: [2]int64{1, 100000}}
+	ts := [2][]types.T{hjLeftTypes, hjRightTypes}
+	// The budgeted join's epochs commit late now and then, as they do
+	// when other jobs are slower: its first chunks of the next epoch
+	// then read state in which the last epoch's writes are missing.
+	var pending *pebble.Batch
+	commit := func() {
+		if pending != nil {
+			if err := pending.Commit(pebble.Sync); err != nil {
+				t.Fatal(err)
+			}
+			pending = nil
+			committed++
+		}
+	}
+	for epoch := uint64(1); epoch <= 40; epoch++ {
+		for c := range 1 + g.r.IntN(4) {
+			if c == 1 {
+				commit()
+			}
+			side := g.r.IntN(2)
+			ops, rows := g.chunk(side, 1+g.r.IntN(25))
+			for _, op := range []stream.Operator{opA, opB} {
+				if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ops, rows...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		commit()
+		a := jcacheEpoch(t, opA, sA, dbA, epoch)
+		pending = dbB.NewBatch()
+		if err := opB.Barrier(&stream.Barrier{Epoch: epoch, Writes: pending}); err != nil {
+			t.Fatal(err)
+		}
+		b := hjSorted(sB.Take())
+		if epoch%3 != 0 {
+			commit()
+		}
+		if !slices.Equal(a, b) {
+			t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
+		}
+		if epoch%13 == 0 {
+			commit()
+			envB, dbB, opB, sB = jcacheRestart(t, dbB, spec, envB.Stats, budget, &committed)
+		}
+	}
+	commit()
+	for side := range 2 {
+		if a, b := hjCountState(t, dbA, uint32(side+1)), hjCountState(t, dbB, uint32(side+1)); a != b {
+			t.Fatalf("side %d: %d rows stored with a budget, %d without", side, b, a)
+		}
+	}
+	if envB.Stats.StateEvicted.Load() == 0 || envB.Stats.StateReads.Load() == 0 {
+		t.Fatalf("evicted %d, read back %d: the budget did not take effect",
+			envB.Stats.StateEvicted.Load(), envB.Stats.StateReads.Load())
+	}
+	if envB.Stats.StateBytes.Load() <= 0 {
+		t.Fatal("no state bytes reported")
+	}
+	if envA.Stats.StateEvicted.Load() != 0 {
+		t.Fatal("the unlimited join evicted")
+	}
+}
+
+// TestJoinEvictionNoStreamKey: inputs without a stream key keep their
+// rows apart by sequence numbers, which must survive eviction.
+func TestJoinEvictionNoStreamKey(t *testing.T) {
+	spec := hjSpec(t, batch.FullJoin, true)
+	spec.LeftStreamKey, spec.RightStreamKey = nil, nil
+	jcacheCompare(t, spec, 3)
+}
+
+// TestJoinEvictionWithCleanup combines both ways of bounding memory: an
+// interval join whose rows are evicted and cleaned by watermarks. The
+// evicted rows must be deleted from storage by the watermarks too.
+func TestJoinEvictionWithCleanup(t *testing.T) {
+	for _, kind := range []batch.JoinKind{batch.InnerJoin, batch.LeftJoin} {
+		t.Run(kind.String(), func(t *testing.T) {
+			spec := jcIntervalSpec(t, kind, true)
+			envA, dbA := streamtest.Env(t)
+			opA, sA := hjOpen(t, spec, envA)
+			var committed uint64
+			const budget = 64
+			envB, dbB := streamtest.Env(t)
+			jcacheBudgetEnv(envB, budget, &committed)
+			opB, sB := hjOpen(t, spec, envB)
+			g := &jcGen{r: rand.New(rand.NewPCG(5, uint64(kind))), keys: 40}
+			ts := [2][]types.T{jcLeftTypes, jcRightTypes}
+			for epoch := uint64(1); epoch <= 40; epoch++ {
+				for range 3 {
+					side := g.r.IntN(2)
+					rows := g.rows(side, 1+g.r.IntN(40))
+					for _, op := range []stream.Operator{opA, opB} {
+						if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				wm := g.advance()
+				for side := range 2 {
+					for _, op := range []stream.Operator{opA, opB} {
+						if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				a := jcacheEpoch(t, opA, sA, dbA, epoch)
+				b := jcacheEpoch(t, opB, sB, dbB, epoch)
+				committed = epoch
+				if !slices.Equal(a, b) {
+					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
+				}
+				for side := range 2 {
+					if a, b := hjCountState(t, dbA, uint32(side+1)), hjCountState(t, dbB, uint32(side+1)); a != b {
+						t.Fatalf("epoch %d side %d: %d rows stored with a budget, %d without", epoch, side, b, a)
+					}
+				}
+				if epoch == 20 {
+					envB, dbB, opB, sB = jcacheRestart(t, dbB, spec, envB.Stats, budget, &committed)
+				}
+			}
+			if envB.Stats.StateEvicted.Load() == 0 {
+				t.Fatal("nothing was evicted")
+			}
+		})
+	}
+}

@@ -1,0 +1,192 @@
+package sortedpart
+
+// The over window's state cache (see "Memory" in over_window.go):
+// partitions read back from storage, eviction under the state memory
+// budget and the restart load. Unlike the top-N, whose rows past the
+// N-th never matter, a window function may read any row of its
+// partition, so a partition is either wholly in memory or wholly in
+// storage.
+
+import (
+	"bytes"
+	"fmt"
+
+	"streamsql/exec/stream"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// Estimated bytes of a partition in memory besides its key and rows (the
+// struct, its map and list entries) and of a row besides its bytes (its
+// slot in the partition and the allocation headers).
+const (
+	owPartBytes = 256
+	owRowBytes  = 64
+)
+
+// part returns the partition with key pk, reading it from storage when
+// it may be there and is not in memory.
+func (w *overWindow) part(pk []byte) (*owPart, error) {
+	if p, ok := w.cache.Get(pk); ok {
+		return p, nil
+	}
+	p := &owPart{CachedPart: stream.CachedPart{PKey: string(pk)}}
+	if w.cache.Evicted {
+		if err := w.read(p); err != nil {
+			return nil, fmt.Errorf("over window: read partition: %w", err)
+		}
+	}
+	w.add(p)
+	return p, nil
+}
+
+func (w *overWindow) add(p *owPart) {
+	w.cache.Add(p)
+	w.cache.Bytes += int64(owPartBytes + 2*len(p.PKey))
+}
+
+// drop forgets p (its rows are committed in storage, or it is empty).
+func (w *overWindow) drop(p *owPart) {
+	w.cache.Remove(p)
+	n := int64(owPartBytes + 2*len(p.PKey))
+	for i := range p.rows {
+		n += int64(len(p.rows[i].kv)+len(p.rows[i].out)) + owRowBytes
+	}
+	w.cache.Bytes -= n
+}
+
+// read loads the rows of partition p, evicted or never loaded, and
+// recomputes their function values: its last write has committed (an
+// evicted partition is clean, an emptied one stays in memory until its
+// deletes commit), so storage alone holds its rows, and the values
+// emitted for them follow from the rows as at a restart.
+func (w *overWindow) read(p *owPart) error {
+	lo := []byte(p.PKey)
+	it, err := w.state.NewIter(w.env.State, lo)
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		r, err := w.storedRow(it.Key()[len(lo):], it.Value(), nil)
+		if err != nil {
+			it.Close()
+			return err
+		}
+		p.rows = append(p.rows, r)
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	w.env.Stats.StateReads.Add(int64(len(p.rows)))
+	return w.settle(p, false)
+}
+
+// storedRow makes a row from a state entry: sk is its sort key, val its
+// value, row its decoded value or nil. The order key's length comes from
+// the decoded row.
+func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error) {
+	if row == nil {
+		var err error
+		if row, err = types.DecodeRow(val, w.spec.Types); err != nil {
+			return owRow{}, sqlerr.Wrap(fmt.Errorf("over window state: %w", err), sqlerr.DataCorrupted)
+		}
+	}
+	ok := w.kbuf[:0]
+	for j, k := range w.spec.Order {
+		ok = w.state.AppendKeyValue(ok, len(w.spec.Partition)+j, row[k.Col])
+	}
+	w.kbuf = ok
+	if !bytes.HasPrefix(sk, ok) {
+		return owRow{}, sqlerr.New(sqlerr.DataCorrupted, "over window state: key does not match its row")
+	}
+	kv := make([]byte, len(sk)+len(val))
+	copy(kv, sk)
+	copy(kv[len(sk):], val)
+	return owRow{kv: kv, ol: int32(len(ok)), kl: int32(len(sk))}, nil
+}
+
+// partKey returns the partition key of a decoded row (valid until the
+// next call).
+func (w *overWindow) partKey(row []types.Datum) []byte {
+	b := w.pkbuf[:0]
+	for j, c := range w.spec.Partition {
+		b = w.state.AppendKeyValue(b, j, row[c])
+	}
+	w.pkbuf = b
+	return b
+}
+
+// settleEmptied drops the partitions left empty whose deletes have
+// committed: until then a read of the partition from storage could find
+// its deleted rows, so they stay in memory.
+func (w *overWindow) settleEmptied() {
+	committed := w.env.CommittedEpoch()
+	still := w.emptied[:0]
+	for _, p := range w.emptied {
+		if p.LastWrite > committed {
+			still = append(still, p)
+			continue
+		}
+		p.emptied = false
+		if len(p.rows) == 0 && !p.Dirty {
+			w.drop(p)
+		}
+	}
+	clear(w.emptied[len(still):])
+	w.emptied = still
+}
+
+// shrink reports the state's size and, while the budget is exceeded,
+// evicts partitions that are clean, committed and not recently used. It
+// runs at barriers, after the epoch's writes.
+func (w *overWindow) shrink() {
+	w.cache.Shrink(func(p *owPart) bool { return p.emptied }, w.drop)
+}
+
+// load restores the partitions of the last committed epoch and
+// recomputes their function values, as far as the state memory budget
+// allows (the rest are read when rows need them).
+func (w *overWindow) load(r storage.Reader) error {
+	return w.cache.Load(w.state, r, w.loadFrom)
+}
+
+func (w *overWindow) loadFrom(it *stream.StateIter) error {
+	budget := w.cache.Acct.LoadBudget()
+	var p *owPart
+	for valid := it.First(); valid; valid = it.Next() {
+		key := it.Key()
+		row, err := types.DecodeRow(it.Value(), w.spec.Types)
+		if err != nil {
+			return sqlerr.Wrap(fmt.Errorf("over window state: %w", err), sqlerr.DataCorrupted)
+		}
+		pk := w.partKey(row)
+		if !bytes.HasPrefix(key, pk) {
+			return sqlerr.New(sqlerr.DataCorrupted, "over window state: key does not match its row")
+		}
+		if p == nil || p.PKey != string(pk) {
+			if p != nil {
+				if err := w.settle(p, false); err != nil {
+					return err
+				}
+				if budget >= 0 && w.cache.Bytes > budget {
+					// The rest of the state stays in storage.
+					p = nil
+					w.cache.Evicted = true
+					break
+				}
+			}
+			p = &owPart{CachedPart: stream.CachedPart{PKey: string(pk)}}
+			w.add(p)
+		}
+		r, err := w.storedRow(key[len(pk):], it.Value(), row)
+		if err != nil {
+			return err
+		}
+		p.rows = append(p.rows, r)
+	}
+	if p != nil {
+		return w.settle(p, false)
+	}
+	return nil
+}

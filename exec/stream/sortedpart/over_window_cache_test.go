@@ -1,0 +1,245 @@
+package sortedpart
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
+	"streamsql/sql/types"
+)
+
+// overWindowCacheRun drives one over window over a database whose commits
+// lag: the writes of epoch e commit only after the barrier of epoch e+1,
+// so a partition changed in the last epoch must not be evicted or read
+// back from storage.
+type overWindowCacheRun struct {
+	t         *testing.T
+	spec      *OverWindowSpec
+	env       *stream.Env
+	db        *pebble.DB
+	op        stream.Operator
+	s         *streamtest.Sink
+	budget    int64
+	committed uint64
+	held      *pebble.Batch
+	heldEpoch uint64
+}
+
+func overWindowCacheStart(t *testing.T, spec *OverWindowSpec, outTypes []types.T, budget int64) *overWindowCacheRun {
+	r := &overWindowCacheRun{t: t, spec: spec, budget: budget, s: &streamtest.Sink{Types: outTypes}}
+	r.env, r.db = streamtest.Env(t)
+	r.open()
+	return r
+}
+
+func (r *overWindowCacheRun) open() {
+	r.t.Helper()
+	r.env.Committed = func() uint64 { return r.committed }
+	if r.budget > 0 {
+		r.env.Memory = stream.NewStateMemory(r.budget)
+	}
+	op, err := r.spec.Build(streamtest.BuildCtx(r.env, &stream.Node{Spec: r.spec, Types: r.spec.Types}), stream.Output{Op: r.s})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.op = op
+}
+
+func (r *overWindowCacheRun) push(ops []stream.Op, rows [][]types.Datum) {
+	r.t.Helper()
+	if err := r.op.Chunk(0, streamtest.ChunkOf(r.spec.Types, ops, rows...)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *overWindowCacheRun) commitHeld() {
+	r.t.Helper()
+	if r.held == nil {
+		return
+	}
+	if err := r.held.Commit(pebble.Sync); err != nil {
+		r.t.Fatal(err)
+	}
+	r.held, r.committed = nil, r.heldEpoch
+}
+
+func (r *overWindowCacheRun) barrier(epoch uint64) {
+	r.t.Helper()
+	b := &stream.Barrier{Epoch: epoch, Writes: r.db.NewBatch()}
+	if err := r.op.Barrier(b); err != nil {
+		r.t.Fatal(err)
+	}
+	r.commitHeld()
+	r.held, r.heldEpoch = b.Writes, epoch
+}
+
+// restart commits everything and reopens the operator from a checkpoint
+// of the database.
+func (r *overWindowCacheRun) restart() {
+	r.t.Helper()
+	r.commitHeld()
+	dir := filepath.Join(r.t.TempDir(), "restart")
+	if err := r.db.Checkpoint(dir); err != nil {
+		r.t.Fatal(err)
+	}
+	stats := r.env.Stats
+	r.env, r.db = streamtest.ReopenEnv(r.t, dir)
+	r.env.Fresh = false
+	r.env.Stats = stats
+	r.open()
+}
+
+// TestOverWindowEvictionMatchesUnlimited runs the same random changelog
+// over 40 partitions through an over window without a budget and one
+// with a budget of a few bytes, which evicts every partition it may at
+// every barrier and reads partitions back for most rows. Epochs that
+// delete whole partitions test that a partition emptied in an epoch not
+// yet committed is not read back with its old rows. Both operators emit
+// the same changes every epoch, across restarts of the budgeted one
+// (which then loads only part of its state), and the unlimited one
+// matches the functions computed from scratch.
+func TestOverWindowEvictionMatchesUnlimited(t *testing.T) {
+	ts := append(slices.Clone(overWindowTestTypes), types.TInt8)
+	spec := overWindowTestSpec(t, true, false)
+	spec.Types = ts
+	outTypes := append(slices.Clone(ts), types.TInt8, types.TInt8, types.TInt8, types.TInt8, types.TInt8,
+		spec.Funcs[5].T, spec.Funcs[6].T, types.TInt8, types.TInt8)
+	a := overWindowCacheStart(t, spec, outTypes, 0)
+	b := overWindowCacheStart(t, spec, outTypes, 64)
+	rnd := rand.New(rand.NewPCG(11, 12))
+	live := map[int64][]types.Datum{}
+	var all []string
+	nextID := int64(1)
+	const groups = 40
+	gen := func(id int64) []types.Datum {
+		var o, v types.Datum
+		if rnd.IntN(8) > 0 {
+			o = int64(rnd.IntN(6))
+		}
+		if rnd.IntN(6) > 0 {
+			v = int64(rnd.IntN(20) - 5)
+		}
+		return streamtest.Row(id, int64(rnd.IntN(groups)), o, v, int64(2))
+	}
+	for epoch := uint64(1); epoch <= 60; epoch++ {
+		var ops []stream.Op
+		var rows [][]types.Datum
+		ids := slices.Sorted(func(yield func(int64) bool) {
+			for id := range live {
+				if !yield(id) {
+					return
+				}
+			}
+		})
+		if epoch%7 == 0 {
+			// Empty a few partitions, then (in the next epoch) insert
+			// into them again.
+			for _, id := range ids {
+				if g := live[id][1].(int64); g%5 == int64(epoch%5) {
+					ops, rows = append(ops, stream.Delete), append(rows, live[id])
+					delete(live, id)
+				}
+			}
+		}
+		for range rnd.IntN(30) + 1 {
+			switch k := rnd.IntN(10); {
+			case k < 5 || len(ids) == 0:
+				nr := gen(nextID)
+				nextID++
+				live[nr[0].(int64)] = nr
+				ops, rows = append(ops, stream.Insert), append(rows, nr)
+			default:
+				id := ids[rnd.IntN(len(ids))]
+				old, ok := live[id]
+				if !ok {
+					continue
+				}
+				if k < 7 {
+					ops, rows = append(ops, stream.Delete), append(rows, old)
+					delete(live, id)
+					continue
+				}
+				nr := gen(id)
+				ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, old, nr)
+				live[id] = nr
+			}
+		}
+		a.push(ops, rows)
+		b.push(ops, rows)
+		a.barrier(epoch)
+		b.barrier(epoch)
+		ra, rb := a.s.Take(), b.s.Take()
+		all = append(all, ra...)
+		if got, want := a.s.Contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
+			t.Fatalf("epoch %d, unlimited:\n got  %q\n want %q", epoch, got, want)
+		}
+		slices.Sort(ra)
+		slices.Sort(rb)
+		if !slices.Equal(ra, rb) {
+			t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, rb, ra)
+		}
+		if epoch%10 == 0 {
+			b.restart()
+		}
+	}
+	st := b.env.Stats
+	if st.StateEvicted.Load() == 0 || st.StateReads.Load() == 0 || st.StateBytes.Load() == 0 {
+		t.Fatalf("evicted %d, read back %d, %d bytes: the budget did not take effect",
+			st.StateEvicted.Load(), st.StateReads.Load(), st.StateBytes.Load())
+	}
+	if a.env.Stats.StateEvicted.Load() != 0 {
+		t.Fatal("the unlimited operator evicted")
+	}
+	t.Logf("evicted %d partitions, read back %d rows", st.StateEvicted.Load(), st.StateReads.Load())
+}
+
+// TestOverWindowRestartLoadsWithinBudget: after a restart under a budget
+// the operator loads only part of its partitions, and a row of a
+// partition left in storage still updates its neighbours' values.
+func TestOverWindowRestartLoadsWithinBudget(t *testing.T) {
+	ts := append(slices.Clone(overWindowTestTypes), types.TInt8)
+	spec := overWindowTestSpec(t, true, false)
+	spec.Types = ts
+	outTypes := append(slices.Clone(ts), types.TInt8, types.TInt8, types.TInt8, types.TInt8, types.TInt8,
+		spec.Funcs[5].T, spec.Funcs[6].T, types.TInt8, types.TInt8)
+	r := overWindowCacheStart(t, spec, outTypes, 0)
+	live := map[int64][]types.Datum{}
+	var ops []stream.Op
+	var rows [][]types.Datum
+	for id := int64(1); id <= 400; id++ {
+		nr := streamtest.Row(id, id%100, id%7, id%11, int64(2))
+		live[id] = nr
+		ops, rows = append(ops, stream.Insert), append(rows, nr)
+	}
+	r.push(ops, rows)
+	r.barrier(1)
+	all := r.s.Take()
+	r.budget = 8 << 10
+	r.restart()
+	w := r.op.(*overWindow)
+	if !w.cache.Evicted || len(w.cache.Parts) == 0 || len(w.cache.Parts) >= 100 {
+		t.Fatalf("loaded %d of 100 partitions (evicted %v)", len(w.cache.Parts), w.cache.Evicted)
+	}
+	loaded := len(w.cache.Parts)
+	// One row into every partition: most are read back.
+	ops, rows = ops[:0], rows[:0]
+	for g := int64(0); g < 100; g++ {
+		nr := streamtest.Row(1000+g, g, int64(3), int64(1), int64(2))
+		live[1000+g] = nr
+		ops, rows = append(ops, stream.Insert), append(rows, nr)
+	}
+	r.push(ops, rows)
+	r.barrier(2)
+	all = append(all, r.s.Take()...)
+	if got, want := r.s.Contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
+		t.Fatalf("after the restart:\n got  %q\n want %q", got, want)
+	}
+	if reads := r.env.Stats.StateReads.Load(); reads < int64(4*(100-loaded)) {
+		t.Fatalf("read back %d rows for %d partitions not loaded", reads, 100-loaded)
+	}
+}

@@ -1,0 +1,294 @@
+package sortedpart
+
+// The group top-N's state cache (see "Memory" in top_n.go): partitions
+// read from storage, cache refills past the bound, the overlay of state
+// changes not known to be committed, eviction under the state memory
+// budget and the restart load.
+
+import (
+	"bytes"
+	"slices"
+
+	"streamsql/exec/stream"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// Estimated bytes of a partition in memory besides its key and rows (the
+// struct, its map and list entries), of a row besides its bytes (its slot
+// in the cache and the allocation's header), and of an emitted or
+// overlay entry.
+const (
+	topNPartBytes  = 192
+	topNRowBytes   = 40
+	topNEntryBytes = 48
+)
+
+// part returns the partition with key pk, reading it from storage when
+// it may be there and is not in memory.
+func (t *topN) part(pk []byte) (*topNPart, error) {
+	if p, ok := t.cache.Get(pk); ok {
+		return p, nil
+	}
+	p := &topNPart{CachedPart: stream.CachedPart{PKey: string(pk)}, complete: true}
+	if t.cache.Evicted {
+		if err := t.read(p); err != nil {
+			return nil, err
+		}
+	}
+	t.add(p)
+	return p, nil
+}
+
+func (t *topN) add(p *topNPart) {
+	t.cache.Add(p)
+	t.account(p)
+}
+
+// drop forgets p (its state is committed in storage, or it is empty).
+func (t *topN) drop(p *topNPart) {
+	t.cache.Remove(p)
+	t.cache.Bytes -= p.bytes
+}
+
+// read loads the first K rows of partition p, evicted or never loaded:
+// its state is committed, so storage alone holds it.
+func (t *topN) read(p *topNPart) error {
+	lo := []byte(p.PKey)
+	it, err := t.state.NewIter(t.env.State, lo)
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(p.rows) == t.keep {
+			p.complete = false
+			break
+		}
+		r, err := t.storedRow(it.Key()[len(lo):], it.Value(), nil)
+		if err != nil {
+			it.Close()
+			return err
+		}
+		p.rows = append(p.rows, r)
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	t.env.Stats.StateReads.Add(int64(len(p.rows)))
+	if !p.complete {
+		p.bound = p.rows[len(p.rows)-1].key()
+	}
+	p.emitted = slices.Clone(p.rows[:min(len(p.rows), t.limit)])
+	return nil
+}
+
+// refill tops p's partial cache up to K rows with the rows past its
+// bound: the committed ones in storage merged with the overlay.
+func (t *topN) refill(p *topNPart) error {
+	var ov []topNWrite
+	for _, w := range p.over {
+		if bytes.Compare(w.row.key(), p.bound) > 0 {
+			ov = append(ov, w)
+		}
+	}
+	// The latest change of each key wins.
+	slices.SortStableFunc(ov, func(a, b topNWrite) int { return bytes.Compare(a.row.key(), b.row.key()) })
+	n := 0
+	for i := range ov {
+		if n > 0 && bytes.Equal(ov[n-1].row.key(), ov[i].row.key()) {
+			ov[n-1] = ov[i]
+			continue
+		}
+		ov[n] = ov[i]
+		n++
+	}
+	ov = ov[:n]
+
+	lo := []byte(p.PKey)
+	it, err := t.state.NewIter(t.env.State, lo)
+	if err != nil {
+		return err
+	}
+	from := append(lo[:len(lo):len(lo)], p.bound...)
+	valid := it.SeekGE(from)
+	if valid && bytes.Equal(it.Key(), from) {
+		valid = it.Next()
+	}
+	want := t.keep - len(p.rows)
+	reads := int64(0)
+	j := 0
+	for got := 0; got < want; {
+		var sk []byte
+		if valid {
+			sk = it.Key()[len(lo):]
+		}
+		switch {
+		case j < len(ov) && (!valid || bytes.Compare(ov[j].row.key(), sk) <= 0):
+			w := ov[j]
+			j++
+			if valid && bytes.Equal(w.row.key(), sk) {
+				valid = it.Next()
+			}
+			if !w.del {
+				p.rows = append(p.rows, w.row)
+				got++
+			}
+		case valid:
+			r, err := t.storedRow(sk, it.Value(), nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			p.rows = append(p.rows, r)
+			got++
+			reads++
+			valid = it.Next()
+		default:
+			p.complete = true
+			want = got
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	t.env.Stats.StateReads.Add(reads)
+	if p.complete {
+		p.bound = nil
+	} else {
+		p.bound = p.rows[len(p.rows)-1].key()
+	}
+	return nil
+}
+
+// storedRow makes a row from a state entry: key is its sort key, val
+// its value, row its decoded value or nil.
+func (t *topN) storedRow(key, val []byte, row []types.Datum) (topNRow, error) {
+	if row == nil {
+		var err error
+		if row, err = types.DecodeRow(val, t.spec.Types); err != nil {
+			return topNRow{}, err
+		}
+	}
+	ok := t.orderKey(row)
+	if !bytes.HasPrefix(key, ok) {
+		return topNRow{}, sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
+	}
+	kv := make([]byte, len(key)+len(val))
+	copy(kv, key)
+	copy(kv[len(key):], val)
+	return topNRow{kv: kv, id: int32(len(ok)), kl: int32(len(key))}, nil
+}
+
+// orderKey returns the order key of row (valid until the next call).
+func (t *topN) orderKey(row []types.Datum) []byte {
+	b := t.kbuf[:0]
+	for j, k := range t.spec.Order {
+		b = t.state.AppendKeyValue(b, len(t.spec.Partition)+j, row[k.Col])
+	}
+	t.kbuf = b
+	return b
+}
+
+// account records p's estimated size.
+func (t *topN) account(p *topNPart) {
+	n := int64(topNPartBytes + 2*len(p.PKey) + len(p.bound))
+	for _, r := range p.rows {
+		n += int64(len(r.kv) + topNRowBytes)
+	}
+	n += int64(cap(p.rows)-len(p.rows))*24 + int64(cap(p.emitted)+cap(p.over))*topNEntryBytes
+	t.cache.Bytes += n - p.bytes
+	p.bytes = n
+}
+
+// settle forgets the overlay of partitions whose writes have committed
+// and drops those left empty.
+func (t *topN) settle() {
+	committed := t.env.CommittedEpoch()
+	still := t.settling[:0]
+	for _, p := range t.settling {
+		if p.LastWrite > committed {
+			still = append(still, p)
+			continue
+		}
+		p.settling = false
+		if cap(p.over) > 16 {
+			p.over = nil
+		} else {
+			clear(p.over)
+			p.over = p.over[:0]
+		}
+		if p.complete && len(p.rows) == 0 {
+			t.drop(p)
+			continue
+		}
+		t.account(p)
+	}
+	clear(t.settling[len(still):])
+	t.settling = still
+}
+
+// shrink reports the state's size and, while the budget is exceeded,
+// evicts partitions that are clean, committed and not recently used. It
+// runs at barriers, after the epoch's writes.
+func (t *topN) shrink() {
+	t.cache.Shrink(func(p *topNPart) bool { return p.settling }, t.drop)
+}
+
+// load restores the partitions of the last committed epoch, the first K
+// rows of each, as far as the state memory budget allows (the rest are
+// read when rows need them).
+func (t *topN) load(r storage.Reader) error {
+	return t.cache.Load(t.state, r, t.loadFrom)
+}
+
+func (t *topN) loadFrom(it *stream.StateIter) error {
+	budget := t.cache.Acct.LoadBudget()
+	var p *topNPart
+	finish := func() {
+		if p != nil {
+			p.emitted = slices.Clone(p.rows[:min(len(p.rows), t.limit)])
+			t.account(p)
+		}
+	}
+	var pk []byte
+	for valid := it.First(); valid; {
+		key := it.Key()
+		row, err := t.state.DecodeValue(it.Value())
+		if err != nil {
+			return err
+		}
+		pk = pk[:0]
+		for j, c := range t.spec.Partition {
+			pk = t.state.AppendKeyValue(pk, j, row[c])
+		}
+		if !bytes.HasPrefix(key, pk) {
+			return sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
+		}
+		if p == nil || p.PKey != string(pk) {
+			finish()
+			p = nil
+			if budget >= 0 && t.cache.Bytes > budget {
+				t.cache.Evicted = true
+				break
+			}
+			p = &topNPart{CachedPart: stream.CachedPart{PKey: string(pk)}, complete: true}
+			t.add(p)
+		}
+		if len(p.rows) == t.keep {
+			// The rest of the partition stays in storage.
+			p.complete = false
+			p.bound = p.rows[len(p.rows)-1].key()
+			valid = it.SeekPast(pk)
+			continue
+		}
+		sr, err := t.storedRow(key[len(pk):], it.Value(), row)
+		if err != nil {
+			return err
+		}
+		p.rows = append(p.rows, sr)
+		valid = it.Next()
+	}
+	finish()
+	return nil
+}

@@ -1,0 +1,297 @@
+package sortedpart
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
+	"streamsql/sql/types"
+)
+
+// topNTestTypes: id (stream key), g (partition), v (order), s.
+var topNTestTypes = []types.T{types.TInt8, types.TInt8, types.TInt8, types.TText}
+
+func topNTestSpec(limit int64, desc, nullsFirst, appendOnly bool) *TopNSpec {
+	return &TopNSpec{Partition: []int{1}, Order: []batch.SortKey{{Col: 2, Desc: desc, NullsFirst: nullsFirst, T: types.TInt8}},
+		Limit: limit, Types: topNTestTypes, StreamKey: []int{0}, AppendOnly: appendOnly, WithRank: true, WatermarkPartCol: -1}
+}
+
+// topNModel is the live input, from which the expected output is
+// computed from scratch.
+type topNModel struct {
+	r    *rand.Rand
+	live map[int64][]types.Datum
+	next int64
+	// groups and values: few of each make long partitions and ties.
+	groups, values int
+}
+
+// chunk returns n random changes: inserts, deletes and updates (an
+// update may move a row to another partition), deleting more than it
+// inserts when drain.
+func (m *topNModel) chunk(n int, drain, appendOnly bool) ([]stream.Op, [][]types.Datum) {
+	var ops []stream.Op
+	var rows [][]types.Datum
+	newRow := func(id int64) []types.Datum {
+		var v types.Datum
+		if m.r.IntN(8) > 0 {
+			v = int64(m.r.IntN(m.values))
+		}
+		return streamtest.Row(id, int64(m.r.IntN(m.groups)), v, fmt.Sprintf("s%d", m.r.IntN(3)))
+	}
+	ids := slices.Sorted(maps.Keys(m.live))
+	for len(ops) < n {
+		x := m.r.IntN(10)
+		if appendOnly || len(ids) == 0 || (!drain && x < 5) || (drain && x < 2) {
+			m.next++
+			rw := newRow(m.next)
+			m.live[m.next] = rw
+			ids = append(ids, m.next)
+			ops, rows = append(ops, stream.Insert), append(rows, rw)
+			continue
+		}
+		k := m.r.IntN(len(ids))
+		id := ids[k]
+		old := m.live[id]
+		if x < 8 {
+			delete(m.live, id)
+			ids = slices.Delete(ids, k, k+1)
+			ops, rows = append(ops, stream.Delete), append(rows, old)
+			continue
+		}
+		rw := newRow(id)
+		m.live[id] = rw
+		ops, rows = append(ops, stream.UpdateDelete, stream.UpdateInsert), append(rows, old, rw)
+	}
+	return ops, rows
+}
+
+// expect renders the top-N of the live rows as the sink does, sorted.
+func (m *topNModel) expect(spec *TopNSpec) []string {
+	k := spec.Order[0]
+	byG := map[int64][][]types.Datum{}
+	for _, rw := range m.live {
+		g := rw[1].(int64)
+		byG[g] = append(byG[g], rw)
+	}
+	var out []string
+	for _, rs := range byG {
+		slices.SortFunc(rs, func(a, b []types.Datum) int {
+			x, y := a[2], b[2]
+			switch {
+			case x == nil && y == nil:
+			case x == nil || y == nil:
+				if (x == nil) == k.NullsFirst {
+					return -1
+				}
+				return 1
+			default:
+				c := cmp.Compare(x.(int64), y.(int64))
+				if k.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return cmp.Compare(a[0].(int64), b[0].(int64))
+		})
+		for i, rw := range rs[:min(len(rs), int(spec.Limit))] {
+			s := ""
+			for j, d := range rw {
+				if d == nil {
+					s += "NULL "
+				} else {
+					s += types.FormatText(d, topNTestTypes[j], time.UTC) + " "
+				}
+			}
+			out = append(out, fmt.Sprintf("%s%d", s, i+1))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// topNRun drives one operator over a database whose commits lag: the
+// writes of epoch e commit only after the barrier of epoch e+1, so cache
+// refills must merge the state of two epochs not yet committed.
+type topNRun struct {
+	t         *testing.T
+	spec      *TopNSpec
+	env       *stream.Env
+	db        *pebble.DB
+	op        stream.Operator
+	s         *streamtest.Sink
+	budget    int64
+	committed uint64
+	held      *pebble.Batch
+	heldEpoch uint64
+}
+
+func topNStart(t *testing.T, spec *TopNSpec, budget int64) *topNRun {
+	r := &topNRun{t: t, spec: spec, budget: budget, s: &streamtest.Sink{Types: append(slices.Clone(spec.Types), types.TInt8)}}
+	r.env, r.db = streamtest.Env(t)
+	r.open()
+	return r
+}
+
+func (r *topNRun) open() {
+	r.t.Helper()
+	r.env.Committed = func() uint64 { return r.committed }
+	if r.budget > 0 {
+		r.env.Memory = stream.NewStateMemory(r.budget)
+	}
+	op, err := r.spec.Build(streamtest.BuildCtx(r.env, &stream.Node{Spec: r.spec}), stream.Output{Op: r.s})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.op = op
+}
+
+func (r *topNRun) push(ops []stream.Op, rows [][]types.Datum) {
+	r.t.Helper()
+	if err := r.op.Chunk(0, streamtest.ChunkOf(r.spec.Types, ops, rows...)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *topNRun) commitHeld() {
+	r.t.Helper()
+	if r.held == nil {
+		return
+	}
+	if err := r.held.Commit(pebble.Sync); err != nil {
+		r.t.Fatal(err)
+	}
+	r.held, r.committed = nil, r.heldEpoch
+}
+
+func (r *topNRun) barrier(epoch uint64) {
+	r.t.Helper()
+	b := &stream.Barrier{Epoch: epoch, Writes: r.db.NewBatch()}
+	if err := r.op.Barrier(b); err != nil {
+		r.t.Fatal(err)
+	}
+	r.commitHeld()
+	r.held, r.heldEpoch = b.Writes, epoch
+}
+
+// restart commits everything and reopens the operator from a checkpoint
+// of the database.
+func (r *topNRun) restart() {
+	r.t.Helper()
+	r.commitHeld()
+	dir := filepath.Join(r.t.TempDir(), "restart")
+	if err := r.db.Checkpoint(dir); err != nil {
+		r.t.Fatal(err)
+	}
+	stats := r.env.Stats
+	r.env, r.db = streamtest.ReopenEnv(r.t, dir)
+	r.env.Fresh = false
+	r.env.Stats = stats
+	r.open()
+}
+
+// TestTopNRandomChangelog runs random changelogs, with epochs that
+// delete far more than they insert so that the caches run dry and refill
+// from storage, against the top N computed from scratch after every
+// barrier; with commits lagging an epoch behind and restarts.
+func TestTopNRandomChangelog(t *testing.T) {
+	cases := []struct {
+		limit            int64
+		desc, nullsFirst bool
+		appendOnly       bool
+	}{
+		{1, true, true, false}, {2, false, false, false}, {3, true, false, false}, {5, false, true, false},
+		{1, true, true, true}, {3, false, false, true},
+	}
+	for ci, c := range cases {
+		t.Run(fmt.Sprintf("limit=%d,desc=%v,nullsfirst=%v,appendonly=%v", c.limit, c.desc, c.nullsFirst, c.appendOnly), func(t *testing.T) {
+			spec := topNTestSpec(c.limit, c.desc, c.nullsFirst, c.appendOnly)
+			run := topNStart(t, spec, 0)
+			m := &topNModel{r: rand.New(rand.NewPCG(uint64(ci), 5)), live: map[int64][]types.Datum{}, groups: 2, values: 30}
+			for epoch := uint64(1); epoch <= 60; epoch++ {
+				drain := epoch%20 >= 12
+				for range 1 + m.r.IntN(3) {
+					ops, rows := m.chunk(1+m.r.IntN(80), drain, c.appendOnly)
+					run.push(ops, rows)
+				}
+				run.barrier(epoch)
+				got := run.s.Contents(t, run.s.Rows)
+				if want := m.expect(spec); !slices.Equal(got, want) {
+					t.Fatalf("epoch %d:\n got  %q\n want %q", epoch, got, want)
+				}
+				if epoch%25 == 0 {
+					run.restart()
+				}
+			}
+			if !c.appendOnly && run.env.Stats.StateReads.Load() == 0 {
+				t.Fatal("no cache was refilled from storage")
+			}
+		})
+	}
+}
+
+// TestTopNEvictionMatchesUnlimited runs the same changelog over many
+// partitions through an operator without a budget and one with a budget
+// of a few bytes, which evicts every partition it may at every barrier
+// and reads partitions back for most rows. Both emit the same changes
+// every epoch, across restarts of the budgeted one (which then loads
+// only part of its state).
+func TestTopNEvictionMatchesUnlimited(t *testing.T) {
+	for _, appendOnly := range []bool{false, true} {
+		t.Run(fmt.Sprint("appendonly=", appendOnly), func(t *testing.T) {
+			spec := topNTestSpec(2, true, true, appendOnly)
+			a := topNStart(t, spec, 0)
+			b := topNStart(t, spec, 64)
+			m := &topNModel{r: rand.New(rand.NewPCG(3, 4)), live: map[int64][]types.Datum{}, groups: 40, values: 50}
+			for epoch := uint64(1); epoch <= 40; epoch++ {
+				for range 1 + m.r.IntN(3) {
+					ops, rows := m.chunk(1+m.r.IntN(60), epoch%10 >= 7, appendOnly)
+					a.push(ops, rows)
+					b.push(ops, rows)
+				}
+				a.barrier(epoch)
+				b.barrier(epoch)
+				ra, rb := a.s.Take(), b.s.Take()
+				slices.Sort(ra)
+				slices.Sort(rb)
+				if !slices.Equal(ra, rb) {
+					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, rb, ra)
+				}
+				if epoch%10 == 0 {
+					b.restart()
+				}
+			}
+			if b.env.Stats.StateEvicted.Load() == 0 || b.env.Stats.StateReads.Load() == 0 {
+				t.Fatalf("evicted %d, read back %d: the budget did not take effect",
+					b.env.Stats.StateEvicted.Load(), b.env.Stats.StateReads.Load())
+			}
+			if a.env.Stats.StateEvicted.Load() != 0 {
+				t.Fatal("the unlimited operator evicted")
+			}
+		})
+	}
+}
+
+// TestTopNDeleteUnknownRow: a delete of a row the operator never saw is
+// an error over retracting input, not a silent change.
+func TestTopNDeleteUnknownRow(t *testing.T) {
+	spec := topNTestSpec(2, false, false, false)
+	run := topNStart(t, spec, 0)
+	run.push([]stream.Op{stream.Insert}, [][]types.Datum{streamtest.Row(int64(1), int64(1), int64(5), "a")})
+	err := run.op.Chunk(0, streamtest.ChunkOf(spec.Types, []stream.Op{stream.Delete}, streamtest.Row(int64(2), int64(1), int64(3), "b")))
+	if err == nil {
+		t.Fatal("delete of an unknown row accepted")
+	}
+}
