@@ -292,7 +292,7 @@ func exchangeRouteKeys(keys [][]byte, c arrow.Array, t types.T, n int) [][]byte 
 // column (text layout): equal numbers get equal keys whatever their
 // scale.
 func exchangeNumericKeys(keys [][]byte, c arrow.Array, t types.T, n int) [][]byte {
-	keys = aggGrow(keys, n)[:n]
+	keys = Grow(keys, n)[:n]
 	for i := range keys {
 		keys[i] = keys[i][:0]
 	}

@@ -8,7 +8,7 @@ import (
 	"streamsql/catalog"
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/stream/join"
+	streamjoin "streamsql/exec/stream/join"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/storage"
@@ -107,7 +107,7 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 	for k := range keys.Left {
 		i := lookupKeyColumn(keys.Right[k], lt)
 		if i >= 0 && lkeys[i] == nil {
-			if _, ok := join.LookupKeyType(keys.Left[k].Type(), lt.tbl.Types[pk[i]]); ok {
+			if _, ok := streamjoin.LookupKeyType(keys.Left[k].Type(), lt.tbl.Types[pk[i]]); ok {
 				lkeys[i] = keys.Left[k]
 				continue
 			}
