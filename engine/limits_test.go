@@ -233,8 +233,9 @@ func TestTimeoutsWithPsql(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("took %v", took)
 	}
-	// A psql session that pauses longer than idle_session_timeout.
-	cmd := exec.Command("sh", "-c", `{ echo "SET idle_session_timeout = '100ms';"; echo "SELECT 1;"; sleep 0.5; echo "SELECT 2;"; } | "$0" -X -At -h "$1" -p "$2" -U limits -d streamsql`,
+	// A psql session that pauses longer than idle_session_timeout (with
+	// room for a slow, loaded machine between SET and SELECT 1).
+	cmd := exec.Command("sh", "-c", `{ echo "SET idle_session_timeout = '500ms';"; echo "SELECT 1;"; sleep 2; echo "SELECT 2;"; } | "$0" -X -At -h "$1" -p "$2" -U limits -d streamsql`,
 		psql, ts.Host, fmt.Sprint(ts.Port))
 	outb, _ := cmd.CombinedOutput()
 	out = string(outb)
