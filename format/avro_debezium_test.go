@@ -1,6 +1,10 @@
 package format
 
-import "testing"
+import (
+	"testing"
+
+	"streamsql/internal/testregistry"
+)
 
 // dbzAccountEnvelope is the value schema Debezium's Avro converter writes
 // for a table accounts(id, owner, balance): the row record Value, nullable
@@ -23,14 +27,14 @@ const dbzAccountEnvelope = `{"type": "record", "name": "Envelope", "namespace": 
 // deletes the before image, a tombstone is nothing, an unknown op and a
 // schema that is not an envelope are rejects.
 func TestAvroDebezium(t *testing.T) {
-	reg := newTestRegistry(t)
-	id := reg.register(t, "pg.public.accounts-value", dbzAccountEnvelope)
-	plain := reg.register(t, "other-value", tradeSmall)
+	reg := testregistry.New(t)
+	id := reg.Register(t, "pg.public.accounts-value", dbzAccountEnvelope)
+	plain := reg.Register(t, "other-value", tradeSmall)
 	schema, err := parseTestSchema("id bigint\nowner text\nbalance double precision\nprimary key id\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}, schema)
+	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, schema)
 	if err != nil {
 		t.Fatal(err)
 	}

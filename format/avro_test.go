@@ -3,117 +3,15 @@ package format
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hamba/avro/v2"
+
+	"streamsql/internal/testregistry"
 )
-
-// testRegistry is a schema registry stand-in speaking the Confluent REST
-// shape: POST /subjects/{subject}/versions registers a schema and answers
-// its id, GET /schemas/ids/{id} serves it, GET
-// /subjects/{subject}/versions/latest the subject's latest version.
-type testRegistry struct {
-	srv        *httptest.Server
-	user, pass string // basic auth the registry requires, if set
-	mu         sync.Mutex
-	schemas    []string
-	subjects   map[string][]int // subject -> ids of its versions
-	gets       atomic.Int64
-}
-
-func newTestRegistry(t testing.TB) *testRegistry {
-	r := &testRegistry{subjects: map[string][]int{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if u, p, ok := req.BasicAuth(); r.user != "" && (!ok || u != r.user || p != r.pass) {
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprint(w, `{"error_code":401,"message":"Unauthorized"}`)
-			return
-		}
-		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
-		switch {
-		case req.Method == http.MethodPost && strings.HasPrefix(req.URL.Path, "/subjects/"):
-			var body struct {
-				Schema string `json:"schema"`
-			}
-			if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
-				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, http.StatusUnprocessableEntity)
-				return
-			}
-			if _, err := avro.ParseWithCache(body.Schema, "", &avro.SchemaCache{}); err != nil {
-				http.Error(w, `{"error_code":42201,"message":"invalid schema"}`, http.StatusUnprocessableEntity)
-				return
-			}
-			subject := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, "/subjects/"), "/versions")
-			r.mu.Lock()
-			r.schemas = append(r.schemas, body.Schema)
-			id := len(r.schemas)
-			r.subjects[subject] = append(r.subjects[subject], id)
-			r.mu.Unlock()
-			fmt.Fprintf(w, `{"id":%d}`, id)
-		case req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/versions/latest"):
-			subject := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, "/subjects/"), "/versions/latest")
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			ids := r.subjects[subject]
-			if len(ids) == 0 {
-				w.WriteHeader(http.StatusNotFound)
-				fmt.Fprint(w, `{"error_code":40401,"message":"Subject not found."}`)
-				return
-			}
-			id := ids[len(ids)-1]
-			out, _ := json.Marshal(map[string]any{"subject": subject, "version": len(ids), "id": id, "schema": r.schemas[id-1]})
-			w.Write(out)
-		case req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/schemas/ids/"):
-			r.gets.Add(1)
-			id, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/schemas/ids/"))
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			if err != nil || id < 1 || id > len(r.schemas) {
-				w.WriteHeader(http.StatusNotFound)
-				fmt.Fprint(w, `{"error_code":40403,"message":"Schema not found"}`)
-				return
-			}
-			out, _ := json.Marshal(map[string]string{"schema": r.schemas[id-1]})
-			w.Write(out)
-		default:
-			http.NotFound(w, req)
-		}
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-// register posts schema under subject over HTTP and returns its id.
-func (r *testRegistry) register(t testing.TB, subject, schema string) int32 {
-	body, _ := json.Marshal(map[string]string{"schema": schema})
-	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/subjects/"+subject+"/versions", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	if r.user != "" {
-		req.SetBasicAuth(r.user, r.pass)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		ID int32 `json:"id"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID == 0 {
-		t.Fatalf("register %s: %v (status %s)", subject, err, resp.Status)
-	}
-	return out.ID
-}
 
 // encode frames v, encoded by hamba/avro with schema, in the Confluent wire format.
 func encodeAvro(t testing.TB, id int32, schema string, v any) []byte {
@@ -186,14 +84,14 @@ primary key id
 `
 
 func TestAvroRegistryAndEvolution(t *testing.T) {
-	reg := newTestRegistry(t)
-	v1 := reg.register(t, "trades-value", tradeV1)
-	v2 := reg.register(t, "trades-value", tradeV2)
+	reg := testregistry.New(t)
+	v1 := reg.Register(t, "trades-value", tradeV1)
+	v2 := reg.Register(t, "trades-value", tradeV2)
 	schema, err := parseTestSchema(tradeColumns)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}, schema)
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +148,7 @@ reject offset=6: 22001 column "symbol": value too long for type character varyin
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 	// Each schema id is fetched once (99 once, not per message).
-	if n := reg.gets.Load(); n != 3 {
+	if n := reg.Fetches(); n != 3 {
 		t.Errorf("registry GETs = %d, want 3", n)
 	}
 }
@@ -261,14 +159,14 @@ const tradeSmall = `{"type": "record", "name": "Trade", "namespace": "exchange",
  "fields": [{"name": "symbol", "type": "string"}, {"name": "qty", "type": "int"}]}`
 
 func TestAvroUpsert(t *testing.T) {
-	reg := newTestRegistry(t)
-	kid := reg.register(t, "trades-key", tradeKey)
-	vid := reg.register(t, "trades-value", tradeSmall)
+	reg := testregistry.New(t)
+	kid := reg.Register(t, "trades-key", tradeKey)
+	vid := reg.Register(t, "trades-value", tradeSmall)
 	schema, err := parseTestSchema("id bigint\nsymbol text\nqty integer\nprimary key id\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := map[string]string{"schema.registry": reg.srv.URL, "message": "exchange.Trade", "key.message": "exchange.TradeKey"}
+	opts := map[string]string{"schema.registry": reg.URL(), "message": "exchange.Trade", "key.message": "exchange.TradeKey"}
 	dec, err := NewDecoder(Spec{Format: "UPSERT", Encode: "AVRO", Options: opts}, schema)
 	if err != nil {
 		t.Fatal(err)
@@ -301,8 +199,8 @@ reject offset=5: 42804 message key: schema 2 is record "exchange.Trade", not "ex
 	}
 
 	// A key that is a bare Avro long, not a record.
-	lid := reg.register(t, "positions-key", `"long"`)
-	dec, err = NewDecoder(Spec{Format: "UPSERT", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}, schema)
+	lid := reg.Register(t, "positions-key", `"long"`)
+	dec, err = NewDecoder(Spec{Format: "UPSERT", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,9 +228,9 @@ func TestAvroOptions(t *testing.T) {
 	}
 	// A registry that is down: Prefetch reports it (the connector retries),
 	// it does not reject.
-	reg := newTestRegistry(t)
-	url := reg.srv.URL
-	reg.srv.Close()
+	reg := testregistry.New(t)
+	url := reg.URL()
+	reg.Close()
 	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": url}}, schema)
 	if err != nil {
 		t.Fatal(err)
@@ -346,9 +244,9 @@ func TestAvroOptions(t *testing.T) {
 // A registry behind basic auth: the decoder sends the configured
 // credentials; wrong ones are an error Prefetch reports.
 func TestAvroRegistryAuth(t *testing.T) {
-	reg := newTestRegistry(t)
-	reg.user, reg.pass = "svc", "s3cret"
-	id := reg.register(t, "small-value", tradeSmall)
+	reg := testregistry.New(t)
+	reg.RequireAuth("svc", "s3cret")
+	id := reg.Register(t, "small-value", tradeSmall)
 	schema, _ := parseTestSchema("symbol text\nqty integer\n")
 	msg := []Message{{Value: encodeAvro(t, id, tradeSmall, map[string]any{"symbol": "ACME", "qty": 3})}}
 	for _, tc := range []struct{ pass, want string }{
@@ -356,7 +254,7 @@ func TestAvroRegistryAuth(t *testing.T) {
 		{"wrong", "prefetch: 28000"},
 	} {
 		dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{
-			"schema.registry": reg.srv.URL, "schema.registry.username": "svc", "schema.registry.password": tc.pass}}, schema)
+			"schema.registry": reg.URL(), "schema.registry.username": "svc", "schema.registry.password": tc.pass}}, schema)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,10 +273,10 @@ func TestAvroRegistryAuth(t *testing.T) {
 // AvroColumns derives a source's columns from the subject's latest schema,
 // and messages of older versions decode into them.
 func TestAvroColumns(t *testing.T) {
-	reg := newTestRegistry(t)
-	v1 := reg.register(t, "trades-value", tradeV1)
-	reg.register(t, "trades-value", tradeV2)
-	spec := Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}
+	reg := testregistry.New(t)
+	v1 := reg.Register(t, "trades-value", tradeV1)
+	reg.Register(t, "trades-value", tradeV2)
+	spec := Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}
 	cols, err := AvroColumns(context.Background(), spec, "trades-value")
 	if err != nil {
 		t.Fatal(err)

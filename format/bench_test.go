@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"streamsql/internal/testregistry"
 	"streamsql/sql/types"
 )
 
@@ -122,9 +123,9 @@ const bidAvro = `{"type": "record", "name": "Bid", "namespace": "nexmark", "fiel
  {"name": "date_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}, {"name": "extra", "type": "string"}]}`
 
 func BenchmarkAvroBid(b *testing.B) {
-	reg := newTestRegistry(b)
-	id := reg.register(b, "bid-value", bidAvro)
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.srv.URL}}, bidSchema)
+	reg := testregistry.New(b)
+	id := reg.Register(b, "bid-value", bidAvro)
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, bidSchema)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hamba/avro/v2"
@@ -30,7 +31,21 @@ type Registry struct {
 	schemas  []string
 	subjects map[string][]int
 	down     bool
+	// user and pass, when set, are the basic auth every request must carry.
+	user, pass string
+	fetches    atomic.Int64
 }
+
+// RequireAuth makes the registry refuse requests without basic auth of
+// user and password (401), as a registry behind authentication does.
+func (r *Registry) RequireAuth(user, password string) {
+	r.mu.Lock()
+	r.user, r.pass = user, password
+	r.mu.Unlock()
+}
+
+// Fetches counts the schemas served by id (GET /schemas/ids/{id}).
+func (r *Registry) Fetches() int64 { return r.fetches.Load() }
 
 // SetDown makes the registry answer every request with 503 Service
 // Unavailable (down) or serve again.
@@ -48,6 +63,9 @@ func New(t testing.TB) *Registry {
 	return r
 }
 
+// Close stops the registry: later requests find nothing listening.
+func (r *Registry) Close() { r.srv.Close() }
+
 // URL is the registry's base URL.
 func (r *Registry) URL() string { return r.srv.URL }
 
@@ -58,8 +76,12 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		fmt.Fprintf(w, `{"error_code":%d,"message":%q}`, code, msg)
 	}
 	r.mu.Lock()
-	down := r.down
+	down, user, pass := r.down, r.user, r.pass
 	r.mu.Unlock()
+	if u, p, ok := req.BasicAuth(); user != "" && (!ok || u != user || p != pass) {
+		fail(http.StatusUnauthorized, 401, "Unauthorized")
+		return
+	}
 	if down {
 		fail(http.StatusServiceUnavailable, 50003, "unavailable")
 		return
@@ -105,6 +127,7 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		out, _ := json.Marshal(map[string]any{"subject": subject, "version": len(ids), "id": id, "schema": r.schemas[id-1]})
 		w.Write(out)
 	case req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/schemas/ids/"):
+		r.fetches.Add(1)
 		id, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/schemas/ids/"))
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -124,7 +147,17 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 func (r *Registry) Register(t testing.TB, subject, schema string) int32 {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"schema": schema})
-	resp, err := http.Post(r.srv.URL+"/subjects/"+subject+"/versions", "application/vnd.schemaregistry.v1+json", strings.NewReader(string(body)))
+	req, err := http.NewRequest(http.MethodPost, r.srv.URL+"/subjects/"+subject+"/versions", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+	r.mu.Lock()
+	if r.user != "" {
+		req.SetBasicAuth(r.user, r.pass)
+	}
+	r.mu.Unlock()
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
