@@ -6,7 +6,6 @@ package engine
 // constraint_write.go.
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -302,7 +301,7 @@ func (s *Session) alterConstraint(x *execution, p *planner.Planner, r *catalog.R
 // validateNewConstraint checks the existing rows of n against its last
 // CHECK (isCheck) or FOREIGN KEY constraint, the one just added.
 func (s *Session) validateNewConstraint(x *execution, p *planner.Planner, n *catalog.Relation, isCheck bool) error {
-	v := &writer{s: s, x: x, w: &planner.Write{Rel: n, Table: n.Table()}, ctx: s.execCtx(context.Background(), x.args)}
+	v := &writer{s: s, x: x, w: &planner.Write{Rel: n, Table: n.Table()}, ctx: s.execCtx(x.context(), x.args)}
 	cons := &tableConstraints{rel: n, validating: true}
 	if isCheck {
 		checks, err := p.PlanChecks(n)

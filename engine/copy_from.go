@@ -294,7 +294,7 @@ func (c *copyIn) insertRows(ctx context.Context, rows []copyRow) error {
 			args = append(args, d)
 		}
 	}
-	x := &execution{s: c.s, args: args, reader: c.txn, txn: c.txn}
+	x := &execution{ctx: ctx, s: c.s, args: args, reader: c.txn, txn: c.txn}
 	wr := &writer{s: c.s, x: x, w: ip.w, ctx: c.s.execCtx(ctx, args)}
 	if err := wr.insert(); err != nil {
 		return err

@@ -630,7 +630,7 @@ func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.
 		if err != nil {
 			return nil, err
 		}
-		bs, err := batch.Collect(s.execCtx(context.Background(), nil), q.Op)
+		bs, err := batch.Collect(s.execCtx(x.context(), nil), q.Op)
 		if err != nil {
 			return nil, err
 		}

@@ -622,3 +622,30 @@ func TestStatementTimeoutSuspendedPortal(t *testing.T) {
 	send(&pgproto3.Query{String: "COMMIT"})
 	untilReady()
 }
+
+// TestStatementTimeoutInAddColumn: filling a new column's volatile DEFAULT
+// into existing rows runs under the statement's context, so
+// statement_timeout stops it.
+func TestStatementTimeoutInAddColumn(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	conn := connect(t, ts, nil)
+	for _, q := range []string{
+		"CREATE TABLE fill (id int PRIMARY KEY)",
+		"INSERT INTO fill SELECT g FROM generate_series(1, 50000) g",
+		"SET statement_timeout = '200ms'",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	_, err := conn.Exec(ctx, "ALTER TABLE fill ADD COLUMN r float8 DEFAULT random()")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "57014" {
+		t.Fatalf("ALTER TABLE ... DEFAULT random() under statement_timeout: %v (after %v)", err, time.Since(start))
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("canceled after %v", took)
+	}
+}

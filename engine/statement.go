@@ -45,11 +45,22 @@ type prepared struct {
 
 // execution is what running one statement needs.
 type execution struct {
+	// ctx is the statement's context (cancel, statement_timeout); nil
+	// only for executions made outside a statement.
+	ctx    context.Context
 	s      *Session
 	args   []types.Datum
 	reader storage.Reader
 	txn    *storage.Txn // write transaction (block or autocommit)
 	auto   bool         // txn is this statement's own
+}
+
+// context is the statement's context, or Background outside a statement.
+func (x *execution) context() context.Context {
+	if x.ctx != nil {
+		return x.ctx
+	}
+	return context.Background()
 }
 
 // Prepare implements pgwire.Statement.
@@ -124,7 +135,7 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	if s.e.beforeExecute != nil {
 		s.e.beforeExecute(st.st.SQL)
 	}
-	x := &execution{s: s, args: args}
+	x := &execution{ctx: ctx, s: s, args: args}
 	var snap *storage.Snapshot
 	if s.txn != nil {
 		if s.txnReadOnly && writes(st.st) {
