@@ -223,9 +223,13 @@ func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
 		b.Rejects = append(b.Rejects, stream.Reject{Relation: r.rt.spec.relation, Split: strconv.Itoa(int(rj.Partition)),
 			Offset: rj.Offset, Raw: rj.Raw, Error: rejectText(rj.Err), Time: time.Now().UTC()})
 	}
+	// used is in runs of one partition each, in offset order: the last
+	// record of a run is that partition's position.
 	r.mu.Lock()
-	for _, m := range used {
-		r.next[m.Partition] = m.Offset + 1
+	for i, m := range used {
+		if i+1 == len(used) || used[i+1].Partition != m.Partition {
+			r.next[m.Partition] = m.Offset + 1
+		}
 	}
 	r.mu.Unlock()
 	for i := range buf {
