@@ -176,8 +176,12 @@ func (p *Project) OutputTypes() []types.T {
 // OutputTypes returns Input's column types.
 func (l *Limit) OutputTypes() []types.T { return l.Input.OutputTypes() }
 
-// OutputTypes returns Left's column types then Right's.
+// OutputTypes returns Left's column types then Right's (only Left's for
+// a semi or anti join).
 func (j *Join) OutputTypes() []types.T {
+	if j.Kind == SemiJoin || j.Kind == AntiJoin {
+		return j.Left.OutputTypes()
+	}
 	return append(append([]types.T{}, j.Left.OutputTypes()...), j.Right.OutputTypes()...)
 }
 
@@ -221,11 +225,13 @@ func Inputs(r Rel) []Rel {
 //	    values rows=2 [int4]
 func RelTree(r Rel) string {
 	var sb strings.Builder
-	writeRel(&sb, r, 0)
+	writeRel(&sb, r, 0, nil)
 	return sb.String()
 }
 
-func writeRel(sb *strings.Builder, r Rel, depth int) {
+// writeRel writes r and its inputs; annotate, when set, adds text after
+// each node's types.
+func writeRel(sb *strings.Builder, r Rel, depth int, annotate func(Rel) string) {
 	sb.WriteString(strings.Repeat("  ", depth))
 	switch x := r.(type) {
 	case nil:
@@ -280,9 +286,13 @@ func writeRel(sb *strings.Builder, r Rel, depth int) {
 	default:
 		fmt.Fprintf(sb, "%T", r)
 	}
-	fmt.Fprintf(sb, " %s\n", typeList(r.OutputTypes()))
+	fmt.Fprintf(sb, " %s", typeList(r.OutputTypes()))
+	if annotate != nil {
+		sb.WriteString(" " + annotate(r))
+	}
+	sb.WriteString("\n")
 	for _, in := range Inputs(r) {
-		writeRel(sb, in, depth+1)
+		writeRel(sb, in, depth+1, annotate)
 	}
 }
 

@@ -39,6 +39,7 @@ func (p *Planner) PlanSelect(s *pg.SelectStmt) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
+	rel.node = p.rewrite(rel.node)
 	logical := rel.node
 	op, err := p.op(rel)
 	if err != nil {

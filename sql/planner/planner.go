@@ -59,6 +59,9 @@ type Planner struct {
 	LowerBatch func(plan.Rel, *expr.Compiler) (exec.Operator, error)
 	// Folds records the values planning derived from parameters (fold.go).
 	Folds []Fold
+	// NoRewrites turns the logical rewrites (rewrite.go) off: plan tests
+	// print the plan as bound.
+	NoRewrites bool
 
 	// RowIDs makes scans of tables without a primary key output their
 	// hidden row id as the hidden column RowIDColumn (for SELECT ... FOR
@@ -109,7 +112,7 @@ func (p *Planner) op(rel *relPlan) (exec.Operator, error) {
 	if p.LowerBatch == nil {
 		return nil, sqlerr.New(sqlerr.InternalError, "planner has no batch lowering")
 	}
-	op, err := p.LowerBatch(rel.node, p.compiler())
+	op, err := p.LowerBatch(p.rewrite(rel.node), p.compiler())
 	if err != nil {
 		return nil, err
 	}

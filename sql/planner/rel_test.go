@@ -23,9 +23,14 @@ import (
 // (testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
 // store holding t(a int4 primary key, b text, c int8). Commands:
 //
-//	build   input: a query; prints its logical relational tree
+//	build [props]
+//	        input: a query; prints its logical relational tree as bound
+//	        (before the rewrites), with props each node's stream
+//	        properties (key, append-only, watermark and monotonic
+//	        columns; see plan.StreamProps)
 //	lower   input: a query; prints the batch executors lower.Batch
-//	        makes of it, one per line, indented by depth
+//	        makes of it after the rewrites, one per line, indented by
+//	        depth
 //
 // Operators the planner still builds itself show as "executor ..."
 // leaves of the logical tree.
@@ -55,13 +60,17 @@ func TestRelPlans(t *testing.T) {
 				t.Fatalf("not one query: %s", d.Input)
 			}
 			p := &planner.Planner{Catalog: cat, Reader: func() storage.Reader { return db.Latest() },
-				SearchPath: []string{"public"}, SQL: d.Input, LowerBatch: lower.Batch}
+				SearchPath: []string{"public"}, SQL: d.Input, LowerBatch: lower.Batch,
+				NoRewrites: d.Cmd == "build"}
 			q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 			if err != nil {
 				return relErrorText(err)
 			}
 			switch d.Cmd {
 			case "build":
+				if d.HasArg("props") {
+					return plan.RelTreeProps(q.Plan)
+				}
 				return plan.RelTree(q.Plan)
 			case "lower":
 				var sb strings.Builder

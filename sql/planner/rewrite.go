@@ -1,0 +1,36 @@
+package planner
+
+import "streamsql/sql/plan"
+
+// The logical rewrites (sql/plan's rules) the planner runs on a plan
+// before lowering it into batch executors. A stream plan is left as
+// bound: its lowering reads the executors, and every rule here is chosen
+// for batch results (a pruned column or a moved filter would change no
+// result there either, but stream plans and their EXPLAIN output stay as
+// they were until the stream lowering reads logical nodes).
+
+// batchRules are the rules run for batch execution: all of them, except
+// that column pruning adds no projection under a join input that cannot
+// drop columns itself. Such inputs are executor leaves (scans) that read
+// every column anyway; a projection over them would add an operator and
+// change physical plans for no saving until scans are logical nodes that
+// implement plan.ColumnPruner.
+func batchRules() []plan.Rule {
+	rules := plan.DefaultRules()
+	for i := range rules {
+		if rules[i].Name == "prune-columns" {
+			rules[i].Apply = plan.PruneColumns(false)
+		}
+	}
+	return rules
+}
+
+// rewrite runs the batch rules on r, unless the plan is for a stream or
+// rewrites are off.
+func (p *Planner) rewrite(r plan.Rel) plan.Rel {
+	if p.Stream || p.NoRewrites {
+		return r
+	}
+	out, _ := plan.Optimize(r, batchRules())
+	return out
+}
