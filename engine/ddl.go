@@ -12,6 +12,7 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -696,7 +697,14 @@ func (s *Session) rename(p *planner.Planner, rs *pg.RenameStmt) (string, error) 
 }
 
 func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainStmt) (*prepared, error) {
+	opts, err := parseExplainOptions(es.Options)
+	if err != nil {
+		return nil, err
+	}
 	if ctas := es.Query.GetCreateTableAsStmt(); ctas != nil && ctas.Objtype == pg.ObjectType_OBJECT_MATVIEW {
+		if opts.logical {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN (LOGICAL) supports SELECT only for now")
+		}
 		return s.explainStream(ctas, nil)
 	}
 	sel := es.Query.GetSelectStmt()
@@ -707,10 +715,17 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainS
 	if err != nil {
 		return nil, err
 	}
+	text := batch.ExplainTree(q.Op)
+	switch {
+	case opts.logical && opts.verbose:
+		text = plan.RelTreeProps(q.Plan)
+	case opts.logical:
+		text = plan.RelTree(q.Plan)
+	}
 	cols := []pgwire.Column{{Name: "QUERY PLAN", Type: types.TText}}
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		var rows [][]types.Datum
-		for _, line := range strings.Split(strings.TrimRight(batch.ExplainTree(q.Op), "\n"), "\n") {
+		for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 			rows = append(rows, []types.Datum{line})
 		}
 		return memResult(cols, rows, "EXPLAIN"), nil

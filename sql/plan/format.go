@@ -214,13 +214,27 @@ func (e *Subquery) String() string {
 	if !e.Correlated {
 		plan = "InitPlan"
 	}
+	left, op := "", ""
+	switch {
+	case e.Lefts != nil:
+		// A row comparison: (a, b) = ANY (...).
+		left = "(" + list(e.Lefts) + ")"
+		if len(e.Ops) > 0 {
+			op = e.Ops[0].Name
+		}
+	case e.Left != nil:
+		left = operand(e.Left)
+	}
+	if e.Op != nil {
+		op = e.Op.Name
+	}
 	switch e.Kind {
 	case ExistsSubquery:
 		return "EXISTS(" + plan + ")"
 	case AnySubquery:
-		return operand(e.Left) + " " + e.Op.Name + " ANY (" + plan + ")"
+		return left + " " + op + " ANY (" + plan + ")"
 	case AllSubquery:
-		return operand(e.Left) + " " + e.Op.Name + " ALL (" + plan + ")"
+		return left + " " + op + " ALL (" + plan + ")"
 	case ArraySubquery:
 		return "ARRAY(" + plan + ")"
 	}

@@ -187,6 +187,9 @@ func foldFilters(r Rel) (Rel, bool) {
 	return local(func(r Rel) (Rel, bool) {
 		switch x := r.(type) {
 		case *Filter:
+			if !foldable(x.Pred) {
+				return r, false
+			}
 			p := FoldScalar(x.Pred)
 			if c, ok := p.(*Const); ok {
 				if v, _ := c.Value.(bool); v {
@@ -194,11 +197,9 @@ func foldFilters(r Rel) (Rel, bool) {
 				}
 				return &Values{Types: x.OutputTypes()}, true
 			}
-			if p.String() != x.Pred.String() {
-				return &Filter{Input: x.Input, Pred: p}, true
-			}
+			return &Filter{Input: x.Input, Pred: p}, true
 		case *Join:
-			if x.Residual == nil {
+			if x.Residual == nil || !foldable(x.Residual) {
 				return r, false
 			}
 			p := FoldScalar(x.Residual)
@@ -209,14 +210,54 @@ func foldFilters(r Rel) (Rel, bool) {
 					return &j, true
 				}
 			}
-			if p.String() != x.Residual.String() {
-				j := *x
-				j.Residual = p
-				return &j, true
-			}
+			j := *x
+			j.Residual = p
+			return &j, true
 		}
 		return r, false
 	})(r)
+}
+
+// foldable reports whether FoldScalar would change e: a constant that
+// is a whole predicate or an argument of AND, OR or NOT, or an immutable
+// call of constants that computes.
+func foldable(e Scalar) bool {
+	if _, ok := e.(*Const); ok {
+		return true
+	}
+	found := false
+	Visit(e, func(x Scalar) {
+		switch n := x.(type) {
+		case *And:
+			found = found || anyConst(n.Args)
+		case *Or:
+			found = found || anyConst(n.Args)
+		case *Not:
+			found = found || anyConst([]Scalar{n.Input})
+		case *Call:
+			consts := make([]*Const, len(n.Args))
+			for i, a := range n.Args {
+				c, ok := a.(*Const)
+				if !ok {
+					return
+				}
+				consts[i] = c
+			}
+			if _, ok := FoldCall(n.Fn, consts, n.T); ok {
+				found = true
+			}
+		}
+	})
+	return found
+}
+
+func anyConst(es []Scalar) bool {
+	for _, e := range es {
+		if _, ok := e.(*Const); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // FoldScalar simplifies e bottom-up: immutable functions of constants

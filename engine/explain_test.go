@@ -1,0 +1,54 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"streamsql/engine"
+	"streamsql/internal/testserver"
+)
+
+// TestExplainLogical: EXPLAIN (LOGICAL) prints the logical plan after the
+// rewrites (here the WHERE conjunct on the left table moved below the
+// LEFT JOIN, the one on the null-supplying right table kept above it),
+// VERBOSE adds stream properties, plain EXPLAIN still prints executors,
+// and the rewritten query returns PostgreSQL's rows.
+func TestExplainLogical(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	conn := connect(t, ts, nil)
+	execAll(t, conn,
+		"CREATE TABLE el_t (a int PRIMARY KEY, b text, c bigint)",
+		"CREATE TABLE el_u (x int PRIMARY KEY, z text)",
+		"INSERT INTO el_t VALUES (1, 'k', 10), (2, 'k', 20), (3, 'm', 30)",
+		"INSERT INTO el_u VALUES (1, 'q'), (3, 'q')")
+	const q = "SELECT el_t.a, el_u.z FROM el_t LEFT JOIN el_u ON el_t.a = el_u.x WHERE el_t.b = 'k' AND el_u.z IS NULL"
+	got := strings.Join(queryStrings(t, conn, "EXPLAIN (LOGICAL) "+q), "\n")
+	want := strings.Join([]string{
+		"project a, z [integer, text]",
+		"  filter z IS NULL [integer, text, bigint, integer, text]",
+		"    join left key a = x [integer, text, bigint, integer, text]",
+		"      filter b = 'k' [integer, text, bigint]",
+		"        executor Scan el_t [integer, text, bigint]",
+		"      executor Scan el_u [integer, text]",
+	}, "\n")
+	if got != want {
+		t.Errorf("EXPLAIN (LOGICAL):\n%s\nwant:\n%s", got, want)
+	}
+	if rows := strings.Join(queryStrings(t, conn, q+" ORDER BY 1"), ","); rows != "2 <nil>" {
+		t.Errorf("%s: %s, want 2 <nil>", q, rows)
+	}
+	physical := strings.Join(queryStrings(t, conn, "EXPLAIN "+q), "\n")
+	if !strings.Contains(physical, "HashJoin left") || strings.Contains(physical, "[integer") {
+		t.Errorf("EXPLAIN prints no executors:\n%s", physical)
+	}
+	if off := strings.Join(queryStrings(t, conn, "EXPLAIN (LOGICAL false) "+q), "\n"); off != physical {
+		t.Errorf("EXPLAIN (LOGICAL false):\n%s\nwant the physical plan:\n%s", off, physical)
+	}
+	verbose := queryStrings(t, conn, "EXPLAIN (LOGICAL, VERBOSE) SELECT DISTINCT k FROM (VALUES (1), (2)) v(k)")
+	if len(verbose) == 0 || verbose[0] != "distinct [integer] key=[0] append-only" {
+		t.Errorf("EXPLAIN (LOGICAL, VERBOSE): %q", verbose)
+	}
+	_, err := conn.Exec(context.Background(), "EXPLAIN (LOGICAL maybe) SELECT 1")
+	wantPgErr(t, err, "42601", "logical requires a Boolean value")
+}
