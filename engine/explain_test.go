@@ -18,19 +18,19 @@ func TestExplainLogical(t *testing.T) {
 	ts := testserver.Start(t, engine.Options{})
 	conn := connect(t, ts, nil)
 	execAll(t, conn,
-		"CREATE TABLE el_t (a int PRIMARY KEY, b text, c bigint)",
-		"CREATE TABLE el_u (x int PRIMARY KEY, z text)",
-		"INSERT INTO el_t VALUES (1, 'k', 10), (2, 'k', 20), (3, 'm', 30)",
-		"INSERT INTO el_u VALUES (1, 'q'), (3, 'q')")
-	const q = "SELECT el_t.a, el_u.z FROM el_t LEFT JOIN el_u ON el_t.a = el_u.x WHERE el_t.b = 'k' AND el_u.z IS NULL"
+		"CREATE TABLE orders (id int PRIMARY KEY, region text, amount bigint)",
+		"CREATE TABLE refunds (order_id int PRIMARY KEY, reason text)",
+		"INSERT INTO orders VALUES (1, 'eu', 10), (2, 'eu', 20), (3, 'us', 30)",
+		"INSERT INTO refunds VALUES (1, 'late'), (3, 'late')")
+	const q = "SELECT o.id, r.reason FROM orders o LEFT JOIN refunds r ON o.id = r.order_id WHERE o.region = 'eu' AND r.reason IS NULL"
 	got := strings.Join(queryStrings(t, conn, "EXPLAIN (LOGICAL) "+q), "\n")
 	want := strings.Join([]string{
-		"project a, z [integer, text]",
-		"  filter z IS NULL [integer, text, bigint, integer, text]",
-		"    join left key a = x [integer, text, bigint, integer, text]",
-		"      filter b = 'k' [integer, text, bigint]",
-		"        executor Scan el_t [integer, text, bigint]",
-		"      executor Scan el_u [integer, text]",
+		"project id, reason [integer, text]",
+		"  filter reason IS NULL [integer, text, bigint, integer, text]",
+		"    join left key id = order_id [integer, text, bigint, integer, text]",
+		"      filter region = 'eu' [integer, text, bigint]",
+		"        executor Scan orders [integer, text, bigint]",
+		"      executor Scan refunds [integer, text]",
 	}, "\n")
 	if got != want {
 		t.Errorf("EXPLAIN (LOGICAL):\n%s\nwant:\n%s", got, want)

@@ -34,6 +34,7 @@ type Rule struct {
 func DefaultRules() []Rule {
 	return []Rule{
 		{"fold-filter", foldFilters},
+		{"decorrelate", local(decorrelate)},
 		{"merge-filters", local(mergeFilters)},
 		{"push-filter-project", local(pushFilterProject)},
 		{"push-filter-sort", local(pushFilterSort)},
