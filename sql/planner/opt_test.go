@@ -1,31 +1,41 @@
 package planner_test
 
 import (
+	"context"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
 
 	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/batch"
+	"streamsql/exec/expr"
 	"streamsql/lower"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // TestOptPlans runs the logical rewrites (sql/plan's rules) on planned
 // queries and prints the plan before and after them (testdata/opt;
 // regenerate with -rewrite). The catalog, on a real pebble store, holds
 // t(a int4 primary key, b text, c int8) and u(x int4 primary key,
-// y numeric, z text). Commands:
+// y numeric, z text) with a few rows each (NULLs, numerics equal but
+// written differently). Commands:
 //
-//	opt [rules=(name,...)]
+//	opt [rules=(name,...)] [norun]
 //	        input: a query; prints the plan as bound, the plan after the
 //	        rules (all of plan.DefaultRules unless named) and the rules
-//	        that changed it, or "no change"
+//	        that changed it, or "no change". Both plans are then lowered
+//	        with lower.Batch and run (unless norun: volatile queries);
+//	        the test fails unless they return the same rows, which are
+//	        printed (sorted) after the plans.
 func TestOptPlans(t *testing.T) {
 	db, err := storage.Open(t.TempDir())
 	if err != nil {
@@ -35,6 +45,10 @@ func TestOptPlans(t *testing.T) {
 	cat, err := catalog.Open(db)
 	if err != nil {
 		t.Fatal(err)
+	}
+	data := map[string][][]string{
+		"t": {{"1", "k", "10"}, {"2", "k", "20"}, {"3", "m", ""}, {"4", "", "40"}},
+		"u": {{"1", "1.0", "q"}, {"2", "1.00", "q"}, {"3", "2", ""}, {"5", "", "r"}},
 	}
 	for _, r := range []*catalog.Relation{
 		{Schema: "public", Name: "t", Kind: catalog.KindTable,
@@ -46,9 +60,11 @@ func TestOptPlans(t *testing.T) {
 				{Name: "y", Type: types.T{Kind: types.Numeric}, AttNum: 2}, {Name: "z", Type: types.TText, AttNum: 3}},
 			PrimaryKey: []int{0}},
 	} {
-		if _, err := cat.CreateRelation(r); err != nil {
+		rel, err := cat.CreateRelation(r)
+		if err != nil {
 			t.Fatal(err)
 		}
+		insertRows(t, db, rel, data[r.Name])
 	}
 	datadriven.Walk(t, "testdata/opt", func(t *testing.T, path string) {
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
@@ -85,13 +101,28 @@ func TestOptPlans(t *testing.T) {
 			sb.WriteString(before)
 			if len(fired) == 0 {
 				sb.WriteString("no change\n")
-				return sb.String()
+			} else {
+				sb.WriteString("=> " + strings.Join(fired, ", ") + "\n")
+				sb.WriteString(plan.RelTree(after))
 			}
-			sb.WriteString("=> " + strings.Join(fired, ", ") + "\n")
-			sb.WriteString(plan.RelTree(after))
 			if !sameTypes(q.Plan.OutputTypes(), after.OutputTypes()) {
 				t.Fatalf("the rules changed the output columns: %v -> %v", q.Plan.OutputTypes(), after.OutputTypes())
 			}
+			switch {
+			case len(p.ParamTypes) > 0:
+				sb.WriteString("(not run: parameters)\n")
+				return sb.String()
+			case d.HasArg("norun"):
+				sb.WriteString("(not run: volatile)\n")
+				return sb.String()
+			}
+			// The plans share their executor leaves; they run one after
+			// the other.
+			want, got := runRel(t, q.Plan), runRel(t, after)
+			if want != got {
+				t.Fatalf("the rules changed the result:\n%s\nbefore:\n%s\nafter:\n%s", sb.String(), want, got)
+			}
+			sb.WriteString("rows:\n" + want)
 			return sb.String()
 		})
 	})
@@ -110,4 +141,67 @@ func sameTypes(a, b []types.T) bool {
 		}
 	}
 	return true
+}
+
+// insertRows stores rows, given as text ("" for NULL), into rel's table.
+func insertRows(t *testing.T, db *storage.DB, rel *catalog.Relation, rows [][]string) {
+	tbl := rel.Table()
+	txn := db.Begin()
+	for _, row := range rows {
+		vals := make([]types.Datum, len(row))
+		for i, s := range row {
+			if s == "" {
+				continue
+			}
+			v, err := types.ParseText(s, rel.Columns[i].Type, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals[i] = v
+		}
+		if err := tbl.Insert(txn, [][]types.Datum{vals}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runRel lowers r into batch executors, runs it and returns its rows as
+// text, sorted, one a line.
+func runRel(t *testing.T, r plan.Rel) string {
+	c := &expr.Compiler{}
+	c.Rel = func(r plan.Rel) (exec.Operator, error) { return lower.Batch(r, c) }
+	op, err := lower.Batch(r, c)
+	if err != nil {
+		t.Fatalf("lower: %v", err)
+	}
+	ctx := &exec.Ctx{Env: udf.Env{Context: context.Background()}}
+	bs, err := batch.Collect(ctx, op)
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	ts := op.Types()
+	var lines []string
+	for _, b := range bs {
+		for i := 0; i < b.N; i++ {
+			parts := make([]string, len(ts))
+			for j, typ := range ts {
+				v := types.GetDatum(b.Cols[j], i, typ)
+				if v == nil {
+					parts[j] = "NULL"
+				} else {
+					parts[j] = types.FormatText(v, typ, nil)
+				}
+			}
+			lines = append(lines, strings.Join(parts, " "))
+		}
+		b.Release()
+	}
+	sort.Strings(lines)
+	if len(lines) == 0 {
+		return "(none)\n"
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
