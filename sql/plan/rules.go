@@ -29,8 +29,9 @@ type Rule struct {
 }
 
 // DefaultRules are the rules in the order Optimize runs them: constant
-// folding first (it removes filters the others would move), then the
-// predicate pushdowns, then projection pruning.
+// folding first (it removes filters the others would move), then
+// decorrelation, the predicate pushdowns, projection pruning and the
+// merging of the projections pruning and pushdown leave stacked.
 func DefaultRules() []Rule {
 	return []Rule{
 		{"fold-filter", foldFilters},
@@ -43,6 +44,7 @@ func DefaultRules() []Rule {
 		{"push-filter-join", local(pushFilterJoin)},
 		{"push-join-condition", local(pushJoinCondition)},
 		{"prune-columns", PruneColumns(true)},
+		{"merge-projects", local(mergeProjects)},
 	}
 }
 
@@ -659,4 +661,54 @@ func RuleNames(rules []Rule) string {
 		names[i] = r.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// mergeProjects replaces a projection of a projection by one projection
+// of the inner one's input, with the inner expressions in place of the
+// columns that read them. It keeps both when that would evaluate an
+// expression more often (one read twice that is more than a column, a
+// constant or a parameter) or drop one that must run (a volatile
+// expression or a subquery), or when the outer expressions hold a
+// correlated subquery, which reads the inner projection's row by
+// position.
+func mergeProjects(r Rel) (Rel, bool) {
+	outer, ok := r.(*Project)
+	if !ok {
+		return r, false
+	}
+	inner, ok := outer.Input.(*Project)
+	if !ok {
+		return r, false
+	}
+	uses := make([]int, len(inner.Exprs))
+	for _, e := range outer.Exprs {
+		if readsByPosition(e) {
+			return r, false
+		}
+		for _, i := range refsOf(e) {
+			uses[i]++
+		}
+	}
+	for i, e := range inner.Exprs {
+		if !movable(e) {
+			return r, false
+		}
+		switch e.(type) {
+		case *ColRef, *Const, *Param:
+			continue
+		}
+		if uses[i] > 1 {
+			return r, false
+		}
+	}
+	exprs := make([]Scalar, len(outer.Exprs))
+	for i, e := range outer.Exprs {
+		exprs[i] = Rewrite(e, func(x Scalar) (Scalar, bool) {
+			if c, ok := x.(*ColRef); ok {
+				return inner.Exprs[c.Idx], true
+			}
+			return nil, false
+		})
+	}
+	return &Project{Input: inner.Input, Exprs: exprs}, true
 }
