@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -45,12 +44,11 @@ func parseExplainOptions(opts []*pg.Node) (explainOptions, error) {
 }
 
 // defBool reads a boolean option value as PostgreSQL's defGetBoolean
-// does: no value is true; true/false, on/off, 1/0 and their prefixes.
+// does: no value is true; true/false, on/off and 1/0.
 func defBool(d *pg.DefElem) (bool, error) {
 	if d.Arg == nil {
 		return true, nil
 	}
-	var s string
 	switch {
 	case d.Arg.GetBoolean() != nil:
 		return d.Arg.GetBoolean().Boolval, nil
@@ -61,10 +59,8 @@ func defBool(d *pg.DefElem) (bool, error) {
 		case 1:
 			return true, nil
 		}
-		s = strconv.Itoa(int(d.Arg.GetInteger().Ival))
 	case d.Arg.GetString_() != nil:
-		s = strings.ToLower(d.Arg.GetString_().Sval)
-		switch s {
+		switch strings.ToLower(d.Arg.GetString_().Sval) {
 		case "true", "on":
 			return true, nil
 		case "false", "off":

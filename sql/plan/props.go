@@ -46,9 +46,6 @@ type PropsProvider interface {
 	StreamProps() Props
 }
 
-// Unknown are the properties of a relation nothing is known about.
-var unknownProps = Props{}
-
 // String renders the properties as plan tests print them:
 // "key=[0 1] append-only watermarks=[2] monotonic=[2]", with "key=?"
 // when no key is known.
@@ -104,7 +101,7 @@ func StreamProps(r Rel) Props {
 	case *Join:
 		return joinProps(x)
 	}
-	return unknownProps
+	return Props{}
 }
 
 // projectProps maps the input's properties through plain column
@@ -195,7 +192,7 @@ func joinProps(x *Join) Props {
 	l, r := StreamProps(x.Left), StreamProps(x.Right)
 	lw := len(x.Left.OutputTypes())
 	if x.Lateral {
-		return unknownProps
+		return Props{}
 	}
 	switch x.Kind {
 	case SemiJoin, AntiJoin:

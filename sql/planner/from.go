@@ -274,7 +274,8 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 			return nil, sqlerr.New(sqlerr.DataCorrupted, "view %q has an unreadable definition", r.Name)
 		}
-		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: r.Definition, Sequences: p.Sequences}
+		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: r.Definition, Sequences: p.Sequences,
+			NoRewrites: p.NoRewrites || p.Stream}
 		rel, err := inner.planSelect(stmts[0].AST.GetSelectStmt(), &scope{})
 		if err != nil {
 			return nil, err
