@@ -26,7 +26,7 @@ func (c *PartCache[P]) Load(st *StateTable, r storage.Reader, loadFrom func(*Sta
 	if err := it.Close(); err != nil {
 		return err
 	}
-	c.Acct.Report(c.Bytes)
+	c.Report()
 	return nil
 }
 
@@ -43,21 +43,14 @@ func (c *CachedPart) cached() *CachedPart { return c }
 
 // PartCache is the partitions of one operator instance in memory.
 type PartCache[P interface{ cached() *CachedPart }] struct {
-	env   *Env
-	Acct  *StateAccount
+	StateCache
 	Parts map[string]P
 	List  []P // every partition in memory, for the clock hand
-	hand  int
-	// bytes is the operator's estimate of its resident state.
-	Bytes int64
-	// evicted: partitions were left in storage (evicted, or not loaded
-	// at restart), so a partition not in memory must be read.
-	Evicted bool
 }
 
 // NewPartCache returns an empty cache whose resident bytes go to acct.
 func NewPartCache[P interface{ cached() *CachedPart }](env *Env, acct *StateAccount) PartCache[P] {
-	return PartCache[P]{env: env, Acct: acct, Parts: map[string]P{}}
+	return PartCache[P]{StateCache: NewStateCache(env, acct), Parts: map[string]P{}}
 }
 
 // Get returns the partition with key pk in memory.
@@ -89,13 +82,20 @@ func (c *PartCache[P]) Remove(p P) {
 // Shrink reports the resident bytes and, while the budget is exceeded,
 // evicts partitions that are clean, committed, not pinned by the
 // operator and not recently used, by calling drop (which removes them
-// and lowers bytes). It runs at barriers, after the epoch's writes.
+// and lowers Bytes). It runs at barriers, after the epoch's writes.
 func (c *PartCache[P]) Shrink(pinned func(P) bool, drop func(P)) {
-	ShrinkPartitions(c.env, c.Acct, &c.Bytes, &c.List, &c.hand,
-		func(p P, committed uint64) bool {
+	c.StateCache.Shrink(Entries{
+		Len: func() int { return len(c.List) },
+		Pinned: func(i int, committed uint64) bool {
+			p := c.List[i]
 			cp := p.cached()
 			return cp.Dirty || cp.LastWrite > committed || pinned(p)
 		},
-		func(p P) bool { cp := p.cached(); r := cp.Ref; cp.Ref = false; return r },
-		func(p P) { drop(p); c.Evicted = true })
+		TakeRef: func(i int) bool { cp := c.List[i].cached(); r := cp.Ref; cp.Ref = false; return r },
+		Drop: func(i int) bool {
+			n := len(c.List)
+			drop(c.List[i])
+			return len(c.List) < n && i < len(c.List)
+		},
+	})
 }

@@ -546,9 +546,8 @@ type hjSide struct {
 	cache   bool
 	loading bool
 	touched []int32
-	goneNow []string
-	gone    map[string]uint64 // shared with the other side (hjCache.gone)
-	live    int               // live rows
+	removed *stream.RemovedKeys // shared with the other side (hjCache.removed)
+	live    int                 // live rows
 
 	dirty  []int32 // slots written this epoch (may repeat or be stale)
 	delBuf []byte  // state keys to delete at the barrier, concatenated
@@ -660,8 +659,7 @@ func (s *hjSide) newBucket(hash uint64, key []byte) int32 {
 func (s *hjSide) dropBucket(b int32, gone bool) {
 	bk := &s.buckets[b]
 	if gone && s.cache {
-		s.gone[bk.key] = math.MaxUint64 // dated at the barrier
-		s.goneNow = append(s.goneNow, bk.key)
+		s.removed.AddNow(bk.key) // dated at the barrier
 	}
 	head := s.byKey[bk.hash]
 	if head == b {
