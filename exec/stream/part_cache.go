@@ -1,11 +1,12 @@
 package stream
 
-// The partition cache of the sorted-partition operators (top-N and OVER
-// windows): their state is kept per partition (all rows of one partition
-// key, in sort order, under one key prefix of the state table), and a
-// partition is the unit that is cached, evicted under the state memory
-// budget and read back. The cache holds the partitions in memory by key
-// and in a list for the clock hand; what a partition holds, how it is
+// The keyed cache of operator state: entries kept in memory by a key
+// (a prefix of their state keys) and in a list for the clock hand of
+// StateCache. The sorted-partition operators (top-N and OVER windows)
+// cache whole partitions (all rows of one partition key, in sort order),
+// session windows the sessions of one group key, and the lookup join one
+// entry per left row; an entry is the unit that is cached, evicted under
+// the state memory budget and read back. What an entry holds, how it is
 // read back and what it costs in bytes belong to the operator.
 
 import (
