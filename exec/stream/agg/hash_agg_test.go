@@ -3,7 +3,6 @@ package agg
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -211,12 +210,7 @@ func TestHashAggGlobalEmptyInput(t *testing.T) {
 	hashAggExpect(t, "all deleted", hashAggEpoch(t, op, s, db, 4), "U- 2 10 6", "U+ 0 NULL NULL")
 
 	// After a restart the row is not inserted again.
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hashAggOpen(t, spec, env2, in)
 	hashAggExpect(t, "after restart", hashAggEpoch(t, op2, s2, db2, 5))
 	hashAggPush(t, op2, in, hashAggOps(stream.Insert, 1), streamtest.Row(int64(1)))
@@ -348,12 +342,7 @@ func TestHashAggEmitOnClose(t *testing.T) {
 	}
 
 	// Restart: the watermark and the open window survive.
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hashAggOpen(t, spec, env2, in)
 	hashAggPush(t, op2, in, hashAggOps(stream.Insert, 2), streamtest.Row(int64(3), w0, int64(1)), streamtest.Row(int64(1), w2, int64(7)))
 	if n := env2.Stats.LateRows.Load(); n != 1 {
@@ -582,12 +571,7 @@ func TestHashAggDifferential(t *testing.T) {
 					t.Fatalf("epoch %d:\n got  %q\n want %q", epoch, got, want)
 				}
 				if epoch == 15 {
-					dir := filepath.Join(t.TempDir(), "restart")
-					if err := db.Checkpoint(dir); err != nil {
-						t.Fatal(err)
-					}
-					env, db = streamtest.ReopenEnv(t, dir)
-					env.Fresh = false
+					env, db = streamtest.Restart(t, db, nil)
 					op, s = hashAggOpen(t, spec, env, in)
 				}
 			}
@@ -618,12 +602,7 @@ func TestHashAggRecovery(t *testing.T) {
 		if epoch%4 == 0 {
 			// Uncommitted changes are lost with the restart; the
 			// continuous operator never sees them either.
-			dir := filepath.Join(t.TempDir(), fmt.Sprint("restart", epoch))
-			if err := dbB.Checkpoint(dir); err != nil {
-				t.Fatal(err)
-			}
-			envB, dbB = streamtest.ReopenEnv(t, dir)
-			envB.Fresh = false
+			envB, dbB = streamtest.Restart(t, dbB, nil)
 			opB, sB = hashAggOpen(t, spec, envB, in)
 			if rows := sB.Take(); len(rows) != 0 {
 				t.Fatalf("recovery emitted %q", rows)
@@ -709,12 +688,7 @@ func TestHashAggLegacyWatermark(t *testing.T) {
 	}
 	streamtest.Commit(t, w)
 
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hashAggOpen(t, spec, env2, in)
 	hashAggPush(t, op2, in, hashAggOps(stream.Insert, 2), streamtest.Row(int64(3), w0, int64(1)), streamtest.Row(int64(1), w1, int64(7)))
 	if n := env2.Stats.LateRows.Load(); n != 1 {

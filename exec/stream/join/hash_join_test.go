@@ -2,7 +2,6 @@ package join
 
 import (
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -321,12 +320,7 @@ func TestHashJoinRecovery(t *testing.T) {
 		t.Fatalf("right state has %d rows, want 2", n)
 	}
 
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hjOpen(t, spec, env2)
 	if rows := s2.Take(); len(rows) != 0 {
 		t.Fatalf("recovery emitted %q", rows)
@@ -499,12 +493,7 @@ func hjDifferential(t *testing.T, kind batch.JoinKind, residual bool, seed uint6
 		if ci == chunks/2 {
 			epoch++
 			streamtest.Barrier(t, op, db, epoch)
-			dir := filepath.Join(t.TempDir(), "restart")
-			if err := db.Checkpoint(dir); err != nil {
-				t.Fatal(err)
-			}
-			env, db = streamtest.ReopenEnv(t, dir)
-			env.Fresh = false
+			env, db = streamtest.Restart(t, db, nil)
 			op, s = hjOpen(t, spec, env)
 			if rows := s.Take(); len(rows) != 0 {
 				t.Fatalf("recovery emitted %q", rows)
@@ -733,12 +722,7 @@ func TestHashJoinNoStreamKey(t *testing.T) {
 	if n := hjCountState(t, db, 1); n != 3 {
 		t.Fatalf("left state has %d rows, want 3", n)
 	}
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hjOpen(t, spec, env2)
 	// A new duplicate must not reuse a stored sequence number.
 	hjExpect(t, "new duplicate after restart", hjPush(t, op2, s2, 0, ins(1), dup), "+ 1 1 10 100 1 5")

@@ -3,7 +3,6 @@ package join
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -34,13 +33,7 @@ func jcacheEpoch(t *testing.T, op stream.Operator, s *streamtest.Sink, db *pebbl
 // jcacheRestart reopens a checkpoint of db under a budget.
 func jcacheRestart(t *testing.T, db *pebble.DB, spec *HashJoinSpec, stats *stream.Stats, limit int64, committed *uint64) (*stream.Env, *pebble.DB, stream.Operator, *streamtest.Sink) {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env, db2 := streamtest.ReopenEnv(t, dir)
-	env.Fresh = false
-	env.Stats = stats
+	env, db2 := streamtest.Restart(t, db, stats)
 	jcacheBudgetEnv(env, limit, committed)
 	op, s := hjOpen(t, spec, env)
 	if rows := s.Take(); len(rows) != 0 {

@@ -3,7 +3,6 @@ package join
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -168,13 +167,8 @@ func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
 			}
 		}
 		if epoch == 20 {
-			dir := filepath.Join(t.TempDir(), "restart")
-			if err := dbA.Checkpoint(dir); err != nil {
-				t.Fatal(err)
-			}
 			before := [2]int{jcLive(opA, 0), jcLive(opA, 1)}
-			envA, dbA = streamtest.ReopenEnv(t, dir)
-			envA.Fresh = false
+			envA, dbA = streamtest.Restart(t, dbA, nil)
 			opA, sA = hjOpen(t, clean, envA)
 			if after := [2]int{jcLive(opA, 0), jcLive(opA, 1)}; after != before {
 				t.Fatalf("restart loaded %v rows, had %v", after, before)

@@ -7,6 +7,7 @@
 package streamtest
 
 import (
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -187,4 +188,21 @@ func Commit(t testing.TB, w *pebble.Batch) {
 	if err := w.Commit(pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Restart reopens a checkpoint of db, as a job restarting after a crash
+// does: a new Env over a copy of the committed state, not Fresh, counting
+// into stats (a fresh Stats when nil).
+func Restart(t testing.TB, db *pebble.DB, stats *stream.Stats) (*stream.Env, *pebble.DB) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "restart")
+	if err := db.Checkpoint(dir); err != nil {
+		t.Fatal(err)
+	}
+	env, db2 := ReopenEnv(t, dir)
+	env.Fresh = false
+	if stats != nil {
+		env.Stats = stats
+	}
+	return env, db2
 }
