@@ -120,7 +120,7 @@ func TestHashAggEvictionWindows(t *testing.T) {
 				}
 			}
 			// The same groups are left in state.
-			if a, b := hashAggCountKeys(t, dbA, 1), hashAggCountKeys(t, dbB, 1); a != b {
+			if a, b := streamtest.StateRows(t, dbA, 1), streamtest.StateRows(t, dbB, 1); a != b {
 				t.Fatalf("%d state keys with a budget, %d without", b, a)
 			}
 			if envB.Stats.StateEvicted.Load() == 0 {

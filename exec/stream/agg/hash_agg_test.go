@@ -17,7 +17,6 @@ import (
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/storage"
 	"streamsql/udf"
 )
 
@@ -115,25 +114,9 @@ func TestHashAggGroupsAcrossEpochs(t *testing.T) {
 	// The deleted group comes back as a new one.
 	hashAggPush(t, op, in, hashAggOps(stream.Insert, 1), streamtest.Row(int64(2), int64(-4)))
 	hashAggExpect(t, "epoch 4", hashAggEpoch(t, op, s, db, 4), "+ 2 1 -4 1")
-	if n := hashAggCountKeys(t, db, 1); n != 3 {
+	if n := streamtest.StateRows(t, db, 1); n != 3 {
 		t.Fatalf("%d group rows in state, want 3", n)
 	}
-}
-
-// hashAggCountKeys counts the keys of state table id.
-func hashAggCountKeys(t *testing.T, db *pebble.DB, id uint32) int {
-	t.Helper()
-	lo, hi := storage.StateSpan(id)
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	n := 0
-	for it.First(); it.Valid(); it.Next() {
-		n++
-	}
-	return n
 }
 
 func TestHashAggMinMaxRetract(t *testing.T) {
@@ -162,7 +145,7 @@ func TestHashAggMinMaxRetract(t *testing.T) {
 	// with their own scale.
 	hashAggPush(t, op, in, []stream.Op{stream.Delete, stream.Insert}, streamtest.Row(int64(1), int64(3), "b", hashAggDec("2")), streamtest.Row(int64(1), int64(100), "a", nil))
 	hashAggExpect(t, "epoch 3", hashAggEpoch(t, op, s, db, 3), "U- 1 3 5 b 2", "U+ 1 5 100 a 1.50")
-	if n := hashAggCountKeys(t, db, 2); n != 7 {
+	if n := streamtest.StateRows(t, db, 2); n != 7 {
 		t.Fatalf("%d multiset entries in state, want 7", n)
 	}
 }
@@ -337,7 +320,7 @@ func TestHashAggEmitOnClose(t *testing.T) {
 		t.Fatalf("late rows %d, want 1", n)
 	}
 	hashAggExpect(t, "window 1 still open", hashAggEpoch(t, op, s, db, 2))
-	if n := hashAggCountKeys(t, db, 1); n != 2 {
+	if n := streamtest.StateRows(t, db, 1); n != 2 {
 		t.Fatalf("%d keys in state (want window 1's group and the watermark)", n)
 	}
 
@@ -353,7 +336,7 @@ func TestHashAggEmitOnClose(t *testing.T) {
 	}
 	hashAggExpect(t, "windows 1 and 2 close", s2.Take(), "+ 1 1970-01-01 00:01:00 2 8", "+ 1 1970-01-01 00:02:00 1 7")
 	hashAggExpect(t, "nothing at the barrier", hashAggEpoch(t, op2, s2, db2, 3))
-	if n := hashAggCountKeys(t, db2, 1); n != 1 {
+	if n := streamtest.StateRows(t, db2, 1); n != 1 {
 		t.Fatalf("%d keys in state after every window closed, want the watermark only", n)
 	}
 }
@@ -376,7 +359,7 @@ func TestHashAggWindowCleanup(t *testing.T) {
 	if n := env.Stats.LateRows.Load(); n != 1 {
 		t.Fatalf("late rows %d, want 1", n)
 	}
-	if n := hashAggCountKeys(t, db, 1); n != 2 {
+	if n := streamtest.StateRows(t, db, 1); n != 2 {
 		t.Fatalf("%d keys in state, want window 1's group and the watermark", n)
 	}
 }
@@ -658,7 +641,7 @@ func TestHashAggEmitOnCloseRetracted(t *testing.T) {
 	}
 	hashAggExpect(t, "close", s.Take(), "+ 2 1970-01-01 00:00:00 1 2 2")
 	hashAggExpect(t, "epoch 3", hashAggEpoch(t, op, s, db, 3))
-	if n := hashAggCountKeys(t, db, 1) + hashAggCountKeys(t, db, 2); n != 1 {
+	if n := streamtest.StateRows(t, db, 1) + streamtest.StateRows(t, db, 2); n != 1 {
 		t.Fatalf("%d keys left in state, want the watermark only", n)
 	}
 }

@@ -169,7 +169,7 @@ func jcacheCompare(t *testing.T, spec *HashJoinSpec, seed uint64) {
 	}
 	commit()
 	for side := range 2 {
-		if a, b := hjCountState(t, dbA, uint32(side+1)), hjCountState(t, dbB, uint32(side+1)); a != b {
+		if a, b := streamtest.StateRows(t, dbA, uint32(side+1)), streamtest.StateRows(t, dbB, uint32(side+1)); a != b {
 			t.Fatalf("side %d: %d rows stored with a budget, %d without", side, b, a)
 		}
 	}
@@ -234,7 +234,7 @@ func TestJoinEvictionWithCleanup(t *testing.T) {
 					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
 				}
 				for side := range 2 {
-					if a, b := hjCountState(t, dbA, uint32(side+1)), hjCountState(t, dbB, uint32(side+1)); a != b {
+					if a, b := streamtest.StateRows(t, dbA, uint32(side+1)), streamtest.StateRows(t, dbB, uint32(side+1)); a != b {
 						t.Fatalf("epoch %d side %d: %d rows stored with a budget, %d without", epoch, side, b, a)
 					}
 				}

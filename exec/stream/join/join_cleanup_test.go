@@ -162,7 +162,7 @@ func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
 		for side := range 2 {
 			live := jcLive(opA, side)
 			peak[side] = max(peak[side], live)
-			if stored := hjCountState(t, dbA, uint32(side+1)); stored != live {
+			if stored := streamtest.StateRows(t, dbA, uint32(side+1)); stored != live {
 				t.Fatalf("epoch %d side %d: %d rows stored, %d in memory", epoch, side, stored, live)
 			}
 		}
@@ -247,7 +247,7 @@ func TestJoinCleanupExact(t *testing.T) {
 				t.Fatalf("%d auctions left, want %d", got, tc.left)
 			}
 			streamtest.Barrier(t, op, db, 2)
-			if got := hjCountState(t, db, 1); got != tc.left {
+			if got := streamtest.StateRows(t, db, 1); got != tc.left {
 				t.Fatalf("%d auctions stored, want %d", got, tc.left)
 			}
 			// The watermark on the right is forwarded? Not for a left

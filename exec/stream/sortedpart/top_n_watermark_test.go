@@ -6,29 +6,15 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // topNStateRows counts the committed rows of r's state table.
 func topNStateRows(t *testing.T, r *streamtest.LaggingRun) int {
-	t.Helper()
 	r.CommitHeld()
-	lo, hi := storage.StateSpan(1)
-	it, err := r.DB.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	n := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		n++
-	}
-	return n
+	return streamtest.StateRows(t, r.DB, 1)
 }
 
 // TestTopNWatermarkFreesPartitions runs windowed inputs (the partition

@@ -206,3 +206,19 @@ func Restart(t testing.TB, db *pebble.DB, stats *stream.Stats) (*stream.Env, *pe
 	}
 	return env, db2
 }
+
+// StateRows counts the keys of state table id committed in db.
+func StateRows(t testing.TB, db *pebble.DB, id uint32) int {
+	t.Helper()
+	lo, hi := storage.StateSpan(id)
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n
+}
