@@ -210,23 +210,7 @@ func TestJoinEvictionWithCleanup(t *testing.T) {
 			g := &jcGen{r: rand.New(rand.NewPCG(5, uint64(kind))), keys: 40}
 			ts := [2][]types.T{jcLeftTypes, jcRightTypes}
 			for epoch := uint64(1); epoch <= 40; epoch++ {
-				for range 3 {
-					side := g.r.IntN(2)
-					rows := g.rows(side, 1+g.r.IntN(40))
-					for _, op := range []stream.Operator{opA, opB} {
-						if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}
-				wm := g.advance()
-				for side := range 2 {
-					for _, op := range []stream.Operator{opA, opB} {
-						if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}
+				g.epoch(t, ts, opA, opB)
 				a := jcacheEpoch(t, opA, sA, dbA, epoch)
 				b := jcacheEpoch(t, opB, sB, dbB, epoch)
 				committed = epoch

@@ -115,6 +115,29 @@ func (g *jcGen) rows(side, n int) [][]types.Datum {
 
 // advance moves each side's watermark to its latest event time less a
 // delay, the right side faster than the left.
+// epoch sends three chunks of inserts to random sides of every op, then
+// the watermarks the generator advanced to.
+func (g *jcGen) epoch(t *testing.T, ts [2][]types.T, ops ...stream.Operator) {
+	t.Helper()
+	for range 3 {
+		side := g.r.IntN(2)
+		rows := g.rows(side, 1+g.r.IntN(40))
+		for _, op := range ops {
+			if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wm := g.advance()
+	for side := range 2 {
+		for _, op := range ops {
+			if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func (g *jcGen) advance() [2]types.Timestamp {
 	for side := range 2 {
 		delay := types.Timestamp(5+side*3) * jcSecond
@@ -136,23 +159,7 @@ func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
 	ts := [2][]types.T{clean.LeftTypes, clean.RightTypes}
 	var peak [2]int
 	for epoch := uint64(1); epoch <= 40; epoch++ {
-		for range 3 {
-			side := g.r.IntN(2)
-			rows := g.rows(side, 1+g.r.IntN(40))
-			for _, op := range []stream.Operator{opA, opB} {
-				if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		wm := g.advance()
-		for side := range 2 {
-			for _, op := range []stream.Operator{opA, opB} {
-				if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		g.epoch(t, ts, opA, opB)
 		streamtest.Barrier(t, opA, dbA, epoch)
 		streamtest.Barrier(t, opB, dbB, epoch)
 		a, b := hjSorted(sA.Take()), hjSorted(sB.Take())
