@@ -211,6 +211,12 @@ func Restart(t testing.TB, db *pebble.DB, stats *stream.Stats) (*stream.Env, *pe
 func StateRows(t testing.TB, db *pebble.DB, id uint32) int {
 	t.Helper()
 	lo, hi := storage.StateSpan(id)
+	return CountKeys(t, db, lo, hi)
+}
+
+// CountKeys counts the keys in [lo, hi) committed in db.
+func CountKeys(t testing.TB, db *pebble.DB, lo, hi []byte) int {
+	t.Helper()
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		t.Fatal(err)
