@@ -267,9 +267,15 @@ func (c *Catalog) Dependents(oid uint32) []*Relation {
 }
 
 func (c *Catalog) dependentsLocked(oid uint32) []*Relation {
+	return c.relationsWhere(func(r *Relation) bool { return slices.Contains(r.DependsOn, oid) })
+}
+
+// relationsWhere returns the relations for which keep holds, sorted by
+// schema and name (c.mu held).
+func (c *Catalog) relationsWhere(keep func(*Relation) bool) []*Relation {
 	var out []*Relation
 	for _, r := range c.byOID {
-		if slices.Contains(r.DependsOn, oid) {
+		if keep(r) {
 			out = append(out, r)
 		}
 	}

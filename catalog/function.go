@@ -226,19 +226,7 @@ func (c *Catalog) FunctionDependents(oid uint32) []*Relation {
 }
 
 func (c *Catalog) funcDependentsLocked(oid uint32) []*Relation {
-	var out []*Relation
-	for _, r := range c.byOID {
-		if slices.Contains(r.FuncDeps, oid) {
-			out = append(out, r)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Schema != out[j].Schema {
-			return out[i].Schema < out[j].Schema
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
+	return c.relationsWhere(func(r *Relation) bool { return slices.Contains(r.FuncDeps, oid) })
 }
 
 // splitFuncDeps returns a copy of r whose DependsOn entries that name

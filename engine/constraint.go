@@ -3,7 +3,7 @@ package engine
 // CHECK and FOREIGN KEY constraints: their definitions in CREATE TABLE and
 // ALTER TABLE. A constraint lives in its table's catalog.Relation (Checks,
 // ForeignKeys; a foreign key on the referencing side). Enforcement is in
-// constraint_write.go.
+// table/constraint.
 
 import (
 	"fmt"
@@ -20,6 +20,7 @@ import (
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/table/constraint"
 )
 
 // constraintDef is a CHECK or FOREIGN KEY definition and the column it was
@@ -180,7 +181,7 @@ func (s *Session) foreignKeyDef(p *planner.Planner, r *catalog.Relation, d const
 	if len(fk.RefColumns) != len(fk.Columns) {
 		return fk, sqlerr.New(sqlerr.InvalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
 	}
-	if _, _, ok := referencedKey(parent, fk.RefColumns); !ok {
+	if _, _, ok := constraint.ReferencedKey(parent, fk.RefColumns); !ok {
 		return fk, sqlerr.New(sqlerr.InvalidForeignKey, "there is no unique constraint matching given keys for referenced table %q", parent.Name)
 	}
 	for k, ci := range fk.Columns {
@@ -205,39 +206,6 @@ func fkName(r *catalog.Relation, given string, cols []string) string {
 		return given
 	}
 	return chooseConstraintName(r, strings.Join(cols, "_"), "fkey")
-}
-
-// referencedKey finds how rows of parent are looked up by the values of
-// cols: by the primary key (index nil) or a unique index. order[k] is the
-// position in cols of the lookup key's k-th column.
-func referencedKey(parent *catalog.Relation, cols []int) (order []int, index *storage.Index, ok bool) {
-	match := func(key []int) ([]int, bool) {
-		if len(key) != len(cols) {
-			return nil, false
-		}
-		order := make([]int, len(key))
-		for k, c := range key {
-			j := slices.Index(cols, c)
-			if j < 0 {
-				return nil, false
-			}
-			order[k] = j
-		}
-		return order, true
-	}
-	if o, ok := match(parent.PrimaryKey); ok {
-		return o, nil, true
-	}
-	for i := range parent.Indexes {
-		ix := &parent.Indexes[i]
-		if !ix.Unique {
-			continue
-		}
-		if o, ok := match(ix.Columns); ok {
-			return o, ix.Storage(), true
-		}
-	}
-	return nil, nil, false
 }
 
 // createdConstraints finishes the constraints of a table just created:
@@ -301,22 +269,21 @@ func (s *Session) alterConstraint(x *execution, p *planner.Planner, r *catalog.R
 // validateNewConstraint checks the existing rows of n against its last
 // CHECK (isCheck) or FOREIGN KEY constraint, the one just added.
 func (s *Session) validateNewConstraint(x *execution, p *planner.Planner, n *catalog.Relation, isCheck bool) error {
-	v := &writer{s: s, x: x, w: &planner.Write{Rel: n, Table: n.Table()}, ctx: s.execCtx(x.context(), x.args)}
-	cons := &tableConstraints{rel: n, validating: true}
+	var checks []planner.CheckExpr
+	var fks []catalog.ForeignKey
 	if isCheck {
-		checks, err := p.PlanChecks(n)
+		all, err := p.PlanChecks(n)
 		if err != nil {
 			return err
 		}
-		cons.checks = checks[len(checks)-1:]
+		checks = all[len(all)-1:]
 	} else {
-		out, err := s.foreignKeyLinks(n, n.ForeignKeys[len(n.ForeignKeys)-1:])
-		if err != nil {
-			return err
-		}
-		cons.out = out
+		fks = n.ForeignKeys[len(n.ForeignKeys)-1:]
 	}
-	v.cons = cons
+	cons, err := constraint.Validating(s.constraintEnv(s.execCtx(x.context(), x.args)), n, checks, fks)
+	if err != nil {
+		return err
+	}
 	it, err := n.Table().Scan(x.txn, storage.KeySpan{})
 	if err != nil {
 		return err
@@ -326,7 +293,7 @@ func (s *Session) validateNewConstraint(x *execution, p *planner.Planner, n *cat
 	for it.Next() {
 		rows = append(rows, it.Row())
 		if len(rows) == exec.BatchSize {
-			if err := v.checkNewRows(rows); err != nil {
+			if err := cons.CheckNew(x.txn, rows); err != nil {
 				return err
 			}
 			rows = rows[:0]
@@ -335,7 +302,7 @@ func (s *Session) validateNewConstraint(x *execution, p *planner.Planner, n *cat
 	if err := it.Err(); err != nil {
 		return err
 	}
-	return v.checkNewRows(rows)
+	return cons.CheckNew(x.txn, rows)
 }
 
 // dropReferences handles the foreign keys of other tables that reference

@@ -17,6 +17,7 @@ import (
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/table/index"
 )
 
 func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*prepared, error) {
@@ -444,7 +445,7 @@ func (e *Engine) dropData(txn *storage.Txn, dropped []*catalog.Relation) error {
 			}
 		}
 	}
-	if err := dropIndexData(txn, dropped); err != nil {
+	if err := index.DropAll(txn, dropped); err != nil {
 		return err
 	}
 	return e.dropStreaming(dropped)
@@ -583,7 +584,7 @@ func (e *Engine) dropColumn(txn *storage.Txn, r *catalog.Relation, name string, 
 			return nil, err
 		}
 	}
-	if err := afterDropColumn(txn, r, nr); err != nil {
+	if err := index.AfterDropColumn(txn, r, nr); err != nil {
 		return nil, err
 	}
 	return nr, nil

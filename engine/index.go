@@ -10,6 +10,7 @@ import (
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/storage"
+	"streamsql/table/index"
 	"streamsql/udf"
 )
 
@@ -94,22 +95,10 @@ func (s *Session) createIndex(x *execution, p *planner.Planner, st *pg.IndexStmt
 		txn = s.e.db.Begin()
 		defer txn.Rollback()
 	}
-	if _, err := s.e.cat.AddIndex(r.OID, ix, buildInto(txn, r, x.txn == nil)); err != nil {
+	if _, err := s.e.cat.AddIndex(r.OID, ix, index.Build(txn, r, x.txn == nil)); err != nil {
 		return "", err
 	}
 	return tag, nil
-}
-
-// buildInto returns the build step of an index of r: its entries for the
-// rows r holds, written in txn, which it commits if commit is set (so the
-// entries are durable before the catalog publishes the index).
-func buildInto(txn *storage.Txn, r *catalog.Relation, commit bool) func(catalog.Index) error {
-	return func(ix catalog.Index) error {
-		if err := storage.BuildIndex(txn, r.Table(), ix.Storage()); err != nil || !commit {
-			return err
-		}
-		return txn.Commit()
-	}
 }
 
 // relNameTaken reports whether schema has a relation or an index called
@@ -260,7 +249,7 @@ func (s *Session) addUnique(x *execution, r *catalog.Relation, c *pg.Constraint,
 	if !x.auto {
 		return nil, sqlerr.New(sqlerr.ActiveSQLTransaction, "ALTER TABLE ADD UNIQUE cannot run inside a transaction block")
 	}
-	return s.e.cat.AddIndex(r.OID, ix, buildInto(x.txn, r, false))
+	return s.e.cat.AddIndex(r.OID, ix, index.Build(x.txn, r, false))
 }
 
 // alterUnique handles the ALTER TABLE subcommands that concern UNIQUE
@@ -286,45 +275,6 @@ func (s *Session) alterUnique(x *execution, r *catalog.Relation, c *pg.AlterTabl
 		return nr, true, storage.DropIndex(x.txn, ix.OID)
 	}
 	return nil, false, nil
-}
-
-// afterDropColumn brings the index entries of a table in step after
-// ALTER TABLE DROP COLUMN changed it from old to nr: the entries of the
-// indexes that went with the column are deleted, and when the primary key
-// went too (the rows were re-keyed by row id) the others are rebuilt, since
-// their entries point at rows by primary key.
-func afterDropColumn(txn *storage.Txn, old, nr *catalog.Relation) error {
-	for _, ix := range old.Indexes {
-		if _, kept := nr.FindIndex(ix.Name); !kept {
-			if err := storage.DropIndex(txn, ix.OID); err != nil {
-				return err
-			}
-		}
-	}
-	if slices.Equal(old.PrimaryKey, nr.PrimaryKey) {
-		return nil
-	}
-	for _, ix := range nr.Indexes {
-		if err := storage.DropIndex(txn, ix.OID); err != nil {
-			return err
-		}
-		if err := storage.BuildIndex(txn, nr.Table(), ix.Storage()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// dropIndexData deletes the index entries of dropped relations.
-func dropIndexData(txn *storage.Txn, dropped []*catalog.Relation) error {
-	for _, r := range dropped {
-		for _, ix := range r.Indexes {
-			if err := storage.DropIndex(txn, ix.OID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // indexObject describes a secondary index (kind ObjRelation, its own OID)

@@ -26,6 +26,7 @@ import (
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/table/index"
 )
 
 // lockError turns a storage lock or conflict error into its SQLSTATE.
@@ -335,7 +336,7 @@ func (wr *writer) lockRows(keys [][]byte, rows [][]types.Datum, since uint64) ([
 	return finalK, finalR, nil
 }
 
-// lockedConflictRow is conflictRow (index_write.go) for INSERT ... ON
+// lockedConflictRow is index.Conflict for INSERT ... ON
 // CONFLICT, with the row that would conflict locked first, so that two
 // concurrent upserts of one key take turns and the second sees the
 // first's result.
@@ -349,7 +350,7 @@ func (wr *writer) lockedConflictRow(r []types.Datum) (string, []byte, []types.Da
 		}
 	}
 	for {
-		id, oldKey, old, found, err := wr.conflictRow(r)
+		id, oldKey, old, found, err := index.Conflict(txn, wr.indexed(), wr.w.Arbiter, r)
 		if err != nil || !found {
 			return id, oldKey, old, found, err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -18,6 +17,8 @@ import (
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/table/constraint"
+	"streamsql/table/index"
 )
 
 func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
@@ -85,8 +86,8 @@ type writer struct {
 	ctx      *exec.Ctx
 	count    int64
 	returned []*exec.Batch
-	cons     *tableConstraints     // CHECK and FOREIGN KEY (constraint_write.go)
-	ixt      *storage.IndexedTable // see indexed (index_write.go)
+	cons     *constraint.Table     // see constraints
+	ixt      *storage.IndexedTable // see indexed
 	// lockMode is the row lock UPDATE and DELETE take (locks.go).
 	lockMode storage.LockMode
 }
@@ -99,40 +100,37 @@ func (wr *writer) types() []types.T {
 	return ts
 }
 
-// checkRow enforces NOT NULL.
-func (wr *writer) checkRow(row []types.Datum) error {
-	for i, c := range wr.w.Rel.Columns {
-		if c.Dropped || c.Hidden {
-			continue
-		}
-		notNull := c.NotNull
-		for _, k := range wr.w.Rel.PrimaryKey {
-			if k == i {
-				notNull = true
-			}
-		}
-		if notNull && row[i] == nil {
-			return sqlerr.New(sqlerr.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", c.Name, wr.w.Rel.Name).
-				WithDetail("Failing row contains (%s).", wr.rowText(row))
-		}
+// indexed returns the write path of the written table: rows and indexes.
+func (wr *writer) indexed() *storage.IndexedTable {
+	if wr.ixt == nil {
+		wr.ixt = index.Writer(wr.w.Rel, wr.w.Table)
 	}
-	return nil
+	return wr.ixt
 }
 
-func (wr *writer) rowText(row []types.Datum) string {
-	var parts []string
-	loc := wr.s.location()
-	for i, c := range wr.w.Rel.Columns {
-		if c.Dropped || c.Hidden {
-			continue
+// constraints returns the writer's prepared constraints, preparing them
+// on first use.
+func (wr *writer) constraints() (*constraint.Table, error) {
+	if wr.cons == nil {
+		tc, err := constraint.Prepare(wr.s.constraintEnv(wr.ctx), wr.w.Rel, wr.x.reader)
+		if err != nil {
+			return nil, err
 		}
-		if row[i] == nil {
-			parts = append(parts, "null")
-		} else {
-			parts = append(parts, types.FormatText(row[i], c.Type, loc))
-		}
+		wr.cons = tc
 	}
-	return strings.Join(parts, ", ")
+	return wr.cons, nil
+}
+
+// constraintEnv is the session's side of constraint checking in a
+// statement evaluating with ctx.
+func (s *Session) constraintEnv(ctx *exec.Ctx) *constraint.Env {
+	return &constraint.Env{
+		Catalog: s.e.cat,
+		Ctx:     ctx,
+		PlanChecks: func(rel *catalog.Relation, r storage.Reader) ([]planner.CheckExpr, error) {
+			return s.newPlanner(&statement{s: s}, nil, nil, r).PlanChecks(rel)
+		},
+	}
 }
 
 func (wr *writer) pk(row []types.Datum) []types.Datum {
@@ -143,26 +141,12 @@ func (wr *writer) pk(row []types.Datum) []types.Datum {
 	return out
 }
 
-// rowsBatch builds a batch of whole physical rows.
-func (wr *writer) rowsBatch(rows [][]types.Datum) *exec.Batch {
-	ts := wr.types()
-	cols := make([]arrow.Array, len(ts))
-	ds := make([]types.Datum, len(rows))
-	for j, t := range ts {
-		for i, r := range rows {
-			ds[i] = r[j]
-		}
-		cols[j] = types.ArrayFromDatums(t, ds)
-	}
-	return exec.NewBatch(cols, len(rows))
-}
-
 // returning evaluates RETURNING over written rows.
 func (wr *writer) returning(rows [][]types.Datum) error {
 	if len(wr.w.Returning) == 0 || len(rows) == 0 {
 		return nil
 	}
-	b := wr.rowsBatch(rows)
+	b := constraint.RowsBatch(wr.w.Rel, rows)
 	defer b.Release()
 	out := make([]arrow.Array, len(wr.w.Returning))
 	for i, e := range wr.w.Returning {
@@ -204,11 +188,15 @@ func (wr *writer) insert() error {
 
 func (wr *writer) insertRows(rows [][]types.Datum) error {
 	for _, r := range rows {
-		if err := wr.checkRow(r); err != nil {
+		if err := constraint.NotNull(wr.w.Rel, r, wr.ctx); err != nil {
 			return err
 		}
 	}
-	if err := wr.checkChecks(rows); err != nil {
+	tc, err := wr.constraints()
+	if err != nil {
+		return err
+	}
+	if err := tc.CheckChecks(rows); err != nil {
 		return err
 	}
 	tbl, txn := wr.w.Table, wr.x.txn
@@ -216,7 +204,7 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		if err := wr.indexed().Insert(txn, rows); err != nil {
 			return err
 		}
-		if err := wr.checkParents(rows); err != nil {
+		if err := tc.CheckParents(txn, rows); err != nil {
 			return err
 		}
 		wr.count += int64(len(rows))
@@ -276,10 +264,10 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		if err != nil {
 			return err
 		}
-		if err := wr.checkRow(nr); err != nil {
+		if err := constraint.NotNull(wr.w.Rel, nr, wr.ctx); err != nil {
 			return err
 		}
-		if err := wr.checkChecks([][]types.Datum{nr}); err != nil {
+		if err := tc.CheckChecks([][]types.Datum{nr}); err != nil {
 			return err
 		}
 		if err := wr.replace(oldKey, old, nr); err != nil {
@@ -287,7 +275,7 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		}
 		written = append(written, nr)
 	}
-	if err := wr.checkParents(written); err != nil {
+	if err := tc.CheckParents(txn, written); err != nil {
 		return err
 	}
 	wr.count += int64(len(written))
@@ -342,7 +330,7 @@ func (wr *writer) filterRows(keys [][]byte, rows [][]types.Datum) ([][]byte, [][
 	if wr.w.Filter == nil {
 		return slices.Clone(keys), slices.Clone(rows), nil
 	}
-	b := wr.rowsBatch(rows)
+	b := constraint.RowsBatch(wr.w.Rel, rows)
 	m, err := wr.w.Filter.Eval(wr.ctx, b)
 	b.Release()
 	if err != nil {
@@ -415,7 +403,7 @@ func (wr *writer) update() error {
 	var written [][]types.Datum
 	for start := 0; start < len(rows); start += exec.BatchSize {
 		end := min(start+exec.BatchSize, len(rows))
-		b := wr.rowsBatch(rows[start:end])
+		b := constraint.RowsBatch(wr.w.Rel, rows[start:end])
 		newCols := make([]arrow.Array, len(wr.w.Set))
 		for j, e := range wr.w.Set {
 			a, err := e.Eval(wr.ctx, b)
@@ -432,7 +420,7 @@ func (wr *writer) update() error {
 		var moved [][]types.Datum
 		for i := start; i < end; i++ {
 			nr := nb.Row(i-start, ts)
-			if err := wr.checkRow(nr); err != nil {
+			if err := constraint.NotNull(wr.w.Rel, nr, wr.ctx); err != nil {
 				nb.Release()
 				return err
 			}
@@ -461,7 +449,11 @@ func (wr *writer) update() error {
 			}
 		}
 	}
-	if err := wr.afterUpdate(rows, written); err != nil {
+	tc, err := wr.constraints()
+	if err != nil {
+		return err
+	}
+	if err := tc.AfterUpdate(txn, rows, written); err != nil {
 		return err
 	}
 	wr.count = int64(len(written))
@@ -478,7 +470,11 @@ func (wr *writer) delete() error {
 			return err
 		}
 	}
-	if err := wr.afterDelete(rows); err != nil {
+	tc, err := wr.constraints()
+	if err != nil {
+		return err
+	}
+	if err := tc.AfterDelete(wr.x.txn, rows); err != nil {
 		return err
 	}
 	wr.count = int64(len(keys))

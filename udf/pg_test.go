@@ -97,6 +97,24 @@ func callCase(t *testing.T, c pgCase) (string, error) {
 	return get(0), nil
 }
 
+// expectPG checks a result against PostgreSQL's for the case desc: the
+// text want, or an error with SQLSTATE code when code is set.
+func expectPG(t *testing.T, desc, got string, err error, want, code string) {
+	t.Helper()
+	switch {
+	case code != "":
+		if err == nil {
+			t.Errorf("%s: got %q, want error %s", desc, got, code)
+		} else if c := sqlerr.Code(err); c != code {
+			t.Errorf("%s: error %s (%v), want %s", desc, c, err, code)
+		}
+	case err != nil:
+		t.Errorf("%s: error %v, want %q", desc, err, want)
+	case got != want:
+		t.Errorf("%s: got %q, want %q", desc, got, want)
+	}
+}
+
 func TestAgainstPostgres(t *testing.T) {
 	for _, c := range pgCases {
 		got, err := callCase(t, c)
@@ -104,17 +122,6 @@ func TestAgainstPostgres(t *testing.T) {
 		for _, a := range c.args {
 			desc += " " + a.lit + "::" + a.typ
 		}
-		switch {
-		case c.code != "":
-			if err == nil {
-				t.Errorf("%s: got %q, want error %s", desc, got, c.code)
-			} else if code := sqlerr.Code(err); code != c.code {
-				t.Errorf("%s: error %s (%v), want %s", desc, code, err, c.code)
-			}
-		case err != nil:
-			t.Errorf("%s: error %v, want %q", desc, err, c.want)
-		case got != c.want:
-			t.Errorf("%s: got %q, want %q", desc, got, c.want)
-		}
+		expectPG(t, desc, got, err, c.want, c.code)
 	}
 }

@@ -277,18 +277,7 @@ func TestVecKernelsAgainstPostgres(t *testing.T) {
 	for _, c := range vecCases {
 		desc := fmt.Sprintf("[%s] ('%s'::%s) %s ('%s'::%s)", c.tz, c.l1, c.t1, c.op, c.l2, c.t2)
 		got, err := evalOpText(t, c)
-		switch {
-		case c.code != "":
-			if err == nil {
-				t.Errorf("%s: got %q, want error %s", desc, got, c.code)
-			} else if code := sqlerr.Code(err); code != c.code {
-				t.Errorf("%s: error %s (%v), want %s", desc, code, err, c.code)
-			}
-		case err != nil:
-			t.Errorf("%s: error %v, want %q", desc, err, c.want)
-		case got != c.want:
-			t.Errorf("%s: got %q, want %q", desc, got, c.want)
-		}
+		expectPG(t, desc, got, err, c.want, c.code)
 	}
 }
 

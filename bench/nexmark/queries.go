@@ -73,6 +73,23 @@ var duckMacros = []string{
 	`CREATE MACRO win_end(ts, us) AS make_timestamp((epoch_us(ts) // us + 1) * us)`,
 }
 
+// duckRankCounts are the per-day counters of q15 and q16: bids, bidders
+// and auctions in total and in three price ranks, each line ending in a
+// comma but the last.
+const duckRankCounts = `       count(*) AS total_bids,
+       count(*) FILTER (WHERE price < 10000) AS rank1_bids,
+       count(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
+       count(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
+       count(DISTINCT bidder) AS total_bidders,
+       count(DISTINCT bidder) FILTER (WHERE price < 10000) AS rank1_bidders,
+       count(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bidders,
+       count(DISTINCT bidder) FILTER (WHERE price >= 1000000) AS rank3_bidders,
+       count(DISTINCT auction) AS total_auctions,
+       count(DISTINCT auction) FILTER (WHERE price < 10000) AS rank1_auctions,
+       count(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_auctions,
+       count(DISTINCT auction) FILTER (WHERE price >= 1000000) AS rank3_auctions
+`
+
 // duckQueries are the DuckDB equivalents. TUMBLE becomes win_start/end,
 // HOP a cross join with the window index, SESSION gaps and islands,
 // to_char strftime and regexp_match regexp_extract.
@@ -165,34 +182,10 @@ WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000`,
 		// The user function of q14.sql, as a DuckDB macro.
 		DuckSetup: []string{`CREATE MACRO count_char(s, c) AS length(s) - length(replace(s, c, ''))`}},
 	"q15": {Duck: `SELECT strftime(date_time, '%Y-%m-%d') AS day,
-       count(*) AS total_bids,
-       count(*) FILTER (WHERE price < 10000) AS rank1_bids,
-       count(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
-       count(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
-       count(DISTINCT bidder) AS total_bidders,
-       count(DISTINCT bidder) FILTER (WHERE price < 10000) AS rank1_bidders,
-       count(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bidders,
-       count(DISTINCT bidder) FILTER (WHERE price >= 1000000) AS rank3_bidders,
-       count(DISTINCT auction) AS total_auctions,
-       count(DISTINCT auction) FILTER (WHERE price < 10000) AS rank1_auctions,
-       count(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_auctions,
-       count(DISTINCT auction) FILTER (WHERE price >= 1000000) AS rank3_auctions
-FROM bid GROUP BY 1`},
+` + duckRankCounts + `FROM bid GROUP BY 1`},
 	"q16": {Duck: `SELECT channel, strftime(date_time, '%Y-%m-%d') AS day,
        max(strftime(date_time, '%H:%M')) AS minute,
-       count(*) AS total_bids,
-       count(*) FILTER (WHERE price < 10000) AS rank1_bids,
-       count(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
-       count(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
-       count(DISTINCT bidder) AS total_bidders,
-       count(DISTINCT bidder) FILTER (WHERE price < 10000) AS rank1_bidders,
-       count(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bidders,
-       count(DISTINCT bidder) FILTER (WHERE price >= 1000000) AS rank3_bidders,
-       count(DISTINCT auction) AS total_auctions,
-       count(DISTINCT auction) FILTER (WHERE price < 10000) AS rank1_auctions,
-       count(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_auctions,
-       count(DISTINCT auction) FILTER (WHERE price >= 1000000) AS rank3_auctions
-FROM bid GROUP BY 1, 2`},
+` + duckRankCounts + `FROM bid GROUP BY 1, 2`},
 	"q17": {Duck: `SELECT auction, strftime(date_time, '%Y-%m-%d') AS day,
        count(*) AS total_bids,
        count(*) FILTER (WHERE price < 10000) AS rank1_bids,

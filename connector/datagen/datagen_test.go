@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -49,56 +50,14 @@ func dgExample(t testing.TB, extra map[string]string) *Spec {
 	return s
 }
 
-// dgRunner runs a source in a goroutine.
-type dgRunner struct {
-	t        testing.TB
-	src      stream.Source
-	out      chan stream.Message
-	barriers chan uint64
-	cancel   context.CancelFunc
-	done     chan error
-}
-
-func dgStart(t testing.TB, spec *Spec, pos []byte) *dgRunner {
+// dgStart runs spec's source from pos in a goroutine.
+func dgStart(t testing.TB, spec *Spec, pos []byte) *streamtest.SourceRun {
 	t.Helper()
 	src, err := spec.Open(nil, pos)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &dgRunner{t: t, src: src, out: make(chan stream.Message, 4), barriers: make(chan uint64, 1), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- src.Run(ctx, r.barriers, r.out) }()
-	t.Cleanup(r.stop)
-	return r
-}
-
-// stop cancels the source and checks that Run returns promptly with the
-// context's error.
-func (r *dgRunner) stop() {
-	r.cancel()
-	select {
-	case err := <-r.done:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			r.t.Errorf("Run returned %v", err)
-		}
-		r.done <- nil // let a second stop return
-	case <-time.After(2 * time.Second):
-		r.t.Errorf("Run did not return within 2s of cancellation")
-	}
-}
-
-// next returns the next message, failing after timeout.
-func (r *dgRunner) next(timeout time.Duration) stream.Message {
-	r.t.Helper()
-	select {
-	case m := <-r.out:
-		return m
-	case err := <-r.done:
-		r.t.Fatalf("Run ended early: %v", err)
-	case <-time.After(timeout):
-		r.t.Fatalf("no message within %v", timeout)
-	}
-	return stream.Message{}
+	return streamtest.StartSource(t, src)
 }
 
 // dgFormat appends the rows of c as text lines.
@@ -127,11 +86,11 @@ func dgFormat(rows []string, c *stream.Chunk, ts []types.T) []string {
 func dgCollect(t testing.TB, spec *Spec, pos []byte, n int) []string {
 	t.Helper()
 	r := dgStart(t, spec, pos)
-	defer r.stop()
+	defer r.Stop()
 	var rows []string
 	for len(rows) < n {
 		select {
-		case m := <-r.out:
+		case m := <-r.Out:
 			if m.Kind != stream.MsgChunk {
 				t.Fatalf("unexpected message kind %d", m.Kind)
 			}
@@ -184,12 +143,12 @@ func TestDatagenResume(t *testing.T) {
 	var pos []byte
 	chunks := 0
 	for len(rows) < 100000 || pos == nil {
-		m := r.next(5 * time.Second)
+		m := r.Next(5 * time.Second)
 		switch m.Kind {
 		case stream.MsgChunk:
 			rows = dgFormat(rows, m.Chunk, spec.ts)
 			if chunks++; chunks == 2 {
-				r.barriers <- 1
+				r.Barriers <- 1
 			}
 		case stream.MsgBarrier:
 			if m.Epoch != 1 {
@@ -205,7 +164,7 @@ func TestDatagenResume(t *testing.T) {
 			pos = m.Pos
 		}
 	}
-	r.stop()
+	r.Stop()
 	next, _, _ := decodePos(pos)
 	if next == 0 || next == 100000 {
 		t.Fatalf("barrier at %d: not mid-way", next)
@@ -328,7 +287,7 @@ func TestDatagenLimit(t *testing.T) {
 	var last uint64
 	for epoch := uint64(1); ; {
 		select {
-		case m := <-r.out:
+		case m := <-r.Out:
 			switch m.Kind {
 			case stream.MsgChunk:
 				rows = dgFormat(rows, m.Chunk, spec.ts)
@@ -353,7 +312,7 @@ func TestDatagenLimit(t *testing.T) {
 				}
 				return
 			}
-			r.barriers <- epoch
+			r.Barriers <- epoch
 			epoch++
 		}
 	}
@@ -371,7 +330,7 @@ func TestDatagenRate(t *testing.T) {
 loop:
 	for {
 		select {
-		case m := <-r.out:
+		case m := <-r.Out:
 			if firstChunk == 0 {
 				firstChunk = time.Since(start)
 			}
@@ -400,9 +359,9 @@ func TestDatagenBarriers(t *testing.T) {
 	var worst time.Duration
 	for epoch := uint64(1); epoch <= 30; epoch++ {
 		sent := time.Now()
-		r.barriers <- epoch
+		r.Barriers <- epoch
 		for answered := false; !answered; {
-			m := r.next(5 * time.Second)
+			m := r.Next(5 * time.Second)
 			switch m.Kind {
 			case stream.MsgChunk:
 				rows += int64(m.Chunk.N)
@@ -447,13 +406,13 @@ func TestDatagenCancel(t *testing.T) {
 			r := dgStart(t, spec, nil)
 			time.Sleep(50 * time.Millisecond)
 			start := time.Now()
-			r.cancel()
+			r.Cancel()
 			select {
-			case err := <-r.done:
+			case err := <-r.Done():
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("Run returned %v", err)
 				}
-				r.done <- nil
+				r.Done() <- nil
 			case <-time.After(time.Second):
 				t.Fatal("Run did not stop within 1s")
 			}

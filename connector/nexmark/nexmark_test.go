@@ -2,9 +2,7 @@ package nexmark
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
-	"errors"
 	"flag"
 	"math"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"streamsql/exec/stream"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -58,12 +57,8 @@ func nxSpec(t testing.TB, tt Table, opts map[string]string) *Spec {
 
 // nxRun is a source running in a goroutine.
 type nxRun struct {
-	t        testing.TB
-	spec     *Spec
-	out      chan stream.Message
-	barriers chan uint64
-	cancel   context.CancelFunc
-	done     chan error
+	*streamtest.SourceRun
+	spec *Spec
 }
 
 func nxStart(t testing.TB, spec *Spec, pos []byte) *nxRun {
@@ -72,50 +67,15 @@ func nxStart(t testing.TB, spec *Spec, pos []byte) *nxRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &nxRun{t: t, spec: spec, out: make(chan stream.Message, 4), barriers: make(chan uint64, 1), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- src.Run(ctx, r.barriers, r.out) }()
-	t.Cleanup(r.stop)
-	return r
+	return &nxRun{SourceRun: streamtest.StartSource(t, src), spec: spec}
 }
 
-func (r *nxRun) stop() {
-	r.cancel()
-	for {
-		select {
-		case m := <-r.out:
-			if m.Chunk != nil {
-				m.Chunk.Release()
-			}
-		case err := <-r.done:
-			if !errors.Is(err, context.Canceled) {
-				r.t.Errorf("Run returned %v, want context.Canceled", err)
-			}
-			r.done <- context.Canceled // stop is idempotent
-			return
-		case <-time.After(5 * time.Second):
-			r.t.Fatal("Run did not return after cancel")
-		}
-	}
-}
-
-func (r *nxRun) next() stream.Message {
-	r.t.Helper()
-	select {
-	case m := <-r.out:
-		return m
-	case err := <-r.done:
-		r.t.Fatalf("Run returned early: %v", err)
-	case <-time.After(10 * time.Second):
-		r.t.Fatal("no message from the source")
-	}
-	return stream.Message{}
-}
+func (r *nxRun) next() stream.Message { return r.Next(10 * time.Second) }
 
 // rows reads messages until n rows arrived, formatting each row as text
 // fields.
 func (r *nxRun) rows(n int) [][]string {
-	r.t.Helper()
+	r.T.Helper()
 	var out [][]string
 	for len(out) < n {
 		m := r.next()
@@ -124,11 +84,11 @@ func (r *nxRun) rows(n int) [][]string {
 			out = append(out, nxFormat(m.Chunk, r.spec.ts)...)
 			m.Chunk.Release()
 		case stream.MsgWatermark:
-			r.t.Fatalf("watermark after %d of %d rows", len(out), n)
+			r.T.Fatalf("watermark after %d of %d rows", len(out), n)
 		}
 	}
 	if len(out) != n {
-		r.t.Fatalf("got %d rows, want %d (a chunk overshot)", len(out), n)
+		r.T.Fatalf("got %d rows, want %d (a chunk overshot)", len(out), n)
 	}
 	return out
 }
@@ -136,8 +96,8 @@ func (r *nxRun) rows(n int) [][]string {
 // barrier sends a barrier and returns the position it carries and the
 // rows and watermarks sent before it.
 func (r *nxRun) barrier(epoch uint64) ([]byte, [][]string, []stream.Watermark) {
-	r.t.Helper()
-	r.barriers <- epoch
+	r.T.Helper()
+	r.Barriers <- epoch
 	var rows [][]string
 	var wms []stream.Watermark
 	for {
@@ -145,14 +105,14 @@ func (r *nxRun) barrier(epoch uint64) ([]byte, [][]string, []stream.Watermark) {
 		switch m.Kind {
 		case stream.MsgBarrier:
 			if m.Epoch != epoch {
-				r.t.Fatalf("barrier %d, want %d", m.Epoch, epoch)
+				r.T.Fatalf("barrier %d, want %d", m.Epoch, epoch)
 			}
 			return m.Pos, rows, wms
 		case stream.MsgWatermark:
 			wms = append(wms, m.WM)
 		default:
 			if len(wms) > 0 {
-				r.t.Fatalf("rows after the final watermark")
+				r.T.Fatalf("rows after the final watermark")
 			}
 			rows = append(rows, nxFormat(m.Chunk, r.spec.ts)...)
 			m.Chunk.Release()
@@ -181,7 +141,7 @@ func nxAll(t testing.TB, s *Spec) [][]string {
 	if len(more) != 0 || len(wms) != 1 || wms[0].Val != types.TimestampPosInfinity {
 		t.Fatalf("final watermarks %v, want one of +infinity", wms)
 	}
-	r.stop()
+	r.Stop()
 	return rows
 }
 
@@ -452,14 +412,14 @@ func TestResume(t *testing.T) {
 		got := r.rows(11 * 3)
 		pos, more, _ := r.barrier(1)
 		got = append(got, more...)
-		r.stop()
+		r.Stop()
 		if next, err := decodePos(pos); err != nil || next >= 10000 || rowsUpTo(tt, next-1) != int64(len(got)) {
 			t.Fatalf("%s: position %x (%v) after %d rows", tt, pos, err, len(got))
 		}
 		r = nxStart(t, s, pos)
 		got = append(got, r.rows(len(want)-len(got))...)
 		end, more, wms := r.barrier(2)
-		r.stop()
+		r.Stop()
 		if len(more) > 0 {
 			t.Fatalf("%s: %d rows beyond the end", tt, len(more))
 		}
@@ -522,7 +482,7 @@ func TestWallRate(t *testing.T) {
 	s = nxSpec(t, Bid, map[string]string{optWallRate: "100"})
 	r = nxStart(t, s, nil)
 	for e := uint64(1); e <= 3; e++ {
-		r.barriers <- e
+		r.Barriers <- e
 		for m := r.next(); m.Kind != stream.MsgBarrier; m = r.next() {
 			if m.Chunk != nil {
 				m.Chunk.Release()

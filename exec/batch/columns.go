@@ -176,6 +176,37 @@ type table struct {
 	held int64
 }
 
+// tableReader hands a materialized table out a batch at a time; the
+// operators that compute their whole output before the first Next
+// (VALUES, virtual tables, hash aggregation, window functions) keep it.
+type tableReader struct {
+	t   *table
+	pos int
+}
+
+// set starts reading t, which the reader now owns.
+func (r *tableReader) set(t *table) { r.t, r.pos = t, 0 }
+
+// next returns the next batch, nil at the end (or before set).
+func (r *tableReader) next() *exec.Batch {
+	if r.t == nil || r.pos >= r.t.n {
+		return nil
+	}
+	hi := min(r.pos+exec.BatchSize, r.t.n)
+	b := r.t.slice(r.pos, hi)
+	r.pos = hi
+	return b
+}
+
+// done reports whether every batch was handed out (or nothing is set).
+func (r *tableReader) done() bool { return r.t == nil || r.pos >= r.t.n }
+
+// release gives the table back.
+func (r *tableReader) release() {
+	r.t.release()
+	r.t, r.pos = nil, 0
+}
+
 // materialize drains in into a table (concatenating its batches),
 // reserving it in the statement's account as operator op (53200 past the
 // limit). The table owns its arrays; release with release().

@@ -52,8 +52,7 @@ type HashAgg struct {
 	ts         []types.T
 
 	done bool
-	out  *table
-	pos  int
+	out  tableReader
 
 	groups   *groupTable
 	accs     []udf.Accumulator
@@ -89,7 +88,7 @@ func (h *HashAgg) Open(ctx *exec.Ctx) error {
 
 func (h *HashAgg) reset() {
 	h.out.release()
-	h.out, h.done, h.pos = nil, false, 0
+	h.done = false
 	for _, a := range h.accs {
 		if a != nil {
 			a.Release()
@@ -110,16 +109,13 @@ func (h *HashAgg) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		}
 		h.done = true
 	}
-	if h.out == nil || h.pos >= h.out.n {
+	if h.out.done() {
 		if h.spill.active() {
 			return h.nextPartition(ctx)
 		}
 		return nil, nil
 	}
-	hi := min(h.pos+exec.BatchSize, h.out.n)
-	b := h.out.slice(h.pos, hi)
-	h.pos = hi
-	return b, nil
+	return h.out.next(), nil
 }
 
 // numGroups is the number of groups so far (always one without group
@@ -361,7 +357,7 @@ func (h *HashAgg) finish(ctx *exec.Ctx) error {
 		}
 		cols = append(cols, c)
 	}
-	h.out = &table{cols: cols, n: numGroups}
+	h.out.set(&table{cols: cols, n: numGroups})
 	return nil
 }
 

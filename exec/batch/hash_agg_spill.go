@@ -161,7 +161,6 @@ func (h *HashAgg) nextPartition(ctx *exec.Ctx) (*exec.Batch, error) {
 	if !s.released {
 		// The in-memory groups are out: drop them before the partitions.
 		h.out.release()
-		h.out = nil
 		for _, a := range h.accs {
 			if a != nil {
 				a.Release()

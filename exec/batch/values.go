@@ -17,8 +17,7 @@ type Values struct {
 	rows [][]expr.Expr
 	ts   []types.T
 
-	out *table
-	pos int
+	out tableReader
 }
 
 // NewValues returns an operator producing rows, of column types ts.
@@ -28,7 +27,6 @@ func NewValues(rows [][]expr.Expr, ts []types.T) exec.Operator {
 
 func (v *Values) Open(ctx *exec.Ctx) error {
 	v.out.release()
-	v.out, v.pos = nil, 0
 	cols := make([]arrow.Array, len(v.ts))
 	for j, t := range v.ts {
 		b := types.NewBuilder(t)
@@ -50,24 +48,15 @@ func (v *Values) Open(ctx *exec.Ctx) error {
 		cols[j] = b.NewArray()
 		b.Release()
 	}
-	v.out = &table{cols: cols, n: len(v.rows)}
+	v.out.set(&table{cols: cols, n: len(v.rows)})
 	return nil
 }
 
 func (v *Values) Next(ctx *exec.Ctx) (*exec.Batch, error) {
-	if v.out == nil || v.pos >= v.out.n {
-		return nil, nil
-	}
-	hi := min(v.pos+exec.BatchSize, v.out.n)
-	b := v.out.slice(v.pos, hi)
-	v.pos = hi
-	return b, nil
+	return v.out.next(), nil
 }
 
-func (v *Values) Close() {
-	v.out.release()
-	v.out = nil
-}
+func (v *Values) Close() { v.out.release() }
 
 func (v *Values) Types() []types.T { return v.ts }
 func (v *Values) Explain() string {

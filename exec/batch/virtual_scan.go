@@ -20,8 +20,7 @@ type VirtualScan struct {
 	idx  []int
 	rows func(ctx *exec.Ctx) ([][]types.Datum, error)
 
-	out *table
-	pos int
+	out tableReader
 }
 
 // virtualKey keys a virtual table's rows in exec.Ctx.Cache.
@@ -35,7 +34,6 @@ func NewVirtualScan(name string, ts []types.T, idx []int, rows func(ctx *exec.Ct
 
 func (v *VirtualScan) Open(ctx *exec.Ctx) error {
 	v.out.release()
-	v.out, v.pos = nil, 0
 	var rows [][]types.Datum
 	if c, ok := ctx.Cache[virtualKey(v.name)].([][]types.Datum); ok {
 		rows = c
@@ -58,24 +56,15 @@ func (v *VirtualScan) Open(ctx *exec.Ctx) error {
 		cols[j] = b.NewArray()
 		b.Release()
 	}
-	v.out = &table{cols: cols, n: len(rows)}
+	v.out.set(&table{cols: cols, n: len(rows)})
 	return nil
 }
 
 func (v *VirtualScan) Next(ctx *exec.Ctx) (*exec.Batch, error) {
-	if v.out == nil || v.pos >= v.out.n {
-		return nil, nil
-	}
-	hi := min(v.pos+exec.BatchSize, v.out.n)
-	b := v.out.slice(v.pos, hi)
-	v.pos = hi
-	return b, nil
+	return v.out.next(), nil
 }
 
-func (v *VirtualScan) Close() {
-	v.out.release()
-	v.out = nil
-}
+func (v *VirtualScan) Close() { v.out.release() }
 
 func (v *VirtualScan) Types() []types.T          { return v.ts }
 func (v *VirtualScan) Explain() string           { return "VirtualScan " + v.name }

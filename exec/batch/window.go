@@ -93,8 +93,7 @@ type Window struct {
 	ts        []types.T
 
 	offsets [][2]types.Datum // evaluated frame offsets per func (start, end)
-	out     *table
-	pos     int
+	out     tableReader
 	done    bool
 }
 
@@ -109,7 +108,7 @@ func NewWindow(in exec.Operator, partition []int, order []SortKey, funcs []Windo
 
 func (w *Window) Open(ctx *exec.Ctx) error {
 	w.out.release()
-	w.out, w.pos, w.done = nil, 0, false
+	w.done = false
 	w.offsets = make([][2]types.Datum, len(w.funcs))
 	for i, f := range w.funcs {
 		for k, b := range []FrameBound{f.Frame.Start, f.Frame.End} {
@@ -160,21 +159,17 @@ func (w *Window) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		}
 		w.done = true
 	}
-	if w.out == nil || w.pos >= w.out.n {
+	if w.out.done() {
 		return nil, nil
 	}
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
-	hi := min(w.pos+exec.BatchSize, w.out.n)
-	b := w.out.slice(w.pos, hi)
-	w.pos = hi
-	return b, nil
+	return w.out.next(), nil
 }
 
 func (w *Window) Close() {
 	w.out.release()
-	w.out = nil
 	w.in.Close()
 }
 
@@ -248,7 +243,7 @@ func (w *Window) run(ctx *exec.Ctx) error {
 		}
 		cols = append(cols, c)
 	}
-	w.out = &table{cols: cols, n: st.n}
+	w.out.set(&table{cols: cols, n: st.n})
 	return nil
 }
 

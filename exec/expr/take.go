@@ -83,6 +83,29 @@ func fixedArray(dt arrow.DataType, n int, valid *memory.Buffer, nulls int, data 
 	return array.MakeFromData(d)
 }
 
+// varArray is a string or binary array with 32-bit offsets.
+type varArray[T string | []byte] interface {
+	ValueLen(i int) int
+	Value(i int) T
+}
+
+// takeVar copies rows idx of a variable-width array a of type dt.
+func takeVar[T string | []byte](a varArray[T], dt arrow.DataType, idx []int, valid *memory.Buffer, nulls int) arrow.Array {
+	offs := make([]int32, len(idx)+1)
+	size := 0
+	for k, i := range idx {
+		size += a.ValueLen(i)
+		offs[k+1] = int32(size)
+	}
+	data := make([]byte, 0, size)
+	for _, i := range idx {
+		data = append(data, a.Value(i)...)
+	}
+	d := array.NewData(dt, len(idx), []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
 // TakeArray returns rows idx of arr as a new array.
 func TakeArray(arr arrow.Array, idx []int) arrow.Array {
 	n := len(idx)
@@ -116,33 +139,9 @@ func TakeArray(arr arrow.Array, idx []int) arrow.Array {
 		}
 		return fixedArray(dt, n, valid, nulls, bits)
 	case *array.String:
-		offs := make([]int32, n+1)
-		size := 0
-		for k, i := range idx {
-			size += a.ValueLen(i)
-			offs[k+1] = int32(size)
-		}
-		data := make([]byte, 0, size)
-		for _, i := range idx {
-			data = append(data, a.Value(i)...)
-		}
-		d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}, nil, nulls, 0)
-		defer d.Release()
-		return array.MakeFromData(d)
+		return takeVar(a, dt, idx, valid, nulls)
 	case *array.Binary:
-		offs := make([]int32, n+1)
-		size := 0
-		for k, i := range idx {
-			size += a.ValueLen(i)
-			offs[k+1] = int32(size)
-		}
-		data := make([]byte, 0, size)
-		for _, i := range idx {
-			data = append(data, a.Value(i)...)
-		}
-		d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}, nil, nulls, 0)
-		defer d.Release()
-		return array.MakeFromData(d)
+		return takeVar(a, dt, idx, valid, nulls)
 	case *array.Null:
 		return array.NewNull(n)
 	}

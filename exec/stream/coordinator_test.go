@@ -377,18 +377,7 @@ func TestCoordinatorDropFreesEverything(t *testing.T) {
 	if err := c.Drop(spec.ID, spec.StateIDs); err != nil {
 		t.Fatal(err)
 	}
-	count := func(lo, hi []byte) int {
-		it, err := db.Latest().NewIter(lo, hi)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer it.Close()
-		n := 0
-		for ok := it.First(); ok; ok = it.Next() {
-			n++
-		}
-		return n
-	}
+	count := func(lo, hi []byte) int { return streamtest.CountKeys(t, db.Pebble(), lo, hi) }
 	if n := count(storage.TableSpan(spec.ID)); n != 0 {
 		t.Fatalf("%d view rows left", n)
 	}

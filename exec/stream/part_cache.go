@@ -1,11 +1,12 @@
 package stream
 
-// The partition cache of the sorted-partition operators (top-N and OVER
-// windows): their state is kept per partition (all rows of one partition
-// key, in sort order, under one key prefix of the state table), and a
-// partition is the unit that is cached, evicted under the state memory
-// budget and read back. The cache holds the partitions in memory by key
-// and in a list for the clock hand; what a partition holds, how it is
+// The keyed cache of operator state: entries kept in memory by a key
+// (a prefix of their state keys) and in a list for the clock hand of
+// StateCache. The sorted-partition operators (top-N and OVER windows)
+// cache whole partitions (all rows of one partition key, in sort order),
+// session windows the sessions of one group key, and the lookup join one
+// entry per left row; an entry is the unit that is cached, evicted under
+// the state memory budget and read back. What an entry holds, how it is
 // read back and what it costs in bytes belong to the operator.
 
 import (
@@ -26,7 +27,7 @@ func (c *PartCache[P]) Load(st *StateTable, r storage.Reader, loadFrom func(*Sta
 	if err := it.Close(); err != nil {
 		return err
 	}
-	c.Acct.Report(c.Bytes)
+	c.Report()
 	return nil
 }
 
@@ -43,21 +44,14 @@ func (c *CachedPart) cached() *CachedPart { return c }
 
 // PartCache is the partitions of one operator instance in memory.
 type PartCache[P interface{ cached() *CachedPart }] struct {
-	env   *Env
-	Acct  *StateAccount
+	StateCache
 	Parts map[string]P
 	List  []P // every partition in memory, for the clock hand
-	hand  int
-	// bytes is the operator's estimate of its resident state.
-	Bytes int64
-	// evicted: partitions were left in storage (evicted, or not loaded
-	// at restart), so a partition not in memory must be read.
-	Evicted bool
 }
 
 // NewPartCache returns an empty cache whose resident bytes go to acct.
 func NewPartCache[P interface{ cached() *CachedPart }](env *Env, acct *StateAccount) PartCache[P] {
-	return PartCache[P]{env: env, Acct: acct, Parts: map[string]P{}}
+	return PartCache[P]{StateCache: NewStateCache(env, acct), Parts: map[string]P{}}
 }
 
 // Get returns the partition with key pk in memory.
@@ -89,13 +83,20 @@ func (c *PartCache[P]) Remove(p P) {
 // Shrink reports the resident bytes and, while the budget is exceeded,
 // evicts partitions that are clean, committed, not pinned by the
 // operator and not recently used, by calling drop (which removes them
-// and lowers bytes). It runs at barriers, after the epoch's writes.
+// and lowers Bytes). It runs at barriers, after the epoch's writes.
 func (c *PartCache[P]) Shrink(pinned func(P) bool, drop func(P)) {
-	ShrinkPartitions(c.env, c.Acct, &c.Bytes, &c.List, &c.hand,
-		func(p P, committed uint64) bool {
+	c.StateCache.Shrink(Entries{
+		Len: func() int { return len(c.List) },
+		Pinned: func(i int, committed uint64) bool {
+			p := c.List[i]
 			cp := p.cached()
 			return cp.Dirty || cp.LastWrite > committed || pinned(p)
 		},
-		func(p P) bool { cp := p.cached(); r := cp.Ref; cp.Ref = false; return r },
-		func(p P) { drop(p); c.Evicted = true })
+		TakeRef: func(i int) bool { cp := c.List[i].cached(); r := cp.Ref; cp.Ref = false; return r },
+		Drop: func(i int) bool {
+			n := len(c.List)
+			drop(c.List[i])
+			return len(c.List) < n && i < len(c.List)
+		},
+	})
 }

@@ -18,6 +18,7 @@ package stream
 
 import (
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -145,38 +146,165 @@ func (e *Env) CommittedEpoch() uint64 {
 	return e.Committed()
 }
 
-// ShrinkPartitions reports the instance's resident bytes and, while they
-// exceed its target, runs a CLOCK hand over *list (at most two passes):
-// partitions pinned at the last committed epoch (changed since, or
-// otherwise not evictable yet) are passed, partitions used since the
-// hand's last pass lose their reference bit (second chance), and the
-// others are dropped by drop, which removes the partition at the hand by
-// moving the last one there and lowers *bytes. It runs at barriers,
-// after the epoch's writes, and counts the partitions dropped.
-func ShrinkPartitions[P any](env *Env, a *StateAccount, bytes *int64, list *[]P, hand *int,
-	pinned func(p P, committed uint64) bool, takeRef func(P) bool, drop func(P)) {
-	if a == nil {
-		return
+// StateCache is the bookkeeping every operator instance keeps for its
+// state cache under the memory budget: the estimate of its resident
+// bytes, reported to its account, and the one eviction policy of the
+// runtime (Shrink), a CLOCK hand with second chance over the operator's
+// cache entries. What an entry is (a group, a join key, a partition, a
+// session) and how it is read back belong to the operator; the policy,
+// the accounting and the eviction metrics are here. Operators embed it.
+type StateCache struct {
+	env *Env
+	// Acct is the instance's account; nil when state memory is
+	// unlimited, and then nothing is evicted.
+	Acct *StateAccount
+	// Bytes is the operator's estimate of its resident state.
+	Bytes int64
+	// Evicted: committed state was left in storage (evicted, or not
+	// loaded at restart), so an entry not in memory must be read.
+	Evicted bool
+	hand    int
+}
+
+// NewStateCache returns the cache bookkeeping of an instance whose
+// resident bytes go to acct (nil: unlimited).
+func NewStateCache(env *Env, acct *StateAccount) StateCache {
+	return StateCache{env: env, Acct: acct}
+}
+
+// Report records the resident bytes with the account.
+func (c *StateCache) Report() { c.Acct.Report(c.Bytes) }
+
+// CountRead counts one entry read back from storage.
+func (c *StateCache) CountRead() { c.env.Stats.StateReads.Add(1) }
+
+// Entries are an operator's cache entries as the clock hand sees them,
+// by position 0 to Len()-1.
+type Entries struct {
+	// Len returns the number of positions (an entry may leave a position
+	// empty; Pinned reports such positions).
+	Len func() int
+	// Pinned reports that entry i may not be evicted now: it changed in
+	// the current epoch, was last written in an epoch after committed
+	// (storage does not hold it yet), or the operator still needs it.
+	Pinned func(i int, committed uint64) bool
+	// TakeRef reports whether entry i was used since the hand last
+	// passed and clears the mark.
+	TakeRef func(i int) bool
+	// Drop evicts entry i, lowering Bytes; it reports whether another
+	// entry was moved into position i (then the hand looks at it next).
+	Drop func(i int) (moved bool)
+}
+
+// Shrink reports the resident bytes and, while they exceed the
+// instance's target under the budget, runs the clock hand over e (at
+// most two passes): pinned entries are passed, entries used since the
+// hand's last pass lose their mark (second chance), and the others are
+// dropped. It runs at barriers, after the epoch's writes, counts the
+// entries dropped and returns how many there were.
+func (c *StateCache) Shrink(e Entries) int64 {
+	if c.Acct == nil {
+		return 0
 	}
-	a.Report(*bytes)
-	target := a.Target()
-	if target < 0 || *bytes <= target {
-		return
+	c.Report()
+	target := c.Acct.Target()
+	if target < 0 || c.Bytes <= target {
+		return 0
 	}
-	committed := env.CommittedEpoch()
+	committed := c.env.CommittedEpoch()
 	var evicted int64
-	for steps, n := 0, 2*len(*list); steps < n && *bytes > target && len(*list) > 0; steps++ {
-		if *hand >= len(*list) {
-			*hand = 0
+	for steps, n := 0, 2*e.Len(); steps < n && c.Bytes > target; steps++ {
+		l := e.Len()
+		if l == 0 {
+			break
 		}
-		p := (*list)[*hand]
-		if pinned(p, committed) || takeRef(p) {
-			*hand++
+		if c.hand >= l {
+			c.hand = 0
+		}
+		i := c.hand
+		if e.Pinned(i, committed) || e.TakeRef(i) {
+			c.hand++
 			continue
 		}
-		drop(p)
+		if !e.Drop(i) {
+			c.hand++
+		}
 		evicted++
 	}
-	env.Stats.StateEvicted.Add(evicted)
-	a.Report(*bytes)
+	if evicted > 0 {
+		c.Evicted = true
+		c.env.Stats.StateEvicted.Add(evicted)
+	}
+	c.Report()
+	return evicted
+}
+
+// RemovedKeys are the state keys whose state an operator deleted in an
+// epoch that may not have committed yet: storage at the last committed
+// epoch may still hold their old state, so reading them back must not
+// happen until that epoch has committed. An operator with state only
+// partly in memory asks Has before it reads a key back.
+type RemovedKeys struct {
+	epoch map[string]uint64 // key -> epoch of its last removal
+	queue []removedKey      // in epoch order
+	now   []string          // removed in the current epoch, not dated yet
+}
+
+type removedKey struct {
+	epoch uint64
+	key   string
+}
+
+// NewRemovedKeys returns an empty set.
+func NewRemovedKeys() *RemovedKeys {
+	return &RemovedKeys{epoch: map[string]uint64{}}
+}
+
+// Add records key as removed in epoch (epochs come in order).
+func (r *RemovedKeys) Add(key string, epoch uint64) {
+	r.epoch[key] = epoch
+	r.queue = append(r.queue, removedKey{epoch, key})
+}
+
+// AddNow records key as removed in the current epoch, whose number Date
+// gives at the barrier.
+func (r *RemovedKeys) AddNow(key string) {
+	r.epoch[key] = math.MaxUint64
+	r.now = append(r.now, key)
+}
+
+// Date gives the keys removed since the last barrier the epoch of this
+// one.
+func (r *RemovedKeys) Date(epoch uint64) {
+	for _, k := range r.now {
+		r.Add(k, epoch)
+	}
+	r.now = r.now[:0]
+}
+
+// Has reports whether key was removed in an epoch perhaps not committed
+// (never for a nil set).
+func (r *RemovedKeys) Has(key []byte) bool {
+	if r == nil {
+		return false
+	}
+	_, ok := r.epoch[string(key)]
+	return ok
+}
+
+// Forget drops the keys whose removal has committed.
+func (r *RemovedKeys) Forget(committed uint64) {
+	if r == nil {
+		return
+	}
+	i := 0
+	for ; i < len(r.queue) && r.queue[i].epoch <= committed; i++ {
+		if q := r.queue[i]; r.epoch[q.key] == q.epoch {
+			delete(r.epoch, q.key)
+		}
+	}
+	r.queue = r.queue[i:]
+	if len(r.queue) == 0 {
+		r.queue = nil // let the backing array go
+	}
 }

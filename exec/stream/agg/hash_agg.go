@@ -239,8 +239,8 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 	}
 	h.withSets = h.hasSets()
 	if !h.global {
-		if h.acct = h.groups.groups.Account(); h.acct != nil {
-			h.gone = map[string]uint64{}
+		if h.cache = stream.NewStateCache(b.Env, h.groups.groups.Account()); h.cache.Acct != nil {
+			h.removed = stream.NewRemovedKeys()
 			if h.winCol >= 0 {
 				h.evictedWin = map[int64]map[string]struct{}{}
 			}
@@ -320,15 +320,12 @@ type hashAgg struct {
 	pendingDel [][]byte
 
 	// State cache (see the file comment).
-	acct       *stream.StateAccount
-	withSets   bool     // some aggregate keeps multiset entries (table 2)
-	partial    bool     // committed groups exist that are not in memory
-	lastWrite  []uint64 // per group: epoch of its last write
-	ref        []bool   // per group: used since the hand last passed
-	gbytes     []int32  // per group: estimated bytes in memory
-	bytes      int64
-	hand       int
-	gone       map[string]uint64             // state keys deleted at an epoch perhaps not committed
+	cache      stream.StateCache             // Evicted: committed groups exist that are not in memory
+	withSets   bool                          // some aggregate keeps multiset entries (table 2)
+	lastWrite  []uint64                      // per group: epoch of its last write
+	ref        []bool                        // per group: used since the hand last passed
+	gbytes     []int32                       // per group: estimated bytes in memory
+	removed    *stream.RemovedKeys           // state keys deleted at an epoch perhaps not committed
 	evictedWin map[int64]map[string]struct{} // evicted groups' state keys by window
 	missed     []uint32
 
@@ -414,7 +411,7 @@ func (h *hashAgg) freeGroup(g uint32) {
 	h.rowCount[g] = 0
 	h.keys[g], h.skey[g], h.prev[g] = nil, nil, nil
 	h.alive[g], h.persisted[g], h.dirty[g], h.ref[g] = false, false, false, false
-	h.bytes -= int64(h.gbytes[g])
+	h.cache.Bytes -= int64(h.gbytes[g])
 	h.gbytes[g], h.lastWrite[g] = 0, 0
 	if h.winCol >= 0 {
 		h.winOK[g] = false
@@ -578,7 +575,7 @@ func (h *hashAgg) assign(c *stream.Chunk, ids []uint32, late []bool) error {
 				g = h.newGroup(keyCols, i)
 				h.fkey[g] = fk[i]
 				m.insert(&fk[i], g)
-				if h.partial {
+				if h.cache.Evicted {
 					h.missed = append(h.missed, g)
 				}
 			}
@@ -606,7 +603,7 @@ func (h *hashAgg) assign(c *stream.Chunk, ids []uint32, late []bool) error {
 			g = h.newGroup(keyCols, i)
 			h.hkey[g] = string(k)
 			m[h.hkey[g]] = g
-			if h.partial {
+			if h.cache.Evicted {
 				h.missed = append(h.missed, g)
 			}
 		}
@@ -918,8 +915,8 @@ func (h *hashAgg) Barrier(b *stream.Barrier) error {
 		if err := h.dropGroup(g, func(k []byte) error { return w.Delete(k, nil) }); err != nil {
 			return err
 		}
-		if h.acct != nil && h.persisted[g] {
-			h.gone[string(h.stateKey(g))] = b.Epoch
+		if h.removed != nil && h.persisted[g] {
+			h.removed.Add(string(h.stateKey(g)), b.Epoch)
 		}
 		h.freeGroup(g)
 	}
@@ -1101,7 +1098,7 @@ func (h *hashAgg) load(r storage.Reader) error {
 		return err
 	}
 	defer it.Close()
-	budget := h.acct.LoadBudget()
+	budget := h.cache.Acct.LoadBudget()
 	restoreBatch := exec.BatchSize
 	if budget >= 0 {
 		restoreBatch = 256 // check the budget often
@@ -1136,7 +1133,7 @@ func (h *hashAgg) load(r storage.Reader) error {
 				return err
 			}
 		}
-		if h.partial {
+		if h.cache.Evicted {
 			// Over budget: windows must still find their groups.
 			if d := l.keys[h.spec.WindowCol]; d != nil {
 				h.rememberEvicted(stream.IntOf(d), l.skey)
@@ -1155,8 +1152,8 @@ func (h *hashAgg) load(r storage.Reader) error {
 			return err
 		}
 		rows = rows[:0]
-		if budget >= 0 && h.bytes > budget {
-			h.partial = true
+		if budget >= 0 && h.cache.Bytes > budget {
+			h.cache.Evicted = true
 			if h.winCol < 0 {
 				break
 			}
@@ -1274,7 +1271,7 @@ func (h *hashAgg) loadSets(r storage.Reader, bySKey map[string]uint32) error {
 		}
 		g, ok := bySKey[string(key[:len(key)-len(rest)])]
 		if !ok {
-			if h.partial {
+			if h.cache.Evicted {
 				continue
 			}
 			return hashAggCorruptSet()

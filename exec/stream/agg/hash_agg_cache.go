@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"streamsql/exec"
+	"streamsql/exec/stream"
 	"streamsql/sql/types"
 )
 
@@ -28,50 +29,34 @@ func (h *hashAgg) account(g uint32, stateLen int) {
 			n += len(set.m) * hashAggEntryBytes
 		}
 	}
-	h.bytes += int64(n) - int64(h.gbytes[g])
+	h.cache.Bytes += int64(n) - int64(h.gbytes[g])
 	h.gbytes[g] = int32(min(n, 1<<31-1))
 }
 
 // shrink reports the state's size and evicts groups while the budget is
-// exceeded. It runs at barriers, after the epoch's writes.
+// exceeded (stream.StateCache's policy over the group ids). It runs at
+// barriers, after the epoch's writes.
 func (h *hashAgg) shrink() {
-	if h.acct == nil {
+	if h.cache.Acct == nil {
 		return
 	}
-	committed := h.env.CommittedEpoch()
-	for k, e := range h.gone {
-		if e <= committed {
-			delete(h.gone, k)
-		}
-	}
-	h.acct.Report(h.bytes)
-	target := h.acct.Target()
-	if target < 0 || h.bytes <= target {
-		return
-	}
-	n := len(h.rowCount)
-	var evicted int64
-	for steps := 0; steps < 2*n && h.bytes > target; steps++ {
-		g := uint32(h.hand)
-		if h.hand++; h.hand >= n {
-			h.hand = 0
-		}
-		if g == hashAggTrash || !h.alive[g] || h.dirty[g] || !h.persisted[g] || h.lastWrite[g] > committed {
-			continue
-		}
-		if h.ref[g] {
-			h.ref[g] = false
-			continue
-		}
-		if h.winCol >= 0 && h.winOK[g] {
-			h.rememberEvicted(h.win[g], bytes.Clone(h.stateKey(g)))
-		}
-		h.freeGroup(g)
-		h.partial = true
-		evicted++
-	}
-	h.env.Stats.StateEvicted.Add(evicted)
-	h.acct.Report(h.bytes)
+	h.removed.Forget(h.env.CommittedEpoch())
+	h.cache.Shrink(stream.Entries{
+		Len: func() int { return len(h.rowCount) },
+		Pinned: func(i int, committed uint64) bool {
+			g := uint32(i)
+			return g == hashAggTrash || !h.alive[g] || h.dirty[g] || !h.persisted[g] || h.lastWrite[g] > committed
+		},
+		TakeRef: func(i int) bool { r := h.ref[i]; h.ref[i] = false; return r },
+		Drop: func(i int) bool {
+			g := uint32(i)
+			if h.winCol >= 0 && h.winOK[g] {
+				h.rememberEvicted(h.win[g], bytes.Clone(h.stateKey(g)))
+			}
+			h.freeGroup(g)
+			return false
+		},
+	})
 }
 
 // rememberEvicted records that the group with state key sk of window v
@@ -100,7 +85,7 @@ func (h *hashAgg) fetchMissed() error {
 // fetch loads new group g's committed state, if it has one.
 func (h *hashAgg) fetch(g uint32) error {
 	sk := h.stateKey(g)
-	if _, ok := h.gone[string(sk)]; ok {
+	if h.removed.Has(sk) {
 		return nil
 	}
 	if h.winCol >= 0 && h.winOK[g] {
@@ -115,7 +100,7 @@ func (h *hashAgg) fetch(g uint32) error {
 	if err != nil || !found {
 		return err
 	}
-	h.env.Stats.StateReads.Add(1)
+	h.cache.CountRead()
 	keys := make([]types.Datum, len(h.spec.GroupTypes))
 	for j, t := range h.spec.GroupTypes {
 		if keys[j], val, err = types.DecodeValue(val, t); err != nil {

@@ -3,7 +3,6 @@ package agg
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -61,14 +60,7 @@ func TestHashAggEvictionMatchesUnlimited(t *testing.T) {
 					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
 				}
 				if epoch%10 == 0 {
-					dir := filepath.Join(t.TempDir(), fmt.Sprint("restart", epoch))
-					if err := dbB.Checkpoint(dir); err != nil {
-						t.Fatal(err)
-					}
-					statsB := envB.Stats
-					envB, dbB = streamtest.ReopenEnv(t, dir)
-					envB.Fresh = false
-					envB.Stats = statsB
+					envB, dbB = streamtest.Restart(t, dbB, envB.Stats)
 					hashAggBudgetEnv(envB, 64, &committed)
 					opB, sB = hashAggOpen(t, spec, envB, in)
 				}
@@ -122,18 +114,13 @@ func TestHashAggEvictionWindows(t *testing.T) {
 					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
 				}
 				if epoch == 20 {
-					dir := filepath.Join(t.TempDir(), "restart")
-					if err := dbB.Checkpoint(dir); err != nil {
-						t.Fatal(err)
-					}
-					envB, dbB = streamtest.ReopenEnv(t, dir)
-					envB.Fresh = false
+					envB, dbB = streamtest.Restart(t, dbB, nil)
 					hashAggBudgetEnv(envB, 64, &committed)
 					opB, sB = hashAggOpen(t, spec, envB, in)
 				}
 			}
 			// The same groups are left in state.
-			if a, b := hashAggCountKeys(t, dbA, 1), hashAggCountKeys(t, dbB, 1); a != b {
+			if a, b := streamtest.StateRows(t, dbA, 1), streamtest.StateRows(t, dbB, 1); a != b {
 				t.Fatalf("%d state keys with a budget, %d without", b, a)
 			}
 			if envB.Stats.StateEvicted.Load() == 0 {

@@ -3,7 +3,6 @@ package agg
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/storage"
 	"streamsql/udf"
 )
 
@@ -116,25 +114,9 @@ func TestHashAggGroupsAcrossEpochs(t *testing.T) {
 	// The deleted group comes back as a new one.
 	hashAggPush(t, op, in, hashAggOps(stream.Insert, 1), streamtest.Row(int64(2), int64(-4)))
 	hashAggExpect(t, "epoch 4", hashAggEpoch(t, op, s, db, 4), "+ 2 1 -4 1")
-	if n := hashAggCountKeys(t, db, 1); n != 3 {
+	if n := streamtest.StateRows(t, db, 1); n != 3 {
 		t.Fatalf("%d group rows in state, want 3", n)
 	}
-}
-
-// hashAggCountKeys counts the keys of state table id.
-func hashAggCountKeys(t *testing.T, db *pebble.DB, id uint32) int {
-	t.Helper()
-	lo, hi := storage.StateSpan(id)
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	n := 0
-	for it.First(); it.Valid(); it.Next() {
-		n++
-	}
-	return n
 }
 
 func TestHashAggMinMaxRetract(t *testing.T) {
@@ -163,7 +145,7 @@ func TestHashAggMinMaxRetract(t *testing.T) {
 	// with their own scale.
 	hashAggPush(t, op, in, []stream.Op{stream.Delete, stream.Insert}, streamtest.Row(int64(1), int64(3), "b", hashAggDec("2")), streamtest.Row(int64(1), int64(100), "a", nil))
 	hashAggExpect(t, "epoch 3", hashAggEpoch(t, op, s, db, 3), "U- 1 3 5 b 2", "U+ 1 5 100 a 1.50")
-	if n := hashAggCountKeys(t, db, 2); n != 7 {
+	if n := streamtest.StateRows(t, db, 2); n != 7 {
 		t.Fatalf("%d multiset entries in state, want 7", n)
 	}
 }
@@ -211,12 +193,7 @@ func TestHashAggGlobalEmptyInput(t *testing.T) {
 	hashAggExpect(t, "all deleted", hashAggEpoch(t, op, s, db, 4), "U- 2 10 6", "U+ 0 NULL NULL")
 
 	// After a restart the row is not inserted again.
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hashAggOpen(t, spec, env2, in)
 	hashAggExpect(t, "after restart", hashAggEpoch(t, op2, s2, db2, 5))
 	hashAggPush(t, op2, in, hashAggOps(stream.Insert, 1), streamtest.Row(int64(1)))
@@ -343,17 +320,12 @@ func TestHashAggEmitOnClose(t *testing.T) {
 		t.Fatalf("late rows %d, want 1", n)
 	}
 	hashAggExpect(t, "window 1 still open", hashAggEpoch(t, op, s, db, 2))
-	if n := hashAggCountKeys(t, db, 1); n != 2 {
+	if n := streamtest.StateRows(t, db, 1); n != 2 {
 		t.Fatalf("%d keys in state (want window 1's group and the watermark)", n)
 	}
 
 	// Restart: the watermark and the open window survive.
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hashAggOpen(t, spec, env2, in)
 	hashAggPush(t, op2, in, hashAggOps(stream.Insert, 2), streamtest.Row(int64(3), w0, int64(1)), streamtest.Row(int64(1), w2, int64(7)))
 	if n := env2.Stats.LateRows.Load(); n != 1 {
@@ -364,7 +336,7 @@ func TestHashAggEmitOnClose(t *testing.T) {
 	}
 	hashAggExpect(t, "windows 1 and 2 close", s2.Take(), "+ 1 1970-01-01 00:01:00 2 8", "+ 1 1970-01-01 00:02:00 1 7")
 	hashAggExpect(t, "nothing at the barrier", hashAggEpoch(t, op2, s2, db2, 3))
-	if n := hashAggCountKeys(t, db2, 1); n != 1 {
+	if n := streamtest.StateRows(t, db2, 1); n != 1 {
 		t.Fatalf("%d keys in state after every window closed, want the watermark only", n)
 	}
 }
@@ -387,7 +359,7 @@ func TestHashAggWindowCleanup(t *testing.T) {
 	if n := env.Stats.LateRows.Load(); n != 1 {
 		t.Fatalf("late rows %d, want 1", n)
 	}
-	if n := hashAggCountKeys(t, db, 1); n != 2 {
+	if n := streamtest.StateRows(t, db, 1); n != 2 {
 		t.Fatalf("%d keys in state, want window 1's group and the watermark", n)
 	}
 }
@@ -582,12 +554,7 @@ func TestHashAggDifferential(t *testing.T) {
 					t.Fatalf("epoch %d:\n got  %q\n want %q", epoch, got, want)
 				}
 				if epoch == 15 {
-					dir := filepath.Join(t.TempDir(), "restart")
-					if err := db.Checkpoint(dir); err != nil {
-						t.Fatal(err)
-					}
-					env, db = streamtest.ReopenEnv(t, dir)
-					env.Fresh = false
+					env, db = streamtest.Restart(t, db, nil)
 					op, s = hashAggOpen(t, spec, env, in)
 				}
 			}
@@ -618,12 +585,7 @@ func TestHashAggRecovery(t *testing.T) {
 		if epoch%4 == 0 {
 			// Uncommitted changes are lost with the restart; the
 			// continuous operator never sees them either.
-			dir := filepath.Join(t.TempDir(), fmt.Sprint("restart", epoch))
-			if err := dbB.Checkpoint(dir); err != nil {
-				t.Fatal(err)
-			}
-			envB, dbB = streamtest.ReopenEnv(t, dir)
-			envB.Fresh = false
+			envB, dbB = streamtest.Restart(t, dbB, nil)
 			opB, sB = hashAggOpen(t, spec, envB, in)
 			if rows := sB.Take(); len(rows) != 0 {
 				t.Fatalf("recovery emitted %q", rows)
@@ -679,7 +641,7 @@ func TestHashAggEmitOnCloseRetracted(t *testing.T) {
 	}
 	hashAggExpect(t, "close", s.Take(), "+ 2 1970-01-01 00:00:00 1 2 2")
 	hashAggExpect(t, "epoch 3", hashAggEpoch(t, op, s, db, 3))
-	if n := hashAggCountKeys(t, db, 1) + hashAggCountKeys(t, db, 2); n != 1 {
+	if n := streamtest.StateRows(t, db, 1) + streamtest.StateRows(t, db, 2); n != 1 {
 		t.Fatalf("%d keys left in state, want the watermark only", n)
 	}
 }
@@ -709,12 +671,7 @@ func TestHashAggLegacyWatermark(t *testing.T) {
 	}
 	streamtest.Commit(t, w)
 
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hashAggOpen(t, spec, env2, in)
 	hashAggPush(t, op2, in, hashAggOps(stream.Insert, 2), streamtest.Row(int64(3), w0, int64(1)), streamtest.Row(int64(1), w1, int64(7)))
 	if n := env2.Stats.LateRows.Load(); n != 1 {

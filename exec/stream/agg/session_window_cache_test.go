@@ -63,7 +63,7 @@ func TestSessionAggBudgetWatermark(t *testing.T) {
 	if env.Stats.StateEvicted.Load() == 0 {
 		t.Fatal("nothing evicted under the budget")
 	}
-	if n := sessionTestStateRows(t, db); n == 0 {
+	if n := streamtest.StateRows(t, db, 1); n == 0 {
 		t.Fatal("no rows in storage before the watermark")
 	}
 	wm := types.Timestamp(sessionTestBase + 200*60_000_000)
@@ -77,7 +77,7 @@ func TestSessionAggBudgetWatermark(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("view\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if n := sessionTestStateRows(t, db); n != 0 {
+	if n := streamtest.StateRows(t, db, 1); n != 0 {
 		t.Fatalf("%d rows left in storage after every session closed", n)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // Input of the session tests: k int, ts timestamp, v int, f bool.
@@ -236,22 +235,6 @@ func TestSessionAggChangesInOneEpoch(t *testing.T) {
 	}
 }
 
-// sessionTestStateRows counts the persisted rows of state table 1.
-func sessionTestStateRows(t *testing.T, db *pebble.DB) int {
-	t.Helper()
-	lo, hi := storage.StateSpan(1)
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	n := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		n++
-	}
-	return n
-}
-
 // TestSessionAggEmitOnClose checks that with EmitOnClose each session is
 // emitted once when the watermark passes its end, that its state is then
 // deleted, that late rows are dropped and counted, and that the watermark
@@ -283,7 +266,7 @@ func TestSessionAggEmitOnClose(t *testing.T) {
 	if got := s.Take(); len(got) != 0 {
 		t.Fatalf("emitted before close: %q", got)
 	}
-	if n := sessionTestStateRows(t, db); n != 3 {
+	if n := streamtest.StateRows(t, db, 1); n != 3 {
 		t.Fatalf("%d state rows, want 3", n)
 	}
 	wm(op, 8)
@@ -295,7 +278,7 @@ func TestSessionAggEmitOnClose(t *testing.T) {
 		t.Fatalf("watermark not forwarded on window_end: %v", s.WMs)
 	}
 	streamtest.Barrier(t, op, db, 2)
-	if n := sessionTestStateRows(t, db); n != 1 {
+	if n := streamtest.StateRows(t, db, 1); n != 1 {
 		t.Fatalf("%d state rows after close, want 1", n)
 	}
 
@@ -313,7 +296,7 @@ func TestSessionAggEmitOnClose(t *testing.T) {
 		t.Fatalf("after restart: %q, want %q", got, want)
 	}
 	streamtest.Barrier(t, op, db, 3)
-	if n := sessionTestStateRows(t, db); n != 0 {
+	if n := streamtest.StateRows(t, db, 1); n != 0 {
 		t.Fatalf("%d state rows at the end, want 0", n)
 	}
 }
@@ -346,7 +329,7 @@ func TestSessionAggWatermarkRetracting(t *testing.T) {
 	if got := s.Take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("at barrier: %q, want %q", got, want)
 	}
-	if n := sessionTestStateRows(t, db); n != 1 {
+	if n := streamtest.StateRows(t, db, 1); n != 1 {
 		t.Fatalf("%d state rows, want 1", n)
 	}
 }

@@ -222,7 +222,7 @@ func (s *HashJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Oper
 	if !b.Env.Fresh {
 		var err error
 		if h.cache != nil {
-			err = h.recoverPartial(h.cache.acct.LoadBudget())
+			err = h.recoverPartial(h.cache.Acct.LoadBudget())
 		} else {
 			err = h.recover()
 		}
@@ -313,7 +313,7 @@ func (h *HashJoin) Chunk(side int, c *stream.Chunk) error {
 	if len(c.Cols) != len(h.sides[side].types) {
 		return fmt.Errorf("hash join: side %d chunk has %d columns, want %d", side, len(c.Cols), len(h.sides[side].types))
 	}
-	if h.cache != nil && h.cache.partial {
+	if h.cache != nil && h.cache.Evicted {
 		if err := h.fetchMissing(side, c); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package join
 
 import (
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -10,15 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 	"streamsql/udf"
 )
 
@@ -314,19 +310,14 @@ func TestHashJoinRecovery(t *testing.T) {
 	// Uncommitted: lost in the restart.
 	hjPush(t, op, s, 1, ins(1), streamtest.Row(int64(102), int64(1), int64(7)))
 
-	if n := hjCountState(t, db, 1); n != 3 {
+	if n := streamtest.StateRows(t, db, 1); n != 3 {
 		t.Fatalf("left state has %d rows, want 3", n)
 	}
-	if n := hjCountState(t, db, 2); n != 2 {
+	if n := streamtest.StateRows(t, db, 2); n != 2 {
 		t.Fatalf("right state has %d rows, want 2", n)
 	}
 
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hjOpen(t, spec, env2)
 	if rows := s2.Take(); len(rows) != 0 {
 		t.Fatalf("recovery emitted %q", rows)
@@ -340,24 +331,9 @@ func TestHashJoinRecovery(t *testing.T) {
 	hjExpect(t, "right row 101 keeps its other match", hjPush(t, op2, s2, 0, dels(1), streamtest.Row(int64(4), int64(2), int64(4))),
 		"- 4 2 4 101 2 5")
 	streamtest.Barrier(t, op2, db2, 3)
-	if n := hjCountState(t, db2, 1); n != 2 {
+	if n := streamtest.StateRows(t, db2, 1); n != 2 {
 		t.Fatalf("left state after restart has %d rows, want 2", n)
 	}
-}
-
-func hjCountState(t *testing.T, db *pebble.DB, id uint32) int {
-	t.Helper()
-	lo, hi := storage.StateSpan(id)
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	n := 0
-	for it.First(); it.Valid(); it.Next() {
-		n++
-	}
-	return n
 }
 
 // hjModelRow is a live input row of the differential test.
@@ -499,12 +475,7 @@ func hjDifferential(t *testing.T, kind batch.JoinKind, residual bool, seed uint6
 		if ci == chunks/2 {
 			epoch++
 			streamtest.Barrier(t, op, db, epoch)
-			dir := filepath.Join(t.TempDir(), "restart")
-			if err := db.Checkpoint(dir); err != nil {
-				t.Fatal(err)
-			}
-			env, db = streamtest.ReopenEnv(t, dir)
-			env.Fresh = false
+			env, db = streamtest.Restart(t, db, nil)
 			op, s = hjOpen(t, spec, env)
 			if rows := s.Take(); len(rows) != 0 {
 				t.Fatalf("recovery emitted %q", rows)
@@ -514,7 +485,7 @@ func hjDifferential(t *testing.T, kind batch.JoinKind, residual bool, seed uint6
 	for side, id := range []uint32{1, 2} {
 		epoch++
 		streamtest.Barrier(t, op, db, epoch)
-		if n := hjCountState(t, db, id); n > len(live[side]) {
+		if n := streamtest.StateRows(t, db, id); n > len(live[side]) {
 			t.Fatalf("side %d state has %d rows, %d live", side, n, len(live[side]))
 		}
 	}
@@ -700,7 +671,7 @@ func TestHashJoinCompaction(t *testing.T) {
 	}
 	all = append(all, s.Take()...)
 	streamtest.Barrier(t, op, db, 2)
-	if got := hjCountState(t, db, 1); got != n/4+50 {
+	if got := streamtest.StateRows(t, db, 1); got != n/4+50 {
 		t.Fatalf("left state has %d rows, want %d", got, n/4+50)
 	}
 	if got := len(s.Contents(t, all)); got != n/4+50 {
@@ -730,27 +701,22 @@ func TestHashJoinNoStreamKey(t *testing.T) {
 	hjExpect(t, "delete one duplicate", hjPush(t, op, s, 0, dels(1), dup), "- 1 1 10 100 1 5")
 	hjPush(t, op, s, 0, ins(1), dup)
 	streamtest.Barrier(t, op, db, 1)
-	if n := hjCountState(t, db, 1); n != 3 {
+	if n := streamtest.StateRows(t, db, 1); n != 3 {
 		t.Fatalf("left state has %d rows, want 3", n)
 	}
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env2, db2 := streamtest.ReopenEnv(t, dir)
-	env2.Fresh = false
+	env2, db2 := streamtest.Restart(t, db, nil)
 	op2, s2 := hjOpen(t, spec, env2)
 	// A new duplicate must not reuse a stored sequence number.
 	hjExpect(t, "new duplicate after restart", hjPush(t, op2, s2, 0, ins(1), dup), "+ 1 1 10 100 1 5")
 	streamtest.Barrier(t, op2, db2, 2)
-	if n := hjCountState(t, db2, 1); n != 4 {
+	if n := streamtest.StateRows(t, db2, 1); n != 4 {
 		t.Fatalf("left state after restart has %d rows, want 4", n)
 	}
 	hjExpect(t, "delete duplicates after restart", hjPush(t, op2, s2, 0, dels(3), dup, dup, dup),
 		"- 1 1 10 100 1 5", "- 1 1 10 100 1 5", "- 1 1 10 100 1 5")
 	hjExpect(t, "no fourth duplicate", hjPush(t, op2, s2, 0, dels(1), dup))
 	streamtest.Barrier(t, op2, db2, 3)
-	if n := hjCountState(t, db2, 1); n != 1 {
+	if n := streamtest.StateRows(t, db2, 1); n != 1 {
 		t.Fatalf("left state at the end has %d rows, want 1", n)
 	}
 }

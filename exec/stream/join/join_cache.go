@@ -37,21 +37,13 @@ const (
 	hjBucketBytes = int64(unsafe.Sizeof(hjBucket{})) + 24
 )
 
-// hjGone is a join key whose last rows were removed in epoch.
-type hjGone struct {
-	epoch uint64
-	key   string
-}
-
 // hjCache is the join's state cache; nil without a memory budget.
+// StateCache.Evicted: keys exist in storage that are not in memory.
 type hjCache struct {
-	acct *stream.StateAccount
-	// partial: keys exist in storage that are not in memory.
-	partial bool
-	bytes   int64
-	hand    int
-	gone    map[string]uint64
-	goneQ   []hjGone
+	stream.StateCache
+	// removed are the join keys whose last rows were removed in an
+	// epoch perhaps not committed.
+	removed *stream.RemovedKeys
 	// seen are the keys looked up in storage during one chunk.
 	seen map[string]struct{}
 	// loaded collects the slots replayed from storage, per side.
@@ -64,9 +56,9 @@ type hjCache struct {
 }
 
 func newHJCache(h *HashJoin, acct *stream.StateAccount) *hjCache {
-	c := &hjCache{acct: acct, gone: map[string]uint64{}, seen: map[string]struct{}{}}
+	c := &hjCache{StateCache: stream.NewStateCache(h.env, acct), removed: stream.NewRemovedKeys(), seen: map[string]struct{}{}}
 	for side, s := range h.sides {
-		s.cache, s.gone = true, c.gone
+		s.cache, s.removed = true, c.removed
 		for _, col := range s.cols {
 			switch col.(type) {
 			case *hjVarCol:
@@ -119,7 +111,8 @@ func (h *HashJoin) rowBytes(side int, slot int32) int64 {
 // settle runs at a barrier after the epoch's writes: it dates the
 // buckets and removed keys written during the epoch, forgets removed keys
 // whose epoch has committed, reports the state's size and evicts keys
-// while the budget is exceeded.
+// while the budget is exceeded (stream.StateCache's policy over the
+// buckets of both sides; a key goes with its bucket on the other side).
 func (h *HashJoin) settle(epoch uint64) {
 	c := h.cache
 	for _, s := range h.sides {
@@ -129,78 +122,77 @@ func (h *HashJoin) settle(epoch uint64) {
 			}
 		}
 		s.touched = s.touched[:0]
-		for _, k := range s.goneNow {
-			c.gone[k] = epoch
-			c.goneQ = append(c.goneQ, hjGone{epoch, k})
-		}
-		s.goneNow = s.goneNow[:0]
 	}
-	committed := h.env.CommittedEpoch()
-	i := 0
-	for ; i < len(c.goneQ) && c.goneQ[i].epoch <= committed; i++ {
-		if g := c.goneQ[i]; c.gone[g.key] == g.epoch {
-			delete(c.gone, g.key)
+	c.removed.Date(epoch)
+	c.removed.Forget(h.env.CommittedEpoch())
+	c.Bytes = h.estimate()
+	n0 := len(h.sides[0].buckets)
+	// at resolves position i of the hand to a side and bucket, and finds
+	// the key's bucket on the other side (-1: none); the hand asks about
+	// one position several times in a row.
+	lastI, lastSide, lastB, lastOB := -1, 0, int32(0), int32(0)
+	at := func(i int) (side int, b, ob int32) {
+		if i == lastI {
+			return lastSide, lastB, lastOB
 		}
+		side, b = 0, int32(i)
+		if i >= n0 {
+			side, b = 1, int32(i-n0)
+		}
+		bk := &h.sides[side].buckets[b]
+		ob = -1
+		if len(bk.rows) > 0 {
+			ob = h.sides[1-side].findBucket(bk.hash, []byte(bk.key))
+		}
+		lastI, lastSide, lastB, lastOB = i, side, b, ob
+		return side, b, ob
 	}
-	c.goneQ = c.goneQ[i:]
-	if len(c.goneQ) == 0 {
-		c.goneQ = nil // let the backing array go
-	}
-	c.bytes = h.estimate()
-	c.acct.Report(c.bytes)
-	target := c.acct.Target()
-	if target < 0 || c.bytes <= target {
-		return
-	}
-	n0, n1 := len(h.sides[0].buckets), len(h.sides[1].buckets)
-	total := n0 + n1
-	var evicted int64
-	for steps := 0; steps < 2*total && c.bytes > target; steps++ {
-		pos := c.hand
-		if c.hand++; c.hand >= total {
-			c.hand = 0
-		}
-		side, b := 0, int32(pos)
-		if pos >= n0 {
-			side, b = 1, int32(pos-n0)
-		}
-		s, o := h.sides[side], h.sides[1-side]
-		bk := &s.buckets[b]
-		if len(bk.rows) == 0 || bk.lastWrite > committed {
-			continue
-		}
-		ob := o.findBucket(bk.hash, []byte(bk.key))
-		if ob >= 0 && o.buckets[ob].lastWrite > committed {
-			continue
-		}
-		if bk.ref || ob >= 0 && o.buckets[ob].ref {
+	evicted := c.Shrink(stream.Entries{
+		Len: func() int { return n0 + len(h.sides[1].buckets) },
+		Pinned: func(i int, committed uint64) bool {
+			side, b, ob := at(i)
+			s, o := h.sides[side], h.sides[1-side]
+			bk := &s.buckets[b]
+			switch {
+			case len(bk.rows) == 0 || bk.lastWrite > committed:
+				return true
+			case ob >= 0 && o.buckets[ob].lastWrite > committed:
+				return true
+			case c.removed.Has([]byte(bk.key)):
+				return true // rows of the key were removed in an epoch perhaps not committed
+			}
+			return !h.evictable(s, b) || ob >= 0 && !h.evictable(o, ob)
+		},
+		TakeRef: func(i int) bool {
+			side, b, ob := at(i)
+			bk := &h.sides[side].buckets[b]
+			ref := bk.ref
 			bk.ref = false
 			if ob >= 0 {
-				o.buckets[ob].ref = false
+				obk := &h.sides[1-side].buckets[ob]
+				ref = ref || obk.ref
+				obk.ref = false
 			}
-			continue
-		}
-		if _, ok := c.gone[bk.key]; ok {
-			continue // rows of the key were removed in an epoch perhaps not committed
-		}
-		if !h.evictable(s, b) || ob >= 0 && !h.evictable(o, ob) {
-			continue
-		}
-		if ob >= 0 {
-			h.evictBucket(1-side, ob)
-		}
-		h.evictBucket(side, b)
-		evicted++
+			return ref
+		},
+		Drop: func(i int) bool {
+			side, b, ob := at(i)
+			if ob >= 0 {
+				h.evictBucket(1-side, ob)
+			}
+			h.evictBucket(side, b)
+			lastI = -1
+			return false
+		},
+	})
+	if evicted == 0 {
+		return
 	}
 	for _, s := range h.sides {
 		s.releaseDeferred()
 	}
-	if evicted > 0 {
-		c.partial = true
-		h.env.Stats.StateEvicted.Add(evicted)
-	}
-	c.bytes = h.estimate()
-	c.acct.Report(c.bytes)
+	c.Bytes = h.estimate()
+	c.Report()
 }
 
 // evictable reports whether every row of bucket b is stored as it is.
@@ -227,10 +219,10 @@ func (h *HashJoin) evictBucket(side int, b int32) {
 				c.cold[side][k].Push(v, string(s.stateKey(slot)))
 			}
 		}
-		c.bytes -= h.rowBytes(side, slot)
+		c.Bytes -= h.rowBytes(side, slot)
 		s.unlink(slot, false)
 	}
-	c.bytes -= hjBucketBytes
+	c.Bytes -= hjBucketBytes
 }
 
 // fetchMissing reads back, before chunk c of side is processed, the keys
@@ -250,7 +242,7 @@ func (h *HashJoin) fetchMissing(side int, c *stream.Chunk) error {
 		if h.sides[0].findBucket(hash, key) >= 0 || h.sides[1].findBucket(hash, key) >= 0 {
 			continue
 		}
-		if _, ok := cc.gone[string(key)]; ok {
+		if cc.removed.Has(key) {
 			continue // removed: memory knows it has no rows
 		}
 		if _, ok := cc.seen[string(key)]; ok {
@@ -282,7 +274,7 @@ func (h *HashJoin) fetchKey(jk []byte) error {
 		})
 	})
 	if found {
-		h.env.Stats.StateReads.Add(1)
+		h.cache.CountRead()
 	}
 	return err
 }
@@ -369,7 +361,7 @@ func (h *HashJoin) recoverPartial(budget int64) error {
 					keep = append(keep, i)
 					continue
 				}
-				h.cache.partial = true
+				h.cache.Evicted = true
 				h.coldRow(side, c, i, seqs)
 			}
 			if len(keep) < c.N {

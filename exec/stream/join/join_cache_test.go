@@ -3,7 +3,6 @@ package join
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -34,13 +33,7 @@ func jcacheEpoch(t *testing.T, op stream.Operator, s *streamtest.Sink, db *pebbl
 // jcacheRestart reopens a checkpoint of db under a budget.
 func jcacheRestart(t *testing.T, db *pebble.DB, spec *HashJoinSpec, stats *stream.Stats, limit int64, committed *uint64) (*stream.Env, *pebble.DB, stream.Operator, *streamtest.Sink) {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "restart")
-	if err := db.Checkpoint(dir); err != nil {
-		t.Fatal(err)
-	}
-	env, db2 := streamtest.ReopenEnv(t, dir)
-	env.Fresh = false
-	env.Stats = stats
+	env, db2 := streamtest.Restart(t, db, stats)
 	jcacheBudgetEnv(env, limit, committed)
 	op, s := hjOpen(t, spec, env)
 	if rows := s.Take(); len(rows) != 0 {
@@ -176,7 +169,7 @@ func jcacheCompare(t *testing.T, spec *HashJoinSpec, seed uint64) {
 	}
 	commit()
 	for side := range 2 {
-		if a, b := hjCountState(t, dbA, uint32(side+1)), hjCountState(t, dbB, uint32(side+1)); a != b {
+		if a, b := streamtest.StateRows(t, dbA, uint32(side+1)), streamtest.StateRows(t, dbB, uint32(side+1)); a != b {
 			t.Fatalf("side %d: %d rows stored with a budget, %d without", side, b, a)
 		}
 	}
@@ -217,23 +210,7 @@ func TestJoinEvictionWithCleanup(t *testing.T) {
 			g := &jcGen{r: rand.New(rand.NewPCG(5, uint64(kind))), keys: 40}
 			ts := [2][]types.T{jcLeftTypes, jcRightTypes}
 			for epoch := uint64(1); epoch <= 40; epoch++ {
-				for range 3 {
-					side := g.r.IntN(2)
-					rows := g.rows(side, 1+g.r.IntN(40))
-					for _, op := range []stream.Operator{opA, opB} {
-						if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}
-				wm := g.advance()
-				for side := range 2 {
-					for _, op := range []stream.Operator{opA, opB} {
-						if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}
+				g.epoch(t, ts, opA, opB)
 				a := jcacheEpoch(t, opA, sA, dbA, epoch)
 				b := jcacheEpoch(t, opB, sB, dbB, epoch)
 				committed = epoch
@@ -241,7 +218,7 @@ func TestJoinEvictionWithCleanup(t *testing.T) {
 					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
 				}
 				for side := range 2 {
-					if a, b := hjCountState(t, dbA, uint32(side+1)), hjCountState(t, dbB, uint32(side+1)); a != b {
+					if a, b := streamtest.StateRows(t, dbA, uint32(side+1)), streamtest.StateRows(t, dbB, uint32(side+1)); a != b {
 						t.Fatalf("epoch %d side %d: %d rows stored with a budget, %d without", epoch, side, b, a)
 					}
 				}

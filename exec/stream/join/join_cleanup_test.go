@@ -3,7 +3,6 @@ package join
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +115,29 @@ func (g *jcGen) rows(side, n int) [][]types.Datum {
 
 // advance moves each side's watermark to its latest event time less a
 // delay, the right side faster than the left.
+// epoch sends three chunks of inserts to random sides of every op, then
+// the watermarks the generator advanced to.
+func (g *jcGen) epoch(t *testing.T, ts [2][]types.T, ops ...stream.Operator) {
+	t.Helper()
+	for range 3 {
+		side := g.r.IntN(2)
+		rows := g.rows(side, 1+g.r.IntN(40))
+		for _, op := range ops {
+			if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wm := g.advance()
+	for side := range 2 {
+		for _, op := range ops {
+			if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func (g *jcGen) advance() [2]types.Timestamp {
 	for side := range 2 {
 		delay := types.Timestamp(5+side*3) * jcSecond
@@ -137,23 +159,7 @@ func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
 	ts := [2][]types.T{clean.LeftTypes, clean.RightTypes}
 	var peak [2]int
 	for epoch := uint64(1); epoch <= 40; epoch++ {
-		for range 3 {
-			side := g.r.IntN(2)
-			rows := g.rows(side, 1+g.r.IntN(40))
-			for _, op := range []stream.Operator{opA, opB} {
-				if err := op.Chunk(side, streamtest.ChunkOf(ts[side], ins(len(rows)), rows...)); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		wm := g.advance()
-		for side := range 2 {
-			for _, op := range []stream.Operator{opA, opB} {
-				if err := op.Watermark(side, stream.Watermark{Col: 2, Val: wm[side]}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		g.epoch(t, ts, opA, opB)
 		streamtest.Barrier(t, opA, dbA, epoch)
 		streamtest.Barrier(t, opB, dbB, epoch)
 		a, b := hjSorted(sA.Take()), hjSorted(sB.Take())
@@ -163,18 +169,13 @@ func jcRun(t *testing.T, clean, full *HashJoinSpec, g *jcGen) {
 		for side := range 2 {
 			live := jcLive(opA, side)
 			peak[side] = max(peak[side], live)
-			if stored := hjCountState(t, dbA, uint32(side+1)); stored != live {
+			if stored := streamtest.StateRows(t, dbA, uint32(side+1)); stored != live {
 				t.Fatalf("epoch %d side %d: %d rows stored, %d in memory", epoch, side, stored, live)
 			}
 		}
 		if epoch == 20 {
-			dir := filepath.Join(t.TempDir(), "restart")
-			if err := dbA.Checkpoint(dir); err != nil {
-				t.Fatal(err)
-			}
 			before := [2]int{jcLive(opA, 0), jcLive(opA, 1)}
-			envA, dbA = streamtest.ReopenEnv(t, dir)
-			envA.Fresh = false
+			envA, dbA = streamtest.Restart(t, dbA, nil)
 			opA, sA = hjOpen(t, clean, envA)
 			if after := [2]int{jcLive(opA, 0), jcLive(opA, 1)}; after != before {
 				t.Fatalf("restart loaded %v rows, had %v", after, before)
@@ -253,7 +254,7 @@ func TestJoinCleanupExact(t *testing.T) {
 				t.Fatalf("%d auctions left, want %d", got, tc.left)
 			}
 			streamtest.Barrier(t, op, db, 2)
-			if got := hjCountState(t, db, 1); got != tc.left {
+			if got := streamtest.StateRows(t, db, 1); got != tc.left {
 				t.Fatalf("%d auctions stored, want %d", got, tc.left)
 			}
 			// The watermark on the right is forwarded? Not for a left

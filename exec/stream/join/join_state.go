@@ -546,9 +546,8 @@ type hjSide struct {
 	cache   bool
 	loading bool
 	touched []int32
-	goneNow []string
-	gone    map[string]uint64 // shared with the other side (hjCache.gone)
-	live    int               // live rows
+	removed *stream.RemovedKeys // shared with the other side (hjCache.removed)
+	live    int                 // live rows
 
 	dirty  []int32 // slots written this epoch (may repeat or be stale)
 	delBuf []byte  // state keys to delete at the barrier, concatenated
@@ -660,26 +659,31 @@ func (s *hjSide) newBucket(hash uint64, key []byte) int32 {
 func (s *hjSide) dropBucket(b int32, gone bool) {
 	bk := &s.buckets[b]
 	if gone && s.cache {
-		s.gone[bk.key] = math.MaxUint64 // dated at the barrier
-		s.goneNow = append(s.goneNow, bk.key)
+		s.removed.AddNow(bk.key) // dated at the barrier
 	}
-	head := s.byKey[bk.hash]
-	if head == b {
-		if bk.collNext >= 0 {
-			s.byKey[bk.hash] = bk.collNext
-		} else {
-			delete(s.byKey, bk.hash)
-		}
-	} else {
-		for p := head; p >= 0; p = s.buckets[p].collNext {
-			if s.buckets[p].collNext == b {
-				s.buckets[p].collNext = bk.collNext
-				break
-			}
-		}
-	}
+	unlinkChain(s.byKey, bk.hash, b, func(i int32) *int32 { return &s.buckets[i].collNext })
 	*bk = hjBucket{rows: bk.rows[:0], collNext: -1}
 	s.freeBuckets = append(s.freeBuckets, b)
+}
+
+// unlinkChain takes x out of the hash chain of h in heads (-1 ends a
+// chain); next returns the link field of an element.
+func unlinkChain(heads map[uint64]int32, h uint64, x int32, next func(int32) *int32) {
+	head := heads[h]
+	if head == x {
+		if n := *next(x); n >= 0 {
+			heads[h] = n
+		} else {
+			delete(heads, h)
+		}
+		return
+	}
+	for p := head; p >= 0; p = *next(p) {
+		if np := next(p); *np == x {
+			*np = *next(x)
+			return
+		}
+	}
 }
 
 // lookupPK returns the live slot with stream key sk, or -1.
@@ -735,21 +739,7 @@ func (s *hjSide) unlink(slot int32, gone bool) {
 		}
 	}
 	if s.byPK != nil {
-		head := s.byPK[m.pkHash]
-		if head == slot {
-			if m.pkNext >= 0 {
-				s.byPK[m.pkHash] = m.pkNext
-			} else {
-				delete(s.byPK, m.pkHash)
-			}
-		} else {
-			for p := head; p >= 0; p = s.meta[p].pkNext {
-				if s.meta[p].pkNext == slot {
-					s.meta[p].pkNext = m.pkNext
-					break
-				}
-			}
-		}
+		unlinkChain(s.byPK, m.pkHash, slot, func(i int32) *int32 { return &s.meta[i].pkNext })
 	}
 	m.flags = 0
 	m.bucket = -1

@@ -38,8 +38,10 @@ package join
 //	       0x01 ++ the table row as stored         the row was emitted with this table row
 //
 // An INNER row that found nothing has no entry. Entries leave when their
-// left row is deleted. In memory the state is a hash map over the same
-// keys and values, loaded whole at start.
+// left row is deleted. In memory the state is a stream.PartCache of the
+// same keys and values (one entry per left row), under the state memory
+// budget: at barriers, entries written in committed epochs are evicted,
+// and a delete whose entry is not in memory reads it from storage.
 
 import (
 	"bytes"
@@ -171,10 +173,8 @@ func (s *LookupJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 			keys = append(keys, stream.KeyCol{T: kc.keyT})
 		}
 		j.stateTable = b.NewStateTable(keys, nil)
-		j.acct = j.stateTable.Account()
-		j.state = map[string][]byte{}
+		j.state = stream.NewPartCache[*ljEntry](b.Env, j.stateTable.Account())
 		j.dirty = map[string]struct{}{}
-		j.written = map[string]uint64{}
 		if !b.Env.Fresh {
 			if err := j.load(b.Env.State); err != nil {
 				return nil, fmt.Errorf("lookup join %s: load state: %w", s.Table.Name, err)
@@ -204,16 +204,11 @@ type lookupJoin struct {
 	builders       []array.Builder
 
 	stateTable *stream.StateTable
-	state      map[string][]byte
-	dirty      map[string]struct{}
-	// Under a state memory budget: the entries written in epochs that
-	// may not have committed yet (they stay in memory), the resident
-	// bytes, and whether entries were evicted (a delete that misses in
-	// memory then reads storage).
-	acct    *stream.StateAccount
-	written map[string]uint64
-	bytes   int64
-	partial bool
+	// state holds the entries in memory (nil Parts: an append-only left
+	// input keeps no state); LastWrite dates the entries written in
+	// epochs that may not have committed yet (they stay in memory).
+	state stream.PartCache[*ljEntry]
+	dirty map[string]struct{}
 
 	// Per-chunk buffers, reused.
 	keys    hjKeys
@@ -257,7 +252,7 @@ func (j *lookupJoin) chunk(c *stream.Chunk) ([]arrow.Array, error) {
 			deletes++
 		}
 	}
-	if deletes > 0 && j.state == nil {
+	if deletes > 0 && j.state.Parts == nil {
 		return nil, sqlerr.New(sqlerr.InternalError, "lookup join %s: an append-only input delivered a delete", j.spec.Table.Name)
 	}
 	if inserts > 0 {
@@ -273,7 +268,7 @@ func (j *lookupJoin) chunk(c *stream.Chunk) ([]arrow.Array, error) {
 		}
 	}
 	rebuild := right == nil
-	if j.state != nil {
+	if j.state.Parts != nil {
 		replayed, err := j.track(c)
 		if err != nil {
 			ljRelease(right)
@@ -400,14 +395,19 @@ func (j *lookupJoin) track(c *stream.Chunk) (bool, error) {
 			j.emit[i] = v != nil
 			j.forget(sk)
 			if v != nil {
-				j.state[string(sk)] = v
-				j.bytes += ljEntryBytes(sk, v)
+				e := &ljEntry{val: v}
+				e.PKey = string(sk)
+				j.state.Add(e)
+				j.state.Bytes += ljEntryBytes(sk, v)
 			}
 			j.dirty[string(sk)] = struct{}{}
 			continue
 		}
-		v, ok := j.state[string(sk)]
-		if !ok && j.partial {
+		var v []byte
+		e, ok := j.state.Get(sk)
+		if ok {
+			v = e.val
+		} else if j.state.Evicted {
 			var err error
 			if v, ok, err = j.fetch(sk); err != nil {
 				return false, err
@@ -427,16 +427,26 @@ func (j *lookupJoin) track(c *stream.Chunk) (bool, error) {
 	return replayed, nil
 }
 
+// ljEntry is one left row's state entry in memory.
+type ljEntry struct {
+	stream.CachedPart
+	val []byte
+}
+
 // ljEntryBytes estimates the memory of one state entry.
 func ljEntryBytes(k, v []byte) int64 { return int64(len(k)+len(v)) + 64 }
 
 // forget removes sk's entry from memory.
 func (j *lookupJoin) forget(sk []byte) {
-	if v, ok := j.state[string(sk)]; ok {
-		j.bytes -= ljEntryBytes(sk, v)
-		delete(j.state, string(sk))
-		delete(j.written, string(sk))
+	if e, ok := j.state.Get(sk); ok {
+		j.drop(e)
 	}
+}
+
+// drop removes e from memory.
+func (j *lookupJoin) drop(e *ljEntry) {
+	j.state.Bytes -= ljEntryBytes([]byte(e.PKey), e.val)
+	j.state.Remove(e)
 }
 
 // fetch reads the committed entry of sk, evicted from memory: it was
@@ -449,44 +459,16 @@ func (j *lookupJoin) fetch(sk []byte) ([]byte, bool, error) {
 	if len(v) == 0 || (v[0] != ljPadded && v[0] != ljMatched) {
 		return nil, false, sqlerr.New(sqlerr.DataCorrupted, "lookup join %s: corrupt state entry", j.spec.Table.Name)
 	}
-	j.env.Stats.StateReads.Add(1)
+	j.state.CountRead()
 	return v, true, nil
 }
 
 // shrink reports the resident bytes and, while they exceed the
 // instance's share of the budget, evicts entries written in committed
-// epochs (in map order, which is as good as any for a lookup join's
-// entries: each is read once, by its row's delete).
+// epochs (stream.StateCache's policy; an entry is read once, by its
+// row's delete, so none is ever marked used).
 func (j *lookupJoin) shrink() {
-	if j.acct == nil {
-		return
-	}
-	j.acct.Report(j.bytes)
-	target := j.acct.Target()
-	if target < 0 || j.bytes <= target {
-		return
-	}
-	committed := j.env.CommittedEpoch()
-	var evicted int64
-	for k, v := range j.state {
-		if j.bytes <= target {
-			break
-		}
-		if e, ok := j.written[k]; ok {
-			if e > committed {
-				continue
-			}
-			delete(j.written, k)
-		}
-		j.bytes -= ljEntryBytes([]byte(k), v)
-		delete(j.state, k)
-		evicted++
-	}
-	if evicted > 0 {
-		j.partial = true
-		j.env.Stats.StateEvicted.Add(evicted)
-	}
-	j.acct.Report(j.bytes)
+	j.state.Shrink(func(*ljEntry) bool { return false }, j.drop)
 }
 
 // decode builds the right columns of n rows from the spans (NULLs where a
@@ -564,14 +546,12 @@ func (j *lookupJoin) send(c *stream.Chunk, right []arrow.Array) error {
 func (j *lookupJoin) Watermark(_ int, w stream.Watermark) error { return j.out.Watermark(w) }
 
 func (j *lookupJoin) Barrier(b *stream.Barrier) error {
-	if j.state != nil && len(j.dirty) > 0 {
+	if j.state.Parts != nil && len(j.dirty) > 0 {
 		for k := range j.dirty {
 			var err error
-			if v, ok := j.state[k]; ok {
-				err = j.stateTable.Insert(b.Writes, []byte(k), v)
-				if j.acct != nil {
-					j.written[k] = b.Epoch
-				}
+			if e, ok := j.state.Get([]byte(k)); ok {
+				err = j.stateTable.Insert(b.Writes, []byte(k), e.val)
+				e.LastWrite = b.Epoch
 			} else {
 				err = j.stateTable.Delete(b.Writes, []byte(k))
 			}
@@ -581,32 +561,35 @@ func (j *lookupJoin) Barrier(b *stream.Barrier) error {
 		}
 		clear(j.dirty)
 	}
-	if j.state != nil {
+	if j.state.Parts != nil {
 		j.shrink()
 	}
 	return j.out.Barrier(b)
 }
 
-// load reads the state of the last committed epoch.
+// load reads the state of the last committed epoch, up to the load
+// budget under a state memory budget.
 func (j *lookupJoin) load(r storage.Reader) error {
-	budget := j.acct.LoadBudget()
+	budget := j.state.Acct.LoadBudget()
 	err := j.stateTable.Scan(r, nil, func(k, v []byte) error {
 		if len(v) == 0 || (v[0] != ljPadded && v[0] != ljMatched) {
 			return sqlerr.New(sqlerr.DataCorrupted, "lookup join %s: corrupt state entry", j.spec.Table.Name)
 		}
-		if budget >= 0 && j.bytes > budget {
+		if budget >= 0 && j.state.Bytes > budget {
 			// The rest stays in storage, read by the deletes that need it.
-			j.partial = true
+			j.state.Evicted = true
 			return stream.ErrLoadBudget
 		}
-		j.state[string(k)] = bytes.Clone(v)
-		j.bytes += ljEntryBytes(k, v)
+		e := &ljEntry{val: bytes.Clone(v)}
+		e.PKey = string(k)
+		j.state.Add(e)
+		j.state.Bytes += ljEntryBytes(k, v)
 		return nil
 	})
 	if err == stream.ErrLoadBudget {
 		err = nil
 	}
-	j.acct.Report(j.bytes)
+	j.state.Report()
 	return err
 }
 

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
@@ -175,17 +173,7 @@ func TestLookupJoinRetractRestart(t *testing.T) {
 	streamtest.Barrier(t, op, db.Pebble(), 2)
 
 	// What is left in state: 101 (nine), 102 (two), 103 (uno).
-	lo, hi := storage.StateSpan(1)
-	it, err := db.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for it.First(); it.Valid(); it.Next() {
-		n++
-	}
-	it.Close()
-	if n != 3 {
+	if n := streamtest.StateRows(t, db.Pebble(), 1); n != 3 {
 		t.Fatalf("%d state entries, want 3", n)
 	}
 }

@@ -2,96 +2,17 @@ package sortedpart
 
 import (
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
 )
 
-// overWindowCacheRun drives one over window over a database whose commits
-// lag: the writes of epoch e commit only after the barrier of epoch e+1,
-// so a partition changed in the last epoch must not be evicted or read
-// back from storage.
-type overWindowCacheRun struct {
-	t         *testing.T
-	spec      *OverWindowSpec
-	env       *stream.Env
-	db        *pebble.DB
-	op        stream.Operator
-	s         *streamtest.Sink
-	budget    int64
-	committed uint64
-	held      *pebble.Batch
-	heldEpoch uint64
-}
-
-func overWindowCacheStart(t *testing.T, spec *OverWindowSpec, outTypes []types.T, budget int64) *overWindowCacheRun {
-	r := &overWindowCacheRun{t: t, spec: spec, budget: budget, s: &streamtest.Sink{Types: outTypes}}
-	r.env, r.db = streamtest.Env(t)
-	r.open()
-	return r
-}
-
-func (r *overWindowCacheRun) open() {
-	r.t.Helper()
-	r.env.Committed = func() uint64 { return r.committed }
-	if r.budget > 0 {
-		r.env.Memory = stream.NewStateMemory(r.budget)
-	}
-	op, err := r.spec.Build(streamtest.BuildCtx(r.env, &stream.Node{Spec: r.spec, Types: r.spec.Types}), stream.Output{Op: r.s})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.op = op
-}
-
-func (r *overWindowCacheRun) push(ops []stream.Op, rows [][]types.Datum) {
-	r.t.Helper()
-	if err := r.op.Chunk(0, streamtest.ChunkOf(r.spec.Types, ops, rows...)); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-func (r *overWindowCacheRun) commitHeld() {
-	r.t.Helper()
-	if r.held == nil {
-		return
-	}
-	if err := r.held.Commit(pebble.Sync); err != nil {
-		r.t.Fatal(err)
-	}
-	r.held, r.committed = nil, r.heldEpoch
-}
-
-func (r *overWindowCacheRun) barrier(epoch uint64) {
-	r.t.Helper()
-	b := &stream.Barrier{Epoch: epoch, Writes: r.db.NewBatch()}
-	if err := r.op.Barrier(b); err != nil {
-		r.t.Fatal(err)
-	}
-	r.commitHeld()
-	r.held, r.heldEpoch = b.Writes, epoch
-}
-
-// restart commits everything and reopens the operator from a checkpoint
-// of the database.
-func (r *overWindowCacheRun) restart() {
-	r.t.Helper()
-	r.commitHeld()
-	dir := filepath.Join(r.t.TempDir(), "restart")
-	if err := r.db.Checkpoint(dir); err != nil {
-		r.t.Fatal(err)
-	}
-	stats := r.env.Stats
-	r.env, r.db = streamtest.ReopenEnv(r.t, dir)
-	r.env.Fresh = false
-	r.env.Stats = stats
-	r.open()
+// overWindowCacheStart runs an over window with lagging commits.
+func overWindowCacheStart(t *testing.T, spec *OverWindowSpec, outTypes []types.T, budget int64) *streamtest.LaggingRun {
+	return streamtest.StartLagging(t, &stream.Node{Spec: spec, Types: spec.Types}, spec.Types, &streamtest.Sink{Types: outTypes}, budget)
 }
 
 // TestOverWindowEvictionMatchesUnlimited runs the same random changelog
@@ -169,13 +90,13 @@ func TestOverWindowEvictionMatchesUnlimited(t *testing.T) {
 				live[id] = nr
 			}
 		}
-		a.push(ops, rows)
-		b.push(ops, rows)
-		a.barrier(epoch)
-		b.barrier(epoch)
-		ra, rb := a.s.Take(), b.s.Take()
+		a.Push(ops, rows)
+		b.Push(ops, rows)
+		a.Barrier(epoch)
+		b.Barrier(epoch)
+		ra, rb := a.Sink.Take(), b.Sink.Take()
 		all = append(all, ra...)
-		if got, want := a.s.Contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
+		if got, want := a.Sink.Contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
 			t.Fatalf("epoch %d, unlimited:\n got  %q\n want %q", epoch, got, want)
 		}
 		slices.Sort(ra)
@@ -184,15 +105,15 @@ func TestOverWindowEvictionMatchesUnlimited(t *testing.T) {
 			t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, rb, ra)
 		}
 		if epoch%10 == 0 {
-			b.restart()
+			b.Restart()
 		}
 	}
-	st := b.env.Stats
+	st := b.Env.Stats
 	if st.StateEvicted.Load() == 0 || st.StateReads.Load() == 0 || st.StateBytes.Load() == 0 {
 		t.Fatalf("evicted %d, read back %d, %d bytes: the budget did not take effect",
 			st.StateEvicted.Load(), st.StateReads.Load(), st.StateBytes.Load())
 	}
-	if a.env.Stats.StateEvicted.Load() != 0 {
+	if a.Env.Stats.StateEvicted.Load() != 0 {
 		t.Fatal("the unlimited operator evicted")
 	}
 	t.Logf("evicted %d partitions, read back %d rows", st.StateEvicted.Load(), st.StateReads.Load())
@@ -216,12 +137,12 @@ func TestOverWindowRestartLoadsWithinBudget(t *testing.T) {
 		live[id] = nr
 		ops, rows = append(ops, stream.Insert), append(rows, nr)
 	}
-	r.push(ops, rows)
-	r.barrier(1)
-	all := r.s.Take()
-	r.budget = 8 << 10
-	r.restart()
-	w := r.op.(*overWindow)
+	r.Push(ops, rows)
+	r.Barrier(1)
+	all := r.Sink.Take()
+	r.Budget = 8 << 10
+	r.Restart()
+	w := r.Op.(*overWindow)
 	if !w.cache.Evicted || len(w.cache.Parts) == 0 || len(w.cache.Parts) >= 100 {
 		t.Fatalf("loaded %d of 100 partitions (evicted %v)", len(w.cache.Parts), w.cache.Evicted)
 	}
@@ -233,13 +154,13 @@ func TestOverWindowRestartLoadsWithinBudget(t *testing.T) {
 		live[1000+g] = nr
 		ops, rows = append(ops, stream.Insert), append(rows, nr)
 	}
-	r.push(ops, rows)
-	r.barrier(2)
-	all = append(all, r.s.Take()...)
-	if got, want := r.s.Contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
+	r.Push(ops, rows)
+	r.Barrier(2)
+	all = append(all, r.Sink.Take()...)
+	if got, want := r.Sink.Contents(t, all), overWindowExpected(spec, live); !slices.Equal(got, want) {
 		t.Fatalf("after the restart:\n got  %q\n want %q", got, want)
 	}
-	if reads := r.env.Stats.StateReads.Load(); reads < int64(4*(100-loaded)) {
+	if reads := r.Env.Stats.StateReads.Load(); reads < int64(4*(100-loaded)) {
 		t.Fatalf("read back %d rows for %d partitions not loaded", reads, 100-loaded)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -238,12 +237,7 @@ func (r *overWindowRun) check(epoch uint64, what string) {
 
 func (r *overWindowRun) restart() {
 	r.t.Helper()
-	dir := filepath.Join(r.t.TempDir(), "restart")
-	if err := r.db.Checkpoint(dir); err != nil {
-		r.t.Fatal(err)
-	}
-	r.env, r.db = streamtest.ReopenEnv(r.t, dir)
-	r.env.Fresh = false
+	r.env, r.db = streamtest.Restart(r.t, r.db, nil)
 	r.open()
 }
 

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
@@ -122,84 +119,9 @@ func (m *topNModel) expect(spec *TopNSpec) []string {
 	return out
 }
 
-// topNRun drives one operator over a database whose commits lag: the
-// writes of epoch e commit only after the barrier of epoch e+1, so cache
-// refills must merge the state of two epochs not yet committed.
-type topNRun struct {
-	t         *testing.T
-	spec      *TopNSpec
-	env       *stream.Env
-	db        *pebble.DB
-	op        stream.Operator
-	s         *streamtest.Sink
-	budget    int64
-	committed uint64
-	held      *pebble.Batch
-	heldEpoch uint64
-}
-
-func topNStart(t *testing.T, spec *TopNSpec, budget int64) *topNRun {
-	r := &topNRun{t: t, spec: spec, budget: budget, s: &streamtest.Sink{Types: append(slices.Clone(spec.Types), types.TInt8)}}
-	r.env, r.db = streamtest.Env(t)
-	r.open()
-	return r
-}
-
-func (r *topNRun) open() {
-	r.t.Helper()
-	r.env.Committed = func() uint64 { return r.committed }
-	if r.budget > 0 {
-		r.env.Memory = stream.NewStateMemory(r.budget)
-	}
-	op, err := r.spec.Build(streamtest.BuildCtx(r.env, &stream.Node{Spec: r.spec}), stream.Output{Op: r.s})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.op = op
-}
-
-func (r *topNRun) push(ops []stream.Op, rows [][]types.Datum) {
-	r.t.Helper()
-	if err := r.op.Chunk(0, streamtest.ChunkOf(r.spec.Types, ops, rows...)); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-func (r *topNRun) commitHeld() {
-	r.t.Helper()
-	if r.held == nil {
-		return
-	}
-	if err := r.held.Commit(pebble.Sync); err != nil {
-		r.t.Fatal(err)
-	}
-	r.held, r.committed = nil, r.heldEpoch
-}
-
-func (r *topNRun) barrier(epoch uint64) {
-	r.t.Helper()
-	b := &stream.Barrier{Epoch: epoch, Writes: r.db.NewBatch()}
-	if err := r.op.Barrier(b); err != nil {
-		r.t.Fatal(err)
-	}
-	r.commitHeld()
-	r.held, r.heldEpoch = b.Writes, epoch
-}
-
-// restart commits everything and reopens the operator from a checkpoint
-// of the database.
-func (r *topNRun) restart() {
-	r.t.Helper()
-	r.commitHeld()
-	dir := filepath.Join(r.t.TempDir(), "restart")
-	if err := r.db.Checkpoint(dir); err != nil {
-		r.t.Fatal(err)
-	}
-	stats := r.env.Stats
-	r.env, r.db = streamtest.ReopenEnv(r.t, dir)
-	r.env.Fresh = false
-	r.env.Stats = stats
-	r.open()
+// topNStart runs a top-N with lagging commits.
+func topNStart(t *testing.T, spec *TopNSpec, budget int64) *streamtest.LaggingRun {
+	return streamtest.StartLagging(t, &stream.Node{Spec: spec}, spec.Types, &streamtest.Sink{Types: append(slices.Clone(spec.Types), types.TInt8)}, budget)
 }
 
 // TestTopNRandomChangelog runs random changelogs, with epochs that
@@ -224,18 +146,18 @@ func TestTopNRandomChangelog(t *testing.T) {
 				drain := epoch%20 >= 12
 				for range 1 + m.r.IntN(3) {
 					ops, rows := m.chunk(1+m.r.IntN(80), drain, c.appendOnly)
-					run.push(ops, rows)
+					run.Push(ops, rows)
 				}
-				run.barrier(epoch)
-				got := run.s.Contents(t, run.s.Rows)
+				run.Barrier(epoch)
+				got := run.Sink.Contents(t, run.Sink.Rows)
 				if want := m.expect(spec); !slices.Equal(got, want) {
 					t.Fatalf("epoch %d:\n got  %q\n want %q", epoch, got, want)
 				}
 				if epoch%25 == 0 {
-					run.restart()
+					run.Restart()
 				}
 			}
-			if !c.appendOnly && run.env.Stats.StateReads.Load() == 0 {
+			if !c.appendOnly && run.Env.Stats.StateReads.Load() == 0 {
 				t.Fatal("no cache was refilled from storage")
 			}
 		})
@@ -258,26 +180,26 @@ func TestTopNEvictionMatchesUnlimited(t *testing.T) {
 			for epoch := uint64(1); epoch <= 40; epoch++ {
 				for range 1 + m.r.IntN(3) {
 					ops, rows := m.chunk(1+m.r.IntN(60), epoch%10 >= 7, appendOnly)
-					a.push(ops, rows)
-					b.push(ops, rows)
+					a.Push(ops, rows)
+					b.Push(ops, rows)
 				}
-				a.barrier(epoch)
-				b.barrier(epoch)
-				ra, rb := a.s.Take(), b.s.Take()
+				a.Barrier(epoch)
+				b.Barrier(epoch)
+				ra, rb := a.Sink.Take(), b.Sink.Take()
 				slices.Sort(ra)
 				slices.Sort(rb)
 				if !slices.Equal(ra, rb) {
 					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, rb, ra)
 				}
 				if epoch%10 == 0 {
-					b.restart()
+					b.Restart()
 				}
 			}
-			if b.env.Stats.StateEvicted.Load() == 0 || b.env.Stats.StateReads.Load() == 0 {
+			if b.Env.Stats.StateEvicted.Load() == 0 || b.Env.Stats.StateReads.Load() == 0 {
 				t.Fatalf("evicted %d, read back %d: the budget did not take effect",
-					b.env.Stats.StateEvicted.Load(), b.env.Stats.StateReads.Load())
+					b.Env.Stats.StateEvicted.Load(), b.Env.Stats.StateReads.Load())
 			}
-			if a.env.Stats.StateEvicted.Load() != 0 {
+			if a.Env.Stats.StateEvicted.Load() != 0 {
 				t.Fatal("the unlimited operator evicted")
 			}
 		})
@@ -289,8 +211,8 @@ func TestTopNEvictionMatchesUnlimited(t *testing.T) {
 func TestTopNDeleteUnknownRow(t *testing.T) {
 	spec := topNTestSpec(2, false, false, false)
 	run := topNStart(t, spec, 0)
-	run.push([]stream.Op{stream.Insert}, [][]types.Datum{streamtest.Row(int64(1), int64(1), int64(5), "a")})
-	err := run.op.Chunk(0, streamtest.ChunkOf(spec.Types, []stream.Op{stream.Delete}, streamtest.Row(int64(2), int64(1), int64(3), "b")))
+	run.Push([]stream.Op{stream.Insert}, [][]types.Datum{streamtest.Row(int64(1), int64(1), int64(5), "a")})
+	err := run.Op.Chunk(0, streamtest.ChunkOf(spec.Types, []stream.Op{stream.Delete}, streamtest.Row(int64(2), int64(1), int64(3), "b")))
 	if err == nil {
 		t.Fatal("delete of an unknown row accepted")
 	}

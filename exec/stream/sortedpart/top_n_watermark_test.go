@@ -6,29 +6,15 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // topNStateRows counts the committed rows of r's state table.
-func topNStateRows(t *testing.T, r *topNRun) int {
-	t.Helper()
-	r.commitHeld()
-	lo, hi := storage.StateSpan(1)
-	it, err := r.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	n := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		n++
-	}
-	return n
+func topNStateRows(t *testing.T, r *streamtest.LaggingRun) int {
+	r.CommitHeld()
+	return streamtest.StateRows(t, r.DB, 1)
 }
 
 // TestTopNWatermarkFreesPartitions runs windowed inputs (the partition
@@ -50,7 +36,7 @@ func TestTopNWatermarkFreesPartitions(t *testing.T) {
 			plain := topNStart(t, spec, 0)
 			clean := topNStart(t, &cleanSpec, 0)
 			small := topNStart(t, &cleanSpec, 64)
-			runs := []*topNRun{plain, clean, small}
+			runs := []*streamtest.LaggingRun{plain, clean, small}
 			r := rand.New(rand.NewPCG(5, 6))
 			live := map[int64][]types.Datum{}
 			next := int64(0)
@@ -90,16 +76,16 @@ func TestTopNWatermarkFreesPartitions(t *testing.T) {
 					ops, rows = append(ops, stream.Insert), append(rows, nw)
 				}
 				for _, run := range runs {
-					run.push(ops, rows)
-					if err := run.op.Watermark(0, stream.Watermark{Col: 1, Val: epoch}); err != nil {
+					run.Push(ops, rows)
+					if err := run.Op.Watermark(0, stream.Watermark{Col: 1, Val: epoch}); err != nil {
 						t.Fatal(err)
 					}
-					run.barrier(uint64(epoch))
+					run.Barrier(uint64(epoch))
 				}
-				want := plain.s.Take()
+				want := plain.Sink.Take()
 				slices.Sort(want)
 				for i, run := range runs[1:] {
-					got := run.s.Take()
+					got := run.Sink.Take()
 					if i == 0 {
 						cleanAll = append(cleanAll, got...)
 					}
@@ -109,38 +95,38 @@ func TestTopNWatermarkFreesPartitions(t *testing.T) {
 					}
 				}
 				if epoch%10 == 0 {
-					small.restart()
+					small.Restart()
 				}
 			}
 			m := &topNModel{live: live}
-			if got, want := clean.s.Contents(t, cleanAll), m.expect(spec); !slices.Equal(got, want) {
+			if got, want := clean.Sink.Contents(t, cleanAll), m.expect(spec); !slices.Equal(got, want) {
 				t.Fatalf("cleaned view:\n got  %q\n want %q", got, want)
 			}
-			if n := len(plain.op.(*topN).cache.Parts); n < epochs {
+			if n := len(plain.Op.(*topN).cache.Parts); n < epochs {
 				t.Fatalf("the plain top-N holds %d partitions, want every one", n)
 			}
 			for _, run := range runs[1:] {
 				// Windows epochs-1 .. epochs+1 at most (the last
 				// watermark is epochs: window epochs-1 goes at the next
 				// barrier).
-				if n := len(run.op.(*topN).cache.Parts); n > 4 {
+				if n := len(run.Op.(*topN).cache.Parts); n > 4 {
 					t.Fatalf("the cleaned top-N holds %d partitions", n)
 				}
 				if n, all := topNStateRows(t, run), topNStateRows(t, plain); n == 0 || n > all/4 {
 					t.Fatalf("the cleaned top-N stores %d rows, the plain one %d", n, all)
 				}
 			}
-			if len(plain.s.WMs) != 0 {
-				t.Fatalf("the plain top-N forwarded watermarks %v", plain.s.WMs)
+			if len(plain.Sink.WMs) != 0 {
+				t.Fatalf("the plain top-N forwarded watermarks %v", plain.Sink.WMs)
 			}
-			if wms := clean.s.WMs; len(wms) != epochs || wms[epochs-1].Col != 1 || wms[epochs-1].Val != int64(epochs) {
+			if wms := clean.Sink.WMs; len(wms) != epochs || wms[epochs-1].Col != 1 || wms[epochs-1].Val != int64(epochs) {
 				t.Fatalf("forwarded watermarks %v", wms)
 			}
 			// A late row changes nothing and is counted.
-			clean.push([]stream.Op{stream.Insert}, [][]types.Datum{streamtest.Row(next+1, int64(2), int64(1000), "late")})
-			clean.barrier(epochs + 1)
-			if out := clean.s.Take(); len(out) != 0 || clean.env.Stats.LateRows.Load() != 1 {
-				t.Fatalf("late row: output %q, %d late rows", out, clean.env.Stats.LateRows.Load())
+			clean.Push([]stream.Op{stream.Insert}, [][]types.Datum{streamtest.Row(next+1, int64(2), int64(1000), "late")})
+			clean.Barrier(epochs + 1)
+			if out := clean.Sink.Take(); len(out) != 0 || clean.Env.Stats.LateRows.Load() != 1 {
+				t.Fatalf("late row: output %q, %d late rows", out, clean.Env.Stats.LateRows.Load())
 			}
 		})
 	}

@@ -7,6 +7,7 @@
 package streamtest
 
 import (
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -187,4 +188,43 @@ func Commit(t testing.TB, w *pebble.Batch) {
 	if err := w.Commit(pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Restart reopens a checkpoint of db, as a job restarting after a crash
+// does: a new Env over a copy of the committed state, not Fresh, counting
+// into stats (a fresh Stats when nil).
+func Restart(t testing.TB, db *pebble.DB, stats *stream.Stats) (*stream.Env, *pebble.DB) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "restart")
+	if err := db.Checkpoint(dir); err != nil {
+		t.Fatal(err)
+	}
+	env, db2 := ReopenEnv(t, dir)
+	env.Fresh = false
+	if stats != nil {
+		env.Stats = stats
+	}
+	return env, db2
+}
+
+// StateRows counts the keys of state table id committed in db.
+func StateRows(t testing.TB, db *pebble.DB, id uint32) int {
+	t.Helper()
+	lo, hi := storage.StateSpan(id)
+	return CountKeys(t, db, lo, hi)
+}
+
+// CountKeys counts the keys in [lo, hi) committed in db.
+func CountKeys(t testing.TB, db *pebble.DB, lo, hi []byte) int {
+	t.Helper()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n
 }

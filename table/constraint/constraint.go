@@ -1,11 +1,15 @@
-package engine
-
-// Enforcement of CHECK and FOREIGN KEY constraints on the write path
-// (INSERT, UPDATE, DELETE, ON CONFLICT DO UPDATE, COPY FROM, and the
-// cascaded writes of referential actions).
+// Package constraint enforces a table's constraints on the write path:
+// NOT NULL, CHECK and FOREIGN KEY, for INSERT, UPDATE, DELETE, ON CONFLICT
+// DO UPDATE, COPY FROM, the cascaded writes of referential actions, and the
+// validation of existing rows by ALTER TABLE ADD CONSTRAINT. (UNIQUE and
+// PRIMARY KEY are enforced by the table's indexes in storage; see
+// table/index for the ON CONFLICT arbiter.) The definitions live in the
+// table's catalog.Relation (Columns[i].NotNull, Checks, ForeignKeys on the
+// referencing side); the engine binds them at DDL time.
 //
-// CHECK constraints are planned once per statement and evaluated over
-// whole batches of rows; NULL passes, false fails with 23514.
+// NOT NULL is checked row by row before a row is written. CHECK
+// constraints are planned once per statement and evaluated over whole
+// batches of rows; NULL passes, false fails with 23514.
 //
 // Foreign keys are checked from both sides, after the statement's writes
 // to the table (so a row may reference a row written by the same
@@ -25,8 +29,13 @@ package engine
 // another transaction committed in between: a child cannot commit against
 // a parent deleted by a concurrent committed transaction, nor a parent
 // delete against a child inserted concurrently. The loser gets 23503.
+package constraint
 
 import (
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/catalog"
@@ -37,13 +46,27 @@ import (
 	"streamsql/storage"
 )
 
-// maxCascadeDepth bounds chains of cascaded actions (a cycle of ON DELETE
-// CASCADE keys through self-references ends when rows run out, but a
-// bound keeps a bug from recursing forever).
-const maxCascadeDepth = 1000
+// Catalog is what checking needs of the catalog: the tables foreign keys
+// name.
+type Catalog interface {
+	ByOID(oid uint32) (*catalog.Relation, bool)
+	Relations() []*catalog.Relation
+}
 
-// tableConstraints are one table's constraints, prepared for a statement.
-type tableConstraints struct {
+// Env is the statement's side of checking.
+type Env struct {
+	Catalog Catalog
+	// Ctx evaluates CHECK expressions; its time zone renders values in
+	// messages.
+	Ctx *exec.Ctx
+	// PlanChecks binds the CHECK constraints of a table, reading through
+	// r (the statement's reader, or the transaction in a cascade).
+	PlanChecks func(rel *catalog.Relation, r storage.Reader) ([]planner.CheckExpr, error)
+}
+
+// Table is one table's constraints, prepared for a statement.
+type Table struct {
+	env    *Env
 	rel    *catalog.Relation
 	checks []planner.CheckExpr
 	// out are the table's foreign keys; in are the foreign keys of other
@@ -52,6 +75,136 @@ type tableConstraints struct {
 	// validating: checking existing rows for ALTER TABLE ADD CONSTRAINT.
 	validating bool
 }
+
+// Prepare prepares the constraints of rel for one statement reading
+// through r.
+func Prepare(env *Env, rel *catalog.Relation, r storage.Reader) (*Table, error) {
+	t := &Table{env: env, rel: rel}
+	if len(rel.Checks) > 0 {
+		var err error
+		if t.checks, err = env.PlanChecks(rel, r); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if t.out, err = foreignKeyLinks(env.Catalog, rel, rel.ForeignKeys); err != nil {
+		return nil, err
+	}
+	for _, c := range env.Catalog.Relations() {
+		for _, fk := range c.ForeignKeys {
+			if fk.RefRel != rel.OID {
+				continue
+			}
+			child := c
+			if c.OID == rel.OID {
+				child = rel
+			}
+			l, err := newFKLink(fk, child, rel)
+			if err != nil {
+				return nil, err
+			}
+			t.in = append(t.in, l)
+		}
+	}
+	return t, nil
+}
+
+// Validating returns the constraints that ALTER TABLE ADD CONSTRAINT
+// checks the existing rows of rel against with CheckNew: checks (a CHECK
+// just added) and fks (a FOREIGN KEY just added).
+func Validating(env *Env, rel *catalog.Relation, checks []planner.CheckExpr, fks []catalog.ForeignKey) (*Table, error) {
+	out, err := foreignKeyLinks(env.Catalog, rel, fks)
+	if err != nil {
+		return nil, err
+	}
+	return &Table{env: env, rel: rel, checks: checks, out: out, validating: true}, nil
+}
+
+// NotNull checks row of rel against the NOT NULL constraints (primary
+// key columns are NOT NULL); loc renders the failing row.
+func NotNull(rel *catalog.Relation, row []types.Datum, ctx *exec.Ctx) error {
+	for i, c := range rel.Columns {
+		if c.Dropped || c.Hidden {
+			continue
+		}
+		if row[i] == nil && (c.NotNull || slices.Contains(rel.PrimaryKey, i)) {
+			return notNullViolation(rel, i, row, ctx)
+		}
+	}
+	return nil
+}
+
+func notNullViolation(rel *catalog.Relation, col int, row []types.Datum, ctx *exec.Ctx) error {
+	return sqlerr.New(sqlerr.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", rel.Columns[col].Name, rel.Name).
+		WithDetail("Failing row contains (%s).", RowText(rel, row, ctx))
+}
+
+// RowText renders a row of rel for "Failing row contains (...)".
+func RowText(rel *catalog.Relation, row []types.Datum, ctx *exec.Ctx) string {
+	var parts []string
+	for i, c := range rel.Columns {
+		if c.Dropped || c.Hidden {
+			continue
+		}
+		if row[i] == nil {
+			parts = append(parts, "null")
+		} else {
+			parts = append(parts, types.FormatText(row[i], c.Type, ctx.Env.Location))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RowsBatch builds a batch of whole physical rows of rel.
+func RowsBatch(rel *catalog.Relation, rows [][]types.Datum) *exec.Batch {
+	cols := make([]arrow.Array, len(rel.Columns))
+	ds := make([]types.Datum, len(rows))
+	for j, c := range rel.Columns {
+		for i, r := range rows {
+			ds[i] = r[j]
+		}
+		cols[j] = types.ArrayFromDatums(c.Type, ds)
+	}
+	return exec.NewBatch(cols, len(rows))
+}
+
+// ReferencedKey finds how rows of parent are looked up by the values of
+// cols: by the primary key (index nil) or a unique index. order[k] is the
+// position in cols of the lookup key's k-th column.
+func ReferencedKey(parent *catalog.Relation, cols []int) (order []int, index *storage.Index, ok bool) {
+	match := func(key []int) ([]int, bool) {
+		if len(key) != len(cols) {
+			return nil, false
+		}
+		order := make([]int, len(key))
+		for k, c := range key {
+			j := slices.Index(cols, c)
+			if j < 0 {
+				return nil, false
+			}
+			order[k] = j
+		}
+		return order, true
+	}
+	if o, ok := match(parent.PrimaryKey); ok {
+		return o, nil, true
+	}
+	for i := range parent.Indexes {
+		ix := &parent.Indexes[i]
+		if !ix.Unique {
+			continue
+		}
+		if o, ok := match(ix.Columns); ok {
+			return o, ix.Storage(), true
+		}
+	}
+	return nil, nil, false
+}
+
+// maxCascadeDepth bounds chains of cascaded actions (a cycle of ON DELETE
+// CASCADE keys through self-references ends when rows run out, but a
+// bound keeps a bug from recursing forever).
+const maxCascadeDepth = 1000
 
 // fkLink is a foreign key resolved for checking.
 type fkLink struct {
@@ -66,12 +219,12 @@ type fkLink struct {
 }
 
 // foreignKeyLinks resolves fks of child.
-func (s *Session) foreignKeyLinks(child *catalog.Relation, fks []catalog.ForeignKey) ([]*fkLink, error) {
+func foreignKeyLinks(cat Catalog, child *catalog.Relation, fks []catalog.ForeignKey) ([]*fkLink, error) {
 	var out []*fkLink
 	for _, fk := range fks {
 		parent := child
 		if fk.RefRel != child.OID {
-			p, ok := s.e.cat.ByOID(fk.RefRel)
+			p, ok := cat.ByOID(fk.RefRel)
 			if !ok {
 				return nil, sqlerr.New(sqlerr.UndefinedTable, "table referenced by foreign key %q does not exist", fk.Name)
 			}
@@ -87,7 +240,7 @@ func (s *Session) foreignKeyLinks(child *catalog.Relation, fks []catalog.Foreign
 }
 
 func newFKLink(fk catalog.ForeignKey, child, parent *catalog.Relation) (*fkLink, error) {
-	order, index, ok := referencedKey(parent, fk.RefColumns)
+	order, index, ok := ReferencedKey(parent, fk.RefColumns)
 	if !ok {
 		return nil, sqlerr.New(sqlerr.InvalidForeignKey, "there is no unique constraint matching given keys for referenced table %q", parent.Name)
 	}
@@ -149,7 +302,7 @@ func (l *fkLink) parentExists(r storage.Reader, key []types.Datum) (bool, error)
 
 // keyText renders "(a, b)=(1, 2)" for messages: names are the child's
 // (child) or the parent's columns, values in the constraint's order.
-func (l *fkLink) keyText(s *Session, row []types.Datum, child bool) string {
+func (l *fkLink) keyText(ctx *exec.Ctx, row []types.Datum, child bool) string {
 	rel, cols := l.parent, l.fk.RefColumns
 	if child {
 		rel, cols = l.child, l.fk.Columns
@@ -163,88 +316,42 @@ func (l *fkLink) keyText(s *Session, row []types.Datum, child bool) string {
 		if row[ci] == nil {
 			vals += "null"
 		} else {
-			vals += types.FormatText(row[ci], rel.Columns[ci].Type, s.location())
+			vals += types.FormatText(row[ci], rel.Columns[ci].Type, ctx.Env.Location)
 		}
 	}
 	return "(" + names + ")=(" + vals + ")"
 }
 
-func (l *fkLink) missingParent(s *Session, row []types.Datum) error {
+func (l *fkLink) missingParent(ctx *exec.Ctx, row []types.Datum) error {
 	return sqlerr.New(sqlerr.ForeignKeyViolation, "insert or update on table %q violates foreign key constraint %q", l.child.Name, l.fk.Name).
-		WithDetail("Key %s is not present in table %q.", l.keyText(s, row, true), l.parent.Name)
+		WithDetail("Key %s is not present in table %q.", l.keyText(ctx, row, true), l.parent.Name)
 }
 
-func (l *fkLink) stillReferenced(s *Session, parentRow []types.Datum) error {
+func (l *fkLink) stillReferenced(ctx *exec.Ctx, parentRow []types.Datum) error {
 	return sqlerr.New(sqlerr.ForeignKeyViolation, "update or delete on table %q violates foreign key constraint %q on table %q", l.parent.Name, l.fk.Name, l.child.Name).
-		WithDetail("Key %s is still referenced from table %q.", l.keyText(s, parentRow, false), l.child.Name)
+		WithDetail("Key %s is still referenced from table %q.", l.keyText(ctx, parentRow, false), l.child.Name)
 }
 
-// constraintsOf prepares the constraints of rel for one statement.
-func (s *Session) constraintsOf(rel *catalog.Relation, reader storage.Reader) (*tableConstraints, error) {
-	tc := &tableConstraints{rel: rel}
-	if len(rel.Checks) > 0 {
-		p := s.newPlanner(&statement{s: s}, nil, nil, reader)
-		var err error
-		if tc.checks, err = p.PlanChecks(rel); err != nil {
-			return nil, err
-		}
-	}
-	var err error
-	if tc.out, err = s.foreignKeyLinks(rel, rel.ForeignKeys); err != nil {
-		return nil, err
-	}
-	for _, c := range s.e.cat.Relations() {
-		for _, fk := range c.ForeignKeys {
-			if fk.RefRel != rel.OID {
-				continue
-			}
-			child := c
-			if c.OID == rel.OID {
-				child = rel
-			}
-			l, err := newFKLink(fk, child, rel)
-			if err != nil {
-				return nil, err
-			}
-			tc.in = append(tc.in, l)
-		}
-	}
-	return tc, nil
-}
-
-// constraints returns the writer's prepared constraints, preparing them
-// on first use.
-func (wr *writer) constraints() (*tableConstraints, error) {
-	if wr.cons == nil {
-		tc, err := wr.s.constraintsOf(wr.w.Rel, wr.x.reader)
-		if err != nil {
-			return nil, err
-		}
-		wr.cons = tc
-	}
-	return wr.cons, nil
-}
-
-// checkNewRows checks rows (to be) written against the CHECK constraints
-// and, once written, the foreign keys they hold.
-func (wr *writer) checkNewRows(rows [][]types.Datum) error {
-	if err := wr.checkChecks(rows); err != nil {
+// CheckNew checks rows written in txn against the CHECK constraints and
+// the foreign keys they hold.
+func (t *Table) CheckNew(txn *storage.Txn, rows [][]types.Datum) error {
+	if err := t.CheckChecks(rows); err != nil {
 		return err
 	}
-	return wr.checkParents(rows)
+	return t.CheckParents(txn, rows)
 }
 
-// checkChecks evaluates the CHECK constraints over rows, a batch at a time.
-func (wr *writer) checkChecks(rows [][]types.Datum) error {
-	tc, err := wr.constraints()
-	if err != nil || len(tc.checks) == 0 {
-		return err
+// CheckChecks evaluates the CHECK constraints over rows (to be written),
+// a batch at a time.
+func (t *Table) CheckChecks(rows [][]types.Datum) error {
+	if len(t.checks) == 0 {
+		return nil
 	}
 	for start := 0; start < len(rows); start += exec.BatchSize {
 		part := rows[start:min(start+exec.BatchSize, len(rows))]
-		b := wr.rowsBatch(part)
-		for _, c := range tc.checks {
-			a, err := c.Expr.Eval(wr.ctx, b)
+		b := RowsBatch(t.rel, part)
+		for _, c := range t.checks {
+			a, err := c.Expr.Eval(t.env.Ctx, b)
 			if err != nil {
 				b.Release()
 				return err
@@ -260,11 +367,11 @@ func (wr *writer) checkChecks(rows [][]types.Datum) error {
 			a.Release()
 			if bad >= 0 {
 				b.Release()
-				if tc.validating {
-					return sqlerr.New(sqlerr.CheckViolation, "check constraint %q of relation %q is violated by some row", c.Name, tc.rel.Name)
+				if t.validating {
+					return sqlerr.New(sqlerr.CheckViolation, "check constraint %q of relation %q is violated by some row", c.Name, t.rel.Name)
 				}
-				return sqlerr.New(sqlerr.CheckViolation, "new row for relation %q violates check constraint %q", tc.rel.Name, c.Name).
-					WithDetail("Failing row contains (%s).", wr.rowText(part[bad]))
+				return sqlerr.New(sqlerr.CheckViolation, "new row for relation %q violates check constraint %q", t.rel.Name, c.Name).
+					WithDetail("Failing row contains (%s).", RowText(t.rel, part[bad], t.env.Ctx))
 			}
 		}
 		b.Release()
@@ -272,15 +379,13 @@ func (wr *writer) checkChecks(rows [][]types.Datum) error {
 	return nil
 }
 
-// checkParents checks that the parent row of every written row exists,
-// and registers the same check to be repeated at commit.
-func (wr *writer) checkParents(rows [][]types.Datum) error {
-	tc, err := wr.constraints()
-	if err != nil || len(tc.out) == 0 || len(rows) == 0 {
-		return err
+// CheckParents checks that the parent row of every row written in txn
+// exists, and registers the same check to be repeated at commit.
+func (t *Table) CheckParents(txn *storage.Txn, rows [][]types.Datum) error {
+	if len(t.out) == 0 || len(rows) == 0 {
+		return nil
 	}
-	txn := wr.x.txn
-	for _, l := range tc.out {
+	for _, l := range t.out {
 		seen := map[string]bool{}
 		var keys [][]types.Datum
 		var buf []byte
@@ -302,14 +407,14 @@ func (wr *writer) checkParents(rows [][]types.Datum) error {
 				return err
 			}
 			if !found {
-				return l.missingParent(wr.s, row)
+				return l.missingParent(t.env.Ctx, row)
 			}
 			keys = append(keys, key)
 		}
 		if len(keys) == 0 {
 			continue
 		}
-		l, s := l, wr.s
+		l, ctx := l, t.env.Ctx
 		txn.RecheckAtCommit(func(r storage.Reader) error {
 			for _, key := range keys {
 				found, err := l.parentExists(r, key)
@@ -321,7 +426,7 @@ func (wr *writer) checkParents(rows [][]types.Datum) error {
 					for k, j := range l.order {
 						row[l.fk.Columns[j]] = key[k]
 					}
-					return l.missingParent(s, row)
+					return l.missingParent(ctx, row)
 				}
 			}
 			return nil
@@ -330,40 +435,33 @@ func (wr *writer) checkParents(rows [][]types.Datum) error {
 	return nil
 }
 
-// afterUpdate checks the rows an UPDATE wrote: news[i] replaced olds[i].
-func (wr *writer) afterUpdate(olds, news [][]types.Datum) error {
-	if err := wr.checkChecks(news); err != nil {
+// AfterUpdate checks the rows an UPDATE wrote in txn (news[i] replaced
+// olds[i]) and acts on the rows that referenced the old ones.
+func (t *Table) AfterUpdate(txn *storage.Txn, olds, news [][]types.Datum) error {
+	if err := t.CheckChecks(news); err != nil {
 		return err
 	}
-	tc, err := wr.constraints()
-	if err != nil {
-		return err
-	}
-	if len(tc.out) > 0 {
+	if len(t.out) > 0 {
 		// Only rows whose referencing columns changed need their parent.
 		var changed [][]types.Datum
 		for i := range news {
-			for _, l := range tc.out {
+			for _, l := range t.out {
 				if !sameColumns(l.child, olds[i], news[i], l.fk.Columns) {
 					changed = append(changed, news[i])
 					break
 				}
 			}
 		}
-		if err := wr.checkParents(changed); err != nil {
+		if err := t.CheckParents(txn, changed); err != nil {
 			return err
 		}
 	}
-	return wr.s.referencedChanged(wr.x.txn, tc, olds, news, 0)
+	return t.referencedChanged(txn, olds, news, 0)
 }
 
-// afterDelete acts on the rows that referenced the deleted ones.
-func (wr *writer) afterDelete(olds [][]types.Datum) error {
-	tc, err := wr.constraints()
-	if err != nil {
-		return err
-	}
-	return wr.s.referencedChanged(wr.x.txn, tc, olds, nil, 0)
+// AfterDelete acts on the rows that referenced the ones deleted in txn.
+func (t *Table) AfterDelete(txn *storage.Txn, olds [][]types.Datum) error {
+	return t.referencedChanged(txn, olds, nil, 0)
 }
 
 // sameColumns reports whether rows a and b of rel agree on cols.
@@ -386,16 +484,16 @@ type childMatch struct {
 	parent int // index into the changed parents
 }
 
-// referencedChanged enforces the foreign keys that reference tc.rel after
+// referencedChanged enforces the foreign keys that reference t.rel after
 // parent rows olds were deleted (news nil) or replaced by news.
-func (s *Session) referencedChanged(txn *storage.Txn, tc *tableConstraints, olds, news [][]types.Datum, depth int) error {
-	if len(tc.in) == 0 || len(olds) == 0 {
+func (t *Table) referencedChanged(txn *storage.Txn, olds, news [][]types.Datum, depth int) error {
+	if len(t.in) == 0 || len(olds) == 0 {
 		return nil
 	}
 	if depth > maxCascadeDepth {
 		return sqlerr.New(sqlerr.ProgramLimitExceeded, "foreign key actions nest deeper than %d tables", maxCascadeDepth)
 	}
-	for _, l := range tc.in {
+	for _, l := range t.in {
 		// The parent keys that went away, encoded, to the row they left.
 		gone := map[string]int{}
 		for i, old := range olds {
@@ -421,7 +519,7 @@ func (s *Session) referencedChanged(txn *storage.Txn, tc *tableConstraints, olds
 		}
 		switch action {
 		case catalog.FKCascade, catalog.FKSetNull:
-			if err := s.cascade(txn, l, action, matches, news, depth); err != nil {
+			if err := t.cascade(txn, l, action, matches, news, depth); err != nil {
 				return err
 			}
 			continue
@@ -437,9 +535,9 @@ func (s *Session) referencedChanged(txn *storage.Txn, tc *tableConstraints, olds
 					continue
 				}
 			}
-			return l.stillReferenced(s, olds[m.parent])
+			return l.stillReferenced(t.env.Ctx, olds[m.parent])
 		}
-		l, gone := l, gone
+		l, gone, ctx := l, gone, t.env.Ctx
 		txn.RecheckAtCommit(func(r storage.Reader) error {
 			ms, err := l.referencing(r, gone)
 			if err != nil || len(ms) == 0 {
@@ -451,7 +549,7 @@ func (s *Session) referencedChanged(txn *storage.Txn, tc *tableConstraints, olds
 					if err != nil {
 						return err
 					}
-					return l.stillReferenced(s, olds[m.parent])
+					return l.stillReferenced(ctx, olds[m.parent])
 				}
 			}
 			return nil
@@ -488,12 +586,12 @@ func (l *fkLink) referencing(r storage.Reader, gone map[string]int) ([]childMatc
 
 // cascade applies ON DELETE/UPDATE CASCADE or SET NULL to the matching
 // child rows, then the child's own referencing tables in turn.
-func (s *Session) cascade(txn *storage.Txn, l *fkLink, action catalog.FKAction, matches []childMatch, news [][]types.Datum, depth int) error {
+func (t *Table) cascade(txn *storage.Txn, l *fkLink, action catalog.FKAction, matches []childMatch, news [][]types.Datum, depth int) error {
 	if len(matches) == 0 {
 		return nil
 	}
 	child := l.child
-	ctc, err := s.constraintsOf(child, txn)
+	ctc, err := Prepare(t.env, child, txn)
 	if err != nil {
 		return err
 	}
@@ -512,9 +610,8 @@ func (s *Session) cascade(txn *storage.Txn, l *fkLink, action catalog.FKAction, 
 		for j, ci := range l.fk.Columns {
 			if action == catalog.FKSetNull {
 				nr[ci] = nil
-				if child.Columns[ci].NotNull || isPKColumn(child, ci) {
-					return sqlerr.New(sqlerr.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", child.Columns[ci].Name, child.Name).
-						WithDetail("Failing row contains (%s).", rowTextOf(s, child, nr))
+				if child.Columns[ci].NotNull || slices.Contains(child.PrimaryKey, ci) {
+					return notNullViolation(child, ci, nr, t.env.Ctx)
 				}
 				continue
 			}
@@ -532,9 +629,9 @@ func (s *Session) cascade(txn *storage.Txn, l *fkLink, action catalog.FKAction, 
 		updated = append(updated, nr)
 	}
 	if updated == nil {
-		return s.referencedChanged(txn, ctc, olds, nil, depth+1)
+		return ctc.referencedChanged(txn, olds, nil, depth+1)
 	}
-	return s.referencedChanged(txn, ctc, olds, updated, depth+1)
+	return ctc.referencedChanged(txn, olds, updated, depth+1)
 }
 
 // replaceRow writes nr over old (stored under the encoded key pk) in a
@@ -547,34 +644,4 @@ func replaceRow(txn *storage.Txn, rel *catalog.Relation, it *storage.IndexedTabl
 		return it.Insert(txn, [][]types.Datum{nr})
 	}
 	return it.Update(txn, pk, old, nr)
-}
-
-func isPKColumn(r *catalog.Relation, i int) bool {
-	for _, k := range r.PrimaryKey {
-		if k == i {
-			return true
-		}
-	}
-	return false
-}
-
-// rowTextOf renders a row of rel for "Failing row contains (...)".
-func rowTextOf(s *Session, rel *catalog.Relation, row []types.Datum) string {
-	out := ""
-	first := true
-	for i, c := range rel.Columns {
-		if c.Dropped || c.Hidden {
-			continue
-		}
-		if !first {
-			out += ", "
-		}
-		first = false
-		if row[i] == nil {
-			out += "null"
-		} else {
-			out += types.FormatText(row[i], c.Type, s.location())
-		}
-	}
-	return out
 }
