@@ -7,16 +7,21 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/storage"
 )
 
 // Batch lowers a logical relation into a tree of batch executors, compiling
-// its scalars with c (whose hooks give subqueries and nextval()). A
-// relation that is already an executor (expr.OperatorRel, the planner's
-// bridge for operators it still builds itself) is returned as it is.
-func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
+// its scalars with c (whose hooks give subqueries and nextval()); its
+// scans read through the reader that read returns when they open (the
+// statement's transaction or snapshot). A relation that is already an
+// executor (expr.OperatorRel, the planner's bridge for operators it still
+// builds itself) is returned as it is.
+func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
 	switch x := r.(type) {
 	case expr.OperatorRel:
 		return x.Op, nil
+	case *plan.Scan:
+		return batchScan(x, c, read)
 	case *plan.Values:
 		rows := make([][]expr.Expr, len(x.Rows))
 		for i, row := range x.Rows {
@@ -28,7 +33,7 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewValues(rows, x.Types), nil
 	case *plan.Filter:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -38,7 +43,7 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewFilter(in, pred), nil
 	case *plan.Project:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +53,7 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewProject(in, exprs), nil
 	case *plan.Limit:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -58,13 +63,13 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewLimit(in, lim[0], lim[1]), nil
 	case *plan.Sort:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
 		return batch.NewSort(in, x.Keys), nil
 	case *plan.Distinct:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -73,11 +78,11 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewDistinct(in), nil
 	case *plan.SetOp:
-		left, err := Batch(x.Left, c)
+		left, err := Batch(x.Left, c, read)
 		if err != nil {
 			return nil, err
 		}
-		right, err := Batch(x.Right, c)
+		right, err := Batch(x.Right, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +91,7 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewSetOp(left, right, x.Kind, x.All), nil
 	case *plan.Join:
-		return batchJoin(x, c)
+		return batchJoin(x, c, read)
 	}
 	return nil, sqlerr.New(sqlerr.InternalError, "no batch executor for plan node %T", r)
 }
@@ -95,13 +100,13 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 // there are any, a nested loop join otherwise. Expression keys are
 // projected as extra columns of each input and dropped again above the
 // hash join, so the result has left's columns then right's.
-func batchJoin(j *plan.Join, c *expr.Compiler) (exec.Operator, error) {
+func batchJoin(j *plan.Join, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
 	if j.Lateral || j.Keys.Empty() {
-		left, err := Batch(j.Left, c)
+		left, err := Batch(j.Left, c, read)
 		if err != nil {
 			return nil, err
 		}
-		right, err := Batch(j.Right, c)
+		right, err := Batch(j.Right, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -125,11 +130,11 @@ func batchJoin(j *plan.Join, c *expr.Compiler) (exec.Operator, error) {
 	if len(rExtra) > 0 {
 		rin = &plan.Project{Input: rin, Exprs: append(columnRefs(rts, 0, names(j.Names, lw)), rExtra...)}
 	}
-	left, err := Batch(lin, c)
+	left, err := Batch(lin, c, read)
 	if err != nil {
 		return nil, err
 	}
-	right, err := Batch(rin, c)
+	right, err := Batch(rin, c, read)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@
 // watermark columns), its state tables, cleanup and parallelism.
 //
 // Batch lowers the relational nodes of sql/plan that the planner emits
-// (Values, Filter, Project, Limit, Sort, Distinct, SetOp, Join). The
+// (Scan, Values, Filter, Project, Limit, Sort, Distinct, SetOp, Join). The
 // planner still builds the other batch executors itself and hands them
 // over as expr.OperatorRel leaves, and the stream lowering still reads the
 // executor tree as its logical plan; both are to read logical plans
