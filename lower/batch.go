@@ -22,6 +22,10 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		return x.Op, nil
 	case *plan.Scan:
 		return batchScan(x, c, read)
+	case *plan.SourceScan:
+		return newSourceScan(x), nil
+	case *plan.VirtualScan:
+		return batchVirtualScan(x), nil
 	case *plan.Values:
 		rows := make([][]expr.Expr, len(x.Rows))
 		for i, row := range x.Rows {

@@ -293,16 +293,15 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 	case catalog.KindTable, catalog.KindMatView:
 	case catalog.KindSource:
 		var cols []column
-		ss := &SourceScan{Rel: r}
+		ss := &plan.SourceScan{Rel: r}
 		for i, c := range r.Columns {
 			if c.Dropped || c.Hidden {
 				continue
 			}
 			cols = append(cols, column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
 			ss.Cols = append(ss.Cols, i)
-			ss.ts = append(ss.ts, c.Type)
 		}
-		return &fromItem{rel: &relPlan{node: built(ss), cols: cols}}, nil
+		return &fromItem{rel: &relPlan{node: ss, cols: cols}}, nil
 	default:
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, r.Kind.String())
 	}

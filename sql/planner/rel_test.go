@@ -22,8 +22,8 @@ import (
 // TestRelPlans plans queries and prints their logical plans
 // (testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
 // store holding t(a int4 primary key, b text, c int8) and u(k int8
-// primary key, x int4, y text) with the index u_x_y_idx on (x, y DESC).
-// Commands:
+// primary key, x int4, y text) with the index u_x_y_idx on (x, y DESC),
+// and the source src(x int8, s text). Commands:
 //
 //	build   input: a query; prints its logical relational tree
 //	lower   input: a query; prints the batch executors lower.Batch
@@ -51,6 +51,10 @@ func TestRelPlans(t *testing.T) {
 		Columns: []catalog.Column{{Name: "k", Type: types.TInt8, AttNum: 1, NotNull: true},
 			{Name: "x", Type: types.TInt4, AttNum: 2}, {Name: "y", Type: types.TText, AttNum: 3}},
 		PrimaryKey: []int{0}, Indexes: []catalog.Index{{Name: "u_x_y_idx", Columns: []int{1, 2}, Desc: []bool{false, true}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "src", Kind: catalog.KindSource,
+		Columns: []catalog.Column{{Name: "x", Type: types.TInt8, AttNum: 1}, {Name: "s", Type: types.TText, AttNum: 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	datadriven.Walk(t, "testdata/rel", func(t *testing.T, path string) {
