@@ -26,6 +26,34 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		return newSourceScan(x), nil
 	case *plan.VirtualScan:
 		return batchVirtualScan(x), nil
+	case *plan.TableFunction:
+		args, err := c.CompileAll(x.Args)
+		if err != nil {
+			return nil, err
+		}
+		op := batch.NewFunctionScan(x.Fn, args, x.ArgTypes())
+		if x.Ordinality {
+			op = batch.NewOrdinality(op)
+		}
+		return op, nil
+	case *plan.ProjectSet:
+		in, err := Batch(x.Input, c, read)
+		if err != nil {
+			return nil, err
+		}
+		funcs := make([]batch.SetFunc, len(x.Calls))
+		for i, call := range x.Calls {
+			args, err := c.CompileAll(call.Args)
+			if err != nil {
+				return nil, err
+			}
+			ts := make([]types.T, len(call.Args))
+			for j, a := range call.Args {
+				ts[j] = a.Type()
+			}
+			funcs[i] = batch.SetFunc{Fn: call.Fn, Args: args, ArgTypes: ts, T: call.T}
+		}
+		return batch.NewProjectSet(in, funcs), nil
 	case *plan.Values:
 		rows := make([][]expr.Expr, len(x.Rows))
 		for i, row := range x.Rows {

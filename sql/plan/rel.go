@@ -11,8 +11,9 @@ import (
 // its inputs and produces rows of OutputTypes. The batch lowering
 // (lower.Batch) turns a tree into batch executors.
 //
-// The planner emits Scan (scan.go), Values, Filter, Project, Limit, Sort,
-// Distinct, SetOp and Join; every other
+// The planner emits Scan (scan.go), SourceScan, VirtualScan,
+// TableFunction and ProjectSet (table_function.go), Values, Filter,
+// Project, Limit, Sort, Distinct, SetOp and Join; every other
 // operator is still built by the planner as an executor and enters a
 // logical tree as an opaque leaf (exec/expr.OperatorRel) that the
 // lowerings pass through as it is.
@@ -203,6 +204,8 @@ func Inputs(r Rel) []Rel {
 	case *Sort:
 		return []Rel{x.Input}
 	case *Distinct:
+		return []Rel{x.Input}
+	case *ProjectSet:
 		return []Rel{x.Input}
 	case *SetOp:
 		return []Rel{x.Left, x.Right}

@@ -410,12 +410,8 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 			cols[i].name = rf.Alias.Colnames[i].GetString_().Sval
 		}
 	}
-	cargs, err := p.compileAll(args)
-	if err != nil {
-		return nil, err
-	}
-	op, cols := withOrdinality(rf, batch.NewFunctionScan(fn, cargs, ts), cols, alias)
-	return &fromItem{rel: &relPlan{node: built(op), cols: cols}, lateral: lateral}, nil
+	node := &plan.TableFunction{Fn: fn, Args: args, Ordinality: rf.Ordinality}
+	return &fromItem{rel: &relPlan{node: node, cols: withOrdinality(rf, cols, alias)}, lateral: lateral}, nil
 }
 
 func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
