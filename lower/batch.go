@@ -36,6 +36,16 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 			op = batch.NewOrdinality(op)
 		}
 		return op, nil
+	case *plan.Aggregate:
+		in, err := Batch(x.Input, c, read)
+		if err != nil {
+			return nil, err
+		}
+		specs := make([]batch.AggSpec, len(x.Aggs))
+		for i, a := range x.Aggs {
+			specs[i] = batch.AggSpec{Agg: a.Fn, Args: a.Args, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: a.Filter, T: a.T}
+		}
+		return batch.NewHashAgg(in, x.GroupCols, x.GroupTypes(), specs), nil
 	case *plan.ProjectSet:
 		in, err := Batch(x.Input, c, read)
 		if err != nil {

@@ -12,8 +12,8 @@ import (
 // (lower.Batch) turns a tree into batch executors.
 //
 // The planner emits Scan (scan.go), SourceScan, VirtualScan,
-// TableFunction and ProjectSet (table_function.go), Values, Filter,
-// Project, Limit, Sort, Distinct, SetOp and Join; every other
+// TableFunction and ProjectSet (table_function.go), Aggregate, Values,
+// Filter, Project, Limit, Sort, Distinct, SetOp and Join; every other
 // operator is still built by the planner as an executor and enters a
 // logical tree as an opaque leaf (exec/expr.OperatorRel) that the
 // lowerings pass through as it is.
@@ -206,6 +206,8 @@ func Inputs(r Rel) []Rel {
 	case *Distinct:
 		return []Rel{x.Input}
 	case *ProjectSet:
+		return []Rel{x.Input}
+	case *Aggregate:
 		return []Rel{x.Input}
 	case *SetOp:
 		return []Rel{x.Left, x.Right}
