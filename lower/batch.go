@@ -134,6 +134,8 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		return batch.NewSetOp(left, right, x.Kind, x.All), nil
 	case *plan.Join:
 		return batchJoin(x, c, read)
+	case *plan.LookupJoin:
+		return batchLookupJoin(x, c, read)
 	}
 	return nil, sqlerr.New(sqlerr.InternalError, "no batch executor for plan node %T", r)
 }

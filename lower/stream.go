@@ -291,7 +291,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		return sp.aggNode(child, group, ts, nil)
 	case *batch.HashJoin:
 		return sp.join(x.Params())
-	case *planner.LookupJoin:
+	case *lookupJoin:
 		return sp.lookupJoin(x)
 	case *batch.NestedLoopJoin:
 		jp := x.Params()

@@ -12,8 +12,9 @@ import (
 // (lower.Batch) turns a tree into batch executors.
 //
 // The planner emits Scan (scan.go), SourceScan, VirtualScan,
-// TableFunction and ProjectSet (table_function.go), Aggregate, Values,
-// Filter, Project, Limit, Sort, Distinct, SetOp and Join; every other
+// TableFunction and ProjectSet (table_function.go), Aggregate,
+// LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp and
+// Join; every other
 // operator is still built by the planner as an executor and enters a
 // logical tree as an opaque leaf (exec/expr.OperatorRel) that the
 // lowerings pass through as it is.
@@ -213,6 +214,8 @@ func Inputs(r Rel) []Rel {
 		return []Rel{x.Left, x.Right}
 	case *Join:
 		return []Rel{x.Left, x.Right}
+	case *LookupJoin:
+		return []Rel{x.Join.Left, x.Join.Right}
 	}
 	return nil
 }

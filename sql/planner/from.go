@@ -4,7 +4,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
@@ -508,11 +507,9 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 	}
 	var node plan.Rel
 	if r.lookup != nil {
-		var op exec.Operator
-		if op, err = p.planLookupJoin(l.rel, r, kind, &keys, residual); err != nil {
+		if node, err = p.planLookupJoin(l.rel, r, kind, &keys, residual); err != nil {
 			return nil, err
 		}
-		node = built(op)
 	} else if r.lateral {
 		if kind != batch.InnerJoin && kind != batch.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
