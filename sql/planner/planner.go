@@ -2,9 +2,11 @@
 // them into executable plans: names are resolved to columns, types and
 // function overloads are chosen with PostgreSQL's rules, implicit casts are
 // inserted, and the query becomes a logical plan (sql/plan): relational
-// nodes where converted (Scan, Values, Filter, Project, Limit, Sort, Distinct,
-// SetOp, Join), with the other operators built here as batch executors
-// whose inputs are lowered through LowerBatch (lower.Batch).
+// nodes where converted (scans, table functions, aggregation, lookup joins,
+// Values, Filter, Project, Limit, Sort, Distinct, SetOp, Join), with the
+// other operators (window functions, window table functions, recursive
+// unions) built here as batch executors whose inputs are lowered through
+// LowerBatch (lower.Batch).
 // Expressions are bound into logical scalars (sql/plan) and compiled
 // (exec/expr) where an operator takes them. The stream lowering (lower/)
 // reads the operator tree of a view's query.
