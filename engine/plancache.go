@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"streamsql/pgwire"
-	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -36,18 +35,19 @@ import (
 //   - the catalog: the cache holds plans of one catalog version and is
 //     emptied when the version moves, which any DDL does (tables, views,
 //     indexes, functions, schemas, and changes made by connectors);
-//   - the search_path setting and the user (for "$user");
-//   - the arguments, where the planner folds them into the plan (a key
-//     lookup for id = $1 or k = $1 % 100). The planner records each fold
-//     (planner.Fold). A plan without folds is generic and serves any
-//     arguments; a plan with folds is custom, kept under the key of its
-//     folded values, and used only for arguments that fold to the same
-//     values. Other uses of parameters are evaluated from the arguments
-//     at run time, so a cached plan always runs with the new arguments.
+//   - the search_path setting and the user (for "$user").
 //
-// Only SELECT (without FOR UPDATE/SHARE) and INSERT, UPDATE and DELETE are
-// cached; other statements are cheap to plan or depend on more than the
-// above.
+// The arguments are not part of the key: a plan is generic. Parameters
+// stay expressions in it, evaluated when it runs: a key lookup for
+// id = $1 or k = $1 % 100 computes its key range when the scan opens, and
+// LIMIT $1 its count when the limit opens, so one plan serves every set
+// of arguments. The one exception is a plan that needs a value to be
+// built at all (a window table function's size given as $1): the planner
+// marks it custom, and it runs once and is not kept.
+//
+// Only SELECT (FOR UPDATE/SHARE included) and INSERT, UPDATE and DELETE
+// are cached; other statements are cheap to plan or depend on more than
+// the above.
 
 const (
 	// maxIdlePerKey bounds the idle plans kept for one key: about the
@@ -80,12 +80,7 @@ type planCache struct {
 
 // planEntry holds the idle plans of one key.
 type planEntry struct {
-	generic []*cachedPlan
-	// folds are the parameter folds of the key's custom plans (the first
-	// custom plan's: every plan of one statement folds the same
-	// expressions); custom holds those plans by FoldKey.
-	folds  []planner.Fold
-	custom map[string][]*cachedPlan
+	idle []*cachedPlan
 }
 
 // cachedPlan is one plan and the reader its scans read through.
@@ -93,8 +88,7 @@ type cachedPlan struct {
 	p       *prepared
 	reader  storage.Reader
 	version uint64
-	foldKey string // "" for a generic plan
-	// once marks a plan not to cache (its folds give no stable key).
+	// once marks a plan not to cache (a custom plan).
 	once bool
 }
 
@@ -106,10 +100,7 @@ func cacheable(st *statement) bool {
 		return false
 	}
 	n := st.st.AST
-	if n.GetSelectStmt() != nil {
-		return !hasLocking(n)
-	}
-	return n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil
+	return n.GetSelectStmt() != nil || n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil
 }
 
 // planKey is the cache key of st with parameter types params.
@@ -137,45 +128,20 @@ func (c *planCache) sync(version uint64) bool {
 	return version == c.version
 }
 
-// take returns an idle plan for key and args, or nil.
-func (c *planCache) take(key planKey, version uint64, args []types.Datum) *cachedPlan {
+// take returns an idle plan for key, or nil.
+func (c *planCache) take(key planKey, version uint64) *cachedPlan {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	var e *planEntry
 	if c.sync(version) {
 		e = c.entries[key]
 	}
-	if e == nil {
-		c.mu.Unlock()
+	if e == nil || len(e.idle) == 0 {
 		return nil
 	}
-	if n := len(e.generic); n > 0 {
-		cp := e.generic[n-1]
-		e.generic = e.generic[:n-1]
-		c.idle--
-		c.mu.Unlock()
-		return cp
-	}
-	folds := e.folds
-	c.mu.Unlock()
-	if folds == nil {
-		return nil
-	}
-	// Folding runs functions: outside the lock.
-	fk, ok := planner.FoldKey(folds, args)
-	if !ok {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.version != version || c.entries[key] != e {
-		return nil
-	}
-	list := e.custom[fk]
-	if len(list) == 0 {
-		return nil
-	}
-	cp := list[len(list)-1]
-	e.custom[fk] = list[:len(list)-1]
+	n := len(e.idle)
+	cp := e.idle[n-1]
+	e.idle = e.idle[:n-1]
 	c.idle--
 	return cp
 }
@@ -199,55 +165,17 @@ func (c *planCache) put(key planKey, cp *cachedPlan) {
 		e = &planEntry{}
 		c.entries[key] = e
 	}
-	if cp.foldKey == "" {
-		if len(e.generic) < maxIdlePerKey {
-			e.generic = append(e.generic, cp)
-			c.idle++
-		}
-		return
-	}
-	if e.folds == nil {
-		e.folds = cp.p.folds
-	}
-	if e.custom == nil {
-		e.custom = map[string][]*cachedPlan{}
-	}
-	if list := e.custom[cp.foldKey]; len(list) < maxIdlePerKey {
-		e.custom[cp.foldKey] = append(list, cp)
+	if len(e.idle) < maxIdlePerKey {
+		e.idle = append(e.idle, cp)
 		c.idle++
 	}
 }
 
-// keep decides under which fold key cp may be cached: "" for a generic
-// plan, ok false for a plan not to cache. A custom plan is kept only if
-// the key's folds give its recorded key for args (then a later lookup
-// finds it exactly when the arguments fold to the same values).
-func (c *planCache) keep(key planKey, cp *cachedPlan, args []types.Datum) (foldKey string, ok bool) {
-	if len(cp.p.folds) == 0 {
-		return "", true
-	}
-	rk, ok := planner.RecordedKey(cp.p.folds)
-	if !ok || rk == "" {
-		return "", false
-	}
-	c.mu.Lock()
-	folds := cp.p.folds
-	if e := c.entries[key]; e != nil && e.folds != nil {
-		folds = e.folds
-	}
-	c.mu.Unlock()
-	fk, ok := planner.FoldKey(folds, args)
-	if !ok || fk != rk {
-		return "", false
-	}
-	return rk, true
-}
-
 // keepPrepared caches the plan that Prepare made when it serves every
-// Execute: no argument folded into it and every parameter type came from
-// the client (an inferred type is settled only by planning).
+// Execute: it is not custom and every parameter type came from the client
+// (an inferred type is settled only by planning).
 func (s *Session) keepPrepared(st *statement, cp *cachedPlan, given []types.T) {
-	if !cacheable(st) || len(cp.p.folds) > 0 || len(given) != len(cp.p.params) ||
+	if !cacheable(st) || cp.p.custom || len(given) != len(cp.p.params) ||
 		slices.ContainsFunc(given, func(t types.T) bool { return t.Kind == types.Unknown }) {
 		return
 	}
@@ -297,10 +225,10 @@ func (s *Session) noteDescribed(key planKey, version uint64, params []types.T, c
 	c.described[key] = describedStmt{params: slices.Clone(params), cols: cols}
 }
 
-// cachedPlan returns a plan for st with args, reading through r: a cached
-// one, or one planned now by plan. done must be called once the plan's
-// result is closed; it returns the plan to the cache.
-func (s *Session) cachedPlan(st *statement, plan func(rd func() storage.Reader) (*prepared, error), args []types.Datum, r storage.Reader) (*prepared, func(), error) {
+// cachedPlan returns a plan for st, reading through r: a cached one, or
+// one planned now by plan. done must be called once the plan's result is
+// closed; it returns the plan to the cache.
+func (s *Session) cachedPlan(st *statement, plan func(rd func() storage.Reader) (*prepared, error), r storage.Reader) (*prepared, func(), error) {
 	if !cacheable(st) {
 		p, err := plan(func() storage.Reader { return r })
 		return p, func() {}, err
@@ -308,7 +236,7 @@ func (s *Session) cachedPlan(st *statement, plan func(rd func() storage.Reader) 
 	c := &s.e.plans
 	version := s.e.cat.Version()
 	key := s.planKey(st, st.params)
-	cp := c.take(key, version, args)
+	cp := c.take(key, version)
 	if cp != nil {
 		c.hits.Add(1)
 	} else {
@@ -318,9 +246,7 @@ func (s *Session) cachedPlan(st *statement, plan func(rd func() storage.Reader) 
 		if err != nil {
 			return nil, nil, err
 		}
-		cp.p = p
-		cp.foldKey, cp.once = c.keep(key, cp, args)
-		cp.once = !cp.once
+		cp.p, cp.once = p, p.custom
 	}
 	if st.cols != nil && !sameResult(st.cols, cp.p.cols) {
 		// The client was told the columns at Parse.

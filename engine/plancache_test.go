@@ -1,8 +1,9 @@
 package engine_test
 
 // Tests of the plan cache of prepared statements, over the wire with pgx:
-// plans are reused, arguments folded into key lookups are honoured, and
-// catalog or search_path changes never run a stale plan.
+// one generic plan serves every argument (key lookups evaluate their keys
+// when they open), and catalog or search_path changes never run a stale
+// plan.
 
 import (
 	"context"
@@ -35,8 +36,8 @@ func queryInt(t *testing.T, conn *pgx.Conn, sql string, args ...any) int64 {
 }
 
 // TestPlanCacheReuse: re-executed prepared statements run cached plans,
-// and a plan with an argument folded into a key lookup is only reused
-// for arguments that fold to the same key.
+// one per statement whatever the arguments, and a key lookup reads the
+// key of each execution's arguments.
 func TestPlanCacheReuse(t *testing.T) {
 	ts := testserver.Start(t, engine.Options{})
 	conn := connect(t, ts, nil)
@@ -69,7 +70,7 @@ func TestPlanCacheReuse(t *testing.T) {
 			}
 		}
 	}
-	// $1 % 10 folds to the key: 3, 13 and 23 share a plan, 4 does not.
+	// $1 % 10 is the key, computed when the lookup opens.
 	for _, arg := range []int64{3, 13, 4, 23, 14, 3} {
 		if n := queryInt(t, conn, "mod", arg); n != (arg%10)*100 {
 			t.Fatalf("mod(%d) = %d, want %d", arg, n, (arg%10)*100)
@@ -77,10 +78,9 @@ func TestPlanCacheReuse(t *testing.T) {
 	}
 	hits, misses := ts.Engine.PlanCacheStats()
 	hits, misses = hits-hits0, misses-misses0
-	// INSERT: one plan for all 20; get: one per id (5); mod: one per
-	// key (2).
-	if misses != 1+5+2 || hits != 19+15+4 {
-		t.Fatalf("plan cache: %d hits, %d misses; want 38 hits, 8 misses", hits, misses)
+	// One plan each for INSERT, get and mod.
+	if misses != 3 || hits != 19+19+5 {
+		t.Fatalf("plan cache: %d hits, %d misses; want 43 hits, 3 misses", hits, misses)
 	}
 	var metrics strings.Builder
 	if err := ts.Engine.WriteMetrics(&metrics); err != nil {
@@ -113,6 +113,131 @@ func TestPlanCacheReuse(t *testing.T) {
 	if _, misses = ts.Engine.PlanCacheStats(); misses != misses0 {
 		t.Fatalf("typed statement planned %d times at Execute, want 0", misses-misses0)
 	}
+}
+
+// TestPlanCacheGenericPlan: one plan per prepared statement serves
+// different arguments, NULL among them, for point reads, key ranges,
+// index lookups, UPDATE and DELETE by key and SELECT ... FOR UPDATE; each
+// execution reads, changes and locks the rows of its own arguments.
+func TestPlanCacheGenericPlan(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	conn := connect(t, ts, nil)
+	ctx := context.Background()
+	execAll(t, conn,
+		"CREATE TABLE gp (id bigint PRIMARY KEY, v bigint, w text)",
+		"CREATE INDEX gp_w ON gp (w)",
+		"CREATE TABLE gp2 (a int, b int, n int, PRIMARY KEY (a, b))",
+		"INSERT INTO gp SELECT g, g * 10, 'w' || (g % 7) FROM generate_series(1, 100) g",
+		"INSERT INTO gp2 SELECT g / 10, g % 10, g FROM generate_series(0, 99) g")
+	stmts := [][2]string{
+		{"get", "SELECT v FROM gp WHERE id = $1"},
+		{"get2", "SELECT n FROM gp2 WHERE a = $1 AND b = $2"},
+		{"rng", "SELECT count(*) FROM gp WHERE id > $1 AND id <= $2"},
+		{"byw", "SELECT count(*) FROM gp WHERE w = $1"},
+		{"upd", "UPDATE gp SET v = v + 1 WHERE id = $1"},
+		{"del", "DELETE FROM gp WHERE id = $1"},
+		{"lock", "SELECT v FROM gp WHERE id = $1 FOR UPDATE"},
+	}
+	for _, q := range stmts {
+		if _, err := conn.Prepare(ctx, q[0], q[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits0, plans0 := ts.Engine.PlanCacheStats()
+	// absent runs a prepared query that must return no row.
+	absent := func(name string, args ...any) {
+		t.Helper()
+		var v int64
+		if err := conn.QueryRow(ctx, name, args...).Scan(&v); err != pgx.ErrNoRows {
+			t.Fatalf("%s %v: got %d, %v; want no row", name, args, v, err)
+		}
+	}
+	for _, id := range []int64{5, 77, 1, 99, 5} {
+		if v := queryInt(t, conn, "get", id); v != id*10 {
+			t.Fatalf("get(%d) = %d, want %d", id, v, id*10)
+		}
+		if n := queryInt(t, conn, "get2", id/10, id%10); n != id {
+			t.Fatalf("get2(%d, %d) = %d, want %d", id/10, id%10, n, id)
+		}
+	}
+	absent("get", nil)
+	absent("get", 1000)
+	absent("get2", 1, nil)
+	for _, r := range [][2]int64{{0, 100}, {10, 20}, {50, 50}, {99, 1000}} {
+		if n := queryInt(t, conn, "rng", r[0], r[1]); n != max(0, min(r[1], 100)-r[0]) {
+			t.Fatalf("rng(%d, %d) = %d", r[0], r[1], n)
+		}
+	}
+	if n := queryInt(t, conn, "rng", nil, 10); n != 0 {
+		t.Fatalf("rng(NULL, 10) = %d, want 0", n)
+	}
+	for w, want := range map[string]int64{"w0": 14, "w1": 15, "x": 0} {
+		if n := queryInt(t, conn, "byw", w); n != want {
+			t.Fatalf("byw(%s) = %d, want %d", w, n, want)
+		}
+	}
+	if n := queryInt(t, conn, "byw", nil); n != 0 {
+		t.Fatalf("byw(NULL) = %d, want 0", n)
+	}
+	for _, c := range []struct {
+		name string
+		arg  any
+		want int64
+	}{{"upd", int64(7), 1}, {"upd", int64(8), 1}, {"upd", int64(7), 1}, {"upd", nil, 0}, {"upd", int64(500), 0},
+		{"del", int64(9), 1}, {"del", int64(10), 1}, {"del", int64(9), 0}, {"del", nil, 0}} {
+		tag, err := conn.Exec(ctx, c.name, c.arg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tag.RowsAffected() != c.want {
+			t.Fatalf("%s(%v): %d rows, want %d", c.name, c.arg, tag.RowsAffected(), c.want)
+		}
+	}
+	for id, want := range map[int64]int64{7: 72, 8: 81, 6: 60} {
+		if v := queryInt(t, conn, "get", id); v != want {
+			t.Fatalf("after UPDATE: get(%d) = %d, want %d", id, v, want)
+		}
+	}
+	absent("get", 9)
+	absent("get", 10)
+
+	// FOR UPDATE locks the row of each execution's argument: another
+	// session's NOWAIT lock of that row fails, of another row succeeds.
+	other := connect(t, ts, nil)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{11, 12} {
+		var v int64
+		if err := tx.QueryRow(ctx, "lock", id).Scan(&v); err != nil || v != id*10 {
+			t.Fatalf("lock(%d) = %d, %v", id, v, err)
+		}
+	}
+	if err := tx.QueryRow(ctx, "lock", nil).Scan(new(int64)); err != pgx.ErrNoRows {
+		t.Fatalf("lock(NULL): %v, want no row", err)
+	}
+	hits, plans := ts.Engine.PlanCacheStats()
+	if plans-plans0 != uint64(len(stmts)) {
+		t.Fatalf("%d plans made for %d statements (%d runs from the cache); want one each", plans-plans0, len(stmts), hits-hits0)
+	}
+	for id, locked := range map[int64]bool{11: true, 12: true, 13: false} {
+		otx, err := other.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = otx.Exec(ctx, fmt.Sprintf("SELECT v FROM gp WHERE id = %d FOR UPDATE NOWAIT", id))
+		if locked {
+			wantPgErr(t, err, "55P03", "")
+		} else if err != nil {
+			t.Fatalf("row %d: %v", id, err)
+		}
+		otx.Rollback(ctx)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 }
 
 // TestPlanCacheInvalidation: a prepared statement re-executed after DDL,

@@ -128,19 +128,20 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 		colTypes[i] = c.Type
 	}
 	params := p.FinishParams()
-	return &prepared{params: params, cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+	// x.s, not s, below: a cached plan runs in any session (plancache.go).
+	return &prepared{params: params, cols: cols, custom: p.Custom, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		limit, offset, err := limitValues(sel, x.args)
 		if err != nil {
 			return nil, err
 		}
-		lr := &lockingRun{s: s, x: x, spec: spec, targets: targets, nOut: nOut, colTypes: colTypes}
+		lr := &lockingRun{s: x.s, x: x, spec: spec, targets: targets, nOut: nOut, colTypes: colTypes}
 		rows, err := lr.run(ctx, func() (*planner.Query, error) {
 			if lr.passes == 0 {
 				return q, nil
 			}
 			// Each pass plans anew: operators run once.
 			pts := append([]types.T{}, params...)
-			np := s.newPlanner(st, pts, x.args, x.reader)
+			np := x.s.newPlanner(st, pts, x.args, x.reader)
 			np.RowIDs = true
 			return np.PlanSelect(proto.Clone(inner).(*pg.SelectStmt))
 		}, limit, offset)

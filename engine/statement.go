@@ -39,8 +39,9 @@ type prepared struct {
 	cols   []pgwire.Column
 	// run executes; it is nil for statements that only describe.
 	run func(ctx context.Context, x *execution) (pgwire.Result, error)
-	// folds are the parameter values planning built into the plan.
-	folds []planner.Fold
+	// custom marks a plan with argument values built in: it serves the
+	// arguments it was planned with only (planner.Planner.Custom).
+	custom bool
 }
 
 // execution is what running one statement needs.
@@ -160,7 +161,7 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	}
 	p, planDone, err := s.cachedPlan(st, func(rd func() storage.Reader) (*prepared, error) {
 		return s.plan(ctx, st, slices.Clone(st.params), args, rd)
-	}, args, x.reader)
+	}, x.reader)
 	if err != nil {
 		if x.auto {
 			x.txn.Rollback()
@@ -332,13 +333,13 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 			return nil, err
 		}
 		cols := outputColumns(q.Cols)
-		return &prepared{params: p.FinishParams(), cols: cols, folds: p.Folds, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		return &prepared{params: p.FinishParams(), cols: cols, custom: p.Custom, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), q.Op, cols, "SELECT"), nil
 		}}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		pr, err := s.planWrite(p, n)
 		if pr != nil {
-			pr.folds = p.Folds
+			pr.custom = p.Custom
 		}
 		return pr, err
 	case n.GetExplainStmt() != nil:

@@ -11,7 +11,9 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
+	"streamsql/exec/batch"
 	"streamsql/exec/expr"
+	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
@@ -49,9 +51,15 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 	if len(w.Returning) > 0 {
 		cols = outputColumns(w.Cols)
 	}
+	var bounds *batch.KeyBounds
+	if !w.Bounds.Empty() {
+		if bounds, err = lower.KeyBounds(&w.Bounds, w.Table, nil, &expr.Compiler{}); err != nil {
+			return nil, err
+		}
+	}
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		// x.s, not s: a cached plan runs in any session (plancache.go).
-		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode}
+		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode, bounds: bounds}
 		var err error
 		switch verb {
 		case "INSERT":
@@ -90,6 +98,9 @@ type writer struct {
 	ixt      *storage.IndexedTable // see indexed
 	// lockMode is the row lock UPDATE and DELETE take (locks.go).
 	lockMode storage.LockMode
+	// bounds narrow the rows UPDATE and DELETE visit to a primary key
+	// range (nil: every row).
+	bounds *batch.KeyBounds
 }
 
 func (wr *writer) types() []types.T {
@@ -352,7 +363,14 @@ func (wr *writer) filterRows(keys [][]byte, rows [][]types.Datum) ([][]byte, [][
 // change is made (so an update never sees its own writes).
 func (wr *writer) matching() ([][]byte, [][]types.Datum, error) {
 	since := wr.s.e.db.CommitCount()
-	it, err := wr.w.Table.Scan(wr.x.reader, wr.w.Span)
+	var span storage.KeySpan
+	if wr.bounds != nil {
+		var none bool
+		if span, none = wr.bounds.Span(wr.ctx, nil, nil); none {
+			return nil, nil, nil
+		}
+	}
+	it, err := wr.w.Table.Scan(wr.x.reader, span)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,16 +7,63 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/storage"
 )
 
 // Batch lowers a logical relation into a tree of batch executors, compiling
-// its scalars with c (whose hooks give subqueries and nextval()). A
-// relation that is already an executor (expr.OperatorRel, the planner's
-// bridge for operators it still builds itself) is returned as it is.
-func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
+// its scalars with c (whose hooks give subqueries and nextval()); its
+// scans read through the reader that read returns when they open (the
+// statement's transaction or snapshot). A relation that is already an
+// executor (expr.OperatorRel, the planner's bridge for operators it still
+// builds itself) is returned as it is.
+func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
 	switch x := r.(type) {
 	case expr.OperatorRel:
 		return x.Op, nil
+	case *plan.Scan:
+		return batchScan(x, c, read)
+	case *plan.SourceScan:
+		return newSourceScan(x), nil
+	case *plan.VirtualScan:
+		return batchVirtualScan(x), nil
+	case *plan.TableFunction:
+		args, err := c.CompileAll(x.Args)
+		if err != nil {
+			return nil, err
+		}
+		op := batch.NewFunctionScan(x.Fn, args, x.ArgTypes())
+		if x.Ordinality {
+			op = batch.NewOrdinality(op)
+		}
+		return op, nil
+	case *plan.Aggregate:
+		in, err := Batch(x.Input, c, read)
+		if err != nil {
+			return nil, err
+		}
+		specs := make([]batch.AggSpec, len(x.Aggs))
+		for i, a := range x.Aggs {
+			specs[i] = batch.AggSpec{Agg: a.Fn, Args: a.Args, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: a.Filter, T: a.T}
+		}
+		return batch.NewHashAgg(in, x.GroupCols, x.GroupTypes(), specs), nil
+	case *plan.ProjectSet:
+		in, err := Batch(x.Input, c, read)
+		if err != nil {
+			return nil, err
+		}
+		funcs := make([]batch.SetFunc, len(x.Calls))
+		for i, call := range x.Calls {
+			args, err := c.CompileAll(call.Args)
+			if err != nil {
+				return nil, err
+			}
+			ts := make([]types.T, len(call.Args))
+			for j, a := range call.Args {
+				ts[j] = a.Type()
+			}
+			funcs[i] = batch.SetFunc{Fn: call.Fn, Args: args, ArgTypes: ts, T: call.T}
+		}
+		return batch.NewProjectSet(in, funcs), nil
 	case *plan.Values:
 		rows := make([][]expr.Expr, len(x.Rows))
 		for i, row := range x.Rows {
@@ -28,7 +75,7 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewValues(rows, x.Types), nil
 	case *plan.Filter:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -38,7 +85,7 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewFilter(in, pred), nil
 	case *plan.Project:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +95,7 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewProject(in, exprs), nil
 	case *plan.Limit:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -58,13 +105,13 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewLimit(in, lim[0], lim[1]), nil
 	case *plan.Sort:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
 		return batch.NewSort(in, x.Keys), nil
 	case *plan.Distinct:
-		in, err := Batch(x.Input, c)
+		in, err := Batch(x.Input, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -73,11 +120,11 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewDistinct(in), nil
 	case *plan.SetOp:
-		left, err := Batch(x.Left, c)
+		left, err := Batch(x.Left, c, read)
 		if err != nil {
 			return nil, err
 		}
-		right, err := Batch(x.Right, c)
+		right, err := Batch(x.Right, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +133,9 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 		}
 		return batch.NewSetOp(left, right, x.Kind, x.All), nil
 	case *plan.Join:
-		return batchJoin(x, c)
+		return batchJoin(x, c, read)
+	case *plan.LookupJoin:
+		return batchLookupJoin(x, c, read)
 	}
 	return nil, sqlerr.New(sqlerr.InternalError, "no batch executor for plan node %T", r)
 }
@@ -95,13 +144,13 @@ func Batch(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
 // there are any, a nested loop join otherwise. Expression keys are
 // projected as extra columns of each input and dropped again above the
 // hash join, so the result has left's columns then right's.
-func batchJoin(j *plan.Join, c *expr.Compiler) (exec.Operator, error) {
+func batchJoin(j *plan.Join, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
 	if j.Lateral || j.Keys.Empty() {
-		left, err := Batch(j.Left, c)
+		left, err := Batch(j.Left, c, read)
 		if err != nil {
 			return nil, err
 		}
-		right, err := Batch(j.Right, c)
+		right, err := Batch(j.Right, c, read)
 		if err != nil {
 			return nil, err
 		}
@@ -125,11 +174,11 @@ func batchJoin(j *plan.Join, c *expr.Compiler) (exec.Operator, error) {
 	if len(rExtra) > 0 {
 		rin = &plan.Project{Input: rin, Exprs: append(columnRefs(rts, 0, names(j.Names, lw)), rExtra...)}
 	}
-	left, err := Batch(lin, c)
+	left, err := Batch(lin, c, read)
 	if err != nil {
 		return nil, err
 	}
-	right, err := Batch(rin, c)
+	right, err := Batch(rin, c, read)
 	if err != nil {
 		return nil, err
 	}

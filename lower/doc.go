@@ -6,9 +6,11 @@
 // watermark columns), its state tables, cleanup and parallelism.
 //
 // Batch lowers the relational nodes of sql/plan that the planner emits
-// (Values, Filter, Project, Limit, Sort, Distinct, SetOp, Join). The
-// planner still builds the other batch executors itself and hands them
-// over as expr.OperatorRel leaves, and the stream lowering still reads the
-// executor tree as its logical plan; both are to read logical plans
-// (sql/plan) instead.
+// (Scan, SourceScan, VirtualScan, TableFunction, ProjectSet, Aggregate,
+// LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp,
+// Join). The planner still builds the other batch executors itself
+// (window functions, window table functions, session windows, recursive
+// unions) and hands them over as expr.OperatorRel leaves, and the stream
+// lowering still reads the executor tree as its logical plan; both are to
+// read logical plans (sql/plan) instead.
 package lower

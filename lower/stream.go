@@ -222,7 +222,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 	switch x := op.(type) {
 	case *batch.TableScan:
 		return sp.scan(x)
-	case *planner.SourceScan:
+	case *sourceScan:
 		return sp.source(x)
 	case *batch.Filter:
 		if n, m, ok, err := sp.topN(x); ok || err != nil {
@@ -291,7 +291,7 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		return sp.aggNode(child, group, ts, nil)
 	case *batch.HashJoin:
 		return sp.join(x.Params())
-	case *planner.LookupJoin:
+	case *lookupJoin:
 		return sp.lookupJoin(x)
 	case *batch.NestedLoopJoin:
 		jp := x.Params()
@@ -476,8 +476,8 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 
 // source plans a connector source: its columns, a hidden row id (sources
 // are append-only streams without a key) and its watermarks.
-func (sp *streamPlanner) source(x *planner.SourceScan) (*stream.Node, []int, error) {
-	r := x.Rel
+func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
+	r := x.rel
 	if sp.sourceSpec == nil {
 		return nil, nil, notIncremental("sources here")
 	}
@@ -504,8 +504,8 @@ func (sp *streamPlanner) source(x *planner.SourceScan) (*stream.Node, []int, err
 		}
 		return -1
 	}
-	m := make([]int, len(x.Cols))
-	for i, c := range x.Cols {
+	m := make([]int, len(x.cols))
+	for i, c := range x.cols {
 		m[i] = find(c)
 	}
 	wmIdx, err := watermarkColumns(r, find)

@@ -31,6 +31,11 @@ type IndexScan struct {
 	slot []int
 	dec  storage.RowDecoder
 
+	// bounds, when set, give span at each Open (bounds with parameters);
+	// lo and hi hold its keys from run to run.
+	bounds *KeyBounds
+	lo, hi []byte
+
 	it    *storage.IndexIter
 	fetch *storage.RowFetcher
 }
@@ -59,9 +64,30 @@ func NewIndexScan(tbl *storage.Table, ix *storage.Index, r func() storage.Reader
 	return s
 }
 
+// NewIndexScanBounds is NewIndexScan of the entries in the range that b
+// gives when the scan opens (b's key columns are ix's). Constant bounds
+// are evaluated now.
+func NewIndexScanBounds(tbl *storage.Table, ix *storage.Index, r func() storage.Reader, cols []int, b *KeyBounds, name string) exec.Operator {
+	if b.Constant() {
+		if span, none := b.Span(nil, nil, nil); !none {
+			return NewIndexScan(tbl, ix, r, cols, span, name)
+		}
+	}
+	s := NewIndexScan(tbl, ix, r, cols, storage.KeySpan{}, name).(*IndexScan)
+	s.bounds = b
+	return s
+}
+
 // Open starts the scan.
 func (s *IndexScan) Open(ctx *exec.Ctx) error {
 	s.Close()
+	if s.bounds != nil {
+		span, none := s.bounds.Span(ctx, s.lo, s.hi)
+		s.span, s.lo, s.hi = span, span.Lo, span.Hi
+		if none {
+			return nil
+		}
+	}
 	r := s.reader()
 	it, err := s.ix.Scan(r, s.span)
 	if err != nil {
@@ -158,6 +184,13 @@ func (s *IndexScan) Params() (*storage.Table, *storage.Index, []int, storage.Key
 func (s *IndexScan) Explain() string {
 	sp := s.span
 	head := fmt.Sprintf("Index Scan using %s on %s", s.ix.Name, s.name)
+	if s.bounds != nil {
+		names := make([]string, len(s.ix.Cols))
+		for i, c := range s.ix.Cols {
+			names[i] = s.tbl.ColNames[c]
+		}
+		return head + " (" + s.bounds.explain(names) + ")"
+	}
 	if sp.Lo != nil && sp.LoInclusive && sp.HiInclusive && string(sp.Lo) == string(sp.Hi) {
 		names, vals := s.decode(sp.Lo)
 		parts := make([]string, len(vals))

@@ -24,6 +24,11 @@ type TableScan struct {
 	// rowID: the scan outputs, after cols, the hidden row id of a table
 	// without a primary key (int8).
 	rowID bool
+	// bounds, when set, give span at each Open (bounds with parameters);
+	// lo and hi hold its keys from run to run.
+	bounds *KeyBounds
+	lo, hi []byte
+	none   bool // the bounds admit no row this run
 
 	it *storage.RowIter
 }
@@ -40,6 +45,20 @@ func NewTableScan(tbl *storage.Table, r func() storage.Reader, cols []int, span 
 	return &TableScan{tbl: tbl, reader: r, cols: cols, span: span, name: name, types: ts}
 }
 
+// NewTableScanBounds is NewTableScan of the rows in the primary key range
+// that b gives when the scan opens (b's key columns are tbl's primary key).
+// Constant bounds are evaluated now.
+func NewTableScanBounds(tbl *storage.Table, r func() storage.Reader, cols []int, b *KeyBounds, name string) exec.Operator {
+	if b.Constant() {
+		if span, none := b.Span(nil, nil, nil); !none {
+			return NewTableScan(tbl, r, cols, span, name)
+		}
+	}
+	s := NewTableScan(tbl, r, cols, storage.KeySpan{}, name).(*TableScan)
+	s.bounds = b
+	return s
+}
+
 // NewTableScanRowID is NewTableScan of a table without a primary key that
 // outputs, after the columns cols, each row's hidden row id (int8): the
 // storage key its row is kept (and locked) under.
@@ -53,6 +72,13 @@ func NewTableScanRowID(tbl *storage.Table, r func() storage.Reader, cols []int, 
 // Open starts the scan.
 func (s *TableScan) Open(ctx *exec.Ctx) error {
 	s.Close()
+	if s.bounds != nil {
+		s.span, s.none = s.bounds.Span(ctx, s.lo, s.hi)
+		s.lo, s.hi = s.span.Lo, s.span.Hi
+		if s.none {
+			return nil
+		}
+	}
 	it, err := s.tbl.Scan(s.reader(), s.span)
 	if err != nil {
 		return err
@@ -109,6 +135,9 @@ func (s *TableScan) Children() []exec.Operator { return nil }
 // Explain shows whether the primary key order narrows the scan:
 // "Scan t", "Scan t (pk range [1, 5])" or "Point lookup t (pk = 3)".
 func (s *TableScan) Explain() string {
+	if s.bounds != nil {
+		return s.explainBounds()
+	}
 	sp := s.span
 	if sp.Lo == nil && sp.Hi == nil {
 		return "Scan " + s.name
@@ -141,6 +170,29 @@ func (s *TableScan) Explain() string {
 	}
 	b.WriteByte(')')
 	return b.String()
+}
+
+// explainBounds renders bounds evaluated at Open: "Point lookup t (pk =
+// $1)" when they give every key column, else "Scan t (id = $1)",
+// "Scan t (id range [$1, +inf))".
+func (s *TableScan) explainBounds() string {
+	names := make([]string, len(s.tbl.PK))
+	for i, c := range s.tbl.PK {
+		names[i] = s.tbl.ColNames[c]
+	}
+	b := s.bounds
+	if len(b.Eq) == len(s.tbl.PK) && len(b.Lo) == 0 && len(b.Hi) == 0 {
+		parts := make([]string, len(b.Eq))
+		for i, e := range b.Eq {
+			parts[i] = e.String()
+		}
+		key := strings.Join(parts, ", ")
+		if len(parts) > 1 {
+			key = "(" + key + ")"
+		}
+		return fmt.Sprintf("Point lookup %s (pk = %s)", s.name, key)
+	}
+	return fmt.Sprintf("Scan %s (%s)", s.name, b.explain(names))
 }
 
 // formatKey renders an encoded key prefix as its values: "3", or

@@ -11,8 +11,10 @@ import (
 // its inputs and produces rows of OutputTypes. The batch lowering
 // (lower.Batch) turns a tree into batch executors.
 //
-// The planner emits Values, Filter, Project, Limit, Sort, Distinct,
-// SetOp and Join; every other
+// The planner emits Scan (scan.go), SourceScan, VirtualScan,
+// TableFunction and ProjectSet (table_function.go), Aggregate,
+// LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp and
+// Join; every other
 // operator is still built by the planner as an executor and enters a
 // logical tree as an opaque leaf (exec/expr.OperatorRel) that the
 // lowerings pass through as it is.
@@ -208,10 +210,16 @@ func Inputs(r Rel) []Rel {
 		return []Rel{x.Input}
 	case *Distinct:
 		return []Rel{x.Input}
+	case *ProjectSet:
+		return []Rel{x.Input}
+	case *Aggregate:
+		return []Rel{x.Input}
 	case *SetOp:
 		return []Rel{x.Left, x.Right}
 	case *Join:
 		return []Rel{x.Left, x.Right}
+	case *LookupJoin:
+		return []Rel{x.Join.Left, x.Join.Right}
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec/batch"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -256,16 +255,14 @@ func sameNodes(a, b []*pg.Node) bool {
 func (a *aggContext) build() (*relPlan, error) {
 	proj := append([]plan.Scalar{}, a.group...)
 	groupCols := make([]int, len(a.group))
-	groupTypes := make([]types.T, len(a.group))
-	for i, g := range a.group {
-		groupCols[i], groupTypes[i] = i, g.Type()
+	for i := range a.group {
+		groupCols[i] = i
 	}
-	specs := make([]batch.AggSpec, len(a.aggs))
+	specs := make([]plan.AggCall, len(a.aggs))
 	for i, c := range a.aggs {
-		spec := batch.AggSpec{Agg: c.fn, Distinct: c.distinct, Filter: -1, T: c.t}
+		spec := plan.AggCall{Fn: c.fn, Distinct: c.distinct, Filter: -1, T: c.t}
 		for _, x := range c.args {
 			spec.Args = append(spec.Args, len(proj))
-			spec.ArgTypes = append(spec.ArgTypes, x.Type())
 			proj = append(proj, x)
 		}
 		if c.filter != nil {
@@ -295,11 +292,7 @@ func (a *aggContext) build() (*relPlan, error) {
 	if sortKeys != nil {
 		in.node = &plan.Sort{Input: in.node, Keys: sortKeys}
 	}
-	op, err := a.p.op(in)
-	if err != nil {
-		return nil, err
-	}
-	return &relPlan{node: built(batch.NewHashAgg(op, groupCols, groupTypes, specs)), cols: a.post.cols}, nil
+	return &relPlan{node: &plan.Aggregate{Input: in.node, GroupCols: groupCols, Aggs: specs}, cols: a.post.cols}, nil
 }
 
 var locRE = regexp.MustCompile(`location:\s*\d+`)

@@ -115,9 +115,10 @@ type Write struct {
 	Arbiter  ConflictArbiter
 	Set      []expr.Expr
 	Where    expr.Expr
-	// UPDATE/DELETE: Span narrows the scan, Filter (over the physical row)
+	// UPDATE/DELETE: Bounds narrow the scan to a primary key range
+	// (evaluated when the statement runs), Filter (over the physical row)
 	// picks rows, and for UPDATE Set computes the new physical row.
-	Span   storage.KeySpan
+	Bounds plan.KeyBounds
 	Filter expr.Expr
 	// Returning exprs over the physical row written (or deleted).
 	Returning []expr.Expr
@@ -499,8 +500,8 @@ func (p *Planner) filterAndSpan(w *Write, sc *scope, where *pg.Node) error {
 		cols[i] = i
 	}
 	if _, pushable := plan.ColRefs(f); pushable {
-		if span, ok := p.keySpan(&scanInfo{tbl: w.Table, cols: cols, name: w.Rel.Name}, f); ok {
-			w.Span = span
+		if kb, ok := p.keyBounds(&scanInfo{tbl: w.Table, cols: cols, name: w.Rel.Name}, f); ok {
+			w.Bounds = kb
 		}
 	}
 	return nil

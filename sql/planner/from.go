@@ -4,7 +4,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
@@ -28,6 +27,8 @@ type scanInfo struct {
 	name string
 	// rel is the scanned relation, for its secondary indexes (index.go).
 	rel *catalog.Relation
+	// node is the scan in the plan, which narrowing gives bounds.
+	node *plan.Scan
 }
 
 type fromItem struct {
@@ -292,16 +293,15 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 	case catalog.KindTable, catalog.KindMatView:
 	case catalog.KindSource:
 		var cols []column
-		ss := &SourceScan{Rel: r}
+		ss := &plan.SourceScan{Rel: r}
 		for i, c := range r.Columns {
 			if c.Dropped || c.Hidden {
 				continue
 			}
 			cols = append(cols, column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
 			ss.Cols = append(ss.Cols, i)
-			ss.ts = append(ss.ts, c.Type)
 		}
-		return &fromItem{rel: &relPlan{node: built(ss), cols: cols}}, nil
+		return &fromItem{rel: &relPlan{node: ss, cols: cols}}, nil
 	default:
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, r.Kind.String())
 	}
@@ -325,11 +325,11 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		// A plain scan (no key range, index or lookup) that also
 		// outputs the hidden row id.
 		cols = append(cols, column{table: alias, name: RowIDColumn, t: types.TInt8, hidden: true})
-		return &fromItem{rel: &relPlan{node: built(batch.NewTableScanRowID(tbl, p.Reader, idx, r.Name)), cols: cols}}, nil
+		return &fromItem{rel: &relPlan{node: &plan.Scan{Rel: r, Cols: idx, RowID: true, Index: -1}, cols: cols}}, nil
 	}
-	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name, rel: r}
-	op := batch.NewTableScan(tbl, p.Reader, idx, storage.KeySpan{}, r.Name)
-	return &fromItem{rel: &relPlan{node: built(op), cols: cols}, scan: si}, nil
+	node := &plan.Scan{Rel: r, Cols: idx, Index: -1}
+	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name, rel: r, node: node}
+	return &fromItem{rel: &relPlan{node: node, cols: cols}, scan: si}, nil
 }
 
 func strNodes(ss []string) []*pg.Node {
@@ -410,12 +410,8 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 			cols[i].name = rf.Alias.Colnames[i].GetString_().Sval
 		}
 	}
-	cargs, err := p.compileAll(args)
-	if err != nil {
-		return nil, err
-	}
-	op, cols := withOrdinality(rf, batch.NewFunctionScan(fn, cargs, ts), cols, alias)
-	return &fromItem{rel: &relPlan{node: built(op), cols: cols}, lateral: lateral}, nil
+	node := &plan.TableFunction{Fn: fn, Args: args, Ordinality: rf.Ordinality}
+	return &fromItem{rel: &relPlan{node: node, cols: withOrdinality(rf, cols, alias)}, lateral: lateral}, nil
 }
 
 func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
@@ -512,11 +508,9 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 	}
 	var node plan.Rel
 	if r.lookup != nil {
-		var op exec.Operator
-		if op, err = p.planLookupJoin(l.rel, r, kind, &keys, residual); err != nil {
+		if node, err = p.planLookupJoin(l.rel, r, kind, &keys, residual); err != nil {
 			return nil, err
 		}
-		node = built(op)
 	} else if r.lateral {
 		if kind != batch.InnerJoin && kind != batch.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
@@ -569,26 +563,27 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 	return rel, nil
 }
 
-// narrowScan turns comparisons of the first primary key column with a
-// constant into a key range on the scan.
+// narrowScan turns comparisons of the primary key columns (or of an
+// index's columns) with constants and parameters into key bounds of the
+// scan.
 func (p *Planner) narrowScan(fi *fromItem, pred plan.Scalar) {
 	if p.indexScan(fi, pred) {
 		return
 	}
-	if span, ok := p.keySpan(fi.scan, pred); ok {
-		fi.rel.node = built(batch.NewTableScan(fi.scan.tbl, p.Reader, fi.scan.cols, span, fi.scan.name))
+	if kb, ok := p.keyBounds(fi.scan, pred); ok {
+		fi.scan.node.Bounds = kb
 	}
 }
 
-// keySpan derives a primary key range from pred's conjuncts.
-func (p *Planner) keySpan(si *scanInfo, pred plan.Scalar) (storage.KeySpan, bool) {
+// keyBounds derives primary key bounds from pred's conjuncts: equalities
+// on the leading key columns, or else a range of the first one.
+func (p *Planner) keyBounds(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, bool) {
 	tbl := si.tbl
 	if len(tbl.PK) == 0 {
-		return storage.KeySpan{}, false
+		return plan.KeyBounds{}, false
 	}
-	var lo, hi types.Datum
-	loInc, hiInc := true, true
-	eqVals := map[int]types.Datum{}
+	var lo, hi []plan.Bound
+	eqVals := map[int]plan.Scalar{}
 	for _, c := range plan.SplitAnd(pred, nil) {
 		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
@@ -615,20 +610,12 @@ func (p *Planner) keySpan(si *scanInfo, pred plan.Scalar) (storage.KeySpan, bool
 		if pkPos < 0 {
 			continue
 		}
-		v, ok := p.constValue(val)
-		if !ok || v == nil {
+		v, ok := p.boundValue(val, tbl.Types[phys])
+		if !ok {
 			continue
-		}
-		ct := tbl.Types[phys]
-		cv, err := types.Cast(v, val.Type(), ct, nil)
-		if err != nil {
-			continue
-		}
-		if back, err := types.Cast(cv, ct, val.Type(), nil); err != nil || types.Compare(back, v, val.Type()) != 0 {
-			continue // lossy: keep the filter only
 		}
 		if op == "=" {
-			eqVals[pkPos] = cv
+			eqVals[pkPos] = v
 			continue
 		}
 		if pkPos != 0 {
@@ -636,41 +623,87 @@ func (p *Planner) keySpan(si *scanInfo, pred plan.Scalar) (storage.KeySpan, bool
 		}
 		switch op {
 		case ">", ">=":
-			if lo == nil || types.Compare(cv, lo, ct) > 0 {
-				lo, loInc = cv, op == ">="
-			}
+			lo = append(lo, plan.Bound{Value: v, Inclusive: op == ">="})
 		case "<", "<=":
-			if hi == nil || types.Compare(cv, hi, ct) < 0 {
-				hi, hiInc = cv, op == "<="
-			}
+			hi = append(hi, plan.Bound{Value: v, Inclusive: op == "<="})
 		}
 	}
-	var span storage.KeySpan
-	if len(eqVals) > 0 {
-		// The longest prefix of PK columns with equalities.
-		var prefix []types.Datum
-		for i := range tbl.PK {
-			v, ok := eqVals[i]
-			if !ok {
-				break
-			}
-			prefix = append(prefix, v)
+	// The longest prefix of key columns with equalities.
+	var prefix []plan.Scalar
+	for i := range tbl.PK {
+		v, ok := eqVals[i]
+		if !ok {
+			break
 		}
-		if len(prefix) > 0 {
-			return tbl.SpanFor(prefix, prefix, true, true), true
-		}
+		prefix = append(prefix, v)
+	}
+	if len(prefix) > 0 {
+		return plan.KeyBounds{Eq: prefix}, true
 	}
 	if lo == nil && hi == nil {
-		return span, false
+		return plan.KeyBounds{}, false
 	}
-	var l, h []types.Datum
-	if lo != nil {
-		l = []types.Datum{lo}
+	return plan.KeyBounds{Lo: lo, Hi: hi}, true
+}
+
+// boundValue returns e as a key bound of a column of type ct: a constant,
+// cast to ct (no bound when it is NULL or ct cannot hold it exactly), or
+// an expression of parameters (and constants, through immutable
+// functions: k = $1 % 100) that the scan evaluates and casts when it
+// opens, so that the plan serves any arguments.
+func (p *Planner) boundValue(e plan.Scalar, ct types.T) (plan.Scalar, bool) {
+	if mentionsParam(e) {
+		return e, paramFoldable(e)
 	}
-	if hi != nil {
-		h = []types.Datum{hi}
+	v, ok := p.foldValue(e)
+	if !ok || v == nil {
+		return nil, false
 	}
-	return tbl.SpanFor(l, h, loInc, hiInc), true
+	cv, err := types.Cast(v, e.Type(), ct, nil)
+	if err != nil {
+		return nil, false
+	}
+	if back, err := types.Cast(cv, ct, e.Type(), nil); err != nil || types.Compare(back, v, e.Type()) != 0 {
+		return nil, false // lossy: keep the filter only
+	}
+	return &plan.Const{Value: cv, T: ct}, true
+}
+
+// paramFoldable reports whether e is a parameter, a constant, or an
+// immutable function of such: a value known once the arguments are.
+func paramFoldable(e plan.Scalar) bool {
+	switch x := e.(type) {
+	case *plan.Param, *plan.Const:
+		return true
+	case *plan.Call:
+		if x.Fn == nil || x.Fn.Volatility != udf.Immutable {
+			return false
+		}
+		for _, a := range x.Args {
+			if !paramFoldable(a) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// mentionsParam reports whether foldValue's result for e depends on the
+// parameters: e is a parameter or a call with one among its arguments
+// (foldValue folds nothing else).
+func mentionsParam(e plan.Scalar) bool {
+	switch x := e.(type) {
+	case *plan.Param:
+		return true
+	case *plan.Call:
+		for _, a := range x.Args {
+			if mentionsParam(a) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func flipOp(op string) string {
@@ -688,7 +721,7 @@ func flipOp(op string) string {
 }
 
 // foldValue returns the value of a constant or a parameter with a known
-// value (constValue records the folds that depend on parameters).
+// value (an Execute's argument), or of an immutable function of them.
 func (p *Planner) foldValue(e plan.Scalar) (types.Datum, bool) {
 	switch x := e.(type) {
 	case *plan.Const:

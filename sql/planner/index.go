@@ -6,11 +6,8 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec/batch"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
-	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // Secondary indexes in plans: a scan whose predicate pins the leading
@@ -102,16 +99,14 @@ func sameSet(a, b []int) bool {
 }
 
 // colBound is what a predicate's conjuncts say about one column: an
-// equality, or range bounds (nil when open).
+// equality, or candidate range bounds.
 type colBound struct {
-	eq, lo, hi   types.Datum
-	loInc, hiInc bool
+	eq     plan.Scalar
+	lo, hi []plan.Bound
 }
 
-// columnBounds collects, per physical column of the scan, the constant
-// comparisons among pred's conjuncts, with the constants converted to the
-// column's type (comparisons that would not survive the conversion are
-// left to the filter).
+// columnBounds collects, per physical column of the scan, the comparisons
+// with constants and parameters among pred's conjuncts (see boundValue).
 func (p *Planner) columnBounds(si *scanInfo, pred plan.Scalar) map[int]*colBound {
 	out := map[int]*colBound{}
 	for _, c := range plan.SplitAnd(pred, nil) {
@@ -128,17 +123,9 @@ func (p *Planner) columnBounds(si *scanInfo, pred plan.Scalar) map[int]*colBound
 		if !cok || col.Idx < 0 || col.Idx >= len(si.cols) {
 			continue
 		}
-		v, ok := p.constValue(val)
-		if !ok || v == nil {
-			continue
-		}
 		phys := si.cols[col.Idx]
-		ct := si.tbl.Types[phys]
-		cv, err := types.Cast(v, val.Type(), ct, nil)
-		if err != nil {
-			continue
-		}
-		if back, err := types.Cast(cv, ct, val.Type(), nil); err != nil || types.Compare(back, v, val.Type()) != 0 {
+		v, ok := p.boundValue(val, si.tbl.Types[phys])
+		if !ok {
 			continue
 		}
 		b := out[phys]
@@ -148,15 +135,11 @@ func (p *Planner) columnBounds(si *scanInfo, pred plan.Scalar) map[int]*colBound
 		}
 		switch op {
 		case "=":
-			b.eq = cv
+			b.eq = v
 		case ">", ">=":
-			if b.lo == nil || types.Compare(cv, b.lo, ct) > 0 {
-				b.lo, b.loInc = cv, op == ">="
-			}
+			b.lo = append(b.lo, plan.Bound{Value: v, Inclusive: op == ">="})
 		case "<", "<=":
-			if b.hi == nil || types.Compare(cv, b.hi, ct) < 0 {
-				b.hi, b.hiInc = cv, op == "<="
-			}
+			b.hi = append(b.hi, plan.Bound{Value: v, Inclusive: op == "<="})
 		}
 	}
 	return out
@@ -172,8 +155,8 @@ func (p *Planner) indexScan(fi *fromItem, pred plan.Scalar) bool {
 	if si == nil || si.rel == nil || len(si.rel.Indexes) == 0 || p.Stream {
 		return false
 	}
-	pkSpan, pkOK := p.keySpan(si, pred)
-	if pkOK && pkSpan.Lo != nil && pkSpan.LoInclusive && pkSpan.HiInclusive && string(pkSpan.Lo) == string(pkSpan.Hi) {
+	pk, pkOK := p.keyBounds(si, pred)
+	if pkOK && len(pk.Eq) > 0 {
 		return false // a primary key equality
 	}
 	bounds := p.columnBounds(si, pred)
@@ -181,68 +164,41 @@ func (p *Planner) indexScan(fi *fromItem, pred plan.Scalar) bool {
 		return false
 	}
 	bestEq, best := -1, -1
-	var bestSpan storage.KeySpan
+	var bestBounds plan.KeyBounds
 	for i := range si.rel.Indexes {
-		ix := si.rel.Indexes[i].Storage()
-		span, eqs, ok := indexSpan(si.tbl, ix, bounds)
+		kb, eqs, ok := indexBounds(si.rel.Indexes[i].Columns, bounds)
 		if !ok || eqs == 0 && pkOK {
 			continue
 		}
 		if eqs > bestEq {
-			bestEq, best, bestSpan = eqs, i, span
+			bestEq, best, bestBounds = eqs, i, kb
 		}
 	}
 	if best < 0 {
 		return false
 	}
-	ix := si.rel.Indexes[best].Storage()
-	fi.rel.node = built(batch.NewIndexScan(si.tbl, ix, p.Reader, si.cols, bestSpan, si.name))
+	si.node.Index, si.node.Bounds = best, bestBounds
 	return true
 }
 
-// indexSpan derives the range of ix's entries that can satisfy bounds:
-// equalities on its leading columns, then a range on the next one. eqs is
-// the number of leading equalities; ok is false when the leading column
-// is not constrained at all.
-func indexSpan(t *storage.Table, ix *storage.Index, bounds map[int]*colBound) (span storage.KeySpan, eqs int, ok bool) {
-	var prefix []types.Datum
-	for _, c := range ix.Cols {
+// indexBounds derives the bounds of an index on columns cols that bounds
+// give: equalities on its leading columns, then a range on the next one.
+// eqs is the number of leading equalities; ok is false when the leading
+// column is not constrained at all.
+func indexBounds(cols []int, bounds map[int]*colBound) (kb plan.KeyBounds, eqs int, ok bool) {
+	for _, c := range cols {
 		b := bounds[c]
 		if b == nil || b.eq == nil {
 			break
 		}
-		prefix = append(prefix, b.eq)
+		kb.Eq = append(kb.Eq, b.eq)
 	}
-	eqs = len(prefix)
-	if eqs < len(ix.Cols) {
-		if b := bounds[ix.Cols[eqs]]; b != nil && (b.lo != nil || b.hi != nil) {
-			lo, loInc, hi, hiInc := b.lo, b.loInc, b.hi, b.hiInc
-			if eqs < len(ix.Desc) && ix.Desc[eqs] {
-				// Descending keys: the largest value comes first.
-				lo, loInc, hi, hiInc = hi, hiInc, lo, loInc
-			}
-			span.Lo, span.LoInclusive = ix.EncodeValues([]byte{}, t, prefix), true
-			span.Hi, span.HiInclusive = ix.EncodeValues([]byte{}, t, prefix), true
-			if lo != nil {
-				span.Lo = types.AppendKey(span.Lo, lo, t.Types[ix.Cols[eqs]], eqs < len(ix.Desc) && ix.Desc[eqs])
-				span.LoInclusive = loInc
-			}
-			if hi != nil {
-				span.Hi = types.AppendKey(span.Hi, hi, t.Types[ix.Cols[eqs]], eqs < len(ix.Desc) && ix.Desc[eqs])
-				span.HiInclusive = hiInc
-			}
-			if len(span.Lo) == 0 {
-				span.Lo = nil
-			}
-			if len(span.Hi) == 0 {
-				span.Hi = nil
-			}
-			return span, eqs, true
+	eqs = len(kb.Eq)
+	if eqs < len(cols) {
+		if b := bounds[cols[eqs]]; b != nil && (b.lo != nil || b.hi != nil) {
+			kb.Lo, kb.Hi = b.lo, b.hi
+			return kb, eqs, true
 		}
 	}
-	if eqs == 0 {
-		return span, 0, false
-	}
-	enc := ix.EncodeValues([]byte{}, t, prefix)
-	return storage.KeySpan{Lo: enc, Hi: enc, LoInclusive: true, HiInclusive: true}, eqs, true
+	return kb, eqs, eqs > 0
 }

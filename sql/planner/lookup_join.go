@@ -6,8 +6,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec"
-	"streamsql/exec/batch"
 	streamjoin "streamsql/exec/stream/join"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
@@ -75,27 +73,12 @@ func lookupNotRight(lt *lookupTable) error {
 		WithPosition(lt.pos)
 }
 
-// LookupJoin stands for a lookup join in a plan. It runs as the plain
-// hash join it wraps; the stream lowering reads the rest.
-type LookupJoin struct {
-	exec.Operator
-	Kind  batch.JoinKind
-	Left  exec.Operator
-	Table *storage.Table
-	// Keys[i], over the left columns, gives the i-th primary key column.
-	Keys []plan.Scalar
-	// RightCols are the table's physical columns after the left ones.
-	RightCols []int
-	// Residual is over the left columns, then the right ones.
-	Residual plan.Scalar
-}
-
 // planLookupJoin checks a join whose right side is a lookup table and
-// returns its operator. keys are the join's equi-key pairs (right sides
-// over the right columns), residual the rest of its ON condition.
-func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.JoinKind, keys *plan.EquiKeys, residual []plan.Scalar) (exec.Operator, error) {
+// returns its plan. keys are the join's equi-key pairs (right sides over
+// the right columns), residual the rest of its ON condition.
+func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind plan.JoinKind, keys *plan.EquiKeys, residual []plan.Scalar) (plan.Rel, error) {
 	lt := right.lookup
-	if kind != batch.InnerJoin && kind != batch.LeftJoin {
+	if kind != plan.InnerJoin && kind != plan.LeftJoin {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
 			"a lookup join (FOR SYSTEM_TIME AS OF PROCTIME()) must be an INNER or LEFT join: rows of %q are looked up for the left side's rows, they do not drive the join", lt.rel.Name).
 			WithPosition(lt.pos)
@@ -129,18 +112,8 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind batch.Join
 				WithHint("JOIN %s FOR SYSTEM_TIME AS OF PROCTIME() ON <left expression> = %s.%s", lt.rel.Name, lt.rel.Name, col)
 		}
 	}
-	// Left is the executor under the hash join: lower it first, so that
-	// the join reads the same one.
-	lop, err := p.op(left)
-	if err != nil {
-		return nil, err
-	}
-	op, err := p.op(&relPlan{node: join(left, right.rel, kind, false, keys, residual)})
-	if err != nil {
-		return nil, err
-	}
-	return &LookupJoin{Operator: op, Kind: kind, Left: lop, Table: lt.tbl, Keys: lkeys,
-		RightCols: slices.Clone(lt.cols), Residual: plan.AndAll(rest)}, nil
+	return &plan.LookupJoin{Join: join(left, right.rel, kind, false, keys, residual).(*plan.Join), Table: lt.rel,
+		Keys: lkeys, RightCols: slices.Clone(lt.cols), Residual: plan.AndAll(rest)}, nil
 }
 
 // lookupKeyColumn returns which primary key column e (over the right

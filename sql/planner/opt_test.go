@@ -118,7 +118,8 @@ func TestOptPlans(t *testing.T) {
 			}
 			// The plans share their executor leaves; they run one after
 			// the other.
-			want, got := runRel(t, q.Plan), runRel(t, after)
+			rd := func() storage.Reader { return db.Latest() }
+			want, got := runRel(t, q.Plan, rd), runRel(t, after, rd)
 			if want != got {
 				t.Fatalf("the rules changed the result:\n%s\nbefore:\n%s\nafter:\n%s", sb.String(), want, got)
 			}
@@ -170,10 +171,10 @@ func insertRows(t *testing.T, db *storage.DB, rel *catalog.Relation, rows [][]st
 
 // runRel lowers r into batch executors, runs it and returns its rows as
 // text, sorted, one a line.
-func runRel(t *testing.T, r plan.Rel) string {
+func runRel(t *testing.T, r plan.Rel, rd func() storage.Reader) string {
 	c := &expr.Compiler{}
-	c.Rel = func(r plan.Rel) (exec.Operator, error) { return lower.Batch(r, c) }
-	op, err := lower.Batch(r, c)
+	c.Rel = func(r plan.Rel) (exec.Operator, error) { return lower.Batch(r, c, rd) }
+	op, err := lower.Batch(r, c, rd)
 	if err != nil {
 		t.Fatalf("lower: %v", err)
 	}

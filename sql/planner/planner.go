@@ -2,16 +2,19 @@
 // them into executable plans: names are resolved to columns, types and
 // function overloads are chosen with PostgreSQL's rules, implicit casts are
 // inserted, and the query becomes a logical plan (sql/plan): relational
-// nodes where converted (Values, Filter, Project, Limit, Sort, Distinct,
-// SetOp, Join), with the other operators built here as batch executors
-// whose inputs are lowered through LowerBatch (lower.Batch).
+// nodes where converted (scans, table functions, aggregation, lookup joins,
+// Values, Filter, Project, Limit, Sort, Distinct, SetOp, Join), with the
+// other operators (window functions, window table functions, recursive
+// unions) built here as batch executors whose inputs are lowered through
+// LowerBatch (lower.Batch).
 // Expressions are bound into logical scalars (sql/plan) and compiled
 // (exec/expr) where an operator takes them. The stream lowering (lower/)
 // reads the operator tree of a view's query.
 //
-// A Planner is made per statement execution. Parameters whose values are
-// known when planning (an Execute with its arguments) let the planner turn
-// a predicate on the primary key into a point lookup or a key range.
+// A Planner is made per statement; its plan serves any arguments (the
+// engine caches one plan per statement text and parameter types):
+// predicates on the primary key or an index become key bounds whose
+// values, parameters included, are evaluated when the scan opens.
 package planner
 
 import (
@@ -56,9 +59,12 @@ type Planner struct {
 	Sequences func(name string) (int64, error)
 	// LowerBatch turns a logical relation into batch executors (it is
 	// lower.Batch; the planner cannot import lower/, which sits above it).
-	LowerBatch func(plan.Rel, *expr.Compiler) (exec.Operator, error)
-	// Folds records the values planning derived from parameters (fold.go).
-	Folds []Fold
+	LowerBatch func(plan.Rel, *expr.Compiler, func() storage.Reader) (exec.Operator, error)
+	// Custom reports that planning built argument values into the plan
+	// (a window size given as a parameter): the plan serves these
+	// arguments only. Key bounds and LIMIT take parameters as expressions
+	// evaluated when the plan runs, so their plans serve any arguments.
+	Custom bool
 	// NoRewrites turns the logical rewrites (rewrite.go) off: plan tests
 	// print the plan as bound.
 	NoRewrites bool
@@ -112,7 +118,7 @@ func (p *Planner) op(rel *relPlan) (exec.Operator, error) {
 	if p.LowerBatch == nil {
 		return nil, sqlerr.New(sqlerr.InternalError, "planner has no batch lowering")
 	}
-	op, err := p.LowerBatch(p.rewrite(rel.node), p.compiler())
+	op, err := p.LowerBatch(p.rewrite(rel.node), p.compiler(), p.Reader)
 	if err != nil {
 		return nil, err
 	}

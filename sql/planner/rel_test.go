@@ -21,7 +21,9 @@ import (
 
 // TestRelPlans plans queries and prints their logical plans
 // (testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
-// store holding t(a int4 primary key, b text, c int8). Commands:
+// store holding t(a int4 primary key, b text, c int8) and u(k int8
+// primary key, x int4, y text) with the index u_x_y_idx on (x, y DESC),
+// and the source src(x int8, s text). Commands:
 //
 //	build [props]
 //	        input: a query; prints its logical relational tree as bound
@@ -48,6 +50,16 @@ func TestRelPlans(t *testing.T) {
 		Columns: []catalog.Column{{Name: "a", Type: types.TInt4, AttNum: 1, NotNull: true},
 			{Name: "b", Type: types.TText, AttNum: 2}, {Name: "c", Type: types.TInt8, AttNum: 3}},
 		PrimaryKey: []int{0}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "u", Kind: catalog.KindTable,
+		Columns: []catalog.Column{{Name: "k", Type: types.TInt8, AttNum: 1, NotNull: true},
+			{Name: "x", Type: types.TInt4, AttNum: 2}, {Name: "y", Type: types.TText, AttNum: 3}},
+		PrimaryKey: []int{0}, Indexes: []catalog.Index{{Name: "u_x_y_idx", Columns: []int{1, 2}, Desc: []bool{false, true}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "src", Kind: catalog.KindSource,
+		Columns: []catalog.Column{{Name: "x", Type: types.TInt8, AttNum: 1}, {Name: "s", Type: types.TText, AttNum: 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	datadriven.Walk(t, "testdata/rel", func(t *testing.T, path string) {

@@ -97,7 +97,7 @@ func TestScalarPlans(t *testing.T) {
 				}
 				refs, pushable := plan.ColRefs(e)
 				out := fmt.Sprintf("reads: %v\npushable: %v\n", refs, pushable)
-				if v, ok := p.constValue(e); ok {
+				if v, ok := p.foldValue(e); ok {
 					out += "value: " + (&plan.Const{Value: v, T: e.Type()}).String() + "\n"
 				}
 				return out

@@ -3,12 +3,8 @@ package planner
 import (
 	"fmt"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec"
-	"streamsql/exec/batch"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -231,12 +227,9 @@ func (s *srfContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.S
 		top = max(top, c.ph.level)
 	}
 	cols := append([]column{}, cur.cols...)
-	op, err := s.p.op(cur)
-	if err != nil {
-		return nil, nil, err
-	}
+	node := cur.node
 	for level := 1; level <= top; level++ {
-		var funcs []batch.SetFunc
+		var calls []plan.SetCall
 		var phs []*srfPlaceholder
 		for _, c := range s.calls {
 			if c.ph.level != level {
@@ -246,14 +239,10 @@ func (s *srfContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.S
 			for i, a := range c.args {
 				args[i] = resolve(a)
 			}
-			cargs, err := s.p.compileAll(args)
-			if err != nil {
-				return nil, nil, err
-			}
-			funcs = append(funcs, batch.SetFunc{Fn: c.fn, Args: cargs, ArgTypes: c.argTypes, T: c.ph.t})
+			calls = append(calls, plan.SetCall{Fn: c.fn, Args: args, T: c.ph.t})
 			phs = append(phs, c.ph)
 		}
-		op = batch.NewProjectSet(op, funcs)
+		node = &plan.ProjectSet{Input: node, Calls: calls}
 		for _, ph := range phs {
 			ph.col = len(cols)
 			cols = append(cols, column{name: ph.name, t: ph.t, hidden: true})
@@ -263,57 +252,18 @@ func (s *srfContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.S
 	for i, e := range outs {
 		resolved[i] = resolve(e)
 	}
-	return &relPlan{node: built(op), cols: cols}, resolved, nil
+	return &relPlan{node: node, cols: cols}, resolved, nil
 }
 
 // withOrdinality adds the bigint ordinality column of
-// fn(...) WITH ORDINALITY to a function scan: the position of each row in
-// the function's output, counted from 1 and restarted whenever the scan
-// is opened again (once per outer row of a LATERAL call).
-func withOrdinality(rf *pg.RangeFunction, op exec.Operator, cols []column, alias string) (exec.Operator, []column) {
+// fn(...) WITH ORDINALITY to a table function's columns.
+func withOrdinality(rf *pg.RangeFunction, cols []column, alias string) []column {
 	if !rf.Ordinality {
-		return op, cols
+		return cols
 	}
 	c := column{table: alias, name: "ordinality", t: types.TInt8}
 	if rf.Alias != nil && len(rf.Alias.Colnames) > len(cols) {
 		c.name = rf.Alias.Colnames[len(cols)].GetString_().Sval
 	}
-	return &ordinalityOp{in: op}, append(cols, c)
+	return append(cols, c)
 }
-
-// ordinalityOp numbers the rows of its input in a trailing bigint column.
-type ordinalityOp struct {
-	in   exec.Operator
-	next int64
-	buf  []int64
-}
-
-func (o *ordinalityOp) Open(ctx *exec.Ctx) error {
-	o.next = 1
-	return o.in.Open(ctx)
-}
-
-func (o *ordinalityOp) Next(ctx *exec.Ctx) (*exec.Batch, error) {
-	b, err := o.in.Next(ctx)
-	if err != nil || b == nil {
-		return b, err
-	}
-	o.buf = o.buf[:0]
-	for i := 0; i < b.N; i++ {
-		o.buf = append(o.buf, o.next+int64(i))
-	}
-	o.next += int64(b.N)
-	bld := array.NewInt64Builder(types.Mem)
-	bld.AppendValues(o.buf, nil)
-	ord := bld.NewArray()
-	bld.Release()
-	cols := append(append(make([]arrow.Array, 0, len(b.Cols)+1), b.Cols...), ord)
-	return exec.NewBatch(cols, b.N), nil
-}
-
-func (o *ordinalityOp) Close() { o.in.Close() }
-func (o *ordinalityOp) Types() []types.T {
-	return append(append([]types.T{}, o.in.Types()...), types.TInt8)
-}
-func (o *ordinalityOp) Explain() string           { return "Ordinality" }
-func (o *ordinalityOp) Children() []exec.Operator { return []exec.Operator{o.in} }

@@ -3,17 +3,12 @@ package planner
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/catalog"
 	"streamsql/catalog/pgcatalog"
-	"streamsql/exec"
-	"streamsql/exec/batch"
-	"streamsql/sql/types"
-	"streamsql/udf"
+	"streamsql/sql/plan"
 )
 
-// Reads of pg_catalog and information_schema: the tables are computed by
-// package pgcatalog when the statement runs, from the catalog and from what
-// the session tells the functions through udf.Env.
+// Reads of pg_catalog and information_schema: a plan.VirtualScan, whose
+// rows package pgcatalog computes when the statement runs (lower/).
 
 // lookupVirtual finds the virtual table a range variable names. An
 // unqualified name resolves in pg_catalog first (unless the search path
@@ -56,51 +51,13 @@ func (p *Planner) planVirtual(rv *pg.RangeVar) (*fromItem, bool) {
 		alias = rv.Alias.Aliasname
 	}
 	cols := make([]column, len(t.Columns))
-	ts := make([]types.T, len(t.Columns))
-	idx := make([]int, len(t.Columns))
 	for i, c := range t.Columns {
 		name := c.Name
 		if rv.Alias != nil && i < len(rv.Alias.Colnames) {
 			name = rv.Alias.Colnames[i].GetString_().Sval
 		}
 		cols[i] = column{table: alias, name: name, t: c.Type, tableOID: t.OID, attNum: int16(i + 1)}
-		ts[i], idx[i] = c.Type, i
 	}
-	cat, path := p.Catalog, p.SearchPath
-	rows := func(ctx *exec.Ctx) ([][]types.Datum, error) {
-		return t.Rows(snapshotFor(cat, path, &ctx.Env)), nil
-	}
-	op := batch.NewVirtualScan(t.Schema+"."+t.Name, ts, idx, rows)
-	return &fromItem{rel: &relPlan{node: built(op), cols: cols}}, true
-}
-
-// snapshotFor gathers what the virtual tables are computed from.
-func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.Snapshot {
-	s := &pgcatalog.Snapshot{Catalog: cat, SearchPath: path, User: catalog.DefaultOwner, Database: "streamsql"}
-	if env.Catalog != nil {
-		s.User, s.Database = env.Catalog.CurrentUser(), env.Catalog.CurrentDatabase()
-	}
-	if ro, ok := env.Catalog.(interface {
-		RelOptions(r *catalog.Relation) []string
-	}); ok {
-		s.RelOptions = ro.RelOptions
-	}
-	if rr, ok := env.Catalog.(interface{ Rejects() []pgcatalog.RejectRow }); ok {
-		s.Rejects = rr.Rejects
-	}
-	if ci, ok := env.Catalog.(udf.CatalogInfo); ok {
-		s.SearchPath = ci.SearchPath()
-		for _, st := range ci.Settings() {
-			s.Settings = append(s.Settings, pgcatalog.Setting{Name: st.Name, Value: st.Value, Description: st.Description})
-		}
-	}
-	for _, f := range udf.Procs() {
-		args := make([]uint32, len(f.Args))
-		for i, a := range f.Args {
-			args[i] = udf.ProcTypeOID(a)
-		}
-		s.Procs = append(s.Procs, pgcatalog.Proc{OID: f.OID, Name: f.Name, ArgTypes: args, RetType: udf.ProcTypeOID(f.Ret),
-			Kind: f.Kind, Variadic: f.Variadic, RetSet: f.RetSet, Strict: f.Strict, Volatility: byte(f.Volatility)})
-	}
-	return s
+	node := &plan.VirtualScan{Table: t, Catalog: p.Catalog, SearchPath: p.SearchPath}
+	return &fromItem{rel: &relPlan{node: node, cols: cols}}, true
 }

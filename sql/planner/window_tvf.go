@@ -203,7 +203,10 @@ func (p *Planner) windowInterval(n *pg.Node, wk batch.WindowKind, what string) (
 	if e, err = p.coerce(bound, types.TInterval, pos); err != nil {
 		return 0, false, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must be an interval, not %s", kind, what, bound.Type()).WithPosition(pos)
 	}
-	v, known := p.constValue(e)
+	v, known := p.foldValue(e)
+	if mentionsParam(e) {
+		p.Custom = true
+	}
 	if !known {
 		if _, isParam := e.(*plan.Param); isParam && p.ParamValues == nil {
 			return 0, false, nil

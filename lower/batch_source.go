@@ -1,0 +1,32 @@
+package lower
+
+import (
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// sourceScan is the batch form of a plan.SourceScan: it fails when it
+// opens, since a source has no stored rows, and the stream lowering
+// replaces it by the source's reader.
+type sourceScan struct {
+	rel  *catalog.Relation
+	cols []int
+	ts   []types.T
+}
+
+func newSourceScan(s *plan.SourceScan) *sourceScan {
+	return &sourceScan{rel: s.Rel, cols: s.Cols, ts: s.OutputTypes()}
+}
+
+func (s *sourceScan) Open(*exec.Ctx) error {
+	return sqlerr.New(sqlerr.FeatureNotSupported, "source %q cannot be queried directly: create a materialized view over it", s.rel.Name).
+		WithHint("CREATE MATERIALIZED VIEW v AS SELECT * FROM %s", s.rel.Name)
+}
+func (s *sourceScan) Next(*exec.Ctx) (*exec.Batch, error) { return nil, nil }
+func (s *sourceScan) Close()                              {}
+func (s *sourceScan) Types() []types.T                    { return s.ts }
+func (s *sourceScan) Explain() string                     { return "SourceScan " + s.rel.Name }
+func (s *sourceScan) Children() []exec.Operator           { return nil }

@@ -1,0 +1,106 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// Aggregate groups the rows of Input by the columns GroupCols and computes
+// Aggs over each group. Its rows are the group columns in order, then one
+// column per aggregate; without group columns there is exactly one row,
+// also for no input (SELECT count(*) FROM t). The planner projects the
+// group keys, the aggregates' arguments and their FILTER conditions as
+// columns of Input, and sorts Input for aggregates with ORDER BY.
+type Aggregate struct {
+	Input     Rel
+	GroupCols []int
+	Aggs      []AggCall
+}
+
+// AggCall is one aggregate call: Fn over the columns Args of the
+// aggregate's input, of the distinct argument tuples only when Distinct,
+// over the rows whose column Filter is true when Filter >= 0 (FILTER
+// (WHERE ...)), giving a value of type T.
+type AggCall struct {
+	Fn       *udf.Aggregate
+	Args     []int
+	Distinct bool
+	Filter   int
+	T        types.T
+}
+
+func (a AggCall) String() string {
+	var sb strings.Builder
+	sb.WriteString(a.Fn.Name + "(")
+	if a.Distinct {
+		sb.WriteString("DISTINCT ")
+	}
+	if len(a.Args) == 0 {
+		sb.WriteString("*")
+	}
+	for i, c := range a.Args {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "#%d", c)
+	}
+	sb.WriteString(")")
+	if a.Filter >= 0 {
+		fmt.Fprintf(&sb, " FILTER (WHERE #%d)", a.Filter)
+	}
+	return sb.String()
+}
+
+// GroupTypes returns the types of the group columns.
+func (a *Aggregate) GroupTypes() []types.T {
+	in := a.Input.OutputTypes()
+	ts := make([]types.T, len(a.GroupCols))
+	for i, c := range a.GroupCols {
+		ts[i] = in[c]
+	}
+	return ts
+}
+
+// ArgTypes returns the types of call's argument columns.
+func (a *Aggregate) ArgTypes(call AggCall) []types.T {
+	in := a.Input.OutputTypes()
+	ts := make([]types.T, len(call.Args))
+	for i, c := range call.Args {
+		ts[i] = in[c]
+	}
+	return ts
+}
+
+// OutputTypes returns the group columns' types, then the aggregates'.
+func (a *Aggregate) OutputTypes() []types.T {
+	ts := a.GroupTypes()
+	for _, c := range a.Aggs {
+		ts = append(ts, c.T)
+	}
+	return ts
+}
+
+// String renders the aggregation for plan trees: "aggregate group by #0:
+// count(*), sum(#1) FILTER (WHERE #2)".
+func (a *Aggregate) String() string {
+	var sb strings.Builder
+	sb.WriteString("aggregate")
+	if len(a.GroupCols) > 0 {
+		parts := make([]string, len(a.GroupCols))
+		for i, c := range a.GroupCols {
+			parts[i] = fmt.Sprintf("#%d", c)
+		}
+		sb.WriteString(" group by " + strings.Join(parts, ", "))
+	}
+	if len(a.Aggs) > 0 {
+		parts := make([]string, len(a.Aggs))
+		for i, c := range a.Aggs {
+			parts[i] = c.String()
+		}
+		sb.WriteString(": " + strings.Join(parts, ", "))
+	}
+	return sb.String()
+}
