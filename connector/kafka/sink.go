@@ -145,6 +145,8 @@ func (t *kafkaTarget) reset() {
 		t.cl.Close()
 		t.cl = nil
 	}
+	// A topic recreated (or a new cluster) has a new id.
+	t.topicID = [16]byte{}
 }
 
 // Recover starts a fresh producer (fencing any older one with the id and

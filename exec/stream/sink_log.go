@@ -165,6 +165,9 @@ func NewLogSinkWriter(env *Env, in *SinkInput, enc SinkEncoder, target SinkTarge
 	ctx, cancel := context.WithCancel(parent)
 	w := &LogSinkWriter{in: in, env: env, enc: enc, log: log, cancel: cancel, done: make(chan struct{})}
 	w.drain = &drainer{id: in.ID, env: env, target: target, log: log}
+	if env.Stats != nil {
+		env.Stats.LoggedSink.Store(true)
+	}
 	go func() {
 		defer close(w.done)
 		w.drain.run(ctx)
