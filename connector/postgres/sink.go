@@ -108,7 +108,9 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 }
 
 func dsn(o connector.Options) string {
-	q := func(s string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'" }
+	q := func(s string) string {
+		return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+	}
 	s := "host=" + q(o.Get(optHost)) + " port=" + q(o.Get(optPort)) + " user=" + q(o.Get(optUser)) +
 		" dbname=" + q(o.Get(optDatabase)) + " sslmode=" + q(o.Get(optSSLMode)) + " application_name='streamsql sink'"
 	if p := o.Get(optPassword); p != "" {
@@ -464,4 +466,3 @@ func (t *target) Close() error {
 	t.reset()
 	return nil
 }
-
