@@ -29,7 +29,9 @@ package stream
 //
 // where records are a sequence of SinkRecord, each a flags byte (bit 0:
 // key present, bit 1: value present) and the uvarint-prefixed key and
-// value.
+// value, compressed as one S2 block (encoded messages are repetitive, and
+// the log's bytes go through the WAL and the memtable once and are
+// deleted soon after: compression makes that cost a fraction).
 
 import (
 	"context"
@@ -42,6 +44,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/klauspost/compress/s2"
 
 	"streamsql/storage"
 )
@@ -143,6 +146,8 @@ type LogSinkWriter struct {
 	log    *slog.Logger
 	buf    []byte
 	parts  [][]byte
+	free   [][]byte // part buffers to reuse
+	packed []byte   // scratch for a compressed part
 	rows   int64
 	drain  *drainer
 	cancel context.CancelFunc
@@ -189,26 +194,37 @@ func (w *LogSinkWriter) Write(c *Chunk) error {
 	w.rows += int64(n)
 	if len(w.buf) >= logPart {
 		w.parts = append(w.parts, w.buf)
-		w.buf = nil
+		w.buf = w.newBuf()
 	}
 	return nil
+}
+
+// newBuf returns an empty part buffer, reusing a free one.
+func (w *LogSinkWriter) newBuf() []byte {
+	if n := len(w.free); n > 0 {
+		b := w.free[n-1]
+		w.free = w.free[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, logPart+logPart/4)
 }
 
 // Barrier puts the epoch's records into the epoch's batch.
 func (w *LogSinkWriter) Barrier(b *Barrier) error {
 	if len(w.buf) > 0 {
 		w.parts = append(w.parts, w.buf)
-		w.buf = nil
+		w.buf = w.newBuf()
 	}
 	if len(w.parts) > 0 {
 		for i, p := range w.parts {
-			if err := b.Writes.Set(SinkLogKey(w.in.ID, b.Epoch, uint32(i)), p, nil); err != nil {
+			w.packed = s2.Encode(w.packed[:cap(w.packed)], p)
+			if err := b.Writes.Set(SinkLogKey(w.in.ID, b.Epoch, uint32(i)), w.packed, nil); err != nil {
 				return err
 			}
+			// The batch copied it.
+			w.free = append(w.free, p)
 		}
 		w.drain.logged(w.rows)
-		// Reuse the first buffer: the batch copied it.
-		w.buf = w.parts[0][:0]
 		w.parts = w.parts[:0]
 		w.rows = 0
 	}
@@ -370,7 +386,10 @@ func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, error) {
 			epochs++
 		}
 		upTo = e
-		v := append([]byte(nil), it.Value()...)
+		v, err := s2.Decode(nil, it.Value())
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
+		}
 		size += len(v)
 		if recs, err = DecodeSinkRecords(recs, v); err != nil {
 			return nil, 0, 0, fmt.Errorf("epoch %d: %w", e, err)
@@ -404,13 +423,19 @@ func (d *drainer) count(from uint64) error {
 	var epochs, rows int64
 	var last uint64
 	var recs []SinkRecord
+	var scratch []byte
 	for ok := it.First(); ok; ok = it.Next() {
 		e := binary.BigEndian.Uint64(it.Key()[6:14])
 		if e != last {
 			epochs++
 			last = e
 		}
-		recs, err = DecodeSinkRecords(recs[:0], it.Value())
+		v, err := s2.Decode(scratch[:cap(scratch)], it.Value())
+		if err != nil {
+			return err
+		}
+		scratch = v
+		recs, err = DecodeSinkRecords(recs[:0], v)
 		if err != nil {
 			return err
 		}
