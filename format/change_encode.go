@@ -87,6 +87,7 @@ func NewChangeEncoder(cfg ChangeEncoderConfig) (*ChangeEncoder, error) {
 // changes' ops. It returns how many messages it emitted.
 func (e *ChangeEncoder) Encode(cols []arrow.Array, ops []Op, n int, emit Emit) (int, error) {
 	e.enc.Bind(cols)
+	tsMillis := e.now().UnixMilli()
 	count := 0
 	hasKey := len(e.pk) > 0
 	for i := 0; i < n; i++ {
@@ -158,7 +159,7 @@ func (e *ChangeEncoder) Encode(cols []arrow.Array, ops []Op, n int, emit Emit) (
 			e.val = append(e.val, `,"op":"`...)
 			e.val = append(e.val, code, '"')
 			e.val = append(e.val, `,"ts_ms":`...)
-			e.val = strconv.AppendInt(e.val, e.now().UnixMilli(), 10)
+			e.val = strconv.AppendInt(e.val, tsMillis, 10)
 			e.val = append(e.val, `,"source":`...)
 			e.val = append(e.val, e.source...)
 			e.val = append(e.val, '}')

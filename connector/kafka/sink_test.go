@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	osexec "os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -128,6 +129,27 @@ func TestKafkaSinkUpsert(t *testing.T) {
 		if !m.tombstone && !json.Valid([]byte(m.value)) {
 			t.Errorf("invalid JSON %q", m.value)
 		}
+	}
+	// kcat, an outside client, sees the same committed records.
+	if kcat, err := osexec.LookPath("kcat"); err == nil {
+		out, err := osexec.Command(kcat, "-C", "-b", addr, "-t", "accounts", "-e", "-q",
+			"-X", "isolation.level=read_committed", "-f", "%k|%s|%S\n").CombinedOutput()
+		if err != nil {
+			t.Fatalf("kcat: %v\n%s", err, out)
+		}
+		var lines []string
+		for _, m := range msgs {
+			if m.tombstone {
+				lines = append(lines, m.key+"||-1")
+			} else {
+				lines = append(lines, fmt.Sprintf("%s|%s|%d", m.key, m.value, len(m.value)))
+			}
+		}
+		if got, want := strings.TrimSpace(string(out)), strings.Join(lines, "\n"); got != want {
+			t.Errorf("kcat read_committed:\n%s\nwant\n%s", got, want)
+		}
+	} else {
+		t.Log("kcat is not installed: the outside-client check is skipped")
 	}
 	// SHOW CREATE SINK keeps the FORMAT clause.
 	var name, def string
