@@ -172,3 +172,25 @@ func BenchmarkChangeEncoderQ0(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestJSONTimestamps compares the timestamp writer with the text output
+// of sql/types over days before and after 1970, fractions, BC years and
+// the infinities.
+func TestJSONTimestamps(t *testing.T) {
+	vals := []types.Datum{types.TimestampNegInfinity, types.TimestampPosInfinity}
+	for _, v := range []int64{0, 1, -1, 999_999, 1_000_000, 86_399_999_999, 86_400_000_000, -86_400_000_000, -86_400_000_001,
+		1_436_918_400_001_000, -62_135_596_800_000_000, -62_135_596_800_000_001, -62_200_000_000_000_000, 253_402_300_799_999_999} {
+		vals = append(vals, types.Timestamp(v))
+	}
+	for _, typ := range []types.T{types.TTimestamp, types.TTimestampTZ} {
+		col := types.ArrayFromDatums(typ, vals)
+		e := NewJSONEncoder([]string{"t"}, []types.T{typ})
+		e.Bind([]arrow.Array{col})
+		for i, v := range vals {
+			want := `{"t":"` + string(types.AppendText(nil, v, typ, nil)) + `"}`
+			if got := string(e.AppendRow(nil, i)); got != want {
+				t.Errorf("%s %d: got %s, want %s", typ, v, got, want)
+			}
+		}
+	}
+}

@@ -139,6 +139,8 @@ func jsonWriter(a arrow.Array, t types.T) func([]byte, int) []byte {
 			return func(buf []byte, i int) []byte { return append(buf, a.Value(i)...) }
 		}
 		return func(buf []byte, i int) []byte { return appendJSONText(buf, a.Value(i)) }
+	case *array.Timestamp:
+		return timestampWriter(a, t)
 	case *array.Binary:
 		return func(buf []byte, i int) []byte {
 			v := a.Value(i)
@@ -217,4 +219,51 @@ func appendJSONText(buf []byte, s string) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
+}
+
+// timestampWriter writes timestamps as PostgreSQL's text output without a
+// datum per value: the date part is formatted once per day (consecutive
+// rows are mostly of the same day), the time of day by hand.
+func timestampWriter(a *array.Timestamp, t types.T) func([]byte, int) []byte {
+	const microsPerDay = 86_400_000_000
+	const firstADDay = -719162 // 0001-01-01, in days since 1970-01-01
+	vs := a.TimestampValues()
+	tz := t.Kind == types.TimestampTZ
+	lastDay := int64(math.MinInt64)
+	var date []byte
+	return func(buf []byte, i int) []byte {
+		v := int64(vs[i])
+		day := v / microsPerDay
+		if v%microsPerDay < 0 {
+			day--
+		}
+		if day < firstADDay || types.Timestamp(v) == types.TimestampNegInfinity || types.Timestamp(v) == types.TimestampPosInfinity {
+			buf = append(buf, '"')
+			buf = types.AppendText(buf, types.Timestamp(v), t, nil)
+			return append(buf, '"')
+		}
+		if day != lastDay {
+			date = types.AppendText(date[:0], types.Date(day), types.TDate, nil)
+			lastDay = day
+		}
+		buf = append(buf, '"')
+		buf = append(buf, date...)
+		buf = append(buf, ' ')
+		us := v - day*microsPerDay
+		sec := us / 1_000_000
+		us -= sec * 1_000_000
+		h, m, s := sec/3600, sec/60%60, sec%60
+		buf = append(buf, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10))
+		if us != 0 {
+			buf = append(buf, '.')
+			for div := int64(100000); us > 0; div /= 10 {
+				buf = append(buf, byte('0'+us/div))
+				us %= div
+			}
+		}
+		if tz {
+			buf = append(buf, '+', '0', '0')
+		}
+		return append(buf, '"')
+	}
 }
