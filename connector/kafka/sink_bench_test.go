@@ -31,7 +31,17 @@ func BenchmarkKafkaSinkNexmarkQ0(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv := testserver.Start(b, engine.Options{StateMemory: -1})
+		// STREAMSQL_SINK_BENCH_DIR puts the data directory elsewhere (a
+		// tmpfs shows what the disk's fsyncs cost).
+		dataDir := ""
+		if d := os.Getenv("STREAMSQL_SINK_BENCH_DIR"); d != "" {
+			var err error
+			if dataDir, err = os.MkdirTemp(d, "sinkbench"); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { os.RemoveAll(dataDir) })
+		}
+		srv := testserver.Start(b, engine.Options{StateMemory: -1, DataDir: dataDir})
 		conn, err := pgx.Connect(context.Background(), srv.URL("bench", "bench"))
 		if err != nil {
 			b.Fatal(err)
