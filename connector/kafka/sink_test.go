@@ -1,11 +1,13 @@
 package kafka_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	osexec "os/exec"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -286,6 +288,15 @@ func TestKafkaSinkBrokerDown(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	var metrics bytes.Buffer
+	if err := srv.Engine.WriteMetrics(&metrics); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^streamsql_sink_lag_rows\{job="ev_out",id="\d+"\} 20$`).Match(metrics.Bytes()) ||
+		!regexp.MustCompile(`(?m)^streamsql_sink_lag_epochs\{job="ev_out",id="\d+"\} [1-9]\d*$`).Match(metrics.Bytes()) {
+		t.Errorf("/metrics has no sink lag of 20 rows:\n%s", grepLines(metrics.String(), "sink_lag"))
+	}
+
 	c2, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(atoi(t, port)), kfake.SeedTopics(1, "events"))
 	if err != nil {
 		t.Fatal(err)
@@ -311,6 +322,16 @@ func TestKafkaSinkBrokerDown(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func atoi(t *testing.T, s string) int {
