@@ -141,8 +141,12 @@ type SinkConfig struct {
 	Relation string
 	// ID is the sink relation's id (0 while CREATE SINK checks options,
 	// before the sink exists).
-	ID      uint32
-	Options Options
+	ID uint32
+	// Identity names the sink outside StreamSQL for its whole life (a
+	// Kafka transactional id, a progress row): its id and creation time,
+	// the same across restarts and renames.
+	Identity string
+	Options  Options
 	// Format and Encode are the FORMAT ... ENCODE clause (upper-case,
 	// empty when none); EncodeOptions the options after ENCODE.
 	Format, Encode string

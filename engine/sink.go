@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ func (e *Engine) sinkFactory(r *catalog.Relation) (func(visible []int, ts []type
 	if err != nil {
 		return nil, err
 	}
-	open, err := c.Sink(&connector.SinkConfig{Relation: r.Name, ID: r.OID, Options: opts,
+	open, err := c.Sink(&connector.SinkConfig{Relation: r.Name, ID: r.OID, Identity: fmt.Sprintf("%d-%x", r.OID, r.Created.UnixMicro()), Options: opts,
 		Format: strings.ToUpper(r.Format), Encode: strings.ToUpper(r.Encode), EncodeOptions: r.EncodeOptions})
 	if err != nil {
 		return nil, err

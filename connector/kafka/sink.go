@@ -54,7 +54,7 @@ func sinkOptions() []connector.Option {
 		{Name: connector.OptForceAppendOnly, Type: connector.Bool, Default: "false",
 			Description: "with FORMAT PLAIN: drop deletes and the old rows of updates instead of refusing a query that is not append-only"},
 		{Name: optTransactionalID, Type: connector.String,
-			Description: "the producer's transactional id (default streamsql-sink-<name>-<id>); unique per sink across every writer of the cluster"},
+			Description: "the producer's transactional id (default streamsql-sink-<id>-<creation time>); unique per sink across every writer of the cluster"},
 		{Name: optDeliveryTimeout, Type: connector.Duration, Default: "30s",
 			Description: "how long one delivery to the brokers may take before it is abandoned and retried"},
 		{Name: optClientID, Type: connector.String, Default: "streamsql", Description: "the client id sent to the brokers"},
@@ -101,7 +101,7 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		}
 		txid := strings.TrimSpace(cfg.Options.Get(optTransactionalID))
 		if txid == "" {
-			txid = fmt.Sprintf("streamsql-sink-%s-%d", in.Name, in.ID)
+			txid = "streamsql-sink-" + cfg.Identity
 		}
 		t := &kafkaTarget{opts: opts, topic: topic, txid: txid, group: txid, timeout: timeout}
 		return stream.NewLogSinkWriter(env, in, enc, t, nil), nil

@@ -101,7 +101,7 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "postgres sink %q needs a primary key", in.Name).
 				WithHint("Add primary_key = 'col[, ...]' naming the target table's primary key columns.")
 		}
-		t := &target{cfg: connCfg, name: fmt.Sprintf("%s-%d", in.Name, in.ID), schema: schema, table: table,
+		t := &target{cfg: connCfg, name: cfg.Identity, sinkName: in.Name, schema: schema, table: table,
 			progress: progress, names: in.Names, types: in.Types, pk: pk, batch: batch, timeout: timeout}
 		return stream.NewLogSinkWriter(env, in, &encoder{types: in.Types, pk: pk}, t, nil), nil
 	}, nil
@@ -222,7 +222,7 @@ func decodeRow(v []byte, n int) ([]*string, error) {
 // target applies delivered records to the table.
 type target struct {
 	cfg                   *pgx.ConnConfig
-	name                  string
+	name, sinkName        string
 	schema, table         string
 	progress              string
 	names                 []string
@@ -277,9 +277,14 @@ func (t *target) Recover(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+t.qprog+` (sink text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now())`); err != nil {
-		t.reset()
-		return 0, fmt.Errorf("postgres sink: create progress table: %w", err)
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS ` + t.qprog + ` (sink text PRIMARY KEY, name text, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now())`,
+		`ALTER TABLE ` + t.qprog + ` ADD COLUMN IF NOT EXISTS name text`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.reset()
+			return 0, fmt.Errorf("postgres sink: create progress table: %w", err)
+		}
 	}
 	var e int64
 	err = conn.QueryRow(ctx, `SELECT epoch FROM `+t.qprog+` WHERE sink = $1`, t.name).Scan(&e)
@@ -367,8 +372,8 @@ func (t *target) deliver(ctx context.Context, conn *pgx.Conn, upTo uint64, recs 
 		}
 		ups = ups[n:]
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+t.qprog+` (sink, epoch, updated) VALUES ($1, $2, now())
-		ON CONFLICT (sink) DO UPDATE SET epoch = EXCLUDED.epoch, updated = EXCLUDED.updated`, t.name, int64(upTo)); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO `+t.qprog+` (sink, name, epoch, updated) VALUES ($1, $2, $3, now())
+		ON CONFLICT (sink) DO UPDATE SET name = EXCLUDED.name, epoch = EXCLUDED.epoch, updated = EXCLUDED.updated`, t.name, t.sinkName, int64(upTo)); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

@@ -34,7 +34,8 @@ func TestPostgresSinkCrashExactlyOnce(t *testing.T) {
 	}
 	run(t, pg, `DROP TABLE IF EXISTS sink_crash, sink_crash_audit`,
 		`CREATE TABLE IF NOT EXISTS streamsql_sink_progress (sink text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now())`,
-		`DELETE FROM streamsql_sink_progress WHERE sink LIKE 'crash_out-%'`,
+		`ALTER TABLE streamsql_sink_progress ADD COLUMN IF NOT EXISTS name text`,
+		`DELETE FROM streamsql_sink_progress WHERE name = 'crash_out'`,
 		`CREATE TABLE sink_crash (id int PRIMARY KEY, v bigint)`,
 		`CREATE TABLE sink_crash_audit (id int, v bigint, UNIQUE (id, v))`,
 		`CREATE OR REPLACE FUNCTION sink_crash_audit() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -100,7 +100,8 @@ func TestPostgresSink(t *testing.T) {
 	pg, u := upstream(t)
 	run(t, pg, `DROP TABLE IF EXISTS sink_totals`,
 		`CREATE TABLE IF NOT EXISTS streamsql_sink_progress (sink text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now())`,
-		`DELETE FROM streamsql_sink_progress WHERE sink LIKE 'totals-%'`,
+		`ALTER TABLE streamsql_sink_progress ADD COLUMN IF NOT EXISTS name text`,
+		`DELETE FROM streamsql_sink_progress WHERE name = 'totals'`,
 		`CREATE TABLE sink_totals (acct text PRIMARY KEY, n bigint, total numeric(12,2), last_at timestamptz)`)
 
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
@@ -121,7 +122,7 @@ func TestPostgresSink(t *testing.T) {
 	waitRows(t, pg, q, "a 2 15.50 2024-01-02 03:04:07 +0000 UTC\nc 1 7.00 <nil>")
 
 	var epoch int64
-	if err := pg.QueryRow(context.Background(), `SELECT epoch FROM streamsql_sink_progress WHERE sink LIKE 'totals-%'`).Scan(&epoch); err != nil || epoch <= 0 {
+	if err := pg.QueryRow(context.Background(), `SELECT epoch FROM streamsql_sink_progress WHERE name = 'totals'`).Scan(&epoch); err != nil || epoch <= 0 {
 		t.Fatalf("progress row: epoch %d, %v", epoch, err)
 	}
 	var name, def string

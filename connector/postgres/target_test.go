@@ -38,7 +38,7 @@ func TestTargetRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	newTarget := func() *target {
-		return &target{cfg: cfg, name: "recover-1", table: "target_recover", progress: "target_recover_progress",
+		return &target{cfg: cfg, name: "recover-1", sinkName: "recover", table: "target_recover", progress: "target_recover_progress",
 			names: []string{"id", "v"}, types: []types.T{types.TInt4, types.TText}, pk: []int{0}, batch: 2, timeout: 10 * time.Second}
 	}
 	row := func(op byte, id, v string) stream.SinkRecord {
