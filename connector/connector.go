@@ -49,8 +49,30 @@ type Connector struct {
 	// fed by the connector); nil when the connector is not a source.
 	Source func(cfg *SourceConfig) (stream.SourceSpec, error)
 	// Sink checks a sink's options and makes the sink's writer factory;
-	// nil when the connector is not a sink.
-	Sink func(cfg *SinkConfig) (func(*stream.Env) (stream.SinkWriter, error), error)
+	// nil when the connector is not a sink. The factory runs when the
+	// sink's job starts, with the shape of the changes it receives.
+	Sink func(cfg *SinkConfig) (func(*stream.Env, *stream.SinkInput) (stream.SinkWriter, error), error)
+	// SinkOptions, when set, is the option schema of the connector's
+	// sinks (Options is then the schema of its sources).
+	SinkOptions []Option
+	// SinkFormats lists the FORMAT ... ENCODE pairs a sink accepts; empty
+	// when a sink takes no FORMAT clause.
+	SinkFormats []string
+}
+
+// ForSink returns the connector as its sinks see it: with the sinks'
+// option schema and formats.
+func (c *Connector) ForSink() *Connector {
+	if c.SinkOptions == nil && c.SinkFormats == nil {
+		return c
+	}
+	cc := *c
+	if c.SinkOptions != nil {
+		cc.Options = c.SinkOptions
+	}
+	cc.Formats = c.SinkFormats
+	cc.ChangeTables = false
+	return &cc
 }
 
 // Column is a column of the relation a source feeds.
@@ -117,7 +139,18 @@ func (c *SourceConfig) Types() []types.T {
 // SinkConfig is what a connector's Sink receives.
 type SinkConfig struct {
 	Relation string
+	// ID is the sink relation's id (0 while CREATE SINK checks options,
+	// before the sink exists).
+	ID uint32
+	// Identity names the sink outside StreamSQL for its whole life (a
+	// Kafka transactional id, a progress row): its id and creation time,
+	// the same across restarts and renames.
+	Identity string
 	Options  Options
+	// Format and Encode are the FORMAT ... ENCODE clause (upper-case,
+	// empty when none); EncodeOptions the options after ENCODE.
+	Format, Encode string
+	EncodeOptions  map[string]string
 }
 
 // Options are validated WITH options: lower-case keys, defaults filled

@@ -80,7 +80,9 @@ func TestRegistry(t *testing.T) {
 	if _, err := NewRegistry(testConnector(), testConnector()); err == nil {
 		t.Fatal("duplicate connector accepted")
 	}
-	sink := &Connector{Name: "hole", Sink: func(*SinkConfig) (func(*stream.Env) (stream.SinkWriter, error), error) { return nil, nil }}
+	sink := &Connector{Name: "hole", Sink: func(*SinkConfig) (func(*stream.Env, *stream.SinkInput) (stream.SinkWriter, error), error) {
+		return nil, nil
+	}}
 	src := testConnector()
 	src.Source = func(*SourceConfig) (stream.SourceSpec, error) { return nil, nil }
 	r, err := NewRegistry(src, sink)

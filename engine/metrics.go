@@ -134,6 +134,19 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 		}
 	}
 
+	m.family("streamsql_sink_lag_epochs", "gauge", "Epochs a sink has committed to its log and not yet delivered to its target.")
+	for i, j := range jobs {
+		if j.Sink {
+			m.sample("streamsql_sink_lag_epochs", `job="`+labelValue(names[i])+`",id="`+strconv.FormatUint(uint64(j.ID), 10)+`"`, float64(j.SinkLagEpochs))
+		}
+	}
+	m.family("streamsql_sink_lag_rows", "gauge", "Records a sink has committed to its log and not yet delivered to its target.")
+	for i, j := range jobs {
+		if j.Sink {
+			m.sample("streamsql_sink_lag_rows", `job="`+labelValue(names[i])+`",id="`+strconv.FormatUint(uint64(j.ID), 10)+`"`, float64(j.SinkLagRows))
+		}
+	}
+
 	pm := e.db.Pebble().Metrics()
 	m.gauge("streamsql_storage_disk_bytes", "Bytes the storage engine uses on disk.", float64(pm.DiskSpaceUsage()))
 	m.gauge("streamsql_storage_memtable_bytes", "Bytes of the storage engine's memtables.", float64(pm.MemTable.Size))

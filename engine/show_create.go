@@ -53,6 +53,7 @@ func (e *Engine) createSQL(r *catalog.Relation) string {
 	case catalog.KindSink:
 		sb.WriteString("CREATE SINK " + name + " AS " + r.Definition)
 		e.writeWith(&sb, r)
+		writeFormat(&sb, r)
 		return sb.String()
 	case catalog.KindSource:
 		sb.WriteString("CREATE SOURCE ")
@@ -100,6 +101,12 @@ func (e *Engine) createSQL(r *catalog.Relation) string {
 		sb.WriteString(" APPEND ONLY")
 	}
 	e.writeWith(&sb, r)
+	writeFormat(&sb, r)
+	return sb.String()
+}
+
+// writeFormat appends r's FORMAT ... ENCODE clause, if any.
+func writeFormat(sb *strings.Builder, r *catalog.Relation) {
 	if r.Format != "" {
 		sb.WriteString(" FORMAT " + r.Format + " ENCODE " + r.Encode)
 		if len(r.EncodeOptions) > 0 {
@@ -115,7 +122,6 @@ func (e *Engine) createSQL(r *catalog.Relation) string {
 			sb.WriteString(" (" + strings.Join(os, ", ") + ")")
 		}
 	}
-	return sb.String()
 }
 
 // writeWith appends r's WITH clause, secrets masked.
@@ -123,7 +129,17 @@ func (e *Engine) writeWith(sb *strings.Builder, r *catalog.Relation) {
 	if len(r.Options) == 0 {
 		return
 	}
-	sb.WriteString(" WITH (" + e.connectors.Get(r.Options["connector"]).FormatWith(r.Options) + ")")
+	sb.WriteString(" WITH (" + e.relConnector(r).FormatWith(r.Options) + ")")
+}
+
+// relConnector returns r's connector as r uses it (a sink's options
+// schema for a sink), nil if unknown.
+func (e *Engine) relConnector(r *catalog.Relation) *connector.Connector {
+	c := e.connectors.Get(r.Options["connector"])
+	if c != nil && r.Kind == catalog.KindSink {
+		c = c.ForSink()
+	}
+	return c
 }
 
 // maskedOptions returns r's connector options as name=value strings,
@@ -132,7 +148,7 @@ func (e *Engine) maskedOptions(r *catalog.Relation) []string {
 	if len(r.Options) == 0 {
 		return nil
 	}
-	m := e.connectors.Get(r.Options["connector"]).Masked(r.Options)
+	m := e.relConnector(r).Masked(r.Options)
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

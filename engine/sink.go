@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -28,16 +29,21 @@ func (e *Engine) sinkFactory(r *catalog.Relation) (func(visible []int, ts []type
 	if err != nil {
 		return nil, err
 	}
+	c = c.ForSink()
+	if err := c.CheckFormat(r.Format, r.Encode); err != nil {
+		return nil, err
+	}
 	opts, err := c.Validate(r.Options)
 	if err != nil {
 		return nil, err
 	}
-	open, err := c.Sink(&connector.SinkConfig{Relation: r.Name, Options: opts})
+	open, err := c.Sink(&connector.SinkConfig{Relation: r.Name, ID: r.OID, Identity: fmt.Sprintf("%d-%x", r.OID, r.Created.UnixMicro()), Options: opts,
+		Format: strings.ToUpper(r.Format), Encode: strings.ToUpper(r.Encode), EncodeOptions: r.EncodeOptions})
 	if err != nil {
 		return nil, err
 	}
 	return func(visible []int, ts []types.T) stream.Spec {
-		return &stream.SinkSpec{Name: r.Name, Connector: c.Name, Visible: visible, Types: ts, Open: open}
+		return &stream.SinkSpec{ID: r.OID, Name: r.Name, Connector: c.Name, Visible: visible, Types: ts, Open: open}
 	}, nil
 }
 
@@ -88,6 +94,12 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 		Parallelism: s.streamingParallelism()}
 	for _, o := range cs.Options {
 		r.Options[strings.ToLower(o.Key)] = o.Value
+	}
+	if len(cs.EncodeOptions) > 0 {
+		r.EncodeOptions = map[string]string{}
+		for _, o := range cs.EncodeOptions {
+			r.EncodeOptions[strings.ToLower(o.Key)] = o.Value
+		}
 	}
 	mk, err := s.e.sinkFactory(r)
 	if err != nil {

@@ -16,6 +16,6 @@ type Writer struct {
 
 var _ stream.SinkWriter = (*Writer)(nil)
 
-func (w *Writer) Write(c *stream.Chunk) error { w.Rows.Add(int64(c.N)); return nil }
-func (w *Writer) Barrier(uint64) error        { w.Epochs.Add(1); return nil }
-func (w *Writer) Close() error                { return nil }
+func (w *Writer) Write(c *stream.Chunk) error   { w.Rows.Add(int64(c.N)); return nil }
+func (w *Writer) Barrier(*stream.Barrier) error { w.Epochs.Add(1); return nil }
+func (w *Writer) Close() error                  { return nil }

@@ -9,6 +9,7 @@ import (
 	"streamsql/connector/datagen"
 	"streamsql/connector/kafka"
 	"streamsql/connector/nexmark"
+	"streamsql/connector/postgres"
 	"streamsql/connector/postgrescdc"
 )
 
@@ -20,6 +21,7 @@ func Registry() *connector.Registry {
 		blackhole.Connector(),
 		kafka.Connector(),
 		postgrescdc.Connector(),
+		postgres.Connector(),
 	)
 	if err != nil {
 		// The built-in set is fixed: a clash is a programming error that

@@ -1,6 +1,7 @@
-// Package kafka is the Kafka source connector: a topic's records become
-// rows of a source (FORMAT PLAIN) or changes of a table (FORMAT UPSERT,
-// DEBEZIUM, CANAL, MAXWELL), decoded by the format package.
+// Package kafka is the Kafka connector: a topic's records become rows of
+// a source (FORMAT PLAIN) or changes of a table (FORMAT UPSERT, DEBEZIUM,
+// CANAL, MAXWELL), decoded by the format package; and a sink's changes
+// become records of a topic, exactly once (sink.go).
 //
 // The topic's partitions are the source's splits. Each partition has
 // its own watermark and the source's is their minimum (the source driver
@@ -85,7 +86,10 @@ func Connector() *connector.Connector {
 		Formats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN BYTES", "PLAIN AVRO"},
 		TableFormats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN AVRO", "UPSERT JSON", "UPSERT AVRO",
 			"DEBEZIUM JSON", "DEBEZIUM AVRO", "CANAL JSON", "MAXWELL JSON"},
-		Source: newSpec,
+		Source:      newSpec,
+		Sink:        newSink,
+		SinkOptions: sinkOptions(),
+		SinkFormats: sinkFormats,
 	}
 }
 

@@ -569,6 +569,12 @@ type JobInfo struct {
 	Rejects int64
 	// Lags are the source splits' lags by split name.
 	Lags map[string]int64
+	// SinkLagEpochs and SinkLagRows are a logged sink's undelivered
+	// epochs and records; SinkError what its delivery retries after.
+	SinkLagEpochs, SinkLagRows int64
+	SinkError                  string
+	// Sink: the job delivers to an external target through a sink log.
+	Sink bool
 }
 
 // Lag is the sum of the splits' lags.
@@ -590,7 +596,12 @@ func (c *Coordinator) Jobs() []JobInfo {
 		out = append(out, JobInfo{ID: j.spec.ID, Name: j.spec.Name, Status: "running",
 			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed,
 			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load(),
-			StateCleaned: j.env.Stats.StateCleaned.Load(), Rejects: j.env.Stats.Rejects.Load(), Lags: j.env.Stats.Lags()})
+			StateCleaned: j.env.Stats.StateCleaned.Load(), Rejects: j.env.Stats.Rejects.Load(), Lags: j.env.Stats.Lags(),
+			SinkLagEpochs: j.env.Stats.SinkLagEpochs.Load(), SinkLagRows: j.env.Stats.SinkLagRows.Load(), SinkError: j.env.Stats.SinkError(),
+			Sink: j.env.Stats.LoggedSink.Load()})
+		if msg := j.env.Stats.SinkError(); msg != "" {
+			out[len(out)-1].Status = "running; sink delivery retrying after: " + msg
+		}
 		j.mu.Unlock()
 	}
 	for id, err := range c.failed {

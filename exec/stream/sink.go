@@ -9,20 +9,41 @@ import (
 )
 
 // SinkWriter is a sink connector's side of a sink job: it receives the
-// job's changes in order and an epoch boundary at every barrier.
+// job's changes in order and every barrier.
 type SinkWriter interface {
 	// Write takes one chunk of changes (the sink's columns only). The
 	// chunk is released after Write returns.
 	Write(c *Chunk) error
-	// Barrier ends epoch e: everything written before belongs to it.
-	Barrier(e uint64) error
+	// Barrier ends epoch b.Epoch: everything written before belongs to
+	// it. A writer that keeps a log writes the epoch's part into
+	// b.Writes, so that it commits with the epoch.
+	Barrier(b *Barrier) error
 	// Close releases the writer when the job stops.
 	Close() error
+}
+
+// SinkInput describes what a sink receives: its relation and the shape
+// of the changes.
+type SinkInput struct {
+	// ID is the sink relation's id (stable for the sink's life), Name its
+	// name.
+	ID   uint32
+	Name string
+	// Names and Types are the sink's columns.
+	Names []string
+	Types []types.T
+	// AppendOnly: the input never deletes or updates.
+	AppendOnly bool
+	// StreamKey are the sink columns that identify a row of the
+	// changelog; nil when the input's key is not among them.
+	StreamKey []int
 }
 
 // SinkSpec is the last operator of a sink job: instead of keeping a view
 // it hands every change to a connector.
 type SinkSpec struct {
+	// ID is the sink relation's id.
+	ID        uint32
 	Name      string
 	Connector string
 	// Visible are the input columns the sink receives; Types the input
@@ -30,13 +51,40 @@ type SinkSpec struct {
 	Visible []int
 	Types   []types.T
 	// Open makes the connector's writer when the job starts.
-	Open func(env *Env) (SinkWriter, error)
+	Open func(env *Env, in *SinkInput) (SinkWriter, error)
 }
 
 func (s *SinkSpec) Explain() string { return fmt.Sprintf("StreamSink %s (%s)", s.Name, s.Connector) }
 
 func (s *SinkSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	w, err := s.Open(b.Env)
+	in := &SinkInput{ID: s.ID, Name: s.Name}
+	for i, v := range s.Visible {
+		in.Types = append(in.Types, s.Types[v])
+		name := fmt.Sprintf("column%d", i+1)
+		if b.Node != nil && i < len(b.Node.Names) {
+			name = b.Node.Names[i]
+		}
+		in.Names = append(in.Names, name)
+	}
+	if len(b.Inputs) > 0 {
+		up := b.Inputs[0]
+		in.AppendOnly = up.AppendOnly
+		for _, k := range up.StreamKey {
+			pos := -1
+			for i, v := range s.Visible {
+				if v == k {
+					pos = i
+					break
+				}
+			}
+			if pos < 0 {
+				in.StreamKey = nil
+				break
+			}
+			in.StreamKey = append(in.StreamKey, pos)
+		}
+	}
+	w, err := s.Open(b.Env, in)
 	if err != nil {
 		return nil, err
 	}
@@ -48,14 +96,15 @@ type sinkOp struct {
 	env  *Env
 	out  Output
 	w    SinkWriter
+	cols []arrow.Array
 }
 
 func (s *sinkOp) Chunk(_ int, c *Chunk) error {
-	cols := make([]arrow.Array, len(s.spec.Visible))
-	for i, v := range s.spec.Visible {
-		cols[i] = c.Cols[v]
+	s.cols = s.cols[:0]
+	for _, v := range s.spec.Visible {
+		s.cols = append(s.cols, c.Cols[v])
 	}
-	vc := &Chunk{Cols: cols, Ops: c.Ops, N: c.N}
+	vc := &Chunk{Cols: s.cols, Ops: c.Ops, N: c.N}
 	err := s.w.Write(vc)
 	s.env.Stats.RowsOut.Add(int64(c.N))
 	c.Release()
@@ -65,7 +114,7 @@ func (s *sinkOp) Chunk(_ int, c *Chunk) error {
 func (s *sinkOp) Watermark(int, Watermark) error { return nil }
 
 func (s *sinkOp) Barrier(b *Barrier) error {
-	if err := s.w.Barrier(b.Epoch); err != nil {
+	if err := s.w.Barrier(b); err != nil {
 		return err
 	}
 	if b.Stop {

@@ -306,6 +306,33 @@ type Stats struct {
 	// sourceErr is the error a source is retrying after (reconnecting to
 	// its upstream), nil while it reads.
 	sourceErr atomic.Pointer[string]
+	// SinkLagEpochs and SinkLagRows are how far a logged sink's delivery
+	// is behind: epochs committed to its log and not yet delivered, and
+	// their records (sink_log.go).
+	SinkLagEpochs, SinkLagRows atomic.Int64
+	// LoggedSink is set when the job is a sink with a sink log.
+	LoggedSink atomic.Bool
+	// sinkErr is the error a sink's delivery is retrying after.
+	sinkErr atomic.Pointer[string]
+}
+
+// SetSinkError records that a sink's delivery retries after err; nil
+// clears it.
+func (s *Stats) SetSinkError(err error) {
+	if err == nil {
+		s.sinkErr.Store(nil)
+		return
+	}
+	msg := err.Error()
+	s.sinkErr.Store(&msg)
+}
+
+// SinkError is the error a sink's delivery is retrying after, "" if none.
+func (s *Stats) SinkError() string {
+	if p := s.sinkErr.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // SetSourceError records that a source retries after err; nil clears it.

@@ -1,0 +1,310 @@
+package kafka
+
+// The Kafka sink.
+//
+// A sink's changes are encoded (FORMAT PLAIN | UPSERT | DEBEZIUM ENCODE
+// JSON) into the sink log, which commits with StreamSQL's epochs
+// (exec/stream/sink_log.go). The log's drainer delivers it here, one
+// Kafka transaction per delivery (one epoch, or several when it catches
+// up on a backlog), with a transactional producer whose transactional id
+// is derived from the sink's id and so is the same after every restart.
+//
+// The transaction also commits an offset of a consumer group named after
+// the transactional id, for the sink topic's partition 0: the offset is
+// the last epoch the transaction holds. The records and that offset
+// become visible together or not at all. When the drainer starts, and
+// after any failed delivery, Recover initialises the producer id (which
+// fences an older producer with the same transactional id and makes the
+// broker abort a transaction it left open: the two-phase commit's
+// in-flight transaction) and reads the group's offset with
+// require_stable (so a commit in progress is waited for, not missed).
+// Epochs up to it are in Kafka; later ones are delivered again. A
+// read_committed consumer thus sees every change exactly once, across
+// crashes of StreamSQL and of the connection to the brokers.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"streamsql/connector"
+	"streamsql/exec/stream"
+	"streamsql/sql/sqlerr"
+)
+
+// Sink-only options.
+const (
+	optTransactionalID = "properties.transactional.id"
+	optDeliveryTimeout = "delivery.timeout"
+)
+
+// sinkOptions is the option schema of Kafka sinks.
+func sinkOptions() []connector.Option {
+	return []connector.Option{
+		{Name: optTopic, Type: connector.String, Required: true, Description: "the topic to write"},
+		{Name: optBootstrap, Type: connector.HostPorts, Required: true, Description: "brokers to start from, host:port[,host:port...]"},
+		{Name: connector.OptPrimaryKey, Type: connector.String, Description: "the key columns, comma-separated: the message key of FORMAT UPSERT and DEBEZIUM (default: the query's key)"},
+		{Name: connector.OptForceAppendOnly, Type: connector.Bool, Default: "false",
+			Description: "with FORMAT PLAIN: drop deletes and the old rows of updates instead of refusing a query that is not append-only"},
+		{Name: optTransactionalID, Type: connector.String,
+			Description: "the producer's transactional id (default streamsql-sink-<id>-<creation time>); unique per sink across every writer of the cluster"},
+		{Name: optDeliveryTimeout, Type: connector.Duration, Default: "30s",
+			Description: "how long one delivery to the brokers may take before it is abandoned and retried"},
+		{Name: optClientID, Type: connector.String, Default: "streamsql", Description: "the client id sent to the brokers"},
+		{Name: optSecurityProtocol, Type: connector.Enum, Values: []string{"plaintext", "sasl_plaintext", "ssl", "sasl_ssl"}, Default: "plaintext",
+			Description: "transport: plain or TLS, with or without SASL"},
+		{Name: optSASLMechanism, Type: connector.Enum, Values: []string{"plain", "scram-sha-256", "scram-sha-512"}, Default: "plain",
+			Description: "SASL mechanism"},
+		{Name: optSASLUser, Type: connector.String, Description: "SASL user name"},
+		{Name: optSASLPassword, Type: connector.String, Secret: true, Description: "SASL password"},
+		{Name: optSSLCA, Type: connector.String, Description: "PEM file of the CA certificates that sign the brokers' certificates"},
+		{Name: optSSLCert, Type: connector.String, Description: "PEM file of the client certificate (mutual TLS)"},
+		{Name: optSSLKey, Type: connector.String, Description: "PEM file of the client key (mutual TLS)"},
+		{Name: optSSLKeyPassword, Type: connector.String, Secret: true, Description: "password of an encrypted client key"},
+		{Name: optSSLSkipVerify, Type: connector.Enum, Values: []string{"https", "none"}, Default: "https",
+			Description: "'none' skips the check of the broker's host name"},
+	}
+}
+
+// sinkFormats are the FORMAT ... ENCODE pairs of Kafka sinks.
+var sinkFormats = []string{"PLAIN JSON", "UPSERT JSON", "DEBEZIUM JSON"}
+
+// newSink checks a Kafka sink's options and returns its writer factory.
+func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (stream.SinkWriter, error), error) {
+	topic := strings.TrimSpace(cfg.Options.Get(optTopic))
+	if topic == "" {
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q must not be empty", optTopic)
+	}
+	seeds := brokers(cfg.Options.Get(optBootstrap))
+	if _, err := kgoOptions(cfg.Options, seeds); err != nil {
+		return nil, err
+	}
+	timeout, _ := connector.ParseDuration(cfg.Options.Get(optDeliveryTimeout))
+	if timeout <= 0 {
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q must be a positive duration", optDeliveryTimeout)
+	}
+	return func(env *stream.Env, in *stream.SinkInput) (stream.SinkWriter, error) {
+		enc, err := connector.NewSinkChangeEncoder(cfg, in)
+		if err != nil {
+			return nil, err
+		}
+		opts, err := kgoOptions(cfg.Options, seeds)
+		if err != nil {
+			return nil, err
+		}
+		txid := strings.TrimSpace(cfg.Options.Get(optTransactionalID))
+		if txid == "" {
+			txid = "streamsql-sink-" + cfg.Identity
+		}
+		t := &kafkaTarget{opts: opts, topic: topic, txid: txid, group: txid, timeout: timeout}
+		return stream.NewLogSinkWriter(env, in, enc, t, nil), nil
+	}, nil
+}
+
+// kafkaTarget delivers a sink's log into a topic in transactions.
+type kafkaTarget struct {
+	opts        []kgo.Opt
+	topic       string
+	txid, group string
+	timeout     time.Duration
+	cl          *kgo.Client
+	topicID     [16]byte
+}
+
+func (t *kafkaTarget) client() (*kgo.Client, error) {
+	if t.cl != nil {
+		return t.cl, nil
+	}
+	o := append([]kgo.Opt{}, t.opts...)
+	o = append(o,
+		kgo.TransactionalID(t.txid),
+		kgo.TransactionTimeout(time.Minute),
+		kgo.DefaultProduceTopic(t.topic),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchMaxBytes(1<<20),
+		kgo.MaxBufferedRecords(1<<20),
+		kgo.ProducerLinger(0),
+	)
+	cl, err := kgo.NewClient(o...)
+	if err != nil {
+		return nil, err
+	}
+	t.cl = cl
+	return cl, nil
+}
+
+func (t *kafkaTarget) reset() {
+	if t.cl != nil {
+		t.cl.Close()
+		t.cl = nil
+	}
+	// A topic recreated (or a new cluster) has a new id.
+	t.topicID = [16]byte{}
+}
+
+// Recover starts a fresh producer (fencing any older one with the id and
+// aborting its open transaction) and returns the last epoch Kafka holds.
+func (t *kafkaTarget) Recover(ctx context.Context) (uint64, error) {
+	t.reset()
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	cl, err := t.client()
+	if err != nil {
+		return 0, err
+	}
+	if _, _, err := cl.ProducerID(ctx); err != nil {
+		t.reset()
+		return 0, fmt.Errorf("kafka sink: init producer %q: %w", t.txid, err)
+	}
+	offs, err := kadm.NewClient(cl).FetchOffsets(kadm.RequireStable(ctx), t.group)
+	if err == nil {
+		err = offs.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		// Nothing was ever committed.
+		return 0, nil
+	}
+	if err != nil {
+		t.reset()
+		return 0, fmt.Errorf("kafka sink: read progress of group %q: %w", t.group, err)
+	}
+	if o, ok := offs.Lookup(t.topic, 0); ok && o.Err == nil && o.At > 0 {
+		return uint64(o.At), nil
+	}
+	return 0, nil
+}
+
+// Deliver writes recs and the progress offset upTo in one transaction.
+func (t *kafkaTarget) Deliver(ctx context.Context, upTo uint64, recs []stream.SinkRecord) error {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	cl, err := t.client()
+	if err != nil {
+		return err
+	}
+	if err := t.deliver(ctx, cl, upTo, recs); err != nil {
+		// Leave nothing half-done in this client: Recover starts a new
+		// producer, which aborts the transaction on the broker.
+		t.reset()
+		return fmt.Errorf("kafka sink: deliver up to epoch %d: %w", upTo, err)
+	}
+	return nil
+}
+
+func (t *kafkaTarget) deliver(ctx context.Context, cl *kgo.Client, upTo uint64, recs []stream.SinkRecord) error {
+	if err := cl.BeginTransaction(); err != nil {
+		return err
+	}
+	var first error
+	failed := make(chan error, 1)
+	promise := func(_ *kgo.Record, err error) {
+		if err != nil {
+			select {
+			case failed <- err:
+			default:
+			}
+		}
+	}
+	krs := make([]kgo.Record, len(recs))
+	for i := range recs {
+		kr := &krs[i]
+		kr.Topic = t.topic
+		kr.Key = recs[i].Key
+		kr.Value = recs[i].Value
+		cl.Produce(ctx, kr, promise)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		first = err
+	}
+	select {
+	case err := <-failed:
+		if first == nil {
+			first = err
+		}
+	default:
+	}
+	if first == nil {
+		first = t.commitProgress(ctx, cl, upTo)
+	}
+	if first != nil {
+		return first
+	}
+	return cl.EndTransaction(ctx, kgo.TryCommit)
+}
+
+// commitProgress adds the group's progress offset (upTo) to the open
+// transaction.
+func (t *kafkaTarget) commitProgress(ctx context.Context, cl *kgo.Client, upTo uint64) error {
+	id, epoch, err := cl.ProducerID(ctx)
+	if err != nil {
+		return err
+	}
+	add := kmsg.NewPtrAddOffsetsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = t.txid, id, epoch, t.group
+	for {
+		resp, err := add.RequestWith(ctx, cl)
+		if err != nil {
+			return err
+		}
+		err = kerr.ErrorForCode(resp.ErrorCode)
+		if errors.Is(err, kerr.ConcurrentTransactions) || errors.Is(err, kerr.CoordinatorLoadInProgress) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("add offsets to transaction: %w", err)
+		}
+		break
+	}
+	req := kmsg.NewPtrTxnOffsetCommitRequest()
+	req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = t.txid, t.group, id, epoch
+	req.Generation, req.MemberID = -1, ""
+	if t.topicID == ([16]byte{}) {
+		tds, err := kadm.NewClient(cl).ListTopics(ctx, t.topic)
+		if err != nil {
+			return err
+		}
+		td, ok := tds[t.topic]
+		if !ok || td.Err != nil {
+			return fmt.Errorf("topic %q: %v", t.topic, td.Err)
+		}
+		t.topicID = td.ID
+	}
+	rt := kmsg.NewTxnOffsetCommitRequestTopic()
+	rt.Topic, rt.TopicID = t.topic, t.topicID
+	rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+	rp.Partition, rp.Offset, rp.LeaderEpoch = 0, int64(upTo), -1
+	meta := "streamsql sink progress"
+	rp.Metadata = &meta
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return err
+	}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return fmt.Errorf("commit progress offset: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Close closes the producer.
+func (t *kafkaTarget) Close() error {
+	t.reset()
+	return nil
+}

@@ -1,0 +1,122 @@
+package kafka_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"streamsql/engine"
+	"streamsql/internal/testserver"
+)
+
+// BenchmarkKafkaSinkNexmarkQ0 runs Nexmark q0 (SELECT auction, bidder,
+// price, date_time FROM bid) as a Kafka sink, FORMAT PLAIN ENCODE JSON,
+// into an in-process broker: from CREATE SINK until every bid is
+// delivered (the sink's rows out all written, its lag 0). It reports
+// rows per second of wall time and per CPU-second of the whole process,
+// which includes the generator, the broker (kfake, in the same process)
+// and the sink log's storage. Run with
+//
+//	go test ./connector/kafka -run '^$' -bench KafkaSinkNexmarkQ0 -benchtime 1x
+func BenchmarkKafkaSinkNexmarkQ0(b *testing.B) {
+	const events = 2_000_000
+	for b.Loop() {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "q0"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		// STREAMSQL_SINK_BENCH_DIR puts the data directory elsewhere (a
+		// tmpfs shows what the disk's fsyncs cost).
+		dataDir := ""
+		if d := os.Getenv("STREAMSQL_SINK_BENCH_DIR"); d != "" {
+			var err error
+			if dataDir, err = os.MkdirTemp(d, "sinkbench"); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { os.RemoveAll(dataDir) })
+		}
+		srv := testserver.Start(b, engine.Options{StateMemory: -1, DataDir: dataDir})
+		conn, err := pgx.Connect(context.Background(), srv.URL("bench", "bench"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		exec(b, conn, fmt.Sprintf(`CREATE SOURCE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
+			date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', nexmark.table.type = 'bid', nexmark.event.num = '%d')`, events))
+		cpu0, t0 := cpu(), time.Now()
+		sink := fmt.Sprintf(`CREATE SINK q0 AS SELECT auction, bidder, price, date_time FROM bid
+			WITH (connector = 'kafka', topic = 'q0', properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, c.ListenAddrs()[0])
+		if os.Getenv("STREAMSQL_SINK_BENCH") == "blackhole" {
+			// The same job without the Kafka sink's cost, to compare.
+			sink = `CREATE SINK q0 AS SELECT auction, bidder, price, date_time FROM bid WITH (connector = 'blackhole')`
+		}
+		exec(b, conn, sink)
+		var rows int64
+		last, stable := int64(-1), time.Time{}
+		var written time.Duration // when the job had written every row to the log
+		for {
+			var out, lag int64
+			if err := conn.QueryRow(context.Background(), `SELECT "Rows out", "Sink lag rows" FROM (SHOW JOBS) j WHERE "Name" = 'q0'`).Scan(&out, &lag); err != nil {
+				out, lag = sinkJob(b, conn)
+			}
+			if out != last {
+				written = time.Since(t0)
+			}
+			if lag == 0 && out == last && out > 0 {
+				if time.Since(stable) > 300*time.Millisecond {
+					rows = out
+					break
+				}
+			} else {
+				last, stable = out, time.Now()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		wall := time.Since(t0) - 300*time.Millisecond
+		used := cpu() - cpu0
+		b.ReportMetric(float64(rows)/wall.Seconds(), "rows/s")
+		b.ReportMetric(float64(rows)/used.Seconds(), "rows/cpu-s")
+		b.ReportMetric(float64(rows), "rows")
+		b.Logf("job wrote every row to the sink log after %v", written.Round(time.Millisecond))
+		b.Logf("%d rows in %v wall, %v CPU (GOMAXPROCS %d, whole process: generator, sink, broker)", rows, wall.Round(time.Millisecond), used.Round(time.Millisecond), runtime.GOMAXPROCS(0))
+		conn.Close(context.Background())
+		c.Close()
+	}
+}
+
+// sinkJob reads the q0 sink's rows out and lag from SHOW JOBS.
+func sinkJob(b *testing.B, conn *pgx.Conn) (out, lag int64) {
+	rows, err := conn.Query(context.Background(), `SHOW JOBS`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	fields := rows.FieldDescriptions()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := ""
+		var o, l int64
+		for i, f := range fields {
+			switch f.Name {
+			case "Name":
+				name = fmt.Sprint(vals[i])
+			case "Rows out":
+				o = vals[i].(int64)
+			case "Sink lag rows":
+				l = vals[i].(int64)
+			}
+		}
+		if name == "q0" {
+			return o, l
+		}
+	}
+	return 0, -1
+}

@@ -1,0 +1,448 @@
+package stream
+
+// The sink log.
+//
+// A sink that writes to an external system (Kafka, PostgreSQL) does not
+// write from the job's goroutine. Its writer encodes each chunk into
+// records and, at the barrier, puts the epoch's records into the epoch's
+// write batch under the sink's log keys, so the log commits atomically
+// with the state of every view of the epoch. A background goroutine, the
+// drainer, then delivers the committed log to the target, oldest epoch
+// first, and deletes what the target holds. A slow or unreachable target
+// makes the log grow (the lag shown by SHOW JOBS and /metrics); it never
+// stalls the views.
+//
+// Exactly once rests on the target recording, in the same transaction as
+// the records, the last epoch it holds (a Kafka transaction that also
+// commits a consumer-group offset, a PostgreSQL transaction that also
+// updates a progress row). The drainer asks the target for that epoch
+// when it starts and after every failed delivery (SinkTarget.Recover):
+// a transaction left open by a crash or a lost connection is aborted or
+// found committed there, the log up to the recorded epoch is dropped,
+// and delivery goes on after it. An epoch is never delivered twice, and
+// none is lost, because the log of an epoch is deleted only after the
+// target has committed it.
+//
+// Layout: under the job's epoch records (JobSpan, deleted with the job),
+//
+//	'e' + sink id (4) + 'k' + epoch (8) + seq (4) -> records
+//
+// where records are a sequence of SinkRecord, each a flags byte (bit 0:
+// key present, bit 1: value present) and the uvarint-prefixed key and
+// value, compressed as one S2 block (encoded messages are repetitive, and
+// the log's bytes go through the WAL and the memtable once and are
+// deleted soon after: compression makes that cost a fraction).
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/klauspost/compress/s2"
+
+	"streamsql/storage"
+)
+
+// SinkRecord is one record of a sink log: a key and a value, nil when
+// absent (a Kafka tombstone has a nil value).
+type SinkRecord struct {
+	Key, Value []byte
+}
+
+// AppendSinkRecord appends one record to buf in the log's layout.
+func AppendSinkRecord(buf, key, value []byte, hasKey, hasValue bool) []byte {
+	var flags byte
+	if hasKey {
+		flags |= 1
+	}
+	if hasValue {
+		flags |= 2
+	}
+	buf = append(buf, flags)
+	buf = binary.AppendUvarint(buf, uint64(len(key)))
+	buf = append(buf, key...)
+	buf = binary.AppendUvarint(buf, uint64(len(value)))
+	return append(buf, value...)
+}
+
+// DecodeSinkRecords appends the records of a log value to out. The
+// records alias v.
+func DecodeSinkRecords(out []SinkRecord, v []byte) ([]SinkRecord, error) {
+	for len(v) > 0 {
+		flags := v[0]
+		v = v[1:]
+		var r SinkRecord
+		for part := 0; part < 2; part++ {
+			n, k := binary.Uvarint(v)
+			if k <= 0 || uint64(len(v)-k) < n {
+				return out, errors.New("corrupt sink log record")
+			}
+			b := v[k : k+int(n) : k+int(n)]
+			v = v[k+int(n):]
+			if part == 0 && flags&1 != 0 {
+				r.Key = b
+			} else if part == 1 && flags&2 != 0 {
+				r.Value = b
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// SinkEncoder turns chunks of changes into sink records.
+type SinkEncoder interface {
+	// Encode appends c's records to buf (AppendSinkRecord) and returns
+	// the buffer and how many records it appended.
+	Encode(buf []byte, c *Chunk) ([]byte, int, error)
+}
+
+// SinkTarget is the external system a logged sink delivers to, exactly
+// once.
+type SinkTarget interface {
+	// Recover resolves whatever an earlier delivery left open (aborting
+	// or completing its transaction) and returns the last epoch the
+	// target holds, 0 if none.
+	Recover(ctx context.Context) (uint64, error)
+	// Deliver writes recs, the records of the epochs up to upTo after the
+	// last delivered one, in one transaction that also records upTo. An
+	// error leaves the outcome unknown: the drainer calls Recover next.
+	Deliver(ctx context.Context, upTo uint64, recs []SinkRecord) error
+	// Close releases the target's connections.
+	Close() error
+}
+
+// SinkLogKey is the key of part seq of epoch's records of sink id.
+func SinkLogKey(id uint32, epoch uint64, seq uint32) []byte {
+	var x [12]byte
+	binary.BigEndian.PutUint64(x[:8], epoch)
+	binary.BigEndian.PutUint32(x[8:], seq)
+	return jobKey(id, 'k', x[:]...)
+}
+
+// sinkLogSpan is the key span of sink id's log from epoch from on.
+func sinkLogSpan(id uint32, from uint64) (lo, hi []byte) {
+	return SinkLogKey(id, from, 0), storage.PrefixEnd(jobKey(id, 'k'))
+}
+
+// logPart is the most bytes of records in one log value.
+const logPart = 1 << 20
+
+// drainBatch is the most bytes of records delivered in one transaction
+// when the drainer catches up on a backlog of several epochs.
+const drainBatch = 32 << 20
+
+// LogSinkWriter is the SinkWriter of a logged sink.
+type LogSinkWriter struct {
+	in     *SinkInput
+	env    *Env
+	enc    SinkEncoder
+	log    *slog.Logger
+	buf    []byte
+	parts  [][]byte
+	free   [][]byte // part buffers to reuse
+	packed []byte   // scratch for a compressed part
+	rows   int64
+	drain  *drainer
+	cancel context.CancelFunc
+	done   chan struct{}
+	closed bool
+}
+
+// NewLogSinkWriter returns the writer of a logged sink and starts its
+// drainer, which delivers the committed log to target until the writer
+// is closed or the job's context ends.
+func NewLogSinkWriter(env *Env, in *SinkInput, enc SinkEncoder, target SinkTarget, log *slog.Logger) *LogSinkWriter {
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("sink", in.Name)
+	parent := context.Background()
+	if env.Ctx != nil && env.Ctx.Context != nil {
+		parent = env.Ctx.Context
+	}
+	ctx, cancel := context.WithCancel(parent)
+	w := &LogSinkWriter{in: in, env: env, enc: enc, log: log, cancel: cancel, done: make(chan struct{})}
+	w.drain = &drainer{id: in.ID, env: env, target: target, log: log}
+	if env.Stats != nil {
+		env.Stats.LoggedSink.Store(true)
+	}
+	go func() {
+		defer close(w.done)
+		w.drain.run(ctx)
+		if err := target.Close(); err != nil {
+			log.Warn("closing sink target", "err", err)
+		}
+	}()
+	return w
+}
+
+// Write encodes c into the epoch's records.
+func (w *LogSinkWriter) Write(c *Chunk) error {
+	var n int
+	var err error
+	w.buf, n, err = w.enc.Encode(w.buf, c)
+	if err != nil {
+		return fmt.Errorf("sink %s: %w", w.in.Name, err)
+	}
+	w.rows += int64(n)
+	if len(w.buf) >= logPart {
+		w.parts = append(w.parts, w.buf)
+		w.buf = w.newBuf()
+	}
+	return nil
+}
+
+// newBuf returns an empty part buffer, reusing a free one.
+func (w *LogSinkWriter) newBuf() []byte {
+	if n := len(w.free); n > 0 {
+		b := w.free[n-1]
+		w.free = w.free[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, logPart+logPart/4)
+}
+
+// Barrier puts the epoch's records into the epoch's batch.
+func (w *LogSinkWriter) Barrier(b *Barrier) error {
+	if len(w.buf) > 0 {
+		w.parts = append(w.parts, w.buf)
+		w.buf = w.newBuf()
+	}
+	if len(w.parts) > 0 {
+		for i, p := range w.parts {
+			w.packed = s2.Encode(w.packed[:cap(w.packed)], p)
+			if err := b.Writes.Set(SinkLogKey(w.in.ID, b.Epoch, uint32(i)), w.packed, nil); err != nil {
+				return err
+			}
+			// The batch copied it.
+			w.free = append(w.free, p)
+		}
+		w.drain.logged(w.rows)
+		w.parts = w.parts[:0]
+		w.rows = 0
+	}
+	return nil
+}
+
+// Close stops the drainer and waits for it.
+func (w *LogSinkWriter) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.cancel()
+	<-w.done
+	return nil
+}
+
+// Lag returns how many epochs and records are logged but not yet
+// delivered.
+func (w *LogSinkWriter) Lag() (epochs, rows int64) {
+	return w.drain.lagEpochs.Load(), w.drain.lagRows.Load()
+}
+
+// Delivered returns the last epoch the target is known to hold.
+func (w *LogSinkWriter) Delivered() uint64 { return w.drain.delivered.Load() }
+
+// drainer delivers a sink's committed log to its target.
+type drainer struct {
+	id     uint32
+	env    *Env
+	target SinkTarget
+	log    *slog.Logger
+
+	delivered atomic.Uint64
+	// lagEpochs and lagRows count the logged, undelivered epochs and
+	// records: the writer adds at barriers, the drainer subtracts after
+	// delivery (and counts the log afresh when it recovers).
+	lagEpochs, lagRows atomic.Int64
+	mu                 sync.Mutex
+}
+
+func (d *drainer) logged(rows int64) {
+	d.lagEpochs.Add(1)
+	d.lagRows.Add(rows)
+	d.publish()
+}
+
+func (d *drainer) publish() {
+	if d.env.Stats != nil {
+		d.env.Stats.SinkLagEpochs.Store(d.lagEpochs.Load())
+		d.env.Stats.SinkLagRows.Store(d.lagRows.Load())
+	}
+}
+
+func (d *drainer) run(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	recovered := false
+	var failing error
+	fail := func(what string, err error) {
+		if ctx.Err() != nil {
+			return
+		}
+		if failing == nil || failing.Error() != err.Error() {
+			d.log.Warn("sink "+what+" failed; the log is kept and delivery retried", "err", err)
+		}
+		failing = err
+		if d.env.Stats != nil {
+			d.env.Stats.SetSinkError(err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	for ctx.Err() == nil {
+		if !recovered {
+			e, err := d.target.Recover(ctx)
+			if err != nil {
+				fail("recovery", err)
+				continue
+			}
+			d.delivered.Store(e)
+			if err := d.drop(e); err != nil {
+				fail("log truncation", err)
+				continue
+			}
+			if err := d.count(e); err != nil {
+				fail("log scan", err)
+				continue
+			}
+			recovered = true
+		}
+		committed := uint64(0)
+		if d.env.Committed != nil {
+			committed = d.env.Committed()
+		}
+		recs, upTo, epochs, err := d.read(d.delivered.Load())
+		if err != nil {
+			fail("log read", err)
+			continue
+		}
+		if len(recs) == 0 {
+			if d.env.WaitCommitted == nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Millisecond):
+				}
+				continue
+			}
+			if err := d.env.WaitCommitted(ctx, committed+1); err != nil && ctx.Err() == nil {
+				fail("wait", err)
+			}
+			continue
+		}
+		if err := d.target.Deliver(ctx, upTo, recs); err != nil {
+			recovered = false
+			fail("delivery", err)
+			continue
+		}
+		if failing != nil {
+			d.log.Info("sink delivers again", "epoch", upTo)
+			failing = nil
+			if d.env.Stats != nil {
+				d.env.Stats.SetSinkError(nil)
+			}
+		}
+		backoff = 100 * time.Millisecond
+		d.delivered.Store(upTo)
+		if err := d.drop(upTo); err != nil {
+			fail("log truncation", err)
+			recovered = false
+		}
+		d.lagEpochs.Add(-int64(epochs))
+		d.lagRows.Add(-int64(len(recs)))
+		d.publish()
+	}
+}
+
+// read returns the records of the oldest logged epochs after from, up to
+// drainBatch bytes (but whole epochs), the last epoch they hold and how
+// many epochs they span.
+func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, error) {
+	lo, hi := sinkLogSpan(d.id, from+1)
+	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer it.Close()
+	var recs []SinkRecord
+	var upTo uint64
+	size, epochs := 0, 0
+	for ok := it.First(); ok; ok = it.Next() {
+		e := binary.BigEndian.Uint64(it.Key()[6:14])
+		if e != upTo {
+			if size >= drainBatch {
+				break
+			}
+			epochs++
+		}
+		upTo = e
+		v, err := s2.Decode(nil, it.Value())
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
+		}
+		size += len(v)
+		if recs, err = DecodeSinkRecords(recs, v); err != nil {
+			return nil, 0, 0, fmt.Errorf("epoch %d: %w", e, err)
+		}
+	}
+	return recs, upTo, epochs, it.Error()
+}
+
+// drop deletes the log up to and including epoch upTo.
+func (d *drainer) drop(upTo uint64) error {
+	b := d.env.DB.Pebble().NewBatch()
+	defer b.Close()
+	lo, _ := sinkLogSpan(d.id, 0)
+	hi := SinkLogKey(d.id, upTo+1, 0)
+	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync)
+}
+
+// count recomputes the lag from the log after epoch from.
+func (d *drainer) count(from uint64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	lo, hi := sinkLogSpan(d.id, from+1)
+	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var epochs, rows int64
+	var last uint64
+	var recs []SinkRecord
+	var scratch []byte
+	for ok := it.First(); ok; ok = it.Next() {
+		e := binary.BigEndian.Uint64(it.Key()[6:14])
+		if e != last {
+			epochs++
+			last = e
+		}
+		v, err := s2.Decode(scratch[:cap(scratch)], it.Value())
+		if err != nil {
+			return err
+		}
+		scratch = v
+		recs, err = DecodeSinkRecords(recs[:0], v)
+		if err != nil {
+			return err
+		}
+		rows += int64(len(recs))
+	}
+	d.lagEpochs.Store(epochs)
+	d.lagRows.Store(rows)
+	d.publish()
+	return it.Error()
+}
