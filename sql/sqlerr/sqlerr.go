@@ -86,6 +86,8 @@ const (
 	CannotCoerce                    = "42846"
 	IndeterminateDatatype           = "42P18"
 	DependentObjectsStillExist      = "2BP01"
+	InvalidGrantOperation           = "0LP01"
+	InvalidRoleSpecification        = "0P000"
 	ObjectNotInPrerequisiteState    = "55000"
 	ObjectInUse                     = "55006"
 	ProgramLimitExceeded            = "54000"
