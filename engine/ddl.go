@@ -28,6 +28,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 			return tagResult(tag), nil
 		}), nil
 	}
+	if pr, ok := s.planRoleStmt(n); ok {
+		return pr, nil
+	}
 	switch {
 	case n.GetCreateStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createTable(p, n.GetCreateStmt()) })

@@ -410,8 +410,12 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 
 func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
 	name := settingAlias(strings.ToLower(v.Name))
+	if name == "role" {
+		return s.setRole(v)
+	}
 	switch v.Kind {
 	case pg.VariableSetKind_VAR_RESET_ALL:
+		s.role = ""
 		for k := range s.vars {
 			if settings[k].reported {
 				s.changed[displayName(k)] = settings[k].def
@@ -555,5 +559,7 @@ func (c catalogReader) RelationName(oid uint32) (string, bool) {
 	return r.Name, true
 }
 func (c catalogReader) CurrentSchema() string   { return c.s.currentSchema() }
-func (c catalogReader) CurrentUser() string     { return c.s.info.User }
+func (c catalogReader) CurrentUser() string     { return c.s.currentUser() }
+func (c catalogReader) SessionUser() string     { return c.s.sessionUser }
+func (c catalogReader) IsSuperuser() bool       { return c.s.isSuperuser() }
 func (c catalogReader) CurrentDatabase() string { return c.s.info.Database }

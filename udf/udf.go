@@ -49,6 +49,7 @@ type CatalogReader interface {
 	RelationName(oid uint32) (string, bool)
 	CurrentSchema() string
 	CurrentUser() string
+	SessionUser() string
 	CurrentDatabase() string
 }
 

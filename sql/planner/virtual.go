@@ -7,6 +7,7 @@ import (
 	"streamsql/catalog/pgcatalog"
 	"streamsql/exec"
 	"streamsql/exec/batch"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -68,6 +69,12 @@ func (p *Planner) planVirtual(rv *pg.RangeVar) (*fromItem, bool) {
 	}
 	cat, path := p.Catalog, p.SearchPath
 	rows := func(ctx *exec.Ctx) ([][]types.Datum, error) {
+		if t.Schema == "pg_catalog" && t.Name == "pg_authid" {
+			// Password secrets: superusers only, as in PostgreSQL.
+			if su, ok := ctx.Env.Catalog.(interface{ IsSuperuser() bool }); ok && !su.IsSuperuser() {
+				return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for table pg_authid")
+			}
+		}
 		return t.Rows(snapshotFor(cat, path, &ctx.Env)), nil
 	}
 	op := batch.NewVirtualScan(t.Schema+"."+t.Name, ts, idx, rows)

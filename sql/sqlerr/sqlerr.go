@@ -88,6 +88,7 @@ const (
 	DependentObjectsStillExist      = "2BP01"
 	InvalidGrantOperation           = "0LP01"
 	InvalidRoleSpecification        = "0P000"
+	ReservedName                    = "42939"
 	ObjectNotInPrerequisiteState    = "55000"
 	ObjectInUse                     = "55006"
 	ProgramLimitExceeded            = "54000"
