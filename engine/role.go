@@ -657,3 +657,13 @@ func roleStmtTarget(n *pg.Node) (kind, target string) {
 	}
 	return "ROLE", ""
 }
+
+// CanLogin reports whether user may log in: a role with LOGIN, or any name
+// on an engine that admits undeclared users.
+func (e *Engine) CanLogin(user string) bool {
+	r, ok := e.cat.Role(user)
+	if !ok {
+		return !e.requireRoles
+	}
+	return r.CanLogin
+}
