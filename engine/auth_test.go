@@ -161,3 +161,5 @@ func TestAuthMethods(t *testing.T) {
 	_, err = e.connect(t, "certuser", "", "certdb", verifyFull)
 	wantPgErr(t, err, "28000", "connection requires a valid client certificate")
 }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
