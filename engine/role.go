@@ -151,6 +151,8 @@ func (s *Session) planRoleStmt(n *pg.Node) (*prepared, bool) {
 		f = func() (string, error) { return s.grantRole(n.GetGrantRoleStmt()) }
 	case n.GetRenameStmt() != nil && n.GetRenameStmt().RenameType == pg.ObjectType_OBJECT_ROLE:
 		f = func() (string, error) { return s.renameRole(n.GetRenameStmt()) }
+	case n.GetGrantStmt() != nil:
+		f = func() (string, error) { return s.grantPrivileges(n.GetGrantStmt()) }
 	case n.GetAlterRoleSetStmt() != nil:
 		f = func() (string, error) {
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET is not supported")
@@ -652,6 +654,19 @@ func roleStmtTarget(n *pg.Node) (kind, target string) {
 			kind = "GRANT ROLE"
 		}
 		return kind, fmt.Sprintf("%s to %s", specs(g.GrantedRoles), specs(g.GranteeRoles))
+	case n.GetGrantStmt() != nil:
+		g := n.GetGrantStmt()
+		kind = "REVOKE"
+		if g.IsGrant {
+			kind = "GRANT"
+		}
+		var objs []string
+		for _, o := range g.Objects {
+			if rv := o.GetRangeVar(); rv != nil {
+				objs = append(objs, rv.Relname)
+			}
+		}
+		return kind, fmt.Sprintf("%s to %s", strings.Join(objs, ","), specs(g.Grantees))
 	case n.GetRenameStmt() != nil:
 		return "ALTER ROLE RENAME", n.GetRenameStmt().Subname + " to " + n.GetRenameStmt().Newname
 	}

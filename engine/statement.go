@@ -327,15 +327,22 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case hasLocking(n):
 		return s.planLockingSelect(st, p, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
+		p.Deps = map[uint32]bool{}
 		q, err := p.PlanSelect(n.GetSelectStmt())
 		if err != nil {
 			return nil, err
 		}
 		cols := outputColumns(q.Cols)
+		reads := depList(p.Deps)
 		return &prepared{params: p.FinishParams(), cols: cols, folds: p.Folds, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			// x.s: a cached plan runs in any session (plancache.go).
+			if err := x.s.checkReads(reads, 0); err != nil {
+				return nil, err
+			}
 			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), q.Op, cols, "SELECT"), nil
 		}}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
+		p.Deps = map[uint32]bool{}
 		pr, err := s.planWrite(p, n)
 		if pr != nil {
 			pr.folds = p.Folds
