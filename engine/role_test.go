@@ -199,3 +199,23 @@ func b(v bool) string {
 func itoa(n int32) string {
 	return strings.TrimSpace(strings.Replace(time.Duration(n).String(), "ns", "", 1))
 }
+
+// TestGrantRelacl: GRANT and REVOKE show in pg_class.relacl as
+// PostgreSQL's aclitem text, NULL while the default holds.
+func TestGrantRelacl(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{RequireRoles: true})
+	su := mustConnectAs(t, ts, "streamsql")
+	roleExec(t, su, "CREATE ROLE reader", "CREATE TABLE g (id int PRIMARY KEY)")
+	var acl *string
+	if err := su.QueryRow(context.Background(), "SELECT relacl::text FROM pg_class WHERE relname = 'g'").Scan(&acl); err != nil || acl != nil {
+		t.Fatalf("default relacl: %v %v", acl, err)
+	}
+	roleExec(t, su, "GRANT SELECT, UPDATE ON g TO reader", "GRANT SELECT ON g TO PUBLIC", "REVOKE UPDATE ON g FROM reader")
+	if got := queryString(t, su, "SELECT relacl::text FROM pg_class WHERE relname = 'g'"); got != "{streamsql=arwdDxt/streamsql,reader=r/streamsql,=r/streamsql}" {
+		t.Errorf("relacl %s", got)
+	}
+	_, err := su.Exec(context.Background(), "GRANT SELECT ON g TO nobody")
+	wantPgErr(t, err, "42704", `role "nobody" does not exist`)
+	_, err = su.Exec(context.Background(), "GRANT SELECT (id) ON g TO reader")
+	wantPgErr(t, err, "0A000", "column privileges are not supported yet")
+}

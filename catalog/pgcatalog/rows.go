@@ -155,6 +155,14 @@ func classRows(s *Snapshot) []row {
 			r["relam"] = int64(OIDHeapAM)
 			r["relfilenode"] = int64(e.oid)
 		}
+		if e.rel != nil && e.rel.ACL != nil {
+			// relacl is NULL while the default ACL holds, as in PostgreSQL.
+			items := make([]string, len(e.rel.ACL))
+			for i, it := range e.rel.ACL {
+				items[i] = it.String()
+			}
+			r["relacl"] = aclArray(items)
+		}
 		if e.rel != nil && s.RelOptions != nil {
 			if opts := s.RelOptions(e.rel); len(opts) > 0 {
 				r["reloptions"] = textArray(opts)
@@ -282,6 +290,20 @@ func vector(xs []int16) string {
 		parts[i] = strconv.Itoa(int(x))
 	}
 	return strings.Join(parts, " ")
+}
+
+// aclArray is the text form of an aclitem[] value: elements quoted only
+// when they hold characters array syntax needs quoted, as PostgreSQL
+// prints them.
+func aclArray(xs []string) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		if x == "" || strings.ContainsAny(x, "{}\",\\ \t") {
+			x = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(x) + `"`
+		}
+		parts[i] = x
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // textArray is the text form of a text[] value, every element quoted.
