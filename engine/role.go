@@ -176,16 +176,15 @@ func (s *Session) planRoleStmt(n *pg.Node) (*prepared, bool) {
 
 // roleOptions are the options of CREATE/ALTER ROLE as given.
 type roleOptions struct {
-	set                 map[string]bool
-	superuser, inherit  bool
-	createRole, create  bool
-	login               bool
-	connLimit           int
-	password            *string // nil: PASSWORD NULL
-	validUntil          *time.Time
-	inRoles, members    []string
-	admins              []string
-	unsupportedReplBRLS string
+	set                map[string]bool
+	superuser, inherit bool
+	createRole, create bool
+	login              bool
+	connLimit          int
+	password           *string // nil: PASSWORD NULL
+	validUntil         *time.Time
+	inRoles, members   []string
+	admins             []string
 }
 
 func (s *Session) parseRoleOptions(opts []*pg.Node) (*roleOptions, error) {
@@ -671,6 +670,36 @@ func roleStmtTarget(n *pg.Node) (kind, target string) {
 		return "ALTER ROLE RENAME", n.GetRenameStmt().Subname + " to " + n.GetRenameStmt().Newname
 	}
 	return "ROLE", ""
+}
+
+// isRoleStmt reports the statements planRoleStmt handles (and audits).
+func isRoleStmt(n *pg.Node) bool {
+	return n.GetCreateRoleStmt() != nil || n.GetAlterRoleStmt() != nil || n.GetDropRoleStmt() != nil ||
+		n.GetGrantRoleStmt() != nil || n.GetGrantStmt() != nil || n.GetAlterRoleSetStmt() != nil ||
+		(n.GetRenameStmt() != nil && n.GetRenameStmt().RenameType == pg.ObjectType_OBJECT_ROLE)
+}
+
+// auditDDL wraps a utility statement so that the audit log records it:
+// its command tag and outcome, never its text (connector options and
+// passwords may be in it).
+func (s *Session) auditDDL(pr *prepared, err error) (*prepared, error) {
+	if err != nil || pr == nil || pr.run == nil || !s.e.auditLog {
+		return pr, err
+	}
+	run := pr.run
+	out := *pr
+	out.run = func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		res, err := run(ctx, x)
+		if err != nil {
+			x.s.audit("ddl failed", "err", err.Error())
+			return res, err
+		}
+		if res != nil && res.Columns() == nil {
+			x.s.audit("ddl", "tag", res.Tag())
+		}
+		return res, err
+	}
+	return &out, nil
 }
 
 // CanLogin reports whether user may log in: a role with LOGIN, or any name

@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,4 +220,49 @@ func TestGrantRelacl(t *testing.T) {
 	wantPgErr(t, err, "42704", `role "nobody" does not exist`)
 	_, err = su.Exec(context.Background(), "GRANT SELECT (id) ON g TO reader")
 	wantPgErr(t, err, "0A000", "column privileges are not supported yet")
+}
+
+// TestAuditLog: with AuditLog, connections, role statements (without
+// their text) and DDL are logged as structured lines.
+func TestAuditLog(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	ts := testserver.Start(t, engine.Options{RequireRoles: true, AuditLog: true, Logger: log})
+	su := mustConnectAs(t, ts, "streamsql")
+	roleExec(t, su, "CREATE USER auditee PASSWORD 'do-not-log-me'", "CREATE TABLE audited (id int PRIMARY KEY)", "GRANT SELECT ON audited TO auditee")
+	if _, err := connectAs(t, ts, "ghost"); err == nil {
+		t.Fatal("ghost connected")
+	}
+	out := buf.String()
+	for _, want := range []string{
+		`msg="audit: connection authorized" session_user=streamsql`,
+		`msg="audit: role statement" session_user=streamsql current_user=streamsql statement="CREATE ROLE" target=auditee`,
+		`msg="audit: ddl" session_user=streamsql current_user=streamsql tag="CREATE TABLE"`,
+		`msg="audit: role statement" session_user=streamsql current_user=streamsql statement=GRANT target="audited to auditee"`,
+		`msg="audit: connection refused" session_user=ghost current_user=ghost err="role \"ghost\" does not exist"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "do-not-log-me") {
+		t.Error("the audit log shows a password")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -318,7 +318,7 @@ func outputColumns(outs []planner.Output) []pgwire.Column {
 // plan plans st; with args it is ready to run. Its scans read through rd.
 func (s *Session) plan(ctx context.Context, st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) (*prepared, error) {
 	if st.st.Ext != nil {
-		return s.planExt(st)
+		return s.auditDDL(s.planExt(st))
 	}
 	n := st.st.AST
 	p := s.newPlannerFn(st, params, args, rd)
@@ -363,7 +363,10 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case n.GetCopyStmt() != nil:
 		return s.planCopy(n.GetCopyStmt())
 	}
-	return s.planUtility(st, p, n)
+	if isRoleStmt(n) {
+		return s.planUtility(st, p, n) // audited as role statements
+	}
+	return s.auditDDL(s.planUtility(st, p, n))
 }
 
 func simple(run func(ctx context.Context, x *execution) (pgwire.Result, error)) *prepared {
