@@ -174,3 +174,69 @@ func (s *Session) resolveForGrant(rv *pg.RangeVar) (*catalog.Relation, error) {
 	}
 	return s.e.cat.Resolve(s.searchPath(), rv.Relname)
 }
+
+// HasTablePrivilege implements udf.PrivilegeChecker for
+// has_table_privilege.
+func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, error) {
+	s := c.s
+	role := s.currentUser()
+	switch u := user.(type) {
+	case string:
+		if _, ok := s.e.cat.Role(u); !ok {
+			return false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", u)
+		}
+		role = u
+	case int64:
+		r, ok := s.e.cat.RoleByOID(uint32(u))
+		if !ok {
+			return false, sqlerr.New(sqlerr.UndefinedObject, "role with OID %d does not exist", u)
+		}
+		role = r.Name
+	}
+	var rel *catalog.Relation
+	switch t := table.(type) {
+	case string:
+		schema, name, qualified := strings.Cut(t, ".")
+		if qualified {
+			r, ok := s.e.cat.Relation(schema, name)
+			if !ok {
+				return false, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", t)
+			}
+			rel = r
+		} else {
+			r, err := s.e.cat.Resolve(s.searchPath(), t)
+			if err != nil {
+				return false, err
+			}
+			rel = r
+		}
+	case int64:
+		r, ok := s.e.cat.ByOID(uint32(t))
+		if !ok {
+			return false, nil // PostgreSQL answers NULL-ish false for a missing OID
+		}
+		rel = r
+	default:
+		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid table argument")
+	}
+	var want []byte
+	for _, p := range strings.Split(privs, ",") {
+		p = strings.ToLower(strings.TrimSpace(p))
+		p = strings.TrimSpace(strings.TrimSuffix(p, "with grant option"))
+		l, ok := privLetter[p]
+		if !ok {
+			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
+		}
+		want = append(want, l)
+	}
+	if s.roleIsSuperuser(role) {
+		return true, nil
+	}
+	held := rel.PrivilegesOf(s.e.cat.RolesInheritedBy(role))
+	for _, l := range want {
+		if strings.IndexByte(held, l) >= 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -53,6 +53,15 @@ type CatalogReader interface {
 	CurrentDatabase() string
 }
 
+// PrivilegeChecker is implemented by catalog readers that know the
+// privileges on relations (has_table_privilege).
+type PrivilegeChecker interface {
+	// HasTablePrivilege reports whether user (a name, an OID as int64,
+	// or nil for the current role) holds any of privs (a comma-separated
+	// list such as "SELECT, INSERT") on table, given as a name or an OID.
+	HasTablePrivilege(user, table any, privs string) (bool, error)
+}
+
 // Volatility as in pg_proc.provolatile.
 type Volatility byte
 
