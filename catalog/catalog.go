@@ -6,6 +6,7 @@
 //	'c' "nsp/" + name           a Schema as JSON
 //	'c' "rel/" + OID (4 bytes)  a Relation as JSON
 //	'c' "fn/" + OID (4 bytes)   a Function as JSON (function.go)
+//	'c' "role/" + OID (4 bytes) a Role as JSON (role.go)
 //	'c' "meta/nextoid"          the next OID to assign (8 bytes, big endian)
 //
 // Open loads it all; every mutation writes the changed entries and the OID
@@ -64,6 +65,7 @@ type Catalog struct {
 	byOID   map[uint32]*Relation
 	byName  map[string]map[string]*Relation // schema -> name -> relation
 	funcs   funcIndex
+	roles   map[string]*Role // by name
 	nextOID uint32
 	// version counts published changes (Version).
 	version atomic.Uint64
@@ -90,6 +92,7 @@ func Open(db *storage.DB) (*Catalog, error) {
 		schemas: map[string]Schema{},
 		byOID:   map[uint32]*Relation{},
 		byName:  map[string]map[string]*Relation{},
+		roles:   map[string]*Role{},
 		nextOID: FirstUserOID,
 	}
 	if err := c.load(); err != nil {
@@ -145,6 +148,10 @@ func (c *Catalog) load() error {
 			c.publish(r)
 		case hasPrefix(k, keyFuncPrefix):
 			if err := c.loadFunction(k, v); err != nil {
+				return err
+			}
+		case hasPrefix(k, keyRolePrefix):
+			if err := c.loadRole(v); err != nil {
 				return err
 			}
 		case string(k) == string(keyNextOID):
@@ -291,13 +298,15 @@ func (c *Catalog) relationsWhere(keep func(*Relation) bool) []*Relation {
 // change is one mutation being prepared: relations to write and delete,
 // schemas to write and delete. commit makes it durable, then visible.
 type change struct {
-	putRels  []*Relation
-	dropRels []*Relation
-	putNsp   []Schema
-	dropNsp  []string
-	putFns   []*Function
-	dropFns  []*Function
-	nextOID  uint32
+	putRels   []*Relation
+	dropRels  []*Relation
+	putNsp    []Schema
+	dropNsp   []string
+	putFns    []*Function
+	dropFns   []*Function
+	putRoles  []*Role
+	dropRoles []*Role
+	nextOID   uint32
 }
 
 // commit writes ch in one synced transaction and publishes it. c.writeMu
@@ -328,6 +337,9 @@ func (c *Catalog) commit(ch *change) error {
 		if err := commitFunctions(txn, ch); err != nil {
 			return err
 		}
+		if err := commitRoles(txn, ch); err != nil {
+			return err
+		}
 		if ch.nextOID != 0 {
 			if err := txn.Set(keyNextOID, binary.BigEndian.AppendUint64(nil, uint64(ch.nextOID))); err != nil {
 				return err
@@ -348,6 +360,7 @@ func (c *Catalog) commit(ch *change) error {
 		c.publish(r)
 	}
 	c.publishFunctions(ch)
+	c.publishRoles(ch)
 	for _, n := range ch.dropNsp {
 		delete(c.schemas, n)
 		delete(c.byName, n)

@@ -110,7 +110,10 @@ type Relation struct {
 	ColumnDeps []ColumnRef
 	Comment    string
 	Owner      string
-	Created    time.Time
+	// ACL lists the privileges granted on the relation (acl.go); nil
+	// means the default: the owner has every privilege, nobody else any.
+	ACL     []ACLItem `json:",omitempty"`
+	Created time.Time
 	// StateTables are the streaming state table ids of a materialized
 	// view's job, in plan order.
 	StateTables []uint32 `json:",omitempty"`
@@ -234,6 +237,7 @@ func (r *Relation) Clone() *Relation {
 	c.Indexes = cloneIndexes(r.Indexes)
 	c.Checks = slices.Clone(r.Checks)
 	c.ForeignKeys = slices.Clone(r.ForeignKeys)
+	c.ACL = slices.Clone(r.ACL)
 	return &c
 }
 

@@ -30,6 +30,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 			return tagResult(tag), nil
 		}), nil
 	}
+	if pr, ok := s.planRoleStmt(n); ok {
+		return pr, nil
+	}
 	switch {
 	case n.GetCreateStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createTable(p, n.GetCreateStmt()) })
@@ -59,6 +62,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 			for _, rn := range n.GetTruncateStmt().Relations {
 				r, err := s.resolveTable(p, rn.GetRangeVar())
 				if err != nil {
+					return "", err
+				}
+				if err := s.checkPrivilege(r, 'D'); err != nil {
 					return "", err
 				}
 				if err := r.IndexedTable().Truncate(x.txn); err != nil {
@@ -235,7 +241,7 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	if _, ok := s.e.cat.Relation(schema, cs.Relation.Relname); ok && cs.IfNotExists {
 		return "CREATE TABLE", nil
 	}
-	r := &catalog.Relation{Schema: schema, Name: cs.Relation.Relname, Kind: catalog.KindTable, Owner: s.info.User, Created: time.Now()}
+	r := &catalog.Relation{Schema: schema, Name: cs.Relation.Relname, Kind: catalog.KindTable, Owner: s.currentUser(), Created: time.Now()}
 	names := map[string]bool{}
 	for _, el := range cs.TableElts {
 		switch {
@@ -337,7 +343,7 @@ func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt)
 		return "", err
 	}
 	schema := s.schemaFor(vs.View)
-	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.info.User, Created: time.Now()}
+	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.currentUser(), Created: time.Now()}
 	if len(vs.Aliases) > len(q.Cols) {
 		return "", sqlerr.New(sqlerr.SyntaxError, "CREATE VIEW specifies more column names than columns")
 	}
@@ -421,6 +427,9 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		if r.Kind != want {
 			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, what).WithHint("Use DROP %s to remove a %s.", strings.ToUpper(r.Kind.String()), r.Kind.String())
 		}
+		if err := s.checkOwner(r); err != nil {
+			return "", err
+		}
 		if err := s.dropReferences(r, ds.Behavior == pg.DropBehavior_DROP_CASCADE); err != nil {
 			return "", err
 		}
@@ -457,6 +466,9 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 		if at.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
 			return "ALTER TABLE", nil
 		}
+		return "", err
+	}
+	if err := s.checkOwner(r); err != nil {
 		return "", err
 	}
 	if r.Kind != catalog.KindTable {

@@ -53,6 +53,9 @@ type Engine struct {
 	tmpDir    string
 	// plans is the plan cache (plancache.go).
 	plans planCache
+	// requireRoles refuses connections of names that are not roles
+	// (role.go); auditLog logs connections and role statements.
+	requireRoles, auditLog bool
 }
 
 // Options configure Open.
@@ -96,6 +99,17 @@ type Options struct {
 	// state budget (at least an eighth of the machine), negative means no
 	// limit.
 	TotalQueryMem int64
+	// RequireRoles refuses a connection whose user is not a declared role
+	// (28000), as PostgreSQL does. Without it an undeclared name connects
+	// and acts as a superuser: only for servers that trust every client
+	// (tests, loopback development setups).
+	RequireRoles bool
+	// SuperuserPassword is the password of the superuser streamsql created
+	// at first start (ignored once the data directory has roles).
+	SuperuserPassword string
+	// AuditLog logs sessions, SET ROLE and role statements as structured
+	// "audit:" lines at level info.
+	AuditLog bool
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -120,7 +134,12 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
-		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry()}
+		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
+		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog}
+	if err := e.bootstrapSuperuser(opts.SuperuserPassword); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create superuser: %w", err)
+	}
 	perQuery, total := queryMemory(opts, stateMemoryLimit(opts.StateMemory))
 	e.queryMem, e.queryPool, e.tmpDir = perQuery, exec.NewMemPool(total), tmpDir(opts.DataDir)
 	if err := exec.CleanTempRoot(e.tmpDir); err != nil {
@@ -151,8 +170,14 @@ func (e *Engine) Open(ctx context.Context, info pgwire.StartupInfo) (pgwire.Sess
 		return nil, err
 	}
 	e.mu.Lock()
+	if err := e.admit(info); err != nil {
+		e.mu.Unlock()
+		s.audit("connection refused", "err", err.Error(), "remote", info.RemoteAddr)
+		return nil, err
+	}
 	e.sessions[s] = struct{}{}
 	e.mu.Unlock()
+	s.audit("connection authorized", "database", info.Database, "remote", info.RemoteAddr, "method", info.AuthMethod)
 	return s, nil
 }
 

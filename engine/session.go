@@ -64,6 +64,9 @@ var settings = map[string]setting{
 type Session struct {
 	e    *Engine
 	info pgwire.StartupInfo
+	// sessionUser is who authenticated; role is the role chosen by SET
+	// ROLE ("" for none: the current user is the session user).
+	sessionUser, role string
 
 	vars    map[string]string
 	changed map[string]string
@@ -98,7 +101,7 @@ type Session struct {
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
-	s := &Session{e: e, info: info, vars: map[string]string{}, changed: map[string]string{}, clocks: map[*stmtRun]struct{}{}}
+	s := &Session{e: e, info: info, sessionUser: info.User, vars: map[string]string{}, changed: map[string]string{}, clocks: map[*stmtRun]struct{}{}}
 	if info.Application != "" {
 		s.vars["application_name"] = info.Application
 	}
@@ -128,6 +131,7 @@ func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
 			return nil, err
 		}
 	}
+	s.reportSuperuser()
 	clear(s.changed)
 	return s, nil
 }
@@ -201,7 +205,7 @@ func (s *Session) set(name, value string) error {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", value)
 		}
 	case "server_version", "server_encoding", "integer_datetimes", "max_identifier_length", "lc_collate", "lc_ctype", "server_version_num",
-		"max_connections", "authentication_timeout":
+		"max_connections", "authentication_timeout", "is_superuser", "session_authorization":
 		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "parameter %q cannot be changed", name)
 	case "client_encoding":
 		u := strings.ToUpper(strings.ReplaceAll(value, "-", ""))

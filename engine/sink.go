@@ -90,7 +90,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 		return "", err
 	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSink, Definition: def,
-		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.info.User, Created: time.Now(),
+		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.currentUser(), Created: time.Now(),
 		Parallelism: s.streamingParallelism()}
 	for _, o := range cs.Options {
 		r.Options[strings.ToLower(o.Key)] = o.Value

@@ -319,7 +319,7 @@ func outputColumns(outs []planner.Output) []pgwire.Column {
 // plan plans st; with args it is ready to run. Its scans read through rd.
 func (s *Session) plan(ctx context.Context, st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) (*prepared, error) {
 	if st.st.Ext != nil {
-		return s.planExt(st)
+		return s.auditDDL(s.planExt(st))
 	}
 	n := st.st.AST
 	p := s.newPlannerFn(st, params, args, rd)
@@ -328,15 +328,22 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case hasLocking(n):
 		return s.planLockingSelect(st, p, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
+		p.Deps = map[uint32]bool{}
 		q, err := p.PlanSelect(n.GetSelectStmt())
 		if err != nil {
 			return nil, err
 		}
 		cols := outputColumns(q.Cols)
+		reads := depList(p.Deps)
 		return &prepared{params: p.FinishParams(), cols: cols, custom: p.Custom, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			// x.s: a cached plan runs in any session (plancache.go).
+			if err := x.s.checkReads(reads, 0); err != nil {
+				return nil, err
+			}
 			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), q.Op, cols, "SELECT"), nil
 		}}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
+		p.Deps = map[uint32]bool{}
 		pr, err := s.planWrite(p, n)
 		if pr != nil {
 			pr.custom = p.Custom
@@ -357,7 +364,10 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case n.GetCopyStmt() != nil:
 		return s.planCopy(n.GetCopyStmt())
 	}
-	return s.planUtility(st, p, n)
+	if isRoleStmt(n) {
+		return s.planUtility(st, p, n) // audited as role statements
+	}
+	return s.auditDDL(s.planUtility(st, p, n))
 }
 
 func simple(run func(ctx context.Context, x *execution) (pgwire.Result, error)) *prepared {
@@ -411,8 +421,12 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 
 func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
 	name := settingAlias(strings.ToLower(v.Name))
+	if name == "role" {
+		return s.setRole(v)
+	}
 	switch v.Kind {
 	case pg.VariableSetKind_VAR_RESET_ALL:
+		s.role = ""
 		for k := range s.vars {
 			if settings[k].reported {
 				s.changed[displayName(k)] = settings[k].def
@@ -556,5 +570,7 @@ func (c catalogReader) RelationName(oid uint32) (string, bool) {
 	return r.Name, true
 }
 func (c catalogReader) CurrentSchema() string   { return c.s.currentSchema() }
-func (c catalogReader) CurrentUser() string     { return c.s.info.User }
+func (c catalogReader) CurrentUser() string     { return c.s.currentUser() }
+func (c catalogReader) SessionUser() string     { return c.s.sessionUser }
+func (c catalogReader) IsSuperuser() bool       { return c.s.isSuperuser() }
 func (c catalogReader) CurrentDatabase() string { return c.s.info.Database }

@@ -183,7 +183,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		return "", err
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
-		Owner: s.info.User, Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
+		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
 		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key}
 	for _, c := range plan.Cols {
 		t := c.Type
@@ -514,7 +514,7 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)
 	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSource, AppendOnly: true,
-		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.info.User, Created: time.Now(),
+		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.currentUser(), Created: time.Now(),
 		Parallelism: s.streamingParallelism()}
 	if len(cs.EncodeOptions) > 0 {
 		r.EncodeOptions = map[string]string{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -57,7 +58,34 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 			return nil, err
 		}
 	}
+	// Privileges (privilege.go): the verb's on the target, SELECT on it
+	// when the statement reads it, SELECT on everything else it reads.
+	priv, readsTarget := privLetter[strings.ToLower(verb)], len(w.Returning) > 0
+	if u := n.GetUpdateStmt(); u != nil && u.WhereClause != nil {
+		readsTarget = true
+	}
+	if d := n.GetDeleteStmt(); d != nil && d.WhereClause != nil {
+		readsTarget = true
+	}
+	reads := depList(p.Deps)
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		// The relation as it is now, not as planned: a REVOKE since
+		// counts.
+		target := w.Rel
+		if cur, ok := x.s.e.cat.ByOID(w.Rel.OID); ok {
+			target = cur
+		}
+		if err := x.s.checkPrivilege(target, priv); err != nil {
+			return nil, err
+		}
+		if readsTarget {
+			if err := x.s.checkPrivilege(target, 'r'); err != nil {
+				return nil, err
+			}
+		}
+		if err := x.s.checkReads(reads, w.Rel.OID); err != nil {
+			return nil, err
+		}
 		// x.s, not s: a cached plan runs in any session (plancache.go).
 		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode, bounds: bounds}
 		var err error

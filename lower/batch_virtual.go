@@ -6,6 +6,7 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -20,6 +21,12 @@ func batchVirtualScan(s *plan.VirtualScan) exec.Operator {
 		idx[i] = i
 	}
 	rows := func(ctx *exec.Ctx) ([][]types.Datum, error) {
+		if t.Schema == "pg_catalog" && t.Name == "pg_authid" {
+			// Password secrets: superusers only, as in PostgreSQL.
+			if su, ok := ctx.Env.Catalog.(interface{ IsSuperuser() bool }); ok && !su.IsSuperuser() {
+				return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for table pg_authid")
+			}
+		}
 		return t.Rows(snapshotFor(cat, path, &ctx.Env)), nil
 	}
 	return batch.NewVirtualScan(t.Schema+"."+t.Name, s.OutputTypes(), idx, rows)

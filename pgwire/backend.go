@@ -27,6 +27,9 @@ type StartupInfo struct {
 	Application string
 	RemoteAddr  string
 	Params      map[string]string // every startup parameter, options included
+	// AuthMethod is how the client authenticated (an hba method name such
+	// as "trust" or "scram-sha-256").
+	AuthMethod string
 }
 
 // Session is one client connection's view of the database. Calls on a

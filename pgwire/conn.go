@@ -3,6 +3,7 @@ package pgwire
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,6 +52,8 @@ type conn struct {
 
 	pid    uint32
 	secret []byte
+	// tls is the connection after the TLS handshake, nil without TLS.
+	tls *tls.Conn
 
 	// mu guards sess against Cancel racing with Close.
 	mu         sync.Mutex

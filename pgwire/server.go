@@ -13,12 +13,15 @@ package pgwire
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
+
+	"streamsql/auth"
 )
 
 // DefaultMaxMessageSize is the largest message body accepted from a client
@@ -40,8 +43,26 @@ const (
 	AuthMD5
 )
 
-// AuthConfig configures client authentication.
+// String names the method as pg_hba.conf does.
+func (m AuthMethod) String() string {
+	switch m {
+	case AuthPassword:
+		return "password"
+	case AuthMD5:
+		return "md5"
+	}
+	return "trust"
+}
+
+// AuthConfig configures client authentication: host-based rules (HBA and
+// Roles), or, without rules, one Method for all non-loopback clients.
 type AuthConfig struct {
+	// HBA, when set, decides how each client authenticates (auth.go);
+	// Method, Password and PasswordOnLoopback are then unused.
+	HBA *auth.HBA
+	// Roles gives the password secrets and memberships HBA needs.
+	Roles RoleStore
+
 	// Method applies to clients that are not on a loopback address (or to
 	// all clients when PasswordOnLoopback is set); loopback clients are
 	// trusted otherwise. The zero value trusts everyone.
@@ -73,6 +94,10 @@ type Options struct {
 	// MaxMessageSize.
 	MessageMemory int64
 	Auth          AuthConfig
+	// TLS, when set, is used for clients that ask for it (SSLRequest is
+	// answered 'S'); hostssl and hostnossl rules tell the two apart. Its
+	// ClientCAs verify client certificates (the cert method).
+	TLS *tls.Config
 }
 
 // Server serves the PostgreSQL protocol for a Backend.
@@ -96,6 +121,9 @@ type Server struct {
 
 	// msgMem is the budget of large message bodies being read.
 	msgMem *byteBudget
+	// endPoint is the tls-server-end-point channel binding data of the
+	// TLS certificate (nil: no SCRAM-SHA-256-PLUS).
+	endPoint []byte
 }
 
 // NewServer returns a server for b.
@@ -117,7 +145,12 @@ func NewServer(b Backend, opts Options) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	endPoint, err := serverEndPoint(opts.TLS)
+	if err != nil {
+		log.Warn("pgwire: no channel binding", "err", err)
+	}
 	return &Server{
+		endPoint:  endPoint,
 		backend:   b,
 		opts:      opts,
 		log:       log,

@@ -49,7 +49,14 @@ func (c *conn) startup() bool {
 		code := binary.BigEndian.Uint32(body)
 		switch code {
 		case codeSSL, codeGSSENC:
-			// No TLS or GSS encryption: say 'N' and read the real startup.
+			if code == codeSSL && c.srv.opts.TLS != nil && c.tls == nil {
+				if !c.startTLS() {
+					return false
+				}
+				continue
+			}
+			// No TLS (or already in it) and no GSS encryption: say 'N'
+			// and read the real startup.
 			if attempt > 2 {
 				c.sendFatal(sqlerr.New(sqlerr.ProtocolViolation, "too many encryption requests"))
 				return false
@@ -117,8 +124,17 @@ func (c *conn) startup() bool {
 		return false
 	}
 	c.slot = true
-	if !c.authenticate(info.User) {
-		return false
+	if c.srv.opts.Auth.HBA != nil {
+		m, ok := c.authenticateHBA(info)
+		if !ok {
+			return false
+		}
+		info.AuthMethod = string(m)
+	} else {
+		if !c.authenticate(info.User) {
+			return false
+		}
+		info.AuthMethod = c.srv.opts.Auth.Method.String()
 	}
 	c.w.send(&pgproto3.AuthenticationOk{})
 

@@ -49,9 +49,10 @@ func (r *registry) addMiscFuncs() {
 	}
 	r.fn(&Scalar{Name: "current_database", Ret: name, Volatility: Stable, Eval: cat(CatalogReader.CurrentDatabase, "streamsql")})
 	r.fn(&Scalar{Name: "current_schema", Ret: name, Volatility: Stable, Eval: cat(CatalogReader.CurrentSchema, "public")})
-	for _, n := range []string{"current_user", "session_user", "user", "current_role"} {
+	for _, n := range []string{"current_user", "user", "current_role"} {
 		r.fn(&Scalar{Name: n, Ret: name, Volatility: Stable, Eval: cat(CatalogReader.CurrentUser, "streamsql")})
 	}
+	r.fn(&Scalar{Name: "session_user", Ret: name, Volatility: Stable, Eval: cat(CatalogReader.SessionUser, "streamsql")})
 	setting := func(env *Env, a []types.Datum, missingOK bool) (types.Datum, error) {
 		nm := strings.ToLower(a[0].(string))
 		if env != nil && env.Settings != nil {

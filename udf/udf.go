@@ -49,7 +49,17 @@ type CatalogReader interface {
 	RelationName(oid uint32) (string, bool)
 	CurrentSchema() string
 	CurrentUser() string
+	SessionUser() string
 	CurrentDatabase() string
+}
+
+// PrivilegeChecker is implemented by catalog readers that know the
+// privileges on relations (has_table_privilege).
+type PrivilegeChecker interface {
+	// HasTablePrivilege reports whether user (a name, an OID as int64,
+	// or nil for the current role) holds any of privs (a comma-separated
+	// list such as "SELECT, INSERT") on table, given as a name or an OID.
+	HasTablePrivilege(user, table any, privs string) (bool, error)
 }
 
 // Volatility as in pg_proc.provolatile.

@@ -39,7 +39,7 @@ func userProcRows(s *Snapshot) []row {
 			args[i] = strconv.FormatUint(uint64(t.OID()), 10)
 		}
 		r := row{
-			"oid": int64(f.OID), "proname": f.Name, "pronamespace": int64(s.schemaOID(f.Schema)), "proowner": int64(RoleOID(f.Owner)),
+			"oid": int64(f.OID), "proname": f.Name, "pronamespace": int64(s.schemaOID(f.Schema)), "proowner": int64(s.RoleOID(f.Owner)),
 			"prolang": int64(OIDLangSQL), "procost": float64(100), "provariadic": int64(0), "prokind": "f",
 			"proisstrict": f.Strict, "proretset": false, "provolatile": string(f.Volatility), "proparallel": "u",
 			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),

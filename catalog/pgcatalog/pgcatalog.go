@@ -167,6 +167,22 @@ func RoleOID(name string) uint32 {
 	if name == catalog.DefaultOwner {
 		return OIDSuperuser
 	}
+	return hashedRoleOID(name)
+}
+
+// RoleOID is the OID of the role name: the catalog's for a declared role,
+// a stable made-up one for a name that is not a role (an owner recorded
+// before roles existed, a user admitted by trust without a role).
+func (s *Snapshot) RoleOID(name string) uint32 {
+	if s.Catalog != nil {
+		if r, ok := s.Catalog.Role(name); ok {
+			return r.OID
+		}
+	}
+	return RoleOID(name)
+}
+
+func hashedRoleOID(name string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(name))
 	return oidRoleBase | h.Sum32()&0x0FFFFFFF
@@ -176,6 +192,11 @@ func RoleOID(name string) uint32 {
 // current user and every owner of a schema or relation, sorted.
 func (s *Snapshot) Roles() []string {
 	set := map[string]bool{catalog.DefaultOwner: true}
+	if s.Catalog != nil {
+		for _, r := range s.Catalog.Roles() {
+			set[r.Name] = true
+		}
+	}
 	if s.User != "" {
 		set[s.User] = true
 	}
@@ -202,7 +223,7 @@ func (s *Snapshot) Roles() []string {
 // RoleName returns the name of the role with OID oid.
 func (s *Snapshot) RoleName(oid uint32) (string, bool) {
 	for _, n := range s.Roles() {
-		if RoleOID(n) == oid {
+		if s.RoleOID(n) == oid {
 			return n, true
 		}
 	}

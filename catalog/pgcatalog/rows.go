@@ -12,31 +12,33 @@ import (
 // producers computes the rows of each table that is not empty. A table
 // missing here exists with its columns and no rows.
 var producers = map[string]func(s *Snapshot) []row{
-	"pg_catalog.pg_namespace":   namespaceRows,
-	"pg_catalog.pg_class":       concat(classRows, secondaryClassRows),
-	"pg_catalog.pg_attribute":   concat(attributeRows, secondaryAttributeRows),
-	"pg_catalog.pg_type":        typeRows,
-	"pg_catalog.pg_index":       concat(indexRows, secondaryIndexRows),
-	"pg_catalog.pg_constraint":  concat(concat(constraintRows, uniqueConstraintRows), checkFKConstraintRows),
-	"pg_catalog.pg_proc":        procRows,
-	"pg_catalog.pg_aggregate":   aggregateRows,
-	"pg_catalog.pg_description": descriptionRows,
-	"pg_catalog.pg_database":    databaseRows,
-	"pg_catalog.pg_roles":       roleRows,
-	"pg_catalog.pg_user":        userRows,
-	"pg_catalog.pg_settings":    settingRows,
-	"pg_catalog.pg_am":          amRows,
-	"pg_catalog.pg_attrdef":     attrdefRows,
-	"pg_catalog.pg_collation":   collationRows,
-	"pg_catalog.pg_tablespace":  tablespaceRows,
-	"pg_catalog.pg_views":       viewRows,
-	"pg_catalog.pg_matviews":    matviewRows,
-	"pg_catalog.pg_tables":      tableRows,
-	"pg_catalog.pg_indexes":     concat(indexesViewRows, secondaryIndexesViewRows),
-	"pg_catalog.pg_rewrite":     rewriteRows,
-	"pg_catalog.pg_language":    languageRows,
+	"pg_catalog.pg_namespace":    namespaceRows,
+	"pg_catalog.pg_class":        concat(classRows, secondaryClassRows),
+	"pg_catalog.pg_attribute":    concat(attributeRows, secondaryAttributeRows),
+	"pg_catalog.pg_type":         typeRows,
+	"pg_catalog.pg_index":        concat(indexRows, secondaryIndexRows),
+	"pg_catalog.pg_constraint":   concat(concat(constraintRows, uniqueConstraintRows), checkFKConstraintRows),
+	"pg_catalog.pg_proc":         procRows,
+	"pg_catalog.pg_aggregate":    aggregateRows,
+	"pg_catalog.pg_description":  descriptionRows,
+	"pg_catalog.pg_database":     databaseRows,
+	"pg_catalog.pg_roles":        roleRows,
+	"pg_catalog.pg_user":         userRows,
+	"pg_catalog.pg_authid":       authidRows,
+	"pg_catalog.pg_auth_members": authMemberRows,
+	"pg_catalog.pg_settings":     settingRows,
+	"pg_catalog.pg_am":           amRows,
+	"pg_catalog.pg_attrdef":      attrdefRows,
+	"pg_catalog.pg_collation":    collationRows,
+	"pg_catalog.pg_tablespace":   tablespaceRows,
+	"pg_catalog.pg_views":        viewRows,
+	"pg_catalog.pg_matviews":     matviewRows,
+	"pg_catalog.pg_tables":       tableRows,
+	"pg_catalog.pg_indexes":      concat(indexesViewRows, secondaryIndexesViewRows),
+	"pg_catalog.pg_rewrite":      rewriteRows,
+	"pg_catalog.pg_language":     languageRows,
 	"pg_catalog.pg_stat_activity": func(s *Snapshot) []row {
-		return []row{{"datid": int64(OIDDatabase), "datname": s.Database, "usesysid": int64(RoleOID(s.User)), "usename": s.User,
+		return []row{{"datid": int64(OIDDatabase), "datname": s.Database, "usesysid": int64(s.RoleOID(s.User)), "usename": s.User,
 			"application_name": "", "state": "active", "backend_type": "client backend"}}
 	},
 
@@ -135,7 +137,7 @@ func (s *Snapshot) schemaOID(name string) uint32 {
 func namespaceRows(s *Snapshot) []row {
 	var out []row
 	for _, sc := range s.Catalog.Schemas() {
-		out = append(out, row{"oid": int64(sc.OID), "nspname": sc.Name, "nspowner": int64(RoleOID(owner(sc.Owner)))})
+		out = append(out, row{"oid": int64(sc.OID), "nspname": sc.Name, "nspowner": int64(s.RoleOID(owner(sc.Owner)))})
 	}
 	return out
 }
@@ -145,13 +147,21 @@ func classRows(s *Snapshot) []row {
 	for _, e := range s.entries() {
 		r := row{
 			"oid": int64(e.oid), "relname": e.name, "relnamespace": int64(s.schemaOID(e.schema)),
-			"relowner": int64(RoleOID(e.owner)), "relpersistence": "p", "relkind": string(e.kind),
+			"relowner": int64(s.RoleOID(e.owner)), "relpersistence": "p", "relkind": string(e.kind),
 			"relnatts": int64(len(e.cols)), "relhasindex": len(e.pk) > 0 || hasIndexes(e.rel), "relispopulated": true,
 			"relreplident": "d", "reltuples": float64(-1), "relhasrules": e.kind == 'v',
 		}
 		if e.kind == 'r' || e.kind == 'm' {
 			r["relam"] = int64(OIDHeapAM)
 			r["relfilenode"] = int64(e.oid)
+		}
+		if e.rel != nil && e.rel.ACL != nil {
+			// relacl is NULL while the default ACL holds, as in PostgreSQL.
+			items := make([]string, len(e.rel.ACL))
+			for i, it := range e.rel.ACL {
+				items[i] = it.String()
+			}
+			r["relacl"] = aclArray(items)
 		}
 		if e.rel != nil && s.RelOptions != nil {
 			if opts := s.RelOptions(e.rel); len(opts) > 0 {
@@ -163,7 +173,7 @@ func classRows(s *Snapshot) []row {
 		if len(e.pk) > 0 {
 			out = append(out, row{
 				"oid": int64(IndexOID(e.oid)), "relname": PKName(e.name), "relnamespace": int64(s.schemaOID(e.schema)),
-				"relowner": int64(RoleOID(e.owner)), "relam": int64(OIDBtreeAM), "relfilenode": int64(IndexOID(e.oid)),
+				"relowner": int64(s.RoleOID(e.owner)), "relam": int64(OIDBtreeAM), "relfilenode": int64(IndexOID(e.oid)),
 				"relpersistence": "p", "relkind": "i", "relnatts": int64(len(e.pk)), "relispopulated": true,
 				"relreplident": "n", "reltuples": float64(-1),
 			})
@@ -280,6 +290,20 @@ func vector(xs []int16) string {
 		parts[i] = strconv.Itoa(int(x))
 	}
 	return strings.Join(parts, " ")
+}
+
+// aclArray is the text form of an aclitem[] value: elements quoted only
+// when they hold characters array syntax needs quoted, as PostgreSQL
+// prints them.
+func aclArray(xs []string) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		if x == "" || strings.ContainsAny(x, "{}\",\\ \t") {
+			x = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(x) + `"`
+		}
+		parts[i] = x
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // textArray is the text form of a text[] value, every element quoted.
@@ -401,25 +425,6 @@ func databaseRows(s *Snapshot) []row {
 		"datlocprovider": "c", "datallowconn": true, "datconnlimit": int64(-1), "dattablespace": int64(OIDTablespace),
 		"datcollate": "C.UTF-8", "datctype": "C.UTF-8",
 	}}
-}
-
-func roleRows(s *Snapshot) []row {
-	var out []row
-	for _, n := range s.Roles() {
-		out = append(out, row{
-			"rolname": n, "rolsuper": true, "rolinherit": true, "rolcreaterole": true, "rolcreatedb": true,
-			"rolcanlogin": true, "rolconnlimit": int64(-1), "rolpassword": "********", "oid": int64(RoleOID(n)),
-		})
-	}
-	return out
-}
-
-func userRows(s *Snapshot) []row {
-	var out []row
-	for _, n := range s.Roles() {
-		out = append(out, row{"usename": n, "usesysid": int64(RoleOID(n)), "usecreatedb": true, "usesuper": true, "passwd": "********"})
-	}
-	return out
 }
 
 func settingRows(s *Snapshot) []row {

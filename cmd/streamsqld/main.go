@@ -86,6 +86,8 @@ func run(args []string) error {
 	lockWait := fs.Duration("lock-wait", storage.DefaultLockWait, "how long to wait at start for the data directory lock held by another (exiting) process")
 	diskReserve := fs.String("disk-reserve", "128MB", "free disk space kept in the data directory's file system; below it writes fail with 53100 and the server does not start (-1: no check)")
 	maxTxn := fs.String("max-transaction-size", "1GB", "largest write set one transaction may buffer before it commits; larger ones fail with 54000")
+	var sec security
+	sec.register(fs)
 	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory, http_listen, max_connections, authentication_timeout, lock_wait, disk_reserve, query_mem and total_query_mem")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -184,7 +186,20 @@ func run(args []string) error {
 	if reserve == 0 {
 		reserve = -1 // 0 asks for no reserve; storage reads 0 as its default
 	}
+	hba, _, err := sec.hba()
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := sec.tlsConfig()
+	if err != nil {
+		return err
+	}
+	suPassword, err := sec.superuserPassword()
+	if err != nil {
+		return err
+	}
 	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit,
+		RequireRoles: true, SuperuserPassword: suPassword, AuditLog: sec.audit,
 		MaxConnections: *maxConns, Settings: defaults, MaxTransactionBytes: maxTxnBytes, AuthenticationTimeout: *authTimeout, LockWait: lockWaitOption(*lockWait), DiskReserve: reserve,
 		QueryMem: qMem, TotalQueryMem: totalQMem})
 	if err != nil {
@@ -208,15 +223,20 @@ func run(args []string) error {
 			// machine): serve SQL without the HTTP endpoints.
 			log.Warn("HTTP endpoints not served", "addr", *httpAddr, "err", err)
 		default:
-			hsrv = &http.Server{Handler: httpapi.New(eng, log), ReadHeaderTimeout: 10 * time.Second}
-			go hsrv.Serve(hln)
+			hsrv = &http.Server{Handler: httpapi.RequireAuth(httpapi.New(eng, log), hba, eng, log), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg}
+			if tlsCfg != nil {
+				go hsrv.ServeTLS(hln, "", "")
+			} else {
+				go hsrv.Serve(hln)
+			}
 			log.Info("HTTP endpoints", "addr", hln.Addr().String(), "paths", "/metrics /health")
 		}
 	}
-	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log, MaxConnections: *maxConns, AuthenticationTimeout: *authTimeout})
+	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log, MaxConnections: *maxConns, AuthenticationTimeout: *authTimeout,
+		Auth: pgwire.AuthConfig{HBA: hba, Roles: eng}, TLS: tlsCfg})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	log.Info("streamsqld ready", "listen", ln.Addr().String(), "data", *data)
+	log.Info("streamsqld ready", "listen", ln.Addr().String(), "data", *data, "hba", hba.Source, "tls", tlsCfg != nil)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
 	var serveErr error

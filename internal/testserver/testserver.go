@@ -54,6 +54,9 @@ func StartWire(t testing.TB, opts engine.Options, wire pgwire.Options) *Server {
 	if wire.Logger == nil {
 		wire.Logger = opts.Logger
 	}
+	if wire.Auth.HBA != nil && wire.Auth.Roles == nil {
+		wire.Auth.Roles = eng
+	}
 	srv := pgwire.NewServer(eng, wire)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,0 +1,108 @@
+package pgcatalog
+
+import (
+	"streamsql/catalog"
+	"streamsql/sql/types"
+)
+
+// Roles in pg_roles, pg_user, pg_authid and pg_auth_members. A declared
+// role shows its attributes; a name that owns objects or is the session's
+// user without being a role (trust connections of undeclared users, owners
+// recorded before roles existed) shows as a superuser, which is what it
+// acts as.
+
+// roleAttrs is one row's worth of role attributes.
+type roleAttrs struct {
+	oid                                                 uint32
+	name                                                string
+	super, inherit, createRole, createDB, login, hasPwd bool
+	connLimit                                           int64
+	validUntil                                          types.Datum
+	secret                                              string
+}
+
+func (s *Snapshot) roleAttrs() []roleAttrs {
+	var out []roleAttrs
+	for _, n := range s.Roles() {
+		var r *catalog.Role
+		if s.Catalog != nil {
+			r, _ = s.Catalog.Role(n)
+		}
+		if r == nil {
+			out = append(out, roleAttrs{oid: s.RoleOID(n), name: n, super: true, inherit: true, createRole: true,
+				createDB: true, login: true, connLimit: -1})
+			continue
+		}
+		a := roleAttrs{oid: r.OID, name: r.Name, super: r.Superuser, inherit: r.Inherit, createRole: r.CreateRole,
+			createDB: r.CreateDB, login: r.CanLogin, connLimit: int64(r.ConnLimit), hasPwd: r.Password != "", secret: r.Password}
+		if r.ValidUntil != nil {
+			a.validUntil = types.TimeToTimestamp(*r.ValidUntil)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func roleRows(s *Snapshot) []row {
+	var out []row
+	for _, a := range s.roleAttrs() {
+		out = append(out, row{
+			"rolname": a.name, "rolsuper": a.super, "rolinherit": a.inherit, "rolcreaterole": a.createRole,
+			"rolcreatedb": a.createDB, "rolcanlogin": a.login, "rolconnlimit": a.connLimit,
+			"rolpassword": "********", "rolvaliduntil": a.validUntil, "oid": int64(a.oid),
+		})
+	}
+	return out
+}
+
+func userRows(s *Snapshot) []row {
+	var out []row
+	for _, a := range s.roleAttrs() {
+		if !a.login {
+			continue
+		}
+		out = append(out, row{"usename": a.name, "usesysid": int64(a.oid), "usecreatedb": a.createDB,
+			"usesuper": a.super, "passwd": "********", "valuntil": a.validUntil})
+	}
+	return out
+}
+
+// authidRows shows the stored secrets; only superusers may read pg_authid
+// (the planner refuses the table to others, as PostgreSQL does).
+func authidRows(s *Snapshot) []row {
+	var out []row
+	for _, a := range s.roleAttrs() {
+		var pwd types.Datum
+		if a.secret != "" {
+			pwd = a.secret
+		}
+		out = append(out, row{
+			"oid": int64(a.oid), "rolname": a.name, "rolsuper": a.super, "rolinherit": a.inherit,
+			"rolcreaterole": a.createRole, "rolcreatedb": a.createDB, "rolcanlogin": a.login,
+			"rolconnlimit": a.connLimit, "rolpassword": pwd, "rolvaliduntil": a.validUntil,
+		})
+	}
+	return out
+}
+
+func authMemberRows(s *Snapshot) []row {
+	if s.Catalog == nil {
+		return nil
+	}
+	var out []row
+	for _, r := range s.Catalog.Roles() {
+		for _, m := range r.MemberOf {
+			g, ok := s.Catalog.Role(m.Role)
+			if !ok {
+				continue
+			}
+			grantor := m.Grantor
+			if grantor == "" {
+				grantor = catalog.DefaultOwner
+			}
+			out = append(out, row{"roleid": int64(g.OID), "member": int64(r.OID),
+				"grantor": int64(s.RoleOID(grantor)), "admin_option": m.Admin})
+		}
+	}
+	return out
+}

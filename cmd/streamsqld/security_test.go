@@ -1,0 +1,159 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"streamsql/internal/testserver"
+)
+
+// startSecure runs streamsqld with TLS, an hba file that asks every
+// client for a SCRAM password, the audit log, HTTPS on httpAddr and env
+// added to its environment.
+func startSecure(t *testing.T, dir, hba string, ca *testserver.CA, env []string, args ...string) (*proc, string) {
+	t.Helper()
+	cert := ca.Issue(t, "localhost", "localhost", "127.0.0.1")
+	hbaFile := filepath.Join(t.TempDir(), "pg_hba.conf")
+	if err := os.WriteFile(hbaFile, []byte(hba), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := freeAddr(t)
+	p := &proc{addr: freeAddr(t), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	argv := append([]string{"-listen", p.addr, "-data", dir, "-http", httpAddr, "-log-level", "info", "-audit-log",
+		"-hba", hbaFile, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile, "-tls-ca", ca.CertFile}, args...)
+	p.cmd = exec.Command(binary(t), argv...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("streamsqld logged:\n%s", p.stderr.String())
+		}
+	})
+	if !p.ready(t, 30*time.Second) {
+		t.Fatalf("streamsqld did not start: %v\n%s", p.err, p.stderr.String())
+	}
+	return p, httpAddr
+}
+
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.exited(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+}
+
+// psql runs psql against p with a password and TLS verify-full.
+func psqlAs(t *testing.T, p *proc, ca *testserver.CA, user, password string, args ...string) (string, error) {
+	t.Helper()
+	bin, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed")
+	}
+	host, port, _ := strings.Cut(p.addr, ":")
+	dsn := fmt.Sprintf("host=localhost hostaddr=%s port=%s user=%s dbname=streamsql sslmode=verify-full sslrootcert=%s", host, port, user, ca.CertFile)
+	cmd := exec.Command(bin, append([]string{"-X", "-v", "ON_ERROR_STOP=1", "-w", dsn}, args...)...)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+password, "PGCONNECT_TIMEOUT=10")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestSuperuserPasswordTLSAndHTTP(t *testing.T) {
+	ca := testserver.NewCA(t)
+	dir := t.TempDir()
+	const hba = "hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all all reject\n"
+	p, httpAddr := startSecure(t, dir, hba, ca, []string{"STREAMSQL_PASSWORD=first secret"})
+
+	// Only hostssl connections are let in (hostnossl is rejected), so a
+	// working psql proves TLS with verify-full and SCRAM.
+	out, err := psqlAs(t, p, ca, "streamsql", "first secret", "-Atc", "SELECT current_user")
+	if err != nil || !strings.HasPrefix(out, "streamsql") {
+		t.Fatalf("psql with the password: %v\n%s", err, out)
+	}
+	out, err = psqlAs(t, p, ca, "streamsql", "first secret", "-c", "CREATE ROLE analyst LOGIN PASSWORD 'a1'", "-c", `\du`)
+	if err != nil || !strings.Contains(out, "analyst") || !strings.Contains(out, "Superuser") {
+		t.Fatalf("\\du: %v\n%s", err, out)
+	}
+	out, err = psqlAs(t, p, ca, "streamsql", "wrong", "-c", "SELECT 1")
+	if err == nil || !strings.Contains(out, `password authentication failed for user "streamsql"`) {
+		t.Fatalf("psql with a wrong password: %v\n%s", err, out)
+	}
+
+	// HTTPS with the same certificate; /health open, the rest behind
+	// basic auth checked against the SCRAM verifier.
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
+	get := func(path, user, pw string) int {
+		req, _ := http.NewRequest("GET", "https://"+httpAddr+path, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pw)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		path, user, pw string
+		want           int
+	}{
+		{"/health", "", "", 200}, {"/metrics", "", "", 401}, {"/metrics", "streamsql", "wrong", 401},
+		{"/metrics", "streamsql", "first secret", 200}, {"/metrics", "analyst", "a1", 200},
+	} {
+		if got := get(c.path, c.user, c.pw); got != c.want {
+			t.Errorf("GET %s as %q: %d, want %d", c.path, c.user, got, c.want)
+		}
+	}
+	log := p.stderr.String()
+	for _, want := range []string{"audit: connection authorized", "audit: role statement", "statement=\"CREATE ROLE\" target=analyst", "authentication failed"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	if strings.Contains(log, "'a1'") {
+		t.Error("the log shows a password")
+	}
+	p.stop(t)
+
+	// A later start ignores STREAMSQL_PASSWORD: the password is the one
+	// stored at first start.
+	p, _ = startSecure(t, dir, hba, ca, []string{"STREAMSQL_PASSWORD=second"})
+	if out, err := psqlAs(t, p, ca, "streamsql", "first secret", "-Atc", "SELECT 1"); err != nil {
+		t.Fatalf("first password after restart: %v\n%s", err, out)
+	}
+	if _, err := psqlAs(t, p, ca, "streamsql", "second", "-Atc", "SELECT 1"); err == nil {
+		t.Fatal("STREAMSQL_PASSWORD of a later start took effect")
+	}
+	p.stop(t)
+
+	// -password-file on a new data directory.
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("from file\n"), 0o600)
+	p, _ = startSecure(t, t.TempDir(), hba, ca, nil, "-password-file", pwFile)
+	if out, err := psqlAs(t, p, ca, "streamsql", "from file", "-Atc", "SELECT 1"); err != nil {
+		t.Fatalf("-password-file: %v\n%s", err, out)
+	}
+}

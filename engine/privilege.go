@@ -1,0 +1,242 @@
+package engine
+
+import (
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/sql/sqlerr"
+)
+
+// Privileges on relations: GRANT and REVOKE of SELECT, INSERT, UPDATE,
+// DELETE, TRUNCATE, REFERENCES and TRIGGER on tables, views, materialized
+// views and sources, and their checks.
+//
+// Each statement checks, when it runs (so a REVOKE takes effect for open
+// sessions and for cached plans), the relations it names: SELECT on every
+// relation a query reads, INSERT/UPDATE/DELETE on a write's target (and
+// SELECT on it when the write reads it: a WHERE, RETURNING or SET that
+// uses its columns), TRUNCATE for TRUNCATE. A view's own query is planned
+// apart and not checked against the reader: a view runs with its owner's
+// rights, so granting SELECT on a view does not expose its tables.
+// Superusers, and owners through their default ACL item, pass every
+// check; a role also holds the privileges of the roles it inherits from,
+// and of PUBLIC.
+
+var privLetter = map[string]byte{"select": 'r', "insert": 'a', "update": 'w', "delete": 'd', "truncate": 'D', "references": 'x', "trigger": 't'}
+
+// relKindWord is how PostgreSQL names a relation in "permission denied
+// for ..." messages.
+func relKindWord(r *catalog.Relation) string {
+	switch r.Kind {
+	case catalog.KindView:
+		return "view"
+	case catalog.KindMatView:
+		return "materialized view"
+	}
+	return "table"
+}
+
+// checkPrivilege fails with 42501 unless the current role holds priv on r.
+func (s *Session) checkPrivilege(r *catalog.Relation, priv byte) error {
+	if s.isSuperuser() {
+		return nil
+	}
+	held := r.PrivilegesOf(s.e.cat.RolesInheritedBy(s.currentUser()))
+	if strings.IndexByte(held, priv) >= 0 {
+		return nil
+	}
+	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
+}
+
+// checkReads checks SELECT on every relation in deps (planner Deps, which
+// also holds function OIDs) but skip.
+func (s *Session) checkReads(deps []uint32, skip uint32) error {
+	for _, oid := range deps {
+		if oid == skip {
+			continue
+		}
+		r, ok := s.e.cat.ByOID(oid)
+		if !ok {
+			continue // a function, or dropped since planning (the run fails anyway)
+		}
+		if err := s.checkPrivilege(r, 'r'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOwner fails with 42501 unless the current role owns r (directly or
+// through an inherited role) or is a superuser.
+func (s *Session) checkOwner(r *catalog.Relation) error {
+	if s.isSuperuser() {
+		return nil
+	}
+	owner := r.Owner
+	if owner == "" {
+		owner = catalog.DefaultOwner
+	}
+	if s.e.cat.RolesInheritedBy(s.currentUser())[owner] {
+		return nil
+	}
+	return sqlerr.New(sqlerr.InsufficientPrivilege, "must be owner of %s %s", relKindWord(r), r.Name)
+}
+
+func depList(m map[uint32]bool) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for oid := range m {
+		out = append(out, oid)
+	}
+	return out
+}
+
+// grantPrivileges is GRANT/REVOKE privileges ON [TABLE] t, ... TO/FROM roles.
+func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
+	tag := "REVOKE"
+	if st.IsGrant {
+		tag = "GRANT"
+	}
+	if st.Objtype != pg.ObjectType_OBJECT_TABLE || st.Targtype != pg.GrantTargetType_ACL_TARGET_OBJECT {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s on %s is not supported yet: privileges apply to tables, views, materialized views and sources",
+			tag, strings.ToLower(strings.TrimPrefix(st.Objtype.String(), "OBJECT_")))
+	}
+	if st.GrantOption {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "WITH GRANT OPTION is not supported yet")
+	}
+	privs := catalog.AllTablePrivileges
+	if len(st.Privileges) > 0 {
+		privs = ""
+		for _, n := range st.Privileges {
+			ap := n.GetAccessPriv()
+			if len(ap.Cols) > 0 {
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "column privileges are not supported yet")
+			}
+			l, ok := privLetter[strings.ToLower(ap.PrivName)]
+			if !ok {
+				return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for relation", strings.ToUpper(ap.PrivName))
+			}
+			privs += string(l)
+		}
+	}
+	var grantees []string
+	for _, n := range st.Grantees {
+		rs := n.GetRoleSpec()
+		if rs != nil && rs.Roletype == pg.RoleSpecType_ROLESPEC_PUBLIC {
+			grantees = append(grantees, "")
+			continue
+		}
+		name, err := s.roleSpecName(rs)
+		if err != nil {
+			return "", err
+		}
+		if _, ok := s.e.cat.Role(name); !ok {
+			return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+		}
+		grantees = append(grantees, name)
+	}
+	for _, o := range st.Objects {
+		rv := o.GetRangeVar()
+		r, err := s.resolveForGrant(rv)
+		if err != nil {
+			return "", err
+		}
+		// Only owners (and superusers) grant; PostgreSQL's grant options
+		// are not supported yet.
+		if err := s.checkOwner(r); err != nil {
+			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
+		}
+		grantor := r.Owner
+		if grantor == "" {
+			grantor = catalog.DefaultOwner
+		}
+		if st.IsGrant {
+			_, err = s.e.cat.GrantPrivileges(r.OID, grantees, privs, grantor)
+		} else {
+			_, err = s.e.cat.RevokePrivileges(r.OID, grantees, privs)
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return tag, nil
+}
+
+// resolveForGrant finds a relation named in GRANT/REVOKE.
+func (s *Session) resolveForGrant(rv *pg.RangeVar) (*catalog.Relation, error) {
+	if rv.Schemaname != "" {
+		r, ok := s.e.cat.Relation(rv.Schemaname, rv.Relname)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", rv.Schemaname+"."+rv.Relname)
+		}
+		return r, nil
+	}
+	return s.e.cat.Resolve(s.searchPath(), rv.Relname)
+}
+
+// HasTablePrivilege implements udf.PrivilegeChecker for
+// has_table_privilege.
+func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, error) {
+	s := c.s
+	role := s.currentUser()
+	switch u := user.(type) {
+	case string:
+		if _, ok := s.e.cat.Role(u); !ok {
+			return false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", u)
+		}
+		role = u
+	case int64:
+		r, ok := s.e.cat.RoleByOID(uint32(u))
+		if !ok {
+			return false, sqlerr.New(sqlerr.UndefinedObject, "role with OID %d does not exist", u)
+		}
+		role = r.Name
+	}
+	var rel *catalog.Relation
+	switch t := table.(type) {
+	case string:
+		schema, name, qualified := strings.Cut(t, ".")
+		if qualified {
+			r, ok := s.e.cat.Relation(schema, name)
+			if !ok {
+				return false, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", t)
+			}
+			rel = r
+		} else {
+			r, err := s.e.cat.Resolve(s.searchPath(), t)
+			if err != nil {
+				return false, err
+			}
+			rel = r
+		}
+	case int64:
+		r, ok := s.e.cat.ByOID(uint32(t))
+		if !ok {
+			return false, nil // PostgreSQL answers NULL-ish false for a missing OID
+		}
+		rel = r
+	default:
+		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid table argument")
+	}
+	var want []byte
+	for _, p := range strings.Split(privs, ",") {
+		p = strings.ToLower(strings.TrimSpace(p))
+		p = strings.TrimSpace(strings.TrimSuffix(p, "with grant option"))
+		l, ok := privLetter[p]
+		if !ok {
+			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
+		}
+		want = append(want, l)
+	}
+	if s.roleIsSuperuser(role) {
+		return true, nil
+	}
+	held := rel.PrivilegesOf(s.e.cat.RolesInheritedBy(role))
+	for _, l := range want {
+		if strings.IndexByte(held, l) >= 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
