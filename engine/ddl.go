@@ -765,6 +765,8 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 			}
 			return tagResult(tag), nil
 		}), nil
+	case *parser.Subscribe:
+		return s.planSubscribeStmt(e)
 	case *parser.ShowObjects:
 		return s.planShowObjects(e)
 	case *parser.ShowCreate:

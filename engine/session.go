@@ -52,6 +52,7 @@ var settings = map[string]setting{
 	"lc_ctype":                            {def: "C", desc: "Shows the character classification and case conversion locale."},
 	"default_transaction_read_only":       {def: "off", desc: "Sets the default read-only status of new transactions."},
 	"implicit_flush":                      {def: "off", desc: "Makes every DML statement return only once its effects are visible in every view."},
+	"subscribe_buffer_rows":               {def: "100000", desc: "Sets how many changes may wait for a slow SUBSCRIBE client before it is cut off."},
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
 	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
@@ -238,6 +239,10 @@ func (s *Session) set(name, value string) error {
 			return err
 		}
 		value = norm
+	case "subscribe_buffer_rows":
+		if n, err := strconv.Atoi(value); err != nil || n < 1 {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"subscribe_buffer_rows\": %q", value)
+		}
 	case "streaming_parallelism":
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
