@@ -251,6 +251,9 @@ func TestSubscribeTableQueryProgress(t *testing.T) {
 	if sawData != 1 || progressAfter < 3 {
 		t.Fatalf("data rows %d, progress rows %d: %v", sawData, progressAfter, rows.Err())
 	}
+	// A subscriber that goes without cancelling: the server notices the
+	// closed connection.
+	r2.Close(ctx)
 }
 
 func jobCount(t *testing.T, conn *pgx.Conn) int {
