@@ -174,6 +174,13 @@ type Subscribe struct {
 	Hold    bool
 }
 
+// FetchWith is FETCH ... [FROM] cursor WITH (options): PostgreSQL's FETCH
+// with Materialize's options (timeout) for cursors over SUBSCRIBE.
+type FetchWith struct {
+	Fetch   *pg_query.FetchStmt
+	Options []Option
+}
+
 // ShowObjects is SHOW SOURCES | TABLES | MATERIALIZED VIEWS | VIEWS |
 // SINKS | FUNCTIONS | JOBS | SCHEMAS [FROM schema].
 type ShowObjects struct {
@@ -196,6 +203,7 @@ func (*DropObjects) extNode()    {}
 func (*AlterRename) extNode()    {}
 func (*Flush) extNode()          {}
 func (*Subscribe) extNode()      {}
+func (*FetchWith) extNode()      {}
 func (*ShowObjects) extNode()    {}
 func (*ShowCreate) extNode()     {}
 func (*Explain) extNode()        {}

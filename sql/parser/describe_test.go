@@ -157,6 +157,8 @@ func describeExt(b *strings.Builder, sql string, ext Ext, indent string) {
 			fmt.Fprintf(b, " copy=%d", len(x.Copy.Options))
 		}
 		fmt.Fprintf(b, " with=%s\n", opts(x.Options))
+	case *FetchWith:
+		fmt.Fprintf(b, "%sfetch %s direction=%d count=%d with=%s\n", indent, x.Fetch.Portalname, x.Fetch.Direction, x.Fetch.HowMany, opts(x.Options))
 	case *ShowObjects:
 		fmt.Fprintf(b, "%sshow %s", indent, x.What)
 		if x.Schema != "" {

@@ -35,6 +35,8 @@ func (p *parser) isExtension(toks []token) bool {
 		return true
 	case "declare":
 		return c.wordAt(2) == "subscription" || c.declareSubscribeAt() > 0
+	case "fetch":
+		return c.fetchWithAt() > 0
 	case "copy":
 		return c.tok(1) != nil && c.tok(1).isPunct('(') && c.wordAt(2) == "subscribe"
 	case "show":
@@ -80,6 +82,8 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 		st.Ext, err = c.subscribe()
 	case "copy":
 		st.Ext, err = c.copySubscribe()
+	case "fetch":
+		st.Ext, err = c.fetchWith()
 	case "show":
 		st.Ext, err = c.show()
 	case "explain":
@@ -715,6 +719,35 @@ func (c *cursor) subscribe() (*Subscribe, error) {
 	c.i = 1
 	c.accept("to")
 	return s, c.subscribeBody(s)
+}
+
+// fetchWithAt returns the index of WITH in FETCH ... WITH (...), or -1.
+func (c *cursor) fetchWithAt() int {
+	for j := 1; j < c.end(); j++ {
+		if c.toks[j].word(c.src) == "with" {
+			return j
+		}
+	}
+	return -1
+}
+
+// fetchWith reads FETCH ... WITH (options): the part before WITH is
+// PostgreSQL's FETCH.
+func (c *cursor) fetchWith() (*FetchWith, error) {
+	at := c.fetchWithAt()
+	node, err := c.fragment("", 0, at, &c.toks[at])
+	if err != nil {
+		return nil, err
+	}
+	f := &FetchWith{Fetch: node.GetFetchStmt()}
+	if f.Fetch == nil || f.Fetch.Ismove {
+		return nil, c.errAt(at)
+	}
+	c.i = at + 1
+	if f.Options, err = c.options(); err != nil {
+		return nil, err
+	}
+	return f, c.expectEnd()
 }
 
 // copySubscribe reads COPY (SUBSCRIBE ...) TO STDOUT [[WITH] (options)].
