@@ -78,6 +78,8 @@ type Session struct {
 	txnReadOnly bool
 	// savepoints of the open block, oldest first (savepoint.go).
 	savepoints []savepoint
+	// cursors are the open cursors by name (cursor.go).
+	cursors map[string]*sessionCursor
 
 	// stmtStart is when the running statement's clock started, zero
 	// between statements; clocks are the statement_timeout timers of
@@ -364,6 +366,7 @@ func (s *Session) Cancel() {
 
 // Close implements pgwire.Session.
 func (s *Session) Close() {
+	s.closeCursors(true)
 	if s.txn != nil {
 		s.txn.Rollback()
 		s.txn = nil

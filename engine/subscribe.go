@@ -747,13 +747,13 @@ func (o *feedOperator) Explain() string           { return "Subscribe " + o.fd.r
 func (o *feedOperator) Children() []exec.Operator { return nil }
 
 // planSubscribeStmt plans SUBSCRIBE and COPY (SUBSCRIBE ...) TO STDOUT.
-func (s *Session) planSubscribeStmt(sub *parser.Subscribe) (*prepared, error) {
+func (s *Session) planSubscribeStmt(st *statement, sub *parser.Subscribe) (*prepared, error) {
 	sp, err := s.planSubscribe(sub)
 	if err != nil {
 		return nil, err
 	}
 	if sub.Declare != "" {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DECLARE ... CURSOR FOR SUBSCRIBE is not supported yet")
+		return s.planDeclareSubscribe(sub, sp, st.st.SQL)
 	}
 	if sub.Copy != nil {
 		opts, err := parseCopyOptions(sub.Copy.Options)
