@@ -88,7 +88,6 @@ func TestSubscribeViewPgx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cancel(); rows.Close() }()
 	fields := rows.FieldDescriptions()
 	var names []string
 	for _, f := range fields {
@@ -212,7 +211,6 @@ func TestSubscribeTableQueryProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cancel(); rows.Close() }()
 	var names []string
 	for _, f := range rows.FieldDescriptions() {
 		names = append(names, f.Name)
@@ -295,7 +293,6 @@ func TestSubscribeEnvelopeUpsert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cancel(); rows.Close() }()
 	next := func() string {
 		if !rows.Next() {
 			t.Fatalf("no row: %v", rows.Err())
@@ -314,6 +311,9 @@ func TestSubscribeEnvelopeUpsert(t *testing.T) {
 	if got := next(); got != "[delete A <nil>]" {
 		t.Errorf("delete %s", got)
 	}
+	// Epoch 1 is long gone: no history is kept for SUBSCRIBE.
+	_, err = w.Exec(ctx, "SUBSCRIBE pv AS OF 1")
+	wantCode(t, err, "55000")
 }
 
 // COPY (SUBSCRIBE ...) TO STDOUT in psql prints each change as it
@@ -414,7 +414,6 @@ func TestSubscribeSlowSubscriberCutOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cancel(); fastRows.Close() }()
 	waitProgress(t, fastRows)
 	fastDone := make(chan int)
 	const batches, per = 40, 500 // 20,000 rows of 2 kB: more than the sockets hold
@@ -450,4 +449,31 @@ func TestSubscribeSlowSubscriberCutOff(t *testing.T) {
 		t.Fatalf("stalled subscriber got all %d rows", n)
 	}
 	t.Logf("stalled subscriber cut off after %d rows: %s", n, pe.Message)
+}
+
+// A CancelRequest (psql's Ctrl-C) ends a SUBSCRIBE with 57014.
+func TestSubscribeCancel(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	execAll(t, c, "CREATE TABLE cx (id int PRIMARY KEY)", "CREATE MATERIALIZED VIEW cxv AS SELECT id FROM cx")
+	rows, err := c.Query(ctx, "SUBSCRIBE cxv WITH (PROGRESS)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitProgress(t, rows)
+	start := time.Now()
+	if err := c.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	wantCode(t, rows.Err(), "57014")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cancel took %v", d)
+	}
 }
