@@ -119,6 +119,7 @@ func query(e *engine.Engine) http.HandlerFunc {
 			}
 			rec.Release()
 		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"columns": names, "rows": rows, "tag": res.Tag()})
 	}
@@ -142,6 +143,9 @@ func subscribe(e *engine.Engine) http.HandlerFunc {
 		defer s.Close()
 		defer res.Close()
 		fl, _ := w.(http.Flusher)
+		// Dashboards served from elsewhere (docs/examples/live-view.html)
+		// read the feed.
+		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.WriteHeader(http.StatusOK)

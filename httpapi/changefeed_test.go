@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +160,25 @@ func TestQueryJSON(t *testing.T) {
 	code, m = get("SELECT * FROM nowhere")
 	if code != 400 || m["sqlstate"] != "42P01" || !strings.Contains(m["error"].(string), `relation "nowhere" does not exist`) {
 		t.Fatalf("%d %v", code, m)
+	}
+}
+
+// TestLiveViewPage checks docs/examples/live-view.html against the feed:
+// it reads the endpoint this package serves and handles exactly the
+// events the feed sends.
+func TestLiveViewPage(t *testing.T) {
+	page, err := os.ReadFile("../docs/examples/live-view.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "/v1/subscribe/") {
+		t.Error("the page does not read /v1/subscribe/")
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`addEventListener\("(\w+)"`).FindAllStringSubmatch(string(page), -1) {
+		got = append(got, m[1])
+	}
+	if strings.Join(got, ",") != "reset,change,progress,error" {
+		t.Errorf("the page handles events %v, the feed sends reset, change, progress and error", got)
 	}
 }
