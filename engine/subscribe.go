@@ -290,6 +290,9 @@ func (e *Engine) startTempView(ctx context.Context, sp *subscribePlan) (*catalog
 			e.log.Error("cannot drop a subscription's temporary job", "job", r.Name, "err", err)
 		}
 	}
+	if err := e.coord.MarkTemporary(r.OID, r.StateTables); err != nil {
+		return nil, nil, err
+	}
 	if err := e.coord.Add(ctx, jobSpecOf(r, plan)); err != nil {
 		drop()
 		return nil, nil, err

@@ -15,6 +15,7 @@ import (
 
 	"streamsql/engine"
 	"streamsql/internal/testserver"
+	"streamsql/storage"
 )
 
 // change is one SUBSCRIBE row reduced to what tests compare.
@@ -475,5 +476,61 @@ func TestSubscribeCancel(t *testing.T) {
 	wantCode(t, rows.Err(), "57014")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("cancel took %v", d)
+	}
+}
+
+// A subscription's temporary job leaves nothing on disk after kill -9:
+// the restart deletes its view rows, state and records.
+func TestSubscribeTempJobCrashCleanup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills streamsqld")
+	}
+	bin := testserver.Build(t)
+	dir := t.TempDir()
+	srv := testserver.StartProcess(t, bin, dir, "warn")
+	ctx := context.Background()
+	c := srv.Dial(t)
+	execAll(t, c, "CREATE TABLE crashy (id int PRIMARY KEY, v text)", "INSERT INTO crashy SELECT g, 'x' FROM generate_series(1, 100) AS g")
+	r := srv.Dial(t)
+	rows, err := r.Query(ctx, "SUBSCRIBE (SELECT v, count(*) AS n FROM crashy GROUP BY v)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs := readChanges(t, rows, 1); cs[0].row != "x,100" {
+		t.Fatalf("snapshot %v", cs)
+	}
+	srv.Kill()
+	temp := func() int {
+		db, err := storage.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		n := 0
+		for _, span := range [][2][]byte{
+			{storage.TableKey(0xF000_0000, nil), []byte{storage.PrefixTable + 1}},
+			{[]byte{storage.PrefixEpoch, 0xF0}, []byte{storage.PrefixEpoch + 1}},
+		} {
+			it, err := db.Latest().NewIter(span[0], span[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for ok := it.First(); ok; ok = it.Next() {
+				n++
+			}
+			it.Close()
+		}
+		return n
+	}
+	if n := temp(); n == 0 {
+		t.Fatal("the killed server left no temporary job keys: the test checks nothing")
+	}
+	srv = testserver.StartProcess(t, bin, dir, "warn")
+	c = srv.Dial(t)
+	execAll(t, c, "SELECT 1")
+	c.Close(ctx)
+	srv.Kill()
+	if n := temp(); n != 0 {
+		t.Fatalf("%d keys of the temporary job remain after the restart", n)
 	}
 }

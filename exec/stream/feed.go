@@ -1,7 +1,10 @@
 package stream
 
 import (
+	"encoding/binary"
 	"fmt"
+
+	"streamsql/storage"
 )
 
 // Feed is a changefeed's (SUBSCRIBE's) link to a running view: the same
@@ -63,4 +66,53 @@ func (f *Feed) Err() error {
 func (f *Feed) Close() {
 	close(f.link.done)
 	f.up.detach(f.link)
+}
+
+// MarkTemporary records that job id is temporary (a subscription's), with
+// its state tables, so that a restart after a crash deletes what it left.
+// The record is part of the job's epoch records: Drop deletes it.
+func (c *Coordinator) MarkTemporary(id uint32, stateIDs []uint32) error {
+	b := c.db.Pebble().NewBatch()
+	defer b.Close()
+	v := make([]byte, 0, 4*len(stateIDs))
+	for _, s := range stateIDs {
+		v = binary.BigEndian.AppendUint32(v, s)
+	}
+	if err := b.Set(jobKey(id, 't'), v, nil); err != nil {
+		return err
+	}
+	return c.db.CommitBatch(b)
+}
+
+// DropTemporary deletes every job marked temporary with ids from first on
+// (call it before Run: after a restart no subscription is left).
+func (c *Coordinator) DropTemporary(first uint32) error {
+	lo := jobKey(first, 0)[:5]
+	it, err := c.db.Latest().NewIter(lo, storage.PrefixEnd([]byte{storage.PrefixEpoch}))
+	if err != nil {
+		return err
+	}
+	found := map[uint32][]uint32{}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != 6 || k[5] != 't' {
+			continue
+		}
+		id := binary.BigEndian.Uint32(k[1:5])
+		v := it.Value()
+		var ids []uint32
+		for i := 0; i+4 <= len(v); i += 4 {
+			ids = append(ids, binary.BigEndian.Uint32(v[i:]))
+		}
+		found[id] = ids
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for id, ids := range found {
+		if err := c.Drop(id, ids); err != nil {
+			return fmt.Errorf("drop temporary job %d: %w", id, err)
+		}
+	}
+	return nil
 }
