@@ -329,11 +329,13 @@ type feed struct {
 	drained  chan struct{}
 
 	// The reader's side.
-	cur      *feedItem
-	next     int // next chunk of cur
-	scan     *storage.RowIter
-	lastSent uint64 // the last epoch whose rows were all returned
-	closed   atomic.Bool
+	cur  *feedItem
+	next int // next chunk of cur
+	// curCommitted: cur's epoch has committed (its rows may go out).
+	curCommitted bool
+	scan         *storage.RowIter
+	lastSent     uint64 // the last epoch whose rows were all returned
+	closed       atomic.Bool
 }
 
 // drain reads the view's link until ctx ends, the view stops or the
@@ -495,6 +497,13 @@ func (fd *feed) nextBatch(ctx context.Context, wait bool) (*exec.Batch, error) {
 			fd.scan.Close()
 			fd.scan = nil
 		}
+		if fd.cur != nil && !fd.cur.start && !fd.curCommitted {
+			// The epoch's barrier has passed the view; its commit follows.
+			if err := fd.e.coord.WaitCommitted(ctx, fd.cur.epoch); err != nil {
+				return nil, err
+			}
+			fd.curCommitted = true
+		}
 		if fd.cur != nil && !fd.cur.start && fd.next < len(fd.cur.chunks) {
 			if fd.sp.upsert != nil {
 				b := fd.upsertBatch(fd.cur)
@@ -524,18 +533,11 @@ func (fd *feed) nextBatch(ctx context.Context, wait bool) (*exec.Batch, error) {
 		if err != nil || it == nil {
 			return nil, err
 		}
-		fd.cur, fd.next = it, 0
-		if it.start {
-			if fd.sp.snapshot {
-				if fd.scan, err = fd.table.Scan(it.snap, storage.FullSpan); err != nil {
-					return nil, err
-				}
+		fd.cur, fd.next, fd.curCommitted = it, 0, false
+		if it.start && fd.sp.snapshot {
+			if fd.scan, err = fd.table.Scan(it.snap, storage.FullSpan); err != nil {
+				return nil, err
 			}
-			continue
-		}
-		// The epoch's barrier has passed the view; its commit follows.
-		if err := fd.e.coord.WaitCommitted(ctx, it.epoch); err != nil {
-			return nil, err
 		}
 	}
 }
