@@ -89,6 +89,14 @@ func TestCursorsPgx(t *testing.T) {
 	if got := fetchInts(t, c, "FETCH NEXT c"); got != "5" {
 		t.Errorf("after MOVE: %s", got)
 	}
+	var name, stmt string
+	var hold, scroll bool
+	if err := c.QueryRow(ctx, "SELECT name, statement, is_holdable, is_scrollable FROM pg_cursors").Scan(&name, &stmt, &hold, &scroll); err != nil {
+		t.Fatal(err)
+	}
+	if name != "c" || stmt != "DECLARE c SCROLL CURSOR FOR SELECT n FROM nums ORDER BY n" || hold || !scroll {
+		t.Errorf("pg_cursors: %s %q %v %v", name, stmt, hold, scroll)
+	}
 	_, err = c.Exec(ctx, "DECLARE c CURSOR FOR SELECT 1")
 	wantCode(t, err, "42P03")
 	execAll(t, c, "ROLLBACK", "BEGIN")

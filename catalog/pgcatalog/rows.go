@@ -25,6 +25,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_roles":       roleRows,
 	"pg_catalog.pg_user":        userRows,
 	"pg_catalog.pg_settings":    settingRows,
+	"pg_catalog.pg_cursors":     cursorRows,
 	"pg_catalog.pg_am":          amRows,
 	"pg_catalog.pg_attrdef":     attrdefRows,
 	"pg_catalog.pg_collation":   collationRows,
