@@ -207,7 +207,6 @@ func (m *materialize) Barrier(b *Barrier) error {
 		}
 	}
 	m.pending = keep
-
 	m.mu.Unlock()
 	for _, d := range downs {
 		if err := m.send(d, Message{Kind: MsgBarrier, Epoch: b.Epoch, Stop: b.Stop}); err != nil {
