@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sort"
 	"strings"
 
 	"streamsql/catalog"
@@ -30,7 +31,18 @@ func (c catalogReader) Settings() []udf.Setting {
 
 func (c catalogReader) snapshot() *pgcatalog.Snapshot {
 	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath(),
-		RelOptions: c.RelOptions, Rejects: c.Rejects}
+		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors}
+}
+
+// Cursors lists the session's open cursors (pg_cursors).
+func (c catalogReader) Cursors() []pgcatalog.CursorRow {
+	var out []pgcatalog.CursorRow
+	for _, cur := range c.s.cursors {
+		out = append(out, pgcatalog.CursorRow{Name: cur.name, Statement: cur.sql, Holdable: cur.hold, Binary: cur.binary,
+			Scrollable: cur.scroll, Created: cur.created.UnixMicro()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Rejects returns every job's kept rejects (the rejects relation), as of

@@ -301,6 +301,8 @@ type copyOut struct {
 	buf    []byte
 	close  func()
 	opened bool
+	// blocking: rows may take long to come (COPY (SUBSCRIBE ...)).
+	blocking bool
 }
 
 func (s *Session) startCopyOut(ctx context.Context, query string, opts copyOptions) (pgwire.Result, error) {
@@ -337,6 +339,7 @@ func (c *copyOut) Columns() []pgwire.Column                        { return nil 
 func (c *copyOut) Next(context.Context) (arrow.RecordBatch, error) { return nil, nil }
 func (c *copyOut) Tag() string                                     { return fmt.Sprintf("COPY %d", c.count) }
 func (c *copyOut) CopyFormat() (int8, int)                         { return 0, len(c.ts) }
+func (c *copyOut) Blocking() bool                                  { return c.blocking }
 
 func (c *copyOut) Close() {
 	if c.batch != nil {
@@ -392,6 +395,18 @@ func (c *copyOut) NextData(ctx context.Context) ([]byte, error) {
 		c.batch, c.row = b, 0
 	}
 	c.buf = c.buf[:0]
+	for {
+		c.appendRow()
+		// A streaming COPY sends what it has at once: the rest of the
+		// batch goes in the same message.
+		if !c.blocking || c.row >= c.batch.N {
+			return c.buf, nil
+		}
+	}
+}
+
+// appendRow formats the batch's next row into c.buf.
+func (c *copyOut) appendRow() {
 	loc := c.s.location()
 	for j, t := range c.ts {
 		if j > 0 {
@@ -411,7 +426,7 @@ func (c *copyOut) NextData(ctx context.Context) ([]byte, error) {
 	}
 	c.row++
 	c.count++
-	return append(c.buf, '\n'), nil
+	c.buf = append(c.buf, '\n')
 }
 
 func (c *copyOut) appendTextEscaped(buf []byte, v string) []byte {

@@ -793,6 +793,10 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 			}
 			return tagResult(tag), nil
 		}), nil
+	case *parser.Subscribe:
+		return s.planSubscribeStmt(st, e)
+	case *parser.FetchWith:
+		return s.planFetch(e.Fetch, e.Options)
 	case *parser.ShowObjects:
 		return s.planShowObjects(e)
 	case *parser.ShowCreate:

@@ -52,6 +52,7 @@ var settings = map[string]setting{
 	"lc_ctype":                            {def: "C", desc: "Shows the character classification and case conversion locale."},
 	"default_transaction_read_only":       {def: "off", desc: "Sets the default read-only status of new transactions."},
 	"implicit_flush":                      {def: "off", desc: "Makes every DML statement return only once its effects are visible in every view."},
+	"subscribe_buffer_rows":               {def: "100000", desc: "Sets how many changes may wait for a slow SUBSCRIBE client before it is cut off."},
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
 	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
@@ -80,6 +81,8 @@ type Session struct {
 	txnReadOnly bool
 	// savepoints of the open block, oldest first (savepoint.go).
 	savepoints []savepoint
+	// cursors are the open cursors by name (cursor.go).
+	cursors map[string]*sessionCursor
 
 	// stmtStart is when the running statement's clock started, zero
 	// between statements; clocks are the statement_timeout timers of
@@ -242,6 +245,10 @@ func (s *Session) set(name, value string) error {
 			return err
 		}
 		value = norm
+	case "subscribe_buffer_rows":
+		if n, err := strconv.Atoi(value); err != nil || n < 1 {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"subscribe_buffer_rows\": %q", value)
+		}
 	case "streaming_parallelism":
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
@@ -363,6 +370,7 @@ func (s *Session) Cancel() {
 
 // Close implements pgwire.Session.
 func (s *Session) Close() {
+	s.closeCursors(true)
 	if s.txn != nil {
 		s.txn.Rollback()
 		s.txn = nil

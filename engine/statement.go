@@ -363,6 +363,12 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		}), nil
 	case n.GetCopyStmt() != nil:
 		return s.planCopy(n.GetCopyStmt())
+	case n.GetDeclareCursorStmt() != nil:
+		return s.planDeclare(st, n.GetDeclareCursorStmt())
+	case n.GetFetchStmt() != nil:
+		return s.planFetch(n.GetFetchStmt(), nil)
+	case n.GetClosePortalStmt() != nil:
+		return s.planClose(n.GetClosePortalStmt())
 	}
 	if isRoleStmt(n) {
 		return s.planUtility(st, p, n) // audited as role statements
@@ -396,6 +402,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 		if s.txn == nil {
 			return tagResult("COMMIT"), nil
 		}
+		s.closeCursors(false)
 		txn, failed := s.txn, s.txnFailed
 		s.txn, s.txnFailed = nil, false
 		if failed {
@@ -407,6 +414,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 		}
 		return tagResult("COMMIT"), nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+		s.closeCursors(false)
 		if s.txn != nil {
 			s.txn.Rollback()
 		}

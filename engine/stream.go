@@ -51,6 +51,11 @@ func (e *Engine) startStreaming() error {
 		return err
 	}
 	e.coord = c
+	// Subscriptions end with the process: delete what the temporary jobs
+	// of a crashed one left.
+	if err := c.DropTemporary(tempJobBase); err != nil {
+		return err
+	}
 	views := e.matViews()
 	var fresh []*catalog.Relation
 	for _, r := range views {

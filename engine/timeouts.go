@@ -278,6 +278,12 @@ func (r *stmtResult) Next(context.Context) (rec arrow.RecordBatch, err error) {
 	return rec, canceled(r.ctx, err)
 }
 
+// Blocking passes on whether the result's rows may take long to come.
+func (r *stmtResult) Blocking() bool {
+	b, ok := r.Result.(pgwire.BlockingResult)
+	return ok && b.Blocking()
+}
+
 func (r *stmtResult) Close() {
 	r.Result.Close()
 	r.run.release(true)

@@ -1,5 +1,7 @@
 // Package httpapi serves the database's HTTP endpoints: Prometheus
-// metrics at /metrics, a health check at /health, and Go's runtime
+// metrics at /metrics, a health check at /health, a view's changefeed as
+// Server-Sent Events at /v1/subscribe/{view} and one-shot queries at
+// /v1/query (changefeed.go), and Go's runtime
 // profiles at /debug/pprof/ (CPU, heap, goroutines, mutex and block
 // contention) for diagnosing a slow or stuck server.
 package httpapi
@@ -33,6 +35,8 @@ func New(e *engine.Engine, log *slog.Logger) http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("GET /v1/subscribe/{view}", subscribe(e))
+	mux.HandleFunc("GET /v1/query", query(e))
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

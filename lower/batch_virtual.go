@@ -46,6 +46,9 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	if rr, ok := env.Catalog.(interface{ Rejects() []pgcatalog.RejectRow }); ok {
 		s.Rejects = rr.Rejects
 	}
+	if cr, ok := env.Catalog.(interface{ Cursors() []pgcatalog.CursorRow }); ok {
+		s.Cursors = cr.Cursors
+	}
 	if ci, ok := env.Catalog.(udf.CatalogInfo); ok {
 		s.SearchPath = ci.SearchPath()
 		for _, st := range ci.Settings() {

@@ -72,7 +72,16 @@ func (c *conn) copyIn(r CopyInResult) error {
 func (c *conn) copyOut(r CopyOutResult) error {
 	format, columns := r.CopyFormat()
 	c.w.send(&pgproto3.CopyOutResponse{OverallFormat: byte(format), ColumnFormatCodes: copyFormatCodes(format, columns)})
+	blocking := false
+	if b, ok := r.(BlockingResult); ok {
+		blocking = b.Blocking()
+	}
 	for {
+		// Rows of a streaming COPY (SUBSCRIBE) may be long in coming: let
+		// the client see what it has so far.
+		if blocking && c.w.flush() != nil {
+			return errConnGone
+		}
 		data, err := r.NextData(c.ctx)
 		if err != nil {
 			return err

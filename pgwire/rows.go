@@ -204,6 +204,15 @@ func (c *conn) sendRows(p *portal, maxRows int) (suspended bool, err error) {
 				p.lastCount = sent
 				return true, nil
 			}
+			// A streaming result may block in Next: let the client see
+			// what it has so far (BindComplete included). Other results
+			// are flushed when the buffer grows large or the statement
+			// ends.
+			if b, ok := p.res.(BlockingResult); ok && b.Blocking() {
+				if c.w.flush() != nil {
+					return false, errConnGone
+				}
+			}
 			rec, err := p.res.Next(c.ctx)
 			if err != nil {
 				return false, err
@@ -237,13 +246,5 @@ func (c *conn) sendRows(p *portal, maxRows int) (suspended bool, err error) {
 			}
 		}
 		p.rec = nil
-		// A streaming result may block in Next: let the client see what
-		// it has so far. Other results are flushed when the buffer grows
-		// large or the statement ends.
-		if b, ok := p.res.(BlockingResult); ok && b.Blocking() {
-			if c.w.flush() != nil {
-				return false, errConnGone
-			}
-		}
 	}
 }

@@ -570,6 +570,14 @@ var pgColumns = map[string][]Column{
 		{"conproc", tRegproc},
 		{"condefault", tBool},
 	},
+	"pg_catalog.pg_cursors": {
+		{"name", tText},
+		{"statement", tText},
+		{"is_holdable", tBool},
+		{"is_binary", tBool},
+		{"is_scrollable", tBool},
+		{"creation_time", tTimestampTZ},
+	},
 	"pg_catalog.pg_database": {
 		{"oid", tOid},
 		{"datname", tName},
@@ -1091,6 +1099,7 @@ var pgRelations = []struct {
 	{"pg_catalog", "pg_collation", 3456, 'r'},
 	{"pg_catalog", "pg_constraint", 2606, 'r'},
 	{"pg_catalog", "pg_conversion", 2607, 'r'},
+	{"pg_catalog", "pg_cursors", 12077, 'v'},
 	{"pg_catalog", "pg_database", 1262, 'r'},
 	{"pg_catalog", "pg_default_acl", 826, 'r'},
 	{"pg_catalog", "pg_depend", 2608, 'r'},

@@ -89,6 +89,8 @@ type Snapshot struct {
 	RelOptions func(r *catalog.Relation) []string
 	// Rejects returns the rows of the rejects relation; nil shows none.
 	Rejects func() []RejectRow
+	// Cursors returns the session's open cursors; nil shows none.
+	Cursors func() []CursorRow
 
 	rels []*catalog.Relation
 }

@@ -27,6 +27,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_authid":       authidRows,
 	"pg_catalog.pg_auth_members": authMemberRows,
 	"pg_catalog.pg_settings":     settingRows,
+	"pg_catalog.pg_cursors":      cursorRows,
 	"pg_catalog.pg_am":           amRows,
 	"pg_catalog.pg_attrdef":      attrdefRows,
 	"pg_catalog.pg_collation":    collationRows,

@@ -147,8 +147,11 @@ type AlterRename struct {
 // Flush is FLUSH: wait until every write before it is visible to reads.
 type Flush struct{}
 
-// Subscribe is SUBSCRIBE [TO] relation | (query) [WITH (...)], or
-// DECLARE cursor SUBSCRIPTION CURSOR FOR ... (then Cursor is set).
+// Subscribe is SUBSCRIBE [TO] relation | (query) [ENVELOPE UPSERT (KEY
+// (cols))] [WITH (...)] [AS OF epoch], also inside COPY (SUBSCRIBE ...) TO
+// STDOUT (then Copy is set) and DECLARE c CURSOR FOR SUBSCRIBE ... (then
+// Declare is set); or DECLARE cursor SUBSCRIPTION CURSOR FOR ... (then
+// Cursor is set).
 type Subscribe struct {
 	Cursor   string
 	Relation *ObjectName
@@ -156,6 +159,26 @@ type Subscribe struct {
 	QuerySQL string
 	QueryPos int
 	Options  []Option
+	// Upsert is ENVELOPE UPSERT; UpsertKey its KEY columns.
+	Upsert    bool
+	UpsertKey []string
+	// AsOf is the AS OF epoch ("" when absent), AsOfPos its byte offset.
+	AsOf    string
+	AsOfPos int
+	// Copy is the COPY statement around the SUBSCRIBE, for its options
+	// (its relation is a placeholder); nil outside COPY.
+	Copy *pg_query.CopyStmt
+	// Declare is the name of the cursor DECLARE ... CURSOR FOR SUBSCRIBE
+	// opens; Hold is WITH HOLD.
+	Declare string
+	Hold    bool
+}
+
+// FetchWith is FETCH ... [FROM] cursor WITH (options): PostgreSQL's FETCH
+// with Materialize's options (timeout) for cursors over SUBSCRIBE.
+type FetchWith struct {
+	Fetch   *pg_query.FetchStmt
+	Options []Option
 }
 
 // ShowObjects is SHOW SOURCES | TABLES | MATERIALIZED VIEWS | VIEWS |
@@ -180,6 +203,7 @@ func (*DropObjects) extNode()    {}
 func (*AlterRename) extNode()    {}
 func (*Flush) extNode()          {}
 func (*Subscribe) extNode()      {}
+func (*FetchWith) extNode()      {}
 func (*ShowObjects) extNode()    {}
 func (*ShowCreate) extNode()     {}
 func (*Explain) extNode()        {}

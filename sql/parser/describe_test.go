@@ -144,7 +144,21 @@ func describeExt(b *strings.Builder, sql string, ext Ext, indent string) {
 		if x.Query != nil {
 			fmt.Fprintf(b, " query@%d=%q [%s]", x.QueryPos, x.QuerySQL, deparseOr(x.Query))
 		}
+		if x.Upsert {
+			fmt.Fprintf(b, " upsert=%v", x.UpsertKey)
+		}
+		if x.AsOf != "" {
+			fmt.Fprintf(b, " asof@%d=%s", x.AsOfPos, x.AsOf)
+		}
+		if x.Declare != "" {
+			fmt.Fprintf(b, " declare=%s hold=%v", x.Declare, x.Hold)
+		}
+		if x.Copy != nil {
+			fmt.Fprintf(b, " copy=%d", len(x.Copy.Options))
+		}
 		fmt.Fprintf(b, " with=%s\n", opts(x.Options))
+	case *FetchWith:
+		fmt.Fprintf(b, "%sfetch %s direction=%d count=%d with=%s\n", indent, x.Fetch.Portalname, x.Fetch.Direction, x.Fetch.HowMany, opts(x.Options))
 	case *ShowObjects:
 		fmt.Fprintf(b, "%sshow %s", indent, x.What)
 		if x.Schema != "" {

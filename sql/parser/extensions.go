@@ -2,6 +2,8 @@ package parser
 
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/sql/sqlerr"
 )
 
 // showKinds are the object lists SHOW can name; any other SHOW is a
@@ -32,7 +34,11 @@ func (p *parser) isExtension(toks []token) bool {
 	case "subscribe":
 		return true
 	case "declare":
-		return c.wordAt(2) == "subscription"
+		return c.wordAt(2) == "subscription" || c.declareSubscribeAt() > 0
+	case "fetch":
+		return c.fetchWithAt() > 0
+	case "copy":
+		return c.tok(1) != nil && c.tok(1).isPunct('(') && c.wordAt(2) == "subscribe"
 	case "show":
 		w := c.wordAt(1)
 		return showKinds[w] || (w == "materialized" && c.wordAt(2) == "views") || w == "create"
@@ -74,6 +80,10 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 		st.Ext, err = &Flush{}, c.expectEnd()
 	case "subscribe", "declare":
 		st.Ext, err = c.subscribe()
+	case "copy":
+		st.Ext, err = c.copySubscribe()
+	case "fetch":
+		st.Ext, err = c.fetchWith()
 	case "show":
 		st.Ext, err = c.show()
 	case "explain":
@@ -651,46 +661,208 @@ func (c *cursor) alterRename() (*AlterRename, error) {
 	return a, c.expectEnd()
 }
 
-// subscribe reads SUBSCRIBE [TO] relation | (query) [WITH (options)] and
+// declareSubscribeAt returns the index of SUBSCRIBE in DECLARE name
+// [options] CURSOR [WITH[OUT] HOLD] FOR SUBSCRIBE ..., or -1.
+func (c *cursor) declareSubscribeAt() int {
+	for j := 2; j < c.end(); j++ {
+		if c.toks[j].word(c.src) == "for" {
+			if j+1 < c.end() && c.toks[j+1].word(c.src) == "subscribe" {
+				return j + 1
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+// subscribe reads SUBSCRIBE ..., DECLARE name CURSOR FOR SUBSCRIBE ... and
 // DECLARE cursor SUBSCRIPTION CURSOR FOR relation | (query) [WITH (...)].
 func (c *cursor) subscribe() (*Subscribe, error) {
 	s := &Subscribe{}
-	var err error
 	if c.accept("declare") {
-		if s.Cursor, err = c.ident(); err != nil {
+		name, err := c.ident()
+		if err != nil {
 			return nil, err
 		}
-		if err := c.expect("subscription", "cursor", "for"); err != nil {
+		if c.accept("subscription") {
+			s.Cursor = name
+			if err := c.expect("cursor", "for"); err != nil {
+				return nil, err
+			}
+			return s, c.subscribeBody(s)
+		}
+		s.Declare = name
+		// DECLARE's options, as PostgreSQL's grammar takes them.
+		for {
+			switch {
+			case c.accept("binary"), c.accept("insensitive"), c.accept("asensitive"), c.accept("scroll"):
+				continue
+			case c.accept("no", "scroll"):
+				continue
+			}
+			break
+		}
+		if err := c.expect("cursor"); err != nil {
 			return nil, err
 		}
-	} else {
-		c.i = 1
+		if c.accept("with", "hold") {
+			s.Hold = true
+		} else {
+			c.accept("without", "hold")
+		}
+		if err := c.expect("for", "subscribe"); err != nil {
+			return nil, err
+		}
 		c.accept("to")
+		return s, c.subscribeBody(s)
 	}
+	c.i = 1
+	c.accept("to")
+	return s, c.subscribeBody(s)
+}
+
+// fetchWithAt returns the index of WITH in FETCH ... WITH (...), or -1.
+func (c *cursor) fetchWithAt() int {
+	for j := 1; j < c.end(); j++ {
+		if c.toks[j].word(c.src) == "with" {
+			return j
+		}
+	}
+	return -1
+}
+
+// fetchWith reads FETCH ... WITH (options): the part before WITH is
+// PostgreSQL's FETCH.
+func (c *cursor) fetchWith() (*FetchWith, error) {
+	at := c.fetchWithAt()
+	node, err := c.fragment("", 0, at, &c.toks[at])
+	if err != nil {
+		return nil, err
+	}
+	f := &FetchWith{Fetch: node.GetFetchStmt()}
+	if f.Fetch == nil || f.Fetch.Ismove {
+		return nil, c.errAt(at)
+	}
+	c.i = at + 1
+	if f.Options, err = c.options(); err != nil {
+		return nil, err
+	}
+	return f, c.expectEnd()
+}
+
+// copySubscribe reads COPY (SUBSCRIBE ...) TO STDOUT [[WITH] (options)].
+func (c *cursor) copySubscribe() (*Subscribe, error) {
+	closeIdx := c.matching(1)
+	if closeIdx < 0 {
+		c.i = c.end()
+		return nil, c.errHere()
+	}
+	inner := &cursor{src: c.src, toks: c.toks[:closeIdx], i: 3}
+	s := &Subscribe{}
+	inner.accept("to")
+	if err := inner.subscribeBody(s); err != nil {
+		return nil, err
+	}
+	c.i = closeIdx + 1
+	if err := c.expect("to"); err != nil {
+		return nil, err
+	}
+	if c.wordAt(0) != "stdout" {
+		return nil, c.errorf(c.i, sqlerr.FeatureNotSupported, "COPY (SUBSCRIBE ...) can only write TO STDOUT")
+	}
+	c.i++
+	copyStmt := &pg_query.CopyStmt{}
+	if !c.atEnd() {
+		var next *token
+		if c.end() < len(c.toks) {
+			next = &c.toks[c.end()]
+		}
+		node, err := c.fragment("COPY x TO STDOUT", c.i, c.end(), next)
+		if err != nil {
+			return nil, err
+		}
+		if node.GetCopyStmt() == nil {
+			return nil, c.errHere()
+		}
+		copyStmt = node.GetCopyStmt()
+		c.i = c.end()
+	}
+	s.Copy = copyStmt
+	return s, nil
+}
+
+// subscribeBody reads relation | (query) [ENVELOPE UPSERT (KEY (cols))]
+// [WITH (options)] [AS OF epoch] to the statement's end.
+func (c *cursor) subscribeBody(s *Subscribe) error {
+	var err error
 	if c.isPunct('(') {
 		closeIdx := c.matching(c.i)
 		if closeIdx < 0 {
 			c.i = c.end()
-			return nil, c.errHere()
+			return c.errHere()
 		}
 		if s.Query, s.QuerySQL, err = c.query(c.i+1, closeIdx); err != nil {
-			return nil, err
+			return err
 		}
 		s.QueryPos = c.toks[c.i+1].start
 		c.i = closeIdx + 1
 	} else {
 		n, err := c.name()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Relation = &n
 	}
-	if c.accept("with") {
-		if s.Options, err = c.options(); err != nil {
-			return nil, err
+	seenWith := false
+	for !c.atEnd() {
+		switch {
+		case s.Cursor == "" && !s.Upsert && c.accept("envelope"):
+			if err := c.expect("upsert"); err != nil {
+				return err
+			}
+			s.Upsert = true
+			if err := c.expectPunct('('); err != nil {
+				return err
+			}
+			if err := c.expect("key"); err != nil {
+				return err
+			}
+			if err := c.expectPunct('('); err != nil {
+				return err
+			}
+			for {
+				id, err := c.ident()
+				if err != nil {
+					return err
+				}
+				s.UpsertKey = append(s.UpsertKey, id)
+				if !c.acceptPunct(',') {
+					break
+				}
+			}
+			if err := c.expectPunct(')'); err != nil {
+				return err
+			}
+			if err := c.expectPunct(')'); err != nil {
+				return err
+			}
+		case !seenWith && c.accept("with"):
+			seenWith = true
+			if s.Options, err = c.options(); err != nil {
+				return err
+			}
+		case s.Cursor == "" && s.AsOf == "" && c.accept("as", "of"):
+			t := c.tok(0)
+			if t == nil || t.kind != pg_query.Token_ICONST {
+				return c.errHere()
+			}
+			s.AsOf, s.AsOfPos = t.text(c.src), t.start
+			c.i++
+		default:
+			return c.errHere()
 		}
 	}
-	return s, c.expectEnd()
+	return nil
 }
 
 // show reads SHOW kind [FROM | IN schema].

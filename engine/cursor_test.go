@@ -1,0 +1,189 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"streamsql/engine"
+	"streamsql/internal/testserver"
+)
+
+// fetchInts runs a FETCH over one int column and returns its values.
+func fetchInts(t *testing.T, conn *pgx.Conn, q string) string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	var out []string
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(v[0]))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return strings.Join(out, ",")
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != code {
+		t.Fatalf("error %v, want SQLSTATE %s", err, code)
+	}
+}
+
+// PostgreSQL cursors over a query: every direction of FETCH and MOVE,
+// CLOSE, WITH HOLD, and PostgreSQL's errors.
+func TestCursorsPgx(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	execAll(t, c, "CREATE TABLE nums (n int PRIMARY KEY)")
+	for i := 1; i <= 10; i++ {
+		execAll(t, c, fmt.Sprintf("INSERT INTO nums VALUES (%d)", i))
+	}
+	_, err = c.Exec(ctx, "DECLARE outside CURSOR FOR SELECT n FROM nums")
+	wantCode(t, err, "25P01")
+
+	execAll(t, c, "BEGIN", "DECLARE c SCROLL CURSOR FOR SELECT n FROM nums ORDER BY n")
+	for _, step := range []struct{ q, want string }{
+		{"FETCH 3 c", "1,2,3"},
+		{"FETCH PRIOR FROM c", "2"},
+		{"FETCH ABSOLUTE 8 c", "8"},
+		{"FETCH NEXT c", "9"},
+		{"FETCH LAST c", "10"},
+		{"FETCH BACKWARD 2 c", "9,8"},
+		{"FETCH RELATIVE -3 c", "5"},
+		{"FETCH RELATIVE 0 c", "5"},
+		{"FETCH FIRST c", "1"},
+		{"FETCH FORWARD 2 c", "2,3"},
+		{"FETCH ALL c", "4,5,6,7,8,9,10"},
+		{"FETCH c", ""},
+		{"FETCH ABSOLUTE -2 c", "9"},
+		{"FETCH BACKWARD ALL c", "8,7,6,5,4,3,2,1"},
+	} {
+		if got := fetchInts(t, c, step.q); got != step.want {
+			t.Errorf("%s: %q, want %q", step.q, got, step.want)
+		}
+	}
+	tag, err := c.Exec(ctx, "MOVE FORWARD 4 IN c")
+	if err != nil || tag.String() != "MOVE 4" {
+		t.Errorf("MOVE: %v %v", tag, err)
+	}
+	if got := fetchInts(t, c, "FETCH NEXT c"); got != "5" {
+		t.Errorf("after MOVE: %s", got)
+	}
+	var name, stmt string
+	var hold, scroll bool
+	if err := c.QueryRow(ctx, "SELECT name, statement, is_holdable, is_scrollable FROM pg_cursors").Scan(&name, &stmt, &hold, &scroll); err != nil {
+		t.Fatal(err)
+	}
+	if name != "c" || stmt != "DECLARE c SCROLL CURSOR FOR SELECT n FROM nums ORDER BY n" || hold || !scroll {
+		t.Errorf("pg_cursors: %s %q %v %v", name, stmt, hold, scroll)
+	}
+	_, err = c.Exec(ctx, "DECLARE c CURSOR FOR SELECT 1")
+	wantCode(t, err, "42P03")
+	execAll(t, c, "ROLLBACK", "BEGIN")
+	_, err = c.Exec(ctx, "FETCH c")
+	wantCode(t, err, "34000")
+	execAll(t, c, "ROLLBACK")
+
+	// NO SCROLL moves forward only; WITH HOLD outlives its transaction.
+	execAll(t, c, "BEGIN", "DECLARE f NO SCROLL CURSOR FOR SELECT n FROM nums ORDER BY n",
+		"DECLARE h CURSOR WITH HOLD FOR SELECT n FROM nums WHERE n > 7 ORDER BY n")
+	if got := fetchInts(t, c, "FETCH 2 f"); got != "1,2" {
+		t.Errorf("no scroll: %s", got)
+	}
+	_, err = c.Exec(ctx, "FETCH PRIOR f")
+	wantCode(t, err, "55000")
+	execAll(t, c, "ROLLBACK", "BEGIN", "DECLARE h2 CURSOR WITH HOLD FOR SELECT n FROM nums WHERE n < 3 ORDER BY n", "COMMIT")
+	if got := fetchInts(t, c, "FETCH ALL h2"); got != "1,2" {
+		t.Errorf("held cursor: %s", got)
+	}
+	execAll(t, c, "CLOSE h2")
+	_, err = c.Exec(ctx, "CLOSE h2")
+	wantCode(t, err, "34000")
+	execAll(t, c, "BEGIN", "DECLARE a CURSOR FOR SELECT 1", "DECLARE b CURSOR FOR SELECT 2", "CLOSE ALL")
+	_, err = c.Exec(ctx, "FETCH a")
+	wantCode(t, err, "34000")
+	execAll(t, c, "ROLLBACK")
+}
+
+// DECLARE ... CURSOR FOR SUBSCRIBE and FETCH: the snapshot, then each
+// change as soon as it commits; FETCH with timeout 0 returns what is
+// buffered.
+func TestSubscribeCursorPgx(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	w, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	execAll(t, w, "CREATE TABLE acct (id int PRIMARY KEY, bal int)", "INSERT INTO acct VALUES (1, 100)",
+		"CREATE MATERIALIZED VIEW rich AS SELECT id, bal FROM acct WHERE bal >= 100")
+	c, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	execAll(t, c, "BEGIN", "DECLARE s CURSOR FOR SUBSCRIBE rich")
+	fetch := func(q string) []string {
+		rows, err := c.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for rows.Next() {
+			v, _ := rows.Values()
+			out = append(out, fmt.Sprint(v[1:]))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return out
+	}
+	if got := fetch("FETCH ALL s WITH (timeout = '5s')"); strings.Join(got, ";") != "[1 1 100]" {
+		t.Errorf("snapshot %v", got)
+	}
+	if got := fetch("FETCH ALL s WITH (timeout = '0s')"); len(got) != 0 {
+		t.Errorf("nothing buffered, got %v", got)
+	}
+	start := time.Now()
+	if got := fetch("FETCH ALL s WITH (timeout = '200ms')"); len(got) != 0 || time.Since(start) < 150*time.Millisecond {
+		t.Errorf("timeout: %v after %v", got, time.Since(start))
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		execAll(t, w, "UPDATE acct SET bal = 150 WHERE id = 1", "INSERT INTO acct VALUES (2, 50)", "INSERT INTO acct VALUES (3, 300)")
+	}()
+	var got []string
+	for len(got) < 3 {
+		got = append(got, fetch("FETCH 10 s")...) // blocks until rows are there
+	}
+	if strings.Join(sortedStrings(got[:2]), ";") != "[-1 1 100];[1 1 150]" || got[2] != "[1 3 300]" {
+		t.Errorf("changes %v", got)
+	}
+	_, err = c.Exec(ctx, "FETCH PRIOR s")
+	wantCode(t, err, "55000")
+	execAll(t, c, "ROLLBACK")
+	// The cursor, and its subscription, ended with the transaction.
+	_, err = c.Exec(ctx, "FETCH s")
+	wantCode(t, err, "34000")
+}
