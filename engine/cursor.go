@@ -42,22 +42,21 @@ const (
 
 // sessionCursor is one open cursor of a session.
 type sessionCursor struct {
-	name     string
-	sql      string
-	hold     bool
-	binary   bool
-	scroll   bool
-	created  time.Time
-	cols     []pgwire.Column
-	rowsRes  pgwire.Result // a query's rows
-	fd       *feed         // a SUBSCRIBE's rows
-	snap     *storage.Snapshot
-	batch    [][]types.Datum // rows read from the source, not yet consumed
-	kept     [][]types.Datum // every row read (scrollable cursors)
-	pos      int64           // 0: before the first row; n: on row n
-	read     int64           // rows read from the source
-	done     bool            // the source has no more rows
-	subTimer time.Duration   // FETCH's wait for a SUBSCRIBE (-1: no limit)
+	name    string
+	sql     string
+	hold    bool
+	binary  bool
+	scroll  bool
+	created time.Time
+	cols    []pgwire.Column
+	rowsRes pgwire.Result // a query's rows
+	fd      *feed         // a SUBSCRIBE's rows
+	snap    *storage.Snapshot
+	batch   [][]types.Datum // rows read from the source, not yet consumed
+	kept    [][]types.Datum // every row read (scrollable cursors)
+	pos     int64           // 0: before the first row; n: on row n
+	read    int64           // rows read from the source
+	done    bool            // the source has no more rows
 }
 
 // pull reads the source's next row; wait says whether a SUBSCRIBE may

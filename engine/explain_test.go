@@ -29,8 +29,8 @@ func TestExplainLogical(t *testing.T) {
 		"  filter reason IS NULL [integer, text, bigint, integer, text]",
 		"    join left key id = order_id [integer, text, bigint, integer, text]",
 		"      filter region = 'eu' [integer, text, bigint]",
-		"        executor Scan orders [integer, text, bigint]",
-		"      executor Scan refunds [integer, text]",
+		"        scan orders [integer, text, bigint]",
+		"      scan refunds [integer, text]",
 	}, "\n")
 	if got != want {
 		t.Errorf("EXPLAIN (LOGICAL):\n%s\nwant:\n%s", got, want)
