@@ -25,6 +25,7 @@
 package kafka
 
 import (
+	"slices"
 	"strings"
 
 	"streamsql/connector"
@@ -51,36 +52,44 @@ const (
 	optIdleTimeout      = "watermark.idle.timeout"
 )
 
+// clientOptions are the options of the connection to the brokers that
+// sources and sinks share.
+func clientOptions() []connector.Option {
+	return []connector.Option{
+		{Name: optClientID, Type: connector.String, Default: "streamsql", Description: "the client id sent to the brokers"},
+		{Name: optSecurityProtocol, Type: connector.Enum, Values: []string{"plaintext", "sasl_plaintext", "ssl", "sasl_ssl"}, Default: "plaintext",
+			Description: "transport: plain or TLS, with or without SASL"},
+		{Name: optSASLMechanism, Type: connector.Enum, Values: []string{"plain", "scram-sha-256", "scram-sha-512"}, Default: "plain",
+			Description: "SASL mechanism"},
+		{Name: optSASLUser, Type: connector.String, Description: "SASL user name"},
+		{Name: optSASLPassword, Type: connector.String, Secret: true, Description: "SASL password"},
+		{Name: optSSLCA, Type: connector.String, Description: "PEM file of the CA certificates that sign the brokers' certificates"},
+		{Name: optSSLCert, Type: connector.String, Description: "PEM file of the client certificate (mutual TLS)"},
+		{Name: optSSLKey, Type: connector.String, Description: "PEM file of the client key (mutual TLS)"},
+		{Name: optSSLKeyPassword, Type: connector.String, Secret: true, Description: "password of an encrypted client key"},
+		{Name: optSSLSkipVerify, Type: connector.Enum, Values: []string{"https", "none"}, Default: "https",
+			Description: "'none' skips the check of the broker's host name"},
+	}
+}
+
 // Connector is kafka's registry entry.
 func Connector() *connector.Connector {
 	return &connector.Connector{
 		Name:        "kafka",
 		Description: "records of a Kafka topic, exactly once",
-		Options: []connector.Option{
+		Options: slices.Concat([]connector.Option{
 			{Name: optTopic, Type: connector.String, Required: true, Description: "the topic to read"},
 			{Name: optBootstrap, Type: connector.HostPorts, Required: true, Description: "brokers to start from, host:port[,host:port...]"},
 			{Name: optStartupMode, Type: connector.Enum, Values: []string{"earliest", "latest", "timestamp"}, Default: "earliest",
 				Description: "where a new source starts in each partition"},
 			{Name: optStartupMillis, Type: connector.Int, Min: 0, Max: 1 << 62,
 				Description: "with scan.startup.mode 'timestamp': the first record at or after this time (Unix milliseconds)"},
-			{Name: optClientID, Type: connector.String, Default: "streamsql", Description: "the client id sent to the brokers"},
-			{Name: optSecurityProtocol, Type: connector.Enum, Values: []string{"plaintext", "sasl_plaintext", "ssl", "sasl_ssl"}, Default: "plaintext",
-				Description: "transport: plain or TLS, with or without SASL"},
-			{Name: optSASLMechanism, Type: connector.Enum, Values: []string{"plain", "scram-sha-256", "scram-sha-512"}, Default: "plain",
-				Description: "SASL mechanism"},
-			{Name: optSASLUser, Type: connector.String, Description: "SASL user name"},
-			{Name: optSASLPassword, Type: connector.String, Secret: true, Description: "SASL password"},
-			{Name: optSSLCA, Type: connector.String, Description: "PEM file of the CA certificates that sign the brokers' certificates"},
-			{Name: optSSLCert, Type: connector.String, Description: "PEM file of the client certificate (mutual TLS)"},
-			{Name: optSSLKey, Type: connector.String, Description: "PEM file of the client key (mutual TLS)"},
-			{Name: optSSLKeyPassword, Type: connector.String, Secret: true, Description: "password of an encrypted client key"},
-			{Name: optSSLSkipVerify, Type: connector.Enum, Values: []string{"https", "none"}, Default: "https",
-				Description: "'none' skips the check of the broker's host name"},
+		}, clientOptions(), []connector.Option{
 			{Name: optDiscovery, Type: connector.Duration, Default: "10s", Description: "how often new partitions are looked for"},
 			{Name: optIdleTimeout, Type: connector.Duration,
 				Description: "a partition with no record for this long stops holding the watermark back, until its next record"},
 			{Name: optMaxBatch, Type: connector.Int, Min: 1, Max: 1 << 16, Default: "4096", Description: "most records per chunk"},
-		},
+		}),
 		// The change envelopes (UPSERT, DEBEZIUM, CANAL, MAXWELL) need a
 		// table to apply their changes to; sources take FORMAT PLAIN.
 		Formats: []string{"PLAIN JSON", "PLAIN CSV", "PLAIN BYTES", "PLAIN AVRO"},

@@ -47,7 +47,7 @@ const (
 
 // sinkOptions is the option schema of Kafka sinks.
 func sinkOptions() []connector.Option {
-	return []connector.Option{
+	return append([]connector.Option{
 		{Name: optTopic, Type: connector.String, Required: true, Description: "the topic to write"},
 		{Name: optBootstrap, Type: connector.HostPorts, Required: true, Description: "brokers to start from, host:port[,host:port...]"},
 		{Name: connector.OptPrimaryKey, Type: connector.String, Description: "the key columns, comma-separated: the message key of FORMAT UPSERT and DEBEZIUM (default: the query's key)"},
@@ -57,20 +57,7 @@ func sinkOptions() []connector.Option {
 			Description: "the producer's transactional id (default streamsql-sink-<id>-<creation time>); unique per sink across every writer of the cluster"},
 		{Name: optDeliveryTimeout, Type: connector.Duration, Default: "30s",
 			Description: "how long one delivery to the brokers may take before it is abandoned and retried"},
-		{Name: optClientID, Type: connector.String, Default: "streamsql", Description: "the client id sent to the brokers"},
-		{Name: optSecurityProtocol, Type: connector.Enum, Values: []string{"plaintext", "sasl_plaintext", "ssl", "sasl_ssl"}, Default: "plaintext",
-			Description: "transport: plain or TLS, with or without SASL"},
-		{Name: optSASLMechanism, Type: connector.Enum, Values: []string{"plain", "scram-sha-256", "scram-sha-512"}, Default: "plain",
-			Description: "SASL mechanism"},
-		{Name: optSASLUser, Type: connector.String, Description: "SASL user name"},
-		{Name: optSASLPassword, Type: connector.String, Secret: true, Description: "SASL password"},
-		{Name: optSSLCA, Type: connector.String, Description: "PEM file of the CA certificates that sign the brokers' certificates"},
-		{Name: optSSLCert, Type: connector.String, Description: "PEM file of the client certificate (mutual TLS)"},
-		{Name: optSSLKey, Type: connector.String, Description: "PEM file of the client key (mutual TLS)"},
-		{Name: optSSLKeyPassword, Type: connector.String, Secret: true, Description: "password of an encrypted client key"},
-		{Name: optSSLSkipVerify, Type: connector.Enum, Values: []string{"https", "none"}, Default: "https",
-			Description: "'none' skips the check of the broker's host name"},
-	}
+	}, clientOptions()...)
 }
 
 // sinkFormats are the FORMAT ... ENCODE pairs of Kafka sinks.
