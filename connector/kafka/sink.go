@@ -55,13 +55,15 @@ func sinkOptions() []connector.Option {
 			Description: "with FORMAT PLAIN: drop deletes and the old rows of updates instead of refusing a query that is not append-only"},
 		{Name: optTransactionalID, Type: connector.String,
 			Description: "the producer's transactional id (default streamsql-sink-<id>-<creation time>); unique per sink across every writer of the cluster"},
+		{Name: connector.OptTombstonesOnDelete, Type: connector.Bool, Default: "true",
+			Description: "with FORMAT DEBEZIUM: follow a delete's event with a tombstone of its key"},
 		{Name: optDeliveryTimeout, Type: connector.Duration, Default: "30s",
 			Description: "how long one delivery to the brokers may take before it is abandoned and retried"},
 	}, clientOptions()...)
 }
 
 // sinkFormats are the FORMAT ... ENCODE pairs of Kafka sinks.
-var sinkFormats = []string{"PLAIN JSON", "UPSERT JSON", "DEBEZIUM JSON"}
+var sinkFormats = []string{"PLAIN JSON", "UPSERT JSON", "DEBEZIUM JSON", "PLAIN AVRO", "UPSERT AVRO", "DEBEZIUM AVRO"}
 
 // newSink checks a Kafka sink's options and returns its writer factory.
 func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (stream.SinkWriter, error), error) {
@@ -78,7 +80,9 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q must be a positive duration", optDeliveryTimeout)
 	}
 	return func(env *stream.Env, in *stream.SinkInput) (stream.SinkWriter, error) {
-		enc, err := connector.NewSinkChangeEncoder(cfg, in)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		enc, err := connector.NewSinkChangeEncoder(ctx, cfg, in, topic)
 		if err != nil {
 			return nil, err
 		}
