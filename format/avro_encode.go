@@ -137,7 +137,12 @@ func (e *AvroEncoder) Schema(name, namespace string, idx []int) string {
 	for _, c := range idx {
 		fields = append(fields, field{Name: e.names[c], Type: []any{"null", avroFieldType(e.types[c])}})
 	}
-	out, _ := json.Marshal(map[string]any{"type": "record", "name": AvroName(name), "namespace": namespace, "fields": fields})
+	out, _ := json.Marshal(struct {
+		Type      string  `json:"type"`
+		Name      string  `json:"name"`
+		Namespace string  `json:"namespace"`
+		Fields    []field `json:"fields"`
+	}{"record", AvroName(name), namespace, fields})
 	return string(out)
 }
 
