@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"strings"
 
 	"streamsql/exec/stream"
@@ -15,6 +16,10 @@ const (
 	// OptForceAppendOnly lets FORMAT PLAIN drop the deletes of a
 	// retracting input instead of refusing it.
 	OptForceAppendOnly = "force_append_only"
+	// OptTombstonesOnDelete makes FORMAT DEBEZIUM follow a delete's event
+	// with a tombstone (a null value) of its key, as Debezium's
+	// tombstones.on.delete does.
+	OptTombstonesOnDelete = "tombstones.on.delete"
 )
 
 // SinkPrimaryKey resolves the primary_key option against the sink's
@@ -62,8 +67,10 @@ type SinkChangeEncoder struct {
 
 // NewSinkChangeEncoder returns the log encoder of a sink with the given
 // FORMAT ... ENCODE and options. FORMAT PLAIN over an input that is not
-// append-only is refused unless force_append_only is set.
-func NewSinkChangeEncoder(cfg *SinkConfig, in *stream.SinkInput) (*SinkChangeEncoder, error) {
+// append-only is refused unless force_append_only is set. topic names the
+// schema registry subjects of ENCODE AVRO (<topic>-key, <topic>-value),
+// registered here.
+func NewSinkChangeEncoder(ctx context.Context, cfg *SinkConfig, in *stream.SinkInput, topic string) (*SinkChangeEncoder, error) {
 	pk, err := SinkPrimaryKey(cfg.Options, in)
 	if err != nil {
 		return nil, err
@@ -82,7 +89,12 @@ func NewSinkChangeEncoder(cfg *SinkConfig, in *stream.SinkInput) (*SinkChangeEnc
 		// PLAIN messages carry a key only when the sink names one.
 		pk = nil
 	}
-	enc, err := format.NewChangeEncoder(format.ChangeEncoderConfig{Format: cfg.Format, Encode: cfg.Encode,
+	tombstones := true
+	if v := cfg.Options.Get(OptTombstonesOnDelete); v != "" {
+		tombstones, _ = ParseBool(v)
+	}
+	enc, err := format.NewChangeEncoder(ctx, format.ChangeEncoderConfig{Format: cfg.Format, Encode: cfg.Encode,
+		Options: cfg.EncodeOptions, Topic: topic, NoTombstones: !tombstones,
 		Names: in.Names, Types: in.Types, PrimaryKey: pk, ForceAppendOnly: force, Name: in.Name})
 	if err != nil {
 		return nil, err

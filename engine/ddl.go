@@ -775,6 +775,14 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 			}
 			return tagResult(tag), nil
 		}), nil
+	case *parser.AlterRename:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.alterRename(e)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
 	case *parser.DropObjects:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			tag, err := s.dropObjects(e)

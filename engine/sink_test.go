@@ -2,7 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A blackhole sink counts what its query sends it: SHOW JOBS reports the
@@ -52,6 +57,56 @@ func TestBlackholeSinkRowsOut(t *testing.T) {
 		t.Fatal("SHOW JOBS has no sink_big")
 	}
 	if _, err := conn.Exec(ctx, "DROP SINK sink_big"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ALTER SINK ... RENAME TO renames a sink (SHOW SINKS and DROP see the new
+// name); renaming something that is not a sink, or a sink that does not
+// exist, is an error with PostgreSQL's codes.
+func TestAlterSinkRename(t *testing.T) {
+	s := sharedStack(t)
+	conn := s.connect(t)
+	defer conn.Close(context.Background())
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE TABLE rename_src (id int PRIMARY KEY)",
+		"CREATE SINK rename_a FROM rename_src WITH (connector = 'blackhole')",
+		"ALTER SINK rename_a RENAME TO rename_b",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var names []string
+	rows, err := conn.Query(ctx, "SHOW SINKS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, fmt.Sprint(v[0]))
+	}
+	rows.Close()
+	if got := strings.Join(names, ","); !strings.Contains(got, "rename_b") || strings.Contains(got, "rename_a") {
+		t.Errorf("SHOW SINKS = %s, want rename_b and no rename_a", got)
+	}
+	for _, c := range []struct{ sql, code string }{
+		{"ALTER SINK rename_a RENAME TO rename_c", "42P01"},
+		{"ALTER SINK rename_src RENAME TO rename_c", "42809"},
+		{"ALTER SOURCE rename_b RENAME TO rename_c", "42809"},
+		{"ALTER SINK rename_b RENAME TO rename_src", "42P07"},
+	} {
+		_, err := conn.Exec(ctx, c.sql)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != c.code {
+			t.Errorf("%s: %v, want %s", c.sql, err, c.code)
+		}
+	}
+	if _, err := conn.Exec(ctx, "DROP SINK rename_b"); err != nil {
 		t.Fatal(err)
 	}
 }

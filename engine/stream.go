@@ -580,6 +580,29 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 }
 
 // dropObjects is DROP SOURCE | SINK.
+// alterRename renames a source or sink (ALTER SOURCE | SINK name RENAME
+// TO new_name). A running job keeps running; the things a sink leaves
+// outside StreamSQL (a Kafka transactional id, a progress row) are keyed
+// by its identity, which a rename does not change, so delivery goes on
+// where it was.
+func (s *Session) alterRename(a *parser.AlterRename) (string, error) {
+	kind, word := catalog.KindSource, "source"
+	if a.Kind == "sink" {
+		kind, word = catalog.KindSink, "sink"
+	}
+	r, err := s.resolve(nil, &pg.RangeVar{Schemaname: a.Name.Schema, Relname: a.Name.Name})
+	if err != nil {
+		return "", sqlerr.New(sqlerr.UndefinedTable, "%s %q does not exist", word, a.Name.Name)
+	}
+	if r.Kind != kind {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, word)
+	}
+	if _, err := s.e.cat.RenameRelation(r.OID, a.NewName); err != nil {
+		return "", err
+	}
+	return "ALTER " + strings.ToUpper(word), nil
+}
+
 func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 	kind, word := catalog.KindSource, "source"
 	if d.Kind == "sink" {

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -65,7 +66,7 @@ func TestJSONEncoderValues(t *testing.T) {
 
 func encodeAll(t *testing.T, cfg ChangeEncoderConfig, cols []arrow.Array, ops []Op) (string, error) {
 	t.Helper()
-	e, err := NewChangeEncoder(cfg)
+	e, err := NewChangeEncoder(context.Background(), cfg)
 	if err != nil {
 		return "", err
 	}
@@ -119,12 +120,24 @@ func TestChangeEncoderEnvelopes(t *testing.T) {
 	want = `{"id":1} {"before":null,"after":{"id":1,"v":"a"},"op":"c",` + src + `
 {"id":1} {"before":{"id":1,"v":"a"},"after":{"id":1,"v":"b"},"op":"u",` + src + `
 {"id":2} {"before":{"id":2,"v":"b"},"after":null,"op":"d",` + src + `
+{"id":2} null
 {"id":3} {"before":null,"after":{"id":3,"v":"c"},"op":"c",` + src + `
 {"id":3} {"before":{"id":3,"v":"c"},"after":null,"op":"d",` + src + `
+{"id":3} null
 `
 	if got != want {
 		t.Errorf("DEBEZIUM:\n%s\nwant\n%s", got, want)
 	}
+	// Without tombstones a delete is its event alone.
+	cfg.NoTombstones = true
+	got, err = encodeAll(t, cfg, cols, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.ReplaceAll(strings.ReplaceAll(want, "{\"id\":2} null\n", ""), "{\"id\":3} null\n", ""); got != want {
+		t.Errorf("DEBEZIUM without tombstones:\n%s\nwant\n%s", got, want)
+	}
+	cfg.NoTombstones = false
 
 	cfg.Format, cfg.PrimaryKey = "PLAIN", nil
 	if _, err := encodeAll(t, cfg, cols, ops); err == nil || !strings.Contains(err.Error(), "not append-only") {
@@ -158,7 +171,7 @@ func BenchmarkChangeEncoderQ0(b *testing.B) {
 		dt = append(dt, types.Timestamp(490_000_000_000_000+int64(i)*1000))
 	}
 	cols := []arrow.Array{types.ArrayFromDatums(ts[0], a), types.ArrayFromDatums(ts[1], bd), types.ArrayFromDatums(ts[2], p), types.ArrayFromDatums(ts[3], dt)}
-	e, err := NewChangeEncoder(ChangeEncoderConfig{Format: "PLAIN", Encode: "JSON", Names: []string{"auction", "bidder", "price", "date_time"}, Types: ts})
+	e, err := NewChangeEncoder(context.Background(), ChangeEncoderConfig{Format: "PLAIN", Encode: "JSON", Names: []string{"auction", "bidder", "price", "date_time"}, Types: ts})
 	if err != nil {
 		b.Fatal(err)
 	}

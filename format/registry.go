@@ -183,3 +183,54 @@ func (r *schemaRegistry) latest(ctx context.Context, subject string) (int32, str
 	}
 	return 0, "", lastErr
 }
+
+// register registers schema under subject (POST
+// {url}/subjects/{subject}/versions), as a producer's serializer does, and
+// returns its id. Registering a schema the subject already has answers its
+// existing id.
+func (r *schemaRegistry) register(ctx context.Context, subject, schema string) (int32, error) {
+	body, _ := json.Marshal(map[string]string{"schema": schema})
+	var lastErr error
+	for _, base := range r.urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/subjects/"+url.PathEscape(subject)+"/versions", strings.NewReader(string(body)))
+		if err != nil {
+			return 0, sqlerr.New(sqlerr.InvalidParameterValue, "schema registry request: %v", err)
+		}
+		req.Header.Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+		req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/json")
+		if r.user != "" || r.pass != "" {
+			req.SetBasicAuth(r.user, r.pass)
+		}
+		resp, err := r.client.Do(req)
+		if err != nil {
+			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+			continue
+		}
+		answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		var out struct {
+			ID      int32  `json:"id"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(answer, &out)
+		switch {
+		case err != nil:
+			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+			continue
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			return 0, sqlerr.New(sqlerr.InvalidAuthorizationSpec, "schema registry %s refused the credentials (%s)", base, resp.Status)
+		case resp.StatusCode == http.StatusConflict:
+			return 0, sqlerr.New(sqlerr.DatatypeMismatch, "schema registry %s refused the schema of subject %q as incompatible: %s", base, subject, out.Message)
+		case resp.StatusCode == http.StatusUnprocessableEntity:
+			return 0, sqlerr.New(sqlerr.InvalidParameterValue, "schema registry %s refused the schema of subject %q: %s", base, subject, out.Message)
+		case resp.StatusCode != http.StatusOK:
+			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s answered %s registering subject %q", base, resp.Status, subject)
+			continue
+		case out.ID == 0:
+			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: no schema id in its answer for subject %q", base, subject)
+			continue
+		}
+		return out.ID, nil
+	}
+	return 0, lastErr
+}

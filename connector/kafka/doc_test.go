@@ -2,11 +2,15 @@ package kafka_test
 
 import (
 	"encoding/json"
+	"math/big"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hamba/avro/v2"
 
 	"streamsql/engine"
 	"streamsql/internal/testregistry"
@@ -129,4 +133,48 @@ func TestDocAvroExample(t *testing.T) {
 	exec(t, conn, "CREATE MATERIALIZED VIEW doc_orders AS SELECT sym, qty, venue FROM orders")
 	eventually(t, conn, "SELECT sym, qty, venue FROM doc_orders", "AAPL 5 XLON")
 	eventually(t, conn, "SELECT id, owner, balance FROM accounts", "7 ann 1.5")
+}
+
+// TestDocAvroSinkExample runs the ENCODE AVRO sink example of
+// docs/connectors/kafka.md: the topic gets an upsert and a tombstone, and
+// the registered value schema is the one the page shows.
+func TestDocAvroSinkExample(t *testing.T) {
+	_, addr := sinkBroker(t)
+	reg := testregistry.New(t)
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn, docBlock(t, "run-avro-sink", addr, reg.URL())...)
+	exec(t, conn, "FLUSH")
+	msgs := consumeCommitted(t, addr, "trades", 2)
+	if len(msgs) != 2 || msgs[0].tombstone || !msgs[1].tombstone {
+		t.Fatalf("records: %+v, want an upsert and a tombstone", msgs)
+	}
+	r := &avroReader{t: t, url: reg.URL(), schemas: map[uint32]avro.Schema{}}
+	v, _ := r.decode([]byte(msgs[0].value))
+	if got, want := showRecord(v, "id", "sym", "qty", "at", "day"), "id=1 sym=AAPL qty=100 at=2024-05-01T09:30:00.500000 day=2024-05-01T00:00:00.000000"; got != want {
+		t.Errorf("value: %s, want %s", got, want)
+	}
+	if px, ok := v["px"].(*big.Rat); !ok || px.FloatString(4) != "189.1250" {
+		t.Errorf("px = %v, want the decimal 189.1250", v["px"])
+	}
+	doc, err := os.ReadFile("../../docs/connectors/kafka.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)registered as\n`trades-value` is\n\n```json\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/connectors/kafka.md lacks the trades-value schema")
+	}
+	resp, err := http.Get(reg.URL() + "/subjects/trades-value/versions/latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Schema string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.ReplaceAll(strings.ReplaceAll(string(m[1]), "\n", ""), "  ", ""); out.Schema != want {
+		t.Errorf("registered schema:\n%s\nthe page shows\n%s", out.Schema, want)
+	}
 }

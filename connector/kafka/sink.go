@@ -21,11 +21,18 @@ package kafka
 // Epochs up to it are in Kafka; later ones are delivered again. A
 // read_committed consumer thus sees every change exactly once, across
 // crashes of StreamSQL and of the connection to the brokers.
+//
+// Recover also makes sure the topic exists: unless topic.create is false,
+// a missing topic is created through the admin API with the sink's
+// topic.partitions and topic.replication.factor (the broker's default
+// replication when unset). A topic that already exists is left as it is.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +50,9 @@ import (
 const (
 	optTransactionalID = "properties.transactional.id"
 	optDeliveryTimeout = "delivery.timeout"
+	optTopicCreate     = "topic.create"
+	optTopicPartitions = "topic.partitions"
+	optTopicReplicas   = "topic.replication.factor"
 )
 
 // sinkOptions is the option schema of Kafka sinks.
@@ -55,13 +65,21 @@ func sinkOptions() []connector.Option {
 			Description: "with FORMAT PLAIN: drop deletes and the old rows of updates instead of refusing a query that is not append-only"},
 		{Name: optTransactionalID, Type: connector.String,
 			Description: "the producer's transactional id (default streamsql-sink-<id>-<creation time>); unique per sink across every writer of the cluster"},
+		{Name: connector.OptTombstonesOnDelete, Type: connector.Bool, Default: "true",
+			Description: "with FORMAT DEBEZIUM: follow a delete's event with a tombstone of its key"},
+		{Name: optTopicCreate, Type: connector.Bool, Default: "true",
+			Description: "create the topic when it does not exist"},
+		{Name: optTopicPartitions, Type: connector.Int, Default: "1", Min: 1, Max: 1 << 20,
+			Description: "the partitions of a topic the sink creates"},
+		{Name: optTopicReplicas, Type: connector.Int, Min: 1, Max: 1 << 15,
+			Description: "the replication factor of a topic the sink creates (default: the brokers' default.replication.factor)"},
 		{Name: optDeliveryTimeout, Type: connector.Duration, Default: "30s",
 			Description: "how long one delivery to the brokers may take before it is abandoned and retried"},
 	}, clientOptions()...)
 }
 
 // sinkFormats are the FORMAT ... ENCODE pairs of Kafka sinks.
-var sinkFormats = []string{"PLAIN JSON", "UPSERT JSON", "DEBEZIUM JSON"}
+var sinkFormats = []string{"PLAIN JSON", "UPSERT JSON", "DEBEZIUM JSON", "PLAIN AVRO", "UPSERT AVRO", "DEBEZIUM AVRO"}
 
 // newSink checks a Kafka sink's options and returns its writer factory.
 func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (stream.SinkWriter, error), error) {
@@ -78,7 +96,9 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q must be a positive duration", optDeliveryTimeout)
 	}
 	return func(env *stream.Env, in *stream.SinkInput) (stream.SinkWriter, error) {
-		enc, err := connector.NewSinkChangeEncoder(cfg, in)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		enc, err := connector.NewSinkChangeEncoder(ctx, cfg, in, topic)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +110,18 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		if txid == "" {
 			txid = "streamsql-sink-" + cfg.Identity
 		}
-		t := &kafkaTarget{opts: opts, topic: topic, txid: txid, group: txid, timeout: timeout}
+		t := &kafkaTarget{opts: opts, topic: topic, txid: txid, group: txid, timeout: timeout, replicas: -1, partitions: 1}
+		if v, ok := connector.ParseBool(cfg.Options.Get(optTopicCreate)); ok {
+			t.create = v
+		}
+		if v := cfg.Options.Get(optTopicPartitions); v != "" {
+			n, _ := strconv.ParseInt(v, 10, 32)
+			t.partitions = int32(n)
+		}
+		if v := cfg.Options.Get(optTopicReplicas); v != "" {
+			n, _ := strconv.ParseInt(v, 10, 16)
+			t.replicas = int16(n)
+		}
 		return stream.NewLogSinkWriter(env, in, enc, t, nil), nil
 	}, nil
 }
@@ -103,6 +134,45 @@ type kafkaTarget struct {
 	timeout     time.Duration
 	cl          *kgo.Client
 	topicID     [16]byte
+	// create makes Recover create a missing topic of partitions and
+	// replicas (-1: the brokers' default).
+	create     bool
+	partitions int32
+	replicas   int16
+	ensured    bool
+}
+
+// ensureTopic creates the topic when it is missing and creation is on.
+// A missing topic with creation off is an error naming the option.
+func (t *kafkaTarget) ensureTopic(ctx context.Context, cl *kgo.Client) error {
+	if t.ensured {
+		return nil
+	}
+	adm := kadm.NewClient(cl)
+	tds, err := adm.ListTopics(ctx, t.topic)
+	if err != nil {
+		return fmt.Errorf("kafka sink: look up topic %q: %w", t.topic, err)
+	}
+	if td, ok := tds[t.topic]; ok && td.Err == nil {
+		t.ensured = true
+		return nil
+	} else if ok && !errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("kafka sink: look up topic %q: %w", t.topic, td.Err)
+	}
+	if !t.create {
+		return sqlerr.New(sqlerr.UndefinedObject, "kafka topic %q does not exist", t.topic).
+			WithHint("Create the topic, or set topic.create = 'true'.")
+	}
+	resp, err := adm.CreateTopic(ctx, t.partitions, t.replicas, nil, t.topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("kafka sink: create topic %q (%d partitions): %w", t.topic, t.partitions, err)
+	}
+	slog.Info("kafka sink created its topic", "topic", t.topic, "partitions", t.partitions, "replication_factor", t.replicas)
+	t.ensured = true
+	return nil
 }
 
 func (t *kafkaTarget) client() (*kgo.Client, error) {
@@ -132,8 +202,9 @@ func (t *kafkaTarget) reset() {
 		t.cl.Close()
 		t.cl = nil
 	}
-	// A topic recreated (or a new cluster) has a new id.
+	// A topic recreated (or a new cluster) has a new id, and may be gone.
 	t.topicID = [16]byte{}
+	t.ensured = false
 }
 
 // Recover starts a fresh producer (fencing any older one with the id and
@@ -144,6 +215,10 @@ func (t *kafkaTarget) Recover(ctx context.Context) (uint64, error) {
 	defer cancel()
 	cl, err := t.client()
 	if err != nil {
+		return 0, err
+	}
+	if err := t.ensureTopic(ctx, cl); err != nil {
+		t.reset()
 		return 0, err
 	}
 	if _, _, err := cl.ProducerID(ctx); err != nil {

@@ -14,6 +14,11 @@
 // After a crash or a lost connection the drainer reads that row: epochs
 // up to it are in the target and are dropped from the log, later ones
 // are delivered again. Each change lands exactly once.
+//
+// With create_table = 'true' the sink creates a missing target table
+// itself (CREATE TABLE IF NOT EXISTS), with the sink's columns, their
+// PostgreSQL types, and its primary key; an existing table is used as it
+// is.
 package postgres
 
 import (
@@ -45,6 +50,7 @@ const (
 	optProgressTable = "progress_table"
 	optBatchRows     = "batch.rows"
 	optTimeout       = "delivery.timeout"
+	optCreateTable   = "create_table"
 )
 
 // Connector is the postgres sink's registry entry.
@@ -67,6 +73,8 @@ func Connector() *connector.Connector {
 				Description: "the table in the target database that records each sink's last delivered epoch"},
 			{Name: optBatchRows, Type: connector.Int, Min: 1, Max: 100000, Default: "1000", Description: "most rows per INSERT or DELETE statement"},
 			{Name: optTimeout, Type: connector.Duration, Default: "30s", Description: "how long one delivery may take before it is abandoned and retried"},
+			{Name: optCreateTable, Type: connector.Bool, Default: "false",
+				Description: "create the target table, with the sink's columns and primary key, when it does not exist"},
 		},
 		Sink: newSink,
 	}
@@ -103,6 +111,7 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		}
 		t := &target{cfg: connCfg, name: cfg.Identity, sinkName: in.Name, schema: schema, table: table,
 			progress: progress, names: in.Names, types: in.Types, pk: pk, batch: batch, timeout: timeout}
+		t.createTable, _ = connector.ParseBool(o.Get(optCreateTable))
 		return stream.NewLogSinkWriter(env, in, &encoder{types: in.Types, pk: pk}, t, nil), nil
 	}, nil
 }
@@ -232,6 +241,43 @@ type target struct {
 	timeout               time.Duration
 	conn                  *pgx.Conn
 	qtable, qprog, insert string
+	// createTable makes Recover create a missing target table.
+	createTable bool
+}
+
+// columnType is the PostgreSQL type of a target column of type t.
+func columnType(t types.T) string {
+	switch t.Kind {
+	case types.Unknown, types.Record:
+		return "text"
+	case types.Array:
+		if t.Elem == nil || t.Elem.Kind == types.Unknown || t.Elem.Kind == types.Record {
+			return "text[]"
+		}
+	}
+	return t.String()
+}
+
+// createTableSQL is the CREATE TABLE of the target: the sink's columns
+// and its primary key.
+func (t *target) createTableSQL() string {
+	var sb strings.Builder
+	sb.WriteString("CREATE TABLE IF NOT EXISTS " + t.qtable + " (")
+	for i, n := range t.names {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(quoteIdent(n) + " " + columnType(t.types[i]))
+	}
+	sb.WriteString(", PRIMARY KEY (")
+	for i, k := range t.pk {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(quoteIdent(t.names[k]))
+	}
+	sb.WriteString("))")
+	return sb.String()
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -284,6 +330,12 @@ func (t *target) Recover(ctx context.Context) (uint64, error) {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.reset()
 			return 0, fmt.Errorf("postgres sink: create progress table: %w", err)
+		}
+	}
+	if t.createTable {
+		if _, err := conn.Exec(ctx, t.createTableSQL()); err != nil {
+			t.reset()
+			return 0, fmt.Errorf("postgres sink: create table %s: %w", t.qtable, err)
 		}
 	}
 	var e int64
