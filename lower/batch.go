@@ -46,6 +46,8 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 			specs[i] = batch.AggSpec{Agg: a.Fn, Args: a.Args, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: a.Filter, T: a.T}
 		}
 		return batch.NewHashAgg(in, x.GroupCols, x.GroupTypes(), specs), nil
+	case *plan.Window:
+		return batchWindow(x, c, read)
 	case *plan.ProjectSet:
 		in, err := Batch(x.Input, c, read)
 		if err != nil {

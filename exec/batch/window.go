@@ -12,6 +12,7 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -24,25 +25,25 @@ const (
 	codeInvalidNthValue           = "22016"
 )
 
-// BoundKind is the kind of one end of a window frame.
-type BoundKind int
+// BoundKind is the kind of one end of a window frame (sql/plan's).
+type BoundKind = plan.BoundKind
 
 const (
-	UnboundedPreceding BoundKind = iota
-	OffsetPreceding
-	CurrentRow
-	OffsetFollowing
-	UnboundedFollowing
+	UnboundedPreceding = plan.UnboundedPreceding
+	OffsetPreceding    = plan.OffsetPreceding
+	CurrentRow         = plan.CurrentRow
+	OffsetFollowing    = plan.OffsetFollowing
+	UnboundedFollowing = plan.UnboundedFollowing
 )
 
 // FrameMode says how frame offsets count: rows, values of the ORDER BY
-// key (RANGE), or peer groups (GROUPS).
-type FrameMode int
+// key (RANGE), or peer groups (GROUPS) (sql/plan's).
+type FrameMode = plan.FrameMode
 
 const (
-	RangeFrame FrameMode = iota
-	RowsFrame
-	GroupsFrame
+	RangeFrame  = plan.RangeFrame
+	RowsFrame   = plan.RowsFrame
+	GroupsFrame = plan.GroupsFrame
 )
 
 // FrameBound is one end of a frame; Offset is set for the Offset kinds.

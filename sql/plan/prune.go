@@ -139,6 +139,16 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		return &SetOp{Kind: x.Kind, All: x.All, Left: l, Right: rr}, identityMap(len(need)), true
 	case *Join:
 		return pr.pruneJoin(x, need)
+	case *Window:
+		// The window reads its partition, order and argument columns and
+		// passes every input column through: all of them are needed.
+		in, _, changed := pr.prune(x.Input, allNeeded(len(x.Input.OutputTypes())))
+		if !changed {
+			return r, identityMap(len(need)), false
+		}
+		c := *x
+		c.Input = in
+		return &c, identityMap(len(need)), true
 	case ColumnPruner:
 		out, m, ok := x.PruneColumns(need)
 		if !ok {

@@ -12,7 +12,7 @@ import (
 // (lower.Batch) turns a tree into batch executors.
 //
 // The planner emits Scan (scan.go), SourceScan, VirtualScan,
-// TableFunction and ProjectSet (table_function.go), Aggregate,
+// TableFunction and ProjectSet (table_function.go), Aggregate, Window,
 // LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp and
 // Join; every other
 // operator is still built by the planner as an executor and enters a
@@ -213,6 +213,8 @@ func Inputs(r Rel) []Rel {
 	case *ProjectSet:
 		return []Rel{x.Input}
 	case *Aggregate:
+		return []Rel{x.Input}
+	case *Window:
 		return []Rel{x.Input}
 	case *SetOp:
 		return []Rel{x.Left, x.Right}

@@ -146,6 +146,10 @@ func WithInputs(r Rel, ins []Rel) Rel {
 		c := *x
 		c.Input = ins[0]
 		return &c
+	case *Window:
+		c := *x
+		c.Input = ins[0]
+		return &c
 	case *SetOp:
 		c := *x
 		c.Left, c.Right = ins[0], ins[1]

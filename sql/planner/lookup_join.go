@@ -6,9 +6,9 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	streamjoin "streamsql/exec/stream/join"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 	"streamsql/storage"
 )
 
@@ -90,7 +90,7 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind plan.JoinK
 	for k := range keys.Left {
 		i := lookupKeyColumn(keys.Right[k], lt)
 		if i >= 0 && lkeys[i] == nil {
-			if _, ok := streamjoin.LookupKeyType(keys.Left[k].Type(), lt.tbl.Types[pk[i]]); ok {
+			if _, ok := types.LookupKeyType(keys.Left[k].Type(), lt.tbl.Types[pk[i]]); ok {
 				lkeys[i] = keys.Left[k]
 				continue
 			}

@@ -5,8 +5,6 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -44,7 +42,7 @@ type winCall struct {
 	partition []plan.Scalar
 	order     []plan.Scalar
 	orderBy   []*pg.SortBy
-	fn        batch.WindowFunc
+	fn        plan.WindowCall
 	args      []plan.Scalar
 	ph        *placeholder
 }
@@ -132,7 +130,7 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 			ts = append(ts, e.Type())
 		}
 	}
-	wf := batch.WindowFunc{Filter: -1}
+	wf := plan.WindowCall{Filter: -1}
 	if udf.IsWindowOnly(name) {
 		wf.Name = name
 		switch name {
@@ -195,9 +193,6 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 		wf.Agg = fn
 		wf.T = fn.ResultType(ts)
 	}
-	for _, a := range wc.args {
-		wf.ArgTypes = append(wf.ArgTypes, a.Type())
-	}
 	frame, err := w.frame(b, def, len(def.OrderClause) > 0)
 	if err != nil {
 		return nil, err
@@ -209,13 +204,13 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 	return wc.ph, nil
 }
 
-func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (batch.Frame, error) {
+func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (plan.Frame, error) {
 	opts := def.FrameOptions
-	f := batch.Frame{Mode: batch.RangeFrame,
-		Start: batch.FrameBound{Kind: batch.UnboundedPreceding},
-		End:   batch.FrameBound{Kind: batch.CurrentRow}}
+	f := plan.Frame{Mode: plan.RangeFrame,
+		Start: plan.FrameBound{Kind: plan.UnboundedPreceding},
+		End:   plan.FrameBound{Kind: plan.CurrentRow}}
 	if !ordered && opts&frameNonDefault == 0 {
-		f.End = batch.FrameBound{Kind: batch.UnboundedFollowing}
+		f.End = plan.FrameBound{Kind: plan.UnboundedFollowing}
 		return f, nil
 	}
 	if opts&frameNonDefault == 0 {
@@ -223,53 +218,53 @@ func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (b
 	}
 	switch {
 	case opts&frameRows != 0:
-		f.Mode = batch.RowsFrame
+		f.Mode = plan.RowsFrame
 	case opts&frameGroups != 0:
-		f.Mode = batch.GroupsFrame
+		f.Mode = plan.GroupsFrame
 	}
-	offset := func(n *pg.Node) (expr.Expr, error) {
+	offset := func(n *pg.Node) (plan.Scalar, error) {
 		e, err := b.p.binder(&scope{}, "window frame").bind(n)
 		if err != nil {
 			return nil, err
 		}
-		if f.Mode != batch.RangeFrame {
+		if f.Mode != plan.RangeFrame {
 			if e, err = b.p.coerce(e, types.TInt8, 0); err != nil {
 				return nil, err
 			}
 		}
-		return b.p.compile(e)
+		return e, nil
 	}
 	var err error
 	switch {
 	case opts&frameStartUnbPreceding != 0:
-		f.Start = batch.FrameBound{Kind: batch.UnboundedPreceding}
+		f.Start = plan.FrameBound{Kind: plan.UnboundedPreceding}
 	case opts&frameStartCurrentRow != 0:
-		f.Start = batch.FrameBound{Kind: batch.CurrentRow}
+		f.Start = plan.FrameBound{Kind: plan.CurrentRow}
 	case opts&frameStartOffPreceding != 0:
-		f.Start.Kind = batch.OffsetPreceding
+		f.Start.Kind = plan.OffsetPreceding
 		f.Start.Offset, err = offset(def.StartOffset)
 	case opts&frameStartOffFollowing != 0:
-		f.Start.Kind = batch.OffsetFollowing
+		f.Start.Kind = plan.OffsetFollowing
 		f.Start.Offset, err = offset(def.StartOffset)
 	case opts&frameStartUnbFollowing != 0:
-		f.Start = batch.FrameBound{Kind: batch.UnboundedFollowing}
+		f.Start = plan.FrameBound{Kind: plan.UnboundedFollowing}
 	}
 	if err != nil {
 		return f, err
 	}
 	switch {
 	case opts&frameEndUnbFollowing != 0:
-		f.End = batch.FrameBound{Kind: batch.UnboundedFollowing}
+		f.End = plan.FrameBound{Kind: plan.UnboundedFollowing}
 	case opts&frameEndCurrentRow != 0:
-		f.End = batch.FrameBound{Kind: batch.CurrentRow}
+		f.End = plan.FrameBound{Kind: plan.CurrentRow}
 	case opts&frameEndOffPreceding != 0:
-		f.End.Kind = batch.OffsetPreceding
+		f.End.Kind = plan.OffsetPreceding
 		f.End.Offset, err = offset(def.EndOffset)
 	case opts&frameEndOffFollowing != 0:
-		f.End.Kind = batch.OffsetFollowing
+		f.End.Kind = plan.OffsetFollowing
 		f.End.Offset, err = offset(def.EndOffset)
 	case opts&frameEndUnbPreceding != 0:
-		f.End = batch.FrameBound{Kind: batch.UnboundedPreceding}
+		f.End = plan.FrameBound{Kind: plan.UnboundedPreceding}
 	}
 	f.ExcludeCurrentRow = opts&frameExcludeCurrentRow != 0
 	return f, err
@@ -280,10 +275,7 @@ func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (b
 func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.Scalar, error) {
 	done := make([]bool, len(w.funcs))
 	cols := append([]column{}, cur.cols...)
-	op, err := w.p.op(cur)
-	if err != nil {
-		return nil, nil, err
-	}
+	node := cur.node
 	for i := range w.funcs {
 		if done[i] {
 			continue
@@ -307,7 +299,7 @@ func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []pla
 		for k, e := range first.order {
 			keys = append(keys, sortKey(add(e), e.Type(), first.orderBy[k]))
 		}
-		var fns []batch.WindowFunc
+		var fns []plan.WindowCall
 		var members []*winCall
 		for j := i; j < len(w.funcs); j++ {
 			wc := w.funcs[j]
@@ -323,11 +315,7 @@ func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []pla
 			fns = append(fns, f)
 			members = append(members, wc)
 		}
-		in, err := w.p.op(&relPlan{node: &plan.Project{Input: built(op), Exprs: proj}})
-		if err != nil {
-			return nil, nil, err
-		}
-		op = batch.NewWindow(in, part, keys, fns)
+		node = &plan.Window{Input: &plan.Project{Input: node, Exprs: proj}, Partition: part, Order: keys, Funcs: fns}
 		for _, wc := range members {
 			wc.ph.col = len(cols)
 			cols = append(cols, column{name: "?window?", t: wc.fn.T, hidden: true})
@@ -342,5 +330,5 @@ func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []pla
 			return nil, false
 		})
 	}
-	return &relPlan{node: built(op), cols: cols}, resolved, nil
+	return &relPlan{node: node, cols: cols}, resolved, nil
 }

@@ -158,7 +158,7 @@ func (s *HashJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Oper
 		if lc < 0 || lc >= nl || rc < 0 || rc >= nr {
 			return nil, fmt.Errorf("hash join: key column out of range (#%d = #%d)", lc, rc)
 		}
-		kt, ok := hjKeyType(s.LeftTypes[lc], s.RightTypes[rc])
+		kt, ok := types.JoinKeyType(s.LeftTypes[lc], s.RightTypes[rc])
 		if !ok {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
 				"streaming hash join on %s = %s is not supported", s.LeftTypes[lc], s.RightTypes[rc])

@@ -556,7 +556,7 @@ func TestHashJoinEncodings(t *testing.T) {
 	for j, ty := range ts {
 		keys.reset(c.N)
 		kc := hjKeyCol{col: j, src: ty, keyT: ty}
-		if hjIsInt(ty.Kind) {
+		if types.IsIntKind(ty.Kind) {
 			kc.keyT = types.TInt8
 		}
 		if err := hjAppendKeys(keys.keys, keys.hasNull, c.Cols[j], kc, time.UTC); err != nil {

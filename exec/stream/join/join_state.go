@@ -364,37 +364,6 @@ type hjKeyCol struct {
 	keyT types.T
 }
 
-func hjIsInt(k types.Kind) bool {
-	return k == types.Int2 || k == types.Int4 || k == types.Int8 || k == types.Oid
-}
-
-func hjIsText(k types.Kind) bool {
-	return k == types.Text || k == types.Varchar || k == types.Char || k == types.Name || k == types.Unknown
-}
-
-func hjIsFloat(k types.Kind) bool { return k == types.Float4 || k == types.Float8 }
-
-// hjKeyType returns the type both sides of an equi-join key pair are
-// compared in, or false when the pair has no common comparison here (the
-// planner casts such keys before the join).
-func hjKeyType(a, b types.T) (types.T, bool) {
-	switch {
-	case hjIsInt(a.Kind) && hjIsInt(b.Kind):
-		return types.TInt8, true
-	case hjIsText(a.Kind) && hjIsText(b.Kind):
-		return types.TText, true
-	case a.Kind == b.Kind:
-		return types.T{Kind: a.Kind}, true
-	case (hjIsFloat(a.Kind) || hjIsFloat(b.Kind)) &&
-		(hjIsInt(a.Kind) || hjIsFloat(a.Kind) || a.Kind == types.Numeric) &&
-		(hjIsInt(b.Kind) || hjIsFloat(b.Kind) || b.Kind == types.Numeric):
-		return types.TFloat8, true
-	case (hjIsInt(a.Kind) || a.Kind == types.Numeric) && (hjIsInt(b.Kind) || b.Kind == types.Numeric):
-		return types.TNumeric, true
-	}
-	return types.T{}, false
-}
-
 // hjKeys holds the encoded keys of one chunk, reusing buffers.
 type hjKeys struct {
 	keys    [][]byte
@@ -465,9 +434,9 @@ func hjKeyDirect(src, key types.Kind) bool {
 	switch {
 	case src == key:
 		return true
-	case hjIsInt(src):
+	case types.IsIntKind(src):
 		return key == types.Int8
-	case hjIsText(src):
+	case types.IsTextKind(src):
 		return key == types.Text
 	}
 	return src == types.Float4 && key == types.Float8

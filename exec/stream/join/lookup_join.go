@@ -68,7 +68,7 @@ type LookupJoinSpec struct {
 	// Table is the looked-up table; its whole primary key is given by Keys.
 	Table *storage.Table
 	// Keys[i], over the left input's columns, is the value of the table's
-	// i-th primary key column (LookupKeyType says which types fit).
+	// i-th primary key column (types.LookupKeyType says which types fit).
 	Keys []expr.Expr
 	// RightCols are the table's physical columns output after the left ones.
 	RightCols []int
@@ -80,28 +80,6 @@ type LookupJoinSpec struct {
 	LeftStreamKey []int
 	// LeftAppendOnly: the left input never deletes, so no state is kept.
 	LeftAppendOnly bool
-}
-
-// LookupKeyType returns the type in which a key value of type src is
-// encoded to find a primary key column of type pk, or false when a value
-// of src cannot be looked up in pk without a lossy conversion. Integers
-// of any width encode alike, as do text-like types.
-func LookupKeyType(src, pk types.T) (types.T, bool) {
-	kt, ok := hjKeyType(src, pk)
-	if !ok {
-		return types.T{}, false
-	}
-	switch {
-	case hjIsInt(pk.Kind):
-		ok = kt.Kind == types.Int8
-	case hjIsText(pk.Kind):
-		ok = kt.Kind == types.Text && pk.Kind != types.Char
-	case hjIsFloat(pk.Kind):
-		ok = kt.Kind == types.Float8
-	default:
-		ok = kt.Kind == pk.Kind
-	}
-	return kt, ok
 }
 
 // Explain implements Spec.
@@ -138,7 +116,7 @@ func (s *LookupJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 	j.spanLo, j.spanHi = storage.TableSpan(s.Table.ID)
 	for i, k := range s.Keys {
 		pk := s.Table.Types[s.Table.PK[i]]
-		kt, ok := LookupKeyType(k.Type(), pk)
+		kt, ok := types.LookupKeyType(k.Type(), pk)
 		if !ok {
 			return nil, fmt.Errorf("lookup join %s: key %s of type %s cannot look up a %s key", s.Table.Name, k, k.Type(), pk)
 		}
@@ -165,7 +143,7 @@ func (s *LookupJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 			return nil, fmt.Errorf("lookup join %s: a retracting left input needs a stream key", s.Table.Name)
 		}
 		for _, c := range s.LeftStreamKey {
-			kt, _ := hjKeyType(s.LeftTypes[c], s.LeftTypes[c])
+			kt, _ := types.JoinKeyType(s.LeftTypes[c], s.LeftTypes[c])
 			j.skCols = append(j.skCols, hjKeyCol{col: c, src: s.LeftTypes[c], keyT: kt})
 		}
 		var keys []stream.KeyCol

@@ -191,26 +191,6 @@ func TestLookupJoinInnerUpdates(t *testing.T) {
 	ljExpect(t, out.Take(), "+ 100 1 one 10", "- 100 1 one 10", "+ 100 1 one 10")
 }
 
-// Keys must not need a lossy conversion to find a primary key value.
-func TestLookupKeyType(t *testing.T) {
-	for _, c := range []struct {
-		src, pk types.T
-		ok      bool
-	}{
-		{types.TInt4, types.TInt8, true},
-		{types.TInt8, types.TInt2, true},
-		{types.TText, types.TVarchar, true},
-		{types.TInt8, types.TNumeric, true},
-		{types.TNumeric, types.TInt8, false},
-		{types.TFloat8, types.TInt8, false},
-		{types.TText, types.TInt8, false},
-	} {
-		if _, ok := LookupKeyType(c.src, c.pk); ok != c.ok {
-			t.Errorf("LookupKeyType(%s, %s) = %v, want %v", c.src, c.pk, ok, c.ok)
-		}
-	}
-}
-
 // TestLookupJoinStateBudget runs a retracting LEFT lookup join under a
 // state memory budget far below its state: entries of committed epochs
 // are evicted at barriers, and deletes read them back from storage, so
