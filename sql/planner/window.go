@@ -44,6 +44,7 @@ type winCall struct {
 	orderBy   []*pg.SortBy
 	fn        plan.WindowCall
 	args      []plan.Scalar
+	filter    plan.Scalar // FILTER (WHERE ...) of an aggregate, or nil
 	ph        *placeholder
 }
 
@@ -118,6 +119,24 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 		wc.order = append(wc.order, e)
 		wc.orderBy = append(wc.orderBy, sb)
 		wc.specKey += fmt.Sprintf("o%s/%d/%d;", plan.Key(e), sb.SortbyDir, sb.SortbyNulls)
+	}
+	if fc.AggDistinct {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT is not implemented for window functions").WithPosition(pos)
+	}
+	if len(fc.AggOrder) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregate ORDER BY is not implemented for window functions").WithPosition(pos)
+	}
+	if fc.AggFilter != nil {
+		if udf.IsWindowOnly(name) {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FILTER is not implemented for non-aggregate window functions").WithPosition(pos)
+		}
+		f, err := b.bind(fc.AggFilter)
+		if err != nil {
+			return nil, err
+		}
+		if wc.filter, err = p.coerceBool(f, "argument of FILTER", pos); err != nil {
+			return nil, err
+		}
 	}
 	var ts []types.T
 	if !fc.AggStar {
@@ -311,6 +330,9 @@ func (w *windowContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []pla
 			f.Args = nil
 			for _, a := range wc.args {
 				f.Args = append(f.Args, add(a))
+			}
+			if wc.filter != nil {
+				f.Filter = add(wc.filter)
 			}
 			fns = append(fns, f)
 			members = append(members, wc)
