@@ -84,9 +84,6 @@ type subscribePlan struct {
 
 // planSubscribe resolves a SUBSCRIBE.
 func (s *Session) planSubscribe(sub *parser.Subscribe) (*subscribePlan, error) {
-	if sub.Cursor != "" {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIPTION CURSOR is not supported yet")
-	}
 	sp := &subscribePlan{snapshot: true, search: s.searchPath(), buffer: s.subscribeBuffer()}
 	for _, o := range sub.Options {
 		switch strings.ToLower(o.Key) {
@@ -753,6 +750,9 @@ func (o *feedOperator) Children() []exec.Operator { return nil }
 
 // planSubscribeStmt plans SUBSCRIBE and COPY (SUBSCRIBE ...) TO STDOUT.
 func (s *Session) planSubscribeStmt(st *statement, sub *parser.Subscribe) (*prepared, error) {
+	if sub.Cursor != "" {
+		return s.planSubscriptionCursor(sub, st.st.SQL)
+	}
 	sp, err := s.planSubscribe(sub)
 	if err != nil {
 		return nil, err
