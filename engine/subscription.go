@@ -14,12 +14,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"streamsql/catalog"
+	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/storage"
 )
 
 // Names of the columns a subscription cursor adds after the view's.
@@ -301,4 +305,69 @@ func (s *Session) showSubscriptions(schema string) (*prepared, error) {
 		}
 		return memResult(cols, rows, "SHOW"), nil
 	}}, nil
+}
+
+// retainingSubscription returns a durable subscription on view whose log
+// holds every change from epoch from on, or nil.
+func (e *Engine) retainingSubscription(view *catalog.Relation, from uint64) (*catalog.Relation, error) {
+	for _, r := range e.cat.Relations() {
+		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 || r.DependsOn[0] != view.OID {
+			continue
+		}
+		f, ok, err := stream.ChangeLogRetainedFrom(e.db.Latest(), r.OID)
+		if err != nil {
+			return nil, err
+		}
+		if ok && f <= from {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+// logReplay is a SUBSCRIBE AS OF an older epoch reading the epochs up to
+// its start from a subscription's log.
+type logReplay struct {
+	sub    uint32
+	pos    stream.LogPos
+	active bool
+	snap   storage.Reader
+}
+
+// replayBatch returns the next epoch's changes from the log (one batch
+// per epoch, at most exec.BatchSize rows), or nil when the log is done.
+func (fd *feed) replayBatch() (*exec.Batch, error) {
+	r := fd.replay
+	ts := make([]types.T, len(fd.sp.relCols))
+	for i, c := range fd.sp.relCols {
+		ts[i] = c.Type
+	}
+	changes, err := stream.ReadChangeLog(r.snap, r.sub, r.pos, exec.BatchSize, ts)
+	if err != nil {
+		return nil, err
+	}
+	if len(changes) == 0 {
+		r.active, r.snap = false, nil
+		return nil, nil
+	}
+	epoch := changes[0].Epoch
+	n := 0
+	for n < len(changes) && changes[n].Epoch == epoch {
+		n++
+	}
+	changes = changes[:n]
+	r.pos = changes[n-1].Next()
+	cols := make([][]types.Datum, len(ts))
+	ops := make([]stream.Op, n)
+	for i, c := range changes {
+		ops[i] = c.Op
+		for j := range ts {
+			cols[j] = append(cols[j], c.Row[j])
+		}
+	}
+	arrs := make([]arrow.Array, len(ts))
+	for j, t := range ts {
+		arrs[j] = types.ArrayFromDatums(t, cols[j])
+	}
+	return fd.shape(epoch, &stream.Chunk{Cols: arrs, Ops: ops, N: n}, true), nil
 }

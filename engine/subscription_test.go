@@ -287,8 +287,8 @@ func TestSubscriptionRetention(t *testing.T) {
 	start := time.Now().UnixMilli() - 1
 	execAll(t, w, "INSERT INTO ev VALUES (1)", "FLUSH")
 	oid := subscriptionOID(t, ts.Engine, "sub")
-	if n, err := ts.Engine.ChangeLogKeys(oid); err != nil || n != 2 {
-		t.Fatalf("log keys: %d, %v; want a header and a row", n, err)
+	if n, err := ts.Engine.ChangeLogKeys(oid); err != nil || n != 3 {
+		t.Fatalf("log keys: %d, %v; want its start, an epoch header and a row", n, err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -310,5 +310,76 @@ func TestSubscriptionRetention(t *testing.T) {
 		}
 	}
 	_, err = w.Exec(ctx, fmt.Sprintf("DECLARE old SUBSCRIPTION CURSOR FOR sub SINCE %d", start))
+	wantSQLState(t, err, "55000")
+}
+
+// SUBSCRIBE AS OF an epoch before the last one resumes from a durable
+// subscription's log: the changes after that epoch, then live ones; an
+// epoch the log does not hold is refused.
+func TestSubscribeAsOfFromSubscriptionLog(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	execAll(t, w,
+		"CREATE TABLE p (sym text PRIMARY KEY, px int)",
+		"INSERT INTO p VALUES ('A', 1)",
+		"CREATE MATERIALIZED VIEW pv AS SELECT sym, px FROM p",
+		"FLUSH")
+	execAll(t, w, "CREATE SUBSCRIPTION keep FROM pv WITH (retention = '1 hour')")
+
+	// A first subscriber reads the snapshot and remembers its epoch.
+	r, err := pgx.Connect(ctx, ts.URL("reader", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	execAll(t, r, "BEGIN", "DECLARE c CURSOR FOR SUBSCRIBE pv")
+	var seen int64
+	if err := r.QueryRow(ctx, "FETCH 1 c WITH (timeout = '5s')").Scan(&seen, new(int64), new(string), new(int32)); err != nil {
+		t.Fatal(err)
+	}
+	execAll(t, r, "ROLLBACK")
+
+	// While it is away: changes in later epochs.
+	execAll(t, w, "INSERT INTO p VALUES ('B', 5)", "FLUSH", "UPDATE p SET px = 2 WHERE sym = 'A'", "FLUSH")
+
+	execAll(t, r, "BEGIN", fmt.Sprintf("DECLARE c CURSOR FOR SUBSCRIBE pv AS OF %d", seen))
+	rows, err := r.Query(ctx, "FETCH ALL c WITH (timeout = '2s')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows.FieldDescriptions()) == 0 {
+		rows.Close()
+		t.Fatalf("FETCH after AS OF %d: %v", seen, rows.Err())
+	}
+	got := readChanges(t, rows, 3)
+	rows.Close()
+	if g := strings.Join(diffs(got), "|"); g != "+1 B,5|-1 A,1|+1 A,2" {
+		t.Fatalf("AS OF %d: %s", seen, g)
+	}
+	for _, c := range got {
+		if c.epoch <= seen {
+			t.Errorf("change %v is not after epoch %d", c, seen)
+		}
+	}
+	// Then live changes.
+	execAll(t, w, "DELETE FROM p WHERE sym = 'B'")
+	rows, err = r.Query(ctx, "FETCH ALL c WITH (timeout = '5s')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = readChanges(t, rows, 1)
+	rows.Close()
+	if g := strings.Join(diffs(got), "|"); g != "-1 B,5" {
+		t.Fatalf("live after AS OF: %s", g)
+	}
+	execAll(t, r, "ROLLBACK")
+
+	// Epoch 1 is before the subscription: not in its log.
+	_, err = w.Exec(ctx, "SUBSCRIBE pv AS OF 1")
 	wantSQLState(t, err, "55000")
 }

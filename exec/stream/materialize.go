@@ -195,12 +195,25 @@ func (m *materialize) Barrier(b *Barrier) error {
 		if m.w == nil {
 			m.w = m.env.DB.Pebble().NewBatch()
 		}
+		// Logs active during the epoch hold its changes from here on.
+		if err := m.logs.markStarts(m.w, m.env.DB.Latest(), b.Epoch); err != nil {
+			return err
+		}
 		if err := m.logs.flush(m.w, b.Epoch, m.env.DB.Latest()); err != nil {
 			return err
 		}
 	}
 	if m.env.Views != nil {
 		m.logs.active = m.env.Views.takeLogs(m.spec.ViewID)
+		if len(m.logs.active) > 0 {
+			// Logs taken up now hold the changes of the next epoch on.
+			if m.w == nil {
+				m.w = m.env.DB.Pebble().NewBatch()
+			}
+			if err := m.logs.markStarts(m.w, m.env.DB.Latest(), b.Epoch+1); err != nil {
+				return err
+			}
+		}
 	}
 	if m.w != nil && !m.w.Empty() {
 		if b.Also != nil {

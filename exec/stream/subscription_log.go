@@ -10,7 +10,9 @@ package stream
 // batch as the view's rows, so the log and the view commit together
 // (exactly once across kill -9). Layout, per subscription id:
 //
-//	TableKey(id, 0x00)           -> commit time of the newest epoch trimmed
+//	TableKey(id, 0x00)           -> commit time of the newest epoch trimmed,
+//	                                then the first epoch kept (8 + 8 bytes)
+//	TableKey(id, 0x03)           -> the first epoch logged (8 bytes)
 //	TableKey(id, 0x01 epoch)     -> commit time (unix ms, 8 bytes)
 //	TableKey(id, 0x02 epoch seq) -> op (1 byte) + types.EncodeRow(view row)
 //
@@ -46,6 +48,7 @@ const (
 	logTrimTag   = 0x00
 	logHeaderTag = 0x01
 	logRowTag    = 0x02
+	logStartTag  = 0x03
 )
 
 // maxTrimEvery bounds how often a log is trimmed.
@@ -60,10 +63,55 @@ func logTrimKey(id uint32) []byte { return storage.TableKey(id, []byte{logTrimTa
 // trimmed from log id, 0 when none was.
 func ChangeLogTrimmed(r storage.Reader, id uint32) (int64, error) {
 	v, ok, err := r.Get(logTrimKey(id))
-	if err != nil || !ok || len(v) != 8 {
+	if err != nil || !ok || len(v) != 16 {
 		return 0, err
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func logStartKey(id uint32) []byte { return storage.TableKey(id, []byte{logStartTag}) }
+
+// ChangeLogRetainedFrom returns the first epoch whose changes log id
+// holds in full: every change of that epoch and of every later committed
+// epoch is in the log.
+func ChangeLogRetainedFrom(r storage.Reader, id uint32) (uint64, bool, error) {
+	v, ok, err := r.Get(logStartKey(id))
+	if err != nil || !ok || len(v) != 8 {
+		return 0, false, err
+	}
+	from := binary.BigEndian.Uint64(v)
+	t, ok, err := r.Get(logTrimKey(id))
+	if err != nil {
+		return 0, false, err
+	}
+	if ok && len(t) == 16 {
+		from = max(from, binary.BigEndian.Uint64(t[8:]))
+	}
+	return from, true, nil
+}
+
+// markStarts records, for each active log that has no start yet, that it
+// holds every change from epoch on.
+func (l *changeLogs) markStarts(w *pebble.Batch, state storage.Reader, epoch uint64) error {
+	for _, c := range l.active {
+		if l.started[c.ID] {
+			continue
+		}
+		_, ok, err := state.Get(logStartKey(c.ID))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := w.Set(logStartKey(c.ID), binary.BigEndian.AppendUint64(nil, epoch), nil); err != nil {
+				return err
+			}
+		}
+		if l.started == nil {
+			l.started = map[uint32]bool{}
+		}
+		l.started[c.ID] = true
+	}
+	return nil
 }
 
 func logHeaderKey(id uint32, epoch uint64) []byte {
@@ -86,7 +134,8 @@ type logRow struct {
 type changeLogs struct {
 	active   []ChangeLog
 	rows     []logRow
-	lastTime int64 // the last epoch's commit time written
+	lastTime int64           // the last epoch's commit time written
+	started  map[uint32]bool // logs whose start epoch is recorded
 	trimmed  map[uint32]time.Time
 }
 
@@ -212,7 +261,7 @@ func trimChangeLog(w *pebble.Batch, r storage.Reader, id uint32, cutoff int64) e
 	if trimmedTo == nil {
 		return nil
 	}
-	if err := w.Set(logTrimKey(id), trimmedTo, nil); err != nil {
+	if err := w.Set(logTrimKey(id), binary.BigEndian.AppendUint64(trimmedTo, keep), nil); err != nil {
 		return err
 	}
 	if err := w.DeleteRange(lo, logHeaderKey(id, keep), nil); err != nil {
@@ -243,7 +292,7 @@ func (c LogChange) Next() LogPos { return LogPos{Epoch: c.Epoch, Seq: c.Seq + 1}
 // ReadChangeLog reads up to limit changes of log id from pos on, decoding
 // rows with ts.
 func ReadChangeLog(r storage.Reader, id uint32, pos LogPos, limit int, ts []types.T) ([]LogChange, error) {
-	_, hi := ChangeLogSpan(id)
+	hi := storage.TableKey(id, []byte{logRowTag + 1})
 	it, err := r.NewIter(logRowKey(id, pos.Epoch, pos.Seq), hi)
 	if err != nil {
 		return nil, err
@@ -299,25 +348,6 @@ func ChangeLogFirst(r storage.Reader, id uint32, sinceMs int64) (uint64, bool, e
 		}
 	}
 	return 0, false, it.Close()
-}
-
-// ChangeLogOldest returns the commit time and epoch of log id's oldest
-// retained epoch, and whether there is one.
-func ChangeLogOldest(r storage.Reader, id uint32) (epoch uint64, ms int64, ok bool, err error) {
-	lo := storage.TableKey(id, []byte{logHeaderTag})
-	hi := storage.TableKey(id, []byte{logRowTag})
-	it, err := r.NewIter(lo, hi)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	defer it.Close()
-	if it.First() {
-		k, v := it.Key(), it.Value()
-		if len(k) == len(lo)+8 && len(v) == 8 {
-			return binary.BigEndian.Uint64(k[len(lo):]), int64(binary.BigEndian.Uint64(v)), true, it.Close()
-		}
-	}
-	return 0, 0, false, it.Close()
 }
 
 // SetChangeLogs replaces the durable subscriptions of view id. The view's
