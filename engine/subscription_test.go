@@ -105,6 +105,14 @@ func TestSubscriptionCursorOps(t *testing.T) {
 		t.Errorf("SHOW SUBSCRIPTIONS: %s %s %s", name, from, ret)
 	}
 
+	// A subscription is no relation of pg_class and holds no rows to
+	// SELECT.
+	if n := queryInt(t, w, "SELECT count(*) FROM pg_class WHERE relname = 'sub'"); n != 0 {
+		t.Errorf("pg_class lists the subscription")
+	}
+	_, err = w.Exec(ctx, "SELECT * FROM sub")
+	wantSQLState(t, err, "42809")
+
 	r, err := pgx.Connect(ctx, ts.URL("reader", "streamsql"))
 	if err != nil {
 		t.Fatal(err)
