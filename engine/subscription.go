@@ -93,10 +93,18 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 			return "", sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized subscription option %q", o.Key)
 		}
 	}
-	if _, err := s.e.cat.CreateRelation(r); err != nil {
+	created, err := s.e.cat.CreateRelation(r)
+	if err != nil {
 		return "", err
 	}
 	if err := s.e.refreshChangeLogs(ctx, view.OID); err != nil {
+		// Not taken up: no subscription rather than one with a gap.
+		if _, derr := s.e.cat.DropRelation(created.OID, false); derr == nil {
+			derr = s.e.dropSubscription(created)
+			if derr != nil {
+				s.e.log.Error("cannot undo a subscription", "subscription", r.Name, "err", derr)
+			}
+		}
 		return "", err
 	}
 	return "CREATE SUBSCRIPTION", nil
@@ -124,13 +132,26 @@ func (e *Engine) changeLogsOf(view uint32) []stream.ChangeLog {
 // are logged (or no longer logged, for a dropped subscription).
 func (e *Engine) refreshChangeLogs(ctx context.Context, view uint32) error {
 	ch := e.coord.SetChangeLogs(view, e.changeLogsOf(view))
+	t := time.NewTimer(changeLogTakeUp)
+	defer t.Stop()
 	select {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-t.C:
+		return errViewStalled
 	}
 }
+
+// changeLogTakeUp bounds the wait for a view's job to take up a change of
+// its subscriptions (it does at its next barrier, within a barrier
+// interval when it runs).
+const changeLogTakeUp = 30 * time.Second
+
+var errViewStalled = sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
+	"the materialized view's job has not passed a barrier for %s", changeLogTakeUp).
+	WithHint("Check SHOW JOBS: the view may be stalled or failed.")
 
 // startChangeLogs registers every subscription before the views' jobs
 // start, so that a restarted view logs from its first epoch.
@@ -151,7 +172,8 @@ func (e *Engine) startChangeLogs() {
 func (e *Engine) dropSubscription(r *catalog.Relation) error {
 	if len(r.DependsOn) > 0 {
 		if err := e.refreshChangeLogs(context.Background(), r.DependsOn[0]); err != nil {
-			return err
+			// The view does not run: nothing writes the log any more.
+			e.log.Warn("dropping a subscription of a view that does not take it up", "subscription", r.Name, "err", err)
 		}
 	}
 	b := e.db.Pebble().NewBatch()
