@@ -20,6 +20,9 @@ const (
 	KindMatView RelKind = 'm'
 	KindSource  RelKind = 's'
 	KindSink    RelKind = 'k'
+	// KindSubscription is a durable subscription: a change log of the
+	// materialized view it DependsOn, kept for Options["retention"].
+	KindSubscription RelKind = 'u'
 )
 
 // String returns the kind as PostgreSQL names it in messages ("table",
@@ -36,6 +39,8 @@ func (k RelKind) String() string {
 		return "source"
 	case KindSink:
 		return "sink"
+	case KindSubscription:
+		return "subscription"
 	}
 	return "relation"
 }

@@ -84,7 +84,7 @@ func (c catalogReader) Object(oid uint32) (udf.ObjectInfo, bool) {
 		return o, true
 	}
 	r, ok := c.s.e.cat.ByOID(relOID)
-	if !ok || r.Kind == catalog.KindSink {
+	if !ok || r.Kind == catalog.KindSink || r.Kind == catalog.KindSubscription {
 		return udf.ObjectInfo{}, false
 	}
 	o := udf.ObjectInfo{Schema: r.Schema, Name: r.Name}

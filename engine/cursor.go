@@ -17,6 +17,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -49,8 +50,9 @@ type sessionCursor struct {
 	scroll  bool
 	created time.Time
 	cols    []pgwire.Column
-	rowsRes pgwire.Result // a query's rows
-	fd      *feed         // a SUBSCRIBE's rows
+	rowsRes pgwire.Result       // a query's rows
+	fd      *feed               // a SUBSCRIBE's rows
+	sub     *subscriptionCursor // a subscription's change log
 	snap    *storage.Snapshot
 	batch   [][]types.Datum // rows read from the source, not yet consumed
 	kept    [][]types.Datum // every row read (scrollable cursors)
@@ -65,6 +67,14 @@ func (c *sessionCursor) pull(ctx context.Context, wait bool) ([]types.Datum, boo
 	for len(c.batch) == 0 {
 		if c.done {
 			return nil, false, nil
+		}
+		if c.sub != nil {
+			rows, err := c.sub.next(ctx, wait)
+			if err != nil || rows == nil {
+				return nil, false, err
+			}
+			c.batch = append(c.batch, rows...)
+			continue
 		}
 		if c.fd != nil {
 			b, err := c.fd.nextBatch(ctx, wait)
@@ -187,7 +197,7 @@ func (c *sessionCursor) fetch(ctx context.Context, f *pg.FetchStmt, timeout time
 			dir = pg.FetchDirection_FETCH_FORWARD
 		}
 	}
-	if c.fd != nil {
+	if c.fd != nil || c.sub != nil {
 		if dir != pg.FetchDirection_FETCH_FORWARD {
 			return nil, 0, c.noScroll()
 		}
@@ -301,7 +311,7 @@ func (c *sessionCursor) fetchSubscribe(ctx context.Context, n int64, timeout tim
 		wait := count == 0 && timeout != 0
 		r, ok, err := c.pull(wctx, wait)
 		if err != nil {
-			if count == 0 && wctx.Err() != nil && ctx.Err() == nil {
+			if count == 0 && wctx.Err() != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 				// The timeout passed with nothing to return.
 				return rows, 0, nil
 			}

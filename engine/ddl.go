@@ -783,6 +783,14 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 			}
 			return tagResult(tag), nil
 		}), nil
+	case *parser.CreateSubscription:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.createSubscription(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
 	case *parser.DropObjects:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			tag, err := s.dropObjects(e)
@@ -828,6 +836,8 @@ func (s *Session) planShowObjects(e *parser.ShowObjects) (*prepared, error) {
 		kind = catalog.KindSink
 	case "jobs":
 		return s.showJobs()
+	case "subscriptions":
+		return s.showSubscriptions(e.Schema)
 	case "functions":
 		return s.showFunctions(e.Schema)
 	case "schemas":

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/binary"
+
+	"streamsql/exec/stream"
 )
 
 // RewindKafkaIngest sets the committed position of table's Kafka ingest
@@ -26,4 +28,18 @@ func (e *Engine) RewindKafkaIngest(table string, offset int64) error {
 		return err
 	}
 	return e.startIngest(r)
+}
+
+// ChangeLogKeys counts the keys of subscription oid's change log.
+func (e *Engine) ChangeLogKeys(oid uint32) (int, error) {
+	lo, hi := stream.ChangeLogSpan(oid)
+	it, err := e.db.Latest().NewIter(lo, hi)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, it.Close()
 }

@@ -56,6 +56,7 @@ func (e *Engine) startStreaming() error {
 	if err := c.DropTemporary(tempJobBase); err != nil {
 		return err
 	}
+	e.startChangeLogs()
 	views := e.matViews()
 	var fresh []*catalog.Relation
 	for _, r := range views {
@@ -234,6 +235,10 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 		switch r.Kind {
 		case catalog.KindMatView, catalog.KindSink:
 			if err := e.coord.Drop(r.OID, r.StateTables); err != nil {
+				return err
+			}
+		case catalog.KindSubscription:
+			if err := e.dropSubscription(r); err != nil {
 				return err
 			}
 		case catalog.KindTable:
@@ -605,14 +610,20 @@ func (s *Session) alterRename(a *parser.AlterRename) (string, error) {
 
 func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 	kind, word := catalog.KindSource, "source"
-	if d.Kind == "sink" {
+	switch d.Kind {
+	case "sink":
 		kind, word = catalog.KindSink, "sink"
+	case "subscription":
+		kind, word = catalog.KindSubscription, "subscription"
 	}
 	for _, n := range d.Names {
 		r, err := s.resolve(nil, &pg.RangeVar{Schemaname: n.Schema, Relname: n.Name})
 		if err != nil {
 			if d.IfExists && sqlerr.Code(err) == sqlerr.UndefinedTable {
 				continue
+			}
+			if kind == catalog.KindSubscription {
+				return "", sqlerr.New(sqlerr.UndefinedObject, "subscription %q does not exist", n.Name)
 			}
 			return "", sqlerr.New(sqlerr.UndefinedTable, "%s %q does not exist", word, n.Name)
 		}

@@ -84,9 +84,6 @@ type subscribePlan struct {
 
 // planSubscribe resolves a SUBSCRIBE.
 func (s *Session) planSubscribe(sub *parser.Subscribe) (*subscribePlan, error) {
-	if sub.Cursor != "" {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIPTION CURSOR is not supported yet")
-	}
 	sp := &subscribePlan{snapshot: true, search: s.searchPath(), buffer: s.subscribeBuffer()}
 	for _, o := range sub.Options {
 		switch strings.ToLower(o.Key) {
@@ -238,21 +235,30 @@ func (s *Session) startFeed(ctx context.Context, sp *subscribePlan) (*feed, erro
 		}
 		return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "cannot subscribe to %q: %v", rel.Name, err)
 	}
+	var replay *catalog.Relation
 	if sp.hasAsOf {
-		// Only the epochs from the attach on are served: nothing older is
-		// kept for a plain SUBSCRIBE.
+		// Epochs from the attach on come from the view; older ones only
+		// from the change log of a durable subscription that retains them.
 		if c := e.coord.Committed(); sp.asOf < c {
-			f.Close()
-			if dropTemp != nil {
-				dropTemp()
+			if replay, err = e.retainingSubscription(rel, sp.asOf+1); err != nil || replay == nil {
+				f.Close()
+				if dropTemp != nil {
+					dropTemp()
+				}
+				if err != nil {
+					return nil, err
+				}
+				return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
+					"AS OF %d is no longer retained: the earliest epoch available to SUBSCRIBE is %d", sp.asOf, c).
+					WithHint("Subscribe without AS OF to start from the current contents, or create a subscription (CREATE SUBSCRIPTION) on %q to keep its changes.", rel.Name)
 			}
-			return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
-				"AS OF %d is no longer retained: the earliest epoch available to SUBSCRIBE is %d", sp.asOf, c).
-				WithHint("Subscribe without AS OF to start from the current contents.")
 		}
 	}
 	fctx, cancel := context.WithCancel(context.Background())
 	fd := &feed{e: e, sp: sp, rel: rel, f: f, cancel: cancel, dropTemp: dropTemp, wake: make(chan struct{}, 1), drained: make(chan struct{})}
+	if replay != nil {
+		fd.replay = &logReplay{sub: replay.OID, pos: stream.LogPos{Epoch: sp.asOf + 1}}
+	}
 	fd.table = rel.Table()
 	go fd.drain(fctx)
 	return fd, nil
@@ -334,8 +340,12 @@ type feed struct {
 	// curCommitted: cur's epoch has committed (its rows may go out).
 	curCommitted bool
 	scan         *storage.RowIter
-	lastSent     uint64 // the last epoch whose rows were all returned
-	closed       atomic.Bool
+	// replay, for AS OF an epoch before the attach, reads the changes of
+	// the epochs in between from a subscription's log instead of the
+	// snapshot.
+	replay   *logReplay
+	lastSent uint64 // the last epoch whose rows were all returned
+	closed   atomic.Bool
 }
 
 // drain reads the view's link until ctx ends, the view stops or the
@@ -485,6 +495,13 @@ func isLimit(err error) bool {
 // nil when nothing is ready.
 func (fd *feed) nextBatch(ctx context.Context, wait bool) (*exec.Batch, error) {
 	for {
+		if fd.replay != nil && fd.replay.active {
+			b, err := fd.replayBatch()
+			if err != nil || b != nil {
+				return b, err
+			}
+			continue
+		}
 		if fd.scan != nil {
 			arrs, n, _, err := fd.scan.NextBatch(fd.relIdx(), exec.BatchSize)
 			if err != nil {
@@ -534,7 +551,11 @@ func (fd *feed) nextBatch(ctx context.Context, wait bool) (*exec.Batch, error) {
 			return nil, err
 		}
 		fd.cur, fd.next, fd.curCommitted = it, 0, false
-		if it.start && fd.sp.snapshot {
+		if it.start && fd.replay != nil {
+			// The log in the snapshot at the start epoch holds exactly
+			// the epochs up to it.
+			fd.replay.active, fd.replay.snap = true, it.snap
+		} else if it.start && fd.sp.snapshot {
 			if fd.scan, err = fd.table.Scan(it.snap, storage.FullSpan); err != nil {
 				return nil, err
 			}
@@ -753,6 +774,9 @@ func (o *feedOperator) Children() []exec.Operator { return nil }
 
 // planSubscribeStmt plans SUBSCRIBE and COPY (SUBSCRIBE ...) TO STDOUT.
 func (s *Session) planSubscribeStmt(st *statement, sub *parser.Subscribe) (*prepared, error) {
+	if sub.Cursor != "" {
+		return s.planSubscriptionCursor(sub, st.st.SQL)
+	}
 	sp, err := s.planSubscribe(sub)
 	if err != nil {
 		return nil, err

@@ -232,11 +232,12 @@ func (s *Snapshot) RoleName(oid uint32) (string, bool) {
 	return "", false
 }
 
-// relations returns the relations listed in pg_class: every one but sinks.
+// relations returns the relations listed in pg_class: every one but sinks
+// and subscriptions.
 func (s *Snapshot) relations() []*catalog.Relation {
 	if s.rels == nil && s.Catalog != nil {
 		for _, r := range s.Catalog.Relations() {
-			if r.Kind != catalog.KindSink {
+			if r.Kind != catalog.KindSink && r.Kind != catalog.KindSubscription {
 				s.rels = append(s.rels, r)
 			}
 		}

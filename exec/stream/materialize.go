@@ -49,6 +49,7 @@ func (s *MaterializeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	}
 	if b.Env.Views != nil {
 		b.Env.Views.register(s.ViewID, m)
+		m.logs.active = b.Env.Views.takeLogs(s.ViewID)
 	}
 	return m, nil
 }
@@ -67,6 +68,8 @@ type materialize struct {
 	keyBuf []byte
 	valBuf []byte
 	row    []types.Datum
+	// logs are the view's durable subscriptions (subscription_log.go).
+	logs changeLogs
 
 	mu      sync.Mutex
 	downs   []*viewLink
@@ -97,16 +100,22 @@ func (m *materialize) Chunk(_ int, c *Chunk) error {
 	if m.row == nil {
 		m.row = make([]types.Datum, len(m.spec.Visible))
 	}
+	logging := len(m.logs.active) > 0
 	for i := 0; i < c.N; i++ {
 		m.keyBuf = m.keyExpr.appendRow(append(m.keyBuf[:0], m.prefix...), c.Cols, i)
 		if keys != nil {
 			keys[i] = string(m.keyBuf[len(m.prefix):])
 		}
-		if c.Ops[i].IsInsert() {
+		if c.Ops[i].IsInsert() || logging {
 			for j, vc := range m.spec.Visible {
 				m.row[j] = types.GetDatum(c.Cols[vc], i, ts[vc])
 			}
 			m.valBuf = types.EncodeRow(m.valBuf[:0], m.row, m.visTypes)
+			if logging {
+				m.logs.add(c.Ops[i], string(m.keyBuf[len(m.prefix):]), m.valBuf)
+			}
+		}
+		if c.Ops[i].IsInsert() {
 			if err := m.w.Set(m.keyBuf, m.valBuf, nil); err != nil {
 				c.Release()
 				return err
@@ -182,6 +191,30 @@ func (m *materialize) Watermark(_ int, w Watermark) error {
 }
 
 func (m *materialize) Barrier(b *Barrier) error {
+	if len(m.logs.active) > 0 {
+		if m.w == nil {
+			m.w = m.env.DB.Pebble().NewBatch()
+		}
+		// Logs active during the epoch hold its changes from here on.
+		if err := m.logs.markStarts(m.w, m.env.DB.Latest(), b.Epoch); err != nil {
+			return err
+		}
+		if err := m.logs.flush(m.w, b.Epoch, m.env.DB.Latest()); err != nil {
+			return err
+		}
+	}
+	if m.env.Views != nil {
+		m.logs.active = m.env.Views.takeLogs(m.spec.ViewID)
+		if len(m.logs.active) > 0 {
+			// Logs taken up now hold the changes of the next epoch on.
+			if m.w == nil {
+				m.w = m.env.DB.Pebble().NewBatch()
+			}
+			if err := m.logs.markStarts(m.w, m.env.DB.Latest(), b.Epoch+1); err != nil {
+				return err
+			}
+		}
+	}
 	if m.w != nil && !m.w.Empty() {
 		if b.Also != nil {
 			b.Also(m.w)
@@ -256,6 +289,10 @@ func (m *materialize) detach(l *viewLink) {
 type Views struct {
 	mu   sync.Mutex
 	byID map[uint32]*materialize
+	// logs are the durable subscriptions per view; logWait who waits for
+	// a view to take up a change of them.
+	logs    map[uint32][]ChangeLog
+	logWait map[uint32][]chan struct{}
 }
 
 // NewViews returns an empty registry.
@@ -271,6 +308,10 @@ func (v *Views) register(id uint32, m *materialize) {
 func (v *Views) Forget(id uint32) {
 	v.mu.Lock()
 	delete(v.byID, id)
+	for _, ch := range v.logWait[id] {
+		close(ch)
+	}
+	delete(v.logWait, id)
 	v.mu.Unlock()
 }
 

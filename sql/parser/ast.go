@@ -131,7 +131,7 @@ type CreateSink struct {
 
 // DropObjects is DROP SOURCE | SINK.
 type DropObjects struct {
-	Kind     string // "source" or "sink"
+	Kind     string // "source", "sink" or "subscription"
 	Names    []ObjectName
 	IfExists bool
 	Cascade  bool
@@ -153,7 +153,10 @@ type Flush struct{}
 // Declare is set); or DECLARE cursor SUBSCRIPTION CURSOR FOR ... (then
 // Cursor is set).
 type Subscribe struct {
-	Cursor   string
+	Cursor string
+	// Since is a subscription cursor's SINCE: "begin", "now" or a unix
+	// time in milliseconds ("" when absent).
+	Since    string
 	Relation *ObjectName
 	Query    *pg_query.Node // a SelectStmt
 	QuerySQL string
@@ -172,6 +175,14 @@ type Subscribe struct {
 	// opens; Hold is WITH HOLD.
 	Declare string
 	Hold    bool
+}
+
+// CreateSubscription is CREATE SUBSCRIPTION name FROM view [WITH
+// (...)]: a durable change log of the view.
+type CreateSubscription struct {
+	Name    ObjectName
+	From    ObjectName
+	Options []Option
 }
 
 // FetchWith is FETCH ... [FROM] cursor WITH (options): PostgreSQL's FETCH
@@ -195,15 +206,16 @@ type Explain struct {
 	Stmt    Statement
 }
 
-func (*CreateSource) extNode()   {}
-func (*CreateTableExt) extNode() {}
-func (*MatViewExt) extNode()     {}
-func (*CreateSink) extNode()     {}
-func (*DropObjects) extNode()    {}
-func (*AlterRename) extNode()    {}
-func (*Flush) extNode()          {}
-func (*Subscribe) extNode()      {}
-func (*FetchWith) extNode()      {}
-func (*ShowObjects) extNode()    {}
-func (*ShowCreate) extNode()     {}
-func (*Explain) extNode()        {}
+func (*CreateSource) extNode()       {}
+func (*CreateTableExt) extNode()     {}
+func (*MatViewExt) extNode()         {}
+func (*CreateSink) extNode()         {}
+func (*DropObjects) extNode()        {}
+func (*AlterRename) extNode()        {}
+func (*Flush) extNode()              {}
+func (*Subscribe) extNode()          {}
+func (*CreateSubscription) extNode() {}
+func (*FetchWith) extNode()          {}
+func (*ShowObjects) extNode()        {}
+func (*ShowCreate) extNode()         {}
+func (*Explain) extNode()            {}

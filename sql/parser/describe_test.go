@@ -138,6 +138,9 @@ func describeExt(b *strings.Builder, sql string, ext Ext, indent string) {
 		if x.Cursor != "" {
 			fmt.Fprintf(b, " cursor=%s", x.Cursor)
 		}
+		if x.Since != "" {
+			fmt.Fprintf(b, " since=%s", x.Since)
+		}
 		if x.Relation != nil {
 			fmt.Fprintf(b, " relation=%s", x.Relation)
 		}
@@ -157,6 +160,8 @@ func describeExt(b *strings.Builder, sql string, ext Ext, indent string) {
 			fmt.Fprintf(b, " copy=%d", len(x.Copy.Options))
 		}
 		fmt.Fprintf(b, " with=%s\n", opts(x.Options))
+	case *CreateSubscription:
+		fmt.Fprintf(b, "%screate subscription %s from %s with=%s\n", indent, x.Name, x.From, opts(x.Options))
 	case *FetchWith:
 		fmt.Fprintf(b, "%sfetch %s direction=%d count=%d with=%s\n", indent, x.Fetch.Portalname, x.Fetch.Direction, x.Fetch.HowMany, opts(x.Options))
 	case *ShowObjects:

@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"strings"
+
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/sql/sqlerr"
@@ -10,7 +12,7 @@ import (
 // PostgreSQL run-time parameter.
 var showKinds = map[string]bool{
 	"sources": true, "tables": true, "views": true, "sinks": true,
-	"functions": true, "jobs": true, "schemas": true,
+	"functions": true, "jobs": true, "schemas": true, "subscriptions": true,
 }
 
 // isExtension classifies a statement (its tokens, ';' included) by its
@@ -20,7 +22,7 @@ func (p *parser) isExtension(toks []token) bool {
 	switch c.wordAt(0) {
 	case "create":
 		switch {
-		case c.isWords("create", "source"), c.isWords("create", "sink"):
+		case c.isWords("create", "source"), c.isWords("create", "sink"), c.isWords("create", "subscription"):
 			return true
 		case c.isWords("create", "materialized", "view"):
 			return c.emitTail() >= 0
@@ -28,7 +30,7 @@ func (p *parser) isExtension(toks []token) bool {
 		return c.tableExt() != nil
 	case "drop", "alter":
 		w := c.wordAt(1)
-		return w == "source" || w == "sink"
+		return w == "source" || w == "sink" || (w == "subscription" && c.wordAt(0) == "drop")
 	case "flush":
 		return true
 	case "subscribe":
@@ -66,6 +68,8 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 			st.Ext, err = c.createSource()
 		case "sink":
 			st.Ext, err = c.createSink()
+		case "subscription":
+			st.Ext, err = c.createSubscription()
 		case "materialized":
 			st.AST, st.Ext, err = c.createMatView()
 		default:
@@ -689,7 +693,7 @@ func (c *cursor) subscribe() (*Subscribe, error) {
 			if err := c.expect("cursor", "for"); err != nil {
 				return nil, err
 			}
-			return s, c.subscribeBody(s)
+			return s, c.subscriptionCursor(s)
 		}
 		s.Declare = name
 		// DECLARE's options, as PostgreSQL's grammar takes them.
@@ -719,6 +723,69 @@ func (c *cursor) subscribe() (*Subscribe, error) {
 	c.i = 1
 	c.accept("to")
 	return s, c.subscribeBody(s)
+}
+
+// subscriptionCursor reads the rest of DECLARE cursor SUBSCRIPTION CURSOR
+// FOR subscription [SINCE now() | proctime() | begin() | unix_ms].
+func (c *cursor) subscriptionCursor(s *Subscribe) error {
+	n, err := c.name()
+	if err != nil {
+		return err
+	}
+	s.Relation = &n
+	if !c.accept("since") {
+		return c.expectEnd()
+	}
+	switch w := c.wordAt(0); w {
+	case "now", "proctime", "begin":
+		c.i++
+		if t := c.tok(0); t == nil || !t.isPunct('(') {
+			return c.errHere()
+		}
+		c.i++
+		if t := c.tok(0); t == nil || !t.isPunct(')') {
+			return c.errHere()
+		}
+		c.i++
+		s.Since = w
+		if w == "proctime" {
+			s.Since = "now"
+		}
+	default:
+		t := c.tok(0)
+		// A unix time in milliseconds overflows int4: the scanner calls it
+		// FCONST.
+		if t == nil || (t.kind != pg_query.Token_ICONST && t.kind != pg_query.Token_FCONST) ||
+			strings.Trim(t.text(c.src), "0123456789") != "" {
+			return c.errHere()
+		}
+		s.Since = t.text(c.src)
+		c.i++
+	}
+	return c.expectEnd()
+}
+
+// createSubscription reads CREATE SUBSCRIPTION name FROM relation [WITH
+// (options)].
+func (c *cursor) createSubscription() (*CreateSubscription, error) {
+	cs := &CreateSubscription{}
+	c.i = 2
+	var err error
+	if cs.Name, err = c.name(); err != nil {
+		return nil, err
+	}
+	if err := c.expect("from"); err != nil {
+		return nil, err
+	}
+	if cs.From, err = c.name(); err != nil {
+		return nil, err
+	}
+	if c.accept("with") {
+		if cs.Options, err = c.options(); err != nil {
+			return nil, err
+		}
+	}
+	return cs, c.expectEnd()
 }
 
 // fetchWithAt returns the index of WITH in FETCH ... WITH (...), or -1.

@@ -1,0 +1,395 @@
+package engine
+
+// Durable subscriptions (RisingWave's model): CREATE SUBSCRIPTION sub FROM
+// view WITH (retention = '1 day') keeps every committed change of the view
+// in a change log in pebble (exec/stream/subscription_log.go) for the
+// retention; DECLARE cur SUBSCRIPTION CURSOR FOR sub [SINCE ...] and FETCH
+// read it. The log is written in the same epoch batch as the view, so a
+// consumer that resumes SINCE the last commit time it saw gets every
+// change after it exactly once, across disconnects and restarts.
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"streamsql/catalog"
+	"streamsql/exec"
+	"streamsql/exec/stream"
+	"streamsql/pgwire"
+	"streamsql/sql/parser"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// Names of the columns a subscription cursor adds after the view's.
+const (
+	colOp          = "op"
+	colRWTimestamp = "rw_timestamp"
+)
+
+// opNames are the op column's values, RisingWave's spelling.
+var opNames = [...]string{stream.Insert: "Insert", stream.Delete: "Delete",
+	stream.UpdateDelete: "UpdateDelete", stream.UpdateInsert: "UpdateInsert"}
+
+// subscriptionRetention reads the retention option, an interval.
+func subscriptionRetention(v string) (time.Duration, error) {
+	d, err := types.ParseText(v, types.TInterval, time.UTC)
+	if err != nil {
+		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for retention: %q", v).
+			WithHint("Give an interval, such as '1 day' or '2 hours'.")
+	}
+	iv := d.(types.IntervalValue)
+	r := time.Duration(iv.Months)*30*24*time.Hour + time.Duration(iv.Days)*24*time.Hour + time.Duration(iv.Micros)*time.Microsecond
+	if r <= 0 {
+		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "retention must be positive: %q", v)
+	}
+	return r, nil
+}
+
+// createSubscription is CREATE SUBSCRIPTION.
+func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubscription) (string, error) {
+	schema := s.currentSchema()
+	if cs.Name.Schema != "" {
+		schema = cs.Name.Schema
+	}
+	if _, ok := s.e.cat.SchemaByName(schema); !ok {
+		return "", sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", schema)
+	}
+	if _, ok := s.e.cat.Relation(schema, cs.Name.Name); ok {
+		return "", sqlerr.New(sqlerr.DuplicateObject, "subscription %q already exists", cs.Name.Name)
+	}
+	var view *catalog.Relation
+	var err error
+	if cs.From.Schema != "" {
+		var ok bool
+		if view, ok = s.e.cat.Relation(cs.From.Schema, cs.From.Name); !ok {
+			err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", cs.From.Schema, cs.From.Name)
+		}
+	} else {
+		view, err = s.e.cat.Resolve(s.searchPath(), cs.From.Name)
+	}
+	if err != nil {
+		return "", err
+	}
+	if view.Kind != catalog.KindMatView {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", view.Name).
+			WithHint("A subscription follows a materialized view; create one over the %s.", view.Kind.String())
+	}
+	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSubscription, Owner: s.currentUser(),
+		Created: time.Now(), DependsOn: []uint32{view.OID}, Options: map[string]string{"retention": "1 day"}}
+	for _, o := range cs.Options {
+		switch k := strings.ToLower(o.Key); k {
+		case "retention":
+			if _, err := subscriptionRetention(o.Value); err != nil {
+				return "", err
+			}
+			r.Options[k] = o.Value
+		default:
+			return "", sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized subscription option %q", o.Key)
+		}
+	}
+	created, err := s.e.cat.CreateRelation(r)
+	if err != nil {
+		return "", err
+	}
+	if err := s.e.refreshChangeLogs(ctx, view.OID); err != nil {
+		// Not taken up: no subscription rather than one with a gap.
+		if _, derr := s.e.cat.DropRelation(created.OID, false); derr == nil {
+			derr = s.e.dropSubscription(created)
+			if derr != nil {
+				s.e.log.Error("cannot undo a subscription", "subscription", r.Name, "err", derr)
+			}
+		}
+		return "", err
+	}
+	return "CREATE SUBSCRIPTION", nil
+}
+
+// changeLogsOf lists the durable subscriptions on view.
+func (e *Engine) changeLogsOf(view uint32) []stream.ChangeLog {
+	var out []stream.ChangeLog
+	for _, r := range e.cat.Relations() {
+		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 || r.DependsOn[0] != view {
+			continue
+		}
+		ret, err := subscriptionRetention(r.Options["retention"])
+		if err != nil {
+			e.log.Error("subscription has an unreadable retention", "subscription", r.Name, "err", err)
+			continue
+		}
+		out = append(out, stream.ChangeLog{ID: r.OID, Retention: ret})
+	}
+	return out
+}
+
+// refreshChangeLogs hands the view's subscriptions to its running job and
+// waits until the job has taken them up: the changes of every epoch after
+// are logged (or no longer logged, for a dropped subscription).
+func (e *Engine) refreshChangeLogs(ctx context.Context, view uint32) error {
+	ch := e.coord.SetChangeLogs(view, e.changeLogsOf(view))
+	t := time.NewTimer(changeLogTakeUp)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return errViewStalled
+	}
+}
+
+// changeLogTakeUp bounds the wait for a view's job to take up a change of
+// its subscriptions (it does at its next barrier, within a barrier
+// interval when it runs).
+const changeLogTakeUp = 30 * time.Second
+
+var errViewStalled = sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
+	"the materialized view's job has not passed a barrier for %s", changeLogTakeUp).
+	WithHint("Check SHOW JOBS: the view may be stalled or failed.")
+
+// startChangeLogs registers every subscription before the views' jobs
+// start, so that a restarted view logs from its first epoch.
+func (e *Engine) startChangeLogs() {
+	views := map[uint32]bool{}
+	for _, r := range e.cat.Relations() {
+		if r.Kind == catalog.KindSubscription && len(r.DependsOn) > 0 {
+			views[r.DependsOn[0]] = true
+		}
+	}
+	for v := range views {
+		e.coord.SetChangeLogs(v, e.changeLogsOf(v))
+	}
+}
+
+// dropSubscription stops logging for a dropped subscription and deletes
+// its log.
+func (e *Engine) dropSubscription(r *catalog.Relation) error {
+	if len(r.DependsOn) > 0 {
+		if err := e.refreshChangeLogs(context.Background(), r.DependsOn[0]); err != nil {
+			// The view does not run: nothing writes the log any more.
+			e.log.Warn("dropping a subscription of a view that does not take it up", "subscription", r.Name, "err", err)
+		}
+	}
+	b := e.db.Pebble().NewBatch()
+	defer b.Close()
+	lo, hi := stream.ChangeLogSpan(r.OID)
+	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	return e.db.CommitBatch(b)
+}
+
+// subscriptionCursor reads a subscription's change log from a position.
+type subscriptionCursor struct {
+	e    *Engine
+	sub  *catalog.Relation
+	ts   []types.T // the view's visible column types
+	pos  stream.LogPos
+	cols []pgwire.Column
+}
+
+// next returns the changes that are committed from the cursor's position
+// on (up to exec-sized batches); with wait it blocks until there is one.
+func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Datum, error) {
+	for {
+		if _, ok := c.e.cat.ByOID(c.sub.OID); !ok {
+			return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "subscription %q was dropped", c.sub.Name)
+		}
+		committed := c.e.coord.Committed()
+		changes, err := stream.ReadChangeLog(c.e.db.Latest(), c.sub.OID, c.pos, 1024, c.ts)
+		if err != nil {
+			return nil, err
+		}
+		if len(changes) > 0 {
+			rows := make([][]types.Datum, len(changes))
+			for i, ch := range changes {
+				row := append(make([]types.Datum, 0, len(ch.Row)+2), ch.Row...)
+				rows[i] = append(row, opNames[ch.Op], ch.Time)
+			}
+			c.pos = changes[len(changes)-1].Next()
+			return rows, nil
+		}
+		if !wait {
+			return nil, nil
+		}
+		if err := c.e.coord.WaitCommitted(ctx, committed+1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// planSubscriptionCursor plans DECLARE cur SUBSCRIPTION CURSOR FOR sub
+// [SINCE now() | begin() | unix_ms]. The cursor lives until CLOSE or the
+// end of the session, in or out of a transaction.
+func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*prepared, error) {
+	return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		if _, ok := s.cursors[sub.Cursor]; ok {
+			return nil, sqlerr.New(sqlerr.DuplicateCursor, "cursor %q already exists", sub.Cursor)
+		}
+		var r *catalog.Relation
+		var err error
+		if sub.Relation.Schema != "" {
+			var ok bool
+			if r, ok = s.e.cat.Relation(sub.Relation.Schema, sub.Relation.Name); !ok {
+				err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", sub.Relation.Schema, sub.Relation.Name)
+			}
+		} else {
+			r, err = s.e.cat.Resolve(s.searchPath(), sub.Relation.Name)
+		}
+		if err != nil || r.Kind != catalog.KindSubscription {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "subscription %q does not exist", sub.Relation.Name)
+		}
+		view, ok := s.e.cat.ByOID(r.DependsOn[0])
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "the materialized view of subscription %q does not exist", r.Name)
+		}
+		sc := &subscriptionCursor{e: s.e, sub: r}
+		for _, col := range view.VisibleColumns() {
+			sc.ts = append(sc.ts, col.Type)
+			sc.cols = append(sc.cols, pgwire.Column{Name: col.Name, Type: col.Type})
+		}
+		sc.cols = append(sc.cols, pgwire.Column{Name: colOp, Type: types.TVarchar}, pgwire.Column{Name: colRWTimestamp, Type: types.TInt8})
+		if sc.pos, err = s.e.subscriptionStart(r, sub.Since); err != nil {
+			return nil, err
+		}
+		c := &sessionCursor{name: sub.Cursor, sql: sql, hold: true, cols: sc.cols, sub: sc, created: time.Now()}
+		if err := s.addCursor(c); err != nil {
+			return nil, err
+		}
+		return tagResult("DECLARE SUBSCRIPTION CURSOR"), nil
+	}), nil
+}
+
+// subscriptionStart is where a cursor SINCE since starts reading: begin
+// is the oldest change retained, now (and no SINCE) the first change
+// after the last committed epoch, and a unix time in milliseconds the
+// first change committed after it.
+func (e *Engine) subscriptionStart(r *catalog.Relation, since string) (stream.LogPos, error) {
+	// Read the committed epoch before the log: an epoch that commits in
+	// between is after it and is read.
+	committed := e.coord.Committed()
+	switch since {
+	case "", "now":
+		return stream.LogPos{Epoch: committed + 1}, nil
+	case "begin":
+		return stream.LogPos{}, nil
+	}
+	ms, err := strconv.ParseInt(since, 10, 64)
+	if err != nil {
+		return stream.LogPos{}, sqlerr.New(sqlerr.InvalidParameterValue, "invalid SINCE time %q", since)
+	}
+	trimmed, err := stream.ChangeLogTrimmed(e.db.Latest(), r.OID)
+	if err != nil {
+		return stream.LogPos{}, err
+	}
+	if ms < trimmed {
+		return stream.LogPos{}, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
+			"subscription %q no longer retains changes since %d: changes up to %d are past its retention (%s)", r.Name, ms, trimmed, r.Options["retention"]).
+			WithHint("Declare the cursor SINCE begin() to read every change still retained.")
+	}
+	epoch, ok, err := stream.ChangeLogFirst(e.db.Latest(), r.OID, ms)
+	if err != nil {
+		return stream.LogPos{}, err
+	}
+	if !ok {
+		return stream.LogPos{Epoch: committed + 1}, nil
+	}
+	return stream.LogPos{Epoch: epoch}, nil
+}
+
+// showSubscriptions is SHOW SUBSCRIPTIONS [FROM schema].
+func (s *Session) showSubscriptions(schema string) (*prepared, error) {
+	cols := []pgwire.Column{{Name: "Name", Type: types.TText}, {Name: "Materialized View", Type: types.TText}, {Name: "Retention", Type: types.TText}}
+	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		sc := schema
+		if sc == "" {
+			sc = s.currentSchema()
+		}
+		var rows [][]types.Datum
+		for _, r := range s.e.cat.Relations() {
+			if r.Kind != catalog.KindSubscription || r.Schema != sc {
+				continue
+			}
+			from := ""
+			if v, ok := s.e.cat.ByOID(r.DependsOn[0]); ok {
+				from = v.Name
+				if v.Schema != sc {
+					from = v.Schema + "." + v.Name
+				}
+			}
+			rows = append(rows, []types.Datum{r.Name, from, r.Options["retention"]})
+		}
+		return memResult(cols, rows, "SHOW"), nil
+	}}, nil
+}
+
+// retainingSubscription returns a durable subscription on view whose log
+// holds every change from epoch from on, or nil.
+func (e *Engine) retainingSubscription(view *catalog.Relation, from uint64) (*catalog.Relation, error) {
+	for _, r := range e.cat.Relations() {
+		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 || r.DependsOn[0] != view.OID {
+			continue
+		}
+		f, ok, err := stream.ChangeLogRetainedFrom(e.db.Latest(), r.OID)
+		if err != nil {
+			return nil, err
+		}
+		if ok && f <= from {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+// logReplay is a SUBSCRIBE AS OF an older epoch reading the epochs up to
+// its start from a subscription's log.
+type logReplay struct {
+	sub    uint32
+	pos    stream.LogPos
+	active bool
+	snap   storage.Reader
+}
+
+// replayBatch returns the next epoch's changes from the log (one batch
+// per epoch, at most exec.BatchSize rows), or nil when the log is done.
+func (fd *feed) replayBatch() (*exec.Batch, error) {
+	r := fd.replay
+	ts := make([]types.T, len(fd.sp.relCols))
+	for i, c := range fd.sp.relCols {
+		ts[i] = c.Type
+	}
+	changes, err := stream.ReadChangeLog(r.snap, r.sub, r.pos, exec.BatchSize, ts)
+	if err != nil {
+		return nil, err
+	}
+	if len(changes) == 0 {
+		r.active, r.snap = false, nil
+		return nil, nil
+	}
+	epoch := changes[0].Epoch
+	n := 0
+	for n < len(changes) && changes[n].Epoch == epoch {
+		n++
+	}
+	changes = changes[:n]
+	r.pos = changes[n-1].Next()
+	cols := make([][]types.Datum, len(ts))
+	ops := make([]stream.Op, n)
+	for i, c := range changes {
+		ops[i] = c.Op
+		for j := range ts {
+			cols[j] = append(cols[j], c.Row[j])
+		}
+	}
+	arrs := make([]arrow.Array, len(ts))
+	for j, t := range ts {
+		arrs[j] = types.ArrayFromDatums(t, cols[j])
+	}
+	return fd.shape(epoch, &stream.Chunk{Cols: arrs, Ops: ops, N: n}, true), nil
+}

@@ -1,0 +1,392 @@
+package stream
+
+// A durable subscription's change log: every committed change of a
+// materialized view, kept in pebble for the subscription's retention so
+// that a consumer that disconnects (or a server that restarts) resumes
+// where it left off.
+//
+// The view's materialize operator writes the log. It keeps the epoch's
+// changes in memory and, at the epoch's barrier, writes them into the same
+// batch as the view's rows, so the log and the view commit together
+// (exactly once across kill -9). Layout, per subscription id:
+//
+//	TableKey(id, 0x00)           -> commit time of the newest epoch trimmed,
+//	                                then the first epoch kept (8 + 8 bytes)
+//	TableKey(id, 0x03)           -> the first epoch logged (8 bytes)
+//	TableKey(id, 0x01 epoch)     -> commit time (unix ms, 8 bytes)
+//	TableKey(id, 0x02 epoch seq) -> op (1 byte) + types.EncodeRow(view row)
+//
+// Epoch and seq are big-endian, so keys sort in commit order. The epoch
+// header is written only for epochs with changes; its time is strictly
+// increasing across epochs, so it identifies the epoch. A delete and an
+// insert of the same view key within one epoch are logged as an
+// UpdateDelete followed by its UpdateInsert.
+//
+// Trimming: at most once per trimEvery, the operator finds the first
+// epoch whose time is within the retention and range-deletes every header
+// and row before it, in the epoch's batch.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// ChangeLog is a durable subscription on a view: where its log lives and
+// how long changes are kept.
+type ChangeLog struct {
+	ID        uint32
+	Retention time.Duration
+}
+
+const (
+	logTrimTag   = 0x00
+	logHeaderTag = 0x01
+	logRowTag    = 0x02
+	logStartTag  = 0x03
+)
+
+// maxTrimEvery bounds how often a log is trimmed.
+const maxTrimEvery = 10 * time.Second
+
+// ChangeLogSpan is the key range of subscription id's whole log.
+func ChangeLogSpan(id uint32) (lo, hi []byte) { return storage.TableSpan(id) }
+
+func logTrimKey(id uint32) []byte { return storage.TableKey(id, []byte{logTrimTag}) }
+
+// ChangeLogTrimmed returns the commit time (unix ms) of the newest epoch
+// trimmed from log id, 0 when none was.
+func ChangeLogTrimmed(r storage.Reader, id uint32) (int64, error) {
+	v, ok, err := r.Get(logTrimKey(id))
+	if err != nil || !ok || len(v) != 16 {
+		return 0, err
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func logStartKey(id uint32) []byte { return storage.TableKey(id, []byte{logStartTag}) }
+
+// ChangeLogRetainedFrom returns the first epoch whose changes log id
+// holds in full: every change of that epoch and of every later committed
+// epoch is in the log.
+func ChangeLogRetainedFrom(r storage.Reader, id uint32) (uint64, bool, error) {
+	v, ok, err := r.Get(logStartKey(id))
+	if err != nil || !ok || len(v) != 8 {
+		return 0, false, err
+	}
+	from := binary.BigEndian.Uint64(v)
+	t, ok, err := r.Get(logTrimKey(id))
+	if err != nil {
+		return 0, false, err
+	}
+	if ok && len(t) == 16 {
+		from = max(from, binary.BigEndian.Uint64(t[8:]))
+	}
+	return from, true, nil
+}
+
+// markStarts records, for each active log that has no start yet, that it
+// holds every change from epoch on.
+func (l *changeLogs) markStarts(w *pebble.Batch, state storage.Reader, epoch uint64) error {
+	for _, c := range l.active {
+		if l.started[c.ID] {
+			continue
+		}
+		_, ok, err := state.Get(logStartKey(c.ID))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := w.Set(logStartKey(c.ID), binary.BigEndian.AppendUint64(nil, epoch), nil); err != nil {
+				return err
+			}
+		}
+		if l.started == nil {
+			l.started = map[uint32]bool{}
+		}
+		l.started[c.ID] = true
+	}
+	return nil
+}
+
+func logHeaderKey(id uint32, epoch uint64) []byte {
+	return storage.TableKey(id, binary.BigEndian.AppendUint64([]byte{logHeaderTag}, epoch))
+}
+
+func logRowKey(id uint32, epoch uint64, seq uint32) []byte {
+	k := binary.BigEndian.AppendUint64([]byte{logRowTag}, epoch)
+	return storage.TableKey(id, binary.BigEndian.AppendUint32(k, seq))
+}
+
+// logRow is one change of the epoch being built.
+type logRow struct {
+	op  Op
+	key string
+	val []byte // types.EncodeRow of the view's visible columns
+}
+
+// changeLogs is the materialize operator's side of its subscriptions.
+type changeLogs struct {
+	active   []ChangeLog
+	rows     []logRow
+	lastTime int64           // the last epoch's commit time written
+	started  map[uint32]bool // logs whose start epoch is recorded
+	trimmed  map[uint32]time.Time
+}
+
+// add records a change of the epoch.
+func (l *changeLogs) add(op Op, key string, val []byte) {
+	l.rows = append(l.rows, logRow{op: op, key: key, val: append([]byte(nil), val...)})
+}
+
+// paired returns the epoch's changes with each delete of a key that is
+// inserted again in the epoch turned into an UpdateDelete directly
+// followed by that UpdateInsert.
+func (l *changeLogs) paired() []logRow {
+	out := make([]logRow, 0, len(l.rows))
+	open := map[string]int{} // key -> index in out of an unpaired delete
+	var follow map[int]logRow
+	for _, r := range l.rows {
+		switch {
+		case !r.op.IsInsert():
+			r.op = Delete
+			open[r.key] = len(out)
+			out = append(out, r)
+		default:
+			if at, ok := open[r.key]; ok {
+				delete(open, r.key)
+				out[at].op = UpdateDelete
+				r.op = UpdateInsert
+				if follow == nil {
+					follow = map[int]logRow{}
+				}
+				follow[at] = r
+				continue
+			}
+			r.op = Insert
+			out = append(out, r)
+		}
+	}
+	if follow == nil {
+		return out
+	}
+	res := make([]logRow, 0, len(l.rows))
+	for i, r := range out {
+		res = append(res, r)
+		if f, ok := follow[i]; ok {
+			res = append(res, f)
+		}
+	}
+	return res
+}
+
+// flush writes epoch's changes into w for every active log, trims what
+// is past retention, and clears the epoch.
+func (l *changeLogs) flush(w *pebble.Batch, epoch uint64, state storage.Reader) error {
+	defer func() { l.rows = l.rows[:0] }()
+	if len(l.active) == 0 {
+		return nil
+	}
+	now := time.Now()
+	if len(l.rows) > 0 {
+		ms := now.UnixMilli()
+		if ms <= l.lastTime {
+			ms = l.lastTime + 1
+		}
+		l.lastTime = ms
+		hdr := binary.BigEndian.AppendUint64(nil, uint64(ms))
+		rows := l.paired()
+		var val []byte
+		for _, c := range l.active {
+			if err := w.Set(logHeaderKey(c.ID, epoch), hdr, nil); err != nil {
+				return err
+			}
+			for i, r := range rows {
+				val = append(append(val[:0], byte(r.op)), r.val...)
+				if err := w.Set(logRowKey(c.ID, epoch, uint32(i)), val, nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, c := range l.active {
+		if c.Retention <= 0 {
+			continue
+		}
+		every := min(c.Retention/2, maxTrimEvery)
+		if l.trimmed == nil {
+			l.trimmed = map[uint32]time.Time{}
+		}
+		if now.Sub(l.trimmed[c.ID]) < every {
+			continue
+		}
+		l.trimmed[c.ID] = now
+		if err := trimChangeLog(w, state, c.ID, now.Add(-c.Retention).UnixMilli()); err != nil {
+			return fmt.Errorf("trim subscription log %d: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// trimChangeLog range-deletes, in w, every epoch of log id committed
+// before cutoff (unix ms).
+func trimChangeLog(w *pebble.Batch, r storage.Reader, id uint32, cutoff int64) error {
+	lo := storage.TableKey(id, []byte{logHeaderTag})
+	hi := storage.TableKey(id, []byte{logRowTag})
+	it, err := r.NewIter(lo, hi)
+	if err != nil {
+		return err
+	}
+	var keep uint64
+	var trimmedTo []byte // the commit time of the newest epoch trimmed
+	for ok := it.First(); ok; ok = it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != len(lo)+8 || len(v) != 8 {
+			continue
+		}
+		if int64(binary.BigEndian.Uint64(v)) >= cutoff {
+			break
+		}
+		keep = binary.BigEndian.Uint64(k[len(lo):]) + 1
+		trimmedTo = append(trimmedTo[:0], v...)
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if trimmedTo == nil {
+		return nil
+	}
+	if err := w.Set(logTrimKey(id), binary.BigEndian.AppendUint64(trimmedTo, keep), nil); err != nil {
+		return err
+	}
+	if err := w.DeleteRange(lo, logHeaderKey(id, keep), nil); err != nil {
+		return err
+	}
+	return w.DeleteRange(storage.TableKey(id, []byte{logRowTag}), logRowKey(id, keep, 0), nil)
+}
+
+// LogPos is a position in a change log: the next change to read is the
+// first one at or after (Epoch, Seq).
+type LogPos struct {
+	Epoch uint64
+	Seq   uint32
+}
+
+// LogChange is one change read back from a log.
+type LogChange struct {
+	Epoch uint64
+	Seq   uint32
+	Time  int64 // commit time, unix ms
+	Op    Op
+	Row   []types.Datum
+}
+
+// Next is the position after c.
+func (c LogChange) Next() LogPos { return LogPos{Epoch: c.Epoch, Seq: c.Seq + 1} }
+
+// ReadChangeLog reads up to limit changes of log id from pos on, decoding
+// rows with ts.
+func ReadChangeLog(r storage.Reader, id uint32, pos LogPos, limit int, ts []types.T) ([]LogChange, error) {
+	hi := storage.TableKey(id, []byte{logRowTag + 1})
+	it, err := r.NewIter(logRowKey(id, pos.Epoch, pos.Seq), hi)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []LogChange
+	times := map[uint64]int64{}
+	pre := len(storage.TableKey(id, nil)) + 1
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != pre+12 || len(v) < 1 {
+			return nil, fmt.Errorf("subscription log %d: malformed entry", id)
+		}
+		c := LogChange{Epoch: binary.BigEndian.Uint64(k[pre:]), Seq: binary.BigEndian.Uint32(k[pre+8:]), Op: Op(v[0])}
+		t, ok := times[c.Epoch]
+		if !ok {
+			hv, found, err := r.Get(logHeaderKey(id, c.Epoch))
+			if err != nil {
+				return nil, err
+			}
+			if found && len(hv) == 8 {
+				t = int64(binary.BigEndian.Uint64(hv))
+			}
+			times[c.Epoch] = t
+		}
+		c.Time = t
+		if c.Row, err = types.DecodeRow(v[1:], ts); err != nil {
+			return nil, fmt.Errorf("subscription log %d: %w", id, err)
+		}
+		out = append(out, c)
+	}
+	return out, it.Close()
+}
+
+// ChangeLogFirst returns the first epoch of log id whose commit time is
+// after sinceMs (every retained epoch when sinceMs < 0), and whether the
+// log holds one.
+func ChangeLogFirst(r storage.Reader, id uint32, sinceMs int64) (uint64, bool, error) {
+	lo := storage.TableKey(id, []byte{logHeaderTag})
+	hi := storage.TableKey(id, []byte{logRowTag})
+	it, err := r.NewIter(lo, hi)
+	if err != nil {
+		return 0, false, err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != len(lo)+8 || len(v) != 8 {
+			continue
+		}
+		if int64(binary.BigEndian.Uint64(v)) > sinceMs {
+			return binary.BigEndian.Uint64(k[len(lo):]), true, it.Close()
+		}
+	}
+	return 0, false, it.Close()
+}
+
+// SetChangeLogs replaces the durable subscriptions of view id. The view's
+// materialize operator takes them up at its next barrier: the returned
+// channel is closed then (at once when the view is not running). Changes
+// of epochs after that barrier are logged.
+func (c *Coordinator) SetChangeLogs(view uint32, logs []ChangeLog) <-chan struct{} {
+	return c.views.setLogs(view, logs)
+}
+
+func (v *Views) setLogs(view uint32, logs []ChangeLog) <-chan struct{} {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.logs == nil {
+		v.logs = map[uint32][]ChangeLog{}
+		v.logWait = map[uint32][]chan struct{}{}
+	}
+	if len(logs) == 0 {
+		delete(v.logs, view)
+	} else {
+		v.logs[view] = append([]ChangeLog(nil), logs...)
+	}
+	ch := make(chan struct{})
+	if v.byID[view] == nil {
+		close(ch)
+		return ch
+	}
+	v.logWait[view] = append(v.logWait[view], ch)
+	return ch
+}
+
+// takeLogs returns view id's subscriptions and wakes whoever waits for
+// the operator to take them up.
+func (v *Views) takeLogs(view uint32) []ChangeLog {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, ch := range v.logWait[view] {
+		close(ch)
+	}
+	delete(v.logWait, view)
+	return v.logs[view]
+}
