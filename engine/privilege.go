@@ -50,22 +50,55 @@ func (s *Session) checkPrivilege(r *catalog.Relation, priv byte) error {
 	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
 }
 
-// checkReads checks SELECT on every relation in deps (planner Deps, which
-// also holds function OIDs) but skip.
-func (s *Session) checkReads(deps []uint32, skip uint32) error {
-	for _, oid := range deps {
-		if oid == skip {
-			continue
+// checkColumns fails with 42501 unless the current role holds priv on r
+// as a whole, or on each of the columns attnums through column grants;
+// with no columns, on some column (PostgreSQL's rule for count(*) and the
+// like, and for writes that name no column).
+func (s *Session) checkColumns(r *catalog.Relation, priv byte, attnums map[int16]bool) error {
+	if s.isSuperuser() {
+		return nil
+	}
+	roles := s.e.cat.RolesInheritedBy(s.currentUser())
+	if strings.IndexByte(r.PrivilegesOf(roles), priv) >= 0 {
+		return nil
+	}
+	denied := sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
+	if len(attnums) == 0 {
+		if r.AnyColumnHas(priv, roles) {
+			return nil
 		}
+		return denied
+	}
+	for a := range attnums {
+		if strings.IndexByte(r.ColumnPrivilegesOf(a, roles), priv) < 0 {
+			return denied
+		}
+	}
+	return nil
+}
+
+// checkReads checks SELECT on every relation in deps (planner Deps, which
+// also holds function OIDs), on the columns of each that cols (planner
+// ColDeps) lists when the role lacks SELECT on the whole relation.
+func (s *Session) checkReads(deps []uint32, cols map[uint32]map[int16]bool) error {
+	for _, oid := range deps {
 		r, ok := s.e.cat.ByOID(oid)
 		if !ok {
 			continue // a function, or dropped since planning (the run fails anyway)
 		}
-		if err := s.checkPrivilege(r, 'r'); err != nil {
+		if err := s.checkColumns(r, 'r', cols[oid]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func attnumSet(attnums []int16) map[int16]bool {
+	m := make(map[int16]bool, len(attnums))
+	for _, a := range attnums {
+		m[a] = true
+	}
+	return m
 }
 
 // checkOwner fails with 42501 unless the current role owns r (directly or
@@ -105,13 +138,32 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 	if st.GrantOption {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "WITH GRANT OPTION is not supported yet")
 	}
+	// Table privileges as letters; column privileges as letters with the
+	// column names they apply to.
+	type colPriv struct {
+		privs string
+		cols  []string
+	}
 	privs := catalog.AllTablePrivileges
+	var colPrivs []colPriv
 	if len(st.Privileges) > 0 {
 		privs = ""
 		for _, n := range st.Privileges {
 			ap := n.GetAccessPriv()
 			if len(ap.Cols) > 0 {
-				return "", sqlerr.New(sqlerr.FeatureNotSupported, "column privileges are not supported yet")
+				cp := colPriv{privs: catalog.ColumnPrivileges}
+				if ap.PrivName != "" { // ALL (cols) has no name
+					l, ok := privLetter[strings.ToLower(ap.PrivName)]
+					if !ok || !strings.ContainsRune(catalog.ColumnPrivileges, rune(l)) {
+						return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for column", strings.ToUpper(ap.PrivName))
+					}
+					cp.privs = string(l)
+				}
+				for _, c := range ap.Cols {
+					cp.cols = append(cp.cols, c.GetString_().GetSval())
+				}
+				colPrivs = append(colPrivs, cp)
+				continue
 			}
 			l, ok := privLetter[strings.ToLower(ap.PrivName)]
 			if !ok {
@@ -150,6 +202,27 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		grantor := r.Owner
 		if grantor == "" {
 			grantor = catalog.DefaultOwner
+		}
+		for _, cp := range colPrivs {
+			var attnums []int16
+			for _, name := range cp.cols {
+				i := r.ColumnIndex(name)
+				if i < 0 {
+					return "", sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", name, r.Name)
+				}
+				attnums = append(attnums, r.Columns[i].AttNum)
+			}
+			if st.IsGrant {
+				_, err = s.e.cat.GrantColumnPrivileges(r.OID, attnums, grantees, cp.privs, grantor)
+			} else {
+				_, err = s.e.cat.RevokeColumnPrivileges(r.OID, attnums, grantees, cp.privs)
+			}
+			if err != nil {
+				return "", err
+			}
+		}
+		if privs == "" {
+			continue
 		}
 		if st.IsGrant {
 			_, err = s.e.cat.GrantPrivileges(r.OID, grantees, privs, grantor)

@@ -202,6 +202,13 @@ func attributeRows(s *Snapshot) []row {
 				r["attname"] = fmt.Sprintf("........pg.dropped.%d........", c.AttNum)
 				r["atttypid"] = int64(0)
 			}
+			if c.ACL != nil {
+				items := make([]string, len(c.ACL))
+				for i, it := range c.ACL {
+					items[i] = it.String()
+				}
+				r["attacl"] = aclArray(items)
+			}
 			out = append(out, r)
 		}
 		for i, k := range e.rel.PrimaryKey {
