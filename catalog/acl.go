@@ -1,29 +1,54 @@
 package catalog
 
-import "strings"
+import (
+	"strings"
+
+	"streamsql/sql/sqlerr"
+)
 
 // Privileges on relations are kept as PostgreSQL keeps them in
-// pg_class.relacl: one item per grantee with the privilege letters
+// pg_class.relacl (and on columns in pg_attribute.attacl): one item per
+// grantee and grantor with the privilege letters
 //
 //	r SELECT  a INSERT  w UPDATE  d DELETE  D TRUNCATE  x REFERENCES  t TRIGGER
 //
-// A relation with no ACL has the default one: its owner holds every
-// privilege and nobody else any. The first GRANT or REVOKE makes the
-// default explicit (the owner's item first), as PostgreSQL does.
+// each followed by * when held WITH GRANT OPTION. A relation with no ACL
+// has the default one: its owner holds every privilege and nobody else
+// any. The first GRANT or REVOKE makes the default explicit (the owner's
+// item first), as PostgreSQL does. The owner may always grant (ownership
+// carries the grant options, which its item does not show); another role
+// grants with the grant options it was given, and the items it grants
+// name it as grantor, so that revoking its grant option can revoke them
+// too (CASCADE). A column's ACL has no default: it holds only what was
+// granted on the column, NULL again when that is all revoked.
 
 // AllTablePrivileges are the letters of ALL PRIVILEGES on a table.
 const AllTablePrivileges = "arwdDxt"
 
-// ACLItem is one grantee's privileges; Grantee "" is PUBLIC.
+// ACLItem is one grantee's privileges from one grantor; Grantee "" is
+// PUBLIC.
 type ACLItem struct {
 	Grantee string
 	Grantor string
 	Privs   string
+	// GrantOpts are the letters of Privs held WITH GRANT OPTION.
+	GrantOpts string `json:",omitempty"`
 }
 
 // String renders the item as aclitem's text form: grantee=privs/grantor.
 func (a ACLItem) String() string {
-	return a.Grantee + "=" + a.Privs + "/" + a.Grantor
+	var b strings.Builder
+	b.WriteString(a.Grantee)
+	b.WriteByte('=')
+	for _, c := range a.Privs {
+		b.WriteRune(c)
+		if strings.ContainsRune(a.GrantOpts, c) {
+			b.WriteByte('*')
+		}
+	}
+	b.WriteByte('/')
+	b.WriteString(a.Grantor)
+	return b.String()
 }
 
 // EffectiveACL returns r's ACL, the default one if none was set.
@@ -52,21 +77,38 @@ func orderPrivs(p string) string {
 	return b.String()
 }
 
+// Revoke is one REVOKE applied to an ACL.
+type Revoke struct {
+	Grantees []string
+	// Privs are the letters revoked.
+	Privs string
+	// Grantor: only the items this role granted are touched.
+	Grantor string
+	// OptionOnly is REVOKE GRANT OPTION FOR: the privileges stay.
+	OptionOnly bool
+	// Cascade also revokes what the grantees granted with the grant
+	// options they lose; without it such grants fail the REVOKE.
+	Cascade bool
+}
+
 // GrantPrivileges adds privs (letters) for each grantee ("" = PUBLIC) to
-// relation oid.
-func (c *Catalog) GrantPrivileges(oid uint32, grantees []string, privs, grantor string) (*Relation, error) {
+// relation oid, with the grant option when withOption.
+func (c *Catalog) GrantPrivileges(oid uint32, grantees []string, privs, grantor string, withOption bool) (*Relation, error) {
 	return c.alter(oid, func(r *Relation) error {
-		r.ACL = grantItems(r.EffectiveACL(), grantees, privs, grantor)
+		r.ACL = grantItems(r.EffectiveACL(), grantees, privs, grantor, withOption)
 		return nil
 	})
 }
 
-// RevokePrivileges removes privs from each grantee's items on relation
-// oid, and from its items on every column (a privilege revoked on a
-// table is revoked on its columns too, as in PostgreSQL).
-func (c *Catalog) RevokePrivileges(oid uint32, grantees []string, privs string) (*Relation, error) {
+// RevokePrivileges applies rv to relation oid, and to every column of it
+// (a privilege revoked on a table is revoked on its columns too, as in
+// PostgreSQL).
+func (c *Catalog) RevokePrivileges(oid uint32, rv Revoke) (*Relation, error) {
 	return c.alter(oid, func(r *Relation) error {
-		acl := revokeItems(r.EffectiveACL(), grantees, privs)
+		acl, err := revokeItems(r.EffectiveACL(), rv)
+		if err != nil {
+			return err
+		}
 		if acl == nil {
 			acl = []ACLItem{} // explicit: nobody holds anything
 		}
@@ -74,47 +116,113 @@ func (c *Catalog) RevokePrivileges(oid uint32, grantees []string, privs string) 
 		for i := range r.Columns {
 			if r.Columns[i].ACL != nil {
 				// An empty column ACL is NULL again (attacl), as in PostgreSQL.
-				r.Columns[i].ACL = revokeItems(r.Columns[i].ACL, grantees, privs)
+				if r.Columns[i].ACL, err = revokeItems(r.Columns[i].ACL, rv); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
 }
 
-// revokeItems returns acl without privs for grantees (a new slice).
-func revokeItems(acl []ACLItem, grantees []string, privs string) []ACLItem {
+// revokeItems returns acl with rv applied (a new slice, nil when empty).
+func revokeItems(acl []ACLItem, rv Revoke) ([]ACLItem, error) {
+	acl = append([]ACLItem(nil), acl...)
+	var err error
+	for _, g := range rv.Grantees {
+		if acl, err = revokeOne(acl, g, rv.Grantor, rv.Privs, rv.OptionOnly, rv.Cascade); err != nil {
+			return nil, err
+		}
+	}
 	var out []ACLItem
 	for _, it := range acl {
-		for _, g := range grantees {
-			if it.Grantee == g {
-				it.Privs = strings.Map(func(c rune) rune {
-					if strings.ContainsRune(privs, c) {
-						return -1
-					}
-					return c
-				}, it.Privs)
-			}
-		}
 		if it.Privs != "" {
 			out = append(out, it)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// revokeOne revokes privs granted by grantor from grantee in acl (in
+// place), and, with cascade, what grantee granted with the grant options
+// it no longer holds from anyone.
+func revokeOne(acl []ACLItem, grantee, grantor, privs string, optionOnly, cascade bool) ([]ACLItem, error) {
+	lost := ""
+	for i := range acl {
+		it := &acl[i]
+		if it.Grantee != grantee || it.Grantor != grantor {
+			continue
+		}
+		lost += keepLetters(it.GrantOpts, privs)
+		it.GrantOpts = dropLetters(it.GrantOpts, privs)
+		if !optionOnly {
+			it.Privs = dropLetters(it.Privs, privs)
+		}
+	}
+	for _, it := range acl {
+		if it.Grantee == grantee && it.Privs != "" {
+			lost = dropLetters(lost, it.GrantOpts) // still held from another grantor
+		}
+	}
+	if lost == "" || grantee == "" {
+		return acl, nil
+	}
+	var dependents []string
+	for _, it := range acl {
+		if it.Grantor == grantee && it.Grantee != grantee && keepLetters(it.Privs, lost) != "" {
+			dependents = append(dependents, it.Grantee)
+		}
+	}
+	if len(dependents) > 0 && !cascade {
+		return nil, sqlerr.New(sqlerr.DependentObjectsStillExist, "dependent privileges exist").WithHint("Use CASCADE to revoke them too.")
+	}
+	var err error
+	for _, d := range dependents {
+		if acl, err = revokeOne(acl, d, grantee, lost, false, true); err != nil {
+			return nil, err
+		}
+	}
+	return acl, nil
+}
+
+// keepLetters returns the letters of p that are in set.
+func keepLetters(p, set string) string {
+	return strings.Map(func(c rune) rune {
+		if strings.ContainsRune(set, c) {
+			return c
+		}
+		return -1
+	}, p)
+}
+
+// dropLetters returns the letters of p that are not in set.
+func dropLetters(p, set string) string {
+	return strings.Map(func(c rune) rune {
+		if strings.ContainsRune(set, c) {
+			return -1
+		}
+		return c
+	}, p)
 }
 
 // grantItems returns acl with privs added for each grantee (a new slice).
-func grantItems(acl []ACLItem, grantees []string, privs, grantor string) []ACLItem {
+func grantItems(acl []ACLItem, grantees []string, privs, grantor string, withOption bool) []ACLItem {
 	acl = append([]ACLItem(nil), acl...)
+	opts := ""
+	if withOption {
+		opts = privs
+	}
 	for _, g := range grantees {
 		found := false
 		for i := range acl {
 			if acl[i].Grantee == g && acl[i].Grantor == grantor {
 				acl[i].Privs = orderPrivs(acl[i].Privs + privs)
+				acl[i].GrantOpts = orderPrivs(acl[i].GrantOpts + opts)
 				found = true
 			}
 		}
 		if !found {
-			acl = append(acl, ACLItem{Grantee: g, Grantor: grantor, Privs: orderPrivs(privs)})
+			acl = append(acl, ACLItem{Grantee: g, Grantor: grantor, Privs: orderPrivs(privs), GrantOpts: orderPrivs(opts)})
 		}
 	}
 	return acl
@@ -124,27 +232,28 @@ func grantItems(acl []ACLItem, grantees []string, privs, grantor string) []ACLIt
 const ColumnPrivileges = "arwx"
 
 // GrantColumnPrivileges adds privs for each grantee on the columns
-// attnums of relation oid. A column's ACL has no default items: the
-// owner's rights come from the relation's.
-func (c *Catalog) GrantColumnPrivileges(oid uint32, attnums []int16, grantees []string, privs, grantor string) (*Relation, error) {
+// attnums of relation oid, with the grant option when withOption.
+func (c *Catalog) GrantColumnPrivileges(oid uint32, attnums []int16, grantees []string, privs, grantor string, withOption bool) (*Relation, error) {
 	return c.alter(oid, func(r *Relation) error {
 		for i := range r.Columns {
 			if slicesContains(attnums, r.Columns[i].AttNum) {
-				r.Columns[i].ACL = grantItems(r.Columns[i].ACL, grantees, privs, grantor)
+				r.Columns[i].ACL = grantItems(r.Columns[i].ACL, grantees, privs, grantor, withOption)
 			}
 		}
 		return nil
 	})
 }
 
-// RevokeColumnPrivileges removes privs from each grantee on the columns
-// attnums of relation oid.
-func (c *Catalog) RevokeColumnPrivileges(oid uint32, attnums []int16, grantees []string, privs string) (*Relation, error) {
+// RevokeColumnPrivileges applies rv to the columns attnums of relation
+// oid.
+func (c *Catalog) RevokeColumnPrivileges(oid uint32, attnums []int16, rv Revoke) (*Relation, error) {
 	return c.alter(oid, func(r *Relation) error {
 		for i := range r.Columns {
 			if slicesContains(attnums, r.Columns[i].AttNum) && r.Columns[i].ACL != nil {
-				// An empty column ACL is NULL again (attacl), as in PostgreSQL.
-				r.Columns[i].ACL = revokeItems(r.Columns[i].ACL, grantees, privs)
+				var err error
+				if r.Columns[i].ACL, err = revokeItems(r.Columns[i].ACL, rv); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -158,6 +267,33 @@ func slicesContains(s []int16, v int16) bool {
 		}
 	}
 	return false
+}
+
+// GrantOptionsOf returns the letters role holds WITH GRANT OPTION on r
+// (items naming role itself; ownership is checked apart).
+func (r *Relation) GrantOptionsOf(role string) string {
+	return grantOptions(r.ACL, role)
+}
+
+// ColumnGrantOptionsOf returns the letters role holds WITH GRANT OPTION
+// on column attnum of r through column grants.
+func (r *Relation) ColumnGrantOptionsOf(attnum int16, role string) string {
+	for _, c := range r.Columns {
+		if c.AttNum == attnum && !c.Dropped {
+			return grantOptions(c.ACL, role)
+		}
+	}
+	return ""
+}
+
+func grantOptions(acl []ACLItem, role string) string {
+	var p string
+	for _, it := range acl {
+		if it.Grantee == role {
+			p += it.GrantOpts
+		}
+	}
+	return orderPrivs(p)
 }
 
 // ColumnPrivilegesOf returns the privilege letters the grantees hold on
@@ -177,15 +313,15 @@ func (r *Relation) ColumnPrivilegesOf(attnum int16, grantees map[string]bool) st
 	return orderPrivs(p)
 }
 
-// AnyColumnHas reports whether the grantees hold priv on some column of
-// r through column grants.
+// AnyColumnHas reports whether the grantees hold priv (any privilege for
+// 0) on some column of r through column grants.
 func (r *Relation) AnyColumnHas(priv byte, grantees map[string]bool) bool {
 	for _, c := range r.Columns {
 		if c.Dropped {
 			continue
 		}
 		for _, it := range c.ACL {
-			if grantees[it.Grantee] && strings.IndexByte(it.Privs, priv) >= 0 {
+			if grantees[it.Grantee] && (priv == 0 && it.Privs != "" || strings.IndexByte(it.Privs, priv) >= 0) {
 				return true
 			}
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sort"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -135,9 +136,9 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s on %s is not supported yet: privileges apply to tables, views, materialized views and sources",
 			tag, strings.ToLower(strings.TrimPrefix(st.Objtype.String(), "OBJECT_")))
 	}
-	if st.GrantOption {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "WITH GRANT OPTION is not supported yet")
-	}
+	// On GRANT, GrantOption is WITH GRANT OPTION; on REVOKE, GRANT
+	// OPTION FOR.
+	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
 	// Table privileges as letters; column privileges as letters with the
 	// column names they apply to.
 	type colPriv struct {
@@ -188,20 +189,14 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		}
 		grantees = append(grantees, name)
 	}
+	if st.IsGrant && st.GrantOption && contains(grantees, "") {
+		return "", sqlerr.New(sqlerr.InvalidGrantOperation, "grant options can only be granted to roles")
+	}
 	for _, o := range st.Objects {
 		rv := o.GetRangeVar()
 		r, err := s.resolveForGrant(rv)
 		if err != nil {
 			return "", err
-		}
-		// Only owners (and superusers) grant; PostgreSQL's grant options
-		// are not supported yet.
-		if err := s.checkOwner(r); err != nil {
-			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
-		}
-		grantor := r.Owner
-		if grantor == "" {
-			grantor = catalog.DefaultOwner
 		}
 		for _, cp := range colPrivs {
 			var attnums []int16
@@ -212,10 +207,17 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 				}
 				attnums = append(attnums, r.Columns[i].AttNum)
 			}
+			grantor, p, err := s.chooseGrantor(r, cp.privs, attnums)
+			if err != nil {
+				return "", err
+			}
+			if p == "" {
+				continue
+			}
 			if st.IsGrant {
-				_, err = s.e.cat.GrantColumnPrivileges(r.OID, attnums, grantees, cp.privs, grantor)
+				_, err = s.e.cat.GrantColumnPrivileges(r.OID, attnums, grantees, p, grantor, st.GrantOption)
 			} else {
-				_, err = s.e.cat.RevokeColumnPrivileges(r.OID, attnums, grantees, cp.privs)
+				_, err = s.e.cat.RevokeColumnPrivileges(r.OID, attnums, catalog.Revoke{Grantees: grantees, Privs: p, Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
 			}
 			if err != nil {
 				return "", err
@@ -224,16 +226,85 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		if privs == "" {
 			continue
 		}
+		grantor, p, err := s.chooseGrantor(r, privs, nil)
+		if err != nil {
+			return "", err
+		}
+		if p == "" {
+			continue
+		}
 		if st.IsGrant {
-			_, err = s.e.cat.GrantPrivileges(r.OID, grantees, privs, grantor)
+			_, err = s.e.cat.GrantPrivileges(r.OID, grantees, p, grantor, st.GrantOption)
 		} else {
-			_, err = s.e.cat.RevokePrivileges(r.OID, grantees, privs)
+			_, err = s.e.cat.RevokePrivileges(r.OID, catalog.Revoke{Grantees: grantees, Privs: p, Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
 		}
 		if err != nil {
 			return "", err
 		}
 	}
 	return tag, nil
+}
+
+// chooseGrantor picks the role a GRANT or REVOKE of privs on r (on the
+// columns attnums, if any) acts as, and the privileges it may give or
+// take: the owner (for the owner, its members and superusers) with every
+// one; otherwise the current role, or a role it inherits from, that
+// holds the most of them WITH GRANT OPTION, as PostgreSQL's
+// select_best_grantor. A role with no grant option that holds some
+// privilege on r grants nothing (PostgreSQL warns); one with no privilege
+// at all is refused.
+func (s *Session) chooseGrantor(r *catalog.Relation, privs string, attnums []int16) (string, string, error) {
+	owner := r.Owner
+	if owner == "" {
+		owner = catalog.DefaultOwner
+	}
+	if s.checkOwner(r) == nil {
+		return owner, privs, nil
+	}
+	roles := s.e.cat.RolesInheritedBy(s.currentUser())
+	candidates := []string{s.currentUser()}
+	for role := range roles {
+		if role != "" && role != s.currentUser() {
+			candidates = append(candidates, role)
+		}
+	}
+	sort.Strings(candidates[1:])
+	best, bestPrivs := "", ""
+	for _, role := range candidates {
+		opts := r.GrantOptionsOf(role)
+		if len(attnums) > 0 {
+			colOpts := ""
+			for i, a := range attnums {
+				o := r.ColumnGrantOptionsOf(a, role)
+				if i == 0 {
+					colOpts = o
+				} else {
+					colOpts = keepLetters(colOpts, o)
+				}
+			}
+			opts += colOpts
+		}
+		if p := keepLetters(privs, opts); len(p) > len(bestPrivs) {
+			best, bestPrivs = role, p
+		}
+	}
+	if best != "" {
+		return best, bestPrivs, nil
+	}
+	if r.PrivilegesOf(roles) == "" && !r.AnyColumnHas(0, roles) {
+		return "", "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
+	}
+	return "", "", nil
+}
+
+// keepLetters returns the letters of p that are in set.
+func keepLetters(p, set string) string {
+	return strings.Map(func(c rune) rune {
+		if strings.ContainsRune(set, c) {
+			return c
+		}
+		return -1
+	}, p)
 }
 
 // resolveForGrant finds a relation named in GRANT/REVOKE.
