@@ -66,10 +66,17 @@ func owner(o string) string {
 	return o
 }
 
+// AllSchemaPrivileges are the letters of ALL PRIVILEGES on a schema:
+// USAGE and CREATE.
+const AllSchemaPrivileges = "UC"
+
+// privOrder is the order of privilege letters in aclitem's text form.
+const privOrder = "arwdDxtXUCTc"
+
 // orderPrivs sorts privilege letters in PostgreSQL's order.
 func orderPrivs(p string) string {
 	var b strings.Builder
-	for _, c := range AllTablePrivileges {
+	for _, c := range privOrder {
 		if strings.ContainsRune(p, c) {
 			b.WriteRune(c)
 		}
@@ -363,4 +370,86 @@ func (c *Catalog) RolesInheritedBy(role string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// EffectiveACL returns s's ACL, the default one if none was set: the
+// owner holds USAGE and CREATE, and on the schema public (and the
+// catalogs) PUBLIC holds USAGE (PostgreSQL 15's default: since 15, PUBLIC no longer has CREATE
+// on public; GRANT CREATE ON SCHEMA public TO PUBLIC restores the old
+// behaviour).
+func (s Schema) EffectiveACL() []ACLItem {
+	if s.ACL != nil {
+		return s.ACL
+	}
+	o := owner(s.Owner)
+	acl := []ACLItem{{Grantee: o, Grantor: o, Privs: AllSchemaPrivileges}}
+	if publicUsage(s.Name) {
+		acl = append(acl, ACLItem{Grantee: "", Grantor: o, Privs: "U"})
+	}
+	return acl
+}
+
+// publicUsage reports the schemas whose default ACL, stored explicitly,
+// gives PUBLIC USAGE: public and the system catalogs.
+func publicUsage(schema string) bool {
+	return schema == "public" || schema == "pg_catalog" || schema == "information_schema"
+}
+
+// ExplicitDefaultACL reports whether nspacl shows s's default ACL rather
+// than NULL (as PostgreSQL stores it for public and the catalogs).
+func (s Schema) ExplicitDefaultACL() bool { return publicUsage(s.Name) }
+
+// PrivilegesOf returns the letters the grantees (see
+// Relation.PrivilegesOf) hold on s.
+func (s Schema) PrivilegesOf(grantees map[string]bool) string {
+	var p string
+	for _, it := range s.EffectiveACL() {
+		if grantees[it.Grantee] {
+			p += it.Privs
+		}
+	}
+	return orderPrivs(p)
+}
+
+// GrantOptionsOf returns the letters role holds WITH GRANT OPTION on s.
+func (s Schema) GrantOptionsOf(role string) string {
+	return grantOptions(s.ACL, role)
+}
+
+// alterSchema applies f to a copy of schema name and commits it.
+func (c *Catalog) alterSchema(name string, f func(s *Schema) error) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	s, ok := c.SchemaByName(name)
+	if !ok {
+		return sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", name)
+	}
+	s.ACL = append([]ACLItem(nil), s.ACL...)
+	if err := f(&s); err != nil {
+		return err
+	}
+	return c.commit(&change{putNsp: []Schema{s}})
+}
+
+// GrantSchemaPrivileges adds privs for each grantee on schema name.
+func (c *Catalog) GrantSchemaPrivileges(name string, grantees []string, privs, grantor string, withOption bool) error {
+	return c.alterSchema(name, func(s *Schema) error {
+		s.ACL = grantItems(s.EffectiveACL(), grantees, privs, grantor, withOption)
+		return nil
+	})
+}
+
+// RevokeSchemaPrivileges applies rv to schema name.
+func (c *Catalog) RevokeSchemaPrivileges(name string, rv Revoke) error {
+	return c.alterSchema(name, func(s *Schema) error {
+		acl, err := revokeItems(s.EffectiveACL(), rv)
+		if err != nil {
+			return err
+		}
+		if acl == nil {
+			acl = []ACLItem{}
+		}
+		s.ACL = acl
+		return nil
+	})
 }

@@ -52,6 +52,9 @@ type Schema struct {
 	OID   uint32
 	Name  string
 	Owner string
+	// ACL lists the privileges (U USAGE, C CREATE) granted on the schema
+	// (acl.go); nil while the default holds.
+	ACL []ACLItem `json:",omitempty"`
 }
 
 // Catalog is the set of schemas and relations.

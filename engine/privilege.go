@@ -87,6 +87,9 @@ func (s *Session) checkReads(deps []uint32, cols map[uint32]map[int16]bool) erro
 		if !ok {
 			continue // a function, or dropped since planning (the run fails anyway)
 		}
+		if err := s.checkUsage(r.Schema); err != nil {
+			return err
+		}
 		if err := s.checkColumns(r, 'r', cols[oid]); err != nil {
 			return err
 		}
@@ -132,6 +135,9 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 	if st.IsGrant {
 		tag = "GRANT"
 	}
+	if st.Objtype == pg.ObjectType_OBJECT_SCHEMA && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
+		return tag, s.grantSchemaPrivileges(st)
+	}
 	if st.Objtype != pg.ObjectType_OBJECT_TABLE || st.Targtype != pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s on %s is not supported yet: privileges apply to tables, views, materialized views and sources",
 			tag, strings.ToLower(strings.TrimPrefix(st.Objtype.String(), "OBJECT_")))
@@ -173,21 +179,9 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 			privs += string(l)
 		}
 	}
-	var grantees []string
-	for _, n := range st.Grantees {
-		rs := n.GetRoleSpec()
-		if rs != nil && rs.Roletype == pg.RoleSpecType_ROLESPEC_PUBLIC {
-			grantees = append(grantees, "")
-			continue
-		}
-		name, err := s.roleSpecName(rs)
-		if err != nil {
-			return "", err
-		}
-		if _, ok := s.e.cat.Role(name); !ok {
-			return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
-		}
-		grantees = append(grantees, name)
+	grantees, err := s.granteeList(st)
+	if err != nil {
+		return "", err
 	}
 	if st.IsGrant && st.GrantOption && contains(grantees, "") {
 		return "", sqlerr.New(sqlerr.InvalidGrantOperation, "grant options can only be granted to roles")
@@ -262,15 +256,8 @@ func (s *Session) chooseGrantor(r *catalog.Relation, privs string, attnums []int
 		return owner, privs, nil
 	}
 	roles := s.e.cat.RolesInheritedBy(s.currentUser())
-	candidates := []string{s.currentUser()}
-	for role := range roles {
-		if role != "" && role != s.currentUser() {
-			candidates = append(candidates, role)
-		}
-	}
-	sort.Strings(candidates[1:])
 	best, bestPrivs := "", ""
-	for _, role := range candidates {
+	for _, role := range sortedRoles(s.currentUser(), roles) {
 		opts := r.GrantOptionsOf(role)
 		if len(attnums) > 0 {
 			colOpts := ""
@@ -383,4 +370,149 @@ func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, e
 		}
 	}
 	return false, nil
+}
+
+// granteeList resolves the grantees of GRANT/REVOKE ("" for PUBLIC).
+func (s *Session) granteeList(st *pg.GrantStmt) ([]string, error) {
+	var grantees []string
+	for _, n := range st.Grantees {
+		rs := n.GetRoleSpec()
+		if rs != nil && rs.Roletype == pg.RoleSpecType_ROLESPEC_PUBLIC {
+			grantees = append(grantees, "")
+			continue
+		}
+		name, err := s.roleSpecName(rs)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := s.e.cat.Role(name); !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+		}
+		grantees = append(grantees, name)
+	}
+	if st.IsGrant && st.GrantOption && contains(grantees, "") {
+		return nil, sqlerr.New(sqlerr.InvalidGrantOperation, "grant options can only be granted to roles")
+	}
+	return grantees, nil
+}
+
+// schemaPrivLetter maps the privileges of schemas to their letters.
+var schemaPrivLetter = map[string]byte{"usage": 'U', "create": 'C'}
+
+// grantSchemaPrivileges is GRANT/REVOKE USAGE, CREATE ON SCHEMA s, ...
+func (s *Session) grantSchemaPrivileges(st *pg.GrantStmt) error {
+	privs := catalog.AllSchemaPrivileges
+	if len(st.Privileges) > 0 {
+		privs = ""
+		for _, n := range st.Privileges {
+			ap := n.GetAccessPriv()
+			l, ok := schemaPrivLetter[strings.ToLower(ap.PrivName)]
+			if !ok || len(ap.Cols) > 0 {
+				return sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for schema", strings.ToUpper(ap.PrivName))
+			}
+			privs += string(l)
+		}
+	}
+	grantees, err := s.granteeList(st)
+	if err != nil {
+		return err
+	}
+	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
+	for _, o := range st.Objects {
+		name := o.GetString_().GetSval()
+		sc, ok := s.e.cat.SchemaByName(name)
+		if !ok {
+			return sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", name)
+		}
+		grantor, p, err := s.chooseSchemaGrantor(sc, privs)
+		if err != nil {
+			return err
+		}
+		if p == "" {
+			continue
+		}
+		if st.IsGrant {
+			err = s.e.cat.GrantSchemaPrivileges(name, grantees, p, grantor, st.GrantOption)
+		} else {
+			err = s.e.cat.RevokeSchemaPrivileges(name, catalog.Revoke{Grantees: grantees, Privs: p, Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chooseSchemaGrantor is chooseGrantor for a schema.
+func (s *Session) chooseSchemaGrantor(sc catalog.Schema, privs string) (string, string, error) {
+	owner := sc.Owner
+	if owner == "" {
+		owner = catalog.DefaultOwner
+	}
+	roles := s.e.cat.RolesInheritedBy(s.currentUser())
+	if s.isSuperuser() || roles[owner] {
+		return owner, privs, nil
+	}
+	best, bestPrivs := "", ""
+	for _, role := range sortedRoles(s.currentUser(), roles) {
+		if p := keepLetters(privs, sc.GrantOptionsOf(role)); len(p) > len(bestPrivs) {
+			best, bestPrivs = role, p
+		}
+	}
+	if best != "" {
+		return best, bestPrivs, nil
+	}
+	if sc.PrivilegesOf(roles) == "" {
+		return "", "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", sc.Name)
+	}
+	return "", "", nil
+}
+
+// sortedRoles lists first, then the other roles of roles (but PUBLIC) by
+// name: the order grantors are tried in.
+func sortedRoles(first string, roles map[string]bool) []string {
+	out := []string{first}
+	for role := range roles {
+		if role != "" && role != first {
+			out = append(out, role)
+		}
+	}
+	sort.Strings(out[1:])
+	return out
+}
+
+// hasSchemaPrivilege reports whether role holds priv ('U' or 'C') on
+// schema name. Schemas outside the catalog (pg_catalog,
+// information_schema) are usable by everyone.
+func (s *Session) hasSchemaPrivilege(role, name string, priv byte) bool {
+	if s.roleIsSuperuser(role) {
+		return true
+	}
+	sc, ok := s.e.cat.SchemaByName(name)
+	if !ok {
+		return priv == 'U'
+	}
+	return strings.IndexByte(sc.PrivilegesOf(s.e.cat.RolesInheritedBy(role)), priv) >= 0
+}
+
+// checkCreateIn fails with 42501 unless the current role may create
+// objects in schema (CREATE on it).
+func (s *Session) checkCreateIn(schema string) error {
+	if _, ok := s.e.cat.SchemaByName(schema); !ok {
+		return nil // the statement reports the missing schema itself
+	}
+	if !s.hasSchemaPrivilege(s.currentUser(), schema, 'C') {
+		return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", schema)
+	}
+	return nil
+}
+
+// checkUsage fails with 42501 unless the current role may look up
+// objects in schema (USAGE on it). Unqualified names never reach a schema
+// without USAGE: searchPath leaves those out, as PostgreSQL does.
+func (s *Session) checkUsage(schema string) error {
+	if !s.hasSchemaPrivilege(s.currentUser(), schema, 'U') {
+		return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", schema)
+	}
+	return nil
 }

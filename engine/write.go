@@ -75,14 +75,15 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 		if cur, ok := x.s.e.cat.ByOID(w.Rel.OID); ok {
 			target = cur
 		}
-		var err error
-		switch verb {
-		case "INSERT":
+		err := x.s.checkUsage(target.Schema)
+		switch {
+		case err != nil:
+		case verb == "INSERT":
 			err = x.s.checkColumns(target, priv, insertCols)
 			if err == nil && w.Conflict == planner.ConflictUpdate {
 				err = x.s.checkColumns(target, 'w', updateCols)
 			}
-		case "UPDATE":
+		case verb == "UPDATE":
 			err = x.s.checkColumns(target, priv, updateCols)
 		default:
 			err = x.s.checkPrivilege(target, priv)

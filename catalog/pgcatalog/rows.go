@@ -138,7 +138,18 @@ func (s *Snapshot) schemaOID(name string) uint32 {
 func namespaceRows(s *Snapshot) []row {
 	var out []row
 	for _, sc := range s.Catalog.Schemas() {
-		out = append(out, row{"oid": int64(sc.OID), "nspname": sc.Name, "nspowner": int64(s.RoleOID(owner(sc.Owner)))})
+		r := row{"oid": int64(sc.OID), "nspname": sc.Name, "nspowner": int64(s.RoleOID(owner(sc.Owner)))}
+		// nspacl is NULL while the default holds, except for public and
+		// the catalogs, whose defaults PostgreSQL 15 stores.
+		if sc.ACL != nil || sc.ExplicitDefaultACL() {
+			acl := sc.EffectiveACL()
+			items := make([]string, len(acl))
+			for i, it := range acl {
+				items[i] = it.String()
+			}
+			r["nspacl"] = aclArray(items)
+		}
+		out = append(out, r)
 	}
 	return out
 }
