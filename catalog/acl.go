@@ -453,3 +453,67 @@ func (c *Catalog) RevokeSchemaPrivileges(name string, rv Revoke) error {
 		return nil
 	})
 }
+
+// EffectiveACL returns f's ACL, the default one if none was set: PUBLIC
+// and the owner may execute it, as in PostgreSQL.
+func (f *Function) EffectiveACL() []ACLItem {
+	if f.ACL != nil {
+		return f.ACL
+	}
+	o := owner(f.Owner)
+	return []ACLItem{{Grantee: "", Grantor: o, Privs: "X"}, {Grantee: o, Grantor: o, Privs: "X"}}
+}
+
+// PrivilegesOf returns the letters the grantees hold on f.
+func (f *Function) PrivilegesOf(grantees map[string]bool) string {
+	var p string
+	for _, it := range f.EffectiveACL() {
+		if grantees[it.Grantee] {
+			p += it.Privs
+		}
+	}
+	return orderPrivs(p)
+}
+
+// GrantOptionsOf returns the letters role holds WITH GRANT OPTION on f.
+func (f *Function) GrantOptionsOf(role string) string {
+	return grantOptions(f.ACL, role)
+}
+
+// alterFunction applies fn to a copy of function oid and commits it.
+func (c *Catalog) alterFunction(oid uint32, fn func(f *Function) error) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	old, ok := c.Function(oid)
+	if !ok {
+		return sqlerr.New(sqlerr.UndefinedFunction, "function with OID %d does not exist", oid)
+	}
+	n := *old
+	if err := fn(&n); err != nil {
+		return err
+	}
+	return c.commit(&change{putFns: []*Function{&n}})
+}
+
+// GrantFunctionPrivileges adds privs for each grantee on function oid.
+func (c *Catalog) GrantFunctionPrivileges(oid uint32, grantees []string, privs, grantor string, withOption bool) error {
+	return c.alterFunction(oid, func(f *Function) error {
+		f.ACL = grantItems(f.EffectiveACL(), grantees, privs, grantor, withOption)
+		return nil
+	})
+}
+
+// RevokeFunctionPrivileges applies rv to function oid.
+func (c *Catalog) RevokeFunctionPrivileges(oid uint32, rv Revoke) error {
+	return c.alterFunction(oid, func(f *Function) error {
+		acl, err := revokeItems(f.EffectiveACL(), rv)
+		if err != nil {
+			return err
+		}
+		if acl == nil {
+			acl = []ACLItem{}
+		}
+		f.ACL = acl
+		return nil
+	})
+}

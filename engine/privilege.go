@@ -78,14 +78,19 @@ func (s *Session) checkColumns(r *catalog.Relation, priv byte, attnums map[int16
 	return nil
 }
 
-// checkReads checks SELECT on every relation in deps (planner Deps, which
-// also holds function OIDs), on the columns of each that cols (planner
+// checkReads checks SELECT on every relation in deps (planner Deps) and
+// EXECUTE on every user function in it, SELECT on the columns of each that cols (planner
 // ColDeps) lists when the role lacks SELECT on the whole relation.
 func (s *Session) checkReads(deps []uint32, cols map[uint32]map[int16]bool) error {
 	for _, oid := range deps {
 		r, ok := s.e.cat.ByOID(oid)
 		if !ok {
-			continue // a function, or dropped since planning (the run fails anyway)
+			if f, ok := s.e.cat.Function(oid); ok {
+				if err := s.checkExecute(f); err != nil {
+					return err
+				}
+			}
+			continue // or dropped since planning (the run fails anyway)
 		}
 		if err := s.checkUsage(r.Schema); err != nil {
 			return err
@@ -137,6 +142,9 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 	}
 	if st.Objtype == pg.ObjectType_OBJECT_SCHEMA && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return tag, s.grantSchemaPrivileges(st)
+	}
+	if st.Objtype == pg.ObjectType_OBJECT_FUNCTION && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
+		return tag, s.grantFunctionPrivileges(st)
 	}
 	if st.Objtype != pg.ObjectType_OBJECT_TABLE || st.Targtype != pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s on %s is not supported yet: privileges apply to tables, views, materialized views and sources",
@@ -513,6 +521,68 @@ func (s *Session) checkCreateIn(schema string) error {
 func (s *Session) checkUsage(schema string) error {
 	if !s.hasSchemaPrivilege(s.currentUser(), schema, 'U') {
 		return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", schema)
+	}
+	return nil
+}
+
+// checkExecute fails with 42501 unless the current role may execute f.
+func (s *Session) checkExecute(f *catalog.Function) error {
+	if s.isSuperuser() || strings.IndexByte(f.PrivilegesOf(s.e.cat.RolesInheritedBy(s.currentUser())), 'X') >= 0 {
+		return nil
+	}
+	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for function %s", f.Name)
+}
+
+// grantFunctionPrivileges is GRANT/REVOKE EXECUTE ON FUNCTION f(types), ...
+func (s *Session) grantFunctionPrivileges(st *pg.GrantStmt) error {
+	for _, n := range st.Privileges {
+		ap := n.GetAccessPriv()
+		if !strings.EqualFold(ap.PrivName, "execute") || len(ap.Cols) > 0 {
+			return sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for function", strings.ToUpper(ap.PrivName))
+		}
+	}
+	grantees, err := s.granteeList(st)
+	if err != nil {
+		return err
+	}
+	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
+	p := s.newPlanner(&statement{s: s}, nil, nil, nil)
+	for _, o := range st.Objects {
+		f, err := s.lookupFunctionForDrop(p, o.GetObjectWithArgs())
+		if err != nil {
+			return err
+		}
+		owner := f.Owner
+		if owner == "" {
+			owner = catalog.DefaultOwner
+		}
+		roles := s.e.cat.RolesInheritedBy(s.currentUser())
+		grantor := ""
+		switch {
+		case s.isSuperuser() || roles[owner]:
+			grantor = owner
+		default:
+			for _, role := range sortedRoles(s.currentUser(), roles) {
+				if strings.Contains(f.GrantOptionsOf(role), "X") {
+					grantor = role
+					break
+				}
+			}
+			if grantor == "" {
+				if f.PrivilegesOf(roles) == "" {
+					return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for function %s", f.Name)
+				}
+				continue // holds EXECUTE without the option: nothing granted
+			}
+		}
+		if st.IsGrant {
+			err = s.e.cat.GrantFunctionPrivileges(f.OID, grantees, "X", grantor, st.GrantOption)
+		} else {
+			err = s.e.cat.RevokeFunctionPrivileges(f.OID, catalog.Revoke{Grantees: grantees, Privs: "X", Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
