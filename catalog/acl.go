@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"slices"
 	"strings"
 
 	"streamsql/sql/sqlerr"
@@ -516,4 +517,96 @@ func (c *Catalog) RevokeFunctionPrivileges(oid uint32, rv Revoke) error {
 		f.ACL = acl
 		return nil
 	})
+}
+
+// DefaultACL is one ALTER DEFAULT PRIVILEGES entry of a role: the
+// privileges that relations the role creates (in Schema, or in any
+// schema for "") start with. An entry for any schema replaces the
+// built-in default (the owner holds everything); an entry for a schema
+// adds to it, as in PostgreSQL.
+type DefaultACL struct {
+	Schema string `json:",omitempty"`
+	ACL    []ACLItem
+}
+
+// defaultRelationACL is the ACL a relation owned by role in schema
+// starts with; nil for the built-in default.
+func (c *Catalog) defaultRelationACL(role, schema string) []ACLItem {
+	r, ok := c.Role(role)
+	if !ok {
+		return nil
+	}
+	var global, inSchema []ACLItem
+	found := false
+	for _, d := range r.DefaultACLs {
+		switch d.Schema {
+		case "":
+			global, found = d.ACL, true
+		case schema:
+			inSchema = d.ACL
+		}
+	}
+	if !found && inSchema == nil {
+		return nil
+	}
+	acl := global
+	if !found {
+		acl = []ACLItem{{Grantee: role, Grantor: role, Privs: AllTablePrivileges}}
+	}
+	acl = append([]ACLItem{}, acl...)
+	for _, it := range inSchema {
+		acl = grantItems(acl, []string{it.Grantee}, it.Privs, it.Grantor, false)
+		if it.GrantOpts != "" {
+			acl = grantItems(acl, []string{it.Grantee}, it.GrantOpts, it.Grantor, true)
+		}
+	}
+	return acl
+}
+
+// AlterDefaultPrivileges applies one ALTER DEFAULT PRIVILEGES FOR ROLE
+// role [IN SCHEMA schema] GRANT (grant true: privs to grantees) or
+// REVOKE (rv) ... ON TABLES.
+func (c *Catalog) AlterDefaultPrivileges(role, schema string, grant bool, grantees []string, privs string, withOption bool, rv Revoke) error {
+	old, ok := c.Role(role)
+	if !ok {
+		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", role)
+	}
+	r := old.Clone()
+	builtin := []ACLItem{{Grantee: role, Grantor: role, Privs: AllTablePrivileges}}
+	idx := -1
+	var base []ACLItem
+	for i, d := range r.DefaultACLs {
+		if d.Schema == schema {
+			idx, base = i, d.ACL
+		}
+	}
+	if idx < 0 && schema == "" {
+		base = builtin
+	}
+	var acl []ACLItem
+	if grant {
+		acl = grantItems(base, grantees, privs, role, withOption)
+	} else {
+		rv.Grantor = role
+		var err error
+		if acl, err = revokeItems(base, rv); err != nil {
+			return err
+		}
+	}
+	// An entry equal to what holds without it is dropped, as PostgreSQL
+	// drops it.
+	same := schema == "" && slices.Equal(acl, builtin) || schema != "" && len(acl) == 0
+	switch {
+	case same && idx >= 0:
+		r.DefaultACLs = slices.Delete(r.DefaultACLs, idx, idx+1)
+	case same:
+	case idx >= 0:
+		r.DefaultACLs[idx].ACL = acl
+	default:
+		if acl == nil {
+			acl = []ACLItem{}
+		}
+		r.DefaultACLs = append(r.DefaultACLs, DefaultACL{Schema: schema, ACL: acl})
+	}
+	return c.UpdateRole(r)
 }

@@ -586,3 +586,71 @@ func (s *Session) grantFunctionPrivileges(st *pg.GrantStmt) error {
 	}
 	return nil
 }
+
+// alterDefaultPrivileges is ALTER DEFAULT PRIVILEGES [FOR ROLE r, ...]
+// [IN SCHEMA s, ...] GRANT/REVOKE ... ON TABLES: the privileges that
+// relations those roles create start with.
+func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (string, error) {
+	var roles, schemas []string
+	for _, o := range st.Options {
+		d := o.GetDefElem()
+		for _, it := range d.GetArg().GetList().GetItems() {
+			switch d.Defname {
+			case "roles":
+				name, err := s.roleSpecName(it.GetRoleSpec())
+				if err != nil {
+					return "", err
+				}
+				roles = append(roles, name)
+			case "schemas":
+				schemas = append(schemas, it.GetString_().GetSval())
+			}
+		}
+	}
+	if len(roles) == 0 {
+		roles = []string{s.currentUser()}
+	}
+	if len(schemas) == 0 {
+		schemas = []string{""}
+	}
+	g := st.Action
+	if g.Objtype != pg.ObjectType_OBJECT_TABLE {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER DEFAULT PRIVILEGES applies to TABLES only")
+	}
+	privs := catalog.AllTablePrivileges
+	if len(g.Privileges) > 0 {
+		privs = ""
+		for _, n := range g.Privileges {
+			ap := n.GetAccessPriv()
+			l, ok := privLetter[strings.ToLower(ap.PrivName)]
+			if !ok || len(ap.Cols) > 0 {
+				return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for table", strings.ToUpper(ap.PrivName))
+			}
+			privs += string(l)
+		}
+	}
+	grantees, err := s.granteeList(g)
+	if err != nil {
+		return "", err
+	}
+	for _, sc := range schemas {
+		if _, ok := s.e.cat.SchemaByName(sc); sc != "" && !ok {
+			return "", sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", sc)
+		}
+	}
+	for _, role := range roles {
+		if _, ok := s.e.cat.Role(role); !ok {
+			return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", role)
+		}
+		if !s.isSuperuser() && !s.e.cat.RolesInheritedBy(s.currentUser())[role] {
+			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to change default privileges")
+		}
+		for _, sc := range schemas {
+			rv := catalog.Revoke{Grantees: grantees, Privs: privs, OptionOnly: g.GrantOption, Cascade: g.Behavior == pg.DropBehavior_DROP_CASCADE}
+			if err := s.e.cat.AlterDefaultPrivileges(role, sc, g.IsGrant, grantees, privs, g.GrantOption, rv); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "ALTER DEFAULT PRIVILEGES", nil
+}

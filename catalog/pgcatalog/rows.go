@@ -26,6 +26,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_user":         userRows,
 	"pg_catalog.pg_authid":       authidRows,
 	"pg_catalog.pg_auth_members": authMemberRows,
+	"pg_catalog.pg_default_acl":  defaultACLRows,
 	"pg_catalog.pg_settings":     settingRows,
 	"pg_catalog.pg_cursors":      cursorRows,
 	"pg_catalog.pg_am":           amRows,
