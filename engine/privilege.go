@@ -314,23 +314,74 @@ func (s *Session) resolveForGrant(rv *pg.RangeVar) (*catalog.Relation, error) {
 	return s.e.cat.Resolve(s.searchPath(), rv.Relname)
 }
 
-// HasTablePrivilege implements udf.PrivilegeChecker for
-// has_table_privilege.
-func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, error) {
-	s := c.s
+// privilegeRole resolves the user argument of has_*_privilege: a name,
+// an OID, or nil for the current role.
+func (s *Session) privilegeRole(user any) (string, error) {
 	role := s.currentUser()
 	switch u := user.(type) {
 	case string:
 		if _, ok := s.e.cat.Role(u); !ok {
-			return false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", u)
+			return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", u)
 		}
 		role = u
 	case int64:
 		r, ok := s.e.cat.RoleByOID(uint32(u))
 		if !ok {
-			return false, sqlerr.New(sqlerr.UndefinedObject, "role with OID %d does not exist", u)
+			return "", sqlerr.New(sqlerr.UndefinedObject, "role with OID %d does not exist", u)
 		}
 		role = r.Name
+	}
+	return role, nil
+}
+
+// HasSchemaPrivilege implements udf.PrivilegeChecker for
+// has_schema_privilege.
+func (c catalogReader) HasSchemaPrivilege(user, schema any, privs string) (bool, error) {
+	s := c.s
+	role, err := s.privilegeRole(user)
+	if err != nil {
+		return false, err
+	}
+	var name string
+	switch v := schema.(type) {
+	case string:
+		if _, ok := s.e.cat.SchemaByName(v); !ok {
+			return false, sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", v)
+		}
+		name = v
+	case int64:
+		for _, sc := range s.e.cat.Schemas() {
+			if int64(sc.OID) == v {
+				name = sc.Name
+			}
+		}
+		if name == "" {
+			return false, nil
+		}
+	default:
+		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid schema argument")
+	}
+	for _, p := range strings.Split(privs, ",") {
+		p = strings.ToLower(strings.TrimSpace(p))
+		p = strings.TrimSpace(strings.TrimSuffix(p, "with grant option"))
+		l, ok := schemaPrivLetter[p]
+		if !ok {
+			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
+		}
+		if s.hasSchemaPrivilege(role, name, l) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// HasTablePrivilege implements udf.PrivilegeChecker for
+// has_table_privilege.
+func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, error) {
+	s := c.s
+	role, err := s.privilegeRole(user)
+	if err != nil {
+		return false, err
 	}
 	var rel *catalog.Relation
 	switch t := table.(type) {

@@ -469,9 +469,29 @@ func (r *registry) addCatalogFuncs() {
 			return tablePriv(env, a[0], a[1], a[2].(string))
 		})
 	}
-	// The other privileges (schemas, functions, ...) are not enforced yet:
-	// every session may do everything with them.
-	for _, fname := range []string{"has_schema_privilege", "has_database_privilege", "has_column_privilege", "has_function_privilege", "has_sequence_privilege", "pg_has_role"} {
+	schemaPriv := func(env *Env, user, schema types.Datum, privs string) (types.Datum, error) {
+		if env == nil {
+			return true, nil
+		}
+		pc, ok := env.Catalog.(PrivilegeChecker)
+		if !ok {
+			return true, nil
+		}
+		return pc.HasSchemaPrivilege(user, schema, privs)
+	}
+	for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
+		stable("has_schema_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return schemaPriv(env, nil, a[0], a[1].(string))
+		})
+	}
+	for _, args := range [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
+		stable("has_schema_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return schemaPriv(env, a[0], a[1], a[2].(string))
+		})
+	}
+	// The other privileges (databases, functions, ...) are not answered
+	// yet: these say yes.
+	for _, fname := range []string{"has_database_privilege", "has_column_privilege", "has_function_privilege", "has_sequence_privilege", "pg_has_role"} {
 		for _, args := range [][]types.T{ts(text, text), ts(oid, text), ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
 			if fname == "has_table_privilege" {
 				continue

@@ -60,6 +60,8 @@ type PrivilegeChecker interface {
 	// or nil for the current role) holds any of privs (a comma-separated
 	// list such as "SELECT, INSERT") on table, given as a name or an OID.
 	HasTablePrivilege(user, table any, privs string) (bool, error)
+	// HasSchemaPrivilege is the same for a schema (USAGE, CREATE).
+	HasSchemaPrivilege(user, schema any, privs string) (bool, error)
 }
 
 // Volatility as in pg_proc.provolatile.
