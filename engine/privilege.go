@@ -378,6 +378,20 @@ func (c catalogReader) HasSchemaPrivilege(user, schema any, privs string) (bool,
 // HasTablePrivilege implements udf.PrivilegeChecker for
 // has_table_privilege.
 func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, error) {
+	return c.hasRelPrivilege(user, table, nil, false, privs)
+}
+
+// HasColumnPrivilege implements udf.PrivilegeChecker for
+// has_column_privilege (column a name or an attnum) and, with column nil,
+// has_any_column_privilege.
+func (c catalogReader) HasColumnPrivilege(user, table, column any, privs string) (bool, error) {
+	return c.hasRelPrivilege(user, table, column, column == nil, privs)
+}
+
+// hasRelPrivilege answers has_table_privilege and the column forms: the
+// privilege on the table, or else on column (a name or attnum), or else,
+// with anyCol, on some column.
+func (c catalogReader) hasRelPrivilege(user, table, column any, anyCol bool, privs string) (bool, error) {
 	s := c.s
 	role, err := s.privilegeRole(user)
 	if err != nil {
@@ -419,12 +433,27 @@ func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, e
 		}
 		want = append(want, l)
 	}
+	attnum := int16(0)
+	switch v := column.(type) {
+	case string:
+		i := rel.ColumnIndex(v)
+		if i < 0 {
+			return false, sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", v, rel.Name)
+		}
+		attnum = rel.Columns[i].AttNum
+	case int64:
+		attnum = int16(v)
+	}
 	if s.roleIsSuperuser(role) {
 		return true, nil
 	}
-	held := rel.PrivilegesOf(s.e.cat.RolesInheritedBy(role))
+	roles := s.e.cat.RolesInheritedBy(role)
+	held := rel.PrivilegesOf(roles)
+	if attnum != 0 {
+		held += rel.ColumnPrivilegesOf(attnum, roles)
+	}
 	for _, l := range want {
-		if strings.IndexByte(held, l) >= 0 {
+		if strings.IndexByte(held, l) >= 0 || anyCol && rel.AnyColumnHas(l, roles) {
 			return true, nil
 		}
 	}
