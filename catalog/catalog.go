@@ -52,6 +52,9 @@ type Schema struct {
 	OID   uint32
 	Name  string
 	Owner string
+	// ACL lists the privileges (U USAGE, C CREATE) granted on the schema
+	// (acl.go); nil while the default holds.
+	ACL []ACLItem `json:",omitempty"`
 }
 
 // Catalog is the set of schemas and relations.
@@ -389,6 +392,9 @@ func (c *Catalog) CreateRelation(r *Relation) (*Relation, error) {
 	}
 	if _, ok := c.Relation(r.Schema, r.Name); ok || c.indexNameTaken(r.Schema, r.Name) {
 		return nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", r.Name)
+	}
+	if r.ACL == nil && r.Kind != KindSink {
+		r.ACL = c.defaultRelationACL(owner(r.Owner), r.Schema)
 	}
 	seen := map[string]bool{}
 	for _, col := range r.Columns {

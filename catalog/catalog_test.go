@@ -74,7 +74,7 @@ func TestBuiltinSchemasAndOIDs(t *testing.T) {
 	db, c := openDB(t, t.TempDir())
 	defer db.Close()
 	got := c.Schemas()
-	want := []Schema{{11, "pg_catalog", DefaultOwner}, {OIDInformationSchema, "information_schema", DefaultOwner}, {2200, "public", DefaultOwner}}
+	want := []Schema{{OID: 11, Name: "pg_catalog", Owner: DefaultOwner}, {OID: OIDInformationSchema, Name: "information_schema", Owner: DefaultOwner}, {OID: 2200, Name: "public", Owner: DefaultOwner}}
 	want[0], want[1] = want[1], want[0] // sorted by name
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("schemas = %v, want %v", got, want)

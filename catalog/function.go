@@ -62,6 +62,9 @@ type Function struct {
 	Strict  bool
 	Owner   string
 	Created time.Time
+	// ACL lists the privileges (X EXECUTE) granted on the function
+	// (acl.go); nil while the default holds.
+	ACL []ACLItem `json:",omitempty"`
 }
 
 // Signature is the function's identity as PostgreSQL's format_procedure
@@ -285,7 +288,7 @@ func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Fun
 					WithHint("Drop the %s (or use DROP FUNCTION ... CASCADE) and create it again.", d.Kind)
 			}
 		}
-		n.OID, n.Created, n.Owner = old.OID, old.Created, old.Owner
+		n.OID, n.Created, n.Owner, n.ACL = old.OID, old.Created, old.Owner, old.ACL
 	} else {
 		n.OID = max(c.nextOID, minOID)
 		ch.nextOID = n.OID + 1

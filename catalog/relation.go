@@ -63,6 +63,9 @@ type Column struct {
 	Dropped bool
 	// Hidden columns exist but are left out of SELECT * and \d.
 	Hidden bool
+	// ACL lists the privileges granted on this column alone (acl.go),
+	// pg_attribute.attacl; nil when none were ever granted.
+	ACL []ACLItem `json:",omitempty"`
 }
 
 // Include is `INCLUDE What ['Header'] AS Column` of CREATE SOURCE: the

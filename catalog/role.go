@@ -50,6 +50,9 @@ type Role struct {
 	// MemberOf lists the roles this role was granted, in grant order.
 	MemberOf []Membership `json:",omitempty"`
 	Created  time.Time
+	// DefaultACLs are the role's ALTER DEFAULT PRIVILEGES entries
+	// (acl.go), pg_default_acl.
+	DefaultACLs []DefaultACL `json:",omitempty"`
 }
 
 // Membership is one GRANT role TO member.
@@ -63,6 +66,7 @@ type Membership struct {
 func (r *Role) Clone() *Role {
 	n := *r
 	n.MemberOf = slices.Clone(r.MemberOf)
+	n.DefaultACLs = slices.Clone(r.DefaultACLs)
 	if r.ValidUntil != nil {
 		t := *r.ValidUntil
 		n.ValidUntil = &t

@@ -55,7 +55,7 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 			if len(cs.SchemaElts) > 0 {
 				return "", sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SCHEMA with elements is not supported")
 			}
-			return "CREATE SCHEMA", s.e.cat.CreateSchema(cs.Schemaname, cs.IfNotExists)
+			return "CREATE SCHEMA", s.e.cat.CreateSchemaOwned(cs.Schemaname, s.currentUser(), cs.IfNotExists)
 		})
 	case n.GetTruncateStmt() != nil:
 		return run(func(x *execution) (string, error) {
@@ -241,6 +241,9 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	if _, ok := s.e.cat.Relation(schema, cs.Relation.Relname); ok && cs.IfNotExists {
 		return "CREATE TABLE", nil
 	}
+	if err := s.checkCreateIn(schema); err != nil {
+		return "", err
+	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Relation.Relname, Kind: catalog.KindTable, Owner: s.currentUser(), Created: time.Now()}
 	names := map[string]bool{}
 	for _, el := range cs.TableElts {
@@ -343,6 +346,9 @@ func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt)
 		return "", err
 	}
 	schema := s.schemaFor(vs.View)
+	if err := s.checkCreateIn(schema); err != nil {
+		return "", err
+	}
 	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.currentUser(), Created: time.Now()}
 	if len(vs.Aliases) > len(q.Cols) {
 		return "", sqlerr.New(sqlerr.SyntaxError, "CREATE VIEW specifies more column names than columns")

@@ -46,6 +46,9 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	if err != nil {
 		return "", err
 	}
+	if err := s.checkCreateIn(schema); err != nil {
+		return "", err
+	}
 	f := &catalog.Function{Schema: schema, Name: name, Volatility: catalog.Volatile, Owner: s.currentUser(), Created: time.Now()}
 	for _, pn := range cf.Parameters {
 		fp := pn.GetFunctionParameter()

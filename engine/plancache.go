@@ -35,7 +35,8 @@ import (
 //   - the catalog: the cache holds plans of one catalog version and is
 //     emptied when the version moves, which any DDL does (tables, views,
 //     indexes, functions, schemas, and changes made by connectors);
-//   - the search_path setting and the user (for "$user").
+//   - the effective search path (search_path with "$user" filled in
+//     and the schemas the current role may not use left out).
 //
 // The arguments are not part of the key: a plan is generic. Parameters
 // stay expressions in it, evaluated when it runs: a key lookup for
@@ -105,10 +106,9 @@ func cacheable(st *statement) bool {
 
 // planKey is the cache key of st with parameter types params.
 func (s *Session) planKey(st *statement, params []types.T) planKey {
-	path, _ := s.get("search_path")
-	if strings.Contains(path, "$user") {
-		path += "\x00" + s.info.User
-	}
+	// The schemas names resolve in: the setting as the current role
+	// sees it ("$user", schemas without USAGE left out).
+	path := strings.Join(s.searchPath(), ",")
 	var b []byte
 	for _, t := range params {
 		b = strconv.AppendUint(b, uint64(t.OID()), 10)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sort"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -50,22 +51,63 @@ func (s *Session) checkPrivilege(r *catalog.Relation, priv byte) error {
 	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
 }
 
-// checkReads checks SELECT on every relation in deps (planner Deps, which
-// also holds function OIDs) but skip.
-func (s *Session) checkReads(deps []uint32, skip uint32) error {
-	for _, oid := range deps {
-		if oid == skip {
-			continue
+// checkColumns fails with 42501 unless the current role holds priv on r
+// as a whole, or on each of the columns attnums through column grants;
+// with no columns, on some column (PostgreSQL's rule for count(*) and the
+// like, and for writes that name no column).
+func (s *Session) checkColumns(r *catalog.Relation, priv byte, attnums map[int16]bool) error {
+	if s.isSuperuser() {
+		return nil
+	}
+	roles := s.e.cat.RolesInheritedBy(s.currentUser())
+	if strings.IndexByte(r.PrivilegesOf(roles), priv) >= 0 {
+		return nil
+	}
+	denied := sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
+	if len(attnums) == 0 {
+		if r.AnyColumnHas(priv, roles) {
+			return nil
 		}
+		return denied
+	}
+	for a := range attnums {
+		if strings.IndexByte(r.ColumnPrivilegesOf(a, roles), priv) < 0 {
+			return denied
+		}
+	}
+	return nil
+}
+
+// checkReads checks SELECT on every relation in deps (planner Deps) and
+// EXECUTE on every user function in it, SELECT on the columns of each that cols (planner
+// ColDeps) lists when the role lacks SELECT on the whole relation.
+func (s *Session) checkReads(deps []uint32, cols map[uint32]map[int16]bool) error {
+	for _, oid := range deps {
 		r, ok := s.e.cat.ByOID(oid)
 		if !ok {
-			continue // a function, or dropped since planning (the run fails anyway)
+			if f, ok := s.e.cat.Function(oid); ok {
+				if err := s.checkExecute(f); err != nil {
+					return err
+				}
+			}
+			continue // or dropped since planning (the run fails anyway)
 		}
-		if err := s.checkPrivilege(r, 'r'); err != nil {
+		if err := s.checkUsage(r.Schema); err != nil {
+			return err
+		}
+		if err := s.checkColumns(r, 'r', cols[oid]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func attnumSet(attnums []int16) map[int16]bool {
+	m := make(map[int16]bool, len(attnums))
+	for _, a := range attnums {
+		m[a] = true
+	}
+	return m
 }
 
 // checkOwner fails with 42501 unless the current role owns r (directly or
@@ -98,20 +140,45 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 	if st.IsGrant {
 		tag = "GRANT"
 	}
+	if st.Objtype == pg.ObjectType_OBJECT_SCHEMA && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
+		return tag, s.grantSchemaPrivileges(st)
+	}
+	if st.Objtype == pg.ObjectType_OBJECT_FUNCTION && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
+		return tag, s.grantFunctionPrivileges(st)
+	}
 	if st.Objtype != pg.ObjectType_OBJECT_TABLE || st.Targtype != pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s on %s is not supported yet: privileges apply to tables, views, materialized views and sources",
 			tag, strings.ToLower(strings.TrimPrefix(st.Objtype.String(), "OBJECT_")))
 	}
-	if st.GrantOption {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "WITH GRANT OPTION is not supported yet")
+	// On GRANT, GrantOption is WITH GRANT OPTION; on REVOKE, GRANT
+	// OPTION FOR.
+	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
+	// Table privileges as letters; column privileges as letters with the
+	// column names they apply to.
+	type colPriv struct {
+		privs string
+		cols  []string
 	}
 	privs := catalog.AllTablePrivileges
+	var colPrivs []colPriv
 	if len(st.Privileges) > 0 {
 		privs = ""
 		for _, n := range st.Privileges {
 			ap := n.GetAccessPriv()
 			if len(ap.Cols) > 0 {
-				return "", sqlerr.New(sqlerr.FeatureNotSupported, "column privileges are not supported yet")
+				cp := colPriv{privs: catalog.ColumnPrivileges}
+				if ap.PrivName != "" { // ALL (cols) has no name
+					l, ok := privLetter[strings.ToLower(ap.PrivName)]
+					if !ok || !strings.ContainsRune(catalog.ColumnPrivileges, rune(l)) {
+						return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for column", strings.ToUpper(ap.PrivName))
+					}
+					cp.privs = string(l)
+				}
+				for _, c := range ap.Cols {
+					cp.cols = append(cp.cols, c.GetString_().GetSval())
+				}
+				colPrivs = append(colPrivs, cp)
+				continue
 			}
 			l, ok := privLetter[strings.ToLower(ap.PrivName)]
 			if !ok {
@@ -120,21 +187,12 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 			privs += string(l)
 		}
 	}
-	var grantees []string
-	for _, n := range st.Grantees {
-		rs := n.GetRoleSpec()
-		if rs != nil && rs.Roletype == pg.RoleSpecType_ROLESPEC_PUBLIC {
-			grantees = append(grantees, "")
-			continue
-		}
-		name, err := s.roleSpecName(rs)
-		if err != nil {
-			return "", err
-		}
-		if _, ok := s.e.cat.Role(name); !ok {
-			return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
-		}
-		grantees = append(grantees, name)
+	grantees, err := s.granteeList(st)
+	if err != nil {
+		return "", err
+	}
+	if st.IsGrant && st.GrantOption && contains(grantees, "") {
+		return "", sqlerr.New(sqlerr.InvalidGrantOperation, "grant options can only be granted to roles")
 	}
 	for _, o := range st.Objects {
 		rv := o.GetRangeVar()
@@ -142,25 +200,106 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		// Only owners (and superusers) grant; PostgreSQL's grant options
-		// are not supported yet.
-		if err := s.checkOwner(r); err != nil {
-			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
+		for _, cp := range colPrivs {
+			var attnums []int16
+			for _, name := range cp.cols {
+				i := r.ColumnIndex(name)
+				if i < 0 {
+					return "", sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", name, r.Name)
+				}
+				attnums = append(attnums, r.Columns[i].AttNum)
+			}
+			grantor, p, err := s.chooseGrantor(r, cp.privs, attnums)
+			if err != nil {
+				return "", err
+			}
+			if p == "" {
+				continue
+			}
+			if st.IsGrant {
+				_, err = s.e.cat.GrantColumnPrivileges(r.OID, attnums, grantees, p, grantor, st.GrantOption)
+			} else {
+				_, err = s.e.cat.RevokeColumnPrivileges(r.OID, attnums, catalog.Revoke{Grantees: grantees, Privs: p, Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
+			}
+			if err != nil {
+				return "", err
+			}
 		}
-		grantor := r.Owner
-		if grantor == "" {
-			grantor = catalog.DefaultOwner
+		if privs == "" {
+			continue
+		}
+		grantor, p, err := s.chooseGrantor(r, privs, nil)
+		if err != nil {
+			return "", err
+		}
+		if p == "" {
+			continue
 		}
 		if st.IsGrant {
-			_, err = s.e.cat.GrantPrivileges(r.OID, grantees, privs, grantor)
+			_, err = s.e.cat.GrantPrivileges(r.OID, grantees, p, grantor, st.GrantOption)
 		} else {
-			_, err = s.e.cat.RevokePrivileges(r.OID, grantees, privs)
+			_, err = s.e.cat.RevokePrivileges(r.OID, catalog.Revoke{Grantees: grantees, Privs: p, Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
 		}
 		if err != nil {
 			return "", err
 		}
 	}
 	return tag, nil
+}
+
+// chooseGrantor picks the role a GRANT or REVOKE of privs on r (on the
+// columns attnums, if any) acts as, and the privileges it may give or
+// take: the owner (for the owner, its members and superusers) with every
+// one; otherwise the current role, or a role it inherits from, that
+// holds the most of them WITH GRANT OPTION, as PostgreSQL's
+// select_best_grantor. A role with no grant option that holds some
+// privilege on r grants nothing (PostgreSQL warns); one with no privilege
+// at all is refused.
+func (s *Session) chooseGrantor(r *catalog.Relation, privs string, attnums []int16) (string, string, error) {
+	owner := r.Owner
+	if owner == "" {
+		owner = catalog.DefaultOwner
+	}
+	if s.checkOwner(r) == nil {
+		return owner, privs, nil
+	}
+	roles := s.e.cat.RolesInheritedBy(s.currentUser())
+	best, bestPrivs := "", ""
+	for _, role := range sortedRoles(s.currentUser(), roles) {
+		opts := r.GrantOptionsOf(role)
+		if len(attnums) > 0 {
+			colOpts := ""
+			for i, a := range attnums {
+				o := r.ColumnGrantOptionsOf(a, role)
+				if i == 0 {
+					colOpts = o
+				} else {
+					colOpts = keepLetters(colOpts, o)
+				}
+			}
+			opts += colOpts
+		}
+		if p := keepLetters(privs, opts); len(p) > len(bestPrivs) {
+			best, bestPrivs = role, p
+		}
+	}
+	if best != "" {
+		return best, bestPrivs, nil
+	}
+	if r.PrivilegesOf(roles) == "" && !r.AnyColumnHas(0, roles) {
+		return "", "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
+	}
+	return "", "", nil
+}
+
+// keepLetters returns the letters of p that are in set.
+func keepLetters(p, set string) string {
+	return strings.Map(func(c rune) rune {
+		if strings.ContainsRune(set, c) {
+			return c
+		}
+		return -1
+	}, p)
 }
 
 // resolveForGrant finds a relation named in GRANT/REVOKE.
@@ -175,23 +314,88 @@ func (s *Session) resolveForGrant(rv *pg.RangeVar) (*catalog.Relation, error) {
 	return s.e.cat.Resolve(s.searchPath(), rv.Relname)
 }
 
-// HasTablePrivilege implements udf.PrivilegeChecker for
-// has_table_privilege.
-func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, error) {
-	s := c.s
+// privilegeRole resolves the user argument of has_*_privilege: a name,
+// an OID, or nil for the current role.
+func (s *Session) privilegeRole(user any) (string, error) {
 	role := s.currentUser()
 	switch u := user.(type) {
 	case string:
 		if _, ok := s.e.cat.Role(u); !ok {
-			return false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", u)
+			return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", u)
 		}
 		role = u
 	case int64:
 		r, ok := s.e.cat.RoleByOID(uint32(u))
 		if !ok {
-			return false, sqlerr.New(sqlerr.UndefinedObject, "role with OID %d does not exist", u)
+			return "", sqlerr.New(sqlerr.UndefinedObject, "role with OID %d does not exist", u)
 		}
 		role = r.Name
+	}
+	return role, nil
+}
+
+// HasSchemaPrivilege implements udf.PrivilegeChecker for
+// has_schema_privilege.
+func (c catalogReader) HasSchemaPrivilege(user, schema any, privs string) (bool, error) {
+	s := c.s
+	role, err := s.privilegeRole(user)
+	if err != nil {
+		return false, err
+	}
+	var name string
+	switch v := schema.(type) {
+	case string:
+		if _, ok := s.e.cat.SchemaByName(v); !ok {
+			return false, sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", v)
+		}
+		name = v
+	case int64:
+		for _, sc := range s.e.cat.Schemas() {
+			if int64(sc.OID) == v {
+				name = sc.Name
+			}
+		}
+		if name == "" {
+			return false, nil
+		}
+	default:
+		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid schema argument")
+	}
+	for _, p := range strings.Split(privs, ",") {
+		p = strings.ToLower(strings.TrimSpace(p))
+		p = strings.TrimSpace(strings.TrimSuffix(p, "with grant option"))
+		l, ok := schemaPrivLetter[p]
+		if !ok {
+			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
+		}
+		if s.hasSchemaPrivilege(role, name, l) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// HasTablePrivilege implements udf.PrivilegeChecker for
+// has_table_privilege.
+func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, error) {
+	return c.hasRelPrivilege(user, table, nil, false, privs)
+}
+
+// HasColumnPrivilege implements udf.PrivilegeChecker for
+// has_column_privilege (column a name or an attnum) and, with column nil,
+// has_any_column_privilege.
+func (c catalogReader) HasColumnPrivilege(user, table, column any, privs string) (bool, error) {
+	return c.hasRelPrivilege(user, table, column, column == nil, privs)
+}
+
+// hasRelPrivilege answers has_table_privilege and the column forms: the
+// privilege on the table, or else on column (a name or attnum), or else,
+// with anyCol, on some column.
+func (c catalogReader) hasRelPrivilege(user, table, column any, anyCol bool, privs string) (bool, error) {
+	s := c.s
+	role, err := s.privilegeRole(user)
+	if err != nil {
+		return false, err
 	}
 	var rel *catalog.Relation
 	switch t := table.(type) {
@@ -229,14 +433,304 @@ func (c catalogReader) HasTablePrivilege(user, table any, privs string) (bool, e
 		}
 		want = append(want, l)
 	}
+	attnum := int16(0)
+	switch v := column.(type) {
+	case string:
+		i := rel.ColumnIndex(v)
+		if i < 0 {
+			return false, sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", v, rel.Name)
+		}
+		attnum = rel.Columns[i].AttNum
+	case int64:
+		attnum = int16(v)
+	}
 	if s.roleIsSuperuser(role) {
 		return true, nil
 	}
-	held := rel.PrivilegesOf(s.e.cat.RolesInheritedBy(role))
+	roles := s.e.cat.RolesInheritedBy(role)
+	held := rel.PrivilegesOf(roles)
+	if attnum != 0 {
+		held += rel.ColumnPrivilegesOf(attnum, roles)
+	}
 	for _, l := range want {
-		if strings.IndexByte(held, l) >= 0 {
+		if strings.IndexByte(held, l) >= 0 || anyCol && rel.AnyColumnHas(l, roles) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// granteeList resolves the grantees of GRANT/REVOKE ("" for PUBLIC).
+func (s *Session) granteeList(st *pg.GrantStmt) ([]string, error) {
+	var grantees []string
+	for _, n := range st.Grantees {
+		rs := n.GetRoleSpec()
+		if rs != nil && rs.Roletype == pg.RoleSpecType_ROLESPEC_PUBLIC {
+			grantees = append(grantees, "")
+			continue
+		}
+		name, err := s.roleSpecName(rs)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := s.e.cat.Role(name); !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+		}
+		grantees = append(grantees, name)
+	}
+	if st.IsGrant && st.GrantOption && contains(grantees, "") {
+		return nil, sqlerr.New(sqlerr.InvalidGrantOperation, "grant options can only be granted to roles")
+	}
+	return grantees, nil
+}
+
+// schemaPrivLetter maps the privileges of schemas to their letters.
+var schemaPrivLetter = map[string]byte{"usage": 'U', "create": 'C'}
+
+// grantSchemaPrivileges is GRANT/REVOKE USAGE, CREATE ON SCHEMA s, ...
+func (s *Session) grantSchemaPrivileges(st *pg.GrantStmt) error {
+	privs := catalog.AllSchemaPrivileges
+	if len(st.Privileges) > 0 {
+		privs = ""
+		for _, n := range st.Privileges {
+			ap := n.GetAccessPriv()
+			l, ok := schemaPrivLetter[strings.ToLower(ap.PrivName)]
+			if !ok || len(ap.Cols) > 0 {
+				return sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for schema", strings.ToUpper(ap.PrivName))
+			}
+			privs += string(l)
+		}
+	}
+	grantees, err := s.granteeList(st)
+	if err != nil {
+		return err
+	}
+	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
+	for _, o := range st.Objects {
+		name := o.GetString_().GetSval()
+		sc, ok := s.e.cat.SchemaByName(name)
+		if !ok {
+			return sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", name)
+		}
+		grantor, p, err := s.chooseSchemaGrantor(sc, privs)
+		if err != nil {
+			return err
+		}
+		if p == "" {
+			continue
+		}
+		if st.IsGrant {
+			err = s.e.cat.GrantSchemaPrivileges(name, grantees, p, grantor, st.GrantOption)
+		} else {
+			err = s.e.cat.RevokeSchemaPrivileges(name, catalog.Revoke{Grantees: grantees, Privs: p, Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chooseSchemaGrantor is chooseGrantor for a schema.
+func (s *Session) chooseSchemaGrantor(sc catalog.Schema, privs string) (string, string, error) {
+	owner := sc.Owner
+	if owner == "" {
+		owner = catalog.DefaultOwner
+	}
+	roles := s.e.cat.RolesInheritedBy(s.currentUser())
+	if s.isSuperuser() || roles[owner] {
+		return owner, privs, nil
+	}
+	best, bestPrivs := "", ""
+	for _, role := range sortedRoles(s.currentUser(), roles) {
+		if p := keepLetters(privs, sc.GrantOptionsOf(role)); len(p) > len(bestPrivs) {
+			best, bestPrivs = role, p
+		}
+	}
+	if best != "" {
+		return best, bestPrivs, nil
+	}
+	if sc.PrivilegesOf(roles) == "" {
+		return "", "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", sc.Name)
+	}
+	return "", "", nil
+}
+
+// sortedRoles lists first, then the other roles of roles (but PUBLIC) by
+// name: the order grantors are tried in.
+func sortedRoles(first string, roles map[string]bool) []string {
+	out := []string{first}
+	for role := range roles {
+		if role != "" && role != first {
+			out = append(out, role)
+		}
+	}
+	sort.Strings(out[1:])
+	return out
+}
+
+// hasSchemaPrivilege reports whether role holds priv ('U' or 'C') on
+// schema name. Schemas outside the catalog (pg_catalog,
+// information_schema) are usable by everyone.
+func (s *Session) hasSchemaPrivilege(role, name string, priv byte) bool {
+	if s.roleIsSuperuser(role) {
+		return true
+	}
+	sc, ok := s.e.cat.SchemaByName(name)
+	if !ok {
+		return priv == 'U'
+	}
+	return strings.IndexByte(sc.PrivilegesOf(s.e.cat.RolesInheritedBy(role)), priv) >= 0
+}
+
+// checkCreateIn fails with 42501 unless the current role may create
+// objects in schema (CREATE on it).
+func (s *Session) checkCreateIn(schema string) error {
+	if _, ok := s.e.cat.SchemaByName(schema); !ok {
+		return nil // the statement reports the missing schema itself
+	}
+	if !s.hasSchemaPrivilege(s.currentUser(), schema, 'C') {
+		return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", schema)
+	}
+	return nil
+}
+
+// checkUsage fails with 42501 unless the current role may look up
+// objects in schema (USAGE on it). Unqualified names never reach a schema
+// without USAGE: searchPath leaves those out, as PostgreSQL does.
+func (s *Session) checkUsage(schema string) error {
+	if !s.hasSchemaPrivilege(s.currentUser(), schema, 'U') {
+		return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", schema)
+	}
+	return nil
+}
+
+// checkExecute fails with 42501 unless the current role may execute f.
+func (s *Session) checkExecute(f *catalog.Function) error {
+	if s.isSuperuser() || strings.IndexByte(f.PrivilegesOf(s.e.cat.RolesInheritedBy(s.currentUser())), 'X') >= 0 {
+		return nil
+	}
+	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for function %s", f.Name)
+}
+
+// grantFunctionPrivileges is GRANT/REVOKE EXECUTE ON FUNCTION f(types), ...
+func (s *Session) grantFunctionPrivileges(st *pg.GrantStmt) error {
+	for _, n := range st.Privileges {
+		ap := n.GetAccessPriv()
+		if !strings.EqualFold(ap.PrivName, "execute") || len(ap.Cols) > 0 {
+			return sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for function", strings.ToUpper(ap.PrivName))
+		}
+	}
+	grantees, err := s.granteeList(st)
+	if err != nil {
+		return err
+	}
+	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
+	p := s.newPlanner(&statement{s: s}, nil, nil, nil)
+	for _, o := range st.Objects {
+		f, err := s.lookupFunctionForDrop(p, o.GetObjectWithArgs())
+		if err != nil {
+			return err
+		}
+		owner := f.Owner
+		if owner == "" {
+			owner = catalog.DefaultOwner
+		}
+		roles := s.e.cat.RolesInheritedBy(s.currentUser())
+		grantor := ""
+		switch {
+		case s.isSuperuser() || roles[owner]:
+			grantor = owner
+		default:
+			for _, role := range sortedRoles(s.currentUser(), roles) {
+				if strings.Contains(f.GrantOptionsOf(role), "X") {
+					grantor = role
+					break
+				}
+			}
+			if grantor == "" {
+				if f.PrivilegesOf(roles) == "" {
+					return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for function %s", f.Name)
+				}
+				continue // holds EXECUTE without the option: nothing granted
+			}
+		}
+		if st.IsGrant {
+			err = s.e.cat.GrantFunctionPrivileges(f.OID, grantees, "X", grantor, st.GrantOption)
+		} else {
+			err = s.e.cat.RevokeFunctionPrivileges(f.OID, catalog.Revoke{Grantees: grantees, Privs: "X", Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// alterDefaultPrivileges is ALTER DEFAULT PRIVILEGES [FOR ROLE r, ...]
+// [IN SCHEMA s, ...] GRANT/REVOKE ... ON TABLES: the privileges that
+// relations those roles create start with.
+func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (string, error) {
+	var roles, schemas []string
+	for _, o := range st.Options {
+		d := o.GetDefElem()
+		for _, it := range d.GetArg().GetList().GetItems() {
+			switch d.Defname {
+			case "roles":
+				name, err := s.roleSpecName(it.GetRoleSpec())
+				if err != nil {
+					return "", err
+				}
+				roles = append(roles, name)
+			case "schemas":
+				schemas = append(schemas, it.GetString_().GetSval())
+			}
+		}
+	}
+	if len(roles) == 0 {
+		roles = []string{s.currentUser()}
+	}
+	if len(schemas) == 0 {
+		schemas = []string{""}
+	}
+	g := st.Action
+	if g.Objtype != pg.ObjectType_OBJECT_TABLE {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER DEFAULT PRIVILEGES applies to TABLES only")
+	}
+	privs := catalog.AllTablePrivileges
+	if len(g.Privileges) > 0 {
+		privs = ""
+		for _, n := range g.Privileges {
+			ap := n.GetAccessPriv()
+			l, ok := privLetter[strings.ToLower(ap.PrivName)]
+			if !ok || len(ap.Cols) > 0 {
+				return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for table", strings.ToUpper(ap.PrivName))
+			}
+			privs += string(l)
+		}
+	}
+	grantees, err := s.granteeList(g)
+	if err != nil {
+		return "", err
+	}
+	for _, sc := range schemas {
+		if _, ok := s.e.cat.SchemaByName(sc); sc != "" && !ok {
+			return "", sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", sc)
+		}
+	}
+	for _, role := range roles {
+		if _, ok := s.e.cat.Role(role); !ok {
+			return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", role)
+		}
+		if !s.isSuperuser() && !s.e.cat.RolesInheritedBy(s.currentUser())[role] {
+			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to change default privileges")
+		}
+		for _, sc := range schemas {
+			rv := catalog.Revoke{Grantees: grantees, Privs: privs, OptionOnly: g.GrantOption, Cascade: g.Behavior == pg.DropBehavior_DROP_CASCADE}
+			if err := s.e.cat.AlterDefaultPrivileges(role, sc, g.IsGrant, grantees, privs, g.GrantOption, rv); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "ALTER DEFAULT PRIVILEGES", nil
 }

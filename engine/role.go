@@ -153,6 +153,8 @@ func (s *Session) planRoleStmt(n *pg.Node) (*prepared, bool) {
 		f = func() (string, error) { return s.renameRole(n.GetRenameStmt()) }
 	case n.GetGrantStmt() != nil:
 		f = func() (string, error) { return s.grantPrivileges(n.GetGrantStmt()) }
+	case n.GetAlterDefaultPrivilegesStmt() != nil:
+		f = func() (string, error) { return s.alterDefaultPrivileges(n.GetAlterDefaultPrivilegesStmt()) }
 	case n.GetAlterRoleSetStmt() != nil:
 		f = func() (string, error) {
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET is not supported")
@@ -675,7 +677,7 @@ func roleStmtTarget(n *pg.Node) (kind, target string) {
 // isRoleStmt reports the statements planRoleStmt handles (and audits).
 func isRoleStmt(n *pg.Node) bool {
 	return n.GetCreateRoleStmt() != nil || n.GetAlterRoleStmt() != nil || n.GetDropRoleStmt() != nil ||
-		n.GetGrantRoleStmt() != nil || n.GetGrantStmt() != nil || n.GetAlterRoleSetStmt() != nil ||
+		n.GetGrantRoleStmt() != nil || n.GetGrantStmt() != nil || n.GetAlterRoleSetStmt() != nil || n.GetAlterDefaultPrivilegesStmt() != nil ||
 		(n.GetRenameStmt() != nil && n.GetRenameStmt().RenameType == pg.ObjectType_OBJECT_ROLE)
 }
 

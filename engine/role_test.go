@@ -202,8 +202,9 @@ func itoa(n int32) string {
 	return strings.TrimSpace(strings.Replace(time.Duration(n).String(), "ns", "", 1))
 }
 
-// TestGrantRelacl: GRANT and REVOKE show in pg_class.relacl as
-// PostgreSQL's aclitem text, NULL while the default holds.
+// TestGrantRelacl: GRANT and REVOKE show in pg_class.relacl (and
+// column grants in pg_attribute.attacl) as PostgreSQL's aclitem text,
+// NULL while the default holds.
 func TestGrantRelacl(t *testing.T) {
 	ts := testserver.Start(t, engine.Options{RequireRoles: true})
 	su := mustConnectAs(t, ts, "streamsql")
@@ -218,8 +219,12 @@ func TestGrantRelacl(t *testing.T) {
 	}
 	_, err := su.Exec(context.Background(), "GRANT SELECT ON g TO nobody")
 	wantPgErr(t, err, "42704", `role "nobody" does not exist`)
-	_, err = su.Exec(context.Background(), "GRANT SELECT (id) ON g TO reader")
-	wantPgErr(t, err, "0A000", "column privileges are not supported yet")
+	roleExec(t, su, "GRANT SELECT (id), UPDATE (id) ON g TO reader")
+	if got := queryString(t, su, "SELECT attacl::text FROM pg_attribute WHERE attrelid = 'g'::regclass AND attname = 'id'"); got != "{reader=rw/streamsql}" {
+		t.Errorf("attacl %s", got)
+	}
+	_, err = su.Exec(context.Background(), "GRANT TRUNCATE (id) ON g TO reader")
+	wantPgErr(t, err, "0LP01", "invalid privilege type TRUNCATE for column")
 }
 
 // TestAuditLog: with AuditLog, connections, role statements (without

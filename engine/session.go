@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -311,7 +312,11 @@ func (s *Session) searchPath() []string {
 			out = append(out, p)
 		}
 	}
-	return out
+	// Schemas the current role may not use are left out, as PostgreSQL
+	// leaves them out of the effective search path.
+	return slices.DeleteFunc(out, func(name string) bool {
+		return !s.hasSchemaPrivilege(s.currentUser(), name, 'U')
+	})
 }
 
 func (s *Session) currentSchema() string {

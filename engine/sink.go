@@ -89,6 +89,9 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	if err != nil {
 		return "", err
 	}
+	if err := s.checkCreateIn(schema); err != nil {
+		return "", err
+	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSink, Definition: def,
 		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.currentUser(), Created: time.Now(),
 		Parallelism: s.streamingParallelism()}

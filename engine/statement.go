@@ -329,21 +329,23 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		return s.planLockingSelect(st, p, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
 		p.Deps = map[uint32]bool{}
+		p.ColDeps = map[uint32]map[int16]bool{}
 		q, err := p.PlanSelect(n.GetSelectStmt())
 		if err != nil {
 			return nil, err
 		}
 		cols := outputColumns(q.Cols)
-		reads := depList(p.Deps)
+		reads, readCols := depList(p.Deps), p.ColDeps
 		return &prepared{params: p.FinishParams(), cols: cols, custom: p.Custom, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			// x.s: a cached plan runs in any session (plancache.go).
-			if err := x.s.checkReads(reads, 0); err != nil {
+			if err := x.s.checkReads(reads, readCols); err != nil {
 				return nil, err
 			}
 			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), q.Op, cols, "SELECT"), nil
 		}}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		p.Deps = map[uint32]bool{}
+		p.ColDeps = map[uint32]map[int16]bool{}
 		pr, err := s.planWrite(p, n)
 		if pr != nil {
 			pr.custom = p.Custom

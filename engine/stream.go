@@ -188,6 +188,9 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	if err != nil {
 		return "", err
 	}
+	if err := s.checkCreateIn(schema); err != nil {
+		return "", err
+	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
 		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key}
@@ -522,6 +525,9 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 			return "CREATE SOURCE", nil
 		}
 		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)
+	}
+	if err := s.checkCreateIn(schema); err != nil {
+		return "", err
 	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSource, AppendOnly: true,
 		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.currentUser(), Created: time.Now(),

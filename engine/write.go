@@ -58,16 +58,16 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 			return nil, err
 		}
 	}
-	// Privileges (privilege.go): the verb's on the target, SELECT on it
-	// when the statement reads it, SELECT on everything else it reads.
-	priv, readsTarget := privLetter[strings.ToLower(verb)], len(w.Returning) > 0
-	if u := n.GetUpdateStmt(); u != nil && u.WhereClause != nil {
-		readsTarget = true
+	// Privileges (privilege.go): the verb's on the target (on the
+	// columns it assigns, for INSERT and UPDATE), SELECT on the target's
+	// columns the statement reads (WHERE, SET expressions, RETURNING) and
+	// on everything else it reads.
+	priv := privLetter[strings.ToLower(verb)]
+	if len(p.ColDeps[w.Rel.OID]) > 0 {
+		p.Deps[w.Rel.OID] = true
 	}
-	if d := n.GetDeleteStmt(); d != nil && d.WhereClause != nil {
-		readsTarget = true
-	}
-	reads := depList(p.Deps)
+	reads, readCols := depList(p.Deps), p.ColDeps
+	insertCols, updateCols := attnumSet(w.InsertCols), attnumSet(w.UpdateCols)
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		// The relation as it is now, not as planned: a REVOKE since
 		// counts.
@@ -75,20 +75,27 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 		if cur, ok := x.s.e.cat.ByOID(w.Rel.OID); ok {
 			target = cur
 		}
-		if err := x.s.checkPrivilege(target, priv); err != nil {
+		err := x.s.checkUsage(target.Schema)
+		switch {
+		case err != nil:
+		case verb == "INSERT":
+			err = x.s.checkColumns(target, priv, insertCols)
+			if err == nil && w.Conflict == planner.ConflictUpdate {
+				err = x.s.checkColumns(target, 'w', updateCols)
+			}
+		case verb == "UPDATE":
+			err = x.s.checkColumns(target, priv, updateCols)
+		default:
+			err = x.s.checkPrivilege(target, priv)
+		}
+		if err != nil {
 			return nil, err
 		}
-		if readsTarget {
-			if err := x.s.checkPrivilege(target, 'r'); err != nil {
-				return nil, err
-			}
-		}
-		if err := x.s.checkReads(reads, w.Rel.OID); err != nil {
+		if err := x.s.checkReads(reads, readCols); err != nil {
 			return nil, err
 		}
 		// x.s, not s: a cached plan runs in any session (plancache.go).
 		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode, bounds: bounds}
-		var err error
 		switch verb {
 		case "INSERT":
 			err = wr.insert()

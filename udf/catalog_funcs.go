@@ -469,9 +469,59 @@ func (r *registry) addCatalogFuncs() {
 			return tablePriv(env, a[0], a[1], a[2].(string))
 		})
 	}
-	// The other privileges (schemas, functions, ...) are not enforced yet:
-	// every session may do everything with them.
-	for _, fname := range []string{"has_schema_privilege", "has_database_privilege", "has_column_privilege", "has_function_privilege", "has_sequence_privilege", "pg_has_role"} {
+	schemaPriv := func(env *Env, user, schema types.Datum, privs string) (types.Datum, error) {
+		if env == nil {
+			return true, nil
+		}
+		pc, ok := env.Catalog.(PrivilegeChecker)
+		if !ok {
+			return true, nil
+		}
+		return pc.HasSchemaPrivilege(user, schema, privs)
+	}
+	for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
+		stable("has_schema_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return schemaPriv(env, nil, a[0], a[1].(string))
+		})
+	}
+	for _, args := range [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
+		stable("has_schema_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return schemaPriv(env, a[0], a[1], a[2].(string))
+		})
+	}
+	// The other privileges (databases, functions, ...) are not answered
+	// yet: these say yes.
+	colPriv := func(env *Env, user, table, column types.Datum, privs string) (types.Datum, error) {
+		if env == nil {
+			return true, nil
+		}
+		pc, ok := env.Catalog.(PrivilegeChecker)
+		if !ok {
+			return true, nil
+		}
+		return pc.HasColumnPrivilege(user, table, column, privs)
+	}
+	for _, args := range [][]types.T{ts(text, text, text), ts(oid, text, text), ts(oid, i4, text)} {
+		stable("has_column_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return colPriv(env, nil, a[0], a[1], a[2].(string))
+		})
+	}
+	for _, args := range [][]types.T{ts(text, text, text, text), ts(name, oid, text, text), ts(oid, oid, text, text), ts(name, oid, i4, text)} {
+		stable("has_column_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return colPriv(env, a[0], a[1], a[2], a[3].(string))
+		})
+	}
+	for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
+		stable("has_any_column_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return colPriv(env, nil, a[0], nil, a[1].(string))
+		})
+	}
+	for _, args := range [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
+		stable("has_any_column_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+			return colPriv(env, a[0], a[1], nil, a[2].(string))
+		})
+	}
+	for _, fname := range []string{"has_database_privilege", "has_function_privilege", "has_sequence_privilege", "pg_has_role"} {
 		for _, args := range [][]types.T{ts(text, text), ts(oid, text), ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
 			if fname == "has_table_privilege" {
 				continue
@@ -479,8 +529,6 @@ func (r *registry) addCatalogFuncs() {
 			constant(fname, args, b, true)
 		}
 	}
-	constant("has_column_privilege", ts(text, text, text, text), b, true)
-	constant("has_column_privilege", ts(oid, i4, text), b, true)
 
 	stable("pg_encoding_to_char", ts(i4), name, func(_ *Env, a []types.Datum) (types.Datum, error) {
 		switch a[0].(int64) {

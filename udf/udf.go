@@ -60,6 +60,11 @@ type PrivilegeChecker interface {
 	// or nil for the current role) holds any of privs (a comma-separated
 	// list such as "SELECT, INSERT") on table, given as a name or an OID.
 	HasTablePrivilege(user, table any, privs string) (bool, error)
+	// HasColumnPrivilege is the same for a column of table (a name or
+	// an attnum as int64), or for any column when column is nil.
+	HasColumnPrivilege(user, table, column any, privs string) (bool, error)
+	// HasSchemaPrivilege is the same for a schema (USAGE, CREATE).
+	HasSchemaPrivilege(user, schema any, privs string) (bool, error)
 }
 
 // Volatility as in pg_proc.provolatile.

@@ -45,6 +45,14 @@ func userProcRows(s *Snapshot) []row {
 			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),
 			"proargtypes": strings.Join(args, " "), "prosrc": ProcSrc(f),
 		}
+		if f.ACL != nil {
+			// proacl is NULL while the default holds, as in PostgreSQL.
+			items := make([]string, len(f.ACL))
+			for i, it := range f.ACL {
+				items[i] = it.String()
+			}
+			r["proacl"] = aclArray(items)
+		}
 		named := false
 		for _, n := range f.ArgNames {
 			named = named || n != ""

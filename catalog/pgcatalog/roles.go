@@ -106,3 +106,27 @@ func authMemberRows(s *Snapshot) []row {
 	}
 	return out
 }
+
+// defaultACLRows are pg_default_acl: the roles' ALTER DEFAULT PRIVILEGES
+// entries (object type r: tables).
+func defaultACLRows(s *Snapshot) []row {
+	if s.Catalog == nil {
+		return nil
+	}
+	var out []row
+	for _, r := range s.Catalog.Roles() {
+		for i, d := range r.DefaultACLs {
+			items := make([]string, len(d.ACL))
+			for j, it := range d.ACL {
+				items[j] = it.String()
+			}
+			nsp := int64(0)
+			if d.Schema != "" {
+				nsp = int64(s.schemaOID(d.Schema))
+			}
+			out = append(out, row{"oid": int64(r.OID)<<8 | int64(i), "defaclrole": int64(r.OID), "defaclnamespace": nsp,
+				"defaclobjtype": "r", "defaclacl": aclArray(items)})
+		}
+	}
+	return out
+}

@@ -26,6 +26,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_user":         userRows,
 	"pg_catalog.pg_authid":       authidRows,
 	"pg_catalog.pg_auth_members": authMemberRows,
+	"pg_catalog.pg_default_acl":  defaultACLRows,
 	"pg_catalog.pg_settings":     settingRows,
 	"pg_catalog.pg_cursors":      cursorRows,
 	"pg_catalog.pg_am":           amRows,
@@ -138,7 +139,18 @@ func (s *Snapshot) schemaOID(name string) uint32 {
 func namespaceRows(s *Snapshot) []row {
 	var out []row
 	for _, sc := range s.Catalog.Schemas() {
-		out = append(out, row{"oid": int64(sc.OID), "nspname": sc.Name, "nspowner": int64(s.RoleOID(owner(sc.Owner)))})
+		r := row{"oid": int64(sc.OID), "nspname": sc.Name, "nspowner": int64(s.RoleOID(owner(sc.Owner)))}
+		// nspacl is NULL while the default holds, except for public and
+		// the catalogs, whose defaults PostgreSQL 15 stores.
+		if sc.ACL != nil || sc.ExplicitDefaultACL() {
+			acl := sc.EffectiveACL()
+			items := make([]string, len(acl))
+			for i, it := range acl {
+				items[i] = it.String()
+			}
+			r["nspacl"] = aclArray(items)
+		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -201,6 +213,13 @@ func attributeRows(s *Snapshot) []row {
 				r["attisdropped"] = true
 				r["attname"] = fmt.Sprintf("........pg.dropped.%d........", c.AttNum)
 				r["atttypid"] = int64(0)
+			}
+			if c.ACL != nil {
+				items := make([]string, len(c.ACL))
+				for i, it := range c.ACL {
+					items[i] = it.String()
+				}
+				r["attacl"] = aclArray(items)
 			}
 			out = append(out, r)
 		}

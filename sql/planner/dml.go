@@ -123,13 +123,17 @@ type Write struct {
 	// Returning exprs over the physical row written (or deleted).
 	Returning []expr.Expr
 	Cols      []Output
+	// InsertCols and UpdateCols are the attnums of the columns the
+	// statement assigns (for column privileges): INSERT's target list,
+	// and UPDATE's (or ON CONFLICT DO UPDATE's) SET list.
+	InsertCols, UpdateCols []int16
 }
 
 // physicalScope is the scope of a table's physical row.
 func physicalScope(r *catalog.Relation, alias string) *scope {
 	sc := &scope{}
 	for _, c := range r.Columns {
-		col := column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum}
+		col := column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum, privOID: r.OID, privAtt: c.AttNum}
 		if c.Dropped || c.Hidden {
 			col.name, col.hidden = "", true
 		}
@@ -200,6 +204,9 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			seen[i] = true
 			target = append(target, i)
 		}
+	}
+	for _, i := range target {
+		w.InsertCols = append(w.InsertCols, r.Columns[i].AttNum)
 	}
 	defaults := make([]plan.Scalar, len(r.Columns))
 	for i, c := range r.Columns {
@@ -282,9 +289,11 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			sc := &scope{cols: append([]column{}, phys.cols...), ctes: with.ctes}
 			for _, c := range phys.cols {
 				c.table = "excluded"
+				c.privOID = 0 // the proposed row, not a read of the table
 				sc.cols = append(sc.cols, c)
 			}
 			set, err := p.setList(r, sc, oc.TargetList)
+			w.UpdateCols = setColumns(r, oc.TargetList)
 			if err != nil {
 				return nil, err
 			}
@@ -405,6 +414,7 @@ func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) error {
 				if c.hidden {
 					continue
 				}
+				p.noteColumn(c)
 				w.Returning = append(w.Returning, &expr.ColRef{Idx: i, T: c.t, Name: c.name})
 				w.Cols = append(w.Cols, Output{Name: c.name, Type: c.t, TableOID: c.tableOID, AttNum: c.attNum})
 			}
@@ -452,6 +462,7 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.UpdateCols = setColumns(r, targets)
 	if w.Set, err = p.compileAll(set); err != nil {
 		return nil, err
 	}
@@ -564,4 +575,16 @@ func (p *Planner) dmlWith(w *pg.WithClause) (*scope, error) {
 		sc.ctes[cte.Ctename] = def
 	}
 	return sc, nil
+}
+
+// setColumns returns the attnums a SET list assigns (after setList has
+// checked it).
+func setColumns(r *catalog.Relation, targets []*pg.Node) []int16 {
+	var out []int16
+	for _, tn := range targets {
+		if i := r.ColumnIndex(tn.GetResTarget().Name); i >= 0 {
+			out = append(out, r.Columns[i].AttNum)
+		}
+	}
+	return out
 }

@@ -279,6 +279,7 @@ func (b *exprBinder) bindColumnRef(cr *pg.ColumnRef) (plan.Scalar, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.p.noteColumn(col)
 	if depth == 0 {
 		return &plan.ColRef{Idx: idx, T: col.t, Name: name}, nil
 	}

@@ -289,7 +289,17 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		if rv.Alias != nil && len(rv.Alias.Colnames) > 0 {
 			a.Colnames = rv.Alias.Colnames
 		}
-		return &fromItem{rel: renameRel(rel, alias, a)}, nil
+		out := renameRel(rel, alias, a)
+		// A reference to a view's column reads the view's column (its
+		// own query runs with the owner's rights).
+		vis := r.VisibleColumns()
+		for i := range out.cols {
+			out.cols[i].privOID, out.cols[i].privAtt = 0, 0
+			if i < len(vis) {
+				out.cols[i].privOID, out.cols[i].privAtt = r.OID, vis[i].AttNum
+			}
+		}
+		return &fromItem{rel: out}, nil
 	case catalog.KindTable, catalog.KindMatView:
 	case catalog.KindSource:
 		var cols []column
@@ -298,7 +308,7 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 			if c.Dropped || c.Hidden {
 				continue
 			}
-			cols = append(cols, column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
+			cols = append(cols, column{table: alias, name: c.Name, t: c.Type, tableOID: r.OID, attNum: c.AttNum, privOID: r.OID, privAtt: c.AttNum})
 			ss.Cols = append(ss.Cols, i)
 		}
 		return &fromItem{rel: &relPlan{node: ss, cols: cols}}, nil
@@ -318,7 +328,7 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 			name = rv.Alias.Colnames[vi].GetString_().Sval
 		}
 		vi++
-		cols = append(cols, column{table: alias, name: name, t: c.Type, tableOID: r.OID, attNum: c.AttNum})
+		cols = append(cols, column{table: alias, name: name, t: c.Type, tableOID: r.OID, attNum: c.AttNum, privOID: r.OID, privAtt: c.AttNum})
 		idx = append(idx, i)
 	}
 	if p.RowIDs && r.Kind == catalog.KindTable && len(r.PrimaryKey) == 0 && r.ColumnIndex(RowIDColumn) < 0 {

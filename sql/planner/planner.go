@@ -76,6 +76,10 @@ type Planner struct {
 	// Deps collects the relations the statement reads (for view
 	// dependencies), and the OIDs of the user functions it calls.
 	Deps map[uint32]bool
+	// ColDeps collects, when not nil, the columns (by attnum) of each
+	// relation that the statement reads by name or through *: a role
+	// without SELECT on a whole relation needs it on these columns.
+	ColDeps map[uint32]map[int16]bool
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
@@ -424,4 +428,17 @@ func (p *Planner) convertReg(e plan.Scalar, t types.T, pos int, ctx types.CastCo
 		return r, true, err
 	}
 	return nil, false, nil
+}
+
+// noteColumn records that the statement reads c (ColDeps).
+func (p *Planner) noteColumn(c column) {
+	if p.ColDeps == nil || c.privOID == 0 {
+		return
+	}
+	m := p.ColDeps[c.privOID]
+	if m == nil {
+		m = map[int16]bool{}
+		p.ColDeps[c.privOID] = m
+	}
+	m[c.privAtt] = true
 }

@@ -18,6 +18,11 @@ type column struct {
 	// tableOID and attNum identify a base table column for RowDescription.
 	tableOID uint32
 	attNum   int16
+	// privOID and privAtt name the relation column a reference to this
+	// column reads, for column privileges (Planner.ColDeps): set where a
+	// table, source or view is scanned, zero for computed columns.
+	privOID uint32
+	privAtt int16
 }
 
 // scope is the set of columns an expression may name, in input batch order,

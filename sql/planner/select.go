@@ -289,6 +289,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 					continue
 				}
 				cc := c
+				p.noteColumn(c)
 				targets = append(targets, target{name: c.name, col: &cc, idx: i})
 				found = true
 			}
