@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
 	"streamsql/internal/testserver"
@@ -63,14 +61,6 @@ func subOps(cs []subChange) []string {
 	return out
 }
 
-func wantSQLState(t *testing.T, err error, code string) {
-	t.Helper()
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != code {
-		t.Fatalf("error %v, want SQLSTATE %s", err, code)
-	}
-}
-
 // A subscription logs the view's inserts, updates (as an UpdateDelete and
 // UpdateInsert pair) and deletes with their commit time; a cursor SINCE
 // begin() reads them all, one SINCE now() only later ones, and a FETCH
@@ -111,7 +101,7 @@ func TestSubscriptionCursorOps(t *testing.T) {
 		t.Errorf("pg_class lists the subscription")
 	}
 	_, err = w.Exec(ctx, "SELECT * FROM sub")
-	wantSQLState(t, err, "42809")
+	wantCode(t, err, "42809")
 
 	r, err := pgx.Connect(ctx, ts.URL("reader", "streamsql"))
 	if err != nil {
@@ -162,13 +152,13 @@ func TestSubscriptionCursorOps(t *testing.T) {
 	}
 
 	_, err = r.Exec(ctx, "DECLARE x SUBSCRIPTION CURSOR FOR nosuch")
-	wantSQLState(t, err, "42704")
+	wantCode(t, err, "42704")
 	_, err = w.Exec(ctx, "CREATE SUBSCRIPTION bad FROM orders")
-	wantSQLState(t, err, "42809")
+	wantCode(t, err, "42809")
 	_, err = w.Exec(ctx, "CREATE SUBSCRIPTION bad FROM big WITH (retention = 'soon')")
-	wantSQLState(t, err, "22023")
+	wantCode(t, err, "22023")
 	_, err = w.Exec(ctx, "DROP MATERIALIZED VIEW big")
-	wantSQLState(t, err, "2BP01")
+	wantCode(t, err, "2BP01")
 
 	// DROP SUBSCRIPTION deletes the log.
 	oid := subscriptionOID(t, ts.Engine, "sub")
@@ -180,9 +170,9 @@ func TestSubscriptionCursorOps(t *testing.T) {
 		t.Fatalf("log keys after DROP: %d, %v", n, err)
 	}
 	_, err = r.Exec(ctx, "FETCH 1 FROM cur WITH (timeout = '0s')")
-	wantSQLState(t, err, "55000")
+	wantCode(t, err, "55000")
 	_, err = w.Exec(ctx, "DROP SUBSCRIPTION sub")
-	wantSQLState(t, err, "42704")
+	wantCode(t, err, "42704")
 }
 
 func fetchSubNoT(conn *pgx.Conn, sql string) []subChange {
@@ -318,7 +308,7 @@ func TestSubscriptionRetention(t *testing.T) {
 		}
 	}
 	_, err = w.Exec(ctx, fmt.Sprintf("DECLARE old SUBSCRIPTION CURSOR FOR sub SINCE %d", start))
-	wantSQLState(t, err, "55000")
+	wantCode(t, err, "55000")
 }
 
 // SUBSCRIBE AS OF an epoch before the last one resumes from a durable
@@ -389,5 +379,5 @@ func TestSubscribeAsOfFromSubscriptionLog(t *testing.T) {
 
 	// Epoch 1 is before the subscription: not in its log.
 	_, err = w.Exec(ctx, "SUBSCRIBE pv AS OF 1")
-	wantSQLState(t, err, "55000")
+	wantCode(t, err, "55000")
 }
