@@ -335,13 +335,16 @@ func TestForUpdate(t *testing.T) {
 		done2 := d.blocked(c, "SELECT * FROM {t}jobs WHERE id = 1 FOR SHARE", 100*time.Millisecond)
 		d.exec(a, "UPDATE {t}jobs SET state = 'a' WHERE id = 1")
 		d.exec(a, "COMMIT")
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		// The share lock comes first: the UPDATE may be granted before or
+		// after it (PostgreSQL does not promise an order), and if after, it
+		// waits for c's transaction to end.
 		if err := <-done2; err != nil {
 			t.Fatal(err)
 		}
 		d.exec(c, "COMMIT")
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 
 		// NOWAIT fails at once; FOR SHARE does not block FOR SHARE.
 		d.exec(a, "BEGIN")
