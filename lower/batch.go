@@ -48,6 +48,10 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		return batch.NewHashAgg(in, x.GroupCols, x.GroupTypes(), specs), nil
 	case *plan.Window:
 		return batchWindow(x, c, read)
+	case *plan.WindowTVF:
+		return batchWindowTVF(x, c, read)
+	case *plan.SessionWindow:
+		return batchSessionWindow(x, c, read)
 	case *plan.ProjectSet:
 		in, err := Batch(x.Input, c, read)
 		if err != nil {

@@ -13,11 +13,11 @@ import (
 //
 // The planner emits Scan (scan.go), SourceScan, VirtualScan,
 // TableFunction and ProjectSet (table_function.go), Aggregate, Window,
-// LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp and
-// Join; every other
-// operator is still built by the planner as an executor and enters a
-// logical tree as an opaque leaf (exec/expr.OperatorRel) that the
-// lowerings pass through as it is.
+// WindowTVF and SessionWindow (window_tvf.go, session_window.go),
+// LookupJoin, Values, Filter, Project, Limit,
+// Sort, Distinct, SetOp and Join; every other operator is still built by
+// the planner as an executor and enters a logical tree as an opaque leaf
+// (exec/expr.OperatorRel) that the lowerings pass through as it is.
 
 // Values is a literal relation: every row is a list of scalars, one per
 // column (VALUES, and the one empty row of a SELECT without FROM).
@@ -215,6 +215,10 @@ func Inputs(r Rel) []Rel {
 	case *Aggregate:
 		return []Rel{x.Input}
 	case *Window:
+		return []Rel{x.Input}
+	case *WindowTVF:
+		return []Rel{x.Input}
+	case *SessionWindow:
 		return []Rel{x.Input}
 	case *SetOp:
 		return []Rel{x.Left, x.Right}
