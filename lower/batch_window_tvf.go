@@ -3,20 +3,18 @@ package lower
 import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
-	"streamsql/storage"
 )
 
 // batchWindowTVF builds the operator of TUMBLE, HOP or CUMULATE; its
 // durations compile to expressions the operator evaluates and checks when
 // it opens.
-func batchWindowTVF(w *plan.WindowTVF, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
-	in, err := Batch(w.Input, c, read)
+func (l *batchLowering) windowTVF(w *plan.WindowTVF) (exec.Operator, error) {
+	in, err := l.lower(w.Input)
 	if err != nil {
 		return nil, err
 	}
-	args, err := c.CompileAll(w.Durations())
+	args, err := l.c.CompileAll(w.Durations())
 	if err != nil {
 		return nil, err
 	}

@@ -14,10 +14,11 @@ import (
 // The planner emits Scan (scan.go), SourceScan, VirtualScan,
 // TableFunction and ProjectSet (table_function.go), Aggregate, Window,
 // WindowTVF and SessionWindow (window_tvf.go, session_window.go),
-// LookupJoin, Values, Filter, Project, Limit,
-// Sort, Distinct, SetOp and Join; every other operator is still built by
-// the planner as an executor and enters a logical tree as an opaque leaf
-// (exec/expr.OperatorRel) that the lowerings pass through as it is.
+// RecursiveUnion and WorkTableScan (recursive.go), LookupJoin, Values,
+// Filter, Project, Limit, Sort, Distinct, SetOp and Join; every other
+// operator is still built by the planner as an executor and enters a
+// logical tree as an opaque leaf (exec/expr.OperatorRel) that the
+// lowerings pass through as it is.
 
 // Values is a literal relation: every row is a list of scalars, one per
 // column (VALUES, and the one empty row of a SELECT without FROM).
@@ -222,6 +223,8 @@ func Inputs(r Rel) []Rel {
 		return []Rel{x.Input}
 	case *SetOp:
 		return []Rel{x.Left, x.Right}
+	case *RecursiveUnion:
+		return []Rel{x.Anchor, x.Recursive}
 	case *Join:
 		return []Rel{x.Left, x.Right}
 	case *LookupJoin:
