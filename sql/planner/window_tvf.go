@@ -2,12 +2,14 @@ package planner
 
 // Window table functions in FROM: tumble(rel, ts, size [, offset]),
 // hop(rel, ts, slide, size [, offset]), cumulate(rel, ts, step,
-// max_size [, offset]) and session(rel, ts, gap) (session_window.go). PostgreSQL's grammar reads them as an ordinary
-// function call whose first argument is a column reference; here that
-// reference names a relation (table, view, materialized view or CTE), the
-// second a time column of it, and the rest are interval constants. The
-// result is the relation's columns followed by window_start and
-// window_end, qualified by the relation's name or the call's alias.
+// max_size [, offset]) and session(rel, ts, gap) (session_window.go).
+// PostgreSQL's grammar reads them as an ordinary function call whose
+// first argument is a column reference; here that reference names a
+// relation (table, view, materialized view or CTE), the second a time
+// column of it, and the rest are intervals made of constants and
+// parameters. The result is the relation's columns followed by
+// window_start and window_end, qualified by the relation's name or the
+// call's alias.
 //
 // The call becomes a plan.WindowTVF (plan.SessionWindow for session)
 // whose durations are interval scalars of constants and parameters; they
