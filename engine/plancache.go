@@ -41,10 +41,9 @@ import (
 // The arguments are not part of the key: a plan is generic. Parameters
 // stay expressions in it, evaluated when it runs: a key lookup for
 // id = $1 or k = $1 % 100 computes its key range when the scan opens, and
-// LIMIT $1 its count when the limit opens, so one plan serves every set
-// of arguments. The one exception is a plan that needs a value to be
-// built at all (a window table function's size given as $1): the planner
-// marks it custom, and it runs once and is not kept.
+// LIMIT $1 its count when the limit opens, a window table function's
+// size given as $1 its windows when it opens, so one plan serves every
+// set of arguments.
 //
 // Only SELECT (FOR UPDATE/SHARE included) and INSERT, UPDATE and DELETE
 // are cached; other statements are cheap to plan or depend on more than
@@ -89,8 +88,6 @@ type cachedPlan struct {
 	p       *prepared
 	reader  storage.Reader
 	version uint64
-	// once marks a plan not to cache (a custom plan).
-	once bool
 }
 
 func (c *cachedPlan) read() storage.Reader { return c.reader }
@@ -148,9 +145,6 @@ func (c *planCache) take(key planKey, version uint64) *cachedPlan {
 
 // put makes cp idle again under key.
 func (c *planCache) put(key planKey, cp *cachedPlan) {
-	if cp.once {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.sync(cp.version) {
@@ -172,10 +166,10 @@ func (c *planCache) put(key planKey, cp *cachedPlan) {
 }
 
 // keepPrepared caches the plan that Prepare made when it serves every
-// Execute: it is not custom and every parameter type came from the client
+// Execute: every parameter type came from the client
 // (an inferred type is settled only by planning).
 func (s *Session) keepPrepared(st *statement, cp *cachedPlan, given []types.T) {
-	if !cacheable(st) || cp.p.custom || len(given) != len(cp.p.params) ||
+	if !cacheable(st) || len(given) != len(cp.p.params) ||
 		slices.ContainsFunc(given, func(t types.T) bool { return t.Kind == types.Unknown }) {
 		return
 	}
@@ -246,7 +240,7 @@ func (s *Session) cachedPlan(st *statement, plan func(rd func() storage.Reader) 
 		if err != nil {
 			return nil, nil, err
 		}
-		cp.p, cp.once = p, p.custom
+		cp.p = p
 	}
 	if st.cols != nil && !sameResult(st.cols, cp.p.cols) {
 		// The client was told the columns at Parse.

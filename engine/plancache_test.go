@@ -240,6 +240,85 @@ func TestPlanCacheGenericPlan(t *testing.T) {
 
 }
 
+// TestPlanCacheWindowTVF: a window table function whose sizes are
+// parameters (TUMBLE, HOP, SESSION) has one cached plan; each execution
+// evaluates its own sizes when the operator opens, and a bad size is that
+// execution's error (22023), after which the plan serves the next one.
+func TestPlanCacheWindowTVF(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{})
+	conn := connect(t, ts, nil)
+	ctx := context.Background()
+	execAll(t, conn,
+		"CREATE TABLE ev (id bigint PRIMARY KEY, ts timestamp)",
+		"INSERT INTO ev VALUES (1, '2024-01-01 10:05'), (2, '2024-01-01 10:20'), (3, '2024-01-01 10:40'), (4, '2024-01-01 11:10')")
+	stmts := [][2]string{
+		{"tum", "SELECT to_char(window_start, 'HH24:MI') || '=' || count(*) FROM tumble(ev, ts, $1) GROUP BY window_start ORDER BY window_start"},
+		{"hop", "SELECT to_char(window_start, 'HH24:MI') || '=' || count(*) FROM hop(ev, ts, $1, $2) GROUP BY window_start ORDER BY window_start"},
+		{"ses", "SELECT to_char(window_start, 'HH24:MI') || '=' || count(*) FROM session(ev, ts, $1) GROUP BY window_start ORDER BY window_start"},
+		{"mins", "SELECT to_char(window_start, 'HH24:MI') || '=' || count(*) FROM tumble(ev, ts, INTERVAL '1 minute' * $1) GROUP BY window_start ORDER BY window_start"},
+	}
+	for _, q := range stmts {
+		if _, err := conn.Prepare(ctx, q[0], q[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	windows := func(name string, args ...any) string {
+		t.Helper()
+		rows, err := conn.Query(ctx, name, args...)
+		if err != nil {
+			t.Fatalf("%s %v: %v", name, args, err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("%s %v: %v", name, args, err)
+		}
+		return strings.Join(got, " ")
+	}
+	_, plans0 := ts.Engine.PlanCacheStats()
+	for _, c := range []struct {
+		name string
+		args []any
+		want string
+	}{
+		{"tum", []any{"30 minutes"}, "10:00=2 10:30=1 11:00=1"},
+		{"tum", []any{"1 hour"}, "10:00=3 11:00=1"},
+		{"tum", []any{"30 minutes"}, "10:00=2 10:30=1 11:00=1"},
+		{"hop", []any{"30 minutes", "1 hour"}, "09:30=2 10:00=3 10:30=2 11:00=1"},
+		{"hop", []any{"1 hour", "2 hours"}, "09:00=3 10:00=4 11:00=1"},
+		{"ses", []any{"20 minutes"}, "10:05=2 10:40=1 11:10=1"},
+		{"ses", []any{"31 minutes"}, "10:05=4"},
+		{"mins", []any{30}, "10:00=2 10:30=1 11:00=1"},
+		{"mins", []any{120}, "10:00=4"},
+	} {
+		if got := windows(c.name, c.args...); got != c.want {
+			t.Fatalf("%s %v = %q, want %q", c.name, c.args, got, c.want)
+		}
+	}
+	// A bad size fails its own execution with PostgreSQL's code for an
+	// invalid parameter; the cached plan then serves a good one.
+	for _, c := range []struct {
+		name string
+		args []any
+		msg  string
+	}{
+		{"tum", []any{"0 seconds"}, "tumble size must be positive"},
+		{"tum", []any{"1 month"}, "tumble size must not contain months or years"},
+		{"tum", []any{nil}, "tumble size must not be NULL"},
+		{"hop", []any{"7 minutes", "30 minutes"}, "hop size must be a multiple of the slide"},
+		{"ses", []any{"-1 minute"}, "session gap must be positive"},
+		{"mins", []any{-5}, "tumble size must be positive"},
+	} {
+		_, err := conn.Exec(ctx, c.name, c.args...)
+		wantPgErr(t, err, "22023", c.msg)
+	}
+	if got := windows("tum", "1 hour"); got != "10:00=3 11:00=1" {
+		t.Fatalf("tum after errors = %q", got)
+	}
+	if _, plans := ts.Engine.PlanCacheStats(); plans-plans0 != uint64(len(stmts)) {
+		t.Fatalf("%d plans made for %d statements; want one each", plans-plans0, len(stmts))
+	}
+}
+
 // TestPlanCacheInvalidation: a prepared statement re-executed after DDL,
 // a function change or a search_path change answers from the catalog as
 // it is now.

@@ -129,7 +129,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	}
 	params := p.FinishParams()
 	// x.s, not s, below: a cached plan runs in any session (plancache.go).
-	return &prepared{params: params, cols: cols, custom: p.Custom, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+	return &prepared{params: params, cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		limit, offset, err := limitValues(sel, x.args)
 		if err != nil {
 			return nil, err

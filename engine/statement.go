@@ -39,9 +39,6 @@ type prepared struct {
 	cols   []pgwire.Column
 	// run executes; it is nil for statements that only describe.
 	run func(ctx context.Context, x *execution) (pgwire.Result, error)
-	// custom marks a plan with argument values built in: it serves the
-	// arguments it was planned with only (planner.Planner.Custom).
-	custom bool
 }
 
 // execution is what running one statement needs.
@@ -272,14 +269,13 @@ func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum
 // newPlannerFn is newPlanner with the plan's scans reading through rd.
 func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) *planner.Planner {
 	return &planner.Planner{
-		Catalog:     s.e.cat,
-		Reader:      rd,
-		SearchPath:  s.searchPath(),
-		ParamTypes:  params,
-		ParamValues: args,
-		SQL:         st.whole,
-		Offset:      0,
-		LowerBatch:  lower.Batch,
+		Catalog:    s.e.cat,
+		Reader:     rd,
+		SearchPath: s.searchPath(),
+		ParamTypes: params,
+		SQL:        st.whole,
+		Offset:     0,
+		LowerBatch: lower.Batch,
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},
@@ -336,7 +332,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		}
 		cols := outputColumns(q.Cols)
 		reads, readCols := depList(p.Deps), p.ColDeps
-		return &prepared{params: p.FinishParams(), cols: cols, custom: p.Custom, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			// x.s: a cached plan runs in any session (plancache.go).
 			if err := x.s.checkReads(reads, readCols); err != nil {
 				return nil, err
@@ -346,11 +342,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		p.Deps = map[uint32]bool{}
 		p.ColDeps = map[uint32]map[int16]bool{}
-		pr, err := s.planWrite(p, n)
-		if pr != nil {
-			pr.custom = p.Custom
-		}
-		return pr, err
+		return s.planWrite(p, n)
 	case n.GetExplainStmt() != nil:
 		return s.planExplain(st, p, n.GetExplainStmt())
 	case n.GetVariableSetStmt() != nil:

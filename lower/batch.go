@@ -17,6 +17,22 @@ import (
 // executor (expr.OperatorRel, the planner's bridge for operators it still
 // builds itself) is returned as it is.
 func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
+	l := &batchLowering{c: c, read: read, work: map[*plan.WorkTable]*batch.WorkTable{}}
+	return l.lower(r)
+}
+
+// batchLowering is the context of one batch lowering: the compiler and
+// reader every node uses, and the executor work table of each recursive
+// union being lowered, which its work table scans read.
+type batchLowering struct {
+	c    *expr.Compiler
+	read func() storage.Reader
+	work map[*plan.WorkTable]*batch.WorkTable
+}
+
+// lower lowers one node and its inputs.
+func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
+	c, read := l.c, l.read
 	switch x := r.(type) {
 	case expr.OperatorRel:
 		return x.Op, nil
@@ -37,7 +53,7 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		}
 		return op, nil
 	case *plan.Aggregate:
-		in, err := Batch(x.Input, c, read)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return nil, err
 		}
@@ -47,9 +63,13 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		}
 		return batch.NewHashAgg(in, x.GroupCols, x.GroupTypes(), specs), nil
 	case *plan.Window:
-		return batchWindow(x, c, read)
+		return l.window(x)
+	case *plan.WindowTVF:
+		return l.windowTVF(x)
+	case *plan.SessionWindow:
+		return l.sessionWindow(x)
 	case *plan.ProjectSet:
-		in, err := Batch(x.Input, c, read)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +97,7 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		}
 		return batch.NewValues(rows, x.Types), nil
 	case *plan.Filter:
-		in, err := Batch(x.Input, c, read)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +107,7 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		}
 		return batch.NewFilter(in, pred), nil
 	case *plan.Project:
-		in, err := Batch(x.Input, c, read)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +117,7 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		}
 		return batch.NewProject(in, exprs), nil
 	case *plan.Limit:
-		in, err := Batch(x.Input, c, read)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return nil, err
 		}
@@ -107,13 +127,13 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		}
 		return batch.NewLimit(in, lim[0], lim[1]), nil
 	case *plan.Sort:
-		in, err := Batch(x.Input, c, read)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return nil, err
 		}
 		return batch.NewSort(in, x.Keys), nil
 	case *plan.Distinct:
-		in, err := Batch(x.Input, c, read)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return nil, err
 		}
@@ -122,11 +142,11 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		}
 		return batch.NewDistinct(in), nil
 	case *plan.SetOp:
-		left, err := Batch(x.Left, c, read)
+		left, err := l.lower(x.Left)
 		if err != nil {
 			return nil, err
 		}
-		right, err := Batch(x.Right, c, read)
+		right, err := l.lower(x.Right)
 		if err != nil {
 			return nil, err
 		}
@@ -135,24 +155,43 @@ func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Opera
 		}
 		return batch.NewSetOp(left, right, x.Kind, x.All), nil
 	case *plan.Join:
-		return batchJoin(x, c, read)
+		return l.join(x)
 	case *plan.LookupJoin:
-		return batchLookupJoin(x, c, read)
+		return l.lookupJoin(x)
+	case *plan.RecursiveUnion:
+		work := batch.NewWorkTable(x.Work.Types)
+		l.work[x.Work] = work
+		anchor, err := l.lower(x.Anchor)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := l.lower(x.Recursive)
+		if err != nil {
+			return nil, err
+		}
+		return batch.NewRecursiveUnion(anchor, rec, work, x.All, 0), nil
+	case *plan.WorkTableScan:
+		work, ok := l.work[x.Work]
+		if !ok {
+			return nil, sqlerr.New(sqlerr.InternalError, "work table scan of %q outside its recursive union", x.Work.Name)
+		}
+		return batch.NewWorkTableScan(work), nil
 	}
 	return nil, sqlerr.New(sqlerr.InternalError, "no batch executor for plan node %T", r)
 }
 
-// batchJoin builds a join: a lateral join, a hash join on the keys when
+// join builds a join: a lateral join, a hash join on the keys when
 // there are any, a nested loop join otherwise. Expression keys are
 // projected as extra columns of each input and dropped again above the
 // hash join, so the result has left's columns then right's.
-func batchJoin(j *plan.Join, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
+func (l *batchLowering) join(j *plan.Join) (exec.Operator, error) {
+	c := l.c
 	if j.Lateral || j.Keys.Empty() {
-		left, err := Batch(j.Left, c, read)
+		left, err := l.lower(j.Left)
 		if err != nil {
 			return nil, err
 		}
-		right, err := Batch(j.Right, c, read)
+		right, err := l.lower(j.Right)
 		if err != nil {
 			return nil, err
 		}
@@ -176,11 +215,11 @@ func batchJoin(j *plan.Join, c *expr.Compiler, read func() storage.Reader) (exec
 	if len(rExtra) > 0 {
 		rin = &plan.Project{Input: rin, Exprs: append(columnRefs(rts, 0, names(j.Names, lw)), rExtra...)}
 	}
-	left, err := Batch(lin, c, read)
+	left, err := l.lower(lin)
 	if err != nil {
 		return nil, err
 	}
-	right, err := Batch(rin, c, read)
+	right, err := l.lower(rin)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package lower
 import (
 	"streamsql/exec"
 	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/storage"
 )
@@ -23,12 +22,12 @@ type lookupJoin struct {
 	residual  plan.Scalar
 }
 
-func batchLookupJoin(x *plan.LookupJoin, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
-	op, err := batchJoin(x.Join, c, read)
+func (l *batchLowering) lookupJoin(x *plan.LookupJoin) (exec.Operator, error) {
+	op, err := l.join(x.Join)
 	if err != nil {
 		return nil, err
 	}
-	left, err := Batch(x.Join.Left, c, read)
+	left, err := l.lower(x.Join.Left)
 	if err != nil {
 		return nil, err
 	}

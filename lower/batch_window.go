@@ -5,13 +5,13 @@ import (
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/sql/plan"
-	"streamsql/storage"
 )
 
-// batchWindow builds the window operator of a logical Window; its frame
+// window builds the window operator of a logical Window; its frame
 // offsets compile to expressions the operator evaluates when it opens.
-func batchWindow(w *plan.Window, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
-	in, err := Batch(w.Input, c, read)
+func (l *batchLowering) window(w *plan.Window) (exec.Operator, error) {
+	c := l.c
+	in, err := l.lower(w.Input)
 	if err != nil {
 		return nil, err
 	}

@@ -300,7 +300,11 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		}
 		return nil, nil, notIncremental("a join without an equality condition between the two sides")
 	case *batch.WindowTVF:
-		in, wp := x.Params()
+		// A view's windows are fixed when it is created.
+		in, wp, err := x.ConstParams()
+		if err != nil {
+			return nil, nil, err
+		}
 		child, cm, err := sp.convert(in)
 		if err != nil {
 			return nil, nil, err

@@ -38,7 +38,11 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 			return nil, nil, true, notIncremental("the aggregate %s()", a.Agg.Name)
 		}
 	}
-	sessIn, params := sw.Params()
+	// A view's gap is fixed when it is created.
+	sessIn, params, err := sw.ConstParams()
+	if err != nil {
+		return nil, nil, true, err
+	}
 	nIn := len(sessIn.Types())
 	startCol, endCol := nIn, nIn+1
 

@@ -25,13 +25,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec"
+	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
 
-// SessionWindow is the window kind of SESSION (see windowTVFKind in the
-// planner); it follows the fixed-size kinds of window_tvf.go.
-const SessionWindow = CumulateWindow + 1
+// SessionWindow is the window kind of SESSION.
+const SessionWindow = plan.SessionWindowKind
 
 // SessionParams are the parameters of a session window.
 type SessionParams struct {
@@ -62,8 +63,11 @@ func (p SessionParams) Validate() error {
 }
 
 // Explain renders the function for EXPLAIN, e.g. "session(#5, gap 00:00:10, partition by #1)".
-func (p SessionParams) Explain() string {
-	s := fmt.Sprintf("session(#%d, gap %s", p.TSCol, FormatMicros(p.Gap))
+func (p SessionParams) Explain() string { return p.explain(FormatMicros(p.Gap)) }
+
+// explain renders the function with the gap as gap.
+func (p SessionParams) explain(gap string) string {
+	s := fmt.Sprintf("session(#%d, gap %s", p.TSCol, gap)
 	if len(p.PartCols) > 0 {
 		cols := make([]string, len(p.PartCols))
 		for i, c := range p.PartCols {
@@ -101,12 +105,9 @@ type SessionWindowOp struct {
 	p  SessionParams
 	ts []types.T
 
-	// Table and ColNames name the relation's columns as the query sees
-	// them (alias applied), so that the planner can find the GROUP BY
-	// columns among them; Bound is set once the partition is known.
-	Table    string
-	ColNames []string
-	Bound    bool
+	// gap, when set, is the gap as an interval expression of constants
+	// and parameters, evaluated into p when the operator opens.
+	gap expr.Expr
 
 	data         *table
 	perm         []int32
@@ -123,14 +124,53 @@ func NewSessionWindow(in exec.Operator, tsCol int, tsType types.T, gap int64) *S
 	return &SessionWindowOp{in: in, ts: ts, p: SessionParams{TSCol: tsCol, TSType: tsType, Gap: gap}}
 }
 
+// NewSessionWindowArgs returns SESSION over in, windowing column tsCol
+// of type tsType, with sessions kept per partition columns part; gap is
+// an interval expression of constants and parameters, evaluated and
+// checked when the operator opens.
+func NewSessionWindowArgs(in exec.Operator, tsCol int, tsType types.T, gap expr.Expr, part []int) *SessionWindowOp {
+	ts := append(append([]types.T{}, in.Types()...), tsType, tsType)
+	return &SessionWindowOp{in: in, ts: ts, gap: gap, p: SessionParams{TSCol: tsCol, TSType: tsType, PartCols: part}}
+}
+
 // SetPartition sets the partition columns (input column indexes).
 func (o *SessionWindowOp) SetPartition(cols []int) { o.p.PartCols = cols }
 
-// Params returns the input and the parameters (for the stream planner).
+// Params returns the input and the parameters as last evaluated (see
+// ConstParams).
 func (o *SessionWindowOp) Params() (exec.Operator, SessionParams) { return o.in, o.p }
+
+// ConstParams returns the input and the parameters, evaluating the gap
+// without statement arguments: a materialized view fixes its gap when it
+// is created.
+func (o *SessionWindowOp) ConstParams() (exec.Operator, SessionParams, error) {
+	p, err := o.resolve(&exec.Ctx{})
+	return o.in, p, err
+}
+
+// resolve evaluates the gap and checks the parameters.
+func (o *SessionWindowOp) resolve(ctx *exec.Ctx) (SessionParams, error) {
+	p := o.p
+	if o.gap == nil {
+		return p, nil
+	}
+	gap, err := WindowDuration(ctx, o.gap, SessionWindow, "gap")
+	if err != nil {
+		return p, err
+	}
+	p.Gap = gap
+	return p, p.Validate()
+}
 
 func (o *SessionWindowOp) Open(ctx *exec.Ctx) error {
 	o.reset()
+	if o.gap != nil {
+		p, err := o.resolve(ctx)
+		if err != nil {
+			return err
+		}
+		o.p = p
+	}
 	return o.in.Open(ctx)
 }
 
@@ -228,6 +268,15 @@ func (o *SessionWindowOp) Close() {
 	o.in.Close()
 }
 
-func (o *SessionWindowOp) Types() []types.T          { return o.ts }
-func (o *SessionWindowOp) Explain() string           { return "SessionWindow " + o.p.Explain() }
+func (o *SessionWindowOp) Types() []types.T { return o.ts }
+
+// Explain renders the operator; a gap that needs the statement's
+// arguments shows as the expression it is.
+func (o *SessionWindowOp) Explain() string {
+	p, err := o.resolve(&exec.Ctx{})
+	if err == nil {
+		return "SessionWindow " + p.Explain()
+	}
+	return "SessionWindow " + p.explain(o.gap.String())
+}
 func (o *SessionWindowOp) Children() []exec.Operator { return []exec.Operator{o.in} }

@@ -35,36 +35,23 @@ import (
 
 	"streamsql/exec"
 	"streamsql/exec/expr"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
 
-// WindowKind is the window table function.
-type WindowKind uint8
+// WindowKind is the window table function (sql/plan's).
+type WindowKind = plan.WindowKind
 
 const (
 	// TumbleWindow: fixed, non-overlapping windows.
-	TumbleWindow WindowKind = iota
+	TumbleWindow = plan.TumbleWindow
 	// HopWindow: fixed windows that overlap, starting every slide.
-	HopWindow
+	HopWindow = plan.HopWindow
 	// CumulateWindow: windows growing by step from a common start up to
 	// max_size.
-	CumulateWindow
+	CumulateWindow = plan.CumulateWindow
 )
-
-func (k WindowKind) String() string {
-	switch k {
-	case TumbleWindow:
-		return "tumble"
-	case HopWindow:
-		return "hop"
-	case CumulateWindow:
-		return "cumulate"
-	case SessionWindow:
-		return "session"
-	}
-	return "?"
-}
 
 // maxWindowMicros bounds sizes and offsets (about 36,000 years) so that
 // window arithmetic on finite timestamps cannot overflow int64.
@@ -309,6 +296,9 @@ type WindowTVF struct {
 	in exec.Operator
 	p  WindowTVFParams
 	ts []types.T
+	// args, when set, are the duration arguments (see NewWindowTVFArgs),
+	// evaluated into p when the operator opens.
+	args []expr.Expr
 
 	cur *exec.Batch // input batch being expanded (hop, cumulate)
 	pos int         // next row of cur
@@ -324,12 +314,91 @@ func NewWindowTVF(in exec.Operator, kind WindowKind, tsCol int, tsType types.T, 
 	return &WindowTVF{in: in, ts: ts, p: WindowTVFParams{Kind: kind, TSCol: tsCol, TSType: tsType, Slide: slide, Size: size, Offset: offset}}
 }
 
-// Params returns the input and the function's parameters (for turning
-// the batch plan into a stream plan).
+// NewWindowTVFArgs returns the window table function kind over in whose
+// durations are interval expressions of constants and parameters, as
+// written (plan.WindowTVF.Durations: tumble's size, or the slide and the
+// size, then an optional offset). They are evaluated and checked when the
+// operator opens, so one operator tree serves any arguments.
+func NewWindowTVFArgs(in exec.Operator, kind WindowKind, tsCol int, tsType types.T, args []expr.Expr) *WindowTVF {
+	ts := append(append([]types.T{}, in.Types()...), tsType, tsType)
+	return &WindowTVF{in: in, ts: ts, args: args, p: WindowTVFParams{Kind: kind, TSCol: tsCol, TSType: tsType}}
+}
+
+// Params returns the input and the function's parameters as last
+// evaluated (for tests and EXPLAIN; see ConstParams).
 func (o *WindowTVF) Params() (exec.Operator, WindowTVFParams) { return o.in, o.p }
+
+// ConstParams returns the input and the function's parameters, evaluating
+// duration arguments without statement arguments: a materialized view
+// fixes its windows when it is created.
+func (o *WindowTVF) ConstParams() (exec.Operator, WindowTVFParams, error) {
+	p, err := o.resolve(&exec.Ctx{})
+	return o.in, p, err
+}
+
+// resolve evaluates the duration arguments and checks the result.
+func (o *WindowTVF) resolve(ctx *exec.Ctx) (WindowTVFParams, error) {
+	p := o.p
+	if o.args == nil {
+		return p, nil
+	}
+	names := p.Kind.DurationNames()
+	vals := make([]int64, 3)
+	for i, a := range o.args {
+		what := "offset"
+		if i < len(names) {
+			what = names[i]
+		}
+		v, err := WindowDuration(ctx, a, p.Kind, what)
+		if err != nil {
+			return p, err
+		}
+		vals[i] = v
+	}
+	if p.Kind == TumbleWindow {
+		p.Slide, p.Size, p.Offset = vals[0], vals[0], vals[1]
+	} else {
+		p.Slide, p.Size, p.Offset = vals[0], vals[1], vals[2]
+	}
+	return p, p.Validate()
+}
+
+// WindowDuration evaluates the duration argument what of a window table
+// function (an interval expression without column references) to
+// microseconds; a NULL, a month or a length too large for window
+// arithmetic is refused (22023).
+func WindowDuration(ctx *exec.Ctx, e expr.Expr, kind WindowKind, what string) (int64, error) {
+	d, err := evalConst(ctx, e)
+	if err != nil {
+		return 0, err
+	}
+	if d == nil {
+		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must not be NULL", kind, what)
+	}
+	iv, ok := d.(types.IntervalValue)
+	if !ok {
+		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must be an interval, not %s", kind, what, e.Type())
+	}
+	if iv.Months != 0 {
+		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must not contain months or years", kind, what).
+			WithDetail("A month has no fixed length; use days instead.")
+	}
+	const maxDays = 100_000_000 // far above any valid window, far below overflow
+	if iv.Days > maxDays || iv.Days < -maxDays {
+		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s is too large", kind, what)
+	}
+	return int64(iv.Days)*types.MicrosPerDay + iv.Micros, nil
+}
 
 func (o *WindowTVF) Open(ctx *exec.Ctx) error {
 	o.release()
+	if o.args != nil {
+		p, err := o.resolve(ctx)
+		if err != nil {
+			return err
+		}
+		o.p = p
+	}
 	return o.in.Open(ctx)
 }
 
@@ -403,6 +472,23 @@ func (o *WindowTVF) Close() {
 	o.in.Close()
 }
 
-func (o *WindowTVF) Types() []types.T          { return o.ts }
-func (o *WindowTVF) Explain() string           { return "WindowTVF " + o.p.Explain() }
+func (o *WindowTVF) Types() []types.T { return o.ts }
+
+// Explain renders the operator; durations that need the statement's
+// arguments show as the expressions they are.
+func (o *WindowTVF) Explain() string {
+	if p, err := o.resolve(&exec.Ctx{}); err == nil {
+		return "WindowTVF " + p.Explain()
+	}
+	s := fmt.Sprintf("WindowTVF %s(#%d", o.p.Kind, o.p.TSCol)
+	names := o.p.Kind.DurationNames()
+	for i, a := range o.args {
+		what := "offset"
+		if i < len(names) {
+			what = names[i]
+		}
+		s += ", " + what + " " + a.String()
+	}
+	return s + ")"
+}
 func (o *WindowTVF) Children() []exec.Operator { return []exec.Operator{o.in} }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"streamsql/exec"
+	"streamsql/exec/expr"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -178,5 +179,67 @@ func TestWindowTVFFirstWindow(t *testing.T) {
 		if s != at(c.start) || e != at(c.end) {
 			t.Errorf("%s: got %d %d, want %s %s", c.p.Explain(), s, e, c.start, c.end)
 		}
+	}
+}
+
+// TestWindowTVFArgs: durations given as expressions are evaluated when
+// the operator opens, so one operator serves each execution's arguments;
+// a bad value fails that Open with 22023 and the next Open works.
+func TestWindowTVFArgs(t *testing.T) {
+	size := &expr.Param{Idx: 0, T: types.TInterval}
+	op := NewWindowTVFArgs(wtvfSrc(t, "2022-01-01 10:05:00", "2022-01-01 10:40:00"), TumbleWindow, 1, types.TTimestamp, []expr.Expr{size})
+	if got := op.Explain(); got != "WindowTVF tumble(#1, size $1)" {
+		t.Fatalf("explain %q", got)
+	}
+	run := func(arg types.Datum) ([]string, error) {
+		ctx := newCtx()
+		ctx.Params = []types.Datum{arg}
+		bs, err := Collect(ctx, op)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, b := range bs {
+			for i := 0; i < b.N; i++ {
+				out = append(out, types.FormatText(b.Row(i, op.Types())[2], types.TTimestamp, time.UTC))
+			}
+			b.Release()
+		}
+		return out, nil
+	}
+	for _, c := range []struct {
+		size types.IntervalValue
+		want []string
+	}{
+		{types.IntervalValue{Micros: 30 * wtvfMin}, []string{"2022-01-01 10:00:00", "2022-01-01 10:30:00"}},
+		{types.IntervalValue{Days: 1}, []string{"2022-01-01 00:00:00", "2022-01-01 00:00:00"}},
+	} {
+		got, err := run(c.size)
+		if err != nil || strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Fatalf("size %v: %v, %v; want %v", c.size, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		size types.Datum
+		msg  string
+	}{
+		{types.IntervalValue{}, "tumble size must be positive"},
+		{types.IntervalValue{Months: 1}, "tumble size must not contain months or years"},
+		{nil, "tumble size must not be NULL"},
+	} {
+		_, err := run(c.size)
+		if e := sqlerr.From(err); err == nil || e.Code != sqlerr.InvalidParameterValue || e.Message != c.msg {
+			t.Fatalf("size %v: %v, want 22023 %s", c.size, err, c.msg)
+		}
+	}
+	if got, err := run(types.IntervalValue{Micros: 30 * wtvfMin}); err != nil || len(got) != 2 {
+		t.Fatalf("after errors: %v, %v", got, err)
+	}
+	// Constant durations show their values.
+	c := NewWindowTVFArgs(wtvfSrc(t), HopWindow, 1, types.TTimestamp, []expr.Expr{
+		&expr.Const{Value: types.IntervalValue{Micros: 10 * wtvfMin}, T: types.TInterval},
+		&expr.Const{Value: types.IntervalValue{Micros: 30 * wtvfMin}, T: types.TInterval}})
+	if got := c.Explain(); got != "WindowTVF hop(#1, slide 00:10:00, size 00:30:00)" {
+		t.Fatalf("explain %q", got)
 	}
 }

@@ -19,7 +19,8 @@ func (s *sourceLeaf) String() string         { return "source" }
 
 // TestStreamPropsWatermarks follows watermark and monotonic columns of a
 // leaf (id int8 key, ts timestamptz with a watermark, seq monotonic)
-// through projections, filters, joins and set operations.
+// through projections, filters, joins, set operations and window table
+// functions.
 func TestStreamPropsWatermarks(t *testing.T) {
 	ts := []types.T{types.TInt8, types.TTimestampTZ, types.TInt8}
 	leaf := func() Rel {
@@ -28,6 +29,7 @@ func TestStreamPropsWatermarks(t *testing.T) {
 	}
 	col := func(i int) *ColRef { return &ColRef{Idx: i, T: ts[i%3]} }
 	gt := call(t, ">", col(0), &Const{Value: int64(1), T: types.TInt8})
+	hour := &Const{Value: types.IntervalValue{Micros: 3_600_000_000}, T: types.TInterval}
 	cases := []struct {
 		name string
 		rel  Rel
@@ -52,6 +54,15 @@ func TestStreamPropsWatermarks(t *testing.T) {
 			Keys: EquiKeys{Left: []Scalar{col(1)}, Right: []Scalar{col(1)}}}, "key=[0] append-only watermarks=[1] monotonic=[2]"},
 		{"anti join", &Join{Kind: AntiJoin, Left: leaf(), Right: leaf(),
 			Keys: EquiKeys{Left: []Scalar{col(1)}, Right: []Scalar{col(1)}}}, "key=[0] watermarks=[1] monotonic=[2]"},
+		{"tumble", &WindowTVF{Input: leaf(), Kind: TumbleWindow, TSCol: 1, TSType: ts[1], Slide: hour, Size: hour},
+			"key=[0] append-only watermarks=[1 3 4] monotonic=[2]"},
+		{"tumble on a monotonic column", &WindowTVF{Input: leaf(), Kind: TumbleWindow, TSCol: 2, TSType: ts[1], Slide: hour, Size: hour},
+			"key=[0] append-only watermarks=[1] monotonic=[2 3 4]"},
+		{"hop", &WindowTVF{Input: leaf(), Kind: HopWindow, TSCol: 1, TSType: ts[1], Slide: hour, Size: hour},
+			"key=[0 3] append-only watermarks=[1 3 4] monotonic=[2]"},
+		{"cumulate", &WindowTVF{Input: leaf(), Kind: CumulateWindow, TSCol: 2, TSType: ts[1], Slide: hour, Size: hour},
+			"key=[0 4] append-only watermarks=[1] monotonic=[2]"},
+		{"session", &SessionWindow{Input: leaf(), TSCol: 1, TSType: ts[1], Gap: hour}, "key=[0]"},
 		{"opaque", &opaqueLeaf{ts: ts}, "key=?"},
 	}
 	for _, c := range cases {

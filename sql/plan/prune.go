@@ -149,6 +149,35 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		c := *x
 		c.Input = in
 		return &c, identityMap(len(need)), true
+	case *WindowTVF:
+		// Every input column passes through and is kept; the input is
+		// pruned inside only.
+		in, _, changed := pr.prune(x.Input, allNeeded(len(x.Input.OutputTypes())))
+		if !changed {
+			return r, identityMap(len(need)), false
+		}
+		c := *x
+		c.Input = in
+		return &c, identityMap(len(need)), true
+	case *SessionWindow:
+		// Likewise.
+		in, _, changed := pr.prune(x.Input, allNeeded(len(x.Input.OutputTypes())))
+		if !changed {
+			return r, identityMap(len(need)), false
+		}
+		c := *x
+		c.Input = in
+		return &c, identityMap(len(need)), true
+	case *RecursiveUnion:
+		// Every column of both terms is a column of the work table.
+		a, _, ca := pr.prune(x.Anchor, allNeeded(len(x.Anchor.OutputTypes())))
+		rc, _, cr := pr.prune(x.Recursive, allNeeded(len(x.Recursive.OutputTypes())))
+		if !ca && !cr {
+			return r, identityMap(len(need)), false
+		}
+		c := *x
+		c.Anchor, c.Recursive = a, rc
+		return &c, identityMap(len(need)), true
 	case ColumnPruner:
 		out, m, ok := x.PruneColumns(need)
 		if !ok {

@@ -13,8 +13,9 @@ import (
 //
 // The planner emits Scan (scan.go), SourceScan, VirtualScan,
 // TableFunction and ProjectSet (table_function.go), Aggregate, Window,
-// LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp and
-// Join; every other
+// WindowTVF and SessionWindow (window_tvf.go, session_window.go),
+// RecursiveUnion and WorkTableScan (recursive.go), LookupJoin, Values,
+// Filter, Project, Limit, Sort, Distinct, SetOp and Join; every other
 // operator is still built by the planner as an executor and enters a
 // logical tree as an opaque leaf (exec/expr.OperatorRel) that the
 // lowerings pass through as it is.
@@ -216,8 +217,14 @@ func Inputs(r Rel) []Rel {
 		return []Rel{x.Input}
 	case *Window:
 		return []Rel{x.Input}
+	case *WindowTVF:
+		return []Rel{x.Input}
+	case *SessionWindow:
+		return []Rel{x.Input}
 	case *SetOp:
 		return []Rel{x.Left, x.Right}
+	case *RecursiveUnion:
+		return []Rel{x.Anchor, x.Recursive}
 	case *Join:
 		return []Rel{x.Left, x.Right}
 	case *LookupJoin:

@@ -150,6 +150,18 @@ func WithInputs(r Rel, ins []Rel) Rel {
 		c := *x
 		c.Input = ins[0]
 		return &c
+	case *WindowTVF:
+		c := *x
+		c.Input = ins[0]
+		return &c
+	case *SessionWindow:
+		c := *x
+		c.Input = ins[0]
+		return &c
+	case *RecursiveUnion:
+		c := *x
+		c.Anchor, c.Recursive = ins[0], ins[1]
+		return &c
 	case *SetOp:
 		c := *x
 		c.Left, c.Right = ins[0], ins[1]

@@ -4,7 +4,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec/batch"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
@@ -439,16 +438,16 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		return nil, err
 	}
 	sc.lateral = outer
-	var kind batch.JoinKind
+	var kind plan.JoinKind
 	switch j.Jointype {
 	case pg.JoinType_JOIN_INNER:
-		kind = batch.InnerJoin
+		kind = plan.InnerJoin
 	case pg.JoinType_JOIN_LEFT:
-		kind = batch.LeftJoin
+		kind = plan.LeftJoin
 	case pg.JoinType_JOIN_RIGHT:
-		kind = batch.RightJoin
+		kind = plan.RightJoin
 	case pg.JoinType_JOIN_FULL:
-		kind = batch.FullJoin
+		kind = plan.FullJoin
 	default:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "join type %s is not supported", j.Jointype)
 	}
@@ -522,7 +521,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 	} else if r.lateral {
-		if kind != batch.InnerJoin && kind != batch.LeftJoin {
+		if kind != plan.InnerJoin && kind != plan.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
 		}
 		node = join(l.rel, r.rel, kind, true, &keys, residual)
@@ -539,9 +538,9 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 			lc, rc := cols[pr.l], cols[pr.r]
 			var e plan.Scalar = &plan.ColRef{Idx: pr.l, T: lc.t, Name: lc.name}
 			t := lc.t
-			if kind == batch.RightJoin {
+			if kind == plan.RightJoin {
 				e, t = &plan.ColRef{Idx: pr.r, T: rc.t, Name: rc.name}, rc.t
-			} else if kind == batch.FullJoin {
+			} else if kind == plan.FullJoin {
 				ct, err := udf.CommonType([]types.T{lc.t, rc.t}, "JOIN/USING")
 				if err != nil {
 					return nil, err
@@ -665,7 +664,7 @@ func (p *Planner) boundValue(e plan.Scalar, ct types.T) (plan.Scalar, bool) {
 	if mentionsParam(e) {
 		return e, paramFoldable(e)
 	}
-	v, ok := p.foldValue(e)
+	v, ok := constValue(e)
 	if !ok || v == nil {
 		return nil, false
 	}
@@ -699,9 +698,8 @@ func paramFoldable(e plan.Scalar) bool {
 	return false
 }
 
-// mentionsParam reports whether foldValue's result for e depends on the
-// parameters: e is a parameter or a call with one among its arguments
-// (foldValue folds nothing else).
+// mentionsParam reports whether e depends on the parameters: e is a
+// parameter or a call with one among its arguments.
 func mentionsParam(e plan.Scalar) bool {
 	switch x := e.(type) {
 	case *plan.Param:
@@ -730,31 +728,11 @@ func flipOp(op string) string {
 	return op
 }
 
-// foldValue returns the value of a constant or a parameter with a known
-// value (an Execute's argument), or of an immutable function of them.
-func (p *Planner) foldValue(e plan.Scalar) (types.Datum, bool) {
-	switch x := e.(type) {
-	case *plan.Const:
-		return x.Value, true
-	case *plan.Param:
-		if p.ParamValues != nil && x.Idx < len(p.ParamValues) {
-			return p.ParamValues[x.Idx], true
-		}
-	case *plan.Call:
-		// An immutable function of constants (k = $1 % 100) is folded,
-		// so that it can narrow a scan; an error leaves it to run time.
-		if x.Fn == nil || x.Fn.Volatility != udf.Immutable {
-			return nil, false
-		}
-		args := make([]*plan.Const, len(x.Args))
-		for i, a := range x.Args {
-			v, ok := p.foldValue(a)
-			if !ok {
-				return nil, false
-			}
-			args[i] = &plan.Const{Value: v, T: a.Type()}
-		}
-		return plan.FoldCall(x.Fn, args, x.T)
+// constValue returns the value of a constant, or of an immutable
+// function of constants (upper('abc')).
+func constValue(e plan.Scalar) (types.Datum, bool) {
+	if c, ok := plan.FoldScalar(e).(*plan.Const); ok {
+		return c.Value, true
 	}
 	return nil, false
 }

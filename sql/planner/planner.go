@@ -2,11 +2,11 @@
 // them into executable plans: names are resolved to columns, types and
 // function overloads are chosen with PostgreSQL's rules, implicit casts are
 // inserted, and the query becomes a logical plan (sql/plan): relational
-// nodes where converted (scans, table functions, aggregation, lookup joins,
+// nodes where converted (scans, table functions, aggregation, window
+// functions, window table functions and session windows, lookup joins,
 // Values, Filter, Project, Limit, Sort, Distinct, SetOp, Join), with the
-// other operators (window functions, window table functions, recursive
-// unions) built here as batch executors whose inputs are lowered through
-// LowerBatch (lower.Batch).
+// other operators (recursive unions) built here as batch executors whose
+// inputs are lowered through LowerBatch (lower.Batch).
 // Expressions are bound into logical scalars (sql/plan) and compiled
 // (exec/expr) where an operator takes them. The stream lowering (lower/)
 // reads the operator tree of a view's query.
@@ -60,11 +60,6 @@ type Planner struct {
 	// LowerBatch turns a logical relation into batch executors (it is
 	// lower.Batch; the planner cannot import lower/, which sits above it).
 	LowerBatch func(plan.Rel, *expr.Compiler, func() storage.Reader) (exec.Operator, error)
-	// Custom reports that planning built argument values into the plan
-	// (a window size given as a parameter): the plan serves these
-	// arguments only. Key bounds and LIMIT take parameters as expressions
-	// evaluated when the plan runs, so their plans serve any arguments.
-	Custom bool
 	// NoRewrites turns the logical rewrites (rewrite.go) off: plan tests
 	// print the plan as bound.
 	NoRewrites bool
@@ -83,6 +78,9 @@ type Planner struct {
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
+	// sessions are the SESSION calls whose partition is not bound yet
+	// (session_window.go).
+	sessions map[*plan.SessionWindow]sessionCols
 	// Context ends planning early (CancelRequest, statement_timeout); nil
 	// means never.
 	Context context.Context

@@ -3,7 +3,6 @@ package planner
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec/batch"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -17,12 +16,13 @@ import (
 // non-recursive term is planned first and fixes the column types; the
 // recursive term is then planned with its self-reference bound to a
 // WorkTableScan of a working table, which a RecursiveUnion refills with
-// each run's rows (exec/batch/recursive_union.go). A query of WITH
-// RECURSIVE that never names itself is an ordinary WITH query.
+// each run's rows (sql/plan/recursive.go; exec/batch/recursive_union.go
+// runs it). A query of WITH RECURSIVE that never names itself is an
+// ordinary WITH query.
 
 // recTerm is the state of a recursive term while it is planned.
 type recTerm struct {
-	work   *batch.WorkTable
+	work   *plan.WorkTable
 	cols   []column
 	parent *scope // the parent of the term's own scope: deeper is a subquery
 	refs   int
@@ -64,7 +64,7 @@ func (p *Planner) recursiveRef(def *cteDef, rv *pg.RangeVar, sc *scope) (*relPla
 	for i, c := range rt.cols {
 		cols[i] = column{table: def.name, name: c.name, t: c.t}
 	}
-	return &relPlan{node: built(batch.NewWorkTableScan(rt.work)), cols: cols}, nil
+	return &relPlan{node: &plan.WorkTableScan{Work: rt.work}, cols: cols}, nil
 }
 
 // planRecursive plans a recursive UNION; isRec is false when the
@@ -98,7 +98,7 @@ func (p *Planner) planRecursive(def *cteDef) (rel *relPlan, isRec bool, err erro
 		}
 	}
 	rt.cols = anchor.cols
-	rt.work = batch.NewWorkTable(typesOf(anchor.cols))
+	rt.work = &plan.WorkTable{Name: def.name, Types: typesOf(anchor.cols)}
 	termScope := &scope{parent: def.scope.parent, ctes: def.scope.ctes}
 	rt.parent = termScope.parent
 	rec, err := p.planSelect(q.Rarg, termScope)
@@ -127,20 +127,13 @@ func (p *Planner) planRecursive(def *cteDef) (rel *relPlan, isRec bool, err erro
 			return nil, false, err
 		}
 	}
-	recOp, err := p.op(&relPlan{node: &plan.Project{Input: rec.node, Exprs: exprs}})
-	if err != nil {
-		return nil, false, err
-	}
-	anchorOp, err := p.op(anchor)
-	if err != nil {
-		return nil, false, err
-	}
-	op := batch.NewRecursiveUnion(anchorOp, recOp, rt.work, q.All, 0)
+	node := &plan.RecursiveUnion{Anchor: anchor.node, Recursive: &plan.Project{Input: rec.node, Exprs: exprs},
+		Work: rt.work, All: q.All}
 	cols := make([]column, len(anchor.cols))
 	for i, c := range anchor.cols {
 		cols[i] = column{name: c.name, t: c.t}
 	}
-	return &relPlan{node: built(op), cols: cols}, true, nil
+	return &relPlan{node: node, cols: cols}, true, nil
 }
 
 // visibleOnly drops a relation's hidden columns (ORDER BY keys).

@@ -23,7 +23,8 @@ import (
 // (testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
 // store holding t(a int4 primary key, b text, c int8) and u(k int8
 // primary key, x int4, y text) with the index u_x_y_idx on (x, y DESC),
-// and the source src(x int8, s text). Commands:
+// ev(id int8 primary key, ts timestamp, amount int4) and the source
+// src(x int8, s text). Commands:
 //
 //	build [props]
 //	        input: a query; prints its logical relational tree as bound
@@ -60,6 +61,12 @@ func TestRelPlans(t *testing.T) {
 	}
 	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "src", Kind: catalog.KindSource,
 		Columns: []catalog.Column{{Name: "x", Type: types.TInt8, AttNum: 1}, {Name: "s", Type: types.TText, AttNum: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "ev", Kind: catalog.KindTable,
+		Columns: []catalog.Column{{Name: "id", Type: types.TInt8, AttNum: 1, NotNull: true},
+			{Name: "ts", Type: types.TTimestamp, AttNum: 2}, {Name: "amount", Type: types.TInt4, AttNum: 3}},
+		PrimaryKey: []int{0}}); err != nil {
 		t.Fatal(err)
 	}
 	datadriven.Walk(t, "testdata/rel", func(t *testing.T, path string) {

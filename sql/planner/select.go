@@ -334,7 +334,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		group = agg.group
 	}
 	// SESSION in this FROM clause is partitioned by the GROUP BY columns.
-	bindSessionPartitions(from.node, from.cols, group)
+	p.bindSessionPartitions(from.node, from.cols, group)
 	win := &windowContext{p: p, defs: map[string]*pg.WindowDef{}}
 	for _, wn := range s.WindowClause {
 		wd := wn.GetWindowDef()

@@ -14,9 +14,9 @@ package planner
 //	GROUP BY bidder, window_start, window_end
 //
 // counts the bids of each bidder's sessions. The FROM clause is planned
-// before GROUP BY is bound, so planSession builds the operator without a
-// partition and planQuery calls bindSessionPartitions once the GROUP BY
-// expressions are bound.
+// before GROUP BY is bound, so planSession builds a plan.SessionWindow
+// without a partition and planQuery calls bindSessionPartitions once the
+// GROUP BY expressions are bound.
 //
 // In a materialized view SESSION must be aggregated with GROUP BY
 // window_start and/or window_end: the aggregation and the sessions are
@@ -27,13 +27,18 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec"
-	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
-	"streamsql/sql/types"
 )
+
+// sessionCols names the columns of a SESSION call's relation as its query
+// sees them (alias applied), so that bindSessionPartitions can find the
+// GROUP BY columns among them. The planner keeps one per call whose
+// partition is not bound yet.
+type sessionCols struct {
+	table string
+	names []string
+}
 
 // planSession plans session(rel, ts, gap) in FROM.
 func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) (*fromItem, error) {
@@ -44,7 +49,7 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 	if rf.Ordinality {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for session").WithPosition(pos)
 	}
-	rv, err := p.windowTVFRelation(fc.Args[0], batch.SessionWindow)
+	rv, err := p.windowTVFRelation(fc.Args[0], plan.SessionWindowKind)
 	if err != nil {
 		return nil, err
 	}
@@ -70,28 +75,19 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 	if !ok {
 		return nil, badTS
 	}
-	gap, known, err := p.windowInterval(fc.Args[2], batch.SessionWindow, "gap")
-	if err != nil {
-		return nil, err
-	}
-	if !known {
-		gap = types.MicrosPerDay // Describe only: planned again with the value
-	}
-	params := batch.SessionParams{TSCol: ref.Idx, TSType: ref.T, Gap: gap}
-	if err := params.Validate(); err != nil {
+	if err := windowTimeType(plan.SessionWindowKind, ref.T); err != nil {
 		return nil, withPos(err, pos)
 	}
-	inOp, err := p.op(in.rel)
+	gap, err := p.windowInterval(fc.Args[2], plan.SessionWindowKind, "gap")
 	if err != nil {
 		return nil, err
 	}
-	op := batch.NewSessionWindow(inOp, params.TSCol, params.TSType, params.Gap)
+	node := &plan.SessionWindow{Input: in.rel.node, TSCol: ref.Idx, TSType: ref.T, Gap: gap}
 
-	table := rv.Relname
+	sn := sessionCols{table: rv.Relname}
 	if rf.Alias != nil {
-		table = rf.Alias.Aliasname
+		sn.table = rf.Alias.Aliasname
 	}
-	op.Table = table
 	visible := 0
 	for _, c := range in.rel.cols {
 		name := ""
@@ -102,14 +98,18 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 			}
 			visible++
 		}
-		op.ColNames = append(op.ColNames, name)
+		sn.names = append(sn.names, name)
 	}
+	if p.sessions == nil {
+		p.sessions = map[*plan.SessionWindow]sessionCols{}
+	}
+	p.sessions[node] = sn
 
 	cols := append([]column{}, in.rel.cols...)
 	cols = append(cols,
-		column{table: rv.Relname, name: "window_start", t: params.TSType},
-		column{table: rv.Relname, name: "window_end", t: params.TSType})
-	rel := &relPlan{node: built(op), cols: cols}
+		column{table: rv.Relname, name: "window_start", t: ref.T},
+		column{table: rv.Relname, name: "window_end", t: ref.T})
+	rel := &relPlan{node: node, cols: cols}
 	if rf.Alias != nil {
 		rel = renameRel(rel, rf.Alias.Aliasname, rf.Alias)
 	}
@@ -120,47 +120,41 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 // one query level: cols are the FROM clause's columns and group the bound
 // GROUP BY expressions (nil without GROUP BY). SESSION calls of nested
 // queries were bound at their own level and are left alone.
-func bindSessionPartitions(from plan.Rel, cols []column, group []plan.Scalar) {
-	var sessions []*batch.SessionWindowOp
-	var walk func(op exec.Operator)
-	var walkRel func(r plan.Rel)
-	walkRel = func(r plan.Rel) {
-		if b, ok := r.(expr.OperatorRel); ok {
-			walk(b.Op)
-			return
+func (p *Planner) bindSessionPartitions(from plan.Rel, cols []column, group []plan.Scalar) {
+	if len(p.sessions) == 0 {
+		return
+	}
+	var walk func(r plan.Rel)
+	walk = func(r plan.Rel) {
+		if s, ok := r.(*plan.SessionWindow); ok {
+			if sn, unbound := p.sessions[s]; unbound {
+				delete(p.sessions, s)
+				s.Partition = sn.partition(cols, group)
+			}
 		}
 		for _, in := range plan.Inputs(r) {
-			walkRel(in)
+			walk(in)
 		}
 	}
-	walk = func(op exec.Operator) {
-		if s, ok := op.(*batch.SessionWindowOp); ok {
-			if !s.Bound {
-				sessions = append(sessions, s)
-			}
-			return
+	walk(from)
+}
+
+// partition returns the input columns of the call that are GROUP BY
+// columns.
+func (sn sessionCols) partition(cols []column, group []plan.Scalar) []int {
+	var part []int
+	for _, g := range group {
+		ref, ok := g.(*plan.ColRef)
+		if !ok || ref.Idx >= len(cols) {
+			continue
 		}
-		for _, c := range op.Children() {
-			walk(c)
+		c := cols[ref.Idx]
+		if c.table != sn.table || c.name == "window_start" || c.name == "window_end" {
+			continue
+		}
+		if i := slices.Index(sn.names, c.name); i >= 0 && !slices.Contains(part, i) {
+			part = append(part, i)
 		}
 	}
-	walkRel(from)
-	for _, s := range sessions {
-		s.Bound = true
-		var part []int
-		for _, g := range group {
-			ref, ok := g.(*plan.ColRef)
-			if !ok || ref.Idx >= len(cols) {
-				continue
-			}
-			c := cols[ref.Idx]
-			if c.table != s.Table || c.name == "window_start" || c.name == "window_end" {
-				continue
-			}
-			if i := slices.Index(s.ColNames, c.name); i >= 0 && !slices.Contains(part, i) {
-				part = append(part, i)
-			}
-		}
-		s.SetPartition(part)
-	}
+	return part
 }

@@ -2,53 +2,52 @@ package planner
 
 // Window table functions in FROM: tumble(rel, ts, size [, offset]),
 // hop(rel, ts, slide, size [, offset]), cumulate(rel, ts, step,
-// max_size [, offset]) and session(rel, ts, gap) (session_window.go). PostgreSQL's grammar reads them as an ordinary
-// function call whose first argument is a column reference; here that
-// reference names a relation (table, view, materialized view or CTE), the
-// second a time column of it, and the rest are interval constants. The
-// result is the relation's columns followed by window_start and
-// window_end, qualified by the relation's name or the call's alias.
+// max_size [, offset]) and session(rel, ts, gap) (session_window.go).
+// PostgreSQL's grammar reads them as an ordinary function call whose
+// first argument is a column reference; here that reference names a
+// relation (table, view, materialized view or CTE), the second a time
+// column of it, and the rest are intervals made of constants and
+// parameters. The result is the relation's columns followed by
+// window_start and window_end, qualified by the relation's name or the
+// call's alias.
+//
+// The call becomes a plan.WindowTVF (plan.SessionWindow for session)
+// whose durations are interval scalars of constants and parameters; they
+// are evaluated when the operator opens, so a size given as $1 needs no
+// plan of its own per argument.
 
 import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/exec/batch"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
 
 // windowTVFKind recognizes the name of a window table function.
-func windowTVFKind(name string) (batch.WindowKind, bool) {
+func windowTVFKind(name string) (plan.WindowKind, bool) {
 	switch name {
 	case "tumble":
-		return batch.TumbleWindow, true
+		return plan.TumbleWindow, true
 	case "hop":
-		return batch.HopWindow, true
+		return plan.HopWindow, true
 	case "cumulate":
-		return batch.CumulateWindow, true
+		return plan.CumulateWindow, true
 	case "session":
-		return batch.SessionWindow, true
+		return plan.SessionWindowKind, true
 	}
 	return 0, false
 }
 
-// windowTVFArgs names the interval arguments of each function, for errors.
-var windowTVFArgs = map[batch.WindowKind][]string{
-	batch.TumbleWindow:   {"size"},
-	batch.HopWindow:      {"slide", "size"},
-	batch.CumulateWindow: {"step", "max_size"},
-}
-
 // planWindowTVF plans a window table function call in FROM.
-func (p *Planner) planWindowTVF(rf *pg.RangeFunction, fc *pg.FuncCall, kind batch.WindowKind, sc *scope) (*fromItem, error) {
-	if kind == batch.SessionWindow {
+func (p *Planner) planWindowTVF(rf *pg.RangeFunction, fc *pg.FuncCall, kind plan.WindowKind, sc *scope) (*fromItem, error) {
+	if kind == plan.SessionWindowKind {
 		return p.planSession(rf, fc, sc)
 	}
 	pos := p.pos(fc.Location)
-	names := windowTVFArgs[kind]
+	names := kind.DurationNames()
 	if len(fc.Args) < 2+len(names) || len(fc.Args) > 3+len(names) {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "%s takes a relation, a time column, %s and an optional offset, not %d arguments", kind, strings.Join(names, ", "), len(fc.Args)).WithPosition(pos)
 	}
@@ -83,58 +82,58 @@ func (p *Planner) planWindowTVF(rf *pg.RangeFunction, fc *pg.FuncCall, kind batc
 	if !ok {
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "the second argument of %s must be a column of %q", kind, rv.Relname).WithPosition(p.pos(cr.Location))
 	}
+	if err := windowTimeType(kind, ref.T); err != nil {
+		return nil, withPos(err, pos)
+	}
 
-	// The durations.
-	vals := make([]int64, 3)
-	known := true
+	// The durations, evaluated when the operator opens.
+	durs := make([]plan.Scalar, len(fc.Args)-2)
 	for i, a := range fc.Args[2:] {
 		what := "offset"
 		if i < len(names) {
 			what = names[i]
 		}
-		v, ok, err := p.windowInterval(a, kind, what)
-		if err != nil {
+		if durs[i], err = p.windowInterval(a, kind, what); err != nil {
 			return nil, err
 		}
-		known = known && ok
-		vals[i] = v
 	}
-	params := batch.WindowTVFParams{Kind: kind, TSCol: ref.Idx, TSType: ref.T}
-	switch kind {
-	case batch.TumbleWindow:
-		params.Slide, params.Size, params.Offset = vals[0], vals[0], vals[1]
-	default:
-		params.Slide, params.Size, params.Offset = vals[0], vals[1], vals[2]
+	node := &plan.WindowTVF{Input: in.rel.node, Kind: kind, TSCol: ref.Idx, TSType: ref.T}
+	if kind == plan.TumbleWindow {
+		node.Slide, node.Size = durs[0], durs[0]
+		durs = durs[1:]
+	} else {
+		node.Slide, node.Size = durs[0], durs[1]
+		durs = durs[2:]
 	}
-	if !known {
-		// A parameter whose value is not known yet (Describe): the plan
-		// only needs to be well formed; it is planned again with values.
-		params.Slide, params.Size, params.Offset = types.MicrosPerDay, types.MicrosPerDay, 0
-	}
-	if err := params.Validate(); err != nil {
-		return nil, withPos(err, pos)
+	if len(durs) > 0 {
+		node.Offset = durs[0]
 	}
 
-	inOp, err := p.op(in.rel)
-	if err != nil {
-		return nil, err
-	}
-	op := batch.NewWindowTVF(inOp, kind, params.TSCol, params.TSType, params.Slide, params.Size, params.Offset)
 	table := rv.Relname
 	cols := append([]column{}, in.rel.cols...)
 	cols = append(cols,
-		column{table: table, name: "window_start", t: params.TSType},
-		column{table: table, name: "window_end", t: params.TSType})
-	rel := &relPlan{node: built(op), cols: cols}
+		column{table: table, name: "window_start", t: ref.T},
+		column{table: table, name: "window_end", t: ref.T})
+	rel := &relPlan{node: node, cols: cols}
 	if rf.Alias != nil {
 		rel = renameRel(rel, rf.Alias.Aliasname, rf.Alias)
 	}
 	return &fromItem{rel: rel}, nil
 }
 
+// windowTimeType checks the type of a window table function's time
+// column (22023).
+func windowTimeType(kind plan.WindowKind, t types.T) error {
+	switch t.Kind {
+	case types.TimestampKind, types.TimestampTZ:
+		return nil
+	}
+	return sqlerr.New(sqlerr.InvalidParameterValue, "the time column of %s must be of type timestamp or timestamp with time zone, not %s", kind, t)
+}
+
 // windowTVFRelation reads the first argument, a possibly schema-qualified
 // relation name written as a column reference.
-func (p *Planner) windowTVFRelation(n *pg.Node, kind batch.WindowKind) (*pg.RangeVar, error) {
+func (p *Planner) windowTVFRelation(n *pg.Node, kind plan.WindowKind) (*pg.RangeVar, error) {
 	cr := n.GetColumnRef()
 	var parts []string
 	if cr != nil {
@@ -190,50 +189,23 @@ const (
 	intervalSecond = 1 << 12
 )
 
-// windowInterval evaluates a window duration argument to microseconds.
-// ok is false for a parameter whose value is not known yet.
-func (p *Planner) windowInterval(n *pg.Node, wk batch.WindowKind, what string) (us int64, ok bool, err error) {
-	kind := windowFuncName(wk)
+// windowInterval binds a window duration argument: an interval made of
+// constants and parameters (an immutable function of them included),
+// which the operator evaluates when it opens.
+func (p *Planner) windowInterval(n *pg.Node, kind plan.WindowKind, what string) (plan.Scalar, error) {
 	pos := p.pos(nodeLocation(n, -1))
 	e, err := p.binder(&scope{}, "FROM").bind(windowIntervalNode(n))
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
 	bound := e
 	if e, err = p.coerce(bound, types.TInterval, pos); err != nil {
-		return 0, false, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must be an interval, not %s", kind, what, bound.Type()).WithPosition(pos)
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must be an interval, not %s", kind, what, bound.Type()).WithPosition(pos)
 	}
-	v, known := p.foldValue(e)
-	if mentionsParam(e) {
-		p.Custom = true
+	if !paramFoldable(e) {
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must be a constant interval", kind, what).WithPosition(pos)
 	}
-	if !known {
-		if _, isParam := e.(*plan.Param); isParam && p.ParamValues == nil {
-			return 0, false, nil
-		}
-		return 0, false, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must be a constant interval", kind, what).WithPosition(pos)
-	}
-	if v == nil {
-		return 0, false, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must not be NULL", kind, what).WithPosition(pos)
-	}
-	iv := v.(types.IntervalValue)
-	if iv.Months != 0 {
-		return 0, false, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s must not contain months or years", kind, what).
-			WithDetail("A month has no fixed length; use days instead.").WithPosition(pos)
-	}
-	const maxDays = 100_000_000 // far above any valid window, far below overflow
-	if iv.Days > maxDays || iv.Days < -maxDays {
-		return 0, false, sqlerr.New(sqlerr.InvalidParameterValue, "%s %s is too large", kind, what).WithPosition(pos)
-	}
-	return int64(iv.Days)*types.MicrosPerDay + iv.Micros, true, nil
-}
-
-// windowFuncName names a window table function in messages.
-func windowFuncName(k batch.WindowKind) string {
-	if k == batch.SessionWindow {
-		return "session"
-	}
-	return k.String()
+	return e, nil
 }
 
 // windowIntervalNode applies the field of INTERVAL '30' MINUTE to a bare
