@@ -11,9 +11,11 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/exec"
+	"streamsql/exec/expr"
 	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -273,17 +275,24 @@ func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum
 func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) *planner.Planner {
 	return &planner.Planner{
 		Catalog:     s.e.cat,
-		Reader:      rd,
 		SearchPath:  s.searchPath(),
 		ParamTypes:  params,
 		ParamValues: args,
 		SQL:         st.whole,
 		Offset:      0,
-		LowerBatch:  lower.Batch,
+		LowerBatch: func(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
+			return lower.Batch(r, c, rd)
+		},
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},
 	}
+}
+
+// lowering is what lowering the plans p makes needs: their scans read
+// through rd.
+func lowering(p *planner.Planner, rd func() storage.Reader) *lower.Statement {
+	return &lower.Statement{Read: rd, Sequences: p.Sequences, Rewrite: p.Rewrite}
 }
 
 // execCtx builds the execution context of one statement.
@@ -346,7 +355,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		p.Deps = map[uint32]bool{}
 		p.ColDeps = map[uint32]map[int16]bool{}
-		pr, err := s.planWrite(p, n)
+		pr, err := s.planWrite(p, n, rd)
 		if pr != nil {
 			pr.custom = p.Custom
 		}

@@ -15,10 +15,12 @@ import (
 	"streamsql/catalog"
 	"streamsql/connector"
 	"streamsql/exec"
+	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -104,7 +106,10 @@ func (e *Engine) matViews() []*catalog.Relation {
 
 // streamPlanner returns a planner for a view definition.
 func (e *Engine) streamPlanner(sql string) *planner.Planner {
-	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql, LowerBatch: lower.Batch}
+	return &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql,
+		LowerBatch: func(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
+			return lower.Batch(r, c, func() storage.Reader { return e.db.Latest() })
+		}}
 }
 
 // planStream plans the query of a view or sink as a stream job.

@@ -89,8 +89,10 @@ func TestOptPlans(t *testing.T) {
 			if len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 				t.Fatalf("not one query: %s", d.Input)
 			}
-			p := &planner.Planner{Catalog: cat, Reader: func() storage.Reader { return db.Latest() },
-				SearchPath: []string{"public"}, SQL: d.Input, LowerBatch: lower.Batch, NoRewrites: true}
+			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input, NoRewrites: true,
+				LowerBatch: func(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
+					return lower.Batch(r, c, func() storage.Reader { return db.Latest() })
+				}}
 			q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 			if err != nil {
 				return relErrorText(err)

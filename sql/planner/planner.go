@@ -29,16 +29,12 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 	"streamsql/udf"
 )
 
 // Planner plans one statement.
 type Planner struct {
 	Catalog *catalog.Catalog
-	// Reader returns the storage reader of the running statement (its
-	// transaction or a snapshot); scans call it when they open.
-	Reader func() storage.Reader
 	// SearchPath lists the schemas for unqualified names.
 	SearchPath []string
 	// ParamTypes holds the $n types: hints from the client (Unknown = infer);
@@ -57,9 +53,11 @@ type Planner struct {
 	Stream bool
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
-	// LowerBatch turns a logical relation into batch executors (it is
-	// lower.Batch; the planner cannot import lower/, which sits above it).
-	LowerBatch func(plan.Rel, *expr.Compiler, func() storage.Reader) (exec.Operator, error)
+	// LowerBatch turns a logical relation into batch executors whose
+	// scans read through the running statement's transaction or snapshot
+	// (it is lower.Batch over the statement's reader; the planner cannot
+	// import lower/, which sits above it).
+	LowerBatch func(plan.Rel, *expr.Compiler) (exec.Operator, error)
 	// Custom reports that planning built argument values into the plan
 	// (a window size given as a parameter): the plan serves these
 	// arguments only. Key bounds and LIMIT take parameters as expressions
@@ -122,7 +120,7 @@ func (p *Planner) op(rel *relPlan) (exec.Operator, error) {
 	if p.LowerBatch == nil {
 		return nil, sqlerr.New(sqlerr.InternalError, "planner has no batch lowering")
 	}
-	op, err := p.LowerBatch(p.rewrite(rel.node), p.compiler(), p.Reader)
+	op, err := p.LowerBatch(p.rewrite(rel.node), p.compiler())
 	if err != nil {
 		return nil, err
 	}

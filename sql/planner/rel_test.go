@@ -10,6 +10,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
+	"streamsql/exec/expr"
 	"streamsql/lower"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
@@ -71,8 +72,10 @@ func TestRelPlans(t *testing.T) {
 			if len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 				t.Fatalf("not one query: %s", d.Input)
 			}
-			p := &planner.Planner{Catalog: cat, Reader: func() storage.Reader { return db.Latest() },
-				SearchPath: []string{"public"}, SQL: d.Input, LowerBatch: lower.Batch,
+			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input,
+				LowerBatch: func(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
+					return lower.Batch(r, c, func() storage.Reader { return db.Latest() })
+				},
 				NoRewrites: d.Cmd == "build"}
 			q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 			if err != nil {
