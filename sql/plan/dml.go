@@ -127,9 +127,14 @@ func (i *Insert) String() string {
 		if oc.Action == DoNothing {
 			sb.WriteString(" do nothing")
 		} else {
-			sb.WriteString(" do update set " + assignments(i.Table, oc.Set))
+			n := len(i.Table.Columns)
+			set := make([]Scalar, len(oc.Set))
+			for k, e := range oc.Set {
+				set[k] = excludedNames(e, n)
+			}
+			sb.WriteString(" do update set " + assignments(i.Table, set))
 			if oc.Where != nil {
-				fmt.Fprintf(&sb, " where %s", oc.Where)
+				fmt.Fprintf(&sb, " where %s", excludedNames(oc.Where, n))
 			}
 		}
 	}
@@ -187,6 +192,17 @@ func assignments(r *catalog.Relation, set []Scalar) string {
 		parts = append(parts, name+" = "+e.String())
 	}
 	return strings.Join(parts, ", ")
+}
+
+// excludedNames names the columns of the excluded row (from column n on)
+// in e "excluded.name", for plan trees.
+func excludedNames(e Scalar, n int) Scalar {
+	return Rewrite(e, func(x Scalar) (Scalar, bool) {
+		if c, ok := x.(*ColRef); ok && c.Idx >= n {
+			return &ColRef{Idx: c.Idx, T: c.T, Name: "excluded." + c.Name}, true
+		}
+		return nil, false
+	})
 }
 
 func columnNames(r *catalog.Relation, cols []int) string {
