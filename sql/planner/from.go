@@ -4,7 +4,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec/batch"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
@@ -437,16 +436,16 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		return nil, err
 	}
 	sc.lateral = outer
-	var kind batch.JoinKind
+	var kind plan.JoinKind
 	switch j.Jointype {
 	case pg.JoinType_JOIN_INNER:
-		kind = batch.InnerJoin
+		kind = plan.InnerJoin
 	case pg.JoinType_JOIN_LEFT:
-		kind = batch.LeftJoin
+		kind = plan.LeftJoin
 	case pg.JoinType_JOIN_RIGHT:
-		kind = batch.RightJoin
+		kind = plan.RightJoin
 	case pg.JoinType_JOIN_FULL:
-		kind = batch.FullJoin
+		kind = plan.FullJoin
 	default:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "join type %s is not supported", j.Jointype)
 	}
@@ -520,7 +519,7 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 			return nil, err
 		}
 	} else if r.lateral {
-		if kind != batch.InnerJoin && kind != batch.LeftJoin {
+		if kind != plan.InnerJoin && kind != plan.LeftJoin {
 			return nil, sqlerr.New(sqlerr.InvalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference")
 		}
 		node = join(l.rel, r.rel, kind, true, &keys, residual)
@@ -537,9 +536,9 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 			lc, rc := cols[pr.l], cols[pr.r]
 			var e plan.Scalar = &plan.ColRef{Idx: pr.l, T: lc.t, Name: lc.name}
 			t := lc.t
-			if kind == batch.RightJoin {
+			if kind == plan.RightJoin {
 				e, t = &plan.ColRef{Idx: pr.r, T: rc.t, Name: rc.name}, rc.t
-			} else if kind == batch.FullJoin {
+			} else if kind == plan.FullJoin {
 				ct, err := udf.CommonType([]types.T{lc.t, rc.t}, "JOIN/USING")
 				if err != nil {
 					return nil, err
