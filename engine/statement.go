@@ -11,11 +11,9 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/exec"
-	"streamsql/exec/expr"
 	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
-	"streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -273,20 +271,19 @@ func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum
 
 // newPlannerFn is newPlanner with the plan's scans reading through rd.
 func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) *planner.Planner {
-	return &planner.Planner{
+	p := &planner.Planner{
 		Catalog:     s.e.cat,
 		SearchPath:  s.searchPath(),
 		ParamTypes:  params,
 		ParamValues: args,
 		SQL:         st.whole,
 		Offset:      0,
-		LowerBatch: func(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
-			return lower.Batch(r, c, rd)
-		},
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},
 	}
+	p.LowerBatch = lowering(p, rd).Batch
+	return p
 }
 
 // lowering is what lowering the plans p makes needs: their scans read
@@ -343,6 +340,10 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		if err != nil {
 			return nil, err
 		}
+		op, err := p.LowerBatch(q.Plan)
+		if err != nil {
+			return nil, err
+		}
 		cols := outputColumns(q.Cols)
 		reads, readCols := depList(p.Deps), p.ColDeps
 		return &prepared{params: p.FinishParams(), cols: cols, custom: p.Custom, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
@@ -350,7 +351,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 			if err := x.s.checkReads(reads, readCols); err != nil {
 				return nil, err
 			}
-			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), q.Op, cols, "SELECT"), nil
+			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, cols, "SELECT"), nil
 		}}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		p.Deps = map[uint32]bool{}

@@ -15,12 +15,10 @@ import (
 	"streamsql/catalog"
 	"streamsql/connector"
 	"streamsql/exec"
-	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
-	"streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -106,10 +104,9 @@ func (e *Engine) matViews() []*catalog.Relation {
 
 // streamPlanner returns a planner for a view definition.
 func (e *Engine) streamPlanner(sql string) *planner.Planner {
-	return &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql,
-		LowerBatch: func(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
-			return lower.Batch(r, c, func() storage.Reader { return e.db.Latest() })
-		}}
+	p := &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql}
+	p.LowerBatch = lowering(p, func() storage.Reader { return e.db.Latest() }).Batch
+	return p
 }
 
 // planStream plans the query of a view or sink as a stream job.
@@ -427,6 +424,10 @@ func (s *Session) checkWatermarks(r *catalog.Relation) error {
 		p := s.e.streamPlanner(sql)
 		q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 		if err != nil {
+			return err
+		}
+		// Lowered as well, for what only the lowering refuses.
+		if _, err := p.LowerBatch(q.Plan); err != nil {
 			return err
 		}
 		got, want := q.Cols[0].Type, r.Columns[ci].Type

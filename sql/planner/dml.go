@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"streamsql/catalog"
-	"streamsql/exec"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
@@ -22,11 +21,11 @@ type Output struct {
 
 // Query is a planned SELECT.
 type Query struct {
-	// Plan is the logical plan; Op is its batch lowering.
+	// Plan is the logical plan, rewritten for batch execution (unless the
+	// plan is for a stream); lower.Statement.Batch lowers it.
 	Plan plan.Rel
-	Op   exec.Operator
 	Cols []Output
-	// Visible lists, for each of Cols, its column of Op: Op may carry
+	// Visible lists, for each of Cols, its column of Plan: Plan may carry
 	// hidden columns (sort keys, stream keys) besides them.
 	Visible []int
 }
@@ -37,13 +36,7 @@ func (p *Planner) PlanSelect(s *pg.SelectStmt) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	rel.node = p.rewrite(rel.node)
-	logical := rel.node
-	op, err := p.op(rel)
-	if err != nil {
-		return nil, err
-	}
-	q := &Query{Plan: logical, Op: op, Cols: outputs(rel.cols)}
+	q := &Query{Plan: p.rewrite(rel.node), Cols: outputs(rel.cols)}
 	for i, c := range rel.cols {
 		if !c.hidden {
 			q.Visible = append(q.Visible, i)

@@ -89,10 +89,8 @@ func TestOptPlans(t *testing.T) {
 			if len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 				t.Fatalf("not one query: %s", d.Input)
 			}
-			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input, NoRewrites: true,
-				LowerBatch: func(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
-					return lower.Batch(r, c, func() storage.Reader { return db.Latest() })
-				}}
+			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input, NoRewrites: true}
+			p.LowerBatch = (&lower.Statement{Read: func() storage.Reader { return db.Latest() }, Rewrite: p.Rewrite}).Batch
 			q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 			if err != nil {
 				return relErrorText(err)

@@ -11,7 +11,6 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
-	"streamsql/exec/expr"
 	"streamsql/lower"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
@@ -78,11 +77,8 @@ func TestRelPlans(t *testing.T) {
 				t.Fatalf("not one statement: %s", d.Input)
 			}
 			read := func() storage.Reader { return db.Latest() }
-			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input,
-				LowerBatch: func(r plan.Rel, c *expr.Compiler) (exec.Operator, error) {
-					return lower.Batch(r, c, read)
-				},
-				NoRewrites: d.Cmd == "build"}
+			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input, NoRewrites: d.Cmd == "build"}
+			p.LowerBatch = (&lower.Statement{Read: read, Rewrite: p.Rewrite}).Batch
 			if d.Cmd != "build" && d.Cmd != "lower" {
 				t.Fatalf("unknown command %s", d.Cmd)
 			}
@@ -100,8 +96,12 @@ func TestRelPlans(t *testing.T) {
 				}
 				return plan.RelTree(q.Plan)
 			}
+			op, err := p.LowerBatch(q.Plan)
+			if err != nil {
+				return relErrorText(err)
+			}
 			var sb strings.Builder
-			writeOps(&sb, q.Op, 0)
+			writeOps(&sb, op, 0)
 			return sb.String()
 		})
 	})
