@@ -15,6 +15,9 @@ import (
 // file, and with it the planner's imports of exec/, goes when those three
 // become logical nodes.
 
+// BatchLowering turns a logical relation into batch executors.
+type BatchLowering func(plan.Rel) (exec.Operator, error)
+
 // op lowers rel's plan into a batch executor, for the operators the
 // planner still builds itself. The executor replaces the plan in rel, so
 // that asking again gives the same executor.

@@ -22,7 +22,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -55,7 +54,7 @@ type Planner struct {
 	// (lower.Statement.Batch; the planner cannot import lower/, which sits
 	// above it). The planner calls it only for the inputs of the operators
 	// it still builds itself (op); the engine lowers the plans it returns.
-	LowerBatch func(plan.Rel) (exec.Operator, error)
+	LowerBatch BatchLowering
 	// Custom reports that planning built argument values into the plan
 	// (a window size given as a parameter): the plan serves these
 	// arguments only. Key bounds and LIMIT take parameters as expressions
