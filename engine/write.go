@@ -153,7 +153,19 @@ func (wr *writer) indexed() *storage.IndexedTable {
 // on first use.
 func (wr *writer) constraints() (*constraint.Table, error) {
 	if wr.cons == nil {
-		tc, err := constraint.Prepare(wr.s.constraintEnv(wr.ctx), wr.w.Rel, wr.x.reader)
+		env := wr.s.constraintEnv(wr.ctx)
+		if wr.w.ChecksPlanned {
+			// The target's checks came with the plan; a cascade to
+			// another table binds that table's.
+			bind := env.PlanChecks
+			env.PlanChecks = func(rel *catalog.Relation, r storage.Reader) ([]lower.Check, error) {
+				if rel == wr.w.Rel {
+					return wr.w.Checks, nil
+				}
+				return bind(rel, r)
+			}
+		}
+		tc, err := constraint.Prepare(env, wr.w.Rel, wr.x.reader)
 		if err != nil {
 			return nil, err
 		}

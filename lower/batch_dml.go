@@ -41,6 +41,11 @@ type Write struct {
 	Filter expr.Expr
 	// Returning exprs over the physical row written (or deleted).
 	Returning []expr.Expr
+	// Checks are the table's CHECK constraints, compiled with the
+	// statement when ChecksPlanned (INSERT and UPDATE), so that its
+	// executions need not bind them again.
+	Checks        []Check
+	ChecksPlanned bool
 }
 
 // Write lowers the plan of a data-modifying statement (plan.Insert,
@@ -69,6 +74,10 @@ func (s *Statement) Write(r plan.Rel) (*Write, error) {
 		if w.Returning, err = c.CompileAll(x.Returning); err != nil {
 			return nil, err
 		}
+		if w.Checks, err = s.Checks(x.Checks); err != nil {
+			return nil, err
+		}
+		w.ChecksPlanned = true
 		return w, nil
 	case *plan.Update:
 		w, err := s.visit(x.Table, &x.Bounds, x.Filter, x.Returning, c)
@@ -78,6 +87,10 @@ func (s *Statement) Write(r plan.Rel) (*Write, error) {
 		if w.Set, err = c.CompileAll(x.Set); err != nil {
 			return nil, err
 		}
+		if w.Checks, err = s.Checks(x.Checks); err != nil {
+			return nil, err
+		}
+		w.ChecksPlanned = true
 		return w, nil
 	case *plan.Delete:
 		return s.visit(x.Table, &x.Bounds, x.Filter, x.Returning, c)

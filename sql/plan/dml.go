@@ -28,6 +28,9 @@ type Insert struct {
 	// OnConflict says what happens to a row whose key exists; nil means
 	// the unique violation is an error.
 	OnConflict *OnConflict
+	// Checks are Table's CHECK constraints, which every row written
+	// (inserted, or updated by DO UPDATE) must pass.
+	Checks []Check
 	// Returning is the RETURNING list over the physical row written.
 	Returning []Scalar
 }
@@ -70,10 +73,13 @@ type ConflictArbiter struct {
 // UPDATE ... FROM reaches here with the joined relations as correlated
 // subqueries of Set and Filter.
 type Update struct {
-	Table     *catalog.Relation
-	Bounds    KeyBounds
-	Filter    Scalar
-	Set       []Scalar
+	Table  *catalog.Relation
+	Bounds KeyBounds
+	Filter Scalar
+	Set    []Scalar
+	// Checks are Table's CHECK constraints, which every new row must
+	// pass.
+	Checks    []Check
 	Returning []Scalar
 }
 
@@ -138,6 +144,7 @@ func (i *Insert) String() string {
 			}
 		}
 	}
+	writeChecks(&sb, i.Checks)
 	writeReturning(&sb, i.Returning)
 	return sb.String()
 }
@@ -149,6 +156,7 @@ func (u *Update) String() string {
 	sb.WriteString("update " + u.Table.Name)
 	writeTarget(&sb, u.Table, &u.Bounds, u.Filter)
 	sb.WriteString(" set " + assignments(u.Table, u.Set))
+	writeChecks(&sb, u.Checks)
 	writeReturning(&sb, u.Returning)
 	return sb.String()
 }
@@ -168,6 +176,12 @@ func writeTarget(sb *strings.Builder, r *catalog.Relation, b *KeyBounds, filter 
 	}
 	if filter != nil {
 		fmt.Fprintf(sb, " filter %s", filter)
+	}
+}
+
+func writeChecks(sb *strings.Builder, cs []Check) {
+	for _, c := range cs {
+		fmt.Fprintf(sb, " check %s %s", c.Name, c.Expr)
 	}
 }
 

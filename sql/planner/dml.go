@@ -279,6 +279,9 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			return nil, err
 		}
 	}
+	if ins.Checks, err = p.PlanChecks(r); err != nil {
+		return nil, err
+	}
 	if ins.Returning, err = p.returning(w, s.ReturningList, phys); err != nil {
 		return nil, err
 	}
@@ -430,6 +433,9 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 	w.UpdateCols = setColumns(r, targets)
 	up.Set = set
 	if up.Filter, up.Bounds, err = p.filterAndSpan(r, sc, where); err != nil {
+		return nil, err
+	}
+	if up.Checks, err = p.PlanChecks(r); err != nil {
 		return nil, err
 	}
 	if up.Returning, err = p.returning(w, s.ReturningList, sc); err != nil {

@@ -22,7 +22,7 @@ import (
 
 // TestRelPlans plans queries and prints their logical plans
 // (testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
-// store holding t(a int4 primary key, b text, c int8) and u(k int8
+// store holding t(a int4 primary key, b text, c int8 CHECK (c <> 0)) and u(k int8
 // primary key, x int4, y text) with the index u_x_y_idx on (x, y DESC),
 // and the source src(x int8, s text). Commands:
 //
@@ -54,7 +54,7 @@ func TestRelPlans(t *testing.T) {
 	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "t", Kind: catalog.KindTable,
 		Columns: []catalog.Column{{Name: "a", Type: types.TInt4, AttNum: 1, NotNull: true},
 			{Name: "b", Type: types.TText, AttNum: 2}, {Name: "c", Type: types.TInt8, AttNum: 3}},
-		PrimaryKey: []int{0}}); err != nil {
+		PrimaryKey: []int{0}, Checks: []catalog.Check{{Name: "t_c_check", Expr: "c <> 0", Columns: []int{2}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "u", Kind: catalog.KindTable,
@@ -137,8 +137,8 @@ func relWrite(t *testing.T, p *planner.Planner, ast *pg.Node, d *datadriven.Test
 		return relErrorText(err)
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "write %s conflict=%d set=%d where=%t bounds=%t filter=%t returning=%d\n", lw.Table.Name,
-		lw.Conflict, len(lw.Set), lw.Where != nil, lw.Bounds != nil, lw.Filter != nil, len(lw.Returning))
+	fmt.Fprintf(&sb, "write %s conflict=%d set=%d where=%t bounds=%t filter=%t returning=%d checks=%d\n", lw.Table.Name,
+		lw.Conflict, len(lw.Set), lw.Where != nil, lw.Bounds != nil, lw.Filter != nil, len(lw.Returning), len(lw.Checks))
 	if lw.Source != nil {
 		writeOps(&sb, lw.Source, 1)
 	}
