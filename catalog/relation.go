@@ -272,6 +272,17 @@ func (r *Relation) ColumnIndex(name string) int {
 	return -1
 }
 
+// StorageKey returns the columns (indexes into Columns) that a table's or
+// materialized view's rows are stored under: the primary key, or a
+// materialized view's key when it has no primary key. Empty means a hidden
+// row id.
+func (r *Relation) StorageKey() []int {
+	if r.Kind == KindMatView && len(r.PrimaryKey) == 0 {
+		return slices.Clone(r.ViewKey)
+	}
+	return slices.Clone(r.PrimaryKey)
+}
+
 // Table returns the storage view of a table or materialized view: rows
 // keyed by the primary key (or a hidden row id), holding every physical
 // column.
@@ -281,11 +292,8 @@ func (r *Relation) Table() *storage.Table {
 		Name:     r.Name,
 		Types:    make([]types.T, len(r.Columns)),
 		ColNames: make([]string, len(r.Columns)),
-		PK:       slices.Clone(r.PrimaryKey),
+		PK:       r.StorageKey(),
 		Logged:   r.Kind == KindTable,
-	}
-	if r.Kind == KindMatView && len(t.PK) == 0 {
-		t.PK = slices.Clone(r.ViewKey)
 	}
 	for i, c := range r.Columns {
 		t.Types[i] = c.Type

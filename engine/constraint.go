@@ -15,6 +15,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
+	"streamsql/lower"
 	"streamsql/sql/parser"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
@@ -269,14 +270,16 @@ func (s *Session) alterConstraint(x *execution, p *planner.Planner, r *catalog.R
 // validateNewConstraint checks the existing rows of n against its last
 // CHECK (isCheck) or FOREIGN KEY constraint, the one just added.
 func (s *Session) validateNewConstraint(x *execution, p *planner.Planner, n *catalog.Relation, isCheck bool) error {
-	var checks []planner.CheckExpr
+	var checks []lower.Check
 	var fks []catalog.ForeignKey
 	if isCheck {
 		all, err := p.PlanChecks(n)
 		if err != nil {
 			return err
 		}
-		checks = all[len(all)-1:]
+		if checks, err = lowering(p, func() storage.Reader { return x.reader }).Checks(all[len(all)-1:]); err != nil {
+			return err
+		}
 	} else {
 		fks = n.ForeignKeys[len(n.ForeignKeys)-1:]
 	}

@@ -327,7 +327,12 @@ func (s *Session) startCopyOut(ctx context.Context, query string, opts copyOptio
 		closeFn()
 		return nil, err
 	}
-	c := &copyOut{ec: s.execCtx(ctx, nil), op: q.Op, opts: opts, s: s, header: opts.header, close: closeFn}
+	op, err := p.LowerBatch(q.Plan)
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	c := &copyOut{ec: s.execCtx(ctx, nil), op: op, opts: opts, s: s, header: opts.header, close: closeFn}
 	for _, o := range q.Cols {
 		c.ts = append(c.ts, o.Type)
 		c.names = append(c.names, o.Name)

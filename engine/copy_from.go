@@ -32,9 +32,9 @@ import (
 	"streamsql/catalog"
 	"streamsql/catalog/pgcatalog"
 	"streamsql/format"
+	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
-	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -330,7 +330,7 @@ func (c *copyIn) decode(f []byte, t types.T, line, col int) (types.Datum, error)
 
 // insertPlan is INSERT INTO rel (cols) VALUES with n rows of parameters.
 type insertPlan struct {
-	w      *planner.Write
+	w      *lower.Write
 	params []types.T
 }
 
@@ -366,7 +366,11 @@ func (c *copyIn) planInsert(n int, txn *storage.Txn) (*insertPlan, error) {
 		return nil, err
 	}
 	pl := c.s.newPlanner(&statement{s: c.s, whole: sql}, nil, nil, txn)
-	w, err := pl.PlanInsert(stmts[0].AST.GetInsertStmt())
+	pw, err := pl.PlanInsert(stmts[0].AST.GetInsertStmt())
+	if err != nil {
+		return nil, err
+	}
+	w, err := lowering(pl, func() storage.Reader { return txn }).Write(pw.Plan)
 	if err != nil {
 		return nil, err
 	}

@@ -395,8 +395,13 @@ func (s *Session) planDeclare(st *statement, d *pg.DeclareCursorStmt) (*prepared
 			c.close()
 			return nil, err
 		}
+		op, err := p.LowerBatch(q.Plan)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
 		c.cols = outputColumns(q.Cols)
-		c.rowsRes = newRowsResult(context.Background(), s.execCtx(context.Background(), x.args), q.Op, c.cols, "SELECT")
+		c.rowsRes = newRowsResult(context.Background(), s.execCtx(context.Background(), x.args), op, c.cols, "SELECT")
 		if err := s.addCursor(c); err != nil {
 			return nil, err
 		}

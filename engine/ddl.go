@@ -330,7 +330,12 @@ func checkDefault(p *planner.Planner, c catalog.Column) error {
 	}
 	inner := *p
 	inner.SQL, inner.Offset = stmts[0].SQL, 0
-	_, err = inner.PlanSelect(stmts[0].AST.GetSelectStmt())
+	q, err := inner.PlanSelect(stmts[0].AST.GetSelectStmt())
+	if err != nil {
+		return err
+	}
+	// Lowered as well, for what only the lowering refuses.
+	_, err = inner.LowerBatch(q.Plan)
 	return err
 }
 
@@ -343,6 +348,10 @@ func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt)
 	p.Deps = map[uint32]bool{}
 	q, err := p.PlanSelect(sel)
 	if err != nil {
+		return "", err
+	}
+	// Lowered as well, for what only the lowering refuses.
+	if _, err := p.LowerBatch(q.Plan); err != nil {
 		return "", err
 	}
 	schema := s.schemaFor(vs.View)
@@ -650,7 +659,11 @@ func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.
 		if err != nil {
 			return nil, err
 		}
-		bs, err := batch.Collect(s.execCtx(x.context(), nil), q.Op)
+		op, err := inner.LowerBatch(q.Plan)
+		if err != nil {
+			return nil, err
+		}
+		bs, err := batch.Collect(s.execCtx(x.context(), nil), op)
 		if err != nil {
 			return nil, err
 		}
@@ -734,7 +747,11 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainS
 	if err != nil {
 		return nil, err
 	}
-	text := batch.ExplainTree(q.Op)
+	op, err := p.LowerBatch(q.Plan)
+	if err != nil {
+		return nil, err
+	}
+	text := batch.ExplainTree(op)
 	switch {
 	case opts.logical && opts.verbose:
 		text = plan.RelTreeProps(q.Plan)

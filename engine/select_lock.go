@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"streamsql/catalog"
+	"streamsql/exec"
 	"streamsql/pgwire"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
@@ -116,6 +117,10 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	if err != nil {
 		return nil, err
 	}
+	op, err := p.LowerBatch(q.Plan)
+	if err != nil {
+		return nil, err
+	}
 	nOut := len(q.Cols) - nKeys
 	off := nOut
 	for i := range targets {
@@ -135,15 +140,19 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 			return nil, err
 		}
 		lr := &lockingRun{s: x.s, x: x, spec: spec, targets: targets, nOut: nOut, colTypes: colTypes}
-		rows, err := lr.run(ctx, func() (*planner.Query, error) {
+		rows, err := lr.run(ctx, func() (exec.Operator, error) {
 			if lr.passes == 0 {
-				return q, nil
+				return op, nil
 			}
 			// Each pass plans anew: operators run once.
 			pts := append([]types.T{}, params...)
 			np := x.s.newPlanner(st, pts, x.args, x.reader)
 			np.RowIDs = true
-			return np.PlanSelect(proto.Clone(inner).(*pg.SelectStmt))
+			nq, err := np.PlanSelect(proto.Clone(inner).(*pg.SelectStmt))
+			if err != nil {
+				return nil, err
+			}
+			return np.LowerBatch(nq.Plan)
 		}, limit, offset)
 		if err != nil {
 			return nil, err
@@ -187,15 +196,15 @@ type lockingRun struct {
 	passes   int
 }
 
-func (lr *lockingRun) run(ctx context.Context, plan func() (*planner.Query, error), limit, offset int64) ([][]types.Datum, error) {
+func (lr *lockingRun) run(ctx context.Context, plan func() (exec.Operator, error), limit, offset int64) ([][]types.Datum, error) {
 	for {
 		since := lr.s.e.db.CommitCount()
-		q, err := plan()
+		op, err := plan()
 		if err != nil {
 			return nil, err
 		}
 		lr.passes++
-		out, waited, err := lr.lockRows(ctx, q, limit, offset)
+		out, waited, err := lr.lockRows(ctx, op, limit, offset)
 		if err != nil {
 			return nil, err
 		}
@@ -209,20 +218,20 @@ func (lr *lockingRun) run(ctx context.Context, plan func() (*planner.Query, erro
 	}
 }
 
-// lockRows runs q and locks its rows in order as they come, until
+// lockRows runs op and locks its rows in order as they come, until
 // limit+offset rows are locked (limit < 0: all of them); it stops reading
 // the query there, so LIMIT 1 ... SKIP LOCKED reads only up to the first
 // row it can take. waited reports whether a lock had to wait.
-func (lr *lockingRun) lockRows(ctx context.Context, q *planner.Query, limit, offset int64) (out [][]types.Datum, waited bool, err error) {
+func (lr *lockingRun) lockRows(ctx context.Context, op exec.Operator, limit, offset int64) (out [][]types.Datum, waited bool, err error) {
 	txn, timeout := lr.x.txn, lr.s.LockTimeout()
 	ec := lr.s.execCtx(ctx, lr.x.args)
-	if err := q.Op.Open(ec); err != nil {
+	if err := op.Open(ec); err != nil {
 		return nil, false, err
 	}
-	defer q.Op.Close()
+	defer op.Close()
 
 	for limit < 0 || int64(len(out)) < limit+offset {
-		b, err := q.Op.Next(ec)
+		b, err := op.Next(ec)
 		if err != nil {
 			return nil, false, err
 		}

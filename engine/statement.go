@@ -268,18 +268,24 @@ func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum
 
 // newPlannerFn is newPlanner with the plan's scans reading through rd.
 func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) *planner.Planner {
-	return &planner.Planner{
+	p := &planner.Planner{
 		Catalog:    s.e.cat,
-		Reader:     rd,
 		SearchPath: s.searchPath(),
 		ParamTypes: params,
 		SQL:        st.whole,
 		Offset:     0,
-		LowerBatch: lower.Batch,
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},
 	}
+	p.LowerBatch = lowering(p, rd).Batch
+	return p
+}
+
+// lowering is what lowering the plans p makes needs: their scans read
+// through rd.
+func lowering(p *planner.Planner, rd func() storage.Reader) *lower.Statement {
+	return &lower.Statement{Read: rd, Sequences: p.Sequences, Rewrite: p.Rewrite}
 }
 
 // execCtx builds the execution context of one statement.
@@ -330,6 +336,10 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		if err != nil {
 			return nil, err
 		}
+		op, err := p.LowerBatch(q.Plan)
+		if err != nil {
+			return nil, err
+		}
 		cols := outputColumns(q.Cols)
 		reads, readCols := depList(p.Deps), p.ColDeps
 		return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
@@ -337,12 +347,12 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 			if err := x.s.checkReads(reads, readCols); err != nil {
 				return nil, err
 			}
-			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), q.Op, cols, "SELECT"), nil
+			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, cols, "SELECT"), nil
 		}}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		p.Deps = map[uint32]bool{}
 		p.ColDeps = map[uint32]map[int16]bool{}
-		return s.planWrite(p, n)
+		return s.planWrite(p, n, rd)
 	case n.GetExplainStmt() != nil:
 		return s.planExplain(st, p, n.GetExplainStmt())
 	case n.GetVariableSetStmt() != nil:

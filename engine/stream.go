@@ -104,7 +104,9 @@ func (e *Engine) matViews() []*catalog.Relation {
 
 // streamPlanner returns a planner for a view definition.
 func (e *Engine) streamPlanner(sql string) *planner.Planner {
-	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql, LowerBatch: lower.Batch}
+	p := &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql}
+	p.LowerBatch = lowering(p, func() storage.Reader { return e.db.Latest() }).Batch
+	return p
 }
 
 // planStream plans the query of a view or sink as a stream job.
@@ -422,6 +424,10 @@ func (s *Session) checkWatermarks(r *catalog.Relation) error {
 		p := s.e.streamPlanner(sql)
 		q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 		if err != nil {
+			return err
+		}
+		// Lowered as well, for what only the lowering refuses.
+		if _, err := p.LowerBatch(q.Plan); err != nil {
 			return err
 		}
 		got, want := q.Cols[0].Type, r.Columns[ci].Type

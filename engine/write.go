@@ -12,7 +12,6 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
-	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/lower"
 	"streamsql/pgwire"
@@ -24,21 +23,26 @@ import (
 	"streamsql/table/index"
 )
 
-func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
-	var w *planner.Write
+// planWrite plans INSERT, UPDATE or DELETE; its scans read through rd.
+func (s *Session) planWrite(p *planner.Planner, n *pg.Node, rd func() storage.Reader) (*prepared, error) {
+	var pw *planner.Write
 	var err error
 	var verb string
 	switch {
 	case n.GetInsertStmt() != nil:
-		w, err = p.PlanInsert(n.GetInsertStmt())
+		pw, err = p.PlanInsert(n.GetInsertStmt())
 		verb = "INSERT"
 	case n.GetUpdateStmt() != nil:
-		w, err = p.PlanUpdate(n.GetUpdateStmt())
+		pw, err = p.PlanUpdate(n.GetUpdateStmt())
 		verb = "UPDATE"
 	default:
-		w, err = p.PlanDelete(n.GetDeleteStmt())
+		pw, err = p.PlanDelete(n.GetDeleteStmt())
 		verb = "DELETE"
 	}
+	if err != nil {
+		return nil, err
+	}
+	w, err := lowering(p, rd).Write(pw.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -50,13 +54,7 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 	}
 	var cols []pgwire.Column
 	if len(w.Returning) > 0 {
-		cols = outputColumns(w.Cols)
-	}
-	var bounds *batch.KeyBounds
-	if !w.Bounds.Empty() {
-		if bounds, err = lower.KeyBounds(&w.Bounds, w.Table, nil, &expr.Compiler{}); err != nil {
-			return nil, err
-		}
+		cols = outputColumns(pw.Cols)
 	}
 	// Privileges (privilege.go): the verb's on the target (on the
 	// columns it assigns, for INSERT and UPDATE), SELECT on the target's
@@ -67,7 +65,7 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 		p.Deps[w.Rel.OID] = true
 	}
 	reads, readCols := depList(p.Deps), p.ColDeps
-	insertCols, updateCols := attnumSet(w.InsertCols), attnumSet(w.UpdateCols)
+	insertCols, updateCols := attnumSet(pw.InsertCols), attnumSet(pw.UpdateCols)
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		// The relation as it is now, not as planned: a REVOKE since
 		// counts.
@@ -80,7 +78,7 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 		case err != nil:
 		case verb == "INSERT":
 			err = x.s.checkColumns(target, priv, insertCols)
-			if err == nil && w.Conflict == planner.ConflictUpdate {
+			if err == nil && w.Conflict == lower.ConflictUpdate {
 				err = x.s.checkColumns(target, 'w', updateCols)
 			}
 		case verb == "UPDATE":
@@ -95,7 +93,7 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 			return nil, err
 		}
 		// x.s, not s: a cached plan runs in any session (plancache.go).
-		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode, bounds: bounds}
+		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode}
 		switch verb {
 		case "INSERT":
 			err = wr.insert()
@@ -125,7 +123,7 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node) (*prepared, error) {
 type writer struct {
 	s        *Session
 	x        *execution
-	w        *planner.Write
+	w        *lower.Write
 	ctx      *exec.Ctx
 	count    int64
 	returned []*exec.Batch
@@ -133,9 +131,6 @@ type writer struct {
 	ixt      *storage.IndexedTable // see indexed
 	// lockMode is the row lock UPDATE and DELETE take (locks.go).
 	lockMode storage.LockMode
-	// bounds narrow the rows UPDATE and DELETE visit to a primary key
-	// range (nil: every row).
-	bounds *batch.KeyBounds
 }
 
 func (wr *writer) types() []types.T {
@@ -158,7 +153,19 @@ func (wr *writer) indexed() *storage.IndexedTable {
 // on first use.
 func (wr *writer) constraints() (*constraint.Table, error) {
 	if wr.cons == nil {
-		tc, err := constraint.Prepare(wr.s.constraintEnv(wr.ctx), wr.w.Rel, wr.x.reader)
+		env := wr.s.constraintEnv(wr.ctx)
+		if wr.w.ChecksPlanned {
+			// The target's checks came with the plan; a cascade to
+			// another table binds that table's.
+			bind := env.PlanChecks
+			env.PlanChecks = func(rel *catalog.Relation, r storage.Reader) ([]lower.Check, error) {
+				if rel == wr.w.Rel {
+					return wr.w.Checks, nil
+				}
+				return bind(rel, r)
+			}
+		}
+		tc, err := constraint.Prepare(env, wr.w.Rel, wr.x.reader)
 		if err != nil {
 			return nil, err
 		}
@@ -173,8 +180,13 @@ func (s *Session) constraintEnv(ctx *exec.Ctx) *constraint.Env {
 	return &constraint.Env{
 		Catalog: s.e.cat,
 		Ctx:     ctx,
-		PlanChecks: func(rel *catalog.Relation, r storage.Reader) ([]planner.CheckExpr, error) {
-			return s.newPlanner(&statement{s: s}, nil, nil, r).PlanChecks(rel)
+		PlanChecks: func(rel *catalog.Relation, r storage.Reader) ([]lower.Check, error) {
+			p := s.newPlanner(&statement{s: s}, nil, nil, r)
+			cs, err := p.PlanChecks(rel)
+			if err != nil {
+				return nil, err
+			}
+			return lowering(p, func() storage.Reader { return r }).Checks(cs)
 		},
 	}
 }
@@ -246,7 +258,7 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		return err
 	}
 	tbl, txn := wr.w.Table, wr.x.txn
-	if wr.w.Conflict == planner.ConflictError || len(tbl.PK) == 0 && len(wr.w.Rel.Indexes) == 0 {
+	if wr.w.Conflict == lower.ConflictError || len(tbl.PK) == 0 && len(wr.w.Rel.Indexes) == 0 {
 		if err := wr.indexed().Insert(txn, rows); err != nil {
 			return err
 		}
@@ -268,7 +280,7 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		if err != nil {
 			return err
 		}
-		if key != "" && seen[key] && wr.w.Conflict == planner.ConflictUpdate {
+		if key != "" && seen[key] && wr.w.Conflict == lower.ConflictUpdate {
 			return sqlerr.New(sqlerr.CardinalityViolation, "ON CONFLICT DO UPDATE command cannot affect row a second time").
 				WithHint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
 		}
@@ -285,7 +297,7 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 			written = append(written, r)
 			continue
 		}
-		if wr.w.Conflict == planner.ConflictNothing {
+		if wr.w.Conflict == lower.ConflictNothing {
 			continue
 		}
 		// DO UPDATE over [existing, excluded].
@@ -399,9 +411,9 @@ func (wr *writer) filterRows(keys [][]byte, rows [][]types.Datum) ([][]byte, [][
 func (wr *writer) matching() ([][]byte, [][]types.Datum, error) {
 	since := wr.s.e.db.CommitCount()
 	var span storage.KeySpan
-	if wr.bounds != nil {
+	if wr.w.Bounds != nil {
 		var none bool
-		if span, none = wr.bounds.Span(wr.ctx, nil, nil); none {
+		if span, none = wr.w.Bounds.Span(wr.ctx, nil, nil); none {
 			return nil, nil, nil
 		}
 	}

@@ -5,6 +5,12 @@
 // or sink, with every stream's properties (stream key, append-only,
 // watermark columns), its state tables, cleanup and parallelism.
 //
+// A Statement holds what lowering one statement's plans needs (its
+// reader, sequences, the planner's rewrites for subquery plans): its Batch
+// lowers a query, Write an INSERT, UPDATE or DELETE (plan.Insert,
+// plan.Update, plan.Delete) for the engine's writer, and Checks a table's
+// CHECK constraints.
+//
 // Batch lowers the relational nodes of sql/plan that the planner emits
 // (Scan, SourceScan, VirtualScan, TableFunction, ProjectSet, Aggregate,
 // LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp,

@@ -84,15 +84,22 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 			cols[i].Name = o.ColNames[i]
 		}
 	}
-	sp := &streamPlanner{p: p, sourceSpec: o.Sources, compiler: &expr.Compiler{Sequences: p.Sequences}, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
-	n, m, err := sp.convert(q.Op)
+	if p.LowerBatch == nil {
+		return nil, sqlerr.New(sqlerr.InternalError, "planner has no batch lowering")
+	}
+	op, err := p.LowerBatch(q.Plan)
 	if err != nil {
-		return nil, procTimeEOWC(err, o.EmitOnWindowClose, q.Op)
+		return nil, err
+	}
+	sp := &streamPlanner{p: p, sourceSpec: o.Sources, compiler: &expr.Compiler{Sequences: p.Sequences}, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+	n, m, err := sp.convert(op)
+	if err != nil {
+		return nil, procTimeEOWC(err, o.EmitOnWindowClose, op)
 	}
 	if o.EmitOnWindowClose && !sp.eowcDone {
 		if len(n.Watermarks) == 0 {
 			return nil, procTimeEOWC(sqlerr.New(sqlerr.FeatureNotSupported,
-				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, q.Op)
+				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, op)
 		}
 		n = sp.eowcBuffer(n)
 	}

@@ -101,26 +101,31 @@ func (s *Scan) String() string {
 	if s.Bounds.Empty() {
 		return sb.String()
 	}
-	keys := s.KeyColumns()
+	sb.WriteString(" key " + keyBoundsText(s.Rel, s.KeyColumns(), &s.Bounds))
+	return sb.String()
+}
+
+// keyBoundsText renders bounds b on the key columns keys of r:
+// "a = $1, b >= 5".
+func keyBoundsText(r *catalog.Relation, keys []int, b *KeyBounds) string {
 	name := func(i int) string {
 		if i < len(keys) {
-			return s.Rel.Columns[keys[i]].Name
+			return r.Columns[keys[i]].Name
 		}
 		return "?"
 	}
 	var parts []string
-	for i, e := range s.Bounds.Eq {
+	for i, e := range b.Eq {
 		parts = append(parts, name(i)+" = "+e.String())
 	}
-	next := name(len(s.Bounds.Eq))
-	for _, b := range s.Bounds.Lo {
-		parts = append(parts, next+bracketOp(">", b.Inclusive)+b.Value.String())
+	next := name(len(b.Eq))
+	for _, x := range b.Lo {
+		parts = append(parts, next+bracketOp(">", x.Inclusive)+x.Value.String())
 	}
-	for _, b := range s.Bounds.Hi {
-		parts = append(parts, next+bracketOp("<", b.Inclusive)+b.Value.String())
+	for _, x := range b.Hi {
+		parts = append(parts, next+bracketOp("<", x.Inclusive)+x.Value.String())
 	}
-	sb.WriteString(" key " + strings.Join(parts, ", "))
-	return sb.String()
+	return strings.Join(parts, ", ")
 }
 
 func bracketOp(op string, inclusive bool) string {

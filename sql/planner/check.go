@@ -9,17 +9,10 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec/expr"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 )
-
-// CheckExpr is a CHECK constraint bound over a table's physical row.
-type CheckExpr struct {
-	Name string
-	Expr expr.Expr
-}
 
 // checkBinder binds a CHECK expression over r's physical row, refusing
 // what PostgreSQL refuses there (subqueries, aggregates, window and
@@ -58,12 +51,13 @@ func (p *Planner) BindCheck(r *catalog.Relation, n *pg.Node) (string, []int, err
 	return text, cols, nil
 }
 
-// PlanChecks binds the CHECK constraints of r over its physical row.
-func (p *Planner) PlanChecks(r *catalog.Relation) ([]CheckExpr, error) {
+// PlanChecks binds the CHECK constraints of r over its physical row
+// (lower.Checks compiles them for the writer).
+func (p *Planner) PlanChecks(r *catalog.Relation) ([]plan.Check, error) {
 	if len(r.Checks) == 0 {
 		return nil, nil
 	}
-	out := make([]CheckExpr, 0, len(r.Checks))
+	out := make([]plan.Check, 0, len(r.Checks))
 	for _, c := range r.Checks {
 		sql := "SELECT " + c.Expr
 		stmts, err := parser.Parse(sql)
@@ -71,7 +65,7 @@ func (p *Planner) PlanChecks(r *catalog.Relation) ([]CheckExpr, error) {
 			return nil, sqlerr.New(sqlerr.DataCorrupted, "check constraint %q of relation %q is unreadable: %s", c.Name, r.Name, c.Expr)
 		}
 		node := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
-		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql, Sequences: p.Sequences}
+		inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql, Sequences: p.Sequences}
 		e, err := inner.checkBinder(r).bind(node)
 		if err != nil {
 			return nil, err
@@ -79,11 +73,7 @@ func (p *Planner) PlanChecks(r *catalog.Relation) ([]CheckExpr, error) {
 		if e, err = inner.coerceBool(e, "argument of CHECK", 0); err != nil {
 			return nil, err
 		}
-		ce, err := inner.compile(e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, CheckExpr{Name: c.Name, Expr: ce})
+		out = append(out, plan.Check{Name: c.Name, Expr: e})
 	}
 	return out, nil
 }

@@ -5,13 +5,10 @@ import (
 	"strings"
 
 	"streamsql/catalog"
-	"streamsql/exec"
-	"streamsql/exec/expr"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // Output is a result column of a planned query.
@@ -24,11 +21,11 @@ type Output struct {
 
 // Query is a planned SELECT.
 type Query struct {
-	// Plan is the logical plan; Op is its batch lowering.
+	// Plan is the logical plan, rewritten for batch execution (unless the
+	// plan is for a stream); lower.Statement.Batch lowers it.
 	Plan plan.Rel
-	Op   exec.Operator
 	Cols []Output
-	// Visible lists, for each of Cols, its column of Op: Op may carry
+	// Visible lists, for each of Cols, its column of Plan: Plan may carry
 	// hidden columns (sort keys, stream keys) besides them.
 	Visible []int
 }
@@ -39,13 +36,7 @@ func (p *Planner) PlanSelect(s *pg.SelectStmt) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	rel.node = p.rewrite(rel.node)
-	logical := rel.node
-	op, err := p.op(rel)
-	if err != nil {
-		return nil, err
-	}
-	q := &Query{Plan: logical, Op: op, Cols: outputs(rel.cols)}
+	q := &Query{Plan: p.rewrite(rel.node), Cols: outputs(rel.cols)}
 	for i, c := range rel.cols {
 		if !c.hidden {
 			q.Visible = append(q.Visible, i)
@@ -68,7 +59,7 @@ func (p *Planner) BindExpr(text, table string, names []string, ts []types.T, wha
 	for i, t := range ts {
 		sc.cols = append(sc.cols, column{table: table, name: names[i], t: t})
 	}
-	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql}
+	inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql}
 	return inner.binder(sc, what).bind(target)
 }
 
@@ -93,36 +84,16 @@ func (p *Planner) FinishParams() []types.T {
 	return p.ParamTypes
 }
 
-// Conflict says what INSERT does when the key exists.
-type Conflict int
-
-const (
-	ConflictError Conflict = iota
-	ConflictNothing
-	ConflictUpdate
-)
-
-// Write is a planned INSERT, UPDATE or DELETE. Rows of the table are
-// handled in their physical column order (dropped columns included, as NULL).
+// Write is a planned INSERT, UPDATE or DELETE: its logical plan, whose
+// scalars read the table's rows in their physical column order (dropped
+// columns included, as NULL), and what the engine needs besides.
 type Write struct {
-	Rel   *catalog.Relation
-	Table *storage.Table
-	// INSERT: Source yields whole physical rows.
-	Source exec.Operator
-	// Conflict handling; Set computes the new row over [existing row,
-	// excluded row] and Where filters it (nil = always).
-	Conflict Conflict
-	Arbiter  ConflictArbiter
-	Set      []expr.Expr
-	Where    expr.Expr
-	// UPDATE/DELETE: Bounds narrow the scan to a primary key range
-	// (evaluated when the statement runs), Filter (over the physical row)
-	// picks rows, and for UPDATE Set computes the new physical row.
-	Bounds plan.KeyBounds
-	Filter expr.Expr
-	// Returning exprs over the physical row written (or deleted).
-	Returning []expr.Expr
-	Cols      []Output
+	// Plan is a *plan.Insert, *plan.Update or *plan.Delete; lower.Write
+	// compiles it for the writer.
+	Plan plan.Rel
+	Rel  *catalog.Relation
+	// Cols are the RETURNING columns.
+	Cols []Output
 	// InsertCols and UpdateCols are the attnums of the columns the
 	// statement assigns (for column privileges): INSERT's target list,
 	// and UPDATE's (or ON CONFLICT DO UPDATE's) SET list.
@@ -163,7 +134,7 @@ func (p *Planner) defaultExpr(c catalog.Column) (plan.Scalar, error) {
 		return nil, sqlerr.New(sqlerr.DataCorrupted, "column %q has an unreadable default %q", c.Name, c.Default)
 	}
 	node := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
-	inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: "SELECT " + c.Default, Sequences: p.Sequences}
+	inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: "SELECT " + c.Default, Sequences: p.Sequences}
 	e, err := inner.binder(&scope{}, "DEFAULT").bind(node)
 	if err != nil {
 		return nil, err
@@ -181,7 +152,9 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Write{Rel: r, Table: r.Table()}
+	w := &Write{Rel: r}
+	ins := &plan.Insert{Table: r}
+	w.Plan = ins
 	// Target columns.
 	var target []int
 	if len(s.Cols) == 0 {
@@ -271,17 +244,15 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 		}
 		source = &plan.Project{Input: rel.node, Exprs: row}
 	}
-	if w.Source, err = p.op(&relPlan{node: source}); err != nil {
-		return nil, err
-	}
+	ins.Input = p.rewrite(source)
 	phys := physicalScope(r, aliasOf(s.Relation))
 	phys.ctes = with.ctes
 	if oc := s.OnConflictClause; oc != nil {
 		switch oc.Action {
 		case pg.OnConflictAction_ONCONFLICT_NOTHING:
-			w.Conflict = ConflictNothing
+			ins.OnConflict = &plan.OnConflict{Action: plan.DoNothing}
 		case pg.OnConflictAction_ONCONFLICT_UPDATE:
-			w.Conflict = ConflictUpdate
+			ins.OnConflict = &plan.OnConflict{Action: plan.DoUpdate}
 			if oc.Infer == nil || len(oc.Infer.IndexElems) == 0 {
 				return nil, sqlerr.New(sqlerr.SyntaxError, "ON CONFLICT DO UPDATE requires inference specification or constraint name").WithHint("For example, ON CONFLICT (column_name).").WithPosition(p.pos(oc.Location))
 			}
@@ -297,24 +268,21 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 			if err != nil {
 				return nil, err
 			}
-			if w.Set, err = p.compileAll(set); err != nil {
-				return nil, err
-			}
+			ins.OnConflict.Set = set
 			if oc.WhereClause != nil {
-				where, err := p.bindWhere(oc.WhereClause, sc)
-				if err != nil {
-					return nil, err
-				}
-				if w.Where, err = p.compile(where); err != nil {
+				if ins.OnConflict.Where, err = p.bindWhere(oc.WhereClause, sc); err != nil {
 					return nil, err
 				}
 			}
 		}
-		if w.Arbiter, err = p.conflictArbiter(r, oc); err != nil {
+		if ins.OnConflict.Arbiter, err = p.conflictArbiter(r, oc); err != nil {
 			return nil, err
 		}
 	}
-	if err := p.returning(w, s.ReturningList, phys); err != nil {
+	if ins.Checks, err = p.PlanChecks(r); err != nil {
+		return nil, err
+	}
+	if ins.Returning, err = p.returning(w, s.ReturningList, phys); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -402,10 +370,13 @@ func (p *Planner) setList(r *catalog.Relation, sc *scope, targets []*pg.Node) ([
 	return row, nil
 }
 
-func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) error {
+// returning binds a RETURNING list over the physical row of sc, adding
+// its columns to w.Cols.
+func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) ([]plan.Scalar, error) {
 	if len(list) == 0 {
-		return nil
+		return nil, nil
 	}
+	var out []plan.Scalar
 	b := p.binder(sc, "RETURNING")
 	for _, n := range list {
 		rt := n.GetResTarget()
@@ -415,14 +386,14 @@ func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) error {
 					continue
 				}
 				p.noteColumn(c)
-				w.Returning = append(w.Returning, &expr.ColRef{Idx: i, T: c.t, Name: c.name})
+				out = append(out, &plan.ColRef{Idx: i, T: c.t, Name: c.name})
 				w.Cols = append(w.Cols, Output{Name: c.name, Type: c.t, TableOID: c.tableOID, AttNum: c.attNum})
 			}
 			continue
 		}
 		e, err := b.bind(rt.Val)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if e.Type().Kind == types.Unknown {
 			e, _ = p.coerce(e, types.TText, 0)
@@ -431,14 +402,10 @@ func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) error {
 		if name == "" {
 			name = deriveName(rt.Val)
 		}
-		ce, err := p.compile(e)
-		if err != nil {
-			return err
-		}
-		w.Returning = append(w.Returning, ce)
+		out = append(out, e)
 		w.Cols = append(w.Cols, Output{Name: name, Type: e.Type()})
 	}
-	return nil
+	return out, nil
 }
 
 // PlanUpdate plans UPDATE t SET ... [WHERE ...] [RETURNING ...].
@@ -451,7 +418,8 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Write{Rel: r, Table: r.Table()}
+	up := &plan.Update{Table: r}
+	w := &Write{Rel: r, Plan: up}
 	sc := physicalScope(r, aliasOf(s.Relation))
 	sc.ctes = with.ctes
 	targets, where := s.TargetList, s.WhereClause
@@ -463,13 +431,17 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 		return nil, err
 	}
 	w.UpdateCols = setColumns(r, targets)
-	if w.Set, err = p.compileAll(set); err != nil {
+	up.Set = set
+	if up.Filter, up.Bounds, err = p.filterAndSpan(r, sc, where); err != nil {
 		return nil, err
 	}
-	if err := p.filterAndSpan(w, sc, where); err != nil {
+	if up.Checks, err = p.PlanChecks(r); err != nil {
 		return nil, err
 	}
-	return w, p.returning(w, s.ReturningList, sc)
+	if up.Returning, err = p.returning(w, s.ReturningList, sc); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // PlanDelete plans DELETE FROM t [WHERE ...] [RETURNING ...].
@@ -482,40 +454,44 @@ func (p *Planner) PlanDelete(s *pg.DeleteStmt) (*Write, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Write{Rel: r, Table: r.Table()}
+	del := &plan.Delete{Table: r}
+	w := &Write{Rel: r, Plan: del}
 	sc := physicalScope(r, aliasOf(s.Relation))
 	sc.ctes = with.ctes
 	where := s.WhereClause
 	if len(s.UsingClause) > 0 {
 		where = existsIn(s.UsingClause, s.WhereClause)
 	}
-	if err := p.filterAndSpan(w, sc, where); err != nil {
+	if del.Filter, del.Bounds, err = p.filterAndSpan(r, sc, where); err != nil {
 		return nil, err
 	}
-	return w, p.returning(w, s.ReturningList, sc)
+	if del.Returning, err = p.returning(w, s.ReturningList, sc); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
-func (p *Planner) filterAndSpan(w *Write, sc *scope, where *pg.Node) error {
+// filterAndSpan binds the WHERE of UPDATE or DELETE over the physical row
+// of r, and narrows the rows visited to a range of r's key where the
+// condition allows.
+func (p *Planner) filterAndSpan(r *catalog.Relation, sc *scope, where *pg.Node) (plan.Scalar, plan.KeyBounds, error) {
 	if where == nil {
-		return nil
+		return nil, plan.KeyBounds{}, nil
 	}
 	f, err := p.bindWhere(where, sc)
 	if err != nil {
-		return err
+		return nil, plan.KeyBounds{}, err
 	}
-	if w.Filter, err = p.compile(f); err != nil {
-		return err
-	}
-	cols := make([]int, len(w.Rel.Columns))
+	cols := make([]int, len(r.Columns))
 	for i := range cols {
 		cols[i] = i
 	}
 	if _, pushable := plan.ColRefs(f); pushable {
-		if kb, ok := p.keyBounds(&scanInfo{tbl: w.Table, cols: cols, name: w.Rel.Name}, f); ok {
-			w.Bounds = kb
+		if kb, ok := p.keyBounds(&scanInfo{rel: r, cols: cols, name: r.Name}, f); ok {
+			return f, kb, nil
 		}
 	}
-	return nil
+	return f, plan.KeyBounds{}, nil
 }
 
 // UPDATE ... FROM and DELETE ... USING join the target with other

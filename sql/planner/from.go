@@ -8,7 +8,6 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 	"streamsql/udf"
 )
 
@@ -21,10 +20,10 @@ const RowIDColumn = "ctid"
 // scanInfo remembers that a relPlan is a plain table scan, so that a
 // predicate on the primary key can narrow it to a key range.
 type scanInfo struct {
-	tbl  *storage.Table
 	cols []int
 	name string
-	// rel is the scanned relation, for its secondary indexes (index.go).
+	// rel is the scanned relation, for its storage key and its secondary
+	// indexes (index.go).
 	rel *catalog.Relation
 	// node is the scan in the plan, which narrowing gives bounds.
 	node *plan.Scan
@@ -274,7 +273,7 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 			return nil, sqlerr.New(sqlerr.DataCorrupted, "view %q has an unreadable definition", r.Name)
 		}
-		inner := &Planner{Catalog: p.Catalog, Reader: p.Reader, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: r.Definition, Sequences: p.Sequences,
+		inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: r.Definition, Sequences: p.Sequences,
 			NoRewrites: p.NoRewrites || p.Stream}
 		rel, err := inner.planSelect(stmts[0].AST.GetSelectStmt(), &scope{})
 		if err != nil {
@@ -314,7 +313,6 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 	default:
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, r.Kind.String())
 	}
-	tbl := r.Table()
 	var cols []column
 	var idx []int
 	vi := 0
@@ -337,7 +335,7 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		return &fromItem{rel: &relPlan{node: &plan.Scan{Rel: r, Cols: idx, RowID: true, Index: -1}, cols: cols}}, nil
 	}
 	node := &plan.Scan{Rel: r, Cols: idx, Index: -1}
-	si := &scanInfo{tbl: tbl, cols: idx, name: r.Name, rel: r, node: node}
+	si := &scanInfo{cols: idx, name: r.Name, rel: r, node: node}
 	return &fromItem{rel: &relPlan{node: node, cols: cols}, scan: si}, nil
 }
 
@@ -587,8 +585,8 @@ func (p *Planner) narrowScan(fi *fromItem, pred plan.Scalar) {
 // keyBounds derives primary key bounds from pred's conjuncts: equalities
 // on the leading key columns, or else a range of the first one.
 func (p *Planner) keyBounds(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, bool) {
-	tbl := si.tbl
-	if len(tbl.PK) == 0 {
+	pk := si.rel.StorageKey()
+	if len(pk) == 0 {
 		return plan.KeyBounds{}, false
 	}
 	var lo, hi []plan.Bound
@@ -611,7 +609,7 @@ func (p *Planner) keyBounds(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, boo
 		}
 		phys := si.cols[col.Idx]
 		pkPos := -1
-		for i, k := range tbl.PK {
+		for i, k := range pk {
 			if k == phys {
 				pkPos = i
 			}
@@ -619,7 +617,7 @@ func (p *Planner) keyBounds(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, boo
 		if pkPos < 0 {
 			continue
 		}
-		v, ok := p.boundValue(val, tbl.Types[phys])
+		v, ok := p.boundValue(val, si.rel.Columns[phys].Type)
 		if !ok {
 			continue
 		}
@@ -639,7 +637,7 @@ func (p *Planner) keyBounds(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, boo
 	}
 	// The longest prefix of key columns with equalities.
 	var prefix []plan.Scalar
-	for i := range tbl.PK {
+	for i := range pk {
 		v, ok := eqVals[i]
 		if !ok {
 			break

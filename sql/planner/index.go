@@ -22,58 +22,48 @@ import (
 // the table's size, since for a small table the cost of either path is a
 // few microseconds.
 
-// ConflictArbiter says which unique constraint INSERT ... ON CONFLICT
-// checks for an existing row.
-type ConflictArbiter struct {
-	// Any is DO NOTHING without a conflict target: every unique
-	// constraint (the primary key and each unique index) is an arbiter.
-	Any bool
-	// Index is the arbiter unique index; nil means the primary key.
-	Index *catalog.Index
-}
-
 // conflictArbiter resolves the conflict target of ON CONFLICT: a set of
 // columns that a unique constraint or unique index covers exactly (in any
 // order), or ON CONSTRAINT name.
-func (p *Planner) conflictArbiter(r *catalog.Relation, oc *pg.OnConflictClause) (ConflictArbiter, error) {
+func (p *Planner) conflictArbiter(r *catalog.Relation, oc *pg.OnConflictClause) (plan.ConflictArbiter, error) {
 	inf := oc.Infer
 	if inf == nil {
-		return ConflictArbiter{Any: true}, nil
+		return plan.ConflictArbiter{Any: true}, nil
 	}
 	if inf.Conname != "" {
 		if len(r.PrimaryKey) > 0 && inf.Conname == r.Name+"_pkey" {
-			return ConflictArbiter{}, nil
+			return plan.ConflictArbiter{}, nil
 		}
 		for i := range r.Indexes {
 			if ix := &r.Indexes[i]; ix.Constraint && ix.Name == inf.Conname {
-				return ConflictArbiter{Index: ix}, nil
+				return plan.ConflictArbiter{Index: ix}, nil
 			}
 		}
-		return ConflictArbiter{}, sqlerr.New(sqlerr.UndefinedObject, "constraint %q for table %q does not exist", inf.Conname, r.Name)
+		return plan.ConflictArbiter{}, sqlerr.New(sqlerr.UndefinedObject, "constraint %q for table %q does not exist", inf.Conname, r.Name)
 	}
 	if len(inf.IndexElems) == 0 {
-		return ConflictArbiter{Any: true}, nil
+		return plan.ConflictArbiter{Any: true}, nil
 	}
 	var cols []int
 	for _, e := range inf.IndexElems {
 		ie := e.GetIndexElem()
 		i := r.ColumnIndex(ie.Name)
 		if ie.Expr != nil || i < 0 {
-			return ConflictArbiter{}, noArbiter()
+			return plan.ConflictArbiter{}, noArbiter()
 		}
 		if !slices.Contains(cols, i) {
 			cols = append(cols, i)
 		}
 	}
 	if sameSet(cols, r.PrimaryKey) {
-		return ConflictArbiter{}, nil
+		return plan.ConflictArbiter{}, nil
 	}
 	for i := range r.Indexes {
 		if ix := &r.Indexes[i]; ix.Unique && sameSet(cols, ix.Columns) {
-			return ConflictArbiter{Index: ix}, nil
+			return plan.ConflictArbiter{Index: ix}, nil
 		}
 	}
-	return ConflictArbiter{}, noArbiter()
+	return plan.ConflictArbiter{}, noArbiter()
 }
 
 func noArbiter() error {
@@ -124,7 +114,7 @@ func (p *Planner) columnBounds(si *scanInfo, pred plan.Scalar) map[int]*colBound
 			continue
 		}
 		phys := si.cols[col.Idx]
-		v, ok := p.boundValue(val, si.tbl.Types[phys])
+		v, ok := p.boundValue(val, si.rel.Columns[phys].Type)
 		if !ok {
 			continue
 		}

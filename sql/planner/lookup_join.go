@@ -9,7 +9,6 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // Processing-time lookup joins: `JOIN t FOR SYSTEM_TIME AS OF PROCTIME()
@@ -26,7 +25,6 @@ import (
 // lookupTable is a FROM item written FOR SYSTEM_TIME AS OF PROCTIME().
 type lookupTable struct {
 	rel  *catalog.Relation
-	tbl  *storage.Table
 	cols []int // the table's physical column of each of the item's columns
 	pos  int
 }
@@ -61,7 +59,7 @@ func (p *Planner) planLookupTable(rv *pg.RangeVar, sc *scope) (*fromItem, error)
 	if fi.scan == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FOR SYSTEM_TIME AS OF PROCTIME() needs a table: %q is not one", r.Name).WithPosition(pos)
 	}
-	fi.lookup = &lookupTable{rel: r, tbl: fi.scan.tbl, cols: fi.scan.cols, pos: pos}
+	fi.lookup = &lookupTable{rel: r, cols: fi.scan.cols, pos: pos}
 	return fi, nil
 }
 
@@ -84,13 +82,13 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind plan.JoinK
 			WithPosition(lt.pos)
 	}
 	lw := len(left.cols)
-	pk := lt.tbl.PK
+	pk := lt.rel.PrimaryKey
 	lkeys := make([]plan.Scalar, len(pk))
 	rest := slices.Clone(residual)
 	for k := range keys.Left {
 		i := lookupKeyColumn(keys.Right[k], lt)
 		if i >= 0 && lkeys[i] == nil {
-			if _, ok := types.LookupKeyType(keys.Left[k].Type(), lt.tbl.Types[pk[i]]); ok {
+			if _, ok := types.LookupKeyType(keys.Left[k].Type(), lt.rel.Columns[pk[i]].Type); ok {
 				lkeys[i] = keys.Left[k]
 				continue
 			}
@@ -104,10 +102,10 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind plan.JoinK
 	}
 	for i, e := range lkeys {
 		if e == nil {
-			col := lt.tbl.ColNames[pk[i]]
+			col := lt.rel.Columns[pk[i]].Name
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
 				"a lookup join (FOR SYSTEM_TIME AS OF PROCTIME()) needs an equality with the left side on every primary key column of %q: the ON condition gives no %s of type %s",
-				lt.rel.Name, col, lt.tbl.Types[pk[i]]).
+				lt.rel.Name, col, lt.rel.Columns[pk[i]].Type).
 				WithPosition(lt.pos).
 				WithHint("JOIN %s FOR SYSTEM_TIME AS OF PROCTIME() ON <left expression> = %s.%s", lt.rel.Name, lt.rel.Name, col)
 		}
@@ -126,5 +124,5 @@ func lookupKeyColumn(e plan.Scalar, lt *lookupTable) int {
 	if !ok || c.Idx >= len(lt.cols) {
 		return -1
 	}
-	return slices.Index(lt.tbl.PK, lt.cols[c.Idx])
+	return slices.Index(lt.rel.PrimaryKey, lt.cols[c.Idx])
 }

@@ -89,8 +89,8 @@ func TestOptPlans(t *testing.T) {
 			if len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 				t.Fatalf("not one query: %s", d.Input)
 			}
-			p := &planner.Planner{Catalog: cat, Reader: func() storage.Reader { return db.Latest() },
-				SearchPath: []string{"public"}, SQL: d.Input, LowerBatch: lower.Batch, NoRewrites: true}
+			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input, NoRewrites: true}
+			p.LowerBatch = (&lower.Statement{Read: func() storage.Reader { return db.Latest() }, Rewrite: p.Rewrite}).Batch
 			q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 			if err != nil {
 				return relErrorText(err)

@@ -1,15 +1,11 @@
 // Package planner binds parsed statements against the catalog and turns
-// them into executable plans: names are resolved to columns, types and
-// function overloads are chosen with PostgreSQL's rules, implicit casts are
-// inserted, and the query becomes a logical plan (sql/plan): relational
-// nodes where converted (scans, table functions, aggregation, window
-// functions, window table functions and session windows, lookup joins,
-// Values, Filter, Project, Limit, Sort, Distinct, SetOp, Join), with the
-// other operators (recursive unions) built here as batch executors whose
-// inputs are lowered through LowerBatch (lower.Batch).
-// Expressions are bound into logical scalars (sql/plan) and compiled
-// (exec/expr) where an operator takes them. The stream lowering (lower/)
-// reads the operator tree of a view's query.
+// them into logical plans (sql/plan): names are resolved to columns, types
+// and function overloads are chosen with PostgreSQL's rules, implicit
+// casts are inserted, and the statement becomes relational nodes (scans,
+// table functions, aggregation, windows, lookup joins, Values, Filter,
+// Project, Limit, Sort, Distinct, SetOp, Join; Insert, Update, Delete)
+// over logical scalars. The engine lowers them (lower/): into batch
+// executors, or a view's query into a stream job.
 //
 // A Planner is made per statement; its plan serves any arguments (the
 // engine caches one plan per statement text and parameter types):
@@ -24,21 +20,15 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/exec"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 	"streamsql/udf"
 )
 
 // Planner plans one statement.
 type Planner struct {
 	Catalog *catalog.Catalog
-	// Reader returns the storage reader of the running statement (its
-	// transaction or a snapshot); scans call it when they open.
-	Reader func() storage.Reader
 	// SearchPath lists the schemas for unqualified names.
 	SearchPath []string
 	// ParamTypes holds the $n types: hints from the client (Unknown = infer);
@@ -57,9 +47,12 @@ type Planner struct {
 	Stream bool
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
-	// LowerBatch turns a logical relation into batch executors (it is
-	// lower.Batch; the planner cannot import lower/, which sits above it).
-	LowerBatch func(plan.Rel, *expr.Compiler, func() storage.Reader) (exec.Operator, error)
+	// LowerBatch turns a logical relation into batch executors whose
+	// scans read through the running statement's transaction or snapshot
+	// (lower.Statement.Batch; the planner cannot import lower/, which sits
+	// above it). The planner calls it only for the inputs of the operators
+	// it still builds itself (op); the engine lowers the plans it returns.
+	LowerBatch BatchLowering
 	// NoRewrites turns the logical rewrites (rewrite.go) off: plan tests
 	// print the plan as bound.
 	NoRewrites bool
@@ -109,27 +102,6 @@ type relPlan struct {
 	node plan.Rel
 	cols []column
 }
-
-// op lowers rel's plan into a batch executor, for the operators the
-// planner still builds itself. The executor replaces the plan in rel, so
-// that asking again gives the same executor.
-func (p *Planner) op(rel *relPlan) (exec.Operator, error) {
-	if b, ok := rel.node.(expr.OperatorRel); ok {
-		return b.Op, nil
-	}
-	if p.LowerBatch == nil {
-		return nil, sqlerr.New(sqlerr.InternalError, "planner has no batch lowering")
-	}
-	op, err := p.LowerBatch(p.rewrite(rel.node), p.compiler(), p.Reader)
-	if err != nil {
-		return nil, err
-	}
-	rel.node = expr.OperatorRel{Op: op}
-	return op, nil
-}
-
-// built wraps an executor the planner built into a logical plan.
-func built(op exec.Operator) plan.Rel { return expr.OperatorRel{Op: op} }
 
 func (r *relPlan) visibleCount() int {
 	n := 0

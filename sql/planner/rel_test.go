@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
+	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
 	"streamsql/exec"
@@ -21,7 +22,7 @@ import (
 
 // TestRelPlans plans queries and prints their logical plans
 // (testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
-// store holding t(a int4 primary key, b text, c int8) and u(k int8
+// store holding t(a int4 primary key, b text, c int8 CHECK (c <> 0)) and u(k int8
 // primary key, x int4, y text) with the index u_x_y_idx on (x, y DESC),
 // ev(id int8 primary key, ts timestamp, amount int4) and the source
 // src(x int8, s text). Commands:
@@ -34,6 +35,10 @@ import (
 //	lower   input: a query; prints the batch executors lower.Batch
 //	        makes of it after the rewrites, one per line, indented by
 //	        depth
+//
+// Both also take INSERT, UPDATE and DELETE: build prints the statement's
+// plan (plan.Insert, plan.Update, plan.Delete), lower what lower.Write
+// makes of it (testdata/rel/dml).
 //
 // Operators the planner still builds itself show as "executor ..."
 // leaves of the logical tree.
@@ -50,7 +55,7 @@ func TestRelPlans(t *testing.T) {
 	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "t", Kind: catalog.KindTable,
 		Columns: []catalog.Column{{Name: "a", Type: types.TInt4, AttNum: 1, NotNull: true},
 			{Name: "b", Type: types.TText, AttNum: 2}, {Name: "c", Type: types.TInt8, AttNum: 3}},
-		PrimaryKey: []int{0}}); err != nil {
+		PrimaryKey: []int{0}, Checks: []catalog.Check{{Name: "t_c_check", Expr: "c <> 0", Columns: []int{2}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "u", Kind: catalog.KindTable,
@@ -75,34 +80,108 @@ func TestRelPlans(t *testing.T) {
 			if err != nil {
 				return relErrorText(err)
 			}
-			if len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
-				t.Fatalf("not one query: %s", d.Input)
+			if len(stmts) != 1 {
+				t.Fatalf("not one statement: %s", d.Input)
 			}
-			p := &planner.Planner{Catalog: cat, Reader: func() storage.Reader { return db.Latest() },
-				SearchPath: []string{"public"}, SQL: d.Input, LowerBatch: lower.Batch,
-				NoRewrites: d.Cmd == "build"}
-			q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
+			read := func() storage.Reader { return db.Latest() }
+			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input, NoRewrites: d.Cmd == "build"}
+			p.LowerBatch = (&lower.Statement{Read: read, Rewrite: p.Rewrite}).Batch
+			if d.Cmd != "build" && d.Cmd != "lower" {
+				t.Fatalf("unknown command %s", d.Cmd)
+			}
+			ast := stmts[0].AST
+			if ast.GetSelectStmt() == nil {
+				return relWrite(t, p, ast, d, read)
+			}
+			q, err := p.PlanSelect(ast.GetSelectStmt())
 			if err != nil {
 				return relErrorText(err)
 			}
-			switch d.Cmd {
-			case "build":
+			if d.Cmd == "build" {
 				if d.HasArg("props") {
 					return plan.RelTreeProps(q.Plan)
 				}
 				return plan.RelTree(q.Plan)
-			case "lower":
-				var sb strings.Builder
-				writeOps(&sb, q.Op, 0)
-				return sb.String()
 			}
-			t.Fatalf("unknown command %s", d.Cmd)
-			return ""
+			op, err := p.LowerBatch(q.Plan)
+			if err != nil {
+				return relErrorText(err)
+			}
+			var sb strings.Builder
+			writeOps(&sb, op, 0)
+			return sb.String()
 		})
 	})
 	if matches, _ := filepath.Glob("testdata/rel/*"); len(matches) == 0 {
 		t.Fatal("no test files under testdata/rel")
 	}
+}
+
+// relWrite plans INSERT, UPDATE or DELETE: build prints its logical
+// plan; lower prints what lower.Write makes of it, the INSERT's source
+// executors below a line that says how it handles conflicts.
+func relWrite(t *testing.T, p *planner.Planner, ast *pg.Node, d *datadriven.TestData, read func() storage.Reader) string {
+	var w *planner.Write
+	var err error
+	switch {
+	case ast.GetInsertStmt() != nil:
+		w, err = p.PlanInsert(ast.GetInsertStmt())
+	case ast.GetUpdateStmt() != nil:
+		w, err = p.PlanUpdate(ast.GetUpdateStmt())
+	case ast.GetDeleteStmt() != nil:
+		w, err = p.PlanDelete(ast.GetDeleteStmt())
+	default:
+		t.Fatalf("not a query, INSERT, UPDATE or DELETE: %s", d.Input)
+	}
+	if err != nil {
+		return relErrorText(err)
+	}
+	if d.Cmd == "build" {
+		return plan.RelTree(w.Plan) + subqueryTrees(w.Plan)
+	}
+	lw, err := (&lower.Statement{Read: read, Rewrite: p.Rewrite}).Write(w.Plan)
+	if err != nil {
+		return relErrorText(err)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "write %s conflict=%d set=%d where=%t bounds=%t filter=%t returning=%d checks=%d\n", lw.Table.Name,
+		lw.Conflict, len(lw.Set), lw.Where != nil, lw.Bounds != nil, lw.Filter != nil, len(lw.Returning), len(lw.Checks))
+	if lw.Source != nil {
+		writeOps(&sb, lw.Source, 1)
+	}
+	return sb.String()
+}
+
+// subqueryTrees prints the plans of the subqueries in the scalars of an
+// UPDATE or DELETE (UPDATE ... FROM and DELETE ... USING become
+// correlated subqueries), each after a line naming it.
+func subqueryTrees(r plan.Rel) string {
+	var es []plan.Scalar
+	switch x := r.(type) {
+	case *plan.Update:
+		es = append(append([]plan.Scalar{x.Filter}, x.Set...), x.Returning...)
+	case *plan.Delete:
+		es = append([]plan.Scalar{x.Filter}, x.Returning...)
+	}
+	var sb strings.Builder
+	n := 0
+	for _, e := range es {
+		if e == nil {
+			continue
+		}
+		plan.Visit(e, func(x plan.Scalar) {
+			if sq, ok := x.(*plan.Subquery); ok {
+				n++
+				fmt.Fprintf(&sb, "subquery %d:\n", n)
+				for _, line := range strings.SplitAfter(plan.RelTree(sq.Plan), "\n") {
+					if line != "" {
+						sb.WriteString("  " + line)
+					}
+				}
+			}
+		})
+	}
+	return sb.String()
 }
 
 // writeOps prints an executor tree, one operator a line.

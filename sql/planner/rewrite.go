@@ -34,3 +34,8 @@ func (p *Planner) rewrite(r plan.Rel) plan.Rel {
 	out, _ := plan.Optimize(r, batchRules())
 	return out
 }
+
+// Rewrite runs on r the rewrites the planner runs on the plans it returns.
+// A subquery's plan gets them when it is lowered, as its expression is
+// compiled (lower.Statement).
+func (p *Planner) Rewrite(r plan.Rel) plan.Rel { return p.rewrite(r) }

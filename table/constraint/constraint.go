@@ -40,7 +40,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
-	"streamsql/sql/planner"
+	"streamsql/lower"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -61,14 +61,14 @@ type Env struct {
 	Ctx *exec.Ctx
 	// PlanChecks binds the CHECK constraints of a table, reading through
 	// r (the statement's reader, or the transaction in a cascade).
-	PlanChecks func(rel *catalog.Relation, r storage.Reader) ([]planner.CheckExpr, error)
+	PlanChecks func(rel *catalog.Relation, r storage.Reader) ([]lower.Check, error)
 }
 
 // Table is one table's constraints, prepared for a statement.
 type Table struct {
 	env    *Env
 	rel    *catalog.Relation
-	checks []planner.CheckExpr
+	checks []lower.Check
 	// out are the table's foreign keys; in are the foreign keys of other
 	// tables (or this one) that reference it.
 	out, in []*fkLink
@@ -112,7 +112,7 @@ func Prepare(env *Env, rel *catalog.Relation, r storage.Reader) (*Table, error) 
 // Validating returns the constraints that ALTER TABLE ADD CONSTRAINT
 // checks the existing rows of rel against with CheckNew: checks (a CHECK
 // just added) and fks (a FOREIGN KEY just added).
-func Validating(env *Env, rel *catalog.Relation, checks []planner.CheckExpr, fks []catalog.ForeignKey) (*Table, error) {
+func Validating(env *Env, rel *catalog.Relation, checks []lower.Check, fks []catalog.ForeignKey) (*Table, error) {
 	out, err := foreignKeyLinks(env.Catalog, rel, fks)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ import (
 	"slices"
 
 	"streamsql/catalog"
-	"streamsql/sql/planner"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -83,7 +83,7 @@ func DropAll(txn *storage.Txn, dropped []*catalog.Relation) error {
 // identifies the conflicting values (to catch a command that would change
 // a row twice; "" when row cannot conflict); key and old are the stored
 // row.
-func Conflict(r storage.Reader, t *storage.IndexedTable, arb planner.ConflictArbiter, row []types.Datum) (id string, key []byte, old []types.Datum, found bool, err error) {
+func Conflict(r storage.Reader, t *storage.IndexedTable, arb plan.ConflictArbiter, row []types.Datum) (id string, key []byte, old []types.Datum, found bool, err error) {
 	tbl := t.Table
 	if arb.Index == nil && len(tbl.PK) > 0 {
 		pk := make([]types.Datum, len(tbl.PK))

@@ -1,31 +1,11 @@
 package planner
 
 import (
-	"streamsql/exec"
-	"streamsql/exec/expr"
 	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
-// Building executors. The binder's output is logical (sql/plan scalars
-// and the relational nodes lower.Batch knows); these helpers compile it
-// and build the batch operators the planner still builds itself. They
-// move to lower/ as the planner emits logical nodes for them.
-
-// compiler compiles the statement's bound expressions for the executors.
-func (p *Planner) compiler() *expr.Compiler {
-	return &expr.Compiler{Sequences: p.Sequences, Rel: func(r plan.Rel) (exec.Operator, error) {
-		return p.op(&relPlan{node: r})
-	}}
-}
-
-// compile compiles one bound expression (nil gives nil).
-func (p *Planner) compile(s plan.Scalar) (expr.Expr, error) { return p.compiler().Compile(s) }
-
-// compileAll compiles a list of bound expressions.
-func (p *Planner) compileAll(ss []plan.Scalar) ([]expr.Expr, error) {
-	return p.compiler().CompileAll(ss)
-}
+// Helpers that build logical nodes out of planned relations.
 
 // projectCast wraps rel's plan in a projection that casts column i to t.
 func projectCast(rel *relPlan, i int, t types.T) plan.Rel {
