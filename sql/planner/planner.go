@@ -9,7 +9,7 @@
 // LowerBatch (lower.Batch).
 // Expressions are bound into logical scalars (sql/plan) and compiled
 // (exec/expr) where an operator takes them. The stream lowering (lower/)
-// reads the operator tree of a view's query.
+// reads the logical plan of a view's query.
 //
 // A Planner is made per statement; its plan serves any arguments (the
 // engine caches one plan per statement text and parameter types):
@@ -68,6 +68,11 @@ type Planner struct {
 	// NoRewrites turns the logical rewrites (rewrite.go) off: plan tests
 	// print the plan as bound.
 	NoRewrites bool
+	// Lowered, when not nil, records the logical plan each executor that
+	// the planner lowered for an operator it builds itself (a window
+	// table function's input, say) was lowered from: the stream lowering
+	// reads logical plans, also below those operators.
+	Lowered map[exec.Operator]plan.Rel
 
 	// RowIDs makes scans of tables without a primary key output their
 	// hidden row id as the hidden column RowIDColumn (for SELECT ... FOR
@@ -125,6 +130,9 @@ func (p *Planner) op(rel *relPlan) (exec.Operator, error) {
 	op, err := p.LowerBatch(p.rewrite(rel.node), p.compiler(), p.Reader)
 	if err != nil {
 		return nil, err
+	}
+	if p.Lowered != nil {
+		p.Lowered[op] = rel.node
 	}
 	rel.node = expr.OperatorRel{Op: op}
 	return op, nil
