@@ -44,6 +44,9 @@ type StreamPlan struct {
 	// key order; nil when the key has a hidden column. Point and range
 	// reads of the view narrow its scan by it.
 	Key []int
+	// Logical is the logical plan the job was lowered from, after the
+	// stream rules (EXPLAIN (LOGICAL) prints it).
+	Logical plan.Rel
 }
 
 // StreamOptions say what view is being planned.
@@ -121,7 +124,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		root.Types = append(root.Types, c.Type)
 		root.Names = append(root.Names, c.Name)
 	}
-	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types)}
+	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types), Logical: logical}
 	for id := range sp.tables {
 		plan.Tables = append(plan.Tables, id)
 	}
@@ -669,6 +672,9 @@ func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
 		return nil, nil, notIncremental("a join without an equality condition between the two sides")
 	}
 	h := hashJoinOf(j)
+	// The key expressions' projection merges with one pruning left
+	// below it.
+	h.left, h.right = mergeProjects(h.left), mergeProjects(h.right)
 	n, m, err := sp.hashJoin(h, j.Kind)
 	if err != nil || h.out == nil {
 		return n, m, err

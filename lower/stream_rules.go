@@ -35,3 +35,10 @@ func (sp *streamPlanner) optimize(r plan.Rel) plan.Rel {
 	out, _ := plan.Optimize(r, streamRules())
 	return out
 }
+
+// mergeProjects runs the merge-projects rule on r.
+func mergeProjects(r plan.Rel) plan.Rel {
+	rule, _ := plan.RuleByName("merge-projects")
+	out, _ := plan.Optimize(r, []plan.Rule{rule})
+	return out
+}
