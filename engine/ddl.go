@@ -734,10 +734,7 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainS
 		return nil, err
 	}
 	if ctas := es.Query.GetCreateTableAsStmt(); ctas != nil && ctas.Objtype == pg.ObjectType_OBJECT_MATVIEW {
-		if opts.logical {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN (LOGICAL) supports SELECT only for now")
-		}
-		return s.explainStream(ctas, nil)
+		return s.explainStream(ctas, nil, opts.logical)
 	}
 	sel := es.Query.GetSelectStmt()
 	if sel == nil {
@@ -780,7 +777,7 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 		}), nil
 	case *parser.Explain:
 		if mv, ok := e.Stmt.Ext.(*parser.MatViewExt); ok && e.Stmt.AST.GetCreateTableAsStmt() != nil {
-			return s.explainStream(e.Stmt.AST.GetCreateTableAsStmt(), mv)
+			return s.explainStream(e.Stmt.AST.GetCreateTableAsStmt(), mv, extExplainLogical(e.Options))
 		}
 	case *parser.CreateSource:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {

@@ -12,7 +12,8 @@ import (
 // change what it prints. LOGICAL prints the logical plan (sql/plan: the
 // relational tree with each node's column types, after the rewrites)
 // instead of the executors; with VERBOSE it adds each node's stream
-// properties. Other PostgreSQL options are accepted and change nothing.
+// properties, which EXPLAIN (LOGICAL) CREATE MATERIALIZED VIEW always
+// prints. Other PostgreSQL options are accepted and change nothing.
 type explainOptions struct {
 	logical bool
 	verbose bool
@@ -68,4 +69,24 @@ func defBool(d *pg.DefElem) (bool, error) {
 		}
 	}
 	return false, sqlerr.New(sqlerr.SyntaxError, "%s requires a Boolean value", d.Defname)
+}
+
+// extExplainLogical reads the LOGICAL option of EXPLAIN of an extension
+// statement (options as the parser gives them: "logical", "logical off").
+func extExplainLogical(opts []string) bool {
+	logical := false
+	for _, o := range opts {
+		f := strings.Fields(o)
+		if len(f) == 0 || f[0] != "logical" {
+			continue
+		}
+		logical = len(f) == 1
+		if len(f) > 1 {
+			switch strings.ToLower(strings.Trim(f[1], "'")) {
+			case "true", "on", "1":
+				logical = true
+			}
+		}
+	}
+	return logical
 }

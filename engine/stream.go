@@ -19,6 +19,7 @@ import (
 	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
+	sqlplan "streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -270,8 +271,10 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 	return nil
 }
 
-// explainStream prints the stream plan of CREATE MATERIALIZED VIEW.
-func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewExt) (*prepared, error) {
+// explainStream prints the stream plan of CREATE MATERIALIZED VIEW, or
+// with logical the logical plan it is lowered from, with each node's
+// stream properties.
+func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewExt, logical bool) (*prepared, error) {
 	sel := ctas.Query.GetSelectStmt()
 	if sel == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a materialized view must be defined by a SELECT")
@@ -289,7 +292,11 @@ func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewE
 	}
 	cols := []pgwire.Column{{Name: "QUERY PLAN", Type: types.TText}}
 	var rows [][]types.Datum
-	for _, l := range lower.ExplainStream(plan.Root) {
+	lines := lower.ExplainStream(plan.Root)
+	if logical {
+		lines = strings.Split(strings.TrimRight(sqlplan.RelTreeProps(plan.Logical), "\n"), "\n")
+	}
+	for _, l := range lines {
 		rows = append(rows, []types.Datum{l})
 	}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {

@@ -181,9 +181,7 @@ func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
 }
 
 // join builds a join: a lateral join, a hash join on the keys when
-// there are any, a nested loop join otherwise. Expression keys are
-// projected as extra columns of each input and dropped again above the
-// hash join, so the result has left's columns then right's.
+// there are any (hashJoinOf), a nested loop join otherwise.
 func (l *batchLowering) join(j *plan.Join) (exec.Operator, error) {
 	c := l.c
 	if j.Lateral || j.Keys.Empty() {
@@ -204,49 +202,69 @@ func (l *batchLowering) join(j *plan.Join) (exec.Operator, error) {
 		}
 		return batch.NewNestedLoopJoin(left, right, j.Kind, res), nil
 	}
+	h := hashJoinOf(j)
+	left, err := l.lower(h.left)
+	if err != nil {
+		return nil, err
+	}
+	right, err := l.lower(h.right)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Compile(h.residual)
+	if err != nil {
+		return nil, err
+	}
+	op := batch.NewHashJoin(left, right, j.Kind, h.leftKeys, h.rightKeys, res)
+	if h.out == nil {
+		return op, nil
+	}
+	exprs, err := c.CompileAll(h.out)
+	if err != nil {
+		return nil, err
+	}
+	return batch.NewProject(op, exprs), nil
+}
+
+// hashJoin is a join with equi keys in the form both lowerings build:
+// keys that are expressions are projected as extra columns of each input
+// (left and right), so that the keys are columns; residual reads the
+// widened columns, and out, when not nil, is the projection over the
+// join that drops the extra columns again (the result has the join's
+// left columns then its right ones).
+type hashJoin struct {
+	left, right         plan.Rel
+	leftKeys, rightKeys []int
+	residual            plan.Scalar
+	out                 []plan.Scalar
+}
+
+// hashJoinOf shapes j (with keys, not lateral) as a hash join.
+func hashJoinOf(j *plan.Join) hashJoin {
 	lts, rts := j.Left.OutputTypes(), j.Right.OutputTypes()
 	lw := len(lts)
 	lk, lExtra := plan.KeyColumns(j.Keys.Left, lw)
 	rk, rExtra := plan.KeyColumns(j.Keys.Right, len(rts))
-	lin, rin := j.Left, j.Right
+	h := hashJoin{left: j.Left, right: j.Right, leftKeys: lk, rightKeys: rk, residual: j.Residual}
 	if len(lExtra) > 0 {
-		lin = &plan.Project{Input: lin, Exprs: append(columnRefs(lts, 0, j.Names), lExtra...)}
+		h.left = &plan.Project{Input: j.Left, Exprs: append(columnRefs(lts, 0, j.Names), lExtra...)}
 	}
 	if len(rExtra) > 0 {
-		rin = &plan.Project{Input: rin, Exprs: append(columnRefs(rts, 0, names(j.Names, lw)), rExtra...)}
+		h.right = &plan.Project{Input: j.Right, Exprs: append(columnRefs(rts, 0, names(j.Names, lw)), rExtra...)}
 	}
-	left, err := l.lower(lin)
-	if err != nil {
-		return nil, err
-	}
-	right, err := l.lower(rin)
-	if err != nil {
-		return nil, err
-	}
-	residual := j.Residual
-	if residual != nil && len(lExtra) > 0 {
+	if h.residual != nil && len(lExtra) > 0 {
 		// Right columns moved past the left key columns.
-		residual = plan.Rewrite(residual, func(x plan.Scalar) (plan.Scalar, bool) {
+		h.residual = plan.Rewrite(h.residual, func(x plan.Scalar) (plan.Scalar, bool) {
 			if cr, ok := x.(*plan.ColRef); ok && cr.Idx >= lw {
 				return &plan.ColRef{Idx: cr.Idx + len(lExtra), T: cr.T, Name: cr.Name}, true
 			}
 			return nil, false
 		})
 	}
-	res, err := c.Compile(residual)
-	if err != nil {
-		return nil, err
+	if len(lExtra) > 0 || len(rExtra) > 0 {
+		h.out = append(columnRefs(lts, 0, j.Names), columnRefs(rts, lw+len(lExtra), names(j.Names, lw))...)
 	}
-	op := batch.NewHashJoin(left, right, j.Kind, lk, rk, res)
-	if len(lExtra) == 0 && len(rExtra) == 0 {
-		return op, nil
-	}
-	out := append(columnRefs(lts, 0, j.Names), columnRefs(rts, lw+len(lExtra), names(j.Names, lw))...)
-	exprs, err := c.CompileAll(out)
-	if err != nil {
-		return nil, err
-	}
-	return batch.NewProject(op, exprs), nil
+	return h
 }
 
 // columnRefs lists references to columns of types ts, from column off on,

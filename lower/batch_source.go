@@ -9,16 +9,15 @@ import (
 )
 
 // sourceScan is the batch form of a plan.SourceScan: it fails when it
-// opens, since a source has no stored rows, and the stream lowering
-// replaces it by the source's reader.
+// opens, since a source has no stored rows (the stream lowering reads the
+// source's connector instead).
 type sourceScan struct {
-	rel  *catalog.Relation
-	cols []int
-	ts   []types.T
+	rel *catalog.Relation
+	ts  []types.T
 }
 
 func newSourceScan(s *plan.SourceScan) *sourceScan {
-	return &sourceScan{rel: s.Rel, cols: s.Cols, ts: s.OutputTypes()}
+	return &sourceScan{rel: s.Rel, ts: s.OutputTypes()}
 }
 
 func (s *sourceScan) Open(*exec.Ctx) error {

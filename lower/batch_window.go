@@ -15,8 +15,19 @@ func (l *batchLowering) window(w *plan.Window) (exec.Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	fns, err := windowFuncs(w, c)
+	if err != nil {
+		return nil, err
+	}
+	return batch.NewWindow(in, w.Partition, w.Order, fns), nil
+}
+
+// windowFuncs gives the window operators' form of w's calls, with their
+// frame offsets compiled.
+func windowFuncs(w *plan.Window, c *expr.Compiler) ([]batch.WindowFunc, error) {
 	inTypes := w.Input.OutputTypes()
 	fns := make([]batch.WindowFunc, len(w.Funcs))
+	var err error
 	for i, f := range w.Funcs {
 		wf := batch.WindowFunc{Name: f.Name, Agg: f.Agg, Args: f.Args, T: f.T, Filter: f.Filter,
 			Frame: batch.Frame{Mode: f.Frame.Mode, ExcludeCurrentRow: f.Frame.ExcludeCurrentRow}}
@@ -31,7 +42,7 @@ func (l *batchLowering) window(w *plan.Window) (exec.Operator, error) {
 		}
 		fns[i] = wf
 	}
-	return batch.NewWindow(in, w.Partition, w.Order, fns), nil
+	return fns, nil
 }
 
 func frameBound(b plan.FrameBound, c *expr.Compiler) (batch.FrameBound, error) {

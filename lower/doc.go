@@ -15,8 +15,11 @@
 // (Scan, SourceScan, VirtualScan, TableFunction, ProjectSet, Aggregate,
 // LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp,
 // Join). The planner still builds the other batch executors itself
-// (window functions, window table functions, session windows, recursive
-// unions) and hands them over as expr.OperatorRel leaves, and the stream
-// lowering still reads the executor tree as its logical plan; both are to
-// read logical plans (sql/plan) instead.
+// (window table functions, session windows, recursive unions) and hands
+// them over as expr.OperatorRel leaves.
+//
+// The stream lowering walks the same logical plan, after the rewrites
+// that hold for streams, and builds one streaming operator (or a few) per
+// node. Below an executor leaf it reads the logical plan the leaf's input
+// was lowered from (planner.Planner.Lowered, stream_fallback.go).
 package lower

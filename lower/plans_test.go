@@ -23,6 +23,9 @@ import (
 //	exec     input: statements, one per line (or ending in ";")
 //	batch    input: a query; prints its batch executor tree
 //	stream   input: a query; prints the stream job of a view over it
+//	logical  input: a query; prints the logical plan that job is lowered
+//	         from, after the stream rules, with stream properties
+//	         (EXPLAIN (LOGICAL) CREATE MATERIALIZED VIEW)
 func TestPlans(t *testing.T) {
 	datadriven.Walk(t, "testdata/plans", func(t *testing.T, path string) {
 		srv := testserver.Start(t, engine.Options{})
@@ -45,6 +48,8 @@ func TestPlans(t *testing.T) {
 				return explain(ctx, t, conn, "EXPLAIN "+d.Input)
 			case "stream":
 				return explain(ctx, t, conn, "EXPLAIN CREATE MATERIALIZED VIEW v AS "+d.Input)
+			case "logical":
+				return explain(ctx, t, conn, "EXPLAIN (LOGICAL) CREATE MATERIALIZED VIEW v AS "+d.Input)
 			}
 			t.Fatalf("unknown command %s", d.Cmd)
 			return ""

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"streamsql/exec"
-	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/sql/plan"
@@ -64,30 +63,45 @@ func remapProcTime(e plan.Scalar, m []int, in *stream.Node) (plan.Scalar, error)
 // procTimeEOWC explains an EMIT ON WINDOW CLOSE refusal of a query that
 // computes proctime(): its windows are processing-time windows, and a
 // proctime() column carries no watermark that could close them.
-func procTimeEOWC(err error, eowc bool, op exec.Operator) error {
+func (sp *streamPlanner) procTimeEOWC(err error, eowc bool, r plan.Rel) error {
 	e := sqlerr.From(err)
-	if !eowc || e == nil || e.Code != sqlerr.FeatureNotSupported || !strings.HasPrefix(e.Message, "EMIT ON WINDOW CLOSE") || !batchUsesProcTime(op) {
+	if !eowc || e == nil || e.Code != sqlerr.FeatureNotSupported || !strings.HasPrefix(e.Message, "EMIT ON WINDOW CLOSE") || !sp.usesProcTime(r) {
 		return err
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported,
 		"EMIT ON WINDOW CLOSE cannot close windows over proctime(): a processing-time column carries no watermark, so no window would ever be final (emit the windows as they change instead, without EMIT ON WINDOW CLOSE)")
 }
 
-// batchUsesProcTime reports whether a projection of the plan computes
+// usesProcTime reports whether a projection of the plan computes
 // proctime().
-func batchUsesProcTime(op exec.Operator) bool {
-	if p, ok := op.(*batch.Project); ok {
-		_, exprs := p.Params()
-		for _, e := range exprs {
+func (sp *streamPlanner) usesProcTime(r plan.Rel) bool {
+	switch x := r.(type) {
+	case *plan.Project:
+		for _, e := range x.Exprs {
 			found := false
-			plan.Visit(expr.Logical(e), func(x plan.Scalar) { found = found || isProcTimeCall(x) })
+			plan.Visit(e, func(s plan.Scalar) { found = found || isProcTimeCall(s) })
 			if found {
 				return true
 			}
 		}
+	case expr.OperatorRel:
+		return sp.opUsesProcTime(x.Op)
+	}
+	for _, in := range plan.Inputs(r) {
+		if sp.usesProcTime(in) {
+			return true
+		}
+	}
+	return false
+}
+
+// opUsesProcTime is usesProcTime below an executor the planner built.
+func (sp *streamPlanner) opUsesProcTime(op exec.Operator) bool {
+	if r, ok := sp.lowered[op]; ok {
+		return sp.usesProcTime(r)
 	}
 	for _, c := range op.Children() {
-		if batchUsesProcTime(c) {
+		if sp.opUsesProcTime(c) {
 			return true
 		}
 	}

@@ -20,10 +20,10 @@ import (
 	"streamsql/sql/types"
 )
 
-// The stream planner turns a query into an incremental dataflow. It plans
-// the query as a batch query first and reads that plan as the logical
-// plan: every batch operator is rebuilt from its streaming counterpart,
-// and every stream gets its properties: the stream key (the columns that
+// The stream planner turns a query into an incremental dataflow. It
+// walks the query's logical plan (sql/plan), after the logical rewrites
+// that hold for streams (optimize), and builds the streaming operator of
+// every node, and every stream gets its properties: the stream key (the columns that
 // identify a changelog row, added as hidden columns where the query does
 // not output them), whether it is append-only, and which columns carry
 // watermarks. Operators the engine cannot maintain incrementally are
@@ -44,6 +44,9 @@ type StreamPlan struct {
 	// key order; nil when the key has a hidden column. Point and range
 	// reads of the view narrow its scan by it.
 	Key []int
+	// Logical is the logical plan the job was lowered from, after the
+	// stream rules (EXPLAIN (LOGICAL) prints it).
+	Logical plan.Rel
 }
 
 // StreamOptions say what view is being planned.
@@ -64,8 +67,8 @@ type StreamOptions struct {
 }
 
 // PlanStream plans the query of a materialized view or sink: p binds it
-// (as a plan for a stream, see planner.Planner.Stream), and the operator
-// tree it builds is rebuilt as a stream job.
+// (as a plan for a stream, see planner.Planner.Stream) into a logical
+// plan, which is lowered into a stream job.
 func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamPlan, error) {
 	p.Stream = true
 	q, err := p.PlanSelect(s)
@@ -84,22 +87,18 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 			cols[i].Name = o.ColNames[i]
 		}
 	}
-	if p.LowerBatch == nil {
-		return nil, sqlerr.New(sqlerr.InternalError, "planner has no batch lowering")
-	}
-	op, err := p.LowerBatch(q.Plan)
+	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1,
+		lowered: map[exec.Operator]plan.Rel{}, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+	sp.compiler = sp.batchCompiler()
+	logical := sp.optimize(q.Plan)
+	n, m, err := sp.convert(logical)
 	if err != nil {
-		return nil, err
-	}
-	sp := &streamPlanner{p: p, sourceSpec: o.Sources, compiler: &expr.Compiler{Sequences: p.Sequences}, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
-	n, m, err := sp.convert(op)
-	if err != nil {
-		return nil, procTimeEOWC(err, o.EmitOnWindowClose, op)
+		return nil, sp.procTimeEOWC(err, o.EmitOnWindowClose, logical)
 	}
 	if o.EmitOnWindowClose && !sp.eowcDone {
 		if len(n.Watermarks) == 0 {
-			return nil, procTimeEOWC(sqlerr.New(sqlerr.FeatureNotSupported,
-				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, op)
+			return nil, sp.procTimeEOWC(sqlerr.New(sqlerr.FeatureNotSupported,
+				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, logical)
 		}
 		n = sp.eowcBuffer(n)
 	}
@@ -122,7 +121,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		root.Types = append(root.Types, c.Type)
 		root.Names = append(root.Names, c.Name)
 	}
-	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types)}
+	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types), Logical: logical}
 	for id := range sp.tables {
 		plan.Tables = append(plan.Tables, id)
 	}
@@ -214,37 +213,40 @@ type streamPlanner struct {
 	eowcDone   bool
 	// parallel: keyed operators run in several instances.
 	parallel bool
-	tables   map[uint32]bool
-	views    map[uint32]bool
-	sources  map[uint32]bool
+	// lowered maps executors in the plan to the logical plans they were
+	// lowered from (stream_fallback.go).
+	lowered map[exec.Operator]plan.Rel
+	tables  map[uint32]bool
+	views   map[uint32]bool
+	sources map[uint32]bool
 }
 
 func notIncremental(format string, args ...any) error {
 	return sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain "+format, args...)
 }
 
-// convert rebuilds batch operator op as a stream node. m maps op's output
-// columns to the node's (the node may carry extra hidden key columns).
-func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err error) {
-	switch x := op.(type) {
-	case *batch.TableScan:
+// convert builds the stream node of the logical relation r. m maps r's
+// output columns to the node's (the node may carry extra hidden key
+// columns).
+func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error) {
+	switch x := r.(type) {
+	case *plan.Scan:
 		return sp.scan(x)
-	case *sourceScan:
+	case *plan.SourceScan:
 		return sp.source(x)
-	case *batch.Filter:
+	case *plan.Filter:
 		if n, m, ok, err := sp.topN(x); ok || err != nil {
 			return n, m, err
 		}
-		in, pred := x.Params()
-		child, cm, err := sp.convert(in)
+		child, cm, err := sp.convert(x.Input)
 		if err != nil {
 			return nil, nil, err
 		}
-		pe, err := remapProcTime(expr.Logical(pred), cm, child)
+		pe, err := remapProcTime(x.Pred, cm, child)
 		if err != nil {
 			return nil, nil, err
 		}
-		if js, ok := child.Spec.(*join.HashJoinSpec); ok && js.Kind == batch.InnerJoin {
+		if js, ok := child.Spec.(*join.HashJoinSpec); ok && js.Kind == plan.InnerJoin {
 			// A WHERE over an inner join bounds its matches like ON does.
 			joinCleanupCond(child, pe)
 			joinCleanupStates(child)
@@ -255,90 +257,56 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 		}
 		n := inherit(child, &stream.FilterSpec{Pred: cpe})
 		return n, cm, nil
-	case *batch.Project:
-		in, exprs := x.Params()
-		child, cm, err := sp.convert(in)
+	case *plan.Project:
+		child, cm, err := sp.convert(x.Input)
 		if err != nil {
 			return nil, nil, err
 		}
-		return sp.project(child, cm, logicalAll(exprs))
-	case *batch.Buffer:
-		return sp.convert(x.Params())
-	case *batch.Sort:
-		in, _, topN, _, _ := x.Params()
-		if topN {
-			return nil, nil, notIncremental("ORDER BY with LIMIT (top-N)")
-		}
+		return sp.project(child, cm, x.Exprs)
+	case *plan.Sort:
 		// A view has no order: ORDER BY only matters to readers.
-		return sp.convert(in)
-	case *batch.Limit:
+		return sp.convert(x.Input)
+	case *plan.Limit:
 		return nil, nil, notIncremental("LIMIT or OFFSET")
-	case *batch.HashAgg:
+	case *plan.Aggregate:
 		if n, m, ok, err := sp.sessionAgg(x); ok || err != nil {
 			return n, m, err
 		}
 		return sp.agg(x)
-	case *batch.SessionWindowOp:
-		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain SESSION without aggregation").
-			WithHint("Aggregate it: GROUP BY the partition columns and window_start and/or window_end.")
-	case *batch.Distinct:
-		in, on := x.Params()
-		if on != nil {
+	case *plan.Distinct:
+		if x.On != nil {
 			return nil, nil, notIncremental("DISTINCT ON")
 		}
-		child, cm, err := sp.convert(in)
+		child, cm, err := sp.convert(x.Input)
 		if err != nil {
 			return nil, nil, err
 		}
-		ts := in.Types()
+		ts := x.Input.OutputTypes()
 		group := make([]int, len(ts))
 		for i := range ts {
 			group[i] = cm[i]
 		}
 		return sp.aggNode(child, group, ts, nil)
-	case *batch.HashJoin:
-		return sp.join(x.Params())
-	case *lookupJoin:
+	case *plan.Join:
+		return sp.join(x)
+	case *plan.LookupJoin:
 		return sp.lookupJoin(x)
-	case *batch.NestedLoopJoin:
-		jp := x.Params()
-		if jp.Residual == nil && jp.Kind == batch.InnerJoin {
-			return nil, nil, notIncremental("a cross join (a join needs an equality condition between the two sides)")
-		}
-		return nil, nil, notIncremental("a join without an equality condition between the two sides")
-	case *batch.WindowTVF:
-		// A view's windows are fixed when it is created.
-		in, wp, err := x.ConstParams()
-		if err != nil {
-			return nil, nil, err
-		}
-		child, cm, err := sp.convert(in)
-		if err != nil {
-			return nil, nil, err
-		}
-		spec := &stream.WindowTVFSpec{Kind: wp.Kind, TSCol: cm[wp.TSCol], Slide: wp.Slide, Size: wp.Size, Offset: wp.Offset}
-		nIn := len(child.Types)
-		n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child},
-			Types:      append(slices.Clone(child.Types), wp.TSType, wp.TSType),
-			Names:      append(slices.Clone(child.Names), "window_start", "window_end"),
-			StreamKey:  spec.OutputKey(child.StreamKey, nIn),
-			AppendOnly: child.AppendOnly,
-			Watermarks: spec.OutputWatermarks(child.Watermarks, nIn)}
-		return n, append(slices.Clone(cm), nIn, nIn+1), nil
-	case *batch.ProjectSet:
+	case *plan.ProjectSet:
 		return sp.projectSet(x)
-	case *batch.Window:
+	case *plan.Window:
 		return sp.overWindow(x)
-	case *batch.UnionAll:
-		return sp.union(x)
-	case *batch.RecursiveUnion:
-		return nil, nil, notIncremental("WITH RECURSIVE")
-	case *batch.LateralJoin:
-		return nil, nil, notIncremental("LATERAL joins")
-	case *batch.Values:
+	case *plan.SetOp:
+		if x.Kind == plan.Union && x.All {
+			return sp.union(x)
+		}
+	case *plan.Values:
 		return sp.values(x)
+	case *plan.RecursiveUnion:
+		return nil, nil, notIncremental("WITH RECURSIVE")
+	case expr.OperatorRel:
+		return sp.convertOp(x.Op)
 	}
-	return nil, nil, notIncremental("%s", strings.Fields(op.Explain())[0])
+	return sp.fallback(r)
 }
 
 // inherit returns a node over child with the same columns and stream
@@ -346,15 +314,6 @@ func (sp *streamPlanner) convert(op exec.Operator) (n *stream.Node, m []int, err
 func inherit(child *stream.Node, spec stream.Spec) *stream.Node {
 	return &stream.Node{Spec: spec, Inputs: []*stream.Node{child}, Types: child.Types, Names: child.Names,
 		StreamKey: child.StreamKey, AppendOnly: child.AppendOnly, Watermarks: child.Watermarks}
-}
-
-// logicalAll returns the logical form of compiled expressions.
-func logicalAll(es []expr.Expr) []plan.Scalar {
-	out := make([]plan.Scalar, len(es))
-	for i, e := range es {
-		out[i] = expr.Logical(e)
-	}
-	return out
 }
 
 func identity(n int) []int {
@@ -391,12 +350,8 @@ func remap(e plan.Scalar, m []int) (plan.Scalar, error) {
 	return out, bad
 }
 
-func (sp *streamPlanner) scan(x *batch.TableScan) (*stream.Node, []int, error) {
-	tbl, cols, _ := x.Params()
-	r, ok := sp.p.Catalog.ByOID(tbl.ID)
-	if !ok {
-		return nil, nil, sqlerr.New(sqlerr.UndefinedTable, "relation %d does not exist", tbl.ID)
-	}
+func (sp *streamPlanner) scan(x *plan.Scan) (*stream.Node, []int, error) {
+	r, tbl, cols := x.Rel, x.Rel.Table(), x.Cols
 	switch r.Kind {
 	case catalog.KindMatView:
 		sp.views[r.OID] = true
@@ -487,8 +442,8 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 
 // source plans a connector source: its columns, a hidden row id (sources
 // are append-only streams without a key) and its watermarks.
-func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
-	r := x.rel
+func (sp *streamPlanner) source(x *plan.SourceScan) (*stream.Node, []int, error) {
+	r := x.Rel
 	if sp.sourceSpec == nil {
 		return nil, nil, notIncremental("sources here")
 	}
@@ -515,8 +470,8 @@ func (sp *streamPlanner) source(x *sourceScan) (*stream.Node, []int, error) {
 		}
 		return -1
 	}
-	m := make([]int, len(x.cols))
-	for i, c := range x.cols {
+	m := make([]int, len(x.Cols))
+	for i, c := range x.Cols {
 		m[i] = find(c)
 	}
 	wmIdx, err := watermarkColumns(r, find)
@@ -602,36 +557,34 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []plan.Scal
 // projectSet plans set-returning functions of a select list: the input
 // columns pass through, one column per function follows, then the hidden
 // ordinal that extends the input's stream key.
-func (sp *streamPlanner) projectSet(x *batch.ProjectSet) (*stream.Node, []int, error) {
-	in, funcs := x.Params()
-	child, cm, err := sp.convert(in)
+func (sp *streamPlanner) projectSet(x *plan.ProjectSet) (*stream.Node, []int, error) {
+	child, cm, err := sp.convert(x.Input)
 	if err != nil {
 		return nil, nil, err
 	}
 	spec := &stream.ProjectSetSpec{}
-	for _, f := range funcs {
-		g := f
-		g.Args = make([]expr.Expr, len(f.Args))
-		for i, a := range f.Args {
-			ra, err := remapProcTime(expr.Logical(a), cm, child)
+	for _, call := range x.Calls {
+		f := batch.SetFunc{Fn: call.Fn, T: call.T, Args: make([]expr.Expr, len(call.Args)), ArgTypes: make([]types.T, len(call.Args))}
+		for i, a := range call.Args {
+			f.ArgTypes[i] = a.Type()
+			ra, err := remapProcTime(a, cm, child)
 			if err != nil {
 				return nil, nil, err
 			}
-			if g.Args[i], err = sp.compiler.Compile(ra); err != nil {
+			if f.Args[i], err = sp.compiler.Compile(ra); err != nil {
 				return nil, nil, err
 			}
 		}
-		spec.Funcs = append(spec.Funcs, g)
+		spec.Funcs = append(spec.Funcs, f)
 	}
 	nIn := len(child.Types)
 	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child}, AppendOnly: child.AppendOnly,
 		Types: slices.Clone(child.Types), Names: slices.Clone(child.Names),
 		StreamKey: slices.Clone(child.StreamKey), Watermarks: slices.Clone(child.Watermarks)}
-	m := make([]int, 0, len(in.Types())+len(funcs))
-	for i := range in.Types() {
-		m = append(m, cm[i])
-	}
-	for k, f := range funcs {
+	inW := len(x.Input.OutputTypes())
+	m := make([]int, 0, inW+len(x.Calls))
+	m = append(m, cm[:inW]...)
+	for k, f := range spec.Funcs {
 		n.Types = append(n.Types, f.T)
 		n.Names = append(n.Names, f.Fn.Name)
 		m = append(m, nIn+k)
@@ -642,19 +595,18 @@ func (sp *streamPlanner) projectSet(x *batch.ProjectSet) (*stream.Node, []int, e
 	return n, m, nil
 }
 
-func (sp *streamPlanner) agg(x *batch.HashAgg) (*stream.Node, []int, error) {
-	in, groupCols, groupTypes, aggs := x.Params()
-	child, cm, err := sp.convert(in)
+func (sp *streamPlanner) agg(x *plan.Aggregate) (*stream.Node, []int, error) {
+	child, cm, err := sp.convert(x.Input)
 	if err != nil {
 		return nil, nil, err
 	}
-	group := make([]int, len(groupCols))
-	for i, g := range groupCols {
+	group := make([]int, len(x.GroupCols))
+	for i, g := range x.GroupCols {
 		group[i] = cm[g]
 	}
-	specs := make([]batch.AggSpec, len(aggs))
-	for i, a := range aggs {
-		s := a
+	specs := make([]batch.AggSpec, len(x.Aggs))
+	for i, a := range x.Aggs {
+		s := batch.AggSpec{Agg: a.Fn, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: -1, T: a.T}
 		s.Args = make([]int, len(a.Args))
 		for j, c := range a.Args {
 			s.Args[j] = cm[c]
@@ -664,7 +616,7 @@ func (sp *streamPlanner) agg(x *batch.HashAgg) (*stream.Node, []int, error) {
 		}
 		specs[i] = s
 	}
-	return sp.aggNode(child, group, groupTypes, specs)
+	return sp.aggNode(child, group, x.GroupTypes(), specs)
 }
 
 func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []types.T, aggs []batch.AggSpec) (*stream.Node, []int, error) {
@@ -706,40 +658,63 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 	return n, identity(len(n.Types)), nil
 }
 
-func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) {
-	left, lm, err := sp.convert(jp.Left)
+// join plans an equi-join as a stream hash join over both inputs; joins
+// the engine cannot maintain are refused.
+func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
+	if j.Lateral {
+		return nil, nil, notIncremental("LATERAL joins")
+	}
+	if j.Keys.Empty() {
+		if j.Residual == nil && j.Kind == plan.InnerJoin {
+			return nil, nil, notIncremental("a cross join (a join needs an equality condition between the two sides)")
+		}
+		return nil, nil, notIncremental("a join without an equality condition between the two sides")
+	}
+	h := hashJoinOf(j)
+	// The key expressions' projection merges with one pruning left
+	// below it.
+	h.left, h.right = mergeProjects(h.left), mergeProjects(h.right)
+	n, m, err := sp.hashJoin(h, j.Kind)
+	if err != nil || h.out == nil {
+		return n, m, err
+	}
+	return sp.project(n, m, h.out)
+}
+
+func (sp *streamPlanner) hashJoin(jp hashJoin, kind plan.JoinKind) (*stream.Node, []int, error) {
+	left, lm, err := sp.convert(jp.left)
 	if err != nil {
 		return nil, nil, err
 	}
-	right, rm, err := sp.convert(jp.Right)
+	right, rm, err := sp.convert(jp.right)
 	if err != nil {
 		return nil, nil, err
 	}
-	switch jp.Kind {
-	case batch.InnerJoin, batch.LeftJoin, batch.RightJoin, batch.FullJoin:
+	switch kind {
+	case plan.InnerJoin, plan.LeftJoin, plan.RightJoin, plan.FullJoin:
 	default:
 		return nil, nil, notIncremental("semi or anti joins (IN/EXISTS subqueries)")
 	}
-	lw := len(jp.Left.Types())
-	m := make([]int, 0, lw+len(jp.Right.Types()))
+	lw := len(jp.left.OutputTypes())
+	m := make([]int, 0, lw+len(jp.right.OutputTypes()))
 	for i := 0; i < lw; i++ {
 		m = append(m, lm[i])
 	}
-	for i := range jp.Right.Types() {
+	for i := range jp.right.OutputTypes() {
 		m = append(m, len(left.Types)+rm[i])
 	}
-	spec := &join.HashJoinSpec{Kind: jp.Kind, LeftTypes: left.Types, RightTypes: right.Types,
+	spec := &join.HashJoinSpec{Kind: kind, LeftTypes: left.Types, RightTypes: right.Types,
 		LeftStreamKey: left.StreamKey, RightStreamKey: right.StreamKey,
 		LeftAppendOnly: left.AppendOnly, RightAppendOnly: right.AppendOnly}
-	for _, k := range jp.LeftKeys {
+	for _, k := range jp.leftKeys {
 		spec.LeftKeys = append(spec.LeftKeys, lm[k])
 	}
-	for _, k := range jp.RightKeys {
+	for _, k := range jp.rightKeys {
 		spec.RightKeys = append(spec.RightKeys, rm[k])
 	}
 	var residual plan.Scalar
-	if jp.Residual != nil {
-		if residual, err = remap(expr.Logical(jp.Residual), m); err != nil {
+	if jp.residual != nil {
+		if residual, err = remap(jp.residual, m); err != nil {
 			return nil, nil, err
 		}
 		if spec.Residual, err = sp.compiler.Compile(residual); err != nil {
@@ -757,18 +732,18 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 		// Rows of one output key must come from one join instance, or
 		// the instances' changes could reach the view out of order: the
 		// join keys (the routing keys) become part of the stream key.
-		if jp.Kind != batch.RightJoin {
+		if kind != plan.RightJoin {
 			n.StreamKey = appendMissing(n.StreamKey, spec.LeftKeys, 0)
 		}
-		if jp.Kind == batch.RightJoin || jp.Kind == batch.FullJoin {
+		if kind == plan.RightJoin || kind == plan.FullJoin {
 			n.StreamKey = appendMissing(n.StreamKey, spec.RightKeys, len(left.Types))
 		}
 	}
-	n.AppendOnly = jp.Kind == batch.InnerJoin && left.AppendOnly && right.AppendOnly
-	if jp.Kind == batch.InnerJoin || jp.Kind == batch.LeftJoin {
+	n.AppendOnly = kind == plan.InnerJoin && left.AppendOnly && right.AppendOnly
+	if kind == plan.InnerJoin || kind == plan.LeftJoin {
 		n.Watermarks = append(n.Watermarks, left.Watermarks...)
 	}
-	if jp.Kind == batch.InnerJoin || jp.Kind == batch.RightJoin {
+	if kind == plan.InnerJoin || kind == plan.RightJoin {
 		for _, w := range right.Watermarks {
 			n.Watermarks = append(n.Watermarks, len(left.Types)+w)
 		}
@@ -780,9 +755,9 @@ func (sp *streamPlanner) join(jp batch.JoinParams) (*stream.Node, []int, error) 
 	return n, m, nil
 }
 
-func (sp *streamPlanner) union(x *batch.UnionAll) (*stream.Node, []int, error) {
-	inputs := x.Params()
-	ts := x.Types()
+func (sp *streamPlanner) union(x *plan.SetOp) (*stream.Node, []int, error) {
+	inputs := []plan.Rel{x.Left, x.Right}
+	ts := x.OutputTypes()
 	n := &stream.Node{AppendOnly: true}
 	for tag, in := range inputs {
 		child, cm, err := sp.convert(in)
@@ -817,14 +792,18 @@ func (sp *streamPlanner) union(x *batch.UnionAll) (*stream.Node, []int, error) {
 	return n, identity(len(ts)), nil
 }
 
-func (sp *streamPlanner) values(x *batch.Values) (*stream.Node, []int, error) {
-	rows, ts := x.Params()
+func (sp *streamPlanner) values(x *plan.Values) (*stream.Node, []int, error) {
+	ts := x.Types
 	ctx := &exec.Ctx{}
 	spec := &stream.ValuesSpec{Types: ts}
-	for _, r := range rows {
+	for _, r := range x.Rows {
 		row := make([]types.Datum, len(r))
 		for j, e := range r {
-			d, err := expr.EvalConst(ctx, e)
+			ce, err := sp.compiler.Compile(e)
+			if err != nil {
+				return nil, nil, err
+			}
+			d, err := expr.EvalConst(ctx, ce)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -14,7 +14,6 @@ package lower
 import (
 	"slices"
 
-	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/join"
 	"streamsql/sql/plan"
@@ -139,12 +138,12 @@ func addJoinCleanup(n *stream.Node, spec *join.HashJoinSpec, side, col, wmCol in
 	}
 	// The other side's rows carry degrees when they are preserved.
 	switch spec.Kind {
-	case batch.InnerJoin:
-	case batch.LeftJoin:
+	case plan.InnerJoin:
+	case plan.LeftJoin:
 		if side != 0 {
 			return
 		}
-	case batch.RightJoin:
+	case plan.RightJoin:
 		if side != 1 {
 			return
 		}

@@ -5,24 +5,26 @@ import (
 
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/join"
+	"streamsql/sql/plan"
 )
 
 // lookupJoin plans a lookup join as a stream node over its left input.
-func (sp *streamPlanner) lookupJoin(x *lookupJoin) (*stream.Node, []int, error) {
-	left, lm, err := sp.convert(x.left)
+func (sp *streamPlanner) lookupJoin(x *plan.LookupJoin) (*stream.Node, []int, error) {
+	left, lm, err := sp.convert(x.Join.Left)
 	if err != nil {
 		return nil, nil, err
 	}
-	lw := len(x.left.Types())
+	lw := len(x.Join.Left.OutputTypes())
 	nl := len(left.Types)
-	m := make([]int, 0, lw+len(x.rightCols))
+	m := make([]int, 0, lw+len(x.RightCols))
 	m = append(m, lm[:lw]...)
-	for j := range x.rightCols {
+	for j := range x.RightCols {
 		m = append(m, nl+j)
 	}
-	spec := &join.LookupJoinSpec{Kind: x.kind, Table: x.table, RightCols: x.rightCols,
+	tbl := x.Table.Table()
+	spec := &join.LookupJoinSpec{Kind: x.Join.Kind, Table: tbl, RightCols: x.RightCols,
 		LeftTypes: left.Types, LeftStreamKey: left.StreamKey, LeftAppendOnly: left.AppendOnly}
-	for _, k := range x.keys {
+	for _, k := range x.Keys {
 		// A key is computed once per left row, like a select list.
 		rk, err := remapProcTime(k, lm, left)
 		if err != nil {
@@ -34,11 +36,11 @@ func (sp *streamPlanner) lookupJoin(x *lookupJoin) (*stream.Node, []int, error) 
 		}
 		spec.Keys = append(spec.Keys, ck)
 	}
-	if x.residual != nil {
+	if x.Residual != nil {
 		// Evaluated once per inserted left row; a delete replays the
 		// stored result instead.
 		out := &stream.Node{AppendOnly: true}
-		res, err := remapProcTime(x.residual, m, out)
+		res, err := remapProcTime(x.Residual, m, out)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -52,9 +54,9 @@ func (sp *streamPlanner) lookupJoin(x *lookupJoin) (*stream.Node, []int, error) 
 		StreamKey:  slices.Clone(left.StreamKey),
 		AppendOnly: left.AppendOnly,
 		Watermarks: slices.Clone(left.Watermarks)}
-	for _, c := range x.rightCols {
-		n.Types = append(n.Types, x.table.Types[c])
-		n.Names = append(n.Names, x.table.ColNames[c])
+	for _, c := range x.RightCols {
+		n.Types = append(n.Types, tbl.Types[c])
+		n.Names = append(n.Names, tbl.ColNames[c])
 	}
 	if !left.AppendOnly {
 		n.StateTables = []string{"what each left row emitted: left stream key -> the table row it was joined with (or padded with NULLs); deleted with the left row"}

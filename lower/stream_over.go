@@ -3,7 +3,6 @@ package lower
 import (
 	"slices"
 
-	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/sortedpart"
 	"streamsql/sql/plan"
@@ -11,12 +10,16 @@ import (
 
 // overWindow plans window functions (OVER) in a materialized view as a
 // StreamOverWindow: the input rows with one column per function, kept up
-// to date as rows come, go and change. The batch plan already stacks one
+// to date as rows come, go and change. The logical plan already stacks one
 // window operator per distinct PARTITION BY/ORDER BY, so each becomes one
 // stream operator. The row_number() ... WHERE rn <= N pattern never gets
 // here: the filter above it plans it as a group top-N.
-func (sp *streamPlanner) overWindow(x *batch.Window) (*stream.Node, []int, error) {
-	in, part, order, funcs := x.Params()
+func (sp *streamPlanner) overWindow(x *plan.Window) (*stream.Node, []int, error) {
+	in, part, order := x.Input, x.Partition, x.Order
+	funcs, err := windowFuncs(x, sp.compiler)
+	if err != nil {
+		return nil, nil, err
+	}
 	child, cm, err := sp.convert(in)
 	if err != nil {
 		return nil, nil, err
@@ -25,9 +28,8 @@ func (sp *streamPlanner) overWindow(x *batch.Window) (*stream.Node, []int, error
 	// a constant lag/lead offset lets a change recompute only the rows
 	// near it.
 	var proj []plan.Scalar
-	if p, ok := in.(*batch.Project); ok {
-		_, cproj := p.Params()
-		proj = logicalAll(cproj)
+	if p, ok := in.(*plan.Project); ok {
+		proj = p.Exprs
 	}
 	spec := &sortedpart.OverWindowSpec{Types: child.Types, StreamKey: child.StreamKey}
 	for _, p := range part {
@@ -70,8 +72,9 @@ func (sp *streamPlanner) overWindow(x *batch.Window) (*stream.Node, []int, error
 		StreamKey: slices.Clone(child.StreamKey),
 		StateTables: []string{"rows by (partition, order key, stream key): every live input row; " +
 			"a row is deleted with its input row"}}
-	m := make([]int, 0, len(in.Types())+len(funcs))
-	for i := range in.Types() {
+	inW := len(in.OutputTypes())
+	m := make([]int, 0, inW+len(funcs))
+	for i := 0; i < inW; i++ {
 		m = append(m, cm[i])
 	}
 	for k, f := range spec.Funcs {

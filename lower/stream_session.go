@@ -11,21 +11,24 @@ import (
 )
 
 // sessionAgg plans an aggregation over SESSION as one StreamSessionAgg:
-// the batch plan is HashAgg(Project(SessionWindow(input))), where the
+// the logical plan is Aggregate(Project(session window)), where the
 // projection computes the group keys (partition columns and window
 // columns) and the aggregate arguments. ok is false when x is not over a
 // SESSION.
-func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, ok bool, err error) {
-	in, groupCols, groupTypes, aggs := x.Params()
-	proj, isProj := in.(*batch.Project)
+func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int, ok bool, err error) {
+	groupCols, groupTypes := x.GroupCols, x.GroupTypes()
+	proj, isProj := x.Input.(*plan.Project)
 	if !isProj {
 		return nil, nil, false, nil
 	}
-	projIn, compiled := proj.Params()
-	exprs := logicalAll(compiled)
-	sw, isSession := projIn.(*batch.SessionWindowOp)
-	if !isSession {
-		return nil, nil, false, nil
+	exprs := proj.Exprs
+	sw, err := sp.sessionOf(proj.Input)
+	if err != nil || sw == nil {
+		return nil, nil, err != nil, err
+	}
+	aggs := make([]batch.AggSpec, len(x.Aggs))
+	for i, a := range x.Aggs {
+		aggs[i] = batch.AggSpec{Agg: a.Fn, Args: a.Args, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: a.Filter, T: a.T}
 	}
 	unsupported := func(format string, args ...any) error {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "materialized views over SESSION: "+format, args...).
@@ -70,7 +73,7 @@ func (sp *streamPlanner) sessionAgg(x *batch.HashAgg) (n *stream.Node, m []int, 
 		return nil, nil, true, unsupported("GROUP BY must include window_start or window_end (one output row per session)")
 	}
 
-	child, cm, err := sp.convert(sessIn)
+	child, cm, err := sp.convertOp(sessIn)
 	if err != nil {
 		return nil, nil, true, err
 	}

@@ -3,8 +3,6 @@ package lower
 import (
 	"slices"
 
-	"streamsql/exec/batch"
-	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/sortedpart"
 	"streamsql/sql/plan"
@@ -18,24 +16,21 @@ import (
 //
 // and plans it as a StreamGroupTopN. ok is false when f is not that
 // pattern.
-func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool, err error) {
-	in, pred := f.Params()
+func (sp *streamPlanner) topN(f *plan.Filter) (n *stream.Node, m []int, ok bool, err error) {
 	var proj []plan.Scalar
-	below := in
-	if p, isProj := in.(*batch.Project); isProj {
-		var cproj []expr.Expr
-		below, cproj = p.Params()
-		proj = logicalAll(cproj)
+	below := f.Input
+	if p, isProj := below.(*plan.Project); isProj {
+		below, proj = p.Input, p.Exprs
 	}
-	w, isWin := below.(*batch.Window)
+	w, isWin := below.(*plan.Window)
 	if !isWin {
 		return nil, nil, false, nil
 	}
-	win, part, order, funcs := w.Params()
+	win, part, order, funcs := w.Input, w.Partition, w.Order, w.Funcs
 	if len(funcs) != 1 || funcs[0].Name != "row_number" || len(order) == 0 {
 		return nil, nil, false, nil
 	}
-	rnCol := len(win.Types())
+	rnCol := len(win.OutputTypes())
 	isRn := func(idx int) bool {
 		if proj == nil {
 			return idx == rnCol
@@ -45,7 +40,7 @@ func (sp *streamPlanner) topN(f *batch.Filter) (n *stream.Node, m []int, ok bool
 	}
 	limit := int64(-1)
 	var rest []plan.Scalar
-	for _, c := range plan.SplitAnd(expr.Logical(pred), nil) {
+	for _, c := range plan.SplitAnd(f.Pred, nil) {
 		if l, ok := rowNumberBound(c, isRn); ok && limit < 0 {
 			limit = l
 			continue

@@ -174,11 +174,6 @@ func (s *IndexScan) Types() []types.T { return s.types }
 // Children returns nothing: a scan is a leaf.
 func (s *IndexScan) Children() []exec.Operator { return nil }
 
-// Params returns the table, the index, the scanned columns and the span.
-func (s *IndexScan) Params() (*storage.Table, *storage.Index, []int, storage.KeySpan) {
-	return s.tbl, s.ix, s.cols, s.span
-}
-
 // Explain names the index and the condition it serves, in PostgreSQL's
 // words: "Index Scan using t_b_idx on t (b = 5)" or "(b range [1, 5])".
 func (s *IndexScan) Explain() string {

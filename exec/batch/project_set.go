@@ -39,9 +39,6 @@ func NewProjectSet(in exec.Operator, funcs []SetFunc) exec.Operator {
 	return &ProjectSet{in: in, exp: NewSetExpander(funcs), ts: ts}
 }
 
-// Params returns the input and the functions (for the stream planner).
-func (p *ProjectSet) Params() (exec.Operator, []SetFunc) { return p.in, p.exp.funcs }
-
 func (p *ProjectSet) Open(ctx *exec.Ctx) error {
 	p.reset()
 	return p.in.Open(ctx)

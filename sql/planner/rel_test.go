@@ -24,8 +24,9 @@ import (
 // (testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
 // store holding t(a int4 primary key, b text, c int8 CHECK (c <> 0)) and u(k int8
 // primary key, x int4, y text) with the index u_x_y_idx on (x, y DESC),
-// ev(id int8 primary key, ts timestamp, amount int4) and the source
-// src(x int8, s text). Commands:
+// the APPEND ONLY table ev(id int8 primary key, ts timestamp, v int4) with
+// a WATERMARK FOR ts, and the sources src(x int8, s text) and bids(item
+// int8, price int8, at timestamp) with a WATERMARK FOR at. Commands:
 //
 //	build [props]
 //	        input: a query; prints its logical relational tree as bound
@@ -68,10 +69,16 @@ func TestRelPlans(t *testing.T) {
 		Columns: []catalog.Column{{Name: "x", Type: types.TInt8, AttNum: 1}, {Name: "s", Type: types.TText, AttNum: 2}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "ev", Kind: catalog.KindTable,
+	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "ev", Kind: catalog.KindTable, AppendOnly: true,
 		Columns: []catalog.Column{{Name: "id", Type: types.TInt8, AttNum: 1, NotNull: true},
-			{Name: "ts", Type: types.TTimestamp, AttNum: 2}, {Name: "amount", Type: types.TInt4, AttNum: 3}},
-		PrimaryKey: []int{0}}); err != nil {
+			{Name: "ts", Type: types.TTimestamp, AttNum: 2}, {Name: "v", Type: types.TInt4, AttNum: 3}},
+		PrimaryKey: []int{0}, Watermarks: []catalog.Watermark{{Column: "ts", Expr: "ts - INTERVAL '1' SECOND"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "bids", Kind: catalog.KindSource, AppendOnly: true,
+		Columns: []catalog.Column{{Name: "item", Type: types.TInt8, AttNum: 1}, {Name: "price", Type: types.TInt8, AttNum: 2},
+			{Name: "at", Type: types.TTimestamp, AttNum: 3}},
+		Watermarks: []catalog.Watermark{{Column: "at", Expr: "at - INTERVAL '5' SECOND"}}}); err != nil {
 		t.Fatal(err)
 	}
 	datadriven.Walk(t, "testdata/rel", func(t *testing.T, path string) {

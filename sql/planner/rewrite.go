@@ -4,10 +4,9 @@ import "streamsql/sql/plan"
 
 // The logical rewrites (sql/plan's rules) the planner runs on a plan
 // before lowering it into batch executors. A stream plan is left as
-// bound: its lowering reads the executors, and every rule here is chosen
-// for batch results (a pruned column or a moved filter would change no
-// result there either, but stream plans and their EXPLAIN output stay as
-// they were until the stream lowering reads logical nodes).
+// bound here: the stream lowering runs the rules that hold for streams
+// itself (lower/stream_rules.go), on the whole plan and on the logical
+// plans below the executors the planner builds.
 
 // batchRules are the rules run for batch execution: all of them, except
 // that column pruning adds no projection under a join input that cannot
