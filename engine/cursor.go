@@ -161,6 +161,9 @@ func (c *sessionCursor) close() {
 		c.fd.close()
 		c.fd = nil
 	}
+	if c.sub != nil {
+		c.sub.closeSnapshot()
+	}
 	if c.snap != nil {
 		c.snap.Close()
 		c.snap = nil

@@ -10,9 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // fetchInts runs a FETCH over one int column and returns its values.
@@ -47,18 +44,13 @@ func wantCode(t *testing.T, err error, code string) {
 // PostgreSQL cursors over a query: every direction of FETCH and MOVE,
 // CLOSE, WITH HOLD, and PostgreSQL's errors.
 func TestCursorsPgx(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	_, c := startWithConn(t, "cur")
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
 	execAll(t, c, "CREATE TABLE nums (n int PRIMARY KEY)")
 	for i := 1; i <= 10; i++ {
 		execAll(t, c, fmt.Sprintf("INSERT INTO nums VALUES (%d)", i))
 	}
-	_, err = c.Exec(ctx, "DECLARE outside CURSOR FOR SELECT n FROM nums")
+	_, err := c.Exec(ctx, "DECLARE outside CURSOR FOR SELECT n FROM nums")
 	wantCode(t, err, "25P01")
 
 	execAll(t, c, "BEGIN", "DECLARE c SCROLL CURSOR FOR SELECT n FROM nums ORDER BY n")
@@ -129,20 +121,11 @@ func TestCursorsPgx(t *testing.T) {
 // change as soon as it commits; FETCH with timeout 0 returns what is
 // buffered.
 func TestSubscribeCursorPgx(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "cur")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w, "CREATE TABLE acct (id int PRIMARY KEY, bal int)", "INSERT INTO acct VALUES (1, 100)",
 		"CREATE MATERIALIZED VIEW rich AS SELECT id, bal FROM acct WHERE bal >= 100")
-	c, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := mustConnectAs(t, ts, "cur")
 	execAll(t, c, "BEGIN", "DECLARE s CURSOR FOR SUBSCRIBE rich")
 	fetch := func(q string) []string {
 		rows, err := c.Query(ctx, q)
@@ -180,7 +163,7 @@ func TestSubscribeCursorPgx(t *testing.T) {
 	if strings.Join(sortedStrings(got[:2]), ";") != "[-1 1 100];[1 1 150]" || got[2] != "[1 3 300]" {
 		t.Errorf("changes %v", got)
 	}
-	_, err = c.Exec(ctx, "FETCH PRIOR s")
+	_, err := c.Exec(ctx, "FETCH PRIOR s")
 	wantCode(t, err, "55000")
 	execAll(t, c, "ROLLBACK")
 	// The cursor, and its subscription, ended with the transaction.

@@ -10,6 +10,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ import (
 const (
 	colOp          = "op"
 	colRWTimestamp = "rw_timestamp"
+	colPosition    = "_position"
 )
 
 // opNames are the op column's values, RisingWave's spelling.
@@ -185,18 +187,31 @@ func (e *Engine) dropSubscription(r *catalog.Relation) error {
 	return e.db.CommitBatch(b)
 }
 
-// subscriptionCursor reads a subscription's change log from a position.
+// subscriptionCursor reads a subscription's change log from a position,
+// after the view's contents for a cursor declared FULL.
 type subscriptionCursor struct {
 	e    *Engine
 	sub  *catalog.Relation
 	ts   []types.T // the view's visible column types
 	pos  stream.LogPos
 	cols []pgwire.Column
+	// A FULL cursor's snapshot: scan reads the view at snapEpoch; held is
+	// the row read last, returned once it is known whether it ends the
+	// snapshot (then it carries the snapshot's position).
+	snap      *storage.Snapshot
+	scan      *storage.RowIter
+	snapEpoch uint64
+	held      []types.Datum
 }
 
 // next returns the changes that are committed from the cursor's position
 // on (up to exec-sized batches); with wait it blocks until there is one.
 func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Datum, error) {
+	if c.scan != nil {
+		if rows, err := c.nextSnapshot(); err != nil || rows != nil {
+			return rows, err
+		}
+	}
 	for {
 		if _, ok := c.e.cat.ByOID(c.sub.OID); !ok {
 			return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "subscription %q was dropped", c.sub.Name)
@@ -209,8 +224,8 @@ func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Dat
 		if len(changes) > 0 {
 			rows := make([][]types.Datum, len(changes))
 			for i, ch := range changes {
-				row := append(make([]types.Datum, 0, len(ch.Row)+2), ch.Row...)
-				rows[i] = append(row, opNames[ch.Op], ch.Time)
+				row := append(make([]types.Datum, 0, len(ch.Row)+3), ch.Row...)
+				rows[i] = append(row, opNames[ch.Op], ch.Time, ch.Position())
 			}
 			c.pos = changes[len(changes)-1].Next()
 			return rows, nil
@@ -224,9 +239,60 @@ func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Dat
 	}
 }
 
+// nextSnapshot returns the next rows of a FULL cursor's snapshot, each an
+// Insert with no commit time, and nil when it is done. Only its last row
+// carries a position (the snapshot's epoch): resuming after any other
+// would miss the rest of the snapshot.
+func (c *subscriptionCursor) nextSnapshot() ([][]types.Datum, error) {
+	idx := make([]int, len(c.ts))
+	for i := range idx {
+		idx[i] = i
+	}
+	arrs, n, _, err := c.scan.NextBatch(idx, exec.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	var rows [][]types.Datum
+	if c.held != nil {
+		rows = append(rows, c.held)
+		c.held = nil
+	}
+	for i := 0; i < n; i++ {
+		row := make([]types.Datum, len(c.ts), len(c.ts)+3)
+		for j, t := range c.ts {
+			row[j] = types.GetDatum(arrs[j], i, t)
+		}
+		rows = append(rows, append(row, opNames[stream.Insert], nil, nil))
+	}
+	for _, a := range arrs {
+		a.Release()
+	}
+	if n > 0 {
+		c.held = rows[len(rows)-1]
+		return rows[:len(rows)-1], nil
+	}
+	c.closeSnapshot()
+	if len(rows) > 0 {
+		rows[len(rows)-1][len(c.ts)+2] = stream.EpochPosition(c.snapEpoch)
+		return rows, nil
+	}
+	return nil, nil
+}
+
+func (c *subscriptionCursor) closeSnapshot() {
+	if c.scan != nil {
+		c.scan.Close()
+		c.scan = nil
+	}
+	if c.snap != nil {
+		c.snap.Close()
+		c.snap = nil
+	}
+}
+
 // planSubscriptionCursor plans DECLARE cur SUBSCRIPTION CURSOR FOR sub
-// [SINCE now() | begin() | unix_ms]. The cursor lives until CLOSE or the
-// end of the session, in or out of a transaction.
+// [SINCE now() | begin() | unix_ms | 'position' | FULL]. The cursor lives
+// until CLOSE or the end of the session, in or out of a transaction.
 func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*prepared, error) {
 	return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		if _, ok := s.cursors[sub.Cursor]; ok {
@@ -254,12 +320,22 @@ func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*pr
 			sc.ts = append(sc.ts, col.Type)
 			sc.cols = append(sc.cols, pgwire.Column{Name: col.Name, Type: col.Type})
 		}
-		sc.cols = append(sc.cols, pgwire.Column{Name: colOp, Type: types.TVarchar}, pgwire.Column{Name: colRWTimestamp, Type: types.TInt8})
-		if sc.pos, err = s.e.subscriptionStart(r, sub.Since); err != nil {
+		sc.cols = append(sc.cols, pgwire.Column{Name: colOp, Type: types.TVarchar}, pgwire.Column{Name: colRWTimestamp, Type: types.TInt8},
+			pgwire.Column{Name: colPosition, Type: types.TText})
+		c := &sessionCursor{name: sub.Cursor, sql: sql, hold: true, cols: sc.cols, sub: sc, created: time.Now()}
+		switch {
+		case sub.Full:
+			err = s.e.subscriptionSnapshot(ctx, r, view, sc)
+		case sub.SincePosition != "":
+			sc.pos, err = s.e.subscriptionResume(r, sub.SincePosition)
+		default:
+			sc.pos, err = s.e.subscriptionStart(r, sub.Since)
+		}
+		if err != nil {
 			return nil, err
 		}
-		c := &sessionCursor{name: sub.Cursor, sql: sql, hold: true, cols: sc.cols, sub: sc, created: time.Now()}
 		if err := s.addCursor(c); err != nil {
+			c.close()
 			return nil, err
 		}
 		return tagResult("DECLARE SUBSCRIPTION CURSOR"), nil
@@ -301,6 +377,72 @@ func (e *Engine) subscriptionStart(r *catalog.Relation, since string) (stream.Lo
 		return stream.LogPos{Epoch: committed + 1}, nil
 	}
 	return stream.LogPos{Epoch: epoch}, nil
+}
+
+// subscriptionSnapshot starts a FULL cursor: the view's contents at the
+// last committed epoch, then the log from the epoch after. Both come from
+// one storage snapshot, in which the log holds exactly the epochs up to
+// the view's.
+func (e *Engine) subscriptionSnapshot(ctx context.Context, r, view *catalog.Relation, sc *subscriptionCursor) error {
+	for try := 0; ; try++ {
+		snap := e.db.Snapshot()
+		epoch, err := stream.SnapshotEpoch(snap)
+		if err == nil {
+			err = e.checkRetained(r, snap, stream.LogPos{Epoch: epoch + 1}, stream.EpochPosition(epoch))
+		}
+		if err == nil {
+			sc.scan, err = view.Table().Scan(snap, storage.FullSpan)
+		}
+		if err == nil {
+			sc.snap, sc.snapEpoch, sc.pos = snap, epoch, stream.LogPos{Epoch: epoch + 1}
+			return nil
+		}
+		snap.Close()
+		// A subscription created a moment ago logs from an epoch that
+		// may not have committed yet: wait for the one before it.
+		from, ok, ferr := stream.ChangeLogRetainedFrom(e.db.Latest(), r.OID)
+		if try > 0 || ferr != nil || !ok || from <= epoch+1 || sqlerr.From(err).Code != sqlerr.ObjectNotInPrerequisiteState {
+			return err
+		}
+		if err := e.coord.WaitCommitted(ctx, from-1); err != nil {
+			return err
+		}
+	}
+}
+
+// subscriptionResume is where a cursor SINCE 'position' starts reading:
+// right after the change (or epoch) the position names.
+func (e *Engine) subscriptionResume(r *catalog.Relation, position string) (stream.LogPos, error) {
+	committed := e.coord.Committed()
+	after, ok := stream.ParsePosition(position)
+	if !ok {
+		return stream.LogPos{}, sqlerr.New(sqlerr.InvalidParameterValue, "invalid subscription position %q", position).
+			WithHint("A position is a change's _position, such as '1042/3', or an epoch, such as '1042'.")
+	}
+	if after.Epoch > committed+1 {
+		return stream.LogPos{}, sqlerr.New(sqlerr.InvalidParameterValue,
+			"subscription position %q is after the last committed epoch %d", position, committed)
+	}
+	return after, e.checkRetained(r, e.db.Latest(), after, position)
+}
+
+// checkRetained fails with 55000 unless subscription r's log (as read
+// from rd) holds every change from after on.
+func (e *Engine) checkRetained(r *catalog.Relation, rd storage.Reader, after stream.LogPos, position string) error {
+	from, ok, err := stream.ChangeLogRetainedFrom(rd, r.OID)
+	if err != nil {
+		return err
+	}
+	if !ok || from > after.Epoch {
+		first := "no epoch yet"
+		if ok {
+			first = fmt.Sprintf("epoch %d on", from)
+		}
+		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
+			"subscription %q no longer retains the changes after position %q: its log holds %s (retention %s)", r.Name, position, first, r.Options["retention"]).
+			WithHint("Start again from the current contents: DECLARE the cursor FULL.")
+	}
+	return nil
 }
 
 // showSubscriptions is SHOW SUBSCRIPTIONS [FROM schema].

@@ -29,6 +29,9 @@ package stream
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -288,6 +291,56 @@ type LogChange struct {
 
 // Next is the position after c.
 func (c LogChange) Next() LogPos { return LogPos{Epoch: c.Epoch, Seq: c.Seq + 1} }
+
+// Positions name a place in a view's change stream, the same in every
+// subscription's log of the view (they all log the same changes in the
+// same order):
+//
+//	"epoch/seq"  change seq (from 0) of the epoch: resuming after it reads
+//	             the rest of that epoch, then later epochs
+//	"epoch"      the end of the epoch: resuming after it reads the epochs
+//	             after it (a snapshot at the epoch, or a progress mark)
+//
+// Both numbers are decimal; positions compare as (epoch, seq) pairs.
+
+// Position is c's position, "epoch/seq".
+func (c LogChange) Position() string {
+	return strconv.FormatUint(c.Epoch, 10) + "/" + strconv.FormatUint(uint64(c.Seq), 10)
+}
+
+// EpochPosition is the position of the end of epoch e.
+func EpochPosition(e uint64) string { return strconv.FormatUint(e, 10) }
+
+// ParsePosition reads a position and returns where reading resumes after
+// it; ok is false when p is not a position.
+func ParsePosition(p string) (after LogPos, ok bool) {
+	es, ss, change := strings.Cut(p, "/")
+	e, err := strconv.ParseUint(es, 10, 64)
+	if err != nil || es == "" || es[0] == '+' {
+		return LogPos{}, false
+	}
+	if !change {
+		if e == math.MaxUint64 {
+			return LogPos{}, false
+		}
+		return LogPos{Epoch: e + 1}, true
+	}
+	seq, err := strconv.ParseUint(ss, 10, 32)
+	if err != nil || ss == "" || ss[0] == '+' || seq == math.MaxUint32 {
+		return LogPos{}, false
+	}
+	return LogPos{Epoch: e, Seq: uint32(seq) + 1}, true
+}
+
+// SnapshotEpoch returns the epoch whose commit r (a consistent snapshot)
+// holds: its view contents and change logs are those of that epoch.
+func SnapshotEpoch(r storage.Reader) (uint64, error) {
+	v, found, err := r.Get(epochKey)
+	if err != nil || !found || len(v) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
 
 // ReadChangeLog reads up to limit changes of log id from pos on, decoding
 // rows with ts.

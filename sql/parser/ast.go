@@ -175,6 +175,12 @@ type Subscribe struct {
 	// opens; Hold is WITH HOLD.
 	Declare string
 	Hold    bool
+
+	// SincePosition is a subscription cursor's SINCE 'position' (a
+	// change's _position, the string's contents); Full is its FULL: the
+	// view's contents first, then its changes.
+	SincePosition string
+	Full          bool
 }
 
 // CreateSubscription is CREATE SUBSCRIPTION name FROM view [WITH

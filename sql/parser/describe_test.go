@@ -141,6 +141,12 @@ func describeExt(b *strings.Builder, sql string, ext Ext, indent string) {
 		if x.Since != "" {
 			fmt.Fprintf(b, " since=%s", x.Since)
 		}
+		if x.SincePosition != "" {
+			fmt.Fprintf(b, " since-position=%q", x.SincePosition)
+		}
+		if x.Full {
+			b.WriteString(" full")
+		}
 		if x.Relation != nil {
 			fmt.Fprintf(b, " relation=%s", x.Relation)
 		}

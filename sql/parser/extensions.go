@@ -726,14 +726,28 @@ func (c *cursor) subscribe() (*Subscribe, error) {
 }
 
 // subscriptionCursor reads the rest of DECLARE cursor SUBSCRIPTION CURSOR
-// FOR subscription [SINCE now() | proctime() | begin() | unix_ms].
+// FOR subscription [SINCE now() | proctime() | begin() | unix_ms |
+// 'position' | FULL].
 func (c *cursor) subscriptionCursor(s *Subscribe) error {
 	n, err := c.name()
 	if err != nil {
 		return err
 	}
 	s.Relation = &n
+	if c.accept("full") {
+		s.Full = true
+		return c.expectEnd()
+	}
 	if !c.accept("since") {
+		return c.expectEnd()
+	}
+	if t := c.tok(0); t != nil && t.kind == pg_query.Token_SCONST {
+		p, err := c.stringConst(t)
+		if err != nil {
+			return err
+		}
+		s.SincePosition = p
+		c.i++
 		return c.expectEnd()
 	}
 	switch w := c.wordAt(0); w {
