@@ -175,6 +175,12 @@ func TestSubscriptionCursorRestart(t *testing.T) {
 			t.Errorf("change %v is not after %d", ch, last)
 		}
 	}
+	// The position of the last change read resumes at the same place.
+	execAll(t, c, fmt.Sprintf("DECLARE bypos SUBSCRIPTION CURSOR FOR sub SINCE '%s'", first[len(first)-1].pos))
+	byPos := fetchSub(t, c, "FETCH 100 FROM bypos WITH (timeout = '1s')")
+	if g, w := strings.Join(subOps(byPos), "|"), strings.Join(subOps(got), "|"); g != w {
+		t.Fatalf("SINCE position %s after restart:\n%s\nwant\n%s", first[len(first)-1].pos, g, w)
+	}
 }
 
 // Changes older than the retention are trimmed from the log; a cursor

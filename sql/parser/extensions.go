@@ -746,6 +746,9 @@ func (c *cursor) subscriptionCursor(s *Subscribe) error {
 		if err != nil {
 			return err
 		}
+		if p == "" {
+			return c.errHere()
+		}
 		s.SincePosition = p
 		c.i++
 		return c.expectEnd()
