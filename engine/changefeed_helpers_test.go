@@ -44,6 +44,13 @@ func querySub(conn *pgx.Conn, sql string) ([]subChange, error) {
 	}
 	defer rows.Close()
 	fds := rows.FieldDescriptions()
+	if len(fds) == 0 {
+		// pgx reports an error of the statement once the rows are read.
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
 	n := len(fds)
 	k := len(subCursorCols)
 	if n < k {

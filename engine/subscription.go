@@ -221,6 +221,13 @@ func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Dat
 		if err != nil {
 			return nil, err
 		}
+		// A reader slower than the retention: what it was to read next
+		// may be trimmed (before or while it was read).
+		if from, ok, err := stream.ChangeLogRetainedFrom(c.e.db.Latest(), c.sub.OID); err != nil {
+			return nil, err
+		} else if ok && from > c.pos.Epoch {
+			return nil, c.e.checkRetained(c.sub, c.e.db.Latest(), c.pos, c.position())
+		}
 		if len(changes) > 0 {
 			rows := make([][]types.Datum, len(changes))
 			for i, ch := range changes {
@@ -277,6 +284,14 @@ func (c *subscriptionCursor) nextSnapshot() ([][]types.Datum, error) {
 		return rows, nil
 	}
 	return nil, nil
+}
+
+// position names the last change the cursor has read from the log.
+func (c *subscriptionCursor) position() string {
+	if c.pos.Seq == 0 {
+		return stream.EpochPosition(max(c.pos.Epoch, 1) - 1)
+	}
+	return stream.LogChange{Epoch: c.pos.Epoch, Seq: c.pos.Seq - 1}.Position()
 }
 
 func (c *subscriptionCursor) closeSnapshot() {
@@ -354,7 +369,8 @@ func (e *Engine) subscriptionStart(r *catalog.Relation, since string) (stream.Lo
 	case "", "now":
 		return stream.LogPos{Epoch: committed + 1}, nil
 	case "begin":
-		return stream.LogPos{}, nil
+		from, _, err := stream.ChangeLogRetainedFrom(e.db.Latest(), r.OID)
+		return stream.LogPos{Epoch: from}, err
 	}
 	ms, err := strconv.ParseInt(since, 10, 64)
 	if err != nil {
@@ -443,6 +459,42 @@ func (e *Engine) checkRetained(r *catalog.Relation, rd storage.Reader, after str
 			WithHint("Start again from the current contents: DECLARE the cursor FULL.")
 	}
 	return nil
+}
+
+// ChangefeedSubscription returns the durable subscription that serves
+// name's resumable changefeed (the HTTP event stream), schema-qualified:
+// name itself when it is a subscription, else the subscription on the
+// materialized view name with the longest retention. ok is false when
+// there is none.
+func (e *Engine) ChangefeedSubscription(schema, name string) (sub string, ok bool) {
+	if schema == "" {
+		schema = "public"
+	}
+	r, found := e.cat.Relation(schema, name)
+	if !found {
+		return "", false
+	}
+	if r.Kind == catalog.KindSubscription {
+		return r.Schema + "." + r.Name, true
+	}
+	var best *catalog.Relation
+	var bestRet time.Duration
+	for _, c := range e.cat.Relations() {
+		if c.Kind != catalog.KindSubscription || len(c.DependsOn) == 0 || c.DependsOn[0] != r.OID {
+			continue
+		}
+		ret, err := subscriptionRetention(c.Options["retention"])
+		if err != nil {
+			continue
+		}
+		if best == nil || ret > bestRet || ret == bestRet && c.OID < best.OID {
+			best, bestRet = c, ret
+		}
+	}
+	if best == nil {
+		return "", false
+	}
+	return best.Schema + "." + best.Name, true
 }
 
 // showSubscriptions is SHOW SUBSCRIPTIONS [FROM schema].

@@ -194,6 +194,13 @@ func TestSubscriptionRetention(t *testing.T) {
 		"CREATE SUBSCRIPTION sub FROM evs WITH (retention = '1 second')")
 	start := time.Now().UnixMilli() - 1
 	execAll(t, w, "INSERT INTO ev VALUES (1)", "FLUSH")
+	// A reader that reads the first change and then stays away.
+	slow := mustConnectAs(t, ts, "slow")
+	execAll(t, slow, "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE begin()")
+	first := fetchSub(t, slow, "FETCH 1 FROM cur WITH (timeout = '1s')")
+	if len(first) != 1 {
+		t.Fatalf("first change: %v", first)
+	}
 	oid := subscriptionOID(t, ts.Engine, "sub")
 	if n, err := ts.Engine.ChangeLogKeys(oid); err != nil || n != 3 {
 		t.Fatalf("log keys: %d, %v; want its start, an epoch header and a row", n, err)
@@ -218,6 +225,11 @@ func TestSubscriptionRetention(t *testing.T) {
 		}
 	}
 	_, err := w.Exec(ctx, fmt.Sprintf("DECLARE old SUBSCRIPTION CURSOR FOR sub SINCE %d", start))
+	wantCode(t, err, "55000")
+	_, err = w.Exec(ctx, fmt.Sprintf("DECLARE old SUBSCRIPTION CURSOR FOR sub SINCE '%s'", first[0].pos))
+	wantCode(t, err, "55000")
+	// The slow reader's next changes are gone: an error, not a gap.
+	_, err = querySub(slow, "FETCH 100 FROM cur WITH (timeout = '0s')")
 	wantCode(t, err, "55000")
 }
 
