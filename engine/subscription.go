@@ -462,20 +462,20 @@ func (e *Engine) checkRetained(r *catalog.Relation, rd storage.Reader, after str
 }
 
 // ChangefeedSubscription returns the durable subscription that serves
-// name's resumable changefeed (the HTTP event stream), schema-qualified:
-// name itself when it is a subscription, else the subscription on the
-// materialized view name with the longest retention. ok is false when
-// there is none.
-func (e *Engine) ChangefeedSubscription(schema, name string) (sub string, ok bool) {
+// the resumable changefeed (the HTTP event stream) of relation name in
+// schema (public when empty): name itself when it is a subscription, else
+// the subscription on the materialized view name with the longest
+// retention. ok is false when there is none.
+func (e *Engine) ChangefeedSubscription(schema, name string) (subSchema, subName string, ok bool) {
 	if schema == "" {
 		schema = "public"
 	}
 	r, found := e.cat.Relation(schema, name)
 	if !found {
-		return "", false
+		return "", "", false
 	}
 	if r.Kind == catalog.KindSubscription {
-		return r.Schema + "." + r.Name, true
+		return r.Schema, r.Name, true
 	}
 	var best *catalog.Relation
 	var bestRet time.Duration
@@ -492,9 +492,9 @@ func (e *Engine) ChangefeedSubscription(schema, name string) (sub string, ok boo
 		}
 	}
 	if best == nil {
-		return "", false
+		return "", "", false
 	}
-	return best.Schema + "." + best.Name, true
+	return best.Schema, best.Name, true
 }
 
 // showSubscriptions is SHOW SUBSCRIPTIONS [FROM schema].
