@@ -82,6 +82,14 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", view.Name).
 			WithHint("A subscription follows a materialized view; create one over the %s.", view.Kind.String())
 	}
+	// A subscription keeps the view's rows: only who may read them and
+	// create in the schema may create one.
+	if err := s.checkCreateIn(schema); err != nil {
+		return "", err
+	}
+	if err := s.checkPrivilege(view, 'r'); err != nil {
+		return "", err
+	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSubscription, Owner: s.currentUser(),
 		Created: time.Now(), DependsOn: []uint32{view.OID}, Options: map[string]string{"retention": "1 day"}}
 	for _, o := range cs.Options {
@@ -313,22 +321,17 @@ func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*pr
 		if _, ok := s.cursors[sub.Cursor]; ok {
 			return nil, sqlerr.New(sqlerr.DuplicateCursor, "cursor %q already exists", sub.Cursor)
 		}
-		var r *catalog.Relation
-		var err error
-		if sub.Relation.Schema != "" {
-			var ok bool
-			if r, ok = s.e.cat.Relation(sub.Relation.Schema, sub.Relation.Name); !ok {
-				err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", sub.Relation.Schema, sub.Relation.Name)
-			}
-		} else {
-			r, err = s.e.cat.Resolve(s.searchPath(), sub.Relation.Name)
-		}
-		if err != nil || r.Kind != catalog.KindSubscription {
-			return nil, sqlerr.New(sqlerr.UndefinedObject, "subscription %q does not exist", sub.Relation.Name)
+		r, err := s.resolveSubscription(*sub.Relation)
+		if err != nil {
+			return nil, err
 		}
 		view, ok := s.e.cat.ByOID(r.DependsOn[0])
 		if !ok {
 			return nil, sqlerr.New(sqlerr.UndefinedTable, "the materialized view of subscription %q does not exist", r.Name)
+		}
+		// Reading a subscription is reading its view.
+		if err := s.checkPrivilege(view, 'r'); err != nil {
+			return nil, err
 		}
 		sc := &subscriptionCursor{e: s.e, sub: r}
 		for _, col := range view.VisibleColumns() {
@@ -393,6 +396,64 @@ func (e *Engine) subscriptionStart(r *catalog.Relation, since string) (stream.Lo
 		return stream.LogPos{Epoch: committed + 1}, nil
 	}
 	return stream.LogPos{Epoch: epoch}, nil
+}
+
+// resolveSubscription finds the subscription n names (42704 when there
+// is none).
+func (s *Session) resolveSubscription(n parser.ObjectName) (*catalog.Relation, error) {
+	var r *catalog.Relation
+	var err error
+	if n.Schema != "" {
+		var ok bool
+		if r, ok = s.e.cat.Relation(n.Schema, n.Name); !ok {
+			err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", n.Schema, n.Name)
+		}
+	} else {
+		r, err = s.e.cat.Resolve(s.searchPath(), n.Name)
+	}
+	if err != nil || r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "subscription %q does not exist", n.Name)
+	}
+	return r, nil
+}
+
+// alterSubscription is ALTER SUBSCRIPTION name RENAME TO new_name | SET
+// (retention = ...), for the subscription's owner. A new retention
+// applies from the view's next barrier: a shorter one trims the log at
+// the next trim, a longer one keeps what is still there longer.
+func (s *Session) alterSubscription(ctx context.Context, a *parser.AlterSubscription) (string, error) {
+	r, err := s.resolveSubscription(a.Name)
+	if err != nil {
+		return "", err
+	}
+	if err := s.checkOwner(r); err != nil {
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be owner of subscription %s", r.Name)
+	}
+	if a.NewName != "" {
+		if _, err := s.e.cat.RenameRelation(r.OID, a.NewName); err != nil {
+			return "", err
+		}
+		return "ALTER SUBSCRIPTION", nil
+	}
+	n := r.Clone()
+	for _, o := range a.Options {
+		switch k := strings.ToLower(o.Key); k {
+		case "retention":
+			if _, err := subscriptionRetention(o.Value); err != nil {
+				return "", err
+			}
+			n.Options[k] = o.Value
+		default:
+			return "", sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized subscription option %q", o.Key)
+		}
+	}
+	if _, err := s.e.cat.UpdateRelation(n); err != nil {
+		return "", err
+	}
+	if err := s.e.refreshChangeLogs(ctx, r.DependsOn[0]); err != nil {
+		return "", err
+	}
+	return "ALTER SUBSCRIPTION", nil
 }
 
 // subscriptionSnapshot starts a FULL cursor: the view's contents at the

@@ -166,3 +166,57 @@ func TestSubscriptionCursorFull(t *testing.T) {
 		t.Fatalf("SINCE the snapshot's position: %s, want %s", g, want)
 	}
 }
+
+// ALTER SUBSCRIPTION renames a subscription (its log and its readers'
+// positions stay) and changes its retention, for its owner only; reading
+// a subscription takes SELECT on its view, as creating one does.
+func TestSubscriptionAlterAndPrivileges(t *testing.T) {
+	ts, w := startWithConn(t, "admin")
+	ctx := context.Background()
+	execAll(t, w,
+		"CREATE TABLE ev (id int PRIMARY KEY)",
+		"CREATE MATERIALIZED VIEW evs AS SELECT id FROM ev",
+		"CREATE SUBSCRIPTION sub FROM evs WITH (retention = '1 hour')",
+		"INSERT INTO ev VALUES (1)", "FLUSH",
+		"CREATE ROLE reader LOGIN", "GRANT USAGE ON SCHEMA public TO reader", "GRANT CREATE ON SCHEMA public TO reader")
+
+	execAll(t, w, "DECLARE c SUBSCRIPTION CURSOR FOR sub SINCE begin()")
+	before := fetchSub(t, w, "FETCH 10 FROM c WITH (timeout = '1s')")
+	execAll(t, w, "ALTER SUBSCRIPTION sub RENAME TO feed", "ALTER SUBSCRIPTION feed SET (retention = '2 hours')")
+	var name, from, ret string
+	if err := w.QueryRow(ctx, "SHOW SUBSCRIPTIONS").Scan(&name, &from, &ret); err != nil {
+		t.Fatal(err)
+	}
+	if name != "feed" || from != "evs" || ret != "2 hours" {
+		t.Fatalf("after ALTER: %s %s %s", name, from, ret)
+	}
+	execAll(t, w, fmt.Sprintf("DECLARE d SUBSCRIPTION CURSOR FOR feed SINCE '%s'", before[0].pos), "INSERT INTO ev VALUES (2)")
+	if cs := fetchSub(t, w, "FETCH 10 FROM d WITH (timeout = '5s')"); len(cs) != 1 || cs[0].row != "2" {
+		t.Fatalf("the renamed subscription after the old position: %v", cs)
+	}
+	_, err := w.Exec(ctx, "ALTER SUBSCRIPTION feed SET (retention = 'never')")
+	wantCode(t, err, "22023")
+	_, err = w.Exec(ctx, "ALTER SUBSCRIPTION feed SET (color = 'red')")
+	wantCode(t, err, "22023")
+	_, err = w.Exec(ctx, "ALTER SUBSCRIPTION nosuch RENAME TO x")
+	wantCode(t, err, "42704")
+	execAll(t, w, "CREATE TABLE other (x int)")
+	_, err = w.Exec(ctx, "ALTER SUBSCRIPTION feed RENAME TO other")
+	wantCode(t, err, "42P07")
+
+	// Without SELECT on the view, a role reads no subscription of it and
+	// creates none; with it, it does both. Only the owner alters.
+	r := mustConnectAs(t, ts, "reader")
+	_, err = r.Exec(ctx, "DECLARE c SUBSCRIPTION CURSOR FOR feed SINCE begin()")
+	wantCode(t, err, "42501")
+	_, err = r.Exec(ctx, "CREATE SUBSCRIPTION mine FROM evs")
+	wantCode(t, err, "42501")
+	execAll(t, w, "GRANT SELECT ON evs TO reader")
+	execAll(t, r, "DECLARE c SUBSCRIPTION CURSOR FOR feed SINCE begin()", "CREATE SUBSCRIPTION mine FROM evs")
+	if cs := fetchSub(t, r, "FETCH 10 FROM c WITH (timeout = '1s')"); len(cs) != 2 {
+		t.Fatalf("granted reader: %v", cs)
+	}
+	_, err = r.Exec(ctx, "ALTER SUBSCRIPTION feed SET (retention = '1 minute')")
+	wantCode(t, err, "42501")
+	execAll(t, r, "ALTER SUBSCRIPTION mine RENAME TO my_feed")
+}

@@ -191,6 +191,14 @@ type CreateSubscription struct {
 	Options []Option
 }
 
+// AlterSubscription is ALTER SUBSCRIPTION name RENAME TO new_name (then
+// NewName is set) or SET (options).
+type AlterSubscription struct {
+	Name    ObjectName
+	NewName string
+	Options []Option
+}
+
 // FetchWith is FETCH ... [FROM] cursor WITH (options): PostgreSQL's FETCH
 // with Materialize's options (timeout) for cursors over SUBSCRIBE.
 type FetchWith struct {
@@ -221,6 +229,7 @@ func (*AlterRename) extNode()        {}
 func (*Flush) extNode()              {}
 func (*Subscribe) extNode()          {}
 func (*CreateSubscription) extNode() {}
+func (*AlterSubscription) extNode()  {}
 func (*FetchWith) extNode()          {}
 func (*ShowObjects) extNode()        {}
 func (*ShowCreate) extNode()         {}

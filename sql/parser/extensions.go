@@ -30,7 +30,7 @@ func (p *parser) isExtension(toks []token) bool {
 		return c.tableExt() != nil
 	case "drop", "alter":
 		w := c.wordAt(1)
-		return w == "source" || w == "sink" || (w == "subscription" && c.wordAt(0) == "drop")
+		return w == "source" || w == "sink" || w == "subscription"
 	case "flush":
 		return true
 	case "subscribe":
@@ -78,7 +78,11 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 	case "drop":
 		st.Ext, err = c.drop()
 	case "alter":
-		st.Ext, err = c.alterRename()
+		if c.wordAt(1) == "subscription" {
+			st.Ext, err = c.alterSubscription()
+		} else {
+			st.Ext, err = c.alterRename()
+		}
 	case "flush":
 		c.i = 1
 		st.Ext, err = &Flush{}, c.expectEnd()
@@ -661,6 +665,30 @@ func (c *cursor) alterRename() (*AlterRename, error) {
 	}
 	if a.NewName, err = c.ident(); err != nil {
 		return nil, err
+	}
+	return a, c.expectEnd()
+}
+
+// alterSubscription reads ALTER SUBSCRIPTION name RENAME TO new_name |
+// SET (options).
+func (c *cursor) alterSubscription() (*AlterSubscription, error) {
+	a := &AlterSubscription{}
+	c.i = 2
+	var err error
+	if a.Name, err = c.name(); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.accept("rename", "to"):
+		if a.NewName, err = c.ident(); err != nil {
+			return nil, err
+		}
+	case c.accept("set"):
+		if a.Options, err = c.options(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, c.errHere()
 	}
 	return a, c.expectEnd()
 }
