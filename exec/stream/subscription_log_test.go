@@ -31,12 +31,15 @@ func TestChangeLogPairsUpdates(t *testing.T) {
 			case f[0] == '-':
 				op = Delete
 			}
-			l.add(op, key, nil)
+			l.add(op, []byte(key), nil)
 		}
 		var got []string
 		names := map[Op]string{Insert: "Insert", Delete: "Delete", UpdateDelete: "UpdateDelete", UpdateInsert: "UpdateInsert"}
 		for _, r := range l.paired() {
-			got = append(got, fmt.Sprintf("%s %s", names[r.op], r.key))
+			got = append(got, fmt.Sprintf("%s %s", names[r.op], l.key(r)))
+			if r.pair > 0 {
+				got = append(got, fmt.Sprintf("%s %s", names[UpdateInsert], l.key(l.rows[r.pair-1])))
+			}
 		}
 		if g := strings.Join(got, " | "); g != tc.want {
 			t.Errorf("%s: got %s, want %s", tc.in, g, tc.want)
