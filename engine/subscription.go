@@ -53,6 +53,22 @@ func subscriptionRetention(v string) (time.Duration, error) {
 	return r, nil
 }
 
+// setSubscriptionOptions checks opts and sets them on subscription r.
+func setSubscriptionOptions(r *catalog.Relation, opts []parser.Option) error {
+	for _, o := range opts {
+		switch k := strings.ToLower(o.Key); k {
+		case "retention":
+			if _, err := subscriptionRetention(o.Value); err != nil {
+				return err
+			}
+			r.Options[k] = o.Value
+		default:
+			return sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized subscription option %q", o.Key)
+		}
+	}
+	return nil
+}
+
 // createSubscription is CREATE SUBSCRIPTION.
 func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubscription) (string, error) {
 	schema := s.currentSchema()
@@ -92,16 +108,8 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSubscription, Owner: s.currentUser(),
 		Created: time.Now(), DependsOn: []uint32{view.OID}, Options: map[string]string{"retention": "1 day"}}
-	for _, o := range cs.Options {
-		switch k := strings.ToLower(o.Key); k {
-		case "retention":
-			if _, err := subscriptionRetention(o.Value); err != nil {
-				return "", err
-			}
-			r.Options[k] = o.Value
-		default:
-			return "", sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized subscription option %q", o.Key)
-		}
+	if err := setSubscriptionOptions(r, cs.Options); err != nil {
+		return "", err
 	}
 	created, err := s.e.cat.CreateRelation(r)
 	if err != nil {
@@ -436,16 +444,8 @@ func (s *Session) alterSubscription(ctx context.Context, a *parser.AlterSubscrip
 		return "ALTER SUBSCRIPTION", nil
 	}
 	n := r.Clone()
-	for _, o := range a.Options {
-		switch k := strings.ToLower(o.Key); k {
-		case "retention":
-			if _, err := subscriptionRetention(o.Value); err != nil {
-				return "", err
-			}
-			n.Options[k] = o.Value
-		default:
-			return "", sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized subscription option %q", o.Key)
-		}
+	if err := setSubscriptionOptions(n, a.Options); err != nil {
+		return "", err
 	}
 	if _, err := s.e.cat.UpdateRelation(n); err != nil {
 		return "", err

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -49,25 +48,6 @@ func openSSE(t *testing.T, base, path, lastID string) *sseStream {
 func (s *sseStream) close() {
 	s.cancel()
 	s.resp.Body.Close()
-}
-
-// next returns the next event that is not a comment, within 10 s.
-func next(t *testing.T, ch <-chan sseEvent) sseEvent {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				t.Fatal("the event stream ended")
-			}
-			if ev.event != "" {
-				return ev
-			}
-		case <-timeout:
-			t.Fatal("no event within 10 s")
-		}
-	}
 }
 
 // changeRow is the row of a change event, with its op.
@@ -121,14 +101,14 @@ func TestSubscribeSSEResume(t *testing.T) {
 	if ct := a.resp.Header.Get("Content-Type"); a.resp.StatusCode != 200 || ct != "text/event-stream" {
 		t.Fatalf("status %d, content type %q", a.resp.StatusCode, ct)
 	}
-	if ev := next(t, a.events); ev.event != "reset" {
+	if ev := nextEvent(t, a.events); ev.event != "reset" {
 		t.Fatalf("first event %+v, want reset", ev)
 	}
-	snap := next(t, a.events)
+	snap := nextEvent(t, a.events)
 	if r := changeRow(t, snap); r != `insert Insert {"k":0,"v":0}` || snap.id == "" || strings.Contains(snap.id, "/") {
 		t.Fatalf("snapshot event %+v: want the row, with the snapshot's epoch as id", snap)
 	}
-	if ev := next(t, a.events); ev.event != "progress" || ev.id != snap.id {
+	if ev := nextEvent(t, a.events); ev.event != "progress" || ev.id != snap.id {
 		t.Fatalf("after the snapshot: %+v, want progress %s", ev, snap.id)
 	}
 
@@ -137,7 +117,7 @@ func TestSubscribeSSEResume(t *testing.T) {
 	var seen []string
 	var lastID string
 	for i := 0; i < 2; i++ {
-		ev := next(t, a.events)
+		ev := nextEvent(t, a.events)
 		seen = append(seen, changeRow(t, ev))
 		if !strings.Contains(ev.id, "/") {
 			t.Fatalf("change %+v: its id is no position", ev)
@@ -153,7 +133,7 @@ func TestSubscribeSSEResume(t *testing.T) {
 	all := openSSE(t, srv.URL, "/v1/subscribe/kpis", snap.id)
 	var want []string
 	for len(want) < 7 {
-		ev := next(t, all.events)
+		ev := nextEvent(t, all.events)
 		if ev.event == "change" {
 			want = append(want, changeRow(t, ev))
 		}
@@ -164,7 +144,7 @@ func TestSubscribeSSEResume(t *testing.T) {
 	got := append([]string(nil), seen...)
 	var lastEv sseEvent
 	for len(got) < 7 {
-		ev := next(t, b.events)
+		ev := nextEvent(t, b.events)
 		if ev.event == "reset" {
 			t.Fatal("a resumed stream starts over")
 		}
@@ -180,7 +160,7 @@ func TestSubscribeSSEResume(t *testing.T) {
 		t.Fatalf("the update is not among the last changes: %v", got)
 	}
 	// The epoch of the last change is complete: a progress event names it.
-	ev := next(t, b.events)
+	ev := nextEvent(t, b.events)
 	if epoch, _, _ := strings.Cut(lastEv.id, "/"); ev.event != "progress" || ev.id != epoch {
 		t.Fatalf("after the changes: %+v, want progress %s", ev, epoch)
 	}
@@ -199,7 +179,7 @@ func TestSubscribeSSEResume(t *testing.T) {
 		go readEvents(bufio.NewScanner(out), cch)
 		var cgot []string
 		for len(cgot) < 5 {
-			if ev := next(t, cch); ev.event == "change" {
+			if ev := nextEvent(t, cch); ev.event == "change" {
 				cgot = append(cgot, changeRow(t, ev))
 			}
 		}
@@ -227,7 +207,7 @@ func TestSubscribeSSEResume(t *testing.T) {
 	// The subscription's own name serves the same stream.
 	s := openSSE(t, srv.URL, "/v1/subscribe/kpis_log", lastEv.id)
 	run("DELETE FROM kpi WHERE k = 0")
-	if r := changeRow(t, next(t, s.events)); r != `delete Delete {"k":0,"v":0}` {
+	if r := changeRow(t, nextEvent(t, s.events)); r != `delete Delete {"k":0,"v":0}` {
 		t.Fatalf("live change on the subscription's stream: %s", r)
 	}
 }
