@@ -483,9 +483,18 @@ func (s *Session) planFetch(f *pg.FetchStmt, opts []parser.Option) (*prepared, e
 		if f.Ismove {
 			return tagResult(fmt.Sprintf("MOVE %d", n)), nil
 		}
-		return memResult(c.cols, rows, fmt.Sprintf("FETCH %d", n)), nil
+		res := memResult(c.cols, rows, fmt.Sprintf("FETCH %d", n))
+		if c.binary {
+			return binaryResult{res}, nil
+		}
+		return res, nil
 	}}, nil
 }
+
+// binaryResult is the rows of FETCH from a BINARY cursor.
+type binaryResult struct{ pgwire.Result }
+
+func (binaryResult) Binary() bool { return true }
 
 // planClose plans CLOSE name | ALL.
 func (s *Session) planClose(cp *pg.ClosePortalStmt) (*prepared, error) {

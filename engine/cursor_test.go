@@ -170,3 +170,67 @@ func TestSubscribeCursorPgx(t *testing.T) {
 	_, err = c.Exec(ctx, "FETCH s")
 	wantCode(t, err, "34000")
 }
+
+// FETCH from a cursor declared BINARY sends its rows in the binary
+// format under the simple query protocol, as PostgreSQL does; pgx decodes
+// them by the format codes of the row description. Other cursors send
+// text.
+func TestBinaryCursorPgx(t *testing.T) {
+	ts, w := startWithConn(t, "cur")
+	execAll(t, w, "CREATE TABLE vals (n int PRIMARY KEY, s text, f float8, b bool, ts timestamptz)",
+		"INSERT INTO vals VALUES (1, 'one', 1.5, true, '2026-01-02 03:04:05+00'), (2, NULL, -2.25, false, NULL)")
+	cfg, err := pgx.ParseConfig(ts.URL("cur", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	ctx := context.Background()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	execAll(t, c, "BEGIN",
+		"DECLARE bc BINARY CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n",
+		"DECLARE tc CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n")
+	for _, cur := range []struct {
+		name   string
+		format int16
+	}{{"bc", 1}, {"tc", 0}} {
+		rows, err := c.Query(ctx, "FETCH ALL "+cur.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fd := range rows.FieldDescriptions() {
+			if fd.Format != cur.format {
+				t.Errorf("cursor %s: column %s has format %d, want %d", cur.name, fd.Name, fd.Format, cur.format)
+			}
+		}
+		var got []string
+		for rows.Next() {
+			var n int32
+			var s *string
+			var f float64
+			var b bool
+			var tsv *time.Time
+			if err := rows.Scan(&n, &s, &f, &b, &tsv); err != nil {
+				t.Fatalf("cursor %s: %v", cur.name, err)
+			}
+			str, tss := "NULL", "NULL"
+			if s != nil {
+				str = *s
+			}
+			if tsv != nil {
+				tss = tsv.UTC().Format(time.RFC3339)
+			}
+			got = append(got, fmt.Sprintf("%d %s %g %v %s", n, str, f, b, tss))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if g := strings.Join(got, "|"); g != "1 one 1.5 true 2026-01-02T03:04:05Z|2 NULL -2.25 false NULL" {
+			t.Errorf("cursor %s: %s", cur.name, g)
+		}
+	}
+	execAll(t, c, "COMMIT")
+}
