@@ -188,12 +188,14 @@ func TestSubscribeSSEResume(t *testing.T) {
 		}
 	}
 
-	// Epoch 1 is before the subscription: gone. Garbage is a bad request.
+	// Epoch 0 is before the subscription (its log starts after the
+	// barrier that took it up, epoch 1 at the earliest): gone. Garbage
+	// is a bad request.
 	for _, c := range []struct {
 		id     string
 		status int
 		state  string
-	}{{"1/0", http.StatusGone, "55000"}, {"1", http.StatusGone, "55000"}, {"x'; DROP TABLE kpi; --", http.StatusBadRequest, "22023"}} {
+	}{{"0/0", http.StatusGone, "55000"}, {"0", http.StatusGone, "55000"}, {"x'; DROP TABLE kpi; --", http.StatusBadRequest, "22023"}} {
 		r := openSSE(t, srv.URL, "/v1/subscribe/kpis", c.id)
 		body, _ := io.ReadAll(r.resp.Body)
 		var m map[string]string
