@@ -161,6 +161,9 @@ func (c *sessionCursor) close() {
 		c.fd.close()
 		c.fd = nil
 	}
+	if c.sub != nil {
+		c.sub.closeSnapshot()
+	}
 	if c.snap != nil {
 		c.snap.Close()
 		c.snap = nil
@@ -485,9 +488,18 @@ func (s *Session) planFetch(f *pg.FetchStmt, opts []parser.Option) (*prepared, e
 		if f.Ismove {
 			return tagResult(fmt.Sprintf("MOVE %d", n)), nil
 		}
-		return memResult(c.cols, rows, fmt.Sprintf("FETCH %d", n)), nil
+		res := memResult(c.cols, rows, fmt.Sprintf("FETCH %d", n))
+		if c.binary {
+			return binaryResult{res}, nil
+		}
+		return res, nil
 	}}, nil
 }
+
+// binaryResult is the rows of FETCH from a BINARY cursor.
+type binaryResult struct{ pgwire.Result }
+
+func (binaryResult) Binary() bool { return true }
 
 // planClose plans CLOSE name | ALL.
 func (s *Session) planClose(cp *pg.ClosePortalStmt) (*prepared, error) {

@@ -10,9 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // fetchInts runs a FETCH over one int column and returns its values.
@@ -47,18 +44,13 @@ func wantCode(t *testing.T, err error, code string) {
 // PostgreSQL cursors over a query: every direction of FETCH and MOVE,
 // CLOSE, WITH HOLD, and PostgreSQL's errors.
 func TestCursorsPgx(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	_, c := startWithConn(t, "cur")
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
 	execAll(t, c, "CREATE TABLE nums (n int PRIMARY KEY)")
 	for i := 1; i <= 10; i++ {
 		execAll(t, c, fmt.Sprintf("INSERT INTO nums VALUES (%d)", i))
 	}
-	_, err = c.Exec(ctx, "DECLARE outside CURSOR FOR SELECT n FROM nums")
+	_, err := c.Exec(ctx, "DECLARE outside CURSOR FOR SELECT n FROM nums")
 	wantCode(t, err, "25P01")
 
 	execAll(t, c, "BEGIN", "DECLARE c SCROLL CURSOR FOR SELECT n FROM nums ORDER BY n")
@@ -129,20 +121,11 @@ func TestCursorsPgx(t *testing.T) {
 // change as soon as it commits; FETCH with timeout 0 returns what is
 // buffered.
 func TestSubscribeCursorPgx(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "cur")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w, "CREATE TABLE acct (id int PRIMARY KEY, bal int)", "INSERT INTO acct VALUES (1, 100)",
 		"CREATE MATERIALIZED VIEW rich AS SELECT id, bal FROM acct WHERE bal >= 100")
-	c, err := pgx.Connect(ctx, ts.URL("cur", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := mustConnectAs(t, ts, "cur")
 	execAll(t, c, "BEGIN", "DECLARE s CURSOR FOR SUBSCRIBE rich")
 	fetch := func(q string) []string {
 		rows, err := c.Query(ctx, q)
@@ -180,10 +163,74 @@ func TestSubscribeCursorPgx(t *testing.T) {
 	if strings.Join(sortedStrings(got[:2]), ";") != "[-1 1 100];[1 1 150]" || got[2] != "[1 3 300]" {
 		t.Errorf("changes %v", got)
 	}
-	_, err = c.Exec(ctx, "FETCH PRIOR s")
+	_, err := c.Exec(ctx, "FETCH PRIOR s")
 	wantCode(t, err, "55000")
 	execAll(t, c, "ROLLBACK")
 	// The cursor, and its subscription, ended with the transaction.
 	_, err = c.Exec(ctx, "FETCH s")
 	wantCode(t, err, "34000")
+}
+
+// FETCH from a cursor declared BINARY sends its rows in the binary
+// format under the simple query protocol, as PostgreSQL does; pgx decodes
+// them by the format codes of the row description. Other cursors send
+// text.
+func TestBinaryCursorPgx(t *testing.T) {
+	ts, w := startWithConn(t, "cur")
+	execAll(t, w, "CREATE TABLE vals (n int PRIMARY KEY, s text, f float8, b bool, ts timestamptz)",
+		"INSERT INTO vals VALUES (1, 'one', 1.5, true, '2026-01-02 03:04:05+00'), (2, NULL, -2.25, false, NULL)")
+	cfg, err := pgx.ParseConfig(ts.URL("cur", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	ctx := context.Background()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	execAll(t, c, "BEGIN",
+		"DECLARE bc BINARY CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n",
+		"DECLARE tc CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n")
+	for _, cur := range []struct {
+		name   string
+		format int16
+	}{{"bc", 1}, {"tc", 0}} {
+		rows, err := c.Query(ctx, "FETCH ALL "+cur.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fd := range rows.FieldDescriptions() {
+			if fd.Format != cur.format {
+				t.Errorf("cursor %s: column %s has format %d, want %d", cur.name, fd.Name, fd.Format, cur.format)
+			}
+		}
+		var got []string
+		for rows.Next() {
+			var n int32
+			var s *string
+			var f float64
+			var b bool
+			var tsv *time.Time
+			if err := rows.Scan(&n, &s, &f, &b, &tsv); err != nil {
+				t.Fatalf("cursor %s: %v", cur.name, err)
+			}
+			str, tss := "NULL", "NULL"
+			if s != nil {
+				str = *s
+			}
+			if tsv != nil {
+				tss = tsv.UTC().Format(time.RFC3339)
+			}
+			got = append(got, fmt.Sprintf("%d %s %g %v %s", n, str, f, b, tss))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if g := strings.Join(got, "|"); g != "1 one 1.5 true 2026-01-02T03:04:05Z|2 NULL -2.25 false NULL" {
+			t.Errorf("cursor %s: %s", cur.name, g)
+		}
+	}
+	execAll(t, c, "COMMIT")
 }

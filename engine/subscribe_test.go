@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"streamsql/engine"
 	"streamsql/internal/testserver"
 	"streamsql/storage"
 )
@@ -67,22 +66,13 @@ func diffs(cs []change) []string {
 // SUBSCRIBE over pgx: the snapshot at one epoch, then every committed
 // insert, update and delete of the view as diffs in epoch order.
 func TestSubscribeViewPgx(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w,
 		"CREATE TABLE trades (id int PRIMARY KEY, sym text, qty int)",
 		"INSERT INTO trades VALUES (1, 'A', 10), (2, 'B', 20)",
 		"CREATE MATERIALIZED VIEW totals AS SELECT sym, sum(qty) AS qty FROM trades GROUP BY sym")
-	r, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(ctx)
+	r := mustConnectAs(t, ts, "sub")
 	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	rows, err := r.Query(qctx, "SUBSCRIBE totals")
@@ -160,19 +150,11 @@ func sortedStrings(s []string) []string {
 // false starts at the changes; PROGRESS marks epochs; the job goes away
 // with the subscriber.
 func TestSubscribeTableQueryProgress(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w, "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'one')")
 
-	r, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustConnectAs(t, ts, "sub")
 	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	sctx, stop := context.WithCancel(qctx)
@@ -203,11 +185,7 @@ func TestSubscribeTableQueryProgress(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	r2, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Close(ctx)
+	r2 := mustConnectAs(t, ts, "sub")
 	rows, err = r2.Query(qctx, "SUBSCRIBE (SELECT upper(v) AS u FROM t WHERE id > 0) WITH (PROGRESS)")
 	if err != nil {
 		t.Fatal(err)
@@ -274,20 +252,11 @@ func jobCount(t *testing.T, conn *pgx.Conn) int {
 // ENVELOPE UPSERT: one row per key and epoch, upsert with the new values
 // or delete with NULLs.
 func TestSubscribeEnvelopeUpsert(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w, "CREATE TABLE p (sym text PRIMARY KEY, px int)", "INSERT INTO p VALUES ('A', 1)",
 		"CREATE MATERIALIZED VIEW pv AS SELECT sym, px FROM p")
-	r, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(ctx)
+	r := mustConnectAs(t, ts, "sub")
 	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	rows, err := r.Query(qctx, "SUBSCRIBE pv ENVELOPE UPSERT (KEY (sym))")
@@ -324,13 +293,7 @@ func TestSubscribeCopyPsql(t *testing.T) {
 	if err != nil {
 		t.Skip("psql is not installed")
 	}
-	ts := testserver.Start(t, engine.Options{})
-	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
+	ts, w := startWithConn(t, "sub")
 	execAll(t, w, "CREATE TABLE q (id int PRIMARY KEY, v text)", "INSERT INTO q VALUES (1, 'a')",
 		"CREATE MATERIALIZED VIEW qv AS SELECT id, v FROM q")
 	// psql writes COPY data through stdio, which buffers a pipe whole:
@@ -382,23 +345,14 @@ func TestSubscribeCopyPsql(t *testing.T) {
 // A subscriber that stops reading is cut off with 53400 once its buffer
 // is full; the view and a subscriber that reads go on.
 func TestSubscribeSlowSubscriberCutOff(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w, "CREATE TABLE big (id int PRIMARY KEY, pad text)",
 		"CREATE MATERIALIZED VIEW bigv AS SELECT id, pad FROM big")
 	qctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 
-	slow, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close(ctx)
+	slow := mustConnectAs(t, ts, "sub")
 	execAll(t, slow, "SET subscribe_buffer_rows = 2000")
 	// pgx's Query returns at the first row: PROGRESS gives one at once.
 	slowRows, err := slow.Query(qctx, "SUBSCRIBE bigv WITH (PROGRESS)")
@@ -406,11 +360,7 @@ func TestSubscribeSlowSubscriberCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitProgress(t, slowRows)
-	fast, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fast.Close(ctx)
+	fast := mustConnectAs(t, ts, "sub")
 	fastRows, err := fast.Query(qctx, "SUBSCRIBE bigv WITH (SNAPSHOT = false, PROGRESS)")
 	if err != nil {
 		t.Fatal(err)
@@ -454,13 +404,8 @@ func TestSubscribeSlowSubscriberCutOff(t *testing.T) {
 
 // A CancelRequest (psql's Ctrl-C) ends a SUBSCRIBE with 57014.
 func TestSubscribeCancel(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	_, c := startWithConn(t, "sub")
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
 	execAll(t, c, "CREATE TABLE cx (id int PRIMARY KEY)", "CREATE MATERIALIZED VIEW cxv AS SELECT id FROM cx")
 	rows, err := c.Query(ctx, "SUBSCRIBE cxv WITH (PROGRESS)")
 	if err != nil {

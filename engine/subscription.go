@@ -10,6 +10,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ import (
 const (
 	colOp          = "op"
 	colRWTimestamp = "rw_timestamp"
+	colPosition    = "_position"
 )
 
 // opNames are the op column's values, RisingWave's spelling.
@@ -49,6 +51,22 @@ func subscriptionRetention(v string) (time.Duration, error) {
 		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "retention must be positive: %q", v)
 	}
 	return r, nil
+}
+
+// setSubscriptionOptions checks opts and sets them on subscription r.
+func setSubscriptionOptions(r *catalog.Relation, opts []parser.Option) error {
+	for _, o := range opts {
+		switch k := strings.ToLower(o.Key); k {
+		case "retention":
+			if _, err := subscriptionRetention(o.Value); err != nil {
+				return err
+			}
+			r.Options[k] = o.Value
+		default:
+			return sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized subscription option %q", o.Key)
+		}
+	}
+	return nil
 }
 
 // createSubscription is CREATE SUBSCRIPTION.
@@ -80,18 +98,18 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", view.Name).
 			WithHint("A subscription follows a materialized view; create one over the %s.", view.Kind.String())
 	}
+	// A subscription keeps the view's rows: only who may read them and
+	// create in the schema may create one.
+	if err := s.checkCreateIn(schema); err != nil {
+		return "", err
+	}
+	if err := s.checkPrivilege(view, 'r'); err != nil {
+		return "", err
+	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSubscription, Owner: s.currentUser(),
 		Created: time.Now(), DependsOn: []uint32{view.OID}, Options: map[string]string{"retention": "1 day"}}
-	for _, o := range cs.Options {
-		switch k := strings.ToLower(o.Key); k {
-		case "retention":
-			if _, err := subscriptionRetention(o.Value); err != nil {
-				return "", err
-			}
-			r.Options[k] = o.Value
-		default:
-			return "", sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized subscription option %q", o.Key)
-		}
+	if err := setSubscriptionOptions(r, cs.Options); err != nil {
+		return "", err
 	}
 	created, err := s.e.cat.CreateRelation(r)
 	if err != nil {
@@ -185,18 +203,31 @@ func (e *Engine) dropSubscription(r *catalog.Relation) error {
 	return e.db.CommitBatch(b)
 }
 
-// subscriptionCursor reads a subscription's change log from a position.
+// subscriptionCursor reads a subscription's change log from a position,
+// after the view's contents for a cursor declared FULL.
 type subscriptionCursor struct {
 	e    *Engine
 	sub  *catalog.Relation
 	ts   []types.T // the view's visible column types
 	pos  stream.LogPos
 	cols []pgwire.Column
+	// A FULL cursor's snapshot: scan reads the view at snapEpoch; held is
+	// the row read last, returned once it is known whether it ends the
+	// snapshot (then it carries the snapshot's position).
+	snap      *storage.Snapshot
+	scan      *storage.RowIter
+	snapEpoch uint64
+	held      []types.Datum
 }
 
 // next returns the changes that are committed from the cursor's position
 // on (up to exec-sized batches); with wait it blocks until there is one.
 func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Datum, error) {
+	if c.scan != nil {
+		if rows, err := c.nextSnapshot(); err != nil || rows != nil {
+			return rows, err
+		}
+	}
 	for {
 		if _, ok := c.e.cat.ByOID(c.sub.OID); !ok {
 			return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "subscription %q was dropped", c.sub.Name)
@@ -206,11 +237,18 @@ func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Dat
 		if err != nil {
 			return nil, err
 		}
+		// A reader slower than the retention: what it was to read next
+		// may be trimmed (before or while it was read).
+		if from, ok, err := stream.ChangeLogRetainedFrom(c.e.db.Latest(), c.sub.OID); err != nil {
+			return nil, err
+		} else if ok && from > c.pos.Epoch {
+			return nil, c.e.checkRetained(c.sub, c.e.db.Latest(), c.pos, c.position())
+		}
 		if len(changes) > 0 {
 			rows := make([][]types.Datum, len(changes))
 			for i, ch := range changes {
-				row := append(make([]types.Datum, 0, len(ch.Row)+2), ch.Row...)
-				rows[i] = append(row, opNames[ch.Op], ch.Time)
+				row := append(make([]types.Datum, 0, len(ch.Row)+3), ch.Row...)
+				rows[i] = append(row, opNames[ch.Op], ch.Time, ch.Position())
 			}
 			c.pos = changes[len(changes)-1].Next()
 			return rows, nil
@@ -224,42 +262,106 @@ func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Dat
 	}
 }
 
+// nextSnapshot returns the next rows of a FULL cursor's snapshot, each an
+// Insert with no commit time, and nil when it is done. Only its last row
+// carries a position (the snapshot's epoch): resuming after any other
+// would miss the rest of the snapshot.
+func (c *subscriptionCursor) nextSnapshot() ([][]types.Datum, error) {
+	idx := make([]int, len(c.ts))
+	for i := range idx {
+		idx[i] = i
+	}
+	arrs, n, _, err := c.scan.NextBatch(idx, exec.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	var rows [][]types.Datum
+	if c.held != nil {
+		rows = append(rows, c.held)
+		c.held = nil
+	}
+	for i := 0; i < n; i++ {
+		row := make([]types.Datum, len(c.ts), len(c.ts)+3)
+		for j, t := range c.ts {
+			row[j] = types.GetDatum(arrs[j], i, t)
+		}
+		rows = append(rows, append(row, opNames[stream.Insert], nil, nil))
+	}
+	for _, a := range arrs {
+		a.Release()
+	}
+	if n > 0 {
+		c.held = rows[len(rows)-1]
+		return rows[:len(rows)-1], nil
+	}
+	c.closeSnapshot()
+	if len(rows) > 0 {
+		rows[len(rows)-1][len(c.ts)+2] = stream.EpochPosition(c.snapEpoch)
+		return rows, nil
+	}
+	return nil, nil
+}
+
+// position names the last change the cursor has read from the log.
+func (c *subscriptionCursor) position() string {
+	if c.pos.Seq == 0 {
+		return stream.EpochPosition(max(c.pos.Epoch, 1) - 1)
+	}
+	return stream.LogChange{Epoch: c.pos.Epoch, Seq: c.pos.Seq - 1}.Position()
+}
+
+func (c *subscriptionCursor) closeSnapshot() {
+	if c.scan != nil {
+		c.scan.Close()
+		c.scan = nil
+	}
+	if c.snap != nil {
+		c.snap.Close()
+		c.snap = nil
+	}
+}
+
 // planSubscriptionCursor plans DECLARE cur SUBSCRIPTION CURSOR FOR sub
-// [SINCE now() | begin() | unix_ms]. The cursor lives until CLOSE or the
-// end of the session, in or out of a transaction.
+// [SINCE now() | begin() | unix_ms | 'position' | FULL]. The cursor lives
+// until CLOSE or the end of the session, in or out of a transaction.
 func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*prepared, error) {
 	return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		if _, ok := s.cursors[sub.Cursor]; ok {
 			return nil, sqlerr.New(sqlerr.DuplicateCursor, "cursor %q already exists", sub.Cursor)
 		}
-		var r *catalog.Relation
-		var err error
-		if sub.Relation.Schema != "" {
-			var ok bool
-			if r, ok = s.e.cat.Relation(sub.Relation.Schema, sub.Relation.Name); !ok {
-				err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", sub.Relation.Schema, sub.Relation.Name)
-			}
-		} else {
-			r, err = s.e.cat.Resolve(s.searchPath(), sub.Relation.Name)
-		}
-		if err != nil || r.Kind != catalog.KindSubscription {
-			return nil, sqlerr.New(sqlerr.UndefinedObject, "subscription %q does not exist", sub.Relation.Name)
+		r, err := s.resolveSubscription(*sub.Relation)
+		if err != nil {
+			return nil, err
 		}
 		view, ok := s.e.cat.ByOID(r.DependsOn[0])
 		if !ok {
 			return nil, sqlerr.New(sqlerr.UndefinedTable, "the materialized view of subscription %q does not exist", r.Name)
+		}
+		// Reading a subscription is reading its view.
+		if err := s.checkPrivilege(view, 'r'); err != nil {
+			return nil, err
 		}
 		sc := &subscriptionCursor{e: s.e, sub: r}
 		for _, col := range view.VisibleColumns() {
 			sc.ts = append(sc.ts, col.Type)
 			sc.cols = append(sc.cols, pgwire.Column{Name: col.Name, Type: col.Type})
 		}
-		sc.cols = append(sc.cols, pgwire.Column{Name: colOp, Type: types.TVarchar}, pgwire.Column{Name: colRWTimestamp, Type: types.TInt8})
-		if sc.pos, err = s.e.subscriptionStart(r, sub.Since); err != nil {
+		sc.cols = append(sc.cols, pgwire.Column{Name: colOp, Type: types.TVarchar}, pgwire.Column{Name: colRWTimestamp, Type: types.TInt8},
+			pgwire.Column{Name: colPosition, Type: types.TText})
+		c := &sessionCursor{name: sub.Cursor, sql: sql, hold: true, cols: sc.cols, sub: sc, created: time.Now()}
+		switch {
+		case sub.Full:
+			err = s.e.subscriptionSnapshot(ctx, r, view, sc)
+		case sub.SincePosition != "":
+			sc.pos, err = s.e.subscriptionResume(r, sub.SincePosition)
+		default:
+			sc.pos, err = s.e.subscriptionStart(r, sub.Since)
+		}
+		if err != nil {
 			return nil, err
 		}
-		c := &sessionCursor{name: sub.Cursor, sql: sql, hold: true, cols: sc.cols, sub: sc, created: time.Now()}
 		if err := s.addCursor(c); err != nil {
+			c.close()
 			return nil, err
 		}
 		return tagResult("DECLARE SUBSCRIPTION CURSOR"), nil
@@ -278,7 +380,8 @@ func (e *Engine) subscriptionStart(r *catalog.Relation, since string) (stream.Lo
 	case "", "now":
 		return stream.LogPos{Epoch: committed + 1}, nil
 	case "begin":
-		return stream.LogPos{}, nil
+		from, _, err := stream.ChangeLogRetainedFrom(e.db.Latest(), r.OID)
+		return stream.LogPos{Epoch: from}, err
 	}
 	ms, err := strconv.ParseInt(since, 10, 64)
 	if err != nil {
@@ -301,6 +404,158 @@ func (e *Engine) subscriptionStart(r *catalog.Relation, since string) (stream.Lo
 		return stream.LogPos{Epoch: committed + 1}, nil
 	}
 	return stream.LogPos{Epoch: epoch}, nil
+}
+
+// resolveSubscription finds the subscription n names (42704 when there
+// is none).
+func (s *Session) resolveSubscription(n parser.ObjectName) (*catalog.Relation, error) {
+	var r *catalog.Relation
+	var err error
+	if n.Schema != "" {
+		var ok bool
+		if r, ok = s.e.cat.Relation(n.Schema, n.Name); !ok {
+			err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", n.Schema, n.Name)
+		}
+	} else {
+		r, err = s.e.cat.Resolve(s.searchPath(), n.Name)
+	}
+	if err != nil || r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "subscription %q does not exist", n.Name)
+	}
+	return r, nil
+}
+
+// alterSubscription is ALTER SUBSCRIPTION name RENAME TO new_name | SET
+// (retention = ...), for the subscription's owner. A new retention
+// applies from the view's next barrier: a shorter one trims the log at
+// the next trim, a longer one keeps what is still there longer.
+func (s *Session) alterSubscription(ctx context.Context, a *parser.AlterSubscription) (string, error) {
+	r, err := s.resolveSubscription(a.Name)
+	if err != nil {
+		return "", err
+	}
+	if err := s.checkOwner(r); err != nil {
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be owner of subscription %s", r.Name)
+	}
+	if a.NewName != "" {
+		if _, err := s.e.cat.RenameRelation(r.OID, a.NewName); err != nil {
+			return "", err
+		}
+		return "ALTER SUBSCRIPTION", nil
+	}
+	n := r.Clone()
+	if err := setSubscriptionOptions(n, a.Options); err != nil {
+		return "", err
+	}
+	if _, err := s.e.cat.UpdateRelation(n); err != nil {
+		return "", err
+	}
+	if err := s.e.refreshChangeLogs(ctx, r.DependsOn[0]); err != nil {
+		return "", err
+	}
+	return "ALTER SUBSCRIPTION", nil
+}
+
+// subscriptionSnapshot starts a FULL cursor: the view's contents at the
+// last committed epoch, then the log from the epoch after. Both come from
+// one storage snapshot, in which the log holds exactly the epochs up to
+// the view's.
+func (e *Engine) subscriptionSnapshot(ctx context.Context, r, view *catalog.Relation, sc *subscriptionCursor) error {
+	for try := 0; ; try++ {
+		snap := e.db.Snapshot()
+		epoch, err := stream.SnapshotEpoch(snap)
+		if err == nil {
+			err = e.checkRetained(r, snap, stream.LogPos{Epoch: epoch + 1}, stream.EpochPosition(epoch))
+		}
+		if err == nil {
+			sc.scan, err = view.Table().Scan(snap, storage.FullSpan)
+		}
+		if err == nil {
+			sc.snap, sc.snapEpoch, sc.pos = snap, epoch, stream.LogPos{Epoch: epoch + 1}
+			return nil
+		}
+		snap.Close()
+		// A subscription created a moment ago logs from an epoch that
+		// may not have committed yet: wait for the one before it.
+		from, ok, ferr := stream.ChangeLogRetainedFrom(e.db.Latest(), r.OID)
+		if try > 0 || ferr != nil || !ok || from <= epoch+1 || sqlerr.From(err).Code != sqlerr.ObjectNotInPrerequisiteState {
+			return err
+		}
+		if err := e.coord.WaitCommitted(ctx, from-1); err != nil {
+			return err
+		}
+	}
+}
+
+// subscriptionResume is where a cursor SINCE 'position' starts reading:
+// right after the change (or epoch) the position names.
+func (e *Engine) subscriptionResume(r *catalog.Relation, position string) (stream.LogPos, error) {
+	committed := e.coord.Committed()
+	after, ok := stream.ParsePosition(position)
+	if !ok {
+		return stream.LogPos{}, sqlerr.New(sqlerr.InvalidParameterValue, "invalid subscription position %q", position).
+			WithHint("A position is a change's _position, such as '1042/3', or an epoch, such as '1042'.")
+	}
+	if after.Epoch > committed+1 {
+		return stream.LogPos{}, sqlerr.New(sqlerr.InvalidParameterValue,
+			"subscription position %q is after the last committed epoch %d", position, committed)
+	}
+	return after, e.checkRetained(r, e.db.Latest(), after, position)
+}
+
+// checkRetained fails with 55000 unless subscription r's log (as read
+// from rd) holds every change from after on.
+func (e *Engine) checkRetained(r *catalog.Relation, rd storage.Reader, after stream.LogPos, position string) error {
+	from, ok, err := stream.ChangeLogRetainedFrom(rd, r.OID)
+	if err != nil {
+		return err
+	}
+	if !ok || from > after.Epoch {
+		first := "no epoch yet"
+		if ok {
+			first = fmt.Sprintf("epoch %d on", from)
+		}
+		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
+			"subscription %q no longer retains the changes after position %q: its log holds %s (retention %s)", r.Name, position, first, r.Options["retention"]).
+			WithHint("Start again from the current contents: DECLARE the cursor FULL.")
+	}
+	return nil
+}
+
+// ChangefeedSubscription returns the durable subscription that serves
+// the resumable changefeed (the HTTP event stream) of relation name in
+// schema (public when empty): name itself when it is a subscription, else
+// the subscription on the materialized view name with the longest
+// retention. ok is false when there is none.
+func (e *Engine) ChangefeedSubscription(schema, name string) (subSchema, subName string, ok bool) {
+	if schema == "" {
+		schema = "public"
+	}
+	r, found := e.cat.Relation(schema, name)
+	if !found {
+		return "", "", false
+	}
+	if r.Kind == catalog.KindSubscription {
+		return r.Schema, r.Name, true
+	}
+	var best *catalog.Relation
+	var bestRet time.Duration
+	for _, c := range e.cat.Relations() {
+		if c.Kind != catalog.KindSubscription || len(c.DependsOn) == 0 || c.DependsOn[0] != r.OID {
+			continue
+		}
+		ret, err := subscriptionRetention(c.Options["retention"])
+		if err != nil {
+			continue
+		}
+		if best == nil || ret > bestRet || ret == bestRet && c.OID < best.OID {
+			best, bestRet = c, ret
+		}
+	}
+	if best == nil {
+		return "", "", false
+	}
+	return best.Schema, best.Name, true
 }
 
 // showSubscriptions is SHOW SUBSCRIPTIONS [FROM schema].

@@ -2,11 +2,11 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"streamsql/internal/testserver"
 )
@@ -61,7 +61,7 @@ func TestSubscriptionKill9(t *testing.T) {
 	c := srv.Dial(t)
 	defer c.Close(ctx)
 	execAll(t, c, "FLUSH")
-	view := map[int32]int32{}
+	view := map[string]string{} // id -> v
 	rows, err := c.Query(ctx, "SELECT id, v FROM evs")
 	if err != nil {
 		t.Fatal(err)
@@ -71,28 +71,31 @@ func TestSubscriptionKill9(t *testing.T) {
 		if err := rows.Scan(&id, &v); err != nil {
 			t.Fatal(err)
 		}
-		view[id] = v
+		view[fmt.Sprint(id)] = fmt.Sprint(v)
 	}
 	rows.Close()
 	execAll(t, c, "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE begin()")
-	log := map[int32]int32{}
+	log := map[string]string{}
 	changes := 0
 	for {
-		cs := fetchSubRows(t, c, "FETCH 1000 FROM cur WITH (timeout = '0s')")
+		cs := fetchSub(t, c, "FETCH 1000 FROM cur WITH (timeout = '0s')")
 		if len(cs) == 0 {
 			break
 		}
-		for _, ch := range cs {
+		for _, c := range cs {
 			changes++
+			var ch struct{ id, v, op string }
+			ch.id, ch.v, _ = strings.Cut(c.row, ",")
+			ch.op = c.op
 			switch ch.op {
 			case "Insert", "UpdateInsert":
 				if _, dup := log[ch.id]; dup {
-					t.Fatalf("change %d: %s of id %d that is already there", changes, ch.op, ch.id)
+					t.Fatalf("change %d: %s of id %s that is already there", changes, ch.op, ch.id)
 				}
 				log[ch.id] = ch.v
 			default:
 				if old, ok := log[ch.id]; !ok || old != ch.v {
-					t.Fatalf("change %d: %s of id %d v %d, log has %d (%v)", changes, ch.op, ch.id, ch.v, old, ok)
+					t.Fatalf("change %d: %s of id %s v %s, log has %s (%v)", changes, ch.op, ch.id, ch.v, old, ok)
 				}
 				delete(log, ch.id)
 			}
@@ -103,35 +106,8 @@ func TestSubscriptionKill9(t *testing.T) {
 	}
 	for id, v := range view {
 		if log[id] != v {
-			t.Fatalf("id %d: log %d, view %d", id, log[id], v)
+			t.Fatalf("id %s: log %s, view %s", id, log[id], v)
 		}
 	}
 	t.Logf("%d rows inserted over 4 kills, %d changes logged", next-1, changes)
-}
-
-type subRow struct {
-	id, v int32
-	op    string
-}
-
-func fetchSubRows(t *testing.T, c *pgx.Conn, sql string) []subRow {
-	t.Helper()
-	rows, err := c.Query(context.Background(), sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	defer rows.Close()
-	var out []subRow
-	for rows.Next() {
-		var r subRow
-		var ts int64
-		if err := rows.Scan(&r.id, &r.v, &r.op, &ts); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

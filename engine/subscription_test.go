@@ -7,72 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
-
-// subChange is one row of a subscription cursor: the view's columns, op
-// and rw_timestamp.
-type subChange struct {
-	row string
-	op  string
-	ts  int64
-}
-
-// fetchSub runs a FETCH on a subscription cursor.
-func fetchSub(t *testing.T, conn *pgx.Conn, sql string) []subChange {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	defer rows.Close()
-	fds := rows.FieldDescriptions()
-	n := len(fds)
-	if n < 2 || fds[n-2].Name != "op" || fds[n-1].Name != "rw_timestamp" {
-		t.Fatalf("%s: columns %v, want the view's then op, rw_timestamp", sql, fds)
-	}
-	var out []subChange
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, x := range v[:n-2] {
-			parts = append(parts, fmt.Sprint(x))
-		}
-		out = append(out, subChange{row: strings.Join(parts, ","), op: v[n-2].(string), ts: v[n-1].(int64)})
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return out
-}
-
-func subOps(cs []subChange) []string {
-	var out []string
-	for _, c := range cs {
-		out = append(out, c.op+" "+c.row)
-	}
-	return out
-}
 
 // A subscription logs the view's inserts, updates (as an UpdateDelete and
 // UpdateInsert pair) and deletes with their commit time; a cursor SINCE
 // begin() reads them all, one SINCE now() only later ones, and a FETCH
 // waits for the next change.
 func TestSubscriptionCursorOps(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w,
 		"CREATE TABLE orders (id int PRIMARY KEY, sym text, qty int)",
 		"INSERT INTO orders VALUES (1, 'A', 10)",
@@ -100,14 +43,10 @@ func TestSubscriptionCursorOps(t *testing.T) {
 	if n := queryInt(t, w, "SELECT count(*) FROM pg_class WHERE relname = 'sub'"); n != 0 {
 		t.Errorf("pg_class lists the subscription")
 	}
-	_, err = w.Exec(ctx, "SELECT * FROM sub")
+	_, err := w.Exec(ctx, "SELECT * FROM sub")
 	wantCode(t, err, "42809")
 
-	r, err := pgx.Connect(ctx, ts.URL("reader", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(ctx)
+	r := mustConnectAs(t, ts, "reader")
 	// No transaction needed: a subscription cursor lives in the session.
 	execAll(t, r, "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE begin()")
 	got := fetchSub(t, r, "FETCH 100 FROM cur WITH (timeout = '1s')")
@@ -134,7 +73,8 @@ func TestSubscriptionCursorOps(t *testing.T) {
 	execAll(t, r, "DECLARE fresh SUBSCRIPTION CURSOR FOR sub SINCE now()")
 	done := make(chan []subChange, 1)
 	go func() {
-		done <- fetchSubNoT(r, "FETCH NEXT FROM fresh WITH (timeout = '10s')")
+		cs, _ := querySub(r, "FETCH NEXT FROM fresh WITH (timeout = '10s')")
+		done <- cs
 	}()
 	time.Sleep(200 * time.Millisecond)
 	execAll(t, w, "INSERT INTO orders VALUES (4, 'D', 40)")
@@ -173,37 +113,6 @@ func TestSubscriptionCursorOps(t *testing.T) {
 	wantCode(t, err, "55000")
 	_, err = w.Exec(ctx, "DROP SUBSCRIPTION sub")
 	wantCode(t, err, "42704")
-}
-
-func fetchSubNoT(conn *pgx.Conn, sql string) []subChange {
-	rows, err := conn.Query(context.Background(), sql)
-	if err != nil {
-		return nil
-	}
-	defer rows.Close()
-	var out []subChange
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			return nil
-		}
-		n := len(v)
-		var parts []string
-		for _, x := range v[:n-2] {
-			parts = append(parts, fmt.Sprint(x))
-		}
-		out = append(out, subChange{row: strings.Join(parts, ","), op: v[n-2].(string), ts: v[n-1].(int64)})
-	}
-	return out
-}
-
-func subscriptionOID(t *testing.T, e *engine.Engine, name string) uint32 {
-	t.Helper()
-	r, ok := e.Catalog().Relation("public", name)
-	if !ok {
-		t.Fatalf("no subscription %s", name)
-	}
-	return r.OID
 }
 
 // A consumer that resumes SINCE the last rw_timestamp it saw gets every
@@ -266,24 +175,32 @@ func TestSubscriptionCursorRestart(t *testing.T) {
 			t.Errorf("change %v is not after %d", ch, last)
 		}
 	}
+	// The position of the last change read resumes at the same place.
+	execAll(t, c, fmt.Sprintf("DECLARE bypos SUBSCRIPTION CURSOR FOR sub SINCE '%s'", first[len(first)-1].pos))
+	byPos := fetchSub(t, c, "FETCH 100 FROM bypos WITH (timeout = '1s')")
+	if g, w := strings.Join(subOps(byPos), "|"), strings.Join(subOps(got), "|"); g != w {
+		t.Fatalf("SINCE position %s after restart:\n%s\nwant\n%s", first[len(first)-1].pos, g, w)
+	}
 }
 
 // Changes older than the retention are trimmed from the log; a cursor
 // SINCE a trimmed time is refused.
 func TestSubscriptionRetention(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w,
 		"CREATE TABLE ev (id int PRIMARY KEY)",
 		"CREATE MATERIALIZED VIEW evs AS SELECT id FROM ev",
 		"CREATE SUBSCRIPTION sub FROM evs WITH (retention = '1 second')")
 	start := time.Now().UnixMilli() - 1
 	execAll(t, w, "INSERT INTO ev VALUES (1)", "FLUSH")
+	// A reader that reads the first change and then stays away.
+	slow := mustConnectAs(t, ts, "slow")
+	execAll(t, slow, "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE begin()")
+	first := fetchSub(t, slow, "FETCH 1 FROM cur WITH (timeout = '1s')")
+	if len(first) != 1 {
+		t.Fatalf("first change: %v", first)
+	}
 	oid := subscriptionOID(t, ts.Engine, "sub")
 	if n, err := ts.Engine.ChangeLogKeys(oid); err != nil || n != 3 {
 		t.Fatalf("log keys: %d, %v; want its start, an epoch header and a row", n, err)
@@ -307,7 +224,12 @@ func TestSubscriptionRetention(t *testing.T) {
 			t.Fatalf("the first change is still retained after 5s: %v", cs)
 		}
 	}
-	_, err = w.Exec(ctx, fmt.Sprintf("DECLARE old SUBSCRIPTION CURSOR FOR sub SINCE %d", start))
+	_, err := w.Exec(ctx, fmt.Sprintf("DECLARE old SUBSCRIPTION CURSOR FOR sub SINCE %d", start))
+	wantCode(t, err, "55000")
+	_, err = w.Exec(ctx, fmt.Sprintf("DECLARE old SUBSCRIPTION CURSOR FOR sub SINCE '%s'", first[0].pos))
+	wantCode(t, err, "55000")
+	// The slow reader's next changes are gone: an error, not a gap.
+	_, err = querySub(slow, "FETCH 100 FROM cur WITH (timeout = '0s')")
 	wantCode(t, err, "55000")
 }
 
@@ -315,13 +237,8 @@ func TestSubscriptionRetention(t *testing.T) {
 // subscription's log: the changes after that epoch, then live ones; an
 // epoch the log does not hold is refused.
 func TestSubscribeAsOfFromSubscriptionLog(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("sub", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
 	execAll(t, w,
 		"CREATE TABLE p (sym text PRIMARY KEY, px int)",
 		"INSERT INTO p VALUES ('A', 1)",
@@ -330,11 +247,7 @@ func TestSubscribeAsOfFromSubscriptionLog(t *testing.T) {
 	execAll(t, w, "CREATE SUBSCRIPTION keep FROM pv WITH (retention = '1 hour')")
 
 	// A first subscriber reads the snapshot and remembers its epoch.
-	r, err := pgx.Connect(ctx, ts.URL("reader", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(ctx)
+	r := mustConnectAs(t, ts, "reader")
 	execAll(t, r, "BEGIN", "DECLARE c CURSOR FOR SUBSCRIBE pv")
 	var seen int64
 	if err := r.QueryRow(ctx, "FETCH 1 c WITH (timeout = '5s')").Scan(&seen, new(int64), new(string), new(int32)); err != nil {

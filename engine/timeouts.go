@@ -284,6 +284,13 @@ func (r *stmtResult) Blocking() bool {
 	return ok && b.Blocking()
 }
 
+// Binary passes on whether the rows go out in the binary format (FETCH
+// from a BINARY cursor).
+func (r *stmtResult) Binary() bool {
+	b, ok := r.Result.(pgwire.BinaryResult)
+	return ok && b.Binary()
+}
+
 func (r *stmtResult) Close() {
 	r.Result.Close()
 	r.run.release(true)

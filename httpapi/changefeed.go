@@ -6,21 +6,40 @@ package httpapi
 // would: SUBSCRIBE with its snapshot and committed changes, a query with
 // its SQLSTATE errors.
 //
-// Events of /v1/subscribe/{view}:
+// A view that has a durable subscription (CREATE SUBSCRIPTION), or a
+// subscription named directly, is served from the subscription's change
+// log through a subscription cursor, and its stream resumes exactly:
+//
+//	event: reset                        data: {}   (a snapshot follows: drop what you have)
+//	event: change    [id: position]     data: {"op":"insert"|"delete","change":"Insert"|"Delete"|"UpdateDelete"|"UpdateInsert","epoch":e,"ts":ms,"row":{...}}
+//	event: progress  id: epoch          data: {"epoch":e}   (every change up to the end of epoch e is sent)
+//
+// The id of a change is its position ("epoch/seq"); the snapshot's rows
+// carry none but its last one (the snapshot's epoch), since resuming in
+// the middle of a snapshot would miss the rest of it. A client that
+// reconnects with Last-Event-ID (the header, or the lastEventId query
+// parameter) gets the changes after that position, without reset or
+// snapshot; a position the log no longer holds is HTTP 410 with SQLSTATE
+// 55000 (start again without it).
+//
+// A view without a subscription is served by SUBSCRIBE, which keeps no
+// history:
 //
 //	event: change        id: epoch   data: {"op":"insert"|"delete","epoch":e,"row":{...}}
 //	event: progress      id: epoch   data: {"epoch":e}   (every epoch is complete up to e)
 //	event: reset                     data: {}            (a snapshot follows: drop what you have)
 //
-// A client that reconnects with Last-Event-ID gets a reset and a fresh
-// snapshot: no history of a view's changes is kept for SUBSCRIBE, so an
-// older epoch cannot be resumed from.
+// and a client that reconnects with Last-Event-ID gets a reset and a
+// fresh snapshot.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,30 +52,38 @@ import (
 	"streamsql/sql/types"
 )
 
+// openSession opens an engine session for an HTTP request.
+func openSession(ctx context.Context, e *engine.Engine) (pgwire.Session, error) {
+	return e.Open(ctx, pgwire.StartupInfo{User: "http", Database: "streamsql", Application: "httpapi"})
+}
+
 // runOne parses and runs one statement in a fresh session of e.
 func runOne(ctx context.Context, e *engine.Engine, sql string) (pgwire.Session, pgwire.Result, error) {
-	s, err := e.Open(ctx, pgwire.StartupInfo{User: "http", Database: "streamsql", Application: "httpapi"})
+	s, err := openSession(ctx, e)
 	if err != nil {
 		return nil, nil, err
 	}
-	stmts, err := s.Parse(sql)
-	if err == nil && len(stmts) != 1 {
-		err = sqlerr.New(sqlerr.SyntaxError, "give exactly one statement (got %d)", len(stmts))
-	}
-	if err != nil {
-		s.Close()
-		return nil, nil, err
-	}
-	if _, _, err := stmts[0].Prepare(ctx, nil); err != nil {
-		s.Close()
-		return nil, nil, err
-	}
-	res, err := stmts[0].Execute(ctx, nil)
+	res, err := runIn(ctx, s, sql)
 	if err != nil {
 		s.Close()
 		return nil, nil, err
 	}
 	return s, res, nil
+}
+
+// runIn parses and runs one statement in session s.
+func runIn(ctx context.Context, s pgwire.Session, sql string) (pgwire.Result, error) {
+	stmts, err := s.Parse(sql)
+	if err == nil && len(stmts) != 1 {
+		err = sqlerr.New(sqlerr.SyntaxError, "give exactly one statement (got %d)", len(stmts))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := stmts[0].Prepare(ctx, nil); err != nil {
+		return nil, err
+	}
+	return stmts[0].Execute(ctx, nil)
 }
 
 // jsonValue turns column j of row i into a JSON value.
@@ -70,10 +97,19 @@ func jsonValue(rec arrow.RecordBatch, i, j int, t types.T) any {
 }
 
 func writeJSONError(w http.ResponseWriter, err error) {
+	writeJSONErrorStatus(w, http.StatusBadRequest, err)
+}
+
+func writeJSONErrorStatus(w http.ResponseWriter, status int, err error) {
 	e := sqlerr.From(err)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusBadRequest)
-	json.NewEncoder(w).Encode(map[string]string{"error": e.Message, "sqlstate": e.Code})
+	w.WriteHeader(status)
+	body := map[string]string{"error": e.Message, "sqlstate": e.Code}
+	if e.Hint != "" {
+		body["hint"] = e.Hint
+	}
+	json.NewEncoder(w).Encode(body)
 }
 
 // query answers GET /v1/query?sql=: {"columns", "rows", "tag"}.
@@ -130,10 +166,20 @@ func subscribe(e *engine.Engine) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		view := r.PathValue("view")
 		name := view
-		if schema, rel, ok := strings.Cut(view, "."); ok {
+		schema, rel, qualified := strings.Cut(view, ".")
+		if qualified {
 			name = pgcatalog.QuoteIdent(schema) + "." + pgcatalog.QuoteIdent(rel)
 		} else {
+			schema, rel = "", view
 			name = pgcatalog.QuoteIdent(view)
+		}
+		lastID := r.Header.Get("Last-Event-ID")
+		if lastID == "" {
+			lastID = r.URL.Query().Get("lastEventId")
+		}
+		if subSchema, sub, ok := e.ChangefeedSubscription(schema, rel); ok {
+			subscribeLog(w, r, e, pgcatalog.QuoteIdent(subSchema)+"."+pgcatalog.QuoteIdent(sub), lastID)
+			return
 		}
 		s, res, err := runOne(r.Context(), e, "SUBSCRIBE "+name+" WITH (PROGRESS)")
 		if err != nil {
@@ -149,7 +195,7 @@ func subscribe(e *engine.Engine) http.HandlerFunc {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.WriteHeader(http.StatusOK)
-		if r.Header.Get("Last-Event-ID") != "" {
+		if lastID != "" {
 			fmt.Fprint(w, "event: reset\ndata: {}\n\n")
 		}
 		cols := res.Columns()
@@ -187,5 +233,132 @@ func subscribe(e *engine.Engine) http.HandlerFunc {
 			}
 			rec.Release()
 		}
+	}
+}
+
+// positionID is what a Last-Event-ID of the subscription stream looks
+// like: a change's position or an epoch.
+var positionID = regexp.MustCompile(`^[0-9]{1,20}(/[0-9]{1,10})?$`)
+
+// feedBatch is how many changes one FETCH of the subscription stream asks
+// for; feedKeepAlive how long it waits for one before the stream sends a
+// comment (which also finds a client that has gone).
+const (
+	feedBatch     = 1000
+	feedKeepAlive = 15 * time.Second
+)
+
+// subscribeLog streams a durable subscription's log through a
+// subscription cursor: FULL (reset, the view's contents, then its
+// changes) or, with lastID, the changes after that position.
+func subscribeLog(w http.ResponseWriter, r *http.Request, e *engine.Engine, sub, lastID string) {
+	ctx := r.Context()
+	decl := "DECLARE feed SUBSCRIPTION CURSOR FOR " + sub + " FULL"
+	if lastID != "" {
+		if !positionID.MatchString(lastID) {
+			writeJSONError(w, sqlerr.New(sqlerr.InvalidParameterValue, "invalid Last-Event-ID %q: not a position of this changefeed", lastID).
+				WithHint("Reconnect without Last-Event-ID to start from the current contents."))
+			return
+		}
+		decl = "DECLARE feed SUBSCRIPTION CURSOR FOR " + sub + " SINCE '" + lastID + "'"
+	}
+	s, err := openSession(ctx, e)
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
+	defer s.Close()
+	res, err := runIn(ctx, s, decl)
+	if err != nil {
+		status := http.StatusBadRequest
+		if lastID != "" && sqlerr.From(err).Code == sqlerr.ObjectNotInPrerequisiteState {
+			// The position is older than the log keeps: gone for good.
+			status = http.StatusGone
+		}
+		writeJSONErrorStatus(w, status, err)
+		return
+	}
+	res.Close()
+	fl, _ := w.(http.Flusher)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if lastID == "" {
+		fmt.Fprint(w, "event: reset\ndata: {}\n\n")
+	}
+	fetch := fmt.Sprintf("FETCH %d FROM feed WITH (timeout = '%ds')", feedBatch, int(feedKeepAlive/time.Second))
+	var progressed string
+	for {
+		if fl != nil {
+			fl.Flush()
+		}
+		res, err := runIn(ctx, s, fetch)
+		n, last := 0, ""
+		if err == nil {
+			n, last, err = writeLogChanges(ctx, w, res)
+			res.Close()
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				b, _ := json.Marshal(map[string]string{"error": sqlerr.From(err).Message, "sqlstate": sqlerr.From(err).Code})
+				fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+			}
+			return
+		}
+		if n == 0 {
+			fmt.Fprint(w, ": keep-alive\n\n")
+			continue
+		}
+		// Fewer changes than asked for: every committed one is sent, so
+		// the epoch of the last is complete (a snapshot's is already).
+		epoch, _, _ := strings.Cut(last, "/")
+		if n < feedBatch && epoch != progressed {
+			fmt.Fprintf(w, "event: progress\nid: %s\ndata: {\"epoch\":%s}\n\n", epoch, epoch)
+			progressed = epoch
+		}
+	}
+}
+
+// writeLogChanges writes the rows of a FETCH from a subscription cursor
+// (the view's columns, op, rw_timestamp, _position) as change events and
+// returns how many there were and the last position.
+func writeLogChanges(ctx context.Context, w io.Writer, res pgwire.Result) (n int, last string, err error) {
+	cols := res.Columns()
+	k := len(cols) - 3
+	for {
+		rec, err := res.Next(ctx)
+		if err != nil || rec == nil {
+			return n, last, err
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			n++
+			change, _ := jsonValue(rec, i, k, cols[k].Type).(string)
+			op := "insert"
+			if change == "Delete" || change == "UpdateDelete" {
+				op = "delete"
+			}
+			row := make(map[string]any, k)
+			for j := 0; j < k; j++ {
+				row[cols[j].Name] = jsonValue(rec, i, j, cols[j].Type)
+			}
+			ev := map[string]any{"op": op, "change": change, "row": row}
+			if ts := jsonValue(rec, i, k+1, cols[k+1].Type); ts != nil {
+				ev["ts"] = ts
+			}
+			pos, _ := jsonValue(rec, i, k+2, cols[k+2].Type).(string)
+			id := ""
+			if pos != "" {
+				epoch, _, _ := strings.Cut(pos, "/")
+				if e, perr := strconv.ParseUint(epoch, 10, 64); perr == nil {
+					ev["epoch"] = e
+				}
+				id = "id: " + pos + "\n"
+				last = pos
+			}
+			b, _ := json.Marshal(ev)
+			fmt.Fprintf(w, "event: change\n%sdata: %s\n\n", id, b)
+		}
+		rec.Release()
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,13 @@ func readEvents(sc *bufio.Scanner, ch chan<- sseEvent) {
 
 func nextChange(t *testing.T, ch <-chan sseEvent) sseEvent {
 	t.Helper()
+	return nextEvent(t, ch, "change", "reset", "error")
+}
+
+// nextEvent returns the next event of one of kinds (of any kind when
+// none is given; comments are no events), within 10 s.
+func nextEvent(t *testing.T, ch <-chan sseEvent, kinds ...string) sseEvent {
+	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
@@ -53,11 +61,11 @@ func nextChange(t *testing.T, ch <-chan sseEvent) sseEvent {
 			if !ok {
 				t.Fatal("the event stream ended")
 			}
-			if ev.event == "change" || ev.event == "reset" || ev.event == "error" {
+			if ev.event != "" && (len(kinds) == 0 || slices.Contains(kinds, ev.event)) {
 				return ev
 			}
 		case <-timeout:
-			t.Fatal("no change event within 10 s")
+			t.Fatalf("no %v event within 10 s", kinds)
 		}
 	}
 }

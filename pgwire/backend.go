@@ -105,6 +105,15 @@ type Result interface {
 	Close()
 }
 
+// BinaryResult is a Result whose rows go out in the binary format when
+// the client named no formats (the simple query protocol), as FETCH from
+// a cursor declared BINARY does in PostgreSQL. Under the extended
+// protocol the formats of Bind decide, as there.
+type BinaryResult interface {
+	Result
+	Binary() bool
+}
+
 // BlockingResult is a Result whose Next may wait for rows indefinitely
 // (SUBSCRIBE): the rows sent so far are flushed to the client before each
 // Next. Other results are flushed when the output buffer grows large and

@@ -362,7 +362,13 @@ func (c *conn) runPortal(p *portal, maxRows int, extended bool) error {
 		}
 		cols := res.Columns()
 		if cols != nil && !extended {
-			c.w.send(rowDescription(cols, nil))
+			if br, ok := res.(BinaryResult); ok && br.Binary() {
+				p.formats = make([]int16, len(cols))
+				for i := range p.formats {
+					p.formats[i] = 1
+				}
+			}
+			c.w.send(rowDescription(cols, p.formats))
 		}
 		if p.formats != nil && len(p.formats) != len(cols) {
 			return sqlerr.New(sqlerr.InternalError, "result has %d columns, statement described %d", len(cols), len(p.formats))

@@ -112,7 +112,7 @@ func (m *materialize) Chunk(_ int, c *Chunk) error {
 			}
 			m.valBuf = types.EncodeRow(m.valBuf[:0], m.row, m.visTypes)
 			if logging {
-				m.logs.add(c.Ops[i], string(m.keyBuf[len(m.prefix):]), m.valBuf)
+				m.logs.add(c.Ops[i], m.keyBuf[len(m.prefix):], m.valBuf)
 			}
 		}
 		if c.Ops[i].IsInsert() {

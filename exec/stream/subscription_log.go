@@ -14,21 +14,36 @@ package stream
 //	                                then the first epoch kept (8 + 8 bytes)
 //	TableKey(id, 0x03)           -> the first epoch logged (8 bytes)
 //	TableKey(id, 0x01 epoch)     -> commit time (unix ms, 8 bytes)
-//	TableKey(id, 0x02 epoch seq) -> op (1 byte) + types.EncodeRow(view row)
+//	TableKey(id, 0x02 epoch)     -> the epoch's changes, one block:
+//	                                uvarint count, then per change op
+//	                                (1 byte), uvarint length, and
+//	                                types.EncodeRow(view row)
+//	TableKey(id, 0x02 epoch seq) -> one change: op (1 byte) + the row
+//	                                (written by earlier versions; read)
 //
-// Epoch and seq are big-endian, so keys sort in commit order. The epoch
-// header is written only for epochs with changes; its time is strictly
-// increasing across epochs, so it identifies the epoch. A delete and an
-// insert of the same view key within one epoch are logged as an
-// UpdateDelete followed by its UpdateInsert.
+// Epoch and seq are big-endian, so keys sort in commit order; a change's
+// seq is its place in its epoch's block. The epoch header is written only
+// for epochs with changes; its time is strictly increasing across epochs,
+// so it identifies the epoch. A delete and an insert of the same view key
+// within one epoch are logged as an UpdateDelete followed by its
+// UpdateInsert.
+//
+// The write path keeps an epoch's changes in one arena and encodes the
+// block once, whatever the number of subscriptions: no allocation per
+// change once the buffers have grown to an epoch's size.
 //
 // Trimming: at most once per trimEvery, the operator finds the first
 // epoch whose time is within the retention and range-deletes every header
 // and row before it, in the epoch's batch.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -123,72 +138,106 @@ func logRowKey(id uint32, epoch uint64, seq uint32) []byte {
 	return storage.TableKey(id, binary.BigEndian.AppendUint32(k, seq))
 }
 
-// logRow is one change of the epoch being built.
+func logBlockKey(id uint32, epoch uint64) []byte {
+	return storage.TableKey(id, binary.BigEndian.AppendUint64([]byte{logRowTag}, epoch))
+}
+
+// logRow is one change of the epoch being built: its view key is
+// arena[at:mid], its row (types.EncodeRow of the view's visible columns)
+// arena[mid:end].
 type logRow struct {
-	op  Op
-	key string
-	val []byte // types.EncodeRow of the view's visible columns
+	op           Op
+	at, mid, end int
+	// pair is, for the delete of an update, 1 + the index in rows of the
+	// insert that follows it.
+	pair int
 }
 
 // changeLogs is the materialize operator's side of its subscriptions.
 type changeLogs struct {
 	active   []ChangeLog
+	arena    []byte
 	rows     []logRow
 	lastTime int64           // the last epoch's commit time written
 	started  map[uint32]bool // logs whose start epoch is recorded
 	trimmed  map[uint32]time.Time
+
+	// Reused from epoch to epoch.
+	seed  maphash.Seed
+	open  map[uint64]int // key hash -> index in out of an unpaired delete
+	out   []logRow
+	block []byte
 }
 
 // add records a change of the epoch.
-func (l *changeLogs) add(op Op, key string, val []byte) {
-	l.rows = append(l.rows, logRow{op: op, key: key, val: append([]byte(nil), val...)})
+func (l *changeLogs) add(op Op, key, val []byte) {
+	at := len(l.arena)
+	l.arena = append(append(l.arena, key...), val...)
+	l.rows = append(l.rows, logRow{op: op, at: at, mid: at + len(key), end: len(l.arena)})
 }
 
-// paired returns the epoch's changes with each delete of a key that is
-// inserted again in the epoch turned into an UpdateDelete directly
-// followed by that UpdateInsert.
+func (l *changeLogs) key(r logRow) []byte { return l.arena[r.at:r.mid] }
+func (l *changeLogs) val(r logRow) []byte { return l.arena[r.mid:r.end] }
+
+// paired returns the epoch's changes in log order, each delete of a key
+// that is inserted again in the epoch turned into an UpdateDelete that
+// pair links to its UpdateInsert (which comes right after it in the log
+// and is not in the list itself). Keys are matched by hash and compared;
+// two keys of one hash (vanishingly rare) are logged as a Delete and an
+// Insert instead of a pair, which is the same change.
 func (l *changeLogs) paired() []logRow {
-	out := make([]logRow, 0, len(l.rows))
-	open := map[string]int{} // key -> index in out of an unpaired delete
-	var follow map[int]logRow
-	for _, r := range l.rows {
-		switch {
-		case !r.op.IsInsert():
+	if l.open == nil {
+		l.seed = maphash.MakeSeed()
+		l.open = map[uint64]int{}
+	}
+	clear(l.open)
+	out := l.out[:0]
+	for i, r := range l.rows {
+		h := maphash.Bytes(l.seed, l.key(r))
+		r.pair = 0
+		if !r.op.IsInsert() {
 			r.op = Delete
-			open[r.key] = len(out)
+			l.open[h] = len(out)
 			out = append(out, r)
-		default:
-			if at, ok := open[r.key]; ok {
-				delete(open, r.key)
-				out[at].op = UpdateDelete
-				r.op = UpdateInsert
-				if follow == nil {
-					follow = map[int]logRow{}
-				}
-				follow[at] = r
-				continue
-			}
-			r.op = Insert
-			out = append(out, r)
+			continue
+		}
+		if at, ok := l.open[h]; ok && bytes.Equal(l.key(out[at]), l.key(r)) {
+			delete(l.open, h)
+			out[at].op = UpdateDelete
+			out[at].pair = i + 1
+			continue
+		}
+		r.op = Insert
+		out = append(out, r)
+	}
+	l.out = out
+	return out
+}
+
+// encodeBlock encodes the epoch's changes, paired, as the log's block.
+func (l *changeLogs) encodeBlock() []byte {
+	rows := l.paired()
+	n := len(l.rows)
+	b := binary.AppendUvarint(l.block[:0], uint64(n))
+	put := func(op Op, val []byte) {
+		b = append(b, byte(op))
+		b = binary.AppendUvarint(b, uint64(len(val)))
+		b = append(b, val...)
+	}
+	for _, r := range rows {
+		put(r.op, l.val(r))
+		if r.pair > 0 {
+			put(UpdateInsert, l.val(l.rows[r.pair-1]))
 		}
 	}
-	if follow == nil {
-		return out
-	}
-	res := make([]logRow, 0, len(l.rows))
-	for i, r := range out {
-		res = append(res, r)
-		if f, ok := follow[i]; ok {
-			res = append(res, f)
-		}
-	}
-	return res
+	l.block = b
+	return b
 }
 
 // flush writes epoch's changes into w for every active log, trims what
 // is past retention, and clears the epoch.
 func (l *changeLogs) flush(w *pebble.Batch, epoch uint64, state storage.Reader) error {
-	defer func() { l.rows = l.rows[:0] }()
+	defer func() { l.rows, l.arena = l.rows[:0], l.arena[:0] }()
 	if len(l.active) == 0 {
 		return nil
 	}
@@ -199,18 +248,15 @@ func (l *changeLogs) flush(w *pebble.Batch, epoch uint64, state storage.Reader) 
 			ms = l.lastTime + 1
 		}
 		l.lastTime = ms
-		hdr := binary.BigEndian.AppendUint64(nil, uint64(ms))
-		rows := l.paired()
-		var val []byte
+		var hdr [8]byte
+		binary.BigEndian.PutUint64(hdr[:], uint64(ms))
+		block := l.encodeBlock()
 		for _, c := range l.active {
-			if err := w.Set(logHeaderKey(c.ID, epoch), hdr, nil); err != nil {
+			if err := w.Set(logHeaderKey(c.ID, epoch), hdr[:], nil); err != nil {
 				return err
 			}
-			for i, r := range rows {
-				val = append(append(val[:0], byte(r.op)), r.val...)
-				if err := w.Set(logRowKey(c.ID, epoch, uint32(i)), val, nil); err != nil {
-					return err
-				}
+			if err := w.Set(logBlockKey(c.ID, epoch), block, nil); err != nil {
+				return err
 			}
 		}
 	}
@@ -267,7 +313,7 @@ func trimChangeLog(w *pebble.Batch, r storage.Reader, id uint32, cutoff int64) e
 	if err := w.DeleteRange(lo, logHeaderKey(id, keep), nil); err != nil {
 		return err
 	}
-	return w.DeleteRange(storage.TableKey(id, []byte{logRowTag}), logRowKey(id, keep, 0), nil)
+	return w.DeleteRange(storage.TableKey(id, []byte{logRowTag}), logBlockKey(id, keep), nil)
 }
 
 // LogPos is a position in a change log: the next change to read is the
@@ -289,11 +335,61 @@ type LogChange struct {
 // Next is the position after c.
 func (c LogChange) Next() LogPos { return LogPos{Epoch: c.Epoch, Seq: c.Seq + 1} }
 
+// Positions name a place in a view's change stream, the same in every
+// subscription's log of the view (they all log the same changes in the
+// same order):
+//
+//	"epoch/seq"  change seq (from 0) of the epoch: resuming after it reads
+//	             the rest of that epoch, then later epochs
+//	"epoch"      the end of the epoch: resuming after it reads the epochs
+//	             after it (a snapshot at the epoch, or a progress mark)
+//
+// Both numbers are decimal; positions compare as (epoch, seq) pairs.
+
+// Position is c's position, "epoch/seq".
+func (c LogChange) Position() string {
+	return strconv.FormatUint(c.Epoch, 10) + "/" + strconv.FormatUint(uint64(c.Seq), 10)
+}
+
+// EpochPosition is the position of the end of epoch e.
+func EpochPosition(e uint64) string { return strconv.FormatUint(e, 10) }
+
+// ParsePosition reads a position and returns where reading resumes after
+// it; ok is false when p is not a position.
+func ParsePosition(p string) (after LogPos, ok bool) {
+	es, ss, change := strings.Cut(p, "/")
+	e, err := strconv.ParseUint(es, 10, 64)
+	if err != nil || es == "" || es[0] == '+' {
+		return LogPos{}, false
+	}
+	if !change {
+		if e == math.MaxUint64 {
+			return LogPos{}, false
+		}
+		return LogPos{Epoch: e + 1}, true
+	}
+	seq, err := strconv.ParseUint(ss, 10, 32)
+	if err != nil || ss == "" || ss[0] == '+' || seq == math.MaxUint32 {
+		return LogPos{}, false
+	}
+	return LogPos{Epoch: e, Seq: uint32(seq) + 1}, true
+}
+
+// SnapshotEpoch returns the epoch whose commit r (a consistent snapshot)
+// holds: its view contents and change logs are those of that epoch.
+func SnapshotEpoch(r storage.Reader) (uint64, error) {
+	v, found, err := r.Get(epochKey)
+	if err != nil || !found || len(v) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
 // ReadChangeLog reads up to limit changes of log id from pos on, decoding
 // rows with ts.
 func ReadChangeLog(r storage.Reader, id uint32, pos LogPos, limit int, ts []types.T) ([]LogChange, error) {
 	hi := storage.TableKey(id, []byte{logRowTag + 1})
-	it, err := r.NewIter(logRowKey(id, pos.Epoch, pos.Seq), hi)
+	it, err := r.NewIter(logBlockKey(id, pos.Epoch), hi)
 	if err != nil {
 		return nil, err
 	}
@@ -301,28 +397,64 @@ func ReadChangeLog(r storage.Reader, id uint32, pos LogPos, limit int, ts []type
 	var out []LogChange
 	times := map[uint64]int64{}
 	pre := len(storage.TableKey(id, nil)) + 1
-	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		k, v := it.Key(), it.Value()
-		if len(k) != pre+12 || len(v) < 1 {
-			return nil, fmt.Errorf("subscription log %d: malformed entry", id)
+	malformed := fmt.Errorf("subscription log %d: malformed entry", id)
+	// add appends the change at (epoch, seq) unless it is before pos.
+	add := func(epoch uint64, seq uint32, op Op, row []byte) error {
+		if epoch == pos.Epoch && seq < pos.Seq {
+			return nil
 		}
-		c := LogChange{Epoch: binary.BigEndian.Uint64(k[pre:]), Seq: binary.BigEndian.Uint32(k[pre+8:]), Op: Op(v[0])}
-		t, ok := times[c.Epoch]
+		c := LogChange{Epoch: epoch, Seq: seq, Op: op}
+		t, ok := times[epoch]
 		if !ok {
-			hv, found, err := r.Get(logHeaderKey(id, c.Epoch))
+			hv, found, err := r.Get(logHeaderKey(id, epoch))
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if found && len(hv) == 8 {
 				t = int64(binary.BigEndian.Uint64(hv))
 			}
-			times[c.Epoch] = t
+			times[epoch] = t
 		}
 		c.Time = t
-		if c.Row, err = types.DecodeRow(v[1:], ts); err != nil {
-			return nil, fmt.Errorf("subscription log %d: %w", id, err)
+		var err error
+		if c.Row, err = types.DecodeRow(row, ts); err != nil {
+			return fmt.Errorf("subscription log %d: %w", id, err)
 		}
 		out = append(out, c)
+		return nil
+	}
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		k, v := it.Key(), it.Value()
+		switch {
+		case len(k) == pre+12 && len(v) >= 1: // one change
+			if err := add(binary.BigEndian.Uint64(k[pre:]), binary.BigEndian.Uint32(k[pre+8:]), Op(v[0]), v[1:]); err != nil {
+				return nil, err
+			}
+		case len(k) == pre+8: // an epoch's block
+			epoch := binary.BigEndian.Uint64(k[pre:])
+			n, w := binary.Uvarint(v)
+			if w <= 0 {
+				return nil, malformed
+			}
+			v = v[w:]
+			for seq := uint64(0); seq < n && len(out) < limit; seq++ {
+				if len(v) < 1 {
+					return nil, malformed
+				}
+				op := Op(v[0])
+				size, w := binary.Uvarint(v[1:])
+				if w <= 0 || uint64(len(v)-1-w) < size {
+					return nil, malformed
+				}
+				row := v[1+w : 1+w+int(size)]
+				v = v[1+w+int(size):]
+				if err := add(epoch, uint32(seq), op, row); err != nil {
+					return nil, err
+				}
+			}
+		default:
+			return nil, malformed
+		}
 	}
 	return out, it.Close()
 }

@@ -175,6 +175,12 @@ type Subscribe struct {
 	// opens; Hold is WITH HOLD.
 	Declare string
 	Hold    bool
+
+	// SincePosition is a subscription cursor's SINCE 'position' (a
+	// change's _position, the string's contents); Full is its FULL: the
+	// view's contents first, then its changes.
+	SincePosition string
+	Full          bool
 }
 
 // CreateSubscription is CREATE SUBSCRIPTION name FROM view [WITH
@@ -182,6 +188,14 @@ type Subscribe struct {
 type CreateSubscription struct {
 	Name    ObjectName
 	From    ObjectName
+	Options []Option
+}
+
+// AlterSubscription is ALTER SUBSCRIPTION name RENAME TO new_name (then
+// NewName is set) or SET (options).
+type AlterSubscription struct {
+	Name    ObjectName
+	NewName string
 	Options []Option
 }
 
@@ -215,6 +229,7 @@ func (*AlterRename) extNode()        {}
 func (*Flush) extNode()              {}
 func (*Subscribe) extNode()          {}
 func (*CreateSubscription) extNode() {}
+func (*AlterSubscription) extNode()  {}
 func (*FetchWith) extNode()          {}
 func (*ShowObjects) extNode()        {}
 func (*ShowCreate) extNode()         {}

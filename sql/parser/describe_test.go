@@ -141,6 +141,12 @@ func describeExt(b *strings.Builder, sql string, ext Ext, indent string) {
 		if x.Since != "" {
 			fmt.Fprintf(b, " since=%s", x.Since)
 		}
+		if x.SincePosition != "" {
+			fmt.Fprintf(b, " since-position=%q", x.SincePosition)
+		}
+		if x.Full {
+			b.WriteString(" full")
+		}
 		if x.Relation != nil {
 			fmt.Fprintf(b, " relation=%s", x.Relation)
 		}
@@ -160,6 +166,8 @@ func describeExt(b *strings.Builder, sql string, ext Ext, indent string) {
 			fmt.Fprintf(b, " copy=%d", len(x.Copy.Options))
 		}
 		fmt.Fprintf(b, " with=%s\n", opts(x.Options))
+	case *AlterSubscription:
+		fmt.Fprintf(b, "%salter subscription %s rename=%q set=%s\n", indent, x.Name, x.NewName, opts(x.Options))
 	case *CreateSubscription:
 		fmt.Fprintf(b, "%screate subscription %s from %s with=%s\n", indent, x.Name, x.From, opts(x.Options))
 	case *FetchWith:

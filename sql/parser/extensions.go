@@ -30,7 +30,7 @@ func (p *parser) isExtension(toks []token) bool {
 		return c.tableExt() != nil
 	case "drop", "alter":
 		w := c.wordAt(1)
-		return w == "source" || w == "sink" || (w == "subscription" && c.wordAt(0) == "drop")
+		return w == "source" || w == "sink" || w == "subscription"
 	case "flush":
 		return true
 	case "subscribe":
@@ -78,7 +78,11 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 	case "drop":
 		st.Ext, err = c.drop()
 	case "alter":
-		st.Ext, err = c.alterRename()
+		if c.wordAt(1) == "subscription" {
+			st.Ext, err = c.alterSubscription()
+		} else {
+			st.Ext, err = c.alterRename()
+		}
 	case "flush":
 		c.i = 1
 		st.Ext, err = &Flush{}, c.expectEnd()
@@ -665,6 +669,30 @@ func (c *cursor) alterRename() (*AlterRename, error) {
 	return a, c.expectEnd()
 }
 
+// alterSubscription reads ALTER SUBSCRIPTION name RENAME TO new_name |
+// SET (options).
+func (c *cursor) alterSubscription() (*AlterSubscription, error) {
+	a := &AlterSubscription{}
+	c.i = 2
+	var err error
+	if a.Name, err = c.name(); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.accept("rename", "to"):
+		if a.NewName, err = c.ident(); err != nil {
+			return nil, err
+		}
+	case c.accept("set"):
+		if a.Options, err = c.options(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, c.errHere()
+	}
+	return a, c.expectEnd()
+}
+
 // declareSubscribeAt returns the index of SUBSCRIBE in DECLARE name
 // [options] CURSOR [WITH[OUT] HOLD] FOR SUBSCRIBE ..., or -1.
 func (c *cursor) declareSubscribeAt() int {
@@ -726,14 +754,31 @@ func (c *cursor) subscribe() (*Subscribe, error) {
 }
 
 // subscriptionCursor reads the rest of DECLARE cursor SUBSCRIPTION CURSOR
-// FOR subscription [SINCE now() | proctime() | begin() | unix_ms].
+// FOR subscription [SINCE now() | proctime() | begin() | unix_ms |
+// 'position' | FULL].
 func (c *cursor) subscriptionCursor(s *Subscribe) error {
 	n, err := c.name()
 	if err != nil {
 		return err
 	}
 	s.Relation = &n
+	if c.accept("full") {
+		s.Full = true
+		return c.expectEnd()
+	}
 	if !c.accept("since") {
+		return c.expectEnd()
+	}
+	if t := c.tok(0); t != nil && t.kind == pg_query.Token_SCONST {
+		p, err := c.stringConst(t)
+		if err != nil {
+			return err
+		}
+		if p == "" {
+			return c.errHere()
+		}
+		s.SincePosition = p
+		c.i++
 		return c.expectEnd()
 	}
 	switch w := c.wordAt(0); w {

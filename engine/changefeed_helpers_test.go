@@ -1,0 +1,145 @@
+package engine_test
+
+// Helpers shared by the tests of SUBSCRIBE, subscriptions and their docs.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"streamsql/engine"
+	"streamsql/internal/testserver"
+)
+
+// startWithConn starts a server and connects to it as user.
+func startWithConn(t *testing.T, user string) (*testserver.Server, *pgx.Conn) {
+	t.Helper()
+	ts := testserver.Start(t, engine.Options{})
+	return ts, mustConnectAs(t, ts, user)
+}
+
+// subChange is one row of a subscription cursor: the view's columns, op,
+// rw_timestamp (0 for a snapshot row) and _position ("" when NULL).
+type subChange struct {
+	row string
+	op  string
+	ts  int64
+	pos string
+}
+
+// subCursorCols are the columns a subscription cursor adds after the
+// view's.
+var subCursorCols = []string{"op", "rw_timestamp", "_position"}
+
+// querySub runs a FETCH on a subscription cursor.
+func querySub(conn *pgx.Conn, sql string) ([]subChange, error) {
+	rows, err := conn.Query(context.Background(), sql)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	fds := rows.FieldDescriptions()
+	if len(fds) == 0 {
+		// pgx reports an error of the statement once the rows are read.
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	n := len(fds)
+	k := len(subCursorCols)
+	if n < k {
+		return nil, fmt.Errorf("%s: columns %v, want the view's then %v", sql, fds, subCursorCols)
+	}
+	for i, name := range subCursorCols {
+		if fds[n-k+i].Name != name {
+			return nil, fmt.Errorf("%s: columns %v, want the view's then %v", sql, fds, subCursorCols)
+		}
+	}
+	var out []subChange
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		var parts []string
+		for _, x := range v[:n-k] {
+			parts = append(parts, fmt.Sprint(x))
+		}
+		c := subChange{row: strings.Join(parts, ","), op: v[n-3].(string)}
+		if ts, ok := v[n-2].(int64); ok {
+			c.ts = ts
+		}
+		if p, ok := v[n-1].(string); ok {
+			c.pos = p
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// fetchSub runs a FETCH on a subscription cursor and fails the test on
+// an error.
+func fetchSub(t *testing.T, conn *pgx.Conn, sql string) []subChange {
+	t.Helper()
+	out, err := querySub(conn, sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return out
+}
+
+func subOps(cs []subChange) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.op+" "+c.row)
+	}
+	return out
+}
+
+func subscriptionOID(t *testing.T, e *engine.Engine, name string) uint32 {
+	t.Helper()
+	r, ok := e.Catalog().Relation("public", name)
+	if !ok {
+		t.Fatalf("no subscription %s", name)
+	}
+	return r.OID
+}
+
+// docBlock returns the code block of docs/changefeeds.md marked
+// <!-- changefeeds: name --> with language lang.
+func docBlock(t *testing.T, name, lang string) string {
+	t.Helper()
+	doc, err := os.ReadFile("../docs/changefeeds.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<!-- changefeeds: " + regexp.QuoteMeta(name) + " -->\n```" + lang + "\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatalf("docs/changefeeds.md lacks the %s block", name)
+	}
+	return string(m[1])
+}
+
+// runDocStatements runs the statements of parts (separated by ";\n") on
+// conn and hands each FETCH to fetch.
+func runDocStatements(t *testing.T, conn *pgx.Conn, fetch func(stmt string), parts ...string) {
+	t.Helper()
+	for _, part := range parts {
+		for _, stmt := range strings.Split(part, ";\n") {
+			if stmt = strings.TrimSpace(stmt); stmt == "" {
+				continue
+			}
+			if !strings.HasPrefix(stmt, "FETCH") {
+				execAll(t, conn, stmt)
+				continue
+			}
+			fetch(stmt)
+		}
+	}
+}
