@@ -148,6 +148,9 @@ type runtime struct {
 	mu  sync.Mutex
 	cl  *kgo.Client
 	adm *kadm.Client
+
+	// records is the readers' pool of record slices.
+	records recordPool
 }
 
 func (r *runtime) Types() []types.T { return r.spec.ts }
