@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/hamba/avro/v2"
@@ -25,6 +26,19 @@ import (
 // compatibility rules) simply compiles to a new program over the same
 // columns: a field the writer no longer has is NULL, a new field is
 // ignored until a column of its name exists.
+//
+// Schema resolution (Avro specification, "Schema Resolution"): with a
+// Subject (a Kafka source: "<topic>-value") the latest schema of the
+// subject is the reader schema. A column whose field the writer schema
+// lacks but the reader schema has takes the reader field's default (not
+// NULL); a reader field without a default that the writer lacks makes the
+// message fail, as resolution fails. The reader schema is fetched again
+// whenever a new writer schema is compiled, so a schema registered later
+// is both. Promotions need nothing of their own: the writer's value goes
+// into the column's type, so int, long, float and double fill any numeric
+// column, and string and bytes fill text and bytea (bytes into text must
+// be UTF-8). A union is read by the writer's branch index, so the reader
+// may order its branches differently.
 //
 // Types: null unions ["null", T] are nullable T; int and long to integer
 // columns (or numeric, text, timestamps as epoch values); float and double;
@@ -49,6 +63,7 @@ type avroDecoder struct {
 	dbz     *avroDebezium
 	message string
 	keyMsg  string
+	subject string
 	pk      []int
 	keyRow  row
 
@@ -68,7 +83,7 @@ func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
 	}
 	d := &avroDecoder{
 		rowDecoder: rd, reg: reg, upsert: spec.Format == "UPSERT",
-		message: spec.Options["message"], keyMsg: spec.Options["key.message"],
+		message: spec.Options["message"], keyMsg: spec.Options["key.message"], subject: spec.Subject,
 		pk: schema.PrimaryKey, keyRow: newRow(len(schema.Columns)),
 		progs: map[int32]*avroProg{},
 	}
@@ -128,6 +143,12 @@ func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) 
 		p, err = compileDebezium(sch, &d.match)
 	} else {
 		p, err = compileAvro(sch, &d.match)
+		if err == nil {
+			var rs *avro.RecordSchema
+			if rs, err = d.readerSchema(ctx); err == nil && rs != nil {
+				err = p.resolve(rs, &d.match)
+			}
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -212,6 +233,15 @@ func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string, cache *wireC
 	case p.root.kind == avRecord:
 		if err := rd.record(p.root, r); err != nil {
 			return err
+		}
+		for _, df := range p.defaults {
+			if df.missing != "" {
+				return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d has no field %q and the reader schema gives it no default", id, df.missing)
+			}
+			dr := avroReader{buf: df.enc, d: d.rowDecoder}
+			if err := dr.value(df.node, &d.convs[df.col], &r.slots[df.col]); err != nil {
+				return err
+			}
 		}
 	case key && len(d.pk) == 1:
 		k := d.pk[0]
@@ -330,6 +360,8 @@ type avroProg struct {
 	// Debezium envelopes: the indexes of before, after and op among the
 	// root's fields.
 	before, after, op int
+	// defaults fill the columns the writer lacks from the reader schema.
+	defaults []avroDefault
 }
 
 // matchFields sends the fields of record n to the columns of their names
@@ -463,6 +495,80 @@ func compileNode(s avro.Schema, named map[string]*avroNode) (*avroNode, error) {
 		return n, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Avro schema %s is not supported", s.Type())
+}
+
+// readerSchema fetches the latest schema of the subject: the reader
+// schema. No subject, a subject the registry does not know, or a schema
+// that is not a record: no reader schema.
+func (d *avroDecoder) readerSchema(ctx context.Context) (*avro.RecordSchema, error) {
+	if d.subject == "" {
+		return nil, nil
+	}
+	_, text, err := d.reg.latest(ctx, d.subject)
+	if err != nil {
+		if e, ok := err.(*sqlerr.Error); ok && e.Code == sqlerr.UndefinedObject {
+			return nil, nil
+		}
+		return nil, err
+	}
+	sch, err := avro.ParseWithCache(text, "", &avro.SchemaCache{})
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "the latest schema of subject %q is not a valid Avro schema: %v", d.subject, err)
+	}
+	rs, _ := sch.(*avro.RecordSchema)
+	return rs, nil
+}
+
+// avroDefault is a reader field's default for a column the writer schema
+// does not fill: the default encoded as Avro binary, read like a value.
+type avroDefault struct {
+	col  int
+	node *avroNode
+	enc  []byte
+	// missing: the reader field has no default (resolution fails).
+	missing string
+}
+
+// resolve adds the reader schema's defaults for the columns whose fields
+// the writer record lacks.
+func (p *avroProg) resolve(reader *avro.RecordSchema, m *fieldMatcher) error {
+	if p.root.kind != avRecord {
+		return nil
+	}
+	filled := map[int]bool{}
+	for _, f := range p.root.fields {
+		if f.col >= 0 {
+			filled[f.col] = true
+		}
+	}
+	named := map[string]*avroNode{}
+	for _, f := range reader.Fields() {
+		j := m.lookup([]byte(f.Name()))
+		if j < 0 || filled[j] {
+			continue
+		}
+		filled[j] = true
+		if !f.HasDefault() {
+			p.defaults = append(p.defaults, avroDefault{col: j, missing: f.Name()})
+			continue
+		}
+		node, err := compileNode(f.Type(), named)
+		if err != nil {
+			return err
+		}
+		def := f.Default()
+		if u, ok := f.Type().(*avro.UnionSchema); ok && def == nil && len(u.Types()) > 0 && u.Types()[0].Type() == avro.Null {
+			// null default of a union: branch 0.
+			p.defaults = append(p.defaults, avroDefault{col: j, node: node, enc: []byte{0}})
+			continue
+		}
+		enc, err := avro.Marshal(f.Type(), def)
+		if err != nil {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "default of Avro field %q: %v", f.Name(), err)
+		}
+		p.defaults = append(p.defaults, avroDefault{col: j, node: node, enc: enc})
+	}
+	return nil
 }
 
 // avroReader walks one binary datum.
@@ -635,6 +741,12 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 			sl.b, sl.state = b, slotSet
 			return nil
 		case n.kind == avString:
+			return c.setText(sl, b, sc)
+		case n.kind == avBytes && c.t.IsString():
+			// bytes promoted to string (Avro schema resolution).
+			if !utf8.Valid(b) {
+				return c.errf(sqlerr.CharacterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\" in Avro bytes")
+			}
 			return c.setText(sl, b, sc)
 		}
 		return c.errf(sqlerr.DatatypeMismatch, "cannot store Avro %s in a column of type %s", avroKindName(n.kind), c.t)
