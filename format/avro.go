@@ -331,6 +331,10 @@ const (
 	alTimestampMicros
 	alUUID
 	alDuration
+	alTimeNanos
+	alTimestampNanos
+	alZonedTimestamp
+	alZonedTime
 )
 
 // avroNode is one compiled schema node.
@@ -492,6 +496,7 @@ func compileNode(s avro.Schema, named map[string]*avroNode) (*avroNode, error) {
 				n.logical = alUUID
 			}
 		}
+		connectType(n, t.Prop("connect.name"), t.Prop("connect.parameters"))
 		return n, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Avro schema %s is not supported", s.Type())
@@ -569,6 +574,59 @@ func (p *avroProg) resolve(reader *avro.RecordSchema, m *fieldMatcher) error {
 		p.defaults = append(p.defaults, avroDefault{col: j, node: node, enc: enc})
 	}
 	return nil
+}
+
+// connectType reads the Kafka Connect type name Debezium's Avro converter
+// (and Confluent's) puts on a primitive schema: Debezium's semantic time
+// types and the Connect logical types, which the Avro schema otherwise
+// shows only as their base type (an int, a long, a string).
+func connectType(n *avroNode, name, params any) {
+	s, _ := name.(string)
+	switch {
+	case s == "io.debezium.time.Date" || s == "org.apache.kafka.connect.data.Date":
+		if n.kind == avInt || n.kind == avLong {
+			n.logical = alDate
+		}
+	case s == "io.debezium.time.Time" || s == "org.apache.kafka.connect.data.Time":
+		if n.kind == avInt || n.kind == avLong {
+			n.logical = alTimeMillis
+		}
+	case s == "io.debezium.time.MicroTime":
+		if n.kind == avLong {
+			n.logical = alTimeMicros
+		}
+	case s == "io.debezium.time.NanoTime":
+		if n.kind == avLong {
+			n.logical = alTimeNanos
+		}
+	case s == "io.debezium.time.Timestamp" || s == "org.apache.kafka.connect.data.Timestamp":
+		if n.kind == avLong {
+			n.logical = alTimestampMillis
+		}
+	case s == "io.debezium.time.MicroTimestamp":
+		if n.kind == avLong {
+			n.logical = alTimestampMicros
+		}
+	case s == "io.debezium.time.NanoTimestamp":
+		if n.kind == avLong {
+			n.logical = alTimestampNanos
+		}
+	case s == "io.debezium.time.ZonedTimestamp":
+		if n.kind == avString {
+			n.logical = alZonedTimestamp
+		}
+	case s == "io.debezium.time.ZonedTime":
+		if n.kind == avString {
+			n.logical = alZonedTime
+		}
+	case s == "org.apache.kafka.connect.data.Decimal":
+		if n.kind == avBytes && n.logical == alNone {
+			p, _ := params.(map[string]any)
+			sc, _ := p["scale"].(string)
+			v, _ := strconv.Atoi(sc)
+			n.logical, n.scale = alDecimal, int32(v)
+		}
+	}
 }
 
 // avroReader walks one binary datum.
@@ -674,6 +732,10 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 			return c.setTemporal(sl, v, dbzMillis, sc)
 		case alTimestampMicros:
 			return c.setTemporal(sl, v, dbzMicros, sc)
+		case alTimeNanos:
+			return c.setTemporal(sl, v, dbzTimeNanos, sc)
+		case alTimestampNanos:
+			return c.setTemporal(sl, v, dbzNanos, sc)
 		}
 		return c.setInt(sl, v, sc)
 	case avFloat, avDouble:
@@ -726,6 +788,10 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 		switch {
 		case n.logical == alDecimal:
 			return c.setUnscaled(sl, b, n.scale, sc)
+		case n.logical == alZonedTimestamp:
+			return c.setZoned(sl, b, dbzZonedTimestamp, sc)
+		case n.logical == alZonedTime:
+			return c.setZoned(sl, b, dbzZonedTime, sc)
 		case n.logical == alDuration:
 			if c.st != stInterval || len(b) != 12 {
 				return c.errf(sqlerr.DatatypeMismatch, "cannot store an Avro duration in a column of type %s", c.t)
