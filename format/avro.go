@@ -69,6 +69,7 @@ type avroDecoder struct {
 
 	mu                 sync.Mutex
 	progs              map[int32]*avroProg // compiled per writer schema id
+	readerText         string              // the reader schema they are resolved against
 	lastValue, lastKey wireCache
 }
 
@@ -144,10 +145,7 @@ func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) 
 	} else {
 		p, err = compileAvro(sch, &d.match)
 		if err == nil {
-			var rs *avro.RecordSchema
-			if rs, err = d.readerSchema(ctx); err == nil && rs != nil {
-				err = p.resolve(rs, &d.match)
-			}
+			err = d.resolveWith(ctx, p)
 		}
 	}
 	if err != nil {
@@ -502,26 +500,42 @@ func compileNode(s avro.Schema, named map[string]*avroNode) (*avroNode, error) {
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Avro schema %s is not supported", s.Type())
 }
 
-// readerSchema fetches the latest schema of the subject: the reader
-// schema. No subject, a subject the registry does not know, or a schema
-// that is not a record: no reader schema.
-func (d *avroDecoder) readerSchema(ctx context.Context) (*avro.RecordSchema, error) {
+// resolveWith resolves a newly compiled writer program p against the
+// reader schema, fetched afresh: a new writer schema is often a new
+// latest version too. When the reader schema changed, the programs
+// compiled before are resolved against it again, so that records of an
+// older writer take the defaults of the newer reader from then on.
+func (d *avroDecoder) resolveWith(ctx context.Context, p *avroProg) error {
 	if d.subject == "" {
-		return nil, nil
+		return nil
 	}
 	_, text, err := d.reg.latest(ctx, d.subject)
 	if err != nil {
 		if e, ok := err.(*sqlerr.Error); ok && e.Code == sqlerr.UndefinedObject {
-			return nil, nil
+			return nil // no reader schema: columns the writer lacks are NULL
 		}
-		return nil, err
+		return err
 	}
 	sch, err := avro.ParseWithCache(text, "", &avro.SchemaCache{})
 	if err != nil {
-		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "the latest schema of subject %q is not a valid Avro schema: %v", d.subject, err)
+		return sqlerr.New(sqlerr.InvalidParameterValue, "the latest schema of subject %q is not a valid Avro schema: %v", d.subject, err)
 	}
-	rs, _ := sch.(*avro.RecordSchema)
-	return rs, nil
+	rs, ok := sch.(*avro.RecordSchema)
+	if !ok {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if text != d.readerText {
+		d.readerText = text
+		for _, q := range d.progs {
+			q.defaults = q.defaults[:0]
+			if err := q.resolve(rs, &d.match); err != nil {
+				return err
+			}
+		}
+	}
+	return p.resolve(rs, &d.match)
 }
 
 // avroDefault is a reader field's default for a column the writer schema
