@@ -362,6 +362,50 @@ func (c *colOut) put(i int, s *slot) {
 	c.append(s)
 }
 
+// putFast appends the commonest JSON values straight to the column, as
+// setJSON would store them: a plain integer into bigint, a string into
+// text or unbounded varchar, an ISO timestamp string into timestamp or
+// timestamptz. It reports false for anything else, which then takes the
+// general way.
+func (c *colOut) putFast(v jval, cv *conv) bool {
+	switch {
+	case v.kind == jNumber && cv.st == stInt64 && cv.t.Kind == types.Int8:
+		x, ok := parseIntFast(v.raw)
+		if !ok {
+			return false
+		}
+		c.setValid()
+		c.i64 = append(c.i64, x)
+	case v.kind == jString && cv.plainText:
+		if len(c.offs) == 0 {
+			c.offs = append(c.offs, 0)
+		}
+		c.setValid()
+		c.data = append(c.data, v.str...)
+		c.offs = append(c.offs, int32(len(c.data)))
+	case v.kind == jString && cv.st == stTimestamp:
+		x, ok := parseTimestampFast(v.str, cv.t.Kind == types.TimestampTZ)
+		if !ok {
+			return false
+		}
+		c.setValid()
+		c.i64 = append(c.i64, x)
+	default:
+		return false
+	}
+	return true
+}
+
+// setValid starts the next row as a valid (non-NULL) value.
+func (c *colOut) setValid() {
+	i := c.n
+	c.n++
+	if i&7 == 0 {
+		c.valid = append(c.valid, 0)
+	}
+	c.valid[i>>3] |= 1 << (i & 7)
+}
+
 // appendNull appends a NULL.
 func (c *colOut) appendNull() {
 	var s slot

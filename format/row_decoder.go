@@ -307,11 +307,15 @@ func (d *rowDecoder) objectInto(s *jsonScanner, m *Message, out *Batch) error {
 		if err != nil {
 			return err
 		}
+		col, cv := &out.cols[j], &d.convs[j]
+		if col.n == i && col.putFast(v, cv) {
+			continue
+		}
 		sl.state = slotAbsent
-		if err := d.convs[j].setJSON(&sl, v, &d.sc); err != nil {
+		if err := cv.setJSON(&sl, v, &d.sc); err != nil {
 			return err
 		}
-		out.cols[j].put(i, &sl)
+		col.put(i, &sl)
 	}
 	for _, j := range d.meta {
 		d.fillMeta(m, j, &sl)
