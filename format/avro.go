@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -33,8 +34,8 @@ import (
 // lacks but the reader schema has takes the reader field's default (not
 // NULL); a reader field without a default that the writer lacks makes the
 // message fail, as resolution fails. The reader schema is fetched again
-// whenever a new writer schema is compiled, so a schema registered later
-// is both. Promotions need nothing of their own: the writer's value goes
+// whenever a new writer schema is compiled (a schema registered later is
+// usually both), and every readerRefresh otherwise. Promotions need nothing of their own: the writer's value goes
 // into the column's type, so int, long, float and double fill any numeric
 // column, and string and bytes fill text and bytea (bytes into text must
 // be UTF-8). A union is read by the writer's branch index, so the reader
@@ -70,6 +71,8 @@ type avroDecoder struct {
 	mu                 sync.Mutex
 	progs              map[int32]*avroProg // compiled per writer schema id
 	readerText         string              // the reader schema they are resolved against
+	readerAt           time.Time           // when the reader schema was last fetched
+	refresh            time.Duration       // readerRefresh
 	lastValue, lastKey wireCache
 }
 
@@ -86,7 +89,7 @@ func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
 		rowDecoder: rd, reg: reg, upsert: spec.Format == "UPSERT",
 		message: spec.Options["message"], keyMsg: spec.Options["key.message"], subject: spec.Subject,
 		pk: schema.PrimaryKey, keyRow: newRow(len(schema.Columns)),
-		progs: map[int32]*avroProg{},
+		progs: map[int32]*avroProg{}, refresh: readerRefresh,
 	}
 	if spec.Format == "DEBEZIUM" {
 		d.dbz = &avroDebezium{before: newRow(len(schema.Columns)), after: newRow(len(schema.Columns))}
@@ -103,6 +106,13 @@ func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
 // DecodeBatch to honour ctx and to retry a batch when the registry is
 // down, instead of rejecting its messages.
 func (d *avroDecoder) Prefetch(ctx context.Context, msgs []Message) error {
+	if d.subject != "" && d.dbz == nil && !d.readerAt.IsZero() && time.Since(d.readerAt) > d.refresh {
+		// A newer reader schema may have been registered while this
+		// reader met only writers it knew. A registry that does not
+		// answer now is asked again at the next refresh; the programs
+		// keep the reader schema they have.
+		_ = d.resolveWith(ctx, nil)
+	}
 	for i := range msgs {
 		for _, b := range [][]byte{msgs[i].Value, msgs[i].Key} {
 			if len(b) < 5 || b[0] != 0 {
@@ -509,6 +519,7 @@ func (d *avroDecoder) resolveWith(ctx context.Context, p *avroProg) error {
 	if d.subject == "" {
 		return nil
 	}
+	d.readerAt = time.Now()
 	_, text, err := d.reg.latest(ctx, d.subject)
 	if err != nil {
 		if e, ok := err.(*sqlerr.Error); ok && e.Code == sqlerr.UndefinedObject {
@@ -535,8 +546,15 @@ func (d *avroDecoder) resolveWith(ctx context.Context, p *avroProg) error {
 			}
 		}
 	}
+	if p == nil {
+		return nil
+	}
 	return p.resolve(rs, &d.match)
 }
+
+// readerRefresh is how often a decoder that meets no new writer schema
+// still asks the registry for the subject's latest schema.
+const readerRefresh = 30 * time.Second
 
 // avroDefault is a reader field's default for a column the writer schema
 // does not fill: the default encoded as Avro binary, read like a value.

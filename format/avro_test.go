@@ -417,3 +417,41 @@ reject offset=4: 22021 column "note": invalid byte sequence for encoding "UTF8" 
 		t.Errorf("v3: got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestAvroReaderSchemaRefresh: a decoder that meets only a writer schema
+// it knows still picks up a newer reader schema after readerRefresh, and
+// from then on gives that writer's records the new defaults.
+func TestAvroReaderSchemaRefresh(t *testing.T) {
+	reg := testregistry.New(t)
+	v1 := reg.Register(t, "orders-value", orderV1)
+	schema, err := parseTestSchema("id bigint\ncurrency text\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}, Subject: "orders-value"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func() []Message {
+		return []Message{{Value: encodeAvro(t, v1, orderV1, map[string]any{"id": 1, "amount": float32(1), "note": []byte("n"), "coupon": nil})}}
+	}
+	decode := func() string {
+		msgs := msg()
+		if err := dec.(Prefetcher).Prefetch(context.Background(), msgs); err != nil {
+			t.Fatal(err)
+		}
+		return runDecode(t, dec, schema, msgs)
+	}
+	if got := decode(); got != "insert id=1 currency=NULL\n" {
+		t.Fatalf("before: %s", got)
+	}
+	reg.Register(t, "orders-value", strings.Replace(orderV2, `,
+ {"name": "channel", "type": "string"}`, "", 1))
+	if got := decode(); got != "insert id=1 currency=NULL\n" {
+		t.Fatalf("before the refresh: %s", got)
+	}
+	dec.(*avroDecoder).refresh = 0
+	if got := decode(); got != "insert id=1 currency=EUR\n" {
+		t.Fatalf("after the refresh: %s", got)
+	}
+}
