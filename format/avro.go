@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/hamba/avro/v2"
@@ -25,6 +27,19 @@ import (
 // compatibility rules) simply compiles to a new program over the same
 // columns: a field the writer no longer has is NULL, a new field is
 // ignored until a column of its name exists.
+//
+// Schema resolution (Avro specification, "Schema Resolution"): with a
+// Subject (a Kafka source: "<topic>-value") the latest schema of the
+// subject is the reader schema. A column whose field the writer schema
+// lacks but the reader schema has takes the reader field's default (not
+// NULL); a reader field without a default that the writer lacks makes the
+// message fail, as resolution fails. The reader schema is fetched again
+// whenever a new writer schema is compiled (a schema registered later is
+// usually both), and every readerRefresh otherwise. Promotions need nothing of their own: the writer's value goes
+// into the column's type, so int, long, float and double fill any numeric
+// column, and string and bytes fill text and bytea (bytes into text must
+// be UTF-8). A union is read by the writer's branch index, so the reader
+// may order its branches differently.
 //
 // Types: null unions ["null", T] are nullable T; int and long to integer
 // columns (or numeric, text, timestamps as epoch values); float and double;
@@ -49,11 +64,15 @@ type avroDecoder struct {
 	dbz     *avroDebezium
 	message string
 	keyMsg  string
+	subject string
 	pk      []int
 	keyRow  row
 
 	mu                 sync.Mutex
 	progs              map[int32]*avroProg // compiled per writer schema id
+	readerText         string              // the reader schema they are resolved against
+	readerAt           time.Time           // when the reader schema was last fetched
+	refresh            time.Duration       // readerRefresh
 	lastValue, lastKey wireCache
 }
 
@@ -68,9 +87,9 @@ func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
 	}
 	d := &avroDecoder{
 		rowDecoder: rd, reg: reg, upsert: spec.Format == "UPSERT",
-		message: spec.Options["message"], keyMsg: spec.Options["key.message"],
+		message: spec.Options["message"], keyMsg: spec.Options["key.message"], subject: spec.Subject,
 		pk: schema.PrimaryKey, keyRow: newRow(len(schema.Columns)),
-		progs: map[int32]*avroProg{},
+		progs: map[int32]*avroProg{}, refresh: readerRefresh,
 	}
 	if spec.Format == "DEBEZIUM" {
 		d.dbz = &avroDebezium{before: newRow(len(schema.Columns)), after: newRow(len(schema.Columns))}
@@ -87,6 +106,13 @@ func newAvroDecoder(spec Spec, schema Schema) (Decoder, error) {
 // DecodeBatch to honour ctx and to retry a batch when the registry is
 // down, instead of rejecting its messages.
 func (d *avroDecoder) Prefetch(ctx context.Context, msgs []Message) error {
+	if d.subject != "" && d.dbz == nil && !d.readerAt.IsZero() && time.Since(d.readerAt) > d.refresh {
+		// A newer reader schema may have been registered while this
+		// reader met only writers it knew. A registry that does not
+		// answer now is asked again at the next refresh; the programs
+		// keep the reader schema they have.
+		_ = d.resolveWith(ctx, nil)
+	}
 	for i := range msgs {
 		for _, b := range [][]byte{msgs[i].Value, msgs[i].Key} {
 			if len(b) < 5 || b[0] != 0 {
@@ -128,6 +154,9 @@ func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) 
 		p, err = compileDebezium(sch, &d.match)
 	} else {
 		p, err = compileAvro(sch, &d.match)
+		if err == nil {
+			err = d.resolveWith(ctx, p)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -212,6 +241,15 @@ func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string, cache *wireC
 	case p.root.kind == avRecord:
 		if err := rd.record(p.root, r); err != nil {
 			return err
+		}
+		for _, df := range p.defaults {
+			if df.missing != "" {
+				return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d has no field %q and the reader schema gives it no default", id, df.missing)
+			}
+			dr := avroReader{buf: df.enc, d: d.rowDecoder}
+			if err := dr.value(df.node, &d.convs[df.col], &r.slots[df.col]); err != nil {
+				return err
+			}
 		}
 	case key && len(d.pk) == 1:
 		k := d.pk[0]
@@ -301,6 +339,10 @@ const (
 	alTimestampMicros
 	alUUID
 	alDuration
+	alTimeNanos
+	alTimestampNanos
+	alZonedTimestamp
+	alZonedTime
 )
 
 // avroNode is one compiled schema node.
@@ -330,6 +372,8 @@ type avroProg struct {
 	// Debezium envelopes: the indexes of before, after and op among the
 	// root's fields.
 	before, after, op int
+	// defaults fill the columns the writer lacks from the reader schema.
+	defaults []avroDefault
 }
 
 // matchFields sends the fields of record n to the columns of their names
@@ -460,9 +504,161 @@ func compileNode(s avro.Schema, named map[string]*avroNode) (*avroNode, error) {
 				n.logical = alUUID
 			}
 		}
+		connectType(n, t.Prop("connect.name"), t.Prop("connect.parameters"))
 		return n, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Avro schema %s is not supported", s.Type())
+}
+
+// resolveWith resolves a newly compiled writer program p against the
+// reader schema, fetched afresh: a new writer schema is often a new
+// latest version too. When the reader schema changed, the programs
+// compiled before are resolved against it again, so that records of an
+// older writer take the defaults of the newer reader from then on.
+func (d *avroDecoder) resolveWith(ctx context.Context, p *avroProg) error {
+	if d.subject == "" {
+		return nil
+	}
+	d.readerAt = time.Now()
+	_, text, err := d.reg.latest(ctx, d.subject)
+	if err != nil {
+		if e, ok := err.(*sqlerr.Error); ok && e.Code == sqlerr.UndefinedObject {
+			return nil // no reader schema: columns the writer lacks are NULL
+		}
+		return err
+	}
+	sch, err := avro.ParseWithCache(text, "", &avro.SchemaCache{})
+	if err != nil {
+		return sqlerr.New(sqlerr.InvalidParameterValue, "the latest schema of subject %q is not a valid Avro schema: %v", d.subject, err)
+	}
+	rs, ok := sch.(*avro.RecordSchema)
+	if !ok {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if text != d.readerText {
+		d.readerText = text
+		for _, q := range d.progs {
+			q.defaults = q.defaults[:0]
+			if err := q.resolve(rs, &d.match); err != nil {
+				return err
+			}
+		}
+	}
+	if p == nil {
+		return nil
+	}
+	return p.resolve(rs, &d.match)
+}
+
+// readerRefresh is how often a decoder that meets no new writer schema
+// still asks the registry for the subject's latest schema.
+const readerRefresh = 30 * time.Second
+
+// avroDefault is a reader field's default for a column the writer schema
+// does not fill: the default encoded as Avro binary, read like a value.
+type avroDefault struct {
+	col  int
+	node *avroNode
+	enc  []byte
+	// missing: the reader field has no default (resolution fails).
+	missing string
+}
+
+// resolve adds the reader schema's defaults for the columns whose fields
+// the writer record lacks.
+func (p *avroProg) resolve(reader *avro.RecordSchema, m *fieldMatcher) error {
+	if p.root.kind != avRecord {
+		return nil
+	}
+	filled := map[int]bool{}
+	for _, f := range p.root.fields {
+		if f.col >= 0 {
+			filled[f.col] = true
+		}
+	}
+	named := map[string]*avroNode{}
+	for _, f := range reader.Fields() {
+		j := m.lookup([]byte(f.Name()))
+		if j < 0 || filled[j] {
+			continue
+		}
+		filled[j] = true
+		if !f.HasDefault() {
+			p.defaults = append(p.defaults, avroDefault{col: j, missing: f.Name()})
+			continue
+		}
+		node, err := compileNode(f.Type(), named)
+		if err != nil {
+			return err
+		}
+		def := f.Default()
+		if u, ok := f.Type().(*avro.UnionSchema); ok && def == nil && len(u.Types()) > 0 && u.Types()[0].Type() == avro.Null {
+			// null default of a union: branch 0.
+			p.defaults = append(p.defaults, avroDefault{col: j, node: node, enc: []byte{0}})
+			continue
+		}
+		enc, err := avro.Marshal(f.Type(), def)
+		if err != nil {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "default of Avro field %q: %v", f.Name(), err)
+		}
+		p.defaults = append(p.defaults, avroDefault{col: j, node: node, enc: enc})
+	}
+	return nil
+}
+
+// connectType reads the Kafka Connect type name Debezium's Avro converter
+// (and Confluent's) puts on a primitive schema: Debezium's semantic time
+// types and the Connect logical types, which the Avro schema otherwise
+// shows only as their base type (an int, a long, a string).
+func connectType(n *avroNode, name, params any) {
+	s, _ := name.(string)
+	switch {
+	case s == "io.debezium.time.Date" || s == "org.apache.kafka.connect.data.Date":
+		if n.kind == avInt || n.kind == avLong {
+			n.logical = alDate
+		}
+	case s == "io.debezium.time.Time" || s == "org.apache.kafka.connect.data.Time":
+		if n.kind == avInt || n.kind == avLong {
+			n.logical = alTimeMillis
+		}
+	case s == "io.debezium.time.MicroTime":
+		if n.kind == avLong {
+			n.logical = alTimeMicros
+		}
+	case s == "io.debezium.time.NanoTime":
+		if n.kind == avLong {
+			n.logical = alTimeNanos
+		}
+	case s == "io.debezium.time.Timestamp" || s == "org.apache.kafka.connect.data.Timestamp":
+		if n.kind == avLong {
+			n.logical = alTimestampMillis
+		}
+	case s == "io.debezium.time.MicroTimestamp":
+		if n.kind == avLong {
+			n.logical = alTimestampMicros
+		}
+	case s == "io.debezium.time.NanoTimestamp":
+		if n.kind == avLong {
+			n.logical = alTimestampNanos
+		}
+	case s == "io.debezium.time.ZonedTimestamp":
+		if n.kind == avString {
+			n.logical = alZonedTimestamp
+		}
+	case s == "io.debezium.time.ZonedTime":
+		if n.kind == avString {
+			n.logical = alZonedTime
+		}
+	case s == "org.apache.kafka.connect.data.Decimal":
+		if n.kind == avBytes && n.logical == alNone {
+			p, _ := params.(map[string]any)
+			sc, _ := p["scale"].(string)
+			v, _ := strconv.Atoi(sc)
+			n.logical, n.scale = alDecimal, int32(v)
+		}
+	}
 }
 
 // avroReader walks one binary datum.
@@ -568,6 +764,10 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 			return c.setTemporal(sl, v, dbzMillis, sc)
 		case alTimestampMicros:
 			return c.setTemporal(sl, v, dbzMicros, sc)
+		case alTimeNanos:
+			return c.setTemporal(sl, v, dbzTimeNanos, sc)
+		case alTimestampNanos:
+			return c.setTemporal(sl, v, dbzNanos, sc)
 		}
 		return c.setInt(sl, v, sc)
 	case avFloat, avDouble:
@@ -620,6 +820,10 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 		switch {
 		case n.logical == alDecimal:
 			return c.setUnscaled(sl, b, n.scale, sc)
+		case n.logical == alZonedTimestamp:
+			return c.setZoned(sl, b, dbzZonedTimestamp, sc)
+		case n.logical == alZonedTime:
+			return c.setZoned(sl, b, dbzZonedTime, sc)
 		case n.logical == alDuration:
 			if c.st != stInterval || len(b) != 12 {
 				return c.errf(sqlerr.DatatypeMismatch, "cannot store an Avro duration in a column of type %s", c.t)
@@ -635,6 +839,12 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 			sl.b, sl.state = b, slotSet
 			return nil
 		case n.kind == avString:
+			return c.setText(sl, b, sc)
+		case n.kind == avBytes && c.t.IsString():
+			// bytes promoted to string (Avro schema resolution).
+			if !utf8.Valid(b) {
+				return c.errf(sqlerr.CharacterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\" in Avro bytes")
+			}
 			return c.setText(sl, b, sc)
 		}
 		return c.errf(sqlerr.DatatypeMismatch, "cannot store Avro %s in a column of type %s", avroKindName(n.kind), c.t)

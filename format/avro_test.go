@@ -310,3 +310,148 @@ func TestAvroColumns(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", out, want)
 	}
 }
+
+// Two versions of an order schema in the registry, the second evolved as
+// the Avro specification allows: a field added with a default, int
+// promoted to long and float to double, bytes to string, and a union
+// whose branches swapped places.
+const orderV1 = `{"type": "record", "name": "Order", "namespace": "shop", "fields": [
+ {"name": "id", "type": "int"},
+ {"name": "amount", "type": "float"},
+ {"name": "note", "type": "bytes"},
+ {"name": "coupon", "type": ["null", "string"], "default": null}]}`
+
+const orderV2 = `{"type": "record", "name": "Order", "namespace": "shop", "fields": [
+ {"name": "id", "type": "long"},
+ {"name": "amount", "type": "double"},
+ {"name": "note", "type": "string"},
+ {"name": "coupon", "type": ["string", "null"], "default": "NONE"},
+ {"name": "currency", "type": "string", "default": "EUR"},
+ {"name": "placed", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
+ {"name": "gift", "type": ["null", "boolean"], "default": null},
+ {"name": "channel", "type": "string"}]}`
+
+// TestAvroSchemaResolution decodes messages of an old and a new writer
+// schema with the subject's latest schema as the reader schema: a field
+// the old writer lacks takes the reader's default, not NULL, promoted
+// values keep their value, the reordered union reads by the writer's
+// branch, and a reader field without a default fails the old messages.
+func TestAvroSchemaResolution(t *testing.T) {
+	reg := testregistry.New(t)
+	v1 := reg.Register(t, "orders-value", orderV1)
+	schema, err := parseTestSchema("id bigint\namount double precision\nnote text\ncoupon text\ncurrency text\nplaced timestamptz\ngift boolean\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}, Subject: "orders-value"}
+	old := func(id int, amount float32, note string, coupon any) Message {
+		return Message{Value: encodeAvro(t, v1, orderV1, map[string]any{"id": id, "amount": amount, "note": []byte(note), "coupon": coupon})}
+	}
+	// Only v1 registered: it is writer and reader.
+	dec, err := NewDecoder(spec, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []Message{old(1, 1.5, "first", nil)}
+	if err := dec.(Prefetcher).Prefetch(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	want := "insert id=1 amount=1.5 note=first coupon=NULL currency=NULL placed=NULL gift=NULL\n"
+	if got := runDecode(t, dec, schema, msgs); got != want {
+		t.Errorf("v1 alone: got\n%s\nwant\n%s", got, want)
+	}
+
+	// v2 is registered (without the field "channel" the table lacks
+	// anyway, since a reader field without a default that the old writer
+	// lacks fails resolution: that comes last).
+	v2text := strings.Replace(orderV2, `,
+ {"name": "channel", "type": "string"}`, "", 1)
+	v2 := reg.Register(t, "orders-value", v2text)
+	dec, err = NewDecoder(spec, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs = []Message{
+		old(1, 1.5, "first", nil),
+		old(2, 2.25, "with coupon", map[string]any{"string": "SAVE10"}),
+		{Value: encodeAvro(t, v2, v2text, map[string]any{"id": int64(3), "amount": 3.125, "note": "new", "coupon": nil,
+			"currency": "USD", "placed": time.Date(2024, 5, 1, 9, 30, 0, 0, time.UTC), "gift": map[string]any{"boolean": true}})},
+		{Value: encodeAvro(t, v2, v2text, map[string]any{"id": int64(4), "amount": 4.0, "note": "x", "coupon": map[string]any{"string": "C"},
+			"currency": "EUR", "placed": time.UnixMilli(0).UTC(), "gift": nil})},
+		old(5, 5, "\xff", nil),
+	}
+	for i := range msgs {
+		msgs[i].Offset = int64(i)
+	}
+	if err := dec.(Prefetcher).Prefetch(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	want = `insert id=1 amount=1.5 note=first coupon=NULL currency=EUR placed=1970-01-01 00:00:00+00 gift=NULL
+insert id=2 amount=2.25 note=with coupon coupon=SAVE10 currency=EUR placed=1970-01-01 00:00:00+00 gift=NULL
+insert id=3 amount=3.125 note=new coupon=NULL currency=USD placed=2024-05-01 09:30:00+00 gift=t
+insert id=4 amount=4 note=x coupon=C currency=EUR placed=1970-01-01 00:00:00+00 gift=NULL
+reject offset=4: 22021 column "note": invalid byte sequence for encoding "UTF8" in Avro bytes
+`
+	if got := runDecode(t, dec, schema, msgs); got != want {
+		t.Errorf("v1 and v2: got\n%s\nwant\n%s", got, want)
+	}
+
+	// v3 adds a field without a default that the table has a column
+	// for: the old writer's messages cannot be resolved against it.
+	schema3, err := parseTestSchema("id bigint\nchannel text\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Register(t, "orders-value", orderV2)
+	dec, err = NewDecoder(spec, schema3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs = []Message{old(6, 6, "y", nil)}
+	if err := dec.(Prefetcher).Prefetch(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	want = `reject offset=0: 42804 schema 1 has no field "channel" and the reader schema gives it no default
+`
+	if got := runDecode(t, dec, schema3, msgs); got != want {
+		t.Errorf("v3: got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestAvroReaderSchemaRefresh: a decoder that meets only a writer schema
+// it knows still picks up a newer reader schema after readerRefresh, and
+// from then on gives that writer's records the new defaults.
+func TestAvroReaderSchemaRefresh(t *testing.T) {
+	reg := testregistry.New(t)
+	v1 := reg.Register(t, "orders-value", orderV1)
+	schema, err := parseTestSchema("id bigint\ncurrency text\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}, Subject: "orders-value"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func() []Message {
+		return []Message{{Value: encodeAvro(t, v1, orderV1, map[string]any{"id": 1, "amount": float32(1), "note": []byte("n"), "coupon": nil})}}
+	}
+	decode := func() string {
+		msgs := msg()
+		if err := dec.(Prefetcher).Prefetch(context.Background(), msgs); err != nil {
+			t.Fatal(err)
+		}
+		return runDecode(t, dec, schema, msgs)
+	}
+	if got := decode(); got != "insert id=1 currency=NULL\n" {
+		t.Fatalf("before: %s", got)
+	}
+	reg.Register(t, "orders-value", strings.Replace(orderV2, `,
+ {"name": "channel", "type": "string"}`, "", 1))
+	if got := decode(); got != "insert id=1 currency=NULL\n" {
+		t.Fatalf("before the refresh: %s", got)
+	}
+	dec.(*avroDecoder).refresh = 0
+	if got := decode(); got != "insert id=1 currency=EUR\n" {
+		t.Fatalf("after the refresh: %s", got)
+	}
+}

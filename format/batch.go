@@ -104,6 +104,26 @@ func (b *Batch) reject(m *Message, err error) {
 	})
 }
 
+// truncate drops the rows from row n on: the rows of a message that
+// failed half-way when it was decoded straight into the columns.
+func (b *Batch) truncate(n int) {
+	for j := range b.cols {
+		b.cols[j].truncate(n)
+	}
+	b.ops = b.ops[:min(n, len(b.ops))]
+}
+
+// endRow completes row i, written column by column with colOut.put: the
+// columns that got no value hold NULL.
+func (b *Batch) endRow(i int, op Op) {
+	for j := range b.cols {
+		if b.cols[j].n == i {
+			b.cols[j].appendNull()
+		}
+	}
+	b.ops = append(b.ops, op)
+}
+
 // appendRow copies a fully decoded staging row into the builders.
 func (b *Batch) appendRow(r *row, op Op) {
 	for j := range b.cols {
@@ -330,6 +350,106 @@ func (c *colOut) append(s *slot) {
 	if !set {
 		c.zero()
 	}
+}
+
+// put stores s as the value of row i: the next row of the column, or the
+// last one again (a JSON object that names a field twice: the last value
+// wins, as in a staging row).
+func (c *colOut) put(i int, s *slot) {
+	if c.n > i {
+		c.truncate(i)
+	}
+	c.append(s)
+}
+
+// putFast appends the commonest JSON values straight to the column, as
+// setJSON would store them: a plain integer into bigint, a string into
+// text or unbounded varchar, an ISO timestamp string into timestamp or
+// timestamptz. It reports false for anything else, which then takes the
+// general way.
+func (c *colOut) putFast(v jval, cv *conv) bool {
+	switch {
+	case v.kind == jNumber && cv.st == stInt64 && cv.t.Kind == types.Int8:
+		x, ok := parseIntFast(v.raw)
+		if !ok {
+			return false
+		}
+		c.setValid()
+		c.i64 = append(c.i64, x)
+	case v.kind == jString && cv.plainText:
+		if len(c.offs) == 0 {
+			c.offs = append(c.offs, 0)
+		}
+		c.setValid()
+		c.data = append(c.data, v.str...)
+		c.offs = append(c.offs, int32(len(c.data)))
+	case v.kind == jString && cv.st == stTimestamp:
+		x, ok := parseTimestampFast(v.str, cv.t.Kind == types.TimestampTZ)
+		if !ok {
+			return false
+		}
+		c.setValid()
+		c.i64 = append(c.i64, x)
+	default:
+		return false
+	}
+	return true
+}
+
+// setValid starts the next row as a valid (non-NULL) value.
+func (c *colOut) setValid() {
+	i := c.n
+	c.n++
+	if i&7 == 0 {
+		c.valid = append(c.valid, 0)
+	}
+	c.valid[i>>3] |= 1 << (i & 7)
+}
+
+// appendNull appends a NULL.
+func (c *colOut) appendNull() {
+	var s slot
+	c.append(&s)
+}
+
+// truncate drops the values from row n on.
+func (c *colOut) truncate(n int) {
+	if n >= c.n {
+		return
+	}
+	for r := n; r < c.n; r++ {
+		if c.valid[r>>3]&(1<<(r&7)) == 0 {
+			c.nulls--
+		}
+	}
+	nb := (n + 7) / 8
+	c.valid = c.valid[:nb]
+	if n&7 != 0 {
+		c.valid[nb-1] &= byte(1)<<(n&7) - 1
+	}
+	switch c.st {
+	case stBool:
+		c.bits = c.bits[:nb]
+		if n&7 != 0 {
+			c.bits[nb-1] &= byte(1)<<(n&7) - 1
+		}
+	case stInt16:
+		c.i16 = c.i16[:n]
+	case stInt32, stDate32:
+		c.i32 = c.i32[:n]
+	case stInt64, stTime64, stTimestamp:
+		c.i64 = c.i64[:n]
+	case stFloat32:
+		c.f32 = c.f32[:n]
+	case stFloat64:
+		c.f64 = c.f64[:n]
+	case stInterval:
+		c.iv = c.iv[:n]
+	case stString, stBinary:
+		c.data = c.data[:c.offs[n]]
+		c.offs = c.offs[:n+1]
+	}
+	c.n = n
 }
 
 // zero resets the value just appended for a NULL row (slots of absent

@@ -152,3 +152,54 @@ func TestBatchFinishedArraysKeepValues(t *testing.T) {
 		k.names.Release()
 	}
 }
+
+// FORMAT PLAIN ENCODE JSON writes straight into the columns: a message
+// that fails half-way (in its second object, after text and boolean
+// values were written) is cut off again and the rows around it are
+// whole; a key named twice keeps its last value.
+func TestPlainJSONCutsOffFailedMessage(t *testing.T) {
+	schema, err := parseTestSchema("id bigint\nok boolean\nname text\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := NewBatch(schema)
+	defer out.Release()
+	var msgs []Message
+	for i, v := range []string{
+		`{"id": 1, "ok": true, "name": "a"}`,
+		`[{"id": 2, "ok": true, "name": "bbb"}, {"name": "cc", "ok": true, "id": "x"}]`,
+		`{"name": "d", "name": "dd", "id": 3, "ok": false, "ok": true}`,
+		`{"ok": true, "name": "eeee", "id": 4, "extra": [1, {"x": }]}`,
+		`[{"id": 5}, {"id": 6, "ok": false}]`,
+	} {
+		msgs = append(msgs, Message{Value: []byte(v), Offset: int64(i)})
+	}
+	dec.DecodeBatch(msgs, out)
+	if len(out.Rejects) != 2 || out.Rejects[0].Offset != 1 || out.Rejects[1].Offset != 3 {
+		t.Fatalf("rejects %v", out.Rejects)
+	}
+	cols, ops := out.Finish()
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	if len(ops) != 4 {
+		t.Fatalf("%d rows, want 4", len(ops))
+	}
+	var got []string
+	for i := 0; i < 4; i++ {
+		got = append(got, cols[0].ValueStr(i)+" "+cols[1].ValueStr(i)+" "+cols[2].ValueStr(i))
+	}
+	want := "1 true a|3 true dd|5 (null) (null)|6 false (null)"
+	if g := strings.Join(got, "|"); g != want {
+		t.Errorf("rows %s, want %s", g, want)
+	}
+	if cols[1].NullN() != 1 || cols[2].NullN() != 2 {
+		t.Errorf("null counts %d %d", cols[1].NullN(), cols[2].NullN())
+	}
+}

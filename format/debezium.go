@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"strconv"
+	"time"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -28,10 +29,13 @@ import (
 //
 // With the schema present, the semantic types of Debezium's converter are
 // decoded as documented: io.debezium.time.Date (days), Timestamp (millis),
-// MicroTimestamp, NanoTimestamp, Time, MicroTime, NanoTime, the Kafka
-// Connect Date/Time/Timestamp logical types, Decimal (base64 big-endian
-// unscaled value with the schema's scale), VariableScaleDecimal and
-// io.debezium.data.Json. Without it, numbers stored into timestamps are
+// MicroTimestamp, NanoTimestamp, Time, MicroTime, NanoTime,
+// ZonedTimestamp and ZonedTime (ISO-8601 text with an offset: into
+// timestamp, date and time columns as UTC; text columns keep the text),
+// the Kafka Connect Date/Time/Timestamp logical types, Decimal (base64
+// big-endian unscaled value with the schema's scale), VariableScaleDecimal
+// and io.debezium.data.Json. ENCODE AVRO reads the same names from the
+// "connect.name" of Debezium's Avro converter (avro.go). Without it, numbers stored into timestamps are
 // epoch values of a guessed unit and into dates days since 1970-01-01.
 
 // dbzKind is how a Debezium field is encoded.
@@ -49,6 +53,8 @@ const (
 	dbzDecimal
 	dbzVarDecimal
 	dbzJSON
+	dbzZonedTimestamp
+	dbzZonedTime
 )
 
 type dbzMode struct {
@@ -364,6 +370,10 @@ func dbzModeOf(fs dbzSchema) dbzMode {
 		return dbzMode{kind: dbzTimeMicros}
 	case "io.debezium.time.NanoTime":
 		return dbzMode{kind: dbzTimeNanos}
+	case "io.debezium.time.ZonedTimestamp":
+		return dbzMode{kind: dbzZonedTimestamp}
+	case "io.debezium.time.ZonedTime":
+		return dbzMode{kind: dbzZonedTime}
 	case "org.apache.kafka.connect.data.Decimal":
 		sc, _ := strconv.Atoi(fs.Parameters["scale"])
 		return dbzMode{kind: dbzDecimal, scale: int32(sc)}
@@ -391,6 +401,11 @@ func (c *conv) setDebezium(sl *slot, v jval, mode dbzMode, sc *scratch) error {
 			return c.errf(sqlerr.InvalidTextRepresentation, "expected an integer, got %s", v.raw)
 		}
 		return c.setTemporal(sl, n, mode.kind, sc)
+	case dbzZonedTimestamp, dbzZonedTime:
+		if v.kind != jString {
+			break
+		}
+		return c.setZoned(sl, v.str, mode.kind, sc)
 	case dbzDecimal:
 		if v.kind != jString {
 			break
@@ -468,6 +483,128 @@ func (c *conv) setTemporal(sl *slot, n int64, k dbzKind, sc *scratch) error {
 		return c.setInt(sl, n, sc)
 	}
 	return nil
+}
+
+// setZoned stores Debezium's ZonedTimestamp ("2024-05-01T09:30:00.123456Z",
+// any offset, up to nanoseconds) or ZonedTime ("09:30:00.5+02:00"): into
+// timestamp, timestamptz, date and time columns as the UTC point or time
+// of day, into text columns as sent.
+func (c *conv) setZoned(sl *slot, s []byte, k dbzKind, sc *scratch) error {
+	if c.t.IsString() {
+		return c.setText(sl, s, sc)
+	}
+	if k == dbzZonedTime {
+		if c.st != stTime64 {
+			return c.errf(sqlerr.DatatypeMismatch, "cannot store a Debezium ZonedTime in a column of type %s", c.t)
+		}
+		us, err := parseZonedTime(s)
+		if err != nil {
+			return c.wrapErr(err)
+		}
+		sl.i, sl.state = us, slotSet
+		return nil
+	}
+	us, ok := parseTimestampFast(s, true)
+	if !ok {
+		d, err := types.ParseText(bstr(s), types.TTimestampTZ, time.UTC)
+		if err != nil {
+			return c.wrapErr(err)
+		}
+		ts, isTS := d.(types.Timestamp)
+		if !isTS {
+			return c.errf(sqlerr.InvalidDatetimeFormat, "invalid Debezium ZonedTimestamp %q", s)
+		}
+		us = int64(ts)
+	}
+	switch c.st {
+	case stTimestamp:
+		sl.i, sl.state = us, slotSet
+		return nil
+	case stDate32:
+		q := us / types.MicrosPerDay
+		if us%types.MicrosPerDay < 0 {
+			q--
+		}
+		sl.i, sl.state = q, slotSet
+		return nil
+	}
+	return c.errf(sqlerr.DatatypeMismatch, "cannot store a Debezium ZonedTimestamp in a column of type %s", c.t)
+}
+
+// parseZonedTime reads HH:MM:SS[.fraction](Z|±HH[:MM]) as microseconds
+// after midnight UTC.
+func parseZonedTime(s []byte) (int64, error) {
+	bad := func() error {
+		return sqlerr.New(sqlerr.InvalidDatetimeFormat, "invalid Debezium ZonedTime %q", s)
+	}
+	if len(s) < 9 || s[2] != ':' || s[5] != ':' {
+		return 0, bad()
+	}
+	h, ok1 := digits2(s[0:2])
+	mi, ok2 := digits2(s[3:5])
+	se, ok3 := digits2(s[6:8])
+	if !(ok1 && ok2 && ok3) || h > 23 || mi > 59 || se > 59 {
+		return 0, bad()
+	}
+	us := int64(h)*types.MicrosPerHour + int64(mi)*types.MicrosPerMinute + int64(se)*types.MicrosPerSecond
+	i := 8
+	if s[i] == '.' {
+		i++
+		scale := int64(100000)
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			us += int64(s[i]-'0') * scale // digits past microseconds add 0
+			scale /= 10
+			i++
+		}
+		if i == start {
+			return 0, bad()
+		}
+	}
+	if i >= len(s) {
+		return 0, bad()
+	}
+	off := 0
+	switch s[i] {
+	case 'Z', 'z':
+		i++
+	case '+', '-':
+		sign := 1
+		if s[i] == '-' {
+			sign = -1
+		}
+		i++
+		if i+2 > len(s) {
+			return 0, bad()
+		}
+		oh, ok := digits2(s[i : i+2])
+		if !ok || oh > 15 {
+			return 0, bad()
+		}
+		i += 2
+		om := 0
+		if i < len(s) && s[i] == ':' {
+			i++
+		}
+		if i+2 <= len(s) {
+			if om, ok = digits2(s[i : i+2]); !ok || om > 59 {
+				return 0, bad()
+			}
+			i += 2
+		}
+		off = sign * (oh*3600 + om*60)
+	default:
+		return 0, bad()
+	}
+	if i != len(s) {
+		return 0, bad()
+	}
+	us -= int64(off) * types.MicrosPerSecond
+	us %= types.MicrosPerDay
+	if us < 0 {
+		us += types.MicrosPerDay
+	}
+	return us, nil
 }
 
 // setConnectDecimal decodes Kafka Connect's Decimal: the base64 of the

@@ -155,6 +155,11 @@ type Spec struct {
 	Format  string
 	Encode  string
 	Options map[string]string
+	// Subject is the schema registry subject of the message values, set
+	// by the connector (Kafka: "<topic>-value"). ENCODE AVRO resolves each
+	// writer schema against the subject's latest schema, the reader
+	// schema, as the Avro specification says (avro.go).
+	Subject string
 }
 
 func (s Spec) String() string {

@@ -64,14 +64,16 @@ func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
 // DecodeBatch implements Decoder.
 func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
 	out.reserve(len(msgs))
+	if d.format == "PLAIN" {
+		d.decodePlain(msgs, out)
+		return
+	}
 	for i := range msgs {
 		m := &msgs[i]
 		d.begin()
 		nChanges, nRejects := len(out.SchemaChanges), len(out.Rejects)
 		var err error
 		switch d.format {
-		case "PLAIN":
-			err = d.plain(m)
 		case "UPSERT":
 			err = d.upsert(m)
 		case "DEBEZIUM":
@@ -123,9 +125,24 @@ func isNullValue(b []byte) bool {
 	return true
 }
 
+// decodePlain decodes FORMAT PLAIN messages straight into the columns of
+// out, without staging rows: a message that fails half-way is cut off
+// the columns again (Batch.truncate), so it adds nothing.
+func (d *jsonDecoder) decodePlain(msgs []Message, out *Batch) {
+	for i := range msgs {
+		m := &msgs[i]
+		d.sc.reset()
+		mark := out.Len()
+		if err := d.plain(m, out); err != nil {
+			out.truncate(mark)
+			out.reject(m, err)
+		}
+	}
+}
+
 // plain decodes one JSON object, or an array of objects, into inserts. An
 // empty or null message carries no row.
-func (d *jsonDecoder) plain(m *Message) error {
+func (d *jsonDecoder) plain(m *Message, out *Batch) error {
 	if isNullValue(m.Value) {
 		return nil
 	}
@@ -142,11 +159,11 @@ func (d *jsonDecoder) plain(m *Message) error {
 			if !more {
 				break
 			}
-			if err := d.decodeObject(s, d.stage(Insert)); err != nil {
+			if err := d.objectInto(s, m, out); err != nil {
 				return err
 			}
 		}
-	} else if err := d.decodeObject(s, d.stage(Insert)); err != nil {
+	} else if err := d.objectInto(s, m, out); err != nil {
 		return err
 	}
 	return s.atEnd()

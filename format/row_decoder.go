@@ -270,6 +270,61 @@ func (d *rowDecoder) decodeObject(s *jsonScanner, r *row) error {
 	}
 }
 
+// objectInto decodes the JSON object at the scanner as the next row of
+// out, an insert, writing each field straight into its column; the
+// metadata columns come from m. On an error the row may be half-written:
+// the caller truncates it.
+func (d *rowDecoder) objectInto(s *jsonScanner, m *Message, out *Batch) error {
+	if err := s.objectStart(); err != nil {
+		return err
+	}
+	i := out.Len()
+	var sl slot
+	for first := true; ; first = false {
+		// Fields usually come in the order of the columns: the expected
+		// key is compared in place, without reading it as a string first.
+		j := -1
+		if name, h, ok := d.match.expected(); ok && s.expectKey(first, name) {
+			j = h
+			d.match.hint = h + 1
+		} else {
+			key, ok, err := s.nextKey(first)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			j = d.match.lookup(key)
+		}
+		if j < 0 {
+			if err := s.skip(0); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := s.value()
+		if err != nil {
+			return err
+		}
+		col, cv := &out.cols[j], &d.convs[j]
+		if col.n == i && col.putFast(v, cv) {
+			continue
+		}
+		sl.state = slotAbsent
+		if err := cv.setJSON(&sl, v, &d.sc); err != nil {
+			return err
+		}
+		col.put(i, &sl)
+	}
+	for _, j := range d.meta {
+		d.fillMeta(m, j, &sl)
+		out.cols[j].put(i, &sl)
+	}
+	out.endRow(i, Insert)
+	return nil
+}
+
 // setJSON stores a JSON value into the column.
 func (c *conv) setJSON(sl *slot, v jval, sc *scratch) error {
 	if v.kind == jNull {

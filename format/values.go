@@ -36,10 +36,13 @@ type conv struct {
 	t    types.T
 	st   storage
 	unit numUnit
+	// plainText: text or unbounded varchar, which store a string as it is.
+	plainText bool
 }
 
 func newConv(c Column, unit numUnit) conv {
-	return conv{name: c.Name, t: c.Type, st: storageOf(c.Type), unit: unit}
+	return conv{name: c.Name, t: c.Type, st: storageOf(c.Type), unit: unit,
+		plainText: c.Type.Kind == types.Text || c.Type.Kind == types.Varchar && c.Type.Width == 0}
 }
 
 // scratch is a growing byte buffer that staging slots may point into. It is

@@ -402,7 +402,55 @@ func (sp *streamPlanner) scan(x *plan.Scan) (*stream.Node, []int, error) {
 	if n, err = sp.watermarks(r, n, wmIdx); err != nil {
 		return nil, nil, err
 	}
+	if len(wmIdx) == 1 && r.Options["connector"] != "" && sp.sourceSpec != nil {
+		// A table fed by a connector that generates its watermark per
+		// split (Kafka: per partition): the table's ingest loop commits
+		// that watermark with the rows, the scan passes it on and the
+		// filter takes it instead of a maximum of its own.
+		src, err := sp.sourceSpec(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, ok := src.(stream.SplitWatermarker); ok {
+			f := n.Spec.(*stream.WatermarkFilterSpec)
+			f.FromSource = true
+			spec.Watermark = &stream.TableWatermark{Col: f.Col, Type: f.Type}
+		}
+	}
 	return n, identity(len(cols)), nil
+}
+
+// SourceWatermarks compiles the WATERMARK FOR clauses of r over the
+// columns its connector's source fills (those not dropped, in order), for
+// a source that generates its watermarks per split: the ingest loop of a
+// table fed by a connector.
+func SourceWatermarks(p *planner.Planner, r *catalog.Relation) ([]stream.SourceWatermark, error) {
+	var names []string
+	var ts []types.T
+	for _, c := range r.Columns {
+		if !c.Dropped {
+			names = append(names, c.Name)
+			ts = append(ts, c.Type)
+		}
+	}
+	comp := &expr.Compiler{Sequences: p.Sequences}
+	var out []stream.SourceWatermark
+	for _, w := range r.Watermarks {
+		col := slices.Index(names, w.Column)
+		if col < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "watermark column %q of %q does not exist", w.Column, r.Name)
+		}
+		e, err := p.BindExpr(w.Expr, r.Name, names, ts, "WATERMARK")
+		if err != nil {
+			return nil, err
+		}
+		ce, err := comp.Compile(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stream.SourceWatermark{Col: col, Expr: ce, Type: ts[col]})
+	}
+	return out, nil
 }
 
 // watermarkColumns finds (adding them with find) the output columns of

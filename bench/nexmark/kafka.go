@@ -179,17 +179,24 @@ func ProduceBids(ctx context.Context, encode string, events, eventRate int64, pa
 }
 
 // serveRegistry serves the bid schema as id 1, the way a Confluent
-// schema registry answers GET /schemas/ids/{id}.
+// schema registry answers GET /schemas/ids/{id}, and as the latest (and
+// only) version of the topic's value subject, which the source reads as
+// its reader schema.
 func (f *KafkaFeed) serveRegistry() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
 	body, _ := json.Marshal(map[string]string{"schema": bidAvroSchema})
+	latest, _ := json.Marshal(map[string]any{"subject": f.Source.Topic + "-value", "version": 1, "id": 1, "schema": bidAvroSchema})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /schemas/ids/1", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
 		w.Write(body)
+	})
+	mux.HandleFunc("GET /subjects/"+f.Source.Topic+"-value/versions/latest", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+		w.Write(latest)
 	})
 	f.registry = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go f.registry.Serve(ln)

@@ -178,3 +178,24 @@ func TestDocAvroSinkExample(t *testing.T) {
 		t.Errorf("registered schema:\n%s\nthe page shows\n%s", out.Schema, want)
 	}
 }
+
+// TestDocTableWatermarkExample runs the example of "Tables fed by Kafka"
+// in docs/connectors/kafka.md: partition 1 a minute behind partition 0.
+func TestDocTableWatermarkExample(t *testing.T) {
+	c := broker(t, 2)
+	addr := c.ListenAddrs()[0]
+	if err := c.CreateTopic("trades", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := producer(t, addr, nil)
+	for i := 0; i < 5; i++ {
+		send(t, p, "trades", 0, "", tsRecord(i, 60+i))
+		send(t, p, "trades", 1, "", tsRecord(10+i, 2*i))
+	}
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn, docBlock(t, "run-table-watermark", addr, "")...)
+	eventually(t, conn, "SELECT count(*) FROM trades", "10")
+	send(t, p, "trades", 1, "", tsRecord(20, 12))
+	eventually(t, conn, "SELECT to_char(window_start, 'HH24:MI:SS'), n FROM trades_10s", "00:00:00 5")
+}

@@ -34,7 +34,7 @@ func (r *runtime) NewReader(instance int) (stream.SplitReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, kgo.WithPools(&r.records))...)
 	if err != nil {
 		return nil, sqlerr.New(sqlerr.UnableToConnect, "kafka source %s: %v", r.spec.relation, err)
 	}
@@ -232,9 +232,13 @@ func (r *reader) Next(ctx context.Context) (stream.Batch, error) {
 		}
 	}
 	r.mu.Unlock()
-	for i := range buf {
-		buf[i] = nil
+	// The chunk holds copies of what it needs of the decoded records
+	// (rejects copy their bytes too): their memory goes back to kgo.
+	for _, m := range used {
+		m.Recycle()
 	}
+	clear(buf)
+	clear(fm)
 	if time.Since(r.lagT) > 100*time.Millisecond {
 		r.reportLag()
 	}

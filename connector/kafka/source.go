@@ -81,7 +81,9 @@ func newSpec(cfg *connector.SourceConfig) (stream.SourceSpec, error) {
 	if _, err := kgoOptions(cfg.Options, s.brokers); err != nil {
 		return nil, err
 	}
-	s.fmt = format.Spec{Format: cfg.Format, Encode: cfg.Encode, Options: cfg.EncodeOptions}
+	// The registry subject of the values by the default (topic name)
+	// strategy: its latest schema is the reader schema of ENCODE AVRO.
+	s.fmt = format.Spec{Format: cfg.Format, Encode: cfg.Encode, Options: cfg.EncodeOptions, Subject: s.topic + "-value"}
 	meta := map[string]connector.Include{}
 	for _, inc := range cfg.Includes {
 		meta[inc.Column] = inc
@@ -148,6 +150,9 @@ type runtime struct {
 	mu  sync.Mutex
 	cl  *kgo.Client
 	adm *kadm.Client
+
+	// records is the readers' pool of record slices.
+	records recordPool
 }
 
 func (r *runtime) Types() []types.T { return r.spec.ts }

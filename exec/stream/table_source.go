@@ -21,10 +21,50 @@ import (
 // bytes). A job that starts without a position takes a snapshot and its
 // seq together, sends the rows, and follows the log from that seq, so no
 // change is missed or counted twice.
+//
+// Watermark, for a table fed by a connector that generates its watermark
+// per split (a Kafka table with WATERMARK FOR: the minimum over its
+// partitions), makes the scan pass that watermark on: the table's ingest
+// loop commits it under TableWatermarkKey in the same transaction as the
+// rows it covers, and the scan reads the changelog and the watermark from
+// one snapshot, so the watermark follows exactly the rows it was derived
+// from. The watermark filter above the scan takes it (FromSource) instead
+// of a maximum of its own.
 type TableSourceSpec struct {
-	Table *storage.Table
-	Cols  []int
-	RowID bool
+	Table     *storage.Table
+	Cols      []int
+	RowID     bool
+	Watermark *TableWatermark
+}
+
+// TableWatermark is the output column of a table scan that carries the
+// watermark its table's connector generates, and its type.
+type TableWatermark struct {
+	Col  int
+	Type types.T
+}
+
+// TableWatermarkKey is where the ingest loop of table keeps the table's
+// watermark (EncodeTableWatermark). It lies in the span of the loop's
+// other keys (its position, its rejects), which DROP TABLE deletes.
+func TableWatermarkKey(table uint32) []byte {
+	k := []byte{storage.PrefixEpoch, 0, 0, 0, 0, 'w'}
+	binary.BigEndian.PutUint32(k[1:], table)
+	return k
+}
+
+// EncodeTableWatermark encodes a table's watermark of type t.
+func EncodeTableWatermark(wm types.Datum, t types.T) []byte {
+	return types.EncodeRow(nil, []types.Datum{wm}, []types.T{t})
+}
+
+// DecodeTableWatermark decodes what EncodeTableWatermark wrote.
+func DecodeTableWatermark(v []byte, t types.T) (types.Datum, error) {
+	row, err := types.DecodeRow(v, []types.T{t})
+	if err != nil {
+		return nil, fmt.Errorf("table watermark: %w", err)
+	}
+	return row[0], nil
 }
 
 func (s *TableSourceSpec) Explain() string {
@@ -52,6 +92,7 @@ type tableSource struct {
 	stats   *Stats
 	pos     uint64
 	started bool
+	wm      types.Datum // the last watermark sent (Watermark)
 }
 
 func (t *tableSource) Types() []types.T {
@@ -78,7 +119,7 @@ func (t *tableSource) Run(ctx context.Context, barriers <-chan uint64, out chan<
 	}
 	for {
 		notify := t.db.LogNotify()
-		if err := t.follow(ctx, t.db.LogSeq(), out); err != nil {
+		if err := t.catchUp(ctx, out); err != nil {
 			return err
 		}
 		select {
@@ -87,7 +128,7 @@ func (t *tableSource) Run(ctx context.Context, barriers <-chan uint64, out chan<
 		case e := <-barriers:
 			// Every change committed before the barrier was requested
 			// belongs to the epoch it ends.
-			if err := t.follow(ctx, t.db.LogSeq(), out); err != nil {
+			if err := t.catchUp(ctx, out); err != nil {
 				return err
 			}
 			if err := Send(ctx, out, Message{Kind: MsgBarrier, Epoch: e, Pos: t.position()}); err != nil {
@@ -96,6 +137,43 @@ func (t *tableSource) Run(ctx context.Context, barriers <-chan uint64, out chan<
 		case <-notify:
 		}
 	}
+}
+
+// catchUp sends the changes committed so far and, with Watermark, then
+// the table's watermark as the same snapshot holds it.
+func (t *tableSource) catchUp(ctx context.Context, out chan<- Message) error {
+	if t.spec.Watermark == nil {
+		return t.follow(ctx, t.db.Latest(), t.db.LogSeq(), out)
+	}
+	snap := t.db.Snapshot()
+	defer snap.Close()
+	seq, err := storage.LogSeqAt(snap)
+	if err != nil {
+		return err
+	}
+	if err := t.follow(ctx, snap, seq, out); err != nil {
+		return err
+	}
+	return t.sendWatermark(ctx, snap, out)
+}
+
+// sendWatermark sends the table's watermark as r holds it, if it is
+// above the last one sent.
+func (t *tableSource) sendWatermark(ctx context.Context, r storage.Reader, out chan<- Message) error {
+	w := t.spec.Watermark
+	v, found, err := r.Get(TableWatermarkKey(t.spec.Table.ID))
+	if err != nil || !found {
+		return err
+	}
+	wm, err := DecodeTableWatermark(v, w.Type)
+	if err != nil || wm == nil {
+		return err
+	}
+	if t.wm != nil && types.Compare(wm, t.wm, w.Type) <= 0 {
+		return nil
+	}
+	t.wm = wm
+	return Send(ctx, out, Message{Kind: MsgWatermark, WM: Watermark{Col: w.Col, Val: wm}})
 }
 
 // snapshot sends the table's rows and sets the position to the changelog
@@ -128,13 +206,17 @@ func (t *tableSource) snapshot(ctx context.Context, out chan<- Message) error {
 		}
 	}
 	t.pos = seq
+	if t.spec.Watermark != nil {
+		return t.sendWatermark(ctx, snap, out)
+	}
 	return nil
 }
 
-// follow sends the changelog entries after the position up to upTo.
-func (t *tableSource) follow(ctx context.Context, upTo uint64, out chan<- Message) error {
+// follow sends the changelog entries after the position up to upTo, as
+// r holds them.
+func (t *tableSource) follow(ctx context.Context, r storage.Reader, upTo uint64, out chan<- Message) error {
 	for t.pos < upTo {
-		lb, err := t.spec.Table.ReadLog(t.db.Latest(), t.pos, upTo, t.spec.Cols, exec.BatchSize)
+		lb, err := t.spec.Table.ReadLog(r, t.pos, upTo, t.spec.Cols, exec.BatchSize)
 		if err != nil {
 			return err
 		}
