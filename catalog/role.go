@@ -42,6 +42,8 @@ type Role struct {
 	CreateRole bool
 	CreateDB   bool
 	CanLogin   bool
+	// BypassRLS roles are not bound by row-level security policies.
+	BypassRLS bool `json:",omitempty"`
 	// ConnLimit is CONNECTION LIMIT; -1 means none.
 	ConnLimit int
 	// Password is the stored secret, "" for none.
@@ -196,7 +198,7 @@ func (c *Catalog) BootstrapSuperuser(name, secret string) (bool, error) {
 		return false, nil
 	}
 	r := &Role{OID: OIDBootstrapSuperuser, Name: name, Superuser: true, Inherit: true, CreateRole: true,
-		CreateDB: true, CanLogin: true, ConnLimit: -1, Password: secret, Created: time.Now().UTC()}
+		CreateDB: true, CanLogin: true, BypassRLS: true, ConnLimit: -1, Password: secret, Created: time.Now().UTC()}
 	return true, c.commit(&change{putRoles: []*Role{r}})
 }
 

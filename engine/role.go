@@ -182,6 +182,7 @@ type roleOptions struct {
 	superuser, inherit bool
 	createRole, create bool
 	login              bool
+	bypassRLS          bool
 	connLimit          int
 	password           *string // nil: PASSWORD NULL
 	validUntil         *time.Time
@@ -212,9 +213,11 @@ func (s *Session) parseRoleOptions(opts []*pg.Node) (*roleOptions, error) {
 			o.create = b
 		case "canlogin":
 			o.login = b
-		case "isreplication", "bypassrls":
+		case "bypassrls":
+			o.bypassRLS = b
+		case "isreplication":
 			if b {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported", map[string]string{"isreplication": "REPLICATION", "bypassrls": "BYPASSRLS"}[d.Defname])
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "REPLICATION is not supported")
 			}
 		case "connectionlimit":
 			o.connLimit = int(d.Arg.GetInteger().GetIval())
@@ -310,6 +313,9 @@ func (s *Session) createRole(st *pg.CreateRoleStmt) (string, error) {
 	if o.superuser && !s.isSuperuser() {
 		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to create superusers")
 	}
+	if o.bypassRLS && !s.isSuperuser() {
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to create bypassrls users")
+	}
 	r := &catalog.Role{Name: st.Role, Inherit: true, ConnLimit: -1, CanLogin: st.StmtType == pg.RoleStmtType_ROLESTMT_USER}
 	if st.StmtType == pg.RoleStmtType_ROLESTMT_USER {
 		tag = "CREATE ROLE" // PostgreSQL tags CREATE USER as CREATE ROLE too
@@ -352,6 +358,9 @@ func (s *Session) applyRoleOptions(r *catalog.Role, o *roleOptions) error {
 	}
 	if o.set["canlogin"] {
 		r.CanLogin = o.login
+	}
+	if o.set["bypassrls"] {
+		r.BypassRLS = o.bypassRLS
 	}
 	if o.set["connectionlimit"] {
 		r.ConnLimit = o.connLimit
@@ -397,6 +406,8 @@ func (s *Session) alterRole(st *pg.AlterRoleStmt) (string, error) {
 	case s.isSuperuser():
 	case old.Superuser || o.set["superuser"]:
 		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to alter superuser roles or change superuser attribute")
+	case o.set["bypassrls"]:
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to change bypassrls attribute")
 	case s.canCreateRole():
 	case name == s.currentUser() && onlyOptions(o, "password"):
 		// Everyone may change their own password.

@@ -59,6 +59,7 @@ var settings = map[string]setting{
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
 	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
 	"authentication_timeout":              {def: "1min", desc: "Sets the maximum allowed time to complete client authentication."},
+	"row_security":                        {def: "on", desc: "Enable row security."},
 	"query_mem":                           {desc: "Sets the memory of one query before sorts, hash aggregations and hash joins spill to disk (work_mem is an alias)."},
 }
 
@@ -224,6 +225,15 @@ func (s *Session) set(name, value string) error {
 		value = "on"
 	case "datestyle":
 		value = normalizeDateStyle(value)
+	case "row_security":
+		switch strings.ToLower(strings.Trim(value, "'\" ")) {
+		case "on", "true", "yes", "1", "t", "y":
+			value = "on"
+		case "off", "false", "no", "0", "f", "n":
+			value = "off"
+		default:
+			return sqlerr.New(sqlerr.InvalidParameterValue, "parameter \"row_security\" requires a Boolean value")
+		}
 	case "barrier_interval":
 		// The interval is the database's: one coordinator cuts every job.
 		d, err := time.ParseDuration(strings.Trim(value, "'\" "))

@@ -283,6 +283,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},
+		RowSecurity: s.readQual(st.st.AST != nil && hasLocking(st.st.AST)),
 	}
 }
 
