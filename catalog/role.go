@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"streamsql/sql/sqlerr"
@@ -270,7 +269,9 @@ func (c *Catalog) UpdateRole(r *Role) error {
 		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", r.Name)
 	}
 	puts := []*Role{r.Clone()}
+	ch := &change{}
 	if old.Name != r.Name {
+		c.renameRoleEverywhere(old.Name, r.Name, ch)
 		if _, taken := c.Role(r.Name); taken {
 			return sqlerr.New(sqlerr.DuplicateObject, "role %q already exists", r.Name)
 		}
@@ -291,11 +292,14 @@ func (c *Catalog) UpdateRole(r *Role) error {
 			puts = append(puts, o)
 		}
 	}
-	return c.commit(&change{putRoles: puts})
+	ch.putRoles = puts
+	return c.commit(ch)
 }
 
-// DropRole drops the role name. A role that owns objects cannot be dropped
-// (2BP01); memberships in it are revoked with it.
+// DropRole drops the role name. A role that owns objects, holds or
+// granted privileges, or is named by a policy or default privileges
+// cannot be dropped (2BP01, role_deps.go); memberships in it are revoked
+// with it.
 func (c *Catalog) DropRole(name string) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -303,27 +307,8 @@ func (c *Catalog) DropRole(name string) error {
 	if !ok {
 		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
 	}
-	var owned []string
-	for _, s := range c.Schemas() {
-		if s.Owner == name {
-			owned = append(owned, "owner of schema "+s.Name)
-		}
-	}
-	for _, rel := range c.Relations() {
-		if rel.Owner == name {
-			owned = append(owned, fmt.Sprintf("owner of %s %s", rel.Kind, rel.qualifiedName()))
-		}
-	}
-	c.mu.RLock()
-	for _, f := range c.allFunctionsLocked() {
-		if f.Owner == name {
-			owned = append(owned, "owner of function "+f.Signature())
-		}
-	}
-	c.mu.RUnlock()
-	if len(owned) > 0 {
-		return sqlerr.New(sqlerr.DependentObjectsStillExist, "role %q cannot be dropped because some objects depend on it", name).
-			WithDetail("%s", strings.Join(owned, "\n"))
+	if deps := c.roleDependents(name); len(deps) > 0 {
+		return dependentsError(name, deps)
 	}
 	ch := &change{dropRoles: []*Role{r}}
 	for _, o := range c.Roles() {

@@ -38,6 +38,10 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.createTable(p, n.GetCreateStmt()) })
 	case n.GetViewStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createView(st, p, n.GetViewStmt()) })
+	case n.GetDropOwnedStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.dropOwned(x, n.GetDropOwnedStmt()) })
+	case n.GetReassignOwnedStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.reassignOwned(n.GetReassignOwnedStmt()) })
 	case n.GetCreatePolicyStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createPolicy(p, n.GetCreatePolicyStmt()) })
 	case n.GetAlterPolicyStmt() != nil:

@@ -261,7 +261,7 @@ func writes(st parser.Statement) bool {
 	}
 	n := st.AST
 	return n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil ||
-		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil ||
+		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil || n.GetDropOwnedStmt() != nil ||
 		hasLocking(n) // its locks need a transaction
 }
 
