@@ -67,6 +67,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 			if len(cs.SchemaElts) > 0 {
 				return "", sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SCHEMA with elements is not supported")
 			}
+			if !s.canCreateSchema(s.currentUser()) {
+				return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for database %s", s.info.Database)
+			}
 			return "CREATE SCHEMA", s.e.cat.CreateSchemaOwned(cs.Schemaname, s.currentUser(), cs.IfNotExists)
 		})
 	case n.GetTruncateStmt() != nil:

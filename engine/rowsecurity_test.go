@@ -163,6 +163,21 @@ func TestRowSecurityPsqlDescribe(t *testing.T) {
 	if got := run(`\d acct`); !strings.Contains(got, want) {
 		t.Errorf("\\d acct:\n%s\nwant it to contain:\n%s", got, want)
 	}
+	// \dp: the ACL, column privileges and policies, in psql's layout.
+	execAll(t, admin, "GRANT SELECT ON acct TO rls_a", "GRANT UPDATE (level) ON acct TO rls_a")
+	dp := run(`\dp acct`)
+	for _, want := range []string{
+		"| acct | table | streamsql=arwdDxt/streamsql+| level:             +| own:                         +",
+		"|      |       | rls_a=r/streamsql           |   rls_a=w/streamsql |   (u): (owner = current_user)+",
+		"|      |       |                             |                     | lvl (RESTRICTIVE) (w):       +",
+		"|      |       |                             |                     |   (u): (level < 5)           +",
+		"|      |       |                             |                     |   (c): (level < 3)           +",
+		"|      |       |                             |                     |   to: rls_a",
+	} {
+		if !strings.Contains(dp, want) {
+			t.Errorf("\\dp acct lacks %q", want)
+		}
+	}
 	execAll(t, admin, "ALTER TABLE acct FORCE ROW LEVEL SECURITY")
 	if got := run(`\d acct`); !strings.Contains(got, "Policies (forced row security enabled):\n") {
 		t.Errorf("\\d acct after FORCE:\n%s", got)

@@ -53,6 +53,9 @@ var producers = map[string]func(s *Snapshot) []row{
 	"information_schema.table_constraints": concat(concat(isConstraintRows, isUniqueConstraintRows), isCheckFKConstraintRows),
 	"information_schema.key_column_usage":  concat(isKeyColumnRows, isUniqueKeyColumnRows),
 	"information_schema.routines":          isRoutineRows,
+	"information_schema.table_privileges":  isTablePrivilegeRows,
+	"information_schema.column_privileges": isColumnPrivilegeRows,
+	"information_schema.role_table_grants": isRoleTableGrantRows,
 
 	// CHECK and FOREIGN KEY constraints (constraints.go).
 	"information_schema.check_constraints":       isCheckRows,
