@@ -633,9 +633,76 @@ func (s *Session) setRole(v *pg.VariableSetStmt) (pgwire.Result, error) {
 	if target == s.sessionUser {
 		target = ""
 	}
+	if v.IsLocal {
+		if s.txn == nil {
+			return tagResult("SET"), nil // PostgreSQL warns: no effect outside a block
+		}
+		s.txnAuth.local = true
+	}
 	s.role = target
 	s.reportSuperuser()
 	s.audit("set role", "role", s.currentUser())
+	return tagResult("SET"), nil
+}
+
+// authState is who a session acts as (its session user and role), saved
+// when a transaction block begins: as in PostgreSQL, SET ROLE and SET
+// SESSION AUTHORIZATION are undone when the block rolls back, and SET
+// LOCAL ROLE when it ends.
+type authState struct {
+	sessionUser, role string
+	// saved is set while a block is open; local once SET LOCAL ROLE ran
+	// in it.
+	saved, local bool
+}
+
+// endTxnAuth restores the saved session user and role at the end of a
+// transaction block: always when it rolled back, after a commit only if
+// SET LOCAL ROLE ran in it.
+func (s *Session) endTxnAuth(committed bool) {
+	a := s.txnAuth
+	s.txnAuth = authState{}
+	if !a.saved || committed && !a.local {
+		return
+	}
+	if s.sessionUser != a.sessionUser {
+		s.sessionUser = a.sessionUser
+		s.vars["session_authorization"] = a.sessionUser
+		s.changed["session_authorization"] = a.sessionUser
+	}
+	s.role = a.role
+	s.reportSuperuser()
+}
+
+// setSessionAuthorization is SET SESSION AUTHORIZATION name | DEFAULT
+// and RESET SESSION AUTHORIZATION: a superuser (as authenticated) may
+// act as another role as if it had logged in as it.
+func (s *Session) setSessionAuthorization(v *pg.VariableSetStmt) (pgwire.Result, error) {
+	target := s.authUser
+	if v.Kind == pg.VariableSetKind_VAR_SET_VALUE && len(v.Args) == 1 {
+		target = v.Args[0].GetAConst().GetSval().GetSval()
+	} else if v.Kind != pg.VariableSetKind_VAR_RESET && v.Kind != pg.VariableSetKind_VAR_SET_DEFAULT {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "SET SESSION AUTHORIZATION takes one role name")
+	}
+	if target != s.authUser {
+		if _, ok := s.e.cat.Role(target); !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", target)
+		}
+		if !s.roleIsSuperuser(s.authUser) {
+			return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to set session authorization")
+		}
+	}
+	if v.IsLocal {
+		if s.txn == nil {
+			return tagResult("SET"), nil
+		}
+		s.txnAuth.local = true
+	}
+	s.sessionUser, s.role = target, ""
+	s.vars["session_authorization"] = target
+	s.changed["session_authorization"] = target
+	s.reportSuperuser()
+	s.audit("set session authorization", "role", target)
 	return tagResult("SET"), nil
 }
 

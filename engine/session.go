@@ -70,6 +70,11 @@ type Session struct {
 	// sessionUser is who authenticated; role is the role chosen by SET
 	// ROLE ("" for none: the current user is the session user).
 	sessionUser, role string
+	// authUser is who authenticated: SET SESSION AUTHORIZATION may change
+	// sessionUser when authUser is a superuser. txnAuth is who the
+	// session acted as when its transaction block began (role.go).
+	authUser string
+	txnAuth  authState
 
 	vars    map[string]string
 	changed map[string]string
@@ -106,7 +111,7 @@ type Session struct {
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
-	s := &Session{e: e, info: info, sessionUser: info.User, vars: map[string]string{}, changed: map[string]string{}, clocks: map[*stmtRun]struct{}{}}
+	s := &Session{e: e, info: info, sessionUser: info.User, authUser: info.User, vars: map[string]string{}, changed: map[string]string{}, clocks: map[*stmtRun]struct{}{}}
 	if info.Application != "" {
 		s.vars["application_name"] = info.Application
 	}
