@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/binary"
+	"maps"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -54,6 +55,9 @@ type Role struct {
 	// DefaultACLs are the role's ALTER DEFAULT PRIVILEGES entries
 	// (acl.go), pg_default_acl.
 	DefaultACLs []DefaultACL `json:",omitempty"`
+	// Settings are ALTER ROLE ... SET name = value: the session settings
+	// of the role's connections (pg_db_role_setting).
+	Settings map[string]string `json:",omitempty"`
 }
 
 // Membership is one GRANT role TO member.
@@ -68,6 +72,7 @@ func (r *Role) Clone() *Role {
 	n := *r
 	n.MemberOf = slices.Clone(r.MemberOf)
 	n.DefaultACLs = slices.Clone(r.DefaultACLs)
+	n.Settings = maps.Clone(r.Settings)
 	if r.ValidUntil != nil {
 		t := *r.ValidUntil
 		n.ValidUntil = &t

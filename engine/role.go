@@ -156,9 +156,7 @@ func (s *Session) planRoleStmt(n *pg.Node) (*prepared, bool) {
 	case n.GetAlterDefaultPrivilegesStmt() != nil:
 		f = func() (string, error) { return s.alterDefaultPrivileges(n.GetAlterDefaultPrivilegesStmt()) }
 	case n.GetAlterRoleSetStmt() != nil:
-		f = func() (string, error) {
-			return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET is not supported")
-		}
+		f = func() (string, error) { return s.alterRoleSet(n.GetAlterRoleSetStmt()) }
 	default:
 		return nil, false
 	}
@@ -790,4 +788,111 @@ func (e *Engine) CanLogin(user string) bool {
 		return !e.requireRoles
 	}
 	return r.CanLogin
+}
+
+// alterRoleSet is ALTER ROLE r SET name = value | SET name TO DEFAULT |
+// RESET name | RESET ALL: settings applied to the role's sessions when
+// they start, before the client's own startup parameters (which win), as
+// in PostgreSQL. A role may change its own; CREATEROLE roles those of
+// non-superusers; superusers any.
+func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
+	if st.Role == nil {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ALL SET is not supported")
+	}
+	name, err := s.roleSpecName(st.Role)
+	if err != nil {
+		return "", err
+	}
+	old, ok := s.e.cat.Role(name)
+	if !ok {
+		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+	}
+	switch {
+	case s.isSuperuser():
+	case old.Superuser:
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to alter role").
+			WithDetail("Only roles with the SUPERUSER attribute may alter roles with the SUPERUSER attribute.")
+	case s.canCreateRole() || name == s.currentUser():
+	default:
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to alter role")
+	}
+	v := st.Setstmt
+	param := settingAlias(strings.ToLower(v.Name))
+	r := old.Clone()
+	switch v.Kind {
+	case pg.VariableSetKind_VAR_RESET_ALL:
+		r.Settings = nil
+	case pg.VariableSetKind_VAR_RESET, pg.VariableSetKind_VAR_SET_DEFAULT:
+		delete(r.Settings, param)
+	case pg.VariableSetKind_VAR_SET_VALUE:
+		if _, known := settings[param]; !known && !strings.Contains(param, ".") {
+			return "", sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", param)
+		}
+		value, err := roleSettingValue(v)
+		if err != nil {
+			return "", err
+		}
+		// Checked as SET checks it, on a session of its own.
+		probe := &Session{e: s.e, vars: map[string]string{}, changed: map[string]string{}}
+		if param != "role" && param != "barrier_interval" {
+			if err := probe.set(param, value); err != nil {
+				return "", err
+			}
+		}
+		if r.Settings == nil {
+			r.Settings = map[string]string{}
+		}
+		r.Settings[param] = value
+	default:
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET of this form is not supported")
+	}
+	if len(r.Settings) == 0 {
+		r.Settings = nil
+	}
+	return "ALTER ROLE", s.e.cat.UpdateRole(r)
+}
+
+// roleSettingValue is the value text of SET name = value.
+func roleSettingValue(v *pg.VariableSetStmt) (string, error) {
+	var parts []string
+	for _, a := range v.Args {
+		c := a.GetAConst()
+		if c == nil {
+			if tc := a.GetTypeCast(); tc != nil {
+				c = tc.Arg.GetAConst()
+			}
+		}
+		if c == nil {
+			return "", sqlerr.New(sqlerr.SyntaxError, "SET %s takes constant values", v.Name)
+		}
+		switch val := c.Val.(type) {
+		case *pg.A_Const_Sval:
+			parts = append(parts, val.Sval.Sval)
+		case *pg.A_Const_Ival:
+			parts = append(parts, fmt.Sprint(val.Ival.Ival))
+		case *pg.A_Const_Fval:
+			parts = append(parts, val.Fval.Fval)
+		case *pg.A_Const_Boolval:
+			parts = append(parts, map[bool]string{true: "on", false: "off"}[val.Boolval.Boolval])
+		}
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// applyRoleSettings applies the ALTER ROLE ... SET settings of the
+// session's user, at login.
+func (s *Session) applyRoleSettings() error {
+	r, ok := s.e.cat.Role(s.sessionUser)
+	if !ok {
+		return nil
+	}
+	for name, value := range r.Settings {
+		if name == "role" {
+			continue
+		}
+		if err := s.set(name, value); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -118,6 +118,10 @@ func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
 	if info.User != "" {
 		s.vars["session_authorization"] = info.User
 	}
+	// ALTER ROLE ... SET settings first: the client's parameters win.
+	if err := s.applyRoleSettings(); err != nil {
+		return nil, err
+	}
 	for k, v := range info.Params {
 		lk := strings.ToLower(k)
 		if st, ok := settings[lk]; ok && lk != "server_version" && lk != "server_encoding" && lk != "integer_datetimes" {
