@@ -2,9 +2,9 @@ package catalog
 
 import (
 	"encoding/binary"
-	"maps"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
