@@ -70,6 +70,8 @@ type Catalog struct {
 	funcs   funcIndex
 	roles   map[string]*Role // by name
 	nextOID uint32
+	// rowSecurity counts the relations with row security enabled.
+	rowSecurity int
 	// version counts published changes (Version).
 	version atomic.Uint64
 }
@@ -182,6 +184,12 @@ func putJSON(txn *storage.Txn, key []byte, v any) error {
 func (c *Catalog) publish(r *Relation) {
 	if old := c.byOID[r.OID]; old != nil {
 		delete(c.byName[old.Schema], old.Name)
+		if old.RowSecurity {
+			c.rowSecurity--
+		}
+	}
+	if r.RowSecurity {
+		c.rowSecurity++
 	}
 	c.byOID[r.OID] = r
 	m := c.byName[r.Schema]
@@ -193,6 +201,9 @@ func (c *Catalog) publish(r *Relation) {
 }
 
 func (c *Catalog) unpublish(r *Relation) {
+	if old := c.byOID[r.OID]; old != nil && old.RowSecurity {
+		c.rowSecurity--
+	}
 	delete(c.byOID, r.OID)
 	delete(c.byName[r.Schema], r.Name)
 }

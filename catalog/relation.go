@@ -148,6 +148,11 @@ type Relation struct {
 	// ForeignKeys are the table's FOREIGN KEY constraints (this table is
 	// the referencing side).
 	ForeignKeys []ForeignKey `json:",omitempty"`
+	// RowSecurity and ForceRowSecurity are ENABLE and FORCE ROW LEVEL
+	// SECURITY; Policies are the table's policies (policy.go).
+	RowSecurity      bool     `json:",omitempty"`
+	ForceRowSecurity bool     `json:",omitempty"`
+	Policies         []Policy `json:",omitempty"`
 }
 
 // Check is a CHECK constraint. Expr is SQL text over the table's column
@@ -246,6 +251,7 @@ func (r *Relation) Clone() *Relation {
 	c.Checks = slices.Clone(r.Checks)
 	c.ForeignKeys = slices.Clone(r.ForeignKeys)
 	c.ACL = slices.Clone(r.ACL)
+	c.Policies = clonePolicies(r.Policies)
 	return &c
 }
 

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"streamsql/sql/sqlerr"
@@ -42,6 +42,8 @@ type Role struct {
 	CreateRole bool
 	CreateDB   bool
 	CanLogin   bool
+	// BypassRLS roles are not bound by row-level security policies.
+	BypassRLS bool `json:",omitempty"`
 	// ConnLimit is CONNECTION LIMIT; -1 means none.
 	ConnLimit int
 	// Password is the stored secret, "" for none.
@@ -53,6 +55,9 @@ type Role struct {
 	// DefaultACLs are the role's ALTER DEFAULT PRIVILEGES entries
 	// (acl.go), pg_default_acl.
 	DefaultACLs []DefaultACL `json:",omitempty"`
+	// Settings are ALTER ROLE ... SET name = value: the session settings
+	// of the role's connections (pg_db_role_setting).
+	Settings map[string]string `json:",omitempty"`
 }
 
 // Membership is one GRANT role TO member.
@@ -67,6 +72,7 @@ func (r *Role) Clone() *Role {
 	n := *r
 	n.MemberOf = slices.Clone(r.MemberOf)
 	n.DefaultACLs = slices.Clone(r.DefaultACLs)
+	n.Settings = maps.Clone(r.Settings)
 	if r.ValidUntil != nil {
 		t := *r.ValidUntil
 		n.ValidUntil = &t
@@ -196,7 +202,7 @@ func (c *Catalog) BootstrapSuperuser(name, secret string) (bool, error) {
 		return false, nil
 	}
 	r := &Role{OID: OIDBootstrapSuperuser, Name: name, Superuser: true, Inherit: true, CreateRole: true,
-		CreateDB: true, CanLogin: true, ConnLimit: -1, Password: secret, Created: time.Now().UTC()}
+		CreateDB: true, CanLogin: true, BypassRLS: true, ConnLimit: -1, Password: secret, Created: time.Now().UTC()}
 	return true, c.commit(&change{putRoles: []*Role{r}})
 }
 
@@ -268,7 +274,9 @@ func (c *Catalog) UpdateRole(r *Role) error {
 		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", r.Name)
 	}
 	puts := []*Role{r.Clone()}
+	ch := &change{}
 	if old.Name != r.Name {
+		c.renameRoleEverywhere(old.Name, r.Name, ch)
 		if _, taken := c.Role(r.Name); taken {
 			return sqlerr.New(sqlerr.DuplicateObject, "role %q already exists", r.Name)
 		}
@@ -289,11 +297,14 @@ func (c *Catalog) UpdateRole(r *Role) error {
 			puts = append(puts, o)
 		}
 	}
-	return c.commit(&change{putRoles: puts})
+	ch.putRoles = puts
+	return c.commit(ch)
 }
 
-// DropRole drops the role name. A role that owns objects cannot be dropped
-// (2BP01); memberships in it are revoked with it.
+// DropRole drops the role name. A role that owns objects, holds or
+// granted privileges, or is named by a policy or default privileges
+// cannot be dropped (2BP01, role_deps.go); memberships in it are revoked
+// with it.
 func (c *Catalog) DropRole(name string) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -301,27 +312,8 @@ func (c *Catalog) DropRole(name string) error {
 	if !ok {
 		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
 	}
-	var owned []string
-	for _, s := range c.Schemas() {
-		if s.Owner == name {
-			owned = append(owned, "owner of schema "+s.Name)
-		}
-	}
-	for _, rel := range c.Relations() {
-		if rel.Owner == name {
-			owned = append(owned, fmt.Sprintf("owner of %s %s", rel.Kind, rel.qualifiedName()))
-		}
-	}
-	c.mu.RLock()
-	for _, f := range c.allFunctionsLocked() {
-		if f.Owner == name {
-			owned = append(owned, "owner of function "+f.Signature())
-		}
-	}
-	c.mu.RUnlock()
-	if len(owned) > 0 {
-		return sqlerr.New(sqlerr.DependentObjectsStillExist, "role %q cannot be dropped because some objects depend on it", name).
-			WithDetail("%s", strings.Join(owned, "\n"))
+	if deps := c.roleDependents(name); len(deps) > 0 {
+		return dependentsError(name, deps)
 	}
 	ch := &change{dropRoles: []*Role{r}}
 	for _, o := range c.Roles() {

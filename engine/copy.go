@@ -219,6 +219,14 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 			if rel.Kind != catalog.KindTable {
 				return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot copy to %s %q", rel.Kind.String(), rel.Name)
 			}
+			// COPY FROM does not check row-level security policies: as in
+			// PostgreSQL, a role they bind must use INSERT.
+			if bound, err := s.e.rowSecurityBinds(rel, s.currentUser(), s.rowSecurityOn()); err != nil || bound {
+				if err == nil {
+					err = sqlerr.New(sqlerr.FeatureNotSupported, "COPY FROM not supported with row-level security").WithHint("Use INSERT statements instead.")
+				}
+				return nil, err
+			}
 			if len(cols) == 0 {
 				for _, c := range rel.VisibleColumns() {
 					cols = append(cols, c.Name)

@@ -38,6 +38,18 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.createTable(p, n.GetCreateStmt()) })
 	case n.GetViewStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createView(st, p, n.GetViewStmt()) })
+	case n.GetDropOwnedStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.dropOwned(x, n.GetDropOwnedStmt()) })
+	case n.GetReassignOwnedStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.reassignOwned(n.GetReassignOwnedStmt()) })
+	case n.GetCreatePolicyStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.createPolicy(p, n.GetCreatePolicyStmt()) })
+	case n.GetAlterPolicyStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.alterPolicy(p, n.GetAlterPolicyStmt()) })
+	case n.GetDropStmt() != nil && n.GetDropStmt().RemoveType == pg.ObjectType_OBJECT_POLICY:
+		return run(func(x *execution) (string, error) { return s.dropPolicies(p, n.GetDropStmt()) })
+	case n.GetRenameStmt() != nil && n.GetRenameStmt().RenameType == pg.ObjectType_OBJECT_POLICY:
+		return run(func(x *execution) (string, error) { return s.renamePolicy(p, n.GetRenameStmt()) })
 	case n.GetDropStmt() != nil:
 		if n.GetDropStmt().RemoveType == pg.ObjectType_OBJECT_FUNCTION {
 			return run(func(x *execution) (string, error) { return s.dropFunctions(x, p, n.GetDropStmt()) })
@@ -54,6 +66,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) {
 			if len(cs.SchemaElts) > 0 {
 				return "", sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SCHEMA with elements is not supported")
+			}
+			if !s.canCreateSchema(s.currentUser()) {
+				return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for database %s", s.info.Database)
 			}
 			return "CREATE SCHEMA", s.e.cat.CreateSchemaOwned(cs.Schemaname, s.currentUser(), cs.IfNotExists)
 		})
@@ -492,6 +507,13 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 	for _, cn := range at.Cmds {
 		c := cn.GetAlterTableCmd()
 		if nr, ok, err := s.alterUnique(x, r, c); ok {
+			if err != nil {
+				return "", err
+			}
+			r = nr
+			continue
+		}
+		if nr, ok, err := s.alterRowSecurity(r, c); ok {
 			if err != nil {
 				return "", err
 			}

@@ -36,7 +36,10 @@ import (
 //     emptied when the version moves, which any DDL does (tables, views,
 //     indexes, functions, schemas, and changes made by connectors);
 //   - the effective search path (search_path with "$user" filled in
-//     and the schemas the current role may not use left out).
+//     and the schemas the current role may not use left out);
+//   - once any table has row-level security, the current role and the
+//     row_security setting: the policies that bind a role are planned
+//     into its plans (rowsecurity.go), so two roles never share one.
 //
 // The arguments are not part of the key: a plan is generic. Parameters
 // stay expressions in it, evaluated when it runs: a key lookup for
@@ -63,6 +66,9 @@ type planKey struct {
 	stmt   string // the statement within it
 	params string // parameter type OIDs
 	path   string // search_path and user
+	// role is the current role and row_security while some table has
+	// row-level security ("" otherwise).
+	role string
 }
 
 // planCache holds the idle plans of one catalog version.
@@ -111,7 +117,12 @@ func (s *Session) planKey(st *statement, params []types.T) planKey {
 		b = strconv.AppendUint(b, uint64(t.OID()), 10)
 		b = append(b, ',')
 	}
-	return planKey{sql: st.whole, stmt: st.st.SQL, params: string(b), path: path}
+	role := ""
+	if s.e.cat.HasRowSecurity() {
+		v, _ := s.get("row_security")
+		role = s.currentUser() + "\x00" + v
+	}
+	return planKey{sql: st.whole, stmt: st.st.SQL, params: string(b), path: path, role: role}
 }
 
 // sync empties the cache when the catalog moved on to version; c.mu is

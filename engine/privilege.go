@@ -7,7 +7,10 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
+	"streamsql/catalog/pgcatalog"
+	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
+	"streamsql/udf"
 )
 
 // Privileges on relations: GRANT and REVOKE of SELECT, INSERT, UPDATE,
@@ -733,4 +736,103 @@ func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (str
 		}
 	}
 	return "ALTER DEFAULT PRIVILEGES", nil
+}
+
+// HasFunctionPrivilege implements udf.PrivilegeChecker for
+// has_function_privilege: EXECUTE on a user function (given as
+// 'name(argtypes)' or an OID); built-in functions may be executed by
+// everyone, as PostgreSQL's are by PUBLIC.
+func (c catalogReader) HasFunctionPrivilege(user, fn any, privs string) (bool, error) {
+	s := c.s
+	role, err := s.privilegeRole(user)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range strings.Split(privs, ",") {
+		p = strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), "with grant option")))
+		if p != "execute" {
+			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
+		}
+	}
+	var f *catalog.Function
+	switch v := fn.(type) {
+	case int64:
+		found, ok := s.e.cat.Function(uint32(v))
+		if !ok {
+			return true, nil // a built-in function's OID
+		}
+		f = found
+	case string:
+		stmts, err := parser.Parse("DROP FUNCTION " + v)
+		if err != nil || len(stmts) != 1 || stmts[0].AST.GetDropStmt() == nil || len(stmts[0].AST.GetDropStmt().Objects) != 1 {
+			return false, sqlerr.New(sqlerr.InvalidTextRepresentation, "invalid function signature %q", v)
+		}
+		owa := stmts[0].AST.GetDropStmt().Objects[0].GetObjectWithArgs()
+		found, err := s.lookupFunctionForDrop(s.newPlanner(&statement{s: s}, nil, nil, nil), owa)
+		if err != nil {
+			if sqlerr.Code(err) == sqlerr.UndefinedFunction && builtinNamed(owa.Objname[len(owa.Objname)-1].GetString_().GetSval()) {
+				return true, nil
+			}
+			return false, err
+		}
+		f = found
+	default:
+		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid function argument")
+	}
+	if s.roleIsSuperuser(role) {
+		return true, nil
+	}
+	return strings.IndexByte(f.PrivilegesOf(s.e.cat.RolesInheritedBy(role)), 'X') >= 0, nil
+}
+
+// HasDatabasePrivilege implements udf.PrivilegeChecker for
+// has_database_privilege. The one database has PostgreSQL's default
+// ACL: everyone may CONNECT and create TEMPORARY objects, its owner (the
+// bootstrap superuser) and superusers may CREATE schemas in it.
+func (c catalogReader) HasDatabasePrivilege(user, db any, privs string) (bool, error) {
+	s := c.s
+	role, err := s.privilegeRole(user)
+	if err != nil {
+		return false, err
+	}
+	switch v := db.(type) {
+	case string:
+		if v != s.info.Database && v != catalog.DefaultOwner {
+			return false, sqlerr.New(sqlerr.UndefinedDatabase, "database %q does not exist", v)
+		}
+	case int64:
+		if uint32(v) != pgcatalog.OIDDatabase {
+			return false, nil
+		}
+	}
+	for _, p := range strings.Split(privs, ",") {
+		p = strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), "with grant option"))
+		switch p {
+		case "connect", "temp", "temporary":
+			return true, nil
+		case "create":
+			if s.canCreateSchema(role) {
+				return true, nil
+			}
+		default:
+			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
+		}
+	}
+	return false, nil
+}
+
+// canCreateSchema reports whether role holds CREATE on the database:
+// superusers and the database's owner (and its members).
+func (s *Session) canCreateSchema(role string) bool {
+	return s.roleIsSuperuser(role) || s.e.cat.RolesInheritedBy(role)[catalog.DefaultOwner]
+}
+
+// builtinNamed reports whether a built-in function is called name.
+func builtinNamed(name string) bool {
+	for _, p := range udf.Procs() {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }

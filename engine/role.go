@@ -156,9 +156,7 @@ func (s *Session) planRoleStmt(n *pg.Node) (*prepared, bool) {
 	case n.GetAlterDefaultPrivilegesStmt() != nil:
 		f = func() (string, error) { return s.alterDefaultPrivileges(n.GetAlterDefaultPrivilegesStmt()) }
 	case n.GetAlterRoleSetStmt() != nil:
-		f = func() (string, error) {
-			return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET is not supported")
-		}
+		f = func() (string, error) { return s.alterRoleSet(n.GetAlterRoleSetStmt()) }
 	default:
 		return nil, false
 	}
@@ -182,6 +180,7 @@ type roleOptions struct {
 	superuser, inherit bool
 	createRole, create bool
 	login              bool
+	bypassRLS          bool
 	connLimit          int
 	password           *string // nil: PASSWORD NULL
 	validUntil         *time.Time
@@ -212,9 +211,11 @@ func (s *Session) parseRoleOptions(opts []*pg.Node) (*roleOptions, error) {
 			o.create = b
 		case "canlogin":
 			o.login = b
-		case "isreplication", "bypassrls":
+		case "bypassrls":
+			o.bypassRLS = b
+		case "isreplication":
 			if b {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported", map[string]string{"isreplication": "REPLICATION", "bypassrls": "BYPASSRLS"}[d.Defname])
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "REPLICATION is not supported")
 			}
 		case "connectionlimit":
 			o.connLimit = int(d.Arg.GetInteger().GetIval())
@@ -310,6 +311,9 @@ func (s *Session) createRole(st *pg.CreateRoleStmt) (string, error) {
 	if o.superuser && !s.isSuperuser() {
 		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to create superusers")
 	}
+	if o.bypassRLS && !s.isSuperuser() {
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to create bypassrls users")
+	}
 	r := &catalog.Role{Name: st.Role, Inherit: true, ConnLimit: -1, CanLogin: st.StmtType == pg.RoleStmtType_ROLESTMT_USER}
 	if st.StmtType == pg.RoleStmtType_ROLESTMT_USER {
 		tag = "CREATE ROLE" // PostgreSQL tags CREATE USER as CREATE ROLE too
@@ -352,6 +356,9 @@ func (s *Session) applyRoleOptions(r *catalog.Role, o *roleOptions) error {
 	}
 	if o.set["canlogin"] {
 		r.CanLogin = o.login
+	}
+	if o.set["bypassrls"] {
+		r.BypassRLS = o.bypassRLS
 	}
 	if o.set["connectionlimit"] {
 		r.ConnLimit = o.connLimit
@@ -397,6 +404,8 @@ func (s *Session) alterRole(st *pg.AlterRoleStmt) (string, error) {
 	case s.isSuperuser():
 	case old.Superuser || o.set["superuser"]:
 		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to alter superuser roles or change superuser attribute")
+	case o.set["bypassrls"]:
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to change bypassrls attribute")
 	case s.canCreateRole():
 	case name == s.currentUser() && onlyOptions(o, "password"):
 		// Everyone may change their own password.
@@ -622,9 +631,76 @@ func (s *Session) setRole(v *pg.VariableSetStmt) (pgwire.Result, error) {
 	if target == s.sessionUser {
 		target = ""
 	}
+	if v.IsLocal {
+		if s.txn == nil {
+			return tagResult("SET"), nil // PostgreSQL warns: no effect outside a block
+		}
+		s.txnAuth.local = true
+	}
 	s.role = target
 	s.reportSuperuser()
 	s.audit("set role", "role", s.currentUser())
+	return tagResult("SET"), nil
+}
+
+// authState is who a session acts as (its session user and role), saved
+// when a transaction block begins: as in PostgreSQL, SET ROLE and SET
+// SESSION AUTHORIZATION are undone when the block rolls back, and SET
+// LOCAL ROLE when it ends.
+type authState struct {
+	sessionUser, role string
+	// saved is set while a block is open; local once SET LOCAL ROLE ran
+	// in it.
+	saved, local bool
+}
+
+// endTxnAuth restores the saved session user and role at the end of a
+// transaction block: always when it rolled back, after a commit only if
+// SET LOCAL ROLE ran in it.
+func (s *Session) endTxnAuth(committed bool) {
+	a := s.txnAuth
+	s.txnAuth = authState{}
+	if !a.saved || committed && !a.local {
+		return
+	}
+	if s.sessionUser != a.sessionUser {
+		s.sessionUser = a.sessionUser
+		s.vars["session_authorization"] = a.sessionUser
+		s.changed["session_authorization"] = a.sessionUser
+	}
+	s.role = a.role
+	s.reportSuperuser()
+}
+
+// setSessionAuthorization is SET SESSION AUTHORIZATION name | DEFAULT
+// and RESET SESSION AUTHORIZATION: a superuser (as authenticated) may
+// act as another role as if it had logged in as it.
+func (s *Session) setSessionAuthorization(v *pg.VariableSetStmt) (pgwire.Result, error) {
+	target := s.authUser
+	if v.Kind == pg.VariableSetKind_VAR_SET_VALUE && len(v.Args) == 1 {
+		target = v.Args[0].GetAConst().GetSval().GetSval()
+	} else if v.Kind != pg.VariableSetKind_VAR_RESET && v.Kind != pg.VariableSetKind_VAR_SET_DEFAULT {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "SET SESSION AUTHORIZATION takes one role name")
+	}
+	if target != s.authUser {
+		if _, ok := s.e.cat.Role(target); !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", target)
+		}
+		if !s.roleIsSuperuser(s.authUser) {
+			return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to set session authorization")
+		}
+	}
+	if v.IsLocal {
+		if s.txn == nil {
+			return tagResult("SET"), nil
+		}
+		s.txnAuth.local = true
+	}
+	s.sessionUser, s.role = target, ""
+	s.vars["session_authorization"] = target
+	s.changed["session_authorization"] = target
+	s.reportSuperuser()
+	s.audit("set session authorization", "role", target)
 	return tagResult("SET"), nil
 }
 
@@ -712,4 +788,111 @@ func (e *Engine) CanLogin(user string) bool {
 		return !e.requireRoles
 	}
 	return r.CanLogin
+}
+
+// alterRoleSet is ALTER ROLE r SET name = value | SET name TO DEFAULT |
+// RESET name | RESET ALL: settings applied to the role's sessions when
+// they start, before the client's own startup parameters (which win), as
+// in PostgreSQL. A role may change its own; CREATEROLE roles those of
+// non-superusers; superusers any.
+func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
+	if st.Role == nil {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ALL SET is not supported")
+	}
+	name, err := s.roleSpecName(st.Role)
+	if err != nil {
+		return "", err
+	}
+	old, ok := s.e.cat.Role(name)
+	if !ok {
+		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+	}
+	switch {
+	case s.isSuperuser():
+	case old.Superuser:
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to alter role").
+			WithDetail("Only roles with the SUPERUSER attribute may alter roles with the SUPERUSER attribute.")
+	case s.canCreateRole() || name == s.currentUser():
+	default:
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to alter role")
+	}
+	v := st.Setstmt
+	param := settingAlias(strings.ToLower(v.Name))
+	r := old.Clone()
+	switch v.Kind {
+	case pg.VariableSetKind_VAR_RESET_ALL:
+		r.Settings = nil
+	case pg.VariableSetKind_VAR_RESET, pg.VariableSetKind_VAR_SET_DEFAULT:
+		delete(r.Settings, param)
+	case pg.VariableSetKind_VAR_SET_VALUE:
+		if _, known := settings[param]; !known && !strings.Contains(param, ".") {
+			return "", sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", param)
+		}
+		value, err := roleSettingValue(v)
+		if err != nil {
+			return "", err
+		}
+		// Checked as SET checks it, on a session of its own.
+		probe := &Session{e: s.e, vars: map[string]string{}, changed: map[string]string{}}
+		if param != "role" && param != "barrier_interval" {
+			if err := probe.set(param, value); err != nil {
+				return "", err
+			}
+		}
+		if r.Settings == nil {
+			r.Settings = map[string]string{}
+		}
+		r.Settings[param] = value
+	default:
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET of this form is not supported")
+	}
+	if len(r.Settings) == 0 {
+		r.Settings = nil
+	}
+	return "ALTER ROLE", s.e.cat.UpdateRole(r)
+}
+
+// roleSettingValue is the value text of SET name = value.
+func roleSettingValue(v *pg.VariableSetStmt) (string, error) {
+	var parts []string
+	for _, a := range v.Args {
+		c := a.GetAConst()
+		if c == nil {
+			if tc := a.GetTypeCast(); tc != nil {
+				c = tc.Arg.GetAConst()
+			}
+		}
+		if c == nil {
+			return "", sqlerr.New(sqlerr.SyntaxError, "SET %s takes constant values", v.Name)
+		}
+		switch val := c.Val.(type) {
+		case *pg.A_Const_Sval:
+			parts = append(parts, val.Sval.Sval)
+		case *pg.A_Const_Ival:
+			parts = append(parts, fmt.Sprint(val.Ival.Ival))
+		case *pg.A_Const_Fval:
+			parts = append(parts, val.Fval.Fval)
+		case *pg.A_Const_Boolval:
+			parts = append(parts, map[bool]string{true: "on", false: "off"}[val.Boolval.Boolval])
+		}
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// applyRoleSettings applies the ALTER ROLE ... SET settings of the
+// session's user, at login.
+func (s *Session) applyRoleSettings() error {
+	r, ok := s.e.cat.Role(s.sessionUser)
+	if !ok {
+		return nil
+	}
+	for name, value := range r.Settings {
+		if name == "role" {
+			continue
+		}
+		if err := s.set(name, value); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -113,6 +113,8 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 		nKeys += t.keyLen()
 	}
 	p.RowIDs = true
+	p.Deps = map[uint32]bool{}
+	p.ColDeps = map[uint32]map[int16]bool{}
 	q, err := p.PlanSelect(inner)
 	if err != nil {
 		return nil, err
@@ -121,6 +123,10 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	if err != nil {
 		return nil, err
 	}
+	// Privileges (privilege.go): SELECT on what it reads, and UPDATE (on
+	// the table or some column of it) on every table it locks, as in
+	// PostgreSQL, whatever the lock strength.
+	reads, readCols := depList(p.Deps), p.ColDeps
 	nOut := len(q.Cols) - nKeys
 	off := nOut
 	for i := range targets {
@@ -135,6 +141,18 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	params := p.FinishParams()
 	// x.s, not s, below: a cached plan runs in any session (plancache.go).
 	return &prepared{params: params, cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		if err := x.s.checkReads(reads, readCols); err != nil {
+			return nil, err
+		}
+		for _, t := range targets {
+			rel := t.rel
+			if cur, ok := x.s.e.cat.ByOID(rel.OID); ok {
+				rel = cur
+			}
+			if err := x.s.checkColumns(rel, 'w', nil); err != nil {
+				return nil, err
+			}
+		}
 		limit, offset, err := limitValues(sel, x.args)
 		if err != nil {
 			return nil, err

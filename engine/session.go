@@ -59,6 +59,7 @@ var settings = map[string]setting{
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
 	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
 	"authentication_timeout":              {def: "1min", desc: "Sets the maximum allowed time to complete client authentication."},
+	"row_security":                        {def: "on", desc: "Enable row security."},
 	"query_mem":                           {desc: "Sets the memory of one query before sorts, hash aggregations and hash joins spill to disk (work_mem is an alias)."},
 }
 
@@ -69,6 +70,11 @@ type Session struct {
 	// sessionUser is who authenticated; role is the role chosen by SET
 	// ROLE ("" for none: the current user is the session user).
 	sessionUser, role string
+	// authUser is who authenticated: SET SESSION AUTHORIZATION may change
+	// sessionUser when authUser is a superuser. txnAuth is who the
+	// session acted as when its transaction block began (role.go).
+	authUser string
+	txnAuth  authState
 
 	vars    map[string]string
 	changed map[string]string
@@ -105,12 +111,16 @@ type Session struct {
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
-	s := &Session{e: e, info: info, sessionUser: info.User, vars: map[string]string{}, changed: map[string]string{}, clocks: map[*stmtRun]struct{}{}}
+	s := &Session{e: e, info: info, sessionUser: info.User, authUser: info.User, vars: map[string]string{}, changed: map[string]string{}, clocks: map[*stmtRun]struct{}{}}
 	if info.Application != "" {
 		s.vars["application_name"] = info.Application
 	}
 	if info.User != "" {
 		s.vars["session_authorization"] = info.User
+	}
+	// ALTER ROLE ... SET settings first: the client's parameters win.
+	if err := s.applyRoleSettings(); err != nil {
+		return nil, err
 	}
 	for k, v := range info.Params {
 		lk := strings.ToLower(k)
@@ -224,6 +234,15 @@ func (s *Session) set(name, value string) error {
 		value = "on"
 	case "datestyle":
 		value = normalizeDateStyle(value)
+	case "row_security":
+		switch strings.ToLower(strings.Trim(value, "'\" ")) {
+		case "on", "true", "yes", "1", "t", "y":
+			value = "on"
+		case "off", "false", "no", "0", "f", "n":
+			value = "off"
+		default:
+			return sqlerr.New(sqlerr.InvalidParameterValue, "parameter \"row_security\" requires a Boolean value")
+		}
 	case "barrier_interval":
 		// The interval is the database's: one coordinator cuts every job.
 		d, err := time.ParseDuration(strings.Trim(value, "'\" "))

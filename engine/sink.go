@@ -108,7 +108,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	if err != nil {
 		return "", err
 	}
-	p := s.e.streamPlanner(def)
+	p := s.e.streamPlanner(def, s.currentUser())
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
 	r.SearchPath = p.SearchPath

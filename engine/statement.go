@@ -258,7 +258,7 @@ func writes(st parser.Statement) bool {
 	}
 	n := st.AST
 	return n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil ||
-		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil ||
+		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil || n.GetDropOwnedStmt() != nil ||
 		hasLocking(n) // its locks need a transaction
 }
 
@@ -277,6 +277,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},
+		RowSecurity: s.readQual(st.st.AST != nil && hasLocking(st.st.AST)),
 	}
 	p.LowerBatch = lowering(p, rd).Batch
 	return p
@@ -395,6 +396,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 		s.txnStart = time.Now()
 		s.txnFailed = false
 		s.savepoints = nil
+		s.txnAuth = authState{sessionUser: s.sessionUser, role: s.role, saved: true}
 		s.txnIso, s.txnReadOnly = "", s.defaultReadOnly()
 		if err := s.txnOptions(t.Options); err != nil {
 			s.txn.Rollback()
@@ -411,16 +413,20 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 		s.txn, s.txnFailed = nil, false
 		if failed {
 			txn.Rollback()
+			s.endTxnAuth(false)
 			return tagResult("ROLLBACK"), nil
 		}
 		if err := txn.Commit(); err != nil {
+			s.endTxnAuth(false)
 			return nil, commitError(err)
 		}
+		s.endTxnAuth(true)
 		return tagResult("COMMIT"), nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		s.closeCursors(false)
 		if s.txn != nil {
 			s.txn.Rollback()
+			s.endTxnAuth(false)
 		}
 		s.txn, s.txnFailed = nil, false
 		return tagResult("ROLLBACK"), nil
@@ -435,6 +441,9 @@ func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
 	name := settingAlias(strings.ToLower(v.Name))
 	if name == "role" {
 		return s.setRole(v)
+	}
+	if name == "session_authorization" {
+		return s.setSessionAuthorization(v)
 	}
 	switch v.Kind {
 	case pg.VariableSetKind_VAR_RESET_ALL:

@@ -103,9 +103,10 @@ func (e *Engine) matViews() []*catalog.Relation {
 	return out
 }
 
-// streamPlanner returns a planner for a view definition.
-func (e *Engine) streamPlanner(sql string) *planner.Planner {
-	p := &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql}
+// streamPlanner returns a planner for a view definition owned by owner:
+// the view reads with its owner's rights (rowsecurity.go).
+func (e *Engine) streamPlanner(sql, owner string) *planner.Planner {
+	p := &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql, RowSecurity: e.ownerQual, Role: owner}
 	p.LowerBatch = lowering(p, func() storage.Reader { return e.db.Latest() }).Batch
 	return p
 }
@@ -122,7 +123,7 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 		return stream.JobSpec{}, fmt.Errorf("%s has an unreadable definition", r.Name)
 	}
-	p := e.streamPlanner(r.Definition)
+	p := e.streamPlanner(r.Definition, catalog.OwnerOf(r))
 	if len(r.SearchPath) > 0 {
 		p.SearchPath = r.SearchPath
 	}
@@ -183,7 +184,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		names = append(names, c.GetString_().Sval)
 	}
 	eowc := ext != nil && ext.EmitOnWindowClose
-	p := s.e.streamPlanner(def)
+	p := s.e.streamPlanner(def, s.currentUser())
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
 	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
@@ -283,7 +284,7 @@ func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewE
 	if err != nil {
 		return nil, err
 	}
-	p := s.e.streamPlanner(def)
+	p := s.e.streamPlanner(def, s.currentUser())
 	p.SearchPath = s.searchPath()
 	plan, err := s.e.planStream(p, sel, lower.StreamOptions{Name: ctas.Into.Rel.Relname, EmitOnWindowClose: ext != nil && ext.EmitOnWindowClose,
 		Parallelism: s.streamingParallelism()})
@@ -428,7 +429,7 @@ func (s *Session) checkWatermarks(r *catalog.Relation) error {
 		if err != nil {
 			return err
 		}
-		p := s.e.streamPlanner(sql)
+		p := s.e.streamPlanner(sql, s.currentUser())
 		q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 		if err != nil {
 			return err

@@ -80,11 +80,14 @@ type subscribePlan struct {
 	asOf     uint64
 	hasAsOf  bool
 	buffer   int
+	// role is who subscribed: a temporary job reads with its
+	// row-level security policies.
+	role string
 }
 
 // planSubscribe resolves a SUBSCRIBE.
 func (s *Session) planSubscribe(sub *parser.Subscribe) (*subscribePlan, error) {
-	sp := &subscribePlan{snapshot: true, search: s.searchPath(), buffer: s.subscribeBuffer()}
+	sp := &subscribePlan{snapshot: true, search: s.searchPath(), buffer: s.subscribeBuffer(), role: s.currentUser()}
 	for _, o := range sub.Options {
 		switch strings.ToLower(o.Key) {
 		case "snapshot", "progress":
@@ -149,7 +152,7 @@ func (s *Session) planSubscribe(sub *parser.Subscribe) (*subscribePlan, error) {
 		sp.sel = stmts[0].AST.GetSelectStmt()
 		// Plan once now for the columns (and the errors); the job is
 		// planned again when it starts.
-		p := s.e.streamPlanner(sp.def)
+		p := s.e.streamPlanner(sp.def, sp.role)
 		p.SearchPath = sp.search
 		plan, err := s.e.planStream(p, sp.sel, lower.StreamOptions{Name: "subscribe", Parallelism: 1})
 		if err != nil {
@@ -272,7 +275,7 @@ func (e *Engine) startTempView(ctx context.Context, sp *subscribePlan) (*catalog
 		return nil, nil, err
 	}
 	id := uint32(tempJobBase + n%(1<<27))
-	p := e.streamPlanner(sp.def)
+	p := e.streamPlanner(sp.def, sp.role)
 	p.SearchPath = sp.search
 	var names []string
 	for _, c := range sp.relCols {

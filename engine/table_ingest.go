@@ -186,7 +186,7 @@ func (e *Engine) startIngest(r *catalog.Relation) error {
 			// The connector generates the table's watermark per split
 			// (Kafka: the minimum over the partitions); the loop commits
 			// it with the rows, for the scans of the views over the table.
-			ws, err := lower.SourceWatermarks(e.streamPlanner(""), r)
+			ws, err := lower.SourceWatermarks(e.streamPlanner("", catalog.OwnerOf(r)), r)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -66,6 +66,12 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node, rd func() storage.Re
 	}
 	reads, readCols := depList(p.Deps), p.ColDeps
 	insertCols, updateCols := attnumSet(pw.InsertCols), attnumSet(pw.UpdateCols)
+	// Row-level security (rowsecurity.go), planned for the current role
+	// like the rest of the plan.
+	sec, err := s.planWriteSecurity(p, lowering(p, rd).Compiler(), w, verb, len(p.ColDeps[w.Rel.OID]) > 0)
+	if err != nil {
+		return nil, err
+	}
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		// The relation as it is now, not as planned: a REVOKE since
 		// counts.
@@ -93,7 +99,7 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node, rd func() storage.Re
 			return nil, err
 		}
 		// x.s, not s: a cached plan runs in any session (plancache.go).
-		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode}
+		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode, sec: sec}
 		switch verb {
 		case "INSERT":
 			err = wr.insert()
@@ -131,6 +137,19 @@ type writer struct {
 	ixt      *storage.IndexedTable // see indexed
 	// lockMode is the row lock UPDATE and DELETE take (locks.go).
 	lockMode storage.LockMode
+	// sec is the statement's row-level security, nil when no policy
+	// binds its role (rowsecurity.go).
+	sec *writeSecurity
+}
+
+// checkPolicies checks rows against the row-level security checks cs.
+func (wr *writer) checkPolicies(cs []policyCheck, rows [][]types.Datum) error {
+	if len(cs) == 0 || len(rows) == 0 {
+		return nil
+	}
+	b := constraint.RowsBatch(wr.w.Rel, rows)
+	defer b.Release()
+	return checkPolicies(wr.ctx, wr.w.Rel, cs, b)
 }
 
 func (wr *writer) types() []types.T {
@@ -245,6 +264,12 @@ func (wr *writer) insert() error {
 }
 
 func (wr *writer) insertRows(rows [][]types.Datum) error {
+	if wr.sec != nil {
+		// Policies first, then constraints, as in PostgreSQL.
+		if err := wr.checkPolicies(wr.sec.insert, rows); err != nil {
+			return err
+		}
+	}
 	for _, r := range rows {
 		if err := constraint.NotNull(wr.w.Rel, r, wr.ctx); err != nil {
 			return err
@@ -300,6 +325,11 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		if wr.w.Conflict == lower.ConflictNothing {
 			continue
 		}
+		if wr.sec != nil {
+			if err := wr.checkPolicies(wr.sec.conflict, [][]types.Datum{old}); err != nil {
+				return err
+			}
+		}
 		// DO UPDATE over [existing, excluded].
 		pair := wr.pairBatch(old, r)
 		ok := true
@@ -321,6 +351,11 @@ func (wr *writer) insertRows(rows [][]types.Datum) error {
 		pair.Release()
 		if err != nil {
 			return err
+		}
+		if wr.sec != nil {
+			if err := wr.checkPolicies(wr.sec.update, [][]types.Datum{nr}); err != nil {
+				return err
+			}
 		}
 		if err := constraint.NotNull(wr.w.Rel, nr, wr.ctx); err != nil {
 			return err
@@ -383,13 +418,29 @@ func (wr *writer) replace(oldKey []byte, old, nr []types.Datum) error {
 	return tbl.Insert(txn, [][]types.Datum{nr})
 }
 
-// filterRows returns the rows that pass the statement's filter.
+// filterRows returns the rows that pass the statement's filter, and
+// before it the row-level security filter: the statement's own
+// conditions never see a row the policies hide.
 func (wr *writer) filterRows(keys [][]byte, rows [][]types.Datum) ([][]byte, [][]types.Datum, error) {
+	if wr.sec != nil && wr.sec.filter != nil {
+		var err error
+		if keys, rows, err = wr.filterBy(wr.sec.filter, keys, rows); err != nil {
+			return nil, nil, err
+		}
+	}
 	if wr.w.Filter == nil {
 		return slices.Clone(keys), slices.Clone(rows), nil
 	}
+	return wr.filterBy(wr.w.Filter, keys, rows)
+}
+
+// filterBy returns the keys and rows for which f is true.
+func (wr *writer) filterBy(f expr.Expr, keys [][]byte, rows [][]types.Datum) ([][]byte, [][]types.Datum, error) {
+	if len(rows) == 0 {
+		return nil, nil, nil
+	}
 	b := constraint.RowsBatch(wr.w.Rel, rows)
-	m, err := wr.w.Filter.Eval(wr.ctx, b)
+	m, err := f.Eval(wr.ctx, b)
 	b.Release()
 	if err != nil {
 		return nil, nil, err
@@ -480,6 +531,12 @@ func (wr *writer) update() error {
 		}
 		b.Release()
 		nb := exec.NewBatch(newCols, end-start)
+		if wr.sec != nil {
+			if err := checkPolicies(wr.ctx, wr.w.Rel, wr.sec.update, nb); err != nil {
+				nb.Release()
+				return err
+			}
+		}
 		ts := wr.types()
 		// Delete moved keys first so that swapping keys works.
 		var moved [][]types.Datum

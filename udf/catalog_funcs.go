@@ -489,8 +489,6 @@ func (r *registry) addCatalogFuncs() {
 			return schemaPriv(env, a[0], a[1], a[2].(string))
 		})
 	}
-	// The other privileges (databases, functions, ...) are not answered
-	// yet: these say yes.
 	colPriv := func(env *Env, user, table, column types.Datum, privs string) (types.Datum, error) {
 		if env == nil {
 			return true, nil
@@ -521,7 +519,36 @@ func (r *registry) addCatalogFuncs() {
 			return colPriv(env, a[0], a[1], nil, a[2].(string))
 		})
 	}
-	for _, fname := range []string{"has_database_privilege", "has_function_privilege", "has_sequence_privilege", "pg_has_role"} {
+	// has_function_privilege and has_database_privilege answer from the
+	// catalog too.
+	otherPriv := func(env *Env, user, obj types.Datum, privs string, fn bool) (types.Datum, error) {
+		if env == nil {
+			return true, nil
+		}
+		pc, ok := env.Catalog.(PrivilegeChecker)
+		if !ok {
+			return true, nil
+		}
+		if fn {
+			return pc.HasFunctionPrivilege(user, obj, privs)
+		}
+		return pc.HasDatabasePrivilege(user, obj, privs)
+	}
+	for _, fname := range []string{"has_function_privilege", "has_database_privilege"} {
+		fn := fname == "has_function_privilege"
+		for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
+			stable(fname, args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+				return otherPriv(env, nil, a[0], a[1].(string), fn)
+			})
+		}
+		for _, args := range [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
+			stable(fname, args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+				return otherPriv(env, a[0], a[1], a[2].(string), fn)
+			})
+		}
+	}
+	// Sequences and role membership are not answered yet: these say yes.
+	for _, fname := range []string{"has_sequence_privilege", "pg_has_role"} {
 		for _, args := range [][]types.T{ts(text, text), ts(oid, text), ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
 			if fname == "has_table_privilege" {
 				continue

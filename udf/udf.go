@@ -65,6 +65,12 @@ type PrivilegeChecker interface {
 	HasColumnPrivilege(user, table, column any, privs string) (bool, error)
 	// HasSchemaPrivilege is the same for a schema (USAGE, CREATE).
 	HasSchemaPrivilege(user, schema any, privs string) (bool, error)
+	// HasFunctionPrivilege is the same for a function ('name(types)' or
+	// an OID; EXECUTE).
+	HasFunctionPrivilege(user, fn any, privs string) (bool, error)
+	// HasDatabasePrivilege is the same for a database (CONNECT, CREATE,
+	// TEMPORARY).
+	HasDatabasePrivilege(user, db any, privs string) (bool, error)
 }
 
 // Volatility as in pg_proc.provolatile.

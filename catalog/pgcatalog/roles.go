@@ -16,6 +16,7 @@ type roleAttrs struct {
 	oid                                                 uint32
 	name                                                string
 	super, inherit, createRole, createDB, login, hasPwd bool
+	bypassRLS                                           bool
 	connLimit                                           int64
 	validUntil                                          types.Datum
 	secret                                              string
@@ -30,11 +31,12 @@ func (s *Snapshot) roleAttrs() []roleAttrs {
 		}
 		if r == nil {
 			out = append(out, roleAttrs{oid: s.RoleOID(n), name: n, super: true, inherit: true, createRole: true,
-				createDB: true, login: true, connLimit: -1})
+				createDB: true, login: true, connLimit: -1, bypassRLS: true})
 			continue
 		}
 		a := roleAttrs{oid: r.OID, name: r.Name, super: r.Superuser, inherit: r.Inherit, createRole: r.CreateRole,
-			createDB: r.CreateDB, login: r.CanLogin, connLimit: int64(r.ConnLimit), hasPwd: r.Password != "", secret: r.Password}
+			createDB: r.CreateDB, login: r.CanLogin, connLimit: int64(r.ConnLimit), hasPwd: r.Password != "", secret: r.Password,
+			bypassRLS: r.BypassRLS}
 		if r.ValidUntil != nil {
 			a.validUntil = types.TimeToTimestamp(*r.ValidUntil)
 		}
@@ -48,7 +50,7 @@ func roleRows(s *Snapshot) []row {
 	for _, a := range s.roleAttrs() {
 		out = append(out, row{
 			"rolname": a.name, "rolsuper": a.super, "rolinherit": a.inherit, "rolcreaterole": a.createRole,
-			"rolcreatedb": a.createDB, "rolcanlogin": a.login, "rolconnlimit": a.connLimit,
+			"rolcreatedb": a.createDB, "rolcanlogin": a.login, "rolconnlimit": a.connLimit, "rolbypassrls": a.bypassRLS,
 			"rolpassword": "********", "rolvaliduntil": a.validUntil, "oid": int64(a.oid),
 		})
 	}
@@ -62,7 +64,7 @@ func userRows(s *Snapshot) []row {
 			continue
 		}
 		out = append(out, row{"usename": a.name, "usesysid": int64(a.oid), "usecreatedb": a.createDB,
-			"usesuper": a.super, "passwd": "********", "valuntil": a.validUntil})
+			"usesuper": a.super, "passwd": "********", "valuntil": a.validUntil, "usebypassrls": a.bypassRLS})
 	}
 	return out
 }
@@ -78,7 +80,7 @@ func authidRows(s *Snapshot) []row {
 		}
 		out = append(out, row{
 			"oid": int64(a.oid), "rolname": a.name, "rolsuper": a.super, "rolinherit": a.inherit,
-			"rolcreaterole": a.createRole, "rolcreatedb": a.createDB, "rolcanlogin": a.login,
+			"rolcreaterole": a.createRole, "rolcreatedb": a.createDB, "rolcanlogin": a.login, "rolbypassrls": a.bypassRLS,
 			"rolconnlimit": a.connLimit, "rolpassword": pwd, "rolvaliduntil": a.validUntil,
 		})
 	}

@@ -39,6 +39,8 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_indexes":      concat(indexesViewRows, secondaryIndexesViewRows),
 	"pg_catalog.pg_rewrite":      rewriteRows,
 	"pg_catalog.pg_language":     languageRows,
+	"pg_catalog.pg_policy":       policyRows,
+	"pg_catalog.pg_policies":     policiesViewRows,
 	"pg_catalog.pg_stat_activity": func(s *Snapshot) []row {
 		return []row{{"datid": int64(OIDDatabase), "datname": s.Database, "usesysid": int64(s.RoleOID(s.User)), "usename": s.User,
 			"application_name": "", "state": "active", "backend_type": "client backend"}}
@@ -51,6 +53,9 @@ var producers = map[string]func(s *Snapshot) []row{
 	"information_schema.table_constraints": concat(concat(isConstraintRows, isUniqueConstraintRows), isCheckFKConstraintRows),
 	"information_schema.key_column_usage":  concat(isKeyColumnRows, isUniqueKeyColumnRows),
 	"information_schema.routines":          isRoutineRows,
+	"information_schema.table_privileges":  isTablePrivilegeRows,
+	"information_schema.column_privileges": isColumnPrivilegeRows,
+	"information_schema.role_table_grants": isRoleTableGrantRows,
 
 	// CHECK and FOREIGN KEY constraints (constraints.go).
 	"information_schema.check_constraints":       isCheckRows,
@@ -163,6 +168,9 @@ func classRows(s *Snapshot) []row {
 			"relowner": int64(s.RoleOID(e.owner)), "relpersistence": "p", "relkind": string(e.kind),
 			"relnatts": int64(len(e.cols)), "relhasindex": len(e.pk) > 0 || hasIndexes(e.rel), "relispopulated": true,
 			"relreplident": "d", "reltuples": float64(-1), "relhasrules": e.kind == 'v',
+		}
+		if e.rel != nil {
+			r["relrowsecurity"], r["relforcerowsecurity"] = e.rel.RowSecurity, e.rel.ForceRowSecurity
 		}
 		if e.kind == 'r' || e.kind == 'm' {
 			r["relam"] = int64(OIDHeapAM)
@@ -536,7 +544,8 @@ func tableRows(s *Snapshot) []row {
 	var out []row
 	for _, e := range s.entries() {
 		if e.kind == 'r' {
-			out = append(out, row{"schemaname": e.schema, "tablename": e.name, "tableowner": e.owner, "hasindexes": len(e.pk) > 0 || hasIndexes(e.rel)})
+			out = append(out, row{"schemaname": e.schema, "tablename": e.name, "tableowner": e.owner, "hasindexes": len(e.pk) > 0 || hasIndexes(e.rel),
+				"rowsecurity": e.rel != nil && e.rel.RowSecurity})
 		}
 	}
 	return out

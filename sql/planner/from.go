@@ -37,6 +37,9 @@ type fromItem struct {
 	lateral bool
 	// lookup is set for a table read FOR SYSTEM_TIME AS OF PROCTIME().
 	lookup *lookupTable
+	// secured is set when rel filters the scan by row-level security
+	// policies (policy.go).
+	secured bool
 }
 
 // planFromWhere plans the FROM list joined left-deep, with the WHERE
@@ -273,8 +276,10 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 			return nil, sqlerr.New(sqlerr.DataCorrupted, "view %q has an unreadable definition", r.Name)
 		}
+		// The view's query reads with its owner's rights: its owner's
+		// row-level security policies apply, not the reader's.
 		inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: r.Definition, Sequences: p.Sequences,
-			NoRewrites: p.NoRewrites || p.Stream}
+			NoRewrites: p.NoRewrites || p.Stream, RowSecurity: p.RowSecurity, Role: catalog.OwnerOf(r)}
 		rel, err := inner.planSelect(stmts[0].AST.GetSelectStmt(), &scope{})
 		if err != nil {
 			return nil, err
@@ -332,11 +337,11 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		// A plain scan (no key range, index or lookup) that also
 		// outputs the hidden row id.
 		cols = append(cols, column{table: alias, name: RowIDColumn, t: types.TInt8, hidden: true})
-		return &fromItem{rel: &relPlan{node: &plan.Scan{Rel: r, Cols: idx, RowID: true, Index: -1}, cols: cols}}, nil
+		return p.secured(r, &fromItem{rel: &relPlan{node: &plan.Scan{Rel: r, Cols: idx, RowID: true, Index: -1}, cols: cols}}, idx)
 	}
 	node := &plan.Scan{Rel: r, Cols: idx, Index: -1}
 	si := &scanInfo{cols: idx, name: r.Name, rel: r, node: node}
-	return &fromItem{rel: &relPlan{node: node, cols: cols}, scan: si}, nil
+	return p.secured(r, &fromItem{rel: &relPlan{node: node, cols: cols}, scan: si}, idx)
 }
 
 func strNodes(ss []string) []*pg.Node {

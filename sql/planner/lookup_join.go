@@ -59,6 +59,9 @@ func (p *Planner) planLookupTable(rv *pg.RangeVar, sc *scope) (*fromItem, error)
 	if fi.scan == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FOR SYSTEM_TIME AS OF PROCTIME() needs a table: %q is not one", r.Name).WithPosition(pos)
 	}
+	if fi.secured {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FOR SYSTEM_TIME AS OF PROCTIME() is not supported on %q: row-level security policies apply to it", r.Name).WithPosition(pos)
+	}
 	fi.lookup = &lookupTable{rel: r, cols: fi.scan.cols, pos: pos}
 	return fi, nil
 }

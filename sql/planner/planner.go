@@ -69,6 +69,17 @@ type Planner struct {
 	// without SELECT on a whole relation needs it on these columns.
 	ColDeps map[uint32]map[int16]bool
 
+	// RowSecurity returns the row-level security predicate that role's
+	// reads of table r must pass, as SQL text over r's column names, ""
+	// when no policy binds role (policy.go); nil plans without row
+	// security. Role is the role the scans are planned for: "" for the
+	// statement's, a view's owner for the view's query.
+	RowSecurity func(r *catalog.Relation, role string) (string, error)
+	Role        string
+	// rlsActive holds the tables whose policies are being bound, to
+	// refuse a policy that reads its own table.
+	rlsActive map[uint32]bool
+
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
 	// sessions are the SESSION calls whose partition is not bound yet
