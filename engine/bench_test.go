@@ -39,6 +39,7 @@ type benchStack struct {
 	cancel context.CancelFunc
 	done   chan error
 	url    string
+	opts   engine.Options // what it was opened with, for restart
 
 	mu     sync.Mutex
 	loaded map[string]bool // tables filled so far, by name
@@ -81,12 +82,37 @@ func startStackWith(opts engine.Options) (*benchStack, error) {
 		srv:    pgwire.NewServer(eng, pgwire.Options{Logger: log}),
 		done:   make(chan error, 1),
 		url:    fmt.Sprintf("postgres://bench@%s/streamsql?sslmode=disable", ln.Addr()),
+		opts:   opts,
 		loaded: map[string]bool{},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() { s.done <- s.srv.Serve(ctx, ln) }()
 	return s, nil
+}
+
+// openStack opens an engine with opts on opts.DataDir, or on a temporary
+// directory of tb when that is empty, failing tb if it cannot.
+func openStack(tb testing.TB, opts engine.Options) *benchStack {
+	tb.Helper()
+	if opts.DataDir == "" {
+		opts.DataDir = tb.TempDir()
+	}
+	s, err := startStackWith(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// restart stops s, keeping its data, and opens the engine again on the
+// same directory with the same options, as a server restart does.
+func (s *benchStack) restart(tb testing.TB) *benchStack {
+	tb.Helper()
+	if err := s.stop(); err != nil {
+		tb.Fatal(err)
+	}
+	return openStack(tb, s.opts)
 }
 
 // close shuts the server down, closes the engine and removes the directory.
