@@ -7,88 +7,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"streamsql/internal/testserver"
 )
-
-// server is one streamsqld process.
-type server struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func start(t *testing.T, bin, dir string) *server {
-	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "-listen", addr, "-data", dir, "-log-level", "warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, addr: addr}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return s
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	t.Fatalf("streamsqld did not start on %s", addr)
-	return nil
-}
-
-func (s *server) kill() {
-	s.cmd.Process.Signal(os.Kill)
-	s.cmd.Wait()
-}
-
-func (s *server) dsn() string {
-	return "postgres://streamsql@" + s.addr + "/dev?sslmode=disable"
-}
-
-func connect(t *testing.T, s *server) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, s.dsn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func build(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	bin := filepath.Join(t.TempDir(), "streamsqld")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/streamsqld")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // views are the materialized views under test, each with the batch query
 // it must equal.
@@ -104,11 +30,12 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test is not short")
 	}
-	bin := build(t)
+	bin := testserver.Build(t)
 	dir := t.TempDir()
-	srv := start(t, bin, dir)
+	srv := testserver.StartProcess(t, bin, dir, "warn")
+	t.Cleanup(func() { srv.Kill() })
 	ctx := context.Background()
-	c := connect(t, srv)
+	c := srv.Dial(t)
 	for _, q := range []string{
 		"CREATE TABLE t (id bigint PRIMARY KEY, k int, v bigint)",
 		"INSERT INTO t SELECT i, i % 10, i FROM generate_series(1, 1000) i",
@@ -140,7 +67,7 @@ func TestCrashRecovery(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			wc, err := pgx.Connect(ctx, srv.dsn())
+			wc, err := pgx.Connect(ctx, srv.URL())
 			if err != nil {
 				return
 			}
@@ -166,11 +93,11 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}()
 		time.Sleep(time.Duration(50+rng.Intn(400)) * time.Millisecond)
-		srv.kill()
+		srv.Kill()
 		<-done
 
-		srv = start(t, bin, dir)
-		c := connect(t, srv)
+		srv = testserver.StartProcess(t, bin, dir, "warn")
+		c := srv.Dial(t)
 		if _, err := c.Exec(ctx, "FLUSH"); err != nil {
 			t.Fatalf("round %d: FLUSH: %v", round, err)
 		}
@@ -227,5 +154,4 @@ func TestCrashRecovery(t *testing.T) {
 		c.Close(ctx)
 		t.Logf("round %d: %d rows committed, views consistent", round, len(acked))
 	}
-	srv.kill()
 }

@@ -14,10 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -28,17 +25,16 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/loopback"
 	"streamsql/pgwire"
 )
 
 // benchStack is one engine plus pgwire server on a loopback port.
 type benchStack struct {
-	dir    string
-	eng    *engine.Engine
-	srv    *pgwire.Server
-	cancel context.CancelFunc
-	done   chan error
-	url    string
+	*loopback.Server
+	dir  string
+	url  string
+	opts engine.Options // what it was opened with, for restart
 
 	mu     sync.Mutex
 	loaded map[string]bool // tables filled so far, by name
@@ -61,55 +57,48 @@ func startStackAt(dir string) (*benchStack, error) {
 
 // startStackWith opens an engine with opts on opts.DataDir.
 func startStackWith(opts engine.Options) (*benchStack, error) {
-	dir := opts.DataDir
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts.Logger = log
-	eng, err := engine.Open(opts)
+	srv, err := loopback.Start(opts, pgwire.Options{})
 	if err != nil {
-		os.RemoveAll(dir)
+		os.RemoveAll(opts.DataDir)
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return &benchStack{Server: srv, dir: opts.DataDir, url: srv.URL("bench", "streamsql"), opts: opts, loaded: map[string]bool{}}, nil
+}
+
+// openStack opens an engine with opts on opts.DataDir, or on a temporary
+// directory of tb when that is empty, failing tb if it cannot.
+func openStack(tb testing.TB, opts engine.Options) *benchStack {
+	tb.Helper()
+	if opts.DataDir == "" {
+		opts.DataDir = tb.TempDir()
+	}
+	s, err := startStackWith(opts)
 	if err != nil {
-		eng.Close()
-		os.RemoveAll(dir)
-		return nil, err
+		tb.Fatal(err)
 	}
-	s := &benchStack{
-		dir:    dir,
-		eng:    eng,
-		srv:    pgwire.NewServer(eng, pgwire.Options{Logger: log}),
-		done:   make(chan error, 1),
-		url:    fmt.Sprintf("postgres://bench@%s/streamsql?sslmode=disable", ln.Addr()),
-		loaded: map[string]bool{},
+	return s
+}
+
+// restart stops s, keeping its data, and opens the engine again on the
+// same directory with the same options, as a server restart does.
+func (s *benchStack) restart(tb testing.TB) *benchStack {
+	tb.Helper()
+	if err := s.stop(); err != nil {
+		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	go func() { s.done <- s.srv.Serve(ctx, ln) }()
-	return s, nil
+	return openStack(tb, s.opts)
 }
 
 // close shuts the server down, closes the engine and removes the directory.
 func (s *benchStack) close() error {
-	sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-	defer c()
-	err := s.srv.Shutdown(sctx)
-	s.cancel()
-	if serr := <-s.done; serr != nil && !errors.Is(serr, pgwire.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) {
-		err = errors.Join(err, serr)
-	}
-	err = errors.Join(err, s.eng.Close(), os.RemoveAll(s.dir))
-	return err
+	shutdown, err := s.Stop()
+	return errors.Join(shutdown, err, os.RemoveAll(s.dir))
 }
 
 // stop shuts the server down and closes the engine, keeping the data.
 func (s *benchStack) stop() error {
-	sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-	defer c()
-	err := s.srv.Shutdown(sctx)
-	s.cancel()
-	<-s.done
-	return errors.Join(err, s.eng.Close())
+	shutdown, err := s.Stop()
+	return errors.Join(shutdown, err)
 }
 
 // execAll runs statements qs on one new connection, failing tb on the
@@ -337,7 +326,7 @@ func BenchmarkOLTPStatements(b *testing.B) {
 	}
 	var next atomic.Int64
 	next.Store(1 << 20)
-	hits0, misses0 := s.eng.PlanCacheStats()
+	hits0, misses0 := s.Engine.PlanCacheStats()
 	b.ReportAllocs()
 	b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
@@ -359,7 +348,7 @@ func BenchmarkOLTPStatements(b *testing.B) {
 		}
 	})
 	elapsed := time.Since(start)
-	hits, misses := s.eng.PlanCacheStats()
+	hits, misses := s.Engine.PlanCacheStats()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tx/s")
 	if total := hits - hits0 + misses - misses0; total > 0 {
 		b.ReportMetric(float64(hits-hits0)/float64(total), "plan-hit-ratio")

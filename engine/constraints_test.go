@@ -2,30 +2,19 @@ package engine_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
-)
 
-// pgCode returns the SQLSTATE of a server error, "" for none.
-func pgCode(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
-}
+	"streamsql/engine"
+)
 
 // A foreign key holds across concurrent transactions: a child cannot
 // commit against a parent that a concurrent transaction deleted after the
 // child's check, and a parent delete cannot commit against a child that a
 // concurrent transaction inserted after the delete's check.
 func TestForeignKeyConcurrentCommit(t *testing.T) {
-	s, err := startStackAt(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	defer s.close()
 	ctx := context.Background()
 	s.execAll(t,
@@ -46,7 +35,7 @@ func TestForeignKeyConcurrentCommit(t *testing.T) {
 	exec(a, "BEGIN")
 	exec(a, "INSERT INTO c VALUES (10, 1)")
 	exec(b, "DELETE FROM p WHERE x = 1")
-	if _, err := a.Exec(ctx, "COMMIT"); pgCode(err) != "23503" {
+	if _, err := a.Exec(ctx, "COMMIT"); sqlState(err) != "23503" {
 		t.Fatalf("child commit after its parent's delete: %v, want 23503", err)
 	}
 	var n int
@@ -58,7 +47,7 @@ func TestForeignKeyConcurrentCommit(t *testing.T) {
 	exec(a, "BEGIN")
 	exec(a, "DELETE FROM p WHERE x = 2")
 	exec(b, "INSERT INTO c VALUES (11, 2)")
-	if _, err := a.Exec(ctx, "COMMIT"); pgCode(err) != "23503" {
+	if _, err := a.Exec(ctx, "COMMIT"); sqlState(err) != "23503" {
 		t.Fatalf("parent delete commit after a new child: %v, want 23503", err)
 	}
 	if err := b.QueryRow(ctx, "SELECT count(*) FROM p WHERE x = 2").Scan(&n); err != nil || n != 1 {
@@ -74,10 +63,7 @@ func TestForeignKeyConcurrentCommit(t *testing.T) {
 // Writes rolled back to a savepoint never reach a materialized view over
 // the table; the writes around them do.
 func TestSavepointRollbackSkipsViews(t *testing.T) {
-	s, err := startStackAt(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	defer s.close()
 	ctx := context.Background()
 	s.execAll(t,

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"testing"
+
+	"streamsql/engine"
 )
 
 // User functions are catalog objects: after a restart they are found
@@ -10,11 +12,7 @@ import (
 // following its table, a plain view calling one still reads, and the
 // dependency still blocks DROP FUNCTION.
 func TestFunctionsSurviveRestart(t *testing.T) {
-	dir := t.TempDir()
-	s, err := startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	ctx := context.Background()
 	s.execAll(t, "CREATE SCHEMA app", "SET search_path = app",
 		"CREATE TABLE bids (id int PRIMARY KEY, extra varchar)",
@@ -24,14 +22,8 @@ func TestFunctionsSurviveRestart(t *testing.T) {
 		"CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql STRICT RETURN x * 2",
 		"CREATE MATERIALIZED VIEW cc AS SELECT sum(twice(count_char(extra, 'c'))) AS n FROM bids",
 		"CREATE VIEW v AS SELECT id, count_char(extra, 'b') AS b FROM bids")
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
 
-	s, err = startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = s.restart(t)
 	defer s.close()
 	s.execAll(t, "INSERT INTO app.bids VALUES (3, 'ccc')", "FLUSH")
 	conn := s.connect(t)

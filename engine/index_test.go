@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"streamsql/engine"
 )
 
 // sqlState returns the SQLSTATE of a server error, "" for none.
@@ -58,21 +60,12 @@ func explain(t testing.TB, conn *pgx.Conn, q string) string {
 // Indexes and UNIQUE constraints are in the catalog and in storage after a
 // restart: they are listed, enforced and used.
 func TestIndexesSurviveRestart(t *testing.T) {
-	dir := t.TempDir()
-	s, err := startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	s.execAll(t,
 		"CREATE TABLE users (id int PRIMARY KEY, email text UNIQUE, city text)",
 		"CREATE INDEX users_city ON users (city)",
 		"INSERT INTO users SELECT g, 'u' || g || '@x', CASE WHEN g % 2 = 0 THEN 'oslo' ELSE 'rome' END FROM generate_series(1, 100) AS g")
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = startStackAt(dir); err != nil {
-		t.Fatal(err)
-	}
+	s = s.restart(t)
 	defer s.stop()
 	conn := s.connect(t)
 	ctx := context.Background()
@@ -80,7 +73,7 @@ func TestIndexesSurviveRestart(t *testing.T) {
 	if want := []string{"users_city", "users_email_key", "users_pkey"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("indexes after restart: %v, want %v", got, want)
 	}
-	_, err = conn.Exec(ctx, "INSERT INTO users VALUES (101, 'u7@x', 'oslo')")
+	_, err := conn.Exec(ctx, "INSERT INTO users VALUES (101, 'u7@x', 'oslo')")
 	if sqlState(err) != "23505" || !strings.Contains(err.Error(), "users_email_key") {
 		t.Errorf("duplicate email after restart: %v, want 23505 on users_email_key", err)
 	}
@@ -99,10 +92,7 @@ func TestIndexesSurviveRestart(t *testing.T) {
 // primary keys): each sees no duplicate while it runs, and exactly one
 // commits; the other fails at COMMIT with 23505.
 func TestUniqueAcrossConcurrentTransactions(t *testing.T) {
-	s, err := startStackAt(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	defer s.stop()
 	s.execAll(t, "CREATE TABLE tickets (id int PRIMARY KEY, seat text UNIQUE)")
 	ctx := context.Background()
@@ -121,7 +111,7 @@ func TestUniqueAcrossConcurrentTransactions(t *testing.T) {
 	if _, err := a.Exec(ctx, "COMMIT"); err != nil {
 		t.Fatalf("first commit: %v", err)
 	}
-	_, err = b.Exec(ctx, "COMMIT")
+	_, err := b.Exec(ctx, "COMMIT")
 	if sqlState(err) != "23505" || !strings.Contains(err.Error(), `"tickets_seat_key"`) {
 		t.Fatalf("second commit: %v, want 23505 on tickets_seat_key", err)
 	}
@@ -166,10 +156,7 @@ func TestUniqueAcrossConcurrentTransactions(t *testing.T) {
 // queries on indexed columns return what they return once the indexes are
 // dropped and the same queries read the whole table.
 func TestIndexResultsMatchFullScan(t *testing.T) {
-	s, err := startStackAt(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	defer s.stop()
 	s.execAll(t,
 		"CREATE TABLE m (id int PRIMARY KEY, k int, tag text, x int)",

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,44 +13,34 @@ import (
 	"streamsql/internal/testserver"
 )
 
-// andChain is a WHERE clause of n equality tests joined by AND.
-func andChain(n int) string {
+// chain is a count over chain_t whose WHERE clause is the n terms
+// term(0) .. term(n-1) joined by sep, between open and close.
+func chain(n int, open, sep, close string, term func(i int) string) string {
 	var b strings.Builder
-	b.WriteString("SELECT count(*) FROM chain_t WHERE ")
+	b.WriteString("SELECT count(*) FROM chain_t WHERE " + open)
 	for i := 0; i < n; i++ {
 		if i > 0 {
-			b.WriteString(" AND ")
+			b.WriteString(sep)
 		}
-		fmt.Fprintf(&b, "a <> %d", -i-1)
+		b.WriteString(term(i))
 	}
+	b.WriteString(close)
 	return b.String()
+}
+
+// andChain is a WHERE clause of n inequality tests joined by AND.
+func andChain(n int) string {
+	return chain(n, "", " AND ", "", func(i int) string { return fmt.Sprintf("a <> %d", -i-1) })
 }
 
 // orChain is n equality tests joined by OR.
 func orChain(n int) string {
-	var b strings.Builder
-	b.WriteString("SELECT count(*) FROM chain_t WHERE ")
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(" OR ")
-		}
-		fmt.Fprintf(&b, "a = %d", i)
-	}
-	return b.String()
+	return chain(n, "", " OR ", "", func(i int) string { return fmt.Sprintf("a = %d", i) })
 }
 
 // inList is an IN list of n constants.
 func inList(n int) string {
-	var b strings.Builder
-	b.WriteString("SELECT count(*) FROM chain_t WHERE a IN (")
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%d", i)
-	}
-	b.WriteString(")")
-	return b.String()
+	return chain(n, "a IN (", ", ", ")", strconv.Itoa)
 }
 
 // BenchmarkLongChains plans and runs AND chains, OR chains and IN lists of

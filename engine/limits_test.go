@@ -352,9 +352,17 @@ func TestIdleInTransactionTimeout(t *testing.T) {
 	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
+	idleEnds(t, ts, conn, "25P03", "terminating connection due to idle-in-transaction timeout")
+}
+
+// idleEnds waits past a 150 ms idle timeout of conn and checks that the
+// session was ended with FATAL code and msg, and that the server goes on
+// answering other clients.
+func idleEnds(t *testing.T, ts *testserver.Server, conn *pgx.Conn, code, msg string) {
+	t.Helper()
 	time.Sleep(400 * time.Millisecond)
-	_, err := conn.Exec(ctx, "SELECT 2")
-	pe := wantPgErr(t, err, "25P03", "terminating connection due to idle-in-transaction timeout")
+	_, err := conn.Exec(context.Background(), "SELECT 2")
+	pe := wantPgErr(t, err, code, msg)
 	if pe.Severity != "FATAL" {
 		t.Errorf("severity %s", pe.Severity)
 	}
@@ -378,13 +386,7 @@ func TestIdleSessionTimeout(t *testing.T) {
 	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
 		t.Fatalf("idle inside a transaction: %v", err)
 	}
-	time.Sleep(400 * time.Millisecond)
-	_, err := conn.Exec(ctx, "SELECT 1")
-	pe := wantPgErr(t, err, "57P05", "terminating connection due to idle-session timeout")
-	if pe.Severity != "FATAL" {
-		t.Errorf("severity %s", pe.Severity)
-	}
-	serverAnswers(t, ts)
+	idleEnds(t, ts, conn, "57P05", "terminating connection due to idle-session timeout")
 }
 
 // TestHostileStatements: the shapes that killed the server through the cgo

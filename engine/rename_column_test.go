@@ -2,10 +2,11 @@ package engine_test
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"streamsql/engine"
 )
 
 // ALTER TABLE ... RENAME COLUMN rewrites the definitions of the views,
@@ -13,14 +14,7 @@ import (
 // output column names, keep running, and plan again after a restart.
 // References to a same-named column of another table stay as they were.
 func TestRenameColumnRewritesDependents(t *testing.T) {
-	dir, err := os.MkdirTemp("", "streamsql-rename-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	ctx := context.Background()
 	s.execAll(t,
 		"CREATE TABLE orders (id int PRIMARY KEY, cust int, amount bigint)",
@@ -83,34 +77,12 @@ func TestRenameColumnRewritesDependents(t *testing.T) {
 		t.Errorf("definition of big after rename: %s", def)
 	}
 	conn.Close(ctx)
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = s.restart(t)
 	defer s.close()
 	s.execAll(t, "INSERT INTO orders VALUES (5, 2, 2)", "DELETE FROM orders WHERE id = 5", "FLUSH")
 	conn = s.connect(t)
 	check("after restart")
-	rows, err := conn.Query(ctx, "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	jobs := 0
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs++
-		if v[2] != "running" {
-			t.Errorf("job %v: status %v", v[1], v[2])
-		}
-	}
-	if jobs != 3 {
+	if jobs := runningJobs(t, conn); jobs != 3 {
 		t.Errorf("%d jobs after restart, want 3", jobs)
 	}
 }

@@ -2,35 +2,23 @@ package engine_test
 
 import (
 	"context"
-	"os"
 	"testing"
+
+	"streamsql/engine"
 )
 
 // A view and a sink created under a search_path other than public plan
 // again after a restart with the names they were created with, and the
 // view goes on following its table.
 func TestStreamingRestartSearchPath(t *testing.T) {
-	dir, err := os.MkdirTemp("", "streamsql-restart-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	ctx := context.Background()
 	s.execAll(t, "CREATE SCHEMA app", "SET search_path = app",
 		"CREATE TABLE orders (id int PRIMARY KEY, amount bigint)",
 		"INSERT INTO orders VALUES (1, 10), (2, 20)",
 		"CREATE MATERIALIZED VIEW totals AS SELECT count(*) AS n, sum(amount) AS s FROM orders",
 		"CREATE SINK big AS SELECT id FROM orders WHERE amount > 15 WITH (connector = 'blackhole')")
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = s.restart(t)
 	defer s.close()
 	s.execAll(t, "INSERT INTO app.orders VALUES (3, 30)", "FLUSH")
 	conn := s.connect(t)
@@ -41,18 +29,5 @@ func TestStreamingRestartSearchPath(t *testing.T) {
 	if n != 3 || sum != 60 {
 		t.Errorf("after restart: n=%d s=%d, want 3 and 60", n, sum)
 	}
-	rows, err := conn.Query(ctx, "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[2] != "running" {
-			t.Errorf("job %v: status %v", v[1], v[2])
-		}
-	}
+	runningJobs(t, conn)
 }

@@ -184,7 +184,7 @@ func TestSchemaChangeCanal(t *testing.T) {
 	_, err := conn.Exec(context.Background(), fmt.Sprintf(`CREATE TABLE t_plain (id int PRIMARY KEY)
 		WITH (connector = 'kafka', topic = 'products', properties.bootstrap.server = '%s', auto.schema.change = 'true')
 		FORMAT PLAIN ENCODE JSON`, addr))
-	if pgCode(err) != "22023" || !strings.Contains(err.Error(), "needs FORMAT DEBEZIUM, CANAL or MAXWELL") {
+	if sqlState(err) != "22023" || !strings.Contains(err.Error(), "needs FORMAT DEBEZIUM, CANAL or MAXWELL") {
 		t.Fatalf("auto.schema.change on FORMAT PLAIN: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // checkView fails the test unless view holds at least minRows rows and
@@ -30,6 +32,32 @@ func checkView(t *testing.T, s *benchStack, when, view, query string, minRows in
 			t.Fatalf("%s: %d rows differ between the view %s and its query", when, n, view)
 		}
 	}
+}
+
+// runningJobs returns the number of jobs SHOW JOBS lists, failing the
+// test for each one that is not running.
+func runningJobs(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SHOW JOBS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	jobs := 0
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs++
+		if v[2] != "running" {
+			t.Errorf("job %v: status %v", v[1], v[2])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return jobs
 }
 
 // jobState returns the state columns of SHOW JOBS for the job of view:

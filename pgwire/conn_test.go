@@ -33,8 +33,7 @@ func TestSSLRequestRefused(t *testing.T) {
 			t.Fatalf("answer %q, %v", answer, err)
 		}
 		c.startup()
-		c.fe.Send(&pgproto3.Query{String: "select 1"})
-		c.flush()
+		c.query("select 1")
 		if got := strings.Join(c.readReady(1), "|"); got != `RowDescription ?column?:23|DataRow "1"|CommandComplete "SELECT 1"|ReadyForQuery I` {
 			t.Fatal(got)
 		}
@@ -82,11 +81,7 @@ func TestStartupErrors(t *testing.T) {
 // and ignores a request with the wrong key.
 func TestCancelRequest(t *testing.T) {
 	ts := startServer(t, Options{})
-	c := dialRaw(t, ts.addr)
-	c.startup()
-	c.fe.Send(&pgproto3.Query{String: "select pg_sleep(30)"})
-	c.flush()
-	sess := <-ts.b.sleeping
+	c, sess := sleeper(t, ts)
 
 	sendCancel := func(pid uint32, key []byte) {
 		nc := dialTCP(t, ts.addr)
@@ -111,8 +106,7 @@ func TestCancelRequest(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	// The connection goes on.
-	c.fe.Send(&pgproto3.Query{String: "select 2"})
-	c.flush()
+	c.query("select 2")
 	if got := c.readReady(1); len(got) != 4 {
 		t.Fatalf("got %q", got)
 	}
@@ -122,11 +116,7 @@ func TestCancelRequest(t *testing.T) {
 // runs gets the statement cancelled and the session closed.
 func TestClientDisconnectMidQuery(t *testing.T) {
 	ts := startServer(t, Options{})
-	c := dialRaw(t, ts.addr)
-	c.startup()
-	c.fe.Send(&pgproto3.Query{String: "select pg_sleep(30)"})
-	c.flush()
-	sess := <-ts.b.sleeping
+	c, sess := sleeper(t, ts)
 	c.nc.Close()
 	waitFor(t, "cancel and close", func() bool { return sess.cancels.Load() > 0 && sess.closed.Load() })
 }
@@ -137,14 +127,12 @@ func TestPanicIsolation(t *testing.T) {
 	a, b := dialRaw(t, ts.addr), dialRaw(t, ts.addr)
 	a.startup()
 	b.startup()
-	a.fe.Send(&pgproto3.Query{String: "select panic"})
-	a.flush()
+	a.query("select panic")
 	if got := a.readReady(1); !strings.Contains(got[0], "XX000") {
 		t.Fatalf("got %q", got)
 	}
 	for _, c := range []*rawClient{b, a} {
-		c.fe.Send(&pgproto3.Query{String: "select 1"})
-		c.flush()
+		c.query("select 1")
 		if got := c.readReady(1); len(got) != 4 {
 			t.Fatalf("got %q", got)
 		}
@@ -158,8 +146,7 @@ func TestShutdown(t *testing.T) {
 	idle, busy := dialRaw(t, ts.addr), dialRaw(t, ts.addr)
 	idle.startup()
 	busy.startup()
-	busy.fe.Send(&pgproto3.Query{String: "select pg_sleep(0.3)"})
-	busy.flush()
+	busy.query("select pg_sleep(0.3)")
 	<-ts.b.sleeping
 
 	done := make(chan error, 1)
@@ -184,11 +171,7 @@ func TestShutdown(t *testing.T) {
 // cancelled and its connection closed.
 func TestShutdownDeadline(t *testing.T) {
 	ts := startServer(t, Options{})
-	c := dialRaw(t, ts.addr)
-	c.startup()
-	c.fe.Send(&pgproto3.Query{String: "select pg_sleep(30)"})
-	c.flush()
-	sess := <-ts.b.sleeping
+	_, sess := sleeper(t, ts)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := ts.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {

@@ -102,6 +102,23 @@ func (c *rawClient) flush() {
 	}
 }
 
+// query sends sql as a simple-protocol Query.
+func (c *rawClient) query(sql string) {
+	c.t.Helper()
+	c.fe.Send(&pgproto3.Query{String: sql})
+	c.flush()
+}
+
+// sleeper connects a client to ts that runs select pg_sleep(30) and
+// returns it with the statement's session once the backend sleeps in it.
+func sleeper(t testing.TB, ts *testServer) (*rawClient, *fakeSession) {
+	t.Helper()
+	c := dialRaw(t, ts.addr)
+	c.startup()
+	c.query("select pg_sleep(30)")
+	return c, <-ts.b.sleeping
+}
+
 // receive returns the next message, or nil when the connection closed.
 func (c *rawClient) receive() pgproto3.BackendMessage {
 	c.t.Helper()

@@ -252,6 +252,26 @@ func readUntilReady(t *testing.T, nc net.Conn) {
 	}
 }
 
+// readyConns opens n connections to addr, each started up as user
+// streamsql and ready for a query; they close when the test ends.
+func readyConns(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
+	ncs := make([]net.Conn, n)
+	for i := range ncs {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		if _, err := nc.Write(startupPacket("streamsql")); err != nil {
+			t.Fatal(err)
+		}
+		readUntilReady(t, nc)
+		ncs[i] = nc
+	}
+	return ncs
+}
+
 // Fifty connections announcing a 64 MB Query and sending a few bytes of it
 // allocate nothing near 50 x 64 MB: bodies grow as bytes arrive.
 func TestHugeMessageAnnouncements(t *testing.T) {
@@ -261,22 +281,7 @@ func TestHugeMessageAnnouncements(t *testing.T) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	var ncs []net.Conn
-	defer func() {
-		for _, nc := range ncs {
-			nc.Close()
-		}
-	}()
-	for i := 0; i < conns; i++ {
-		nc, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ncs = append(ncs, nc)
-		if _, err := nc.Write(startupPacket("streamsql")); err != nil {
-			t.Fatal(err)
-		}
-		readUntilReady(t, nc)
+	for _, nc := range readyConns(t, addr, conns) {
 		msg := []byte{'Q', 0, 0, 0, 0}
 		binary.BigEndian.PutUint32(msg[1:], size+4)
 		msg = append(msg, "SELECT 1 /* "...)
@@ -311,24 +316,10 @@ func TestMessageMemoryShared(t *testing.T) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	var ncs []net.Conn
-	defer func() {
-		for _, nc := range ncs {
-			nc.Close()
-		}
-	}()
 	rest := make(chan struct{})
 	var wg sync.WaitGroup
-	for i := 0; i < clients; i++ {
-		nc, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ncs = append(ncs, nc)
-		if _, err := nc.Write(startupPacket("streamsql")); err != nil {
-			t.Fatal(err)
-		}
-		readUntilReady(t, nc)
+	ncs := readyConns(t, addr, clients)
+	for _, nc := range ncs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

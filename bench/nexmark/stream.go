@@ -9,10 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
-	"net"
 	"os"
 	"slices"
 	"strings"
@@ -23,6 +20,7 @@ import (
 
 	"streamsql/connector/nexmark"
 	"streamsql/engine"
+	"streamsql/internal/loopback"
 	"streamsql/pgwire"
 )
 
@@ -60,14 +58,12 @@ type StreamResult struct {
 	SinkRows int64   `json:"sink_rows,omitempty"`
 }
 
-// stack is an engine and its pgwire server on a loopback port.
+// stack is an engine and its pgwire server on a loopback port, over a
+// temporary directory.
 type stack struct {
-	dir    string
-	eng    *engine.Engine
-	srv    *pgwire.Server
-	cancel context.CancelFunc
-	done   chan error
-	url    string
+	*loopback.Server
+	dir string
+	url string
 }
 
 func startStack() (*stack, error) {
@@ -75,34 +71,18 @@ func startStack() (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.Open(engine.Options{DataDir: dir, Logger: log})
+	srv, err := loopback.Start(engine.Options{DataDir: dir}, pgwire.Options{})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		eng.Close()
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &stack{dir: dir, eng: eng, srv: pgwire.NewServer(eng, pgwire.Options{Logger: log}), cancel: cancel,
-		done: make(chan error, 1), url: fmt.Sprintf("postgres://bench@%s/streamsql?sslmode=disable", ln.Addr())}
-	go func() { s.done <- s.srv.Serve(ctx, ln) }()
-	return s, nil
+	return &stack{Server: srv, dir: dir, url: srv.URL("bench", "streamsql")}, nil
 }
 
+// close stops the server and removes its directory.
 func (s *stack) close() error {
-	sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-	defer c()
-	err := s.srv.Shutdown(sctx)
-	s.cancel()
-	if serr := <-s.done; serr != nil && !errors.Is(serr, pgwire.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) {
-		err = errors.Join(err, serr)
-	}
-	return errors.Join(err, s.eng.Close(), os.RemoveAll(s.dir))
+	shutdown, err := s.Stop()
+	return errors.Join(shutdown, err, os.RemoveAll(s.dir))
 }
 
 // cpuTime is the process's user plus system CPU time, and its peak
@@ -161,9 +141,9 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 		res.Error = err.Error()
 		return res, nil
 	}
-	wait := func() error { return waitDone(ctx, s.eng, object, o.Events, o.Commits) }
+	wait := func() error { return waitDone(ctx, s.Engine, object, o.Events, o.Commits) }
 	if o.Kafka != nil {
-		wait = func() error { return waitKafka(ctx, s.eng, object, o.Kafka) }
+		wait = func() error { return waitKafka(ctx, s.Engine, object, o.Kafka) }
 	}
 	if err := wait(); err != nil {
 		res.Error = err.Error()
@@ -178,7 +158,7 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 	wall := time.Since(t0)
 	cpu1, rss := cpuTime()
 	res.WallSec, res.CPUSec, res.MaxRSS = wall.Seconds(), (cpu1 - cpu0).Seconds(), rss
-	if p, err := s.eng.Progress(object); err == nil && p.Err != nil {
+	if p, err := s.Engine.Progress(object); err == nil && p.Err != nil {
 		res.Error = p.Err.Error()
 		return res, nil
 	}

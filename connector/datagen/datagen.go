@@ -21,6 +21,7 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"strconv"
 	"strings"
 	"time"
 
@@ -363,50 +364,25 @@ func numerics(g *gen, n int, from int64) ([]int32, []byte) {
 // digits after the point (the canonical numeric text of that scale).
 func appendScaled(buf []byte, v int64, scale int32) []byte {
 	if scale == 0 {
-		return appendInt(buf, v)
+		return strconv.AppendInt(buf, v, 10)
 	}
 	u := uint64(v)
 	if v < 0 {
 		buf = append(buf, '-')
 		u = -u
 	}
-	var tmp [48]byte
-	i := len(tmp)
+	// The point and the fraction's digits, then the integer part before
+	// them.
+	var frac [48]byte
+	i := len(frac)
 	for d := int32(0); d < scale; d++ {
 		i--
-		tmp[i] = byte('0' + u%10)
+		frac[i] = byte('0' + u%10)
 		u /= 10
 	}
 	i--
-	tmp[i] = '.'
-	for {
-		i--
-		tmp[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			break
-		}
-	}
-	return append(buf, tmp[i:]...)
-}
-
-func appendInt(buf []byte, v int64) []byte {
-	u := uint64(v)
-	if v < 0 {
-		buf = append(buf, '-')
-		u = -u
-	}
-	var tmp [20]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			break
-		}
-	}
-	return append(buf, tmp[i:]...)
+	frac[i] = '.'
+	return append(strconv.AppendUint(buf, u, 10), frac[i:]...)
 }
 
 // column makes rows [from, from+n) of one column.

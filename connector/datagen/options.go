@@ -409,21 +409,31 @@ func (p *fieldParser) intField() error {
 		return d.(int64), true, nil
 	}
 	lo, hi := intRange(f.t.Kind)
+	return p.intParams(get, lo, hi, min(defaultMax, hi), 1, func(v int64) string { return fmt.Sprint(v) })
+}
+
+// intParams reads the parameters of a field whose values are integers
+// (integers, and numerics as integers of their scale): min and max of a
+// random field, else start, step and end of a sequence, whose end
+// defaults to the end of the range [lo, hi] it runs towards. defMax and
+// defStep are the defaults of max and step; get reads a parameter (with
+// its default), txt prints a value for messages and descriptions.
+func (p *fieldParser) intParams(get func(param string, def int64) (int64, bool, error), lo, hi, defMax, defStep int64, txt func(int64) string) error {
+	f := p.f
+	var err error
 	if f.kind == kindRandom {
-		var err error
 		if f.min, _, err = get("min", 0); err != nil {
 			return err
 		}
-		if f.max, _, err = get("max", min(defaultMax, hi)); err != nil {
+		if f.max, _, err = get("max", defMax); err != nil {
 			return err
 		}
-		return p.checkMinMax(fmt.Sprint(f.min), fmt.Sprint(f.max))
+		return p.checkMinMax(txt(f.min), txt(f.max))
 	}
-	var err error
 	if f.start, f.hasStart, err = get("start", 0); err != nil {
 		return err
 	}
-	if f.step, _, err = get("step", 1); err != nil {
+	if f.step, _, err = get("step", defStep); err != nil {
 		return err
 	}
 	if f.end, f.hasEnd, err = get("end", 0); err != nil {
@@ -436,7 +446,7 @@ func (p *fieldParser) intField() error {
 			f.end = lo
 		}
 	}
-	return p.checkSequence(fmt.Sprint(f.start), fmt.Sprint(f.end), fmt.Sprint(f.step))
+	return p.checkSequence(txt(f.start), txt(f.end), txt(f.step))
 }
 
 func (p *fieldParser) checkMinMax(lo, hi string) error {
@@ -547,36 +557,11 @@ func (p *fieldParser) numericField() error {
 		return v, true, err
 	}
 	txt := func(v int64) string { return string(appendScaled(nil, v, f.scale)) }
-	var err error
-	if f.kind == kindRandom {
-		defMax := defaultMax * pow10(f.scale)
-		if defMax > hi || f.scale > 13 {
-			defMax = hi
-		}
-		if f.min, _, err = get("min", 0); err != nil {
-			return err
-		}
-		if f.max, _, err = get("max", defMax); err != nil {
-			return err
-		}
-		return p.checkMinMax(txt(f.min), txt(f.max))
+	defMax := defaultMax * pow10(f.scale)
+	if defMax > hi || f.scale > 13 {
+		defMax = hi
 	}
-	if f.start, f.hasStart, err = get("start", 0); err != nil {
-		return err
-	}
-	if f.step, _, err = get("step", pow10(f.scale)); err != nil {
-		return err
-	}
-	if f.end, f.hasEnd, err = get("end", 0); err != nil {
-		return err
-	}
-	if !f.hasEnd {
-		f.end = hi
-		if f.step < 0 {
-			f.end = lo
-		}
-	}
-	return p.checkSequence(txt(f.start), txt(f.end), txt(f.step))
+	return p.intParams(get, lo, hi, defMax, pow10(f.scale), txt)
 }
 
 func pow10(n int32) int64 {

@@ -52,13 +52,7 @@ func sendRaw(t *testing.T, p sarama.SyncProducer, topic string, part int32, key,
 // takes its primary key from the Avro record key and deletes on a null
 // value. A record with a schema id the registry does not know is a reject.
 func TestKafkaAvro(t *testing.T) {
-	c := broker(t, 2)
-	addr := c.ListenAddrs()[0]
-	for _, topic := range []string{"orders", "accounts"} {
-		if err := c.CreateTopic(topic, 2, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, addr := brokerTopics(t, 2, "orders", "accounts")
 	reg := testregistry.New(t)
 	p := producer(t, addr, nil)
 	v1 := testregistry.NewEncoder(t, reg.Register(t, "orders-value", orderV1), orderV1)
@@ -134,11 +128,7 @@ const accountEnvelope = `{"type": "record", "name": "Envelope", "namespace": "ba
 // Avro: creates, an update and a delete reach the table in order, the
 // tombstone after the delete is nothing, and a view follows.
 func TestKafkaDebeziumAvroTable(t *testing.T) {
-	c := broker(t, 1)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("bank.public.accounts", 1, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 1, "bank.public.accounts")
 	reg := testregistry.New(t)
 	enc := testregistry.NewEncoder(t, reg.Register(t, "bank.public.accounts-value", accountEnvelope), accountEnvelope)
 	p := producer(t, addr, nil)
@@ -182,11 +172,7 @@ func TestKafkaDebeziumAvroTable(t *testing.T) {
 // source waits for it instead of rejecting records; when it answers again
 // every record is read.
 func TestKafkaAvroRegistryDown(t *testing.T) {
-	c := broker(t, 1)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("orders", 1, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 1, "orders")
 	reg := testregistry.New(t)
 	v1 := testregistry.NewEncoder(t, reg.Register(t, "orders-value", orderV1), orderV1)
 	p := producer(t, addr, nil)

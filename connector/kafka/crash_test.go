@@ -33,11 +33,7 @@ func TestKafkaCrashExactlyOnce(t *testing.T) {
 		rounds, total = 20, 1_000_000
 	}
 	const parts = 4
-	c := broker(t, parts)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("events", parts, nil); err != nil {
-		t.Fatal(err)
-	}
+	c, addr := brokerTopics(t, parts, "events")
 	// Beside the records, a Debezium change stream of 50 accounts
 	// (creates, updates, deletes) feeds a table.
 	if err := c.CreateTopic("accounts", 1, nil); err != nil {

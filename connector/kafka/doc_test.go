@@ -34,11 +34,7 @@ func TestDocExample(t *testing.T) {
 		t.Fatal("docs/connectors/kafka.md lacks its produce, run or expect block")
 	}
 	topic := string(produce[1])
-	c := broker(t, 2)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic(topic, 2, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 2, topic)
 	p := producer(t, addr, nil)
 	for i, line := range strings.Split(strings.TrimSpace(string(produce[3])), "\n") {
 		var rec map[string]any
@@ -95,11 +91,7 @@ func docBlock(t *testing.T, name, addr, registry string) []string {
 // topic, none in partition 1; the window of 00:00:00 closes with 2 rows
 // once partition 1 has been idle for 300 ms.
 func TestDocWatermarkExample(t *testing.T) {
-	c := broker(t, 2)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("clicks", 2, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 2, "clicks")
 	p := producer(t, addr, nil)
 	for i, sec := range []int{1, 5, 25} {
 		send(t, p, "clicks", 0, "", tsRecord(i, sec))
@@ -113,13 +105,7 @@ func TestDocWatermarkExample(t *testing.T) {
 // TestDocAvroExample runs the Avro example of docs/connectors/kafka.md
 // against a registry stand-in.
 func TestDocAvroExample(t *testing.T) {
-	c := broker(t, 1)
-	addr := c.ListenAddrs()[0]
-	for _, topic := range []string{"orders", "accounts"} {
-		if err := c.CreateTopic(topic, 1, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, addr := brokerTopics(t, 1, "orders", "accounts")
 	reg := testregistry.New(t)
 	p := producer(t, addr, nil)
 	v2 := testregistry.NewEncoder(t, reg.Register(t, "orders-value", orderV2), orderV2)

@@ -29,6 +29,19 @@ func broker(t testing.TB, n int32, opts ...kfake.Opt) *kfake.Cluster {
 	return c
 }
 
+// brokerTopics starts a broker (see broker) and creates topics of n
+// partitions on it; it returns the broker and its address.
+func brokerTopics(t testing.TB, n int32, topics ...string) (*kfake.Cluster, string) {
+	t.Helper()
+	c := broker(t, n)
+	for _, topic := range topics {
+		if err := c.CreateTopic(topic, n, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, c.ListenAddrs()[0]
+}
+
 // producer is a sarama producer on the broker.
 func producer(t testing.TB, addr string, mod func(*sarama.Config)) sarama.SyncProducer {
 	t.Helper()
@@ -114,11 +127,7 @@ func eventually(t testing.TB, conn *pgx.Conn, q, want string) {
 // follows the topic; malformed records are counted and skipped; a
 // partition added to the topic later is read too.
 func TestKafkaJSONSource(t *testing.T) {
-	c := broker(t, 3)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("trades", 3, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 3, "trades")
 	p := producer(t, addr, nil)
 	for i := 0; i < 30; i++ {
 		send(t, p, "trades", int32(i%3), "", fmt.Sprintf(`{"id": %d, "sym": "S%d", "price": %d.5, "ts": "2024-01-02 03:04:%02d"}`, i, i%2, i, i))

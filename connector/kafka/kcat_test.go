@@ -19,11 +19,7 @@ func TestKcatCompat(t *testing.T) {
 	if err != nil {
 		t.Skip("kcat is not installed (apt-get install kcat)")
 	}
-	c := broker(t, 2)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("kc_trades", 2, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 2, "kc_trades")
 	var in bytes.Buffer
 	for i := 1; i <= 40; i++ {
 		fmt.Fprintf(&in, "S%d|{\"sym\": \"S%d\", \"qty\": %d, \"price\": %d}\n", i%4, i%4, i, 100+i%4)

@@ -15,11 +15,7 @@ import (
 // the job reached) is in /metrics, and once the job has read everything
 // it is 0, as is SHOW JOBS' Source lag.
 func TestKafkaLag(t *testing.T) {
-	c := broker(t, 2)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("lagt", 2, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 2, "lagt")
 	p := producer(t, addr, nil)
 	for i := 0; i < 10; i++ {
 		send(t, p, "lagt", int32(i%2), "", fmt.Sprintf(`{"v": %d}`, i))

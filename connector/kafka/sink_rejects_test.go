@@ -17,11 +17,7 @@ import (
 // sink's name, counted in SHOW JOBS, and across a restart neither lost
 // nor repeated.
 func TestKafkaSinkRejects(t *testing.T) {
-	c := broker(t, 1)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("sinkin", 1, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 1, "sinkin")
 	p := producer(t, addr, nil)
 	send(t, p, "sinkin", 0, "", `{"v": 1}`)
 	send(t, p, "sinkin", 0, "", `{"v": "one"}`)

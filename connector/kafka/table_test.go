@@ -13,11 +13,7 @@ import (
 // inserts, updates and deletes reach the table in order and a view over
 // it follows; an event with an unknown op is rejected and skipped.
 func TestKafkaDebeziumTable(t *testing.T) {
-	c := broker(t, 1)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("products", 1, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 1, "products")
 	p := producer(t, addr, nil)
 	ev := func(op, before, after string) string {
 		return fmt.Sprintf(`{"before": %s, "after": %s, "source": {"connector": "mysql", "db": "shop", "table": "products"}, "op": "%s"}`, before, after, op)

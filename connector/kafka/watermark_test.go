@@ -117,11 +117,7 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 // after the restart, close the next windows only once both partitions
 // have passed them.
 func TestKafkaWatermarkRestart(t *testing.T) {
-	c := broker(t, 2)
-	addr := c.ListenAddrs()[0]
-	if err := c.CreateTopic("restart", 2, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, addr := brokerTopics(t, 2, "restart")
 	p := producer(t, addr, nil)
 	dir := t.TempDir()
 	const windows = "SELECT to_char(window_start, 'MI:SS'), n FROM w ORDER BY window_start"

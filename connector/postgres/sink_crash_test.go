@@ -3,14 +3,11 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"math/rand"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"streamsql/internal/testserver"
+	"streamsql/internal/crashtest"
 )
 
 // TestPostgresSinkCrashExactlyOnce kills streamsqld (a subprocess) with
@@ -24,14 +21,8 @@ import (
 // The normal run has 3 kills; STREAMSQL_KAFKA_CRASH=long (the flag of
 // the sink crash loops) makes it 20.
 func TestPostgresSinkCrashExactlyOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills a server")
-	}
+	rounds := crashtest.Rounds(t)
 	pg, u := upstream(t)
-	rounds := 3
-	if os.Getenv("STREAMSQL_KAFKA_CRASH") == "long" {
-		rounds = 20
-	}
 	run(t, pg, `DROP TABLE IF EXISTS sink_crash, sink_crash_audit`,
 		`CREATE TABLE IF NOT EXISTS streamsql_sink_progress (sink text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now())`,
 		`ALTER TABLE streamsql_sink_progress ADD COLUMN IF NOT EXISTS name text`,
@@ -41,49 +32,13 @@ func TestPostgresSinkCrashExactlyOnce(t *testing.T) {
 		`CREATE OR REPLACE FUNCTION sink_crash_audit() RETURNS trigger LANGUAGE plpgsql AS $$
 		 BEGIN INSERT INTO sink_crash_audit VALUES (NEW.id, NEW.v); RETURN NEW; END $$`,
 		`CREATE TRIGGER sink_crash_audit AFTER INSERT OR UPDATE ON sink_crash FOR EACH ROW EXECUTE FUNCTION sink_crash_audit()`)
-	bin := testserver.Build(t)
-	dir := t.TempDir()
-	srv := testserver.StartProcess(t, bin, dir, "error")
-	t.Cleanup(func() { srv.Kill() })
-	conn := srv.Dial(t)
-	for _, q := range []string{
-		`CREATE TABLE acc (id int PRIMARY KEY, v bigint)`,
-		`CREATE SINK crash_out FROM acc WITH (` + sinkWith(u, "sink_crash", ", primary_key = 'id', delivery.timeout = '5s'") + `)`,
-	} {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			t.Fatal(err)
-		}
+	rows := crashtest.KillLoop(t, rounds,
+		`CREATE SINK crash_out FROM acc WITH (`+sinkWith(u, "sink_crash", ", primary_key = 'id', delivery.timeout = '5s'")+`)`)
+	var lines []string
+	for _, r := range rows {
+		lines = append(lines, fmt.Sprintf("%d %d", r.ID, r.V))
 	}
-	conn.Close(context.Background())
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	for round := 0; round < rounds; round++ {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func(round int) {
-			defer wg.Done()
-			wc := srv.Dial(t)
-			defer wc.Close(context.Background())
-			for i := 0; ; i++ {
-				q := fmt.Sprintf(`INSERT INTO acc VALUES (%d, 1)`, round*100_000+i)
-				if i%3 != 0 {
-					q = fmt.Sprintf(`UPDATE acc SET v = v + 1 WHERE id %% 50 = %d`, i%50)
-				}
-				if _, err := wc.Exec(context.Background(), q); err != nil {
-					return
-				}
-			}
-		}(round)
-		time.Sleep(time.Duration(300+rng.Intn(1200)) * time.Millisecond)
-		srv.Kill()
-		wg.Wait()
-		srv = testserver.StartProcess(t, bin, dir, "error")
-	}
-	conn = srv.Dial(t)
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), "FLUSH"); err != nil {
-		t.Fatal(err)
-	}
-	want := rowsOf(t, conn, `SELECT id, v FROM acc ORDER BY id`)
+	want := strings.Join(lines, "\n")
 	deadline := time.Now().Add(60 * time.Second)
 	var got string
 	for time.Now().Before(deadline) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,26 +12,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
+	"streamsql/internal/testpg"
 	"streamsql/internal/testserver"
 )
 
 // upstream connects to the PostgreSQL of SLT_PG_DSN, or skips.
-func upstream(t *testing.T) (*pgx.Conn, *url.URL) {
+func upstream(t *testing.T) (*pgx.Conn, *pgx.ConnConfig) {
 	t.Helper()
-	dsn := os.Getenv("SLT_PG_DSN")
-	if dsn == "" {
-		t.Skip("SLT_PG_DSN is not set")
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn, u
+	return testpg.Connect(t)
 }
 
 func run(t *testing.T, conn *pgx.Conn, sqls ...string) {
@@ -83,12 +69,11 @@ func waitRows(t *testing.T, conn *pgx.Conn, q, want string) {
 
 // sinkWith is the WITH clause of a postgres sink into table of the
 // database u names.
-func sinkWith(u *url.URL, table, extra string) string {
-	pass, _ := u.User.Password()
-	w := fmt.Sprintf(`connector = 'postgres', host = '%s', port = '%s', user = '%s', database = '%s', table = '%s', sslmode = 'disable'`,
-		u.Hostname(), u.Port(), u.User.Username(), strings.TrimPrefix(u.Path, "/"), table)
-	if pass != "" {
-		w += fmt.Sprintf(", password = '%s'", pass)
+func sinkWith(u *pgx.ConnConfig, table, extra string) string {
+	w := fmt.Sprintf(`connector = 'postgres', host = '%s', port = '%d', user = '%s', database = '%s', table = '%s', sslmode = 'disable'`,
+		u.Host, u.Port, u.User, u.Database, table)
+	if u.Password != "" {
+		w += fmt.Sprintf(", password = '%s'", u.Password)
 	}
 	return w + extra
 }

@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/exec/stream"
+	"streamsql/internal/testpg"
 	"streamsql/sql/types"
 )
 
@@ -17,10 +17,7 @@ import (
 // (its log not yet dropped) is found in the progress table and skipped;
 // one whose connection died before COMMIT left nothing behind.
 func TestTargetRecover(t *testing.T) {
-	dsn := os.Getenv("SLT_PG_DSN")
-	if dsn == "" {
-		t.Skip("SLT_PG_DSN is not set")
-	}
+	dsn := testpg.DSN(t)
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, dsn)
 	if err != nil {

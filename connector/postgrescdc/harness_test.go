@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"streamsql/connector"
 	"streamsql/exec/stream"
+	"streamsql/internal/testpg"
 	"streamsql/sql/types"
 )
 
@@ -24,25 +24,8 @@ import (
 // testDSN returns the upstream DSN or skips the test.
 func testDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("SLT_PG_DSN")
-	if dsn == "" {
-		t.Skip("SLT_PG_DSN is not set: postgres-cdc tests need a PostgreSQL 15 with wal_level = logical")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Skipf("SLT_PG_DSN %s: %v", dsn, err)
-	}
-	defer c.Close(ctx)
-	var level string
-	if err := c.QueryRow(ctx, "SHOW wal_level").Scan(&level); err != nil {
-		t.Fatal(err)
-	}
-	if level != "logical" {
-		t.Skipf("the PostgreSQL of SLT_PG_DSN has wal_level = %s; postgres-cdc tests need logical", level)
-	}
-	return dsn
+	_, cfg := testpg.ConnectLogical(t)
+	return cfg.ConnString()
 }
 
 // upstream is a test's table in the upstream database, with its slot and

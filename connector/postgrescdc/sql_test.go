@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
+	"streamsql/internal/testpg"
 	"streamsql/internal/testserver"
 )
 
@@ -25,27 +26,7 @@ import (
 // upstreamDB connects to SLT_PG_DSN or skips the test.
 func upstreamDB(t *testing.T) (*pgx.ConnConfig, *pgx.Conn) {
 	t.Helper()
-	dsn := os.Getenv("SLT_PG_DSN")
-	if dsn == "" {
-		t.Skip("SLT_PG_DSN is not set: postgres-cdc tests need a PostgreSQL 15 with wal_level = logical")
-	}
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Skipf("SLT_PG_DSN: %v", err)
-	}
-	var level string
-	if err := c.QueryRow(context.Background(), "SHOW wal_level").Scan(&level); err != nil {
-		t.Fatal(err)
-	}
-	if level != "logical" {
-		c.Close(context.Background())
-		t.Skipf("the PostgreSQL of SLT_PG_DSN has wal_level = %s; postgres-cdc tests need logical", level)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
+	c, cfg := testpg.ConnectLogical(t)
 	return cfg, c
 }
 

@@ -31,40 +31,33 @@ func NewLimit(in exec.Operator, limit, offset expr.Expr) exec.Operator {
 
 // evalLimits evaluates LIMIT and OFFSET: limit -1 means none.
 func evalLimits(ctx *exec.Ctx, limit, offset expr.Expr) (lim, off int64, err error) {
-	lim = -1
-	if limit != nil {
-		d, err := evalConst(ctx, limit)
-		if err != nil {
-			return 0, 0, err
-		}
-		if d != nil {
-			v, err := rowCount(d)
-			if err != nil {
-				return 0, 0, err
-			}
-			if v < 0 {
-				return 0, 0, sqlerr.New(sqlerr.InvalidRowCountInLimit, "LIMIT must not be negative")
-			}
-			lim = v
-		}
+	if lim, err = evalRowCount(ctx, limit, -1, sqlerr.InvalidRowCountInLimit, "LIMIT"); err != nil {
+		return 0, 0, err
 	}
-	if offset != nil {
-		d, err := evalConst(ctx, offset)
-		if err != nil {
-			return 0, 0, err
-		}
-		if d != nil {
-			v, err := rowCount(d)
-			if err != nil {
-				return 0, 0, err
-			}
-			if v < 0 {
-				return 0, 0, sqlerr.New(sqlerr.InvalidRowCountInOffset, "OFFSET must not be negative")
-			}
-			off = v
-		}
+	if off, err = evalRowCount(ctx, offset, 0, sqlerr.InvalidRowCountInOffset, "OFFSET"); err != nil {
+		return 0, 0, err
 	}
 	return lim, off, nil
+}
+
+// evalRowCount evaluates the row count e of the clause named clause: def
+// when it is absent or NULL, an error with code when it is negative.
+func evalRowCount(ctx *exec.Ctx, e expr.Expr, def int64, code, clause string) (int64, error) {
+	if e == nil {
+		return def, nil
+	}
+	d, err := evalConst(ctx, e)
+	if err != nil || d == nil {
+		return def, err
+	}
+	v, err := rowCount(d)
+	if err != nil {
+		return 0, err
+	}
+	if v < 0 {
+		return 0, sqlerr.New(code, "%s must not be negative", clause)
+	}
+	return v, nil
 }
 
 // rowCount converts a LIMIT/OFFSET value (bigint after the planner's cast).

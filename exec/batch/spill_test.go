@@ -24,6 +24,29 @@ func spillCtx(limit int64, dir string) *exec.Ctx {
 	return &exec.Ctx{Env: udf.Env{Context: context.Background()}, Mem: exec.NewMemAccount(nil, limit, dir)}
 }
 
+// spilledEqualsInMemory checks the rows got from an operator that ran
+// under the spilling context ctx (its files under dir) against want, the
+// rows of the same operator in memory: equal, row by row (what names a
+// row in messages), and once it is closed nothing is reserved and no
+// spill file is left.
+func spilledEqualsInMemory(t *testing.T, ctx *exec.Ctx, dir, what string, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d %ss spilled, %d in memory", len(got), what, len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("%s %d: spilled %q, in memory %q", what, i, got[i], want[i])
+		}
+	}
+	if ctx.Mem.Used() != 0 {
+		t.Errorf("%d bytes still reserved after Close", ctx.Mem.Used())
+	}
+	if f := spillFiles(t, dir); len(f) != 0 {
+		t.Errorf("files left after Close: %v", f)
+	}
+}
+
 // randomRows builds n rows of mixed types with NULLs, NaNs, -0, numerics
 // of different scales, text with shared prefixes and NUL-free bytes,
 // intervals of equal span and many ties. Column 0 is a unique id.
@@ -126,20 +149,7 @@ func TestSortSpillEqualsInMemory(t *testing.T) {
 			if ctx.Mem.Peak() > ctx.Mem.Limit() {
 				t.Fatalf("peak %d above the limit %d", ctx.Mem.Peak(), ctx.Mem.Limit())
 			}
-			if len(got) != len(want) {
-				t.Fatalf("%d rows spilled, %d in memory", len(got), len(want))
-			}
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("row %d: spilled %q, in memory %q", i, got[i], want[i])
-				}
-			}
-			if ctx.Mem.Used() != 0 {
-				t.Errorf("%d bytes still reserved after Close", ctx.Mem.Used())
-			}
-			if f := spillFiles(t, dir); len(f) != 0 {
-				t.Errorf("files left after Close: %v", f)
-			}
+			spilledEqualsInMemory(t, ctx, dir, "row", got, want)
 			// TopN over the spilled path.
 			lim, off := constExpr(types.TInt8, int64(700)), constExpr(types.TInt8, int64(5000))
 			wantTop := run(t, newCtx(), NewTopN(in, keys, lim, off))
@@ -222,20 +232,7 @@ func TestHashAggSpillEqualsInMemory(t *testing.T) {
 			if tc.name != "mixed keys" && ctx.Mem.SpilledBytes() == 0 {
 				t.Fatalf("no spill (peak %d)", ctx.Mem.Peak())
 			}
-			if len(got) != len(want) {
-				t.Fatalf("%d groups spilled, %d in memory", len(got), len(want))
-			}
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("group %d: spilled %q, in memory %q", i, got[i], want[i])
-				}
-			}
-			if ctx.Mem.Used() != 0 {
-				t.Errorf("%d bytes still reserved", ctx.Mem.Used())
-			}
-			if f := spillFiles(t, dir); len(f) != 0 {
-				t.Errorf("files left: %v", f)
-			}
+			spilledEqualsInMemory(t, ctx, dir, "group", got, want)
 		})
 	}
 }
@@ -291,20 +288,7 @@ func TestHashJoinSpillEqualsInMemory(t *testing.T) {
 				if ctx.Mem.SpilledBytes() == 0 {
 					t.Fatalf("no spill (peak %d)", ctx.Mem.Peak())
 				}
-				if len(got) != len(want) {
-					t.Fatalf("%d rows spilled, %d in memory", len(got), len(want))
-				}
-				for i := range got {
-					if got[i] != want[i] {
-						t.Fatalf("row %d: spilled %q, in memory %q", i, got[i], want[i])
-					}
-				}
-				if ctx.Mem.Used() != 0 {
-					t.Errorf("%d bytes still reserved", ctx.Mem.Used())
-				}
-				if f := spillFiles(t, dir); len(f) != 0 {
-					t.Errorf("files left: %v", f)
-				}
+				spilledEqualsInMemory(t, ctx, dir, "row", got, want)
 			})
 		}
 	}

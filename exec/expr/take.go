@@ -72,6 +72,13 @@ func takeFixed[T any](vals []T, idx []int) []T {
 	return out
 }
 
+// takeWidth copies rows idx of a fixed-width array whose values are as
+// wide as W: the bits move as they are, whatever the values mean.
+func takeWidth[W arrow.FixedWidthType](arr arrow.Array, idx []int, valid *memory.Buffer, nulls int) arrow.Array {
+	vals := arrow.GetValues[W](arr.Data(), 1)
+	return fixedArray(arr.DataType(), len(idx), valid, nulls, arrow.GetBytes(takeFixed(vals, idx)))
+}
+
 func fixedArray(dt arrow.DataType, n int, valid *memory.Buffer, nulls int, data []byte) arrow.Array {
 	if valid == nil {
 		// No bitmap: no NULLs. An unknown count (-1) without a bitmap
@@ -113,23 +120,13 @@ func TakeArray(arr arrow.Array, idx []int) arrow.Array {
 	valid, nulls := takeValidity(arr, idx)
 	switch a := arr.(type) {
 	case *array.Int16:
-		return fixedArray(dt, n, valid, nulls, arrow.Int16Traits.CastToBytes(takeFixed(a.Int16Values(), idx)))
-	case *array.Int32:
-		return fixedArray(dt, n, valid, nulls, arrow.Int32Traits.CastToBytes(takeFixed(a.Int32Values(), idx)))
-	case *array.Int64:
-		return fixedArray(dt, n, valid, nulls, arrow.Int64Traits.CastToBytes(takeFixed(a.Int64Values(), idx)))
-	case *array.Float32:
-		return fixedArray(dt, n, valid, nulls, arrow.Float32Traits.CastToBytes(takeFixed(a.Float32Values(), idx)))
-	case *array.Float64:
-		return fixedArray(dt, n, valid, nulls, arrow.Float64Traits.CastToBytes(takeFixed(a.Float64Values(), idx)))
-	case *array.Date32:
-		return fixedArray(dt, n, valid, nulls, arrow.Date32Traits.CastToBytes(takeFixed(a.Date32Values(), idx)))
-	case *array.Time64:
-		return fixedArray(dt, n, valid, nulls, arrow.Time64Traits.CastToBytes(takeFixed(a.Time64Values(), idx)))
-	case *array.Timestamp:
-		return fixedArray(dt, n, valid, nulls, arrow.TimestampTraits.CastToBytes(takeFixed(a.TimestampValues(), idx)))
+		return takeWidth[int16](a, idx, valid, nulls)
+	case *array.Int32, *array.Float32, *array.Date32:
+		return takeWidth[int32](a, idx, valid, nulls)
+	case *array.Int64, *array.Float64, *array.Time64, *array.Timestamp:
+		return takeWidth[int64](a, idx, valid, nulls)
 	case *array.MonthDayNanoInterval:
-		return fixedArray(dt, n, valid, nulls, arrow.MonthDayNanoIntervalTraits.CastToBytes(takeFixed(a.MonthDayNanoIntervalValues(), idx)))
+		return takeWidth[arrow.MonthDayNanoInterval](a, idx, valid, nulls)
 	case *array.Boolean:
 		bits := make([]byte, bitutil.BytesForBits(int64(n)))
 		for k, i := range idx {

@@ -100,3 +100,21 @@ func (c *PartCache[P]) Shrink(pinned func(P) bool, drop func(P)) {
 		},
 	})
 }
+
+// Settle goes through waiting, partitions that wait for their last write
+// to commit (a partition emptied or changed in place stays in memory until
+// then, since storage alone would still show its older rows), and calls
+// done for each whose last write is at or before the committed epoch. It
+// returns the ones still waiting, in waiting's array.
+func (c *PartCache[P]) Settle(waiting []P, committed uint64, done func(P)) []P {
+	still := waiting[:0]
+	for _, p := range waiting {
+		if p.cached().LastWrite > committed {
+			still = append(still, p)
+			continue
+		}
+		done(p)
+	}
+	clear(waiting[len(still):])
+	return still
+}

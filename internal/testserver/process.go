@@ -68,12 +68,17 @@ func (p *Process) Kill() {
 	p.cmd.Wait()
 }
 
+// URL is the postgres:// URL of the process for user streamsql.
+func (p *Process) URL() string {
+	return "postgres://streamsql@" + p.Addr + "/dev?sslmode=disable"
+}
+
 // Dial connects to the process with pgx as user streamsql.
 func (p *Process) Dial(t testing.TB) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, "postgres://streamsql@"+p.Addr+"/dev?sslmode=disable")
+	c, err := pgx.Connect(ctx, p.URL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,116 +36,11 @@ func CastKind(from, to T) CastContext {
 		return CastImplicit // same type, typmod coercion only
 	}
 	f, t := from.Kind, to.Kind
-	switch f {
-	case Int2:
-		switch t {
-		case Int4, Int8, Float4, Float8, Numeric, Oid:
-			return CastImplicit
-		}
-	case Int4:
-		switch t {
-		case Int8, Float4, Float8, Numeric, Oid:
-			return CastImplicit
-		case Int2:
-			return CastAssignment
-		case Bool:
-			return CastExplicit
-		}
-	case Int8:
-		switch t {
-		case Float4, Float8, Numeric, Oid:
-			return CastImplicit
-		case Int2, Int4:
-			return CastAssignment
-		}
-	case Float4:
-		switch t {
-		case Float8:
-			return CastImplicit
-		case Int2, Int4, Int8, Numeric:
-			return CastAssignment
-		}
-	case Float8:
-		switch t {
-		case Float4, Int2, Int4, Int8, Numeric:
-			return CastAssignment
-		}
-	case Numeric:
-		switch t {
-		case Float4, Float8:
-			return CastImplicit
-		case Int2, Int4, Int8:
-			return CastAssignment
-		}
-	case Bool:
-		if t == Int4 {
-			return CastExplicit
-		}
-	case Oid:
-		switch t {
-		case Int4, Int8:
-			return CastAssignment
-		}
-	case Text:
-		switch t {
-		case Varchar, Char, Name:
-			return CastImplicit
-		case Oid:
-			if to.OIDOverride == OIDRegclass {
-				return CastImplicit
-			}
-		}
-	case Varchar:
-		switch t {
-		case Text, Char, Name:
-			return CastImplicit
-		case Oid:
-			if to.OIDOverride == OIDRegclass {
-				return CastImplicit
-			}
-		}
-	case Char:
-		switch t {
-		case Text, Varchar, Name:
-			return CastImplicit
-		}
-	case Name:
-		switch t {
-		case Text:
-			return CastImplicit
-		case Varchar, Char:
-			return CastAssignment
-		}
-	case DateKind:
-		switch t {
-		case TimestampKind, TimestampTZ:
-			return CastImplicit
-		}
-	case TimestampKind:
-		switch t {
-		case TimestampTZ:
-			return CastImplicit
-		case DateKind, Time:
-			return CastAssignment
-		}
-	case TimestampTZ:
-		switch t {
-		case TimestampKind, DateKind, Time:
-			return CastAssignment
-		}
-	case Time:
-		if t == Interval {
-			return CastImplicit
-		}
-	case Interval:
-		if t == Time {
-			return CastAssignment
-		}
-	case JSONB:
-		switch t {
-		case Bool, Numeric, Int2, Int4, Int8, Float4, Float8:
-			return CastExplicit
-		}
+	if (f == Text || f == Varchar) && t == Oid && to.OIDOverride == OIDRegclass {
+		return CastImplicit // 'name'::regclass
+	}
+	if c, ok := pgCasts[[2]Kind{f, t}]; ok {
+		return c
 	}
 	// Automatic I/O conversion casts.
 	if to.IsString() {
@@ -156,6 +51,52 @@ func CastKind(from, to T) CastContext {
 	}
 	return CastNone
 }
+
+// pgCastRows are PostgreSQL's built-in casts (pg_cast) between distinct
+// kinds that StreamSQL has: from a kind, in a context, to each of the
+// kinds listed.
+var pgCastRows = []struct {
+	from Kind
+	ctx  CastContext
+	to   []Kind
+}{
+	{Int2, CastImplicit, []Kind{Int4, Int8, Float4, Float8, Numeric, Oid}},
+	{Int4, CastImplicit, []Kind{Int8, Float4, Float8, Numeric, Oid}},
+	{Int4, CastAssignment, []Kind{Int2}},
+	{Int4, CastExplicit, []Kind{Bool}},
+	{Int8, CastImplicit, []Kind{Float4, Float8, Numeric, Oid}},
+	{Int8, CastAssignment, []Kind{Int2, Int4}},
+	{Float4, CastImplicit, []Kind{Float8}},
+	{Float4, CastAssignment, []Kind{Int2, Int4, Int8, Numeric}},
+	{Float8, CastAssignment, []Kind{Float4, Int2, Int4, Int8, Numeric}},
+	{Numeric, CastImplicit, []Kind{Float4, Float8}},
+	{Numeric, CastAssignment, []Kind{Int2, Int4, Int8}},
+	{Bool, CastExplicit, []Kind{Int4}},
+	{Oid, CastAssignment, []Kind{Int4, Int8}},
+	{Text, CastImplicit, []Kind{Varchar, Char, Name}},
+	{Varchar, CastImplicit, []Kind{Text, Char, Name}},
+	{Char, CastImplicit, []Kind{Text, Varchar, Name}},
+	{Name, CastImplicit, []Kind{Text}},
+	{Name, CastAssignment, []Kind{Varchar, Char}},
+	{DateKind, CastImplicit, []Kind{TimestampKind, TimestampTZ}},
+	{TimestampKind, CastImplicit, []Kind{TimestampTZ}},
+	{TimestampKind, CastAssignment, []Kind{DateKind, Time}},
+	{TimestampTZ, CastAssignment, []Kind{TimestampKind, DateKind, Time}},
+	{Time, CastImplicit, []Kind{Interval}},
+	{Interval, CastAssignment, []Kind{Time}},
+	{JSONB, CastExplicit, []Kind{Bool, Numeric, Int2, Int4, Int8, Float4, Float8}},
+}
+
+// pgCasts is pgCastRows by (from, to), built once.
+var pgCasts = func() map[[2]Kind]CastContext {
+	m := map[[2]Kind]CastContext{}
+	for _, r := range pgCastRows {
+		for _, to := range r.to {
+			m[[2]Kind{r.from, to}] = r.ctx
+		}
+	}
+	return m
+}()
 
 func errCannotCast(from, to T) error {
 	return sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to)

@@ -316,43 +316,22 @@ func intervalFromKey(k Int128) IntervalValue {
 
 // JustifyHours moves whole days out of the microseconds (justify_hours).
 func JustifyHours(iv IntervalValue) IntervalValue {
-	d := iv.Micros / MicrosPerDay
-	iv.Micros -= d * MicrosPerDay
-	iv.Days += int32(d)
-	if iv.Days > 0 && iv.Micros < 0 {
-		iv.Micros += MicrosPerDay
-		iv.Days--
-	} else if iv.Days < 0 && iv.Micros > 0 {
-		iv.Micros -= MicrosPerDay
-		iv.Days++
-	}
+	iv = carryDays(iv)
+	balance(&iv.Days, &iv.Micros, MicrosPerDay)
 	return iv
 }
 
 // JustifyDays moves whole 30-day periods out of the days (justify_days).
 func JustifyDays(iv IntervalValue) IntervalValue {
-	m := iv.Days / daysPerMonth
-	iv.Days -= m * daysPerMonth
-	iv.Months += m
-	if iv.Months > 0 && iv.Days < 0 {
-		iv.Days += daysPerMonth
-		iv.Months--
-	} else if iv.Months < 0 && iv.Days > 0 {
-		iv.Days -= daysPerMonth
-		iv.Months++
-	}
+	iv = carryMonths(iv)
+	balance(&iv.Months, &iv.Days, daysPerMonth)
 	return iv
 }
 
 // JustifyInterval applies both justifications with consistent signs
 // (justify_interval).
 func JustifyInterval(iv IntervalValue) IntervalValue {
-	d := iv.Micros / MicrosPerDay
-	iv.Micros -= d * MicrosPerDay
-	iv.Days += int32(d)
-	m := iv.Days / daysPerMonth
-	iv.Days -= m * daysPerMonth
-	iv.Months += m
+	iv = carryMonths(carryDays(iv))
 	if iv.Months > 0 && (iv.Days < 0 || (iv.Days == 0 && iv.Micros < 0)) {
 		iv.Days += daysPerMonth
 		iv.Months--
@@ -360,12 +339,36 @@ func JustifyInterval(iv IntervalValue) IntervalValue {
 		iv.Days -= daysPerMonth
 		iv.Months++
 	}
-	if iv.Days > 0 && iv.Micros < 0 {
-		iv.Micros += MicrosPerDay
-		iv.Days--
-	} else if iv.Days < 0 && iv.Micros > 0 {
-		iv.Micros -= MicrosPerDay
-		iv.Days++
-	}
+	balance(&iv.Days, &iv.Micros, MicrosPerDay)
 	return iv
+}
+
+// carryDays moves whole days out of the microseconds, keeping the sign
+// of each part.
+func carryDays(iv IntervalValue) IntervalValue {
+	d := iv.Micros / MicrosPerDay
+	iv.Micros -= d * MicrosPerDay
+	iv.Days += int32(d)
+	return iv
+}
+
+// carryMonths moves whole 30-day months out of the days, keeping the
+// sign of each part.
+func carryMonths(iv IntervalValue) IntervalValue {
+	m := iv.Days / daysPerMonth
+	iv.Days -= m * daysPerMonth
+	iv.Months += m
+	return iv
+}
+
+// balance gives a field hi and the next smaller one lo (unit of which
+// make one hi) one sign, moving one hi into lo where they differ.
+func balance[L int32 | int64](hi *int32, lo *L, unit L) {
+	if *hi > 0 && *lo < 0 {
+		*lo += unit
+		*hi--
+	} else if *hi < 0 && *lo > 0 {
+		*lo -= unit
+		*hi++
+	}
 }

@@ -65,20 +65,15 @@ func AppendKeys(keys [][]byte, arr arrow.Array, t T, desc, nullsFirst bool) [][]
 			keys[i] = append(keys[i], nullMark)
 		}
 		return keys
-	case *array.Int64:
-		appendIntKeys(keys, a.Int64Values(), arr, mask, nullMark)
+	case *array.Int64, *array.Timestamp, *array.Time64:
+		// Integers, times and timestamps share the 64-bit integer key.
+		appendIntKeys(keys, arrow.GetValues[int64](arr.Data(), 1), arr, mask, nullMark)
 		return keys
 	case *array.Int32:
 		appendIntKeys(keys, a.Int32Values(), arr, mask, nullMark)
 		return keys
 	case *array.Int16:
 		appendIntKeys(keys, a.Int16Values(), arr, mask, nullMark)
-		return keys
-	case *array.Timestamp:
-		appendIntKeys(keys, a.TimestampValues(), arr, mask, nullMark)
-		return keys
-	case *array.Time64:
-		appendIntKeys(keys, a.Time64Values(), arr, mask, nullMark)
 		return keys
 	case *array.Date32:
 		vals := a.Date32Values()
@@ -271,24 +266,17 @@ func appendNumericTextKey(buf []byte, s string) ([]byte, bool) {
 // AppendValues appends to vals[i], for every row i in sel, the value of
 // row i of arr (a column of type t) as AppendValue would encode it.
 func AppendValues(vals [][]byte, sel []int32, arr arrow.Array, t T) {
+	// Integers, dates, times and timestamps are all varints of their
+	// value, whatever its width.
 	switch a := arr.(type) {
-	case *array.Int64:
-		appendIntValues(vals, sel, a.Int64Values(), arr)
+	case *array.Int64, *array.Timestamp, *array.Time64:
+		appendIntValues(vals, sel, arrow.GetValues[int64](arr.Data(), 1), arr)
 		return
-	case *array.Int32:
-		appendIntValues(vals, sel, a.Int32Values(), arr)
+	case *array.Int32, *array.Date32:
+		appendIntValues(vals, sel, arrow.GetValues[int32](arr.Data(), 1), arr)
 		return
 	case *array.Int16:
 		appendIntValues(vals, sel, a.Int16Values(), arr)
-		return
-	case *array.Timestamp:
-		appendIntValues(vals, sel, a.TimestampValues(), arr)
-		return
-	case *array.Time64:
-		appendIntValues(vals, sel, a.Time64Values(), arr)
-		return
-	case *array.Date32:
-		appendIntValues(vals, sel, a.Date32Values(), arr)
 		return
 	case *array.Float64:
 		vs := a.Float64Values()
@@ -312,17 +300,11 @@ func AppendValues(vals [][]byte, sel []int32, arr arrow.Array, t T) {
 		return
 	case *array.String:
 		if t.Kind != Numeric {
-			appendSelValues(vals, sel, arr, func(b []byte, i int) []byte {
-				s := a.Value(i)
-				return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-			})
+			appendSelValues(vals, sel, arr, func(b []byte, i int) []byte { return appendLenPrefixed(b, a.Value(i)) })
 			return
 		}
 	case *array.Binary:
-		appendSelValues(vals, sel, arr, func(b []byte, i int) []byte {
-			s := a.Value(i)
-			return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-		})
+		appendSelValues(vals, sel, arr, func(b []byte, i int) []byte { return appendLenPrefixed(b, a.Value(i)) })
 		return
 	}
 	for _, i := range sel {

@@ -76,15 +76,11 @@ func AppendValue(buf []byte, d Datum, t T) []byte {
 			buf = append(buf, numFinitePos)
 		}
 		buf = binary.AppendVarint(buf, int64(v.Exponent))
-		b := v.Coeff.MathBigInt().Bytes()
-		buf = binary.AppendUvarint(buf, uint64(len(b)))
-		return append(buf, b...)
+		return appendLenPrefixed(buf, v.Coeff.MathBigInt().Bytes())
 	case string:
-		buf = binary.AppendUvarint(buf, uint64(len(v)))
-		return append(buf, v...)
+		return appendLenPrefixed(buf, v)
 	case []byte:
-		buf = binary.AppendUvarint(buf, uint64(len(v)))
-		return append(buf, v...)
+		return appendLenPrefixed(buf, v)
 	case Date:
 		return binary.AppendVarint(buf, int64(v))
 	case TimeOfDay:
@@ -97,6 +93,12 @@ func AppendValue(buf []byte, d Datum, t T) []byte {
 		return binary.AppendVarint(buf, v.Micros)
 	}
 	panic(fmt.Sprintf("AppendValue: unexpected datum %T for %s", d, t))
+}
+
+// appendLenPrefixed appends s after its length as a uvarint: the value
+// encoding of text, bytea and a numeric's coefficient.
+func appendLenPrefixed[S string | []byte](buf []byte, s S) []byte {
+	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
 }
 
 func errCorruptValue(t T) error {

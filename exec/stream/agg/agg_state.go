@@ -256,6 +256,17 @@ type aggIntSlot struct {
 	cnt int64
 }
 
+// fold takes in x with weight w (a retraction when negative); the
+// vector and the row paths both go through it.
+func (s *aggIntSlot) fold(x, w int64) {
+	s.cnt += w
+	if w > 0 {
+		s.sum.add(x)
+	} else {
+		s.sum.sub(x)
+	}
+}
+
 // aggSumInt is sum and avg over smallint, integer and bigint.
 type aggSumInt struct {
 	aggNoSets
@@ -290,26 +301,13 @@ func aggSumInts[V int16 | int32 | int64](v []aggIntSlot, ids []uint32, w []int64
 		if wi == 0 || (nulls && col.IsNull(i)) {
 			continue
 		}
-		s := &v[g]
-		s.cnt += wi
-		if wi > 0 {
-			s.sum.add(int64(vals[i]))
-		} else {
-			s.sum.sub(int64(vals[i]))
-		}
+		v[g].fold(int64(vals[i]), wi)
 	}
 }
 
 func (a *aggSumInt) updateRow(g uint32, args []types.Datum, w int64) error {
-	if args[0] == nil {
-		return nil
-	}
-	s := &a.v[g]
-	s.cnt += w
-	if w > 0 {
-		s.sum.add(args[0].(int64))
-	} else {
-		s.sum.sub(args[0].(int64))
+	if args[0] != nil {
+		a.v[g].fold(args[0].(int64), w)
 	}
 	return nil
 }
@@ -390,6 +388,21 @@ type aggFloatSlot struct {
 	sp  aggSpecials
 }
 
+// fold takes in x with weight w (a retraction when negative): finite
+// values go into the running sum, the others are counted by class.
+func (s *aggFloatSlot) fold(x float64, w int64) {
+	s.cnt += w
+	if x-x == 0 {
+		s.sum += float64(w) * x
+	} else {
+		s.sp.add(x < 0, !math.IsNaN(x), w)
+	}
+	if s.cnt == 0 {
+		// Nothing left: drop the rounding residue of retractions.
+		s.sum = 0
+	}
+}
+
 // aggSumFloat is sum and avg over real and double precision.
 type aggSumFloat struct {
 	aggNoSets
@@ -421,35 +434,13 @@ func aggSumFloats[V float32 | float64](v []aggFloatSlot, ids []uint32, w []int64
 		if wi == 0 || (nulls && col.IsNull(i)) {
 			continue
 		}
-		s := &v[g]
-		s.cnt += wi
-		x := float64(vals[i])
-		if x-x == 0 {
-			s.sum += float64(wi) * x
-		} else {
-			s.sp.add(x < 0, !math.IsNaN(x), wi)
-		}
-		if s.cnt == 0 {
-			// Nothing left: drop the rounding residue of retractions.
-			s.sum = 0
-		}
+		v[g].fold(float64(vals[i]), wi)
 	}
 }
 
 func (a *aggSumFloat) updateRow(g uint32, args []types.Datum, w int64) error {
-	if args[0] == nil {
-		return nil
-	}
-	x := args[0].(float64)
-	s := &a.v[g]
-	s.cnt += w
-	if x-x == 0 {
-		s.sum += float64(w) * x
-	} else {
-		s.sp.add(x < 0, !math.IsNaN(x), w)
-	}
-	if s.cnt == 0 {
-		s.sum = 0
+	if args[0] != nil {
+		a.v[g].fold(args[0].(float64), w)
 	}
 	return nil
 }
@@ -672,6 +663,15 @@ type aggIntervalSlot struct {
 	months, days, micros, cnt int64
 }
 
+// fold takes in an interval of months, days and microseconds with
+// weight w (a retraction when negative).
+func (s *aggIntervalSlot) fold(months, days, micros, w int64) {
+	s.cnt += w
+	s.months += w * months
+	s.days += w * days
+	s.micros += w * micros
+}
+
 // aggSumInterval is sum and avg over interval.
 type aggSumInterval struct {
 	aggNoSets
@@ -692,25 +692,16 @@ func (a *aggSumInterval) update(ids []uint32, w []int64, args []arrow.Array) err
 		if w[i] == 0 || col.IsNull(i) {
 			continue
 		}
-		s := &a.v[g]
-		s.cnt += w[i]
-		s.months += w[i] * int64(vals[i].Months)
-		s.days += w[i] * int64(vals[i].Days)
-		s.micros += w[i] * (vals[i].Nanoseconds / 1000)
+		a.v[g].fold(int64(vals[i].Months), int64(vals[i].Days), vals[i].Nanoseconds/1000, w[i])
 	}
 	return nil
 }
 
 func (a *aggSumInterval) updateRow(g uint32, args []types.Datum, w int64) error {
-	if args[0] == nil {
-		return nil
+	if args[0] != nil {
+		iv := args[0].(types.IntervalValue)
+		a.v[g].fold(int64(iv.Months), int64(iv.Days), iv.Micros, w)
 	}
-	iv := args[0].(types.IntervalValue)
-	s := &a.v[g]
-	s.cnt += w
-	s.months += w * int64(iv.Months)
-	s.days += w * int64(iv.Days)
-	s.micros += w * iv.Micros
 	return nil
 }
 
@@ -746,6 +737,14 @@ func (a *aggSumInterval) decode(buf []byte, g uint32) ([]byte, error) {
 
 type aggBoolSlot struct{ trues, all int64 }
 
+// fold takes in b with weight w (a retraction when negative).
+func (s *aggBoolSlot) fold(b bool, w int64) {
+	s.all += w
+	if b {
+		s.trues += w
+	}
+}
+
 // aggBool is bool_and/every (no false among the values) and bool_or (a
 // true among them), as counts.
 type aggBool struct {
@@ -767,23 +766,14 @@ func (a *aggBool) update(ids []uint32, w []int64, args []arrow.Array) error {
 		if w[i] == 0 || (nulls && col.IsNull(i)) {
 			continue
 		}
-		s := &a.v[g]
-		s.all += w[i]
-		if col.Value(i) {
-			s.trues += w[i]
-		}
+		a.v[g].fold(col.Value(i), w[i])
 	}
 	return nil
 }
 
 func (a *aggBool) updateRow(g uint32, args []types.Datum, w int64) error {
-	if args[0] == nil {
-		return nil
-	}
-	s := &a.v[g]
-	s.all += w
-	if args[0].(bool) {
-		s.trues += w
+	if args[0] != nil {
+		a.v[g].fold(args[0].(bool), w)
 	}
 	return nil
 }

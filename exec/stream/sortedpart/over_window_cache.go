@@ -62,23 +62,13 @@ func (w *overWindow) drop(p *owPart) {
 // deletes commit), so storage alone holds its rows, and the values
 // emitted for them follow from the rows as at a restart.
 func (w *overWindow) read(p *owPart) error {
-	lo := []byte(p.PKey)
-	it, err := w.state.NewIter(w.env.State, lo)
+	rows, _, err := readRows(w.state, w.env, []byte(p.PKey), p.rows, -1, func(sk, val []byte) (owRow, error) {
+		return w.storedRow(sk, val, nil)
+	})
+	p.rows = rows
 	if err != nil {
 		return err
 	}
-	for ok := it.First(); ok; ok = it.Next() {
-		r, err := w.storedRow(it.Key()[len(lo):], it.Value(), nil)
-		if err != nil {
-			it.Close()
-			return err
-		}
-		p.rows = append(p.rows, r)
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	w.env.Stats.StateReads.Add(int64(len(p.rows)))
 	return w.settle(p, false)
 }
 
@@ -97,12 +87,10 @@ func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error)
 		ok = w.state.AppendKeyValue(ok, len(w.spec.Partition)+j, row[k.Col])
 	}
 	w.kbuf = ok
-	if !bytes.HasPrefix(sk, ok) {
-		return owRow{}, sqlerr.New(sqlerr.DataCorrupted, "over window state: key does not match its row")
+	kv, err := sortedEntry("over window", sk, val, ok)
+	if err != nil {
+		return owRow{}, err
 	}
-	kv := make([]byte, len(sk)+len(val))
-	copy(kv, sk)
-	copy(kv[len(sk):], val)
 	return owRow{kv: kv, ol: int32(len(ok)), kl: int32(len(sk))}, nil
 }
 
@@ -121,20 +109,12 @@ func (w *overWindow) partKey(row []types.Datum) []byte {
 // committed: until then a read of the partition from storage could find
 // its deleted rows, so they stay in memory.
 func (w *overWindow) settleEmptied() {
-	committed := w.env.CommittedEpoch()
-	still := w.emptied[:0]
-	for _, p := range w.emptied {
-		if p.LastWrite > committed {
-			still = append(still, p)
-			continue
-		}
+	w.emptied = w.cache.Settle(w.emptied, w.env.CommittedEpoch(), func(p *owPart) {
 		p.emptied = false
 		if len(p.rows) == 0 && !p.Dirty {
 			w.drop(p)
 		}
-	}
-	clear(w.emptied[len(still):])
-	w.emptied = still
+	})
 }
 
 // shrink reports the state's size and, while the budget is exceeded,

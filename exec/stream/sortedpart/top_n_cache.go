@@ -55,27 +55,14 @@ func (t *topN) drop(p *topNPart) {
 // read loads the first K rows of partition p, evicted or never loaded:
 // its state is committed, so storage alone holds it.
 func (t *topN) read(p *topNPart) error {
-	lo := []byte(p.PKey)
-	it, err := t.state.NewIter(t.env.State, lo)
+	rows, more, err := readRows(t.state, t.env, []byte(p.PKey), p.rows, t.keep-len(p.rows), func(sk, val []byte) (topNRow, error) {
+		return t.storedRow(sk, val, nil)
+	})
+	p.rows = rows
 	if err != nil {
 		return err
 	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if len(p.rows) == t.keep {
-			p.complete = false
-			break
-		}
-		r, err := t.storedRow(it.Key()[len(lo):], it.Value(), nil)
-		if err != nil {
-			it.Close()
-			return err
-		}
-		p.rows = append(p.rows, r)
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	t.env.Stats.StateReads.Add(int64(len(p.rows)))
+	p.complete = !more
 	if !p.complete {
 		p.bound = p.rows[len(p.rows)-1].key()
 	}
@@ -171,12 +158,10 @@ func (t *topN) storedRow(key, val []byte, row []types.Datum) (topNRow, error) {
 		}
 	}
 	ok := t.orderKey(row)
-	if !bytes.HasPrefix(key, ok) {
-		return topNRow{}, sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
+	kv, err := sortedEntry("top-N", key, val, ok)
+	if err != nil {
+		return topNRow{}, err
 	}
-	kv := make([]byte, len(key)+len(val))
-	copy(kv, key)
-	copy(kv[len(key):], val)
 	return topNRow{kv: kv, id: int32(len(ok)), kl: int32(len(key))}, nil
 }
 
@@ -204,13 +189,7 @@ func (t *topN) account(p *topNPart) {
 // settle forgets the overlay of partitions whose writes have committed
 // and drops those left empty.
 func (t *topN) settle() {
-	committed := t.env.CommittedEpoch()
-	still := t.settling[:0]
-	for _, p := range t.settling {
-		if p.LastWrite > committed {
-			still = append(still, p)
-			continue
-		}
+	t.settling = t.cache.Settle(t.settling, t.env.CommittedEpoch(), func(p *topNPart) {
 		p.settling = false
 		if cap(p.over) > 16 {
 			p.over = nil
@@ -220,12 +199,10 @@ func (t *topN) settle() {
 		}
 		if p.complete && len(p.rows) == 0 {
 			t.drop(p)
-			continue
+			return
 		}
 		t.account(p)
-	}
-	clear(t.settling[len(still):])
-	t.settling = still
+	})
 }
 
 // shrink reports the state's size and, while the budget is exceeded,
