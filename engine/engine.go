@@ -19,6 +19,7 @@ import (
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // Version is the server version reported to clients.
@@ -34,6 +35,9 @@ type Engine struct {
 	stateMemory *stream.StateMemory
 	// connectors are the registered sources and sinks.
 	connectors *connector.Registry
+	// udfs compiles and caches the user functions in JavaScript and
+	// WebAssembly (function.go).
+	udfs *udf.UserRuntimes
 	// ingests are the running loops of tables fed by a connector, by
 	// table OID (guarded by mu).
 	ingests map[uint32]*ingest
@@ -135,7 +139,7 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
-		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog}
+		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, udfs: newUserRuntimes(log)}
 	if err := e.bootstrapSuperuser(opts.SuperuserPassword); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create superuser: %w", err)

@@ -280,6 +280,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		SQL:         st.whole,
 		Offset:      0,
 		LowerBatch:  lower.Batch,
+		UserFuncs:   s.e.udfs,
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},

@@ -953,12 +953,12 @@ func (c *cursor) show() (Ext, error) {
 }
 
 // showCreate reads SHOW CREATE SOURCE | TABLE | SINK | VIEW |
-// MATERIALIZED VIEW name.
+// MATERIALIZED VIEW | FUNCTION name.
 func (c *cursor) showCreate() (*ShowCreate, error) {
 	s := &ShowCreate{}
 	c.i = 2
 	switch w := c.wordAt(0); w {
-	case "source", "table", "sink", "view":
+	case "source", "table", "sink", "view", "function":
 		s.Kind = w
 		c.i++
 	case "materialized":

@@ -81,6 +81,10 @@ type Planner struct {
 	// without SELECT on a whole relation needs it on these columns.
 	ColDeps map[uint32]map[int16]bool
 
+	// UserFuncs compiles user functions in languages other than SQL
+	// (JavaScript, WebAssembly); nil refuses calls of them.
+	UserFuncs *udf.UserRuntimes
+
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
 	// Context ends planning early (CancelRequest, statement_timeout); nil

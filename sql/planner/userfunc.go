@@ -1,0 +1,101 @@
+package planner
+
+import (
+	"encoding/base64"
+
+	"streamsql/catalog"
+	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// User functions in JavaScript and WebAssembly are not inlined: their
+// calls bind to the function a language runtime compiled from the
+// catalog's definition (udf.UserRuntimes), which the executors call once
+// per batch like a built-in.
+
+// UserDef returns the definition a language runtime compiles for f.
+func UserDef(f *catalog.Function) (*udf.UserDef, error) {
+	d := &udf.UserDef{OID: f.OID, Name: f.Name, Signature: f.Signature(), ArgNames: f.ArgNames, ArgTypes: f.ArgTypes,
+		Ret: f.RetType, Set: f.RetSet, Language: f.Language, Body: f.Body, Strict: f.Strict,
+		Volatility: udf.Volatility(f.Volatility)}
+	if f.RetSet {
+		if len(f.OutNames) > 0 {
+			d.Cols, d.ColTypes = f.OutNames, f.OutTypes
+		} else {
+			d.Cols, d.ColTypes = []string{f.Name}, []types.T{f.RetType}
+		}
+	}
+	if f.Language == "wasm" {
+		bin, err := base64.StdEncoding.DecodeString(f.Body)
+		if err != nil {
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "the module of function %s is not valid base64: %v", f.Signature(), err)
+		}
+		d.Binary = bin
+	}
+	return d, nil
+}
+
+// callUserFunction binds a call of f, a function in a language other
+// than SQL, with the bound arguments args.
+func (p *Planner) callUserFunction(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	if f.RetSet {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning function %s is not supported here", f.Signature()).
+			WithHint("Call it in FROM.").WithPosition(pos)
+	}
+	if err := p.checkStreamVolatility(f); err != nil {
+		return nil, err
+	}
+	fn, err := p.userScalar(f, pos)
+	if err != nil {
+		return nil, err
+	}
+	cast := make([]plan.Scalar, len(args))
+	for i, a := range args {
+		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
+			return nil, err
+		}
+	}
+	if p.Deps != nil && f.OID != 0 {
+		p.Deps[f.OID] = true
+	}
+	return &plan.Call{Fn: fn, Args: cast, T: f.RetType}, nil
+}
+
+// checkStreamVolatility refuses a VOLATILE function in a materialized
+// view or sink: its job calls the function again when rows are retracted
+// or replayed after a restart, and a different answer would corrupt the
+// view.
+func (p *Planner) checkStreamVolatility(f *catalog.Function) error {
+	if !p.Stream || f.Volatility != catalog.Volatile {
+		return nil
+	}
+	return sqlerr.New(sqlerr.InvalidObjectDefinition, "materialized views and sinks cannot call VOLATILE function %s", f.Signature()).
+		WithDetail("A streaming job calls the function again on retraction and after a restart, and needs the same answer each time.").
+		WithHint("Declare the function IMMUTABLE (or STABLE) if it gives the same result for the same arguments.")
+}
+
+// userScalar compiles f (or takes it from the cache).
+func (p *Planner) userScalar(f *catalog.Function, pos int) (*udf.Scalar, error) {
+	if !p.UserFuncs.Knows(f.Language) {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "functions in LANGUAGE %s cannot be called here", f.Language).WithPosition(pos)
+	}
+	d, err := UserDef(f)
+	if err != nil {
+		return nil, err
+	}
+	return p.UserFuncs.Scalar(d)
+}
+
+// userTable compiles the table function f.
+func (p *Planner) userTable(f *catalog.Function, pos int) (*udf.TableFunc, error) {
+	if !p.UserFuncs.Knows(f.Language) {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "functions in LANGUAGE %s cannot be called here", f.Language).WithPosition(pos)
+	}
+	d, err := UserDef(f)
+	if err != nil {
+		return nil, err
+	}
+	return p.UserFuncs.Table(d)
+}
