@@ -220,7 +220,7 @@ type watch struct {
 	// the live heap of the collection before it started, the base of the
 	// memory limit.
 	heap0, live0 uint64
-	sample  []metrics.Sample
+	sample       []metrics.Sample
 }
 
 // heapBytes reads the bytes of heap objects, live or not yet collected.
