@@ -392,7 +392,7 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	// Arguments that read the enclosing query (unnest(outer.col) in a
 	// subquery) make this query correlated.
 	lateral := lat.reads(argScope, sc)
-	fn, argTypes, err := udf.LookupTableFunc(name, ts)
+	fn, argTypes, err := p.lookupTableFunc(fc.Funcname, ts, p.pos(fc.Location))
 	if err != nil {
 		return nil, withPos(err, p.pos(fc.Location))
 	}

@@ -3,6 +3,8 @@ package planner
 import (
 	"encoding/base64"
 
+	pg "github.com/pganalyze/pg_query_go/v6"
+
 	"streamsql/catalog"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
@@ -98,4 +100,45 @@ func (p *Planner) userTable(f *catalog.Function, pos int) (*udf.TableFunc, error
 		return nil, err
 	}
 	return p.UserFuncs.Table(d)
+}
+
+// lookupTableFunc resolves a table function call of names with argument
+// types ts: a user table function along the path first (as for scalar
+// calls), then the built-ins. It returns the declared argument types.
+func (p *Planner) lookupTableFunc(names []*pg.Node, ts []types.T, pos int) (*udf.TableFunc, []types.T, error) {
+	cands, qualified := p.sqlFuncCandidates(names)
+	var sets []*catalog.Function
+	var sigs [][]types.T
+	for _, f := range cands {
+		if f.RetSet {
+			sets, sigs = append(sets, f), append(sigs, f.ArgTypes)
+		}
+	}
+	display := funcName(names)
+	if len(sets) > 0 {
+		i, amb := selectSignature(ts, sigs)
+		if amb {
+			return nil, nil, sqlerr.New(sqlerr.AmbiguousFunction, "function %s(%s) is not unique", display, catalog.TypeList(ts)).
+				WithHint("Could not choose a best candidate function. You might need to add explicit type casts.").WithPosition(pos)
+		}
+		if i >= 0 {
+			f := sets[i]
+			if err := p.checkStreamVolatility(f); err != nil {
+				return nil, nil, err
+			}
+			fn, err := p.userTable(f, pos)
+			if err != nil {
+				return nil, nil, err
+			}
+			if p.Deps != nil && f.OID != 0 {
+				p.Deps[f.OID] = true
+			}
+			return fn, f.ArgTypes, nil
+		}
+	}
+	if qualified {
+		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(ts)).
+			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
+	}
+	return udf.LookupTableFunc(funcName(names), ts)
 }
