@@ -35,7 +35,16 @@ func (e *Engine) startStreaming() error {
 		Logger:      e.log,
 		StateMemory: e.stateMemory,
 		NewCtx: func() *exec.Ctx {
-			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Settings: func(string) (string, bool) { return "", false }}}
+			// Jobs run with the server's defaults of the settings (the
+			// limits of user functions: udf_timeout, udf_memory_limit).
+			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Settings: func(name string) (string, bool) {
+				switch name {
+				case "udf_timeout", "udf_memory_limit":
+					v, ok := e.defaults[name]
+					return v, ok
+				}
+				return "", false
+			}}}
 		},
 		Tables: func() []uint32 {
 			var ids []uint32
