@@ -6,6 +6,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -139,7 +140,11 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
-		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, udfs: newUserRuntimes(log)}
+		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog}
+	if e.udfs, err = newUserRuntimes(log, defaults); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("user function runtimes: %w", err)
+	}
 	if err := e.bootstrapSuperuser(opts.SuperuserPassword); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create superuser: %w", err)
@@ -161,7 +166,7 @@ func Open(opts Options) (*Engine, error) {
 func (e *Engine) Close() error {
 	e.stopIngests()
 	e.coord.Close()
-	return e.db.Close()
+	return errors.Join(e.udfs.Close(), e.db.Close())
 }
 
 // Catalog returns the catalog (for tools and tests).

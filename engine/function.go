@@ -18,6 +18,7 @@ import (
 	"streamsql/sql/types"
 	"streamsql/udf"
 	"streamsql/udf/js"
+	"streamsql/udf/wasm"
 )
 
 // CREATE FUNCTION, DROP FUNCTION and SHOW FUNCTIONS. Functions are
@@ -213,11 +214,26 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	return "CREATE FUNCTION", nil
 }
 
-// newUserRuntimes returns the language runtimes of user functions.
-func newUserRuntimes(log *slog.Logger) *udf.UserRuntimes {
+// newUserRuntimes returns the language runtimes of user functions. The
+// WebAssembly runtime caps each instance's memory at the server's
+// udf_memory_limit (defaults holds the validated server defaults).
+func newUserRuntimes(log *slog.Logger, defaults map[string]string) (*udf.UserRuntimes, error) {
+	mem := int64(udf.DefaultUDFMemory)
+	if v, ok := defaults["udf_memory_limit"]; ok {
+		n, err := udf.ParseBytesSetting(v)
+		if err != nil {
+			return nil, err
+		}
+		mem = n
+	}
+	w, err := wasm.New(mem)
+	if err != nil {
+		return nil, err
+	}
 	return udf.NewUserRuntimes(map[string]udf.UserRuntime{
 		"javascript": js.New(log),
-	})
+		"wasm":       w,
+	}), nil
 }
 
 // createUserFunction finishes CREATE FUNCTION for a language other than

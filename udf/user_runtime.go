@@ -1,6 +1,7 @@
 package udf
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -174,6 +175,21 @@ func (u *UserRuntimes) compiled(d *UserDef, compile func(UserRuntime) (any, erro
 	}
 	u.cache[k] = v
 	return v, nil
+}
+
+// Close closes the runtimes that hold resources of their own (compiled
+// WebAssembly code).
+func (u *UserRuntimes) Close() error {
+	if u == nil {
+		return nil
+	}
+	var errs []error
+	for _, r := range u.langs {
+		if c, ok := r.(interface{ Close() error }); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Forget drops the compiled versions of function oid (DROP FUNCTION).
