@@ -40,10 +40,10 @@ func column(cols int32, k int) unsafe.Pointer {
 	return unsafe.Pointer(uintptr(table[k]))
 }
 
-func i32s(p unsafe.Pointer, n int32) []int32 { return unsafe.Slice((*int32)(p), n) }
-func i64s(p unsafe.Pointer, n int32) []int64 { return unsafe.Slice((*int64)(p), n) }
+func i32s(p unsafe.Pointer, n int32) []int32   { return unsafe.Slice((*int32)(p), n) }
+func i64s(p unsafe.Pointer, n int32) []int64   { return unsafe.Slice((*int64)(p), n) }
 func f64s(p unsafe.Pointer, n int32) []float64 { return unsafe.Slice((*float64)(p), n) }
-func bytes(p unsafe.Pointer, n int32) []byte { return unsafe.Slice((*byte)(p), n) }
+func bytes(p unsafe.Pointer, n int32) []byte   { return unsafe.Slice((*byte)(p), n) }
 
 // wgcd(a int, b int) returns int: the greatest common divisor.
 //
