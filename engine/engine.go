@@ -39,6 +39,8 @@ type Engine struct {
 	// udfs compiles and caches the user functions in JavaScript and
 	// WebAssembly (function.go).
 	udfs *udf.UserRuntimes
+	// goFuncs are the embedding program's Go functions (Options.Functions).
+	goFuncs *udf.GoFunctions
 	// ingests are the running loops of tables fed by a connector, by
 	// table OID (guarded by mu).
 	ingests map[uint32]*ingest
@@ -75,6 +77,9 @@ type Options struct {
 	// before it commits (0: storage.DefaultMaxTxnBytes); past it a write
 	// fails with 54000 and the transaction is aborted.
 	MaxTransactionBytes int64
+	// Functions are functions written in Go by the program that embeds
+	// the engine (udf.RegisterScalar, udf.RegisterTable); nil for none.
+	Functions *udf.GoFunctions
 	// Settings are server-wide defaults of session settings (e.g.
 	// "statement_timeout": "30s"); a session overrides them with SET or
 	// its startup parameters, and RESET returns to them.
@@ -140,7 +145,7 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
-		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog}
+		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions}
 	if e.udfs, err = newUserRuntimes(log, defaults); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("user function runtimes: %w", err)

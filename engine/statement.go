@@ -281,6 +281,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		Offset:      0,
 		LowerBatch:  lower.Batch,
 		UserFuncs:   s.e.udfs,
+		GoFuncs:     s.e.goFuncs,
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},

@@ -113,7 +113,7 @@ func (e *Engine) matViews() []*catalog.Relation {
 
 // streamPlanner returns a planner for a view definition.
 func (e *Engine) streamPlanner(sql string) *planner.Planner {
-	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql, LowerBatch: lower.Batch, UserFuncs: e.udfs}
+	return &planner.Planner{Catalog: e.cat, Reader: func() storage.Reader { return e.db.Latest() }, SearchPath: []string{"public"}, SQL: sql, LowerBatch: lower.Batch, UserFuncs: e.udfs, GoFuncs: e.goFuncs}
 }
 
 // planStream plans the query of a view or sink as a stream job.

@@ -84,6 +84,9 @@ type Planner struct {
 	// UserFuncs compiles user functions in languages other than SQL
 	// (JavaScript, WebAssembly); nil refuses calls of them.
 	UserFuncs *udf.UserRuntimes
+	// GoFuncs are functions an embedding program wrote in Go; they come
+	// before the built-ins of the same name.
+	GoFuncs *udf.GoFunctions
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState

@@ -54,6 +54,9 @@ func (p *Planner) isSRF(names []*pg.Node) bool {
 	if isSRFName(funcName(names)) {
 		return true
 	}
+	if len(names) == 1 && len(p.GoFuncs.Tables(funcName(names))) > 0 {
+		return true
+	}
 	cands, _ := p.sqlFuncCandidates(names)
 	for _, f := range cands {
 		if f.RetSet {

@@ -140,5 +140,47 @@ func (p *Planner) lookupTableFunc(names []*pg.Node, ts []types.T, pos int) (*udf
 		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(ts)).
 			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
 	}
+	if len(names) == 1 {
+		gs := p.GoFuncs.Tables(display)
+		sigs := make([][]types.T, len(gs))
+		for i, g := range gs {
+			sigs[i] = g.Args
+		}
+		if i, amb := selectSignature(ts, sigs); i >= 0 && !amb {
+			return gs[i], gs[i].Args, nil
+		}
+	}
 	return udf.LookupTableFunc(funcName(names), ts)
+}
+
+// goCall binds a call of a function an embedding program registered in
+// Go (udf.GoFunctions); ok is false when none of that name fits.
+func (p *Planner) goCall(names []*pg.Node, args []plan.Scalar, pos int) (e plan.Scalar, ok bool, err error) {
+	if len(names) != 1 {
+		return nil, false, nil
+	}
+	fns := p.GoFuncs.Scalars(funcName(names))
+	if len(fns) == 0 {
+		return nil, false, nil
+	}
+	ts := make([]types.T, len(args))
+	for i, a := range args {
+		ts[i] = a.Type()
+	}
+	sigs := make([][]types.T, len(fns))
+	for i, f := range fns {
+		sigs[i] = f.Args
+	}
+	i, amb := selectSignature(ts, sigs)
+	if i < 0 || amb {
+		return nil, false, nil // the built-ins may fit
+	}
+	fn := fns[i]
+	cast := make([]plan.Scalar, len(args))
+	for j, a := range args {
+		if cast[j], err = p.coerce(a, fn.Args[j], pos); err != nil {
+			return nil, true, err
+		}
+	}
+	return &plan.Call{Fn: fn, Args: cast, T: fn.Ret}, true, nil
 }
