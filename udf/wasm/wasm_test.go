@@ -183,14 +183,8 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkScalar reports rows per CPU-second of wgcd over 8,192-row
-// batches.
+// batches, next to the built-in gcd(integer, integer).
 func BenchmarkScalar(b *testing.B) {
-	bin := Module(b)
-	r := newRuntime(b, 64<<20)
-	f, err := r.CompileScalar(def("wgcd", []types.T{types.TInt4, types.TInt4}, types.TInt4, true, bin))
-	if err != nil {
-		b.Fatal(err)
-	}
 	const n = 8192
 	x, y := array.NewInt32Builder(types.Mem), array.NewInt32Builder(types.Mem)
 	for i := 0; i < n; i++ {
@@ -198,15 +192,32 @@ func BenchmarkScalar(b *testing.B) {
 		y.Append(int32(i%97 + 1))
 	}
 	cols := []arrow.Array{x.NewArray(), y.NewArray()}
-	e := env(nil)
-	cpu0 := cpuTime()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		out, err := f.Eval(e, cols, n)
+	run := func(b *testing.B, f *udf.Scalar) {
+		e := env(nil)
+		cpu0 := cpuTime()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			out, err := f.Eval(e, cols, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out.Release()
+		}
+		b.ReportMetric(float64(b.N)*n/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
+	}
+	b.Run("wasm", func(b *testing.B) {
+		r := newRuntime(b, 64<<20)
+		f, err := r.CompileScalar(def("wgcd", []types.T{types.TInt4, types.TInt4}, types.TInt4, true, Module(b)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		out.Release()
-	}
-	b.ReportMetric(float64(b.N)*n/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
+		run(b, f)
+	})
+	b.Run("builtin", func(b *testing.B) {
+		f, _, err := udf.LookupScalar("gcd", []types.T{types.TInt4, types.TInt4})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, f)
+	})
 }
