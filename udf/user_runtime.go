@@ -115,7 +115,17 @@ func defKey(d *UserDef) userKey {
 // Scalar returns the compiled scalar function of d, compiling it on first
 // use.
 func (u *UserRuntimes) Scalar(d *UserDef) (*Scalar, error) {
-	v, err := u.compiled(d, func(r UserRuntime) (any, error) { return r.CompileScalar(d) })
+	v, err := u.compiled(d, func(r UserRuntime) (any, error) {
+		s, err := r.CompileScalar(d)
+		if err == nil && s.Volatility == Immutable {
+			// The planner folds immutable calls of constants while it
+			// plans, outside the statement's limits and cancellation;
+			// sandboxed code runs when the statement runs instead. The
+			// catalog keeps the declared volatility (views check it).
+			s.Volatility = Stable
+		}
+		return s, err
+	})
 	if err != nil {
 		return nil, err
 	}
