@@ -19,10 +19,17 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require github.com/twmb/franz-go/pkg/kadm v1.18.0
+require (
+	github.com/dop251/goja v0.0.0-20260311135729-065cd970411c
+	github.com/tetratelabs/wazero v1.12.0
+	github.com/twmb/franz-go/pkg/kadm v1.18.0
+	github.com/xdg-go/scram v1.4.0
+)
 
 require (
-	github.com/xdg-go/scram v1.4.0 // indirect
+	github.com/dlclark/regexp2 v1.11.4 // indirect
+	github.com/go-sourcemap/sourcemap v2.1.3+incompatible // indirect
+	github.com/google/pprof v0.0.0-20230207041349-798e818bf904 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 )
 
@@ -78,7 +85,7 @@ require (
 	github.com/rcrowley/go-metrics v0.0.0-20250401214520-65e299d6c5c9 // indirect
 	github.com/rogpeppe/go-internal v1.12.0 // indirect
 	github.com/twmb/franz-go v1.22.3
-	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
+	github.com/twmb/franz-go/pkg/kmsg v1.15.1
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect

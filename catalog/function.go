@@ -48,7 +48,12 @@ type Function struct {
 	ArgNames []string
 	ArgTypes []types.T
 	RetType  types.T
-	// Language is the LANGUAGE, lower-case ("sql").
+	// RetSet: a table function (RETURNS SETOF RetType, or RETURNS TABLE
+	// with the columns OutNames and OutTypes; RetType is then record).
+	RetSet   bool      `json:",omitempty"`
+	OutNames []string  `json:",omitempty"`
+	OutTypes []types.T `json:",omitempty"`
+	// Language is the LANGUAGE, lower-case ("sql", "javascript", "wasm").
 	Language string
 	// Body is the function's body: for AS '...' the string as given (the
 	// pg_proc.prosrc), for a SQL-standard RETURN expr body the query
@@ -106,6 +111,8 @@ func (f *Function) clone() *Function {
 	c := *f
 	c.ArgNames = slices.Clone(f.ArgNames)
 	c.ArgTypes = slices.Clone(f.ArgTypes)
+	c.OutNames = slices.Clone(f.OutNames)
+	c.OutTypes = slices.Clone(f.OutTypes)
 	return &c
 }
 

@@ -6,6 +6,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"streamsql/exec/stream"
 	"streamsql/pgwire"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // Version is the server version reported to clients.
@@ -34,6 +36,11 @@ type Engine struct {
 	stateMemory *stream.StateMemory
 	// connectors are the registered sources and sinks.
 	connectors *connector.Registry
+	// udfs compiles and caches the user functions in JavaScript and
+	// WebAssembly (function.go).
+	udfs *udf.UserRuntimes
+	// goFuncs are the embedding program's Go functions (Options.Functions).
+	goFuncs *udf.GoFunctions
 	// ingests are the running loops of tables fed by a connector, by
 	// table OID (guarded by mu).
 	ingests map[uint32]*ingest
@@ -70,6 +77,9 @@ type Options struct {
 	// before it commits (0: storage.DefaultMaxTxnBytes); past it a write
 	// fails with 54000 and the transaction is aborted.
 	MaxTransactionBytes int64
+	// Functions are functions written in Go by the program that embeds
+	// the engine (udf.RegisterScalar, udf.RegisterTable); nil for none.
+	Functions *udf.GoFunctions
 	// Settings are server-wide defaults of session settings (e.g.
 	// "statement_timeout": "30s"); a session overrides them with SET or
 	// its startup parameters, and RESET returns to them.
@@ -135,7 +145,11 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
-		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog}
+		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions}
+	if e.udfs, err = newUserRuntimes(log, defaults); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("user function runtimes: %w", err)
+	}
 	if err := e.bootstrapSuperuser(opts.SuperuserPassword); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create superuser: %w", err)
@@ -157,7 +171,7 @@ func Open(opts Options) (*Engine, error) {
 func (e *Engine) Close() error {
 	e.stopIngests()
 	e.coord.Close()
-	return e.db.Close()
+	return errors.Join(e.udfs.Close(), e.db.Close())
 }
 
 // Catalog returns the catalog (for tools and tests).

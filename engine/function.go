@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +17,8 @@ import (
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
+	"streamsql/udf/js"
+	"streamsql/udf/wasm"
 )
 
 // CREATE FUNCTION, DROP FUNCTION and SHOW FUNCTIONS. Functions are
@@ -55,7 +59,16 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		switch fp.Mode {
 		case pg.FunctionParameterMode_FUNC_PARAM_IN, pg.FunctionParameterMode_FUNC_PARAM_DEFAULT:
 		case pg.FunctionParameterMode_FUNC_PARAM_TABLE:
-			return "", sqlerr.New(sqlerr.FeatureNotSupported, "functions returning TABLE are not supported")
+			t, err := p.TypeName(fp.ArgType)
+			if err != nil {
+				return "", err
+			}
+			if slices.Contains(f.OutNames, fp.Name) {
+				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "parameter name %q used more than once", fp.Name)
+			}
+			f.OutNames = append(f.OutNames, fp.Name)
+			f.OutTypes = append(f.OutTypes, baseType(t))
+			continue
 		default:
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "OUT, INOUT and VARIADIC parameters are not supported")
 		}
@@ -77,17 +90,20 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	if cf.ReturnType == nil {
 		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "function result type must be specified")
 	}
-	if cf.ReturnType.Setof {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "functions returning SETOF are not supported")
+	f.RetSet = cf.ReturnType.Setof
+	if len(f.OutNames) > 0 {
+		f.RetType = types.T{Kind: types.Record}
+	} else {
+		rt, err := p.TypeName(cf.ReturnType)
+		if err != nil {
+			return "", err
+		}
+		f.RetType = baseType(rt)
 	}
-	rt, err := p.TypeName(cf.ReturnType)
-	if err != nil {
-		return "", err
-	}
-	f.RetType = baseType(rt)
 
 	var asBody []string
 	asPos := -1
+	volatilityGiven := false
 	for _, o := range cf.Options {
 		d := o.GetDefElem()
 		switch d.Defname {
@@ -100,6 +116,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			f.Language = strings.ToLower(d.Arg.GetString_().Sval)
 		case "volatility":
 			f.Volatility = d.Arg.GetString_().Sval[0]
+			volatilityGiven = true
 		case "strict":
 			f.Strict = d.Arg.GetBoolean().Boolval
 		case "parallel", "leakproof", "cost", "security":
@@ -115,7 +132,13 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		f.Language = "sql"
 	}
 	if f.Language != "sql" {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "LANGUAGE %s is not supported yet: only LANGUAGE sql functions can be created", f.Language)
+		if !volatilityGiven {
+			f.Volatility = catalog.Immutable // the default for sandboxed languages
+		}
+		return s.createUserFunction(cf, f, asBody)
+	}
+	if f.RetSet {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "LANGUAGE sql functions returning SETOF or TABLE are not supported")
 	}
 
 	var body *pg.Node
@@ -191,6 +214,61 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	return "CREATE FUNCTION", nil
 }
 
+// newUserRuntimes returns the language runtimes of user functions. The
+// WebAssembly runtime caps each instance's memory at the server's
+// udf_memory_limit (defaults holds the validated server defaults).
+func newUserRuntimes(log *slog.Logger, defaults map[string]string) (*udf.UserRuntimes, error) {
+	mem := int64(udf.DefaultUDFMemory)
+	if v, ok := defaults["udf_memory_limit"]; ok {
+		n, err := udf.ParseBytesSetting(v)
+		if err != nil {
+			return nil, err
+		}
+		mem = n
+	}
+	w, err := wasm.New(mem)
+	if err != nil {
+		return nil, err
+	}
+	return udf.NewUserRuntimes(map[string]udf.UserRuntime{
+		"javascript": js.New(log),
+		"wasm":       w,
+	}), nil
+}
+
+// createUserFunction finishes CREATE FUNCTION for a language other than
+// SQL: the runtime compiles the body now, so that a syntax error, a
+// missing function or an unsupported type is refused here.
+func (s *Session) createUserFunction(cf *pg.CreateFunctionStmt, f *catalog.Function, asBody []string) (string, error) {
+	if !s.e.udfs.Knows(f.Language) {
+		return "", sqlerr.New(sqlerr.UndefinedObject, "language %q does not exist", f.Language).
+			WithHint("The languages are sql, javascript and wasm.")
+	}
+	switch {
+	case cf.SqlBody != nil:
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "a RETURN body is only allowed in LANGUAGE sql")
+	case len(asBody) == 0:
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "no function body specified")
+	case len(asBody) > 1:
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "only one AS item needed for language %q", f.Language)
+	}
+	f.Body = asBody[0]
+	if f.RetSet && f.RetType.Kind == types.Record && len(f.OutNames) == 0 {
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "function returning SETOF record needs RETURNS TABLE (...) with its columns")
+	}
+	d, err := planner.UserDef(f)
+	if err != nil {
+		return "", err
+	}
+	if err := s.e.udfs.Check(d); err != nil {
+		return "", err
+	}
+	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+		return "", err
+	}
+	return "CREATE FUNCTION", nil
+}
+
 // funcName splits a possibly qualified function name; an unqualified one
 // goes to the current schema.
 func (s *Session) funcName(names []*pg.Node) (schema, name string, err error) {
@@ -229,6 +307,7 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 		if err != nil {
 			return "", err
 		}
+		s.e.udfs.Forget(f.OID)
 		if err := s.e.dropData(x.txn, dropped); err != nil {
 			return "", err
 		}
@@ -300,7 +379,7 @@ func (s *Session) showFunctions(schema string) (*prepared, error) {
 			if f.Schema != sc {
 				continue
 			}
-			rows = append(rows, []types.Datum{f.Name, FunctionArguments(f), f.RetType.String(), f.Language,
+			rows = append(rows, []types.Datum{f.Name, FunctionArguments(f), FunctionResult(f), f.Language,
 				volatilityName(f.Volatility), f.Strict, FunctionBodyText(f)})
 		}
 		return memResult(cols, rows, "SHOW"), nil
@@ -330,6 +409,22 @@ func FunctionArguments(f *catalog.Function) string {
 	return strings.Join(parts, ", ")
 }
 
+// FunctionResult renders f's result as pg_get_function_result does:
+// "integer", "SETOF integer", "TABLE(x integer, y text)".
+func FunctionResult(f *catalog.Function) string {
+	switch {
+	case len(f.OutNames) > 0:
+		cols := make([]string, len(f.OutNames))
+		for i, n := range f.OutNames {
+			cols[i] = pgcatalog.QuoteIdent(n) + " " + f.OutTypes[i].String()
+		}
+		return "TABLE(" + strings.Join(cols, ", ") + ")"
+	case f.RetSet:
+		return "SETOF " + f.RetType.String()
+	}
+	return f.RetType.String()
+}
+
 // FunctionBodyText is the body as written for AS, "RETURN expr" for a
 // SQL-standard body.
 func FunctionBodyText(f *catalog.Function) string {
@@ -353,7 +448,7 @@ func (c catalogReader) UserFunction(oid uint32) (udf.UserFunction, bool) {
 	return udf.UserFunction{
 		Visible:    c.functionVisible(f),
 		Arguments:  FunctionArguments(f),
-		Result:     f.RetType.String(),
+		Result:     FunctionResult(f),
 		Definition: FunctionDef(f),
 	}, true
 }
@@ -392,7 +487,7 @@ func (c catalogReader) LookupUserFunctions(name string) []uint32 {
 func FunctionDef(f *catalog.Function) string {
 	var b strings.Builder
 	b.WriteString("CREATE OR REPLACE FUNCTION " + pgcatalog.QuoteIdent(f.Schema) + "." + pgcatalog.QuoteIdent(f.Name) + "(" + FunctionArguments(f) + ")\n")
-	b.WriteString(" RETURNS " + f.RetType.String() + "\n")
+	b.WriteString(" RETURNS " + FunctionResult(f) + "\n")
 	b.WriteString(" LANGUAGE " + f.Language + "\n")
 	switch f.Volatility {
 	case catalog.Immutable:

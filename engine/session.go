@@ -14,6 +14,7 @@ import (
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // setting is a session variable with its default and whether a change is
@@ -60,6 +61,8 @@ var settings = map[string]setting{
 	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
 	"authentication_timeout":              {def: "1min", desc: "Sets the maximum allowed time to complete client authentication."},
 	"row_security":                        {def: "on", desc: "Enable row security."},
+	"udf_timeout":                         {def: "1s", desc: "Sets the longest time one call of a JavaScript or WebAssembly function may run."},
+	"udf_memory_limit":                    {def: "256MB", desc: "Sets how much one call of a JavaScript or WebAssembly function may grow the heap or its memory."},
 	"query_mem":                           {desc: "Sets the memory of one query before sorts, hash aggregations and hash joins spill to disk (work_mem is an alias)."},
 }
 
@@ -273,6 +276,16 @@ func (s *Session) set(name, value string) error {
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
 		}
+	case "udf_timeout":
+		if d, err := udf.ParseDurationSetting(value); err != nil || d < time.Millisecond || d > time.Hour {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"udf_timeout\": %q (a duration from 1ms to 1h, such as 500ms or 2s)", value)
+		}
+		value = strings.Trim(value, "'\" ")
+	case "udf_memory_limit":
+		if n, err := udf.ParseBytesSetting(value); err != nil || n < 1<<20 {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"udf_memory_limit\": %q (a size of at least 1MB, such as 64MB)", value)
+		}
+		value = strings.Trim(value, "'\" ")
 	case "query_mem":
 		v, err := checkQueryMem(name, value)
 		if err != nil {

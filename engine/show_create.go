@@ -22,6 +22,9 @@ import (
 // Sql).
 func (s *Session) planShowCreate(sc *parser.ShowCreate) (*prepared, error) {
 	cols := []pgwire.Column{{Name: "Name", Type: types.TText}, {Name: "Create Sql", Type: types.TText}}
+	if sc.Kind == "function" {
+		return s.showCreateFunction(cols, sc.Name), nil
+	}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		r, err := s.resolve(nil, &pg.RangeVar{Schemaname: sc.Name.Schema, Relname: sc.Name.Name})
 		if err != nil {
@@ -35,6 +38,31 @@ func (s *Session) planShowCreate(sc *parser.ShowCreate) (*prepared, error) {
 		name := udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name)
 		return memResult(cols, [][]types.Datum{{name, s.e.createSQL(r)}}, "SHOW"), nil
 	}}, nil
+}
+
+// showCreateFunction is SHOW CREATE FUNCTION name: one row per overload
+// of the function the name finds along the search path, with the
+// statement that recreates it.
+func (s *Session) showCreateFunction(cols []pgwire.Column, name parser.ObjectName) *prepared {
+	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		schemas := s.searchPath()
+		if name.Schema != "" {
+			schemas = []string{name.Schema}
+		}
+		var rows [][]types.Datum
+		for _, sc := range schemas {
+			for _, f := range s.e.cat.FunctionsNamed(sc, name.Name) {
+				rows = append(rows, []types.Datum{f.Signature(), FunctionDef(f)})
+			}
+			if len(rows) > 0 {
+				break
+			}
+		}
+		if len(rows) == 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %q does not exist", name.Name)
+		}
+		return memResult(cols, rows, "SHOW"), nil
+	}}
 }
 
 // createSQL renders the CREATE statement of r.

@@ -274,6 +274,8 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		ParamTypes: params,
 		SQL:        st.whole,
 		Offset:     0,
+		UserFuncs:  s.e.udfs,
+		GoFuncs:    s.e.goFuncs,
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},

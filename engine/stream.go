@@ -36,7 +36,16 @@ func (e *Engine) startStreaming() error {
 		Logger:      e.log,
 		StateMemory: e.stateMemory,
 		NewCtx: func() *exec.Ctx {
-			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Settings: func(string) (string, bool) { return "", false }}}
+			// Jobs run with the server's defaults of the settings (the
+			// limits of user functions: udf_timeout, udf_memory_limit).
+			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Settings: func(name string) (string, bool) {
+				switch name {
+				case "udf_timeout", "udf_memory_limit":
+					v, ok := e.defaults[name]
+					return v, ok
+				}
+				return "", false
+			}}}
 		},
 		Tables: func() []uint32 {
 			var ids []uint32
@@ -106,7 +115,8 @@ func (e *Engine) matViews() []*catalog.Relation {
 // streamPlanner returns a planner for a view definition owned by owner:
 // the view reads with its owner's rights (rowsecurity.go).
 func (e *Engine) streamPlanner(sql, owner string) *planner.Planner {
-	p := &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql, RowSecurity: e.ownerQual, Role: owner}
+	p := &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql, RowSecurity: e.ownerQual, Role: owner,
+		UserFuncs: e.udfs, GoFuncs: e.goFuncs}
 	p.LowerBatch = lowering(p, func() storage.Reader { return e.db.Latest() }).Batch
 	return p
 }

@@ -14,6 +14,7 @@ import (
 
 	"streamsql/pgwire"
 	"streamsql/sql/sqlerr"
+	"streamsql/udf"
 )
 
 // Cancellation and timeouts of a session, as PostgreSQL has them.
@@ -387,6 +388,20 @@ func settingDefaults(in map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	for k, v := range in {
 		name := strings.ToLower(k)
+		switch name {
+		case "udf_timeout":
+			if d, err := udf.ParseDurationSetting(v); err != nil || d < time.Millisecond {
+				return nil, fmt.Errorf("invalid value for udf_timeout: %q", v)
+			}
+			out[name] = v
+			continue
+		case "udf_memory_limit":
+			if n, err := udf.ParseBytesSetting(v); err != nil || n < 1<<20 {
+				return nil, fmt.Errorf("invalid value for udf_memory_limit: %q", v)
+			}
+			out[name] = v
+			continue
+		}
 		if !timeoutSettings[name] {
 			return nil, fmt.Errorf("setting %q has no server-wide default", k)
 		}

@@ -40,6 +40,12 @@ type Env struct {
 	Settings func(name string) (string, bool)
 	// Catalog answers the catalog questions functions ask; may be nil.
 	Catalog CatalogReader
+	// OnRowError, when set, takes the rows a user function in a sandboxed
+	// language fails on (a throw, a timeout, too much memory): the row's
+	// result becomes NULL and the statement goes on. Streaming jobs set it
+	// to record the row as a reject; ad-hoc statements leave it nil and
+	// fail with the function's error.
+	OnRowError func(fn string, err error, args []types.Datum, argTypes []types.T)
 }
 
 // CatalogReader is what functions may ask the catalog.

@@ -16,6 +16,24 @@ import (
 // OIDLangSQL is pg_language's OID of LANGUAGE sql.
 const OIDLangSQL = 14
 
+// pg_language OIDs of StreamSQL's own languages: below PostgreSQL's first
+// user OID, beside the rejects relation's.
+const (
+	OIDLangJavaScript = 16010
+	OIDLangWasm       = 16011
+)
+
+// LanguageOID is the pg_language OID of a function language.
+func LanguageOID(lang string) int64 {
+	switch lang {
+	case "javascript":
+		return OIDLangJavaScript
+	case "wasm":
+		return OIDLangWasm
+	}
+	return OIDLangSQL
+}
+
 func (s *Snapshot) functions() []*catalog.Function {
 	if s.Catalog == nil {
 		return nil
@@ -40,10 +58,26 @@ func userProcRows(s *Snapshot) []row {
 		}
 		r := row{
 			"oid": int64(f.OID), "proname": f.Name, "pronamespace": int64(s.schemaOID(f.Schema)), "proowner": int64(s.RoleOID(f.Owner)),
-			"prolang": int64(OIDLangSQL), "procost": float64(100), "provariadic": int64(0), "prokind": "f",
-			"proisstrict": f.Strict, "proretset": false, "provolatile": string(f.Volatility), "proparallel": "u",
+			"prolang": LanguageOID(f.Language), "procost": float64(100), "provariadic": int64(0), "prokind": "f",
+			"proisstrict": f.Strict, "proretset": f.RetSet, "provolatile": string(f.Volatility), "proparallel": "u",
 			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),
 			"proargtypes": strings.Join(args, " "), "prosrc": ProcSrc(f),
+		}
+		if len(f.OutNames) > 0 {
+			// RETURNS TABLE: the columns are TABLE parameters.
+			all, modes := strings.Split(r["proargtypes"].(string), " "), make([]string, 0, len(f.ArgTypes)+len(f.OutTypes))
+			if len(f.ArgTypes) == 0 {
+				all = all[:0]
+			}
+			for range f.ArgTypes {
+				modes = append(modes, "i")
+			}
+			for _, t := range f.OutTypes {
+				all = append(all, strconv.FormatUint(uint64(t.OID()), 10))
+				modes = append(modes, "t")
+			}
+			r["proallargtypes"] = "{" + strings.Join(all, ",") + "}"
+			r["proargmodes"] = "{" + strings.Join(modes, ",") + "}"
 		}
 		if f.ACL != nil {
 			// proacl is NULL while the default holds, as in PostgreSQL.
@@ -53,14 +87,14 @@ func userProcRows(s *Snapshot) []row {
 			}
 			r["proacl"] = aclArray(items)
 		}
-		named := false
+		named := len(f.OutNames) > 0
 		for _, n := range f.ArgNames {
 			named = named || n != ""
 		}
 		if named {
-			names := make([]string, len(f.ArgNames))
-			for i, n := range f.ArgNames {
-				names[i] = arrayElem(n)
+			names := make([]string, 0, len(f.ArgNames)+len(f.OutNames))
+			for _, n := range append(append([]string{}, f.ArgNames...), f.OutNames...) {
+				names = append(names, arrayElem(n))
 			}
 			r["proargnames"] = "{" + strings.Join(names, ",") + "}"
 		}
@@ -89,12 +123,16 @@ func isUserRoutineRows(s *Snapshot) []row {
 		if f.StdBody {
 			body = "RETURN " + strings.TrimPrefix(f.Body, "SELECT ")
 		}
+		routineBody, extLang := "SQL", "SQL"
+		if f.Language != "sql" {
+			routineBody, extLang = "EXTERNAL", strings.ToUpper(f.Language)
+		}
 		out = append(out, row{
 			"specific_catalog": s.Database, "specific_schema": f.Schema, "specific_name": f.Name + "_" + itoa(int(f.OID)),
 			"routine_catalog": s.Database, "routine_schema": f.Schema, "routine_name": f.Name, "routine_type": "FUNCTION",
 			"data_type": ret, "type_udt_catalog": s.Database, "type_udt_schema": "pg_catalog", "type_udt_name": udt,
-			"dtd_identifier": "0", "routine_body": "SQL", "routine_definition": body,
-			"external_language": "SQL", "parameter_style": "GENERAL", "is_deterministic": yesNo(f.Volatility == catalog.Immutable),
+			"dtd_identifier": "0", "routine_body": routineBody, "routine_definition": body,
+			"external_language": extLang, "parameter_style": "GENERAL", "is_deterministic": yesNo(f.Volatility == catalog.Immutable),
 			"sql_data_access": "MODIFIES", "is_null_call": yesNo(f.Strict), "schema_level_routine": "YES",
 			"max_dynamic_result_sets": int64(0), "is_user_defined_cast": "NO", "is_implicitly_invocable": "NO",
 			"security_type": "INVOKER", "as_locator": "NO", "is_udt_dependent": "NO",

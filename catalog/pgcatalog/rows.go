@@ -506,7 +506,7 @@ func languageRows(*Snapshot) []row {
 	l := func(oid int64, name string) row {
 		return row{"oid": oid, "lanname": name, "lanowner": int64(OIDSuperuser)}
 	}
-	return []row{l(12, "internal"), l(13, "c"), l(14, "sql")}
+	return []row{l(12, "internal"), l(13, "c"), l(14, "sql"), l(OIDLangJavaScript, "javascript"), l(OIDLangWasm, "wasm")}
 }
 
 // ViewDefinition is the definition of a view as pg_get_viewdef prints it:

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -191,9 +193,42 @@ func (j *Job) newFragment() *fragment {
 	ctx.Cache = nil
 	env.Ctx = &ctx
 	f := &fragment{job: j, env: &env, inbox: make(chan srcMsg, 16)}
+	ctx.OnRowError = f.functionReject
 	j.frags = append(j.frags, f)
 	return f
 }
+
+// functionReject records a row a user function failed on (it threw, ran
+// out of time or memory): the function's result for the row is NULL, the
+// row joins the job's rejects at the next barrier, and the job goes on.
+// It runs in the fragment's goroutine, as every operator call does.
+func (f *fragment) functionReject(fn string, err error, args []types.Datum, argTypes []types.T) {
+	j := f.job
+	parts := make([]string, len(args))
+	for i, a := range args {
+		if a == nil {
+			parts[i] = "NULL"
+		} else {
+			parts[i] = types.FormatText(a, argTypes[i], time.UTC)
+		}
+	}
+	raw := "(" + strings.Join(parts, ", ") + ")"
+	if len(raw) > maxRejectRaw {
+		raw = raw[:maxRejectRaw]
+	}
+	if len(f.rejects) == 0 { // one log line per fragment and epoch
+		if j.coord != nil {
+			j.coord.log.Warn("user function failed on a row; its result is NULL and the row is in rejects",
+				"job", j.spec.Name, "function", fn, "args", raw, "err", err)
+		}
+	}
+	f.rejects = append(f.rejects, Reject{Relation: j.spec.Name, Split: "function " + fn, Offset: -1,
+		Raw: []byte(raw), Error: err.Error(), Time: time.Now()})
+	j.env.Stats.Rejects.Add(1)
+}
+
+// maxRejectRaw bounds the arguments a function reject keeps.
+const maxRejectRaw = 1024
 
 func (f *fragment) addLeaf(out Output, senders, source int, ts []types.T) int {
 	l := fragLeaf{out: out, first: len(f.senders),

@@ -92,7 +92,7 @@ type Include struct {
 }
 
 // ShowCreate is SHOW CREATE SOURCE | TABLE | SINK | VIEW | MATERIALIZED
-// VIEW name.
+// VIEW | FUNCTION name.
 type ShowCreate struct {
 	Kind string // lower-case: "source", "table", "materialized view", ...
 	Name ObjectName

@@ -27,6 +27,9 @@ func (p *parser) isExtension(toks []token) bool {
 		case c.isWords("create", "materialized", "view"):
 			return c.emitTail() >= 0
 		}
+		if c.usingBase64() >= 0 {
+			return true
+		}
 		return c.tableExt() != nil
 	case "drop", "alter":
 		w := c.wordAt(1)
@@ -72,6 +75,8 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 			st.Ext, err = c.createSubscription()
 		case "materialized":
 			st.AST, st.Ext, err = c.createMatView()
+		case "function", "or":
+			st.AST, err = c.createFunctionUsing()
 		default:
 			st.AST, st.Ext, err = c.createTable()
 		}
@@ -998,12 +1003,12 @@ func (c *cursor) show() (Ext, error) {
 }
 
 // showCreate reads SHOW CREATE SOURCE | TABLE | SINK | VIEW |
-// MATERIALIZED VIEW name.
+// MATERIALIZED VIEW | FUNCTION name.
 func (c *cursor) showCreate() (*ShowCreate, error) {
 	s := &ShowCreate{}
 	c.i = 2
 	switch w := c.wordAt(0); w {
-	case "source", "table", "sink", "view":
+	case "source", "table", "sink", "view", "function":
 		s.Kind = w
 		c.i++
 	case "materialized":
@@ -1087,4 +1092,57 @@ func (p *parser) explain(c *cursor, r stmtRange) (*Explain, error) {
 		return nil, err
 	}
 	return &Explain{Options: opts, Stmt: inner}, nil
+}
+
+// usingBase64 finds RisingWave's USING BASE64 'module' in CREATE [OR
+// REPLACE] FUNCTION and returns the index of USING, or -1.
+func (c *cursor) usingBase64() int {
+	i := 1
+	if c.wordAt(1) == "or" && c.wordAt(2) == "replace" {
+		i = 3
+	}
+	if c.wordAt(i) != "function" {
+		return -1
+	}
+	depth := 0
+	for j := i + 1; j+2 < len(c.toks); j++ {
+		t := c.toks[j]
+		switch {
+		case t.isPunct('('):
+			depth++
+		case t.isPunct(')'):
+			depth--
+		case depth == 0 && t.word(c.src) == "using" && c.toks[j+1].word(c.src) == "base64" &&
+			(c.toks[j+2].kind == pg_query.Token_SCONST || c.toks[j+2].kind == pg_query.Token_USCONST):
+			return j
+		}
+	}
+	return -1
+}
+
+// createFunctionUsing parses CREATE FUNCTION ... USING BASE64 'module' as
+// the PostgreSQL grammar's CREATE FUNCTION ... AS 'module': the module's
+// text is the function's body.
+func (c *cursor) createFunctionUsing() (*pg_query.Node, error) {
+	u := c.usingBase64()
+	if u < 0 {
+		return nil, c.errAt(0)
+	}
+	end := len(c.toks)
+	if end > 0 && c.toks[end-1].isPunct(';') {
+		end--
+	}
+	text := newPGText(c.src, c.toks[0].start, c.toks[end-1].end)
+	using, b64 := c.toks[u], c.toks[u+1]
+	text.blank(using.start, using.end)
+	text.put(using.start, "as")
+	text.blank(b64.start, b64.end)
+	raws, err := text.parse()
+	if err != nil {
+		return nil, err
+	}
+	if len(raws) != 1 || raws[0].Stmt.GetCreateFunctionStmt() == nil {
+		return nil, c.errAt(u)
+	}
+	return raws[0].Stmt, nil
 }

@@ -65,7 +65,7 @@ func (p *Planner) PlanChecks(r *catalog.Relation) ([]plan.Check, error) {
 			return nil, sqlerr.New(sqlerr.DataCorrupted, "check constraint %q of relation %q is unreadable: %s", c.Name, r.Name, c.Expr)
 		}
 		node := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
-		inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql, Sequences: p.Sequences}
+		inner := p.sub(sql)
 		e, err := inner.checkBinder(r).bind(node)
 		if err != nil {
 			return nil, err

@@ -59,7 +59,7 @@ func (p *Planner) BindExpr(text, table string, names []string, ts []types.T, wha
 	for i, t := range ts {
 		sc.cols = append(sc.cols, column{table: table, name: names[i], t: t})
 	}
-	inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql}
+	inner := p.sub(sql)
 	return inner.binder(sc, what).bind(target)
 }
 
@@ -134,7 +134,7 @@ func (p *Planner) defaultExpr(c catalog.Column) (plan.Scalar, error) {
 		return nil, sqlerr.New(sqlerr.DataCorrupted, "column %q has an unreadable default %q", c.Name, c.Default)
 	}
 	node := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
-	inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: "SELECT " + c.Default, Sequences: p.Sequences}
+	inner := p.sub("SELECT " + c.Default)
 	e, err := inner.binder(&scope{}, "DEFAULT").bind(node)
 	if err != nil {
 		return nil, err

@@ -642,8 +642,11 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (plan.Scalar, error) {
 	if e, ok, err := b.userCall(fc, args, pos); ok {
 		return e, err
 	}
+	if e, ok, err := b.p.goCall(fc.Funcname, args, pos); ok {
+		return e, err
+	}
 	e, err := b.p.call(name, args, pos)
-	if err != nil && isSRFName(name) {
+	if err != nil && b.p.isSRF(fc.Funcname) {
 		// A set-returning function where only the select list may call one.
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning functions are not allowed in %s", b.whereName()).WithPosition(pos)
 	}

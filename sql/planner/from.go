@@ -278,8 +278,8 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		}
 		// The view's query reads with its owner's rights: its owner's
 		// row-level security policies apply, not the reader's.
-		inner := &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: r.Definition, Sequences: p.Sequences,
-			NoRewrites: p.NoRewrites || p.Stream, RowSecurity: p.RowSecurity, Role: catalog.OwnerOf(r)}
+		inner := p.sub(r.Definition)
+		inner.NoRewrites, inner.RowSecurity, inner.Role = p.NoRewrites || p.Stream, p.RowSecurity, catalog.OwnerOf(r)
 		rel, err := inner.planSelect(stmts[0].AST.GetSelectStmt(), &scope{})
 		if err != nil {
 			return nil, err
@@ -394,7 +394,7 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	// Arguments that read the enclosing query (unnest(outer.col) in a
 	// subquery) make this query correlated.
 	lateral := lat.reads(argScope, sc)
-	fn, argTypes, err := udf.LookupTableFunc(name, ts)
+	fn, argTypes, err := p.lookupTableFunc(fc.Funcname, ts, p.pos(fc.Location))
 	if err != nil {
 		return nil, withPos(err, p.pos(fc.Location))
 	}

@@ -79,6 +79,12 @@ type Planner struct {
 	// rlsActive holds the tables whose policies are being bound, to
 	// refuse a policy that reads its own table.
 	rlsActive map[uint32]bool
+	// UserFuncs compiles user functions in languages other than SQL
+	// (JavaScript, WebAssembly); nil refuses calls of them.
+	UserFuncs *udf.UserRuntimes
+	// GoFuncs are functions an embedding program wrote in Go; they come
+	// before the built-ins of the same name.
+	GoFuncs *udf.GoFunctions
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
@@ -112,6 +118,14 @@ func (p *Planner) checkCanceled() error {
 type relPlan struct {
 	node plan.Rel
 	cols []column
+}
+
+// sub returns a planner for SQL text planned inside p's statement (a
+// view's definition, a CHECK, a DEFAULT): it shares p's catalog, search
+// path, lowering, sequences and functions.
+func (p *Planner) sub(sql string) *Planner {
+	return &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql, Sequences: p.Sequences,
+		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs}
 }
 
 func (r *relPlan) visibleCount() int {

@@ -263,6 +263,10 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.AggWithinGroup {
 		return nil, true, sqlerr.New(sqlerr.WrongObjectType, "DISTINCT, ORDER BY, FILTER or WITHIN GROUP specified, but %s is not an aggregate function", f.Name).WithPosition(pos)
 	}
+	if f.Language != "sql" {
+		e, err = p.callUserFunction(f, args, pos)
+		return e, true, err
+	}
 	e, err = p.inlineSQLFunction(f, args, pos)
 	return e, true, err
 }

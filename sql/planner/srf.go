@@ -48,6 +48,24 @@ func (x *srfPlaceholder) String() string { return x.name + "()" }
 // isSRFName reports whether a function call of this name returns a set.
 func isSRFName(name string) bool { return udf.IsTableFunc(name) }
 
+// isSRF reports whether a call of names returns a set: a built-in table
+// function, or a user table function found along the path.
+func (p *Planner) isSRF(names []*pg.Node) bool {
+	if isSRFName(funcName(names)) {
+		return true
+	}
+	if len(names) == 1 && len(p.GoFuncs.Tables(funcName(names))) > 0 {
+		return true
+	}
+	cands, _ := p.sqlFuncCandidates(names)
+	for _, f := range cands {
+		if f.RetSet {
+			return true
+		}
+	}
+	return false
+}
+
 // install makes b bind set-returning calls through s. It goes outermost,
 // so that it also sees aggregate and window calls and can refuse
 // set-returning calls inside their arguments.
@@ -57,7 +75,7 @@ func (s *srfContext) install(b *exprBinder) {
 		if err := s.checkPlacement(n); err != nil {
 			return nil, true, err
 		}
-		if fc := n.GetFuncCall(); fc != nil && fc.Over == nil && !fc.AggStar && isSRFName(funcName(fc.Funcname)) {
+		if fc := n.GetFuncCall(); fc != nil && fc.Over == nil && !fc.AggStar && s.p.isSRF(fc.Funcname) {
 			e, err := s.bindCall(b, fc)
 			return e, true, err
 		}
@@ -98,7 +116,7 @@ func (s *srfContext) checkPlacement(n *pg.Node) error {
 		return nil
 	}
 	for _, k := range kids {
-		if loc, ok := findSRF(k); ok {
+		if loc, ok := s.p.findSRF(k); ok {
 			err := sqlerr.New(sqlerr.FeatureNotSupported, "%s", msg).WithPosition(s.p.pos(loc))
 			if hint {
 				err = err.WithHint("You might be able to move the set-returning function into a LATERAL FROM item.")
@@ -111,14 +129,14 @@ func (s *srfContext) checkPlacement(n *pg.Node) error {
 
 // findSRF finds a set-returning call in an AST expression (not entering
 // subqueries, which are separate query levels).
-func findSRF(n *pg.Node) (loc int32, found bool) {
+func (p *Planner) findSRF(n *pg.Node) (loc int32, found bool) {
 	var walk func(n *pg.Node)
 	walk = func(n *pg.Node) {
 		if n == nil || found {
 			return
 		}
 		if fc := n.GetFuncCall(); fc != nil {
-			if fc.Over == nil && !fc.AggStar && isSRFName(funcName(fc.Funcname)) {
+			if fc.Over == nil && !fc.AggStar && p.isSRF(fc.Funcname) {
 				loc, found = fc.Location, true
 				return
 			}
@@ -161,7 +179,7 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, erro
 		})
 		args[i], ts[i] = e, e.Type()
 	}
-	fn, argTypes, err := udf.LookupTableFunc(name, ts)
+	fn, argTypes, err := p.lookupTableFunc(fc.Funcname, ts, pos)
 	if err != nil {
 		return nil, withPos(err, pos)
 	}

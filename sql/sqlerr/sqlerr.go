@@ -110,6 +110,7 @@ const (
 	SQLClientUnableToEstablishConn  = "08001"
 	ConnectionFailure               = "08006"
 	UnableToConnect                 = "08001"
+	ExternalRoutineException        = "38000"
 	InternalError                   = "XX000"
 	DataCorrupted                   = "XX001"
 	IOError                         = "58030"

@@ -1,0 +1,186 @@
+package planner
+
+import (
+	"encoding/base64"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// User functions in JavaScript and WebAssembly are not inlined: their
+// calls bind to the function a language runtime compiled from the
+// catalog's definition (udf.UserRuntimes), which the executors call once
+// per batch like a built-in.
+
+// UserDef returns the definition a language runtime compiles for f.
+func UserDef(f *catalog.Function) (*udf.UserDef, error) {
+	d := &udf.UserDef{OID: f.OID, Name: f.Name, Signature: f.Signature(), ArgNames: f.ArgNames, ArgTypes: f.ArgTypes,
+		Ret: f.RetType, Set: f.RetSet, Language: f.Language, Body: f.Body, Strict: f.Strict,
+		Volatility: udf.Volatility(f.Volatility)}
+	if f.RetSet {
+		if len(f.OutNames) > 0 {
+			d.Cols, d.ColTypes = f.OutNames, f.OutTypes
+		} else {
+			d.Cols, d.ColTypes = []string{f.Name}, []types.T{f.RetType}
+		}
+	}
+	if f.Language == "wasm" {
+		bin, err := base64.StdEncoding.DecodeString(f.Body)
+		if err != nil {
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "the module of function %s is not valid base64: %v", f.Signature(), err)
+		}
+		d.Binary = bin
+	}
+	return d, nil
+}
+
+// callUserFunction binds a call of f, a function in a language other
+// than SQL, with the bound arguments args.
+func (p *Planner) callUserFunction(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	if f.RetSet {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning function %s is not supported here", f.Signature()).
+			WithHint("Call it in FROM.").WithPosition(pos)
+	}
+	if err := p.checkStreamVolatility(f); err != nil {
+		return nil, err
+	}
+	fn, err := p.userScalar(f, pos)
+	if err != nil {
+		return nil, err
+	}
+	cast := make([]plan.Scalar, len(args))
+	for i, a := range args {
+		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
+			return nil, err
+		}
+	}
+	if p.Deps != nil && f.OID != 0 {
+		p.Deps[f.OID] = true
+	}
+	return &plan.Call{Fn: fn, Args: cast, T: f.RetType}, nil
+}
+
+// checkStreamVolatility refuses a VOLATILE function in a materialized
+// view or sink: its job calls the function again when rows are retracted
+// or replayed after a restart, and a different answer would corrupt the
+// view.
+func (p *Planner) checkStreamVolatility(f *catalog.Function) error {
+	if !p.Stream || f.Volatility != catalog.Volatile {
+		return nil
+	}
+	return sqlerr.New(sqlerr.InvalidObjectDefinition, "materialized views and sinks cannot call VOLATILE function %s", f.Signature()).
+		WithDetail("A streaming job calls the function again on retraction and after a restart, and needs the same answer each time.").
+		WithHint("Declare the function IMMUTABLE (or STABLE) if it gives the same result for the same arguments.")
+}
+
+// userScalar compiles f (or takes it from the cache).
+func (p *Planner) userScalar(f *catalog.Function, pos int) (*udf.Scalar, error) {
+	if !p.UserFuncs.Knows(f.Language) {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "functions in LANGUAGE %s cannot be called here", f.Language).WithPosition(pos)
+	}
+	d, err := UserDef(f)
+	if err != nil {
+		return nil, err
+	}
+	return p.UserFuncs.Scalar(d)
+}
+
+// userTable compiles the table function f.
+func (p *Planner) userTable(f *catalog.Function, pos int) (*udf.TableFunc, error) {
+	if !p.UserFuncs.Knows(f.Language) {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "functions in LANGUAGE %s cannot be called here", f.Language).WithPosition(pos)
+	}
+	d, err := UserDef(f)
+	if err != nil {
+		return nil, err
+	}
+	return p.UserFuncs.Table(d)
+}
+
+// lookupTableFunc resolves a table function call of names with argument
+// types ts: a user table function along the path first (as for scalar
+// calls), then the built-ins. It returns the declared argument types.
+func (p *Planner) lookupTableFunc(names []*pg.Node, ts []types.T, pos int) (*udf.TableFunc, []types.T, error) {
+	cands, qualified := p.sqlFuncCandidates(names)
+	var sets []*catalog.Function
+	var sigs [][]types.T
+	for _, f := range cands {
+		if f.RetSet {
+			sets, sigs = append(sets, f), append(sigs, f.ArgTypes)
+		}
+	}
+	display := funcName(names)
+	if len(sets) > 0 {
+		i, amb := selectSignature(ts, sigs)
+		if amb {
+			return nil, nil, sqlerr.New(sqlerr.AmbiguousFunction, "function %s(%s) is not unique", display, catalog.TypeList(ts)).
+				WithHint("Could not choose a best candidate function. You might need to add explicit type casts.").WithPosition(pos)
+		}
+		if i >= 0 {
+			f := sets[i]
+			if err := p.checkStreamVolatility(f); err != nil {
+				return nil, nil, err
+			}
+			fn, err := p.userTable(f, pos)
+			if err != nil {
+				return nil, nil, err
+			}
+			if p.Deps != nil && f.OID != 0 {
+				p.Deps[f.OID] = true
+			}
+			return fn, f.ArgTypes, nil
+		}
+	}
+	if qualified {
+		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(ts)).
+			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
+	}
+	if len(names) == 1 {
+		gs := p.GoFuncs.Tables(display)
+		sigs := make([][]types.T, len(gs))
+		for i, g := range gs {
+			sigs[i] = g.Args
+		}
+		if i, amb := selectSignature(ts, sigs); i >= 0 && !amb {
+			return gs[i], gs[i].Args, nil
+		}
+	}
+	return udf.LookupTableFunc(funcName(names), ts)
+}
+
+// goCall binds a call of a function an embedding program registered in
+// Go (udf.GoFunctions); ok is false when none of that name fits.
+func (p *Planner) goCall(names []*pg.Node, args []plan.Scalar, pos int) (e plan.Scalar, ok bool, err error) {
+	if len(names) != 1 {
+		return nil, false, nil
+	}
+	fns := p.GoFuncs.Scalars(funcName(names))
+	if len(fns) == 0 {
+		return nil, false, nil
+	}
+	ts := make([]types.T, len(args))
+	for i, a := range args {
+		ts[i] = a.Type()
+	}
+	sigs := make([][]types.T, len(fns))
+	for i, f := range fns {
+		sigs[i] = f.Args
+	}
+	i, amb := selectSignature(ts, sigs)
+	if i < 0 || amb {
+		return nil, false, nil // the built-ins may fit
+	}
+	fn := fns[i]
+	cast := make([]plan.Scalar, len(args))
+	for j, a := range args {
+		if cast[j], err = p.coerce(a, fn.Args[j], pos); err != nil {
+			return nil, true, err
+		}
+	}
+	return &plan.Call{Fn: fn, Args: cast, T: fn.Ret}, true, nil
+}

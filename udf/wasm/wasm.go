@@ -1,0 +1,487 @@
+// Package wasm runs user functions compiled to WebAssembly (CREATE
+// FUNCTION ... LANGUAGE wasm USING BASE64 '...') on wazero, a WebAssembly
+// runtime in pure Go.
+//
+// # ABI
+//
+// A module is a WASI reactor (Go: GOOS=wasip1 GOARCH=wasm go build
+// -buildmode=c-shared with //go:wasmexport; Rust: a cdylib for
+// wasm32-wasip1). It exports:
+//
+//	memory                                  its linear memory
+//	streamsql_buffer(size i32) -> i32       the address of at least size bytes
+//	                                        the host may write between calls
+//	NAME(n i32, cols i32) -> i32            the scalar function, named as in SQL,
+//	                                        over n rows; 0 when it succeeded
+//	streamsql_error() -> i32                (optional) the address of a
+//	                                        NUL-terminated message for a failure
+//
+// cols is the address of 2*(args+1) little-endian i32 addresses: for each
+// argument its values and its validity, then the result's values and its
+// validity. Values are packed arrays of n elements (0 for a NULL): smallint and integer
+// as i32, bigint as i64, real and double precision as f64, boolean as one
+// byte (0 or 1). A validity array has one byte per row, 1 for a value and
+// 0 for NULL. Before the call the host sets the result's validity to 1
+// for every row it wants computed (for a STRICT function, the rows
+// without NULL arguments); the function writes the values and may set a
+// row's validity to 0 to return NULL.
+//
+// The host calls the function once per Arrow batch. In a materialized
+// view, a batch that fails is run again row by row so that only the
+// failing rows become NULL and go to rejects.
+//
+// # Sandbox
+//
+// WASI is there only for the language runtimes that need it: no
+// directories are mounted, no environment or arguments are passed, output
+// is discarded, and there are no sockets. The module's memory is capped
+// (WithMemoryLimitPages) and a call is stopped when its time is up or the
+// statement is cancelled (WithCloseOnContextDone); a stopped instance is
+// dropped.
+package wasm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+const pageSize = 64 << 10
+
+// Runtime compiles WebAssembly functions; it implements udf.UserRuntime.
+// One wazero runtime holds every module, with the memory limit of each
+// instance.
+type Runtime struct {
+	rt       wazero.Runtime
+	memLimit int64
+}
+
+// New returns the runtime; memLimit caps each instance's linear memory
+// (udf_memory_limit's server default).
+func New(memLimit int64) (*Runtime, error) {
+	if memLimit <= 0 {
+		memLimit = udf.DefaultUDFMemory
+	}
+	pages := uint32(min(memLimit/pageSize, 65536))
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(pages))
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return nil, fmt.Errorf("wasm: WASI: %w", err)
+	}
+	return &Runtime{rt: rt, memLimit: int64(pages) * pageSize}, nil
+}
+
+// Close frees the runtime and every module.
+func (r *Runtime) Close() error { return r.rt.Close(context.Background()) }
+
+// width is the bytes of one value of t in the ABI, 0 if t is not supported.
+func width(t types.T) int {
+	switch t.Kind {
+	case types.Bool:
+		return 1
+	case types.Int2, types.Int4:
+		return 4
+	case types.Int8, types.Float4, types.Float8:
+		return 8
+	}
+	return 0
+}
+
+type function struct {
+	r        *Runtime
+	def      *udf.UserDef
+	compiled wazero.CompiledModule
+	pool     sync.Pool
+}
+
+type instance struct {
+	mod    api.Module
+	fn     api.Function
+	buffer api.Function
+	errMsg api.Function
+}
+
+// CompileScalar implements udf.UserRuntime.
+func (r *Runtime) CompileScalar(d *udf.UserDef) (*udf.Scalar, error) {
+	for _, t := range append([]types.T{d.Ret}, d.ArgTypes...) {
+		if width(t) == 0 {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported in WebAssembly functions", t).
+				WithHint("The types are smallint, integer, bigint, real, double precision and boolean.")
+		}
+	}
+	if len(d.Binary) == 0 {
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly function %s has no module", d.Signature).
+			WithHint("Give the module as USING BASE64 '...'.")
+	}
+	ctx := context.Background()
+	compiled, err := r.rt.CompileModule(ctx, d.Binary)
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "invalid WebAssembly module for function %s: %v", d.Signature, err)
+	}
+	f := &function{r: r, def: d, compiled: compiled}
+	inst, err := f.newInstance(ctx)
+	if err != nil {
+		compiled.Close(ctx)
+		return nil, err
+	}
+	f.pool.Put(inst)
+	// The compiled code goes when the function is no longer referenced
+	// (dropped or replaced, and no plan holds it).
+	runtime.AddCleanup(f, func(c wazero.CompiledModule) { c.Close(context.Background()) }, compiled)
+	return &udf.Scalar{Name: d.Name, Args: d.ArgTypes, Ret: d.Ret, Strict: d.Strict, Volatility: d.Volatility,
+		OID: d.OID, Eval: f.eval}, nil
+}
+
+// CompileTable implements udf.UserRuntime: WebAssembly table functions
+// are not supported yet.
+func (r *Runtime) CompileTable(d *udf.UserDef) (*udf.TableFunc, error) {
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WebAssembly table functions are not supported yet")
+}
+
+func (f *function) newInstance(ctx context.Context) (*instance, error) {
+	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize")
+	mod, err := f.r.rt.InstantiateModule(ctx, f.compiled, cfg)
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly module of function %s does not start: %v", f.def.Signature, err)
+	}
+	inst := &instance{mod: mod, fn: mod.ExportedFunction(f.def.Name), buffer: mod.ExportedFunction("streamsql_buffer"),
+		errMsg: mod.ExportedFunction("streamsql_error")}
+	switch {
+	case inst.fn == nil:
+		err = sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly module does not export function %s", f.def.Name)
+	case inst.buffer == nil:
+		err = sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly module of function %s does not export streamsql_buffer", f.def.Signature)
+	case mod.Memory() == nil:
+		err = sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly module of function %s does not export its memory", f.def.Signature)
+	}
+	if err != nil {
+		mod.Close(ctx)
+		return nil, err
+	}
+	return inst, nil
+}
+
+// eval runs the function over a batch; in a view, a failing batch runs
+// again row by row.
+func (f *function) eval(env *udf.Env, args []arrow.Array, n int) (arrow.Array, error) {
+	ctx := context.Background()
+	if env != nil && env.Context != nil {
+		ctx = env.Context
+	}
+	lim := udf.UserLimits(env)
+	vals, valid, err := f.call(ctx, lim, args, 0, n)
+	if err != nil && env != nil && env.OnRowError != nil && ctx.Err() == nil {
+		return f.rowByRow(ctx, env, lim, args, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f.result(vals, valid, n), nil
+}
+
+func (f *function) rowByRow(ctx context.Context, env *udf.Env, lim udf.Limits, args []arrow.Array, n int) (arrow.Array, error) {
+	w := width(f.def.Ret)
+	vals, valid := make([]byte, n*w), make([]byte, n)
+rows:
+	for i := 0; i < n; i++ {
+		if f.def.Strict {
+			for _, a := range args {
+				if a.IsNull(i) {
+					continue rows // NULL without a call
+				}
+			}
+		}
+		v, ok, err := f.call(ctx, lim, args, i, 1)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			row := make([]types.Datum, len(args))
+			for j, a := range args {
+				row[j] = types.GetDatum(a, i, f.def.ArgTypes[j])
+			}
+			udf.RowError(env, f.def.Signature, err, row, f.def.ArgTypes)
+			continue
+		}
+		copy(vals[i*w:], v)
+		valid[i] = ok[0]
+	}
+	return f.result(vals, valid, n), nil
+}
+
+// call runs rows [off, off+n) through the module and returns the result
+// values and validity, copied out of its memory.
+func (f *function) call(ctx context.Context, lim udf.Limits, args []arrow.Array, off, n int) ([]byte, []byte, error) {
+	var inst *instance
+	if v := f.pool.Get(); v != nil {
+		inst = v.(*instance)
+	} else {
+		var err error
+		if inst, err = f.newInstance(context.Background()); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Layout: the address table, then per column its values and validity.
+	nCols := len(args) + 1
+	size := 8 * nCols
+	widths := make([]int, nCols)
+	for j := range args {
+		widths[j] = width(f.def.ArgTypes[j])
+	}
+	widths[nCols-1] = width(f.def.Ret)
+	for _, w := range widths {
+		size += align8(w*n) + align8(n)
+	}
+	res, err := inst.buffer.Call(ctx, uint64(size))
+	if err != nil {
+		return nil, nil, f.callError(ctx, inst, err, lim)
+	}
+	base := uint32(res[0])
+	mem := inst.mod.Memory()
+	buf, ok := mem.Read(base, uint32(size))
+	if !ok {
+		inst.mod.Close(ctx)
+		return nil, nil, sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly function %s: streamsql_buffer returned %d bytes at %d, outside its memory", f.def.Signature, size, base)
+	}
+	at := 8 * nCols
+	addrs := make([][2]int, nCols)
+	for j := range addrs {
+		addrs[j][0] = at
+		at += align8(widths[j] * n)
+		addrs[j][1] = at
+		at += align8(n)
+		binary.LittleEndian.PutUint32(buf[8*j:], base+uint32(addrs[j][0]))
+		binary.LittleEndian.PutUint32(buf[8*j+4:], base+uint32(addrs[j][1]))
+	}
+	rv := buf[addrs[nCols-1][1] : addrs[nCols-1][1]+n]
+	for i := range rv {
+		rv[i] = 1
+	}
+	for j, a := range args {
+		writeColumn(buf[addrs[j][0]:], buf[addrs[j][1]:addrs[j][1]+n], a, f.def.ArgTypes[j], off, n)
+		if f.def.Strict {
+			for i := 0; i < n; i++ {
+				if a.IsNull(off + i) {
+					rv[i] = 0
+				}
+			}
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	res, err = inst.fn.Call(cctx, uint64(n), uint64(base))
+	cancel()
+	if err == nil && int32(res[0]) != 0 {
+		err = f.failure(ctx, inst, int32(res[0]))
+		f.pool.Put(inst)
+		return nil, nil, err
+	}
+	if err != nil {
+		return nil, nil, f.callError(ctx, inst, err, lim)
+	}
+	// The call may have grown the memory: read the buffer again.
+	if buf, ok = mem.Read(base, uint32(size)); !ok {
+		inst.mod.Close(ctx)
+		return nil, nil, sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly function %s lost its buffer", f.def.Signature)
+	}
+	r := addrs[nCols-1]
+	vals := append([]byte(nil), buf[r[0]:r[0]+widths[nCols-1]*n]...)
+	valid := append([]byte(nil), buf[r[1]:r[1]+n]...)
+	f.pool.Put(inst)
+	return vals, valid, nil
+}
+
+func align8(n int) int { return (n + 7) &^ 7 }
+
+// failure is the error of a call that returned code: the module's
+// message when it exports streamsql_error.
+func (f *function) failure(ctx context.Context, inst *instance, code int32) error {
+	msg := fmt.Sprintf("WebAssembly function %s failed with code %d", f.def.Signature, code)
+	if inst.errMsg != nil {
+		if res, err := inst.errMsg.Call(ctx); err == nil && res[0] != 0 {
+			mem := inst.mod.Memory()
+			var b []byte
+			for p := uint32(res[0]); len(b) < 4096; p++ {
+				c, ok := mem.ReadByte(p)
+				if !ok || c == 0 {
+					break
+				}
+				b = append(b, c)
+			}
+			if len(b) > 0 {
+				msg = string(b)
+			}
+		}
+	}
+	return sqlerr.New(sqlerr.ExternalRoutineException, "%s", msg).WithDetail("In WebAssembly function %s.", f.def.Signature)
+}
+
+// callError reports a trap, an exit or a stop; the instance is dropped.
+func (f *function) callError(ctx context.Context, inst *instance, err error, lim udf.Limits) error {
+	defer inst.mod.Close(context.Background())
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ee *sys.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == sys.ExitCodeDeadlineExceeded {
+		return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly function %s timed out after %s", f.def.Signature, lim.Timeout).
+			WithHint("A call over one batch may run for udf_timeout; raise it with SET udf_timeout if the function is meant to run longer.")
+	}
+	if m := inst.mod.Memory(); m != nil && int64(m.Size())+pageSize > f.r.memLimit {
+		return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly function %s exceeded the memory limit of %d MB", f.def.Signature, f.r.memLimit>>20).
+			WithDetail("%v", err)
+	}
+	return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly function %s failed: %v", f.def.Signature, err)
+}
+
+// writeColumn writes rows [off, off+n) of a into vals and valid.
+func writeColumn(vals, valid []byte, a arrow.Array, t types.T, off, n int) {
+	for i := 0; i < n; i++ {
+		if a.IsNull(off + i) {
+			valid[i] = 0
+		} else {
+			valid[i] = 1
+		}
+	}
+	switch c := a.(type) {
+	case *array.Int16:
+		for i, v := range c.Int16Values()[off : off+n] {
+			binary.LittleEndian.PutUint32(vals[4*i:], uint32(int32(v)))
+		}
+	case *array.Int32:
+		for i, v := range c.Int32Values()[off : off+n] {
+			binary.LittleEndian.PutUint32(vals[4*i:], uint32(v))
+		}
+	case *array.Int64:
+		for i, v := range c.Int64Values()[off : off+n] {
+			binary.LittleEndian.PutUint64(vals[8*i:], uint64(v))
+		}
+	case *array.Float32:
+		for i, v := range c.Float32Values()[off : off+n] {
+			binary.LittleEndian.PutUint64(vals[8*i:], math.Float64bits(float64(v)))
+		}
+	case *array.Float64:
+		for i, v := range c.Float64Values()[off : off+n] {
+			binary.LittleEndian.PutUint64(vals[8*i:], math.Float64bits(v))
+		}
+	case *array.Boolean:
+		for i := 0; i < n; i++ {
+			if c.Value(off + i) {
+				vals[i] = 1
+			} else {
+				vals[i] = 0
+			}
+		}
+	}
+	// A NULL's slot holds whatever its column held: make it 0.
+	if a.NullN() > 0 {
+		w := width(t)
+		for i := 0; i < n; i++ {
+			if valid[i] == 0 {
+				clear(vals[i*w : (i+1)*w])
+			}
+		}
+	}
+}
+
+// result builds the result column from the values and validity the
+// module wrote.
+func (f *function) result(vals, valid []byte, n int) arrow.Array {
+	t := f.def.Ret
+	var nulls []bool
+	for i := 0; i < n; i++ {
+		if valid[i] == 0 {
+			if nulls == nil {
+				nulls = make([]bool, n)
+			}
+			nulls[i] = true
+		}
+	}
+	isValid := func(i int) bool { return nulls == nil || !nulls[i] }
+	switch t.Kind {
+	case types.Int2:
+		b := array.NewInt16Builder(types.Mem)
+		defer b.Release()
+		b.Reserve(n)
+		for i := 0; i < n; i++ {
+			v := int32(binary.LittleEndian.Uint32(vals[4*i:]))
+			if !isValid(i) {
+				b.AppendNull()
+			} else {
+				b.Append(int16(v))
+			}
+		}
+		return b.NewArray()
+	case types.Int4:
+		out := make([]int32, n)
+		for i := range out {
+			out[i] = int32(binary.LittleEndian.Uint32(vals[4*i:]))
+		}
+		b := array.NewInt32Builder(types.Mem)
+		defer b.Release()
+		b.AppendValues(out, validSlice(nulls))
+		return b.NewArray()
+	case types.Int8:
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = int64(binary.LittleEndian.Uint64(vals[8*i:]))
+		}
+		b := array.NewInt64Builder(types.Mem)
+		defer b.Release()
+		b.AppendValues(out, validSlice(nulls))
+		return b.NewArray()
+	case types.Float4:
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(vals[8*i:])))
+		}
+		b := array.NewFloat32Builder(types.Mem)
+		defer b.Release()
+		b.AppendValues(out, validSlice(nulls))
+		return b.NewArray()
+	case types.Float8:
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(vals[8*i:]))
+		}
+		b := array.NewFloat64Builder(types.Mem)
+		defer b.Release()
+		b.AppendValues(out, validSlice(nulls))
+		return b.NewArray()
+	}
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = vals[i] != 0
+	}
+	b := array.NewBooleanBuilder(types.Mem)
+	defer b.Release()
+	b.AppendValues(out, validSlice(nulls))
+	return b.NewArray()
+}
+
+func validSlice(nulls []bool) []bool {
+	if nulls == nil {
+		return nil
+	}
+	v := make([]bool, len(nulls))
+	for i, isNull := range nulls {
+		v[i] = !isNull
+	}
+	return v
+}
