@@ -125,6 +125,10 @@ type Relation struct {
 	// StateTables are the streaming state table ids of a materialized
 	// view's job, in plan order.
 	StateTables []uint32 `json:",omitempty"`
+	// StateLayout fingerprints how the job's plan lays out that state
+	// (stream.StateLayout); a job whose plan now lays it out differently
+	// is not resumed over it. Empty for views created before it was kept.
+	StateLayout string `json:",omitempty"`
 	// EmitOnWindowClose: the view was declared EMIT ON WINDOW CLOSE.
 	EmitOnWindowClose bool `json:",omitempty"`
 	// Parallelism is how many instances the view's keyed operators run

@@ -43,3 +43,22 @@ func (e *Engine) ChangeLogKeys(oid uint32) (int, error) {
 	}
 	return n, it.Close()
 }
+
+// StateLayout returns the state layout stored with view and, when set is
+// not empty, stores set in its place, as a view created by a version that
+// planned its definition differently would have.
+func (e *Engine) StateLayout(view, set string) (string, error) {
+	r, err := e.cat.Resolve([]string{"public"}, view)
+	if err != nil {
+		return "", err
+	}
+	was := r.StateLayout
+	if set != "" {
+		c := r.Clone()
+		c.StateLayout = set
+		if _, err := e.cat.UpdateRelation(c); err != nil {
+			return "", err
+		}
+	}
+	return was, nil
+}

@@ -149,6 +149,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 
 // allocState gives r the state table ids its plan needs.
 func (e *Engine) allocState(r *catalog.Relation, root *stream.Node) error {
+	r.StateLayout = stream.StateLayout(root)
 	n := stream.CountStateTables(root)
 	if n == 0 {
 		return nil

@@ -79,6 +79,9 @@ func (e *Engine) startStreaming() error {
 			continue
 		}
 		spec, err := e.jobSpec(r)
+		if err == nil && r.StateLayout != "" && r.StateLayout != stream.StateLayout(spec.Plan) {
+			err = fmt.Errorf("its state was written for a plan this version no longer makes from its definition; drop it and create it again")
+		}
 		if err == nil {
 			err = c.Resume(spec)
 		}

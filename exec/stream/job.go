@@ -2,7 +2,9 @@ package stream
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -61,6 +63,34 @@ func CountStateTables(n *Node) int {
 		c += CountStateTables(in)
 	}
 	return c
+}
+
+// StateLayout fingerprints how plan lays out its state: for every operator
+// that keeps state, in plan order, its kind, its columns and stream key
+// and those of its inputs, and how many state tables it has. State written
+// by one plan can be read by another only if their layouts are equal, so
+// a view whose definition plans differently after an upgrade is not
+// resumed over state it would misread.
+func StateLayout(plan *Node) string {
+	h := sha256.New()
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		if len(n.StateTables) > 0 {
+			fmt.Fprintf(h, "%T|%d|%d|", n.Spec, len(n.StateTables), n.Instances())
+			for _, x := range append([]*Node{n}, n.Inputs...) {
+				for _, t := range x.Types {
+					fmt.Fprintf(h, "%s,", t)
+				}
+				fmt.Fprintf(h, "|%v|", x.StreamKey)
+			}
+			h.Write([]byte{'\n'})
+		}
+		for _, in := range n.Inputs {
+			walk(in)
+		}
+	}
+	walk(plan)
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // Job runs one view's dataflow as fragments: parts of the plan cut at its
