@@ -88,7 +88,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		}
 	}
 	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1,
-		lowered: map[exec.Operator]plan.Rel{}, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+		tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	sp.compiler = sp.batchCompiler()
 	logical := sp.optimize(q.Plan)
 	n, m, err := sp.convert(logical)
@@ -213,12 +213,9 @@ type streamPlanner struct {
 	eowcDone   bool
 	// parallel: keyed operators run in several instances.
 	parallel bool
-	// lowered maps executors in the plan to the logical plans they were
-	// lowered from (stream_fallback.go).
-	lowered map[exec.Operator]plan.Rel
-	tables  map[uint32]bool
-	views   map[uint32]bool
-	sources map[uint32]bool
+	tables   map[uint32]bool
+	views    map[uint32]bool
+	sources  map[uint32]bool
 }
 
 func notIncremental(format string, args ...any) error {
@@ -301,12 +298,16 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		}
 	case *plan.Values:
 		return sp.values(x)
+	case *plan.WindowTVF:
+		return sp.windowTVF(x)
+	case *plan.SessionWindow:
+		// An aggregation over SESSION is planned with it (sessionAgg).
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain SESSION without aggregation").
+			WithHint("Aggregate it: GROUP BY the partition columns and window_start and/or window_end.")
 	case *plan.RecursiveUnion:
 		return nil, nil, notIncremental("WITH RECURSIVE")
-	case expr.OperatorRel:
-		return sp.convertOp(x.Op)
 	}
-	return sp.fallback(r)
+	return nil, nil, notIncremental("%s", relKind(r))
 }
 
 // inherit returns a node over child with the same columns and stream
