@@ -18,6 +18,7 @@ import (
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/storage"
 )
 
 // The stream planner turns a query into an incremental dataflow. It
@@ -60,6 +61,9 @@ type StreamOptions struct {
 	Parallelism int
 	// Sources returns the connector of a source.
 	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
+	// Read returns the reader a subquery in the job's scalars reads
+	// through (lowered with Batch).
+	Read func() storage.Reader
 	// Sink, when set, makes the plan a sink job: its last operator is
 	// the spec Sink returns for the visible input columns instead of a
 	// view.
@@ -89,7 +93,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 	}
 	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1,
 		tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
-	sp.compiler = sp.batchCompiler()
+	sp.compiler = sp.batchCompiler(o.Read)
 	logical := sp.optimize(q.Plan)
 	n, m, err := sp.convert(logical)
 	if err != nil {

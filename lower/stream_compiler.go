@@ -4,16 +4,17 @@ import (
 	"fmt"
 	"strings"
 
-	"streamsql/exec"
 	"streamsql/exec/expr"
 	"streamsql/sql/plan"
+	"streamsql/storage"
 )
 
 // batchCompiler compiles scalars for the stream job's operators; a
-// subquery in one is lowered with Batch.
-func (sp *streamPlanner) batchCompiler() *expr.Compiler {
+// subquery in one is lowered with Batch, its scans reading through read.
+func (sp *streamPlanner) batchCompiler(read func() storage.Reader) *expr.Compiler {
+	st := &Statement{Read: read, Sequences: sp.p.Sequences, Rewrite: sp.p.Rewrite}
 	c := &expr.Compiler{Sequences: sp.p.Sequences}
-	c.Rel = func(r plan.Rel) (exec.Operator, error) { return sp.p.LowerBatch(r) }
+	c.Rel = st.Batch
 	return c
 }
 
