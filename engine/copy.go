@@ -335,7 +335,7 @@ func (s *Session) startCopyOut(ctx context.Context, query string, opts copyOptio
 		closeFn()
 		return nil, err
 	}
-	op, err := p.LowerBatch(q.Plan)
+	op, err := lowering(p, func() storage.Reader { return r }).Batch(q.Plan)
 	if err != nil {
 		closeFn()
 		return nil, err

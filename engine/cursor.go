@@ -398,7 +398,7 @@ func (s *Session) planDeclare(st *statement, d *pg.DeclareCursorStmt) (*prepared
 			c.close()
 			return nil, err
 		}
-		op, err := p.LowerBatch(q.Plan)
+		op, err := lowering(p, func() storage.Reader { return r }).Batch(q.Plan)
 		if err != nil {
 			c.close()
 			return nil, err

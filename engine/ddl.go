@@ -350,8 +350,7 @@ func checkDefault(p *planner.Planner, c catalog.Column) error {
 		return err
 	}
 	// Lowered as well, for what only the lowering refuses.
-	_, err = inner.LowerBatch(q.Plan)
-	return err
+	return lowerCheck(&inner, q.Plan)
 }
 
 func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt) (string, error) {
@@ -366,7 +365,7 @@ func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt)
 		return "", err
 	}
 	// Lowered as well, for what only the lowering refuses.
-	if _, err := p.LowerBatch(q.Plan); err != nil {
+	if err := lowerCheck(p, q.Plan); err != nil {
 		return "", err
 	}
 	schema := s.schemaFor(vs.View)
@@ -681,7 +680,7 @@ func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.
 		if err != nil {
 			return nil, err
 		}
-		op, err := inner.LowerBatch(q.Plan)
+		op, err := lowering(&inner, func() storage.Reader { return x.reader }).Batch(q.Plan)
 		if err != nil {
 			return nil, err
 		}
@@ -750,7 +749,7 @@ func (s *Session) rename(p *planner.Planner, rs *pg.RenameStmt) (string, error) 
 	return "", sqlerr.New(sqlerr.FeatureNotSupported, "this kind of RENAME is not supported")
 }
 
-func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainStmt) (*prepared, error) {
+func (s *Session) planExplain(st *statement, p *planner.Planner, rd func() storage.Reader, es *pg.ExplainStmt) (*prepared, error) {
 	opts, err := parseExplainOptions(es.Options)
 	if err != nil {
 		return nil, err
@@ -766,7 +765,7 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, es *pg.ExplainS
 	if err != nil {
 		return nil, err
 	}
-	op, err := p.LowerBatch(q.Plan)
+	op, err := lowering(p, rd).Batch(q.Plan)
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func parseLocking(cl []*pg.Node) lockSpec {
 }
 
 // planLockingSelect plans a SELECT with a locking clause.
-func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.SelectStmt) (*prepared, error) {
+func (s *Session) planLockingSelect(st *statement, p *planner.Planner, rd func() storage.Reader, sel *pg.SelectStmt) (*prepared, error) {
 	spec := parseLocking(sel.LockingClause)
 	switch {
 	case sel.Op != pg.SetOperation_SETOP_NONE:
@@ -119,7 +119,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 	if err != nil {
 		return nil, err
 	}
-	op, err := p.LowerBatch(q.Plan)
+	op, err := lowering(p, rd).Batch(q.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, sel *pg.S
 			if err != nil {
 				return nil, err
 			}
-			return np.LowerBatch(nq.Plan)
+			return lowering(np, func() storage.Reader { return x.reader }).Batch(nq.Plan)
 		}, limit, offset)
 		if err != nil {
 			return nil, err

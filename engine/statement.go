@@ -14,6 +14,7 @@ import (
 	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -281,7 +282,6 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		},
 		RowSecurity: s.readQual(st.st.AST != nil && hasLocking(st.st.AST)),
 	}
-	p.LowerBatch = lowering(p, rd).Batch
 	return p
 }
 
@@ -289,6 +289,14 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 // through rd.
 func lowering(p *planner.Planner, rd func() storage.Reader) *lower.Statement {
 	return &lower.Statement{Read: rd, Sequences: p.Sequences, Rewrite: p.Rewrite}
+}
+
+// lowerCheck lowers r, which p planned, only for the errors that the
+// lowering alone reports; the executors are dropped unopened, so nothing
+// is read.
+func lowerCheck(p *planner.Planner, r plan.Rel) error {
+	_, err := lowering(p, nil).Batch(r)
+	return err
 }
 
 // execCtx builds the execution context of one statement.
@@ -331,7 +339,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	p.Context = ctx
 	switch {
 	case hasLocking(n):
-		return s.planLockingSelect(st, p, n.GetSelectStmt())
+		return s.planLockingSelect(st, p, rd, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
 		p.Deps = map[uint32]bool{}
 		p.ColDeps = map[uint32]map[int16]bool{}
@@ -339,7 +347,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		if err != nil {
 			return nil, err
 		}
-		op, err := p.LowerBatch(q.Plan)
+		op, err := lowering(p, rd).Batch(q.Plan)
 		if err != nil {
 			return nil, err
 		}
@@ -357,7 +365,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		p.ColDeps = map[uint32]map[int16]bool{}
 		return s.planWrite(p, n, rd)
 	case n.GetExplainStmt() != nil:
-		return s.planExplain(st, p, n.GetExplainStmt())
+		return s.planExplain(st, p, rd, n.GetExplainStmt())
 	case n.GetVariableSetStmt() != nil:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			return s.execSet(n.GetVariableSetStmt())

@@ -120,13 +120,13 @@ func (e *Engine) matViews() []*catalog.Relation {
 func (e *Engine) streamPlanner(sql, owner string) *planner.Planner {
 	p := &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql, RowSecurity: e.ownerQual, Role: owner,
 		UserFuncs: e.udfs, GoFuncs: e.goFuncs}
-	p.LowerBatch = lowering(p, func() storage.Reader { return e.db.Latest() }).Batch
 	return p
 }
 
 // planStream plans the query of a view or sink as a stream job.
 func (e *Engine) planStream(p *planner.Planner, sel *pg.SelectStmt, o lower.StreamOptions) (*lower.StreamPlan, error) {
 	o.Sources = e.sourceSpec
+	o.Read = func() storage.Reader { return e.db.Latest() }
 	return lower.PlanStream(p, sel, o)
 }
 
@@ -448,7 +448,7 @@ func (s *Session) checkWatermarks(r *catalog.Relation) error {
 			return err
 		}
 		// Lowered as well, for what only the lowering refuses.
-		if _, err := p.LowerBatch(q.Plan); err != nil {
+		if err := lowerCheck(p, q.Plan); err != nil {
 			return err
 		}
 		got, want := q.Cols[0].Type, r.Columns[ci].Type

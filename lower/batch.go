@@ -14,8 +14,8 @@ import (
 // its scalars with c (whose hooks give subqueries and nextval()); its
 // scans read through the reader that read returns when they open (the
 // statement's transaction or snapshot). A relation that is already an
-// executor (expr.OperatorRel, the planner's bridge for operators it still
-// builds itself) is returned as it is.
+// executor (expr.OperatorRel: the plan of a compiled subquery turned back
+// into a scalar, expr.Logical) is returned as it is.
 func Batch(r plan.Rel, c *expr.Compiler, read func() storage.Reader) (exec.Operator, error) {
 	l := &batchLowering{c: c, read: read, work: map[*plan.WorkTable]*batch.WorkTable{}}
 	return l.lower(r)

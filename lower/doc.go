@@ -14,12 +14,11 @@
 // Batch lowers the relational nodes of sql/plan that the planner emits
 // (Scan, SourceScan, VirtualScan, TableFunction, ProjectSet, Aggregate,
 // LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp,
-// Join). The planner still builds the other batch executors itself
-// (window table functions, session windows, recursive unions) and hands
-// them over as expr.OperatorRel leaves.
+// Join, Window, WindowTVF, SessionWindow, RecursiveUnion).
 //
 // The stream lowering walks the same logical plan, after the rewrites
 // that hold for streams, and builds one streaming operator (or a few) per
-// node. Below an executor leaf it reads the logical plan the leaf's input
-// was lowered from (planner.Planner.Lowered, stream_fallback.go).
+// node; the scalars a node's operator needs fixed (window sizes, a
+// session's gap) are evaluated when the view is created. A node kind it
+// has no operator for is refused (0A000).
 package lower

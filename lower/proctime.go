@@ -3,8 +3,6 @@ package lower
 import (
 	"strings"
 
-	"streamsql/exec"
-	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
@@ -84,24 +82,9 @@ func (sp *streamPlanner) usesProcTime(r plan.Rel) bool {
 				return true
 			}
 		}
-	case expr.OperatorRel:
-		return sp.opUsesProcTime(x.Op)
 	}
 	for _, in := range plan.Inputs(r) {
 		if sp.usesProcTime(in) {
-			return true
-		}
-	}
-	return false
-}
-
-// opUsesProcTime is usesProcTime below an executor the planner built.
-func (sp *streamPlanner) opUsesProcTime(op exec.Operator) bool {
-	if r, ok := sp.lowered[op]; ok {
-		return sp.usesProcTime(r)
-	}
-	for _, c := range op.Children() {
-		if sp.opUsesProcTime(c) {
 			return true
 		}
 	}

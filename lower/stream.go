@@ -18,6 +18,7 @@ import (
 	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/storage"
 )
 
 // The stream planner turns a query into an incremental dataflow. It
@@ -60,6 +61,9 @@ type StreamOptions struct {
 	Parallelism int
 	// Sources returns the connector of a source.
 	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
+	// Read returns the reader a subquery in the job's scalars reads
+	// through (lowered with Batch).
+	Read func() storage.Reader
 	// Sink, when set, makes the plan a sink job: its last operator is
 	// the spec Sink returns for the visible input columns instead of a
 	// view.
@@ -88,8 +92,8 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		}
 	}
 	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1,
-		lowered: map[exec.Operator]plan.Rel{}, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
-	sp.compiler = sp.batchCompiler()
+		tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+	sp.compiler = sp.batchCompiler(o.Read)
 	logical := sp.optimize(q.Plan)
 	n, m, err := sp.convert(logical)
 	if err != nil {
@@ -213,12 +217,9 @@ type streamPlanner struct {
 	eowcDone   bool
 	// parallel: keyed operators run in several instances.
 	parallel bool
-	// lowered maps executors in the plan to the logical plans they were
-	// lowered from (stream_fallback.go).
-	lowered map[exec.Operator]plan.Rel
-	tables  map[uint32]bool
-	views   map[uint32]bool
-	sources map[uint32]bool
+	tables   map[uint32]bool
+	views    map[uint32]bool
+	sources  map[uint32]bool
 }
 
 func notIncremental(format string, args ...any) error {
@@ -301,12 +302,16 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		}
 	case *plan.Values:
 		return sp.values(x)
+	case *plan.WindowTVF:
+		return sp.windowTVF(x)
+	case *plan.SessionWindow:
+		// An aggregation over SESSION is planned with it (sessionAgg).
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain SESSION without aggregation").
+			WithHint("Aggregate it: GROUP BY the partition columns and window_start and/or window_end.")
 	case *plan.RecursiveUnion:
 		return nil, nil, notIncremental("WITH RECURSIVE")
-	case expr.OperatorRel:
-		return sp.convertOp(x.Op)
 	}
-	return sp.fallback(r)
+	return nil, nil, notIncremental("%s", relKind(r))
 }
 
 // inherit returns a node over child with the same columns and stream

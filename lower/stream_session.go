@@ -3,6 +3,7 @@ package lower
 import (
 	"slices"
 
+	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/agg"
@@ -22,9 +23,9 @@ func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int,
 		return nil, nil, false, nil
 	}
 	exprs := proj.Exprs
-	sw, err := sp.sessionOf(proj.Input)
-	if err != nil || sw == nil {
-		return nil, nil, err != nil, err
+	sw, isSession := proj.Input.(*plan.SessionWindow)
+	if !isSession {
+		return nil, nil, false, nil
 	}
 	aggs := make([]batch.AggSpec, len(x.Aggs))
 	for i, a := range x.Aggs {
@@ -41,12 +42,18 @@ func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int,
 			return nil, nil, true, notIncremental("the aggregate %s()", a.Agg.Name)
 		}
 	}
-	// A view's gap is fixed when it is created.
-	sessIn, params, err := sw.ConstParams()
+	// A view's gap is fixed when it is created: it is evaluated here,
+	// without statement arguments.
+	gap, err := sp.compiler.Compile(sw.Gap)
 	if err != nil {
 		return nil, nil, true, err
 	}
-	nIn := len(sessIn.Types())
+	params, err := batch.ResolveSession(&exec.Ctx{}, batch.SessionParams{TSCol: sw.TSCol, TSType: sw.TSType, PartCols: sw.Partition}, gap)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	inTypes := sw.Input.OutputTypes()
+	nIn := len(inTypes)
 	startCol, endCol := nIn, nIn+1
 
 	// The group columns: partition columns and window columns.
@@ -73,14 +80,13 @@ func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int,
 		return nil, nil, true, unsupported("GROUP BY must include window_start or window_end (one output row per session)")
 	}
 
-	child, cm, err := sp.convertOp(sessIn)
+	child, cm, err := sp.convert(sw.Input)
 	if err != nil {
 		return nil, nil, true, err
 	}
 	// Below the operator: partition columns, the time, then the
 	// aggregate arguments and filters.
 	pre := make([]plan.Scalar, 0, len(params.PartCols)+1+len(exprs))
-	inTypes := sessIn.Types()
 	for _, c := range params.PartCols {
 		pre = append(pre, &plan.ColRef{Idx: c, T: inTypes[c], Name: child.Names[cm[c]]})
 	}

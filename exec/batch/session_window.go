@@ -136,29 +136,24 @@ func NewSessionWindowArgs(in exec.Operator, tsCol int, tsType types.T, gap expr.
 // SetPartition sets the partition columns (input column indexes).
 func (o *SessionWindowOp) SetPartition(cols []int) { o.p.PartCols = cols }
 
-// Params returns the input and the parameters as last evaluated (see
-// ConstParams).
-func (o *SessionWindowOp) Params() (exec.Operator, SessionParams) { return o.in, o.p }
-
-// ConstParams returns the input and the parameters, evaluating the gap
-// without statement arguments: a materialized view fixes its gap when it
-// is created.
-func (o *SessionWindowOp) ConstParams() (exec.Operator, SessionParams, error) {
-	p, err := o.resolve(&exec.Ctx{})
-	return o.in, p, err
-}
-
 // resolve evaluates the gap and checks the parameters.
 func (o *SessionWindowOp) resolve(ctx *exec.Ctx) (SessionParams, error) {
-	p := o.p
 	if o.gap == nil {
-		return p, nil
+		return o.p, nil
 	}
-	gap, err := WindowDuration(ctx, o.gap, SessionWindow, "gap")
+	return ResolveSession(ctx, o.p, o.gap)
+}
+
+// ResolveSession sets the gap of p (its time column, type and partition
+// set) to the interval expression gap evaluated in ctx, and checks the
+// result (Validate). The batch operator does it when it opens; the stream
+// lowering once, when a view is created.
+func ResolveSession(ctx *exec.Ctx, p SessionParams, gap expr.Expr) (SessionParams, error) {
+	g, err := WindowDuration(ctx, gap, SessionWindow, "gap")
 	if err != nil {
 		return p, err
 	}
-	p.Gap = gap
+	p.Gap = g
 	return p, p.Validate()
 }
 

@@ -324,27 +324,23 @@ func NewWindowTVFArgs(in exec.Operator, kind WindowKind, tsCol int, tsType types
 	return &WindowTVF{in: in, ts: ts, args: args, p: WindowTVFParams{Kind: kind, TSCol: tsCol, TSType: tsType}}
 }
 
-// Params returns the input and the function's parameters as last
-// evaluated (for tests and EXPLAIN; see ConstParams).
-func (o *WindowTVF) Params() (exec.Operator, WindowTVFParams) { return o.in, o.p }
-
-// ConstParams returns the input and the function's parameters, evaluating
-// duration arguments without statement arguments: a materialized view
-// fixes its windows when it is created.
-func (o *WindowTVF) ConstParams() (exec.Operator, WindowTVFParams, error) {
-	p, err := o.resolve(&exec.Ctx{})
-	return o.in, p, err
-}
-
 // resolve evaluates the duration arguments and checks the result.
 func (o *WindowTVF) resolve(ctx *exec.Ctx) (WindowTVFParams, error) {
-	p := o.p
 	if o.args == nil {
-		return p, nil
+		return o.p, nil
 	}
+	return ResolveWindowTVF(ctx, o.p, o.args)
+}
+
+// ResolveWindowTVF fills the durations of p (its kind, time column and
+// type set) from the duration arguments as written (tumble's size, or the
+// slide and the size, then an optional offset: plan.WindowTVF.Durations),
+// evaluated in ctx, and checks the result (Validate). The batch operator
+// does it when it opens; the stream lowering once, when a view is created.
+func ResolveWindowTVF(ctx *exec.Ctx, p WindowTVFParams, args []expr.Expr) (WindowTVFParams, error) {
 	names := p.Kind.DurationNames()
 	vals := make([]int64, 3)
-	for i, a := range o.args {
+	for i, a := range args {
 		what := "offset"
 		if i < len(names) {
 			what = names[i]

@@ -15,10 +15,11 @@ import (
 // TableFunction and ProjectSet (table_function.go), Aggregate, Window,
 // WindowTVF and SessionWindow (window_tvf.go, session_window.go),
 // RecursiveUnion and WorkTableScan (recursive.go), LookupJoin, Values,
-// Filter, Project, Limit, Sort, Distinct, SetOp and Join; every other
-// operator is still built by the planner as an executor and enters a
-// logical tree as an opaque leaf (exec/expr.OperatorRel) that the
-// lowerings pass through as it is.
+// Filter, Project, Limit, Sort, Distinct, SetOp and Join. The only
+// executor in a logical tree is the plan of a compiled subquery turned
+// back into a scalar (exec/expr.Logical), an opaque leaf
+// (exec/expr.OperatorRel) that the batch lowering passes through as it
+// is.
 
 // Values is a literal relation: every row is a list of scalars, one per
 // column (VALUES, and the one empty row of a SELECT without FROM).

@@ -90,7 +90,6 @@ func TestOptPlans(t *testing.T) {
 				t.Fatalf("not one query: %s", d.Input)
 			}
 			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input, NoRewrites: true}
-			p.LowerBatch = (&lower.Statement{Read: func() storage.Reader { return db.Latest() }, Rewrite: p.Rewrite}).Batch
 			q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 			if err != nil {
 				return relErrorText(err)

@@ -47,12 +47,6 @@ type Planner struct {
 	Stream bool
 	// Sequences allocates values for nextval(); nil disables it.
 	Sequences func(name string) (int64, error)
-	// LowerBatch turns a logical relation into batch executors whose
-	// scans read through the running statement's transaction or snapshot
-	// (lower.Statement.Batch; the planner cannot import lower/, which sits
-	// above it). The planner calls it only for the inputs of the operators
-	// it still builds itself (op); the engine lowers the plans it returns.
-	LowerBatch BatchLowering
 	// NoRewrites turns the logical rewrites (rewrite.go) off: plan tests
 	// print the plan as bound.
 	NoRewrites bool
@@ -124,7 +118,7 @@ type relPlan struct {
 // view's definition, a CHECK, a DEFAULT): it shares p's catalog, search
 // path, lowering, sequences and functions.
 func (p *Planner) sub(sql string) *Planner {
-	return &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, LowerBatch: p.LowerBatch, SQL: sql, Sequences: p.Sequences,
+	return &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, SQL: sql, Sequences: p.Sequences,
 		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs}
 }
 

@@ -92,7 +92,6 @@ func TestRelPlans(t *testing.T) {
 			}
 			read := func() storage.Reader { return db.Latest() }
 			p := &planner.Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: d.Input, NoRewrites: d.Cmd == "build"}
-			p.LowerBatch = (&lower.Statement{Read: read, Rewrite: p.Rewrite}).Batch
 			if d.Cmd != "build" && d.Cmd != "lower" {
 				t.Fatalf("unknown command %s", d.Cmd)
 			}
@@ -110,7 +109,7 @@ func TestRelPlans(t *testing.T) {
 				}
 				return plan.RelTree(q.Plan)
 			}
-			op, err := p.LowerBatch(q.Plan)
+			op, err := (&lower.Statement{Read: read, Rewrite: p.Rewrite}).Batch(q.Plan)
 			if err != nil {
 				return relErrorText(err)
 			}
