@@ -473,8 +473,9 @@ func renameColumnRefs(m protoreflect.Message, oldName, newName string) {
 }
 
 // dropColumnReferences handles the foreign keys of other tables that
-// reference column name of r when it is dropped: without CASCADE they
-// block the drop (2BP01), with it they are dropped.
+// reference column name of r, and r's policies that read it, when it is
+// dropped: without CASCADE they block the drop (2BP01), with it they are
+// dropped.
 func (e *Engine) dropColumnReferences(r *catalog.Relation, name string, cascade bool) error {
 	i := r.ColumnIndex(name)
 	if i < 0 {
@@ -503,6 +504,11 @@ func (e *Engine) dropColumnReferences(r *catalog.Relation, name string, cascade 
 			return err
 		}
 	}
+	pl, err := e.dropColumnPolicies(r, name, cascade)
+	if err != nil {
+		return err
+	}
+	lines = append(lines, pl...)
 	if len(lines) > 0 {
 		return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop column %s of table %s because other objects depend on it", name, r.Name).
 			WithDetail("%s", strings.Join(lines, "\n")).

@@ -656,6 +656,9 @@ func (e *Engine) renameColumn(r *catalog.Relation, oldName, newName string) erro
 	if err := e.renameInChecks(r.OID, oldName, newName); err != nil {
 		return err
 	}
+	if err := e.renameInPolicies(r.OID, oldName, newName); err != nil {
+		return err
+	}
 	for _, d := range deps {
 		if _, err := e.cat.UpdateRelation(d); err != nil {
 			return err

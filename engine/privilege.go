@@ -836,3 +836,105 @@ func builtinNamed(name string) bool {
 	}
 	return false
 }
+
+// HasSequencePrivilege implements udf.PrivilegeChecker for
+// has_sequence_privilege. StreamSQL's sequences are made by their first
+// nextval() and carry no privileges of their own (every role may use
+// them), so a sequence name answers true for USAGE, SELECT and UPDATE; a
+// name that is a table, view or source is refused as PostgreSQL refuses
+// it (42809).
+func (c catalogReader) HasSequencePrivilege(user, seq any, privs string) (bool, error) {
+	s := c.s
+	if _, err := s.privilegeRole(user); err != nil {
+		return false, err
+	}
+	for _, p := range strings.Split(privs, ",") {
+		switch strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), "with grant option")) {
+		case "usage", "select", "update":
+		default:
+			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", strings.TrimSpace(p))
+		}
+	}
+	switch v := seq.(type) {
+	case int64:
+		if r, ok := s.e.cat.ByOID(uint32(v)); ok {
+			return false, sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+		}
+		return false, nil // no sequence has an OID
+	case string:
+		schema, name, qualified := strings.Cut(v, ".")
+		if qualified {
+			if _, ok := s.e.cat.Relation(schema, name); ok {
+				return false, sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", v)
+			}
+		} else if _, err := s.e.cat.Resolve(s.searchPath(), v); err == nil {
+			return false, sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", v)
+		}
+		return true, nil
+	}
+	return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid sequence argument")
+}
+
+// HasRolePrivilege implements udf.PrivilegeChecker for pg_has_role, as
+// PostgreSQL answers it: MEMBER is membership directly or through other
+// roles, USAGE membership through roles that inherit, and WITH ADMIN
+// OPTION (or WITH GRANT OPTION) a membership with the admin option held
+// by user or a role it belongs to. Superusers hold all three.
+func (c catalogReader) HasRolePrivilege(user, role any, privs string) (bool, error) {
+	s := c.s
+	member, err := s.privilegeRole(user)
+	if err != nil {
+		return false, err
+	}
+	var target string
+	switch v := role.(type) {
+	case string:
+		if _, ok := s.e.cat.Role(v); !ok {
+			return false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", v)
+		}
+		target = v
+	case int64:
+		r, ok := s.e.cat.RoleByOID(uint32(v))
+		if !ok {
+			return false, nil
+		}
+		target = r.Name
+	default:
+		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid role argument")
+	}
+	superuser := s.roleIsSuperuser(member)
+	for _, p := range strings.Split(privs, ",") {
+		p = strings.Join(strings.Fields(strings.ToLower(p)), " ")
+		var ok bool
+		switch p {
+		case "member":
+			ok = superuser || s.e.cat.IsMemberOf(member, target, false)
+		case "usage":
+			ok = superuser || s.e.cat.IsMemberOf(member, target, true)
+		case "member with admin option", "usage with admin option", "member with grant option", "usage with grant option":
+			ok = superuser || s.adminOfRole(member, target)
+		default:
+			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", strings.TrimSpace(p))
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// adminOfRole reports whether member, or a role it belongs to, was
+// granted role WITH ADMIN OPTION.
+func (s *Session) adminOfRole(member, role string) bool {
+	for _, r := range s.e.cat.Roles() {
+		if !s.e.cat.IsMemberOf(member, r.Name, false) {
+			continue
+		}
+		for _, m := range r.MemberOf {
+			if m.Role == role && m.Admin {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -663,6 +663,18 @@ func (s *Session) endTxnAuth(committed bool) {
 	if !a.saved || committed && !a.local {
 		return
 	}
+	s.restoreAuth(authState{sessionUser: a.sessionUser, role: a.role})
+}
+
+// currentAuth is who the session acts as now, with the block's SET LOCAL
+// mark, for a savepoint to restore.
+func (s *Session) currentAuth() authState {
+	return authState{sessionUser: s.sessionUser, role: s.role, local: s.txnAuth.local}
+}
+
+// restoreAuth makes the session act as a again (ROLLBACK TO SAVEPOINT).
+func (s *Session) restoreAuth(a authState) {
+	s.txnAuth.local = a.local
 	if s.sessionUser != a.sessionUser {
 		s.sessionUser = a.sessionUser
 		s.vars["session_authorization"] = a.sessionUser

@@ -271,3 +271,29 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestSavepointRollbackUndoesSetRole: ROLLBACK TO SAVEPOINT undoes SET
+// ROLE and SET SESSION AUTHORIZATION done after the savepoint, and keeps
+// those done before it, as PostgreSQL does.
+func TestSavepointRollbackUndoesSetRole(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{DataDir: t.TempDir(), RequireRoles: true})
+	su := mustConnectAs(t, ts, "streamsql")
+	roleExec(t, su, "CREATE ROLE ana", "CREATE ROLE ben",
+		"BEGIN", "SET ROLE ana", "SAVEPOINT a", "SET ROLE ben")
+	if u := queryString(t, su, "SELECT current_user"); u != "ben" {
+		t.Fatalf("after SET ROLE ben: %s", u)
+	}
+	roleExec(t, su, "ROLLBACK TO SAVEPOINT a")
+	if u := queryString(t, su, "SELECT current_user"); u != "ana" {
+		t.Errorf("after ROLLBACK TO SAVEPOINT a: current_user %s, want ana", u)
+	}
+	roleExec(t, su, "SAVEPOINT b", "SET SESSION AUTHORIZATION ben", "ROLLBACK TO b")
+	if u := queryString(t, su, "SELECT session_user || '/' || current_user"); u != "streamsql/ana" {
+		t.Errorf("after ROLLBACK TO b: %s, want streamsql/ana", u)
+	}
+	// SET LOCAL ROLE undone by the savepoint no longer ends with the block.
+	roleExec(t, su, "SAVEPOINT c", "SET LOCAL ROLE ben", "ROLLBACK TO c", "COMMIT")
+	if u := queryString(t, su, "SELECT current_user"); u != "ana" {
+		t.Errorf("after COMMIT: current_user %s, want ana", u)
+	}
+}

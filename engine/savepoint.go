@@ -6,7 +6,9 @@ package engine
 // changelog entries); rolling back to it discards everything written
 // since, so streaming views never see those writes, and clears the
 // aborted state of a block that failed after the savepoint was set.
-// DDL is not transactional and is not undone.
+// SET ROLE and SET SESSION AUTHORIZATION done after the savepoint are
+// undone too, as PostgreSQL does. DDL is not transactional and is not
+// undone.
 
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -20,6 +22,9 @@ import (
 type savepoint struct {
 	name string
 	mark storage.Savepoint
+	// auth is who the session acted as when the savepoint was set (its
+	// session user and role, and whether SET LOCAL ROLE had run).
+	auth authState
 }
 
 // execSavepoint runs the savepoint statements; handled is false for other
@@ -41,7 +46,7 @@ func (s *Session) execSavepoint(t *pg.TransactionStmt) (res pgwire.Result, handl
 	}
 	name := t.SavepointName
 	if t.Kind == pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT {
-		s.savepoints = append(s.savepoints, savepoint{name: name, mark: s.txn.Savepoint()})
+		s.savepoints = append(s.savepoints, savepoint{name: name, mark: s.txn.Savepoint(), auth: s.currentAuth()})
 		return tagResult(tag), true, nil
 	}
 	// The most recent savepoint of that name.
@@ -60,6 +65,7 @@ func (s *Session) execSavepoint(t *pg.TransactionStmt) (res pgwire.Result, handl
 	if err := s.txn.RollbackTo(s.savepoints[i].mark); err != nil {
 		return nil, true, err
 	}
+	s.restoreAuth(s.savepoints[i].auth)
 	s.savepoints = s.savepoints[:i+1]
 	s.txnFailed = false
 	return tagResult(tag), true, nil

@@ -547,13 +547,31 @@ func (r *registry) addCatalogFuncs() {
 			})
 		}
 	}
-	// Sequences and role membership are not answered yet: these say yes.
+	// has_sequence_privilege and pg_has_role answer from the catalog too.
+	seqRolePriv := func(env *Env, user, obj types.Datum, privs string, role bool) (types.Datum, error) {
+		if env == nil {
+			return true, nil
+		}
+		pc, ok := env.Catalog.(PrivilegeChecker)
+		if !ok {
+			return true, nil
+		}
+		if role {
+			return pc.HasRolePrivilege(user, obj, privs)
+		}
+		return pc.HasSequencePrivilege(user, obj, privs)
+	}
 	for _, fname := range []string{"has_sequence_privilege", "pg_has_role"} {
-		for _, args := range [][]types.T{ts(text, text), ts(oid, text), ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
-			if fname == "has_table_privilege" {
-				continue
-			}
-			constant(fname, args, b, true)
+		role := fname == "pg_has_role"
+		for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
+			stable(fname, args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+				return seqRolePriv(env, nil, a[0], a[1].(string), role)
+			})
+		}
+		for _, args := range [][]types.T{ts(text, text, text), ts(name, text, text), ts(name, oid, text), ts(oid, text, text), ts(oid, oid, text)} {
+			stable(fname, args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
+				return seqRolePriv(env, a[0], a[1], a[2].(string), role)
+			})
 		}
 	}
 

@@ -77,6 +77,13 @@ type PrivilegeChecker interface {
 	// HasDatabasePrivilege is the same for a database (CONNECT, CREATE,
 	// TEMPORARY).
 	HasDatabasePrivilege(user, db any, privs string) (bool, error)
+	// HasSequencePrivilege is the same for a sequence (USAGE, SELECT,
+	// UPDATE).
+	HasSequencePrivilege(user, seq any, privs string) (bool, error)
+	// HasRolePrivilege is pg_has_role: whether user is a member of role
+	// (MEMBER), has its privileges (USAGE), or may grant it (... WITH
+	// ADMIN OPTION); role is a name or an OID.
+	HasRolePrivilege(user, role any, privs string) (bool, error)
 }
 
 // Volatility as in pg_proc.provolatile.

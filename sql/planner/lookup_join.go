@@ -20,13 +20,19 @@ import (
 // planner requires what the operator needs: the table side is a table
 // (rows stored under their primary key, not a source or a view), it is
 // the right side of an INNER or LEFT join, and the ON condition gives
-// every primary key column by an equality with the left side.
+// every primary key column by an equality with the left side. A table
+// whose row-level security policies bind the role has their predicate
+// added to the join's residual condition, so a looked-up row the role
+// may not see counts as not found.
 
 // lookupTable is a FROM item written FOR SYSTEM_TIME AS OF PROCTIME().
 type lookupTable struct {
 	rel  *catalog.Relation
 	cols []int // the table's physical column of each of the item's columns
 	pos  int
+	// policy is the table's row-level security predicate for the role
+	// (over the item's columns), nil when no policy binds it.
+	policy plan.Scalar
 }
 
 // planLookupTable plans a table reference marked FOR SYSTEM_TIME AS OF
@@ -59,10 +65,17 @@ func (p *Planner) planLookupTable(rv *pg.RangeVar, sc *scope) (*fromItem, error)
 	if fi.scan == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FOR SYSTEM_TIME AS OF PROCTIME() needs a table: %q is not one", r.Name).WithPosition(pos)
 	}
+	lt := &lookupTable{rel: r, cols: fi.scan.cols, pos: pos}
 	if fi.secured {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FOR SYSTEM_TIME AS OF PROCTIME() is not supported on %q: row-level security policies apply to it", r.Name).WithPosition(pos)
+		// The policy predicate over the scan's columns (policy.go):
+		// the lookup join holds the looked-up row to it.
+		f, ok := fi.rel.node.(*plan.Filter)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.InternalError, "row-level security of %q: expected a filter over the scan", r.Name).WithPosition(pos)
+		}
+		lt.policy = f.Pred
 	}
-	fi.lookup = &lookupTable{rel: r, cols: fi.scan.cols, pos: pos}
+	fi.lookup = lt
 	return fi, nil
 }
 
@@ -102,6 +115,12 @@ func (p *Planner) planLookupJoin(left *relPlan, right *fromItem, kind plan.JoinK
 			return nil, err
 		}
 		rest = append(rest, eq)
+	}
+	if lt.policy != nil {
+		// A row the role may not see is not found: the join drops the
+		// left row (INNER) or pads it with NULLs (LEFT), as the plain
+		// join over the filtered table does.
+		rest = append(rest, plan.ShiftCols(lt.policy, lw))
 	}
 	for i, e := range lkeys {
 		if e == nil {
