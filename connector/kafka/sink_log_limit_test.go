@@ -40,11 +40,22 @@ func sinkStatus(t *testing.T, conn *pgx.Conn, name string) string {
 // while the views go on. Restarted with the broker back, the sink
 // delivers everything, what it had logged and what came after it
 // stopped, each change once.
+// The server's bound (engine.Options.SinkLogMaxBytes, -sink-log-max-size)
+// works the same for a sink without the option.
 func TestKafkaSinkLogLimit(t *testing.T) {
+	t.Run("option", func(t *testing.T) {
+		testSinkLogLimit(t, 0, ", sink.log.max_bytes = '4kB'", "sink.log.max_bytes (4096)")
+	})
+	t.Run("server", func(t *testing.T) {
+		testSinkLogLimit(t, 4096, "", "-sink-log-max-size) (4096)")
+	})
+}
+
+func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 	c1, addr := sinkBroker(t, "big")
 	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
 	dir := t.TempDir()
-	opts := engine.Options{StateMemory: -1, DataDir: dir}
+	opts := engine.Options{StateMemory: -1, DataDir: dir, SinkLogMaxBytes: serverMax}
 	srv, err := loopback.Start(opts, pgwire.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +71,7 @@ func TestKafkaSinkLogLimit(t *testing.T) {
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
 		`CREATE MATERIALIZED VIEW ev_count AS SELECT count(*) AS n FROM ev`,
 		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'big',
-			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, addr))
+			properties.bootstrap.server = '%s', delivery.timeout = '1s'%s) FORMAT UPSERT ENCODE JSON`, addr, option))
 	exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
 	if got := consumeCommitted(t, addr, "big", 1); len(got) != 1 {
 		t.Fatalf("first broker: %d records, want 1", len(got))
@@ -77,8 +88,8 @@ func TestKafkaSinkLogLimit(t *testing.T) {
 		n += 10
 		status = sinkStatus(t, conn, "ev_out")
 	}
-	if !strings.HasPrefix(status, "failed") || !strings.Contains(status, "sink.log.max_bytes") {
-		t.Fatalf("sink status after %d rows: %q, want failed naming sink.log.max_bytes", n, status)
+	if !strings.HasPrefix(status, "failed") || !strings.Contains(status, want) {
+		t.Fatalf("sink status after %d rows: %q, want failed naming %s", n, status, want)
 	}
 	// The views go on without the sink.
 	exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
