@@ -425,7 +425,7 @@ func (s *Session) planDeclareSubscribe(sub *parser.Subscribe, sp *subscribePlan,
 		if err != nil {
 			return nil, err
 		}
-		c := &sessionCursor{name: sub.Declare, sql: sql, hold: sub.Hold, cols: sp.cols, fd: fd, created: time.Now()}
+		c := &sessionCursor{name: sub.Declare, sql: sql, hold: sub.Hold, binary: sub.Binary, cols: sp.cols, fd: fd, created: time.Now()}
 		if err := s.addCursor(c); err != nil {
 			return nil, err
 		}

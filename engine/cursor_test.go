@@ -234,3 +234,83 @@ func TestBinaryCursorPgx(t *testing.T) {
 	}
 	execAll(t, c, "COMMIT")
 }
+
+// DECLARE ... BINARY CURSOR FOR SUBSCRIBE: FETCH sends the changes (epoch,
+// diff and the view's columns) in the binary format, like any BINARY
+// cursor; the same subscription through a plain cursor sends text.
+func TestBinarySubscribeCursorPgx(t *testing.T) {
+	ts, w := startWithConn(t, "cur")
+	execAll(t, w, "CREATE TABLE px (id int PRIMARY KEY, f float8, s text)", "INSERT INTO px VALUES (1, 2.5, 'a')",
+		"CREATE MATERIALIZED VIEW pxv AS SELECT id, f, s FROM px")
+	cfg, err := pgx.ParseConfig(ts.URL("cur", "streamsql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	ctx := context.Background()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	execAll(t, c, "BEGIN", "DECLARE bs BINARY CURSOR FOR SUBSCRIBE pxv", "DECLARE tsub CURSOR FOR SUBSCRIBE pxv")
+	for _, cur := range []struct {
+		name   string
+		format int16
+	}{{"bs", 1}, {"tsub", 0}} {
+		rows, err := c.Query(ctx, "FETCH ALL "+cur.name+" WITH (timeout = '5s')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fd := range rows.FieldDescriptions() {
+			if fd.Format != cur.format {
+				t.Errorf("cursor %s: column %s has format %d, want %d", cur.name, fd.Name, fd.Format, cur.format)
+			}
+		}
+		var got []string
+		for rows.Next() {
+			var epoch, diff int64
+			var id int32
+			var f float64
+			var s string
+			if err := rows.Scan(&epoch, &diff, &id, &f, &s); err != nil {
+				t.Fatalf("cursor %s: %v", cur.name, err)
+			}
+			if epoch <= 0 {
+				t.Errorf("cursor %s: epoch %d", cur.name, epoch)
+			}
+			got = append(got, fmt.Sprintf("%d %d %g %s", diff, id, f, s))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if g := strings.Join(got, "|"); g != "1 1 2.5 a" {
+			t.Errorf("cursor %s: %s", cur.name, g)
+		}
+	}
+	execAll(t, w, "UPDATE px SET f = -1.25 WHERE id = 1")
+	var got []string
+	for len(got) < 2 {
+		rows, err := c.Query(ctx, "FETCH 10 bs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var epoch, diff int64
+			var id int32
+			var f float64
+			var s string
+			if err := rows.Scan(&epoch, &diff, &id, &f, &s); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%d %d %g %s", diff, id, f, s))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g := strings.Join(sortedStrings(got), "|"); g != "-1 1 2.5 a|1 1 -1.25 a" {
+		t.Errorf("changes %s", g)
+	}
+	execAll(t, c, "COMMIT")
+}

@@ -32,7 +32,9 @@ type Engine struct {
 	cat *catalog.Catalog
 	log *slog.Logger
 
-	coord       *stream.Coordinator
+	coord *stream.Coordinator
+	// sinkLogMax is Options.SinkLogMaxBytes.
+	sinkLogMax  int64
 	stateMemory *stream.StateMemory
 	// connectors are the registered sources and sinks.
 	connectors *connector.Registry
@@ -77,6 +79,11 @@ type Options struct {
 	// before it commits (0: storage.DefaultMaxTxnBytes); past it a write
 	// fails with 54000 and the transaction is aborted.
 	MaxTransactionBytes int64
+	// SinkLogMaxBytes bounds the undelivered bytes in the log of each
+	// sink that writes to an external system (0: no bound); a sink's own
+	// WITH (sink.log.max_bytes = ...) overrides it. Past it the sink's job
+	// fails with 53400 (sink_log.go).
+	SinkLogMaxBytes int64
 	// Functions are functions written in Go by the program that embeds
 	// the engine (udf.RegisterScalar, udf.RegisterTable); nil for none.
 	Functions *udf.GoFunctions
@@ -145,7 +152,7 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
-		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions}
+		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions, sinkLogMax: opts.SinkLogMaxBytes}
 	if e.udfs, err = newUserRuntimes(log, defaults); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("user function runtimes: %w", err)

@@ -12,6 +12,7 @@ import (
 	"streamsql/catalog"
 	"streamsql/catalog/pgcatalog"
 	"streamsql/connector"
+	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/lower"
 	"streamsql/sql/parser"
@@ -33,7 +34,24 @@ func (e *Engine) sinkFactory(r *catalog.Relation) (func(visible []int, ts []type
 	if err := c.CheckFormat(r.Format, r.Encode); err != nil {
 		return nil, err
 	}
-	opts, err := c.Validate(r.Options)
+	// sink.log.max_bytes belongs to the sink log, not to the connector.
+	logMax, logSetting := e.sinkLogMax, "the server's sink log bound (-sink-log-max-size)"
+	copts := r.Options
+	if v, ok := r.Options[sinkLogMaxOption]; ok {
+		n, err := exec.ParseSize(v, exec.PlainBytes)
+		if err != nil || n < 0 {
+			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for sink option %s: %q", sinkLogMaxOption, v).
+				WithHint("Give a size such as '64MB', or 0 for no bound.")
+		}
+		logMax, logSetting = n, sinkLogMaxOption
+		copts = make(map[string]string, len(r.Options))
+		for k, v := range r.Options {
+			if k != sinkLogMaxOption {
+				copts[k] = v
+			}
+		}
+	}
+	opts, err := c.Validate(copts)
 	if err != nil {
 		return nil, err
 	}
@@ -43,9 +61,14 @@ func (e *Engine) sinkFactory(r *catalog.Relation) (func(visible []int, ts []type
 		return nil, err
 	}
 	return func(visible []int, ts []types.T) stream.Spec {
-		return &stream.SinkSpec{ID: r.OID, Name: r.Name, Connector: c.Name, Visible: visible, Types: ts, Open: open}
+		return &stream.SinkSpec{ID: r.OID, Name: r.Name, Connector: c.Name, Visible: visible, Types: ts, Open: open,
+			LogMaxBytes: logMax, LogMaxSetting: logSetting}
 	}, nil
 }
+
+// sinkLogMaxOption is the sink option that bounds the undelivered bytes
+// of the sink's log (Options.SinkLogMaxBytes for the server's default).
+const sinkLogMaxOption = "sink.log.max_bytes"
 
 // sinkQuery returns the SELECT a CREATE SINK runs: its AS query, or all
 // columns of its FROM relation.

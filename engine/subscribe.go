@@ -77,6 +77,10 @@ type subscribePlan struct {
 	snapshot bool
 	progress bool
 	upsert   []int // ENVELOPE UPSERT key columns (indexes into relCols)
+	// reads and readCols are the relations (and columns) the query of a
+	// temporary job reads, checked for SELECT when the SUBSCRIBE runs.
+	reads    []uint32
+	readCols map[uint32]map[int16]bool
 	asOf     uint64
 	hasAsOf  bool
 	buffer   int
@@ -154,10 +158,13 @@ func (s *Session) planSubscribe(sub *parser.Subscribe) (*subscribePlan, error) {
 		// planned again when it starts.
 		p := s.e.streamPlanner(sp.def, sp.role)
 		p.SearchPath = sp.search
+		p.Deps = map[uint32]bool{}
+		p.ColDeps = map[uint32]map[int16]bool{}
 		plan, err := s.e.planStream(p, sp.sel, lower.StreamOptions{Name: "subscribe", Parallelism: 1})
 		if err != nil {
 			return nil, err
 		}
+		sp.reads, sp.readCols = depList(p.Deps), p.ColDeps
 		for _, c := range plan.Cols {
 			t := c.Type
 			if t.Kind == types.Unknown {
@@ -209,6 +216,23 @@ func parseBoolOption(v string) (bool, bool) {
 	return false, false
 }
 
+// checkSubscribe fails with 42501 unless the current role may read what
+// sp follows, as a SELECT of it would: SELECT on every column of a
+// materialized view, or on the relations and columns the query reads.
+func (s *Session) checkSubscribe(sp *subscribePlan) error {
+	if sp.rel == nil {
+		return s.checkReads(sp.reads, sp.readCols)
+	}
+	if err := s.checkUsage(sp.rel.Schema); err != nil {
+		return err
+	}
+	cols := map[int16]bool{}
+	for _, c := range sp.rel.VisibleColumns() {
+		cols[c.AttNum] = true
+	}
+	return s.checkColumns(sp.rel, 'r', cols)
+}
+
 // subscribeBuffer is the session's subscribe_buffer_rows.
 func (s *Session) subscribeBuffer() int {
 	v, _ := s.get("subscribe_buffer_rows")
@@ -222,6 +246,9 @@ func (s *Session) subscribeBuffer() int {
 // startFeed starts following the plan's view (starting a temporary job
 // first if needed).
 func (s *Session) startFeed(ctx context.Context, sp *subscribePlan) (*feed, error) {
+	if err := s.checkSubscribe(sp); err != nil {
+		return nil, err
+	}
 	e := s.e
 	rel := sp.rel
 	var dropTemp func()

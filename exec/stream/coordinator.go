@@ -44,7 +44,11 @@ type Coordinator struct {
 	commitCh  chan struct{}
 	truncated map[uint32]uint64
 	failed    map[uint32]error
-	mem       *StateMemory
+	// failedJobs are the failed jobs: their committed table positions keep
+	// the tables' changelogs from truncation, so a job resumed later
+	// (at the next start) replays what it missed.
+	failedJobs map[uint32]*Job
+	mem        *StateMemory
 	// stalled is the disk-full refusal of the next epoch's commit, while
 	// the disk stays full; the epoch is kept and retried every interval,
 	// and no later epoch starts meanwhile.
@@ -85,7 +89,7 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 		db: o.DB, log: o.Logger, views: NewViews(), newCtx: o.NewCtx, tables: o.Tables,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
 		jobs: map[uint32]*Job{}, pending: map[uint64]*pendingEpoch{}, commitCh: make(chan struct{}),
-		truncated: map[uint32]uint64{}, failed: map[uint32]error{}, mem: o.StateMemory,
+		truncated: map[uint32]uint64{}, failed: map[uint32]error{}, failedJobs: map[uint32]*Job{}, mem: o.StateMemory,
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -170,6 +174,7 @@ func (c *Coordinator) Add(ctx context.Context, spec JobSpec) error {
 	}
 	c.jobs[spec.ID] = j
 	delete(c.failed, spec.ID)
+	delete(c.failedJobs, spec.ID)
 	j.run()
 	c.mu.Unlock()
 	if err := c.waitEpoch(ctx, attach+1); err != nil {
@@ -194,6 +199,7 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 	j := c.jobs[id]
 	delete(c.jobs, id)
 	delete(c.failed, id)
+	delete(c.failedJobs, id)
 	if j != nil {
 		c.forgetLocked(j)
 	}
@@ -251,9 +257,13 @@ func (c *Coordinator) failLocked(j *Job, err error) {
 	c.log.Error("streaming job failed", "job", j.spec.Name, "err", err)
 	j.mu.Lock()
 	j.err = err
+	committed := j.hasCommitted
 	j.mu.Unlock()
 	c.failed[j.spec.ID] = err
 	delete(c.jobs, j.spec.ID)
+	if committed {
+		c.failedJobs[j.spec.ID] = j
+	}
 	j.cancel()
 	c.forgetLocked(j)
 	for _, d := range c.jobs {
@@ -381,9 +391,11 @@ func (c *Coordinator) truncateLogsLocked(b *pebble.Batch) error {
 	head := c.db.LogSeq()
 	for _, t := range c.tables() {
 		upTo := head
-		for _, j := range c.jobs {
-			if p, ok := j.minTablePos(t); ok && p < upTo {
-				upTo = p
+		for _, js := range []map[uint32]*Job{c.jobs, c.failedJobs} {
+			for _, j := range js {
+				if p, ok := j.minTablePos(t); ok && p < upTo {
+					upTo = p
+				}
 			}
 		}
 		if upTo <= c.truncated[t] {

@@ -37,6 +37,11 @@ type SinkInput struct {
 	// StreamKey are the sink columns that identify a row of the
 	// changelog; nil when the input's key is not among them.
 	StreamKey []int
+	// LogMaxBytes bounds the undelivered bytes of a logged sink's log
+	// (0: no bound); LogMaxSetting names the setting it comes from, for
+	// the error when the log is full.
+	LogMaxBytes   int64
+	LogMaxSetting string
 }
 
 // SinkSpec is the last operator of a sink job: instead of keeping a view
@@ -52,12 +57,16 @@ type SinkSpec struct {
 	Types   []types.T
 	// Open makes the connector's writer when the job starts.
 	Open func(env *Env, in *SinkInput) (SinkWriter, error)
+	// LogMaxBytes and LogMaxSetting bound a logged sink's log
+	// (SinkInput).
+	LogMaxBytes   int64
+	LogMaxSetting string
 }
 
 func (s *SinkSpec) Explain() string { return fmt.Sprintf("StreamSink %s (%s)", s.Name, s.Connector) }
 
 func (s *SinkSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	in := &SinkInput{ID: s.ID, Name: s.Name}
+	in := &SinkInput{ID: s.ID, Name: s.Name, LogMaxBytes: s.LogMaxBytes, LogMaxSetting: s.LogMaxSetting}
 	for i, v := range s.Visible {
 		in.Types = append(in.Types, s.Types[v])
 		name := fmt.Sprintf("column%d", i+1)

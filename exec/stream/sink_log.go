@@ -32,6 +32,13 @@ package stream
 // value, compressed as one S2 block (encoded messages are repetitive, and
 // the log's bytes go through the WAL and the memtable once and are
 // deleted soon after: compression makes that cost a fraction).
+//
+// The log's undelivered bytes (compressed, as stored) may be bounded
+// (SinkInput.LogMaxBytes): a barrier whose records would pass the bound
+// fails the sink's job with 53400 before anything of the epoch is
+// written, so the log keeps every epoch it accepted and the other jobs go
+// on. When the job is resumed it starts again from its last committed
+// epoch, and its input replays what the refused epoch held.
 
 import (
 	"context"
@@ -46,6 +53,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/klauspost/compress/s2"
 
+	"streamsql/sql/sqlerr"
 	"streamsql/storage"
 )
 
@@ -147,7 +155,7 @@ type LogSinkWriter struct {
 	buf    []byte
 	parts  [][]byte
 	free   [][]byte // part buffers to reuse
-	packed []byte   // scratch for a compressed part
+	packed [][]byte // scratch for the compressed parts
 	rows   int64
 	drain  *drainer
 	cancel context.CancelFunc
@@ -170,6 +178,11 @@ func NewLogSinkWriter(env *Env, in *SinkInput, enc SinkEncoder, target SinkTarge
 	ctx, cancel := context.WithCancel(parent)
 	w := &LogSinkWriter{in: in, env: env, enc: enc, log: log, cancel: cancel, done: make(chan struct{})}
 	w.drain = &drainer{id: in.ID, env: env, target: target, log: log}
+	// The log a resumed job finds counts against its bound from the
+	// start, before the target is reachable again.
+	if err := w.drain.count(0); err != nil {
+		log.Warn("counting the sink log", "err", err)
+	}
 	if env.Stats != nil {
 		env.Stats.LoggedSink.Store(true)
 	}
@@ -216,15 +229,32 @@ func (w *LogSinkWriter) Barrier(b *Barrier) error {
 		w.buf = w.newBuf()
 	}
 	if len(w.parts) > 0 {
+		var size int64
 		for i, p := range w.parts {
-			w.packed = s2.Encode(w.packed[:cap(w.packed)], p)
-			if err := b.Writes.Set(SinkLogKey(w.in.ID, b.Epoch, uint32(i)), w.packed, nil); err != nil {
+			if i == len(w.packed) {
+				w.packed = append(w.packed, nil)
+			}
+			w.packed[i] = s2.Encode(w.packed[i][:cap(w.packed[i])], p)
+			size += int64(len(w.packed[i]))
+		}
+		if max := w.in.LogMaxBytes; max > 0 {
+			if held := w.drain.lagBytes.Load(); held+size > max {
+				err := sqlerr.New(sqlerr.ConfigurationLimitExceeded,
+					"sink %q cannot log epoch %d: its log holds %d undelivered bytes and the epoch adds %d, more than %s (%d)",
+					w.in.Name, b.Epoch, held, size, w.in.LogMaxSetting, max).
+					WithHint("Make the sink's target reachable or raise %s, then resume the sink; what the log holds is kept.", w.in.LogMaxSetting)
+				w.log.Error("sink log is full; the sink stops", "epoch", b.Epoch, "held", held, "adds", size, "limit", max, "setting", w.in.LogMaxSetting)
+				return err
+			}
+		}
+		for i, p := range w.parts {
+			if err := b.Writes.Set(SinkLogKey(w.in.ID, b.Epoch, uint32(i)), w.packed[i], nil); err != nil {
 				return err
 			}
 			// The batch copied it.
 			w.free = append(w.free, p)
 		}
-		w.drain.logged(w.rows)
+		w.drain.logged(w.rows, size)
 		w.parts = w.parts[:0]
 		w.rows = 0
 	}
@@ -248,6 +278,9 @@ func (w *LogSinkWriter) Lag() (epochs, rows int64) {
 	return w.drain.lagEpochs.Load(), w.drain.lagRows.Load()
 }
 
+// LagBytes returns the bytes of the log not yet delivered.
+func (w *LogSinkWriter) LagBytes() int64 { return w.drain.lagBytes.Load() }
+
 // Delivered returns the last epoch the target is known to hold.
 func (w *LogSinkWriter) Delivered() uint64 { return w.drain.delivered.Load() }
 
@@ -263,12 +296,15 @@ type drainer struct {
 	// records: the writer adds at barriers, the drainer subtracts after
 	// delivery (and counts the log afresh when it recovers).
 	lagEpochs, lagRows atomic.Int64
-	mu                 sync.Mutex
+	// lagBytes counts the logged, undelivered bytes as stored.
+	lagBytes atomic.Int64
+	mu       sync.Mutex
 }
 
-func (d *drainer) logged(rows int64) {
+func (d *drainer) logged(rows, bytes int64) {
 	d.lagEpochs.Add(1)
 	d.lagRows.Add(rows)
+	d.lagBytes.Add(bytes)
 	d.publish()
 }
 
@@ -322,7 +358,7 @@ func (d *drainer) run(ctx context.Context) {
 		if d.env.Committed != nil {
 			committed = d.env.Committed()
 		}
-		recs, upTo, epochs, err := d.read(d.delivered.Load())
+		recs, upTo, epochs, stored, err := d.read(d.delivered.Load())
 		if err != nil {
 			fail("log read", err)
 			continue
@@ -360,22 +396,24 @@ func (d *drainer) run(ctx context.Context) {
 		}
 		d.lagEpochs.Add(-int64(epochs))
 		d.lagRows.Add(-int64(len(recs)))
+		d.lagBytes.Add(-stored)
 		d.publish()
 	}
 }
 
 // read returns the records of the oldest logged epochs after from, up to
 // drainBatch bytes (but whole epochs), the last epoch they hold and how
-// many epochs they span.
-func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, error) {
+// many epochs they span, and their bytes as stored.
+func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, int64, error) {
 	lo, hi := sinkLogSpan(d.id, from+1)
 	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, 0, err
 	}
 	defer it.Close()
 	var recs []SinkRecord
 	var upTo uint64
+	var stored int64
 	size, epochs := 0, 0
 	for ok := it.First(); ok; ok = it.Next() {
 		e := binary.BigEndian.Uint64(it.Key()[6:14])
@@ -386,16 +424,17 @@ func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, error) {
 			epochs++
 		}
 		upTo = e
+		stored += int64(len(it.Value()))
 		v, err := s2.Decode(nil, it.Value())
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
+			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
 		}
 		size += len(v)
 		if recs, err = DecodeSinkRecords(recs, v); err != nil {
-			return nil, 0, 0, fmt.Errorf("epoch %d: %w", e, err)
+			return nil, 0, 0, 0, fmt.Errorf("epoch %d: %w", e, err)
 		}
 	}
-	return recs, upTo, epochs, it.Error()
+	return recs, upTo, epochs, stored, it.Error()
 }
 
 // drop deletes the log up to and including epoch upTo.
@@ -420,7 +459,7 @@ func (d *drainer) count(from uint64) error {
 		return err
 	}
 	defer it.Close()
-	var epochs, rows int64
+	var epochs, rows, stored int64
 	var last uint64
 	var recs []SinkRecord
 	var scratch []byte
@@ -430,6 +469,7 @@ func (d *drainer) count(from uint64) error {
 			epochs++
 			last = e
 		}
+		stored += int64(len(it.Value()))
 		v, err := s2.Decode(scratch[:cap(scratch)], it.Value())
 		if err != nil {
 			return err
@@ -443,6 +483,7 @@ func (d *drainer) count(from uint64) error {
 	}
 	d.lagEpochs.Store(epochs)
 	d.lagRows.Store(rows)
+	d.lagBytes.Store(stored)
 	d.publish()
 	return it.Error()
 }

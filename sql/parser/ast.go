@@ -172,9 +172,11 @@ type Subscribe struct {
 	// (its relation is a placeholder); nil outside COPY.
 	Copy *pg_query.CopyStmt
 	// Declare is the name of the cursor DECLARE ... CURSOR FOR SUBSCRIBE
-	// opens; Hold is WITH HOLD.
+	// opens; Hold is WITH HOLD; Binary is DECLARE ... BINARY CURSOR: its
+	// FETCH returns rows in binary format.
 	Declare string
 	Hold    bool
+	Binary  bool
 
 	// SincePosition is a subscription cursor's SINCE 'position' (a
 	// change's _position, the string's contents); Full is its FULL: the

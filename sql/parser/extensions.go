@@ -732,7 +732,10 @@ func (c *cursor) subscribe() (*Subscribe, error) {
 		// DECLARE's options, as PostgreSQL's grammar takes them.
 		for {
 			switch {
-			case c.accept("binary"), c.accept("insensitive"), c.accept("asensitive"), c.accept("scroll"):
+			case c.accept("binary"):
+				s.Binary = true
+				continue
+			case c.accept("insensitive"), c.accept("asensitive"), c.accept("scroll"):
 				continue
 			case c.accept("no", "scroll"):
 				continue
