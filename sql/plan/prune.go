@@ -139,35 +139,16 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		return &SetOp{Kind: x.Kind, All: x.All, Left: l, Right: rr}, identityMap(len(need)), true
 	case *Join:
 		return pr.pruneJoin(x, need)
-	case *Window:
-		// The window reads its partition, order and argument columns and
-		// passes every input column through: all of them are needed.
-		in, _, changed := pr.prune(x.Input, allNeeded(len(x.Input.OutputTypes())))
+	case *Window, *WindowTVF, *SessionWindow:
+		// These pass every input column through (a window also reads its
+		// partition, order and argument columns): all of them are
+		// needed, and the input is pruned inside only.
+		in := Inputs(r)[0]
+		pruned, _, changed := pr.prune(in, allNeeded(len(in.OutputTypes())))
 		if !changed {
 			return r, identityMap(len(need)), false
 		}
-		c := *x
-		c.Input = in
-		return &c, identityMap(len(need)), true
-	case *WindowTVF:
-		// Every input column passes through and is kept; the input is
-		// pruned inside only.
-		in, _, changed := pr.prune(x.Input, allNeeded(len(x.Input.OutputTypes())))
-		if !changed {
-			return r, identityMap(len(need)), false
-		}
-		c := *x
-		c.Input = in
-		return &c, identityMap(len(need)), true
-	case *SessionWindow:
-		// Likewise.
-		in, _, changed := pr.prune(x.Input, allNeeded(len(x.Input.OutputTypes())))
-		if !changed {
-			return r, identityMap(len(need)), false
-		}
-		c := *x
-		c.Input = in
-		return &c, identityMap(len(need)), true
+		return WithInputs(r, []Rel{pruned}), identityMap(len(need)), true
 	case *RecursiveUnion:
 		// Every column of both terms is a column of the work table.
 		a, _, ca := pr.prune(x.Anchor, allNeeded(len(x.Anchor.OutputTypes())))
