@@ -181,7 +181,8 @@ func (p *Planner) bindSQLBody(f *catalog.Function, body *pg.Node, args []plan.Sc
 
 // sqlFuncCandidates returns the user functions a call of names may mean,
 // and whether the name was qualified with a schema other than pg_catalog
-// (then only user functions qualify).
+// and information_schema, which hold built-ins (then only user functions
+// qualify).
 func (p *Planner) sqlFuncCandidates(names []*pg.Node) ([]*catalog.Function, bool) {
 	var parts []string
 	for _, n := range names {
@@ -191,7 +192,7 @@ func (p *Planner) sqlFuncCandidates(names []*pg.Node) ([]*catalog.Function, bool
 	var schemas []string
 	qualified := len(parts) > 1
 	if qualified {
-		if parts[len(parts)-2] == "pg_catalog" {
+		if s := parts[len(parts)-2]; s == "pg_catalog" || s == "information_schema" {
 			return nil, false
 		}
 		schemas = []string{parts[len(parts)-2]}
