@@ -476,12 +476,17 @@ func (e *Engine) subscriptionSnapshot(ctx context.Context, r, view *catalog.Rela
 		}
 		snap.Close()
 		// A subscription created a moment ago logs from an epoch that
-		// may not have committed yet: wait for the one before it.
+		// may not have committed yet (its log may hold no epoch at all
+		// yet): wait for the one before it, or for the next commit.
 		from, ok, ferr := stream.ChangeLogRetainedFrom(e.db.Latest(), r.OID)
-		if try > 0 || ferr != nil || !ok || from <= epoch+1 || sqlerr.From(err).Code != sqlerr.ObjectNotInPrerequisiteState {
+		if try > 2 || ferr != nil || (ok && from <= epoch+1) || sqlerr.From(err).Code != sqlerr.ObjectNotInPrerequisiteState {
 			return err
 		}
-		if err := e.coord.WaitCommitted(ctx, from-1); err != nil {
+		wait := epoch + 1
+		if ok {
+			wait = from - 1
+		}
+		if err := e.coord.WaitCommitted(ctx, wait); err != nil {
 			return err
 		}
 	}
