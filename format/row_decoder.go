@@ -227,27 +227,32 @@ func (m *fieldMatcher) lookup(key []byte) int {
 	return -1
 }
 
+// nextField reads the next key of the JSON object at the scanner and
+// returns its column (-1 for a field no column takes); more is false at
+// the end of the object. Fields usually come in the order of the
+// columns: the expected key is compared in place, without reading it as a
+// string first.
+func (d *rowDecoder) nextField(s *jsonScanner, first bool) (j int, more bool, err error) {
+	if name, h, ok := d.match.expected(); ok && s.expectKey(first, name) {
+		d.match.hint = h + 1
+		return h, true, nil
+	}
+	key, ok, err := s.nextKey(first)
+	if err != nil || !ok {
+		return -1, false, err
+	}
+	return d.match.lookup(key), true, nil
+}
+
 // decodeObject walks the JSON object at the scanner into r.
 func (d *rowDecoder) decodeObject(s *jsonScanner, r *row) error {
 	if err := s.objectStart(); err != nil {
 		return err
 	}
 	for first := true; ; first = false {
-		// Fields usually come in the order of the columns: the expected
-		// key is compared in place, without reading it as a string first.
-		j := -1
-		if name, h, ok := d.match.expected(); ok && s.expectKey(first, name) {
-			j = h
-			d.match.hint = h + 1
-		} else {
-			key, ok, err := s.nextKey(first)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return nil
-			}
-			j = d.match.lookup(key)
+		j, more, err := d.nextField(s, first)
+		if err != nil || !more {
+			return err
 		}
 		if j < 0 {
 			if err := s.skip(0); err != nil {
@@ -281,21 +286,12 @@ func (d *rowDecoder) objectInto(s *jsonScanner, m *Message, out *Batch) error {
 	i := out.Len()
 	var sl slot
 	for first := true; ; first = false {
-		// Fields usually come in the order of the columns: the expected
-		// key is compared in place, without reading it as a string first.
-		j := -1
-		if name, h, ok := d.match.expected(); ok && s.expectKey(first, name) {
-			j = h
-			d.match.hint = h + 1
-		} else {
-			key, ok, err := s.nextKey(first)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			j = d.match.lookup(key)
+		j, more, err := d.nextField(s, first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
 		}
 		if j < 0 {
 			if err := s.skip(0); err != nil {
