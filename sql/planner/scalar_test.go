@@ -8,12 +8,10 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
-	"streamsql/catalog"
 	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // TestScalarPlans binds expressions into logical scalars and prints them
@@ -31,15 +29,6 @@ import (
 //	                columns or projected key expressions of each side, and
 //	                the residual conjuncts
 func TestScalarPlans(t *testing.T) {
-	db, err := storage.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cat, err := catalog.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	datadriven.Walk(t, "testdata/scalar", func(t *testing.T, path string) {
 		sc := &scope{}
 		var params []types.Datum
@@ -78,7 +67,7 @@ func TestScalarPlans(t *testing.T) {
 				}
 				return "ok"
 			case "build", "props", "equikeys":
-				p := &Planner{Catalog: cat, SearchPath: []string{"public"}, SQL: "SELECT " + d.Input,
+				p := &Planner{SearchPath: []string{"public"}, SQL: "SELECT " + d.Input,
 					Sequences: func(string) (int64, error) { return 0, nil }}
 				if params != nil {
 					p.ParamTypes = append([]types.T(nil), paramTypes...)

@@ -1,4 +1,4 @@
-package planner_test
+package lower_test
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 )
 
 // TestOptPlans runs the logical rewrites (sql/plan's rules) on planned
-// queries and prints the plan before and after them (testdata/opt;
+// queries and prints the plan before and after them (sql/planner/testdata/opt;
 // regenerate with -rewrite). The catalog, on a real pebble store, holds
 // t(a int4 primary key, b text, c int8) and u(x int4 primary key,
 // y numeric, z text) with a few rows each (NULLs, numerics equal but
@@ -66,7 +66,7 @@ func TestOptPlans(t *testing.T) {
 		}
 		insertRows(t, db, rel, data[r.Name])
 	}
-	datadriven.Walk(t, "testdata/opt", func(t *testing.T, path string) {
+	datadriven.Walk(t, "../sql/planner/testdata/opt", func(t *testing.T, path string) {
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			if d.Cmd != "opt" {
 				t.Fatalf("unknown command %s", d.Cmd)
@@ -126,7 +126,7 @@ func TestOptPlans(t *testing.T) {
 			return sb.String()
 		})
 	})
-	if matches, _ := filepath.Glob("testdata/opt/*"); len(matches) == 0 {
+	if matches, _ := filepath.Glob("../sql/planner/testdata/opt/*"); len(matches) == 0 {
 		t.Fatal("no test files under testdata/opt")
 	}
 }

@@ -1,4 +1,4 @@
-package planner_test
+package lower_test
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ import (
 )
 
 // TestRelPlans plans queries and prints their logical plans
-// (testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
+// (sql/planner/testdata/rel; regenerate with -rewrite) over a catalog on a real pebble
 // store holding t(a int4 primary key, b text, c int8 CHECK (c <> 0)) and u(k int8
 // primary key, x int4, y text) with the index u_x_y_idx on (x, y DESC),
 // the APPEND ONLY table ev(id int8 primary key, ts timestamp, v int4) with
@@ -39,7 +39,7 @@ import (
 //
 // Both also take INSERT, UPDATE and DELETE: build prints the statement's
 // plan (plan.Insert, plan.Update, plan.Delete), lower what lower.Write
-// makes of it (testdata/rel/dml).
+// makes of it (sql/planner/testdata/rel/dml).
 //
 // Operators the planner still builds itself show as "executor ..."
 // leaves of the logical tree.
@@ -81,7 +81,7 @@ func TestRelPlans(t *testing.T) {
 		Watermarks: []catalog.Watermark{{Column: "at", Expr: "at - INTERVAL '5' SECOND"}}}); err != nil {
 		t.Fatal(err)
 	}
-	datadriven.Walk(t, "testdata/rel", func(t *testing.T, path string) {
+	datadriven.Walk(t, "../sql/planner/testdata/rel", func(t *testing.T, path string) {
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			stmts, err := parser.Parse(d.Input)
 			if err != nil {
@@ -118,7 +118,7 @@ func TestRelPlans(t *testing.T) {
 			return sb.String()
 		})
 	})
-	if matches, _ := filepath.Glob("testdata/rel/*"); len(matches) == 0 {
+	if matches, _ := filepath.Glob("../sql/planner/testdata/rel/*"); len(matches) == 0 {
 		t.Fatal("no test files under testdata/rel")
 	}
 }
