@@ -17,11 +17,15 @@ func TestQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(qs) != 23 {
-		t.Fatalf("%d queries, want q0..q22", len(qs))
+	if len(qs) != 25 {
+		t.Fatalf("%d queries, want q0..q22, a1, a2", len(qs))
 	}
 	for i, q := range qs {
-		if want := "q" + itoa(i); q.Name != want {
+		want := "q" + itoa(i)
+		if i > 22 {
+			want = "a" + itoa(i-22)
+		}
+		if q.Name != want {
 			t.Fatalf("query %d is %s, want %s", i, q.Name, want)
 		}
 		if q.View == "" || q.Duck == "" {

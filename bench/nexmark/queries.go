@@ -1,5 +1,5 @@
 // Package nexmark is the Nexmark benchmark harness: it runs each of the 22
-// queries of queries/ through an in-process StreamSQL engine fed by the
+// queries of queries/ (and the alerting pair a1, a2) through an in-process StreamSQL engine fed by the
 // nexmark source connector, measures throughput, CPU, memory and
 // freshness, runs the same query in DuckDB over the same events as a batch
 // baseline, and checks that both agree where the result is deterministic.
@@ -22,7 +22,8 @@ var queryFS embed.FS
 
 // Query is one Nexmark query on both sides.
 type Query struct {
-	// Name is q0 .. q22.
+	// Name is q0 .. q22, or a1, a2: the alerting pair (a filter and a
+	// windowed count with HAVING) whose freshness the latency runs watch.
 	Name string
 	// Setup are the statements of the query file that come before the
 	// measured one (side tables, functions); Create is the measured
@@ -221,10 +222,15 @@ WHERE regexp_matches(url, '(&|^)channel_id=([^&]*)') OR lower(channel) IN ('appl
 	"q22": {Duck: `SELECT auction, bidder, price, channel,
        split_part(url, '/', 4) AS dir1, split_part(url, '/', 5) AS dir2, split_part(url, '/', 6) AS dir3
 FROM bid`},
+	"a1": {Duck: `SELECT auction, bidder, price, date_time FROM bid WHERE price >= 10000000`},
+	"a2": {Duck: `SELECT bidder, count(*) AS bids, win_start(date_time, 10000000) AS window_start,
+       win_end(date_time, 10000000) AS window_end
+FROM bid GROUP BY 1, 3, 4 HAVING count(*) >= 20`},
 }
 
 // passThrough are the queries without state.
-var passThrough = map[string]bool{"q0": true, "q1": true, "q2": true, "q10": true, "q14": true, "q21": true, "q22": true}
+var passThrough = map[string]bool{"q0": true, "q1": true, "q2": true, "q10": true, "q14": true, "q21": true, "q22": true,
+	"a1": true}
 
 // SourcesSQL returns the three CREATE SOURCE statements for a run of
 // events events at eventRate events per second of event time, paced at
@@ -252,7 +258,8 @@ func SourcesSQL(events, eventRate, wallRate int64, splits int) ([]string, error)
 
 var eventNum = regexp.MustCompile(`nexmark\.event\.num\s*=\s*'\d+'`)
 
-// Queries loads every query file, in numeric order.
+// Queries loads every query file: q0 .. q22 in numeric order, then the
+// alerting queries a1, a2.
 func Queries() ([]*Query, error) {
 	ents, err := queryFS.ReadDir("queries")
 	if err != nil {
@@ -261,7 +268,7 @@ func Queries() ([]*Query, error) {
 	var out []*Query
 	for _, e := range ents {
 		name := strings.TrimSuffix(e.Name(), ".sql")
-		if !strings.HasPrefix(name, "q") || name == e.Name() {
+		if (!strings.HasPrefix(name, "q") && !strings.HasPrefix(name, "a")) || name == e.Name() {
 			continue
 		}
 		if _, err := strconv.Atoi(name[1:]); err != nil {
@@ -277,11 +284,16 @@ func Queries() ([]*Query, error) {
 		}
 		out = append(out, q)
 	}
-	sort.Slice(out, func(i, j int) bool { return queryNum(out[i].Name) < queryNum(out[j].Name) })
+	sort.Slice(out, func(i, j int) bool {
+		if a, b := out[i].Name[0], out[j].Name[0]; a != b {
+			return a == 'q'
+		}
+		return queryNum(out[i].Name) < queryNum(out[j].Name)
+	})
 	return out, nil
 }
 
-func queryNum(name string) int { n, _ := strconv.Atoi(strings.TrimPrefix(name, "q")); return n }
+func queryNum(name string) int { n, _ := strconv.Atoi(name[1:]); return n }
 
 func parseQuery(name, text string) (*Query, error) {
 	d, ok := duckQueries[name]

@@ -35,14 +35,18 @@ var published = map[string]Published{
 
 // Options are the options of a run, as reported.
 type Options struct {
-	Events         int64   `json:"events"`
-	EventRate      int64   `json:"event_rate"`
-	Splits         int     `json:"split_num"`
-	Sinks          bool    `json:"pass_through_into_blackhole"`
-	LatencyFrac    float64 `json:"latency_rate_fraction"`
-	LatencySeconds float64 `json:"latency_seconds"`
-	LatencyWarmup  float64 `json:"latency_warmup_seconds"`
-	DuckDB         bool    `json:"duckdb"`
+	Events    int64 `json:"events"`
+	EventRate int64 `json:"event_rate"`
+	Splits    int   `json:"split_num"`
+	Sinks     bool  `json:"pass_through_into_blackhole"`
+	// LatencyFracs are the loads of the latency runs, as fractions of
+	// each query's throughput; LatencyRate, when set, is the one fixed
+	// rate (events/s of wall time) they ran at instead.
+	LatencyFracs   []float64 `json:"latency_rate_fractions,omitempty"`
+	LatencyRate    int64     `json:"latency_rate,omitempty"`
+	LatencySeconds float64   `json:"latency_seconds"`
+	LatencyWarmup  float64   `json:"latency_warmup_seconds"`
+	DuckDB         bool      `json:"duckdb"`
 }
 
 // QueryReport is one query's row.
@@ -55,13 +59,71 @@ type QueryReport struct {
 	Stream           *StreamResult `json:"streamsql,omitempty"`
 	EventsPerSec     float64       `json:"events_per_sec,omitempty"`
 	EventsPerCoreSec float64       `json:"events_per_cpu_sec,omitempty"`
-	Latency          *Latency      `json:"latency,omitempty"`
-	Duck             *DuckResult   `json:"duckdb,omitempty"`
+	// Latency is the freshness at each load of the latency runs, lowest
+	// first.
+	Latency []*Latency  `json:"latency,omitempty"`
+	Duck    *DuckResult `json:"duckdb,omitempty"`
 	// Ratio is StreamSQL's wall time over DuckDB's.
 	Ratio     float64    `json:"streamsql_over_duckdb,omitempty"`
 	Check     string     `json:"check"`
 	Diff      string     `json:"diff,omitempty"`
 	Published *Published `json:"published_k_per_core,omitempty"`
+	// Previous are the figures of the same query in the run this one
+	// replaced (the out directory's latest.json, same events and rate).
+	Previous *Previous `json:"previous,omitempty"`
+}
+
+// Previous is a query's figures from the run before.
+type Previous struct {
+	Date             string  `json:"date"`
+	EventsPerCoreSec float64 `json:"events_per_cpu_sec,omitempty"`
+	PeakRSSMB        float64 `json:"peak_rss_mb,omitempty"`
+	// Ratio is this run's events per CPU-second over the previous run's.
+	Ratio float64 `json:"events_per_cpu_sec_ratio,omitempty"`
+}
+
+// AddPrevious records, for each query of r, its figures in the report
+// at path (the run r replaces), when that run had the same events and
+// event rate. A missing or unreadable file adds nothing.
+func (r *Report) AddPrevious(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var old struct {
+		Date    string `json:"date"`
+		Options struct {
+			Events    int64 `json:"events"`
+			EventRate int64 `json:"event_rate"`
+		} `json:"options"`
+		Queries []struct {
+			Query            string  `json:"query"`
+			Status           string  `json:"status"`
+			EventsPerCoreSec float64 `json:"events_per_cpu_sec"`
+			Stream           *struct {
+				MaxRSS int64 `json:"max_rss_bytes"`
+			} `json:"streamsql"`
+			Previous *Previous `json:"previous"`
+		} `json:"queries"`
+	}
+	if json.Unmarshal(b, &old) != nil || old.Options.Events != r.Options.Events || old.Options.EventRate != r.Options.EventRate {
+		return
+	}
+	for _, q := range r.Queries {
+		for _, o := range old.Queries {
+			if o.Query != q.Query || o.Status == "error" || o.EventsPerCoreSec == 0 {
+				continue
+			}
+			p := &Previous{Date: old.Date, EventsPerCoreSec: o.EventsPerCoreSec}
+			if o.Stream != nil {
+				p.PeakRSSMB = float64(o.Stream.MaxRSS) / (1 << 20)
+			}
+			if q.EventsPerCoreSec > 0 {
+				p.Ratio = q.EventsPerCoreSec / o.EventsPerCoreSec
+			}
+			q.Previous = p
+		}
+	}
 }
 
 // Report is a whole run.
@@ -151,19 +213,18 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&sb, "# Nexmark: StreamSQL and DuckDB\n\n")
 	fmt.Fprintf(&sb, "%s, %s %s, %d cores (%s).\n\n", r.Date, r.GoVersion, r.Platform, r.Cores, r.CPU)
 	fmt.Fprintf(&sb, "Options: %d events, event rate %d events/s of event time, %d generator goroutine(s) per source; "+
-		"pass-through queries into a blackhole sink: %v; latency at %.0f%% of each query's throughput for %.0f s "+
-		"(first %.1f s left out). DuckDB load of the events: %.2f s. Whole run: %.0f s.\n\n",
-		o.Events, o.EventRate, max(o.Splits, 1), o.Sinks, o.LatencyFrac*100, o.LatencySeconds, o.LatencyWarmup,
-		r.DuckLoadSec, r.TotalSec)
+		"pass-through queries into a blackhole sink: %v; %s. DuckDB load of the events: %.2f s. Whole run: %.0f s.\n\n",
+		o.Events, o.EventRate, max(o.Splits, 1), o.Sinks, o.latencyText(), r.DuckLoadSec, r.TotalSec)
 	var errs []string
 	if len(r.Queries) > 0 {
 		sb.WriteString("events/s: events over the wall time from CREATE to the last epoch committed. " +
 			"CPU: process user+system seconds over the same span; per core = events / CPU seconds. " +
-			"Memory: the process's peak RSS. Latency: generation to committed (readable), p50/p99. " +
-			"Ratio: StreamSQL wall time / DuckDB time. Published: thousand events/s per core (SPEC.md): " +
+			"Memory: the process's peak RSS. Latency: generation to committed (readable), p50/p99 at each load. " +
+			"Ratio: StreamSQL wall time / DuckDB time. vs previous: events/s per core over the previous run's " +
+			"(same options), with its date. Published: thousand events/s per core (SPEC.md): " +
 			"Flink 2.x / Flink 1.13 / RisingWave 1.0 / Feldera.\n\n")
-		sb.WriteString("| query | as | events/s | CPU s | events/s per core | peak RSS MB | latency p50 / p99 ms (at events/s) | DuckDB s | ratio | vs DuckDB | published k/core |\n")
-		sb.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|\n")
+		sb.WriteString("| query | as | events/s | CPU s | events/s per core | peak RSS MB | latency p50 / p99 ms (at events/s) | DuckDB s | ratio | vs DuckDB | vs previous | published k/core |\n")
+		sb.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|---|\n")
 		for _, q := range r.Queries {
 			as, eps, cpu, epc, rss, lat := "", "", "", "", "", ""
 			if s := q.Stream; s != nil {
@@ -178,13 +239,15 @@ func (r *Report) Markdown() string {
 				epc = fmt.Sprintf("%.0f", q.EventsPerCoreSec)
 				rss = fmt.Sprintf("%.0f", float64(s.MaxRSS)/(1<<20))
 			}
-			if l := q.Latency; l != nil {
+			var lats []string
+			for _, l := range q.Latency {
 				if l.Error != "" {
-					lat = "error: " + oneLine(l.Error)
+					lats = append(lats, "error: "+oneLine(l.Error))
 				} else {
-					lat = fmt.Sprintf("%.0f / %.0f (%d)", l.P50Ms, l.P99Ms, l.Rate)
+					lats = append(lats, fmt.Sprintf("%.0f / %.0f (%d)", l.P50Ms, l.P99Ms, l.Rate))
 				}
 			}
+			lat = strings.Join(lats, "<br>")
 			duck, ratio := "", ""
 			if d := q.Duck; d != nil {
 				if d.Error != "" {
@@ -201,8 +264,12 @@ func (r *Report) Markdown() string {
 			if p := q.Published; p != nil {
 				pub = fmt.Sprintf("%.0f / %.0f / %.0f / %.0f", p.Flink2, p.Flink113, p.RisingWave, p.Feldera)
 			}
-			fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				q.Query, as, eps, cpu, epc, rss, lat, duck, ratio, q.Check, pub)
+			prev := ""
+			if p := q.Previous; p != nil && p.Ratio > 0 {
+				prev = fmt.Sprintf("%.2f (%.0f, %s)", p.Ratio, p.EventsPerCoreSec, strings.SplitN(p.Date, "T", 2)[0])
+			}
+			fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				q.Query, as, eps, cpu, epc, rss, lat, duck, ratio, q.Check, prev, pub)
 		}
 	}
 	if len(errs) > 0 {
@@ -219,6 +286,23 @@ func (r *Report) Markdown() string {
 		}
 	}
 	return sb.String()
+}
+
+// latencyText says how the latency runs were made.
+func (o Options) latencyText() string {
+	switch {
+	case o.LatencyRate > 0:
+		return fmt.Sprintf("latency at %d events/s of wall time for %.0f s (first %.1f s left out)",
+			o.LatencyRate, o.LatencySeconds, o.LatencyWarmup)
+	case len(o.LatencyFracs) > 0:
+		pcts := make([]string, len(o.LatencyFracs))
+		for i, f := range o.LatencyFracs {
+			pcts[i] = fmt.Sprintf("%.0f%%", f*100)
+		}
+		return fmt.Sprintf("latency at %s of each query's throughput, %.0f s each (first %.1f s left out)",
+			strings.Join(pcts, ", "), o.LatencySeconds, o.LatencyWarmup)
+	}
+	return "no latency runs"
 }
 
 func oneLine(s string) string {

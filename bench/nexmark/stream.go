@@ -260,13 +260,16 @@ func waitDone(ctx context.Context, eng *engine.Engine, object string, events int
 
 // Latency is the freshness measured at a fixed wall-clock rate.
 type Latency struct {
-	Rate    int64   `json:"rate"`
-	Events  int64   `json:"events"`
-	P50Ms   float64 `json:"p50_ms"`
-	P99Ms   float64 `json:"p99_ms"`
-	MaxMs   float64 `json:"max_ms"`
-	Samples int     `json:"samples"`
-	Error   string  `json:"error,omitempty"`
+	// Fraction is the rate as a fraction of the throughput run's (0 for
+	// a fixed -latency-rate).
+	Fraction float64 `json:"fraction,omitempty"`
+	Rate     int64   `json:"rate"`
+	Events   int64   `json:"events"`
+	P50Ms    float64 `json:"p50_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	Samples  int     `json:"samples"`
+	Error    string  `json:"error,omitempty"`
 }
 
 // RunLatency runs q at rate events per second of wall time for about

@@ -33,8 +33,11 @@ type flags struct {
 	queries           string
 	sinks, duck       bool
 	latency           bool
-	latFrac, latSecs  float64
+	latFracs          string
+	latRate           int64
+	latSecs           float64
 	latWarmup         float64
+	plot              string
 	keep              int
 	timeout           time.Duration
 	out               string
@@ -61,7 +64,9 @@ func main() {
 	flag.BoolVar(&f.sinks, "sinks", true, "run pass-through queries into a blackhole sink instead of a view (their results are then counted, not compared)")
 	flag.BoolVar(&f.duck, "duckdb", true, "run the DuckDB baseline and compare results")
 	flag.BoolVar(&f.latency, "latency", true, "measure freshness latency in a second, rate-limited run")
-	flag.Float64Var(&f.latFrac, "latency-fraction", 0.15, "latency run rate as a fraction of the measured throughput")
+	flag.StringVar(&f.latFracs, "latency-fractions", "0.15,0.5,0.8", "latency runs: their rates as fractions of the measured throughput, comma-separated")
+	flag.StringVar(&f.plot, "plot", "q1,q5,a1,a2", "queries whose freshness curve (p50/p99 against load) is drawn into freshness.png")
+	flag.Int64Var(&f.latRate, "latency-rate", 0, "one latency run at exactly this many events/s of wall time, instead of -latency-fractions")
 	flag.Float64Var(&f.latSecs, "latency-seconds", 5, "length of the latency run")
 	flag.Float64Var(&f.latWarmup, "latency-warmup", 1, "seconds of the latency run left out of the percentiles")
 	flag.IntVar(&f.keep, "keep", 300_000, "result rows kept per side to show differences")
@@ -103,7 +108,7 @@ func main() {
 // childResult is what a child process hands back.
 type childResult struct {
 	Stream  *nexmark.StreamResult `json:"stream"`
-	Latency *nexmark.Latency      `json:"latency,omitempty"`
+	Latency []*nexmark.Latency    `json:"latency,omitempty"`
 }
 
 func selected(f flags) ([]*nexmark.Query, error) {
@@ -138,8 +143,27 @@ func streamOptions(f flags) nexmark.StreamOptions {
 		Keep: f.keep, Timeout: f.timeout}
 }
 
+// latencyFractions are the loads of the latency runs, as fractions of the
+// throughput run's rate; with -latency-rate, one run at that rate (its
+// fraction 0: not relative to the throughput).
+func latencyFractions(f flags) ([]float64, error) {
+	if f.latRate > 0 {
+		return []float64{0}, nil
+	}
+	var out []float64
+	for _, p := range strings.Split(f.latFracs, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v <= 0 || v > 1 {
+			return nil, fmt.Errorf("-latency-fractions: %q is not a fraction in (0, 1]", p)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // runChild is one query's streaming side: the throughput run, then the
-// latency run at a fraction of the throughput it reached.
+// latency runs at fractions of the throughput it reached (or at
+// -latency-rate).
 func runChild(f flags) error {
 	f.queries = f.child
 	qs, err := selected(f)
@@ -179,8 +203,19 @@ func runChild(f flags) error {
 	}
 	res := childResult{Stream: s}
 	if f.latency && s.Error == "" && s.WallSec > 0 {
-		rate := max(int64(f.latFrac*float64(f.events)/s.WallSec), 1000)
-		res.Latency = nexmark.RunLatency(ctx, q, streamOptions(f), rate, f.latSecs, f.latWarmup)
+		fracs, err := latencyFractions(f)
+		if err != nil {
+			return err
+		}
+		for _, frac := range fracs {
+			rate := f.latRate
+			if rate == 0 {
+				rate = max(int64(frac*float64(f.events)/s.WallSec), 1000)
+			}
+			l := nexmark.RunLatency(ctx, q, streamOptions(f), rate, f.latSecs, f.latWarmup)
+			l.Fraction = frac
+			res.Latency = append(res.Latency, l)
+		}
 	}
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -194,7 +229,7 @@ func childArgs(f flags, q string, out string) []string {
 		"-events", strconv.FormatInt(f.events, 10), "-rate", strconv.FormatInt(f.eventRate, 10),
 		"-splits", strconv.Itoa(f.splits), "-sinks=" + strconv.FormatBool(f.sinks),
 		"-latency=" + strconv.FormatBool(f.latency),
-		"-latency-fraction", fmt.Sprint(f.latFrac), "-latency-seconds", fmt.Sprint(f.latSecs),
+		"-latency-fractions", f.latFracs, "-latency-rate", strconv.FormatInt(f.latRate, 10), "-latency-seconds", fmt.Sprint(f.latSecs),
 		"-latency-warmup", fmt.Sprint(f.latWarmup), "-keep", strconv.Itoa(f.keep), "-timeout", f.timeout.String()}
 	if f.cpuprofile != "" {
 		args = append(args, "-cpuprofile", f.cpuprofile)
@@ -223,10 +258,17 @@ func runAll(f flags) (*nexmark.Report, error) {
 	}
 	defer os.RemoveAll(work)
 
+	fracs, err := latencyFractions(f)
+	if err != nil {
+		return nil, err
+	}
 	rep := nexmark.NewReport(nexmark.Options{Events: f.events, EventRate: f.eventRate, Splits: f.splits, Sinks: f.sinks,
-		LatencyFrac: f.latFrac, LatencySeconds: f.latSecs, LatencyWarmup: f.latWarmup, DuckDB: f.duck})
+		LatencyFracs: fracs, LatencyRate: f.latRate, LatencySeconds: f.latSecs, LatencyWarmup: f.latWarmup, DuckDB: f.duck})
+	if f.latRate > 0 {
+		rep.Options.LatencyFracs = nil
+	}
 	if !f.latency {
-		rep.Options.LatencyFrac, rep.Options.LatencySeconds, rep.Options.LatencyWarmup = 0, 0, 0
+		rep.Options.LatencyFracs, rep.Options.LatencyRate, rep.Options.LatencySeconds, rep.Options.LatencyWarmup = nil, 0, 0, 0
 	}
 	fmt.Fprintf(os.Stderr, "nexmark: %d events at %d events/s of event time, %d cores\n", f.events, f.eventRate, rep.Cores)
 	lines := map[string]string{}
@@ -269,7 +311,7 @@ func runAll(f flags) (*nexmark.Report, error) {
 		lines[q.Name] = s.Lines
 		msg := fmt.Sprintf("%-4s %-4s %10.0f events/s  %6.2f CPU s  %10.0f events/cpu-s  %5.0f MB  %d rows",
 			q.Name, s.Mode, qr.EventsPerSec, s.CPUSec, qr.EventsPerCoreSec, float64(s.MaxRSS)/(1<<20), s.Rows)
-		if l := cr.Latency; l != nil {
+		for _, l := range cr.Latency {
 			if l.Error != "" {
 				msg += "  latency: " + oneLine(l.Error)
 			} else {
@@ -306,6 +348,14 @@ func runAll(f flags) (*nexmark.Report, error) {
 	rep.TotalSec = time.Since(start).Seconds()
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return nil, err
+	}
+	rep.AddPrevious(filepath.Join(f.out, "latest.json"))
+	if f.latency && f.plot != "" {
+		if ok, err := nexmark.PlotFreshness(filepath.Join(f.out, "freshness.png"), rep, strings.Split(f.plot, ",")); err != nil {
+			return nil, err
+		} else if ok {
+			fmt.Fprintf(os.Stderr, "nexmark: freshness curve in %s\n", filepath.Join(f.out, "freshness.png"))
+		}
 	}
 	md := rep.Markdown()
 	if err := os.WriteFile(filepath.Join(f.out, "latest.md"), []byte(md), 0o644); err != nil {
