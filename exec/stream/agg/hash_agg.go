@@ -114,15 +114,9 @@ func (s *HashAggSpec) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("StreamHashAgg")
 	if len(s.GroupCols) > 0 {
-		sb.WriteString(" group by ")
-		for i, c := range s.GroupCols {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "#%d", c)
-		}
+		sb.WriteString(" group by " + batch.ColList(s.GroupCols))
 	}
-	explainAggs(&sb, s.Aggs)
+	batch.ExplainAggs(&sb, s.Aggs)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
@@ -133,34 +127,6 @@ func (s *HashAggSpec) Explain() string {
 		}
 	}
 	return sb.String()
-}
-
-// explainAggs appends ": agg(#args) [filter #f], ..." to sb.
-func explainAggs(sb *strings.Builder, aggs []batch.AggSpec) {
-	for i, a := range aggs {
-		if i == 0 {
-			sb.WriteString(": ")
-		} else {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(a.Agg.Name + "(")
-		if a.Distinct {
-			sb.WriteString("DISTINCT ")
-		}
-		if len(a.Args) == 0 {
-			sb.WriteString("*")
-		}
-		for j, c := range a.Args {
-			if j > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(sb, "#%d", c)
-		}
-		sb.WriteString(")")
-		if a.Filter >= 0 {
-			fmt.Fprintf(sb, " filter #%d", a.Filter)
-		}
-	}
 }
 
 // Group ids: 0 is a sink for rows that feed no group (late rows); without

@@ -97,16 +97,10 @@ func (s *SessionAggSpec) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("StreamSessionAgg")
 	if len(s.PartCols) > 0 {
-		sb.WriteString(" partition by ")
-		for i, c := range s.PartCols {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "#%d", c)
-		}
+		sb.WriteString(" partition by " + batch.ColList(s.PartCols))
 	}
 	fmt.Fprintf(&sb, " session(#%d, gap %s)", s.TSCol, batch.FormatMicros(s.Gap))
-	explainAggs(&sb, s.Aggs)
+	batch.ExplainAggs(&sb, s.Aggs)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
