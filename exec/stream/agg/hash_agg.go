@@ -271,7 +271,7 @@ type hashAgg struct {
 	prev      [][]types.Datum // the row last emitted (not with EmitOnClose)
 	win       []int64         // window value
 	winOK     []bool          // window value not NULL
-	free      []uint32
+	free      stream.FreeList[uint32]
 
 	dirtyList []uint32
 
@@ -310,9 +310,7 @@ type hashAgg struct {
 
 // allocID returns a free group id, growing the per-group slices.
 func (h *hashAgg) allocID() uint32 {
-	if n := len(h.free); n > 0 {
-		g := h.free[n-1]
-		h.free = h.free[:n-1]
+	if g, ok := h.free.Take(); ok {
 		return g
 	}
 	g := uint32(len(h.rowCount))
@@ -382,7 +380,7 @@ func (h *hashAgg) freeGroup(g uint32) {
 	if h.winCol >= 0 {
 		h.winOK[g] = false
 	}
-	h.free = append(h.free, g)
+	h.free.Put(g)
 }
 
 // stateKey returns group g's key in table 1 (without the table prefix).
@@ -1002,14 +1000,7 @@ func (h *hashAgg) closeWindows(wm int64) error {
 	if err := h.fetchWindows(wm); err != nil {
 		return err
 	}
-	var closing []int64
-	for v := range h.winIndex {
-		if v < wm {
-			closing = append(closing, v)
-		}
-	}
-	slices.Sort(closing)
-	for _, v := range closing {
+	for _, v := range windowsBelow(h.winIndex, wm) {
 		for _, g := range h.winIndex[v] {
 			if !h.alive[g] || !h.winOK[g] || h.win[g] != v {
 				continue // freed, and perhaps reused for another window
@@ -1021,6 +1012,18 @@ func (h *hashAgg) closeWindows(wm int64) error {
 		delete(h.winIndex, v)
 	}
 	return h.flushOut()
+}
+
+// windowsBelow returns the windows of m below wm, in order.
+func windowsBelow[V any](m map[int64]V, wm int64) []int64 {
+	var out []int64
+	for v := range m {
+		if v < wm {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // closeGroup emits group g's final row (EmitOnClose) or its pending

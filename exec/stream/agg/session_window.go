@@ -215,7 +215,7 @@ type sessionAgg struct {
 	intParts map[int64]*sessionPart
 
 	nslots int
-	free   []uint32
+	free   stream.FreeList[uint32]
 
 	wm      int64
 	hasWM   bool
@@ -281,9 +281,7 @@ type sessionRowRef struct {
 }
 
 func (o *sessionAgg) allocSlot() uint32 {
-	if n := len(o.free); n > 0 {
-		s := o.free[n-1]
-		o.free = o.free[:n-1]
+	if s, ok := o.free.Take(); ok {
 		return s
 	}
 	s := uint32(o.nslots)
@@ -298,7 +296,7 @@ func (o *sessionAgg) freeSlot(s uint32) {
 	for _, st := range o.states {
 		st.reset(s)
 	}
-	o.free = append(o.free, s)
+	o.free.Put(s)
 }
 
 // part returns row i's partition, reading it back from storage when it
