@@ -280,7 +280,6 @@ type overWindow struct {
 	dels     []owChange
 	rest     []owChange
 	kbuf     []byte
-	pkbuf    []byte
 	ids      map[string]int
 	matched  []bool
 	outVals  [][]byte
