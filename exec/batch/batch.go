@@ -102,13 +102,37 @@ func exprList(es []expr.Expr) string {
 	return strings.Join(parts, ", ")
 }
 
-// colList renders column positions for EXPLAIN as #i.
-func colList(cols []int) string {
+// ColList renders column positions for EXPLAIN as #i, the form every
+// operator, batch or stream, uses.
+func ColList(cols []int) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
 		parts[i] = fmt.Sprintf("#%d", c)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// next returns in's next batch (nil at the end) after checking for
+// cancellation of the statement.
+func next(ctx *exec.Ctx, in exec.Operator) (*exec.Batch, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
+	return in.Next(ctx)
+}
+
+// nextRows is next past the batches without rows.
+func nextRows(ctx *exec.Ctx, in exec.Operator) (*exec.Batch, error) {
+	for {
+		b, err := next(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		if b == nil || b.N > 0 {
+			return b, nil
+		}
+		b.Release()
+	}
 }
 
 // checkCtx reports cancellation of the statement.

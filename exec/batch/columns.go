@@ -221,19 +221,12 @@ func materialize(ctx *exec.Ctx, in exec.Operator, ts []types.T, op string) (*tab
 	}()
 	n := 0
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return nil, err
-		}
-		b, err := in.Next(ctx)
+		b, err := nextRows(ctx, in)
 		if err != nil {
 			return nil, err
 		}
 		if b == nil {
 			break
-		}
-		if b.N == 0 {
-			b.Release()
-			continue
 		}
 		sz := batchBytes(b)
 		if err := ctx.Mem.Grow(op, sz); err != nil {

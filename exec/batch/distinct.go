@@ -47,10 +47,7 @@ func (d *Distinct) Open(ctx *exec.Ctx) error {
 
 func (d *Distinct) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return nil, err
-		}
-		b, err := d.in.Next(ctx)
+		b, err := next(ctx, d.in)
 		if err != nil || b == nil {
 			return nil, err
 		}
@@ -97,7 +94,7 @@ func (d *Distinct) Close() {
 func (d *Distinct) Types() []types.T { return d.in.Types() }
 func (d *Distinct) Explain() string {
 	if d.onCols != nil {
-		return "DistinctOn " + colList(d.onCols)
+		return "DistinctOn " + ColList(d.onCols)
 	}
 	return "Distinct"
 }

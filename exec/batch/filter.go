@@ -23,10 +23,7 @@ func (f *Filter) Open(ctx *exec.Ctx) error { return f.in.Open(ctx) }
 
 func (f *Filter) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return nil, err
-		}
-		b, err := f.in.Next(ctx)
+		b, err := next(ctx, f.in)
 		if err != nil || b == nil {
 			return nil, err
 		}

@@ -87,8 +87,14 @@ func (h *HashAgg) Open(ctx *exec.Ctx) error {
 }
 
 func (h *HashAgg) reset() {
-	h.out.release()
+	h.releaseGroups()
 	h.done = false
+	h.spill.reset()
+}
+
+// releaseGroups drops the in-memory groups and their output.
+func (h *HashAgg) releaseGroups() {
+	h.out.release()
 	for _, a := range h.accs {
 		if a != nil {
 			a.Release()
@@ -99,7 +105,6 @@ func (h *HashAgg) reset() {
 		releaseAll(p)
 	}
 	h.keyParts, h.seen, h.groups = nil, nil, nil
-	h.spill.reset()
 }
 
 func (h *HashAgg) Next(ctx *exec.Ctx) (*exec.Batch, error) {
@@ -140,10 +145,7 @@ func (h *HashAgg) run(ctx *exec.Ctx) error {
 		}
 	}
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return err
-		}
-		b, err := h.in.Next(ctx)
+		b, err := next(ctx, h.in)
 		if err != nil {
 			return err
 		}
@@ -371,9 +373,16 @@ func (h *HashAgg) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("HashAgg")
 	if len(h.groupCols) > 0 {
-		sb.WriteString(" group by " + colList(h.groupCols))
+		sb.WriteString(" group by " + ColList(h.groupCols))
 	}
-	for i, a := range h.aggs {
+	ExplainAggs(&sb, h.aggs)
+	return sb.String()
+}
+
+// ExplainAggs appends ": agg(#args) [filter #f], ..." to sb, for the
+// batch and the stream aggregates alike.
+func ExplainAggs(sb *strings.Builder, aggs []AggSpec) {
+	for i, a := range aggs {
 		if i == 0 {
 			sb.WriteString(": ")
 		} else {
@@ -386,11 +395,10 @@ func (h *HashAgg) Explain() string {
 		if len(a.Args) == 0 {
 			sb.WriteString("*")
 		}
-		sb.WriteString(colList(a.Args) + ")")
+		sb.WriteString(ColList(a.Args) + ")")
 		if a.Filter >= 0 {
-			sb.WriteString(fmt.Sprintf(" filter #%d", a.Filter))
+			fmt.Fprintf(sb, " filter #%d", a.Filter)
 		}
 	}
-	return sb.String()
 }
 func (h *HashAgg) Children() []exec.Operator { return []exec.Operator{h.in} }

@@ -160,17 +160,7 @@ func (h *HashAgg) nextPartition(ctx *exec.Ctx) (*exec.Batch, error) {
 	s := &h.spill
 	if !s.released {
 		// The in-memory groups are out: drop them before the partitions.
-		h.out.release()
-		for _, a := range h.accs {
-			if a != nil {
-				a.Release()
-			}
-		}
-		h.accs = nil
-		for _, p := range h.keyParts {
-			releaseAll(p)
-		}
-		h.keyParts, h.seen, h.groups = nil, nil, nil
+		h.releaseGroups()
 		s.mem.Shrink(s.held)
 		s.held, s.accSize, s.released = 0, 0, true
 	}

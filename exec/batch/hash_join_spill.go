@@ -42,19 +42,12 @@ func (j *joinCore) loadBuild(ctx *exec.Ctx) (*table, error) {
 	}()
 	rows := 0
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return nil, err
-		}
-		b, err := j.right.Next(ctx)
+		b, err := nextRows(ctx, j.right)
 		if err != nil {
 			return nil, err
 		}
 		if b == nil {
 			break
-		}
-		if b.N == 0 {
-			b.Release()
-			continue
 		}
 		sz := batchBytes(b) + perRow*int64(b.N)
 		canSpill := j.spillable && j.mem.CanSpill() && j.depth < maxSpillDepth

@@ -43,10 +43,7 @@ func (j *LateralJoin) Open(ctx *exec.Ctx) error { return j.left.Open(ctx) }
 
 func (j *LateralJoin) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return nil, err
-		}
-		lb, err := j.left.Next(ctx)
+		lb, err := next(ctx, j.left)
 		if err != nil || lb == nil {
 			return nil, err
 		}

@@ -94,10 +94,7 @@ func (l *Limit) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		if l.remaining == 0 {
 			return nil, nil
 		}
-		if err := checkCtx(ctx); err != nil {
-			return nil, err
-		}
-		b, err := l.in.Next(ctx)
+		b, err := next(ctx, l.in)
 		if err != nil || b == nil {
 			return nil, err
 		}

@@ -27,10 +27,7 @@ func NewProject(in exec.Operator, exprs []expr.Expr) exec.Operator {
 func (p *Project) Open(ctx *exec.Ctx) error { return p.in.Open(ctx) }
 
 func (p *Project) Next(ctx *exec.Ctx) (*exec.Batch, error) {
-	if err := checkCtx(ctx); err != nil {
-		return nil, err
-	}
-	b, err := p.in.Next(ctx)
+	b, err := next(ctx, p.in)
 	if err != nil || b == nil {
 		return nil, err
 	}

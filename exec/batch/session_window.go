@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -69,11 +68,7 @@ func (p SessionParams) Explain() string { return p.explain(FormatMicros(p.Gap)) 
 func (p SessionParams) explain(gap string) string {
 	s := fmt.Sprintf("session(#%d, gap %s", p.TSCol, gap)
 	if len(p.PartCols) > 0 {
-		cols := make([]string, len(p.PartCols))
-		for i, c := range p.PartCols {
-			cols[i] = fmt.Sprintf("#%d", c)
-		}
-		s += ", partition by " + strings.Join(cols, ", ")
+		s += ", partition by " + ColList(p.PartCols)
 	}
 	return s + ")"
 }

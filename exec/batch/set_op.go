@@ -73,10 +73,7 @@ func (s *SetOp) ensureIDs(n int) []uint32 {
 // loadRight counts the rows of the right input per distinct row.
 func (s *SetOp) loadRight(ctx *exec.Ctx) error {
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return err
-		}
-		b, err := s.right.Next(ctx)
+		b, err := next(ctx, s.right)
 		if err != nil {
 			return err
 		}
@@ -112,16 +109,9 @@ func (s *SetOp) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		s.ready = true
 	}
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return nil, err
-		}
-		b, err := s.left.Next(ctx)
+		b, err := nextRows(ctx, s.left)
 		if err != nil || b == nil {
 			return nil, err
-		}
-		if b.N == 0 {
-			b.Release()
-			continue
 		}
 		ids := s.ensureIDs(b.N)
 		s.rows = s.groups.assign(b.Cols, b.N, ids, s.rows[:0])

@@ -176,19 +176,12 @@ func (s *Sort) load(ctx *exec.Ctx) error {
 		return nil
 	}
 	for {
-		if err := checkCtx(ctx); err != nil {
-			return err
-		}
-		b, err := s.in.Next(ctx)
+		b, err := nextRows(ctx, s.in)
 		if err != nil {
 			return err
 		}
 		if b == nil {
 			break
-		}
-		if b.N == 0 {
-			b.Release()
-			continue
 		}
 		// The rows, their sorted copy and the permutation.
 		sz := 2*batchBytes(b) + 4*int64(b.N)

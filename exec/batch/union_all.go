@@ -32,10 +32,7 @@ func (u *UnionAll) Open(ctx *exec.Ctx) error {
 
 func (u *UnionAll) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 	for u.cur < len(u.inputs) {
-		if err := checkCtx(ctx); err != nil {
-			return nil, err
-		}
-		b, err := u.inputs[u.cur].Next(ctx)
+		b, err := next(ctx, u.inputs[u.cur])
 		if err != nil {
 			return nil, err
 		}

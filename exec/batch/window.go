@@ -179,7 +179,7 @@ func (w *Window) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("Window")
 	if len(w.partition) > 0 {
-		sb.WriteString(" partition by " + colList(w.partition))
+		sb.WriteString(" partition by " + ColList(w.partition))
 	}
 	if len(w.order) > 0 {
 		sb.WriteString(" order by " + sortKeyList(w.order))
@@ -194,7 +194,7 @@ func (w *Window) Explain() string {
 		if f.Agg != nil {
 			name = f.Agg.Name
 		}
-		sb.WriteString(name + "(" + colList(f.Args) + ")")
+		sb.WriteString(name + "(" + ColList(f.Args) + ")")
 	}
 	return sb.String()
 }

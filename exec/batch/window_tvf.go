@@ -412,13 +412,9 @@ func (o *WindowTVF) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 	}
 	for {
 		if o.cur == nil {
-			b, err := o.in.Next(ctx)
+			b, err := nextRows(ctx, o.in)
 			if err != nil || b == nil {
 				return nil, err
-			}
-			if b.N == 0 {
-				b.Release()
-				continue
 			}
 			if o.p.Kind == TumbleWindow {
 				return o.tumble(b), nil

@@ -84,16 +84,11 @@ func (e *RecordField) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 }
 
 func (e *ArrayCompare) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	left, err := e.Left.Eval(ctx, b)
+	left, arr, err := evalPair(ctx, b, e.Left, e.Array)
 	if err != nil {
 		return nil, err
 	}
-	defer left.Release()
-	arr, err := e.Array.Eval(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	defer arr.Release()
+	defer releaseBoth(left, arr)
 	at := e.Array.Type()
 	decided := make([]bool, b.N)
 	null := make([]bool, b.N)
@@ -148,16 +143,11 @@ func (e *ArrayCompare) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 }
 
 func (e *ArraySubscript) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	arr, err := e.Array.Eval(ctx, b)
+	arr, idx, err := evalPair(ctx, b, e.Array, e.Index)
 	if err != nil {
 		return nil, err
 	}
-	defer arr.Release()
-	idx, err := e.Index.Eval(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	defer idx.Release()
+	defer releaseBoth(arr, idx)
 	at := e.Array.Type()
 	ix := int64s(idx)
 	bld := types.NewBuilder(e.T)

@@ -180,17 +180,9 @@ func int64s(arr arrow.Array) []int64 {
 	case *array.Int64:
 		return a.Int64Values()
 	case *array.Int32:
-		out := make([]int64, a.Len())
-		for i, v := range a.Int32Values() {
-			out[i] = int64(v)
-		}
-		return out
+		return widen[int64](a.Int32Values())
 	case *array.Int16:
-		out := make([]int64, a.Len())
-		for i, v := range a.Int16Values() {
-			out[i] = int64(v)
-		}
-		return out
+		return widen[int64](a.Int16Values())
 	}
 	panic("int64s: " + arr.DataType().String())
 }
@@ -200,13 +192,18 @@ func float64s(arr arrow.Array) []float64 {
 	case *array.Float64:
 		return a.Float64Values()
 	case *array.Float32:
-		out := make([]float64, a.Len())
-		for i, v := range a.Float32Values() {
-			out[i] = float64(v)
-		}
-		return out
+		return widen[float64](a.Float32Values())
 	}
 	panic("float64s: " + arr.DataType().String())
+}
+
+// widen converts values to a wider type of the same kind.
+func widen[To int64 | float64, From int16 | int32 | float32](v []From) []To {
+	out := make([]To, len(v))
+	for i, x := range v {
+		out[i] = To(x)
+	}
+	return out
 }
 
 func intColumn(v []int64, k types.Kind, valid []byte) arrow.Array {

@@ -111,6 +111,43 @@ func subRows(rows, sel []int) []int {
 	return out
 }
 
+// narrowing is the batch on which a conditional (CASE, COALESCE, AND,
+// OR) evaluates its next argument: the rows of the original batch that
+// the arguments before left undecided, so that an argument never sees a
+// row an earlier one settled ("x <> 0 AND 10 / x > 1" never divides by
+// zero).
+type narrowing struct {
+	cur *exec.Batch
+	// rows[j] is the row of the original batch at position j of cur;
+	// nil: the identity.
+	rows  []int
+	owned bool
+}
+
+// row returns the row of the original batch at position j of cur.
+func (n *narrowing) row(j int) int {
+	if n.rows == nil {
+		return j
+	}
+	return n.rows[j]
+}
+
+// to narrows the batch to positions keep of the current one.
+func (n *narrowing) to(keep []int) {
+	next := Take(n.cur, keep)
+	n.rows = subRows(n.rows, keep)
+	n.release()
+	n.cur, n.owned = next, true
+}
+
+// release frees the current batch when narrowing made it.
+func (n *narrowing) release() {
+	if n.owned {
+		n.cur.Release()
+		n.owned = false
+	}
+}
+
 // trueRows splits positions into those where cond is TRUE and the rest.
 func trueRows(cond arrow.Array, n int) (sel, rest []int) {
 	bc, _ := cond.(*array.Boolean)
@@ -126,14 +163,8 @@ func trueRows(cond arrow.Array, n int) (sel, rest []int) {
 
 func (e *Case) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	asm := &assembler{n: b.N, t: e.T}
-	cur := b
-	owned := false
-	release := func() {
-		if owned {
-			cur.Release()
-		}
-	}
-	defer release()
+	nw := &narrowing{cur: b}
+	defer nw.release()
 	var opT types.T
 	if e.Operand != nil {
 		// The operand is evaluated once and carried as an extra column.
@@ -142,11 +173,11 @@ func (e *Case) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 			return nil, err
 		}
 		opT = e.Operand.Type()
-		cur = &exec.Batch{Cols: append(b.Cols[:len(b.Cols):len(b.Cols)], op), N: b.N}
+		nw.cur = &exec.Batch{Cols: append(b.Cols[:len(b.Cols):len(b.Cols)], op), N: b.N}
 		defer op.Release()
 	}
-	var rows []int
 	for k, w := range e.Whens {
+		cur := nw.cur
 		if cur.N == 0 {
 			break
 		}
@@ -185,39 +216,30 @@ func (e *Case) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 			asm.release()
 			return nil, err
 		}
-		if rows == nil && len(sel) == cur.N {
+		if nw.rows == nil && len(sel) == cur.N {
 			asm.add(v, nil, nil)
 		} else {
-			asm.add(v, subRows(rows, sel), nil)
+			asm.add(v, subRows(nw.rows, sel), nil)
 		}
-		next := Take(cur, rest)
-		rows = subRows(rows, rest)
-		release()
-		cur, owned = next, true
+		nw.to(rest)
 	}
-	if cur.N > 0 && e.Else != nil {
-		v, err := e.Else.Eval(ctx, cur)
+	if nw.cur.N > 0 && e.Else != nil {
+		v, err := e.Else.Eval(ctx, nw.cur)
 		if err != nil {
 			asm.release()
 			return nil, err
 		}
-		asm.add(v, rows, nil)
+		asm.add(v, nw.rows, nil)
 	}
 	return asm.finish()
 }
 
 func (e *Coalesce) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	asm := &assembler{n: b.N, t: e.T}
-	cur := b
-	owned := false
-	release := func() {
-		if owned {
-			cur.Release()
-		}
-	}
-	defer release()
-	var rows []int
+	nw := &narrowing{cur: b}
+	defer nw.release()
 	for _, a := range e.Args {
+		cur := nw.cur
 		if cur.N == 0 {
 			break
 		}
@@ -227,7 +249,7 @@ func (e *Coalesce) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 			return nil, err
 		}
 		if v.NullN() == 0 {
-			asm.add(v, rows, nil)
+			asm.add(v, nw.rows, nil)
 			return asm.finish()
 		}
 		var sel, rest []int
@@ -239,32 +261,24 @@ func (e *Coalesce) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 			}
 		}
 		if len(sel) > 0 {
-			asm.add(v, subRows(rows, sel), sel)
+			asm.add(v, subRows(nw.rows, sel), sel)
 		} else {
 			v.Release()
 		}
 		if len(rest) == 0 {
 			break
 		}
-		next := Take(cur, rest)
-		rows = subRows(rows, rest)
-		release()
-		cur, owned = next, true
+		nw.to(rest)
 	}
 	return asm.finish()
 }
 
 func (e *NullIf) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	l, err := e.Left.Eval(ctx, b)
+	l, r, err := evalPair(ctx, b, e.Left, e.Right)
 	if err != nil {
 		return nil, err
 	}
-	defer l.Release()
-	r, err := e.Right.Eval(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Release()
+	defer releaseBoth(l, r)
 	eq, err := e.Eq.Call(&ctx.Env, []types.T{e.Left.Type(), e.Right.Type()}, []arrow.Array{l, r}, b.N)
 	if err != nil {
 		return nil, err
@@ -282,15 +296,11 @@ func (e *NullIf) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 }
 
 func (e *MinMax) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	args := make([]arrow.Array, len(e.Args))
-	defer releaseAll(args)
-	for i, a := range e.Args {
-		v, err := a.Eval(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		args[i] = v
+	args, err := evalAll(ctx, b, e.Args)
+	if err != nil {
+		return nil, err
 	}
+	defer releaseAll(args)
 	switch e.T.Kind {
 	case types.Int8:
 		return minMaxTyped(args, b.N, e.Least, func(a arrow.Array) []int64 { return a.(*array.Int64).Int64Values() },

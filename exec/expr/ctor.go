@@ -37,15 +37,11 @@ func (s *NextVal) Type() types.T   { return types.TInt8 }
 func (ProcTime) Type() types.T     { return types.TTimestampTZ }
 
 func (a *ArrayCtor) Eval(ctx *exec.Ctx, bt *exec.Batch) (arrow.Array, error) {
-	cols := make([]arrow.Array, len(a.Elems))
-	defer releaseAll(cols)
-	for i, e := range a.Elems {
-		c, err := e.Eval(ctx, bt)
-		if err != nil {
-			return nil, err
-		}
-		cols[i] = c
+	cols, err := evalAll(ctx, bt, a.Elems)
+	if err != nil {
+		return nil, err
 	}
+	defer releaseAll(cols)
 	bld := array.NewStringBuilder(types.Mem)
 	defer bld.Release()
 	bld.Reserve(bt.N)

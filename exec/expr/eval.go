@@ -82,6 +82,38 @@ func (e *Call) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return out, nil
 }
 
+// evalPair evaluates the two operands of a binary form over b; on error
+// nothing is left to release.
+func evalPair(ctx *exec.Ctx, b *exec.Batch, x, y Expr) (l, r arrow.Array, err error) {
+	if l, err = x.Eval(ctx, b); err != nil {
+		return nil, nil, err
+	}
+	if r, err = y.Eval(ctx, b); err != nil {
+		l.Release()
+		return nil, nil, err
+	}
+	return l, r, nil
+}
+
+func releaseBoth(l, r arrow.Array) {
+	l.Release()
+	r.Release()
+}
+
+// evalAll evaluates es over b; on error nothing is left to release.
+func evalAll(ctx *exec.Ctx, b *exec.Batch, es []Expr) ([]arrow.Array, error) {
+	out := make([]arrow.Array, len(es))
+	for i, e := range es {
+		v, err := e.Eval(ctx, b)
+		if err != nil {
+			releaseAll(out)
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 func releaseAll(arrs []arrow.Array) {
 	for _, a := range arrs {
 		if a != nil {

@@ -36,6 +36,16 @@ func boolValues(arr arrow.Array, n int) (vals, nulls []bool, err error) {
 	return vals, nulls, nil
 }
 
+// evalBools evaluates the boolean x over b into values and NULL flags.
+func evalBools(ctx *exec.Ctx, b *exec.Batch, x Expr) (vals, nulls []bool, err error) {
+	arr, err := x.Eval(ctx, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer arr.Release()
+	return boolValues(arr, b.N)
+}
+
 func triArray(vals, nulls []bool) arrow.Array {
 	var valid []byte
 	for i, nl := range nulls {
@@ -60,16 +70,10 @@ func evalConnective(ctx *exec.Ctx, b *exec.Batch, args []Expr, decider bool) (ar
 	for i := range val {
 		val[i] = !decider
 	}
-	// rows maps positions of the current sub-batch to rows of b.
-	var rows []int
-	cur := b
-	owned := false
-	defer func() {
-		if owned {
-			cur.Release()
-		}
-	}()
+	nw := &narrowing{cur: b}
+	defer nw.release()
 	for k, a := range args {
+		cur := nw.cur
 		// A chain of many thousand terms takes long even for one batch.
 		if k%1024 == 1023 {
 			if err := ctx.Err(); err != nil {
@@ -87,10 +91,7 @@ func evalConnective(ctx *exec.Ctx, b *exec.Batch, args []Expr, decider bool) (ar
 		}
 		var undecided []int
 		for j := 0; j < cur.N; j++ {
-			i := j
-			if rows != nil {
-				i = rows[j]
-			}
+			i := nw.row(j)
 			switch {
 			case nl[j]:
 				null[i] = true
@@ -106,19 +107,7 @@ func evalConnective(ctx *exec.Ctx, b *exec.Batch, args []Expr, decider bool) (ar
 			break
 		}
 		if len(undecided) < cur.N {
-			next := Take(cur, undecided)
-			nrows := make([]int, len(undecided))
-			for j, u := range undecided {
-				if rows != nil {
-					nrows[j] = rows[u]
-				} else {
-					nrows[j] = u
-				}
-			}
-			if owned {
-				cur.Release()
-			}
-			cur, rows, owned = next, nrows, true
+			nw.to(undecided)
 		}
 	}
 	for i := range val {
@@ -138,12 +127,7 @@ func (e *Or) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 }
 
 func (e *Not) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	arr, err := e.Input.Eval(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	defer arr.Release()
-	v, nl, err := boolValues(arr, b.N)
+	v, nl, err := evalBools(ctx, b, e.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -167,12 +151,7 @@ func (e *IsNull) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 }
 
 func (e *BoolTest) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	arr, err := e.Input.Eval(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	defer arr.Release()
-	v, nl, err := boolValues(arr, b.N)
+	v, nl, err := evalBools(ctx, b, e.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -190,16 +169,11 @@ func (e *BoolTest) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 }
 
 func (e *IsDistinct) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	l, err := e.Left.Eval(ctx, b)
+	l, r, err := evalPair(ctx, b, e.Left, e.Right)
 	if err != nil {
 		return nil, err
 	}
-	defer l.Release()
-	r, err := e.Right.Eval(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Release()
+	defer releaseBoth(l, r)
 	lt, rt := e.Left.Type(), e.Right.Type()
 	if lt.Kind == types.Unknown {
 		lt = rt

@@ -15,77 +15,9 @@ import (
 // then combine as for a single column: ANY is TRUE on a TRUE row, ALL is
 // FALSE on a FALSE row, and otherwise a NULL row makes the result NULL.
 
-// runRows executes the plan keeping every column.
-func (e *Subquery) runRows(ctx *exec.Ctx) (*subResult, error) {
-	if err := e.Plan.Open(ctx); err != nil {
-		return nil, err
-	}
-	defer e.Plan.Close()
-	nc := len(e.Lefts)
-	parts := make([][]arrow.Array, nc)
-	defer func() {
-		for _, p := range parts {
-			releaseAll(p)
-		}
-	}()
-	res := &subResult{}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		bt, err := e.Plan.Next(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if bt == nil {
-			break
-		}
-		if bt.N > 0 {
-			for k := range parts {
-				bt.Cols[k].Retain()
-				parts[k] = append(parts[k], bt.Cols[k])
-			}
-		}
-		res.rows += bt.N
-		bt.Release()
-	}
-	if res.rows == 0 {
-		return res, nil
-	}
-	cols := make([]arrow.Array, nc)
-	for k := range parts {
-		if len(parts[k]) == 1 {
-			cols[k], parts[k] = parts[k][0], nil
-			continue
-		}
-		c, err := array.Concatenate(parts[k], types.Mem)
-		if err != nil {
-			releaseAll(cols[:k])
-			return nil, err
-		}
-		cols[k] = c
-	}
-	res.cols, res.col = cols, cols[0]
-	return res, nil
-}
-
-// evalLefts evaluates the row's expressions over b.
-func (e *Subquery) evalLefts(ctx *exec.Ctx, b *exec.Batch) ([]arrow.Array, error) {
-	lefts := make([]arrow.Array, len(e.Lefts))
-	for k, l := range e.Lefts {
-		a, err := l.Eval(ctx, b)
-		if err != nil {
-			releaseAll(lefts[:k])
-			return nil, err
-		}
-		lefts[k] = a
-	}
-	return lefts, nil
-}
-
 // rowQuantified is the uncorrelated case: one result for the whole batch.
 func (e *Subquery) rowQuantified(ctx *exec.Ctx, b *exec.Batch, res *subResult) (arrow.Array, error) {
-	lefts, err := e.evalLefts(ctx, b)
+	lefts, err := evalAll(ctx, b, e.Lefts)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +27,7 @@ func (e *Subquery) rowQuantified(ctx *exec.Ctx, b *exec.Batch, res *subResult) (
 
 // rowCorrelated runs the plan once per row of b.
 func (e *Subquery) rowCorrelated(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	lefts, err := e.evalLefts(ctx, b)
+	lefts, err := evalAll(ctx, b, e.Lefts)
 	if err != nil {
 		return nil, err
 	}

@@ -33,17 +33,20 @@ func (r *subResult) release() {
 	}
 }
 
-// run executes the plan; limit > 0 stops after that many rows.
+// run executes the plan; limit > 0 stops after that many rows. It keeps
+// the first column, or for a row comparison the first len(e.Lefts).
 func (e *Subquery) run(ctx *exec.Ctx, limit int) (*subResult, error) {
 	if err := e.Plan.Open(ctx); err != nil {
 		return nil, err
 	}
 	defer e.Plan.Close()
-	if len(e.Lefts) > 0 {
-		return e.runRows(ctx)
-	}
-	var parts []arrow.Array
-	defer func() { releaseAll(parts) }()
+	nc := max(1, len(e.Lefts))
+	parts := make([][]arrow.Array, nc)
+	defer func() {
+		for _, p := range parts {
+			releaseAll(p)
+		}
+	}()
 	res := &subResult{}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -56,10 +59,11 @@ func (e *Subquery) run(ctx *exec.Ctx, limit int) (*subResult, error) {
 		if bt == nil {
 			break
 		}
-		if bt.N > 0 && len(bt.Cols) > 0 {
-			c := bt.Cols[0]
-			c.Retain()
-			parts = append(parts, c)
+		if bt.N > 0 {
+			for k := range min(nc, len(bt.Cols)) {
+				bt.Cols[k].Retain()
+				parts[k] = append(parts[k], bt.Cols[k])
+			}
 		}
 		res.rows += bt.N
 		bt.Release()
@@ -67,17 +71,26 @@ func (e *Subquery) run(ctx *exec.Ctx, limit int) (*subResult, error) {
 			break
 		}
 	}
-	switch len(parts) {
-	case 0:
-	case 1:
-		res.col = parts[0]
-		parts = nil
-	default:
-		c, err := array.Concatenate(parts, types.Mem)
+	if len(parts[0]) == 0 {
+		// No rows, or no columns.
+		return res, nil
+	}
+	cols := make([]arrow.Array, nc)
+	for k, p := range parts {
+		if len(p) == 1 {
+			cols[k], parts[k] = p[0], nil
+			continue
+		}
+		c, err := array.Concatenate(p, types.Mem)
 		if err != nil {
+			releaseAll(cols[:k])
 			return nil, err
 		}
-		res.col = c
+		cols[k] = c
+	}
+	res.col = cols[0]
+	if len(e.Lefts) > 0 {
+		res.cols = cols
 	}
 	return res, nil
 }

@@ -154,8 +154,8 @@ type LogSinkWriter struct {
 	log    *slog.Logger
 	buf    []byte
 	parts  [][]byte
-	free   [][]byte // part buffers to reuse
-	packed [][]byte // scratch for the compressed parts
+	free   FreeList[[]byte] // part buffers to reuse
+	packed [][]byte         // scratch for the compressed parts
 	rows   int64
 	drain  *drainer
 	cancel context.CancelFunc
@@ -214,9 +214,7 @@ func (w *LogSinkWriter) Write(c *Chunk) error {
 
 // newBuf returns an empty part buffer, reusing a free one.
 func (w *LogSinkWriter) newBuf() []byte {
-	if n := len(w.free); n > 0 {
-		b := w.free[n-1]
-		w.free = w.free[:n-1]
+	if b, ok := w.free.Take(); ok {
 		return b[:0]
 	}
 	return make([]byte, 0, logPart+logPart/4)
@@ -252,7 +250,7 @@ func (w *LogSinkWriter) Barrier(b *Barrier) error {
 				return err
 			}
 			// The batch copied it.
-			w.free = append(w.free, p)
+			w.free.Put(p)
 		}
 		w.drain.logged(w.rows, size)
 		w.parts = w.parts[:0]

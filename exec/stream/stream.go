@@ -100,22 +100,10 @@ func NewChunk(cols []arrow.Array, ops []Op) *Chunk {
 func (c *Chunk) Batch() *exec.Batch { return &exec.Batch{Cols: c.Cols, N: c.N} }
 
 // Release releases the chunk's columns.
-func (c *Chunk) Release() {
-	for _, a := range c.Cols {
-		if a != nil {
-			a.Release()
-		}
-	}
-}
+func (c *Chunk) Release() { c.Batch().Release() }
 
 // Row returns row i as datums (edges and row-wise paths only).
-func (c *Chunk) Row(i int, ts []types.T) []types.Datum {
-	row := make([]types.Datum, len(c.Cols))
-	for j, a := range c.Cols {
-		row[j] = types.GetDatum(a, i, ts[j])
-	}
-	return row
-}
+func (c *Chunk) Row(i int, ts []types.T) []types.Datum { return c.Batch().Row(i, ts) }
 
 // Watermark promises that no later row on the edge has column Col below
 // Val (a datum of the column's type).

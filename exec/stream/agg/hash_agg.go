@@ -114,15 +114,9 @@ func (s *HashAggSpec) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("StreamHashAgg")
 	if len(s.GroupCols) > 0 {
-		sb.WriteString(" group by ")
-		for i, c := range s.GroupCols {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "#%d", c)
-		}
+		sb.WriteString(" group by " + batch.ColList(s.GroupCols))
 	}
-	explainAggs(&sb, s.Aggs)
+	batch.ExplainAggs(&sb, s.Aggs)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
@@ -133,34 +127,6 @@ func (s *HashAggSpec) Explain() string {
 		}
 	}
 	return sb.String()
-}
-
-// explainAggs appends ": agg(#args) [filter #f], ..." to sb.
-func explainAggs(sb *strings.Builder, aggs []batch.AggSpec) {
-	for i, a := range aggs {
-		if i == 0 {
-			sb.WriteString(": ")
-		} else {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(a.Agg.Name + "(")
-		if a.Distinct {
-			sb.WriteString("DISTINCT ")
-		}
-		if len(a.Args) == 0 {
-			sb.WriteString("*")
-		}
-		for j, c := range a.Args {
-			if j > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(sb, "#%d", c)
-		}
-		sb.WriteString(")")
-		if a.Filter >= 0 {
-			fmt.Fprintf(sb, " filter #%d", a.Filter)
-		}
-	}
 }
 
 // Group ids: 0 is a sink for rows that feed no group (late rows); without
@@ -305,7 +271,7 @@ type hashAgg struct {
 	prev      [][]types.Datum // the row last emitted (not with EmitOnClose)
 	win       []int64         // window value
 	winOK     []bool          // window value not NULL
-	free      []uint32
+	free      stream.FreeList[uint32]
 
 	dirtyList []uint32
 
@@ -344,9 +310,7 @@ type hashAgg struct {
 
 // allocID returns a free group id, growing the per-group slices.
 func (h *hashAgg) allocID() uint32 {
-	if n := len(h.free); n > 0 {
-		g := h.free[n-1]
-		h.free = h.free[:n-1]
+	if g, ok := h.free.Take(); ok {
 		return g
 	}
 	g := uint32(len(h.rowCount))
@@ -416,7 +380,7 @@ func (h *hashAgg) freeGroup(g uint32) {
 	if h.winCol >= 0 {
 		h.winOK[g] = false
 	}
-	h.free = append(h.free, g)
+	h.free.Put(g)
 }
 
 // stateKey returns group g's key in table 1 (without the table prefix).
@@ -1036,14 +1000,7 @@ func (h *hashAgg) closeWindows(wm int64) error {
 	if err := h.fetchWindows(wm); err != nil {
 		return err
 	}
-	var closing []int64
-	for v := range h.winIndex {
-		if v < wm {
-			closing = append(closing, v)
-		}
-	}
-	slices.Sort(closing)
-	for _, v := range closing {
+	for _, v := range windowsBelow(h.winIndex, wm) {
 		for _, g := range h.winIndex[v] {
 			if !h.alive[g] || !h.winOK[g] || h.win[g] != v {
 				continue // freed, and perhaps reused for another window
@@ -1055,6 +1012,18 @@ func (h *hashAgg) closeWindows(wm int64) error {
 		delete(h.winIndex, v)
 	}
 	return h.flushOut()
+}
+
+// windowsBelow returns the windows of m below wm, in order.
+func windowsBelow[V any](m map[int64]V, wm int64) []int64 {
+	var out []int64
+	for v := range m {
+		if v < wm {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // closeGroup emits group g's final row (EmitOnClose) or its pending

@@ -5,7 +5,6 @@ package agg
 
 import (
 	"bytes"
-	"slices"
 
 	"streamsql/exec"
 	"streamsql/exec/stream"
@@ -148,14 +147,7 @@ func (h *hashAgg) fetch(g uint32) error {
 // fetchWindows reads back the evicted groups of the windows below wm, so
 // that closing them emits and frees them like the groups in memory.
 func (h *hashAgg) fetchWindows(wm int64) error {
-	var closing []int64
-	for v := range h.evictedWin {
-		if v < wm {
-			closing = append(closing, v)
-		}
-	}
-	slices.Sort(closing)
-	for _, v := range closing {
+	for _, v := range windowsBelow(h.evictedWin, wm) {
 		var keys [][]types.Datum
 		// The group values come from the state key; assign then reads
 		// each group's state (and its stored values) once.

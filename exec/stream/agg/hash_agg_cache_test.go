@@ -13,11 +13,17 @@ import (
 	"streamsql/sql/types"
 )
 
-// hashAggBudgetEnv gives env a state budget of limit bytes and a
-// committed epoch the test advances.
-func hashAggBudgetEnv(env *stream.Env, limit int64, committed *uint64) {
-	env.Memory = stream.NewStateMemory(limit)
-	env.Committed = func() uint64 { return *committed }
+// hashAggOpenBudget opens the aggregate of spec over db (a fresh one
+// when nil: then env is made too) under a budget of a few bytes, with
+// the committed epoch the test advances.
+func hashAggOpenBudget(t *testing.T, spec *HashAggSpec, env *stream.Env, db *pebble.DB, in []types.T, committed *uint64) (*stream.Env, *pebble.DB, stream.Operator, *streamtest.Sink) {
+	t.Helper()
+	if db == nil {
+		env, db = streamtest.Env(t)
+	}
+	streamtest.Budget(env, 64, committed)
+	op, s := hashAggOpen(t, spec, env, in)
+	return env, db, op, s
 }
 
 // hashAggCommitEpoch passes a barrier, commits it and returns the epoch's
@@ -44,9 +50,7 @@ func TestHashAggEvictionMatchesUnlimited(t *testing.T) {
 			envA, dbA := streamtest.Env(t)
 			opA, sA := hashAggOpen(t, spec, envA, in)
 			var committed uint64
-			envB, dbB := streamtest.Env(t)
-			hashAggBudgetEnv(envB, 64, &committed)
-			opB, sB := hashAggOpen(t, spec, envB, in)
+			envB, dbB, opB, sB := hashAggOpenBudget(t, spec, nil, nil, in, &committed)
 			g := &hashAggChangelog{r: rand.New(rand.NewPCG(seed, 9)), keys: 20 + int(seed)*10}
 			for epoch := uint64(1); epoch <= 30; epoch++ {
 				for range 1 + g.r.IntN(3) {
@@ -56,22 +60,13 @@ func TestHashAggEvictionMatchesUnlimited(t *testing.T) {
 				}
 				a := hashAggCommitEpoch(t, opA, sA, dbA, epoch, new(uint64))
 				b := hashAggCommitEpoch(t, opB, sB, dbB, epoch, &committed)
-				if !slices.Equal(a, b) {
-					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
-				}
+				streamtest.SameChanges(t, epoch, a, b)
 				if epoch%10 == 0 {
 					envB, dbB = streamtest.Restart(t, dbB, envB.Stats)
-					hashAggBudgetEnv(envB, 64, &committed)
-					opB, sB = hashAggOpen(t, spec, envB, in)
+					envB, dbB, opB, sB = hashAggOpenBudget(t, spec, envB, dbB, in, &committed)
 				}
 			}
-			if envB.Stats.StateEvicted.Load() == 0 || envB.Stats.StateReads.Load() == 0 {
-				t.Fatalf("evicted %d, read back %d: the budget did not take effect",
-					envB.Stats.StateEvicted.Load(), envB.Stats.StateReads.Load())
-			}
-			if envA.Stats.StateEvicted.Load() != 0 {
-				t.Fatal("the unlimited operator evicted")
-			}
+			streamtest.CheckEvicted(t, envA.Stats, envB.Stats)
 		})
 	}
 }
@@ -86,9 +81,7 @@ func TestHashAggEvictionWindows(t *testing.T) {
 			envA, dbA := streamtest.Env(t)
 			opA, sA := hashAggOpen(t, spec, envA, in)
 			var committed uint64
-			envB, dbB := streamtest.Env(t)
-			hashAggBudgetEnv(envB, 64, &committed)
-			opB, sB := hashAggOpen(t, spec, envB, in)
+			envB, dbB, opB, sB := hashAggOpenBudget(t, spec, nil, nil, in, &committed)
 			r := rand.New(rand.NewPCG(3, 4))
 			var wm types.Timestamp
 			for epoch := uint64(1); epoch <= 40; epoch++ {
@@ -110,13 +103,10 @@ func TestHashAggEvictionWindows(t *testing.T) {
 				}
 				a := hashAggCommitEpoch(t, opA, sA, dbA, epoch, new(uint64))
 				b := hashAggCommitEpoch(t, opB, sB, dbB, epoch, &committed)
-				if !slices.Equal(a, b) {
-					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, b, a)
-				}
+				streamtest.SameChanges(t, epoch, a, b)
 				if epoch == 20 {
 					envB, dbB = streamtest.Restart(t, dbB, nil)
-					hashAggBudgetEnv(envB, 64, &committed)
-					opB, sB = hashAggOpen(t, spec, envB, in)
+					envB, dbB, opB, sB = hashAggOpenBudget(t, spec, envB, dbB, in, &committed)
 				}
 			}
 			// The same groups are left in state.

@@ -97,16 +97,10 @@ func (s *SessionAggSpec) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("StreamSessionAgg")
 	if len(s.PartCols) > 0 {
-		sb.WriteString(" partition by ")
-		for i, c := range s.PartCols {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "#%d", c)
-		}
+		sb.WriteString(" partition by " + batch.ColList(s.PartCols))
 	}
 	fmt.Fprintf(&sb, " session(#%d, gap %s)", s.TSCol, batch.FormatMicros(s.Gap))
-	explainAggs(&sb, s.Aggs)
+	batch.ExplainAggs(&sb, s.Aggs)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
@@ -221,7 +215,7 @@ type sessionAgg struct {
 	intParts map[int64]*sessionPart
 
 	nslots int
-	free   []uint32
+	free   stream.FreeList[uint32]
 
 	wm      int64
 	hasWM   bool
@@ -287,9 +281,7 @@ type sessionRowRef struct {
 }
 
 func (o *sessionAgg) allocSlot() uint32 {
-	if n := len(o.free); n > 0 {
-		s := o.free[n-1]
-		o.free = o.free[:n-1]
+	if s, ok := o.free.Take(); ok {
 		return s
 	}
 	s := uint32(o.nslots)
@@ -304,7 +296,7 @@ func (o *sessionAgg) freeSlot(s uint32) {
 	for _, st := range o.states {
 		st.reset(s)
 	}
-	o.free = append(o.free, s)
+	o.free.Put(s)
 }
 
 // part returns row i's partition, reading it back from storage when it

@@ -32,8 +32,7 @@ func TestSessionAggStateBudget(t *testing.T) {
 func TestSessionAggBudgetWatermark(t *testing.T) {
 	env, db := streamtest.Env(t)
 	var committed uint64
-	env.Committed = func() uint64 { return committed }
-	env.Memory = stream.NewStateMemory(2 << 10)
+	streamtest.Budget(env, 2<<10, &committed)
 	spec := sessionTestSpec(t, true, false)
 	op, s := sessionTestOpen(t, spec, env)
 	var live []sessionTestRow

@@ -667,6 +667,20 @@ func (h *HashJoin) Barrier(b *stream.Barrier) error {
 	return h.out.Barrier(b)
 }
 
+// loadChunk returns the function that feeds a chunk of side's stored
+// rows (seqs: their sequence numbers when the side has no stream key)
+// through the join while loading.
+func (h *HashJoin) loadChunk(side int, s *hjSide) func(c *stream.Chunk, seqs []uint64) error {
+	return func(c *stream.Chunk, seqs []uint64) error {
+		defer c.Release()
+		h.loadSeqs = nil
+		if s.noSK {
+			h.loadSeqs = seqs
+		}
+		return h.process(side, c)
+	}
+}
+
 // recover loads both sides from the last committed epoch by replaying their
 // rows as inserts (left first) with the output discarded, which rebuilds
 // the indexes and the degrees.
@@ -674,15 +688,7 @@ func (h *HashJoin) recover() error {
 	h.loading = true
 	defer func() { h.loading, h.loadSeqs = false, nil }()
 	for side, s := range h.sides {
-		err := s.scan(h.env.State, hjLoadBatch, func(c *stream.Chunk, seqs []uint64) error {
-			defer c.Release()
-			h.loadSeqs = nil
-			if s.noSK {
-				h.loadSeqs = seqs
-			}
-			return h.process(side, c)
-		})
-		if err != nil {
+		if err := s.scan(h.env.State, hjLoadBatch, h.loadChunk(side, s)); err != nil {
 			return err
 		}
 	}

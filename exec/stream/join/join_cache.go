@@ -293,15 +293,7 @@ func (h *HashJoin) replay(scan func(side int, s *hjSide, fn func(*stream.Chunk, 
 		}
 	}()
 	for side, s := range h.sides {
-		err := scan(side, s, func(c *stream.Chunk, seqs []uint64) error {
-			defer c.Release()
-			h.loadSeqs = nil
-			if s.noSK {
-				h.loadSeqs = seqs
-			}
-			return h.process(side, c)
-		})
-		if err != nil {
+		if err := scan(side, s, h.loadChunk(side, s)); err != nil {
 			return err
 		}
 	}

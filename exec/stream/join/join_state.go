@@ -488,7 +488,7 @@ type hjSide struct {
 	types []types.T
 	cols  []hjCol
 	meta  []hjRowMeta
-	free  []int32 // free slots
+	free  stream.FreeList[int32] // free slots
 	// deferred are slots deleted during the current chunk: their values
 	// are still gathered for its output, so they are freed at its end.
 	deferred []int32
@@ -537,9 +537,7 @@ func newHJSide(table *stream.StateTable, ts []types.T, appendOnly, noSK bool) *h
 
 // alloc returns a free slot, growing the arena when there is none.
 func (s *hjSide) alloc() int32 {
-	if n := len(s.free); n > 0 {
-		slot := s.free[n-1]
-		s.free = s.free[:n-1]
+	if slot, ok := s.free.Take(); ok {
 		return slot
 	}
 	slot := int32(len(s.meta))

@@ -203,8 +203,7 @@ func TestLookupJoinStateBudget(t *testing.T) {
 	var committed uint64
 	budgetEnv := func(fresh bool) (*stream.Env, *storage.DB, func()) {
 		env, db, closeDB := ljEnv(t, dir, fresh)
-		env.Memory = stream.NewStateMemory(4 << 10)
-		env.Committed = func() uint64 { return committed }
+		streamtest.Budget(env, 4<<10, &committed)
 		return env, db, closeDB
 	}
 	env, db, closeDB := budgetEnv(true)

@@ -92,7 +92,7 @@ func (s *OverWindowSpec) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("StreamOverWindow")
 	if len(s.Partition) > 0 {
-		sb.WriteString(" partition by " + overWindowCols(s.Partition))
+		sb.WriteString(" partition by " + batch.ColList(s.Partition))
 	}
 	if len(s.Order) > 0 {
 		keys := make([]string, len(s.Order))
@@ -106,20 +106,12 @@ func (s *OverWindowSpec) Explain() string {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(overWindowFuncName(f) + "(" + overWindowCols(f.Args) + ")")
+		sb.WriteString(overWindowFuncName(f) + "(" + batch.ColList(f.Args) + ")")
 		if overWindowUsesFrame(f) {
 			sb.WriteString(" " + overWindowFrameString(f.Frame))
 		}
 	}
 	return sb.String()
-}
-
-func overWindowCols(cols []int) string {
-	parts := make([]string, len(cols))
-	for i, c := range cols {
-		parts[i] = fmt.Sprintf("#%d", c)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func overWindowFuncName(f batch.WindowFunc) string {
@@ -288,7 +280,6 @@ type overWindow struct {
 	dels     []owChange
 	rest     []owChange
 	kbuf     []byte
-	pkbuf    []byte
 	ids      map[string]int
 	matched  []bool
 	outVals  [][]byte

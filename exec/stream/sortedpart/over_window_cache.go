@@ -8,7 +8,6 @@ package sortedpart
 // storage.
 
 import (
-	"bytes"
 	"fmt"
 
 	"streamsql/exec/stream"
@@ -94,17 +93,6 @@ func (w *overWindow) storedRow(sk, val []byte, row []types.Datum) (owRow, error)
 	return owRow{kv: kv, ol: int32(len(ok)), kl: int32(len(sk))}, nil
 }
 
-// partKey returns the partition key of a decoded row (valid until the
-// next call).
-func (w *overWindow) partKey(row []types.Datum) []byte {
-	b := w.pkbuf[:0]
-	for j, c := range w.spec.Partition {
-		b = w.state.AppendKeyValue(b, j, row[c])
-	}
-	w.pkbuf = b
-	return b
-}
-
 // settleEmptied drops the partitions left empty whose deletes have
 // committed: until then a read of the partition from storage could find
 // its deleted rows, so they stay in memory.
@@ -128,45 +116,28 @@ func (w *overWindow) shrink() {
 // recomputes their function values, as far as the state memory budget
 // allows (the rest are read when rows need them).
 func (w *overWindow) load(r storage.Reader) error {
-	return w.cache.Load(w.state, r, w.loadFrom)
-}
-
-func (w *overWindow) loadFrom(it *stream.StateIter) error {
-	budget := w.cache.Acct.LoadBudget()
 	var p *owPart
-	for valid := it.First(); valid; valid = it.Next() {
-		key := it.Key()
-		row, err := types.DecodeRow(it.Value(), w.spec.Types)
-		if err != nil {
-			return sqlerr.Wrap(fmt.Errorf("over window state: %w", err), sqlerr.DataCorrupted)
-		}
-		pk := w.partKey(row)
-		if !bytes.HasPrefix(key, pk) {
-			return sqlerr.New(sqlerr.DataCorrupted, "over window state: key does not match its row")
-		}
-		if p == nil || p.PKey != string(pk) {
-			if p != nil {
-				if err := w.settle(p, false); err != nil {
-					return err
-				}
-				if budget >= 0 && w.cache.Bytes > budget {
-					// The rest of the state stays in storage.
-					p = nil
-					w.cache.Evicted = true
-					break
-				}
+	l := partLoad{what: "over window", state: w.state, cache: &w.cache.StateCache, partition: w.spec.Partition,
+		decode: func(val []byte) ([]types.Datum, error) {
+			row, err := types.DecodeRow(val, w.spec.Types)
+			if err != nil {
+				return nil, sqlerr.Wrap(fmt.Errorf("over window state: %w", err), sqlerr.DataCorrupted)
 			}
+			return row, nil
+		},
+		begin: func(pk []byte) {
 			p = &owPart{CachedPart: stream.CachedPart{PKey: string(pk)}}
 			w.add(p)
-		}
-		r, err := w.storedRow(key[len(pk):], it.Value(), row)
-		if err != nil {
-			return err
-		}
-		p.rows = append(p.rows, r)
+		},
+		end: func() error { return w.settle(p, false) },
+		entry: func(sk, val []byte, row []types.Datum) (bool, error) {
+			r, err := w.storedRow(sk, val, row)
+			if err != nil {
+				return false, err
+			}
+			p.rows = append(p.rows, r)
+			return true, nil
+		},
 	}
-	if p != nil {
-		return w.settle(p, false)
-	}
-	return nil
+	return w.cache.Load(w.state, r, l.run)
 }

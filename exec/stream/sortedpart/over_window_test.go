@@ -93,6 +93,32 @@ func overWindowTestSpec(t *testing.T, partitioned bool, withFull bool) *OverWind
 	return s
 }
 
+// overWindowGen returns a generator of random rows (id, p, o, v, 2) over
+// the test types, with p one of groups partitions and o and v sometimes
+// NULL.
+func overWindowGen(rnd *rand.Rand, groups int) func(id int64) []types.Datum {
+	return func(id int64) []types.Datum {
+		var o, v types.Datum
+		if rnd.IntN(8) > 0 {
+			o = int64(rnd.IntN(6))
+		}
+		if rnd.IntN(6) > 0 {
+			v = int64(rnd.IntN(20) - 5)
+		}
+		return streamtest.Row(id, int64(rnd.IntN(groups)), o, v, int64(2))
+	}
+}
+
+// overWindowOutTypes returns the output types of a spec from
+// overWindowTestSpec: its input and one column per function.
+func overWindowOutTypes(spec *OverWindowSpec) []types.T {
+	out := slices.Clone(spec.Types)
+	for _, f := range spec.Funcs {
+		out = append(out, f.T)
+	}
+	return out
+}
+
 // overWindowExpected computes the view from scratch: every live row with
 // its function values, as the sink formats them.
 func overWindowExpected(spec *OverWindowSpec, live map[int64][]types.Datum) []string {
@@ -257,23 +283,10 @@ func TestOverWindowRandomChangelog(t *testing.T) {
 			spec.Types = ts
 			env, db := streamtest.Env(t)
 			r := &overWindowRun{t: t, spec: spec, env: env, db: db, sink: &streamtest.Sink{}, live: map[int64][]types.Datum{}, ts: ts}
-			r.sink.Types = append(slices.Clone(ts), types.TInt8, types.TInt8, types.TInt8, types.TInt8, types.TInt8,
-				spec.Funcs[5].T, spec.Funcs[6].T, types.TInt8, types.TInt8)
-			if tc.full {
-				r.sink.Types = append(r.sink.Types, types.TFloat8)
-			}
+			r.sink.Types = overWindowOutTypes(spec)
 			r.open()
 			nextID := int64(1)
-			gen := func(id int64) []types.Datum {
-				var o, v types.Datum
-				if rnd.IntN(8) > 0 {
-					o = int64(rnd.IntN(6))
-				}
-				if rnd.IntN(6) > 0 {
-					v = int64(rnd.IntN(20) - 5)
-				}
-				return streamtest.Row(id, int64(rnd.IntN(3)), o, v, int64(2))
-			}
+			gen := overWindowGen(rnd, 3)
 			for epoch := uint64(1); epoch <= 120; epoch++ {
 				for range rnd.IntN(3) + 1 {
 					var ops []stream.Op

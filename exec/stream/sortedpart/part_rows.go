@@ -9,6 +9,7 @@ import (
 
 	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 )
 
 // readRows appends to rows the rows stored under partition key pk, in
@@ -53,4 +54,71 @@ func sortedEntry(what string, sk, val, orderKey []byte) ([]byte, error) {
 	copy(kv, sk)
 	copy(kv[len(sk):], val)
 	return kv, nil
+}
+
+// partLoad is a restart load: it walks the committed state entries in key
+// order, a partition at a time, while the cache stays within the load
+// budget; the rest of the state stays in storage, read when rows need it.
+type partLoad struct {
+	what      string // the operator, for errors
+	state     *stream.StateTable
+	cache     *stream.StateCache
+	partition []int // the partition columns
+	decode    func(val []byte) ([]types.Datum, error)
+	// begin starts a partition with key pk (valid until the next entry);
+	// end completes the partition begun last.
+	begin func(pk []byte)
+	end   func() error
+	// entry takes an entry of the current partition: sk is its sort key
+	// (past the partition key), row its decoded value. false: the rest of
+	// the partition stays in storage.
+	entry func(sk, val []byte, row []types.Datum) (bool, error)
+}
+
+func (l *partLoad) run(it *stream.StateIter) error {
+	budget := l.cache.Acct.LoadBudget()
+	var pk, cur []byte
+	open := false
+	for valid := it.First(); valid; {
+		key := it.Key()
+		row, err := l.decode(it.Value())
+		if err != nil {
+			return err
+		}
+		pk = pk[:0]
+		for j, c := range l.partition {
+			pk = l.state.AppendKeyValue(pk, j, row[c])
+		}
+		if !bytes.HasPrefix(key, pk) {
+			return sqlerr.New(sqlerr.DataCorrupted, "%s state: key does not match its row", l.what)
+		}
+		if !open || !bytes.Equal(cur, pk) {
+			if open {
+				open = false
+				if err := l.end(); err != nil {
+					return err
+				}
+			}
+			if budget >= 0 && l.cache.Bytes > budget {
+				l.cache.Evicted = true
+				return nil
+			}
+			cur = append(cur[:0], pk...)
+			l.begin(pk)
+			open = true
+		}
+		more, err := l.entry(key[len(pk):], it.Value(), row)
+		if err != nil {
+			return err
+		}
+		if more {
+			valid = it.Next()
+		} else {
+			valid = it.SeekPast(pk)
+		}
+	}
+	if open {
+		return l.end()
+	}
+	return nil
 }

@@ -100,11 +100,7 @@ func (s *TopNSpec) Explain() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "StreamGroupTopN limit %d", s.Limit)
 	if len(s.Partition) > 0 {
-		parts := make([]string, len(s.Partition))
-		for i, p := range s.Partition {
-			parts[i] = fmt.Sprintf("#%d", p)
-		}
-		sb.WriteString(" partition by " + strings.Join(parts, ", "))
+		sb.WriteString(" partition by " + batch.ColList(s.Partition))
 	}
 	keys := make([]string, len(s.Order))
 	for i, k := range s.Order {

@@ -10,7 +10,6 @@ import (
 	"slices"
 
 	"streamsql/exec/stream"
-	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -216,56 +215,32 @@ func (t *topN) shrink() {
 // rows of each, as far as the state memory budget allows (the rest are
 // read when rows need them).
 func (t *topN) load(r storage.Reader) error {
-	return t.cache.Load(t.state, r, t.loadFrom)
-}
-
-func (t *topN) loadFrom(it *stream.StateIter) error {
-	budget := t.cache.Acct.LoadBudget()
 	var p *topNPart
-	finish := func() {
-		if p != nil {
-			p.emitted = slices.Clone(p.rows[:min(len(p.rows), t.limit)])
-			t.account(p)
-		}
-	}
-	var pk []byte
-	for valid := it.First(); valid; {
-		key := it.Key()
-		row, err := t.state.DecodeValue(it.Value())
-		if err != nil {
-			return err
-		}
-		pk = pk[:0]
-		for j, c := range t.spec.Partition {
-			pk = t.state.AppendKeyValue(pk, j, row[c])
-		}
-		if !bytes.HasPrefix(key, pk) {
-			return sqlerr.New(sqlerr.DataCorrupted, "top-N state: key does not match its row")
-		}
-		if p == nil || p.PKey != string(pk) {
-			finish()
-			p = nil
-			if budget >= 0 && t.cache.Bytes > budget {
-				t.cache.Evicted = true
-				break
-			}
+	l := partLoad{what: "top-N", state: t.state, cache: &t.cache.StateCache, partition: t.spec.Partition,
+		decode: t.state.DecodeValue,
+		begin: func(pk []byte) {
 			p = &topNPart{CachedPart: stream.CachedPart{PKey: string(pk)}, complete: true}
 			t.add(p)
-		}
-		if len(p.rows) == t.keep {
-			// The rest of the partition stays in storage.
-			p.complete = false
-			p.bound = p.rows[len(p.rows)-1].key()
-			valid = it.SeekPast(pk)
-			continue
-		}
-		sr, err := t.storedRow(key[len(pk):], it.Value(), row)
-		if err != nil {
-			return err
-		}
-		p.rows = append(p.rows, sr)
-		valid = it.Next()
+		},
+		end: func() error {
+			p.emitted = slices.Clone(p.rows[:min(len(p.rows), t.limit)])
+			t.account(p)
+			return nil
+		},
+		entry: func(sk, val []byte, row []types.Datum) (bool, error) {
+			if len(p.rows) == t.keep {
+				// The rest of the partition stays in storage.
+				p.complete = false
+				p.bound = p.rows[len(p.rows)-1].key()
+				return false, nil
+			}
+			r, err := t.storedRow(sk, val, row)
+			if err != nil {
+				return false, err
+			}
+			p.rows = append(p.rows, r)
+			return true, nil
+		},
 	}
-	finish()
-	return nil
+	return t.cache.Load(t.state, r, l.run)
 }

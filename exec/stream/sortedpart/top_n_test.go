@@ -183,25 +183,9 @@ func TestTopNEvictionMatchesUnlimited(t *testing.T) {
 					a.Push(ops, rows)
 					b.Push(ops, rows)
 				}
-				a.Barrier(epoch)
-				b.Barrier(epoch)
-				ra, rb := a.Sink.Take(), b.Sink.Take()
-				slices.Sort(ra)
-				slices.Sort(rb)
-				if !slices.Equal(ra, rb) {
-					t.Fatalf("epoch %d:\n budget    %q\n unlimited %q", epoch, rb, ra)
-				}
-				if epoch%10 == 0 {
-					b.Restart()
-				}
+				streamtest.BarrierBoth(t, a, b, epoch)
 			}
-			if b.Env.Stats.StateEvicted.Load() == 0 || b.Env.Stats.StateReads.Load() == 0 {
-				t.Fatalf("evicted %d, read back %d: the budget did not take effect",
-					b.Env.Stats.StateEvicted.Load(), b.Env.Stats.StateReads.Load())
-			}
-			if a.Env.Stats.StateEvicted.Load() != 0 {
-				t.Fatal("the unlimited operator evicted")
-			}
+			streamtest.CheckEvicted(t, a.Env.Stats, b.Env.Stats)
 		})
 	}
 }

@@ -93,3 +93,19 @@ func (r *LaggingRun) Restart() {
 	r.Env, r.DB = Restart(r.T, r.DB, r.Env.Stats)
 	r.Open()
 }
+
+// BarrierBoth passes the barrier of epoch through a, unlimited, and b,
+// under a state budget; it fails unless both emitted the same changes
+// (in any order: eviction may reorder an epoch's changes), restarts b
+// every tenth epoch, and returns a's changes in the order emitted.
+func BarrierBoth(t testing.TB, a, b *LaggingRun, epoch uint64) []string {
+	t.Helper()
+	a.Barrier(epoch)
+	b.Barrier(epoch)
+	ra, rb := a.Sink.Take(), b.Sink.Take()
+	SameChanges(t, epoch, ra, rb)
+	if epoch%10 == 0 {
+		b.Restart()
+	}
+	return ra
+}
