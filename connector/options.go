@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"sort"
 	"strconv"
@@ -141,6 +142,54 @@ func ParseDuration(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("bad duration %q", v)
 	}
 	return d, nil
+}
+
+// SortedKeys returns the keys of opts in order: a connector that checks
+// its options in this order reports the same first error on every run.
+func SortedKeys(opts map[string]string) []string {
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// BadValue is the error for a value that option key of connector conn
+// does not take; why says what it must be.
+func BadValue(conn, key, val, why string) *sqlerr.Error {
+	return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value %q for %s option %q: %s", val, conn, key, why)
+}
+
+// ParseInt parses an integer option of connector conn in [lo, hi].
+func ParseInt(conn, key, val string, lo, hi int64) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+	if err == nil && n >= lo && n <= hi {
+		return n, nil
+	}
+	switch {
+	case lo == 0 && hi == math.MaxInt64:
+		return 0, BadValue(conn, key, val, "must be a non-negative integer")
+	case hi == math.MaxInt64:
+		return 0, BadValue(conn, key, val, fmt.Sprintf("must be an integer of at least %d", lo))
+	}
+	return 0, BadValue(conn, key, val, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+}
+
+// ColumnIndex finds the column a connector option names among cols:
+// exactly, or else ignoring case; -1 when there is none.
+func ColumnIndex(cols []string, name string) int {
+	for i, c := range cols {
+		if c == name {
+			return i
+		}
+	}
+	for i, c := range cols {
+		if strings.EqualFold(c, name) {
+			return i
+		}
+	}
+	return -1
 }
 
 func quoteAll(s []string) []string {

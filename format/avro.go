@@ -193,23 +193,19 @@ func (d *avroDecoder) decodeMessage(m *Message) error {
 		if err := d.keyInto(m, r); err != nil {
 			return err
 		}
-		return d.checkKey(r)
+		return d.checkKey(d.pk, r)
 	}
 	r := d.stage(Insert)
 	if err := d.decodeWire(m.Value, r, d.message, &d.lastValue, false); err != nil {
 		return err
 	}
 	if d.upsert {
-		missing := false
-		for _, k := range d.pk {
-			missing = missing || r.slots[k].state == slotAbsent
-		}
-		if missing {
+		if keyAbsent(d.pk, r) {
 			if err := d.keyInto(m, r); err != nil {
 				return err
 			}
 		}
-		return d.checkKey(r)
+		return d.checkKey(d.pk, r)
 	}
 	return nil
 }
@@ -283,27 +279,14 @@ func (d *avroDecoder) cached(id int32, cache *wireCache) (*avroProg, error) {
 
 func (d *avroDecoder) keyInto(m *Message, r *row) error {
 	if len(m.Key) == 0 {
-		return sqlerr.New(sqlerr.NotNullViolation, "upsert message has neither a key nor the primary key in its value")
+		return errNoKey()
 	}
 	kr := &d.keyRow
 	kr.clear()
 	if err := d.decodeWire(m.Key, kr, d.keyMsg, &d.lastKey, true); err != nil {
 		return wrapKeyErr(err)
 	}
-	for _, k := range d.pk {
-		if r.slots[k].state == slotAbsent {
-			r.slots[k] = kr.slots[k]
-		}
-	}
-	return nil
-}
-
-func (d *avroDecoder) checkKey(r *row) error {
-	for _, k := range d.pk {
-		if r.slots[k].state != slotSet {
-			return sqlerr.New(sqlerr.NotNullViolation, "upsert message has no value for primary key column %q", d.schema.Columns[k].Name)
-		}
-	}
+	fillKey(d.pk, r, kr)
 	return nil
 }
 
@@ -344,6 +327,20 @@ const (
 	alZonedTimestamp
 	alZonedTime
 )
+
+// temporalOf is how an int or a long of a logical type counts time (the
+// units Debezium's time types use too); dbzPlain for a plain number.
+var temporalOf = [...]dbzKind{
+	alDate:            dbzDays,
+	alTimeMillis:      dbzTimeMillis,
+	alTimeMicros:      dbzTimeMicros,
+	alTimeNanos:       dbzTimeNanos,
+	alTimestampMillis: dbzMillis,
+	alTimestampMicros: dbzMicros,
+	alTimestampNanos:  dbzNanos,
+	alZonedTime:       dbzPlain, // sizes the array: every logical type has an entry
+	alZonedTimestamp:  dbzPlain,
+}
 
 // avroNode is one compiled schema node.
 type avroNode struct {
@@ -442,17 +439,9 @@ func compileNode(s avro.Schema, named map[string]*avroNode) (*avroNode, error) {
 		}
 		return n, nil
 	case *avro.ArraySchema:
-		it, err := compileNode(t.Items(), named)
-		if err != nil {
-			return nil, err
-		}
-		return &avroNode{kind: avArray, items: it}, nil
+		return compileItems(avArray, t.Items(), named)
 	case *avro.MapSchema:
-		it, err := compileNode(t.Values(), named)
-		if err != nil {
-			return nil, err
-		}
-		return &avroNode{kind: avMap, items: it}, nil
+		return compileItems(avMap, t.Values(), named)
 	case *avro.UnionSchema:
 		n := &avroNode{kind: avUnion}
 		for _, b := range t.Types() {
@@ -464,50 +453,46 @@ func compileNode(s avro.Schema, named map[string]*avroNode) (*avroNode, error) {
 		}
 		return n, nil
 	case *avro.PrimitiveSchema:
-		n := &avroNode{}
-		switch t.Type() {
-		case avro.Null:
-			n.kind = avNull
-		case avro.Boolean:
-			n.kind = avBool
-		case avro.Int:
-			n.kind = avInt
-		case avro.Long:
-			n.kind = avLong
-		case avro.Float:
-			n.kind = avFloat
-		case avro.Double:
-			n.kind = avDouble
-		case avro.Bytes:
-			n.kind = avBytes
-		case avro.String:
-			n.kind = avString
-		default:
+		kind, ok := primitiveKinds[t.Type()]
+		if !ok {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Avro type %s is not supported", t.Type())
 		}
+		n := &avroNode{kind: kind}
 		if l := t.Logical(); l != nil {
-			switch l.Type() {
-			case avro.Decimal:
-				n.logical = alDecimal
+			n.logical = primitiveLogical[l.Type()]
+			if l.Type() == avro.Decimal {
 				n.scale = int32(l.(*avro.DecimalLogicalSchema).Scale())
-			case avro.Date:
-				n.logical = alDate
-			case avro.TimeMillis:
-				n.logical = alTimeMillis
-			case avro.TimeMicros:
-				n.logical = alTimeMicros
-			case avro.TimestampMillis, avro.LocalTimestampMillis:
-				n.logical = alTimestampMillis
-			case avro.TimestampMicros, avro.LocalTimestampMicros:
-				n.logical = alTimestampMicros
-			case avro.UUID:
-				n.logical = alUUID
 			}
 		}
 		connectType(n, t.Prop("connect.name"), t.Prop("connect.parameters"))
 		return n, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Avro schema %s is not supported", s.Type())
+}
+
+// compileItems compiles an array or a map of items.
+func compileItems(kind avroKind, items avro.Schema, named map[string]*avroNode) (*avroNode, error) {
+	it, err := compileNode(items, named)
+	if err != nil {
+		return nil, err
+	}
+	return &avroNode{kind: kind, items: it}, nil
+}
+
+// primitiveKinds are the kinds of Avro's primitive types.
+var primitiveKinds = map[avro.Type]avroKind{
+	avro.Null: avNull, avro.Boolean: avBool, avro.Int: avInt, avro.Long: avLong,
+	avro.Float: avFloat, avro.Double: avDouble, avro.Bytes: avBytes, avro.String: avString,
+}
+
+// primitiveLogical are the logical types read on a primitive type; the
+// local timestamps read like the others (the column type decides the zone).
+var primitiveLogical = map[avro.LogicalType]avroLogical{
+	avro.Decimal: alDecimal, avro.Date: alDate,
+	avro.TimeMillis: alTimeMillis, avro.TimeMicros: alTimeMicros,
+	avro.TimestampMillis: alTimestampMillis, avro.LocalTimestampMillis: alTimestampMillis,
+	avro.TimestampMicros: alTimestampMicros, avro.LocalTimestampMicros: alTimestampMicros,
+	avro.UUID: alUUID,
 }
 
 // resolveWith resolves a newly compiled writer program p against the
@@ -608,56 +593,52 @@ func (p *avroProg) resolve(reader *avro.RecordSchema, m *fieldMatcher) error {
 	return nil
 }
 
+// connectLogical maps the Kafka Connect type names Debezium's Avro
+// converter (and Confluent's) puts on a primitive schema to the logical
+// type they mean, with the base kinds each may stand on.
+var connectLogical = map[string]struct {
+	logical  avroLogical
+	int, str bool // allowed on an int (a long always is), on a string
+}{
+	"io.debezium.time.Date":                   {logical: alDate, int: true},
+	"org.apache.kafka.connect.data.Date":      {logical: alDate, int: true},
+	"io.debezium.time.Time":                   {logical: alTimeMillis, int: true},
+	"org.apache.kafka.connect.data.Time":      {logical: alTimeMillis, int: true},
+	"io.debezium.time.MicroTime":              {logical: alTimeMicros},
+	"io.debezium.time.NanoTime":               {logical: alTimeNanos},
+	"io.debezium.time.Timestamp":              {logical: alTimestampMillis},
+	"org.apache.kafka.connect.data.Timestamp": {logical: alTimestampMillis},
+	"io.debezium.time.MicroTimestamp":         {logical: alTimestampMicros},
+	"io.debezium.time.NanoTimestamp":          {logical: alTimestampNanos},
+	"io.debezium.time.ZonedTimestamp":         {logical: alZonedTimestamp, str: true},
+	"io.debezium.time.ZonedTime":              {logical: alZonedTime, str: true},
+}
+
 // connectType reads the Kafka Connect type name Debezium's Avro converter
 // (and Confluent's) puts on a primitive schema: Debezium's semantic time
 // types and the Connect logical types, which the Avro schema otherwise
 // shows only as their base type (an int, a long, a string).
 func connectType(n *avroNode, name, params any) {
 	s, _ := name.(string)
-	switch {
-	case s == "io.debezium.time.Date" || s == "org.apache.kafka.connect.data.Date":
-		if n.kind == avInt || n.kind == avLong {
-			n.logical = alDate
-		}
-	case s == "io.debezium.time.Time" || s == "org.apache.kafka.connect.data.Time":
-		if n.kind == avInt || n.kind == avLong {
-			n.logical = alTimeMillis
-		}
-	case s == "io.debezium.time.MicroTime":
-		if n.kind == avLong {
-			n.logical = alTimeMicros
-		}
-	case s == "io.debezium.time.NanoTime":
-		if n.kind == avLong {
-			n.logical = alTimeNanos
-		}
-	case s == "io.debezium.time.Timestamp" || s == "org.apache.kafka.connect.data.Timestamp":
-		if n.kind == avLong {
-			n.logical = alTimestampMillis
-		}
-	case s == "io.debezium.time.MicroTimestamp":
-		if n.kind == avLong {
-			n.logical = alTimestampMicros
-		}
-	case s == "io.debezium.time.NanoTimestamp":
-		if n.kind == avLong {
-			n.logical = alTimestampNanos
-		}
-	case s == "io.debezium.time.ZonedTimestamp":
-		if n.kind == avString {
-			n.logical = alZonedTimestamp
-		}
-	case s == "io.debezium.time.ZonedTime":
-		if n.kind == avString {
-			n.logical = alZonedTime
-		}
-	case s == "org.apache.kafka.connect.data.Decimal":
+	if s == "org.apache.kafka.connect.data.Decimal" {
 		if n.kind == avBytes && n.logical == alNone {
 			p, _ := params.(map[string]any)
 			sc, _ := p["scale"].(string)
 			v, _ := strconv.Atoi(sc)
 			n.logical, n.scale = alDecimal, int32(v)
 		}
+		return
+	}
+	c, ok := connectLogical[s]
+	if !ok {
+		return
+	}
+	if c.str {
+		if n.kind == avString {
+			n.logical = c.logical
+		}
+	} else if n.kind == avLong || (c.int && n.kind == avInt) {
+		n.logical = c.logical
 	}
 }
 
@@ -702,6 +683,67 @@ func (r *avroReader) take(n int64) ([]byte, error) {
 	return b, nil
 }
 
+// sized reads a length-prefixed value (bytes, string, a map key).
+func (r *avroReader) sized() ([]byte, error) {
+	l, err := r.long()
+	if err != nil {
+		return nil, err
+	}
+	return r.take(l)
+}
+
+// bytes reads the content of a bytes, string or fixed value.
+func (r *avroReader) bytes(n *avroNode) ([]byte, error) {
+	size := int64(n.size)
+	if n.kind != avFixed {
+		var err error
+		if size, err = r.long(); err != nil {
+			return nil, err
+		}
+	}
+	return r.take(size)
+}
+
+// float reads a float or a double.
+func (r *avroReader) float(n *avroNode) (float64, error) {
+	if n.kind == avFloat {
+		b, err := r.take(4)
+		if err != nil {
+			return 0, err
+		}
+		return float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), nil
+	}
+	b, err := r.take(8)
+	if err != nil {
+		return 0, err
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(b)), nil
+}
+
+// branch reads a union's branch index and returns that branch.
+func (r *avroReader) branch(n *avroNode) (*avroNode, error) {
+	idx, err := r.long()
+	if err != nil {
+		return nil, err
+	}
+	if idx < 0 || int(idx) >= len(n.branches) {
+		return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro union branch %d out of range", idx)
+	}
+	return n.branches[idx], nil
+}
+
+// symbol reads an enum's index and returns its symbol.
+func (r *avroReader) symbol(n *avroNode) (string, error) {
+	idx, err := r.long()
+	if err != nil {
+		return "", err
+	}
+	if idx < 0 || int(idx) >= len(n.symbols) {
+		return "", sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro enum index %d out of range", idx)
+	}
+	return n.symbols[idx], nil
+}
+
 // record reads a record whose fields are mapped to columns of row.
 func (r *avroReader) record(n *avroNode, row *row) error {
 	for i := range n.fields {
@@ -727,14 +769,11 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 		sl.state = slotNull
 		return nil
 	case avUnion:
-		idx, err := r.long()
+		b, err := r.branch(n)
 		if err != nil {
 			return err
 		}
-		if idx < 0 || int(idx) >= len(n.branches) {
-			return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro union branch %d out of range", idx)
-		}
-		return r.value(n.branches[idx], c, sl)
+		return r.value(b, c, sl)
 	case avBool:
 		b, err := r.take(1)
 		if err != nil {
@@ -753,37 +792,14 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 		if err != nil {
 			return err
 		}
-		switch n.logical {
-		case alDate:
-			return c.setTemporal(sl, v, dbzDays, sc)
-		case alTimeMillis:
-			return c.setTemporal(sl, v, dbzTimeMillis, sc)
-		case alTimeMicros:
-			return c.setTemporal(sl, v, dbzTimeMicros, sc)
-		case alTimestampMillis:
-			return c.setTemporal(sl, v, dbzMillis, sc)
-		case alTimestampMicros:
-			return c.setTemporal(sl, v, dbzMicros, sc)
-		case alTimeNanos:
-			return c.setTemporal(sl, v, dbzTimeNanos, sc)
-		case alTimestampNanos:
-			return c.setTemporal(sl, v, dbzNanos, sc)
+		if k := temporalOf[n.logical]; k != dbzPlain {
+			return c.setTemporal(sl, v, k, sc)
 		}
 		return c.setInt(sl, v, sc)
 	case avFloat, avDouble:
-		var f float64
-		if n.kind == avFloat {
-			b, err := r.take(4)
-			if err != nil {
-				return err
-			}
-			f = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
-		} else {
-			b, err := r.take(8)
-			if err != nil {
-				return err
-			}
-			f = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		f, err := r.float(n)
+		if err != nil {
+			return err
 		}
 		switch c.st {
 		case stFloat32, stFloat64:
@@ -794,26 +810,14 @@ func (r *avroReader) value(n *avroNode, c *conv, sl *slot) error {
 			return c.setText(sl, strconv.AppendFloat(nil, f, 'g', -1, 64), sc)
 		}
 		return c.errf(sqlerr.DatatypeMismatch, "cannot store an Avro %s in a column of type %s", avroKindName(n.kind), c.t)
-	case avBytes, avFixed, avString, avEnum:
-		var b []byte
-		var err error
-		switch n.kind {
-		case avFixed:
-			b, err = r.take(int64(n.size))
-		case avEnum:
-			var idx int64
-			if idx, err = r.long(); err == nil {
-				if idx < 0 || int(idx) >= len(n.symbols) {
-					return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro enum index %d out of range", idx)
-				}
-				return c.setText(sl, []byte(n.symbols[idx]), sc)
-			}
-		default:
-			var l int64
-			if l, err = r.long(); err == nil {
-				b, err = r.take(l)
-			}
+	case avEnum:
+		sym, err := r.symbol(n)
+		if err != nil {
+			return err
 		}
+		return c.setText(sl, []byte(sym), sc)
+	case avBytes, avFixed, avString:
+		b, err := r.bytes(n)
 		if err != nil {
 			return err
 		}
@@ -941,30 +945,18 @@ func (r *avroReader) skip(n *avroNode) error {
 	case avInt, avLong, avEnum:
 		_, err := r.long()
 		return err
-	case avFloat:
-		_, err := r.take(4)
+	case avFloat, avDouble:
+		_, err := r.float(n)
 		return err
-	case avDouble:
-		_, err := r.take(8)
-		return err
-	case avFixed:
-		_, err := r.take(int64(n.size))
-		return err
-	case avBytes, avString:
-		l, err := r.long()
-		if err == nil {
-			_, err = r.take(l)
-		}
+	case avFixed, avBytes, avString:
+		_, err := r.bytes(n)
 		return err
 	case avUnion:
-		idx, err := r.long()
+		b, err := r.branch(n)
 		if err != nil {
 			return err
 		}
-		if idx < 0 || int(idx) >= len(n.branches) {
-			return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro union branch %d out of range", idx)
-		}
-		return r.skip(n.branches[idx])
+		return r.skip(b)
 	case avRecord:
 		for i := range n.fields {
 			if err := r.skip(n.fields[i].node); err != nil {
@@ -976,11 +968,7 @@ func (r *avroReader) skip(n *avroNode) error {
 		return r.blocks(func() error { return r.skip(n.items) })
 	case avMap:
 		return r.blocks(func() error {
-			l, err := r.long()
-			if err == nil {
-				_, err = r.take(l)
-			}
-			if err != nil {
+			if _, err := r.sized(); err != nil {
 				return err
 			}
 			return r.skip(n.items)
@@ -1004,57 +992,32 @@ func (r *avroReader) appendJSON(n *avroNode, buf []byte) ([]byte, error) {
 		v, err := r.long()
 		return strconv.AppendInt(buf, v, 10), err
 	case avFloat, avDouble:
-		var f float64
-		if n.kind == avFloat {
-			b, err := r.take(4)
-			if err != nil {
-				return nil, err
-			}
-			f = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
-		} else {
-			b, err := r.take(8)
-			if err != nil {
-				return nil, err
-			}
-			f = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		f, err := r.float(n)
+		if err != nil {
+			return nil, err
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return strconv.AppendQuote(buf, strconv.FormatFloat(f, 'g', -1, 64)), nil
 		}
 		return strconv.AppendFloat(buf, f, 'g', -1, 64), nil
 	case avEnum:
-		idx, err := r.long()
+		sym, err := r.symbol(n)
 		if err != nil {
 			return nil, err
 		}
-		if idx < 0 || int(idx) >= len(n.symbols) {
-			return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro enum index %d out of range", idx)
-		}
-		return appendJSONString(buf, n.symbols[idx]), nil
+		return appendJSONString(buf, sym), nil
 	case avBytes, avString, avFixed:
-		var b []byte
-		var err error
-		if n.kind == avFixed {
-			b, err = r.take(int64(n.size))
-		} else {
-			var l int64
-			if l, err = r.long(); err == nil {
-				b, err = r.take(l)
-			}
-		}
+		b, err := r.bytes(n)
 		if err != nil {
 			return nil, err
 		}
 		return appendJSONString(buf, string(b)), nil
 	case avUnion:
-		idx, err := r.long()
+		b, err := r.branch(n)
 		if err != nil {
 			return nil, err
 		}
-		if idx < 0 || int(idx) >= len(n.branches) {
-			return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "Avro union branch %d out of range", idx)
-		}
-		return r.appendJSON(n.branches[idx], buf)
+		return r.appendJSON(b, buf)
 	case avRecord:
 		buf = append(buf, '{')
 		for i := range n.fields {
@@ -1082,11 +1045,7 @@ func (r *avroReader) appendJSON(n *avroNode, buf []byte) ([]byte, error) {
 			}
 			first = false
 			if n.kind == avMap {
-				l, err := r.long()
-				if err != nil {
-					return err
-				}
-				k, err := r.take(l)
+				k, err := r.sized()
 				if err != nil {
 					return err
 				}

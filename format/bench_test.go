@@ -2,10 +2,10 @@ package format
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
+	"streamsql/internal/cputime"
 	"streamsql/internal/testregistry"
 	"streamsql/sql/types"
 )
@@ -50,7 +50,7 @@ func runBench(b *testing.B, dec Decoder, schema Schema, msgs []Message) {
 	b.SetBytes(bytes / int64(len(msgs)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Used()
 	n := 0
 	for n < b.N {
 		batch := msgs
@@ -68,21 +68,13 @@ func runBench(b *testing.B, dec Decoder, schema Schema, msgs []Message) {
 		}
 		n += len(batch)
 	}
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Used() - cpu0
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	if cpu > 0 {
 		// The machine is shared: CPU time of the process (user + system,
 		// GC included) is the figure to compare, not wall time.
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "msgs/cpu-s")
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkJSONPlainBid(b *testing.B) {

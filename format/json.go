@@ -180,7 +180,7 @@ func (d *jsonDecoder) upsert(m *Message) error {
 		if err := d.keyInto(m, r); err != nil {
 			return err
 		}
-		return d.checkKey(r)
+		return d.checkKey(d.pk, r)
 	}
 	s := &d.sn
 	s.reset(m.Value, &d.sc)
@@ -191,25 +191,19 @@ func (d *jsonDecoder) upsert(m *Message) error {
 	if err := s.atEnd(); err != nil {
 		return err
 	}
-	missing := false
-	for _, k := range d.pk {
-		if r.slots[k].state == slotAbsent {
-			missing = true
-		}
-	}
-	if missing && len(m.Key) > 0 {
+	if keyAbsent(d.pk, r) && len(m.Key) > 0 {
 		if err := d.keyInto(m, r); err != nil {
 			return err
 		}
 	}
-	return d.checkKey(r)
+	return d.checkKey(d.pk, r)
 }
 
 // keyInto fills the primary key columns of r that are still absent from
 // the message key.
 func (d *jsonDecoder) keyInto(m *Message, r *row) error {
 	if len(m.Key) == 0 {
-		return sqlerr.New(sqlerr.NotNullViolation, "upsert message has neither a key nor the primary key in its value")
+		return errNoKey()
 	}
 	kr := &d.keyRow
 	kr.clear()
@@ -243,29 +237,6 @@ func (d *jsonDecoder) keyInto(m *Message, r *row) error {
 	default:
 		return sqlerr.New(sqlerr.InvalidTextRepresentation, "message key must be a JSON object with the %d primary key columns", len(d.pk))
 	}
-	for _, k := range d.pk {
-		if r.slots[k].state == slotAbsent {
-			r.slots[k] = kr.slots[k]
-		}
-	}
-	return nil
-}
-
-func wrapKeyErr(err error) error {
-	if e, ok := err.(*sqlerr.Error); ok {
-		cp := *e
-		cp.Message = "message key: " + e.Message
-		return &cp
-	}
-	return err
-}
-
-// checkKey rejects a row without a complete primary key.
-func (d *jsonDecoder) checkKey(r *row) error {
-	for _, k := range d.pk {
-		if r.slots[k].state != slotSet {
-			return sqlerr.New(sqlerr.NotNullViolation, "upsert message has no value for primary key column %q", d.schema.Columns[k].Name)
-		}
-	}
+	fillKey(d.pk, r, kr)
 	return nil
 }

@@ -3,13 +3,13 @@ package datagen
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cockroachdb/apd/v3"
 
+	"streamsql/connector"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -116,13 +116,7 @@ func New(cols []string, ts []types.T, options map[string]string) (*Spec, error) 
 	for i := range perCol {
 		perCol[i] = map[string]string{}
 	}
-	// Sorted keys make the first reported error independent of map order.
-	keys := make([]string, 0, len(options))
-	for k := range options {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
+	for _, key := range connector.SortedKeys(options) {
 		val := options[key]
 		lk := strings.ToLower(key)
 		switch lk {
@@ -163,7 +157,7 @@ func New(cols []string, ts []types.T, options map[string]string) (*Spec, error) 
 			return nil, unknownOption(key)
 		}
 		col, param := rest[:dot], strings.ToLower(rest[dot+1:])
-		idx := lookupColumn(cols, col)
+		idx := connector.ColumnIndex(cols, col)
 		if idx < 0 {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q named by datagen option %q does not exist", col, key)
 		}
@@ -179,37 +173,18 @@ func New(cols []string, ts []types.T, options map[string]string) (*Spec, error) 
 	return s, nil
 }
 
-// lookupColumn finds col among cols, exactly or else ignoring case.
-func lookupColumn(cols []string, col string) int {
-	for i, c := range cols {
-		if c == col {
-			return i
-		}
-	}
-	for i, c := range cols {
-		if strings.EqualFold(c, col) {
-			return i
-		}
-	}
-	return -1
-}
-
 func unknownOption(key string) error {
 	return sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized datagen option %q", key).
 		WithHint("Valid options are %s, %s, %s and fields.<column>.<kind|seed|min|max|start|end|step|length|max_past|max_past_mode>.", optRate, optLimit, optSplitNum)
 }
 
 func badValue(key, val, why string) *sqlerr.Error {
-	return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value %q for datagen option %q: %s", val, key, why)
+	return connector.BadValue("datagen", key, val, why)
 }
 
 // parseCount parses a non-negative integer option.
 func parseCount(key, val string) (int64, error) {
-	n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
-	if err != nil || n < 0 {
-		return 0, badValue(key, val, "must be a non-negative integer")
-	}
-	return n, nil
+	return connector.ParseInt("datagen", key, val, 0, math.MaxInt64)
 }
 
 func classOf(t types.T) (class, bool) {

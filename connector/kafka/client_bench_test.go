@@ -3,13 +3,14 @@ package kafka_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"streamsql/internal/cputime"
 )
 
 // The client's share of the Kafka source's cost: consuming the same
@@ -44,12 +45,6 @@ func benchTopic(b *testing.B, records, parts int) *kfake.Cluster {
 	return c
 }
 
-func cpu() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 const benchRecords, benchParts = 400_000, 4
 
 func BenchmarkConsumeSarama(b *testing.B) {
@@ -64,7 +59,7 @@ func BenchmarkConsumeSarama(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		t0 := cpu()
+		t0 := cputime.Used()
 		done := make(chan int, benchParts)
 		for p := int32(0); p < benchParts; p++ {
 			pc, err := cons.ConsumePartition("bench", p, 0)
@@ -84,7 +79,7 @@ func BenchmarkConsumeSarama(b *testing.B) {
 		for range benchParts {
 			<-done
 		}
-		b.ReportMetric(float64(benchRecords)/(cpu()-t0).Seconds(), "records/cpu-s")
+		b.ReportMetric(float64(benchRecords)/(cputime.Used()-t0).Seconds(), "records/cpu-s")
 		cons.Close()
 	}
 }
@@ -101,7 +96,7 @@ func BenchmarkConsumeFranz(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		t0 := cpu()
+		t0 := cputime.Used()
 		n := 0
 		for n < benchRecords {
 			fs := cl.PollRecords(context.Background(), 4096)
@@ -110,7 +105,7 @@ func BenchmarkConsumeFranz(b *testing.B) {
 			}
 			n += fs.NumRecords()
 		}
-		b.ReportMetric(float64(benchRecords)/(cpu()-t0).Seconds(), "records/cpu-s")
+		b.ReportMetric(float64(benchRecords)/(cputime.Used()-t0).Seconds(), "records/cpu-s")
 		cl.Close()
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
+	"streamsql/internal/cputime"
 	"streamsql/internal/testserver"
 )
 
@@ -48,7 +49,7 @@ func BenchmarkKafkaSinkNexmarkQ0(b *testing.B) {
 		}
 		exec(b, conn, fmt.Sprintf(`CREATE SOURCE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
 			date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', nexmark.table.type = 'bid', nexmark.event.num = '%d')`, events))
-		cpu0, t0 := cpu(), time.Now()
+		cpu0, t0 := cputime.Used(), time.Now()
 		sink := fmt.Sprintf(`CREATE SINK q0 AS SELECT auction, bidder, price, date_time FROM bid
 			WITH (connector = 'kafka', topic = 'q0', properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, c.ListenAddrs()[0])
 		if os.Getenv("STREAMSQL_SINK_BENCH") == "blackhole" {
@@ -78,7 +79,7 @@ func BenchmarkKafkaSinkNexmarkQ0(b *testing.B) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		wall := time.Since(t0) - 300*time.Millisecond
-		used := cpu() - cpu0
+		used := cputime.Used() - cpu0
 		b.ReportMetric(float64(rows)/wall.Seconds(), "rows/s")
 		b.ReportMetric(float64(rows)/used.Seconds(), "rows/cpu-s")
 		b.ReportMetric(float64(rows), "rows")

@@ -3,22 +3,11 @@ package nexmark
 import (
 	"context"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"streamsql/exec/stream"
+	"streamsql/internal/cputime"
 )
-
-// cpuTime is the process's user and system CPU time: on a shared machine
-// rows per CPU second says more than rows per wall second.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // benchChunks measures chunk generation of a table (all its columns) on
 // one goroutine, in rows per second of wall time and of CPU time (the
@@ -28,14 +17,14 @@ func benchChunks(b *testing.B, tt Table) {
 	g := newGenerator(s)
 	const size = 4096
 	row := int64(0)
-	cpu := cpuTime()
+	cpu := cputime.Used()
 	for b.Loop() {
 		c := g.chunk(s.fields, s.ts, row, size)
 		c.Release()
 		row += size
 	}
 	b.ReportMetric(float64(row)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(row)/(cpuTime()-cpu).Seconds(), "rows/cpu-s")
+	b.ReportMetric(float64(row)/(cputime.Used()-cpu).Seconds(), "rows/cpu-s")
 }
 
 func BenchmarkBid(b *testing.B)     { benchChunks(b, Bid) }

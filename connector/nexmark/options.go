@@ -3,11 +3,11 @@ package nexmark
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"streamsql/connector"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -122,14 +122,8 @@ func New(cols []string, ts []types.T, watermarks []string, options map[string]st
 	}
 	s := &Spec{cols: cols, ts: ts, events: unboundedEvents, eventRate: defaultEventRate,
 		baseTime: defaultBaseTime, splits: 1, chunkRows: defaultChunkSize}
-	keys := make([]string, 0, len(options))
-	for k := range options {
-		keys = append(keys, k)
-	}
-	// Sorted keys make the first reported error independent of map order.
-	sort.Strings(keys)
 	hasTable := false
-	for _, key := range keys {
+	for _, key := range connector.SortedKeys(options) {
 		val := strings.TrimSpace(options[key])
 		var err error
 		switch strings.ToLower(key) {
@@ -195,7 +189,7 @@ func New(cols []string, ts []types.T, watermarks []string, options map[string]st
 		return nil, err
 	}
 	for _, w := range watermarks {
-		i := lookup(cols, w)
+		i := connector.ColumnIndex(cols, w)
 		if i < 0 {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "watermark column %q does not exist", w)
 		}
@@ -252,29 +246,13 @@ func kindAccepts(k colKind, t types.T) bool {
 	}
 }
 
-func lookup(cols []string, name string) int {
-	for i, c := range cols {
-		if strings.EqualFold(c, name) {
-			return i
-		}
-	}
-	return -1
-}
-
 func badValue(key, val, why string) *sqlerr.Error {
-	return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value %q for nexmark option %q: %s", val, key, why)
+	return connector.BadValue("nexmark", key, val, why)
 }
 
 // parseInt parses an integer option in [lo, hi].
 func parseInt(key, val string, lo, hi int64) (int64, error) {
-	n, err := strconv.ParseInt(val, 10, 64)
-	if err != nil || n < lo || n > hi {
-		if hi == math.MaxInt64 {
-			return 0, badValue(key, val, fmt.Sprintf("must be an integer of at least %d", lo))
-		}
-		return 0, badValue(key, val, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
-	}
-	return n, nil
+	return connector.ParseInt("nexmark", key, val, lo, hi)
 }
 
 // parseBaseTime reads the base time: milliseconds since the Unix epoch

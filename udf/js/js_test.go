@@ -1,43 +1,23 @@
 package js
 
 import (
-	"context"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"streamsql/internal/cputime"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
+	"streamsql/udf/udftest"
 )
 
 func def(name, body string, args []string, argTypes []types.T, ret types.T) *udf.UserDef {
 	return &udf.UserDef{Name: name, Signature: name + "(...)", ArgNames: args, ArgTypes: argTypes, Ret: ret,
 		Language: "javascript", Body: body, Volatility: udf.Immutable}
-}
-
-func ints(vals ...any) arrow.Array {
-	b := array.NewInt32Builder(types.Mem)
-	defer b.Release()
-	for _, v := range vals {
-		if v == nil {
-			b.AppendNull()
-		} else {
-			b.Append(int32(v.(int)))
-		}
-	}
-	return b.NewArray()
-}
-
-func env(settings map[string]string) *udf.Env {
-	return &udf.Env{Context: context.Background(), Settings: func(n string) (string, bool) {
-		v, ok := settings[n]
-		return v, ok
-	}}
 }
 
 func TestScalarForms(t *testing.T) {
@@ -50,7 +30,7 @@ func TestScalarForms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := s.Eval(env(nil), []arrow.Array{ints(1, 2, nil), ints(3, 4, 5)}, 3)
+		out, err := s.Eval(udftest.Env(nil), []arrow.Array{udftest.Int32s(1, 2, nil), udftest.Int32s(3, 4, 5)}, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,21 +54,12 @@ func TestErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		_, err = s.Eval(env(map[string]string{"udf_timeout": c.settings, "udf_memory_limit": "64MB"}), []arrow.Array{ints(1)}, 1)
+		_, err = s.Eval(udftest.Env(map[string]string{"udf_timeout": c.settings, "udf_memory_limit": "64MB"}), []arrow.Array{udftest.Int32s(1)}, 1)
 		if sqlerr.Code(err) != sqlerr.ExternalRoutineException || !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("%s: got %v (%s), want 38000 %q", c.body, err, sqlerr.Code(err), c.want)
 		}
 		t.Logf("%s: %v after %s", c.body, err, time.Since(start))
 	}
-}
-
-// cpuTime is the CPU time the process has used (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkScalar reports rows per CPU-second of the JavaScript function
@@ -107,8 +78,8 @@ func BenchmarkScalar(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e := env(nil)
-		cpu0 := cpuTime()
+		e := udftest.Env(nil)
+		cpu0 := cputime.Used()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			out, err := s.Eval(e, []arrow.Array{col}, n)
@@ -117,7 +88,7 @@ func BenchmarkScalar(b *testing.B) {
 			}
 			out.Release()
 		}
-		b.ReportMetric(float64(b.N)*n/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
+		b.ReportMetric(float64(b.N)*n/(cputime.Used()-cpu0).Seconds(), "rows/cpu-s")
 	})
 	b.Run("builtin", func(b *testing.B) {
 		mul, _, err := udf.LookupOperator("*", types.TInt4, types.TInt4)
@@ -128,9 +99,9 @@ func BenchmarkScalar(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e := env(nil)
+		e := udftest.Env(nil)
 		two, one := udf.ConstColumn(types.TInt4, int64(2), n), udf.ConstColumn(types.TInt4, int64(1), n)
-		cpu0 := cpuTime()
+		cpu0 := cputime.Used()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			m, err := mul.Eval(e, []arrow.Array{col, two}, n)
@@ -144,6 +115,6 @@ func BenchmarkScalar(b *testing.B) {
 			m.Release()
 			out.Release()
 		}
-		b.ReportMetric(float64(b.N)*n/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
+		b.ReportMetric(float64(b.N)*n/(cputime.Used()-cpu0).Seconds(), "rows/cpu-s")
 	})
 }

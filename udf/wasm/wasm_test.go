@@ -1,22 +1,22 @@
 package wasm
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"streamsql/internal/cputime"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
+	"streamsql/udf/udftest"
 )
 
 var (
@@ -59,26 +59,6 @@ func def(name string, args []types.T, ret types.T, strict bool, bin []byte) *udf
 		Language: "wasm", Binary: bin, Volatility: udf.Immutable}
 }
 
-func int32s(vals ...any) arrow.Array {
-	b := array.NewInt32Builder(types.Mem)
-	defer b.Release()
-	for _, v := range vals {
-		if v == nil {
-			b.AppendNull()
-		} else {
-			b.Append(int32(v.(int)))
-		}
-	}
-	return b.NewArray()
-}
-
-func env(settings map[string]string) *udf.Env {
-	return &udf.Env{Context: context.Background(), Settings: func(n string) (string, bool) {
-		v, ok := settings[n]
-		return v, ok
-	}}
-}
-
 func newRuntime(t testing.TB, mem int64) *Runtime {
 	r, err := New(mem)
 	if err != nil {
@@ -95,7 +75,7 @@ func TestScalar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := gcd.Eval(env(nil), []arrow.Array{int32s(12, 7, nil, -4), int32s(18, 5, 3, 6)}, 4)
+	out, err := gcd.Eval(udftest.Env(nil), []arrow.Array{udftest.Int32s(12, 7, nil, -4), udftest.Int32s(18, 5, 3, 6)}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +93,7 @@ func TestScalar(t *testing.T) {
 	fs := array.NewFloat64Builder(types.Mem)
 	fs.Append(1.5)
 	fs.AppendNull()
-	out, err = scale.Eval(env(nil), []arrow.Array{xs.NewArray(), fs.NewArray()}, 2)
+	out, err = scale.Eval(udftest.Env(nil), []arrow.Array{xs.NewArray(), fs.NewArray()}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,14 +123,14 @@ func TestFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		_, err = f.Eval(env(map[string]string{"udf_timeout": c.timeout}), []arrow.Array{int32s(-1)}, 1)
+		_, err = f.Eval(udftest.Env(map[string]string{"udf_timeout": c.timeout}), []arrow.Array{udftest.Int32s(-1)}, 1)
 		if sqlerr.Code(err) != sqlerr.ExternalRoutineException || !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("%s: got %v, want 38000 %q", c.name, err, c.want)
 		}
 		t.Logf("%s: %v after %s", c.name, err, time.Since(start))
 		// The function still works for good input afterwards.
 		if c.name == "wcheck" {
-			out, err := f.Eval(env(nil), []arrow.Array{int32s(5)}, 1)
+			out, err := f.Eval(udftest.Env(nil), []arrow.Array{udftest.Int32s(5)}, 1)
 			if err != nil || out.(*array.Int32).Value(0) != 5 {
 				t.Fatalf("wcheck(5) after a failure: %v %v", out, err)
 			}
@@ -161,24 +141,16 @@ func TestFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := env(nil)
+	e := udftest.Env(nil)
 	var rejected []types.Datum
 	e.OnRowError = func(fn string, err error, args []types.Datum, _ []types.T) { rejected = append(rejected, args[0]) }
-	out, err := f.Eval(e, []arrow.Array{int32s(1, -2, 3)}, 3)
+	out, err := f.Eval(e, []arrow.Array{udftest.Int32s(1, -2, 3)}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := out.(*array.Int32); got.Value(0) != 1 || !got.IsNull(1) || got.Value(2) != 3 || len(rejected) != 1 || rejected[0] != int64(-2) {
 		t.Fatalf("row by row: %v, rejected %v", got, rejected)
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkScalar reports rows per CPU-second of wgcd over 8,192-row
@@ -192,8 +164,8 @@ func BenchmarkScalar(b *testing.B) {
 	}
 	cols := []arrow.Array{x.NewArray(), y.NewArray()}
 	run := func(b *testing.B, f *udf.Scalar) {
-		e := env(nil)
-		cpu0 := cpuTime()
+		e := udftest.Env(nil)
+		cpu0 := cputime.Used()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			out, err := f.Eval(e, cols, n)
@@ -202,7 +174,7 @@ func BenchmarkScalar(b *testing.B) {
 			}
 			out.Release()
 		}
-		b.ReportMetric(float64(b.N)*n/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
+		b.ReportMetric(float64(b.N)*n/(cputime.Used()-cpu0).Seconds(), "rows/cpu-s")
 	}
 	b.Run("wasm", func(b *testing.B) {
 		r := newRuntime(b, 64<<20)

@@ -1,0 +1,30 @@
+package cputime
+
+import (
+	"testing"
+	"time"
+)
+
+// Busy work shows up as CPU time, and the clock keeps counting; sleeping
+// adds next to nothing.
+func TestUsedCountsWorkNotSleep(t *testing.T) {
+	t0 := Used()
+	if t0 <= 0 {
+		t.Fatalf("Used() = %v at start, want > 0", t0)
+	}
+	x := uint64(1)
+	deadline := time.Now().Add(10 * time.Second)
+	for Used()-t0 < 20*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s of busy work used %v of CPU", Used()-t0)
+		}
+		for i := 0; i < 100_000; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	t1 := Used()
+	time.Sleep(100 * time.Millisecond)
+	if d := Used() - t1; d > 50*time.Millisecond {
+		t.Fatalf("sleeping 100 ms used %v of CPU (x=%d)", d, x)
+	}
+}
