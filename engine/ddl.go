@@ -126,9 +126,12 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		}
 		ext, _ := st.st.Ext.(*parser.MatViewExt)
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.createMatView(ctx, ctas, ext)
+			tag, notices, err := s.createMatView(ctx, ctas, ext)
 			if err != nil {
 				return nil, err
+			}
+			if len(notices) > 0 {
+				return &noticeResult{staticResult: staticResult{tag: tag}, notices: notices}, nil
 			}
 			return tagResult(tag), nil
 		}), nil

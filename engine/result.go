@@ -132,6 +132,15 @@ func (r *staticResult) Close() {
 
 func tagResult(tag string) pgwire.Result { return &staticResult{tag: tag} }
 
+// noticeResult is a result without rows that sends notices before its
+// tag (pgwire.NoticeResult).
+type noticeResult struct {
+	staticResult
+	notices []pgwire.Notice
+}
+
+func (r *noticeResult) Notices() []pgwire.Notice { return r.notices }
+
 // memResult builds a result from rows of datums.
 func memResult(cols []pgwire.Column, rows [][]types.Datum, tag string) pgwire.Result {
 	if tag == "SELECT" || tag == "SHOW" {

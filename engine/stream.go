@@ -174,23 +174,24 @@ func (s *Session) streamingParallelism() int {
 
 // createMatView runs CREATE MATERIALIZED VIEW: it plans the query as a
 // dataflow, records the view, and returns once the view holds the query's
-// result over its inputs' current contents.
-func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt, ext *parser.MatViewExt) (string, error) {
+// result over its inputs' current contents, with a notice for each
+// operator whose state is unbounded.
+func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt, ext *parser.MatViewExt) (string, []pgwire.Notice, error) {
 	into := ctas.Into
 	schema := s.schemaFor(into.Rel)
 	if _, ok := s.e.cat.Relation(schema, into.Rel.Relname); ok {
 		if ctas.IfNotExists {
-			return "CREATE MATERIALIZED VIEW", nil
+			return "CREATE MATERIALIZED VIEW", nil, nil
 		}
-		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", into.Rel.Relname)
+		return "", nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", into.Rel.Relname)
 	}
 	sel := ctas.Query.GetSelectStmt()
 	if sel == nil {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a materialized view must be defined by a SELECT")
+		return "", nil, sqlerr.New(sqlerr.FeatureNotSupported, "a materialized view must be defined by a SELECT")
 	}
 	def, err := parser.Deparse(ctas.Query)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var names []string
 	for _, c := range into.ColNames {
@@ -203,10 +204,10 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
 	plan, err := s.e.planStream(p, sel, opts)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := s.checkCreateIn(schema); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
@@ -224,11 +225,11 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
 	r.ColumnDeps = s.e.columnDeps(r.DependsOn, sel)
 	if err := s.e.allocState(r, plan.Root); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	created, err := s.e.cat.CreateRelation(r)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// Plan the stored definition again, as a restart will, now with the
 	// view's id (the materialize writes under it): a definition that would
@@ -236,14 +237,14 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	spec, err := s.e.jobSpec(created)
 	if err != nil {
 		s.e.cat.DropRelation(created.OID, false)
-		return "", err
+		return "", nil, err
 	}
 	if err := s.e.coord.Add(ctx, spec); err != nil {
 		s.e.cat.DropRelation(created.OID, false)
 		s.e.coord.Drop(created.OID, created.StateTables)
-		return "", err
+		return "", nil, err
 	}
-	return "CREATE MATERIALIZED VIEW", nil
+	return "CREATE MATERIALIZED VIEW", unboundedNotices(plan.Notices), nil
 }
 
 // dropStreaming stops the jobs of dropped materialized views and frees
@@ -672,4 +673,15 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 		}
 	}
 	return "DROP " + strings.ToUpper(word), nil
+}
+
+// unboundedNotices are the notices of a view whose plan has operators
+// with unbounded state (lower.StreamPlan.Notices).
+func unboundedNotices(reasons []string) []pgwire.Notice {
+	var out []pgwire.Notice
+	for _, r := range reasons {
+		out = append(out, pgwire.Notice{Code: "00000", Message: "the state of this materialized view is unbounded: " + r,
+			Hint: "Add an equality between the two sides to the join condition, or join against an aggregate without GROUP BY (one row)."})
+	}
+	return out
 }

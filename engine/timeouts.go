@@ -292,6 +292,14 @@ func (r *stmtResult) Binary() bool {
 	return ok && b.Binary()
 }
 
+// Notices passes on the notices of the statement (pgwire.NoticeResult).
+func (r *stmtResult) Notices() []pgwire.Notice {
+	if n, ok := r.Result.(pgwire.NoticeResult); ok {
+		return n.Notices()
+	}
+	return nil
+}
+
 func (r *stmtResult) Close() {
 	r.Result.Close()
 	r.run.release(true)

@@ -48,6 +48,9 @@ type StreamPlan struct {
 	// Logical is the logical plan the job was lowered from, after the
 	// stream rules (EXPLAIN (LOGICAL) prints it).
 	Logical plan.Rel
+	// Notices are warnings for the user who creates the view: operators
+	// whose state is unbounded.
+	Notices []string
 }
 
 // StreamOptions say what view is being planned.
@@ -125,7 +128,8 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		root.Types = append(root.Types, c.Type)
 		root.Names = append(root.Names, c.Name)
 	}
-	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types), Logical: logical}
+	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types), Logical: logical,
+		Notices: sp.unbounded}
 	for id := range sp.tables {
 		plan.Tables = append(plan.Tables, id)
 	}
@@ -220,6 +224,10 @@ type streamPlanner struct {
 	tables   map[uint32]bool
 	views    map[uint32]bool
 	sources  map[uint32]bool
+	// unbounded say why the job's state grows with its inputs beyond
+	// what keyed state does (CREATE MATERIALIZED VIEW sends them as
+	// NOTICEs).
+	unbounded []string
 }
 
 func notIncremental(format string, args ...any) error {
@@ -717,11 +725,8 @@ func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
 	if j.Lateral {
 		return nil, nil, notIncremental("LATERAL joins")
 	}
-	if j.Keys.Empty() {
-		if j.Residual == nil && j.Kind == plan.InnerJoin {
-			return nil, nil, notIncremental("a cross join (a join needs an equality condition between the two sides)")
-		}
-		return nil, nil, notIncremental("a join without an equality condition between the two sides")
+	if j.Kind == plan.SemiJoin || j.Kind == plan.AntiJoin || j.Keys.Empty() {
+		return sp.otherJoin(j)
 	}
 	h := hashJoinOf(j)
 	// The key expressions' projection merges with one pruning left

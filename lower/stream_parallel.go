@@ -57,7 +57,8 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 			n.Parallelism = p
 			return n
 		}
-	case *stream.EowcBufferSpec, *stream.RowIDSpec, *stream.WatermarkFilterSpec, *stream.MaterializeSpec:
+	case *stream.EowcBufferSpec, *stream.RowIDSpec, *stream.WatermarkFilterSpec, *stream.MaterializeSpec,
+		*join.NestedLoopJoinSpec:
 	default:
 		// Stateless: run alongside the inputs when they agree.
 		same := true

@@ -13,17 +13,17 @@ import "streamsql/sql/plan"
 // keeps its input's key columns as hidden columns, and a watermark is
 // dropped only with a column nothing reads.
 //
-// Left out: decorrelation, which turns IN and EXISTS subqueries into semi
-// and anti joins. The stream engine maintains neither yet, and a view
-// over such a subquery is refused either way; as a subquery it is refused
-// with the clearer reason.
+// Decorrelation is the stream one (plan.StreamDecorrelate): every
+// subquery a join can compute becomes one, since a view cannot run a
+// subquery per row or per statement (stream_semijoin.go lowers the semi
+// and anti joins and the joins without keys it makes).
 
 // streamRules are the rules Optimize runs on view plans.
 func streamRules() []plan.Rule {
 	var out []plan.Rule
 	for _, r := range plan.DefaultRules() {
 		if r.Name == "decorrelate" {
-			continue
+			r = plan.StreamDecorrelate()
 		}
 		out = append(out, r)
 	}

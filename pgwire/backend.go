@@ -123,6 +123,20 @@ type BlockingResult interface {
 	Blocking() bool
 }
 
+// NoticeResult is a Result that carries notices for the client: each goes
+// out as a NoticeResponse (severity NOTICE) before the statement's
+// CommandComplete, as PostgreSQL sends the notices a statement raises.
+type NoticeResult interface {
+	Result
+	Notices() []Notice
+}
+
+// Notice is one notice: a SQLSTATE (00000 for a plain notice), the
+// message and an optional hint.
+type Notice struct {
+	Code, Message, Hint string
+}
+
 // CopyInResult is a Result for COPY ... FROM STDIN: the protocol layer
 // sends CopyInResponse and feeds the client's data to it.
 type CopyInResult interface {

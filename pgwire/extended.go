@@ -402,6 +402,12 @@ func (c *conn) runPortal(p *portal, maxRows int, extended bool) error {
 	if p.resumed && strings.HasPrefix(tag, "SELECT ") {
 		tag = "SELECT " + strconv.Itoa(p.lastCount)
 	}
+	if nr, ok := p.res.(NoticeResult); ok {
+		for _, n := range nr.Notices() {
+			c.w.send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE",
+				Code: n.Code, Message: n.Message, Hint: n.Hint})
+		}
+	}
 	c.finishPortal(p, tag)
 	c.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 	c.collectParams()

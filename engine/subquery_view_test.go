@@ -1,0 +1,161 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"streamsql/engine"
+)
+
+// subqueryViews are views over subqueries and joins without an equality,
+// each with the query it must equal when run ad hoc.
+var subqueryViews = []struct{ name, query string }{
+	{"v_in", "SELECT id, k, v FROM t WHERE k IN (SELECT k FROM u)"},
+	{"v_not_in", "SELECT id, k, v FROM t WHERE k NOT IN (SELECT k FROM u)"},
+	{"v_not_in_corr", "SELECT id, k, v FROM t WHERE v NOT IN (SELECT w FROM u WHERE u.k = t.k)"},
+	{"v_in_corr", "SELECT id, v FROM t WHERE v IN (SELECT w FROM u WHERE u.k = t.k)"},
+	{"v_exists", "SELECT id, v FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k = t.k AND u.w > 3)"},
+	{"v_not_exists", "SELECT id, v FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.k = t.k)"},
+	{"v_exists_any", "SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE w > 8)"},
+	{"v_above_avg", "SELECT id, v FROM t WHERE v > (SELECT avg(w) FROM u)"},
+	{"v_share", "SELECT id, v, v * 1000 / (SELECT sum(w) FROM u) AS share FROM t"},
+	{"v_having", "SELECT id, v + (SELECT max(w) FROM u HAVING count(*) > 3) AS x FROM t"},
+	{"v_between", "SELECT t.id AS tid, u.id AS uid FROM t JOIN u ON t.v BETWEEN u.w - 1 AND u.w + 1"},
+	{"v_left_lt", "SELECT t.id AS tid, u.id AS uid FROM t LEFT JOIN u ON t.v < u.w AND u.k = 2"},
+}
+
+// Views over IN, NOT IN, EXISTS, NOT EXISTS and scalar subqueries, and
+// over joins without an equality, follow random inserts, updates and
+// deletes (NULLs included) on both of their tables: after every epoch
+// each view equals its query run ad hoc, across restarts, with one and
+// with two instances per keyed operator.
+func TestSubqueryViewsDifferential(t *testing.T) {
+	for _, par := range []int{1, 2} {
+		t.Run(fmt.Sprintf("parallelism=%d", par), func(t *testing.T) {
+			runSubqueryDifferential(t, par, int64(par))
+		})
+	}
+}
+
+func runSubqueryDifferential(t *testing.T, parallelism int, seed int64) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 18))
+	s := openStack(t, engine.Options{})
+	setup := []string{fmt.Sprintf("SET streaming_parallelism = %d", parallelism),
+		"CREATE TABLE t (id int PRIMARY KEY, k int, v int)",
+		"CREATE TABLE u (id int PRIMARY KEY, k int, w int)",
+		"INSERT INTO t SELECT i, i % 5, i % 11 FROM generate_series(1, 30) AS i",
+		"INSERT INTO u SELECT i, i % 7, i % 9 + 1 FROM generate_series(1, 8) AS i"}
+	for _, v := range subqueryViews {
+		setup = append(setup, "CREATE MATERIALIZED VIEW "+v.name+" AS "+v.query)
+	}
+	s.execAll(t, setup...)
+	checkAll := func(when string) {
+		t.Helper()
+		for _, v := range subqueryViews {
+			checkView(t, s, when+" ("+v.name+")", v.name, v.query, 0)
+		}
+	}
+	checkAll("after backfill")
+	// val is a small value or, now and then, NULL.
+	val := func(n int) string {
+		if rng.IntN(8) == 0 {
+			return "NULL"
+		}
+		return fmt.Sprint(rng.IntN(n))
+	}
+	nextID := map[string]int{"t": 31, "u": 9}
+	for epoch := 0; epoch < 12; epoch++ {
+		var stmts []string
+		for range 6 {
+			table, a, b := "t", "k", "v"
+			if rng.IntN(2) == 0 {
+				table, a, b = "u", "k", "w"
+			}
+			id := rng.IntN(nextID[table]) + 1
+			switch rng.IntN(4) {
+			case 0, 1:
+				stmts = append(stmts, fmt.Sprintf("INSERT INTO %s VALUES (%d, %s, %s)", table, nextID[table], val(6), val(12)))
+				nextID[table]++
+			case 2:
+				col := a
+				if rng.IntN(2) == 0 {
+					col = b
+				}
+				stmts = append(stmts, fmt.Sprintf("UPDATE %s SET %s = %s WHERE id = %d", table, col, val(12), id))
+			case 3:
+				stmts = append(stmts, fmt.Sprintf("DELETE FROM %s WHERE id = %d", table, id))
+			}
+		}
+		if epoch == 5 {
+			// Every NULL of u.k leaves (NOT IN keeps rows again), then
+			// one comes back.
+			stmts = append(stmts, "UPDATE u SET k = 1 WHERE k IS NULL", "FLUSH")
+		}
+		if epoch == 9 {
+			// u empties: EXISTS turns false for all, NOT IN true for all.
+			stmts = append(stmts, "DELETE FROM u", "FLUSH")
+		}
+		stmts = append(stmts, "FLUSH")
+		s.execAll(t, stmts...)
+		when := fmt.Sprintf("epoch %d after %s", epoch, strings.Join(stmts, "; "))
+		checkAll(when)
+		if epoch%4 == 3 {
+			s = s.restart(t)
+			checkAll(fmt.Sprintf("after a restart at epoch %d", epoch))
+		}
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CREATE MATERIALIZED VIEW over a join without an equality between two
+// tables sends a NOTICE that its state is unbounded; one against a
+// one-row aggregate (a dynamic filter) or with an equality sends none.
+func TestNestedLoopJoinNotice(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	defer s.close()
+	s.execAll(t, "CREATE TABLE a (id int PRIMARY KEY, v int)", "CREATE TABLE b (id int PRIMARY KEY, lo int, hi int)")
+	cfg, err := pgx.ParseConfig(s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notices []*pgconn.Notice
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { notices = append(notices, n) }
+	ctx := context.Background()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, c := range []struct {
+		query  string
+		notice bool
+	}{
+		{"SELECT a.id, b.id AS bid FROM a JOIN b ON a.v BETWEEN b.lo AND b.hi", true},
+		{"SELECT a.id FROM a WHERE a.v > (SELECT max(hi) FROM b)", false},
+		{"SELECT a.id, b.id AS bid FROM a JOIN b ON a.v = b.lo AND a.v < b.hi", false},
+	} {
+		notices = nil
+		if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW m AS "+c.query); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "DROP MATERIALIZED VIEW m"); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case c.notice && len(notices) != 1:
+			t.Fatalf("%s: %d notices, want one", c.query, len(notices))
+		case c.notice && (notices[0].Severity != "NOTICE" || !strings.Contains(notices[0].Message, "unbounded")):
+			t.Fatalf("%s: notice %+v", c.query, notices[0])
+		case !c.notice && len(notices) != 0:
+			t.Fatalf("%s: unexpected notice %q", c.query, notices[0].Message)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package lower
+
+import (
+	"streamsql/exec/stream"
+	"streamsql/exec/stream/join"
+	"streamsql/sql/plan"
+	"streamsql/sql/types"
+)
+
+// Semi and anti joins, and joins without an equality condition, in views.
+//
+// The stream decorrelation (plan.StreamDecorrelate) turns IN, NOT IN,
+// EXISTS, NOT EXISTS and scalar subqueries into joins; a query may also
+// join on inequalities alone. A join with equality keys runs as the
+// stream hash join (semi and anti joins output the left columns only,
+// keyed by the left stream key); a join without keys runs as the nested
+// loop join (join.NestedLoopJoinSpec), which EXPLAIN calls a
+// DynamicFilter when its right side has at most one row, and a
+// NestedLoopJoin, whose state keeps both inputs whole, otherwise.
+
+// otherJoin plans the joins join leaves to this file: semi and anti
+// joins, and joins without keys.
+func (sp *streamPlanner) otherJoin(j *plan.Join) (*stream.Node, []int, error) {
+	h := hashJoinOf(j)
+	h.left, h.right = mergeProjects(h.left), mergeProjects(h.right)
+	semi := j.Kind == plan.SemiJoin || j.Kind == plan.AntiJoin
+	if !semi {
+		n, m, err := sp.hashJoin(h, j.Kind)
+		if err != nil {
+			return nil, nil, err
+		}
+		n = sp.nestedLoop(n, j)
+		if h.out == nil {
+			return n, m, nil
+		}
+		return sp.project(n, m, h.out)
+	}
+	left, lm, err := sp.convert(h.left)
+	if err != nil {
+		return nil, nil, err
+	}
+	right, rm, err := sp.convert(h.right)
+	if err != nil {
+		return nil, nil, err
+	}
+	lw := len(h.left.OutputTypes())
+	// The columns the residual reads: left's, then right's.
+	cm := make([]int, 0, lw+len(h.right.OutputTypes()))
+	cm = append(cm, lm[:lw]...)
+	for i := range h.right.OutputTypes() {
+		cm = append(cm, len(left.Types)+rm[i])
+	}
+	spec := &join.HashJoinSpec{Kind: j.Kind, LeftTypes: left.Types, RightTypes: right.Types,
+		LeftStreamKey: left.StreamKey, RightStreamKey: right.StreamKey,
+		LeftAppendOnly: left.AppendOnly, RightAppendOnly: right.AppendOnly}
+	for _, k := range h.leftKeys {
+		spec.LeftKeys = append(spec.LeftKeys, lm[k])
+	}
+	for _, k := range h.rightKeys {
+		spec.RightKeys = append(spec.RightKeys, rm[k])
+	}
+	if h.residual != nil {
+		residual, err := remap(h.residual, cm)
+		if err != nil {
+			return nil, nil, err
+		}
+		if spec.Residual, err = sp.compiler.Compile(residual); err != nil {
+			return nil, nil, err
+		}
+	}
+	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{left, right},
+		Types: append([]types.T(nil), left.Types...), Names: append([]string(nil), left.Names...),
+		StreamKey: append([]int(nil), left.StreamKey...), Watermarks: append([]int(nil), left.Watermarks...)}
+	if sp.parallel {
+		// As for the hash join: the routing keys join the stream key.
+		n.StreamKey = appendMissing(n.StreamKey, spec.LeftKeys, 0)
+	}
+	// A semi join's row appears with its first match; matches of an
+	// append-only right side never go away. An anti join's row goes
+	// when a match comes.
+	n.AppendOnly = j.Kind == plan.SemiJoin && left.AppendOnly && right.AppendOnly
+	n.StateTables = []string{"left rows by join key, with their match counts", "right rows by join key"}
+	n = sp.nestedLoop(n, j)
+	// The join's columns are the left input's; key expressions the left
+	// side gained (hashJoinOf) stay hidden.
+	return n, lm[:len(j.Left.OutputTypes())], nil
+}
+
+// nestedLoop turns the hash join node n of j into a nested loop join
+// when j has no keys.
+func (sp *streamPlanner) nestedLoop(n *stream.Node, j *plan.Join) *stream.Node {
+	hs, ok := n.Spec.(*join.HashJoinSpec)
+	if !ok || len(hs.LeftKeys) > 0 {
+		return n
+	}
+	oneRow := plan.AtMostOneRow(j.Right)
+	n.Spec = &join.NestedLoopJoinSpec{HashJoinSpec: *hs, OneRowRight: oneRow}
+	n.StateTables = join.NestedLoopJoinStateTables(oneRow)
+	if !oneRow {
+		sp.unbounded = append(sp.unbounded, "a join without an equality condition runs as a nested loop join that keeps every row of both inputs and compares each change with every row of the other input")
+	}
+	return n
+}

@@ -1,0 +1,516 @@
+package plan
+
+import (
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// Decorrelation for materialized views. A view cannot run a subquery
+// once per row or once per statement: its result must follow every change
+// of the subquery's tables. So every subquery of a view's plan becomes a
+// join, which the stream engine maintains incrementally:
+//
+//	EXISTS (SELECT .. WHERE a = outer.b)    ->  semi join on b = a
+//	NOT EXISTS (...)                        ->  anti join on b = a
+//	x IN (SELECT y ... [WHERE corr])        ->  semi join on x = y [and corr]
+//	x NOT IN (SELECT y ... [WHERE a = o.b]) ->  null-aware anti join (below)
+//	EXISTS (SELECT ...) uncorrelated        ->  semi join against the one
+//	                                            row (SELECT count(*) ...),
+//	                                            condition count > 0
+//	p(x, (SELECT agg ...)) in WHERE         ->  semi join against the one row
+//	                                            of the aggregate, condition p
+//	(SELECT ...) of at most one row         ->  left join against it, the
+//	                                            subquery replaced by its column
+//
+// A semi or anti join keeps the rows of a WHERE conjunct exactly: there a
+// NULL result and false both drop the row.
+//
+// NOT IN follows PostgreSQL: x NOT IN S is true when S is empty, NULL
+// (the row dropped) when x is NULL or S holds a NULL and no y = x, and
+// false when some y = x. A plain anti join on x = y keeps the rows whose
+// x equals no y, including those whose x is NULL; a second anti join
+// against the aggregate (count(*), count(y)) of S (grouped by the
+// correlation columns) then drops those rows for which S is not empty and
+// x is NULL or S holds a NULL (count(*) <> count(y)).
+//
+// A scalar subquery is joined only when its plan provably returns at most
+// one row (an aggregate without GROUP BY, possibly filtered by HAVING and
+// projected): a subquery that returns two rows is an error in PostgreSQL
+// (21000), which a view could only raise long after it was created.
+// Correlated scalar subqueries, ALL, NOT IN over several columns and
+// subqueries whose correlation is not in their top filter stay
+// subqueries, and the stream lowering refuses them.
+
+// StreamDecorrelate is the decorrelation rule of view plans (see above).
+func StreamDecorrelate() Rule {
+	return Rule{Name: "decorrelate-stream", Apply: func(r Rel) (Rel, bool) { return streamDecorrelateTree(r, 0) }}
+}
+
+// streamDecorrelateTree rewrites r's inputs, then r; unlike local, it
+// descends into aggregates and set-returning projections too.
+func streamDecorrelateTree(r Rel, depth int) (Rel, bool) {
+	changed := false
+	if ins := Inputs(r); len(ins) > 0 {
+		outs := make([]Rel, len(ins))
+		for i, in := range ins {
+			var c bool
+			outs[i], c = streamDecorrelateTree(in, depth)
+			changed = changed || c
+		}
+		if changed {
+			r = withAnyInputs(r, outs)
+		}
+	}
+	out, ok := streamDecorrelateNode(r)
+	if !ok || depth > 64 {
+		return out, changed || ok
+	}
+	out, _ = streamDecorrelateTree(out, depth+1)
+	return out, true
+}
+
+// withAnyInputs is WithInputs for the nodes it leaves as they are.
+func withAnyInputs(r Rel, ins []Rel) Rel {
+	switch x := r.(type) {
+	case *Aggregate:
+		c := *x
+		c.Input = ins[0]
+		return &c
+	case *ProjectSet:
+		c := *x
+		c.Input = ins[0]
+		return &c
+	}
+	return WithInputs(r, ins)
+}
+
+func streamDecorrelateNode(r Rel) (Rel, bool) {
+	switch x := r.(type) {
+	case *Filter:
+		return streamDecorrelateFilter(x)
+	case *Project:
+		in, exprs, ok := joinScalarSubqueries(x.Input, x.Exprs)
+		if !ok {
+			return r, false
+		}
+		return &Project{Input: in, Exprs: exprs}, true
+	}
+	return r, false
+}
+
+func streamDecorrelateFilter(f *Filter) (Rel, bool) {
+	conj := SplitAnd(f.Pred, nil)
+	for i, c := range conj {
+		j, ok := streamSubqueryJoin(f.Input, c)
+		if !ok {
+			continue
+		}
+		for _, b := range conj[:i] {
+			if !movable(b) {
+				return f, false
+			}
+		}
+		rest := append(append([]Scalar{}, conj[:i]...), conj[i+1:]...)
+		return above(j, rest), true
+	}
+	// Scalar subqueries anywhere in the predicate: join them, filter,
+	// and drop their columns again.
+	lw := len(f.Input.OutputTypes())
+	in, preds, ok := joinScalarSubqueries(f.Input, []Scalar{f.Pred})
+	if !ok {
+		return f, false
+	}
+	return &Project{Input: &Filter{Input: in, Pred: preds[0]}, Exprs: columnRefs(f.Input.OutputTypes(), lw)}, true
+}
+
+// columnRefs lists references to the first n columns of types ts.
+func columnRefs(ts []types.T, n int) []Scalar {
+	out := make([]Scalar, n)
+	for i := range out {
+		out[i] = &ColRef{Idx: i, T: ts[i]}
+	}
+	return out
+}
+
+// streamSubqueryJoin turns conjunct c over input into joins, when it is
+// one of the forms in the comment above.
+func streamSubqueryJoin(input Rel, c Scalar) (Rel, bool) {
+	neg := false
+	if n, ok := c.(*Not); ok {
+		neg, c = true, n.Input
+	}
+	lw := len(input.OutputTypes())
+	sq, ok := c.(*Subquery)
+	if !ok {
+		if neg {
+			return nil, false
+		}
+		return scalarSemiJoin(input, c, lw)
+	}
+	kind := SemiJoin
+	if neg {
+		kind = AntiJoin
+	}
+	switch sq.Kind {
+	case ExistsSubquery:
+		if !sq.Correlated {
+			return existsCountJoin(input, sq, kind, lw)
+		}
+		sp, ok := splitSubquery(sq.Plan, lw, false)
+		if !ok || len(sp.corr) == 0 {
+			return nil, false
+		}
+		return sp.join(input, kind, nil, lw), true
+	case AnySubquery:
+		sp, ok := splitSubquery(sq.Plan, lw, true)
+		if !ok || !movableOuter(sq.Left) {
+			return nil, false
+		}
+		lefts, ops := sq.Lefts, sq.Ops
+		if lefts == nil {
+			lefts, ops = []Scalar{sq.Left}, []*udf.Scalar{sq.Op}
+		}
+		if len(lefts) != len(sp.sel) {
+			return nil, false
+		}
+		var conds []Scalar
+		for k, l := range lefts {
+			if !movableOuter(l) || ops[k] == nil {
+				return nil, false
+			}
+			conds = append(conds, &Call{Fn: ops[k], Args: []Scalar{l, sp.sel[k]}, T: types.TBool})
+		}
+		if !neg {
+			return sp.join(input, SemiJoin, conds, lw), true
+		}
+		if len(conds) != 1 || ops[0].Name != "=" {
+			return nil, false
+		}
+		return notInJoin(input, sp, lefts[0], conds[0], lw)
+	}
+	return nil, false
+}
+
+// movableOuter reports whether e reads only input columns and runs
+// nothing volatile.
+func movableOuter(e Scalar) bool {
+	if e == nil {
+		return true
+	}
+	d1, other := outerRefs(e)
+	return !d1 && !other && movable(e)
+}
+
+// splitSub is a subquery plan taken apart for a join: right is the
+// relation it reads, corr its correlation conjuncts over the join's
+// columns (the outer row's columns first, right's after lw), sel its
+// select list over the join's columns.
+type splitSub struct {
+	right Rel
+	corr  []Scalar
+	sel   []Scalar
+	rw    int
+}
+
+// splitSubquery takes p apart: an optional projection (the select list),
+// over a filter whose conjuncts read the outer row through depth-1
+// references (the correlation) or not (they stay on the right), over a
+// relation that reads no outer row. withSel: the select list is needed
+// (IN), so it must read no outer row.
+func splitSubquery(p Rel, lw int, withSel bool) (splitSub, bool) {
+	var sel []Scalar
+	if pr, ok := p.(*Project); ok {
+		sel, p = pr.Exprs, pr.Input
+	}
+	var sp splitSub
+	var local []Scalar
+	right := p
+	if f, ok := p.(*Filter); ok && !streamOuterFree(f) {
+		if !streamOuterFree(f.Input) {
+			return sp, false
+		}
+		right = f.Input
+		for _, c := range SplitAnd(f.Pred, nil) {
+			depth1, other := outerRefs(c)
+			switch {
+			case other:
+				return sp, false
+			case depth1:
+				sp.corr = append(sp.corr, toJoinCols(c, lw))
+			default:
+				local = append(local, c)
+			}
+		}
+	} else if !streamOuterFree(p) {
+		return sp, false
+	}
+	if len(local) > 0 {
+		right = &Filter{Input: right, Pred: AndAll(local)}
+	}
+	sp.right, sp.rw = right, len(right.OutputTypes())
+	if withSel {
+		if sel == nil {
+			ts := right.OutputTypes()
+			for i, t := range ts {
+				sel = append(sel, &ColRef{Idx: i, T: t})
+			}
+		}
+		for _, e := range sel {
+			if d1, other := outerRefs(e); d1 || other {
+				return sp, false
+			}
+			sp.sel = append(sp.sel, toJoinCols(e, lw))
+		}
+	}
+	return sp, true
+}
+
+// toJoinCols rewrites a subquery conjunct over the join's columns: outer
+// references of depth 1 become left columns, the subquery's columns right
+// ones.
+func toJoinCols(c Scalar, lw int) Scalar {
+	return Rewrite(c, func(x Scalar) (Scalar, bool) {
+		switch n := x.(type) {
+		case *OuterRef:
+			if n.Depth == 1 {
+				return &ColRef{Idx: n.Idx, T: n.T, Name: n.Name}, true
+			}
+		case *ColRef:
+			return &ColRef{Idx: lw + n.Idx, T: n.T, Name: n.Name}, true
+		case *Subquery:
+			return x, true
+		}
+		return nil, false
+	})
+}
+
+// join joins input with the subquery's relation: the correlation and
+// conds become keys where they are equalities, the residual otherwise.
+func (sp splitSub) join(input Rel, kind JoinKind, conds []Scalar, lw int) *Join {
+	j := &Join{Kind: kind, Left: input, Right: sp.right}
+	var residual []Scalar
+	for _, c := range append(append([]Scalar{}, sp.corr...), conds...) {
+		if !j.Keys.Add(c, lw, lw+sp.rw) {
+			residual = append(residual, c)
+		}
+	}
+	j.Residual = AndAll(residual)
+	return j
+}
+
+// notInJoin builds x NOT IN (subquery): an anti join on the correlation
+// and x = y, then an anti join against the aggregate of the subquery's
+// rows per correlation key (see the comment at the top).
+func notInJoin(input Rel, sp splitSub, x, eq Scalar, lw int) (Rel, bool) {
+	anti := sp.join(input, AntiJoin, []Scalar{eq}, lw)
+	nk := len(sp.corr)
+	if anti.Residual != nil || len(anti.Keys.Left) != nk+1 {
+		// x = y or a correlation conjunct is not a hash key: the NULL
+		// rules below need equality keys.
+		return nil, false
+	}
+	// The aggregate's input: the correlation's right key expressions,
+	// then y (x = y is the last key).
+	exprs := append([]Scalar{}, anti.Keys.Right...)
+	count, _, err := udf.LookupAggregate("count", nil)
+	if err != nil {
+		return nil, false
+	}
+	countY, _, err := udf.LookupAggregate("count", []types.T{exprs[nk].Type()})
+	if err != nil {
+		return nil, false
+	}
+	groups := make([]int, nk)
+	for i := range groups {
+		groups[i] = i
+	}
+	agg := &Aggregate{Input: &Project{Input: sp.right, Exprs: exprs}, GroupCols: groups, Aggs: []AggCall{
+		{Fn: count, Filter: -1, T: types.TInt8},
+		{Fn: countY, Args: []int{nk}, Filter: -1, T: types.TInt8},
+	}}
+	n := &ColRef{Idx: lw + nk, T: types.TInt8, Name: "count"}
+	nv := &ColRef{Idx: lw + nk + 1, T: types.TInt8, Name: "count"}
+	gt, ok1 := operator(">", n, &Const{Value: int64(0), T: types.TInt8})
+	ne, ok2 := operator("<>", n, nv)
+	if !ok1 || !ok2 {
+		return nil, false
+	}
+	j := &Join{Kind: AntiJoin, Left: anti, Right: agg,
+		Residual: &And{Args: []Scalar{gt, &Or{Args: []Scalar{&IsNull{Input: x}, ne}}}}}
+	for i := 0; i < nk; i++ {
+		j.Keys.Left = append(j.Keys.Left, anti.Keys.Left[i])
+		j.Keys.Right = append(j.Keys.Right, &ColRef{Idx: i, T: exprs[i].Type()})
+	}
+	return j, true
+}
+
+// operator builds the call of the binary operator op on l and r, of
+// types it takes as they are.
+func operator(op string, l, r Scalar) (Scalar, bool) {
+	fn, argTypes, err := udf.LookupOperator(op, l.Type(), r.Type())
+	if err != nil || !argTypes[0].Equal(l.Type()) || !argTypes[1].Equal(r.Type()) {
+		return nil, false
+	}
+	return &Call{Fn: fn, Args: []Scalar{l, r}, T: fn.ResultType(argTypes)}, true
+}
+
+// existsCountJoin builds an uncorrelated [NOT] EXISTS: a semi join against
+// the one row of SELECT count(*) over the subquery, on count > 0 (EXISTS)
+// or count = 0 (NOT EXISTS).
+func existsCountJoin(input Rel, sq *Subquery, kind JoinKind, lw int) (Rel, bool) {
+	if !streamOuterFree(sq.Plan) {
+		return nil, false
+	}
+	count, _, err := udf.LookupAggregate("count", nil)
+	if err != nil {
+		return nil, false
+	}
+	agg := &Aggregate{Input: sq.Plan, Aggs: []AggCall{{Fn: count, Filter: -1, T: types.TInt8}}}
+	op := ">"
+	if kind == AntiJoin {
+		op = "="
+	}
+	cond, ok := operator(op, &ColRef{Idx: lw, T: types.TInt8, Name: "count"}, &Const{Value: int64(0), T: types.TInt8})
+	if !ok {
+		return nil, false
+	}
+	return &Join{Kind: SemiJoin, Left: input, Right: agg, Residual: cond}, true
+}
+
+// scalarSemiJoin turns a conjunct holding one uncorrelated scalar
+// subquery that returns exactly one row into a semi join against that
+// row, with the conjunct (the subquery replaced by the row's column) as
+// the condition.
+func scalarSemiJoin(input Rel, c Scalar, lw int) (Rel, bool) {
+	var sq *Subquery
+	n := 0
+	Visit(c, func(x Scalar) {
+		if s, ok := x.(*Subquery); ok {
+			sq = s
+			n++
+		}
+	})
+	if n != 1 || !joinableScalar(sq) || !exactlyOneRow(sq.Plan) {
+		return nil, false
+	}
+	cond := Rewrite(c, func(x Scalar) (Scalar, bool) {
+		if x == Scalar(sq) {
+			return &ColRef{Idx: lw, T: sq.T}, true
+		}
+		return nil, false
+	})
+	if !movableOuter(cond) {
+		return nil, false
+	}
+	return &Join{Kind: SemiJoin, Left: input, Right: sq.Plan, Residual: cond}, true
+}
+
+// joinableScalar reports whether sq is a scalar subquery a join can
+// compute: uncorrelated, one column, at most one row.
+func joinableScalar(sq *Subquery) bool {
+	return sq.Kind == ScalarSubquery && !sq.Correlated && len(sq.Plan.OutputTypes()) == 1 &&
+		atMostOneRow(sq.Plan) && streamOuterFree(sq.Plan)
+}
+
+// joinScalarSubqueries left-joins input with every joinable scalar
+// subquery in exprs and returns exprs reading their columns instead.
+func joinScalarSubqueries(input Rel, exprs []Scalar) (Rel, []Scalar, bool) {
+	changed := false
+	out := make([]Scalar, len(exprs))
+	for i, e := range exprs {
+		out[i] = Rewrite(e, func(x Scalar) (Scalar, bool) {
+			sq, ok := x.(*Subquery)
+			if !ok {
+				return nil, false
+			}
+			if !joinableScalar(sq) {
+				return x, true
+			}
+			w := len(input.OutputTypes())
+			input = &Join{Kind: LeftJoin, Left: input, Right: sq.Plan}
+			changed = true
+			return &ColRef{Idx: w, T: sq.T}, true
+		})
+	}
+	return input, out, changed
+}
+
+// exactlyOneRow reports whether r provably returns one row: an aggregate
+// without GROUP BY, projected or sorted.
+func exactlyOneRow(r Rel) bool {
+	switch x := r.(type) {
+	case *Aggregate:
+		return len(x.GroupCols) == 0
+	case *Project:
+		return exactlyOneRow(x.Input)
+	case *Sort:
+		return exactlyOneRow(x.Input)
+	case *Values:
+		return len(x.Rows) == 1
+	}
+	return false
+}
+
+// atMostOneRow reports whether r provably returns no more than one row.
+func atMostOneRow(r Rel) bool {
+	switch x := r.(type) {
+	case *Filter:
+		return atMostOneRow(x.Input)
+	case *Project:
+		return atMostOneRow(x.Input)
+	case *Sort:
+		return atMostOneRow(x.Input)
+	case *Distinct:
+		return atMostOneRow(x.Input)
+	case *Values:
+		return len(x.Rows) <= 1
+	}
+	return exactlyOneRow(r)
+}
+
+// AtMostOneRow reports whether r provably returns no more than one row
+// (an aggregate without GROUP BY, filtered or projected): the stream
+// lowering joins such a side without keys as a dynamic filter.
+func AtMostOneRow(r Rel) bool { return atMostOneRow(r) }
+
+// streamOuterFree is outerFree knowing the leaves and nodes of view
+// plans: table and source scans, aggregates, set-returning projections.
+func streamOuterFree(r Rel) bool {
+	free := func(es ...Scalar) bool {
+		for _, e := range es {
+			if e == nil {
+				continue
+			}
+			if d1, other := outerRefs(e); d1 || other {
+				return false
+			}
+		}
+		return true
+	}
+	ok := true
+	switch x := r.(type) {
+	case *Scan:
+		ok = free(x.Bounds.Scalars()...)
+	case *SourceScan, *Aggregate, *Sort, *Distinct, *SetOp:
+	case *Values:
+		for _, row := range x.Rows {
+			ok = ok && free(row...)
+		}
+	case *Filter:
+		ok = free(x.Pred)
+	case *Project:
+		ok = free(x.Exprs...)
+	case *ProjectSet:
+		for _, c := range x.Calls {
+			ok = ok && free(c.Args...)
+		}
+	case *Join:
+		ok = !x.Lateral && free(x.Keys.Left...) && free(x.Keys.Right...) && free(x.Residual)
+	default:
+		return outerFree(r)
+	}
+	for _, in := range Inputs(r) {
+		ok = ok && streamOuterFree(in)
+	}
+	return ok
+}
