@@ -24,9 +24,35 @@ import (
 // lateralFunction plans an inner lateral join whose right side is a
 // table function of one column; ok is false for other lateral joins.
 func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int, ok bool, err error) {
-	tf, isFn := j.Right.(*plan.TableFunction)
+	// Filters on the function's rows (pushed down into the right side)
+	// apply to the joined rows.
+	right := j.Right
+	var conds []plan.Scalar
+	lw := len(j.Left.OutputTypes())
+	for {
+		f, ok := right.(*plan.Filter)
+		if !ok {
+			break
+		}
+		conds = append(conds, plan.Rewrite(f.Pred, func(x plan.Scalar) (plan.Scalar, bool) {
+			switch c := x.(type) {
+			case *plan.ColRef:
+				return &plan.ColRef{Idx: lw + c.Idx, T: c.T, Name: c.Name}, true
+			case *plan.OuterRef:
+				if c.Depth == 1 {
+					return &plan.ColRef{Idx: c.Idx, T: c.T, Name: c.Name}, true
+				}
+			}
+			return nil, false
+		}))
+		right = f.Input
+	}
+	tf, isFn := right.(*plan.TableFunction)
 	if !isFn {
 		return nil, nil, false, nil
+	}
+	if j.Residual != nil {
+		conds = append(conds, j.Residual)
 	}
 	cols := tf.OutputTypes()
 	if tf.Ordinality {
@@ -82,7 +108,6 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 		Types:      append(slices.Clone(child.Types), f.T, types.TInt8),
 		Names:      append(slices.Clone(child.Names), tf.Fn.Name, "_ordinal"),
 		StreamKey:  append(slices.Clone(child.StreamKey), nIn+1), Watermarks: slices.Clone(child.Watermarks)}
-	lw := len(j.Left.OutputTypes())
 	m = append(append([]int(nil), cm[:lw]...), nIn)
 	if tf.Ordinality {
 		// WITH ORDINALITY numbers the function's rows from 1; the
@@ -102,8 +127,8 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 		}
 		m = append(m, len(exprs)-1)
 	}
-	if j.Residual != nil {
-		pe, err := remap(j.Residual, m)
+	if len(conds) > 0 {
+		pe, err := remap(plan.AndAll(conds), m)
 		if err != nil {
 			return nil, nil, true, err
 		}
