@@ -276,7 +276,7 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		// A view has no order: ORDER BY only matters to readers.
 		return sp.convert(x.Input)
 	case *plan.Limit:
-		return nil, nil, notIncremental("LIMIT or OFFSET")
+		return sp.limit(x)
 	case *plan.Aggregate:
 		if n, m, ok, err := sp.sessionAgg(x); ok || err != nil {
 			return n, m, err
@@ -284,7 +284,7 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		return sp.agg(x)
 	case *plan.Distinct:
 		if x.On != nil {
-			return nil, nil, notIncremental("DISTINCT ON")
+			return sp.distinctOn(x)
 		}
 		child, cm, err := sp.convert(x.Input)
 		if err != nil {
@@ -308,6 +308,7 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		if x.Kind == plan.Union && x.All {
 			return sp.union(x)
 		}
+		return sp.setOp(x)
 	case *plan.Values:
 		return sp.values(x)
 	case *plan.WindowTVF:
@@ -723,6 +724,9 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 // the engine cannot maintain are refused.
 func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
 	if j.Lateral {
+		if n, m, ok, err := sp.lateralFunction(j); ok || err != nil {
+			return n, m, err
+		}
 		return nil, nil, notIncremental("LATERAL joins")
 	}
 	if j.Kind == plan.SemiJoin || j.Kind == plan.AntiJoin || j.Keys.Empty() {

@@ -3,6 +3,7 @@ package sqllogictest
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -68,8 +69,11 @@ func sqliteFiles(t *testing.T, root string) []string {
 	t.Helper()
 	shared := sharedDir(root)
 	if shared == "" {
-		t.Log("shared/sqllogic not found (set SHARED_DIR): SQLite suite not run")
-		return nil
+		if os.Getenv(skipPeerSuitesEnv) == "1" {
+			t.Logf("shared/sqllogic not found: the SQLite suite is skipped (%s=1)", skipPeerSuitesEnv)
+			return nil
+		}
+		t.Fatalf("shared/sqllogic not found beside the repository (set SHARED_DIR, or %s=1 to run without the peer suites)", skipPeerSuitesEnv)
 	}
 	files, err := filepath.Glob(filepath.Join(shared, "sqllogic", "sqlite", "*.test"))
 	if err != nil {
@@ -78,33 +82,66 @@ func sqliteFiles(t *testing.T, root string) []string {
 	return files
 }
 
-// peerStreams are the peer streaming suites that must pass, relative to
-// shared/sqllogic/risingwave/streaming.
-var peerStreams = []string{
-	"basic.slt",
-	"time_window.slt",
-	"mv_on_mv.slt",
-	"watermark.slt",
-	"eowc/eowc_group_agg.slt",
-	"eowc/eowc_select.slt",
-	"bug_fixes/hop_window_update_10495.slt",
+// skipPeerSuitesEnv, set to 1, lets the tests run without the peer
+// suites of shared/; without it a missing shared/ fails them.
+const skipPeerSuitesEnv = "STREAMSQL_SKIP_PEER_SUITES"
+
+// peerPending are the files of shared/sqllogic/risingwave/streaming not
+// yet run, with the capability they wait for; every other file runs.
+var peerPending = map[string]string{
+	"eowc/eowc_over_window.slt":                             "EMIT ON WINDOW CLOSE over OVER windows (watermarks through the plan, issue 18)",
+	"join/interval_join.slt.part":                           "EMIT ON WINDOW CLOSE over interval joins: the join must derive its output watermark (issue 18)",
+	"temporal_join/append_only/temporal_join_watermark.slt": "watermarks through temporal joins into EMIT ON WINDOW CLOSE aggregations (issue 18)",
 }
 
-// peerStreamingFiles lists the peer streaming suites in shared/, or
-// nothing when shared/ is absent.
+// peerSkips are the records of the RisingWave streaming files that are
+// not run: they read RisingWave's internal tables or call functions only
+// RisingWave has. docs/compatibility.md lists each with its reason
+// (TestPeerSkipsDocumented).
+var peerSkips = []RecordSkip{
+	{File: "join/join.slt.part", Line: 181, SQL: "array_join(", Reason: "array_join is a RisingWave function (PostgreSQL: array_to_string)"},
+	{File: "join/join.slt.part", Line: 193, SQL: "select * from v", Reason: "reads the view of the skipped array_join record"},
+	{File: "join/join.slt.part", Line: 199, SQL: "drop materialized view v", Reason: "drops the view of the skipped array_join record"},
+}
+
+// peerStreamingFiles lists the RisingWave streaming files in shared/
+// (.slt and .slt.part, run directly), without the pending ones. A missing
+// shared/ fails t unless $STREAMSQL_SKIP_PEER_SUITES is 1.
 func peerStreamingFiles(t *testing.T, root string) []string {
 	t.Helper()
 	shared := sharedDir(root)
 	if shared == "" {
-		return nil
+		if os.Getenv(skipPeerSuitesEnv) == "1" {
+			t.Logf("shared/sqllogic not found: the peer suites are skipped (%s=1)", skipPeerSuitesEnv)
+			return nil
+		}
+		t.Fatalf("shared/sqllogic not found beside the repository (set SHARED_DIR, or %s=1 to run without the peer suites)", skipPeerSuitesEnv)
 	}
 	dir := filepath.Join(shared, "sqllogic", "risingwave", "streaming")
 	var out []string
-	for _, f := range peerStreams {
-		p := filepath.Join(dir, f)
-		if _, err := os.Stat(p); err == nil {
-			out = append(out, p)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
+		if d.IsDir() || !(strings.HasSuffix(p, ".slt") || strings.HasSuffix(p, ".slt.part")) {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		if why, ok := peerPending[filepath.ToSlash(rel)]; ok {
+			t.Logf("risingwave/%s not run yet: %s", rel, why)
+			return nil
+		}
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing %s: %v", dir, err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("no RisingWave streaming files under %s", dir)
 	}
 	return out
 }
@@ -150,7 +187,7 @@ func report(t *testing.T, res *FileResult) {
 func TestSQLLogic(t *testing.T) {
 	root := repoRoot(t)
 	bin := buildServer(t, root)
-	runner := &Runner{Engine: "streamsql", RecordTimeout: time.Minute}
+	runner := &Runner{Engine: "streamsql", RecordTimeout: time.Minute, Skips: peerSkips}
 	files := append(ownFiles(t, root), sqliteFiles(t, root)...)
 	files = append(files, peerStreamingFiles(t, root)...)
 	if len(files) == 0 {
@@ -162,7 +199,7 @@ func TestSQLLogic(t *testing.T) {
 		if strings.HasSuffix(file, ".test") && !strings.HasPrefix(file, base) {
 			name = "sqlite/" + filepath.Base(file)
 		} else if !strings.HasPrefix(file, base) {
-			name = "risingwave/" + filepath.Base(file)
+			name = "risingwave/" + peerName(file)
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -233,5 +270,35 @@ func TestPostgresExpectations(t *testing.T) {
 			}()
 			report(t, runner.RunFile(ctx, fresh, file))
 		})
+	}
+}
+
+// peerName is a RisingWave file's path below its streaming folder.
+func peerName(file string) string {
+	const dir = "/risingwave/streaming/"
+	p := filepath.ToSlash(file)
+	if i := strings.LastIndex(p, dir); i >= 0 {
+		return p[i+len(dir):]
+	}
+	return filepath.Base(file)
+}
+
+// TestPeerSkipsDocumented: every skipped peer record is listed, with its
+// file and line, in docs/compatibility.md, and every pending file is
+// named there.
+func TestPeerSkipsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "compatibility.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range peerSkips {
+		if ref := fmt.Sprintf("%s:%d", s.File, s.Line); !strings.Contains(string(doc), ref) {
+			t.Errorf("docs/compatibility.md does not list the skipped record %s", ref)
+		}
+	}
+	for f := range peerPending {
+		if !strings.Contains(string(doc), f) {
+			t.Errorf("docs/compatibility.md does not name the pending file %s", f)
+		}
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +31,32 @@ type Runner struct {
 	// Rewrite collects, for every query whose rows differ from the
 	// expectation, the result block it actually produced (see Rewrite).
 	Rewrite bool
+	// Skips are records of peer files not run, each with its reason
+	// (see RecordSkip).
+	Skips []RecordSkip
+}
+
+// RecordSkip names one record that is not run: the record of a file
+// whose path ends in File that starts at Line, and whose SQL contains
+// SQL (so that a changed file is noticed instead of skipping another
+// record). A listed skip that matches no record of a file run, or whose
+// record does not contain SQL, fails the file.
+type RecordSkip struct {
+	File   string
+	Line   int
+	SQL    string
+	Reason string
+}
+
+// skipsOf returns the skips listed for the file at path.
+func (r *Runner) skipsOf(path string) []RecordSkip {
+	var out []RecordSkip
+	for _, s := range r.Skips {
+		if strings.HasSuffix(filepath.ToSlash(path), "/"+s.File) || filepath.ToSlash(path) == s.File {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Failure describes one failed record.
@@ -139,6 +167,16 @@ func (r *Runner) Run(ctx context.Context, dsn, name string, recs []Record) *File
 	fr := &fileRun{r: r, ctx: ctx, dsn: dsn, res: &FileResult{File: name},
 		conns: map[string]*pgx.Conn{}, unknown: map[string]bool{}}
 	defer fr.closeAll()
+	skips := map[string]RecordSkip{}
+	for _, s := range r.skipsOf(name) {
+		skips[fmt.Sprint(s.File, ":", s.Line)] = s
+	}
+	defer func() {
+		for _, s := range skips {
+			fr.fail(&Record{File: name, Line: s.Line, SQL: s.SQL},
+				"a listed skip matches no record of the file (was the file changed?)", nil, nil)
+		}
+	}()
 	for i := range recs {
 		rec := &recs[i]
 		if ctx.Err() != nil {
@@ -175,6 +213,15 @@ func (r *Runner) Run(ctx context.Context, dsn, name string, recs []Record) *File
 			}
 			fr.skip(rec, "peer internals")
 		case KindStatement, KindQuery:
+			if s, ok := fr.listedSkip(rec, skips); ok {
+				delete(skips, fmt.Sprint(s.File, ":", s.Line))
+				if !strings.Contains(rec.SQL, s.SQL) {
+					fr.fail(rec, fmt.Sprintf("the listed skip of this record expects SQL containing %q (was the file changed?)", s.SQL), nil, nil)
+					continue
+				}
+				fr.skip(rec, s.Reason)
+				continue
+			}
 			if fr.refersToUnknown(rec.SQL) {
 				fr.skip(rec, "uses a variable of a skipped let")
 				continue
@@ -183,6 +230,18 @@ func (r *Runner) Run(ctx context.Context, dsn, name string, recs []Record) *File
 		}
 	}
 	return fr.res
+}
+
+// listedSkip finds the listed skip of rec (which may come from an
+// included file).
+func (fr *fileRun) listedSkip(rec *Record, skips map[string]RecordSkip) (RecordSkip, bool) {
+	mine := fr.r.skipsOf(rec.File)
+	for _, s := range skips {
+		if s.Line == rec.Line && slices.Contains(mine, s) {
+			return s, true
+		}
+	}
+	return RecordSkip{}, false
 }
 
 // applies evaluates skipif/onlyif.

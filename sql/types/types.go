@@ -479,14 +479,18 @@ func (t T) ArrowType() arrow.DataType {
 }
 
 // ParseTypeName resolves a PostgreSQL type name (as the grammar gives it,
-// lower case, possibly qualified with pg_catalog) and its modifiers.
+// lower case, possibly qualified with pg_catalog) and its modifiers. The
+// type names of Flink SQL and RisingWave that PostgreSQL lacks are
+// aliases of the PostgreSQL types that hold the same values: STRING
+// (text), DOUBLE (double precision), TINYINT (smallint, the smallest
+// integer type), BYTES (bytea), TIMESTAMP_LTZ (timestamp with time zone).
 func ParseTypeName(name string, mods []int32, arrayBounds int) (T, error) {
 	name = strings.TrimPrefix(strings.ToLower(name), "pg_catalog.")
 	var t T
 	switch name {
 	case "bool", "boolean":
 		t = TBool
-	case "int2", "smallint", "smallserial", "serial2":
+	case "int2", "smallint", "smallserial", "serial2", "tinyint":
 		t = TInt2
 	case "int4", "int", "integer", "serial", "serial4":
 		t = TInt4
@@ -494,7 +498,7 @@ func ParseTypeName(name string, mods []int32, arrayBounds int) (T, error) {
 		t = TInt8
 	case "float4", "real":
 		t = TFloat4
-	case "float8", "double precision", "float":
+	case "float8", "double precision", "float", "double":
 		t = TFloat8
 		if name == "float" && len(mods) == 1 && mods[0] <= 24 {
 			t = TFloat4
@@ -513,7 +517,7 @@ func ParseTypeName(name string, mods []int32, arrayBounds int) (T, error) {
 				t.Scale = mods[1]
 			}
 		}
-	case "text":
+	case "text", "string":
 		t = TText
 	case "varchar", "character varying":
 		t = TVarchar
@@ -530,7 +534,7 @@ func ParseTypeName(name string, mods []int32, arrayBounds int) (T, error) {
 		}
 	case "name":
 		t = TName
-	case "bytea":
+	case "bytea", "bytes":
 		t = TBytea
 	case "date":
 		t = TDate
@@ -538,7 +542,7 @@ func ParseTypeName(name string, mods []int32, arrayBounds int) (T, error) {
 		t = TTime
 	case "timestamp", "timestamp without time zone":
 		t = TTimestamp
-	case "timestamptz", "timestamp with time zone":
+	case "timestamptz", "timestamp with time zone", "timestamp_ltz":
 		t = TTimestampTZ
 	case "interval":
 		t = TInterval

@@ -84,6 +84,10 @@ type TopNSpec struct {
 	Partition []int
 	Order     []batch.SortKey
 	Limit     int64
+	// Offset skips the first Offset rows of each partition: the operator
+	// keeps the first Offset+Limit and emits those ranked past Offset
+	// (a view's ORDER BY ... LIMIT n OFFSET m).
+	Offset int64
 	// Types and StreamKey describe the input.
 	Types     []types.T
 	StreamKey []int
@@ -99,6 +103,9 @@ type TopNSpec struct {
 func (s *TopNSpec) Explain() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "StreamGroupTopN limit %d", s.Limit)
+	if s.Offset > 0 {
+		fmt.Fprintf(&sb, " offset %d", s.Offset)
+	}
 	if len(s.Partition) > 0 {
 		sb.WriteString(" partition by " + batch.ColList(s.Partition))
 	}
@@ -124,12 +131,17 @@ func (s *TopNSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator
 	if s.Limit < 1 {
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: limit %d below 1", s.Limit)
 	}
+	if s.Offset < 0 {
+		return nil, sqlerr.New(sqlerr.InternalError, "top-N: offset %d below 0", s.Offset)
+	}
 	if s.WatermarkPartCol >= 0 && (len(s.Partition) == 0 || s.Partition[0] != s.WatermarkPartCol) {
 		// The cleanup's range delete needs the column first in the key.
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: watermark column #%d is not the first partition column", s.WatermarkPartCol)
 	}
 	t := &topN{spec: s, env: b.Env, out: out, state: b.NewStateTable(s.stateKeys(), s.Types)}
-	t.limit = int(min(s.Limit, topNMaxLimit))
+	// The operator ranks the first Offset+Limit rows; limit counts them.
+	t.limit = int(min(s.Limit+s.Offset, topNMaxLimit))
+	t.offset = int(min(s.Offset, int64(t.limit-1)))
 	t.keep = t.limit
 	if !s.AppendOnly {
 		t.keep = max(2*t.limit, t.limit+16)
@@ -220,7 +232,8 @@ type topN struct {
 	outTypes []types.T
 	dec      storage.RowDecoder
 
-	limit    int // N
+	limit    int // N: the rows ranked, those skipped by the offset included
+	offset   int // the first offset of the N are not emitted
 	keep     int // K: cached rows per partition after a trim or a read
 	maxCache int // a cache longer than this is trimmed to keep
 
@@ -528,9 +541,12 @@ func (t *topN) Barrier(b *stream.Barrier) error {
 }
 
 // emitChanges emits the difference between p's emitted rows and top,
-// matching rows by stream key.
+// matching rows by stream key; the rows within the offset (ranked but not
+// output) take no part.
 func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
-	old := p.emitted
+	old := p.emitted[min(t.offset, len(p.emitted)):]
+	top = top[min(t.offset, len(top)):]
+	base := t.offset + 1 // the rank of old[0] and top[0]
 	t.matched = slices.Grow(t.matched[:0], len(old))[:len(old)]
 	clear(t.matched)
 	useMap := len(old) > 16
@@ -558,7 +574,7 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 			}
 		}
 		if j < 0 {
-			if err := t.emit(stream.Insert, r, i+1); err != nil {
+			if err := t.emit(stream.Insert, r, base+i); err != nil {
 				return err
 			}
 			continue
@@ -567,16 +583,16 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 		if (j == i || !t.spec.WithRank) && bytes.Equal(old[j].val(), r.val()) {
 			continue
 		}
-		if err := t.emit(stream.UpdateDelete, old[j], j+1); err != nil {
+		if err := t.emit(stream.UpdateDelete, old[j], base+j); err != nil {
 			return err
 		}
-		if err := t.emit(stream.UpdateInsert, r, i+1); err != nil {
+		if err := t.emit(stream.UpdateInsert, r, base+i); err != nil {
 			return err
 		}
 	}
 	for j, r := range old {
 		if !t.matched[j] {
-			if err := t.emit(stream.Delete, r, j+1); err != nil {
+			if err := t.emit(stream.Delete, r, base+j); err != nil {
 				return err
 			}
 		}

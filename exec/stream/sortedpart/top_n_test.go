@@ -103,7 +103,8 @@ func (m *topNModel) expect(spec *TopNSpec) []string {
 			}
 			return cmp.Compare(a[0].(int64), b[0].(int64))
 		})
-		for i, rw := range rs[:min(len(rs), int(spec.Limit))] {
+		off := min(len(rs), int(spec.Offset))
+		for i, rw := range rs[off:min(len(rs), int(spec.Offset+spec.Limit))] {
 			s := ""
 			for j, d := range rw {
 				if d == nil {
@@ -112,7 +113,7 @@ func (m *topNModel) expect(spec *TopNSpec) []string {
 					s += types.FormatText(d, topNTestTypes[j], time.UTC) + " "
 				}
 			}
-			out = append(out, fmt.Sprintf("%s%d", s, i+1))
+			out = append(out, fmt.Sprintf("%s%d", s, off+i+1))
 		}
 	}
 	slices.Sort(out)
@@ -133,13 +134,17 @@ func TestTopNRandomChangelog(t *testing.T) {
 		limit            int64
 		desc, nullsFirst bool
 		appendOnly       bool
+		offset           int64
 	}{
-		{1, true, true, false}, {2, false, false, false}, {3, true, false, false}, {5, false, true, false},
-		{1, true, true, true}, {3, false, false, true},
+		{1, true, true, false, 0}, {2, false, false, false, 0}, {3, true, false, false, 0}, {5, false, true, false, 0},
+		{1, true, true, true, 0}, {3, false, false, true, 0},
+		// ORDER BY ... LIMIT n OFFSET m: ranks past the offset only.
+		{2, false, false, false, 3}, {1, true, true, false, 1}, {3, false, true, true, 2},
 	}
 	for ci, c := range cases {
-		t.Run(fmt.Sprintf("limit=%d,desc=%v,nullsfirst=%v,appendonly=%v", c.limit, c.desc, c.nullsFirst, c.appendOnly), func(t *testing.T) {
+		t.Run(fmt.Sprintf("limit=%d,offset=%d,desc=%v,nullsfirst=%v,appendonly=%v", c.limit, c.offset, c.desc, c.nullsFirst, c.appendOnly), func(t *testing.T) {
 			spec := topNTestSpec(c.limit, c.desc, c.nullsFirst, c.appendOnly)
+			spec.Offset = c.offset
 			run := topNStart(t, spec, 0)
 			m := &topNModel{r: rand.New(rand.NewPCG(uint64(ci), 5)), live: map[int64][]types.Datum{}, groups: 2, values: 30}
 			for epoch := uint64(1); epoch <= 60; epoch++ {

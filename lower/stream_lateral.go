@@ -1,0 +1,142 @@
+package lower
+
+import (
+	"slices"
+
+	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/sql/plan"
+	"streamsql/sql/types"
+)
+
+// A set-returning function in FROM that reads the row before it
+//
+//	SELECT t.id, x FROM t CROSS JOIN unnest(t.arr) AS x
+//	SELECT t.id, x FROM t, LATERAL generate_series(1, t.n) AS x
+//
+// is a lateral join of t with the function: every row of t joins the
+// rows the function returns for it. In a view that is a StreamProjectSet
+// over t (as for a set-returning function in the select list): each row
+// expands to the function's rows and a delete retracts exactly the rows
+// its insert produced, so nothing is stored. The stream key is t's key
+// plus the row's position in its expansion.
+
+// lateralFunction plans an inner lateral join whose right side is a
+// table function of one column; ok is false for other lateral joins.
+func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int, ok bool, err error) {
+	// Filters on the function's rows (pushed down into the right side)
+	// apply to the joined rows.
+	right := j.Right
+	var conds []plan.Scalar
+	lw := len(j.Left.OutputTypes())
+	for {
+		f, ok := right.(*plan.Filter)
+		if !ok {
+			break
+		}
+		conds = append(conds, plan.Rewrite(f.Pred, func(x plan.Scalar) (plan.Scalar, bool) {
+			switch c := x.(type) {
+			case *plan.ColRef:
+				return &plan.ColRef{Idx: lw + c.Idx, T: c.T, Name: c.Name}, true
+			case *plan.OuterRef:
+				if c.Depth == 1 {
+					return &plan.ColRef{Idx: c.Idx, T: c.T, Name: c.Name}, true
+				}
+			}
+			return nil, false
+		}))
+		right = f.Input
+	}
+	tf, isFn := right.(*plan.TableFunction)
+	if !isFn {
+		return nil, nil, false, nil
+	}
+	if j.Residual != nil {
+		conds = append(conds, j.Residual)
+	}
+	cols := tf.OutputTypes()
+	if tf.Ordinality {
+		cols = cols[:len(cols)-1]
+	}
+	if len(cols) != 1 {
+		return nil, nil, true, notIncremental("LATERAL calls of %s(), which returns %d columns (a function of one column can be maintained)", tf.Fn.Name, len(cols))
+	}
+	switch j.Kind {
+	case plan.InnerJoin:
+	case plan.LeftJoin:
+		return nil, nil, true, notIncremental("LEFT JOIN LATERAL of a set-returning function (use CROSS JOIN or an inner LATERAL join)")
+	default:
+		return nil, nil, true, notIncremental("%s LATERAL joins", j.Kind)
+	}
+	if !j.Keys.Empty() {
+		return nil, nil, true, notIncremental("LATERAL calls of %s() with a join condition on equality (move it into WHERE)", tf.Fn.Name)
+	}
+	child, cm, err := sp.convert(j.Left)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	f := batch.SetFunc{Fn: tf.Fn, T: cols[0], ArgTypes: tf.ArgTypes()}
+	for _, a := range tf.Args {
+		// The outer row of the call is the join's left row.
+		bad := false
+		a = plan.Rewrite(a, func(x plan.Scalar) (plan.Scalar, bool) {
+			if o, ok := x.(*plan.OuterRef); ok {
+				if o.Depth != 1 {
+					bad = true
+					return nil, false
+				}
+				return &plan.ColRef{Idx: o.Idx, T: o.T, Name: o.Name}, true
+			}
+			return nil, false
+		})
+		if bad {
+			return nil, nil, true, notIncremental("LATERAL calls that read an enclosing query's row")
+		}
+		ra, err := remapProcTime(a, cm, child)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		ca, err := sp.compiler.Compile(ra)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		f.Args = append(f.Args, ca)
+	}
+	nIn := len(child.Types)
+	n = &stream.Node{Spec: &stream.ProjectSetSpec{Funcs: []batch.SetFunc{f}}, Inputs: []*stream.Node{child},
+		AppendOnly: child.AppendOnly,
+		Types:      append(slices.Clone(child.Types), f.T, types.TInt8),
+		Names:      append(slices.Clone(child.Names), tf.Fn.Name, "_ordinal"),
+		StreamKey:  append(slices.Clone(child.StreamKey), nIn+1), Watermarks: slices.Clone(child.Watermarks)}
+	m = append(append([]int(nil), cm[:lw]...), nIn)
+	if tf.Ordinality {
+		// WITH ORDINALITY numbers the function's rows from 1; the
+		// expansion's ordinal counts from 0.
+		one := &plan.Const{Value: int64(1), T: types.TInt8}
+		plus, err := operator("+", &plan.ColRef{Idx: nIn + 1, T: types.TInt8, Name: "_ordinal"}, one)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		exprs := make([]plan.Scalar, 0, len(n.Types)+1)
+		for i, t := range n.Types {
+			exprs = append(exprs, &plan.ColRef{Idx: i, T: t, Name: n.Names[i]})
+		}
+		exprs = append(exprs, plus)
+		if n, _, err = sp.project(n, identity(len(n.Types)), exprs); err != nil {
+			return nil, nil, true, err
+		}
+		m = append(m, len(exprs)-1)
+	}
+	if len(conds) > 0 {
+		pe, err := remap(plan.AndAll(conds), m)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		cpe, err := sp.compiler.Compile(pe)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		n = inherit(n, &stream.FilterSpec{Pred: cpe})
+	}
+	return n, m, true, nil
+}
