@@ -247,11 +247,10 @@ type topN struct {
 	take         []bool
 	sel          []int32
 	// Barrier scratch.
-	ob      []array.Builder
-	obOps   []stream.Op
-	matched []bool
-	kbuf    []byte
-	ids     map[string]int
+	ob    []array.Builder
+	obOps []stream.Op
+	match sidMatch
+	kbuf  []byte
 }
 
 // ---------------------------------------------------------------- input
@@ -531,39 +530,15 @@ func (t *topN) Barrier(b *stream.Barrier) error {
 // matching rows by stream key.
 func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 	old := p.emitted
-	t.matched = slices.Grow(t.matched[:0], len(old))[:len(old)]
-	clear(t.matched)
-	useMap := len(old) > 16
-	if useMap {
-		if t.ids == nil {
-			t.ids = map[string]int{}
-		}
-		clear(t.ids)
-		for j, r := range old {
-			t.ids[string(r.sid())] = j
-		}
-	}
+	t.match.reset(len(old), 16, func(j int) []byte { return old[j].sid() })
 	for i, r := range top {
-		j := -1
-		if useMap {
-			if k, ok := t.ids[string(r.sid())]; ok {
-				j = k
-			}
-		} else {
-			for k := range old {
-				if bytes.Equal(old[k].sid(), r.sid()) {
-					j = k
-					break
-				}
-			}
-		}
+		j := t.match.find(r.sid())
 		if j < 0 {
 			if err := t.emit(stream.Insert, r, i+1); err != nil {
 				return err
 			}
 			continue
 		}
-		t.matched[j] = true
 		if (j == i || !t.spec.WithRank) && bytes.Equal(old[j].val(), r.val()) {
 			continue
 		}
@@ -575,7 +550,7 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 		}
 	}
 	for j, r := range old {
-		if !t.matched[j] {
+		if !t.match.matched[j] {
 			if err := t.emit(stream.Delete, r, j+1); err != nil {
 				return err
 			}
