@@ -51,18 +51,10 @@ type Index struct {
 func (ix *Index) desc(i int) bool { return i < len(ix.Desc) && ix.Desc[i] }
 
 // IndexKey returns the key prefix of index id followed by enc.
-func IndexKey(id uint32, enc []byte) []byte {
-	k := make([]byte, 5, 5+len(enc))
-	k[0] = PrefixIndex
-	putUint32(k[1:], id)
-	return append(k, enc...)
-}
+func IndexKey(id uint32, enc []byte) []byte { return idKey(PrefixIndex, id, enc) }
 
 // IndexSpan returns the key range [lo, hi) holding every entry of index id.
-func IndexSpan(id uint32) (lo, hi []byte) {
-	lo = IndexKey(id, nil)
-	return lo, PrefixEnd(lo)
-}
+func IndexSpan(id uint32) (lo, hi []byte) { return idSpan(PrefixIndex, id) }
 
 // EncodeValues appends the key encoding of vals, the values of the leading
 // indexed columns, to buf: a prefix for Bounds.
@@ -360,22 +352,7 @@ type IndexIter struct {
 // span, a range of encoded leading values (EncodeValues) with the same
 // meaning as a table's KeySpan.
 func (ix *Index) Scan(r Reader, span KeySpan) (*IndexIter, error) {
-	lo, hi := IndexSpan(ix.ID)
-	if span.Lo != nil {
-		lo = IndexKey(ix.ID, span.Lo)
-		if !span.LoInclusive {
-			lo = PrefixEnd(lo)
-		}
-	}
-	if span.Hi != nil {
-		h := IndexKey(ix.ID, span.Hi)
-		if span.HiInclusive {
-			h = PrefixEnd(h)
-		}
-		if h != nil && bytes.Compare(h, hi) < 0 {
-			hi = h
-		}
-	}
+	lo, hi := spanBounds(PrefixIndex, ix.ID, span)
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: scan: %w", ix.Name, err)
