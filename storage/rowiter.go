@@ -136,8 +136,7 @@ func (ri *RowIter) Close() error {
 	if ri.it == nil {
 		return nil
 	}
-	err := ri.it.Close()
-	ri.it = nil
+	err := closeIter(&ri.it)
 	if ri.err == nil {
 		ri.err = err
 	}
