@@ -27,13 +27,7 @@ func (f *Filter) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		if err != nil || b == nil {
 			return nil, err
 		}
-		mask, err := f.pred.Eval(ctx, b)
-		if err != nil {
-			b.Release()
-			return nil, err
-		}
-		f.sel, err = selectedRows(mask, f.sel)
-		mask.Release()
+		f.sel, err = selectRows(ctx, f.pred, b, f.sel)
 		if err != nil {
 			b.Release()
 			return nil, err
