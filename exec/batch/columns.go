@@ -7,7 +7,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec"
-	"streamsql/exec/expr"
 	"streamsql/sql/types"
 )
 
@@ -108,17 +107,6 @@ func takeCols(in []arrow.Array, idx []int32) *exec.Batch {
 		cols[j] = takeColumn(c, idx)
 	}
 	return exec.NewBatch(cols, len(idx))
-}
-
-// selectRows evaluates the predicate pred over b and returns the
-// positions of the rows where it is true, reusing buf.
-func selectRows(ctx *exec.Ctx, pred expr.Expr, b *exec.Batch, buf []int32) ([]int32, error) {
-	mask, err := pred.Eval(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	defer mask.Release()
-	return selectedRows(mask, buf)
 }
 
 // selectedRows returns the positions of the rows of a boolean column that
