@@ -25,38 +25,19 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 	for i, in := range n.Inputs {
 		n.Inputs[i] = parallelize(in, p)
 	}
+	// keys[i]: the columns of input i that partition the operator's state.
+	var keys [][]int
 	switch s := n.Spec.(type) {
 	case *agg.HashAggSpec:
-		if p > 1 && len(s.GroupCols) > 0 {
-			n.Inputs[0] = exchange(n.Inputs[0], s.GroupCols, p)
-			n.Parallelism = p
-			return n
-		}
+		keys = [][]int{s.GroupCols}
 	case *join.HashJoinSpec:
-		if p > 1 && len(s.LeftKeys) > 0 {
-			n.Inputs[0] = exchange(n.Inputs[0], s.LeftKeys, p)
-			n.Inputs[1] = exchange(n.Inputs[1], s.RightKeys, p)
-			n.Parallelism = p
-			return n
-		}
+		keys = [][]int{s.LeftKeys, s.RightKeys}
 	case *agg.SessionAggSpec:
-		if p > 1 && len(s.PartCols) > 0 {
-			n.Inputs[0] = exchange(n.Inputs[0], s.PartCols, p)
-			n.Parallelism = p
-			return n
-		}
+		keys = [][]int{s.PartCols}
 	case *sortedpart.TopNSpec:
-		if p > 1 && len(s.Partition) > 0 {
-			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
-			n.Parallelism = p
-			return n
-		}
+		keys = [][]int{s.Partition}
 	case *sortedpart.OverWindowSpec:
-		if p > 1 && len(s.Partition) > 0 {
-			n.Inputs[0] = exchange(n.Inputs[0], s.Partition, p)
-			n.Parallelism = p
-			return n
-		}
+		keys = [][]int{s.Partition}
 	case *stream.EowcBufferSpec, *stream.RowIDSpec, *stream.WatermarkFilterSpec, *stream.MaterializeSpec,
 		*join.NestedLoopJoinSpec:
 	default:
@@ -71,6 +52,14 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 			n.Parallelism = n.Inputs[0].Parallelism
 			return n
 		}
+	}
+	if p > 1 && len(keys) > 0 && len(keys[0]) > 0 {
+		// Hash each input on its keys into p instances.
+		for i, k := range keys {
+			n.Inputs[i] = exchange(n.Inputs[i], k, p)
+		}
+		n.Parallelism = p
+		return n
 	}
 	gatherInputs(n)
 	return n

@@ -35,6 +35,7 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
@@ -181,17 +182,46 @@ func (db *DB) Pebble() *pebble.DB { return db.pdb }
 
 // TableKey returns the key of the row with encoded primary key pk in table
 // tableID.
-func TableKey(tableID uint32, pk []byte) []byte {
-	k := make([]byte, 5, 5+len(pk))
-	k[0] = PrefixTable
-	putUint32(k[1:], tableID)
-	return append(k, pk...)
-}
+func TableKey(tableID uint32, pk []byte) []byte { return idKey(PrefixTable, tableID, pk) }
 
 // TableSpan returns the key range [lo, hi) holding every row of tableID.
-func TableSpan(tableID uint32) (lo, hi []byte) {
-	lo = TableKey(tableID, nil)
+func TableSpan(tableID uint32) (lo, hi []byte) { return idSpan(PrefixTable, tableID) }
+
+// idKey returns the key of rest in the keyspace prefix of object id (a
+// table, an index, a state table): the prefix byte, the id, rest.
+func idKey(prefix byte, id uint32, rest []byte) []byte {
+	k := make([]byte, 5, 5+len(rest))
+	k[0] = prefix
+	putUint32(k[1:], id)
+	return append(k, rest...)
+}
+
+// idSpan returns the key range [lo, hi) of object id in keyspace prefix.
+func idSpan(prefix byte, id uint32) (lo, hi []byte) {
+	lo = idKey(prefix, id, nil)
 	return lo, PrefixEnd(lo)
+}
+
+// spanBounds returns the storage key range [lo, hi) of span s of object
+// id in keyspace prefix.
+func spanBounds(prefix byte, id uint32, s KeySpan) (lo, hi []byte) {
+	lo, hi = idSpan(prefix, id)
+	if s.Lo != nil {
+		lo = idKey(prefix, id, s.Lo)
+		if !s.LoInclusive {
+			lo = PrefixEnd(lo)
+		}
+	}
+	if s.Hi != nil {
+		h := idKey(prefix, id, s.Hi)
+		if s.HiInclusive {
+			h = PrefixEnd(h)
+		}
+		if h != nil && bytes.Compare(h, hi) < 0 {
+			hi = h
+		}
+	}
+	return lo, hi
 }
 
 // PrefixEnd returns the smallest key greater than every key that starts
@@ -252,15 +282,7 @@ func firstLine(s string) string {
 }
 
 // StateKey returns the key of key in streaming state table id.
-func StateKey(id uint32, key []byte) []byte {
-	k := make([]byte, 5, 5+len(key))
-	k[0] = PrefixState
-	putUint32(k[1:], id)
-	return append(k, key...)
-}
+func StateKey(id uint32, key []byte) []byte { return idKey(PrefixState, id, key) }
 
 // StateSpan returns the key range [lo, hi) of state table id.
-func StateSpan(id uint32) (lo, hi []byte) {
-	lo = StateKey(id, nil)
-	return lo, PrefixEnd(lo)
-}
+func StateSpan(id uint32) (lo, hi []byte) { return idSpan(PrefixState, id) }

@@ -3,8 +3,6 @@ package storage
 import (
 	"bytes"
 	"fmt"
-	"strings"
-	"time"
 
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -51,18 +49,10 @@ type Index struct {
 func (ix *Index) desc(i int) bool { return i < len(ix.Desc) && ix.Desc[i] }
 
 // IndexKey returns the key prefix of index id followed by enc.
-func IndexKey(id uint32, enc []byte) []byte {
-	k := make([]byte, 5, 5+len(enc))
-	k[0] = PrefixIndex
-	putUint32(k[1:], id)
-	return append(k, enc...)
-}
+func IndexKey(id uint32, enc []byte) []byte { return idKey(PrefixIndex, id, enc) }
 
 // IndexSpan returns the key range [lo, hi) holding every entry of index id.
-func IndexSpan(id uint32) (lo, hi []byte) {
-	lo = IndexKey(id, nil)
-	return lo, PrefixEnd(lo)
-}
+func IndexSpan(id uint32) (lo, hi []byte) { return idSpan(PrefixIndex, id) }
 
 // EncodeValues appends the key encoding of vals, the values of the leading
 // indexed columns, to buf: a prefix for Bounds.
@@ -92,27 +82,10 @@ func (ix *Index) entryKey(buf []byte, t *Table, row []types.Datum, pk []byte) (k
 	return append(buf, pk...), false
 }
 
-// keyText renders the indexed values of row as PostgreSQL's detail does:
-// "(a, b)=(1, x)".
-func (ix *Index) keyText(t *Table, val func(i int) types.Datum) string {
-	names := make([]string, len(ix.Cols))
-	vals := make([]string, len(ix.Cols))
-	for i, c := range ix.Cols {
-		names[i] = t.colName(c)
-		if d := val(i); d == nil {
-			vals[i] = "null"
-		} else {
-			vals[i] = types.FormatText(d, t.Types[c], time.UTC)
-		}
-	}
-	return "(" + strings.Join(names, ", ") + ")=(" + strings.Join(vals, ", ") + ")"
-}
-
 // duplicate is the unique violation of a row whose indexed values are
 // val(i).
 func (ix *Index) duplicate(t *Table, val func(i int) types.Datum) error {
-	return sqlerr.New(sqlerr.UniqueViolation, "duplicate key value violates unique constraint %q", ix.Name).
-		WithDetail("Key %s already exists.", ix.keyText(t, val))
+	return t.duplicate(ix.Name, ix.Cols, val)
 }
 
 // decodeValues decodes the indexed values at the start of an entry key
@@ -334,7 +307,7 @@ func BuildIndex(txn *Txn, t *Table, ix *Index) error {
 		}
 		err := txn.SetAbsent(key, it.Key(), func([]byte) error {
 			return sqlerr.New(sqlerr.UniqueViolation, "could not create unique index %q", ix.Name).
-				WithDetail("Key %s is duplicated.", ix.keyText(t, func(i int) types.Datum { return row[ix.Cols[i]] }))
+				WithDetail("Key %s is duplicated.", t.keyText(ix.Cols, func(i int) types.Datum { return row[ix.Cols[i]] }))
 		})
 		if err != nil {
 			return err
@@ -360,22 +333,7 @@ type IndexIter struct {
 // span, a range of encoded leading values (EncodeValues) with the same
 // meaning as a table's KeySpan.
 func (ix *Index) Scan(r Reader, span KeySpan) (*IndexIter, error) {
-	lo, hi := IndexSpan(ix.ID)
-	if span.Lo != nil {
-		lo = IndexKey(ix.ID, span.Lo)
-		if !span.LoInclusive {
-			lo = PrefixEnd(lo)
-		}
-	}
-	if span.Hi != nil {
-		h := IndexKey(ix.ID, span.Hi)
-		if span.HiInclusive {
-			h = PrefixEnd(h)
-		}
-		if h != nil && bytes.Compare(h, hi) < 0 {
-			hi = h
-		}
-	}
+	lo, hi := spanBounds(PrefixIndex, ix.ID, span)
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: scan: %w", ix.Name, err)
@@ -396,11 +354,4 @@ func (ii *IndexIter) Next() bool {
 func (ii *IndexIter) PK() []byte { return ii.it.Value() }
 
 // Close releases the iterator and returns the first error it met.
-func (ii *IndexIter) Close() error {
-	if ii.it == nil {
-		return nil
-	}
-	err := ii.it.Close()
-	ii.it = nil
-	return err
-}
+func (ii *IndexIter) Close() error { return closeIter(&ii.it) }

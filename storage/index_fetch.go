@@ -36,11 +36,4 @@ func (f *RowFetcher) Fetch(pk []byte) ([]byte, bool) {
 
 // Close releases the fetcher's iterator and returns the first error it
 // met.
-func (f *RowFetcher) Close() error {
-	if f.it == nil {
-		return nil
-	}
-	err := f.it.Close()
-	f.it = nil
-	return err
-}
+func (f *RowFetcher) Close() error { return closeIter(&f.it) }

@@ -119,19 +119,25 @@ func TestLockCancel(t *testing.T) {
 	b.Rollback()
 }
 
-func TestRepeatableReadSnapshot(t *testing.T) {
-	db := openTest(t, t.TempDir())
+// commitOnes commits the value "1" under each of keys.
+func commitOnes(t *testing.T, db *DB, keys ...string) {
+	t.Helper()
 	w := db.Begin()
-	w.Set([]byte("a"), []byte("1"))
-	w.Set([]byte("b"), []byte("1"))
-	w.Set([]byte("c"), []byte("1"))
+	for _, k := range keys {
+		w.Set([]byte(k), []byte("1"))
+	}
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestRepeatableReadSnapshot(t *testing.T) {
+	db := openTest(t, t.TempDir())
+	commitOnes(t, db, "a", "b", "c")
 	rr := db.BeginIso(RepeatableRead)
 	rr.StartSnapshot()
 	// Another transaction changes b, deletes c and adds d.
-	w = db.Begin()
+	w := db.Begin()
 	w.Set([]byte("b"), []byte("2"))
 	w.Delete([]byte("c"))
 	w.Set([]byte("d"), []byte("2"))
@@ -177,10 +183,7 @@ func TestRepeatableReadSnapshot(t *testing.T) {
 
 func TestSerializableWriteSkew(t *testing.T) {
 	db := openTest(t, t.TempDir())
-	w := db.Begin()
-	w.Set([]byte("x"), []byte("1"))
-	w.Set([]byte("y"), []byte("1"))
-	w.Commit()
+	commitOnes(t, db, "x", "y")
 	// Write skew: each reads both and writes one.
 	t1, t2 := db.BeginIso(Serializable), db.BeginIso(Serializable)
 	t1.StartSnapshot()

@@ -28,6 +28,16 @@ type Iter interface {
 	Close() error
 }
 
+// closeIter closes *it once: later calls find it nil and return nil.
+func closeIter(it *Iter) error {
+	if *it == nil {
+		return nil
+	}
+	err := (*it).Close()
+	*it = nil
+	return err
+}
+
 // getCopy reads key from a pebble reader and copies the value out.
 func getCopy(v []byte, closer interface{ Close() error }, err error) ([]byte, bool, error) {
 	if errors.Is(err, pebble.ErrNotFound) {

@@ -49,25 +49,7 @@ func (t *Table) IsPoint(s KeySpan) bool {
 }
 
 // Bounds returns the storage key range [lo, hi) of span s.
-func (t *Table) Bounds(s KeySpan) (lo, hi []byte) {
-	lo, hi = TableSpan(t.ID)
-	if s.Lo != nil {
-		lo = TableKey(t.ID, s.Lo)
-		if !s.LoInclusive {
-			lo = PrefixEnd(lo)
-		}
-	}
-	if s.Hi != nil {
-		h := TableKey(t.ID, s.Hi)
-		if s.HiInclusive {
-			h = PrefixEnd(h)
-		}
-		if h != nil && bytes.Compare(h, hi) < 0 {
-			hi = h
-		}
-	}
-	return lo, hi
-}
+func (t *Table) Bounds(s KeySpan) (lo, hi []byte) { return spanBounds(PrefixTable, t.ID, s) }
 
 // RowIter walks a table's rows in primary key order:
 //
@@ -154,8 +136,7 @@ func (ri *RowIter) Close() error {
 	if ri.it == nil {
 		return nil
 	}
-	err := ri.it.Close()
-	ri.it = nil
+	err := closeIter(&ri.it)
 	if ri.err == nil {
 		ri.err = err
 	}

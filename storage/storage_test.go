@@ -138,6 +138,18 @@ func TestSnapshotIsStable(t *testing.T) {
 	}
 }
 
+// commitDuplicate fails unless committing tx fails with the tests'
+// "duplicate" error and key k keeps the value want of the commit before.
+func commitDuplicate(t *testing.T, db *DB, tx *Txn, k, want string) {
+	t.Helper()
+	if err := tx.Commit(); err == nil || err.Error() != "duplicate" {
+		t.Fatalf("commit after a concurrent insert of %s = %v, want duplicate", k, err)
+	}
+	if v, _ := mustGet(t, db.Latest(), k); v != want {
+		t.Fatalf("%s = %q after the failed commit, want the first commit's %q", k, v, want)
+	}
+}
+
 func TestSetAbsentAcrossTransactions(t *testing.T) {
 	db := openTest(t, t.TempDir())
 	defer db.Close()
@@ -154,12 +166,7 @@ func TestSetAbsentAcrossTransactions(t *testing.T) {
 	if err := t1.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := t2.Commit(); err == nil || err.Error() != "duplicate" {
-		t.Fatalf("second commit = %v, want duplicate", err)
-	}
-	if v, _ := mustGet(t, db.Latest(), "k"); v != "1" {
-		t.Fatalf("k = %q after failed commit", v)
-	}
+	commitDuplicate(t, db, t2, "k", "1")
 
 	// Within a transaction: the second write of a key fails at once.
 	t3 := db.Begin()
@@ -276,12 +283,7 @@ func TestSetAbsentSeen(t *testing.T) {
 	if err := t1.SetAbsentSeen([]byte("k"), []byte("1"), since, dup); err != nil {
 		t.Fatal(err)
 	}
-	if err := t1.Commit(); err == nil || err.Error() != "duplicate" {
-		t.Fatalf("commit after a concurrent insert of k = %v, want duplicate", err)
-	}
-	if v, _ := mustGet(t, db.Latest(), "k"); v != "2" {
-		t.Fatalf("k = %q, want the first commit's 2", v)
-	}
+	commitDuplicate(t, db, t1, "k", "2")
 
 	// Nothing committed in between: the write stands.
 	t3 := db.Begin()

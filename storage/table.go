@@ -181,9 +181,22 @@ func (t *Table) duplicateKey(key []byte) error {
 // duplicateError reports a duplicate of the key whose i-th column value is
 // val(i).
 func (t *Table) duplicateError(val func(i int) types.Datum) error {
-	names := make([]string, len(t.PK))
-	vals := make([]string, len(t.PK))
-	for i, c := range t.PK {
+	return t.duplicate(t.Name+"_pkey", t.PK, val)
+}
+
+// duplicate is the violation of unique constraint name by a row whose
+// values of columns cols are val(i).
+func (t *Table) duplicate(name string, cols []int, val func(i int) types.Datum) error {
+	return sqlerr.New(sqlerr.UniqueViolation, "duplicate key value violates unique constraint %q", name).
+		WithDetail("Key %s already exists.", t.keyText(cols, val))
+}
+
+// keyText renders the values of columns cols as PostgreSQL's detail does:
+// "(a, b)=(1, x)".
+func (t *Table) keyText(cols []int, val func(i int) types.Datum) string {
+	names := make([]string, len(cols))
+	vals := make([]string, len(cols))
+	for i, c := range cols {
 		names[i] = t.colName(c)
 		if d := val(i); d == nil {
 			vals[i] = "null"
@@ -191,8 +204,7 @@ func (t *Table) duplicateError(val func(i int) types.Datum) error {
 			vals[i] = types.FormatText(d, t.Types[c], time.UTC)
 		}
 	}
-	return sqlerr.New(sqlerr.UniqueViolation, "duplicate key value violates unique constraint %q", t.Name+"_pkey").
-		WithDetail("Key (%s)=(%s) already exists.", strings.Join(names, ", "), strings.Join(vals, ", "))
+	return "(" + strings.Join(names, ", ") + ")=(" + strings.Join(vals, ", ") + ")"
 }
 
 func (t *Table) colName(i int) string {

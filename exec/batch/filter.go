@@ -27,13 +27,7 @@ func (f *Filter) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		if err != nil || b == nil {
 			return nil, err
 		}
-		mask, err := f.pred.Eval(ctx, b)
-		if err != nil {
-			b.Release()
-			return nil, err
-		}
-		f.sel, err = selectedRows(mask, f.sel)
-		mask.Release()
+		f.sel, err = selectRows(ctx, f.pred, b, f.sel)
 		if err != nil {
 			b.Release()
 			return nil, err
@@ -55,3 +49,14 @@ func (f *Filter) Close()                    { f.in.Close() }
 func (f *Filter) Types() []types.T          { return f.in.Types() }
 func (f *Filter) Explain() string           { return "Filter " + f.pred.String() }
 func (f *Filter) Children() []exec.Operator { return []exec.Operator{f.in} }
+
+// selectRows evaluates the predicate pred over b and returns the
+// positions of the rows where it is true, reusing buf.
+func selectRows(ctx *exec.Ctx, pred expr.Expr, b *exec.Batch, buf []int32) ([]int32, error) {
+	mask, err := pred.Eval(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	defer mask.Release()
+	return selectedRows(mask, buf)
+}

@@ -195,6 +195,23 @@ func formatDatum(d types.Datum) string {
 	return fmt.Sprint(d)
 }
 
+// eachBatch passes every further batch of the open op to fn and releases
+// it.
+func eachBatch(t testing.TB, ctx *exec.Ctx, op exec.Operator, fn func(b *exec.Batch)) {
+	t.Helper()
+	for {
+		b, err := op.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == nil {
+			return
+		}
+		fn(b)
+		b.Release()
+	}
+}
+
 // run collects op and renders its rows as "a b c" lines.
 func run(t *testing.T, ctx *exec.Ctx, op exec.Operator) []string {
 	t.Helper()

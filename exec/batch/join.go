@@ -218,13 +218,8 @@ func (j *joinCore) matchPairs(ctx *exec.Ctx) (*exec.Batch, error) {
 		cols = append(cols, takeCols(j.lb.Cols, li).Cols...)
 		cols = append(cols, takeCols(j.rt.cols, ri).Cols...)
 		pair := exec.NewBatch(cols, len(li))
-		mask, err := j.residual.Eval(ctx, pair)
-		if err != nil {
-			pair.Release()
-			return nil, err
-		}
-		j.idx, err = selectedRows(mask, j.idx)
-		mask.Release()
+		var err error
+		j.idx, err = selectRows(ctx, j.residual, pair, j.idx)
 		if err != nil {
 			pair.Release()
 			return nil, err

@@ -127,13 +127,8 @@ func (j *LateralJoin) joinRow(ctx *exec.Ctx, lb *exec.Batch, i int) (*exec.Batch
 			out.Cols = append(out.Cols, c)
 		}
 		if j.pred != nil {
-			mask, err := j.pred.Eval(ctx, out)
-			if err != nil {
-				out.Release()
-				return nil, err
-			}
-			j.sel, err = selectedRows(mask, j.sel)
-			mask.Release()
+			var err error
+			j.sel, err = selectRows(ctx, j.pred, out, j.sel)
 			if err != nil {
 				out.Release()
 				return nil, err

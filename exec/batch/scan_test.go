@@ -71,14 +71,7 @@ func TestTableScan(t *testing.T) {
 					t.Fatal(err)
 				}
 				next, n := c.first, 0
-				for {
-					b, err := op.Next(ctx)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if b == nil {
-						break
-					}
+				eachBatch(t, ctx, op, func(b *exec.Batch) {
 					if b.N > exec.BatchSize {
 						t.Fatalf("batch of %d rows", b.N)
 					}
@@ -90,8 +83,7 @@ func TestTableScan(t *testing.T) {
 						next++
 						n++
 					}
-					b.Release()
-				}
+				})
 				op.Close()
 				txn.Rollback()
 				if n != c.count {
@@ -133,17 +125,8 @@ func TestTableScanSeesTransaction(t *testing.T) {
 		}
 		defer op.Close()
 		n := 0
-		for {
-			b, err := op.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b == nil {
-				return n
-			}
-			n += b.N
-			b.Release()
-		}
+		eachBatch(t, ctx, op, func(b *exec.Batch) { n += b.N })
+		return n
 	}
 	if n := count(); n != 3 {
 		t.Fatalf("%d rows", n)
@@ -174,17 +157,7 @@ func BenchmarkScan(b *testing.B) {
 			b.Fatal(err)
 		}
 		n := 0
-		for {
-			bt, err := op.Next(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if bt == nil {
-				break
-			}
-			n += bt.N
-			bt.Release()
-		}
+		eachBatch(b, ctx, op, func(bt *exec.Batch) { n += bt.N })
 		op.Close()
 		if n != rows {
 			b.Fatalf("%d rows", n)

@@ -108,14 +108,7 @@ func TestSortLarge(t *testing.T) {
 	var rows int64
 	last := int64(-1)
 	var first time.Duration
-	for {
-		b, err := op.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b == nil {
-			break
-		}
+	eachBatch(t, ctx, op, func(b *exec.Batch) {
 		if rows == 0 {
 			first = time.Since(start)
 		}
@@ -126,8 +119,7 @@ func TestSortLarge(t *testing.T) {
 			last = k
 			rows++
 		}
-		b.Release()
-	}
+	})
 	op.Close()
 	ctx.Mem.Close()
 	took := time.Since(start)

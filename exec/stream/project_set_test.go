@@ -30,10 +30,7 @@ func TestProjectSetOpsAndOrdinals(t *testing.T) {
 	in := []types.T{types.TInt8, types.TInt8}
 	out := &streamtest.Sink{Types: []types.T{types.TInt8, types.TInt8, types.TInt8, types.TInt8}}
 	spec := &stream.ProjectSetSpec{Funcs: []batch.SetFunc{projectSetSeries(t)}}
-	op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{}), stream.Output{Op: out})
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := streamtest.Open(t, env, spec, &stream.Node{}, out)
 	c := streamtest.ChunkOf(in, []stream.Op{stream.Insert, stream.Insert, stream.UpdateDelete, stream.UpdateInsert, stream.Delete},
 		streamtest.Row(int64(1), int64(2)), streamtest.Row(int64(2), int64(0)), streamtest.Row(int64(3), int64(1)), streamtest.Row(int64(3), int64(2)), streamtest.Row(int64(4), nil))
 	if err := op.Chunk(0, c); err != nil {
@@ -63,10 +60,7 @@ func TestProjectSetLargeExpansion(t *testing.T) {
 	chunks := 0
 	counter := &projectSetCounter{next: out, n: &chunks}
 	spec := &stream.ProjectSetSpec{Funcs: []batch.SetFunc{projectSetSeries(t)}}
-	op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{}), stream.Output{Op: counter})
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := streamtest.Open(t, env, spec, &stream.Node{}, counter)
 	n := int64(exec.BatchSize + 10)
 	if err := op.Chunk(0, streamtest.ChunkOf(in, []stream.Op{stream.Insert, stream.Insert}, streamtest.Row(int64(1), n), streamtest.Row(int64(2), int64(1)))); err != nil {
 		t.Fatal(err)

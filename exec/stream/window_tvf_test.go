@@ -35,10 +35,7 @@ func wtvfBuild(t *testing.T, spec *stream.WindowTVFSpec) (stream.Operator, *stre
 	out := append(append([]types.T{}, wtvfIn...), types.TTimestamp, types.TTimestamp)
 	node := &stream.Node{Spec: spec, Inputs: []*stream.Node{in}, Types: out, StreamKey: spec.OutputKey(in.StreamKey, 2)}
 	s := &streamtest.Sink{Types: out}
-	op, err := spec.Build(streamtest.BuildCtx(env, node, in), stream.Output{Op: s})
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := streamtest.Open(t, env, spec, node, s, in)
 	return op, s
 }
 

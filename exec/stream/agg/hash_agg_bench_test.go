@@ -87,10 +87,7 @@ func benchHashAgg(b *testing.B, retract float64) {
 	for i := 0; i < b.N; i++ {
 		sink := &streamtest.NullSink{}
 		node := &stream.Node{Spec: spec}
-		op, err := spec.Build(streamtest.BuildCtx(env, node), stream.Output{Op: sink})
-		if err != nil {
-			b.Fatal(err)
-		}
+		op := streamtest.Open(b, env, spec, node, sink)
 		epoch := uint64(0)
 		for ci, c := range data.chunks {
 			// The operator owns (and releases) the chunk it gets.

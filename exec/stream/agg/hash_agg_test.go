@@ -35,10 +35,7 @@ func hashAggOpen(t testing.TB, spec *HashAggSpec, env *stream.Env, in []types.T)
 	}
 	s := &streamtest.Sink{Types: outTypes}
 	node := &stream.Node{Spec: spec, Types: outTypes, StateTables: []string{"groups", "multisets"}}
-	op, err := spec.Build(streamtest.BuildCtx(env, node, &stream.Node{Types: in}), stream.Output{Op: s})
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := streamtest.Open(t, env, spec, node, s, &stream.Node{Types: in})
 	return op, s
 }
 

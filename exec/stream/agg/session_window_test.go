@@ -46,10 +46,7 @@ func sessionTestOpen(t testing.TB, spec *SessionAggSpec, env *stream.Env) (strea
 	}
 	s := &streamtest.Sink{Types: out}
 	node := &stream.Node{Spec: spec, Types: out, StateTables: []string{"rows", "meta"}}
-	op, err := spec.Build(streamtest.BuildCtx(env, node, &stream.Node{Types: sessionTestIn}), stream.Output{Op: s})
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := streamtest.Open(t, env, spec, node, s, &stream.Node{Types: sessionTestIn})
 	return op, s
 }
 

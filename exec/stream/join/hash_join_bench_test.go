@@ -67,10 +67,7 @@ func BenchmarkStreamHashJoin(b *testing.B) {
 			LeftTypes: ts, RightTypes: ts, LeftStreamKey: []int{0}, RightStreamKey: []int{0}}
 		sink := &streamtest.NullSink{}
 		node := &stream.Node{Spec: spec, Types: append(append([]types.T{}, ts...), ts...)}
-		op, err := spec.Build(streamtest.BuildCtx(env, node), stream.Output{Op: sink})
-		if err != nil {
-			b.Fatal(err)
-		}
+		op := streamtest.Open(b, env, spec, node, sink)
 		for i := range left {
 			for side, cs := range [][][]arrow.Array{left, right} {
 				cols := cs[i]

@@ -65,10 +65,7 @@ func hjOpen(t *testing.T, spec *HashJoinSpec, env *stream.Env) (stream.Operator,
 	right := &stream.Node{Types: spec.RightTypes, StreamKey: spec.RightStreamKey}
 	node := &stream.Node{Spec: spec, Inputs: []*stream.Node{left, right}, Types: out, StateTables: HashJoinStateTables()}
 	s := &streamtest.Sink{Types: out}
-	op, err := spec.Build(streamtest.BuildCtx(env, node, left, right), stream.Output{Op: s})
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := streamtest.Open(t, env, spec, node, s, left, right)
 	return op, s
 }
 

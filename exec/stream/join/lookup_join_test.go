@@ -73,10 +73,7 @@ func ljBuild(t *testing.T, env *stream.Env, spec *LookupJoinSpec) (stream.Operat
 	if !spec.LeftAppendOnly {
 		node.StateTables = []string{"emitted"}
 	}
-	op, err := spec.Build(streamtest.BuildCtx(env, node), stream.Output{Op: out})
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := streamtest.Open(t, env, spec, node, out)
 	return op, out
 }
 

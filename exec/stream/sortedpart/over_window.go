@@ -280,8 +280,7 @@ type overWindow struct {
 	dels     []owChange
 	rest     []owChange
 	kbuf     []byte
-	ids      map[string]int
-	matched  []bool
+	match    sidMatch
 	outVals  [][]byte
 	outSel   []int32
 	natVals  [][]int64
@@ -531,18 +530,7 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 	}
 	// Rows of the epoch, matched with the rows it removed by stream key.
 	removed := p.removed
-	w.matched = slices.Grow(w.matched[:0], len(removed))[:len(removed)]
-	clear(w.matched)
-	useMap := len(removed) > 8
-	if useMap {
-		if w.ids == nil {
-			w.ids = map[string]int{}
-		}
-		clear(w.ids)
-		for j := range removed {
-			w.ids[string(removed[j].sid())] = j
-		}
-	}
+	w.match.reset(len(removed), 8, func(j int) []byte { return removed[j].sid() })
 	for i := a; i < bEnd; i++ {
 		r := &p.rows[i]
 		nv := newOut[i-a]
@@ -557,24 +545,11 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 		}
 		r.out = slices.Clone(nv)
 		w.cache.Bytes += int64(len(r.out))
-		j := -1
-		if useMap {
-			if k, ok := w.ids[string(r.sid())]; ok {
-				j = k
-			}
-		} else {
-			for k := range removed {
-				if !w.matched[k] && bytes.Equal(removed[k].sid(), r.sid()) {
-					j = k
-					break
-				}
-			}
-		}
-		if j < 0 || w.matched[j] {
+		j := w.match.find(r.sid())
+		if j < 0 {
 			w.rest = append(w.rest, owChange{op: stream.Insert, val: r.val(), out: r.out})
 			continue
 		}
-		w.matched[j] = true
 		if bytes.Equal(removed[j].val(), r.val()) && bytes.Equal(removed[j].out, r.out) {
 			continue
 		}
@@ -582,7 +557,7 @@ func (w *overWindow) finish(j owJob, emit bool) error {
 			owChange{op: stream.UpdateInsert, val: r.val(), out: r.out})
 	}
 	for j := range removed {
-		if !w.matched[j] {
+		if !w.match.matched[j] {
 			w.dels = append(w.dels, owChange{op: stream.Delete, val: removed[j].val(), out: removed[j].out})
 		}
 	}

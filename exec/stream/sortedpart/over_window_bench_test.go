@@ -92,10 +92,7 @@ func BenchmarkOverWindowAppend(b *testing.B) {
 	for range b.N {
 		env := &stream.Env{Ctx: &exec.Ctx{Env: udf.Env{Location: time.UTC}}, State: sdb.Latest(), Fresh: true, Stats: &stream.Stats{}}
 		out := &streamtest.NullSink{}
-		op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{Types: overWindowBenchTypes}), stream.Output{Op: out})
-		if err != nil {
-			b.Fatal(err)
-		}
+		op := streamtest.Open(b, env, spec, &stream.Node{Types: overWindowBenchTypes}, out)
 		epoch := uint64(0)
 		for i, c := range chunks {
 			for _, a := range c.Cols {

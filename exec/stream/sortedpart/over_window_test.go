@@ -226,10 +226,7 @@ type overWindowRun struct {
 func (r *overWindowRun) open() {
 	r.t.Helper()
 	node := &stream.Node{Types: r.ts, StreamKey: []int{0}}
-	op, err := r.spec.Build(streamtest.BuildCtx(r.env, node), stream.Output{Op: r.sink})
-	if err != nil {
-		r.t.Fatal(err)
-	}
+	op := streamtest.Open(r.t, r.env, r.spec, node, r.sink)
 	r.op = op
 }
 
@@ -340,10 +337,7 @@ func TestOverWindowRowsFrame(t *testing.T) {
 		Funcs:     []batch.WindowFunc{overWindowAgg(t, "sum", []int{1}, overWindowRows(batch.OffsetPreceding, 1, batch.CurrentRow, 0))},
 	}
 	s := &streamtest.Sink{Types: append(slices.Clone(ts), spec.Funcs[0].T)}
-	op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{Types: ts}), stream.Output{Op: s})
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := streamtest.Open(t, env, spec, &stream.Node{Types: ts}, s)
 	push := func(ops []stream.Op, rows ...[]types.Datum) {
 		if err := op.Chunk(0, streamtest.ChunkOf(ts, ops, rows...)); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ package sortedpart
 
 import (
 	"bytes"
+	"slices"
 
 	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
@@ -121,4 +122,53 @@ func (l *partLoad) run(it *stream.StateIter) error {
 		return l.end()
 	}
 	return nil
+}
+
+// sidMatch pairs the rows of a partition's new output with its rows
+// emitted before by stream key, each earlier row at most once: a scan
+// over a few earlier rows, a map over more.
+type sidMatch struct {
+	matched []bool // matched[j]: earlier row j was found
+	ids     map[string]int
+	sid     func(j int) []byte
+	useMap  bool
+}
+
+// reset indexes n earlier rows, whose stream keys sid returns; a map
+// serves more than mapAbove rows.
+func (m *sidMatch) reset(n, mapAbove int, sid func(j int) []byte) {
+	m.matched = slices.Grow(m.matched[:0], n)[:n]
+	clear(m.matched)
+	m.sid, m.useMap = sid, n > mapAbove
+	if m.useMap {
+		if m.ids == nil {
+			m.ids = map[string]int{}
+		}
+		clear(m.ids)
+		for j := range n {
+			m.ids[string(sid(j))] = j
+		}
+	}
+}
+
+// find returns the earlier row with stream key k, not found before, and
+// marks it found; -1 when there is none.
+func (m *sidMatch) find(k []byte) int {
+	j := -1
+	if m.useMap {
+		if i, ok := m.ids[string(k)]; ok && !m.matched[i] {
+			j = i
+		}
+	} else {
+		for i := range m.matched {
+			if !m.matched[i] && bytes.Equal(m.sid(i), k) {
+				j = i
+				break
+			}
+		}
+	}
+	if j >= 0 {
+		m.matched[j] = true
+	}
+	return j
 }

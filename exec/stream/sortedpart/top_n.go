@@ -260,11 +260,10 @@ type topN struct {
 	take         []bool
 	sel          []int32
 	// Barrier scratch.
-	ob      []array.Builder
-	obOps   []stream.Op
-	matched []bool
-	kbuf    []byte
-	ids     map[string]int
+	ob    []array.Builder
+	obOps []stream.Op
+	match sidMatch
+	kbuf  []byte
 }
 
 // ---------------------------------------------------------------- input
@@ -547,39 +546,15 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 	old := p.emitted[min(t.offset, len(p.emitted)):]
 	top = top[min(t.offset, len(top)):]
 	base := t.offset + 1 // the rank of old[0] and top[0]
-	t.matched = slices.Grow(t.matched[:0], len(old))[:len(old)]
-	clear(t.matched)
-	useMap := len(old) > 16
-	if useMap {
-		if t.ids == nil {
-			t.ids = map[string]int{}
-		}
-		clear(t.ids)
-		for j, r := range old {
-			t.ids[string(r.sid())] = j
-		}
-	}
+	t.match.reset(len(old), 16, func(j int) []byte { return old[j].sid() })
 	for i, r := range top {
-		j := -1
-		if useMap {
-			if k, ok := t.ids[string(r.sid())]; ok {
-				j = k
-			}
-		} else {
-			for k := range old {
-				if bytes.Equal(old[k].sid(), r.sid()) {
-					j = k
-					break
-				}
-			}
-		}
+		j := t.match.find(r.sid())
 		if j < 0 {
 			if err := t.emit(stream.Insert, r, base+i); err != nil {
 				return err
 			}
 			continue
 		}
-		t.matched[j] = true
 		if (j == i || !t.spec.WithRank) && bytes.Equal(old[j].val(), r.val()) {
 			continue
 		}
@@ -591,7 +566,7 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 		}
 	}
 	for j, r := range old {
-		if !t.matched[j] {
+		if !t.match.matched[j] {
 			if err := t.emit(stream.Delete, r, base+j); err != nil {
 				return err
 			}

@@ -85,10 +85,7 @@ func benchTopN(b *testing.B, spec *TopNSpec, chunks []*stream.Chunk, total int) 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		sink := &streamtest.NullSink{}
-		op, err := spec.Build(streamtest.BuildCtx(env, &stream.Node{Spec: spec}), stream.Output{Op: sink})
-		if err != nil {
-			b.Fatal(err)
-		}
+		op := streamtest.Open(b, env, spec, &stream.Node{Spec: spec}, sink)
 		epoch := uint64(0)
 		for ci, c := range chunks {
 			// The operator owns (and releases) the chunk it gets.

@@ -149,6 +149,17 @@ func BuildCtx(env *stream.Env, node *stream.Node, inputs ...*stream.Node) *strea
 	return stream.NewBuildCtx(env, node, inputs, []uint32{1, 2, 3, 4, 5, 6, 7, 8})
 }
 
+// Open builds spec's operator as node over env, reading inputs and
+// sending to out.
+func Open(t testing.TB, env *stream.Env, spec stream.Spec, node *stream.Node, out stream.Operator, inputs ...*stream.Node) stream.Operator {
+	t.Helper()
+	op, err := spec.Build(BuildCtx(env, node, inputs...), stream.Output{Op: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
 // Barrier passes a checkpoint barrier through op and commits its writes
 // to db, as the coordinator would.
 func Barrier(t testing.TB, op stream.Operator, db *pebble.DB, epoch uint64) {
