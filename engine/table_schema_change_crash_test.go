@@ -68,7 +68,7 @@ func TestSchemaChangeKill9(t *testing.T) {
 	srv := testserver.StartProcess(t, bin, dir, "warn")
 	t.Cleanup(func() { srv.Kill() })
 	conn := srv.Dial(t)
-	ddlExec(t, conn, fmt.Sprintf(`CREATE TABLE acc (id int PRIMARY KEY, v int)
+	execAll(t, conn, fmt.Sprintf(`CREATE TABLE acc (id int PRIMARY KEY, v int)
 		WITH (connector = 'kafka', topic = 'acc', properties.bootstrap.server = '%s', auto.schema.change = 'true')
 		FORMAT CANAL ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW acc_sum AS SELECT count(id) AS n, sum(v) AS s FROM acc")
