@@ -55,6 +55,33 @@ func (s *server) connect(t *testing.T) *pgx.Conn {
 	return c
 }
 
+// rowSource is what the rows of pgx and of database/sql have in common.
+type rowSource interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// collect calls row for every row of rows and returns what it made of
+// each; row scans the columns with scan.
+func collect(t *testing.T, rows rowSource, row func(scan func(dest ...any)) string) []string {
+	t.Helper()
+	scan := func(dest ...any) {
+		t.Helper()
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out []string
+	for rows.Next() {
+		out = append(out, row(scan))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // exec runs statements over pgx, failing the test on error.
 func (s *server) exec(t *testing.T, stmts ...string) {
 	t.Helper()
