@@ -66,7 +66,6 @@ func TestSchemaChangeKill9(t *testing.T) {
 	}()
 
 	srv := testserver.StartProcess(t, bin, dir, "warn")
-	t.Cleanup(func() { srv.Kill() })
 	conn := srv.Dial(t)
 	execAll(t, conn, fmt.Sprintf(`CREATE TABLE acc (id int PRIMARY KEY, v int)
 		WITH (connector = 'kafka', topic = 'acc', properties.bootstrap.server = '%s', auto.schema.change = 'true')
@@ -76,8 +75,7 @@ func TestSchemaChangeKill9(t *testing.T) {
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for round := 0; round < rounds; round++ {
 		time.Sleep(time.Duration(100+rng.Intn(500)) * time.Millisecond)
-		srv.Kill()
-		srv = testserver.StartProcess(t, bin, dir, "warn")
+		srv = srv.Restart(t)
 	}
 	if err := <-prodDone; err != nil {
 		t.Fatal(err)
