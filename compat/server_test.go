@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/testclient"
 	"streamsql/internal/testserver"
 )
 
@@ -45,14 +46,7 @@ func startServer(t *testing.T) *server {
 // connect opens a pgx connection.
 func (s *server) connect(t *testing.T) *pgx.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, s.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return testclient.Connect(t, s.url(), nil)
 }
 
 // rowSource is what the rows of pgx and of database/sql have in common.

@@ -26,6 +26,7 @@ import (
 
 	"streamsql/engine"
 	"streamsql/internal/loopback"
+	"streamsql/internal/testclient"
 	"streamsql/pgwire"
 )
 
@@ -112,7 +113,7 @@ func (s *benchStack) execAll(tb testing.TB, qs ...string) {
 
 func (s *benchStack) connect(tb testing.TB) *pgx.Conn {
 	tb.Helper()
-	return dial(tb, s.url, nil)
+	return testclient.Connect(tb, s.url, nil)
 }
 
 // ensureTable creates table name (id bigint primary key, k int, v bigint)

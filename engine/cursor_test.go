@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"streamsql/internal/testclient"
 )
 
 // fetchInts runs a FETCH over one int column and returns its values.
@@ -172,7 +174,7 @@ func TestBinaryCursorPgx(t *testing.T) {
 	ts, w := startWithConn(t, "cur")
 	execAll(t, w, "CREATE TABLE vals (n int PRIMARY KEY, s text, f float8, b bool, ts timestamptz)",
 		"INSERT INTO vals VALUES (1, 'one', 1.5, true, '2026-01-02 03:04:05+00'), (2, NULL, -2.25, false, NULL)")
-	c := dial(t, ts.URL("cur", "streamsql"), simpleProtocol)
+	c := testclient.Connect(t, ts.URL("cur", "streamsql"), testclient.Mode(pgx.QueryExecModeSimpleProtocol))
 	ctx := context.Background()
 	execAll(t, c, "BEGIN",
 		"DECLARE bc BINARY CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n",
@@ -226,7 +228,7 @@ func TestBinarySubscribeCursorPgx(t *testing.T) {
 	ts, w := startWithConn(t, "cur")
 	execAll(t, w, "CREATE TABLE px (id int PRIMARY KEY, f float8, s text)", "INSERT INTO px VALUES (1, 2.5, 'a')",
 		"CREATE MATERIALIZED VIEW pxv AS SELECT id, f, s FROM px")
-	c := dial(t, ts.URL("cur", "streamsql"), simpleProtocol)
+	c := testclient.Connect(t, ts.URL("cur", "streamsql"), testclient.Mode(pgx.QueryExecModeSimpleProtocol))
 	ctx := context.Background()
 	execAll(t, c, "BEGIN", "DECLARE bs BINARY CURSOR FOR SUBSCRIBE pxv", "DECLARE tsub CURSOR FOR SUBSCRIBE pxv")
 	for _, cur := range []struct {

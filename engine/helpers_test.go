@@ -16,40 +16,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
+	"streamsql/internal/testclient"
 	"streamsql/internal/testserver"
 )
-
-// dial connects to url within ten seconds, after configure (if any) has
-// adjusted the configuration, and closes the connection when t ends.
-func dial(t testing.TB, url string, configure func(*pgx.ConnConfig)) *pgx.Conn {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if configure != nil {
-		configure(cfg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
-// simpleProtocol makes a connection send every statement with the simple
-// query protocol (and so receive cursor rows as the server formats them).
-func simpleProtocol(cfg *pgx.ConnConfig) {
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-}
 
 // connect connects a client to ts with the run-time parameters params.
 func connect(t testing.TB, ts *testserver.Server, params map[string]string) *pgx.Conn {
 	t.Helper()
-	return dial(t, ts.URL("test", "streamsql"), func(cfg *pgx.ConnConfig) {
+	return testclient.Connect(t, ts.URL("test", "streamsql"), func(cfg *pgx.ConnConfig) {
 		for k, v := range params {
 			cfg.RuntimeParams[k] = v
 		}

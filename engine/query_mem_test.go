@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
+	"streamsql/internal/testclient"
 	"streamsql/internal/testserver"
 )
 
@@ -52,7 +53,7 @@ func TestQueryMemSpillOverTheWire(t *testing.T) {
 	srv := testserver.Start(t, engine.Options{DataDir: dir})
 	url := srv.URL("streamsql", "streamsql")
 	ctx := context.Background()
-	conn := dial(t, url, nil)
+	conn := testclient.Connect(t, url, nil)
 	exec := func(q string) {
 		t.Helper()
 		execAll(t, conn, q)

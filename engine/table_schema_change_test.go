@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
+	"streamsql/internal/testclient"
 	"streamsql/internal/testserver"
 )
 
@@ -53,7 +54,7 @@ func produce(t *testing.T, p sarama.SyncProducer, topic string, values ...string
 
 func ddlConn(t *testing.T, srv *testserver.Server) *pgx.Conn {
 	t.Helper()
-	return dial(t, srv.URL("streamsql", "dev"), nil)
+	return testclient.Connect(t, srv.URL("streamsql", "dev"), nil)
 }
 
 // ddlEventually polls q until its rows, printed one a line, equal want.
