@@ -88,64 +88,46 @@ func TestPgxCatalog(t *testing.T) {
 	c := s.connect(t)
 	ctx := context.Background()
 
-	var kinds []string
 	r, err := c.Query(ctx, `SELECT c.relname, c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1 ORDER BY 1`, "public")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for r.Next() {
+	kinds := collect(t, r, func(scan func(...any)) string {
 		var name, kind string
-		if err := r.Scan(&name, &kind); err != nil {
-			t.Fatal(err)
-		}
-		kinds = append(kinds, name+":"+kind)
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+		scan(&name, &kind)
+		return name + ":" + kind
+	})
 	want := []string{"big:v", "per_sym:m", "trades:r", "trades_pkey:i"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("pg_class: %v, want %v", kinds, want)
 	}
 
-	var cols []string
 	r, err = c.Query(ctx, `SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
 		FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, relOID(t, c, "limits"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for r.Next() {
+	cols := collect(t, r, func(scan func(...any)) string {
 		var name, typ string
 		var nn bool
-		if err := r.Scan(&name, &typ, &nn); err != nil {
-			t.Fatal(err)
-		}
-		cols = append(cols, name+" "+typ+" "+map[bool]string{true: "not null", false: "null"}[nn])
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+		scan(&name, &typ, &nn)
+		return name + " " + typ + " " + map[bool]string{true: "not null", false: "null"}[nn]
+	})
 	if want := []string{"sym text not null", "max_px numeric(12,2) null"}; !slices.Equal(cols, want) {
 		t.Errorf("pg_attribute: %v, want %v", cols, want)
 	}
 
-	var tables []string
 	r, err = c.Query(ctx, `SELECT table_schema || '.' || table_name || ':' || table_type FROM information_schema.tables
 		WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for r.Next() {
+	tables := collect(t, r, func(scan func(...any)) string {
 		var v string
-		if err := r.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, v)
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+		scan(&v)
+		return v
+	})
 	if want := []string{"public.big:VIEW", "public.trades:BASE TABLE", "risk.limits:BASE TABLE"}; !slices.Equal(tables, want) {
 		t.Errorf("information_schema.tables: %v, want %v", tables, want)
 	}
@@ -193,17 +175,11 @@ func TestLibPQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for rows.Next() {
+	got := collect(t, rows, func(scan func(...any)) string {
 		var n, dt, null string
-		if err := rows.Scan(&n, &dt, &null); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, n+" "+dt+" "+null)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+		scan(&n, &dt, &null)
+		return n + " " + dt + " " + null
+	})
 	want := []string{"id bigint NO", "sym text NO", "px double precision YES", "ts timestamp with time zone YES"}
 	if !slices.Equal(got, want) {
 		t.Errorf("information_schema.columns: %v, want %v", got, want)

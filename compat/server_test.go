@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/testclient"
 	"streamsql/internal/testserver"
 )
 
@@ -45,14 +46,34 @@ func startServer(t *testing.T) *server {
 // connect opens a pgx connection.
 func (s *server) connect(t *testing.T) *pgx.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, s.url())
-	if err != nil {
+	return testclient.Connect(t, s.url(), nil)
+}
+
+// rowSource is what the rows of pgx and of database/sql have in common.
+type rowSource interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// collect calls row for every row of rows and returns what it made of
+// each; row scans the columns with scan.
+func collect(t *testing.T, rows rowSource, row func(scan func(dest ...any)) string) []string {
+	t.Helper()
+	scan := func(dest ...any) {
+		t.Helper()
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out []string
+	for rows.Next() {
+		out = append(out, row(scan))
+	}
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return out
 }
 
 // exec runs statements over pgx, failing the test on error.

@@ -43,12 +43,8 @@ func BenchmarkSCRAMLogins(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer su.Close(ctx)
-	for _, st := range []string{"CREATE USER app PASSWORD 'app-password'", "CREATE TABLE t (id int PRIMARY KEY, v int)",
-		"INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g"} {
-		if _, err := su.Exec(ctx, st); err != nil {
-			b.Fatal(err)
-		}
-	}
+	execAll(b, su, "CREATE USER app PASSWORD 'app-password'", "CREATE TABLE t (id int PRIMARY KEY, v int)",
+		"INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g")
 
 	// The query loop measures latency while logins run.
 	stop := make(chan struct{})

@@ -26,6 +26,7 @@ import (
 
 	"streamsql/engine"
 	"streamsql/internal/loopback"
+	"streamsql/internal/testclient"
 	"streamsql/pgwire"
 )
 
@@ -107,23 +108,12 @@ func (s *benchStack) execAll(tb testing.TB, qs ...string) {
 	tb.Helper()
 	conn := s.connect(tb)
 	defer conn.Close(context.Background())
-	for _, q := range qs {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			tb.Fatalf("%s: %v", q, err)
-		}
-	}
+	execAll(tb, conn, qs...)
 }
 
 func (s *benchStack) connect(tb testing.TB) *pgx.Conn {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, s.url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return testclient.Connect(tb, s.url, nil)
 }
 
 // ensureTable creates table name (id bigint primary key, k int, v bigint)

@@ -458,16 +458,8 @@ func renameColumnRefs(m protoreflect.Message, oldName, newName string) {
 		}
 		return
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap() || fd.Message() == nil:
-		case fd.IsList():
-			for i, l := 0, v.List(); i < l.Len(); i++ {
-				renameColumnRefs(l.Get(i).Message(), oldName, newName)
-			}
-		default:
-			renameColumnRefs(v.Message(), oldName, newName)
-		}
+	eachChild(m, func(c protoreflect.Message) bool {
+		renameColumnRefs(c, oldName, newName)
 		return true
 	})
 }

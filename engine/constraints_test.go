@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"streamsql/engine"
 )
 
@@ -22,19 +20,11 @@ func TestForeignKeyConcurrentCommit(t *testing.T) {
 		"CREATE TABLE c (id int PRIMARY KEY, px int REFERENCES p)",
 		"INSERT INTO p VALUES (1), (2)")
 	a, b := s.connect(t), s.connect(t)
-	exec := func(conn interface {
-		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	}, q string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
 
 	// The child's check passes, then the parent goes away and commits.
-	exec(a, "BEGIN")
-	exec(a, "INSERT INTO c VALUES (10, 1)")
-	exec(b, "DELETE FROM p WHERE x = 1")
+	execAll(t, a, "BEGIN")
+	execAll(t, a, "INSERT INTO c VALUES (10, 1)")
+	execAll(t, b, "DELETE FROM p WHERE x = 1")
 	if _, err := a.Exec(ctx, "COMMIT"); sqlState(err) != "23503" {
 		t.Fatalf("child commit after its parent's delete: %v, want 23503", err)
 	}
@@ -44,9 +34,9 @@ func TestForeignKeyConcurrentCommit(t *testing.T) {
 	}
 
 	// The parent's delete finds no child, then a child commits.
-	exec(a, "BEGIN")
-	exec(a, "DELETE FROM p WHERE x = 2")
-	exec(b, "INSERT INTO c VALUES (11, 2)")
+	execAll(t, a, "BEGIN")
+	execAll(t, a, "DELETE FROM p WHERE x = 2")
+	execAll(t, b, "INSERT INTO c VALUES (11, 2)")
 	if _, err := a.Exec(ctx, "COMMIT"); sqlState(err) != "23503" {
 		t.Fatalf("parent delete commit after a new child: %v, want 23503", err)
 	}
@@ -55,9 +45,9 @@ func TestForeignKeyConcurrentCommit(t *testing.T) {
 	}
 
 	// Without a concurrent commit in between, both commit.
-	exec(a, "BEGIN")
-	exec(a, "INSERT INTO c VALUES (12, 2)")
-	exec(a, "COMMIT")
+	execAll(t, a, "BEGIN")
+	execAll(t, a, "INSERT INTO c VALUES (12, 2)")
+	execAll(t, a, "COMMIT")
 }
 
 // Writes rolled back to a savepoint never reach a materialized view over

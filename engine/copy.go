@@ -212,7 +212,7 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 	}
 	if cs.IsFrom {
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			rel, err := s.copyTarget(cs.Relation)
+			rel, err := s.resolve(nil, cs.Relation)
 			if err != nil {
 				return nil, err
 			}
@@ -264,7 +264,7 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 	}
 	return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		if cs.Relation != nil {
-			rel, err := s.copyTarget(cs.Relation)
+			rel, err := s.resolve(nil, cs.Relation)
 			if err != nil {
 				return nil, err
 			}
@@ -281,17 +281,6 @@ func rangeVarSQL(rv *pg.RangeVar) string {
 		return pgcatalog.QuoteIdent(rv.Schemaname) + "." + pgcatalog.QuoteIdent(rv.Relname)
 	}
 	return pgcatalog.QuoteIdent(rv.Relname)
-}
-
-func (s *Session) copyTarget(rv *pg.RangeVar) (*catalog.Relation, error) {
-	if rv.Schemaname != "" {
-		r, ok := s.e.cat.Relation(rv.Schemaname, rv.Relname)
-		if !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", rv.Schemaname, rv.Relname)
-		}
-		return r, nil
-	}
-	return s.e.cat.Resolve(s.searchPath(), rv.Relname)
 }
 
 // copyOut is a running COPY ... TO STDOUT.
@@ -442,28 +431,19 @@ func (c *copyOut) appendRow() {
 	c.buf = append(c.buf, '\n')
 }
 
+// copyTextEscapes maps each byte that COPY's text format writes as a
+// backslash sequence to the letter after the backslash (0: written as is).
+var copyTextEscapes = [256]byte{'\\': '\\', '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f', '\v': 'v'}
+
 func (c *copyOut) appendTextEscaped(buf []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		ch := v[i]
-		switch ch {
-		case '\\':
-			buf = append(buf, '\\', '\\')
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		case '\b':
-			buf = append(buf, '\\', 'b')
-		case '\f':
-			buf = append(buf, '\\', 'f')
-		case '\v':
-			buf = append(buf, '\\', 'v')
+		switch e := copyTextEscapes[ch]; {
+		case e != 0:
+			buf = append(buf, '\\', e)
+		case ch == c.opts.delimiter:
+			buf = append(buf, '\\', ch)
 		default:
-			if ch == c.opts.delimiter {
-				buf = append(buf, '\\')
-			}
 			buf = append(buf, ch)
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // paddedRows is COPY text data of n rows from first: each id padded with
@@ -61,16 +60,9 @@ func TestCopyWithoutCopyDoneStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 128 MB")
 	}
-	s := testserver.Start(t, engine.Options{})
+	s, c := startConn(t, engine.Options{})
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, s.URL("streamsql", "dev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "CREATE TABLE big (id bigint PRIMARY KEY)"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, c, "CREATE TABLE big (id bigint PRIMARY KEY)")
 
 	nc, err := net.Dial("tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port)))
 	if err != nil {
@@ -157,17 +149,10 @@ func TestCopyWithoutCopyDoneStaysBounded(t *testing.T) {
 // several batches fails the whole COPY with its line number, and nothing
 // of it is kept, in its own transaction and in a transaction block.
 func TestCopyStreamsInBatches(t *testing.T) {
-	s := testserver.Start(t, engine.Options{})
+	_, c := startConn(t, engine.Options{})
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, s.URL("streamsql", "dev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
 	pc := c.PgConn()
-	if _, err := c.Exec(ctx, "CREATE TABLE nums (id bigint PRIMARY KEY, label text)"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, c, "CREATE TABLE nums (id bigint PRIMARY KEY, label text)")
 	// 20,000 rows in small pieces that cut rows (and CSV quotes) apart.
 	var text strings.Builder
 	for i := 0; i < 20000; i++ {
@@ -222,9 +207,7 @@ func TestCopyStreamsInBatches(t *testing.T) {
 	}
 	for _, block := range []bool{false, true} {
 		if block {
-			if _, err := c.Exec(ctx, "BEGIN"); err != nil {
-				t.Fatal(err)
-			}
+			execAll(t, c, "BEGIN")
 		}
 		_, err = pc.CopyFrom(ctx, strings.NewReader(bad.String()), "COPY nums FROM STDIN")
 		var pe *pgconn.PgError
@@ -235,9 +218,7 @@ func TestCopyStreamsInBatches(t *testing.T) {
 			if _, err := c.Exec(ctx, "SELECT 1"); err == nil || !strings.Contains(err.Error(), "25P02") && !strings.Contains(err.Error(), "aborted") {
 				t.Errorf("the block is not failed after a failed COPY: %v", err)
 			}
-			if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
-				t.Fatal(err)
-			}
+			execAll(t, c, "ROLLBACK")
 		}
 		if err := c.QueryRow(ctx, "SELECT count(*) FROM nums").Scan(&n); err != nil || n != 40000 {
 			t.Errorf("after the failed COPY (block %v): %d rows, %v; want 40000", block, n, err)
@@ -268,16 +249,9 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 // unquoted one is not NULL in a FORCE_NOT_NULL column; the options need
 // CSV, COPY FROM and columns of the COPY.
 func TestCopyForceNull(t *testing.T) {
-	srv := testserver.Start(t, engine.Options{})
+	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, srv.URL("streamsql", "dev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE TABLE f (id int PRIMARY KEY, a text, b text, c text)"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "CREATE TABLE f (id int PRIMARY KEY, a text, b text, c text)")
 	data := "1,\"\",\"\",\n2,,,\n3,\"x\",y,\"\"\n"
 	tag, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(data),
 		"COPY f FROM STDIN (FORMAT csv, FORCE_NULL (b), FORCE_NOT_NULL (c))")

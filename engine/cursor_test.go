@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"streamsql/internal/testclient"
 )
 
 // fetchInts runs a FETCH over one int column and returns its values.
@@ -19,15 +21,8 @@ func fetchInts(t *testing.T, conn *pgx.Conn, q string) string {
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	var out []string
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(v[0]))
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanRows(rows, func(v []any) string { return fmt.Sprint(v[0]) })
+	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return strings.Join(out, ",")
@@ -179,17 +174,8 @@ func TestBinaryCursorPgx(t *testing.T) {
 	ts, w := startWithConn(t, "cur")
 	execAll(t, w, "CREATE TABLE vals (n int PRIMARY KEY, s text, f float8, b bool, ts timestamptz)",
 		"INSERT INTO vals VALUES (1, 'one', 1.5, true, '2026-01-02 03:04:05+00'), (2, NULL, -2.25, false, NULL)")
-	cfg, err := pgx.ParseConfig(ts.URL("cur", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	c := testclient.Connect(t, ts.URL("cur", "streamsql"), testclient.Mode(pgx.QueryExecModeSimpleProtocol))
 	ctx := context.Background()
-	c, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
 	execAll(t, c, "BEGIN",
 		"DECLARE bc BINARY CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n",
 		"DECLARE tc CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n")
@@ -242,17 +228,8 @@ func TestBinarySubscribeCursorPgx(t *testing.T) {
 	ts, w := startWithConn(t, "cur")
 	execAll(t, w, "CREATE TABLE px (id int PRIMARY KEY, f float8, s text)", "INSERT INTO px VALUES (1, 2.5, 'a')",
 		"CREATE MATERIALIZED VIEW pxv AS SELECT id, f, s FROM px")
-	cfg, err := pgx.ParseConfig(ts.URL("cur", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	c := testclient.Connect(t, ts.URL("cur", "streamsql"), testclient.Mode(pgx.QueryExecModeSimpleProtocol))
 	ctx := context.Background()
-	c, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
 	execAll(t, c, "BEGIN", "DECLARE bs BINARY CURSOR FOR SUBSCRIBE pxv", "DECLARE tsub CURSOR FOR SUBSCRIBE pxv")
 	for _, cur := range []struct {
 		name   string

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // TestExplainLogical: EXPLAIN (LOGICAL) prints the logical plan after the
@@ -15,8 +14,7 @@ import (
 // VERBOSE adds stream properties, plain EXPLAIN still prints executors,
 // and the rewritten query returns PostgreSQL's rows.
 func TestExplainLogical(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
+	_, conn := startConn(t, engine.Options{})
 	execAll(t, conn,
 		"CREATE TABLE orders (id int PRIMARY KEY, region text, amount bigint)",
 		"CREATE TABLE refunds (order_id int PRIMARY KEY, reason text)",

@@ -29,9 +29,7 @@ func TestFunctionsSurviveRestart(t *testing.T) {
 	conn := s.connect(t)
 	defer conn.Close(ctx)
 	// Plain views resolve their names when read, with the reader's path.
-	if _, err := conn.Exec(ctx, "SET search_path = app"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "SET search_path = app")
 	var n int64
 	if err := conn.QueryRow(ctx, "SELECT n FROM app.cc").Scan(&n); err != nil {
 		t.Fatal(err)
@@ -56,9 +54,7 @@ func TestFunctionsSurviveRestart(t *testing.T) {
 	if _, err := conn.Exec(ctx, "DROP FUNCTION app.twice"); err == nil {
 		t.Error("DROP FUNCTION twice succeeded while materialized view cc calls it")
 	}
-	if _, err := conn.Exec(ctx, "DROP FUNCTION app.count_char(varchar, varchar) CASCADE"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "DROP FUNCTION app.count_char(varchar, varchar) CASCADE")
 	for _, rel := range []string{"app.cc", "app.v"} {
 		if _, err := conn.Exec(ctx, "SELECT * FROM "+rel); err == nil {
 			t.Errorf("%s still exists after DROP FUNCTION ... CASCADE", rel)

@@ -8,10 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // TestFunctionsDocExamples runs the examples of docs/functions.md: each
@@ -26,13 +23,8 @@ func TestFunctionsDocExamples(t *testing.T) {
 	if len(blocks) < 4 {
 		t.Fatalf("docs/functions.md has %d example blocks", len(blocks))
 	}
-	ts := testserver.Start(t, engine.Options{})
+	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, ts.URL("doc", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	for _, b := range blocks {
 		name, text := string(b[1]), string(b[2])
 		// A "-- row" line after a query is its expected row.
@@ -62,23 +54,13 @@ func TestFunctionsDocExamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %s: %v", name, stmt, err)
 			}
-			var got []string
-			for rows.Next() {
-				vals, err := rows.Values()
-				if err != nil {
-					t.Fatal(err)
+			got, err := scanRows(rows, joinValues(" | ", func(v any) string {
+				if m, ok := v.(map[string]any); ok {
+					return jsonText(m)
 				}
-				parts := make([]string, len(vals))
-				for i, v := range vals {
-					if m, ok := v.(map[string]any); ok {
-						parts[i] = jsonText(m)
-					} else {
-						parts[i] = fmt.Sprint(v)
-					}
-				}
-				got = append(got, strings.Join(parts, " | "))
-			}
-			if err := rows.Err(); err != nil {
+				return fmt.Sprint(v)
+			}))
+			if err != nil {
 				t.Fatalf("%s: %s: %v", name, stmt, err)
 			}
 			if len(got) != 1 || got[0] != want {

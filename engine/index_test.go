@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -11,47 +10,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
 )
 
 // sqlState returns the SQLSTATE of a server error, "" for none.
-func sqlState(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
-}
-
-// queryStrings runs q and returns its rows, each as its values joined by
-// spaces.
-func queryStrings(t testing.TB, conn *pgx.Conn, q string, args ...any) []string {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		vs, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vs))
-		for i, v := range vs {
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return out
-}
-
 func explain(t testing.TB, conn *pgx.Conn, q string) string {
 	t.Helper()
 	return strings.Join(queryStrings(t, conn, "EXPLAIN "+q), "\n")
@@ -98,16 +61,10 @@ func TestUniqueAcrossConcurrentTransactions(t *testing.T) {
 	ctx := context.Background()
 	a, b := s.connect(t), s.connect(t)
 	for _, c := range []*pgx.Conn{a, b} {
-		if _, err := c.Exec(ctx, "BEGIN"); err != nil {
-			t.Fatal(err)
-		}
+		execAll(t, c, "BEGIN")
 	}
-	if _, err := a.Exec(ctx, "INSERT INTO tickets VALUES (1, '12A')"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Exec(ctx, "INSERT INTO tickets VALUES (2, '12A')"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, a, "INSERT INTO tickets VALUES (1, '12A')")
+	execAll(t, b, "INSERT INTO tickets VALUES (2, '12A')")
 	if _, err := a.Exec(ctx, "COMMIT"); err != nil {
 		t.Fatalf("first commit: %v", err)
 	}

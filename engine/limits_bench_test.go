@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // chain is a count over chain_t whose WHERE clause is the n terms
@@ -47,21 +46,11 @@ func inList(n int) string {
 // growing length over a 1,000-row table: time per query should grow
 // linearly with the length.
 func BenchmarkLongChains(b *testing.B) {
-	ts := testserver.Start(b, engine.Options{})
+	_, conn := startConn(b, engine.Options{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, ts.URL("bench", "streamsql"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, q := range []string{
+	execAll(b, conn,
 		"CREATE TABLE chain_t (a int PRIMARY KEY, b text)",
-		"INSERT INTO chain_t SELECT g, 'x' || g FROM generate_series(1, 1000) g",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			b.Fatal(err)
-		}
-	}
+		"INSERT INTO chain_t SELECT g, 'x' || g FROM generate_series(1, 1000) g")
 	for _, shape := range []struct {
 		name string
 		gen  func(int) string

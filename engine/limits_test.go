@@ -28,42 +28,6 @@ import (
 // longQuery runs for hours unless stopped: a cross join of 10^10 rows.
 const longQuery = "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"
 
-func connect(t *testing.T, ts *testserver.Server, params map[string]string) *pgx.Conn {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(ts.URL("limits", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range params {
-		cfg.RuntimeParams[k] = v
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
-func pgErr(err error) *pgconn.PgError {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe
-	}
-	return nil
-}
-
-func wantPgErr(t *testing.T, err error, code, msg string) *pgconn.PgError {
-	t.Helper()
-	pe := pgErr(err)
-	if pe == nil || pe.Code != code || (msg != "" && pe.Message != msg) {
-		t.Fatalf("got %v, want %s %q", err, code, msg)
-	}
-	return pe
-}
-
 // stacksContain reports whether a goroutine of this process (the server
 // runs in it) is inside a function whose name contains fn.
 func stacksContain(fn string) bool {
@@ -91,22 +55,6 @@ const (
 	inExecution = "streamsql/engine.(*rowsResult).Next"
 )
 
-// serverAnswers checks that a new client gets an answer within a second.
-func serverAnswers(t *testing.T, ts *testserver.Server) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, ts.URL("other", "streamsql"))
-	if err != nil {
-		t.Fatalf("the server does not take a new client: %v", err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil || n != 1 {
-		t.Fatalf("the server does not answer a new client: %v", err)
-	}
-}
-
 // runAsync runs sql on conn in the background.
 func runAsync(conn *pgx.Conn, sql string) <-chan error {
 	done := make(chan error, 1)
@@ -128,13 +76,11 @@ func waitErr(t *testing.T, done <-chan error, within time.Duration) error {
 	}
 }
 
-// TestCancelRequest: a CancelRequest stops a running query with 57014, and
-// the session goes on.
-func TestCancelRequest(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
-	done := runAsync(conn, longQuery)
-	waitStacks(t, inExecution, true, 10*time.Second)
+// cancelWithin sends a CancelRequest for conn's running statement, whose
+// result done delivers, and checks that the statement fails with 57014
+// within limit.
+func cancelWithin(t *testing.T, conn *pgx.Conn, done <-chan error, limit time.Duration) {
+	t.Helper()
 	start := time.Now()
 	if err := conn.PgConn().CancelRequest(context.Background()); err != nil {
 		t.Fatal(err)
@@ -143,9 +89,18 @@ func TestCancelRequest(t *testing.T) {
 	took := time.Since(start)
 	wantPgErr(t, err, "57014", "canceling statement due to user request")
 	t.Logf("CancelRequest to error: %v", took)
-	if took > time.Second {
+	if took > limit {
 		t.Errorf("cancel took %v", took)
 	}
+}
+
+// TestCancelRequest: a CancelRequest stops a running query with 57014, and
+// the session goes on.
+func TestCancelRequest(t *testing.T) {
+	_, conn := startConn(t, engine.Options{})
+	done := runAsync(conn, longQuery)
+	waitStacks(t, inExecution, true, 10*time.Second)
+	cancelWithin(t, conn, done, time.Second)
 	var n int
 	if err := conn.QueryRow(context.Background(), "SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
 		t.Fatalf("after cancel: %d, %v", n, err)
@@ -155,24 +110,11 @@ func TestCancelRequest(t *testing.T) {
 // TestCancelDuringPlanning: a CancelRequest that arrives while a long AND
 // chain is being planned stops the planning.
 func TestCancelDuringPlanning(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
-	if _, err := conn.Exec(context.Background(), "CREATE TABLE chain_t (a int PRIMARY KEY, b text)"); err != nil {
-		t.Fatal(err)
-	}
+	_, conn := startConn(t, engine.Options{})
+	execAll(t, conn, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)")
 	done := runAsync(conn, andChain(40000))
 	waitStacks(t, inPlanning, true, 20*time.Second)
-	start := time.Now()
-	if err := conn.PgConn().CancelRequest(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	err := waitErr(t, done, 5*time.Second)
-	took := time.Since(start)
-	wantPgErr(t, err, "57014", "canceling statement due to user request")
-	t.Logf("CancelRequest during planning to error: %v", took)
-	if took > time.Second {
-		t.Errorf("cancel took %v", took)
-	}
+	cancelWithin(t, conn, done, time.Second)
 	if stacksContain(inPlanning) {
 		t.Error("still planning after the error")
 	}
@@ -247,22 +189,20 @@ func TestTimeoutsWithPsql(t *testing.T) {
 // TestDisconnectStopsStatement: a client that goes away stops its
 // statement, which no longer runs on the server.
 func TestDisconnectStopsStatement(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
+	ts, conn := startConn(t, engine.Options{})
 	runAsync(conn, longQuery)
 	waitStacks(t, inExecution, true, 10*time.Second)
 	conn.PgConn().Conn().Close()
 	took := waitStacks(t, inExecution, false, 2*time.Second)
 	t.Logf("disconnect to statement stopped: %v", took)
-	serverAnswers(t, ts)
+	answersQuickly(t, ts.URL("other", "streamsql"))
 }
 
 // TestStatementTimeout: statement_timeout from SET, from the startup
 // packet and from PGOPTIONS, as PostgreSQL spells its values.
 func TestStatementTimeout(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	conn := connect(t, ts, nil)
 	show := func(c *pgx.Conn) string {
 		var v string
 		if err := c.QueryRow(ctx, "SHOW statement_timeout").Scan(&v); err != nil {
@@ -290,9 +230,7 @@ func TestStatementTimeout(t *testing.T) {
 	wantPgErr(t, err, "22023", "")
 
 	// Simple and extended protocol.
-	if _, err := conn.Exec(ctx, "SET statement_timeout = '200ms'"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "SET statement_timeout = '200ms'")
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
 		start := time.Now()
 		_, err := conn.Exec(ctx, longQuery, mode)
@@ -309,12 +247,8 @@ func TestStatementTimeout(t *testing.T) {
 	}
 
 	// During planning: the clock runs from the start of the statement.
-	if _, err := conn.Exec(ctx, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "SET statement_timeout = '20ms'"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)")
+	execAll(t, conn, "SET statement_timeout = '20ms'")
 	_, err = conn.Exec(ctx, andChain(40000), pgx.QueryExecModeSimpleProtocol)
 	wantPgErr(t, err, "57014", "canceling statement due to statement timeout")
 
@@ -349,9 +283,7 @@ func TestIdleInTransactionTimeout(t *testing.T) {
 	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
 		t.Fatalf("idle outside a transaction: %v", err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "SELECT 1")
 	idleEnds(t, ts, conn, "25P03", "terminating connection due to idle-in-transaction timeout")
 }
 
@@ -366,22 +298,17 @@ func idleEnds(t *testing.T, ts *testserver.Server, conn *pgx.Conn, code, msg str
 	if pe.Severity != "FATAL" {
 		t.Errorf("severity %s", pe.Severity)
 	}
-	serverAnswers(t, ts)
+	answersQuickly(t, ts.URL("other", "streamsql"))
 }
 
 // TestIdleSessionTimeout: a session idle outside a transaction block
 // beyond idle_session_timeout is ended with FATAL 57P05; inside one the
 // setting does not apply.
 func TestIdleSessionTimeout(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	conn := connect(t, ts, nil)
-	if _, err := conn.Exec(ctx, "SET idle_session_timeout = '150ms'"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "SET idle_session_timeout = '150ms'")
+	execAll(t, conn, "BEGIN")
 	time.Sleep(300 * time.Millisecond)
 	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
 		t.Fatalf("idle inside a transaction: %v", err)
@@ -393,12 +320,9 @@ func TestIdleSessionTimeout(t *testing.T) {
 // parser are refused with 54001, those just within the limits work, and
 // the server answers another client within a second after each.
 func TestHostileStatements(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	conn := connect(t, ts, nil)
-	if _, err := conn.Exec(ctx, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)")
 	rep := strings.Repeat
 	refused := map[string]string{
 		"24,000 + terms":      "SELECT 1" + rep("+1", 24000),
@@ -423,7 +347,7 @@ func TestHostileStatements(t *testing.T) {
 		if pe.Detail == "" || pe.Hint == "" {
 			t.Errorf("%s: detail %q hint %q", name, pe.Detail, pe.Hint)
 		}
-		serverAnswers(t, ts)
+		answersQuickly(t, ts.URL("other", "streamsql"))
 	}
 	accepted := map[string]struct {
 		sql  string
@@ -474,7 +398,7 @@ func TestHostileStatements(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT x FROM deep").Scan(&x); err != nil || x != 1 {
 		t.Fatalf("deep view: %d, %v", x, err)
 	}
-	serverAnswers(t, ts)
+	answersQuickly(t, ts.URL("other", "streamsql"))
 }
 
 // TestLongAndChain: a 100,000-term AND chain (which took 50 s to plan)
@@ -483,17 +407,11 @@ func TestLongAndChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("parses 1.6 MB of SQL")
 	}
-	ts := testserver.Start(t, engine.Options{})
+	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	conn := connect(t, ts, nil)
-	for _, q := range []string{
+	execAll(t, conn,
 		"CREATE TABLE chain_t (a int PRIMARY KEY, b text)",
-		"INSERT INTO chain_t SELECT g, 'x' FROM generate_series(1, 100) g",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+		"INSERT INTO chain_t SELECT g, 'x' FROM generate_series(1, 100) g")
 	start := time.Now()
 	var n int64
 	if err := conn.QueryRow(ctx, andChain(100000), pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != 100 {
@@ -526,17 +444,13 @@ func TestPanicIsStatementError(t *testing.T) {
 			t.Fatalf("%v: after the panic: %v", mode, err)
 		}
 	}
-	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "BEGIN")
 	_, err := conn.Exec(ctx, "SELECT 'fault_here'")
 	wantPgErr(t, err, "XX000", "internal error: injected fault")
 	_, err = conn.Exec(ctx, "SELECT 1")
 	wantPgErr(t, err, "25P02", "current transaction is aborted, commands ignored until end of transaction block")
-	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	serverAnswers(t, ts)
+	execAll(t, conn, "ROLLBACK")
+	answersQuickly(t, ts.URL("other", "streamsql"))
 }
 
 // TestServerDefaultTimeout: a server-wide default (streamsqld
@@ -546,21 +460,16 @@ func TestServerDefaultTimeout(t *testing.T) {
 	if _, err := engine.Open(engine.Options{DataDir: t.TempDir(), Settings: map[string]string{"statement_timeout": "later"}}); err == nil {
 		t.Fatal("a bad default was accepted")
 	}
-	ts := testserver.Start(t, engine.Options{Settings: map[string]string{"statement_timeout": "150"}})
+	_, conn := startConn(t, engine.Options{Settings: map[string]string{"statement_timeout": "150"}})
 	ctx := context.Background()
-	conn := connect(t, ts, nil)
 	var v string
 	if err := conn.QueryRow(ctx, "SHOW statement_timeout").Scan(&v); err != nil || v != "150ms" {
 		t.Fatalf("SHOW: %q, %v", v, err)
 	}
 	_, err := conn.Exec(ctx, longQuery)
 	wantPgErr(t, err, "57014", "canceling statement due to statement timeout")
-	if _, err := conn.Exec(ctx, "SET statement_timeout = '1h'"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "RESET statement_timeout"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "SET statement_timeout = '1h'")
+	execAll(t, conn, "RESET statement_timeout")
 	if err := conn.QueryRow(ctx, "SHOW statement_timeout").Scan(&v); err != nil || v != "150ms" {
 		t.Fatalf("SHOW after RESET: %q, %v", v, err)
 	}
@@ -629,18 +538,12 @@ func TestStatementTimeoutSuspendedPortal(t *testing.T) {
 // into existing rows runs under the statement's context, so
 // statement_timeout stops it.
 func TestStatementTimeoutInAddColumn(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	conn := connect(t, ts, nil)
-	for _, q := range []string{
+	execAll(t, conn,
 		"CREATE TABLE fill (id int PRIMARY KEY)",
 		"INSERT INTO fill SELECT g FROM generate_series(1, 50000) g",
-		"SET statement_timeout = '200ms'",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+		"SET statement_timeout = '200ms'")
 	start := time.Now()
 	_, err := conn.Exec(ctx, "ALTER TABLE fill ADD COLUMN r float8 DEFAULT random()")
 	var pe *pgconn.PgError

@@ -115,13 +115,8 @@ func (s *Session) beginTxn() *storage.Txn {
 // txnOptions applies the options of BEGIN/START TRANSACTION/SET TRANSACTION
 // (a list of DefElem) to the open block.
 func (s *Session) txnOptions(opts []*pg.Node) error {
-	for _, o := range opts {
-		d := o.GetDefElem()
-		if d == nil {
-			continue
-		}
-		val := txnOptionValue(d)
-		switch d.Defname {
+	return eachTxnOption(opts, func(opt, val string) error {
+		switch opt {
 		case "transaction_isolation":
 			iso, name, err := parseIsolation(val)
 			if err != nil {
@@ -137,6 +132,19 @@ func (s *Session) txnOptions(opts []*pg.Node) error {
 				return sqlerr.New(sqlerr.ActiveSQLTransaction, "transaction read-write mode must be set before any query")
 			}
 			s.txnReadOnly = ro
+		}
+		return nil
+	})
+}
+
+// eachTxnOption calls f with the name and the value text of each option
+// (a DefElem) in opts, in order, until f fails.
+func eachTxnOption(opts []*pg.Node, f func(opt, val string) error) error {
+	for _, o := range opts {
+		if d := o.GetDefElem(); d != nil {
+			if err := f(d.Defname, txnOptionValue(d)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -177,38 +185,36 @@ func (s *Session) isolationName() string {
 // CHARACTERISTICS AS TRANSACTION (the session's defaults).
 func (s *Session) setTransaction(v *pg.VariableSetStmt) (pgwire.Result, error) {
 	if strings.EqualFold(v.Name, "SESSION CHARACTERISTICS") {
-		for _, o := range v.Args {
-			d := o.GetDefElem()
-			if d == nil {
-				continue
-			}
-			val := txnOptionValue(d)
-			switch d.Defname {
+		err := eachTxnOption(v.Args, func(opt, val string) error {
+			switch opt {
 			case "transaction_isolation":
 				_, name, err := parseIsolation(val)
 				if err != nil {
-					return nil, err
+					return err
 				}
-				if err := s.set("default_transaction_isolation", name); err != nil {
-					return nil, err
-				}
+				return s.set("default_transaction_isolation", name)
 			case "transaction_read_only":
-				if err := s.set("default_transaction_read_only", map[bool]string{true: "on", false: "off"}[isTrue(val)]); err != nil {
-					return nil, err
-				}
+				return s.set("default_transaction_read_only", map[bool]string{true: "on", false: "off"}[isTrue(val)])
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		return tagResult("SET"), nil
 	}
 	if s.txn == nil {
 		// PostgreSQL warns that it has no effect outside a block; the
 		// values are still checked.
-		for _, o := range v.Args {
-			if d := o.GetDefElem(); d != nil && d.Defname == "transaction_isolation" {
-				if _, _, err := parseIsolation(txnOptionValue(d)); err != nil {
-					return nil, err
-				}
+		err := eachTxnOption(v.Args, func(opt, val string) error {
+			if opt == "transaction_isolation" {
+				_, _, err := parseIsolation(val)
+				return err
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		return tagResult("SET"), nil
 	}

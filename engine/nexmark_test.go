@@ -11,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // nexmarkDocStatements are the statements of the example in
@@ -49,18 +47,11 @@ EMIT ON WINDOW CLOSE`,
 }
 
 func TestNexmarkEndToEnd(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, ts.URL("nexmark", "streamsql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
 
 	for _, s := range nexmarkDocStatements {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
+		execAll(t, conn, s)
 	}
 
 	// Events 1..50000, one per millisecond of event time: event n is a
@@ -81,9 +72,7 @@ func TestNexmarkEndToEnd(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	var got int64
 	for {
-		if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-			t.Fatal(err)
-		}
+		execAll(t, conn, "FLUSH")
 		if err := conn.QueryRow(ctx, "SELECT count(*) FROM nexmark_q0").Scan(&got); err != nil {
 			t.Fatal(err)
 		}
@@ -95,9 +84,7 @@ func TestNexmarkEndToEnd(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "FLUSH")
 	var distinct, minPrice, maxPrice int64
 	if err := conn.QueryRow(ctx, "SELECT count(DISTINCT date_time), min(price), max(price) FROM nexmark_q0").Scan(&distinct, &minPrice, &maxPrice); err != nil {
 		t.Fatal(err)

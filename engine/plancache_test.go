@@ -14,33 +14,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
-
-func execAll(t *testing.T, conn *pgx.Conn, qs ...string) {
-	t.Helper()
-	for _, q := range qs {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-}
-
-func queryInt(t *testing.T, conn *pgx.Conn, sql string, args ...any) int64 {
-	t.Helper()
-	var v int64
-	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
-		t.Fatalf("%s %v: %v", sql, args, err)
-	}
-	return v
-}
 
 // TestPlanCacheReuse: re-executed prepared statements run cached plans,
 // one per statement whatever the arguments, and a key lookup reads the
 // key of each execution's arguments.
 func TestPlanCacheReuse(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
+	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	execAll(t, conn,
 		"CREATE TABLE pc (id bigint PRIMARY KEY, v bigint)",
@@ -120,8 +100,7 @@ func TestPlanCacheReuse(t *testing.T) {
 // index lookups, UPDATE and DELETE by key and SELECT ... FOR UPDATE; each
 // execution reads, changes and locks the rows of its own arguments.
 func TestPlanCacheGenericPlan(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
+	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	execAll(t, conn,
 		"CREATE TABLE gp (id bigint PRIMARY KEY, v bigint, w text)",
@@ -245,8 +224,7 @@ func TestPlanCacheGenericPlan(t *testing.T) {
 // evaluates its own sizes when the operator opens, and a bad size is that
 // execution's error (22023), after which the plan serves the next one.
 func TestPlanCacheWindowTVF(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
+	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	execAll(t, conn,
 		"CREATE TABLE ev (id bigint PRIMARY KEY, ts timestamp)",
@@ -323,8 +301,7 @@ func TestPlanCacheWindowTVF(t *testing.T) {
 // a function change or a search_path change answers from the catalog as
 // it is now.
 func TestPlanCacheInvalidation(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
+	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	execAll(t, conn,
 		"CREATE TABLE inv (id bigint PRIMARY KEY, v bigint)",
@@ -405,24 +382,15 @@ func TestPlanCacheInvalidation(t *testing.T) {
 // TestPlanCacheShared: sessions share plans of the same statement, and
 // "$user" in the search path keeps each user's tables apart.
 func TestPlanCacheShared(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
+	ts, admin := startConn(t, engine.Options{})
 	ctx := context.Background()
-	admin := connect(t, ts, nil)
 	execAll(t, admin,
 		"CREATE TABLE shared (id int PRIMARY KEY, v int)", "INSERT INTO shared VALUES (1, 11)",
 		"CREATE SCHEMA alice", "CREATE SCHEMA bob",
 		"CREATE TABLE alice.mine (id int PRIMARY KEY, who text)", "INSERT INTO alice.mine VALUES (1, 'alice')",
 		"CREATE TABLE bob.mine (id int PRIMARY KEY, who text)", "INSERT INTO bob.mine VALUES (1, 'bob')")
-	dial := func(user string) *pgx.Conn {
-		conn, err := pgx.Connect(ctx, ts.URL(user, "streamsql"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close(context.Background()) })
-		return conn
-	}
-	a, b := dial("alice"), dial("bob")
-	a2, b2 := dial("alice"), dial("alice")
+	a, b := mustConnectAs(t, ts, "alice"), mustConnectAs(t, ts, "bob")
+	a2, b2 := mustConnectAs(t, ts, "alice"), mustConnectAs(t, ts, "alice")
 	if v := queryInt(t, a2, "SELECT v FROM shared WHERE id = $1", 1); v != 11 {
 		t.Fatalf("v = %d", v)
 	}
@@ -450,8 +418,7 @@ func TestPlanCacheShared(t *testing.T) {
 // cache, neither described nor executed with planning, and still sees
 // new rows.
 func TestPlanCacheSimpleQuery(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	conn := connect(t, ts, nil)
+	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	execAll(t, conn, "CREATE TABLE sq (id int PRIMARY KEY, v int)")
 	pc := conn.PgConn()

@@ -25,30 +25,34 @@ const (
 // defaults to three quarters of the machine's memory less the streaming
 // state budget, and at least an eighth of the machine.
 func queryMemory(opts Options, stateLimit int64) (perQuery, total int64) {
-	switch {
-	case opts.TotalQueryMem > 0:
-		total = opts.TotalQueryMem
-	case opts.TotalQueryMem < 0:
-		total = 0
-	default:
+	total = memoryOption(opts.TotalQueryMem, func() int64 {
 		ram := physicalMemory()
 		if ram <= 0 {
 			ram = 8 << 30
 		}
-		total = max(ram*3/4-stateLimit, ram/8)
-	}
-	switch {
-	case opts.QueryMem > 0:
-		perQuery = opts.QueryMem
-	case opts.QueryMem < 0:
-		perQuery = 0
-	default:
-		perQuery = defaultQueryMemCap
+		return max(ram*3/4-stateLimit, ram/8)
+	})
+	perQuery = memoryOption(opts.QueryMem, func() int64 {
 		if total > 0 {
-			perQuery = min(perQuery, total)
+			return min(defaultQueryMemCap, total)
 		}
-	}
+		return defaultQueryMemCap
+	})
 	return perQuery, total
+}
+
+// memoryOption reads a memory option the way Options documents them: a
+// positive value is the limit, a negative one means no limit (0), and 0
+// asks for the default def computes.
+func memoryOption(v int64, def func() int64) int64 {
+	switch {
+	case v > 0:
+		return v
+	case v < 0:
+		return 0
+	default:
+		return def()
+	}
 }
 
 // tmpDir is where statements spill: <data>/tmp.

@@ -9,12 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
+	"streamsql/internal/testclient"
 	"streamsql/internal/testserver"
 )
 
@@ -25,16 +25,7 @@ func rowsText(t *testing.T, conn *pgx.Conn, q string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, fmt.Sprint(vals...))
-	}
-	return out, rows.Err()
+	return scanRows(rows, func(vals []any) string { return fmt.Sprint(vals...) })
 }
 
 // tmpFiles lists the spill area's files.
@@ -51,22 +42,6 @@ func tmpFiles(t *testing.T, dataDir string) []string {
 	return out
 }
 
-// answersQuickly checks that a new client gets an answer within a second.
-func answersQuickly(t *testing.T, url string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("another client could not connect: %v", err)
-	}
-	defer c.Close(context.Background())
-	var one int
-	if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
-		t.Fatalf("another client got %d, %v", one, err)
-	}
-}
-
 // With query_mem = '4MB' a sort, a GROUP BY with many groups and a hash
 // join of larger tables spill to disk and give the rows of the unlimited
 // run; what cannot spill fails with 53200 and the server goes on.
@@ -78,16 +53,10 @@ func TestQueryMemSpillOverTheWire(t *testing.T) {
 	srv := testserver.Start(t, engine.Options{DataDir: dir})
 	url := srv.URL("streamsql", "streamsql")
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := testclient.Connect(t, url, nil)
 	exec := func(q string) {
 		t.Helper()
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+		execAll(t, conn, q)
 	}
 	exec("CREATE TABLE a (id bigint PRIMARY KEY, k int, s text, f float8, n numeric)")
 	exec("CREATE TABLE b (id bigint PRIMARY KEY, k int, w text)")
@@ -159,7 +128,7 @@ func TestQueryMemSpillOverTheWire(t *testing.T) {
 		}
 	}
 	// An error after the sort has spilled removes its files too.
-	_, err = rowsText(t, conn, "SELECT s, 1 / (60000 - id) FROM a ORDER BY s")
+	_, err := rowsText(t, conn, "SELECT s, 1 / (60000 - id) FROM a ORDER BY s")
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "22012" {
 		t.Fatalf("division by zero mid-spill: got %v", err)

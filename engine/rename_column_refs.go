@@ -220,16 +220,8 @@ func (w *columnRenamer) node(m protoreflect.Message, scopes []scopeLevel, ctes [
 		w.columnRef(v, scopes)
 		return
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap() || fd.Message() == nil:
-		case fd.IsList():
-			for i, l := 0, v.List(); i < l.Len(); i++ {
-				w.node(l.Get(i).Message(), scopes, ctes)
-			}
-		default:
-			w.node(v.Message(), scopes, ctes)
-		}
+	eachChild(m, func(c protoreflect.Message) bool {
+		w.node(c, scopes, ctes)
 		return true
 	})
 }

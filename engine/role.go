@@ -866,29 +866,8 @@ func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 
 // roleSettingValue is the value text of SET name = value.
 func roleSettingValue(v *pg.VariableSetStmt) (string, error) {
-	var parts []string
-	for _, a := range v.Args {
-		c := a.GetAConst()
-		if c == nil {
-			if tc := a.GetTypeCast(); tc != nil {
-				c = tc.Arg.GetAConst()
-			}
-		}
-		if c == nil {
-			return "", sqlerr.New(sqlerr.SyntaxError, "SET %s takes constant values", v.Name)
-		}
-		switch val := c.Val.(type) {
-		case *pg.A_Const_Sval:
-			parts = append(parts, val.Sval.Sval)
-		case *pg.A_Const_Ival:
-			parts = append(parts, fmt.Sprint(val.Ival.Ival))
-		case *pg.A_Const_Fval:
-			parts = append(parts, val.Fval.Fval)
-		case *pg.A_Const_Boolval:
-			parts = append(parts, map[bool]string{true: "on", false: "off"}[val.Boolval.Boolval])
-		}
-	}
-	return strings.Join(parts, ", "), nil
+	parts, err := setValues(v, v.Name)
+	return strings.Join(parts, ", "), err
 }
 
 // applyRoleSettings applies the ALTER ROLE ... SET settings of the

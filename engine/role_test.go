@@ -36,11 +36,7 @@ func mustConnectAs(t *testing.T, ts *testserver.Server, user string) *pgx.Conn {
 
 func roleExec(t *testing.T, c *pgx.Conn, stmts ...string) {
 	t.Helper()
-	for _, st := range stmts {
-		if _, err := c.Exec(context.Background(), st); err != nil {
-			t.Fatalf("%s: %v", st, err)
-		}
-	}
+	execAll(t, c, stmts...)
 }
 
 func queryString(t *testing.T, c *pgx.Conn, q string) string {

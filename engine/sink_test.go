@@ -17,18 +17,13 @@ func TestBlackholeSinkRowsOut(t *testing.T) {
 	conn := s.connect(t)
 	defer conn.Close(context.Background())
 	ctx := context.Background()
-	for _, q := range []string{
+	execAll(t, conn,
 		"CREATE TABLE sink_trades (id int PRIMARY KEY, sym varchar, qty int)",
 		"INSERT INTO sink_trades VALUES (1, 'A', 10), (2, 'B', 20), (3, 'A', 5)",
 		"CREATE SINK sink_big AS SELECT id, sym FROM sink_trades WHERE qty >= 10 WITH (connector = 'blackhole')",
 		"INSERT INTO sink_trades VALUES (4, 'C', 30)",
 		"UPDATE sink_trades SET qty = 1 WHERE id = 1",
-		"FLUSH",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		"FLUSH")
 	rows, err := conn.Query(ctx, "SHOW JOBS")
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +51,7 @@ func TestBlackholeSinkRowsOut(t *testing.T) {
 	if !found {
 		t.Fatal("SHOW JOBS has no sink_big")
 	}
-	if _, err := conn.Exec(ctx, "DROP SINK sink_big"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "DROP SINK sink_big")
 }
 
 // ALTER SINK ... RENAME TO renames a sink (SHOW SINKS and DROP see the new
@@ -69,15 +62,10 @@ func TestAlterSinkRename(t *testing.T) {
 	conn := s.connect(t)
 	defer conn.Close(context.Background())
 	ctx := context.Background()
-	for _, q := range []string{
+	execAll(t, conn,
 		"CREATE TABLE rename_src (id int PRIMARY KEY)",
 		"CREATE SINK rename_a FROM rename_src WITH (connector = 'blackhole')",
-		"ALTER SINK rename_a RENAME TO rename_b",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		"ALTER SINK rename_a RENAME TO rename_b")
 	var names []string
 	rows, err := conn.Query(ctx, "SHOW SINKS")
 	if err != nil {
@@ -106,7 +94,5 @@ func TestAlterSinkRename(t *testing.T) {
 			t.Errorf("%s: %v, want %s", c.sql, err, c.code)
 		}
 	}
-	if _, err := conn.Exec(ctx, "DROP SINK rename_b"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "DROP SINK rename_b")
 }

@@ -480,27 +480,9 @@ func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
 	case pg.VariableSetKind_VAR_SET_MULTI:
 		return s.setTransaction(v)
 	}
-	var parts []string
-	for _, a := range v.Args {
-		c := a.GetAConst()
-		if c == nil {
-			if tc := a.GetTypeCast(); tc != nil {
-				c = tc.Arg.GetAConst()
-			}
-		}
-		if c == nil {
-			return nil, sqlerr.New(sqlerr.SyntaxError, "SET %s takes constant values", name)
-		}
-		switch val := c.Val.(type) {
-		case *pg.A_Const_Sval:
-			parts = append(parts, val.Sval.Sval)
-		case *pg.A_Const_Ival:
-			parts = append(parts, fmt.Sprint(val.Ival.Ival))
-		case *pg.A_Const_Fval:
-			parts = append(parts, val.Fval.Fval)
-		case *pg.A_Const_Boolval:
-			parts = append(parts, map[bool]string{true: "on", false: "off"}[val.Boolval.Boolval])
-		}
+	parts, err := setValues(v, name)
+	if err != nil {
+		return nil, err
 	}
 	value := strings.Join(parts, ", ")
 	if name == "search_path" {
@@ -605,3 +587,31 @@ func (c catalogReader) CurrentUser() string     { return c.s.currentUser() }
 func (c catalogReader) SessionUser() string     { return c.s.sessionUser }
 func (c catalogReader) IsSuperuser() bool       { return c.s.isSuperuser() }
 func (c catalogReader) CurrentDatabase() string { return c.s.info.Database }
+
+// setValues is the text of each value of SET name = value, ...: strings
+// as they are, numbers as written, booleans as on and off.
+func setValues(v *pg.VariableSetStmt, name string) ([]string, error) {
+	var parts []string
+	for _, a := range v.Args {
+		c := a.GetAConst()
+		if c == nil {
+			if tc := a.GetTypeCast(); tc != nil {
+				c = tc.Arg.GetAConst()
+			}
+		}
+		if c == nil {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "SET %s takes constant values", name)
+		}
+		switch val := c.Val.(type) {
+		case *pg.A_Const_Sval:
+			parts = append(parts, val.Sval.Sval)
+		case *pg.A_Const_Ival:
+			parts = append(parts, fmt.Sprint(val.Ival.Ival))
+		case *pg.A_Const_Fval:
+			parts = append(parts, val.Fval.Fval)
+		case *pg.A_Const_Boolval:
+			parts = append(parts, map[bool]string{true: "on", false: "off"}[val.Boolval.Boolval])
+		}
+	}
+	return parts, nil
+}

@@ -22,16 +22,11 @@ func BenchmarkStreamGroupBy(b *testing.B) {
 			ctx := context.Background()
 			for i := 0; i < b.N; i++ {
 				src, mv := fmt.Sprintf("gsrc_%d_%d", par, i), fmt.Sprintf("gmv_%d_%d", par, i)
-				for _, q := range []string{
+				execAll(b, conn,
 					fmt.Sprintf("SET streaming_parallelism = %d", par),
 					fmt.Sprintf(`CREATE SOURCE %s (k int, v bigint) WITH (connector = 'datagen',
 						fields.k.min = '1', fields.k.max = '1000', fields.v.min = '0', fields.v.max = '1000000',
-						datagen.rows.limit = '%d')`, src, rows),
-				} {
-					if _, err := conn.Exec(ctx, q); err != nil {
-						b.Fatal(err)
-					}
-				}
+						datagen.rows.limit = '%d')`, src, rows))
 				start := time.Now()
 				if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS SELECT k, count(*) AS n, sum(v) AS s FROM %s GROUP BY k", mv, src)); err != nil {
 					b.Fatal(err)
@@ -48,11 +43,7 @@ func BenchmarkStreamGroupBy(b *testing.B) {
 				}
 				el := time.Since(start)
 				b.ReportMetric(float64(rows)/el.Seconds(), "rows/s")
-				for _, q := range []string{"DROP MATERIALIZED VIEW " + mv, "DROP SOURCE " + src} {
-					if _, err := conn.Exec(ctx, q); err != nil {
-						b.Fatal(err)
-					}
-				}
+				execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)
 			}
 		})
 	}
@@ -87,10 +78,6 @@ func BenchmarkStreamPassThrough(b *testing.B) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
-		for _, q := range []string{"DROP MATERIALIZED VIEW " + mv, "DROP SOURCE " + src} {
-			if _, err := conn.Exec(ctx, q); err != nil {
-				b.Fatal(err)
-			}
-		}
+		execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)
 	}
 }

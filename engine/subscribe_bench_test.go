@@ -8,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // BenchmarkSubscribeLatency measures the time from a committed INSERT to
@@ -23,26 +20,12 @@ func BenchmarkSubscribeLatency(b *testing.B) {
 	const rate = 100_000
 	const perStmt = 1_000 // rows per INSERT: 100 statements a second
 	const dur = 5 * time.Second
-	ts := testserver.Start(b, engine.Options{})
+	ts, w := startConn(b, engine.Options{})
 	ctx := context.Background()
-	w, err := pgx.Connect(ctx, ts.URL("bench", "streamsql"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close(ctx)
-	for _, q := range []string{
+	execAll(b, w,
 		"CREATE TABLE lat (id bigint PRIMARY KEY, batch int)",
-		"CREATE MATERIALIZED VIEW latv AS SELECT id, batch FROM lat",
-	} {
-		if _, err := w.Exec(ctx, q); err != nil {
-			b.Fatal(err)
-		}
-	}
-	r, err := pgx.Connect(ctx, ts.URL("bench", "streamsql"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close(ctx)
+		"CREATE MATERIALIZED VIEW latv AS SELECT id, batch FROM lat")
+	r := connect(b, ts, nil)
 	rows, err := r.Query(ctx, "SUBSCRIBE latv WITH (SNAPSHOT = false, PROGRESS)")
 	if err != nil {
 		b.Fatal(err)

@@ -430,9 +430,7 @@ func TestSubscribeTempJobCrashCleanup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills streamsqld")
 	}
-	bin := testserver.Build(t)
-	dir := t.TempDir()
-	srv := testserver.StartProcess(t, bin, dir, "warn")
+	srv := testserver.StartBuilt(t, "warn")
 	ctx := context.Background()
 	c := srv.Dial(t)
 	execAll(t, c, "CREATE TABLE crashy (id int PRIMARY KEY, v text)", "INSERT INTO crashy SELECT g, 'x' FROM generate_series(1, 100) AS g")
@@ -446,7 +444,7 @@ func TestSubscribeTempJobCrashCleanup(t *testing.T) {
 	}
 	srv.Kill()
 	temp := func() int {
-		db, err := storage.Open(dir)
+		db, err := storage.Open(srv.Dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -470,7 +468,7 @@ func TestSubscribeTempJobCrashCleanup(t *testing.T) {
 	if n := temp(); n == 0 {
 		t.Fatal("the killed server left no temporary job keys: the test checks nothing")
 	}
-	srv = testserver.StartProcess(t, bin, dir, "warn")
+	srv = srv.Restart(t)
 	c = srv.Dial(t)
 	execAll(t, c, "SELECT 1")
 	c.Close(ctx)

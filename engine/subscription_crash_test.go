@@ -20,10 +20,7 @@ func TestSubscriptionKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a server")
 	}
-	bin := testserver.Build(t)
-	dir := t.TempDir()
-	srv := testserver.StartProcess(t, bin, dir, "warn")
-	t.Cleanup(func() { srv.Kill() })
+	srv := testserver.StartBuilt(t, "warn")
 	ctx := context.Background()
 	conn := srv.Dial(t)
 	execAll(t, conn,
@@ -55,8 +52,7 @@ func TestSubscriptionKill9(t *testing.T) {
 			}
 			next++
 		}
-		srv.Kill()
-		srv = testserver.StartProcess(t, bin, dir, "warn")
+		srv = srv.Restart(t)
 	}
 	c := srv.Dial(t)
 	defer c.Close(ctx)

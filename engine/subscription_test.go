@@ -3,10 +3,11 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"streamsql/engine"
 )
 
 // A subscription logs the view's inserts, updates (as an UpdateDelete and
@@ -118,14 +119,7 @@ func TestSubscriptionCursorOps(t *testing.T) {
 // A consumer that resumes SINCE the last rw_timestamp it saw gets every
 // later change exactly once, across a restart of the server.
 func TestSubscriptionCursorRestart(t *testing.T) {
-	dir, err := os.MkdirTemp("", "streamsql-subscription-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{})
 	ctx := context.Background()
 	s.execAll(t,
 		"CREATE TABLE ev (id int PRIMARY KEY, v int)",
@@ -143,13 +137,7 @@ func TestSubscriptionCursorRestart(t *testing.T) {
 	c.Close(ctx)
 	// Changes the consumer has not read yet when the server stops.
 	s.execAll(t, "INSERT INTO ev VALUES (3, 30)", "UPDATE ev SET v = 21 WHERE id = 2", "FLUSH")
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = startStackAt(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = s.restart(t)
 	defer s.close()
 	s.execAll(t, "INSERT INTO ev VALUES (4, 40)", "FLUSH")
 	c = s.connect(t)

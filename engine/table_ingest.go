@@ -344,6 +344,20 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 	epoch := uint64(0)
 	pk := make([]types.Datum, len(t.PK))
 	var key []byte
+	// commitTxn adds the pending rejects to txn, which holds the changes
+	// and the position they go with, and commits it.
+	commitTxn := func() error {
+		if err := rejects.Append(pending, txn.Set, txn.DeleteRange); err != nil {
+			return err
+		}
+		pending = pending[:0]
+		err := txn.Commit()
+		txn = nil
+		if err != nil {
+			return fmt.Errorf("table %s: commit: %w", r.Name, err)
+		}
+		return nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -424,16 +438,7 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 					if err := txn.Set(ingestPosKey(r.OID), pos); err != nil {
 						return err
 					}
-					if err := rejects.Append(pending, txn.Set, txn.DeleteRange); err != nil {
-						return err
-					}
-					pending = pending[:0]
-					err := txn.Commit()
-					txn = nil
-					if err != nil {
-						return fmt.Errorf("table %s: commit: %w", r.Name, err)
-					}
-					return nil
+					return commitTxn()
 				}
 				if err := commit(m.Pos); err != nil {
 					return err
@@ -469,14 +474,8 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 					wmDirty = false
 				}
 				// Rejects go with the changes and the position.
-				if err := rejects.Append(pending, txn.Set, txn.DeleteRange); err != nil {
+				if err := commitTxn(); err != nil {
 					return err
-				}
-				pending = pending[:0]
-				err := txn.Commit()
-				txn = nil
-				if err != nil {
-					return fmt.Errorf("table %s: commit: %w", r.Name, err)
 				}
 				commits.set(m.Epoch)
 			}

@@ -219,16 +219,8 @@ func (e *Engine) columnDeps(deps []uint32, query proto.Message) []catalog.Column
 				}
 			}
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			switch {
-			case fd.IsMap() || fd.Message() == nil:
-			case fd.IsList():
-				for i, l := 0, v.List(); i < l.Len(); i++ {
-					walk(l.Get(i).Message())
-				}
-			default:
-				walk(v.Message())
-			}
+		eachChild(m, func(c protoreflect.Message) bool {
+			walk(c)
 			return true
 		})
 	}

@@ -66,9 +66,8 @@ func TestSchemaChangeKill9(t *testing.T) {
 	}()
 
 	srv := testserver.StartProcess(t, bin, dir, "warn")
-	t.Cleanup(func() { srv.Kill() })
 	conn := srv.Dial(t)
-	ddlExec(t, conn, fmt.Sprintf(`CREATE TABLE acc (id int PRIMARY KEY, v int)
+	execAll(t, conn, fmt.Sprintf(`CREATE TABLE acc (id int PRIMARY KEY, v int)
 		WITH (connector = 'kafka', topic = 'acc', properties.bootstrap.server = '%s', auto.schema.change = 'true')
 		FORMAT CANAL ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW acc_sum AS SELECT count(id) AS n, sum(v) AS s FROM acc")
@@ -76,8 +75,7 @@ func TestSchemaChangeKill9(t *testing.T) {
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for round := 0; round < rounds; round++ {
 		time.Sleep(time.Duration(100+rng.Intn(500)) * time.Millisecond)
-		srv.Kill()
-		srv = testserver.StartProcess(t, bin, dir, "warn")
+		srv = srv.Restart(t)
 	}
 	if err := <-prodDone; err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
+	"streamsql/internal/testclient"
 	"streamsql/internal/testserver"
 )
 
@@ -53,21 +54,7 @@ func produce(t *testing.T, p sarama.SyncProducer, topic string, values ...string
 
 func ddlConn(t *testing.T, srv *testserver.Server) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), srv.URL("streamsql", "dev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
-func ddlExec(t *testing.T, conn *pgx.Conn, sqls ...string) {
-	t.Helper()
-	for _, q := range sqls {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	return testclient.Connect(t, srv.URL("streamsql", "dev"), nil)
 }
 
 // ddlEventually polls q until its rows, printed one a line, equal want.
@@ -141,7 +128,7 @@ func TestSchemaChangeCanal(t *testing.T) {
 	addr, p := ddlBroker(t, "products")
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := ddlConn(t, srv)
-	ddlExec(t, conn, fmt.Sprintf(`CREATE TABLE products (id int PRIMARY KEY, name text, price numeric(10,2))
+	execAll(t, conn, fmt.Sprintf(`CREATE TABLE products (id int PRIMARY KEY, name text, price numeric(10,2))
 		WITH (connector = 'kafka', topic = 'products', properties.bootstrap.server = '%s', auto.schema.change = 'true')
 		FORMAT CANAL ENCODE JSON`, addr),
 		fmt.Sprintf(`CREATE TABLE products_plain (id int PRIMARY KEY, name text, price numeric(10,2))
@@ -195,7 +182,7 @@ func TestSchemaChangeMaxwell(t *testing.T) {
 	addr, p := ddlBroker(t, "authors")
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := ddlConn(t, srv)
-	ddlExec(t, conn, fmt.Sprintf(`CREATE TABLE authors (id int PRIMARY KEY, daemon text, born date)
+	execAll(t, conn, fmt.Sprintf(`CREATE TABLE authors (id int PRIMARY KEY, daemon text, born date)
 		WITH (connector = 'kafka', topic = 'authors', properties.bootstrap.server = '%s', auto.schema.change = 'true')
 		FORMAT MAXWELL ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW author_count AS SELECT count(id) AS n FROM authors")
@@ -217,7 +204,7 @@ func TestSchemaChangeDebezium(t *testing.T) {
 	addr, p := ddlBroker(t, "orders")
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := ddlConn(t, srv)
-	ddlExec(t, conn, fmt.Sprintf(`CREATE TABLE orders (id int PRIMARY KEY, item text, note text)
+	execAll(t, conn, fmt.Sprintf(`CREATE TABLE orders (id int PRIMARY KEY, item text, note text)
 		WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s', auto.schema.change = 'true')
 		FORMAT DEBEZIUM ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW items AS SELECT item, count(*) AS n FROM orders GROUP BY item")
@@ -258,7 +245,7 @@ func TestSchemaChangeRestart(t *testing.T) {
 	t.Run("first", func(t *testing.T) {
 		srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
 		conn := ddlConn(t, srv)
-		ddlExec(t, conn, create)
+		execAll(t, conn, create)
 		ddlEventually(t, conn, "SELECT id, name, stock FROM products ORDER BY id", "1 pen <nil>\n2 ink 3")
 	})
 	produce(t, p, "products",
@@ -310,7 +297,7 @@ func TestSchemaChangeDocExample(t *testing.T) {
 	conn := ddlConn(t, srv)
 	for _, stmt := range strings.Split(string(run[1]), ";\n") {
 		if stmt = strings.TrimSpace(stmt); stmt != "" {
-			ddlExec(t, conn, strings.ReplaceAll(stmt, "localhost:9092", addr))
+			execAll(t, conn, strings.ReplaceAll(stmt, "localhost:9092", addr))
 		}
 	}
 	ddlEventually(t, conn, strings.TrimSuffix(strings.TrimSpace(string(expect[1])), ";"), strings.TrimSpace(string(expect[2])))

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,15 +18,7 @@ import (
 // and go to rejects while the view keeps following its table. Functions,
 // the view and the rejects survive a restart.
 func TestUDFJavaScriptRunawaysAndRestart(t *testing.T) {
-	dir, err := os.MkdirTemp("", "streamsql-udf-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := engine.Options{DataDir: dir, Settings: map[string]string{"udf_timeout": "1s", "udf_memory_limit": "16MB"}}
-	s, err := startStackWith(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{Settings: map[string]string{"udf_timeout": "1s", "udf_memory_limit": "16MB"}})
 	ctx := context.Background()
 	s.execAll(t,
 		"CREATE TABLE trades (id int PRIMARY KEY, qty int)",
@@ -62,13 +53,7 @@ func TestUDFJavaScriptRunawaysAndRestart(t *testing.T) {
 	s.execAll(t, "INSERT INTO trades VALUES (17, 17)", "UPDATE trades SET qty = 3 WHERE id = 15", "FLUSH")
 	checkScored(t, s, map[int]*int{1: ptr(2), 2: ptr(4), 13: nil, 14: nil, 15: ptr(6), 16: ptr(32), 17: ptr(34)})
 
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = startStackWith(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = s.restart(t)
 	defer s.close()
 	s.execAll(t, "INSERT INTO trades VALUES (18, 18), (19, 15)", "DELETE FROM trades WHERE id = 1", "FLUSH")
 	checkScored(t, s, map[int]*int{2: ptr(4), 13: nil, 14: nil, 15: ptr(6), 16: ptr(32), 17: ptr(34), 18: ptr(36), 19: nil})

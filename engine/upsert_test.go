@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // TestUpsertRacesPlainInsert: INSERT ... ON CONFLICT DO NOTHING reads each
@@ -14,8 +13,7 @@ import (
 // meet it at commit, so that every key is written exactly once: the
 // upserts' and the inserts' successes add up to the number of keys.
 func TestUpsertRacesPlainInsert(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{})
-	setup := connect(t, ts, nil)
+	ts, setup := startConn(t, engine.Options{})
 	execAll(t, setup, "CREATE TABLE race (id bigint PRIMARY KEY, who text)")
 	const keys, workers = 300, 4
 	var mu sync.Mutex

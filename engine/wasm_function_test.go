@@ -39,15 +39,7 @@ func buildWasmFuncs(t *testing.T) string {
 // udf_timeout, and all of it again after a restart.
 func TestUDFWasm(t *testing.T) {
 	mod := buildWasmFuncs(t)
-	dir, err := os.MkdirTemp("", "streamsql-udf-wasm-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := engine.Options{DataDir: dir, Settings: map[string]string{"udf_memory_limit": "64MB"}}
-	s, err := startStackWith(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStack(t, engine.Options{Settings: map[string]string{"udf_memory_limit": "64MB"}})
 	ctx := context.Background()
 	s.execAll(t,
 		"CREATE TABLE pairs (id int PRIMARY KEY, a int, b int)",
@@ -63,13 +55,11 @@ func TestUDFWasm(t *testing.T) {
 		t.Fatalf("wgcd(84, 36) = %d, %v", g, err)
 	}
 	var pe *pgconn.PgError
-	_, err = conn.Exec(ctx, "SELECT wcheck(-1)")
+	_, err := conn.Exec(ctx, "SELECT wcheck(-1)")
 	if !errors.As(err, &pe) || pe.Code != "38000" || pe.Message != "negative input" {
 		t.Errorf("wcheck(-1): %v", err)
 	}
-	if _, err := conn.Exec(ctx, "SET udf_timeout = '200ms'"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, conn, "SET udf_timeout = '200ms'")
 	_, err = conn.Exec(ctx, "SELECT wspin(1)")
 	if !errors.As(err, &pe) || pe.Code != "38000" || !strings.Contains(pe.Message, "timed out after 200ms") {
 		t.Errorf("wspin(1): %v", err)
@@ -82,13 +72,7 @@ func TestUDFWasm(t *testing.T) {
 
 	s.execAll(t, "INSERT INTO pairs VALUES (4, 9, 6)", "FLUSH")
 	checkRows(t, s, "SELECT id, g, c FROM g ORDER BY id", "1 6 <nil>|2 1 2|3 <nil> <nil>|4 3 3")
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = startStackWith(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = s.restart(t)
 	defer s.close()
 	s.execAll(t, "INSERT INTO pairs VALUES (5, 100, 75)", "UPDATE pairs SET a = 30 WHERE id = 1", "FLUSH")
 	checkRows(t, s, "SELECT id, g, c FROM g ORDER BY id", "1 6 12|2 1 2|3 <nil> <nil>|4 3 3|5 25 25")
@@ -103,19 +87,10 @@ func checkRows(t *testing.T, s *benchStack, q, want string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = strings.TrimSpace(strings.ReplaceAll(strings.Trim(fmtVal(v), "[]"), "\n", " "))
-		}
-		lines = append(lines, strings.Join(parts, " "))
-	}
-	if err := rows.Err(); err != nil {
+	lines, err := scanRows(rows, joinValues(" ", func(v any) string {
+		return strings.TrimSpace(strings.ReplaceAll(strings.Trim(fmtVal(v), "[]"), "\n", " "))
+	}))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(lines, "|"); got != want {

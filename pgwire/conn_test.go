@@ -124,9 +124,7 @@ func TestClientDisconnectMidQuery(t *testing.T) {
 // TestPanicIsolation: a panic on one connection does not disturb another.
 func TestPanicIsolation(t *testing.T) {
 	ts := startServer(t, Options{})
-	a, b := dialRaw(t, ts.addr), dialRaw(t, ts.addr)
-	a.startup()
-	b.startup()
+	a, b := connectRaw(t, ts.addr), connectRaw(t, ts.addr)
 	a.query("select panic")
 	if got := a.readReady(1); !strings.Contains(got[0], "XX000") {
 		t.Fatalf("got %q", got)
@@ -143,9 +141,7 @@ func TestPanicIsolation(t *testing.T) {
 // statement first; Shutdown returns when all are gone.
 func TestShutdown(t *testing.T) {
 	ts := startServer(t, Options{})
-	idle, busy := dialRaw(t, ts.addr), dialRaw(t, ts.addr)
-	idle.startup()
-	busy.startup()
+	idle, busy := connectRaw(t, ts.addr), connectRaw(t, ts.addr)
 	busy.query("select pg_sleep(0.3)")
 	<-ts.b.sleeping
 
@@ -319,8 +315,7 @@ func FuzzReadMessages(f *testing.F) {
 // order, and the same size over MaxMessageSize is refused.
 func TestLargeMessages(t *testing.T) {
 	ts := startServer(t, Options{MaxMessageSize: 2 << 20})
-	c := dialRaw(t, ts.addr)
-	c.startup()
+	c := connectRaw(t, ts.addr)
 	pad := strings.Repeat(" ", 1<<20)
 	for i := 1; i <= 3; i++ {
 		c.fe.Send(&pgproto3.Query{String: "select " + strconv.Itoa(i) + pad})
@@ -346,8 +341,7 @@ func TestIdleTimeout(t *testing.T) {
 	ts.b.mu.Lock()
 	ts.b.idleLimit = 150 * time.Millisecond
 	ts.b.mu.Unlock()
-	c := dialRaw(t, ts.addr)
-	c.startup()
+	c := connectRaw(t, ts.addr)
 	c.fe.Send(&pgproto3.Parse{Query: "select 1"})
 	c.flush()
 	time.Sleep(400 * time.Millisecond)

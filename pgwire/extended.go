@@ -68,38 +68,18 @@ func (c *conn) closePortals() {
 // extended handles the messages of the extended query protocol. An error
 // is sent to the client and makes the connection skip messages until Sync.
 func (c *conn) extended(f frame) error {
-	var err error
+	var err, bad error
 	switch f.typ {
 	case 'P':
-		var m pgproto3.Parse
-		if derr := m.Decode(f.body); derr != nil {
-			return malformed("Parse", derr)
-		}
-		err = c.parseMsg(&m)
+		bad, err = decodeMsg(f, "Parse", c.parseMsg)
 	case 'B':
-		var m pgproto3.Bind
-		if derr := m.Decode(f.body); derr != nil {
-			return malformed("Bind", derr)
-		}
-		err = c.bindMsg(&m)
+		bad, err = decodeMsg(f, "Bind", c.bindMsg)
 	case 'D':
-		var m pgproto3.Describe
-		if derr := m.Decode(f.body); derr != nil {
-			return malformed("Describe", derr)
-		}
-		err = c.describeMsg(&m)
+		bad, err = decodeMsg(f, "Describe", c.describeMsg)
 	case 'E':
-		var m pgproto3.Execute
-		if derr := m.Decode(f.body); derr != nil {
-			return malformed("Execute", derr)
-		}
-		err = c.executeMsg(&m)
+		bad, err = decodeMsg(f, "Execute", c.executeMsg)
 	case 'C':
-		var m pgproto3.Close
-		if derr := m.Decode(f.body); derr != nil {
-			return malformed("Close", derr)
-		}
-		err = c.closeMsg(&m)
+		bad, err = decodeMsg(f, "Close", c.closeMsg)
 	case 'H':
 		if c.w.flush() != nil {
 			return errConnGone
@@ -115,6 +95,9 @@ func (c *conn) extended(f frame) error {
 		c.readyForQuery()
 		return c.w.flush()
 	}
+	if bad != nil {
+		return bad
+	}
 	if err != nil {
 		if isFatal(err) {
 			return err
@@ -123,6 +106,20 @@ func (c *conn) extended(f frame) error {
 		c.ignoreTillSync = true
 	}
 	return nil
+}
+
+// decodeMsg decodes the body of f into a new message M and hands it to
+// handle, returning what handle does; a body that does not decode is
+// returned as bad (a protocol violation) and handle is not called.
+func decodeMsg[M any, P interface {
+	*M
+	Decode([]byte) error
+}](f frame, name string, handle func(P) error) (bad, err error) {
+	var m M
+	if derr := P(&m).Decode(f.body); derr != nil {
+		return malformed(name, derr), nil
+	}
+	return nil, handle(&m)
 }
 
 func (c *conn) parseMsg(m *pgproto3.Parse) error {

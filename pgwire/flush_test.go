@@ -31,8 +31,7 @@ func (c *rawClient) silent(d time.Duration) bool {
 // PostgreSQL does), while an error is sent at once.
 func TestExtendedRepliesWaitForSync(t *testing.T) {
 	ts := startServer(t, Options{})
-	c := dialRaw(t, ts.addr)
-	c.startup()
+	c := connectRaw(t, ts.addr)
 	for _, m := range []pgproto3.FrontendMessage{
 		&pgproto3.Parse{Query: "select 1"},
 		&pgproto3.Bind{},

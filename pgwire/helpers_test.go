@@ -75,6 +75,14 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 	return &rawClient{t: t, nc: nc, fe: pgproto3.NewFrontend(nc, nc)}
 }
 
+// connectRaw dials addr and completes the startup.
+func connectRaw(t testing.TB, addr string) *rawClient {
+	t.Helper()
+	c := dialRaw(t, addr)
+	c.startup()
+	return c
+}
+
 // startup sends a StartupMessage and reads up to ReadyForQuery.
 func (c *rawClient) startup() {
 	c.t.Helper()
@@ -113,8 +121,7 @@ func (c *rawClient) query(sql string) {
 // returns it with the statement's session once the backend sleeps in it.
 func sleeper(t testing.TB, ts *testServer) (*rawClient, *fakeSession) {
 	t.Helper()
-	c := dialRaw(t, ts.addr)
-	c.startup()
+	c := connectRaw(t, ts.addr)
 	c.query("select pg_sleep(30)")
 	return c, <-ts.b.sleeping
 }
@@ -209,6 +216,11 @@ func render(m pgproto3.BackendMessage) string {
 	case *pgproto3.CopyData:
 		return fmt.Sprintf("CopyData %q", m.Data)
 	}
+	return messageName(m)
+}
+
+// messageName is the name of m's type in pgproto3.
+func messageName(m any) string {
 	return strings.TrimPrefix(fmt.Sprintf("%T", m), "*pgproto3.")
 }
 
@@ -230,27 +242,16 @@ func parseFrontend(line string) (pgproto3.FrontendMessage, error) {
 			return nil, err
 		}
 		return &pgproto3.CopyData{Data: []byte(d)}, nil
-	case "Parse":
-		m = &pgproto3.Parse{}
-	case "Bind":
-		m = &pgproto3.Bind{}
-	case "Describe":
-		m = &pgproto3.Describe{}
-	case "Execute":
-		m = &pgproto3.Execute{}
-	case "Close":
-		m = &pgproto3.Close{}
-	case "Sync":
-		m = &pgproto3.Sync{}
-	case "Flush":
-		m = &pgproto3.Flush{}
-	case "CopyDone":
-		m = &pgproto3.CopyDone{}
-	case "CopyFail":
-		m = &pgproto3.CopyFail{}
-	case "Terminate":
-		m = &pgproto3.Terminate{}
-	default:
+	}
+	// The other messages are read from JSON into a new one of their type.
+	for _, fresh := range []pgproto3.FrontendMessage{&pgproto3.Parse{}, &pgproto3.Bind{}, &pgproto3.Describe{},
+		&pgproto3.Execute{}, &pgproto3.Close{}, &pgproto3.Sync{}, &pgproto3.Flush{}, &pgproto3.CopyDone{},
+		&pgproto3.CopyFail{}, &pgproto3.Terminate{}} {
+		if messageName(fresh) == name {
+			m = fresh
+		}
+	}
+	if m == nil {
 		return nil, fmt.Errorf("unknown message %q", name)
 	}
 	if arg != "" {

@@ -263,10 +263,11 @@ func TestParseSharedSuites(t *testing.T) {
 	}
 }
 
-func TestFormatMarker(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "x.slt")
-	src := "# format: classic\nquery II nosort\nSELECT 1, 2\n----\n1\n2\n"
+// parseText writes src to a file name in a temporary directory and
+// parses it, failing t on an error.
+func parseText(t *testing.T, name, src string) (string, []Record) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -274,6 +275,11 @@ func TestFormatMarker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, recs
+}
+
+func TestFormatMarker(t *testing.T) {
+	_, recs := parseText(t, "x.slt", "# format: classic\nquery II nosort\nSELECT 1, 2\n----\n1\n2\n")
 	if len(recs) != 1 || recs[0].Format != FormatClassic {
 		t.Fatalf("marker ignored: %+v", recs)
 	}

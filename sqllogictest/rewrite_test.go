@@ -2,20 +2,11 @@ package sqllogictest
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 )
 
 func TestApplyRewrites(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "r.slt")
-	src := "query I\nSELECT 1\n----\n2\n\nquery I\nSELECT 3\n\nquery I\nSELECT 1 WHERE false\n----\n9\n9\n\nstatement ok\nSELECT 1\n"
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := ParseFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, recs := parseText(t, "r.slt", "query I\nSELECT 1\n----\n2\n\nquery I\nSELECT 3\n\nquery I\nSELECT 1 WHERE false\n----\n9\n9\n\nstatement ok\nSELECT 1\n")
 	rw := []Rewrite{
 		{File: p, After: recs[0].SQLEndLine, Count: recs[0].ResultLines, Lines: []string{"----", "1"}},
 		{File: p, After: recs[1].SQLEndLine, Count: recs[1].ResultLines, Lines: []string{"----", "3"}},

@@ -21,6 +21,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"streamsql/internal/testclient"
 )
 
 var built struct {
@@ -99,10 +101,19 @@ func freeAddr(t *testing.T) string {
 // waiting for it.
 func launch(t *testing.T, dir string, prefix []string, args ...string) *proc {
 	t.Helper()
+	return launchEnv(t, dir, prefix, nil, args...)
+}
+
+// launchEnv is launch with env added to the binary's environment. The
+// flags in args come after the defaults (no HTTP, log level info), so
+// they override them.
+func launchEnv(t *testing.T, dir string, prefix, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{addr: freeAddr(t), stderr: &lockedBuffer{}, done: make(chan struct{})}
 	argv := append(append([]string{}, prefix...), binary(t), "-listen", p.addr, "-data", dir, "-http", "off", "-log-level", "info")
 	argv = append(argv, args...)
 	p.cmd = exec.Command(argv[0], argv[1:]...)
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -145,9 +156,17 @@ func (p *proc) ready(t *testing.T, within time.Duration) bool {
 	return false
 }
 
+// start launches the binary on dir and waits until it accepts
+// connections.
 func start(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
-	p := launch(t, dir, nil, args...)
+	return startEnv(t, dir, nil, args...)
+}
+
+// startEnv is start with env added to the binary's environment.
+func startEnv(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	p := launchEnv(t, dir, nil, env, args...)
 	if !p.ready(t, 30*time.Second) {
 		t.Fatalf("streamsqld did not start: %v\n%s", p.err, p.stderr.String())
 	}
@@ -174,14 +193,7 @@ func (p *proc) exited(t *testing.T, within time.Duration) int {
 
 func (p *proc) connect(t *testing.T) *pgx.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, "postgres://streamsql@"+p.addr+"/dev?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return testclient.Connect(t, "postgres://streamsql@"+p.addr+"/dev?sslmode=disable", nil)
 }
 
 // answers checks that a new client is served within a second.

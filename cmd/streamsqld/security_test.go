@@ -28,29 +28,8 @@ func startSecure(t *testing.T, dir, hba string, ca *testserver.CA, env []string,
 		t.Fatal(err)
 	}
 	httpAddr := freeAddr(t)
-	p := &proc{addr: freeAddr(t), stderr: &lockedBuffer{}, done: make(chan struct{})}
-	argv := append([]string{"-listen", p.addr, "-data", dir, "-http", httpAddr, "-log-level", "info", "-audit-log",
-		"-hba", hbaFile, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile, "-tls-ca", ca.CertFile}, args...)
-	p.cmd = exec.Command(binary(t), argv...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("streamsqld logged:\n%s", p.stderr.String())
-		}
-	})
-	if !p.ready(t, 30*time.Second) {
-		t.Fatalf("streamsqld did not start: %v\n%s", p.err, p.stderr.String())
-	}
+	p := startEnv(t, dir, env, append([]string{"-http", httpAddr, "-audit-log",
+		"-hba", hbaFile, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile, "-tls-ca", ca.CertFile}, args...)...)
 	return p, httpAddr
 }
 

@@ -16,8 +16,11 @@ import (
 // Process is a streamsqld binary running as a child process, for tests
 // that kill it (kill -9) and start it again on the same data directory.
 type Process struct {
-	cmd  *exec.Cmd
-	Addr string // host:port it listens on
+	cmd      *exec.Cmd
+	Addr     string // host:port it listens on
+	Dir      string // its data directory
+	bin      string
+	logLevel string
 }
 
 // Build compiles streamsqld into the test's temporary directory and
@@ -35,9 +38,16 @@ func Build(t testing.TB) string {
 	return bin
 }
 
+// StartBuilt builds streamsqld and starts it on a new temporary data
+// directory, as StartProcess does.
+func StartBuilt(t testing.TB, logLevel string) *Process {
+	t.Helper()
+	return StartProcess(t, Build(t), t.TempDir(), logLevel)
+}
+
 // StartProcess starts bin on a free loopback port with its data in dir
 // (logging at logLevel, no HTTP endpoints) and waits until it accepts
-// connections.
+// connections. The process is killed when t ends, if it still runs.
 func StartProcess(t testing.TB, bin, dir, logLevel string) *Process {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -54,7 +64,9 @@ func StartProcess(t testing.TB, bin, dir, logLevel string) *Process {
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return &Process{cmd: cmd, Addr: addr}
+			p := &Process{cmd: cmd, Addr: addr, Dir: dir, bin: bin, logLevel: logLevel}
+			t.Cleanup(p.Kill)
+			return p
 		}
 	}
 	cmd.Process.Kill()
@@ -62,10 +74,22 @@ func StartProcess(t testing.TB, bin, dir, logLevel string) *Process {
 	return nil
 }
 
-// Kill ends the process at once (SIGKILL) and reaps it.
+// Kill ends the process at once (SIGKILL) and reaps it; a process that
+// already ended is left as it is.
 func (p *Process) Kill() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
 	p.cmd.Process.Kill()
 	p.cmd.Wait()
+}
+
+// Restart kills p (if it still runs) and starts the same binary again on
+// the same data directory, as a restart after a crash does.
+func (p *Process) Restart(t testing.TB) *Process {
+	t.Helper()
+	p.Kill()
+	return StartProcess(t, p.bin, p.Dir, p.logLevel)
 }
 
 // URL is the postgres:// URL of the process for user streamsql.

@@ -1,0 +1,147 @@
+package engine_test
+
+// Helpers shared by the engine's tests over the wire: starting a server
+// and connecting pgx clients to it, running statements, reading rows as
+// text, and checking the SQLSTATE of an error.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"streamsql/engine"
+	"streamsql/internal/testclient"
+	"streamsql/internal/testserver"
+)
+
+// connect connects a client to ts with the run-time parameters params.
+func connect(t testing.TB, ts *testserver.Server, params map[string]string) *pgx.Conn {
+	t.Helper()
+	return testclient.Connect(t, ts.URL("test", "streamsql"), func(cfg *pgx.ConnConfig) {
+		for k, v := range params {
+			cfg.RuntimeParams[k] = v
+		}
+	})
+}
+
+// startConn starts a server with opts and connects one client to it.
+func startConn(t testing.TB, opts engine.Options) (*testserver.Server, *pgx.Conn) {
+	t.Helper()
+	ts := testserver.Start(t, opts)
+	return ts, connect(t, ts, nil)
+}
+
+// execAll runs qs on conn in order, failing t on the first error.
+func execAll(t testing.TB, conn *pgx.Conn, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// queryInt runs sql, which returns one integer.
+func queryInt(t testing.TB, conn *pgx.Conn, sql string, args ...any) int64 {
+	t.Helper()
+	var v int64
+	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
+		t.Fatalf("%s %v: %v", sql, args, err)
+	}
+	return v
+}
+
+// scanRows reads rows to the end and renders each with render.
+func scanRows(rows pgx.Rows, render func(vals []any) string) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, render(vals))
+	}
+	return out, rows.Err()
+}
+
+// joinValues renders a row as its values (fmt.Sprint of each, or of what
+// format makes of it when format is not nil) joined by sep.
+func joinValues(sep string, format func(any) string) func([]any) string {
+	if format == nil {
+		format = func(v any) string { return fmt.Sprint(v) }
+	}
+	return func(vals []any) string {
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = format(v)
+		}
+		return strings.Join(parts, sep)
+	}
+}
+
+// queryStrings runs q and returns its rows, each as its values joined by
+// spaces.
+func queryStrings(t testing.TB, conn *pgx.Conn, q string, args ...any) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	out, err := scanRows(rows, joinValues(" ", nil))
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
+// pgErr is the server error in err, or nil.
+func pgErr(err error) *pgconn.PgError {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return nil
+}
+
+// sqlState is the SQLSTATE of the server error in err, or "".
+func sqlState(err error) string {
+	if pe := pgErr(err); pe != nil {
+		return pe.Code
+	}
+	return ""
+}
+
+// wantPgErr fails t unless err is a server error with code and, when msg
+// is not empty, the message msg.
+func wantPgErr(t testing.TB, err error, code, msg string) *pgconn.PgError {
+	t.Helper()
+	pe := pgErr(err)
+	if pe == nil || pe.Code != code || (msg != "" && pe.Message != msg) {
+		t.Fatalf("got %v, want %s %q", err, code, msg)
+	}
+	return pe
+}
+
+// answersQuickly checks that a new client of url gets an answer within a
+// second.
+func answersQuickly(t testing.TB, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("the server does not take a new client: %v", err)
+	}
+	defer c.Close(context.Background())
+	var one int
+	if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("the server does not answer a new client: %d, %v", one, err)
+	}
+}
