@@ -277,7 +277,6 @@ func boolStr(b bool) string {
 	return "f"
 }
 
-
 // build returns the aggregation's plan: a projection of group keys,
 // aggregate arguments, FILTER conditions and the calls' ORDER BY
 // expressions, then the hash aggregation (each call orders its own rows).
@@ -313,4 +312,3 @@ func (a *aggContext) build() (*relPlan, error) {
 	in := &relPlan{node: &plan.Project{Input: a.from.node, Exprs: proj}}
 	return &relPlan{node: &plan.Aggregate{Input: in.node, GroupCols: groupCols, Aggs: specs}, cols: a.post.cols}, nil
 }
-

@@ -45,10 +45,10 @@ const (
 
 // aggMomentSlot is one group's exact sums.
 type aggMomentSlot struct {
-	n                 int64
-	spx, spy          aggSpecials
-	sx, sy            big.Int
-	sxx, syy, sxy     big.Int
+	n             int64
+	spx, spy      aggSpecials
+	sx, sy        big.Int
+	sxx, syy, sxy big.Int
 }
 
 // fixed sets z to x * 2^scale exactly (x finite); scale >= 1074.
