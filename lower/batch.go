@@ -59,7 +59,8 @@ func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
 		}
 		specs := make([]batch.AggSpec, len(x.Aggs))
 		for i, a := range x.Aggs {
-			specs[i] = batch.AggSpec{Agg: a.Fn, Args: a.Args, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: a.Filter, T: a.T}
+			specs[i] = batch.AggSpec{Agg: a.Fn, Args: a.Args, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: a.Filter, T: a.T,
+				Order: aggOrder(a.Order, nil)}.OrderFirst()
 		}
 		return batch.NewHashAgg(in, x.GroupCols, x.GroupTypes(), specs), nil
 	case *plan.Window:
@@ -287,4 +288,21 @@ func names(names []string, i int) []string {
 		return nil
 	}
 	return names[i:]
+}
+
+// aggOrder converts an aggregate call's ordering, its columns mapped
+// through m (nil: unchanged).
+func aggOrder(keys []plan.AggOrder, m []int) []batch.AggOrder {
+	if len(keys) == 0 {
+		return nil
+	}
+	out := make([]batch.AggOrder, len(keys))
+	for i, k := range keys {
+		c := k.Col
+		if m != nil {
+			c = m[c]
+		}
+		out[i] = batch.AggOrder{Col: c, T: k.T, Desc: k.Desc, NullsFirst: k.NullsFirst}
+	}
+	return out
 }

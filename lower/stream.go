@@ -668,7 +668,7 @@ func (sp *streamPlanner) agg(x *plan.Aggregate) (*stream.Node, []int, error) {
 	}
 	specs := make([]batch.AggSpec, len(x.Aggs))
 	for i, a := range x.Aggs {
-		s := batch.AggSpec{Agg: a.Fn, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: -1, T: a.T}
+		s := batch.AggSpec{Agg: a.Fn, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: -1, T: a.T, Order: aggOrder(a.Order, cm)}
 		s.Args = make([]int, len(a.Args))
 		for j, c := range a.Args {
 			s.Args[j] = cm[c]
@@ -676,17 +676,15 @@ func (sp *streamPlanner) agg(x *plan.Aggregate) (*stream.Node, []int, error) {
 		if a.Filter >= 0 {
 			s.Filter = cm[a.Filter]
 		}
-		specs[i] = s
+		specs[i] = s.OrderFirst()
 	}
 	return sp.aggNode(child, group, x.GroupTypes(), specs)
 }
 
 func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []types.T, aggs []batch.AggSpec) (*stream.Node, []int, error) {
 	for _, a := range aggs {
-		switch a.Agg.Name {
-		case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg":
-		default:
-			return nil, nil, notIncremental("the aggregate %s()", a.Agg.Name)
+		if err := agg.Maintainable(a); err != nil {
+			return nil, nil, err
 		}
 	}
 	spec := &agg.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1}

@@ -29,17 +29,16 @@ func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int,
 	}
 	aggs := make([]batch.AggSpec, len(x.Aggs))
 	for i, a := range x.Aggs {
-		aggs[i] = batch.AggSpec{Agg: a.Fn, Args: a.Args, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: a.Filter, T: a.T}
+		aggs[i] = batch.AggSpec{Agg: a.Fn, Args: a.Args, ArgTypes: x.ArgTypes(a), Distinct: a.Distinct, Filter: a.Filter, T: a.T,
+			Order: aggOrder(a.Order, nil)}.OrderFirst()
 	}
 	unsupported := func(format string, args ...any) error {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "materialized views over SESSION: "+format, args...).
 			WithHint("Group by the partition columns and window_start and/or window_end, and aggregate columns of the relation.")
 	}
 	for _, a := range aggs {
-		switch a.Agg.Name {
-		case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg":
-		default:
-			return nil, nil, true, notIncremental("the aggregate %s()", a.Agg.Name)
+		if err := agg.Maintainable(a); err != nil {
+			return nil, nil, true, err
 		}
 	}
 	// A view's gap is fixed when it is created: it is evaluated here,

@@ -753,13 +753,9 @@ func numericVariance(N int64, sx, sxx *apd.Decimal, sample, sqrt bool) *apd.Deci
 	_, _ = ctx.Mul(&nSxx, vN, sxx)
 	_, _ = ctx.Sub(&num, &nSxx, &sumX2)
 	if num.Sign() <= 0 {
-		// PostgreSQL returns zero with the scale of sum(x)^2.
-		z := new(apd.Decimal)
-		z.Exponent = sumX2.Exponent
-		if z.Exponent > 0 {
-			z.Exponent = 0
-		}
-		return z
+		// A zero (or, from roundoff, negative) numerator: PostgreSQL
+		// returns its constant zero, of scale 0.
+		return new(apd.Decimal)
 	}
 	if sample {
 		den.SetInt64(N * (N - 1))

@@ -45,6 +45,10 @@ func newRegistry() *registry {
 	r.addIntervalTypmod()
 	r.addMiscFuncs()
 	r.addAggregates()
+	r.addStatAggregates()
+	r.addOrderedSetAggregates()
+	r.addJSONAggregates()
+	r.addHLLAggregates()
 	r.addTableFuncs()
 	r.addSetFuncs()
 	return r

@@ -181,7 +181,10 @@ type Aggregate struct {
 	New func(args []types.T) Accumulator
 	// Ordered: the result depends on input order (string_agg, array_agg).
 	Ordered bool
-	OID     uint32
+	// WithinGroup: an ordered-set aggregate, called as f(direct args)
+	// WITHIN GROUP (ORDER BY x); Args are the direct arguments, then x.
+	WithinGroup bool
+	OID         uint32
 }
 
 // ResultType returns the aggregate's result type for actual argument types.

@@ -24,6 +24,25 @@ type AggSpec struct {
 	Distinct bool
 	Filter   int
 	T        types.T
+	// Order is the call's ordering (plan.AggCall.Order), Col an input
+	// column of the operator.
+	Order []AggOrder
+}
+
+// AggOrder is one key of an aggregate call's ordering.
+type AggOrder struct {
+	Col              int
+	T                types.T
+	Desc, NullsFirst bool
+}
+
+// NewAccumulator returns the call's accumulator; an ordered call must be
+// in OrderFirst form.
+func (a AggSpec) NewAccumulator() udf.Accumulator {
+	if a.Ordered() {
+		return newOrderedAcc(a)
+	}
+	return udf.NewAccumulator(a.Agg, a.ArgTypes, a.Agg.WithinGroup && len(a.Order) > 0 && a.Order[0].Desc)
 }
 
 // HashAgg groups its input by the group columns and computes aggregates
@@ -139,7 +158,7 @@ func (h *HashAgg) run(ctx *exec.Ctx) error {
 	h.accs = make([]udf.Accumulator, len(h.aggs))
 	h.seen = make([]map[string]struct{}, len(h.aggs))
 	for i, a := range h.aggs {
-		h.accs[i] = a.Agg.New(a.ArgTypes)
+		h.accs[i] = a.NewAccumulator()
 		if a.Distinct {
 			h.seen[i] = map[string]struct{}{}
 		}

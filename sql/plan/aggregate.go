@@ -12,8 +12,8 @@ import (
 // Aggs over each group. Its rows are the group columns in order, then one
 // column per aggregate; without group columns there is exactly one row,
 // also for no input (SELECT count(*) FROM t). The planner projects the
-// group keys, the aggregates' arguments and their FILTER conditions as
-// columns of Input, and sorts Input for aggregates with ORDER BY.
+// group keys, the aggregates' arguments, their FILTER conditions and the
+// expressions of ORDER BY inside a call as columns of Input.
 type Aggregate struct {
 	Input     Rel
 	GroupCols []int
@@ -30,6 +30,25 @@ type AggCall struct {
 	Distinct bool
 	Filter   int
 	T        types.T
+	// Order is the call's own ordering: ORDER BY inside the call (the
+	// columns of Input the rows are ordered by, for order-sensitive
+	// aggregates such as array_agg), or the WITHIN GROUP ordering of an
+	// ordered-set aggregate (one key over its last argument). Operators
+	// keep each group's rows of an ordered call in this order.
+	Order []AggOrder
+}
+
+// AggOrder is one key of an aggregate's ordering.
+type AggOrder struct {
+	Col              int
+	T                types.T
+	Desc, NullsFirst bool
+}
+
+// Descending reports whether an ordered-set aggregate sorts its values
+// in descending order (WITHIN GROUP (ORDER BY x DESC)).
+func (a AggCall) Descending() bool {
+	return a.Fn.WithinGroup && len(a.Order) > 0 && a.Order[0].Desc
 }
 
 func (a AggCall) String() string {
@@ -46,6 +65,27 @@ func (a AggCall) String() string {
 			sb.WriteString(", ")
 		}
 		fmt.Fprintf(&sb, "#%d", c)
+	}
+	for i, o := range a.Order {
+		switch {
+		case i > 0:
+			sb.WriteString(", ")
+		case a.Fn.WithinGroup:
+			sb.WriteString(") WITHIN GROUP (ORDER BY ")
+		default:
+			sb.WriteString(" ORDER BY ")
+		}
+		fmt.Fprintf(&sb, "#%d", o.Col)
+		if o.Desc {
+			sb.WriteString(" DESC")
+		}
+		if o.NullsFirst != o.Desc {
+			if o.NullsFirst {
+				sb.WriteString(" NULLS FIRST")
+			} else {
+				sb.WriteString(" NULLS LAST")
+			}
+		}
 	}
 	sb.WriteString(")")
 	if a.Filter >= 0 {

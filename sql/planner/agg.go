@@ -1,7 +1,7 @@
 package planner
 
 import (
-	"regexp"
+	"fmt"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -23,7 +23,6 @@ type aggContext struct {
 	group []plan.Scalar
 	keys  []string
 	aggs  []aggCall
-	order []*pg.Node // an aggregate's ORDER BY (one ordering for all)
 }
 
 type aggCall struct {
@@ -33,6 +32,10 @@ type aggCall struct {
 	filter   plan.Scalar
 	t        types.T
 	key      string
+	// order is the call's ORDER BY (or WITHIN GROUP ordering, whose
+	// expression is the last of args); orderBy holds the sort options.
+	order   []plan.Scalar
+	orderBy []*pg.SortBy
 }
 
 func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan) (*aggContext, error) {
@@ -114,6 +117,14 @@ func (a *aggContext) hook(n *pg.Node) (plan.Scalar, bool, error) {
 	if n.GetAConst() != nil || n.GetSubLink() != nil || n.GetParamRef() != nil {
 		return nil, false, nil
 	}
+	if fc := n.GetFuncCall(); fc != nil && fc.Over == nil && !containsAgg(n) {
+		// PostgreSQL resolves a function before it checks grouping: an
+		// unknown function is reported as such, not as an ungrouped
+		// argument column.
+		if _, err := a.p.binder(a.in, "SELECT").bind(n); sqlerr.Code(err) == sqlerr.UndefinedFunction {
+			return nil, true, err
+		}
+	}
 	// A grouped expression?
 	if len(a.group) > 0 && !containsAgg(n) {
 		if e, err := a.p.binder(a.in, "SELECT").bind(n); err == nil {
@@ -171,8 +182,16 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 	}
 	var args []plan.Scalar
 	var ts []types.T
+	argNodes := fc.Args
+	if fc.AggWithinGroup {
+		// f(direct args) WITHIN GROUP (ORDER BY x): x is the last argument.
+		if len(fc.AggOrder) != 1 {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITHIN GROUP with %d ordering columns is not supported", len(fc.AggOrder)).WithPosition(pos)
+		}
+		argNodes = append(append([]*pg.Node{}, fc.Args...), fc.AggOrder[0].GetSortBy().Node)
+	}
 	if !fc.AggStar {
-		for _, an := range fc.Args {
+		for _, an := range argNodes {
 			e, err := b.bind(an)
 			if err != nil {
 				return nil, err
@@ -187,6 +206,14 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 	fn, argTypes, err := udf.LookupAggregate(name, ts)
 	if err != nil {
 		return nil, withPos(err, pos)
+	}
+	switch {
+	case fc.AggWithinGroup && !fn.WithinGroup:
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "%s is not an ordered-set aggregate, so it cannot have WITHIN GROUP", name).WithPosition(pos)
+	case !fc.AggWithinGroup && fn.WithinGroup:
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "WITHIN GROUP is required for ordered-set aggregate %s", name).WithPosition(pos)
+	case fn.WithinGroup && fc.AggDistinct:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT is not supported for ordered-set aggregate %s", name).WithPosition(pos)
 	}
 	for i := range args {
 		if i < len(argTypes) {
@@ -206,16 +233,29 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 			return nil, err
 		}
 	}
-	if len(fc.AggOrder) > 0 {
-		if a.order != nil && !sameNodes(a.order, fc.AggOrder) {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregates with different ORDER BY in one query are not supported yet").WithPosition(pos)
-		}
-		a.order = fc.AggOrder
-	}
 	call := aggCall{fn: fn, args: args, distinct: fc.AggDistinct, filter: filter, t: fn.ResultType(ts)}
+	if fc.AggWithinGroup {
+		call.order = args[len(args)-1:]
+		call.orderBy = []*pg.SortBy{fc.AggOrder[0].GetSortBy()}
+	} else if len(fc.AggOrder) > 0 {
+		ob := a.p.binder(a.in, "ORDER BY")
+		for _, on := range fc.AggOrder {
+			sb := on.GetSortBy()
+			e, err := ob.bind(sb.Node)
+			if err != nil {
+				return nil, err
+			}
+			call.order = append(call.order, e)
+			call.orderBy = append(call.orderBy, sb)
+		}
+	}
 	call.key = name + "/" + boolStr(call.distinct)
 	for _, x := range args {
 		call.key += "|" + plan.Key(x)
+	}
+	for i, x := range call.order {
+		sk := sortKey(0, x.Type(), call.orderBy[i])
+		call.key += fmt.Sprintf("|order:%s/%t/%t", plan.Key(x), sk.Desc, sk.NullsFirst)
 	}
 	if filter != nil {
 		call.key += "|filter:" + plan.Key(filter)
@@ -237,21 +277,9 @@ func boolStr(b bool) string {
 	return "f"
 }
 
-func sameNodes(a, b []*pg.Node) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if locRE.ReplaceAllString(a[i].String(), "") != locRE.ReplaceAllString(b[i].String(), "") {
-			return false
-		}
-	}
-	return true
-}
-
-// build returns the aggregation's plan: a projection of group keys and
-// aggregate arguments, optionally sorted for ordered aggregates, then the
-// hash aggregation.
+// build returns the aggregation's plan: a projection of group keys,
+// aggregate arguments, FILTER conditions and the calls' ORDER BY
+// expressions, then the hash aggregation (each call orders its own rows).
 func (a *aggContext) build() (*relPlan, error) {
 	proj := append([]plan.Scalar{}, a.group...)
 	groupCols := make([]int, len(a.group))
@@ -269,30 +297,18 @@ func (a *aggContext) build() (*relPlan, error) {
 			spec.Filter = len(proj)
 			proj = append(proj, c.filter)
 		}
+		for j, x := range c.order {
+			sk := sortKey(0, x.Type(), c.orderBy[j])
+			col := len(proj)
+			if c.fn.WithinGroup {
+				col = spec.Args[len(spec.Args)-1]
+			} else {
+				proj = append(proj, x)
+			}
+			spec.Order = append(spec.Order, plan.AggOrder{Col: col, T: x.Type(), Desc: sk.Desc, NullsFirst: sk.NullsFirst})
+		}
 		specs[i] = spec
 	}
 	in := &relPlan{node: &plan.Project{Input: a.from.node, Exprs: proj}}
-	var sortKeys []plan.SortKey
-	if len(a.order) > 0 {
-		b := a.p.binder(a.in, "ORDER BY")
-		var keys []plan.SortKey
-		var extra []plan.Scalar
-		for _, on := range a.order {
-			sb := on.GetSortBy()
-			e, err := b.bind(sb.Node)
-			if err != nil {
-				return nil, err
-			}
-			extra = append(extra, e)
-			keys = append(keys, sortKey(len(proj)+len(extra)-1, e.Type(), sb))
-		}
-		in = &relPlan{node: &plan.Project{Input: a.from.node, Exprs: append(proj, extra...)}}
-		sortKeys = keys
-	}
-	if sortKeys != nil {
-		in.node = &plan.Sort{Input: in.node, Keys: sortKeys}
-	}
 	return &relPlan{node: &plan.Aggregate{Input: in.node, GroupCols: groupCols, Aggs: specs}, cols: a.post.cols}, nil
 }
-
-var locRE = regexp.MustCompile(`location:\s*\d+`)

@@ -120,6 +120,9 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 		wc.orderBy = append(wc.orderBy, sb)
 		wc.specKey += fmt.Sprintf("o%s/%d/%d;", plan.Key(e), sb.SortbyDir, sb.SortbyNulls)
 	}
+	if fc.AggWithinGroup {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "OVER is not supported for ordered-set aggregate %s", name).WithPosition(pos)
+	}
 	if fc.AggDistinct {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT is not implemented for window functions").WithPosition(pos)
 	}
@@ -200,6 +203,9 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 		fn, argTypes, err := udf.LookupAggregate(name, ts)
 		if err != nil {
 			return nil, withPos(err, pos)
+		}
+		if fn.WithinGroup {
+			return nil, sqlerr.New(sqlerr.WrongObjectType, "WITHIN GROUP is required for ordered-set aggregate %s", name).WithPosition(pos)
 		}
 		for i := range wc.args {
 			if i < len(argTypes) {

@@ -93,6 +93,9 @@ func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *strea
 		}
 		return &aggDistinct{inner: in, sets: aggSets{ts: a.ArgTypes}}, nil
 	}
+	if st, ok := newAggStateMore(a, env); ok {
+		return st, nil
+	}
 	var in types.T
 	if len(a.ArgTypes) > 0 {
 		in = a.ArgTypes[0]
@@ -1382,7 +1385,7 @@ func (a *aggRecompute) result(g uint32) (types.Datum, error) {
 			c.Release()
 		}
 	}()
-	acc := a.spec.Agg.New(a.spec.ArgTypes)
+	acc := a.spec.NewAccumulator()
 	defer acc.Release()
 	if err := acc.Update(make([]uint32, n), 1, cols, n); err != nil {
 		return nil, err

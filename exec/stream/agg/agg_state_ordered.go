@@ -1,0 +1,152 @@
+package agg
+
+// Aggregates with ORDER BY inside the call (array_agg(x ORDER BY ts),
+// string_agg(s, ',' ORDER BY s DESC), jsonb_agg, first_value, ...) in a
+// view.
+//
+// The group's rows are a multiset whose entry key is the ordering keys
+// (order-preserving, in the call's direction and NULLS placement) followed
+// by the argument values, so the byte order of the keys is the call's
+// order and a deletion finds the entry its insertion made. The result
+// feeds the live entries in key order (each as often as its count)
+// through the registry's accumulator; first_value and last_value only
+// look for the smallest or largest live key.
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"streamsql/exec/batch"
+	"streamsql/exec/stream"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// aggOrdered is an aggregate call with ORDER BY: its first k arguments
+// are the ordering columns (see StreamSpec).
+type aggOrdered struct {
+	spec batch.AggSpec // the call without its ordering columns
+	k    int
+	keys []batch.AggOrder
+	env  *stream.Env
+	sets aggSets
+}
+
+func newAggOrdered(a batch.AggSpec, env *stream.Env) *aggOrdered {
+	k := len(a.Order)
+	inner := a
+	inner.ArgTypes = a.ArgTypes[k:]
+	inner.Args = a.Args[k:]
+	inner.Order = nil
+	return &aggOrdered{spec: inner, k: k, keys: a.Order, env: env, sets: aggSets{ts: a.ArgTypes}}
+}
+
+func (a *aggOrdered) grow(n int)                { a.sets.grow(n) }
+func (a *aggOrdered) reset(g uint32)            { a.sets.reset(g) }
+func (a *aggOrdered) set(g uint32) *aggMultiset { return a.sets.set(g) }
+func (a *aggOrdered) load(g uint32, key []byte, n int64, vals []types.Datum) error {
+	a.sets.loadEntry(g, key, n, vals)
+	return nil
+}
+
+// entryKey encodes a row: the ordering keys, then the arguments.
+func (a *aggOrdered) entryKey(vals []types.Datum) []byte {
+	b := a.sets.key[:0]
+	for j, d := range vals {
+		if j < a.k {
+			o := a.keys[j]
+			b = types.AppendKeyNulls(b, d, a.sets.ts[j], o.Desc, o.NullsFirst)
+		} else {
+			b = types.AppendKey(b, d, a.sets.ts[j], false)
+		}
+	}
+	a.sets.key = b
+	return b
+}
+
+func (a *aggOrdered) updateRow(g uint32, vals []types.Datum, w int64) error {
+	e, _ := a.sets.get(g).add(a.entryKey(vals), w)
+	if e.vals == nil {
+		e.vals = append([]types.Datum(nil), vals...)
+	}
+	return nil
+}
+
+func (a *aggOrdered) update(ids []uint32, w []int64, args []arrow.Array) error {
+	for i, g := range ids {
+		if w[i] == 0 {
+			continue
+		}
+		if err := a.updateRow(g, a.sets.rowAt(args, i), w[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *aggOrdered) result(g uint32) (types.Datum, error) {
+	s := a.sets.set(g)
+	if s == nil {
+		return nil, nil
+	}
+	switch a.spec.Agg.Name {
+	case "first_value", "last_value":
+		last := a.spec.Agg.Name == "last_value"
+		var best *aggEntry
+		for _, e := range s.m {
+			if e.n > 0 && (best == nil || (!last && e.key < best.key) || (last && e.key > best.key)) {
+				best = e
+			}
+		}
+		if best == nil {
+			return nil, nil
+		}
+		return best.vals[a.k], nil
+	}
+	return recompute(a.spec, a.env, s.live(), a.k)
+}
+
+func (a *aggOrdered) encode(buf []byte, _ uint32) []byte          { return buf }
+func (a *aggOrdered) decode(buf []byte, _ uint32) ([]byte, error) { return buf, nil }
+
+// recompute folds the entries in order (each as often as its count),
+// their values from position skip on, through spec's accumulator and
+// returns the result.
+func recompute(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) (types.Datum, error) {
+	n := 0
+	for _, e := range live {
+		n += int(e.n)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	cols := make([]arrow.Array, len(spec.ArgTypes))
+	for j, t := range spec.ArgTypes {
+		ds := make([]types.Datum, 0, n)
+		for _, e := range live {
+			for range e.n {
+				ds = append(ds, e.vals[skip+j])
+			}
+		}
+		cols[j] = types.ArrayFromDatums(t, ds)
+	}
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	acc := spec.NewAccumulator()
+	defer acc.Release()
+	if err := acc.Update(make([]uint32, n), 1, cols, n); err != nil {
+		return nil, err
+	}
+	var uenv udf.Env
+	if env != nil && env.Ctx != nil {
+		uenv = env.Ctx.Env
+	}
+	res, err := acc.Finish(&uenv, 1)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Release()
+	return types.GetDatum(res, 0, spec.T), nil
+}
