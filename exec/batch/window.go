@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"sort"
@@ -721,10 +722,10 @@ func (rb *rangeBounds) bound(st *winState, i int, preceding, start bool) (int32,
 			return 0, err
 		}
 		b := int64(bv)
-		cmpB = func(r int) int { return cmpInt(rb.ints[r], b) }
+		cmpB = func(r int) int { return cmp.Compare(rb.ints[r], b) }
 	case rb.ints != nil:
 		b := satAdd(rb.ints[i], int64(sign)*rb.ioff)
-		cmpB = func(r int) int { return cmpInt(rb.ints[r], b) }
+		cmpB = func(r int) int { return cmp.Compare(rb.ints[r], b) }
 	case rb.flts != nil:
 		b := rb.flts[i] + float64(sign)*rb.foff
 		cmpB = func(r int) int { return cmpFloat(rb.flts[r], b) }
@@ -749,16 +750,6 @@ func (rb *rangeBounds) bound(st *winState, i int, preceding, start bool) (int32,
 		return c > 0
 	})
 	return int32(nlo + k), nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // satAdd adds without wrapping: an offset past the int64 range reaches
