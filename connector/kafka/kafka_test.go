@@ -75,12 +75,7 @@ func send(t testing.TB, p sarama.SyncProducer, topic string, part int32, key, va
 
 func connect(t testing.TB, srv *testserver.Server) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), srv.URL("kafka", "kafka"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return sqltest.Connect(t, srv.URL("kafka", "kafka"))
 }
 
 // TestKafkaJSONSource reads JSON records from three partitions, with

@@ -17,6 +17,18 @@ import (
 // Within is how long Eventually waits for a result.
 const Within = 20 * time.Second
 
+// Connect connects to url, failing t when it cannot, and closes the
+// connection when t ends.
+func Connect(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // Exec runs each statement in turn, failing t at the first error.
 func Exec(t testing.TB, conn *pgx.Conn, sqls ...string) {
 	t.Helper()
