@@ -185,32 +185,20 @@ const (
 	stInterval
 )
 
+// storageOf is how a column of t is held; the kinds kindStorage does not
+// list (numeric, text-like, jsonb, arrays, ...) are held as text.
 func storageOf(t types.T) storage {
-	switch t.Kind {
-	case types.Bool:
-		return stBool
-	case types.Int2:
-		return stInt16
-	case types.Int4:
-		return stInt32
-	case types.Int8, types.Oid:
-		return stInt64
-	case types.Float4:
-		return stFloat32
-	case types.Float8:
-		return stFloat64
-	case types.Bytea:
-		return stBinary
-	case types.DateKind:
-		return stDate32
-	case types.Time:
-		return stTime64
-	case types.TimestampKind, types.TimestampTZ:
-		return stTimestamp
-	case types.Interval:
-		return stInterval
+	if st, ok := kindStorage[t.Kind]; ok {
+		return st
 	}
 	return stString
+}
+
+var kindStorage = map[types.Kind]storage{
+	types.Bool: stBool, types.Int2: stInt16, types.Int4: stInt32, types.Int8: stInt64, types.Oid: stInt64,
+	types.Float4: stFloat32, types.Float8: stFloat64, types.Bytea: stBinary,
+	types.DateKind: stDate32, types.Time: stTime64, types.TimestampKind: stTimestamp, types.TimestampTZ: stTimestamp,
+	types.Interval: stInterval,
 }
 
 // colOut is one column under construction: typed Go slices in Arrow's

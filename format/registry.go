@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,10 +98,21 @@ type fetchFailure struct {
 
 const retryAfter = time.Second
 
-func (r *schemaRegistry) fetch(ctx context.Context, base string, id int32) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/schemas/ids/%d", base, id), nil)
+// call sends one request to the registry at base, with the registry's
+// credentials, and reads at most limit bytes of the answer. An error is
+// the registry's failure to answer (ConnectionFailure), or a request that
+// cannot be made (InvalidParameterValue).
+func (r *schemaRegistry) call(ctx context.Context, method, base, path string, body []byte, limit int64) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
-		return "", sqlerr.New(sqlerr.InvalidParameterValue, "schema registry request: %v", err)
+		return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "schema registry request: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/vnd.schemaregistry.v1+json")
 	}
 	req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/json")
 	if r.user != "" || r.pass != "" {
@@ -108,12 +120,24 @@ func (r *schemaRegistry) fetch(ctx context.Context, base string, id int32) (stri
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return "", sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+		return nil, nil, sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	resp.Body.Close()
 	if err != nil {
-		return "", sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+		return nil, nil, sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+	}
+	return resp, answer, nil
+}
+
+// unreachable says whether err is a registry's failure to answer, after
+// which the next URL is tried, rather than a request that cannot be made.
+func unreachable(err error) bool { return sqlerr.Code(err) == sqlerr.ConnectionFailure }
+
+func (r *schemaRegistry) fetch(ctx context.Context, base string, id int32) (string, error) {
+	resp, body, err := r.call(ctx, http.MethodGet, base, fmt.Sprintf("/schemas/ids/%d", id), nil, 16<<20)
+	if err != nil {
+		return "", err
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
@@ -141,25 +165,13 @@ func (r *schemaRegistry) fetch(ctx context.Context, base string, id int32) (stri
 func (r *schemaRegistry) latest(ctx context.Context, subject string) (int32, string, error) {
 	var lastErr error
 	for _, base := range r.urls {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/subjects/"+url.PathEscape(subject)+"/versions/latest", nil)
-		if err != nil {
-			return 0, "", sqlerr.New(sqlerr.InvalidParameterValue, "schema registry request: %v", err)
-		}
-		req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/json")
-		if r.user != "" || r.pass != "" {
-			req.SetBasicAuth(r.user, r.pass)
-		}
-		resp, err := r.client.Do(req)
-		if err != nil {
-			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
-			continue
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		resp.Body.Close()
+		resp, body, err := r.call(ctx, http.MethodGet, base, "/subjects/"+url.PathEscape(subject)+"/versions/latest", nil, 16<<20)
 		switch {
-		case err != nil:
-			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+		case err != nil && unreachable(err):
+			lastErr = err
 			continue
+		case err != nil:
+			return 0, "", err
 		case resp.StatusCode == http.StatusNotFound:
 			return 0, "", sqlerr.New(sqlerr.UndefinedObject, "subject %q not found in the schema registry", subject)
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
@@ -192,22 +204,10 @@ func (r *schemaRegistry) register(ctx context.Context, subject, schema string) (
 	body, _ := json.Marshal(map[string]string{"schema": schema})
 	var lastErr error
 	for _, base := range r.urls {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/subjects/"+url.PathEscape(subject)+"/versions", strings.NewReader(string(body)))
-		if err != nil {
-			return 0, sqlerr.New(sqlerr.InvalidParameterValue, "schema registry request: %v", err)
+		resp, answer, err := r.call(ctx, http.MethodPost, base, "/subjects/"+url.PathEscape(subject)+"/versions", body, 1<<20)
+		if err != nil && !unreachable(err) {
+			return 0, err
 		}
-		req.Header.Set("Content-Type", "application/vnd.schemaregistry.v1+json")
-		req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/json")
-		if r.user != "" || r.pass != "" {
-			req.SetBasicAuth(r.user, r.pass)
-		}
-		resp, err := r.client.Do(req)
-		if err != nil {
-			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
-			continue
-		}
-		answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
 		var out struct {
 			ID      int32  `json:"id"`
 			Message string `json:"message"`
@@ -215,7 +215,7 @@ func (r *schemaRegistry) register(ctx context.Context, subject, schema string) (
 		_ = json.Unmarshal(answer, &out)
 		switch {
 		case err != nil:
-			lastErr = sqlerr.New(sqlerr.ConnectionFailure, "schema registry %s: %v", base, err)
+			lastErr = err
 			continue
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 			return 0, sqlerr.New(sqlerr.InvalidAuthorizationSpec, "schema registry %s refused the credentials (%s)", base, resp.Status)

@@ -374,6 +374,17 @@ func stringColumn(offsets []int32, data []byte, valid []byte) arrow.Array {
 	return array.MakeFromData(d)
 }
 
+// decimalsAt parses row i of two numeric columns: the general path of a
+// kernel, for the rows its fixed-point fast path does not take.
+func decimalsAt(x, y *array.String, i int) (*apd.Decimal, *apd.Decimal, error) {
+	a, err := decimalAt(x, i)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := decimalAt(y, i)
+	return a, b, err
+}
+
 // numericVecArith is the kernel for numeric op numeric.
 func numericVecArith(op byte) ScalarFunc {
 	return func(_ *Env, args []arrow.Array, n int) (arrow.Array, error) {
@@ -420,11 +431,7 @@ func numericVecArith(op byte) ScalarFunc {
 				continue
 			}
 			// The general path for this row.
-			da, err := decimalAt(x.col.arr, i)
-			if err != nil {
-				return nil, err
-			}
-			db, err := decimalAt(y.col.arr, i)
+			da, db, err := decimalsAt(x.col.arr, y.col.arr, i)
 			if err != nil {
 				return nil, err
 			}
@@ -464,11 +471,7 @@ func numericVecCompare(op cmpOp) ScalarFunc {
 					continue
 				}
 			}
-			da, err := decimalAt(x.col.arr, i)
-			if err != nil {
-				return nil, err
-			}
-			db, err := decimalAt(y.col.arr, i)
+			da, db, err := decimalsAt(x.col.arr, y.col.arr, i)
 			if err != nil {
 				return nil, err
 			}

@@ -32,23 +32,21 @@ func (r *registry) addStringOps() {
 		Eval: rowFunc(ts(types.TBytea, types.TBytea), types.TBytea, true, func(_ *Env, a []types.Datum) (types.Datum, error) {
 			return append(append([]byte(nil), a[0].([]byte)...), a[1].([]byte)...), nil
 		})})
-	for _, l := range []struct {
+	// Pattern matching: LIKE (~~) and POSIX regular expressions (~), each
+	// case-insensitive (*) and negated (!).
+	for _, m := range []struct {
 		sym        string
+		eval       func(ci, negate bool) ScalarFunc
 		ci, negate bool
-	}{{"~~", false, false}, {"!~~", false, true}, {"~~*", true, false}, {"!~~*", true, true}} {
+	}{
+		{"~~", likeOp, false, false}, {"!~~", likeOp, false, true}, {"~~*", likeOp, true, false}, {"!~~*", likeOp, true, true},
+		{"~", regexOp, false, false}, {"!~", regexOp, false, true}, {"~*", regexOp, true, false}, {"!~*", regexOp, true, true},
+	} {
 		for _, st := range []types.T{t, {Kind: types.Char}, types.TName} {
-			r.op(&Scalar{Name: l.sym, Args: ts(st, t), Ret: types.TBool, Strict: true, Eval: likeOp(l.ci, l.negate)})
+			r.op(&Scalar{Name: m.sym, Args: ts(st, t), Ret: types.TBool, Strict: true, Eval: m.eval(m.ci, m.negate)})
 		}
 	}
 	r.op(&Scalar{Name: "~~", Args: ts(types.TBytea, types.TBytea), Ret: types.TBool, Strict: true, Eval: likeOp(false, false)})
-	for _, re := range []struct {
-		sym        string
-		ci, negate bool
-	}{{"~", false, false}, {"!~", false, true}, {"~*", true, false}, {"!~*", true, true}} {
-		for _, st := range []types.T{t, {Kind: types.Char}, types.TName} {
-			r.op(&Scalar{Name: re.sym, Args: ts(st, t), Ret: types.TBool, Strict: true, Eval: regexOp(re.ci, re.negate)})
-		}
-	}
 	r.strictRow("like_escape", ts(t, t), t, func(_ *Env, a []types.Datum) (types.Datum, error) {
 		return likeEscape(a[0].(string), a[1].(string))
 	})

@@ -341,6 +341,9 @@ func init() {
 		registry[key] = t
 		sortedTables = append(sortedTables, t)
 	}
+	// StreamSQL's own relations.
+	registry["pg_catalog.rejects"] = rejectsTable
+	sortedTables = append(sortedTables, rejectsTable)
 	sort.Slice(sortedTables, func(i, j int) bool {
 		a, b := sortedTables[i], sortedTables[j]
 		if a.Schema != b.Schema {

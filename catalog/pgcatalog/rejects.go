@@ -1,8 +1,6 @@
 package pgcatalog
 
 import (
-	"sort"
-
 	"streamsql/sql/types"
 )
 
@@ -26,22 +24,11 @@ type RejectRow struct {
 // (16384) and above every OID PostgreSQL 15 gives its catalogs.
 const oidRejects uint32 = 16000
 
-func init() {
-	key := "pg_catalog.rejects"
-	t := &Table{Schema: "pg_catalog", Name: "rejects", OID: oidRejects, Kind: 'v', rows: rejectRows, Columns: []Column{
-		{"job", types.TText}, {"relation", types.TText}, {"partition", types.TText}, {"offset", types.TInt8},
-		{"raw", types.TBytea}, {"error", types.TText}, {"time", types.TTimestampTZ},
-	}}
-	registry[key] = t
-	sortedTables = append(sortedTables, t)
-	sort.Slice(sortedTables, func(i, j int) bool {
-		a, b := sortedTables[i], sortedTables[j]
-		if a.Schema != b.Schema {
-			return a.Schema < b.Schema
-		}
-		return a.Name < b.Name
-	})
-}
+// rejectsTable is the relation, registered with PostgreSQL's (pgcatalog.go).
+var rejectsTable = &Table{Schema: "pg_catalog", Name: "rejects", OID: oidRejects, Kind: 'v', rows: rejectRows, Columns: []Column{
+	{"job", types.TText}, {"relation", types.TText}, {"partition", types.TText}, {"offset", types.TInt8},
+	{"raw", types.TBytea}, {"error", types.TText}, {"time", types.TTimestampTZ},
+}}
 
 func rejectRows(s *Snapshot) []row {
 	if s.Rejects == nil {

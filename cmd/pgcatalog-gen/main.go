@@ -1,5 +1,5 @@
-// Command pgcatalog-gen regenerates catalog/pgcatalog/columns_gen.go and
-// types_gen.go from a PostgreSQL 15 (see internal/pgcataloggen):
+// Command pgcatalog-gen regenerates catalog/pgcatalog/relations.tsv and
+// types.tsv from a PostgreSQL 15 (see internal/pgcataloggen):
 //
 //	go run ./cmd/pgcatalog-gen -dsn postgres://postgres@localhost/postgres -out catalog/pgcatalog
 package main
@@ -36,12 +36,12 @@ func run(dsn, out string) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	cols, typs, err := pgcataloggen.Generate(ctx, conn)
+	rels, typs, err := pgcataloggen.Generate(ctx, conn)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "columns_gen.go"), cols, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "relations.tsv"), rels, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(out, "types_gen.go"), typs, 0o644)
+	return os.WriteFile(filepath.Join(out, "types.tsv"), typs, 0o644)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
 	"streamsql/internal/testserver"
 )
@@ -64,13 +65,13 @@ func TestKafkaAvro(t *testing.T) {
 
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE orders (id bigint, sym varchar, qty int, ts timestamptz, venue text)
 			WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s')
 			FORMAT PLAIN ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
 		`CREATE MATERIALIZED VIEW order_totals AS
 			SELECT sym, count(*) AS n, sum(qty) AS qty, count(venue) AS with_venue, max(ts) AS last FROM orders GROUP BY sym`)
-	eventually(t, conn, "SELECT sym, n, qty, with_venue, to_char(last AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM order_totals ORDER BY sym",
+	sqltest.Eventually(t, conn, "SELECT sym, n, qty, with_venue, to_char(last AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM order_totals ORDER BY sym",
 		"AAPL 3 90 0 09:30:04\nMSFT 3 120 0 09:30:05")
 
 	// Version 2 is registered; records of both versions keep coming.
@@ -87,10 +88,10 @@ func TestKafkaAvro(t *testing.T) {
 	// venue; once the partition's reader has met version 2, the latest
 	// (the reader schema), records of version 1 take its default for
 	// venue, XNAS (id 7).
-	eventually(t, conn, "SELECT sym, n, qty, with_venue, to_char(last AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM order_totals ORDER BY sym",
+	sqltest.Eventually(t, conn, "SELECT sym, n, qty, with_venue, to_char(last AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM order_totals ORDER BY sym",
 		"AAPL 5 195 2 09:30:13\nMSFT 5 128 2 09:30:12")
-	exec(t, conn, "FLUSH")
-	eventually(t, conn, `SELECT relation, partition, "offset", left(error, 5) FROM rejects`, "orders 0 5 42704")
+	sqltest.Exec(t, conn, "FLUSH")
+	sqltest.Eventually(t, conn, `SELECT relation, partition, "offset", left(error, 5) FROM rejects`, "orders 0 5 42704")
 
 	// FORMAT UPSERT ENCODE AVRO: the key is a bare long (the one-column
 	// primary key), the value the row; a null value deletes.
@@ -106,13 +107,13 @@ func TestKafkaAvro(t *testing.T) {
 	sendRaw(t, p, "accounts", 0, key.Encode(t, int64(2)), nil)
 	sendRaw(t, p, "accounts", 1, key.Encode(t, int64(3)), nil)
 	acct(3, "cy", 15)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance double precision)
 			WITH (connector = 'kafka', topic = 'accounts', properties.bootstrap.server = '%s')
 			FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
 		"CREATE MATERIALIZED VIEW bank AS SELECT count(*) AS n, sum(balance) AS total FROM accounts")
-	eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 15")
-	eventually(t, conn, "SELECT n, total FROM bank", "2 135")
+	sqltest.Eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 15")
+	sqltest.Eventually(t, conn, "SELECT n, total FROM bank", "2 135")
 }
 
 // accountEnvelope is Debezium's Avro envelope of accounts rows.
@@ -157,15 +158,15 @@ func TestKafkaDebeziumAvroTable(t *testing.T) {
 	}
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance double precision)
 			WITH (connector = 'kafka', topic = 'bank.public.accounts', properties.bootstrap.server = '%s')
 			FORMAT DEBEZIUM ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
 		"CREATE MATERIALIZED VIEW bank AS SELECT count(*) AS n, sum(balance) AS total FROM accounts")
-	eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 10")
-	eventually(t, conn, "SELECT n, total FROM bank", "2 130")
+	sqltest.Eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 10")
+	sqltest.Eventually(t, conn, "SELECT n, total FROM bank", "2 130")
 	sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), ev("u", row(3, "cy", 10), row(3, "cy", 12.5)))
-	eventually(t, conn, "SELECT n, total FROM bank", "2 132.5")
+	sqltest.Eventually(t, conn, "SELECT n, total FROM bank", "2 132.5")
 }
 
 // TestKafkaAvroRegistryDown: while the schema registry is unavailable the
@@ -182,14 +183,14 @@ func TestKafkaAvroRegistryDown(t *testing.T) {
 	reg.SetDown(true)
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE orders (id bigint, sym varchar, qty int, ts timestamptz)
 			WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s')
 			FORMAT PLAIN ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
 		"CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM orders")
 	time.Sleep(1500 * time.Millisecond)
-	exec(t, conn, "FLUSH")
-	eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "0 0")
+	sqltest.Exec(t, conn, "FLUSH")
+	sqltest.Eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "0 0")
 	reg.SetDown(false)
-	eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "3 0")
+	sqltest.Eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "3 0")
 }

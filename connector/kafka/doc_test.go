@@ -13,6 +13,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
 	"streamsql/internal/testserver"
 )
@@ -48,11 +49,11 @@ func TestDocExample(t *testing.T) {
 	conn := connect(t, srv)
 	for _, stmt := range strings.Split(string(run[1]), ";\n") {
 		if stmt = strings.TrimSpace(stmt); stmt != "" {
-			exec(t, conn, strings.ReplaceAll(stmt, "localhost:9092", addr))
+			sqltest.Exec(t, conn, strings.ReplaceAll(stmt, "localhost:9092", addr))
 		}
 	}
 	query := strings.TrimSuffix(strings.TrimSpace(string(expect[1])), ";")
-	eventually(t, conn, query, strings.TrimSpace(string(expect[2])))
+	sqltest.Eventually(t, conn, query, strings.TrimSpace(string(expect[2])))
 	var rejects int
 	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM rejects WHERE relation = '"+topic+"'").Scan(&rejects); err != nil {
 		t.Fatal(err)
@@ -98,8 +99,8 @@ func TestDocWatermarkExample(t *testing.T) {
 	}
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, docBlock(t, "run-watermark", addr, "")...)
-	eventually(t, conn, "SELECT to_char(window_start, 'HH24:MI:SS'), n FROM clicks_10s", "00:00:00 2")
+	sqltest.Exec(t, conn, docBlock(t, "run-watermark", addr, "")...)
+	sqltest.Eventually(t, conn, "SELECT to_char(window_start, 'HH24:MI:SS'), n FROM clicks_10s", "00:00:00 2")
 }
 
 // TestDocAvroExample runs the Avro example of docs/connectors/kafka.md
@@ -115,10 +116,10 @@ func TestDocAvroExample(t *testing.T) {
 	sendRaw(t, p, "accounts", 0, key.Encode(t, int64(7)), val.Encode(t, map[string]any{"id": int64(7), "owner": "ann", "balance": 1.5}))
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, docBlock(t, "run-avro", addr, reg.URL())...)
-	exec(t, conn, "CREATE MATERIALIZED VIEW doc_orders AS SELECT sym, qty, venue FROM orders")
-	eventually(t, conn, "SELECT sym, qty, venue FROM doc_orders", "AAPL 5 XLON")
-	eventually(t, conn, "SELECT id, owner, balance FROM accounts", "7 ann 1.5")
+	sqltest.Exec(t, conn, docBlock(t, "run-avro", addr, reg.URL())...)
+	sqltest.Exec(t, conn, "CREATE MATERIALIZED VIEW doc_orders AS SELECT sym, qty, venue FROM orders")
+	sqltest.Eventually(t, conn, "SELECT sym, qty, venue FROM doc_orders", "AAPL 5 XLON")
+	sqltest.Eventually(t, conn, "SELECT id, owner, balance FROM accounts", "7 ann 1.5")
 }
 
 // TestDocAvroSinkExample runs the ENCODE AVRO sink example of
@@ -129,8 +130,8 @@ func TestDocAvroSinkExample(t *testing.T) {
 	reg := testregistry.New(t)
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, docBlock(t, "run-avro-sink", addr, reg.URL())...)
-	exec(t, conn, "FLUSH")
+	sqltest.Exec(t, conn, docBlock(t, "run-avro-sink", addr, reg.URL())...)
+	sqltest.Exec(t, conn, "FLUSH")
 	msgs := consumeCommitted(t, addr, "trades", 2)
 	if len(msgs) != 2 || msgs[0].tombstone || !msgs[1].tombstone {
 		t.Fatalf("records: %+v, want an upsert and a tombstone", msgs)
@@ -180,8 +181,8 @@ func TestDocTableWatermarkExample(t *testing.T) {
 	}
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, docBlock(t, "run-table-watermark", addr, "")...)
-	eventually(t, conn, "SELECT count(*) FROM trades", "10")
+	sqltest.Exec(t, conn, docBlock(t, "run-table-watermark", addr, "")...)
+	sqltest.Eventually(t, conn, "SELECT count(*) FROM trades", "10")
 	send(t, p, "trades", 1, "", tsRecord(20, 12))
-	eventually(t, conn, "SELECT to_char(window_start, 'HH24:MI:SS'), n FROM trades_10s", "00:00:00 5")
+	sqltest.Eventually(t, conn, "SELECT to_char(window_start, 'HH24:MI:SS'), n FROM trades_10s", "00:00:00 5")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -74,52 +75,7 @@ func send(t testing.TB, p sarama.SyncProducer, topic string, part int32, key, va
 
 func connect(t testing.TB, srv *testserver.Server) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), srv.URL("kafka", "kafka"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
-func exec(t testing.TB, conn *pgx.Conn, sqls ...string) {
-	t.Helper()
-	for _, q := range sqls {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-}
-
-// eventually polls q until its one row, printed, equals want.
-func eventually(t testing.TB, conn *pgx.Conn, q, want string) {
-	t.Helper()
-	var got string
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		rows, err := conn.Query(context.Background(), q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		var parts []string
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var cells []string
-			for _, v := range vals {
-				cells = append(cells, fmt.Sprint(v))
-			}
-			parts = append(parts, strings.Join(cells, " "))
-		}
-		rows.Close()
-		if got = strings.Join(parts, "\n"); got == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s:\ngot  %q\nwant %q", q, got, want)
+	return sqltest.Connect(t, srv.URL("kafka", "kafka"))
 }
 
 // TestKafkaJSONSource reads JSON records from three partitions, with
@@ -134,7 +90,7 @@ func TestKafkaJSONSource(t *testing.T) {
 	}
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, "SET streaming_parallelism = 2",
+	sqltest.Exec(t, conn, "SET streaming_parallelism = 2",
 		fmt.Sprintf(`CREATE SOURCE trades (id bigint, sym varchar, price double precision, ts timestamp)
 			INCLUDE partition AS part INCLUDE offset AS off
 			WITH (connector = 'kafka', topic = 'trades', properties.bootstrap.server = '%s',
@@ -142,14 +98,14 @@ func TestKafkaJSONSource(t *testing.T) {
 			FORMAT PLAIN ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW by_sym AS SELECT sym, count(*) AS n, sum(price) AS total FROM trades GROUP BY sym",
 		"CREATE MATERIALIZED VIEW per_part AS SELECT part, count(*) AS n, max(off) AS last FROM trades GROUP BY part")
-	eventually(t, conn, "SELECT sym, n, total FROM by_sym ORDER BY sym", "S0 15 217.5\nS1 15 232.5")
-	eventually(t, conn, "SELECT part, n, last FROM per_part ORDER BY part", "0 10 9\n1 10 9\n2 10 9")
+	sqltest.Eventually(t, conn, "SELECT sym, n, total FROM by_sym ORDER BY sym", "S0 15 217.5\nS1 15 232.5")
+	sqltest.Eventually(t, conn, "SELECT part, n, last FROM per_part ORDER BY part", "0 10 9\n1 10 9\n2 10 9")
 
 	// Malformed records: counted, skipped, the job goes on.
 	send(t, p, "trades", 0, "", `{"id": 100, "sym": "S0", "price": `)
 	send(t, p, "trades", 1, "", `{"id": "not a number", "sym": "S0"}`)
 	send(t, p, "trades", 2, "", `{"id": 101, "sym": "S0", "price": 1, "ts": "2024-01-02 03:05:00"}`)
-	eventually(t, conn, "SELECT sym, n, total FROM by_sym ORDER BY sym", "S0 16 218.5\nS1 15 232.5")
+	sqltest.Eventually(t, conn, "SELECT sym, n, total FROM by_sym ORDER BY sym", "S0 16 218.5\nS1 15 232.5")
 	var rejects int64
 	rows, err := conn.Query(context.Background(), "SHOW JOBS")
 	if err != nil {
@@ -165,9 +121,9 @@ func TestKafkaJSONSource(t *testing.T) {
 	if rejects != 2 {
 		t.Fatalf("SHOW JOBS counts %d rejects for by_sym, want 2", rejects)
 	}
-	exec(t, conn, "FLUSH")
+	sqltest.Exec(t, conn, "FLUSH")
 	hexOf := func(s string) string { return `\x` + hex.EncodeToString([]byte(s)) }
-	eventually(t, conn, `SELECT relation, partition, "offset", error, raw::text FROM rejects WHERE job = 'by_sym' ORDER BY partition`,
+	sqltest.Eventually(t, conn, `SELECT relation, partition, "offset", error, raw::text FROM rejects WHERE job = 'by_sym' ORDER BY partition`,
 		`trades 0 10 22P02: invalid JSON: expected a value `+hexOf(`{"id": 100, "sym": "S0", "price": `)+"\n"+
 			`trades 1 10 22P02: column "id": invalid input syntax for type bigint: "not a number" `+hexOf(`{"id": "not a number", "sym": "S0"}`))
 
@@ -186,8 +142,8 @@ func TestKafkaJSONSource(t *testing.T) {
 	}
 	p = producer(t, addr, nil) // a producer that knows the new partition
 	send(t, p, "trades", 3, "", `{"id": 200, "sym": "S1", "price": 10, "ts": "2024-01-02 03:06:00"}`)
-	eventually(t, conn, "SELECT part, n, last FROM per_part WHERE part = 3", "3 1 0")
-	eventually(t, conn, "SELECT sym, n, total FROM by_sym ORDER BY sym", "S0 16 218.5\nS1 16 242.5")
+	sqltest.Eventually(t, conn, "SELECT part, n, last FROM per_part WHERE part = 3", "3 1 0")
+	sqltest.Eventually(t, conn, "SELECT sym, n, total FROM by_sym ORDER BY sym", "S0 16 218.5\nS1 16 242.5")
 }
 
 // TestKafkaOptions checks the option errors of CREATE SOURCE and that SHOW
@@ -214,7 +170,7 @@ func TestKafkaOptions(t *testing.T) {
 			t.Errorf("%s:\n got %v\nwant %s", tc.sql, err, tc.want)
 		}
 	}
-	exec(t, conn, `CREATE SOURCE s (a int) WITH (connector = 'kafka', topic = 't', properties.bootstrap.server = 'h:1',
+	sqltest.Exec(t, conn, `CREATE SOURCE s (a int) WITH (connector = 'kafka', topic = 't', properties.bootstrap.server = 'h:1',
 		properties.security.protocol = 'sasl_plaintext', properties.sasl.mechanism = 'scram-sha-256',
 		properties.sasl.username = 'u', properties.sasl.password = 'hunter2') FORMAT PLAIN ENCODE JSON`)
 	var name, def string
@@ -252,11 +208,11 @@ func TestKafkaSASL(t *testing.T) {
 	for i, m := range []struct{ mech, user, pass string }{
 		{"plain", "admin", "adminpw"}, {"scram-sha-256", "scram256", "pw256"}, {"scram-sha-512", "scram512", "pw512"},
 	} {
-		exec(t, conn, fmt.Sprintf(`CREATE SOURCE s%d (v int) WITH (connector = 'kafka', topic = 'secure', properties.bootstrap.server = '%s',
+		sqltest.Exec(t, conn, fmt.Sprintf(`CREATE SOURCE s%d (v int) WITH (connector = 'kafka', topic = 'secure', properties.bootstrap.server = '%s',
 			properties.security.protocol = 'sasl_plaintext', properties.sasl.mechanism = '%s',
 			properties.sasl.username = '%s', properties.sasl.password = '%s') FORMAT PLAIN ENCODE JSON`, i, addr, m.mech, m.user, m.pass),
 			fmt.Sprintf("CREATE MATERIALIZED VIEW v%d AS SELECT count(*) AS n, sum(v) AS total FROM s%d", i, i))
-		eventually(t, conn, fmt.Sprintf("SELECT n, total FROM v%d", i), "5 15")
+		sqltest.Eventually(t, conn, fmt.Sprintf("SELECT n, total FROM v%d", i), "5 15")
 	}
 }
 
@@ -271,7 +227,7 @@ func TestKafkaMissingTopicOrBroker(t *testing.T) {
 	conn := connect(t, srv)
 	failure := func(view, source, server string) string {
 		t.Helper()
-		exec(t, conn, fmt.Sprintf(`CREATE SOURCE %s (v int) WITH (connector = 'kafka', topic = 'nope',
+		sqltest.Exec(t, conn, fmt.Sprintf(`CREATE SOURCE %s (v int) WITH (connector = 'kafka', topic = 'nope',
 			properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, source, server))
 		_, err := conn.Exec(context.Background(), fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS SELECT count(*) AS n FROM %s", view, source))
 		if err != nil {
@@ -301,7 +257,7 @@ func TestKafkaMissingTopicOrBroker(t *testing.T) {
 	if !strings.Contains(got, "could not connect to 127.0.0.1:1") || !strings.Contains(got, "08001") {
 		t.Errorf("unreachable broker: %q", got)
 	}
-	exec(t, conn, "SELECT 1")
+	sqltest.Exec(t, conn, "SELECT 1")
 }
 
 func mustKgo(t *testing.T, addr string) *kgo.Client {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -31,7 +32,7 @@ func TestKcatCompat(t *testing.T) {
 	}
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, fmt.Sprintf(`CREATE SOURCE kc_trades (sym varchar, qty int, price int) INCLUDE key AS k
+	sqltest.Exec(t, conn, fmt.Sprintf(`CREATE SOURCE kc_trades (sym varchar, qty int, price int) INCLUDE key AS k
 		WITH (connector = 'kafka', topic = 'kc_trades', properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, addr),
 		`CREATE MATERIALIZED VIEW kc_volume AS SELECT sym, count(*) AS n, sum(qty * price) AS notional,
 			bool_and(k = sym::bytea) AS keyed FROM kc_trades GROUP BY sym`)
@@ -46,5 +47,5 @@ func TestKcatCompat(t *testing.T) {
 		}
 		want = append(want, fmt.Sprintf("S%d %d %d true", s, n, notional))
 	}
-	eventually(t, conn, "SELECT sym, n, notional, keyed FROM kc_volume ORDER BY sym", strings.Join(want, "\n"))
+	sqltest.Eventually(t, conn, "SELECT sym, n, notional, keyed FROM kc_volume ORDER BY sym", strings.Join(want, "\n"))
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -22,11 +23,11 @@ func TestKafkaLag(t *testing.T) {
 	}
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE lagt (v int) WITH (connector = 'kafka', topic = 'lagt', properties.bootstrap.server = '%s')
 			FORMAT PLAIN ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW lagv AS SELECT count(*) AS n FROM lagt")
-	eventually(t, conn, "SELECT n FROM lagv", "10")
+	sqltest.Eventually(t, conn, "SELECT n FROM lagv", "10")
 	re := regexp.MustCompile(`(?m)^streamsql_source_lag\{job="lagv",id="\d+",split="lagt/(\d)"\} (\d+)$`)
 	var got [][][]byte
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {

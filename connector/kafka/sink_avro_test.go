@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
 	"streamsql/internal/testserver"
 )
@@ -113,7 +114,7 @@ func TestKafkaSinkAvroUpsert(t *testing.T) {
 	reg := testregistry.New(t)
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric(10,2), opened timestamptz, day date, score numeric, big bigint)`,
 		`INSERT INTO acct VALUES (1, 'ann', 10.50, '2024-05-01 09:30:00.123456+00', '2024-05-01', 1.25, 9000000000),
 			(2, 'bob', -20, NULL, NULL, NULL, NULL), (3, 'cy', 12345678.99, '1999-12-31 23:59:59+00', '1970-01-01', 'NaN', -1)`,
@@ -188,7 +189,7 @@ func TestKafkaSinkAvroDebezium(t *testing.T) {
 	reg := testregistry.New(t)
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, v int)`, `INSERT INTO t VALUES (1, 1), (2, 2)`)
+	sqltest.Exec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, v int)`, `INSERT INTO t VALUES (1, 1), (2, 2)`)
 
 	reg.SetDown(true)
 	_, err := conn.Exec(context.Background(), fmt.Sprintf(`CREATE SINK dbz FROM t WITH (connector = 'kafka', topic = 'dbz_avro',
@@ -199,7 +200,7 @@ func TestKafkaSinkAvroDebezium(t *testing.T) {
 	}
 	reg.SetDown(false)
 
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SINK dbz FROM t WITH (connector = 'kafka', topic = 'dbz_avro',
 		properties.bootstrap.server = '%s', primary_key = 'id') FORMAT DEBEZIUM ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
 		`UPDATE t SET v = 5 WHERE id = 2`,

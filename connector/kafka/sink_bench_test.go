@@ -13,6 +13,7 @@ import (
 
 	"streamsql/engine"
 	"streamsql/internal/cputime"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -47,7 +48,7 @@ func BenchmarkKafkaSinkNexmarkQ0(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		exec(b, conn, fmt.Sprintf(`CREATE SOURCE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
+		sqltest.Exec(b, conn, fmt.Sprintf(`CREATE SOURCE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
 			date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', nexmark.table.type = 'bid', nexmark.event.num = '%d')`, events))
 		cpu0, t0 := cputime.Used(), time.Now()
 		sink := fmt.Sprintf(`CREATE SINK q0 AS SELECT auction, bidder, price, date_time FROM bid
@@ -56,7 +57,7 @@ func BenchmarkKafkaSinkNexmarkQ0(b *testing.B) {
 			// The same job without the Kafka sink's cost, to compare.
 			sink = `CREATE SINK q0 AS SELECT auction, bidder, price, date_time FROM bid WITH (connector = 'blackhole')`
 		}
-		exec(b, conn, sink)
+		sqltest.Exec(b, conn, sink)
 		var rows int64
 		last, stable := int64(-1), time.Time{}
 		var written time.Duration // when the job had written every row to the log

@@ -12,6 +12,7 @@ import (
 
 	"streamsql/engine"
 	"streamsql/internal/loopback"
+	"streamsql/internal/sqltest"
 	"streamsql/pgwire"
 )
 
@@ -67,12 +68,12 @@ func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 		}
 	})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
 		`CREATE MATERIALIZED VIEW ev_count AS SELECT count(*) AS n FROM ev`,
 		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'big',
 			properties.bootstrap.server = '%s', delivery.timeout = '1s'%s) FORMAT UPSERT ENCODE JSON`, addr, option))
-	exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
+	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
 	if got := consumeCommitted(t, addr, "big", 1); len(got) != 1 {
 		t.Fatalf("first broker: %d records, want 1", len(got))
 	}
@@ -83,7 +84,7 @@ func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 	n := 1
 	var status string
 	for i := 0; i < 20 && !strings.HasPrefix(status, "failed"); i++ {
-		exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
+		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
 			FROM generate_series(%d, %d) g`, n+1, n+10), `FLUSH`)
 		n += 10
 		status = sinkStatus(t, conn, "ev_out")
@@ -92,9 +93,9 @@ func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 		t.Fatalf("sink status after %d rows: %q, want failed naming %s", n, status, want)
 	}
 	// The views go on without the sink.
-	exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
+	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
 	n++
-	eventually(t, conn, `SELECT n FROM ev_count`, fmt.Sprint(n))
+	sqltest.Eventually(t, conn, `SELECT n FROM ev_count`, fmt.Sprint(n))
 	conn.Close(context.Background())
 	stopped = true
 	if _, err := srv.Stop(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -27,19 +28,19 @@ func TestKafkaSinkRejects(t *testing.T) {
 	t.Run("before", func(t *testing.T) {
 		srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
 		conn := connect(t, srv)
-		exec(t, conn,
+		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE SOURCE sinkin (v int) WITH (connector = 'kafka', topic = 'sinkin', properties.bootstrap.server = '%s')
 				FORMAT PLAIN ENCODE JSON`, addr),
 			"CREATE SINK out AS SELECT v FROM sinkin WITH (connector = 'blackhole')")
 		eventuallyJob(t, conn, "out", "Rows in", "2")
-		exec(t, conn, "FLUSH")
-		eventually(t, conn, q, "out sinkin 0 1 22P02")
+		sqltest.Exec(t, conn, "FLUSH")
+		sqltest.Eventually(t, conn, q, "out sinkin 0 1 22P02")
 	})
 	send(t, p, "sinkin", 0, "", `{"v": [4]}`)
 	srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
 	conn := connect(t, srv)
-	exec(t, conn, "FLUSH")
-	eventually(t, conn, q+` ORDER BY "offset"`, "out sinkin 0 1 22P02\nout sinkin 0 3 42804")
+	sqltest.Exec(t, conn, "FLUSH")
+	sqltest.Eventually(t, conn, q+` ORDER BY "offset"`, "out sinkin 0 1 22P02\nout sinkin 0 3 42804")
 	eventuallyJob(t, conn, "out", "Rejects", "2")
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -98,7 +99,7 @@ func TestKafkaSinkUpsert(t *testing.T) {
 	_, addr := sinkBroker(t, "accounts")
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric(10,2))`,
 		`INSERT INTO acct VALUES (1, 'ann', 10.50), (2, 'bob "b"', 20), (3, 'cy', 30)`,
 		fmt.Sprintf(`CREATE SINK acct_out FROM acct WITH (connector = 'kafka', topic = 'accounts',
@@ -169,7 +170,7 @@ func TestKafkaSinkPlainAndDebezium(t *testing.T) {
 	_, addr := sinkBroker(t, "plain", "forced", "dbz")
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, g text, v int)`, `INSERT INTO t VALUES (1, 'a', 1), (2, 'a', 2)`)
+	sqltest.Exec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, g text, v int)`, `INSERT INTO t VALUES (1, 'a', 1), (2, 'a', 2)`)
 	_, err := conn.Exec(context.Background(), fmt.Sprintf(`CREATE SINK bad AS SELECT g, sum(v) AS s FROM t GROUP BY g
 		WITH (connector = 'kafka', topic = 'plain', properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, addr))
 	var pe *pgconn.PgError
@@ -181,7 +182,7 @@ func TestKafkaSinkPlainAndDebezium(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != "22023" || !strings.Contains(pe.Message, "schema.registry") {
 		t.Fatalf("ENCODE AVRO without a registry: %v, want 22023 naming schema.registry", err)
 	}
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SINK forced AS SELECT g, sum(v) AS s FROM t GROUP BY g
 			WITH (connector = 'kafka', topic = 'forced', properties.bootstrap.server = '%s', force_append_only = 'true') FORMAT PLAIN ENCODE JSON`, addr),
 		fmt.Sprintf(`CREATE SINK dbz FROM t WITH (connector = 'kafka', topic = 'dbz', properties.bootstrap.server = '%s', primary_key = 'id')
@@ -261,15 +262,15 @@ func TestKafkaSinkBrokerDown(t *testing.T) {
 	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, v int)`,
 		`CREATE MATERIALIZED VIEW ev_count AS SELECT count(*) AS n FROM ev`,
 		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'events',
 			properties.bootstrap.server = '%s', delivery.timeout = '1s') FORMAT UPSERT ENCODE JSON`, addr))
 	for i := 1; i <= 10; i++ {
-		exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, %d)`, i, i))
+		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, %d)`, i, i))
 	}
-	exec(t, conn, `FLUSH`)
+	sqltest.Exec(t, conn, `FLUSH`)
 	first := consumeCommitted(t, addr, "events", 10)
 	if len(first) != 10 {
 		t.Fatalf("first broker: %d records, want 10", len(first))
@@ -278,12 +279,12 @@ func TestKafkaSinkBrokerDown(t *testing.T) {
 
 	for i := 11; i <= 30; i++ {
 		start := time.Now()
-		exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, %d)`, i, i), `FLUSH`)
+		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, %d)`, i, i), `FLUSH`)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Fatalf("INSERT and FLUSH took %v with the broker down", d)
 		}
 	}
-	eventually(t, conn, `SELECT n FROM ev_count`, "30")
+	sqltest.Eventually(t, conn, `SELECT n FROM ev_count`, "30")
 	deadline := time.Now().Add(10 * time.Second)
 	for showSinkLag(t, conn, "ev_out") != 20 {
 		if time.Now().After(deadline) {

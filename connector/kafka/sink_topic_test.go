@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -26,7 +27,7 @@ func TestKafkaSinkCreatesTopic(t *testing.T) {
 	addr := c.ListenAddrs()[0]
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, v int)`,
 		`INSERT INTO ev VALUES (1, 10), (2, 20)`,
 		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'made_by_sink',

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -30,14 +31,14 @@ func TestKafkaDebeziumTable(t *testing.T) {
 
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn, fmt.Sprintf(`CREATE TABLE products (id int PRIMARY KEY, name text, price numeric(10,2))
+	sqltest.Exec(t, conn, fmt.Sprintf(`CREATE TABLE products (id int PRIMARY KEY, name text, price numeric(10,2))
 		WITH (connector = 'kafka', topic = 'products', properties.bootstrap.server = '%s') FORMAT DEBEZIUM ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW catalog_value AS SELECT count(*) AS n, sum(price) AS total FROM products")
-	eventually(t, conn, "SELECT id, name, price::text FROM products ORDER BY id", "1 hammer 14.00\n3 drill 80.00")
-	eventually(t, conn, "SELECT n, total::text FROM catalog_value", "2 94.00")
+	sqltest.Eventually(t, conn, "SELECT id, name, price::text FROM products ORDER BY id", "1 hammer 14.00\n3 drill 80.00")
+	sqltest.Eventually(t, conn, "SELECT n, total::text FROM catalog_value", "2 94.00")
 	// The event with an unknown op is kept in rejects and counted by the
 	// table's ingest job in SHOW JOBS.
-	eventually(t, conn, `SELECT job, relation, partition, "offset" FROM rejects`, "products products 0 5")
+	sqltest.Eventually(t, conn, `SELECT job, relation, partition, "offset" FROM rejects`, "products products 0 5")
 	var rejects int64
 	rows, err := conn.Query(t.Context(), "SHOW JOBS")
 	if err != nil {
@@ -57,11 +58,11 @@ func TestKafkaDebeziumTable(t *testing.T) {
 	// Later events keep flowing into the table and the view, also after
 	// an ALTER TABLE.
 	send(t, p, "products", 0, "", ev("c", "null", row(4, "level", "6.00")))
-	eventually(t, conn, "SELECT n, total::text FROM catalog_value", "3 100.00")
-	exec(t, conn, "ALTER TABLE products ADD COLUMN stock int")
+	sqltest.Eventually(t, conn, "SELECT n, total::text FROM catalog_value", "3 100.00")
+	sqltest.Exec(t, conn, "ALTER TABLE products ADD COLUMN stock int")
 	send(t, p, "products", 0, "", ev("c", "null", `{"id": 5, "name": "vise", "price": "30.00", "stock": 7}`))
-	eventually(t, conn, "SELECT id, stock FROM products WHERE id >= 4 ORDER BY id", "4 <nil>\n5 7")
-	eventually(t, conn, "SELECT n, total::text FROM catalog_value", "4 130.00")
+	sqltest.Eventually(t, conn, "SELECT id, stock FROM products WHERE id >= 4 ORDER BY id", "4 <nil>\n5 7")
+	sqltest.Eventually(t, conn, "SELECT n, total::text FROM catalog_value", "4 130.00")
 
 	// Tables take the change envelopes; sources do not.
 	for _, q := range []struct{ sql, want string }{

@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -132,7 +133,7 @@ func TestKafkaTLS(t *testing.T) {
 
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE over_ssl (v int) WITH (connector = 'kafka', topic = 'secure',
 			properties.bootstrap.server = '%s', properties.security.protocol = 'SSL',
 			properties.ssl.ca.location = '%s', properties.ssl.certificate.location = '%s',
@@ -143,11 +144,11 @@ func TestKafkaTLS(t *testing.T) {
 			properties.sasl.mechanism = 'SCRAM-SHA-512', properties.sasl.username = 'app', properties.sasl.password = 's3cret',
 			properties.ssl.ca.location = '%s') FORMAT PLAIN ENCODE JSON`, saslTLS.ListenAddrs()[0], caFile),
 		"CREATE MATERIALIZED VIEW sasl_ssl_sum AS SELECT count(*) AS n, sum(v) AS total FROM over_sasl_ssl")
-	eventually(t, conn, "SELECT n, total FROM ssl_sum", "4 10")
-	eventually(t, conn, "SELECT n, total FROM sasl_ssl_sum", "4 10")
+	sqltest.Eventually(t, conn, "SELECT n, total FROM ssl_sum", "4 10")
+	sqltest.Eventually(t, conn, "SELECT n, total FROM sasl_ssl_sum", "4 10")
 
 	// The wrong CA: the job fails with the certificate error, quickly.
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE wrong_ca (v int) WITH (connector = 'kafka', topic = 'secure',
 			properties.bootstrap.server = '%s', properties.security.protocol = 'SSL',
 			properties.ssl.ca.location = '%s', properties.ssl.certificate.location = '%s',
@@ -170,5 +171,5 @@ func TestKafkaTLS(t *testing.T) {
 	if err != nil && !strings.Contains(status, "SQLSTATE 08001") {
 		t.Fatalf("wrong CA: %q, want SQLSTATE 08001", status)
 	}
-	eventually(t, conn, "SELECT n, total FROM ssl_sum", "4 10")
+	sqltest.Eventually(t, conn, "SELECT n, total FROM ssl_sum", "4 10")
 }

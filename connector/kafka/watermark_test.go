@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -38,7 +39,7 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
 	source := func(name, topic, extra string) {
-		exec(t, conn,
+		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE SOURCE %s (id bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
 				WITH (connector = 'kafka', topic = '%s', properties.bootstrap.server = '%s',
 				      partition.discovery.interval = '100ms'%s)
@@ -58,13 +59,13 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	for i, sec := range []int{1, 5, 25} {
 		send(t, p, "silent", 0, "", tsRecord(i, sec))
 	}
-	eventually(t, conn, windows("idle"), "00:00 2")
-	eventually(t, conn, "SELECT n FROM held_n", "3")
+	sqltest.Eventually(t, conn, windows("idle"), "00:00 2")
+	sqltest.Eventually(t, conn, "SELECT n FROM held_n", "3")
 	time.Sleep(500 * time.Millisecond)
-	eventually(t, conn, windows("held"), "")
+	sqltest.Eventually(t, conn, windows("held"), "")
 	// A record in partition 1 lets "held" move to min(25, 27) - 1.
 	send(t, p, "silent", 1, "", tsRecord(3, 27))
-	eventually(t, conn, windows("held"), "00:00 2")
+	sqltest.Eventually(t, conn, windows("held"), "00:00 2")
 
 	// Partition 0 of "skew" runs a minute ahead of partition 1; the rows
 	// of partition 1 are not late, and windows close as partition 1
@@ -73,20 +74,20 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		send(t, p, "skew", 0, "", tsRecord(i, 60+i))
 	}
-	eventually(t, conn, "SELECT n FROM skew_n", "5")
+	sqltest.Eventually(t, conn, "SELECT n FROM skew_n", "5")
 	for i := 0; i < 5; i++ {
 		send(t, p, "skew", 1, "", tsRecord(10+i, 2*i))
 	}
-	eventually(t, conn, "SELECT n FROM skew_n", "10")
+	sqltest.Eventually(t, conn, "SELECT n FROM skew_n", "10")
 	send(t, p, "skew", 1, "", tsRecord(20, 21))
-	eventually(t, conn, windows("skew"), "00:00 5")
+	sqltest.Eventually(t, conn, windows("skew"), "00:00 5")
 
 	// "grow" starts with one partition; a second one added while the
 	// job runs is read and holds the watermark like the first.
 	source("grow", "grow", "")
 	send(t, p, "grow", 0, "", tsRecord(0, 5))
 	send(t, p, "grow", 0, "", tsRecord(1, 25))
-	eventually(t, conn, windows("grow"), "00:00 1")
+	sqltest.Eventually(t, conn, windows("grow"), "00:00 1")
 	admin, err := sarama.NewClusterAdmin([]string{addr}, func() *sarama.Config {
 		cfg := sarama.NewConfig()
 		cfg.Version = sarama.V2_1_0_0
@@ -101,13 +102,13 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	}
 	p2 := producer(t, addr, nil) // knows the new partition
 	send(t, p2, "grow", 1, "", tsRecord(2, 26))
-	eventually(t, conn, "SELECT n FROM grow_n", "3")
+	sqltest.Eventually(t, conn, "SELECT n FROM grow_n", "3")
 	send(t, p2, "grow", 0, "", tsRecord(3, 45))
-	eventually(t, conn, "SELECT n FROM grow_n", "4")
+	sqltest.Eventually(t, conn, "SELECT n FROM grow_n", "4")
 	time.Sleep(300 * time.Millisecond)
-	eventually(t, conn, windows("grow"), "00:00 1")
+	sqltest.Eventually(t, conn, windows("grow"), "00:00 1")
 	send(t, p2, "grow", 1, "", tsRecord(4, 41))
-	eventually(t, conn, windows("grow"), strings.Join([]string{"00:00 1", "00:20 2"}, "\n"))
+	sqltest.Eventually(t, conn, windows("grow"), strings.Join([]string{"00:00 1", "00:20 2"}, "\n"))
 }
 
 // TestKafkaWatermarkRestart restarts the server under a source with
@@ -127,26 +128,26 @@ func TestKafkaWatermarkRestart(t *testing.T) {
 	t.Run("before", func(t *testing.T) {
 		srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
 		conn := connect(t, srv)
-		exec(t, conn,
+		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE SOURCE s (id bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
 				WITH (connector = 'kafka', topic = 'restart', properties.bootstrap.server = '%s')
 				FORMAT PLAIN ENCODE JSON`, addr),
 			"CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n, count(DISTINCT id) AS ids FROM s",
 			`CREATE MATERIALIZED VIEW w AS SELECT window_start, count(*) AS n
 				FROM TUMBLE(s, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE`)
-		eventually(t, conn, windows, "00:00 1")
-		eventually(t, conn, "SELECT n, ids FROM n", "3 3")
-		exec(t, conn, "FLUSH")
+		sqltest.Eventually(t, conn, windows, "00:00 1")
+		sqltest.Eventually(t, conn, "SELECT n, ids FROM n", "3 3")
+		sqltest.Exec(t, conn, "FLUSH")
 	})
 	send(t, p, "restart", 0, "", tsRecord(3, 35))
 	srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
 	conn := connect(t, srv)
-	eventually(t, conn, "SELECT n, ids FROM n", "4 4")
+	sqltest.Eventually(t, conn, "SELECT n, ids FROM n", "4 4")
 	time.Sleep(300 * time.Millisecond)
-	eventually(t, conn, windows, "00:00 1")
+	sqltest.Eventually(t, conn, windows, "00:00 1")
 	send(t, p, "restart", 1, "", tsRecord(4, 31))
-	eventually(t, conn, windows, "00:00 1\n00:10 1\n00:20 1")
-	eventually(t, conn, "SELECT n, ids FROM n", "5 5")
+	sqltest.Eventually(t, conn, windows, "00:00 1\n00:10 1\n00:20 1")
+	sqltest.Eventually(t, conn, "SELECT n, ids FROM n", "5 5")
 }
 
 // TestKafkaTableWatermarkPerPartition: a table fed by Kafka with a
@@ -166,7 +167,7 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
 	table := func(name, topic, extra string) {
-		exec(t, conn,
+		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE TABLE %s (id bigint PRIMARY KEY, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
 				WITH (connector = 'kafka', topic = '%s', properties.bootstrap.server = '%s'%s)
 				FORMAT UPSERT ENCODE JSON`, name, topic, addr, extra),
@@ -185,17 +186,17 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		send(t, p, "lag", 0, "", tsRecord(i, 60+i))
 	}
-	eventually(t, conn, "SELECT count(*) FROM lagging", "5")
+	sqltest.Eventually(t, conn, "SELECT count(*) FROM lagging", "5")
 	for i := 0; i < 5; i++ {
 		send(t, p, "lag", 1, "", tsRecord(10+i, 2*i))
 	}
-	eventually(t, conn, "SELECT count(*) FROM lagging", "10")
+	sqltest.Eventually(t, conn, "SELECT count(*) FROM lagging", "10")
 	time.Sleep(300 * time.Millisecond)
-	eventually(t, conn, windows("lagging"), "")
+	sqltest.Eventually(t, conn, windows("lagging"), "")
 	send(t, p, "lag", 1, "", tsRecord(20, 21))
-	eventually(t, conn, windows("lagging"), "00:00 5")
+	sqltest.Eventually(t, conn, windows("lagging"), "00:00 5")
 	send(t, p, "lag", 1, "", tsRecord(21, 75))
-	eventually(t, conn, windows("lagging"), "00:00 5\n00:20 1")
+	sqltest.Eventually(t, conn, windows("lagging"), "00:00 5\n00:20 1")
 
 	// Partition 1 of "quiet" has no records: it holds the watermark
 	// until the idle timeout says it is idle.
@@ -204,10 +205,10 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 	for i, sec := range []int{1, 5, 25} {
 		send(t, p, "quiet", 0, "", tsRecord(i, sec))
 	}
-	eventually(t, conn, windows("idle"), "00:00 2")
-	eventually(t, conn, "SELECT count(*) FROM held", "3")
+	sqltest.Eventually(t, conn, windows("idle"), "00:00 2")
+	sqltest.Eventually(t, conn, "SELECT count(*) FROM held", "3")
 	time.Sleep(500 * time.Millisecond)
-	eventually(t, conn, windows("held"), "")
+	sqltest.Eventually(t, conn, windows("held"), "")
 }
 
 // TestKafkaTableWatermarkRestart restarts the server under a Kafka table
@@ -231,23 +232,23 @@ func TestKafkaTableWatermarkRestart(t *testing.T) {
 	t.Run("before", func(t *testing.T) {
 		srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
 		conn := connect(t, srv)
-		exec(t, conn,
+		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE TABLE tr (id bigint PRIMARY KEY, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
 				WITH (connector = 'kafka', topic = 'tr', properties.bootstrap.server = '%s') FORMAT UPSERT ENCODE JSON`, addr),
 			`CREATE MATERIALIZED VIEW tr_w AS SELECT window_start, count(*) AS n
 				FROM TUMBLE(tr, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE`)
-		eventually(t, conn, windows, "00:00 3")
-		exec(t, conn, "FLUSH")
+		sqltest.Eventually(t, conn, windows, "00:00 3")
+		sqltest.Exec(t, conn, "FLUSH")
 	})
 	srv := testserver.Start(t, engine.Options{StateMemory: -1, DataDir: dir})
 	conn := connect(t, srv)
 	// Behind the stored watermark (00:11): in the table, late for the view.
 	send(t, p, "tr", 1, "", tsRecord(30, 4))
-	eventually(t, conn, "SELECT count(*) FROM tr", "8")
+	sqltest.Eventually(t, conn, "SELECT count(*) FROM tr", "8")
 	time.Sleep(300 * time.Millisecond)
-	eventually(t, conn, windows, "00:00 3")
+	sqltest.Eventually(t, conn, windows, "00:00 3")
 	// Both partitions move on: the watermark passes 00:20.
 	send(t, p, "tr", 0, "", tsRecord(31, 90))
 	send(t, p, "tr", 1, "", tsRecord(32, 35))
-	eventually(t, conn, windows, "00:00 3\n00:10 1")
+	sqltest.Eventually(t, conn, windows, "00:00 3\n00:10 1")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"streamsql/internal/crashtest"
+	"streamsql/internal/sqltest"
 )
 
 // TestPostgresSinkCrashExactlyOnce kills streamsqld (a subprocess) with
@@ -23,7 +24,7 @@ import (
 func TestPostgresSinkCrashExactlyOnce(t *testing.T) {
 	rounds := crashtest.Rounds(t)
 	pg, u := upstream(t)
-	run(t, pg, `DROP TABLE IF EXISTS sink_crash, sink_crash_audit`,
+	sqltest.Exec(t, pg, `DROP TABLE IF EXISTS sink_crash, sink_crash_audit`,
 		`CREATE TABLE IF NOT EXISTS streamsql_sink_progress (sink text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now())`,
 		`ALTER TABLE streamsql_sink_progress ADD COLUMN IF NOT EXISTS name text`,
 		`DELETE FROM streamsql_sink_progress WHERE name = 'crash_out'`,
@@ -42,7 +43,7 @@ func TestPostgresSinkCrashExactlyOnce(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	var got string
 	for time.Now().Before(deadline) {
-		if got = rowsOf(t, pg, `SELECT id, v FROM sink_crash ORDER BY id`); got == want {
+		if got = sqltest.Rows(t, pg, `SELECT id, v FROM sink_crash ORDER BY id`); got == want {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

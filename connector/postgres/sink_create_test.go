@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -16,29 +17,29 @@ import (
 // and the table its primary key, and the rows arrive.
 func TestPostgresSinkCreateTable(t *testing.T) {
 	pg, u := upstream(t)
-	run(t, pg, `DROP TABLE IF EXISTS sink_created`)
+	sqltest.Exec(t, pg, `DROP TABLE IF EXISTS sink_created`)
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn, err := pgx.Connect(context.Background(), srv.URL("pg", "pg"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	run(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE src (id int PRIMARY KEY, region varchar(8), amount numeric(12,2), at timestamptz, day date, tags text[], ok boolean, score double precision)`,
 		`INSERT INTO src VALUES (1, 'eu', 10.5, '2024-01-02 03:04:05+00', '2024-01-02', '{a,b}', true, 0.5), (2, 'us', NULL, NULL, NULL, NULL, NULL, NULL)`,
 		`CREATE SINK created_out FROM src WITH (`+sinkWith(u, "sink_created", ", create_table = 'true'")+`)`,
 		`DELETE FROM src WHERE id = 2`, `INSERT INTO src VALUES (3, 'apac', 1, NULL, NULL, '{}', false, 2)`, `FLUSH`)
-	waitRows(t, pg, `SELECT to_regclass('sink_created') IS NOT NULL`, "true")
-	waitRows(t, pg, `SELECT id, region, amount::text, day::text, array_to_string(tags, ','), ok, score FROM sink_created ORDER BY id`,
+	sqltest.Eventually(t, pg, `SELECT to_regclass('sink_created') IS NOT NULL`, "true")
+	sqltest.Eventually(t, pg, `SELECT id, region, amount::text, day::text, array_to_string(tags, ','), ok, score FROM sink_created ORDER BY id`,
 		"1 eu 10.50 2024-01-02 a,b true 0.5\n3 apac 1.00 <nil>  false 2")
-	got := rowsOf(t, pg, `SELECT column_name, format_type(atttypid, atttypmod) FROM information_schema.columns c
+	got := sqltest.Rows(t, pg, `SELECT column_name, format_type(atttypid, atttypmod) FROM information_schema.columns c
 		JOIN pg_attribute a ON a.attrelid = 'sink_created'::regclass AND a.attname = c.column_name
 		WHERE c.table_name = 'sink_created' ORDER BY ordinal_position`)
 	want := "id integer\nregion character varying(8)\namount numeric(12,2)\nat timestamp with time zone\nday date\ntags text[]\nok boolean\nscore double precision"
 	if got != want {
 		t.Errorf("created columns:\n%s\nwant\n%s", got, want)
 	}
-	if pk := rowsOf(t, pg, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'sink_created'::regclass AND contype = 'p'`); pk != "PRIMARY KEY (id)" {
+	if pk := sqltest.Rows(t, pg, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'sink_created'::regclass AND contype = 'p'`); pk != "PRIMARY KEY (id)" {
 		t.Errorf("primary key of the created table: %q", pk)
 	}
 }
@@ -52,7 +53,7 @@ func TestPostgresSinkRenameRestart(t *testing.T) {
 		t.Skip("builds and kills a server")
 	}
 	pg, u := upstream(t)
-	run(t, pg, `DROP TABLE IF EXISTS sink_renamed, sink_renamed_audit`,
+	sqltest.Exec(t, pg, `DROP TABLE IF EXISTS sink_renamed, sink_renamed_audit`,
 		`CREATE TABLE IF NOT EXISTS streamsql_sink_progress (sink text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now())`,
 		`ALTER TABLE streamsql_sink_progress ADD COLUMN IF NOT EXISTS name text`,
 		`DELETE FROM streamsql_sink_progress WHERE name IN ('before_rename', 'after_rename')`,
@@ -66,28 +67,28 @@ func TestPostgresSinkRenameRestart(t *testing.T) {
 	srv := testserver.StartProcess(t, bin, dir, "error")
 	t.Cleanup(func() { srv.Kill() })
 	conn := srv.Dial(t)
-	run(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE acc (id int PRIMARY KEY, v bigint)`,
 		`INSERT INTO acc VALUES (1, 1), (2, 1)`,
 		`CREATE SINK before_rename FROM acc WITH (`+sinkWith(u, "sink_renamed", ", primary_key = 'id'")+`)`,
 		`FLUSH`)
 	q := `SELECT id, v FROM sink_renamed ORDER BY id`
-	waitRows(t, pg, q, "1 1\n2 1")
-	run(t, conn, `ALTER SINK before_rename RENAME TO after_rename`, `UPDATE acc SET v = 2 WHERE id = 1`, `FLUSH`)
-	waitRows(t, pg, q, "1 2\n2 1")
+	sqltest.Eventually(t, pg, q, "1 1\n2 1")
+	sqltest.Exec(t, conn, `ALTER SINK before_rename RENAME TO after_rename`, `UPDATE acc SET v = 2 WHERE id = 1`, `FLUSH`)
+	sqltest.Eventually(t, pg, q, "1 2\n2 1")
 	conn.Close(context.Background())
 	srv.Kill()
 
 	srv = testserver.StartProcess(t, bin, dir, "error")
 	conn = srv.Dial(t)
 	defer conn.Close(context.Background())
-	run(t, conn, `UPDATE acc SET v = 3 WHERE id = 1`, `INSERT INTO acc VALUES (3, 1)`, `FLUSH`)
-	waitRows(t, pg, q, "1 3\n2 1\n3 1")
-	waitRows(t, pg, `SELECT name FROM streamsql_sink_progress WHERE name IN ('before_rename', 'after_rename')`, "after_rename")
-	if got := rowsOf(t, pg, `SELECT count(*), count(DISTINCT (id, v)) FROM sink_renamed_audit`); got != "5 5" {
+	sqltest.Exec(t, conn, `UPDATE acc SET v = 3 WHERE id = 1`, `INSERT INTO acc VALUES (3, 1)`, `FLUSH`)
+	sqltest.Eventually(t, pg, q, "1 3\n2 1\n3 1")
+	sqltest.Eventually(t, pg, `SELECT name FROM streamsql_sink_progress WHERE name IN ('before_rename', 'after_rename')`, "after_rename")
+	if got := sqltest.Rows(t, pg, `SELECT count(*), count(DISTINCT (id, v)) FROM sink_renamed_audit`); got != "5 5" {
 		t.Errorf("audit rows (total, distinct) = %s, want 5 5 (each row version once)", got)
 	}
-	if got := rowsOf(t, conn, `SHOW SINKS`); !strings.Contains(got, "after_rename") || strings.Contains(got, "before_rename") {
+	if got := sqltest.Rows(t, conn, `SHOW SINKS`); !strings.Contains(got, "after_rename") || strings.Contains(got, "before_rename") {
 		t.Errorf("SHOW SINKS after the rename and restart:\n%s", got)
 	}
 }

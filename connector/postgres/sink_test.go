@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testpg"
 	"streamsql/internal/testserver"
 )
@@ -20,51 +20,6 @@ import (
 func upstream(t *testing.T) (*pgx.Conn, *pgx.ConnConfig) {
 	t.Helper()
 	return testpg.Connect(t)
-}
-
-func run(t *testing.T, conn *pgx.Conn, sqls ...string) {
-	t.Helper()
-	for _, q := range sqls {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-}
-
-// rowsOf prints a query's rows, one per line, cells separated by spaces.
-func rowsOf(t *testing.T, conn *pgx.Conn, q string) string {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cells []string
-		for _, v := range vals {
-			cells = append(cells, fmt.Sprint(v))
-		}
-		out = append(out, strings.Join(cells, " "))
-	}
-	return strings.Join(out, "\n")
-}
-
-func waitRows(t *testing.T, conn *pgx.Conn, q, want string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var got string
-	for time.Now().Before(deadline) {
-		if got = rowsOf(t, conn, q); got == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s:\ngot\n%s\nwant\n%s", q, got, want)
 }
 
 // sinkWith is the WITH clause of a postgres sink into table of the
@@ -83,7 +38,7 @@ func sinkWith(u *pgx.ConnConfig, table, extra string) string {
 // last delivered epoch; the password is masked in SHOW CREATE SINK.
 func TestPostgresSink(t *testing.T) {
 	pg, u := upstream(t)
-	run(t, pg, `DROP TABLE IF EXISTS sink_totals`,
+	sqltest.Exec(t, pg, `DROP TABLE IF EXISTS sink_totals`,
 		`CREATE TABLE IF NOT EXISTS streamsql_sink_progress (sink text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now())`,
 		`ALTER TABLE streamsql_sink_progress ADD COLUMN IF NOT EXISTS name text`,
 		`DELETE FROM streamsql_sink_progress WHERE name = 'totals'`,
@@ -95,16 +50,16 @@ func TestPostgresSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	run(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE pay (id int PRIMARY KEY, acct text, amount numeric(12,2), at timestamptz)`,
 		`INSERT INTO pay VALUES (1, 'a', 10.5, '2024-01-02 03:04:05+00'), (2, 'b''s', 20, '2024-01-02 03:04:06+00'), (3, 'a', 1, '2024-01-02 03:04:07+00')`,
 		`CREATE SINK totals AS SELECT acct, count(*) AS n, sum(amount) AS total, max(at) AS last_at FROM pay GROUP BY acct
 			WITH (`+sinkWith(u, "public.sink_totals", ", primary_key = 'acct', password = 'sekret'")+`)`)
 	q := `SELECT acct, n, total::text, last_at AT TIME ZONE 'UTC' FROM sink_totals ORDER BY acct`
-	waitRows(t, pg, q, "a 2 11.50 2024-01-02 03:04:07 +0000 UTC\nb's 1 20.00 2024-01-02 03:04:06 +0000 UTC")
-	run(t, conn, `DELETE FROM pay WHERE acct = 'b''s'`, `UPDATE pay SET amount = 5 WHERE id = 3`,
+	sqltest.Eventually(t, pg, q, "a 2 11.50 2024-01-02 03:04:07 +0000 UTC\nb's 1 20.00 2024-01-02 03:04:06 +0000 UTC")
+	sqltest.Exec(t, conn, `DELETE FROM pay WHERE acct = 'b''s'`, `UPDATE pay SET amount = 5 WHERE id = 3`,
 		`INSERT INTO pay VALUES (4, 'c', 7, NULL)`, `FLUSH`)
-	waitRows(t, pg, q, "a 2 15.50 2024-01-02 03:04:07 +0000 UTC\nc 1 7.00 <nil>")
+	sqltest.Eventually(t, pg, q, "a 2 15.50 2024-01-02 03:04:07 +0000 UTC\nc 1 7.00 <nil>")
 
 	var epoch int64
 	if err := pg.QueryRow(context.Background(), `SELECT epoch FROM streamsql_sink_progress WHERE name = 'totals'`).Scan(&epoch); err != nil || epoch <= 0 {
@@ -127,7 +82,7 @@ func TestPostgresSinkOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	run(t, conn, `CREATE TABLE p (id int PRIMARY KEY, v int)`)
+	sqltest.Exec(t, conn, `CREATE TABLE p (id int PRIMARY KEY, v int)`)
 	for _, c := range []struct{ sql, code, msg string }{
 		{`CREATE SINK s FROM p WITH (connector = 'postgres', host = 'h', user = 'u', database = 'd')`, "22023", `requires option "table"`},
 		{`CREATE SINK s FROM p WITH (connector = 'postgres', host = 'h', user = 'u', database = 'd', table = 't', primary_key = 'nope')`, "42703", `primary_key column "nope"`},

@@ -40,17 +40,7 @@ func TestDocExample(t *testing.T) {
 	cfg, up := upstreamDB(t)
 	name := fmt.Sprintf("shop_orders_%d", time.Now().UnixNano()%1e9)
 	rename := func(s string) string { return strings.ReplaceAll(s, "shop_orders", name) }
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for range 50 {
-			if _, err := up.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", name+"_slot"); err == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		up.Exec(ctx, "DROP PUBLICATION IF EXISTS "+name+"_pub")
-		up.Exec(ctx, "DROP TABLE IF EXISTS "+name)
-	})
+	dropWhenDone(t, up, name)
 	mustExec(t, up, rename(setup))
 	conn := map[string]string{"hostname": cfg.Host, "port": fmt.Sprint(cfg.Port), "username": cfg.User,
 		"password": cfg.Password, "database.name": cfg.Database}

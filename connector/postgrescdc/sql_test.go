@@ -37,10 +37,21 @@ func upstreamDB(t *testing.T) (*pgx.ConnConfig, *pgx.Conn) {
 func followed(t *testing.T, cfg *pgx.ConnConfig, up *pgx.Conn, rows int) (string, string) {
 	t.Helper()
 	name := fmt.Sprintf("sqlcdc_%d", time.Now().UnixNano()%1e9)
-	ctx := context.Background()
 	mustExec(t, up, fmt.Sprintf("CREATE TABLE %s (id bigint PRIMARY KEY, v int, s text)", name))
 	mustExec(t, up, fmt.Sprintf("INSERT INTO %s SELECT g, g %% 100, 'r' || g FROM generate_series(1, %d) g", name, rows))
+	dropWhenDone(t, up, name)
+	with := fmt.Sprintf(`connector = 'postgres-cdc', hostname = '%s', port = '%d', username = '%s', password = '%s',
+		database.name = '%s', table.name = '%s', slot.name = '%s_slot', publication.name = '%s_pub', ssl.mode = 'disable'`,
+		cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database, name, name, name)
+	return name, with
+}
+
+// dropWhenDone drops, when t ends, the upstream table name and the slot
+// (name_slot) and publication (name_pub) a source made for it; the slot
+// stays busy for a moment after the source stops.
+func dropWhenDone(t *testing.T, up *pgx.Conn, name string) {
 	t.Cleanup(func() {
+		ctx := context.Background()
 		for range 50 {
 			if _, err := up.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", name+"_slot"); err == nil {
 				break
@@ -50,10 +61,6 @@ func followed(t *testing.T, cfg *pgx.ConnConfig, up *pgx.Conn, rows int) (string
 		up.Exec(ctx, "DROP PUBLICATION IF EXISTS "+name+"_pub")
 		up.Exec(ctx, "DROP TABLE IF EXISTS "+name)
 	})
-	with := fmt.Sprintf(`connector = 'postgres-cdc', hostname = '%s', port = '%d', username = '%s', password = '%s',
-		database.name = '%s', table.name = '%s', slot.name = '%s_slot', publication.name = '%s_pub', ssl.mode = 'disable'`,
-		cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database, name, name, name)
-	return name, with
 }
 
 func mustExec(t *testing.T, c *pgx.Conn, sql string) {

@@ -1,0 +1,80 @@
+// Package sqltest holds what tests do over a PostgreSQL connection, to
+// StreamSQL or to an upstream PostgreSQL: run statements, print a result
+// as text, and wait until a result reads as expected (a streaming result
+// arrives some time after the write that causes it).
+package sqltest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Within is how long Eventually waits for a result.
+const Within = 20 * time.Second
+
+// Connect connects to url, failing t when it cannot, and closes the
+// connection when t ends.
+func Connect(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// Exec runs each statement in turn, failing t at the first error.
+func Exec(t testing.TB, conn *pgx.Conn, sqls ...string) {
+	t.Helper()
+	for _, q := range sqls {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// Rows runs q and prints its rows, one per line, each value as fmt.Sprint
+// prints it and the values separated by spaces.
+func Rows(t testing.TB, conn *pgx.Conn, q string) string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		cells := make([]string, len(vals))
+		for i, v := range vals {
+			cells[i] = fmt.Sprint(v)
+		}
+		out = append(out, strings.Join(cells, " "))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return strings.Join(out, "\n")
+}
+
+// Eventually polls q until its Rows are want, failing t when they are
+// not after Within.
+func Eventually(t testing.TB, conn *pgx.Conn, q, want string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(Within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = Rows(t, conn, q); got == want {
+			return
+		}
+	}
+	t.Fatalf("%s:\ngot  %q\nwant %q", q, got, want)
+}
