@@ -136,7 +136,7 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 			return tagResult(tag), nil
 		}), nil
 	}
-	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %s is not supported", strings.TrimPrefix(nodeKind(n), "Node_"))
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported", statementName(n))
 }
 
 func nodeKind(n *pg.Node) string {

@@ -28,6 +28,8 @@ var viewFormCases = []viewFormCase{
 	{"elems", "SELECT t.id, x FROM t CROSS JOIN unnest(t.arr) AS x"},
 	{"elems_ord", "SELECT t.id, x, n FROM t, LATERAL unnest(t.arr) WITH ORDINALITY AS f(x, n) WHERE x > 1"},
 	{"series", "SELECT t.id, s FROM t CROSS JOIN LATERAL generate_series(1, t.k) AS s"},
+	{"lat_sub", "SELECT t.id, s.uid, s.w FROM t, LATERAL (SELECT u.id AS uid, u.v + t.v AS w FROM u WHERE u.k = t.k AND u.v > 1) s"},
+	{"lat_left", "SELECT t.id, s.uid FROM t LEFT JOIN LATERAL (SELECT u.id AS uid FROM u WHERE u.k = t.k) s ON true"},
 }
 
 // TestViewFormsDifferential applies random inserts, updates and deletes

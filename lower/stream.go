@@ -725,7 +725,10 @@ func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
 		if n, m, ok, err := sp.lateralFunction(j); ok || err != nil {
 			return n, m, err
 		}
-		return nil, nil, notIncremental("LATERAL joins")
+		if r, ok := plan.DecorrelateLateral(j); ok {
+			return sp.convert(r)
+		}
+		return nil, nil, notIncremental("LATERAL joins other than set-returning functions and subqueries filtered by the row before them (aggregates, LIMIT or DISTINCT in a LATERAL subquery)")
 	}
 	if j.Kind == plan.SemiJoin || j.Kind == plan.AntiJoin || j.Keys.Empty() {
 		return sp.otherJoin(j)

@@ -26,6 +26,31 @@ var timePatterns = []string{
 	"DAY", "Day", "day", "DY", "Dy", "dy", "DDD", "DD", "D", "ID", "WW", "IW", "Q", "TZ", "tz", "CC", "J",
 }
 
+// foldPatterns are the patterns whose output does not depend on the
+// case they are written in: PostgreSQL takes them in lower case too
+// ('yyyy-mm-dd', 'hh24:mi'), while the case of a name (Month, month,
+// MONTH) says how to write it.
+var foldPatterns = []string{
+	"HH24", "HH12", "HH", "MI", "SS", "MS", "US", "YYYY", "YYY", "YY", "Y", "IYYY", "MM",
+	"DDD", "DD", "D", "ID", "WW", "IW", "Q", "CC", "J",
+}
+
+// matchPattern returns the pattern at the start of s: the longest of
+// timePatterns as written, or else of foldPatterns in any case.
+func matchPattern(s string) string {
+	for _, p := range timePatterns {
+		if strings.HasPrefix(s, p) {
+			return p
+		}
+	}
+	for _, p := range foldPatterns {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			return p
+		}
+	}
+	return ""
+}
+
 func toCharTime(f tmFields, format, zone string) string {
 	return string(appendToChar(nil, compileToChar(format), f, zone))
 }
@@ -66,17 +91,11 @@ func compileToChar(format string) []toCharItem {
 			continue
 		}
 		fm := false
-		if strings.HasPrefix(format[k:], "FM") {
+		if strings.HasPrefix(format[k:], "FM") || strings.HasPrefix(format[k:], "fm") {
 			fm = true
 			k += 2
 		}
-		pat := ""
-		for _, p := range timePatterns {
-			if strings.HasPrefix(format[k:], p) {
-				pat = p
-				break
-			}
-		}
+		pat := matchPattern(format[k:])
 		if pat == "" {
 			if k < len(format) {
 				lit(format[k : k+1])

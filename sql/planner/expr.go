@@ -63,6 +63,10 @@ func (b *exprBinder) bind(n *pg.Node) (plan.Scalar, error) {
 		if err != nil {
 			return nil, err
 		}
+		if ae := tc.Arg.GetAArrayExpr(); ae != nil && len(ae.Elements) == 0 && t.Kind == types.Array {
+			// ARRAY[]::int[]: the cast gives the empty array its type.
+			return &plan.ArrayCtor{T: t}, nil
+		}
 		arg, err := b.bind(tc.Arg)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,192 @@
+package plan
+
+// Decorrelating a LATERAL subquery that filters its relation by columns
+// of the row before it:
+//
+//	FROM t, LATERAL (SELECT u.v, u.w + t.x AS y FROM u WHERE u.k = t.k AND u.v > 0) s
+//	  ->  Project(t.*, u.v, u.w + t.x)(Join(t, Filter(u, u.v > 0), u.k = t.k))
+//
+// The subquery returns, for each row of t, the rows of u that satisfy its
+// filter; the join returns the same pairs, reading u once. The same holds
+// for LEFT JOIN LATERAL (a row of t without such rows gets NULLs). The
+// subquery's relation below its top filter must read no outer row, and
+// run nothing volatile; an aggregation, a LIMIT or a DISTINCT above the
+// filter would compute per outer row and does not qualify.
+
+// DecorrelateLateral rewrites the lateral join j whose right side is
+// projections over a filter correlated with the left row into a plain
+// join under a projection with the same columns; ok is false when j is
+// not of that form.
+func DecorrelateLateral(j *Join) (Rel, bool) {
+	if !j.Lateral || (j.Kind != InnerJoin && j.Kind != LeftJoin) {
+		return nil, false
+	}
+	if !j.Keys.Empty() || (j.Kind == LeftJoin && j.Residual != nil) {
+		// An equality in ON would have to be rebuilt over the output;
+		// a LEFT JOIN's ON condition decides which rows get NULLs.
+		return nil, false
+	}
+	lw := len(j.Left.OutputTypes())
+	// The projections, composed into one list over the filter's rows.
+	var out []Scalar
+	r := j.Right
+	for {
+		p, ok := r.(*Project)
+		if !ok {
+			break
+		}
+		if out == nil {
+			out = p.Exprs
+		} else {
+			out = substitute(out, p.Exprs)
+		}
+		r = p.Input
+	}
+	f, ok := r.(*Filter)
+	if !ok || !lateralOuterFree(f.Input) {
+		return nil, false
+	}
+	rw := len(f.Input.OutputTypes())
+	if out == nil {
+		out = make([]Scalar, rw)
+		for i, t := range f.Input.OutputTypes() {
+			out[i] = &ColRef{Idx: i, T: t}
+		}
+	}
+	// Outer columns are the join's left columns, the subquery's own
+	// columns its right ones.
+	toJoin := func(e Scalar) Scalar {
+		return Rewrite(e, func(x Scalar) (Scalar, bool) {
+			switch n := x.(type) {
+			case *OuterRef:
+				return &ColRef{Idx: n.Idx, T: n.T, Name: n.Name}, true
+			case *ColRef:
+				return &ColRef{Idx: lw + n.Idx, T: n.T, Name: n.Name}, true
+			}
+			return nil, false
+		})
+	}
+	for _, e := range out {
+		if _, other := outerRefs(e); other {
+			return nil, false
+		}
+	}
+	var corr, local []Scalar
+	for _, c := range SplitAnd(f.Pred, nil) {
+		depth1, other := outerRefs(c)
+		switch {
+		case other:
+			return nil, false
+		case depth1:
+			corr = append(corr, c)
+		default:
+			local = append(local, c)
+		}
+	}
+	if len(corr) == 0 {
+		return nil, false
+	}
+	right := f.Input
+	if len(local) > 0 {
+		right = &Filter{Input: right, Pred: AndAll(local)}
+	}
+	nj := &Join{Kind: j.Kind, Left: j.Left, Right: right}
+	var residual []Scalar
+	for _, c := range corr {
+		c = toJoin(c)
+		if !nj.Keys.Add(c, lw, lw+rw) {
+			residual = append(residual, c)
+		}
+	}
+	nj.Residual = AndAll(residual)
+	proj := make([]Scalar, 0, lw+len(out))
+	for i, t := range j.Left.OutputTypes() {
+		proj = append(proj, &ColRef{Idx: i, T: t})
+	}
+	for _, e := range out {
+		proj = append(proj, toJoin(e))
+	}
+	var res Rel = &Project{Input: nj, Exprs: proj}
+	if j.Residual != nil {
+		// The lateral join's own ON condition, over its output columns.
+		res = &Filter{Input: res, Pred: j.Residual}
+	}
+	return res, true
+}
+
+// substitute rewrites outer's column references through inner: the
+// projection outer over the projection inner as one list.
+func substitute(outer, inner []Scalar) []Scalar {
+	out := make([]Scalar, len(outer))
+	for i, e := range outer {
+		out[i] = Rewrite(e, func(x Scalar) (Scalar, bool) {
+			if c, ok := x.(*ColRef); ok {
+				return inner[c.Idx], true
+			}
+			return nil, false
+		})
+	}
+	return out
+}
+
+// lateralOuterFree is outerFree that also takes the logical scans of
+// tables and sources as leaves: a scan reads no outer row unless its key
+// bounds do.
+func lateralOuterFree(r Rel) bool {
+	switch x := r.(type) {
+	case *Scan:
+		vals := append([]Scalar(nil), x.Bounds.Eq...)
+		for _, b := range append(append([]Bound(nil), x.Bounds.Lo...), x.Bounds.Hi...) {
+			vals = append(vals, b.Value)
+		}
+		for _, v := range vals {
+			if d1, other := outerRefs(v); d1 || other {
+				return false
+			}
+		}
+		return true
+	case *SourceScan:
+		return true
+	case *Filter, *Project, *Join, *Limit, *Sort, *Distinct, *SetOp, *Values:
+		// The node's own scalars, as outerFree checks them, and its
+		// inputs with scans as leaves.
+		if j, ok := x.(*Join); ok && j.Lateral {
+			return false
+		}
+		shallow := true
+		for _, in := range Inputs(r) {
+			shallow = shallow && lateralOuterFree(in)
+		}
+		return shallow && outerFreeNode(r)
+	}
+	return outerFree(r)
+}
+
+// outerFreeNode reports whether r's own scalars (not its inputs') read
+// no outer row and run nothing volatile.
+func outerFreeNode(r Rel) bool {
+	var es []Scalar
+	switch x := r.(type) {
+	case *Values:
+		for _, row := range x.Rows {
+			es = append(es, row...)
+		}
+	case *Filter:
+		es = append(es, x.Pred)
+	case *Project:
+		es = append(es, x.Exprs...)
+	case *Limit:
+		es = append(es, x.Count, x.Offset)
+	case *Join:
+		es = append(append(append(es, x.Keys.Left...), x.Keys.Right...), x.Residual)
+	}
+	for _, e := range es {
+		if e == nil {
+			continue
+		}
+		if d1, other := outerRefs(e); d1 || other {
+			return false
+		}
+	}
+	return true
+}
