@@ -182,6 +182,13 @@ type Aggregate struct {
 	// Ordered: the result depends on input order (string_agg, array_agg).
 	Ordered bool
 	OID     uint32
+	// User: a user-defined aggregate (user_aggregate.go).
+	User bool
+	// Retracts: NewRetracting returns state that takes rows back out, so
+	// a materialized view keeps it incrementally instead of the group's
+	// inputs.
+	Retracts      bool
+	NewRetracting func(args []types.T) GroupStates
 }
 
 // ResultType returns the aggregate's result type for actual argument types.

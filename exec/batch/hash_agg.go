@@ -134,7 +134,7 @@ func (h *HashAgg) run(ctx *exec.Ctx) error {
 	h.accs = make([]udf.Accumulator, len(h.aggs))
 	h.seen = make([]map[string]struct{}, len(h.aggs))
 	for i, a := range h.aggs {
-		h.accs[i] = a.Agg.New(a.ArgTypes)
+		h.accs[i] = a.Agg.Start(&ctx.Env, a.ArgTypes)
 		if a.Distinct {
 			h.seen[i] = map[string]struct{}{}
 		}

@@ -160,6 +160,9 @@ func explainAggs(sb *strings.Builder, aggs []batch.AggSpec) {
 		if a.Filter >= 0 {
 			fmt.Fprintf(sb, " filter #%d", a.Filter)
 		}
+		if m := UserAggMode(a.Agg); m != "" {
+			sb.WriteString(" [" + m + "]")
+		}
 	}
 }
 
