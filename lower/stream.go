@@ -674,8 +674,9 @@ func (sp *streamPlanner) agg(x *plan.Aggregate) (*stream.Node, []int, error) {
 
 func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []types.T, aggs []batch.AggSpec) (*stream.Node, []int, error) {
 	for _, a := range aggs {
-		switch a.Agg.Name {
-		case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg":
+		switch {
+		case a.Agg.User: // their own state, or recomputed (exec/stream/agg/agg_user.go)
+		case slices.Contains([]string{"count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg"}, a.Agg.Name):
 		default:
 			return nil, nil, notIncremental("the aggregate %s()", a.Agg.Name)
 		}

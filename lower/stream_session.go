@@ -36,8 +36,9 @@ func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int,
 			WithHint("Group by the partition columns and window_start and/or window_end, and aggregate columns of the relation.")
 	}
 	for _, a := range aggs {
-		switch a.Agg.Name {
-		case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg":
+		switch {
+		case a.Agg.User:
+		case slices.Contains([]string{"count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg"}, a.Agg.Name):
 		default:
 			return nil, nil, true, notIncremental("the aggregate %s()", a.Agg.Name)
 		}
