@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"streamsql/engine"
 	"streamsql/udf"
 )
@@ -110,5 +112,76 @@ func TestUserAggregatesSurviveRestart(t *testing.T) {
 	var n int
 	if err := s.connect(t).QueryRow(context.Background(), "SELECT count(*) FROM pg_proc WHERE prokind = 'a' AND proname IN ('js_wsum', 'js_list', 'pg_sum')").Scan(&n); err != nil || n != 3 {
 		t.Fatalf("pg_proc lists %d user aggregates, %v", n, err)
+	}
+}
+
+// JavaScript aggregates that loop forever, allocate without bound or
+// throw: ad hoc the statement fails with 38000 and the server goes on; in
+// a materialized view the rows go to rejects, are left out of their
+// group's state, and the view keeps following its table.
+func TestUserAggregateRunaways(t *testing.T) {
+	s := openStack(t, engine.Options{Settings: map[string]string{"udf_timeout": "300ms", "udf_memory_limit": "16MB"}})
+	defer s.close()
+	s.execAll(t,
+		`CREATE AGGREGATE risky_sum(q int) RETURNS bigint LANGUAGE javascript AS $$
+		   export function create_state() { return 0; }
+		   export function accumulate(s, q) {
+		     if (q === 13) while (true) {}
+		     if (q === 14) { const xs = []; while (true) xs.push('x'.repeat(1 << 20) + xs.length); }
+		     if (q === 15) throw new Error('bad quantity ' + q);
+		     return s + q;
+		   }
+		   export function retract(s, q) { return s - q; }
+		 $$`,
+		"CREATE TABLE t (id int PRIMARY KEY, k int, q int)",
+		"INSERT INTO t VALUES (1, 1, 1), (2, 1, 2), (3, 2, 3)",
+		"CREATE MATERIALIZED VIEW v AS SELECT k, risky_sum(q) AS s FROM t GROUP BY k",
+	)
+	ctx := context.Background()
+	conn := s.connect(t)
+	for q, want := range map[int]string{13: "timed out after 300ms", 14: "exceeded the memory limit of 16MB", 15: "Error: bad quantity 15"} {
+		if q == 14 {
+			// The memory guard, not the clock, must stop this one.
+			if _, err := conn.Exec(ctx, "SET udf_timeout = '10s'"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var r *int64
+		err := conn.QueryRow(ctx, "SELECT risky_sum(q) FROM (VALUES (1), ($1::int)) AS x(q)", q).Scan(&r)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "38000" || !strings.Contains(pe.Message, want) {
+			t.Errorf("risky_sum over %d: got %v, want 38000 %q", q, err, want)
+		}
+		if _, err := conn.Exec(ctx, "RESET udf_timeout"); err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		if err := conn.QueryRow(ctx, "SELECT risky_sum(q) FROM t").Scan(&sum); err != nil || sum != 6 {
+			t.Fatalf("after the failure over %d the server answers %d, %v", q, sum, err)
+		}
+	}
+
+	s.execAll(t, "INSERT INTO t VALUES (4, 1, 13), (5, 2, 15), (6, 2, 4)", "FLUSH")
+	s.execAll(t, "INSERT INTO t VALUES (7, 1, 10)", "FLUSH")
+	var rejects int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM rejects WHERE error LIKE '%risky_sum%' OR error LIKE '%bad quantity%'").Scan(&rejects); err != nil || rejects < 2 {
+		t.Fatalf("rejects: %d, %v; want the two failing rows", rejects, err)
+	}
+	got := map[int32]int64{}
+	rows, err := conn.Query(ctx, "SELECT k, s FROM v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k int32
+		var sum int64
+		if err := rows.Scan(&k, &sum); err != nil {
+			t.Fatal(err)
+		}
+		got[k] = sum
+	}
+	// The failing rows are left out; the rows after them count.
+	if got[1] != 13 || got[2] != 7 {
+		t.Fatalf("view: %v, want k=1: 13, k=2: 7", got)
 	}
 }
