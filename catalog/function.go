@@ -70,6 +70,8 @@ type Function struct {
 	// ACL lists the privileges (X EXECUTE) granted on the function
 	// (acl.go); nil while the default holds.
 	ACL []ACLItem `json:",omitempty"`
+	// Agg is set for an aggregate (aggregate.go).
+	Agg *AggregateDef `json:",omitempty"`
 }
 
 // Signature is the function's identity as PostgreSQL's format_procedure
@@ -284,13 +286,17 @@ func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Fun
 		if !replace {
 			return nil, sqlerr.New(sqlerr.DuplicateFunction, "function %q already exists with same argument types", f.Name)
 		}
+		if old.IsAggregate() != f.IsAggregate() {
+			return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot change routine kind").
+				WithDetail("%q is %s.", f.Name, map[bool]string{true: "an aggregate function", false: "a function"}[old.IsAggregate()])
+		}
 		if old.RetType.OID() != f.RetType.OID() {
 			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot change return type of existing function").
 				WithHint("Use DROP FUNCTION %s first.", old.Signature())
 		}
 		for _, d := range c.FunctionDependents(old.OID) {
 			if d.Kind == KindMatView || d.Kind == KindSink {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot replace function %s because %s %s uses it", old.Signature(), d.Kind, d.qualifiedName()).
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot replace %s %s because %s %s uses it", old.kindName(), old.Signature(), d.Kind, d.qualifiedName()).
 					WithDetail("A running %s keeps the body it was created with.", d.Kind).
 					WithHint("Drop the %s (or use DROP FUNCTION ... CASCADE) and create it again.", d.Kind)
 			}
@@ -320,7 +326,11 @@ func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, error) {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function with OID %d does not exist", oid)
 	}
 	deps, lines := c.funcDropOrder(f, map[uint32]bool{}, map[uint32]bool{}, nil, nil)
+	aggs := c.aggregatesUsingLocked(oid)
 	c.mu.RUnlock()
+	if len(aggs) > 0 {
+		return nil, supportDropError(f, aggs)
+	}
 	if len(deps) > 0 && !cascade {
 		return nil, dependencyError("function", f.Signature(), lines)
 	}

@@ -50,13 +50,15 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.dropPolicies(p, n.GetDropStmt()) })
 	case n.GetRenameStmt() != nil && n.GetRenameStmt().RenameType == pg.ObjectType_OBJECT_POLICY:
 		return run(func(x *execution) (string, error) { return s.renamePolicy(p, n.GetRenameStmt()) })
+	case n.GetDefineStmt() != nil && n.GetDefineStmt().Kind == pg.ObjectType_OBJECT_AGGREGATE:
+		return run(func(x *execution) (string, error) { return s.createAggregate(p, n.GetDefineStmt()) })
 	case n.GetDropStmt() != nil:
-		if n.GetDropStmt().RemoveType == pg.ObjectType_OBJECT_FUNCTION {
+		if rt := n.GetDropStmt().RemoveType; rt == pg.ObjectType_OBJECT_FUNCTION || rt == pg.ObjectType_OBJECT_AGGREGATE {
 			return run(func(x *execution) (string, error) { return s.dropFunctions(x, p, n.GetDropStmt()) })
 		}
 		return run(func(x *execution) (string, error) { return s.drop(x, n.GetDropStmt()) })
 	case n.GetCreateFunctionStmt() != nil:
-		return run(func(x *execution) (string, error) { return s.createFunction(st, p, n.GetCreateFunctionStmt()) })
+		return run(func(x *execution) (string, error) { return s.createFunction(st, p, n.GetCreateFunctionStmt(), false) })
 	case n.GetAlterTableStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
 	case n.GetRenameStmt() != nil:
@@ -856,6 +858,14 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 		}), nil
 	case *parser.MatViewExt:
 		return s.planUtility(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST)
+	case *parser.CreateAggregate:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.createFunction(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateFunctionStmt(), true)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
 	case *parser.CreateTableExt:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			tag, err := s.createTableExt(ctx, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateStmt(), e)

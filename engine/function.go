@@ -42,7 +42,10 @@ func baseType(t types.T) types.T {
 }
 
 // createFunction runs CREATE [OR REPLACE] FUNCTION.
-func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.CreateFunctionStmt) (string, error) {
+// With aggregate it runs CREATE [OR REPLACE] AGGREGATE name(args) RETURNS
+// type LANGUAGE lang AS ..., an aggregate in a language such as
+// JavaScript.
+func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.CreateFunctionStmt, aggregate bool) (string, error) {
 	if cf.IsProcedure {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "CREATE PROCEDURE is not supported")
 	}
@@ -130,6 +133,17 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "no language specified")
 		}
 		f.Language = "sql"
+	}
+	if aggregate {
+		switch {
+		case f.Language == "sql":
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "CREATE AGGREGATE ... LANGUAGE sql is not supported").
+				WithHint("Write CREATE AGGREGATE name(args) (SFUNC = ..., STYPE = ...) over SQL functions.")
+		case f.RetSet || len(f.OutNames) > 0:
+			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "an aggregate cannot return a set")
+		}
+		f.Agg = &catalog.AggregateDef{}
+		f.Volatility = catalog.Immutable
 	}
 	if f.Language != "sql" {
 		if !volatilityGiven {
@@ -266,6 +280,9 @@ func (s *Session) createUserFunction(cf *pg.CreateFunctionStmt, f *catalog.Funct
 	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
 		return "", err
 	}
+	if f.IsAggregate() {
+		return "CREATE AGGREGATE", nil
+	}
 	return "CREATE FUNCTION", nil
 }
 
@@ -294,6 +311,11 @@ func (s *Session) funcName(names []*pg.Node) (schema, name string, err error) {
 // dropFunctions runs DROP FUNCTION [IF EXISTS] name[(types)], ...
 // [CASCADE | RESTRICT].
 func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStmt) (string, error) {
+	aggregate := ds.RemoveType == pg.ObjectType_OBJECT_AGGREGATE
+	tag := "DROP FUNCTION"
+	if aggregate {
+		tag = "DROP AGGREGATE"
+	}
 	for _, o := range ds.Objects {
 		owa := o.GetObjectWithArgs()
 		f, err := s.lookupFunctionForDrop(p, owa)
@@ -301,7 +323,19 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 			if ds.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedFunction {
 				continue
 			}
+			if aggregate && sqlerr.Code(err) == sqlerr.UndefinedFunction {
+				e := *sqlerr.From(err)
+				e.Message = strings.Replace(e.Message, "function", "aggregate", 1)
+				return "", &e
+			}
 			return "", err
+		}
+		switch {
+		case aggregate && !f.IsAggregate():
+			return "", sqlerr.New(sqlerr.WrongObjectType, "function %s(%s) is not an aggregate", f.Name, catalog.TypeList(f.ArgTypes))
+		case !aggregate && f.IsAggregate():
+			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is an aggregate function", f.Name).
+				WithHint("Use DROP AGGREGATE to drop aggregate functions.")
 		}
 		dropped, err := s.e.cat.DropFunction(f.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
 		if err != nil {
@@ -312,7 +346,7 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 			return "", err
 		}
 	}
-	return "DROP FUNCTION", nil
+	return tag, nil
 }
 
 // lookupFunctionForDrop finds the one function a DROP names: by name and
@@ -445,11 +479,15 @@ func (c catalogReader) UserFunction(oid uint32) (udf.UserFunction, bool) {
 	if !ok {
 		return udf.UserFunction{}, false
 	}
+	def := FunctionDef(f)
+	if f.IsAggregate() {
+		def = c.s.e.AggregateDef(f)
+	}
 	return udf.UserFunction{
 		Visible:    c.functionVisible(f),
 		Arguments:  FunctionArguments(f),
 		Result:     FunctionResult(f),
-		Definition: FunctionDef(f),
+		Definition: def,
 	}, true
 }
 

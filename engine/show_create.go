@@ -22,8 +22,8 @@ import (
 // Sql).
 func (s *Session) planShowCreate(sc *parser.ShowCreate) (*prepared, error) {
 	cols := []pgwire.Column{{Name: "Name", Type: types.TText}, {Name: "Create Sql", Type: types.TText}}
-	if sc.Kind == "function" {
-		return s.showCreateFunction(cols, sc.Name), nil
+	if sc.Kind == "function" || sc.Kind == "aggregate" {
+		return s.showCreateFunction(cols, sc.Name, sc.Kind == "aggregate"), nil
 	}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		r, err := s.resolve(nil, &pg.RangeVar{Schemaname: sc.Name.Schema, Relname: sc.Name.Name})
@@ -43,7 +43,8 @@ func (s *Session) planShowCreate(sc *parser.ShowCreate) (*prepared, error) {
 // showCreateFunction is SHOW CREATE FUNCTION name: one row per overload
 // of the function the name finds along the search path, with the
 // statement that recreates it.
-func (s *Session) showCreateFunction(cols []pgwire.Column, name parser.ObjectName) *prepared {
+// SHOW CREATE AGGREGATE (aggregate) shows the aggregates of the name only.
+func (s *Session) showCreateFunction(cols []pgwire.Column, name parser.ObjectName, aggregate bool) *prepared {
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		schemas := s.searchPath()
 		if name.Schema != "" {
@@ -52,14 +53,23 @@ func (s *Session) showCreateFunction(cols []pgwire.Column, name parser.ObjectNam
 		var rows [][]types.Datum
 		for _, sc := range schemas {
 			for _, f := range s.e.cat.FunctionsNamed(sc, name.Name) {
-				rows = append(rows, []types.Datum{f.Signature(), FunctionDef(f)})
+				switch {
+				case f.IsAggregate():
+					rows = append(rows, []types.Datum{f.Signature(), s.e.AggregateDef(f)})
+				case !aggregate:
+					rows = append(rows, []types.Datum{f.Signature(), FunctionDef(f)})
+				}
 			}
 			if len(rows) > 0 {
 				break
 			}
 		}
 		if len(rows) == 0 {
-			return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %q does not exist", name.Name)
+			kind := "function"
+			if aggregate {
+				kind = "aggregate"
+			}
+			return nil, sqlerr.New(sqlerr.UndefinedFunction, "%s %q does not exist", kind, name.Name)
 		}
 		return memResult(cols, rows, "SHOW"), nil
 	}}

@@ -270,13 +270,14 @@ func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum
 // newPlannerFn is newPlanner with the plan's scans reading through rd.
 func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) *planner.Planner {
 	p := &planner.Planner{
-		Catalog:    s.e.cat,
-		SearchPath: s.searchPath(),
-		ParamTypes: params,
-		SQL:        st.whole,
-		Offset:     0,
-		UserFuncs:  s.e.udfs,
-		GoFuncs:    s.e.goFuncs,
+		Catalog:       s.e.cat,
+		SearchPath:    s.searchPath(),
+		ParamTypes:    params,
+		SQL:           st.whole,
+		Offset:        0,
+		UserFuncs:     s.e.udfs,
+		GoFuncs:       s.e.goFuncs,
+		CompileScalar: compileScalar,
 		Sequences: func(name string) (int64, error) {
 			return s.e.db.NextSequence("seq/"+name, 1)
 		},

@@ -119,7 +119,7 @@ func (e *Engine) matViews() []*catalog.Relation {
 // the view reads with its owner's rights (rowsecurity.go).
 func (e *Engine) streamPlanner(sql, owner string) *planner.Planner {
 	p := &planner.Planner{Catalog: e.cat, SearchPath: []string{"public"}, SQL: sql, RowSecurity: e.ownerQual, Role: owner,
-		UserFuncs: e.udfs, GoFuncs: e.goFuncs}
+		UserFuncs: e.udfs, GoFuncs: e.goFuncs, CompileScalar: compileScalar}
 	return p
 }
 

@@ -30,11 +30,12 @@ type GoFunctions struct {
 	mu     sync.RWMutex
 	scalar map[string][]*Scalar
 	table  map[string][]*TableFunc
+	agg    map[string][]*Aggregate
 }
 
 // NewGoFunctions returns an empty set of Go functions.
 func NewGoFunctions() *GoFunctions {
-	return &GoFunctions{scalar: map[string][]*Scalar{}, table: map[string][]*TableFunc{}}
+	return &GoFunctions{scalar: map[string][]*Scalar{}, table: map[string][]*TableFunc{}, agg: map[string][]*Aggregate{}}
 }
 
 // GoValue are the Go types a Go function's arguments and results may have.

@@ -47,6 +47,8 @@ type UserDef struct {
 	Binary     []byte
 	Strict     bool
 	Volatility Volatility
+	// Aggregate: CREATE AGGREGATE in this language; Ret is the result.
+	Aggregate bool
 }
 
 // UserRuntime compiles the functions of one language.
@@ -58,6 +60,12 @@ type UserRuntime interface {
 	CompileTable(d *UserDef) (*TableFunc, error)
 }
 
+// AggregateRuntime is a UserRuntime that also compiles aggregates.
+type AggregateRuntime interface {
+	// CompileAggregate returns the aggregate d defines.
+	CompileAggregate(d *UserDef) (*Aggregate, error)
+}
+
 // UserRuntimes is the set of language runtimes and the cache of compiled
 // user functions, keyed by OID and definition: a replaced function
 // compiles anew, and statements planned before keep the old one.
@@ -65,7 +73,7 @@ type UserRuntimes struct {
 	langs map[string]UserRuntime
 
 	mu    sync.Mutex
-	cache map[userKey]any // *Scalar or *TableFunc
+	cache map[userKey]any // *Scalar, *TableFunc or *Aggregate
 }
 
 type userKey struct {
@@ -99,7 +107,7 @@ func (u *UserRuntimes) runtime(d *UserDef) (UserRuntime, error) {
 
 func defKey(d *UserDef) userKey {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\x00%v\x00%c\x00", d.Language, d.Signature, d.Ret, d.Set, d.Strict, d.Volatility)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\x00%v\x00%c\x00%v\x00", d.Language, d.Signature, d.Ret, d.Set, d.Strict, d.Volatility, d.Aggregate)
 	for i, t := range d.ArgTypes {
 		fmt.Fprintf(h, "%s %s,", d.ArgNames[i], t)
 	}
@@ -141,10 +149,31 @@ func (u *UserRuntimes) Table(d *UserDef) (*TableFunc, error) {
 	return v.(*TableFunc), nil
 }
 
+// Aggregate returns the compiled aggregate of d.
+func (u *UserRuntimes) Aggregate(d *UserDef) (*Aggregate, error) {
+	v, err := u.compiled(d, func(r UserRuntime) (any, error) { return compileAggregate(r, d) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Aggregate), nil
+}
+
+func compileAggregate(r UserRuntime, d *UserDef) (*Aggregate, error) {
+	ar, ok := r.(AggregateRuntime)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregates in LANGUAGE %s are not supported", d.Language)
+	}
+	return ar.CompileAggregate(d)
+}
+
 // Check compiles d without keeping it (CREATE FUNCTION validates the body).
 func (u *UserRuntimes) Check(d *UserDef) error {
 	r, err := u.runtime(d)
 	if err != nil {
+		return err
+	}
+	if d.Aggregate {
+		_, err = compileAggregate(r, d)
 		return err
 	}
 	if d.Set {

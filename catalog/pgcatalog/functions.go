@@ -23,9 +23,15 @@ const (
 	OIDLangWasm       = 16011
 )
 
+// OIDLangInternal is pg_language's OID of LANGUAGE internal, the
+// language of aggregates in PostgreSQL's form.
+const OIDLangInternal = 12
+
 // LanguageOID is the pg_language OID of a function language.
 func LanguageOID(lang string) int64 {
 	switch lang {
+	case "internal":
+		return OIDLangInternal
 	case "javascript":
 		return OIDLangJavaScript
 	case "wasm":
@@ -43,6 +49,9 @@ func (s *Snapshot) functions() []*catalog.Function {
 
 // ProcSrc is pg_proc.prosrc of f.
 func ProcSrc(f *catalog.Function) string {
+	if f.IsAggregate() && f.Language == "internal" {
+		return "aggregate_dummy"
+	}
 	if f.StdBody {
 		return ""
 	}
@@ -58,7 +67,7 @@ func userProcRows(s *Snapshot) []row {
 		}
 		r := row{
 			"oid": int64(f.OID), "proname": f.Name, "pronamespace": int64(s.schemaOID(f.Schema)), "proowner": int64(s.RoleOID(f.Owner)),
-			"prolang": LanguageOID(f.Language), "procost": float64(100), "provariadic": int64(0), "prokind": "f",
+			"prolang": LanguageOID(f.Language), "procost": float64(100), "provariadic": int64(0), "prokind": string(f.Kind()),
 			"proisstrict": f.Strict, "proretset": f.RetSet, "provolatile": string(f.Volatility), "proparallel": "u",
 			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),
 			"proargtypes": strings.Join(args, " "), "prosrc": ProcSrc(f),
@@ -137,6 +146,37 @@ func isUserRoutineRows(s *Snapshot) []row {
 			"max_dynamic_result_sets": int64(0), "is_user_defined_cast": "NO", "is_implicitly_invocable": "NO",
 			"security_type": "INVOKER", "as_locator": "NO", "is_udt_dependent": "NO",
 		})
+	}
+	return out
+}
+
+// userAggregateRows are the pg_aggregate rows of user aggregates.
+// Support functions that are built-ins have no OID here and show as 0
+// ("-").
+func userAggregateRows(s *Snapshot) []row {
+	var out []row
+	for _, f := range s.functions() {
+		a := f.Agg
+		if a == nil {
+			continue
+		}
+		r := row{"aggfnoid": int64(f.OID), "aggkind": "n", "aggnumdirectargs": int64(0),
+			"aggtransfn": int64(a.SFunc.OID), "aggfinalfn": int64(a.FinalFunc.OID), "aggcombinefn": int64(a.CombineFunc.OID),
+			"aggserialfn": int64(0), "aggdeserialfn": int64(0),
+			"aggmtransfn": int64(a.MSFunc.OID), "aggminvtransfn": int64(a.MInvFunc.OID), "aggmfinalfn": int64(a.MFinalFunc.OID),
+			"aggfinalextra": false, "aggmfinalextra": false, "aggfinalmodify": "r", "aggmfinalmodify": "r",
+			"aggsortop": int64(0), "aggtranstype": int64(a.SType.OID()), "aggtransspace": int64(0),
+			"aggmtranstype": int64(0), "aggmtransspace": int64(0)}
+		if a.Moving() {
+			r["aggmtranstype"] = int64(a.MSType.OID())
+		}
+		if a.InitCond != nil {
+			r["agginitval"] = *a.InitCond
+		}
+		if a.MInitCond != nil {
+			r["aggminitval"] = *a.MInitCond
+		}
+		out = append(out, r)
 	}
 	return out
 }

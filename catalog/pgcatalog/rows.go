@@ -416,7 +416,7 @@ func aggregateRows(s *Snapshot) []row {
 		}
 		out = append(out, row{"aggfnoid": int64(p.OID), "aggkind": "n", "aggfinalmodify": "r", "aggmfinalmodify": "r", "aggtranstype": int64(p.RetType)})
 	}
-	return out
+	return append(out, userAggregateRows(s)...)
 }
 
 // KindDescription describes a source for pg_description when it has no

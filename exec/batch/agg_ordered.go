@@ -66,7 +66,7 @@ func newOrderedAcc(a AggSpec) *orderedAcc {
 	k := len(a.Order)
 	inner := a
 	inner.Args, inner.ArgTypes, inner.Order = a.Args[k:], a.ArgTypes[k:], nil
-	return &orderedAcc{inner: inner.NewAccumulator(), keys: a.Order, ts: inner.ArgTypes}
+	return &orderedAcc{inner: inner.NewAccumulator(nil), keys: a.Order, ts: inner.ArgTypes}
 }
 
 // Size implements udf.SizedAccumulator.

@@ -38,11 +38,15 @@ type AggOrder struct {
 
 // NewAccumulator returns the call's accumulator; an ordered call must be
 // in OrderFirst form.
-func (a AggSpec) NewAccumulator() udf.Accumulator {
+func (a AggSpec) NewAccumulator(env *udf.Env) udf.Accumulator {
 	if a.Ordered() {
 		return newOrderedAcc(a)
 	}
-	return udf.NewAccumulator(a.Agg, a.ArgTypes, a.Agg.WithinGroup && len(a.Order) > 0 && a.Order[0].Desc)
+	acc := udf.NewAccumulator(a.Agg, a.ArgTypes, a.Agg.WithinGroup && len(a.Order) > 0 && a.Order[0].Desc)
+	if e, ok := acc.(udf.EnvAccumulator); ok && env != nil {
+		e.SetEnv(env) // user aggregates call functions that read settings
+	}
+	return acc
 }
 
 // HashAgg groups its input by the group columns and computes aggregates
@@ -158,7 +162,7 @@ func (h *HashAgg) run(ctx *exec.Ctx) error {
 	h.accs = make([]udf.Accumulator, len(h.aggs))
 	h.seen = make([]map[string]struct{}, len(h.aggs))
 	for i, a := range h.aggs {
-		h.accs[i] = a.NewAccumulator()
+		h.accs[i] = a.NewAccumulator(&ctx.Env)
 		if a.Distinct {
 			h.seen[i] = map[string]struct{}{}
 		}
@@ -400,7 +404,11 @@ func (h *HashAgg) Explain() string {
 
 // ExplainAggs appends ": agg(#args) [filter #f], ..." to sb, for the
 // batch and the stream aggregates alike.
-func ExplainAggs(sb *strings.Builder, aggs []AggSpec) {
+func ExplainAggs(sb *strings.Builder, aggs []AggSpec) { ExplainAggsWith(sb, aggs, nil) }
+
+// ExplainAggsWith is ExplainAggs with, after each aggregate, " [how]"
+// where how(agg) is not empty (a view says how it keeps a user aggregate).
+func ExplainAggsWith(sb *strings.Builder, aggs []AggSpec, how func(*udf.Aggregate) string) {
 	for i, a := range aggs {
 		if i == 0 {
 			sb.WriteString(": ")
@@ -417,6 +425,11 @@ func ExplainAggs(sb *strings.Builder, aggs []AggSpec) {
 		sb.WriteString(ColList(a.Args) + ")")
 		if a.Filter >= 0 {
 			fmt.Fprintf(sb, " filter #%d", a.Filter)
+		}
+		if how != nil {
+			if m := how(a.Agg); m != "" {
+				sb.WriteString(" [" + m + "]")
+			}
 		}
 	}
 }

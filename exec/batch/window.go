@@ -797,7 +797,7 @@ func (w *Window) aggregate(st *winState, f *WindowFunc, s, e []int32) (arrow.Arr
 	env := &st.ctx.Env
 	switch {
 	case samePerPartition:
-		acc := f.Agg.New(f.ArgTypes)
+		acc := f.Agg.Start(&st.ctx.Env, f.ArgTypes)
 		defer acc.Release()
 		gv := make([]uint32, n)
 		for i := range gv {
@@ -837,7 +837,7 @@ func (w *Window) aggregatePrefix(st *winState, f *WindowFunc, args []arrow.Array
 	sliced := make([]arrow.Array, len(args))
 	for p := range st.pLo {
 		lo, hi := int(st.pLo[p]), int(st.pHi[p])
-		acc := f.Agg.New(f.ArgTypes)
+		acc := f.Agg.Start(&st.ctx.Env, f.ArgTypes)
 		fed := lo
 		last := int32(-1)
 		for i := lo; i < hi; i++ {
@@ -908,7 +908,7 @@ func (w *Window) aggregateLayers(st *winState, f *WindowFunc, args []arrow.Array
 			width = max(width, y-x)
 		}
 	}
-	acc := f.Agg.New(f.ArgTypes)
+	acc := f.Agg.Start(&st.ctx.Env, f.ArgTypes)
 	defer acc.Release()
 	gv := make([]uint32, n)
 	excl := f.Frame.ExcludeCurrentRow

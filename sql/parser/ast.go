@@ -222,6 +222,12 @@ type Explain struct {
 	Stmt    Statement
 }
 
+// CreateAggregate marks a CREATE AGGREGATE name(args) RETURNS type
+// LANGUAGE lang AS ... (RisingWave's form for aggregates in JavaScript):
+// the statement's AST is the CREATE FUNCTION of the same text.
+type CreateAggregate struct{}
+
+func (*CreateAggregate) extNode()    {}
 func (*CreateSource) extNode()       {}
 func (*CreateTableExt) extNode()     {}
 func (*MatViewExt) extNode()         {}

@@ -27,7 +27,7 @@ func (p *parser) isExtension(toks []token) bool {
 		case c.isWords("create", "materialized", "view"):
 			return c.emitTail() >= 0
 		}
-		if c.usingBase64() >= 0 {
+		if c.usingBase64() >= 0 || c.aggregateReturns() >= 0 {
 			return true
 		}
 		return c.tableExt() != nil
@@ -67,6 +67,13 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 	switch c.wordAt(0) {
 	case "create":
 		switch c.wordAt(1) {
+		case "aggregate", "or":
+			if c.aggregateReturns() >= 0 {
+				st.AST, err = c.createAggregateReturns()
+				st.Ext = &CreateAggregate{}
+				break
+			}
+			st.AST, err = c.createFunctionUsing()
 		case "source":
 			st.Ext, err = c.createSource()
 		case "sink":
@@ -75,7 +82,7 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 			st.Ext, err = c.createSubscription()
 		case "materialized":
 			st.AST, st.Ext, err = c.createMatView()
-		case "function", "or":
+		case "function":
 			st.AST, err = c.createFunctionUsing()
 		default:
 			st.AST, st.Ext, err = c.createTable()
@@ -1006,12 +1013,12 @@ func (c *cursor) show() (Ext, error) {
 }
 
 // showCreate reads SHOW CREATE SOURCE | TABLE | SINK | VIEW |
-// MATERIALIZED VIEW | FUNCTION name.
+// MATERIALIZED VIEW | FUNCTION | AGGREGATE name.
 func (c *cursor) showCreate() (*ShowCreate, error) {
 	s := &ShowCreate{}
 	c.i = 2
 	switch w := c.wordAt(0); w {
-	case "source", "table", "sink", "view", "function":
+	case "source", "table", "sink", "view", "function", "aggregate":
 		s.Kind = w
 		c.i++
 	case "materialized":
@@ -1146,6 +1153,61 @@ func (c *cursor) createFunctionUsing() (*pg_query.Node, error) {
 	}
 	if len(raws) != 1 || raws[0].Stmt.GetCreateFunctionStmt() == nil {
 		return nil, c.errAt(u)
+	}
+	return raws[0].Stmt, nil
+}
+
+// aggregateReturns finds RisingWave's CREATE [OR REPLACE] AGGREGATE
+// name(args) RETURNS type LANGUAGE ... AS ..., an aggregate written in a
+// language such as JavaScript, and returns the index of AGGREGATE, or -1
+// (PostgreSQL's own CREATE AGGREGATE has a parenthesized definition after
+// the arguments).
+func (c *cursor) aggregateReturns() int {
+	i := 1
+	if c.wordAt(1) == "or" && c.wordAt(2) == "replace" {
+		i = 3
+	}
+	if c.wordAt(i) != "aggregate" {
+		return -1
+	}
+	depth := 0
+	for j := i + 1; j+1 < len(c.toks); j++ {
+		t := c.toks[j]
+		switch {
+		case t.isPunct('('):
+			depth++
+		case t.isPunct(')'):
+			depth--
+			if depth == 0 {
+				if c.toks[j+1].word(c.src) == "returns" {
+					return i
+				}
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// createAggregateReturns parses CREATE AGGREGATE ... RETURNS ... as the
+// PostgreSQL grammar's CREATE FUNCTION of the same text; the statement's
+// Ext (CreateAggregate) says it defines an aggregate.
+func (c *cursor) createAggregateReturns() (*pg_query.Node, error) {
+	a := c.aggregateReturns()
+	end := len(c.toks)
+	if end > 0 && c.toks[end-1].isPunct(';') {
+		end--
+	}
+	text := newPGText(c.src, c.toks[0].start, c.toks[end-1].end)
+	kw := c.toks[a]
+	text.blank(kw.start, kw.end)
+	text.put(kw.start, "function")
+	raws, err := text.parse()
+	if err != nil {
+		return nil, err
+	}
+	if len(raws) != 1 || raws[0].Stmt.GetCreateFunctionStmt() == nil {
+		return nil, c.errAt(a)
 	}
 	return raws[0].Stmt, nil
 }

@@ -109,7 +109,7 @@ func (a *aggContext) postBinder() *exprBinder {
 func (a *aggContext) hook(n *pg.Node) (plan.Scalar, bool, error) {
 	if fc := n.GetFuncCall(); fc != nil && fc.Over == nil {
 		name := funcName(fc.Funcname)
-		if fc.AggStar || udf.IsAggregate(name) {
+		if a.p.isAggregateCall(fc) {
 			e, err := a.aggregate(fc, name)
 			return e, true, err
 		}
@@ -117,7 +117,7 @@ func (a *aggContext) hook(n *pg.Node) (plan.Scalar, bool, error) {
 	if n.GetAConst() != nil || n.GetSubLink() != nil || n.GetParamRef() != nil {
 		return nil, false, nil
 	}
-	if fc := n.GetFuncCall(); fc != nil && fc.Over == nil && !containsAgg(n) {
+	if fc := n.GetFuncCall(); fc != nil && fc.Over == nil && !a.p.containsAgg(n) {
 		// PostgreSQL resolves a function before it checks grouping: an
 		// unknown function is reported as such, not as an ungrouped
 		// argument column.
@@ -126,7 +126,7 @@ func (a *aggContext) hook(n *pg.Node) (plan.Scalar, bool, error) {
 		}
 	}
 	// A grouped expression?
-	if len(a.group) > 0 && !containsAgg(n) {
+	if len(a.group) > 0 && !a.p.containsAgg(n) {
 		if e, err := a.p.binder(a.in, "SELECT").bind(n); err == nil {
 			k := plan.Key(e)
 			for i, g := range a.keys {
@@ -175,7 +175,7 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 	pos := a.p.pos(fc.Location)
 	b := a.p.binder(a.in, "aggregate function calls")
 	b.hook = func(n *pg.Node) (plan.Scalar, bool, error) {
-		if f := n.GetFuncCall(); f != nil && f.Over == nil && (f.AggStar || udf.IsAggregate(funcName(f.Funcname))) {
+		if f := n.GetFuncCall(); f != nil && f.Over == nil && a.p.isAggregateCall(f) {
 			return nil, true, sqlerr.New(sqlerr.GroupingError, "aggregate function calls cannot be nested").WithPosition(a.p.pos(f.Location))
 		}
 		return nil, false, nil
@@ -203,9 +203,9 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 	if name == "count" && fc.AggStar {
 		name = "count"
 	}
-	fn, argTypes, err := udf.LookupAggregate(name, ts)
+	fn, argTypes, err := a.p.lookupAggregate(fc.Funcname, ts, pos)
 	if err != nil {
-		return nil, withPos(err, pos)
+		return nil, err
 	}
 	switch {
 	case fc.AggWithinGroup && !fn.WithinGroup:

@@ -622,7 +622,7 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (plan.Scalar, error) {
 	if fc.Over != nil {
 		return nil, sqlerr.New(sqlerr.WindowingError, "window functions are not allowed in %s", b.whereName()).WithPosition(pos)
 	}
-	if fc.AggStar || udf.IsAggregate(name) {
+	if b.p.isAggregateCall(fc) {
 		return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in %s", b.whereName()).WithPosition(pos)
 	}
 	if udf.IsWindowOnly(name) {

@@ -79,6 +79,10 @@ type Planner struct {
 	// GoFuncs are functions an embedding program wrote in Go; they come
 	// before the built-ins of the same name.
 	GoFuncs *udf.GoFunctions
+	// CompileScalar compiles a bound expression over columns into a
+	// function (the support functions of aggregates declared in
+	// PostgreSQL's form); nil refuses such aggregates.
+	CompileScalar func(plan.Scalar) (udf.ScalarFunc, error)
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
@@ -119,7 +123,7 @@ type relPlan struct {
 // path, lowering, sequences and functions.
 func (p *Planner) sub(sql string) *Planner {
 	return &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, SQL: sql, Sequences: p.Sequences,
-		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs}
+		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs, CompileScalar: p.CompileScalar}
 }
 
 func (r *relPlan) visibleCount() int {

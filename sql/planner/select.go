@@ -310,12 +310,12 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 
 	hasAgg := len(s.GroupClause) > 0 || s.HavingClause != nil
 	for _, t := range targets {
-		if t.node != nil && containsAgg(t.node) {
+		if t.node != nil && p.containsAgg(t.node) {
 			hasAgg = true
 		}
 	}
 	for _, sn := range s.SortClause {
-		if containsAgg(sn.GetSortBy().Node) {
+		if p.containsAgg(sn.GetSortBy().Node) {
 			hasAgg = true
 		}
 	}

@@ -230,6 +230,7 @@ func (p *Planner) sqlFuncCandidates(names []*pg.Node) ([]*catalog.Function, bool
 func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e plan.Scalar, ok bool, err error) {
 	p := b.p
 	cands, qualified := p.sqlFuncCandidates(fc.Funcname)
+	cands = slices.DeleteFunc(cands, (*catalog.Function).IsAggregate)
 	if len(cands) == 0 && !qualified {
 		return nil, false, nil
 	}

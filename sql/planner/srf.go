@@ -99,12 +99,11 @@ func (s *srfContext) checkPlacement(n *pg.Node) error {
 		kids, msg = childNodes(n), "set-returning functions are not allowed in COALESCE"
 	case n.GetFuncCall() != nil:
 		fc := n.GetFuncCall()
-		name := funcName(fc.Funcname)
 		switch {
 		case fc.Over != nil:
 			kids, msg = fc.Args, "window function calls cannot contain set-returning function calls"
 			hint = false
-		case fc.AggStar || udf.IsAggregate(name):
+		case s.p.isAggregateCall(fc):
 			kids, msg = fc.Args, "aggregate function calls cannot contain set-returning function calls"
 			if fc.AggFilter != nil {
 				kids = append(kids, fc.AggFilter)

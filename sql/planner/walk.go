@@ -2,13 +2,11 @@ package planner
 
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
-
-	"streamsql/udf"
 )
 
 // containsAgg reports whether an AST expression calls an aggregate outside
 // of any subquery and not as a window function.
-func containsAgg(n *pg.Node) bool {
+func (p *Planner) containsAgg(n *pg.Node) bool {
 	found := false
 	var walk func(n *pg.Node)
 	walk = func(n *pg.Node) {
@@ -18,7 +16,7 @@ func containsAgg(n *pg.Node) bool {
 		switch {
 		case n.GetFuncCall() != nil:
 			fc := n.GetFuncCall()
-			if fc.Over == nil && (fc.AggStar || udf.IsAggregate(funcName(fc.Funcname))) {
+			if fc.Over == nil && p.isAggregateCall(fc) {
 				found = true
 				return
 			}

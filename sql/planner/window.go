@@ -200,9 +200,9 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 			wf.T = t
 		}
 	} else {
-		fn, argTypes, err := udf.LookupAggregate(name, ts)
+		fn, argTypes, err := p.lookupAggregate(fc.Funcname, ts, pos)
 		if err != nil {
-			return nil, withPos(err, pos)
+			return nil, err
 		}
 		if fn.WithinGroup {
 			return nil, sqlerr.New(sqlerr.WrongObjectType, "WITHIN GROUP is required for ordered-set aggregate %s", name).WithPosition(pos)

@@ -145,13 +145,7 @@ func compile(d *udf.UserDef) (*function, error) {
 	}
 	prog, err := goja.Compile(d.Name, src, false)
 	if err != nil {
-		msg := err.Error()
-		var se *goja.CompilerSyntaxError
-		if errors.As(err, &se) {
-			msg = "SyntaxError: " + se.Message
-		}
-		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "%s", msg).
-			WithDetail("In JavaScript function %s.", d.Signature)
+		return nil, syntaxError(d, err)
 	}
 	f := &function{def: d, prog: prog, entry: entry}
 	// Load it once now: a script that fails at its top level, or does not
@@ -162,6 +156,17 @@ func compile(d *udf.UserDef) (*function, error) {
 	}
 	f.pool.Put(inst)
 	return f, nil
+}
+
+// syntaxError is the 42P13 of a script that does not compile.
+func syntaxError(d *udf.UserDef, err error) error {
+	msg := err.Error()
+	var se *goja.CompilerSyntaxError
+	if errors.As(err, &se) {
+		msg = "SyntaxError: " + se.Message
+	}
+	return sqlerr.New(sqlerr.InvalidFunctionDefinition, "%s", msg).
+		WithDetail("In JavaScript function %s.", d.Signature)
 }
 
 // newInstance makes a runtime and runs the program in it.
@@ -247,7 +252,11 @@ func startWatch(ctx context.Context, inst *instance, lim udf.Limits) *watch {
 		sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}}
 	w.heap0 = heapBytes(w.sample)
 	w.live0 = liveBytes(w.sample)
+	// The first check may fire before AfterFunc returns: it waits for
+	// the timer to be set.
+	w.mu.Lock()
 	w.timer = time.AfterFunc(tick, w.check)
+	w.mu.Unlock()
 	return w
 }
 

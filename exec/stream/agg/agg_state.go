@@ -25,6 +25,8 @@ package agg
 //	DISTINCT x       a multiset of argument tuples -> count in front of the
 //	                 inner state, which sees a tuple when its count leaves
 //	                 or reaches 0
+//	user aggregates  with retraction: the aggregate's own state per group
+//	                 (agg_user.go); without: as anything else
 //	anything else    a multiset of argument tuples, and the result is
 //	                 recomputed with the registry's accumulator when asked
 //
@@ -92,6 +94,9 @@ func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *strea
 			return nil, err
 		}
 		return &aggDistinct{inner: in, sets: aggSets{ts: a.ArgTypes}}, nil
+	}
+	if a.Agg.User {
+		return newAggUser(a, env), nil
 	}
 	if st, ok := newAggStateMore(a, env); ok {
 		return st, nil
@@ -1385,14 +1390,14 @@ func (a *aggRecompute) result(g uint32) (types.Datum, error) {
 			c.Release()
 		}
 	}()
-	acc := a.spec.NewAccumulator()
-	defer acc.Release()
-	if err := acc.Update(make([]uint32, n), 1, cols, n); err != nil {
-		return nil, err
-	}
 	var uenv udf.Env
 	if a.env != nil && a.env.Ctx != nil {
 		uenv = a.env.Ctx.Env
+	}
+	acc := a.spec.NewAccumulator(&uenv)
+	defer acc.Release()
+	if err := acc.Update(make([]uint32, n), 1, cols, n); err != nil {
+		return nil, err
 	}
 	res, err := acc.Finish(&uenv, 1)
 	if err != nil {

@@ -134,14 +134,14 @@ func recompute(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) 
 			c.Release()
 		}
 	}()
-	acc := spec.NewAccumulator()
-	defer acc.Release()
-	if err := acc.Update(make([]uint32, n), 1, cols, n); err != nil {
-		return nil, err
-	}
 	var uenv udf.Env
 	if env != nil && env.Ctx != nil {
 		uenv = env.Ctx.Env
+	}
+	acc := spec.NewAccumulator(&uenv)
+	defer acc.Release()
+	if err := acc.Update(make([]uint32, n), 1, cols, n); err != nil {
+		return nil, err
 	}
 	res, err := acc.Finish(&uenv, 1)
 	if err != nil {

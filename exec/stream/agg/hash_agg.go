@@ -116,7 +116,7 @@ func (s *HashAggSpec) Explain() string {
 	if len(s.GroupCols) > 0 {
 		sb.WriteString(" group by " + batch.ColList(s.GroupCols))
 	}
-	batch.ExplainAggs(&sb, s.Aggs)
+	batch.ExplainAggsWith(&sb, s.Aggs, UserAggMode)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}

@@ -1,0 +1,102 @@
+package catalog
+
+import (
+	"sort"
+	"strings"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// User-defined aggregates (CREATE AGGREGATE) are Functions with Agg set,
+// as PostgreSQL keeps them in pg_proc (prokind 'a') with the rest in
+// pg_aggregate: they share the functions' OIDs, names, overloading,
+// dependencies and persistence. An aggregate in PostgreSQL's form names
+// its support functions (Language "internal"); one in JavaScript carries
+// its script as Body (Language "javascript").
+
+// AggSupport names a support function of an aggregate: a user function
+// by OID, or a built-in by name.
+type AggSupport struct {
+	OID  uint32 `json:",omitempty"`
+	Name string `json:",omitempty"`
+}
+
+// IsSet reports whether the support function is given.
+func (s AggSupport) IsSet() bool { return s.OID != 0 || s.Name != "" }
+
+// AggregateDef is the pg_aggregate part of an aggregate.
+type AggregateDef struct {
+	SFunc, FinalFunc, CombineFunc AggSupport
+	SType                         types.T
+	// InitCond is INITCOND's text; nil for NULL.
+	InitCond *string `json:",omitempty"`
+	// The moving form (MSFUNC, MINVFUNC, MSTYPE, MFINALFUNC, MINITCOND):
+	// MSType is zero without one.
+	MSFunc, MInvFunc, MFinalFunc AggSupport
+	MSType                       types.T
+	MInitCond                    *string `json:",omitempty"`
+}
+
+// Moving reports whether the aggregate has a moving (retracting) form.
+func (d *AggregateDef) Moving() bool { return d != nil && d.MSFunc.IsSet() && d.MInvFunc.IsSet() }
+
+// Supports returns the OIDs of the user functions the aggregate calls.
+func (d *AggregateDef) Supports() []uint32 {
+	if d == nil {
+		return nil
+	}
+	var out []uint32
+	for _, s := range []AggSupport{d.SFunc, d.FinalFunc, d.CombineFunc, d.MSFunc, d.MInvFunc, d.MFinalFunc} {
+		if s.OID != 0 {
+			out = append(out, s.OID)
+		}
+	}
+	return out
+}
+
+// IsAggregate reports whether f is an aggregate.
+func (f *Function) IsAggregate() bool { return f.Agg != nil }
+
+// Kind is pg_proc.prokind: 'a' for an aggregate, 'f' for a function.
+func (f *Function) Kind() byte {
+	if f.Agg != nil {
+		return 'a'
+	}
+	return 'f'
+}
+
+// kindName is the word PostgreSQL's messages use for f.
+func (f *Function) kindName() string {
+	if f.Agg != nil {
+		return "aggregate"
+	}
+	return "function"
+}
+
+// aggregatesUsingLocked returns the aggregates that call function oid.
+// c.mu must be held.
+func (c *Catalog) aggregatesUsingLocked(oid uint32) []*Function {
+	var out []*Function
+	for _, f := range c.funcs.byOID {
+		for _, s := range f.Agg.Supports() {
+			if s == oid {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OID < out[j].OID })
+	return out
+}
+
+// supportDropError refuses to drop a function that aggregates call.
+func supportDropError(f *Function, users []*Function) error {
+	lines := make([]string, len(users))
+	for i, a := range users {
+		lines[i] = "function " + a.Signature() + " depends on function " + f.Signature()
+	}
+	return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop function %s because other objects depend on it", f.Signature()).
+		WithDetail("%s", strings.Join(lines, "\n")).
+		WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+}

@@ -1,0 +1,187 @@
+package planner
+
+import (
+	"time"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/catalog"
+	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/udf"
+)
+
+// User-defined aggregates (CREATE AGGREGATE, Go aggregates) bind like the
+// built-ins: an aggregate call resolves to a *udf.Aggregate. The
+// user's aggregates along the search path come first, then the Go ones,
+// then the built-ins, as for scalar calls.
+//
+// An aggregate in PostgreSQL's form has support functions: a LANGUAGE sql
+// one is inlined over columns (state, arguments...) and compiled by the
+// statement's CompileScalar into a function the aggregate calls once per
+// batch; one in another language is its compiled function; a built-in
+// (int4pl, float8pl, ...) is itself.
+
+// isAggregateCall reports whether fc calls an aggregate (not as a window
+// function; the caller checks OVER).
+func (p *Planner) isAggregateCall(fc *pg.FuncCall) bool {
+	if fc.AggStar || udf.IsAggregate(funcName(fc.Funcname)) {
+		return true
+	}
+	if len(fc.Funcname) == 1 && len(p.GoFuncs.Aggregates(funcName(fc.Funcname))) > 0 {
+		return true
+	}
+	cands, _ := p.sqlFuncCandidates(fc.Funcname)
+	for _, f := range cands {
+		if f.IsAggregate() {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupAggregate resolves an aggregate call of names with argument types
+// ts, returning the declared argument types.
+func (p *Planner) lookupAggregate(names []*pg.Node, ts []types.T, pos int) (*udf.Aggregate, []types.T, error) {
+	display := funcName(names)
+	cands, qualified := p.sqlFuncCandidates(names)
+	var aggs []*catalog.Function
+	var sigs [][]types.T
+	for _, f := range cands {
+		if f.IsAggregate() {
+			aggs, sigs = append(aggs, f), append(sigs, f.ArgTypes)
+		}
+	}
+	if len(aggs) > 0 {
+		i, amb := selectSignature(ts, sigs)
+		if amb {
+			return nil, nil, sqlerr.New(sqlerr.AmbiguousFunction, "function %s(%s) is not unique", display, catalog.TypeList(ts)).
+				WithHint("Could not choose a best candidate function. You might need to add explicit type casts.").WithPosition(pos)
+		}
+		if i >= 0 {
+			f := aggs[i]
+			fn, err := p.UserAggregate(f, pos)
+			if err != nil {
+				return nil, nil, err
+			}
+			if p.Deps != nil && f.OID != 0 {
+				p.Deps[f.OID] = true
+			}
+			return fn, f.ArgTypes, nil
+		}
+	}
+	if qualified {
+		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(ts)).
+			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
+	}
+	if len(names) == 1 {
+		gs := p.GoFuncs.Aggregates(display)
+		sigs := make([][]types.T, len(gs))
+		for i, g := range gs {
+			sigs[i] = g.Args
+		}
+		if i, amb := selectSignature(ts, sigs); i >= 0 && !amb {
+			return gs[i], gs[i].Args, nil
+		}
+	}
+	fn, args, err := udf.LookupAggregate(display, ts)
+	if err != nil {
+		return nil, nil, withPos(err, pos)
+	}
+	return fn, args, nil
+}
+
+// UserAggregate compiles the aggregate f.
+func (p *Planner) UserAggregate(f *catalog.Function, pos int) (*udf.Aggregate, error) {
+	if f.Language != "internal" {
+		if !p.UserFuncs.Knows(f.Language) {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregates in LANGUAGE %s cannot be called here", f.Language).WithPosition(pos)
+		}
+		d, err := UserDef(f)
+		if err != nil {
+			return nil, err
+		}
+		return p.UserFuncs.Aggregate(d)
+	}
+	a := f.Agg
+	d := &udf.SQLAggregateDef{Name: f.Name, OID: f.OID, Args: f.ArgTypes, Ret: f.RetType}
+	var err error
+	if d.Plain, err = p.stateFuncs(f, a.SFunc, catalog.AggSupport{}, a.FinalFunc, a.SType, a.InitCond, pos); err != nil {
+		return nil, err
+	}
+	if a.Moving() {
+		m, err := p.stateFuncs(f, a.MSFunc, a.MInvFunc, a.MFinalFunc, a.MSType, a.MInitCond, pos)
+		if err != nil {
+			return nil, err
+		}
+		d.Moving = &m
+	}
+	return udf.NewSQLAggregate(d), nil
+}
+
+// stateFuncs binds one form of a PostgreSQL-form aggregate.
+func (p *Planner) stateFuncs(f *catalog.Function, sfunc, inv, final catalog.AggSupport, stype types.T, init *string, pos int) (udf.StateFuncs, error) {
+	sf := udf.StateFuncs{SType: stype}
+	stepArgs := append([]types.T{stype}, f.ArgTypes...)
+	var err error
+	if sf.SFunc, err = p.SupportFunction(sfunc, stepArgs, pos); err != nil {
+		return sf, err
+	}
+	if inv.IsSet() {
+		if sf.InvFunc, err = p.SupportFunction(inv, stepArgs, pos); err != nil {
+			return sf, err
+		}
+	}
+	if final.IsSet() {
+		if sf.Final, err = p.SupportFunction(final, []types.T{stype}, pos); err != nil {
+			return sf, err
+		}
+	}
+	if init != nil {
+		if sf.Init, err = types.ParseText(*init, stype, time.UTC); err != nil {
+			return sf, sqlerr.New(sqlerr.InvalidTextRepresentation, "invalid initial value %q for aggregate %s of state type %s: %v", *init, f.Signature(), stype, err)
+		}
+	}
+	return sf, nil
+}
+
+// SupportFunction returns the support function s of an aggregate as a
+// function of argument types args: a user function by OID, or a built-in
+// by name.
+func (p *Planner) SupportFunction(s catalog.AggSupport, args []types.T, pos int) (*udf.Scalar, error) {
+	if s.OID == 0 {
+		fn, _, err := udf.LookupScalar(s.Name, args)
+		if err != nil {
+			return nil, withPos(err, pos)
+		}
+		return fn, nil
+	}
+	var f *catalog.Function
+	if p.Catalog != nil {
+		f, _ = p.Catalog.Function(s.OID)
+	}
+	if f == nil {
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function with OID %d does not exist", s.OID).WithPosition(pos)
+	}
+	if f.Language != "sql" {
+		return p.userScalar(f, pos)
+	}
+	if p.CompileScalar == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregates over LANGUAGE sql functions cannot be called here").WithPosition(pos)
+	}
+	cols := make([]plan.Scalar, len(f.ArgTypes))
+	for i, t := range f.ArgTypes {
+		cols[i] = &plan.ColRef{Idx: i, T: t, Name: f.ArgNames[i]}
+	}
+	e, err := p.inlineSQLFunction(f, cols, pos)
+	if err != nil {
+		return nil, err
+	}
+	eval, err := p.CompileScalar(e)
+	if err != nil {
+		return nil, err
+	}
+	return &udf.Scalar{Name: f.Name, Args: f.ArgTypes, Ret: f.RetType, Strict: f.Strict, Volatility: udf.Volatility(f.Volatility),
+		OID: f.OID, Eval: eval}, nil
+}

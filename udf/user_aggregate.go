@@ -1,0 +1,337 @@
+package udf
+
+import (
+	"encoding/binary"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+)
+
+// User-defined aggregates (CREATE AGGREGATE, udf.RegisterAggregate) keep
+// one state value per group and fold rows into it with their support
+// functions: PostgreSQL's SFUNC/FINALFUNC, or JavaScript's
+// create_state/accumulate/finish, or a Go function. An aggregate that can
+// also take a row back out (MSFUNC/MINVFUNC, JavaScript's retract, a Go
+// Retract) says so with Aggregate.Retracts; its accumulators are then
+// GroupStates, which a materialized view keeps as its aggregate state and
+// persists group by group. One without retraction is recomputed from the
+// group's kept inputs in a view, as the built-ins that cannot retract are.
+
+// GroupStates is the accumulator of a user aggregate: one state value per
+// group, that a streaming operator updates with signed rows, asks for one
+// group's result, and writes to and reads from its state tables.
+type GroupStates interface {
+	Accumulator
+	// Apply folds row i of args into group groups[i] with weight
+	// weights[i]: +1 accumulates, -1 retracts, 0 skips the row (as does
+	// SkipRow). A nil weights accumulates every row. Rows are applied in
+	// order.
+	Apply(groups []uint32, weights []int64, numGroups int, args []arrow.Array, n int) error
+	// Result returns group g's current result.
+	Result(g uint32) (types.Datum, error)
+	// Reset empties group g (its number is reused for another group).
+	Reset(g uint32)
+	// Encode appends group g's state; Decode restores it from buf.
+	Encode(buf []byte, g uint32) ([]byte, error)
+	Decode(buf []byte, g uint32) error
+}
+
+// EnvAccumulator is an accumulator that needs the statement's Env while it
+// folds rows (a sandboxed language's limits and cancellation, and where a
+// view sends the rows a function fails on).
+type EnvAccumulator interface {
+	SetEnv(env *Env)
+}
+
+// Start returns a new accumulator of a for actual argument types args,
+// running in env.
+func (a *Aggregate) Start(env *Env, args []types.T) Accumulator {
+	acc := a.New(args)
+	if e, ok := acc.(EnvAccumulator); ok && env != nil {
+		e.SetEnv(env)
+	}
+	return acc
+}
+
+// finishStates is Finish for GroupStates: each group's Result.
+func finishStates(s GroupStates, t types.T, ng int) (arrow.Array, error) {
+	b := types.NewBuilder(t)
+	defer b.Release()
+	b.Reserve(ng)
+	for g := 0; g < ng; g++ {
+		d, err := s.Result(uint32(g))
+		if err != nil {
+			return nil, err
+		}
+		types.AppendDatum(b, d)
+	}
+	return b.NewArray(), nil
+}
+
+// retractWeights returns -1 for every one of n rows, in buf.
+func retractWeights(buf []int64, n int) []int64 {
+	buf = growTo(buf[:0], n)
+	for i := range buf {
+		buf[i] = -1
+	}
+	return buf
+}
+
+// StateFuncs are the support functions of one form of a SQL-declared
+// aggregate (CREATE AGGREGATE ... (SFUNC = ..., STYPE = ...)): the plain
+// form, or the moving form (MSFUNC, MINVFUNC, MSTYPE, ...).
+type StateFuncs struct {
+	// SFunc takes (state, args...) to the next state; InvFunc (the
+	// moving form's MINVFUNC) takes a row back out.
+	SFunc, InvFunc *Scalar
+	// Final, if set, turns the state into the result.
+	Final *Scalar
+	SType types.T
+	// Init is the initial state (INITCOND), nil for NULL.
+	Init types.Datum
+}
+
+// SQLAggregateDef is a SQL-declared aggregate whose support functions are
+// bound: the planner resolves them (SQL functions compiled to expressions,
+// functions in other languages, built-ins) and this package runs them.
+type SQLAggregateDef struct {
+	Name string
+	OID  uint32
+	Args []types.T
+	Ret  types.T
+	// Plain runs ad-hoc queries and window functions; Moving, when set,
+	// runs materialized views incrementally.
+	Plain  StateFuncs
+	Moving *StateFuncs
+}
+
+// NewSQLAggregate returns the aggregate d defines. Accumulators it makes
+// for ad-hoc queries use the plain form; views take the moving form when
+// there is one (Retracts).
+func NewSQLAggregate(d *SQLAggregateDef) *Aggregate {
+	a := &Aggregate{Name: d.Name, Args: d.Args, Ret: d.Ret, OID: d.OID, User: true}
+	a.New = func([]types.T) Accumulator { return newSQLStates(d, &d.Plain) }
+	if d.Moving != nil {
+		a.Retracts = true
+		a.NewRetracting = func([]types.T) GroupStates { return newSQLStates(d, d.Moving) }
+	}
+	return a
+}
+
+// sqlStates is a SQL-declared aggregate's state for many groups. A
+// batch is folded in rounds: round k holds the k-th row of every group
+// that has one, so each support function call is one vectorized call
+// over distinct groups, and each group sees its rows in order.
+type sqlStates struct {
+	def   *SQLAggregateDef
+	fn    *StateFuncs
+	env   *Env
+	state []types.Datum
+	// has: the group's state was set (the first row of a strict SFunc
+	// with a NULL INITCOND becomes the state); rows counts the rows in
+	// the state, so a moving state that loses its last row starts over.
+	has  []bool
+	rows []int64
+	w    []int64
+}
+
+func newSQLStates(d *SQLAggregateDef, fn *StateFuncs) *sqlStates {
+	return &sqlStates{def: d, fn: fn, env: &Env{}}
+}
+
+// SetEnv implements EnvAccumulator.
+func (s *sqlStates) SetEnv(env *Env) { s.env = env }
+
+func (s *sqlStates) grow(ng int) {
+	old := len(s.state)
+	s.state = growTo(s.state, ng)
+	s.has = growTo(s.has, ng)
+	s.rows = growTo(s.rows, ng)
+	for g := old; g < len(s.state); g++ {
+		s.state[g], s.has[g], s.rows[g] = s.fn.Init, false, 0
+	}
+}
+
+func (s *sqlStates) Update(groups []uint32, ng int, args []arrow.Array, n int) error {
+	return s.Apply(groups, nil, ng, args, n)
+}
+
+func (s *sqlStates) Retract(groups []uint32, ng int, args []arrow.Array, n int) error {
+	if s.fn.InvFunc == nil {
+		return ErrNoRetract
+	}
+	s.w = retractWeights(s.w, n)
+	return s.Apply(groups, s.w, ng, args, n)
+}
+
+type sqlRound struct {
+	rows []int
+}
+
+func (s *sqlStates) Apply(groups []uint32, weights []int64, ng int, args []arrow.Array, n int) error {
+	s.grow(ng)
+	strict := s.fn.SFunc.Strict
+	// seen[g] is how many rows of group g this batch placed so far.
+	seen := map[uint32]int{}
+	var rounds [][2]sqlRound // per round: accumulate rows, retract rows
+	for i := 0; i < n; i++ {
+		g := groups[i]
+		w := int64(1)
+		if weights != nil {
+			w = weights[i]
+		}
+		if g == SkipRow || w == 0 {
+			continue
+		}
+		if strict {
+			null := false
+			for _, a := range args {
+				null = null || a.IsNull(i)
+			}
+			if null {
+				continue
+			}
+		}
+		k := seen[g]
+		seen[g] = k + 1
+		for len(rounds) <= k {
+			rounds = append(rounds, [2]sqlRound{})
+		}
+		side := 0
+		if w < 0 {
+			if s.fn.InvFunc == nil {
+				return ErrNoRetract
+			}
+			side = 1
+		}
+		rounds[k][side].rows = append(rounds[k][side].rows, i)
+	}
+	for _, r := range rounds {
+		if err := s.step(groups, args, r[0].rows, s.fn.SFunc, 1); err != nil {
+			return err
+		}
+		if err := s.step(groups, args, r[1].rows, s.fn.InvFunc, -1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// step calls fn once over rows (of distinct groups).
+func (s *sqlStates) step(groups []uint32, args []arrow.Array, rows []int, fn *Scalar, sign int64) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	// A strict SFUNC with a NULL initial state takes the first row's
+	// value as the state, as PostgreSQL does.
+	call := rows[:0:0]
+	for _, i := range rows {
+		g := groups[i]
+		if sign > 0 && fn.Strict && !s.has[g] && s.state[g] == nil && len(args) > 0 {
+			s.state[g], s.has[g] = types.GetDatum(args[0], i, s.def.Args[0]), true
+			s.rows[g]++
+			continue
+		}
+		if fn.Strict && s.state[g] == nil {
+			s.rows[g] += sign // the state stays NULL
+			continue
+		}
+		call = append(call, i)
+	}
+	if len(call) > 0 {
+		cols := make([]arrow.Array, 1+len(args))
+		st := make([]types.Datum, len(call))
+		for k, i := range call {
+			st[k] = s.state[groups[i]]
+		}
+		cols[0] = types.ArrayFromDatums(s.fn.SType, st)
+		for j, a := range args {
+			ds := make([]types.Datum, len(call))
+			for k, i := range call {
+				ds[k] = types.GetDatum(a, i, s.def.Args[j])
+			}
+			cols[j+1] = types.ArrayFromDatums(s.def.Args[j], ds)
+		}
+		argTypes := append([]types.T{s.fn.SType}, s.def.Args...)
+		res, err := fn.Call(s.env, argTypes, cols, len(call))
+		for _, c := range cols {
+			c.Release()
+		}
+		if err != nil {
+			return err
+		}
+		for k, i := range call {
+			g := groups[i]
+			s.state[g], s.has[g] = types.GetDatum(res, k, s.fn.SType), true
+			s.rows[g] += sign
+		}
+		res.Release()
+	}
+	if sign < 0 {
+		for _, i := range rows {
+			if g := groups[i]; s.rows[g] <= 0 {
+				s.state[g], s.has[g], s.rows[g] = s.fn.Init, false, 0
+			}
+		}
+	}
+	return nil
+}
+
+func (s *sqlStates) Result(g uint32) (types.Datum, error) {
+	s.grow(int(g) + 1)
+	st := s.state[g]
+	if s.fn.Final == nil {
+		return st, nil
+	}
+	if st == nil && s.fn.Final.Strict {
+		return nil, nil
+	}
+	col := types.ArrayFromDatums(s.fn.SType, []types.Datum{st})
+	defer col.Release()
+	res, err := s.fn.Final.Call(s.env, []types.T{s.fn.SType}, []arrow.Array{col}, 1)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Release()
+	return types.GetDatum(res, 0, s.def.Ret), nil
+}
+
+func (s *sqlStates) Finish(_ *Env, ng int) (arrow.Array, error) {
+	s.grow(ng)
+	return finishStates(s, s.def.Ret, ng)
+}
+
+func (s *sqlStates) Reset(g uint32) {
+	if int(g) < len(s.state) {
+		s.state[g], s.has[g], s.rows[g] = s.fn.Init, false, 0
+	}
+}
+
+func (s *sqlStates) Encode(buf []byte, g uint32) ([]byte, error) {
+	s.grow(int(g) + 1)
+	buf = binary.AppendVarint(buf, s.rows[g])
+	if s.has[g] {
+		buf = append(buf, 1)
+	} else {
+		buf = append(buf, 0)
+	}
+	return types.AppendValue(buf, s.state[g], s.fn.SType), nil
+}
+
+func (s *sqlStates) Decode(buf []byte, g uint32) error {
+	s.grow(int(g) + 1)
+	rows, k := binary.Varint(buf)
+	if k <= 0 || len(buf) <= k {
+		return sqlerr.New(sqlerr.DataCorrupted, "corrupt state of aggregate %s", s.def.Name)
+	}
+	d, _, err := types.DecodeValue(buf[k+1:], s.fn.SType)
+	if err != nil {
+		return err
+	}
+	s.rows[g], s.has[g], s.state[g] = rows, buf[k] == 1, d
+	return nil
+}
+
+func (s *sqlStates) Release() { s.state, s.has, s.rows = nil, nil, nil }
