@@ -156,6 +156,7 @@ func explainAggs(sb *strings.Builder, aggs []batch.AggSpec) {
 			}
 			fmt.Fprintf(sb, "#%d", c)
 		}
+		explainAggOrder(sb, a)
 		sb.WriteString(")")
 		if a.Filter >= 0 {
 			fmt.Fprintf(sb, " filter #%d", a.Filter)
