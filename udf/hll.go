@@ -22,9 +22,8 @@ import (
 // algorithms for HyperLogLog sketches", 2017) over the histogram of
 // register values, which needs neither bias tables nor a switch to linear
 // counting for small sets. With 2^14 registers the relative standard error
-// is 1.04/sqrt(16384) = 0.81%; the estimate is exact in expectation for
-// small sets and, for up to a few hundred distinct values, almost always
-// exact.
+// is 1.04/sqrt(16384) = 0.81%; for up to about a hundred distinct values
+// the estimate is almost always exact (hll_test.go).
 //
 // The estimate depends only on the set of distinct values, not on their
 // order or multiplicity, so an ad-hoc query and a materialized view over

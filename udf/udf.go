@@ -184,7 +184,7 @@ type Aggregate struct {
 	// WithinGroup: an ordered-set aggregate, called as f(direct args)
 	// WITHIN GROUP (ORDER BY x); Args are the direct arguments, then x.
 	WithinGroup bool
-	OID     uint32
+	OID         uint32
 	// User: a user-defined aggregate (user_aggregate.go).
 	User bool
 	// Retracts: NewRetracting returns state that takes rows back out, so

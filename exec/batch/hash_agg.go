@@ -404,11 +404,19 @@ func (h *HashAgg) Explain() string {
 
 // ExplainAggs appends ": agg(#args) [filter #f], ..." to sb, for the
 // batch and the stream aggregates alike.
-func ExplainAggs(sb *strings.Builder, aggs []AggSpec) { ExplainAggsWith(sb, aggs, nil) }
+func ExplainAggs(sb *strings.Builder, aggs []AggSpec) { ExplainAggsWith(sb, aggs, AggExplain{}) }
 
-// ExplainAggsWith is ExplainAggs with, after each aggregate, " [how]"
-// where how(agg) is not empty (a view says how it keeps a user aggregate).
-func ExplainAggsWith(sb *strings.Builder, aggs []AggSpec, how func(*udf.Aggregate) string) {
+// AggExplain is what an operator adds to its aggregates' EXPLAIN text:
+// Inside writes after the arguments, within the parentheses (a stream
+// aggregate's ORDER BY); After returns a note shown as " [note]" after
+// the call (how a view keeps a user aggregate). Either may be nil.
+type AggExplain struct {
+	Inside func(sb *strings.Builder, a AggSpec)
+	After  func(*udf.Aggregate) string
+}
+
+// ExplainAggsWith is ExplainAggs with the additions of x.
+func ExplainAggsWith(sb *strings.Builder, aggs []AggSpec, x AggExplain) {
 	for i, a := range aggs {
 		if i == 0 {
 			sb.WriteString(": ")
@@ -422,12 +430,16 @@ func ExplainAggsWith(sb *strings.Builder, aggs []AggSpec, how func(*udf.Aggregat
 		if len(a.Args) == 0 {
 			sb.WriteString("*")
 		}
-		sb.WriteString(ColList(a.Args) + ")")
+		sb.WriteString(ColList(a.Args))
+		if x.Inside != nil {
+			x.Inside(sb, a)
+		}
+		sb.WriteString(")")
 		if a.Filter >= 0 {
 			fmt.Fprintf(sb, " filter #%d", a.Filter)
 		}
-		if how != nil {
-			if m := how(a.Agg); m != "" {
+		if x.After != nil {
+			if m := x.After(a.Agg); m != "" {
 				sb.WriteString(" [" + m + "]")
 			}
 		}

@@ -21,6 +21,9 @@ package agg
 // with the other arguments and are persisted with its multiset entries.
 
 import (
+	"fmt"
+	"strings"
+
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
@@ -77,4 +80,29 @@ func newAggStateMore(a batch.AggSpec, env *stream.Env) (aggState, bool) {
 var varianceKinds = map[string]struct{ sample, sqrt bool }{
 	"stddev": {true, true}, "stddev_samp": {true, true}, "stddev_pop": {false, true},
 	"variance": {true, false}, "var_samp": {true, false}, "var_pop": {false, false},
+}
+
+// explainAggOrder writes a call's ordering for EXPLAIN: the argument
+// positions it orders by (an ordered call's first arguments, an
+// ordered-set aggregate's last) and their direction.
+func explainAggOrder(sb *strings.Builder, a batch.AggSpec) {
+	for i, o := range a.Order {
+		if i == 0 {
+			if a.Agg.WithinGroup {
+				sb.WriteString(" within group order by")
+			} else {
+				sb.WriteString(" order by")
+			}
+		} else {
+			sb.WriteString(",")
+		}
+		col := o.Col
+		if a.Agg.WithinGroup {
+			col = len(a.Args) - 1
+		}
+		fmt.Fprintf(sb, " #%d", a.Args[col])
+		if o.Desc {
+			sb.WriteString(" desc")
+		}
+	}
 }

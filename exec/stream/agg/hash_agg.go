@@ -116,7 +116,7 @@ func (s *HashAggSpec) Explain() string {
 	if len(s.GroupCols) > 0 {
 		sb.WriteString(" group by " + batch.ColList(s.GroupCols))
 	}
-	batch.ExplainAggsWith(&sb, s.Aggs, UserAggMode)
+	batch.ExplainAggsWith(&sb, s.Aggs, streamAggExplain)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
@@ -128,6 +128,10 @@ func (s *HashAggSpec) Explain() string {
 	}
 	return sb.String()
 }
+
+// streamAggExplain adds to an aggregate's EXPLAIN text its ordering and
+// how a view keeps a user aggregate.
+var streamAggExplain = batch.AggExplain{Inside: explainAggOrder, After: UserAggMode}
 
 // Group ids: 0 is a sink for rows that feed no group (late rows); without
 // group columns the one group is 1.

@@ -100,7 +100,7 @@ func (s *SessionAggSpec) Explain() string {
 		sb.WriteString(" partition by " + batch.ColList(s.PartCols))
 	}
 	fmt.Fprintf(&sb, " session(#%d, gap %s)", s.TSCol, batch.FormatMicros(s.Gap))
-	batch.ExplainAggsWith(&sb, s.Aggs, UserAggMode)
+	batch.ExplainAggsWith(&sb, s.Aggs, streamAggExplain)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
