@@ -2,9 +2,9 @@ package lower
 
 import (
 	"streamsql/exec/stream"
-	"streamsql/sql/sqlerr"
 	"streamsql/exec/stream/join"
 	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
 
