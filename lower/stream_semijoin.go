@@ -120,7 +120,7 @@ func subqueryRefusal(sq *plan.Subquery) error {
 		err = notIncremental("ARRAY (subquery)").(*sqlerr.Error)
 	default:
 		err = notIncremental("this IN or EXISTS subquery").(*sqlerr.Error).
-			WithHint("A view maintains IN, NOT IN, EXISTS and NOT EXISTS as a condition of WHERE (joined with AND, not under OR), correlated in the subquery's WHERE; NOT IN with one column and equalities.")
+			WithHint("A view maintains IN, NOT IN, EXISTS and NOT EXISTS correlated in the subquery's WHERE (by equalities, unless the subquery is a condition of WHERE joined with AND), and IN over one column unless it is such a condition.")
 	}
 	return err
 }

@@ -452,6 +452,94 @@ func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
 	return j, val, true
 }
 
+// markJoin computes an IN or EXISTS subquery as a value (in the select
+// list, under OR): left joins against the subquery's rows counted per
+// correlation key and IN value (m), and for IN per correlation key alone
+// (n rows, nv non-NULL values). EXISTS is m > 0; x IN S is true when m >
+// 0, false when S is empty, NULL when x is NULL or S holds a NULL, and
+// false otherwise, as in PostgreSQL.
+func markJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
+	lw := len(input.OutputTypes())
+	var conds []Scalar
+	var sp splitSub
+	var ok bool
+	switch sq.Kind {
+	case ExistsSubquery:
+		sp, ok = splitSubquery(sq.Plan, lw, false)
+	case AnySubquery:
+		if sq.Lefts != nil || sq.Op == nil || sq.Op.Name != "=" || !movableOuter(sq.Left) {
+			return nil, nil, false
+		}
+		sp, ok = splitSubquery(sq.Plan, lw, true)
+		if !ok || len(sp.sel) != 1 {
+			return nil, nil, false
+		}
+		conds = []Scalar{&Call{Fn: sq.Op, Args: []Scalar{sq.Left, sp.sel[0]}, T: types.TBool}}
+	}
+	if !ok {
+		return nil, nil, false
+	}
+	keys := sp.join(input, SemiJoin, conds, lw)
+	if keys.Residual != nil {
+		return nil, nil, false
+	}
+	count, _, err := udf.LookupAggregate("count", nil)
+	if err != nil {
+		return nil, nil, false
+	}
+	nk := len(keys.Keys.Left)
+	leftJoin := func(in Rel, right Rel, n int) *Join {
+		j := &Join{Kind: LeftJoin, Left: in, Right: right}
+		for i := 0; i < n; i++ {
+			j.Keys.Left = append(j.Keys.Left, keys.Keys.Left[i])
+			j.Keys.Right = append(j.Keys.Right, &ColRef{Idx: i, T: keys.Keys.Right[i].Type()})
+		}
+		return j
+	}
+	groups := func(n int) []int {
+		g := make([]int, n)
+		for i := range g {
+			g[i] = i
+		}
+		return g
+	}
+	zero := &Const{Value: int64(0), T: types.TInt8}
+	orZero := func(c Scalar) Scalar { return &Coalesce{Args: []Scalar{c, zero}, T: types.TInt8} }
+	aggIn := &Project{Input: sp.right, Exprs: keys.Keys.Right}
+	j1 := leftJoin(input, &Aggregate{Input: aggIn, GroupCols: groups(nk), Aggs: []AggCall{{Fn: count, Filter: -1, T: types.TInt8}}}, nk)
+	matched, ok := operator(">", orZero(&ColRef{Idx: lw + nk, T: types.TInt8, Name: "count"}), zero)
+	if !ok {
+		return nil, nil, false
+	}
+	if sq.Kind == ExistsSubquery {
+		return j1, matched, true
+	}
+	nc := nk - 1
+	countY, _, err := udf.LookupAggregate("count", []types.T{keys.Keys.Right[nc].Type()})
+	if err != nil {
+		return nil, nil, false
+	}
+	j2 := leftJoin(j1, &Aggregate{Input: aggIn, GroupCols: groups(nc), Aggs: []AggCall{
+		{Fn: count, Filter: -1, T: types.TInt8},
+		{Fn: countY, Args: []int{nc}, Filter: -1, T: types.TInt8},
+	}}, nc)
+	w := lw + nk + 1 + nc
+	n := &ColRef{Idx: w, T: types.TInt8, Name: "count"}
+	nv := &ColRef{Idx: w + 1, T: types.TInt8, Name: "count"}
+	empty, ok1 := operator("=", orZero(n), zero)
+	hasNull, ok2 := operator("<>", n, nv)
+	if !ok1 || !ok2 {
+		return nil, nil, false
+	}
+	val := &Case{
+		Whens: []Scalar{matched, empty, &Or{Args: []Scalar{&IsNull{Input: sq.Left}, hasNull}}},
+		Thens: []Scalar{&Const{Value: true, T: types.TBool}, &Const{Value: false, T: types.TBool}, &Const{T: types.TBool}},
+		Else:  &Const{Value: false, T: types.TBool},
+		T:     types.TBool,
+	}
+	return j2, val, true
+}
+
 // existsCountJoin builds an uncorrelated [NOT] EXISTS: a semi join against
 // the one row of SELECT count(*) over the subquery, on count > 0 (EXISTS)
 // or count = 0 (NOT EXISTS).
@@ -520,6 +608,14 @@ func joinScalarSubqueries(input Rel, exprs []Scalar) (Rel, []Scalar, bool) {
 			sq, ok := x.(*Subquery)
 			if !ok {
 				return nil, false
+			}
+			if sq.Kind == ExistsSubquery || sq.Kind == AnySubquery {
+				j, val, ok := markJoin(input, sq)
+				if !ok {
+					return x, true
+				}
+				input, changed = j, true
+				return val, true
 			}
 			if sq.Kind == ScalarSubquery && sq.Correlated {
 				j, val, ok := correlatedScalarJoin(input, sq)
