@@ -21,6 +21,8 @@ import (
 //	                                            of the aggregate, condition p
 //	(SELECT ...) of at most one row         ->  left join against it, the
 //	                                            subquery replaced by its column
+//	x IN (...), EXISTS (...) as a value     ->  left joins against counts
+//	(select list, under OR)                     (markJoin)
 //
 // A semi or anti join keeps the rows of a WHERE conjunct exactly: there a
 // NULL result and false both drop the row.
