@@ -26,6 +26,10 @@ var subqueryViews = []struct{ name, query string }{
 	{"v_above_avg", "SELECT id, v FROM t WHERE v > (SELECT avg(w) FROM u)"},
 	{"v_share", "SELECT id, v, v * 1000 / (SELECT sum(w) FROM u) AS share FROM t"},
 	{"v_having", "SELECT id, v + (SELECT max(w) FROM u HAVING count(*) > 3) AS x FROM t"},
+	{"v_corr_scalar", "SELECT id, (SELECT count(*) FROM u WHERE u.k = t.k) AS n, (SELECT max(w) FROM u WHERE u.k = t.k) + v AS m FROM t"},
+	{"v_corr_where", "SELECT id, v FROM t WHERE v * 2 > (SELECT sum(w) FROM u WHERE u.k = t.k AND u.w > 2)"},
+	{"v_in_value", "SELECT id, k IN (SELECT k FROM u) AS i, v NOT IN (SELECT w FROM u WHERE u.k = t.k) AS ni, EXISTS (SELECT 1 FROM u WHERE w > 8) AS e FROM t"},
+	{"v_in_or", "SELECT id FROM t WHERE k IN (SELECT k FROM u) OR v > 9"},
 	{"v_between", "SELECT t.id AS tid, u.id AS uid FROM t JOIN u ON t.v BETWEEN u.w - 1 AND u.w + 1"},
 	{"v_left_lt", "SELECT t.id AS tid, u.id AS uid FROM t LEFT JOIN u ON t.v < u.w AND u.k = 2"},
 }

@@ -262,7 +262,14 @@ func hashJoinOf(j *plan.Join) hashJoin {
 			return nil, false
 		})
 	}
-	if len(lExtra) > 0 || len(rExtra) > 0 {
+	switch {
+	case j.Kind == plan.SemiJoin || j.Kind == plan.AntiJoin:
+		// The join's rows are its left input's: drop the left key
+		// expressions (the right side's never show).
+		if len(lExtra) > 0 {
+			h.out = columnRefs(lts, 0, j.Names)
+		}
+	case len(lExtra) > 0 || len(rExtra) > 0:
 		h.out = append(columnRefs(lts, 0, j.Names), columnRefs(rts, lw+len(lExtra), names(j.Names, lw))...)
 	}
 	return h

@@ -31,7 +31,8 @@ import (
 //
 //	opt [rules=(name,...)] [norun]
 //	        input: a query; prints the plan as bound, the plan after the
-//	        rules (all of plan.DefaultRules unless named) and the rules
+//	        rules (all of plan.DefaultRules unless named; the stream
+//	        decorrelation is named decorrelate-stream) and the rules
 //	        that changed it, or "no change". Both plans are then lowered
 //	        with lower.Batch and run (unless norun: volatile queries);
 //	        the test fails unless they return the same rows, which are
@@ -76,6 +77,9 @@ func TestOptPlans(t *testing.T) {
 				rules = nil
 				for _, name := range arg.Vals {
 					r, ok := plan.RuleByName(name)
+					if sd := plan.StreamDecorrelate(); !ok && name == sd.Name {
+						r, ok = sd, true
+					}
 					if !ok {
 						t.Fatalf("no rule %q", name)
 					}

@@ -347,7 +347,7 @@ func remap(e plan.Scalar, m []int) (plan.Scalar, error) {
 		case *plan.ColRef:
 			return &plan.ColRef{Idx: m[c.Idx], T: c.T, Name: c.Name}, true
 		case *plan.Subquery:
-			bad = notIncremental("subqueries in expressions")
+			bad = subqueryRefusal(c)
 		case *plan.Param:
 			bad = sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot have parameters")
 		case *plan.Call:

@@ -4,6 +4,7 @@ import (
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/join"
 	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
 
@@ -100,4 +101,26 @@ func (sp *streamPlanner) nestedLoop(n *stream.Node, j *plan.Join) *stream.Node {
 		sp.unbounded = append(sp.unbounded, "a join without an equality condition runs as a nested loop join that keeps every row of both inputs and compares each change with every row of the other input")
 	}
 	return n
+}
+
+// subqueryRefusal is the error for a subquery the stream decorrelation
+// left in an expression: which form it is, and what a view does maintain.
+func subqueryRefusal(sq *plan.Subquery) error {
+	var err *sqlerr.Error
+	switch {
+	case sq.Kind == plan.ScalarSubquery && sq.Correlated:
+		err = notIncremental("this correlated scalar subquery").(*sqlerr.Error).
+			WithHint("A view maintains a correlated scalar subquery over an aggregate without GROUP BY or HAVING, correlated by equalities in its WHERE.")
+	case sq.Kind == plan.ScalarSubquery:
+		err = notIncremental("a scalar subquery that may return more than one row").(*sqlerr.Error).
+			WithHint("A view maintains a scalar subquery that returns at most one row: an aggregate without GROUP BY.")
+	case sq.Kind == plan.AllSubquery:
+		err = notIncremental("ALL (subquery)").(*sqlerr.Error)
+	case sq.Kind == plan.ArraySubquery:
+		err = notIncremental("ARRAY (subquery)").(*sqlerr.Error)
+	default:
+		err = notIncremental("this IN or EXISTS subquery").(*sqlerr.Error).
+			WithHint("A view maintains IN, NOT IN, EXISTS and NOT EXISTS correlated in the subquery's WHERE (by equalities, unless the subquery is a condition of WHERE joined with AND), and IN over one column unless it is such a condition.")
+	}
+	return err
 }

@@ -21,6 +21,8 @@ import (
 //	                                            of the aggregate, condition p
 //	(SELECT ...) of at most one row         ->  left join against it, the
 //	                                            subquery replaced by its column
+//	x IN (...), EXISTS (...) as a value     ->  left joins against counts
+//	(select list, under OR)                     (markJoin)
 //
 // A semi or anti join keeps the rows of a WHERE conjunct exactly: there a
 // NULL result and false both drop the row.
@@ -37,9 +39,17 @@ import (
 // one row (an aggregate without GROUP BY, possibly filtered by HAVING and
 // projected): a subquery that returns two rows is an error in PostgreSQL
 // (21000), which a view could only raise long after it was created.
-// Correlated scalar subqueries, ALL, NOT IN over several columns and
-// subqueries whose correlation is not in their top filter stay
-// subqueries, and the stream lowering refuses them.
+// A correlated scalar subquery over an aggregate without GROUP BY,
+//
+//	(SELECT f(agg(x)) FROM u WHERE u.a = outer.b AND ...)
+//
+// becomes a left join on b = a with the aggregate grouped by a; the
+// subquery's value is f over the joined aggregate, with count's value for
+// no rows (0) where the join found no group. ALL, NOT IN over several
+// columns, HAVING in a correlated scalar subquery and subqueries whose
+// correlation is not in the filter under the aggregate (or is not an
+// equality, for scalar subqueries and NOT IN) stay subqueries, and the
+// stream lowering refuses them.
 
 // StreamDecorrelate is the decorrelation rule of view plans (see above).
 func StreamDecorrelate() Rule {
@@ -354,6 +364,184 @@ func operator(op string, l, r Scalar) (Scalar, bool) {
 	return &Call{Fn: fn, Args: []Scalar{l, r}, T: fn.ResultType(argTypes)}, true
 }
 
+// correlatedScalarJoin builds the left join of a correlated scalar
+// subquery over an aggregate without GROUP BY (see the comment at the
+// top) and returns it with the subquery's value over the join's columns.
+func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
+	lw := len(input.OutputTypes())
+	p := sq.Plan
+	var top []Scalar
+	if pr, ok := p.(*Project); ok {
+		top, p = pr.Exprs, pr.Input
+	}
+	agg, ok := p.(*Aggregate)
+	if !ok || len(agg.GroupCols) > 0 || len(agg.Aggs) == 0 || (top == nil && len(agg.Aggs) != 1) || (top != nil && len(top) != 1) {
+		return nil, nil, false
+	}
+	q := agg.Input
+	var args []Scalar
+	if pr, ok := q.(*Project); ok {
+		args, q = pr.Exprs, pr.Input
+	}
+	f, ok := q.(*Filter)
+	if !ok || !streamOuterFree(f.Input) {
+		return nil, nil, false
+	}
+	xts := f.Input.OutputTypes()
+	xw := len(xts)
+	if args == nil {
+		args = columnRefs(xts, xw)
+	}
+	for _, a := range args {
+		if !movableOuter(a) {
+			return nil, nil, false
+		}
+	}
+	var local []Scalar
+	var keys EquiKeys
+	for _, c := range SplitAnd(f.Pred, nil) {
+		depth1, other := outerRefs(c)
+		switch {
+		case other:
+			return nil, nil, false
+		case !depth1:
+			local = append(local, c)
+		case !keys.Add(toJoinCols(c, lw), lw, lw+xw):
+			return nil, nil, false
+		}
+	}
+	if len(keys.Left) == 0 {
+		return nil, nil, false
+	}
+	right := f.Input
+	if len(local) > 0 {
+		right = &Filter{Input: right, Pred: AndAll(local)}
+	}
+	nargs, nk := len(args), len(keys.Left)
+	groups := make([]int, nk)
+	for i := range groups {
+		groups[i] = nargs + i
+	}
+	grouped := &Aggregate{Input: &Project{Input: right, Exprs: append(append([]Scalar{}, args...), keys.Right...)},
+		GroupCols: groups, Aggs: agg.Aggs}
+	j := &Join{Kind: LeftJoin, Left: input, Right: grouped}
+	for i := range keys.Left {
+		j.Keys.Left = append(j.Keys.Left, keys.Left[i])
+		j.Keys.Right = append(j.Keys.Right, &ColRef{Idx: i, T: keys.Right[i].Type()})
+	}
+	// aggCol is aggregate i over the join's columns; count of no rows is
+	// 0 where the join found no group.
+	aggCol := func(i int) Scalar {
+		a := agg.Aggs[i]
+		c := &ColRef{Idx: lw + nk + i, T: a.T, Name: a.Fn.Name}
+		if a.Fn.Name == "count" {
+			return &Coalesce{Args: []Scalar{c, &Const{Value: int64(0), T: a.T}}, T: a.T}
+		}
+		return c
+	}
+	if top == nil {
+		return j, aggCol(0), true
+	}
+	if !movableOuter(top[0]) {
+		return nil, nil, false
+	}
+	val := Rewrite(top[0], func(x Scalar) (Scalar, bool) {
+		if c, ok := x.(*ColRef); ok {
+			return aggCol(c.Idx), true
+		}
+		return nil, false
+	})
+	return j, val, true
+}
+
+// markJoin computes an IN or EXISTS subquery as a value (in the select
+// list, under OR): left joins against the subquery's rows counted per
+// correlation key and IN value (m), and for IN per correlation key alone
+// (n rows, nv non-NULL values). EXISTS is m > 0; x IN S is true when m >
+// 0, false when S is empty, NULL when x is NULL or S holds a NULL, and
+// false otherwise, as in PostgreSQL.
+func markJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
+	lw := len(input.OutputTypes())
+	var conds []Scalar
+	var sp splitSub
+	var ok bool
+	switch sq.Kind {
+	case ExistsSubquery:
+		sp, ok = splitSubquery(sq.Plan, lw, false)
+	case AnySubquery:
+		if sq.Lefts != nil || sq.Op == nil || sq.Op.Name != "=" || !movableOuter(sq.Left) {
+			return nil, nil, false
+		}
+		sp, ok = splitSubquery(sq.Plan, lw, true)
+		if !ok || len(sp.sel) != 1 {
+			return nil, nil, false
+		}
+		conds = []Scalar{&Call{Fn: sq.Op, Args: []Scalar{sq.Left, sp.sel[0]}, T: types.TBool}}
+	}
+	if !ok {
+		return nil, nil, false
+	}
+	keys := sp.join(input, SemiJoin, conds, lw)
+	if keys.Residual != nil {
+		return nil, nil, false
+	}
+	count, _, err := udf.LookupAggregate("count", nil)
+	if err != nil {
+		return nil, nil, false
+	}
+	nk := len(keys.Keys.Left)
+	leftJoin := func(in Rel, right Rel, n int) *Join {
+		j := &Join{Kind: LeftJoin, Left: in, Right: right}
+		for i := 0; i < n; i++ {
+			j.Keys.Left = append(j.Keys.Left, keys.Keys.Left[i])
+			j.Keys.Right = append(j.Keys.Right, &ColRef{Idx: i, T: keys.Keys.Right[i].Type()})
+		}
+		return j
+	}
+	groups := func(n int) []int {
+		g := make([]int, n)
+		for i := range g {
+			g[i] = i
+		}
+		return g
+	}
+	zero := &Const{Value: int64(0), T: types.TInt8}
+	orZero := func(c Scalar) Scalar { return &Coalesce{Args: []Scalar{c, zero}, T: types.TInt8} }
+	aggIn := &Project{Input: sp.right, Exprs: keys.Keys.Right}
+	j1 := leftJoin(input, &Aggregate{Input: aggIn, GroupCols: groups(nk), Aggs: []AggCall{{Fn: count, Filter: -1, T: types.TInt8}}}, nk)
+	matched, ok := operator(">", orZero(&ColRef{Idx: lw + nk, T: types.TInt8, Name: "count"}), zero)
+	if !ok {
+		return nil, nil, false
+	}
+	if sq.Kind == ExistsSubquery {
+		return j1, matched, true
+	}
+	nc := nk - 1
+	countY, _, err := udf.LookupAggregate("count", []types.T{keys.Keys.Right[nc].Type()})
+	if err != nil {
+		return nil, nil, false
+	}
+	j2 := leftJoin(j1, &Aggregate{Input: aggIn, GroupCols: groups(nc), Aggs: []AggCall{
+		{Fn: count, Filter: -1, T: types.TInt8},
+		{Fn: countY, Args: []int{nc}, Filter: -1, T: types.TInt8},
+	}}, nc)
+	w := lw + nk + 1 + nc
+	n := &ColRef{Idx: w, T: types.TInt8, Name: "count"}
+	nv := &ColRef{Idx: w + 1, T: types.TInt8, Name: "count"}
+	empty, ok1 := operator("=", orZero(n), zero)
+	hasNull, ok2 := operator("<>", n, nv)
+	if !ok1 || !ok2 {
+		return nil, nil, false
+	}
+	val := &Case{
+		Whens: []Scalar{matched, empty, &Or{Args: []Scalar{&IsNull{Input: sq.Left}, hasNull}}},
+		Thens: []Scalar{&Const{Value: true, T: types.TBool}, &Const{Value: false, T: types.TBool}, &Const{T: types.TBool}},
+		Else:  &Const{Value: false, T: types.TBool},
+		T:     types.TBool,
+	}
+	return j2, val, true
+}
+
 // existsCountJoin builds an uncorrelated [NOT] EXISTS: a semi join against
 // the one row of SELECT count(*) over the subquery, on count > 0 (EXISTS)
 // or count = 0 (NOT EXISTS).
@@ -422,6 +610,22 @@ func joinScalarSubqueries(input Rel, exprs []Scalar) (Rel, []Scalar, bool) {
 			sq, ok := x.(*Subquery)
 			if !ok {
 				return nil, false
+			}
+			if sq.Kind == ExistsSubquery || sq.Kind == AnySubquery {
+				j, val, ok := markJoin(input, sq)
+				if !ok {
+					return x, true
+				}
+				input, changed = j, true
+				return val, true
+			}
+			if sq.Kind == ScalarSubquery && sq.Correlated {
+				j, val, ok := correlatedScalarJoin(input, sq)
+				if !ok {
+					return x, true
+				}
+				input, changed = j, true
+				return val, true
 			}
 			if !joinableScalar(sq) {
 				return x, true
