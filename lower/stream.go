@@ -236,6 +236,9 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 	case *plan.SourceScan:
 		return sp.source(x)
 	case *plan.Filter:
+		if r, ok := markSubqueries(x); ok {
+			return sp.convert(r)
+		}
 		if n, m, ok, err := sp.topN(x); ok || err != nil {
 			return n, m, err
 		}

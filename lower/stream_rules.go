@@ -14,9 +14,10 @@ import "streamsql/sql/plan"
 // dropped only with a column nothing reads.
 //
 // Left out: decorrelation, which turns IN and EXISTS subqueries into semi
-// and anti joins. The stream engine maintains neither yet, and a view
-// over such a subquery is refused either way; as a subquery it is refused
-// with the clearer reason.
+// and anti joins. The stream engine maintains neither; the stream
+// lowering turns the subqueries it can into left joins and a test of the
+// match instead (stream_subquery.go), and refuses the others as
+// subqueries, the clearer reason.
 
 // streamRules are the rules Optimize runs on view plans.
 func streamRules() []plan.Rule {

@@ -26,7 +26,7 @@ type Coordinator struct {
 	log   *slog.Logger
 	views *Views
 	// Ctx is the template for the expression context of every job.
-	newCtx func() *exec.Ctx
+	newCtx func(JobSpec) *exec.Ctx
 	// Tables lists every logged table, for changelog truncation.
 	tables func() []uint32
 
@@ -73,8 +73,9 @@ type CoordinatorOptions struct {
 	DB       *storage.DB
 	Logger   *slog.Logger
 	Interval time.Duration
-	// NewCtx returns the expression context of a job.
-	NewCtx func() *exec.Ctx
+	// NewCtx returns the expression context of the job spec describes
+	// (its role among others).
+	NewCtx func(spec JobSpec) *exec.Ctx
 	// Tables lists every logged table.
 	Tables func() []uint32
 	// StateMemory is the budget of operator state in memory (nil or a
@@ -135,7 +136,7 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 	ctx, cancel := context.WithCancel(context.Background())
 	j := &Job{spec: spec, coord: c, ctx: ctx, cancel: cancel, done: make(chan struct{}), hasCommitted: !fresh}
 	j.env = &Env{
-		Ctx: c.newCtx(), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
+		Ctx: c.newCtx(spec), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
 		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &StateAccounts{},
 	}
 	j.env.Ctx.Context = ctx
