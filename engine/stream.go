@@ -330,12 +330,12 @@ func (s *Session) showJobs() (*prepared, error) {
 		{Name: "Rows in", Type: types.TInt8}, {Name: "Rows out", Type: types.TInt8}, {Name: "Late rows", Type: types.TInt8}, {Name: "Committed epoch", Type: types.TInt8},
 		{Name: "State bytes", Type: types.TInt8}, {Name: "State evicted", Type: types.TInt8}, {Name: "State reads", Type: types.TInt8}, {Name: "State cleaned", Type: types.TInt8},
 		{Name: "Sink lag epochs", Type: types.TInt8}, {Name: "Sink lag rows", Type: types.TInt8},
-		{Name: "Rejects", Type: types.TInt8}, {Name: "Source lag", Type: types.TInt8}}
+		{Name: "Rejects", Type: types.TInt8}, {Name: "Source lag", Type: types.TInt8}, {Name: "Sink lag bytes", Type: types.TInt8}}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		var rows [][]types.Datum
 		for _, j := range s.e.jobs() {
 			rows = append(rows, []types.Datum{int64(j.ID), s.e.jobName(j), j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed),
-				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned, j.SinkLagEpochs, j.SinkLagRows, j.Rejects, j.Lag()})
+				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned, j.SinkLagEpochs, j.SinkLagRows, j.Rejects, j.Lag(), j.SinkLagBytes})
 		}
 		return memResult(cols, rows, "SHOW"), nil
 	}}, nil

@@ -585,7 +585,9 @@ type JobInfo struct {
 	// SinkLagEpochs and SinkLagRows are a logged sink's undelivered
 	// epochs and records; SinkError what its delivery retries after.
 	SinkLagEpochs, SinkLagRows int64
-	SinkError                  string
+	// SinkLagBytes are the bytes of the undelivered log, as stored.
+	SinkLagBytes int64
+	SinkError    string
 	// Sink: the job delivers to an external target through a sink log.
 	Sink bool
 }
@@ -610,8 +612,8 @@ func (c *Coordinator) Jobs() []JobInfo {
 			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed,
 			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load(),
 			StateCleaned: j.env.Stats.StateCleaned.Load(), Rejects: j.env.Stats.Rejects.Load(), Lags: j.env.Stats.Lags(),
-			SinkLagEpochs: j.env.Stats.SinkLagEpochs.Load(), SinkLagRows: j.env.Stats.SinkLagRows.Load(), SinkError: j.env.Stats.SinkError(),
-			Sink: j.env.Stats.LoggedSink.Load()})
+			SinkLagEpochs: j.env.Stats.SinkLagEpochs.Load(), SinkLagRows: j.env.Stats.SinkLagRows.Load(), SinkLagBytes: j.env.Stats.SinkLagBytes.Load(),
+			SinkError: j.env.Stats.SinkError(), Sink: j.env.Stats.LoggedSink.Load()})
 		if msg := j.env.Stats.SinkError(); msg != "" {
 			out[len(out)-1].Status = "running; sink delivery retrying after: " + msg
 		}
@@ -619,7 +621,17 @@ func (c *Coordinator) Jobs() []JobInfo {
 	}
 	for id, err := range c.failed {
 		if _, ok := c.jobs[id]; !ok {
-			out = append(out, JobInfo{ID: id, Status: "failed: " + err.Error()})
+			info := JobInfo{ID: id, Status: "failed: " + err.Error()}
+			if j := c.failedJobs[id]; j != nil {
+				// A failed sink's log stays as it was when the job stopped.
+				st := j.env.Stats
+				j.mu.Lock()
+				info.Committed = j.committed
+				j.mu.Unlock()
+				info.Sink = st.LoggedSink.Load()
+				info.SinkLagEpochs, info.SinkLagRows, info.SinkLagBytes = st.SinkLagEpochs.Load(), st.SinkLagRows.Load(), st.SinkLagBytes.Load()
+			}
+			out = append(out, info)
 		}
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
