@@ -55,7 +55,7 @@ type Rule struct {
 	// hostName is a host name (".example.com": any name ending so) that
 	// the client's address must have (hostname.go).
 	hostName string
-	Method                     Method
+	Method   Method
 	// Options are the name=value pairs after the method (clientcert=...).
 	Options map[string]string
 	// Text is the line as written, for messages and logs.
