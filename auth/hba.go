@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 )
 
 // Method is how a client matched by an hba rule must authenticate.
@@ -51,7 +52,10 @@ type Rule struct {
 	// Address: allAddr, sameHost, sameNet, or a network.
 	allAddr, sameHost, sameNet bool
 	network                    *net.IPNet
-	Method                     Method
+	// hostName is a host name (".example.com": any name ending so) that
+	// the client's address must have (hostname.go).
+	hostName string
+	Method   Method
 	// Options are the name=value pairs after the method (clientcert=...).
 	Options map[string]string
 	// Text is the line as written, for messages and logs.
@@ -61,9 +65,24 @@ type Rule struct {
 // HBA is an ordered list of rules: the first that matches a connection
 // decides, and a connection no rule matches is refused.
 type HBA struct {
+	// mu guards Rules and Source, which Replace swaps while connections
+	// are matched (a reload on SIGHUP).
+	mu    sync.RWMutex
 	Rules []Rule
 	// Source names where the rules came from (a file name or "default").
 	Source string
+}
+
+// Replace makes n's rules h's: connections authenticated from now on
+// match them; those already in keep the rule they matched. n is not used
+// after.
+func (h *HBA) Replace(n *HBA) {
+	n.mu.RLock()
+	rules, source := n.Rules, n.Source
+	n.mu.RUnlock()
+	h.mu.Lock()
+	h.Rules, h.Source = rules, source
+	h.mu.Unlock()
 }
 
 // DefaultHBA is what the server uses without an hba file: trust for
@@ -250,7 +269,11 @@ func parseRule(fields [][]token) (Rule, error) {
 			} else {
 				ip := net.ParseIP(addr)
 				if ip == nil {
-					return r, fmt.Errorf("invalid IP address %q (host names are not supported)", addr)
+					if !validHostName(addr) {
+						return r, fmt.Errorf("invalid IP address or host name %q", addr)
+					}
+					r.hostName = strings.ToLower(addr)
+					break
 				}
 				if len(rest) == 0 {
 					return r, fmt.Errorf("end-of-line before netmask specification")
@@ -338,9 +361,12 @@ type Conn struct {
 // Match returns the first rule that matches c, or false when none does
 // (the connection is then refused).
 func (h *HBA) Match(c Conn) (*Rule, bool) {
-	for i := range h.Rules {
-		if h.Rules[i].matches(c) {
-			return &h.Rules[i], true
+	h.mu.RLock()
+	rules := h.Rules
+	h.mu.RUnlock()
+	for i := range rules {
+		if rules[i].matches(c) {
+			return &rules[i], true
 		}
 	}
 	return nil, false
@@ -389,6 +415,8 @@ func (r *Rule) matchAddr(c Conn) bool {
 			}
 		}
 		return false
+	case r.hostName != "":
+		return matchHostName(r.hostName, c)
 	}
 	ip := c.Addr
 	if v4 := ip.To4(); v4 != nil && len(r.network.IP) == net.IPv4len {

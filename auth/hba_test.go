@@ -71,7 +71,7 @@ func TestHBAErrors(t *testing.T) {
 		{"host all all all", "end-of-line before authentication method"},
 		{"host all all 10.0.0.0/33 trust", "invalid IP address"},
 		{"host all all 10.0.0.1 trust", "invalid IP mask"},
-		{"host all all db.example.com trust", "host names are not supported"},
+		{"host all all db!example.com trust", "invalid IP address or host name"},
 		{"host all all all ident", `invalid authentication method "ident"`},
 		{"host all all all cert", "cert authentication is only supported on hostssl connections"},
 		{"host all all all trust foo=bar", "unrecognized authentication option name"},
@@ -83,5 +83,40 @@ func TestHBAErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "f line 2") {
 			t.Errorf("%q: %v, want %q at line 2", c.text, err, c.want)
 		}
+	}
+}
+
+// TestHBAHostName: a rule's host name matches a client whose address
+// reverse-resolves to it and back (localhost through /etc/hosts), a
+// dotted suffix the names ending with it; other names do not match.
+func TestHBAHostName(t *testing.T) {
+	h, err := ParseHBA(strings.NewReader(`
+host all alice nosuch.invalid trust
+host all alice LOCALHOST      md5
+host all bob   .invalid       trust
+host all bob   all            reject
+`), "names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := net.ParseIP("127.0.0.1")
+	if r, ok := h.Match(Conn{Addr: lo, User: "alice", Database: "d"}); !ok || r.Line != 3 {
+		t.Errorf("alice from 127.0.0.1 matched %v, want line 3 (localhost)", r)
+	}
+	if r, ok := h.Match(Conn{Addr: lo, User: "bob", Database: "d"}); !ok || r.Line != 5 {
+		t.Errorf("bob from 127.0.0.1 matched %v, want line 5 (localhost does not end with .invalid)", r)
+	}
+}
+
+// TestHBAReplace: Replace swaps the rules a running server matches.
+func TestHBAReplace(t *testing.T) {
+	h := DefaultHBA()
+	n, err := ParseHBA(strings.NewReader("host all all all reject\n"), "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Replace(n)
+	if r, ok := h.Match(Conn{Addr: net.ParseIP("127.0.0.1"), User: "u", Database: "d"}); !ok || r.Method != Reject || h.Source != "new" {
+		t.Errorf("after Replace: %v from %s", r, h.Source)
 	}
 }

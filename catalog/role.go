@@ -58,6 +58,10 @@ type Role struct {
 	// Settings are ALTER ROLE ... SET name = value: the session settings
 	// of the role's connections (pg_db_role_setting).
 	Settings map[string]string `json:",omitempty"`
+	// DatabaseSettings are ALTER ROLE ... IN DATABASE d SET name = value
+	// by database name: they apply to the role's connections to d, over
+	// Settings.
+	DatabaseSettings map[string]map[string]string `json:",omitempty"`
 }
 
 // Membership is one GRANT role TO member.
@@ -73,6 +77,12 @@ func (r *Role) Clone() *Role {
 	n.MemberOf = slices.Clone(r.MemberOf)
 	n.DefaultACLs = slices.Clone(r.DefaultACLs)
 	n.Settings = maps.Clone(r.Settings)
+	if r.DatabaseSettings != nil {
+		n.DatabaseSettings = make(map[string]map[string]string, len(r.DatabaseSettings))
+		for db, m := range r.DatabaseSettings {
+			n.DatabaseSettings[db] = maps.Clone(m)
+		}
+	}
 	if r.ValidUntil != nil {
 		t := *r.ValidUntil
 		n.ValidUntil = &t

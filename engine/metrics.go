@@ -147,6 +147,13 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 		}
 	}
 
+	m.family("streamsql_sink_lag_bytes", "gauge", "Bytes (as stored, compressed) of a sink's log not yet delivered to its target; sink.log.max_bytes bounds it.")
+	for i, j := range jobs {
+		if j.Sink {
+			m.sample("streamsql_sink_lag_bytes", `job="`+labelValue(names[i])+`",id="`+strconv.FormatUint(uint64(j.ID), 10)+`"`, float64(j.SinkLagBytes))
+		}
+	}
+
 	pm := e.db.Pebble().Metrics()
 	m.gauge("streamsql_storage_disk_bytes", "Bytes the storage engine uses on disk.", float64(pm.DiskSpaceUsage()))
 	m.gauge("streamsql_storage_memtable_bytes", "Bytes of the storage engine's memtables.", float64(pm.MemTable.Size))

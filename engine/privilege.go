@@ -842,7 +842,8 @@ func builtinNamed(name string) bool {
 // nextval() and carry no privileges of their own (every role may use
 // them), so a sequence name answers true for USAGE, SELECT and UPDATE; a
 // name that is a table, view or source is refused as PostgreSQL refuses
-// it (42809).
+// it (42809), and a name that is nothing (no nextval() made it) too
+// (42P01).
 func (c catalogReader) HasSequencePrivilege(user, seq any, privs string) (bool, error) {
 	s := c.s
 	if _, err := s.privilegeRole(user); err != nil {
@@ -869,6 +870,13 @@ func (c catalogReader) HasSequencePrivilege(user, seq any, privs string) (bool, 
 			}
 		} else if _, err := s.e.cat.Resolve(s.searchPath(), v); err == nil {
 			return false, sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", v)
+		}
+		exists, err := s.e.db.SequenceExists("seq/" + v)
+		if err != nil {
+			return false, err
+		}
+		if !exists {
+			return false, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", v)
 		}
 		return true, nil
 	}

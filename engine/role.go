@@ -805,11 +805,14 @@ func (e *Engine) CanLogin(user string) bool {
 // alterRoleSet is ALTER ROLE r SET name = value | SET name TO DEFAULT |
 // RESET name | RESET ALL: settings applied to the role's sessions when
 // they start, before the client's own startup parameters (which win), as
-// in PostgreSQL. A role may change its own; CREATEROLE roles those of
-// non-superusers; superusers any.
+// in PostgreSQL. With IN DATABASE d they apply to the role's connections
+// to database d only (the database name a client connects with), over
+// the role's other settings. A role may change its own; CREATEROLE roles
+// those of non-superusers; superusers any.
 func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 	if st.Role == nil {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ALL SET is not supported")
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ALL SET is not supported yet").
+			WithHint("Set the value for each role with ALTER ROLE name SET, or as the server's default with -%s.", strings.ReplaceAll(strings.ToLower(st.Setstmt.GetName()), "_", "-"))
 	}
 	name, err := s.roleSpecName(st.Role)
 	if err != nil {
@@ -831,11 +834,15 @@ func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 	v := st.Setstmt
 	param := settingAlias(strings.ToLower(v.Name))
 	r := old.Clone()
+	set := r.Settings
+	if st.Database != "" {
+		set = r.DatabaseSettings[st.Database]
+	}
 	switch v.Kind {
 	case pg.VariableSetKind_VAR_RESET_ALL:
-		r.Settings = nil
+		set = nil
 	case pg.VariableSetKind_VAR_RESET, pg.VariableSetKind_VAR_SET_DEFAULT:
-		delete(r.Settings, param)
+		delete(set, param)
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		if _, known := settings[param]; !known && !strings.Contains(param, ".") {
 			return "", sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", param)
@@ -851,15 +858,29 @@ func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 				return "", err
 			}
 		}
-		if r.Settings == nil {
-			r.Settings = map[string]string{}
+		if set == nil {
+			set = map[string]string{}
 		}
-		r.Settings[param] = value
+		set[param] = value
 	default:
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET of this form is not supported")
 	}
-	if len(r.Settings) == 0 {
-		r.Settings = nil
+	if len(set) == 0 {
+		set = nil
+	}
+	if st.Database == "" {
+		r.Settings = set
+	} else {
+		if r.DatabaseSettings == nil {
+			r.DatabaseSettings = map[string]map[string]string{}
+		}
+		r.DatabaseSettings[st.Database] = set
+		if set == nil {
+			delete(r.DatabaseSettings, st.Database)
+		}
+		if len(r.DatabaseSettings) == 0 {
+			r.DatabaseSettings = nil
+		}
 	}
 	return "ALTER ROLE", s.e.cat.UpdateRole(r)
 }
@@ -877,12 +898,15 @@ func (s *Session) applyRoleSettings() error {
 	if !ok {
 		return nil
 	}
-	for name, value := range r.Settings {
-		if name == "role" {
-			continue
-		}
-		if err := s.set(name, value); err != nil {
-			return err
+	// The settings for the database connected to win over the role's.
+	for _, set := range []map[string]string{r.Settings, r.DatabaseSettings[s.info.Database]} {
+		for name, value := range set {
+			if name == "role" {
+				continue
+			}
+			if err := s.set(name, value); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -185,4 +186,28 @@ func (e *Engine) allocState(r *catalog.Relation, root *stream.Node) error {
 		r.StateTables = append(r.StateTables, uint32(first)+uint32(i))
 	}
 	return nil
+}
+
+// alterSinkResume runs ALTER SINK name RESUME: a failed sink delivers its
+// log and starts again from its recorded position (stream.ResumeFailed);
+// for a running sink it does nothing.
+func (s *Session) alterSinkResume(ctx context.Context, a *parser.AlterSinkResume) (string, error) {
+	r, err := s.resolve(nil, &pg.RangeVar{Schemaname: a.Name.Schema, Relname: a.Name.Name})
+	if err != nil {
+		return "", sqlerr.New(sqlerr.UndefinedTable, "sink %q does not exist", a.Name.Name)
+	}
+	if r.Kind != catalog.KindSink {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a sink", r.Name)
+	}
+	if err := s.checkOwner(r); err != nil {
+		return "", err
+	}
+	spec, err := s.e.jobSpec(r)
+	if err != nil {
+		return "", err
+	}
+	if err := s.e.coord.ResumeFailed(ctx, spec); err != nil && !errors.Is(err, stream.ErrJobRunning) {
+		return "", err
+	}
+	return "ALTER SINK", nil
 }

@@ -35,10 +35,15 @@ func (e *Engine) startStreaming() error {
 		DB:          e.db,
 		Logger:      e.log,
 		StateMemory: e.stateMemory,
-		NewCtx: func() *exec.Ctx {
-			// Jobs run with the server's defaults of the settings (the
-			// limits of user functions: udf_timeout, udf_memory_limit).
-			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Settings: func(name string) (string, bool) {
+		NewCtx: func(spec stream.JobSpec) *exec.Ctx {
+			// Jobs run as their owner (job_catalog.go), with the server's
+			// defaults of the settings (the limits of user functions:
+			// udf_timeout, udf_memory_limit).
+			var search []string
+			if r, ok := e.cat.ByOID(spec.ID); ok {
+				search = r.SearchPath
+			}
+			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Catalog: e.newJobCatalog(spec.Role, search), Settings: func(name string) (string, bool) {
 				switch name {
 				case "udf_timeout", "udf_memory_limit":
 					v, ok := e.defaults[name]
@@ -159,7 +164,8 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 }
 
 func jobSpecOf(r *catalog.Relation, plan *lower.StreamPlan) stream.JobSpec {
-	return stream.JobSpec{ID: r.OID, Name: r.Name, Plan: plan.Root, StateIDs: r.StateTables, Upstreams: plan.Upstreams, Tables: plan.Tables}
+	return stream.JobSpec{ID: r.OID, Name: r.Name, Plan: plan.Root, StateIDs: r.StateTables, Upstreams: plan.Upstreams, Tables: plan.Tables,
+		Role: catalog.OwnerOf(r)}
 }
 
 // streamingParallelism is the session's streaming_parallelism: how many
@@ -325,12 +331,12 @@ func (s *Session) showJobs() (*prepared, error) {
 		{Name: "Rows in", Type: types.TInt8}, {Name: "Rows out", Type: types.TInt8}, {Name: "Late rows", Type: types.TInt8}, {Name: "Committed epoch", Type: types.TInt8},
 		{Name: "State bytes", Type: types.TInt8}, {Name: "State evicted", Type: types.TInt8}, {Name: "State reads", Type: types.TInt8}, {Name: "State cleaned", Type: types.TInt8},
 		{Name: "Sink lag epochs", Type: types.TInt8}, {Name: "Sink lag rows", Type: types.TInt8},
-		{Name: "Rejects", Type: types.TInt8}, {Name: "Source lag", Type: types.TInt8}}
+		{Name: "Rejects", Type: types.TInt8}, {Name: "Source lag", Type: types.TInt8}, {Name: "Sink lag bytes", Type: types.TInt8}}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		var rows [][]types.Datum
 		for _, j := range s.e.jobs() {
 			rows = append(rows, []types.Datum{int64(j.ID), s.e.jobName(j), j.Status, j.RowsIn, j.RowsOut, j.Late, int64(j.Committed),
-				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned, j.SinkLagEpochs, j.SinkLagRows, j.Rejects, j.Lag()})
+				j.StateBytes, j.StateEvicted, j.StateReads, j.StateCleaned, j.SinkLagEpochs, j.SinkLagRows, j.Rejects, j.Lag(), j.SinkLagBytes})
 		}
 		return memResult(cols, rows, "SHOW"), nil
 	}}, nil

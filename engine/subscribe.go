@@ -314,7 +314,7 @@ func (e *Engine) startTempView(ctx context.Context, sp *subscribePlan) (*catalog
 		return nil, nil, err
 	}
 	r := &catalog.Relation{OID: id, Schema: "pg_temp", Name: opts.Name, Kind: catalog.KindMatView, Definition: sp.def,
-		Created: time.Now(), AppendOnly: plan.AppendOnly, Parallelism: 1, SearchPath: sp.search, ViewKey: plan.Key}
+		Owner: sp.role, Created: time.Now(), AppendOnly: plan.AppendOnly, Parallelism: 1, SearchPath: sp.search, ViewKey: plan.Key}
 	for _, c := range sp.relCols {
 		r.Columns = append(r.Columns, catalog.Column{Name: c.Name, Type: c.Type})
 	}

@@ -70,3 +70,15 @@ func (db *DB) NextSequence(name string, n int64) (first int64, err error) {
 func sequenceKey(name string) []byte {
 	return append([]byte{PrefixSequence}, name...)
 }
+
+// SequenceExists reports whether counter name has handed out a value.
+func (db *DB) SequenceExists(name string) (bool, error) {
+	db.seqMu.Lock()
+	_, ok := db.seqs[name]
+	db.seqMu.Unlock()
+	if ok {
+		return true, nil
+	}
+	_, found, err := getCopy(db.pdb.Get(sequenceKey(name)))
+	return found, err
+}

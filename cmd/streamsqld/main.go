@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -71,6 +72,7 @@ func lockWaitOption(d time.Duration) time.Duration {
 func run(args []string) error {
 	fs := flag.NewFlagSet("streamsqld", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:5433", "address to serve the PostgreSQL protocol on")
+	socketDir := fs.String("unix-socket-dir", "", "directory for a Unix-domain socket .s.PGSQL.<port> that also serves the PostgreSQL protocol (psql -h DIR); hba local lines match it (default: none)")
 	data := fs.String("data", "./data", "data directory")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	stateMem := fs.String("state-memory", "", "memory for streaming operator state before part of it stays on disk only, e.g. 8GB (default: half of the machine's memory; -1: no limit)")
@@ -241,9 +243,20 @@ func run(args []string) error {
 		Auth: pgwire.AuthConfig{HBA: hba, Roles: eng}, TLS: tlsCfg})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go reloadOnHangup(ctx, &sec, hba, log)
 	log.Info("streamsqld ready", "listen", ln.Addr().String(), "data", *data, "hba", hba.Source, "tls", tlsCfg != nil)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ctx, ln) }()
+	if *socketDir != "" {
+		uln, err := listenUnix(*socketDir, ln.Addr())
+		if err != nil {
+			ln.Close()
+			eng.Close()
+			return fmt.Errorf("-unix-socket-dir: %w", err)
+		}
+		log.Info("Unix socket", "path", uln.Addr().String())
+		go func() { errc <- srv.Serve(ctx, uln) }()
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -282,4 +295,26 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (e.g. 512MB, 8GB): %w", s, err)
 	}
 	return n, nil
+}
+
+// listenUnix listens on the Unix-domain socket dir/.s.PGSQL.<port>, named
+// as PostgreSQL names it so that psql -h dir -p port finds it. A socket
+// file left by a server that is gone (nothing answers on it) is removed
+// first; one a running server answers on is an error.
+func listenUnix(dir string, tcp net.Addr) (net.Listener, error) {
+	_, port, err := net.SplitHostPort(tcp.String())
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, ".s.PGSQL."+port)
+	if _, err := os.Stat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: another server listens there", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	}
+	return net.Listen("unix", path)
 }

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"streamsql/auth"
 )
@@ -84,4 +88,33 @@ func (s *security) superuserPassword() (string, error) {
 		return pw, nil
 	}
 	return os.Getenv("STREAMSQL_PASSWORD"), nil
+}
+
+// reloadOnHangup reads the -hba file again on every SIGHUP until ctx
+// ends, as PostgreSQL reloads pg_hba.conf: connections from then on match
+// the new rules, open ones are not touched. A file that does not parse is
+// logged and the rules in effect stay. Without -hba there is nothing to
+// reload. (The TLS certificate is read at start only.)
+func reloadOnHangup(ctx context.Context, s *security, hba *auth.HBA, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		if s.hbaPath == "" {
+			log.Info("SIGHUP: no -hba file to reload; the built-in rules stay")
+			continue
+		}
+		n, err := auth.LoadHBA(s.hbaPath)
+		if err != nil {
+			log.Error("SIGHUP: the hba file was not reloaded; the rules in effect stay", "file", s.hbaPath, "err", err)
+			continue
+		}
+		hba.Replace(n)
+		log.Info("SIGHUP: hba file reloaded", "file", s.hbaPath, "rules", len(n.Rules))
+	}
 }

@@ -136,3 +136,67 @@ func TestSuperuserPasswordTLSAndHTTP(t *testing.T) {
 		t.Fatalf("-password-file: %v\n%s", err, out)
 	}
 }
+
+// TestHBAReloadOnHangup: SIGHUP reads the -hba file again without a
+// restart. A rule naming the client's host (localhost) rejects the next
+// connection; a file that does not parse is logged and leaves the rules
+// in effect; restoring the first file lets clients in again.
+//
+// The server also listens on a Unix socket (-unix-socket-dir), which
+// local lines match: trusted at first, rejected after a reload.
+func TestHBAReloadOnHangup(t *testing.T) {
+	ca := testserver.NewCA(t)
+	const allow = "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all all reject\n"
+	hbaFile := filepath.Join(t.TempDir(), "reload_hba.conf")
+	sockDir := t.TempDir()
+	write := func(text string) {
+		if err := os.WriteFile(hbaFile, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(allow)
+	p, _ := startSecure(t, t.TempDir(), allow, ca, []string{"STREAMSQL_PASSWORD=pw"}, "-hba", hbaFile, "-unix-socket-dir", sockDir)
+	_, port, _ := strings.Cut(p.addr, ":")
+	psqlLocal := func() (string, error) {
+		cmd := exec.Command("psql", "-X", "-w", "-h", sockDir, "-p", port, "-U", "streamsql", "-d", "streamsql", "-Atc", "SELECT current_user")
+		cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=10")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	hangup := func(wantLog string, times int) {
+		t.Helper()
+		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); strings.Count(p.stderr.String(), wantLog) < times; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log:\n%s", wantLog, p.stderr.String())
+			}
+		}
+	}
+	if out, err := psqlAs(t, p, ca, "streamsql", "pw", "-Atc", "SELECT 1"); err != nil {
+		t.Fatalf("before the reload: %v\n%s", err, out)
+	}
+	if out, err := psqlLocal(); err != nil || strings.TrimSpace(out) != "streamsql" {
+		t.Fatalf("psql over the Unix socket (local trust): %v\n%s", err, out)
+	}
+	write("local all all reject\nhostssl all all localhost reject\n")
+	hangup("hba file reloaded", 1)
+	out, err := psqlAs(t, p, ca, "streamsql", "pw", "-Atc", "SELECT 1")
+	if err == nil || !strings.Contains(out, "pg_hba.conf rejects connection") {
+		t.Fatalf("after reloading a reject rule: %v\n%s", err, out)
+	}
+	if out, err := psqlLocal(); err == nil || !strings.Contains(out, `pg_hba.conf rejects connection for host "[local]"`) {
+		t.Fatalf("psql over the Unix socket after reloading local reject: %v\n%s", err, out)
+	}
+	write("hots all all all trust\n")
+	hangup("the hba file was not reloaded", 1)
+	if out, err := psqlAs(t, p, ca, "streamsql", "pw", "-Atc", "SELECT 1"); err == nil || !strings.Contains(out, "rejects") {
+		t.Fatalf("a broken file changed the rules: %v\n%s", err, out)
+	}
+	write(allow)
+	hangup("hba file reloaded", 2)
+	if out, err := psqlAs(t, p, ca, "streamsql", "pw", "-Atc", "SELECT 1"); err != nil {
+		t.Fatalf("after restoring the file: %v\n%s", err, out)
+	}
+}

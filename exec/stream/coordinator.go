@@ -26,7 +26,7 @@ type Coordinator struct {
 	log   *slog.Logger
 	views *Views
 	// Ctx is the template for the expression context of every job.
-	newCtx func() *exec.Ctx
+	newCtx func(JobSpec) *exec.Ctx
 	// Tables lists every logged table, for changelog truncation.
 	tables func() []uint32
 
@@ -73,8 +73,9 @@ type CoordinatorOptions struct {
 	DB       *storage.DB
 	Logger   *slog.Logger
 	Interval time.Duration
-	// NewCtx returns the expression context of a job.
-	NewCtx func() *exec.Ctx
+	// NewCtx returns the expression context of the job spec describes
+	// (its role among others).
+	NewCtx func(spec JobSpec) *exec.Ctx
 	// Tables lists every logged table.
 	Tables func() []uint32
 	// StateMemory is the budget of operator state in memory (nil or a
@@ -135,7 +136,7 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 	ctx, cancel := context.WithCancel(context.Background())
 	j := &Job{spec: spec, coord: c, ctx: ctx, cancel: cancel, done: make(chan struct{}), hasCommitted: !fresh}
 	j.env = &Env{
-		Ctx: c.newCtx(), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
+		Ctx: c.newCtx(spec), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
 		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &StateAccounts{},
 	}
 	j.env.Ctx.Context = ctx
@@ -584,7 +585,9 @@ type JobInfo struct {
 	// SinkLagEpochs and SinkLagRows are a logged sink's undelivered
 	// epochs and records; SinkError what its delivery retries after.
 	SinkLagEpochs, SinkLagRows int64
-	SinkError                  string
+	// SinkLagBytes are the bytes of the undelivered log, as stored.
+	SinkLagBytes int64
+	SinkError    string
 	// Sink: the job delivers to an external target through a sink log.
 	Sink bool
 }
@@ -609,8 +612,8 @@ func (c *Coordinator) Jobs() []JobInfo {
 			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed,
 			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load(),
 			StateCleaned: j.env.Stats.StateCleaned.Load(), Rejects: j.env.Stats.Rejects.Load(), Lags: j.env.Stats.Lags(),
-			SinkLagEpochs: j.env.Stats.SinkLagEpochs.Load(), SinkLagRows: j.env.Stats.SinkLagRows.Load(), SinkError: j.env.Stats.SinkError(),
-			Sink: j.env.Stats.LoggedSink.Load()})
+			SinkLagEpochs: j.env.Stats.SinkLagEpochs.Load(), SinkLagRows: j.env.Stats.SinkLagRows.Load(), SinkLagBytes: j.env.Stats.SinkLagBytes.Load(),
+			SinkError: j.env.Stats.SinkError(), Sink: j.env.Stats.LoggedSink.Load()})
 		if msg := j.env.Stats.SinkError(); msg != "" {
 			out[len(out)-1].Status = "running; sink delivery retrying after: " + msg
 		}
@@ -618,7 +621,17 @@ func (c *Coordinator) Jobs() []JobInfo {
 	}
 	for id, err := range c.failed {
 		if _, ok := c.jobs[id]; !ok {
-			out = append(out, JobInfo{ID: id, Status: "failed: " + err.Error()})
+			info := JobInfo{ID: id, Status: "failed: " + err.Error()}
+			if j := c.failedJobs[id]; j != nil {
+				// A failed sink's log stays as it was when the job stopped.
+				st := j.env.Stats
+				j.mu.Lock()
+				info.Committed = j.committed
+				j.mu.Unlock()
+				info.Sink = st.LoggedSink.Load()
+				info.SinkLagEpochs, info.SinkLagRows, info.SinkLagBytes = st.SinkLagEpochs.Load(), st.SinkLagRows.Load(), st.SinkLagBytes.Load()
+			}
+			out = append(out, info)
 		}
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })

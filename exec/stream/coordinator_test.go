@@ -161,7 +161,7 @@ func coordOpen(t *testing.T, dir string, interval time.Duration) (*storage.DB, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := stream.NewCoordinator(stream.CoordinatorOptions{DB: db, Interval: interval, NewCtx: func() *exec.Ctx {
+	c, err := stream.NewCoordinator(stream.CoordinatorOptions{DB: db, Interval: interval, NewCtx: func(stream.JobSpec) *exec.Ctx {
 		return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC}}
 	}})
 	if err != nil {

@@ -53,6 +53,10 @@ type JobSpec struct {
 	Upstreams []uint32
 	// Tables are the ids of the tables the job follows.
 	Tables []uint32
+	// Role is the role the job runs as: the view's or sink's owner, whose
+	// rights it reads with and whose name current_user and session_user
+	// give inside it ("": the server's user).
+	Role string
 }
 
 // CountStateTables returns how many state tables plan needs: every

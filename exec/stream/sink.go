@@ -66,6 +66,15 @@ type SinkSpec struct {
 func (s *SinkSpec) Explain() string { return fmt.Sprintf("StreamSink %s (%s)", s.Name, s.Connector) }
 
 func (s *SinkSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+	w, err := s.Open(b.Env, s.input(b))
+	if err != nil {
+		return nil, err
+	}
+	return &sinkOp{spec: s, env: b.Env, out: out, w: w}, nil
+}
+
+// input describes what the sink built in b receives.
+func (s *SinkSpec) input(b *BuildCtx) *SinkInput {
 	in := &SinkInput{ID: s.ID, Name: s.Name, LogMaxBytes: s.LogMaxBytes, LogMaxSetting: s.LogMaxSetting}
 	for i, v := range s.Visible {
 		in.Types = append(in.Types, s.Types[v])
@@ -93,11 +102,7 @@ func (s *SinkSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 			in.StreamKey = append(in.StreamKey, pos)
 		}
 	}
-	w, err := s.Open(b.Env, in)
-	if err != nil {
-		return nil, err
-	}
-	return &sinkOp{spec: s, env: b.Env, out: out, w: w}, nil
+	return in
 }
 
 type sinkOp struct {

@@ -37,8 +37,12 @@ package stream
 // (SinkInput.LogMaxBytes): a barrier whose records would pass the bound
 // fails the sink's job with 53400 before anything of the epoch is
 // written, so the log keeps every epoch it accepted and the other jobs go
-// on. When the job is resumed it starts again from its last committed
-// epoch, and its input replays what the refused epoch held.
+// on. An epoch larger than the bound is accepted into an empty log, or
+// the sink could never pass it. When the job is resumed (ALTER SINK
+// RESUME, or a restart) it starts again from its last committed epoch,
+// and its input replays what the refused epoch held and everything after
+// it; RESUME first delivers the whole log (DrainSinkLog), so the replay
+// goes into an empty log.
 
 import (
 	"context"
@@ -236,7 +240,10 @@ func (w *LogSinkWriter) Barrier(b *Barrier) error {
 			size += int64(len(w.packed[i]))
 		}
 		if max := w.in.LogMaxBytes; max > 0 {
-			if held := w.drain.lagBytes.Load(); held+size > max {
+			// An epoch is logged whole or not at all, so one larger than
+			// the bound goes into an empty log: refused, the sink could
+			// never pass it (the catch-up epoch of a resumed sink is one).
+			if held := w.drain.lagBytes.Load(); held > 0 && held+size > max {
 				err := sqlerr.New(sqlerr.ConfigurationLimitExceeded,
 					"sink %q cannot log epoch %d: its log holds %d undelivered bytes and the epoch adds %d, more than %s (%d)",
 					w.in.Name, b.Epoch, held, size, w.in.LogMaxSetting, max).
@@ -296,7 +303,10 @@ type drainer struct {
 	lagEpochs, lagRows atomic.Int64
 	// lagBytes counts the logged, undelivered bytes as stored.
 	lagBytes atomic.Int64
-	mu       sync.Mutex
+	// recovered is set once the target's position is known and the log
+	// counted from it.
+	recovered atomic.Bool
+	mu        sync.Mutex
 }
 
 func (d *drainer) logged(rows, bytes int64) {
@@ -310,6 +320,7 @@ func (d *drainer) publish() {
 	if d.env.Stats != nil {
 		d.env.Stats.SinkLagEpochs.Store(d.lagEpochs.Load())
 		d.env.Stats.SinkLagRows.Store(d.lagRows.Load())
+		d.env.Stats.SinkLagBytes.Store(d.lagBytes.Load())
 	}
 }
 
@@ -351,6 +362,7 @@ func (d *drainer) run(ctx context.Context) {
 				continue
 			}
 			recovered = true
+			d.recovered.Store(true)
 		}
 		committed := uint64(0)
 		if d.env.Committed != nil {

@@ -298,6 +298,8 @@ type Stats struct {
 	// is behind: epochs committed to its log and not yet delivered, and
 	// their records (sink_log.go).
 	SinkLagEpochs, SinkLagRows atomic.Int64
+	// SinkLagBytes are the bytes (as stored) of those epochs.
+	SinkLagBytes atomic.Int64
 	// LoggedSink is set when the job is a sink with a sink log.
 	LoggedSink atomic.Bool
 	// sinkErr is the error a sink's delivery is retrying after.

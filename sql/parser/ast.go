@@ -144,6 +144,12 @@ type AlterRename struct {
 	NewName string
 }
 
+// AlterSinkResume is ALTER SINK name RESUME: start a failed sink again
+// from its recorded position, delivering its log first.
+type AlterSinkResume struct {
+	Name ObjectName
+}
+
 // Flush is FLUSH: wait until every write before it is visible to reads.
 type Flush struct{}
 
@@ -232,6 +238,7 @@ func (*CreateSource) extNode()       {}
 func (*CreateTableExt) extNode()     {}
 func (*MatViewExt) extNode()         {}
 func (*CreateSink) extNode()         {}
+func (*AlterSinkResume) extNode()    {}
 func (*DropObjects) extNode()        {}
 func (*AlterRename) extNode()        {}
 func (*Flush) extNode()              {}

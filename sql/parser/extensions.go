@@ -663,8 +663,9 @@ func (c *cursor) drop() (*DropObjects, error) {
 	return d, c.expectEnd()
 }
 
-// alterRename reads ALTER SOURCE | SINK name RENAME TO new_name.
-func (c *cursor) alterRename() (*AlterRename, error) {
+// alterRename reads ALTER SOURCE | SINK name RENAME TO new_name, and
+// ALTER SINK name RESUME.
+func (c *cursor) alterRename() (Ext, error) {
 	a := &AlterRename{Kind: c.wordAt(1)}
 	c.i = 2
 	n, err := c.name()
@@ -672,6 +673,9 @@ func (c *cursor) alterRename() (*AlterRename, error) {
 		return nil, err
 	}
 	a.Name = n
+	if a.Kind == "sink" && c.accept("resume") {
+		return &AlterSinkResume{Name: n}, c.expectEnd()
+	}
 	if err := c.expect("rename", "to"); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,107 @@
+package kafka_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"streamsql/engine"
+	"streamsql/internal/testserver"
+)
+
+// TestKafkaSinkResume: a sink whose broker is down fails once its log
+// passes sink.log.max_bytes; SHOW JOBS and /metrics show its undelivered
+// log. ALTER SINK ... RESUME while the broker is still down fails with
+// 08006 and leaves the sink failed, its log kept. With the broker back
+// (no server restart), RESUME delivers the log, restarts the job from its
+// recorded position and the consumer sees every change exactly once,
+// those the full log refused included; the sink then keeps delivering.
+func TestKafkaSinkResume(t *testing.T) {
+	c1, addr := sinkBroker(t, "res")
+	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	exec(t, conn,
+		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
+		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'res',
+			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, addr))
+	exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
+	if got := consumeCommitted(t, addr, "res", 1); len(got) != 1 {
+		t.Fatalf("first broker: %d records, want 1", len(got))
+	}
+	c1.Close()
+
+	n := 1
+	for i := 0; i < 20 && !strings.HasPrefix(sinkStatus(t, conn, "ev_out"), "failed"); i++ {
+		exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
+			FROM generate_series(%d, %d) g`, n+1, n+10), `FLUSH`)
+		n += 10
+	}
+	if s := sinkStatus(t, conn, "ev_out"); !strings.HasPrefix(s, "failed") {
+		t.Fatalf("sink status after %d rows: %q, want failed", n, s)
+	}
+	// The failed sink's log: bytes in SHOW JOBS and /metrics.
+	held, _ := strconv.ParseInt(jobColumn(t, conn, "ev_out", "Sink lag bytes"), 10, 64)
+	if held <= 0 || held > 4096 {
+		t.Fatalf("Sink lag bytes of the failed sink: %d, want 1..4096", held)
+	}
+	var metrics bytes.Buffer
+	if err := srv.Engine.WriteMetrics(&metrics); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^streamsql_sink_lag_bytes\{job="ev_out",id="\d+"\} ` + strconv.FormatInt(held, 10) + `$`).Match(metrics.Bytes()) {
+		t.Errorf("/metrics has no sink lag of %d bytes:\n%s", held, grepLines(metrics.String(), "sink_lag"))
+	}
+	// More rows while the sink is down: the table keeps them for it.
+	exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30), `FLUSH`)
+	n += 30
+
+	// The broker is still down: RESUME fails and changes nothing.
+	_, err := conn.Exec(context.Background(), `ALTER SINK ev_out RESUME`)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "08006" || !strings.Contains(pe.Message, `sink "ev_out" cannot deliver its log`) {
+		t.Fatalf("RESUME with the broker down: %v, want 08006", err)
+	}
+	if s := sinkStatus(t, conn, "ev_out"); !strings.HasPrefix(s, "failed") {
+		t.Fatalf("sink status after a failed RESUME: %q", s)
+	}
+
+	c2, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(atoi(t, port)), kfake.SeedTopics(1, "res"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c2.Close)
+	start := time.Now()
+	exec(t, conn, `ALTER SINK ev_out RESUME`)
+	t.Logf("RESUME took %v", time.Since(start))
+	if s := sinkStatus(t, conn, "ev_out"); s != "running" {
+		t.Fatalf("sink status after RESUME: %q", s)
+	}
+	// Resuming a running sink does nothing.
+	exec(t, conn, `ALTER SINK ev_out RESUME`)
+	exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
+	n++
+	got := consumeCommitted(t, addr, "res", n-1)
+	seen := map[string]int{}
+	for _, m := range got {
+		seen[m.key]++
+	}
+	for i := 2; i <= n; i++ {
+		if k := fmt.Sprintf(`{"id":%d}`, i); seen[k] != 1 {
+			t.Errorf("key %s seen %d times", k, seen[k])
+		}
+	}
+	if len(got) != n-1 {
+		t.Errorf("%d records after RESUME, want %d", len(got), n-1)
+	}
+	eventuallyJob(t, conn, "ev_out", "Sink lag bytes", "0")
+}
