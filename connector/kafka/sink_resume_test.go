@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"streamsql/internal/sqltest"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +31,11 @@ func TestKafkaSinkResume(t *testing.T) {
 	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
-	exec(t, conn,
+	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
 		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'res',
 			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, addr))
-	exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
+	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
 	if got := consumeCommitted(t, addr, "res", 1); len(got) != 1 {
 		t.Fatalf("first broker: %d records, want 1", len(got))
 	}
@@ -42,7 +43,7 @@ func TestKafkaSinkResume(t *testing.T) {
 
 	n := 1
 	for i := 0; i < 20 && !strings.HasPrefix(sinkStatus(t, conn, "ev_out"), "failed"); i++ {
-		exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
+		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
 			FROM generate_series(%d, %d) g`, n+1, n+10), `FLUSH`)
 		n += 10
 	}
@@ -62,7 +63,7 @@ func TestKafkaSinkResume(t *testing.T) {
 		t.Errorf("/metrics has no sink lag of %d bytes:\n%s", held, grepLines(metrics.String(), "sink_lag"))
 	}
 	// More rows while the sink is down: the table keeps them for it.
-	exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30), `FLUSH`)
+	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30), `FLUSH`)
 	n += 30
 
 	// The broker is still down: RESUME fails and changes nothing.
@@ -81,14 +82,14 @@ func TestKafkaSinkResume(t *testing.T) {
 	}
 	t.Cleanup(c2.Close)
 	start := time.Now()
-	exec(t, conn, `ALTER SINK ev_out RESUME`)
+	sqltest.Exec(t, conn, `ALTER SINK ev_out RESUME`)
 	t.Logf("RESUME took %v", time.Since(start))
 	if s := sinkStatus(t, conn, "ev_out"); s != "running" {
 		t.Fatalf("sink status after RESUME: %q", s)
 	}
 	// Resuming a running sink does nothing.
-	exec(t, conn, `ALTER SINK ev_out RESUME`)
-	exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
+	sqltest.Exec(t, conn, `ALTER SINK ev_out RESUME`)
+	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
 	n++
 	got := consumeCommitted(t, addr, "res", n-1)
 	seen := map[string]int{}

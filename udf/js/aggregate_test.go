@@ -1,6 +1,8 @@
 package js
 
 import (
+	"streamsql/internal/cputime"
+	"streamsql/udf/udftest"
 	"strings"
 	"testing"
 
@@ -37,8 +39,8 @@ func TestAggregateRetractAndState(t *testing.T) {
 		t.Fatal("an aggregate with retract must say it retracts")
 	}
 	s := agg.NewRetracting(agg.Args)
-	s.(udf.EnvAccumulator).SetEnv(env(nil))
-	vals := ints(1, 2, 3, 4, nil, 10)
+	s.(udf.EnvAccumulator).SetEnv(udftest.Env(nil))
+	vals := udftest.Int32s(1, 2, 3, 4, nil, 10)
 	groups := []uint32{0, 1, 0, 1, 0, 1}
 	if err := s.Apply(groups, nil, 2, []arrow.Array{vals}, 6); err != nil {
 		t.Fatal(err)
@@ -72,7 +74,7 @@ export function accumulate(s, v) { if (v === 3) throw new Error('three'); return
 	if bad.Retracts {
 		t.Error("an aggregate without retract must not say it retracts")
 	}
-	acc := bad.Start(env(nil), bad.Args)
+	acc := bad.Start(udftest.Env(nil), bad.Args)
 	defer acc.Release()
 	err = acc.Update(groups, 2, []arrow.Array{vals}, 6)
 	if e := sqlerr.From(err); e.Code != sqlerr.ExternalRoutineException || !strings.Contains(e.Message, "three") {
@@ -99,7 +101,7 @@ func BenchmarkAggregate(b *testing.B) {
 	args := []arrow.Array{col}
 	run := func(b *testing.B, acc udf.Accumulator) {
 		defer acc.Release()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Used()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			var err error
@@ -112,25 +114,25 @@ func BenchmarkAggregate(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		out, err := acc.Finish(env(nil), ng)
+		out, err := acc.Finish(udftest.Env(nil), ng)
 		if err != nil {
 			b.Fatal(err)
 		}
 		out.Release()
-		b.ReportMetric(float64(b.N)*n/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
+		b.ReportMetric(float64(b.N)*n/(cputime.Used()-cpu0).Seconds(), "rows/cpu-s")
 	}
 	b.Run("javascript", func(b *testing.B) {
 		agg, err := New(nil).CompileAggregate(aggDef(jsAvg))
 		if err != nil {
 			b.Fatal(err)
 		}
-		run(b, agg.Start(env(nil), agg.Args))
+		run(b, agg.Start(udftest.Env(nil), agg.Args))
 	})
 	b.Run("builtin", func(b *testing.B) {
 		agg, _, err := udf.LookupAggregate("avg", []types.T{types.TInt4})
 		if err != nil {
 			b.Fatal(err)
 		}
-		run(b, agg.Start(env(nil), agg.Args))
+		run(b, agg.Start(udftest.Env(nil), agg.Args))
 	})
 }
