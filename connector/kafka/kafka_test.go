@@ -106,20 +106,8 @@ func TestKafkaJSONSource(t *testing.T) {
 	send(t, p, "trades", 1, "", `{"id": "not a number", "sym": "S0"}`)
 	send(t, p, "trades", 2, "", `{"id": 101, "sym": "S0", "price": 1, "ts": "2024-01-02 03:05:00"}`)
 	sqltest.Eventually(t, conn, "SELECT sym, n, total FROM by_sym ORDER BY sym", "S0 16 218.5\nS1 15 232.5")
-	var rejects int64
-	rows, err := conn.Query(context.Background(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		vals, _ := rows.Values()
-		if vals[1] == "by_sym" {
-			rejects = vals[len(vals)-2].(int64)
-		}
-	}
-	rows.Close()
-	if rejects != 2 {
-		t.Fatalf("SHOW JOBS counts %d rejects for by_sym, want 2", rejects)
+	if rejects := jobColumn(t, conn, "by_sym", "Rejects"); rejects != "2" {
+		t.Fatalf("SHOW JOBS counts %s rejects for by_sym, want 2", rejects)
 	}
 	sqltest.Exec(t, conn, "FLUSH")
 	hexOf := func(s string) string { return `\x` + hex.EncodeToString([]byte(s)) }

@@ -39,20 +39,8 @@ func TestKafkaDebeziumTable(t *testing.T) {
 	// The event with an unknown op is kept in rejects and counted by the
 	// table's ingest job in SHOW JOBS.
 	sqltest.Eventually(t, conn, `SELECT job, relation, partition, "offset" FROM rejects`, "products products 0 5")
-	var rejects int64
-	rows, err := conn.Query(t.Context(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		vals, _ := rows.Values()
-		if vals[1] == "products" {
-			rejects = vals[len(vals)-2].(int64)
-		}
-	}
-	rows.Close()
-	if rejects != 1 {
-		t.Fatalf("SHOW JOBS counts %d rejects for products, want 1", rejects)
+	if rejects := jobColumn(t, conn, "products", "Rejects"); rejects != "1" {
+		t.Fatalf("SHOW JOBS counts %s rejects for products, want 1", rejects)
 	}
 
 	// Later events keep flowing into the table and the view, also after
