@@ -38,15 +38,7 @@ import (
 //	        the test fails unless they return the same rows, which are
 //	        printed (sorted) after the plans.
 func TestOptPlans(t *testing.T) {
-	db, err := storage.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cat, err := catalog.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, cat := openCatalog(t)
 	data := map[string][][]string{
 		"t": {{"1", "k", "10"}, {"2", "k", "20"}, {"3", "m", ""}, {"4", "", "40"}},
 		"u": {{"1", "1.0", "q"}, {"2", "1.00", "q"}, {"3", "2", ""}, {"5", "", "r"}},

@@ -44,15 +44,7 @@ import (
 // Operators the planner still builds itself show as "executor ..."
 // leaves of the logical tree.
 func TestRelPlans(t *testing.T) {
-	db, err := storage.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cat, err := catalog.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, cat := openCatalog(t)
 	if _, err := cat.CreateRelation(&catalog.Relation{Schema: "public", Name: "t", Kind: catalog.KindTable,
 		Columns: []catalog.Column{{Name: "a", Type: types.TInt4, AttNum: 1, NotNull: true},
 			{Name: "b", Type: types.TText, AttNum: 2}, {Name: "c", Type: types.TInt8, AttNum: 3}},
@@ -188,6 +180,22 @@ func subqueryTrees(r plan.Rel) string {
 		})
 	}
 	return sb.String()
+}
+
+// openCatalog opens a catalog on a real pebble store in a temporary
+// directory, closed when the test ends.
+func openCatalog(t *testing.T) (*storage.DB, *catalog.Catalog) {
+	t.Helper()
+	db, err := storage.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cat, err := catalog.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, cat
 }
 
 // writeOps prints an executor tree, one operator a line.
