@@ -251,15 +251,13 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 	i, amb := selectSignature(ts, sigs)
 	display := funcName(fc.Funcname)
 	if amb {
-		return nil, true, sqlerr.New(sqlerr.AmbiguousFunction, "function %s(%s) is not unique", display, catalog.TypeList(ts)).
-			WithHint("Could not choose a best candidate function. You might need to add explicit type casts.").WithPosition(pos)
+		return nil, true, ambiguousFunction(display, ts, pos)
 	}
 	if i < 0 {
 		if !qualified {
 			return nil, false, nil // a built-in may fit
 		}
-		return nil, true, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(ts)).
-			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
+		return nil, true, undefinedFunction(display, ts, pos)
 	}
 	f := cands[i]
 	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.AggWithinGroup {
@@ -451,4 +449,17 @@ func preferredType(t types.T) bool {
 
 func isStringKind(k types.Kind) bool {
 	return k == types.Text || k == types.Varchar || k == types.Char || k == types.Name
+}
+
+// ambiguousFunction is PostgreSQL's error for a call that more than one
+// function's signature fits equally well.
+func ambiguousFunction(display string, ts []types.T, pos int) error {
+	return sqlerr.New(sqlerr.AmbiguousFunction, "function %s(%s) is not unique", display, catalog.TypeList(ts)).
+		WithHint("Could not choose a best candidate function. You might need to add explicit type casts.").WithPosition(pos)
+}
+
+// undefinedFunction is PostgreSQL's error for a call no function fits.
+func undefinedFunction(display string, ts []types.T, pos int) error {
+	return sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(ts)).
+		WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
 }

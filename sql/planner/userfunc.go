@@ -118,8 +118,7 @@ func (p *Planner) lookupTableFunc(names []*pg.Node, ts []types.T, pos int) (*udf
 	if len(sets) > 0 {
 		i, amb := selectSignature(ts, sigs)
 		if amb {
-			return nil, nil, sqlerr.New(sqlerr.AmbiguousFunction, "function %s(%s) is not unique", display, catalog.TypeList(ts)).
-				WithHint("Could not choose a best candidate function. You might need to add explicit type casts.").WithPosition(pos)
+			return nil, nil, ambiguousFunction(display, ts, pos)
 		}
 		if i >= 0 {
 			f := sets[i]
@@ -137,8 +136,7 @@ func (p *Planner) lookupTableFunc(names []*pg.Node, ts []types.T, pos int) (*udf
 		}
 	}
 	if qualified {
-		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(ts)).
-			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
+		return nil, nil, undefinedFunction(display, ts, pos)
 	}
 	if len(names) == 1 {
 		gs := p.GoFuncs.Tables(display)

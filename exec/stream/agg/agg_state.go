@@ -1371,40 +1371,7 @@ func (a *aggRecompute) result(g uint32) (types.Datum, error) {
 	if s := a.sets.set(g); s != nil {
 		live = s.live()
 	}
-	n := 0
-	for _, e := range live {
-		n += int(e.n)
-	}
-	cols := make([]arrow.Array, len(a.sets.ts))
-	for j, t := range a.sets.ts {
-		ds := make([]types.Datum, 0, n)
-		for _, e := range live {
-			for range e.n {
-				ds = append(ds, e.vals[j])
-			}
-		}
-		cols[j] = types.ArrayFromDatums(t, ds)
-	}
-	defer func() {
-		for _, c := range cols {
-			c.Release()
-		}
-	}()
-	var uenv udf.Env
-	if a.env != nil && a.env.Ctx != nil {
-		uenv = a.env.Ctx.Env
-	}
-	acc := a.spec.NewAccumulator(&uenv)
-	defer acc.Release()
-	if err := acc.Update(make([]uint32, n), 1, cols, n); err != nil {
-		return nil, err
-	}
-	res, err := acc.Finish(&uenv, 1)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Release()
-	return types.GetDatum(res, 0, a.spec.T), nil
+	return fold(a.spec, a.env, live, 0)
 }
 
 func (a *aggRecompute) encode(buf []byte, _ uint32) []byte          { return buf }

@@ -112,12 +112,18 @@ func (a *aggOrdered) decode(buf []byte, _ uint32) ([]byte, error) { return buf, 
 // their values from position skip on, through spec's accumulator and
 // returns the result.
 func recompute(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) (types.Datum, error) {
+	if len(live) == 0 {
+		return nil, nil
+	}
+	return fold(spec, env, live, skip)
+}
+
+// fold is recompute without the NULL for no rows: the accumulator's
+// result over no rows (count's 0, a user aggregate's INITCOND) stands.
+func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) (types.Datum, error) {
 	n := 0
 	for _, e := range live {
 		n += int(e.n)
-	}
-	if n == 0 {
-		return nil, nil
 	}
 	cols := make([]arrow.Array, len(spec.ArgTypes))
 	for j, t := range spec.ArgTypes {
