@@ -187,6 +187,10 @@ type readerRT struct {
 	r SplitReader
 	// running: its read loop is running (it has not ended).
 	running bool
+	// assignedWhileRunning: splits were assigned while the read loop
+	// ran. Its end (io.EOF) may have been decided before they arrived,
+	// so the loop is started again then.
+	assignedWhileRunning bool
 }
 
 // readItem is a batch from reader k with the positions after it.
@@ -308,6 +312,8 @@ func (d *driver) assign(ids []string, items chan<- readItem, ctx context.Context
 		if !rt.running {
 			// A new reader, or one that had ended and has new splits.
 			d.startReader(ctx, k, items, wg)
+		} else {
+			rt.assignedWhileRunning = true
 		}
 	}
 	return nil
@@ -318,6 +324,7 @@ func (d *driver) assign(ids []string, items chan<- readItem, ctx context.Context
 // (io.EOF, which goes to items too), an error, or ctx.
 func (d *driver) startReader(ctx context.Context, k int, items chan<- readItem, wg *sync.WaitGroup) {
 	d.readers[k].running = true
+	d.readers[k].assignedWhileRunning = false
 	r := d.readers[k].r
 	wg.Add(1)
 	go func() {
@@ -495,7 +502,13 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 		case it := <-items:
 			if it.err != nil {
 				if errors.Is(it.err, io.EOF) {
-					d.readers[it.k].running = false
+					rt := d.readers[it.k]
+					rt.running = false
+					if rt.assignedWhileRunning {
+						// Splits assigned after the reader may have
+						// found itself exhausted: read on.
+						d.startReader(rctx, it.k, items, &wg)
+					}
 					continue
 				}
 				if ctx.Err() != nil {

@@ -199,3 +199,60 @@ func TestDriverRate(t *testing.T) {
 		t.Fatalf("%d rows in %v at 2000/s, want about 200ms", len(got), d)
 	}
 }
+
+// eofRaceSource is a seqSource whose reader, when it first finds all its
+// splits read, makes a new split appear and returns io.EOF only after
+// the driver has assigned that split to it: the end it reports was
+// decided before the split arrived.
+type eofRaceSource struct{ seqSource }
+
+func (s *eofRaceSource) NewReader(int) (SplitReader, error) {
+	return &eofRaceReader{seqReader: seqReader{rows: s.rows, next: map[string]int64{}, wake: make(chan struct{}, 1)}, src: s}, nil
+}
+
+type eofRaceReader struct {
+	seqReader
+	src   *eofRaceSource
+	raced bool
+}
+
+func (r *eofRaceReader) Next(ctx context.Context) (Batch, error) {
+	b, err := r.seqReader.Next(ctx)
+	if err != io.EOF || r.raced {
+		return b, err
+	}
+	r.raced = true
+	select {
+	case <-r.wake: // the assignment of the splits read so far
+	default:
+	}
+	r.src.mu.Lock()
+	r.src.splits++
+	r.src.mu.Unlock()
+	select {
+	case <-r.wake: // the new split's assignment
+	case <-time.After(5 * time.Second):
+	}
+	return Batch{}, io.EOF
+}
+
+// TestDriverSplitAssignedAtReaderEnd gives a reader a new split while it
+// is reporting its end: the driver reads the split anyway.
+func TestDriverSplitAssignedAtReaderEnd(t *testing.T) {
+	src := &eofRaceSource{seqSource{splits: 1, rows: 20}}
+	s, err := DriveSource(src, DriverOptions{Parallelism: 1, Discover: 2 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := drive(t, s, 40, nil)
+	sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
+	var want []int64
+	for k := range int64(2) {
+		for n := range int64(20) {
+			want = append(want, k*1000+n)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
