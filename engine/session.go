@@ -258,6 +258,13 @@ func (s *Session) set(name, value string) error {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"barrier_interval\": %q (a duration such as 100ms, or milliseconds)", value)
 		}
 		s.e.coord.SetInterval(d)
+	case "client_min_messages":
+		v := strings.ToLower(strings.Trim(value, "'\" "))
+		if _, ok := messageLevels[v]; !ok || v == "info" {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"client_min_messages\": %q", value).
+				WithHint("Available values: debug5, debug4, debug3, debug2, debug1, log, notice, warning, error.")
+		}
+		value = v
 	case "max_recursive_iterations":
 		if n, err := strconv.Atoi(value); err != nil || n < 1 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"max_recursive_iterations\": %q", value)

@@ -162,4 +162,21 @@ func TestNestedLoopJoinNotice(t *testing.T) {
 			t.Fatalf("%s: unexpected notice %q", c.query, notices[0].Message)
 		}
 	}
+	// client_min_messages above NOTICE silences it, as in PostgreSQL.
+	if _, err := conn.Exec(ctx, "SET client_min_messages = WARNING"); err != nil {
+		t.Fatal(err)
+	}
+	notices = nil
+	if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW m AS SELECT a.id, b.id AS bid FROM a JOIN b ON a.v BETWEEN b.lo AND b.hi"); err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 0 {
+		t.Fatalf("notice %q sent with client_min_messages = warning", notices[0].Message)
+	}
+	var level string
+	if err := conn.QueryRow(ctx, "SHOW client_min_messages").Scan(&level); err != nil || level != "warning" {
+		t.Fatalf("client_min_messages = %q, %v", level, err)
+	}
+	_, err = conn.Exec(ctx, "SET client_min_messages = loud")
+	wantPgErr(t, err, "22023", `invalid value for parameter "client_min_messages": "loud"`)
 }

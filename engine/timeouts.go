@@ -292,12 +292,15 @@ func (r *stmtResult) Binary() bool {
 	return ok && b.Binary()
 }
 
-// Notices passes on the notices of the statement (pgwire.NoticeResult).
+// Notices passes on the notices of the statement (pgwire.NoticeResult)
+// at or above the session's client_min_messages.
 func (r *stmtResult) Notices() []pgwire.Notice {
-	if n, ok := r.Result.(pgwire.NoticeResult); ok {
-		return n.Notices()
+	n, ok := r.Result.(pgwire.NoticeResult)
+	if !ok {
+		return nil
 	}
-	return nil
+	min, _ := r.s.get("client_min_messages")
+	return noticesFor(n.Notices(), min)
 }
 
 func (r *stmtResult) Close() {

@@ -124,17 +124,18 @@ type BlockingResult interface {
 }
 
 // NoticeResult is a Result that carries notices for the client: each goes
-// out as a NoticeResponse (severity NOTICE) before the statement's
+// out as a NoticeResponse (severity NOTICE unless it says) before the statement's
 // CommandComplete, as PostgreSQL sends the notices a statement raises.
 type NoticeResult interface {
 	Result
 	Notices() []Notice
 }
 
-// Notice is one notice: a SQLSTATE (00000 for a plain notice), the
-// message and an optional hint.
+// Notice is one notice: its severity (NOTICE when empty; WARNING,
+// INFO, ...), a SQLSTATE (00000 for a plain notice), the message and an
+// optional hint.
 type Notice struct {
-	Code, Message, Hint string
+	Severity, Code, Message, Hint string
 }
 
 // CopyInResult is a Result for COPY ... FROM STDIN: the protocol layer

@@ -401,7 +401,11 @@ func (c *conn) runPortal(p *portal, maxRows int, extended bool) error {
 	}
 	if nr, ok := p.res.(NoticeResult); ok {
 		for _, n := range nr.Notices() {
-			c.w.send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE",
+			sev := n.Severity
+			if sev == "" {
+				sev = "NOTICE"
+			}
+			c.w.send(&pgproto3.NoticeResponse{Severity: sev, SeverityUnlocalized: sev,
 				Code: n.Code, Message: n.Message, Hint: n.Hint})
 		}
 	}

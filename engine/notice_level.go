@@ -1,0 +1,37 @@
+package engine
+
+import (
+	"strings"
+
+	"streamsql/pgwire"
+)
+
+// messageLevels ranks the severities a client can be sent, as
+// client_min_messages orders them: a notice goes out when its level is
+// at least the session's setting. WARNING always outranks NOTICE, so
+// `SET client_min_messages = warning` silences notices but not
+// warnings, as in PostgreSQL.
+var messageLevels = map[string]int{
+	"debug5": 1, "debug4": 2, "debug3": 3, "debug2": 4, "debug1": 5, "debug": 4,
+	"log": 6, "notice": 7, "info": 7, "warning": 8, "error": 9,
+}
+
+// noticesFor keeps the notices a session with client_min_messages =
+// min is sent. INFO goes out whatever the setting, as PostgreSQL sends it.
+func noticesFor(ns []pgwire.Notice, min string) []pgwire.Notice {
+	floor, ok := messageLevels[strings.ToLower(strings.TrimSpace(min))]
+	if !ok {
+		floor = messageLevels["notice"]
+	}
+	out := ns[:0:0]
+	for _, n := range ns {
+		sev := strings.ToLower(n.Severity)
+		if sev == "" {
+			sev = "notice"
+		}
+		if sev == "info" || messageLevels[sev] >= floor {
+			out = append(out, n)
+		}
+	}
+	return out
+}
