@@ -257,6 +257,7 @@ func (s *Session) alterConstraint(x *execution, p *planner.Planner, r *catalog.R
 		n.ForeignKeys = slices.DeleteFunc(n.ForeignKeys, func(f catalog.ForeignKey) bool { return f.Name == c.Name })
 		if len(n.Checks)+len(n.ForeignKeys) == before {
 			if c.MissingOk {
+				s.skipping("00000", "constraint %q of relation %q does not exist", c.Name, r.Name)
 				return r, true, nil
 			}
 			return nil, true, sqlerr.New(sqlerr.UndefinedObject, "constraint %q of relation %q does not exist", c.Name, r.Name)

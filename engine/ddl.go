@@ -72,6 +72,10 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 			if !s.canCreateSchema(s.currentUser()) {
 				return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for database %s", s.info.Database)
 			}
+			if _, ok := s.e.cat.SchemaByName(cs.Schemaname); ok && cs.IfNotExists {
+				s.skipping(string(sqlerr.DuplicateSchema), "schema %q already exists", cs.Schemaname)
+				return "CREATE SCHEMA", nil
+			}
 			return "CREATE SCHEMA", s.e.cat.CreateSchemaOwned(cs.Schemaname, s.currentUser(), cs.IfNotExists)
 		})
 	case n.GetTruncateStmt() != nil:
@@ -259,6 +263,7 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	}
 	schema := s.schemaFor(cs.Relation)
 	if _, ok := s.e.cat.Relation(schema, cs.Relation.Relname); ok && cs.IfNotExists {
+		s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", cs.Relation.Relname)
 		return "CREATE TABLE", nil
 	}
 	if err := s.checkCreateIn(schema); err != nil {
@@ -425,6 +430,7 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		for _, o := range ds.Objects {
 			name := o.GetString_().Sval
 			if _, ok := s.e.cat.SchemaByName(name); !ok && ds.MissingOk {
+				s.skipping("00000", "schema %q does not exist", name)
 				continue
 			}
 			dropped, err := s.e.cat.DropSchema(name, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
@@ -451,6 +457,7 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		r, err := s.resolve(nil, rv)
 		if err != nil {
 			if ds.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
+				s.skipping("00000", "%s %q does not exist", what, rv.Relname)
 				continue
 			}
 			if sqlerr.Code(err) == sqlerr.UndefinedTable {
@@ -498,6 +505,7 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 	r, err := s.resolve(p, at.Relation)
 	if err != nil {
 		if at.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
+			s.skipping("00000", "relation %q does not exist", at.Relation.Relname)
 			return "ALTER TABLE", nil
 		}
 		return "", err
@@ -541,6 +549,7 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 				return "", sqlerr.New(sqlerr.FeatureNotSupported, "adding a primary key column is not supported")
 			}
 			if r.ColumnIndex(col.Name) >= 0 && c.MissingOk {
+				s.skipping(string(sqlerr.DuplicateColumn), "column %q of relation %q already exists", col.Name, r.Name)
 				continue
 			}
 			if col.Default != "" {
@@ -564,6 +573,7 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 			r = nr
 		case pg.AlterTableType_AT_DropColumn:
 			if r.ColumnIndex(c.Name) < 0 && c.MissingOk {
+				s.skipping("00000", "column %q of relation %q does not exist", c.Name, r.Name)
 				continue
 			}
 			nr, err := s.e.dropColumn(x.txn, r, c.Name, c.Behavior == pg.DropBehavior_DROP_CASCADE)

@@ -321,6 +321,11 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 		f, err := s.lookupFunctionForDrop(p, owa)
 		if err != nil {
 			if ds.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedFunction {
+				word := "function"
+				if aggregate {
+					word = "aggregate"
+				}
+				s.skipping("00000", "%s %s does not exist", word, functionSignatureAsWritten(owa))
 				continue
 			}
 			if aggregate && sqlerr.Code(err) == sqlerr.UndefinedFunction {
@@ -562,4 +567,27 @@ func maxOID(a, b uint32) uint32 {
 		return b
 	}
 	return a
+}
+
+// functionSignatureAsWritten renders a DROP FUNCTION's name and argument
+// types as PostgreSQL's notices do: the names as written, qualified as
+// the parser resolved them ("f(text,pg_catalog.int4)"), "f()" with no list.
+func functionSignatureAsWritten(owa *pg.ObjectWithArgs) string {
+	var parts []string
+	for _, n := range owa.Objname {
+		parts = append(parts, n.GetString_().Sval)
+	}
+	var args []string
+	for _, a := range owa.Objargs {
+		var names []string
+		for _, n := range a.GetTypeName().GetNames() {
+			names = append(names, n.GetString_().Sval)
+		}
+		t := strings.Join(names, ".")
+		if len(a.GetTypeName().GetArrayBounds()) > 0 {
+			t += "[]"
+		}
+		args = append(args, t)
+	}
+	return strings.Join(parts, ".") + "(" + strings.Join(args, ",") + ")"
 }

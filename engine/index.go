@@ -83,6 +83,7 @@ func (s *Session) createIndex(x *execution, p *planner.Planner, st *pg.IndexStmt
 	if ix.Name == "" {
 		ix.Name = s.e.cat.ChooseIndexName(r.Schema, r.Name, names, "idx")
 	} else if st.IfNotExists && s.relNameTaken(r.Schema, ix.Name) {
+		s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", ix.Name)
 		return tag, nil
 	}
 	if x.txn != nil && !x.auto {
@@ -134,6 +135,7 @@ func (s *Session) dropIndexes(x *execution, ds *pg.DropStmt) (string, error) {
 		}
 		if r == nil {
 			if ds.MissingOk {
+				s.skipping("00000", "index %q does not exist", name)
 				continue
 			}
 			return "", sqlerr.New(sqlerr.UndefinedObject, "index %q does not exist", name)

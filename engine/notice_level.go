@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 
 	"streamsql/pgwire"
@@ -34,4 +35,39 @@ func noticesFor(ns []pgwire.Notice, min string) []pgwire.Notice {
 		}
 	}
 	return out
+}
+
+// notice queues a notice for the statement being run: it goes out with
+// the statement's result (Session.takeNotices), like PostgreSQL's
+// "does not exist, skipping".
+func (s *Session) notice(code, format string, args ...any) {
+	s.pendingNotices = append(s.pendingNotices, pgwire.Notice{Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+// skipping queues the NOTICE of an IF [NOT] EXISTS that found nothing to
+// do: code 00000 for a missing object, the duplicate's SQLSTATE for one
+// that already exists.
+func (s *Session) skipping(code, format string, args ...any) {
+	s.notice(code, format+", skipping", args...)
+}
+
+// takeNotices returns and clears the queued notices.
+func (s *Session) takeNotices() []pgwire.Notice {
+	ns := s.pendingNotices
+	s.pendingNotices = nil
+	return ns
+}
+
+// withNotices attaches notices to a statement's result. Only results
+// without rows carry them (the DDL that raises them).
+func withNotices(res pgwire.Result, ns []pgwire.Notice) pgwire.Result {
+	switch r := res.(type) {
+	case *staticResult:
+		if len(r.recs) == 0 {
+			return &noticeResult{staticResult: *r, notices: ns}
+		}
+	case *noticeResult:
+		r.notices = append(ns, r.notices...)
+	}
+	return res
 }

@@ -506,6 +506,7 @@ func (s *Session) dropRoles(st *pg.DropRoleStmt) (string, error) {
 		r, ok := s.e.cat.Role(name)
 		if !ok {
 			if st.MissingOk {
+				s.skipping("00000", "role %q does not exist", name)
 				continue
 			}
 			return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)

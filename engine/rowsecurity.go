@@ -467,12 +467,14 @@ func (s *Session) dropPolicies(p *planner.Planner, ds *pg.DropStmt) (string, err
 		r, err := s.resolve(p, rv)
 		if err != nil {
 			if ds.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
+				s.skipping("00000", "relation %q does not exist", rv.Relname)
 				continue
 			}
 			return "", err
 		}
 		if _, ok := r.Policy(name); !ok {
 			if ds.MissingOk {
+				s.skipping("00000", "policy %q for relation %q does not exist", name, r.Name)
 				continue
 			}
 			return "", sqlerr.New(sqlerr.UndefinedObject, "policy %q for table %q does not exist", name, r.Name)

@@ -70,6 +70,8 @@ var settings = map[string]setting{
 type Session struct {
 	e    *Engine
 	info pgwire.StartupInfo
+	// pendingNotices are the notices the running statement raised.
+	pendingNotices []pgwire.Notice
 	// sessionUser is who authenticated; role is the role chosen by SET
 	// ROLE ("" for none: the current user is the session user).
 	sessionUser, role string

@@ -105,6 +105,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	}
 	if _, ok := s.e.cat.Relation(schema, cs.Name.Name); ok {
 		if cs.IfNotExists {
+			s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", cs.Name.Name)
 			return "CREATE SINK", nil
 		}
 		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)

@@ -167,7 +167,11 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		release()
 		return nil, err
 	}
+	s.pendingNotices = nil
 	res, err = p.run(ctx, x)
+	if ns := s.takeNotices(); len(ns) > 0 && err == nil {
+		res = withNotices(res, ns)
+	}
 	if _, isRows := res.(*rowsResult); isRows && err == nil {
 		// The rows come from the plan's operators until the result is
 		// closed.

@@ -187,6 +187,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	schema := s.schemaFor(into.Rel)
 	if _, ok := s.e.cat.Relation(schema, into.Rel.Relname); ok {
 		if ctas.IfNotExists {
+			s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", into.Rel.Relname)
 			return "CREATE MATERIALIZED VIEW", nil, nil
 		}
 		return "", nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", into.Rel.Relname)
@@ -556,6 +557,7 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 	}
 	if _, ok := s.e.cat.Relation(schema, cs.Name.Name); ok {
 		if cs.IfNotExists {
+			s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", cs.Name.Name)
 			return "CREATE SOURCE", nil
 		}
 		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)
@@ -660,6 +662,7 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 		r, err := s.resolve(nil, &pg.RangeVar{Schemaname: n.Schema, Relname: n.Name})
 		if err != nil {
 			if d.IfExists && sqlerr.Code(err) == sqlerr.UndefinedTable {
+				s.skipping("00000", "%s %q does not exist", word, n.Name)
 				continue
 			}
 			if kind == catalog.KindSubscription {

@@ -18,7 +18,7 @@ import (
 // and go to rejects while the view keeps following its table. Functions,
 // the view and the rejects survive a restart.
 func TestUDFJavaScriptRunawaysAndRestart(t *testing.T) {
-	s := openStack(t, engine.Options{Settings: map[string]string{"udf_timeout": "1s", "udf_memory_limit": "16MB"}})
+	s := openStack(t, engine.Options{Settings: map[string]string{"udf_timeout": "3s", "udf_memory_limit": "16MB"}})
 	ctx := context.Background()
 	s.execAll(t,
 		"CREATE TABLE trades (id int PRIMARY KEY, qty int)",
@@ -32,7 +32,7 @@ func TestUDFJavaScriptRunawaysAndRestart(t *testing.T) {
 		"CREATE MATERIALIZED VIEW scored AS SELECT id, risk(qty) AS r FROM trades")
 
 	conn := s.connect(t)
-	for q, want := range map[int]string{13: "timed out after 1s", 14: "exceeded the memory limit of 16MB", 15: "Error: bad quantity 15"} {
+	for q, want := range map[int]string{13: "timed out after 3s", 14: "exceeded the memory limit of 16MB", 15: "Error: bad quantity 15"} {
 		var r *int32
 		err := conn.QueryRow(ctx, "SELECT risk($1)", q).Scan(&r)
 		var pe *pgconn.PgError
@@ -129,7 +129,7 @@ func checkRejects(t *testing.T, s *benchStack, want int) {
 	if n != want {
 		t.Fatalf("rejects of scored: %d, want %d (%s)", n, want, errs)
 	}
-	for _, w := range []string{"timed out after 1s", "exceeded the memory limit of 16MB", "Error: bad quantity 15"} {
+	for _, w := range []string{"timed out after 3s", "exceeded the memory limit of 16MB", "Error: bad quantity 15"} {
 		if !strings.Contains(errs, w) {
 			t.Errorf("rejects %q lack %q", errs, w)
 		}
