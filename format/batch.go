@@ -389,6 +389,11 @@ func (c *colOut) setValid() {
 	c.valid[i>>3] |= 1 << (i & 7)
 }
 
+// isSet reports whether row i holds a value (not NULL, not missing).
+func (c *colOut) isSet(i int) bool {
+	return c.n > i && c.valid[i>>3]&(1<<(i&7)) != 0
+}
+
 // appendNull appends a NULL.
 func (c *colOut) appendNull() {
 	var s slot
