@@ -19,6 +19,9 @@ type Batch struct {
 	// pool lends the columns their fixed-width buffers and takes them back
 	// when Arrow releases the arrays Finish made of them (buffer_pool.go).
 	pool *bufferPool
+	// msgs counts the messages decoded since the last Finish; rowsPer16
+	// is the rows per message of the last chunk, in sixteenths.
+	msgs, rowsPer16 int
 	// Rejects are the messages since the last Reset that decoded to nothing.
 	Rejects []Reject
 	// SchemaChanges are the column changes of DDL events since the last Reset.
@@ -60,7 +63,10 @@ func (b *Batch) Finish() ([]arrow.Array, []Op) {
 	}
 	ops := make([]Op, len(b.ops))
 	copy(ops, b.ops)
-	b.ops = b.ops[:0]
+	if b.msgs > 0 {
+		b.rowsPer16 = len(b.ops) * 16 / b.msgs
+	}
+	b.ops, b.msgs = b.ops[:0], 0
 	return cols, ops
 }
 
@@ -72,6 +78,7 @@ func (b *Batch) Reset() {
 		}
 		b.ops = b.ops[:0]
 	}
+	b.msgs = 0
 	b.Rejects = b.Rejects[:0]
 	b.SchemaChanges = b.SchemaChanges[:0]
 	b.Stopped, b.Consumed = false, 0
@@ -83,18 +90,30 @@ func (b *Batch) Release() {
 	b.ops = nil
 }
 
-// Reserve makes room for n more rows. A caller that decodes one batch of
-// messages in several DecodeBatch calls (a Kafka reader, per partition)
-// reserves for all of them first, so the columns grow once.
+// Reserve makes room for the rows of n more messages. A caller that
+// decodes one batch of messages in several DecodeBatch calls (a Kafka
+// reader, per partition) reserves for all of them first, so the columns
+// grow once.
 func (b *Batch) Reserve(n int) { b.reserve(n) }
 
-// reserve makes room for n more rows, with as many value bytes per row in
-// text and binary columns as the last chunk had, so that builders do not
-// grow row by row.
+// reserve makes room for the rows of n more messages: as many rows per
+// message and value bytes per row in text and binary columns as the last
+// chunk had (an envelope's update is two rows), so that the columns do
+// not grow row by row, and take their buffers from the pool rather than
+// from append.
 func (b *Batch) reserve(n int) {
+	rows := n * max(b.rowsPer16, 16) / 16
 	for j := range b.cols {
-		b.cols[j].reserve(n)
+		b.cols[j].reserve(rows)
 	}
+}
+
+// decoding is called by DecodeBatch with the number of messages it is
+// given: it reserves for them and counts them for the next estimate of
+// rows per message.
+func (b *Batch) decoding(n int) {
+	b.msgs += n
+	b.reserve(n)
 }
 
 // reject records msg as rejected with err.

@@ -166,3 +166,41 @@ func TestPooledBuffersReleasedElsewhere(t *testing.T) {
 		t.Errorf("no buffer came back to the pool")
 	}
 }
+
+// An envelope whose messages are two rows each (Debezium updates) reserves
+// for two rows a message once it has seen a chunk of them, so its columns
+// take every buffer from the pool rather than growing by append.
+func TestPooledBuffersTwoRowsPerMessage(t *testing.T) {
+	schema, err := parseTestSchema("id bigint\nname text\nprimary key id\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "JSON"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := make([]Message, 500)
+	for i := range msgs {
+		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil,
+			`{"before":{"id":%d,"name":"a%d"},"after":{"id":%d,"name":"b%d"},"op":"u"}`, i, i, i, i)}
+	}
+	out := NewBatch(schema)
+	var g0, h0 int64
+	for round := 0; round < 10; round++ {
+		if round == 3 {
+			g0, h0 = out.pool.gets.Load(), out.pool.hits.Load()
+		}
+		out.Reset()
+		dec.DecodeBatch(msgs, out)
+		cols, ops := out.Finish()
+		if len(ops) != 2*len(msgs) {
+			t.Fatalf("%d rows", len(ops))
+		}
+		for _, c := range cols {
+			c.Release()
+		}
+	}
+	if g, h := out.pool.gets.Load()-g0, out.pool.hits.Load()-h0; g == 0 || g != h {
+		t.Errorf("steady state: %d buffers taken, %d from the pool", g, h)
+	}
+}

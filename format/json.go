@@ -67,7 +67,7 @@ func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
 // Debezium events that need two passes are appended once they decoded
 // (rowDecoder.commit).
 func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
-	out.reserve(len(msgs))
+	out.decoding(len(msgs))
 	if d.format == "PLAIN" {
 		d.decodePlain(msgs, out)
 		return
