@@ -446,7 +446,7 @@ func datumCompare(t types.T) func(a, b types.Datum) int {
 	case types.Interval:
 		return func(a, b types.Datum) int { return CompareInterval(a.(types.IntervalValue), b.(types.IntervalValue)) }
 	case types.Bool:
-		return func(a, b types.Datum) int { return cmpBool(a.(bool), b.(bool)) }
+		return func(a, b types.Datum) int { return types.CompareBool(a.(bool), b.(bool)) }
 	case types.DateKind:
 		return func(a, b types.Datum) int { return cmp.Compare(int64(a.(types.Date)), int64(b.(types.Date))) }
 	case types.Time:

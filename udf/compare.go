@@ -220,7 +220,7 @@ func genericCompare(op cmpOp, t types.T) ScalarFunc {
 		case types.Bool:
 			x, y := a.(*array.Boolean), b.(*array.Boolean)
 			for i := range out {
-				out[i] = op.test(cmpBool(x.Value(i), y.Value(i)))
+				out[i] = op.test(types.CompareBool(x.Value(i), y.Value(i)))
 			}
 		case types.Bytea:
 			x, y := a.(*array.Binary), b.(*array.Binary)
@@ -244,16 +244,6 @@ func genericCompare(op cmpOp, t types.T) ScalarFunc {
 		}
 		return makeBool(out, valid), nil
 	}
-}
-
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
-	}
-	return 1
 }
 
 func ivOf(v arrow.MonthDayNanoInterval) types.IntervalValue {

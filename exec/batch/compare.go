@@ -35,16 +35,7 @@ func newValueCmp(arr arrow.Array, t types.T) valueCmp {
 	case *array.Null:
 		return func(i, j int) int { return 0 }
 	case *array.Boolean:
-		return func(i, j int) int {
-			x, y := a.Value(i), a.Value(j)
-			switch {
-			case x == y:
-				return 0
-			case !x:
-				return -1
-			}
-			return 1
-		}
+		return func(i, j int) int { return types.CompareBool(a.Value(i), a.Value(j)) }
 	case *array.Int16:
 		return orderedCmp(a.Int16Values())
 	case *array.Int32:

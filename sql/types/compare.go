@@ -17,14 +17,7 @@ import (
 func Compare(a, b Datum, t T) int {
 	switch x := a.(type) {
 	case bool:
-		y := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
+		return CompareBool(x, b.(bool))
 	case int64:
 		return cmp.Compare(x, b.(int64))
 	case float64:
@@ -49,6 +42,17 @@ func Compare(a, b Datum, t T) int {
 		return IntervalCompareKey(x).Cmp(IntervalCompareKey(b.(IntervalValue)))
 	}
 	panic("Compare: unexpected datum type for " + t.String())
+}
+
+// CompareBool orders false before true, returning -1, 0 or 1.
+func CompareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }
 
 // CompareFloat orders floats as PostgreSQL does, returning -1, 0 or 1:
