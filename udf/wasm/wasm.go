@@ -413,65 +413,40 @@ func (f *function) result(vals, valid []byte, n int) arrow.Array {
 			nulls[i] = true
 		}
 	}
-	isValid := func(i int) bool { return nulls == nil || !nulls[i] }
+	valids := validSlice(nulls)
+	le := binary.LittleEndian
 	switch t.Kind {
 	case types.Int2:
-		b := array.NewInt16Builder(types.Mem)
-		defer b.Release()
-		b.Reserve(n)
-		for i := 0; i < n; i++ {
-			v := int32(binary.LittleEndian.Uint32(vals[4*i:]))
-			if !isValid(i) {
-				b.AppendNull()
-			} else {
-				b.Append(int16(v))
-			}
-		}
-		return b.NewArray()
+		return column(array.NewInt16Builder(types.Mem), n, valids, func(i int) int16 { return int16(int32(le.Uint32(vals[4*i:]))) })
 	case types.Int4:
-		out := make([]int32, n)
-		for i := range out {
-			out[i] = int32(binary.LittleEndian.Uint32(vals[4*i:]))
-		}
-		b := array.NewInt32Builder(types.Mem)
-		defer b.Release()
-		b.AppendValues(out, validSlice(nulls))
-		return b.NewArray()
+		return column(array.NewInt32Builder(types.Mem), n, valids, func(i int) int32 { return int32(le.Uint32(vals[4*i:])) })
 	case types.Int8:
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint64(vals[8*i:]))
-		}
-		b := array.NewInt64Builder(types.Mem)
-		defer b.Release()
-		b.AppendValues(out, validSlice(nulls))
-		return b.NewArray()
+		return column(array.NewInt64Builder(types.Mem), n, valids, func(i int) int64 { return int64(le.Uint64(vals[8*i:])) })
 	case types.Float4:
-		out := make([]float32, n)
-		for i := range out {
-			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(vals[8*i:])))
-		}
-		b := array.NewFloat32Builder(types.Mem)
-		defer b.Release()
-		b.AppendValues(out, validSlice(nulls))
-		return b.NewArray()
+		return column(array.NewFloat32Builder(types.Mem), n, valids, func(i int) float32 { return float32(math.Float64frombits(le.Uint64(vals[8*i:]))) })
 	case types.Float8:
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(vals[8*i:]))
-		}
-		b := array.NewFloat64Builder(types.Mem)
-		defer b.Release()
-		b.AppendValues(out, validSlice(nulls))
-		return b.NewArray()
+		return column(array.NewFloat64Builder(types.Mem), n, valids, func(i int) float64 { return math.Float64frombits(le.Uint64(vals[8*i:])) })
 	}
-	out := make([]bool, n)
-	for i := range out {
-		out[i] = vals[i] != 0
-	}
-	b := array.NewBooleanBuilder(types.Mem)
+	return column(array.NewBooleanBuilder(types.Mem), n, valids, func(i int) bool { return vals[i] != 0 })
+}
+
+// valuesBuilder is the part of an arrow builder of V values that column
+// uses.
+type valuesBuilder[V any] interface {
+	AppendValues(v []V, valid []bool)
+	NewArray() arrow.Array
+	Release()
+}
+
+// column builds a column of n values with the validity valid (nil: no
+// NULLs), value i read from the module's output by at.
+func column[V any](b valuesBuilder[V], n int, valid []bool, at func(i int) V) arrow.Array {
 	defer b.Release()
-	b.AppendValues(out, validSlice(nulls))
+	out := make([]V, n)
+	for i := range out {
+		out[i] = at(i)
+	}
+	b.AppendValues(out, valid)
 	return b.NewArray()
 }
 
