@@ -94,9 +94,9 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	if err != nil {
 		return "", err
 	}
-	if view.Kind != catalog.KindMatView {
-		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", view.Name).
-			WithHint("A subscription follows a materialized view; create one over the %s.", view.Kind.String())
+	if view.Kind != catalog.KindMatView && view.Kind != catalog.KindTable {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a table or materialized view", view.Name).
+			WithHint("A subscription follows a table or a materialized view; create a materialized view over the %s.", view.Kind.String())
 	}
 	// A subscription keeps the view's rows: only who may read them and
 	// create in the schema may create one.
@@ -111,11 +111,20 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	if err := setSubscriptionOptions(r, cs.Options); err != nil {
 		return "", err
 	}
+	if view.Kind == catalog.KindTable {
+		newTableSubscription(r, view)
+	}
 	created, err := s.e.cat.CreateRelation(r)
 	if err != nil {
 		return "", err
 	}
-	if err := s.e.refreshChangeLogs(ctx, view.OID); err != nil {
+	if onTable(created) {
+		created, err = s.e.startTableSubscription(ctx, created)
+	}
+	if err == nil {
+		err = s.e.refreshChangeLogs(ctx, loggedView(created))
+	}
+	if err != nil {
 		// Not taken up: no subscription rather than one with a gap.
 		if _, derr := s.e.cat.DropRelation(created.OID, false); derr == nil {
 			derr = s.e.dropSubscription(created)
@@ -128,11 +137,12 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	return "CREATE SUBSCRIPTION", nil
 }
 
-// changeLogsOf lists the durable subscriptions on view.
+// changeLogsOf lists the durable subscriptions whose log the materialize
+// step of view writes (loggedView).
 func (e *Engine) changeLogsOf(view uint32) []stream.ChangeLog {
 	var out []stream.ChangeLog
 	for _, r := range e.cat.Relations() {
-		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 || r.DependsOn[0] != view {
+		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 || loggedView(r) != view {
 			continue
 		}
 		ret, err := subscriptionRetention(r.Options["retention"])
@@ -172,13 +182,21 @@ var errViewStalled = sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
 	WithHint("Check SHOW JOBS: the view may be stalled or failed.")
 
 // startChangeLogs registers every subscription before the views' jobs
-// start, so that a restarted view logs from its first epoch.
+// start, so that a restarted view logs from its first epoch. The feed job
+// of a subscription on a table that never committed starts afresh, and
+// its log only once its copy holds the table (startTableFeeds).
 func (e *Engine) startChangeLogs() {
 	views := map[uint32]bool{}
 	for _, r := range e.cat.Relations() {
-		if r.Kind == catalog.KindSubscription && len(r.DependsOn) > 0 {
-			views[r.DependsOn[0]] = true
+		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 {
+			continue
 		}
+		if onTable(r) {
+			if ok, err := e.coord.HasCommitted(loggedView(r)); err != nil || !ok {
+				continue
+			}
+		}
+		views[loggedView(r)] = true
 	}
 	for v := range views {
 		e.coord.SetChangeLogs(v, e.changeLogsOf(v))
@@ -188,8 +206,14 @@ func (e *Engine) startChangeLogs() {
 // dropSubscription stops logging for a dropped subscription and deletes
 // its log.
 func (e *Engine) dropSubscription(r *catalog.Relation) error {
-	if len(r.DependsOn) > 0 {
-		if err := e.refreshChangeLogs(context.Background(), r.DependsOn[0]); err != nil {
+	if onTable(r) {
+		// Its feed job stops, and the copy goes with the job's span.
+		if err := e.coord.Drop(loggedView(r), r.StateTables); err != nil {
+			return err
+		}
+		e.coord.SetChangeLogs(loggedView(r), nil)
+	} else if len(r.DependsOn) > 0 {
+		if err := e.refreshChangeLogs(context.Background(), loggedView(r)); err != nil {
 			// The view does not run: nothing writes the log any more.
 			e.log.Warn("dropping a subscription of a view that does not take it up", "subscription", r.Name, "err", err)
 		}
@@ -335,14 +359,17 @@ func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*pr
 		}
 		view, ok := s.e.cat.ByOID(r.DependsOn[0])
 		if !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedTable, "the materialized view of subscription %q does not exist", r.Name)
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "the relation of subscription %q does not exist", r.Name)
 		}
-		// Reading a subscription is reading its view.
+		// Reading a subscription is reading its view or table.
 		if err := s.checkPrivilege(view, 'r'); err != nil {
 			return nil, err
 		}
+		if err := s.checkTableSubscriptionReader(r, view); err != nil {
+			return nil, err
+		}
 		sc := &subscriptionCursor{e: s.e, sub: r}
-		for _, col := range view.VisibleColumns() {
+		for _, col := range subscriptionColumns(r, view) {
 			sc.ts = append(sc.ts, col.Type)
 			sc.cols = append(sc.cols, pgwire.Column{Name: col.Name, Type: col.Type})
 		}
@@ -450,7 +477,7 @@ func (s *Session) alterSubscription(ctx context.Context, a *parser.AlterSubscrip
 	if _, err := s.e.cat.UpdateRelation(n); err != nil {
 		return "", err
 	}
-	if err := s.e.refreshChangeLogs(ctx, r.DependsOn[0]); err != nil {
+	if err := s.e.refreshChangeLogs(ctx, loggedView(n)); err != nil {
 		return "", err
 	}
 	return "ALTER SUBSCRIPTION", nil
@@ -468,7 +495,7 @@ func (e *Engine) subscriptionSnapshot(ctx context.Context, r, view *catalog.Rela
 			err = e.checkRetained(r, snap, stream.LogPos{Epoch: epoch + 1}, stream.EpochPosition(epoch))
 		}
 		if err == nil {
-			sc.scan, err = view.Table().Scan(snap, storage.FullSpan)
+			sc.scan, err = subscriptionStore(r, view).Scan(snap, storage.FullSpan)
 		}
 		if err == nil {
 			sc.snap, sc.snapEpoch, sc.pos = snap, epoch, stream.LogPos{Epoch: epoch + 1}
