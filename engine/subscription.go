@@ -235,11 +235,11 @@ type subscriptionCursor struct {
 	ts   []types.T // the view's visible column types
 	pos  stream.LogPos
 	cols []pgwire.Column
-	// A FULL cursor's snapshot: scan reads the view at snapEpoch; held is
+	// A FULL cursor's snapshot: rows reads the view at snapEpoch; held is
 	// the row read last, returned once it is known whether it ends the
-	// snapshot (then it carries the snapshot's position).
+	// snapshot (then it carries the snapshot's position, else its row's).
 	snap      *storage.Snapshot
-	scan      *storage.RowIter
+	rows      *snapshotRows
 	snapEpoch uint64
 	held      []types.Datum
 }
@@ -247,7 +247,7 @@ type subscriptionCursor struct {
 // next returns the changes that are committed from the cursor's position
 // on (up to exec-sized batches); with wait it blocks until there is one.
 func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Datum, error) {
-	if c.scan != nil {
+	if c.rows != nil {
 		if rows, err := c.nextSnapshot(); err != nil || rows != nil {
 			return rows, err
 		}
@@ -287,43 +287,35 @@ func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Dat
 }
 
 // nextSnapshot returns the next rows of a FULL cursor's snapshot, each an
-// Insert with no commit time, and nil when it is done. Only its last row
-// carries a position (the snapshot's epoch): resuming after any other
-// would miss the rest of the snapshot.
+// Insert with no commit time, and nil when it is done. Each row carries
+// its position in the snapshot (epoch@key) but the last, which carries
+// the snapshot's epoch: resuming after it reads the log from the next
+// epoch.
 func (c *subscriptionCursor) nextSnapshot() ([][]types.Datum, error) {
-	idx := make([]int, len(c.ts))
-	for i := range idx {
-		idx[i] = i
-	}
-	arrs, n, _, err := c.scan.NextBatch(idx, exec.BatchSize)
-	if err != nil {
-		return nil, err
-	}
 	var rows [][]types.Datum
 	if c.held != nil {
 		rows = append(rows, c.held)
 		c.held = nil
 	}
-	for i := 0; i < n; i++ {
-		row := make([]types.Datum, len(c.ts), len(c.ts)+3)
-		for j, t := range c.ts {
-			row[j] = types.GetDatum(arrs[j], i, t)
+	for len(rows) <= exec.BatchSize {
+		key, row, ok, err := c.rows.next()
+		if err != nil {
+			return nil, err
 		}
-		rows = append(rows, append(row, opNames[stream.Insert], nil, nil))
+		if !ok {
+			c.closeSnapshot()
+			if len(rows) == 0 {
+				return nil, nil
+			}
+			rows[len(rows)-1][len(c.ts)+2] = stream.EpochPosition(c.snapEpoch)
+			return rows, nil
+		}
+		out := make([]types.Datum, len(c.ts), len(c.ts)+3)
+		copy(out, row)
+		rows = append(rows, append(out, opNames[stream.Insert], nil, stream.SnapshotRowPosition(c.snapEpoch, key)))
 	}
-	for _, a := range arrs {
-		a.Release()
-	}
-	if n > 0 {
-		c.held = rows[len(rows)-1]
-		return rows[:len(rows)-1], nil
-	}
-	c.closeSnapshot()
-	if len(rows) > 0 {
-		rows[len(rows)-1][len(c.ts)+2] = stream.EpochPosition(c.snapEpoch)
-		return rows, nil
-	}
-	return nil, nil
+	c.held = rows[len(rows)-1]
+	return rows[:len(rows)-1], nil
 }
 
 // position names the last change the cursor has read from the log.
@@ -335,9 +327,9 @@ func (c *subscriptionCursor) position() string {
 }
 
 func (c *subscriptionCursor) closeSnapshot() {
-	if c.scan != nil {
-		c.scan.Close()
-		c.scan = nil
+	if c.rows != nil {
+		c.rows.close()
+		c.rows = nil
 	}
 	if c.snap != nil {
 		c.snap.Close()
@@ -380,7 +372,11 @@ func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*pr
 		case sub.Full:
 			err = s.e.subscriptionSnapshot(ctx, r, view, sc)
 		case sub.SincePosition != "":
-			sc.pos, err = s.e.subscriptionResume(r, sub.SincePosition)
+			if epoch, key, ok := stream.ParseSnapshotRowPosition(sub.SincePosition); ok {
+				err = s.e.subscriptionSnapshotResume(ctx, r, view, sc, epoch, key, sub.SincePosition)
+			} else {
+				sc.pos, err = s.e.subscriptionResume(r, sub.SincePosition)
+			}
 		default:
 			sc.pos, err = s.e.subscriptionStart(r, sub.Since)
 		}
@@ -494,8 +490,12 @@ func (e *Engine) subscriptionSnapshot(ctx context.Context, r, view *catalog.Rela
 		if err == nil {
 			err = e.checkRetained(r, snap, stream.LogPos{Epoch: epoch + 1}, stream.EpochPosition(epoch))
 		}
+		var scan *storage.RowIter
 		if err == nil {
-			sc.scan, err = subscriptionStore(r, view).Scan(snap, storage.FullSpan)
+			scan, err = subscriptionStore(r, view).Scan(snap, storage.FullSpan)
+		}
+		if err == nil {
+			sc.rows = &snapshotRows{scan: scan, width: len(sc.ts)}
 		}
 		if err == nil {
 			sc.snap, sc.snapEpoch, sc.pos = snap, epoch, stream.LogPos{Epoch: epoch + 1}
