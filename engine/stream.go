@@ -94,6 +94,7 @@ func (e *Engine) startStreaming() error {
 			e.log.Error("cannot resume materialized view", "view", r.Name, "err", err)
 		}
 	}
+	freshFeeds := e.resumeTableSubscriptions()
 	go c.Run()
 	for _, r := range fresh {
 		spec, err := e.jobSpec(r)
@@ -104,6 +105,7 @@ func (e *Engine) startStreaming() error {
 			e.log.Error("cannot start materialized view", "view", r.Name, "err", err)
 		}
 	}
+	e.startTableFeeds(freshFeeds)
 	return nil
 }
 
