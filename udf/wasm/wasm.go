@@ -51,6 +51,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -291,7 +293,7 @@ func (f *function) call(ctx context.Context, lim udf.Limits, args []arrow.Array,
 	}
 	for j, a := range args {
 		writeColumn(buf[addrs[j][0]:], buf[addrs[j][1]:addrs[j][1]+n], a, f.def.ArgTypes[j], off, n)
-		if f.def.Strict {
+		if f.def.Strict && a.NullN() > 0 {
 			for i := 0; i < n; i++ {
 				if a.IsNull(off + i) {
 					rv[i] = 0
@@ -365,35 +367,57 @@ func (f *function) callError(ctx context.Context, inst *instance, err error, lim
 	return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly function %s failed: %v", f.def.Signature, err)
 }
 
+// littleEndian: the host stores numbers as the ABI does, so columns of
+// the ABI's own widths are copied into and out of linear memory whole.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // writeColumn writes rows [off, off+n) of a into vals and valid.
 func writeColumn(vals, valid []byte, a arrow.Array, t types.T, off, n int) {
-	for i := 0; i < n; i++ {
-		if a.IsNull(off + i) {
-			valid[i] = 0
-		} else {
+	if a.NullN() == 0 {
+		for i := range valid[:n] {
 			valid[i] = 1
+		}
+	} else {
+		for i := 0; i < n; i++ {
+			if a.IsNull(off + i) {
+				valid[i] = 0
+			} else {
+				valid[i] = 1
+			}
 		}
 	}
 	switch c := a.(type) {
-	case *array.Int16:
-		for i, v := range c.Int16Values()[off : off+n] {
-			binary.LittleEndian.PutUint32(vals[4*i:], uint32(int32(v)))
-		}
 	case *array.Int32:
+		if littleEndian {
+			copy(vals[:4*n], arrow.Int32Traits.CastToBytes(c.Int32Values()[off:off+n]))
+			break
+		}
 		for i, v := range c.Int32Values()[off : off+n] {
 			binary.LittleEndian.PutUint32(vals[4*i:], uint32(v))
 		}
 	case *array.Int64:
+		if littleEndian {
+			copy(vals[:8*n], arrow.Int64Traits.CastToBytes(c.Int64Values()[off:off+n]))
+			break
+		}
 		for i, v := range c.Int64Values()[off : off+n] {
 			binary.LittleEndian.PutUint64(vals[8*i:], uint64(v))
+		}
+	case *array.Float64:
+		if littleEndian {
+			copy(vals[:8*n], arrow.Float64Traits.CastToBytes(c.Float64Values()[off:off+n]))
+			break
+		}
+		for i, v := range c.Float64Values()[off : off+n] {
+			binary.LittleEndian.PutUint64(vals[8*i:], math.Float64bits(v))
+		}
+	case *array.Int16:
+		for i, v := range c.Int16Values()[off : off+n] {
+			binary.LittleEndian.PutUint32(vals[4*i:], uint32(int32(v)))
 		}
 	case *array.Float32:
 		for i, v := range c.Float32Values()[off : off+n] {
 			binary.LittleEndian.PutUint64(vals[8*i:], math.Float64bits(float64(v)))
-		}
-	case *array.Float64:
-		for i, v := range c.Float64Values()[off : off+n] {
-			binary.LittleEndian.PutUint64(vals[8*i:], math.Float64bits(v))
 		}
 	case *array.Boolean:
 		for i := 0; i < n; i++ {
@@ -460,6 +484,29 @@ func (f *function) result(vals, valid []byte, n int) arrow.Array {
 		}
 	}
 	isValid := func(i int) bool { return nulls == nil || !nulls[i] }
+	if littleEndian && (t.Kind == types.Int4 || t.Kind == types.Int8 || t.Kind == types.Float8) {
+		// vals is the caller's copy, in the column's own layout: it
+		// becomes the column's data buffer as it is.
+		var bitmap *memory.Buffer
+		if nulls != nil {
+			bits := make([]byte, bitutil.BytesForBits(int64(n)))
+			for i := 0; i < n; i++ {
+				if valid[i] != 0 {
+					bitutil.SetBit(bits, i)
+				}
+			}
+			bitmap = memory.NewBufferBytes(bits)
+		}
+		nNulls := 0
+		for _, isNull := range nulls {
+			if isNull {
+				nNulls++
+			}
+		}
+		data := array.NewData(t.ArrowType(), n, []*memory.Buffer{bitmap, memory.NewBufferBytes(vals[:n*width(t)])}, nil, nNulls, 0)
+		defer data.Release()
+		return array.MakeFromData(data)
+	}
 	switch t.Kind {
 	case types.Int2:
 		b := array.NewInt16Builder(types.Mem)

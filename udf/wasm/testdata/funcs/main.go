@@ -67,6 +67,18 @@ func wgcd(n int32, cols int32) int32 {
 	return 0
 }
 
+// wlinear(a int) returns int: a * 2 + 1 (wrapping on overflow), the
+// logic of the speed benchmark.
+//
+//go:wasmexport wlinear
+func wlinear(n int32, cols int32) int32 {
+	a, out := i32s(column(cols, 0), n), i32s(column(cols, 2), n)
+	for i, v := range a {
+		out[i] = v*2 + 1
+	}
+	return 0
+}
+
 // wscale(x bigint, f double precision) returns double precision: x * f,
 // NULL when f is NULL (the function is not strict).
 //
