@@ -35,6 +35,7 @@ func (e *Engine) startStreaming() error {
 		DB:          e.db,
 		Logger:      e.log,
 		StateMemory: e.stateMemory,
+		Clock:       e.clock,
 		NewCtx: func(spec stream.JobSpec) *exec.Ctx {
 			// Jobs run as their owner (job_catalog.go), with the server's
 			// defaults of the settings (the limits of user functions:

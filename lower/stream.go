@@ -247,6 +247,9 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		if n, m, ok, err := sp.topN(x); ok || err != nil {
 			return n, m, err
 		}
+		if n, m, ok, err := sp.temporalFilter(x); ok || err != nil {
+			return n, m, err
+		}
 		child, cm, err := sp.convert(x.Input)
 		if err != nil {
 			return nil, nil, err
