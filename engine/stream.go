@@ -218,7 +218,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
-		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key}
+		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
 	for _, c := range plan.Cols {
 		t := c.Type
 		if t.Kind == types.Unknown {
