@@ -35,6 +35,7 @@ func (e *Engine) startStreaming() error {
 		DB:          e.db,
 		Logger:      e.log,
 		StateMemory: e.stateMemory,
+		Clock:       e.clock,
 		NewCtx: func(spec stream.JobSpec) *exec.Ctx {
 			// Jobs run as their owner (job_catalog.go), with the server's
 			// defaults of the settings (the limits of user functions:
@@ -220,7 +221,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
-		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key}
+		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
 	for _, c := range plan.Cols {
 		t := c.Type
 		if t.Kind == types.Unknown {

@@ -45,6 +45,9 @@ type StreamPlan struct {
 	// key order; nil when the key has a hidden column. Point and range
 	// reads of the view narrow its scan by it.
 	Key []int
+	// Watermarks are the view columns that carry a watermark (views on
+	// the view receive it).
+	Watermarks []int
 	// Logical is the logical plan the job was lowered from, after the
 	// stream rules (EXPLAIN (LOGICAL) prints it).
 	Logical plan.Rel
@@ -130,6 +133,11 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 	}
 	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types), Logical: logical,
 		Notices: sp.unbounded}
+	for i, c := range visible {
+		if slices.Contains(n.Watermarks, c) {
+			plan.Watermarks = append(plan.Watermarks, i)
+		}
+	}
 	for id := range sp.tables {
 		plan.Tables = append(plan.Tables, id)
 	}
@@ -245,6 +253,9 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		return sp.source(x)
 	case *plan.Filter:
 		if n, m, ok, err := sp.topN(x); ok || err != nil {
+			return n, m, err
+		}
+		if n, m, ok, err := sp.temporalFilter(x); ok || err != nil {
 			return n, m, err
 		}
 		child, cm, err := sp.convert(x.Input)
@@ -377,6 +388,13 @@ func (sp *streamPlanner) scan(x *plan.Scan) (*stream.Node, []int, error) {
 		n.Types = append(n.Types, types.TBytea)
 		n.Names = append(n.Names, "_key")
 		n.StreamKey = []int{len(tbl.Types)}
+		// The view's own watermarks reach its readers (materialize
+		// forwards them).
+		for _, c := range r.ViewWatermarks {
+			if c < len(tbl.Types) {
+				n.Watermarks = append(n.Watermarks, c)
+			}
+		}
 		return n, append([]int(nil), cols...), nil
 	case catalog.KindTable:
 	default:
