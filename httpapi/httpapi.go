@@ -3,7 +3,8 @@
 // Server-Sent Events at /v1/subscribe/{view} and one-shot queries at
 // /v1/query (changefeed.go), and Go's runtime
 // profiles at /debug/pprof/ (CPU, heap, goroutines, mutex and block
-// contention) for diagnosing a slow or stuck server.
+// contention) for diagnosing a slow or stuck server. The web console
+// (package console) is served at /console/ with its JSON APIs under /v1/.
 package httpapi
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 
+	"streamsql/console"
 	"streamsql/engine"
 )
 
@@ -37,6 +39,7 @@ func New(e *engine.Engine, log *slog.Logger) http.Handler {
 	})
 	mux.HandleFunc("GET /v1/subscribe/{view}", subscribe(e))
 	mux.HandleFunc("GET /v1/query", query(e))
+	console.Register(mux, e, console.Options{Log: log, User: RequestUser})
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

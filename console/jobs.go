@@ -1,0 +1,216 @@
+package console
+
+// The jobs page's APIs. GET /v1/jobs lists every job (a materialized
+// view's, a sink's, a connector table's ingest) with its counters and the
+// epoch coordinator's metrics; GET /v1/jobs/{id} adds the job's operator
+// graph: its operators, the exchanges between its fragments and how many
+// instances each fragment runs.
+//
+// Counters are cumulative (rows in, rows out, late rows, evictions,
+// rejects, barrier latency sum and count) or gauges (state bytes,
+// committed epoch, pending epoch wait); the page draws rates and
+// sparklines from the differences between two polls, so the server keeps
+// no history. The engine keeps these counters per job, not per operator:
+// the graph attributes each to the operators it is counted at (rows in
+// and rejects at the sources, rows out at the materialize or sink
+// operator, late rows at the watermark filters, state at the operators
+// that keep state).
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"streamsql/engine"
+	"streamsql/exec/stream"
+	"streamsql/sql/sqlerr"
+)
+
+type jobCounters struct {
+	ID            uint32 `json:"id"`
+	Schema        string `json:"schema,omitempty"`
+	Name          string `json:"name"`
+	Kind          string `json:"kind,omitempty"`
+	Status        string `json:"status"`
+	Error         string `json:"error,omitempty"`
+	RowsIn        int64  `json:"rows_in"`
+	RowsOut       int64  `json:"rows_out"`
+	LateRows      int64  `json:"late_rows"`
+	Committed     uint64 `json:"committed_epoch"`
+	StateBytes    int64  `json:"state_bytes"`
+	StateEvicted  int64  `json:"state_evicted"`
+	StateReads    int64  `json:"state_reads"`
+	StateCleaned  int64  `json:"state_cleaned"`
+	Rejects       int64  `json:"rejects"`
+	SourceLag     int64  `json:"source_lag"`
+	SinkLagEpochs int64  `json:"sink_lag_epochs,omitempty"`
+	SinkLagRows   int64  `json:"sink_lag_rows,omitempty"`
+	SinkError     string `json:"sink_error,omitempty"`
+}
+
+func countersOf(j engine.JobStatus) jobCounters {
+	c := jobCounters{ID: j.ID, Schema: j.Schema, Name: j.Name, Kind: j.Kind, Status: j.Status,
+		RowsIn: j.RowsIn, RowsOut: j.RowsOut, LateRows: j.Late, Committed: j.Committed, StateBytes: j.StateBytes,
+		StateEvicted: j.StateEvicted, StateReads: j.StateReads, StateCleaned: j.StateCleaned, Rejects: j.Rejects,
+		SourceLag: j.Lag(), SinkLagEpochs: j.SinkLagEpochs, SinkLagRows: j.SinkLagRows, SinkError: j.SinkError}
+	if j.Err != nil {
+		c.Error = j.Err.Error()
+	}
+	if strings.HasPrefix(c.Status, "failed") {
+		c.Status = "failed"
+		if c.Error == "" {
+			c.Error = strings.TrimPrefix(j.Status, "failed: ")
+		}
+	}
+	return c
+}
+
+// coordinatorMetrics are the epoch coordinator's counters.
+type coordinatorMetrics struct {
+	// Time is when they were read (Unix milliseconds), for rates.
+	Time           int64   `json:"time"`
+	CommittedEpoch int64   `json:"committed_epoch"`
+	Epochs         int64   `json:"epochs"`
+	BarrierCount   int64   `json:"barrier_latency_count"`
+	BarrierSum     float64 `json:"barrier_latency_sum_seconds"`
+	PendingSeconds float64 `json:"pending_seconds"`
+	StateBytes     int64   `json:"state_memory_bytes"`
+	StateLimit     int64   `json:"state_memory_limit_bytes"`
+}
+
+func coordinatorOf(e *engine.Engine) coordinatorMetrics {
+	m := e.StreamMetrics()
+	c := coordinatorMetrics{Time: time.Now().UnixMilli(), CommittedEpoch: m.Committed, Epochs: m.Epochs,
+		BarrierSum: m.BarrierSum, PendingSeconds: m.Pending.Seconds(), StateBytes: m.StateUsed, StateLimit: m.StateLimit}
+	for _, n := range m.BarrierCounts {
+		c.BarrierCount += n
+	}
+	return c
+}
+
+func (s *server) jobs(w http.ResponseWriter, r *http.Request) {
+	list := []jobCounters{}
+	for _, j := range s.e.Jobs() {
+		list = append(list, countersOf(j))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": list, "coordinator": coordinatorOf(s.e)})
+}
+
+// graphNode is one operator (or exchange) of a job's graph.
+type graphNode struct {
+	ID int `json:"id"`
+	// Operator is the node's EXPLAIN line; Name its first word
+	// (StreamHashAgg, Exchange, ...).
+	Operator string `json:"operator"`
+	Name     string `json:"name"`
+	// Fragment is the fragment the node runs in (exchanges: the fragment
+	// they feed); Instances how many instances of it run.
+	Fragment  int      `json:"fragment"`
+	Instances int      `json:"instances"`
+	Exchange  bool     `json:"exchange,omitempty"`
+	Source    bool     `json:"source,omitempty"`
+	State     []string `json:"state,omitempty"`
+	Columns   []string `json:"columns"`
+	// Inputs are the ids of the nodes feeding this one.
+	Inputs []int `json:"inputs"`
+	// Counters are the job counters counted at this operator (see the
+	// package comment of jobs.go): rows_in, rows_out, late_rows,
+	// state_bytes, state_evicted, rejects.
+	Counters []string `json:"counters"`
+}
+
+type fragment struct {
+	ID        int `json:"id"`
+	Instances int `json:"instances"`
+	// Nodes are the operators of the fragment (not the exchange above
+	// it).
+	Nodes []int `json:"nodes"`
+}
+
+type jobGraph struct {
+	Nodes     []graphNode `json:"nodes"`
+	Fragments []fragment  `json:"fragments"`
+}
+
+// graphOf flattens a job's plan into nodes in depth-first order (the root
+// first) and groups them into fragments split at the exchanges.
+func graphOf(root *stream.Node) jobGraph {
+	g := jobGraph{Nodes: []graphNode{}, Fragments: []fragment{}}
+	var walk func(n *stream.Node, frag int) int
+	newFragment := func(instances int) int {
+		g.Fragments = append(g.Fragments, fragment{ID: len(g.Fragments), Instances: instances, Nodes: []int{}})
+		return len(g.Fragments) - 1
+	}
+	walk = func(n *stream.Node, frag int) int {
+		id := len(g.Nodes)
+		gn := graphNode{ID: id, Fragment: frag, Instances: n.Instances(), State: n.StateTables, Columns: n.Names, Inputs: []int{}, Counters: []string{}}
+		if gn.Columns == nil {
+			gn.Columns = []string{}
+		}
+		switch {
+		case n.Source != nil:
+			gn.Operator, gn.Source = n.Source.Explain(), true
+			gn.Counters = append(gn.Counters, "rows_in", "rejects")
+		case n.Spec != nil:
+			gn.Operator = n.Spec.Explain()
+		}
+		_, gn.Exchange = n.Spec.(*stream.ExchangeSpec)
+		gn.Name, _, _ = strings.Cut(gn.Operator, " ")
+		if id == 0 {
+			gn.Counters = append(gn.Counters, "rows_out")
+		}
+		if strings.Contains(gn.Name, "WatermarkFilter") {
+			gn.Counters = append(gn.Counters, "late_rows")
+		}
+		if len(n.StateTables) > 0 {
+			gn.Counters = append(gn.Counters, "state_bytes", "state_evicted")
+		}
+		g.Nodes = append(g.Nodes, gn)
+		if !gn.Exchange {
+			g.Fragments[frag].Nodes = append(g.Fragments[frag].Nodes, id)
+		}
+		for _, in := range n.Inputs {
+			child := frag
+			if gn.Exchange {
+				child = newFragment(in.Instances())
+			}
+			g.Nodes[id].Inputs = append(g.Nodes[id].Inputs, walk(in, child))
+		}
+		return id
+	}
+	if root != nil {
+		walk(root, newFragment(root.Instances()))
+	}
+	return g
+}
+
+// job answers GET /v1/jobs/{id}: the job's counters and graph. {id} is
+// the job's id or its (schema-qualified) name.
+func (s *server) job(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("id")
+	var found *engine.JobStatus
+	for _, j := range s.e.Jobs() {
+		name := j.Name
+		if strconv.FormatUint(uint64(j.ID), 10) == key || name == key || j.Schema+"."+name == key {
+			found = &j
+			break
+		}
+	}
+	if found == nil {
+		writeError(w, http.StatusNotFound, sqlerr.New(sqlerr.UndefinedObject, "job %q does not exist", key))
+		return
+	}
+	out := map[string]any{"job": countersOf(*found), "coordinator": coordinatorOf(s.e)}
+	if found.Kind == "materialized view" || found.Kind == "sink" {
+		plan, err := s.e.JobPlan(found.ID)
+		if err != nil {
+			// A job whose definition no longer plans (a failed one, say)
+			// still shows its counters and error.
+			out["graph_error"] = errorOf(err)
+		} else {
+			out["graph"] = graphOf(plan)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
