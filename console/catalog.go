@@ -133,6 +133,14 @@ func relationObject(e *engine.Engine, rel *catalog.Relation) catalogObject {
 		}
 		o.Columns = append(o.Columns, catalogColumn{Name: c.Name, Type: c.Type.String(), NotNull: c.NotNull, Key: key[i]})
 	}
+	if rel.Kind == catalog.KindMatView {
+		// A view's key (its GROUP BY columns, say) lists visible columns.
+		for _, k := range rel.ViewKey {
+			if k >= 0 && k < len(o.Columns) {
+				o.Columns[k].Key = true
+			}
+		}
+	}
 	switch rel.Kind {
 	case catalog.KindTable, catalog.KindSource, catalog.KindSink, catalog.KindView, catalog.KindMatView:
 		o.Definition = e.CreateSQL(rel)

@@ -64,6 +64,9 @@ func Register(mux *http.ServeMux, e *engine.Engine, o Options) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusFound)
 	})
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("GET /v1/console/whoami", s.whoami)
 	mux.HandleFunc("GET /v1/catalog", s.catalog)
 	mux.HandleFunc("POST /v1/statement", s.statement)

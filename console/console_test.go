@@ -151,6 +151,9 @@ func TestCatalogAPI(t *testing.T) {
 	if v == nil || v.Kind != "materialized view" || !strings.HasPrefix(v.Definition, "CREATE MATERIALIZED VIEW") || !strings.Contains(v.Definition, "GROUP BY sym") {
 		t.Fatalf("by_sym: %+v", v)
 	}
+	if len(v.Columns) != 2 || !v.Columns[0].Key || v.Columns[1].Key {
+		t.Fatalf("by_sym's key is its GROUP BY column: %+v", v.Columns)
+	}
 	q := all.find("public", "quotes")
 	if q == nil || q.Kind != "source" || q.Options["properties.sasl.password"] != "********" || q.Options["topic"] != "q" {
 		t.Fatalf("quotes: %+v", q)

@@ -42,7 +42,7 @@ func RequestUser(r *http.Request) string {
 
 // openPath reports whether path is served without sign-in.
 func openPath(path string) bool {
-	return path == "/health" || path == "/" || path == "/console" || strings.HasPrefix(path, "/console/")
+	return path == "/health" || path == "/" || path == "/favicon.ico" || path == "/console" || strings.HasPrefix(path, "/console/")
 }
 
 // Roles is what the access check needs from the database.

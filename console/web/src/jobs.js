@@ -139,12 +139,12 @@ function counterText(k, j, rt) {
   return '';
 }
 
-// drawGraph lays the operators out left to right, sources first: a
-// node's column is its distance from the farthest source, its row the
-// mean of its inputs' rows. Each fragment gets a box with its instance
+// drawGraph lays the operators out top to bottom, sources first: a
+// node's row is its distance from the farthest source, its column the
+// mean of its inputs' columns. Each fragment gets a box with its instance
 // count. It returns the text element of each node's counters.
 function drawGraph(box, g) {
-  const W = 210, H = 64, GX = 60, GY = 34;
+  const W = 230, H = 64, GX = 40, GY = 46;
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const depth = new Map();
   const height = (id) => {
@@ -155,19 +155,19 @@ function drawGraph(box, g) {
     return d;
   };
   g.nodes.forEach((n) => height(n.id));
-  const row = new Map();
-  let nextRow = 0;
+  const col = new Map();
+  let nextCol = 0;
   const place = (id) => {
-    if (row.has(id)) return row.get(id);
+    if (col.has(id)) return col.get(id);
     const n = byId.get(id);
-    const r = n.inputs.length ? n.inputs.map(place).reduce((a, b) => a + b, 0) / n.inputs.length : nextRow++;
-    row.set(id, r);
-    return r;
+    const c = n.inputs.length ? n.inputs.map(place).reduce((a, b) => a + b, 0) / n.inputs.length : nextCol++;
+    col.set(id, c);
+    return c;
   };
   place(0);
-  const pos = new Map(g.nodes.map((n) => [n.id, { x: 20 + depth.get(n.id) * (W + GX), y: 40 + row.get(n.id) * (H + GY + 30) }]));
+  const pos = new Map(g.nodes.map((n) => [n.id, { x: 20 + col.get(n.id) * (W + GX), y: 36 + depth.get(n.id) * (H + GY) }]));
   const maxX = Math.max(...[...pos.values()].map((p) => p.x)) + W + 20;
-  const maxY = Math.max(...[...pos.values()].map((p) => p.y)) + H + 60;
+  const maxY = Math.max(...[...pos.values()].map((p) => p.y)) + H + 20;
   const root = svg('svg', { width: maxX, height: maxY, viewBox: `0 0 ${maxX} ${maxY}`, class: 'graph' });
   const defs = svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#64748b' })));
   root.append(defs);
@@ -184,9 +184,9 @@ function drawGraph(box, g) {
     const p = pos.get(n.id);
     for (const i of n.inputs) {
       const q = pos.get(i);
-      const x1 = q.x + W, y1 = q.y + H / 2, x2 = p.x, y2 = p.y + H / 2;
-      const mx = (x1 + x2) / 2;
-      root.append(svg('path', { d: `M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2} ${y2}`, class: 'edge', 'marker-end': 'url(#arrow)' }));
+      const x1 = q.x + W / 2, y1 = q.y + H, x2 = p.x + W / 2, y2 = p.y;
+      const my = (y1 + y2) / 2;
+      root.append(svg('path', { d: `M ${x1} ${y1} C ${x1} ${my}, ${x2} ${my}, ${x2} ${y2}`, class: 'edge', 'marker-end': 'url(#arrow)' }));
     }
   }
   const labels = new Map();
