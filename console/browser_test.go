@@ -128,6 +128,16 @@ func TestConsoleInBrowser(t *testing.T) {
 				(5, 'ACME', 102.0, 300, '2026-03-02 10:01:10+00'),
 				(6, 'ACME', 104.25, 50, '2026-03-02 10:01:40+00')`,
 		},
+		"orders": {
+			`CREATE TABLE orders (id int PRIMARY KEY, sym text NOT NULL, qty int)`,
+			`GRANT SELECT ON orders TO alice`,
+			`INSERT INTO orders VALUES (1, 'ACME', 100), (2, 'INIT', 200), (3, 'ACME', 300)`,
+		},
+		"orders-change": {
+			`UPDATE orders SET qty = 777 WHERE id = 1`,
+			`DELETE FROM orders WHERE id = 2`,
+			`INSERT INTO orders VALUES (4, 'NEWCO', 50)`,
+		},
 		"failing-job": {
 			`CREATE TABLE f (x int)`,
 			`CREATE MATERIALIZED VIEW ratio AS SELECT 10 / x AS y FROM f`,

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"streamsql/auth"
 	"streamsql/engine"
 	"streamsql/httpapi"
 	"streamsql/internal/testserver"
@@ -464,4 +466,84 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// With passwords required on the HTTP listener, the APIs want a role and
+// run as it (its privileges apply); the console's own files do not, and
+// a request from the console gets its 401 without the Basic challenge
+// that would make the browser ask on its own.
+func TestConsoleSignIn(t *testing.T) {
+	srv := testserver.Start(t, engine.Options{})
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, srv.URL("streamsql", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, s := range []string{
+		`CREATE ROLE alice LOGIN PASSWORD 'open sesame'`,
+		`CREATE TABLE secrets (id int PRIMARY KEY, v text)`,
+	} {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hba, err := auth.ParseHBA(strings.NewReader("host http all 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	web := httptest.NewServer(httpapi.RequireAuth(httpapi.New(srv.Engine, quiet), hba, srv.Engine, quiet))
+	defer web.Close()
+
+	do := func(method, path, user, pass string, console bool, body string) (*http.Response, errorAnswer) {
+		t.Helper()
+		req, _ := http.NewRequest(method, web.URL+path, strings.NewReader(body))
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		if console {
+			req.Header.Set("X-Requested-With", "streamsql-console")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var e errorAnswer
+		json.Unmarshal(raw, &e)
+		e.raw = string(raw)
+		return resp, e
+	}
+
+	if resp, _ := do("GET", "/console/", "", "", false, ""); resp.StatusCode == http.StatusUnauthorized {
+		t.Fatalf("/console/ wants a sign-in")
+	}
+	resp, e := do("GET", "/v1/catalog", "", "", false, "")
+	if resp.StatusCode != 401 || e.SQLState != "28P01" || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("no role: %d %s, challenge %q", resp.StatusCode, e.raw, resp.Header.Get("WWW-Authenticate"))
+	}
+	resp, e = do("GET", "/v1/jobs", "alice", "wrong", true, "")
+	if resp.StatusCode != 401 || e.Error != `password authentication failed for user "alice"` || resp.Header.Get("WWW-Authenticate") != "" {
+		t.Fatalf("wrong password from the console: %d %s, challenge %q", resp.StatusCode, e.raw, resp.Header.Get("WWW-Authenticate"))
+	}
+	resp, e = do("GET", "/v1/console/whoami", "alice", "open sesame", true, "")
+	if resp.StatusCode != 200 || !strings.Contains(e.raw, `"user":"alice"`) {
+		t.Fatalf("whoami: %d %s", resp.StatusCode, e.raw)
+	}
+	resp, e = do("POST", "/v1/statement", "alice", "open sesame", true, `{"sql": "SELECT current_user"}`)
+	if resp.StatusCode != 200 || !strings.Contains(e.raw, `"rows":[["alice"]]`) {
+		t.Fatalf("current_user: %d %s", resp.StatusCode, e.raw)
+	}
+	resp, e = do("POST", "/v1/statement", "alice", "open sesame", true, `{"sql": "SELECT * FROM secrets"}`)
+	if resp.StatusCode != 400 || e.SQLState != "42501" {
+		t.Fatalf("alice reads a table she has no right to: %d %s", resp.StatusCode, e.raw)
+	}
+}
+
+type errorAnswer struct {
+	Error    string `json:"error"`
+	SQLState string `json:"sqlstate"`
+	raw      string
 }

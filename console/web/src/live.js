@@ -92,6 +92,7 @@ export function livePage(main, view) {
   }
 
   function applyEpoch(changes) {
+    if (!changes.length) { initial = false; return; }
     const touched = new Map(); // key -> {before, after}
     for (const c of changes) {
       const k = keyOf(c.row);

@@ -110,6 +110,20 @@ GROUP BY sym, window_start`, 'CREATE MATERIALIZED VIEW');
   await page.locator('#chart[data-mode=bar] .uplot canvas').waitFor();
   log('live view done');
 
+  // A table's live page: updated, deleted and inserted rows marked.
+  await step('orders');
+  await page.goto(url + '/console/views/public.orders');
+  await page.locator('#feed-status', { hasText: 'live' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('#live-table tbody tr[data-key]').length === 3);
+  check(await page.locator('#chart').isHidden(), 'no chart without a time column');
+  await step('orders-change');
+  await page.locator('#live-table tbody tr.row-updated', { hasText: '777' }).waitFor({ state: 'attached' });
+  await page.locator('#live-table tbody tr.row-deleted', { hasText: 'INIT' }).waitFor({ state: 'attached' });
+  await page.locator('#live-table tbody tr.row-inserted', { hasText: 'NEWCO' }).waitFor({ state: 'attached' });
+  await page.screenshot({ path: join(shots, 'live-table.png') });
+  await page.waitForFunction(() => document.querySelectorAll('#live-table tbody tr').length === 3);
+  log('table changes done');
+
   // The jobs: the graph of bars' job, its counters and sparklines; a
   // failed job's error.
   await page.goto(url + '/console/jobs');
