@@ -14,7 +14,7 @@ package console
 // the graph attributes each to the operators it is counted at (rows in
 // and rejects at the sources, rows out at the materialize or sink
 // operator, late rows at the watermark filters, state at the operators
-// that keep state).
+// that keep state), where one operator alone counts it.
 
 import (
 	"net/http"
@@ -182,7 +182,47 @@ func graphOf(root *stream.Node) jobGraph {
 	if root != nil {
 		walk(root, newFragment(root.Instances()))
 	}
+	// A job counter shown at an operator must be that operator's: with
+	// two sources (a join) the job's rows in are not either source's,
+	// with two stateful operators its state is not either one's. Those
+	// stay in the job's totals only.
+	only := func(counter string) {
+		n := 0
+		for _, gn := range g.Nodes {
+			if contains(gn.Counters, counter) {
+				n++
+			}
+		}
+		if n < 2 {
+			return
+		}
+		for i := range g.Nodes {
+			g.Nodes[i].Counters = remove(g.Nodes[i].Counters, counter)
+		}
+	}
+	for _, c := range []string{"rows_in", "rejects", "late_rows", "state_bytes", "state_evicted"} {
+		only(c)
+	}
 	return g
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func remove(list []string, s string) []string {
+	out := list[:0]
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // job answers GET /v1/jobs/{id}: the job's counters and graph. {id} is

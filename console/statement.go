@@ -58,6 +58,13 @@ type statementResponse struct {
 }
 
 func (s *server) statement(w http.ResponseWriter, r *http.Request) {
+	// A JSON body cannot come from another site's form or a simple
+	// cross-site request (those are text/plain or form-encoded), so a
+	// page elsewhere cannot make the browser run statements here.
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, sqlerr.New(sqlerr.InvalidParameterValue, "the statement must come as a JSON body (Content-Type: application/json)"))
+		return
+	}
 	var req statementRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSQLBytes))
 	if err := dec.Decode(&req); err != nil {
@@ -238,8 +245,13 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, sqlerr.New(sqlerr.SyntaxError, "the sql parameter is empty"))
 		return
 	}
-	if strings.EqualFold(firstWord(sql), "explain") {
+	switch lead := strings.ToLower(firstWord(sql)); {
+	case lead == "explain":
 		writeError(w, http.StatusBadRequest, sqlerr.New(sqlerr.SyntaxError, "give the statement to explain without EXPLAIN"))
+		return
+	case lead == "analyze" || lead == "analyse" || strings.HasPrefix(strings.TrimSpace(sql), "("):
+		// EXPLAIN ANALYZE runs the statement: this GET only plans.
+		writeError(w, http.StatusBadRequest, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN options are not taken here: give the statement alone"))
 		return
 	}
 	sess, err := s.open(r.Context(), r)
