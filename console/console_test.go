@@ -572,3 +572,46 @@ type errorAnswer struct {
 	SQLState string `json:"sqlstate"`
 	raw      string
 }
+
+// A server that trusts loopback and knows its roles (streamsqld's
+// default): a request without a role is refused with 401 until it names
+// a role that exists, which trust then lets in without a password.
+func TestConsoleTrustNeedsARole(t *testing.T) {
+	srv := testserver.Start(t, engine.Options{RequireRoles: true})
+	hba, err := auth.ParseHBA(strings.NewReader("host all all 127.0.0.1/32 trust\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	web := httptest.NewServer(httpapi.RequireAuth(httpapi.New(srv.Engine, quiet), hba, srv.Engine, quiet))
+	defer web.Close()
+	get := func(path, user string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", web.URL+path, nil)
+		req.Header.Set("X-Requested-With", "streamsql-console")
+		if user != "" {
+			req.SetBasicAuth(user, "")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, path := range []string{"/v1/catalog", "/v1/subscribe/x", "/v1/query?sql=SELECT%201"} {
+		if st, body := get(path, ""); st != 401 || !strings.Contains(body, `"sqlstate":"28000"`) || !strings.Contains(body, `role \"http\" does not exist`) {
+			t.Errorf("%s without a role: %d %s", path, st, body)
+		}
+	}
+	if st, body := get("/v1/console/whoami", "nobody"); st != 401 || !strings.Contains(body, `role \"nobody\"`) {
+		t.Errorf("an unknown role: %d %s", st, body)
+	}
+	if st, body := get("/v1/console/whoami", "streamsql"); st != 200 || !strings.Contains(body, `"user":"streamsql"`) {
+		t.Errorf("the superuser on trust: %d %s", st, body)
+	}
+	if st, _ := get("/console/", ""); st == 401 {
+		t.Errorf("/console/ wants a role")
+	}
+}

@@ -63,8 +63,9 @@ export async function request(path, opts = {}) {
     });
     if (r.status !== 401) return r;
     const hadAuth = !!sessionStorage.getItem(KEY);
+    const body = await r.clone().json().catch(() => ({}));
     sessionStorage.removeItem(KEY);
-    await signIn(hadAuth ? 'The role or password was not accepted.' : '');
+    await signIn(hadAuth ? body.error || 'The role or password was not accepted.' : body.hint || '');
   }
 }
 
