@@ -377,6 +377,12 @@ type jobAnswer struct {
 			State     []string `json:"state"`
 			Inputs    []int    `json:"inputs"`
 			Counters  []string `json:"counters"`
+			Kept      *struct {
+				Tables   int   `json:"tables"`
+				Entries  int64 `json:"entries"`
+				Bytes    int64 `json:"bytes"`
+				Complete bool  `json:"complete"`
+			} `json:"kept"`
 		} `json:"nodes"`
 		Fragments []struct {
 			ID        int   `json:"id"`
@@ -468,6 +474,27 @@ func TestJobsAPI(t *testing.T) {
 				t.Errorf("exchange %+v", n)
 			}
 		}
+	}
+
+	// Each operator's own committed state: the aggregation's two
+	// groups (A's and B's minute) and each of its two instances' window
+	// watermark, in the instances' two tables each; the watermark
+	// filter's watermark.
+	var withState jobAnswer
+	e.getJSON(t, fmt.Sprintf("/v1/jobs/%d?state=true", perMin), &withState)
+	kept := map[string]string{}
+	for _, n := range withState.Graph.Nodes {
+		if n.Kept != nil {
+			kept[n.Name] = fmt.Sprintf("%d tables, %d entries, complete %v", n.Kept.Tables, n.Kept.Entries, n.Kept.Complete)
+			if n.Kept.Entries > 0 && n.Kept.Bytes <= 0 {
+				t.Errorf("%s keeps %d entries in %d bytes", n.Name, n.Kept.Entries, n.Kept.Bytes)
+			}
+		} else if len(n.State) > 0 {
+			t.Errorf("%s keeps state but has no count of it", n.Name)
+		}
+	}
+	if kept["StreamHashAgg"] != "4 tables, 4 entries, complete true" || kept["StreamWatermarkFilter"] != "1 tables, 1 entries, complete true" {
+		t.Fatalf("kept state: %v", kept)
 	}
 
 	var byName jobAnswer

@@ -14,7 +14,9 @@ package console
 // the graph attributes each to the operators it is counted at (rows in
 // and rejects at the sources, rows out at the materialize or sink
 // operator, late rows at the watermark filters, state at the operators
-// that keep state), where one operator alone counts it.
+// that keep state), where one operator alone counts it. With
+// ?state=true each operator also gets what its own state tables hold as
+// of the last committed epoch (entries and bytes, counted in storage).
 
 import (
 	"net/http"
@@ -118,7 +120,24 @@ type graphNode struct {
 	// package comment of jobs.go): rows_in, rows_out, late_rows,
 	// state_bytes, state_evicted, rejects.
 	Counters []string `json:"counters"`
+	// Kept is the operator's committed state in storage, over all its
+	// instances and state tables (with ?state=true).
+	Kept *keptState `json:"kept,omitempty"`
 }
+
+// keptState is what an operator's state tables hold as of the last
+// committed epoch: entries and their bytes (keys and values as stored).
+// Complete is false when counting stopped at stateCountLimit entries.
+type keptState struct {
+	Tables   int   `json:"tables"`
+	Entries  int64 `json:"entries"`
+	Bytes    int64 `json:"bytes"`
+	Complete bool  `json:"complete"`
+}
+
+// stateCountLimit bounds the entries one request counts in one state
+// table, so that a job page's poll stays cheap on a large state.
+const stateCountLimit = 100_000
 
 type fragment struct {
 	ID        int `json:"id"`
@@ -206,6 +225,98 @@ func graphOf(root *stream.Node) jobGraph {
 	return g
 }
 
+// stateTablesOf gives each operator of plan its state table ids, taken
+// from ids in the order the job's build takes them: the fragment whose
+// top is n, instance by instance, each operator before its inputs, then
+// the fragments below its exchanges in the order they were met. It
+// returns nil when the plan does not use exactly ids (a definition that
+// plans differently now).
+func stateTablesOf(plan *stream.Node, ids []uint32) map[*stream.Node][]uint32 {
+	out := map[*stream.Node][]uint32{}
+	next := 0
+	ok := true
+	var fragment func(n *stream.Node)
+	var node func(n *stream.Node, seen map[*stream.Node]bool, exs *[]*stream.Node)
+	node = func(n *stream.Node, seen map[*stream.Node]bool, exs *[]*stream.Node) {
+		if _, isEx := n.Spec.(*stream.ExchangeSpec); isEx {
+			if !seen[n] {
+				seen[n] = true
+				*exs = append(*exs, n)
+			}
+			return
+		}
+		k := len(n.StateTables)
+		if next+k > len(ids) {
+			ok = false
+			return
+		}
+		out[n] = append(out[n], ids[next:next+k]...)
+		next += k
+		if n.Source != nil {
+			return
+		}
+		for _, in := range n.Inputs {
+			node(in, seen, exs)
+		}
+	}
+	fragment = func(n *stream.Node) {
+		var exs []*stream.Node
+		seen := map[*stream.Node]bool{}
+		for k := 0; k < n.Instances(); k++ {
+			node(n, seen, &exs)
+		}
+		for _, ex := range exs {
+			fragment(ex.Inputs[0])
+		}
+	}
+	fragment(plan)
+	if !ok || next != len(ids) {
+		return nil
+	}
+	return out
+}
+
+// addKeptState fills each operator's Kept from its state tables.
+func (s *server) addKeptState(g *jobGraph, plan *stream.Node, jobID uint32) error {
+	tables := stateTablesOf(plan, s.e.JobStateTables(jobID))
+	if tables == nil {
+		return nil
+	}
+	nodes := flatten(plan)
+	for i, n := range nodes {
+		ids := tables[n]
+		if len(ids) == 0 {
+			continue
+		}
+		k := &keptState{Tables: len(ids), Complete: true}
+		for _, id := range ids {
+			entries, bytes, complete, err := s.e.StateTableUsage(id, stateCountLimit)
+			if err != nil {
+				return err
+			}
+			k.Entries += entries
+			k.Bytes += bytes
+			k.Complete = k.Complete && complete
+		}
+		g.Nodes[i].Kept = k
+	}
+	return nil
+}
+
+// flatten lists plan's nodes in the order graphOf numbers them.
+func flatten(plan *stream.Node) []*stream.Node {
+	var out []*stream.Node
+	var walk func(n *stream.Node)
+	walk = func(n *stream.Node) {
+		out = append(out, n)
+		for _, in := range n.Inputs {
+			walk(in)
+		}
+	}
+	walk(plan)
+	return out
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -249,7 +360,14 @@ func (s *server) job(w http.ResponseWriter, r *http.Request) {
 			// still shows its counters and error.
 			out["graph_error"] = errorOf(err)
 		} else {
-			out["graph"] = graphOf(plan)
+			g := graphOf(plan)
+			if r.URL.Query().Get("state") == "true" {
+				if err := s.addKeptState(&g, plan, found.ID); err != nil {
+					writeError(w, http.StatusInternalServerError, err)
+					return
+				}
+			}
+			out["graph"] = g
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -10,6 +10,7 @@ import (
 	"streamsql/catalog"
 	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
+	"streamsql/storage"
 )
 
 // JobStatus is one job as SHOW JOBS lists it: a view's, a sink's or the
@@ -77,3 +78,39 @@ func (e *Engine) MaskedOptions(r *catalog.Relation) map[string]string {
 // CreateSQL returns the statement that makes r as it is now, secrets
 // masked (SHOW CREATE).
 func (e *Engine) CreateSQL(r *catalog.Relation) string { return e.createSQL(r) }
+
+// JobStateTables returns the state table ids of the materialized view or
+// sink with id, in the order its job's operators take them when the job
+// is built (stream.Job: fragment by fragment, each instance's operators
+// top down).
+func (e *Engine) JobStateTables(id uint32) []uint32 {
+	r, ok := e.cat.ByOID(id)
+	if !ok {
+		return nil
+	}
+	return append([]uint32(nil), r.StateTables...)
+}
+
+// StateTableUsage counts the committed entries of state table id and
+// their bytes (keys and values as stored), reading at most limit entries:
+// complete is false when it stopped there.
+func (e *Engine) StateTableUsage(id uint32, limit int) (entries, bytes int64, complete bool, err error) {
+	lo, hi := storage.StateSpan(id)
+	it, err := e.db.Latest().NewIter(lo, hi)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	complete = true
+	for ok := it.First(); ok; ok = it.Next() {
+		if int(entries) >= limit {
+			complete = false
+			break
+		}
+		entries++
+		bytes += int64(len(it.Key()) + len(it.Value()))
+	}
+	if cerr := it.Close(); cerr != nil {
+		return 0, 0, false, cerr
+	}
+	return entries, bytes, complete, nil
+}

@@ -1,8 +1,9 @@
 // The jobs pages. The list shows every job with its rates; a job's page
 // draws its operator graph (fragments boxed, exchanges between them,
 // instances per fragment) with the job's counters at the operators they
-// are counted at, sparklines of the barrier latency and of the epochs'
-// commit, and the error of a job that failed. Both poll once a second;
+// are counted at, what each operator's state tables hold (committed,
+// counted in storage), sparklines of the barrier latency and of the
+// epochs' commit, and the error of a job that failed. Both poll once a second;
 // rates and sparklines come from the differences between polls.
 import { api, el, link, fmtNumber, fmtBytes } from './api.js';
 
@@ -77,7 +78,7 @@ export function jobPage(main, id) {
   async function poll() {
     let r;
     try {
-      r = await api('/v1/jobs/' + encodeURIComponent(id));
+      r = await api('/v1/jobs/' + encodeURIComponent(id) + '?state=true');
     } catch (e) {
       errorBox.replaceChildren(el('p', { class: 'error' }, e.message, e.sqlstate ? ' (SQLSTATE ' + e.sqlstate + ')' : ''));
       return;
@@ -110,6 +111,8 @@ export function jobPage(main, id) {
     if (graph) {
       for (const n of graph.nodes) {
         const lines = n.counters.map((k) => counterText(k, j, rt)).filter(Boolean);
+        const kept = r.graph?.nodes[n.id]?.kept;
+        if (kept) lines.push(`kept ${kept.complete ? '' : '≥ '}${fmtNumber(kept.entries)} entries · ${fmtBytes(kept.bytes)}`);
         const t = labels.get(n.id);
         if (t) {
           t.replaceChildren(...lines.map((s, i) => svg('tspan', { x: t.getAttribute('x'), dy: i ? '1.2em' : '0' }, s)));
@@ -144,7 +147,7 @@ function counterText(k, j, rt) {
 // mean of its inputs' columns. Each fragment gets a box with its instance
 // count. It returns the text element of each node's counters.
 function drawGraph(box, g) {
-  const W = 230, H = 64, GX = 40, GY = 46;
+  const W = 230, H = 84, GX = 40, GY = 46;
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const depth = new Map();
   const height = (id) => {
