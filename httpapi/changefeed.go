@@ -52,9 +52,14 @@ import (
 	"streamsql/sql/types"
 )
 
-// openSession opens an engine session for an HTTP request.
+// openSession opens an engine session for an HTTP request, as the role
+// the request signed in as (RequestUser), or "http" when it carries none.
 func openSession(ctx context.Context, e *engine.Engine) (pgwire.Session, error) {
-	return e.Open(ctx, pgwire.StartupInfo{User: "http", Database: "streamsql", Application: "httpapi"})
+	user := "http"
+	if u, _ := ctx.Value(userKey{}).(string); u != "" {
+		user = u
+	}
+	return e.Open(ctx, pgwire.StartupInfo{User: user, Database: "streamsql", Application: "httpapi"})
 }
 
 // runOne parses and runs one statement in a fresh session of e.
