@@ -69,6 +69,8 @@ func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
 		return l.windowTVF(x)
 	case *plan.SessionWindow:
 		return l.sessionWindow(x)
+	case *plan.MatchRecognize:
+		return l.matchRecognize(x)
 	case *plan.ProjectSet:
 		in, err := l.lower(x.Input)
 		if err != nil {

@@ -158,6 +158,10 @@ func WithInputs(r Rel, ins []Rel) Rel {
 		c := *x
 		c.Input = ins[0]
 		return &c
+	case *MatchRecognize:
+		c := *x
+		c.Input = ins[0]
+		return &c
 	case *RecursiveUnion:
 		c := *x
 		c.Anchor, c.Recursive = ins[0], ins[1]

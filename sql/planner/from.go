@@ -244,6 +244,9 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 	if parser.IsProcTimeLookup(rv) {
 		return p.planLookupTable(rv, sc)
 	}
+	if parser.IsMatchRecognize(rv) {
+		return p.planMatchRecognize(rv, sc)
+	}
 	alias := rv.Relname
 	if rv.Alias != nil {
 		alias = rv.Alias.Aliasname
