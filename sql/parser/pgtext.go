@@ -47,6 +47,9 @@ func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.cutAsof(); err != nil {
+		return nil, err
+	}
 	text := string(t.buf)
 	var res *pg_query.ParseResult
 	if t.shallow {
@@ -129,9 +132,11 @@ func Deparse(node *pg_query.Node) (string, error) {
 		return "", sqlerr.New(sqlerr.InternalError, "deparse: nil node")
 	}
 	s, err := deparseSystemTime(node, func() (string, error) {
-		// Trees come from users: deparse on a thread with a known stack.
-		return onCStack(func() (string, error) {
-			return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+		return deparseAsof(node, func() (string, error) {
+			// Trees come from users: deparse on a thread with a known stack.
+			return onCStack(func() (string, error) {
+				return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+			})
 		})
 	})
 	if err != nil {
