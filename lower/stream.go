@@ -300,6 +300,8 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		return sp.join(x)
 	case *plan.LookupJoin:
 		return sp.lookupJoin(x)
+	case *plan.AsofJoin:
+		return sp.asofJoin(x)
 	case *plan.ProjectSet:
 		return sp.projectSet(x)
 	case *plan.Window:
