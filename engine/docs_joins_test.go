@@ -99,4 +99,6 @@ func runDocBlocks(t *testing.T, path, marker string) {
 }
 
 // The best-execution example of docs/joins.md gives the results shown.
-func TestDocsJoinsExample(t *testing.T) { runDocBlocks(t, "../docs/joins.md", "Best execution: the quote in force") }
+func TestDocsJoinsExample(t *testing.T) {
+	runDocBlocks(t, "../docs/joins.md", "Best execution: the quote in force")
+}
