@@ -49,8 +49,8 @@ type StreamPlan struct {
 	// stream rules (EXPLAIN (LOGICAL) prints it).
 	Logical plan.Rel
 	// Notices are warnings for the user who creates the view: operators
-	// whose state is unbounded.
-	Notices []string
+	// whose state is unbounded (stream_state_bounds.go).
+	Notices []StateWarning
 }
 
 // StreamOptions say what view is being planned.
@@ -129,7 +129,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		root.Names = append(root.Names, c.Name)
 	}
 	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types), Logical: logical,
-		Notices: sp.unbounded}
+		Notices: StateWarnings(root)}
 	for id := range sp.tables {
 		plan.Tables = append(plan.Tables, id)
 	}
@@ -198,6 +198,9 @@ func ExplainStream(n *stream.Node) []string {
 		for _, st := range n.StateTables {
 			lines = append(lines, strings.Repeat("  ", depth+1)+"state: "+st)
 		}
+		for _, w := range nodeStateWarnings(n) {
+			lines = append(lines, strings.Repeat("  ", depth+1)+"warning: unbounded state: "+w.Reason)
+		}
 		for _, in := range n.Inputs {
 			walk(in, depth+1)
 		}
@@ -224,10 +227,6 @@ type streamPlanner struct {
 	tables   map[uint32]bool
 	views    map[uint32]bool
 	sources  map[uint32]bool
-	// unbounded say why the job's state grows with its inputs beyond
-	// what keyed state does (CREATE MATERIALIZED VIEW sends them as
-	// NOTICEs).
-	unbounded []string
 }
 
 func notIncremental(format string, args ...any) error {
