@@ -33,7 +33,7 @@ func docExampleBlocks(t *testing.T, path, marker string) []docExample {
 	}
 	var out []docExample
 	lines := strings.Split(text[at:], "\n")
-	for i := 0; i < len(lines); i++ {
+	for i := 1; i < len(lines); i++ {
 		switch strings.TrimSpace(lines[i]) {
 		case "```sql":
 			var sb strings.Builder
@@ -89,7 +89,7 @@ func runDocBlocks(t *testing.T, path, marker string) {
 						cells[c] = string(v)
 					}
 				}
-				got = append(got, strings.Join(cells, " | "))
+				got = append(got, strings.TrimSpace(strings.Join(cells, " | ")))
 			}
 			if strings.Join(got, "\n") != strings.Join(blk.want, "\n") {
 				t.Fatalf("%s block %d: %s\ngot:\n%s\nwant:\n%s", path, bi+1, st, strings.Join(got, "\n"), strings.Join(blk.want, "\n"))
@@ -101,4 +101,9 @@ func runDocBlocks(t *testing.T, path, marker string) {
 // The best-execution example of docs/joins.md gives the results shown.
 func TestDocsJoinsExample(t *testing.T) {
 	runDocBlocks(t, "../docs/joins.md", "Best execution: the quote in force")
+}
+
+// The unbounded-state example of docs/streaming.md explains as shown.
+func TestDocsStateWarningsExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "### Unbounded state warnings")
 }
