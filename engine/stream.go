@@ -689,11 +689,11 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 
 // unboundedNotices are the notices of a view whose plan has operators
 // with unbounded state (lower.StreamPlan.Notices).
-func unboundedNotices(reasons []string) []pgwire.Notice {
+func unboundedNotices(ws []lower.StateWarning) []pgwire.Notice {
 	var out []pgwire.Notice
-	for _, r := range reasons {
-		out = append(out, pgwire.Notice{Code: "00000", Message: "the state of this materialized view is unbounded: " + r,
-			Hint: "Add an equality between the two sides to the join condition, or join against an aggregate without GROUP BY (one row)."})
+	for _, w := range ws {
+		out = append(out, pgwire.Notice{Code: "00000", Message: "the state of this materialized view is unbounded: " + w.Message(),
+			Hint: w.Hint})
 	}
 	return out
 }

@@ -161,6 +161,8 @@ func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
 		return l.join(x)
 	case *plan.LookupJoin:
 		return l.lookupJoin(x)
+	case *plan.AsofJoin:
+		return l.asofJoin(x)
 	case *plan.RecursiveUnion:
 		work := batch.NewWorkTable(x.Work.Types)
 		l.work[x.Work] = work

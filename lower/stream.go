@@ -52,8 +52,8 @@ type StreamPlan struct {
 	// stream rules (EXPLAIN (LOGICAL) prints it).
 	Logical plan.Rel
 	// Notices are warnings for the user who creates the view: operators
-	// whose state is unbounded.
-	Notices []string
+	// whose state is unbounded (stream_state_bounds.go).
+	Notices []StateWarning
 }
 
 // StreamOptions say what view is being planned.
@@ -132,7 +132,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		root.Names = append(root.Names, c.Name)
 	}
 	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types), Logical: logical,
-		Notices: sp.unbounded}
+		Notices: StateWarnings(root)}
 	for i, c := range visible {
 		if slices.Contains(n.Watermarks, c) {
 			plan.Watermarks = append(plan.Watermarks, i)
@@ -206,6 +206,9 @@ func ExplainStream(n *stream.Node) []string {
 		for _, st := range n.StateTables {
 			lines = append(lines, strings.Repeat("  ", depth+1)+"state: "+st)
 		}
+		for _, w := range nodeStateWarnings(n) {
+			lines = append(lines, strings.Repeat("  ", depth+1)+"warning: unbounded state: "+w.Reason)
+		}
 		for _, in := range n.Inputs {
 			walk(in, depth+1)
 		}
@@ -232,10 +235,6 @@ type streamPlanner struct {
 	tables   map[uint32]bool
 	views    map[uint32]bool
 	sources  map[uint32]bool
-	// unbounded say why the job's state grows with its inputs beyond
-	// what keyed state does (CREATE MATERIALIZED VIEW sends them as
-	// NOTICEs).
-	unbounded []string
 }
 
 func notIncremental(format string, args ...any) error {
@@ -311,6 +310,8 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		return sp.join(x)
 	case *plan.LookupJoin:
 		return sp.lookupJoin(x)
+	case *plan.AsofJoin:
+		return sp.asofJoin(x)
 	case *plan.ProjectSet:
 		return sp.projectSet(x)
 	case *plan.Window:

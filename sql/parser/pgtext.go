@@ -51,6 +51,9 @@ func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.cutAsof(); err != nil {
+		return nil, err
+	}
 	text := string(t.buf)
 	var res *pg_query.ParseResult
 	if t.shallow {
@@ -139,9 +142,11 @@ func Deparse(node *pg_query.Node) (string, error) {
 	}
 	s, err := deparseSystemTime(node, func() (string, error) {
 		return deparseMatchRecognize(node, func() (string, error) {
-			// Trees come from users: deparse on a thread with a known stack.
-			return onCStack(func() (string, error) {
-				return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+			return deparseAsof(node, func() (string, error) {
+				// Trees come from users: deparse on a thread with a known stack.
+				return onCStack(func() (string, error) {
+					return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+				})
 			})
 		})
 	})

@@ -174,6 +174,10 @@ func WithInputs(r Rel, ins []Rel) Rel {
 		c := *x
 		c.Left, c.Right = ins[0], ins[1]
 		return &c
+	case *AsofJoin:
+		c := *x
+		c.Left, c.Right = ins[0], ins[1]
+		return &c
 	}
 	return r
 }

@@ -430,6 +430,9 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 }
 
 func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
+	if rv, cond, ok := parser.AsofJoin(j); ok {
+		return p.planAsofJoin(j, rv, cond, sc)
+	}
 	// Only the right side may be LATERAL, over the left side's columns.
 	outer := sc.lateral
 	defer func() { sc.lateral = outer }()
