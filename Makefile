@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/streamsqld
 
-.PHONY: build run test lint bench bench-kafka bench-check bench-micro bench-pgbench fmt clean slt console console-screenshots
+.PHONY: build run test lint bench bench-kafka bench-check bench-micro bench-pgbench bench-tables fmt clean slt console console-screenshots
 
 build: console
 	$(GO) build -o $(BIN) ./cmd/streamsqld
@@ -51,7 +51,7 @@ NEXMARK_ARGS ?=
 $(NEXMARK_BIN): FORCE
 	cd bench && $(GO) build -tags duckdb_arrow -o ../$(NEXMARK_BIN) ./cmd/nexmark
 
-bench: $(NEXMARK_BIN) bench-pgbench bench-kafka
+bench: $(NEXMARK_BIN) bench-pgbench bench-tables bench-kafka
 	cd bench && ../$(NEXMARK_BIN) -out results $(NEXMARK_ARGS)
 
 # The Kafka mode alone: the bids produced into an in-process broker as
@@ -68,6 +68,12 @@ bench-kafka: $(NEXMARK_BIN)
 PGBENCH_SECS ?= 20
 bench-pgbench:
 	bench/pgbench/run.sh $(PGBENCH_SECS)
+
+# Tables next to PostgreSQL 15: COPY, multi-row INSERT and single-row
+# freshness into a table under an aggregate view (bench/results/tables.md).
+# TABLES_ROWS sets the rows of each COPY phase.
+bench-tables:
+	bench/tables/run.sh $(TABLES_ROWS)
 
 # A small run of every query as a view, each result compared with
 # DuckDB's: fails on any difference (queries the engine refuses are listed).

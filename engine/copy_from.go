@@ -69,7 +69,6 @@ type copyIn struct {
 	rows []copyRow
 
 	batch int // rows per insert
-	plans map[int]*insertPlan
 	total int64
 	err   error // the error that ended the COPY
 	done  bool  // committed, rolled back or failed
@@ -107,7 +106,7 @@ func newCopyIn(s *Session, rel *catalog.Relation, cols []string, opts copyOption
 	if ro.ForceNotNull, err = force(opts.forceNotNull, "FORCE_NOT_NULL"); err != nil {
 		return nil, err
 	}
-	return &copyIn{s: s, rel: rel, cols: cols, opts: opts, rd: format.NewCopyReader(ro), plans: map[int]*insertPlan{},
+	return &copyIn{s: s, rel: rel, cols: cols, opts: opts, rd: format.NewCopyReader(ro),
 		batch: max(1, min(copyBatchRows, 65535/max(1, len(cols))))}, nil
 }
 
@@ -276,14 +275,11 @@ func (c *copyIn) insertRows(ctx context.Context, rows []copyRow) error {
 		}
 	}
 	n := len(rows)
-	ip := c.plans[n]
-	if ip == nil {
-		var err error
-		if ip, err = c.planInsert(n, c.txn); err != nil {
-			return err
-		}
-		c.plans[n] = ip
+	ip, done, err := c.insertPlanFor(n)
+	if err != nil {
+		return err
 	}
+	defer done()
 	args := make([]types.Datum, 0, n*len(c.cols))
 	for _, r := range rows {
 		for j, f := range r.fields {
@@ -334,7 +330,34 @@ type insertPlan struct {
 	params []types.T
 }
 
-func (c *copyIn) planInsert(n int, txn *storage.Txn) (*insertPlan, error) {
+// insertPlanFor returns the plan of an insert of n rows into the COPY's
+// transaction, and the function that gives it back. The plans live in the
+// engine's plan cache, so that a client sending many COPYs of the same
+// shape plans each batch size once, not once per COPY.
+func (c *copyIn) insertPlanFor(n int) (*insertPlan, func(), error) {
+	cache := &c.s.e.plans
+	version := c.s.e.cat.Version()
+	key := c.s.copyPlanKey(c.rel.OID, c.cols, n)
+	cp := cache.take(key, version)
+	if cp != nil {
+		cache.hits.Add(1)
+	} else {
+		cache.plans.Add(1)
+		cp = &cachedPlan{version: version, p: &prepared{}, reader: c.txn}
+		ip, err := c.planInsert(n, cp.read)
+		if err != nil {
+			return nil, nil, err
+		}
+		cp.ins = ip
+	}
+	cp.reader = c.txn
+	return cp.ins, func() {
+		cp.reader = nil
+		cache.put(key, cp)
+	}, nil
+}
+
+func (c *copyIn) planInsert(n int, read func() storage.Reader) (*insertPlan, error) {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO ")
 	sb.WriteString(pgcatalog.QuoteIdent(c.rel.Schema) + "." + pgcatalog.QuoteIdent(c.rel.Name) + " (")
@@ -365,12 +388,12 @@ func (c *copyIn) planInsert(n int, txn *storage.Txn) (*insertPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	pl := c.s.newPlanner(&statement{s: c.s, whole: sql}, nil, nil, txn)
+	pl := c.s.newPlanner(&statement{s: c.s, whole: sql}, nil, nil, read())
 	pw, err := pl.PlanInsert(stmts[0].AST.GetInsertStmt())
 	if err != nil {
 		return nil, err
 	}
-	w, err := lowering(pl, func() storage.Reader { return txn }).Write(pw.Plan)
+	w, err := lowering(pl, read).Write(pw.Plan)
 	if err != nil {
 		return nil, err
 	}

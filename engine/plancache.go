@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"streamsql/pgwire"
+	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -91,7 +92,9 @@ type planEntry struct {
 
 // cachedPlan is one plan and the reader its scans read through.
 type cachedPlan struct {
-	p       *prepared
+	p *prepared
+	// ins is the plan of a COPY's batch insert (copyPlanKey).
+	ins     *insertPlan
 	reader  storage.Reader
 	version uint64
 }
@@ -128,6 +131,15 @@ func (s *Session) planKey(st *statement, params []types.T) planKey {
 // sync empties the cache when the catalog moved on to version; c.mu is
 // held. It reports whether the cache is at version (false when version
 // is older: that plan or statement saw a catalog that is gone).
+// copyPlanKey is the cache key of the plan COPY FROM uses to insert n
+// rows into the columns cols of relation rel: no client statement has
+// it, so it cannot meet one.
+func (s *Session) copyPlanKey(rel uint32, cols []string, n int) planKey {
+	k := s.planKey(&statement{whole: "\x00copy", st: parser.Statement{SQL: strings.Join(cols, "\x00")}}, nil)
+	k.stmt = strconv.FormatUint(uint64(rel), 10) + "\x00" + strconv.Itoa(n) + "\x00" + k.stmt
+	return k
+}
+
 func (c *planCache) sync(version uint64) bool {
 	if c.entries == nil || version > c.version {
 		c.version, c.entries, c.idle = version, map[planKey]*planEntry{}, 0

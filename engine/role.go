@@ -885,7 +885,7 @@ func (s *Session) changedSettings(set map[string]string, v *pg.VariableSetStmt) 
 		}
 		// Checked as SET checks it, on a session of its own.
 		probe := &Session{e: s.e, vars: map[string]string{}, changed: map[string]string{}}
-		if param != "role" && param != "barrier_interval" {
+		if param != "role" && param != "barrier_interval" && param != "barrier_write_delay" {
 			if err := probe.set(param, value); err != nil {
 				return nil, err
 			}

@@ -57,6 +57,7 @@ var settings = map[string]setting{
 	"subscribe_buffer_rows":               {def: "100000", desc: "Sets how many changes may wait for a slow SUBSCRIBE client before it is cut off."},
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
 	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
+	"barrier_write_delay":                 {def: "10ms", desc: "Sets the longest a table write waits for the barrier that makes it visible in views (0: the next interval)."},
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
 	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
 	"authentication_timeout":              {def: "1min", desc: "Sets the maximum allowed time to complete client authentication."},
@@ -250,16 +251,17 @@ func (s *Session) set(name, value string) error {
 		}
 	case "barrier_interval":
 		// The interval is the database's: one coordinator cuts every job.
-		d, err := time.ParseDuration(strings.Trim(value, "'\" "))
-		if err != nil {
-			if ms, aerr := strconv.Atoi(value); aerr == nil {
-				d, err = time.Duration(ms)*time.Millisecond, nil
-			}
-		}
+		d, err := parseBarrierDuration(value)
 		if err != nil || d < time.Millisecond || d > time.Hour {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"barrier_interval\": %q (a duration such as 100ms, or milliseconds)", value)
 		}
 		s.e.coord.SetInterval(d)
+	case "barrier_write_delay":
+		d, err := parseBarrierDuration(value)
+		if err != nil || d < 0 || d > time.Hour {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"barrier_write_delay\": %q (a duration such as 10ms, or milliseconds; 0 for none)", value)
+		}
+		s.e.coord.SetWriteDelay(d)
 	case "client_min_messages":
 		v := strings.ToLower(strings.Trim(value, "'\" "))
 		if _, ok := messageLevels[v]; !ok || v == "info" {
@@ -442,4 +444,16 @@ func settingAlias(name string) string {
 		return "query_mem"
 	}
 	return name
+}
+
+// parseBarrierDuration reads a duration setting of the coordinator: Go's
+// duration syntax (100ms, 1s) or a number of milliseconds.
+func parseBarrierDuration(value string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.Trim(value, "'\" "))
+	if err != nil {
+		if ms, aerr := strconv.Atoi(value); aerr == nil {
+			d, err = time.Duration(ms)*time.Millisecond, nil
+		}
+	}
+	return d, err
 }

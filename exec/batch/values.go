@@ -37,7 +37,7 @@ func (v *Values) Open(ctx *exec.Ctx) error {
 				releaseAll(cols)
 				return fmt.Errorf("VALUES row has %d columns, want %d", len(row), len(v.ts))
 			}
-			d, err := evalConst(ctx, row[j])
+			d, err := valueOf(ctx, row[j])
 			if err != nil {
 				b.Release()
 				releaseAll(cols)
@@ -63,3 +63,20 @@ func (v *Values) Explain() string {
 	return fmt.Sprintf("Values %d rows x %d cols", len(v.rows), len(v.ts))
 }
 func (v *Values) Children() []exec.Operator { return nil }
+
+// valueOf evaluates one VALUES entry. Parameters and constants, all of
+// an INSERT's or COPY's rows, are read directly instead of through a
+// one-row column each.
+func valueOf(ctx *exec.Ctx, e expr.Expr) (types.Datum, error) {
+	switch e := e.(type) {
+	case *expr.Param:
+		if e.T.Kind != types.Unknown && e.Idx >= 0 && e.Idx < len(ctx.Params) {
+			return ctx.Params[e.Idx], nil
+		}
+	case *expr.Const:
+		if e.T.Kind != types.Unknown {
+			return e.Value, nil
+		}
+	}
+	return evalConst(ctx, e)
+}

@@ -31,6 +31,11 @@ type Coordinator struct {
 	tables func() []uint32
 
 	interval atomic.Int64 // nanoseconds
+	// writeDelay (nanoseconds; 0: off) is the longest a table commit that
+	// logs changes waits for the barrier that makes it visible: such a
+	// commit starts the next epoch early, at least writeDelay after the
+	// previous one, instead of at the next interval.
+	writeDelay atomic.Int64
 	kick     chan struct{}
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -80,6 +85,9 @@ type CoordinatorOptions struct {
 	DB       *storage.DB
 	Logger   *slog.Logger
 	Interval time.Duration
+	// WriteDelay: see Coordinator.writeDelay; 0 for the default (10 ms),
+	// negative for none.
+	WriteDelay time.Duration
 	// NewCtx returns the expression context of the job spec describes
 	// (its role among others).
 	NewCtx func(spec JobSpec) *exec.Ctx
@@ -113,6 +121,12 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 		o.Interval = 100 * time.Millisecond
 	}
 	c.interval.Store(int64(o.Interval))
+	switch {
+	case o.WriteDelay == 0:
+		c.writeDelay.Store(int64(DefaultWriteDelay))
+	case o.WriteDelay > 0:
+		c.writeDelay.Store(int64(o.WriteDelay))
+	}
 	v, found, err := o.DB.Latest().Get(epochKey)
 	if err != nil {
 		return nil, err
@@ -130,6 +144,17 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 		c.lastTime = time.UnixMicro(int64(binary.BigEndian.Uint64(v))).UTC()
 	}
 	return c, nil
+}
+
+// DefaultWriteDelay is the default of CoordinatorOptions.WriteDelay.
+const DefaultWriteDelay = 10 * time.Millisecond
+
+// SetWriteDelay changes how long a table write waits at most for its
+// epoch to start (0: until the next interval).
+func (c *Coordinator) SetWriteDelay(d time.Duration) {
+	if d >= 0 {
+		c.writeDelay.Store(int64(d))
+	}
 }
 
 // SetInterval changes the barrier interval.
@@ -444,14 +469,42 @@ func (c *Coordinator) Run() {
 	defer close(c.stopped)
 	timer := time.NewTimer(time.Duration(c.interval.Load()))
 	defer timer.Stop()
+	// A table commit that logs changes closes notify: the epoch that
+	// carries it starts writeDelay after the last one at the latest.
+	notify := c.db.LogNotify()
+	var early <-chan time.Time
+	var earlyTimer *time.Timer
+	defer func() {
+		if earlyTimer != nil {
+			earlyTimer.Stop()
+		}
+	}()
+	last := time.Now()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-timer.C:
 		case <-c.kick:
+		case <-early:
+		case <-notify:
+			notify = c.db.LogNotify()
+			d := time.Duration(c.writeDelay.Load())
+			if d <= 0 || early != nil || !c.hasJobs() {
+				continue
+			}
+			if wait := d - time.Since(last); wait > 0 {
+				earlyTimer = time.NewTimer(wait)
+				early = earlyTimer.C
+				continue
+			}
+		}
+		if earlyTimer != nil {
+			earlyTimer.Stop()
+			earlyTimer, early = nil, nil
 		}
 		c.inject()
+		last = time.Now()
 		c.mu.Lock()
 		more := c.want > c.epoch && c.stalled == nil
 		c.mu.Unlock()
@@ -469,6 +522,13 @@ func (c *Coordinator) Run() {
 		}
 		timer.Reset(time.Duration(c.interval.Load()))
 	}
+}
+
+// hasJobs says whether any job runs (an epoch then has work to cut).
+func (c *Coordinator) hasJobs() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.jobs) > 0
 }
 
 // inject starts the next epoch: every job whose sources can see it takes
