@@ -383,6 +383,8 @@ type jobAnswer struct {
 				Bytes    int64 `json:"bytes"`
 				Complete bool  `json:"complete"`
 			} `json:"kept"`
+			Watermark      string   `json:"watermark"`
+			WatermarkLagMs *float64 `json:"watermark_lag_ms"`
 		} `json:"nodes"`
 		Fragments []struct {
 			ID        int   `json:"id"`
@@ -481,6 +483,7 @@ func TestJobsAPI(t *testing.T) {
 	// watermark, in the instances' two tables each; the watermark
 	// filter's watermark.
 	var withState jobAnswer
+	asked := time.Now()
 	e.getJSON(t, fmt.Sprintf("/v1/jobs/%d?state=true", perMin), &withState)
 	kept := map[string]string{}
 	for _, n := range withState.Graph.Nodes {
@@ -495,6 +498,17 @@ func TestJobsAPI(t *testing.T) {
 	}
 	if kept["StreamHashAgg"] != "4 tables, 4 entries, complete true" || kept["StreamWatermarkFilter"] != "1 tables, 1 entries, complete true" {
 		t.Fatalf("kept state: %v", kept)
+	}
+	// The watermark: the latest ts less a second, behind now by at least
+	// the time since then.
+	for _, n := range withState.Graph.Nodes {
+		if n.Name != "StreamWatermarkFilter" {
+			continue
+		}
+		behind := asked.Sub(time.Date(2026, 1, 1, 10, 0, 59, 0, time.UTC))
+		if n.Watermark != "2026-01-01 10:00:59+00" || n.WatermarkLagMs == nil || *n.WatermarkLagMs < float64(behind.Milliseconds()) {
+			t.Fatalf("watermark %q lag %v, want 2026-01-01 10:00:59+00 and at least %v", n.Watermark, fmtLag(n.WatermarkLagMs), behind)
+		}
 	}
 
 	var byName jobAnswer
@@ -641,4 +655,11 @@ func TestConsoleTrustNeedsARole(t *testing.T) {
 	if st, _ := get("/console/", ""); st == 401 {
 		t.Errorf("/console/ wants a role")
 	}
+}
+
+func fmtLag(ms *float64) string {
+	if ms == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%.0f ms", *ms)
 }
