@@ -250,6 +250,11 @@ func TestStatementAPI(t *testing.T) {
 		}
 	}
 	a = statementAnswer{}
+	e.post(t, "/v1/statement", map[string]any{"sql": "SELECT 9007199254740993::bigint AS big, 42::bigint AS small"}, &a)
+	if len(a.Rows) != 1 || a.Rows[0][0] != "9007199254740993" || a.Rows[0][1] != float64(42) {
+		t.Errorf("bigints: %+v", a.Rows)
+	}
+	a = statementAnswer{}
 	if st := e.post(t, "/v1/statement", map[string]any{"sql": "SUBSCRIBE t"}, &a); st != 400 || a.SQLState != "0A000" {
 		t.Errorf("SUBSCRIBE: %d %+v", st, a)
 	}
