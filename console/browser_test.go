@@ -4,7 +4,8 @@ package console_test
 // the browser (playwright-core with Debian's chromium) against a real
 // server whose HTTP listener requires sign-in, while this test inserts
 // rows over the wire with pgx when the script asks for them. Screenshots
-// go to a directory under the test's temporary directory, or to
+// go to a directory under the test's temporary directory (copied to a
+// directory that stays when the test fails), or to
 // $STREAMSQL_CONSOLE_SCREENSHOTS (`make console-screenshots` points it at
 // docs/images).
 //
@@ -90,6 +91,22 @@ func TestConsoleInBrowser(t *testing.T) {
 	shots := os.Getenv("STREAMSQL_CONSOLE_SCREENSHOTS")
 	if shots == "" {
 		shots = filepath.Join(t.TempDir(), "screenshots")
+		// The temporary directory goes with the test: a failed run keeps
+		// its screenshots (failure.png among them) where they can be seen.
+		t.Cleanup(func() {
+			if !t.Failed() {
+				return
+			}
+			keep, err := os.MkdirTemp("", "streamsql-console-screenshots-")
+			if err == nil {
+				err = os.CopyFS(keep, os.DirFS(shots))
+			}
+			if err != nil {
+				t.Logf("keeping the screenshots: %v", err)
+				return
+			}
+			t.Logf("the failed run's screenshots are in %s", keep)
+		})
 	}
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)

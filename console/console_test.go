@@ -250,6 +250,11 @@ func TestStatementAPI(t *testing.T) {
 		}
 	}
 	a = statementAnswer{}
+	e.post(t, "/v1/statement", map[string]any{"sql": "SELECT 9007199254740993::bigint AS big, 42::bigint AS small"}, &a)
+	if len(a.Rows) != 1 || a.Rows[0][0] != "9007199254740993" || a.Rows[0][1] != float64(42) {
+		t.Errorf("bigints: %+v", a.Rows)
+	}
+	a = statementAnswer{}
 	if st := e.post(t, "/v1/statement", map[string]any{"sql": "SUBSCRIBE t"}, &a); st != 400 || a.SQLState != "0A000" {
 		t.Errorf("SUBSCRIBE: %d %+v", st, a)
 	}
@@ -383,6 +388,8 @@ type jobAnswer struct {
 				Bytes    int64 `json:"bytes"`
 				Complete bool  `json:"complete"`
 			} `json:"kept"`
+			Watermark      string   `json:"watermark"`
+			WatermarkLagMs *float64 `json:"watermark_lag_ms"`
 		} `json:"nodes"`
 		Fragments []struct {
 			ID        int   `json:"id"`
@@ -481,6 +488,7 @@ func TestJobsAPI(t *testing.T) {
 	// watermark, in the instances' two tables each; the watermark
 	// filter's watermark.
 	var withState jobAnswer
+	asked := time.Now()
 	e.getJSON(t, fmt.Sprintf("/v1/jobs/%d?state=true", perMin), &withState)
 	kept := map[string]string{}
 	for _, n := range withState.Graph.Nodes {
@@ -495,6 +503,17 @@ func TestJobsAPI(t *testing.T) {
 	}
 	if kept["StreamHashAgg"] != "4 tables, 4 entries, complete true" || kept["StreamWatermarkFilter"] != "1 tables, 1 entries, complete true" {
 		t.Fatalf("kept state: %v", kept)
+	}
+	// The watermark: the latest ts less a second, behind now by at least
+	// the time since then.
+	for _, n := range withState.Graph.Nodes {
+		if n.Name != "StreamWatermarkFilter" {
+			continue
+		}
+		behind := asked.Sub(time.Date(2026, 1, 1, 10, 0, 59, 0, time.UTC))
+		if n.Watermark != "2026-01-01 10:00:59+00" || n.WatermarkLagMs == nil || *n.WatermarkLagMs < float64(behind.Milliseconds()) {
+			t.Fatalf("watermark %q lag %v, want 2026-01-01 10:00:59+00 and at least %v", n.Watermark, fmtLag(n.WatermarkLagMs), behind)
+		}
 	}
 
 	var byName jobAnswer
@@ -641,4 +660,11 @@ func TestConsoleTrustNeedsARole(t *testing.T) {
 	if st, _ := get("/console/", ""); st == 401 {
 		t.Errorf("/console/ wants a role")
 	}
+}
+
+func fmtLag(ms *float64) string {
+	if ms == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%.0f ms", *ms)
 }

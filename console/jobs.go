@@ -27,6 +27,7 @@ import (
 	"streamsql/engine"
 	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 )
 
 type jobCounters struct {
@@ -123,6 +124,12 @@ type graphNode struct {
 	// Kept is the operator's committed state in storage, over all its
 	// instances and state tables (with ?state=true).
 	Kept *keptState `json:"kept,omitempty"`
+	// Watermark is a watermark filter's watermark as of the last
+	// committed epoch (the lowest of its instances'), in PostgreSQL's
+	// text form; WatermarkLagMs how far it is behind the wall clock, for
+	// a timestamp watermark (with ?state=true).
+	Watermark      string   `json:"watermark,omitempty"`
+	WatermarkLagMs *float64 `json:"watermark_lag_ms,omitempty"`
 }
 
 // keptState is what an operator's state tables hold as of the last
@@ -299,6 +306,36 @@ func (s *server) addKeptState(g *jobGraph, plan *stream.Node, jobID uint32) erro
 			k.Complete = k.Complete && complete
 		}
 		g.Nodes[i].Kept = k
+		if wf, ok := n.Spec.(*stream.WatermarkFilterSpec); ok {
+			if err := s.addWatermark(&g.Nodes[i], wf, ids); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addWatermark reads the watermark each instance of a watermark filter
+// stored at the last committed epoch and gives the node the lowest.
+func (s *server) addWatermark(gn *graphNode, wf *stream.WatermarkFilterSpec, ids []uint32) error {
+	r := s.e.CommittedState()
+	var low types.Datum
+	for _, id := range ids {
+		wm, err := stream.PersistedWatermark{Table: stream.NewStateTable(id, nil, nil), T: wf.Type}.Load(r)
+		if err != nil {
+			return err
+		}
+		if wm != nil && (low == nil || types.Compare(wm, low, wf.Type) < 0) {
+			low = wm
+		}
+	}
+	if low == nil {
+		return nil
+	}
+	gn.Watermark = types.FormatText(low, wf.Type, time.UTC)
+	if ts, ok := low.(types.Timestamp); ok && (wf.Type.Kind == types.TimestampTZ || wf.Type.Kind == types.TimestampKind) {
+		lag := float64(time.Now().UnixMicro()-int64(ts)) / 1000
+		gn.WatermarkLagMs = &lag
 	}
 	return nil
 }

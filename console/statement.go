@@ -206,7 +206,14 @@ func rowValues(rec arrow.RecordBatch, i int, cols []pgwire.Column) []any {
 func jsonValue(rec arrow.RecordBatch, i, j int, t types.T) any {
 	d := types.GetDatum(rec.Column(j), i, t)
 	switch v := d.(type) {
-	case nil, bool, int64, int32, int16, string:
+	case int64:
+		// JavaScript's numbers hold integers exactly up to 2^53: larger
+		// ones go as text, as they would lose digits.
+		if v > 1<<53 || v < -(1<<53) {
+			return types.FormatText(d, t, time.UTC)
+		}
+		return v
+	case nil, bool, int32, int16, string:
 		return v
 	case float64, float32:
 		// JSON has no NaN or infinities: those go as PostgreSQL's text.

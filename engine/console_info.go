@@ -114,3 +114,8 @@ func (e *Engine) StateTableUsage(id uint32, limit int) (entries, bytes int64, co
 	}
 	return entries, bytes, complete, nil
 }
+
+// CommittedState returns a reader of the database as of the last
+// committed epoch, for reading a job's state tables (the console reads a
+// watermark filter's stored watermark through it).
+func (e *Engine) CommittedState() storage.Reader { return e.db.Latest() }

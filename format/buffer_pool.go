@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // bufferPool lends a Batch the memory of its fixed-width buffers: validity
@@ -110,10 +112,16 @@ func (p *bufferPool) Reallocate(size int, b []byte) []byte {
 // a buffer of this pool.
 func (p *bufferPool) Free(b []byte) { p.put(b) }
 
+// fixedWidth are the value types a pool buffer holds: without pointers,
+// so that the collector may see their memory as plain bytes.
+type fixedWidth interface {
+	~uint8 | ~int16 | ~int32 | ~int64 | ~float32 | ~float64 | arrow.MonthDayNanoInterval
+}
+
 // grow returns s with room for n elements in all, in pool memory: s
 // itself when it has the room, otherwise a pooled buffer holding a copy
 // of s (and s goes back to the pool; it was never handed out).
-func grow[E any](p *bufferPool, s []E, n int) []E {
+func grow[E fixedWidth](p *bufferPool, s []E, n int) []E {
 	if cap(s) >= n {
 		return s
 	}
@@ -129,7 +137,7 @@ func grow[E any](p *bufferPool, s []E, n int) []E {
 
 // asBytes is s as bytes, length and capacity included (the capacity is
 // how the pool knows the buffer's size class again).
-func asBytes[E any](s []E) []byte {
+func asBytes[E fixedWidth](s []E) []byte {
 	if cap(s) == 0 {
 		return nil
 	}
@@ -141,7 +149,7 @@ func asBytes[E any](s []E) []byte {
 // fromBytes is an empty slice of E over the memory of b. Pool buffers are
 // at least 64 bytes and a power of two, so the allocator aligns them for
 // any fixed-width value.
-func fromBytes[E any](b []byte) []E {
+func fromBytes[E fixedWidth](b []byte) []E {
 	var z E
 	size := int(unsafe.Sizeof(z))
 	return unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(b[:1]))), cap(b)/size)[:0]

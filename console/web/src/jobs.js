@@ -112,6 +112,9 @@ export function jobPage(main, id) {
       for (const n of graph.nodes) {
         const lines = n.counters.map((k) => counterText(k, j, rt)).filter(Boolean);
         const kept = r.graph?.nodes[n.id]?.kept;
+        const gn = r.graph?.nodes[n.id];
+        if (gn?.watermark_lag_ms !== undefined) lines.push('watermark lag ' + fmtDuration(gn.watermark_lag_ms));
+        else if (gn?.watermark) lines.push('watermark ' + gn.watermark);
         if (kept) lines.push(`kept ${kept.complete ? '' : '≥ '}${fmtNumber(kept.entries)} entries · ${fmtBytes(kept.bytes)}`);
         const t = labels.get(n.id);
         if (t) {
@@ -124,6 +127,14 @@ export function jobPage(main, id) {
   poll();
   const timer = setInterval(poll, POLL_MS);
   return () => clearInterval(timer);
+}
+
+function fmtDuration(ms) {
+  const s = ms / 1000;
+  if (s < 60) return s.toFixed(1) + ' s';
+  if (s < 3600) return (s / 60).toFixed(1) + ' min';
+  if (s < 86400) return (s / 3600).toFixed(1) + ' h';
+  return (s / 86400).toFixed(1) + ' d';
 }
 
 function stat(label, value) {
@@ -147,7 +158,7 @@ function counterText(k, j, rt) {
 // mean of its inputs' columns. Each fragment gets a box with its instance
 // count. It returns the text element of each node's counters.
 function drawGraph(box, g) {
-  const W = 230, H = 84, GX = 40, GY = 46;
+  const W = 230, H = 96, GX = 40, GY = 46;
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const depth = new Map();
   const height = (id) => {

@@ -133,6 +133,7 @@ GROUP BY sym, window_start`, 'CREATE MATERIALIZED VIEW');
   }
   await page.locator('#graph g.node[data-name=StreamTableScan] .counters', { hasText: 'rows/s in' }).waitFor();
   await page.locator('#graph g.node[data-name=StreamHashAgg] .counters', { hasText: /kept \d+ entries/ }).first().waitFor();
+  await page.locator('#graph g.node[data-name=StreamWatermarkFilter] .counters', { hasText: /watermark lag [\d.]+ (s|min|h|d)/ }).waitFor();
   await page.locator('#graph g.fragment').first().waitFor();
   await page.waitForFunction(() => Number(document.querySelector('#spark-barrier')?.dataset.points) >= 2);
   await page.screenshot({ path: join(shots, 'job.png'), fullPage: true });
