@@ -2,10 +2,31 @@
 GO ?= go
 BIN := bin/streamsqld
 
-.PHONY: build run test lint bench bench-kafka bench-check bench-micro bench-pgbench bench-tables fmt clean slt
+.PHONY: build run test lint bench bench-kafka bench-check bench-micro bench-pgbench bench-tables fmt clean slt console console-screenshots
 
-build:
+build: console
 	$(GO) build -o $(BIN) ./cmd/streamsqld
+
+# The web console's front-end (console/web): npm ci from the lock file,
+# then esbuild bundles web/src into console/dist, which streamsqld embeds.
+# Both steps run only when their inputs changed.
+CONSOLE_WEB := console/web
+CONSOLE_MODULES := $(CONSOLE_WEB)/node_modules/.package-lock.json
+CONSOLE_DIST := console/dist/app.js
+
+$(CONSOLE_MODULES): $(CONSOLE_WEB)/package.json $(CONSOLE_WEB)/package-lock.json
+	cd $(CONSOLE_WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONSOLE_DIST): $(CONSOLE_MODULES) $(CONSOLE_WEB)/build.mjs $(wildcard $(CONSOLE_WEB)/src/*)
+	cd $(CONSOLE_WEB) && node build.mjs
+
+console: $(CONSOLE_DIST)
+
+# The console's browser test, writing its screenshots into docs/images
+# (the ones docs/console.md shows).
+console-screenshots: console
+	STREAMSQL_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run TestConsoleInBrowser -v ./console
 
 run: build
 	./$(BIN) -listen 127.0.0.1:5433 -data ./data
@@ -13,7 +34,7 @@ run: build
 # go vet and staticcheck (pinned in go.mod as a tool), then every package's
 # tests including the sqllogictest suite over the wire (set SLT_PG_DSN to
 # also check the .slt files against PostgreSQL).
-test: lint
+test: console lint
 	$(GO) test -count=1 -timeout 20m ./...
 
 lint:
@@ -74,4 +95,4 @@ fmt:
 	gofmt -w $$(find . -name '*.go' -not -path './vendor/*')
 
 clean:
-	rm -rf bin data
+	rm -rf bin data console/dist/app.js console/dist/app.css console/dist/index.html

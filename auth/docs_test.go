@@ -2,23 +2,16 @@ package auth
 
 import (
 	"net"
-	"os"
 	"strings"
 	"testing"
+
+	"streamsql/internal/doctest"
 )
 
 // TestSecurityDocExample parses the pg_hba example of docs/security.md and
 // checks that it decides as the page says.
 func TestSecurityDocExample(t *testing.T) {
-	doc, err := os.ReadFile("../docs/security.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(doc), "```pg_hba\n")
-	if !ok {
-		t.Fatal("docs/security.md has no pg_hba example")
-	}
-	text, _, _ := strings.Cut(rest, "```")
+	text := string(doctest.Block(t, "docs/security.md", "(?s)```pg_hba\n(.*?)```")[1])
 	h, err := ParseHBA(strings.NewReader(text), "docs/security.md")
 	if err != nil {
 		t.Fatal(err)

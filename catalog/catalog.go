@@ -69,7 +69,9 @@ type Catalog struct {
 	byName  map[string]map[string]*Relation // schema -> name -> relation
 	funcs   funcIndex
 	roles   map[string]*Role // by name
-	nextOID uint32
+	// allRoleSettings are the ALTER ROLE ALL settings (role_settings.go).
+	allRoleSettings map[string]map[string]string
+	nextOID         uint32
 	// rowSecurity counts the relations with row security enabled.
 	rowSecurity int
 	// version counts published changes (Version).
@@ -158,6 +160,10 @@ func (c *Catalog) load() error {
 		case hasPrefix(k, keyRolePrefix):
 			if err := c.loadRole(v); err != nil {
 				return err
+			}
+		case string(k) == string(keyAllRoleSettings):
+			if err := json.Unmarshal(v, &c.allRoleSettings); err != nil {
+				return fmt.Errorf("settings of all roles: %w", err)
 			}
 		case string(k) == string(keyNextOID):
 			if len(v) != 8 {

@@ -140,6 +140,11 @@ type Relation struct {
 	// not show); ad-hoc reads narrow a scan of the view by it as they do
 	// by a table's primary key.
 	ViewKey []int `json:",omitempty"`
+	// ViewWatermarks lists a materialized view's columns (indexes into
+	// Columns) that carry a watermark from its query: views defined on
+	// it receive those watermarks, so they may close windows (EMIT ON
+	// WINDOW CLOSE) over its rows.
+	ViewWatermarks []int `json:",omitempty"`
 	// SearchPath is the search_path a materialized view or sink was
 	// created under: its definition's unqualified names resolve with it
 	// when the job is planned again after a restart.
@@ -247,6 +252,7 @@ func (r *Relation) Clone() *Relation {
 	c.Includes = slices.Clone(r.Includes)
 	c.SearchPath = slices.Clone(r.SearchPath)
 	c.Watermarks = slices.Clone(r.Watermarks)
+	c.ViewWatermarks = slices.Clone(r.ViewWatermarks)
 	c.DependsOn = slices.Clone(r.DependsOn)
 	c.FuncDeps = slices.Clone(r.FuncDeps)
 	c.ColumnDeps = slices.Clone(r.ColumnDeps)

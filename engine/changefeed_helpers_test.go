@@ -5,7 +5,6 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/doctest"
 	"streamsql/internal/testserver"
 )
 
@@ -115,15 +115,7 @@ func subscriptionOID(t *testing.T, e *engine.Engine, name string) uint32 {
 // <!-- changefeeds: name --> with language lang.
 func docBlock(t *testing.T, name, lang string) string {
 	t.Helper()
-	doc, err := os.ReadFile("../docs/changefeeds.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)<!-- changefeeds: " + regexp.QuoteMeta(name) + " -->\n```" + lang + "\n(.*?)```").FindSubmatch(doc)
-	if m == nil {
-		t.Fatalf("docs/changefeeds.md lacks the %s block", name)
-	}
-	return string(m[1])
+	return string(doctest.Block(t, "docs/changefeeds.md", "(?s)<!-- changefeeds: "+regexp.QuoteMeta(name)+" -->\n```"+lang+"\n(.*?)```")[1])
 }
 
 // runDocStatements runs the statements of parts (separated by ";\n") on

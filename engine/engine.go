@@ -33,6 +33,8 @@ type Engine struct {
 	log *slog.Logger
 
 	coord *stream.Coordinator
+	// clock is Options.Clock.
+	clock func() time.Time
 	// sinkLogMax is Options.SinkLogMaxBytes.
 	sinkLogMax  int64
 	stateMemory *stream.StateMemory
@@ -127,6 +129,10 @@ type Options struct {
 	// AuditLog logs sessions, SET ROLE and role statements as structured
 	// "audit:" lines at level info.
 	AuditLog bool
+	// Clock gives each streaming epoch its time, the now() of temporal
+	// filters in views (nil: the wall clock). Tests that move time
+	// forward at will set it.
+	Clock func() time.Time
 }
 
 // Open opens (or creates) the database in opts.DataDir.
@@ -152,7 +158,8 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
-		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions, sinkLogMax: opts.SinkLogMaxBytes}
+		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions, sinkLogMax: opts.SinkLogMaxBytes,
+		clock: opts.Clock}
 	if e.udfs, err = newUserRuntimes(log, defaults); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("user function runtimes: %w", err)

@@ -3,26 +3,18 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"streamsql/engine"
+	"streamsql/internal/doctest"
 )
 
 // TestFunctionsDocExamples runs the examples of docs/functions.md: each
 // block marked <!-- functions: NAME --> runs statement by statement, and
 // a query followed by a line "-- a | b" must return that one row.
 func TestFunctionsDocExamples(t *testing.T) {
-	doc, err := os.ReadFile("../docs/functions.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := regexp.MustCompile("(?s)<!-- functions: ([a-z-]+) -->\n```sql\n(.*?)```").FindAllSubmatch(doc, -1)
-	if len(blocks) < 4 {
-		t.Fatalf("docs/functions.md has %d example blocks", len(blocks))
-	}
+	blocks := doctest.Blocks(t, "docs/functions.md", "(?s)<!-- functions: ([a-z-]+) -->\n```sql\n(.*?)```", 4)
 	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	for _, b := range blocks {

@@ -809,11 +809,19 @@ func (e *Engine) CanLogin(user string) bool {
 // in PostgreSQL. With IN DATABASE d they apply to the role's connections
 // to database d only (the database name a client connects with), over
 // the role's other settings. A role may change its own; CREATEROLE roles
-// those of non-superusers; superusers any.
+// those of non-superusers; superusers any. ALTER ROLE ALL [IN DATABASE
+// d] SET sets them for every role (catalog/role_settings.go), for
+// superusers only.
 func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 	if st.Role == nil {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ALL SET is not supported yet").
-			WithHint("Set the value for each role with ALTER ROLE name SET, or as the server's default with -%s.", strings.ReplaceAll(strings.ToLower(st.Setstmt.GetName()), "_", "-"))
+		if !s.isSuperuser() {
+			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to alter settings globally")
+		}
+		set, err := s.changedSettings(s.e.cat.AllRoleSettings(st.Database), st.Setstmt)
+		if err != nil {
+			return "", err
+		}
+		return "ALTER ROLE", s.e.cat.SetAllRoleSettings(st.Database, set)
 	}
 	name, err := s.roleSpecName(st.Role)
 	if err != nil {
@@ -832,42 +840,13 @@ func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 	default:
 		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to alter role")
 	}
-	v := st.Setstmt
-	param := settingAlias(strings.ToLower(v.Name))
 	r := old.Clone()
 	set := r.Settings
 	if st.Database != "" {
 		set = r.DatabaseSettings[st.Database]
 	}
-	switch v.Kind {
-	case pg.VariableSetKind_VAR_RESET_ALL:
-		set = nil
-	case pg.VariableSetKind_VAR_RESET, pg.VariableSetKind_VAR_SET_DEFAULT:
-		delete(set, param)
-	case pg.VariableSetKind_VAR_SET_VALUE:
-		if _, known := settings[param]; !known && !strings.Contains(param, ".") {
-			return "", sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", param)
-		}
-		value, err := roleSettingValue(v)
-		if err != nil {
-			return "", err
-		}
-		// Checked as SET checks it, on a session of its own.
-		probe := &Session{e: s.e, vars: map[string]string{}, changed: map[string]string{}}
-		if param != "role" && param != "barrier_interval" && param != "barrier_write_delay" {
-			if err := probe.set(param, value); err != nil {
-				return "", err
-			}
-		}
-		if set == nil {
-			set = map[string]string{}
-		}
-		set[param] = value
-	default:
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET of this form is not supported")
-	}
-	if len(set) == 0 {
-		set = nil
+	if set, err = s.changedSettings(set, st.Setstmt); err != nil {
+		return "", err
 	}
 	if st.Database == "" {
 		r.Settings = set
@@ -886,6 +865,44 @@ func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 	return "ALTER ROLE", s.e.cat.UpdateRole(r)
 }
 
+// changedSettings returns set (which it may change) after the SET or
+// RESET of ALTER ROLE, nil when it holds none; a value is checked as SET
+// checks it.
+func (s *Session) changedSettings(set map[string]string, v *pg.VariableSetStmt) (map[string]string, error) {
+	param := settingAlias(strings.ToLower(v.Name))
+	switch v.Kind {
+	case pg.VariableSetKind_VAR_RESET_ALL:
+		set = nil
+	case pg.VariableSetKind_VAR_RESET, pg.VariableSetKind_VAR_SET_DEFAULT:
+		delete(set, param)
+	case pg.VariableSetKind_VAR_SET_VALUE:
+		if _, known := settings[param]; !known && !strings.Contains(param, ".") {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", param)
+		}
+		value, err := roleSettingValue(v)
+		if err != nil {
+			return nil, err
+		}
+		// Checked as SET checks it, on a session of its own.
+		probe := &Session{e: s.e, vars: map[string]string{}, changed: map[string]string{}}
+		if param != "role" && param != "barrier_interval" && param != "barrier_write_delay" {
+			if err := probe.set(param, value); err != nil {
+				return nil, err
+			}
+		}
+		if set == nil {
+			set = map[string]string{}
+		}
+		set[param] = value
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ALTER ROLE ... SET of this form is not supported")
+	}
+	if len(set) == 0 {
+		set = nil
+	}
+	return set, nil
+}
+
 // roleSettingValue is the value text of SET name = value.
 func roleSettingValue(v *pg.VariableSetStmt) (string, error) {
 	parts, err := setValues(v, v.Name)
@@ -897,10 +914,15 @@ func roleSettingValue(v *pg.VariableSetStmt) (string, error) {
 func (s *Session) applyRoleSettings() error {
 	r, ok := s.e.cat.Role(s.sessionUser)
 	if !ok {
-		return nil
+		// A name without a role (no roles are required): only the
+		// settings of all roles.
+		r = &catalog.Role{}
 	}
-	// The settings for the database connected to win over the role's.
-	for _, set := range []map[string]string{r.Settings, r.DatabaseSettings[s.info.Database]} {
+	// PostgreSQL's order, each overriding those before: every role's,
+	// every role's in the database connected to, the role's, the role's
+	// in the database.
+	db := s.info.Database
+	for _, set := range []map[string]string{s.e.cat.AllRoleSettings(""), s.e.cat.AllRoleSettings(db), r.Settings, r.DatabaseSettings[db]} {
 		for name, value := range set {
 			if name == "role" {
 				continue

@@ -35,6 +35,7 @@ func (e *Engine) startStreaming() error {
 		DB:          e.db,
 		Logger:      e.log,
 		StateMemory: e.stateMemory,
+		Clock:       e.clock,
 		NewCtx: func(spec stream.JobSpec) *exec.Ctx {
 			// Jobs run as their owner (job_catalog.go), with the server's
 			// defaults of the settings (the limits of user functions:
@@ -94,6 +95,7 @@ func (e *Engine) startStreaming() error {
 			e.log.Error("cannot resume materialized view", "view", r.Name, "err", err)
 		}
 	}
+	freshFeeds := e.resumeTableSubscriptions()
 	go c.Run()
 	for _, r := range fresh {
 		spec, err := e.jobSpec(r)
@@ -104,6 +106,7 @@ func (e *Engine) startStreaming() error {
 			e.log.Error("cannot start materialized view", "view", r.Name, "err", err)
 		}
 	}
+	e.startTableFeeds(freshFeeds)
 	return nil
 }
 
@@ -218,7 +221,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
-		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key}
+		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
 	for _, c := range plan.Cols {
 		t := c.Type
 		if t.Kind == types.Unknown {
@@ -686,11 +689,11 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 
 // unboundedNotices are the notices of a view whose plan has operators
 // with unbounded state (lower.StreamPlan.Notices).
-func unboundedNotices(reasons []string) []pgwire.Notice {
+func unboundedNotices(ws []lower.StateWarning) []pgwire.Notice {
 	var out []pgwire.Notice
-	for _, r := range reasons {
-		out = append(out, pgwire.Notice{Code: "00000", Message: "the state of this materialized view is unbounded: " + r,
-			Hint: "Add an equality between the two sides to the join condition, or join against an aggregate without GROUP BY (one row)."})
+	for _, w := range ws {
+		out = append(out, pgwire.Notice{Code: "00000", Message: "the state of this materialized view is unbounded: " + w.Message(),
+			Hint: w.Hint})
 	}
 	return out
 }

@@ -94,9 +94,9 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	if err != nil {
 		return "", err
 	}
-	if view.Kind != catalog.KindMatView {
-		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", view.Name).
-			WithHint("A subscription follows a materialized view; create one over the %s.", view.Kind.String())
+	if view.Kind != catalog.KindMatView && view.Kind != catalog.KindTable {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a table or materialized view", view.Name).
+			WithHint("A subscription follows a table or a materialized view; create a materialized view over the %s.", view.Kind.String())
 	}
 	// A subscription keeps the view's rows: only who may read them and
 	// create in the schema may create one.
@@ -111,11 +111,20 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	if err := setSubscriptionOptions(r, cs.Options); err != nil {
 		return "", err
 	}
+	if view.Kind == catalog.KindTable {
+		newTableSubscription(r, view)
+	}
 	created, err := s.e.cat.CreateRelation(r)
 	if err != nil {
 		return "", err
 	}
-	if err := s.e.refreshChangeLogs(ctx, view.OID); err != nil {
+	if onTable(created) {
+		created, err = s.e.startTableSubscription(ctx, created)
+	}
+	if err == nil {
+		err = s.e.refreshChangeLogs(ctx, loggedView(created))
+	}
+	if err != nil {
 		// Not taken up: no subscription rather than one with a gap.
 		if _, derr := s.e.cat.DropRelation(created.OID, false); derr == nil {
 			derr = s.e.dropSubscription(created)
@@ -128,11 +137,12 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	return "CREATE SUBSCRIPTION", nil
 }
 
-// changeLogsOf lists the durable subscriptions on view.
+// changeLogsOf lists the durable subscriptions whose log the materialize
+// step of view writes (loggedView).
 func (e *Engine) changeLogsOf(view uint32) []stream.ChangeLog {
 	var out []stream.ChangeLog
 	for _, r := range e.cat.Relations() {
-		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 || r.DependsOn[0] != view {
+		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 || loggedView(r) != view {
 			continue
 		}
 		ret, err := subscriptionRetention(r.Options["retention"])
@@ -172,13 +182,21 @@ var errViewStalled = sqlerr.New(sqlerr.ObjectNotInPrerequisiteState,
 	WithHint("Check SHOW JOBS: the view may be stalled or failed.")
 
 // startChangeLogs registers every subscription before the views' jobs
-// start, so that a restarted view logs from its first epoch.
+// start, so that a restarted view logs from its first epoch. The feed job
+// of a subscription on a table that never committed starts afresh, and
+// its log only once its copy holds the table (startTableFeeds).
 func (e *Engine) startChangeLogs() {
 	views := map[uint32]bool{}
 	for _, r := range e.cat.Relations() {
-		if r.Kind == catalog.KindSubscription && len(r.DependsOn) > 0 {
-			views[r.DependsOn[0]] = true
+		if r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 {
+			continue
 		}
+		if onTable(r) {
+			if ok, err := e.coord.HasCommitted(loggedView(r)); err != nil || !ok {
+				continue
+			}
+		}
+		views[loggedView(r)] = true
 	}
 	for v := range views {
 		e.coord.SetChangeLogs(v, e.changeLogsOf(v))
@@ -188,8 +206,14 @@ func (e *Engine) startChangeLogs() {
 // dropSubscription stops logging for a dropped subscription and deletes
 // its log.
 func (e *Engine) dropSubscription(r *catalog.Relation) error {
-	if len(r.DependsOn) > 0 {
-		if err := e.refreshChangeLogs(context.Background(), r.DependsOn[0]); err != nil {
+	if onTable(r) {
+		// Its feed job stops, and the copy goes with the job's span.
+		if err := e.coord.Drop(loggedView(r), r.StateTables); err != nil {
+			return err
+		}
+		e.coord.SetChangeLogs(loggedView(r), nil)
+	} else if len(r.DependsOn) > 0 {
+		if err := e.refreshChangeLogs(context.Background(), loggedView(r)); err != nil {
 			// The view does not run: nothing writes the log any more.
 			e.log.Warn("dropping a subscription of a view that does not take it up", "subscription", r.Name, "err", err)
 		}
@@ -211,11 +235,11 @@ type subscriptionCursor struct {
 	ts   []types.T // the view's visible column types
 	pos  stream.LogPos
 	cols []pgwire.Column
-	// A FULL cursor's snapshot: scan reads the view at snapEpoch; held is
+	// A FULL cursor's snapshot: rows reads the view at snapEpoch; held is
 	// the row read last, returned once it is known whether it ends the
-	// snapshot (then it carries the snapshot's position).
+	// snapshot (then it carries the snapshot's position, else its row's).
 	snap      *storage.Snapshot
-	scan      *storage.RowIter
+	rows      *snapshotRows
 	snapEpoch uint64
 	held      []types.Datum
 }
@@ -223,7 +247,7 @@ type subscriptionCursor struct {
 // next returns the changes that are committed from the cursor's position
 // on (up to exec-sized batches); with wait it blocks until there is one.
 func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Datum, error) {
-	if c.scan != nil {
+	if c.rows != nil {
 		if rows, err := c.nextSnapshot(); err != nil || rows != nil {
 			return rows, err
 		}
@@ -263,43 +287,35 @@ func (c *subscriptionCursor) next(ctx context.Context, wait bool) ([][]types.Dat
 }
 
 // nextSnapshot returns the next rows of a FULL cursor's snapshot, each an
-// Insert with no commit time, and nil when it is done. Only its last row
-// carries a position (the snapshot's epoch): resuming after any other
-// would miss the rest of the snapshot.
+// Insert with no commit time, and nil when it is done. Each row carries
+// its position in the snapshot (epoch@key) but the last, which carries
+// the snapshot's epoch: resuming after it reads the log from the next
+// epoch.
 func (c *subscriptionCursor) nextSnapshot() ([][]types.Datum, error) {
-	idx := make([]int, len(c.ts))
-	for i := range idx {
-		idx[i] = i
-	}
-	arrs, n, _, err := c.scan.NextBatch(idx, exec.BatchSize)
-	if err != nil {
-		return nil, err
-	}
 	var rows [][]types.Datum
 	if c.held != nil {
 		rows = append(rows, c.held)
 		c.held = nil
 	}
-	for i := 0; i < n; i++ {
-		row := make([]types.Datum, len(c.ts), len(c.ts)+3)
-		for j, t := range c.ts {
-			row[j] = types.GetDatum(arrs[j], i, t)
+	for len(rows) <= exec.BatchSize {
+		key, row, ok, err := c.rows.next()
+		if err != nil {
+			return nil, err
 		}
-		rows = append(rows, append(row, opNames[stream.Insert], nil, nil))
+		if !ok {
+			c.closeSnapshot()
+			if len(rows) == 0 {
+				return nil, nil
+			}
+			rows[len(rows)-1][len(c.ts)+2] = stream.EpochPosition(c.snapEpoch)
+			return rows, nil
+		}
+		out := make([]types.Datum, len(c.ts), len(c.ts)+3)
+		copy(out, row)
+		rows = append(rows, append(out, opNames[stream.Insert], nil, stream.SnapshotRowPosition(c.snapEpoch, key)))
 	}
-	for _, a := range arrs {
-		a.Release()
-	}
-	if n > 0 {
-		c.held = rows[len(rows)-1]
-		return rows[:len(rows)-1], nil
-	}
-	c.closeSnapshot()
-	if len(rows) > 0 {
-		rows[len(rows)-1][len(c.ts)+2] = stream.EpochPosition(c.snapEpoch)
-		return rows, nil
-	}
-	return nil, nil
+	c.held = rows[len(rows)-1]
+	return rows[:len(rows)-1], nil
 }
 
 // position names the last change the cursor has read from the log.
@@ -311,9 +327,9 @@ func (c *subscriptionCursor) position() string {
 }
 
 func (c *subscriptionCursor) closeSnapshot() {
-	if c.scan != nil {
-		c.scan.Close()
-		c.scan = nil
+	if c.rows != nil {
+		c.rows.close()
+		c.rows = nil
 	}
 	if c.snap != nil {
 		c.snap.Close()
@@ -335,14 +351,17 @@ func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*pr
 		}
 		view, ok := s.e.cat.ByOID(r.DependsOn[0])
 		if !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedTable, "the materialized view of subscription %q does not exist", r.Name)
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "the relation of subscription %q does not exist", r.Name)
 		}
-		// Reading a subscription is reading its view.
+		// Reading a subscription is reading its view or table.
 		if err := s.checkPrivilege(view, 'r'); err != nil {
 			return nil, err
 		}
+		if err := s.checkTableSubscriptionReader(r, view); err != nil {
+			return nil, err
+		}
 		sc := &subscriptionCursor{e: s.e, sub: r}
-		for _, col := range view.VisibleColumns() {
+		for _, col := range subscriptionColumns(r, view) {
 			sc.ts = append(sc.ts, col.Type)
 			sc.cols = append(sc.cols, pgwire.Column{Name: col.Name, Type: col.Type})
 		}
@@ -353,7 +372,11 @@ func (s *Session) planSubscriptionCursor(sub *parser.Subscribe, sql string) (*pr
 		case sub.Full:
 			err = s.e.subscriptionSnapshot(ctx, r, view, sc)
 		case sub.SincePosition != "":
-			sc.pos, err = s.e.subscriptionResume(r, sub.SincePosition)
+			if epoch, key, ok := stream.ParseSnapshotRowPosition(sub.SincePosition); ok {
+				err = s.e.subscriptionSnapshotResume(ctx, r, view, sc, epoch, key, sub.SincePosition)
+			} else {
+				sc.pos, err = s.e.subscriptionResume(r, sub.SincePosition)
+			}
 		default:
 			sc.pos, err = s.e.subscriptionStart(r, sub.Since)
 		}
@@ -450,7 +473,7 @@ func (s *Session) alterSubscription(ctx context.Context, a *parser.AlterSubscrip
 	if _, err := s.e.cat.UpdateRelation(n); err != nil {
 		return "", err
 	}
-	if err := s.e.refreshChangeLogs(ctx, r.DependsOn[0]); err != nil {
+	if err := s.e.refreshChangeLogs(ctx, loggedView(n)); err != nil {
 		return "", err
 	}
 	return "ALTER SUBSCRIPTION", nil
@@ -467,8 +490,12 @@ func (e *Engine) subscriptionSnapshot(ctx context.Context, r, view *catalog.Rela
 		if err == nil {
 			err = e.checkRetained(r, snap, stream.LogPos{Epoch: epoch + 1}, stream.EpochPosition(epoch))
 		}
+		var scan *storage.RowIter
 		if err == nil {
-			sc.scan, err = view.Table().Scan(snap, storage.FullSpan)
+			scan, err = subscriptionStore(r, view).Scan(snap, storage.FullSpan)
+		}
+		if err == nil {
+			sc.rows = &snapshotRows{scan: scan, width: len(sc.ts)}
 		}
 		if err == nil {
 			sc.snap, sc.snapEpoch, sc.pos = snap, epoch, stream.LogPos{Epoch: epoch + 1}

@@ -118,7 +118,8 @@ func TestSubscriptionResumeMidEpoch(t *testing.T) {
 }
 
 // A FULL cursor returns the view's contents (Insert rows, no commit
-// time, the last one carrying the snapshot's position), then the changes
+// time, each carrying its row's position but the last, which carries the
+// snapshot's), then the changes
 // committed after it; resuming at the snapshot's position returns only
 // those changes.
 func TestSubscriptionCursorFull(t *testing.T) {
@@ -145,8 +146,8 @@ func TestSubscriptionCursorFull(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for i, c := range snap {
-		if c.op != "Insert" || c.ts != 0 || (c.pos != "") != (i == len(snap)-1) {
-			t.Fatalf("snapshot row %d: %+v; want Insert, no rw_timestamp, a position only on the last", i, c)
+		if c.op != "Insert" || c.ts != 0 || (strings.Contains(c.pos, "@") != (i < len(snap)-1)) {
+			t.Fatalf("snapshot row %d: %+v; want Insert, no rw_timestamp, a row position (epoch@key) on all but the last", i, c)
 		}
 		ids[c.row] = true
 	}
@@ -219,4 +220,129 @@ func TestSubscriptionAlterAndPrivileges(t *testing.T) {
 	_, err = r.Exec(ctx, "ALTER SUBSCRIPTION feed SET (retention = '1 minute')")
 	wantCode(t, err, "42501")
 	execAll(t, r, "ALTER SUBSCRIPTION mine RENAME TO my_feed")
+}
+
+// A consumer that stops in the middle of a FULL cursor's snapshot resumes
+// SINCE the position of the last row it processed, even after the view
+// changed on both sides of that row: it gets the rest of the same
+// snapshot, then every change after it, and ends with every row exactly
+// once. Resuming again inside the resumed snapshot works the same way.
+func TestSubscriptionCursorFullResumeMidSnapshot(t *testing.T) {
+	ts, w := startWithConn(t, "sub")
+	ctx := context.Background()
+	execAll(t, w,
+		"CREATE TABLE ev (id int PRIMARY KEY, v int)",
+		"INSERT INTO ev SELECT g, g FROM generate_series(1, 3000) g",
+		"CREATE MATERIALIZED VIEW evs AS SELECT id, v FROM ev",
+		"CREATE SUBSCRIPTION sub FROM evs")
+	state := map[string]string{} // id -> v, as the consumer builds it
+	apply := func(stage string, cs []subChange) {
+		t.Helper()
+		for _, c := range cs {
+			id, v, _ := strings.Cut(c.row, ",")
+			switch c.op {
+			case "Insert", "UpdateInsert":
+				if old, dup := state[id]; dup {
+					t.Fatalf("%s: %s %s but the consumer has %s,%s", stage, c.op, c.row, id, old)
+				}
+				state[id] = v
+			default:
+				if state[id] != v {
+					t.Fatalf("%s: %s %s but the consumer has %s,%s", stage, c.op, c.row, id, state[id])
+				}
+				delete(state, id)
+			}
+		}
+	}
+
+	a := mustConnectAs(t, ts, "consumer")
+	execAll(t, a, "DECLARE cur SUBSCRIPTION CURSOR FOR sub FULL")
+	first := fetchSub(t, a, "FETCH 1000 FROM cur WITH (timeout = '2s')")
+	if len(first) != 1000 {
+		t.Fatalf("first FETCH: %d rows", len(first))
+	}
+	for i, c := range first {
+		if !strings.Contains(c.pos, "@") || i > 0 && c.pos == first[i-1].pos {
+			t.Fatalf("snapshot row %d has position %q", i, c.pos)
+		}
+	}
+	apply("first 1000 of the snapshot", first)
+	a.PgConn().Conn().Close()
+	if first[999].row != "1000,1000" {
+		t.Fatalf("the snapshot is not in key order: row 1000 is %s", first[999].row)
+	}
+
+	// The view changes before and after the consumer's place: deletes,
+	// updates and inserts on both sides, some twice.
+	execAll(t, w,
+		"DELETE FROM ev WHERE id IN (5, 2500)",
+		"UPDATE ev SET v = -v WHERE id IN (10, 2600, 1001)",
+		"INSERT INTO ev VALUES (0, 0), (5000, 5000)", "FLUSH",
+		"UPDATE ev SET v = 7 WHERE id IN (2600, 5000)",
+		"DELETE FROM ev WHERE id = 2700",
+		"INSERT INTO ev VALUES (2700, 1)", "FLUSH")
+
+	b := mustConnectAs(t, ts, "consumer")
+	execAll(t, b, fmt.Sprintf("DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE '%s'", first[999].pos))
+	second := fetchSub(t, b, "FETCH 1600 FROM cur WITH (timeout = '2s')")
+	if len(second) != 1600 {
+		t.Fatalf("resumed FETCH: %d rows", len(second))
+	}
+	for i, c := range second {
+		if c.op != "Insert" || !strings.Contains(c.pos, "@") {
+			t.Fatalf("resumed snapshot row %d: %+v", i, c)
+		}
+	}
+	apply("rows 1001-2600 of the snapshot", second)
+	if second[0].row != "1001,1001" || second[1499].row != "2500,2500" || second[1599].row != "2600,2600" {
+		t.Fatalf("the resumed snapshot is not the one at the epoch: %s, %s, %s", second[0].row, second[1499].row, second[1599].row)
+	}
+	b.PgConn().Conn().Close()
+
+	c := mustConnectAs(t, ts, "consumer")
+	execAll(t, c, fmt.Sprintf("DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE '%s'", second[1599].pos))
+	var rest []subChange
+	for {
+		cs := fetchSub(t, c, "FETCH 1000 FROM cur WITH (timeout = '0s')")
+		if len(cs) == 0 {
+			break
+		}
+		rest = append(rest, cs...)
+	}
+	snapRows := 0
+	for _, r := range rest {
+		if r.ts == 0 {
+			snapRows++
+		}
+	}
+	if snapRows != 400 {
+		t.Fatalf("the rest of the snapshot has %d rows, want 400", snapRows)
+	}
+	apply("the rest", rest)
+	want := map[string]string{}
+	rows, err := w.Query(ctx, "SELECT id, v FROM evs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, v int32
+		if err := rows.Scan(&id, &v); err != nil {
+			t.Fatal(err)
+		}
+		want[fmt.Sprint(id)] = fmt.Sprint(v)
+	}
+	rows.Close()
+	if len(state) != len(want) {
+		t.Fatalf("the consumer has %d rows, the view %d", len(state), len(want))
+	}
+	for id, v := range want {
+		if state[id] != v {
+			t.Fatalf("id %s: consumer %q, view %q", id, state[id], v)
+		}
+	}
+
+	_, err = c.Exec(ctx, "DECLARE bad SUBSCRIPTION CURSOR FOR sub SINCE '99999999@00'")
+	wantCode(t, err, "22023")
+	_, err = c.Exec(ctx, "DECLARE bad SUBSCRIPTION CURSOR FOR sub SINCE '12@zz'")
+	wantCode(t, err, "22023")
 }

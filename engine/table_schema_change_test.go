@@ -3,8 +3,6 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
+	"streamsql/internal/doctest"
 	"streamsql/internal/testclient"
 	"streamsql/internal/testserver"
 )
@@ -280,16 +279,10 @@ func TestSchemaChangeRestart(t *testing.T) {
 // run with the broker's address for localhost:9092, and its query must
 // return the rows below it, with no reject.
 func TestSchemaChangeDocExample(t *testing.T) {
-	doc, err := os.ReadFile("../docs/connectors/kafka.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	produceBlock := regexp.MustCompile("(?s)<!-- schema-change: produce topic=(\\S+) -->\n```json\n(.*?)```").FindSubmatch(doc)
-	run := regexp.MustCompile("(?s)<!-- schema-change: run -->\n```sql\n(.*?)```").FindSubmatch(doc)
-	expect := regexp.MustCompile("(?s)<!-- schema-change: expect -->\n```sql\n(.*?)```\n```text\n(.*?)```").FindSubmatch(doc)
-	if produceBlock == nil || run == nil || expect == nil {
-		t.Fatal("docs/connectors/kafka.md lacks its schema-change produce, run or expect block")
-	}
+	const page = "docs/connectors/kafka.md"
+	produceBlock := doctest.Block(t, page, "(?s)<!-- schema-change: produce topic=(\\S+) -->\n```json\n(.*?)```")
+	run := doctest.Block(t, page, "(?s)<!-- schema-change: run -->\n```sql\n(.*?)```")
+	expect := doctest.Block(t, page, "(?s)<!-- schema-change: expect -->\n```sql\n(.*?)```\n```text\n(.*?)```")
 	topic := string(produceBlock[1])
 	addr, p := ddlBroker(t, topic)
 	produce(t, p, topic, strings.Split(strings.TrimSpace(string(produceBlock[2])), "\n")...)

@@ -169,7 +169,7 @@ func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) 
 
 // DecodeBatch implements Decoder.
 func (d *avroDecoder) DecodeBatch(msgs []Message, out *Batch) {
-	out.reserve(len(msgs))
+	out.decoding(len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		d.begin()

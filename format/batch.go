@@ -16,6 +16,12 @@ type Batch struct {
 	schema Schema
 	cols   []colOut
 	ops    []Op
+	// pool lends the columns their fixed-width buffers and takes them back
+	// when Arrow releases the arrays Finish made of them (buffer_pool.go).
+	pool *bufferPool
+	// msgs counts the messages decoded since the last Finish; rowsPer16
+	// is the rows per message of the last chunk, in sixteenths.
+	msgs, rowsPer16 int
 	// Rejects are the messages since the last Reset that decoded to nothing.
 	Rejects []Reject
 	// SchemaChanges are the column changes of DDL events since the last Reset.
@@ -31,9 +37,9 @@ type Batch struct {
 
 // NewBatch returns an empty batch for schema.
 func NewBatch(schema Schema) *Batch {
-	b := &Batch{schema: schema, cols: make([]colOut, len(schema.Columns))}
+	b := &Batch{schema: schema, cols: make([]colOut, len(schema.Columns)), pool: new(bufferPool)}
 	for j, c := range schema.Columns {
-		b.cols[j].init(c.Type)
+		b.cols[j].init(c.Type, b.pool)
 	}
 	return b
 }
@@ -46,7 +52,9 @@ func (b *Batch) Len() int { return len(b.ops) }
 
 // Finish returns the rows appended since the last Finish as one array per
 // column (owned by the caller, who releases them) and their ops (a new
-// slice), and leaves the batch empty. Rejects and SchemaChanges stay until
+// slice), and leaves the batch empty. The arrays' fixed-width buffers come
+// back to the batch for later chunks once every reference to them is
+// released; an array that is never released is left to the collector. Rejects and SchemaChanges stay until
 // Reset.
 func (b *Batch) Finish() ([]arrow.Array, []Op) {
 	cols := make([]arrow.Array, len(b.cols))
@@ -55,7 +63,10 @@ func (b *Batch) Finish() ([]arrow.Array, []Op) {
 	}
 	ops := make([]Op, len(b.ops))
 	copy(ops, b.ops)
-	b.ops = b.ops[:0]
+	if b.msgs > 0 {
+		b.rowsPer16 = len(b.ops) * 16 / b.msgs
+	}
+	b.ops, b.msgs = b.ops[:0], 0
 	return cols, ops
 }
 
@@ -67,6 +78,7 @@ func (b *Batch) Reset() {
 		}
 		b.ops = b.ops[:0]
 	}
+	b.msgs = 0
 	b.Rejects = b.Rejects[:0]
 	b.SchemaChanges = b.SchemaChanges[:0]
 	b.Stopped, b.Consumed = false, 0
@@ -78,18 +90,30 @@ func (b *Batch) Release() {
 	b.ops = nil
 }
 
-// Reserve makes room for n more rows. A caller that decodes one batch of
-// messages in several DecodeBatch calls (a Kafka reader, per partition)
-// reserves for all of them first, so the columns grow once.
+// Reserve makes room for the rows of n more messages. A caller that
+// decodes one batch of messages in several DecodeBatch calls (a Kafka
+// reader, per partition) reserves for all of them first, so the columns
+// grow once.
 func (b *Batch) Reserve(n int) { b.reserve(n) }
 
-// reserve makes room for n more rows, with as many value bytes per row in
-// text and binary columns as the last chunk had, so that builders do not
-// grow row by row.
+// reserve makes room for the rows of n more messages: as many rows per
+// message and value bytes per row in text and binary columns as the last
+// chunk had (an envelope's update is two rows), so that the columns do
+// not grow row by row, and take their buffers from the pool rather than
+// from append.
 func (b *Batch) reserve(n int) {
+	rows := n * max(b.rowsPer16, 16) / 16
 	for j := range b.cols {
-		b.cols[j].reserve(n)
+		b.cols[j].reserve(rows)
 	}
+}
+
+// decoding is called by DecodeBatch with the number of messages it is
+// given: it reserves for them and counts them for the next estimate of
+// rows per message.
+func (b *Batch) decoding(n int) {
+	b.msgs += n
+	b.reserve(n)
 }
 
 // reject records msg as rejected with err.
@@ -207,6 +231,7 @@ var kindStorage = map[types.Kind]storage{
 // This is what an Arrow builder does, minus its per-append reserve,
 // interface and bitmap bookkeeping.
 type colOut struct {
+	pool  *bufferPool
 	st    storage
 	dt    arrow.DataType
 	n     int
@@ -224,7 +249,8 @@ type colOut struct {
 	data  []byte
 }
 
-func (c *colOut) init(t types.T) {
+func (c *colOut) init(t types.T, pool *bufferPool) {
+	c.pool = pool
 	c.st = storageOf(t)
 	c.dt = t.ArrowType()
 	c.clear()
@@ -238,44 +264,32 @@ func (c *colOut) clear() {
 	c.i16, c.i32, c.i64 = c.i16[:0], c.i32[:0], c.i64[:0]
 	c.f32, c.f64, c.iv = c.f32[:0], c.f64[:0], c.iv[:0]
 	c.offs, c.data = c.offs[:0], c.data[:0]
-	if c.st == stString || c.st == stBinary {
+	if (c.st == stString || c.st == stBinary) && cap(c.offs) > 0 {
 		c.offs = append(c.offs, 0)
 	}
-}
-
-// drop forgets the buffers Finish handed to Arrow: the next reserve
-// allocates new ones of the size it needs, once.
-func (c *colOut) drop() {
-	c.n, c.nulls = 0, 0
-	c.valid, c.bits = nil, nil
-	c.i16, c.i32, c.i64 = nil, nil, nil
-	c.f32, c.f64, c.iv = nil, nil, nil
-	c.offs, c.data = nil, nil
 }
 
 // reserve makes room for n more rows.
 func (c *colOut) reserve(n int) {
 	need := c.n + n
-	if cap(c.valid) < need/8+1 {
-		c.valid = growCap(c.valid, need/8+1)
-	}
+	c.valid = grow(c.pool, c.valid, need/8+1)
 	switch c.st {
 	case stBool:
-		c.bits = growCap(c.bits, need/8+1)
+		c.bits = grow(c.pool, c.bits, need/8+1)
 	case stInt16:
-		c.i16 = growCap(c.i16, need)
+		c.i16 = grow(c.pool, c.i16, need)
 	case stInt32, stDate32:
-		c.i32 = growCap(c.i32, need)
+		c.i32 = grow(c.pool, c.i32, need)
 	case stInt64, stTime64, stTimestamp:
-		c.i64 = growCap(c.i64, need)
+		c.i64 = grow(c.pool, c.i64, need)
 	case stFloat32:
-		c.f32 = growCap(c.f32, need)
+		c.f32 = grow(c.pool, c.f32, need)
 	case stFloat64:
-		c.f64 = growCap(c.f64, need)
+		c.f64 = grow(c.pool, c.f64, need)
 	case stInterval:
-		c.iv = growCap(c.iv, need)
+		c.iv = grow(c.pool, c.iv, need)
 	case stString, stBinary:
-		c.offs = growCap(c.offs, need+1)
+		c.offs = grow(c.pool, c.offs, need+1)
 		if len(c.offs) == 0 {
 			c.offs = append(c.offs, 0)
 		}
@@ -394,6 +408,11 @@ func (c *colOut) setValid() {
 	c.valid[i>>3] |= 1 << (i & 7)
 }
 
+// isSet reports whether row i holds a value (not NULL, not missing).
+func (c *colOut) isSet(i int) bool {
+	return c.n > i && c.valid[i>>3]&(1<<(i&7)) != 0
+}
+
 // appendNull appends a NULL.
 func (c *colOut) appendNull() {
 	var s slot
@@ -460,40 +479,69 @@ func (c *colOut) zero() {
 	}
 }
 
-// finish returns the column as an Arrow array and starts a new one.
+// finish returns the column as an Arrow array and starts a new one. The
+// fixed-width buffers go to Arrow with the pool as their allocator, so
+// they come back when the array's last reference is released; the column
+// takes new ones from the pool at the next reserve. A validity bitmap
+// without a null is not handed out and stays with the column.
 func (c *colOut) finish() arrow.Array {
 	if len(c.offs) == 0 && (c.st == stString || c.st == stBinary) {
 		c.offs = append(c.offs, 0)
 	}
 	var valid *memory.Buffer
 	if c.nulls > 0 {
-		valid = memory.NewBufferBytes(c.valid)
+		valid = c.lend(asBytes(c.valid))
+		c.valid = nil
 	}
 	var bufs []*memory.Buffer
 	switch c.st {
 	case stBool:
-		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(c.bits)}
+		bufs = []*memory.Buffer{valid, c.lend(c.bits)}
+		c.bits = nil
 	case stInt16:
-		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int16Traits.CastToBytes(c.i16))}
+		bufs = []*memory.Buffer{valid, c.lend(asBytes(c.i16))}
+		c.i16 = nil
 	case stInt32, stDate32:
-		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.i32))}
+		bufs = []*memory.Buffer{valid, c.lend(asBytes(c.i32))}
+		c.i32 = nil
 	case stInt64, stTime64, stTimestamp:
-		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(c.i64))}
+		bufs = []*memory.Buffer{valid, c.lend(asBytes(c.i64))}
+		c.i64 = nil
 	case stFloat32:
-		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Float32Traits.CastToBytes(c.f32))}
+		bufs = []*memory.Buffer{valid, c.lend(asBytes(c.f32))}
+		c.f32 = nil
 	case stFloat64:
-		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(c.f64))}
+		bufs = []*memory.Buffer{valid, c.lend(asBytes(c.f64))}
+		c.f64 = nil
 	case stInterval:
-		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.MonthDayNanoIntervalTraits.CastToBytes(c.iv))}
+		bufs = []*memory.Buffer{valid, c.lend(asBytes(c.iv))}
+		c.iv = nil
 	case stString, stBinary:
-		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offs)), memory.NewBufferBytes(c.data)}
+		// The data buffer is the collector's (see bufferPool).
+		bufs = []*memory.Buffer{valid, c.lend(asBytes(c.offs)), memory.NewBufferBytes(c.data)}
+		c.offs = nil
 	}
 	data := array.NewData(c.dt, c.n, bufs, nil, c.nulls, 0)
 	arr := array.MakeFromData(data)
 	data.Release()
+	for _, b := range bufs {
+		if b != nil {
+			b.Release() // the array holds them now
+		}
+	}
 	if c.n > 0 && (c.st == stString || c.st == stBinary) {
 		c.avg = (len(c.data) + c.n - 1) / c.n
 	}
-	c.drop()
+	c.data = nil
+	c.clear()
 	return arr
+}
+
+// lend wraps a buffer of the pool for Arrow: Arrow frees it into the pool
+// when its reference count drops to zero.
+func (c *colOut) lend(b []byte) *memory.Buffer {
+	if b == nil {
+		b = []byte{}
+	}
+	return memory.NewBufferWithAllocator(b, c.pool)
 }

@@ -146,3 +146,57 @@ func BenchmarkCSVBid(b *testing.B) {
 	}
 	runBench(b, dec, bidSchema, msgs)
 }
+
+func BenchmarkUpsertJSON(b *testing.B) {
+	schema := Schema{Columns: bidSchema.Columns, PrimaryKey: []int{0}}
+	dec, err := NewDecoder(Spec{Format: "UPSERT", Encode: "JSON"}, schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]Message, benchBatch)
+	for i := range msgs {
+		msgs[i] = Message{Offset: int64(i), Key: fmt.Appendf(nil, `{"auction":%d}`, 1000+i%997), Value: bidJSON(i)}
+		if i%8 == 7 {
+			msgs[i].Value = nil // a delete by key
+		}
+	}
+	runBench(b, dec, schema, msgs)
+}
+
+func BenchmarkCanalJSON(b *testing.B) {
+	schema := Schema{Columns: bidSchema.Columns, PrimaryKey: []int{0}}
+	dec, err := NewDecoder(Spec{Format: "CANAL", Encode: "JSON"}, schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]Message, benchBatch)
+	for i := range msgs {
+		typ, old := "INSERT", "null"
+		if i%4 == 3 {
+			typ, old = "UPDATE", fmt.Sprintf(`[{"price":"%d"}]`, 99+i%100000)
+		}
+		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil,
+			`{"data":[{"auction":"%d","bidder":"%d","price":"%d","channel":"channel-%d","url":"https://www.nexmark.com/item.htm?query=%d","date_time":"2015-07-15 00:00:%02d.000","extra":"jbpzwjaxhk"}],"database":"nexmark","es":1700000000000,"id":%d,"isDdl":false,"mysqlType":{"auction":"bigint"},"old":%s,"pkNames":["auction"],"sql":"","table":"bid","ts":1700000000123,"type":"%s"}`,
+			1000+i%997, 2000+i%1009, 100+i%100000, i%10, i, i%60, i, old, typ)}
+	}
+	runBench(b, dec, schema, msgs)
+}
+
+func BenchmarkMaxwellJSON(b *testing.B) {
+	schema := Schema{Columns: bidSchema.Columns, PrimaryKey: []int{0}}
+	dec, err := NewDecoder(Spec{Format: "MAXWELL", Encode: "JSON"}, schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]Message, benchBatch)
+	for i := range msgs {
+		typ, old := "insert", ""
+		if i%4 == 3 {
+			typ, old = "update", fmt.Sprintf(`,"old":{"price":%d}`, 99+i%100000)
+		}
+		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil,
+			`{"database":"nexmark","table":"bid","type":"%s","ts":1700000000,"xid":%d,"commit":true,"data":%s%s}`,
+			typ, 8000+i, bidJSON(i), old)}
+	}
+	runBench(b, dec, schema, msgs)
+}

@@ -39,7 +39,7 @@ func newBytesDecoder(spec Spec, schema Schema) (Decoder, error) {
 
 // DecodeBatch implements Decoder.
 func (d *bytesDecoder) DecodeBatch(msgs []Message, out *Batch) {
-	out.reserve(len(msgs))
+	out.decoding(len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		if m.Value == nil {

@@ -89,18 +89,23 @@ func (d *jsonDecoder) canal(m *Message, out *Batch) error {
 		if !more {
 			return nil
 		}
+		i := out.Len()
 		if op != UpdateInsert {
-			if err := d.decodeObject(&ds, d.stage(op)); err != nil {
+			if err := d.fieldsInto(&ds, out, i); err != nil {
 				return prefixErr(err, "data")
 			}
+			d.finishRow(m, out, i, op)
 			continue
 		}
-		before := d.stage(UpdateDelete)
-		after := d.stage(UpdateInsert)
-		if err := d.decodeObject(&ds, after); err != nil {
+		// The old image is the data row with the fields of the matching
+		// "old" element laid over it; the new one is the data row, read
+		// again into the next row.
+		ds.skipWS()
+		start := ds.pos
+		if err := d.fieldsInto(&ds, out, i); err != nil {
 			return prefixErr(err, "data")
 		}
-		before.copyFrom(after)
+		elem := ds.data[start:ds.pos]
 		more, err = old.nextElem(first)
 		if err != nil {
 			return err
@@ -108,8 +113,13 @@ func (d *jsonDecoder) canal(m *Message, out *Batch) error {
 		if !more {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "Canal UPDATE event has fewer \"old\" than \"data\" rows")
 		}
-		if err := d.decodeObject(&old, before); err != nil {
+		if err := d.fieldsInto(&old, out, i); err != nil {
 			return prefixErr(err, "old")
 		}
+		d.finishRow(m, out, i, UpdateDelete)
+		if err := d.imageInto(elem, out, i+1, "data"); err != nil {
+			return err
+		}
+		d.finishRow(m, out, i+1, UpdateInsert)
 	}
 }

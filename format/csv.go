@@ -72,7 +72,7 @@ func newCSVDecoder(spec Spec, schema Schema) (Decoder, error) {
 
 // DecodeBatch implements Decoder.
 func (d *csvDecoder) DecodeBatch(msgs []Message, out *Batch) {
-	out.reserve(len(msgs))
+	out.decoding(len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		if m.Value == nil {

@@ -90,7 +90,8 @@ const (
 )
 
 // dbzEvent is what one walk over a Debezium event found. The row images
-// are decoded into staging rows during the walk, so the event is read once.
+// are decoded straight into the columns during the walk, as consecutive
+// rows in the order they come, so the event is read once.
 type dbzEvent struct {
 	op, ddl, database   []byte
 	hasOp, hasDDL       bool
@@ -99,6 +100,10 @@ type dbzEvent struct {
 	hasPayload          bool
 	schemaSeen          bool
 	schemaLate          bool // the schema came after the payload
+	// afterFirst: the after image came before the before image; again:
+	// an image came twice.
+	afterFirst bool
+	again      bool
 }
 
 func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
@@ -106,12 +111,11 @@ func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
 		return nil // tombstone
 	}
 	d.modes = nil
-	before := d.stage(UpdateDelete)
-	after := d.stage(UpdateInsert)
+	mark := out.Len()
 	var ev dbzEvent
 	s := &d.sn
 	s.reset(m.Value, &d.sc)
-	err := d.debeziumWalk(s, &ev, before, after, true)
+	err := d.debeziumWalk(s, &ev, m, out, true)
 	if err == nil {
 		err = s.atEnd()
 	}
@@ -121,29 +125,28 @@ func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
 	} else if err != nil {
 		return err
 	}
-	if ev.schemaLate {
-		// Rare: decode again now that the schema's types are known.
+	// The rows written are the images in the order they came. An event
+	// that needs them otherwise (an image the op does not use, the after
+	// image first, a field named twice) or whose schema came late is
+	// decoded again in two passes; Debezium itself writes none of these.
+	twoPass := func() error {
+		out.truncate(mark)
 		d.begin()
 		return d.debeziumTwoPass(m, out)
 	}
+	if ev.schemaLate || ev.again {
+		return twoPass()
+	}
 	if ev.hasPayload && ev.payloadNull {
-		d.begin()
+		out.truncate(mark)
 		return nil // a tombstone with schemas enabled
 	}
 	if ev.hasDDL && !ev.hasOp {
-		d.begin()
+		out.truncate(mark)
 		return d.schemaChanges(m, out, string(ev.ddl), string(ev.database))
 	}
 	if !ev.hasOp {
 		return errMissingField("Debezium", "op")
-	}
-	// Keep the images the op uses, in changelog order.
-	only := func(r int, op Op) {
-		if r == 1 {
-			d.pending[0], d.pending[1] = d.pending[1], d.pending[0]
-		}
-		d.npend = 1
-		d.ops = append(d.ops[:0], op)
 	}
 	op := ev.op
 	switch {
@@ -151,19 +154,30 @@ func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
 		if !ev.hasAfter {
 			return errMissingField("Debezium", "after")
 		}
-		only(1, Insert)
+		if ev.hasBefore {
+			return twoPass()
+		}
+		out.ops[mark] = Insert
 	case len(op) == 1 && op[0] == 'u':
 		if !ev.hasAfter {
 			return errMissingField("Debezium", "after")
 		}
-		if !ev.hasBefore {
-			only(1, Insert)
+		switch {
+		case !ev.hasBefore:
+			out.ops[mark] = Insert
+		case ev.afterFirst:
+			return twoPass()
+		default:
+			out.ops[mark], out.ops[mark+1] = UpdateDelete, UpdateInsert
 		}
 	case len(op) == 1 && op[0] == 'd':
 		if !ev.hasBefore {
 			return errMissingField("Debezium", "before")
 		}
-		only(0, Delete)
+		if ev.hasAfter {
+			return twoPass()
+		}
+		out.ops[mark] = Delete
 	case len(op) == 1 && op[0] == 't':
 		return sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
 	default:
@@ -172,8 +186,10 @@ func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
 	return nil
 }
 
-// debeziumWalk walks an event object (the whole value, or its payload).
-func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, before, after *row, top bool) error {
+// debeziumWalk walks an event object (the whole value, or its payload),
+// decoding each row image into the next row of out; the rows' ops are
+// set once the event's op is known.
+func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, m *Message, out *Batch, top bool) error {
 	if err := s.objectStart(); err != nil {
 		return err
 	}
@@ -191,15 +207,19 @@ func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, before, after *
 				_, err = s.value()
 				break
 			}
-			r := after
 			if k == "before" {
-				r, ev.hasBefore = before, true
+				ev.again = ev.again || ev.hasBefore
+				ev.hasBefore = true
 			} else {
-				ev.hasAfter = true
+				ev.again = ev.again || ev.hasAfter
+				ev.hasAfter, ev.afterFirst = true, !ev.hasBefore
 			}
-			if err = d.decodeObject(s, r); err != nil {
+			i := out.Len()
+			if err = d.fieldsInto(s, out, i); err != nil {
 				err = prefixErr(err, k)
+				break
 			}
+			d.finishRow(m, out, i, Insert) // the op follows
 		case k == "op" || k == "ddl" || k == "databaseName":
 			var v jval
 			if v, err = s.value(); err != nil {
@@ -238,7 +258,7 @@ func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, before, after *
 				_, err = s.value()
 				break
 			}
-			err = d.debeziumWalk(s, ev, before, after, false)
+			err = d.debeziumWalk(s, ev, m, out, false)
 		default:
 			err = s.skip(0)
 		}

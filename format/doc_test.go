@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"streamsql/internal/doctest"
 )
 
 // TestDocExamples runs the examples of docs/formats.md. An example is an
@@ -22,15 +22,7 @@ import (
 // key of the next message), then a text block with the rows, rejects and
 // schema changes they decode to.
 func TestDocExamples(t *testing.T) {
-	doc, err := os.ReadFile("../docs/formats.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile("(?s)<!-- example: (.*?) -->\n```json\n(.*?)```\n```text\n(.*?)```")
-	examples := re.FindAllSubmatch(doc, -1)
-	if len(examples) < 7 {
-		t.Fatalf("found %d examples in docs/formats.md", len(examples))
-	}
+	examples := doctest.Blocks(t, "docs/formats.md", "(?s)<!-- example: (.*?) -->\n```json\n(.*?)```\n```text\n(.*?)```", 7)
 	for _, ex := range examples {
 		head, input, want := string(ex[1]), string(ex[2]), string(ex[3])
 		specPart, schemaPart, _ := strings.Cut(head, "; schema: ")

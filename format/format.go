@@ -25,9 +25,13 @@
 // runtime's ops). Decoding is per batch and allocation-free on the hot path:
 // JSON is read by a hand-written scanner that matches top-level keys to
 // columns without building maps, Avro by a program compiled once per writer
-// schema. Each message is first decoded into staging rows and only copied
-// into the columns once it decoded whole, so a message that fails half-way
-// adds nothing. ENCODE AVRO fetches schemas from a registry: a connector
+// schema. ENCODE JSON, under every envelope, writes each field straight
+// into its column and cuts a message that fails half-way off the columns
+// again (Batch.truncate), so it adds nothing; ENCODE AVRO and CSV decode a
+// message into staging rows first and copy them into the columns once it
+// decoded whole. The columns' fixed-width buffers are lent by a pool that
+// Arrow frees them back into when the chunk's last reference is released
+// (buffer_pool.go). ENCODE AVRO fetches schemas from a registry: a connector
 // calls Prefetch (the Prefetcher interface) before DecodeBatch so that a
 // registry outage is an error it can retry rather than rejected messages.
 //

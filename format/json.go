@@ -61,9 +61,13 @@ func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
 	return d, nil
 }
 
-// DecodeBatch implements Decoder.
+// DecodeBatch implements Decoder. Every format decodes straight into the
+// columns of out: a message that fails half-way is cut off the columns
+// again (Batch.truncate), so it adds nothing. Rows staged by the rare
+// Debezium events that need two passes are appended once they decoded
+// (rowDecoder.commit).
 func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
-	out.reserve(len(msgs))
+	out.decoding(len(msgs))
 	if d.format == "PLAIN" {
 		d.decodePlain(msgs, out)
 		return
@@ -71,11 +75,12 @@ func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
 	for i := range msgs {
 		m := &msgs[i]
 		d.begin()
+		mark := out.Len()
 		nChanges, nRejects := len(out.SchemaChanges), len(out.Rejects)
 		var err error
 		switch d.format {
 		case "UPSERT":
-			err = d.upsert(m)
+			err = d.upsert(m, out)
 		case "DEBEZIUM":
 			err = d.debezium(m, out)
 		case "CANAL":
@@ -84,6 +89,7 @@ func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
 			err = d.maxwell(m, out)
 		}
 		if err != nil {
+			out.truncate(mark)
 			out.reject(m, err)
 			continue
 		}
@@ -174,34 +180,41 @@ func (d *jsonDecoder) plain(m *Message, out *Batch) error {
 // the message key holds. Key columns missing from the value are taken from
 // the message key: a JSON object with the key columns, or, for a one-column
 // key, a bare JSON value or text.
-func (d *jsonDecoder) upsert(m *Message) error {
+func (d *jsonDecoder) upsert(m *Message, out *Batch) error {
+	i := out.Len()
 	if isNullValue(m.Value) {
-		r := d.stage(Delete)
-		if err := d.keyInto(m, r); err != nil {
+		if err := d.keyInto(m, out, i); err != nil {
 			return err
 		}
-		return d.checkKey(d.pk, r)
+		if err := d.checkKeyAt(d.pk, out, i); err != nil {
+			return err
+		}
+		d.finishRow(m, out, i, Delete)
+		return nil
 	}
 	s := &d.sn
 	s.reset(m.Value, &d.sc)
-	r := d.stage(Insert)
-	if err := d.decodeObject(s, r); err != nil {
+	if err := d.fieldsInto(s, out, i); err != nil {
 		return err
 	}
 	if err := s.atEnd(); err != nil {
 		return err
 	}
-	if keyAbsent(d.pk, r) && len(m.Key) > 0 {
-		if err := d.keyInto(m, r); err != nil {
+	if keyAbsentAt(d.pk, out, i) && len(m.Key) > 0 {
+		if err := d.keyInto(m, out, i); err != nil {
 			return err
 		}
 	}
-	return d.checkKey(d.pk, r)
+	if err := d.checkKeyAt(d.pk, out, i); err != nil {
+		return err
+	}
+	d.finishRow(m, out, i, Insert)
+	return nil
 }
 
-// keyInto fills the primary key columns of r that are still absent from
-// the message key.
-func (d *jsonDecoder) keyInto(m *Message, r *row) error {
+// keyInto fills the primary key columns that row i of out still lacks
+// from the message key.
+func (d *jsonDecoder) keyInto(m *Message, out *Batch, i int) error {
 	if len(m.Key) == 0 {
 		return errNoKey()
 	}
@@ -237,6 +250,10 @@ func (d *jsonDecoder) keyInto(m *Message, r *row) error {
 	default:
 		return sqlerr.New(sqlerr.InvalidTextRepresentation, "message key must be a JSON object with the %d primary key columns", len(d.pk))
 	}
-	fillKey(d.pk, r, kr)
+	for _, k := range d.pk {
+		if out.cols[k].n == i && kr.slots[k].state != slotAbsent {
+			out.cols[k].put(i, &kr.slots[k])
+		}
+	}
 	return nil
 }

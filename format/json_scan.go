@@ -1,6 +1,7 @@
 package format
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -363,9 +364,8 @@ func (s *jsonScanner) readString(unescape bool) ([]byte, error) {
 	high := false
 	for {
 		// Skip the bytes that need no attention, eight at a time while
-		// the lookup table says so.
-		for i+8 <= len(d) && strPlain[d[i]]&strPlain[d[i+1]]&strPlain[d[i+2]]&strPlain[d[i+3]]&
-			strPlain[d[i+4]]&strPlain[d[i+5]]&strPlain[d[i+6]]&strPlain[d[i+7]] != 0 {
+		// none of them does (see plain8).
+		for i+8 <= len(d) && plain8(binary.LittleEndian.Uint64(d[i:])) {
 			i += 8
 		}
 		for i < len(d) && strPlain[d[i]] != 0 {
@@ -395,6 +395,19 @@ func (s *jsonScanner) readString(unescape bool) ([]byte, error) {
 			i++
 		}
 	}
+}
+
+// plain8 reports whether none of the eight bytes of x is a quote, a
+// backslash, a control character or a non-ASCII byte, with the
+// has-a-byte-below trick: subtracting 0x01 (or 0x20) from every byte sets
+// the top bit of a byte that was 0x00 (below 0x20). A borrow can mark a
+// byte above one that really matches, never one below, so the answer for
+// the word as a whole is exact.
+func plain8(x uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * ones)
+	b := x ^ ('\\' * ones)
+	return (x|(x-0x20*ones)|(q-ones)|(b-ones))&tops == 0
 }
 
 // strPlain marks the bytes a JSON string may hold without a closer look:

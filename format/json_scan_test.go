@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math/rand"
 	"regexp"
@@ -185,5 +186,44 @@ func TestJSONExpectedKeyOrder(t *testing.T) {
 		for _, c := range cols {
 			c.Release()
 		}
+	}
+}
+
+// plain8 agrees with the byte table on every byte value in every position
+// of a word, next to every other byte value (borrows cross bytes), and on
+// random words.
+func TestPlain8(t *testing.T) {
+	want := func(w [8]byte) bool {
+		for _, c := range w {
+			if strPlain[c] == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	check := func(w [8]byte) {
+		if got := plain8(binary.LittleEndian.Uint64(w[:])); got != want(w) {
+			t.Fatalf("plain8(%q) = %v", w[:], got)
+		}
+	}
+	for pos := 0; pos < 7; pos++ {
+		for a := 0; a < 256; a++ {
+			for b := 0; b < 256; b++ {
+				w := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+				w[pos], w[pos+1] = byte(a), byte(b)
+				check(w)
+			}
+		}
+	}
+	r := rand.New(rand.NewSource(1))
+	for i := 0; i < 200000; i++ {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], r.Uint64())
+		for k := range w {
+			if r.Intn(4) != 0 {
+				w[k] = byte(0x20 + r.Intn(0x60))
+			}
+		}
+		check(w)
 	}
 }

@@ -61,20 +61,33 @@ func (d *jsonDecoder) maxwell(m *Message, out *Batch) error {
 		return errMissingField("Maxwell", "data")
 	}
 	data := f.vals[mxData].raw
+	i := out.Len()
 	switch typ {
-	case "insert", "bootstrap-insert":
-		return d.decodeImage(data, d.stage(Insert), "data")
-	case "delete":
-		return d.decodeImage(data, d.stage(Delete), "data")
+	case "insert", "bootstrap-insert", "delete":
+		if err := d.imageInto(data, out, i, "data"); err != nil {
+			return err
+		}
+		op := Insert
+		if typ == "delete" {
+			op = Delete
+		}
+		d.finishRow(m, out, i, op)
+		return nil
 	}
-	before := d.stage(UpdateDelete)
-	after := d.stage(UpdateInsert)
-	if err := d.decodeImage(data, after, "data"); err != nil {
+	// The old image is data with the fields of "old" laid over it; the
+	// new one is data, read again into the next row.
+	if err := d.imageInto(data, out, i, "data"); err != nil {
 		return err
 	}
-	before.copyFrom(after)
 	if f.has(mxOld) {
-		return d.decodeImage(f.vals[mxOld].raw, before, "old")
+		if err := d.imageInto(f.vals[mxOld].raw, out, i, "old"); err != nil {
+			return err
+		}
 	}
+	d.finishRow(m, out, i, UpdateDelete)
+	if err := d.imageInto(data, out, i+1, "data"); err != nil {
+		return err
+	}
+	d.finishRow(m, out, i+1, UpdateInsert)
 	return nil
 }

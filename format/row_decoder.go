@@ -280,18 +280,29 @@ func (d *rowDecoder) decodeObject(s *jsonScanner, r *row) error {
 // metadata columns come from m. On an error the row may be half-written:
 // the caller truncates it.
 func (d *rowDecoder) objectInto(s *jsonScanner, m *Message, out *Batch) error {
+	i := out.Len()
+	if err := d.fieldsInto(s, out, i); err != nil {
+		return err
+	}
+	d.finishRow(m, out, i, Insert)
+	return nil
+}
+
+// fieldsInto decodes the JSON object at the scanner into row i of out,
+// the row being written (the last one), field by field straight into the
+// columns, under the Debezium modes when there are any. A field the row
+// already has is overwritten: an object that names a field twice, or an
+// envelope's old image laid over its new one. The columns it does not
+// name stay as they are; finishRow completes the row.
+func (d *rowDecoder) fieldsInto(s *jsonScanner, out *Batch, i int) error {
 	if err := s.objectStart(); err != nil {
 		return err
 	}
-	i := out.Len()
 	var sl slot
 	for first := true; ; first = false {
 		j, more, err := d.nextField(s, first)
-		if err != nil {
+		if err != nil || !more {
 			return err
-		}
-		if !more {
-			break
 		}
 		if j < 0 {
 			if err := s.skip(0); err != nil {
@@ -304,20 +315,61 @@ func (d *rowDecoder) objectInto(s *jsonScanner, m *Message, out *Batch) error {
 			return err
 		}
 		col, cv := &out.cols[j], &d.convs[j]
-		if col.n == i && col.putFast(v, cv) {
-			continue
-		}
 		sl.state = slotAbsent
-		if err := cv.setJSON(&sl, v, &d.sc); err != nil {
+		if d.modes != nil && d.modes[j].kind != dbzPlain {
+			err = cv.setDebezium(&sl, v, d.modes[j], &d.sc)
+		} else if col.n == i && col.putFast(v, cv) {
+			continue
+		} else {
+			err = cv.setJSON(&sl, v, &d.sc)
+		}
+		if err != nil {
 			return err
 		}
 		col.put(i, &sl)
 	}
+}
+
+// finishRow completes row i of out with op: the metadata columns from m,
+// NULL in the columns no field named.
+func (d *rowDecoder) finishRow(m *Message, out *Batch, i int, op Op) {
+	var sl slot
 	for _, j := range d.meta {
 		d.fillMeta(m, j, &sl)
 		out.cols[j].put(i, &sl)
 	}
-	out.endRow(i, Insert)
+	out.endRow(i, op)
+}
+
+// imageInto decodes a row image (the raw JSON object of an envelope's
+// field) into row i of out; what names the field in errors.
+func (d *rowDecoder) imageInto(raw []byte, out *Batch, i int, what string) error {
+	var s jsonScanner
+	s.reset(raw, &d.sc)
+	if err := d.fieldsInto(&s, out, i); err != nil {
+		return prefixErr(err, what)
+	}
+	return nil
+}
+
+// keyAbsentAt says whether row i of out lacks a value for a primary key
+// column (a field the message did not have; an explicit null is a value).
+func keyAbsentAt(pk []int, out *Batch, i int) bool {
+	for _, k := range pk {
+		if out.cols[k].n == i {
+			return true
+		}
+	}
+	return false
+}
+
+// checkKeyAt rejects row i of out without a complete primary key.
+func (d *rowDecoder) checkKeyAt(pk []int, out *Batch, i int) error {
+	for _, k := range pk {
+		if !out.cols[k].isSet(i) {
+			return sqlerr.New(sqlerr.NotNullViolation, "upsert message has no value for primary key column %q", d.schema.Columns[k].Name)
+		}
+	}
 	return nil
 }
 
@@ -506,7 +558,8 @@ func appendArrayElem(buf []byte, s string) []byte {
 
 // FORMAT UPSERT takes the primary key from the message value and, for the
 // key columns the value lacks, from the message key; a delete (a null
-// value) has only the key.
+// value) has only the key. ENCODE JSON does so in the columns
+// (keyAbsentAt, checkKeyAt); ENCODE AVRO in staging rows (below).
 
 // keyAbsent says whether r lacks a value for a primary key column.
 func keyAbsent(pk []int, r *row) bool {

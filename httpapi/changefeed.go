@@ -52,9 +52,14 @@ import (
 	"streamsql/sql/types"
 )
 
-// openSession opens an engine session for an HTTP request.
+// openSession opens an engine session for an HTTP request, as the role
+// the request signed in as (RequestUser), or "http" when it carries none.
 func openSession(ctx context.Context, e *engine.Engine) (pgwire.Session, error) {
-	return e.Open(ctx, pgwire.StartupInfo{User: "http", Database: "streamsql", Application: "httpapi"})
+	user := "http"
+	if u, _ := ctx.Value(userKey{}).(string); u != "" {
+		user = u
+	}
+	return e.Open(ctx, pgwire.StartupInfo{User: user, Database: "streamsql", Application: "httpapi"})
 }
 
 // runOne parses and runs one statement in a fresh session of e.
@@ -237,8 +242,17 @@ func subscribe(e *engine.Engine) http.HandlerFunc {
 }
 
 // positionID is what a Last-Event-ID of the subscription stream looks
-// like: a change's position or an epoch.
-var positionID = regexp.MustCompile(`^[0-9]{1,20}(/[0-9]{1,10})?$`)
+// like: a change's position, an epoch, or a snapshot row's position
+// (epoch@key, the key in hex).
+var positionID = regexp.MustCompile(`^[0-9]{1,20}(/[0-9]{1,10}|@[0-9a-f]{0,1000})?$`)
+
+// positionEpoch is the epoch a position names.
+func positionEpoch(pos string) string {
+	if i := strings.IndexAny(pos, "/@"); i >= 0 {
+		return pos[:i]
+	}
+	return pos
+}
 
 // feedBatch is how many changes one FETCH of the subscription stream asks
 // for; feedKeepAlive how long it waits for one before the stream sends a
@@ -312,8 +326,8 @@ func subscribeLog(w http.ResponseWriter, r *http.Request, e *engine.Engine, sub,
 		}
 		// Fewer changes than asked for: every committed one is sent, so
 		// the epoch of the last is complete (a snapshot's is already).
-		epoch, _, _ := strings.Cut(last, "/")
-		if n < feedBatch && epoch != progressed {
+		epoch := positionEpoch(last)
+		if n < feedBatch && !strings.Contains(last, "@") && epoch != progressed {
 			fmt.Fprintf(w, "event: progress\nid: %s\ndata: {\"epoch\":%s}\n\n", epoch, epoch)
 			progressed = epoch
 		}
@@ -349,8 +363,7 @@ func writeLogChanges(ctx context.Context, w io.Writer, res pgwire.Result) (n int
 			pos, _ := jsonValue(rec, i, k+2, cols[k+2].Type).(string)
 			id := ""
 			if pos != "" {
-				epoch, _, _ := strings.Cut(pos, "/")
-				if e, perr := strconv.ParseUint(epoch, 10, 64); perr == nil {
+				if e, perr := strconv.ParseUint(positionEpoch(pos), 10, 64); perr == nil {
 					ev["epoch"] = e
 				}
 				id = "id: " + pos + "\n"

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/httpapi"
+	"streamsql/internal/doctest"
 )
 
 // sseEvent is one Server-Sent Event.
@@ -175,10 +175,7 @@ func TestQueryJSON(t *testing.T) {
 // it reads the endpoint this package serves and handles exactly the
 // events the feed sends.
 func TestLiveViewPage(t *testing.T) {
-	page, err := os.ReadFile("../docs/examples/live-view.html")
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := doctest.Page(t, "docs/examples/live-view.html")
 	if !strings.Contains(string(page), "/v1/subscribe/") {
 		t.Error("the page does not read /v1/subscribe/")
 	}

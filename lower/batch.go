@@ -69,6 +69,8 @@ func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
 		return l.windowTVF(x)
 	case *plan.SessionWindow:
 		return l.sessionWindow(x)
+	case *plan.MatchRecognize:
+		return l.matchRecognize(x)
 	case *plan.ProjectSet:
 		in, err := l.lower(x.Input)
 		if err != nil {
@@ -159,6 +161,8 @@ func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
 		return l.join(x)
 	case *plan.LookupJoin:
 		return l.lookupJoin(x)
+	case *plan.AsofJoin:
+		return l.asofJoin(x)
 	case *plan.RecursiveUnion:
 		work := batch.NewWorkTable(x.Work.Types)
 		l.work[x.Work] = work

@@ -45,12 +45,15 @@ type StreamPlan struct {
 	// key order; nil when the key has a hidden column. Point and range
 	// reads of the view narrow its scan by it.
 	Key []int
+	// Watermarks are the view columns that carry a watermark (views on
+	// the view receive it).
+	Watermarks []int
 	// Logical is the logical plan the job was lowered from, after the
 	// stream rules (EXPLAIN (LOGICAL) prints it).
 	Logical plan.Rel
 	// Notices are warnings for the user who creates the view: operators
-	// whose state is unbounded.
-	Notices []string
+	// whose state is unbounded (stream_state_bounds.go).
+	Notices []StateWarning
 }
 
 // StreamOptions say what view is being planned.
@@ -129,7 +132,12 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		root.Names = append(root.Names, c.Name)
 	}
 	plan := &StreamPlan{Root: root, Cols: cols, AppendOnly: n.AppendOnly, Key: viewKey(n.StreamKey, visible, n.Types), Logical: logical,
-		Notices: sp.unbounded}
+		Notices: StateWarnings(root)}
+	for i, c := range visible {
+		if slices.Contains(n.Watermarks, c) {
+			plan.Watermarks = append(plan.Watermarks, i)
+		}
+	}
 	for id := range sp.tables {
 		plan.Tables = append(plan.Tables, id)
 	}
@@ -198,6 +206,9 @@ func ExplainStream(n *stream.Node) []string {
 		for _, st := range n.StateTables {
 			lines = append(lines, strings.Repeat("  ", depth+1)+"state: "+st)
 		}
+		for _, w := range nodeStateWarnings(n) {
+			lines = append(lines, strings.Repeat("  ", depth+1)+"warning: unbounded state: "+w.Reason)
+		}
 		for _, in := range n.Inputs {
 			walk(in, depth+1)
 		}
@@ -224,10 +235,6 @@ type streamPlanner struct {
 	tables   map[uint32]bool
 	views    map[uint32]bool
 	sources  map[uint32]bool
-	// unbounded say why the job's state grows with its inputs beyond
-	// what keyed state does (CREATE MATERIALIZED VIEW sends them as
-	// NOTICEs).
-	unbounded []string
 }
 
 func notIncremental(format string, args ...any) error {
@@ -245,6 +252,9 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		return sp.source(x)
 	case *plan.Filter:
 		if n, m, ok, err := sp.topN(x); ok || err != nil {
+			return n, m, err
+		}
+		if n, m, ok, err := sp.temporalFilter(x); ok || err != nil {
 			return n, m, err
 		}
 		child, cm, err := sp.convert(x.Input)
@@ -300,6 +310,8 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		return sp.join(x)
 	case *plan.LookupJoin:
 		return sp.lookupJoin(x)
+	case *plan.AsofJoin:
+		return sp.asofJoin(x)
 	case *plan.ProjectSet:
 		return sp.projectSet(x)
 	case *plan.Window:
@@ -377,6 +389,13 @@ func (sp *streamPlanner) scan(x *plan.Scan) (*stream.Node, []int, error) {
 		n.Types = append(n.Types, types.TBytea)
 		n.Names = append(n.Names, "_key")
 		n.StreamKey = []int{len(tbl.Types)}
+		// The view's own watermarks reach its readers (materialize
+		// forwards them).
+		for _, c := range r.ViewWatermarks {
+			if c < len(tbl.Types) {
+				n.Watermarks = append(n.Watermarks, c)
+			}
+		}
 		return n, append([]int(nil), cols...), nil
 	case catalog.KindTable:
 	default:

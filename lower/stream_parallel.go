@@ -32,6 +32,8 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 		keys = [][]int{s.GroupCols}
 	case *join.HashJoinSpec:
 		keys = [][]int{s.LeftKeys, s.RightKeys}
+	case *join.AsofJoinSpec:
+		keys = [][]int{s.LeftKeys, s.RightKeys}
 	case *agg.SessionAggSpec:
 		keys = [][]int{s.PartCols}
 	case *sortedpart.TopNSpec:

@@ -97,9 +97,6 @@ func (sp *streamPlanner) nestedLoop(n *stream.Node, j *plan.Join) *stream.Node {
 	oneRow := plan.AtMostOneRow(j.Right)
 	n.Spec = &join.NestedLoopJoinSpec{HashJoinSpec: *hs, OneRowRight: oneRow}
 	n.StateTables = join.NestedLoopJoinStateTables(oneRow)
-	if !oneRow {
-		sp.unbounded = append(sp.unbounded, "a join without an equality condition runs as a nested loop join that keeps every row of both inputs and compares each change with every row of the other input")
-	}
 	return n
 }
 

@@ -1,15 +1,15 @@
 package udf
 
 import (
+	"cmp"
 	"math"
 	"math/big"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/cockroachdb/apd/v3"
-
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/apd/v3"
 
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -434,9 +434,9 @@ func (a *minMaxAcc) Release() { a.has, a.ints, a.vals = nil, nil, nil }
 func datumCompare(t types.T) func(a, b types.Datum) int {
 	switch t.Kind {
 	case types.Int2, types.Int4, types.Int8, types.Oid:
-		return func(a, b types.Datum) int { return cmpInt(a.(int64), b.(int64)) }
+		return func(a, b types.Datum) int { return cmp.Compare(a.(int64), b.(int64)) }
 	case types.Float4, types.Float8:
-		return func(a, b types.Datum) int { return cmpFloat(a.(float64), b.(float64)) }
+		return func(a, b types.Datum) int { return types.CompareFloat(a.(float64), b.(float64)) }
 	case types.Numeric:
 		return func(a, b types.Datum) int { return a.(*apd.Decimal).Cmp(b.(*apd.Decimal)) }
 	case types.Char:
@@ -446,27 +446,17 @@ func datumCompare(t types.T) func(a, b types.Datum) int {
 	case types.Interval:
 		return func(a, b types.Datum) int { return CompareInterval(a.(types.IntervalValue), b.(types.IntervalValue)) }
 	case types.Bool:
-		return func(a, b types.Datum) int { return cmpBool(a.(bool), b.(bool)) }
+		return func(a, b types.Datum) int { return types.CompareBool(a.(bool), b.(bool)) }
 	case types.DateKind:
-		return func(a, b types.Datum) int { return cmpInt(int64(a.(types.Date)), int64(b.(types.Date))) }
+		return func(a, b types.Datum) int { return cmp.Compare(int64(a.(types.Date)), int64(b.(types.Date))) }
 	case types.Time:
-		return func(a, b types.Datum) int { return cmpInt(int64(a.(types.TimeOfDay)), int64(b.(types.TimeOfDay))) }
+		return func(a, b types.Datum) int { return cmp.Compare(int64(a.(types.TimeOfDay)), int64(b.(types.TimeOfDay))) }
 	case types.TimestampKind, types.TimestampTZ:
-		return func(a, b types.Datum) int { return cmpInt(int64(a.(types.Timestamp)), int64(b.(types.Timestamp))) }
+		return func(a, b types.Datum) int { return cmp.Compare(int64(a.(types.Timestamp)), int64(b.(types.Timestamp))) }
 	case types.Bytea:
 		return func(a, b types.Datum) int { return strings.Compare(string(a.([]byte)), string(b.([]byte))) }
 	}
 	return func(a, b types.Datum) int { return strings.Compare(a.(string), b.(string)) }
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // boolAcc is bool_and/every (no false seen) and bool_or (a true seen),

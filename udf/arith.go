@@ -601,22 +601,6 @@ func numericSpecialOp(op byte, x, y *apd.Decimal) (*apd.Decimal, error) {
 	return nan, nil
 }
 
-// compareNumeric orders numerics as PostgreSQL does: NaN equals NaN and
-// sorts above every other value, Infinity included.
-func compareNumeric(x, y *apd.Decimal) int {
-	xn := x.Form == apd.NaN || x.Form == apd.NaNSignaling
-	yn := y.Form == apd.NaN || y.Form == apd.NaNSignaling
-	switch {
-	case xn && yn:
-		return 0
-	case xn:
-		return 1
-	case yn:
-		return -1
-	}
-	return x.Cmp(y)
-}
-
 // dscale is the display scale of a numeric: digits after the point.
 func dscale(d *apd.Decimal) int32 {
 	if d.Exponent < 0 {

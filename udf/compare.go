@@ -157,21 +157,6 @@ func mixedIntCompare[A, B intT](op cmpOp, x []A, y []B, out []bool) {
 	}
 }
 
-// cmpFloat orders floats as PostgreSQL does: NaN equals NaN and sorts
-// above every other value.
-func cmpFloat(x, y float64) int {
-	xn, yn := x != x, y != y
-	switch {
-	case xn && yn:
-		return 0
-	case xn:
-		return 1
-	case yn:
-		return -1
-	}
-	return cmp.Compare(x, y)
-}
-
 func floatCompare(op cmpOp) ScalarFunc {
 	return func(_ *Env, args []arrow.Array, n int) (arrow.Array, error) {
 		out := make([]bool, n)
@@ -187,7 +172,7 @@ func floatCompare(op cmpOp) ScalarFunc {
 			orderedCompare(op, x, y, out)
 		} else {
 			for i := range out {
-				out[i] = op.test(cmpFloat(x[i], y[i]))
+				out[i] = op.test(types.CompareFloat(x[i], y[i]))
 			}
 		}
 		return makeBool(out, validity(n, args[0], args[1])), nil
@@ -230,12 +215,12 @@ func genericCompare(op cmpOp, t types.T) ScalarFunc {
 				if err != nil {
 					return nil, err
 				}
-				out[i] = op.test(compareNumeric(dx, dy))
+				out[i] = op.test(types.CompareDecimal(dx, dy))
 			}
 		case types.Bool:
 			x, y := a.(*array.Boolean), b.(*array.Boolean)
 			for i := range out {
-				out[i] = op.test(cmpBool(x.Value(i), y.Value(i)))
+				out[i] = op.test(types.CompareBool(x.Value(i), y.Value(i)))
 			}
 		case types.Bytea:
 			x, y := a.(*array.Binary), b.(*array.Binary)
@@ -259,16 +244,6 @@ func genericCompare(op cmpOp, t types.T) ScalarFunc {
 		}
 		return makeBool(out, valid), nil
 	}
-}
-
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
-	}
-	return 1
 }
 
 func ivOf(v arrow.MonthDayNanoInterval) types.IntervalValue {

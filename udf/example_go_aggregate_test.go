@@ -1,17 +1,8 @@
 package udf_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"os"
 
-	"github.com/jackc/pgx/v5"
-
-	"streamsql/engine"
-	"streamsql/pgwire"
 	"streamsql/udf"
 )
 
@@ -37,25 +28,8 @@ func ExampleRegisterAggregate() {
 		panic(err)
 	}
 
-	dir, _ := os.MkdirTemp("", "streamsql-example-")
-	defer os.RemoveAll(dir)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.Open(engine.Options{DataDir: dir, Functions: fns, Logger: log})
-	if err != nil {
-		panic(err)
-	}
-	defer eng.Close()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go srv.Serve(ctx, ln)
-
-	conn, err := pgx.Connect(ctx, "postgres://streamsql@"+ln.Addr().String()+"/dev?sslmode=disable")
-	if err != nil {
-		panic(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn, done := embed(fns)
+	defer done()
 	for _, q := range []string{
 		"CREATE TABLE ticks (id int PRIMARY KEY, sym text, chg bigint)",
 		"INSERT INTO ticks VALUES (1, 'A', 2), (2, 'A', 4), (3, 'B', 3)",

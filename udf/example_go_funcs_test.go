@@ -1,19 +1,10 @@
 package udf_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"os"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
-	"streamsql/engine"
-	"streamsql/pgwire"
 	"streamsql/udf"
 )
 
@@ -46,25 +37,8 @@ func ExampleRegisterScalar() {
 		panic(err)
 	}
 
-	dir, _ := os.MkdirTemp("", "streamsql-example-")
-	defer os.RemoveAll(dir)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.Open(engine.Options{DataDir: dir, Functions: fns, Logger: log})
-	if err != nil {
-		panic(err)
-	}
-	defer eng.Close()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := pgwire.NewServer(eng, pgwire.Options{Logger: log})
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go srv.Serve(ctx, ln)
-
-	conn, err := pgx.Connect(ctx, "postgres://streamsql@"+ln.Addr().String()+"/dev?sslmode=disable")
-	if err != nil {
-		panic(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn, done := embed(fns)
+	defer done()
 	for _, q := range []string{
 		"CREATE TABLE trades (id int PRIMARY KEY, px bigint, qty bigint)",
 		"INSERT INTO trades VALUES (1, 100, 50), (2, 100, 500)",
@@ -85,7 +59,7 @@ func ExampleRegisterScalar() {
 	var n int
 	conn.QueryRow(ctx, "SELECT count(*) FROM words('buy 100 ACME at market')").Scan(&n)
 	fmt.Println(n, "words")
-	_, err = conn.Exec(ctx, "SELECT band(-1)")
+	_, err := conn.Exec(ctx, "SELECT band(-1)")
 	fmt.Println(err)
 	// Output:
 	// 1 small

@@ -475,7 +475,7 @@ func numericVecCompare(op cmpOp) ScalarFunc {
 			if err != nil {
 				return nil, err
 			}
-			out[i] = op.test(compareNumeric(da, db))
+			out[i] = op.test(types.CompareDecimal(da, db))
 		}
 		return makeBool(out, bufOf(valid)), nil
 	}

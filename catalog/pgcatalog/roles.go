@@ -1,6 +1,9 @@
 package pgcatalog
 
 import (
+	"maps"
+	"slices"
+
 	"streamsql/catalog"
 	"streamsql/sql/types"
 )
@@ -20,6 +23,7 @@ type roleAttrs struct {
 	connLimit                                           int64
 	validUntil                                          types.Datum
 	secret                                              string
+	config                                              map[string]string // ALTER ROLE SET
 }
 
 func (s *Snapshot) roleAttrs() []roleAttrs {
@@ -36,7 +40,7 @@ func (s *Snapshot) roleAttrs() []roleAttrs {
 		}
 		a := roleAttrs{oid: r.OID, name: r.Name, super: r.Superuser, inherit: r.Inherit, createRole: r.CreateRole,
 			createDB: r.CreateDB, login: r.CanLogin, connLimit: int64(r.ConnLimit), hasPwd: r.Password != "", secret: r.Password,
-			bypassRLS: r.BypassRLS}
+			bypassRLS: r.BypassRLS, config: r.Settings}
 		if r.ValidUntil != nil {
 			a.validUntil = types.TimeToTimestamp(*r.ValidUntil)
 		}
@@ -53,6 +57,47 @@ func roleRows(s *Snapshot) []row {
 			"rolcreatedb": a.createDB, "rolcanlogin": a.login, "rolconnlimit": a.connLimit, "rolbypassrls": a.bypassRLS,
 			"rolpassword": "********", "rolvaliduntil": a.validUntil, "oid": int64(a.oid),
 		})
+		if len(a.config) > 0 {
+			out[len(out)-1]["rolconfig"] = settingConfig(a.config)
+		}
+	}
+	return out
+}
+
+// settingConfig is a set of role settings as setconfig and rolconfig
+// show them: name=value, by name.
+func settingConfig(set map[string]string) string {
+	names := slices.Sorted(maps.Keys(set))
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n + "=" + set[n]
+	}
+	return textArray(out)
+}
+
+// dbRoleSettingRows are the settings of ALTER ROLE ... SET: per role
+// (setrole 0 for ALTER ROLE ALL) and database (setdatabase 0 for every
+// database; settings for a database name other than the session's are
+// for no database pg_database shows, and are left out).
+func dbRoleSettingRows(s *Snapshot) []row {
+	if s.Catalog == nil {
+		return nil
+	}
+	var out []row
+	add := func(db, role uint32, set map[string]string) {
+		if len(set) > 0 {
+			out = append(out, row{"setdatabase": int64(db), "setrole": int64(role), "setconfig": settingConfig(set)})
+		}
+	}
+	add(0, 0, s.Catalog.AllRoleSettings(""))
+	add(OIDDatabase, 0, s.Catalog.AllRoleSettings(s.Database))
+	for _, n := range s.Roles() {
+		r, ok := s.Catalog.Role(n)
+		if !ok {
+			continue
+		}
+		add(0, r.OID, r.Settings)
+		add(OIDDatabase, r.OID, r.DatabaseSettings[s.Database])
 	}
 	return out
 }

@@ -12,35 +12,36 @@ import (
 // producers computes the rows of each table that is not empty. A table
 // missing here exists with its columns and no rows.
 var producers = map[string]func(s *Snapshot) []row{
-	"pg_catalog.pg_namespace":    namespaceRows,
-	"pg_catalog.pg_class":        concat(classRows, secondaryClassRows),
-	"pg_catalog.pg_attribute":    concat(attributeRows, secondaryAttributeRows),
-	"pg_catalog.pg_type":         typeRows,
-	"pg_catalog.pg_index":        concat(indexRows, secondaryIndexRows),
-	"pg_catalog.pg_constraint":   concat(concat(constraintRows, uniqueConstraintRows), checkFKConstraintRows),
-	"pg_catalog.pg_proc":         procRows,
-	"pg_catalog.pg_aggregate":    aggregateRows,
-	"pg_catalog.pg_description":  descriptionRows,
-	"pg_catalog.pg_database":     databaseRows,
-	"pg_catalog.pg_roles":        roleRows,
-	"pg_catalog.pg_user":         userRows,
-	"pg_catalog.pg_authid":       authidRows,
-	"pg_catalog.pg_auth_members": authMemberRows,
-	"pg_catalog.pg_default_acl":  defaultACLRows,
-	"pg_catalog.pg_settings":     settingRows,
-	"pg_catalog.pg_cursors":      cursorRows,
-	"pg_catalog.pg_am":           amRows,
-	"pg_catalog.pg_attrdef":      attrdefRows,
-	"pg_catalog.pg_collation":    collationRows,
-	"pg_catalog.pg_tablespace":   tablespaceRows,
-	"pg_catalog.pg_views":        viewRows,
-	"pg_catalog.pg_matviews":     matviewRows,
-	"pg_catalog.pg_tables":       tableRows,
-	"pg_catalog.pg_indexes":      concat(indexesViewRows, secondaryIndexesViewRows),
-	"pg_catalog.pg_rewrite":      rewriteRows,
-	"pg_catalog.pg_language":     languageRows,
-	"pg_catalog.pg_policy":       policyRows,
-	"pg_catalog.pg_policies":     policiesViewRows,
+	"pg_catalog.pg_namespace":       namespaceRows,
+	"pg_catalog.pg_class":           concat(classRows, secondaryClassRows),
+	"pg_catalog.pg_attribute":       concat(attributeRows, secondaryAttributeRows),
+	"pg_catalog.pg_type":            typeRows,
+	"pg_catalog.pg_index":           concat(indexRows, secondaryIndexRows),
+	"pg_catalog.pg_constraint":      concat(concat(constraintRows, uniqueConstraintRows), checkFKConstraintRows),
+	"pg_catalog.pg_proc":            procRows,
+	"pg_catalog.pg_aggregate":       aggregateRows,
+	"pg_catalog.pg_description":     descriptionRows,
+	"pg_catalog.pg_database":        databaseRows,
+	"pg_catalog.pg_roles":           roleRows,
+	"pg_catalog.pg_db_role_setting": dbRoleSettingRows,
+	"pg_catalog.pg_user":            userRows,
+	"pg_catalog.pg_authid":          authidRows,
+	"pg_catalog.pg_auth_members":    authMemberRows,
+	"pg_catalog.pg_default_acl":     defaultACLRows,
+	"pg_catalog.pg_settings":        settingRows,
+	"pg_catalog.pg_cursors":         cursorRows,
+	"pg_catalog.pg_am":              amRows,
+	"pg_catalog.pg_attrdef":         attrdefRows,
+	"pg_catalog.pg_collation":       collationRows,
+	"pg_catalog.pg_tablespace":      tablespaceRows,
+	"pg_catalog.pg_views":           viewRows,
+	"pg_catalog.pg_matviews":        matviewRows,
+	"pg_catalog.pg_tables":          tableRows,
+	"pg_catalog.pg_indexes":         concat(indexesViewRows, secondaryIndexesViewRows),
+	"pg_catalog.pg_rewrite":         rewriteRows,
+	"pg_catalog.pg_language":        languageRows,
+	"pg_catalog.pg_policy":          policyRows,
+	"pg_catalog.pg_policies":        policiesViewRows,
 	"pg_catalog.pg_stat_activity": func(s *Snapshot) []row {
 		return []row{{"datid": int64(OIDDatabase), "datname": s.Database, "usesysid": int64(s.RoleOID(s.User)), "usename": s.User,
 			"application_name": "", "state": "active", "backend_type": "client backend"}}
@@ -334,13 +335,19 @@ func aclArray(xs []string) string {
 	return "{" + strings.Join(parts, ",") + "}"
 }
 
-// textArray is the text form of a text[] value, every element quoted.
+// textArray is the text form of a text[] value as PostgreSQL's array_out
+// prints it: an element is quoted only when it is empty, is NULL in any
+// case, or holds a brace, quote, backslash, comma or white space.
 func textArray(xs []string) string {
 	var sb strings.Builder
 	sb.WriteByte('{')
 	for i, x := range xs {
 		if i > 0 {
 			sb.WriteByte(',')
+		}
+		if x != "" && !strings.EqualFold(x, "null") && !strings.ContainsAny(x, "{}\",\\ \t\n\r\v\f") {
+			sb.WriteString(x)
+			continue
 		}
 		sb.WriteByte('"')
 		sb.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(x))

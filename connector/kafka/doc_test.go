@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math/big"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"streamsql/engine"
+	"streamsql/internal/doctest"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
 	"streamsql/internal/testserver"
@@ -24,16 +24,10 @@ import (
 // place of localhost:9092, and the query of its "expect" block must
 // return the rows below it.
 func TestDocExample(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/connectors/kafka.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	produce := regexp.MustCompile("(?s)<!-- produce: topic=(\\S+) key=(\\S+) -->\n```json\n(.*?)```").FindSubmatch(doc)
-	run := regexp.MustCompile("(?s)<!-- run -->\n```sql\n(.*?)```").FindSubmatch(doc)
-	expect := regexp.MustCompile("(?s)<!-- expect -->\n```sql\n(.*?)```\n```text\n(.*?)```").FindSubmatch(doc)
-	if produce == nil || run == nil || expect == nil {
-		t.Fatal("docs/connectors/kafka.md lacks its produce, run or expect block")
-	}
+	const page = "docs/connectors/kafka.md"
+	produce := doctest.Block(t, page, "(?s)<!-- produce: topic=(\\S+) key=(\\S+) -->\n```json\n(.*?)```")
+	run := doctest.Block(t, page, "(?s)<!-- run -->\n```sql\n(.*?)```")
+	expect := doctest.Block(t, page, "(?s)<!-- expect -->\n```sql\n(.*?)```\n```text\n(.*?)```")
 	topic := string(produce[1])
 	_, addr := brokerTopics(t, 2, topic)
 	p := producer(t, addr, nil)
@@ -68,14 +62,7 @@ func TestDocExample(t *testing.T) {
 // addresses in place of the example ones.
 func docBlock(t *testing.T, name, addr, registry string) []string {
 	t.Helper()
-	doc, err := os.ReadFile("../../docs/connectors/kafka.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)<!-- " + name + " -->\n```sql\n(.*?)```").FindSubmatch(doc)
-	if m == nil {
-		t.Fatalf("docs/connectors/kafka.md lacks the block %q", name)
-	}
+	m := doctest.Block(t, "docs/connectors/kafka.md", "(?s)<!-- "+regexp.QuoteMeta(name)+" -->\n```sql\n(.*?)```")
 	var out []string
 	for _, stmt := range strings.Split(string(m[1]), ";\n") {
 		if stmt = strings.TrimSpace(stmt); stmt != "" {
@@ -144,14 +131,7 @@ func TestDocAvroSinkExample(t *testing.T) {
 	if px, ok := v["px"].(*big.Rat); !ok || px.FloatString(4) != "189.1250" {
 		t.Errorf("px = %v, want the decimal 189.1250", v["px"])
 	}
-	doc, err := os.ReadFile("../../docs/connectors/kafka.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)registered as\n`trades-value` is\n\n```json\n(.*?)```").FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("docs/connectors/kafka.md lacks the trades-value schema")
-	}
+	m := doctest.Block(t, "docs/connectors/kafka.md", "(?s)registered as\n`trades-value` is\n\n```json\n(.*?)```")
 	resp, err := http.Get(reg.URL() + "/subjects/trades-value/versions/latest")
 	if err != nil {
 		t.Fatal(err)

@@ -61,11 +61,17 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	}
 	sqltest.Eventually(t, conn, windows("idle"), "00:00 2")
 	sqltest.Eventually(t, conn, "SELECT n FROM held_n", "3")
-	time.Sleep(500 * time.Millisecond)
-	sqltest.Eventually(t, conn, windows("held"), "")
+	// Each view is a job with its own readers: what is waited for is
+	// what the job under test has read (SHOW JOBS' Rows in), never what
+	// another view over the same source shows. "held" has read the three
+	// records, and partition 1 holds its watermark back: a record of
+	// second 8 is not late for it, so the first window counts it.
+	eventuallyJob(t, conn, "held_w", "Rows in", "3")
+	send(t, p, "silent", 0, "", tsRecord(3, 8))
+	eventuallyJob(t, conn, "held_w", "Rows in", "4")
 	// A record in partition 1 lets "held" move to min(25, 27) - 1.
-	send(t, p, "silent", 1, "", tsRecord(3, 27))
-	sqltest.Eventually(t, conn, windows("held"), "00:00 2")
+	send(t, p, "silent", 1, "", tsRecord(4, 27))
+	sqltest.Eventually(t, conn, windows("held"), "00:00 3")
 
 	// Partition 0 of "skew" runs a minute ahead of partition 1; the rows
 	// of partition 1 are not late, and windows close as partition 1
@@ -102,13 +108,18 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	}
 	p2 := producer(t, addr, nil) // knows the new partition
 	send(t, p2, "grow", 1, "", tsRecord(2, 26))
-	sqltest.Eventually(t, conn, "SELECT n FROM grow_n", "3")
+	// grow_w's own source has found partition 1 and read its record
+	// (grow_n's discovers partitions on its own clock).
+	eventuallyJob(t, conn, "grow_w", "Rows in", "3")
 	send(t, p2, "grow", 0, "", tsRecord(3, 45))
-	sqltest.Eventually(t, conn, "SELECT n FROM grow_n", "4")
-	time.Sleep(300 * time.Millisecond)
-	sqltest.Eventually(t, conn, windows("grow"), "00:00 1")
-	send(t, p2, "grow", 1, "", tsRecord(4, 41))
-	sqltest.Eventually(t, conn, windows("grow"), strings.Join([]string{"00:00 1", "00:20 2"}, "\n"))
+	eventuallyJob(t, conn, "grow_w", "Rows in", "4")
+	// Partition 1 holds the watermark at 25: a record of second 27 in it
+	// is not late, though partition 0 is at 45; then partition 1 moves
+	// to 41 and the window [00:20, 00:30) closes with all three.
+	send(t, p2, "grow", 1, "", tsRecord(4, 27))
+	send(t, p2, "grow", 1, "", tsRecord(5, 41))
+	sqltest.Eventually(t, conn, windows("grow"), strings.Join([]string{"00:00 1", "00:20 3"}, "\n"))
+	sqltest.Eventually(t, conn, "SELECT n FROM grow_n", "6")
 }
 
 // TestKafkaWatermarkRestart restarts the server under a source with

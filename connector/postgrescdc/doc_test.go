@@ -3,7 +3,6 @@ package postgrescdc_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/doctest"
 	"streamsql/internal/testserver"
 )
 
@@ -22,15 +22,7 @@ import (
 // shop_orders get a unique suffix, and the connection options point at
 // SLT_PG_DSN.
 func TestDocExample(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/connectors/postgres-cdc.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile("(?s)<!-- example: postgres-cdc -->\n```sql\n(.*?)```.*?```sql\n(.*?)```.*?```sql\n(.*?)```(.*)")
-	m := re.FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("no example in docs/connectors/postgres-cdc.md")
-	}
+	m := doctest.Block(t, "docs/connectors/postgres-cdc.md", "(?s)<!-- example: postgres-cdc -->\n```sql\n(.*?)```.*?```sql\n(.*?)```.*?```sql\n(.*?)```(.*)")
 	setup, create, changes := string(m[1]), string(m[2]), string(m[3])
 	outputs := regexp.MustCompile("(?s)```text\n(SELECT .*?);\n(.*?)```").FindAllStringSubmatch(string(m[4]), -1)
 	if len(outputs) != 2 {

@@ -35,16 +35,7 @@ func newValueCmp(arr arrow.Array, t types.T) valueCmp {
 	case *array.Null:
 		return func(i, j int) int { return 0 }
 	case *array.Boolean:
-		return func(i, j int) int {
-			x, y := a.Value(i), a.Value(j)
-			switch {
-			case x == y:
-				return 0
-			case !x:
-				return -1
-			}
-			return 1
-		}
+		return func(i, j int) int { return types.CompareBool(a.Value(i), a.Value(j)) }
 	case *array.Int16:
 		return orderedCmp(a.Int16Values())
 	case *array.Int32:
@@ -59,10 +50,10 @@ func newValueCmp(arr arrow.Array, t types.T) valueCmp {
 		return orderedCmp(a.TimestampValues())
 	case *array.Float32:
 		v := a.Float32Values()
-		return func(i, j int) int { return cmpFloat(float64(v[i]), float64(v[j])) }
+		return func(i, j int) int { return types.CompareFloat(float64(v[i]), float64(v[j])) }
 	case *array.Float64:
 		v := a.Float64Values()
-		return func(i, j int) int { return cmpFloat(v[i], v[j]) }
+		return func(i, j int) int { return types.CompareFloat(v[i], v[j]) }
 	case *array.MonthDayNanoInterval:
 		v := a.MonthDayNanoIntervalValues()
 		return func(i, j int) int { return cmpInterval(v[i], v[j]) }
@@ -72,7 +63,7 @@ func newValueCmp(arr arrow.Array, t types.T) valueCmp {
 		switch t.Kind {
 		case types.Numeric:
 			ds := parseNumerics(a)
-			return func(i, j int) int { return cmpNumeric(&ds[i], &ds[j]) }
+			return func(i, j int) int { return types.CompareDecimal(&ds[i], &ds[j]) }
 		case types.Char:
 			return func(i, j int) int {
 				return strings.Compare(strings.TrimRight(a.Value(i), " "), strings.TrimRight(a.Value(j), " "))
@@ -85,25 +76,6 @@ func newValueCmp(arr arrow.Array, t types.T) valueCmp {
 
 func orderedCmp[V cmp.Ordered](v []V) valueCmp {
 	return func(i, j int) int { return cmp.Compare(v[i], v[j]) }
-}
-
-// cmpFloat orders floats as PostgreSQL does: NaN equals NaN and is above
-// every other value; -0 equals 0.
-func cmpFloat(x, y float64) int {
-	xn, yn := x != x, y != y
-	switch {
-	case xn && yn:
-		return 0
-	case xn:
-		return 1
-	case yn:
-		return -1
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 func cmpInterval(x, y arrow.MonthDayNanoInterval) int {
@@ -128,21 +100,6 @@ func parseNumerics(a *array.String) []apd.Decimal {
 		}
 	}
 	return ds
-}
-
-// cmpNumeric orders numerics with NaN equal to itself and above all
-// numbers, as PostgreSQL does.
-func cmpNumeric(x, y *apd.Decimal) int {
-	xn, yn := x.Form == apd.NaN || x.Form == apd.NaNSignaling, y.Form == apd.NaN || y.Form == apd.NaNSignaling
-	switch {
-	case xn && yn:
-		return 0
-	case xn:
-		return 1
-	case yn:
-		return -1
-	}
-	return x.Cmp(y)
 }
 
 // rowCmp compares whole rows of a table on a list of sort keys, NULLs and

@@ -728,7 +728,7 @@ func (rb *rangeBounds) bound(st *winState, i int, preceding, start bool) (int32,
 		cmpB = func(r int) int { return cmp.Compare(rb.ints[r], b) }
 	case rb.flts != nil:
 		b := rb.flts[i] + float64(sign)*rb.foff
-		cmpB = func(r int) int { return cmpFloat(rb.flts[r], b) }
+		cmpB = func(r int) int { return types.CompareFloat(rb.flts[r], b) }
 	default:
 		var b apd.Decimal
 		if sign > 0 {
@@ -736,7 +736,7 @@ func (rb *rangeBounds) bound(st *winState, i int, preceding, start bool) (int32,
 		} else {
 			types.DecimalCtx.Sub(&b, &rb.decs[i], &rb.doff)
 		}
-		cmpB = func(r int) int { return cmpNumeric(&rb.decs[r], &b) }
+		cmpB = func(r int) int { return types.CompareDecimal(&rb.decs[r], &b) }
 	}
 	desc := rb.key.Desc
 	k := sort.Search(nhi-nlo, func(k int) bool {

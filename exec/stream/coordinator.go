@@ -64,6 +64,13 @@ type Coordinator struct {
 	// epochs counts commits; barrierLatency times them from injection.
 	epochs         atomic.Int64
 	barrierLatency latencyHistogram
+	// clock reads the time an epoch's barrier carries; lastTime is the
+	// time of the last injected epoch (epoch times never go back, also
+	// across restarts: the committed epoch's time is stored with it).
+	clock    func() time.Time
+	lastTime time.Time
+	// times are the times of the injected epochs not yet committed.
+	times map[uint64]time.Time
 }
 
 type pendingEpoch struct {
@@ -89,6 +96,9 @@ type CoordinatorOptions struct {
 	// StateMemory is the budget of operator state in memory (nil or a
 	// zero limit: unlimited).
 	StateMemory *StateMemory
+	// Clock gives each epoch its time, the "now" of the temporal
+	// filters at its barrier (nil: time.Now).
+	Clock func() time.Time
 }
 
 // NewCoordinator returns a coordinator at the last committed epoch. Start
@@ -99,6 +109,10 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
 		jobs: map[uint32]*Job{}, pending: map[uint64]*pendingEpoch{}, commitCh: make(chan struct{}),
 		truncated: map[uint32]uint64{}, failed: map[uint32]error{}, failedJobs: map[uint32]*Job{}, mem: o.StateMemory,
+		clock: o.Clock, times: map[uint64]time.Time{},
+	}
+	if c.clock == nil {
+		c.clock = time.Now
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -121,6 +135,13 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 		c.committed = binary.BigEndian.Uint64(v)
 		c.lastCommitted.Store(c.committed)
 		c.epoch = c.committed
+	}
+	v, found, err = o.DB.Latest().Get(epochTimeKey)
+	if err != nil {
+		return nil, err
+	}
+	if found && len(v) == 8 {
+		c.lastTime = time.UnixMicro(int64(binary.BigEndian.Uint64(v))).UTC()
 	}
 	return c, nil
 }
@@ -348,6 +369,7 @@ func (c *Coordinator) tryCommitLocked() {
 			c.stalled = nil
 		}
 		delete(c.pending, e)
+		delete(c.times, e)
 		c.committed = e
 		c.lastCommitted.Store(e)
 		c.epochs.Add(1)
@@ -399,6 +421,12 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	binary.BigEndian.PutUint64(v[:], e)
 	if err := b.Set(epochKey, v[:], nil); err != nil {
 		return err
+	}
+	if t, ok := c.times[e]; ok {
+		binary.BigEndian.PutUint64(v[:], uint64(t.UnixMicro()))
+		if err := b.Set(epochTimeKey, v[:], nil); err != nil {
+			return err
+		}
 	}
 	for _, j := range c.jobs {
 		j.committedEpoch(e)
@@ -518,6 +546,12 @@ func (c *Coordinator) inject() {
 	}
 	e := c.epoch + 1
 	c.epoch = e
+	now := c.clock().UTC().Truncate(time.Microsecond)
+	if now.Before(c.lastTime) {
+		now = c.lastTime
+	}
+	c.lastTime = now
+	c.times[e] = now
 	p := &pendingEpoch{waiting: map[*Job]bool{}, writes: map[*Job][]*pebble.Batch{}, injected: time.Now()}
 	type target struct {
 		ch   chan uint64
@@ -546,6 +580,21 @@ func (c *Coordinator) inject() {
 			return
 		}
 	}
+}
+
+// EpochTime returns the time of injected epoch e: the wall clock when
+// its barrier was injected, never before an earlier epoch's. Every
+// operator of every job sees the same time at e's barrier; the time of
+// the committed epoch is stored with it.
+func (c *Coordinator) EpochTime(e uint64) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.times[e]; ok {
+		return t
+	}
+	// Committed already (a job that follows a view sees its barrier
+	// late): no later epoch has an earlier time.
+	return c.lastTime
 }
 
 // Close stops injecting barriers and stops every job (their uncommitted

@@ -39,6 +39,10 @@ func JobSpan(id uint32) (lo, hi []byte) {
 
 var epochKey = []byte{storage.PrefixEpoch, 'e', 'p', 'o', 'c', 'h'}
 
+// epochTimeKey holds the time of the committed epoch, in microseconds
+// since 1970 (Coordinator.EpochTime).
+var epochTimeKey = []byte{storage.PrefixEpoch, 'e', 'p', 'o', 'c', 'h', 'T'}
+
 // JobSpec is what the engine hands the coordinator for one view.
 type JobSpec struct {
 	// ID is the view's table id; Name its name.
@@ -540,6 +544,9 @@ func (f *fragment) barrier(epoch uint64, pos [][]byte, stop bool) error {
 		j.writes[epoch] = append(j.writes[epoch], extra)
 		j.mu.Unlock()
 	}}
+	if j.coord != nil {
+		b.Time = j.coord.EpochTime(epoch)
+	}
 	// Every leaf gets the barrier; aligners pass it on once per operator.
 	for i := range f.leaves {
 		if err := f.leaves[i].out.Barrier(b); err != nil {

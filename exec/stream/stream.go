@@ -34,6 +34,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/cockroachdb/pebble/v2"
@@ -115,6 +116,11 @@ type Watermark struct {
 // Barrier ends epoch Epoch on an edge.
 type Barrier struct {
 	Epoch uint64
+	// Time is the epoch's time: temporal filters evaluate now() at it,
+	// so every operator of every view sees one time per epoch. Epoch
+	// times never go back, also across a restart (the committed epoch's
+	// time is stored with it). Zero where no coordinator runs.
+	Time time.Time
 	// Writes is the batch this epoch's state changes go into. Each job has
 	// its own batch per epoch; the coordinator merges them at commit. Only
 	// the goroutine that runs the job's operators writes to it.

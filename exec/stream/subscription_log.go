@@ -17,7 +17,11 @@ package stream
 //	TableKey(id, 0x02 epoch)     -> the epoch's changes, one block:
 //	                                uvarint count, then per change op
 //	                                (1 byte), uvarint length, and
-//	                                types.EncodeRow(view row)
+//	                                types.EncodeRow(view row); when the
+//	                                op has logKeyFlag, then uvarint
+//	                                length and the row's view key
+//	                                (blocks of earlier versions have
+//	                                no keys)
 //	TableKey(id, 0x02 epoch seq) -> one change: op (1 byte) + the row
 //	                                (written by earlier versions; read)
 //
@@ -39,6 +43,7 @@ package stream
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -58,6 +63,11 @@ type ChangeLog struct {
 	ID        uint32
 	Retention time.Duration
 }
+
+// logKeyFlag marks, in a block, a change followed by its view key: a
+// FULL cursor that resumes inside its snapshot finds with it which rows
+// changed after the snapshot's epoch.
+const logKeyFlag = 0x80
 
 const (
 	logTrimTag   = 0x00
@@ -219,15 +229,17 @@ func (l *changeLogs) encodeBlock() []byte {
 	rows := l.paired()
 	n := len(l.rows)
 	b := binary.AppendUvarint(l.block[:0], uint64(n))
-	put := func(op Op, val []byte) {
-		b = append(b, byte(op))
+	put := func(op Op, val, key []byte) {
+		b = append(b, byte(op)|logKeyFlag)
 		b = binary.AppendUvarint(b, uint64(len(val)))
 		b = append(b, val...)
+		b = binary.AppendUvarint(b, uint64(len(key)))
+		b = append(b, key...)
 	}
 	for _, r := range rows {
-		put(r.op, l.val(r))
+		put(r.op, l.val(r), l.key(r))
 		if r.pair > 0 {
-			put(UpdateInsert, l.val(l.rows[r.pair-1]))
+			put(UpdateInsert, l.val(l.rows[r.pair-1]), l.key(r))
 		}
 	}
 	l.block = b
@@ -330,6 +342,9 @@ type LogChange struct {
 	Time  int64 // commit time, unix ms
 	Op    Op
 	Row   []types.Datum
+	// Key is the row's view key (storage.RowIter's Key of the view's
+	// row), nil in logs written by versions that did not keep it.
+	Key []byte
 }
 
 // Next is the position after c.
@@ -343,6 +358,10 @@ func (c LogChange) Next() LogPos { return LogPos{Epoch: c.Epoch, Seq: c.Seq + 1}
 //	             the rest of that epoch, then later epochs
 //	"epoch"      the end of the epoch: resuming after it reads the epochs
 //	             after it (a snapshot at the epoch, or a progress mark)
+//	"epoch@key"  a row of the view's snapshot at the epoch (a FULL
+//	             cursor's), key its view key in hex: resuming after it
+//	             reads the rest of that snapshot, in key order, then the
+//	             epochs after it
 //
 // Both numbers are decimal; positions compare as (epoch, seq) pairs.
 
@@ -353,6 +372,35 @@ func (c LogChange) Position() string {
 
 // EpochPosition is the position of the end of epoch e.
 func EpochPosition(e uint64) string { return strconv.FormatUint(e, 10) }
+
+// SnapshotRowPosition is the position of the row of key in a snapshot at
+// epoch e.
+func SnapshotRowPosition(e uint64, key []byte) string {
+	return strconv.FormatUint(e, 10) + "@" + hex.EncodeToString(key)
+}
+
+// ParseSnapshotRowPosition reads a position SnapshotRowPosition made; ok
+// is false for any other.
+func ParseSnapshotRowPosition(p string) (epoch uint64, key []byte, ok bool) {
+	es, ks, found := strings.Cut(p, "@")
+	// A view with an empty key (one row, such as a global aggregate) has
+	// positions "epoch@".
+	if !found || es == "" || es[0] == '+' {
+		return 0, nil, false
+	}
+	e, err := strconv.ParseUint(es, 10, 64)
+	if err != nil {
+		return 0, nil, false
+	}
+	k, err := hex.DecodeString(ks)
+	if err != nil {
+		return 0, nil, false
+	}
+	if k == nil {
+		k = []byte{}
+	}
+	return e, k, true
+}
 
 // ParsePosition reads a position and returns where reading resumes after
 // it; ok is false when p is not a position.
@@ -399,11 +447,14 @@ func ReadChangeLog(r storage.Reader, id uint32, pos LogPos, limit int, ts []type
 	pre := len(storage.TableKey(id, nil)) + 1
 	malformed := fmt.Errorf("subscription log %d: malformed entry", id)
 	// add appends the change at (epoch, seq) unless it is before pos.
-	add := func(epoch uint64, seq uint32, op Op, row []byte) error {
+	add := func(epoch uint64, seq uint32, op Op, row, key []byte) error {
 		if epoch == pos.Epoch && seq < pos.Seq {
 			return nil
 		}
 		c := LogChange{Epoch: epoch, Seq: seq, Op: op}
+		if key != nil {
+			c.Key = bytes.Clone(key)
+		}
 		t, ok := times[epoch]
 		if !ok {
 			hv, found, err := r.Get(logHeaderKey(id, epoch))
@@ -427,7 +478,7 @@ func ReadChangeLog(r storage.Reader, id uint32, pos LogPos, limit int, ts []type
 		k, v := it.Key(), it.Value()
 		switch {
 		case len(k) == pre+12 && len(v) >= 1: // one change
-			if err := add(binary.BigEndian.Uint64(k[pre:]), binary.BigEndian.Uint32(k[pre+8:]), Op(v[0]), v[1:]); err != nil {
+			if err := add(binary.BigEndian.Uint64(k[pre:]), binary.BigEndian.Uint32(k[pre+8:]), Op(v[0]), v[1:], nil); err != nil {
 				return nil, err
 			}
 		case len(k) == pre+8: // an epoch's block
@@ -441,14 +492,22 @@ func ReadChangeLog(r storage.Reader, id uint32, pos LogPos, limit int, ts []type
 				if len(v) < 1 {
 					return nil, malformed
 				}
-				op := Op(v[0])
+				op, keyed := Op(v[0]&^logKeyFlag), v[0]&logKeyFlag != 0
 				size, w := binary.Uvarint(v[1:])
 				if w <= 0 || uint64(len(v)-1-w) < size {
 					return nil, malformed
 				}
 				row := v[1+w : 1+w+int(size)]
 				v = v[1+w+int(size):]
-				if err := add(epoch, uint32(seq), op, row); err != nil {
+				var key []byte
+				if keyed {
+					size, w := binary.Uvarint(v)
+					if w <= 0 || uint64(len(v)-w) < size {
+						return nil, malformed
+					}
+					key, v = v[w:w+int(size)], v[w+int(size):]
+				}
+				if err := add(epoch, uint32(seq), op, row, key); err != nil {
 					return nil, err
 				}
 			}

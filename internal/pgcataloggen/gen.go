@@ -30,7 +30,7 @@ var Relations = []string{
 	"pg_catalog.pg_attribute", "pg_catalog.pg_auth_members", "pg_catalog.pg_authid",
 	"pg_catalog.pg_cast", "pg_catalog.pg_class", "pg_catalog.pg_collation",
 	"pg_catalog.pg_constraint", "pg_catalog.pg_conversion", "pg_catalog.pg_cursors", "pg_catalog.pg_database",
-	"pg_catalog.pg_default_acl", "pg_catalog.pg_depend", "pg_catalog.pg_description",
+	"pg_catalog.pg_db_role_setting", "pg_catalog.pg_default_acl", "pg_catalog.pg_depend", "pg_catalog.pg_description",
 	"pg_catalog.pg_enum", "pg_catalog.pg_event_trigger", "pg_catalog.pg_extension",
 	"pg_catalog.pg_foreign_data_wrapper", "pg_catalog.pg_foreign_server",
 	"pg_catalog.pg_foreign_table", "pg_catalog.pg_index", "pg_catalog.pg_indexes",

@@ -1109,13 +1109,13 @@ func (p *parser) explain(c *cursor, r stmtRange) (*Explain, error) {
 }
 
 // usingBase64 finds RisingWave's USING BASE64 'module' in CREATE [OR
-// REPLACE] FUNCTION and returns the index of USING, or -1.
+// REPLACE] FUNCTION or AGGREGATE and returns the index of USING, or -1.
 func (c *cursor) usingBase64() int {
 	i := 1
 	if c.wordAt(1) == "or" && c.wordAt(2) == "replace" {
 		i = 3
 	}
-	if c.wordAt(i) != "function" {
+	if w := c.wordAt(i); w != "function" && w != "aggregate" {
 		return -1
 	}
 	depth := 0
@@ -1134,10 +1134,9 @@ func (c *cursor) usingBase64() int {
 	return -1
 }
 
-// createFunctionUsing parses CREATE FUNCTION ... USING BASE64 'module' as
-// the PostgreSQL grammar's CREATE FUNCTION ... AS 'module': the module's
-// text is the function's body.
-func (c *cursor) createFunctionUsing() (*pg_query.Node, error) {
+// moduleText returns the statement's text with USING BASE64 'module'
+// written as AS 'module'.
+func (c *cursor) moduleText() (*pgText, error) {
 	u := c.usingBase64()
 	if u < 0 {
 		return nil, c.errAt(0)
@@ -1151,12 +1150,23 @@ func (c *cursor) createFunctionUsing() (*pg_query.Node, error) {
 	text.blank(using.start, using.end)
 	text.put(using.start, "as")
 	text.blank(b64.start, b64.end)
+	return text, nil
+}
+
+// createFunctionUsing parses CREATE FUNCTION ... USING BASE64 'module' as
+// the PostgreSQL grammar's CREATE FUNCTION ... AS 'module': the module's
+// text is the function's body.
+func (c *cursor) createFunctionUsing() (*pg_query.Node, error) {
+	text, err := c.moduleText()
+	if err != nil {
+		return nil, err
+	}
 	raws, err := text.parse()
 	if err != nil {
 		return nil, err
 	}
 	if len(raws) != 1 || raws[0].Stmt.GetCreateFunctionStmt() == nil {
-		return nil, c.errAt(u)
+		return nil, c.errAt(c.usingBase64())
 	}
 	return raws[0].Stmt, nil
 }
@@ -1203,6 +1213,12 @@ func (c *cursor) createAggregateReturns() (*pg_query.Node, error) {
 		end--
 	}
 	text := newPGText(c.src, c.toks[0].start, c.toks[end-1].end)
+	if c.usingBase64() >= 0 {
+		var err error
+		if text, err = c.moduleText(); err != nil {
+			return nil, err
+		}
+	}
 	kw := c.toks[a]
 	text.blank(kw.start, kw.end)
 	text.put(kw.start, "function")

@@ -47,6 +47,13 @@ func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
 	if err != nil {
 		return nil, err
 	}
+	mrs, err := t.cutMatchRecognize()
+	if err != nil {
+		return nil, err
+	}
+	if err := t.cutAsof(); err != nil {
+		return nil, err
+	}
 	text := string(t.buf)
 	var res *pg_query.ParseResult
 	if t.shallow {
@@ -69,6 +76,11 @@ func (t *pgText) parse() ([]*pg_query.RawStmt, error) {
 	}
 	if len(clauses) > 0 {
 		if err := t.markSystemTime(res.Stmts, clauses); err != nil {
+			return nil, err
+		}
+	}
+	if len(mrs) > 0 {
+		if err := t.markMatchRecognize(res.Stmts, mrs); err != nil {
 			return nil, err
 		}
 	}
@@ -129,9 +141,13 @@ func Deparse(node *pg_query.Node) (string, error) {
 		return "", sqlerr.New(sqlerr.InternalError, "deparse: nil node")
 	}
 	s, err := deparseSystemTime(node, func() (string, error) {
-		// Trees come from users: deparse on a thread with a known stack.
-		return onCStack(func() (string, error) {
-			return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+		return deparseMatchRecognize(node, func() (string, error) {
+			return deparseAsof(node, func() (string, error) {
+				// Trees come from users: deparse on a thread with a known stack.
+				return onCStack(func() (string, error) {
+					return pg_query.Deparse(&pg_query.ParseResult{Version: pgVersion, Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+				})
+			})
 		})
 	})
 	if err != nil {

@@ -139,7 +139,7 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		return &SetOp{Kind: x.Kind, All: x.All, Left: l, Right: rr}, identityMap(len(need)), true
 	case *Join:
 		return pr.pruneJoin(x, need)
-	case *Window, *WindowTVF, *SessionWindow:
+	case *Window, *WindowTVF, *SessionWindow, *MatchRecognize:
 		// These pass every input column through (a window also reads its
 		// partition, order and argument columns): all of them are
 		// needed, and the input is pruned inside only.

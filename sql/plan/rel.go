@@ -222,6 +222,8 @@ func Inputs(r Rel) []Rel {
 		return []Rel{x.Input}
 	case *SessionWindow:
 		return []Rel{x.Input}
+	case *MatchRecognize:
+		return []Rel{x.Input}
 	case *SetOp:
 		return []Rel{x.Left, x.Right}
 	case *RecursiveUnion:
@@ -230,6 +232,8 @@ func Inputs(r Rel) []Rel {
 		return []Rel{x.Left, x.Right}
 	case *LookupJoin:
 		return []Rel{x.Join.Left, x.Join.Right}
+	case *AsofJoin:
+		return []Rel{x.Left, x.Right}
 	case *Insert:
 		return []Rel{x.Input}
 	}

@@ -158,6 +158,10 @@ func WithInputs(r Rel, ins []Rel) Rel {
 		c := *x
 		c.Input = ins[0]
 		return &c
+	case *MatchRecognize:
+		c := *x
+		c.Input = ins[0]
+		return &c
 	case *RecursiveUnion:
 		c := *x
 		c.Anchor, c.Recursive = ins[0], ins[1]
@@ -167,6 +171,10 @@ func WithInputs(r Rel, ins []Rel) Rel {
 		c.Left, c.Right = ins[0], ins[1]
 		return &c
 	case *Join:
+		c := *x
+		c.Left, c.Right = ins[0], ins[1]
+		return &c
+	case *AsofJoin:
 		c := *x
 		c.Left, c.Right = ins[0], ins[1]
 		return &c

@@ -244,6 +244,9 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 	if parser.IsProcTimeLookup(rv) {
 		return p.planLookupTable(rv, sc)
 	}
+	if parser.IsMatchRecognize(rv) {
+		return p.planMatchRecognize(rv, sc)
+	}
 	alias := rv.Relname
 	if rv.Alias != nil {
 		alias = rv.Alias.Aliasname
@@ -427,6 +430,9 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 }
 
 func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
+	if rv, cond, ok := parser.AsofJoin(j); ok {
+		return p.planAsofJoin(j, rv, cond, sc)
+	}
 	// Only the right side may be LATERAL, over the left side's columns.
 	outer := sc.lateral
 	defer func() { sc.lateral = outer }()

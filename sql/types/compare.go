@@ -2,6 +2,7 @@ package types
 
 import (
 	"bytes"
+	"cmp"
 	"math"
 	"strings"
 
@@ -16,20 +17,13 @@ import (
 func Compare(a, b Datum, t T) int {
 	switch x := a.(type) {
 	case bool:
-		y := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
+		return CompareBool(x, b.(bool))
 	case int64:
-		return cmpOrdered(x, b.(int64))
+		return cmp.Compare(x, b.(int64))
 	case float64:
-		return compareFloat(x, b.(float64))
+		return CompareFloat(x, b.(float64))
 	case *apd.Decimal:
-		return compareDecimal(x, b.(*apd.Decimal))
+		return CompareDecimal(x, b.(*apd.Decimal))
 	case string:
 		y := b.(string)
 		if t.Kind == Char {
@@ -39,28 +33,31 @@ func Compare(a, b Datum, t T) int {
 	case []byte:
 		return bytes.Compare(x, b.([]byte))
 	case Date:
-		return cmpOrdered(x, b.(Date))
+		return cmp.Compare(x, b.(Date))
 	case TimeOfDay:
-		return cmpOrdered(x, b.(TimeOfDay))
+		return cmp.Compare(x, b.(TimeOfDay))
 	case Timestamp:
-		return cmpOrdered(x, b.(Timestamp))
+		return cmp.Compare(x, b.(Timestamp))
 	case IntervalValue:
 		return IntervalCompareKey(x).Cmp(IntervalCompareKey(b.(IntervalValue)))
 	}
 	panic("Compare: unexpected datum type for " + t.String())
 }
 
-func cmpOrdered[V int64 | Date | TimeOfDay | Timestamp](a, b V) int {
+// CompareBool orders false before true, returning -1, 0 or 1.
+func CompareBool(a, b bool) int {
 	switch {
-	case a < b:
+	case a == b:
+		return 0
+	case !a:
 		return -1
-	case a > b:
-		return 1
 	}
-	return 0
+	return 1
 }
 
-func compareFloat(a, b float64) int {
+// CompareFloat orders floats as PostgreSQL does, returning -1, 0 or 1:
+// NaN equals NaN and sorts above every other value; -0 equals 0.
+func CompareFloat(a, b float64) int {
 	an, bn := math.IsNaN(a), math.IsNaN(b)
 	switch {
 	case an && bn:
@@ -77,11 +74,13 @@ func compareFloat(a, b float64) int {
 	return 0
 }
 
-// compareDecimal orders numerics: -Infinity < finite < Infinity < NaN.
-func compareDecimal(a, b *apd.Decimal) int {
+// CompareDecimal orders numerics as PostgreSQL does, returning -1, 0 or
+// 1: by value (1.0 = 1.00), -Infinity < finite < Infinity < NaN, and NaN
+// equal to NaN.
+func CompareDecimal(a, b *apd.Decimal) int {
 	ra, rb := decimalRank(a), decimalRank(b)
 	if ra != rb || ra != 1 {
-		return cmpOrdered(int64(ra), int64(rb))
+		return cmp.Compare(int64(ra), int64(rb))
 	}
 	return a.Cmp(b)
 }

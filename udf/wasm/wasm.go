@@ -51,6 +51,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -109,33 +111,42 @@ type function struct {
 	def      *udf.UserDef
 	compiled wazero.CompiledModule
 	pool     sync.Pool
+	// exports are the entry points an instance looks up, in the order of
+	// instance.fns; the required ones are the first nRequired.
+	exports   []string
+	nRequired int
 }
 
 type instance struct {
 	mod    api.Module
-	fn     api.Function
+	fn     api.Function // fns[0]
+	fns    []api.Function
 	buffer api.Function
 	errMsg api.Function
 }
 
 // CompileScalar implements udf.UserRuntime.
 func (r *Runtime) CompileScalar(d *udf.UserDef) (*udf.Scalar, error) {
-	for _, t := range append([]types.T{d.Ret}, d.ArgTypes...) {
-		if width(t) == 0 {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported in WebAssembly functions", t).
-				WithHint("The types are smallint, integer, bigint, real, double precision and boolean.")
-		}
+	if err := checkTypes(d); err != nil {
+		return nil, err
 	}
-	if len(d.Binary) == 0 {
-		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly function %s has no module", d.Signature).
-			WithHint("Give the module as USING BASE64 '...'.")
+	f, err := r.compile(d, []string{d.Name}, 1)
+	if err != nil {
+		return nil, err
 	}
+	return &udf.Scalar{Name: d.Name, Args: d.ArgTypes, Ret: d.Ret, Strict: d.Strict, Volatility: d.Volatility,
+		OID: d.OID, Eval: f.eval}, nil
+}
+
+// compile compiles d's module and checks that an instance starts and
+// exports the required entry points.
+func (r *Runtime) compile(d *udf.UserDef, exports []string, nRequired int) (*function, error) {
 	ctx := context.Background()
 	compiled, err := r.rt.CompileModule(ctx, d.Binary)
 	if err != nil {
 		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "invalid WebAssembly module for function %s: %v", d.Signature, err)
 	}
-	f := &function{r: r, def: d, compiled: compiled}
+	f := &function{r: r, def: d, compiled: compiled, exports: exports, nRequired: nRequired}
 	inst, err := f.newInstance(ctx)
 	if err != nil {
 		compiled.Close(ctx)
@@ -145,8 +156,7 @@ func (r *Runtime) CompileScalar(d *udf.UserDef) (*udf.Scalar, error) {
 	// The compiled code goes when the function is no longer referenced
 	// (dropped or replaced, and no plan holds it).
 	runtime.AddCleanup(f, func(c wazero.CompiledModule) { c.Close(context.Background()) }, compiled)
-	return &udf.Scalar{Name: d.Name, Args: d.ArgTypes, Ret: d.Ret, Strict: d.Strict, Volatility: d.Volatility,
-		OID: d.OID, Eval: f.eval}, nil
+	return f, nil
 }
 
 // CompileTable implements udf.UserRuntime: WebAssembly table functions
@@ -161,11 +171,18 @@ func (f *function) newInstance(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly module of function %s does not start: %v", f.def.Signature, err)
 	}
-	inst := &instance{mod: mod, fn: mod.ExportedFunction(f.def.Name), buffer: mod.ExportedFunction("streamsql_buffer"),
+	inst := &instance{mod: mod, buffer: mod.ExportedFunction("streamsql_buffer"),
 		errMsg: mod.ExportedFunction("streamsql_error")}
+	for i, name := range f.exports {
+		fn := mod.ExportedFunction(name)
+		if fn == nil && i < f.nRequired && err == nil {
+			err = sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly module does not export function %s", name)
+		}
+		inst.fns = append(inst.fns, fn)
+	}
+	inst.fn = inst.fns[0]
 	switch {
-	case inst.fn == nil:
-		err = sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly module does not export function %s", f.def.Name)
+	case err != nil:
 	case inst.buffer == nil:
 		err = sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly module of function %s does not export streamsql_buffer", f.def.Signature)
 	case mod.Memory() == nil:
@@ -276,7 +293,7 @@ func (f *function) call(ctx context.Context, lim udf.Limits, args []arrow.Array,
 	}
 	for j, a := range args {
 		writeColumn(buf[addrs[j][0]:], buf[addrs[j][1]:addrs[j][1]+n], a, f.def.ArgTypes[j], off, n)
-		if f.def.Strict {
+		if f.def.Strict && a.NullN() > 0 {
 			for i := 0; i < n; i++ {
 				if a.IsNull(off + i) {
 					rv[i] = 0
@@ -350,35 +367,57 @@ func (f *function) callError(ctx context.Context, inst *instance, err error, lim
 	return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly function %s failed: %v", f.def.Signature, err)
 }
 
+// littleEndian: the host stores numbers as the ABI does, so columns of
+// the ABI's own widths are copied into and out of linear memory whole.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // writeColumn writes rows [off, off+n) of a into vals and valid.
 func writeColumn(vals, valid []byte, a arrow.Array, t types.T, off, n int) {
-	for i := 0; i < n; i++ {
-		if a.IsNull(off + i) {
-			valid[i] = 0
-		} else {
+	if a.NullN() == 0 {
+		for i := range valid[:n] {
 			valid[i] = 1
+		}
+	} else {
+		for i := 0; i < n; i++ {
+			if a.IsNull(off + i) {
+				valid[i] = 0
+			} else {
+				valid[i] = 1
+			}
 		}
 	}
 	switch c := a.(type) {
-	case *array.Int16:
-		for i, v := range c.Int16Values()[off : off+n] {
-			binary.LittleEndian.PutUint32(vals[4*i:], uint32(int32(v)))
-		}
 	case *array.Int32:
+		if littleEndian {
+			copy(vals[:4*n], arrow.Int32Traits.CastToBytes(c.Int32Values()[off:off+n]))
+			break
+		}
 		for i, v := range c.Int32Values()[off : off+n] {
 			binary.LittleEndian.PutUint32(vals[4*i:], uint32(v))
 		}
 	case *array.Int64:
+		if littleEndian {
+			copy(vals[:8*n], arrow.Int64Traits.CastToBytes(c.Int64Values()[off:off+n]))
+			break
+		}
 		for i, v := range c.Int64Values()[off : off+n] {
 			binary.LittleEndian.PutUint64(vals[8*i:], uint64(v))
+		}
+	case *array.Float64:
+		if littleEndian {
+			copy(vals[:8*n], arrow.Float64Traits.CastToBytes(c.Float64Values()[off:off+n]))
+			break
+		}
+		for i, v := range c.Float64Values()[off : off+n] {
+			binary.LittleEndian.PutUint64(vals[8*i:], math.Float64bits(v))
+		}
+	case *array.Int16:
+		for i, v := range c.Int16Values()[off : off+n] {
+			binary.LittleEndian.PutUint32(vals[4*i:], uint32(int32(v)))
 		}
 	case *array.Float32:
 		for i, v := range c.Float32Values()[off : off+n] {
 			binary.LittleEndian.PutUint64(vals[8*i:], math.Float64bits(float64(v)))
-		}
-	case *array.Float64:
-		for i, v := range c.Float64Values()[off : off+n] {
-			binary.LittleEndian.PutUint64(vals[8*i:], math.Float64bits(v))
 		}
 	case *array.Boolean:
 		for i := 0; i < n; i++ {
@@ -400,6 +439,37 @@ func writeColumn(vals, valid []byte, a arrow.Array, t types.T, off, n int) {
 	}
 }
 
+// writeRows writes the given rows of a into vals and valid.
+func writeRows(vals, valid []byte, a arrow.Array, t types.T, rows []int) {
+	w := width(t)
+	for k, r := range rows {
+		v := vals[k*w : (k+1)*w]
+		if a.IsNull(r) {
+			valid[k] = 0
+			clear(v)
+			continue
+		}
+		valid[k] = 1
+		switch c := a.(type) {
+		case *array.Int16:
+			binary.LittleEndian.PutUint32(v, uint32(int32(c.Value(r))))
+		case *array.Int32:
+			binary.LittleEndian.PutUint32(v, uint32(c.Value(r)))
+		case *array.Int64:
+			binary.LittleEndian.PutUint64(v, uint64(c.Value(r)))
+		case *array.Float32:
+			binary.LittleEndian.PutUint64(v, math.Float64bits(float64(c.Value(r))))
+		case *array.Float64:
+			binary.LittleEndian.PutUint64(v, math.Float64bits(c.Value(r)))
+		case *array.Boolean:
+			v[0] = 0
+			if c.Value(r) {
+				v[0] = 1
+			}
+		}
+	}
+}
+
 // result builds the result column from the values and validity the
 // module wrote.
 func (f *function) result(vals, valid []byte, n int) arrow.Array {
@@ -413,65 +483,63 @@ func (f *function) result(vals, valid []byte, n int) arrow.Array {
 			nulls[i] = true
 		}
 	}
-	isValid := func(i int) bool { return nulls == nil || !nulls[i] }
-	switch t.Kind {
-	case types.Int2:
-		b := array.NewInt16Builder(types.Mem)
-		defer b.Release()
-		b.Reserve(n)
-		for i := 0; i < n; i++ {
-			v := int32(binary.LittleEndian.Uint32(vals[4*i:]))
-			if !isValid(i) {
-				b.AppendNull()
-			} else {
-				b.Append(int16(v))
+	if littleEndian && (t.Kind == types.Int4 || t.Kind == types.Int8 || t.Kind == types.Float8) {
+		// vals is the caller's copy, in the column's own layout: it
+		// becomes the column's data buffer as it is.
+		var bitmap *memory.Buffer
+		if nulls != nil {
+			bits := make([]byte, bitutil.BytesForBits(int64(n)))
+			for i := 0; i < n; i++ {
+				if valid[i] != 0 {
+					bitutil.SetBit(bits, i)
+				}
+			}
+			bitmap = memory.NewBufferBytes(bits)
+		}
+		nNulls := 0
+		for _, isNull := range nulls {
+			if isNull {
+				nNulls++
 			}
 		}
-		return b.NewArray()
+		data := array.NewData(t.ArrowType(), n, []*memory.Buffer{bitmap, memory.NewBufferBytes(vals[:n*width(t)])}, nil, nNulls, 0)
+		defer data.Release()
+		return array.MakeFromData(data)
+	}
+	valids := validSlice(nulls)
+	le := binary.LittleEndian
+	switch t.Kind {
+	case types.Int2:
+		return column(array.NewInt16Builder(types.Mem), n, valids, func(i int) int16 { return int16(int32(le.Uint32(vals[4*i:]))) })
 	case types.Int4:
-		out := make([]int32, n)
-		for i := range out {
-			out[i] = int32(binary.LittleEndian.Uint32(vals[4*i:]))
-		}
-		b := array.NewInt32Builder(types.Mem)
-		defer b.Release()
-		b.AppendValues(out, validSlice(nulls))
-		return b.NewArray()
+		return column(array.NewInt32Builder(types.Mem), n, valids, func(i int) int32 { return int32(le.Uint32(vals[4*i:])) })
 	case types.Int8:
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint64(vals[8*i:]))
-		}
-		b := array.NewInt64Builder(types.Mem)
-		defer b.Release()
-		b.AppendValues(out, validSlice(nulls))
-		return b.NewArray()
+		return column(array.NewInt64Builder(types.Mem), n, valids, func(i int) int64 { return int64(le.Uint64(vals[8*i:])) })
 	case types.Float4:
-		out := make([]float32, n)
-		for i := range out {
-			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(vals[8*i:])))
-		}
-		b := array.NewFloat32Builder(types.Mem)
-		defer b.Release()
-		b.AppendValues(out, validSlice(nulls))
-		return b.NewArray()
+		return column(array.NewFloat32Builder(types.Mem), n, valids, func(i int) float32 { return float32(math.Float64frombits(le.Uint64(vals[8*i:]))) })
 	case types.Float8:
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(vals[8*i:]))
-		}
-		b := array.NewFloat64Builder(types.Mem)
-		defer b.Release()
-		b.AppendValues(out, validSlice(nulls))
-		return b.NewArray()
+		return column(array.NewFloat64Builder(types.Mem), n, valids, func(i int) float64 { return math.Float64frombits(le.Uint64(vals[8*i:])) })
 	}
-	out := make([]bool, n)
-	for i := range out {
-		out[i] = vals[i] != 0
-	}
-	b := array.NewBooleanBuilder(types.Mem)
+	return column(array.NewBooleanBuilder(types.Mem), n, valids, func(i int) bool { return vals[i] != 0 })
+}
+
+// valuesBuilder is the part of an arrow builder of V values that column
+// uses.
+type valuesBuilder[V any] interface {
+	AppendValues(v []V, valid []bool)
+	NewArray() arrow.Array
+	Release()
+}
+
+// column builds a column of n values with the validity valid (nil: no
+// NULLs), value i read from the module's output by at.
+func column[V any](b valuesBuilder[V], n int, valid []bool, at func(i int) V) arrow.Array {
 	defer b.Release()
-	b.AppendValues(out, validSlice(nulls))
+	out := make([]V, n)
+	for i := range out {
+		out[i] = at(i)
+	}
+	b.AppendValues(out, valid)
 	return b.NewArray()
 }
 
@@ -484,4 +552,46 @@ func validSlice(nulls []bool) []bool {
 		v[i] = !isNull
 	}
 	return v
+}
+
+// take returns an instance from the pool, or a new one.
+func (f *function) take() (*instance, error) {
+	if v := f.pool.Get(); v != nil {
+		return v.(*instance), nil
+	}
+	return f.newInstance(context.Background())
+}
+
+// region asks inst for size bytes of its memory and returns their address
+// and a view of them (valid until the module's memory grows).
+func (f *function) region(ctx context.Context, inst *instance, size int, lim udf.Limits) (uint32, []byte, error) {
+	res, err := inst.buffer.Call(ctx, uint64(size))
+	if err != nil {
+		return 0, nil, f.callError(ctx, inst, err, lim)
+	}
+	base := uint32(res[0])
+	buf, ok := inst.mod.Memory().Read(base, uint32(size))
+	if !ok {
+		inst.mod.Close(ctx)
+		return 0, nil, sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly function %s: streamsql_buffer returned %d bytes at %d, outside its memory", f.def.Signature, size, base)
+	}
+	return base, buf, nil
+}
+
+// invoke calls fn(n, cols) with the udf_timeout of lim. On success the
+// caller reads the results and puts inst back; a failure code puts it
+// back here (the module is intact), and a trap, exit or stop drops it.
+func (f *function) invoke(ctx context.Context, lim udf.Limits, inst *instance, fn api.Function, n int, cols uint32) error {
+	cctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	res, err := fn.Call(cctx, uint64(n), uint64(cols))
+	cancel()
+	if err != nil {
+		return f.callError(ctx, inst, err, lim)
+	}
+	if code := int32(res[0]); code != 0 {
+		err = f.failure(ctx, inst, code)
+		f.pool.Put(inst)
+		return err
+	}
+	return nil
 }

@@ -67,6 +67,18 @@ func wgcd(n int32, cols int32) int32 {
 	return 0
 }
 
+// wlinear(a int) returns int: a * 2 + 1 (wrapping on overflow), the
+// logic of the speed benchmark.
+//
+//go:wasmexport wlinear
+func wlinear(n int32, cols int32) int32 {
+	a, out := i32s(column(cols, 0), n), i32s(column(cols, 2), n)
+	for i, v := range a {
+		out[i] = v*2 + 1
+	}
+	return 0
+}
+
 // wscale(x bigint, f double precision) returns double precision: x * f,
 // NULL when f is NULL (the function is not strict).
 //
@@ -121,4 +133,121 @@ func whog(n int32, cols int32) int32 {
 	for {
 		hoard = append(hoard, make([]byte, 1<<20))
 	}
+}
+
+// Aggregates: the state of group k of a call is at states + k*size.
+
+// avgState is wavg's state: plain values, no addresses.
+type avgState struct {
+	sum int64
+	n   int64
+}
+
+func states[T any](p unsafe.Pointer, m int) []T { return unsafe.Slice((*T)(p), m) }
+
+// maxSlot is the number of states a call may address (at most n).
+func maxSlot(groups []int32) int {
+	m := 0
+	for _, g := range groups {
+		m = max(m, int(g)+1)
+	}
+	return m
+}
+
+// wavg(v int) returns double precision: the average of the non-NULL
+// values, with retract and merge.
+//
+//go:wasmexport wavg_state_size
+func wavgStateSize() int32 { return int32(unsafe.Sizeof(avgState{})) }
+
+//go:wasmexport wavg_accumulate
+func wavgAccumulate(n int32, cols int32) int32 { return avgFold(n, cols, 1) }
+
+//go:wasmexport wavg_retract
+func wavgRetract(n int32, cols int32) int32 { return avgFold(n, cols, -1) }
+
+func avgFold(n, cols int32, sign int64) int32 {
+	groups := i32s(column(cols, 1), n)
+	st := states[avgState](column(cols, 0), maxSlot(groups))
+	v, valid := i32s(column(cols, 2), n), bytes(column(cols, 3), n)
+	for i, g := range groups {
+		if valid[i] != 0 {
+			st[g].sum += sign * int64(v[i])
+			st[g].n += sign
+		}
+	}
+	return 0
+}
+
+//go:wasmexport wavg_finish
+func wavgFinish(n int32, cols int32) int32 {
+	st := states[avgState](column(cols, 0), int(n))
+	out, valid := f64s(column(cols, 1), n), bytes(column(cols, 2), n)
+	for i, s := range st {
+		if s.n == 0 {
+			valid[i] = 0
+			continue
+		}
+		out[i] = float64(s.sum) / float64(s.n)
+	}
+	return 0
+}
+
+//go:wasmexport wavg_merge
+func wavgMerge(n int32, cols int32) int32 {
+	a, b := states[avgState](column(cols, 0), int(n)), states[avgState](column(cols, 1), int(n))
+	for i := range a {
+		a[i].sum += b[i].sum
+		a[i].n += b[i].n
+	}
+	return 0
+}
+
+// wfussy(v int) returns bigint: the sum of the values, without retract,
+// that fails on -1, runs forever on -2, allocates without bound on -3 and
+// traps (divides by zero) on -4. Its empty state is 100 (create_state).
+//
+//go:wasmexport wfussy_state_size
+func wfussyStateSize() int32 { return 8 }
+
+//go:wasmexport wfussy_create_state
+func wfussyCreate(n int32, st int32) int32 {
+	empty := states[int64](unsafe.Pointer(uintptr(st)), int(n))
+	for i := range empty {
+		empty[i] = 100
+	}
+	return 0
+}
+
+var zero int64
+
+//go:wasmexport wfussy_accumulate
+func wfussyAccumulate(n int32, cols int32) int32 {
+	groups := i32s(column(cols, 1), n)
+	st := states[int64](column(cols, 0), maxSlot(groups))
+	v, valid := i32s(column(cols, 2), n), bytes(column(cols, 3), n)
+	for i, g := range groups {
+		if valid[i] == 0 {
+			continue
+		}
+		switch v[i] {
+		case -1:
+			return fail("negative input")
+		case -2:
+			return wspin(n, cols)
+		case -3:
+			return whog(n, cols)
+		case -4:
+			st[g] += 1 / zero
+		}
+		st[g] += int64(v[i])
+	}
+	return 0
+}
+
+//go:wasmexport wfussy_finish
+func wfussyFinish(n int32, cols int32) int32 {
+	st := states[int64](column(cols, 0), int(n))
+	copy(i64s(column(cols, 1), n), st)
+	return 0
 }
