@@ -1111,11 +1111,8 @@ func (p *parser) explain(c *cursor, r stmtRange) (*Explain, error) {
 // usingBase64 finds RisingWave's USING BASE64 'module' in CREATE [OR
 // REPLACE] FUNCTION and returns the index of USING, or -1.
 func (c *cursor) usingBase64() int {
-	i := 1
-	if c.wordAt(1) == "or" && c.wordAt(2) == "replace" {
-		i = 3
-	}
-	if c.wordAt(i) != "function" {
+	i := c.createKeyword("function")
+	if i < 0 {
 		return -1
 	}
 	depth := 0
@@ -1142,23 +1139,12 @@ func (c *cursor) createFunctionUsing() (*pg_query.Node, error) {
 	if u < 0 {
 		return nil, c.errAt(0)
 	}
-	end := len(c.toks)
-	if end > 0 && c.toks[end-1].isPunct(';') {
-		end--
-	}
-	text := newPGText(c.src, c.toks[0].start, c.toks[end-1].end)
-	using, b64 := c.toks[u], c.toks[u+1]
-	text.blank(using.start, using.end)
-	text.put(using.start, "as")
-	text.blank(b64.start, b64.end)
-	raws, err := text.parse()
-	if err != nil {
-		return nil, err
-	}
-	if len(raws) != 1 || raws[0].Stmt.GetCreateFunctionStmt() == nil {
-		return nil, c.errAt(u)
-	}
-	return raws[0].Stmt, nil
+	return c.reparseAsFunction(u, func(text *pgText) {
+		using, b64 := c.toks[u], c.toks[u+1]
+		text.blank(using.start, using.end)
+		text.put(using.start, "as")
+		text.blank(b64.start, b64.end)
+	})
 }
 
 // aggregateReturns finds RisingWave's CREATE [OR REPLACE] AGGREGATE
@@ -1167,11 +1153,8 @@ func (c *cursor) createFunctionUsing() (*pg_query.Node, error) {
 // (PostgreSQL's own CREATE AGGREGATE has a parenthesized definition after
 // the arguments).
 func (c *cursor) aggregateReturns() int {
-	i := 1
-	if c.wordAt(1) == "or" && c.wordAt(2) == "replace" {
-		i = 3
-	}
-	if c.wordAt(i) != "aggregate" {
+	i := c.createKeyword("aggregate")
+	if i < 0 {
 		return -1
 	}
 	depth := 0
@@ -1198,20 +1181,42 @@ func (c *cursor) aggregateReturns() int {
 // Ext (CreateAggregate) says it defines an aggregate.
 func (c *cursor) createAggregateReturns() (*pg_query.Node, error) {
 	a := c.aggregateReturns()
+	return c.reparseAsFunction(a, func(text *pgText) {
+		kw := c.toks[a]
+		text.blank(kw.start, kw.end)
+		text.put(kw.start, "function")
+	})
+}
+
+// createKeyword returns the index of word when it follows CREATE [OR
+// REPLACE], or -1.
+func (c *cursor) createKeyword(word string) int {
+	i := 1
+	if c.wordAt(1) == "or" && c.wordAt(2) == "replace" {
+		i = 3
+	}
+	if c.wordAt(i) != word {
+		return -1
+	}
+	return i
+}
+
+// reparseAsFunction hands the statement, with the extension's words
+// rewritten by edit, to the PostgreSQL grammar, which must read it as one
+// CREATE FUNCTION; an error otherwise points at token at.
+func (c *cursor) reparseAsFunction(at int, edit func(text *pgText)) (*pg_query.Node, error) {
 	end := len(c.toks)
 	if end > 0 && c.toks[end-1].isPunct(';') {
 		end--
 	}
 	text := newPGText(c.src, c.toks[0].start, c.toks[end-1].end)
-	kw := c.toks[a]
-	text.blank(kw.start, kw.end)
-	text.put(kw.start, "function")
+	edit(text)
 	raws, err := text.parse()
 	if err != nil {
 		return nil, err
 	}
 	if len(raws) != 1 || raws[0].Stmt.GetCreateFunctionStmt() == nil {
-		return nil, c.errAt(a)
+		return nil, c.errAt(at)
 	}
 	return raws[0].Stmt, nil
 }
