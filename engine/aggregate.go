@@ -9,7 +9,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/catalog/pgcatalog"
 	"streamsql/exec"
 	"streamsql/exec/expr"
 	"streamsql/sql/plan"
@@ -255,7 +254,7 @@ func (e *Engine) supportName(sup catalog.AggSupport) string {
 		return sup.Name
 	}
 	if f, ok := e.cat.Function(sup.OID); ok {
-		return pgcatalog.QuoteIdent(f.Schema) + "." + pgcatalog.QuoteIdent(f.Name)
+		return udf.QuoteIdent(f.Schema) + "." + udf.QuoteIdent(f.Name)
 	}
 	return "-"
 }
@@ -263,7 +262,7 @@ func (e *Engine) supportName(sup catalog.AggSupport) string {
 // AggregateDef renders the aggregate f as a CREATE AGGREGATE statement.
 func (e *Engine) AggregateDef(f *catalog.Function) string {
 	var b strings.Builder
-	b.WriteString("CREATE OR REPLACE AGGREGATE " + pgcatalog.QuoteIdent(f.Schema) + "." + pgcatalog.QuoteIdent(f.Name) + "(" + FunctionArguments(f) + ")")
+	b.WriteString("CREATE OR REPLACE AGGREGATE " + udf.QuoteIdent(f.Schema) + "." + udf.QuoteIdent(f.Name) + "(" + FunctionArguments(f) + ")")
 	if f.Language != "internal" {
 		b.WriteString("\n RETURNS " + f.RetType.String() + "\n LANGUAGE " + f.Language + "\n")
 		b.WriteString("AS $function$" + f.Body + "$function$\n")

@@ -114,7 +114,7 @@ func (c catalogReader) Object(oid uint32) (udf.ObjectInfo, bool) {
 			return udf.ObjectInfo{}, false
 		}
 		o.Name, o.Kind = "_RETURN", 'R'
-		o.Definition = "CREATE RULE \"_RETURN\" AS ON SELECT TO " + pgcatalog.QuoteIdent(r.Schema) + "." + pgcatalog.QuoteIdent(r.Name) + " DO INSTEAD " + r.Definition + ";"
+		o.Definition = "CREATE RULE \"_RETURN\" AS ON SELECT TO " + udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name) + " DO INSTEAD " + r.Definition + ";"
 	}
 	return o, true
 }

@@ -19,13 +19,13 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/catalog/pgcatalog"
 	"streamsql/exec"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // copyFormat is a COPY data format.
@@ -256,7 +256,7 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 		if len(cols) > 0 {
 			qs := make([]string, len(cols))
 			for i, c := range cols {
-				qs[i] = pgcatalog.QuoteIdent(c)
+				qs[i] = udf.QuoteIdent(c)
 			}
 			list = strings.Join(qs, ", ")
 		}
@@ -278,9 +278,9 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 
 func rangeVarSQL(rv *pg.RangeVar) string {
 	if rv.Schemaname != "" {
-		return pgcatalog.QuoteIdent(rv.Schemaname) + "." + pgcatalog.QuoteIdent(rv.Relname)
+		return udf.QuoteIdent(rv.Schemaname) + "." + udf.QuoteIdent(rv.Relname)
 	}
-	return pgcatalog.QuoteIdent(rv.Relname)
+	return udf.QuoteIdent(rv.Relname)
 }
 
 // copyOut is a running COPY ... TO STDOUT.

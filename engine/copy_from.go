@@ -30,7 +30,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/catalog"
-	"streamsql/catalog/pgcatalog"
 	"streamsql/format"
 	"streamsql/lower"
 	"streamsql/pgwire"
@@ -38,6 +37,7 @@ import (
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 const (
@@ -360,12 +360,12 @@ func (c *copyIn) insertPlanFor(n int) (*insertPlan, func(), error) {
 func (c *copyIn) planInsert(n int, read func() storage.Reader) (*insertPlan, error) {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO ")
-	sb.WriteString(pgcatalog.QuoteIdent(c.rel.Schema) + "." + pgcatalog.QuoteIdent(c.rel.Name) + " (")
+	sb.WriteString(udf.QuoteIdent(c.rel.Schema) + "." + udf.QuoteIdent(c.rel.Name) + " (")
 	for i, col := range c.cols {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(pgcatalog.QuoteIdent(col))
+		sb.WriteString(udf.QuoteIdent(col))
 	}
 	sb.WriteString(") VALUES ")
 	p := 1

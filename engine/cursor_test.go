@@ -175,7 +175,6 @@ func TestBinaryCursorPgx(t *testing.T) {
 	execAll(t, w, "CREATE TABLE vals (n int PRIMARY KEY, s text, f float8, b bool, ts timestamptz)",
 		"INSERT INTO vals VALUES (1, 'one', 1.5, true, '2026-01-02 03:04:05+00'), (2, NULL, -2.25, false, NULL)")
 	c := testclient.Connect(t, ts.URL("cur", "streamsql"), testclient.Mode(pgx.QueryExecModeSimpleProtocol))
-	ctx := context.Background()
 	execAll(t, c, "BEGIN",
 		"DECLARE bc BINARY CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n",
 		"DECLARE tc CURSOR FOR SELECT n, s, f, b, ts FROM vals ORDER BY n")
@@ -183,15 +182,7 @@ func TestBinaryCursorPgx(t *testing.T) {
 		name   string
 		format int16
 	}{{"bc", 1}, {"tc", 0}} {
-		rows, err := c.Query(ctx, "FETCH ALL "+cur.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, fd := range rows.FieldDescriptions() {
-			if fd.Format != cur.format {
-				t.Errorf("cursor %s: column %s has format %d, want %d", cur.name, fd.Name, fd.Format, cur.format)
-			}
-		}
+		rows := fetchIn(t, c, "FETCH ALL "+cur.name, cur.name, cur.format)
 		var got []string
 		for rows.Next() {
 			var n int32
@@ -235,15 +226,7 @@ func TestBinarySubscribeCursorPgx(t *testing.T) {
 		name   string
 		format int16
 	}{{"bs", 1}, {"tsub", 0}} {
-		rows, err := c.Query(ctx, "FETCH ALL "+cur.name+" WITH (timeout = '5s')")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, fd := range rows.FieldDescriptions() {
-			if fd.Format != cur.format {
-				t.Errorf("cursor %s: column %s has format %d, want %d", cur.name, fd.Name, fd.Format, cur.format)
-			}
-		}
+		rows := fetchIn(t, c, "FETCH ALL "+cur.name+" WITH (timeout = '5s')", cur.name, cur.format)
 		var got []string
 		for rows.Next() {
 			var epoch, diff int64
@@ -290,4 +273,20 @@ func TestBinarySubscribeCursorPgx(t *testing.T) {
 		t.Errorf("changes %s", g)
 	}
 	execAll(t, c, "COMMIT")
+}
+
+// fetchIn runs q, a FETCH from cursor name, and checks that every column
+// of its result comes in format (0 text, 1 binary).
+func fetchIn(t *testing.T, c *pgx.Conn, q, name string, format int16) pgx.Rows {
+	t.Helper()
+	rows, err := c.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range rows.FieldDescriptions() {
+		if fd.Format != format {
+			t.Errorf("cursor %s: column %s has format %d, want %d", name, fd.Name, fd.Format, format)
+		}
+	}
+	return rows
 }

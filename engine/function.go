@@ -10,7 +10,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/catalog/pgcatalog"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/planner"
@@ -455,7 +454,7 @@ func FunctionResult(f *catalog.Function) string {
 	case len(f.OutNames) > 0:
 		cols := make([]string, len(f.OutNames))
 		for i, n := range f.OutNames {
-			cols[i] = pgcatalog.QuoteIdent(n) + " " + f.OutTypes[i].String()
+			cols[i] = udf.QuoteIdent(n) + " " + f.OutTypes[i].String()
 		}
 		return "TABLE(" + strings.Join(cols, ", ") + ")"
 	case f.RetSet:
@@ -529,7 +528,7 @@ func (c catalogReader) LookupUserFunctions(name string) []uint32 {
 // FunctionDef renders f as pg_get_functiondef does.
 func FunctionDef(f *catalog.Function) string {
 	var b strings.Builder
-	b.WriteString("CREATE OR REPLACE FUNCTION " + pgcatalog.QuoteIdent(f.Schema) + "." + pgcatalog.QuoteIdent(f.Name) + "(" + FunctionArguments(f) + ")\n")
+	b.WriteString("CREATE OR REPLACE FUNCTION " + udf.QuoteIdent(f.Schema) + "." + udf.QuoteIdent(f.Name) + "(" + FunctionArguments(f) + ")\n")
 	b.WriteString(" RETURNS " + FunctionResult(f) + "\n")
 	b.WriteString(" LANGUAGE " + f.Language + "\n")
 	switch f.Volatility {

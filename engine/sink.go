@@ -11,7 +11,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/catalog/pgcatalog"
 	"streamsql/connector"
 	"streamsql/exec"
 	"streamsql/exec/stream"
@@ -19,6 +18,7 @@ import (
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/udf"
 )
 
 // sinkFactory returns the function that makes a sink relation's last
@@ -78,9 +78,9 @@ func sinkQuery(cs *parser.CreateSink) (*pg.SelectStmt, string, error) {
 	if cs.From != nil {
 		def = "SELECT * FROM "
 		if cs.From.Schema != "" {
-			def += pgcatalog.QuoteIdent(cs.From.Schema) + "."
+			def += udf.QuoteIdent(cs.From.Schema) + "."
 		}
-		def += pgcatalog.QuoteIdent(cs.From.Name)
+		def += udf.QuoteIdent(cs.From.Name)
 	}
 	stmts, err := parser.Parse(def)
 	if err != nil {

@@ -38,7 +38,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/catalog/pgcatalog"
 	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/lower"
@@ -47,6 +46,7 @@ import (
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // Names of the columns SUBSCRIBE puts before the relation's.
@@ -137,7 +137,7 @@ func (s *Session) planSubscribe(sub *parser.Subscribe) (*subscribePlan, error) {
 				sp.relCols = append(sp.relCols, pgwire.Column{Name: c.Name, Type: c.Type})
 			}
 		case catalog.KindTable, catalog.KindView, catalog.KindSource:
-			sp.def = "SELECT * FROM " + pgcatalog.QuoteIdent(r.Schema) + "." + pgcatalog.QuoteIdent(r.Name)
+			sp.def = "SELECT * FROM " + udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name)
 		default:
 			return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot subscribe to %s %q", r.Kind.String(), r.Name)
 		}

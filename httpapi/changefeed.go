@@ -45,11 +45,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"streamsql/catalog/pgcatalog"
 	"streamsql/engine"
 	"streamsql/pgwire"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/udf"
 )
 
 // openSession opens an engine session for an HTTP request, as the role
@@ -173,17 +173,17 @@ func subscribe(e *engine.Engine) http.HandlerFunc {
 		name := view
 		schema, rel, qualified := strings.Cut(view, ".")
 		if qualified {
-			name = pgcatalog.QuoteIdent(schema) + "." + pgcatalog.QuoteIdent(rel)
+			name = udf.QuoteIdent(schema) + "." + udf.QuoteIdent(rel)
 		} else {
 			schema, rel = "", view
-			name = pgcatalog.QuoteIdent(view)
+			name = udf.QuoteIdent(view)
 		}
 		lastID := r.Header.Get("Last-Event-ID")
 		if lastID == "" {
 			lastID = r.URL.Query().Get("lastEventId")
 		}
 		if subSchema, sub, ok := e.ChangefeedSubscription(schema, rel); ok {
-			subscribeLog(w, r, e, pgcatalog.QuoteIdent(subSchema)+"."+pgcatalog.QuoteIdent(sub), lastID)
+			subscribeLog(w, r, e, udf.QuoteIdent(subSchema)+"."+udf.QuoteIdent(sub), lastID)
 			return
 		}
 		s, res, err := runOne(r.Context(), e, "SUBSCRIBE "+name+" WITH (PROGRESS)")

@@ -370,7 +370,9 @@ func QuoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// reservedKeywords are the keywords quote_ident always quotes.
+// reservedKeywords are the keywords quote_ident always quotes: all but
+// PostgreSQL's unreserved ones that commonly appear as names (reserved,
+// type-function-name and column-name keywords).
 var reservedKeywords = map[string]bool{
 	"all": true, "analyse": true, "analyze": true, "and": true, "any": true, "array": true, "as": true, "asc": true,
 	"asymmetric": true, "both": true, "case": true, "cast": true, "check": true, "collate": true, "column": true,
@@ -384,6 +386,10 @@ var reservedKeywords = map[string]bool{
 	"select": true, "session_user": true, "some": true, "symmetric": true, "table": true, "then": true, "to": true,
 	"trailing": true, "true": true, "union": true, "unique": true, "user": true, "using": true, "variadic": true,
 	"when": true, "where": true, "window": true, "with": true,
+	"authorization": true, "binary": true, "collation": true, "concurrently": true, "cross": true,
+	"current_schema": true, "freeze": true, "full": true, "ilike": true, "inner": true, "is": true, "isnull": true,
+	"join": true, "left": true, "like": true, "natural": true, "notnull": true, "outer": true, "overlaps": true,
+	"right": true, "similar": true, "tablesample": true, "verbose": true,
 }
 
 // QuoteLiteral quotes a string literal as quote_literal does (E” when

@@ -74,13 +74,20 @@ func priceArgs(b *testing.B) (num, price arrow.Array) {
 	return ConstColumn(types.TNumeric, c, benchRows), price
 }
 
-func BenchmarkNumericMul(b *testing.B) {
-	env := testEnv()
+// numericPriceArgs are priceArgs with the prices cast to numeric, for
+// the numeric kernels.
+func numericPriceArgs(b *testing.B) (num, priceNum arrow.Array) {
 	num, price := priceArgs(b)
 	priceNum, err := IntToNumeric(price, types.TNumeric, benchRows)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return num, priceNum
+}
+
+func BenchmarkNumericMul(b *testing.B) {
+	env := testEnv()
+	num, priceNum := numericPriceArgs(b)
 	args := []arrow.Array{num, priceNum}
 	b.Run("vector", func(b *testing.B) { runKernel(b, numericVecArith('*'), env, args) })
 	b.Run("row", func(b *testing.B) { runKernel(b, numArith('*'), env, args) })
@@ -88,11 +95,7 @@ func BenchmarkNumericMul(b *testing.B) {
 
 func BenchmarkNumericDiv(b *testing.B) {
 	env := testEnv()
-	num, price := priceArgs(b)
-	priceNum, err := IntToNumeric(price, types.TNumeric, benchRows)
-	if err != nil {
-		b.Fatal(err)
-	}
+	num, priceNum := numericPriceArgs(b)
 	args := []arrow.Array{priceNum, num}
 	b.Run("vector", func(b *testing.B) { runKernel(b, numericVecArith('/'), env, args) })
 	b.Run("row", func(b *testing.B) { runKernel(b, numArith('/'), env, args) })
@@ -100,11 +103,7 @@ func BenchmarkNumericDiv(b *testing.B) {
 
 func BenchmarkNumericCompare(b *testing.B) {
 	env := testEnv()
-	num, price := priceArgs(b)
-	priceNum, err := IntToNumeric(price, types.TNumeric, benchRows)
-	if err != nil {
-		b.Fatal(err)
-	}
+	num, priceNum := numericPriceArgs(b)
 	args := []arrow.Array{priceNum, num}
 	b.Run("vector", func(b *testing.B) { runKernel(b, numericVecCompare(opLt), env, args) })
 	b.Run("row", func(b *testing.B) { runKernel(b, genericCompare(opLt, types.TNumeric), env, args) })

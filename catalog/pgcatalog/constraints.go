@@ -45,9 +45,9 @@ func ForeignKeyDef(r, parent *catalog.Relation, fk catalog.ForeignKey) string {
 	sb.WriteString(columnList(r, fk.Columns))
 	sb.WriteString(") REFERENCES ")
 	if parent.Schema != "public" {
-		sb.WriteString(QuoteIdent(parent.Schema) + ".")
+		sb.WriteString(udf.QuoteIdent(parent.Schema) + ".")
 	}
-	sb.WriteString(QuoteIdent(parent.Name) + "(" + columnList(parent, fk.RefColumns) + ")")
+	sb.WriteString(udf.QuoteIdent(parent.Name) + "(" + columnList(parent, fk.RefColumns) + ")")
 	if fk.OnUpdate != catalog.FKNoAction {
 		sb.WriteString(" ON UPDATE " + actionName(fk.OnUpdate))
 	}
@@ -60,7 +60,7 @@ func ForeignKeyDef(r, parent *catalog.Relation, fk catalog.ForeignKey) string {
 func columnList(r *catalog.Relation, cols []int) string {
 	names := make([]string, len(cols))
 	for i, c := range cols {
-		names[i] = QuoteIdent(r.Columns[c].Name)
+		names[i] = udf.QuoteIdent(r.Columns[c].Name)
 	}
 	return strings.Join(names, ", ")
 }

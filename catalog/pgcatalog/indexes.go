@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"streamsql/catalog"
+	"streamsql/udf"
 )
 
 // Secondary indexes and UNIQUE constraints in the catalog tables.
@@ -24,12 +25,12 @@ func SecondaryIndexDef(r *catalog.Relation, ix catalog.Index) string {
 	if ix.Unique {
 		b.WriteString("UNIQUE ")
 	}
-	b.WriteString("INDEX " + QuoteIdent(ix.Name) + " ON " + QuoteIdent(r.Schema) + "." + QuoteIdent(r.Name) + " USING btree (")
+	b.WriteString("INDEX " + udf.QuoteIdent(ix.Name) + " ON " + udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name) + " USING btree (")
 	for i, k := range ix.Columns {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(QuoteIdent(r.Columns[k].Name))
+		b.WriteString(udf.QuoteIdent(r.Columns[k].Name))
 		desc := i < len(ix.Desc) && ix.Desc[i]
 		nullsFirst := desc
 		if i < len(ix.NullsFirst) {
@@ -58,7 +59,7 @@ func UniqueConstraintDef(r *catalog.Relation, ix catalog.Index) string {
 func indexColNames(r *catalog.Relation, ix catalog.Index) []string {
 	out := make([]string, len(ix.Columns))
 	for i, k := range ix.Columns {
-		out[i] = QuoteIdent(r.Columns[k].Name)
+		out[i] = udf.QuoteIdent(r.Columns[k].Name)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/sql/types"
+	"streamsql/udf"
 )
 
 // producers computes the rows of each table that is not empty. A table
@@ -562,16 +563,16 @@ func tableRows(s *Snapshot) []row {
 func IndexDef(r *catalog.Relation) string {
 	cols := make([]string, len(r.PrimaryKey))
 	for i, k := range r.PrimaryKey {
-		cols[i] = QuoteIdent(r.Columns[k].Name)
+		cols[i] = udf.QuoteIdent(r.Columns[k].Name)
 	}
-	return fmt.Sprintf("CREATE UNIQUE INDEX %s ON %s.%s USING btree (%s)", QuoteIdent(PKName(r.Name)), QuoteIdent(r.Schema), QuoteIdent(r.Name), strings.Join(cols, ", "))
+	return fmt.Sprintf("CREATE UNIQUE INDEX %s ON %s.%s USING btree (%s)", udf.QuoteIdent(PKName(r.Name)), udf.QuoteIdent(r.Schema), udf.QuoteIdent(r.Name), strings.Join(cols, ", "))
 }
 
 // ConstraintDef is pg_get_constraintdef of relation r's primary key.
 func ConstraintDef(r *catalog.Relation) string {
 	cols := make([]string, len(r.PrimaryKey))
 	for i, k := range r.PrimaryKey {
-		cols[i] = QuoteIdent(r.Columns[k].Name)
+		cols[i] = udf.QuoteIdent(r.Columns[k].Name)
 	}
 	return "PRIMARY KEY (" + strings.Join(cols, ", ") + ")"
 }
@@ -595,41 +596,4 @@ func rewriteRows(s *Snapshot) []row {
 		}
 	}
 	return out
-}
-
-// QuoteIdent quotes an identifier the way quote_ident does: only when it
-// is not a plain lower-case name.
-func QuoteIdent(s string) string {
-	plain := s != ""
-	for i, r := range s {
-		if !(r >= 'a' && r <= 'z' || r == '_' || i > 0 && (r >= '0' && r <= '9' || r == '$')) {
-			plain = false
-			break
-		}
-	}
-	if plain && !reserved[s] {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-// reserved are the keywords quote_ident quotes (PostgreSQL's reserved and
-// type-function-name keywords that commonly appear as column names).
-var reserved = map[string]bool{
-	"all": true, "analyse": true, "analyze": true, "and": true, "any": true, "array": true, "as": true, "asc": true,
-	"asymmetric": true, "both": true, "case": true, "cast": true, "check": true, "collate": true, "column": true,
-	"constraint": true, "create": true, "current_catalog": true, "current_date": true, "current_role": true,
-	"current_time": true, "current_timestamp": true, "current_user": true, "default": true, "deferrable": true,
-	"desc": true, "distinct": true, "do": true, "else": true, "end": true, "except": true, "false": true, "fetch": true,
-	"for": true, "foreign": true, "from": true, "grant": true, "group": true, "having": true, "in": true,
-	"initially": true, "intersect": true, "into": true, "lateral": true, "leading": true, "limit": true,
-	"localtime": true, "localtimestamp": true, "not": true, "null": true, "offset": true, "on": true, "only": true,
-	"or": true, "order": true, "placing": true, "primary": true, "references": true, "returning": true,
-	"select": true, "session_user": true, "some": true, "symmetric": true, "table": true, "then": true, "to": true,
-	"trailing": true, "true": true, "union": true, "unique": true, "user": true, "using": true, "variadic": true,
-	"when": true, "where": true, "window": true, "with": true,
-	"authorization": true, "binary": true, "collation": true, "concurrently": true, "cross": true,
-	"current_schema": true, "freeze": true, "full": true, "ilike": true, "inner": true, "is": true, "isnull": true,
-	"join": true, "left": true, "like": true, "natural": true, "notnull": true, "outer": true, "overlaps": true,
-	"right": true, "similar": true, "tablesample": true, "verbose": true,
 }
