@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -36,13 +37,61 @@ func RegisterAggregate[A GoValue, S any, R GoValue](g *GoFunctions, name string,
 	if agg.Init == nil || agg.Accumulate == nil || agg.Finish == nil {
 		return fmt.Errorf("udf: Go aggregate %s needs Init, Accumulate and Finish", name)
 	}
-	argT, retT := sqlType[A](), sqlType[R]()
-	sig := name + "(" + argT.String() + ")"
-	a := &Aggregate{Name: name, Args: []types.T{argT}, Ret: retT, User: true}
-	a.New = func([]types.T) Accumulator { return &goStates[A, S, R]{agg: &agg, sig: sig, t: argT, ret: retT} }
+	f := goAggFuncs[S, R]{init: agg.Init, finish: agg.Finish,
+		acc: func(s S, d []types.Datum) (S, error) { return agg.Accumulate(s, fromDatum[A](d[0])) }}
 	if agg.Retract != nil {
+		f.ret = func(s S, d []types.Datum) (S, error) { return agg.Retract(s, fromDatum[A](d[0])) }
+	}
+	return registerGoAggregate(g, name, []types.T{sqlType[A]()}, f)
+}
+
+// GoAggregate2 is a Go aggregate of two arguments, of types A and B (a
+// weighted average: value and weight). Rows with a NULL argument are
+// skipped; otherwise it is as GoAggregate.
+type GoAggregate2[A, B GoValue, S any, R GoValue] struct {
+	Init       func() S
+	Accumulate func(state S, a A, b B) (S, error)
+	Retract    func(state S, a A, b B) (S, error)
+	Finish     func(state S) (R, error)
+}
+
+// RegisterAggregate2 registers agg as the SQL aggregate name(A, B)
+// returning R.
+func RegisterAggregate2[A, B GoValue, S any, R GoValue](g *GoFunctions, name string, agg GoAggregate2[A, B, S, R]) error {
+	if agg.Init == nil || agg.Accumulate == nil || agg.Finish == nil {
+		return fmt.Errorf("udf: Go aggregate %s needs Init, Accumulate and Finish", name)
+	}
+	f := goAggFuncs[S, R]{init: agg.Init, finish: agg.Finish,
+		acc: func(s S, d []types.Datum) (S, error) {
+			return agg.Accumulate(s, fromDatum[A](d[0]), fromDatum[B](d[1]))
+		}}
+	if agg.Retract != nil {
+		f.ret = func(s S, d []types.Datum) (S, error) { return agg.Retract(s, fromDatum[A](d[0]), fromDatum[B](d[1])) }
+	}
+	return registerGoAggregate(g, name, []types.T{sqlType[A](), sqlType[B]()}, f)
+}
+
+// goAggFuncs are a Go aggregate's functions over a row's arguments as
+// Datums (none NULL); RegisterAggregate and RegisterAggregate2 convert
+// them to their typed arguments.
+type goAggFuncs[S any, R GoValue] struct {
+	init     func() S
+	acc, ret func(S, []types.Datum) (S, error) // ret nil: no retraction
+	finish   func(S) (R, error)
+}
+
+func registerGoAggregate[S any, R GoValue](g *GoFunctions, name string, args []types.T, f goAggFuncs[S, R]) error {
+	names := make([]string, len(args))
+	for i, t := range args {
+		names[i] = t.String()
+	}
+	sig := name + "(" + strings.Join(names, ", ") + ")"
+	retT := sqlType[R]()
+	a := &Aggregate{Name: name, Args: args, Ret: retT, User: true}
+	a.New = func([]types.T) Accumulator { return &goStates[S, R]{f: &f, sig: sig, ts: args, ret: retT} }
+	if f.ret != nil {
 		a.Retracts = true
-		a.NewRetracting = func([]types.T) GroupStates { return &goStates[A, S, R]{agg: &agg, sig: sig, t: argT, ret: retT} }
+		a.NewRetracting = func([]types.T) GroupStates { return &goStates[S, R]{f: &f, sig: sig, ts: args, ret: retT} }
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -66,67 +115,75 @@ func (g *GoFunctions) Aggregates(name string) []*Aggregate {
 }
 
 // goStates is a Go aggregate's state for many groups.
-type goStates[A GoValue, S any, R GoValue] struct {
-	agg     *GoAggregate[A, S, R]
+type goStates[S any, R GoValue] struct {
+	f       *goAggFuncs[S, R]
 	sig     string
-	t, ret  types.T
+	ts      []types.T
+	ret     types.T
 	env     *Env
 	state   []S
 	started []bool
 	w       []int64
+	row     []types.Datum
 }
 
-func (s *goStates[A, S, R]) SetEnv(env *Env) { s.env = env }
+func (s *goStates[S, R]) SetEnv(env *Env) { s.env = env }
 
-func (s *goStates[A, S, R]) grow(ng int) {
+func (s *goStates[S, R]) grow(ng int) {
 	s.state = growTo(s.state, ng)
 	s.started = growTo(s.started, ng)
 }
 
-func (s *goStates[A, S, R]) get(g uint32) S {
+func (s *goStates[S, R]) get(g uint32) S {
 	if !s.started[g] {
-		s.state[g], s.started[g] = s.agg.Init(), true
+		s.state[g], s.started[g] = s.f.init(), true
 	}
 	return s.state[g]
 }
 
-func (s *goStates[A, S, R]) Update(groups []uint32, ng int, args []arrow.Array, n int) error {
+func (s *goStates[S, R]) Update(groups []uint32, ng int, args []arrow.Array, n int) error {
 	return s.Apply(groups, nil, ng, args, n)
 }
 
-func (s *goStates[A, S, R]) Retract(groups []uint32, ng int, args []arrow.Array, n int) error {
-	if s.agg.Retract == nil {
+func (s *goStates[S, R]) Retract(groups []uint32, ng int, args []arrow.Array, n int) error {
+	if s.f.ret == nil {
 		return ErrNoRetract
 	}
 	s.w = retractWeights(s.w, n)
 	return s.Apply(groups, s.w, ng, args, n)
 }
 
-func (s *goStates[A, S, R]) Apply(groups []uint32, weights []int64, ng int, args []arrow.Array, n int) error {
+func (s *goStates[S, R]) Apply(groups []uint32, weights []int64, ng int, args []arrow.Array, n int) error {
 	s.grow(ng)
-	col := args[0]
+rows:
 	for i := 0; i < n; i++ {
 		g := groups[i]
-		fn := s.agg.Accumulate
+		fn := s.f.acc
 		if weights != nil {
 			switch w := weights[i]; {
 			case w == 0:
 				continue
 			case w < 0:
-				if s.agg.Retract == nil {
+				if s.f.ret == nil {
 					return ErrNoRetract
 				}
-				fn = s.agg.Retract
+				fn = s.f.ret
 			}
 		}
-		if g == SkipRow || col.IsNull(i) {
+		if g == SkipRow {
 			continue
 		}
-		d := types.GetDatum(col, i, s.t)
-		next, err := fn(s.get(g), fromDatum[A](d))
+		s.row = s.row[:0]
+		for j, col := range args[:len(s.ts)] {
+			if col.IsNull(i) {
+				continue rows
+			}
+			s.row = append(s.row, types.GetDatum(col, i, s.ts[j]))
+		}
+		next, err := fn(s.get(g), s.row)
 		if err != nil {
 			err = goError(s.sig, err)
-			if RowError(s.env, s.sig, err, []types.Datum{d}, []types.T{s.t}) {
+			if RowError(s.env, s.sig, err, append([]types.Datum(nil), s.row...), s.ts) {
 				continue
 			}
 			return err
@@ -136,9 +193,9 @@ func (s *goStates[A, S, R]) Apply(groups []uint32, weights []int64, ng int, args
 	return nil
 }
 
-func (s *goStates[A, S, R]) Result(g uint32) (types.Datum, error) {
+func (s *goStates[S, R]) Result(g uint32) (types.Datum, error) {
 	s.grow(int(g) + 1)
-	r, err := s.agg.Finish(s.get(g))
+	r, err := s.f.finish(s.get(g))
 	if err != nil {
 		err = goError(s.sig, err)
 		if RowError(s.env, s.sig, err, nil, nil) {
@@ -149,19 +206,19 @@ func (s *goStates[A, S, R]) Result(g uint32) (types.Datum, error) {
 	return toDatum(r), nil
 }
 
-func (s *goStates[A, S, R]) Finish(_ *Env, ng int) (arrow.Array, error) {
+func (s *goStates[S, R]) Finish(_ *Env, ng int) (arrow.Array, error) {
 	s.grow(ng)
 	return finishStates(s, s.ret, ng)
 }
 
-func (s *goStates[A, S, R]) Reset(g uint32) {
+func (s *goStates[S, R]) Reset(g uint32) {
 	if int(g) < len(s.state) {
 		var zero S
 		s.state[g], s.started[g] = zero, false
 	}
 }
 
-func (s *goStates[A, S, R]) Encode(buf []byte, g uint32) ([]byte, error) {
+func (s *goStates[S, R]) Encode(buf []byte, g uint32) ([]byte, error) {
 	s.grow(int(g) + 1)
 	if !s.started[g] {
 		return append(buf, 0), nil
@@ -175,7 +232,7 @@ func (s *goStates[A, S, R]) Encode(buf []byte, g uint32) ([]byte, error) {
 	return append(buf, js...), nil
 }
 
-func (s *goStates[A, S, R]) Decode(buf []byte, g uint32) error {
+func (s *goStates[S, R]) Decode(buf []byte, g uint32) error {
 	s.grow(int(g) + 1)
 	if len(buf) > 0 && buf[0] == 0 {
 		s.Reset(g)
@@ -197,4 +254,4 @@ func (s *goStates[A, S, R]) Decode(buf []byte, g uint32) error {
 	return nil
 }
 
-func (s *goStates[A, S, R]) Release() { s.state, s.started = nil, nil }
+func (s *goStates[S, R]) Release() { s.state, s.started = nil, nil }

@@ -2,6 +2,7 @@ package udf
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -240,6 +241,50 @@ func (s *sqlStates) step(groups []uint32, args []arrow.Array, rows []int, fn *Sc
 		}
 		call = append(call, i)
 	}
+	if err := s.callRows(groups, args, call, fn, sign); err != nil {
+		// In a view a batch that fails runs again row by row, and the
+		// rows the function fails on are rejects, left out of the state.
+		if s.env == nil || s.env.OnRowError == nil || (s.env.Context != nil && s.env.Context.Err() != nil) {
+			return err
+		}
+		for _, i := range call {
+			if len(call) > 1 {
+				err = s.callRows(groups, args, []int{i}, fn, sign)
+			}
+			if err != nil {
+				row := make([]types.Datum, len(args))
+				for j, a := range args {
+					row[j] = types.GetDatum(a, i, s.def.Args[j])
+				}
+				if !RowError(s.env, s.signature(), err, row, s.def.Args) {
+					return err
+				}
+			}
+		}
+	}
+	if sign < 0 {
+		for _, i := range rows {
+			if g := groups[i]; s.rows[g] <= 0 {
+				s.state[g], s.has[g], s.rows[g] = s.fn.Init, false, 0
+			}
+		}
+	}
+	return nil
+}
+
+// signature is the aggregate's name and argument types, as errors and
+// rejects name it.
+func (s *sqlStates) signature() string {
+	names := make([]string, len(s.def.Args))
+	for i, t := range s.def.Args {
+		names[i] = t.String()
+	}
+	return s.def.Name + "(" + strings.Join(names, ", ") + ")"
+}
+
+// callRows calls fn once over rows (of distinct groups) and sets their
+// states; on an error no state changes.
+func (s *sqlStates) callRows(groups []uint32, args []arrow.Array, call []int, fn *Scalar, sign int64) error {
 	if len(call) > 0 {
 		cols := make([]arrow.Array, 1+len(args))
 		st := make([]types.Datum, len(call))
@@ -269,13 +314,6 @@ func (s *sqlStates) step(groups []uint32, args []arrow.Array, rows []int, fn *Sc
 		}
 		res.Release()
 	}
-	if sign < 0 {
-		for _, i := range rows {
-			if g := groups[i]; s.rows[g] <= 0 {
-				s.state[g], s.has[g], s.rows[g] = s.fn.Init, false, 0
-			}
-		}
-	}
 	return nil
 }
 
@@ -292,6 +330,10 @@ func (s *sqlStates) Result(g uint32) (types.Datum, error) {
 	defer col.Release()
 	res, err := s.fn.Final.Call(s.env, []types.T{s.fn.SType}, []arrow.Array{col}, 1)
 	if err != nil {
+		// In a view the group's result is NULL and the failure a reject.
+		if (s.env.Context == nil || s.env.Context.Err() == nil) && RowError(s.env, s.signature(), err, nil, nil) {
+			return nil, nil
+		}
 		return nil, err
 	}
 	defer res.Release()
