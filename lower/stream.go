@@ -270,6 +270,7 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 			// A WHERE over an inner join bounds its matches like ON does.
 			joinCleanupCond(child, pe)
 			joinCleanupStates(child)
+			joinWatermarks(child)
 		}
 		cpe, err := sp.compiler.Compile(pe)
 		if err != nil {
@@ -833,6 +834,7 @@ func (sp *streamPlanner) hashJoin(jp hashJoin, kind plan.JoinKind) (*stream.Node
 	joinCleanupKeys(n)
 	joinCleanupCond(n, residual)
 	joinCleanupStates(n)
+	joinWatermarks(n)
 	return n, m, nil
 }
 
