@@ -107,8 +107,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 	}
 	if o.EmitOnWindowClose && !sp.eowcDone {
 		if len(n.Watermarks) == 0 {
-			return nil, sp.procTimeEOWC(sqlerr.New(sqlerr.FeatureNotSupported,
-				"EMIT ON WINDOW CLOSE needs a watermark: the query's output has no column with a watermark (declare WATERMARK FOR on the source's time column and keep that column, or a window_start/window_end of it, in the output)"), true, logical)
+			return nil, sp.procTimeEOWC(noOutputWatermark(n), true, logical)
 		}
 		n = sp.eowcBuffer(n)
 	}
@@ -269,6 +268,7 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 			// A WHERE over an inner join bounds its matches like ON does.
 			joinCleanupCond(child, pe)
 			joinCleanupStates(child)
+			joinWatermarks(child)
 		}
 		cpe, err := sp.compiler.Compile(pe)
 		if err != nil {
@@ -725,8 +725,7 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 	}
 	if sp.eowc && !sp.eowcDone {
 		if spec.WindowCol < 0 {
-			return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported,
-				"EMIT ON WINDOW CLOSE needs a GROUP BY column with a watermark (window_start or window_end of a TUMBLE/HOP over a source with WATERMARK FOR): without one, no group ever closes and its state would grow forever")
+			return nil, nil, noGroupWatermark(child, group)
 		}
 		spec.EmitOnClose = true
 		sp.eowcDone = true
@@ -834,6 +833,7 @@ func (sp *streamPlanner) hashJoin(jp hashJoin, kind plan.JoinKind) (*stream.Node
 	joinCleanupKeys(n)
 	joinCleanupCond(n, residual)
 	joinCleanupStates(n)
+	joinWatermarks(n)
 	return n, m, nil
 }
 

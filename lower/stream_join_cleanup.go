@@ -173,3 +173,56 @@ func joinCleanupStates(n *stream.Node) {
 		n.StateTables[1] = "right rows by join key (cleaned by the left watermark)"
 	}
 }
+
+// joinWatermarks derives the output watermarks of an interval join from
+// its cleanup rules: a rule "A.x >= B.y + c" of a join over append-only
+// inputs bounds every future output row's A.x by wm(B.y) + c, so the
+// output watermark of A.x is min(wm(A.x), wm(B.y) + c)
+// (exec/stream/join/join_watermark.go). The columns such a rule reads
+// are no longer forwarded as they are: a stored row can still produce
+// output below its own side's watermark.
+func joinWatermarks(n *stream.Node) {
+	spec, ok := n.Spec.(*join.HashJoinSpec)
+	if !ok || len(n.Inputs) != 2 || !n.Inputs[0].AppendOnly || !n.Inputs[1].AppendOnly {
+		return
+	}
+	nl := len(spec.LeftTypes)
+	fwd := [2]bool{spec.Kind == plan.InnerJoin || spec.Kind == plan.LeftJoin || spec.Kind == plan.FullJoin,
+		spec.Kind == plan.InnerJoin || spec.Kind == plan.RightJoin || spec.Kind == plan.FullJoin}
+	spec.Watermarks = nil
+	for side, rules := range [2][]join.JoinCleanup{spec.LeftCleanup, spec.RightCleanup} {
+		if !fwd[side] {
+			continue
+		}
+		for _, r := range rules {
+			if !slices.Contains(n.Inputs[side].Watermarks, r.Col) {
+				continue
+			}
+			spec.Watermarks = append(spec.Watermarks, join.JoinWatermark{Side: side, Col: r.Col, OtherCol: r.OtherWMCol,
+				Offset: r.Offset, T: n.Inputs[side].Types[r.Col]})
+		}
+	}
+	if len(spec.Watermarks) == 0 {
+		return
+	}
+	// The output watermarks: each side's own (hashJoin), less the
+	// columns the rules read, plus the derived ones.
+	var wms []int
+	for side := range 2 {
+		off := 0
+		if side == 1 {
+			off = nl
+		}
+		for _, c := range n.Inputs[side].Watermarks {
+			own, read := false, false
+			for _, r := range spec.Watermarks {
+				own = own || (r.Side == side && r.Col == c)
+				read = read || (r.Side != side && r.OtherCol == c)
+			}
+			if own || (fwd[side] && !read) {
+				wms = append(wms, c+off)
+			}
+		}
+	}
+	n.Watermarks = wms
+}

@@ -89,8 +89,7 @@ const skipPeerSuitesEnv = "STREAMSQL_SKIP_PEER_SUITES"
 // peerPending are the files of shared/sqllogic/risingwave/streaming not
 // yet run, with the capability they wait for; every other file runs.
 var peerPending = map[string]string{
-	"eowc/eowc_over_window.slt":   "EMIT ON WINDOW CLOSE over OVER windows (watermarks through the plan, issue 18)",
-	"join/interval_join.slt.part": "EMIT ON WINDOW CLOSE over interval joins: the join must derive its output watermark (issue 18)",
+	"eowc/eowc_over_window.slt": "EMIT ON WINDOW CLOSE over OVER windows (watermarks through the plan, issue 18)",
 }
 
 // peerSkips are the records of the RisingWave streaming files that are

@@ -97,6 +97,10 @@ type HashJoinSpec struct {
 	// never match again (join_cleanup.go). A side with rules must be
 	// append-only and the other side's rows must carry no degrees.
 	LeftCleanup, RightCleanup []JoinCleanup
+	// Watermarks derive the output watermarks of interval joins
+	// (join_watermark.go); the columns they read are not forwarded as
+	// they are.
+	Watermarks []JoinWatermark
 }
 
 // HashJoinStateTables describes the join's state tables for
@@ -130,6 +134,18 @@ func (s *HashJoinSpec) Explain() string {
 	}
 	explainCleanup(&sb, "left", s.LeftCleanup, s.LeftTypes, 0, nl)
 	explainCleanup(&sb, "right", s.RightCleanup, s.RightTypes, nl, 0)
+	for _, w := range s.Watermarks {
+		own, other := w.Col, nl+w.OtherCol
+		if w.Side == 1 {
+			own, other = nl+w.Col, w.OtherCol
+		}
+		fmt.Fprintf(&sb, ", watermark #%d = min(wm(#%d), wm(#%d)", own, own, other)
+		if w.Offset != 0 {
+			sb.WriteString(" + ")
+			sb.WriteString(joinOffsetText(w.Offset, w.T))
+		}
+		sb.WriteString(")")
+	}
 	return sb.String()
 }
 
@@ -208,6 +224,7 @@ func (s *HashJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Oper
 	default:
 		h.forwardWM = [2]bool{true, false}
 	}
+	h.derived = newJoinWatermarks(s.Watermarks, len(s.LeftTypes))
 	if len(s.LeftCleanup) > 0 && h.tracks[1] || len(s.RightCleanup) > 0 && h.tracks[0] {
 		// Degrees are recomputed from the stored rows at restart: rows
 		// cleaned from one side would be missing from the other side's.
@@ -257,6 +274,7 @@ type HashJoin struct {
 	// (semi, anti).
 	tracks    [2]bool
 	forwardWM [2]bool
+	derived   *joinWatermarks
 
 	// cleaners are each side's watermark cleanup rules, cleanGet their
 	// columns' integer values; cleaned counts the rows they removed.
@@ -641,6 +659,9 @@ func (h *HashJoin) Watermark(side int, w stream.Watermark) error {
 		if err := h.cleanup(side, w); err != nil {
 			return err
 		}
+	}
+	if h.derived != nil && h.derived.covers(side, w.Col) {
+		return h.derived.add(side, w, h.out.Watermark)
 	}
 	if !h.forwardWM[side] {
 		return nil

@@ -1,0 +1,59 @@
+package engine_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"streamsql/engine"
+)
+
+// TestIntervalJoinEowcDifferential inserts rows into two append-only
+// tables with watermarks, in rounds, and checks after every round that
+// an EMIT ON WINDOW CLOSE view over their interval join holds exactly
+// the joined rows whose l.ts is below the join's output watermark,
+// min(wm(l.ts), wm(r.ts)). (With a restart between rounds the EMIT ON
+// WINDOW CLOSE views over the join view are wrong after it: not yet
+// fixed.)
+func TestIntervalJoinEowcDifferential(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	defer func() { s.close() }()
+	s.execAll(t,
+		"CREATE TABLE l (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) APPEND ONLY",
+		"CREATE TABLE r (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) APPEND ONLY",
+		"CREATE MATERIALIZED VIEW j AS SELECT l.id AS lid, r.id AS rid, l.ts AS l_ts, r.ts AS r_ts FROM l, r WHERE l.id = r.id AND l.ts >= r.ts",
+		"CREATE MATERIALIZED VIEW j_final AS SELECT * FROM j EMIT ON WINDOW CLOSE",
+		"CREATE MATERIALIZED VIEW j_between AS SELECT l.id AS lid, l.ts AS l_ts, r.ts AS r_ts FROM l LEFT JOIN r ON l.id = r.id AND l.ts BETWEEN r.ts AND r.ts + INTERVAL '3' SECOND",
+		"CREATE MATERIALIZED VIEW j_between_final AS SELECT * FROM j_between EMIT ON WINDOW CLOSE",
+	)
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(18, 3))
+	// maxTS is each table's largest ts so far (seconds after base): a
+	// new row lies at most 4 s behind it, so no row is late.
+	maxTS := map[string]int{"l": 0, "r": 0}
+	stamp := func(sec int) string {
+		return "'" + base.Add(time.Duration(sec)*time.Second).Format("2006-01-02 15:04:05") + "+00'"
+	}
+	for round := 1; round <= 10; round++ {
+		var qs []string
+		for range 3 + r.IntN(8) {
+			tbl := "l"
+			if r.IntN(2) == 0 {
+				tbl = "r"
+			}
+			sec := max(0, maxTS[tbl]-r.IntN(5)+r.IntN(7))
+			maxTS[tbl] = max(maxTS[tbl], sec)
+			qs = append(qs, fmt.Sprintf("INSERT INTO %s VALUES (%d, %s)", tbl, r.IntN(4), stamp(sec)))
+		}
+		s.execAll(t, append(qs, "FLUSH")...)
+		// The output watermark: each table's is its largest ts less 5 s;
+		// the join's is the smaller one (the offset of the BETWEEN's
+		// lower bound is 0). A table without rows has none yet.
+		wm := min(maxTS["l"], maxTS["r"]) - 5
+		when := fmt.Sprintf("round %d (watermark %s)", round, stamp(wm))
+		checkView(t, s, when, "j", "SELECT l.id, r.id, l.ts, r.ts FROM l, r WHERE l.id = r.id AND l.ts >= r.ts", 0)
+		checkView(t, s, when, "j_final", "SELECT * FROM j WHERE l_ts < "+stamp(wm), 0)
+		checkView(t, s, when, "j_between_final", "SELECT * FROM j_between WHERE l_ts < "+stamp(wm), 0)
+	}
+}
