@@ -15,7 +15,8 @@ import (
 // checks HTTP basic auth against the role's stored secret (a SCRAM
 // verifier checks a cleartext password without revealing it). cert checks
 // the TLS client certificate's common name. /health is always open, so
-// that load balancers and orchestrators can probe it.
+// that load balancers and orchestrators can probe it. Successful password
+// checks are cached for a short time (auth_cache.go).
 
 // Roles is what the access check needs from the database.
 type Roles interface {
@@ -31,6 +32,7 @@ func RequireAuth(h http.Handler, hba *auth.HBA, roles Roles, log *slog.Logger) h
 	if log == nil {
 		log = slog.Default()
 	}
+	cache := newBasicAuthCache()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/health" {
 			h.ServeHTTP(w, r)
@@ -53,7 +55,13 @@ func RequireAuth(h http.Handler, hba *auth.HBA, roles Roles, log *slog.Logger) h
 		default:
 			if hasBasic {
 				secret, known := roles.RoleSecret(user)
-				allowed = known && auth.CheckPassword(secret, user, pass) && roles.CanLogin(user)
+				if known && roles.CanLogin(user) {
+					k := cache.entry(user, secret, pass)
+					if allowed = cache.ok(k); !allowed && auth.CheckPassword(secret, user, pass) {
+						cache.remember(k)
+						allowed = true
+					}
+				}
 			}
 		}
 		if !allowed {
