@@ -23,12 +23,12 @@ import (
 	"strings"
 
 	"streamsql/catalog"
-	"streamsql/catalog/pgcatalog"
 	"streamsql/exec/stream"
 	"streamsql/lower"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // tableFeedBase is the first id of the feed jobs of subscriptions on
@@ -76,9 +76,9 @@ func newTableSubscription(r, t *catalog.Relation) {
 	var names []string
 	for _, c := range t.VisibleColumns() {
 		r.Columns = append(r.Columns, catalog.Column{Name: c.Name, Type: c.Type, NotNull: c.NotNull})
-		names = append(names, pgcatalog.QuoteIdent(c.Name))
+		names = append(names, udf.QuoteIdent(c.Name))
 	}
-	r.Definition = "SELECT " + strings.Join(names, ", ") + " FROM " + pgcatalog.QuoteIdent(t.Schema) + "." + pgcatalog.QuoteIdent(t.Name)
+	r.Definition = "SELECT " + strings.Join(names, ", ") + " FROM " + udf.QuoteIdent(t.Schema) + "." + udf.QuoteIdent(t.Name)
 }
 
 // tableFeedSpec plans the feed job of subscription r on a table.

@@ -24,6 +24,7 @@ import (
 // from the console (header X-Requested-With: streamsql-console) that
 // fails gets its 401 without the Basic challenge, so that the browser
 // leaves the sign-in to the console's form instead of its own dialog.
+// Successful password checks are cached for a short time (auth_cache.go).
 //
 // The role a request signed in as is in its context (RequestUser):
 // the console runs its statements as that role.
@@ -59,6 +60,7 @@ func RequireAuth(h http.Handler, hba *auth.HBA, roles Roles, log *slog.Logger) h
 	if log == nil {
 		log = slog.Default()
 	}
+	cache := newBasicAuthCache()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if openPath(r.URL.Path) {
 			h.ServeHTTP(w, r)
@@ -81,7 +83,13 @@ func RequireAuth(h http.Handler, hba *auth.HBA, roles Roles, log *slog.Logger) h
 		default:
 			if hasBasic {
 				secret, known := roles.RoleSecret(user)
-				allowed = known && auth.CheckPassword(secret, user, pass) && roles.CanLogin(user)
+				if known && roles.CanLogin(user) {
+					k := cache.entry(user, secret, pass)
+					if allowed = cache.ok(k); !allowed && auth.CheckPassword(secret, user, pass) {
+						cache.remember(k)
+						allowed = true
+					}
+				}
 			}
 		}
 		if !allowed {

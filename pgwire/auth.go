@@ -52,7 +52,18 @@ func (c *conn) startTLS() bool {
 	if c.w.flush() != nil {
 		return false
 	}
-	tc := tls.Server(c.nc, c.srv.opts.TLS)
+	cfg := c.srv.opts.TLS
+	if get := cfg.GetCertificate; get != nil {
+		// The certificate may be replaced while the server runs (a
+		// reload): channel binding is to the one this connection got.
+		cfg = cfg.Clone()
+		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			cert, err := get(h)
+			c.served = cert
+			return cert, err
+		}
+	}
+	tc := tls.Server(c.nc, cfg)
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		c.log.Info("pgwire: TLS handshake failed", "err", err)
 		return false
@@ -329,19 +340,34 @@ func (c *conn) channelBinding() []byte {
 	if c.tls == nil {
 		return nil
 	}
+	if c.served != nil {
+		cb, err := certEndPoint(c.served)
+		if err != nil {
+			c.log.Warn("pgwire: no channel binding", "err", err)
+		}
+		return cb
+	}
 	return c.srv.endPoint
 }
 
 // serverEndPoint computes the channel binding data of the configured
 // certificate (the first one).
 func serverEndPoint(cfg *tls.Config) ([]byte, error) {
-	if cfg == nil || len(cfg.Certificates) == 0 || len(cfg.Certificates[0].Certificate) == 0 {
+	if cfg == nil || len(cfg.Certificates) == 0 {
 		return nil, nil
 	}
-	leaf := cfg.Certificates[0].Leaf
+	return certEndPoint(&cfg.Certificates[0])
+}
+
+// certEndPoint computes the channel binding data of cert.
+func certEndPoint(cert *tls.Certificate) ([]byte, error) {
+	if cert == nil || len(cert.Certificate) == 0 {
+		return nil, nil
+	}
+	leaf := cert.Leaf
 	if leaf == nil {
 		var err error
-		if leaf, err = x509.ParseCertificate(cfg.Certificates[0].Certificate[0]); err != nil {
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
 			return nil, fmt.Errorf("pgwire: TLS certificate: %w", err)
 		}
 	}

@@ -54,6 +54,9 @@ type conn struct {
 	secret []byte
 	// tls is the connection after the TLS handshake, nil without TLS.
 	tls *tls.Conn
+	// served is the certificate the TLS handshake sent, when the server's
+	// is chosen per connection (GetCertificate: it may be reloaded).
+	served *tls.Certificate
 
 	// mu guards sess against Cancel racing with Close.
 	mu         sync.Mutex

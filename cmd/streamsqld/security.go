@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"streamsql/auth"
@@ -20,6 +21,9 @@ import (
 type security struct {
 	hbaPath, certPath, keyPath, caPath, passwordFile string
 	audit                                            bool
+	// cert is the server certificate in use (tlsConfig's GetCertificate
+	// serves it); SIGHUP replaces it.
+	cert atomic.Pointer[tls.Certificate]
 }
 
 func (s *security) register(fs *flag.FlagSet) {
@@ -58,7 +62,12 @@ func (s *security) tlsConfig() (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("TLS certificate: %w", err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	s.cert.Store(&cert)
+	// Each handshake takes the certificate in use, so a reload applies to
+	// the connections made after it.
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		return s.cert.Load(), nil
+	}}
 	if s.caPath != "" {
 		pem, err := os.ReadFile(s.caPath)
 		if err != nil {
@@ -90,11 +99,32 @@ func (s *security) superuserPassword() (string, error) {
 	return os.Getenv("STREAMSQL_PASSWORD"), nil
 }
 
-// reloadOnHangup reads the -hba file again on every SIGHUP until ctx
-// ends, as PostgreSQL reloads pg_hba.conf: connections from then on match
-// the new rules, open ones are not touched. A file that does not parse is
-// logged and the rules in effect stay. Without -hba there is nothing to
-// reload. (The TLS certificate is read at start only.)
+// reloadCert reads -tls-cert and -tls-key again: connections made from
+// then on get the new certificate. A pair that does not load is logged
+// and the certificate in use stays.
+func (s *security) reloadCert(log *slog.Logger) {
+	if s.cert.Load() == nil {
+		return
+	}
+	cert, err := tls.LoadX509KeyPair(s.certPath, s.keyPath)
+	if err != nil {
+		log.Error("SIGHUP: the TLS certificate was not reloaded; the one in use stays", "cert", s.certPath, "key", s.keyPath, "err", err)
+		return
+	}
+	s.cert.Store(&cert)
+	if cert.Leaf != nil {
+		log.Info("SIGHUP: TLS certificate reloaded", "cert", s.certPath, "subject", cert.Leaf.Subject.String(), "not_after", cert.Leaf.NotAfter)
+	} else {
+		log.Info("SIGHUP: TLS certificate reloaded", "cert", s.certPath)
+	}
+}
+
+// reloadOnHangup reads the -hba file and the TLS certificate and key again
+// on every SIGHUP until ctx ends, as PostgreSQL reloads pg_hba.conf and
+// its ssl files: connections from then on match the new rules and get the
+// new certificate, open ones are not touched. A file that does not load is
+// logged and what is in effect stays. Without -hba there are no rules to
+// reload.
 func reloadOnHangup(ctx context.Context, s *security, hba *auth.HBA, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -105,6 +135,7 @@ func reloadOnHangup(ctx context.Context, s *security, hba *auth.HBA, log *slog.L
 			return
 		case <-hup:
 		}
+		s.reloadCert(log)
 		if s.hbaPath == "" {
 			log.Info("SIGHUP: no -hba file to reload; the built-in rules stay")
 			continue
