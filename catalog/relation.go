@@ -131,6 +131,9 @@ type Relation struct {
 	StateLayout string `json:",omitempty"`
 	// EmitOnWindowClose: the view was declared EMIT ON WINDOW CLOSE.
 	EmitOnWindowClose bool `json:",omitempty"`
+	// LateRows is what a view does with rows behind their watermark
+	// ("drop"; empty keeps them in the late_rows relation).
+	LateRows string `json:",omitempty"`
 	// Parallelism is how many instances the view's keyed operators run
 	// in (0 or 1: one); fixed at CREATE, since each instance keeps its
 	// own state tables.

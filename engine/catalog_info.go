@@ -66,6 +66,30 @@ func (c catalogReader) Rejects() []pgcatalog.RejectRow {
 	return out
 }
 
+// LateRows returns the kept late rows of every view the current role may
+// read (the late_rows relation), as of the last committed epoch.
+func (c catalogReader) LateRows() []pgcatalog.LateRow {
+	e := c.s.e
+	var out []pgcatalog.LateRow
+	r := e.db.Latest()
+	for _, j := range e.jobs() {
+		rel, ok := e.cat.ByOID(j.ID)
+		if !ok || c.s.checkPrivilege(rel, 'r') != nil {
+			continue
+		}
+		rows, err := stream.ReadLateRows(r, j.ID)
+		if err != nil {
+			e.log.Error("read late rows", "job", j.ID, "err", err)
+			continue
+		}
+		for _, lr := range rows {
+			out = append(out, pgcatalog.LateRow{View: rel.Name, Relation: lr.Relation, Row: string(lr.Row),
+				EventTime: lr.EventTime, Watermark: lr.Watermark, Arrived: lr.Arrived.UnixMicro()})
+		}
+	}
+	return out
+}
+
 // RelOptions returns r's connector options, secrets masked
 // (pg_class.reloptions).
 func (c catalogReader) RelOptions(r *catalog.Relation) []string { return c.s.e.maskedOptions(r) }

@@ -107,3 +107,8 @@ func TestDocsJoinsExample(t *testing.T) {
 func TestDocsStateWarningsExample(t *testing.T) {
 	runDocBlocks(t, "../docs/streaming.md", "### Unbounded state warnings")
 }
+
+// The late rows example of docs/streaming.md shows the row kept.
+func TestDocsLateRowsExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "### Late rows")
+}

@@ -83,7 +83,11 @@ func (e *Engine) createSQL(r *catalog.Relation) string {
 	case catalog.KindView:
 		return "CREATE VIEW " + name + " AS " + r.Definition
 	case catalog.KindMatView:
-		sb.WriteString("CREATE MATERIALIZED VIEW " + name + " AS " + r.Definition)
+		sb.WriteString("CREATE MATERIALIZED VIEW " + name)
+		if r.LateRows != "" {
+			sb.WriteString(" WITH (late_rows = '" + r.LateRows + "')")
+		}
+		sb.WriteString(" AS " + r.Definition)
 		if r.EmitOnWindowClose {
 			sb.WriteString(" EMIT ON WINDOW CLOSE")
 		}

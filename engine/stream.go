@@ -152,7 +152,8 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	for _, c := range r.VisibleColumns() {
 		names = append(names, c.Name)
 	}
-	opts := lower.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism}
+	opts := lower.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism,
+		DropLate: r.LateRows == lateRowsDrop}
 	if r.Kind == catalog.KindSink {
 		opts.ColNames = nil
 		if opts.Sink, err = e.sinkFactory(r); err != nil {
@@ -208,10 +209,15 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		names = append(names, c.GetString_().Sval)
 	}
 	eowc := ext != nil && ext.EmitOnWindowClose
+	lateRows, err := viewOptions(into)
+	if err != nil {
+		return "", nil, err
+	}
 	p := s.e.streamPlanner(def, s.currentUser())
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
-	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
+	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism(),
+		DropLate: lateRows == lateRowsDrop}
 	plan, err := s.e.planStream(p, sel, opts)
 	if err != nil {
 		return "", nil, err
@@ -222,6 +228,9 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
 		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
+	if lateRows == lateRowsDrop {
+		r.LateRows = lateRowsDrop
+	}
 	for _, c := range plan.Cols {
 		t := c.Type
 		if t.Kind == types.Unknown {

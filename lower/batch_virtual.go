@@ -46,6 +46,9 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	if rr, ok := env.Catalog.(interface{ Rejects() []pgcatalog.RejectRow }); ok {
 		s.Rejects = rr.Rejects
 	}
+	if lr, ok := env.Catalog.(interface{ LateRows() []pgcatalog.LateRow }); ok {
+		s.LateRows = lr.LateRows
+	}
 	if cr, ok := env.Catalog.(interface{ Cursors() []pgcatalog.CursorRow }); ok {
 		s.Cursors = cr.Cursors
 	}

@@ -63,6 +63,9 @@ type StreamOptions struct {
 	ColNames []string // CREATE MATERIALIZED VIEW v (a, b) names, or nil
 	// EmitOnWindowClose asks for final, append-only results.
 	EmitOnWindowClose bool
+	// DropLate drops rows behind their watermark (counted only) instead
+	// of keeping them in the job's late row log.
+	DropLate bool
 	// Parallelism is how many instances each keyed operator runs in.
 	Parallelism int
 	// Sources returns the connector of a source.
@@ -97,7 +100,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 			cols[i].Name = o.ColNames[i]
 		}
 	}
-	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1,
+	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, dropLate: o.DropLate,
 		tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	sp.compiler = sp.batchCompiler(o.Read)
 	logical := sp.optimize(q.Plan)
@@ -231,6 +234,8 @@ type streamPlanner struct {
 	eowcDone   bool
 	// parallel: keyed operators run in several instances.
 	parallel bool
+	// dropLate: late rows are not kept (StreamOptions.DropLate).
+	dropLate bool
 	tables   map[uint32]bool
 	views    map[uint32]bool
 	sources  map[uint32]bool
@@ -513,7 +518,7 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 			return nil, err
 		}
 		col := wmIdx[i]
-		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: ce, Type: n.Types[col]})
+		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: ce, Type: n.Types[col], KeepLate: !sp.dropLate, Relation: r.Name})
 		wn.Watermarks = append(append([]int(nil), n.Watermarks...), col)
 		wn.StateTables = []string{"the current watermark"}
 		n = wn

@@ -89,6 +89,9 @@ type Snapshot struct {
 	RelOptions func(r *catalog.Relation) []string
 	// Rejects returns the rows of the rejects relation; nil shows none.
 	Rejects func() []RejectRow
+	// LateRows returns the rows of the late_rows relation the user may
+	// see; nil shows none.
+	LateRows func() []LateRow
 	// Cursors returns the session's open cursors; nil shows none.
 	Cursors func() []CursorRow
 
@@ -344,6 +347,8 @@ func init() {
 	// StreamSQL's own relations.
 	registry["pg_catalog.rejects"] = rejectsTable
 	sortedTables = append(sortedTables, rejectsTable)
+	registry["pg_catalog.late_rows"] = lateRowsTable
+	sortedTables = append(sortedTables, lateRowsTable)
 	sort.Slice(sortedTables, func(i, j int) bool {
 		a, b := sortedTables[i], sortedTables[j]
 		if a.Schema != b.Schema {

@@ -186,6 +186,7 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &StateAccounts{},
 	}
 	j.env.Ctx.Context = ctx
+	j.env.Late, j.env.lateErr = OpenLateLog(c.db.Latest(), spec.ID)
 	return j
 }
 

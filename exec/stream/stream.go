@@ -199,6 +199,11 @@ type Env struct {
 	// (state_cache.go).
 	Memory *StateMemory
 
+	// Late is the job's log of late rows kept (late_rows.go); nil when
+	// opening it failed with lateErr, or in tests.
+	Late    *LateLog
+	lateErr error
+
 	// accounts are the job's state accounts, shared by the copies of
 	// the Env its fragments hold.
 	accounts *StateAccounts

@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -29,6 +31,11 @@ type WatermarkFilterSpec struct {
 	Expr       expr.Expr
 	Type       types.T
 	FromSource bool
+	// KeepLate writes the late rows into the job's late row log
+	// (late_rows.go), named as rows of Relation, instead of only
+	// counting them.
+	KeepLate bool
+	Relation string
 }
 
 func (s *WatermarkFilterSpec) Explain() string {
@@ -42,6 +49,15 @@ func (s *WatermarkFilterSpec) Explain() string {
 func (s *WatermarkFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	w := &watermarkFilter{spec: s, env: b.Env, out: out,
 		state: PersistedWatermark{Table: b.NewStateTable(nil, nil), T: s.Type}}
+	if s.KeepLate {
+		if b.Env.lateErr != nil {
+			return nil, fmt.Errorf("late rows of %s: %w", s.Relation, b.Env.lateErr)
+		}
+		if b.Env.Late == nil || len(b.Inputs) == 0 {
+			return nil, fmt.Errorf("late rows of %s: no late row log", s.Relation)
+		}
+		w.types, w.names = b.Inputs[0].Types, b.Inputs[0].Names
+	}
 	if !b.Env.Fresh {
 		var err error
 		if w.wm, err = w.state.Load(b.Env.State); err != nil {
@@ -59,6 +75,35 @@ type watermarkFilter struct {
 	wm    types.Datum
 	dirty bool
 	idx   []int
+	// types and names are the input's columns, pending the late rows
+	// kept in this epoch (KeepLate).
+	types   []types.T
+	names   []string
+	pending []LateRow
+}
+
+// keepLate queues the rows of c that are not in kept (ascending) as late
+// rows that missed the watermark w.wm.
+func (w *watermarkFilter) keepLate(c *Chunk, kept []int) {
+	if !w.spec.KeepLate {
+		return
+	}
+	now := time.Now()
+	var loc *time.Location
+	if w.env.Ctx != nil {
+		loc = w.env.Ctx.Location
+	}
+	wm := types.FormatText(w.wm, w.spec.Type, loc)
+	k := 0
+	for i := 0; i < c.N; i++ {
+		if k < len(kept) && kept[k] == i {
+			k++
+			continue
+		}
+		row := c.Row(i, w.types)
+		w.pending = append(w.pending, LateRow{Relation: w.spec.Relation, Row: lateRowJSON(row, w.types, w.names, loc),
+			EventTime: types.FormatText(row[w.spec.Col], w.spec.Type, loc), Watermark: wm, Arrived: now})
+	}
 }
 
 func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
@@ -103,6 +148,7 @@ func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
 	}
 	if late > 0 {
 		w.env.Stats.LateRows.Add(late)
+		w.keepLate(c, w.idx)
 		b := expr.Take(c.Batch(), w.idx)
 		c.Release()
 		c = &Chunk{Cols: b.Cols, Ops: ops, N: b.N}
@@ -162,6 +208,7 @@ func (w *watermarkFilter) dropLate(c *Chunk) error {
 	}
 	if late := int64(c.N - len(w.idx)); late > 0 {
 		w.env.Stats.LateRows.Add(late)
+		w.keepLate(c, w.idx)
 		ops := make([]Op, len(w.idx))
 		for k, i := range w.idx {
 			ops[k] = c.Ops[i]
@@ -174,6 +221,12 @@ func (w *watermarkFilter) dropLate(c *Chunk) error {
 }
 
 func (w *watermarkFilter) Barrier(b *Barrier) error {
+	if len(w.pending) > 0 {
+		if err := w.env.Late.Append(b.Writes, w.pending); err != nil {
+			return fmt.Errorf("late rows of %s: %w", w.spec.Relation, err)
+		}
+		w.pending = w.pending[:0]
+	}
 	if w.dirty {
 		if err := w.state.Store(b.Writes, w.wm); err != nil {
 			return err

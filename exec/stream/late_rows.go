@@ -1,0 +1,152 @@
+package stream
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// Late rows are the rows that arrived behind their watermark. A view
+// declared WITH (late_rows = 'keep') (the default) keeps them, so that
+// no message is dropped without a trace: each watermark filter of the
+// job writes the rows it held back into the epoch's batch, with the
+// source positions, so a late row is stored exactly once however often
+// the job restarts; they go when the view is dropped. The late_rows
+// relation reads them.
+//
+// Layout: jobKey(job, 'l', seq) -> JSON of LateRow, seq a big-endian
+// uint64 counting the job's late rows from 0. Only the newest
+// MaxLateRows stay (the retention bound); older ones are deleted as new
+// ones come.
+
+// LateRow is one row that arrived behind the watermark.
+type LateRow struct {
+	// Relation is the source or table the row came from.
+	Relation string
+	// Row is the row as a JSON object of its columns.
+	Row json.RawMessage
+	// EventTime is the row's event-time value and Watermark the watermark
+	// it missed, as text.
+	EventTime, Watermark string
+	// Arrived is when the row was processed.
+	Arrived time.Time
+}
+
+// MaxLateRows is how many late rows a view keeps.
+const MaxLateRows = 10_000
+
+func lateKey(job uint32, seq uint64) []byte {
+	var s [8]byte
+	binary.BigEndian.PutUint64(s[:], seq)
+	return jobKey(job, 'l', s[:]...)
+}
+
+// LateLog appends one job's late rows; the job's watermark filters share
+// it (each writes its own rows into its own barrier's batch).
+type LateLog struct {
+	job         uint32
+	mu          sync.Mutex
+	next, first uint64
+}
+
+// OpenLateLog reads where job's late rows stand.
+func OpenLateLog(r storage.Reader, job uint32) (*LateLog, error) {
+	lo, hi := jobKey(job, 'l'), jobKey(job, 'm')
+	it, err := r.NewIter(lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	l := &LateLog{job: job}
+	// At most MaxLateRows keys: reading them at job start is cheap.
+	for ok := it.First(); ok; ok = it.Next() {
+		seq := binary.BigEndian.Uint64(it.Key()[len(lo):])
+		if l.next == 0 {
+			l.first = seq
+		}
+		l.next = seq + 1
+	}
+	return l, it.Close()
+}
+
+// Append writes rs into w and deletes the oldest rows beyond
+// MaxLateRows in it.
+func (l *LateLog) Append(w *pebble.Batch, rs []LateRow) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range rs {
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if err := w.Set(lateKey(l.job, l.next), v, nil); err != nil {
+			return err
+		}
+		l.next++
+	}
+	if l.next-l.first > MaxLateRows {
+		keep := l.next - MaxLateRows
+		if err := w.DeleteRange(lateKey(l.job, l.first), lateKey(l.job, keep), nil); err != nil {
+			return err
+		}
+		l.first = keep
+	}
+	return nil
+}
+
+// lateRowJSON renders a row as a JSON object of its columns: integers,
+// booleans and jsonb as themselves, NULL as null, everything else as a
+// string of its text form.
+func lateRowJSON(row []types.Datum, ts []types.T, names []string, loc *time.Location) json.RawMessage {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, d := range row {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		name := fmt.Sprintf("column%d", i+1)
+		if i < len(names) && names[i] != "" {
+			name = names[i]
+		}
+		k, _ := json.Marshal(name)
+		sb.Write(k)
+		sb.WriteByte(':')
+		switch {
+		case d == nil:
+			sb.WriteString("null")
+		case ts[i].Kind == types.Bool, ts[i].Kind == types.Int2, ts[i].Kind == types.Int4, ts[i].Kind == types.Int8, ts[i].Kind == types.JSONB:
+			sb.WriteString(types.FormatText(d, ts[i], loc))
+		default:
+			v, _ := json.Marshal(types.FormatText(d, ts[i], loc))
+			sb.Write(v)
+		}
+	}
+	sb.WriteByte('}')
+	return json.RawMessage(sb.String())
+}
+
+// ReadLateRows returns the late rows job keeps, oldest first.
+func ReadLateRows(r storage.Reader, job uint32) ([]LateRow, error) {
+	lo, hi := jobKey(job, 'l'), jobKey(job, 'm')
+	it, err := r.NewIter(lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	var out []LateRow
+	for ok := it.First(); ok; ok = it.Next() {
+		var lr LateRow
+		if err := json.Unmarshal(it.Value(), &lr); err != nil {
+			it.Close()
+			return nil, fmt.Errorf("job %d: corrupt late row %x: %w", job, it.Key(), err)
+		}
+		out = append(out, lr)
+	}
+	return out, it.Close()
+}
