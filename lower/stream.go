@@ -336,6 +336,9 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 			WithHint("Aggregate it: GROUP BY the partition columns and window_start and/or window_end.")
 	case *plan.RecursiveUnion:
 		return nil, nil, notIncremental("WITH RECURSIVE")
+	case *plan.MatchRecognize:
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain MATCH_RECOGNIZE").
+			WithHint("Run the query ad hoc; incremental matching in views is not built yet.")
 	}
 	return nil, nil, notIncremental("%s", relKind(r))
 }

@@ -54,7 +54,37 @@ type step struct {
 	seq  int64
 	v    int32
 	prev *step
+	// hash is a hash of the variables of the history, to find threads
+	// that took the same rows as the same variables.
+	hash uint64
 }
+
+// newStep returns the history prev followed by row seq as variable v.
+func newStep(seq int64, v int, prev *step) *step {
+	h := uint64(v+1) * 0x9e3779b97f4a7c15
+	if prev != nil {
+		h ^= prev.hash*1099511628211 + 0x2545f4914f6cdd1d
+	}
+	return &step{seq: seq, v: int32(v), prev: prev, hash: h}
+}
+
+// sameLabels reports whether two histories of one group (so over the same
+// rows) classify every row alike.
+func sameLabels(a, b *step) bool {
+	for a != nil && b != nil {
+		if a == b {
+			return true
+		}
+		if a.v != b.v || a.seq != b.seq {
+			return false
+		}
+		a, b = a.prev, b.prev
+	}
+	return a == nil && b == nil
+}
+
+// maxThreads bounds the partial matches of one partition.
+const maxThreads = 1 << 17
 
 // thread is a partial match waiting at an opVar instruction.
 type thread struct {
@@ -126,10 +156,19 @@ type Matcher struct {
 	// scratch
 	visit   []uint32
 	gen     uint32
+	onPath  []int32
+	budget  int
+	seen    map[threadKey][]*step
 	succ    []int32
 	seqs    []int64
 	handles []int64
 	reqs    [][]req
+}
+
+// threadKey finds threads that may be duplicates.
+type threadKey struct {
+	pc   int32
+	hash uint64
 }
 
 // req is one evaluation of a DEFINE: thread t of group g wants row seq.
@@ -143,7 +182,7 @@ type req struct {
 // New returns a matcher of spec reading rows.
 func New(ctx *exec.Ctx, spec Spec, rows Rows) *Matcher {
 	return &Matcher{spec: spec, rows: rows, ctx: ctx, visit: make([]uint32, len(spec.Program.insts)),
-		reqs: make([][]req, len(spec.Vars))}
+		onPath: make([]int32, spec.Program.iters), reqs: make([][]req, len(spec.Vars)), seen: map[threadKey][]*step{}}
 }
 
 // MaxBack is how many rows before a partial match's first row its
@@ -163,33 +202,55 @@ func (s Spec) MaxBack() int64 {
 }
 
 // closure appends to succ the instructions (opVar or opMatch) reachable
-// from pc without taking a row, in preference order.
-func (m *Matcher) closure(pc int32) {
+// from pc without taking a row, in preference order, each once. Paths
+// are followed one by one (not merged by instruction, as a regular
+// expression VM would): a repetition's guard depends on the path that
+// reached it.
+func (m *Matcher) closure(pc int32) error {
 	m.gen++
 	if m.gen == 0 {
 		clear(m.visit)
 		m.gen = 1
 	}
 	m.succ = m.succ[:0]
-	m.follow(pc)
+	m.budget = maxClosure
+	return m.follow(pc)
 }
 
-func (m *Matcher) follow(pc int32) {
+// maxClosure bounds the paths one closure follows.
+const maxClosure = 1 << 20
+
+func (m *Matcher) follow(pc int32) error {
 	for {
-		if m.visit[pc] == m.gen {
-			return
+		if m.budget--; m.budget < 0 {
+			return sqlerr.New(sqlerr.ProgramLimitExceeded, "the PATTERN has too many ways to match no row in a row (more than %d)", maxClosure).
+				WithHint("Nest fewer optional parts (*, ?, {0,n}) inside one another.")
 		}
-		m.visit[pc] = m.gen
 		in := m.spec.Program.insts[pc]
 		switch in.op {
 		case opVar, opMatch:
-			m.succ = append(m.succ, pc)
-			return
+			if m.visit[pc] != m.gen {
+				m.visit[pc] = m.gen
+				m.succ = append(m.succ, pc)
+			}
+			return nil
 		case opJmp:
 			pc = int32(in.x)
 		case opSplit:
-			m.follow(int32(in.x))
+			if err := m.follow(int32(in.x)); err != nil {
+				return err
+			}
 			pc = int32(in.y)
+		case opIterStart:
+			m.onPath[in.v]++
+			err := m.follow(pc + 1)
+			m.onPath[in.v]--
+			return err
+		case opIterEnd:
+			if m.onPath[in.v] > 0 {
+				return nil // an empty repetition
+			}
+			pc++
 		}
 	}
 }
@@ -207,7 +268,9 @@ func (m *Matcher) Step(parts []*Partition) error {
 		h := p.handle(seq)
 		if seq >= p.resume {
 			g := &group{start: seq}
-			m.closure(0)
+			if err := m.closure(0); err != nil {
+				return err
+			}
 			for _, pc := range m.succ {
 				if insts[pc].op == opMatch {
 					continue // an empty match is no match; a less preferred path may take rows
@@ -231,7 +294,7 @@ func (m *Matcher) Step(parts []*Partition) error {
 					continue
 				}
 				v := insts[t.pc].v
-				m.reqs[v] = append(m.reqs[v], req{p: p, g: g, ti: ti, hist: &step{seq: seq, v: int32(v), prev: t.hist}})
+				m.reqs[v] = append(m.reqs[v], req{p: p, g: g, ti: ti, hist: newStep(seq, v, t.hist)})
 			}
 		}
 	}
@@ -259,19 +322,38 @@ func (m *Matcher) Step(parts []*Partition) error {
 		}
 	}
 	for _, p := range parts {
+		total := 0
 		for _, g := range p.groups {
 			var next []thread
 			cut := false
+			clear(m.seen)
 			for _, t := range g.threads {
 				if !t.ok {
 					continue
 				}
-				m.closure(t.pc + 1)
+				if err := m.closure(t.pc + 1); err != nil {
+					return err
+				}
 				for _, pc := range m.succ {
 					if insts[pc].op == opMatch {
 						g.best, g.hasBest, cut = t.hist, true, true
 						break
 					}
+					// A thread at the same instruction with the same
+					// classification of the same rows has the same
+					// future: the first (preferred) one is kept.
+					key := threadKey{pc: pc, hash: t.hist.hash}
+					dup := false
+					for _, o := range m.seen[key] {
+						if sameLabels(o, t.hist) {
+							dup = true
+							break
+						}
+					}
+					if dup {
+						continue
+					}
+					m.seen[key] = append(m.seen[key], t.hist)
 					next = append(next, thread{pc: pc, hist: t.hist})
 				}
 				if cut {
@@ -279,6 +361,11 @@ func (m *Matcher) Step(parts []*Partition) error {
 				}
 			}
 			g.threads = next
+			total += len(next)
+		}
+		if total > maxThreads {
+			return sqlerr.New(sqlerr.ProgramLimitExceeded, "MATCH_RECOGNIZE holds more than %d partial matches in one partition", maxThreads).
+				WithHint("Make the PATTERN less ambiguous (fewer variables that match the same rows), or bound it with WITHIN.")
 		}
 		p.done++
 		m.resolve(p)

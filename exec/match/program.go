@@ -40,6 +40,12 @@ const (
 	opSplit               // continue at x, then (less preferred) at y
 	opJmp                 // continue at x
 	opMatch               // accept
+	// opIterStart and opIterEnd enclose a repetition beyond a
+	// quantifier's minimum: a path that reaches the end of one without
+	// taking a row since its start dies (an empty repetition adds
+	// nothing, and would loop forever under * or +).
+	opIterStart
+	opIterEnd
 )
 
 type inst struct {
@@ -51,6 +57,7 @@ type inst struct {
 // Program is a compiled pattern.
 type Program struct {
 	insts []inst
+	iters int // repetitions guarded by opIterStart/opIterEnd
 }
 
 // maxInsts bounds a compiled pattern: quantifiers with counts are
@@ -64,11 +71,12 @@ func Compile(p *plan.MRPattern) (*Program, error) {
 		return nil, err
 	}
 	c.insts = append(c.insts, inst{op: opMatch})
-	return &Program{insts: c.insts}, nil
+	return &Program{insts: c.insts, iters: c.iters}, nil
 }
 
 type compiler struct {
 	insts []inst
+	iters int
 }
 
 func (c *compiler) add(in inst) (int, error) {
@@ -158,7 +166,7 @@ func (c *compiler) emit(p *plan.MRPattern) error {
 		if err != nil {
 			return err
 		}
-		if err := c.emit(body); err != nil {
+		if err := c.guarded(body); err != nil {
 			return err
 		}
 		if _, err := c.add(inst{op: opJmp, x: l}); err != nil {
@@ -175,7 +183,7 @@ func (c *compiler) emit(p *plan.MRPattern) error {
 			return err
 		}
 		splits = append(splits, s)
-		if err := c.emit(body); err != nil {
+		if err := c.guarded(body); err != nil {
 			return err
 		}
 	}
@@ -183,6 +191,20 @@ func (c *compiler) emit(p *plan.MRPattern) error {
 		c.patch(s, s+1, len(c.insts))
 	}
 	return nil
+}
+
+// guarded emits one repetition beyond the minimum.
+func (c *compiler) guarded(body *plan.MRPattern) error {
+	id := c.iters
+	c.iters++
+	if _, err := c.add(inst{op: opIterStart, v: id}); err != nil {
+		return err
+	}
+	if err := c.emit(body); err != nil {
+		return err
+	}
+	_, err := c.add(inst{op: opIterEnd, v: id})
+	return err
 }
 
 // String renders the program, one instruction a line (for tests).
@@ -198,6 +220,10 @@ func (p *Program) String() string {
 			s += itoa(i) + " jmp " + itoa(in.x) + "\n"
 		case opMatch:
 			s += itoa(i) + " match\n"
+		case opIterStart:
+			s += itoa(i) + " iter " + itoa(in.v) + "\n"
+		case opIterEnd:
+			s += itoa(i) + " end " + itoa(in.v) + "\n"
 		}
 	}
 	return s

@@ -132,7 +132,7 @@ func (n *PatternNode) String() string {
 		return "(" + strings.Join(parts, " | ") + ")"
 	}
 	in := n.Items[0].String()
-	if n.Items[0].Kind == PatConcat {
+	if k := n.Items[0].Kind; k == PatConcat || k == PatQuant {
 		in = "(" + in + ")"
 	}
 	var q string
@@ -720,7 +720,7 @@ func (p *patternParser) quantified() (*PatternNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
+	for quantified := false; ; quantified = true {
 		pos := p.i
 		c := p.peek()
 		min, max := 0, 0
@@ -748,7 +748,7 @@ func (p *patternParser) quantified() (*PatternNode, error) {
 			q.Reluctant = true
 			p.i++
 		}
-		if n.Kind == PatQuant {
+		if quantified {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "a quantifier cannot follow another in PATTERN: group the first in parentheses").
 				WithPosition(charPos(p.src, pos))
 		}

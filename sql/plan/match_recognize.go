@@ -131,7 +131,7 @@ func (n MRNav) String(vars []string, in []string) string {
 		v = vars[n.Var]
 	}
 	col := "#" + strconv.Itoa(n.Col)
-	if n.Col < len(in) && in[n.Col] != "" {
+	if n.Col >= 0 && n.Col < len(in) && in[n.Col] != "" {
 		col = in[n.Col]
 	}
 	ref := col
@@ -192,7 +192,7 @@ func (p *MRPattern) String(vars []string) string {
 		return s
 	}
 	in := p.Items[0].String(vars)
-	if p.Items[0].Kind == MRConcat {
+	if k := p.Items[0].Kind; k == MRConcat || k == MRQuant {
 		in = "(" + in + ")"
 	}
 	var q string

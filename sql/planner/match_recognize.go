@@ -1,7 +1,6 @@
 package planner
 
 import (
-
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/sql/parser"
