@@ -337,8 +337,7 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 	case *plan.RecursiveUnion:
 		return nil, nil, notIncremental("WITH RECURSIVE")
 	case *plan.MatchRecognize:
-		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain MATCH_RECOGNIZE").
-			WithHint("Run the query ad hoc; incremental matching in views is not built yet.")
+		return sp.matchRecognize(x)
 	}
 	return nil, nil, notIncremental("%s", relKind(r))
 }
