@@ -121,7 +121,14 @@ func lateRowJSON(row []types.Datum, ts []types.T, names []string, loc *time.Loca
 		switch {
 		case d == nil:
 			sb.WriteString("null")
-		case ts[i].Kind == types.Bool, ts[i].Kind == types.Int2, ts[i].Kind == types.Int4, ts[i].Kind == types.Int8, ts[i].Kind == types.JSONB:
+		case ts[i].Kind == types.Bool:
+			// PostgreSQL's text form is t/f, not JSON.
+			if b, ok := d.(bool); ok && b {
+				sb.WriteString("true")
+			} else {
+				sb.WriteString("false")
+			}
+		case ts[i].Kind == types.Int2, ts[i].Kind == types.Int4, ts[i].Kind == types.Int8, ts[i].Kind == types.JSONB:
 			sb.WriteString(types.FormatText(d, ts[i], loc))
 		default:
 			v, _ := json.Marshal(types.FormatText(d, ts[i], loc))

@@ -85,3 +85,44 @@ func TestHashAggKeepsLateRows(t *testing.T) {
 		t.Fatalf("late rows kept without KeepLate: %q (counted %d)", got, env4.Stats.LateRows.Load())
 	}
 }
+
+// A session aggregate WITH late rows kept writes the rows behind its
+// watermark into the job's late row log at the barrier, once across a
+// restart.
+func TestSessionAggKeepsLateRows(t *testing.T) {
+	env, db := streamtest.Env(t)
+	openLateLog(t, env)
+	spec := sessionTestSpec(t, true, false)
+	spec.KeepLate = true
+	op, _ := sessionTestOpen(t, spec, env)
+	push := func(op stream.Operator, rs ...sessionTestRow) {
+		t.Helper()
+		var rows [][]types.Datum
+		for _, r := range rs {
+			rows = append(rows, r.datums())
+		}
+		if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, make([]stream.Op, len(rs)), rows...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(op, sessionTestRow{1, 0, 1, true})
+	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: types.Timestamp(sessionTestBase + 5*60_000_000)}); err != nil {
+		t.Fatal(err)
+	}
+	push(op, sessionTestRow{1, 2, 100, true}, sessionTestRow{2, 6, 1, true})
+	streamtest.Barrier(t, op, db, 1)
+	env2, db2 := streamtest.Restart(t, db, nil)
+	got := lateRowsOf(t, env2)
+	want := `{"column1":1,"column2":"2024-01-01 10:02:00","column3":100,"column4":true} 2024-01-01 10:02:00 2024-01-01 10:05:00`
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("late rows %q, want [%s]", got, want)
+	}
+	openLateLog(t, env2)
+	op2, _ := sessionTestOpen(t, spec, env2)
+	push(op2, sessionTestRow{3, 1, 5, false})
+	streamtest.Barrier(t, op2, db2, 2)
+	env3, _ := streamtest.Restart(t, db2, nil)
+	if got := lateRowsOf(t, env3); len(got) != 2 || got[0] != want {
+		t.Fatalf("late rows after the restart %q", got)
+	}
+}
