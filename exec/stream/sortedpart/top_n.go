@@ -236,7 +236,7 @@ type topNPart struct {
 
 type topN struct {
 	// late keeps the late rows (KeepLate); nil: only counted.
-	late *stream.LateKeeper
+	late     *stream.LateKeeper
 	spec     *TopNSpec
 	env      *stream.Env
 	out      stream.Output
