@@ -121,7 +121,14 @@ func lateRowJSON(row []types.Datum, ts []types.T, names []string, loc *time.Loca
 		switch {
 		case d == nil:
 			sb.WriteString("null")
-		case ts[i].Kind == types.Bool, ts[i].Kind == types.Int2, ts[i].Kind == types.Int4, ts[i].Kind == types.Int8, ts[i].Kind == types.JSONB:
+		case ts[i].Kind == types.Bool:
+			// PostgreSQL's text form is t/f, not JSON.
+			if b, ok := d.(bool); ok && b {
+				sb.WriteString("true")
+			} else {
+				sb.WriteString("false")
+			}
+		case ts[i].Kind == types.Int2, ts[i].Kind == types.Int4, ts[i].Kind == types.Int8, ts[i].Kind == types.JSONB:
 			sb.WriteString(types.FormatText(d, ts[i], loc))
 		default:
 			v, _ := json.Marshal(types.FormatText(d, ts[i], loc))
@@ -149,4 +156,58 @@ func ReadLateRows(r storage.Reader, job uint32) ([]LateRow, error) {
 		out = append(out, lr)
 	}
 	return out, it.Close()
+}
+
+// LateKeeper queues the late rows one operator drops after the watermark
+// filter (a window closed, a session or top-N bound passed) and writes
+// them into the job's late row log at each barrier, in the barrier's
+// batch, so that like the filter's they are stored exactly once across
+// restarts. A nil *LateKeeper keeps nothing (late_rows = 'drop').
+type LateKeeper struct {
+	env      *Env
+	relation string
+	types    []types.T
+	names    []string
+	pending  []LateRow
+}
+
+// NewLateKeeper returns the keeper of an operator reading b's first
+// input, naming the rows as rows of relation ("" when they are rows of
+// the dataflow rather than of one source).
+func NewLateKeeper(b *BuildCtx, relation string) (*LateKeeper, error) {
+	if b.Env.lateErr != nil {
+		return nil, fmt.Errorf("late rows: %w", b.Env.lateErr)
+	}
+	if b.Env.Late == nil || len(b.Inputs) == 0 {
+		return nil, fmt.Errorf("late rows: no late row log")
+	}
+	return &LateKeeper{env: b.Env, relation: relation, types: b.Inputs[0].Types, names: b.Inputs[0].Names}, nil
+}
+
+// Add queues row i of c, whose event time is in column timeCol, as a row
+// that missed the watermark wm (of type wmType).
+func (k *LateKeeper) Add(c *Chunk, i, timeCol int, wm types.Datum, wmType types.T) {
+	if k == nil {
+		return
+	}
+	var loc *time.Location
+	if k.env.Ctx != nil {
+		loc = k.env.Ctx.Location
+	}
+	row := c.Row(i, k.types)
+	k.pending = append(k.pending, LateRow{Relation: k.relation, Row: lateRowJSON(row, k.types, k.names, loc),
+		EventTime: types.FormatText(row[timeCol], k.types[timeCol], loc), Watermark: types.FormatText(wm, wmType, loc),
+		Arrived: time.Now()})
+}
+
+// Flush writes the queued rows into b's batch.
+func (k *LateKeeper) Flush(b *Barrier) error {
+	if k == nil || len(k.pending) == 0 {
+		return nil
+	}
+	if err := k.env.Late.Append(b.Writes, k.pending); err != nil {
+		return err
+	}
+	k.pending = k.pending[:0]
+	return nil
 }

@@ -108,6 +108,10 @@ type HashAggSpec struct {
 	// EmitOnClose emits each group once, final, when the watermark on
 	// WindowCol passes it (the output is append-only).
 	EmitOnClose bool
+	// KeepLate writes the rows dropped because their window had closed
+	// into the job's late row log (stream.LateKeeper), not only counting
+	// them.
+	KeepLate bool
 }
 
 func (s *HashAggSpec) Explain() string {
@@ -179,6 +183,12 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		}
 		h.winCol = s.GroupCols[s.WindowCol]
 		h.winIndex = map[int64][]uint32{}
+		if s.KeepLate {
+			var err error
+			if h.keep, err = stream.NewLateKeeper(b, ""); err != nil {
+				return nil, fmt.Errorf("hash aggregate: %w", err)
+			}
+		}
 	}
 	h.fixed = len(s.GroupTypes) <= 2
 	for _, t := range s.GroupTypes {
@@ -250,6 +260,7 @@ func hashAggFixedKind(t types.T) bool {
 
 type hashAgg struct {
 	spec     *HashAggSpec
+	keep     *stream.LateKeeper
 	env      *stream.Env
 	out      stream.Output
 	outTypes []types.T
@@ -497,6 +508,14 @@ func (h *hashAgg) markLate(c *stream.Chunk, w []int64) []bool {
 		return nil
 	}
 	h.env.Stats.LateRows.Add(n)
+	if h.keep != nil {
+		wm := stream.IntDatum(h.wm, h.spec.GroupTypes[h.spec.WindowCol])
+		for i, l := range late {
+			if l {
+				h.keep.Add(c, i, h.winCol, wm, h.spec.GroupTypes[h.spec.WindowCol])
+			}
+		}
+	}
 	return late
 }
 
@@ -853,6 +872,9 @@ func hashAggSameDatum(a, b types.Datum) bool {
 // ---------------------------------------------------------------- barriers
 
 func (h *hashAgg) Barrier(b *stream.Barrier) error {
+	if err := h.keep.Flush(b); err != nil {
+		return fmt.Errorf("hash aggregate: late rows: %w", err)
+	}
 	w := b.Writes
 	for _, k := range h.pendingDel {
 		if err := w.Delete(k, nil); err != nil {

@@ -91,6 +91,10 @@ type SessionAggSpec struct {
 	// EmitOnClose emits each session once, final, when the watermark
 	// passes its end.
 	EmitOnClose bool
+	// KeepLate writes the rows dropped because they were behind the
+	// watermark into the job's late row log (stream.LateKeeper), not only
+	// counting them.
+	KeepLate bool
 }
 
 func (s *SessionAggSpec) Explain() string {
@@ -183,6 +187,12 @@ func (s *SessionAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		o.outTypes = append(o.outTypes, a.T)
 	}
 	o.allocSlot() // slot 0 takes the rows that feed no session
+	if s.KeepLate {
+		var err error
+		if o.keep, err = stream.NewLateKeeper(b, ""); err != nil {
+			return nil, fmt.Errorf("session aggregate: %w", err)
+		}
+	}
 	if !b.Env.Fresh {
 		if err := o.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("session aggregate: load state: %w", err)
@@ -193,6 +203,7 @@ func (s *SessionAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 
 type sessionAgg struct {
 	spec      *SessionAggSpec
+	keep      *stream.LateKeeper
 	env       *stream.Env
 	out       stream.Output
 	gap       int64
@@ -477,6 +488,7 @@ func (o *sessionAgg) Chunk(_ int, c *stream.Chunk) error {
 		ts := int64(tsVals[i])
 		if o.hasWM && ts < o.wm {
 			late++
+			o.keep.Add(c, i, o.spec.TSCol, types.Timestamp(o.wm), o.tsType)
 			continue
 		}
 		p, err := o.part(c.Cols, i)
@@ -837,6 +849,9 @@ func (o *sessionAgg) close() error {
 }
 
 func (o *sessionAgg) Barrier(b *stream.Barrier) error {
+	if err := o.keep.Flush(b); err != nil {
+		return fmt.Errorf("session aggregate: late rows: %w", err)
+	}
 	if !o.spec.EmitOnClose {
 		if err := o.emitChanges(o.changed); err != nil {
 			return err

@@ -98,6 +98,10 @@ type TopNSpec struct {
 	// WatermarkPartCol is the input column, the first of Partition, whose
 	// watermark frees the partitions behind it; -1: none.
 	WatermarkPartCol int
+	// KeepLate writes the rows dropped because their partition was behind
+	// the watermark into the job's late row log (stream.LateKeeper), not
+	// only counting them.
+	KeepLate bool
 }
 
 func (s *TopNSpec) Explain() string {
@@ -139,6 +143,12 @@ func (s *TopNSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: watermark column #%d is not the first partition column", s.WatermarkPartCol)
 	}
 	t := &topN{spec: s, env: b.Env, out: out, state: b.NewStateTable(s.stateKeys(), s.Types)}
+	if s.KeepLate && s.WatermarkPartCol >= 0 {
+		var err error
+		if t.late, err = stream.NewLateKeeper(b, ""); err != nil {
+			return nil, fmt.Errorf("top-N: %w", err)
+		}
+	}
 	// The operator ranks the first Offset+Limit rows; limit counts them.
 	t.limit = int(min(s.Limit+s.Offset, topNMaxLimit))
 	t.offset = int(min(s.Offset, int64(t.limit-1)))
@@ -225,6 +235,8 @@ type topNPart struct {
 }
 
 type topN struct {
+	// late keeps the late rows (KeepLate); nil: only counted.
+	late     *stream.LateKeeper
 	spec     *TopNSpec
 	env      *stream.Env
 	out      stream.Output
@@ -284,6 +296,7 @@ func (t *topN) Chunk(_ int, c *stream.Chunk) error {
 			// Behind the watermark: its partition is freed or will be.
 			t.rowPart[i], t.take[i] = nil, false
 			late++
+			t.late.Add(c, i, t.spec.WatermarkPartCol, t.wmVal, t.spec.Types[t.spec.WatermarkPartCol])
 			continue
 		}
 		p, err := t.part(t.pk[i])
@@ -489,6 +502,9 @@ func (t *topN) cleanup(b *stream.Barrier) error {
 // ---------------------------------------------------------------- barrier
 
 func (t *topN) Barrier(b *stream.Barrier) error {
+	if err := t.late.Flush(b); err != nil {
+		return fmt.Errorf("top-N: late rows: %w", err)
+	}
 	t.startOutput()
 	for _, p := range t.dirty {
 		p.Dirty = false
