@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -198,6 +199,14 @@ func (c *Coordinator) Resume(spec JobSpec) error {
 	j := c.newJob(spec, false)
 	j.start = c.committed
 	if err := j.build(); err != nil {
+		j.cancel()
+		if Temporary(err) {
+			// Kept with its committed positions and built again in the
+			// background (job_retry.go).
+			c.retryLocked(spec, err)
+			return nil
+		}
+		c.pinLocked(spec)
 		c.failed[spec.ID] = err
 		return fmt.Errorf("resume %s: %w", spec.Name, err)
 	}
@@ -732,6 +741,10 @@ func (c *Coordinator) Jobs() []JobInfo {
 	for id, err := range c.failed {
 		if _, ok := c.jobs[id]; !ok {
 			info := JobInfo{ID: id, Status: "failed: " + err.Error()}
+			var re *retryError
+			if errors.As(err, &re) {
+				info.Status = "retrying: " + re.Error()
+			}
 			if j := c.failedJobs[id]; j != nil {
 				// A failed sink's log stays as it was when the job stopped.
 				st := j.env.Stats
