@@ -145,3 +145,22 @@ func answersQuickly(t testing.TB, url string) {
 		t.Fatalf("the server does not answer a new client: %d, %v", one, err)
 	}
 }
+
+// connectNoticed connects to url and collects the notices the server
+// sends on the connection into the returned slice (reset it between
+// statements); the connection closes with the test.
+func connectNoticed(t testing.TB, url string) (*pgx.Conn, *[]*pgconn.Notice) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := new([]*pgconn.Notice)
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { *notices = append(*notices, n) }
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn, notices
+}

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"streamsql/engine"
 )
 
@@ -49,28 +46,20 @@ var skippingScript = []struct{ sql, notices string }{
 // compares the notices of each statement.
 func runSkippingScript(t *testing.T, url string) {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		if n.Severity != "NOTICE" {
-			got = append(got, "severity "+n.Severity)
-		}
-		got = append(got, n.Code+" "+n.Message)
-	}
+	conn, noticed := connectNoticed(t, url)
 	ctx := context.Background()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	conn.Exec(ctx, "DROP TABLE IF EXISTS tt")
 	for _, c := range skippingScript {
-		got = nil
+		*noticed = nil
 		if _, err := conn.Exec(ctx, c.sql); err != nil {
 			t.Fatalf("%s: %v", c.sql, err)
+		}
+		var got []string
+		for _, n := range *noticed {
+			if n.Severity != "NOTICE" {
+				got = append(got, "severity "+n.Severity)
+			}
+			got = append(got, n.Code+" "+n.Message)
 		}
 		var want []string
 		if c.notices != "" {

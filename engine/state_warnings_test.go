@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"streamsql/engine"
 )
 
@@ -26,18 +23,8 @@ func TestUnboundedStateWarnings(t *testing.T) {
 		"CREATE TABLE orders (id bigint PRIMARY KEY, sym text, qty bigint, ts timestamp) APPEND ONLY",
 		"CREATE TABLE instruments (sym text PRIMARY KEY, venue text)",
 		"CREATE TABLE accounts (id bigint PRIMARY KEY, sym text)")
-	cfg, err := pgx.ParseConfig(s.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var notices []*pgconn.Notice
-	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { notices = append(notices, n) }
+	conn, noticed := connectNoticed(t, s.url)
 	ctx := context.Background()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	for _, c := range []struct {
 		query string
 		// operator and hint name the warning; empty: none.
@@ -61,7 +48,7 @@ func TestUnboundedStateWarnings(t *testing.T) {
 		{query: "SELECT sym, count(*) AS n, sum(px) AS s FROM ticks GROUP BY sym"},
 		{query: "SELECT a.id, i.venue FROM accounts a JOIN instruments i ON a.sym = i.sym"},
 	} {
-		notices = nil
+		*noticed = nil
 		if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW m AS "+c.query); err != nil {
 			t.Fatalf("%s: %v", c.query, err)
 		}
@@ -85,19 +72,19 @@ func TestUnboundedStateWarnings(t *testing.T) {
 		}
 		explained := strings.Join(plan, "\n")
 		if c.operator == "" {
-			if len(notices) != 0 {
-				t.Errorf("%s: unexpected notice %q", c.query, notices[0].Message)
+			if len(*noticed) != 0 {
+				t.Errorf("%s: unexpected notice %q", c.query, (*noticed)[0].Message)
 			}
 			if strings.Contains(explained, "warning:") {
 				t.Errorf("%s: unexpected warning in\n%s", c.query, explained)
 			}
 			continue
 		}
-		if len(notices) != 1 {
-			t.Errorf("%s: %d notices, want one", c.query, len(notices))
+		if len(*noticed) != 1 {
+			t.Errorf("%s: %d notices, want one", c.query, len(*noticed))
 			continue
 		}
-		n := notices[0]
+		n := (*noticed)[0]
 		if n.Severity != "NOTICE" || !strings.Contains(n.Message, "state of this materialized view is unbounded: "+c.operator+" "+c.reason) ||
 			!strings.Contains(n.Hint, c.hint) {
 			t.Errorf("%s: notice %q hint %q", c.query, n.Message, n.Hint)

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"streamsql/engine"
 )
 
@@ -126,18 +123,8 @@ func TestNestedLoopJoinNotice(t *testing.T) {
 	s := openStack(t, engine.Options{})
 	defer s.close()
 	s.execAll(t, "CREATE TABLE a (id int PRIMARY KEY, v int)", "CREATE TABLE b (id int PRIMARY KEY, lo int, hi int)")
-	cfg, err := pgx.ParseConfig(s.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var notices []*pgconn.Notice
-	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { notices = append(notices, n) }
+	conn, noticed := connectNoticed(t, s.url)
 	ctx := context.Background()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	for _, c := range []struct {
 		query  string
 		notice bool
@@ -146,7 +133,7 @@ func TestNestedLoopJoinNotice(t *testing.T) {
 		{"SELECT a.id FROM a WHERE a.v > (SELECT max(hi) FROM b)", false},
 		{"SELECT a.id, b.id AS bid FROM a JOIN b ON a.v = b.lo AND a.v < b.hi", false},
 	} {
-		notices = nil
+		*noticed = nil
 		if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW m AS "+c.query); err != nil {
 			t.Fatal(err)
 		}
@@ -154,29 +141,29 @@ func TestNestedLoopJoinNotice(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch {
-		case c.notice && len(notices) != 1:
-			t.Fatalf("%s: %d notices, want one", c.query, len(notices))
-		case c.notice && (notices[0].Severity != "NOTICE" || !strings.Contains(notices[0].Message, "unbounded")):
-			t.Fatalf("%s: notice %+v", c.query, notices[0])
-		case !c.notice && len(notices) != 0:
-			t.Fatalf("%s: unexpected notice %q", c.query, notices[0].Message)
+		case c.notice && len(*noticed) != 1:
+			t.Fatalf("%s: %d notices, want one", c.query, len(*noticed))
+		case c.notice && ((*noticed)[0].Severity != "NOTICE" || !strings.Contains((*noticed)[0].Message, "unbounded")):
+			t.Fatalf("%s: notice %+v", c.query, (*noticed)[0])
+		case !c.notice && len(*noticed) != 0:
+			t.Fatalf("%s: unexpected notice %q", c.query, (*noticed)[0].Message)
 		}
 	}
 	// client_min_messages above NOTICE silences it, as in PostgreSQL.
 	if _, err := conn.Exec(ctx, "SET client_min_messages = WARNING"); err != nil {
 		t.Fatal(err)
 	}
-	notices = nil
+	*noticed = nil
 	if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW m AS SELECT a.id, b.id AS bid FROM a JOIN b ON a.v BETWEEN b.lo AND b.hi"); err != nil {
 		t.Fatal(err)
 	}
-	if len(notices) != 0 {
-		t.Fatalf("notice %q sent with client_min_messages = warning", notices[0].Message)
+	if len(*noticed) != 0 {
+		t.Fatalf("notice %q sent with client_min_messages = warning", (*noticed)[0].Message)
 	}
 	var level string
 	if err := conn.QueryRow(ctx, "SHOW client_min_messages").Scan(&level); err != nil || level != "warning" {
 		t.Fatalf("client_min_messages = %q, %v", level, err)
 	}
-	_, err = conn.Exec(ctx, "SET client_min_messages = loud")
+	_, err := conn.Exec(ctx, "SET client_min_messages = loud")
 	wantPgErr(t, err, "22023", `invalid value for parameter "client_min_messages": "loud"`)
 }

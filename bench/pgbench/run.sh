@@ -16,22 +16,8 @@ PGBENCH="$PGBIN/pgbench"
 [ -x "$PGBENCH" ] || { echo "pgbench not found in $PGBIN" >&2; exit 1; }
 
 WORK="$(mktemp -d /tmp/pgbench-run.XXXXXX)"
-SSPID=""
-cleanup() {
-  [ -n "$SSPID" ] && kill "$SSPID" 2>/dev/null && wait "$SSPID" 2>/dev/null || true
-  if [ -d "$WORK/pg" ]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-  for p in $(seq "$1" $(($1 + 200))); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  return 1
-}
+. bench/lib.sh
+trap bench_cleanup EXIT
 
 cat >"$WORK/script.sql" <<'SQL'
 \set id random(1, 2000000000)
@@ -69,10 +55,7 @@ psql -q -h 127.0.0.1 -p "$SSPORT" -U streamsql -d dev -v ON_ERROR_STOP=1 \
 
 echo "== starting PostgreSQL 15"
 PGPORT=$(free_port 56400)
-mkdir -p "$WORK/pg" && chown postgres "$WORK" "$WORK/pg"
-runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" --locale=C -E UTF8 -A trust >/dev/null
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=400" \
-  -l "$WORK/pg.log" -w start >/dev/null
+start_pg "$PGPORT" -c max_connections=400
 psql -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
   -c "CREATE TABLE bench_events (id bigint PRIMARY KEY, k int NOT NULL, v int)" \
   -c "CREATE TABLE bench_counts (k int PRIMARY KEY, n bigint)" \

@@ -13,22 +13,8 @@ OUT="${OUT:-bench/results/tables.md}"
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 
 WORK="$(mktemp -d /tmp/tables-run.XXXXXX)"
-SSPID=""
-cleanup() {
-  [ -n "$SSPID" ] && kill "$SSPID" 2>/dev/null && wait "$SSPID" 2>/dev/null || true
-  if [ -d "$WORK/pg" ]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-  for p in $(seq "$1" $(($1 + 200))); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  return 1
-}
+. bench/lib.sh
+trap bench_cleanup EXIT
 
 echo "== building streamsqld and the measuring client"
 go build -o "$WORK/streamsqld" ./cmd/streamsqld
@@ -45,10 +31,7 @@ kill "$SSPID"; wait "$SSPID" 2>/dev/null || true; SSPID=""
 
 echo "== PostgreSQL 15"
 PGPORT=$(free_port 56800)
-mkdir -p "$WORK/pg" && chown postgres "$WORK" "$WORK/pg"
-runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" --locale=C -E UTF8 -A trust >/dev/null
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1" \
-  -l "$WORK/pg.log" -w start >/dev/null
+start_pg "$PGPORT"
 "$WORK/tables" -kind postgres -pid "$(head -1 "$WORK/pg/postmaster.pid")" -url "postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable" "${ARGS[@]}" >"$WORK/pg.json"
 
 python3 - "$WORK/ss.json" "$WORK/pg.json" "$ROWS" >"$OUT.tmp" <<'PY'
