@@ -37,9 +37,9 @@ type Coordinator struct {
 	// commit starts the next epoch early, at least writeDelay after the
 	// previous one, instead of at the next interval.
 	writeDelay atomic.Int64
-	kick     chan struct{}
-	stop     chan struct{}
-	stopped  chan struct{}
+	kick       chan struct{}
+	stop       chan struct{}
+	stopped    chan struct{}
 
 	mu        sync.Mutex
 	jobs      map[uint32]*Job

@@ -154,7 +154,6 @@ type temporalFilter struct {
 	dirty map[string][]types.Datum
 	gen   uint64
 	buf   []byte
-	kv    []types.Datum
 }
 
 type temporalRow struct {

@@ -617,10 +617,9 @@ const maxPatternRepeat = 1000
 // patternParser reads PATTERN's regular expression from the raw text,
 // since PostgreSQL's scanner glues quantifiers into operators ("+?", "*?|").
 type patternParser struct {
-	src  string
-	i    int
-	end  int
-	vars int
+	src string
+	i   int
+	end int
 }
 
 // parsePattern parses src[from:to], the text inside PATTERN ( ).
