@@ -482,13 +482,12 @@ func (c *Coordinator) Run() {
 	// A table commit that logs changes closes notify: the epoch that
 	// carries it starts writeDelay after the last one at the latest.
 	notify := c.db.LogNotify()
-	var early <-chan time.Time
-	var earlyTimer *time.Timer
-	defer func() {
-		if earlyTimer != nil {
-			earlyTimer.Stop()
-		}
-	}()
+	// early fires when an epoch a write asked for is due; pending says
+	// it is set.
+	early := time.NewTimer(time.Hour)
+	early.Stop()
+	defer early.Stop()
+	pending := false
 	last := time.Now()
 	for {
 		select {
@@ -496,22 +495,22 @@ func (c *Coordinator) Run() {
 			return
 		case <-timer.C:
 		case <-c.kick:
-		case <-early:
+		case <-early.C:
 		case <-notify:
 			notify = c.db.LogNotify()
 			d := time.Duration(c.writeDelay.Load())
-			if d <= 0 || early != nil || !c.hasJobs() {
+			if d <= 0 || pending || !c.hasJobs() {
 				continue
 			}
 			if wait := d - time.Since(last); wait > 0 {
-				earlyTimer = time.NewTimer(wait)
-				early = earlyTimer.C
+				early.Reset(wait)
+				pending = true
 				continue
 			}
 		}
-		if earlyTimer != nil {
-			earlyTimer.Stop()
-			earlyTimer, early = nil, nil
+		if pending {
+			early.Stop()
+			pending = false
 		}
 		c.inject()
 		last = time.Now()
