@@ -49,7 +49,13 @@ type Coordinator struct {
 	want      uint64 // inject without waiting for the interval up to here
 	commitCh  chan struct{}
 	truncated map[uint32]uint64
-	failed    map[uint32]error
+	// truncatedAt is when the changelogs were last truncated: one range
+	// deletion per table at most every truncateEvery, because each range
+	// tombstone in pebble's memtable makes the next point reads
+	// re-fragment all of them (at an epoch every few milliseconds that
+	// was a sixth of the server's CPU under single-row writes).
+	truncatedAt time.Time
+	failed      map[uint32]error
 	// failedJobs are the failed jobs: their committed table positions keep
 	// the tables' changelogs from truncation, so a job resumed later
 	// (at the next start) replays what it missed.
@@ -447,10 +453,20 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	return c.db.CommitBatch(b)
 }
 
-// truncateLogsLocked deletes changelog entries every job has read.
+// truncateEvery is the shortest time between two truncations of the
+// tables' changelogs.
+const truncateEvery = time.Second
+
+// truncateLogsLocked deletes changelog entries every job has read, at most
+// every truncateEvery.
 func (c *Coordinator) truncateLogsLocked(b *pebble.Batch) error {
 	if c.tables == nil {
 		return nil
+	}
+	if now := time.Now(); now.Sub(c.truncatedAt) < truncateEvery {
+		return nil
+	} else {
+		c.truncatedAt = now
 	}
 	head := c.db.LogSeq()
 	for _, t := range c.tables() {
