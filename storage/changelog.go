@@ -45,11 +45,16 @@ type logChange struct {
 
 // LogKey returns the changelog key of seq in table.
 func LogKey(table uint32, seq uint64) []byte {
-	k := make([]byte, 13)
-	k[0] = PrefixLog
-	putUint32(k[1:], table)
-	binary.BigEndian.PutUint64(k[5:], seq)
-	return k
+	return appendLogKey(make([]byte, 0, logKeyLen), table, seq)
+}
+
+// logKeyLen is the length of a changelog key.
+const logKeyLen = 13
+
+// appendLogKey appends LogKey(table, seq) to dst.
+func appendLogKey(dst []byte, table uint32, seq uint64) []byte {
+	dst = append(dst, PrefixLog, byte(table>>24), byte(table>>16), byte(table>>8), byte(table))
+	return binary.BigEndian.AppendUint64(dst, seq)
 }
 
 // LogSpan returns the key range of table's changelog entries with seq in

@@ -120,22 +120,38 @@ func (t *Table) Insert(txn *Txn, rows [][]types.Datum) error {
 		}
 		return nil
 	}
-	var key, val []byte
+	// Encode the rows up to the first that fails its checks, then check
+	// and write their keys at once; a duplicate among them is the error
+	// before the failed row's, as one-by-one inserting would report.
+	keys, vals := make([][]byte, 0, len(rows)), make([][]byte, 0, len(rows))
+	var buf []byte
+	var rowErr error
 	for _, row := range rows {
-		if err := t.checkRow(row); err != nil {
-			return err
+		if rowErr = t.checkRow(row); rowErr != nil {
+			break
 		}
-		key = t.appendRowKey(key[:0], row)
-		val = types.EncodeRow(val[:0], row, t.Types)
-		if err := txn.SetAbsent(key, val, t.duplicateKey); err != nil {
-			if sqlerr.Code(err) == sqlerr.UniqueViolation {
-				// Report the key as written (1.50, not the stored 1.5).
-				return t.duplicateError(func(i int) types.Datum { return row[t.PK[i]] })
-			}
-			return err
-		}
-		if t.Logged {
-			t.logRow(txn, LogInsert, key[5:], val)
+		start := len(buf)
+		buf = t.appendRowKey(buf, row)
+		k := buf[start:len(buf):len(buf)]
+		start = len(buf)
+		buf = types.EncodeRow(buf, row, t.Types)
+		keys, vals = append(keys, k), append(vals, buf[start:len(buf):len(buf)])
+	}
+	i, err := txn.SetAbsentMany(keys, vals, t.duplicateKey)
+	if err != nil {
+		return err
+	}
+	if i >= 0 {
+		// Report the key as written (1.50, not the stored 1.5).
+		row := rows[i]
+		return t.duplicateError(func(c int) types.Datum { return row[t.PK[c]] })
+	}
+	if rowErr != nil {
+		return rowErr
+	}
+	if t.Logged {
+		for i := range keys {
+			t.logRow(txn, LogInsert, keys[i][5:], vals[i])
 		}
 	}
 	return nil

@@ -334,31 +334,40 @@ func (t *Txn) Empty() bool { return t.batch.Empty() }
 // transaction committed in between, and fails with dup(key) if that
 // transaction wrote key.
 func (t *Txn) SetAbsent(key, value []byte, dup func(key []byte) error) error {
-	if t.done {
-		return ErrTxnDone
-	}
-	if len(t.absent) == 0 {
-		t.checkedAt = t.db.commits.Load()
-	}
-	found, err := exists(t.batch.Get(key))
+	found, err := t.setAbsent(key, value, dup)
 	if err != nil {
 		return err
 	}
 	if found {
 		return dup(key)
 	}
+	return nil
+}
+
+// setAbsent is SetAbsent reporting an existing key as found.
+func (t *Txn) setAbsent(key, value []byte, dup func(key []byte) error) (bool, error) {
+	if t.done {
+		return false, ErrTxnDone
+	}
+	if len(t.absent) == 0 {
+		t.checkedAt = t.db.commits.Load()
+	}
+	found, err := exists(t.batch.Get(key))
+	if err != nil || found {
+		return found, err
+	}
 	// A key this transaction deleted may exist in the database; only keys
 	// absent from the database too need re-checking at commit.
 	inDB := false
 	if t.deleted {
 		if inDB, err = exists(t.db.pdb.Get(key)); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if !inDB {
 		t.absent = append(t.absent, absentKey{key: append([]byte(nil), key...), dup: dup})
 	}
-	return t.Set(key, value)
+	return false, t.Set(key, value)
 }
 
 // SetAbsentSeen is SetAbsent for a key the caller has just read as
@@ -396,56 +405,91 @@ func (t *Txn) Commit() error {
 	if err := t.db.CheckSpace(int64(t.batch.Len())); err != nil {
 		return err
 	}
-	if err := t.apply(); err != nil {
+	b, err := t.apply()
+	if err != nil {
 		return err
+	}
+	if b != t.batch {
+		defer b.Close()
 	}
 	// The WAL sync happens outside the commit lock, so that commits of
 	// many sessions share one fsync (group commit); the locks are
 	// released (by finish) only once the commit is durable.
-	return t.batch.SyncWait()
+	return b.SyncWait()
 }
 
+// manyChanges is the number of changelog entries from which a commit
+// copies the transaction's batch into a plain one and appends the entries
+// there: adding them to the indexed batch would index every one, under
+// the commit lock, for nobody to read.
+const manyChanges = 64
+
 // apply checks and applies the batch under the commit lock, without
-// waiting for the WAL sync.
-func (t *Txn) apply() error {
+// waiting for the WAL sync; it returns the batch applied, which is the
+// transaction's own or a plain copy of it with the changelog entries
+// added.
+func (t *Txn) apply() (*pebble.Batch, error) {
+	db := t.db
+	var plain *pebble.Batch
+	if len(t.changes) >= manyChanges {
+		plain = db.pdb.NewBatchWithSize(len(t.batch.Repr()) + len(t.changes)*(logKeyLen+16) + t.changesBytes())
+		if err := plain.Apply(t.batch, nil); err != nil {
+			plain.Close()
+			return nil, err
+		}
+	}
+	b, err := t.applyLocked(plain)
+	if err != nil && plain != nil {
+		plain.Close()
+	}
+	return b, err
+}
+
+// applyLocked is apply under the commit lock; plain, if not nil, is the
+// copy of the batch to append the changelog entries to and apply.
+func (t *Txn) applyLocked(plain *pebble.Batch) (*pebble.Batch, error) {
 	db := t.db
 	db.commitMu.Lock()
 	defer db.commitMu.Unlock()
 	if t.iso == Serializable {
 		if err := db.ssi.validate(t); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if len(t.absent) > 0 && db.commits.Load() != t.checkedAt {
-		for _, a := range t.absent {
-			found, err := exists(db.pdb.Get(a.key))
-			if err != nil {
-				return err
-			}
-			if found {
-				return a.dup(a.key)
-			}
+		taken, err := absentTaken(db.pdb, t.absent)
+		if err != nil {
+			return nil, err
+		}
+		if taken != nil {
+			return nil, taken.dup(taken.key)
 		}
 	}
 	if err := t.runRechecks(); err != nil {
-		return err
+		return nil, err
+	}
+	b := t.batch
+	if plain != nil {
+		b = plain
 	}
 	seq := db.logSeq.Load()
+	var key []byte
 	for _, c := range t.changes {
 		seq++
-		if err := t.batch.Set(LogKey(c.table, seq), c.value, nil); err != nil {
-			return err
+		key = appendLogKey(key[:0], c.table, seq)
+		if err := b.Set(key, c.value, nil); err != nil {
+			return nil, err
 		}
 	}
 	if len(t.changes) > 0 {
 		var v [8]byte
 		binary.BigEndian.PutUint64(v[:], seq)
-		if err := t.batch.Set(logSeqKey, v[:], nil); err != nil {
-			return err
+		if err := b.Set(logSeqKey, v[:], nil); err != nil {
+			return nil, err
 		}
 	}
-	if err := db.walWrite(func() error { return db.pdb.ApplyNoSyncWait(t.batch, pebble.Sync) }); err != nil {
-		return err
+	if err := db.walWrite(func() error { return db.pdb.ApplyNoSyncWait(b, pebble.Sync) }); err != nil {
+		return nil, err
 	}
 	db.commits.Add(1)
 	db.ssi.committed(t)
@@ -453,7 +497,16 @@ func (t *Txn) apply() error {
 		db.logSeq.Store(seq)
 		db.wakeLogReaders()
 	}
-	return nil
+	return b, nil
+}
+
+// changesBytes is the size of the changelog entries' values.
+func (t *Txn) changesBytes() int {
+	n := 0
+	for _, c := range t.changes {
+		n += len(c.value)
+	}
+	return n
 }
 
 // Rollback discards the transaction's writes and releases its row locks.

@@ -1,0 +1,137 @@
+package storage
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// manyKeys is the number of keys from which a check of keys' absence
+// reads them in key order through one iterator instead of one point read
+// each: a point read sets up an iterator over every level of the LSM,
+// while ordered seeks on one iterator mostly step forward.
+const manyKeys = 32
+
+// SetAbsentMany is SetAbsent for many keys at once: it writes keys[i] =
+// vals[i] for every i, unless one of the keys exists (in the database or
+// among the transaction's writes) or repeats an earlier key of keys. Then
+// it writes nothing and returns the input index of the first such key, in
+// input order (the row a one-by-one insert would have failed on); else -1.
+// Commit re-checks the keys as it re-checks SetAbsent's, and reports a
+// conflict with dup.
+func (t *Txn) SetAbsentMany(keys, vals [][]byte, dup func(key []byte) error) (int, error) {
+	if t.done {
+		return -1, ErrTxnDone
+	}
+	if len(keys) < manyKeys || t.deleted {
+		// A key this transaction deleted may exist in the database, which
+		// SetAbsent tells apart; one by one from a clean start.
+		for i := range keys {
+			if found, err := t.setAbsent(keys[i], vals[i], dup); err != nil || found {
+				return i, err
+			}
+		}
+		return -1, nil
+	}
+	order := sortedOrder(keys)
+	first := -1
+	conflict := func(i int) {
+		if first < 0 || i < first {
+			first = i
+		}
+	}
+	for n := 1; n < len(order); n++ {
+		if bytes.Equal(keys[order[n-1]], keys[order[n]]) {
+			conflict(max(order[n-1], order[n]))
+		}
+	}
+	lo, hi := keys[order[0]], keys[order[len(order)-1]]
+	if len(t.absent) == 0 {
+		t.checkedAt = t.db.commits.Load()
+	}
+	it, err := t.batch.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: keySuccessor(hi)})
+	if err != nil {
+		return -1, err
+	}
+	for _, i := range order {
+		if it.SeekGE(keys[i]) && bytes.Equal(it.Key(), keys[i]) {
+			conflict(i)
+		}
+	}
+	if err := it.Close(); err != nil {
+		return -1, err
+	}
+	if first >= 0 {
+		return first, nil
+	}
+	t.absent = slices.Grow(t.absent, len(keys))
+	n := 0
+	for _, k := range keys {
+		n += len(k)
+	}
+	arena := make([]byte, 0, n)
+	for i := range keys {
+		arena = append(arena, keys[i]...)
+		t.absent = append(t.absent, absentKey{key: arena[len(arena)-len(keys[i]) : len(arena) : len(arena)], dup: dup})
+		if err := t.Set(keys[i], vals[i]); err != nil {
+			return -1, err
+		}
+	}
+	return -1, nil
+}
+
+// sortedOrder returns the indexes of keys in key order.
+func sortedOrder(keys [][]byte) []int {
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
+	return order
+}
+
+// keySuccessor is the smallest key after k.
+func keySuccessor(k []byte) []byte {
+	return append(append(make([]byte, 0, len(k)+1), k...), 0)
+}
+
+// absentTaken returns the first of keys (SetAbsent's) that r holds, in the
+// order they were written, or nil: one point read each for a few keys,
+// ordered seeks on one iterator for many.
+func absentTaken(r *pebble.DB, keys []absentKey) (*absentKey, error) {
+	if len(keys) < manyKeys {
+		for i := range keys {
+			found, err := exists(r.Get(keys[i].key))
+			if err != nil {
+				return nil, err
+			}
+			if found {
+				return &keys[i], nil
+			}
+		}
+		return nil, nil
+	}
+	ks := make([][]byte, len(keys))
+	for i := range keys {
+		ks[i] = keys[i].key
+	}
+	order := sortedOrder(ks)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: ks[order[0]], UpperBound: keySuccessor(ks[order[len(order)-1]])})
+	if err != nil {
+		return nil, err
+	}
+	first := -1
+	for _, i := range order {
+		if it.SeekGE(ks[i]) && bytes.Equal(it.Key(), ks[i]) && (first < 0 || i < first) {
+			first = i
+		}
+	}
+	if err := it.Close(); err != nil {
+		return nil, err
+	}
+	if first < 0 {
+		return nil, nil
+	}
+	return &keys[first], nil
+}
