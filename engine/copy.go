@@ -232,6 +232,21 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 					cols = append(cols, c.Name)
 				}
 			}
+			// INSERT on the columns loaded, as PostgreSQL checks it.
+			if err := s.checkUsage(rel.Schema); err != nil {
+				return nil, err
+			}
+			attnums := map[int16]bool{}
+			for _, c := range cols {
+				i := rel.ColumnIndex(c)
+				if i < 0 {
+					return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", c, rel.Name)
+				}
+				attnums[rel.Columns[i].AttNum] = true
+			}
+			if err := s.checkColumns(rel, privLetter["insert"], attnums); err != nil {
+				return nil, err
+			}
 			return newCopyIn(s, rel, cols, opts)
 		}), nil
 	}

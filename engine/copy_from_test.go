@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"streamsql/engine"
+	"streamsql/internal/testserver"
 )
 
 // paddedRows is COPY text data of n rows from first: each id padded with
@@ -291,5 +292,46 @@ func TestCopyForceNull(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Code != tc.code || pe.Message != tc.msg {
 			t.Errorf("%s: %v, want %s %s", tc.sql, err, tc.code, tc.msg)
 		}
+	}
+}
+
+// COPY FROM needs INSERT on the table (or on every column it loads) and
+// USAGE on its schema, as an INSERT does; 42501 with PostgreSQL's message
+// otherwise.
+func TestCopyFromPrivileges(t *testing.T) {
+	ts := testserver.Start(t, engine.Options{RequireRoles: true})
+	su := mustConnectAs(t, ts, "streamsql")
+	roleExec(t, su, "CREATE ROLE loader LOGIN",
+		"CREATE TABLE t (a int, b text)",
+		"CREATE SCHEMA hidden", "CREATE TABLE hidden.h (a int)", "GRANT INSERT ON hidden.h TO loader")
+	l := mustConnectAs(t, ts, "loader")
+	ctx := context.Background()
+	load := func(table string, cols ...string) error {
+		_, err := l.PgConn().CopyFrom(ctx, strings.NewReader("1\n"),
+			"COPY "+table+func() string {
+				if len(cols) == 0 {
+					return ""
+				}
+				return " (" + strings.Join(cols, ", ") + ")"
+			}()+" FROM STDIN")
+		return err
+	}
+	denied := func(err error, want string) {
+		t.Helper()
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "42501" || pe.Message != want {
+			t.Fatalf("got %v, want 42501 %q", err, want)
+		}
+	}
+	denied(load("t", "a"), "permission denied for table t")
+	roleExec(t, su, "GRANT INSERT (a) ON t TO loader")
+	if err := load("t", "a"); err != nil {
+		t.Fatalf("COPY into a granted column: %v", err)
+	}
+	denied(load("t", "b"), "permission denied for table t")
+	denied(load("hidden.h"), "permission denied for schema hidden")
+	var n int
+	if err := su.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d rows loaded (%v), want 1", n, err)
 	}
 }
