@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -373,4 +374,35 @@ func BenchmarkCopyIntoViewedTable(b *testing.B) {
 			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// BenchmarkInsertValues loads rows by multi-row INSERT statements with
+// literal values (as an application or ORM sends them) of 1,000 rows each
+// into a table that a materialized view aggregates per symbol.
+func BenchmarkInsertValues(b *testing.B) {
+	s := openStack(b, engine.Options{})
+	defer s.close()
+	s.execAll(b, "CREATE TABLE trades (id bigint PRIMARY KEY, sym text NOT NULL, px double precision, qty int)",
+		"CREATE MATERIALIZED VIEW per_sym AS SELECT sym, count(*) AS n, sum(qty) AS q FROM trades GROUP BY sym")
+	conn := s.connect(b)
+	defer conn.Close(context.Background())
+	const size = 1000
+	next := int64(0)
+	var sb strings.Builder
+	b.ResetTimer()
+	for range b.N {
+		sb.Reset()
+		sb.WriteString("INSERT INTO trades (id, sym, px, qty) VALUES ")
+		for i := range size {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			fmt.Fprintf(&sb, "(%d, 'S%d', %d.5, %d)", next, next%500, 100+next%37, next%100)
+			next++
+		}
+		if _, err := conn.Exec(context.Background(), sb.String()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "rows/s")
 }

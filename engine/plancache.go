@@ -103,7 +103,7 @@ func (c *cachedPlan) read() storage.Reader { return c.reader }
 
 // cacheable reports statements whose plans the cache keeps.
 func cacheable(st *statement) bool {
-	if st.st.Ext != nil || st.st.AST == nil {
+	if st.st.Ext != nil || st.st.AST == nil || st.lit != nil {
 		return false
 	}
 	n := st.st.AST

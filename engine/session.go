@@ -383,6 +383,9 @@ func (s *Session) Parse(sql string) ([]pgwire.Statement, error) {
 		s.parsing = false
 		s.mu.Unlock()
 	}()
+	if st := s.literalInsertStatement(sql); st != nil {
+		return []pgwire.Statement{st}, nil
+	}
 	stmts, err := parser.Parse(sql)
 	if err != nil {
 		return nil, err

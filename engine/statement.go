@@ -27,6 +27,8 @@ type statement struct {
 	s     *Session
 	st    parser.Statement
 	whole string
+	// lit is the statement as a literal insert (insert_literal.go).
+	lit *parser.LiteralInsert
 
 	params []types.T
 	cols   []pgwire.Column
@@ -338,6 +340,9 @@ func outputColumns(outs []planner.Output) []pgwire.Column {
 func (s *Session) plan(ctx context.Context, st *statement, params []types.T, args []types.Datum, rd func() storage.Reader) (*prepared, error) {
 	if st.st.Ext != nil {
 		return s.auditDDL(s.planExt(st))
+	}
+	if st.lit != nil {
+		return s.planLiteralInsert(st), nil
 	}
 	n := st.st.AST
 	p := s.newPlannerFn(st, params, args, rd)
