@@ -95,8 +95,8 @@ type Snapshot struct {
 	// Cursors returns the session's open cursors; nil shows none.
 	Cursors func() []CursorRow
 	// ExprText prints a stored expression of r (a policy's USING or WITH
-	// CHECK, stored as type want) as PostgreSQL's pg_get_expr does; nil
-	// shows the stored text.
+	// CHECK, a column default; stored as type want) as PostgreSQL's
+	// pg_get_expr does; nil shows the stored text.
 	ExprText func(r *catalog.Relation, text string, want types.T) string
 
 	rels []*catalog.Relation
