@@ -41,12 +41,17 @@ func (c catalogReader) snapshot() *pgcatalog.Snapshot {
 // PostgreSQL's pg_get_expr does; an expression that no longer binds (a
 // table its subquery reads was dropped) shows its stored text.
 func (c catalogReader) ExprText(r *catalog.Relation, text string, want types.T) string {
+	return c.exprText(r, text, want, false)
+}
+
+// exprText is ExprText, pretty-printed (fewer parentheses) with pretty.
+func (c catalogReader) exprText(r *catalog.Relation, text string, want types.T, pretty bool) string {
 	p := &planner.Planner{Catalog: c.s.e.cat, SearchPath: c.s.searchPath(), UserFuncs: c.s.e.udfs, GoFuncs: c.s.e.goFuncs,
 		CompileScalar: compileScalar,
 		Sequences: func(string) (int64, error) {
 			return 0, sqlerr.New(sqlerr.FeatureNotSupported, "sequences are not read while printing an expression")
 		}}
-	out, err := p.DeparseExpr(r, text, want)
+	out, err := p.DeparseExpr(r, text, want, pretty)
 	if err != nil {
 		c.s.e.log.Debug("printing a stored expression", "relation", r.Name, "expr", text, "err", err)
 		return text

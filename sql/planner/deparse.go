@@ -42,8 +42,10 @@ const (
 // PostgreSQL's pg_get_expr prints it. want is the type the expression is
 // stored as (boolean for a policy or CHECK, the column's type for a
 // default): a cast to it is implicit and not shown, as PostgreSQL hides
-// a top-level implicit cast.
-func (p *Planner) DeparseExpr(r *catalog.Relation, text string, want types.T) (string, error) {
+// a top-level implicit cast. pretty leaves out the parentheses
+// precedence makes unnecessary, as pg_get_expr(e, rel, true) and
+// pg_get_constraintdef(oid, true) do.
+func (p *Planner) DeparseExpr(r *catalog.Relation, text string, want types.T, pretty bool) (string, error) {
 	stmts, err := parser.Parse("SELECT " + text)
 	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil || len(stmts[0].AST.GetSelectStmt().TargetList) != 1 {
 		return "", sqlerr.New(sqlerr.DataCorrupted, "stored expression of relation %q is unreadable: %s", r.Name, text)
@@ -52,7 +54,7 @@ func (p *Planner) DeparseExpr(r *catalog.Relation, text string, want types.T) (s
 	inner := *p
 	inner.SQL, inner.Offset, inner.chars = "SELECT "+text, 0, charIndex{}
 	inner.RowSecurity = nil
-	d := &deparser{p: &inner, sc: policyScope(r)}
+	d := &deparser{p: &inner, sc: policyScope(r), pretty: pretty}
 	var sb strings.Builder
 	bound, err := d.bind(n)
 	if err != nil {
@@ -79,6 +81,134 @@ type deparser struct {
 	qualify bool
 	// indent is ruleutils.c's indentLevel.
 	indent int
+	// pretty leaves out the parentheses that precedence makes
+	// unnecessary (PRETTYFLAG_PAREN, pg_get_constraintdef(oid, true));
+	// par is the context of the node being printed.
+	pretty bool
+	par    parent
+}
+
+// parent is what a node is printed inside, for pretty parentheses.
+type parent struct {
+	kind   parentKind
+	op     string // parentOp: the binary operator ("" for a prefix one)
+	left   bool   // parentOp: the node is the left operand
+	boolop pg.BoolExprType
+}
+
+type parentKind int
+
+const (
+	parentTop   parentKind = iota // the whole expression
+	parentFunc                    // function, COALESCE, CASE and ARRAY arguments: separated by their own syntax
+	parentOp                      // an operator's operand
+	parentBool                    // an AND, OR or NOT argument
+	parentOther                   // IS NULL, casts, = ANY and the like
+)
+
+var parOther = parent{kind: parentOther}
+var parFunc = parent{kind: parentFunc}
+
+// simple reports whether n needs no parentheses in pretty mode where it
+// is printed (ruleutils.c's isSimpleNode).
+func (d *deparser) simple(n *pg.Node) bool {
+	par := d.par
+	if par.kind == parentTop || par.kind == parentFunc {
+		return true
+	}
+	switch {
+	case n.GetAExpr() != nil:
+		a := n.GetAExpr()
+		switch a.Kind {
+		case pg.A_Expr_Kind_AEXPR_NULLIF:
+			return true
+		case pg.A_Expr_Kind_AEXPR_OP, pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
+			return opSimple(a.Lexpr != nil, operatorName(a.Name), par)
+		case pg.A_Expr_Kind_AEXPR_IN:
+			if len(a.Rexpr.GetList().GetItems()) == 1 {
+				return opSimple(true, operatorName(a.Name), par)
+			}
+			return false
+		case pg.A_Expr_Kind_AEXPR_BETWEEN:
+			return boolSimple(pg.BoolExprType_AND_EXPR, par)
+		case pg.A_Expr_Kind_AEXPR_NOT_BETWEEN:
+			return boolSimple(pg.BoolExprType_OR_EXPR, par)
+		case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+			return par.kind == parentBool
+		}
+		return false
+	case n.GetBoolExpr() != nil:
+		return boolSimple(n.GetBoolExpr().Boolop, par)
+	case n.GetNullTest() != nil, n.GetBooleanTest() != nil, n.GetSubLink() != nil:
+		return par.kind == parentBool
+	}
+	// Names, literals, casts and function-like forms.
+	return true
+}
+
+// opSimple: an operator needs no parentheses inside AND, OR and NOT, and
+// inside an arithmetic operator of lower precedence (or the same, as its
+// left operand).
+func opSimple(binary bool, op string, par parent) bool {
+	switch par.kind {
+	case parentBool:
+		return true
+	case parentOp:
+	default:
+		return false
+	}
+	if !binary || op == "" || par.op == "" {
+		return false
+	}
+	lo, hi := strings.ContainsRune("+-", rune(op[0])), strings.ContainsRune("*/%", rune(op[0]))
+	plo, phi := strings.ContainsRune("+-", rune(par.op[0])), strings.ContainsRune("*/%", rune(par.op[0]))
+	switch {
+	case !(lo || hi) || !(plo || phi):
+		return false
+	case hi && plo:
+		return true
+	case lo && phi:
+		return false
+	}
+	return par.left
+}
+
+// boolSimple: NOT and AND need no parentheses inside AND or OR, OR only
+// inside OR.
+func boolSimple(t pg.BoolExprType, par parent) bool {
+	if par.kind != parentBool {
+		return false
+	}
+	if t == pg.BoolExprType_OR_EXPR {
+		return par.boolop == pg.BoolExprType_OR_EXPR
+	}
+	return par.boolop == pg.BoolExprType_AND_EXPR || par.boolop == pg.BoolExprType_OR_EXPR
+}
+
+// open and close write a node's own parentheses, which pretty mode
+// leaves to its parent.
+func (d *deparser) open(sb *strings.Builder) {
+	if !d.pretty {
+		sb.WriteByte('(')
+	}
+}
+
+func (d *deparser) close(sb *strings.Builder) {
+	if !d.pretty {
+		sb.WriteByte(')')
+	}
+}
+
+// child prints n inside par.
+func (d *deparser) child(sb *strings.Builder, n *pg.Node, par parent) error {
+	d.par = par
+	return d.expr(sb, n)
+}
+
+// coercedIn is coerced inside par.
+func (d *deparser) coercedIn(sb *strings.Builder, n *pg.Node, bound plan.Scalar, show bool, par parent) error {
+	d.par = par
+	return d.coerced(sb, n, bound, show)
 }
 
 func (d *deparser) bind(n *pg.Node) (plan.Scalar, error) {
@@ -111,11 +241,12 @@ func (d *deparser) coerced(sb *strings.Builder, n *pg.Node, bound plan.Scalar, s
 	if bound == nil || own.Type().Equal(bound.Type()) || !show {
 		return d.expr(sb, n)
 	}
-	sb.WriteByte('(')
-	if err := d.expr(sb, n); err != nil {
+	d.open(sb)
+	if err := d.child(sb, n, parOther); err != nil {
 		return err
 	}
-	sb.WriteString(")::")
+	d.close(sb)
+	sb.WriteString("::")
 	sb.WriteString(noTypmod(bound.Type()).String())
 	return nil
 }
@@ -190,8 +321,23 @@ func (d *deparser) newline(sb *strings.Builder, extra int) {
 	sb.WriteString(strings.Repeat(" ", max(d.indent, 0)+extra))
 }
 
-// expr prints n (get_rule_expr).
+// expr prints n (get_rule_expr), in parentheses in pretty mode where
+// its parent needs them.
 func (d *deparser) expr(sb *strings.Builder, n *pg.Node) error {
+	if d.pretty && !d.simple(n) {
+		d.par = parent{}
+		sb.WriteByte('(')
+		if err := d.node(sb, n); err != nil {
+			return err
+		}
+		sb.WriteByte(')')
+		return nil
+	}
+	return d.node(sb, n)
+}
+
+// node prints n.
+func (d *deparser) node(sb *strings.Builder, n *pg.Node) error {
 	switch {
 	case n.GetColumnRef() != nil:
 		return d.columnRef(sb, n.GetColumnRef())
@@ -214,25 +360,27 @@ func (d *deparser) expr(sb *strings.Builder, n *pg.Node) error {
 		return d.boolExpr(sb, n.GetBoolExpr())
 	case n.GetNullTest() != nil:
 		nt := n.GetNullTest()
-		sb.WriteByte('(')
-		if err := d.expr(sb, nt.Arg); err != nil {
+		d.open(sb)
+		if err := d.child(sb, nt.Arg, parOther); err != nil {
 			return err
 		}
 		if nt.Nulltesttype == pg.NullTestType_IS_NOT_NULL {
-			sb.WriteString(" IS NOT NULL)")
+			sb.WriteString(" IS NOT NULL")
 		} else {
-			sb.WriteString(" IS NULL)")
+			sb.WriteString(" IS NULL")
 		}
+		d.close(sb)
 		return nil
 	case n.GetBooleanTest() != nil:
 		bt := n.GetBooleanTest()
-		sb.WriteByte('(')
-		if err := d.expr(sb, bt.Arg); err != nil {
+		d.open(sb)
+		if err := d.child(sb, bt.Arg, parOther); err != nil {
 			return err
 		}
-		sb.WriteString(map[pg.BoolTestType]string{pg.BoolTestType_IS_TRUE: " IS TRUE)", pg.BoolTestType_IS_NOT_TRUE: " IS NOT TRUE)",
-			pg.BoolTestType_IS_FALSE: " IS FALSE)", pg.BoolTestType_IS_NOT_FALSE: " IS NOT FALSE)",
-			pg.BoolTestType_IS_UNKNOWN: " IS UNKNOWN)", pg.BoolTestType_IS_NOT_UNKNOWN: " IS NOT UNKNOWN)"}[bt.Booltesttype])
+		sb.WriteString(map[pg.BoolTestType]string{pg.BoolTestType_IS_TRUE: " IS TRUE", pg.BoolTestType_IS_NOT_TRUE: " IS NOT TRUE",
+			pg.BoolTestType_IS_FALSE: " IS FALSE", pg.BoolTestType_IS_NOT_FALSE: " IS NOT FALSE",
+			pg.BoolTestType_IS_UNKNOWN: " IS UNKNOWN", pg.BoolTestType_IS_NOT_UNKNOWN: " IS NOT UNKNOWN"}[bt.Booltesttype])
+		d.close(sb)
 		return nil
 	case n.GetSqlvalueFunction() != nil:
 		return writeSQLValueFunction(sb, n.GetSqlvalueFunction())
@@ -298,7 +446,7 @@ func (d *deparser) args(sb *strings.Builder, nodes []*pg.Node, bound []plan.Scal
 		if len(bound) == len(nodes) {
 			b = bound[i]
 		}
-		if err := d.coerced(sb, a, b, true); err != nil {
+		if err := d.coercedIn(sb, a, b, true, parFunc); err != nil {
 			return err
 		}
 	}
@@ -352,11 +500,12 @@ func (d *deparser) typeCast(sb *strings.Builder, n *pg.Node) error {
 		// A cast to the type the value already has changes nothing.
 		return d.expr(sb, tc.Arg)
 	}
-	sb.WriteByte('(')
-	if err := d.expr(sb, tc.Arg); err != nil {
+	d.open(sb)
+	if err := d.child(sb, tc.Arg, parOther); err != nil {
 		return err
 	}
-	sb.WriteString(")::" + bound.Type().String())
+	d.close(sb)
+	sb.WriteString("::" + bound.Type().String())
 	return nil
 }
 
@@ -392,8 +541,8 @@ func (d *deparser) aExpr(sb *strings.Builder, n *pg.Node) error {
 				}
 			}
 		}
-		sb.WriteByte('(')
-		if err := d.coerced(sb, a.Lexpr, left, true); err != nil {
+		d.open(sb)
+		if err := d.coercedIn(sb, a.Lexpr, left, true, parOther); err != nil {
 			return err
 		}
 		if a.Kind == pg.A_Expr_Kind_AEXPR_OP_ANY {
@@ -401,10 +550,11 @@ func (d *deparser) aExpr(sb *strings.Builder, n *pg.Node) error {
 		} else {
 			sb.WriteString(" " + op + " ALL (")
 		}
-		if err := d.expr(sb, a.Rexpr); err != nil {
+		if err := d.child(sb, a.Rexpr, parFunc); err != nil {
 			return err
 		}
-		sb.WriteString("))")
+		sb.WriteByte(')')
+		d.close(sb)
 		return nil
 	case pg.A_Expr_Kind_AEXPR_IN:
 		return d.inList(sb, n)
@@ -430,7 +580,7 @@ func (d *deparser) aExpr(sb *strings.Builder, n *pg.Node) error {
 			if a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT {
 				test = pg.NullTestType_IS_NULL
 			}
-			return d.expr(sb, &pg.Node{Node: &pg.Node_NullTest{NullTest: &pg.NullTest{Arg: a.Lexpr, Nulltesttype: test}}})
+			return d.node(sb, &pg.Node{Node: &pg.Node_NullTest{NullTest: &pg.NullTest{Arg: a.Lexpr, Nulltesttype: test}}})
 		}
 		var l, r plan.Scalar
 		if bound, err := d.bind(n); err == nil {
@@ -438,8 +588,8 @@ func (d *deparser) aExpr(sb *strings.Builder, n *pg.Node) error {
 				l, r = x.Left, x.Right
 			}
 		}
-		sb.WriteByte('(')
-		if err := d.coerced(sb, a.Lexpr, l, true); err != nil {
+		d.open(sb)
+		if err := d.coercedIn(sb, a.Lexpr, l, true, parOther); err != nil {
 			return err
 		}
 		if a.Kind == pg.A_Expr_Kind_AEXPR_DISTINCT {
@@ -447,10 +597,10 @@ func (d *deparser) aExpr(sb *strings.Builder, n *pg.Node) error {
 		} else {
 			sb.WriteString(" IS NOT DISTINCT FROM ")
 		}
-		if err := d.coerced(sb, a.Rexpr, r, true); err != nil {
+		if err := d.coercedIn(sb, a.Rexpr, r, true, parOther); err != nil {
 			return err
 		}
-		sb.WriteByte(')')
+		d.close(sb)
 		return nil
 	case pg.A_Expr_Kind_AEXPR_NULLIF:
 		var l, r plan.Scalar
@@ -493,19 +643,21 @@ func (d *deparser) operator(sb *strings.Builder, n, l *pg.Node, op string, r *pg
 			}
 		}
 	}
-	sb.WriteByte('(')
+	d.open(sb)
+	binaryOp := ""
 	if l != nil {
-		if err := d.coerced(sb, l, args[0], true); err != nil {
+		binaryOp = op
+		if err := d.coercedIn(sb, l, args[0], true, parent{kind: parentOp, op: op, left: true}); err != nil {
 			return err
 		}
 		sb.WriteString(" " + op + " ")
 	} else {
 		sb.WriteString(op + " ")
 	}
-	if err := d.coerced(sb, r, args[len(args)-1], true); err != nil {
+	if err := d.coercedIn(sb, r, args[len(args)-1], true, parent{kind: parentOp, op: binaryOp}); err != nil {
 		return err
 	}
-	sb.WriteByte(')')
+	d.close(sb)
 	return nil
 }
 
@@ -551,8 +703,8 @@ func (d *deparser) inList(sb *strings.Builder, n *pg.Node) error {
 		// as text.
 		left = &plan.Cast{Input: left, To: types.TText}
 	}
-	sb.WriteByte('(')
-	if err := d.coerced(sb, a.Lexpr, left, true); err != nil {
+	d.open(sb)
+	if err := d.coercedIn(sb, a.Lexpr, left, true, parOther); err != nil {
 		return err
 	}
 	if op == "=" {
@@ -571,40 +723,49 @@ func (d *deparser) inList(sb *strings.Builder, n *pg.Node) error {
 				return err
 			}
 		}
-		sb.WriteString("(ARRAY[")
-		if err := d.args(sb, items, elems, "])::"); err != nil {
+		d.open(sb)
+		sb.WriteString("ARRAY[")
+		if err := d.args(sb, items, elems, "]"); err != nil {
 			return err
 		}
-		sb.WriteString(noTypmod(left.Type()).String() + "[]))")
+		d.close(sb)
+		sb.WriteString("::" + noTypmod(left.Type()).String() + "[])")
+		d.close(sb)
 		return nil
 	}
 	sb.WriteString("ARRAY[")
-	return d.args(sb, items, list, "]))")
+	if err := d.args(sb, items, list, "])"); err != nil {
+		return err
+	}
+	d.close(sb)
+	return nil
 }
 
 func (d *deparser) boolExpr(sb *strings.Builder, be *pg.BoolExpr) error {
+	par := parent{kind: parentBool, boolop: be.Boolop}
 	if be.Boolop == pg.BoolExprType_NOT_EXPR {
-		sb.WriteString("(NOT ")
-		if err := d.expr(sb, be.Args[0]); err != nil {
+		d.open(sb)
+		sb.WriteString("NOT ")
+		if err := d.child(sb, be.Args[0], par); err != nil {
 			return err
 		}
-		sb.WriteByte(')')
+		d.close(sb)
 		return nil
 	}
 	sep := " AND "
 	if be.Boolop == pg.BoolExprType_OR_EXPR {
 		sep = " OR "
 	}
-	sb.WriteByte('(')
+	d.open(sb)
 	for i, x := range be.Args {
 		if i > 0 {
 			sb.WriteString(sep)
 		}
-		if err := d.expr(sb, x); err != nil {
+		if err := d.child(sb, x, par); err != nil {
 			return err
 		}
 	}
-	sb.WriteByte(')')
+	d.close(sb)
 	return nil
 }
 
@@ -667,11 +828,11 @@ func (d *deparser) funcCall(sb *strings.Builder, n *pg.Node) error {
 				args = make([]plan.Scalar, 2)
 			}
 			sb.WriteByte('(')
-			if err := d.coerced(sb, fc.Args[1], args[1], true); err != nil {
+			if err := d.coercedIn(sb, fc.Args[1], args[1], true, parOther); err != nil {
 				return err
 			}
 			sb.WriteString(" AT TIME ZONE ")
-			if err := d.coerced(sb, fc.Args[0], args[0], true); err != nil {
+			if err := d.coercedIn(sb, fc.Args[0], args[0], true, parOther); err != nil {
 				return err
 			}
 			sb.WriteByte(')')
@@ -694,7 +855,7 @@ func (d *deparser) caseExpr(sb *strings.Builder, n *pg.Node) error {
 	sb.WriteString("CASE")
 	if ce.Arg != nil {
 		sb.WriteByte(' ')
-		if err := d.expr(sb, ce.Arg); err != nil {
+		if err := d.child(sb, ce.Arg, parFunc); err != nil {
 			return err
 		}
 	}
@@ -711,10 +872,10 @@ func (d *deparser) caseExpr(sb *strings.Builder, n *pg.Node) error {
 					rhs = call.Args[1]
 				}
 			}
-			if err := d.coerced(sb, cw.Expr, rhs, true); err != nil {
+			if err := d.coercedIn(sb, cw.Expr, rhs, true, parFunc); err != nil {
 				return err
 			}
-		} else if err := d.expr(sb, cw.Expr); err != nil {
+		} else if err := d.child(sb, cw.Expr, parFunc); err != nil {
 			return err
 		}
 		sb.WriteString(" THEN ")
@@ -722,7 +883,7 @@ func (d *deparser) caseExpr(sb *strings.Builder, n *pg.Node) error {
 		if c != nil && i < len(c.Thens) {
 			then = c.Thens[i]
 		}
-		if err := d.coerced(sb, cw.Result, then, true); err != nil {
+		if err := d.coercedIn(sb, cw.Result, then, true, parFunc); err != nil {
 			return err
 		}
 	}
@@ -733,7 +894,7 @@ func (d *deparser) caseExpr(sb *strings.Builder, n *pg.Node) error {
 		if c != nil {
 			els = c.Else
 		}
-		if err := d.coerced(sb, ce.Defresult, els, true); err != nil {
+		if err := d.coercedIn(sb, ce.Defresult, els, true, parFunc); err != nil {
 			return err
 		}
 	} else {
@@ -774,7 +935,7 @@ func (d *deparser) subLink(sb *strings.Builder, n *pg.Node) error {
 				left = sq.Left
 			}
 		}
-		if err := d.coerced(sb, sl.Testexpr, left, true); err != nil {
+		if err := d.coercedIn(sb, sl.Testexpr, left, true, parOther); err != nil {
 			return err
 		}
 		op := operatorName(sl.OperName)
@@ -816,7 +977,7 @@ func (d *deparser) query(sb *strings.Builder, sel *pg.SelectStmt) error {
 		len(sel.WindowClause) > 0 || len(sel.ValuesLists) > 0 || len(sel.LockingClause) > 0 || sel.IntoClause != nil {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "printing this subquery is not supported")
 	}
-	inner := &deparser{p: d.p, sc: &scope{parent: d.sc, ctes: d.sc.ctes}, qualify: true, indent: d.indent}
+	inner := &deparser{p: d.p, sc: &scope{parent: d.sc, ctes: d.sc.ctes}, qualify: true, indent: d.indent, pretty: d.pretty}
 	var from []string
 	for _, item := range sel.FromClause {
 		rv := item.GetRangeVar()
@@ -854,7 +1015,7 @@ func (d *deparser) query(sb *strings.Builder, sel *pg.SelectStmt) error {
 		if cr := rt.Val.GetColumnRef(); cr != nil && len(cr.Fields) > 0 && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
 			return sqlerr.New(sqlerr.FeatureNotSupported, "printing a subquery with * is not supported")
 		}
-		if err := inner.expr(sb, rt.Val); err != nil {
+		if err := inner.child(sb, rt.Val, parent{}); err != nil {
 			return err
 		}
 		// PostgreSQL shows a column's name unless it is the one the
@@ -879,7 +1040,7 @@ func (d *deparser) query(sb *strings.Builder, sel *pg.SelectStmt) error {
 		inner.newline(sb, 1)
 		inner.indent += prettyIndentStd
 		sb.WriteString(" WHERE ")
-		if err := inner.expr(sb, sel.WhereClause); err != nil {
+		if err := inner.child(sb, sel.WhereClause, parent{}); err != nil {
 			return err
 		}
 	}
