@@ -8,6 +8,9 @@ import (
 	"streamsql/catalog"
 	"streamsql/catalog/pgcatalog"
 	"streamsql/exec/stream"
+	"streamsql/sql/planner"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 	"streamsql/udf"
 )
 
@@ -31,7 +34,29 @@ func (c catalogReader) Settings() []udf.Setting {
 
 func (c catalogReader) snapshot() *pgcatalog.Snapshot {
 	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath(),
-		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors}
+		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors, ExprText: c.ExprText}
+}
+
+// ExprText prints a stored expression of r (text, of type want) as
+// PostgreSQL's pg_get_expr does; an expression that no longer binds (a
+// table its subquery reads was dropped) shows its stored text.
+func (c catalogReader) ExprText(r *catalog.Relation, text string, want types.T) string {
+	return c.exprText(r, text, want, false)
+}
+
+// exprText is ExprText, pretty-printed (fewer parentheses) with pretty.
+func (c catalogReader) exprText(r *catalog.Relation, text string, want types.T, pretty bool) string {
+	p := &planner.Planner{Catalog: c.s.e.cat, SearchPath: c.s.searchPath(), UserFuncs: c.s.e.udfs, GoFuncs: c.s.e.goFuncs,
+		CompileScalar: compileScalar,
+		Sequences: func(string) (int64, error) {
+			return 0, sqlerr.New(sqlerr.FeatureNotSupported, "sequences are not read while printing an expression")
+		}}
+	out, err := p.DeparseExpr(r, text, want, pretty)
+	if err != nil {
+		c.s.e.log.Debug("printing a stored expression", "relation", r.Name, "expr", text, "err", err)
+		return text
+	}
+	return out
 }
 
 // Cursors lists the session's open cursors (pg_cursors).

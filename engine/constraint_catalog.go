@@ -2,6 +2,7 @@ package engine
 
 import (
 	"streamsql/catalog/pgcatalog"
+	"streamsql/sql/types"
 	"streamsql/udf"
 )
 
@@ -19,7 +20,10 @@ func (c catalogReader) checkFKObject(oid uint32) (udf.ObjectInfo, bool) {
 	}
 	o := udf.ObjectInfo{Schema: r.Schema, Kind: 'c', Visible: c.snapshot().Visible(r.Schema, r.Name)}
 	if k < len(r.Checks) {
-		o.Name, o.Definition = r.Checks[k].Name, pgcatalog.CheckDef(r.Checks[k])
+		ck := r.Checks[k]
+		o.Name = ck.Name
+		o.Definition = "CHECK (" + c.exprText(r, ck.Expr, types.TBool, false) + ")"
+		o.PrettyDefinition = "CHECK (" + c.exprText(r, ck.Expr, types.TBool, true) + ")"
 		return o, true
 	}
 	fk := r.ForeignKeys[k-len(r.Checks)]

@@ -150,15 +150,15 @@ func TestRowSecurityPsqlDescribe(t *testing.T) {
 		}
 		return string(out)
 	}
-	// PostgreSQL 15 prints CURRENT_USER in capitals; the rest is its
-	// output for the same table.
+	// PostgreSQL 15's output for the same table (its deparser prints
+	// CURRENT_USER in capitals).
 	want := `Policies:
     POLICY "lvl" AS RESTRICTIVE FOR UPDATE
       TO rls_a
       USING ((level < 5))
       WITH CHECK ((level < 3))
     POLICY "own"
-      USING ((owner = current_user))
+      USING ((owner = CURRENT_USER))
 `
 	if got := run(`\d acct`); !strings.Contains(got, want) {
 		t.Errorf("\\d acct:\n%s\nwant it to contain:\n%s", got, want)
@@ -168,7 +168,7 @@ func TestRowSecurityPsqlDescribe(t *testing.T) {
 	dp := run(`\dp acct`)
 	for _, want := range []string{
 		"| acct | table | streamsql=arwdDxt/streamsql+| level:             +| own:                         +",
-		"|      |       | rls_a=r/streamsql           |   rls_a=w/streamsql |   (u): (owner = current_user)+",
+		"|      |       | rls_a=r/streamsql           |   rls_a=w/streamsql |   (u): (owner = CURRENT_USER)+",
 		"|      |       |                             |                     | lvl (RESTRICTIVE) (w):       +",
 		"|      |       |                             |                     |   (u): (level < 5)           +",
 		"|      |       |                             |                     |   (c): (level < 3)           +",

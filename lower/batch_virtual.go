@@ -52,6 +52,11 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	if cr, ok := env.Catalog.(interface{ Cursors() []pgcatalog.CursorRow }); ok {
 		s.Cursors = cr.Cursors
 	}
+	if et, ok := env.Catalog.(interface {
+		ExprText(r *catalog.Relation, text string, want types.T) string
+	}); ok {
+		s.ExprText = et.ExprText
+	}
 	if ci, ok := env.Catalog.(udf.CatalogInfo); ok {
 		s.SearchPath = ci.SearchPath()
 		for _, st := range ci.Settings() {

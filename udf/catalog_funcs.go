@@ -343,7 +343,14 @@ func (r *registry) addCatalogFuncs() {
 		return cols[col-1], nil
 	})
 	stable("pg_get_constraintdef", ts(oid), text, definition("c"))
-	stable("pg_get_constraintdef", ts(oid, b), text, definition("c"))
+	stable("pg_get_constraintdef", ts(oid, b), text, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if a[1].(bool) {
+			if o, ok := catalogInfo(env).Object(oidOf(a[0])); ok && o.Kind == 'c' && o.PrettyDefinition != "" {
+				return o.PrettyDefinition, nil
+			}
+		}
+		return definition("c")(env, a)
+	})
 	stable("pg_get_ruledef", ts(oid), text, definition("R"))
 	stable("pg_get_ruledef", ts(oid, b), text, definition("R"))
 	constant("pg_get_partkeydef", ts(oid), text, nil)

@@ -39,6 +39,9 @@ type ObjectInfo struct {
 	// Definition is what pg_get_viewdef, pg_get_indexdef or
 	// pg_get_constraintdef print for this object.
 	Definition string
+	// PrettyDefinition, when set, is Definition pretty-printed (fewer
+	// parentheses), as pg_get_constraintdef(oid, true) prints it.
+	PrettyDefinition string
 }
 
 // catalogInfo returns env's CatalogInfo, or nil.

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"streamsql/catalog"
+	"streamsql/sql/types"
 	"streamsql/udf"
 )
 
@@ -33,9 +34,6 @@ func DecodeCheckFK(oid uint32) (rel uint32, k int, ok bool) {
 	}
 	return oid & 0x3FFFFF, int((oid-oidConstrBase)>>22) - 1, true
 }
-
-// CheckDef is pg_get_constraintdef of a CHECK constraint.
-func CheckDef(c catalog.Check) string { return "CHECK (" + c.Expr + ")" }
 
 // ForeignKeyDef is pg_get_constraintdef of a FOREIGN KEY constraint of r
 // referencing parent.
@@ -87,6 +85,15 @@ func attnums(r *catalog.Relation, cols []int) []int16 {
 	return out
 }
 
+// checkText is a CHECK constraint's expression as pg_get_expr prints it
+// (conbin).
+func (s *Snapshot) checkText(r *catalog.Relation, c catalog.Check) string {
+	if s.ExprText != nil {
+		return s.ExprText(r, c.Expr, types.TBool)
+	}
+	return c.Expr
+}
+
 // checkFKConstraintRows are the pg_constraint rows of CHECK and FOREIGN
 // KEY constraints.
 func checkFKConstraintRows(s *Snapshot) []row {
@@ -98,7 +105,7 @@ func checkFKConstraintRows(s *Snapshot) []row {
 				"contype": "c", "condeferrable": false, "condeferred": false, "convalidated": true, "conrelid": int64(r.OID),
 				"contypid": int64(0), "conindid": int64(0), "conparentid": int64(0), "confrelid": int64(0),
 				"confupdtype": " ", "confdeltype": " ", "confmatchtype": " ", "conislocal": true, "coninhcount": int64(0),
-				"connoinherit": false, "conkey": arrayText(attnums(r, c.Columns)), "conbin": c.Expr,
+				"connoinherit": false, "conkey": arrayText(attnums(r, c.Columns)), "conbin": s.checkText(r, c),
 			})
 		}
 		for j, fk := range r.ForeignKeys {
@@ -167,7 +174,7 @@ func isCheckRows(s *Snapshot) []row {
 	for _, r := range s.relations() {
 		for _, c := range r.Checks {
 			out = append(out, row{"constraint_catalog": s.Database, "constraint_schema": r.Schema, "constraint_name": c.Name,
-				"check_clause": "(" + c.Expr + ")"})
+				"check_clause": "(" + s.checkText(r, c) + ")"})
 		}
 	}
 	return out

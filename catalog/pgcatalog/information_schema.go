@@ -85,6 +85,14 @@ func isColumnRows(s *Snapshot) []row {
 			}
 			if e.defs != nil && e.defs[i] != "" {
 				r["column_default"] = e.defs[i]
+				if e.rel != nil {
+					// pg_get_expr of the default, as PostgreSQL shows it.
+					for _, rc := range e.rel.Columns {
+						if rc.Name == c.Name && !rc.Dropped {
+							r["column_default"] = s.defaultText(e.rel, rc)
+						}
+					}
+				}
 			}
 			typeFacts(r, c.Type)
 			out = append(out, r)

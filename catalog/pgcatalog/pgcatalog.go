@@ -94,6 +94,10 @@ type Snapshot struct {
 	LateRows func() []LateRow
 	// Cursors returns the session's open cursors; nil shows none.
 	Cursors func() []CursorRow
+	// ExprText prints a stored expression of r (a policy's USING or WITH
+	// CHECK, a column default; stored as type want) as PostgreSQL's
+	// pg_get_expr does; nil shows the stored text.
+	ExprText func(r *catalog.Relation, text string, want types.T) string
 
 	rels []*catalog.Relation
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // Row-level security in the catalogs: pg_policy (one row per policy, its
-// roles as OIDs, {0} for PUBLIC, its expressions as the SQL text that
-// pg_get_expr returns) and the pg_policies view over it; pg_class's
+// roles as OIDs, {0} for PUBLIC, its expressions as the text that
+// pg_get_expr returns, printed by Snapshot.ExprText as PostgreSQL's
+// deparser prints them) and the pg_policies view over it; pg_class's
 // relrowsecurity and relforcerowsecurity and pg_tables.rowsecurity are
 // set in rows.go.
 
@@ -34,7 +35,7 @@ func policyRows(s *Snapshot) []row {
 				roles += "}"
 			}
 			out = append(out, row{"oid": int64(p.OID), "polname": p.Name, "polrelid": int64(r.OID), "polcmd": string(p.Cmd),
-				"polpermissive": p.Permissive, "polroles": roles, "polqual": nullIfEmpty(p.Using), "polwithcheck": nullIfEmpty(p.Check)})
+				"polpermissive": p.Permissive, "polroles": roles, "polqual": s.exprText(r, p.Using), "polwithcheck": s.exprText(r, p.Check)})
 		}
 	}
 	return out
@@ -54,16 +55,20 @@ func policiesViewRows(s *Snapshot) []row {
 				sort.Strings(roles)
 			}
 			out = append(out, row{"schemaname": r.Schema, "tablename": r.Name, "policyname": p.Name, "permissive": perm,
-				"roles": aclArray(roles), "cmd": policyCmdNames[p.Cmd], "qual": nullIfEmpty(p.Using), "with_check": nullIfEmpty(p.Check)})
+				"roles": aclArray(roles), "cmd": policyCmdNames[p.Cmd], "qual": s.exprText(r, p.Using), "with_check": s.exprText(r, p.Check)})
 		}
 	}
 	return out
 }
 
-// nullIfEmpty is NULL for "", s otherwise.
-func nullIfEmpty(s string) types.Datum {
-	if s == "" {
+// exprText is a stored boolean expression of r as pg_get_expr prints
+// it, NULL for "".
+func (s *Snapshot) exprText(r *catalog.Relation, text string) types.Datum {
+	if text == "" {
 		return nil
 	}
-	return s
+	if s.ExprText != nil {
+		return s.ExprText(r, text, types.TBool)
+	}
+	return text
 }

@@ -482,6 +482,14 @@ func amRows(*Snapshot) []row {
 	}
 }
 
+// defaultText is column c's default as pg_get_expr prints it (adbin).
+func (s *Snapshot) defaultText(r *catalog.Relation, c catalog.Column) string {
+	if s.ExprText != nil {
+		return s.ExprText(r, c.Default, c.Type)
+	}
+	return c.Default
+}
+
 func attrdefRows(s *Snapshot) []row {
 	var out []row
 	for _, r := range s.relations() {
@@ -489,7 +497,7 @@ func attrdefRows(s *Snapshot) []row {
 			if c.Dropped || c.Hidden || c.Default == "" {
 				continue
 			}
-			out = append(out, row{"oid": int64(AttrDefOID(r.OID, c.AttNum)), "adrelid": int64(r.OID), "adnum": int64(c.AttNum), "adbin": c.Default})
+			out = append(out, row{"oid": int64(AttrDefOID(r.OID, c.AttNum)), "adrelid": int64(r.OID), "adnum": int64(c.AttNum), "adbin": s.defaultText(r, c)})
 		}
 	}
 	return out
