@@ -101,6 +101,7 @@ func TestOperatorStatsMoveWithRows(t *testing.T) {
 			t.Fatalf("more operators in SQL than in the graph")
 		}
 		n := j.Graph.Nodes[i]
+		t.Logf("%d | %s | %d | %d | %d | %d | %v", i, op, in, out, lateRows, rej, hasWM)
 		if op != n.Operator || in != n.Stats.RowsIn || out != n.Stats.RowsOut || lateRows != n.Stats.LateRows || rej != n.Stats.Rejects ||
 			hasWM != (n.Stats.Watermark != "") || hasWM && (lagPositive == nil || !*lagPositive) {
 			t.Errorf("row %d: %s %d %d %d %d %v, graph node %+v %+v", i, op, in, out, lateRows, rej, hasWM, n.Operator, *n.Stats)
