@@ -72,6 +72,13 @@ func TestOperatorStatsMoveWithRows(t *testing.T) {
 	if len(rejecting) != 1 || rejects != 2 {
 		t.Errorf("rejects at %v: %d, want 2 at one operator; %+v", rejecting, rejects, ops)
 	}
+	for _, n := range j.Graph.Nodes {
+		// The aggregation's groups, as it reports them to the state
+		// budget (the server's default budget is half the memory).
+		if n.Name == "StreamHashAgg" && n.Stats.StateBytes <= 0 {
+			t.Errorf("hash agg state bytes %d", n.Stats.StateBytes)
+		}
+	}
 	if s := ops["StreamMaterialize"]; s.out != j.Job.RowsOut || s.out == 0 || s.in != s.out {
 		t.Errorf("materialize: %+v, the job wrote %d rows", s, j.Job.RowsOut)
 	}
