@@ -10,11 +10,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/agg"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
+	"streamsql/storage"
+	"streamsql/udf"
 )
 
 // The per-operator counters of a running job count every row on every
@@ -199,3 +202,40 @@ type passOp struct{ next stream.Operator }
 func (p passOp) Chunk(side int, c *stream.Chunk) error        { return p.next.Chunk(side, c) }
 func (p passOp) Watermark(side int, w stream.Watermark) error { return p.next.Watermark(side, w) }
 func (p passOp) Barrier(b *stream.Barrier) error              { return p.next.Barrier(b) }
+
+// Under a state budget far below what the aggregation holds, its
+// evictions and state bytes are counted at it: the job's totals are its
+// own (the only operator with state).
+func TestOperatorStatsCountEvictions(t *testing.T) {
+	db, err := storage.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c, err := stream.NewCoordinator(stream.CoordinatorOptions{DB: db, Interval: 2 * time.Millisecond,
+		StateMemory: stream.NewStateMemory(4 << 10),
+		NewCtx: func(stream.JobSpec) *exec.Ctx {
+			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC}}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const limit, groups = 20000, 2000
+	src := &coordCounterSpec{limit: limit, batch: 97, groups: groups, pause: 100 * time.Microsecond}
+	coordStart(t, c, coordJob(t, 1, src, nil))
+	coordWait(t, "all rows sent", func() bool { return src.sent.Load() == limit })
+	if err := c.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	j := c.Jobs()[0]
+	agg := j.Operators[1]
+	if agg.StateEvicted == 0 || agg.StateEvicted != j.StateEvicted || agg.StateBytes <= 0 || agg.StateBytes != j.StateBytes {
+		t.Fatalf("aggregate: evicted %d, %d bytes; job: evicted %d, %d bytes", agg.StateEvicted, agg.StateBytes, j.StateEvicted, j.StateBytes)
+	}
+	for _, o := range j.Operators {
+		if o.Node != 1 && (o.StateEvicted != 0 || o.StateBytes != 0) {
+			t.Errorf("%s: evicted %d, %d bytes", o.Operator, o.StateEvicted, o.StateBytes)
+		}
+	}
+}
