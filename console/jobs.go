@@ -7,16 +7,15 @@ package console
 // instances each fragment runs.
 //
 // Counters are cumulative (rows in, rows out, late rows, evictions,
-// rejects, barrier latency sum and count) or gauges (state bytes,
-// committed epoch, pending epoch wait); the page draws rates and
-// sparklines from the differences between two polls, so the server keeps
-// no history. The engine keeps these counters per job, not per operator:
-// the graph attributes each to the operators it is counted at (rows in
-// and rejects at the sources, rows out at the materialize or sink
-// operator, late rows at the watermark filters, state at the operators
-// that keep state), where one operator alone counts it. With
-// ?state=true each operator also gets what its own state tables hold as
-// of the last committed epoch (entries and bytes, counted in storage).
+// rejects, barrier latency and epoch commit time sums and counts) or
+// gauges (state bytes, committed epoch, pending epoch wait); the page
+// draws rates and sparklines from the differences between two polls, so
+// the server keeps no history. Each operator of a running job carries
+// its own counters (stats), as the runtime counts them per operator and
+// sums them over the operator's instances, current as of the job's last
+// barrier. With ?state=true each operator also gets what its own state
+// tables hold as of the last committed epoch (entries and bytes, counted
+// in storage).
 
 import (
 	"net/http"
@@ -77,6 +76,8 @@ type coordinatorMetrics struct {
 	Epochs         int64   `json:"epochs"`
 	BarrierCount   int64   `json:"barrier_latency_count"`
 	BarrierSum     float64 `json:"barrier_latency_sum_seconds"`
+	CommitCount    int64   `json:"commit_time_count"`
+	CommitSum      float64 `json:"commit_time_sum_seconds"`
 	PendingSeconds float64 `json:"pending_seconds"`
 	StateBytes     int64   `json:"state_memory_bytes"`
 	StateLimit     int64   `json:"state_memory_limit_bytes"`
@@ -89,6 +90,10 @@ func coordinatorOf(e *engine.Engine) coordinatorMetrics {
 	for _, n := range m.BarrierCounts {
 		c.BarrierCount += n
 	}
+	for _, n := range m.CommitCounts {
+		c.CommitCount += n
+	}
+	c.CommitSum = m.CommitSum
 	return c
 }
 
@@ -117,10 +122,10 @@ type graphNode struct {
 	Columns   []string `json:"columns"`
 	// Inputs are the ids of the nodes feeding this one.
 	Inputs []int `json:"inputs"`
-	// Counters are the job counters counted at this operator (see the
-	// package comment of jobs.go): rows_in, rows_out, late_rows,
-	// state_bytes, state_evicted, rejects.
-	Counters []string `json:"counters"`
+	// Stats are the operator's own counters while its job runs (absent
+	// for a job that is not running, or whose definition now plans into
+	// a different graph than the running one).
+	Stats *operatorStats `json:"stats,omitempty"`
 	// Kept is the operator's committed state in storage, over all its
 	// instances and state tables (with ?state=true).
 	Kept *keptState `json:"kept,omitempty"`
@@ -130,6 +135,47 @@ type graphNode struct {
 	// a timestamp watermark (with ?state=true).
 	Watermark      string   `json:"watermark,omitempty"`
 	WatermarkLagMs *float64 `json:"watermark_lag_ms,omitempty"`
+}
+
+// operatorStats are one operator's counters, summed over its instances:
+// rows received and sent, rows dropped or set aside as late, rejects
+// (messages a source could not decode, rows a user function failed on),
+// the estimated memory of its state and the entries it evicted, and the
+// last timestamp watermark it sent with its lag behind the clock.
+type operatorStats struct {
+	RowsIn         int64    `json:"rows_in"`
+	RowsOut        int64    `json:"rows_out"`
+	LateRows       int64    `json:"late_rows"`
+	Rejects        int64    `json:"rejects"`
+	StateBytes     int64    `json:"state_bytes"`
+	StateEvicted   int64    `json:"state_evicted"`
+	Watermark      string   `json:"watermark,omitempty"`
+	WatermarkLagMs *float64 `json:"watermark_lag_ms,omitempty"`
+}
+
+// addStats gives each node of g the counters of the running job's
+// operator with its number, when the running plan is the graph's: the
+// same operators in the same order.
+func addStats(g *jobGraph, ops []stream.OperatorStats) {
+	if len(ops) != len(g.Nodes) {
+		return
+	}
+	for i, o := range ops {
+		if o.Operator != g.Nodes[i].Operator {
+			return
+		}
+	}
+	now := time.Now()
+	for i, o := range ops {
+		st := &operatorStats{RowsIn: o.RowsIn, RowsOut: o.RowsOut, LateRows: o.LateRows, Rejects: o.Rejects,
+			StateBytes: o.StateBytes, StateEvicted: o.StateEvicted}
+		if !o.Watermark.IsZero() {
+			st.Watermark = types.FormatText(types.Timestamp(o.Watermark.UnixMicro()), types.TTimestampTZ, time.UTC)
+			lag := float64(now.Sub(o.Watermark).Microseconds()) / 1000
+			st.WatermarkLagMs = &lag
+		}
+		g.Nodes[i].Stats = st
+	}
 }
 
 // keptState is what an operator's state tables hold as of the last
@@ -170,28 +216,18 @@ func graphOf(root *stream.Node) jobGraph {
 	}
 	walk = func(n *stream.Node, frag int) int {
 		id := len(g.Nodes)
-		gn := graphNode{ID: id, Fragment: frag, Instances: n.Instances(), State: n.StateTables, Columns: n.Names, Inputs: []int{}, Counters: []string{}}
+		gn := graphNode{ID: id, Fragment: frag, Instances: n.Instances(), State: n.StateTables, Columns: n.Names, Inputs: []int{}}
 		if gn.Columns == nil {
 			gn.Columns = []string{}
 		}
 		switch {
 		case n.Source != nil:
 			gn.Operator, gn.Source = n.Source.Explain(), true
-			gn.Counters = append(gn.Counters, "rows_in", "rejects")
 		case n.Spec != nil:
 			gn.Operator = n.Spec.Explain()
 		}
 		_, gn.Exchange = n.Spec.(*stream.ExchangeSpec)
 		gn.Name, _, _ = strings.Cut(gn.Operator, " ")
-		if id == 0 {
-			gn.Counters = append(gn.Counters, "rows_out")
-		}
-		if strings.Contains(gn.Name, "WatermarkFilter") {
-			gn.Counters = append(gn.Counters, "late_rows")
-		}
-		if len(n.StateTables) > 0 {
-			gn.Counters = append(gn.Counters, "state_bytes", "state_evicted")
-		}
 		g.Nodes = append(g.Nodes, gn)
 		if !gn.Exchange {
 			g.Fragments[frag].Nodes = append(g.Fragments[frag].Nodes, id)
@@ -207,27 +243,6 @@ func graphOf(root *stream.Node) jobGraph {
 	}
 	if root != nil {
 		walk(root, newFragment(root.Instances()))
-	}
-	// A job counter shown at an operator must be that operator's: with
-	// two sources (a join) the job's rows in are not either source's,
-	// with two stateful operators its state is not either one's. Those
-	// stay in the job's totals only.
-	only := func(counter string) {
-		n := 0
-		for _, gn := range g.Nodes {
-			if contains(gn.Counters, counter) {
-				n++
-			}
-		}
-		if n < 2 {
-			return
-		}
-		for i := range g.Nodes {
-			g.Nodes[i].Counters = remove(g.Nodes[i].Counters, counter)
-		}
-	}
-	for _, c := range []string{"rows_in", "rejects", "late_rows", "state_bytes", "state_evicted"} {
-		only(c)
 	}
 	return g
 }
@@ -354,25 +369,6 @@ func flatten(plan *stream.Node) []*stream.Node {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func remove(list []string, s string) []string {
-	out := list[:0]
-	for _, x := range list {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // job answers GET /v1/jobs/{id}: the job's counters and graph. {id} is
 // the job's id or its (schema-qualified) name.
 func (s *server) job(w http.ResponseWriter, r *http.Request) {
@@ -398,6 +394,7 @@ func (s *server) job(w http.ResponseWriter, r *http.Request) {
 			out["graph_error"] = errorOf(err)
 		} else {
 			g := graphOf(plan)
+			addStats(&g, found.Operators)
 			if r.URL.Query().Get("state") == "true" {
 				if err := s.addKeptState(&g, plan, found.ID); err != nil {
 					writeError(w, http.StatusInternalServerError, err)

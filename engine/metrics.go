@@ -97,6 +97,16 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 	m.sample("streamsql_barrier_latency_seconds_bucket", `le="+Inf"`, float64(cum))
 	m.sample("streamsql_barrier_latency_seconds_sum", "", c.BarrierSum)
 	m.sample("streamsql_barrier_latency_seconds_count", "", float64(cum))
+	m.family("streamsql_epoch_commit_seconds", "histogram", "Time the commit of an epoch's writes took (part of its barrier latency).")
+	cum = 0
+	for i, le := range stream.LatencyBuckets {
+		cum += c.CommitCounts[i]
+		m.sample("streamsql_epoch_commit_seconds_bucket", `le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
+	}
+	cum += c.CommitCounts[len(stream.LatencyBuckets)]
+	m.sample("streamsql_epoch_commit_seconds_bucket", `le="+Inf"`, float64(cum))
+	m.sample("streamsql_epoch_commit_seconds_sum", "", c.CommitSum)
+	m.sample("streamsql_epoch_commit_seconds_count", "", float64(cum))
 	m.gauge("streamsql_epoch_pending_seconds", "How long the oldest uncommitted epoch has waited since its barrier was injected.", c.Pending.Seconds())
 	m.gauge("streamsql_state_memory_bytes", "Operator state in memory, as the operators last reported it.", float64(c.StateUsed))
 	m.gauge("streamsql_state_memory_limit_bytes", "The state memory budget (0: no limit).", float64(c.StateLimit))
@@ -121,6 +131,8 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 			m.sample(jm.name, `job="`+labelValue(names[i])+`",id="`+strconv.FormatUint(uint64(j.ID), 10)+`"`, jm.value(j))
 		}
 	}
+
+	writeOperatorMetrics(m, jobs, names)
 
 	m.family("streamsql_source_lag", "gauge", "How far a job's source split is behind its end (a Kafka partition: high watermark minus the offset reached).")
 	for i, j := range jobs {
@@ -205,4 +217,48 @@ func (e *Engine) Health() error {
 		return fmt.Errorf("streaming: epoch %d has waited %s to commit", e.coord.Committed()+1, p.Round(time.Second))
 	}
 	return nil
+}
+
+// operatorMetric is one per-operator family.
+type operatorMetric struct {
+	name, typ, help string
+	value           func(o stream.OperatorStats) float64
+}
+
+var operatorMetrics = []operatorMetric{
+	{"streamsql_operator_rows_in_total", "counter", "Rows an operator of a job received (a source: decoded).", func(o stream.OperatorStats) float64 { return float64(o.RowsIn) }},
+	{"streamsql_operator_rows_out_total", "counter", "Rows an operator of a job sent on (the root: wrote to its view or sink).", func(o stream.OperatorStats) float64 { return float64(o.RowsOut) }},
+	{"streamsql_operator_late_rows_total", "counter", "Rows an operator dropped or set aside as behind the watermark.", func(o stream.OperatorStats) float64 { return float64(o.LateRows) }},
+	{"streamsql_operator_rejects_total", "counter", "Source messages an operator could not decode, or rows a user function failed on in it.", func(o stream.OperatorStats) float64 { return float64(o.Rejects) }},
+	{"streamsql_operator_state_bytes", "gauge", "Estimated memory of an operator's state.", func(o stream.OperatorStats) float64 { return float64(o.StateBytes) }},
+	{"streamsql_operator_state_evicted_total", "counter", "State entries an operator evicted to keep within the state budget.", func(o stream.OperatorStats) float64 { return float64(o.StateEvicted) }},
+}
+
+// writeOperatorMetrics writes the running jobs' per-operator counters,
+// labelled with the job, its id, the operator's node number in the plan
+// and its name (the first word of its EXPLAIN line), and the lag of each
+// operator's timestamp watermark behind the clock.
+func writeOperatorMetrics(m *metricsWriter, jobs []stream.JobInfo, names []string) {
+	labels := func(i int, o stream.OperatorStats) string {
+		op, _, _ := strings.Cut(o.Operator, " ")
+		return `job="` + labelValue(names[i]) + `",id="` + strconv.FormatUint(uint64(jobs[i].ID), 10) +
+			`",node="` + strconv.Itoa(o.Node) + `",operator="` + labelValue(op) + `"`
+	}
+	for _, om := range operatorMetrics {
+		m.family(om.name, om.typ, om.help)
+		for i, j := range jobs {
+			for _, o := range j.Operators {
+				m.sample(om.name, labels(i, o), om.value(o))
+			}
+		}
+	}
+	m.family("streamsql_operator_watermark_lag_seconds", "gauge", "How far the last timestamp watermark an operator sent is behind the clock.")
+	now := time.Now()
+	for i, j := range jobs {
+		for _, o := range j.Operators {
+			if !o.Watermark.IsZero() {
+				m.sample("streamsql_operator_watermark_lag_seconds", labels(i, o), now.Sub(o.Watermark).Seconds())
+			}
+		}
+	}
 }

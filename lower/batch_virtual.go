@@ -49,6 +49,11 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	if lr, ok := env.Catalog.(interface{ LateRows() []pgcatalog.LateRow }); ok {
 		s.LateRows = lr.LateRows
 	}
+	if or, ok := env.Catalog.(interface {
+		OperatorStats() []pgcatalog.OperatorStatRow
+	}); ok {
+		s.OperatorStats = or.OperatorStats
+	}
 	if cr, ok := env.Catalog.(interface{ Cursors() []pgcatalog.CursorRow }); ok {
 		s.Cursors = cr.Cursors
 	}

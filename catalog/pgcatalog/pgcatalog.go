@@ -92,6 +92,9 @@ type Snapshot struct {
 	// LateRows returns the rows of the late_rows relation the user may
 	// see; nil shows none.
 	LateRows func() []LateRow
+	// OperatorStats returns the rows of streamsql_operator_stats the
+	// user may see; nil shows none.
+	OperatorStats func() []OperatorStatRow
 	// Cursors returns the session's open cursors; nil shows none.
 	Cursors func() []CursorRow
 	// ExprText prints a stored expression of r (a policy's USING or WITH
@@ -353,6 +356,8 @@ func init() {
 	sortedTables = append(sortedTables, rejectsTable)
 	registry["pg_catalog.late_rows"] = lateRowsTable
 	sortedTables = append(sortedTables, lateRowsTable)
+	registry["pg_catalog.streamsql_operator_stats"] = operatorStatsTable
+	sortedTables = append(sortedTables, operatorStatsTable)
 	sort.Slice(sortedTables, func(i, j int) bool {
 		a, b := sortedTables[i], sortedTables[j]
 		if a.Schema != b.Schema {

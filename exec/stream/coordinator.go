@@ -68,9 +68,11 @@ type Coordinator struct {
 	// lastCommitted mirrors committed for readers that must not take mu
 	// (operators at their barriers).
 	lastCommitted atomic.Uint64
-	// epochs counts commits; barrierLatency times them from injection.
+	// epochs counts commits; barrierLatency times them from injection,
+	// commitLatency the commit of the epoch's writes alone.
 	epochs         atomic.Int64
 	barrierLatency latencyHistogram
+	commitLatency  latencyHistogram
 	// clock reads the time an epoch's barrier carries; lastTime is the
 	// time of the last injected epoch (epoch times never go back, also
 	// across restarts: the committed epoch's time is stored with it).
@@ -362,6 +364,7 @@ func (c *Coordinator) tryCommitLocked() {
 		if p == nil || len(p.waiting) > 0 {
 			return
 		}
+		started := time.Now()
 		if err := c.commitLocked(e, p); err != nil {
 			if storage.IsDiskFull(err) {
 				// Nothing was written: keep the epoch and try again.
@@ -389,6 +392,7 @@ func (c *Coordinator) tryCommitLocked() {
 		c.committed = e
 		c.lastCommitted.Store(e)
 		c.epochs.Add(1)
+		c.commitLatency.observe(time.Since(started))
 		c.barrierLatency.observe(time.Since(p.injected))
 		for _, j := range c.jobs {
 			if j.start < e {
@@ -724,6 +728,9 @@ type JobInfo struct {
 	SinkError    string
 	// Sink: the job delivers to an external target through a sink log.
 	Sink bool
+	// Operators are the counters of the job's plan nodes, by node number
+	// (operator_stats.go); none for a job that is not running.
+	Operators []OperatorStats
 }
 
 // Lag is the sum of the splits' lags.
@@ -747,7 +754,7 @@ func (c *Coordinator) Jobs() []JobInfo {
 			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load(),
 			StateCleaned: j.env.Stats.StateCleaned.Load(), Rejects: j.env.Stats.Rejects.Load(), Lags: j.env.Stats.Lags(),
 			SinkLagEpochs: j.env.Stats.SinkLagEpochs.Load(), SinkLagRows: j.env.Stats.SinkLagRows.Load(), SinkLagBytes: j.env.Stats.SinkLagBytes.Load(),
-			SinkError: j.env.Stats.SinkError(), Sink: j.env.Stats.LoggedSink.Load()})
+			SinkError: j.env.Stats.SinkError(), Sink: j.env.Stats.LoggedSink.Load(), Operators: j.ops.stats(j.env.Stats.RowsOut.Load())})
 		if msg := j.env.Stats.SinkError(); msg != "" {
 			out[len(out)-1].Status = "running; sink delivery retrying after: " + msg
 		}

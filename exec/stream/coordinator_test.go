@@ -134,7 +134,7 @@ func (f *coordFail) Barrier(b *stream.Barrier) error           { return f.out.Ba
 
 // coordJob is the plan counter -> [fail] -> GROUP BY g: count(*), sum(v)
 // -> materialize into view id.
-func coordJob(t *testing.T, id uint32, src *coordCounterSpec, fail *coordFailSpec) stream.JobSpec {
+func coordJob(t testing.TB, id uint32, src *coordCounterSpec, fail *coordFailSpec) stream.JobSpec {
 	t.Helper()
 	in := []types.T{types.TInt8, types.TInt8}
 	n := &stream.Node{Source: src, Types: in, Names: []string{"g", "v"}, StreamKey: []int{1}, AppendOnly: true}
@@ -155,7 +155,7 @@ func coordJob(t *testing.T, id uint32, src *coordCounterSpec, fail *coordFailSpe
 	return spec
 }
 
-func coordOpen(t *testing.T, dir string, interval time.Duration) (*storage.DB, *stream.Coordinator) {
+func coordOpen(t testing.TB, dir string, interval time.Duration) (*storage.DB, *stream.Coordinator) {
 	t.Helper()
 	db, err := storage.Open(dir)
 	if err != nil {
@@ -171,7 +171,7 @@ func coordOpen(t *testing.T, dir string, interval time.Duration) (*storage.DB, *
 }
 
 // coordStart resumes the job if it committed before, else adds it.
-func coordStart(t *testing.T, c *stream.Coordinator, spec stream.JobSpec) {
+func coordStart(t testing.TB, c *stream.Coordinator, spec stream.JobSpec) {
 	t.Helper()
 	ok, err := c.HasCommitted(spec.ID)
 	if err != nil {
@@ -226,7 +226,7 @@ func coordTotals(v map[int64][2]int64) (n, sum int64) {
 	return n, sum
 }
 
-func coordWait(t *testing.T, what string, cond func() bool) {
+func coordWait(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {

@@ -131,6 +131,8 @@ type Job struct {
 	// writes are the fragments' write batches per epoch, gathered by the
 	// root fragment when the barrier reaches it.
 	writes map[uint64][]*pebble.Batch
+	// ops are the plan nodes' counters (operator_stats.go).
+	ops *jobOps
 }
 
 type jobSource struct {
@@ -160,11 +162,15 @@ type fragment struct {
 	leaves  []fragLeaf
 	// rejects arrived from the sources since the last barrier.
 	rejects []Reject
+	// cursor is the operator running now, for the per-operator counters.
+	cursor *opCursor
 }
 
 type fragSender struct {
 	leaf   int
 	source int // index in Job.sources, or -1
+	// node counts a source's rows and rejects (nil for exchanges).
+	node *nodeCounters
 }
 
 // fragLeaf is where one input of the fragment enters its operators.
@@ -177,12 +183,15 @@ type fragLeaf struct {
 // build constructs the job's fragments and opens its sources.
 func (j *Job) build() error {
 	j.writes = map[uint64][]*pebble.Batch{}
+	j.ops = newJobOps(j.spec.Plan)
 	bc := &BuildCtx{stateIDs: j.spec.StateIDs}
 	sink := &jobSink{job: j}
 	if j.spec.Plan.Instances() != 1 {
 		return fmt.Errorf("job %s: the root runs in %d instances", j.spec.Name, j.spec.Plan.Instances())
 	}
-	if err := j.buildFragments(bc, j.spec.Plan, func(int) Output { return Output{Op: sink} }); err != nil {
+	// What the root sends goes to no operator: its rows in count nowhere.
+	above := newNodeCounters()
+	if err := j.buildFragments(bc, j.spec.Plan, func(int) (Output, *nodeCounters) { return Output{Op: sink}, above }); err != nil {
 		return err
 	}
 	if bc.nextID != len(bc.stateIDs) {
@@ -203,20 +212,23 @@ func (j *Job) build() error {
 
 // buildFragments builds the instances of the fragment whose top is n,
 // then the fragments below its exchanges. The order is fixed, so state
-// table ids go to the same instances on every build.
-func (j *Job) buildFragments(bc *BuildCtx, n *Node, out func(k int) Output) error {
+// table ids go to the same instances on every build. out gives instance
+// k's downstream and the counters of the node it belongs to.
+func (j *Job) buildFragments(bc *BuildCtx, n *Node, out func(k int) (Output, *nodeCounters)) error {
 	var exs []*exchangeRT
 	seen := map[*Node]*exchangeRT{}
 	for k := 0; k < n.Instances(); k++ {
 		f := j.newFragment()
-		if err := j.buildNode(bc, f, n, out(k), seen, &exs); err != nil {
+		o, in := out(k)
+		if err := j.buildNode(bc, f, n, o, in, seen, &exs); err != nil {
 			return err
 		}
 	}
 	for _, ex := range exs {
 		spec := ex.node.Spec.(*ExchangeSpec)
-		err := j.buildFragments(bc, ex.node.Inputs[0], func(k int) Output {
-			return Output{Op: &exchangeSender{ctx: j.ctx, ex: ex, spec: spec, idx: k}}
+		err := j.buildFragments(bc, ex.node.Inputs[0], func(k int) (Output, *nodeCounters) {
+			// The exchange's rows in are counted where they are sent.
+			return Output{Op: &exchangeSender{ctx: j.ctx, ex: ex, spec: spec, idx: k}}, j.ops.counters(ex.node)
 		})
 		if err != nil {
 			return err
@@ -230,7 +242,8 @@ func (j *Job) newFragment() *fragment {
 	ctx := *j.env.Ctx
 	ctx.Cache = nil
 	env.Ctx = &ctx
-	f := &fragment{job: j, env: &env, inbox: make(chan srcMsg, 16)}
+	f := &fragment{job: j, env: &env, inbox: make(chan srcMsg, 16), cursor: &opCursor{}}
+	env.cursor = f.cursor
 	ctx.OnRowError = f.functionReject
 	j.frags = append(j.frags, f)
 	return f
@@ -263,6 +276,9 @@ func (f *fragment) functionReject(fn string, err error, args []types.Datum, argT
 	f.rejects = append(f.rejects, Reject{Relation: j.spec.Name, Split: "function " + fn, Offset: -1,
 		Raw: []byte(raw), Error: err.Error(), Time: time.Now()})
 	j.env.Stats.Rejects.Add(1)
+	if c := f.cursor.cur; c != nil {
+		c.rejects.Add(1)
+	}
 }
 
 // maxRejectRaw bounds the arguments a function reject keeps.
@@ -278,8 +294,15 @@ func (f *fragment) addLeaf(out Output, senders, source int, ts []types.T) int {
 	return l.first
 }
 
-func (j *Job) buildNode(bc *BuildCtx, f *fragment, n *Node, out Output, seen map[*Node]*exchangeRT, exs *[]*exchangeRT) error {
+// buildNode builds n's operator in f and those of its inputs; n sends to
+// out, which belongs to the node counted by in.
+func (j *Job) buildNode(bc *BuildCtx, f *fragment, n *Node, out Output, in *nodeCounters, seen map[*Node]*exchangeRT, exs *[]*exchangeRT) error {
 	bc.Env, bc.Node, bc.Inputs = f.env, n, n.Inputs
+	nc := j.ops.counters(n)
+	out = Output{Op: &meter{next: out.Op, out: nc, in: in, cursor: f.cursor}, Side: out.Side}
+	// State accounts opened while the operator is built are its own.
+	f.cursor.cur = nc
+	defer func() { f.cursor.cur = nil }()
 	if ex, ok := n.Spec.(*ExchangeSpec); ok {
 		rt := seen[n]
 		if rt == nil {
@@ -309,6 +332,7 @@ func (j *Job) buildNode(bc *BuildCtx, f *fragment, n *Node, out Output, seen map
 		}
 		js := &jobSource{spec: n.Source, src: src, barriers: make(chan uint64, 256), frag: f}
 		js.sender = f.addLeaf(out, 1, idx, n.Types)
+		f.senders[js.sender].node = nc
 		if _, ok := src.(interface{ followsUpstream() }); ok {
 			js.follows = true
 		}
@@ -326,7 +350,7 @@ func (j *Job) buildNode(bc *BuildCtx, f *fragment, n *Node, out Output, seen map
 		op = &aligner{Operator: op, n: len(n.Inputs)}
 	}
 	for i, in := range n.Inputs {
-		if err := j.buildNode(bc, f, in, Output{Op: op, Side: i}, seen, exs); err != nil {
+		if err := j.buildNode(bc, f, in, Output{Op: op, Side: i}, nc, seen, exs); err != nil {
 			return err
 		}
 	}
@@ -438,6 +462,7 @@ func (f *fragment) run() error {
 		case MsgChunk:
 			if s.source >= 0 {
 				j.env.Stats.RowsIn.Add(int64(m.Chunk.N))
+				s.node.in += int64(m.Chunk.N) // published by the source's meter
 			}
 			return leaf.out.Chunk(m.Chunk)
 		case MsgWatermark:
@@ -447,6 +472,9 @@ func (f *fragment) run() error {
 			return nil
 		case MsgRejects:
 			j.env.Stats.Rejects.Add(int64(len(m.Rejects)))
+			if s.node != nil {
+				s.node.rejects.Add(int64(len(m.Rejects)))
+			}
 			f.rejects = append(f.rejects, m.Rejects...)
 			return nil
 		case MsgSchemaChange:

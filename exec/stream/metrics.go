@@ -39,6 +39,11 @@ type CoordinatorMetrics struct {
 	// their sum in seconds.
 	BarrierCounts [len(LatencyBuckets) + 1]int64
 	BarrierSum    float64
+	// CommitCounts and CommitSum are the same for the commit of each
+	// epoch's writes alone (part of its barrier latency): the barrier's
+	// travel through the jobs is the difference.
+	CommitCounts [len(LatencyBuckets) + 1]int64
+	CommitSum    float64
 	// StateUsed and StateLimit are the bytes of operator state in memory
 	// and the budget (0: no limit).
 	StateUsed, StateLimit int64
@@ -55,6 +60,10 @@ func (c *Coordinator) Metrics() CoordinatorMetrics {
 		m.BarrierCounts[i] = c.barrierLatency.counts[i].Load()
 	}
 	m.BarrierSum = time.Duration(c.barrierLatency.sumNs.Load()).Seconds()
+	for i := range m.CommitCounts {
+		m.CommitCounts[i] = c.commitLatency.counts[i].Load()
+	}
+	m.CommitSum = time.Duration(c.commitLatency.sumNs.Load()).Seconds()
 	c.mu.Lock()
 	if p := c.pending[c.committed+1]; p != nil {
 		m.Pending = time.Since(p.injected)

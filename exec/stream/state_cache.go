@@ -63,6 +63,8 @@ const stateMargin = 0.8
 type StateAccount struct {
 	mem   *StateMemory
 	stats *Stats
+	// node counts the bytes for the operator that opened the account.
+	node  *nodeCounters
 	bytes atomic.Int64
 }
 
@@ -75,6 +77,9 @@ func (a *StateAccount) Report(bytes int64) {
 	a.mem.used.Add(bytes - old)
 	if a.stats != nil {
 		a.stats.StateBytes.Add(bytes - old)
+	}
+	if a.node != nil {
+		a.node.stateBytes.Add(bytes - old)
 	}
 }
 
@@ -114,7 +119,7 @@ func (e *Env) StateAccount() *StateAccount {
 	if e == nil || e.Memory == nil || e.Memory.limit <= 0 {
 		return nil
 	}
-	a := &StateAccount{mem: e.Memory, stats: e.Stats}
+	a := &StateAccount{mem: e.Memory, stats: e.Stats, node: e.node()}
 	if e.accounts != nil {
 		e.accounts.mu.Lock()
 		e.accounts.list = append(e.accounts.list, a)
@@ -233,7 +238,7 @@ func (c *StateCache) Shrink(e Entries) int64 {
 	}
 	if evicted > 0 {
 		c.Evicted = true
-		c.env.Stats.StateEvicted.Add(evicted)
+		c.env.countEvicted(evicted)
 	}
 	c.Report()
 	return evicted

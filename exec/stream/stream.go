@@ -207,6 +207,9 @@ type Env struct {
 	// accounts are the job's state accounts, shared by the copies of
 	// the Env its fragments hold.
 	accounts *StateAccounts
+	// cursor is the operator the fragment instance runs now (its own
+	// per fragment; nil outside a job): operator_stats.go.
+	cursor *opCursor
 }
 
 // Spec describes one operator of a stream plan: the planner fills it, the

@@ -147,7 +147,7 @@ func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
 		}
 	}
 	if late > 0 {
-		w.env.Stats.LateRows.Add(late)
+		w.env.CountLate(late)
 		w.keepLate(c, w.idx)
 		b := expr.Take(c.Batch(), w.idx)
 		c.Release()
@@ -207,7 +207,7 @@ func (w *watermarkFilter) dropLate(c *Chunk) error {
 		}
 	}
 	if late := int64(c.N - len(w.idx)); late > 0 {
-		w.env.Stats.LateRows.Add(late)
+		w.env.CountLate(late)
 		w.keepLate(c, w.idx)
 		ops := make([]Op, len(w.idx))
 		for k, i := range w.idx {

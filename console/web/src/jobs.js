@@ -1,10 +1,11 @@
 // The jobs pages. The list shows every job with its rates; a job's page
 // draws its operator graph (fragments boxed, exchanges between them,
-// instances per fragment) with the job's counters at the operators they
-// are counted at, what each operator's state tables hold (committed,
-// counted in storage), sparklines of the barrier latency and of the
-// epochs' commit, and the error of a job that failed. Both poll once a second;
-// rates and sparklines come from the differences between polls.
+// instances per fragment) with each operator's own counters (rows/s in
+// and out, state, evictions, late rows, rejects, watermark lag) and what
+// its state tables hold (committed, counted in storage), sparklines of
+// the barrier latency, of the epoch commit time and of the pending
+// epoch's wait, and the error of a job that failed. Both poll once a
+// second; rates and sparklines come from the differences between polls.
 import { api, el, link, fmtNumber, fmtBytes } from './api.js';
 
 const POLL_MS = 1000;
@@ -68,9 +69,11 @@ export function jobPage(main, id) {
   const totals = el('div', { class: 'stats', id: 'job-totals' });
   main.append(head, errorBox, totals, sparks, graphBox);
   const barrier = sparkline('barrier latency', 'ms', 'spark-barrier');
-  const commit = sparkline('epoch commit wait', 'ms', 'spark-commit');
+  const commitTime = sparkline('epoch commit time', 'ms', 'spark-commit-time');
+  const commit = sparkline('pending epoch wait', 'ms', 'spark-commit');
   const commits = sparkline('epochs committed', '/s', 'spark-epochs');
-  sparks.append(barrier.node, commit.node, commits.node);
+  sparks.append(barrier.node, commitTime.node, commit.node, commits.node);
+  const nodeRate = nodeRateKeeper();
   let prevCoord = null;
   let graph = null;
   let labels = new Map();
@@ -92,6 +95,9 @@ export function jobPage(main, id) {
       const dn = c.barrier_latency_count - prevCoord.barrier_latency_count;
       const ds = c.barrier_latency_sum_seconds - prevCoord.barrier_latency_sum_seconds;
       barrier.push(dn > 0 ? (ds / dn) * 1000 : null);
+      const cn = c.commit_time_count - prevCoord.commit_time_count;
+      const cs = c.commit_time_sum_seconds - prevCoord.commit_time_sum_seconds;
+      commitTime.push(cn > 0 ? (cs / cn) * 1000 : null);
       commits.push((c.epochs - prevCoord.epochs) / ((c.time - prevCoord.time) / 1000));
     }
     commit.push(c.pending_seconds * 1000);
@@ -110,10 +116,13 @@ export function jobPage(main, id) {
     }
     if (graph) {
       for (const n of graph.nodes) {
-        const lines = n.counters.map((k) => counterText(k, j, rt)).filter(Boolean);
-        const kept = r.graph?.nodes[n.id]?.kept;
         const gn = r.graph?.nodes[n.id];
-        if (gn?.watermark_lag_ms !== undefined) lines.push('watermark lag ' + fmtDuration(gn.watermark_lag_ms));
+        const kept = gn?.kept;
+        const lines = gn?.stats ? statsText(gn, nodeRate(n.id, gn.stats, c.time)) : [];
+        // The live watermark the operator sent; else the one a watermark
+        // filter stored with the last committed epoch.
+        if (gn?.stats?.watermark_lag_ms !== undefined) lines.push('watermark lag ' + fmtDuration(gn.stats.watermark_lag_ms));
+        else if (gn?.watermark_lag_ms !== undefined) lines.push('watermark lag ' + fmtDuration(gn.watermark_lag_ms));
         else if (gn?.watermark) lines.push('watermark ' + gn.watermark);
         if (kept) lines.push(`kept ${kept.complete ? '' : '≥ '}${fmtNumber(kept.entries)} entries · ${fmtBytes(kept.bytes)}`);
         const t = labels.get(n.id);
@@ -141,16 +150,31 @@ function stat(label, value) {
   return el('span', {}, label + ' ', el('b', {}, value));
 }
 
-function counterText(k, j, rt) {
-  switch (k) {
-    case 'rows_in': return fmtNumber(rt.rows_in) + ' rows/s in';
-    case 'rows_out': return fmtNumber(rt.rows_out) + ' rows/s out';
-    case 'rejects': return j.rejects ? fmtNumber(j.rejects) + ' rejects' : '';
-    case 'late_rows': return fmtNumber(j.late_rows) + ' late rows';
-    case 'state_bytes': return 'state ' + fmtBytes(j.state_bytes);
-    case 'state_evicted': return j.state_evicted ? fmtNumber(j.state_evicted) + ' evicted' : '';
-  }
-  return '';
+// nodeRateKeeper keeps the previous poll's counters of each operator and
+// turns them into rows/s.
+function nodeRateKeeper() {
+  const prev = new Map();
+  return (id, s, time) => {
+    const p = prev.get(id);
+    prev.set(id, { ...s, time });
+    if (!p || time <= p.time) return { rows_in: 0, rows_out: 0 };
+    const secs = (time - p.time) / 1000;
+    return { rows_in: Math.max(0, (s.rows_in - p.rows_in) / secs), rows_out: Math.max(0, (s.rows_out - p.rows_out) / secs) };
+  };
+}
+
+// statsText is an operator's counters as lines: rows/s in and out (a
+// source: out only), state and evictions where it keeps state, late rows
+// and rejects where there are any.
+function statsText(n, rt) {
+  const s = n.stats;
+  const lines = [n.source ? fmtNumber(rt.rows_out) + ' rows/s in' : fmtNumber(rt.rows_in) + ' rows/s in · ' + fmtNumber(rt.rows_out) + ' out'];
+  if (n.state?.length && !n.source) lines.push('state ' + fmtBytes(s.state_bytes) + (s.state_evicted ? ' · ' + fmtNumber(s.state_evicted) + ' evicted' : ''));
+  const bad = [];
+  if (s.late_rows) bad.push(fmtNumber(s.late_rows) + ' late');
+  if (s.rejects) bad.push(fmtNumber(s.rejects) + ' rejects');
+  if (bad.length) lines.push(bad.join(' · '));
+  return lines;
 }
 
 // drawGraph lays the operators out top to bottom, sources first: a
@@ -158,7 +182,7 @@ function counterText(k, j, rt) {
 // mean of its inputs' columns. Each fragment gets a box with its instance
 // count. It returns the text element of each node's counters.
 function drawGraph(box, g) {
-  const W = 230, H = 96, GX = 40, GY = 46;
+  const W = 240, H = 112, GX = 40, GY = 46;
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const depth = new Map();
   const height = (id) => {

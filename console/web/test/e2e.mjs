@@ -131,11 +131,16 @@ GROUP BY sym, window_start`, 'CREATE MATERIALIZED VIEW');
   for (const op of ['StreamMaterialize', 'StreamHashAgg', 'StreamTableScan', 'StreamWatermarkFilter']) {
     await page.locator(`#graph g.node[data-name=${op}]`).waitFor();
   }
-  await page.locator('#graph g.node[data-name=StreamTableScan] .counters', { hasText: 'rows/s in' }).waitFor();
+  // Every operator's own rows/s, from its counters between two polls.
+  for (const op of ['StreamTableScan', 'StreamWatermarkFilter', 'StreamHashAgg', 'StreamMaterialize']) {
+    await page.locator(`#graph g.node[data-name=${op}] .counters`, { hasText: /[\d.]+\S* rows\/s in/ }).first().waitFor();
+  }
+  await page.locator('#graph g.node[data-name=StreamHashAgg] .counters', { hasText: /rows\/s in · [\d.]+\S* out/ }).first().waitFor();
   await page.locator('#graph g.node[data-name=StreamHashAgg] .counters', { hasText: /kept \d+ entries/ }).first().waitFor();
   await page.locator('#graph g.node[data-name=StreamWatermarkFilter] .counters', { hasText: /watermark lag [\d.]+ (s|min|h|d)/ }).waitFor();
   await page.locator('#graph g.fragment').first().waitFor();
   await page.waitForFunction(() => Number(document.querySelector('#spark-barrier')?.dataset.points) >= 2);
+  await page.waitForFunction(() => Number(document.querySelector('#spark-commit-time')?.dataset.points) >= 2);
   await page.screenshot({ path: join(shots, 'job.png'), fullPage: true });
   await step('failing-job');
   await page.goto(url + '/console/jobs/public.ratio');

@@ -507,7 +507,7 @@ func (h *hashAgg) markLate(c *stream.Chunk, w []int64) []bool {
 	if n == 0 {
 		return nil
 	}
-	h.env.Stats.LateRows.Add(n)
+	h.env.CountLate(n)
 	if h.keep != nil {
 		wm := stream.IntDatum(h.wm, h.spec.GroupTypes[h.spec.WindowCol])
 		for i, l := range late {

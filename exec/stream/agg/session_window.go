@@ -523,7 +523,7 @@ func (o *sessionAgg) Chunk(_ int, c *stream.Chunk) error {
 		}
 	}
 	if late > 0 {
-		o.env.Stats.LateRows.Add(late)
+		o.env.CountLate(late)
 	}
 	return o.fold(c, lo, n)
 }

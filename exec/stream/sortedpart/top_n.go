@@ -318,7 +318,7 @@ func (t *topN) Chunk(_ int, c *stream.Chunk) error {
 		t.sel = append(t.sel, int32(i))
 	}
 	if late > 0 {
-		t.env.Stats.LateRows.Add(late)
+		t.env.CountLate(late)
 	}
 	t.encodeValues(c)
 	for i := range n {
