@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/sortedpart"
 	"streamsql/sql/plan"
@@ -125,5 +126,6 @@ func eowcOverWindow(child *stream.Node, spec *sortedpart.OverWindowSpec) error {
 		return sqlerr.New(sqlerr.FeatureNotSupported,
 			"EMIT ON WINDOW CLOSE over window functions needs ORDER BY one column with a watermark, ascending; %s", have)
 	}
-	return nil
+	_, err := sortedpart.OverWindowLookahead(&exec.Ctx{}, spec)
+	return err
 }

@@ -212,7 +212,7 @@ func (s *OverWindowSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		if len(s.Order) != 1 || s.Order[0].Desc {
 			return nil, sqlerr.New(sqlerr.InternalError, "over window: EMIT ON WINDOW CLOSE needs one ascending ORDER BY column")
 		}
-		ahead, err := overWindowLookahead(b.Env.Ctx, s)
+		ahead, err := OverWindowLookahead(b.Env.Ctx, s)
 		if err != nil {
 			return nil, err
 		}

@@ -33,10 +33,10 @@ import (
 	"streamsql/sql/types"
 )
 
-// overWindowLookahead returns how many rows after a row the functions of
+// OverWindowLookahead returns how many rows after a row the functions of
 // s read at most, or an error naming a function that reads an unbounded
 // number of them.
-func overWindowLookahead(ctx *exec.Ctx, s *OverWindowSpec) (int, error) {
+func OverWindowLookahead(ctx *exec.Ctx, s *OverWindowSpec) (int, error) {
 	ahead := 0
 	for i, f := range s.Funcs {
 		name := overWindowFuncName(f)
