@@ -11,9 +11,15 @@ import (
 // equals query recomputed as a batch query (EXCEPT ALL both ways).
 func checkView(t *testing.T, s *benchStack, when, view, query string, minRows int64) {
 	t.Helper()
-	ctx := context.Background()
 	conn := s.connect(t)
-	defer conn.Close(ctx)
+	defer conn.Close(context.Background())
+	checkViewOn(t, conn, when, view, query, minRows)
+}
+
+// checkViewOn is checkView over the connection conn.
+func checkViewOn(t *testing.T, conn *pgx.Conn, when, view, query string, minRows int64) {
+	t.Helper()
+	ctx := context.Background()
 	var n int64
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+view).Scan(&n); err != nil {
 		t.Fatal(err)

@@ -620,6 +620,7 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []plan.Scal
 		}
 		n.StreamKey = append(n.StreamKey, idx)
 	}
+	var derived []stream.DerivedWatermark
 	for i, e := range out {
 		n.Types = append(n.Types, e.Type())
 		name := ""
@@ -630,6 +631,11 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []plan.Scal
 					n.Watermarks = append(n.Watermarks, i)
 				}
 			}
+		} else if c, ok := monotoneIn(e); ok && slices.Contains(child.Watermarks, c) {
+			// An expression that never decreases in a watermarked column
+			// (stream_watermark_derive.go).
+			n.Watermarks = append(n.Watermarks, i)
+			derived = append(derived, stream.DerivedWatermark{In: c, Out: i})
 		}
 		n.Names = append(n.Names, name)
 	}
@@ -637,7 +643,7 @@ func (sp *streamPlanner) project(child *stream.Node, cm []int, exprs []plan.Scal
 	if err != nil {
 		return nil, nil, err
 	}
-	n.Spec = &stream.ProjectSpec{Exprs: cout}
+	n.Spec = &stream.ProjectSpec{Exprs: cout, Derived: derived}
 	n.Inputs = []*stream.Node{child}
 	return n, identity(len(exprs)), nil
 }
@@ -868,6 +874,11 @@ func (sp *streamPlanner) union(x *plan.SetOp) (*stream.Node, []int, error) {
 			p.Names = append(p.Names, "")
 		}
 		p.StreamKey = []int{len(ts)}
+		for i := range ts {
+			if slices.Contains(child.Watermarks, cm[i]) {
+				p.Watermarks = append(p.Watermarks, i)
+			}
+		}
 		n.Inputs = append(n.Inputs, p)
 		if !child.AppendOnly {
 			n.AppendOnly = false
@@ -878,6 +889,17 @@ func (sp *streamPlanner) union(x *plan.SetOp) (*stream.Node, []int, error) {
 	n.Names[len(ts)] = "_key"
 	n.StreamKey = []int{len(ts)}
 	n.Spec = &stream.UnionSpec{Types: n.Types}
+	// A column keeps a watermark when every input has one on it: the
+	// union forwards the smallest of the inputs' watermarks.
+	for i := range ts {
+		all := true
+		for _, in := range n.Inputs {
+			all = all && slices.Contains(in.Watermarks, i)
+		}
+		if all {
+			n.Watermarks = append(n.Watermarks, i)
+		}
+	}
 	return n, identity(len(ts)), nil
 }
 

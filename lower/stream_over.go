@@ -2,10 +2,13 @@ package lower
 
 import (
 	"slices"
+	"strings"
 
+	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/sortedpart"
 	"streamsql/sql/plan"
+	"streamsql/sql/sqlerr"
 )
 
 // overWindow plans window functions (OVER) in a materialized view as a
@@ -86,9 +89,43 @@ func (sp *streamPlanner) overWindow(x *plan.Window) (*stream.Node, []int, error)
 		n.Names = append(n.Names, name)
 		m = append(m, nIn+k)
 	}
+	if sp.eowc && !sp.eowcDone {
+		if err := eowcOverWindow(child, spec); err != nil {
+			return nil, nil, err
+		}
+		spec.EmitOnClose = true
+		sp.eowcDone = true
+		n.AppendOnly = true
+		n.StateTables = append(n.StateTables, "the watermark up to which rows were emitted (a row is emitted once its position and every row its functions read lie below the watermark)")
+	}
 	if sp.parallel {
 		// Keep one output key in one instance (see join).
 		n.StreamKey = appendMissing(n.StreamKey, spec.Partition, 0)
 	}
 	return n, m, nil
+}
+
+// eowcOverWindow checks that window functions can EMIT ON WINDOW CLOSE
+// over child: an append-only input ordered by one column, ascending,
+// that carries a watermark; rows below the watermark then have their
+// final positions in their partitions.
+func eowcOverWindow(child *stream.Node, spec *sortedpart.OverWindowSpec) error {
+	if !child.AppendOnly {
+		return sqlerr.New(sqlerr.FeatureNotSupported,
+			"EMIT ON WINDOW CLOSE over window functions needs an append-only input: rows of the input can be updated or deleted, which would change values already emitted")
+	}
+	if len(spec.Order) != 1 || spec.Order[0].Desc || !slices.Contains(child.Watermarks, spec.Order[0].Col) {
+		var wm []string
+		for _, w := range child.Watermarks {
+			wm = append(wm, colLabel(child, w))
+		}
+		have := "the input has no watermark"
+		if len(wm) > 0 {
+			have = "the input's watermark is on " + strings.Join(wm, ", ")
+		}
+		return sqlerr.New(sqlerr.FeatureNotSupported,
+			"EMIT ON WINDOW CLOSE over window functions needs ORDER BY one column with a watermark, ascending; %s", have)
+	}
+	_, err := sortedpart.OverWindowLookahead(&exec.Ctx{}, spec)
+	return err
 }

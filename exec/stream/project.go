@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -14,11 +15,23 @@ import (
 
 // ProjectSpec computes one output column per expression; ops pass through.
 // Watermarks on a column that an output column copies (a bare column
-// reference) are forwarded on that output column; others are dropped.
+// reference) are forwarded on that output column. An output column whose
+// expression never decreases when its one input column grows (the
+// planner lists them in Derived: ts + interval, date_trunc('hour', ts),
+// widening casts) gets the expression's value at the input's watermark:
+// every later row has the input column at least at the watermark, so the
+// output column at least at that value. Other watermarks are dropped.
 //
 // State: none.
 type ProjectSpec struct {
-	Exprs []expr.Expr
+	Exprs   []expr.Expr
+	Derived []DerivedWatermark
+}
+
+// DerivedWatermark is an output column Out whose expression is
+// monotonically non-decreasing in input column In.
+type DerivedWatermark struct {
+	In, Out int
 }
 
 func (s *ProjectSpec) Explain() string {
@@ -26,15 +39,26 @@ func (s *ProjectSpec) Explain() string {
 	for i, e := range s.Exprs {
 		parts[i] = e.String()
 	}
-	return "StreamProject " + strings.Join(parts, ", ")
+	e := "StreamProject " + strings.Join(parts, ", ")
+	for _, d := range s.Derived {
+		e += ", watermark #" + strconv.Itoa(d.Out) + " = " + s.Exprs[d.Out].String() + " of wm(#" + strconv.Itoa(d.In) + ")"
+	}
+	return e
 }
 
 func (s *ProjectSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	p := &project{env: b.Env, exprs: s.Exprs, out: out}
+	p := &project{env: b.Env, exprs: s.Exprs, out: out, derived: s.Derived}
 	for i, e := range s.Exprs {
 		if c, ok := e.(*expr.ColRef); ok {
 			p.wmMap = append(p.wmMap, [2]int{c.Idx, i})
 		}
+	}
+	if len(s.Derived) > 0 {
+		if len(b.Inputs) == 0 {
+			return nil, fmt.Errorf("project: derived watermarks without input types")
+		}
+		p.inTypes = b.Inputs[0].Types
+		p.sent = make([]types.Datum, len(s.Derived))
 	}
 	return p, nil
 }
@@ -44,6 +68,11 @@ type project struct {
 	exprs []expr.Expr
 	out   Output
 	wmMap [][2]int // input col -> output col
+	// derived are the watermarks computed from an input's; sent the last
+	// value sent of each; inTypes the input's column types.
+	derived []DerivedWatermark
+	sent    []types.Datum
+	inTypes []types.T
 }
 
 func (p *project) Chunk(_ int, c *Chunk) error {
@@ -65,7 +94,49 @@ func (p *project) Watermark(_ int, w Watermark) error {
 			}
 		}
 	}
+	for i, d := range p.derived {
+		if d.In != w.Col || w.Val == nil {
+			continue
+		}
+		v, err := p.derive(d, w.Val)
+		if err != nil {
+			return fmt.Errorf("watermark of %s: %w", p.exprs[d.Out], err)
+		}
+		t := p.exprs[d.Out].Type()
+		if v == nil || (p.sent[i] != nil && types.Compare(v, p.sent[i], t) <= 0) {
+			continue
+		}
+		p.sent[i] = v
+		if err := p.out.Watermark(Watermark{Col: d.Out, Val: v}); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// derive evaluates d's expression over one row whose input column d.In
+// holds the watermark val (the expression reads no other column).
+func (p *project) derive(d DerivedWatermark, val types.Datum) (types.Datum, error) {
+	cols := make([]arrow.Array, len(p.inTypes))
+	for j, t := range p.inTypes {
+		var v types.Datum
+		if j == d.In {
+			v = val
+		}
+		cols[j] = types.ArrayFromDatums(t, []types.Datum{v})
+	}
+	b := &exec.Batch{Cols: cols, N: 1}
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	a, err := p.exprs[d.Out].Eval(p.env.Ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Release()
+	return types.GetDatum(a, 0, p.exprs[d.Out].Type()), nil
 }
 
 func (p *project) Barrier(b *Barrier) error { return p.out.Barrier(b) }

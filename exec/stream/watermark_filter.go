@@ -25,7 +25,12 @@ import (
 // splits' watermarks afresh, never moves it back.
 //
 // State: one state table holding the current watermark under the empty
-// key, written at each barrier where it moved.
+// key, written at each barrier where it moved. A job that resumes loads it
+// and sends it on again before its first barrier passes (unless a higher
+// one went out first): the operators downstream keep no copy of their
+// inputs' watermarks, so without it an interval join whose other side
+// stays quiet, or an EMIT ON WINDOW CLOSE view over it, would wait for a
+// watermark that had already passed before the restart.
 type WatermarkFilterSpec struct {
 	Col        int
 	Expr       expr.Expr
@@ -63,6 +68,7 @@ func (s *WatermarkFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		if w.wm, err = w.state.Load(b.Env.State); err != nil {
 			return nil, err
 		}
+		w.resend = w.wm != nil
 	}
 	return w, nil
 }
@@ -74,7 +80,10 @@ type watermarkFilter struct {
 	state PersistedWatermark
 	wm    types.Datum
 	dirty bool
-	idx   []int
+	// resend is set while the watermark loaded at a restart has not yet
+	// been sent on.
+	resend bool
+	idx    []int
 	// types and names are the input's columns, pending the late rows
 	// kept in this epoch (KeepLate).
 	types   []types.T
@@ -157,7 +166,7 @@ func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
 		return err
 	}
 	if next != nil && (w.wm == nil || types.Compare(next, w.wm, t) > 0) {
-		w.wm, w.dirty = next, true
+		w.wm, w.dirty, w.resend = next, true, false
 		return w.out.Watermark(Watermark{Col: w.spec.Col, Val: next})
 	}
 	return nil
@@ -168,7 +177,7 @@ func (w *watermarkFilter) Watermark(_ int, wm Watermark) error {
 		if wm.Val == nil || (w.wm != nil && types.Compare(wm.Val, w.wm, w.spec.Type) <= 0) {
 			return nil
 		}
-		w.wm, w.dirty = wm.Val, true
+		w.wm, w.dirty, w.resend = wm.Val, true, false
 	}
 	return w.out.Watermark(wm)
 }
@@ -221,6 +230,12 @@ func (w *watermarkFilter) dropLate(c *Chunk) error {
 }
 
 func (w *watermarkFilter) Barrier(b *Barrier) error {
+	if w.resend {
+		w.resend = false
+		if err := w.out.Watermark(Watermark{Col: w.spec.Col, Val: w.wm}); err != nil {
+			return err
+		}
+	}
 	if len(w.pending) > 0 {
 		if err := w.env.Late.Append(b.Writes, w.pending); err != nil {
 			return fmt.Errorf("late rows of %s: %w", w.spec.Relation, err)

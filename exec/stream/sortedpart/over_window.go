@@ -86,11 +86,17 @@ type OverWindowSpec struct {
 	// Types and StreamKey describe the input.
 	Types     []types.T
 	StreamKey []int
+	// EmitOnClose emits each row once, when its values are final under
+	// the watermark on the only ORDER BY column (over_window_eowc.go).
+	EmitOnClose bool
 }
 
 func (s *OverWindowSpec) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("StreamOverWindow")
+	if s.EmitOnClose {
+		sb.WriteString(" (emit on window close)")
+	}
 	if len(s.Partition) > 0 {
 		sb.WriteString(" partition by " + batch.ColList(s.Partition))
 	}
@@ -202,6 +208,27 @@ func (s *OverWindowSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 	}
 	w.outDec = storage.NewRowDecoder(fts, fall)
 	w.cache = stream.NewPartCache[*owPart](b.Env, w.state.Account())
+	if s.EmitOnClose {
+		if len(s.Order) != 1 || s.Order[0].Desc {
+			return nil, sqlerr.New(sqlerr.InternalError, "over window: EMIT ON WINDOW CLOSE needs one ascending ORDER BY column")
+		}
+		ahead, err := OverWindowLookahead(b.Env.Ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		w.eowc = &eowcState{ahead: ahead,
+			persisted: stream.PersistedWatermark{Table: b.NewStateTable(nil, nil), T: s.Types[s.Order[0].Col]}}
+		if !b.Env.Fresh {
+			wm, err := w.eowc.persisted.Load(b.Env.State)
+			if err != nil {
+				return nil, fmt.Errorf("over window: load watermark: %w", err)
+			}
+			if wm != nil {
+				w.eowc.wm = wm
+				w.setEmitted(wm)
+			}
+		}
+	}
 	if !b.Env.Fresh {
 		if err := w.load(b.Env.State); err != nil {
 			return nil, fmt.Errorf("over window: load state: %w", err)
@@ -245,6 +272,11 @@ type owPart struct {
 	writes  []owWrite
 
 	emptied bool // empty, in overWindow.emptied until its deletes commit
+
+	// EMIT ON WINDOW CLOSE: the leading rows emitted, and whether the
+	// partition is in eowcState.pending.
+	emitted int
+	pending bool
 }
 
 type overWindow struct {
@@ -257,6 +289,7 @@ type overWindow struct {
 	dec      storage.RowDecoder // input rows
 	outDec   storage.RowDecoder // function values
 	reach    owReach
+	eowc     *eowcState // nil unless EmitOnClose
 
 	// native are the functions counted directly (row_number, rank,
 	// dense_rank); batchFuncs the others, computed by the batch window
@@ -333,6 +366,9 @@ func (w *overWindow) Chunk(_ int, c *stream.Chunk) error {
 		w.touch(p, w.sk[i], int(w.ol[i]))
 		if c.Ops[i].IsInsert() {
 			w.insert(p, i)
+			if w.eowc != nil {
+				w.markPending(p)
+			}
 			continue
 		}
 		if err := w.delete(p, i); err != nil {
@@ -409,8 +445,17 @@ func (w *overWindow) delete(p *owPart, i int) error {
 }
 
 // Watermark drops watermarks: a later change can update the function
-// values of any row, however old.
-func (w *overWindow) Watermark(int, stream.Watermark) error { return nil }
+// values of any row, however old. Under EMIT ON WINDOW CLOSE a watermark
+// on the ORDER BY column closes rows; the next barrier emits them.
+func (w *overWindow) Watermark(_ int, wm stream.Watermark) error {
+	if w.eowc == nil || wm.Col != w.spec.Order[0].Col || wm.Val == nil {
+		return nil
+	}
+	if w.eowc.wm == nil || types.Compare(wm.Val, w.eowc.wm, w.spec.Types[wm.Col]) > 0 {
+		w.eowc.wm = wm.Val
+	}
+	return nil
+}
 
 // ---------------------------------------------------------------- barrier
 
@@ -456,6 +501,16 @@ func (w *overWindow) Barrier(b *stream.Barrier) error {
 	clear(w.dirty)
 	w.dirty = w.dirty[:0]
 	clear(w.jobs)
+	if w.eowc != nil {
+		// Rows go out once, final: the changes of their values before
+		// that are not output.
+		clear(w.dels)
+		clear(w.rest)
+		w.dels, w.rest = w.dels[:0], w.rest[:0]
+		if err := w.emitClosed(b); err != nil {
+			return err
+		}
+	}
 	if err := w.emit(); err != nil {
 		return err
 	}

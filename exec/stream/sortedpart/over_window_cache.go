@@ -68,7 +68,11 @@ func (w *overWindow) read(p *owPart) error {
 	if err != nil {
 		return err
 	}
-	return w.settle(p, false)
+	if err := w.settle(p, false); err != nil {
+		return err
+	}
+	w.settled(p)
+	return nil
 }
 
 // storedRow makes a row from a state entry: sk is its sort key, val its
@@ -109,7 +113,7 @@ func (w *overWindow) settleEmptied() {
 // evicts partitions that are clean, committed and not recently used. It
 // runs at barriers, after the epoch's writes.
 func (w *overWindow) shrink() {
-	w.cache.Shrink(func(p *owPart) bool { return p.emptied }, w.drop)
+	w.cache.Shrink(func(p *owPart) bool { return p.emptied || p.pending }, w.drop)
 }
 
 // load restores the partitions of the last committed epoch and
@@ -129,7 +133,14 @@ func (w *overWindow) load(r storage.Reader) error {
 			p = &owPart{CachedPart: stream.CachedPart{PKey: string(pk)}}
 			w.add(p)
 		},
-		end: func() error { return w.settle(p, false) },
+		end: func() error {
+			if err := w.settle(p, false); err != nil {
+				return err
+			}
+			w.settled(p)
+			return nil
+		},
+		all: w.eowc != nil,
 		entry: func(sk, val []byte, row []types.Datum) (bool, error) {
 			r, err := w.storedRow(sk, val, row)
 			if err != nil {

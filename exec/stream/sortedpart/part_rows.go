@@ -74,6 +74,8 @@ type partLoad struct {
 	// (past the partition key), row its decoded value. false: the rest of
 	// the partition stays in storage.
 	entry func(sk, val []byte, row []types.Datum) (bool, error)
+	// all loads every partition, whatever the budget.
+	all bool
 }
 
 func (l *partLoad) run(it *stream.StateIter) error {
@@ -100,7 +102,7 @@ func (l *partLoad) run(it *stream.StateIter) error {
 					return err
 				}
 			}
-			if budget >= 0 && l.cache.Bytes > budget {
+			if !l.all && budget >= 0 && l.cache.Bytes > budget {
 				l.cache.Evicted = true
 				return nil
 			}
