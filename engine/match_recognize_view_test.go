@@ -111,4 +111,3 @@ func TestMatchRecognizeViewDifferential(t *testing.T) {
 	}
 	t.Logf("%d views, %d matches", len(qs), matched)
 }
-
