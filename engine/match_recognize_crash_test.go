@@ -29,7 +29,7 @@ func TestMatchRecognizeKill9(t *testing.T) {
 		"CREATE TABLE ev (k int, ts timestamp, v int, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) APPEND ONLY")
 	// Three rising values within 10 seconds, and random patterns.
 	rising := &refQuery{vars: []string{"a", "b", "c"}, used: map[int]bool{0: true, 1: true, 2: true}, within: 10,
-		pat: &refPat{kind: 's', items: []*refPat{{kind: 'v', v: 0}, {kind: 'v', v: 1}, {kind: 'v', v: 2}}},
+		pat:   &refPat{kind: 's', items: []*refPat{{kind: 'v', v: 0}, {kind: 'v', v: 1}, {kind: 'v', v: 2}}},
 		conds: []*refCond{nil, {kind: 0, other: 0}, {kind: 0, other: 1}}}
 	qs := []*refQuery{rising}
 	for len(qs) < 4 {

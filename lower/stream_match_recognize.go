@@ -45,14 +45,8 @@ func (sp *streamPlanner) matchRecognize(x *plan.MatchRecognize) (*stream.Node, [
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "MATCH_RECOGNIZE in a materialized view needs ORDER BY a timestamp column, not %s", t).
 			WithHint("ORDER BY the event-time column of the input's WATERMARK FOR clause.")
 	}
-	for _, navs := range append([][]plan.MRNav{x.MeasureNavs}, defineNavs(x)...) {
-		for _, n := range navs {
-			if n.Phys > 0 {
-				return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "NEXT is not supported in MATCH_RECOGNIZE in a materialized view").
-					WithHint("A view emits a match as soon as it is complete, before the rows after it arrive; use PREV, FIRST or LAST.")
-			}
-		}
-	}
+	// NEXT is refused by the planner in views: a match is emitted
+	// before the rows after it arrive.
 	spec, err := matchSpec(sp.compiler, x)
 	if err != nil {
 		return nil, nil, err
@@ -104,13 +98,4 @@ func (sp *streamPlanner) matchRecognize(x *plan.MatchRecognize) (*stream.Node, [
 		"partitions: partition key -> the matcher's state (partial matches, kept rows, match count)",
 		"the last watermark and the next row handle"}
 	return n, m, nil
-}
-
-// defineNavs returns the navigations of x's DEFINE conditions.
-func defineNavs(x *plan.MatchRecognize) [][]plan.MRNav {
-	out := make([][]plan.MRNav, len(x.Defines))
-	for i, d := range x.Defines {
-		out[i] = d.Navs
-	}
-	return out
 }
