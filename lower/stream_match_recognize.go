@@ -94,8 +94,8 @@ func (sp *streamPlanner) matchRecognize(x *plan.MatchRecognize) (*stream.Node, [
 	n.StreamKey = append(n.StreamKey, len(n.Types))
 	n.Types = append(n.Types, types.TInt8)
 	n.Names = append(n.Names, "_match_number")
-	n.StateTables = []string{"rows: handle -> row, while waiting for the watermark or readable by a partial match (trimmed as matching moves on)",
+	n.StateTables = []string{"rows: slot -> row, while waiting for the watermark or readable by a partial match (trimmed as matching moves on)",
 		"partitions: partition key -> the matcher's state (partial matches, kept rows, match count)",
-		"the last watermark and the next row handle"}
+		"the last watermark"}
 	return n, m, nil
 }

@@ -19,13 +19,13 @@ package stream
 //
 // State, three tables:
 //
-//   - rows: handle -> input row, every row buffered or kept by the
+//   - rows: handle (a slot, reused) -> input row, every row buffered or kept by the
 //     matcher; written when the row arrives, deleted when it is trimmed;
 //   - partitions: partition key -> the matcher's encoded state of the
 //     partition (match.Partition.EncodeState), rewritten at every barrier
 //     after which it changed; a partition's kept rows are its handles in
 //     that state, the other rows of the partition wait in the buffer;
-//   - meta: the last watermark and the next handle.
+//   - meta: the last watermark.
 
 import (
 	"fmt"
@@ -82,19 +82,21 @@ type matchRecognize struct {
 	keep *LateKeeper
 	m    *match.Matcher
 
-	rows     *StateTable
-	parts    *StateTable
-	wmState  PersistedWatermark
-	hdlState PersistedWatermark
+	rows    *StateTable
+	parts   *StateTable
+	wmState PersistedWatermark
 
-	data       map[int64][]types.Datum // handle -> row
+	// Rows by handle: a handle is a slot, reused once its row is gone
+	// (free), so the matcher reads rows and times by index.
+	data       [][]types.Datum
+	times      []int64
+	free       []int64
 	partByKey  map[string]*mrPart
 	waiting    map[*mrPart]struct{} // partitions with buffered rows
 	open       map[*mrPart]struct{} // partitions with partial matches
 	byMatcher  map[*match.Partition]*mrPart
 	dirtyParts map[*mrPart]struct{} // partitions whose matcher state changed
 	dirtyRows  map[int64]bool       // handle -> written (true) or deleted (false)
-	nextHandle int64
 	wm         int64
 	hasWM      bool
 	wmDirty    bool
@@ -115,14 +117,13 @@ func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		partTypes[i] = s.Types[c]
 	}
 	o := &matchRecognize{spec: s, env: b.Env, out: out,
-		rows:  b.NewStateTable(AscKeys(types.TInt8), s.Types),
-		parts: b.NewStateTable(AscKeys(partTypes...), []types.T{types.TBytea}),
-		data:  map[int64][]types.Datum{}, partByKey: map[string]*mrPart{}, waiting: map[*mrPart]struct{}{},
+		rows:      b.NewStateTable(AscKeys(types.TInt8), s.Types),
+		parts:     b.NewStateTable(AscKeys(partTypes...), []types.T{types.TBytea}),
+		partByKey: map[string]*mrPart{}, waiting: map[*mrPart]struct{}{},
 		open: map[*mrPart]struct{}{}, dirtyParts: map[*mrPart]struct{}{}, byMatcher: map[*match.Partition]*mrPart{}, dirtyRows: map[int64]bool{},
 		maxBack: s.Match.MaxBack()}
 	meta := b.NewStateTable(nil, nil)
 	o.wmState = PersistedWatermark{Table: meta, Key: []byte{'w'}, T: t}
-	o.hdlState = PersistedWatermark{Table: meta, Key: []byte{'h'}, T: types.TInt8}
 	o.m = match.New(b.Env.Ctx, s.Match, o)
 	if s.KeepLate {
 		var err error
@@ -148,13 +149,6 @@ func (o *matchRecognize) load(r storage.Reader) error {
 	}
 	if wm != nil {
 		o.wm, o.hasWM = int64(wm.(types.Timestamp)), true
-	}
-	h, err := o.hdlState.Load(r)
-	if err != nil {
-		return err
-	}
-	if h != nil {
-		o.nextHandle = h.(int64)
 	}
 	kept := map[int64]bool{}
 	err = o.parts.Scan(r, nil, func(k, v []byte) error {
@@ -192,7 +186,14 @@ func (o *matchRecognize) load(r storage.Reader) error {
 			return err
 		}
 		h := hv[0].(int64)
-		o.data[h] = row
+		// Handles come in ascending order: the slots skipped are free.
+		for int64(len(o.data)) < h {
+			o.free = append(o.free, int64(len(o.data)))
+			o.data = append(o.data, nil)
+			o.times = append(o.times, 0)
+		}
+		o.data = append(o.data, row)
+		o.times = append(o.times, int64(row[o.spec.TimeCol].(types.Timestamp)))
 		if kept[h] {
 			return nil
 		}
@@ -227,8 +228,8 @@ func (o *matchRecognize) Gather(col int, handles []int64) (arrow.Array, error) {
 	for i, h := range handles {
 		o.ds[i] = nil
 		if h >= 0 {
-			row, ok := o.data[h]
-			if !ok {
+			row := o.data[h]
+			if row == nil {
 				return nil, fmt.Errorf("match_recognize: row %d is gone", h)
 			}
 			o.ds[i] = row[col]
@@ -239,12 +240,10 @@ func (o *matchRecognize) Gather(col int, handles []int64) (arrow.Array, error) {
 
 // Time implements match.Rows.
 func (o *matchRecognize) Time(h int64) int64 {
-	if row, ok := o.data[h]; ok {
-		if t, ok := row[o.spec.TimeCol].(types.Timestamp); ok {
-			return int64(t)
-		}
+	if h < 0 || h >= int64(len(o.times)) {
+		return 0
 	}
-	return 0
+	return o.times[h]
 }
 
 func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
@@ -269,9 +268,7 @@ func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
 			continue
 		}
 		row := c.Row(i, o.spec.Types)
-		h := o.nextHandle
-		o.nextHandle++
-		o.data[h] = row
+		h := o.alloc(row, t)
 		o.dirtyRows[h] = true
 		p := o.part(row)
 		p.buf = append(p.buf, mrRow{ts: t, handle: h})
@@ -348,12 +345,10 @@ func (o *matchRecognize) advance() error {
 	o.noteOpen(touched)
 	for _, mp := range touched {
 		for _, h := range mp.Trim(o.maxBack) {
-			delete(o.data, h)
-			if o.dirtyRows[h] {
-				delete(o.dirtyRows, h) // never written
-			} else {
-				o.dirtyRows[h] = false
-			}
+			o.data[h] = nil
+			o.free = append(o.free, h)
+			// A slot may have held a written row before: delete.
+			o.dirtyRows[h] = false
 		}
 	}
 	return nil
@@ -393,6 +388,19 @@ func (o *matchRecognize) emit() error {
 		ms = ms[n:]
 	}
 	return nil
+}
+
+// alloc keeps row (of time t) in a free slot and returns its handle.
+func (o *matchRecognize) alloc(row []types.Datum, t int64) int64 {
+	if n := len(o.free); n > 0 {
+		h := o.free[n-1]
+		o.free = o.free[:n-1]
+		o.data[h], o.times[h] = row, t
+		return h
+	}
+	o.data = append(o.data, row)
+	o.times = append(o.times, t)
+	return int64(len(o.data) - 1)
 }
 
 // compareRows orders buffered rows by time, the further ORDER BY columns
@@ -459,9 +467,6 @@ func (o *matchRecognize) Barrier(b *Barrier) error {
 			return err
 		}
 		o.wmDirty = false
-	}
-	if err := o.hdlState.Store(b.Writes, o.nextHandle); err != nil {
-		return err
 	}
 	return o.out.Barrier(b)
 }
