@@ -33,6 +33,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"streamsql/exec/match"
 	"streamsql/sql/types"
@@ -91,6 +93,7 @@ type matchRecognize struct {
 	data       [][]types.Datum
 	times      []int64
 	free       []int64
+	written    []bool // the slots that hold a row in the rows table
 	partByKey  map[string]*mrPart
 	waiting    map[*mrPart]struct{} // partitions with buffered rows
 	open       map[*mrPart]struct{} // partitions with partial matches
@@ -191,9 +194,11 @@ func (o *matchRecognize) load(r storage.Reader) error {
 			o.free = append(o.free, int64(len(o.data)))
 			o.data = append(o.data, nil)
 			o.times = append(o.times, 0)
+			o.written = append(o.written, false)
 		}
 		o.data = append(o.data, row)
 		o.times = append(o.times, int64(row[o.spec.TimeCol].(types.Timestamp)))
+		o.written = append(o.written, true)
 		if kept[h] {
 			return nil
 		}
@@ -224,6 +229,9 @@ func (o *matchRecognize) part(row []types.Datum) *mrPart {
 
 // Gather implements match.Rows over the kept rows.
 func (o *matchRecognize) Gather(col int, handles []int64) (arrow.Array, error) {
+	if t := o.spec.Types[col]; t.Kind == types.Int8 || t.Kind == types.TimestampKind || t.Kind == types.TimestampTZ {
+		return o.gatherInt64(col, t, handles)
+	}
 	o.ds = slices.Grow(o.ds[:0], len(handles))[:len(handles)]
 	for i, h := range handles {
 		o.ds[i] = nil
@@ -236,6 +244,45 @@ func (o *matchRecognize) Gather(col int, handles []int64) (arrow.Array, error) {
 		}
 	}
 	return types.ArrayFromDatums(o.spec.Types[col], o.ds), nil
+}
+
+// gatherInt64 is Gather for the columns held as 64-bit integers, built
+// straight from their values.
+func (o *matchRecognize) gatherInt64(col int, t types.T, handles []int64) (arrow.Array, error) {
+	n := len(handles)
+	vals := make([]int64, n)
+	var bits []byte
+	nulls := 0
+	for i, h := range handles {
+		var d types.Datum
+		if h >= 0 {
+			row := o.data[h]
+			if row == nil {
+				return nil, fmt.Errorf("match_recognize: row %d is gone", h)
+			}
+			d = row[col]
+		}
+		switch v := d.(type) {
+		case int64:
+			vals[i] = v
+		case types.Timestamp:
+			vals[i] = int64(v)
+		default:
+			if bits == nil {
+				bits = make([]byte, bitutil.BytesForBits(int64(n)))
+				bitutil.SetBitsTo(bits, 0, int64(n), true)
+			}
+			bitutil.ClearBit(bits, i)
+			nulls++
+		}
+	}
+	var nb *memory.Buffer
+	if bits != nil {
+		nb = memory.NewBufferBytes(bits)
+	}
+	d := array.NewData(t.ArrowType(), n, []*memory.Buffer{nb, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(vals))}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
 }
 
 // Time implements match.Rows.
@@ -347,8 +394,11 @@ func (o *matchRecognize) advance() error {
 		for _, h := range mp.Trim(o.maxBack) {
 			o.data[h] = nil
 			o.free = append(o.free, h)
-			// A slot may have held a written row before: delete.
-			o.dirtyRows[h] = false
+			if o.written[h] {
+				o.dirtyRows[h] = false
+			} else {
+				delete(o.dirtyRows, h) // never written
+			}
 		}
 	}
 	return nil
@@ -400,6 +450,7 @@ func (o *matchRecognize) alloc(row []types.Datum, t int64) int64 {
 	}
 	o.data = append(o.data, row)
 	o.times = append(o.times, t)
+	o.written = append(o.written, false)
 	return int64(len(o.data) - 1)
 }
 
@@ -453,6 +504,7 @@ func (o *matchRecognize) Barrier(b *Barrier) error {
 		} else if err := o.rows.Delete(b.Writes, buf); err != nil {
 			return err
 		}
+		o.written[h] = live
 	}
 	clear(o.dirtyRows)
 	for p := range o.dirtyParts {
