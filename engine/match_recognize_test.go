@@ -31,6 +31,12 @@ func mrInsert(t *testing.T, conn *pgx.Conn, table string, rows []refRow) {
 
 // mrOutput runs q wrapped to print the reference's columns, in order.
 func mrOutput(conn *pgx.Conn, q *refQuery, table string) ([]string, error) {
+	return mrSelect(conn, q, "("+q.sql(table)+") x")
+}
+
+// mrSelect prints the reference's columns of from (q's query or a view
+// of it), in order.
+func mrSelect(conn *pgx.Conn, q *refQuery, from string) ([]string, error) {
 	cols := "k, mn, extract(epoch from s)::int8, extract(epoch from e)::int8, n"
 	for i, v := range q.vars {
 		if q.used[i] {
@@ -38,7 +44,7 @@ func mrOutput(conn *pgx.Conn, q *refQuery, table string) ([]string, error) {
 		}
 	}
 	cols += ", sv"
-	rows, err := conn.Query(context.Background(), "SELECT "+cols+" FROM ("+q.sql(table)+") x ORDER BY k, mn")
+	rows, err := conn.Query(context.Background(), "SELECT "+cols+" FROM "+from+" ORDER BY k, mn")
 	if err != nil {
 		return nil, err
 	}

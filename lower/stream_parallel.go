@@ -12,8 +12,8 @@ import (
 
 // parallelize spreads a stream plan over p instances per keyed operator:
 // every hash aggregation with a GROUP BY, every session aggregation with
-// partition columns, every equi-join and every top-N and over window
-// with PARTITION BY runs as p instances, each fed by a hash exchange on
+// partition columns, every equi-join and every top-N, over window and
+// MATCH_RECOGNIZE with PARTITION BY runs as p instances, each fed by a hash exchange on
 // its keys, so one view uses p cores. Stateless operators
 // run in the instances of their input. Operators whose state is not keyed
 // (a global aggregate, the EMIT ON WINDOW CLOSE buffer, row ids, watermark
@@ -40,6 +40,8 @@ func parallelize(n *stream.Node, p int) *stream.Node {
 		keys = [][]int{s.Partition}
 	case *sortedpart.OverWindowSpec:
 		keys = [][]int{s.Partition}
+	case *stream.MatchRecognizeSpec:
+		keys = [][]int{s.Match.Partition}
 	case *stream.EowcBufferSpec, *stream.RowIDSpec, *stream.WatermarkFilterSpec, *stream.MaterializeSpec,
 		*join.NestedLoopJoinSpec:
 	default:

@@ -126,6 +126,10 @@ func (p *Partition) Append(handle int64) {
 // Pending reports whether appended rows wait to be processed.
 func (p *Partition) Pending() bool { return p.done < p.n }
 
+// Handles returns the handles of the rows the partition keeps (appended
+// and not yet trimmed), oldest first. The slice is the partition's own.
+func (p *Partition) Handles() []int64 { return p.handles }
+
 // Open reports whether the partition has partial matches.
 func (p *Partition) Open() bool { return len(p.groups) > 0 }
 

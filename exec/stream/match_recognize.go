@@ -1,0 +1,524 @@
+package stream
+
+// MATCH_RECOGNIZE in views: the incremental form of the ad-hoc operator
+// (exec/batch/match_recognize.go), over an append-only input with a
+// watermark on the ORDER BY time column.
+//
+// Rows arrive in any order; a row waits in the buffer of its partition
+// until the watermark passes it (no row of a smaller time can come after
+// that), and the rows the watermark released are then fed to the shared
+// matcher (exec/match) in (time, arrival) order, every partition's next
+// row in one Step, so that DEFINE conditions are evaluated as vectors
+// across partitions. After feeding, the watermark also ends the partial
+// matches WITHIN forbids to take any later row (Expire), and every
+// partition drops the rows no partial match or navigation can read any
+// more (Trim). Matches are emitted once, as inserts (ONE ROW PER MATCH),
+// with a hidden match number that with the partition columns is the
+// output's stream key. A row behind the watermark is late: it is counted
+// and kept in the late_rows relation, never matched.
+//
+// State, three tables:
+//
+//   - rows: handle (a slot, reused) -> input row, every row buffered or kept by the
+//     matcher; written when the row arrives, deleted when it is trimmed;
+//   - partitions: partition key -> the matcher's encoded state of the
+//     partition (match.Partition.EncodeState), rewritten at every barrier
+//     after which it changed; a partition's kept rows are its handles in
+//     that state, the other rows of the partition wait in the buffer;
+//   - meta: the last watermark.
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"streamsql/exec/match"
+	"streamsql/sql/types"
+	"streamsql/storage"
+)
+
+// MatchRecognizeSpec is MATCH_RECOGNIZE over an append-only input whose
+// time column TimeCol (the first ORDER BY column) carries watermarks.
+type MatchRecognizeSpec struct {
+	// Match is the matcher's spec: pattern, conditions, measures,
+	// partition columns (Match.Partition) and WITHIN.
+	Match match.Spec
+	// TimeCol is the input's ORDER BY time column (timestamp or
+	// timestamptz).
+	TimeCol int
+	// OrderCols are the further ORDER BY columns: rows of one time are
+	// matched in their order (NULLs last), then in arrival order.
+	OrderCols []int
+	// Types are the input's column types.
+	Types []types.T
+	// Desc is the plan's description, for EXPLAIN.
+	Desc string
+	// KeepLate keeps the rows behind the watermark in late_rows.
+	KeepLate bool
+}
+
+func (s *MatchRecognizeSpec) Explain() string { return "StreamMatchRecognize " + s.Desc }
+
+// mrPart is one partition: its key, the matcher's state and the rows
+// waiting for the watermark.
+type mrPart struct {
+	key string
+	p   *match.Partition
+	buf []mrRow
+}
+
+// mrRow is a buffered row: its time and handle.
+type mrRow struct {
+	ts     int64
+	handle int64
+}
+
+type matchRecognize struct {
+	spec *MatchRecognizeSpec
+	env  *Env
+	out  Output
+	keep *LateKeeper
+	m    *match.Matcher
+
+	rows    *StateTable
+	parts   *StateTable
+	wmState PersistedWatermark
+
+	// Rows by handle: a handle is a slot, reused once its row is gone
+	// (free), so the matcher reads rows and times by index.
+	data       [][]types.Datum
+	times      []int64
+	free       []int64
+	written    []bool // the slots that hold a row in the rows table
+	partByKey  map[string]*mrPart
+	waiting    map[*mrPart]struct{} // partitions with buffered rows
+	open       map[*mrPart]struct{} // partitions with partial matches
+	byMatcher  map[*match.Partition]*mrPart
+	dirtyParts map[*mrPart]struct{} // partitions whose matcher state changed
+	dirtyRows  map[int64]bool       // handle -> written (true) or deleted (false)
+	wm         int64
+	hasWM      bool
+	wmDirty    bool
+	maxBack    int64
+
+	keyBuf []byte
+	kv     []types.Datum
+	ds     []types.Datum
+}
+
+func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+	t := s.Types[s.TimeCol]
+	if t.Kind != types.TimestampKind && t.Kind != types.TimestampTZ {
+		return nil, fmt.Errorf("match_recognize: time column #%d is %s", s.TimeCol, t)
+	}
+	partTypes := make([]types.T, len(s.Match.Partition))
+	for i, c := range s.Match.Partition {
+		partTypes[i] = s.Types[c]
+	}
+	o := &matchRecognize{spec: s, env: b.Env, out: out,
+		rows:      b.NewStateTable(AscKeys(types.TInt8), s.Types),
+		parts:     b.NewStateTable(AscKeys(partTypes...), []types.T{types.TBytea}),
+		partByKey: map[string]*mrPart{}, waiting: map[*mrPart]struct{}{},
+		open: map[*mrPart]struct{}{}, dirtyParts: map[*mrPart]struct{}{}, byMatcher: map[*match.Partition]*mrPart{}, dirtyRows: map[int64]bool{},
+		maxBack: s.Match.MaxBack()}
+	meta := b.NewStateTable(nil, nil)
+	o.wmState = PersistedWatermark{Table: meta, Key: []byte{'w'}, T: t}
+	o.m = match.New(b.Env.Ctx, s.Match, o)
+	if s.KeepLate {
+		var err error
+		if o.keep, err = NewLateKeeper(b, ""); err != nil {
+			return nil, fmt.Errorf("match_recognize: %w", err)
+		}
+	}
+	if !b.Env.Fresh {
+		if err := o.load(b.Env.State); err != nil {
+			return nil, fmt.Errorf("match_recognize: load state: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// load reads the committed state: the watermark, the next handle, the
+// partitions' matcher states and the rows; rows no partition keeps are
+// the buffered ones.
+func (o *matchRecognize) load(r storage.Reader) error {
+	wm, err := o.wmState.Load(r)
+	if err != nil {
+		return err
+	}
+	if wm != nil {
+		o.wm, o.hasWM = int64(wm.(types.Timestamp)), true
+	}
+	kept := map[int64]bool{}
+	err = o.parts.Scan(r, nil, func(k, v []byte) error {
+		row, err := o.parts.DecodeValue(v)
+		if err != nil {
+			return err
+		}
+		st, _ := row[0].([]byte)
+		key := string(k)
+		mp, err := o.m.DecodeState(key, st)
+		if err != nil {
+			return fmt.Errorf("partition %x: %w", k, err)
+		}
+		p := &mrPart{key: key, p: mp}
+		o.partByKey[key] = p
+		o.byMatcher[mp] = p
+		if mp.Open() {
+			o.open[p] = struct{}{}
+		}
+		for _, h := range mp.Handles() {
+			kept[h] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return o.rows.Scan(r, nil, func(k, v []byte) error {
+		hv, _, err := o.rows.DecodeKey(k, 1)
+		if err != nil {
+			return err
+		}
+		row, err := o.rows.DecodeValue(v)
+		if err != nil {
+			return err
+		}
+		h := hv[0].(int64)
+		// Handles come in ascending order: the slots skipped are free.
+		for int64(len(o.data)) < h {
+			o.free = append(o.free, int64(len(o.data)))
+			o.data = append(o.data, nil)
+			o.times = append(o.times, 0)
+			o.written = append(o.written, false)
+		}
+		o.data = append(o.data, row)
+		o.times = append(o.times, int64(row[o.spec.TimeCol].(types.Timestamp)))
+		o.written = append(o.written, true)
+		if kept[h] {
+			return nil
+		}
+		p := o.part(row)
+		p.buf = append(p.buf, mrRow{ts: int64(row[o.spec.TimeCol].(types.Timestamp)), handle: h})
+		o.waiting[p] = struct{}{}
+		return nil
+	})
+}
+
+// part returns the partition of row, made when new.
+func (o *matchRecognize) part(row []types.Datum) *mrPart {
+	o.kv = o.kv[:0]
+	for _, c := range o.spec.Match.Partition {
+		o.kv = append(o.kv, row[c])
+	}
+	o.keyBuf = o.parts.AppendKey(o.keyBuf[:0], o.kv...)
+	if p, ok := o.partByKey[string(o.keyBuf)]; ok {
+		return p
+	}
+	key := string(o.keyBuf)
+	p := &mrPart{key: key, p: &match.Partition{Key: key}}
+	o.partByKey[key] = p
+	o.dirtyParts[p] = struct{}{}
+	o.byMatcher[p.p] = p
+	return p
+}
+
+// Gather implements match.Rows over the kept rows.
+func (o *matchRecognize) Gather(col int, handles []int64) (arrow.Array, error) {
+	if t := o.spec.Types[col]; t.Kind == types.Int8 || t.Kind == types.TimestampKind || t.Kind == types.TimestampTZ {
+		return o.gatherInt64(col, t, handles)
+	}
+	o.ds = slices.Grow(o.ds[:0], len(handles))[:len(handles)]
+	for i, h := range handles {
+		o.ds[i] = nil
+		if h >= 0 {
+			row := o.data[h]
+			if row == nil {
+				return nil, fmt.Errorf("match_recognize: row %d is gone", h)
+			}
+			o.ds[i] = row[col]
+		}
+	}
+	return types.ArrayFromDatums(o.spec.Types[col], o.ds), nil
+}
+
+// gatherInt64 is Gather for the columns held as 64-bit integers, built
+// straight from their values.
+func (o *matchRecognize) gatherInt64(col int, t types.T, handles []int64) (arrow.Array, error) {
+	n := len(handles)
+	vals := make([]int64, n)
+	var bits []byte
+	nulls := 0
+	for i, h := range handles {
+		var d types.Datum
+		if h >= 0 {
+			row := o.data[h]
+			if row == nil {
+				return nil, fmt.Errorf("match_recognize: row %d is gone", h)
+			}
+			d = row[col]
+		}
+		switch v := d.(type) {
+		case int64:
+			vals[i] = v
+		case types.Timestamp:
+			vals[i] = int64(v)
+		default:
+			if bits == nil {
+				bits = make([]byte, bitutil.BytesForBits(int64(n)))
+				bitutil.SetBitsTo(bits, 0, int64(n), true)
+			}
+			bitutil.ClearBit(bits, i)
+			nulls++
+		}
+	}
+	var nb *memory.Buffer
+	if bits != nil {
+		nb = memory.NewBufferBytes(bits)
+	}
+	d := array.NewData(t.ArrowType(), n, []*memory.Buffer{nb, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(vals))}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
+}
+
+// Time implements match.Rows.
+func (o *matchRecognize) Time(h int64) int64 {
+	if h < 0 || h >= int64(len(o.times)) {
+		return 0
+	}
+	return o.times[h]
+}
+
+func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
+	defer c.Release()
+	ts, ok := c.Cols[o.spec.TimeCol].(*array.Timestamp)
+	if !ok {
+		return fmt.Errorf("match_recognize: time column is %s", c.Cols[o.spec.TimeCol].DataType())
+	}
+	tv := ts.TimestampValues()
+	var late int64
+	for i := 0; i < c.N; i++ {
+		if !c.Ops[i].IsInsert() {
+			return fmt.Errorf("match_recognize: the input is append-only but retracts a row")
+		}
+		if ts.IsNull(i) {
+			continue // no place in the sequence, as ad hoc
+		}
+		t := int64(tv[i])
+		if o.hasWM && t < o.wm {
+			late++
+			o.keep.Add(c, i, o.spec.TimeCol, types.Timestamp(o.wm), o.spec.Types[o.spec.TimeCol])
+			continue
+		}
+		row := c.Row(i, o.spec.Types)
+		h := o.alloc(row, t)
+		o.dirtyRows[h] = true
+		p := o.part(row)
+		p.buf = append(p.buf, mrRow{ts: t, handle: h})
+		o.waiting[p] = struct{}{}
+	}
+	if late > 0 && o.env.Stats != nil {
+		o.env.Stats.LateRows.Add(late)
+	}
+	return nil
+}
+
+func (o *matchRecognize) Watermark(_ int, w Watermark) error {
+	if w.Col != o.spec.TimeCol || w.Val == nil {
+		return nil // the output carries no input column's watermark
+	}
+	t, ok := w.Val.(types.Timestamp)
+	if !ok {
+		return fmt.Errorf("match_recognize: watermark %T on the time column", w.Val)
+	}
+	if o.hasWM && int64(t) <= o.wm {
+		return nil
+	}
+	o.wm, o.hasWM, o.wmDirty = int64(t), true, true
+	return o.advance()
+}
+
+// advance feeds the matcher the rows the watermark passed, ends the
+// partial matches WITHIN closes, emits the matches and trims the rows no
+// longer needed.
+func (o *matchRecognize) advance() error {
+	var active []*match.Partition
+	for p := range o.waiting {
+		slices.SortFunc(p.buf, o.compareRows)
+		k := 0
+		for k < len(p.buf) && p.buf[k].ts < o.wm {
+			p.p.Append(p.buf[k].handle)
+			k++
+		}
+		if k == 0 {
+			continue
+		}
+		p.buf = append(p.buf[:0], p.buf[k:]...)
+		if len(p.buf) == 0 {
+			delete(o.waiting, p)
+		}
+		o.dirtyParts[p] = struct{}{}
+		active = append(active, p.p)
+	}
+	touched := slices.Clone(active)
+	for len(active) > 0 {
+		if err := o.m.Step(active); err != nil {
+			return err
+		}
+		kept := active[:0]
+		for _, p := range active {
+			if p.Pending() {
+				kept = append(kept, p)
+			}
+		}
+		active = kept
+	}
+	o.noteOpen(touched)
+	if o.spec.Match.Within > 0 {
+		// The next row of any partition comes at the watermark or later.
+		for p := range o.open {
+			o.m.Expire(p.p, o.wm-1)
+			o.dirtyParts[p] = struct{}{}
+			touched = append(touched, p.p)
+		}
+	}
+	if err := o.emit(); err != nil {
+		return err
+	}
+	o.noteOpen(touched)
+	for _, mp := range touched {
+		for _, h := range mp.Trim(o.maxBack) {
+			o.data[h] = nil
+			o.free = append(o.free, h)
+			if o.written[h] {
+				o.dirtyRows[h] = false
+			} else {
+				delete(o.dirtyRows, h) // never written
+			}
+		}
+	}
+	return nil
+}
+
+// noteOpen records which of the partitions ps have partial matches.
+func (o *matchRecognize) noteOpen(ps []*match.Partition) {
+	for _, mp := range ps {
+		p := o.byMatcher[mp]
+		if mp.Open() {
+			o.open[p] = struct{}{}
+		} else {
+			delete(o.open, p)
+		}
+	}
+}
+
+// emit sends the matches found as inserts: the partition columns, the
+// measures and the hidden match number.
+func (o *matchRecognize) emit() error {
+	ms := o.m.TakeMatches()
+	for len(ms) > 0 {
+		n := min(len(ms), 4096)
+		b, err := o.m.Output(ms[:n])
+		if err != nil {
+			return err
+		}
+		nb := array.NewInt64Builder(types.Mem)
+		for _, mt := range ms[:n] {
+			nb.Append(mt.Number)
+		}
+		cols := append(b.Cols, nb.NewArray())
+		nb.Release()
+		if err := o.out.Chunk(NewChunk(cols, make([]Op, n))); err != nil {
+			return err
+		}
+		ms = ms[n:]
+	}
+	return nil
+}
+
+// alloc keeps row (of time t) in a free slot and returns its handle.
+func (o *matchRecognize) alloc(row []types.Datum, t int64) int64 {
+	if n := len(o.free); n > 0 {
+		h := o.free[n-1]
+		o.free = o.free[:n-1]
+		o.data[h], o.times[h] = row, t
+		return h
+	}
+	o.data = append(o.data, row)
+	o.times = append(o.times, t)
+	o.written = append(o.written, false)
+	return int64(len(o.data) - 1)
+}
+
+// compareRows orders buffered rows by time, the further ORDER BY columns
+// and arrival.
+func (o *matchRecognize) compareRows(a, b mrRow) int {
+	if a.ts != b.ts {
+		return cmpInt64(a.ts, b.ts)
+	}
+	if len(o.spec.OrderCols) > 0 {
+		ra, rb := o.data[a.handle], o.data[b.handle]
+		for _, c := range o.spec.OrderCols {
+			x, y := ra[c], rb[c]
+			switch {
+			case x == nil && y == nil:
+				continue
+			case x == nil:
+				return 1
+			case y == nil:
+				return -1
+			}
+			if d := types.Compare(x, y, o.spec.Types[c]); d != 0 {
+				return d
+			}
+		}
+	}
+	return cmpInt64(a.handle, b.handle)
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (o *matchRecognize) Barrier(b *Barrier) error {
+	if err := o.keep.Flush(b); err != nil {
+		return fmt.Errorf("match_recognize: late rows: %w", err)
+	}
+	var buf []byte
+	for h, live := range o.dirtyRows {
+		buf = o.rows.AppendKey(buf[:0], h)
+		if live {
+			if err := o.rows.Insert(b.Writes, buf, o.rows.AppendValue(nil, o.data[h])); err != nil {
+				return err
+			}
+		} else if err := o.rows.Delete(b.Writes, buf); err != nil {
+			return err
+		}
+		o.written[h] = live
+	}
+	clear(o.dirtyRows)
+	for p := range o.dirtyParts {
+		st := p.p.EncodeState(nil)
+		if err := o.parts.Insert(b.Writes, []byte(p.key), o.parts.AppendValue(nil, []types.Datum{st})); err != nil {
+			return err
+		}
+	}
+	clear(o.dirtyParts)
+	if o.wmDirty && o.hasWM {
+		if err := o.wmState.Store(b.Writes, types.Timestamp(o.wm)); err != nil {
+			return err
+		}
+		o.wmDirty = false
+	}
+	return o.out.Barrier(b)
+}
