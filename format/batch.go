@@ -1,6 +1,8 @@
 package format
 
 import (
+	"math"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -388,6 +390,71 @@ func (c *colOut) putFast(v jval, cv *conv) bool {
 	case v.kind == jString && cv.st == stTimestamp:
 		x, ok := parseTimestampFast(v.str, cv.t.Kind == types.TimestampTZ)
 		if !ok {
+			return false
+		}
+		c.setValid()
+		c.i64 = append(c.i64, x)
+	default:
+		return false
+	}
+	return true
+}
+
+// valueFast reads the next JSON value straight into the column when it
+// has the column's commonest spelling (see fastKind) and reports true;
+// otherwise it consumes nothing and reports false, and the value takes the
+// general way (jsonScanner.value, conv.setJSON), which also gives the
+// errors. The column is at the row being written.
+func (c *colOut) valueFast(s *jsonScanner, cv *conv) bool {
+	switch cv.fast {
+	case fastInt:
+		p := s.pos
+		x, ok := s.intFast()
+		if !ok {
+			return false
+		}
+		switch c.st {
+		case stInt64:
+			c.setValid()
+			c.i64 = append(c.i64, x)
+		case stInt32:
+			if x < math.MinInt32 || x > math.MaxInt32 {
+				s.pos = p
+				return false
+			}
+			c.setValid()
+			c.i32 = append(c.i32, int32(x))
+		case stInt16:
+			if x < math.MinInt16 || x > math.MaxInt16 {
+				s.pos = p
+				return false
+			}
+			c.setValid()
+			c.i16 = append(c.i16, int16(x))
+		default:
+			s.pos = p
+			return false
+		}
+	case fastText:
+		b, ok := s.plainString()
+		if !ok {
+			return false
+		}
+		if len(c.offs) == 0 {
+			c.offs = append(c.offs, 0)
+		}
+		c.setValid()
+		c.data = append(c.data, b...)
+		c.offs = append(c.offs, int32(len(c.data)))
+	case fastTimestamp:
+		p := s.pos
+		b, ok := s.plainString()
+		if !ok {
+			return false
+		}
+		x, ok := parseTimestampFast(b, cv.t.Kind == types.TimestampTZ)
+		if !ok {
+			s.pos = p
 			return false
 		}
 		c.setValid()
