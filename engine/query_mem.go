@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"streamsql/exec"
+	"streamsql/internal/gctune"
 	"streamsql/sql/sqlerr"
 )
 
@@ -26,7 +27,7 @@ const (
 // state budget, and at least an eighth of the machine.
 func queryMemory(opts Options, stateLimit int64) (perQuery, total int64) {
 	total = memoryOption(opts.TotalQueryMem, func() int64 {
-		ram := physicalMemory()
+		ram := gctune.PhysicalMemory()
 		if ram <= 0 {
 			ram = 8 << 30
 		}
