@@ -1,7 +1,10 @@
 package engine
 
 import (
-	"streamsql/internal/gctune"
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
 )
 
 // stateMemoryLimit turns Options.StateMemory into the budget of operator
@@ -14,10 +17,31 @@ func stateMemoryLimit(opt int64) int64 {
 	case opt < 0:
 		return 0
 	}
-	if total := gctune.PhysicalMemory(); total > 0 {
+	if total := physicalMemory(); total > 0 {
 		return total / 2
 	}
 	return 4 << 30
+}
+
+// physicalMemory returns MemTotal from /proc/meminfo, or 0.
+func physicalMemory() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // StateMemory returns the budget of operator state in bytes (0: none) and

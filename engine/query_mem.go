@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"streamsql/exec"
-	"streamsql/internal/gctune"
 	"streamsql/sql/sqlerr"
 )
 
@@ -27,7 +26,7 @@ const (
 // state budget, and at least an eighth of the machine.
 func queryMemory(opts Options, stateLimit int64) (perQuery, total int64) {
 	total = memoryOption(opts.TotalQueryMem, func() int64 {
-		ram := gctune.PhysicalMemory()
+		ram := physicalMemory()
 		if ram <= 0 {
 			ram = 8 << 30
 		}

@@ -20,7 +20,6 @@ import (
 	"streamsql/engine"
 	"streamsql/exec"
 	"streamsql/httpapi"
-	"streamsql/internal/gctune"
 	"streamsql/pgwire"
 	"streamsql/storage"
 )
@@ -90,7 +89,6 @@ func run(args []string) error {
 	diskReserve := fs.String("disk-reserve", "128MB", "free disk space kept in the data directory's file system; below it writes fail with 53100 and the server does not start (-1: no check)")
 	sinkLogMax := fs.String("sink-log-max-size", "0", "most undelivered bytes the log of a sink to an external system may hold before the sink stops with 53400 (0: no bound); WITH (sink.log.max_bytes) overrides it per sink")
 	maxTxn := fs.String("max-transaction-size", "1GB", "largest write set one transaction may buffer before it commits; larger ones fail with 54000")
-	gcPercent := fs.Int("gc-percent", gctune.Percent, "garbage collection target of the Go runtime, as GOGC (the GOGC environment variable wins); the soft memory limit is nine tenths of the machine's or container's memory unless GOMEMLIMIT is set")
 	var sec security
 	sec.register(fs)
 	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory, http_listen, max_connections, authentication_timeout, lock_wait, disk_reserve, query_mem and total_query_mem")
@@ -161,11 +159,6 @@ func run(args []string) error {
 		return fmt.Errorf("bad -log-level %q", *level)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-	if *gcPercent == 0 {
-		return fmt.Errorf("bad -gc-percent 0: a positive target, or negative to turn collection off")
-	}
-	gc := gctune.Apply(*gcPercent, 0)
-	log.Info("garbage collector", "gc_percent", gc.Percent, "from_GOGC", gc.FromEnvGOGC, "soft_limit_bytes", gc.SoftLimit, "from_GOMEMLIMIT", gc.FromEnvMemLim)
 
 	memLimit, err := parseSize(*stateMem)
 	if err != nil {

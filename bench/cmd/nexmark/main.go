@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"streamsql/bench/nexmark"
-	"streamsql/internal/gctune"
 )
 
 type flags struct {
@@ -176,9 +175,6 @@ func runChild(f flags) error {
 	}
 	q := qs[0]
 	ctx := context.Background()
-	// The child stands for a streamsqld process: the same collector
-	// settings (GOGC and GOMEMLIMIT in the environment win, as there).
-	gctune.Apply(gctune.Percent, 0)
 	if f.cpuprofile != "" {
 		pf, err := os.Create(filepath.Join(f.cpuprofile, q.Name+".pprof"))
 		if err != nil {
