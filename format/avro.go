@@ -22,7 +22,7 @@ import (
 // datum. Schemas are fetched from the schema registry by id once and
 // compiled (with hamba/avro's schema parser) into a small program that
 // walks the binary datum and writes the fields whose names match columns
-// straight into the staging row; other fields are skipped without
+// straight into the columns of the batch; other fields are skipped without
 // decoding. So a new writer schema (schema evolution under the registry's
 // compatibility rules) simply compiles to a new program over the same
 // columns: a field the writer no longer has is NULL, a new field is
