@@ -22,7 +22,7 @@ import (
 // datum. Schemas are fetched from the schema registry by id once and
 // compiled (with hamba/avro's schema parser) into a small program that
 // walks the binary datum and writes the fields whose names match columns
-// straight into the staging row; other fields are skipped without
+// straight into the columns of the batch; other fields are skipped without
 // decoding. So a new writer schema (schema evolution under the registry's
 // compatibility rules) simply compiles to a new program over the same
 // columns: a field the writer no longer has is NULL, a new field is
@@ -167,47 +167,72 @@ func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) 
 	return p, nil
 }
 
-// DecodeBatch implements Decoder.
+// DecodeBatch implements Decoder. Messages decode straight into the
+// columns of out; one that fails half-way is cut off them again
+// (Batch.truncate), so it adds nothing.
 func (d *avroDecoder) DecodeBatch(msgs []Message, out *Batch) {
 	out.decoding(len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
-		d.begin()
-		if err := d.decodeMessage(m); err != nil {
+		d.sc.reset()
+		mark := out.Len()
+		if err := d.decodeMessage(m, out); err != nil {
+			out.truncate(mark)
 			out.reject(m, err)
-			continue
 		}
-		d.commit(m, out)
 	}
 }
 
-func (d *avroDecoder) decodeMessage(m *Message) error {
+func (d *avroDecoder) decodeMessage(m *Message, out *Batch) error {
 	if d.dbz != nil {
-		return d.decodeDebezium(m)
+		return d.decodeDebezium(m, out)
 	}
+	i := out.Len()
 	if m.Value == nil {
 		if !d.upsert {
 			return nil
 		}
-		r := d.stage(Delete)
-		if err := d.keyInto(m, r); err != nil {
+		if err := d.keyInto(m, out, i); err != nil {
 			return err
 		}
-		return d.checkKey(d.pk, r)
+		if err := d.checkKeyAt(d.pk, out, i); err != nil {
+			return err
+		}
+		d.finishRow(m, out, i, Delete)
+		return nil
 	}
-	r := d.stage(Insert)
-	if err := d.decodeWire(m.Value, r, d.message, &d.lastValue, false); err != nil {
+	if err := d.decodeWire(m.Value, rowDst{out: out, i: i}, d.message, &d.lastValue, false); err != nil {
 		return err
 	}
 	if d.upsert {
-		if keyAbsent(d.pk, r) {
-			if err := d.keyInto(m, r); err != nil {
+		if keyAbsentAt(d.pk, out, i) {
+			if err := d.keyInto(m, out, i); err != nil {
 				return err
 			}
 		}
-		return d.checkKey(d.pk, r)
+		if err := d.checkKeyAt(d.pk, out, i); err != nil {
+			return err
+		}
 	}
+	d.finishRow(m, out, i, Insert)
 	return nil
+}
+
+// rowDst is where a record's fields go: row i of a batch, written
+// straight into its columns, or a staging row (a message key; the images
+// of a Debezium event that come in an order its op does not take).
+type rowDst struct {
+	out *Batch
+	i   int
+	row *row
+}
+
+func (w rowDst) put(col int, sl *slot) {
+	if w.out != nil {
+		w.out.cols[col].put(w.i, sl)
+	} else {
+		w.row.slots[col] = *sl
+	}
 }
 
 // wireCache remembers the program of the last message of one kind (keys
@@ -220,7 +245,7 @@ type wireCache struct {
 // decodeWire decodes one Confluent-framed Avro datum into r. A record's
 // fields go to the columns of their names; a key that is not a record (a
 // bare long or string) goes to the one primary key column.
-func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string, cache *wireCache, key bool) error {
+func (d *avroDecoder) decodeWire(b []byte, dst rowDst, wantName string, cache *wireCache, key bool) error {
 	if len(b) < 5 || b[0] != 0 {
 		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "not an Avro message in the Confluent wire format (magic byte 0 and a 4-byte schema id)")
 	}
@@ -235,7 +260,7 @@ func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string, cache *wireC
 	rd := avroReader{buf: b[5:], d: d.rowDecoder}
 	switch {
 	case p.root.kind == avRecord:
-		if err := rd.record(p.root, r); err != nil {
+		if err := rd.record(p.root, dst); err != nil {
 			return err
 		}
 		for _, df := range p.defaults {
@@ -243,15 +268,19 @@ func (d *avroDecoder) decodeWire(b []byte, r *row, wantName string, cache *wireC
 				return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d has no field %q and the reader schema gives it no default", id, df.missing)
 			}
 			dr := avroReader{buf: df.enc, d: d.rowDecoder}
-			if err := dr.value(df.node, &d.convs[df.col], &r.slots[df.col]); err != nil {
+			var sl slot
+			if err := dr.value(df.node, &d.convs[df.col], &sl); err != nil {
 				return err
 			}
+			dst.put(df.col, &sl)
 		}
 	case key && len(d.pk) == 1:
 		k := d.pk[0]
-		if err := rd.value(p.root, &d.convs[k], &r.slots[k]); err != nil {
+		var sl slot
+		if err := rd.value(p.root, &d.convs[k], &sl); err != nil {
 			return err
 		}
+		dst.put(k, &sl)
 	default:
 		return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is an Avro %s, a source needs a record", id, avroKindName(p.root.kind))
 	}
@@ -277,16 +306,22 @@ func (d *avroDecoder) cached(id int32, cache *wireCache) (*avroProg, error) {
 	return p, nil
 }
 
-func (d *avroDecoder) keyInto(m *Message, r *row) error {
+// keyInto fills the primary key columns that row i of out still lacks
+// from the message key.
+func (d *avroDecoder) keyInto(m *Message, out *Batch, i int) error {
 	if len(m.Key) == 0 {
 		return errNoKey()
 	}
 	kr := &d.keyRow
 	kr.clear()
-	if err := d.decodeWire(m.Key, kr, d.keyMsg, &d.lastKey, true); err != nil {
+	if err := d.decodeWire(m.Key, rowDst{row: kr}, d.keyMsg, &d.lastKey, true); err != nil {
 		return wrapKeyErr(err)
 	}
-	fillKey(d.pk, r, kr)
+	for _, k := range d.pk {
+		if out.cols[k].n == i && kr.slots[k].state != slotAbsent {
+			out.cols[k].put(i, &kr.slots[k])
+		}
+	}
 	return nil
 }
 
@@ -744,8 +779,9 @@ func (r *avroReader) symbol(n *avroNode) (string, error) {
 	return n.symbols[idx], nil
 }
 
-// record reads a record whose fields are mapped to columns of row.
-func (r *avroReader) record(n *avroNode, row *row) error {
+// record reads a record whose fields are mapped to columns into dst.
+func (r *avroReader) record(n *avroNode, dst rowDst) error {
+	var sl slot
 	for i := range n.fields {
 		f := &n.fields[i]
 		if f.col < 0 {
@@ -754,9 +790,11 @@ func (r *avroReader) record(n *avroNode, row *row) error {
 			}
 			continue
 		}
-		if err := r.value(f.node, &r.d.convs[f.col], &row.slots[f.col]); err != nil {
+		sl.state = slotAbsent
+		if err := r.value(f.node, &r.d.convs[f.col], &sl); err != nil {
 			return err
 		}
+		dst.put(f.col, &sl)
 	}
 	return nil
 }

@@ -97,8 +97,13 @@ func imageRecord(n *avroNode) *avroNode {
 	return nil
 }
 
-// decodeDebezium decodes one envelope into the staged rows its op says.
-func (d *avroDecoder) decodeDebezium(m *Message) error {
+// decodeDebezium decodes one envelope. The row images go straight into
+// the columns, as the next rows of out in the order the envelope holds
+// them; their ops are set once op, which comes after them, is read. An
+// event whose images are not in the order its op takes them (an image the
+// op does not use, after before before in the writer schema) is decoded
+// again through staging rows; Debezium writes none of these.
+func (d *avroDecoder) decodeDebezium(m *Message, out *Batch) error {
 	b := m.Value
 	if b == nil {
 		return nil // the tombstone after a delete
@@ -114,60 +119,62 @@ func (d *avroDecoder) decodeDebezium(m *Message) error {
 	if d.message != "" && p.name != d.message {
 		return sqlerr.New(sqlerr.DatatypeMismatch, "schema %d is record %q, not %q", id, p.name, d.message)
 	}
-	z := d.dbz
-	rd := avroReader{buf: b[5:], d: d.rowDecoder}
-	var hasBefore, hasAfter bool
-	var op []byte
-	for i := range p.root.fields {
-		f := &p.root.fields[i]
-		switch i {
-		case p.before:
-			if hasBefore, err = rd.image(f.node, &z.before); err != nil {
-				return err
-			}
-		case p.after:
-			if hasAfter, err = rd.image(f.node, &z.after); err != nil {
-				return err
-			}
-		case p.op:
-			n, err := rd.long()
-			if err != nil {
-				return err
-			}
-			if op, err = rd.take(n); err != nil {
-				return err
-			}
-		default:
-			if err := rd.skip(f.node); err != nil {
-				return err
-			}
-		}
+	mark := out.Len()
+	ev, err := d.debeziumWalk(b[5:], id, p, m, out, nil)
+	if err != nil {
+		return err
 	}
-	if rd.pos != len(rd.buf) {
-		return sqlerr.New(sqlerr.InvalidBinaryRepresentation, "%d bytes after the Avro datum of schema %d", len(rd.buf)-rd.pos, id)
-	}
-	stage := func(op Op, img *row) { d.stage(op).copyFrom(img) }
-	switch {
-	case len(op) == 1 && (op[0] == 'c' || op[0] == 'r'):
-		if !hasAfter {
-			return errMissingField("Debezium", "after")
+	staged := func() error {
+		out.truncate(mark)
+		d.begin()
+		z := d.dbz
+		ev, err := d.debeziumWalk(b[5:], id, p, m, nil, z)
+		if err != nil {
+			return err
 		}
-		stage(Insert, &z.after)
-	case len(op) == 1 && op[0] == 'u':
-		if !hasAfter {
-			return errMissingField("Debezium", "after")
-		}
-		if hasBefore {
+		stage := func(op Op, img *row) { d.stage(op).copyFrom(img) }
+		switch ev.op[0] {
+		case 'c', 'r':
+			stage(Insert, &z.after)
+		case 'u':
 			stage(UpdateDelete, &z.before)
 			stage(UpdateInsert, &z.after)
-		} else {
-			stage(Insert, &z.after)
+		case 'd':
+			stage(Delete, &z.before)
+		}
+		d.commit(m, out)
+		return nil
+	}
+	op := ev.op
+	switch {
+	case len(op) == 1 && (op[0] == 'c' || op[0] == 'r'):
+		if !ev.hasAfter {
+			return errMissingField("Debezium", "after")
+		}
+		if ev.hasBefore {
+			return staged()
+		}
+		out.ops[mark] = Insert
+	case len(op) == 1 && op[0] == 'u':
+		if !ev.hasAfter {
+			return errMissingField("Debezium", "after")
+		}
+		switch {
+		case !ev.hasBefore:
+			out.ops[mark] = Insert
+		case p.after < p.before:
+			return staged()
+		default:
+			out.ops[mark], out.ops[mark+1] = UpdateDelete, UpdateInsert
 		}
 	case len(op) == 1 && op[0] == 'd':
-		if !hasBefore {
+		if !ev.hasBefore {
 			return errMissingField("Debezium", "before")
 		}
-		stage(Delete, &z.before)
+		if ev.hasAfter {
+			return staged()
+		}
+		out.ops[mark] = Delete
 	case len(op) == 1 && op[0] == 't':
 		return sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
 	default:
@@ -176,8 +183,67 @@ func (d *avroDecoder) decodeDebezium(m *Message) error {
 	return nil
 }
 
-// image reads a before or after field into img: false when it is null.
-func (r *avroReader) image(n *avroNode, img *row) (bool, error) {
+// avroDbzEvent is what one walk over a Debezium Avro envelope found.
+type avroDbzEvent struct {
+	op                  []byte
+	hasBefore, hasAfter bool
+}
+
+// debeziumWalk reads the envelope datum b of schema id: each non-null
+// image as the next row of out (an Insert until the op is known), or,
+// with out nil, into the staging rows of z.
+func (d *avroDecoder) debeziumWalk(b []byte, id int32, p *avroProg, m *Message, out *Batch, z *avroDebezium) (avroDbzEvent, error) {
+	var ev avroDbzEvent
+	rd := avroReader{buf: b, d: d.rowDecoder}
+	image := func(n *avroNode, img *row) (bool, error) {
+		if out == nil {
+			return rd.image(n, rowDst{row: img}, nil, nil)
+		}
+		return rd.image(n, rowDst{out: out, i: out.Len()}, d.rowDecoder, m)
+	}
+	var err error
+	for i := range p.root.fields {
+		f := &p.root.fields[i]
+		switch i {
+		case p.before:
+			var img *row
+			if z != nil {
+				img = &z.before
+			}
+			if ev.hasBefore, err = image(f.node, img); err != nil {
+				return ev, err
+			}
+		case p.after:
+			var img *row
+			if z != nil {
+				img = &z.after
+			}
+			if ev.hasAfter, err = image(f.node, img); err != nil {
+				return ev, err
+			}
+		case p.op:
+			n, err := rd.long()
+			if err != nil {
+				return ev, err
+			}
+			if ev.op, err = rd.take(n); err != nil {
+				return ev, err
+			}
+		default:
+			if err := rd.skip(f.node); err != nil {
+				return ev, err
+			}
+		}
+	}
+	if rd.pos != len(rd.buf) {
+		return ev, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "%d bytes after the Avro datum of schema %d", len(rd.buf)-rd.pos, id)
+	}
+	return ev, nil
+}
+
+// image reads a before or after field into dst: false when it is null.
+// A row of a batch is completed (fin, with the metadata columns of m).
+func (r *avroReader) image(n *avroNode, dst rowDst, fin *rowDecoder, m *Message) (bool, error) {
 	if n.kind == avUnion {
 		idx, err := r.long()
 		if err != nil {
@@ -191,6 +257,13 @@ func (r *avroReader) image(n *avroNode, img *row) (bool, error) {
 	if n.kind == avNull {
 		return false, nil
 	}
-	img.clear()
-	return true, r.record(n, img)
+	if dst.out == nil {
+		dst.row.clear()
+		return true, r.record(n, dst)
+	}
+	if err := r.record(n, dst); err != nil {
+		return true, err
+	}
+	fin.finishRow(m, dst.out, dst.i, Insert) // the op follows
+	return true, nil
 }

@@ -1,6 +1,8 @@
 package format
 
 import (
+	"math"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -396,6 +398,141 @@ func (c *colOut) putFast(v jval, cv *conv) bool {
 		return false
 	}
 	return true
+}
+
+// valueFast reads the next JSON value straight into the column when it
+// has the column's commonest spelling (see fastKind) and reports true;
+// otherwise it consumes nothing and reports false, and the value takes the
+// general way (jsonScanner.value, conv.setJSON), which also gives the
+// errors. The column is at the row being written.
+func (c *colOut) valueFast(s *jsonScanner, cv *conv) bool {
+	switch cv.fast {
+	case fastInt:
+		p := s.pos
+		x, ok := s.intFast()
+		if !ok {
+			return false
+		}
+		switch c.st {
+		case stInt64:
+			c.setValid()
+			c.i64 = append(c.i64, x)
+		case stInt32:
+			if x < math.MinInt32 || x > math.MaxInt32 {
+				s.pos = p
+				return false
+			}
+			c.setValid()
+			c.i32 = append(c.i32, int32(x))
+		case stInt16:
+			if x < math.MinInt16 || x > math.MaxInt16 {
+				s.pos = p
+				return false
+			}
+			c.setValid()
+			c.i16 = append(c.i16, int16(x))
+		default:
+			s.pos = p
+			return false
+		}
+	case fastText:
+		b, ok := s.plainString()
+		if !ok {
+			return false
+		}
+		if len(c.offs) == 0 {
+			c.offs = append(c.offs, 0)
+		}
+		c.setValid()
+		c.data = append(c.data, b...)
+		c.offs = append(c.offs, int32(len(c.data)))
+	case fastTimestamp:
+		p := s.pos
+		b, ok := s.plainString()
+		if !ok {
+			return false
+		}
+		x, ok := parseTimestampFast(b, cv.t.Kind == types.TimestampTZ)
+		if !ok {
+			s.pos = p
+			return false
+		}
+		c.setValid()
+		c.i64 = append(c.i64, x)
+	default:
+		return false
+	}
+	return true
+}
+
+// slotAt returns the value of row i as a slot; the bytes of a text or
+// binary value are copied into sc, so the slot outlives a truncate.
+func (c *colOut) slotAt(i int, sc *scratch) slot {
+	var s slot
+	if !c.isSet(i) {
+		s.state = slotNull
+		return s
+	}
+	s.state = slotSet
+	switch c.st {
+	case stBool:
+		s.i = int64(c.bits[i>>3] >> (i & 7) & 1)
+	case stInt16:
+		s.i = int64(c.i16[i])
+	case stInt32, stDate32:
+		s.i = int64(c.i32[i])
+	case stInt64, stTime64, stTimestamp:
+		s.i = c.i64[i]
+	case stFloat32:
+		s.f = float64(c.f32[i])
+	case stFloat64:
+		s.f = c.f64[i]
+	case stInterval:
+		s.iv = c.iv[i]
+	case stString, stBinary:
+		s.b = sc.add(c.data[c.offs[i]:c.offs[i+1]])
+	}
+	return s
+}
+
+// dupLast appends a copy of the last row's value.
+func (c *colOut) dupLast() {
+	i := c.n - 1
+	if !c.isSet(i) {
+		c.appendNull()
+		return
+	}
+	switch c.st {
+	case stBool:
+		bit := c.bits[i>>3] >> (i & 7) & 1
+		c.setValid()
+		if i+1 == len(c.bits)*8 {
+			c.bits = append(c.bits, 0)
+		}
+		c.bits[(i+1)>>3] |= bit << ((i + 1) & 7)
+	case stInt16:
+		c.setValid()
+		c.i16 = append(c.i16, c.i16[i])
+	case stInt32, stDate32:
+		c.setValid()
+		c.i32 = append(c.i32, c.i32[i])
+	case stInt64, stTime64, stTimestamp:
+		c.setValid()
+		c.i64 = append(c.i64, c.i64[i])
+	case stFloat32:
+		c.setValid()
+		c.f32 = append(c.f32, c.f32[i])
+	case stFloat64:
+		c.setValid()
+		c.f64 = append(c.f64, c.f64[i])
+	case stInterval:
+		c.setValid()
+		c.iv = append(c.iv, c.iv[i])
+	case stString, stBinary:
+		c.setValid()
+		c.data = append(c.data, c.data[c.offs[i]:c.offs[i+1]]...)
+		c.offs = append(c.offs, int32(len(c.data)))
+	}
 }
 
 // setValid starts the next row as a valid (non-NULL) value.

@@ -45,9 +45,8 @@ func (d *bytesDecoder) DecodeBatch(msgs []Message, out *Batch) {
 		if m.Value == nil {
 			continue
 		}
-		d.begin()
-		r := d.stage(Insert)
-		r.slots[d.col] = slot{state: slotSet, b: m.Value}
-		d.commit(m, out)
+		i := out.Len()
+		out.cols[d.col].put(i, &slot{state: slotSet, b: m.Value})
+		d.finishRow(m, out, i, Insert)
 	}
 }

@@ -97,15 +97,8 @@ func (d *jsonDecoder) canal(m *Message, out *Batch) error {
 			d.finishRow(m, out, i, op)
 			continue
 		}
-		// The old image is the data row with the fields of the matching
-		// "old" element laid over it; the new one is the data row, read
-		// again into the next row.
-		ds.skipWS()
-		start := ds.pos
-		if err := d.fieldsInto(&ds, out, i); err != nil {
-			return prefixErr(err, "data")
-		}
-		elem := ds.data[start:ds.pos]
+		// The old element first, into a staging row; then the data
+		// element into row i: updatePair makes both rows of them.
 		more, err = old.nextElem(first)
 		if err != nil {
 			return err
@@ -113,13 +106,13 @@ func (d *jsonDecoder) canal(m *Message, out *Batch) error {
 		if !more {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "Canal UPDATE event has fewer \"old\" than \"data\" rows")
 		}
-		if err := d.fieldsInto(&old, out, i); err != nil {
-			return prefixErr(err, "old")
-		}
-		d.finishRow(m, out, i, UpdateDelete)
-		if err := d.imageInto(elem, out, i+1, "data"); err != nil {
+		o, err := d.oldImage(&old)
+		if err != nil {
 			return err
 		}
-		d.finishRow(m, out, i+1, UpdateInsert)
+		if err := d.fieldsInto(&ds, out, i); err != nil {
+			return prefixErr(err, "data")
+		}
+		d.updatePair(m, out, i, o)
 	}
 }

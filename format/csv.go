@@ -70,7 +70,9 @@ func newCSVDecoder(spec Spec, schema Schema) (Decoder, error) {
 	return d, nil
 }
 
-// DecodeBatch implements Decoder.
+// DecodeBatch implements Decoder. Records decode straight into the
+// columns of out; a message one of whose records fails is cut off them
+// again (Batch.truncate), so it adds nothing.
 func (d *csvDecoder) DecodeBatch(msgs []Message, out *Batch) {
 	out.decoding(len(msgs))
 	for i := range msgs {
@@ -78,16 +80,17 @@ func (d *csvDecoder) DecodeBatch(msgs []Message, out *Batch) {
 		if m.Value == nil {
 			continue
 		}
-		d.begin()
-		if err := d.message(m.Value); err != nil {
+		d.sc.reset()
+		mark := out.Len()
+		if err := d.message(m, out); err != nil {
+			out.truncate(mark)
 			out.reject(m, err)
-			continue
 		}
-		d.commit(m, out)
 	}
 }
 
-func (d *csvDecoder) message(b []byte) error {
+func (d *csvDecoder) message(m *Message, out *Batch) error {
+	b := m.Value
 	if !utf8.Valid(b) {
 		return sqlerr.New(sqlerr.CharacterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\"")
 	}
@@ -106,12 +109,14 @@ func (d *csvDecoder) message(b []byte) error {
 			d.useHeader()
 			continue
 		}
-		if err := d.row(d.stage(Insert)); err != nil {
+		i := out.Len()
+		if err := d.rowInto(out, i); err != nil {
 			if line > 1 {
 				return prefixErr(err, "record "+itoa(line))
 			}
 			return err
 		}
+		d.finishRow(m, out, i, Insert)
 	}
 	return nil
 }
@@ -137,8 +142,8 @@ func (d *csvDecoder) useHeader() {
 	d.haveCols = true
 }
 
-// row stores the fields of the current record into r.
-func (d *csvDecoder) row(r *row) error {
+// rowInto stores the fields of the current record as row i of out.
+func (d *csvDecoder) rowInto(out *Batch, i int) error {
 	if len(d.fields) > len(d.cols) {
 		return sqlerr.New(sqlerr.BadCopyFileFormat, "extra data after last expected column")
 	}
@@ -149,14 +154,16 @@ func (d *csvDecoder) row(r *row) error {
 			}
 		}
 	}
+	var sl slot
 	for k, f := range d.fields {
 		j := d.cols[k]
 		if j < 0 {
 			continue
 		}
-		sl := &r.slots[j]
+		sl = slot{}
 		if len(f) == 0 && !d.quoted[k] {
 			sl.state = slotNull
+			out.cols[j].put(i, &sl)
 			continue
 		}
 		c := &d.convs[j]
@@ -166,16 +173,17 @@ func (d *csvDecoder) row(r *row) error {
 			var dt types.Datum
 			dt, err = types.ParseText(bstr(f), c.t, nil)
 			if err == nil {
-				err = c.setDatum(sl, dt, &d.sc)
+				err = c.setDatum(&sl, dt, &d.sc)
 			} else {
 				err = c.wrapErr(err)
 			}
 		} else {
-			err = c.setText(sl, f, &d.sc)
+			err = c.setText(&sl, f, &d.sc)
 		}
 		if err != nil {
 			return err
 		}
+		out.cols[j].put(i, &sl)
 	}
 	return nil
 }

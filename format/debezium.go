@@ -95,6 +95,7 @@ const (
 type dbzEvent struct {
 	op, ddl, database   []byte
 	hasOp, hasDDL       bool
+	hasTableChanges     bool
 	hasBefore, hasAfter bool
 	payloadNull         bool
 	hasPayload          bool
@@ -140,6 +141,14 @@ func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
 	if ev.hasPayload && ev.payloadNull {
 		out.truncate(mark)
 		return nil // a tombstone with schemas enabled
+	}
+	if !ev.hasOp && !ev.hasBefore && !ev.hasAfter && (ev.hasTableChanges || ev.hasDDL) && len(bytes.TrimSpace(ev.ddl)) == 0 {
+		// A schema change event that states the new table structure
+		// (tableChanges) without DDL text, as the connectors that do not
+		// capture DDL write it: no row, and nothing to apply; the
+		// columns of the events that follow are matched by name.
+		out.truncate(mark)
+		return nil
 	}
 	if ev.hasDDL && !ev.hasOp {
 		out.truncate(mark)
@@ -240,6 +249,9 @@ func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, m *Message, out
 			default:
 				ev.database = v.str
 			}
+		case k == "tableChanges":
+			ev.hasTableChanges = true
+			err = s.skip(0)
 		case top && k == "schema":
 			var v jval
 			if v, err = s.value(); err != nil || v.kind == jNull {

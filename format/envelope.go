@@ -60,6 +60,42 @@ func (f *fieldSet) collect(s *jsonScanner) error {
 	}
 }
 
+// updatePair completes an update whose new image (data) is row i of out:
+// row i becomes the UpdateDelete of the old image, data with the fields
+// of old (the previous values of the changed columns, Canal's and
+// Maxwell's "old"; nil for none) laid over it, and row i+1 the
+// UpdateInsert of data. Each image was read once: the columns old does
+// not name copy row i into row i+1, the others move data's value down a
+// row and put old's in its place.
+func (d *jsonDecoder) updatePair(m *Message, out *Batch, i int, old *row) {
+	d.finishRow(m, out, i, UpdateDelete)
+	for j := range out.cols {
+		c := &out.cols[j]
+		if old == nil || old.slots[j].state == slotAbsent {
+			c.dupLast()
+			continue
+		}
+		nv := c.slotAt(i, &d.sc)
+		c.truncate(i)
+		c.append(&old.slots[j])
+		c.append(&nv)
+	}
+	out.ops = append(out.ops, UpdateInsert)
+}
+
+// oldImage decodes the JSON object at s (an "old" element) into the
+// staging row of old images.
+func (d *jsonDecoder) oldImage(s *jsonScanner) (*row, error) {
+	if d.oldRow.slots == nil {
+		d.oldRow = newRow(len(d.schema.Columns))
+	}
+	d.oldRow.clear()
+	if err := d.decodeObject(s, &d.oldRow); err != nil {
+		return nil, prefixErr(err, "old")
+	}
+	return &d.oldRow, nil
+}
+
 // decodeImage decodes a row image (a JSON object) into r.
 func (d *jsonDecoder) decodeImage(raw []byte, r *row, what string) error {
 	var s jsonScanner

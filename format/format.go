@@ -25,11 +25,11 @@
 // runtime's ops). Decoding is per batch and allocation-free on the hot path:
 // JSON is read by a hand-written scanner that matches top-level keys to
 // columns without building maps, Avro by a program compiled once per writer
-// schema. ENCODE JSON, under every envelope, writes each field straight
+// schema. Every encoding, under every envelope, writes each field straight
 // into its column and cuts a message that fails half-way off the columns
-// again (Batch.truncate), so it adds nothing; ENCODE AVRO and CSV decode a
-// message into staging rows first and copy them into the columns once it
-// decoded whole. The columns' fixed-width buffers are lent by a pool that
+// again (Batch.truncate), so it adds nothing; staging rows remain for
+// message keys, Canal's and Maxwell's old images and the rare events whose
+// images come in an order their op does not take. The columns' fixed-width buffers are lent by a pool that
 // Arrow frees them back into when the chunk's last reference is released
 // (buffer_pool.go). ENCODE AVRO fetches schemas from a registry: a connector
 // calls Prefetch (the Prefetcher interface) before DecodeBatch so that a

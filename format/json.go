@@ -11,6 +11,8 @@ type jsonDecoder struct {
 	sn     jsonScanner
 	pk     []int
 	keyRow row
+	// oldRow holds the "old" image of a Canal or Maxwell update.
+	oldRow row
 	// envelope state of FORMAT DEBEZIUM (the last schema seen).
 	dbz debeziumState
 	// top-level fields of FORMAT CANAL and MAXWELL events.

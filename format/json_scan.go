@@ -177,6 +177,96 @@ func (s *jsonScanner) expectKey(first bool, name string) bool {
 	return true
 }
 
+// intFast reads the next value if it is a JSON integer of at most 18
+// digits (no fraction, no exponent), which cannot overflow; otherwise it
+// consumes nothing and reports false.
+func (s *jsonScanner) intFast() (int64, bool) {
+	d := s.data
+	i := s.pos
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	neg := i < len(d) && d[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var v int64
+	for i < len(d) {
+		c := d[i] - '0'
+		if c > 9 {
+			break
+		}
+		v = v*10 + int64(c)
+		i++
+	}
+	n := i - start
+	if n == 0 || n > 18 || d[start] == '0' && n > 1 {
+		return 0, false
+	}
+	if i < len(d) && (d[i] == '.' || d[i] == 'e' || d[i] == 'E') {
+		return 0, false
+	}
+	s.pos = i
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// plainString reads the next value if it is a JSON string of printable
+// ASCII without escapes and returns its content (a view of the input);
+// otherwise it consumes nothing and reports false.
+func (s *jsonScanner) plainString() ([]byte, bool) {
+	d := s.data
+	i := s.pos
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	if i >= len(d) || d[i] != '"' {
+		return nil, false
+	}
+	i++
+	start := i
+	for i+8 <= len(d) && plain8(binary.LittleEndian.Uint64(d[i:])) {
+		i += 8
+	}
+	for i < len(d) && strPlain[d[i]] != 0 {
+		i++
+	}
+	if i >= len(d) || d[i] != '"' {
+		return nil, false
+	}
+	s.pos = i + 1
+	return d[start:i:i], true
+}
+
+// expectKeyPat is expectKey for compact JSON: it consumes the next key
+// and its ':' if they are spelled exactly as p (a ',' before them unless
+// first), comparing eight bytes at a time; otherwise it consumes nothing
+// and reports false, and expectKey, which allows whitespace, may still
+// match.
+func (s *jsonScanner) expectKeyPat(first bool, p *keyPat) bool {
+	d := s.data
+	i := s.pos
+	if !first {
+		if i >= len(d) || d[i] != ',' {
+			return false
+		}
+		i++
+	}
+	if p.n == 0 || i+(p.n+7)&^7 > len(d) {
+		return false
+	}
+	for k := 0; k*8 < p.n; k++ {
+		if binary.LittleEndian.Uint64(d[i+8*k:])&p.m[k] != p.w[k] {
+			return false
+		}
+	}
+	s.pos = i + p.n
+	return true
+}
+
 // arrayStart consumes '['.
 func (s *jsonScanner) arrayStart() error {
 	s.skipWS()

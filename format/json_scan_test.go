@@ -227,3 +227,70 @@ func TestPlain8(t *testing.T) {
 		check(w)
 	}
 }
+
+// TestJSONFastPathAgreesWithGeneral decodes values of every column type
+// with a fast path (colOut.valueFast) twice: as they come, and with the
+// fast path turned off so that each value takes the general way
+// (jsonScanner.value, conv.setJSON). Values and errors must be the same,
+// for the common spellings and for those next to the fast path's edges.
+func TestJSONFastPathAgreesWithGeneral(t *testing.T) {
+	cases := map[string][]string{
+		"bigint": {`0`, `-0`, `7`, `-42`, `01`, `1.0`, `1e3`, `1E3`, `-`, `123456789012345678`, `-123456789012345678`,
+			`1234567890123456789`, `9223372036854775807`, `-9223372036854775808`, `9223372036854775808`, `"12"`, `" 12"`, `null`, `true`, ` 5 `},
+		"integer":  {`2147483647`, `2147483648`, `-2147483648`, `-2147483649`, `12`, `"7"`, `0.5`},
+		"smallint": {`32767`, `32768`, `-32768`, `-32769`, `3`},
+		"text": {`"plain"`, `""`, `"with \"quote\""`, `"tab\tesc"`, `"é"`, `"\u00e9x"`, `"abcdefghijklmnopqrstuvwxyz0123456789"`,
+			`"\ud83d\ude00"`, `12`, `null`, `"bad` + "\x01" + `"`, `"unterminated`},
+		"varchar": {`"v"`, `"a much longer plain ascii string"`},
+		"timestamp": {`"2015-07-15 00:00:00.000"`, `"2015-07-15T01:02:03Z"`, `"2015-07-15 01:02:03.123456+02:00"`, `"2015-07-15 01:02:03.1234567"`,
+			`"2015-02-30 00:00:00"`, `"July 15, 2015"`, `"2015-07-15 24:00:00"`, `1436918400000`, `"2015-07-15"`, `"2015-07-15 00:00:00\u002e5"`},
+		"timestamptz": {`"2015-07-15 00:00:00"`, `"2015-07-15T01:02:03-05:30"`, `"2015-07-15 01:02:03+0200"`, `"2015-07-15 01:02:03 PST"`},
+	}
+	for typ, vals := range cases {
+		schema := Schema{Columns: []Column{{Name: "v", Type: mustType(typ)}, {Name: "w", Type: mustType("bigint")}}}
+		var msgs []Message
+		for _, v := range vals {
+			msgs = append(msgs, Message{Value: []byte(`{"v":` + v + `,"w":1}`)})
+		}
+		decode := func(fast bool) []string {
+			dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fast {
+				for j := range dec.(*jsonDecoder).convs {
+					dec.(*jsonDecoder).convs[j].fast = fastNone
+				}
+			}
+			out := NewBatch(schema)
+			dec.DecodeBatch(msgs, out)
+			cols, _ := out.Finish()
+			var res []string
+			r := 0
+			rj := 0
+			for i := range msgs {
+				if rj < len(out.Rejects) && out.Rejects[rj].Offset == msgs[i].Offset && string(out.Rejects[rj].Raw) == string(msgs[i].Value) {
+					res = append(res, "reject: "+out.Rejects[rj].Err.Error())
+					rj++
+					continue
+				}
+				if cols[0].IsNull(r) {
+					res = append(res, "NULL")
+				} else {
+					res = append(res, cols[0].ValueStr(r))
+				}
+				r++
+			}
+			for _, c := range cols {
+				c.Release()
+			}
+			return res
+		}
+		fast, general := decode(true), decode(false)
+		for i := range vals {
+			if fast[i] != general[i] {
+				t.Errorf("%s %s: fast path %q, general %q", typ, vals[i], fast[i], general[i])
+			}
+		}
+	}
+}

@@ -74,20 +74,20 @@ func (d *jsonDecoder) maxwell(m *Message, out *Batch) error {
 		d.finishRow(m, out, i, op)
 		return nil
 	}
-	// The old image is data with the fields of "old" laid over it; the
-	// new one is data, read again into the next row.
-	if err := d.imageInto(data, out, i, "data"); err != nil {
-		return err
-	}
+	// The old image is data with the fields of "old" laid over it, the
+	// new one data: each is read once (updatePair).
+	var o *row
 	if f.has(mxOld) {
-		if err := d.imageInto(f.vals[mxOld].raw, out, i, "old"); err != nil {
+		var os jsonScanner
+		os.reset(f.vals[mxOld].raw, &d.sc)
+		var err error
+		if o, err = d.oldImage(&os); err != nil {
 			return err
 		}
 	}
-	d.finishRow(m, out, i, UpdateDelete)
-	if err := d.imageInto(data, out, i+1, "data"); err != nil {
+	if err := d.imageInto(data, out, i, "data"); err != nil {
 		return err
 	}
-	d.finishRow(m, out, i+1, UpdateInsert)
+	d.updatePair(m, out, i, o)
 	return nil
 }

@@ -179,20 +179,57 @@ type fieldMatcher struct {
 	// raw says that the column's name is spelled the same inside a JSON
 	// string (no quote, backslash or control character), so that a key
 	// can be compared with it before it is read (see expectKey).
-	raw  []bool
+	raw []bool
+	// pats are the raw names as compact JSON spells a key, `"name":`, in
+	// words for a comparison eight bytes at a time (keyPat).
+	pats []keyPat
 	hint int
+	// first is the first payload column: the expected first key of an
+	// object.
+	first int
+}
+
+// keyPat is a key as compact JSON spells it, `"name":`, in little-endian
+// words with a mask for the last, partial one; n is its length, 0 when it
+// is longer than the words hold.
+type keyPat struct {
+	w, m [4]uint64
+	n    int
+}
+
+func newKeyPat(name string) keyPat {
+	var p keyPat
+	s := `"` + name + `":`
+	if len(s) > 8*len(p.w) {
+		return p
+	}
+	for i := 0; i < len(s); i++ {
+		p.w[i/8] |= uint64(s[i]) << (8 * (i % 8))
+		p.m[i/8] |= 0xff << (8 * (i % 8))
+	}
+	p.n = len(s)
+	return p
 }
 
 func (m *fieldMatcher) init(s Schema) {
 	m.names = make([]string, len(s.Columns))
 	m.payload = make([]bool, len(s.Columns))
 	m.raw = make([]bool, len(s.Columns))
+	m.first = len(s.Columns)
 	for j, c := range s.Columns {
 		m.names[j] = c.Name
 		m.payload[j] = c.Meta == MetaNone
 		m.raw[j] = c.Meta == MetaNone && c.Name != "" && !strings.ContainsFunc(c.Name, func(r rune) bool {
 			return r == '"' || r == '\\' || r < 0x20
 		})
+		if m.payload[j] && m.first == len(s.Columns) {
+			m.first = j
+		}
+		if m.raw[j] {
+			m.pats = append(m.pats, newKeyPat(c.Name))
+		} else {
+			m.pats = append(m.pats, keyPat{})
+		}
 	}
 }
 
@@ -233,7 +270,7 @@ func (m *fieldMatcher) lookup(key []byte) int {
 // columns: the expected key is compared in place, without reading it as a
 // string first.
 func (d *rowDecoder) nextField(s *jsonScanner, first bool) (j int, more bool, err error) {
-	if name, h, ok := d.match.expected(); ok && s.expectKey(first, name) {
+	if name, h, ok := d.match.expected(); ok && (s.expectKeyPat(first, &d.match.pats[h]) || s.expectKey(first, name)) {
 		d.match.hint = h + 1
 		return h, true, nil
 	}
@@ -298,6 +335,7 @@ func (d *rowDecoder) fieldsInto(s *jsonScanner, out *Batch, i int) error {
 	if err := s.objectStart(); err != nil {
 		return err
 	}
+	d.match.hint = d.match.first
 	var sl slot
 	for first := true; ; first = false {
 		j, more, err := d.nextField(s, first)
@@ -310,11 +348,14 @@ func (d *rowDecoder) fieldsInto(s *jsonScanner, out *Batch, i int) error {
 			}
 			continue
 		}
+		col, cv := &out.cols[j], &d.convs[j]
+		if cv.fast != fastNone && col.n == i && (d.modes == nil || d.modes[j].kind == dbzPlain) && col.valueFast(s, cv) {
+			continue
+		}
 		v, err := s.value()
 		if err != nil {
 			return err
 		}
-		col, cv := &out.cols[j], &d.convs[j]
 		sl.state = slotAbsent
 		if d.modes != nil && d.modes[j].kind != dbzPlain {
 			err = cv.setDebezium(&sl, v, d.modes[j], &d.sc)

@@ -38,11 +38,36 @@ type conv struct {
 	unit numUnit
 	// plainText: text or unbounded varchar, which store a string as it is.
 	plainText bool
+	// fast is the JSON value this column reads straight off the input
+	// (colOut.valueFast).
+	fast fastKind
 }
 
+// fastKind names the column types whose commonest JSON spelling is read
+// and stored in one step, without a jval in between: a plain integer into
+// smallint, integer or bigint, a string without escapes into text, an ISO
+// timestamp string into timestamp or timestamptz.
+type fastKind uint8
+
+const (
+	fastNone fastKind = iota
+	fastInt
+	fastText
+	fastTimestamp
+)
+
 func newConv(c Column, unit numUnit) conv {
-	return conv{name: c.Name, t: c.Type, st: storageOf(c.Type), unit: unit,
+	cv := conv{name: c.Name, t: c.Type, st: storageOf(c.Type), unit: unit,
 		plainText: c.Type.Kind == types.Text || c.Type.Kind == types.Varchar && c.Type.Width == 0}
+	switch {
+	case c.Type.Kind == types.Int8 || c.Type.Kind == types.Int4 || c.Type.Kind == types.Int2:
+		cv.fast = fastInt
+	case cv.plainText:
+		cv.fast = fastText
+	case cv.st == stTimestamp:
+		cv.fast = fastTimestamp
+	}
+	return cv
 }
 
 // scratch is a growing byte buffer that staging slots may point into. It is

@@ -188,7 +188,13 @@ func TestKafkaAvroRegistryDown(t *testing.T) {
 			WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s')
 			FORMAT PLAIN ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
 		"CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM orders")
-	time.Sleep(1500 * time.Millisecond)
+	// The reader has the records and asks for their schema: refused
+	// twice, it is retrying (every second) rather than rejecting.
+	for deadline := time.Now().Add(20 * time.Second); reg.Refused() < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the source asked the registry %d times in 20 s", reg.Refused())
+		}
+	}
 	sqltest.Exec(t, conn, "FLUSH")
 	sqltest.Eventually(t, conn, "SELECT (SELECT n FROM n), (SELECT count(*) FROM rejects)", "0 0")
 	reg.SetDown(false)

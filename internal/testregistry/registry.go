@@ -34,6 +34,7 @@ type Registry struct {
 	// user and pass, when set, are the basic auth every request must carry.
 	user, pass string
 	fetches    atomic.Int64
+	refused    atomic.Int64
 }
 
 // RequireAuth makes the registry refuse requests without basic auth of
@@ -46,6 +47,9 @@ func (r *Registry) RequireAuth(user, password string) {
 
 // Fetches counts the schemas served by id (GET /schemas/ids/{id}).
 func (r *Registry) Fetches() int64 { return r.fetches.Load() }
+
+// Refused counts the requests answered 503 while the registry was down.
+func (r *Registry) Refused() int64 { return r.refused.Load() }
 
 // SetDown makes the registry answer every request with 503 Service
 // Unavailable (down) or serve again.
@@ -83,6 +87,7 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if down {
+		r.refused.Add(1)
 		fail(http.StatusServiceUnavailable, 50003, "unavailable")
 		return
 	}
