@@ -96,7 +96,13 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q must be a positive duration", optDeliveryTimeout)
 	}
 	return func(env *stream.Env, in *stream.SinkInput) (stream.SinkWriter, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		// The job's context: a job abandoned while it is built (the
+		// server stops) does not wait for the registry.
+		parent := context.Background()
+		if env.Ctx != nil && env.Ctx.Context != nil {
+			parent = env.Ctx.Context
+		}
+		ctx, cancel := context.WithTimeout(parent, timeout)
 		defer cancel()
 		enc, err := connector.NewSinkChangeEncoder(ctx, cfg, in, topic)
 		if err != nil {
