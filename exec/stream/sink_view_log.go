@@ -90,8 +90,9 @@ func (v *viewChanges) add(op Op, key, row []byte) {
 	v.n++
 }
 
-// take returns the epoch's block, compressed (nil when nothing changed),
-// and starts the next epoch's.
+// take returns the epoch's block (nil when nothing changed) and starts
+// the next epoch's. The block is compressed only when it is written
+// (most epochs every sink reading the view commits, and nothing is).
 func (v *viewChanges) take() []byte {
 	if v.n == 0 {
 		return nil
@@ -99,7 +100,7 @@ func (v *viewChanges) take() []byte {
 	raw := binary.AppendUvarint(make([]byte, 0, len(v.buf)+binary.MaxVarintLen64), uint64(v.n))
 	raw = append(raw, v.buf...)
 	v.n, v.buf = 0, v.buf[:0]
-	return s2.Encode(nil, raw)
+	return raw
 }
 
 // viewLogState is the coordinator's account of one sink's view log.
@@ -158,6 +159,7 @@ func (c *Coordinator) untrackViewSinkLocked(id uint32) {
 // every sink that reads the view and does not commit e, and deletes the
 // log of every sink that commits e (it has read it). c.mu is held.
 func (c *Coordinator) writeViewLogsLocked(b *pebble.Batch, e uint64, p *pendingEpoch) error {
+	var packed map[uint32][]byte // the epoch's blocks, compressed once
 	for id, st := range c.viewLogs {
 		j := c.jobs[id]
 		if j != nil {
@@ -182,9 +184,16 @@ func (c *Coordinator) writeViewLogsLocked(b *pebble.Batch, e uint64, p *pendingE
 		}
 		limit := st.spec.Plan.Spec.(*SinkSpec).LogMaxBytes
 		for _, v := range st.spec.Upstreams {
-			blk := p.viewLogs[v]
-			if blk == nil {
+			if p.viewLogs[v] == nil {
 				continue
+			}
+			blk := packed[v]
+			if blk == nil {
+				if packed == nil {
+					packed = map[uint32][]byte{}
+				}
+				blk = s2.Encode(nil, p.viewLogs[v])
+				packed[v] = blk
 			}
 			if limit > 0 && st.bytes > 0 && st.bytes+int64(len(blk)) > limit {
 				lo, hi := viewLogSpan(id)
