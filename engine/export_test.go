@@ -2,8 +2,10 @@ package engine
 
 import (
 	"encoding/binary"
+	"math"
 
 	"streamsql/exec/stream"
+	"streamsql/storage"
 )
 
 // RewindKafkaIngest sets the committed position of table's Kafka ingest
@@ -61,4 +63,22 @@ func (e *Engine) StateLayout(view, set string) (string, error) {
 		}
 	}
 	return was, nil
+}
+
+// TableLogKeys counts the entries of table's changelog.
+func (e *Engine) TableLogKeys(table string) (int, error) {
+	r, err := e.cat.Resolve([]string{"public"}, table)
+	if err != nil {
+		return 0, err
+	}
+	lo, hi := storage.LogSpan(r.OID, 0, math.MaxUint64)
+	it, err := e.db.Latest().NewIter(lo, hi)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, it.Close()
 }

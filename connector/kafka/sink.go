@@ -96,7 +96,13 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "kafka option %q must be a positive duration", optDeliveryTimeout)
 	}
 	return func(env *stream.Env, in *stream.SinkInput) (stream.SinkWriter, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		// The job's context: a job abandoned while it is built (the
+		// server stops) does not wait for the registry.
+		parent := context.Background()
+		if env.Ctx != nil && env.Ctx.Context != nil {
+			parent = env.Ctx.Context
+		}
+		ctx, cancel := context.WithTimeout(parent, timeout)
 		defer cancel()
 		enc, err := connector.NewSinkChangeEncoder(ctx, cfg, in, topic)
 		if err != nil {
@@ -140,6 +146,8 @@ type kafkaTarget struct {
 	partitions int32
 	replicas   int16
 	ensured    bool
+	// krs are the records of the last delivery, reused by the next.
+	krs []kgo.Record
 }
 
 // ensureTopic creates the topic when it is missing and creation is on.
@@ -274,12 +282,17 @@ func (t *kafkaTarget) deliver(ctx context.Context, cl *kgo.Client, upTo uint64, 
 			}
 		}
 	}
-	krs := make([]kgo.Record, len(recs))
+	// The records are reused from one delivery to the next: kgo is done
+	// with them once Flush returns (a failed delivery drops them, since
+	// a record may still be in a buffer of the client being reset).
+	if cap(t.krs) < len(recs) {
+		t.krs = make([]kgo.Record, len(recs))
+	}
+	krs := t.krs[:len(recs)]
+	t.krs = nil
 	for i := range recs {
 		kr := &krs[i]
-		kr.Topic = t.topic
-		kr.Key = recs[i].Key
-		kr.Value = recs[i].Value
+		*kr = kgo.Record{Topic: t.topic, Key: recs[i].Key, Value: recs[i].Value}
 		cl.Produce(ctx, kr, promise)
 	}
 	if err := cl.Flush(ctx); err != nil {
@@ -298,7 +311,11 @@ func (t *kafkaTarget) deliver(ctx context.Context, cl *kgo.Client, upTo uint64, 
 	if first != nil {
 		return first
 	}
-	return cl.EndTransaction(ctx, kgo.TryCommit)
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return err
+	}
+	t.krs = krs
+	return nil
 }
 
 // commitProgress adds the group's progress offset (upTo) to the open

@@ -60,7 +60,14 @@ type Coordinator struct {
 	// the tables' changelogs from truncation, so a job resumed later
 	// (at the next start) replays what it missed.
 	failedJobs map[uint32]*Job
-	mem        *StateMemory
+	// viewLogs are the sinks that read views, by id, and their view logs
+	// (sink_view_log.go).
+	viewLogs map[uint32]*viewLogState
+	// building are the jobs the retry loops build outside mu; retries
+	// counts the loops, which Close waits for.
+	building map[*Job]bool
+	retries  sync.WaitGroup
+	mem      *StateMemory
 	// stalled is the disk-full refusal of the next epoch's commit, while
 	// the disk stays full; the epoch is kept and retried every interval,
 	// and no later epoch starts meanwhile.
@@ -85,6 +92,9 @@ type Coordinator struct {
 type pendingEpoch struct {
 	waiting map[*Job]bool
 	writes  map[*Job][]*pebble.Batch
+	// viewLogs are the views' change blocks of the epoch, by view id
+	// (sink_view_log.go).
+	viewLogs map[uint32][]byte
 	// injected is when the epoch's barrier was injected.
 	injected time.Time
 }
@@ -118,6 +128,7 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
 		jobs: map[uint32]*Job{}, pending: map[uint64]*pendingEpoch{}, commitCh: make(chan struct{}),
 		truncated: map[uint32]uint64{}, failed: map[uint32]error{}, failedJobs: map[uint32]*Job{}, mem: o.StateMemory,
+		viewLogs: map[uint32]*viewLogState{}, building: map[*Job]bool{},
 		clock: o.Clock, times: map[uint64]time.Time{},
 	}
 	if c.clock == nil {
@@ -196,6 +207,9 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 	}
 	j.env.Ctx.Context = ctx
 	j.env.Late, j.env.lateErr = OpenLateLog(c.db.Latest(), spec.ID)
+	if isViewSink(spec) {
+		j.env.ViewLogSink = spec.ID
+	}
 	return j
 }
 
@@ -204,10 +218,13 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 func (c *Coordinator) Resume(spec JobSpec) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.trackViewSinkLocked(spec); err != nil {
+		return err
+	}
 	j := c.newJob(spec, false)
 	j.start = c.committed
 	if err := j.build(); err != nil {
-		j.cancel()
+		j.abandon()
 		if Temporary(err) {
 			// Kept with its committed positions and built again in the
 			// background (job_retry.go).
@@ -234,7 +251,12 @@ func (c *Coordinator) Add(ctx context.Context, spec JobSpec) error {
 	j.start = attach
 	if err := j.build(); err != nil {
 		c.mu.Unlock()
-		j.cancel()
+		j.abandon()
+		return err
+	}
+	if err := c.trackViewSinkLocked(spec); err != nil {
+		c.mu.Unlock()
+		j.abandon()
 		return err
 	}
 	c.jobs[spec.ID] = j
@@ -265,6 +287,7 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 	delete(c.jobs, id)
 	delete(c.failed, id)
 	delete(c.failedJobs, id)
+	c.untrackViewSinkLocked(id)
 	if j != nil {
 		c.forgetLocked(j)
 	}
@@ -303,6 +326,7 @@ func (c *Coordinator) forgetLocked(j *Job) {
 			w.Close()
 		}
 		delete(p.writes, j)
+		delete(p.viewLogs, j.spec.ID)
 	}
 	c.tryCommitLocked()
 }
@@ -341,7 +365,7 @@ func (c *Coordinator) failLocked(j *Job, err error) {
 }
 
 // collect receives a job's writes for an epoch.
-func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch) {
+func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch, viewLogs map[uint32][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.pending[epoch]
@@ -353,6 +377,12 @@ func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch) {
 	}
 	delete(p.waiting, j)
 	p.writes[j] = ws
+	for v, blk := range viewLogs {
+		if p.viewLogs == nil {
+			p.viewLogs = map[uint32][]byte{}
+		}
+		p.viewLogs[v] = blk
+	}
 	c.tryCommitLocked()
 }
 
@@ -436,6 +466,9 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 			}
 			w.Close()
 		}
+	}
+	if err := c.writeViewLogsLocked(b, e, p); err != nil {
+		return err
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], e)
@@ -631,6 +664,13 @@ func (c *Coordinator) EpochTime(e uint64) time.Time {
 func (c *Coordinator) Close() {
 	close(c.stop)
 	<-c.stopped
+	// Builds the retry loops run are abandoned; wait for the loops.
+	c.mu.Lock()
+	for j := range c.building {
+		j.cancel()
+	}
+	c.mu.Unlock()
+	c.retries.Wait()
 	c.mu.Lock()
 	jobs := make([]*Job, 0, len(c.jobs))
 	for _, j := range c.jobs {
@@ -753,7 +793,7 @@ func (c *Coordinator) Jobs() []JobInfo {
 			RowsIn: j.env.Stats.RowsIn.Load(), RowsOut: j.env.Stats.RowsOut.Load(), Late: j.env.Stats.LateRows.Load(), Committed: j.committed,
 			StateBytes: j.env.Stats.StateBytes.Load(), StateEvicted: j.env.Stats.StateEvicted.Load(), StateReads: j.env.Stats.StateReads.Load(),
 			StateCleaned: j.env.Stats.StateCleaned.Load(), Rejects: j.env.Stats.Rejects.Load(), Lags: j.env.Stats.Lags(),
-			SinkLagEpochs: j.env.Stats.SinkLagEpochs.Load(), SinkLagRows: j.env.Stats.SinkLagRows.Load(), SinkLagBytes: j.env.Stats.SinkLagBytes.Load(),
+			SinkLagEpochs: j.env.Stats.SinkLagEpochs.Load(), SinkLagRows: j.env.Stats.SinkLagRows.Load(), SinkLagBytes: j.env.Stats.SinkLagBytes.Load() + c.viewLogBytesLocked(j.spec.ID),
 			SinkError: j.env.Stats.SinkError(), Sink: j.env.Stats.LoggedSink.Load(), Operators: j.ops.stats(j.env.Stats.RowsOut.Load())})
 		if msg := j.env.Stats.SinkError(); msg != "" {
 			out[len(out)-1].Status = "running; sink delivery retrying after: " + msg
@@ -775,6 +815,7 @@ func (c *Coordinator) Jobs() []JobInfo {
 				j.mu.Unlock()
 				info.Sink = st.LoggedSink.Load()
 				info.SinkLagEpochs, info.SinkLagRows, info.SinkLagBytes = st.SinkLagEpochs.Load(), st.SinkLagRows.Load(), st.SinkLagBytes.Load()
+				info.SinkLagBytes += c.viewLogBytesLocked(id)
 			}
 			out = append(out, info)
 		}

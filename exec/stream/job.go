@@ -116,6 +116,9 @@ type Job struct {
 	done    chan struct{}
 	// start: the job takes part in every epoch after it.
 	start uint64
+	// catchUp: a sink resumed behind its views; until start its view
+	// sources replay the sink's view log (sink_view_log.go).
+	catchUp bool
 
 	mu        sync.Mutex
 	err       error
@@ -133,6 +136,8 @@ type Job struct {
 	writes map[uint64][]*pebble.Batch
 	// ops are the plan nodes' counters (operator_stats.go).
 	ops *jobOps
+	// viewLogs are the view's change blocks per epoch (Barrier.ViewLog).
+	viewLogs map[uint64]map[uint32][]byte
 }
 
 type jobSource struct {
@@ -384,8 +389,10 @@ func (s *jobSink) Barrier(b *Barrier) error {
 	j.mu.Lock()
 	ws := j.writes[b.Epoch]
 	delete(j.writes, b.Epoch)
+	vl := j.viewLogs[b.Epoch]
+	delete(j.viewLogs, b.Epoch)
 	j.mu.Unlock()
-	j.coord.collect(j, b.Epoch, ws)
+	j.coord.collect(j, b.Epoch, ws, vl)
 	return nil
 }
 
@@ -430,6 +437,18 @@ func (j *Job) run() {
 		j.env.releaseState()
 		close(j.done)
 	}()
+}
+
+// abandon stops a job whose build failed or was given up: its context
+// ends (a sink writer's drainer with it) and the sources it opened but
+// never ran let go of what they hold (a view source its upstream link).
+func (j *Job) abandon() {
+	j.cancel()
+	for _, s := range j.sources {
+		if a, ok := s.src.(interface{ abandon() }); ok {
+			a.abandon()
+		}
+	}
 }
 
 func (j *Job) recoverPanic() {
@@ -570,6 +589,16 @@ func (f *fragment) barrier(epoch uint64, pos [][]byte, stop bool) error {
 	b := &Barrier{Epoch: epoch, Writes: w, Stop: stop, Also: func(extra *pebble.Batch) {
 		j.mu.Lock()
 		j.writes[epoch] = append(j.writes[epoch], extra)
+		j.mu.Unlock()
+	}, ViewLog: func(view uint32, block []byte) {
+		j.mu.Lock()
+		if j.viewLogs == nil {
+			j.viewLogs = map[uint64]map[uint32][]byte{}
+		}
+		if j.viewLogs[epoch] == nil {
+			j.viewLogs[epoch] = map[uint32][]byte{}
+		}
+		j.viewLogs[epoch][view] = block
 		j.mu.Unlock()
 	}}
 	if j.coord != nil {

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -60,27 +61,75 @@ func Temporary(err error) bool {
 		errors.Is(err, context.DeadlineExceeded)
 }
 
-// tablePins returns placeholder sources for the tables plan n reads, at
-// position 0, so a job that could not be built keeps their changelogs.
-func tablePins(n *Node, out []*jobSource) []*jobSource {
-	if ts, ok := n.Source.(*TableSourceSpec); ok {
-		out = append(out, &jobSource{table: ts.Table.ID})
+// sourceOrder lists the sources of plan n in the order Job.build opens
+// them, one per instance of the fragment they are in: the index a
+// source's position is recorded under (buildFragments and buildNode).
+func sourceOrder(n *Node, out []SourceSpec) []SourceSpec {
+	var exs []*Node
+	seen := map[*Node]bool{}
+	var walk func(x *Node)
+	walk = func(x *Node) {
+		if _, ok := x.Spec.(*ExchangeSpec); ok {
+			if !seen[x] {
+				seen[x] = true
+				exs = append(exs, x)
+			}
+			return
+		}
+		if x.Source != nil {
+			out = append(out, x.Source)
+			return
+		}
+		for _, in := range x.Inputs {
+			walk(in)
+		}
 	}
-	for _, in := range n.Inputs {
-		out = tablePins(in, out)
+	for k := 0; k < n.Instances(); k++ {
+		walk(n)
+	}
+	for _, ex := range exs {
+		out = sourceOrder(ex.Inputs[0], out)
 	}
 	return out
 }
 
+// tablePins returns placeholder sources for the table sources of plan,
+// at the positions the job committed (pos, by source index; 0 where none
+// is recorded), so a job that could not be built keeps the changelogs it
+// has not read, and only those.
+func tablePins(plan *Node, pos [][]byte) ([]*jobSource, []uint64) {
+	var out []*jobSource
+	var at []uint64
+	for i, src := range sourceOrder(plan, nil) {
+		ts, ok := src.(*TableSourceSpec)
+		if !ok {
+			continue
+		}
+		var p uint64
+		if i < len(pos) && len(pos[i]) == 8 {
+			p = binary.BigEndian.Uint64(pos[i])
+		}
+		out = append(out, &jobSource{table: ts.Table.ID})
+		at = append(at, p)
+	}
+	return out, at
+}
+
 // pinLocked records job spec, which committed before but could not be
 // built, among the failed jobs: a placeholder that follows the tables
-// its plan reads from position 0, so their changelogs are kept, and
-// that ResumeFailed resumes from its committed positions (not afresh).
+// its plan reads from its committed positions, so the changelogs it has
+// not read are kept, and that ResumeFailed resumes from there (not
+// afresh). c.mu is held.
 func (c *Coordinator) pinLocked(spec JobSpec) *Job {
 	j := c.newJob(spec, false)
 	j.cancel()
-	j.sources = tablePins(spec.Plan, nil)
-	j.srcPos = make([]uint64, len(j.sources))
+	_, pos, err := CommittedPositions(c.db.Latest(), spec.ID)
+	if err != nil {
+		// Keep every changelog rather than lose one.
+		c.log.Warn("reading a job's committed positions; its tables' changelogs are kept whole", "job", spec.Name, "err", err)
+		pos = nil
+	}
+	j.sources, j.srcPos = tablePins(spec.Plan, pos)
 	c.failedJobs[spec.ID] = j
 	return j
 }
@@ -92,7 +141,11 @@ func (c *Coordinator) retryLocked(spec JobSpec, err error) {
 	j := c.pinLocked(spec)
 	c.failed[spec.ID] = &retryError{err: fmt.Errorf("resume %s: %w", spec.Name, err)}
 	c.log.Warn("streaming job cannot be rebuilt yet; retrying", "job", spec.Name, "err", err)
-	go c.retryBuild(spec, j)
+	c.retries.Add(1)
+	go func() {
+		defer c.retries.Done()
+		c.retryBuild(spec, j)
+	}()
 }
 
 // retryBuild builds job spec again until it succeeds, fails for good,
@@ -116,10 +169,24 @@ func (c *Coordinator) retryBuild(spec JobSpec, pin *Job) {
 		}
 		// Build outside the lock: it may wait on the target for long, and
 		// epochs go on meanwhile. The job's committed positions do not
-		// change while it does not run.
+		// change while it does not run; a sink that reads views attaches
+		// to them only once built, under the lock, and replays what its
+		// views committed meanwhile from its view log.
 		j := c.newJob(spec, false)
+		j.env.CatchUp = isViewSink(spec)
+		c.mu.Lock()
+		select {
+		case <-c.stop:
+			c.mu.Unlock()
+			j.cancel()
+			return
+		default:
+		}
+		c.building[j] = true
+		c.mu.Unlock()
 		err := j.build()
 		c.mu.Lock()
+		delete(c.building, j)
 		stopped := false
 		select {
 		case <-c.stop:
@@ -128,11 +195,15 @@ func (c *Coordinator) retryBuild(spec JobSpec, pin *Job) {
 		}
 		if stopped || c.failedJobs[spec.ID] != pin {
 			c.mu.Unlock()
-			j.cancel()
+			j.abandon()
 			return
 		}
 		if err == nil {
-			j.start = c.epoch
+			if j.env.CatchUp {
+				c.catchUpAttachLocked(j)
+			} else {
+				j.start = c.epoch
+			}
 			delete(c.failed, spec.ID)
 			delete(c.failedJobs, spec.ID)
 			c.jobs[spec.ID] = j
@@ -141,7 +212,7 @@ func (c *Coordinator) retryBuild(spec JobSpec, pin *Job) {
 			c.mu.Unlock()
 			return
 		}
-		j.cancel()
+		j.abandon()
 		if !Temporary(err) {
 			c.failed[spec.ID] = fmt.Errorf("resume %s: %w", spec.Name, err)
 			c.log.Error("streaming job cannot be rebuilt", "job", spec.Name, "err", err)

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -70,6 +72,9 @@ type materialize struct {
 	row    []types.Datum
 	// logs are the view's durable subscriptions (subscription_log.go).
 	logs changeLogs
+	// sinkChanges are the epoch's changes for the sinks reading the view
+	// (sink_view_log.go).
+	sinkChanges viewChanges
 
 	mu      sync.Mutex
 	downs   []*viewLink
@@ -101,18 +106,22 @@ func (m *materialize) Chunk(_ int, c *Chunk) error {
 		m.row = make([]types.Datum, len(m.spec.Visible))
 	}
 	logging := len(m.logs.active) > 0
+	toSinks := m.env.Views != nil && m.env.Views.readBySink(m.spec.ViewID)
 	for i := 0; i < c.N; i++ {
 		m.keyBuf = m.keyExpr.appendRow(append(m.keyBuf[:0], m.prefix...), c.Cols, i)
 		if keys != nil {
 			keys[i] = string(m.keyBuf[len(m.prefix):])
 		}
-		if c.Ops[i].IsInsert() || logging {
+		if c.Ops[i].IsInsert() || logging || toSinks {
 			for j, vc := range m.spec.Visible {
 				m.row[j] = types.GetDatum(c.Cols[vc], i, ts[vc])
 			}
 			m.valBuf = types.EncodeRow(m.valBuf[:0], m.row, m.visTypes)
 			if logging {
 				m.logs.add(c.Ops[i], m.keyBuf[len(m.prefix):], m.valBuf)
+			}
+			if toSinks {
+				m.sinkChanges.add(c.Ops[i], m.keyBuf[len(m.prefix):], m.valBuf)
 			}
 		}
 		if c.Ops[i].IsInsert() {
@@ -191,6 +200,9 @@ func (m *materialize) Watermark(_ int, w Watermark) error {
 }
 
 func (m *materialize) Barrier(b *Barrier) error {
+	if blk := m.sinkChanges.take(); blk != nil && b.ViewLog != nil {
+		b.ViewLog(m.spec.ViewID, blk)
+	}
 	if len(m.logs.active) > 0 {
 		if m.w == nil {
 			m.w = m.env.DB.Pebble().NewBatch()
@@ -293,6 +305,39 @@ type Views struct {
 	// a view to take up a change of them.
 	logs    map[uint32][]ChangeLog
 	logWait map[uint32][]chan struct{}
+	// sinkReaders are the sinks reading each view, for which the view
+	// encodes its changes (sink_view_log.go).
+	sinkReaders map[uint32]map[uint32]bool
+}
+
+func (v *Views) addSinkReader(view, sink uint32) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.sinkReaders == nil {
+		v.sinkReaders = map[uint32]map[uint32]bool{}
+	}
+	if v.sinkReaders[view] == nil {
+		v.sinkReaders[view] = map[uint32]bool{}
+	}
+	v.sinkReaders[view][sink] = true
+}
+
+func (v *Views) dropSinkReader(sink uint32) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for view, s := range v.sinkReaders {
+		delete(s, sink)
+		if len(s) == 0 {
+			delete(v.sinkReaders, view)
+		}
+	}
+}
+
+// readBySink reports whether a sink reads view.
+func (v *Views) readBySink(view uint32) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.sinkReaders[view]) > 0
 }
 
 // NewViews returns an empty registry.
@@ -337,10 +382,35 @@ func (s *ViewSourceSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
 		return nil, fmt.Errorf("view %s is not running", s.Table.Name)
 	}
 	v := &viewSource{spec: s, env: b.Env, up: up, fresh: b.Env.Fresh}
+	v.link = &viewLink{ch: make(chan Message, 4), done: make(chan struct{})}
+	if sink := b.Env.ViewLogSink; sink != 0 && !v.fresh {
+		// A sink that committed before: it may be behind the view, by
+		// the epochs its view log holds (sink_view_log.go).
+		from, ok := viewLogPos(pos)
+		if !ok && b.Env.CatchUp {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+				"sink reads view %s but has no recorded position in it (it last committed before positions were recorded), so it cannot be resumed", s.Table.Name).
+				WithHint("Drop the sink and create it again.")
+		}
+		if ok {
+			if err := checkViewLog(b.Env.State, sink, s.Table.Name); err != nil {
+				return nil, err
+			}
+			v.from = from
+		}
+		if b.Env.CatchUp {
+			// Attached by the coordinator (catchUpAt) at an epoch it
+			// picks; the log replays what comes before it.
+			v.catchUp = true
+			return v, nil
+		}
+		if ok && b.Env.Committed != nil {
+			v.replayTo = b.Env.Committed()
+		}
+	}
 	// Attach now, while the coordinator holds the epoch still: a fresh job
 	// attaches at its attach epoch's barrier, a resumed one at once (it is
 	// at the same committed epoch as its upstream).
-	v.link = &viewLink{ch: make(chan Message, 4), done: make(chan struct{})}
 	if v.fresh {
 		v.link.attachAt = b.Env.AttachEpoch
 	}
@@ -354,6 +424,22 @@ type viewSource struct {
 	env   *Env
 	up    *materialize
 	fresh bool
+	// A sink's view source that starts behind the view replays the
+	// epochs after from up to replayTo (a server start) or up to its
+	// attach epoch (catchUp) from the sink's view log.
+	from, replayTo uint64
+	catchUp        bool
+}
+
+// abandon detaches the source of a job that never ran.
+func (v *viewSource) abandon() {
+	v.up.detach(v.link)
+}
+
+// catchUpAt attaches the source at the barrier of epoch a.
+func (v *viewSource) catchUpAt(a uint64) {
+	v.link.attachAt = a
+	v.up.attach(v.link, false)
 }
 
 func (v *viewSource) Types() []types.T {
@@ -367,16 +453,32 @@ func (v *viewSource) followsUpstream() {}
 func (v *viewSource) Run(ctx context.Context, _ <-chan uint64, out chan<- Message) error {
 	link := v.link
 	defer close(link.done)
+	if err := v.replayViewLog(ctx, v.from, v.replayTo, out); err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case m := <-link.ch:
 			if m.Kind == MsgBarrier && m.Start {
+				if v.catchUp {
+					if err := v.env.WaitCommitted(ctx, m.Epoch); err != nil {
+						return err
+					}
+					if err := v.replayViewLog(ctx, v.from, m.Epoch, out); err != nil {
+						return err
+					}
+					continue
+				}
 				if err := v.snapshot(ctx, m.Epoch, out); err != nil {
 					return err
 				}
 				continue
+			}
+			if m.Kind == MsgBarrier {
+				// The position: the epoch the job passes with the view.
+				m.Pos = binary.BigEndian.AppendUint64(nil, m.Epoch)
 			}
 			if err := Send(ctx, out, m); err != nil {
 				return err

@@ -50,6 +50,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,6 +107,24 @@ func DecodeSinkRecords(out []SinkRecord, v []byte) ([]SinkRecord, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// countSinkRecords returns how many records v holds (as far as it can
+// be read: DecodeSinkRecords reports what is wrong with it).
+func countSinkRecords(v []byte) int {
+	n := 0
+	for len(v) > 0 {
+		v = v[1:]
+		for part := 0; part < 2; part++ {
+			l, k := binary.Uvarint(v)
+			if k <= 0 || uint64(len(v)-k) < l {
+				return n
+			}
+			v = v[k+int(l):]
+		}
+		n++
+	}
+	return n
 }
 
 // SinkEncoder turns chunks of changes into sink records.
@@ -307,6 +326,13 @@ type drainer struct {
 	// counted from it.
 	recovered atomic.Bool
 	mu        sync.Mutex
+	// recs and bufs are reused from one read to the next (the records
+	// of a read alias bufs, and are done with once delivered): a sink
+	// that drains a backlog does not allocate, zero and collect a batch
+	// of records and its decoded log per delivery. They hold at most
+	// about drainBatch bytes.
+	recs []SinkRecord
+	bufs [][]byte
 }
 
 func (d *drainer) logged(rows, bytes int64) {
@@ -421,10 +447,10 @@ func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, int64, error) {
 		return nil, 0, 0, 0, err
 	}
 	defer it.Close()
-	var recs []SinkRecord
+	recs := d.recs[:0]
 	var upTo uint64
 	var stored int64
-	size, epochs := 0, 0
+	size, epochs, parts := 0, 0, 0
 	for ok := it.First(); ok; ok = it.Next() {
 		e := binary.BigEndian.Uint64(it.Key()[6:14])
 		if e != upTo {
@@ -435,15 +461,39 @@ func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, int64, error) {
 		}
 		upTo = e
 		stored += int64(len(it.Value()))
-		v, err := s2.Decode(nil, it.Value())
+		n, err := s2.DecodedLen(it.Value())
 		if err != nil {
 			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
 		}
+		if parts == len(d.bufs) {
+			d.bufs = append(d.bufs, nil)
+		}
+		if cap(d.bufs[parts]) < n {
+			d.bufs[parts] = make([]byte, n)
+		}
+		v, err := s2.Decode(d.bufs[parts][:cap(d.bufs[parts])], it.Value())
+		if err != nil {
+			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
+		}
+		d.bufs[parts] = v
+		parts++
 		size += len(v)
+	}
+	clear(d.bufs[parts:])
+	d.bufs = d.bufs[:parts]
+	// Count the records first and grow the slice once: growing a large
+	// slice part by part copies it over and over into fresh memory.
+	n := 0
+	for _, v := range d.bufs {
+		n += countSinkRecords(v)
+	}
+	recs = slices.Grow(recs, n)
+	for _, v := range d.bufs {
 		if recs, err = DecodeSinkRecords(recs, v); err != nil {
-			return nil, 0, 0, 0, fmt.Errorf("epoch %d: %w", e, err)
+			return nil, 0, 0, 0, fmt.Errorf("sink log: %w", err)
 		}
 	}
+	d.recs = recs
 	return recs, upTo, epochs, stored, it.Error()
 }
 

@@ -26,9 +26,10 @@ import (
 //     again, into an empty log (which takes one epoch larger than its
 //     bound, the catch-up).
 //
-// A sink that reads a materialized view cannot be resumed this way yet:
-// a view passes on only its changes from now on, not those of the
-// epochs the sink missed.
+// A sink that reads a materialized view has no changelog to rewind: its
+// views kept what it missed in its view log (sink_view_log.go), and its
+// view sources replay that log from their recorded positions before they
+// follow the views again.
 
 // ErrJobRunning is returned by ResumeFailed for a job that runs.
 var ErrJobRunning = errors.New("the job is running")
@@ -50,10 +51,6 @@ func (c *Coordinator) ResumeFailed(ctx context.Context, spec JobSpec) error {
 	case !failed:
 		return fmt.Errorf("job %s is not known", spec.Name)
 	}
-	if len(spec.Upstreams) > 0 {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "sink %q reads a materialized view and cannot be resumed from its recorded position yet", spec.Name).
-			WithHint("Drop the sink and create it again, or define it over the view's tables.")
-	}
 	if err := c.DrainSinkLog(ctx, spec); err != nil {
 		return err
 	}
@@ -63,10 +60,14 @@ func (c *Coordinator) ResumeFailed(ctx context.Context, spec JobSpec) error {
 		return fmt.Errorf("job %s changed while it was being resumed", spec.Name)
 	}
 	j := c.newJob(spec, false)
+	j.env.CatchUp = isViewSink(spec)
 	j.start = c.epoch
 	if err := j.build(); err != nil {
-		j.cancel()
+		j.abandon()
 		return fmt.Errorf("resume %s: %w", spec.Name, err)
+	}
+	if j.env.CatchUp {
+		c.catchUpAttachLocked(j)
 	}
 	delete(c.failed, spec.ID)
 	delete(c.failedJobs, spec.ID)

@@ -131,6 +131,10 @@ type Barrier struct {
 	// committed with them (the operator must not touch it afterwards).
 	// Nil in tests: use Writes.
 	Also func(w *pebble.Batch)
+	// ViewLog hands the coordinator a view's changes of the epoch, one
+	// block (sink_view_log.go), for the sinks reading the view that do
+	// not commit the epoch. Nil in tests.
+	ViewLog func(view uint32, block []byte)
 }
 
 // Operator is a streaming operator. Calls come from one goroutine.
@@ -191,6 +195,14 @@ type Env struct {
 	// the running dataflow: its view sources start from their upstream's
 	// contents as committed at that epoch.
 	AttachEpoch uint64
+	// CatchUp is set for a sink job that resumes behind its upstream
+	// views (ALTER SINK RESUME, a build retried in the background): its
+	// view sources attach when the coordinator says (CatchUpAttach) and
+	// replay the epochs they missed from the sink's view log first.
+	CatchUp bool
+	// ViewLogSink is the id of the sink whose view log the job's view
+	// sources replay (0: the job is not such a sink).
+	ViewLogSink uint32
 	// WaitCommitted blocks until epoch e has committed.
 	WaitCommitted func(ctx context.Context, e uint64) error
 	// Committed returns the last committed epoch.

@@ -7,9 +7,11 @@
 package testregistry
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -31,6 +33,10 @@ type Registry struct {
 	schemas  []string
 	subjects map[string][]int
 	down     bool
+	// hang, when set, holds every request until it is cleared or the
+	// client gives up.
+	hang chan struct{}
+	held atomic.Int64
 	// user and pass, when set, are the basic auth every request must carry.
 	user, pass string
 	fetches    atomic.Int64
@@ -59,11 +65,32 @@ func (r *Registry) SetDown(down bool) {
 	r.mu.Unlock()
 }
 
+// SetHang makes the registry hold every request without an answer until
+// SetHang(false) or the client gives up (a registry that accepts but
+// does not answer), or answer again.
+func (r *Registry) SetHang(hang bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case hang && r.hang == nil:
+		r.hang = make(chan struct{})
+	case !hang && r.hang != nil:
+		close(r.hang)
+		r.hang = nil
+	}
+}
+
+// Held counts the requests SetHang holds now.
+func (r *Registry) Held() int64 { return r.held.Load() }
+
 // New starts a registry, closed when the test ends.
 func New(t testing.TB) *Registry {
 	r := &Registry{subjects: map[string][]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
+	t.Cleanup(func() {
+		r.SetHang(false)
+		r.srv.Close()
+	})
 	return r
 }
 
@@ -80,8 +107,21 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		fmt.Fprintf(w, `{"error_code":%d,"message":%q}`, code, msg)
 	}
 	r.mu.Lock()
-	down, user, pass := r.down, r.user, r.pass
+	down, user, pass, hang := r.down, r.user, r.pass, r.hang
 	r.mu.Unlock()
+	if hang != nil {
+		// Read the body first: the server notices a client that gives up
+		// only once the body is read.
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		r.held.Add(1)
+		defer r.held.Add(-1)
+		select {
+		case <-hang:
+		case <-req.Context().Done():
+			return
+		}
+	}
 	if u, p, ok := req.BasicAuth(); user != "" && (!ok || u != user || p != pass) {
 		fail(http.StatusUnauthorized, 401, "Unauthorized")
 		return

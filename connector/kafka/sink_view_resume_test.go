@@ -1,0 +1,213 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"streamsql/engine"
+	"streamsql/internal/loopback"
+	"streamsql/internal/sqltest"
+	"streamsql/internal/testregistry"
+	"streamsql/pgwire"
+)
+
+// failSink inserts rows into ev (from id n+1 on) until the sink's log,
+// its broker down, is full and the sink fails; it returns the last id.
+func failSink(t *testing.T, conn *pgx.Conn, sink string, n int) int {
+	t.Helper()
+	for i := 0; i < 20 && !strings.HasPrefix(sinkStatus(t, conn, sink), "failed"); i++ {
+		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
+			FROM generate_series(%d, %d) g`, n+1, n+10), `FLUSH`)
+		n += 10
+	}
+	if s := sinkStatus(t, conn, sink); !strings.HasPrefix(s, "failed") {
+		t.Fatalf("sink status after %d rows: %q, want failed", n, s)
+	}
+	return n
+}
+
+// checkOnce checks that the records hold every key {"id":i} for i in
+// [from, to] exactly once, and no other.
+func checkOnce(t *testing.T, got []sinkMsg, from, to int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, m := range got {
+		seen[m.key]++
+	}
+	for i := from; i <= to; i++ {
+		if k := fmt.Sprintf(`{"id":%d}`, i); seen[k] != 1 {
+			t.Errorf("key %s seen %d times", k, seen[k])
+		}
+	}
+	if len(got) != to-from+1 {
+		t.Errorf("%d records, want %d", len(got), to-from+1)
+	}
+}
+
+func restartBroker(t *testing.T, port, topic string) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(atoi(t, port)), kfake.SeedTopics(1, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+}
+
+// TestKafkaSinkResumeFromView: a sink that reads a materialized view
+// fails while its broker is down (its log is full). The view goes on;
+// what it commits meanwhile is kept for the sink in its view log, which
+// counts in the sink's lag. ALTER SINK RESUME with the broker back
+// delivers the sink's log, then replays the view log from the sink's
+// last committed epoch and follows the view again: the consumer sees
+// every key exactly once, also across a server restart while the sink
+// is failed.
+func TestKafkaSinkResumeFromView(t *testing.T) {
+	c1, addr := sinkBroker(t, "vres")
+	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
+	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
+	srv, err := loopback.Start(opts, pgwire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, srv)
+	sqltest.Exec(t, conn,
+		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
+		`CREATE MATERIALIZED VIEW ev_v AS SELECT id, upper(pad) AS pad FROM ev WHERE id > 0`,
+		fmt.Sprintf(`CREATE SINK ev_out FROM ev_v WITH (connector = 'kafka', topic = 'vres', primary_key = 'id',
+			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, addr))
+	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
+	if got := consumeCommitted(t, addr, "vres", 1); len(got) != 1 {
+		t.Fatalf("first broker: %d records, want 1", len(got))
+	}
+	c1.Close()
+
+	n := failSink(t, conn, "ev_out", 1)
+	held, _ := strconv.ParseInt(jobColumn(t, conn, "ev_out", "Sink lag bytes"), 10, 64)
+	// The view goes on; the sink's view log keeps what it commits.
+	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30), `FLUSH`)
+	n += 30
+	if got := sqltest.Rows(t, conn, `SELECT count(*) FROM ev_v`); got != strconv.Itoa(n) {
+		t.Fatalf("view rows while the sink is failed: %s, want %d", got, n)
+	}
+	lag, _ := strconv.ParseInt(jobColumn(t, conn, "ev_out", "Sink lag bytes"), 10, 64)
+	if lag <= held {
+		t.Errorf("Sink lag bytes with the view log: %d, want more than the sink log's %d", lag, held)
+	}
+
+	// A restart while the sink is failed: it starts behind its view,
+	// replays the view log into its log, which is full again.
+	conn.Close(t.Context())
+	if _, err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	srv2, err := loopback.Start(opts, pgwire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv2.Stop() })
+	conn = connect(t, srv2)
+	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+5), `FLUSH`)
+	n += 5
+	if s := sinkStatus(t, conn, "ev_out"); !strings.HasPrefix(s, "failed") {
+		n = failSink(t, conn, "ev_out", n)
+	}
+
+	// The broker is still down: RESUME fails and changes nothing.
+	_, err = conn.Exec(context.Background(), `ALTER SINK ev_out RESUME`)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "08006" {
+		t.Fatalf("RESUME with the broker down: %v, want 08006", err)
+	}
+	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'down')`, n+1), `FLUSH`)
+	n++
+
+	restartBroker(t, port, "vres")
+	sqltest.Exec(t, conn, `ALTER SINK ev_out RESUME`)
+	if s := sinkStatus(t, conn, "ev_out"); s != "running" {
+		t.Fatalf("sink status after RESUME: %q", s)
+	}
+	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
+	n++
+	checkOnce(t, consumeCommitted(t, addr, "vres", n-1), 2, n)
+	eventuallyJob(t, conn, "ev_out", "Sink lag bytes", "0")
+}
+
+// TestKafkaSinkFromViewRetryAfterRestart: an Avro sink that reads a
+// materialized view cannot be rebuilt at a restart (the schema registry
+// is down) and retries in the background while the view goes on. Once
+// the registry is back, the sink replays from its view log what the view
+// committed meanwhile: every change exactly once, in order per key.
+func TestKafkaSinkFromViewRetryAfterRestart(t *testing.T) {
+	_, addr := sinkBroker(t, "vretry")
+	reg := testregistry.New(t)
+	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
+	srv, err := loopback.Start(opts, pgwire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, srv)
+	sqltest.Exec(t, conn,
+		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
+		`CREATE MATERIALIZED VIEW acct_v AS SELECT id, owner FROM acct WHERE owner <> 'nobody'`,
+		fmt.Sprintf(`CREATE SINK acct_out FROM acct_v WITH (connector = 'kafka', topic = 'vretry',
+			properties.bootstrap.server = '%s', primary_key = 'id') FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		`INSERT INTO acct VALUES (1, 'ann'), (2, 'bob'), (3, 'cy')`,
+		`FLUSH`)
+	if got := consumeCommitted(t, addr, "vretry", 3); len(got) != 3 {
+		t.Fatalf("before the restart: %d records, want 3", len(got))
+	}
+	conn.Close(t.Context())
+	if _, err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	reg.SetDown(true)
+	srv2, err := loopback.Start(opts, pgwire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv2.Stop() })
+	conn2 := connect(t, srv2)
+	sqltest.Exec(t, conn2, `UPDATE acct SET owner = 'bea' WHERE id = 2`, `INSERT INTO acct VALUES (4, 'dee')`, `FLUSH`)
+	if status := sinkStatus(t, conn2, "acct_out"); !strings.HasPrefix(status, "retrying: ") {
+		t.Fatalf("sink status with the registry down: %q, want retrying", status)
+	}
+	// More epochs commit while it retries, with more changes of the view.
+	sqltest.Exec(t, conn2, `FLUSH`, `INSERT INTO acct VALUES (5, 'eve')`, `FLUSH`, `UPDATE acct SET owner = 'nobody' WHERE id = 1`, `FLUSH`)
+
+	reg.SetDown(false)
+	deadline := time.Now().Add(15 * time.Second)
+	for s := sinkStatus(t, conn2, "acct_out"); !strings.HasPrefix(s, "running"); s = sinkStatus(t, conn2, "acct_out") {
+		if time.Now().After(deadline) {
+			t.Fatalf("sink status with the registry back: %q", s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sqltest.Exec(t, conn2, `INSERT INTO acct VALUES (6, 'fay')`, `FLUSH`)
+	msgs := consumeCommitted(t, addr, "vretry", 8)
+	r := &avroReader{t: t, url: reg.URL(), schemas: map[uint32]avro.Schema{}}
+	var got []string
+	for _, m := range msgs {
+		key, _ := r.decode([]byte(m.key))
+		if m.tombstone {
+			got = append(got, show(key["id"])+"=-")
+			continue
+		}
+		val, _ := r.decode([]byte(m.value))
+		got = append(got, show(key["id"])+"="+show(val["owner"]))
+	}
+	if g, want := strings.Join(got, " "), "1=ann 2=bob 3=cy 2=bea 4=dee 5=eve 1=- 6=fay"; g != want {
+		t.Errorf("records: %s\nwant %s", g, want)
+	}
+	eventuallyJob(t, conn2, "acct_out", "Sink lag bytes", "0")
+}
