@@ -2,9 +2,7 @@ package catalog
 
 import (
 	"sort"
-	"strings"
 
-	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
 
@@ -88,15 +86,4 @@ func (c *Catalog) aggregatesUsingLocked(oid uint32) []*Function {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].OID < out[j].OID })
 	return out
-}
-
-// supportDropError refuses to drop a function that aggregates call.
-func supportDropError(f *Function, users []*Function) error {
-	lines := make([]string, len(users))
-	for i, a := range users {
-		lines[i] = "function " + a.Signature() + " depends on function " + f.Signature()
-	}
-	return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop function %s because other objects depend on it", f.Signature()).
-		WithDetail("%s", strings.Join(lines, "\n")).
-		WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
 }

@@ -313,31 +313,38 @@ func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Fun
 	return n, nil
 }
 
-// DropFunction drops function oid. Relations that call it make it fail
-// (2BP01) unless cascade, which drops them (and what depends on them)
-// too; it returns the dropped relations, dependents first.
-func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, error) {
+// DropFunction drops function oid. Relations that call it, and
+// aggregates it is a support function of, make it fail (2BP01) unless
+// cascade, which drops them (and the relations that call those
+// aggregates, and what depends on them) too. It returns the dropped
+// relations, dependents first, and the dropped functions.
+func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, []*Function, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	c.mu.RLock()
 	f, ok := c.funcs.byOID[oid]
 	if !ok {
 		c.mu.RUnlock()
-		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function with OID %d does not exist", oid)
+		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function with OID %d does not exist", oid)
 	}
-	deps, lines := c.funcDropOrder(f, map[uint32]bool{}, map[uint32]bool{}, nil, nil)
+	seen, visited := map[uint32]bool{}, map[uint32]bool{}
+	deps, lines := c.funcDropOrder(f, seen, visited, nil, nil)
+	// The aggregates f supports go with it, and the relations that call
+	// them, as PostgreSQL's CASCADE does.
 	aggs := c.aggregatesUsingLocked(oid)
+	for _, a := range aggs {
+		lines = append(lines, "function "+a.Signature()+" depends on function "+f.Signature())
+		deps, lines = c.funcDropOrder(a, seen, visited, deps, lines)
+	}
 	c.mu.RUnlock()
-	if len(aggs) > 0 {
-		return nil, supportDropError(f, aggs)
+	if (len(deps) > 0 || len(aggs) > 0) && !cascade {
+		return nil, nil, dependencyError("function", f.Signature(), lines)
 	}
-	if len(deps) > 0 && !cascade {
-		return nil, dependencyError("function", f.Signature(), lines)
+	fns := append(aggs, f)
+	if err := c.commit(&change{dropRels: deps, dropFns: fns}); err != nil {
+		return nil, nil, err
 	}
-	if err := c.commit(&change{dropRels: deps, dropFns: []*Function{f}}); err != nil {
-		return nil, err
-	}
-	return deps, nil
+	return deps, fns, nil
 }
 
 // funcDropOrder appends to out the relations that call f and everything

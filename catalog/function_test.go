@@ -85,12 +85,12 @@ func TestFunctionDependencies(t *testing.T) {
 	}
 	w := mustCreate(t, c, &Relation{Schema: "public", Name: "w", Kind: KindView, Definition: "SELECT * FROM v",
 		Columns: []Column{{Name: "f", Type: types.TInt4}}, DependsOn: []uint32{v.OID}})
-	_, err = c.DropFunction(f.OID, false)
+	_, _, err = c.DropFunction(f.OID, false)
 	e := wantCode(t, err, sqlerr.DependentObjectsStillExist, "cannot drop function f(integer) because other objects depend on it")
 	if want := "view v depends on function f(integer)\nview w depends on view v"; e.Detail != want {
 		t.Errorf("detail %q, want %q", e.Detail, want)
 	}
-	dropped, err := c.DropFunction(f.OID, true)
+	dropped, _, err := c.DropFunction(f.OID, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -226,3 +226,42 @@ func TestUserAggregateSQLSupportErrorInView(t *testing.T) {
 		t.Fatalf("ad hoc: %v, want 22012", err)
 	}
 }
+
+// A user aggregate that fails on a row rejects it once, in the epoch that
+// processed it: an aggregate without retract folds its group again at
+// every change (at the barrier), and one in a SESSION view folds a
+// session again when a delete splits it; neither rejects the row again,
+// and the reject is visible after the FLUSH that covered the row.
+func TestUserAggregateRejectsOnce(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	defer s.close()
+	s.execAll(t,
+		`CREATE AGGREGATE picky_list(q int) RETURNS text LANGUAGE javascript AS $$
+		   export function create_state() { return []; }
+		   export function accumulate(st, q) { if (q === 13) throw new Error('unlucky ' + q); st.push(q); return st; }
+		   export function finish(st) { return st.sort((a, b) => a - b).join(','); }
+		 $$`,
+		`CREATE AGGREGATE picky_sum(q int) RETURNS bigint LANGUAGE javascript AS $$
+		   export function create_state() { return 0; }
+		   export function accumulate(st, q) { if (q === 13) throw new Error('unlucky ' + q); return st + q; }
+		   export function retract(st, q) { return st - q; }
+		 $$`,
+		"CREATE TABLE t (id int PRIMARY KEY, k int, q int, ts timestamp)",
+		"CREATE MATERIALIZED VIEW by_k AS SELECT k, picky_list(q) AS l FROM t GROUP BY k",
+		`CREATE MATERIALIZED VIEW by_sess AS SELECT window_start, picky_sum(q) AS s
+		   FROM session(t, ts, interval '10 second') GROUP BY window_start`,
+		"INSERT INTO t VALUES (1, 1, 1, '2026-01-01 00:00:00'), (2, 1, 13, '2026-01-01 00:00:05'), (3, 1, 2, '2026-01-01 00:00:10')",
+		"FLUSH",
+	)
+	const rejects = "SELECT job, count(*) FROM rejects WHERE error LIKE '%unlucky 13%' GROUP BY job ORDER BY job"
+	checkRows(t, s, rejects, "by_k 1|by_sess 1")
+	s.execAll(t, "INSERT INTO t VALUES (4, 1, 3, '2026-01-01 00:00:12')", "FLUSH",
+		"UPDATE t SET q = 4 WHERE id = 4", "FLUSH",
+		// Splits the session at 5 s: [0] and [10, 12] fold again.
+		"DELETE FROM t WHERE id = 2", "FLUSH",
+		"INSERT INTO t VALUES (5, 1, 13, '2026-01-01 00:00:30')", "FLUSH")
+	checkRows(t, s, "SELECT l FROM by_k", "1,2,4")
+	checkRows(t, s, "SELECT window_start, s FROM by_sess ORDER BY window_start",
+		"2026-01-01 00:00:00 +0000 UTC 1|2026-01-01 00:00:10 +0000 UTC 6|2026-01-01 00:00:30 +0000 UTC 0")
+	checkRows(t, s, rejects, "by_k 2|by_sess 2")
+}

@@ -341,11 +341,13 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is an aggregate function", f.Name).
 				WithHint("Use DROP AGGREGATE to drop aggregate functions.")
 		}
-		dropped, err := s.e.cat.DropFunction(f.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
+		dropped, fns, err := s.e.cat.DropFunction(f.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
 		if err != nil {
 			return "", err
 		}
-		s.e.udfs.Forget(f.OID)
+		for _, d := range fns {
+			s.e.udfs.Forget(d.OID)
+		}
 		if err := s.e.dropData(x.txn, dropped); err != nil {
 			return "", err
 		}

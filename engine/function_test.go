@@ -19,7 +19,7 @@ func TestFunctionsSurviveRestart(t *testing.T) {
 		"INSERT INTO bids VALUES (1, 'cc'), (2, 'abc')",
 		`CREATE FUNCTION count_char(s varchar, c varchar) RETURNS integer LANGUAGE sql IMMUTABLE
 		 AS $$ SELECT length(s) - length(replace(s, c, '')) $$`,
-		"CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql STRICT RETURN x * 2",
+		"CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql IMMUTABLE STRICT RETURN x * 2",
 		"CREATE MATERIALIZED VIEW cc AS SELECT sum(twice(count_char(extra, 'c'))) AS n FROM bids",
 		"CREATE VIEW v AS SELECT id, count_char(extra, 'b') AS b FROM bids")
 

@@ -11,7 +11,8 @@ import (
 	"streamsql/sql/types"
 )
 
-// The JSON aggregates (jsonb_agg, json_agg, jsonb_object_agg) and
+// The JSON aggregates (jsonb_agg, json_agg, jsonb_object_agg,
+// json_object_agg) and
 // first_value/last_value as aggregates. All of them depend on the order
 // of their input, which the planner gives them (ORDER BY inside the call);
 // they keep their rows per group and build the result at Finish, where
@@ -22,8 +23,12 @@ func (r *registry) addJSONAggregates() {
 		r.agg(&Aggregate{Name: name, Args: ts(Any), Ret: types.TJSONB, Ordered: true,
 			New: func(a []types.T) Accumulator { return &jsonAggAcc{ts: a} }})
 	}
-	r.agg(&Aggregate{Name: "jsonb_object_agg", Args: ts(Any, Any), Ret: types.TJSONB, Ordered: true,
-		New: func(a []types.T) Accumulator { return &jsonAggAcc{ts: a, object: true} }})
+	// json_object_agg gives jsonb, as json_agg does: there is no json
+	// type (a key given twice keeps its last value).
+	for _, name := range []string{"jsonb_object_agg", "json_object_agg"} {
+		r.agg(&Aggregate{Name: name, Args: ts(Any, Any), Ret: types.TJSONB, Ordered: true,
+			New: func(a []types.T) Accumulator { return &jsonAggAcc{ts: a, object: true} }})
+	}
 	// first_value and last_value as aggregates: a StreamSQL extension
 	// (PostgreSQL has them only as window functions).
 	for _, name := range []string{"first_value", "last_value"} {

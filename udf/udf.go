@@ -192,6 +192,11 @@ type Aggregate struct {
 	// inputs.
 	Retracts      bool
 	NewRetracting func(args []types.T) GroupStates
+	// Merges: the GroupStates NewRetracting returns are StateMergers (a
+	// JavaScript or WebAssembly merge, a COMBINEFUNC), so a session
+	// window that bridges sessions combines their states instead of
+	// folding the merged session's rows again.
+	Merges bool
 }
 
 // ResultType returns the aggregate's result type for actual argument types.

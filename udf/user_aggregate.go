@@ -39,6 +39,14 @@ type GroupStates interface {
 	Decode(buf []byte, g uint32) error
 }
 
+// StateMerger is GroupStates that can combine two groups' states: PostgreSQL's
+// COMBINEFUNC, JavaScript's and WebAssembly's merge.
+type StateMerger interface {
+	// Merge folds group src's state into group dst's. On an error dst's
+	// state is undefined (the caller rebuilds it); src is unchanged.
+	Merge(dst, src uint32) error
+}
+
 // EnvAccumulator is an accumulator that needs the statement's Env while it
 // folds rows (a sandboxed language's limits and cancellation, and where a
 // view sends the rows a function fails on).
@@ -106,6 +114,8 @@ type SQLAggregateDef struct {
 	// runs materialized views incrementally.
 	Plain  StateFuncs
 	Moving *StateFuncs
+	// Combine (COMBINEFUNC) combines two moving states, when set.
+	Combine *Scalar
 }
 
 // NewSQLAggregate returns the aggregate d defines. Accumulators it makes
@@ -117,6 +127,7 @@ func NewSQLAggregate(d *SQLAggregateDef) *Aggregate {
 	if d.Moving != nil {
 		a.Retracts = true
 		a.NewRetracting = func([]types.T) GroupStates { return newSQLStates(d, d.Moving) }
+		a.Merges = d.Combine != nil
 	}
 	return a
 }
@@ -314,6 +325,40 @@ func (s *sqlStates) callRows(groups []uint32, args []arrow.Array, call []int, fn
 		}
 		res.Release()
 	}
+	return nil
+}
+
+// Merge implements StateMerger with COMBINEFUNC. A strict one leaves a
+// NULL state out, as PostgreSQL does: the other state is the result.
+func (s *sqlStates) Merge(dst, src uint32) error {
+	c := s.def.Combine
+	if c == nil {
+		return ErrNoMerge
+	}
+	s.grow(int(max(dst, src)) + 1)
+	if !s.has[src] && s.rows[src] == 0 {
+		return nil
+	}
+	a, b := s.state[dst], s.state[src]
+	switch {
+	case c.Strict && b == nil:
+	case c.Strict && a == nil && !s.has[dst]:
+		s.state[dst] = b
+	case c.Strict && a == nil:
+	default:
+		ca := types.ArrayFromDatums(s.fn.SType, []types.Datum{a})
+		cb := types.ArrayFromDatums(s.fn.SType, []types.Datum{b})
+		res, err := c.Call(s.env, []types.T{s.fn.SType, s.fn.SType}, []arrow.Array{ca, cb}, 1)
+		ca.Release()
+		cb.Release()
+		if err != nil {
+			return err
+		}
+		s.state[dst] = types.GetDatum(res, 0, s.fn.SType)
+		res.Release()
+	}
+	s.has[dst] = true
+	s.rows[dst] += s.rows[src]
 	return nil
 }
 

@@ -144,3 +144,7 @@ const (
 // ErrNoRetract is returned by Accumulator.Retract for aggregates that
 // cannot remove a row from their own state (min, max, string_agg).
 var ErrNoRetract = errors.New("aggregate cannot retract")
+
+// ErrNoMerge is returned by a StateMerger whose aggregate has no merge
+// function.
+var ErrNoMerge = errors.New("aggregate cannot merge states")

@@ -163,8 +163,12 @@ func (s *exchangeSender) Watermark(_ int, w Watermark) error {
 }
 
 // Barrier goes to every instance; this fragment's writes are already
-// registered with the job.
+// registered with the job, and what its operators added while they
+// handled the barrier is written before it leaves.
 func (s *exchangeSender) Barrier(b *Barrier) error {
+	if err := b.Leave(); err != nil {
+		return err
+	}
 	for r := range s.ex.receivers {
 		if err := s.send(r, Message{Kind: MsgBarrier, Epoch: b.Epoch, Stop: b.Stop}); err != nil {
 			return err

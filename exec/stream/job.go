@@ -385,6 +385,9 @@ type jobSink struct{ job *Job }
 func (s *jobSink) Chunk(_ int, c *Chunk) error        { c.Release(); return nil }
 func (s *jobSink) Watermark(_ int, _ Watermark) error { return nil }
 func (s *jobSink) Barrier(b *Barrier) error {
+	if err := b.Leave(); err != nil {
+		return err
+	}
 	j := s.job
 	j.mu.Lock()
 	ws := j.writes[b.Epoch]
@@ -601,6 +604,18 @@ func (f *fragment) barrier(epoch uint64, pos [][]byte, stop bool) error {
 		j.viewLogs[epoch][view] = block
 		j.mu.Unlock()
 	}}
+	// Rejects of functions that fail while the operators handle the
+	// barrier (a group's result) belong to this epoch too.
+	b.leave = func() error {
+		if len(f.rejects) == 0 {
+			return nil
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		err := j.writeRejects(w, f.rejects)
+		f.rejects = nil
+		return err
+	}
 	if j.coord != nil {
 		b.Time = j.coord.EpochTime(epoch)
 	}

@@ -135,6 +135,20 @@ type Barrier struct {
 	// block (sink_view_log.go), for the sinks reading the view that do
 	// not commit the epoch. Nil in tests.
 	ViewLog func(view uint32, block []byte)
+	// leave, when set, runs as the barrier leaves its fragment (at an
+	// exchange or the job's root), before anything downstream can see
+	// it: the fragment writes into Writes what its operators produced
+	// while they handled the barrier (the rejects of a user function
+	// that failed on a group's result), so those belong to this epoch.
+	leave func() error
+}
+
+// Leave runs b's leave hook (see Barrier.leave); nil-safe.
+func (b *Barrier) Leave() error {
+	if b == nil || b.leave == nil {
+		return nil
+	}
+	return b.leave()
 }
 
 // Operator is a streaming operator. Calls come from one goroutine.

@@ -267,6 +267,9 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 		e, err = p.callUserFunction(f, args, pos)
 		return e, true, err
 	}
+	if err := p.checkStreamVolatility(f); err != nil {
+		return nil, true, withPos(err, pos)
+	}
 	e, err = p.inlineSQLFunction(f, args, pos)
 	return e, true, err
 }

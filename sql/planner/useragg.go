@@ -114,6 +114,14 @@ func (p *Planner) UserAggregate(f *catalog.Function, pos int) (*udf.Aggregate, e
 			return nil, err
 		}
 		d.Moving = &m
+		// COMBINEFUNC combines states of STYPE; a view keeps the moving
+		// form's states, so it combines them only when they are of the
+		// same type.
+		if a.CombineFunc.IsSet() && a.MSType.Equal(a.SType) {
+			if d.Combine, err = p.SupportFunction(a.CombineFunc, []types.T{a.SType, a.SType}, pos); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return udf.NewSQLAggregate(d), nil
 }

@@ -68,14 +68,20 @@ func (p *Planner) callUserFunction(f *catalog.Function, args []plan.Scalar, pos 
 // checkStreamVolatility refuses a VOLATILE function in a materialized
 // view or sink: its job calls the function again when rows are retracted
 // or replayed after a restart, and a different answer would corrupt the
-// view.
+// view. PostgreSQL refuses them where it stores derived values too (index
+// expressions, generated columns: 42P17). The rule is one for every
+// language; a SQL function is VOLATILE unless declared otherwise, as in
+// PostgreSQL.
 func (p *Planner) checkStreamVolatility(f *catalog.Function) error {
 	if !p.Stream || f.Volatility != catalog.Volatile {
 		return nil
 	}
-	return sqlerr.New(sqlerr.InvalidObjectDefinition, "materialized views and sinks cannot call VOLATILE function %s", f.Signature()).
-		WithDetail("A streaming job calls the function again on retraction and after a restart, and needs the same answer each time.").
-		WithHint("Declare the function IMMUTABLE (or STABLE) if it gives the same result for the same arguments.")
+	err := sqlerr.New(sqlerr.InvalidObjectDefinition, "materialized views and sinks cannot call VOLATILE function %s", f.Signature()).
+		WithDetail("A streaming job calls the function again on retraction and after a restart, and needs the same answer each time.")
+	if f.Language == "sql" {
+		return err.WithHint("A LANGUAGE sql function is VOLATILE unless declared otherwise: add IMMUTABLE (or STABLE) to CREATE FUNCTION if it gives the same result for the same arguments.")
+	}
+	return err.WithHint("Declare the function IMMUTABLE (or STABLE) if it gives the same result for the same arguments.")
 }
 
 // userScalar compiles f (or takes it from the cache).

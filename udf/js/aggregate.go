@@ -19,7 +19,7 @@ import (
 //	accumulate(state, args...)  the state with one more row
 //	retract(state, args...)     the state with one row less (optional)
 //	finish(state)               the result (optional: the state itself)
-//	merge(a, b)                 two states combined (optional, accepted)
+//	merge(a, b)                 two states combined (optional)
 //
 // accumulate and retract may return the new state or change the one they
 // were given and return nothing. The states of all groups live in one
@@ -42,6 +42,7 @@ type aggregate struct {
 	f        *function
 	retracts bool
 	finishes bool
+	merges   bool
 }
 
 // CompileAggregate implements udf.AggregateRuntime.
@@ -71,13 +72,15 @@ func (r *Runtime) CompileAggregate(d *udf.UserDef) (*udf.Aggregate, error) {
 	}
 	_, retracts := goja.AssertFunction(inst.vm.Get(aggRetract))
 	_, finishes := goja.AssertFunction(inst.vm.Get(aggFinish))
+	_, merges := goja.AssertFunction(inst.vm.Get(aggMerge))
 	f.pool.Put(inst)
-	a := &aggregate{f: f, retracts: retracts, finishes: finishes}
+	a := &aggregate{f: f, retracts: retracts, finishes: finishes, merges: merges}
 	agg := &udf.Aggregate{Name: d.Name, Args: d.ArgTypes, Ret: d.Ret, OID: d.OID, User: true,
 		New: func([]types.T) udf.Accumulator { return a.newStates() }}
 	if retracts {
 		agg.Retracts = true
 		agg.NewRetracting = func([]types.T) udf.GroupStates { return a.newStates() }
+		agg.Merges = merges
 	}
 	return agg, nil
 }
@@ -90,11 +93,11 @@ type aggStates struct {
 	env  *udf.Env
 	inst *instance
 	// Entry points in inst.
-	create, acc, ret, fin goja.Callable
-	state                 []goja.Value // nil: not created yet
-	args                  [][]goja.Value
-	row                   []goja.Value
-	w                     []int64
+	create, acc, ret, fin, mrg goja.Callable
+	state                      []goja.Value // nil: not created yet
+	args                       [][]goja.Value
+	row                        []goja.Value
+	w                          []int64
 }
 
 // SetEnv implements udf.EnvAccumulator.
@@ -121,6 +124,7 @@ func (s *aggStates) instance() (*instance, error) {
 	s.acc, _ = goja.AssertFunction(vm.Get(aggAccumulate))
 	s.ret, _ = goja.AssertFunction(vm.Get(aggRetract))
 	s.fin, _ = goja.AssertFunction(vm.Get(aggFinish))
+	s.mrg, _ = goja.AssertFunction(vm.Get(aggMerge))
 	s.inst = inst
 	return inst, nil
 }
@@ -234,6 +238,44 @@ func (s *aggStates) runRows(groups []uint32, weights []int64, i *int, n, nargs i
 			s.state[g] = res
 		}
 	}
+	return nil
+}
+
+// Merge implements udf.StateMerger: dst's state becomes merge(dst, src).
+// merge may return the combined state or change its first argument and
+// return nothing.
+func (s *aggStates) Merge(dst, src uint32) error {
+	s.grow(int(max(dst, src)) + 1)
+	if s.state[src] == nil {
+		return nil
+	}
+	inst, err := s.instance()
+	if err != nil {
+		return err
+	}
+	if s.mrg == nil {
+		return udf.ErrNoMerge
+	}
+	ctx, lim := s.ctx(), udf.UserLimits(s.env)
+	w := startWatch(ctx, inst, lim)
+	a := s.state[dst]
+	if a == nil {
+		inst.seq.Add(1)
+		a, err = s.create(goja.Undefined())
+	}
+	var res goja.Value
+	if err == nil {
+		inst.seq.Add(1)
+		res, err = s.mrg(goja.Undefined(), a, s.state[src])
+	}
+	reason := w.stop()
+	if err != nil {
+		return s.a.f.callError(err, reason, lim)
+	}
+	if res != nil && !goja.IsUndefined(res) {
+		a = res
+	}
+	s.state[dst] = a
 	return nil
 }
 

@@ -26,6 +26,9 @@ import (
 //	bigint                           number (BigInt beyond ±2^53)
 //	numeric                          number (results: number, BigInt or a decimal string)
 //	text, varchar, char              string
+//	bytea                            Uint8Array (results: also ArrayBuffer or an array of bytes)
+//	time, interval                   string, PostgreSQL's text ('09:30:00', '1 day 02:00:00';
+//	                                 results: any text PostgreSQL accepts, such as 'PT90M')
 //	date, timestamp, timestamptz     Date (millisecond precision)
 //	jsonb                            the parsed value (object, array, number, ...)
 //	arrays of the above              Array
@@ -35,7 +38,8 @@ import (
 func supported(t types.T) bool {
 	switch t.Kind {
 	case types.Bool, types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Numeric,
-		types.Text, types.Varchar, types.Char, types.DateKind, types.TimestampKind, types.TimestampTZ, types.JSONB:
+		types.Text, types.Varchar, types.Char, types.DateKind, types.TimestampKind, types.TimestampTZ, types.JSONB,
+		types.Bytea, types.Time, types.Interval:
 		return true
 	case types.Array:
 		return t.Elem != nil && t.Elem.Kind != types.Array && supported(*t.Elem)
@@ -155,6 +159,11 @@ func (c *conv) toJS(d types.Datum, t types.T) (goja.Value, error) {
 		return c.date(types.DateToTime(d.(types.Date)).UnixMilli())
 	case types.TimestampKind, types.TimestampTZ:
 		return c.date(types.TimestampToTime(d.(types.Timestamp)).UnixMilli())
+	case types.Bytea:
+		buf := c.vm.NewArrayBuffer(append([]byte(nil), d.([]byte)...))
+		return c.vm.New(c.vm.Get("Uint8Array"), c.vm.ToValue(buf))
+	case types.Time, types.Interval:
+		return c.vm.ToValue(types.FormatText(d, t, time.UTC)), nil
 	case types.JSONB:
 		return c.jsonParse(goja.Undefined(), c.vm.ToValue(d.(string)))
 	case types.Array:
@@ -256,6 +265,14 @@ func (c *conv) fromJS(v goja.Value, t types.T) (types.Datum, error) {
 			return types.DateFromYMD(y, int(m), d), nil
 		}
 		return types.TimeToTimestamp(tm), nil
+	case types.Bytea:
+		return c.bytesResult(v, t)
+	case types.Time, types.Interval:
+		x, ok := v.Export().(string)
+		if !ok {
+			return nil, resultError("JavaScript value %s cannot be returned as %s: give its text as a string", v.String(), t)
+		}
+		return types.ParseText(x, t, time.UTC)
 	case types.JSONB:
 		s, err := c.jsonStr(goja.Undefined(), v)
 		if err != nil {
@@ -287,6 +304,30 @@ func (c *conv) fromJS(v goja.Value, t types.T) (types.Datum, error) {
 		return udf.FormatArrayText(elems, nulls), nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported in JavaScript functions", t)
+}
+
+// bytesResult converts a Uint8Array (or another typed array of bytes), an
+// ArrayBuffer, an array of numbers 0..255 or a string in bytea's text form.
+func (c *conv) bytesResult(v goja.Value, t types.T) (types.Datum, error) {
+	switch x := v.Export().(type) {
+	case []byte:
+		return append([]byte(nil), x...), nil
+	case goja.ArrayBuffer:
+		return append([]byte(nil), x.Bytes()...), nil
+	case string:
+		return types.ParseText(x, t, time.UTC)
+	case []any:
+		out := make([]byte, len(x))
+		for i, e := range x {
+			n, ok := e.(int64)
+			if !ok || n < 0 || n > 255 {
+				return nil, resultError("JavaScript array element %v cannot be a byte of %s", e, t)
+			}
+			out[i] = byte(n)
+		}
+		return out, nil
+	}
+	return nil, resultError("JavaScript value %s cannot be returned as %s: give a Uint8Array", v.String(), t)
 }
 
 func intResult(v goja.Value, t types.T) (types.Datum, error) {

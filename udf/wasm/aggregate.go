@@ -121,6 +121,7 @@ func (r *Runtime) CompileAggregate(d *udf.UserDef) (*udf.Aggregate, error) {
 	if a.retracts {
 		agg.Retracts = true
 		agg.NewRetracting = func([]types.T) udf.GroupStates { return a.newStates() }
+		agg.Merges = a.merges
 	}
 	return agg, nil
 }
@@ -341,6 +342,44 @@ func (s *aggStates) fold(ctx context.Context, groups []uint32, args []arrow.Arra
 	for k, g := range s.touched {
 		copy(s.states[int(g)*size:], out[k*size:(k+1)*size])
 	}
+	f.pool.Put(inst)
+	return nil
+}
+
+// Merge implements udf.StateMerger: one call of NAME_merge with n = 1,
+// states a holding dst's state and states b src's.
+func (s *aggStates) Merge(dst, src uint32) error {
+	if !s.a.merges {
+		return udf.ErrNoMerge
+	}
+	s.grow(int(max(dst, src)) + 1)
+	if !s.has[src] {
+		return nil
+	}
+	f, size := s.a.f, s.a.size
+	ctx, lim := s.ctx(), udf.UserLimits(s.env)
+	inst, err := f.take()
+	if err != nil {
+		return err
+	}
+	base, buf, err := f.region(ctx, inst, 8+2*align8(size), lim)
+	if err != nil {
+		return err
+	}
+	aAt, bAt := 8, 8+align8(size)
+	binary.LittleEndian.PutUint32(buf[0:], base+uint32(aAt))
+	binary.LittleEndian.PutUint32(buf[4:], base+uint32(bAt))
+	copy(buf[aAt:], s.state(dst))
+	copy(buf[bAt:], s.state(src))
+	if err := f.invoke(ctx, lim, inst, inst.fns[aggMerge], 1, base); err != nil {
+		return err
+	}
+	out, ok := inst.mod.Memory().Read(base+uint32(aAt), uint32(size))
+	if !ok {
+		inst.mod.Close(ctx)
+		return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly aggregate %s lost its buffer", f.def.Signature)
+	}
+	copy(s.state(dst), out)
 	f.pool.Put(inst)
 	return nil
 }

@@ -958,6 +958,11 @@ type aggEntry struct {
 	n     int64
 	vals  []types.Datum // the first inserted representative
 	dirty bool
+	// rejected counts the copies a user aggregate rejected at a fold of
+	// the group, so folding the group again does not reject them again
+	// (held in memory only: after a restart a failing row is rejected
+	// once more).
+	rejected int64
 }
 
 // aggMultiset counts values of one group. Entries whose count dropped to
@@ -1371,7 +1376,7 @@ func (a *aggRecompute) result(g uint32) (types.Datum, error) {
 	if s := a.sets.set(g); s != nil {
 		live = s.live()
 	}
-	return fold(a.spec, a.env, live, 0)
+	return fold(a.spec, a.env, live, 0, &a.sets)
 }
 
 func (a *aggRecompute) encode(buf []byte, _ uint32) []byte          { return buf }

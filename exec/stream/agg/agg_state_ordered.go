@@ -115,12 +115,16 @@ func recompute(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) 
 	if len(live) == 0 {
 		return nil, nil
 	}
-	return fold(spec, env, live, skip)
+	return fold(spec, env, live, skip, nil)
 }
 
 // fold is recompute without the NULL for no rows: the accumulator's
 // result over no rows (count's 0, a user aggregate's INITCOND) stands.
-func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) (types.Datum, error) {
+//
+// once, when set, makes a user function that fails on an entry's row
+// reject only the copies it did not reject at an earlier fold (the
+// entry's rejected count): a group folded again rejects each row once.
+func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int, once *aggSets) (types.Datum, error) {
 	n := 0
 	for _, e := range live {
 		n += int(e.n)
@@ -143,6 +147,25 @@ func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) (type
 	var uenv udf.Env
 	if env != nil && env.Ctx != nil {
 		uenv = env.Ctx.Env
+	}
+	if report := uenv.OnRowError; once != nil && report != nil {
+		byKey := make(map[string]*aggEntry, len(live))
+		for _, e := range live {
+			byKey[e.key] = e
+		}
+		seen := map[*aggEntry]int64{}
+		uenv.OnRowError = func(fn string, err error, args []types.Datum, ts []types.T) {
+			if len(args) == len(once.ts) {
+				if e := byKey[string(once.tupleKey(args))]; e != nil {
+					seen[e]++
+					if seen[e] <= e.rejected {
+						return
+					}
+					e.rejected = seen[e]
+				}
+			}
+			report(fn, err, args, ts)
+		}
 	}
 	acc := spec.NewAccumulator(&uenv)
 	defer acc.Release()

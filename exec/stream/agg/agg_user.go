@@ -13,7 +13,10 @@ package agg
 // (aggRecompute). EXPLAIN shows which: "retract" or "recompute".
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
+	"log/slog"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -47,6 +50,24 @@ func UserAggMode(agg *udf.Aggregate) string {
 		return "retract"
 	}
 	return "recompute"
+}
+
+// sessionAggExplain is streamAggExplain for session windows, which also
+// say when bridged sessions combine a user aggregate's states ("merge")
+// instead of folding the merged session's rows again.
+var sessionAggExplain = batch.AggExplain{Inside: explainAggOrder, After: func(a *udf.Aggregate) string {
+	m := UserAggMode(a)
+	if m == "retract" && a.Merges {
+		m += ", merge"
+	}
+	return m
+}}
+
+// aggMerger is an aggState that combines two groups' states.
+type aggMerger interface {
+	// merge folds group src's state into group dst's; ok is false when
+	// the state cannot (dst is then to be rebuilt from its rows).
+	merge(dst, src uint32) (ok bool, err error)
 }
 
 // aggUser is a retracting user aggregate's state for every group.
@@ -83,6 +104,24 @@ func (a *aggUser) updateRow(g uint32, args []types.Datum, w int64) error {
 		}
 	}()
 	return a.s.Apply([]uint32{g}, []int64{w}, max(a.ng, int(g)+1), a.one, 1)
+}
+
+// merge implements aggMerger with the aggregate's merge function. A
+// merge that fails is not a reject: the session's rows are folded again.
+func (a *aggUser) merge(dst, src uint32) (bool, error) {
+	m, ok := a.s.(udf.StateMerger)
+	if !ok || !a.spec.Agg.Merges || a.err != nil {
+		return false, nil
+	}
+	a.grow(int(max(dst, src)) + 1)
+	if err := m.Merge(dst, src); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return false, err
+		}
+		slog.Debug("aggregate merge failed; folding the session again", "aggregate", a.spec.Agg.Name, "err", err)
+		return false, nil
+	}
+	return true, nil
 }
 
 func (a *aggUser) result(g uint32) (types.Datum, error) {

@@ -104,7 +104,7 @@ func (s *SessionAggSpec) Explain() string {
 		sb.WriteString(" partition by " + batch.ColList(s.PartCols))
 	}
 	fmt.Fprintf(&sb, " session(#%d, gap %s)", s.TSCol, batch.FormatMicros(s.Gap))
-	batch.ExplainAggsWith(&sb, s.Aggs, streamAggExplain)
+	batch.ExplainAggsWith(&sb, s.Aggs, sessionAggExplain)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
@@ -440,15 +440,34 @@ func (o *sessionAgg) kill(w *sessionWin) {
 
 // recompute rebuilds w's aggregate states (and row count) from its rows.
 func (o *sessionAgg) recompute(w *sessionWin) error {
-	for _, st := range o.states {
-		st.reset(w.slot)
+	return o.recomputeSome(w, nil, nil)
+}
+
+// recomputeSome is recompute of the states k with !keep[k] (all of them
+// for a nil keep), leaving one copy of row skip out when it is set; the
+// row count is recomputed always, skip included. The rows went through
+// the aggregates before, so a function that fails on one again does not
+// reject it again.
+func (o *sessionAgg) recomputeSome(w *sessionWin, keep []bool, skip *sessionRowRef) error {
+	defer o.quietRejects()()
+	for k, st := range o.states {
+		if keep == nil || !keep[k] {
+			st.reset(w.slot)
+		}
 	}
 	p := w.part
 	w.n = 0
 	for i := p.firstRow(w.start); i < len(p.rows) && p.rows[i].ts <= w.last; i++ {
 		r := &p.rows[i]
 		w.n += r.n
+		copies := r.n
+		if skip != nil && r.ts == skip.ts && r.key == skip.key {
+			copies--
+		}
 		for k, st := range o.states {
+			if keep != nil && keep[k] {
+				continue
+			}
 			if f := o.aggFilter[k]; f >= 0 && r.vals[f] != true {
 				continue
 			}
@@ -458,7 +477,7 @@ func (o *sessionAgg) recompute(w *sessionWin) error {
 			}
 			// The states take weights of ±1 (a sum adds its value once
 			// per call), so a duplicate row goes in once per copy.
-			for m := int64(0); m < r.n; m++ {
+			for m := int64(0); m < copies; m++ {
 				if err := st.updateRow(w.slot, o.args, 1); err != nil {
 					return err
 				}
@@ -466,6 +485,18 @@ func (o *sessionAgg) recompute(w *sessionWin) error {
 		}
 	}
 	return nil
+}
+
+// quietRejects makes the user functions the operator calls leave out the
+// rows they fail on without rejecting them (again), until the returned
+// function restores them.
+func (o *sessionAgg) quietRejects() func() {
+	if o.env == nil || o.env.Ctx == nil || o.env.Ctx.Env.OnRowError == nil {
+		return func() {}
+	}
+	prev := o.env.Ctx.Env.OnRowError
+	o.env.Ctx.Env.OnRowError = func(string, error, []types.Datum, []types.T) {}
+	return func() { o.env.Ctx.Env.OnRowError = prev }
 }
 
 func (o *sessionAgg) Chunk(_ int, c *stream.Chunk) error {
@@ -621,12 +652,67 @@ func (o *sessionAgg) insert(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 	}
 	w := p.wins[j]
 	w.start, w.last = min(w.start, ts), max(p.wins[k-1].last, ts)
+	// States that merge (a user aggregate's merge) combine the absorbed
+	// sessions' states and take row i; the others are folded again
+	// from the merged session's rows, row i included.
+	merged, all, err := o.mergeStates(w, p.wins[j+1:k])
+	if err != nil {
+		return false, err
+	}
+	n := w.n + 1
 	for _, x := range p.wins[j+1 : k] {
+		n += x.n
 		o.kill(x)
 	}
 	p.wins = slices.Delete(p.wins, j+1, k)
 	o.touch(w)
-	return true, o.recompute(w)
+	if all {
+		w.n = n
+	} else if err := o.recomputeSome(w, merged, &sessionRowRef{ts: ts, key: key}); err != nil {
+		return false, err
+	}
+	// Row i goes into every state last, as the one row that is new.
+	for k, st := range o.states {
+		if f := o.aggFilter[k]; f >= 0 && vals[f] != true {
+			continue
+		}
+		o.args = o.args[:0]
+		for _, a := range o.aggArgs[k] {
+			o.args = append(o.args, vals[a])
+		}
+		if err := st.updateRow(w.slot, o.args, 1); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// mergeStates folds the states of the sessions xs into w's, for every
+// aggregate whose state merges; merged[k] says aggregate k did (nil:
+// none), all that every one did.
+func (o *sessionAgg) mergeStates(w *sessionWin, xs []*sessionWin) (merged []bool, all bool, err error) {
+	all = true
+	for k, st := range o.states {
+		m, ok := st.(aggMerger)
+		done := ok
+		for _, x := range xs {
+			if !done {
+				break
+			}
+			if done, err = m.merge(w.slot, x.slot); err != nil {
+				return nil, false, err
+			}
+		}
+		if !done {
+			all = false
+			continue
+		}
+		if merged == nil {
+			merged = make([]bool, len(o.states))
+		}
+		merged[k] = true
+	}
+	return merged, all && merged != nil, nil
 }
 
 // delete removes row i from partition p; see insert.
