@@ -1,7 +1,6 @@
 package parser
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 
@@ -233,13 +232,7 @@ type matchRecognizeClause struct {
 
 // hasMatchRecognize is a cheap test that the text may hold the clause.
 func hasMatchRecognize(buf []byte) bool {
-	const w = "match_recognize"
-	for i := 0; i+len(w) <= len(buf); i++ {
-		if buf[i]|0x20 == 'm' && bytes.EqualFold(buf[i:i+len(w)], []byte(w)) {
-			return true
-		}
-	}
-	return false
+	return containsFold(buf, "match_recognize")
 }
 
 // cutMatchRecognize checks and blanks every MATCH_RECOGNIZE (...) of the
@@ -249,17 +242,10 @@ func (t *pgText) cutMatchRecognize() ([]matchRecognizeClause, error) {
 		return nil, nil
 	}
 	text := string(t.buf)
-	res, err := pg_query.Scan(text)
+	// Offsets in the whole input, for the clause's own parser.
+	toks, err := scanTokens(text, t.base)
 	if err != nil {
 		return nil, nil // the grammar reports it
-	}
-	var toks []token
-	for _, tk := range res.Tokens {
-		if tk.Token == pg_query.Token_SQL_COMMENT || tk.Token == pg_query.Token_C_COMMENT {
-			continue
-		}
-		// Offsets in the whole input, for the clause's own parser.
-		toks = append(toks, token{kind: tk.Token, kw: tk.KeywordKind, start: t.base + int(tk.Start), end: t.base + int(tk.End)})
 	}
 	// A cursor over the whole input's text (the blanked copy for the
 	// bytes of this text, which hold nothing else of use).

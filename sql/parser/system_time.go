@@ -1,7 +1,6 @@
 package parser
 
 import (
-	"bytes"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -37,13 +36,7 @@ type systemTimeClause struct{ pos int }
 
 // hasSystemTime is a cheap test that the text may hold the clause.
 func hasSystemTime(buf []byte) bool {
-	const w = "system_time"
-	for i := 0; i+len(w) <= len(buf); i++ {
-		if buf[i]|0x20 == 's' && bytes.EqualFold(buf[i:i+len(w)], []byte(w)) {
-			return true
-		}
-	}
-	return false
+	return containsFold(buf, "system_time")
 }
 
 // cutSystemTime blanks every FOR SYSTEM_TIME AS OF PROCTIME() of the text
@@ -53,16 +46,9 @@ func (t *pgText) cutSystemTime() ([]systemTimeClause, error) {
 		return nil, nil
 	}
 	text := string(t.buf)
-	res, err := pg_query.Scan(text)
+	toks, err := scanTokens(text, 0)
 	if err != nil {
 		return nil, nil // the grammar reports it
-	}
-	var toks []token
-	for _, tk := range res.Tokens {
-		if tk.Token == pg_query.Token_SQL_COMMENT || tk.Token == pg_query.Token_C_COMMENT {
-			continue
-		}
-		toks = append(toks, token{kind: tk.Token, kw: tk.KeywordKind, start: int(tk.Start), end: int(tk.End)})
 	}
 	word := func(i int) string {
 		if i < 0 || i >= len(toks) {
