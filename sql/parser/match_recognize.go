@@ -280,28 +280,14 @@ func (t *pgText) cutMatchRecognize() ([]matchRecognizeClause, error) {
 
 // markMatchRecognize attaches each clause to the RangeVar it follows.
 func (t *pgText) markMatchRecognize(stmts []*pg_query.RawStmt, clauses []matchRecognizeClause) error {
-	type found struct {
-		rv     *pg_query.RangeVar
-		inFrom bool
-	}
-	var rvs []found
-	for _, s := range stmts {
-		walkRangeVars(s.ProtoReflect(), false, func(rv *pg_query.RangeVar, inFrom bool) {
-			rvs = append(rvs, found{rv, inFrom})
-		})
-	}
+	last := lastRangeVars(stmts)
 	for _, c := range clauses {
-		var best *found
-		for k := range rvs {
-			if loc := int(rvs[k].rv.Location); loc >= 0 && loc < c.pos && (best == nil || loc > int(best.rv.Location)) {
-				best = &rvs[k]
-			}
-		}
-		if best == nil || !best.inFrom || best.rv.Relpersistence != "p" {
+		rv, inFrom := last(c.pos)
+		if rv == nil || !inFrom || rv.Relpersistence != "p" {
 			return sqlerr.New(sqlerr.SyntaxError, "MATCH_RECOGNIZE must follow a table name in FROM").
 				WithPosition(charPos(t.src, c.pos))
 		}
-		best.rv.Relpersistence = matchRecognizeMark + strconv.Itoa(c.pos) + ":" + c.text
+		rv.Relpersistence = matchRecognizeMark + strconv.Itoa(c.pos) + ":" + c.text
 	}
 	return nil
 }
