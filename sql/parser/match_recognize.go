@@ -301,19 +301,33 @@ var mrClauseWords = map[string]bool{
 // listEnd returns the index of the first token from i at parenthesis
 // depth zero that is ')' closing the clause or one of the clause words.
 func (c *cursor) listEnd(i, limit int) int {
+	end := limit
+	c.eachAtDepthZero(i, limit, func(j int) bool {
+		if mrClauseWords[c.toks[j].word(c.src)] {
+			end = j
+			return false
+		}
+		return true
+	})
+	return end
+}
+
+// eachAtDepthZero calls f on each token of [lo, hi) outside parentheses
+// (the parentheses themselves excluded) until f returns false.
+func (c *cursor) eachAtDepthZero(lo, hi int, f func(j int) bool) {
 	depth := 0
-	for j := i; j < limit; j++ {
-		t := c.toks[j]
-		switch {
+	for j := lo; j < hi; j++ {
+		switch t := c.toks[j]; {
 		case t.isPunct('('):
 			depth++
 		case t.isPunct(')'):
 			depth--
-		case depth == 0 && mrClauseWords[t.word(c.src)]:
-			return j
+		case depth == 0:
+			if !f(j) {
+				return
+			}
 		}
 	}
-	return limit
 }
 
 // splitCommas splits tokens [lo, hi) at commas of depth zero.
@@ -356,18 +370,13 @@ func (c *cursor) exprList(lo, hi int) ([]*pg_query.Node, error) {
 
 // lastAs returns the index of the last AS of depth zero in [lo, hi), or -1.
 func (c *cursor) lastAs(lo, hi int) int {
-	depth, at := 0, -1
-	for j := lo; j < hi; j++ {
-		t := c.toks[j]
-		switch {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-		case depth == 0 && t.word(c.src) == "as":
+	at := -1
+	c.eachAtDepthZero(lo, hi, func(j int) bool {
+		if c.toks[j].word(c.src) == "as" {
 			at = j
 		}
-	}
+		return true
+	})
 	return at
 }
 
