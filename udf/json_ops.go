@@ -415,12 +415,7 @@ func encodeJSONBOrErr(v any, err error) (types.Datum, error) {
 // JSON null gives SQL NULL.
 func jsonbElement(el any, asText bool) types.Datum {
 	if asText {
-		switch x := el.(type) {
-		case nil:
-			return nil
-		case string:
-			return x
-		}
+		return jsonbText(el)
 	}
 	return encodeJSONB(el)
 }
