@@ -30,14 +30,7 @@ func TestAvroDebezium(t *testing.T) {
 	reg := testregistry.New(t)
 	id := reg.Register(t, "pg.public.accounts-value", dbzAccountEnvelope)
 	plain := reg.Register(t, "other-value", tradeSmall)
-	schema, err := parseTestSchema("id bigint\nowner text\nbalance double precision\nprimary key id\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "DEBEZIUM", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, "id bigint\nowner text\nbalance double precision\nprimary key id\n")
 	img := func(id int64, owner string, bal float64) map[string]any {
 		return map[string]any{"id": id, "owner": owner, "balance": bal}
 	}

@@ -87,14 +87,7 @@ func TestAvroRegistryAndEvolution(t *testing.T) {
 	reg := testregistry.New(t)
 	v1 := reg.Register(t, "trades-value", tradeV1)
 	v2 := reg.Register(t, "trades-value", tradeV2)
-	schema, err := parseTestSchema(tradeColumns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, tradeColumns)
 	ts := time.Date(2024, 5, 1, 9, 30, 0, 123456000, time.UTC)
 	msgs := []Message{
 		{Value: encodeAvro(t, v1, tradeV1, map[string]any{
@@ -424,14 +417,7 @@ reject offset=4: 22021 column "note": invalid byte sequence for encoding "UTF8" 
 func TestAvroReaderSchemaRefresh(t *testing.T) {
 	reg := testregistry.New(t)
 	v1 := reg.Register(t, "orders-value", orderV1)
-	schema, err := parseTestSchema("id bigint\ncurrency text\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}, Subject: "orders-value"}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}, Subject: "orders-value"}, "id bigint\ncurrency text\n")
 	msg := func() []Message {
 		return []Message{{Value: encodeAvro(t, v1, orderV1, map[string]any{"id": 1, "amount": float32(1), "note": []byte("n"), "coupon": nil})}}
 	}

@@ -10,14 +10,7 @@ import (
 // A Batch is reused chunk after chunk: Finish hands out arrays with the
 // right length, null count and values; Reset drops rows not finished.
 func TestBatchReuse(t *testing.T) {
-	schema, err := parseTestSchema("id bigint\nok boolean\nname text\nx double precision\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "PLAIN", Encode: "JSON"}, "id bigint\nok boolean\nname text\nx double precision\n")
 	out := NewBatch(schema)
 	defer out.Release()
 	msgs := func(vals ...string) []Message {
@@ -98,14 +91,7 @@ func TestRejectIsBounded(t *testing.T) {
 // it (longer, shorter, after a Reset of unfinished rows) do not write
 // into them, and text columns grow past the last chunk's average.
 func TestBatchFinishedArraysKeepValues(t *testing.T) {
-	schema, err := parseTestSchema("id bigint\nname text\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "PLAIN", Encode: "JSON"}, "id bigint\nname text\n")
 	out := NewBatch(schema)
 	defer out.Release()
 	chunk := func(n int, name string) []Message {
@@ -158,14 +144,7 @@ func TestBatchFinishedArraysKeepValues(t *testing.T) {
 // values were written) is cut off again and the rows around it are
 // whole; a key named twice keeps its last value.
 func TestPlainJSONCutsOffFailedMessage(t *testing.T) {
-	schema, err := parseTestSchema("id bigint\nok boolean\nname text\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "PLAIN", Encode: "JSON"}, "id bigint\nok boolean\nname text\n")
 	out := NewBatch(schema)
 	defer out.Release()
 	var msgs []Message

@@ -60,14 +60,7 @@ func bufAddr(a arrow.Array, i int) uintptr {
 // column keeps its values while later chunks are decoded, and once it is
 // released the next chunk is written into the same memory.
 func TestPooledBuffersWaitForRelease(t *testing.T) {
-	schema, err := parseTestSchema("id bigint\nx double precision\nok boolean\nname text\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "PLAIN", Encode: "JSON"}, "id bigint\nx double precision\nok boolean\nname text\n")
 	out := NewBatch(schema)
 	const n = 1000
 	dec.DecodeBatch(poolMsgs(0, n), out)
@@ -130,14 +123,7 @@ func TestPooledBuffersWaitForRelease(t *testing.T) {
 // the next ones are decoded: each keeps its values until its release
 // (run with -race too).
 func TestPooledBuffersReleasedElsewhere(t *testing.T) {
-	schema, err := parseTestSchema("id bigint\nx double precision\nok boolean\nname text\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "PLAIN", Encode: "JSON"}, "id bigint\nx double precision\nok boolean\nname text\n")
 	out := NewBatch(schema)
 	type chunk struct {
 		cols  []arrow.Array
@@ -171,14 +157,7 @@ func TestPooledBuffersReleasedElsewhere(t *testing.T) {
 // for two rows a message once it has seen a chunk of them, so its columns
 // take every buffer from the pool rather than growing by append.
 func TestPooledBuffersTwoRowsPerMessage(t *testing.T) {
-	schema, err := parseTestSchema("id bigint\nname text\nprimary key id\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "JSON"}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "DEBEZIUM", Encode: "JSON"}, "id bigint\nname text\nprimary key id\n")
 	msgs := make([]Message, 500)
 	for i := range msgs {
 		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil,

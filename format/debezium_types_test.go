@@ -64,14 +64,7 @@ var dbzTypeFields = []struct{ field, typ, name, json string }{
 // block (schemas.enable = true), shaped as Debezium's MySQL connector
 // sends it.
 func TestDebeziumJSONTimeTypes(t *testing.T) {
-	schema, err := parseTestSchema(dbzTypesColumns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "JSON"}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "DEBEZIUM", Encode: "JSON"}, dbzTypesColumns)
 	var fields, vals []string
 	for _, f := range dbzTypeFields {
 		s := fmt.Sprintf(`{"type": %q, "optional": true, "field": %q`, f.typ, f.field)
@@ -123,14 +116,7 @@ func TestDebeziumAvroTimeTypes(t *testing.T) {
 	  {"name": "ts_ms", "type": ["null", "long"], "default": null}]}`
 	reg := testregistry.New(t)
 	id := reg.Register(t, "dbserver1.shop.orders-value", envelope)
-	schema, err := parseTestSchema(dbzTypesColumns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec, schema := mustDecoder(t, Spec{Format: "DEBEZIUM", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, dbzTypesColumns)
 	after := map[string]any{
 		"id": map[string]any{"long": int64(1)}, "d": map[string]any{"int": 19844}, "cd": map[string]any{"int": 19844},
 		"t": map[string]any{"int": 34200123}, "ct": map[string]any{"int": 34200123},

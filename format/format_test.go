@@ -186,6 +186,21 @@ func parseTestMessages(input string) []Message {
 	return msgs
 }
 
+// mustDecoder builds a decoder of spec for a schema given in
+// parseTestSchema's form, and returns both.
+func mustDecoder(t testing.TB, spec Spec, columns string) (Decoder, Schema) {
+	t.Helper()
+	schema, err := parseTestSchema(columns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(spec, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dec, schema
+}
+
 func parseTestSchema(input string) (Schema, error) {
 	var s Schema
 	for _, line := range strings.Split(input, "\n") {

@@ -454,133 +454,65 @@ func (r *registry) addCatalogFuncs() {
 			return FormatArray(path), nil
 		})})
 
-	// has_table_privilege answers from the catalog's privileges when the
-	// session's catalog reader knows them (privilege.go in the engine).
-	tablePriv := func(env *Env, user, table types.Datum, privs string) (types.Datum, error) {
-		if env == nil {
-			return true, nil
+	// The has_*_privilege functions and pg_has_role answer from the
+	// catalog's privileges when the session's catalog reader knows them
+	// (privilege.go in the engine); without one every check passes. Each
+	// comes in forms without a user (the current role) and forms with a
+	// user as first argument; the privilege list is always last, and
+	// check gets the object arguments between the two.
+	privFunc := func(fname string, noUser, withUser [][]types.T, check func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error)) {
+		ask := func(env *Env, user types.Datum, obj []types.Datum, privs types.Datum) (types.Datum, error) {
+			if env == nil {
+				return true, nil
+			}
+			pc, ok := env.Catalog.(PrivilegeChecker)
+			if !ok {
+				return true, nil
+			}
+			return check(pc, user, obj, privs.(string))
 		}
-		pc, ok := env.Catalog.(PrivilegeChecker)
-		if !ok {
-			return true, nil
-		}
-		return pc.HasTablePrivilege(user, table, privs)
-	}
-	for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
-		stable("has_table_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return tablePriv(env, nil, a[0], a[1].(string))
-		})
-	}
-	for _, args := range [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
-		stable("has_table_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return tablePriv(env, a[0], a[1], a[2].(string))
-		})
-	}
-	schemaPriv := func(env *Env, user, schema types.Datum, privs string) (types.Datum, error) {
-		if env == nil {
-			return true, nil
-		}
-		pc, ok := env.Catalog.(PrivilegeChecker)
-		if !ok {
-			return true, nil
-		}
-		return pc.HasSchemaPrivilege(user, schema, privs)
-	}
-	for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
-		stable("has_schema_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return schemaPriv(env, nil, a[0], a[1].(string))
-		})
-	}
-	for _, args := range [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
-		stable("has_schema_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return schemaPriv(env, a[0], a[1], a[2].(string))
-		})
-	}
-	colPriv := func(env *Env, user, table, column types.Datum, privs string) (types.Datum, error) {
-		if env == nil {
-			return true, nil
-		}
-		pc, ok := env.Catalog.(PrivilegeChecker)
-		if !ok {
-			return true, nil
-		}
-		return pc.HasColumnPrivilege(user, table, column, privs)
-	}
-	for _, args := range [][]types.T{ts(text, text, text), ts(oid, text, text), ts(oid, i4, text)} {
-		stable("has_column_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return colPriv(env, nil, a[0], a[1], a[2].(string))
-		})
-	}
-	for _, args := range [][]types.T{ts(text, text, text, text), ts(name, oid, text, text), ts(oid, oid, text, text), ts(name, oid, i4, text)} {
-		stable("has_column_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return colPriv(env, a[0], a[1], a[2], a[3].(string))
-		})
-	}
-	for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
-		stable("has_any_column_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return colPriv(env, nil, a[0], nil, a[1].(string))
-		})
-	}
-	for _, args := range [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
-		stable("has_any_column_privilege", args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-			return colPriv(env, a[0], a[1], nil, a[2].(string))
-		})
-	}
-	// has_function_privilege and has_database_privilege answer from the
-	// catalog too.
-	otherPriv := func(env *Env, user, obj types.Datum, privs string, fn bool) (types.Datum, error) {
-		if env == nil {
-			return true, nil
-		}
-		pc, ok := env.Catalog.(PrivilegeChecker)
-		if !ok {
-			return true, nil
-		}
-		if fn {
-			return pc.HasFunctionPrivilege(user, obj, privs)
-		}
-		return pc.HasDatabasePrivilege(user, obj, privs)
-	}
-	for _, fname := range []string{"has_function_privilege", "has_database_privilege"} {
-		fn := fname == "has_function_privilege"
-		for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
+		for _, args := range noUser {
 			stable(fname, args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-				return otherPriv(env, nil, a[0], a[1].(string), fn)
+				return ask(env, nil, a[:len(a)-1], a[len(a)-1])
 			})
 		}
-		for _, args := range [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)} {
+		for _, args := range withUser {
 			stable(fname, args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-				return otherPriv(env, a[0], a[1], a[2].(string), fn)
+				return ask(env, a[0], a[1:len(a)-1], a[len(a)-1])
 			})
 		}
 	}
-	// has_sequence_privilege and pg_has_role answer from the catalog too.
-	seqRolePriv := func(env *Env, user, obj types.Datum, privs string, role bool) (types.Datum, error) {
-		if env == nil {
-			return true, nil
-		}
-		pc, ok := env.Catalog.(PrivilegeChecker)
-		if !ok {
-			return true, nil
-		}
-		if role {
-			return pc.HasRolePrivilege(user, obj, privs)
-		}
-		return pc.HasSequencePrivilege(user, obj, privs)
-	}
-	for _, fname := range []string{"has_sequence_privilege", "pg_has_role"} {
-		role := fname == "pg_has_role"
-		for _, args := range [][]types.T{ts(text, text), ts(oid, text)} {
-			stable(fname, args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-				return seqRolePriv(env, nil, a[0], a[1].(string), role)
-			})
-		}
-		for _, args := range [][]types.T{ts(text, text, text), ts(name, text, text), ts(name, oid, text), ts(oid, text, text), ts(oid, oid, text)} {
-			stable(fname, args, b, func(env *Env, a []types.Datum) (types.Datum, error) {
-				return seqRolePriv(env, a[0], a[1], a[2].(string), role)
-			})
-		}
-	}
+	oneObjectNoUser := [][]types.T{ts(text, text), ts(oid, text)}
+	oneObjectWithUser := [][]types.T{ts(text, text, text), ts(name, oid, text), ts(oid, oid, text)}
+	privFunc("has_table_privilege", oneObjectNoUser, oneObjectWithUser, func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error) {
+		return pc.HasTablePrivilege(user, obj[0], privs)
+	})
+	privFunc("has_schema_privilege", oneObjectNoUser, oneObjectWithUser, func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error) {
+		return pc.HasSchemaPrivilege(user, obj[0], privs)
+	})
+	privFunc("has_column_privilege",
+		[][]types.T{ts(text, text, text), ts(oid, text, text), ts(oid, i4, text)},
+		[][]types.T{ts(text, text, text, text), ts(name, oid, text, text), ts(oid, oid, text, text), ts(name, oid, i4, text)},
+		func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error) {
+			return pc.HasColumnPrivilege(user, obj[0], obj[1], privs)
+		})
+	privFunc("has_any_column_privilege", oneObjectNoUser, oneObjectWithUser, func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error) {
+		return pc.HasColumnPrivilege(user, obj[0], nil, privs)
+	})
+	privFunc("has_function_privilege", oneObjectNoUser, oneObjectWithUser, func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error) {
+		return pc.HasFunctionPrivilege(user, obj[0], privs)
+	})
+	privFunc("has_database_privilege", oneObjectNoUser, oneObjectWithUser, func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error) {
+		return pc.HasDatabasePrivilege(user, obj[0], privs)
+	})
+	// has_sequence_privilege and pg_has_role also take a name after an OID user.
+	seqRoleWithUser := [][]types.T{ts(text, text, text), ts(name, text, text), ts(name, oid, text), ts(oid, text, text), ts(oid, oid, text)}
+	privFunc("has_sequence_privilege", oneObjectNoUser, seqRoleWithUser, func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error) {
+		return pc.HasSequencePrivilege(user, obj[0], privs)
+	})
+	privFunc("pg_has_role", oneObjectNoUser, seqRoleWithUser, func(pc PrivilegeChecker, user types.Datum, obj []types.Datum, privs string) (bool, error) {
+		return pc.HasRolePrivilege(user, obj[0], privs)
+	})
 
 	stable("pg_encoding_to_char", ts(i4), name, func(_ *Env, a []types.Datum) (types.Datum, error) {
 		switch a[0].(int64) {
@@ -673,9 +605,9 @@ func (r *registry) addCatalogFuncs() {
 	for _, e := range []types.T{types.TText, types.TOid, types.TInt2, types.TInt4, types.TInt8, types.TName, types.TVarchar, types.TBool} {
 		e := e
 		arr := types.T{Kind: types.Array, Elem: &e}
-		for _, op := range []string{"=", "<>"} {
-			neg := op == "<>"
-			r.op(&Scalar{Name: op, Args: ts(arr, arr), Ret: b, Strict: true, Eval: rowFunc(ts(arr, arr), b, true, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		// arrayOp registers a binary operator over two arrays' elements.
+		arrayOp := func(op string, ret types.T, f func(x, y []*string) types.Datum) {
+			r.op(&Scalar{Name: op, Args: ts(arr, arr), Ret: ret, Strict: true, Eval: rowFunc(ts(arr, arr), ret, true, func(_ *Env, a []types.Datum) (types.Datum, error) {
 				x, err := ParseArray(a[0].(string))
 				if err != nil {
 					return nil, err
@@ -684,21 +616,13 @@ func (r *registry) addCatalogFuncs() {
 				if err != nil {
 					return nil, err
 				}
-				return arraysEqual(x, y) != neg, nil
+				return f(x, y), nil
 			})})
 		}
+		arrayOp("=", b, func(x, y []*string) types.Datum { return arraysEqual(x, y) })
+		arrayOp("<>", b, func(x, y []*string) types.Datum { return !arraysEqual(x, y) })
 		// reloptions || ARRAY(SELECT ...) in psql's \d.
-		r.op(&Scalar{Name: "||", Args: ts(arr, arr), Ret: arr, Strict: true, Eval: rowFunc(ts(arr, arr), arr, true, func(_ *Env, a []types.Datum) (types.Datum, error) {
-			x, err := ParseArray(a[0].(string))
-			if err != nil {
-				return nil, err
-			}
-			y, err := ParseArray(a[1].(string))
-			if err != nil {
-				return nil, err
-			}
-			return formatArrayElems(append(x, y...)), nil
-		})})
+		arrayOp("||", arr, func(x, y []*string) types.Datum { return formatArrayElems(append(x, y...)) })
 	}
 
 	// json_build_object(k, v, ...), which SQLAlchemy's column reflection
@@ -745,31 +669,13 @@ func (r *registry) addCatalogFuncs() {
 	r.tfunc(&TableFunc{Name: "unnest", Args: ts(Any), Cols: func(args []types.T) ([]string, []types.T) {
 		return []string{"unnest"}, []types.T{elemType(args[0])}
 	}, Eval: func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
-		if args[0] == nil {
-			return emptyIter{}, nil
-		}
-		s, ok := args[0].(string)
-		if !ok {
-			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument is not an array")
-		}
-		elems, _, err := ArrayElems(s, argTypes[0])
-		if err != nil {
-			return nil, err
-		}
 		et := elemType(argTypes[0])
-		i := 0
-		return &seriesIter{t: et, next: func() (types.Datum, bool, error) {
-			if i >= len(elems) {
-				return nil, false, nil
-			}
-			e := elems[i]
-			i++
+		return arrayRows(args[0], argTypes[0], et, "argument is not an array", func(_, _ int, e *string) (types.Datum, error) {
 			if e == nil {
-				return nil, true, nil
+				return nil, nil
 			}
-			v, err := types.Cast(*e, types.TText, et, envLocation(env))
-			return v, true, err
-		}}, nil
+			return types.Cast(*e, types.TText, et, envLocation(env))
+		})
 	}})
 	// information_schema._pg_expandarray(a): one (x, n) row per element,
 	// n counting from 1; pgjdbc's getPrimaryKeys selects its fields. The
@@ -777,52 +683,23 @@ func (r *registry) addCatalogFuncs() {
 	r.tfunc(&TableFunc{Name: "_pg_expandarray", Args: ts(Any), Cols: func(args []types.T) ([]string, []types.T) {
 		return []string{"_pg_expandarray"}, []types.T{ExpandArrayType(elemType(args[0]))}
 	}, Eval: func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
-		if args[0] == nil {
-			return emptyIter{}, nil
-		}
-		s, ok := args[0].(string)
-		if !ok {
-			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "_pg_expandarray: argument is not an array")
-		}
-		elems, _, err := ArrayElems(s, argTypes[0])
-		if err != nil {
-			return nil, err
-		}
-		i := 0
-		return &seriesIter{t: ExpandArrayType(elemType(argTypes[0])), next: func() (types.Datum, bool, error) {
-			if i >= len(elems) {
-				return nil, false, nil
-			}
-			i++
+		return arrayRows(args[0], argTypes[0], ExpandArrayType(elemType(argTypes[0])), "_pg_expandarray: argument is not an array", func(i, _ int, e *string) (types.Datum, error) {
 			x := ""
-			if e := elems[i-1]; e != nil {
+			if e != nil {
 				x = quoteRecordField(*e)
 			}
-			return "(" + x + "," + strconv.Itoa(i) + ")", true, nil
-		}}, nil
+			return "(" + x + "," + strconv.Itoa(i+1) + ")", nil
+		})
 	}})
 	r.tfunc(&TableFunc{Name: "generate_subscripts", Args: ts(Any, i4), Cols: func([]types.T) ([]string, []types.T) {
 		return []string{"generate_subscripts"}, []types.T{i4}
 	}, Eval: func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
-		if args[0] == nil || args[1] == nil || args[1].(int64) != 1 {
+		if args[1] == nil || args[1].(int64) != 1 {
 			return emptyIter{}, nil
 		}
-		s, ok := args[0].(string)
-		if !ok {
-			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument is not an array")
-		}
-		elems, lower, err := ArrayElems(s, argTypes[0])
-		if err != nil {
-			return nil, err
-		}
-		i := int64(0)
-		return &seriesIter{t: i4, next: func() (types.Datum, bool, error) {
-			if i >= int64(len(elems)) {
-				return nil, false, nil
-			}
-			i++
-			return i - 1 + int64(lower), true, nil
-		}}, nil
+		return arrayRows(args[0], argTypes[0], i4, "argument is not an array", func(i, lower int, _ *string) (types.Datum, error) {
+			return int64(i + lower), nil
+		})
 	}})
 }
 

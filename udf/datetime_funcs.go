@@ -297,34 +297,41 @@ func normUnit(u string) string {
 	return u
 }
 
+// truncYear is the first year of the millennium, century or decade year
+// falls in, as date_trunc counts them: millennia and centuries start at
+// years ending in 1 (2001, 1901), decades at years ending in 0.
+func truncYear(unit string, year int) int {
+	switch unit {
+	case "millennium":
+		return truncYearSpan(year, 1000)
+	case "century":
+		return truncYearSpan(year, 100)
+	case "decade":
+		if year > 0 {
+			return (year / 10) * 10
+		}
+		return -((8 - (year - 1)) / 10) * 10
+	}
+	return year
+}
+
+// truncYearSpan is the first year of the span of years (a millennium, a
+// century) year falls in, the spans starting at year 1.
+func truncYearSpan(year, span int) int {
+	if year > 0 {
+		return ((year+span-1)/span-1)*span + 1
+	}
+	return -((span-1-(year-1))/span)*span + 1
+}
+
 func truncTimestamp(unit string, v types.Timestamp, aware bool, loc *time.Location) (types.Datum, error) {
 	if aware {
 		v = utcToLocal(v, loc)
 	}
 	f := fieldsOf(v)
 	switch normUnit(unit) {
-	case "millennium":
-		if f.year > 0 {
-			f.year = ((f.year+999)/1000-1)*1000 + 1
-		} else {
-			f.year = -((999-(f.year-1))/1000)*1000 + 1
-		}
-		f.month, f.day, f.hour, f.min, f.sec, f.usec = 1, 1, 0, 0, 0, 0
-	case "century":
-		if f.year > 0 {
-			f.year = ((f.year+99)/100-1)*100 + 1
-		} else {
-			f.year = -((99-(f.year-1))/100)*100 + 1
-		}
-		f.month, f.day, f.hour, f.min, f.sec, f.usec = 1, 1, 0, 0, 0, 0
-	case "decade":
-		if f.year > 0 {
-			f.year = (f.year / 10) * 10
-		} else {
-			f.year = -((8 - (f.year - 1)) / 10) * 10
-		}
-		f.month, f.day, f.hour, f.min, f.sec, f.usec = 1, 1, 0, 0, 0, 0
-	case "year":
+	case "millennium", "century", "decade", "year":
+		f.year = truncYear(normUnit(unit), f.year)
 		f.month, f.day, f.hour, f.min, f.sec, f.usec = 1, 1, 0, 0, 0, 0
 	case "quarter":
 		f.month = (f.month-1)/3*3 + 1
@@ -551,6 +558,15 @@ func leap(y int) int {
 	return 0
 }
 
+// borrow makes a negative field of a difference positive by borrowing
+// from the next larger field, base units at a time.
+func borrow(field, next *int, base int) {
+	for *field < 0 {
+		*field += base
+		*next--
+	}
+}
+
 // age is timestamp_age: a symbolic difference in years, months and days.
 func age(a, b types.Timestamp, aware bool, loc *time.Location) types.IntervalValue {
 	la, lb := a, b
@@ -569,22 +585,10 @@ func age(a, b types.Timestamp, aware bool, loc *time.Location) types.IntervalVal
 	if neg {
 		fsec, sec, mn, hr, mday, mon, yr = -fsec, -sec, -mn, -hr, -mday, -mon, -yr
 	}
-	for fsec < 0 {
-		fsec += 1000000
-		sec--
-	}
-	for sec < 0 {
-		sec += 60
-		mn--
-	}
-	for mn < 0 {
-		mn += 60
-		hr--
-	}
-	for hr < 0 {
-		hr += 24
-		mday--
-	}
+	borrow(&fsec, &sec, 1000000)
+	borrow(&sec, &mn, 60)
+	borrow(&mn, &hr, 60)
+	borrow(&hr, &mday, 24)
 	for mday < 0 {
 		if neg {
 			mday += dayTab[leap(t1.year)][t1.month-1]
@@ -593,10 +597,7 @@ func age(a, b types.Timestamp, aware bool, loc *time.Location) types.IntervalVal
 		}
 		mon--
 	}
-	for mon < 0 {
-		mon += 12
-		yr--
-	}
+	borrow(&mon, &yr, 12)
 	if neg {
 		fsec, sec, mn, hr, mday, mon, yr = -fsec, -sec, -mn, -hr, -mday, -mon, -yr
 	}

@@ -21,8 +21,8 @@ func (r *registry) addJSONOps() {
 	j, t, i4 := types.TJSONB, types.TText, types.TInt4
 	get := func(asText bool) func(_ *Env, a []types.Datum) (types.Datum, error) {
 		return func(_ *Env, a []types.Datum) (types.Datum, error) {
-			var v any
-			if err := decodeJSON(a[0].(string), &v); err != nil {
+			v, err := decodeJSONB(a[0])
+			if err != nil {
 				return nil, err
 			}
 			var el any
@@ -47,15 +47,7 @@ func (r *registry) addJSONOps() {
 			if !ok {
 				return nil, nil
 			}
-			if asText {
-				switch x := el.(type) {
-				case nil:
-					return nil, nil
-				case string:
-					return x, nil
-				}
-			}
-			return encodeJSONB(el), nil
+			return jsonbElement(el, asText), nil
 		}
 	}
 	r.op(&Scalar{Name: "->", Args: ts(j, t), Ret: j, Strict: true, Eval: rowFunc(ts(j, t), j, true, get(false))})
@@ -64,11 +56,8 @@ func (r *registry) addJSONOps() {
 	r.op(&Scalar{Name: "->>", Args: ts(j, i4), Ret: t, Strict: true, Eval: rowFunc(ts(j, i4), t, true, get(true))})
 	r.op(&Scalar{Name: "@>", Args: ts(j, j), Ret: types.TBool, Strict: true, Eval: rowFunc(ts(j, j), types.TBool, true,
 		func(_ *Env, a []types.Datum) (types.Datum, error) {
-			var x, y any
-			if err := decodeJSON(a[0].(string), &x); err != nil {
-				return nil, err
-			}
-			if err := decodeJSON(a[1].(string), &y); err != nil {
+			x, y, err := decodeJSONBPair(a)
+			if err != nil {
 				return nil, err
 			}
 			return jsonContainsTop(x, y), nil
@@ -289,11 +278,7 @@ func (r *registry) addJSONPathOps() {
 	}
 	path := func(asText bool) func(a []types.Datum) (types.Datum, error) {
 		return func(a []types.Datum) (types.Datum, error) {
-			v, err := decodeJSONB(a[0])
-			if err != nil {
-				return nil, err
-			}
-			keys, nulls, err := parseArrayText(a[1].(string))
+			v, keys, nulls, err := decodeJSONBKeys(a)
 			if err != nil {
 				return nil, err
 			}
@@ -301,15 +286,7 @@ func (r *registry) addJSONPathOps() {
 			if !ok {
 				return nil, nil
 			}
-			if asText {
-				switch x := el.(type) {
-				case nil:
-					return nil, nil
-				case string:
-					return x, nil
-				}
-			}
-			return encodeJSONB(el), nil
+			return jsonbElement(el, asText), nil
 		}
 	}
 	op("#>", ts(j, tArr), j, path(false))
@@ -324,11 +301,7 @@ func (r *registry) addJSONPathOps() {
 	})
 	exists := func(all bool) func(a []types.Datum) (types.Datum, error) {
 		return func(a []types.Datum) (types.Datum, error) {
-			v, err := decodeJSONB(a[0])
-			if err != nil {
-				return nil, err
-			}
-			keys, nulls, err := parseArrayText(a[1].(string))
+			v, keys, nulls, err := decodeJSONBKeys(a)
 			if err != nil {
 				return nil, err
 			}
@@ -347,11 +320,7 @@ func (r *registry) addJSONPathOps() {
 	op("?&", ts(j, tArr), b, exists(true))
 
 	op("||", ts(j, j), j, func(a []types.Datum) (types.Datum, error) {
-		x, err := decodeJSONB(a[0])
-		if err != nil {
-			return nil, err
-		}
-		y, err := decodeJSONB(a[1])
+		x, y, err := decodeJSONBPair(a)
 		if err != nil {
 			return nil, err
 		}
@@ -363,26 +332,14 @@ func (r *registry) addJSONPathOps() {
 		if err != nil {
 			return nil, err
 		}
-		out, err := jsonDeleteKeys(v, []string{a[1].(string)}, nil)
-		if err != nil {
-			return nil, err
-		}
-		return encodeJSONB(out), nil
+		return encodeJSONBOrErr(jsonDeleteKeys(v, []string{a[1].(string)}, nil))
 	})
 	op("-", ts(j, tArr), j, func(a []types.Datum) (types.Datum, error) {
-		v, err := decodeJSONB(a[0])
+		v, keys, nulls, err := decodeJSONBKeys(a)
 		if err != nil {
 			return nil, err
 		}
-		keys, nulls, err := parseArrayText(a[1].(string))
-		if err != nil {
-			return nil, err
-		}
-		out, err := jsonDeleteKeys(v, keys, nulls)
-		if err != nil {
-			return nil, err
-		}
-		return encodeJSONB(out), nil
+		return encodeJSONBOrErr(jsonDeleteKeys(v, keys, nulls))
 	})
 	op("-", ts(j, i4), j, func(a []types.Datum) (types.Datum, error) {
 		v, err := decodeJSONB(a[0])
@@ -399,11 +356,7 @@ func (r *registry) addJSONPathOps() {
 		return encodeJSONB(jsonDeleteIndex(arr, a[1].(int64))), nil
 	})
 	op("#-", ts(j, tArr), j, func(a []types.Datum) (types.Datum, error) {
-		v, err := decodeJSONB(a[0])
-		if err != nil {
-			return nil, err
-		}
-		keys, nulls, err := parseArrayText(a[1].(string))
+		v, keys, nulls, err := decodeJSONBKeys(a)
 		if err != nil {
 			return nil, err
 		}
@@ -412,19 +365,11 @@ func (r *registry) addJSONPathOps() {
 				return nil, sqlerr.New(sqlerr.InvalidParameterValue, "path element at position %d is null", 1+slices.Index(nulls, true))
 			}
 		}
-		out, err := jsonDeletePath(v, keys, 0)
-		if err != nil {
-			return nil, err
-		}
-		return encodeJSONB(out), nil
+		return encodeJSONBOrErr(jsonDeletePath(v, keys, 0))
 	})
 
 	op("<@", ts(j, j), b, func(a []types.Datum) (types.Datum, error) {
-		x, err := decodeJSONB(a[0])
-		if err != nil {
-			return nil, err
-		}
-		y, err := decodeJSONB(a[1])
+		x, y, err := decodeJSONBPair(a)
 		if err != nil {
 			return nil, err
 		}
@@ -436,6 +381,43 @@ func decodeJSONB(d types.Datum) (any, error) {
 	var v any
 	err := decodeJSON(d.(string), &v)
 	return v, err
+}
+
+// decodeJSONBPair decodes the two jsonb operands of a binary operator.
+func decodeJSONBPair(a []types.Datum) (x, y any, err error) {
+	if x, err = decodeJSONB(a[0]); err != nil {
+		return nil, nil, err
+	}
+	y, err = decodeJSONB(a[1])
+	return x, y, err
+}
+
+// decodeJSONBKeys decodes the operands of the operators that take a jsonb
+// value and a text[] of keys or path elements (#> ?| - #-).
+func decodeJSONBKeys(a []types.Datum) (v any, keys []string, nulls []bool, err error) {
+	if v, err = decodeJSONB(a[0]); err != nil {
+		return nil, nil, nil, err
+	}
+	keys, nulls, err = parseArrayText(a[1].(string))
+	return v, keys, nulls, err
+}
+
+// encodeJSONBOrErr encodes the result of a jsonb edit that may fail.
+func encodeJSONBOrErr(v any, err error) (types.Datum, error) {
+	if err != nil {
+		return nil, err
+	}
+	return encodeJSONB(v), nil
+}
+
+// jsonbElement is the result of an extraction: jsonb for -> and #>; text
+// for ->> and #>> (asText), where a JSON string gives its contents and a
+// JSON null gives SQL NULL.
+func jsonbElement(el any, asText bool) types.Datum {
+	if asText {
+		return jsonbText(el)
+	}
+	return encodeJSONB(el)
 }
 
 func errJSONScalarDelete() error {

@@ -29,6 +29,33 @@ type seriesIter struct {
 	next func() (types.Datum, bool, error)
 }
 
+// arrayRows iterates over the elements of an array given in its text
+// form: row makes the value of each from its position (from 0), the
+// array's lower bound and its text (nil for a NULL element). A NULL array
+// has no rows; notArray is the error for a value that is not an array.
+func arrayRows(arr types.Datum, arrType, rowType types.T, notArray string, row func(i, lower int, e *string) (types.Datum, error)) (RowIter, error) {
+	if arr == nil {
+		return emptyIter{}, nil
+	}
+	s, ok := arr.(string)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "%s", notArray)
+	}
+	elems, lower, err := ArrayElems(s, arrType)
+	if err != nil {
+		return nil, err
+	}
+	i := 0
+	return &seriesIter{t: rowType, next: func() (types.Datum, bool, error) {
+		if i >= len(elems) {
+			return nil, false, nil
+		}
+		i++
+		v, err := row(i-1, lower, elems[i-1])
+		return v, true, err
+	}}, nil
+}
+
 func (s *seriesIter) Next(max int) ([]arrow.Array, int, error) {
 	b := types.NewBuilder(s.t)
 	defer b.Release()

@@ -303,45 +303,23 @@ func parseWithFormat(s, format string) (types.Timestamp, bool, int, error) {
 			continue
 		}
 		k += len(pat)
+		if nf, ok := numericTemplateFields[pat]; ok {
+			v, err := readNum(nf.digits)
+			if err != nil {
+				return 0, false, 0, err
+			}
+			*nf.field(&f) = v * nf.scale
+			continue
+		}
 		var err error
 		var v int
 		switch pat {
-		case "YYYY", "IYYY":
-			v, err = readNum(4)
-			f.year = v
 		case "YY":
 			v, err = readNum(2)
 			f.year = v + 2000
 			if v >= 70 {
 				f.year = v + 1900
 			}
-		case "MM":
-			v, err = readNum(2)
-			f.month = v
-		case "DD":
-			v, err = readNum(2)
-			f.day = v
-		case "DDD":
-			v, err = readNum(3)
-			f.day = v
-		case "HH24":
-			v, err = readNum(2)
-			f.hour = v
-		case "HH", "HH12":
-			v, err = readNum(2)
-			f.hour = v
-		case "MI":
-			v, err = readNum(2)
-			f.min = v
-		case "SS":
-			v, err = readNum(2)
-			f.sec = v
-		case "MS":
-			v, err = readNum(3)
-			f.usec = v * 1000
-		case "US":
-			v, err = readNum(6)
-			f.usec = v
 		case "AM", "PM", "am", "pm":
 			hasAMPM = true
 			if si+2 <= len(s) {
@@ -393,16 +371,27 @@ func parseWithFormat(s, format string) (types.Timestamp, bool, int, error) {
 			f.hour += 12
 		}
 	}
-	if f.month < 1 || f.month > 12 {
-		return 0, false, 0, sqlerr.New(sqlerr.DatetimeFieldOverflow, "date/time field value out of range: \"%s\"", s)
-	}
-	if f.day < 1 || f.day > dayTab[leap(f.year)][f.month-1] {
-		return 0, false, 0, sqlerr.New(sqlerr.DatetimeFieldOverflow, "date/time field value out of range: \"%s\"", s)
-	}
-	if f.hour > 24 || f.min > 59 || f.sec > 60 {
+	if f.month < 1 || f.month > 12 || f.day < 1 || f.day > dayTab[leap(f.year)][f.month-1] ||
+		f.hour > 24 || f.min > 59 || f.sec > 60 {
 		return 0, false, 0, sqlerr.New(sqlerr.DatetimeFieldOverflow, "date/time field value out of range: \"%s\"", s)
 	}
 	return fromFields(f), hasTZ, off, nil
+}
+
+// numericTemplateFields are the plain numeric fields of to_timestamp and
+// to_date templates: how many digits each reads at most, the factor its
+// value is scaled by and the field it sets.
+var numericTemplateFields = map[string]struct {
+	digits, scale int
+	field         func(*tmFields) *int
+}{
+	"YYYY": {4, 1, func(f *tmFields) *int { return &f.year }}, "IYYY": {4, 1, func(f *tmFields) *int { return &f.year }},
+	"MM": {2, 1, func(f *tmFields) *int { return &f.month }},
+	"DD": {2, 1, func(f *tmFields) *int { return &f.day }}, "DDD": {3, 1, func(f *tmFields) *int { return &f.day }},
+	"HH24": {2, 1, func(f *tmFields) *int { return &f.hour }}, "HH": {2, 1, func(f *tmFields) *int { return &f.hour }}, "HH12": {2, 1, func(f *tmFields) *int { return &f.hour }},
+	"MI": {2, 1, func(f *tmFields) *int { return &f.min }},
+	"SS": {2, 1, func(f *tmFields) *int { return &f.sec }},
+	"MS": {3, 1000, func(f *tmFields) *int { return &f.usec }}, "US": {6, 1, func(f *tmFields) *int { return &f.usec }},
 }
 
 func rest(s string, i int) string {

@@ -1,7 +1,6 @@
 package parser
 
 import (
-	"bytes"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -50,13 +49,7 @@ func AsofJoin(j *pg_query.JoinExpr) (rel *pg_query.RangeVar, cond *pg_query.Node
 
 // hasAsof is a cheap test that the text may hold an ASOF join.
 func hasAsof(buf []byte) bool {
-	for i := 0; i+4 <= len(buf); i++ {
-		if buf[i]|0x20 == 'a' && bytes.EqualFold(buf[i:i+4], []byte("asof")) ||
-			buf[i]|0x20 == 'm' && i+15 <= len(buf) && bytes.EqualFold(buf[i:i+15], []byte("match_condition")) {
-			return true
-		}
-	}
-	return false
+	return containsFold(buf, "asof") || containsFold(buf, "match_condition")
 }
 
 // cutAsof rewrites every ASOF JOIN of the text into the form described
@@ -66,16 +59,9 @@ func (t *pgText) cutAsof() error {
 		return nil
 	}
 	text := string(t.buf)
-	res, err := pg_query.Scan(text)
+	toks, err := scanTokens(text, 0)
 	if err != nil {
 		return nil // the grammar reports it
-	}
-	var toks []token
-	for _, tk := range res.Tokens {
-		if tk.Token == pg_query.Token_SQL_COMMENT || tk.Token == pg_query.Token_C_COMMENT {
-			continue
-		}
-		toks = append(toks, token{kind: tk.Token, kw: tk.KeywordKind, start: int(tk.Start), end: int(tk.End)})
 	}
 	word := func(i int) string {
 		if i < 0 || i >= len(toks) {

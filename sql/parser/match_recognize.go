@@ -1,7 +1,6 @@
 package parser
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 
@@ -233,13 +232,7 @@ type matchRecognizeClause struct {
 
 // hasMatchRecognize is a cheap test that the text may hold the clause.
 func hasMatchRecognize(buf []byte) bool {
-	const w = "match_recognize"
-	for i := 0; i+len(w) <= len(buf); i++ {
-		if buf[i]|0x20 == 'm' && bytes.EqualFold(buf[i:i+len(w)], []byte(w)) {
-			return true
-		}
-	}
-	return false
+	return containsFold(buf, "match_recognize")
 }
 
 // cutMatchRecognize checks and blanks every MATCH_RECOGNIZE (...) of the
@@ -249,17 +242,10 @@ func (t *pgText) cutMatchRecognize() ([]matchRecognizeClause, error) {
 		return nil, nil
 	}
 	text := string(t.buf)
-	res, err := pg_query.Scan(text)
+	// Offsets in the whole input, for the clause's own parser.
+	toks, err := scanTokens(text, t.base)
 	if err != nil {
 		return nil, nil // the grammar reports it
-	}
-	var toks []token
-	for _, tk := range res.Tokens {
-		if tk.Token == pg_query.Token_SQL_COMMENT || tk.Token == pg_query.Token_C_COMMENT {
-			continue
-		}
-		// Offsets in the whole input, for the clause's own parser.
-		toks = append(toks, token{kind: tk.Token, kw: tk.KeywordKind, start: t.base + int(tk.Start), end: t.base + int(tk.End)})
 	}
 	// A cursor over the whole input's text (the blanked copy for the
 	// bytes of this text, which hold nothing else of use).
@@ -294,28 +280,14 @@ func (t *pgText) cutMatchRecognize() ([]matchRecognizeClause, error) {
 
 // markMatchRecognize attaches each clause to the RangeVar it follows.
 func (t *pgText) markMatchRecognize(stmts []*pg_query.RawStmt, clauses []matchRecognizeClause) error {
-	type found struct {
-		rv     *pg_query.RangeVar
-		inFrom bool
-	}
-	var rvs []found
-	for _, s := range stmts {
-		walkRangeVars(s.ProtoReflect(), false, func(rv *pg_query.RangeVar, inFrom bool) {
-			rvs = append(rvs, found{rv, inFrom})
-		})
-	}
+	last := lastRangeVars(stmts)
 	for _, c := range clauses {
-		var best *found
-		for k := range rvs {
-			if loc := int(rvs[k].rv.Location); loc >= 0 && loc < c.pos && (best == nil || loc > int(best.rv.Location)) {
-				best = &rvs[k]
-			}
-		}
-		if best == nil || !best.inFrom || best.rv.Relpersistence != "p" {
+		rv, inFrom := last(c.pos)
+		if rv == nil || !inFrom || rv.Relpersistence != "p" {
 			return sqlerr.New(sqlerr.SyntaxError, "MATCH_RECOGNIZE must follow a table name in FROM").
 				WithPosition(charPos(t.src, c.pos))
 		}
-		best.rv.Relpersistence = matchRecognizeMark + strconv.Itoa(c.pos) + ":" + c.text
+		rv.Relpersistence = matchRecognizeMark + strconv.Itoa(c.pos) + ":" + c.text
 	}
 	return nil
 }
@@ -329,19 +301,33 @@ var mrClauseWords = map[string]bool{
 // listEnd returns the index of the first token from i at parenthesis
 // depth zero that is ')' closing the clause or one of the clause words.
 func (c *cursor) listEnd(i, limit int) int {
+	end := limit
+	c.eachAtDepthZero(i, limit, func(j int) bool {
+		if mrClauseWords[c.toks[j].word(c.src)] {
+			end = j
+			return false
+		}
+		return true
+	})
+	return end
+}
+
+// eachAtDepthZero calls f on each token of [lo, hi) outside parentheses
+// (the parentheses themselves excluded) until f returns false.
+func (c *cursor) eachAtDepthZero(lo, hi int, f func(j int) bool) {
 	depth := 0
-	for j := i; j < limit; j++ {
-		t := c.toks[j]
-		switch {
+	for j := lo; j < hi; j++ {
+		switch t := c.toks[j]; {
 		case t.isPunct('('):
 			depth++
 		case t.isPunct(')'):
 			depth--
-		case depth == 0 && mrClauseWords[t.word(c.src)]:
-			return j
+		case depth == 0:
+			if !f(j) {
+				return
+			}
 		}
 	}
-	return limit
 }
 
 // splitCommas splits tokens [lo, hi) at commas of depth zero.
@@ -384,18 +370,13 @@ func (c *cursor) exprList(lo, hi int) ([]*pg_query.Node, error) {
 
 // lastAs returns the index of the last AS of depth zero in [lo, hi), or -1.
 func (c *cursor) lastAs(lo, hi int) int {
-	depth, at := 0, -1
-	for j := lo; j < hi; j++ {
-		t := c.toks[j]
-		switch {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-		case depth == 0 && t.word(c.src) == "as":
+	at := -1
+	c.eachAtDepthZero(lo, hi, func(j int) bool {
+		if c.toks[j].word(c.src) == "as" {
 			at = j
 		}
-	}
+		return true
+	})
 	return at
 }
 

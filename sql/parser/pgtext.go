@@ -107,27 +107,16 @@ func parseFragment(src, prefix string, from, to int, next *token) ([]*pg_query.R
 // the messages beneath it. Location fields are visited through the
 // descriptor because Range skips fields that hold zero, a valid offset.
 func shiftLocations(m protoreflect.Message, delta int32) {
-	fields := m.Descriptor().Fields()
-	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
-		if fd.Kind() == protoreflect.Int32Kind && !fd.IsList() && strings.HasSuffix(string(fd.Name()), "location") {
-			if v := m.Get(fd).Int(); v >= 0 {
-				m.Set(fd, protoreflect.ValueOfInt32(int32(v)+delta))
+	walkMessages(m, func(m protoreflect.Message) {
+		fields := m.Descriptor().Fields()
+		for i := 0; i < fields.Len(); i++ {
+			fd := fields.Get(i)
+			if fd.Kind() == protoreflect.Int32Kind && !fd.IsList() && strings.HasSuffix(string(fd.Name()), "location") {
+				if v := m.Get(fd).Int(); v >= 0 {
+					m.Set(fd, protoreflect.ValueOfInt32(int32(v)+delta))
+				}
 			}
 		}
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.Kind() != protoreflect.MessageKind:
-		case fd.IsList():
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				shiftLocations(l.Get(i).Message(), delta)
-			}
-		default:
-			shiftLocations(v.Message(), delta)
-		}
-		return true
 	})
 }
 

@@ -1,7 +1,6 @@
 package parser
 
 import (
-	"bytes"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -37,13 +36,7 @@ type systemTimeClause struct{ pos int }
 
 // hasSystemTime is a cheap test that the text may hold the clause.
 func hasSystemTime(buf []byte) bool {
-	const w = "system_time"
-	for i := 0; i+len(w) <= len(buf); i++ {
-		if buf[i]|0x20 == 's' && bytes.EqualFold(buf[i:i+len(w)], []byte(w)) {
-			return true
-		}
-	}
-	return false
+	return containsFold(buf, "system_time")
 }
 
 // cutSystemTime blanks every FOR SYSTEM_TIME AS OF PROCTIME() of the text
@@ -53,16 +46,9 @@ func (t *pgText) cutSystemTime() ([]systemTimeClause, error) {
 		return nil, nil
 	}
 	text := string(t.buf)
-	res, err := pg_query.Scan(text)
+	toks, err := scanTokens(text, 0)
 	if err != nil {
 		return nil, nil // the grammar reports it
-	}
-	var toks []token
-	for _, tk := range res.Tokens {
-		if tk.Token == pg_query.Token_SQL_COMMENT || tk.Token == pg_query.Token_C_COMMENT {
-			continue
-		}
-		toks = append(toks, token{kind: tk.Token, kw: tk.KeywordKind, start: int(tk.Start), end: int(tk.End)})
 	}
 	word := func(i int) string {
 		if i < 0 || i >= len(toks) {
@@ -109,6 +95,23 @@ func (t *pgText) cutSystemTime() ([]systemTimeClause, error) {
 // last one that starts before it, which must be an item of a FROM list or
 // a join.
 func (t *pgText) markSystemTime(stmts []*pg_query.RawStmt, clauses []systemTimeClause) error {
+	last := lastRangeVars(stmts)
+	for _, c := range clauses {
+		rv, inFrom := last(c.pos)
+		if rv == nil || !inFrom {
+			return sqlerr.New(sqlerr.SyntaxError, "FOR SYSTEM_TIME AS OF PROCTIME() must follow a table name in FROM").
+				WithPosition(charPos(t.src, c.pos))
+		}
+		rv.Relpersistence = procTimeMark
+	}
+	return nil
+}
+
+// lastRangeVars finds the RangeVar a clause cut from the text follows:
+// the returned function gives, for the clause's offset, the last RangeVar
+// of stmts that starts before it (nil when none does) and whether it is an
+// item of a FROM list or of a join.
+func lastRangeVars(stmts []*pg_query.RawStmt) func(pos int) (*pg_query.RangeVar, bool) {
 	type found struct {
 		rv     *pg_query.RangeVar
 		inFrom bool
@@ -119,20 +122,18 @@ func (t *pgText) markSystemTime(stmts []*pg_query.RawStmt, clauses []systemTimeC
 			rvs = append(rvs, found{rv, inFrom})
 		})
 	}
-	for _, c := range clauses {
+	return func(pos int) (*pg_query.RangeVar, bool) {
 		var best *found
 		for k := range rvs {
-			if loc := int(rvs[k].rv.Location); loc >= 0 && loc < c.pos && (best == nil || loc > int(best.rv.Location)) {
+			if loc := int(rvs[k].rv.Location); loc >= 0 && loc < pos && (best == nil || loc > int(best.rv.Location)) {
 				best = &rvs[k]
 			}
 		}
-		if best == nil || !best.inFrom {
-			return sqlerr.New(sqlerr.SyntaxError, "FOR SYSTEM_TIME AS OF PROCTIME() must follow a table name in FROM").
-				WithPosition(charPos(t.src, c.pos))
+		if best == nil {
+			return nil, false
 		}
-		best.rv.Relpersistence = procTimeMark
+		return best.rv, best.inFrom
 	}
-	return nil
 }
 
 // walkRangeVars calls f on every RangeVar beneath m, saying whether it is

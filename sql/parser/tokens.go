@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 
@@ -26,18 +27,40 @@ const namedatalen = 64
 // comments. A lexical error (unterminated literal or comment, bad escape)
 // comes back as 42601 positioned in src.
 func scan(src string) ([]token, error) {
-	res, err := pg_query.Scan(src)
+	toks, err := scanTokens(src, 0)
 	if err != nil {
 		return nil, pgError(err, src, 0, src)
 	}
+	return toks, nil
+}
+
+// scanTokens runs PostgreSQL's scanner over text and returns its tokens
+// without comments, their offsets moved by base. The cutters of the
+// clauses PostgreSQL's grammar lacks (ASOF, MATCH_RECOGNIZE, FOR
+// SYSTEM_TIME) ignore its error: the grammar then reports it.
+func scanTokens(text string, base int) ([]token, error) {
+	res, err := pg_query.Scan(text)
+	if err != nil {
+		return nil, err
+	}
 	toks := make([]token, 0, len(res.Tokens))
-	for _, t := range res.Tokens {
-		if t.Token == pg_query.Token_SQL_COMMENT || t.Token == pg_query.Token_C_COMMENT {
+	for _, tk := range res.Tokens {
+		if tk.Token == pg_query.Token_SQL_COMMENT || tk.Token == pg_query.Token_C_COMMENT {
 			continue
 		}
-		toks = append(toks, token{kind: t.Token, kw: t.KeywordKind, start: int(t.Start), end: int(t.End)})
+		toks = append(toks, token{kind: tk.Token, kw: tk.KeywordKind, start: base + int(tk.Start), end: base + int(tk.End)})
 	}
 	return toks, nil
+}
+
+// containsFold is a cheap test that buf holds w (lower case) in any case.
+func containsFold(buf []byte, w string) bool {
+	for i := 0; i+len(w) <= len(buf); i++ {
+		if buf[i]|0x20 == w[0] && bytes.EqualFold(buf[i:i+len(w)], []byte(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // validateText rejects what PostgreSQL never lets reach its parser: a NUL

@@ -215,13 +215,8 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 	case fn.WithinGroup && fc.AggDistinct:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT is not supported for ordered-set aggregate %s", name).WithPosition(pos)
 	}
-	for i := range args {
-		if i < len(argTypes) {
-			if args[i], err = a.p.coerce(args[i], argTypes[i], pos); err != nil {
-				return nil, err
-			}
-			ts[i] = args[i].Type()
-		}
+	if err := a.p.coerceArgs(args, ts, argTypes, pos); err != nil {
+		return nil, err
 	}
 	var filter plan.Scalar
 	if fc.AggFilter != nil {

@@ -401,13 +401,8 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	if err != nil {
 		return nil, withPos(err, p.pos(fc.Location))
 	}
-	for i := range args {
-		if i < len(argTypes) {
-			if args[i], err = p.coerce(args[i], argTypes[i], p.pos(fc.Location)); err != nil {
-				return nil, err
-			}
-			ts[i] = args[i].Type()
-		}
+	if err := p.coerceArgs(args, ts, argTypes, p.pos(fc.Location)); err != nil {
+		return nil, err
 	}
 	names, cts := fn.Cols(ts)
 	alias := name

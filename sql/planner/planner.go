@@ -324,6 +324,22 @@ func (p *Planner) unaryOp(op string, a plan.Scalar, pos int) (plan.Scalar, error
 	return &plan.Call{Fn: fn, Args: []plan.Scalar{a}, T: fn.ResultType([]types.T{a.Type()})}, nil
 }
 
+// coerceArgs casts each argument to the type the chosen function
+// declares for it and records its new type in ts; arguments past the
+// declared ones stay as they are.
+func (p *Planner) coerceArgs(args []plan.Scalar, ts, argTypes []types.T, pos int) error {
+	for i := range args {
+		if i < len(argTypes) {
+			var err error
+			if args[i], err = p.coerce(args[i], argTypes[i], pos); err != nil {
+				return err
+			}
+			ts[i] = args[i].Type()
+		}
+	}
+	return nil
+}
+
 func (p *Planner) call(name string, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	ts := make([]types.T, len(args))
 	for i, a := range args {
@@ -333,13 +349,8 @@ func (p *Planner) call(name string, args []plan.Scalar, pos int) (plan.Scalar, e
 	if err != nil {
 		return nil, withPos(err, pos)
 	}
-	for i := range args {
-		if i < len(argTypes) {
-			if args[i], err = p.coerce(args[i], argTypes[i], pos); err != nil {
-				return nil, err
-			}
-		}
-		ts[i] = args[i].Type()
+	if err := p.coerceArgs(args, ts, argTypes, pos); err != nil {
+		return nil, err
 	}
 	return &plan.Call{Fn: fn, Args: args, T: fn.ResultType(ts)}, nil
 }

@@ -46,22 +46,9 @@ func (p *Planner) planSession(rf *pg.RangeFunction, fc *pg.FuncCall, sc *scope) 
 	if len(fc.Args) != 3 {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "session takes a relation, a time column and a gap, not %d arguments", len(fc.Args)).WithPosition(pos)
 	}
-	if rf.Ordinality {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for session").WithPosition(pos)
-	}
-	rv, err := p.windowTVFRelation(fc.Args[0], plan.SessionWindowKind)
+	rv, in, err := p.windowTVFInput(rf, fc, plan.SessionWindowKind, sc, pos)
 	if err != nil {
 		return nil, err
-	}
-	in, err := p.planRangeVar(rv, sc)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range in.rel.cols {
-		if !c.hidden && (c.name == "window_start" || c.name == "window_end") {
-			return nil, sqlerr.New(sqlerr.DuplicateColumn, "column %q of %q conflicts with the column session adds", c.name, rv.Relname).
-				WithHint("Rename the column in a view or CTE.").WithPosition(pos)
-		}
 	}
 	badTS := sqlerr.New(sqlerr.InvalidParameterValue, "the second argument of session must be a column of %q", rv.Relname).WithPosition(p.pos(nodeLocation(fc.Args[1], fc.Location)))
 	if fc.Args[1].GetColumnRef() == nil {

@@ -403,41 +403,26 @@ func selectSignature(actual []types.T, cands [][]types.T) (int, bool) {
 		}
 		live = out
 	}
-	score(func(i int) int {
-		n := 0
-		for j, a := range actual {
-			if a.Kind != types.Unknown && a.OID() == cands[i][j].OID() {
-				n++
+	// PostgreSQL's rules in order: most exact type matches, then most
+	// preferred types where a conversion is needed, then most unknown
+	// arguments that can be strings.
+	for _, match := range []func(a, c types.T) bool{
+		func(a, c types.T) bool { return a.Kind != types.Unknown && a.OID() == c.OID() },
+		func(a, c types.T) bool { return a.Kind != types.Unknown && a.OID() != c.OID() && preferredType(c) },
+		func(a, c types.T) bool { return a.Kind == types.Unknown && isStringKind(c.Kind) },
+	} {
+		score(func(i int) int {
+			n := 0
+			for j, a := range actual {
+				if match(a, cands[i][j]) {
+					n++
+				}
 			}
+			return n
+		})
+		if len(live) == 1 {
+			return live[0], false
 		}
-		return n
-	})
-	if len(live) == 1 {
-		return live[0], false
-	}
-	score(func(i int) int {
-		n := 0
-		for j, a := range actual {
-			if a.Kind != types.Unknown && a.OID() != cands[i][j].OID() && preferredType(cands[i][j]) {
-				n++
-			}
-		}
-		return n
-	})
-	if len(live) == 1 {
-		return live[0], false
-	}
-	score(func(i int) int {
-		n := 0
-		for j, a := range actual {
-			if a.Kind == types.Unknown && isStringKind(cands[i][j].Kind) {
-				n++
-			}
-		}
-		return n
-	})
-	if len(live) == 1 {
-		return live[0], false
 	}
 	return -1, true
 }

@@ -182,13 +182,8 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, erro
 	if err != nil {
 		return nil, withPos(err, pos)
 	}
-	for i := range args {
-		if i < len(argTypes) {
-			if args[i], err = p.coerce(args[i], argTypes[i], pos); err != nil {
-				return nil, err
-			}
-			ts[i] = args[i].Type()
-		}
+	if err := p.coerceArgs(args, ts, argTypes, pos); err != nil {
+		return nil, err
 	}
 	_, cts := fn.Cols(ts)
 	if len(cts) != 1 {

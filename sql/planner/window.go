@@ -207,13 +207,8 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 		if fn.WithinGroup {
 			return nil, sqlerr.New(sqlerr.WrongObjectType, "WITHIN GROUP is required for ordered-set aggregate %s", name).WithPosition(pos)
 		}
-		for i := range wc.args {
-			if i < len(argTypes) {
-				if wc.args[i], err = p.coerce(wc.args[i], argTypes[i], pos); err != nil {
-					return nil, err
-				}
-				ts[i] = wc.args[i].Type()
-			}
+		if err := p.coerceArgs(wc.args, ts, argTypes, pos); err != nil {
+			return nil, err
 		}
 		wf.Agg = fn
 		wf.T = fn.ResultType(ts)

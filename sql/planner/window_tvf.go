@@ -51,22 +51,9 @@ func (p *Planner) planWindowTVF(rf *pg.RangeFunction, fc *pg.FuncCall, kind plan
 	if len(fc.Args) < 2+len(names) || len(fc.Args) > 3+len(names) {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "%s takes a relation, a time column, %s and an optional offset, not %d arguments", kind, strings.Join(names, ", "), len(fc.Args)).WithPosition(pos)
 	}
-	if rf.Ordinality {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for %s", kind).WithPosition(pos)
-	}
-	rv, err := p.windowTVFRelation(fc.Args[0], kind)
+	rv, in, err := p.windowTVFInput(rf, fc, kind, sc, pos)
 	if err != nil {
 		return nil, err
-	}
-	in, err := p.planRangeVar(rv, sc)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range in.rel.cols {
-		if !c.hidden && (c.name == "window_start" || c.name == "window_end") {
-			return nil, sqlerr.New(sqlerr.DuplicateColumn, "column %q of %q conflicts with the column %s adds", c.name, rv.Relname, kind).
-				WithHint("Rename the column in a view or CTE.").WithPosition(pos)
-		}
 	}
 
 	// The time column: a plain column of the relation.
@@ -129,6 +116,30 @@ func windowTimeType(kind plan.WindowKind, t types.T) error {
 		return nil
 	}
 	return sqlerr.New(sqlerr.InvalidParameterValue, "the time column of %s must be of type timestamp or timestamp with time zone, not %s", kind, t)
+}
+
+// windowTVFInput plans the relation a window table function reads, its
+// first argument, refusing WITH ORDINALITY and a relation with a column
+// named like those the function adds.
+func (p *Planner) windowTVFInput(rf *pg.RangeFunction, fc *pg.FuncCall, kind plan.WindowKind, sc *scope, pos int) (*pg.RangeVar, *fromItem, error) {
+	if rf.Ordinality {
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for %s", kind).WithPosition(pos)
+	}
+	rv, err := p.windowTVFRelation(fc.Args[0], kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := p.planRangeVar(rv, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range in.rel.cols {
+		if !c.hidden && (c.name == "window_start" || c.name == "window_end") {
+			return nil, nil, sqlerr.New(sqlerr.DuplicateColumn, "column %q of %q conflicts with the column %s adds", c.name, rv.Relname, kind).
+				WithHint("Rename the column in a view or CTE.").WithPosition(pos)
+		}
+	}
+	return rv, in, nil
 }
 
 // windowTVFRelation reads the first argument, a possibly schema-qualified
