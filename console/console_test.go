@@ -536,15 +536,6 @@ func TestJobsAPI(t *testing.T) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // With passwords required on the HTTP listener, the APIs want a role and
 // run as it (its privileges apply); the console's own files do not, and
 // a request from the console gets its 401 without the Basic challenge

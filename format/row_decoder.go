@@ -599,38 +599,8 @@ func appendArrayElem(buf []byte, s string) []byte {
 
 // FORMAT UPSERT takes the primary key from the message value and, for the
 // key columns the value lacks, from the message key; a delete (a null
-// value) has only the key. ENCODE JSON does so in the columns
-// (keyAbsentAt, checkKeyAt); ENCODE AVRO in staging rows (below).
-
-// keyAbsent says whether r lacks a value for a primary key column.
-func keyAbsent(pk []int, r *row) bool {
-	for _, k := range pk {
-		if r.slots[k].state == slotAbsent {
-			return true
-		}
-	}
-	return false
-}
-
-// fillKey fills the primary key columns r lacks from kr, the row the
-// message key decoded into.
-func fillKey(pk []int, r, kr *row) {
-	for _, k := range pk {
-		if r.slots[k].state == slotAbsent {
-			r.slots[k] = kr.slots[k]
-		}
-	}
-}
-
-// checkKey rejects a row without a complete primary key.
-func (d *rowDecoder) checkKey(pk []int, r *row) error {
-	for _, k := range pk {
-		if r.slots[k].state != slotSet {
-			return sqlerr.New(sqlerr.NotNullViolation, "upsert message has no value for primary key column %q", d.schema.Columns[k].Name)
-		}
-	}
-	return nil
-}
+// value) has only the key. Both encodings do so in the columns
+// (keyAbsentAt, checkKeyAt).
 
 func errNoKey() error {
 	return sqlerr.New(sqlerr.NotNullViolation, "upsert message has neither a key nor the primary key in its value")
