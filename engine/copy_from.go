@@ -24,7 +24,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -335,26 +334,15 @@ type insertPlan struct {
 // engine's plan cache, so that a client sending many COPYs of the same
 // shape plans each batch size once, not once per COPY.
 func (c *copyIn) insertPlanFor(n int) (*insertPlan, func(), error) {
-	cache := &c.s.e.plans
-	version := c.s.e.cat.Version()
-	key := c.s.copyPlanKey(c.rel.OID, c.cols, n)
-	cp := cache.take(key, version)
-	if cp != nil {
-		cache.hits.Add(1)
-	} else {
-		cache.plans.Add(1)
-		cp = &cachedPlan{version: version, p: &prepared{}, reader: c.txn}
+	cp, done, err := c.s.takeOrPlan(c.s.copyPlanKey(c.rel.OID, c.cols, n), c.txn, func(cp *cachedPlan) error {
 		ip, err := c.planInsert(n, cp.read)
-		if err != nil {
-			return nil, nil, err
-		}
 		cp.ins = ip
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	cp.reader = c.txn
-	return cp.ins, func() {
-		cp.reader = nil
-		cache.put(key, cp)
-	}, nil
+	return cp.ins, done, nil
 }
 
 func (c *copyIn) planInsert(n int, read func() storage.Reader) (*insertPlan, error) {
@@ -368,21 +356,7 @@ func (c *copyIn) planInsert(n int, read func() storage.Reader) (*insertPlan, err
 		sb.WriteString(udf.QuoteIdent(col))
 	}
 	sb.WriteString(") VALUES ")
-	p := 1
-	for r := 0; r < n; r++ {
-		if r > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteByte('(')
-		for j := range c.cols {
-			if j > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("$" + strconv.Itoa(p))
-			p++
-		}
-		sb.WriteByte(')')
-	}
+	appendParamRows(&sb, n, len(c.cols))
 	sql := sb.String()
 	stmts, err := parser.Parse(sql)
 	if err != nil {

@@ -101,7 +101,6 @@ func (s *Session) runLiteralInsert(ctx context.Context, x *execution, st *statem
 		}
 		r += n
 	}
-	var count int64
 	for _, c := range chunks {
 		cx := *x
 		cx.args = c.args
@@ -109,14 +108,10 @@ func (s *Session) runLiteralInsert(ctx context.Context, x *execution, st *statem
 		if err != nil {
 			return nil, err
 		}
-		var n int64
-		if _, err := fmt.Sscanf(res.Tag(), "INSERT 0 %d", &n); err != nil {
-			return nil, fmt.Errorf("literal insert: unexpected tag %q", res.Tag())
-		}
 		res.Close()
-		count += n
 	}
-	return tagResult(fmt.Sprintf("INSERT 0 %d", count)), nil
+	// Without ON CONFLICT an INSERT writes every row or fails.
+	return tagResult(fmt.Sprintf("INSERT 0 %d", rows)), nil
 }
 
 // runOrdinary runs a literal insert through the grammar and the planner
@@ -140,54 +135,28 @@ func (s *Session) runOrdinary(ctx context.Context, x *execution, st *statement) 
 // literalChunkPlan returns the plan of the insert of n rows of li, with
 // its reader pointed at x's, and the function that gives it back.
 func (s *Session) literalChunkPlan(ctx context.Context, li *parser.LiteralInsert, n int, x *execution) (*cachedPlan, func(), error) {
-	cache := &s.e.plans
-	version := s.e.cat.Version()
 	key := s.planKey(&statement{whole: "\x00literal insert", st: parser.Statement{SQL: li.Target}}, nil)
 	key.stmt = strconv.Itoa(n) + "\x00" + strconv.Itoa(li.Width) + "\x00" + key.stmt
-	cp := cache.take(key, version)
-	if cp != nil {
-		cache.hits.Add(1)
-	} else {
-		cache.plans.Add(1)
+	return s.takeOrPlan(key, x.reader, func(cp *cachedPlan) error {
 		var sb strings.Builder
 		sb.WriteString(li.Target)
 		sb.WriteString(" VALUES ")
-		p := 1
-		for r := range n {
-			if r > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteByte('(')
-			for j := range li.Width {
-				if j > 0 {
-					sb.WriteByte(',')
-				}
-				sb.WriteByte('$')
-				sb.WriteString(strconv.Itoa(p))
-				p++
-			}
-			sb.WriteByte(')')
-		}
+		appendParamRows(&sb, n, li.Width)
 		sql := sb.String()
 		stmts, err := parser.Parse(sql)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		cp = &cachedPlan{version: version}
 		pp, err := s.plan(ctx, &statement{s: s, st: stmts[0], whole: sql}, nil, nil, cp.read)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		if len(pp.params) != n*li.Width {
-			return nil, nil, fmt.Errorf("literal insert: %d parameters planned, want %d", len(pp.params), n*li.Width)
+			return fmt.Errorf("literal insert: %d parameters planned, want %d", len(pp.params), n*li.Width)
 		}
 		cp.p = pp
-	}
-	cp.reader = x.reader
-	return cp, func() {
-		cp.reader = nil
-		cache.put(key, cp)
-	}, nil
+		return nil
+	})
 }
 
 // literalDatum converts a literal to the type of the parameter that takes

@@ -296,3 +296,47 @@ func sameResult(a, b []pgwire.Column) bool {
 func (e *Engine) PlanCacheStats() (hits, plans uint64) {
 	return e.plans.hits.Load(), e.plans.plans.Load()
 }
+
+// takeOrPlan returns an idle plan for key from the engine's cache, or one
+// that plan makes (it fills cp.p or cp.ins), with its reader set to
+// reader, and the function that gives it back to the cache.
+func (s *Session) takeOrPlan(key planKey, reader storage.Reader, plan func(cp *cachedPlan) error) (*cachedPlan, func(), error) {
+	cache := &s.e.plans
+	version := s.e.cat.Version()
+	cp := cache.take(key, version)
+	if cp != nil {
+		cache.hits.Add(1)
+	} else {
+		cache.plans.Add(1)
+		cp = &cachedPlan{version: version, p: &prepared{}, reader: reader}
+		if err := plan(cp); err != nil {
+			return nil, nil, err
+		}
+	}
+	cp.reader = reader
+	return cp, func() {
+		cp.reader = nil
+		cache.put(key, cp)
+	}, nil
+}
+
+// appendParamRows appends n rows of width parameters, "($1,$2),($3,$4)",
+// to sb: the VALUES of a batch insert.
+func appendParamRows(sb *strings.Builder, n, width int) {
+	p := 1
+	for r := range n {
+		if r > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('(')
+		for j := range width {
+			if j > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteByte('$')
+			sb.WriteString(strconv.Itoa(p))
+			p++
+		}
+		sb.WriteByte(')')
+	}
+}

@@ -46,21 +46,15 @@ func (t *Txn) SetAbsentMany(keys, vals [][]byte, dup func(key []byte) error) (in
 			conflict(max(order[n-1], order[n]))
 		}
 	}
-	lo, hi := keys[order[0]], keys[order[len(order)-1]]
 	if len(t.absent) == 0 {
 		t.checkedAt = t.db.commits.Load()
 	}
-	it, err := t.batch.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: keySuccessor(hi)})
+	taken, err := firstTaken(t.batch.NewIter, keys, order)
 	if err != nil {
 		return -1, err
 	}
-	for _, i := range order {
-		if it.SeekGE(keys[i]) && bytes.Equal(it.Key(), keys[i]) {
-			conflict(i)
-		}
-	}
-	if err := it.Close(); err != nil {
-		return -1, err
+	if taken >= 0 {
+		conflict(taken)
 	}
 	if first >= 0 {
 		return first, nil
@@ -116,22 +110,26 @@ func absentTaken(r *pebble.DB, keys []absentKey) (*absentKey, error) {
 	for i := range keys {
 		ks[i] = keys[i].key
 	}
-	order := sortedOrder(ks)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: ks[order[0]], UpperBound: keySuccessor(ks[order[len(order)-1]])})
-	if err != nil {
+	first, err := firstTaken(r.NewIter, ks, sortedOrder(ks))
+	if err != nil || first < 0 {
 		return nil, err
+	}
+	return &keys[first], nil
+}
+
+// firstTaken returns the smallest index of keys, given in key order by
+// order, that an iterator opened by open holds, or -1: ordered seeks on
+// one iterator over the keys' range.
+func firstTaken(open func(*pebble.IterOptions) (*pebble.Iterator, error), keys [][]byte, order []int) (int, error) {
+	it, err := open(&pebble.IterOptions{LowerBound: keys[order[0]], UpperBound: keySuccessor(keys[order[len(order)-1]])})
+	if err != nil {
+		return -1, err
 	}
 	first := -1
 	for _, i := range order {
-		if it.SeekGE(ks[i]) && bytes.Equal(it.Key(), ks[i]) && (first < 0 || i < first) {
+		if it.SeekGE(keys[i]) && bytes.Equal(it.Key(), keys[i]) && (first < 0 || i < first) {
 			first = i
 		}
 	}
-	if err := it.Close(); err != nil {
-		return nil, err
-	}
-	if first < 0 {
-		return nil, nil
-	}
-	return &keys[first], nil
+	return first, it.Close()
 }
