@@ -15,8 +15,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"streamsql/engine"
+	"streamsql/internal/loopback"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
+	"streamsql/pgwire"
 )
 
 // broker starts an in-process Kafka (kfake) with topics of n partitions.
@@ -71,6 +73,17 @@ func send(t testing.TB, p sarama.SyncProducer, topic string, part int32, key, va
 	if _, _, err := p.SendMessage(m); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startDurable starts a server with opts (a data directory, so that it
+// can be stopped and started again on the same state).
+func startDurable(t testing.TB, opts engine.Options) *testserver.Server {
+	t.Helper()
+	srv, err := loopback.Start(opts, pgwire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }
 
 func connect(t testing.TB, srv *testserver.Server) *pgx.Conn {

@@ -9,10 +9,8 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"streamsql/engine"
-	"streamsql/internal/loopback"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
-	"streamsql/pgwire"
 )
 
 // TestKafkaSinkAvroRetryAfterRestart restarts the server while the
@@ -24,10 +22,7 @@ func TestKafkaSinkAvroRetryAfterRestart(t *testing.T) {
 	_, addr := sinkBroker(t, "acct_retry")
 	reg := testregistry.New(t)
 	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startDurable(t, opts)
 	conn := connect(t, srv)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
@@ -44,10 +39,7 @@ func TestKafkaSinkAvroRetryAfterRestart(t *testing.T) {
 	}
 
 	reg.SetDown(true)
-	srv2, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv2 := startDurable(t, opts)
 	t.Cleanup(func() { srv2.Stop() })
 	conn2 := connect(t, srv2)
 	sqltest.Exec(t, conn2, `UPDATE acct SET owner = 'bea' WHERE id = 2`, `INSERT INTO acct VALUES (4, 'dee')`, `FLUSH`)

@@ -11,9 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
-	"streamsql/internal/loopback"
 	"streamsql/internal/sqltest"
-	"streamsql/pgwire"
 )
 
 // sinkStatus is the SHOW JOBS status of job name, "" when absent.
@@ -57,10 +55,7 @@ func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
 	dir := t.TempDir()
 	opts := engine.Options{StateMemory: -1, DataDir: dir, SinkLogMaxBytes: serverMax}
-	srv, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startDurable(t, opts)
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
@@ -107,10 +102,7 @@ func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c2.Close)
-	srv2, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv2 := startDurable(t, opts)
 	t.Cleanup(func() { srv2.Stop() })
 	conn2 := connect(t, srv2)
 	got := consumeCommitted(t, addr, "big", n-1)

@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"streamsql/engine"
-	"streamsql/internal/loopback"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
-	"streamsql/pgwire"
 )
 
 // TestKafkaSinkBrokerDownAtStart: the server starts while the sink's
@@ -23,10 +21,7 @@ func TestKafkaSinkBrokerDownAtStart(t *testing.T) {
 	c1, addr := sinkBroker(t, "down_at_start")
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
 	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startDurable(t, opts)
 	conn := connect(t, srv)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
@@ -42,10 +37,7 @@ func TestKafkaSinkBrokerDownAtStart(t *testing.T) {
 	}
 	c1.Close()
 
-	srv2, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv2 := startDurable(t, opts)
 	t.Cleanup(func() { srv2.Stop() })
 	conn = connect(t, srv2)
 	for i := 0; i < 5; i++ {
@@ -69,10 +61,7 @@ func TestKafkaSinkStopMidBuild(t *testing.T) {
 	_, addr := sinkBroker(t, "mid_build")
 	reg := testregistry.New(t)
 	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startDurable(t, opts)
 	conn := connect(t, srv)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
@@ -87,10 +76,7 @@ func TestKafkaSinkStopMidBuild(t *testing.T) {
 	// The first build at start waits for the registry up to the delivery
 	// timeout, then the job is retried in the background.
 	reg.SetHang(true)
-	srv2, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv2 := startDurable(t, opts)
 	conn = connect(t, srv2)
 	if s := sinkStatus(t, conn, "acct_out"); !strings.HasPrefix(s, "retrying: ") {
 		t.Fatalf("sink status with the registry hanging: %q, want retrying", s)

@@ -15,10 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
-	"streamsql/internal/loopback"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
-	"streamsql/pgwire"
 )
 
 // failSink inserts rows into ev (from id n+1 on) until the sink's log,
@@ -75,10 +73,7 @@ func TestKafkaSinkResumeFromView(t *testing.T) {
 	c1, addr := sinkBroker(t, "vres")
 	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
 	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startDurable(t, opts)
 	conn := connect(t, srv)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
@@ -110,10 +105,7 @@ func TestKafkaSinkResumeFromView(t *testing.T) {
 	if _, err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	srv2, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv2 := startDurable(t, opts)
 	t.Cleanup(func() { srv2.Stop() })
 	conn = connect(t, srv2)
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+5), `FLUSH`)
@@ -123,7 +115,7 @@ func TestKafkaSinkResumeFromView(t *testing.T) {
 	}
 
 	// The broker is still down: RESUME fails and changes nothing.
-	_, err = conn.Exec(context.Background(), `ALTER SINK ev_out RESUME`)
+	_, err := conn.Exec(context.Background(), `ALTER SINK ev_out RESUME`)
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "08006" {
 		t.Fatalf("RESUME with the broker down: %v, want 08006", err)
@@ -151,10 +143,7 @@ func TestKafkaSinkFromViewRetryAfterRestart(t *testing.T) {
 	_, addr := sinkBroker(t, "vretry")
 	reg := testregistry.New(t)
 	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startDurable(t, opts)
 	conn := connect(t, srv)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
@@ -172,10 +161,7 @@ func TestKafkaSinkFromViewRetryAfterRestart(t *testing.T) {
 	}
 
 	reg.SetDown(true)
-	srv2, err := loopback.Start(opts, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv2 := startDurable(t, opts)
 	t.Cleanup(func() { srv2.Stop() })
 	conn2 := connect(t, srv2)
 	sqltest.Exec(t, conn2, `UPDATE acct SET owner = 'bea' WHERE id = 2`, `INSERT INTO acct VALUES (4, 'dee')`, `FLUSH`)
