@@ -119,12 +119,18 @@ func (s *Session) Idle() (time.Duration, error) {
 	s.mu.Lock()
 	s.cancelPending, s.inStatement = false, false
 	s.mu.Unlock()
+	// The error is made only when a limit is set: Idle runs after every
+	// statement.
 	if s.txn != nil {
-		return s.timeout("idle_in_transaction_session_timeout"),
-			sqlerr.New(sqlerr.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout")
+		if d := s.timeout("idle_in_transaction_session_timeout"); d > 0 {
+			return d, sqlerr.New(sqlerr.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout")
+		}
+		return 0, nil
 	}
-	return s.timeout("idle_session_timeout"),
-		sqlerr.New(sqlerr.IdleSessionTimeout, "terminating connection due to idle-session timeout")
+	if d := s.timeout("idle_session_timeout"); d > 0 {
+		return d, sqlerr.New(sqlerr.IdleSessionTimeout, "terminating connection due to idle-session timeout")
+	}
+	return 0, nil
 }
 
 // statementContext returns the context of a statement (or of its Prepare):

@@ -120,11 +120,13 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 		if len(pushed[i]) == 0 {
 			continue
 		}
-		local := plan.AndAll(pushed[i])
+		pred := plan.AndAll(pushed[i])
 		if fi.scan != nil {
-			p.narrowScan(fi, local)
+			pred = p.narrowScan(fi, pred)
 		}
-		fi.rel = &relPlan{node: &plan.Filter{Input: fi.rel.node, Pred: local}, cols: fi.rel.cols}
+		if pred != nil {
+			fi.rel = &relPlan{node: &plan.Filter{Input: fi.rel.node, Pred: pred}, cols: fi.rel.cols}
+		}
 	}
 	// Join left-deep.
 	acc := fis[0].rel
@@ -578,26 +580,54 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 
 // narrowScan turns comparisons of the primary key columns (or of an
 // index's columns) with constants and parameters into key bounds of the
-// scan.
-func (p *Planner) narrowScan(fi *fromItem, pred plan.Scalar) {
+// scan. It returns what of pred is left to filter the scanned rows with
+// (nil: nothing): key equalities that the bounds enforce for any argument
+// are not evaluated again on the one row a point lookup returns.
+func (p *Planner) narrowScan(fi *fromItem, pred plan.Scalar) plan.Scalar {
 	if p.indexScan(fi, pred) {
-		return
+		return pred
 	}
-	if kb, ok := p.keyBounds(fi.scan, pred); ok {
-		fi.scan.node.Bounds = kb
+	kb, enforced, ok := p.keyBoundsEnforced(fi.scan, pred)
+	if !ok {
+		return pred
 	}
+	fi.scan.node.Bounds = kb
+	// A stream plan reads the changelog of the table, and a scan of row ids
+	// all rows: neither applies the bounds.
+	if len(enforced) == 0 || p.Stream || fi.scan.node.RowID {
+		return pred
+	}
+	var rest []plan.Scalar
+	for i, c := range plan.SplitAnd(pred, nil) {
+		if !enforced[i] {
+			rest = append(rest, c)
+		}
+	}
+	return plan.AndAll(rest)
 }
 
 // keyBounds derives primary key bounds from pred's conjuncts: equalities
 // on the leading key columns, or else a range of the first one.
 func (p *Planner) keyBounds(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, bool) {
+	kb, _, ok := p.keyBoundsEnforced(si, pred)
+	return kb, ok
+}
+
+// keyBoundsEnforced is keyBounds that also reports the conjuncts of pred
+// (by their position in plan.SplitAnd(pred)) that the key bounds enforce
+// exactly, whatever the arguments: equalities of key columns whose value
+// has the column's very type (no cast at run time that could make the
+// bound inexact) and whose key encoding is equal exactly when the values
+// are equal in SQL.
+func (p *Planner) keyBoundsEnforced(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, map[int]bool, bool) {
 	pk := si.rel.StorageKey()
 	if len(pk) == 0 {
-		return plan.KeyBounds{}, false
+		return plan.KeyBounds{}, nil, false
 	}
 	var lo, hi []plan.Bound
 	eqVals := map[int]plan.Scalar{}
-	for _, c := range plan.SplitAnd(pred, nil) {
+	eqFrom := map[int]int{} // key position -> conjunct
+	for ci, c := range plan.SplitAnd(pred, nil) {
 		call, ok := c.(*plan.Call)
 		if !ok || len(call.Args) != 2 {
 			continue
@@ -629,6 +659,7 @@ func (p *Planner) keyBounds(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, boo
 		}
 		if op == "=" {
 			eqVals[pkPos] = v
+			eqFrom[pkPos] = ci
 			continue
 		}
 		if pkPos != 0 {
@@ -643,20 +674,36 @@ func (p *Planner) keyBounds(si *scanInfo, pred plan.Scalar) (plan.KeyBounds, boo
 	}
 	// The longest prefix of key columns with equalities.
 	var prefix []plan.Scalar
+	enforced := map[int]bool{}
 	for i := range pk {
 		v, ok := eqVals[i]
 		if !ok {
 			break
 		}
 		prefix = append(prefix, v)
+		if ct := si.rel.Columns[pk[i]].Type; v.Type().Equal(ct) && keyEqualityExact(ct) {
+			enforced[eqFrom[i]] = true
+		}
 	}
 	if len(prefix) > 0 {
-		return plan.KeyBounds{Eq: prefix}, true
+		return plan.KeyBounds{Eq: prefix}, enforced, true
 	}
 	if lo == nil && hi == nil {
-		return plan.KeyBounds{}, false
+		return plan.KeyBounds{}, nil, false
 	}
-	return plan.KeyBounds{Lo: lo, Hi: hi}, true
+	return plan.KeyBounds{Lo: lo, Hi: hi}, nil, true
+}
+
+// keyEqualityExact reports whether two values of type t have the same key
+// encoding exactly when they are equal in SQL: not so for floats (NaN,
+// -0), numeric (scales), char(n) (trailing blanks) and the like.
+func keyEqualityExact(t types.T) bool {
+	switch t.Kind {
+	case types.Bool, types.Int2, types.Int4, types.Int8, types.Text, types.Varchar,
+		types.DateKind, types.TimestampKind, types.TimestampTZ:
+		return true
+	}
+	return false
 }
 
 // boundValue returns e as a key bound of a column of type ct: a constant,
