@@ -97,6 +97,9 @@ var (
 	TJSONB       = T{Kind: JSONB}
 	TOid         = T{Kind: Oid}
 	TName        = T{Kind: Name}
+	// TVoid is the result type of functions called for their effect
+	// (pg_sleep): text layout, always the empty string.
+	TVoid = T{Kind: Text, OIDOverride: OIDVoid}
 )
 
 // PostgreSQL type OIDs (src/include/catalog/pg_type.dat).
@@ -104,6 +107,7 @@ const (
 	OIDBool         uint32 = 16
 	OIDBytea        uint32 = 17
 	OIDChar1        uint32 = 18 // "char"
+	OIDVoid         uint32 = 2278
 	OIDName         uint32 = 19
 	OIDInt8         uint32 = 20
 	OIDInt2         uint32 = 21
@@ -331,6 +335,9 @@ func (t T) String() string {
 		}
 		return "numeric"
 	case Text:
+		if t.OIDOverride == OIDVoid {
+			return "void"
+		}
 		return "text"
 	case Varchar:
 		if t.Width > 0 {
