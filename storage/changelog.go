@@ -104,7 +104,13 @@ func (l *txnLog) add(table uint32, op byte, pk, encodedRow []byte) {
 		}
 	}
 	if b == nil {
-		size := min(logBlockBytes+logBlockBytes/4, max(256, 2*(logBlockHeader+len(pk)+len(encodedRow)+2*binary.MaxVarintLen32)))
+		// The first block of a run starts small (most transactions
+		// change a few rows); once one is full, the next ones take
+		// their whole size at once.
+		size := max(256, 2*(logBlockHeader+len(pk)+len(encodedRow)+2*binary.MaxVarintLen32))
+		if len(r.blocks) > 0 {
+			size = max(size, logBlockBytes+logBlockBytes/8)
+		}
 		r.blocks = append(r.blocks, logBlock{buf: append(make([]byte, 0, size), LogBlock, 0, 0, 0, 0)})
 		b = &r.blocks[len(r.blocks)-1]
 		l.blocks++
