@@ -86,8 +86,8 @@ type logBlock struct {
 // txnLog is the changelog entries of a transaction, in runs.
 type txnLog struct {
 	runs []logRun
-	// changes is the number of changes, blocks the number of blocks.
-	changes, blocks int
+	// changes is the number of changes.
+	changes int
 }
 
 // add appends a change of table.
@@ -113,7 +113,6 @@ func (l *txnLog) add(table uint32, op byte, pk, encodedRow []byte) {
 		}
 		r.blocks = append(r.blocks, logBlock{buf: append(make([]byte, 0, size), LogBlock, 0, 0, 0, 0)})
 		b = &r.blocks[len(r.blocks)-1]
-		l.blocks++
 	}
 	b.buf = append(b.buf, op)
 	b.buf = binary.AppendUvarint(b.buf, uint64(len(pk)))
@@ -127,15 +126,15 @@ func (l *txnLog) add(table uint32, op byte, pk, encodedRow []byte) {
 
 // logMark is a position in a txnLog, for savepoints.
 type logMark struct {
-	runs, blocks   int // the runs, and the blocks of the last one
-	n, bytes       int // the changes and bytes of that run's last block
-	pairOpen       bool
-	changes, total int
+	runs, blocks int // the runs, and the blocks of the last one
+	n, bytes     int // the changes and bytes of that run's last block
+	pairOpen     bool
+	changes      int
 }
 
 // mark returns the log's current position.
 func (l *txnLog) mark() logMark {
-	m := logMark{runs: len(l.runs), changes: l.changes, total: l.blocks}
+	m := logMark{runs: len(l.runs), changes: l.changes}
 	if len(l.runs) > 0 {
 		r := l.runs[len(l.runs)-1]
 		b := r.blocks[len(r.blocks)-1]
@@ -148,7 +147,7 @@ func (l *txnLog) mark() logMark {
 func (l *txnLog) truncate(m logMark) {
 	clear(l.runs[m.runs:])
 	l.runs = l.runs[:m.runs]
-	l.changes, l.blocks = m.changes, m.total
+	l.changes = m.changes
 	if m.runs == 0 {
 		return
 	}
