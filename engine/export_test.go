@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/binary"
-	"math"
 
 	"streamsql/exec/stream"
 	"streamsql/storage"
@@ -65,20 +64,11 @@ func (e *Engine) StateLayout(view, set string) (string, error) {
 	return was, nil
 }
 
-// TableLogKeys counts the entries of table's changelog.
+// TableLogKeys counts the changes in table's changelog.
 func (e *Engine) TableLogKeys(table string) (int, error) {
 	r, err := e.cat.Resolve([]string{"public"}, table)
 	if err != nil {
 		return 0, err
 	}
-	lo, hi := storage.LogSpan(r.OID, 0, math.MaxUint64)
-	it, err := e.db.Latest().NewIter(lo, hi)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		n++
-	}
-	return n, it.Close()
+	return storage.LogChanges(e.db.Latest(), r.OID)
 }

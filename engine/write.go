@@ -12,6 +12,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
+	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/lower"
 	"streamsql/pgwire"
@@ -239,6 +240,25 @@ func (wr *writer) returning(rows [][]types.Datum) error {
 
 func (wr *writer) insert() error {
 	src := wr.w.Source
+	if v, ok := src.(*batch.Values); ok {
+		// Rows of VALUES (INSERT ... VALUES, COPY's batches) go to the
+		// table as rows, not through columns and back, in the batches
+		// Next would make.
+		rows, ok, err := v.Rows(wr.ctx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			for len(rows) > 0 {
+				n := min(len(rows), exec.BatchSize)
+				if err := wr.insertRows(rows[:n:n]); err != nil {
+					return err
+				}
+				rows = rows[n:]
+			}
+			return nil
+		}
+	}
 	if err := src.Open(wr.ctx); err != nil {
 		return err
 	}

@@ -103,25 +103,44 @@ type Txn struct {
 	// reads is the read set of a Serializable transaction.
 	reads *readSet
 	// absent are keys this transaction wrote on the promise that they did
-	// not exist (unique primary keys); Commit re-checks them when another
-	// transaction committed since checkedAt.
-	absent    []absentKey
+	// not exist (unique primary keys), in groups in the order written;
+	// Commit re-checks them when another transaction committed since
+	// checkedAt.
+	absent    []absentGroup
 	checkedAt uint64
 	// deleted is set once the transaction deletes anything: until then a
 	// key missing from its merged view is missing from the database too.
 	deleted bool
 	done    bool
-	// changes are changelog entries to append at commit.
-	changes []logChange
+	// log holds the changelog entries to write at commit.
+	log txnLog
 	// rechecks are checks to repeat at commit (RecheckAtCommit).
 	rechecks []recheck
 }
 
-// absentKey is a key checked to be absent, and what reports the error
-// should another transaction have committed it meanwhile.
-type absentKey struct {
-	key []byte
-	dup func(key []byte) error
+// absentGroup is a key checked to be absent (or, from SetAbsentMany, keys
+// in input order), and what reports the error should another transaction
+// have committed one meanwhile.
+type absentGroup struct {
+	key  []byte
+	keys [][]byte // when not nil, the group's keys (key is unused)
+	dup  func(key []byte) error
+}
+
+// len is the number of keys in the group.
+func (g *absentGroup) len() int {
+	if g.keys != nil {
+		return len(g.keys)
+	}
+	return 1
+}
+
+// at is the group's i-th key.
+func (g *absentGroup) at(i int) []byte {
+	if g.keys != nil {
+		return g.keys[i]
+	}
+	return g.key
 }
 
 // Begin starts a ReadCommitted transaction.
@@ -365,7 +384,7 @@ func (t *Txn) setAbsent(key, value []byte, dup func(key []byte) error) (bool, er
 		}
 	}
 	if !inDB {
-		t.absent = append(t.absent, absentKey{key: append([]byte(nil), key...), dup: dup})
+		t.absent = append(t.absent, absentGroup{key: append([]byte(nil), key...), dup: dup})
 	}
 	return false, t.Set(key, value)
 }
@@ -386,7 +405,7 @@ func (t *Txn) SetAbsentSeen(key, value []byte, since uint64, dup func(key []byte
 	if len(t.absent) == 0 || since < t.checkedAt {
 		t.checkedAt = since
 	}
-	t.absent = append(t.absent, absentKey{key: append([]byte(nil), key...), dup: dup})
+	t.absent = append(t.absent, absentGroup{key: append([]byte(nil), key...), dup: dup})
 	return t.Set(key, value)
 }
 
@@ -409,45 +428,15 @@ func (t *Txn) Commit() error {
 	if err != nil {
 		return err
 	}
-	if b != t.batch {
-		defer b.Close()
-	}
 	// The WAL sync happens outside the commit lock, so that commits of
 	// many sessions share one fsync (group commit); the locks are
 	// released (by finish) only once the commit is durable.
 	return b.SyncWait()
 }
 
-// manyChanges is the number of changelog entries from which a commit
-// copies the transaction's batch into a plain one and appends the entries
-// there: adding them to the indexed batch would index every one, under
-// the commit lock, for nobody to read.
-const manyChanges = 64
-
 // apply checks and applies the batch under the commit lock, without
-// waiting for the WAL sync; it returns the batch applied, which is the
-// transaction's own or a plain copy of it with the changelog entries
-// added.
+// waiting for the WAL sync; it returns the batch applied.
 func (t *Txn) apply() (*pebble.Batch, error) {
-	db := t.db
-	var plain *pebble.Batch
-	if len(t.changes) >= manyChanges {
-		plain = db.pdb.NewBatchWithSize(len(t.batch.Repr()) + len(t.changes)*(logKeyLen+16) + t.changesBytes())
-		if err := plain.Apply(t.batch, nil); err != nil {
-			plain.Close()
-			return nil, err
-		}
-	}
-	b, err := t.applyLocked(plain)
-	if err != nil && plain != nil {
-		plain.Close()
-	}
-	return b, err
-}
-
-// applyLocked is apply under the commit lock; plain, if not nil, is the
-// copy of the batch to append the changelog entries to and apply.
-func (t *Txn) applyLocked(plain *pebble.Batch) (*pebble.Batch, error) {
 	db := t.db
 	db.commitMu.Lock()
 	defer db.commitMu.Unlock()
@@ -457,31 +446,25 @@ func (t *Txn) applyLocked(plain *pebble.Batch) (*pebble.Batch, error) {
 		}
 	}
 	if len(t.absent) > 0 && db.commits.Load() != t.checkedAt {
-		taken, err := absentTaken(db.pdb, t.absent)
+		key, dup, err := absentTaken(db.pdb, t.absent)
 		if err != nil {
 			return nil, err
 		}
-		if taken != nil {
-			return nil, taken.dup(taken.key)
+		if key != nil {
+			return nil, dup(key)
 		}
 	}
 	if err := t.runRechecks(); err != nil {
 		return nil, err
 	}
 	b := t.batch
-	if plain != nil {
-		b = plain
+	// The changelog's blocks are few (one per logBlockRows changes), so
+	// indexing them in the transaction's batch costs little.
+	seq, err := t.log.write(b, db.logSeq.Load())
+	if err != nil {
+		return nil, err
 	}
-	seq := db.logSeq.Load()
-	var key []byte
-	for _, c := range t.changes {
-		seq++
-		key = appendLogKey(key[:0], c.table, seq)
-		if err := b.Set(key, c.value, nil); err != nil {
-			return nil, err
-		}
-	}
-	if len(t.changes) > 0 {
+	if t.log.changes > 0 {
 		var v [8]byte
 		binary.BigEndian.PutUint64(v[:], seq)
 		if err := b.Set(logSeqKey, v[:], nil); err != nil {
@@ -493,20 +476,11 @@ func (t *Txn) applyLocked(plain *pebble.Batch) (*pebble.Batch, error) {
 	}
 	db.commits.Add(1)
 	db.ssi.committed(t)
-	if len(t.changes) > 0 {
+	if t.log.changes > 0 {
 		db.logSeq.Store(seq)
 		db.wakeLogReaders()
 	}
 	return b, nil
-}
-
-// changesBytes is the size of the changelog entries' values.
-func (t *Txn) changesBytes() int {
-	n := 0
-	for _, c := range t.changes {
-		n += len(c.value)
-	}
-	return n
 }
 
 // Rollback discards the transaction's writes and releases its row locks.
@@ -538,13 +512,13 @@ type Savepoint struct {
 	reprLen  int
 	count    uint32
 	absent   int
-	changes  int
+	log      logMark
 	rechecks int
 }
 
 // Savepoint returns a mark of the transaction's writes so far.
 func (t *Txn) Savepoint() Savepoint {
-	sp := Savepoint{absent: len(t.absent), changes: len(t.changes), rechecks: len(t.rechecks)}
+	sp := Savepoint{absent: len(t.absent), log: t.log.mark(), rechecks: len(t.rechecks)}
 	if !t.batch.Empty() {
 		sp.reprLen, sp.count = len(t.batch.Repr()), t.batch.Count()
 	}
@@ -583,7 +557,7 @@ func (t *Txn) RollbackTo(sp Savepoint) error {
 		}
 	}
 	t.absent = t.absent[:sp.absent]
-	t.changes = t.changes[:sp.changes]
+	t.log.truncate(sp.log)
 	t.rechecks = t.rechecks[:sp.rechecks]
 	return nil
 }

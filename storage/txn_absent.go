@@ -59,19 +59,20 @@ func (t *Txn) SetAbsentMany(keys, vals [][]byte, dup func(key []byte) error) (in
 	if first >= 0 {
 		return first, nil
 	}
-	t.absent = slices.Grow(t.absent, len(keys))
 	n := 0
 	for _, k := range keys {
 		n += len(k)
 	}
 	arena := make([]byte, 0, n)
+	own := make([][]byte, len(keys))
 	for i := range keys {
 		arena = append(arena, keys[i]...)
-		t.absent = append(t.absent, absentKey{key: arena[len(arena)-len(keys[i]) : len(arena) : len(arena)], dup: dup})
+		own[i] = arena[len(arena)-len(keys[i]) : len(arena) : len(arena)]
 		if err := t.Set(keys[i], vals[i]); err != nil {
 			return -1, err
 		}
 	}
+	t.absent = append(t.absent, absentGroup{keys: own, dup: dup})
 	return -1, nil
 }
 
@@ -90,31 +91,44 @@ func keySuccessor(k []byte) []byte {
 	return append(append(make([]byte, 0, len(k)+1), k...), 0)
 }
 
-// absentTaken returns the first of keys (SetAbsent's) that r holds, in the
-// order they were written, or nil: one point read each for a few keys,
-// ordered seeks on one iterator for many.
-func absentTaken(r *pebble.DB, keys []absentKey) (*absentKey, error) {
-	if len(keys) < manyKeys {
-		for i := range keys {
-			found, err := exists(r.Get(keys[i].key))
-			if err != nil {
-				return nil, err
-			}
-			if found {
-				return &keys[i], nil
+// absentTaken returns the first of the keys of groups (SetAbsent's) that r
+// holds, in the order they were written, and its group's dup, or a nil
+// key: one point read each for a few keys, ordered seeks on one iterator
+// for many.
+func absentTaken(r *pebble.DB, groups []absentGroup) ([]byte, func([]byte) error, error) {
+	total := 0
+	for i := range groups {
+		total += groups[i].len()
+	}
+	if total < manyKeys {
+		for i := range groups {
+			g := &groups[i]
+			for j := range g.len() {
+				found, err := exists(r.Get(g.at(j)))
+				if err != nil {
+					return nil, nil, err
+				}
+				if found {
+					return g.at(j), g.dup, nil
+				}
 			}
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
-	ks := make([][]byte, len(keys))
-	for i := range keys {
-		ks[i] = keys[i].key
+	ks := make([][]byte, 0, total)
+	group := make([]int32, 0, total) // the group of ks[i]
+	for i := range groups {
+		g := &groups[i]
+		for j := range g.len() {
+			ks = append(ks, g.at(j))
+			group = append(group, int32(i))
+		}
 	}
 	first, err := firstTaken(r.NewIter, ks, sortedOrder(ks))
 	if err != nil || first < 0 {
-		return nil, err
+		return nil, nil, err
 	}
-	return &keys[first], nil
+	return ks[first], groups[group[first]].dup, nil
 }
 
 // firstTaken returns the smallest index of keys, given in key order by
