@@ -11,13 +11,16 @@ import (
 
 // viewFormCase is a view query that must stay equal to the same query
 // run ad hoc. Its order keys end in a unique column, so that a LIMIT
-// picks the same rows both ways.
+// picks the same rows both ways, unless it keeps the ties.
 type viewFormCase struct{ name, query string }
 
 var viewFormCases = []viewFormCase{
 	{"top_v", "SELECT id, k, v FROM t ORDER BY v DESC NULLS LAST, id LIMIT 5"},
 	{"top_offset", "SELECT id, v FROM t ORDER BY v, id LIMIT 4 OFFSET 3"},
 	{"top_expr", "SELECT id, v * 2 AS v2 FROM t WHERE k <> 2 ORDER BY k, id DESC LIMIT 3"},
+	{"ties_v", "SELECT id, k, v FROM t ORDER BY v DESC NULLS LAST FETCH FIRST 3 ROWS WITH TIES"},
+	{"ties_offset", "SELECT id, v FROM t ORDER BY k, v OFFSET 2 FETCH FIRST 2 ROWS WITH TIES"},
+	{"ties_rank", "SELECT * FROM (SELECT id, k, v, rank() OVER (PARTITION BY k ORDER BY v NULLS FIRST) AS r FROM t) x WHERE r <= 2"},
 	{"first_per_k", "SELECT DISTINCT ON (k) k, id, v FROM t ORDER BY k, v DESC NULLS LAST, id"},
 	{"u_union", "SELECT k FROM t UNION SELECT k FROM u"},
 	{"u_union_pairs", "SELECT k, v FROM t UNION SELECT k, v FROM u"},
