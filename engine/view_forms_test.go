@@ -11,13 +11,16 @@ import (
 
 // viewFormCase is a view query that must stay equal to the same query
 // run ad hoc. Its order keys end in a unique column, so that a LIMIT
-// picks the same rows both ways.
+// picks the same rows both ways, unless it keeps the ties.
 type viewFormCase struct{ name, query string }
 
 var viewFormCases = []viewFormCase{
 	{"top_v", "SELECT id, k, v FROM t ORDER BY v DESC NULLS LAST, id LIMIT 5"},
 	{"top_offset", "SELECT id, v FROM t ORDER BY v, id LIMIT 4 OFFSET 3"},
 	{"top_expr", "SELECT id, v * 2 AS v2 FROM t WHERE k <> 2 ORDER BY k, id DESC LIMIT 3"},
+	{"ties_v", "SELECT id, k, v FROM t ORDER BY v DESC NULLS LAST FETCH FIRST 3 ROWS WITH TIES"},
+	{"ties_offset", "SELECT id, v FROM t ORDER BY k, v OFFSET 2 FETCH FIRST 2 ROWS WITH TIES"},
+	{"ties_rank", "SELECT * FROM (SELECT id, k, v, rank() OVER (PARTITION BY k ORDER BY v NULLS FIRST) AS r FROM t) x WHERE r <= 2"},
 	{"first_per_k", "SELECT DISTINCT ON (k) k, id, v FROM t ORDER BY k, v DESC NULLS LAST, id"},
 	{"u_union", "SELECT k FROM t UNION SELECT k FROM u"},
 	{"u_union_pairs", "SELECT k, v FROM t UNION SELECT k, v FROM u"},
@@ -27,8 +30,13 @@ var viewFormCases = []viewFormCase{
 	{"u_except_all", "SELECT k FROM u EXCEPT ALL SELECT k FROM t"},
 	{"elems", "SELECT t.id, x FROM t CROSS JOIN unnest(t.arr) AS x"},
 	{"elems_ord", "SELECT t.id, x, n FROM t, LATERAL unnest(t.arr) WITH ORDINALITY AS f(x, n) WHERE x > 1"},
+	{"elems_zip", "SELECT t.id, x.a, x.b, x.n FROM t CROSS JOIN LATERAL unnest(t.arr, ARRAY[t.k, t.v]) WITH ORDINALITY AS x(a, b, n)"},
+	{"elems_zip_where", "SELECT t.id, x.a, x.b FROM t, LATERAL unnest(t.arr, t.arr) AS x(a, b) WHERE x.a > t.k"},
 	{"series", "SELECT t.id, s FROM t CROSS JOIN LATERAL generate_series(1, t.k) AS s"},
 	{"lat_sub", "SELECT t.id, s.uid, s.w FROM t, LATERAL (SELECT u.id AS uid, u.v + t.v AS w FROM u WHERE u.k = t.k AND u.v > 1) s"},
+	{"lat_agg", "SELECT t.id, s.total, s.n, s.nv FROM t, LATERAL (SELECT sum(u.v) AS total, count(*) AS n, count(u.v) AS nv FROM u WHERE u.k = t.k) s"},
+	{"lat_agg_having", "SELECT t.id, s.w FROM t CROSS JOIN LATERAL (SELECT max(u.v) + t.v AS w FROM u WHERE u.k = t.k AND u.v > 1 HAVING count(*) > 1) s"},
+	{"lat_agg_left", "SELECT t.id, s.n FROM t LEFT JOIN LATERAL (SELECT count(u.v) AS n FROM u WHERE u.k = t.k) s ON true"},
 	{"lat_left", "SELECT t.id, s.uid FROM t LEFT JOIN LATERAL (SELECT u.id AS uid FROM u WHERE u.k = t.k) s ON true"},
 }
 

@@ -128,6 +128,17 @@ func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
+		if x.WithTies {
+			s, ok := x.Input.(*plan.Sort)
+			if !ok {
+				return nil, sqlerr.New(sqlerr.InternalError, "WITH TIES over %T, not a sort", x.Input)
+			}
+			ties := make([]int, len(s.Keys))
+			for i, k := range s.Keys {
+				ties[i] = k.Col
+			}
+			return batch.NewLimitWithTies(in, lim[0], lim[1], ties), nil
+		}
 		return batch.NewLimit(in, lim[0], lim[1]), nil
 	case *plan.Sort:
 		in, err := l.lower(x.Input)

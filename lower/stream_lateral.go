@@ -22,7 +22,8 @@ import (
 // plus the row's position in its expansion.
 
 // lateralFunction plans an inner lateral join whose right side is a
-// table function of one column; ok is false for other lateral joins.
+// table function (of one column or several); ok is false for other
+// lateral joins.
 func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int, ok bool, err error) {
 	// Filters on the function's rows (pushed down into the right side)
 	// apply to the joined rows.
@@ -58,9 +59,6 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 	if tf.Ordinality {
 		cols = cols[:len(cols)-1]
 	}
-	if len(cols) != 1 {
-		return nil, nil, true, notIncremental("LATERAL calls of %s(), which returns %d columns (a function of one column can be maintained)", tf.Fn.Name, len(cols))
-	}
 	switch j.Kind {
 	case plan.InnerJoin:
 	case plan.LeftJoin:
@@ -75,7 +73,7 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 	if err != nil {
 		return nil, nil, true, err
 	}
-	f := batch.SetFunc{Fn: tf.Fn, T: cols[0], ArgTypes: tf.ArgTypes()}
+	f := batch.SetFunc{Fn: tf.Fn, T: cols[0], More: cols[1:], ArgTypes: tf.ArgTypes()}
 	for _, a := range tf.Args {
 		// The outer row of the call is the join's left row.
 		bad := false
@@ -102,18 +100,25 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 		}
 		f.Args = append(f.Args, ca)
 	}
-	nIn := len(child.Types)
+	nIn, nf := len(child.Types), len(cols)
+	names := slices.Clone(child.Names)
+	for range cols {
+		names = append(names, tf.Fn.Name)
+	}
 	n = &stream.Node{Spec: &stream.ProjectSetSpec{Funcs: []batch.SetFunc{f}}, Inputs: []*stream.Node{child},
 		AppendOnly: child.AppendOnly,
-		Types:      append(slices.Clone(child.Types), f.T, types.TInt8),
-		Names:      append(slices.Clone(child.Names), tf.Fn.Name, "_ordinal"),
-		StreamKey:  append(slices.Clone(child.StreamKey), nIn+1), Watermarks: slices.Clone(child.Watermarks)}
-	m = append(append([]int(nil), cm[:lw]...), nIn)
+		Types:      append(append(slices.Clone(child.Types), cols...), types.TInt8),
+		Names:      append(names, "_ordinal"),
+		StreamKey:  append(slices.Clone(child.StreamKey), nIn+nf), Watermarks: slices.Clone(child.Watermarks)}
+	m = append([]int(nil), cm[:lw]...)
+	for i := range nf {
+		m = append(m, nIn+i)
+	}
 	if tf.Ordinality {
 		// WITH ORDINALITY numbers the function's rows from 1; the
 		// expansion's ordinal counts from 0.
 		one := &plan.Const{Value: int64(1), T: types.TInt8}
-		plus, err := operator("+", &plan.ColRef{Idx: nIn + 1, T: types.TInt8, Name: "_ordinal"}, one)
+		plus, err := operator("+", &plan.ColRef{Idx: nIn + nf, T: types.TInt8, Name: "_ordinal"}, one)
 		if err != nil {
 			return nil, nil, true, err
 		}

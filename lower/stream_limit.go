@@ -15,7 +15,8 @@ import (
 //
 //   - the global top-N ranks every row in one partition (an empty
 //     partition key) by the ORDER BY keys, ties broken by the stream key,
-//     and keeps the rows ranked m+1 to m+n;
+//     and keeps the rows ranked m+1 to m+n; FETCH FIRST n ROWS WITH TIES
+//     also keeps the rows that tie with the (m+n)-th on the ORDER BY keys;
 //   - DISTINCT ON (k) keeps the first row of each k by the ORDER BY keys
 //     below it: a top-1 partitioned by k.
 //
@@ -77,6 +78,7 @@ func (sp *streamPlanner) limit(x *plan.Limit) (*stream.Node, []int, error) {
 		return sp.projectAll(inherit(child, &stream.FilterSpec{Pred: f}), cm, projs)
 	}
 	n := sp.topNNode(child, nil, keys, cm, count, offset)
+	n.Spec.(*sortedpart.TopNSpec).WithTies = x.WithTies
 	n.StateTables = []string{"rows by (order key, stream key): every live row of the input, or its first LIMIT+OFFSET over append-only input"}
 	return sp.projectAll(n, cm, projs)
 }

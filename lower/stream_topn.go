@@ -14,7 +14,9 @@ import (
 //
 //	SELECT ... FROM (SELECT ..., row_number() OVER (PARTITION BY p ORDER BY o) AS rn FROM t) WHERE rn <= N
 //
-// and plans it as a StreamGroupTopN. ok is false when f is not that
+// and plans it as a StreamGroupTopN. With rank() instead of row_number()
+// it is the top-N with ties: the rows ranked N or better are the first N
+// and those that tie with the N-th. ok is false when f is not that
 // pattern.
 func (sp *streamPlanner) topN(f *plan.Filter) (n *stream.Node, m []int, ok bool, err error) {
 	var proj []plan.Scalar
@@ -27,7 +29,7 @@ func (sp *streamPlanner) topN(f *plan.Filter) (n *stream.Node, m []int, ok bool,
 		return nil, nil, false, nil
 	}
 	win, part, order, funcs := w.Input, w.Partition, w.Order, w.Funcs
-	if len(funcs) != 1 || funcs[0].Name != "row_number" || len(order) == 0 {
+	if len(funcs) != 1 || funcs[0].Name != "row_number" && funcs[0].Name != "rank" || len(order) == 0 {
 		return nil, nil, false, nil
 	}
 	rnCol := len(win.OutputTypes())
@@ -55,7 +57,7 @@ func (sp *streamPlanner) topN(f *plan.Filter) (n *stream.Node, m []int, ok bool,
 		return nil, nil, true, err
 	}
 	spec := &sortedpart.TopNSpec{Limit: limit, Types: child.Types, StreamKey: child.StreamKey,
-		AppendOnly: child.AppendOnly, WithRank: true, WatermarkPartCol: -1, KeepLate: !sp.dropLate}
+		AppendOnly: child.AppendOnly, WithRank: true, WithTies: funcs[0].Name == "rank", WatermarkPartCol: -1, KeepLate: !sp.dropLate}
 	for _, p := range part {
 		c := cm[p]
 		if spec.WatermarkPartCol < 0 && slices.Contains(child.Watermarks, c) {
@@ -74,7 +76,7 @@ func (sp *streamPlanner) topN(f *plan.Filter) (n *stream.Node, m []int, ok bool,
 	}
 	n = &stream.Node{Spec: spec, Inputs: []*stream.Node{child},
 		Types:       append(append([]types.T(nil), child.Types...), types.TInt8),
-		Names:       append(append([]string(nil), child.Names...), "row_number"),
+		Names:       append(append([]string(nil), child.Names...), funcs[0].Name),
 		StreamKey:   append([]int(nil), child.StreamKey...),
 		StateTables: []string{"rows by (partition, order key, stream key): every live row of a partition, or its top N over append-only input; a partition is deleted with its last row"}}
 	if spec.WatermarkPartCol >= 0 {

@@ -677,6 +677,16 @@ func (r *registry) addCatalogFuncs() {
 			return types.Cast(*e, types.TText, et, envLocation(env))
 		})
 	}})
+	// unnest(a, b, ...) in FROM: the arrays side by side, one column each,
+	// as many rows as the longest has (the shorter ones padded with NULL).
+	r.tfunc(&TableFunc{Name: "unnest", Args: ts(Any, Any), Variadic: true, Cols: func(args []types.T) ([]string, []types.T) {
+		names := make([]string, len(args))
+		cts := make([]types.T, len(args))
+		for i, a := range args {
+			names[i], cts[i] = "unnest", elemType(a)
+		}
+		return names, cts
+	}, Eval: unnestZip})
 	// information_schema._pg_expandarray(a): one (x, n) row per element,
 	// n counting from 1; pgjdbc's getPrimaryKeys selects its fields. The
 	// record's type carries the element type in Elem (see ExpandArrayType).

@@ -156,3 +156,39 @@ func genSeries(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "generate_series(%s) is not supported", t)
 }
+
+// unnestZip is unnest of several arrays: row i holds element i of each
+// array, NULL past an array's end; a NULL array counts as empty.
+func unnestZip(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
+	cts := make([]types.T, len(args))
+	var rows [][]types.Datum
+	for c, a := range args {
+		if argTypes[c].Kind != types.Array {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument %d of unnest is not an array", c+1)
+		}
+		cts[c] = elemType(argTypes[c])
+		if a == nil {
+			continue
+		}
+		s, ok := a.(string)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument %d of unnest is not an array", c+1)
+		}
+		elems, _, err := ArrayElems(s, argTypes[c])
+		if err != nil {
+			return nil, err
+		}
+		for i, e := range elems {
+			if i == len(rows) {
+				rows = append(rows, make([]types.Datum, len(args)))
+			}
+			if e == nil {
+				continue
+			}
+			if rows[i][c], err = types.Cast(*e, types.TText, cts[c], envLocation(env)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &rowsIter{ts: cts, rows: rows}, nil
+}

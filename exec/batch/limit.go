@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 
@@ -16,17 +17,40 @@ import (
 // Limit skips the first OFFSET rows and passes at most LIMIT rows, then
 // stops pulling its input. Both counts are evaluated once at Open; a NULL
 // LIMIT means no limit and a NULL OFFSET means zero, as in PostgreSQL.
+//
+// With ties (FETCH FIRST n ROWS WITH TIES) the input is sorted and the
+// rows after the n-th that equal it on the tie columns (the ORDER BY
+// keys, NULL equal to NULL) pass too; the limit stops pulling at the
+// first row that differs.
 type Limit struct {
 	in            exec.Operator
 	limit, offset expr.Expr
+	ties          []int // the tie columns; nil: no WITH TIES
 
 	remaining int64 // rows still to pass; -1 = unlimited
 	skip      int64 // rows still to skip
+
+	tieKey  []byte // the key of the last counted row, once the count is reached
+	done    bool   // a row past the ties was seen
+	keys    rowKeys
+	tieTs   []types.T
+	tieCols []arrow.Array
 }
 
 // NewLimit returns in limited by limit and offset (nil = absent).
 func NewLimit(in exec.Operator, limit, offset expr.Expr) exec.Operator {
 	return &Limit{in: in, limit: limit, offset: offset}
+}
+
+// NewLimitWithTies returns in (sorted) limited by limit and offset, with
+// the rows that tie with the last one on the columns ties.
+func NewLimitWithTies(in exec.Operator, limit, offset expr.Expr, ties []int) exec.Operator {
+	ts := in.Types()
+	l := &Limit{in: in, limit: limit, offset: offset, ties: ties}
+	for _, c := range ties {
+		l.tieTs = append(l.tieTs, ts[c])
+	}
+	return l
 }
 
 // evalLimits evaluates LIMIT and OFFSET: limit -1 means none.
@@ -85,13 +109,22 @@ func (l *Limit) Open(ctx *exec.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if l.ties != nil && lim < 0 {
+		if d, err := evalConst(ctx, l.limit); err != nil || d == nil {
+			if err == nil {
+				err = sqlerr.New(sqlerr.InvalidRowCountInLimit, "row count cannot be null in FETCH FIRST ... WITH TIES clause")
+			}
+			return err
+		}
+	}
 	l.remaining, l.skip = lim, off
+	l.tieKey, l.done = nil, false
 	return l.in.Open(ctx)
 }
 
 func (l *Limit) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 	for {
-		if l.remaining == 0 {
+		if l.remaining == 0 && (l.tieKey == nil || l.done) {
 			return nil, nil
 		}
 		b, err := next(ctx, l.in)
@@ -107,12 +140,15 @@ func (l *Limit) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		if l.remaining >= 0 && hi-lo > l.remaining {
 			hi = lo + l.remaining
 		}
+		if l.ties != nil && hi > lo || l.tieKey != nil {
+			hi = l.extendTies(b, lo, hi)
+		}
 		if hi <= lo {
 			b.Release()
 			continue
 		}
 		if l.remaining > 0 {
-			l.remaining -= hi - lo
+			l.remaining -= min(hi-lo, l.remaining)
 		}
 		if lo == 0 && hi == int64(b.N) {
 			return b, nil
@@ -121,6 +157,31 @@ func (l *Limit) Next(ctx *exec.Ctx) (*exec.Batch, error) {
 		b.Release()
 		return out, nil
 	}
+}
+
+// extendTies returns the end of the rows of b to pass, [lo, hi) counted
+// by the limit, extended by the rows that tie with the last counted row;
+// it records that row's key when the count is reached.
+func (l *Limit) extendTies(b *exec.Batch, lo, hi int64) int64 {
+	if l.remaining < 0 || hi-lo < l.remaining && l.tieKey == nil {
+		return hi // the count is not reached in this batch
+	}
+	l.tieCols = l.tieCols[:0]
+	for _, c := range l.ties {
+		l.tieCols = append(l.tieCols, b.Cols[c])
+	}
+	l.keys.encode(l.tieCols, l.tieTs, b.N)
+	if l.tieKey == nil {
+		// Row hi-1 is the last one counted.
+		l.tieKey = append([]byte(nil), l.keys.keys[hi-1]...)
+	}
+	for hi < int64(b.N) && bytes.Equal(l.keys.keys[hi], l.tieKey) {
+		hi++
+	}
+	if hi < int64(b.N) {
+		l.done = true
+	}
+	return hi
 }
 
 // sliceBatch returns rows [lo, hi) of b as a new batch sharing buffers.
@@ -138,6 +199,9 @@ func (l *Limit) Explain() string {
 	s := "Limit"
 	if l.limit != nil {
 		s += " " + l.limit.String()
+	}
+	if l.ties != nil {
+		s += " with ties on " + ColList(l.ties)
 	}
 	if l.offset != nil {
 		s += " offset " + l.offset.String()

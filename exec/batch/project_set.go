@@ -34,7 +34,7 @@ type ProjectSet struct {
 func NewProjectSet(in exec.Operator, funcs []SetFunc) exec.Operator {
 	ts := append([]types.T(nil), in.Types()...)
 	for _, f := range funcs {
-		ts = append(ts, f.T)
+		ts = append(ts, f.colTypes()...)
 	}
 	return &ProjectSet{in: in, exp: NewSetExpander(funcs), ts: ts}
 }
@@ -125,7 +125,14 @@ type SetFunc struct {
 	Args     []expr.Expr
 	ArgTypes []types.T
 	T        types.T
+	// More are the types of the function's columns after the first, for
+	// a table function of several columns joined laterally in FROM; the
+	// output has a column for each, after the first.
+	More []types.T
 }
+
+// colTypes returns the types of f's output columns.
+func (f SetFunc) colTypes() []types.T { return append([]types.T{f.T}, f.More...) }
 
 func (f SetFunc) String() string { return f.Fn.Name + "(" + exprList(f.Args) + ")" }
 
@@ -146,6 +153,8 @@ type SetOutput struct {
 // huge result never has to fit in memory at once.
 type SetExpander struct {
 	funcs []SetFunc
+	first []int     // per function, its first output column
+	colTs []types.T // the output columns' types
 
 	in    *exec.Batch
 	args  [][]arrow.Array // per function, its evaluated arguments
@@ -163,7 +172,13 @@ type SetExpander struct {
 
 // NewSetExpander returns an expander of funcs.
 func NewSetExpander(funcs []SetFunc) *SetExpander {
-	return &SetExpander{funcs: funcs, iters: make([]udf.RowIter, len(funcs)), pieces: make([][]arrow.Array, len(funcs))}
+	e := &SetExpander{funcs: funcs, iters: make([]udf.RowIter, len(funcs))}
+	for _, f := range funcs {
+		e.first = append(e.first, len(e.colTs))
+		e.colTs = append(e.colTs, f.colTypes()...)
+	}
+	e.pieces = make([][]arrow.Array, len(e.colTs))
+	return e
 }
 
 // Funcs returns the expander's functions.
@@ -261,15 +276,24 @@ func (e *SetExpander) Next(ctx *exec.Ctx, limit int) (SetOutput, error) {
 					e.iters[k] = nil
 					break
 				}
-				e.pieces[k] = append(e.pieces[k], cols[0])
-				releaseAll(cols[1:])
+				w := 1 + len(e.funcs[k].More)
+				if len(cols) < w {
+					releaseAll(cols)
+					return SetOutput{}, e.fail(fmt.Errorf("%s returned %d columns, not %d", e.funcs[k].Fn.Name, len(cols), w))
+				}
+				for j := range w {
+					e.pieces[e.first[k]+j] = append(e.pieces[e.first[k]+j], cols[j])
+				}
+				releaseAll(cols[w:])
 				got[k] += c
 			}
 			longest = max(longest, got[k])
 		}
-		for k := range e.funcs {
+		for k, f := range e.funcs {
 			if pad := longest - got[k]; pad > 0 {
-				e.pieces[k] = append(e.pieces[k], nullColumn(e.funcs[k].T, pad))
+				for j, t := range f.colTypes() {
+					e.pieces[e.first[k]+j] = append(e.pieces[e.first[k]+j], nullColumn(t, pad))
+				}
 			}
 		}
 		for i := 0; i < longest; i++ {
@@ -287,8 +311,8 @@ func (e *SetExpander) Next(ctx *exec.Ctx, limit int) (SetOutput, error) {
 	if n == 0 {
 		return out, nil
 	}
-	out.Cols = make([]arrow.Array, len(e.funcs))
-	for k := range e.funcs {
+	out.Cols = make([]arrow.Array, len(e.colTs))
+	for k := range e.colTs {
 		col, err := concatPieces(e.pieces[k])
 		if err != nil {
 			releaseAll(out.Cols[:k])

@@ -368,15 +368,37 @@ func operator(op string, l, r Scalar) (Scalar, bool) {
 // subquery over an aggregate without GROUP BY (see the comment at the
 // top) and returns it with the subquery's value over the join's columns.
 func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
-	lw := len(input.OutputTypes())
 	p := sq.Plan
+	if pr, ok := p.(*Project); ok && len(pr.Exprs) != 1 {
+		return nil, nil, false
+	}
+	j, vals, having, ok := correlatedAggJoin(input, p)
+	if !ok || len(vals) != 1 || having != nil {
+		return nil, nil, false
+	}
+	return j, vals[0], true
+}
+
+// correlatedAggJoin builds the left join of input with p, an aggregate
+// without GROUP BY over a filter correlated with input's row by
+// equalities (under an optional projection and an optional HAVING
+// filter): the aggregate grouped by the correlation columns. It returns
+// the join, p's columns over the join's columns (count of no rows is 0
+// where the join found no group) and the HAVING condition over them (nil:
+// none).
+func correlatedAggJoin(input Rel, p Rel) (*Join, []Scalar, Scalar, bool) {
+	lw := len(input.OutputTypes())
 	var top []Scalar
 	if pr, ok := p.(*Project); ok {
 		top, p = pr.Exprs, pr.Input
 	}
+	var having Scalar
+	if f, ok := p.(*Filter); ok {
+		having, p = f.Pred, f.Input
+	}
 	agg, ok := p.(*Aggregate)
-	if !ok || len(agg.GroupCols) > 0 || len(agg.Aggs) == 0 || (top == nil && len(agg.Aggs) != 1) || (top != nil && len(top) != 1) {
-		return nil, nil, false
+	if !ok || len(agg.GroupCols) > 0 || len(agg.Aggs) == 0 || !readsRowOnly(having) {
+		return nil, nil, nil, false
 	}
 	q := agg.Input
 	var args []Scalar
@@ -385,7 +407,7 @@ func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
 	}
 	f, ok := q.(*Filter)
 	if !ok || !streamOuterFree(f.Input) {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	xts := f.Input.OutputTypes()
 	xw := len(xts)
@@ -394,7 +416,7 @@ func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
 	}
 	for _, a := range args {
 		if !movableOuter(a) {
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 	}
 	var local []Scalar
@@ -403,15 +425,15 @@ func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
 		depth1, other := outerRefs(c)
 		switch {
 		case other:
-			return nil, nil, false
+			return nil, nil, nil, false
 		case !depth1:
 			local = append(local, c)
 		case !keys.Add(toJoinCols(c, lw), lw, lw+xw):
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 	}
 	if len(keys.Left) == 0 {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	right := f.Input
 	if len(local) > 0 {
@@ -439,19 +461,52 @@ func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
 		}
 		return c
 	}
+	// overJoin rewrites an expression over the aggregate's row and the
+	// outer row over the join's columns.
+	overJoin := func(e Scalar) Scalar {
+		return Rewrite(e, func(x Scalar) (Scalar, bool) {
+			switch c := x.(type) {
+			case *ColRef:
+				return aggCol(c.Idx), true
+			case *OuterRef:
+				return &ColRef{Idx: c.Idx, T: c.T, Name: c.Name}, true
+			}
+			return nil, false
+		})
+	}
+	var vals []Scalar
 	if top == nil {
-		return j, aggCol(0), true
+		for i := range agg.Aggs {
+			vals = append(vals, aggCol(i))
+		}
 	}
-	if !movableOuter(top[0]) {
-		return nil, nil, false
+	for _, e := range top {
+		if !readsRowOnly(e) {
+			return nil, nil, nil, false
+		}
+		vals = append(vals, overJoin(e))
 	}
-	val := Rewrite(top[0], func(x Scalar) (Scalar, bool) {
-		if c, ok := x.(*ColRef); ok {
-			return aggCol(c.Idx), true
+	if having != nil {
+		having = overJoin(having)
+	}
+	return j, vals, having, true
+}
+
+// readsRowOnly reports whether e reads no row of an enclosing query but
+// the one of depth 1 and runs nothing volatile.
+func readsRowOnly(e Scalar) bool {
+	if e == nil {
+		return true
+	}
+	if _, other := outerRefs(e); other {
+		return false
+	}
+	return movable(Rewrite(e, func(x Scalar) (Scalar, bool) {
+		if o, ok := x.(*OuterRef); ok {
+			return &ColRef{Idx: o.Idx, T: o.T, Name: o.Name}, true
 		}
 		return nil, false
-	})
-	return j, val, true
+	}))
 }
 
 // markJoin computes an IN or EXISTS subquery as a value (in the select

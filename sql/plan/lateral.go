@@ -190,3 +190,48 @@ func outerFreeNode(r Rel) bool {
 	}
 	return true
 }
+
+// DecorrelateLateralAggregate rewrites the lateral join j whose right side
+// is an aggregate without GROUP BY over a filter correlated with the left
+// row by equalities:
+//
+//	FROM t, LATERAL (SELECT sum(u.x) AS s, count(*) AS n FROM u WHERE u.k = t.k) a
+//	  ->  Project(t.*, s, coalesce(n, 0))(LeftJoin(t, Aggregate(u group by u.k), t.k = u.k))
+//
+// Such a subquery returns exactly one row for every row of t: the
+// aggregates of the matching rows of u, or of none (NULL, and 0 for
+// count), as PostgreSQL computes them. The left join against the
+// aggregate grouped by the correlation columns returns the same, reading
+// u once; a row of t whose key is NULL matches no group, as u.k = NULL
+// matches no row. A HAVING clause filters the joined rows of an inner
+// lateral join; the join's own ON condition filters them too. ok is
+// false when j is not of that form.
+func DecorrelateLateralAggregate(j *Join) (Rel, bool) {
+	if !j.Lateral || (j.Kind != InnerJoin && j.Kind != LeftJoin) || !j.Keys.Empty() {
+		return nil, false
+	}
+	lj, vals, having, ok := correlatedAggJoin(j.Left, j.Right)
+	if !ok {
+		return nil, false
+	}
+	if j.Kind == LeftJoin && (having != nil || j.Residual != nil) {
+		// The subquery returns its one row or, under HAVING, none, which a
+		// LEFT JOIN would turn into NULLs: not this rewrite.
+		return nil, false
+	}
+	lw := len(j.Left.OutputTypes())
+	var in Rel = lj
+	if having != nil {
+		in = &Filter{Input: lj, Pred: having}
+	}
+	proj := make([]Scalar, 0, lw+len(vals))
+	for i, t := range j.Left.OutputTypes() {
+		proj = append(proj, &ColRef{Idx: i, T: t})
+	}
+	proj = append(proj, vals...)
+	var res Rel = &Project{Input: in, Exprs: proj}
+	if j.Residual != nil {
+		res = &Filter{Input: res, Pred: j.Residual}
+	}
+	return res, true
+}

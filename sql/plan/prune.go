@@ -102,7 +102,7 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		if !changed {
 			return r, identityMap(len(need)), false
 		}
-		return &Limit{Input: in, Count: x.Count, Offset: x.Offset}, m, true
+		return &Limit{Input: in, Count: x.Count, Offset: x.Offset, WithTies: x.WithTies}, m, true
 	case *Distinct:
 		if x.On == nil {
 			// Every column decides which rows are duplicates.

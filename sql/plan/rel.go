@@ -45,9 +45,14 @@ type Project struct {
 // the rest. Count and Offset are int8 scalars evaluated once, when the
 // limit opens (they may hold parameters); nil means no limit (no offset),
 // and so does a NULL Count.
+//
+// WithTies (FETCH FIRST n ROWS WITH TIES) also returns the rows after
+// the last counted one that tie with it on the ORDER BY keys: Input is
+// then a Sort (the planner puts none between them), whose keys decide.
 type Limit struct {
 	Input         Rel
 	Count, Offset Scalar
+	WithTies      bool
 }
 
 // SortKey is one ORDER BY key: column Col of type T, descending when Desc,
@@ -277,6 +282,9 @@ func writeRel(sb *strings.Builder, r Rel, depth int, annotate func(Rel) string) 
 		}
 		if x.Offset != nil {
 			fmt.Fprintf(sb, " offset=%s", x.Offset)
+		}
+		if x.WithTies {
+			sb.WriteString(" with ties")
 		}
 	case *Sort:
 		parts := make([]string, len(x.Keys))

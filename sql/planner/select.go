@@ -221,8 +221,16 @@ func (p *Planner) planLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*relPlan
 	if s.LimitCount == nil && s.LimitOffset == nil {
 		return rel, nil
 	}
-	if s.LimitOption == pg.LimitOption_LIMIT_OPTION_WITH_TIES {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FETCH ... WITH TIES is not supported yet")
+	ties := s.LimitOption == pg.LimitOption_LIMIT_OPTION_WITH_TIES
+	if ties {
+		// The grammar refuses WITH TIES without ORDER BY; the Sort is
+		// right below the limit (its keys decide the ties).
+		if _, ok := rel.node.(*plan.Sort); !ok {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "WITH TIES cannot be specified without ORDER BY clause")
+		}
+		if c := s.LimitCount.GetAConst(); c != nil && c.Isnull {
+			return nil, sqlerr.New(sqlerr.InvalidRowCountInLimit, "row count cannot be null in FETCH FIRST ... WITH TIES clause")
+		}
 	}
 	b := p.binder(&scope{parent: sc.parent}, "LIMIT")
 	var lim, off plan.Scalar
@@ -245,7 +253,7 @@ func (p *Planner) planLimit(s *pg.SelectStmt, rel *relPlan, sc *scope) (*relPlan
 			return nil, err
 		}
 	}
-	return &relPlan{node: &plan.Limit{Input: rel.node, Count: lim, Offset: off}, cols: rel.cols}, nil
+	return &relPlan{node: &plan.Limit{Input: rel.node, Count: lim, Offset: off, WithTies: ties}, cols: rel.cols}, nil
 }
 
 // planQuery plans SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ...

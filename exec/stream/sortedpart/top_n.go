@@ -93,8 +93,13 @@ type TopNSpec struct {
 	StreamKey []int
 	// AppendOnly: the input never deletes.
 	AppendOnly bool
-	// WithRank appends the row number (bigint) to every output row.
+	// WithRank appends the row number (bigint) to every output row; with
+	// WithTies, the rank (rank(): one more than the rows ranked strictly
+	// before).
 	WithRank bool
+	// WithTies keeps, past the Offset+Limit-th row, the rows that tie with
+	// it on the order key (FETCH FIRST n ROWS WITH TIES; rank() <= n).
+	WithTies bool
 	// WatermarkPartCol is the input column, the first of Partition, whose
 	// watermark frees the partitions behind it; -1: none.
 	WatermarkPartCol int
@@ -118,6 +123,9 @@ func (s *TopNSpec) Explain() string {
 		keys[i] = k.String()
 	}
 	sb.WriteString(" order by " + strings.Join(keys, ", "))
+	if s.WithTies {
+		sb.WriteString(" with ties")
+	}
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
@@ -208,6 +216,7 @@ type topNRow struct {
 }
 
 func (r topNRow) key() []byte { return r.kv[:r.kl] }
+func (r topNRow) ord() []byte { return r.kv[:r.id] } // the order key alone
 func (r topNRow) sid() []byte { return r.kv[r.id:r.kl] }
 func (r topNRow) val() []byte { return r.kv[r.kl:] }
 
@@ -272,10 +281,11 @@ type topN struct {
 	take         []bool
 	sel          []int32
 	// Barrier scratch.
-	ob    []array.Builder
-	obOps []stream.Op
-	match sidMatch
-	kbuf  []byte
+	oldRank, newRank []int
+	ob               []array.Builder
+	obOps            []stream.Op
+	match            sidMatch
+	kbuf             []byte
 }
 
 // ---------------------------------------------------------------- input
@@ -311,7 +321,7 @@ func (t *topN) Chunk(_ int, c *stream.Chunk) error {
 		// Over append-only input the cache is the whole partition's top
 		// N, and the N-th row only ever gets better: a row behind it is
 		// gone for good.
-		if t.spec.AppendOnly && len(p.rows) >= t.limit && bytes.Compare(t.sk[i], p.rows[t.limit-1].key()) > 0 {
+		if t.spec.AppendOnly && len(p.rows) >= t.limit && t.behind(i, p.rows[t.limit-1]) {
 			t.take[i] = false
 			continue
 		}
@@ -338,6 +348,42 @@ func (t *topN) Chunk(_ int, c *stream.Chunk) error {
 		}
 	}
 	clear(t.rowPart)
+	return nil
+}
+
+// behind reports whether input row i ranks after last, the N-th row of
+// its partition, and cannot tie with it.
+func (t *topN) behind(i int, last topNRow) bool {
+	if t.spec.WithTies {
+		return bytes.Compare(t.sk[i][:t.idOff[i]], last.ord()) > 0
+	}
+	return bytes.Compare(t.sk[i], last.key()) > 0
+}
+
+// rankedEnd returns how many of rows, the first rows of a partition in
+// order, are ranked: the first N, and with ties those that tie with the
+// N-th. When it returns len(rows) of a partial cache, ties may lie past
+// the cache.
+func (t *topN) rankedEnd(rows []topNRow) int {
+	n := min(len(rows), t.limit)
+	if !t.spec.WithTies || n < t.limit {
+		return n
+	}
+	last := rows[n-1].ord()
+	for n < len(rows) && bytes.Equal(rows[n].ord(), last) {
+		n++
+	}
+	return n
+}
+
+// fillTies reads more of p's rows from storage while the rows that tie
+// with the N-th may go past its cache.
+func (t *topN) fillTies(p *topNPart) error {
+	for t.spec.WithTies && !p.complete && len(p.rows) >= t.limit && t.rankedEnd(p.rows) == len(p.rows) {
+		if err := t.refill(p, t.keep); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -417,13 +463,23 @@ func (t *topN) insert(p *topNPart, i int) {
 	}
 	switch {
 	case t.spec.AppendOnly && len(p.rows) > t.limit:
-		p.rows[t.limit] = topNRow{}
-		p.rows = p.rows[:t.limit]
+		// The rows past the N-th (and its ties) are out for good.
+		if end := t.rankedEnd(p.rows); end < len(p.rows) {
+			clear(p.rows[end:])
+			p.rows = p.rows[:end]
+		}
 	case len(p.rows) > t.maxCache:
-		clear(p.rows[t.keep:])
-		p.rows = p.rows[:t.keep]
-		p.complete = false
-		p.bound = p.rows[t.keep-1].key()
+		cut := t.keep
+		if t.spec.WithTies {
+			// Keep the ranked rows whole: they are emitted.
+			cut = max(cut, t.rankedEnd(p.rows))
+		}
+		if cut < len(p.rows) {
+			clear(p.rows[cut:])
+			p.rows = p.rows[:cut]
+			p.complete = false
+			p.bound = p.rows[cut-1].key()
+		}
 	}
 }
 
@@ -509,11 +565,14 @@ func (t *topN) Barrier(b *stream.Barrier) error {
 	for _, p := range t.dirty {
 		p.Dirty = false
 		if !p.complete && len(p.rows) < t.limit {
-			if err := t.refill(p); err != nil {
+			if err := t.refill(p, t.keep-len(p.rows)); err != nil {
 				return err
 			}
 		}
-		top := p.rows[:min(len(p.rows), t.limit)]
+		if err := t.fillTies(p); err != nil {
+			return err
+		}
+		top := p.rows[:t.rankedEnd(p.rows)]
 		if err := t.emitChanges(p, top); err != nil {
 			return err
 		}
@@ -562,33 +621,49 @@ func (t *topN) emitChanges(p *topNPart, top []topNRow) error {
 	old := p.emitted[min(t.offset, len(p.emitted)):]
 	top = top[min(t.offset, len(top)):]
 	base := t.offset + 1 // the rank of old[0] and top[0]
+	oldRank, newRank := t.ranks(t.oldRank, old, base), t.ranks(t.newRank, top, base)
+	t.oldRank, t.newRank = oldRank, newRank
 	t.match.reset(len(old), 16, func(j int) []byte { return old[j].sid() })
 	for i, r := range top {
 		j := t.match.find(r.sid())
 		if j < 0 {
-			if err := t.emit(stream.Insert, r, base+i); err != nil {
+			if err := t.emit(stream.Insert, r, newRank[i]); err != nil {
 				return err
 			}
 			continue
 		}
-		if (j == i || !t.spec.WithRank) && bytes.Equal(old[j].val(), r.val()) {
+		if (oldRank[j] == newRank[i] || !t.spec.WithRank) && bytes.Equal(old[j].val(), r.val()) {
 			continue
 		}
-		if err := t.emit(stream.UpdateDelete, old[j], base+j); err != nil {
+		if err := t.emit(stream.UpdateDelete, old[j], oldRank[j]); err != nil {
 			return err
 		}
-		if err := t.emit(stream.UpdateInsert, r, base+i); err != nil {
+		if err := t.emit(stream.UpdateInsert, r, newRank[i]); err != nil {
 			return err
 		}
 	}
 	for j, r := range old {
 		if !t.match.matched[j] {
-			if err := t.emit(stream.Delete, r, base+j); err != nil {
+			if err := t.emit(stream.Delete, r, oldRank[j]); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// ranks returns in dst the ranks of rows, the first of which has rank
+// base: row numbers, or with ties rank()'s (a row that ties with the one
+// before has its rank).
+func (t *topN) ranks(dst []int, rows []topNRow, base int) []int {
+	dst = slices.Grow(dst[:0], len(rows))[:len(rows)]
+	for i := range rows {
+		dst[i] = base + i
+		if t.spec.WithTies && i > 0 && bytes.Equal(rows[i].ord(), rows[i-1].ord()) {
+			dst[i] = dst[i-1]
+		}
+	}
+	return dst
 }
 
 // stateKey returns the state table key of p's row with sort key key

@@ -65,13 +65,16 @@ func (t *topN) read(p *topNPart) error {
 	if !p.complete {
 		p.bound = p.rows[len(p.rows)-1].key()
 	}
-	p.emitted = slices.Clone(p.rows[:min(len(p.rows), t.limit)])
+	if err := t.fillTies(p); err != nil {
+		return err
+	}
+	p.emitted = slices.Clone(p.rows[:t.rankedEnd(p.rows)])
 	return nil
 }
 
-// refill tops p's partial cache up to K rows with the rows past its
+// refill adds up to want rows to p's partial cache, the rows past its
 // bound: the committed ones in storage merged with the overlay.
-func (t *topN) refill(p *topNPart) error {
+func (t *topN) refill(p *topNPart, want int) error {
 	var ov []topNWrite
 	for _, w := range p.over {
 		if bytes.Compare(w.row.key(), p.bound) > 0 {
@@ -101,7 +104,6 @@ func (t *topN) refill(p *topNPart) error {
 	if valid && bytes.Equal(it.Key(), from) {
 		valid = it.Next()
 	}
-	want := t.keep - len(p.rows)
 	reads := int64(0)
 	j := 0
 	for got := 0; got < want; {
@@ -223,7 +225,10 @@ func (t *topN) load(r storage.Reader) error {
 			t.add(p)
 		},
 		end: func() error {
-			p.emitted = slices.Clone(p.rows[:min(len(p.rows), t.limit)])
+			if err := t.fillTies(p); err != nil {
+				return err
+			}
+			p.emitted = slices.Clone(p.rows[:t.rankedEnd(p.rows)])
 			t.account(p)
 			return nil
 		},

@@ -104,7 +104,18 @@ func (m *topNModel) expect(spec *TopNSpec) []string {
 			return cmp.Compare(a[0].(int64), b[0].(int64))
 		})
 		off := min(len(rs), int(spec.Offset))
-		for i, rw := range rs[off:min(len(rs), int(spec.Offset+spec.Limit))] {
+		end := min(len(rs), int(spec.Offset+spec.Limit))
+		same := func(i, j int) bool { return rs[i][2] == rs[j][2] }
+		if spec.WithTies && end == int(spec.Offset+spec.Limit) {
+			for end < len(rs) && same(end, end-1) {
+				end++
+			}
+		}
+		rank := 0
+		for i, rw := range rs[off:end] {
+			if !spec.WithTies || i == 0 || !same(off+i, off+i-1) {
+				rank = off + i + 1
+			}
 			s := ""
 			for j, d := range rw {
 				if d == nil {
@@ -113,7 +124,7 @@ func (m *topNModel) expect(spec *TopNSpec) []string {
 					s += types.FormatText(d, topNTestTypes[j], time.UTC) + " "
 				}
 			}
-			out = append(out, fmt.Sprintf("%s%d", s, off+i+1))
+			out = append(out, fmt.Sprintf("%s%d", s, rank))
 		}
 	}
 	slices.Sort(out)
@@ -135,18 +146,28 @@ func TestTopNRandomChangelog(t *testing.T) {
 		desc, nullsFirst bool
 		appendOnly       bool
 		offset           int64
+		ties             bool
 	}{
-		{1, true, true, false, 0}, {2, false, false, false, 0}, {3, true, false, false, 0}, {5, false, true, false, 0},
-		{1, true, true, true, 0}, {3, false, false, true, 0},
+		{1, true, true, false, 0, false}, {2, false, false, false, 0, false}, {3, true, false, false, 0, false}, {5, false, true, false, 0, false},
+		{1, true, true, true, 0, false}, {3, false, false, true, 0, false},
 		// ORDER BY ... LIMIT n OFFSET m: ranks past the offset only.
-		{2, false, false, false, 3}, {1, true, true, false, 1}, {3, false, true, true, 2},
+		{2, false, false, false, 3, false}, {1, true, true, false, 1, false}, {3, false, true, true, 2, false},
+		// WITH TIES and rank() <= n: few values make tie groups longer
+		// than the cache.
+		{1, false, false, false, 0, true}, {3, true, true, false, 0, true}, {2, false, true, false, 2, true},
+		{1, true, false, true, 0, true}, {3, false, false, true, 1, true},
 	}
 	for ci, c := range cases {
-		t.Run(fmt.Sprintf("limit=%d,offset=%d,desc=%v,nullsfirst=%v,appendonly=%v", c.limit, c.offset, c.desc, c.nullsFirst, c.appendOnly), func(t *testing.T) {
+		t.Run(fmt.Sprintf("limit=%d,offset=%d,desc=%v,nullsfirst=%v,appendonly=%v,ties=%v", c.limit, c.offset, c.desc, c.nullsFirst, c.appendOnly, c.ties), func(t *testing.T) {
 			spec := topNTestSpec(c.limit, c.desc, c.nullsFirst, c.appendOnly)
 			spec.Offset = c.offset
+			spec.WithTies = c.ties
 			run := topNStart(t, spec, 0)
-			m := &topNModel{r: rand.New(rand.NewPCG(uint64(ci), 5)), live: map[int64][]types.Datum{}, groups: 2, values: 30}
+			values := 30
+			if c.ties {
+				values = 4
+			}
+			m := &topNModel{r: rand.New(rand.NewPCG(uint64(ci), 5)), live: map[int64][]types.Datum{}, groups: 2, values: values}
 			for epoch := uint64(1); epoch <= 60; epoch++ {
 				drain := epoch%20 >= 12
 				for range 1 + m.r.IntN(3) {
@@ -176,12 +197,18 @@ func TestTopNRandomChangelog(t *testing.T) {
 // every epoch, across restarts of the budgeted one (which then loads
 // only part of its state).
 func TestTopNEvictionMatchesUnlimited(t *testing.T) {
-	for _, appendOnly := range []bool{false, true} {
-		t.Run(fmt.Sprint("appendonly=", appendOnly), func(t *testing.T) {
+	for _, c := range []struct{ appendOnly, ties bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		t.Run(fmt.Sprintf("appendonly=%v,ties=%v", c.appendOnly, c.ties), func(t *testing.T) {
+			appendOnly := c.appendOnly
 			spec := topNTestSpec(2, true, true, appendOnly)
+			spec.WithTies = c.ties
 			a := topNStart(t, spec, 0)
 			b := topNStart(t, spec, 64)
-			m := &topNModel{r: rand.New(rand.NewPCG(3, 4)), live: map[int64][]types.Datum{}, groups: 40, values: 50}
+			values := 50
+			if c.ties {
+				values = 3
+			}
+			m := &topNModel{r: rand.New(rand.NewPCG(3, 4)), live: map[int64][]types.Datum{}, groups: 40, values: values}
 			for epoch := uint64(1); epoch <= 40; epoch++ {
 				for range 1 + m.r.IntN(3) {
 					ops, rows := m.chunk(1+m.r.IntN(60), epoch%10 >= 7, appendOnly)
