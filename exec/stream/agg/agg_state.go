@@ -95,7 +95,9 @@ func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *strea
 		}
 		return &aggDistinct{inner: in, sets: aggSets{ts: a.ArgTypes}}, nil
 	}
-	if a.Agg.User {
+	if a.Agg.User && !a.Ordered() {
+		// A user aggregate with ORDER BY (an ordered-set one, or a call
+		// with ORDER BY) is folded again in order (aggOrdered).
 		return newAggUser(a, env), nil
 	}
 	if st, ok := newAggStateMore(a, env); ok {
