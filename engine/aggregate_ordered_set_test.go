@@ -60,6 +60,8 @@ func TestUserAggregateOrderedSet(t *testing.T) {
 		{"CREATE AGGREGATE bad_os(float8 ORDER BY float8) (SFUNC = os_push, STYPE = float8[], FINALFUNC = os_pick, MSFUNC = os_push, MINVFUNC = os_push, MSTYPE = float8[])", "42P13", "ordered-set aggregates cannot have MSFUNC"},
 		{"CREATE AGGREGATE bad_os(float8 ORDER BY float8) (SFUNC = os_push, STYPE = float8[])", "42P13", "an ordered-set aggregate with direct arguments must have a FINALFUNC that takes them"},
 		{"CREATE AGGREGATE bad_os(float8 ORDER BY float8) (SFUNC = os_push, STYPE = float8[], FINALFUNC = os_pick, HYPOTHETICAL)", "0A000", "hypothetical-set aggregates are not supported"},
+		{"CREATE AGGREGATE js_os(float8 ORDER BY float8) RETURNS float8 LANGUAGE javascript AS $$ export function create_state() { return 0; } export function accumulate(s, x) { return s + x; } $$",
+			"0A000", "ordered-set aggregates with RETURNS and LANGUAGE are not supported"},
 		{"CREATE AGGREGATE bad_os(ORDER BY VARIADIC float8[]) (SFUNC = os_push, STYPE = float8[])", "0A000", "VARIADIC arguments of ordered-set aggregates are not supported"},
 	} {
 		_, err := conn.Exec(ctx, c.q)
