@@ -34,6 +34,27 @@ type AggregateDef struct {
 	MSFunc, MInvFunc, MFinalFunc AggSupport
 	MSType                       types.T
 	MInitCond                    *string `json:",omitempty"`
+	// Variadic: the last argument was declared VARIADIC, an array that a
+	// call's trailing arguments fill (pg_proc.provariadic).
+	Variadic bool `json:",omitempty"`
+	// OrderedSet: an ordered-set aggregate, name(direct args ORDER BY
+	// aggregated args), called as name(direct) WITHIN GROUP (ORDER BY
+	// aggregated) (pg_aggregate.aggkind 'o'). The function's ArgTypes are
+	// the NumDirect direct arguments, then the aggregated ones: SFUNC
+	// takes (state, aggregated...) in the ORDER BY's order, FINALFUNC
+	// (state, direct...).
+	OrderedSet bool `json:",omitempty"`
+	NumDirect  int  `json:",omitempty"`
+}
+
+// Aggregated returns the argument types the transition function takes:
+// all of args, or those after the direct ones of an ordered-set
+// aggregate.
+func (d *AggregateDef) Aggregated(args []types.T) []types.T {
+	if d != nil && d.OrderedSet {
+		return args[d.NumDirect:]
+	}
+	return args
 }
 
 // Moving reports whether the aggregate has a moving (retracting) form.

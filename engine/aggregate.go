@@ -57,22 +57,41 @@ func (s *Session) createAggregate(p *planner.Planner, ds *pg.DefineStmt) (string
 	}
 	f := &catalog.Function{Schema: schema, Name: name, Language: "internal", Volatility: catalog.Immutable,
 		Owner: s.currentUser(), Created: time.Now(), Agg: &catalog.AggregateDef{}}
+	if len(ds.Args) > 1 && ds.Args[1].GetInteger() != nil && ds.Args[1].GetInteger().Ival >= 0 {
+		// name(direct args ORDER BY aggregated args): pg_query gives the
+		// number of direct arguments, -1 for a plain aggregate.
+		f.Agg.OrderedSet, f.Agg.NumDirect = true, int(ds.Args[1].GetInteger().Ival)
+	}
 	if len(ds.Args) > 0 {
-		for _, a := range ds.Args[0].GetList().GetItems() {
+		items := ds.Args[0].GetList().GetItems()
+		for i, a := range items {
 			fp := a.GetFunctionParameter()
-			if fp.Mode != pg.FunctionParameterMode_FUNC_PARAM_IN && fp.Mode != pg.FunctionParameterMode_FUNC_PARAM_DEFAULT {
-				return "", sqlerr.New(sqlerr.FeatureNotSupported, "aggregates with VARIADIC or OUT arguments are not supported")
+			switch fp.Mode {
+			case pg.FunctionParameterMode_FUNC_PARAM_IN, pg.FunctionParameterMode_FUNC_PARAM_DEFAULT:
+			case pg.FunctionParameterMode_FUNC_PARAM_VARIADIC:
+				if f.Agg.OrderedSet {
+					return "", sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC arguments of ordered-set aggregates are not supported")
+				}
+				if i != len(items)-1 {
+					return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "VARIADIC parameter must be the last input parameter")
+				}
+				f.Agg.Variadic = true
+			default:
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "aggregates with OUT or INOUT arguments are not supported")
 			}
 			t, err := p.TypeName(fp.ArgType)
 			if err != nil {
 				return "", err
 			}
+			if fp.Mode == pg.FunctionParameterMode_FUNC_PARAM_VARIADIC && (t.Kind != types.Array || t.Elem == nil) {
+				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "VARIADIC parameter must be an array")
+			}
 			f.ArgNames = append(f.ArgNames, fp.Name)
 			f.ArgTypes = append(f.ArgTypes, baseType(t))
 		}
 	}
-	if len(ds.Args) > 1 && ds.Args[1].GetInteger() != nil && ds.Args[1].GetInteger().Ival >= 0 {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ordered-set aggregates (WITHIN GROUP) are not supported")
+	if f.Agg.OrderedSet && f.Agg.NumDirect >= len(f.ArgTypes) {
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "an ordered-set aggregate must have at least one aggregated argument after ORDER BY")
 	}
 	a := f.Agg
 	names := map[string][]*pg.Node{}
@@ -107,6 +126,8 @@ func (s *Session) createAggregate(p *planner.Planner, ds *pg.DefineStmt) (string
 			} else {
 				a.MInitCond = &v
 			}
+		case "hypothetical":
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "hypothetical-set aggregates are not supported")
 		case "parallel", "finalfunc_modify", "mfinalfunc_modify", "finalfunc_extra", "mfinalfunc_extra", "sspace", "msspace":
 			// Accepted: they change nothing here.
 		default:
@@ -119,17 +140,35 @@ func (s *Session) createAggregate(p *planner.Planner, ds *pg.DefineStmt) (string
 	if a.SType.Kind == types.Unknown {
 		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "aggregate stype must be specified")
 	}
-	stepArgs := append([]types.T{a.SType}, f.ArgTypes...)
+	if a.OrderedSet {
+		for _, k := range []string{"msfunc", "minvfunc", "mfinalfunc", "combinefunc"} {
+			if names[k] != nil {
+				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "ordered-set aggregates cannot have %s", strings.ToUpper(k))
+			}
+		}
+		if a.MSType.Kind != types.Unknown || a.MInitCond != nil {
+			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "ordered-set aggregates cannot have a moving-aggregate implementation")
+		}
+	}
+	stepArgs := append([]types.T{a.SType}, a.Aggregated(f.ArgTypes)...)
 	if a.SFunc, err = s.aggSupport(names["sfunc"], stepArgs, a.SType, "transition"); err != nil {
 		return "", err
 	}
 	f.RetType = a.SType
 	if names["finalfunc"] != nil {
+		// An ordered-set aggregate's final function also takes the
+		// direct arguments.
+		finalArgs := []types.T{a.SType}
+		if a.OrderedSet {
+			finalArgs = append(finalArgs, f.ArgTypes[:a.NumDirect]...)
+		}
 		var ret types.T
-		if a.FinalFunc, ret, err = s.aggFinal(names["finalfunc"], a.SType); err != nil {
+		if a.FinalFunc, ret, err = s.aggFinal(names["finalfunc"], finalArgs); err != nil {
 			return "", err
 		}
 		f.RetType = ret
+	} else if a.OrderedSet && a.NumDirect > 0 {
+		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "an ordered-set aggregate with direct arguments must have a FINALFUNC that takes them")
 	}
 	if names["combinefunc"] != nil {
 		if a.CombineFunc, err = s.aggSupport(names["combinefunc"], []types.T{a.SType, a.SType}, a.SType, "combine"); err != nil {
@@ -149,7 +188,7 @@ func (s *Session) createAggregate(p *planner.Planner, ds *pg.DefineStmt) (string
 		}
 		mret := a.MSType
 		if names["mfinalfunc"] != nil {
-			if a.MFinalFunc, mret, err = s.aggFinal(names["mfinalfunc"], a.MSType); err != nil {
+			if a.MFinalFunc, mret, err = s.aggFinal(names["mfinalfunc"], []types.T{a.MSType}); err != nil {
 				return "", err
 			}
 		}
@@ -232,10 +271,10 @@ func (s *Session) aggSupport(names []*pg.Node, args []types.T, stype types.T, wh
 
 // aggFinal resolves a final function of the state type and returns its
 // result type.
-func (s *Session) aggFinal(names []*pg.Node, stype types.T) (catalog.AggSupport, types.T, error) {
-	sup, ret, ok := s.findSupport(names, []types.T{stype})
+func (s *Session) aggFinal(names []*pg.Node, args []types.T) (catalog.AggSupport, types.T, error) {
+	sup, ret, ok := s.findSupport(names, args)
 	if !ok {
-		return sup, ret, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", funcDisplay(names), stype)
+		return sup, ret, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", funcDisplay(names), catalog.TypeList(args))
 	}
 	return sup, ret, nil
 }

@@ -56,10 +56,23 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		return "", err
 	}
 	f := &catalog.Function{Schema: schema, Name: name, Volatility: catalog.Volatile, Owner: s.currentUser(), Created: time.Now()}
-	for _, pn := range cf.Parameters {
+	variadic := false
+	for i, pn := range cf.Parameters {
 		fp := pn.GetFunctionParameter()
 		switch fp.Mode {
 		case pg.FunctionParameterMode_FUNC_PARAM_IN, pg.FunctionParameterMode_FUNC_PARAM_DEFAULT:
+		case pg.FunctionParameterMode_FUNC_PARAM_VARIADIC:
+			// An aggregate in another language takes a VARIADIC array
+			// (its accumulate sees one array argument); functions do not
+			// yet.
+			if !aggregate {
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC parameters of functions are not supported").
+					WithHint("Aggregates take VARIADIC arguments; a function can take an array.")
+			}
+			if i != len(cf.Parameters)-1 {
+				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "VARIADIC parameter must be the last input parameter")
+			}
+			variadic = true
 		case pg.FunctionParameterMode_FUNC_PARAM_TABLE:
 			t, err := p.TypeName(fp.ArgType)
 			if err != nil {
@@ -85,6 +98,9 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			if fp.Name != "" && prev == fp.Name {
 				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "parameter name %q used more than once", fp.Name)
 			}
+		}
+		if variadic && (t.Kind != types.Array || t.Elem == nil) {
+			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "VARIADIC parameter must be an array")
 		}
 		f.ArgNames = append(f.ArgNames, fp.Name)
 		f.ArgTypes = append(f.ArgTypes, baseType(t))
@@ -141,7 +157,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		case f.RetSet || len(f.OutNames) > 0:
 			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "an aggregate cannot return a set")
 		}
-		f.Agg = &catalog.AggregateDef{}
+		f.Agg = &catalog.AggregateDef{Variadic: variadic}
 		f.Volatility = catalog.Immutable
 	}
 	if f.Language != "sql" {
@@ -445,6 +461,17 @@ func FunctionArguments(f *catalog.Function) string {
 		if f.ArgNames[i] != "" {
 			parts[i] = f.ArgNames[i] + " " + parts[i]
 		}
+		if f.Agg != nil && f.Agg.Variadic && i == len(f.ArgTypes)-1 {
+			parts[i] = "VARIADIC " + parts[i]
+		}
+	}
+	if a := f.Agg; a != nil && a.OrderedSet {
+		// pg_get_function_arguments: "double precision ORDER BY double precision".
+		ordered := "ORDER BY " + strings.Join(parts[a.NumDirect:], ", ")
+		if a.NumDirect == 0 {
+			return ordered
+		}
+		return strings.Join(parts[:a.NumDirect], ", ") + " " + ordered
 	}
 	return strings.Join(parts, ", ")
 }

@@ -187,6 +187,17 @@ type Aggregate struct {
 	OID         uint32
 	// User: a user-defined aggregate (user_aggregate.go).
 	User bool
+	// Variadic: the last element of Args is an array a call's trailing
+	// arguments fill (CREATE AGGREGATE f(VARIADIC int[])); the planner
+	// passes the array.
+	Variadic bool
+	// OrderedSet: a user ordered-set aggregate (CREATE AGGREGATE
+	// f(direct ORDER BY aggregated)), called WITHIN GROUP. Unlike
+	// WithinGroup's built-ins its rows reach it already sorted, as those
+	// of a call with ORDER BY do; its first NumDirect arguments are the
+	// direct ones.
+	OrderedSet bool
+	NumDirect  int
 	// Retracts: NewRetracting returns state that takes rows back out, so
 	// a materialized view keeps it incrementally instead of the group's
 	// inputs.

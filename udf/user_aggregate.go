@@ -110,6 +110,14 @@ type SQLAggregateDef struct {
 	OID  uint32
 	Args []types.T
 	Ret  types.T
+	// Variadic: the last argument is a VARIADIC array.
+	Variadic bool
+	// OrderedSet: Args are NumDirect direct arguments, which the final
+	// function takes after the state (the first row's of each group, as
+	// they are constant in a group), then the aggregated ones, which the
+	// transition function takes, in the call's ORDER BY.
+	OrderedSet bool
+	NumDirect  int
 	// Plain runs ad-hoc queries and window functions; Moving, when set,
 	// runs materialized views incrementally.
 	Plain  StateFuncs
@@ -122,7 +130,8 @@ type SQLAggregateDef struct {
 // for ad-hoc queries use the plain form; views take the moving form when
 // there is one (Retracts).
 func NewSQLAggregate(d *SQLAggregateDef) *Aggregate {
-	a := &Aggregate{Name: d.Name, Args: d.Args, Ret: d.Ret, OID: d.OID, User: true}
+	a := &Aggregate{Name: d.Name, Args: d.Args, Ret: d.Ret, OID: d.OID, User: true, Variadic: d.Variadic,
+		OrderedSet: d.OrderedSet, NumDirect: d.NumDirect}
 	a.New = func([]types.T) Accumulator { return newSQLStates(d, &d.Plain) }
 	if d.Moving != nil {
 		a.Retracts = true
@@ -137,10 +146,15 @@ func NewSQLAggregate(d *SQLAggregateDef) *Aggregate {
 // that has one, so each support function call is one vectorized call
 // over distinct groups, and each group sees its rows in order.
 type sqlStates struct {
-	def   *SQLAggregateDef
-	fn    *StateFuncs
-	env   *Env
-	state []types.Datum
+	def *SQLAggregateDef
+	fn  *StateFuncs
+	env *Env
+	// args are the types of the arguments the transition functions take
+	// (after the direct ones of an ordered-set aggregate), direct each
+	// group's direct arguments.
+	args   []types.T
+	direct [][]types.Datum
+	state  []types.Datum
 	// has: the group's state was set (the first row of a strict SFunc
 	// with a NULL INITCOND becomes the state); rows counts the rows in
 	// the state, so a moving state that loses its last row starts over.
@@ -150,7 +164,7 @@ type sqlStates struct {
 }
 
 func newSQLStates(d *SQLAggregateDef, fn *StateFuncs) *sqlStates {
-	return &sqlStates{def: d, fn: fn, env: &Env{}}
+	return &sqlStates{def: d, fn: fn, env: &Env{}, args: d.Args[d.NumDirect:]}
 }
 
 // SetEnv implements EnvAccumulator.
@@ -161,9 +175,36 @@ func (s *sqlStates) grow(ng int) {
 	s.state = growTo(s.state, ng)
 	s.has = growTo(s.has, ng)
 	s.rows = growTo(s.rows, ng)
+	if s.def.NumDirect > 0 {
+		s.direct = growTo(s.direct, ng)
+	}
 	for g := old; g < len(s.state); g++ {
 		s.state[g], s.has[g], s.rows[g] = s.fn.Init, false, 0
+		if s.direct != nil {
+			s.direct[g] = nil
+		}
 	}
+}
+
+// takeDirect records the direct arguments of each group from its first
+// row and returns the aggregated arguments.
+func (s *sqlStates) takeDirect(groups []uint32, args []arrow.Array, n int) []arrow.Array {
+	nd := s.def.NumDirect
+	if nd == 0 {
+		return args
+	}
+	for i := 0; i < n; i++ {
+		g := groups[i]
+		if g == SkipRow || s.direct[g] != nil {
+			continue
+		}
+		d := make([]types.Datum, nd)
+		for j := range d {
+			d[j] = types.GetDatum(args[j], i, s.def.Args[j])
+		}
+		s.direct[g] = d
+	}
+	return args[nd:]
 }
 
 func (s *sqlStates) Update(groups []uint32, ng int, args []arrow.Array, n int) error {
@@ -184,6 +225,7 @@ type sqlRound struct {
 
 func (s *sqlStates) Apply(groups []uint32, weights []int64, ng int, args []arrow.Array, n int) error {
 	s.grow(ng)
+	args = s.takeDirect(groups, args, n)
 	strict := s.fn.SFunc.Strict
 	// seen[g] is how many rows of group g this batch placed so far.
 	seen := map[uint32]int{}
@@ -242,7 +284,7 @@ func (s *sqlStates) step(groups []uint32, args []arrow.Array, rows []int, fn *Sc
 	for _, i := range rows {
 		g := groups[i]
 		if sign > 0 && fn.Strict && !s.has[g] && s.state[g] == nil && len(args) > 0 {
-			s.state[g], s.has[g] = types.GetDatum(args[0], i, s.def.Args[0]), true
+			s.state[g], s.has[g] = types.GetDatum(args[0], i, s.args[0]), true
 			s.rows[g]++
 			continue
 		}
@@ -265,9 +307,9 @@ func (s *sqlStates) step(groups []uint32, args []arrow.Array, rows []int, fn *Sc
 			if err != nil {
 				row := make([]types.Datum, len(args))
 				for j, a := range args {
-					row[j] = types.GetDatum(a, i, s.def.Args[j])
+					row[j] = types.GetDatum(a, i, s.args[j])
 				}
-				if !RowError(s.env, s.signature(), err, row, s.def.Args) {
+				if !RowError(s.env, s.signature(), err, row, s.args) {
 					return err
 				}
 			}
@@ -306,11 +348,11 @@ func (s *sqlStates) callRows(groups []uint32, args []arrow.Array, call []int, fn
 		for j, a := range args {
 			ds := make([]types.Datum, len(call))
 			for k, i := range call {
-				ds[k] = types.GetDatum(a, i, s.def.Args[j])
+				ds[k] = types.GetDatum(a, i, s.args[j])
 			}
-			cols[j+1] = types.ArrayFromDatums(s.def.Args[j], ds)
+			cols[j+1] = types.ArrayFromDatums(s.args[j], ds)
 		}
-		argTypes := append([]types.T{s.fn.SType}, s.def.Args...)
+		argTypes := append([]types.T{s.fn.SType}, s.args...)
 		res, err := fn.Call(s.env, argTypes, cols, len(call))
 		for _, c := range cols {
 			c.Release()
@@ -371,9 +413,28 @@ func (s *sqlStates) Result(g uint32) (types.Datum, error) {
 	if st == nil && s.fn.Final.Strict {
 		return nil, nil
 	}
-	col := types.ArrayFromDatums(s.fn.SType, []types.Datum{st})
-	defer col.Release()
-	res, err := s.fn.Final.Call(s.env, []types.T{s.fn.SType}, []arrow.Array{col}, 1)
+	// An ordered-set aggregate's final function takes the direct
+	// arguments after the state.
+	cols := []arrow.Array{types.ArrayFromDatums(s.fn.SType, []types.Datum{st})}
+	argTypes := []types.T{s.fn.SType}
+	for j := 0; j < s.def.NumDirect; j++ {
+		var d types.Datum
+		if s.direct[g] != nil {
+			d = s.direct[g][j]
+		}
+		if d == nil && s.fn.Final.Strict {
+			cols[0].Release()
+			return nil, nil
+		}
+		cols = append(cols, types.ArrayFromDatums(s.def.Args[j], []types.Datum{d}))
+		argTypes = append(argTypes, s.def.Args[j])
+	}
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	res, err := s.fn.Final.Call(s.env, argTypes, cols, 1)
 	if err != nil {
 		// In a view the group's result is NULL and the failure a reject.
 		if (s.env.Context == nil || s.env.Context.Err() == nil) && RowError(s.env, s.signature(), err, nil, nil) {
@@ -393,6 +454,9 @@ func (s *sqlStates) Finish(_ *Env, ng int) (arrow.Array, error) {
 func (s *sqlStates) Reset(g uint32) {
 	if int(g) < len(s.state) {
 		s.state[g], s.has[g], s.rows[g] = s.fn.Init, false, 0
+		if s.direct != nil {
+			s.direct[g] = nil
+		}
 	}
 }
 
@@ -421,4 +485,4 @@ func (s *sqlStates) Decode(buf []byte, g uint32) error {
 	return nil
 }
 
-func (s *sqlStates) Release() { s.state, s.has, s.rows = nil, nil, nil }
+func (s *sqlStates) Release() { s.state, s.has, s.rows, s.direct = nil, nil, nil, nil }

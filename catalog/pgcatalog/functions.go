@@ -65,9 +65,13 @@ func userProcRows(s *Snapshot) []row {
 		for i, t := range f.ArgTypes {
 			args[i] = strconv.FormatUint(uint64(t.OID()), 10)
 		}
+		variadic := int64(0)
+		if f.Agg != nil && f.Agg.Variadic && len(f.ArgTypes) > 0 && f.ArgTypes[len(f.ArgTypes)-1].Elem != nil {
+			variadic = int64(f.ArgTypes[len(f.ArgTypes)-1].Elem.OID())
+		}
 		r := row{
 			"oid": int64(f.OID), "proname": f.Name, "pronamespace": int64(s.schemaOID(f.Schema)), "proowner": int64(s.RoleOID(f.Owner)),
-			"prolang": LanguageOID(f.Language), "procost": float64(100), "provariadic": int64(0), "prokind": string(f.Kind()),
+			"prolang": LanguageOID(f.Language), "procost": float64(100), "provariadic": variadic, "prokind": string(f.Kind()),
 			"proisstrict": f.Strict, "proretset": f.RetSet, "provolatile": string(f.Volatility), "proparallel": "u",
 			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),
 			"proargtypes": strings.Join(args, " "), "prosrc": ProcSrc(f),
@@ -86,6 +90,13 @@ func userProcRows(s *Snapshot) []row {
 				modes = append(modes, "t")
 			}
 			r["proallargtypes"] = "{" + strings.Join(all, ",") + "}"
+			r["proargmodes"] = "{" + strings.Join(modes, ",") + "}"
+		} else if variadic != 0 {
+			modes := make([]string, len(f.ArgTypes))
+			for i := range modes {
+				modes[i] = "i"
+			}
+			modes[len(modes)-1] = "v"
 			r["proargmodes"] = "{" + strings.Join(modes, ",") + "}"
 		}
 		if f.ACL != nil {
@@ -160,7 +171,11 @@ func userAggregateRows(s *Snapshot) []row {
 		if a == nil {
 			continue
 		}
-		r := row{"aggfnoid": int64(f.OID), "aggkind": "n", "aggnumdirectargs": int64(0),
+		kind := "n"
+		if a.OrderedSet {
+			kind = "o"
+		}
+		r := row{"aggfnoid": int64(f.OID), "aggkind": kind, "aggnumdirectargs": int64(a.NumDirect),
 			"aggtransfn": int64(a.SFunc.OID), "aggfinalfn": int64(a.FinalFunc.OID), "aggcombinefn": int64(a.CombineFunc.OID),
 			"aggserialfn": int64(0), "aggdeserialfn": int64(0),
 			"aggmtransfn": int64(a.MSFunc.OID), "aggminvtransfn": int64(a.MInvFunc.OID), "aggmfinalfn": int64(a.MFinalFunc.OID),

@@ -412,7 +412,7 @@ func ExplainAggs(sb *strings.Builder, aggs []AggSpec) { ExplainAggsWith(sb, aggs
 // the call (how a view keeps a user aggregate). Either may be nil.
 type AggExplain struct {
 	Inside func(sb *strings.Builder, a AggSpec)
-	After  func(*udf.Aggregate) string
+	After  func(a AggSpec) string
 }
 
 // ExplainAggsWith is ExplainAggs with the additions of x.
@@ -439,7 +439,7 @@ func ExplainAggsWith(sb *strings.Builder, aggs []AggSpec, x AggExplain) {
 			fmt.Fprintf(sb, " filter #%d", a.Filter)
 		}
 		if x.After != nil {
-			if m := x.After(a.Agg); m != "" {
+			if m := x.After(a); m != "" {
 				sb.WriteString(" [" + m + "]")
 			}
 		}

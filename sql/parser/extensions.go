@@ -1219,6 +1219,25 @@ func (c *cursor) createAggregateReturns() (*pg_query.Node, error) {
 			return nil, err
 		}
 	}
+	// name(direct ORDER BY aggregated) is PostgreSQL's ordered-set form,
+	// which these languages have no entry points for.
+	depth := 0
+	for j := a + 1; j < end; j++ {
+		t := c.toks[j]
+		switch {
+		case t.isPunct('('):
+			depth++
+		case t.isPunct(')'):
+			depth--
+		case depth == 1 && t.word(c.src) == "order" && j+1 < end && c.toks[j+1].word(c.src) == "by":
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ordered-set aggregates with RETURNS and LANGUAGE are not supported").
+				WithHint("Write CREATE AGGREGATE name(direct args ORDER BY aggregated args) (SFUNC = ..., STYPE = ..., FINALFUNC = ...) over functions in any language.").
+				WithPosition(charPos(c.src, t.start))
+		}
+		if depth == 0 && t.isPunct(')') {
+			break
+		}
+	}
 	kw := c.toks[a]
 	text.blank(kw.start, kw.end)
 	text.put(kw.start, "function")

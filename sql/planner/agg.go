@@ -184,11 +184,16 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 	var ts []types.T
 	argNodes := fc.Args
 	if fc.AggWithinGroup {
-		// f(direct args) WITHIN GROUP (ORDER BY x): x is the last argument.
-		if len(fc.AggOrder) != 1 {
+		// f(direct args) WITHIN GROUP (ORDER BY x, ...): the ordering
+		// expressions are the last arguments. The built-in ordered-set
+		// aggregates take one.
+		if len(fc.AggOrder) != 1 && udf.IsAggregate(name) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITHIN GROUP with %d ordering columns is not supported", len(fc.AggOrder)).WithPosition(pos)
 		}
-		argNodes = append(append([]*pg.Node{}, fc.Args...), fc.AggOrder[0].GetSortBy().Node)
+		argNodes = append([]*pg.Node{}, fc.Args...)
+		for _, o := range fc.AggOrder {
+			argNodes = append(argNodes, o.GetSortBy().Node)
+		}
 	}
 	if !fc.AggStar {
 		for _, an := range argNodes {
@@ -203,21 +208,26 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 	if name == "count" && fc.AggStar {
 		name = "count"
 	}
-	fn, argTypes, err := a.p.lookupAggregate(fc.Funcname, ts, pos)
+	fn, argTypes, err := a.p.lookupAggregate(fc.Funcname, ts, fc.FuncVariadic, pos)
 	if err != nil {
 		return nil, err
 	}
+	orderedSet := fn.WithinGroup || fn.OrderedSet
 	switch {
-	case fc.AggWithinGroup && !fn.WithinGroup:
+	case fc.AggWithinGroup && !orderedSet:
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%s is not an ordered-set aggregate, so it cannot have WITHIN GROUP", name).WithPosition(pos)
-	case !fc.AggWithinGroup && fn.WithinGroup:
+	case !fc.AggWithinGroup && orderedSet:
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "WITHIN GROUP is required for ordered-set aggregate %s", name).WithPosition(pos)
-	case fn.WithinGroup && fc.AggDistinct:
+	case orderedSet && fc.AggDistinct:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT is not supported for ordered-set aggregate %s", name).WithPosition(pos)
+	case fn.OrderedSet && len(fc.Args) != fn.NumDirect:
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s has %d direct arguments, but the call gives %d", name, fn.NumDirect, len(fc.Args)).
+			WithHint("Pass the direct arguments in the call and the aggregated ones in WITHIN GROUP (ORDER BY ...).").WithPosition(pos)
 	}
 	if err := a.p.coerceArgs(args, ts, argTypes, pos); err != nil {
 		return nil, err
 	}
+	args, ts = packVariadic(fn, args, ts, fc.FuncVariadic)
 	var filter plan.Scalar
 	if fc.AggFilter != nil {
 		f, err := a.p.binder(a.in, "FILTER").bind(fc.AggFilter)
@@ -230,8 +240,13 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 	}
 	call := aggCall{fn: fn, args: args, distinct: fc.AggDistinct, filter: filter, t: fn.ResultType(ts)}
 	if fc.AggWithinGroup {
-		call.order = args[len(args)-1:]
-		call.orderBy = []*pg.SortBy{fc.AggOrder[0].GetSortBy()}
+		// The ordering expressions are the last arguments; a built-in
+		// sorts its rows itself, a user ordered-set aggregate gets them
+		// sorted as a call with ORDER BY does (build).
+		call.order = args[len(args)-len(fc.AggOrder):]
+		for _, o := range fc.AggOrder {
+			call.orderBy = append(call.orderBy, o.GetSortBy())
+		}
 	} else if len(fc.AggOrder) > 0 {
 		ob := a.p.binder(a.in, "ORDER BY")
 		for _, on := range fc.AggOrder {

@@ -416,11 +416,11 @@ func (b *mrBinder) hook(n *pg.Node) (plan.Scalar, bool, error) {
 	if nav.Star && name != "count" {
 		return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "only count takes var.* in MATCH_RECOGNIZE").WithPosition(pos)
 	}
-	fn, declared, err := b.p.lookupAggregate(lookupName, argTypes, pos)
+	fn, declared, err := b.p.lookupAggregate(lookupName, argTypes, false, pos)
 	if err != nil {
 		return nil, true, err
 	}
-	if fn.WithinGroup {
+	if fn.WithinGroup || fn.OrderedSet || fn.Variadic {
 		return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "aggregate %s is not supported in MATCH_RECOGNIZE", name).WithPosition(pos)
 	}
 	if len(argTypes) == 1 && len(declared) == 1 && !declared[0].Equal(argTypes[0]) && !declared[0].Equal(types.TUnknown) {

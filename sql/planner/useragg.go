@@ -43,15 +43,32 @@ func (p *Planner) isAggregateCall(fc *pg.FuncCall) bool {
 
 // lookupAggregate resolves an aggregate call of names with argument types
 // ts, returning the declared argument types.
-func (p *Planner) lookupAggregate(names []*pg.Node, ts []types.T, pos int) (*udf.Aggregate, []types.T, error) {
+//
+// A VARIADIC aggregate matches with its array expanded to as many
+// elements as the call has trailing arguments (the declared types
+// returned are then the expanded ones, and packVariadic makes the array),
+// or, when the call says VARIADIC (explicit), with the array itself, as in
+// PostgreSQL.
+func (p *Planner) lookupAggregate(names []*pg.Node, ts []types.T, explicit bool, pos int) (*udf.Aggregate, []types.T, error) {
 	display := funcName(names)
 	cands, qualified := p.sqlFuncCandidates(names)
 	var aggs []*catalog.Function
 	var sigs [][]types.T
 	for _, f := range cands {
-		if f.IsAggregate() {
-			aggs, sigs = append(aggs, f), append(sigs, f.ArgTypes)
+		if !f.IsAggregate() || explicit && !f.Agg.Variadic {
+			continue
 		}
+		sig := f.ArgTypes
+		if k := len(sig) - 1; f.Agg.Variadic && !explicit {
+			if len(ts) <= k {
+				continue
+			}
+			sig = append([]types.T{}, sig[:k]...)
+			for range ts[k:] {
+				sig = append(sig, *f.ArgTypes[k].Elem)
+			}
+		}
+		aggs, sigs = append(aggs, f), append(sigs, sig)
 	}
 	if len(aggs) > 0 {
 		i, amb := selectSignature(ts, sigs)
@@ -67,10 +84,10 @@ func (p *Planner) lookupAggregate(names []*pg.Node, ts []types.T, pos int) (*udf
 			if p.Deps != nil && f.OID != 0 {
 				p.Deps[f.OID] = true
 			}
-			return fn, f.ArgTypes, nil
+			return fn, sigs[i], nil
 		}
 	}
-	if qualified {
+	if qualified || explicit {
 		return nil, nil, undefinedFunction(display, ts, pos)
 	}
 	if len(names) == 1 {
@@ -100,10 +117,17 @@ func (p *Planner) UserAggregate(f *catalog.Function, pos int) (*udf.Aggregate, e
 		if err != nil {
 			return nil, err
 		}
-		return p.UserFuncs.Aggregate(d)
+		agg, err := p.UserFuncs.Aggregate(d)
+		if err != nil || !f.Agg.Variadic {
+			return agg, err
+		}
+		v := *agg
+		v.Variadic = true
+		return &v, nil
 	}
 	a := f.Agg
-	d := &udf.SQLAggregateDef{Name: f.Name, OID: f.OID, Args: f.ArgTypes, Ret: f.RetType}
+	d := &udf.SQLAggregateDef{Name: f.Name, OID: f.OID, Args: f.ArgTypes, Ret: f.RetType, Variadic: a.Variadic,
+		OrderedSet: a.OrderedSet, NumDirect: a.NumDirect}
 	var err error
 	if d.Plain, err = p.stateFuncs(f, a.SFunc, catalog.AggSupport{}, a.FinalFunc, a.SType, a.InitCond, pos); err != nil {
 		return nil, err
@@ -129,7 +153,7 @@ func (p *Planner) UserAggregate(f *catalog.Function, pos int) (*udf.Aggregate, e
 // stateFuncs binds one form of a PostgreSQL-form aggregate.
 func (p *Planner) stateFuncs(f *catalog.Function, sfunc, inv, final catalog.AggSupport, stype types.T, init *string, pos int) (udf.StateFuncs, error) {
 	sf := udf.StateFuncs{SType: stype}
-	stepArgs := append([]types.T{stype}, f.ArgTypes...)
+	stepArgs := append([]types.T{stype}, f.Agg.Aggregated(f.ArgTypes)...)
 	var err error
 	if sf.SFunc, err = p.SupportFunction(sfunc, stepArgs, pos); err != nil {
 		return sf, err
@@ -140,7 +164,11 @@ func (p *Planner) stateFuncs(f *catalog.Function, sfunc, inv, final catalog.AggS
 		}
 	}
 	if final.IsSet() {
-		if sf.Final, err = p.SupportFunction(final, []types.T{stype}, pos); err != nil {
+		finalArgs := []types.T{stype}
+		if f.Agg.OrderedSet {
+			finalArgs = append(finalArgs, f.ArgTypes[:f.Agg.NumDirect]...)
+		}
+		if sf.Final, err = p.SupportFunction(final, finalArgs, pos); err != nil {
 			return sf, err
 		}
 	}
@@ -190,4 +218,16 @@ func (p *Planner) SupportFunction(s catalog.AggSupport, args []types.T, pos int)
 	}
 	return &udf.Scalar{Name: f.Name, Args: f.ArgTypes, Ret: f.RetType, Strict: f.Strict, Volatility: udf.Volatility(f.Volatility),
 		OID: f.OID, Eval: eval}, nil
+}
+
+// packVariadic turns the trailing arguments of a call of a VARIADIC
+// aggregate fn, coerced to the array's element type, into the array fn
+// takes; a call that said VARIADIC passes the array itself.
+func packVariadic(fn *udf.Aggregate, args []plan.Scalar, ts []types.T, explicit bool) ([]plan.Scalar, []types.T) {
+	if !fn.Variadic || explicit || len(fn.Args) == 0 {
+		return args, ts
+	}
+	k := len(fn.Args) - 1
+	arr := &plan.ArrayCtor{Elems: append([]plan.Scalar{}, args[k:]...), T: fn.Args[k]}
+	return append(args[:k:k], arr), append(ts[:k:k], fn.Args[k])
 }

@@ -200,16 +200,17 @@ func (w *windowContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, e
 			wf.T = t
 		}
 	} else {
-		fn, argTypes, err := p.lookupAggregate(fc.Funcname, ts, pos)
+		fn, argTypes, err := p.lookupAggregate(fc.Funcname, ts, fc.FuncVariadic, pos)
 		if err != nil {
 			return nil, err
 		}
-		if fn.WithinGroup {
+		if fn.WithinGroup || fn.OrderedSet {
 			return nil, sqlerr.New(sqlerr.WrongObjectType, "WITHIN GROUP is required for ordered-set aggregate %s", name).WithPosition(pos)
 		}
 		if err := p.coerceArgs(wc.args, ts, argTypes, pos); err != nil {
 			return nil, err
 		}
+		wc.args, ts = packVariadic(fn, wc.args, ts, fc.FuncVariadic)
 		wf.Agg = fn
 		wf.T = fn.ResultType(ts)
 	}

@@ -26,6 +26,19 @@
 // without NULL arguments); the function writes the values and may set a
 // row's validity to 0 to return NULL.
 //
+// A table function (RETURNS TABLE (...) or SETOF type) exports
+//
+//	NAME(start i32, cap i32, cols i32) -> i32
+//
+// over one row of arguments: cols holds 2*(args+columns) addresses, each
+// argument's value and validity (one row), then each output column's
+// values and validity with room for cap rows (validity preset to 1). The
+// function writes rows start, start+1, ... of its result, at most cap,
+// and returns how many it wrote; fewer than cap ends the result, and a
+// negative number is a failure (streamsql_error). The host calls again
+// with start advanced by cap while the result fills the room, so the
+// module keeps no state between calls (table.go).
+//
 // The host calls the function once per Arrow batch. In a materialized
 // view, a batch that fails is run again row by row so that only the
 // failing rows become NULL and go to rejects.
@@ -157,12 +170,6 @@ func (r *Runtime) compile(d *udf.UserDef, exports []string, nRequired int) (*fun
 	// (dropped or replaced, and no plan holds it).
 	runtime.AddCleanup(f, func(c wazero.CompiledModule) { c.Close(context.Background()) }, compiled)
 	return f, nil
-}
-
-// CompileTable implements udf.UserRuntime: WebAssembly table functions
-// are not supported yet.
-func (r *Runtime) CompileTable(d *udf.UserDef) (*udf.TableFunc, error) {
-	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WebAssembly table functions are not supported yet")
 }
 
 func (f *function) newInstance(ctx context.Context) (*instance, error) {
@@ -473,7 +480,12 @@ func writeRows(vals, valid []byte, a arrow.Array, t types.T, rows []int) {
 // result builds the result column from the values and validity the
 // module wrote.
 func (f *function) result(vals, valid []byte, n int) arrow.Array {
-	t := f.def.Ret
+	return buildColumn(f.def.Ret, vals, valid, n)
+}
+
+// buildColumn builds a column of type t from n values and their validity
+// in the ABI's layout.
+func buildColumn(t types.T, vals, valid []byte, n int) arrow.Array {
 	var nulls []bool
 	for i := 0; i < n; i++ {
 		if valid[i] == 0 {

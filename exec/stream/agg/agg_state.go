@@ -95,7 +95,9 @@ func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *strea
 		}
 		return &aggDistinct{inner: in, sets: aggSets{ts: a.ArgTypes}}, nil
 	}
-	if a.Agg.User {
+	if a.Agg.User && !a.Ordered() {
+		// A user aggregate with ORDER BY (an ordered-set one, or a call
+		// with ORDER BY) is folded again in order (aggOrdered).
 		return newAggUser(a, env), nil
 	}
 	if st, ok := newAggStateMore(a, env); ok {
@@ -959,9 +961,9 @@ type aggEntry struct {
 	vals  []types.Datum // the first inserted representative
 	dirty bool
 	// rejected counts the copies a user aggregate rejected at a fold of
-	// the group, so folding the group again does not reject them again
-	// (held in memory only: after a restart a failing row is rejected
-	// once more).
+	// the group, so folding the group again does not reject them again.
+	// It is persisted with the entry (hashAgg.flushSets), so neither a
+	// restart nor a group evicted from the cache rejects a row again.
 	rejected int64
 }
 
@@ -987,6 +989,14 @@ func (s *aggMultiset) add(key []byte, w int64) (*aggEntry, int64) {
 		s.dirty = append(s.dirty, e)
 	}
 	return e, before
+}
+
+// touch marks e changed, to be written at the next flush.
+func (s *aggMultiset) touch(e *aggEntry) {
+	if !e.dirty {
+		e.dirty = true
+		s.dirty = append(s.dirty, e)
+	}
 }
 
 // live returns the entries with a positive count in key order.
@@ -1376,7 +1386,7 @@ func (a *aggRecompute) result(g uint32) (types.Datum, error) {
 	if s := a.sets.set(g); s != nil {
 		live = s.live()
 	}
-	return fold(a.spec, a.env, live, 0, &a.sets)
+	return fold(a.spec, a.env, live, 0, &a.sets, a.sets.set(g))
 }
 
 func (a *aggRecompute) encode(buf []byte, _ uint32) []byte          { return buf }

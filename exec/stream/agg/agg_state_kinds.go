@@ -33,14 +33,14 @@ import (
 
 // Maintainable returns an error when a view cannot maintain the call a.
 func Maintainable(a batch.AggSpec) error {
+	if a.Distinct && a.Ordered() {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain the aggregate %s() with both DISTINCT and ORDER BY", a.Agg.Name)
+	}
 	if a.Agg.User {
 		return nil // their own state, or recomputed (agg_user.go)
 	}
 	if a.Agg.New == nil {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain the aggregate %s()", a.Agg.Name)
-	}
-	if a.Distinct && a.Ordered() {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain the aggregate %s() with both DISTINCT and ORDER BY", a.Agg.Name)
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func recompute(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) 
 	if len(live) == 0 {
 		return nil, nil
 	}
-	return fold(spec, env, live, skip, nil)
+	return fold(spec, env, live, skip, nil, nil)
 }
 
 // fold is recompute without the NULL for no rows: the accumulator's
@@ -124,7 +124,9 @@ func recompute(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) 
 // once, when set, makes a user function that fails on an entry's row
 // reject only the copies it did not reject at an earlier fold (the
 // entry's rejected count): a group folded again rejects each row once.
-func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int, once *aggSets) (types.Datum, error) {
+// An entry whose count grows is marked changed in set (its multiset), so
+// the count is persisted with it.
+func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int, once *aggSets, set *aggMultiset) (types.Datum, error) {
 	n := 0
 	for _, e := range live {
 		n += int(e.n)
@@ -162,6 +164,9 @@ func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int, once 
 						return
 					}
 					e.rejected = seen[e]
+					if set != nil {
+						set.touch(e)
+					}
 				}
 			}
 			report(fn, err, args, ts)

@@ -39,14 +39,17 @@ func newAggUser(a batch.AggSpec, env *stream.Env) aggState {
 	return &aggUser{spec: a, s: s}
 }
 
-// UserAggMode is how a view runs user aggregate agg: "retract" when it
-// keeps the aggregate's state and takes deleted rows back out,
-// "recompute" when it keeps the inputs of each group; "" for a built-in.
-func UserAggMode(agg *udf.Aggregate) string {
+// UserAggMode is how a view runs the user aggregate call a: "retract"
+// when it keeps the aggregate's state and takes deleted rows back out,
+// "recompute" when it keeps the inputs of each group (also those of a
+// call with ORDER BY and of an ordered-set aggregate, whose rows are
+// folded again in order); "" for a built-in.
+func UserAggMode(a batch.AggSpec) string {
+	agg := a.Agg
 	switch {
 	case !agg.User:
 		return ""
-	case agg.Retracts && agg.NewRetracting != nil:
+	case agg.Retracts && agg.NewRetracting != nil && !a.Ordered():
 		return "retract"
 	}
 	return "recompute"
@@ -55,9 +58,9 @@ func UserAggMode(agg *udf.Aggregate) string {
 // sessionAggExplain is streamAggExplain for session windows, which also
 // say when bridged sessions combine a user aggregate's states ("merge")
 // instead of folding the merged session's rows again.
-var sessionAggExplain = batch.AggExplain{Inside: explainAggOrder, After: func(a *udf.Aggregate) string {
+var sessionAggExplain = batch.AggExplain{Inside: explainAggOrder, After: func(a batch.AggSpec) string {
 	m := UserAggMode(a)
-	if m == "retract" && a.Merges {
+	if m == "retract" && a.Agg.Merges {
 		m += ", merge"
 	}
 	return m

@@ -969,6 +969,11 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 			for j, d := range e.vals {
 				val = types.AppendValue(val, d, ts[j])
 			}
+			if e.rejected > 0 {
+				// How many copies a user aggregate rejected, after the
+				// values (absent: none).
+				val = binary.AppendVarint(val, e.rejected)
+			}
 			err = w.Set(key, val, nil)
 		})
 	}
@@ -1314,5 +1319,22 @@ func (h *hashAgg) loadSetEntry(g uint32, rest, val []byte) error {
 			return err
 		}
 	}
-	return h.states[k].load(g, vkey, n, vals)
+	if err := h.states[k].load(g, vkey, n, vals); err != nil {
+		return err
+	}
+	if len(val) == 0 {
+		return nil
+	}
+	rejected, _, err := aggVarint(val)
+	if err != nil {
+		return err
+	}
+	if st, ok := h.states[k].(interface{ set(uint32) *aggMultiset }); ok {
+		if set := st.set(g); set != nil {
+			if e := set.m[string(vkey)]; e != nil {
+				e.rejected = rejected
+			}
+		}
+	}
+	return nil
 }

@@ -251,3 +251,45 @@ func wfussyFinish(n int32, cols int32) int32 {
 	copy(i64s(column(cols, 1), n), st)
 	return 0
 }
+
+// Table functions: NAME(start, cap, cols) writes rows start.. of its
+// result, at most cap, and returns how many.
+
+// wlegs(n int, step int) returns table (i int, sq bigint, half double
+// precision): n rows, row k being (k*step, k*k, k/2 or NULL for odd k).
+//
+//go:wasmexport wlegs
+func wlegs(start, capacity int32, cols int32) int32 {
+	n, step := i32s(column(cols, 0), 1)[0], i32s(column(cols, 2), 1)[0]
+	if n < 0 {
+		errMsg = append([]byte("negative leg count"), 0)
+		return -1
+	}
+	is, sqs := i32s(column(cols, 4), capacity), i64s(column(cols, 6), capacity)
+	halves, halfValid := f64s(column(cols, 8), capacity), bytes(column(cols, 9), capacity)
+	w := int32(0)
+	for k := start; k < n && w < capacity; k++ {
+		is[w], sqs[w] = k*step, int64(k)*int64(k)
+		if k%2 == 1 {
+			halfValid[w] = 0
+		} else {
+			halves[w] = float64(k) / 2
+		}
+		w++
+	}
+	return w
+}
+
+// wsteps(n int) returns setof int: 1, 2, ..., n.
+//
+//go:wasmexport wsteps
+func wsteps(start, capacity int32, cols int32) int32 {
+	n := i32s(column(cols, 0), 1)[0]
+	out := i32s(column(cols, 2), capacity)
+	w := int32(0)
+	for k := start; k < n && w < capacity; k++ {
+		out[w] = k + 1
+		w++
+	}
+	return w
+}
