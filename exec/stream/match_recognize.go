@@ -59,6 +59,10 @@ type MatchRecognizeSpec struct {
 	Desc string
 	// KeepLate keeps the rows behind the watermark in late_rows.
 	KeepLate bool
+	// LateRelation names the relations the kept rows come from (the
+	// late_rows relation column): the tables, sources and views the
+	// operator's input reads.
+	LateRelation string
 }
 
 func (s *MatchRecognizeSpec) Explain() string { return "StreamMatchRecognize " + s.Desc }
@@ -130,7 +134,7 @@ func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	o.m = match.New(b.Env.Ctx, s.Match, o)
 	if s.KeepLate {
 		var err error
-		if o.keep, err = NewLateKeeper(b, ""); err != nil {
+		if o.keep, err = NewLateKeeper(b, s.LateRelation); err != nil {
 			return nil, fmt.Errorf("match_recognize: %w", err)
 		}
 	}
