@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/streamsqld
 
-.PHONY: build run test lint bench bench-kafka bench-check bench-micro bench-pgbench bench-tables fmt clean slt console console-screenshots
+.PHONY: build run test lint bench bench-kafka bench-check bench-micro bench-pgbench bench-tables bench-match-recognize fmt clean slt console console-screenshots
 
 build: console
 	$(GO) build -o $(BIN) ./cmd/streamsqld
@@ -51,8 +51,16 @@ NEXMARK_ARGS ?=
 $(NEXMARK_BIN): FORCE
 	cd bench && $(GO) build -tags duckdb_arrow -o ../$(NEXMARK_BIN) ./cmd/nexmark
 
-bench: $(NEXMARK_BIN) bench-pgbench bench-tables bench-kafka
+bench: $(NEXMARK_BIN) bench-pgbench bench-tables bench-kafka bench-match-recognize
 	cd bench && ../$(NEXMARK_BIN) -out results $(NEXMARK_ARGS)
+
+# MATCH_RECOGNIZE in a view over the Nexmark bids (three rising bids per
+# auction within 10 seconds), in bids per CPU-second of the whole process,
+# printed with the load average it ran at.
+bench-match-recognize:
+	@echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg)"
+	$(GO) test ./engine -run '^$$' -bench BenchmarkMatchRecognizeViewBids -benchtime 2x -count 3
+	@echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The Kafka mode alone: the bids produced into an in-process broker as
 # JSON and as Avro, q0 read back through a Kafka source, next to q0 over

@@ -132,8 +132,13 @@ type Relation struct {
 	// EmitOnWindowClose: the view was declared EMIT ON WINDOW CLOSE.
 	EmitOnWindowClose bool `json:",omitempty"`
 	// LateRows is what a view does with rows behind their watermark
-	// ("drop"; empty keeps them in the late_rows relation).
+	// ("drop" or "reopen"; empty keeps them in the late_rows relation).
 	LateRows string `json:",omitempty"`
+	// AllowedLateness is how far behind the watermark a row may still
+	// update its window, in microseconds (LateRows "reopen").
+	AllowedLateness int64 `json:",omitempty"`
+	// LateRowsMax is how many late rows the view keeps (0: the default).
+	LateRowsMax int `json:",omitempty"`
 	// Parallelism is how many instances the view's keyed operators run
 	// in (0 or 1: one); fixed at CREATE, since each instance keeps its
 	// own state tables.

@@ -102,7 +102,7 @@ func (c catalogReader) LateRows() []pgcatalog.LateRow {
 		if !ok || c.s.checkPrivilege(rel, 'r') != nil {
 			continue
 		}
-		rows, err := stream.ReadLateRows(r, j.ID)
+		rows, err := stream.ReadLateRows(r, j.ID, rel.LateRowsMax)
 		if err != nil {
 			e.log.Error("read late rows", "job", j.ID, "err", err)
 			continue

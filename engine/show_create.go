@@ -84,9 +84,7 @@ func (e *Engine) createSQL(r *catalog.Relation) string {
 		return "CREATE VIEW " + name + " AS " + r.Definition
 	case catalog.KindMatView:
 		sb.WriteString("CREATE MATERIALIZED VIEW " + name)
-		if r.LateRows != "" {
-			sb.WriteString(" WITH (late_rows = '" + r.LateRows + "')")
-		}
+		sb.WriteString(lateOptionsOf(r).withClause())
 		sb.WriteString(" AS " + r.Definition)
 		if r.EmitOnWindowClose {
 			sb.WriteString(" EMIT ON WINDOW CLOSE")

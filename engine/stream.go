@@ -152,8 +152,8 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	for _, c := range r.VisibleColumns() {
 		names = append(names, c.Name)
 	}
-	opts := lower.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism,
-		DropLate: r.LateRows == lateRowsDrop}
+	opts := lower.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism}
+	lateOptionsOf(r).streamOptions(&opts)
 	if r.Kind == catalog.KindSink {
 		opts.ColNames = nil
 		if opts.Sink, err = e.sinkFactory(r); err != nil {
@@ -169,7 +169,7 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 
 func jobSpecOf(r *catalog.Relation, plan *lower.StreamPlan) stream.JobSpec {
 	return stream.JobSpec{ID: r.OID, Name: r.Name, Plan: plan.Root, StateIDs: r.StateTables, Upstreams: plan.Upstreams, Tables: plan.Tables,
-		Role: catalog.OwnerOf(r)}
+		Role: catalog.OwnerOf(r), LateRowsMax: r.LateRowsMax}
 }
 
 // streamingParallelism is the session's streaming_parallelism: how many
@@ -209,15 +209,15 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		names = append(names, c.GetString_().Sval)
 	}
 	eowc := ext != nil && ext.EmitOnWindowClose
-	lateRows, err := viewOptions(into)
+	late, err := viewOptions(into, eowc)
 	if err != nil {
 		return "", nil, err
 	}
 	p := s.e.streamPlanner(def, s.currentUser())
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
-	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism(),
-		DropLate: lateRows == lateRowsDrop}
+	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
+	late.streamOptions(&opts)
 	plan, err := s.e.planStream(p, sel, opts)
 	if err != nil {
 		return "", nil, err
@@ -228,9 +228,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
 		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
-	if lateRows == lateRowsDrop {
-		r.LateRows = lateRowsDrop
-	}
+	late.store(r)
 	for _, c := range plan.Cols {
 		t := c.Type
 		if t.Kind == types.Unknown {

@@ -66,6 +66,11 @@ type StreamOptions struct {
 	// DropLate drops rows behind their watermark (counted only) instead
 	// of keeping them in the job's late row log.
 	DropLate bool
+	// AllowedLateness, in microseconds, lowers the watermark of every
+	// table and source the view reads by that much (late_rows =
+	// 'reopen'): rows up to it behind the declared watermark update their
+	// window's result instead of being late (stream.WatermarkFilterSpec).
+	AllowedLateness int64
 	// Parallelism is how many instances each keyed operator runs in.
 	Parallelism int
 	// Sources returns the connector of a source.
@@ -101,7 +106,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		}
 	}
 	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, dropLate: o.DropLate,
-		tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+		lateness: o.AllowedLateness, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	sp.compiler = sp.batchCompiler(o.Read)
 	logical := sp.optimize(q.Plan)
 	n, m, err := sp.convert(logical)
@@ -236,6 +241,8 @@ type streamPlanner struct {
 	parallel bool
 	// dropLate: late rows are not kept (StreamOptions.DropLate).
 	dropLate bool
+	// lateness is StreamOptions.AllowedLateness.
+	lateness int64
 	tables   map[uint32]bool
 	views    map[uint32]bool
 	sources  map[uint32]bool
@@ -249,6 +256,11 @@ func notIncremental(format string, args ...any) error {
 // output columns to the node's (the node may carry extra hidden key
 // columns).
 func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error) {
+	defer func() {
+		if err == nil {
+			nameLateRelation(n, r)
+		}
+	}()
 	switch x := r.(type) {
 	case *plan.Scan:
 		return sp.scan(x)
@@ -520,7 +532,12 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 			return nil, err
 		}
 		col := wmIdx[i]
-		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: ce, Type: n.Types[col], KeepLate: !sp.dropLate, Relation: r.Name})
+		lateness, err := sp.allowedLateness(r, w, n.Types[col])
+		if err != nil {
+			return nil, err
+		}
+		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: ce, Type: n.Types[col], KeepLate: !sp.dropLate, Relation: r.Name,
+			Lateness: lateness})
 		wn.Watermarks = append(append([]int(nil), n.Watermarks...), col)
 		wn.StateTables = []string{"the current watermark"}
 		n = wn

@@ -206,7 +206,7 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &StateAccounts{},
 	}
 	j.env.Ctx.Context = ctx
-	j.env.Late, j.env.lateErr = OpenLateLog(c.db.Latest(), spec.ID)
+	j.env.Late, j.env.lateErr = OpenLateLog(c.db.Latest(), spec.ID, spec.LateRowsMax)
 	if isViewSink(spec) {
 		j.env.ViewLogSink = spec.ID
 	}

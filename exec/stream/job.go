@@ -61,6 +61,9 @@ type JobSpec struct {
 	// rights it reads with and whose name current_user and session_user
 	// give inside it ("": the server's user).
 	Role string
+	// LateRowsMax is how many late rows the job's late row log keeps
+	// (the view's late_rows_max; 0: DefaultLateRowsMax).
+	LateRowsMax int
 }
 
 // CountStateTables returns how many state tables plan needs: every

@@ -23,9 +23,12 @@ import (
 // relation reads them.
 //
 // Layout: jobKey(job, 'l', seq) -> JSON of LateRow, seq a big-endian
-// uint64 counting the job's late rows from 0. Only the newest
-// MaxLateRows stay (the retention bound); older ones are deleted as new
-// ones come.
+// uint64 counting the job's late rows from 0. Readers see the newest
+// max rows (the view's late_rows_max, DefaultLateRowsMax unless set).
+// Older ones are deleted in steps: once the log holds a slack of
+// max/8 rows (at least 16) beyond max, one range deletion takes it back
+// to max, so a view that receives late rows every epoch writes one
+// range tombstone per slack rows rather than one per epoch.
 
 // LateRow is one row that arrived behind the watermark.
 type LateRow struct {
@@ -40,8 +43,24 @@ type LateRow struct {
 	Arrived time.Time
 }
 
-// MaxLateRows is how many late rows a view keeps.
-const MaxLateRows = 10_000
+// DefaultLateRowsMax is how many late rows a view keeps unless its
+// late_rows_max option says otherwise; MaxLateRowsMax bounds that option.
+const (
+	DefaultLateRowsMax = 10_000
+	MaxLateRowsMax     = 1_000_000
+)
+
+// lateSlack is how many rows beyond max the log holds before it is
+// trimmed back to max.
+func lateSlack(max uint64) uint64 { return (max/8 + 16) }
+
+// lateMax is the retention bound of a job: its option, or the default.
+func lateMax(max int) uint64 {
+	if max <= 0 {
+		return DefaultLateRowsMax
+	}
+	return uint64(min(max, MaxLateRowsMax))
+}
 
 func lateKey(job uint32, seq uint64) []byte {
 	var s [8]byte
@@ -53,19 +72,21 @@ func lateKey(job uint32, seq uint64) []byte {
 // it (each writes its own rows into its own barrier's batch).
 type LateLog struct {
 	job         uint32
+	max         uint64
 	mu          sync.Mutex
 	next, first uint64
 }
 
-// OpenLateLog reads where job's late rows stand.
-func OpenLateLog(r storage.Reader, job uint32) (*LateLog, error) {
+// OpenLateLog reads where job's late rows stand; the log keeps the
+// newest max rows (0: DefaultLateRowsMax).
+func OpenLateLog(r storage.Reader, job uint32, max int) (*LateLog, error) {
 	lo, hi := jobKey(job, 'l'), jobKey(job, 'm')
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	l := &LateLog{job: job}
-	// At most MaxLateRows keys: reading them at job start is cheap.
+	l := &LateLog{job: job, max: lateMax(max)}
+	// At most max plus the slack keys: reading them at job start is cheap.
 	for ok := it.First(); ok; ok = it.Next() {
 		seq := binary.BigEndian.Uint64(it.Key()[len(lo):])
 		if l.next == 0 {
@@ -76,8 +97,9 @@ func OpenLateLog(r storage.Reader, job uint32) (*LateLog, error) {
 	return l, it.Close()
 }
 
-// Append writes rs into w and deletes the oldest rows beyond
-// MaxLateRows in it.
+// Append writes rs into w and, once the log holds more than its slack
+// beyond max, deletes the oldest rows down to max with one range
+// deletion.
 func (l *LateLog) Append(w *pebble.Batch, rs []LateRow) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -91,8 +113,8 @@ func (l *LateLog) Append(w *pebble.Batch, rs []LateRow) error {
 		}
 		l.next++
 	}
-	if l.next-l.first > MaxLateRows {
-		keep := l.next - MaxLateRows
+	if l.next-l.first > l.max+lateSlack(l.max) {
+		keep := l.next - l.max
 		if err := w.DeleteRange(lateKey(l.job, l.first), lateKey(l.job, keep), nil); err != nil {
 			return err
 		}
@@ -139,15 +161,30 @@ func lateRowJSON(row []types.Datum, ts []types.T, names []string, loc *time.Loca
 	return json.RawMessage(sb.String())
 }
 
-// ReadLateRows returns the late rows job keeps, oldest first.
-func ReadLateRows(r storage.Reader, job uint32) ([]LateRow, error) {
+// ReadLateRows returns the newest max late rows job keeps (0:
+// DefaultLateRowsMax), oldest first. The log may hold up to its slack
+// more (Append trims in steps); those are skipped.
+func ReadLateRows(r storage.Reader, job uint32, max int) ([]LateRow, error) {
 	lo, hi := jobKey(job, 'l'), jobKey(job, 'm')
 	it, err := r.NewIter(lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	var out []LateRow
+	// The sequence numbers are dense: count the keys, then seek past the
+	// oldest ones beyond max.
+	var first, n uint64
 	for ok := it.First(); ok; ok = it.Next() {
+		if n == 0 {
+			first = binary.BigEndian.Uint64(it.Key()[len(lo):])
+		}
+		n++
+	}
+	var out []LateRow
+	start := it.First()
+	if m := lateMax(max); n > m {
+		start = it.SeekGE(lateKey(job, first+n-m))
+	}
+	for ok := start; ok; ok = it.Next() {
 		var lr LateRow
 		if err := json.Unmarshal(it.Value(), &lr); err != nil {
 			it.Close()

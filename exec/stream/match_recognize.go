@@ -6,7 +6,7 @@ package stream
 //
 // Rows arrive in any order; a row waits in the buffer of its partition
 // until the watermark passes it (no row of a smaller time can come after
-// that), and the rows the watermark released are then fed to the shared
+// that), and the rows the watermarks released are then fed to the shared
 // matcher (exec/match) in (time, arrival) order, every partition's next
 // row in one Step, so that DEFINE conditions are evaluated as vectors
 // across partitions. After feeding, the watermark also ends the partial
@@ -16,6 +16,15 @@ package stream
 // with a hidden match number that with the partition columns is the
 // output's stream key. A row behind the watermark is late: it is counted
 // and kept in the late_rows relation, never matched.
+//
+// The matcher is fed in rounds: a watermark only records how far rows
+// are released, and the rows go to the matcher once mrRound rows have
+// arrived since the last round, or at the next barrier. A source moves
+// its watermark with nearly every chunk, and feeding every chunk's few
+// rows per partition on their own cost a Step, a sort and a pass over
+// the open partitions each time; in rounds the same work covers many
+// chunks, and matches still reach the view by the barrier that follows
+// their last row's watermark.
 //
 // State, three tables:
 //
@@ -59,6 +68,10 @@ type MatchRecognizeSpec struct {
 	Desc string
 	// KeepLate keeps the rows behind the watermark in late_rows.
 	KeepLate bool
+	// LateRelation names the relations the kept rows come from (the
+	// late_rows relation column): the tables, sources and views the
+	// operator's input reads.
+	LateRelation string
 }
 
 func (s *MatchRecognizeSpec) Explain() string { return "StreamMatchRecognize " + s.Desc }
@@ -104,6 +117,10 @@ type matchRecognize struct {
 	hasWM      bool
 	wmDirty    bool
 	maxBack    int64
+	// behind: the watermark moved since the last round fed the matcher;
+	// arrived counts the rows buffered since that round.
+	behind  bool
+	arrived int
 
 	keyBuf []byte
 	kv     []types.Datum
@@ -130,7 +147,7 @@ func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	o.m = match.New(b.Env.Ctx, s.Match, o)
 	if s.KeepLate {
 		var err error
-		if o.keep, err = NewLateKeeper(b, ""); err != nil {
+		if o.keep, err = NewLateKeeper(b, s.LateRelation); err != nil {
 			return nil, fmt.Errorf("match_recognize: %w", err)
 		}
 	}
@@ -320,12 +337,20 @@ func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
 		p := o.part(row)
 		p.buf = append(p.buf, mrRow{ts: t, handle: h})
 		o.waiting[p] = struct{}{}
+		o.arrived++
 	}
 	if late > 0 && o.env.Stats != nil {
 		o.env.Stats.LateRows.Add(late)
 	}
+	if o.behind && o.arrived >= mrRound {
+		return o.advance()
+	}
 	return nil
 }
+
+// mrRound is how many rows arrive between two rounds of the matcher
+// (besides the round at every barrier).
+const mrRound = 16384
 
 func (o *matchRecognize) Watermark(_ int, w Watermark) error {
 	if w.Col != o.spec.TimeCol || w.Val == nil {
@@ -338,14 +363,18 @@ func (o *matchRecognize) Watermark(_ int, w Watermark) error {
 	if o.hasWM && int64(t) <= o.wm {
 		return nil
 	}
-	o.wm, o.hasWM, o.wmDirty = int64(t), true, true
-	return o.advance()
+	o.wm, o.hasWM, o.wmDirty, o.behind = int64(t), true, true, true
+	if o.arrived >= mrRound {
+		return o.advance()
+	}
+	return nil
 }
 
 // advance feeds the matcher the rows the watermark passed, ends the
 // partial matches WITHIN closes, emits the matches and trims the rows no
 // longer needed.
 func (o *matchRecognize) advance() error {
+	o.behind, o.arrived = false, 0
 	var active []*match.Partition
 	for p := range o.waiting {
 		slices.SortFunc(p.buf, o.compareRows)
@@ -491,6 +520,11 @@ func cmpInt64(a, b int64) int {
 }
 
 func (o *matchRecognize) Barrier(b *Barrier) error {
+	if o.behind {
+		if err := o.advance(); err != nil {
+			return err
+		}
+	}
 	if err := o.keep.Flush(b); err != nil {
 		return fmt.Errorf("match_recognize: late rows: %w", err)
 	}

@@ -24,6 +24,16 @@ import (
 // and passes on only watermarks above it, so a restart, which derives the
 // splits' watermarks afresh, never moves it back.
 //
+// With Lateness (a view WITH (late_rows = 'reopen', allowed_lateness =
+// ...)) the filter's watermark is the watermark the table or source
+// declares minus the allowed lateness, in the column's units
+// (microseconds for timestamps). Rows up to that much behind the
+// declared watermark still pass, and since every operator downstream
+// closes windows, sessions and top-N partitions and frees state by this
+// watermark, such a row updates the result it belongs to: the view
+// retracts the old row and inserts the corrected one. Rows behind it are
+// late as without it.
+//
 // State: one state table holding the current watermark under the empty
 // key, written at each barrier where it moved. A job that resumes loads it
 // and sends it on again before its first barrier passes (unless a higher
@@ -41,6 +51,9 @@ type WatermarkFilterSpec struct {
 	// counting them.
 	KeepLate bool
 	Relation string
+	// Lateness is the allowed lateness subtracted from the watermark (0:
+	// none); only for integer-like columns (IntLike).
+	Lateness int64
 }
 
 func (s *WatermarkFilterSpec) Explain() string {
@@ -48,10 +61,24 @@ func (s *WatermarkFilterSpec) Explain() string {
 	if s.FromSource {
 		e += " per split"
 	}
+	if s.Lateness != 0 {
+		e += " lateness " + strconv.FormatInt(s.Lateness, 10)
+	}
 	return e
 }
 
+// shift subtracts the allowed lateness from a watermark value.
+func (s *WatermarkFilterSpec) shift(v types.Datum) types.Datum {
+	if s.Lateness == 0 || v == nil {
+		return v
+	}
+	return IntDatum(IntOf(v)-s.Lateness, s.Type)
+}
+
 func (s *WatermarkFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
+	if s.Lateness != 0 && !IntLike(s.Type) {
+		return nil, fmt.Errorf("watermark filter: allowed lateness on a %s column", s.Type)
+	}
 	w := &watermarkFilter{spec: s, env: b.Env, out: out,
 		state: PersistedWatermark{Table: b.NewStateTable(nil, nil), T: s.Type}}
 	if s.KeepLate {
@@ -165,6 +192,11 @@ func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
 	if err := w.out.Chunk(c); err != nil {
 		return err
 	}
+	// next is the larger of the current watermark and the largest value
+	// of the expression; only the latter moves it, less the lateness.
+	if w.spec.Lateness != 0 && next != nil && next != w.wm {
+		next = w.spec.shift(next)
+	}
 	if next != nil && (w.wm == nil || types.Compare(next, w.wm, t) > 0) {
 		w.wm, w.dirty, w.resend = next, true, false
 		return w.out.Watermark(Watermark{Col: w.spec.Col, Val: next})
@@ -174,6 +206,7 @@ func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
 
 func (w *watermarkFilter) Watermark(_ int, wm Watermark) error {
 	if w.spec.FromSource && wm.Col == w.spec.Col {
+		wm.Val = w.spec.shift(wm.Val)
 		if wm.Val == nil || (w.wm != nil && types.Compare(wm.Val, w.wm, w.spec.Type) <= 0) {
 			return nil
 		}

@@ -21,6 +21,7 @@ type Process struct {
 	Dir      string // its data directory
 	bin      string
 	logLevel string
+	args     []string
 }
 
 // Build compiles streamsqld into the test's temporary directory and
@@ -46,9 +47,10 @@ func StartBuilt(t testing.TB, logLevel string) *Process {
 }
 
 // StartProcess starts bin on a free loopback port with its data in dir
-// (logging at logLevel, no HTTP endpoints) and waits until it accepts
-// connections. The process is killed when t ends, if it still runs.
-func StartProcess(t testing.TB, bin, dir, logLevel string) *Process {
+// (logging at logLevel, no HTTP endpoints, and any further flags args)
+// and waits until it accepts connections. The process is killed when t
+// ends, if it still runs.
+func StartProcess(t testing.TB, bin, dir, logLevel string, args ...string) *Process {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +58,7 @@ func StartProcess(t testing.TB, bin, dir, logLevel string) *Process {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "-listen", addr, "-data", dir, "-log-level", logLevel, "-http", "off")
+	cmd := exec.Command(bin, append([]string{"-listen", addr, "-data", dir, "-log-level", logLevel, "-http", "off"}, args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -64,7 +66,7 @@ func StartProcess(t testing.TB, bin, dir, logLevel string) *Process {
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			p := &Process{cmd: cmd, Addr: addr, Dir: dir, bin: bin, logLevel: logLevel}
+			p := &Process{cmd: cmd, Addr: addr, Dir: dir, bin: bin, logLevel: logLevel, args: args}
 			t.Cleanup(p.Kill)
 			return p
 		}
@@ -89,7 +91,7 @@ func (p *Process) Kill() {
 func (p *Process) Restart(t testing.TB) *Process {
 	t.Helper()
 	p.Kill()
-	return StartProcess(t, p.bin, p.Dir, p.logLevel)
+	return StartProcess(t, p.bin, p.Dir, p.logLevel, p.args...)
 }
 
 // URL is the postgres:// URL of the process for user streamsql.

@@ -112,6 +112,10 @@ type HashAggSpec struct {
 	// into the job's late row log (stream.LateKeeper), not only counting
 	// them.
 	KeepLate bool
+	// LateRelation names the relations the kept rows come from (the
+	// late_rows relation column): the tables, sources and views the
+	// operator's input reads.
+	LateRelation string
 }
 
 func (s *HashAggSpec) Explain() string {
@@ -185,7 +189,7 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		h.winIndex = map[int64][]uint32{}
 		if s.KeepLate {
 			var err error
-			if h.keep, err = stream.NewLateKeeper(b, ""); err != nil {
+			if h.keep, err = stream.NewLateKeeper(b, s.LateRelation); err != nil {
 				return nil, fmt.Errorf("hash aggregate: %w", err)
 			}
 		}

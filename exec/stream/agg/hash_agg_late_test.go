@@ -14,7 +14,7 @@ const lateJob = 7
 // openLateLog gives env the job's late row log as committed in env.State.
 func openLateLog(t *testing.T, env *stream.Env) {
 	t.Helper()
-	l, err := stream.OpenLateLog(env.State, lateJob)
+	l, err := stream.OpenLateLog(env.State, lateJob, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func openLateLog(t *testing.T, env *stream.Env) {
 // lateRowsOf reads the job's late rows as "row event_time watermark".
 func lateRowsOf(t *testing.T, env *stream.Env) []string {
 	t.Helper()
-	rs, err := stream.ReadLateRows(env.State, lateJob)
+	rs, err := stream.ReadLateRows(env.State, lateJob, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

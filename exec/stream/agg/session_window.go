@@ -95,6 +95,10 @@ type SessionAggSpec struct {
 	// watermark into the job's late row log (stream.LateKeeper), not only
 	// counting them.
 	KeepLate bool
+	// LateRelation names the relations the kept rows come from (the
+	// late_rows relation column): the tables, sources and views the
+	// operator's input reads.
+	LateRelation string
 }
 
 func (s *SessionAggSpec) Explain() string {
@@ -189,7 +193,7 @@ func (s *SessionAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 	o.allocSlot() // slot 0 takes the rows that feed no session
 	if s.KeepLate {
 		var err error
-		if o.keep, err = stream.NewLateKeeper(b, ""); err != nil {
+		if o.keep, err = stream.NewLateKeeper(b, s.LateRelation); err != nil {
 			return nil, fmt.Errorf("session aggregate: %w", err)
 		}
 	}

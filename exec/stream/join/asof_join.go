@@ -30,7 +30,9 @@ package join
 // tables are ordered by time within a key, which is the order the
 // operator searches in. In memory the operator holds every key's rows,
 // sorted as stored; the state tables receive the epoch's changes at
-// barriers and give them back at a restart.
+// barriers and give them back at a restart. Under a state memory budget
+// a join key is the unit that is cached, evicted and read back
+// (asof_join_cache.go).
 //
 // # Cleanup by watermarks
 //
@@ -149,7 +151,19 @@ func (s *AsofJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Oper
 		j.sides[side] = asofSide{types: ts, keys: keys, time: tcol, streamKey: sk,
 			state: b.NewStateTable(kc, ts), dirty: map[string][]byte{}}
 	}
+	if j.acct = j.sides[0].state.Account(); j.acct != nil {
+		j.cache = stream.NewPartCache[*asofPart](b.Env, j.acct)
+		j.evicted = map[string]struct{}{}
+	}
 	if !b.Env.Fresh {
+		if j.acct != nil {
+			// Under a budget the rows stay in storage until a row or a
+			// watermark needs their join key.
+			if err := j.index(b.Env.State); err != nil {
+				return nil, fmt.Errorf("asof join: index state: %w", err)
+			}
+			return j, nil
+		}
 		for side := range j.sides {
 			if err := j.load(side, b.Env.State); err != nil {
 				return nil, fmt.Errorf("asof join: load state: %w", err)
@@ -186,7 +200,13 @@ func (r *asofRow) time() []byte { return r.sk[:r.tl] }
 
 // asofPart is the rows of one join key, each side in state key order.
 type asofPart struct {
+	// CachedPart is its entry in the state cache (a budget only).
+	stream.CachedPart
 	rows [2][]asofRow
+	// bytes is its estimated resident size as last accounted; gone: it
+	// left memory (emptied or evicted) after it was marked dirty.
+	bytes int64
+	gone  bool
 }
 
 type asofJoin struct {
@@ -195,6 +215,13 @@ type asofJoin struct {
 	out   stream.Output
 	sides [2]asofSide
 	parts map[string]*asofPart
+	// Under a state memory budget (asof_join_cache.go); acct is nil
+	// without one.
+	acct       *stream.StateAccount
+	cache      stream.PartCache[*asofPart]
+	dirtyParts []*asofPart
+	evicted    map[string]struct{}
+	cold       [2]asofColdHeap
 
 	kbuf    []byte
 	outRows [][]types.Datum
@@ -311,10 +338,9 @@ func (j *asofJoin) leftChange(row []types.Datum, ins bool) error {
 		j.emit(insertOp(ins), row, nil)
 		return nil
 	}
-	p := j.parts[pk]
-	if p == nil {
-		p = &asofPart{}
-		j.parts[pk] = p
+	p, err := j.part(pk, true)
+	if err != nil {
+		return err
 	}
 	j.emit(insertOp(ins), row, rightOf(p.rows[1], j.nearest(p.rows[1], r.time())))
 	return j.store(0, pk, p, r, ins)
@@ -340,8 +366,9 @@ func (j *asofJoin) store(side int, pk string, p *asofPart, r asofRow, ins bool) 
 		p.rows[side] = slices.Delete(rows, k, k+1)
 		s.dirty[key] = nil
 	}
+	j.markDirty(p)
 	if len(p.rows[0]) == 0 && len(p.rows[1]) == 0 {
-		delete(j.parts, pk)
+		j.removePart(pk, p)
 	}
 	return nil
 }
@@ -369,13 +396,12 @@ func (j *asofJoin) rightChange(row []types.Datum, ins bool) error {
 	if !ok {
 		return nil
 	}
-	p := j.parts[pk]
+	p, err := j.part(pk, ins)
+	if err != nil {
+		return err
+	}
 	if p == nil {
-		if !ins {
-			return sqlerr.New(sqlerr.InternalError, "asof join: delete of a right row not in state")
-		}
-		p = &asofPart{}
-		j.parts[pk] = p
+		return sqlerr.New(sqlerr.InternalError, "asof join: delete of a right row not in state")
 	}
 	left, right := p.rows[0], p.rows[1]
 	t := r.time()
@@ -457,6 +483,9 @@ func (j *asofJoin) Watermark(side int, w stream.Watermark) error {
 	if w.Col == s.time && w.Val != nil {
 		s.wm = s.state.AppendKeyValue(nil, len(s.keys), w.Val)
 		if j.spec.Cleanup && j.sides[0].wm != nil && j.sides[1].wm != nil {
+			if err := j.readBackCold(); err != nil {
+				return err
+			}
 			j.cleanup()
 		}
 	}
@@ -504,8 +533,11 @@ func (j *asofJoin) cleanup() {
 			}
 			p.rows[side] = slices.Delete(p.rows[side], 0, n)
 		}
+		if dropL > 0 || dropR > 0 {
+			j.markDirty(p)
+		}
 		if len(p.rows[0]) == 0 && len(p.rows[1]) == 0 {
-			delete(j.parts, pk)
+			j.removePart(pk, p)
 		}
 	}
 }
@@ -528,6 +560,7 @@ func (j *asofJoin) Barrier(b *stream.Barrier) error {
 		}
 		clear(s.dirty)
 	}
+	j.shrink(b.Epoch)
 	return j.out.Barrier(b)
 }
 
@@ -546,7 +579,7 @@ func (j *asofJoin) load(side int, r storage.Reader) error {
 		p := j.parts[pk]
 		if p == nil {
 			p = &asofPart{}
-			j.parts[pk] = p
+			j.addPart(pk, p)
 		}
 		// Keys come in order: appending keeps each side sorted.
 		p.rows[side] = append(p.rows[side], ar)

@@ -107,6 +107,10 @@ type TopNSpec struct {
 	// the watermark into the job's late row log (stream.LateKeeper), not
 	// only counting them.
 	KeepLate bool
+	// LateRelation names the relations the kept rows come from (the
+	// late_rows relation column): the tables, sources and views the
+	// operator's input reads.
+	LateRelation string
 }
 
 func (s *TopNSpec) Explain() string {
@@ -153,7 +157,7 @@ func (s *TopNSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator
 	t := &topN{spec: s, env: b.Env, out: out, state: b.NewStateTable(s.stateKeys(), s.Types)}
 	if s.KeepLate && s.WatermarkPartCol >= 0 {
 		var err error
-		if t.late, err = stream.NewLateKeeper(b, ""); err != nil {
+		if t.late, err = stream.NewLateKeeper(b, s.LateRelation); err != nil {
 			return nil, fmt.Errorf("top-N: %w", err)
 		}
 	}

@@ -17,7 +17,7 @@ func TestTopNKeepsLateRows(t *testing.T) {
 	env, db := streamtest.Env(t)
 	open := func(env *stream.Env) stream.Operator {
 		t.Helper()
-		l, err := stream.OpenLateLog(env.State, job)
+		l, err := stream.OpenLateLog(env.State, job, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,7 @@ func TestTopNKeepsLateRows(t *testing.T) {
 	}
 	rows := func(env *stream.Env) []string {
 		t.Helper()
-		rs, err := stream.ReadLateRows(env.State, job)
+		rs, err := stream.ReadLateRows(env.State, job, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
