@@ -161,7 +161,7 @@ func revokeOne(acl []ACLItem, grantee, grantor, privs string, optionOnly, cascad
 		if it.Grantee != grantee || it.Grantor != grantor {
 			continue
 		}
-		lost += keepLetters(it.GrantOpts, privs)
+		lost += KeepLetters(it.GrantOpts, privs)
 		it.GrantOpts = dropLetters(it.GrantOpts, privs)
 		if !optionOnly {
 			it.Privs = dropLetters(it.Privs, privs)
@@ -177,7 +177,7 @@ func revokeOne(acl []ACLItem, grantee, grantor, privs string, optionOnly, cascad
 	}
 	var dependents []string
 	for _, it := range acl {
-		if it.Grantor == grantee && it.Grantee != grantee && keepLetters(it.Privs, lost) != "" {
+		if it.Grantor == grantee && it.Grantee != grantee && KeepLetters(it.Privs, lost) != "" {
 			dependents = append(dependents, it.Grantee)
 		}
 	}
@@ -194,7 +194,7 @@ func revokeOne(acl []ACLItem, grantee, grantor, privs string, optionOnly, cascad
 }
 
 // keepLetters returns the letters of p that are in set.
-func keepLetters(p, set string) string {
+func KeepLetters(p, set string) string {
 	return strings.Map(func(c rune) rune {
 		if strings.ContainsRune(set, c) {
 			return c

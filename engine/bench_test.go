@@ -305,14 +305,10 @@ func BenchmarkOLTPStatements(b *testing.B) {
 	ctx := context.Background()
 	for range conns {
 		conn := s.connect(b)
-		for _, q := range [][2]string{
+		prepareAll(b, conn, [][2]string{
 			{"ins", "INSERT INTO oltp_events (id, k, v) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING"},
 			{"read", "SELECT n FROM oltp_counts WHERE k = $1 % 100"},
-		} {
-			if _, err := conn.Prepare(ctx, q[0], q[1]); err != nil {
-				b.Fatal(err)
-			}
-		}
+		})
 		pool <- conn
 	}
 	var next atomic.Int64

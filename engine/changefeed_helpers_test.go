@@ -94,6 +94,44 @@ func fetchSub(t *testing.T, conn *pgx.Conn, sql string) []subChange {
 	return out
 }
 
+// fetchSubAtLeast runs sql until it has returned n changes or one run
+// returns none, and returns what the runs returned.
+func fetchSubAtLeast(t *testing.T, conn *pgx.Conn, sql string, n int) []subChange {
+	t.Helper()
+	out := fetchSub(t, conn, sql)
+	for len(out) < n {
+		more := fetchSub(t, conn, sql)
+		if len(more) == 0 {
+			break
+		}
+		out = append(out, more...)
+	}
+	return out
+}
+
+// idValues reads sql, which returns two int4 columns (an id and a value),
+// as a map from id to value, both as text.
+func idValues(t *testing.T, conn *pgx.Conn, sql string) map[string]string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, v int32
+		if err := rows.Scan(&id, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[fmt.Sprint(id)] = fmt.Sprint(v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func subOps(cs []subChange) []string {
 	var out []string
 	for _, c := range cs {

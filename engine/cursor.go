@@ -265,27 +265,19 @@ func (c *sessionCursor) fetch(ctx context.Context, f *pg.FetchStmt, timeout time
 				}
 				c.pos++
 			}
-			if target < 1 {
-				c.pos = 0
-				return rows, count, nil
-			}
-			r, ok, err := c.pull(ctx, true)
-			if err != nil {
-				return nil, 0, err
-			}
-			if !ok {
-				c.pos = c.read + 1
-				return rows, count, nil
-			}
-			c.pos = target
-			emit(r)
-			return rows, count, nil
 		}
 		if target < 1 {
 			c.pos = 0
 			return rows, count, nil
 		}
-		r, ok, err := c.rowAt(ctx, target)
+		var r []types.Datum
+		var ok bool
+		var err error
+		if c.scroll {
+			r, ok, err = c.rowAt(ctx, target)
+		} else {
+			r, ok, err = c.pull(ctx, true)
+		}
 		if err != nil {
 			return nil, 0, err
 		}

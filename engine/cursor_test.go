@@ -222,11 +222,11 @@ func TestBinarySubscribeCursorPgx(t *testing.T) {
 	c := testclient.Connect(t, ts.URL("cur", "streamsql"), testclient.Mode(pgx.QueryExecModeSimpleProtocol))
 	ctx := context.Background()
 	execAll(t, c, "BEGIN", "DECLARE bs BINARY CURSOR FOR SUBSCRIBE pxv", "DECLARE tsub CURSOR FOR SUBSCRIBE pxv")
-	for _, cur := range []struct {
-		name   string
-		format int16
-	}{{"bs", 1}, {"tsub", 0}} {
-		rows := fetchIn(t, c, "FETCH ALL "+cur.name+" WITH (timeout = '5s')", cur.name, cur.format)
+	// changes reads the rows of a FETCH as "diff id f s", checking that
+	// each carries an epoch.
+	changes := func(name string, rows pgx.Rows) []string {
+		t.Helper()
+		defer rows.Close()
 		var got []string
 		for rows.Next() {
 			var epoch, diff int64
@@ -234,16 +234,23 @@ func TestBinarySubscribeCursorPgx(t *testing.T) {
 			var f float64
 			var s string
 			if err := rows.Scan(&epoch, &diff, &id, &f, &s); err != nil {
-				t.Fatalf("cursor %s: %v", cur.name, err)
+				t.Fatalf("cursor %s: %v", name, err)
 			}
 			if epoch <= 0 {
-				t.Errorf("cursor %s: epoch %d", cur.name, epoch)
+				t.Errorf("cursor %s: epoch %d", name, epoch)
 			}
 			got = append(got, fmt.Sprintf("%d %d %g %s", diff, id, f, s))
 		}
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
+		return got
+	}
+	for _, cur := range []struct {
+		name   string
+		format int16
+	}{{"bs", 1}, {"tsub", 0}} {
+		got := changes(cur.name, fetchIn(t, c, "FETCH ALL "+cur.name+" WITH (timeout = '5s')", cur.name, cur.format))
 		if g := strings.Join(got, "|"); g != "1 1 2.5 a" {
 			t.Errorf("cursor %s: %s", cur.name, g)
 		}
@@ -255,19 +262,7 @@ func TestBinarySubscribeCursorPgx(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			var epoch, diff int64
-			var id int32
-			var f float64
-			var s string
-			if err := rows.Scan(&epoch, &diff, &id, &f, &s); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, fmt.Sprintf("%d %d %g %s", diff, id, f, s))
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
+		got = append(got, changes("bs", rows)...)
 	}
 	if g := strings.Join(sortedStrings(got), "|"); g != "-1 1 2.5 a|1 1 -1.25 a" {
 		t.Errorf("changes %s", g)

@@ -153,14 +153,20 @@ func nodeKind(n *pg.Node) string {
 func typeName(v any) string { return strings.TrimPrefix(fmtType(v), "*") }
 
 func (s *Session) resolve(p *planner.Planner, rv *pg.RangeVar) (*catalog.Relation, error) {
-	if rv.Schemaname != "" {
-		r, ok := s.e.cat.Relation(rv.Schemaname, rv.Relname)
+	return s.resolveName(parser.ObjectName{Schema: rv.Schemaname, Name: rv.Relname})
+}
+
+// resolveName finds the relation n names: in its schema when n is
+// qualified (42P01 when there is none), else along the search path.
+func (s *Session) resolveName(n parser.ObjectName) (*catalog.Relation, error) {
+	if n.Schema != "" {
+		r, ok := s.e.cat.Relation(n.Schema, n.Name)
 		if !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", rv.Schemaname, rv.Relname)
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", n.Schema, n.Name)
 		}
 		return r, nil
 	}
-	return s.e.cat.Resolve(s.searchPath(), rv.Relname)
+	return s.e.cat.Resolve(s.searchPath(), n.Name)
 }
 
 func (s *Session) resolveTable(p *planner.Planner, rv *pg.RangeVar) (*catalog.Relation, error) {

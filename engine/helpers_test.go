@@ -47,6 +47,16 @@ func execAll(t testing.TB, conn *pgx.Conn, qs ...string) {
 	}
 }
 
+// prepareAll prepares each statement, given as {name, sql}, on conn.
+func prepareAll(t testing.TB, conn *pgx.Conn, stmts [][2]string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := conn.Prepare(context.Background(), q[0], q[1]); err != nil {
+			t.Fatalf("prepare %s: %v", q[0], err)
+		}
+	}
+}
+
 // queryInt runs sql, which returns one integer.
 func queryInt(t testing.TB, conn *pgx.Conn, sql string, args ...any) int64 {
 	t.Helper()

@@ -26,15 +26,11 @@ func TestPlanCacheReuse(t *testing.T) {
 		"CREATE TABLE pc (id bigint PRIMARY KEY, v bigint)",
 		"CREATE TABLE pk10 (k int PRIMARY KEY, n int)",
 		"INSERT INTO pk10 SELECT g, g * 100 FROM generate_series(0, 9) g")
-	for _, q := range [][2]string{
+	prepareAll(t, conn, [][2]string{
 		{"ins", "INSERT INTO pc (id, v) VALUES ($1, $2) ON CONFLICT DO NOTHING"},
 		{"get", "SELECT v FROM pc WHERE id = $1"},
 		{"mod", "SELECT n FROM pk10 WHERE k = $1 % 10"},
-	} {
-		if _, err := conn.Prepare(ctx, q[0], q[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	hits0, misses0 := ts.Engine.PlanCacheStats()
 	for id := int64(1); id <= 20; id++ {
 		if _, err := conn.Exec(ctx, "ins", id, id*10); err != nil {
@@ -117,11 +113,7 @@ func TestPlanCacheGenericPlan(t *testing.T) {
 		{"del", "DELETE FROM gp WHERE id = $1"},
 		{"lock", "SELECT v FROM gp WHERE id = $1 FOR UPDATE"},
 	}
-	for _, q := range stmts {
-		if _, err := conn.Prepare(ctx, q[0], q[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	prepareAll(t, conn, stmts)
 	hits0, plans0 := ts.Engine.PlanCacheStats()
 	// absent runs a prepared query that must return no row.
 	absent := func(name string, args ...any) {
@@ -235,11 +227,7 @@ func TestPlanCacheWindowTVF(t *testing.T) {
 		{"ses", "SELECT to_char(window_start, 'HH24:MI') || '=' || count(*) FROM session(ev, ts, $1) GROUP BY window_start ORDER BY window_start"},
 		{"mins", "SELECT to_char(window_start, 'HH24:MI') || '=' || count(*) FROM tumble(ev, ts, INTERVAL '1 minute' * $1) GROUP BY window_start ORDER BY window_start"},
 	}
-	for _, q := range stmts {
-		if _, err := conn.Prepare(ctx, q[0], q[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	prepareAll(t, conn, stmts)
 	windows := func(name string, args ...any) string {
 		t.Helper()
 		rows, err := conn.Query(ctx, name, args...)
@@ -312,17 +300,13 @@ func TestPlanCacheInvalidation(t *testing.T) {
 		"CREATE TABLE sb.st (id int PRIMARY KEY, who text)",
 		"INSERT INTO sa.st VALUES (1, 'a')", "INSERT INTO sb.st VALUES (1, 'b')",
 		"SET search_path = sa, public")
-	for _, q := range [][2]string{
+	prepareAll(t, conn, [][2]string{
 		{"get", "SELECT v FROM inv WHERE id = $1"},
 		{"star", "SELECT * FROM inv WHERE id = $1"},
 		{"fn", "SELECT twice(v) FROM inv WHERE id = $1"},
 		{"who", "SELECT who FROM st WHERE id = $1"},
 		{"upd", "UPDATE inv SET v = v + $2 WHERE id = $1"},
-	} {
-		if _, err := conn.Prepare(ctx, q[0], q[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	for range 2 { // the second round runs cached plans
 		if v := queryInt(t, conn, "get", 1); v != 10 {
 			t.Fatalf("get(1) = %d, want 10", v)

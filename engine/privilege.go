@@ -199,7 +199,7 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 	}
 	for _, o := range st.Objects {
 		rv := o.GetRangeVar()
-		r, err := s.resolveForGrant(rv)
+		r, err := s.resolve(nil, rv)
 		if err != nil {
 			return "", err
 		}
@@ -277,12 +277,12 @@ func (s *Session) chooseGrantor(r *catalog.Relation, privs string, attnums []int
 				if i == 0 {
 					colOpts = o
 				} else {
-					colOpts = keepLetters(colOpts, o)
+					colOpts = catalog.KeepLetters(colOpts, o)
 				}
 			}
 			opts += colOpts
 		}
-		if p := keepLetters(privs, opts); len(p) > len(bestPrivs) {
+		if p := catalog.KeepLetters(privs, opts); len(p) > len(bestPrivs) {
 			best, bestPrivs = role, p
 		}
 	}
@@ -293,28 +293,6 @@ func (s *Session) chooseGrantor(r *catalog.Relation, privs string, attnums []int
 		return "", "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
 	}
 	return "", "", nil
-}
-
-// keepLetters returns the letters of p that are in set.
-func keepLetters(p, set string) string {
-	return strings.Map(func(c rune) rune {
-		if strings.ContainsRune(set, c) {
-			return c
-		}
-		return -1
-	}, p)
-}
-
-// resolveForGrant finds a relation named in GRANT/REVOKE.
-func (s *Session) resolveForGrant(rv *pg.RangeVar) (*catalog.Relation, error) {
-	if rv.Schemaname != "" {
-		r, ok := s.e.cat.Relation(rv.Schemaname, rv.Relname)
-		if !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", rv.Schemaname+"."+rv.Relname)
-		}
-		return r, nil
-	}
-	return s.e.cat.Resolve(s.searchPath(), rv.Relname)
 }
 
 // privilegeRole resolves the user argument of has_*_privilege: a name,
@@ -546,7 +524,7 @@ func (s *Session) chooseSchemaGrantor(sc catalog.Schema, privs string) (string, 
 	}
 	best, bestPrivs := "", ""
 	for _, role := range sortedRoles(s.currentUser(), roles) {
-		if p := keepLetters(privs, sc.GrantOptionsOf(role)); len(p) > len(bestPrivs) {
+		if p := catalog.KeepLetters(privs, sc.GrantOptionsOf(role)); len(p) > len(bestPrivs) {
 			best, bestPrivs = role, p
 		}
 	}

@@ -117,16 +117,7 @@ func (s *Session) planSubscribe(sub *parser.Subscribe) (*subscribePlan, error) {
 	}
 	var names []string
 	if sub.Relation != nil {
-		var r *catalog.Relation
-		var err error
-		if sub.Relation.Schema != "" {
-			var ok bool
-			if r, ok = s.e.cat.Relation(sub.Relation.Schema, sub.Relation.Name); !ok {
-				err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", sub.Relation.Schema, sub.Relation.Name)
-			}
-		} else {
-			r, err = s.e.cat.Resolve(s.searchPath(), sub.Relation.Name)
-		}
+		r, err := s.resolveName(*sub.Relation)
 		if err != nil {
 			return nil, err
 		}

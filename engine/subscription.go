@@ -81,16 +81,7 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	if _, ok := s.e.cat.Relation(schema, cs.Name.Name); ok {
 		return "", sqlerr.New(sqlerr.DuplicateObject, "subscription %q already exists", cs.Name.Name)
 	}
-	var view *catalog.Relation
-	var err error
-	if cs.From.Schema != "" {
-		var ok bool
-		if view, ok = s.e.cat.Relation(cs.From.Schema, cs.From.Name); !ok {
-			err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", cs.From.Schema, cs.From.Name)
-		}
-	} else {
-		view, err = s.e.cat.Resolve(s.searchPath(), cs.From.Name)
-	}
+	view, err := s.resolveName(cs.From)
 	if err != nil {
 		return "", err
 	}
@@ -432,16 +423,7 @@ func (e *Engine) subscriptionStart(r *catalog.Relation, since string) (stream.Lo
 // resolveSubscription finds the subscription n names (42704 when there
 // is none).
 func (s *Session) resolveSubscription(n parser.ObjectName) (*catalog.Relation, error) {
-	var r *catalog.Relation
-	var err error
-	if n.Schema != "" {
-		var ok bool
-		if r, ok = s.e.cat.Relation(n.Schema, n.Name); !ok {
-			err = sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", n.Schema, n.Name)
-		}
-	} else {
-		r, err = s.e.cat.Resolve(s.searchPath(), n.Name)
-	}
+	r, err := s.resolveName(n)
 	if err != nil || r.Kind != catalog.KindSubscription || len(r.DependsOn) == 0 {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "subscription %q does not exist", n.Name)
 	}

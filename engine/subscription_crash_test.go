@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -57,19 +56,7 @@ func TestSubscriptionKill9(t *testing.T) {
 	c := srv.Dial(t)
 	defer c.Close(ctx)
 	execAll(t, c, "FLUSH")
-	view := map[string]string{} // id -> v
-	rows, err := c.Query(ctx, "SELECT id, v FROM evs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id, v int32
-		if err := rows.Scan(&id, &v); err != nil {
-			t.Fatal(err)
-		}
-		view[fmt.Sprint(id)] = fmt.Sprint(v)
-	}
-	rows.Close()
+	view := idValues(t, c, "SELECT id, v FROM evs") // id -> v
 	execAll(t, c, "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE begin()")
 	log := map[string]string{}
 	changes := 0

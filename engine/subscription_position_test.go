@@ -78,14 +78,7 @@ func TestSubscriptionResumeMidEpoch(t *testing.T) {
 	}
 	// Live changes follow.
 	execAll(t, w, "UPDATE ev SET v = 0 WHERE id = 1")
-	live := fetchSub(t, b, "FETCH 10 FROM cur WITH (timeout = '5s')")
-	for len(live) < 2 {
-		more := fetchSub(t, b, "FETCH 10 FROM cur WITH (timeout = '5s')")
-		if len(more) == 0 {
-			break
-		}
-		live = append(live, more...)
-	}
+	live := fetchSubAtLeast(t, b, "FETCH 10 FROM cur WITH (timeout = '5s')", 2)
 	if g := strings.Join(subOps(live), "|"); g != "UpdateDelete 1,10|UpdateInsert 1,0" {
 		t.Fatalf("live after resuming: %s", g)
 	}
@@ -319,19 +312,7 @@ func TestSubscriptionCursorFullResumeMidSnapshot(t *testing.T) {
 		t.Fatalf("the rest of the snapshot has %d rows, want 400", snapRows)
 	}
 	apply("the rest", rest)
-	want := map[string]string{}
-	rows, err := w.Query(ctx, "SELECT id, v FROM evs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id, v int32
-		if err := rows.Scan(&id, &v); err != nil {
-			t.Fatal(err)
-		}
-		want[fmt.Sprint(id)] = fmt.Sprint(v)
-	}
-	rows.Close()
+	want := idValues(t, w, "SELECT id, v FROM evs")
 	if len(state) != len(want) {
 		t.Fatalf("the consumer has %d rows, the view %d", len(state), len(want))
 	}
@@ -341,7 +322,7 @@ func TestSubscriptionCursorFullResumeMidSnapshot(t *testing.T) {
 		}
 	}
 
-	_, err = c.Exec(ctx, "DECLARE bad SUBSCRIPTION CURSOR FOR sub SINCE '99999999@00'")
+	_, err := c.Exec(ctx, "DECLARE bad SUBSCRIPTION CURSOR FOR sub SINCE '99999999@00'")
 	wantCode(t, err, "22023")
 	_, err = c.Exec(ctx, "DECLARE bad SUBSCRIPTION CURSOR FOR sub SINCE '12@zz'")
 	wantCode(t, err, "22023")

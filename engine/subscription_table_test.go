@@ -45,14 +45,7 @@ func TestSubscriptionOnTable(t *testing.T) {
 		t.Fatalf("FULL snapshot of acct: %s", g)
 	}
 	execAll(t, w, "UPDATE acct SET owner = 'dee' WHERE id = 3")
-	live := fetchSub(t, w, "FETCH 2 FROM f WITH (timeout = '5s')")
-	for len(live) < 2 {
-		more := fetchSub(t, w, "FETCH 2 FROM f WITH (timeout = '5s')")
-		if len(more) == 0 {
-			break
-		}
-		live = append(live, more...)
-	}
+	live := fetchSubAtLeast(t, w, "FETCH 2 FROM f WITH (timeout = '5s')", 2)
 	if g := strings.Join(subOps(live), "|"); g != "UpdateDelete 3,cy,30|UpdateInsert 3,dee,30" {
 		t.Fatalf("after the FULL snapshot: %s", g)
 	}

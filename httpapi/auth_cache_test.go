@@ -1,17 +1,15 @@
 package httpapi_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"streamsql/auth"
 	"streamsql/httpapi"
+	"streamsql/internal/sqltest"
 )
 
 // HTTP basic auth against a SCRAM verifier is checked once and then
@@ -20,21 +18,14 @@ import (
 // NOLOGIN and DROP ROLE take effect on the next request.
 func TestBasicAuthCache(t *testing.T) {
 	e, dsn := serve(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := sqltest.Connect(t, dsn)
 	slow, err := auth.EncryptPassword("wonderland", 300_000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	run := func(q string) {
 		t.Helper()
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+		sqltest.Exec(t, conn, q)
 	}
 	run("CREATE ROLE alice LOGIN PASSWORD '" + slow + "'")
 	hba, err := auth.ParseHBA(strings.NewReader("host all all 127.0.0.1/32 scram-sha-256\n"), "test")

@@ -6,15 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os/exec"
+	"streamsql/internal/sqltest"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-
-	"streamsql/httpapi"
 )
 
 // sseStream is one open GET of an event stream.
@@ -74,23 +70,10 @@ func changeRow(t *testing.T, ev sseEvent) string {
 // curl) gets exactly the changes after it. A position the log no longer
 // holds is 410 Gone.
 func TestSubscribeSSEResume(t *testing.T) {
-	e, dsn := serve(t)
-	srv := httptest.NewServer(httpapi.New(e, nil))
-	// After the streams' cleanups: Close waits for their handlers.
-	t.Cleanup(srv.Close)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	srv, conn := serveWeb(t)
 	run := func(qs ...string) {
 		t.Helper()
-		for _, q := range qs {
-			if _, err := conn.Exec(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
+		sqltest.Exec(t, conn, qs...)
 	}
 	run("CREATE TABLE kpi (k int PRIMARY KEY, v int)",
 		"INSERT INTO kpi VALUES (0, 0)",

@@ -2,13 +2,9 @@ package httpapi_test
 
 import (
 	"context"
-	"net/http/httptest"
+	"streamsql/internal/sqltest"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-
-	"streamsql/httpapi"
 )
 
 // The event stream of a table with a durable subscription streams from
@@ -16,24 +12,12 @@ import (
 // cut off in the middle of the snapshot resumes with Last-Event-ID: it
 // gets the rest of the same snapshot, then the changes, each once.
 func TestSubscribeSSETableResumeInSnapshot(t *testing.T) {
-	e, dsn := serve(t)
-	srv := httptest.NewServer(httpapi.New(e, nil))
-	t.Cleanup(srv.Close)
+	srv, conn := serveWeb(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, q := range []string{
+	sqltest.Exec(t, conn,
 		"CREATE TABLE px (sym text PRIMARY KEY, p int)",
 		"INSERT INTO px VALUES ('a', 1), ('b', 2), ('c', 3)",
-		"CREATE SUBSCRIPTION px_log FROM px WITH (retention = '1 hour')",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		"CREATE SUBSCRIPTION px_log FROM px WITH (retention = '1 hour')")
 	a := openSSE(t, srv.URL, "/v1/subscribe/px", "")
 	if ev := nextEvent(t, a.events); ev.event != "reset" {
 		t.Fatalf("first event %+v, want reset", ev)

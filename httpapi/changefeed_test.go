@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"streamsql/httpapi"
 	"streamsql/internal/doctest"
+	"streamsql/internal/sqltest"
 )
 
 // sseEvent is one Server-Sent Event.
@@ -73,24 +72,12 @@ func nextEvent(t *testing.T, ch <-chan sseEvent, kinds ...string) sseEvent {
 // The view's snapshot and changes as Server-Sent Events, to Go's HTTP
 // client and to curl; a reconnect with Last-Event-ID starts with a reset.
 func TestSubscribeSSE(t *testing.T) {
-	e, dsn := serve(t)
-	srv := httptest.NewServer(httpapi.New(e, nil))
-	defer srv.Close()
+	srv, conn := serveWeb(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, q := range []string{
+	sqltest.Exec(t, conn,
 		"CREATE TABLE kpi (k text PRIMARY KEY, v int)",
 		"INSERT INTO kpi VALUES ('visits', 10)",
-		"CREATE MATERIALIZED VIEW kpis AS SELECT k, v FROM kpi",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+		"CREATE MATERIALIZED VIEW kpis AS SELECT k, v FROM kpi")
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(rctx, "GET", srv.URL+"/v1/subscribe/kpis", nil)

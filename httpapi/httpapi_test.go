@@ -15,6 +15,7 @@ import (
 
 	"streamsql/engine"
 	"streamsql/httpapi"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
@@ -23,6 +24,17 @@ func serve(t *testing.T) (*engine.Engine, string) {
 	t.Helper()
 	ts := testserver.Start(t, engine.Options{})
 	return ts.Engine, ts.URL("u", "dev")
+}
+
+// serveWeb is serve with the HTTP handler on a test server and one wire
+// connection. Both are closed when t ends, the HTTP server after what t
+// registers later (open event streams), since Close waits for handlers.
+func serveWeb(t *testing.T) (*httptest.Server, *pgx.Conn) {
+	t.Helper()
+	e, dsn := serve(t)
+	web := httptest.NewServer(httpapi.New(e, nil))
+	t.Cleanup(web.Close)
+	return web, sqltest.Connect(t, dsn)
 }
 
 var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$`)
@@ -68,25 +80,13 @@ func scrape(t *testing.T, url string) map[string]float64 {
 }
 
 func TestMetricsAndHealth(t *testing.T) {
-	eng, dsn := serve(t)
-	web := httptest.NewServer(httpapi.New(eng, nil))
-	defer web.Close()
+	web, conn := serveWeb(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range []string{
+	sqltest.Exec(t, conn,
 		"CREATE TABLE t (k int PRIMARY KEY, g int, v int)",
 		"CREATE MATERIALIZED VIEW by_g AS SELECT g, count(*) AS n, sum(v) AS s FROM t GROUP BY g",
 		"INSERT INTO t VALUES (1, 1, 10), (2, 1, 20), (3, 2, 5)",
-		"FLUSH",
-	} {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+		"FLUSH")
 	var id int64
 	if err := conn.QueryRow(ctx, "SELECT oid::int8 FROM pg_class WHERE relname = 'by_g'").Scan(&id); err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/internal/testclient"
+	"streamsql/internal/testserver"
 )
 
 var built struct {
@@ -87,16 +88,6 @@ type proc struct {
 	err    error         // its Wait result, after done
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // launch starts the binary (behind prefix, e.g. prlimit) on dir without
 // waiting for it.
 func launch(t *testing.T, dir string, prefix []string, args ...string) *proc {
@@ -109,7 +100,7 @@ func launch(t *testing.T, dir string, prefix []string, args ...string) *proc {
 // they override them.
 func launchEnv(t *testing.T, dir string, prefix, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{addr: freeAddr(t), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{addr: testserver.FreeAddr(t), stderr: &lockedBuffer{}, done: make(chan struct{})}
 	argv := append(append([]string{}, prefix...), binary(t), "-listen", p.addr, "-data", dir, "-http", "off", "-log-level", "info")
 	argv = append(argv, args...)
 	p.cmd = exec.Command(argv[0], argv[1:]...)

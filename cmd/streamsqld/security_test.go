@@ -27,7 +27,7 @@ func startSecure(t *testing.T, dir, hba string, ca *testserver.CA, env []string,
 	if err := os.WriteFile(hbaFile, []byte(hba), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	httpAddr := freeAddr(t)
+	httpAddr := testserver.FreeAddr(t)
 	p := startEnv(t, dir, env, append([]string{"-http", httpAddr, "-audit-log",
 		"-hba", hbaFile, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile, "-tls-ca", ca.CertFile}, args...)...)
 	return p, httpAddr

@@ -44,7 +44,7 @@ func TestTLSCertReloadOnHangup(t *testing.T) {
 	if err := os.WriteFile(hbaFile, []byte("hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all all reject\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	httpAddr := freeAddr(t)
+	httpAddr := testserver.FreeAddr(t)
 	p := startEnv(t, t.TempDir(), []string{"STREAMSQL_PASSWORD=pw"}, "-http", httpAddr, "-hba", hbaFile, "-tls-cert", certFile, "-tls-key", keyFile)
 	defer p.stop(t)
 	host, port, _ := strings.Cut(p.addr, ":")

@@ -64,6 +64,29 @@ func producer(t testing.TB, addr string, mod func(*sarama.Config)) sarama.SyncPr
 	return p
 }
 
+// addPartitions grows topic to total partitions through the admin API, as
+// an operator adding partitions to a live topic does.
+func addPartitions(t testing.TB, addr, topic string, total int32) {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_1_0_0
+	admin, err := sarama.NewClusterAdmin([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.CreatePartitions(topic, total, nil, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// saslPlain makes a producer's configuration sign in with SASL/PLAIN.
+func saslPlain(cfg *sarama.Config, user, password string) {
+	cfg.Net.SASL.Enable = true
+	cfg.Net.SASL.Mechanism = sarama.SASLTypePlaintext
+	cfg.Net.SASL.User, cfg.Net.SASL.Password = user, password
+}
+
 func send(t testing.TB, p sarama.SyncProducer, topic string, part int32, key, val string, headers ...sarama.RecordHeader) {
 	t.Helper()
 	m := &sarama.ProducerMessage{Topic: topic, Partition: part, Value: sarama.StringEncoder(val), Headers: headers}
@@ -129,18 +152,7 @@ func TestKafkaJSONSource(t *testing.T) {
 			`trades 1 10 22P02: column "id": invalid input syntax for type bigint: "not a number" `+hexOf(`{"id": "not a number", "sym": "S0"}`))
 
 	// A partition added later is discovered and read from its start.
-	admin, err := sarama.NewClusterAdmin([]string{addr}, func() *sarama.Config {
-		cfg := sarama.NewConfig()
-		cfg.Version = sarama.V2_1_0_0
-		return cfg
-	}())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.CreatePartitions("trades", 4, nil, false); err != nil {
-		t.Fatal(err)
-	}
+	addPartitions(t, addr, "trades", 4)
 	p = producer(t, addr, nil) // a producer that knows the new partition
 	send(t, p, "trades", 3, "", `{"id": 200, "sym": "S1", "price": 10, "ts": "2024-01-02 03:06:00"}`)
 	sqltest.Eventually(t, conn, "SELECT part, n, last FROM per_part WHERE part = 3", "3 1 0")
@@ -196,11 +208,7 @@ func TestKafkaSASL(t *testing.T) {
 	c := broker(t, 1, kfake.EnableSASL(), kfake.Superuser("PLAIN", "admin", "adminpw"),
 		kfake.Superuser("SCRAM-SHA-256", "scram256", "pw256"), kfake.Superuser("SCRAM-SHA-512", "scram512", "pw512"))
 	addr := c.ListenAddrs()[0]
-	p := producer(t, addr, func(cfg *sarama.Config) {
-		cfg.Net.SASL.Enable = true
-		cfg.Net.SASL.Mechanism = sarama.SASLTypePlaintext
-		cfg.Net.SASL.User, cfg.Net.SASL.Password = "admin", "adminpw"
-	})
+	p := producer(t, addr, func(cfg *sarama.Config) { saslPlain(cfg, "admin", "adminpw") })
 	for i := 1; i <= 5; i++ {
 		send(t, p, "secure", 0, "", fmt.Sprintf(`{"v": %d}`, i))
 	}

@@ -121,9 +121,7 @@ func TestKafkaTLS(t *testing.T) {
 			cfg.Net.TLS.Enable = true
 			cfg.Net.TLS.Config = &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cliPair}}
 			if b.sasl {
-				cfg.Net.SASL.Enable = true
-				cfg.Net.SASL.Mechanism = sarama.SASLTypePlaintext
-				cfg.Net.SASL.User, cfg.Net.SASL.Password = "admin", "adminpw"
+				saslPlain(cfg, "admin", "adminpw")
 			}
 		})
 		for i := 1; i <= 4; i++ {

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/IBM/sarama"
-
 	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
@@ -93,18 +91,7 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	send(t, p, "grow", 0, "", tsRecord(0, 5))
 	send(t, p, "grow", 0, "", tsRecord(1, 25))
 	sqltest.Eventually(t, conn, windows("grow"), "00:00 1")
-	admin, err := sarama.NewClusterAdmin([]string{addr}, func() *sarama.Config {
-		cfg := sarama.NewConfig()
-		cfg.Version = sarama.V2_1_0_0
-		return cfg
-	}())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.CreatePartitions("grow", 2, nil, false); err != nil {
-		t.Fatal(err)
-	}
+	addPartitions(t, addr, "grow", 2)
 	p2 := producer(t, addr, nil) // knows the new partition
 	send(t, p2, "grow", 1, "", tsRecord(2, 26))
 	// grow_w's own source has found partition 1 and read its record

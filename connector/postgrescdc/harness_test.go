@@ -276,8 +276,9 @@ func (tb *table) sorted() []string {
 	return out
 }
 
-// upstreamRows reads the upstream table's rows as the table holds them.
-func (u *upstream) rows(cols []connector.Column) []string {
+// selectCols reads cols of the upstream table, in text (the simple
+// protocol).
+func (u *upstream) selectCols(cols []connector.Column) pgx.Rows {
 	u.t.Helper()
 	sel := make([]string, len(cols))
 	for i, c := range cols {
@@ -287,6 +288,13 @@ func (u *upstream) rows(cols []connector.Column) []string {
 	if err != nil {
 		u.t.Fatal(err)
 	}
+	return rs
+}
+
+// upstreamRows reads the upstream table's rows as the table holds them.
+func (u *upstream) rows(cols []connector.Column) []string {
+	u.t.Helper()
+	rs := u.selectCols(cols)
 	ts := make([]types.T, len(cols))
 	for i, c := range cols {
 		ts[i] = c.Type

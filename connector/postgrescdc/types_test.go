@@ -1,13 +1,10 @@
 package postgrescdc
 
 import (
-	"context"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"streamsql/connector"
 	"streamsql/sql/types"
@@ -52,14 +49,7 @@ func typeColumns(t *testing.T) []connector.Column {
 // rawRows reads the upstream rows as PostgreSQL prints them.
 func (u *upstream) rawRows(cols []connector.Column) []string {
 	u.t.Helper()
-	sel := make([]string, len(cols))
-	for i, c := range cols {
-		sel[i] = c.Name
-	}
-	rs, err := u.conn.Query(context.Background(), "SELECT "+strings.Join(sel, ", ")+" FROM "+u.table, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		u.t.Fatal(err)
-	}
+	rs := u.selectCols(cols)
 	defer rs.Close()
 	var out []string
 	for rs.Next() {

@@ -52,12 +52,7 @@ func StartBuilt(t testing.TB, logLevel string) *Process {
 // ends, if it still runs.
 func StartProcess(t testing.TB, bin, dir, logLevel string, args ...string) *Process {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := FreeAddr(t)
 	cmd := exec.Command(bin, append([]string{"-listen", addr, "-data", dir, "-log-level", logLevel, "-http", "off"}, args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -74,6 +69,19 @@ func StartProcess(t testing.TB, bin, dir, logLevel string, args ...string) *Proc
 	cmd.Process.Kill()
 	t.Fatalf("streamsqld did not start on %s", addr)
 	return nil
+}
+
+// FreeAddr returns a loopback address (host:port) on which nothing
+// listens: a port the system chose and that was closed again, for a
+// process or server the test starts next.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // Kill ends the process at once (SIGKILL) and reaps it; a process that

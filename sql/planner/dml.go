@@ -144,11 +144,7 @@ func (p *Planner) defaultExpr(c catalog.Column) (plan.Scalar, error) {
 
 // PlanInsert plans INSERT INTO t [(cols)] VALUES ... | SELECT ... [ON CONFLICT ...] [RETURNING ...].
 func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
-	with, err := p.dmlWith(s.WithClause)
-	if err != nil {
-		return nil, err
-	}
-	r, err := p.writableTable(s.Relation)
+	with, r, err := p.dmlTarget(s.WithClause, s.Relation)
 	if err != nil {
 		return nil, err
 	}
@@ -410,11 +406,7 @@ func (p *Planner) returning(w *Write, list []*pg.Node, sc *scope) ([]plan.Scalar
 
 // PlanUpdate plans UPDATE t SET ... [WHERE ...] [RETURNING ...].
 func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
-	with, err := p.dmlWith(s.WithClause)
-	if err != nil {
-		return nil, err
-	}
-	r, err := p.writableTable(s.Relation)
+	with, r, err := p.dmlTarget(s.WithClause, s.Relation)
 	if err != nil {
 		return nil, err
 	}
@@ -446,11 +438,7 @@ func (p *Planner) PlanUpdate(s *pg.UpdateStmt) (*Write, error) {
 
 // PlanDelete plans DELETE FROM t [WHERE ...] [RETURNING ...].
 func (p *Planner) PlanDelete(s *pg.DeleteStmt) (*Write, error) {
-	with, err := p.dmlWith(s.WithClause)
-	if err != nil {
-		return nil, err
-	}
-	r, err := p.writableTable(s.Relation)
+	with, r, err := p.dmlTarget(s.WithClause, s.Relation)
 	if err != nil {
 		return nil, err
 	}
@@ -526,6 +514,20 @@ func joinedUpdate(targets, items []*pg.Node, cond *pg.Node) ([]*pg.Node, *pg.Nod
 		out[i] = &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Name: rt.Name, Indirection: rt.Indirection, Val: val, Location: rt.Location}}}
 	}
 	return out, existsIn(items, cond)
+}
+
+// dmlTarget binds the WITH queries (see dmlWith) and the target table of
+// INSERT, UPDATE or DELETE.
+func (p *Planner) dmlTarget(w *pg.WithClause, rv *pg.RangeVar) (*scope, *catalog.Relation, error) {
+	with, err := p.dmlWith(w)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := p.writableTable(rv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return with, r, nil
 }
 
 // dmlWith makes the queries of WITH ... INSERT | UPDATE | DELETE visible

@@ -11,22 +11,19 @@ import (
 	"streamsql/udf"
 )
 
-// Frame option bits of PostgreSQL's WindowDef.frameOptions.
+// Frame option bits of PostgreSQL's WindowDef.frameOptions. Each bit of
+// the frame's start has the matching bit of its end just above it
+// (FRAMEOPTION_END_UNBOUNDED_PRECEDING is 0x00040, and so on).
 const (
 	frameNonDefault        = 0x00001
 	frameRange             = 0x00002
 	frameRows              = 0x00004
 	frameGroups            = 0x00008
 	frameStartUnbPreceding = 0x00020
-	frameEndUnbPreceding   = 0x00040
 	frameStartUnbFollowing = 0x00080
-	frameEndUnbFollowing   = 0x00100
 	frameStartCurrentRow   = 0x00200
-	frameEndCurrentRow     = 0x00400
 	frameStartOffPreceding = 0x00800
-	frameEndOffPreceding   = 0x01000
 	frameStartOffFollowing = 0x02000
-	frameEndOffFollowing   = 0x04000
 	frameExcludeCurrentRow = 0x08000
 )
 
@@ -255,38 +252,31 @@ func (w *windowContext) frame(b *exprBinder, def *pg.WindowDef, ordered bool) (p
 		}
 		return e, nil
 	}
-	var err error
-	switch {
-	case opts&frameStartUnbPreceding != 0:
-		f.Start = plan.FrameBound{Kind: plan.UnboundedPreceding}
-	case opts&frameStartCurrentRow != 0:
-		f.Start = plan.FrameBound{Kind: plan.CurrentRow}
-	case opts&frameStartOffPreceding != 0:
-		f.Start.Kind = plan.OffsetPreceding
-		f.Start.Offset, err = offset(def.StartOffset)
-	case opts&frameStartOffFollowing != 0:
-		f.Start.Kind = plan.OffsetFollowing
-		f.Start.Offset, err = offset(def.StartOffset)
-	case opts&frameStartUnbFollowing != 0:
-		f.Start = plan.FrameBound{Kind: plan.UnboundedFollowing}
+	// bound reads one end of the frame: its bits are the start's shifted
+	// left by end (0 for the start, 1 for the end), as PostgreSQL lays
+	// them out; with none of them set it stays as it is.
+	bound := func(b *plan.FrameBound, end int, off *pg.Node) error {
+		var err error
+		switch {
+		case opts&(frameStartUnbPreceding<<end) != 0:
+			*b = plan.FrameBound{Kind: plan.UnboundedPreceding}
+		case opts&(frameStartCurrentRow<<end) != 0:
+			*b = plan.FrameBound{Kind: plan.CurrentRow}
+		case opts&(frameStartOffPreceding<<end) != 0:
+			b.Kind = plan.OffsetPreceding
+			b.Offset, err = offset(off)
+		case opts&(frameStartOffFollowing<<end) != 0:
+			b.Kind = plan.OffsetFollowing
+			b.Offset, err = offset(off)
+		case opts&(frameStartUnbFollowing<<end) != 0:
+			*b = plan.FrameBound{Kind: plan.UnboundedFollowing}
+		}
+		return err
 	}
-	if err != nil {
+	if err := bound(&f.Start, 0, def.StartOffset); err != nil {
 		return f, err
 	}
-	switch {
-	case opts&frameEndUnbFollowing != 0:
-		f.End = plan.FrameBound{Kind: plan.UnboundedFollowing}
-	case opts&frameEndCurrentRow != 0:
-		f.End = plan.FrameBound{Kind: plan.CurrentRow}
-	case opts&frameEndOffPreceding != 0:
-		f.End.Kind = plan.OffsetPreceding
-		f.End.Offset, err = offset(def.EndOffset)
-	case opts&frameEndOffFollowing != 0:
-		f.End.Kind = plan.OffsetFollowing
-		f.End.Offset, err = offset(def.EndOffset)
-	case opts&frameEndUnbPreceding != 0:
-		f.End = plan.FrameBound{Kind: plan.UnboundedPreceding}
-	}
+	err := bound(&f.End, 1, def.EndOffset)
 	f.ExcludeCurrentRow = opts&frameExcludeCurrentRow != 0
 	return f, err
 }

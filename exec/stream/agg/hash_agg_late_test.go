@@ -21,20 +21,6 @@ func openLateLog(t *testing.T, env *stream.Env) {
 	env.Late = l
 }
 
-// lateRowsOf reads the job's late rows as "row event_time watermark".
-func lateRowsOf(t *testing.T, env *stream.Env) []string {
-	t.Helper()
-	rs, err := stream.ReadLateRows(env.State, lateJob, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range rs {
-		out = append(out, string(r.Row)+" "+r.EventTime+" "+r.Watermark)
-	}
-	return out
-}
-
 // A window aggregate WITH late rows kept writes the rows of closed
 // windows into the job's late row log at the barrier, exactly once
 // across a restart (the barrier's batch holds them with the state).
@@ -51,14 +37,14 @@ func TestHashAggKeepsLateRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	hashAggPush(t, op, in, hashAggOps(stream.Insert, 2), streamtest.Row(int64(1), w0, int64(100)), streamtest.Row(int64(1), w1, int64(5)))
-	if got := lateRowsOf(t, env); len(got) != 0 {
+	if got := streamtest.LateRows(t, env, lateJob); len(got) != 0 {
 		t.Fatalf("late rows before the barrier: %q", got)
 	}
 	hashAggEpoch(t, op, s, db, 2)
 	env2, db2 := streamtest.Restart(t, db, nil)
 	openLateLog(t, env2)
 	want := `{"column1":1,"column2":"1970-01-01 00:00:00","column3":100} 1970-01-01 00:00:00 1970-01-01 00:01:00`
-	if got := lateRowsOf(t, env2); len(got) != 1 || got[0] != want {
+	if got := streamtest.LateRows(t, env2, lateJob); len(got) != 1 || got[0] != want {
 		t.Fatalf("late rows %q, want [%s]", got, want)
 	}
 	// After the restart a new late row follows the first, once.
@@ -66,7 +52,7 @@ func TestHashAggKeepsLateRows(t *testing.T) {
 	hashAggPush(t, op2, in, hashAggOps(stream.Insert, 1), streamtest.Row(int64(2), w0, int64(3)))
 	hashAggEpoch(t, op2, s2, db2, 3)
 	env3, _ := streamtest.Restart(t, db2, nil)
-	if got := lateRowsOf(t, env3); len(got) != 2 || got[0] != want {
+	if got := streamtest.LateRows(t, env3, lateJob); len(got) != 2 || got[0] != want {
 		t.Fatalf("late rows after the restart %q", got)
 	}
 
@@ -81,7 +67,7 @@ func TestHashAggKeepsLateRows(t *testing.T) {
 	hashAggPush(t, op4, in, hashAggOps(stream.Insert, 1), streamtest.Row(int64(1), w0, int64(1)))
 	hashAggEpoch(t, op4, s4, db4, 1)
 	env5, _ := streamtest.Restart(t, db4, nil)
-	if got := lateRowsOf(t, env5); len(got) != 0 || env4.Stats.LateRows.Load() != 1 {
+	if got := streamtest.LateRows(t, env5, lateJob); len(got) != 0 || env4.Stats.LateRows.Load() != 1 {
 		t.Fatalf("late rows kept without KeepLate: %q (counted %d)", got, env4.Stats.LateRows.Load())
 	}
 }
@@ -112,7 +98,7 @@ func TestSessionAggKeepsLateRows(t *testing.T) {
 	push(op, sessionTestRow{1, 2, 100, true}, sessionTestRow{2, 6, 1, true})
 	streamtest.Barrier(t, op, db, 1)
 	env2, db2 := streamtest.Restart(t, db, nil)
-	got := lateRowsOf(t, env2)
+	got := streamtest.LateRows(t, env2, lateJob)
 	want := `{"column1":1,"column2":"2024-01-01 10:02:00","column3":100,"column4":true} 2024-01-01 10:02:00 2024-01-01 10:05:00`
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("late rows %q, want [%s]", got, want)
@@ -122,7 +108,7 @@ func TestSessionAggKeepsLateRows(t *testing.T) {
 	push(op2, sessionTestRow{3, 1, 5, false})
 	streamtest.Barrier(t, op2, db2, 2)
 	env3, _ := streamtest.Restart(t, db2, nil)
-	if got := lateRowsOf(t, env3); len(got) != 2 || got[0] != want {
+	if got := streamtest.LateRows(t, env3, lateJob); len(got) != 2 || got[0] != want {
 		t.Fatalf("late rows after the restart %q", got)
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
@@ -103,13 +102,7 @@ func BenchmarkOverWindowAppend(b *testing.B) {
 			}
 			if i%8 == 7 || i == len(chunks)-1 {
 				epoch++
-				bar := &stream.Barrier{Epoch: epoch, Writes: db.NewBatch()}
-				if err := op.Barrier(bar); err != nil {
-					b.Fatal(err)
-				}
-				if err := bar.Writes.Commit(pebble.NoSync); err != nil {
-					b.Fatal(err)
-				}
+				streamtest.BarrierNoSync(b, op, db, epoch)
 			}
 		}
 		if out.Rows != total {

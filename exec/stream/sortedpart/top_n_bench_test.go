@@ -6,7 +6,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
@@ -97,13 +96,7 @@ func benchTopN(b *testing.B, spec *TopNSpec, chunks []*stream.Chunk, total int) 
 			}
 			if ci%25 == 24 { // a barrier about every 100,000 rows
 				epoch++
-				bt := &stream.Barrier{Epoch: epoch, Writes: db.NewBatch()}
-				if err := op.Barrier(bt); err != nil {
-					b.Fatal(err)
-				}
-				if err := bt.Writes.Commit(pebble.NoSync); err != nil {
-					b.Fatal(err)
-				}
+				streamtest.BarrierNoSync(b, op, db, epoch)
 				committed = epoch
 			}
 		}

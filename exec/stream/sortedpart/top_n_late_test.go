@@ -27,18 +27,6 @@ func TestTopNKeepsLateRows(t *testing.T) {
 		s := &streamtest.Sink{Types: append(slices.Clone(spec.Types), types.TInt8)}
 		return streamtest.Open(t, env, spec, &stream.Node{Spec: spec, Types: s.Types, StateTables: []string{"top"}}, s, &stream.Node{Types: spec.Types})
 	}
-	rows := func(env *stream.Env) []string {
-		t.Helper()
-		rs, err := stream.ReadLateRows(env.State, job, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, r := range rs {
-			out = append(out, string(r.Row)+" "+r.EventTime+" "+r.Watermark)
-		}
-		return out
-	}
 	op := open(env)
 	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: int64(5)}); err != nil {
 		t.Fatal(err)
@@ -50,7 +38,7 @@ func TestTopNKeepsLateRows(t *testing.T) {
 	streamtest.Barrier(t, op, db, 1)
 	env2, db2 := streamtest.Restart(t, db, nil)
 	want := `{"column1":1,"column2":4,"column3":10,"column4":"late"} 4 5`
-	if got := rows(env2); len(got) != 1 || got[0] != want {
+	if got := streamtest.LateRows(t, env2, job); len(got) != 1 || got[0] != want {
 		t.Fatalf("late rows %q, want [%s]", got, want)
 	}
 	if n := env.Stats.LateRows.Load(); n != 1 {
@@ -58,7 +46,7 @@ func TestTopNKeepsLateRows(t *testing.T) {
 	}
 	streamtest.Barrier(t, open(env2), db2, 2)
 	env3, _ := streamtest.Restart(t, db2, nil)
-	if got := rows(env3); len(got) != 1 {
+	if got := streamtest.LateRows(t, env3, job); len(got) != 1 {
 		t.Fatalf("late rows after a restart %q", got)
 	}
 }

@@ -164,13 +164,39 @@ func Open(t testing.TB, env *stream.Env, spec stream.Spec, node *stream.Node, ou
 // to db, as the coordinator would.
 func Barrier(t testing.TB, op stream.Operator, db *pebble.DB, epoch uint64) {
 	t.Helper()
+	barrier(t, op, db, epoch, pebble.Sync)
+}
+
+// BarrierNoSync is Barrier committing without a sync, for benchmarks
+// that measure the operator rather than the disk.
+func BarrierNoSync(t testing.TB, op stream.Operator, db *pebble.DB, epoch uint64) {
+	t.Helper()
+	barrier(t, op, db, epoch, pebble.NoSync)
+}
+
+func barrier(t testing.TB, op stream.Operator, db *pebble.DB, epoch uint64, opts *pebble.WriteOptions) {
+	t.Helper()
 	b := &stream.Barrier{Epoch: epoch, Writes: db.NewBatch()}
 	if err := op.Barrier(b); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Writes.Commit(pebble.Sync); err != nil {
+	if err := b.Writes.Commit(opts); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// LateRows reads the late rows job kept as "row event_time watermark".
+func LateRows(t testing.TB, env *stream.Env, job uint32) []string {
+	t.Helper()
+	rs, err := stream.ReadLateRows(env.State, job, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, string(r.Row)+" "+r.EventTime+" "+r.Watermark)
+	}
+	return out
 }
 
 // CPUTime returns the process's user and system CPU time.
