@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -114,6 +115,11 @@ func (o *windowTVF) Chunk(_ int, c *Chunk) error {
 	if o.p.Kind == batch.TumbleWindow {
 		return o.tumble(c, ts, updates)
 	}
+	if o.p.Kind == batch.HopWindow && !updates && ts.NullN() == 0 {
+		if done, err := o.hopShared(c, ts); done {
+			return err
+		}
+	}
 	defer c.Release()
 	for lo := 0; lo < c.N; {
 		// Expand a slice of the chunk at a time to keep output chunks
@@ -147,6 +153,44 @@ func (o *windowTVF) Chunk(_ int, c *Chunk) error {
 		}
 	}
 	return nil
+}
+
+// hopShared sends a chunk whose every row has the same number k of hop
+// windows as k chunks that share the input's columns, the j-th holding
+// every row's j-th window: nothing of the input is copied (taking each row
+// k times copied every text column k times). It reports false, having
+// sent nothing, when some row has another number of windows (an infinite
+// time).
+func (o *windowTVF) hopShared(c *Chunk, ts *array.Timestamp) (bool, error) {
+	per := o.p.WindowsPerRow()
+	o.w.Reset()
+	if per < 2 || o.p.Assign(ts, 0, per*c.N, &o.w) != c.N || o.w.Len() != per*c.N {
+		return false, nil
+	}
+	// The input's columns go to every chunk: one reference each.
+	for range per - 1 {
+		for _, col := range c.Cols {
+			col.Retain()
+		}
+	}
+	w, m := &o.w, &o.paired
+	for j := range per {
+		m.Reset()
+		for i := j; i < w.Len(); i += per {
+			m.Starts = append(m.Starts, w.Starts[i])
+			m.Ends = append(m.Ends, w.Ends[i])
+			m.Valid = append(m.Valid, true)
+		}
+		start, end := o.p.WindowColumns(m)
+		cols := append(slices.Clip(c.Cols), start, end)
+		if err := o.out.Chunk(NewChunk(cols, slices.Clone(c.Ops[:c.N]))); err != nil {
+			for range per - 1 - j {
+				c.Release()
+			}
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // tumble handles tumbling windows, one per row: the input columns pass

@@ -315,3 +315,62 @@ func TestWindowTVFStreamBuildErrors(t *testing.T) {
 		t.Errorf("key %v watermarks %v", k, w)
 	}
 }
+
+// TestWindowTVFStreamHopSharesColumns: an insert-only chunk whose rows
+// all have their k hop windows goes out as k chunks over the input's own
+// columns (nothing copied), with the same rows as the copying path, which
+// a row without windows (a NULL time) still takes.
+func TestWindowTVFStreamHopSharesColumns(t *testing.T) {
+	spec := &stream.WindowTVFSpec{Kind: batch.HopWindow, TSCol: 1, Slide: 2 * types.MicrosPerMinute, Size: 6 * types.MicrosPerMinute}
+	var entries []string
+	for k := 0; k < 500; k++ {
+		entries = append(entries, fmt.Sprintf("+ %d 2022-01-01 %02d:%02d:%02d", k, k/60%24, k%60, k%7))
+	}
+	run := func(entries []string) (live []string, shared, chunks int) {
+		_, s := wtvfBuild(t, spec)
+		counter := &wtvfColumnCounter{next: s}
+		op, err := spec.Build(streamtest.BuildCtx(nil, &stream.Node{}, &stream.Node{Types: wtvfIn}), stream.Output{Op: counter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := wtvfChunk(t, entries...)
+		counter.in = in.Cols[0]
+		if err := op.Chunk(0, in); err != nil {
+			t.Fatal(err)
+		}
+		return s.Contents(t, s.Take()), counter.shared, counter.chunks
+	}
+	live, shared, chunks := run(entries)
+	if chunks != 3 || shared != 3 {
+		t.Fatalf("%d chunks, %d sharing the input's column; want 3 and 3", chunks, shared)
+	}
+	if len(live) != 500*3 {
+		t.Fatalf("%d rows, want %d", len(live), 500*3)
+	}
+	copied, shared, _ := run(append(entries, "+ 999 NULL"))
+	if shared != 0 {
+		t.Fatal("a chunk with a row without windows shared its columns")
+	}
+	if strings.Join(live, "\n") != strings.Join(copied, "\n") {
+		t.Fatal("shared and copied hop windows differ")
+	}
+}
+
+// wtvfColumnCounter counts chunks and those whose first column is in's.
+type wtvfColumnCounter struct {
+	next           *streamtest.Sink
+	in             interface{ Len() int }
+	chunks, shared int
+}
+
+func (c *wtvfColumnCounter) Chunk(side int, ch *stream.Chunk) error {
+	c.chunks++
+	if any(ch.Cols[0]) == c.in {
+		c.shared++
+	}
+	return c.next.Chunk(side, ch)
+}
+func (c *wtvfColumnCounter) Watermark(side int, w stream.Watermark) error {
+	return c.next.Watermark(side, w)
+}
+func (c *wtvfColumnCounter) Barrier(b *stream.Barrier) error { return c.next.Barrier(b) }

@@ -1274,7 +1274,20 @@ func (a *aggDistinct) reset(g uint32)            { a.sets.reset(g); a.inner.rese
 func (a *aggDistinct) set(g uint32) *aggMultiset { return a.sets.set(g) }
 func (a *aggDistinct) load(g uint32, key []byte, n int64, vals []types.Datum) error {
 	a.sets.loadEntry(g, key, n, vals)
-	return nil
+	return distinctLoaded(a.inner, g, n, vals)
+}
+
+// distinctLoaded gives a DISTINCT aggregate's inner state a loaded value
+// (count n) when that state is a multiset of its own (min, max,
+// string_agg, recomputed aggregates): such a state keeps nothing in the
+// group row and is not persisted itself, so it is rebuilt from the
+// distinct values. Inner states with a compact encoding (count, sum) were
+// restored from the group row.
+func distinctLoaded(inner aggState, g uint32, n int64, vals []types.Datum) error {
+	if _, compact := inner.(interface{ noSets() }); compact || n <= 0 {
+		return nil
+	}
+	return inner.updateRow(g, vals, 1)
 }
 
 func (a *aggDistinct) update(ids []uint32, w []int64, args []arrow.Array) error {

@@ -213,6 +213,7 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		}
 		h.states[i] = st
 	}
+	h.dedups = shareDistinct(s.Aggs, h.states)
 	// Group 0 collects rows that feed no group; it is never emitted.
 	h.allocID()
 	h.dirty[hashAggTrash] = true
@@ -269,6 +270,7 @@ type hashAgg struct {
 	out      stream.Output
 	outTypes []types.T
 	states   []aggState
+	dedups   []*distinctInts // the DISTINCT aggregates' shared dedup tables (agg_state_distinct.go)
 	groups   hashAggTables
 	global   bool
 	eoc      bool
@@ -323,6 +325,8 @@ type hashAgg struct {
 	args    []arrow.Array
 	keyCols []arrow.Array
 	keyBuf  []byte
+	sideBuf []byte
+	valBuf  []byte
 	outB    []array.Builder
 	outOps  []stream.Op
 }
@@ -445,7 +449,15 @@ func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
 		}
 		rc[g] += w[i]
 	}
+	for _, d := range h.dedups {
+		if err := h.updateDistinct(d, c, w); err != nil {
+			return err
+		}
+	}
 	for k, a := range h.spec.Aggs {
+		if _, shared := h.states[k].(*aggDistinctMember); shared {
+			continue // folded above
+		}
 		aw := w
 		if a.Filter >= 0 {
 			h.aw = stream.Grow(h.aw, n)
@@ -461,6 +473,33 @@ func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
 		if err := h.states[k].update(ids, aw, h.args); err != nil {
 			return fmt.Errorf("aggregate %s: %w", a.Agg.Name, err)
 		}
+	}
+	return nil
+}
+
+// updateDistinct folds chunk c into every member of dedup table d, each
+// with the weights w after its FILTER.
+func (h *hashAgg) updateDistinct(d *distinctInts, c *stream.Chunk, w []int64) error {
+	n := len(w)
+	if len(d.ws) != len(d.aggs) {
+		d.ws = make([][]int64, len(d.aggs))
+		d.bufs = make([][]int64, len(d.aggs))
+	}
+	for m, k := range d.aggs {
+		a := h.spec.Aggs[k]
+		if a.Filter < 0 {
+			d.ws[m] = w
+			continue
+		}
+		d.bufs[m] = stream.Grow(d.bufs[m], n)
+		buf := d.bufs[m][:n]
+		if err := hashAggFilter(buf, w, c.Cols[a.Filter]); err != nil {
+			return err
+		}
+		d.ws[m] = buf
+	}
+	if err := d.update(h.ids[:n], d.ws, c.Cols[d.col]); err != nil {
+		return fmt.Errorf("aggregate %s: %w", h.spec.Aggs[d.aggs[0]].Agg.Name, err)
 	}
 	return nil
 }
@@ -964,12 +1003,15 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 			if err != nil {
 				return
 			}
-			key := h.sideKey(sk, k, e.key)
+			// pebble copies key and value: the buffers are reused
+			key := h.sideKeyTo(h.sideBuf[:0], sk, k)
+			key = append(key, e.key...)
+			h.sideBuf = key
 			if e.n == 0 {
 				err = w.Delete(key, nil)
 				return
 			}
-			val := binary.AppendVarint(nil, e.n)
+			val := binary.AppendVarint(h.valBuf[:0], e.n)
 			for j, d := range e.vals {
 				val = types.AppendValue(val, d, ts[j])
 			}
@@ -978,17 +1020,46 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 				// values (absent: none).
 				val = binary.AppendVarint(val, e.rejected)
 			}
+			h.valBuf = val
 			err = w.Set(key, val, nil)
 		})
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	for _, d := range h.dedups {
+		if err := d.flush(g, func(m int, isNull bool, v, n int64) error {
+			key := h.sideKeyTo(h.sideBuf[:0], sk, d.aggs[m])
+			key = d.valueKey(key, isNull, v)
+			h.sideBuf = key
+			if n == 0 {
+				return w.Delete(key, nil)
+			}
+			val := binary.AppendVarint(h.valBuf[:0], n)
+			if isNull {
+				val = types.AppendValue(val, nil, d.t)
+			} else {
+				val = types.AppendValue(val, v, d.t)
+			}
+			h.valBuf = val
+			return w.Set(key, val, nil)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sideKey is the table-2 key of a multiset entry.
 func (h *hashAgg) sideKey(groupKey []byte, agg int, valueKey string) []byte {
-	k := h.groups.sets.FullKey(nil, groupKey)
-	k = binary.BigEndian.AppendUint16(k, uint16(agg))
-	return append(k, valueKey...)
+	return append(h.sideKeyTo(nil, groupKey, agg), valueKey...)
+}
+
+// sideKeyTo appends the table-2 key prefix of aggregate agg's entries of
+// a group to buf.
+func (h *hashAgg) sideKeyTo(buf, groupKey []byte, agg int) []byte {
+	buf = h.groups.sets.FullKey(buf, groupKey)
+	return binary.BigEndian.AppendUint16(buf, uint16(agg))
 }
 
 // dropGroup passes every key group g has in the state tables to del.
@@ -1009,6 +1080,13 @@ func (h *hashAgg) dropGroup(g uint32, del func([]byte) error) error {
 			if err := del(h.sideKey(sk, k, key)); err != nil {
 				return err
 			}
+		}
+	}
+	for _, d := range h.dedups {
+		if err := d.keys(g, func(m int, isNull bool, v int64) error {
+			return del(d.valueKey(h.sideKeyTo(nil, sk, d.aggs[m]), isNull, v))
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -28,6 +28,9 @@ func (h *hashAgg) account(g uint32, stateLen int) {
 			n += len(set.m) * hashAggEntryBytes
 		}
 	}
+	for _, d := range h.dedups {
+		n += d.entries(g) * d.entryBytes()
+	}
 	h.cache.Bytes += int64(n) - int64(h.gbytes[g])
 	h.gbytes[g] = int32(min(n, 1<<31-1))
 }

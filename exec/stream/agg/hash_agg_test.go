@@ -364,7 +364,7 @@ func TestHashAggWindowCleanup(t *testing.T) {
 // hashAggFullSpec is a spec with every kind of aggregate state, over
 // input (k int4, v int8, s text, n numeric, f float8).
 func hashAggFullSpec(t *testing.T) (*HashAggSpec, []types.T) {
-	in := []types.T{types.TInt4, types.TInt8, types.TText, types.TNumeric, types.TFloat8}
+	in := []types.T{types.TInt4, types.TInt8, types.TText, types.TNumeric, types.TFloat8, types.TBool, types.TInt4}
 	return &HashAggSpec{
 		GroupCols: []int{0}, GroupTypes: []types.T{types.TInt4}, WindowCol: -1,
 		Aggs: []batch.AggSpec{
@@ -377,6 +377,14 @@ func hashAggFullSpec(t *testing.T) (*HashAggSpec, []types.T) {
 			streamtest.AggCall(t, "sum", []int{4}, []types.T{types.TFloat8}),
 			streamtest.AggCall(t, "string_agg", []int{2, 2}, []types.T{types.TText, types.TText}),
 			streamtest.AggCall(t, "stddev_samp", []int{1}, []types.T{types.TInt8}),
+			// DISTINCT over integer columns, with and without FILTER: one
+			// dedup table per column (agg_state_distinct.go).
+			hashAggDistinct(streamtest.AggCall(t, "count", []int{1}, []types.T{types.TInt8})),
+			hashAggFiltered(hashAggDistinct(streamtest.AggCall(t, "count", []int{1}, []types.T{types.TInt8})), 5),
+			hashAggFiltered(hashAggDistinct(streamtest.AggCall(t, "sum", []int{1}, []types.T{types.TInt8})), 5),
+			hashAggFiltered(hashAggDistinct(streamtest.AggCall(t, "max", []int{1}, []types.T{types.TInt8})), 5),
+			hashAggDistinct(streamtest.AggCall(t, "count", []int{6}, []types.T{types.TInt4})),
+			hashAggFiltered(hashAggDistinct(streamtest.AggCall(t, "sum", []int{6}, []types.T{types.TInt4})), 5),
 		},
 	}, in
 }
@@ -395,7 +403,15 @@ func hashAggRandomRow(r *rand.Rand, keys int) []types.Datum {
 	if r.IntN(6) > 0 {
 		v = int64(r.IntN(1000) - 500)
 	}
-	return streamtest.Row(int64(r.IntN(keys)), v, s, n, float64(r.IntN(64))/4)
+	var b types.Datum
+	if r.IntN(5) > 0 {
+		b = r.IntN(2) == 0
+	}
+	var d types.Datum
+	if r.IntN(8) > 0 {
+		d = int64(r.IntN(12))
+	}
+	return streamtest.Row(int64(r.IntN(keys)), v, s, n, float64(r.IntN(64))/4, b, d)
 }
 
 // hashAggChangelog generates chunks of random inserts and deletes of live
@@ -464,6 +480,9 @@ func hashAggRecompute(t *testing.T, spec *HashAggSpec, in []types.T, live [][]ty
 			argRows := make([][]types.Datum, 0, len(rows))
 			seen := map[string]bool{}
 			for _, rw := range rows {
+				if a.Filter >= 0 && rw[a.Filter] != true {
+					continue
+				}
 				ar := make([]types.Datum, len(a.Args))
 				var ak []byte
 				for j, c := range a.Args {
@@ -685,4 +704,65 @@ func TestHashAggLegacyWatermark(t *testing.T) {
 	if wm, err := p.Load(env2.State); err != nil || wm != w1+1 {
 		t.Fatalf("stored watermark %v, %v", wm, err)
 	}
+}
+
+// TestHashAggDistinctFiltersShareATable: count(DISTINCT x) with several
+// FILTERs over the same integer column (Nexmark q16's shape) share one
+// dedup table, a row moves only the counts its FILTERs pass, and the
+// state holds one table-2 row per aggregate and value, as the
+// per-aggregate multisets wrote it.
+func TestHashAggDistinctFiltersShareATable(t *testing.T) {
+	env, db := streamtest.Env(t)
+	in := []types.T{types.TText, types.TInt8, types.TBool, types.TBool}
+	cnt := func() batch.AggSpec {
+		return hashAggDistinct(streamtest.AggCall(t, "count", []int{1}, []types.T{types.TInt8}))
+	}
+	spec := &HashAggSpec{
+		GroupCols: []int{0}, GroupTypes: []types.T{types.TText}, WindowCol: -1,
+		Aggs: []batch.AggSpec{
+			cnt(), hashAggFiltered(cnt(), 2), hashAggFiltered(cnt(), 3),
+			streamtest.AggCall(t, "count", nil, nil),
+		},
+	}
+	op, s := hashAggOpen(t, spec, env, in)
+	h := op.(*hashAgg)
+	if len(h.dedups) != 1 || len(h.dedups[0].aggs) != 3 {
+		t.Fatalf("dedup tables %d, want one of 3 aggregates", len(h.dedups))
+	}
+	hashAggPush(t, op, in, hashAggOps(stream.Insert, 5),
+		streamtest.Row("a", int64(1), true, false), streamtest.Row("a", int64(1), false, true),
+		streamtest.Row("a", int64(2), true, nil), streamtest.Row("a", nil, true, true),
+		streamtest.Row("b", int64(7), false, false))
+	hashAggExpect(t, "epoch 1", hashAggEpoch(t, op, s, db, 1), "+ a 2 2 1 4", "+ b 1 0 0 1")
+	// a: 1 (all, f1, f2), 2 (all, f1), NULL (all, f1, f2); b: 7 (all).
+	if n := streamtest.StateRows(t, db, 2); n != 9 {
+		t.Fatalf("%d table-2 rows, want 9", n)
+	}
+	if got := h.dedups[0].entries(h.fmapOrSmap(t, "a")); got != 3 {
+		t.Fatalf("group a holds %d entries, want 3 (1, 2, NULL)", got)
+	}
+	// The 1 that passed the first FILTER goes: only that count drops.
+	hashAggPush(t, op, in, hashAggOps(stream.Delete, 1), streamtest.Row("a", int64(1), true, false))
+	hashAggExpect(t, "epoch 2", hashAggEpoch(t, op, s, db, 2), "U- a 2 2 1 4", "U+ a 2 1 1 3")
+	if n := streamtest.StateRows(t, db, 2); n != 8 {
+		t.Fatalf("%d table-2 rows, want 8", n)
+	}
+	// After a restart the counts go on from the stored ones.
+	env2, db2 := streamtest.Restart(t, db, nil)
+	op2, s2 := hashAggOpen(t, spec, env2, in)
+	hashAggPush(t, op2, in, hashAggOps(stream.Delete, 2), streamtest.Row("a", int64(1), false, true), streamtest.Row("a", int64(2), true, nil))
+	hashAggExpect(t, "after restart", hashAggEpoch(t, op2, s2, db2, 3), "U- a 2 1 1 3", "U+ a 0 0 0 1")
+	if n := streamtest.StateRows(t, db2, 2); n != 4 {
+		t.Fatalf("%d table-2 rows, want 4 (a's NULL, b's 7)", n)
+	}
+}
+
+// fmapOrSmap returns the group id of a one-text-column group key.
+func (h *hashAgg) fmapOrSmap(t *testing.T, key string) uint32 {
+	t.Helper()
+	g, ok := h.smap[string(types.AppendKey(nil, key, types.TText, false))]
+	if !ok {
+		t.Fatalf("no group %q", key)
+	}
+	return g
 }

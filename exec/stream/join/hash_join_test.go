@@ -655,8 +655,8 @@ func TestHashJoinCompaction(t *testing.T) {
 		all = append(all, s.Take()...)
 	}
 	left := op.(*HashJoin).sides[0]
-	if left.keyGarbage > len(left.keyHeap) || left.cols[2].(*hjVarCol).garbage > 1<<20 {
-		t.Fatalf("heaps were not compacted (key garbage %d of %d)", left.keyGarbage, len(left.keyHeap))
+	if left.keyGarbage > left.keyHeap.size() || left.cols[2].(*hjVarCol).garbage > 1<<20 {
+		t.Fatalf("heaps were not compacted (key garbage %d of %d)", left.keyGarbage, left.keyHeap.size())
 	}
 	// Insert a few more rows into freed slots, then retract everything.
 	var more [][]types.Datum

@@ -77,11 +77,11 @@ func (h *HashJoin) estimate() int64 {
 	c := h.cache
 	var n int64
 	for side, s := range h.sides {
-		n += int64(s.live)*(hjRowBytes+c.rowCols[side]) + int64(len(s.keyHeap)-s.keyGarbage)
+		n += int64(s.live)*(hjRowBytes+c.rowCols[side]) + int64(s.keyHeap.size()-s.keyGarbage)
 		n += int64(len(s.buckets)-len(s.freeBuckets)) * hjBucketBytes
 		for _, col := range s.cols {
 			if v, ok := col.(*hjVarCol); ok {
-				n += int64(len(v.heap) - v.garbage)
+				n += int64(v.heap.size() - v.garbage)
 			}
 		}
 		for _, cl := range h.cleaners[side] {

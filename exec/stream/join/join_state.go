@@ -237,7 +237,7 @@ func (c *hjBoolCol) appendValue(buf []byte, s int32) []byte {
 type hjVarCol struct {
 	t       types.T
 	dt      arrow.DataType
-	heap    []byte
+	heap    byteArena
 	off     []int
 	ln      []uint32
 	valid   []bool
@@ -259,25 +259,25 @@ func (c *hjVarCol) copyIn(arr arrow.Array, rows, slots []int32) {
 			s := slots[k]
 			c.valid[s] = a.IsValid(int(i))
 			v := a.Value(int(i))
-			c.off[s], c.ln[s] = len(c.heap), uint32(len(v))
-			c.heap = append(c.heap, v...)
+			off, buf := c.heap.alloc(len(v))
+			copy(buf, v)
+			c.off[s], c.ln[s] = off, uint32(len(v))
 		}
 	case *array.Binary:
 		for k, i := range rows {
 			s := slots[k]
 			c.valid[s] = a.IsValid(int(i))
 			v := a.Value(int(i))
-			c.off[s], c.ln[s] = len(c.heap), uint32(len(v))
-			c.heap = append(c.heap, v...)
+			c.off[s], c.ln[s] = c.heap.add(v), uint32(len(v))
 		}
 	default:
 		for _, s := range slots {
-			c.valid[s], c.off[s], c.ln[s] = false, len(c.heap), 0
+			c.valid[s], c.off[s], c.ln[s] = false, 0, 0
 		}
 	}
 }
 
-func (c *hjVarCol) value(s int32) []byte { return c.heap[c.off[s] : c.off[s]+int(c.ln[s])] }
+func (c *hjVarCol) value(s int32) []byte { return c.heap.bytes(c.off[s], int(c.ln[s])) }
 
 func (c *hjVarCol) gather(slots []int32) arrow.Array {
 	n := len(slots)
@@ -311,17 +311,15 @@ func (c *hjVarCol) free(slots []int32) {
 }
 
 func (c *hjVarCol) compact(meta []hjRowMeta) {
-	if c.garbage < 1<<20 || c.garbage < len(c.heap)/2 {
+	if c.garbage < 1<<20 || c.garbage < c.heap.size()/2 {
 		return
 	}
-	heap := make([]byte, 0, len(c.heap)-c.garbage)
+	var heap byteArena
 	for s := range meta {
 		if meta[s].flags&hjLive == 0 {
 			continue
 		}
-		v := c.value(int32(s))
-		c.off[s] = len(heap)
-		heap = append(heap, v...)
+		c.off[s] = heap.add(c.value(int32(s)))
 	}
 	c.heap, c.garbage = heap, 0
 }
@@ -504,7 +502,7 @@ type hjSide struct {
 
 	colCap int // slots the columns can hold
 
-	keyHeap    []byte
+	keyHeap    byteArena // each row's state key (join key, stream key [, seq])
 	keyGarbage int
 
 	// Memory budget bookkeeping (join_cache.go), kept only when cache
@@ -572,13 +570,17 @@ func (s *hjSide) findBucket(hash uint64, key []byte) int32 {
 func (s *hjSide) insert(slot int32, jk []byte, jkHash uint64, jkNull bool, sk []byte, pkHash uint64, seq uint64) {
 	m := &s.meta[slot]
 	*m = hjRowMeta{bucket: -1, pkNext: -1, flags: hjLive | hjDirty, pkHash: pkHash}
-	m.keyOff = len(s.keyHeap)
 	m.jkLen, m.skLen = uint32(len(jk)), uint32(len(sk))
-	s.keyHeap = append(append(s.keyHeap, jk...), sk...)
+	n := len(jk) + len(sk)
 	if s.noSK {
-		s.keyHeap = binary.BigEndian.AppendUint64(s.keyHeap, seq)
+		n += 8
 	}
-	m.keyLen = uint32(len(s.keyHeap) - m.keyOff)
+	off, buf := s.keyHeap.alloc(n)
+	copy(buf[copy(buf, jk):], sk)
+	if s.noSK {
+		binary.BigEndian.PutUint64(buf[n-8:], seq)
+	}
+	m.keyOff, m.keyLen = off, uint32(n)
 	s.dirty = append(s.dirty, slot)
 
 	s.live++
@@ -661,8 +663,8 @@ func (s *hjSide) lookupPK(sk []byte, pkHash uint64) int32 {
 	}
 	for slot >= 0 {
 		m := &s.meta[slot]
-		start := m.keyOff + int(m.jkLen)
-		if bytes.Equal(s.keyHeap[start:start+int(m.skLen)], sk) {
+		key := s.keyHeap.bytes(m.keyOff, int(m.keyLen))
+		if bytes.Equal(key[m.jkLen:m.jkLen+m.skLen], sk) {
 			return slot
 		}
 		slot = m.pkNext
@@ -674,7 +676,7 @@ func (s *hjSide) lookupPK(sk []byte, pkHash uint64) int32 {
 // moves).
 func (s *hjSide) stateKey(slot int32) []byte {
 	m := &s.meta[slot]
-	return s.keyHeap[m.keyOff : m.keyOff+int(m.keyLen)]
+	return s.keyHeap.bytes(m.keyOff, int(m.keyLen))
 }
 
 // remove unlinks a live row, deleting it from storage at the next
@@ -731,16 +733,14 @@ func (s *hjSide) releaseDeferred() {
 	for _, c := range s.cols {
 		c.compact(s.meta)
 	}
-	if s.keyGarbage >= 1<<20 && s.keyGarbage >= len(s.keyHeap)/2 {
-		heap := make([]byte, 0, len(s.keyHeap)-s.keyGarbage)
+	if s.keyGarbage >= 1<<20 && s.keyGarbage >= s.keyHeap.size()/2 {
+		var heap byteArena
 		for i := range s.meta {
 			m := &s.meta[i]
 			if m.flags&hjLive == 0 {
 				continue
 			}
-			off := len(heap)
-			heap = append(heap, s.keyHeap[m.keyOff:m.keyOff+int(m.keyLen)]...)
-			m.keyOff = off
+			m.keyOff = heap.add(s.keyHeap.bytes(m.keyOff, int(m.keyLen)))
 		}
 		s.keyHeap, s.keyGarbage = heap, 0
 	}
