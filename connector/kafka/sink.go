@@ -53,6 +53,7 @@ const (
 	optTopicCreate     = "topic.create"
 	optTopicPartitions = "topic.partitions"
 	optTopicReplicas   = "topic.replication.factor"
+	optCompression     = "properties.compression.type"
 )
 
 // sinkOptions is the option schema of Kafka sinks.
@@ -73,6 +74,8 @@ func sinkOptions() []connector.Option {
 			Description: "the partitions of a topic the sink creates"},
 		{Name: optTopicReplicas, Type: connector.Int, Min: 1, Max: 1 << 15,
 			Description: "the replication factor of a topic the sink creates (default: the brokers' default.replication.factor)"},
+		{Name: optCompression, Type: connector.Enum, Values: []string{"none", "gzip", "snappy", "lz4", "zstd"}, Default: "snappy",
+			Description: "the codec of the record batches the sink produces; snappy costs the producer less CPU than the bytes it saves cost to send and store"},
 		{Name: optDeliveryTimeout, Type: connector.Duration, Default: "30s",
 			Description: "how long one delivery to the brokers may take before it is abandoned and retried"},
 	}, clientOptions()...)
@@ -116,7 +119,8 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		if txid == "" {
 			txid = "streamsql-sink-" + cfg.Identity
 		}
-		t := &kafkaTarget{opts: opts, topic: topic, txid: txid, group: txid, timeout: timeout, replicas: -1, partitions: 1}
+		t := &kafkaTarget{opts: opts, topic: topic, txid: txid, group: txid, timeout: timeout, replicas: -1, partitions: 1,
+			codec: compressionCodec(cfg.Options.Get(optCompression))}
 		if v, ok := connector.ParseBool(cfg.Options.Get(optTopicCreate)); ok {
 			t.create = v
 		}
@@ -130,6 +134,24 @@ func newSink(cfg *connector.SinkConfig) (func(*stream.Env, *stream.SinkInput) (s
 		}
 		return stream.NewLogSinkWriter(env, in, enc, t, nil), nil
 	}, nil
+}
+
+// compressionCodec is the kgo codec of a properties.compression.type
+// value (checked by the option schema).
+func compressionCodec(v string) kgo.CompressionCodec {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "gzip":
+		return kgo.GzipCompression()
+	case "snappy":
+		return kgo.SnappyCompression()
+	case "lz4":
+		return kgo.Lz4Compression()
+	case "zstd":
+		return kgo.ZstdCompression()
+	case "none":
+		return kgo.NoCompression()
+	}
+	return kgo.SnappyCompression()
 }
 
 // kafkaTarget delivers a sink's log into a topic in transactions.
@@ -146,8 +168,11 @@ type kafkaTarget struct {
 	partitions int32
 	replicas   int16
 	ensured    bool
-	// krs are the records of the last delivery, reused by the next.
-	krs []kgo.Record
+	// codec compresses the produced batches.
+	codec kgo.CompressionCodec
+	// blocks are the produce records, reused once acknowledged; nil
+	// until the client's first delivery (produce_blocks.go).
+	blocks *blockPool
 }
 
 // ensureTopic creates the topic when it is missing and creation is on.
@@ -196,6 +221,7 @@ func (t *kafkaTarget) client() (*kgo.Client, error) {
 		kgo.ProducerBatchMaxBytes(1<<20),
 		kgo.MaxBufferedRecords(1<<20),
 		kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(t.codec),
 	)
 	cl, err := kgo.NewClient(o...)
 	if err != nil {
@@ -210,6 +236,8 @@ func (t *kafkaTarget) reset() {
 		t.cl.Close()
 		t.cl = nil
 	}
+	// The closed client may still hold records of the pool's blocks.
+	t.blocks = nil
 	// A topic recreated (or a new cluster) has a new id, and may be gone.
 	t.topicID = [16]byte{}
 	t.ensured = false
@@ -272,38 +300,34 @@ func (t *kafkaTarget) deliver(ctx context.Context, cl *kgo.Client, upTo uint64, 
 	if err := cl.BeginTransaction(); err != nil {
 		return err
 	}
+	if t.blocks == nil {
+		t.blocks = newBlockPool()
+	}
+	pool := t.blocks
+	// One create time for the delivery's records: kgo would read the
+	// clock for each.
+	now := time.Now()
 	var first error
-	failed := make(chan error, 1)
-	promise := func(_ *kgo.Record, err error) {
+	for i := 0; i < len(recs) && first == nil; i += produceBlock {
+		b, err := pool.take(ctx)
 		if err != nil {
-			select {
-			case failed <- err:
-			default:
-			}
+			first = err
+			break
+		}
+		part := recs[i:min(i+produceBlock, len(recs))]
+		for j := range part {
+			b.recs[j] = kgo.Record{Topic: t.topic, Key: part[j].Key, Value: part[j].Value, Timestamp: now}
+		}
+		b.pending.Store(int32(len(part)))
+		for j := range part {
+			cl.Produce(ctx, &b.recs[j], b.done)
 		}
 	}
-	// The records are reused from one delivery to the next: kgo is done
-	// with them once Flush returns (a failed delivery drops them, since
-	// a record may still be in a buffer of the client being reset).
-	if cap(t.krs) < len(recs) {
-		t.krs = make([]kgo.Record, len(recs))
-	}
-	krs := t.krs[:len(recs)]
-	t.krs = nil
-	for i := range recs {
-		kr := &krs[i]
-		*kr = kgo.Record{Topic: t.topic, Key: recs[i].Key, Value: recs[i].Value}
-		cl.Produce(ctx, kr, promise)
-	}
-	if err := cl.Flush(ctx); err != nil {
+	if err := cl.Flush(ctx); err != nil && first == nil {
 		first = err
 	}
-	select {
-	case err := <-failed:
-		if first == nil {
-			first = err
-		}
-	default:
+	if first == nil {
+		first = pool.err()
 	}
 	if first == nil {
 		first = t.commitProgress(ctx, cl, upTo)
@@ -311,11 +335,7 @@ func (t *kafkaTarget) deliver(ctx context.Context, cl *kgo.Client, upTo uint64, 
 	if first != nil {
 		return first
 	}
-	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		return err
-	}
-	t.krs = krs
-	return nil
+	return cl.EndTransaction(ctx, kgo.TryCommit)
 }
 
 // commitProgress adds the group's progress offset (upTo) to the open

@@ -94,7 +94,7 @@ type pendingEpoch struct {
 	writes  map[*Job][]*pebble.Batch
 	// viewLogs are the views' change blocks of the epoch, by view id
 	// (sink_view_log.go).
-	viewLogs map[uint32][]byte
+	viewLogs map[uint32]*ViewChanges
 	// injected is when the epoch's barrier was injected.
 	injected time.Time
 }
@@ -326,6 +326,7 @@ func (c *Coordinator) forgetLocked(j *Job) {
 			w.Close()
 		}
 		delete(p.writes, j)
+		p.viewLogs[j.spec.ID].Release()
 		delete(p.viewLogs, j.spec.ID)
 	}
 	c.tryCommitLocked()
@@ -365,7 +366,7 @@ func (c *Coordinator) failLocked(j *Job, err error) {
 }
 
 // collect receives a job's writes for an epoch.
-func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch, viewLogs map[uint32][]byte) {
+func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch, viewLogs map[uint32]*ViewChanges) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.pending[epoch]
@@ -373,13 +374,16 @@ func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch, viewLogs
 		for _, w := range ws {
 			w.Close()
 		}
+		for _, ch := range viewLogs {
+			ch.Release()
+		}
 		return
 	}
 	delete(p.waiting, j)
 	p.writes[j] = ws
 	for v, blk := range viewLogs {
 		if p.viewLogs == nil {
-			p.viewLogs = map[uint32][]byte{}
+			p.viewLogs = map[uint32]*ViewChanges{}
 		}
 		p.viewLogs[v] = blk
 	}
@@ -416,6 +420,9 @@ func (c *Coordinator) tryCommitLocked() {
 		if c.stalled != nil {
 			c.log.Info("epoch commits resumed", "epoch", e)
 			c.stalled = nil
+		}
+		for _, ch := range p.viewLogs {
+			ch.Release()
 		}
 		delete(c.pending, e)
 		delete(c.times, e)

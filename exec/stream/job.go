@@ -140,7 +140,7 @@ type Job struct {
 	// ops are the plan nodes' counters (operator_stats.go).
 	ops *jobOps
 	// viewLogs are the view's change blocks per epoch (Barrier.ViewLog).
-	viewLogs map[uint64]map[uint32][]byte
+	viewLogs map[uint64]map[uint32]*ViewChanges
 }
 
 type jobSource struct {
@@ -596,15 +596,16 @@ func (f *fragment) barrier(epoch uint64, pos [][]byte, stop bool) error {
 		j.mu.Lock()
 		j.writes[epoch] = append(j.writes[epoch], extra)
 		j.mu.Unlock()
-	}, ViewLog: func(view uint32, block []byte) {
+	}, ViewLog: func(view uint32, changes *ViewChanges) {
 		j.mu.Lock()
 		if j.viewLogs == nil {
-			j.viewLogs = map[uint64]map[uint32][]byte{}
+			j.viewLogs = map[uint64]map[uint32]*ViewChanges{}
 		}
 		if j.viewLogs[epoch] == nil {
-			j.viewLogs[epoch] = map[uint32][]byte{}
+			j.viewLogs[epoch] = map[uint32]*ViewChanges{}
 		}
-		j.viewLogs[epoch][view] = block
+		j.viewLogs[epoch][view].Release()
+		j.viewLogs[epoch][view] = changes
 		j.mu.Unlock()
 	}}
 	// Rejects of functions that fail while the operators handle the

@@ -74,7 +74,7 @@ type materialize struct {
 	logs changeLogs
 	// sinkChanges are the epoch's changes for the sinks reading the view
 	// (sink_view_log.go).
-	sinkChanges viewChanges
+	sinkChanges *ViewChanges
 
 	mu      sync.Mutex
 	downs   []*viewLink
@@ -106,22 +106,24 @@ func (m *materialize) Chunk(_ int, c *Chunk) error {
 		m.row = make([]types.Datum, len(m.spec.Visible))
 	}
 	logging := len(m.logs.active) > 0
-	toSinks := m.env.Views != nil && m.env.Views.readBySink(m.spec.ViewID)
+	if m.env.Views != nil && m.env.Views.readBySink(m.spec.ViewID) {
+		if m.sinkChanges == nil {
+			m.sinkChanges = &ViewChanges{keyExpr: m.keyExpr, visible: m.spec.Visible, types: m.spec.Types, visTypes: m.visTypes}
+		}
+		m.sinkChanges.add(c)
+	}
 	for i := 0; i < c.N; i++ {
 		m.keyBuf = m.keyExpr.appendRow(append(m.keyBuf[:0], m.prefix...), c.Cols, i)
 		if keys != nil {
 			keys[i] = string(m.keyBuf[len(m.prefix):])
 		}
-		if c.Ops[i].IsInsert() || logging || toSinks {
+		if c.Ops[i].IsInsert() || logging {
 			for j, vc := range m.spec.Visible {
 				m.row[j] = types.GetDatum(c.Cols[vc], i, ts[vc])
 			}
 			m.valBuf = types.EncodeRow(m.valBuf[:0], m.row, m.visTypes)
 			if logging {
 				m.logs.add(c.Ops[i], m.keyBuf[len(m.prefix):], m.valBuf)
-			}
-			if toSinks {
-				m.sinkChanges.add(c.Ops[i], m.keyBuf[len(m.prefix):], m.valBuf)
 			}
 		}
 		if c.Ops[i].IsInsert() {
@@ -200,8 +202,13 @@ func (m *materialize) Watermark(_ int, w Watermark) error {
 }
 
 func (m *materialize) Barrier(b *Barrier) error {
-	if blk := m.sinkChanges.take(); blk != nil && b.ViewLog != nil {
-		b.ViewLog(m.spec.ViewID, blk)
+	if ch := m.sinkChanges; ch != nil {
+		m.sinkChanges = nil
+		if b.ViewLog != nil {
+			b.ViewLog(m.spec.ViewID, ch)
+		} else {
+			ch.Release()
+		}
 	}
 	if len(m.logs.active) > 0 {
 		if m.w == nil {

@@ -203,9 +203,13 @@ func NewLogSinkWriter(env *Env, in *SinkInput, enc SinkEncoder, target SinkTarge
 	w.drain = &drainer{id: in.ID, env: env, target: target, log: log}
 	// The log a resumed job finds counts against its bound from the
 	// start, before the target is reachable again.
-	if err := w.drain.count(0); err != nil {
+	last, err := w.drain.count(0)
+	if err != nil {
 		log.Warn("counting the sink log", "err", err)
+		last = ^uint64(0)
 	}
+	// The log found here is read back from pebble (sink_log_handoff.go).
+	w.drain.hand.skip(last)
 	if env.Stats != nil {
 		env.Stats.LoggedSink.Store(true)
 	}
@@ -240,6 +244,9 @@ func (w *LogSinkWriter) newBuf() []byte {
 	if b, ok := w.free.Take(); ok {
 		return b[:0]
 	}
+	if b, ok := w.drain.hand.buffer(); ok {
+		return b
+	}
 	return make([]byte, 0, logPart+logPart/4)
 }
 
@@ -271,13 +278,19 @@ func (w *LogSinkWriter) Barrier(b *Barrier) error {
 				return err
 			}
 		}
-		for i, p := range w.parts {
+		for i := range w.parts {
 			if err := b.Writes.Set(SinkLogKey(w.in.ID, b.Epoch, uint32(i)), w.packed[i], nil); err != nil {
 				return err
 			}
-			// The batch copied it.
-			w.free.Put(p)
 		}
+		// The batch copied the compressed parts; the drainer takes the
+		// parts themselves when it can.
+		if !w.drain.hand.offer(b.Epoch, w.parts, w.rows, size) {
+			for _, p := range w.parts {
+				w.free.Put(p)
+			}
+		}
+		clear(w.parts)
 		w.drain.logged(w.rows, size)
 		w.parts = w.parts[:0]
 		w.rows = 0
@@ -333,6 +346,10 @@ type drainer struct {
 	// about drainBatch bytes.
 	recs []SinkRecord
 	bufs [][]byte
+	// hand has the epochs the writer logged, uncompressed; held are the
+	// ones being delivered from it.
+	hand handoff
+	held []handoffEpoch
 }
 
 func (d *drainer) logged(rows, bytes int64) {
@@ -383,7 +400,7 @@ func (d *drainer) run(ctx context.Context) {
 				fail("log truncation", err)
 				continue
 			}
-			if err := d.count(e); err != nil {
+			if _, err := d.count(e); err != nil {
 				fail("log scan", err)
 				continue
 			}
@@ -394,7 +411,10 @@ func (d *drainer) run(ctx context.Context) {
 		if d.env.Committed != nil {
 			committed = d.env.Committed()
 		}
-		recs, upTo, epochs, stored, err := d.read(d.delivered.Load())
+		recs, upTo, epochs, stored, err := d.readHandoff(d.delivered.Load(), committed)
+		if err == nil && len(recs) == 0 {
+			recs, upTo, epochs, stored, err = d.read(d.delivered.Load())
+		}
 		if err != nil {
 			fail("log read", err)
 			continue
@@ -426,6 +446,7 @@ func (d *drainer) run(ctx context.Context) {
 		}
 		backoff = 100 * time.Millisecond
 		d.delivered.Store(upTo)
+		d.hand.drop(upTo)
 		if err := d.drop(upTo); err != nil {
 			fail("log truncation", err)
 			recovered = false
@@ -509,35 +530,36 @@ func (d *drainer) drop(upTo uint64) error {
 	return b.Commit(pebble.NoSync)
 }
 
-// count recomputes the lag from the log after epoch from.
-func (d *drainer) count(from uint64) error {
+// count recomputes the lag from the log after epoch from and returns the
+// last epoch the log holds (from when none).
+func (d *drainer) count(from uint64) (uint64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	lo, hi := sinkLogSpan(d.id, from+1)
 	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer it.Close()
 	var epochs, rows, stored int64
-	var last uint64
+	last := from
 	var recs []SinkRecord
 	var scratch []byte
 	for ok := it.First(); ok; ok = it.Next() {
 		e := binary.BigEndian.Uint64(it.Key()[6:14])
-		if e != last {
+		if e != last || epochs == 0 {
 			epochs++
 			last = e
 		}
 		stored += int64(len(it.Value()))
 		v, err := s2.Decode(scratch[:cap(scratch)], it.Value())
 		if err != nil {
-			return err
+			return 0, err
 		}
 		scratch = v
 		recs, err = DecodeSinkRecords(recs[:0], v)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		rows += int64(len(recs))
 	}
@@ -545,5 +567,51 @@ func (d *drainer) count(from uint64) error {
 	d.lagRows.Store(rows)
 	d.lagBytes.Store(stored)
 	d.publish()
-	return it.Error()
+	return last, it.Error()
+}
+
+// readHandoff is read from the hand-off: the records of the committed
+// epochs after from that the writer handed over, when they are all the
+// log holds after from (none otherwise).
+func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int, int64, error) {
+	d.held = d.hand.next(d.held[:0], from, committed, drainBatch)
+	if len(d.held) == 0 {
+		return nil, 0, 0, 0, nil
+	}
+	// An epoch is delivered only once its log is committed: a job that
+	// failed before its epoch committed handed over an epoch that never
+	// was.
+	for i, e := range d.held {
+		_, closer, err := d.env.DB.Pebble().Get(SinkLogKey(d.id, e.epoch, 0))
+		if errors.Is(err, pebble.ErrNotFound) {
+			d.hand.skip(e.epoch)
+			d.held = d.held[:i]
+			break
+		}
+		if err != nil {
+			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e.epoch, err)
+		}
+		closer.Close()
+	}
+	n := 0
+	for _, e := range d.held {
+		n += int(e.rows)
+	}
+	recs := slices.Grow(d.recs[:0], n)
+	var stored int64
+	var upTo uint64
+	var err error
+	for _, e := range d.held {
+		for _, p := range e.parts {
+			if recs, err = DecodeSinkRecords(recs, p); err != nil {
+				return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e.epoch, err)
+			}
+		}
+		stored += e.stored
+		upTo = e.epoch
+	}
+	d.recs = recs
+	epochs := len(d.held)
+	clear(d.held)
+	return recs, upTo, epochs, stored, nil
 }

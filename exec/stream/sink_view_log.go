@@ -10,10 +10,11 @@ package stream
 // (job_retry.go) or is being resumed misses the epochs the view commits
 // meanwhile. The view log keeps them, per sink:
 //
-//   - the view's materialize operator encodes every change of an epoch
-//     once (op, storage key, row) while a sink reads the view, and hands
-//     the block to the coordinator with the epoch's writes
-//     (Barrier.ViewLog);
+//   - the view's materialize operator keeps the chunks of its changes
+//     of an epoch while a sink reads the view, and hands them to the
+//     coordinator with the epoch's writes (Barrier.ViewLog, ViewChanges);
+//     they are encoded (op, storage key, row) only for an epoch that
+//     commits without one of those sinks;
 //   - when the coordinator commits the epoch, it writes the block under
 //     every sink that reads the view and does not commit that epoch with
 //     it (failed, waiting for a rebuild, or catching up), in the same
@@ -48,6 +49,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -75,32 +77,76 @@ func viewLogSpan(sink uint32) (lo, hi []byte) {
 
 func viewLogLostKey(sink uint32) []byte { return jobKey(sink, 'V') }
 
-// viewChanges builds one epoch's block of a view's changes.
-type viewChanges struct {
-	n   int
-	buf []byte
+// ViewChanges are one epoch's changes of a view for the sinks reading
+// it: the chunks the view received, retained as they are. Most epochs
+// every sink reading the view commits them with it and nothing is
+// logged, so the changes are encoded into a view log block only when
+// the epoch commits without one of them (Block); Release lets them go.
+type ViewChanges struct {
+	keyExpr  *KeyExpr
+	visible  []int
+	types    []types.T // the view's input types
+	visTypes []types.T
+	chunks   []*Chunk
+	block    []byte
+	encoded  bool
 }
 
-func (v *viewChanges) add(op Op, key, row []byte) {
-	v.buf = append(v.buf, byte(op))
-	v.buf = binary.AppendUvarint(v.buf, uint64(len(key)))
-	v.buf = append(v.buf, key...)
-	v.buf = binary.AppendUvarint(v.buf, uint64(len(row)))
-	v.buf = append(v.buf, row...)
-	v.n++
+// add retains c's columns and ops.
+func (v *ViewChanges) add(c *Chunk) {
+	for _, a := range c.Cols {
+		a.Retain()
+	}
+	v.chunks = append(v.chunks, &Chunk{Cols: slices.Clone(c.Cols), Ops: slices.Clone(c.Ops), N: c.N})
 }
 
-// take returns the epoch's block (nil when nothing changed) and starts
-// the next epoch's. The block is compressed only when it is written
-// (most epochs every sink reading the view commits, and nothing is).
-func (v *viewChanges) take() []byte {
-	if v.n == 0 {
+// Block returns the changes encoded as one view log block (uncompressed;
+// nil when there are none), encoding them on the first call.
+func (v *ViewChanges) Block() []byte {
+	if v == nil {
 		return nil
 	}
-	raw := binary.AppendUvarint(make([]byte, 0, len(v.buf)+binary.MaxVarintLen64), uint64(v.n))
-	raw = append(raw, v.buf...)
-	v.n, v.buf = 0, v.buf[:0]
-	return raw
+	if v.encoded {
+		return v.block
+	}
+	v.encoded = true
+	n := 0
+	for _, c := range v.chunks {
+		n += c.N
+	}
+	if n == 0 {
+		return nil
+	}
+	buf := binary.AppendUvarint(nil, uint64(n))
+	var key, val []byte
+	row := make([]types.Datum, len(v.visible))
+	for _, c := range v.chunks {
+		for i := 0; i < c.N; i++ {
+			key = v.keyExpr.appendRow(key[:0], c.Cols, i)
+			for j, vc := range v.visible {
+				row[j] = types.GetDatum(c.Cols[vc], i, v.types[vc])
+			}
+			val = types.EncodeRow(val[:0], row, v.visTypes)
+			buf = append(buf, byte(c.Ops[i]))
+			buf = binary.AppendUvarint(buf, uint64(len(key)))
+			buf = append(buf, key...)
+			buf = binary.AppendUvarint(buf, uint64(len(val)))
+			buf = append(buf, val...)
+		}
+	}
+	v.block = buf
+	return buf
+}
+
+// Release releases the retained chunks.
+func (v *ViewChanges) Release() {
+	if v == nil {
+		return
+	}
+	for _, c := range v.chunks {
+		c.Release()
+	}
+	v.chunks = nil
 }
 
 // viewLogState is the coordinator's account of one sink's view log.
@@ -184,7 +230,7 @@ func (c *Coordinator) writeViewLogsLocked(b *pebble.Batch, e uint64, p *pendingE
 		}
 		limit := st.spec.Plan.Spec.(*SinkSpec).LogMaxBytes
 		for _, v := range st.spec.Upstreams {
-			if p.viewLogs[v] == nil {
+			if p.viewLogs[v].Block() == nil {
 				continue
 			}
 			blk := packed[v]
@@ -192,7 +238,7 @@ func (c *Coordinator) writeViewLogsLocked(b *pebble.Batch, e uint64, p *pendingE
 				if packed == nil {
 					packed = map[uint32][]byte{}
 				}
-				blk = s2.Encode(nil, p.viewLogs[v])
+				blk = s2.Encode(nil, p.viewLogs[v].Block())
 				packed[v] = blk
 			}
 			if limit > 0 && st.bytes > 0 && st.bytes+int64(len(blk)) > limit {

@@ -131,10 +131,10 @@ type Barrier struct {
 	// committed with them (the operator must not touch it afterwards).
 	// Nil in tests: use Writes.
 	Also func(w *pebble.Batch)
-	// ViewLog hands the coordinator a view's changes of the epoch, one
-	// block (sink_view_log.go), for the sinks reading the view that do
-	// not commit the epoch. Nil in tests.
-	ViewLog func(view uint32, block []byte)
+	// ViewLog hands the coordinator a view's changes of the epoch
+	// (sink_view_log.go), for the sinks reading the view that do not
+	// commit the epoch; the coordinator releases them. Nil in tests.
+	ViewLog func(view uint32, changes *ViewChanges)
 	// leave, when set, runs as the barrier leaves its fragment (at an
 	// exchange or the job's root), before anything downstream can see
 	// it: the fragment writes into Writes what its operators produced
