@@ -41,6 +41,16 @@ var cascadeScript = []struct{ sql, notices string }{
 	{"CREATE FUNCTION dc_f(int) RETURNS int LANGUAGE sql AS 'SELECT $1 + 1'", ""},
 	{"CREATE VIEW dc_fv AS SELECT dc_f(1) AS y", ""},
 	{"DROP FUNCTION dc_f(int) CASCADE", "00000 drop cascades to view dc_fv"},
+	// DROP OWNED drops the role's objects; what others own and depends
+	// on them goes with CASCADE.
+	{"CREATE ROLE dc_r", ""},
+	{"GRANT CREATE ON SCHEMA public TO dc_r", ""},
+	{"SET ROLE dc_r", ""},
+	{"CREATE TABLE dc_o (a int)", ""},
+	{"RESET ROLE", ""},
+	{"CREATE VIEW dc_ov AS SELECT a FROM dc_o", ""},
+	{"DROP OWNED BY dc_r CASCADE", "00000 drop cascades to view dc_ov"},
+	{"DROP ROLE dc_r", ""},
 	{"SET client_min_messages = warning", ""},
 	{"CREATE TABLE dc_t (id int, x int)", ""},
 	{"CREATE VIEW dc_v1 AS SELECT id FROM dc_t", ""},
@@ -55,7 +65,7 @@ func runCascadeScript(t *testing.T, url string) {
 	conn, noticed := connectNoticed(t, url)
 	ctx := context.Background()
 	for _, stmt := range []string{"DROP SCHEMA IF EXISTS dc_s CASCADE", "DROP TABLE IF EXISTS dc_ref", "DROP TABLE IF EXISTS dc_t CASCADE",
-		"DROP VIEW IF EXISTS dc_out, dc_fv", "DROP FUNCTION IF EXISTS dc_f(int) CASCADE"} {
+		"DROP VIEW IF EXISTS dc_out, dc_fv", "DROP FUNCTION IF EXISTS dc_f(int) CASCADE", "DROP TABLE IF EXISTS dc_o CASCADE", "DROP ROLE IF EXISTS dc_r"} {
 		conn.Exec(ctx, stmt)
 	}
 	for _, c := range cascadeScript {
@@ -84,8 +94,8 @@ func runCascadeScript(t *testing.T, url string) {
 	}
 }
 
-// TestDropCascadeNotices: DROP ... CASCADE of tables, views, schemas and
-// functions reports what it takes along as PostgreSQL does; with
+// TestDropCascadeNotices: DROP ... CASCADE of tables, views, schemas,
+// functions and a role's objects reports what it takes along as PostgreSQL does; with
 // SLT_PG_DSN set, PostgreSQL 15 answers the same script the same way.
 func TestDropCascadeNotices(t *testing.T) {
 	s := openStack(t, engine.Options{})
