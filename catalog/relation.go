@@ -328,6 +328,10 @@ func (r *Relation) Table() *storage.Table {
 
 // qualifiedName is the name used in messages: bare for public, else
 // schema.name.
+// Description names r as PostgreSQL's messages about dependencies do:
+// its kind and its name, qualified outside public ("view s.v").
+func (r *Relation) Description() string { return r.Kind.String() + " " + r.qualifiedName() }
+
 func (r *Relation) qualifiedName() string {
 	if r.Schema == "public" {
 		return r.Name

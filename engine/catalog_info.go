@@ -59,6 +59,41 @@ func (c catalogReader) exprText(r *catalog.Relation, text string, want types.T, 
 	return out
 }
 
+// PrettyExpr finds the stored expression of relation rel (a policy's
+// USING or WITH CHECK, a column default, a CHECK constraint) that
+// pg_get_expr prints as plain, and prints it pretty, as
+// pg_get_expr(e, rel, true) does.
+func (c catalogReader) PrettyExpr(rel uint32, plain string) (string, bool) {
+	r, ok := c.s.e.cat.ByOID(rel)
+	if !ok {
+		return "", false
+	}
+	type stored struct {
+		text string
+		want types.T
+	}
+	var all []stored
+	for _, p := range r.Policies {
+		all = append(all, stored{p.Using, types.TBool}, stored{p.Check, types.TBool})
+	}
+	for _, col := range r.Columns {
+		if !col.Dropped && !col.Hidden {
+			all = append(all, stored{col.Default, col.Type})
+		}
+	}
+	for _, ck := range r.Checks {
+		all = append(all, stored{ck.Expr, types.TBool})
+	}
+	for _, st := range all {
+		if st.text != "" && c.exprText(r, st.text, st.want, false) == plain {
+			return c.exprText(r, st.text, st.want, true), true
+		}
+	}
+	return "", false
+}
+
+var _ udf.PrettyExprPrinter = catalogReader{}
+
 // Cursors lists the session's open cursors (pg_cursors).
 func (c catalogReader) Cursors() []pgcatalog.CursorRow {
 	var out []pgcatalog.CursorRow

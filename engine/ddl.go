@@ -439,6 +439,10 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 				s.skipping("00000", "schema %q does not exist", name)
 				continue
 			}
+			var cascaded []string
+			if ds.Behavior == pg.DropBehavior_DROP_CASCADE {
+				cascaded = s.e.schemaCascade(name)
+			}
 			dropped, err := s.e.cat.DropSchema(name, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
 			if err != nil {
 				return "", err
@@ -446,12 +450,18 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 			if err := s.e.dropData(x.txn, dropped); err != nil {
 				return "", err
 			}
+			s.cascadeNotice(cascaded)
 		}
 		return "DROP SCHEMA", nil
 	default:
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "DROP %s is not supported", strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
 	}
-	for _, o := range ds.Objects {
+	// What CASCADE takes along is reported once for the statement; its
+	// own targets are not reported.
+	cascade := ds.Behavior == pg.DropBehavior_DROP_CASCADE
+	seen := map[uint32]bool{}
+	var cascaded []string
+	rangeVar := func(o *pg.Node) *pg.RangeVar {
 		var parts []string
 		for _, it := range o.GetList().GetItems() {
 			parts = append(parts, it.GetString_().Sval)
@@ -460,6 +470,13 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		if len(parts) > 1 {
 			rv.Schemaname = parts[len(parts)-2]
 		}
+		return rv
+	}
+	// Every name is resolved and checked before anything is dropped; a
+	// target an earlier one's CASCADE took along is then skipped.
+	var targets []*catalog.Relation
+	for _, o := range ds.Objects {
+		rv := rangeVar(o)
 		r, err := s.resolve(nil, rv)
 		if err != nil {
 			if ds.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
@@ -477,17 +494,34 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		if err := s.checkOwner(r); err != nil {
 			return "", err
 		}
-		if err := s.dropReferences(r, ds.Behavior == pg.DropBehavior_DROP_CASCADE); err != nil {
+		seen[r.OID] = true
+		targets = append(targets, r)
+	}
+	gone := map[uint32]bool{}
+	for _, r := range targets {
+		if gone[r.OID] {
+			continue
+		}
+		var also []string
+		if cascade {
+			also = s.e.relationCascade(r, seen, nil)
+		}
+		if err := s.dropReferences(r, cascade); err != nil {
 			return "", err
 		}
-		dropped, err := s.e.cat.DropRelation(r.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
+		dropped, err := s.e.cat.DropRelation(r.OID, cascade)
 		if err != nil {
 			return "", err
 		}
 		if err := s.e.dropData(x.txn, dropped); err != nil {
 			return "", err
 		}
+		for _, d := range dropped {
+			gone[d.OID] = true
+		}
+		cascaded = append(cascaded, also...)
 	}
+	s.cascadeNotice(cascaded)
 	return tag, nil
 }
 

@@ -367,6 +367,18 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 		if err := s.e.dropData(x.txn, dropped); err != nil {
 			return "", err
 		}
+		// The aggregates over f, then the relations that called it, in
+		// dependency order (dropped lists them deepest first).
+		var also []string
+		for _, a := range fns {
+			if a.OID != f.OID {
+				also = append(also, "function "+a.Signature())
+			}
+		}
+		for i := len(dropped) - 1; i >= 0; i-- {
+			also = append(also, dropped[i].Description())
+		}
+		s.cascadeNotice(also)
 	}
 	return tag, nil
 }

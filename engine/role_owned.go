@@ -40,6 +40,17 @@ func (s *Session) dropOwned(x *execution, st *pg.DropOwnedStmt) (string, error) 
 		return "", err
 	}
 	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
+	// The owned objects are the drop's targets; what CASCADE takes along
+	// besides them is reported.
+	owned := map[uint32]bool{}
+	for _, r := range s.e.cat.Relations() {
+		for _, role := range roles {
+			if r.Owner == role {
+				owned[r.OID] = true
+			}
+		}
+	}
+	var cascaded []string
 	for _, role := range roles {
 		// Dependent relations (views over tables) have larger OIDs:
 		// drop them first.
@@ -51,6 +62,9 @@ func (s *Session) dropOwned(x *execution, st *pg.DropOwnedStmt) (string, error) 
 			}
 			if _, ok := s.e.cat.ByOID(r.OID); !ok {
 				continue // dropped with an earlier one
+			}
+			if cascade {
+				cascaded = s.e.relationCascade(r, owned, cascaded)
 			}
 			if err := s.dropReferences(r, cascade); err != nil {
 				return "", err
@@ -67,6 +81,7 @@ func (s *Session) dropOwned(x *execution, st *pg.DropOwnedStmt) (string, error) 
 			return "", err
 		}
 	}
+	s.cascadeNotice(cascaded)
 	return "DROP OWNED", nil
 }
 

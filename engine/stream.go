@@ -683,6 +683,10 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 		if r.Kind != kind {
 			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, word)
 		}
+		var also []string
+		if d.Cascade {
+			also = s.e.cascadeFrom(r.OID, map[uint32]bool{r.OID: true}, nil)
+		}
 		dropped, err := s.e.cat.DropRelation(r.OID, d.Cascade)
 		if err != nil {
 			return "", err
@@ -690,6 +694,7 @@ func (s *Session) dropObjects(d *parser.DropObjects) (string, error) {
 		if err := s.e.dropStreaming(dropped); err != nil {
 			return "", err
 		}
+		s.cascadeNotice(also)
 	}
 	return "DROP " + strings.ToUpper(word), nil
 }

@@ -90,16 +90,23 @@ func FuzzStartupAndSASL(f *testing.F) {
 			client.Close()
 		}()
 		fe := pgproto3.NewFrontend(client, client)
-		sslAnswered := false
+		owed := 0
+		if !afterStartup {
+			owed = encryptionAnswers(data)
+		}
 		for {
 			client.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if !afterStartup && !sslAnswered && len(data) >= 8 && binary.BigEndian.Uint32(data[4:8]) == codeSSL {
-				// The one-byte answer to SSLRequest is not a message.
+			if owed > 0 {
+				// The one-byte answer to SSLRequest or GSSENCRequest is
+				// not a message.
 				var b [1]byte
 				if _, err := io.ReadFull(client, b[:]); err != nil {
 					break
 				}
-				sslAnswered = true
+				if b[0] != 'N' {
+					t.Fatalf("server answered an encryption request with %q, want 'N'", b[0])
+				}
+				owed--
 				continue
 			}
 			m, err := fe.Receive()
@@ -133,4 +140,21 @@ func mustHBA(t testing.TB, text string) *auth.HBA {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// encryptionAnswers is how many one-byte answers the server owes the
+// encryption requests (SSLRequest, GSSENCRequest) that data starts with:
+// one for each well-framed request, at most three (the fourth is refused).
+func encryptionAnswers(data []byte) int {
+	n := 0
+	for len(data) >= 8 && n < 3 {
+		l := int64(int32(binary.BigEndian.Uint32(data[0:4])))
+		code := binary.BigEndian.Uint32(data[4:8])
+		if code != codeSSL && code != codeGSSENC || l < 8 || l-4 > maxStartup || l > int64(len(data)) {
+			break
+		}
+		n++
+		data = data[l:]
+	}
+	return n
 }

@@ -135,7 +135,7 @@ type NoticeResult interface {
 // INFO, ...), a SQLSTATE (00000 for a plain notice), the message and an
 // optional hint.
 type Notice struct {
-	Severity, Code, Message, Hint string
+	Severity, Code, Message, Detail, Hint string
 }
 
 // CopyInResult is a Result for COPY ... FROM STDIN: the protocol layer

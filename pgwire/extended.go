@@ -406,7 +406,7 @@ func (c *conn) runPortal(p *portal, maxRows int, extended bool) error {
 				sev = "NOTICE"
 			}
 			c.w.send(&pgproto3.NoticeResponse{Severity: sev, SeverityUnlocalized: sev,
-				Code: n.Code, Message: n.Message, Hint: n.Hint})
+				Code: n.Code, Message: n.Message, Detail: n.Detail, Hint: n.Hint})
 		}
 	}
 	c.finishPortal(p, tag)

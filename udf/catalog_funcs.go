@@ -293,10 +293,22 @@ func (r *registry) addCatalogFuncs() {
 		return FormatType(oidOf(a[0]), mod), nil
 	})
 
-	// Column defaults are stored as SQL text, which is what adbin holds.
+	// The catalogs hold stored expressions as pg_get_expr prints them
+	// (adbin, conbin, polqual); pretty asks the catalog for the same
+	// expression with fewer parentheses.
 	expr := func(_ *Env, a []types.Datum) (types.Datum, error) { return a[0], nil }
 	stable("pg_get_expr", ts(text, oid), text, expr)
-	stable("pg_get_expr", ts(text, oid, b), text, expr)
+	stable("pg_get_expr", ts(text, oid, b), text, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if a[0] == nil || a[1] == nil || a[2] == nil || !a[2].(bool) {
+			return a[0], nil
+		}
+		if pp, ok := catalogInfo(env).(PrettyExprPrinter); ok {
+			if out, ok := pp.PrettyExpr(oidOf(a[1]), a[0].(string)); ok {
+				return out, nil
+			}
+		}
+		return a[0], nil
+	})
 
 	definition := func(kinds string) func(env *Env, a []types.Datum) (types.Datum, error) {
 		return func(env *Env, a []types.Datum) (types.Datum, error) {

@@ -20,6 +20,15 @@ type CatalogInfo interface {
 	LookupRelation(name string) (uint32, bool)
 }
 
+// PrettyExprPrinter is implemented by a catalog that prints its stored
+// expressions pretty (pg_get_expr(expr, rel, true)).
+type PrettyExprPrinter interface {
+	// PrettyExpr returns the stored expression of relation rel that
+	// pg_get_expr prints as expr, printed with only the parentheses
+	// precedence needs; ok is false when rel has no such expression.
+	PrettyExpr(rel uint32, expr string) (out string, ok bool)
+}
+
 // Setting is one run-time setting.
 type Setting struct {
 	Name, Value, Description string

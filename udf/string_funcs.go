@@ -64,6 +64,15 @@ func (r *registry) addStringFuncs() {
 		}
 		return m[0], nil
 	})
+	// overlay(t1 PLACING t2 FROM start [FOR count]): t1 with count
+	// characters from start replaced by t2 (count defaults to t2's
+	// length).
+	row("overlay", ts(t, t, i4, i4), t, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		return overlay(s(a[0]), s(a[1]), i(a[2]), i(a[3]))
+	})
+	row("overlay", ts(t, t, i4), t, func(_ *Env, a []types.Datum) (types.Datum, error) {
+		return overlay(s(a[0]), s(a[1]), i(a[2]), int64(utf8.RuneCountInString(s(a[1]))))
+	})
 	for _, name := range []string{"strpos", "position"} {
 		row(name, ts(t, t), i4, func(_ *Env, a []types.Datum) (types.Datum, error) {
 			k := strings.Index(s(a[0]), s(a[1]))
@@ -334,6 +343,23 @@ func substr(s string, start, count int64, hasCount bool) (types.Datum, error) {
 	return string(rs[start-1 : end-1]), nil
 }
 
+// overlay is text_overlay: the characters of t1 before start, t2, and
+// those of t1 from start+count on.
+func overlay(t1, t2 string, start, count int64) (types.Datum, error) {
+	if start+count <= count {
+		return nil, sqlerr.New("22011", "negative substring length not allowed")
+	}
+	head, err := substr(t1, 1, start-1, true)
+	if err != nil {
+		return nil, err
+	}
+	tail, err := substr(t1, start+count, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	return head.(string) + t2 + tail.(string), nil
+}
+
 func pad(s string, n int64, fill string, left bool) string {
 	rs := []rune(s)
 	if n <= 0 {
@@ -390,6 +416,13 @@ var reservedKeywords = map[string]bool{
 	"current_schema": true, "freeze": true, "full": true, "ilike": true, "inner": true, "is": true, "isnull": true,
 	"join": true, "left": true, "like": true, "natural": true, "notnull": true, "outer": true, "overlaps": true,
 	"right": true, "similar": true, "tablesample": true, "verbose": true,
+	// Column-name keywords, which name functions and types.
+	"between": true, "bigint": true, "bit": true, "boolean": true, "char": true, "character": true, "coalesce": true,
+	"dec": true, "decimal": true, "exists": true, "extract": true, "float": true, "greatest": true, "grouping": true,
+	"inout": true, "int": true, "integer": true, "interval": true, "least": true, "national": true, "nchar": true,
+	"none": true, "normalize": true, "numeric": true, "out": true, "overlay": true, "position": true, "precision": true,
+	"real": true, "row": true, "setof": true, "smallint": true, "substring": true, "time": true, "timestamp": true,
+	"treat": true, "trim": true, "values": true, "varchar": true,
 }
 
 // QuoteLiteral quotes a string literal as quote_literal does (E” when

@@ -86,6 +86,12 @@ type deparser struct {
 	// par is the context of the node being printed.
 	pretty bool
 	par    parent
+	// windows are the named windows of the query level (WINDOW w AS
+	// (...)).
+	windows map[string]*pg.WindowDef
+	// colNames is get_query_def's colNamesVisible: the query level's
+	// output names are seen, so each is written out.
+	colNames bool
 }
 
 // parent is what a node is printed inside, for pretty parentheses.
@@ -125,6 +131,9 @@ func (d *deparser) simple(n *pg.Node) bool {
 		case pg.A_Expr_Kind_AEXPR_OP, pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
 			return opSimple(a.Lexpr != nil, operatorName(a.Name), par)
 		case pg.A_Expr_Kind_AEXPR_IN:
+			if r := d.splitIn(a); r != nil {
+				return d.simple(r)
+			}
 			if len(a.Rexpr.GetList().GetItems()) == 1 {
 				return opSimple(true, operatorName(a.Name), par)
 			}
@@ -211,8 +220,12 @@ func (d *deparser) coercedIn(sb *strings.Builder, n *pg.Node, bound plan.Scalar,
 	return d.coerced(sb, n, bound, show)
 }
 
+// bind binds n in the query level's scope, aggregate and window calls
+// included (see aggregateHook).
 func (d *deparser) bind(n *pg.Node) (plan.Scalar, error) {
-	return d.p.binder(d.sc, "expression").bind(n)
+	b := d.p.binder(d.sc, "expression")
+	b.hook = d.aggregateHook(b)
+	return b.bind(n)
 }
 
 // isUntypedLiteral reports whether n is a string literal or NULL, which
@@ -262,7 +275,7 @@ func noTypmod(t types.T) types.T {
 }
 
 // writeConst prints a constant as ruleutils.c's get_const_expr does with
-// showtype 0 (or, with showtype -1, without its type).
+// showtype 0 (with showtype -1 without its type, with 1 always with it).
 func writeConst(sb *strings.Builder, v types.Datum, t types.T, showtype int) {
 	if v == nil {
 		sb.WriteString("NULL")
@@ -303,7 +316,7 @@ func writeConst(sb *strings.Builder, v types.Datum, t types.T, showtype int) {
 		sb.WriteString(quoteString(s))
 		label = true
 	}
-	if showtype >= 0 && label {
+	if showtype > 0 || showtype == 0 && label {
 		sb.WriteString("::" + t.String())
 	}
 }
@@ -676,6 +689,9 @@ func (d *deparser) inList(sb *strings.Builder, n *pg.Node) error {
 	a := n.GetAExpr()
 	items := a.Rexpr.GetList().GetItems()
 	op := operatorName(a.Name)
+	if r := d.splitIn(a); r != nil {
+		return d.node(sb, r)
+	}
 	if len(items) == 1 {
 		return d.operator(sb, pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_OP, a.Name, a.Lexpr, items[0], 0), a.Lexpr, op, items[0])
 	}
@@ -741,6 +757,79 @@ func (d *deparser) inList(sb *strings.Builder, n *pg.Node) error {
 	return nil
 }
 
+// splitIn returns x [NOT] IN (list) as PostgreSQL's analyser builds it
+// when some items read columns of the query level (transformAExprIn):
+// the other items, if there are two or more, as one = ANY (ARRAY[...]),
+// and each remaining item as its own comparison, joined left-deep by OR
+// (AND for NOT IN). It is nil when no item reads a column.
+func (d *deparser) splitIn(a *pg.A_Expr) *pg.Node {
+	items := a.Rexpr.GetList().GetItems()
+	var vars, consts []*pg.Node
+	for _, it := range items {
+		if d.readsColumns(it) {
+			vars = append(vars, it)
+		} else {
+			consts = append(consts, it)
+		}
+	}
+	if len(vars) == 0 {
+		return nil
+	}
+	join := pg.BoolExprType_OR_EXPR
+	if operatorName(a.Name) == "<>" {
+		join = pg.BoolExprType_AND_EXPR
+	}
+	var result *pg.Node
+	rest := items
+	if len(consts) > 1 {
+		result = pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_IN, a.Name, a.Lexpr, pg.MakeListNode(consts), a.Location)
+		rest = vars
+	}
+	for _, it := range rest {
+		cmp := pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_OP, a.Name, a.Lexpr, it, a.Location)
+		if result == nil {
+			result = cmp
+		} else {
+			result = pg.MakeBoolExprNode(join, []*pg.Node{result, cmp}, a.Location)
+		}
+	}
+	return result
+}
+
+// readsColumns reports whether n names a column of this query level
+// (contain_vars_of_level(n, 0)).
+func (d *deparser) readsColumns(n *pg.Node) bool {
+	if n == nil {
+		return false
+	}
+	if cr := n.GetColumnRef(); cr != nil {
+		var names []string
+		for _, f := range cr.Fields {
+			names = append(names, f.GetString_().GetSval())
+		}
+		qual := ""
+		if len(names) > 1 {
+			qual = names[len(names)-2]
+		}
+		depth, _, _, err := d.sc.resolve(qual, names[len(names)-1], 0)
+		return err == nil && depth == 0
+	}
+	if fc := n.GetFuncCall(); fc != nil {
+		for _, a := range fc.Args {
+			if d.readsColumns(a) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range childNodes(n) {
+		if d.readsColumns(c) {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *deparser) boolExpr(sb *strings.Builder, be *pg.BoolExpr) error {
 	par := parent{kind: parentBool, boolop: be.Boolop}
 	if be.Boolop == pg.BoolExprType_NOT_EXPR {
@@ -791,56 +880,6 @@ func writeSQLValueFunction(sb *strings.Builder, f *pg.SQLValueFunction) error {
 		sb.WriteString("(" + strconv.Itoa(int(f.Typmod)) + ")")
 	}
 	return nil
-}
-
-// funcCall prints name(args) with the casts on the arguments; the
-// functions with SQL syntax of their own (EXTRACT, AT TIME ZONE, ...) are
-// printed in that syntax.
-func (d *deparser) funcCall(sb *strings.Builder, n *pg.Node) error {
-	fc := n.GetFuncCall()
-	if fc.AggStar || fc.AggDistinct || fc.Over != nil || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.FuncVariadic {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "printing aggregate and window calls is not supported")
-	}
-	var args []plan.Scalar
-	// An aggregate in a subquery's select list does not bind as a
-	// scalar: its arguments are printed as they are.
-	if bound, err := d.bind(n); err == nil {
-		if c, ok := bound.(*plan.Call); ok {
-			args = c.Args
-		}
-	}
-	var names []string
-	for _, f := range fc.Funcname {
-		names = append(names, f.GetString_().GetSval())
-	}
-	name := names[len(names)-1]
-	if fc.Funcformat == pg.CoercionForm_COERCE_SQL_SYNTAX {
-		switch {
-		case name == "extract" && len(fc.Args) == 2 && fc.Args[0].GetAConst() != nil:
-			sb.WriteString("EXTRACT(" + fc.Args[0].GetAConst().GetSval().GetSval() + " FROM ")
-			var arg []plan.Scalar
-			if len(args) == 2 {
-				arg = args[1:]
-			}
-			return d.args(sb, fc.Args[1:], arg, ")")
-		case name == "timezone" && len(fc.Args) == 2:
-			if len(args) != 2 {
-				args = make([]plan.Scalar, 2)
-			}
-			sb.WriteByte('(')
-			if err := d.coercedIn(sb, fc.Args[1], args[1], true, parOther); err != nil {
-				return err
-			}
-			sb.WriteString(" AT TIME ZONE ")
-			if err := d.coercedIn(sb, fc.Args[0], args[0], true, parOther); err != nil {
-				return err
-			}
-			sb.WriteByte(')')
-			return nil
-		}
-	}
-	sb.WriteString(udf.QuoteIdent(name) + "(")
-	return d.args(sb, fc.Args, args, ")")
 }
 
 // caseExpr prints CASE over several lines, as pretty indentation does.
@@ -965,84 +1004,6 @@ func (d *deparser) subLink(sb *strings.Builder, n *pg.Node) error {
 		sb.WriteString("))")
 	} else {
 		sb.WriteByte(')')
-	}
-	return nil
-}
-
-// query prints a subquery (get_query_def of a simple SELECT ... FROM ...
-// WHERE ...) at the current indentation, its columns qualified.
-func (d *deparser) query(sb *strings.Builder, sel *pg.SelectStmt) error {
-	if sel.Op != pg.SetOperation_SETOP_NONE || sel.WithClause != nil || len(sel.GroupClause) > 0 || sel.HavingClause != nil ||
-		len(sel.SortClause) > 0 || sel.LimitCount != nil || sel.LimitOffset != nil || len(sel.DistinctClause) > 0 ||
-		len(sel.WindowClause) > 0 || len(sel.ValuesLists) > 0 || len(sel.LockingClause) > 0 || sel.IntoClause != nil {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "printing this subquery is not supported")
-	}
-	inner := &deparser{p: d.p, sc: &scope{parent: d.sc, ctes: d.sc.ctes}, qualify: true, indent: d.indent, pretty: d.pretty}
-	var from []string
-	for _, item := range sel.FromClause {
-		rv := item.GetRangeVar()
-		if rv == nil {
-			return sqlerr.New(sqlerr.FeatureNotSupported, "printing a subquery over %s is not supported", nodeName(item))
-		}
-		fi, err := d.p.planFromItem(item, inner.sc)
-		if err != nil {
-			return err
-		}
-		inner.sc.cols = append(inner.sc.cols, fi.rel.cols...)
-		name := rv.Relname
-		if rv.Schemaname != "" {
-			name = udf.QuoteIdent(rv.Schemaname) + "." + udf.QuoteIdent(rv.Relname)
-		} else {
-			name = udf.QuoteIdent(name)
-		}
-		if rv.Alias != nil && rv.Alias.Aliasname != rv.Relname {
-			name += " " + udf.QuoteIdent(rv.Alias.Aliasname)
-		}
-		from = append(from, name)
-	}
-	inner.indent += prettyIndentStd
-	sb.WriteString(" SELECT")
-	for i, t := range sel.TargetList {
-		rt := t.GetResTarget()
-		if i > 0 {
-			sb.WriteByte(',')
-			inner.indent -= prettyIndentStd
-			inner.newline(sb, prettyIndentVar)
-			inner.indent += prettyIndentStd
-		} else {
-			sb.WriteByte(' ')
-		}
-		if cr := rt.Val.GetColumnRef(); cr != nil && len(cr.Fields) > 0 && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
-			return sqlerr.New(sqlerr.FeatureNotSupported, "printing a subquery with * is not supported")
-		}
-		if err := inner.child(sb, rt.Val, parent{}); err != nil {
-			return err
-		}
-		// PostgreSQL shows a column's name unless it is the one the
-		// expression has anyway ("?column?" in a subquery).
-		own := deriveName(rt.Val)
-		if rt.Name != "" && rt.Name != own || rt.Name == "" && rt.Val.GetColumnRef() == nil && own != "?column?" {
-			name := rt.Name
-			if name == "" {
-				name = own
-			}
-			sb.WriteString(" AS " + udf.QuoteIdent(name))
-		}
-	}
-	if len(from) > 0 {
-		inner.indent -= prettyIndentStd
-		inner.newline(sb, 2)
-		inner.indent += prettyIndentStd
-		sb.WriteString(" FROM " + strings.Join(from, ", "))
-	}
-	if sel.WhereClause != nil {
-		inner.indent -= prettyIndentStd
-		inner.newline(sb, 1)
-		inner.indent += prettyIndentStd
-		sb.WriteString(" WHERE ")
-		if err := inner.child(sb, sel.WhereClause, parent{}); err != nil {
-			return err
-		}
 	}
 	return nil
 }
