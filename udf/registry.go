@@ -44,6 +44,7 @@ func newRegistry() *registry {
 	r.addTimezoneFuncs()
 	r.addIntervalTypmod()
 	r.addMiscFuncs()
+	r.addBackendFuncs()
 	r.addAggregates()
 	r.addStatAggregates()
 	r.addOrderedSetAggregates()
