@@ -111,6 +111,11 @@ type Session struct {
 	// cancelPending for the statement's next step.
 	parsing, inStatement, cancelPending bool
 
+	// act is what pg_stat_activity shows of the session; ended is
+	// closed when the session closes (activity.go).
+	act   *activity
+	ended chan struct{}
+
 	// connMem is the memory of this connection's open statements
 	// together (query_mem.go).
 	connMem *exec.MemPool
@@ -118,6 +123,7 @@ type Session struct {
 
 func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
 	s := &Session{e: e, info: info, sessionUser: info.User, authUser: info.User, vars: map[string]string{}, changed: map[string]string{}, clocks: map[*stmtRun]struct{}{}}
+	s.startActivity()
 	if info.Application != "" {
 		s.vars["application_name"] = info.Application
 	}
@@ -427,6 +433,11 @@ func (s *Session) Close() {
 		s.txn = nil
 	}
 	s.e.forget(s)
+	select {
+	case <-s.ended:
+	default:
+		close(s.ended)
+	}
 }
 
 func sortedSettingNames() []string {

@@ -115,6 +115,7 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	if s.txnFailed && !isTxnEnd(st.st) {
 		return nil, sqlerr.New(sqlerr.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 	}
+	s.noteActive(st.SQL())
 	ctx, run := s.statementContext(ctx)
 	defer func() {
 		if r := recover(); r != nil {
@@ -321,6 +322,7 @@ func (s *Session) execCtx(ctx context.Context, args []types.Datum) *exec.Ctx {
 			StmtTime: now,
 			Settings: s.get,
 			Catalog:  catalogReader{s},
+			Sessions: sessionSignals{s},
 		},
 		Params: args,
 		Cache:  map[any]any{},

@@ -116,6 +116,7 @@ func (s *Session) Idle() (time.Duration, error) {
 	for r := range s.clocks {
 		r.pause()
 	}
+	s.noteIdle()
 	s.mu.Lock()
 	s.cancelPending, s.inStatement = false, false
 	s.mu.Unlock()
@@ -301,12 +302,12 @@ func (r *stmtResult) Binary() bool {
 // Notices passes on the notices of the statement (pgwire.NoticeResult)
 // at or above the session's client_min_messages.
 func (r *stmtResult) Notices() []pgwire.Notice {
-	n, ok := r.Result.(pgwire.NoticeResult)
-	if !ok {
-		return nil
+	ns := r.s.takeWarnings()
+	if n, ok := r.Result.(pgwire.NoticeResult); ok {
+		ns = append(n.Notices(), ns...)
 	}
 	min, _ := r.s.get("client_min_messages")
-	return noticesFor(n.Notices(), min)
+	return noticesFor(ns, min)
 }
 
 func (r *stmtResult) Close() {

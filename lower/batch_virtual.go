@@ -57,6 +57,11 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	if cr, ok := env.Catalog.(interface{ Cursors() []pgcatalog.CursorRow }); ok {
 		s.Cursors = cr.Cursors
 	}
+	if ar, ok := env.Catalog.(interface {
+		Activity() []pgcatalog.ActivityRow
+	}); ok {
+		s.Activity = ar.Activity
+	}
 	if et, ok := env.Catalog.(interface {
 		ExprText(r *catalog.Relation, text string, want types.T) string
 	}); ok {

@@ -30,6 +30,13 @@ type StartupInfo struct {
 	// AuthMethod is how the client authenticated (an hba method name such
 	// as "trust" or "scram-sha-256").
 	AuthMethod string
+	// PID is the connection's process id, the one BackendKeyData gives
+	// the client (0 for sessions opened without a connection).
+	PID uint32
+	// Terminate ends the connection from any goroutine, as
+	// pg_terminate_backend does: the running statement is cancelled and
+	// the client gets FATAL 57P01. Nil without a connection.
+	Terminate func()
 }
 
 // Session is one client connection's view of the database. Calls on a

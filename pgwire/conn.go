@@ -63,6 +63,10 @@ type conn struct {
 	sess       Session
 	sessClosed bool
 
+	// terminating is closed by terminate (pg_terminate_backend).
+	terminating   chan struct{}
+	terminateOnce sync.Once
+
 	frames   chan frame
 	taken    chan struct{} // the state machine took a big frame
 	done     chan struct{} // closed when the state machine ends
@@ -106,6 +110,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		ctx:           cctx,
 		cancel:        cancel,
 		frames:        make(chan frame, 16),
+		terminating:   make(chan struct{}),
 		taken:         make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		loc:           time.UTC,
@@ -172,6 +177,37 @@ func (c *conn) kill() {
 	c.cancelStatement()
 	c.cancel()
 	c.nc.Close()
+}
+
+// errTerminated ends a connection that pg_terminate_backend ended.
+var errTerminated = sqlerr.New(sqlerr.AdminShutdown, "terminating connection due to administrator command")
+
+// terminate ends the connection at the request of another session: the
+// running statement is cancelled, and the state machine sends FATAL 57P01
+// in place of the statement's error or of the next ReadyForQuery wait.
+func (c *conn) terminate() {
+	c.terminateOnce.Do(func() { close(c.terminating) })
+	c.cancelStatement()
+}
+
+// terminated reports whether terminate was called.
+func (c *conn) terminated() bool {
+	select {
+	case <-c.terminating:
+		return true
+	default:
+		return false
+	}
+}
+
+// endTerminated sends the FATAL of a terminated connection; nothing is
+// sent after it.
+func (c *conn) endTerminated() {
+	c.log.Info("pgwire: connection terminated by administrator command", "pid", c.pid)
+	c.sendFatal(errTerminated)
+	if c.w.err == nil {
+		c.w.err = errTerminated
+	}
 }
 
 // cancelStatement cancels the statement running on the session, if any.
@@ -282,6 +318,10 @@ func (c *conn) next(idle bool) (frame, bool) {
 	// (before waiting, so that an idle connection holds none).
 	c.srv.msgMem.release(c.held)
 	c.held = 0
+	if c.terminated() {
+		c.endTerminated()
+		return frame{}, false
+	}
 	select {
 	case f := <-c.frames:
 		return c.took(f), true
@@ -309,6 +349,9 @@ func (c *conn) next(idle bool) (frame, bool) {
 		return frame{}, false
 	case <-shutdown:
 		c.sendFatal(sqlerr.New(sqlerr.AdminShutdown, "terminating connection due to administrator command"))
+		return frame{}, false
+	case <-c.terminating:
+		c.endTerminated()
 		return frame{}, false
 	case <-c.ctx.Done():
 		return frame{}, false
@@ -476,6 +519,12 @@ func (c *conn) noteParam(k, v string) {
 
 // sendError sends an ErrorResponse for err.
 func (c *conn) sendError(err error) {
+	if c.terminated() {
+		// The statement failed because it was cancelled for the
+		// termination: the client learns of the termination instead.
+		c.endTerminated()
+		return
+	}
 	e := sqlerr.From(err)
 	sev := e.Severity
 	if sev == "" {

@@ -138,6 +138,17 @@ func (c *conn) startup() bool {
 	}
 	c.w.send(&pgproto3.AuthenticationOk{})
 
+	// The process id is known to the session from its start (for
+	// pg_backend_pid and pg_stat_activity).
+	c.secret = make([]byte, 4)
+	if _, err := rand.Read(c.secret); err != nil {
+		c.sendFatal(sqlerr.Wrap(err, sqlerr.InternalError))
+		return false
+	}
+	c.srv.register(c)
+	info.PID = c.pid
+	info.Terminate = c.terminate
+
 	sess, err := c.open(info)
 	if err != nil {
 		c.sendFatal(err)
@@ -146,13 +157,6 @@ func (c *conn) startup() bool {
 	c.mu.Lock()
 	c.sess = sess
 	c.mu.Unlock()
-
-	c.secret = make([]byte, 4)
-	if _, err := rand.Read(c.secret); err != nil {
-		c.sendFatal(sqlerr.Wrap(err, sqlerr.InternalError))
-		return false
-	}
-	c.srv.register(c)
 
 	ps := sess.ParameterStatus()
 	names := make([]string, 0, len(ps))

@@ -45,6 +45,7 @@ func newRegistry() *registry {
 	r.addIntervalTypmod()
 	r.addMiscFuncs()
 	r.addSleepFuncs()
+	r.addBackendFuncs()
 	r.addAggregates()
 	r.addStatAggregates()
 	r.addOrderedSetAggregates()

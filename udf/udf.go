@@ -40,6 +40,9 @@ type Env struct {
 	Settings func(name string) (string, bool)
 	// Catalog answers the catalog questions functions ask; may be nil.
 	Catalog CatalogReader
+	// Sessions reaches the server's sessions (pg_backend_pid,
+	// pg_cancel_backend, pg_terminate_backend); may be nil.
+	Sessions Sessions
 	// OnRowError, when set, takes the rows a user function in a sandboxed
 	// language fails on (a throw, a timeout, too much memory): the row's
 	// result becomes NULL and the statement goes on. Streaming jobs set it
@@ -57,6 +60,20 @@ type CatalogReader interface {
 	CurrentUser() string
 	SessionUser() string
 	CurrentDatabase() string
+}
+
+// Sessions is what the server-signalling functions ask of the server: the
+// calling session's process id and the signalling of another session.
+type Sessions interface {
+	// BackendPID is the calling session's process id.
+	BackendPID() int32
+	// CancelBackend cancels the statement running in session pid, if the
+	// caller may. It reports false (after a WARNING to the caller) when pid
+	// is no session; a caller without the right gets 42501.
+	CancelBackend(pid int32) (bool, error)
+	// TerminateBackend ends session pid as CancelBackend cancels; with a
+	// positive timeout it waits that long for the session to end.
+	TerminateBackend(pid int32, timeout time.Duration) (bool, error)
 }
 
 // PrivilegeChecker is implemented by catalog readers that know the

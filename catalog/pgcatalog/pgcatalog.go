@@ -97,6 +97,9 @@ type Snapshot struct {
 	OperatorStats func() []OperatorStatRow
 	// Cursors returns the session's open cursors; nil shows none.
 	Cursors func() []CursorRow
+	// Activity returns the sessions for pg_stat_activity, the query text
+	// of those the user may not see already replaced; nil shows none.
+	Activity func() []ActivityRow
 	// ExprText prints a stored expression of r (a policy's USING or WITH
 	// CHECK, a column default; stored as type want) as PostgreSQL's
 	// pg_get_expr does; nil shows the stored text.

@@ -43,10 +43,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_language":        languageRows,
 	"pg_catalog.pg_policy":          policyRows,
 	"pg_catalog.pg_policies":        policiesViewRows,
-	"pg_catalog.pg_stat_activity": func(s *Snapshot) []row {
-		return []row{{"datid": int64(OIDDatabase), "datname": s.Database, "usesysid": int64(s.RoleOID(s.User)), "usename": s.User,
-			"application_name": "", "state": "active", "backend_type": "client backend"}}
-	},
+	"pg_catalog.pg_stat_activity":   activityRows,
 
 	"information_schema.schemata":          schemataRows,
 	"information_schema.tables":            isTableRows,

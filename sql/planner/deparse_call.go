@@ -60,7 +60,7 @@ func (d *deparser) aggregateHook(b *exprBinder) exprHook {
 				args, ts = append(args, e), append(ts, e.Type())
 			}
 		}
-		fn, argTypes, err := d.p.lookupAggregate(fc.Funcname, ts, 0)
+		fn, argTypes, err := d.p.lookupAggregate(fc.Funcname, ts, fc.FuncVariadic, 0)
 		if err != nil {
 			return nil, true, err
 		}
@@ -227,7 +227,7 @@ func (d *deparser) windowSpec(sb *strings.Builder, w *pg.WindowDef) error {
 		}
 		if o&frameBetween != 0 {
 			sb.WriteString("AND ")
-			if err := bound(frameEndUnbPreceding, frameEndUnbFollowing, frameEndCurrentRow, frameEndOffPreceding, frameEndOffFollowing, w.EndOffset); err != nil {
+			if err := bound(frameStartUnbPreceding<<1, frameStartUnbFollowing<<1, frameStartCurrentRow<<1, frameStartOffPreceding<<1, frameStartOffFollowing<<1, w.EndOffset); err != nil {
 				return err
 			}
 		}
