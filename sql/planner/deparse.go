@@ -349,22 +349,28 @@ func (d *deparser) expr(sb *strings.Builder, n *pg.Node) error {
 	return d.node(sb, n)
 }
 
+// aConst prints the literal n with its type as writeConst does at
+// showType.
+func (d *deparser) aConst(sb *strings.Builder, n *pg.Node, showType int) error {
+	bound, err := d.bind(n)
+	if err != nil {
+		return err
+	}
+	c, ok := bound.(*plan.Const)
+	if !ok {
+		return sqlerr.New(sqlerr.InternalError, "literal did not bind to a constant")
+	}
+	writeConst(sb, c.Value, c.T, showType)
+	return nil
+}
+
 // node prints n.
 func (d *deparser) node(sb *strings.Builder, n *pg.Node) error {
 	switch {
 	case n.GetColumnRef() != nil:
 		return d.columnRef(sb, n.GetColumnRef())
 	case n.GetAConst() != nil:
-		bound, err := d.bind(n)
-		if err != nil {
-			return err
-		}
-		c, ok := bound.(*plan.Const)
-		if !ok {
-			return sqlerr.New(sqlerr.InternalError, "literal did not bind to a constant")
-		}
-		writeConst(sb, c.Value, c.T, 0)
-		return nil
+		return d.aConst(sb, n, 0)
 	case n.GetTypeCast() != nil:
 		return d.typeCast(sb, n)
 	case n.GetAExpr() != nil:

@@ -16,7 +16,6 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
-	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/udf"
 )
@@ -617,16 +616,7 @@ func (d *deparser) sortTarget(n *pg.Node, targets []target, groupBy bool) *pg.No
 func (d *deparser) sortGroupItem(sb *strings.Builder, n *pg.Node) error {
 	switch {
 	case n.GetAConst() != nil:
-		bound, err := d.bind(n)
-		if err != nil {
-			return err
-		}
-		c, ok := bound.(*plan.Const)
-		if !ok {
-			return sqlerr.New(sqlerr.InternalError, "literal did not bind to a constant")
-		}
-		writeConst(sb, c.Value, c.T, 1)
-		return nil
+		return d.aConst(sb, n, 1)
 	case n.GetColumnRef() != nil:
 		return d.child(sb, n, parent{})
 	}
