@@ -1,10 +1,10 @@
 package engine_test
 
 import (
-	"os"
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
 	"slices"
 	"strings"
 	"testing"
