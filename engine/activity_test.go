@@ -193,7 +193,7 @@ func TestSignalBackendPermissions(t *testing.T) {
 		t.Fatalf("carol cancels alice: %v %v", ok, err)
 	}
 	wantPgErr(t, waitErr(t, done, 5*time.Second), "57014", "canceling statement due to user request")
-	if err := carol.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pidAlice).Scan(&ok); err != nil || !ok {
+	if err := carol.QueryRow(ctx, "SELECT pg_terminate_backend($1, 5000)", pidAlice).Scan(&ok); err != nil || !ok {
 		t.Fatalf("carol terminates alice: %v %v", ok, err)
 	}
 	if _, err := alice.Exec(ctx, "SELECT 1"); err == nil {
