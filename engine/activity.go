@@ -53,7 +53,6 @@ func (s *Session) noteActive(sql string) {
 		a.xactStart = now
 	}
 	a.queryStart, a.changedAt, a.state, a.query = now, now, "active", sql
-	a.app, _ = s.get("application_name")
 	a.notices = nil
 }
 

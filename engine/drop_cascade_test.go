@@ -2,13 +2,9 @@ package engine_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
-
-	"streamsql/engine"
 )
 
 // cascadeScript drops objects that others depend on with CASCADE;
@@ -98,12 +94,5 @@ func runCascadeScript(t *testing.T, url string) {
 // functions and a role's objects reports what it takes along as PostgreSQL does; with
 // SLT_PG_DSN set, PostgreSQL 15 answers the same script the same way.
 func TestDropCascadeNotices(t *testing.T) {
-	s := openStack(t, engine.Options{})
-	defer s.close()
-	runCascadeScript(t, s.url)
-	if dsn := os.Getenv("SLT_PG_DSN"); dsn != "" {
-		t.Run("postgresql", func(t *testing.T) { runCascadeScript(t, dsn) })
-	} else {
-		fmt.Println("SLT_PG_DSN not set: the notices are not checked against PostgreSQL")
-	}
+	runHereAndOnPostgres(t, runCascadeScript)
 }

@@ -76,11 +76,17 @@ func runSkippingScript(t *testing.T, url string) {
 // above notice. With SLT_PG_DSN set, PostgreSQL 15 answers the same
 // script the same way.
 func TestIfExistsNotices(t *testing.T) {
+	runHereAndOnPostgres(t, runSkippingScript)
+}
+
+// runHereAndOnPostgres runs a notice script against a new server and,
+// with SLT_PG_DSN set, against PostgreSQL 15 as a subtest.
+func runHereAndOnPostgres(t *testing.T, run func(t *testing.T, url string)) {
 	s := openStack(t, engine.Options{})
 	defer s.close()
-	runSkippingScript(t, s.url)
+	run(t, s.url)
 	if dsn := os.Getenv("SLT_PG_DSN"); dsn != "" {
-		t.Run("postgresql", func(t *testing.T) { runSkippingScript(t, dsn) })
+		t.Run("postgresql", func(t *testing.T) { run(t, dsn) })
 	} else {
 		fmt.Println("SLT_PG_DSN not set: the notices are not checked against PostgreSQL")
 	}
