@@ -46,6 +46,9 @@ var viewFormCases = []viewFormCase{
 	{"lat_top2_left", "SELECT t.id, s.uid, s.v FROM t LEFT JOIN LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k ORDER BY u.v DESC NULLS LAST, u.id LIMIT 2) s ON true"},
 	{"lat_latest", "SELECT t.id, s.uid, s.v FROM t, LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k AND u.v IS NOT NULL ORDER BY u.id DESC LIMIT 1) s"},
 	{"lat_top_offset", "SELECT t.id, s.uid FROM t, LATERAL (SELECT u.id AS uid FROM u WHERE u.k = t.k ORDER BY u.id LIMIT 2 OFFSET 1) s"},
+	{"sub_lookup", "SELECT t.id, (SELECT u.v FROM u WHERE u.id = t.k) AS uv FROM t"},
+	{"sub_lookup_where", "SELECT t.id, t.v FROM t WHERE t.v > (SELECT u.v FROM u WHERE u.id = t.k)"},
+	{"sub_agg_having", "SELECT t.id, (SELECT max(u.v) FROM u WHERE u.k = t.k HAVING count(*) > 1) AS m FROM t"},
 	{"lat_ties", "SELECT t.id, s.uid, s.v FROM t, LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k ORDER BY u.v FETCH FIRST 1 ROWS WITH TIES) s"},
 }
 

@@ -45,8 +45,10 @@ import (
 //
 // becomes a left join on b = a with the aggregate grouped by a; the
 // subquery's value is f over the joined aggregate, with count's value for
-// no rows (0) where the join found no group. ALL, NOT IN over several
-// columns, HAVING in a correlated scalar subquery and subqueries whose
+// no rows (0) where the join found no group, and NULL where its HAVING
+// fails. A correlated scalar subquery whose equalities fix the key of
+// the relation it reads (a lookup by primary key) is a left join with
+// that relation. ALL, NOT IN over several columns, and subqueries whose
 // correlation is not in the filter under the aggregate (or is not an
 // equality, for scalar subqueries and NOT IN) stay subqueries, and the
 // stream lowering refuses them.
@@ -373,10 +375,56 @@ func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
 		return nil, nil, false
 	}
 	j, vals, having, ok := correlatedAggJoin(input, p)
-	if !ok || len(vals) != 1 || having != nil {
+	if !ok {
+		return keyedScalarJoin(input, sq)
+	}
+	if len(vals) != 1 {
 		return nil, nil, false
 	}
+	if having != nil {
+		// No row, so NULL, where HAVING fails; the left join returns one
+		// row per outer row either way.
+		v := vals[0]
+		return j, &Case{Whens: []Scalar{having}, Thens: []Scalar{v}, Else: &Const{T: v.Type()}, T: v.Type()}, true
+	}
 	return j, vals[0], true
+}
+
+// keyedScalarJoin builds a correlated scalar subquery whose correlation
+// equalities fix the whole stream key of the relation it reads, so that
+// it returns at most one row (the lookup of a row by its primary key):
+//
+//	(SELECT c.name FROM customers c WHERE c.id = o.cust)
+//	  ->  LeftJoin(o, customers, o.cust = c.id), the value c.name
+//
+// The left join returns the row found or NULLs, as the subquery returns
+// its one row or none (NULL).
+func keyedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
+	lw := len(input.OutputTypes())
+	sp, ok := splitSubquery(sq.Plan, lw, true)
+	if !ok || len(sp.sel) != 1 || len(sp.corr) == 0 {
+		return nil, nil, false
+	}
+	j := sp.join(input, LeftJoin, nil, lw)
+	if j.Residual != nil {
+		return nil, nil, false
+	}
+	props := StreamProps(sp.right)
+	if !props.KeyKnown || len(props.Key) == 0 {
+		return nil, nil, false
+	}
+	fixed := map[int]bool{}
+	for _, r := range j.Keys.Right {
+		if c, ok := r.(*ColRef); ok {
+			fixed[c.Idx] = true
+		}
+	}
+	for _, k := range props.Key {
+		if !fixed[k] {
+			return nil, nil, false
+		}
+	}
+	return j, sp.sel[0], true
 }
 
 // correlatedAggJoin builds the left join of input with p, an aggregate
