@@ -49,6 +49,9 @@ var viewFormCases = []viewFormCase{
 	{"sub_lookup", "SELECT t.id, (SELECT u.v FROM u WHERE u.id = t.k) AS uv FROM t"},
 	{"sub_lookup_where", "SELECT t.id, t.v FROM t WHERE t.v > (SELECT u.v FROM u WHERE u.id = t.k)"},
 	{"sub_agg_having", "SELECT t.id, (SELECT max(u.v) FROM u WHERE u.k = t.k HAVING count(*) > 1) AS m FROM t"},
+	{"sub_array", "SELECT t.id, ARRAY(SELECT u.v FROM u WHERE u.k = t.k ORDER BY u.v NULLS FIRST, u.id) AS vs FROM t"},
+	{"sub_array_hidden", "SELECT t.id, ARRAY(SELECT u.id FROM u WHERE u.k = t.k AND u.v > 1 ORDER BY u.v DESC, u.id) AS ids FROM t"},
+	{"sub_array_all", "SELECT t.id, ARRAY(SELECT u.id FROM u ORDER BY u.id) AS ids FROM t WHERE t.k = 1"},
 	{"lat_ties", "SELECT t.id, s.uid, s.v FROM t, LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k ORDER BY u.v FETCH FIRST 1 ROWS WITH TIES) s"},
 }
 

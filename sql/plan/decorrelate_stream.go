@@ -722,6 +722,14 @@ func joinScalarSubqueries(input Rel, exprs []Scalar) (Rel, []Scalar, bool) {
 				input, changed = j, true
 				return val, true
 			}
+			if sq.Kind == ArraySubquery {
+				j, val, ok := arraySubqueryJoin(input, sq)
+				if !ok {
+					return x, true
+				}
+				input, changed = j, true
+				return val, true
+			}
 			if sq.Kind == ScalarSubquery && sq.Correlated {
 				j, val, ok := correlatedScalarJoin(input, sq)
 				if !ok {
@@ -820,4 +828,59 @@ func streamOuterFree(r Rel) bool {
 		ok = ok && streamOuterFree(in)
 	}
 	return ok
+}
+
+// arraySubqueryJoin builds ARRAY(SELECT x FROM u [WHERE u.a = outer.b
+// AND ...] [ORDER BY ...]) as array_agg(x ORDER BY ...) over the
+// subquery's rows: for a correlated one, the left join with that
+// aggregate grouped by the correlation (as a correlated scalar subquery
+// over an aggregate), else the left join with its one row. No rows give
+// an empty array, not NULL, as in PostgreSQL. The value is the
+// aggregate's column over the join.
+func arraySubqueryJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
+	p := sq.Plan
+	// ORDER BY a column not selected sorts a projection with hidden
+	// columns, which a projection above drops.
+	col := 0
+	var keys []SortKey
+	if pr, ok := p.(*Project); ok {
+		if s, ok := pr.Input.(*Sort); ok && len(pr.Exprs) == 1 {
+			c, ok := pr.Exprs[0].(*ColRef)
+			if !ok {
+				return nil, nil, false
+			}
+			col, keys, p = c.Idx, s.Keys, s.Input
+		}
+	}
+	if s, ok := p.(*Sort); ok && keys == nil {
+		keys, p = s.Keys, s.Input
+	}
+	ts := p.OutputTypes()
+	if col >= len(ts) || sq.T.Elem == nil || !ts[col].Equal(*sq.T.Elem) {
+		return nil, nil, false
+	}
+	fn, _, err := udf.LookupAggregate("array_agg", []types.T{ts[col]})
+	if err != nil {
+		return nil, nil, false
+	}
+	call := AggCall{Fn: fn, Args: []int{col}, Filter: -1, T: sq.T}
+	for _, k := range keys {
+		call.Order = append(call.Order, AggOrder{Col: k.Col, T: k.T, Desc: k.Desc, NullsFirst: k.NullsFirst})
+	}
+	agg := &Aggregate{Input: p, Aggs: []AggCall{call}}
+	empty := func(v Scalar) Scalar {
+		return &Coalesce{Args: []Scalar{v, &Const{Value: "{}", T: sq.T}}, T: sq.T}
+	}
+	if !sq.Correlated {
+		if !streamOuterFree(p) {
+			return nil, nil, false
+		}
+		w := len(input.OutputTypes())
+		return &Join{Kind: LeftJoin, Left: input, Right: agg}, empty(&ColRef{Idx: w, T: sq.T}), true
+	}
+	j, vals, having, ok := correlatedAggJoin(input, agg)
+	if !ok || len(vals) != 1 || having != nil {
+		return nil, nil, false
+	}
+	return j, empty(vals[0]), true
 }
