@@ -38,6 +38,21 @@ var viewFormCases = []viewFormCase{
 	{"lat_agg_having", "SELECT t.id, s.w FROM t CROSS JOIN LATERAL (SELECT max(u.v) + t.v AS w FROM u WHERE u.k = t.k AND u.v > 1 HAVING count(*) > 1) s"},
 	{"lat_agg_left", "SELECT t.id, s.n FROM t LEFT JOIN LATERAL (SELECT count(u.v) AS n FROM u WHERE u.k = t.k) s ON true"},
 	{"lat_left", "SELECT t.id, s.uid FROM t LEFT JOIN LATERAL (SELECT u.id AS uid FROM u WHERE u.k = t.k) s ON true"},
+	{"lat_agg_left_having", "SELECT t.id, s.w, s.n FROM t LEFT JOIN LATERAL (SELECT max(u.v) + t.v AS w, count(*) AS n FROM u WHERE u.k = t.k HAVING count(*) > 1) s ON true"},
+	{"lat_agg_left_on", "SELECT t.id, s.n, s.m FROM t LEFT JOIN LATERAL (SELECT count(*) AS n, min(u.v) AS m FROM u WHERE u.k = t.k) s ON s.m < t.v"},
+	{"lat_group", "SELECT t.id, s.v, s.m, s.n FROM t, LATERAL (SELECT u.v, max(u.id) AS m, count(*) AS n FROM u WHERE u.k = t.k GROUP BY u.v HAVING count(*) > 1) s"},
+	{"lat_group_left", "SELECT t.id, s.v, s.m FROM t LEFT JOIN LATERAL (SELECT u.v, max(u.id) + t.v AS m FROM u WHERE u.k = t.k GROUP BY u.v) s ON s.v < t.v"},
+	{"lat_distinct", "SELECT t.id, s.v FROM t CROSS JOIN LATERAL (SELECT DISTINCT u.v FROM u WHERE u.k = t.k) s"},
+	{"lat_top2_left", "SELECT t.id, s.uid, s.v FROM t LEFT JOIN LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k ORDER BY u.v DESC NULLS LAST, u.id LIMIT 2) s ON true"},
+	{"lat_latest", "SELECT t.id, s.uid, s.v FROM t, LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k AND u.v IS NOT NULL ORDER BY u.id DESC LIMIT 1) s"},
+	{"lat_top_offset", "SELECT t.id, s.uid FROM t, LATERAL (SELECT u.id AS uid FROM u WHERE u.k = t.k ORDER BY u.id LIMIT 2 OFFSET 1) s"},
+	{"sub_lookup", "SELECT t.id, (SELECT u.v FROM u WHERE u.id = t.k) AS uv FROM t"},
+	{"sub_lookup_where", "SELECT t.id, t.v FROM t WHERE t.v > (SELECT u.v FROM u WHERE u.id = t.k)"},
+	{"sub_agg_having", "SELECT t.id, (SELECT max(u.v) FROM u WHERE u.k = t.k HAVING count(*) > 1) AS m FROM t"},
+	{"sub_array", "SELECT t.id, ARRAY(SELECT u.v FROM u WHERE u.k = t.k ORDER BY u.v NULLS FIRST, u.id) AS vs FROM t"},
+	{"sub_array_hidden", "SELECT t.id, ARRAY(SELECT u.id FROM u WHERE u.k = t.k AND u.v > 1 ORDER BY u.v DESC, u.id) AS ids FROM t"},
+	{"sub_array_all", "SELECT t.id, ARRAY(SELECT u.id FROM u ORDER BY u.id) AS ids FROM t WHERE t.k = 1"},
+	{"lat_ties", "SELECT t.id, s.uid, s.v FROM t, LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k ORDER BY u.v FETCH FIRST 1 ROWS WITH TIES) s"},
 }
 
 // TestViewFormsDifferential applies random inserts, updates and deletes

@@ -779,7 +779,10 @@ func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
 		if r, ok := plan.DecorrelateLateralAggregate(j); ok {
 			return sp.convert(r)
 		}
-		return nil, nil, notIncremental("LATERAL joins other than set-returning functions, subqueries filtered by the row before them and aggregates without GROUP BY correlated by equalities (GROUP BY, LIMIT or DISTINCT in a LATERAL subquery)")
+		if r, ok := plan.DecorrelateLateralSubquery(j); ok {
+			return sp.convert(r)
+		}
+		return nil, nil, notIncremental("LATERAL subqueries not correlated with the row before them by equalities in their WHERE clause (or reading it below their select list, or with LIMIT but no ORDER BY)")
 	}
 	if j.Kind == plan.SemiJoin || j.Kind == plan.AntiJoin || j.Keys.Empty() {
 		return sp.otherJoin(j)

@@ -107,7 +107,7 @@ func subqueryRefusal(sq *plan.Subquery) error {
 	switch {
 	case sq.Kind == plan.ScalarSubquery && sq.Correlated:
 		err = notIncremental("this correlated scalar subquery").(*sqlerr.Error).
-			WithHint("A view maintains a correlated scalar subquery over an aggregate without GROUP BY or HAVING, correlated by equalities in its WHERE.")
+			WithHint("A view maintains a correlated scalar subquery correlated by equalities in its WHERE: over an aggregate without GROUP BY, or fixing the primary key of the table it reads.")
 	case sq.Kind == plan.ScalarSubquery:
 		err = notIncremental("a scalar subquery that may return more than one row").(*sqlerr.Error).
 			WithHint("A view maintains a scalar subquery that returns at most one row: an aggregate without GROUP BY.")

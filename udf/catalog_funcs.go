@@ -53,6 +53,9 @@ func Procs() []ProcInfo {
 		if len(f.Args) > 0 {
 			ret = f.Args[0]
 		}
+		if isAnyArray(ret) {
+			ret = Any // SETOF anyelement
+		}
 		out = append(out, ProcInfo{OID: f.OID, Name: f.Name, Args: f.Args, Ret: ret, Kind: 'f', Variadic: f.Variadic, RetSet: true, Volatility: Immutable})
 	}
 	return out
@@ -63,6 +66,9 @@ func Procs() []ProcInfo {
 func ProcTypeOID(t types.T) uint32 {
 	if isAny(t) {
 		return oidAny
+	}
+	if isAnyArray(t) {
+		return types.OIDAnyArray
 	}
 	return t.OID()
 }
@@ -678,7 +684,7 @@ func (r *registry) addCatalogFuncs() {
 		})
 	}
 
-	r.tfunc(&TableFunc{Name: "unnest", Args: ts(Any), Cols: func(args []types.T) ([]string, []types.T) {
+	r.tfunc(&TableFunc{Name: "unnest", Args: ts(AnyArray), Cols: func(args []types.T) ([]string, []types.T) {
 		return []string{"unnest"}, []types.T{elemType(args[0])}
 	}, Eval: func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error) {
 		et := elemType(argTypes[0])
@@ -691,7 +697,7 @@ func (r *registry) addCatalogFuncs() {
 	}})
 	// unnest(a, b, ...) in FROM: the arrays side by side, one column each,
 	// as many rows as the longest has (the shorter ones padded with NULL).
-	r.tfunc(&TableFunc{Name: "unnest", Args: ts(Any, Any), Variadic: true, Cols: func(args []types.T) ([]string, []types.T) {
+	r.tfunc(&TableFunc{Name: "unnest", Args: ts(AnyArray, AnyArray), Variadic: true, Cols: func(args []types.T) ([]string, []types.T) {
 		names := make([]string, len(args))
 		cts := make([]types.T, len(args))
 		for i, a := range args {

@@ -19,6 +19,14 @@ var Any = types.TUnknown
 
 func isAny(t types.T) bool { return t.Kind == types.Unknown }
 
+// AnyArray is the marker for a polymorphic anyarray argument: it accepts
+// every array type (and an untyped literal, resolved as text), so a
+// call with another argument type finds no function, as in PostgreSQL
+// (unnest(1): 42883).
+var AnyArray = types.T{Kind: types.Array}
+
+func isAnyArray(t types.T) bool { return t.Kind == types.Array && t.Elem == nil }
+
 // sameType is type identity as PostgreSQL resolution sees it: the type OID,
 // ignoring modifiers.
 func sameType(a, b types.T) bool {
@@ -89,6 +97,9 @@ var implicitCasts = map[[2]types.Kind]bool{
 // canImplicit reports whether a value of type from may be passed where
 // to is declared without an explicit cast.
 func canImplicit(from, to types.T) bool {
+	if isAnyArray(to) {
+		return from.Kind == types.Array || from.Kind == types.Unknown
+	}
 	if isAny(to) || from.Kind == types.Unknown || sameType(from, to) {
 		return true
 	}
@@ -130,8 +141,10 @@ func castTargets(decl, actual []types.T) []types.T {
 		switch {
 		case isAny(decl[i]) && a.Kind == types.Unknown:
 			out[i] = types.TText
-		case isAny(decl[i]):
+		case isAny(decl[i]) || isAnyArray(decl[i]) && a.Kind == types.Array:
 			out[i] = a
+		case isAnyArray(decl[i]):
+			out[i] = types.TText
 		case sameType(decl[i], a):
 			out[i] = a // keep modifiers (varchar(10) stays as is)
 		default:
@@ -421,6 +434,16 @@ func LookupTableFunc(name string, args []types.T) (*TableFunc, []types.T, error)
 	if i < 0 {
 		if amb {
 			return nil, nil, ambiguousFunction(name, args)
+		}
+		if strings.EqualFold(name, "unnest") && len(args) > 1 {
+			// PostgreSQL reads unnest(a, b, ...) as ROWS FROM (unnest(a),
+			// unnest(b), ...) and so names the first argument that is no
+			// array.
+			for _, a := range args {
+				if !canImplicit(a, AnyArray) {
+					return nil, nil, noFunction(name, []types.T{a})
+				}
+			}
 		}
 		return nil, nil, noFunction(name, args)
 	}

@@ -176,9 +176,14 @@ func jsonbObject(d types.Datum, fn string) (map[string]any, []string, error) {
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
+		// PostgreSQL's jsonb_object_keys names what it got; jsonb_each
+		// and jsonb_each_text say "a non-object".
 		what := "a scalar"
 		if _, isArr := v.([]any); isArr {
 			what = "an array"
+		}
+		if strings.HasPrefix(fn, "jsonb_each") {
+			what = "a non-object"
 		}
 		return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "cannot call %s on %s", fn, what)
 	}

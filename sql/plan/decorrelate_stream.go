@@ -45,8 +45,10 @@ import (
 //
 // becomes a left join on b = a with the aggregate grouped by a; the
 // subquery's value is f over the joined aggregate, with count's value for
-// no rows (0) where the join found no group. ALL, NOT IN over several
-// columns, HAVING in a correlated scalar subquery and subqueries whose
+// no rows (0) where the join found no group, and NULL where its HAVING
+// fails. A correlated scalar subquery whose equalities fix the key of
+// the relation it reads (a lookup by primary key) is a left join with
+// that relation. ALL, NOT IN over several columns, and subqueries whose
 // correlation is not in the filter under the aggregate (or is not an
 // equality, for scalar subqueries and NOT IN) stay subqueries, and the
 // stream lowering refuses them.
@@ -373,10 +375,56 @@ func correlatedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
 		return nil, nil, false
 	}
 	j, vals, having, ok := correlatedAggJoin(input, p)
-	if !ok || len(vals) != 1 || having != nil {
+	if !ok {
+		return keyedScalarJoin(input, sq)
+	}
+	if len(vals) != 1 {
 		return nil, nil, false
 	}
+	if having != nil {
+		// No row, so NULL, where HAVING fails; the left join returns one
+		// row per outer row either way.
+		v := vals[0]
+		return j, &Case{Whens: []Scalar{having}, Thens: []Scalar{v}, Else: &Const{T: v.Type()}, T: v.Type()}, true
+	}
 	return j, vals[0], true
+}
+
+// keyedScalarJoin builds a correlated scalar subquery whose correlation
+// equalities fix the whole stream key of the relation it reads, so that
+// it returns at most one row (the lookup of a row by its primary key):
+//
+//	(SELECT c.name FROM customers c WHERE c.id = o.cust)
+//	  ->  LeftJoin(o, customers, o.cust = c.id), the value c.name
+//
+// The left join returns the row found or NULLs, as the subquery returns
+// its one row or none (NULL).
+func keyedScalarJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
+	lw := len(input.OutputTypes())
+	sp, ok := splitSubquery(sq.Plan, lw, true)
+	if !ok || len(sp.sel) != 1 || len(sp.corr) == 0 {
+		return nil, nil, false
+	}
+	j := sp.join(input, LeftJoin, nil, lw)
+	if j.Residual != nil {
+		return nil, nil, false
+	}
+	props := StreamProps(sp.right)
+	if !props.KeyKnown || len(props.Key) == 0 {
+		return nil, nil, false
+	}
+	fixed := map[int]bool{}
+	for _, r := range j.Keys.Right {
+		if c, ok := r.(*ColRef); ok {
+			fixed[c.Idx] = true
+		}
+	}
+	for _, k := range props.Key {
+		if !fixed[k] {
+			return nil, nil, false
+		}
+	}
+	return j, sp.sel[0], true
 }
 
 // correlatedAggJoin builds the left join of input with p, an aggregate
@@ -674,6 +722,14 @@ func joinScalarSubqueries(input Rel, exprs []Scalar) (Rel, []Scalar, bool) {
 				input, changed = j, true
 				return val, true
 			}
+			if sq.Kind == ArraySubquery {
+				j, val, ok := arraySubqueryJoin(input, sq)
+				if !ok {
+					return x, true
+				}
+				input, changed = j, true
+				return val, true
+			}
 			if sq.Kind == ScalarSubquery && sq.Correlated {
 				j, val, ok := correlatedScalarJoin(input, sq)
 				if !ok {
@@ -772,4 +828,59 @@ func streamOuterFree(r Rel) bool {
 		ok = ok && streamOuterFree(in)
 	}
 	return ok
+}
+
+// arraySubqueryJoin builds ARRAY(SELECT x FROM u [WHERE u.a = outer.b
+// AND ...] [ORDER BY ...]) as array_agg(x ORDER BY ...) over the
+// subquery's rows: for a correlated one, the left join with that
+// aggregate grouped by the correlation (as a correlated scalar subquery
+// over an aggregate), else the left join with its one row. No rows give
+// an empty array, not NULL, as in PostgreSQL. The value is the
+// aggregate's column over the join.
+func arraySubqueryJoin(input Rel, sq *Subquery) (Rel, Scalar, bool) {
+	p := sq.Plan
+	// ORDER BY a column not selected sorts a projection with hidden
+	// columns, which a projection above drops.
+	col := 0
+	var keys []SortKey
+	if pr, ok := p.(*Project); ok {
+		if s, ok := pr.Input.(*Sort); ok && len(pr.Exprs) == 1 {
+			c, ok := pr.Exprs[0].(*ColRef)
+			if !ok {
+				return nil, nil, false
+			}
+			col, keys, p = c.Idx, s.Keys, s.Input
+		}
+	}
+	if s, ok := p.(*Sort); ok && keys == nil {
+		keys, p = s.Keys, s.Input
+	}
+	ts := p.OutputTypes()
+	if col >= len(ts) || sq.T.Elem == nil || !ts[col].Equal(*sq.T.Elem) {
+		return nil, nil, false
+	}
+	fn, _, err := udf.LookupAggregate("array_agg", []types.T{ts[col]})
+	if err != nil {
+		return nil, nil, false
+	}
+	call := AggCall{Fn: fn, Args: []int{col}, Filter: -1, T: sq.T}
+	for _, k := range keys {
+		call.Order = append(call.Order, AggOrder{Col: k.Col, T: k.T, Desc: k.Desc, NullsFirst: k.NullsFirst})
+	}
+	agg := &Aggregate{Input: p, Aggs: []AggCall{call}}
+	empty := func(v Scalar) Scalar {
+		return &Coalesce{Args: []Scalar{v, &Const{Value: "{}", T: sq.T}}, T: sq.T}
+	}
+	if !sq.Correlated {
+		if !streamOuterFree(p) {
+			return nil, nil, false
+		}
+		w := len(input.OutputTypes())
+		return &Join{Kind: LeftJoin, Left: input, Right: agg}, empty(&ColRef{Idx: w, T: sq.T}), true
+	}
+	j, vals, having, ok := correlatedAggJoin(input, agg)
+	if !ok || len(vals) != 1 || having != nil {
+		return nil, nil, false
+	}
+	return j, empty(vals[0]), true
 }

@@ -193,7 +193,7 @@ func outerFreeNode(r Rel) bool {
 
 // DecorrelateLateralAggregate rewrites the lateral join j whose right side
 // is an aggregate without GROUP BY over a filter correlated with the left
-// row by equalities:
+// row by equalities (under an optional HAVING and projection):
 //
 //	FROM t, LATERAL (SELECT sum(u.x) AS s, count(*) AS n FROM u WHERE u.k = t.k) a
 //	  ->  Project(t.*, s, coalesce(n, 0))(LeftJoin(t, Aggregate(u group by u.k), t.k = u.k))
@@ -204,8 +204,10 @@ func outerFreeNode(r Rel) bool {
 // aggregate grouped by the correlation columns returns the same, reading
 // u once; a row of t whose key is NULL matches no group, as u.k = NULL
 // matches no row. A HAVING clause filters the joined rows of an inner
-// lateral join; the join's own ON condition filters them too. ok is
-// false when j is not of that form.
+// lateral join; the join's own ON condition filters them too. Under LEFT
+// JOIN LATERAL a row of t whose subquery row fails HAVING or ON keeps
+// NULLs, so there both guard the subquery's columns instead. ok is false
+// when j is not of that form.
 func DecorrelateLateralAggregate(j *Join) (Rel, bool) {
 	if !j.Lateral || (j.Kind != InnerJoin && j.Kind != LeftJoin) || !j.Keys.Empty() {
 		return nil, false
@@ -214,12 +216,30 @@ func DecorrelateLateralAggregate(j *Join) (Rel, bool) {
 	if !ok {
 		return nil, false
 	}
-	if j.Kind == LeftJoin && (having != nil || j.Residual != nil) {
-		// The subquery returns its one row or, under HAVING, none, which a
-		// LEFT JOIN would turn into NULLs: not this rewrite.
-		return nil, false
-	}
 	lw := len(j.Left.OutputTypes())
+	if j.Kind == LeftJoin && (having != nil || j.Residual != nil) {
+		// The subquery returns its one row or, under HAVING, none; the
+		// LEFT JOIN keeps the row of t with the subquery's row when HAVING
+		// and ON both hold, with NULLs otherwise. The left join against
+		// the grouped aggregate returns one row per row of t, so its
+		// columns become CASE WHEN having AND on THEN value END.
+		var conds []Scalar
+		if having != nil {
+			conds = append(conds, having)
+		}
+		if j.Residual != nil {
+			if !movable(j.Residual) {
+				return nil, false
+			}
+			conds = append(conds, overLateralColumns(j.Residual, lw, vals))
+		}
+		cond := AndAll(conds)
+		proj := columnRefs(j.Left.OutputTypes(), lw)
+		for _, v := range vals {
+			proj = append(proj, &Case{Whens: []Scalar{cond}, Thens: []Scalar{v}, Else: &Const{T: v.Type()}, T: v.Type()})
+		}
+		return &Project{Input: lj, Exprs: proj}, true
+	}
 	var in Rel = lj
 	if having != nil {
 		in = &Filter{Input: lj, Pred: having}
@@ -234,4 +254,16 @@ func DecorrelateLateralAggregate(j *Join) (Rel, bool) {
 		res = &Filter{Input: res, Pred: j.Residual}
 	}
 	return res, true
+}
+
+// overLateralColumns rewrites e, over a lateral join's columns (the lw
+// left ones, then the subquery's), with the subquery's columns replaced
+// by cols.
+func overLateralColumns(e Scalar, lw int, cols []Scalar) Scalar {
+	return Rewrite(e, func(x Scalar) (Scalar, bool) {
+		if c, ok := x.(*ColRef); ok && c.Idx >= lw {
+			return cols[c.Idx-lw], true
+		}
+		return nil, false
+	})
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -186,6 +187,16 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, erro
 		return nil, err
 	}
 	_, cts := fn.Cols(ts)
+	if len(cts) != 1 && fn.Name == "unnest" {
+		// unnest of several arrays is PostgreSQL's ROWS FROM (unnest(a),
+		// unnest(b), ...), which exists in FROM only: no such function.
+		names := make([]string, len(ts))
+		for i, t := range ts {
+			names[i] = t.String()
+		}
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function unnest(%s) does not exist", strings.Join(names, ", ")).
+			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
+	}
 	if len(cts) != 1 {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s returns several columns: call it in FROM", name).WithPosition(pos)
 	}
