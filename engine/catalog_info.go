@@ -35,8 +35,12 @@ func (c catalogReader) Settings() []udf.Setting {
 func (c catalogReader) snapshot() *pgcatalog.Snapshot {
 	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath(),
 		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors, Activity: c.Activity, ExprText: c.ExprText,
-		ViewText: func(r *catalog.Relation) string { return c.viewText(r, false, 0) }}
+		ViewText: c.ViewText}
 }
+
+// ViewText prints the query of view or materialized view r as
+// pg_get_viewdef(r) does (pg_views, pg_matviews, information_schema.views).
+func (c catalogReader) ViewText(r *catalog.Relation) string { return c.viewText(r, false, 0) }
 
 // viewText prints the query of view or materialized view r as
 // pg_get_viewdef(r, pretty) does (wrap: pg_get_viewdef(r, wrap)), EMIT
@@ -237,8 +241,16 @@ func (c catalogReader) Object(oid uint32) (udf.ObjectInfo, bool) {
 		if r.Kind != catalog.KindView {
 			return udf.ObjectInfo{}, false
 		}
+		// pg_get_ruledef: the relation qualified, or in pretty mode only
+		// where it is not visible, and the view's query.
 		o.Name, o.Kind = "_RETURN", 'R'
-		o.Definition = "CREATE RULE \"_RETURN\" AS ON SELECT TO " + udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name) + " DO INSTEAD " + r.Definition + ";"
+		rule := "CREATE RULE \"_RETURN\" AS\n    ON SELECT TO "
+		qualified := udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name)
+		o.Definition = rule + qualified + " DO INSTEAD " + c.viewText(r, false, 0)
+		if c.snapshot().Visible(r.Schema, r.Name) {
+			qualified = udf.QuoteIdent(r.Name)
+		}
+		o.PrettyDefinition = rule + qualified + " DO INSTEAD " + c.viewText(r, true, 0)
 	}
 	return o, true
 }

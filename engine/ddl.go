@@ -56,6 +56,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		if rt := n.GetDropStmt().RemoveType; rt == pg.ObjectType_OBJECT_FUNCTION || rt == pg.ObjectType_OBJECT_AGGREGATE {
 			return run(func(x *execution) (string, error) { return s.dropFunctions(x, p, n.GetDropStmt()) })
 		}
+		if rt := n.GetDropStmt().RemoveType; rt == pg.ObjectType_OBJECT_TYPE || rt == pg.ObjectType_OBJECT_DOMAIN {
+			return run(func(x *execution) (string, error) { return s.dropTypes(p, n.GetDropStmt()) })
+		}
 		return run(func(x *execution) (string, error) { return s.drop(x, n.GetDropStmt()) })
 	case n.GetCreateFunctionStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createFunction(st, p, n.GetCreateFunctionStmt(), false) })

@@ -331,13 +331,15 @@ func (r *registry) addCatalogFuncs() {
 			ci := catalogInfo(env)
 			vp, ok := ci.(ViewDefPrinter)
 			if !ok {
-				return definition("vm")(env, a)
+				return nil, nil
 			}
-			o := oidOf(a[0])
+			var o uint32
 			if byName {
 				if o, ok = ci.LookupRelation(a[0].(string)); !ok {
 					return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", a[0].(string))
 				}
+			} else {
+				o = oidOf(a[0])
 			}
 			pretty, wrap := false, 0
 			if len(a) > 1 {
@@ -399,7 +401,14 @@ func (r *registry) addCatalogFuncs() {
 		return definition("c")(env, a)
 	})
 	stable("pg_get_ruledef", ts(oid), text, definition("R"))
-	stable("pg_get_ruledef", ts(oid, b), text, definition("R"))
+	stable("pg_get_ruledef", ts(oid, b), text, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if ci := catalogInfo(env); ci != nil && a[1].(bool) {
+			if o, ok := ci.Object(oidOf(a[0])); ok && o.Kind == 'R' && o.PrettyDefinition != "" {
+				return o.PrettyDefinition, nil
+			}
+		}
+		return definition("R")(env, a)
+	})
 	constant("pg_get_partkeydef", ts(oid), text, nil)
 	// There are no triggers: pg_trigger is empty, so these never see a
 	// trigger's oid.

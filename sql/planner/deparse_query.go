@@ -17,7 +17,9 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 	"streamsql/udf"
 )
 
@@ -426,7 +428,7 @@ func (d *deparser) targetList(sb *strings.Builder, targets []target, names []str
 		sb.WriteString(sep)
 		sep = ", "
 		var tb strings.Builder
-		if err := d.child(&tb, t.val, parent{}); err != nil {
+		if err := d.targetValue(&tb, t.val); err != nil {
 			return err
 		}
 		// PostgreSQL shows a column's name unless it is the one the
@@ -462,6 +464,22 @@ func (d *deparser) targetList(sb *strings.Builder, targets []target, names []str
 		sb.WriteString(field)
 	}
 	return nil
+}
+
+// targetValue prints an output column's expression. A string literal or
+// NULL left untyped is an output of type text (resolveTargetListUnknowns).
+func (d *deparser) targetValue(sb *strings.Builder, n *pg.Node) error {
+	if isUntypedLiteral(n) {
+		bound, err := d.bind(n)
+		if err != nil {
+			return err
+		}
+		if c, ok := bound.(*plan.Const); ok && c.T.Kind == types.Unknown {
+			writeConst(sb, c.Value, types.TText, 0)
+			return nil
+		}
+	}
+	return d.child(sb, n, parent{})
 }
 
 // fromItem prints a FROM item (get_from_clause_item).

@@ -111,9 +111,9 @@ func (n *rtNames) assign(refs []string) {
 		}
 		counter[name] = 0
 		n.used = append(n.used, name)
-		if _, ok := n.rename[ref]; !ok {
-			n.rename[ref] = name
-		}
+		// Of two items written alike (a view's "new" and a table
+		// aliased new), the later is the one the query names.
+		n.rename[ref] = name
 	}
 }
 
@@ -373,7 +373,8 @@ func (d *deparser) rangeFunction(sb *strings.Builder, rf *pg.RangeFunction) erro
 	if err := d.p.coerceArgs(args, ts, argTypes, 0); err != nil {
 		return err
 	}
-	fi, err := d.p.planFromItem(&pg.Node{Node: &pg.Node_RangeFunction{RangeFunction: rf}}, d.sc)
+	fi, err := d.p.planFromItem(&pg.Node{Node: &pg.Node_RangeFunction{RangeFunction: rf}},
+		&scope{parent: d.sc.parent, ctes: d.sc.ctes, lateral: d.sc.cols})
 	if err != nil {
 		return err
 	}
@@ -517,7 +518,9 @@ func (d *deparser) valuesDef(sb *strings.Builder, sel *pg.SelectStmt) error {
 					bound = c
 				}
 			}
-			if err := d.coercedIn(sb, v, bound, true, parent{}); err != nil {
+			// The analyser's casts to the column type are implicit and
+			// not shown; a literal becomes a constant of that type.
+			if err := d.coercedIn(sb, v, bound, false, parent{}); err != nil {
 				return err
 			}
 		}
