@@ -391,7 +391,10 @@ func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt)
 	if err := s.checkCreateIn(schema); err != nil {
 		return "", err
 	}
-	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.currentUser(), Created: time.Now()}
+	// The view reads the relations its names found now, whatever the
+	// search path of a later reader (as PostgreSQL binds them).
+	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.currentUser(), Created: time.Now(),
+		SearchPath: p.SearchPath}
 	if len(vs.Aliases) > len(q.Cols) {
 		return "", sqlerr.New(sqlerr.SyntaxError, "CREATE VIEW specifies more column names than columns")
 	}

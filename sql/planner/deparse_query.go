@@ -487,16 +487,13 @@ func (d *deparser) fromItem(sb *strings.Builder, n *pg.Node) error {
 	switch {
 	case n.GetRangeVar() != nil:
 		rv := n.GetRangeVar()
-		if rv.Schemaname != "" && !d.p.visibleUnqualified(rv) {
-			sb.WriteString(udf.QuoteIdent(rv.Schemaname) + ".")
-		}
 		if parser.IsMatchRecognize(rv) || parser.IsProcTimeLookup(rv) {
 			return sqlerr.New(sqlerr.FeatureNotSupported, "printing MATCH_RECOGNIZE and FOR SYSTEM_TIME AS OF is not supported")
 		}
 		if !rv.Inh {
 			sb.WriteString("ONLY ")
 		}
-		sb.WriteString(udf.QuoteIdent(rv.Relname))
+		sb.WriteString(d.relationName(rv))
 		return d.relationAliases(sb, rv)
 	case n.GetRangeSubselect() != nil:
 		rs := n.GetRangeSubselect()

@@ -46,6 +46,8 @@ func (p *Planner) DeparseView(r *catalog.Relation, pretty bool, wrap int) (strin
 	inner := *p
 	inner.SQL, inner.Offset, inner.chars = r.Definition, 0, charIndex{}
 	inner.RowSecurity = nil
+	// Names are resolved as the view resolves them and qualified where
+	// the reader's search path would not find the same relation.
 	if len(r.SearchPath) > 0 {
 		inner.SearchPath = r.SearchPath
 	}
@@ -56,7 +58,7 @@ func (p *Planner) DeparseView(r *catalog.Relation, pretty bool, wrap int) (strin
 		}
 	}
 	d := &deparser{p: &inner, sc: &scope{ctes: map[string]*cteDef{}}, pretty: pretty, wrap: wrap,
-		resultNames: names, viewTop: true, shared: &deparseShared{levels: map[*scope]*rtNames{}}}
+		resultNames: names, viewTop: true, shared: &deparseShared{levels: map[*scope]*rtNames{}, readerPath: p.SearchPath}}
 	var sb strings.Builder
 	if err := d.queryDef(&sb, stmts[0].AST.GetSelectStmt(), nil, d.sc.ctes, 0, true); err != nil {
 		return "", err
@@ -70,6 +72,37 @@ type deparseShared struct {
 	// levels maps each scope an expression is bound in to the names of
 	// its query level.
 	levels map[*scope]*rtNames
+	// readerPath is the search path of the session printing the query,
+	// which decides what is printed schema-qualified.
+	readerPath []string
+}
+
+// relationName prints the relation rv names: qualified with its schema
+// unless the reader finds it by its name alone (generate_relation_name).
+// A CTE's name is printed as it is.
+func (d *deparser) relationName(rv *pg.RangeVar) string {
+	name := udf.QuoteIdent(rv.Relname)
+	if rv.Schemaname == "" {
+		if _, cte := d.sc.ctes[rv.Relname]; cte {
+			return name
+		}
+	}
+	if d.shared == nil || d.shared.readerPath == nil {
+		if rv.Schemaname != "" && !d.p.visibleUnqualified(rv) {
+			return udf.QuoteIdent(rv.Schemaname) + "." + name
+		}
+		return name
+	}
+	r, err := d.p.resolveRelation(rv)
+	if err != nil {
+		return name
+	}
+	reader := *d.p
+	reader.SearchPath = d.shared.readerPath
+	if u, err := reader.resolveRelation(&pg.RangeVar{Relname: rv.Relname, Inh: true}); err == nil && u.OID == r.OID {
+		return name
+	}
+	return udf.QuoteIdent(r.Schema) + "." + name
 }
 
 // rtNames are the names the FROM items of one query level are printed
@@ -410,11 +443,7 @@ func (d *deparser) windowTVF(sb *strings.Builder, rf *pg.RangeFunction, fc *pg.F
 	if err != nil {
 		return err
 	}
-	sb.WriteString(name + "(")
-	if rv.Schemaname != "" && !d.p.visibleUnqualified(rv) {
-		sb.WriteString(udf.QuoteIdent(rv.Schemaname) + ".")
-	}
-	sb.WriteString(udf.QuoteIdent(rv.Relname))
+	sb.WriteString(name + "(" + d.relationName(rv))
 	cr := fc.Args[1].GetColumnRef()
 	if cr == nil || len(cr.Fields) == 0 || cr.Fields[len(cr.Fields)-1].GetString_() == nil {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "printing %s is not supported", name)
