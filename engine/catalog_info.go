@@ -34,7 +34,56 @@ func (c catalogReader) Settings() []udf.Setting {
 
 func (c catalogReader) snapshot() *pgcatalog.Snapshot {
 	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath(),
-		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors, Activity: c.Activity, ExprText: c.ExprText}
+		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors, Activity: c.Activity, ExprText: c.ExprText,
+		ViewText: c.ViewText}
+}
+
+// ViewText prints the query of view or materialized view r as
+// pg_get_viewdef(r) does (pg_views, pg_matviews, information_schema.views).
+func (c catalogReader) ViewText(r *catalog.Relation) string { return c.viewText(r, false, 0) }
+
+// viewText prints the query of view or materialized view r as
+// pg_get_viewdef(r, pretty) does (wrap: pg_get_viewdef(r, wrap)), EMIT
+// ON WINDOW CLOSE added where r has it. A query the deparser cannot
+// print (streaming syntax it does not write back, or a relation it reads
+// that no longer binds) shows its stored text, which recreates the view
+// as well.
+func (c catalogReader) viewText(r *catalog.Relation, pretty bool, wrap int) string {
+	out, err := c.planner().DeparseView(r, pretty, wrap)
+	if err != nil {
+		c.s.e.log.Debug("printing a view's query", "relation", r.Name, "err", err)
+		return pgcatalog.ViewDefinition(r)
+	}
+	if r.EmitOnWindowClose {
+		out = strings.TrimSuffix(out, ";") + "\n  EMIT ON WINDOW CLOSE;"
+	}
+	return out
+}
+
+// ViewDef is pg_get_viewdef of the view or materialized view with OID
+// oid; ok is false for any other object.
+func (c catalogReader) ViewDef(oid uint32, pretty bool, wrap int) (string, bool) {
+	kind, relOID := pgcatalog.Decode(oid)
+	if kind != pgcatalog.ObjRelation {
+		return "", false
+	}
+	r, ok := c.s.e.cat.ByOID(relOID)
+	if !ok || r.Kind != catalog.KindView && r.Kind != catalog.KindMatView {
+		return "", false
+	}
+	return c.viewText(r, pretty, wrap), true
+}
+
+var _ udf.ViewDefPrinter = catalogReader{}
+
+// planner is a planner over the session's catalog for printing stored
+// queries and expressions.
+func (c catalogReader) planner() *planner.Planner {
+	return &planner.Planner{Catalog: c.s.e.cat, SearchPath: c.s.searchPath(), UserFuncs: c.s.e.udfs, GoFuncs: c.s.e.goFuncs,
+		CompileScalar: compileScalar,
+		Sequences: func(string) (int64, error) {
+			return 0, sqlerr.New(sqlerr.FeatureNotSupported, "sequences are not read while printing an expression")
+		}}
 }
 
 // ExprText prints a stored expression of r (text, of type want) as
@@ -46,12 +95,7 @@ func (c catalogReader) ExprText(r *catalog.Relation, text string, want types.T) 
 
 // exprText is ExprText, pretty-printed (fewer parentheses) with pretty.
 func (c catalogReader) exprText(r *catalog.Relation, text string, want types.T, pretty bool) string {
-	p := &planner.Planner{Catalog: c.s.e.cat, SearchPath: c.s.searchPath(), UserFuncs: c.s.e.udfs, GoFuncs: c.s.e.goFuncs,
-		CompileScalar: compileScalar,
-		Sequences: func(string) (int64, error) {
-			return 0, sqlerr.New(sqlerr.FeatureNotSupported, "sequences are not read while printing an expression")
-		}}
-	out, err := p.DeparseExpr(r, text, want, pretty)
+	out, err := c.planner().DeparseExpr(r, text, want, pretty)
 	if err != nil {
 		c.s.e.log.Debug("printing a stored expression", "relation", r.Name, "expr", text, "err", err)
 		return text
@@ -181,7 +225,7 @@ func (c catalogReader) Object(oid uint32) (udf.ObjectInfo, bool) {
 			o.Description = pgcatalog.KindDescription(r)
 		}
 		if r.Kind == catalog.KindView || r.Kind == catalog.KindMatView {
-			o.Definition = pgcatalog.ViewDefinition(r)
+			o.Definition = c.viewText(r, false, 0)
 		}
 	case pgcatalog.ObjIndex, pgcatalog.ObjConstraint:
 		if len(r.PrimaryKey) == 0 {
@@ -197,8 +241,16 @@ func (c catalogReader) Object(oid uint32) (udf.ObjectInfo, bool) {
 		if r.Kind != catalog.KindView {
 			return udf.ObjectInfo{}, false
 		}
+		// pg_get_ruledef: the relation qualified, or in pretty mode only
+		// where it is not visible, and the view's query.
 		o.Name, o.Kind = "_RETURN", 'R'
-		o.Definition = "CREATE RULE \"_RETURN\" AS ON SELECT TO " + udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name) + " DO INSTEAD " + r.Definition + ";"
+		rule := "CREATE RULE \"_RETURN\" AS\n    ON SELECT TO "
+		qualified := udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name)
+		o.Definition = rule + qualified + " DO INSTEAD " + c.viewText(r, false, 0)
+		if c.snapshot().Visible(r.Schema, r.Name) {
+			qualified = udf.QuoteIdent(r.Name)
+		}
+		o.PrettyDefinition = rule + qualified + " DO INSTEAD " + c.viewText(r, true, 0)
 	}
 	return o, true
 }

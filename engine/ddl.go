@@ -56,6 +56,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		if rt := n.GetDropStmt().RemoveType; rt == pg.ObjectType_OBJECT_FUNCTION || rt == pg.ObjectType_OBJECT_AGGREGATE {
 			return run(func(x *execution) (string, error) { return s.dropFunctions(x, p, n.GetDropStmt()) })
 		}
+		if rt := n.GetDropStmt().RemoveType; rt == pg.ObjectType_OBJECT_TYPE || rt == pg.ObjectType_OBJECT_DOMAIN {
+			return run(func(x *execution) (string, error) { return s.dropTypes(p, n.GetDropStmt()) })
+		}
 		return run(func(x *execution) (string, error) { return s.drop(x, n.GetDropStmt()) })
 	case n.GetCreateFunctionStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createFunction(st, p, n.GetCreateFunctionStmt(), false) })
@@ -388,7 +391,10 @@ func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt)
 	if err := s.checkCreateIn(schema); err != nil {
 		return "", err
 	}
-	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.currentUser(), Created: time.Now()}
+	// The view reads the relations its names found now, whatever the
+	// search path of a later reader (as PostgreSQL binds them).
+	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.currentUser(), Created: time.Now(),
+		SearchPath: p.SearchPath}
 	if len(vs.Aliases) > len(q.Cols) {
 		return "", sqlerr.New(sqlerr.SyntaxError, "CREATE VIEW specifies more column names than columns")
 	}

@@ -2,9 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // cascadeScript drops objects that others depend on with CASCADE;
@@ -95,4 +98,53 @@ func runCascadeScript(t *testing.T, url string) {
 // SLT_PG_DSN set, PostgreSQL 15 answers the same script the same way.
 func TestDropCascadeNotices(t *testing.T) {
 	runHereAndOnPostgres(t, runCascadeScript)
+}
+
+// dropTypeScript: DROP TYPE and DROP DOMAIN of the types there are (the
+// built-in ones and the row types of relations), CASCADE or not, refused
+// as PostgreSQL refuses them; every name is looked up before any is
+// refused. Errors are written "code message | hint".
+var dropTypeScript = []struct{ sql, err string }{
+	{"CREATE TABLE dt_t (a int)", ""},
+	{"CREATE VIEW dt_v AS SELECT a FROM dt_t", ""},
+	{"DROP TYPE int4 CASCADE", "2BP01 cannot drop type integer because it is required by the database system"},
+	{"DROP TYPE pg_catalog.varchar(10)", "2BP01 cannot drop type character varying because it is required by the database system"},
+	{"DROP TYPE text[]", "2BP01 cannot drop type text[] because it is required by the database system"},
+	{"DROP TYPE dt_t CASCADE", "2BP01 cannot drop type dt_t because table dt_t requires it | You can drop table dt_t instead."},
+	{"DROP TYPE public.dt_v", "2BP01 cannot drop type dt_v because view dt_v requires it | You can drop view dt_v instead."},
+	{"DROP TYPE dt_t[]", "2BP01 cannot drop type dt_t[] because type dt_t requires it | You can drop type dt_t instead."},
+	{"DROP TYPE dt_t, nosuch", `42704 type "nosuch" does not exist`},
+	{"DROP TYPE public.nosuch", `42704 type "public.nosuch" does not exist`},
+	{"DROP TYPE nosch.x", `3F000 schema "nosch" does not exist`},
+	{"DROP DOMAIN int4", `42809 "int4" is not a domain`},
+	{"DROP DOMAIN dt_t CASCADE", `42809 "dt_t" is not a domain`},
+	{"DROP DOMAIN nosuch", `42704 type "nosuch" does not exist`},
+	{"DROP VIEW dt_v", ""},
+	{"DROP TABLE dt_t", ""},
+}
+
+// TestDropTypeAnswers runs dropTypeScript here and, with SLT_PG_DSN set,
+// on PostgreSQL 15.
+func TestDropTypeAnswers(t *testing.T) {
+	runHereAndOnPostgres(t, func(t *testing.T, url string) {
+		conn, _ := connectNoticed(t, url)
+		ctx := context.Background()
+		conn.Exec(ctx, "DROP TABLE IF EXISTS dt_t CASCADE")
+		for _, c := range dropTypeScript {
+			_, err := conn.Exec(ctx, c.sql)
+			got := ""
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) {
+				got = pe.Code + " " + pe.Message
+				if pe.Hint != "" {
+					got += " | " + pe.Hint
+				}
+			} else if err != nil {
+				t.Fatalf("%s: %v", c.sql, err)
+			}
+			if got != c.err {
+				t.Errorf("%s: %q, want %q", c.sql, got, c.err)
+			}
+		}
+	})
 }

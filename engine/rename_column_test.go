@@ -73,7 +73,7 @@ func TestRenameColumnRewritesDependents(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("definition of big: %s", def)
-	if !strings.Contains(def, "total AS amount") || !strings.Contains(def, "min(amount)") {
+	if !strings.Contains(def, "orders.total AS amount") || !strings.Contains(def, "min(custs.amount)") {
 		t.Errorf("definition of big after rename: %s", def)
 	}
 	conn.Close(ctx)

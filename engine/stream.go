@@ -216,10 +216,17 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	p := s.e.streamPlanner(def, s.currentUser())
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
+	p.ColDeps = map[uint32]map[int16]bool{}
 	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
 	late.streamOptions(&opts)
 	plan, err := s.e.planStream(p, sel, opts)
 	if err != nil {
+		return "", nil, err
+	}
+	// The view runs its query with its owner's rights: the creator must
+	// be able to read what it reads, as PostgreSQL's CREATE MATERIALIZED
+	// VIEW, which runs the query, requires.
+	if err := s.checkReads(depList(p.Deps), p.ColDeps); err != nil {
 		return "", nil, err
 	}
 	if err := s.checkCreateIn(schema); err != nil {

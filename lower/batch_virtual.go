@@ -67,6 +67,11 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	}); ok {
 		s.ExprText = et.ExprText
 	}
+	if vt, ok := env.Catalog.(interface {
+		ViewText(r *catalog.Relation) string
+	}); ok {
+		s.ViewText = vt.ViewText
+	}
 	if ci, ok := env.Catalog.(udf.CatalogInfo); ok {
 		s.SearchPath = ci.SearchPath()
 		for _, st := range ci.Settings() {

@@ -329,8 +329,45 @@ func (r *registry) addCatalogFuncs() {
 			return o.Definition, nil
 		}
 	}
+	// pg_get_viewdef(view [, pretty | wrap column]), the view given by
+	// OID or by name: always indented, pretty without the parentheses
+	// precedence makes unnecessary; a wrap column implies pretty.
+	viewdef := func(byName bool) func(env *Env, a []types.Datum) (types.Datum, error) {
+		return func(env *Env, a []types.Datum) (types.Datum, error) {
+			ci := catalogInfo(env)
+			vp, ok := ci.(ViewDefPrinter)
+			if !ok {
+				return nil, nil
+			}
+			var o uint32
+			if byName {
+				if o, ok = ci.LookupRelation(a[0].(string)); !ok {
+					return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", a[0].(string))
+				}
+			} else {
+				o = oidOf(a[0])
+			}
+			pretty, wrap := false, 0
+			if len(a) > 1 {
+				switch v := a[1].(type) {
+				case bool:
+					pretty = v
+				case int64:
+					pretty, wrap = true, int(v)
+				}
+			}
+			def, ok := vp.ViewDef(o, pretty, wrap)
+			if !ok {
+				return definition("vm")(env, []types.Datum{int64(o)})
+			}
+			return def, nil
+		}
+	}
 	for _, args := range [][]types.T{ts(oid), ts(oid, b), ts(oid, i4)} {
-		stable("pg_get_viewdef", args, text, definition("vm"))
+		stable("pg_get_viewdef", args, text, viewdef(false))
+	}
+	for _, args := range [][]types.T{ts(text), ts(text, b)} {
+		stable("pg_get_viewdef", args, text, viewdef(true))
 	}
 	stable("pg_get_indexdef", ts(oid), text, definition("i"))
 	stable("pg_get_indexdef", ts(oid, i4, b), text, func(env *Env, a []types.Datum) (types.Datum, error) {
@@ -370,7 +407,14 @@ func (r *registry) addCatalogFuncs() {
 		return definition("c")(env, a)
 	})
 	stable("pg_get_ruledef", ts(oid), text, definition("R"))
-	stable("pg_get_ruledef", ts(oid, b), text, definition("R"))
+	stable("pg_get_ruledef", ts(oid, b), text, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if ci := catalogInfo(env); ci != nil && a[1].(bool) {
+			if o, ok := ci.Object(oidOf(a[0])); ok && o.Kind == 'R' && o.PrettyDefinition != "" {
+				return o.PrettyDefinition, nil
+			}
+		}
+		return definition("R")(env, a)
+	})
 	constant("pg_get_partkeydef", ts(oid), text, nil)
 	// There are no triggers: pg_trigger is empty, so these never see a
 	// trigger's oid.

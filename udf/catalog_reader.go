@@ -29,6 +29,16 @@ type PrettyExprPrinter interface {
 	PrettyExpr(rel uint32, expr string) (out string, ok bool)
 }
 
+// ViewDefPrinter is implemented by a catalog that prints view queries as
+// pg_get_viewdef does.
+type ViewDefPrinter interface {
+	// ViewDef returns the query of the view or materialized view with
+	// OID oid, pretty (fewer parentheses) or not, its output columns
+	// wrapped at column wrap (0: each on its own line, negative: none);
+	// ok is false when oid is no view.
+	ViewDef(oid uint32, pretty bool, wrap int) (def string, ok bool)
+}
+
 // Setting is one run-time setting.
 type Setting struct {
 	Name, Value, Description string

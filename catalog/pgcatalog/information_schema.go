@@ -152,7 +152,7 @@ func isViewRows(s *Snapshot) []row {
 	for _, r := range s.relations() {
 		if r.Kind == catalog.KindView {
 			out = append(out, row{"table_catalog": s.Database, "table_schema": r.Schema, "table_name": r.Name,
-				"view_definition": ViewDefinition(r), "check_option": "NONE", "is_updatable": "NO", "is_insertable_into": "NO",
+				"view_definition": s.viewText(r), "check_option": "NONE", "is_updatable": "NO", "is_insertable_into": "NO",
 				"is_trigger_updatable": "NO", "is_trigger_deletable": "NO", "is_trigger_insertable_into": "NO"})
 		}
 	}

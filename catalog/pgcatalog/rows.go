@@ -522,21 +522,31 @@ func languageRows(*Snapshot) []row {
 	return []row{l(12, "internal"), l(13, "c"), l(14, "sql"), l(OIDLangJavaScript, "javascript"), l(OIDLangWasm, "wasm")}
 }
 
-// ViewDefinition is the definition of a view as pg_get_viewdef prints it:
-// the query followed by a semicolon.
+// ViewDefinition is the stored query of a view, as pg_get_viewdef shows
+// it when the deparser cannot print it: the query followed by a
+// semicolon, EMIT ON WINDOW CLOSE before it where the view has it, so
+// that the text recreates the view.
 func ViewDefinition(r *catalog.Relation) string {
-	d := strings.TrimSpace(r.Definition)
-	if !strings.HasSuffix(d, ";") {
-		d += ";"
+	d := strings.TrimSuffix(strings.TrimSpace(r.Definition), ";")
+	if r.EmitOnWindowClose {
+		d += " EMIT ON WINDOW CLOSE"
 	}
-	return " " + d
+	return " " + d + ";"
+}
+
+// viewText is the definition of view r as pg_get_viewdef(r) prints it.
+func (s *Snapshot) viewText(r *catalog.Relation) string {
+	if s.ViewText != nil {
+		return s.ViewText(r)
+	}
+	return ViewDefinition(r)
 }
 
 func viewRows(s *Snapshot) []row {
 	var out []row
 	for _, r := range s.relations() {
 		if r.Kind == catalog.KindView {
-			out = append(out, row{"schemaname": r.Schema, "viewname": r.Name, "viewowner": owner(r.Owner), "definition": ViewDefinition(r)})
+			out = append(out, row{"schemaname": r.Schema, "viewname": r.Name, "viewowner": owner(r.Owner), "definition": s.viewText(r)})
 		}
 	}
 	return out
@@ -547,7 +557,7 @@ func matviewRows(s *Snapshot) []row {
 	for _, r := range s.relations() {
 		if r.Kind == catalog.KindMatView {
 			out = append(out, row{"schemaname": r.Schema, "matviewname": r.Name, "matviewowner": owner(r.Owner),
-				"hasindexes": len(r.PrimaryKey) > 0, "ispopulated": true, "definition": ViewDefinition(r)})
+				"hasindexes": len(r.PrimaryKey) > 0, "ispopulated": true, "definition": s.viewText(r)})
 		}
 	}
 	return out

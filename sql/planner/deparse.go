@@ -55,6 +55,10 @@ func (p *Planner) DeparseExpr(r *catalog.Relation, text string, want types.T, pr
 	inner.SQL, inner.Offset, inner.chars = "SELECT "+text, 0, charIndex{}
 	inner.RowSecurity = nil
 	d := &deparser{p: &inner, sc: policyScope(r), pretty: pretty}
+	// The relation's name is taken: a subquery's FROM item of the same
+	// name is printed renamed.
+	d.names = &rtNames{used: []string{r.Name}, rename: map[string]string{r.Name: r.Name}, sc: d.sc}
+	d.shared = &deparseShared{levels: map[*scope]*rtNames{d.sc: d.names}}
 	var sb strings.Builder
 	bound, err := d.bind(n)
 	if err != nil {
@@ -92,6 +96,19 @@ type deparser struct {
 	// colNames is get_query_def's colNamesVisible: the query level's
 	// output names are seen, so each is written out.
 	colNames bool
+	// wrap is the wrap column of the target list (0: every column on
+	// its own line, negative: no wrapping).
+	wrap int
+	// resultNames name the output columns of the query printed next
+	// (a view's column names).
+	resultNames []string
+	// viewTop is set for the top level of a view, whose names in
+	// PostgreSQL 15 include the rule's "old" and "new".
+	viewTop bool
+	// names are the printed names of this level's FROM items; shared
+	// is what all levels of the printed query share.
+	names  *rtNames
+	shared *deparseShared
 }
 
 // parent is what a node is printed inside, for pretty parentheses.
@@ -486,12 +503,17 @@ func (d *deparser) columnRef(sb *strings.Builder, cr *pg.ColumnRef) error {
 	if len(names) > 1 {
 		qual = names[len(names)-2]
 	}
-	_, _, col, err := d.sc.resolve(qual, name, 0)
+	depth, _, col, err := d.sc.resolve(qual, name, 0)
 	if err != nil {
 		return err
 	}
-	if d.qualify && col.table != "" {
-		sb.WriteString(udf.QuoteIdent(col.table) + ".")
+	if d.qualify {
+		level := d.levelOf(depth)
+		if col.table != "" {
+			sb.WriteString(udf.QuoteIdent(level.printed(col.table)) + ".")
+		} else if q, ok := d.mergedRef(level, col.name); ok && q != "" {
+			sb.WriteString(udf.QuoteIdent(q) + ".")
+		}
 	}
 	sb.WriteString(udf.QuoteIdent(col.name))
 	return nil

@@ -16,7 +16,10 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
+	"streamsql/sql/parser"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
 	"streamsql/udf"
 )
 
@@ -65,12 +68,38 @@ func (d *deparser) queryDef(sb *strings.Builder, sel *pg.SelectStmt, outer *scop
 	for k, v := range ctes {
 		own[k] = v
 	}
-	q := &deparser{p: d.p, sc: &scope{parent: outer, ctes: own}, qualify: true, indent: indent, pretty: d.pretty, colNames: colNames}
-	if len(sel.LockingClause) > 0 || sel.IntoClause != nil || len(sel.ValuesLists) > 0 {
+	q := &deparser{p: d.p, sc: &scope{parent: outer, ctes: own}, qualify: true, indent: indent, pretty: d.pretty, colNames: colNames,
+		wrap: d.wrap, resultNames: d.resultNames, shared: d.shared}
+	if len(sel.LockingClause) > 0 || sel.IntoClause != nil {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "printing this query is not supported")
 	}
+	// The level's FROM items get their printed names before anything
+	// below them is printed (set_deparse_for_query).
+	q.names = &rtNames{parent: d.names, sc: q.sc}
+	var refs []string
+	if d.viewTop {
+		refs = []string{"old", "new"}
+	}
+	if sel.Op == pg.SetOperation_SETOP_NONE {
+		refs = append(refs, fromRefs(sel.FromClause)...)
+		q.names.from = sel.FromClause
+	}
+	q.names.assign(refs)
+	if q.shared != nil {
+		q.shared.levels[q.sc] = q.names
+	}
+	if len(sel.ValuesLists) > 0 {
+		if !defaultValuesNames(q.resultNames, len(sel.ValuesLists[0].GetList().GetItems())) {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "printing VALUES under other column names is not supported")
+		}
+		return q.valuesDef(sb, sel)
+	}
 	if sel.WithClause != nil {
-		if err := q.withClause(sb, sel.WithClause); err != nil {
+		names := q.resultNames
+		q.resultNames = nil
+		err := q.withClause(sb, sel.WithClause)
+		q.resultNames = names
+		if err != nil {
 			return err
 		}
 	}
@@ -286,6 +315,9 @@ func (d *deparser) expandTargets(list []*pg.Node) ([]target, error) {
 func (d *deparser) basicSelect(sb *strings.Builder, sel *pg.SelectStmt) ([]target, error) {
 	d.indent += prettyIndentStd
 	sb.WriteByte(' ')
+	// The output names given from outside are this level's alone.
+	resultNames := d.resultNames
+	d.resultNames = nil
 	// The FROM clause's columns are what the other clauses name.
 	if _, err := d.p.planFromWhere(sel.FromClause, nil, d.sc); err != nil {
 		return nil, err
@@ -316,7 +348,7 @@ func (d *deparser) basicSelect(sb *strings.Builder, sel *pg.SelectStmt) ([]targe
 			sb.WriteByte(')')
 		}
 	}
-	if err := d.targetList(sb, targets); err != nil {
+	if err := d.targetList(sb, targets, resultNames); err != nil {
 		return nil, err
 	}
 	for i, item := range sel.FromClause {
@@ -384,36 +416,70 @@ func (d *deparser) basicSelect(sb *strings.Builder, sel *pg.SelectStmt) ([]targe
 	return targets, nil
 }
 
-// targetList prints the output columns (get_target_list), each after
-// the first on a new line, with AS where the name is not the one the
-// expression has anyway.
-func (d *deparser) targetList(sb *strings.Builder, targets []target) error {
+// targetList prints the output columns (get_target_list), with AS where
+// the name is not the one the expression has anyway; names, where given,
+// are the output names (a view's columns). With the wrap column 0 every
+// column after the first starts a new line; with a positive one, those
+// that would pass it or follow one of several lines.
+func (d *deparser) targetList(sb *strings.Builder, targets []target, names []string) error {
 	sep := " "
+	lastMultiline := false
 	for i, t := range targets {
 		sb.WriteString(sep)
 		sep = ", "
 		var tb strings.Builder
-		if err := d.child(&tb, t.val, parent{}); err != nil {
+		if err := d.targetValue(&tb, t.val); err != nil {
 			return err
 		}
 		// PostgreSQL shows a column's name unless it is the one the
 		// column has anyway, or it is "?column?" where the names are
 		// not seen.
 		own, name := deriveName(t.val), t.name
+		if i < len(names) {
+			name = names[i]
+		}
 		if name == "" {
 			name = own
 		}
 		if t.val.GetColumnRef() != nil && name != own || t.val.GetColumnRef() == nil && (d.colNames || name != "?column?") {
 			tb.WriteString(" AS " + udf.QuoteIdent(name))
 		}
-		if strings.HasPrefix(tb.String(), "\n") {
+		field := tb.String()
+		lead := 0
+		if strings.HasPrefix(field, "\n") {
+			lead = 1
 			trimSpaces(sb)
-		} else if i > 0 {
-			d.keyword(sb, "", -prettyIndentStd, prettyIndentStd, prettyIndentVar)
+		} else if d.wrap >= 0 && i > 0 {
+			line := sb.String()
+			if k := strings.LastIndexByte(line, '\n'); k >= 0 {
+				line = line[k+1:]
+			}
+			if len(line)+len(field) > d.wrap || lastMultiline {
+				d.keyword(sb, "", -prettyIndentStd, prettyIndentStd, prettyIndentVar)
+			}
 		}
-		sb.WriteString(tb.String())
+		if d.wrap >= 0 {
+			lastMultiline = strings.Contains(field[lead:], "\n")
+		}
+		sb.WriteString(field)
 	}
 	return nil
+}
+
+// targetValue prints an output column's expression. A string literal or
+// NULL left untyped is an output of type text (resolveTargetListUnknowns).
+func (d *deparser) targetValue(sb *strings.Builder, n *pg.Node) error {
+	if isUntypedLiteral(n) {
+		bound, err := d.bind(n)
+		if err != nil {
+			return err
+		}
+		if c, ok := bound.(*plan.Const); ok && c.T.Kind == types.Unknown {
+			writeConst(sb, c.Value, types.TText, 0)
+			return nil
+		}
+	}
+	return d.child(sb, n, parent{})
 }
 
 // fromItem prints a FROM item (get_from_clause_item).
@@ -421,32 +487,29 @@ func (d *deparser) fromItem(sb *strings.Builder, n *pg.Node) error {
 	switch {
 	case n.GetRangeVar() != nil:
 		rv := n.GetRangeVar()
-		if rv.Schemaname != "" && !d.p.visibleUnqualified(rv) {
-			sb.WriteString(udf.QuoteIdent(rv.Schemaname) + ".")
+		if parser.IsMatchRecognize(rv) || parser.IsProcTimeLookup(rv) {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "printing MATCH_RECOGNIZE and FOR SYSTEM_TIME AS OF is not supported")
 		}
 		if !rv.Inh {
 			sb.WriteString("ONLY ")
 		}
-		sb.WriteString(udf.QuoteIdent(rv.Relname))
-		if rv.Alias != nil {
-			sb.WriteString(" " + udf.QuoteIdent(rv.Alias.Aliasname))
-			if len(rv.Alias.Colnames) > 0 {
-				return sqlerr.New(sqlerr.FeatureNotSupported, "printing column aliases of a table is not supported")
-			}
-		}
-		return nil
+		sb.WriteString(d.relationName(rv))
+		return d.relationAliases(sb, rv)
 	case n.GetRangeSubselect() != nil:
 		rs := n.GetRangeSubselect()
+		// A LATERAL subquery sees the FROM items before it.
+		outer := d.sc.parent
 		if rs.Lateral {
-			return sqlerr.New(sqlerr.FeatureNotSupported, "printing LATERAL subqueries is not supported")
+			sb.WriteString("LATERAL ")
+			outer = d.sc
 		}
 		sb.WriteByte('(')
-		if err := d.queryDef(sb, rs.Subquery.GetSelectStmt(), d.sc.parent, d.sc.ctes, d.indent, true); err != nil {
+		if err := d.queryDef(sb, rs.Subquery.GetSelectStmt(), outer, d.sc.ctes, d.indent, true); err != nil {
 			return err
 		}
 		sb.WriteByte(')')
 		if rs.Alias != nil {
-			sb.WriteString(" " + udf.QuoteIdent(rs.Alias.Aliasname))
+			sb.WriteString(" " + udf.QuoteIdent(d.names.printed(rs.Alias.Aliasname)))
 			if len(rs.Alias.Colnames) > 0 {
 				names := make([]string, len(rs.Alias.Colnames))
 				for i, c := range rs.Alias.Colnames {
@@ -458,6 +521,8 @@ func (d *deparser) fromItem(sb *strings.Builder, n *pg.Node) error {
 		return nil
 	case n.GetJoinExpr() != nil:
 		return d.joinExpr(sb, n.GetJoinExpr())
+	case n.GetRangeFunction() != nil:
+		return d.rangeFunction(sb, n.GetRangeFunction())
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported, "printing a subquery over %s is not supported", nodeName(n))
 }
@@ -465,6 +530,9 @@ func (d *deparser) fromItem(sb *strings.Builder, n *pg.Node) error {
 // joinExpr prints a join: parenthesised unless pretty, each JOIN on its
 // own line, USING or ON.
 func (d *deparser) joinExpr(sb *strings.Builder, j *pg.JoinExpr) error {
+	if _, _, ok := parser.AsofJoin(j); ok {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "printing ASOF joins is not supported")
+	}
 	rightParen := d.pretty && j.Rarg.GetJoinExpr() != nil && j.Rarg.GetJoinExpr().Alias == nil
 	outerParen := !d.pretty || j.Alias != nil
 	if outerParen {
@@ -473,38 +541,16 @@ func (d *deparser) joinExpr(sb *strings.Builder, j *pg.JoinExpr) error {
 	if err := d.fromItem(sb, j.Larg); err != nil {
 		return err
 	}
-	// The two sides' columns, which ON and NATURAL name.
-	side := func(n *pg.Node) ([]column, error) {
-		fi, err := d.p.planFromItem(n, &scope{parent: d.sc.parent, ctes: d.sc.ctes})
-		if err != nil {
-			return nil, err
-		}
-		return fi.rel.cols, nil
-	}
-	lcols, err := side(j.Larg)
+	// The two sides' columns, which ON names.
+	lcols, err := d.sideCols(d.names, j.Larg)
 	if err != nil {
 		return err
 	}
-	rcols, err := side(j.Rarg)
+	rcols, err := d.sideCols(d.names, j.Rarg)
 	if err != nil {
 		return err
 	}
-	using := make([]string, 0, len(j.UsingClause))
-	for _, u := range j.UsingClause {
-		using = append(using, u.GetString_().Sval)
-	}
-	if j.IsNatural {
-		for _, lc := range lcols {
-			if lc.hidden || lc.qualifiedOnly {
-				continue
-			}
-			for _, rc := range rcols {
-				if !rc.hidden && !rc.qualifiedOnly && rc.name == lc.name {
-					using = append(using, lc.name)
-				}
-			}
-		}
-	}
+	using := d.usingNames(d.names, j)
 	switch j.Jointype {
 	case pg.JoinType_JOIN_INNER:
 		if j.Quals != nil || len(using) > 0 {
@@ -542,8 +588,7 @@ func (d *deparser) joinExpr(sb *strings.Builder, j *pg.JoinExpr) error {
 		}
 	case j.Quals != nil:
 		sb.WriteString(" ON ")
-		on := &deparser{p: d.p, sc: &scope{cols: append(append([]column{}, lcols...), rcols...), parent: d.sc.parent, ctes: d.sc.ctes},
-			qualify: true, indent: d.indent, pretty: d.pretty}
+		on := d.sub(&scope{cols: append(append([]column{}, lcols...), rcols...), parent: d.sc.parent, ctes: d.sc.ctes})
 		if !d.pretty {
 			sb.WriteByte('(')
 		}
@@ -560,7 +605,7 @@ func (d *deparser) joinExpr(sb *strings.Builder, j *pg.JoinExpr) error {
 		sb.WriteByte(')')
 	}
 	if j.Alias != nil {
-		sb.WriteString(" " + udf.QuoteIdent(j.Alias.Aliasname))
+		sb.WriteString(" " + udf.QuoteIdent(d.names.printed(j.Alias.Aliasname)))
 	}
 	return nil
 }

@@ -285,6 +285,10 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 		// row-level security policies apply, not the reader's.
 		inner := p.sub(r.Definition)
 		inner.NoRewrites, inner.RowSecurity, inner.Role = p.NoRewrites || p.Stream, p.RowSecurity, catalog.OwnerOf(r)
+		if len(r.SearchPath) > 0 {
+			// Names in the view find what they found at its creation.
+			inner.SearchPath = r.SearchPath
+		}
 		rel, err := inner.planSelect(stmts[0].AST.GetSelectStmt(), &scope{})
 		if err != nil {
 			return nil, err
