@@ -234,3 +234,9 @@ func TestIdleTimeoutIntervalJoin(t *testing.T) {
 		t.Fatalf("the late right row joined: %v", got)
 	}
 }
+
+// The idle timeout example of docs/streaming.md closes its window
+// without new data.
+func TestDocsIdleTimeoutExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "### Idle inputs: idle_timeout")
+}
