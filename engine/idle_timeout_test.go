@@ -240,3 +240,35 @@ func TestIdleTimeoutIntervalJoin(t *testing.T) {
 func TestDocsIdleTimeoutExample(t *testing.T) {
 	runDocBlocks(t, "../docs/streaming.md", "### Idle inputs: idle_timeout")
 }
+
+// TestIdleTimeoutOptionErrors: idle_timeout takes a positive interval
+// without months, over a timestamp watermark; tables show it back.
+func TestIdleTimeoutOptionErrors(t *testing.T) {
+	_, conn := startConn(t, engine.Options{})
+	ctx := context.Background()
+	execAll(t, conn,
+		"CREATE TABLE n (id int, seq int, WATERMARK FOR seq AS seq - 1) APPEND ONLY",
+		"CREATE TABLE q (id int, ts timestamp, WATERMARK FOR ts AS ts) APPEND ONLY WITH (idle_timeout = '2s')")
+	for _, c := range []struct{ sql, code, msg string }{
+		{"CREATE MATERIALIZED VIEW v WITH (idle_timeout = 'soon') AS SELECT * FROM q", "22023", `invalid value for parameter "idle_timeout": "soon"`},
+		{"CREATE MATERIALIZED VIEW v WITH (idle_timeout = '1 month') AS SELECT * FROM q", "22023", "idle_timeout must not be given in months or years"},
+		{"CREATE MATERIALIZED VIEW v WITH (idle_timeout = '-1s') AS SELECT * FROM q", "22023", `idle_timeout must be positive: "-1s"`},
+		{"CREATE MATERIALIZED VIEW v WITH (idle_timeout = '1s') AS SELECT * FROM n", "0A000", `idle_timeout needs a timestamp watermark column: "seq" of "n" is integer`},
+		{"CREATE TABLE m (id int, seq int, WATERMARK FOR seq AS seq) APPEND ONLY WITH (idle_timeout = '1s')", "0A000", `idle_timeout needs a timestamp watermark column: "seq" of "m" is integer`},
+		{"CREATE TABLE m (id int, ts timestamp, WATERMARK FOR ts AS ts) WITH (idle_timeout = 'x')", "22023", `invalid value for parameter "idle_timeout": "x"`},
+	} {
+		_, err := conn.Exec(ctx, c.sql)
+		wantPgErr(t, err, c.code, c.msg)
+	}
+	var def string
+	if err := conn.QueryRow(ctx, "SHOW CREATE TABLE q").Scan(new(string), &def); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "WITH (idle_timeout = '2s')") {
+		t.Fatalf("SHOW CREATE TABLE q: %s", def)
+	}
+	// A table that failed to be created is not left behind.
+	if n := queryInt(t, conn, "SELECT count(*) FROM pg_class WHERE relname = 'm'"); n != 0 {
+		t.Fatalf("%d tables m", n)
+	}
+}
