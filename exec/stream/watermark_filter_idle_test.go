@@ -57,7 +57,7 @@ func TestWatermarkFilterIdleTimeout(t *testing.T) {
 		want  string
 	}{
 		{100 * time.Millisecond, "0/false"}, // the row's watermark, sent with the row
-		{600 * time.Millisecond, ""},       // quiet for 0.5 s
+		{600 * time.Millisecond, ""},        // quiet for 0.5 s
 		{1600 * time.Millisecond, "1500000/true"},
 		{2600 * time.Millisecond, "2500000/true"},
 	} {
