@@ -139,6 +139,10 @@ type Relation struct {
 	AllowedLateness int64 `json:",omitempty"`
 	// LateRowsMax is how many late rows the view keeps (0: the default).
 	LateRowsMax int `json:",omitempty"`
+	// IdleTimeout is a view's idle_timeout: a table or source it reads
+	// that brought no row for this long moves its watermark on with the
+	// epoch time (0: never).
+	IdleTimeout time.Duration `json:",omitempty"`
 	// Parallelism is how many instances the view's keyed operators run
 	// in (0 or 1: one); fixed at CREATE, since each instance keeps its
 	// own state tables.

@@ -410,6 +410,22 @@ func (s *Session) createTableExt(ctx context.Context, p *planner.Planner, cs *pg
 		s.e.cat.DropRelation(r.OID, false)
 		return "", err
 	}
+	// A table without a connector has its WITH list as storage options
+	// in the CreateStmt; idle_timeout is the one it takes.
+	for _, o := range cs.GetOptions() {
+		d := o.GetDefElem()
+		if d == nil || !strings.EqualFold(d.Defname, lower.IdleTimeoutOption) {
+			continue
+		}
+		if nr.Options == nil {
+			nr.Options = map[string]string{}
+		}
+		nr.Options[lower.IdleTimeoutOption] = defElemText(d)
+	}
+	if err := checkIdleTimeout(nr); err != nil {
+		s.e.cat.DropRelation(r.OID, false)
+		return "", err
+	}
 	if len(ext.Options) > 0 {
 		nr.Options = map[string]string{}
 		for _, o := range ext.Options {
@@ -452,6 +468,28 @@ func (s *Session) createTableExt(ctx context.Context, p *planner.Planner, cs *pg
 		return "", err
 	}
 	return tag, nil
+}
+
+// checkIdleTimeout checks the idle_timeout option of a table or source:
+// a positive interval, over a timestamp watermark.
+func checkIdleTimeout(r *catalog.Relation) error {
+	v, ok := r.Options[lower.IdleTimeoutOption]
+	if !ok {
+		return nil
+	}
+	if _, err := lower.ParseIdleTimeout(v); err != nil {
+		return err
+	}
+	if len(r.Watermarks) == 0 {
+		return sqlerr.New(sqlerr.InvalidParameterValue, "%s needs a watermark: %q has no WATERMARK FOR", lower.IdleTimeoutOption, r.Name).
+			WithHint("An idle timeout moves a watermark on; declare one, as in WATERMARK FOR ts AS ts - INTERVAL '5' SECOND.")
+	}
+	for _, w := range r.Watermarks {
+		if ci := r.ColumnIndex(w.Column); ci >= 0 && !stream.IdleTimeoutType(r.Columns[ci].Type) {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "%s needs a timestamp watermark column: %q of %q is %s", lower.IdleTimeoutOption, w.Column, r.Name, r.Columns[ci].Type)
+		}
+	}
+	return nil
 }
 
 // checkWatermarks checks that each watermark expression binds over the
@@ -509,6 +547,15 @@ func (e *Engine) sourceConfig(r *catalog.Relation) (*connector.SourceConfig, *co
 	// auto.schema.change belongs to the table's FORMAT (the envelope
 	// carries the DDL), not to the connector.
 	connOpts, encOpts := r.Options, r.EncodeOptions
+	// idle_timeout belongs to the relation's watermark, not to the
+	// connector (lower/stream_idle.go).
+	if _, ok := r.Options[lower.IdleTimeoutOption]; ok {
+		if err := checkIdleTimeout(r); err != nil {
+			return nil, nil, err
+		}
+		connOpts = maps.Clone(r.Options)
+		delete(connOpts, lower.IdleTimeoutOption)
+	}
 	if v, ok := r.Options[autoSchemaChange]; ok {
 		if r.Kind != catalog.KindTable {
 			return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "option %q applies to tables only", autoSchemaChange).
@@ -520,7 +567,7 @@ func (e *Engine) sourceConfig(r *catalog.Relation) (*connector.SourceConfig, *co
 			return nil, nil, sqlerr.New(sqlerr.InvalidParameterValue, "option %q needs FORMAT DEBEZIUM, CANAL or MAXWELL", autoSchemaChange).
 				WithHint("Only these envelopes carry the upstream DDL.")
 		}
-		connOpts = maps.Clone(r.Options)
+		connOpts = maps.Clone(connOpts)
 		delete(connOpts, autoSchemaChange)
 		encOpts = maps.Clone(r.EncodeOptions)
 		if encOpts == nil {

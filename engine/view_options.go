@@ -3,6 +3,7 @@ package engine
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -28,6 +29,12 @@ import (
 //	late_rows_max     how many late rows the view keeps, newest first
 //	                  (1 to stream.MaxLateRowsMax, default
 //	                  stream.DefaultLateRowsMax)
+//
+// and what it does when an input stops bringing rows:
+//
+//	idle_timeout      an interval: a table or source the view reads
+//	                  that brought no row for this long moves its
+//	                  watermark on with the clock (lower/stream_idle.go)
 
 // Late row modes of a view (catalog.Relation.LateRows).
 const (
@@ -44,10 +51,12 @@ type lateOptions struct {
 	lateness int64
 	// max is late_rows_max (0: the default).
 	max int
+	// idle is idle_timeout (0: none).
+	idle time.Duration
 }
 
 // viewOptionsHint lists the options in errors.
-const viewOptionsHint = "A materialized view takes the options late_rows = 'keep' | 'drop' | 'reopen', allowed_lateness = '<interval>' (with 'reopen') and late_rows_max = <count>."
+const viewOptionsHint = "A materialized view takes the options late_rows = 'keep' | 'drop' | 'reopen', allowed_lateness = '<interval>' (with 'reopen') and late_rows_max = <count> and idle_timeout = '<interval>'."
 
 // viewOptions reads the WITH options of CREATE MATERIALIZED VIEW; eowc
 // says whether the view is EMIT ON WINDOW CLOSE.
@@ -84,6 +93,12 @@ func viewOptions(into *pg.IntoClause, eowc bool) (lateOptions, error) {
 				return o, sqlerr.New(sqlerr.InvalidParameterValue, "allowed_lateness must be positive: %q", v)
 			}
 			o.lateness = us
+		case lower.IdleTimeoutOption:
+			d, err := lower.ParseIdleTimeout(v)
+			if err != nil {
+				return o, err
+			}
+			o.idle = d
 		case "late_rows_max":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -134,7 +149,7 @@ func defElemText(d *pg.DefElem) string {
 
 // lateOptionsOf returns the late row options stored with view r.
 func lateOptionsOf(r *catalog.Relation) lateOptions {
-	o := lateOptions{mode: r.LateRows, lateness: r.AllowedLateness, max: r.LateRowsMax}
+	o := lateOptions{mode: r.LateRows, lateness: r.AllowedLateness, max: r.LateRowsMax, idle: r.IdleTimeout}
 	if o.mode == "" {
 		o.mode = lateRowsKeep
 	}
@@ -146,13 +161,14 @@ func (o lateOptions) store(r *catalog.Relation) {
 	if o.mode != lateRowsKeep {
 		r.LateRows = o.mode
 	}
-	r.AllowedLateness, r.LateRowsMax = o.lateness, o.max
+	r.AllowedLateness, r.LateRowsMax, r.IdleTimeout = o.lateness, o.max, o.idle
 }
 
 // streamOptions sets o's part of a view's stream planning options.
 func (o lateOptions) streamOptions(so *lower.StreamOptions) {
 	so.DropLate = o.mode == lateRowsDrop
 	so.AllowedLateness = o.lateness
+	so.IdleTimeout = o.idle
 }
 
 // withClause renders the options of o as CREATE MATERIALIZED VIEW's WITH
@@ -167,6 +183,9 @@ func (o lateOptions) withClause() string {
 	}
 	if o.max != 0 {
 		parts = append(parts, "late_rows_max = "+strconv.Itoa(o.max))
+	}
+	if o.idle != 0 {
+		parts = append(parts, lower.IdleTimeoutOption+" = '"+types.FormatText(types.IntervalValue{Micros: o.idle.Microseconds()}, types.TInterval, nil)+"'")
 	}
 	if len(parts) == 0 {
 		return ""

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -71,6 +72,10 @@ type StreamOptions struct {
 	// 'reopen'): rows up to it behind the declared watermark update their
 	// window's result instead of being late (stream.WatermarkFilterSpec).
 	AllowedLateness int64
+	// IdleTimeout moves the watermark of every table and source the view
+	// reads on with the epoch time once it brought no row for that long
+	// (stream_idle.go); a table's or source's own idle_timeout wins.
+	IdleTimeout time.Duration
 	// Parallelism is how many instances each keyed operator runs in.
 	Parallelism int
 	// Sources returns the connector of a source.
@@ -106,7 +111,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		}
 	}
 	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, dropLate: o.DropLate,
-		lateness: o.AllowedLateness, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+		lateness: o.AllowedLateness, idle: o.IdleTimeout, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	sp.compiler = sp.batchCompiler(o.Read)
 	logical := sp.optimize(q.Plan)
 	n, m, err := sp.convert(logical)
@@ -243,9 +248,11 @@ type streamPlanner struct {
 	dropLate bool
 	// lateness is StreamOptions.AllowedLateness.
 	lateness int64
-	tables   map[uint32]bool
-	views    map[uint32]bool
-	sources  map[uint32]bool
+	// idle is StreamOptions.IdleTimeout.
+	idle    time.Duration
+	tables  map[uint32]bool
+	views   map[uint32]bool
+	sources map[uint32]bool
 }
 
 func notIncremental(format string, args ...any) error {
@@ -536,8 +543,12 @@ func (sp *streamPlanner) watermarks(r *catalog.Relation, n *stream.Node, wmIdx [
 		if err != nil {
 			return nil, err
 		}
+		idle, err := sp.idleTimeout(r, w, n.Types[col])
+		if err != nil {
+			return nil, err
+		}
 		wn := inherit(n, &stream.WatermarkFilterSpec{Col: col, Expr: ce, Type: n.Types[col], KeepLate: !sp.dropLate, Relation: r.Name,
-			Lateness: lateness})
+			Lateness: lateness, IdleTimeout: idle})
 		wn.Watermarks = append(append([]int(nil), n.Watermarks...), col)
 		wn.StateTables = []string{"the current watermark"}
 		n = wn

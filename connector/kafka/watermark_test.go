@@ -260,3 +260,36 @@ func TestKafkaTableWatermarkRestart(t *testing.T) {
 	send(t, p, "tr", 1, "", tsRecord(32, 35))
 	sqltest.Eventually(t, conn, windows, "00:00 3\n00:10 1")
 }
+
+// TestKafkaSourceIdleTimeout: a Kafka source whose every partition stops
+// bringing records keeps its last window open, unless the source has an
+// idle_timeout: then its watermark moves on with the clock and the
+// window closes without new data. A record that then arrives behind the
+// watermark is late.
+func TestKafkaSourceIdleTimeout(t *testing.T) {
+	_, addr := brokerTopics(t, 2, "quiet")
+	p := producer(t, addr, nil)
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	conn := connect(t, srv)
+	for _, s := range []struct{ name, extra string }{{"waits", ""}, {"moves", ", idle_timeout = '200ms'"}} {
+		sqltest.Exec(t, conn,
+			fmt.Sprintf(`CREATE SOURCE %s (id bigint, ts timestamp, WATERMARK FOR ts AS ts)
+				WITH (connector = 'kafka', topic = 'quiet', properties.bootstrap.server = '%s',
+				      scan.startup.mode = 'earliest'%s)
+				FORMAT PLAIN ENCODE JSON`, s.name, addr, s.extra),
+			fmt.Sprintf(`CREATE MATERIALIZED VIEW %s_w AS SELECT window_start, count(*) AS n
+				FROM TUMBLE(%s, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE`, s.name, s.name))
+	}
+	send(t, p, "quiet", 0, "", tsRecord(1, 1))
+	send(t, p, "quiet", 1, "", tsRecord(2, 5))
+	send(t, p, "quiet", 0, "", tsRecord(3, 29))
+	send(t, p, "quiet", 1, "", tsRecord(4, 29))
+	// Both partitions at 29 s: the first window closes in both views.
+	sqltest.Eventually(t, conn, "SELECT to_char(window_start, 'MI:SS'), n FROM waits_w ORDER BY 1", "00:00 2")
+	// A second of quiet later the idle watermark passes 30 s.
+	sqltest.Eventually(t, conn, "SELECT to_char(window_start, 'MI:SS'), n FROM moves_w ORDER BY 1", "00:00 2\n00:20 2")
+	sqltest.Eventually(t, conn, "SELECT count(*) FROM late_rows WHERE view_name = 'moves_w'", "0")
+	send(t, p, "quiet", 0, "", tsRecord(5, 28))
+	sqltest.Eventually(t, conn, "SELECT count(*) FROM late_rows WHERE view_name = 'moves_w'", "1")
+	sqltest.Eventually(t, conn, "SELECT to_char(window_start, 'MI:SS'), n FROM waits_w ORDER BY 1", "00:00 2")
+}

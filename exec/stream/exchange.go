@@ -348,6 +348,7 @@ type exchangeMerge struct {
 
 type wmCol struct {
 	last []types.Datum // per sender, nil until it sent one
+	idle []bool        // per sender: its last watermark was idle
 	sent types.Datum
 }
 
@@ -359,25 +360,28 @@ func (m *exchangeMerge) add(k int, w Watermark) (Watermark, bool) {
 	}
 	wc := m.cols[w.Col]
 	if wc == nil {
-		wc = &wmCol{last: make([]types.Datum, m.n)}
+		wc = &wmCol{last: make([]types.Datum, m.n), idle: make([]bool, m.n)}
 		m.cols[w.Col] = wc
 	}
 	t := m.types[w.Col]
 	if wc.last[k] == nil || types.Compare(w.Val, wc.last[k], t) > 0 {
 		wc.last[k] = w.Val
 	}
+	wc.idle[k] = w.Idle
 	var min types.Datum
-	for _, v := range wc.last {
+	idle := true
+	for i, v := range wc.last {
 		if v == nil {
 			return Watermark{}, false
 		}
 		if min == nil || types.Compare(v, min, t) < 0 {
 			min = v
 		}
+		idle = idle && wc.idle[i]
 	}
 	if wc.sent != nil && types.Compare(min, wc.sent, t) <= 0 {
 		return Watermark{}, false
 	}
 	wc.sent = min
-	return Watermark{Col: w.Col, Val: min}, true
+	return Watermark{Col: w.Col, Val: min, Idle: idle}, true
 }

@@ -89,7 +89,7 @@ func (p *project) Chunk(_ int, c *Chunk) error {
 func (p *project) Watermark(_ int, w Watermark) error {
 	for _, m := range p.wmMap {
 		if m[0] == w.Col {
-			if err := p.out.Watermark(Watermark{Col: m[1], Val: w.Val}); err != nil {
+			if err := p.out.Watermark(Watermark{Col: m[1], Val: w.Val, Idle: w.Idle}); err != nil {
 				return err
 			}
 		}
@@ -107,7 +107,7 @@ func (p *project) Watermark(_ int, w Watermark) error {
 			continue
 		}
 		p.sent[i] = v
-		if err := p.out.Watermark(Watermark{Col: d.Out, Val: v}); err != nil {
+		if err := p.out.Watermark(Watermark{Col: d.Out, Val: v, Idle: w.Idle}); err != nil {
 			return err
 		}
 	}

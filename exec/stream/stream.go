@@ -111,6 +111,13 @@ func (c *Chunk) Row(i int, ts []types.T) []types.Datum { return c.Batch().Row(i,
 type Watermark struct {
 	Col int
 	Val types.Datum
+	// Idle says the edge's input has brought no row for its idle timeout
+	// (watermark_filter.go): Val advanced with the epoch time, and an
+	// operator that takes the minimum of several inputs' watermarks
+	// leaves this input out of it until the input brings a row again
+	// (union.go, join/join_watermark.go). Operators that pass a
+	// watermark on pass the flag with it.
+	Idle bool
 }
 
 // Barrier ends epoch Epoch on an edge.

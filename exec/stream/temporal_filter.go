@@ -2,6 +2,8 @@ package stream
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +40,10 @@ import (
 //     remove it); in memory as a map by stream key plus a heap per bound,
 //     so expiry and entry cost the rows that move, not a scan;
 //   - thresholds: () -> the bounds' Now values at the last barrier.
+//
+// Under the state memory budget the rows with the largest values of the
+// bounds' row expression live in the rows table only, behind a cut
+// (temporal_filter_cache.go).
 type TemporalFilterSpec struct {
 	Types   []types.T
 	KeyCols []int
@@ -97,6 +103,7 @@ func (s *TemporalFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		f.hasLower = f.hasLower || bd.lower()
 	}
 	f.meta = b.NewStateTable(nil, thTypes)
+	f.acct, f.spillable = f.state.Account(), s.spillable()
 	if b.Env.Fresh {
 		return f, nil
 	}
@@ -114,6 +121,10 @@ func (s *TemporalFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		}
 		f.known = true
 	}
+	budget := int64(-1)
+	if f.spillable {
+		budget = f.acct.LoadBudget()
+	}
 	err = f.state.Scan(b.Env.State, nil, func(_, v []byte) error {
 		row, err := f.state.DecodeValue(v)
 		if err != nil {
@@ -123,12 +134,18 @@ func (s *TemporalFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		if err != nil || !ok {
 			return err
 		}
+		if budget >= 0 && f.bytes > budget {
+			// Rows are in key order: the rest stay behind a cut.
+			f.cut, f.cold = vals[0], true
+			return ErrLoadBudget
+		}
 		f.keep(f.streamKey(row), row, vals, false)
 		return nil
 	})
-	if err != nil {
+	if err != nil && err != ErrLoadBudget {
 		return nil, err
 	}
+	f.acct.Report(f.bytes)
 	return f, nil
 }
 
@@ -154,12 +171,29 @@ type temporalFilter struct {
 	dirty map[string][]types.Datum
 	gen   uint64
 	buf   []byte
+	// Under the budget (temporal_filter_cache.go): acct is the state
+	// account, bytes the kept rows' estimated size; when cold, rows whose
+	// first value is at or above cut may be in storage only. fresh are
+	// the rows kept this epoch.
+	acct      *StateAccount
+	spillable bool
+	bytes     int64
+	cut       int64
+	cold      bool
+	// need is the value below which rows may move at the next barrier:
+	// they are not evicted.
+	need  int64
+	fresh []*temporalRow
 }
 
 type temporalRow struct {
 	row  []types.Datum
 	vals []int64
 	gen  uint64
+	// epoch is the epoch that wrote the row (tfPending: none yet; 0:
+	// loaded from storage); size its estimated bytes.
+	epoch uint64
+	size  int64
 }
 
 type temporalRef struct {
@@ -226,13 +260,16 @@ func (f *temporalFilter) judge(vals, th []int64) (visible, gone bool) {
 // writes), pushing it on the heaps of the bounds that may move it.
 func (f *temporalFilter) keep(sk string, row []types.Datum, vals []int64, dirty bool) {
 	f.gen++
-	r := &temporalRow{row: row, vals: vals, gen: f.gen}
+	r := &temporalRow{row: row, vals: vals, gen: f.gen, size: tfRowBytes(row)}
 	if old, ok := f.rows[sk]; ok {
 		f.drop(sk, old)
 	}
 	f.rows[sk] = r
+	f.bytes += r.size
 	if dirty {
 		f.dirty[f.stateKey(sk, r)] = row
+		r.epoch = tfPending
+		f.fresh = append(f.fresh, r)
 	}
 	f.push(sk, r)
 }
@@ -249,6 +286,7 @@ func (f *temporalFilter) push(sk string, r *temporalRow) {
 // drop removes a kept row; its heap entries become stale.
 func (f *temporalFilter) drop(sk string, r *temporalRow) {
 	delete(f.rows, sk)
+	f.bytes -= r.size
 	f.dirty[f.stateKey(sk, r)] = nil
 }
 
@@ -327,6 +365,9 @@ func (f *temporalFilter) apply(c *Chunk, r int, vals [][]int64, nulls []bool, in
 	if !insert {
 		if old, ok := f.rows[sk]; ok {
 			f.drop(sk, old)
+		} else if f.cold && vals[0][r] >= f.cut {
+			// The row may be in storage only.
+			f.dirty[string(append(f.cutKey(vals[0][r]), sk...))] = nil
 		}
 		return
 	}
@@ -361,6 +402,7 @@ func (f *temporalFilter) Barrier(b *Barrier) error {
 		}
 	}
 	clear(f.dirty)
+	f.written(b.Epoch)
 	if f.known && !b.Time.IsZero() {
 		ths := make([]types.Datum, len(f.th))
 		for i, bd := range f.spec.Bounds {
@@ -370,6 +412,7 @@ func (f *temporalFilter) Barrier(b *Barrier) error {
 			return err
 		}
 	}
+	f.shrink()
 	return f.out.Barrier(b)
 }
 
@@ -392,6 +435,18 @@ func (f *temporalFilter) advance(now time.Time) error {
 			th[i] = f.th[i] // the clock never moves a bound back
 		}
 	}
+	// The rows the new thresholds may move are in memory first.
+	hi := int64(math.MaxInt64)
+	if f.known {
+		hi = slices.Max(th)
+		if hi < math.MaxInt64 {
+			hi++
+		}
+	}
+	if err := f.loadUpTo(hi); err != nil {
+		return err
+	}
+	f.need = hi
 	var outRows [][]types.Datum
 	var outOps []Op
 	if !f.known {

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"streamsql/exec/expr"
 	"streamsql/sql/types"
 )
 
@@ -8,6 +9,14 @@ import (
 // gives each input a distinct tag in its stream key so that keys stay
 // unique. A watermark is forwarded on a column once every input has
 // passed it (the minimum over the inputs).
+//
+// An input whose last watermark was marked Idle (its source brought no
+// row for its idle timeout, watermark_filter.go) is left out of that
+// minimum until it brings a row again; when every input is idle the
+// minimum is over all of them (each moves on with the epoch time). Rows
+// such an input brings behind the watermark the union already sent are
+// late: they are dropped and counted as the watermark filters count
+// theirs.
 //
 // State: none (the latest watermark per input is in memory; after a
 // restart watermarks start again from the sources).
@@ -18,18 +27,63 @@ type UnionSpec struct {
 func (s *UnionSpec) Explain() string { return "StreamUnionAll" }
 
 func (s *UnionSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	return &union{n: len(b.Inputs), ts: s.Types, out: out, wms: map[int][]types.Datum{}, sent: map[int]types.Datum{}}, nil
+	return &union{n: len(b.Inputs), ts: s.Types, out: out, env: b.Env, wms: map[int][]types.Datum{}, sent: map[int]types.Datum{},
+		idle: make([]bool, len(b.Inputs))}, nil
 }
 
 type union struct {
 	n    int
 	ts   []types.T
 	out  Output
+	env  *Env
 	wms  map[int][]types.Datum // column -> latest watermark per input
 	sent map[int]types.Datum
+	// idle marks the inputs whose last watermark was idle.
+	idle []bool
+	keep []int
 }
 
-func (u *union) Chunk(_ int, c *Chunk) error { return u.out.Chunk(c) }
+func (u *union) Chunk(side int, c *Chunk) error {
+	if c.N == 0 {
+		return u.out.Chunk(c)
+	}
+	if side >= 0 && side < u.n {
+		u.idle[side] = false
+	}
+	for col, s := range u.sent {
+		if w := u.wms[col]; w != nil && side >= 0 && side < u.n && w[side] != nil && types.Compare(w[side], s, u.ts[col]) >= 0 {
+			continue // this input is past what was sent: no row of it is behind
+		}
+		c = u.dropBehind(c, col, s)
+	}
+	return u.out.Chunk(c)
+}
+
+// dropBehind drops and counts the rows of c whose column col is below wm.
+func (u *union) dropBehind(c *Chunk, col int, wm types.Datum) *Chunk {
+	t := u.ts[col]
+	u.keep = u.keep[:0]
+	for i := 0; i < c.N; i++ {
+		if d := types.GetDatum(c.Cols[col], i, t); d != nil && types.Compare(d, wm, t) < 0 {
+			continue
+		}
+		u.keep = append(u.keep, i)
+	}
+	late := c.N - len(u.keep)
+	if late == 0 {
+		return c
+	}
+	if u.env != nil && u.env.Stats != nil {
+		u.env.CountLate(int64(late))
+	}
+	ops := make([]Op, len(u.keep))
+	for k, i := range u.keep {
+		ops[k] = c.Ops[i]
+	}
+	b := expr.Take(c.Batch(), u.keep)
+	c.Release()
+	return &Chunk{Cols: b.Cols, Ops: ops, N: b.N}
+}
 
 func (u *union) Watermark(side int, w Watermark) error {
 	ws := u.wms[w.Col]
@@ -38,20 +92,39 @@ func (u *union) Watermark(side int, w Watermark) error {
 		u.wms[w.Col] = ws
 	}
 	ws[side] = w.Val
-	var low types.Datum
-	for _, v := range ws {
+	u.idle[side] = w.Idle
+	t := u.ts[w.Col]
+	var low, all types.Datum
+	allIdle := true
+	for i, v := range ws {
 		if v == nil {
+			if u.idle[i] {
+				continue
+			}
 			return nil
 		}
-		if low == nil || types.Compare(v, low, u.ts[w.Col]) < 0 {
+		if all == nil || types.Compare(v, all, t) < 0 {
+			all = v
+		}
+		if u.idle[i] {
+			continue
+		}
+		allIdle = false
+		if low == nil || types.Compare(v, low, t) < 0 {
 			low = v
 		}
 	}
-	if prev, ok := u.sent[w.Col]; ok && types.Compare(low, prev, u.ts[w.Col]) <= 0 {
+	if allIdle {
+		low = all
+	}
+	if low == nil {
+		return nil
+	}
+	if prev, ok := u.sent[w.Col]; ok && types.Compare(low, prev, t) <= 0 {
 		return nil
 	}
 	u.sent[w.Col] = low
-	return u.out.Watermark(Watermark{Col: w.Col, Val: low})
+	return u.out.Watermark(Watermark{Col: w.Col, Val: low, Idle: allIdle})
 }
 
 func (u *union) Barrier(b *Barrier) error { return u.out.Barrier(b) }

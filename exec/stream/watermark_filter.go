@@ -34,6 +34,20 @@ import (
 // retracts the old row and inserts the corrected one. Rows behind it are
 // late as without it.
 //
+// With IdleTimeout (a view, table or source WITH (idle_timeout = ...))
+// an input that brings no row for that long still moves time on: from
+// the first barrier whose epoch time is IdleTimeout or more after the
+// last epoch with a row, the watermark is the watermark of that epoch
+// plus the epoch time passed since, so windows close and an EMIT ON
+// WINDOW CLOSE result goes out without new data. Such watermarks are
+// marked Idle: a union or join leaves the input out of the minimum of
+// its inputs' watermarks until it brings a row again. A row that then
+// arrives behind the watermark is late, as any other. Epoch times come
+// from the coordinator and never go back; the advanced watermark is
+// stored like any other, so a restart never moves it back, and the
+// idle clock starts again at the first barrier after a restart (the
+// time a server was down does not count as idle).
+//
 // State: one state table holding the current watermark under the empty
 // key, written at each barrier where it moved. A job that resumes loads it
 // and sends it on again before its first barrier passes (unless a higher
@@ -54,6 +68,9 @@ type WatermarkFilterSpec struct {
 	// Lateness is the allowed lateness subtracted from the watermark (0:
 	// none); only for integer-like columns (IntLike).
 	Lateness int64
+	// IdleTimeout, when positive, advances the watermark of an input
+	// without rows with the epoch time (timestamp columns only).
+	IdleTimeout time.Duration
 }
 
 func (s *WatermarkFilterSpec) Explain() string {
@@ -63,6 +80,9 @@ func (s *WatermarkFilterSpec) Explain() string {
 	}
 	if s.Lateness != 0 {
 		e += " lateness " + strconv.FormatInt(s.Lateness, 10)
+	}
+	if s.IdleTimeout > 0 {
+		e += " idle " + s.IdleTimeout.String()
 	}
 	return e
 }
@@ -78,6 +98,9 @@ func (s *WatermarkFilterSpec) shift(v types.Datum) types.Datum {
 func (s *WatermarkFilterSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	if s.Lateness != 0 && !IntLike(s.Type) {
 		return nil, fmt.Errorf("watermark filter: allowed lateness on a %s column", s.Type)
+	}
+	if s.IdleTimeout > 0 && !IdleTimeoutType(s.Type) {
+		return nil, fmt.Errorf("watermark filter: idle timeout on a %s column", s.Type)
 	}
 	w := &watermarkFilter{spec: s, env: b.Env, out: out,
 		state: PersistedWatermark{Table: b.NewStateTable(nil, nil), T: s.Type}}
@@ -116,6 +139,42 @@ type watermarkFilter struct {
 	types   []types.T
 	names   []string
 	pending []LateRow
+	// Idle timeout (spec.IdleTimeout): rows is set when a row came in
+	// the current epoch; activeAt is the time of the last epoch with a
+	// row (or of the first barrier after a start), base the watermark
+	// then.
+	rows     bool
+	activeAt time.Time
+	base     types.Datum
+}
+
+// IdleTimeoutType reports whether a watermark column of type t can move
+// with the epoch time when its input is idle: timestamps.
+func IdleTimeoutType(t types.T) bool {
+	return t.Kind == types.TimestampKind || t.Kind == types.TimestampTZ
+}
+
+// idleTick runs at a barrier of epoch time now: it restarts the idle
+// clock when rows came during the epoch, and once the input has been
+// idle for the timeout sends the watermark moved on by the time passed.
+func (w *watermarkFilter) idleTick(now time.Time) error {
+	if w.spec.IdleTimeout <= 0 || now.IsZero() {
+		return nil
+	}
+	if w.rows || w.activeAt.IsZero() {
+		w.rows, w.activeAt, w.base = false, now, w.wm
+		return nil
+	}
+	passed := now.Sub(w.activeAt)
+	if passed < w.spec.IdleTimeout || w.base == nil {
+		return nil
+	}
+	next := IntDatum(IntOf(w.base)+passed.Microseconds(), w.spec.Type)
+	if w.wm != nil && types.Compare(next, w.wm, w.spec.Type) <= 0 {
+		return nil
+	}
+	w.wm, w.dirty, w.resend = next, true, false
+	return w.out.Watermark(Watermark{Col: w.spec.Col, Val: next, Idle: true})
 }
 
 // keepLate queues the rows of c that are not in kept (ascending) as late
@@ -143,6 +202,9 @@ func (w *watermarkFilter) keepLate(c *Chunk, kept []int) {
 }
 
 func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
+	if c.N > 0 {
+		w.rows = true
+	}
 	if w.spec.FromSource {
 		return w.dropLate(c)
 	}
@@ -268,6 +330,9 @@ func (w *watermarkFilter) Barrier(b *Barrier) error {
 		if err := w.out.Watermark(Watermark{Col: w.spec.Col, Val: w.wm}); err != nil {
 			return err
 		}
+	}
+	if err := w.idleTick(b.Time); err != nil {
+		return err
 	}
 	if len(w.pending) > 0 {
 		if err := w.env.Late.Append(b.Writes, w.pending); err != nil {

@@ -322,10 +322,10 @@ func (o *windowTVF) Watermark(_ int, w Watermark) error {
 		return fmt.Errorf("window table function: watermark %T on the time column", w.Val)
 	}
 	start, end := o.p.FirstWindow(int64(t))
-	if err := o.out.Watermark(Watermark{Col: o.nIn, Val: types.Timestamp(start)}); err != nil {
+	if err := o.out.Watermark(Watermark{Col: o.nIn, Val: types.Timestamp(start), Idle: w.Idle}); err != nil {
 		return err
 	}
-	return o.out.Watermark(Watermark{Col: o.nIn + 1, Val: types.Timestamp(end)})
+	return o.out.Watermark(Watermark{Col: o.nIn + 1, Val: types.Timestamp(end), Idle: w.Idle})
 }
 
 func (o *windowTVF) Barrier(b *Barrier) error { return o.out.Barrier(b) }

@@ -131,7 +131,7 @@ func TestWindowTVFStreamTumble(t *testing.T) {
 	if err := op.Watermark(0, stream.Watermark{Col: 0, Val: int64(7)}); err != nil {
 		t.Fatal(err)
 	}
-	want := []stream.Watermark{{1, wm}, {2, wtvfTS(t, "2022-01-01 10:30:00")}, {3, wtvfTS(t, "2022-01-01 11:00:00")}, {0, int64(7)}}
+	want := []stream.Watermark{{Col: 1, Val: wm}, {Col: 2, Val: wtvfTS(t, "2022-01-01 10:30:00")}, {Col: 3, Val: wtvfTS(t, "2022-01-01 11:00:00")}, {Col: 0, Val: int64(7)}}
 	if fmt.Sprint(s.WMs) != fmt.Sprint(want) {
 		t.Fatalf("watermarks %v, want %v", s.WMs, want)
 	}
@@ -193,7 +193,7 @@ func TestWindowTVFStreamHopUpdate(t *testing.T) {
 	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: wtvfTS(t, "2021-01-01 10:25:00")}); err != nil {
 		t.Fatal(err)
 	}
-	want := []stream.Watermark{{1, wtvfTS(t, "2021-01-01 10:25:00")}, {2, wtvfTS(t, "2021-01-01 10:00:00")}, {3, wtvfTS(t, "2021-01-01 10:30:00")}}
+	want := []stream.Watermark{{Col: 1, Val: wtvfTS(t, "2021-01-01 10:25:00")}, {Col: 2, Val: wtvfTS(t, "2021-01-01 10:00:00")}, {Col: 3, Val: wtvfTS(t, "2021-01-01 10:30:00")}}
 	if fmt.Sprint(s.WMs) != fmt.Sprint(want) {
 		t.Fatalf("watermarks %v, want %v", s.WMs, want)
 	}
@@ -229,7 +229,7 @@ func TestWindowTVFStreamCumulate(t *testing.T) {
 	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: wtvfTS(t, "2022-01-01 10:35:00")}); err != nil {
 		t.Fatal(err)
 	}
-	want := []stream.Watermark{{1, wtvfTS(t, "2022-01-01 10:35:00")}, {2, wtvfTS(t, "2022-01-01 10:30:00")}, {3, wtvfTS(t, "2022-01-01 10:40:00")}}
+	want := []stream.Watermark{{Col: 1, Val: wtvfTS(t, "2022-01-01 10:35:00")}, {Col: 2, Val: wtvfTS(t, "2022-01-01 10:30:00")}, {Col: 3, Val: wtvfTS(t, "2022-01-01 10:40:00")}}
 	if fmt.Sprint(s.WMs) != fmt.Sprint(want) {
 		t.Fatalf("watermarks %v, want %v", s.WMs, want)
 	}

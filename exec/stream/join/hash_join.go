@@ -331,6 +331,17 @@ func (h *HashJoin) Chunk(side int, c *stream.Chunk) error {
 	if len(c.Cols) != len(h.sides[side].types) {
 		return fmt.Errorf("hash join: side %d chunk has %d columns, want %d", side, len(c.Cols), len(h.sides[side].types))
 	}
+	if h.derived != nil && c.N > 0 {
+		h.derived.active(side)
+		if h.derived.lagging(side) {
+			if nc := h.dropBehind(side, c); nc != c {
+				defer nc.Release()
+				if c = nc; c.N == 0 {
+					return nil
+				}
+			}
+		}
+	}
 	if h.cache != nil && h.cache.Evicted {
 		if err := h.fetchMissing(side, c); err != nil {
 			return err
@@ -661,7 +672,7 @@ func (h *HashJoin) Watermark(side int, w stream.Watermark) error {
 		}
 	}
 	if h.derived != nil && h.derived.covers(side, w.Col) {
-		return h.derived.add(side, w, h.out.Watermark)
+		return h.derived.add(side, w, h.out.Watermark, h.impliedWatermark)
 	}
 	if !h.forwardWM[side] {
 		return nil
@@ -670,6 +681,49 @@ func (h *HashJoin) Watermark(side int, w stream.Watermark) error {
 		w.Col += h.nl
 	}
 	return h.out.Watermark(w)
+}
+
+// impliedWatermark cleans the state that a watermark implied for a side
+// left out as idle frees (join_watermark.go).
+func (h *HashJoin) impliedWatermark(side int, w stream.Watermark) error {
+	if len(h.cleaners[1-side]) == 0 {
+		return nil
+	}
+	return h.cleanup(side, w)
+}
+
+// dropBehind returns the rows of chunk c of side that are not behind the
+// side's floors (rows of a side that was idle, which could join into
+// output below a watermark already sent); it counts the others as late.
+// c itself stays the caller's to release; the result is c when no row
+// is behind, else a new chunk the caller releases too.
+func (h *HashJoin) dropBehind(side int, c *stream.Chunk) *stream.Chunk {
+	ts := h.sides[side].types
+	keep := make([]int, 0, c.N)
+	for i := 0; i < c.N; i++ {
+		late := false
+		for col := range h.derived.floors[side] {
+			if v, ok := joinDatumInt(types.GetDatum(c.Cols[col], i, ts[col])); ok && h.derived.behind(side, col, v) {
+				late = true
+				break
+			}
+		}
+		if !late {
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == c.N {
+		return c
+	}
+	if h.env != nil && h.env.Stats != nil {
+		h.env.CountLate(int64(c.N - len(keep)))
+	}
+	ops := make([]stream.Op, len(keep))
+	for k, i := range keep {
+		ops[k] = c.Ops[i]
+	}
+	b := expr.Take(c.Batch(), keep)
+	return &stream.Chunk{Cols: b.Cols, Ops: ops, N: b.N}
 }
 
 // Barrier implements Operator: it writes the rows changed during the epoch

@@ -16,6 +16,14 @@ import (
 // at least wm(l.ts)) or from a future right row (l.ts at least
 // wm(r.ts) + c). The output watermark of l.ts is the smaller of the two.
 // Both inputs must be append-only: a retraction would carry an old l.ts.
+//
+// A side whose last watermark was marked Idle (its source brought no row
+// for its idle timeout) is left out: the bound is the other side's term
+// alone, the idle side's term when only it remains, and the smaller of
+// both when both are idle. What the join then promises holds on: rows
+// the idle side brings later that could produce output below an emitted
+// bound are late, dropped and counted (floors), and the idle side's
+// implied watermark cleans the other side's state as its own would.
 
 // JoinWatermark derives the output watermark of one column of side
 // Side: Col >= other side's OtherCol + Offset holds for every output row.
@@ -34,6 +42,12 @@ type joinWatermarks struct {
 	out     []int64
 	emitted []bool
 	nl      int
+	// idle marks the sides whose last watermark was idle.
+	idle [2]bool
+	// floors are, per side and column, the values below which a row of
+	// the side is late: it could join into output below a bound already
+	// emitted while the side was idle.
+	floors [2]map[int]int64
 }
 
 func newJoinWatermarks(rules []JoinWatermark, nl int) *joinWatermarks {
@@ -41,7 +55,7 @@ func newJoinWatermarks(rules []JoinWatermark, nl int) *joinWatermarks {
 		return nil
 	}
 	return &joinWatermarks{rules: rules, seen: [2]map[int]int64{{}, {}}, out: make([]int64, len(rules)),
-		emitted: make([]bool, len(rules)), nl: nl}
+		emitted: make([]bool, len(rules)), nl: nl, floors: [2]map[int]int64{{}, {}}}
 }
 
 // covers reports whether a watermark of side's column col feeds a rule
@@ -56,34 +70,91 @@ func (j *joinWatermarks) covers(side, col int) bool {
 }
 
 // add records a side's watermark and emits the derived watermarks that
-// moved forward.
-func (j *joinWatermarks) add(side int, w stream.Watermark, out func(stream.Watermark) error) error {
+// moved forward. implied receives, for each bound emitted while a side
+// was left out as idle, the watermark that bound implies for that side's
+// column (for cleaning the other side's state).
+func (j *joinWatermarks) add(side int, w stream.Watermark, out func(stream.Watermark) error, implied func(side int, w stream.Watermark) error) error {
 	v, ok := joinDatumInt(w.Val)
 	if !ok {
 		return nil
 	}
-	if old, had := j.seen[side][w.Col]; had && old >= v {
+	idleChanged := j.idle[side] != w.Idle
+	j.idle[side] = w.Idle
+	if old, had := j.seen[side][w.Col]; had && old >= v && !idleChanged {
 		return nil
 	}
-	j.seen[side][w.Col] = v
+	if old, had := j.seen[side][w.Col]; !had || v > old {
+		j.seen[side][w.Col] = v
+	}
 	for i, r := range j.rules {
 		own, ok1 := j.seen[r.Side][r.Col]
 		other, ok2 := j.seen[1-r.Side][r.OtherCol]
-		if !ok1 || !ok2 {
+		ownIdle, otherIdle := j.idle[r.Side], j.idle[1-r.Side]
+		var b int64
+		switch {
+		case ok1 && otherIdle && !ownIdle:
+			b = own
+		case ok2 && ownIdle && !otherIdle:
+			b = other + r.Offset
+		case ok1 && ok2:
+			b = min(own, other+r.Offset)
+		default:
 			continue
 		}
-		b := min(own, other+r.Offset)
 		if j.emitted[i] && b <= j.out[i] {
 			continue
 		}
 		j.out[i], j.emitted[i] = b, true
+		// Rows below these could still join into output below b.
+		j.raise(r.Side, r.Col, b)
+		j.raise(1-r.Side, r.OtherCol, b-r.Offset)
 		col := r.Col
 		if r.Side == 1 {
 			col += j.nl
 		}
-		if err := out(stream.Watermark{Col: col, Val: stream.IntDatum(b, r.T)}); err != nil {
+		if err := out(stream.Watermark{Col: col, Val: stream.IntDatum(b, r.T), Idle: ownIdle && otherIdle}); err != nil {
+			return err
+		}
+		if implied == nil || ownIdle == otherIdle {
+			continue
+		}
+		iw := stream.Watermark{Col: r.OtherCol, Val: stream.IntDatum(b-r.Offset, r.T), Idle: true}
+		is := 1 - r.Side
+		if ownIdle {
+			iw.Col, iw.Val, is = r.Col, stream.IntDatum(b, r.T), r.Side
+		}
+		if err := implied(is, iw); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// raise lifts the floor of a side's column to v.
+func (j *joinWatermarks) raise(side, col int, v int64) {
+	if f, ok := j.floors[side][col]; !ok || v > f {
+		j.floors[side][col] = v
+	}
+}
+
+// active notes that side brought rows: it is no longer idle.
+func (j *joinWatermarks) active(side int) { j.idle[side] = false }
+
+// behind reports whether a row of side with value v in column col is
+// below the side's floor there, given the side's own watermark on col
+// (rows below that never reach the join).
+func (j *joinWatermarks) behind(side, col int, v int64) bool {
+	f, ok := j.floors[side][col]
+	return ok && v < f
+}
+
+// lagging reports whether side has a column whose floor is above its own
+// last watermark there: only then can a row of it be behind.
+func (j *joinWatermarks) lagging(side int) bool {
+	for col, f := range j.floors[side] {
+		if w, ok := j.seen[side][col]; !ok || w < f {
+			return true
+		}
+	}
+	return false
 }
