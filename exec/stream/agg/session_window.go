@@ -442,18 +442,65 @@ func (o *sessionAgg) kill(w *sessionWin) {
 	w.dead = true
 }
 
-// recompute rebuilds w's aggregate states (and row count) from its rows.
-func (o *sessionAgg) recompute(w *sessionWin) error {
-	return o.recomputeSome(w, nil, nil)
+// recompute rebuilds w's aggregate states (and row count) from its rows;
+// carry are the reject counts of the sessions its rows come from
+// (rejectCounts).
+func (o *sessionAgg) recompute(w *sessionWin, carry []map[string]int64) error {
+	return o.recomputeSome(w, nil, nil, carry)
+}
+
+// rejectCounts adds to counts (one map per aggregate, made when nil) how
+// many copies of each of its rows w's states rejected at earlier folds:
+// the states of an aggregate without retraction fold the session's rows
+// again at each change and reject only the copies beyond those counts
+// (fold), which a rebuilt state must therefore get back.
+func (o *sessionAgg) rejectCounts(counts []map[string]int64, w *sessionWin) []map[string]int64 {
+	for k, st := range o.states {
+		set := st.set(w.slot)
+		if set == nil {
+			continue
+		}
+		for key, e := range set.m {
+			if e.rejected == 0 {
+				continue
+			}
+			if counts == nil {
+				counts = make([]map[string]int64, len(o.states))
+			}
+			if counts[k] == nil {
+				counts[k] = map[string]int64{}
+			}
+			counts[k][key] += e.rejected
+		}
+	}
+	return counts
+}
+
+// restoreRejects gives w's rebuilt states the counts of rejectCounts, at
+// most each entry's copies.
+func (o *sessionAgg) restoreRejects(w *sessionWin, counts []map[string]int64) {
+	for k, m := range counts {
+		set := o.states[k].set(w.slot)
+		if set == nil {
+			continue
+		}
+		for key, n := range m {
+			if e := set.m[key]; e != nil {
+				e.rejected = min(e.n, max(e.rejected, n))
+			}
+		}
+	}
 }
 
 // recomputeSome is recompute of the states k with !keep[k] (all of them
 // for a nil keep), leaving one copy of row skip out when it is set; the
 // row count is recomputed always, skip included. The rows went through
 // the aggregates before, so a function that fails on one again does not
-// reject it again.
-func (o *sessionAgg) recomputeSome(w *sessionWin, keep []bool, skip *sessionRowRef) error {
+// reject it again: the states fed here are quiet, and those that fold
+// their rows again later get the counts carry holds.
+func (o *sessionAgg) recomputeSome(w *sessionWin, keep []bool, skip *sessionRowRef, carry []map[string]int64) error {
 	defer o.quietRejects()()
+	defer o.restoreRejects(w, carry)
 	for k, st := range o.states {
 		if keep == nil || !keep[k] {
 			st.reset(w.slot)
@@ -656,6 +703,10 @@ func (o *sessionAgg) insert(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 	}
 	w := p.wins[j]
 	w.start, w.last = min(w.start, ts), max(p.wins[k-1].last, ts)
+	var carry []map[string]int64
+	for _, x := range p.wins[j:k] {
+		carry = o.rejectCounts(carry, x)
+	}
 	// States that merge (a user aggregate's merge) combine the absorbed
 	// sessions' states and take row i; the others are folded again
 	// from the merged session's rows, row i included.
@@ -672,7 +723,7 @@ func (o *sessionAgg) insert(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 	o.touch(w)
 	if all {
 		w.n = n
-	} else if err := o.recomputeSome(w, merged, &sessionRowRef{ts: ts, key: key}); err != nil {
+	} else if err := o.recomputeSome(w, merged, &sessionRowRef{ts: ts, key: key}, carry); err != nil {
 		return false, err
 	}
 	// Row i goes into every state last, as the one row that is new.
@@ -761,10 +812,11 @@ func (o *sessionAgg) delete(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 		w.last = p.rows[ri-1].ts
 		p.wins = slices.Insert(p.wins, wi+1, nw)
 		o.touch(nw)
-		if err := o.recompute(w); err != nil {
+		carry := o.rejectCounts(nil, w)
+		if err := o.recompute(w, carry); err != nil {
 			return false, err
 		}
-		return true, o.recompute(nw)
+		return true, o.recompute(nw, carry)
 	case !hasNext:
 		w.last = p.rows[ri-1].ts
 	case !hasPrev:
@@ -1122,7 +1174,7 @@ func (o *sessionAgg) derive(p *sessionPart) error {
 			w.last = p.rows[i].ts
 		}
 		p.wins = append(p.wins, w)
-		if err := o.recompute(w); err != nil {
+		if err := o.recompute(w, nil); err != nil {
 			return err
 		}
 		if !o.spec.EmitOnClose {
