@@ -78,8 +78,9 @@ func TestUserAggregateOrderByRejectsOnceAcrossRestart(t *testing.T) {
 
 // In a SESSION window the rows a user aggregate fails on are rejected
 // once: a session folded again (a bridge of two sessions, a split by a
-// delete) leaves them out without rejecting them again.
-func TestUserAggregateSessionRejectsOnce(t *testing.T) {
+// delete) and the sessions rebuilt from their rows after a restart leave
+// them out without rejecting them again.
+func TestUserAggregateSessionRejectsOnceAcrossRestart(t *testing.T) {
 	s := openStack(t, engine.Options{})
 	s.execAll(t,
 		`CREATE AGGREGATE fussy_sum(q int) RETURNS bigint LANGUAGE javascript AS $$
@@ -101,14 +102,20 @@ func TestUserAggregateSessionRejectsOnce(t *testing.T) {
 	s.execAll(t, "INSERT INTO t VALUES (5, 1, 4, '2026-01-01 00:00:12'), (6, 1, 8, '2026-01-01 00:00:20'), (10, 1, 0, '2026-01-01 00:00:26')", "FLUSH")
 	checkRows(t, s, "SELECT k, s FROM sess ORDER BY window_start", "1 15")
 	checkRows(t, s, rejects, "2")
-	defer s.close()
-	// A delete splits the session again, and a new failing row is a new
-	// reject, once.
+	s = s.restart(t)
+	defer func() { s.close() }()
+	// After the restart: a delete splits the session again, and a new
+	// failing row is a new reject, once.
 	s.execAll(t, "DELETE FROM t WHERE id IN (5, 6, 10)", "FLUSH")
 	checkRows(t, s, "SELECT k, s FROM sess ORDER BY window_start", "1 1|1 2")
 	checkRows(t, s, rejects, "2")
 	s.execAll(t, "INSERT INTO t VALUES (7, 1, 13, '2026-01-01 00:00:08')", "FLUSH",
 		"INSERT INTO t VALUES (8, 1, 5, '2026-01-01 00:00:15'), (9, 1, 6, '2026-01-01 00:00:22')", "FLUSH")
 	checkRows(t, s, "SELECT k, s FROM sess ORDER BY window_start", "1 14")
+	checkRows(t, s, rejects, "3")
+	// And once more after a second restart and a change to the session.
+	s = s.restart(t)
+	s.execAll(t, "INSERT INTO t VALUES (11, 1, 1, '2026-01-01 00:00:40')", "FLUSH")
+	checkRows(t, s, "SELECT k, s FROM sess ORDER BY window_start", "1 15")
 	checkRows(t, s, rejects, "3")
 }
