@@ -45,6 +45,11 @@ type AggregateDef struct {
 	// (state, direct...).
 	OrderedSet bool `json:",omitempty"`
 	NumDirect  int  `json:",omitempty"`
+	// FinalExtra (FINALFUNC_EXTRA) and MFinalExtra (MFINALFUNC_EXTRA): the
+	// final function also takes one NULL argument per aggregated argument,
+	// of its type (pg_aggregate.aggfinalextra, aggmfinalextra).
+	FinalExtra  bool `json:",omitempty"`
+	MFinalExtra bool `json:",omitempty"`
 }
 
 // Aggregated returns the argument types the transition function takes:
@@ -55,6 +60,21 @@ func (d *AggregateDef) Aggregated(args []types.T) []types.T {
 		return args[d.NumDirect:]
 	}
 	return args
+}
+
+// FinalArgs returns the argument types of a final function over states
+// of type stype: the state, an ordered-set aggregate's direct arguments,
+// then with extra (FINALFUNC_EXTRA) the aggregated arguments, which it
+// receives as NULLs.
+func (d *AggregateDef) FinalArgs(stype types.T, args []types.T, extra bool) []types.T {
+	out := []types.T{stype}
+	if d.OrderedSet {
+		out = append(out, args[:d.NumDirect]...)
+	}
+	if extra {
+		out = append(out, d.Aggregated(args)...)
+	}
+	return out
 }
 
 // Moving reports whether the aggregate has a moving (retracting) form.

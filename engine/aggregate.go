@@ -128,7 +128,19 @@ func (s *Session) createAggregate(p *planner.Planner, ds *pg.DefineStmt) (string
 			}
 		case "hypothetical":
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "hypothetical-set aggregates are not supported")
-		case "parallel", "finalfunc_modify", "mfinalfunc_modify", "finalfunc_extra", "mfinalfunc_extra", "sspace", "msspace":
+		case "finalfunc_extra", "mfinalfunc_extra":
+			// The final function also takes a NULL of each aggregated
+			// argument's type, after the state (and direct arguments).
+			v, err := defBool(d)
+			if err != nil {
+				return "", err
+			}
+			if key == "finalfunc_extra" {
+				a.FinalExtra = v
+			} else {
+				a.MFinalExtra = v
+			}
+		case "parallel", "finalfunc_modify", "mfinalfunc_modify", "sspace", "msspace":
 			// Accepted: they change nothing here.
 		default:
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "aggregate attribute %q is not supported", d.Defname)
@@ -157,13 +169,10 @@ func (s *Session) createAggregate(p *planner.Planner, ds *pg.DefineStmt) (string
 	f.RetType = a.SType
 	if names["finalfunc"] != nil {
 		// An ordered-set aggregate's final function also takes the
-		// direct arguments.
-		finalArgs := []types.T{a.SType}
-		if a.OrderedSet {
-			finalArgs = append(finalArgs, f.ArgTypes[:a.NumDirect]...)
-		}
+		// direct arguments, and FINALFUNC_EXTRA adds the aggregated ones.
+		finalArgs := a.FinalArgs(a.SType, f.ArgTypes, a.FinalExtra)
 		var ret types.T
-		if a.FinalFunc, ret, err = s.aggFinal(names["finalfunc"], finalArgs); err != nil {
+		if a.FinalFunc, ret, err = s.aggFinal(names["finalfunc"], finalArgs, a.FinalExtra); err != nil {
 			return "", err
 		}
 		f.RetType = ret
@@ -188,7 +197,7 @@ func (s *Session) createAggregate(p *planner.Planner, ds *pg.DefineStmt) (string
 		}
 		mret := a.MSType
 		if names["mfinalfunc"] != nil {
-			if a.MFinalFunc, mret, err = s.aggFinal(names["mfinalfunc"], []types.T{a.MSType}); err != nil {
+			if a.MFinalFunc, mret, err = s.aggFinal(names["mfinalfunc"], a.FinalArgs(a.MSType, f.ArgTypes, a.MFinalExtra), a.MFinalExtra); err != nil {
 				return "", err
 			}
 		}
@@ -270,13 +279,28 @@ func (s *Session) aggSupport(names []*pg.Node, args []types.T, stype types.T, wh
 }
 
 // aggFinal resolves a final function of the state type and returns its
-// result type.
-func (s *Session) aggFinal(names []*pg.Node, args []types.T) (catalog.AggSupport, types.T, error) {
+// result type. One that takes extra arguments (FINALFUNC_EXTRA) gets
+// them as NULLs, so it must not be strict, as in PostgreSQL.
+func (s *Session) aggFinal(names []*pg.Node, args []types.T, extra bool) (catalog.AggSupport, types.T, error) {
 	sup, ret, ok := s.findSupport(names, args)
 	if !ok {
 		return sup, ret, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", funcDisplay(names), catalog.TypeList(args))
 	}
+	if extra && s.supportStrict(sup, args) {
+		return sup, ret, sqlerr.New(sqlerr.InvalidFunctionDefinition, "final function with extra arguments must not be declared STRICT")
+	}
 	return sup, ret, nil
+}
+
+// supportStrict reports whether the support function sup of argument
+// types args is strict.
+func (s *Session) supportStrict(sup catalog.AggSupport, args []types.T) bool {
+	if sup.OID != 0 {
+		f, ok := s.e.cat.Function(sup.OID)
+		return ok && f.Strict
+	}
+	fn, _, err := udf.LookupScalar(sup.Name, args)
+	return err == nil && fn.Strict
 }
 
 func funcDisplay(names []*pg.Node) string {
@@ -312,6 +336,9 @@ func (e *Engine) AggregateDef(f *catalog.Function) string {
 	if a.FinalFunc.IsSet() {
 		items = append(items, "FINALFUNC = "+e.supportName(a.FinalFunc))
 	}
+	if a.FinalExtra {
+		items = append(items, "FINALFUNC_EXTRA")
+	}
 	if a.CombineFunc.IsSet() {
 		items = append(items, "COMBINEFUNC = "+e.supportName(a.CombineFunc))
 	}
@@ -322,6 +349,9 @@ func (e *Engine) AggregateDef(f *catalog.Function) string {
 		items = append(items, "MSFUNC = "+e.supportName(a.MSFunc), "MINVFUNC = "+e.supportName(a.MInvFunc), "MSTYPE = "+a.MSType.String())
 		if a.MFinalFunc.IsSet() {
 			items = append(items, "MFINALFUNC = "+e.supportName(a.MFinalFunc))
+		}
+		if a.MFinalExtra {
+			items = append(items, "MFINALFUNC_EXTRA")
 		}
 		if a.MInitCond != nil {
 			items = append(items, "MINITCOND = "+udf.QuoteLiteral(*a.MInitCond))

@@ -10,20 +10,23 @@ import (
 
 // Ordered-set user aggregates in PostgreSQL's form: CREATE AGGREGATE
 // f(direct args ORDER BY aggregated args), called f(direct) WITHIN GROUP
-// (ORDER BY ...). The transition function sees the rows in the WITHIN
-// GROUP order (several columns, DESC, NULLS FIRST), the final function
-// the state and the direct arguments. Ad hoc and in a view over updates
-// and deletes, each checked against the built-in that does the same.
+// (ORDER BY ...). As in PostgreSQL, the transition function sees the
+// rows in input order (the executor does not sort them; WITHIN GROUP names
+// the aggregated arguments and the aggregate sorts them itself), the final
+// function the state and the direct arguments. Ad hoc and in a view over
+// updates and deletes, each checked against the built-in that does the same.
 func TestUserAggregateOrderedSet(t *testing.T) {
 	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	execAll(t, conn,
-		// my_pct(f) WITHIN GROUP (ORDER BY x) is percentile_disc.
+		// my_pct(f) WITHIN GROUP (ORDER BY x) is percentile_disc: its
+		// final function sorts the values, as PostgreSQL's does.
 		"CREATE FUNCTION os_push(s float8[], v float8) RETURNS float8[] LANGUAGE javascript STRICT AS $$ s.push(v); return s; $$",
-		"CREATE FUNCTION os_pick(s float8[], f float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT s[greatest(1, ceil(f * cardinality(s)))::int] $$",
+		"CREATE FUNCTION os_sort(s float8[]) RETURNS float8[] LANGUAGE javascript STRICT AS $$ return s.sort((a, b) => a - b); $$",
+		"CREATE FUNCTION os_pick(s float8[], f float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT (os_sort(s))[greatest(1, ceil(f * cardinality(s)))::int] $$",
 		"CREATE AGGREGATE my_pct(float8 ORDER BY float8) (SFUNC = os_push, STYPE = float8[], INITCOND = '{}', FINALFUNC = os_pick)",
-		// seq(ORDER BY n, s): the labels in the order of (n, s), no
-		// direct arguments and no final function.
+		// seq(ORDER BY n, s): the labels in the order the rows arrive,
+		// no direct arguments and no final function.
 		"CREATE FUNCTION seq_step(acc text, n int, s text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT acc || coalesce(s, '~') || ';' $$",
 		"CREATE AGGREGATE seq(ORDER BY int, text) (SFUNC = seq_step, STYPE = text, INITCOND = '')",
 		"CREATE TABLE fills (id int PRIMARY KEY, k int, n int, px float8, s text)",
@@ -39,15 +42,24 @@ func TestUserAggregateOrderedSet(t *testing.T) {
 	for _, f := range []string{"0.1", "0.5", "0.9", "1"} {
 		same("SELECT k, my_pct("+f+") WITHIN GROUP (ORDER BY px) FROM fills GROUP BY k",
 			"SELECT k, percentile_disc("+f+") WITHIN GROUP (ORDER BY px) FROM fills GROUP BY k")
+		// DESC does not reach a user aggregate (PostgreSQL's percentile_disc
+		// reads it; a user aggregate cannot).
 		same("SELECT k, my_pct("+f+") WITHIN GROUP (ORDER BY px DESC) FROM fills GROUP BY k",
-			"SELECT k, percentile_disc("+f+") WITHIN GROUP (ORDER BY px DESC) FROM fills GROUP BY k")
+			"SELECT k, percentile_disc("+f+") WITHIN GROUP (ORDER BY px) FROM fills GROUP BY k")
 	}
-	const seqWant = "SELECT k, string_agg(coalesce(s, '~') || ';', '' ORDER BY n DESC, s NULLS FIRST) FROM fills GROUP BY k"
-	same("SELECT k, seq() WITHIN GROUP (ORDER BY n DESC, s NULLS FIRST) FROM fills GROUP BY k", seqWant)
-	// Two calls over different orders in one query.
-	if got := queryStrings(t, conn, "SELECT seq() WITHIN GROUP (ORDER BY n, s) || '|' || seq() WITHIN GROUP (ORDER BY n DESC, s DESC) FROM fills WHERE id IN (1, 2, 3)"); len(got) != 1 || got[0] != "l3;l2;l1;|l1;l2;l3;" {
-		t.Fatalf("two orders: %q", got)
+	// The rows reach the transition function in input order, whatever
+	// the WITHIN GROUP order says; two calls in one query each see it.
+	for _, c := range []struct{ q, want string }{
+		{"SELECT seq() WITHIN GROUP (ORDER BY n, s) || '|' || seq() WITHIN GROUP (ORDER BY n DESC, s DESC) FROM (SELECT * FROM fills WHERE id IN (1, 2, 3) ORDER BY id) f", "l1;l2;l3;|l1;l2;l3;"},
+		{"SELECT seq() WITHIN GROUP (ORDER BY n, s) || '|' || seq() WITHIN GROUP (ORDER BY n DESC, s DESC) FROM (SELECT * FROM fills WHERE id IN (1, 2, 3) ORDER BY id DESC) f", "l3;l2;l1;|l3;l2;l1;"},
+	} {
+		if got := queryStrings(t, conn, c.q); len(got) != 1 || got[0] != c.want {
+			t.Fatalf("%s: %q, want %q", c.q, got, c.want)
+		}
 	}
+	// Every row is folded once, in whatever order.
+	const seqWant = "SELECT k, sum(length(coalesce(s, '~')) + 1) FROM fills GROUP BY k"
+	same("SELECT k, length(seq() WITHIN GROUP (ORDER BY n DESC, s NULLS FIRST)) FROM fills GROUP BY k", seqWant)
 
 	// PostgreSQL's errors.
 	for _, c := range []struct{ q, code, msg string }{
@@ -68,8 +80,8 @@ func TestUserAggregateOrderedSet(t *testing.T) {
 		wantPgErr(t, err, c.code, c.msg)
 	}
 
-	// In a view the group's rows are kept in the WITHIN GROUP order and
-	// folded again when the group changes.
+	// In a view the group's rows are kept and folded again when the
+	// group changes.
 	execAll(t, conn,
 		"CREATE MATERIALIZED VIEW fill_stats AS SELECT k, my_pct(0.5) WITHIN GROUP (ORDER BY px) AS med, seq() WITHIN GROUP (ORDER BY n DESC, s NULLS FIRST) AS sq FROM fills GROUP BY k",
 		"UPDATE fills SET px = px + 50, s = NULL WHERE id % 3 = 0",
@@ -78,9 +90,9 @@ func TestUserAggregateOrderedSet(t *testing.T) {
 		"FLUSH",
 	)
 	same("SELECT k, med FROM fill_stats", "SELECT k, percentile_disc(0.5) WITHIN GROUP (ORDER BY px) FROM fills GROUP BY k")
-	same("SELECT k, sq FROM fill_stats", seqWant)
+	same("SELECT k, length(sq) FROM fill_stats", seqWant)
 	plan := strings.Join(queryStrings(t, conn, "EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT k, my_pct(0.5) WITHIN GROUP (ORDER BY px) FROM fills GROUP BY k"), "\n")
-	if !strings.Contains(plan, "order by") || !strings.Contains(plan, "[recompute]") {
+	if !strings.Contains(plan, "[recompute]") {
 		t.Fatalf("EXPLAIN:\n%s", plan)
 	}
 	// The catalog says ordered-set, with its direct argument count.

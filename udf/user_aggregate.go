@@ -97,7 +97,11 @@ type StateFuncs struct {
 	SFunc, InvFunc *Scalar
 	// Final, if set, turns the state into the result.
 	Final *Scalar
-	SType types.T
+	// FinalExtra (FINALFUNC_EXTRA): Final takes, after the state (and
+	// the direct arguments of an ordered-set aggregate), one NULL per
+	// aggregated argument, of its type.
+	FinalExtra bool
+	SType      types.T
 	// Init is the initial state (INITCOND), nil for NULL.
 	Init types.Datum
 }
@@ -414,7 +418,9 @@ func (s *sqlStates) Result(g uint32) (types.Datum, error) {
 		return nil, nil
 	}
 	// An ordered-set aggregate's final function takes the direct
-	// arguments after the state.
+	// arguments after the state; with FINALFUNC_EXTRA, a NULL of each
+	// aggregated argument's type follows (a final function with extra
+	// arguments is never strict: CREATE AGGREGATE refuses that).
 	cols := []arrow.Array{types.ArrayFromDatums(s.fn.SType, []types.Datum{st})}
 	argTypes := []types.T{s.fn.SType}
 	for j := 0; j < s.def.NumDirect; j++ {
@@ -428,6 +434,12 @@ func (s *sqlStates) Result(g uint32) (types.Datum, error) {
 		}
 		cols = append(cols, types.ArrayFromDatums(s.def.Args[j], []types.Datum{d}))
 		argTypes = append(argTypes, s.def.Args[j])
+	}
+	if s.fn.FinalExtra {
+		for _, t := range s.args {
+			cols = append(cols, types.ArrayFromDatums(t, []types.Datum{nil}))
+			argTypes = append(argTypes, t)
+		}
 	}
 	defer func() {
 		for _, c := range cols {

@@ -179,7 +179,7 @@ func userAggregateRows(s *Snapshot) []row {
 			"aggtransfn": int64(a.SFunc.OID), "aggfinalfn": int64(a.FinalFunc.OID), "aggcombinefn": int64(a.CombineFunc.OID),
 			"aggserialfn": int64(0), "aggdeserialfn": int64(0),
 			"aggmtransfn": int64(a.MSFunc.OID), "aggminvtransfn": int64(a.MInvFunc.OID), "aggmfinalfn": int64(a.MFinalFunc.OID),
-			"aggfinalextra": false, "aggmfinalextra": false, "aggfinalmodify": "r", "aggmfinalmodify": "r",
+			"aggfinalextra": a.FinalExtra, "aggmfinalextra": a.MFinalExtra, "aggfinalmodify": "r", "aggmfinalmodify": "r",
 			"aggsortop": int64(0), "aggtranstype": int64(a.SType.OID()), "aggtransspace": int64(0),
 			"aggmtranstype": int64(0), "aggmtransspace": int64(0)}
 		if a.Moving() {

@@ -239,10 +239,15 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 		}
 	}
 	call := aggCall{fn: fn, args: args, distinct: fc.AggDistinct, filter: filter, t: fn.ResultType(ts)}
-	if fc.AggWithinGroup {
-		// The ordering expressions are the last arguments; a built-in
-		// sorts its rows itself, a user ordered-set aggregate gets them
-		// sorted as a call with ORDER BY does (build).
+	if fc.AggWithinGroup && fn.OrderedSet {
+		// A user ordered-set aggregate gets its rows in input order, as
+		// in PostgreSQL: its executor leaves the sorting of an
+		// ordered-set aggregate's rows to the aggregate's support
+		// functions (nodeAgg.c), so WITHIN GROUP only names the
+		// aggregated arguments, and its ASC/DESC changes nothing.
+	} else if fc.AggWithinGroup {
+		// The ordering expression is the last argument; the built-in
+		// sorts its rows itself.
 		call.order = args[len(args)-len(fc.AggOrder):]
 		for _, o := range fc.AggOrder {
 			call.orderBy = append(call.orderBy, o.GetSortBy())

@@ -129,11 +129,11 @@ func (p *Planner) UserAggregate(f *catalog.Function, pos int) (*udf.Aggregate, e
 	d := &udf.SQLAggregateDef{Name: f.Name, OID: f.OID, Args: f.ArgTypes, Ret: f.RetType, Variadic: a.Variadic,
 		OrderedSet: a.OrderedSet, NumDirect: a.NumDirect}
 	var err error
-	if d.Plain, err = p.stateFuncs(f, a.SFunc, catalog.AggSupport{}, a.FinalFunc, a.SType, a.InitCond, pos); err != nil {
+	if d.Plain, err = p.stateFuncs(f, a.SFunc, catalog.AggSupport{}, a.FinalFunc, a.FinalExtra, a.SType, a.InitCond, pos); err != nil {
 		return nil, err
 	}
 	if a.Moving() {
-		m, err := p.stateFuncs(f, a.MSFunc, a.MInvFunc, a.MFinalFunc, a.MSType, a.MInitCond, pos)
+		m, err := p.stateFuncs(f, a.MSFunc, a.MInvFunc, a.MFinalFunc, a.MFinalExtra, a.MSType, a.MInitCond, pos)
 		if err != nil {
 			return nil, err
 		}
@@ -151,8 +151,8 @@ func (p *Planner) UserAggregate(f *catalog.Function, pos int) (*udf.Aggregate, e
 }
 
 // stateFuncs binds one form of a PostgreSQL-form aggregate.
-func (p *Planner) stateFuncs(f *catalog.Function, sfunc, inv, final catalog.AggSupport, stype types.T, init *string, pos int) (udf.StateFuncs, error) {
-	sf := udf.StateFuncs{SType: stype}
+func (p *Planner) stateFuncs(f *catalog.Function, sfunc, inv, final catalog.AggSupport, finalExtra bool, stype types.T, init *string, pos int) (udf.StateFuncs, error) {
+	sf := udf.StateFuncs{SType: stype, FinalExtra: finalExtra && final.IsSet()}
 	stepArgs := append([]types.T{stype}, f.Agg.Aggregated(f.ArgTypes)...)
 	var err error
 	if sf.SFunc, err = p.SupportFunction(sfunc, stepArgs, pos); err != nil {
@@ -164,10 +164,7 @@ func (p *Planner) stateFuncs(f *catalog.Function, sfunc, inv, final catalog.AggS
 		}
 	}
 	if final.IsSet() {
-		finalArgs := []types.T{stype}
-		if f.Agg.OrderedSet {
-			finalArgs = append(finalArgs, f.ArgTypes[:f.Agg.NumDirect]...)
-		}
+		finalArgs := f.Agg.FinalArgs(stype, f.ArgTypes, finalExtra)
 		if sf.Final, err = p.SupportFunction(final, finalArgs, pos); err != nil {
 			return sf, err
 		}

@@ -12,23 +12,37 @@ import (
 )
 
 // Aggregates in WebAssembly (CREATE AGGREGATE name(args) RETURNS t
-// LANGUAGE wasm USING BASE64 '...') keep one fixed-size state per group,
-// as plain bytes that the host owns: it copies the states a batch touches
-// into the module's memory, lets the module fold the batch's rows into
-// them in one call, and copies them back. So a state can be persisted,
-// restored and moved between instances, and a call that fails leaves
-// every state as it was. A state must therefore hold values only, no
-// addresses into the module's memory.
+// LANGUAGE wasm USING BASE64 '...') keep one state per group, as plain
+// bytes that the host owns: it copies the states a batch touches into the
+// module's memory, lets the module fold the batch's rows into them in one
+// call, and copies them back. So a state can be persisted, restored and
+// moved between instances, and a call that fails leaves every state as it
+// was. A state must therefore hold values only, no addresses into the
+// module's memory.
+//
+// States are of a fixed size (NAME_state_size > 0: a sum, a count, an
+// average) or of a variable one (NAME_state_size = 0: a list, a sketch,
+// a histogram that grows with its rows). A fixed-size state is passed in
+// place: states is the address of m states of size bytes each, which the
+// module updates. A variable-size state is passed by reference: states is
+// the address of m entries of two little-endian i32, the address and the
+// length of each state's bytes; the host fills them with copies of the
+// states, and a module that changes a state's size writes the new bytes
+// anywhere in its memory (keeping them alive until its next call) and
+// points the entry at them. After a successful call the host copies every
+// entry's bytes back (at most 16 MiB per state). An empty variable-size
+// state has no bytes unless NAME_create_state writes one.
 //
 // The module exports, next to memory, streamsql_buffer and
 // streamsql_error of the scalar ABI (see the package comment), for an
 // aggregate NAME:
 //
-//	NAME_state_size() -> i32              the bytes of one state (1..65536)
+//	NAME_state_size() -> i32              the bytes of one state (1..65536),
+//	                                      or 0 for variable-size states
 //	NAME_create_state(n i32, states i32) -> i32
 //	                                      (optional) write n empty states at
-//	                                      states; without it a new state is
-//	                                      all zero bytes
+//	                                      states (or n entries); without it a
+//	                                      new state is all zero bytes (or none)
 //	NAME_accumulate(n i32, cols i32) -> i32
 //	                                      fold n rows into their states
 //	NAME_retract(n i32, cols i32) -> i32  (optional) take n rows back out
@@ -60,12 +74,17 @@ const (
 	aggMerge
 )
 
-// maxStateSize bounds one group's state.
-const maxStateSize = 1 << 16
+// maxStateSize bounds one group's fixed-size state, maxVarStateSize a
+// variable-size one.
+const (
+	maxStateSize    = 1 << 16
+	maxVarStateSize = 16 << 20
+)
 
 // aggregate is one compiled WebAssembly aggregate.
 type aggregate struct {
-	f    *function
+	f *function
+	// size is the bytes of a fixed-size state, 0 for variable-size states.
 	size int
 	// init is the state of an empty group.
 	init     []byte
@@ -93,26 +112,27 @@ func (r *Runtime) CompileAggregate(d *udf.UserDef) (*udf.Aggregate, error) {
 	if err != nil {
 		return nil, f.callError(ctx, inst, err, lim)
 	}
-	if a.size = int(int32(res[0])); a.size <= 0 || a.size > maxStateSize {
+	if a.size = int(int32(res[0])); a.size < 0 || a.size > maxStateSize {
 		f.pool.Put(inst)
 		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "WebAssembly aggregate %s has a state of %d bytes", d.Signature, a.size).
-			WithHint("%s_state_size must return between 1 and %d.", n, maxStateSize)
+			WithHint("%s_state_size must return between 1 and %d, or 0 for states of variable size.", n, maxStateSize)
 	}
 	a.init = make([]byte, a.size)
 	if create := inst.fns[aggCreate]; create != nil {
-		base, _, err := f.region(ctx, inst, a.size, lim)
+		slot := max(a.size, 8)
+		base, buf, err := f.region(ctx, inst, slot, lim)
 		if err != nil {
 			return nil, err
 		}
+		clear(buf[:slot])
 		if err := f.invoke(ctx, lim, inst, create, 1, base); err != nil {
 			return nil, err
 		}
-		buf, ok := inst.mod.Memory().Read(base, uint32(a.size))
-		if !ok {
-			inst.mod.Close(ctx)
-			return nil, sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly aggregate %s lost its buffer", d.Signature)
+		init, err := a.readStates(ctx, inst, base, 1)
+		if err != nil {
+			return nil, err
 		}
-		copy(a.init, buf)
+		a.init = init[0]
 	}
 	a.retracts, a.merges = inst.fns[aggRetract] != nil, inst.fns[aggMerge] != nil
 	f.pool.Put(inst)
@@ -141,13 +161,99 @@ func checkTypes(d *udf.UserDef) error {
 	return nil
 }
 
+// statesSize is the room states of groups gs take in a call: the states
+// in place, or the entries and then each state's bytes.
+func (s *aggStates) statesSize(gs []uint32) int {
+	if s.a.size > 0 {
+		return align8(len(gs) * s.a.size)
+	}
+	n := align8(8 * len(gs))
+	for _, g := range gs {
+		n += align8(len(s.state(g)))
+	}
+	return n
+}
+
+// putStates lays out the states of groups gs at buf[at:], which is at
+// address base+at in the module's memory.
+func (s *aggStates) putStates(buf []byte, base uint32, at int, gs []uint32) {
+	if size := s.a.size; size > 0 {
+		for k, g := range gs {
+			copy(buf[at+k*size:], s.state(g))
+		}
+		return
+	}
+	data := at + align8(8*len(gs))
+	for k, g := range gs {
+		st := s.state(g)
+		binary.LittleEndian.PutUint32(buf[at+8*k:], base+uint32(data))
+		binary.LittleEndian.PutUint32(buf[at+8*k+4:], uint32(len(st)))
+		copy(buf[data:], st)
+		data += align8(len(st))
+	}
+}
+
+// readStates copies m states out of the module's memory at address at:
+// m fixed-size states, or the bytes m entries point at.
+func (a *aggregate) readStates(ctx context.Context, inst *instance, at uint32, m int) ([][]byte, error) {
+	mem := inst.mod.Memory()
+	lost := func() error {
+		inst.mod.Close(ctx)
+		return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly aggregate %s lost its buffer", a.f.def.Signature)
+	}
+	if a.size > 0 {
+		b, ok := mem.Read(at, uint32(m*a.size))
+		if !ok {
+			return nil, lost()
+		}
+		b = append([]byte(nil), b...)
+		out := make([][]byte, m)
+		for k := range out {
+			out[k] = b[k*a.size : (k+1)*a.size]
+		}
+		return out, nil
+	}
+	entries, ok := mem.Read(at, uint32(8*m))
+	if !ok {
+		return nil, lost()
+	}
+	out := make([][]byte, m)
+	for k := range m {
+		addr, n := binary.LittleEndian.Uint32(entries[8*k:]), binary.LittleEndian.Uint32(entries[8*k+4:])
+		if n > maxVarStateSize {
+			inst.mod.Close(ctx)
+			return nil, sqlerr.New(sqlerr.ProgramLimitExceeded, "WebAssembly aggregate %s made a state of %d bytes, more than %d", a.f.def.Signature, n, maxVarStateSize)
+		}
+		b, ok := mem.Read(addr, n)
+		if !ok {
+			inst.mod.Close(ctx)
+			return nil, sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly aggregate %s returned a state of %d bytes at %d, outside its memory", a.f.def.Signature, n, addr)
+		}
+		out[k] = append([]byte(nil), b...)
+	}
+	return out, nil
+}
+
+// setStates stores the states readStates returned for groups gs.
+func (s *aggStates) setStates(gs []uint32, out [][]byte) {
+	for k, g := range gs {
+		if size := s.a.size; size > 0 {
+			copy(s.states[int(g)*size:], out[k])
+		} else {
+			s.vars[g] = out[k]
+		}
+	}
+}
+
 func (a *aggregate) newStates() *aggStates { return &aggStates{a: a, env: &udf.Env{}} }
 
-// aggStates holds the states of many groups, size bytes each.
+// aggStates holds the states of many groups: size bytes each in states,
+// or each group's own bytes in vars for variable-size states.
 type aggStates struct {
 	a      *aggregate
 	env    *udf.Env
 	states []byte
+	vars   [][]byte
 	has    []bool
 	// Per batch: the slot of each group the batch touches (-1: none),
 	// the groups in slot order, and the rows folded.
@@ -171,6 +277,9 @@ func (s *aggStates) grow(ng int) {
 	for len(s.has) < ng {
 		s.has = append(s.has, false)
 		s.slot = append(s.slot, -1)
+		if s.a.size == 0 {
+			s.vars = append(s.vars, nil)
+		}
 	}
 	if need := ng * s.a.size; len(s.states) < need {
 		s.states = append(s.states, make([]byte, need-len(s.states))...)
@@ -179,6 +288,13 @@ func (s *aggStates) grow(ng int) {
 
 // state returns group g's state, the empty one if it has none yet.
 func (s *aggStates) state(g uint32) []byte {
+	if s.a.size == 0 {
+		if !s.has[g] {
+			s.vars[g] = append(s.vars[g][:0], s.a.init...)
+			s.has[g] = true
+		}
+		return s.vars[g]
+	}
 	st := s.states[int(g)*s.a.size : (int(g)+1)*s.a.size]
 	if !s.has[g] {
 		copy(st, s.a.init)
@@ -274,7 +390,7 @@ func (s *aggStates) run(groups []uint32, args []arrow.Array, sign int64) error {
 // fold makes one call of entry fn over rows; the states change only if it
 // succeeds.
 func (s *aggStates) fold(ctx context.Context, groups []uint32, args []arrow.Array, rows []int, fn int) error {
-	f, size := s.a.f, s.a.size
+	f := s.a.f
 	s.touched = s.touched[:0]
 	for _, r := range rows {
 		if g := groups[r]; s.slot[g] < 0 {
@@ -287,10 +403,11 @@ func (s *aggStates) fold(ctx context.Context, groups []uint32, args []arrow.Arra
 			s.slot[g] = -1
 		}
 	}()
-	n, m := len(rows), len(s.touched)
+	n := len(rows)
 	nCols := 2 + 2*len(args)
 	widths := make([]int, len(args))
-	size0 := align8(4*nCols) + align8(m*size) + align8(4*n)
+	stSize := s.statesSize(s.touched)
+	size0 := align8(4*nCols) + stSize + align8(4*n)
 	for j := range args {
 		widths[j] = width(f.def.ArgTypes[j])
 		size0 += align8(widths[j]*n) + align8(n)
@@ -308,10 +425,8 @@ func (s *aggStates) fold(ctx context.Context, groups []uint32, args []arrow.Arra
 	put := func(k, off int) { binary.LittleEndian.PutUint32(buf[4*k:], base+uint32(off)) }
 	statesAt := at
 	put(0, at)
-	for k, g := range s.touched {
-		copy(buf[at+k*size:], s.state(g))
-	}
-	at += align8(m * size)
+	s.putStates(buf, base, at, s.touched)
+	at += stSize
 	put(1, at)
 	for k, r := range rows {
 		binary.LittleEndian.PutUint32(buf[at+4*k:], uint32(s.slot[groups[r]]))
@@ -334,15 +449,12 @@ func (s *aggStates) fold(ctx context.Context, groups []uint32, args []arrow.Arra
 	if err := f.invoke(ctx, lim, inst, inst.fns[fn], n, base); err != nil {
 		return err
 	}
-	out, ok := inst.mod.Memory().Read(base+uint32(statesAt), uint32(m*size))
-	if !ok {
-		inst.mod.Close(ctx)
-		return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly aggregate %s lost its buffer", f.def.Signature)
-	}
-	for k, g := range s.touched {
-		copy(s.states[int(g)*size:], out[k*size:(k+1)*size])
+	out, err := s.a.readStates(ctx, inst, base+uint32(statesAt), len(s.touched))
+	if err != nil {
+		return err
 	}
 	f.pool.Put(inst)
+	s.setStates(s.touched, out)
 	return nil
 }
 
@@ -356,55 +468,59 @@ func (s *aggStates) Merge(dst, src uint32) error {
 	if !s.has[src] {
 		return nil
 	}
-	f, size := s.a.f, s.a.size
+	f := s.a.f
 	ctx, lim := s.ctx(), udf.UserLimits(s.env)
 	inst, err := f.take()
 	if err != nil {
 		return err
 	}
-	base, buf, err := f.region(ctx, inst, 8+2*align8(size), lim)
+	a, b := []uint32{dst}, []uint32{src}
+	aAt := 8
+	bAt := aAt + s.statesSize(a)
+	base, buf, err := f.region(ctx, inst, bAt+s.statesSize(b), lim)
 	if err != nil {
 		return err
 	}
-	aAt, bAt := 8, 8+align8(size)
 	binary.LittleEndian.PutUint32(buf[0:], base+uint32(aAt))
 	binary.LittleEndian.PutUint32(buf[4:], base+uint32(bAt))
-	copy(buf[aAt:], s.state(dst))
-	copy(buf[bAt:], s.state(src))
+	s.putStates(buf, base, aAt, a)
+	s.putStates(buf, base, bAt, b)
 	if err := f.invoke(ctx, lim, inst, inst.fns[aggMerge], 1, base); err != nil {
 		return err
 	}
-	out, ok := inst.mod.Memory().Read(base+uint32(aAt), uint32(size))
-	if !ok {
-		inst.mod.Close(ctx)
-		return sqlerr.New(sqlerr.ExternalRoutineException, "WebAssembly aggregate %s lost its buffer", f.def.Signature)
+	out, err := s.a.readStates(ctx, inst, base+uint32(aAt), 1)
+	if err != nil {
+		return err
 	}
-	copy(s.state(dst), out)
 	f.pool.Put(inst)
+	s.setStates(a, out)
 	return nil
 }
 
 // finish returns the results of groups [lo, hi).
 func (s *aggStates) finish(lo, hi int) (vals, valid []byte, err error) {
-	f, size := s.a.f, s.a.size
+	f := s.a.f
 	n := hi - lo
 	w := width(f.def.Ret)
 	ctx, lim := s.ctx(), udf.UserLimits(s.env)
+	s.touched = s.touched[:0]
+	for g := lo; g < hi; g++ {
+		s.touched = append(s.touched, uint32(g))
+	}
+	stSize := s.statesSize(s.touched)
 	inst, err := f.take()
 	if err != nil {
 		return nil, nil, err
 	}
-	total := 16 + align8(n*size) + align8(n*w) + align8(n)
+	total := 16 + stSize + align8(n*w) + align8(n)
 	base, buf, err := f.region(ctx, inst, total, lim)
 	if err != nil {
 		return nil, nil, err
 	}
 	at := 16
 	binary.LittleEndian.PutUint32(buf[0:], base+uint32(at))
-	for g := lo; g < hi; g++ {
-		copy(buf[at+(g-lo)*size:], s.state(uint32(g)))
-	}
-	at += align8(n * size)
+	s.putStates(buf, base, at, s.touched)
+	at += stSize
 	valsAt := at
 	binary.LittleEndian.PutUint32(buf[4:], base+uint32(at))
 	at += align8(n * w)
@@ -472,7 +588,7 @@ func (s *aggStates) Encode(buf []byte, g uint32) ([]byte, error) {
 		return append(buf, 0), nil
 	}
 	buf = append(buf, 1)
-	return append(buf, s.states[int(g)*s.a.size:(int(g)+1)*s.a.size]...), nil
+	return append(buf, s.state(g)...), nil
 }
 
 // Decode implements udf.GroupStates.
@@ -481,6 +597,10 @@ func (s *aggStates) Decode(buf []byte, g uint32) error {
 	switch {
 	case len(buf) == 1 && buf[0] == 0:
 		s.has[g] = false
+		return nil
+	case s.a.size == 0 && len(buf) >= 1 && buf[0] == 1:
+		s.vars[g] = append(s.vars[g][:0], buf[1:]...)
+		s.has[g] = true
 		return nil
 	case len(buf) == 1+s.a.size && buf[0] == 1:
 		copy(s.states[int(g)*s.a.size:], buf[1:])
@@ -491,4 +611,4 @@ func (s *aggStates) Decode(buf []byte, g uint32) error {
 		WithDetail("The state has %d bytes; the module's states have %d.", len(buf)-1, s.a.size)
 }
 
-func (s *aggStates) Release() { s.states, s.has, s.slot = nil, nil, nil }
+func (s *aggStates) Release() { s.states, s.vars, s.has, s.slot = nil, nil, nil, nil }

@@ -144,3 +144,73 @@ func TestAggregateFailures(t *testing.T) {
 		t.Fatalf("row by row: %v, rejected %v", i, rejected)
 	}
 }
+
+// An aggregate with states of variable size (wdistinct_state_size is 0)
+// grows a group's state past the 64 KiB of a fixed-size one, takes rows
+// back out, merges two groups, and keeps its states across an encode and
+// decode.
+func TestAggregateVariableState(t *testing.T) {
+	bin := Module(t)
+	r := newRuntime(t, 64<<20)
+	agg, err := r.CompileAggregate(aggDef("wdistinct", types.TInt8, bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !agg.Retracts || !agg.Merges {
+		t.Fatal("wdistinct exports retract and merge")
+	}
+	s := agg.NewRetracting(agg.Args)
+	s.(udf.EnvAccumulator).SetEnv(udftest.Env(nil))
+	// Group 0: 0..4999 (a state of 80,000 bytes); group 1: 0..9 twice
+	// and a NULL; group 2: 100..102.
+	var vals []any
+	var groups []uint32
+	for i := range 5000 {
+		vals, groups = append(vals, i), append(groups, 0)
+	}
+	for i := range 20 {
+		vals, groups = append(vals, i%10), append(groups, 1)
+	}
+	vals, groups = append(vals, nil, 100, 101, 102), append(groups, 1, 2, 2, 2)
+	col := udftest.Int32s(vals...)
+	if err := s.Apply(groups, nil, 3, []arrow.Array{col}, len(groups)); err != nil {
+		t.Fatal(err)
+	}
+	// Take 0..999 out of group 0, and one of the two 3s of group 1.
+	w := make([]int64, len(groups))
+	for i := range 1000 {
+		w[i] = -1
+	}
+	w[5003] = -1
+	if err := s.Apply(groups, w, 3, []arrow.Array{col}, len(groups)); err != nil {
+		t.Fatal(err)
+	}
+	result := func(g uint32) any {
+		t.Helper()
+		d, err := s.Result(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if a, b, c := result(0), result(1), result(2); a != int64(4000) || b != int64(10) || c != int64(3) {
+		t.Fatalf("wdistinct per group: %v %v %v, want 4000 10 3", a, b, c)
+	}
+	buf, err := s.Encode(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(buf) != 1+16*4000 {
+		t.Fatalf("group 0's state has %d bytes, want %d", len(buf), 1+16*4000)
+	}
+	s.Reset(0)
+	if err := s.Decode(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(udf.StateMerger).Merge(2, 1); err != nil {
+		t.Fatal(err)
+	}
+	if a, c := result(0), result(2); a != int64(4000) || c != int64(13) {
+		t.Fatalf("after decode and merge: %v %v, want 4000 13", a, c)
+	}
+}

@@ -1399,7 +1399,7 @@ func (a *aggRecompute) result(g uint32) (types.Datum, error) {
 	if s := a.sets.set(g); s != nil {
 		live = s.live()
 	}
-	return fold(a.spec, a.env, live, 0, &a.sets, a.sets.set(g))
+	return fold(a.spec, a.env, live, 0, true, a.sets.set(g))
 }
 
 func (a *aggRecompute) encode(buf []byte, _ uint32) []byte          { return buf }

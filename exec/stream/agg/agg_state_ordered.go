@@ -102,7 +102,14 @@ func (a *aggOrdered) result(g uint32) (types.Datum, error) {
 		}
 		return best.vals[a.k], nil
 	}
-	return recompute(a.spec, a.env, s.live(), a.k)
+	live := s.live()
+	if len(live) == 0 {
+		return nil, nil
+	}
+	// A user aggregate that rejects a row rejects it once, however often
+	// the group is folded again: the count is kept, and persisted, with
+	// the row's entry.
+	return fold(a.spec, a.env, live, a.k, true, s)
 }
 
 func (a *aggOrdered) encode(buf []byte, _ uint32) []byte          { return buf }
@@ -115,18 +122,21 @@ func recompute(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) 
 	if len(live) == 0 {
 		return nil, nil
 	}
-	return fold(spec, env, live, skip, nil, nil)
+	return fold(spec, env, live, skip, false, nil)
 }
 
 // fold is recompute without the NULL for no rows: the accumulator's
 // result over no rows (count's 0, a user aggregate's INITCOND) stands.
 //
-// once, when set, makes a user function that fails on an entry's row
-// reject only the copies it did not reject at an earlier fold (the
-// entry's rejected count): a group folded again rejects each row once.
-// An entry whose count grows is marked changed in set (its multiset), so
-// the count is persisted with it.
-func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int, once *aggSets, set *aggMultiset) (types.Datum, error) {
+// once makes a user function that fails on an entry's row reject only
+// the copies it did not reject at an earlier fold (the entry's rejected
+// count): a group folded again rejects each row once. A failure names the
+// row by the aggregate's arguments, which several entries (rows of other
+// ordering keys) may share: as the entries are fed in order, the j-th
+// failure on some arguments is a copy of the first entry with them whose
+// copies are not all counted yet. An entry whose count grows is marked
+// changed in set (its multiset), so the count is persisted with it.
+func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int, once bool, set *aggMultiset) (types.Datum, error) {
 	n := 0
 	for _, e := range live {
 		n += int(e.n)
@@ -150,15 +160,27 @@ func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int, once 
 	if env != nil && env.Ctx != nil {
 		uenv = env.Ctx.Env
 	}
-	if report := uenv.OnRowError; once != nil && report != nil {
-		byKey := make(map[string]*aggEntry, len(live))
+	if report := uenv.OnRowError; once && report != nil {
+		var kb []byte
+		argKey := func(vals []types.Datum) string {
+			kb = kb[:0]
+			for j, d := range vals {
+				kb = types.AppendKey(kb, d, spec.ArgTypes[j], false)
+			}
+			return string(kb)
+		}
+		byArgs := make(map[string][]*aggEntry, len(live))
 		for _, e := range live {
-			byKey[e.key] = e
+			k := argKey(e.vals[skip:])
+			byArgs[k] = append(byArgs[k], e)
 		}
 		seen := map[*aggEntry]int64{}
 		uenv.OnRowError = func(fn string, err error, args []types.Datum, ts []types.T) {
-			if len(args) == len(once.ts) {
-				if e := byKey[string(once.tupleKey(args))]; e != nil {
+			if len(args) == len(spec.ArgTypes) {
+				for _, e := range byArgs[argKey(args)] {
+					if seen[e] >= e.n {
+						continue
+					}
 					seen[e]++
 					if seen[e] <= e.rejected {
 						return
@@ -167,6 +189,7 @@ func fold(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int, once 
 					if set != nil {
 						set.touch(e)
 					}
+					break
 				}
 			}
 			report(fn, err, args, ts)

@@ -39,7 +39,11 @@ package agg
 //	                       column), time (AppendKey), argument key (AppendKey
 //	                       of each aggregate argument and filter column)
 //	                value: count (varint), then the partition values, the
-//	                       time and the argument values (types.EncodeRow)
+//	                       time and the argument values (types.EncodeRow);
+//	                       a row some copies of which a user aggregate
+//	                       rejected has the count negated, followed by
+//	                       the number of (aggregate, copies) pairs and the
+//	                       pairs (uvarints), then the row
 //	table 2 (meta)  key:   empty; value: the last watermark (EncodeRow)
 //
 // Rows whose count drops to 0 are deleted; a closed session's rows are
@@ -276,6 +280,10 @@ type sessionRow struct {
 	key  string        // AppendKey of vals
 	vals []types.Datum // the valCols values
 	n    int64
+	// rejected holds, per aggregate, how many of the row's copies a user
+	// aggregate rejected (nil: none); persisted with the row so that the
+	// sessions rebuilt after a restart do not reject them again.
+	rejected []int64
 }
 
 type sessionWin struct {
@@ -442,18 +450,130 @@ func (o *sessionAgg) kill(w *sessionWin) {
 	w.dead = true
 }
 
-// recompute rebuilds w's aggregate states (and row count) from its rows.
-func (o *sessionAgg) recompute(w *sessionWin) error {
-	return o.recomputeSome(w, nil, nil)
+// recompute rebuilds w's aggregate states (and row count) from its rows;
+// carry are the reject counts of the sessions its rows come from
+// (rejectCounts).
+func (o *sessionAgg) recompute(w *sessionWin, carry []map[string]int64) error {
+	return o.recomputeSome(w, nil, nil, carry)
+}
+
+// rejectCounts adds to counts (one map per aggregate, made when nil) how
+// many copies of each of its rows w's states rejected at earlier folds:
+// the states of an aggregate without retraction fold the session's rows
+// again at each change and reject only the copies beyond those counts
+// (fold), which a rebuilt state must therefore get back.
+func (o *sessionAgg) rejectCounts(counts []map[string]int64, w *sessionWin) []map[string]int64 {
+	for k, st := range o.states {
+		set := st.set(w.slot)
+		if set == nil {
+			continue
+		}
+		for key, e := range set.m {
+			if e.rejected == 0 {
+				continue
+			}
+			if counts == nil {
+				counts = make([]map[string]int64, len(o.states))
+			}
+			if counts[k] == nil {
+				counts[k] = map[string]int64{}
+			}
+			counts[k][key] += e.rejected
+		}
+	}
+	return counts
+}
+
+// restoreRejects gives w's rebuilt states the counts of rejectCounts, at
+// most each entry's copies.
+func (o *sessionAgg) restoreRejects(w *sessionWin, counts []map[string]int64) {
+	for k, m := range counts {
+		set := o.states[k].set(w.slot)
+		if set == nil {
+			continue
+		}
+		for key, n := range m {
+			if e := set.m[key]; e != nil {
+				e.rejected = min(e.n, max(e.rejected, n))
+			}
+		}
+	}
+}
+
+// argKey is aggregate k's entry key of row r: its arguments as
+// aggSets.tupleKey encodes them.
+func (o *sessionAgg) argKey(k int, r *sessionRow) string {
+	var b []byte
+	for j, a := range o.aggArgs[k] {
+		b = types.AppendKey(b, r.vals[a], o.spec.Aggs[k].ArgTypes[j], false)
+	}
+	return string(b)
+}
+
+// rowRejects returns the reject counts (as rejectCounts) the rows of w
+// carry.
+func (o *sessionAgg) rowRejects(w *sessionWin) []map[string]int64 {
+	var counts []map[string]int64
+	p := w.part
+	for i := p.firstRow(w.start); i < len(p.rows) && p.rows[i].ts <= w.last; i++ {
+		r := &p.rows[i]
+		for k, c := range r.rejected {
+			if c == 0 {
+				continue
+			}
+			if counts == nil {
+				counts = make([]map[string]int64, len(o.states))
+			}
+			if counts[k] == nil {
+				counts[k] = map[string]int64{}
+			}
+			counts[k][o.argKey(k, r)] += c
+		}
+	}
+	return counts
+}
+
+// attributeRejects shares the reject counts of w's states out among its
+// rows (the first rows with an entry's arguments, up to each row's
+// copies), marking the rows whose share changed to be persisted.
+func (o *sessionAgg) attributeRejects(w *sessionWin) {
+	counts := o.rejectCounts(nil, w)
+	p := w.part
+	for i := p.firstRow(w.start); i < len(p.rows) && p.rows[i].ts <= w.last; i++ {
+		r := &p.rows[i]
+		if counts == nil && r.rejected == nil {
+			continue
+		}
+		var share []int64
+		for k, m := range counts {
+			if m == nil {
+				continue
+			}
+			key := o.argKey(k, r)
+			if c := min(m[key], r.n); c > 0 {
+				if share == nil {
+					share = make([]int64, len(o.states))
+				}
+				share[k] = c
+				m[key] -= c
+			}
+		}
+		if !slices.Equal(share, r.rejected) {
+			r.rejected = share
+			o.dirtyRows = append(o.dirtyRows, sessionRowRef{part: p, ts: r.ts, key: r.key})
+		}
+	}
 }
 
 // recomputeSome is recompute of the states k with !keep[k] (all of them
 // for a nil keep), leaving one copy of row skip out when it is set; the
 // row count is recomputed always, skip included. The rows went through
 // the aggregates before, so a function that fails on one again does not
-// reject it again.
-func (o *sessionAgg) recomputeSome(w *sessionWin, keep []bool, skip *sessionRowRef) error {
+// reject it again: the states fed here are quiet, and those that fold
+// their rows again later get the counts carry holds.
+func (o *sessionAgg) recomputeSome(w *sessionWin, keep []bool, skip *sessionRowRef, carry []map[string]int64) error {
 	defer o.quietRejects()()
+	defer o.restoreRejects(w, carry)
 	for k, st := range o.states {
 		if keep == nil || !keep[k] {
 			st.reset(w.slot)
@@ -656,6 +776,10 @@ func (o *sessionAgg) insert(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 	}
 	w := p.wins[j]
 	w.start, w.last = min(w.start, ts), max(p.wins[k-1].last, ts)
+	var carry []map[string]int64
+	for _, x := range p.wins[j:k] {
+		carry = o.rejectCounts(carry, x)
+	}
 	// States that merge (a user aggregate's merge) combine the absorbed
 	// sessions' states and take row i; the others are folded again
 	// from the merged session's rows, row i included.
@@ -672,7 +796,7 @@ func (o *sessionAgg) insert(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 	o.touch(w)
 	if all {
 		w.n = n
-	} else if err := o.recomputeSome(w, merged, &sessionRowRef{ts: ts, key: key}); err != nil {
+	} else if err := o.recomputeSome(w, merged, &sessionRowRef{ts: ts, key: key}, carry); err != nil {
 		return false, err
 	}
 	// Row i goes into every state last, as the one row that is new.
@@ -761,10 +885,11 @@ func (o *sessionAgg) delete(c *stream.Chunk, lo, i int, p *sessionPart, ts int64
 		w.last = p.rows[ri-1].ts
 		p.wins = slices.Insert(p.wins, wi+1, nw)
 		o.touch(nw)
-		if err := o.recompute(w); err != nil {
+		carry := o.rejectCounts(nil, w)
+		if err := o.recompute(w, carry); err != nil {
 			return false, err
 		}
-		return true, o.recompute(nw)
+		return true, o.recompute(nw, carry)
 	case !hasNext:
 		w.last = p.rows[ri-1].ts
 	case !hasPrev:
@@ -952,6 +1077,7 @@ func (o *sessionAgg) Barrier(b *stream.Barrier) error {
 		if w.dead {
 			continue
 		}
+		o.attributeRejects(w)
 		for _, st := range o.states {
 			if s := st.set(w.slot); s != nil {
 				s.flush(func(*aggEntry) {})
@@ -1000,7 +1126,24 @@ func (o *sessionAgg) persist(b *stream.Barrier) error {
 		}
 		r := &p.rows[ri]
 		row := append(append(append(make([]types.Datum, 0, len(o.rowTypes)), p.vals...), types.Timestamp(r.ts)), r.vals...)
-		val = o.rows.AppendValue(binary.AppendVarint(val[:0], r.n), row)
+		if r.rejected == nil {
+			val = binary.AppendVarint(val[:0], r.n)
+		} else {
+			val = binary.AppendVarint(val[:0], -r.n)
+			pairs := 0
+			for _, c := range r.rejected {
+				if c > 0 {
+					pairs++
+				}
+			}
+			val = binary.AppendUvarint(val, uint64(pairs))
+			for k, c := range r.rejected {
+				if c > 0 {
+					val = binary.AppendUvarint(binary.AppendUvarint(val, uint64(k)), uint64(c))
+				}
+			}
+		}
+		val = o.rows.AppendValue(val, row)
 		if err := o.rows.Insert(b.Writes, key, val); err != nil {
 			return err
 		}
@@ -1075,7 +1218,7 @@ func (o *sessionAgg) load(r storage.Reader) error {
 // returns.
 func (o *sessionAgg) loadRow(v []byte) (*sessionPart, error) {
 	nPart := len(o.partTypes)
-	n, row, ts, err := o.decodeRow(v)
+	n, rejected, row, ts, err := o.decodeRow(v)
 	if err != nil {
 		return nil, err
 	}
@@ -1087,29 +1230,59 @@ func (o *sessionAgg) loadRow(v []byte) (*sessionPart, error) {
 	}
 	ri, found := p.rowIndex(int64(ts), string(key))
 	if found {
-		p.rows[ri].n += n
+		r := &p.rows[ri]
+		r.n += n
+		for k, c := range rejected {
+			if r.rejected == nil {
+				r.rejected = make([]int64, len(o.states))
+			}
+			r.rejected[k] += c
+		}
 	} else {
-		p.rows = slices.Insert(p.rows, ri, sessionRow{ts: int64(ts), key: string(key), vals: vals, n: n})
+		p.rows = slices.Insert(p.rows, ri, sessionRow{ts: int64(ts), key: string(key), vals: vals, n: n, rejected: rejected})
 	}
 	return p, nil
 }
 
-// decodeRow decodes the stored row value v: its count, the row
-// (partition values, time, argument values) and its time.
-func (o *sessionAgg) decodeRow(v []byte) (int64, []types.Datum, types.Timestamp, error) {
+// decodeRow decodes the stored row value v: its count, its reject
+// counts per aggregate (nil for none), the row (partition values, time,
+// argument values) and its time.
+func (o *sessionAgg) decodeRow(v []byte) (int64, []int64, []types.Datum, types.Timestamp, error) {
 	n, rest, err := aggVarint(v)
 	if err != nil {
-		return 0, nil, 0, err
+		return 0, nil, nil, 0, err
+	}
+	var rejected []int64
+	if n < 0 {
+		n = -n
+		pairs, k := binary.Uvarint(rest)
+		if k <= 0 {
+			return 0, nil, nil, 0, fmt.Errorf("corrupt reject counts of a session row")
+		}
+		rest = rest[k:]
+		rejected = make([]int64, len(o.states))
+		for range pairs {
+			agg, k1 := binary.Uvarint(rest)
+			if k1 <= 0 {
+				return 0, nil, nil, 0, fmt.Errorf("corrupt reject counts of a session row")
+			}
+			c, k2 := binary.Uvarint(rest[k1:])
+			if k2 <= 0 || agg >= uint64(len(rejected)) {
+				return 0, nil, nil, 0, fmt.Errorf("corrupt reject counts of a session row")
+			}
+			rejected[agg] = int64(c)
+			rest = rest[k1+k2:]
+		}
 	}
 	row, err := o.rows.DecodeValue(rest)
 	if err != nil {
-		return 0, nil, 0, err
+		return 0, nil, nil, 0, err
 	}
 	ts, isTS := row[len(o.partTypes)].(types.Timestamp)
 	if !isTS {
-		return 0, nil, 0, fmt.Errorf("row without a time")
+		return 0, nil, nil, 0, fmt.Errorf("row without a time")
 	}
-	return n, row, ts, nil
+	return n, rejected, row, ts, nil
 }
 
 // derive makes the sessions of partition p from its rows (loaded or read
@@ -1122,7 +1295,7 @@ func (o *sessionAgg) derive(p *sessionPart) error {
 			w.last = p.rows[i].ts
 		}
 		p.wins = append(p.wins, w)
-		if err := o.recompute(w); err != nil {
+		if err := o.recompute(w, o.rowRejects(w)); err != nil {
 			return err
 		}
 		if !o.spec.EmitOnClose {

@@ -176,7 +176,7 @@ type sessionSkip struct {
 // skipRow follows the stored row with value v without loading it: only
 // the last time of each session of its partition is kept.
 func (o *sessionAgg) skipRow(s *sessionSkip, _, v []byte) error {
-	_, row, ts, err := o.decodeRow(v)
+	_, _, row, ts, err := o.decodeRow(v)
 	if err != nil {
 		return err
 	}

@@ -252,6 +252,115 @@ func wfussyFinish(n int32, cols int32) int32 {
 	return 0
 }
 
+// wdistinct(v int) returns bigint: the number of distinct non-NULL
+// values, with retract and merge, over a state of variable size
+// (wdistinct_state_size is 0): each group's state is its distinct values
+// with their counts, sorted, and grows with them. The host passes each
+// state as an entry (address, length); a state that changes is written to
+// new memory, kept alive until the next call, and the entry points at it.
+//
+//go:wasmexport wdistinct_state_size
+func wdistinctStateSize() int32 { return 0 }
+
+// stateRef is an entry of the states table of variable-size states.
+type stateRef struct{ addr, n int32 }
+
+// valueCount is one distinct value of a wdistinct state and its count.
+type valueCount struct{ v, c int64 }
+
+// kept holds the states handed to the host by the last call.
+var kept [][]valueCount
+
+func refs(p unsafe.Pointer, m int) []stateRef { return unsafe.Slice((*stateRef)(p), m) }
+
+func loadCounts(r stateRef) []valueCount {
+	if r.n == 0 {
+		return nil
+	}
+	return append([]valueCount(nil), unsafe.Slice((*valueCount)(unsafe.Pointer(uintptr(r.addr))), int(r.n)/16)...)
+}
+
+func storeCounts(r *stateRef, vs []valueCount) {
+	kept = append(kept, vs)
+	r.addr, r.n = 0, 0
+	if len(vs) > 0 {
+		r.addr, r.n = int32(uintptr(unsafe.Pointer(&vs[0]))), int32(16*len(vs))
+	}
+}
+
+// addCount adds sign to v's count in the sorted vs, dropping it at zero.
+func addCount(vs []valueCount, v, sign int64) []valueCount {
+	lo, hi := 0, len(vs)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if vs[mid].v < v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < len(vs) && vs[lo].v == v {
+		if vs[lo].c += sign; vs[lo].c == 0 {
+			vs = append(vs[:lo], vs[lo+1:]...)
+		}
+		return vs
+	}
+	vs = append(vs, valueCount{})
+	copy(vs[lo+1:], vs[lo:])
+	vs[lo] = valueCount{v, sign}
+	return vs
+}
+
+//go:wasmexport wdistinct_accumulate
+func wdistinctAccumulate(n int32, cols int32) int32 { return distinctFold(n, cols, 1) }
+
+//go:wasmexport wdistinct_retract
+func wdistinctRetract(n int32, cols int32) int32 { return distinctFold(n, cols, -1) }
+
+func distinctFold(n, cols int32, sign int64) int32 {
+	groups := i32s(column(cols, 1), n)
+	rs := refs(column(cols, 0), maxSlot(groups))
+	st := make([][]valueCount, len(rs))
+	for k, r := range rs {
+		st[k] = loadCounts(r)
+	}
+	v, valid := i32s(column(cols, 2), n), bytes(column(cols, 3), n)
+	for i, g := range groups {
+		if valid[i] != 0 {
+			st[g] = addCount(st[g], int64(v[i]), sign)
+		}
+	}
+	kept = kept[:0]
+	for k := range rs {
+		storeCounts(&rs[k], st[k])
+	}
+	return 0
+}
+
+//go:wasmexport wdistinct_finish
+func wdistinctFinish(n int32, cols int32) int32 {
+	rs := refs(column(cols, 0), int(n))
+	out := i64s(column(cols, 1), n)
+	for i, r := range rs {
+		out[i] = int64(r.n / 16)
+	}
+	return 0
+}
+
+//go:wasmexport wdistinct_merge
+func wdistinctMerge(n int32, cols int32) int32 {
+	a, b := refs(column(cols, 0), int(n)), refs(column(cols, 1), int(n))
+	kept = kept[:0]
+	for i := range a {
+		vs := loadCounts(a[i])
+		for _, x := range loadCounts(b[i]) {
+			vs = addCount(vs, x.v, x.c)
+		}
+		storeCounts(&a[i], vs)
+	}
+	return 0
+}
+
 // Table functions: NAME(start, cap, cols) writes rows start.. of its
 // result, at most cap, and returns how many.
 
