@@ -24,16 +24,16 @@ SELECT n FROM bench_counts WHERE k = :id % 100;
 SQL
 
 go build -o "$WORK/streamsqld" ./cmd/streamsqld
-SSPORT=$(free_port 56100)
+SSPORT=$(free_port 56300)
 HTTP=""
 if [ -n "${PROFILE:-}" ]; then
-  HTTPPORT=$(free_port 56700)
+  HTTPPORT=$(free_port 56800)
   HTTP="127.0.0.1:$HTTPPORT"
   mkdir -p "$PROFILE"
 fi
 "$WORK/streamsqld" -listen "127.0.0.1:$SSPORT" -data "$WORK/ss" -http "${HTTP:-off}" -max-connections 400 >"$WORK/ss.log" 2>&1 &
 SSPID=$!
-for _ in $(seq 100); do psql -h 127.0.0.1 -p "$SSPORT" -U streamsql -d dev -Atc "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 300); do psql -h 127.0.0.1 -p "$SSPORT" -U streamsql -d dev -Atc "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
 psql -q -h 127.0.0.1 -p "$SSPORT" -U streamsql -d dev -v ON_ERROR_STOP=1 \
   -c "CREATE TABLE bench_events (id bigint PRIMARY KEY, k int NOT NULL, v int)" \
   -c "CREATE MATERIALIZED VIEW bench_counts AS SELECT k, count(*) AS n FROM bench_events GROUP BY k"
