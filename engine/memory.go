@@ -23,10 +23,6 @@ func stateMemoryLimit(opt int64) int64 {
 	return 4 << 30
 }
 
-// PhysicalMemory returns the machine's memory (MemTotal from
-// /proc/meminfo), or 0 where it cannot be read.
-func PhysicalMemory() int64 { return physicalMemory() }
-
 // physicalMemory returns MemTotal from /proc/meminfo, or 0.
 func physicalMemory() int64 {
 	f, err := os.Open("/proc/meminfo")

@@ -159,7 +159,6 @@ func run(args []string) error {
 		return fmt.Errorf("bad -log-level %q", *level)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-	tuneGC(log)
 
 	memLimit, err := parseSize(*stateMem)
 	if err != nil {
