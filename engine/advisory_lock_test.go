@@ -123,3 +123,29 @@ func TestLockTableRefused(t *testing.T) {
 	}
 	execAll(t, conn, "ROLLBACK")
 }
+
+// TestTxidCurrentGrowsAcrossRestart: txid_current() keeps one id for a
+// transaction block, gives each statement outside one its own, and hands
+// out larger ids after a restart than before it.
+func TestTxidCurrentGrowsAcrossRestart(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	conn := s.connect(t)
+	execAll(t, conn, "BEGIN")
+	a := queryInt(t, conn, "SELECT txid_current()")
+	if b := queryInt(t, conn, "SELECT txid_current()"); b != a {
+		t.Errorf("one block gave ids %d and %d", a, b)
+	}
+	execAll(t, conn, "COMMIT")
+	c := queryInt(t, conn, "SELECT txid_current()")
+	d := queryInt(t, conn, "SELECT txid_current()")
+	if !(a < c && c < d) {
+		t.Errorf("ids %d (block), %d, %d (statements) do not grow", a, c, d)
+	}
+	conn.Close(context.Background())
+	s = s.restart(t)
+	defer s.close()
+	conn = s.connect(t)
+	if e := queryInt(t, conn, "SELECT txid_current()"); e <= d {
+		t.Errorf("after a restart txid_current() = %d, before it %d", e, d)
+	}
+}
