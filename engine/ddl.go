@@ -128,6 +128,11 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return "DEALLOCATE", nil })
 	case n.GetIndexStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createIndex(x, p, n.GetIndexStmt()) })
+	case n.GetLockStmt() != nil:
+		// Table locks would need every writer to take one; until then the
+		// statement fails rather than lock nothing.
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "LOCK TABLE is not supported").
+			WithHint("Lock rows with SELECT ... FOR UPDATE, or serialize sessions with pg_advisory_lock().")
 	case n.GetCreateTableAsStmt() != nil:
 		ctas := n.GetCreateTableAsStmt()
 		if ctas.Objtype != pg.ObjectType_OBJECT_MATVIEW {

@@ -49,6 +49,9 @@ type Engine struct {
 	// table OID (guarded by mu).
 	ingests map[uint32]*ingest
 
+	// advisory is the table of advisory locks (advisory_lock.go).
+	advisory *advisoryLocks
+
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	started  time.Time
@@ -155,7 +158,7 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
-	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, started: time.Now(),
+	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, advisory: newAdvisoryLocks(), started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
 		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions, sinkLogMax: opts.SinkLogMaxBytes,

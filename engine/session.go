@@ -119,6 +119,15 @@ type Session struct {
 	// connMem is the memory of this connection's open statements
 	// together (query_mem.go).
 	connMem *exec.MemPool
+
+	// advisory are the advisory locks the session holds
+	// (advisory_lock.go).
+	advisory sessionAdvisory
+	// txid is txid_current() of the transaction block txidTxn, or of the
+	// statement txidGen outside a block (txid.go).
+	txid    int64
+	txidTxn *storage.Txn
+	txidGen uint64
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) (*Session, error) {
@@ -432,6 +441,8 @@ func (s *Session) Close() {
 		s.txn.Rollback()
 		s.txn = nil
 	}
+	s.releaseAdvisory(&s.advisory.xact)
+	s.releaseAdvisory(&s.advisory.session)
 	s.e.forget(s)
 	select {
 	case <-s.ended:

@@ -27,6 +27,7 @@ var statementNames = map[string]string{
 	"CreateUserMappingStmt":   "CREATE USER MAPPING",
 	"RuleStmt":                "CREATE RULE",
 	"CheckPointStmt":          "CHECKPOINT",
+	"LockStmt":                "LOCK TABLE",
 	"SecLabelStmt":            "SECURITY LABEL",
 	"CreateTableAsStmt":       "CREATE TABLE AS",
 	"ClusterStmt":             "CLUSTER",

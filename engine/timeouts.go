@@ -207,6 +207,7 @@ func (r *stmtRun) release(end bool) {
 	s := r.s
 	if end {
 		s.stmtStart = time.Time{}
+		s.endTxnAdvisory()
 	}
 	if r.released {
 		return

@@ -355,14 +355,22 @@ func (t *Table) ReadLog(r Reader, after, upTo uint64, cols []int, max int) (*Log
 	var keys []byte // the keys' bytes, which lb.Keys slice
 	add := func(op byte, pk, row []byte) error {
 		if builders == nil {
+			// Seqs count every table's changes, so upTo-after bounds
+			// this batch: a reader that follows small commits (an epoch
+			// every few milliseconds) reserves room for those, not for
+			// max rows each time.
+			n := max
+			if d := upTo - after; d < uint64(n) {
+				n = int(d)
+			}
 			builders = make([]array.Builder, len(cols))
 			for i, c := range cols {
 				builders[i] = types.NewBuilder(t.Types[c])
-				builders[i].Reserve(max)
+				builders[i].Reserve(n)
 			}
-			lb.Ops = make([]byte, 0, max)
-			lb.Keys = make([][]byte, 0, max)
-			keys = make([]byte, 0, max*(len(pk)+1))
+			lb.Ops = make([]byte, 0, n)
+			lb.Keys = make([][]byte, 0, n)
+			keys = make([]byte, 0, n*(len(pk)+1))
 		}
 		if err := dec.decodeInto(row, builders); err != nil {
 			return fmt.Errorf("table %s: decode changelog row: %w", t.Name, err)

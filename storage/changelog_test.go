@@ -197,3 +197,43 @@ func firstDiff(a, b []string) int {
 	}
 	return min(len(a), len(b))
 }
+
+// TestReadLogSizedByChanges: a reader that follows small commits (the
+// stream job of a table written by single-row INSERTs, an epoch every few
+// milliseconds) gets a batch sized by the changes there are, not by its
+// maximum: reserving max rows per call made 90 % of the bytes a pgbench
+// server allocated.
+func TestReadLogSizedByChanges(t *testing.T) {
+	db := openTest(t, t.TempDir())
+	defer db.Close()
+	tbl := logTestTable()
+	for id := int64(1); id <= 3; id++ {
+		txn := db.Begin()
+		if err := tbl.Insert(txn, [][]types.Datum{logRow(id, "x")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upTo := db.LogSeq()
+	const max = 4096
+	lb, err := tbl.ReadLog(db.Latest(), upTo-2, upTo, []int{0, 1}, max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, c := range lb.Cols {
+			c.Release()
+		}
+	}()
+	if len(lb.Ops) != 2 || lb.Last != upTo {
+		t.Fatalf("read %d changes up to %d, want 2 up to %d", len(lb.Ops), lb.Last, upTo)
+	}
+	if cap(lb.Ops) > 2 || cap(lb.Keys) > 2 {
+		t.Fatalf("a batch of 2 changes reserved %d ops and %d keys (max %d)", cap(lb.Ops), cap(lb.Keys), max)
+	}
+	if ids := lb.Cols[0].(*array.Int64); ids.Value(0) != 2 || ids.Value(1) != 3 {
+		t.Fatalf("ids %d, %d; want 2, 3", ids.Value(0), ids.Value(1))
+	}
+}

@@ -82,3 +82,14 @@ func (db *DB) SequenceExists(name string) (bool, error) {
 	_, found, err := getCopy(db.pdb.Get(sequenceKey(name)))
 	return found, err
 }
+
+// txidCounter names the counter of txid_current(); a NUL byte keeps it
+// apart from every sequence a SQL name can make.
+const txidCounter = "\x00txid"
+
+// NextTxid hands out a transaction id for txid_current(): increasing
+// across restarts, never handed out twice.
+func (db *DB) NextTxid() (uint64, error) {
+	v, err := db.NextSequence(txidCounter, 1)
+	return uint64(v), err
+}

@@ -46,6 +46,7 @@ func newRegistry() *registry {
 	r.addMiscFuncs()
 	r.addSleepFuncs()
 	r.addBackendFuncs()
+	r.addLockFuncs()
 	r.addAggregates()
 	r.addStatAggregates()
 	r.addOrderedSetAggregates()

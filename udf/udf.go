@@ -74,6 +74,19 @@ type Sessions interface {
 	// TerminateBackend ends session pid as CancelBackend cancels; with a
 	// positive timeout it waits that long for the session to end.
 	TerminateBackend(pid int32, timeout time.Duration) (bool, error)
+	// AdvisoryLock takes the advisory lock named by keys (one bigint or
+	// two integers) for the calling session, shared or exclusive, until
+	// the transaction ends (xact) or it is unlocked; with try it reports
+	// false instead of waiting.
+	AdvisoryLock(ctx context.Context, keys []int64, shared, xact, try bool) (bool, error)
+	// AdvisoryUnlock releases one session-level hold, reporting false
+	// (after a WARNING) when there is none.
+	AdvisoryUnlock(keys []int64, shared bool) bool
+	// AdvisoryUnlockAll releases every session-level hold.
+	AdvisoryUnlockAll()
+	// TxidCurrent is the id of the calling session's transaction,
+	// assigning one if it has none.
+	TxidCurrent() (int64, error)
 }
 
 // PrivilegeChecker is implemented by catalog readers that know the
