@@ -32,10 +32,11 @@ import (
 // the barrier coordinator.
 func (e *Engine) startStreaming() error {
 	c, err := stream.NewCoordinator(stream.CoordinatorOptions{
-		DB:          e.db,
-		Logger:      e.log,
-		StateMemory: e.stateMemory,
-		Clock:       e.clock,
+		DB:              e.db,
+		Logger:          e.log,
+		StateMemory:     e.stateMemory,
+		Clock:           e.clock,
+		ViewLogMaxBytes: e.viewLogMax,
 		NewCtx: func(spec stream.JobSpec) *exec.Ctx {
 			// Jobs run as their owner (job_catalog.go), with the server's
 			// defaults of the settings (the limits of user functions:

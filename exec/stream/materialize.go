@@ -390,17 +390,17 @@ func (s *ViewSourceSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
 	}
 	v := &viewSource{spec: s, env: b.Env, up: up, fresh: b.Env.Fresh}
 	v.link = &viewLink{ch: make(chan Message, 4), done: make(chan struct{})}
-	if sink := b.Env.ViewLogSink; sink != 0 && !v.fresh {
-		// A sink that committed before: it may be behind the view, by
+	if b.Env.ViewLogJob != 0 && !v.fresh {
+		// A job that committed before: it may be behind the view, by
 		// the epochs its view log holds (sink_view_log.go).
 		from, ok := viewLogPos(pos)
 		if !ok && b.Env.CatchUp {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
-				"sink reads view %s but has no recorded position in it (it last committed before positions were recorded), so it cannot be resumed", s.Table.Name).
-				WithHint("Drop the sink and create it again.")
+				"%s reads view %s but has no recorded position in it (it last committed before positions were recorded), so it cannot be resumed", b.Env.ViewLogOwner, s.Table.Name).
+				WithHint("%s", noPositionHint(b.Env))
 		}
 		if ok {
-			if err := checkViewLog(b.Env.State, sink, s.Table.Name); err != nil {
+			if err := checkViewLog(b.Env); err != nil {
 				return nil, err
 			}
 			v.from = from
@@ -460,8 +460,15 @@ func (v *viewSource) followsUpstream() {}
 func (v *viewSource) Run(ctx context.Context, _ <-chan uint64, out chan<- Message) error {
 	link := v.link
 	defer close(link.done)
-	if err := v.replayViewLog(ctx, v.from, v.replayTo, out); err != nil {
-		return err
+	if v.replayTo > v.from {
+		// Replayed into the first epoch, once the jobs that read this
+		// job's view have attached to it too.
+		if err := v.env.waitRunning(ctx); err != nil {
+			return err
+		}
+		if err := v.replayViewLog(ctx, v.from, v.replayTo, out); err != nil {
+			return err
+		}
 	}
 	for {
 		select {
