@@ -63,7 +63,7 @@ func (e *Engine) sinkFactory(r *catalog.Relation) (func(visible []int, ts []type
 	}
 	return func(visible []int, ts []types.T) stream.Spec {
 		return &stream.SinkSpec{ID: r.OID, Name: r.Name, Connector: c.Name, Visible: visible, Types: ts, Open: open,
-			LogMaxBytes: logMax, LogMaxSetting: logSetting}
+			LogMaxBytes: logMax, LogMaxSetting: logSetting, Format: strings.ToUpper(r.Format)}
 	}, nil
 }
 

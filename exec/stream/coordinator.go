@@ -226,6 +226,9 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 		j.env.ViewLogJob = spec.ID
 		j.env.ViewLogOwner, j.env.ViewLogHint = viewLogOwner(spec)
 		_, j.env.ViewLogNet = spec.Plan.Spec.(*MaterializeSpec)
+		if ss, ok := spec.Plan.Spec.(*SinkSpec); ok {
+			j.env.ViewLogKeyed = ss.keyed()
+		}
 	}
 	return j
 }

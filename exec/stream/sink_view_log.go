@@ -559,5 +559,45 @@ func noPositionHint(env *Env) string {
 	if env.ViewLogNet {
 		return "Drop the materialized view and create it again."
 	}
-	return "Drop the sink and create it again."
+	return "Its format cannot take the view's rows again without repeating rows its target holds: drop the sink and create it again (it starts with the view's contents). A sink in FORMAT UPSERT or DEBEZIUM is rebuilt from a snapshot of the view instead."
+}
+
+// rebuildKeyed brings a keyed sink (FORMAT UPSERT or DEBEZIUM) that has
+// no recorded position in view source v's view (it last committed before
+// positions were recorded) up to date at its attach epoch a, within its
+// first epoch: the rows its view log holds as deleted by a (the epochs it
+// missed since this server started) go out as deletes, then every row of
+// the view at a as an insert, which the target takes as an upsert of the
+// key. Rows the view deleted before the server started, while the sink
+// was already behind, are not known and stay in the target.
+func (v *viewSource) rebuildKeyed(ctx context.Context, a uint64, out chan<- Message) error {
+	if err := v.env.WaitCommitted(ctx, a); err != nil {
+		return err
+	}
+	job := v.env.ViewLogJob
+	it, err := v.env.DB.Latest().NewIter(viewLogKey(job, v.spec.ViewID, 0), viewLogKey(job, v.spec.ViewID, a+1))
+	if err != nil {
+		return err
+	}
+	var net netChanges
+	err = eachViewLogChange(it, job, net.add)
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	w := v.newViewLogWriter(ctx, out)
+	defer w.release()
+	for _, c := range net.keys {
+		if c.before != nil && c.after == nil {
+			if err := w.add(Delete, []byte(c.key), c.before); err != nil {
+				return err
+			}
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	return v.snapshot(ctx, a, out)
 }

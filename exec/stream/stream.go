@@ -223,6 +223,10 @@ type Env struct {
 	ViewLogOwner string
 	ViewLogHint  string
 	ViewLogNet   bool
+	// ViewLogKeyed is set for a sink whose format keeps one row per key
+	// (SinkSpec.keyed): without a recorded position in a view it is
+	// rebuilt from a snapshot of the view (ViewSourceSpec.Open).
+	ViewLogKeyed bool
 	// WaitCommitted blocks until epoch e has committed.
 	WaitCommitted func(ctx context.Context, e uint64) error
 	// Committed returns the last committed epoch.
