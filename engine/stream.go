@@ -136,7 +136,12 @@ func (e *Engine) streamPlanner(sql, owner string) *planner.Planner {
 func (e *Engine) planStream(p *planner.Planner, sel *pg.SelectStmt, o lower.StreamOptions) (*lower.StreamPlan, error) {
 	o.Sources = e.sourceSpec
 	o.Read = func() storage.Reader { return e.db.Latest() }
-	return lower.PlanStream(p, sel, o)
+	plan, err := lower.PlanStream(p, sel, o)
+	if err != nil {
+		return nil, err
+	}
+	stream.PruneSourceColumns(plan.Root)
+	return plan, nil
 }
 
 // jobSpec re-plans a stored materialized view.
