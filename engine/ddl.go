@@ -893,6 +893,14 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 			}
 			return tagResult(tag), nil
 		}), nil
+	case *parser.AlterMatViewResume:
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			tag, err := s.alterMatViewResume(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+			return tagResult(tag), nil
+		}), nil
 	case *parser.AlterRename:
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			tag, err := s.alterRename(e)

@@ -36,7 +36,9 @@ type Engine struct {
 	// clock is Options.Clock.
 	clock func() time.Time
 	// sinkLogMax is Options.SinkLogMaxBytes.
-	sinkLogMax  int64
+	sinkLogMax int64
+	// viewLogMax is Options.ViewLogMaxBytes.
+	viewLogMax  int64
 	stateMemory *stream.StateMemory
 	// connectors are the registered sources and sinks.
 	connectors *connector.Registry
@@ -89,6 +91,11 @@ type Options struct {
 	// WITH (sink.log.max_bytes = ...) overrides it. Past it the sink's job
 	// fails with 53400 (sink_log.go).
 	SinkLogMaxBytes int64
+	// ViewLogMaxBytes bounds the view log of each materialized view that
+	// reads other views: the changes they commit while it is failed, kept
+	// until it is resumed (0: stream.DefaultViewLogMaxBytes; negative: no
+	// bound). Past it the view cannot be resumed (53400).
+	ViewLogMaxBytes int64
 	// Functions are functions written in Go by the program that embeds
 	// the engine (udf.RegisterScalar, udf.RegisterTable); nil for none.
 	Functions *udf.GoFunctions
@@ -161,7 +168,7 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, advisory: newAdvisoryLocks(), started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
-		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions, sinkLogMax: opts.SinkLogMaxBytes,
+		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions, sinkLogMax: opts.SinkLogMaxBytes, viewLogMax: opts.ViewLogMaxBytes,
 		clock: opts.Clock}
 	if e.udfs, err = newUserRuntimes(log, defaults); err != nil {
 		db.Close()

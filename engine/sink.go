@@ -63,7 +63,7 @@ func (e *Engine) sinkFactory(r *catalog.Relation) (func(visible []int, ts []type
 	}
 	return func(visible []int, ts []types.T) stream.Spec {
 		return &stream.SinkSpec{ID: r.OID, Name: r.Name, Connector: c.Name, Visible: visible, Types: ts, Open: open,
-			LogMaxBytes: logMax, LogMaxSetting: logSetting}
+			LogMaxBytes: logMax, LogMaxSetting: logSetting, Format: strings.ToUpper(r.Format)}
 	}, nil
 }
 
@@ -211,4 +211,29 @@ func (s *Session) alterSinkResume(ctx context.Context, a *parser.AlterSinkResume
 		return "", err
 	}
 	return "ALTER SINK", nil
+}
+
+// alterMatViewResume runs ALTER MATERIALIZED VIEW name RESUME: a failed
+// view starts again from its last committed epoch; the views it reads
+// replay what they committed meanwhile from its view log
+// (stream.ResumeFailed). For a running view it does nothing.
+func (s *Session) alterMatViewResume(ctx context.Context, a *parser.AlterMatViewResume) (string, error) {
+	r, err := s.resolve(nil, &pg.RangeVar{Schemaname: a.Name.Schema, Relname: a.Name.Name})
+	if err != nil {
+		return "", sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", a.Name.Name)
+	}
+	if r.Kind != catalog.KindMatView {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", r.Name)
+	}
+	if err := s.checkOwner(r); err != nil {
+		return "", err
+	}
+	spec, err := s.e.jobSpec(r)
+	if err != nil {
+		return "", err
+	}
+	if err := s.e.coord.ResumeFailed(ctx, spec); err != nil && !errors.Is(err, stream.ErrJobRunning) {
+		return "", err
+	}
+	return "ALTER MATERIALIZED VIEW", nil
 }

@@ -32,10 +32,11 @@ import (
 // the barrier coordinator.
 func (e *Engine) startStreaming() error {
 	c, err := stream.NewCoordinator(stream.CoordinatorOptions{
-		DB:          e.db,
-		Logger:      e.log,
-		StateMemory: e.stateMemory,
-		Clock:       e.clock,
+		DB:              e.db,
+		Logger:          e.log,
+		StateMemory:     e.stateMemory,
+		Clock:           e.clock,
+		ViewLogMaxBytes: e.viewLogMax,
 		NewCtx: func(spec stream.JobSpec) *exec.Ctx {
 			// Jobs run as their owner (job_catalog.go), with the server's
 			// defaults of the settings (the limits of user functions:
@@ -135,7 +136,12 @@ func (e *Engine) streamPlanner(sql, owner string) *planner.Planner {
 func (e *Engine) planStream(p *planner.Planner, sel *pg.SelectStmt, o lower.StreamOptions) (*lower.StreamPlan, error) {
 	o.Sources = e.sourceSpec
 	o.Read = func() storage.Reader { return e.db.Latest() }
-	return lower.PlanStream(p, sel, o)
+	plan, err := lower.PlanStream(p, sel, o)
+	if err != nil {
+		return nil, err
+	}
+	stream.PruneSourceColumns(plan.Root)
+	return plan, nil
 }
 
 // jobSpec re-plans a stored materialized view.

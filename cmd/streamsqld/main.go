@@ -87,6 +87,7 @@ func run(args []string) error {
 	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthenticationTimeout, "time a new connection has to send its startup packet and authenticate")
 	lockWait := fs.Duration("lock-wait", storage.DefaultLockWait, "how long to wait at start for the data directory lock held by another (exiting) process")
 	diskReserve := fs.String("disk-reserve", "128MB", "free disk space kept in the data directory's file system; below it writes fail with 53100 and the server does not start (-1: no check)")
+	viewLogMax := fs.String("view-log-max-size", "256MB", "most bytes of changes a failed materialized view may miss of the views it reads and still be resumed (0: no bound)")
 	sinkLogMax := fs.String("sink-log-max-size", "0", "most undelivered bytes the log of a sink to an external system may hold before the sink stops with 53400 (0: no bound); WITH (sink.log.max_bytes) overrides it per sink")
 	maxTxn := fs.String("max-transaction-size", "1GB", "largest write set one transaction may buffer before it commits; larger ones fail with 54000")
 	var sec security
@@ -182,6 +183,13 @@ func run(args []string) error {
 	if err != nil || maxTxnBytes <= 0 {
 		return fmt.Errorf("bad -max-transaction-size %q: a size such as 512MB or 2GB", *maxTxn)
 	}
+	viewLogMaxBytes, err := parseSize(*viewLogMax)
+	if err != nil || viewLogMaxBytes < 0 {
+		return fmt.Errorf("bad -view-log-max-size %q: a size such as 256MB, or 0 for no bound", *viewLogMax)
+	}
+	if viewLogMaxBytes == 0 {
+		viewLogMaxBytes = -1 // no bound
+	}
 	sinkLogMaxBytes, err := parseSize(*sinkLogMax)
 	if err != nil || sinkLogMaxBytes < 0 {
 		return fmt.Errorf("bad -sink-log-max-size %q: a size such as 256MB, or 0 for no bound", *sinkLogMax)
@@ -207,7 +215,7 @@ func run(args []string) error {
 	}
 	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit,
 		RequireRoles: true, SuperuserPassword: suPassword, AuditLog: sec.audit,
-		MaxConnections: *maxConns, Settings: defaults, MaxTransactionBytes: maxTxnBytes, SinkLogMaxBytes: sinkLogMaxBytes, AuthenticationTimeout: *authTimeout, LockWait: lockWaitOption(*lockWait), DiskReserve: reserve,
+		MaxConnections: *maxConns, Settings: defaults, MaxTransactionBytes: maxTxnBytes, SinkLogMaxBytes: sinkLogMaxBytes, ViewLogMaxBytes: viewLogMaxBytes, AuthenticationTimeout: *authTimeout, LockWait: lockWaitOption(*lockWait), DiskReserve: reserve,
 		QueryMem: qMem, TotalQueryMem: totalQMem})
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ func benchChunks(b *testing.B, tt Table) {
 	row := int64(0)
 	cpu := cputime.Used()
 	for b.Loop() {
-		c := g.chunk(s.fields, s.ts, row, size)
+		c := g.chunk(s.fields, s.ts, nil, row, size)
 		c.Release()
 		row += size
 	}

@@ -19,7 +19,7 @@ func (s *Spec) Generate(fn func(cols []arrow.Array, rows int) error) error {
 	end := rowsUpTo(s.table, s.events)
 	size := int64(s.chunkRows)
 	for lo := int64(0); lo < end; lo += size {
-		c := g.chunk(s.fields, s.ts, lo, int(min(size, end-lo)))
+		c := g.chunk(s.fields, s.ts, nil, lo, int(min(size, end-lo)))
 		err := fn(c.Cols, c.N)
 		c.Release()
 		if err != nil {

@@ -23,7 +23,7 @@ func TestGenerateAndCovered(t *testing.T) {
 		g := newGenerator(s)
 		row := int64(0)
 		err = s.Generate(func(cols []arrow.Array, n int) error {
-			want := g.chunk(s.fields, s.ts, row, n)
+			want := g.chunk(s.fields, s.ts, nil, row, n)
 			defer want.Release()
 			if !array.Equal(cols[0], want.Cols[0]) {
 				t.Fatalf("%s rows %d..%d differ from the source's", tt, row, row+int64(n))

@@ -417,14 +417,18 @@ func int64Array(dt arrow.DataType, v []int64) arrow.Array {
 }
 
 // chunk makes rows [first, first+n) of the table with the given columns
-// (fields and their SQL types).
-func (g *generator) chunk(fields []field, ts []types.T, first int64, n int) *stream.Chunk {
+// (fields and their SQL types); a pruned column (pruned[i]) is all NULL.
+func (g *generator) chunk(fields []field, ts []types.T, pruned []bool, first int64, n int) *stream.Chunk {
 	ev := make([]int64, n)
 	for j := range ev {
 		ev[j] = eventOf(g.table, first+int64(j))
 	}
 	cols := make([]arrow.Array, len(fields))
 	for i, f := range fields {
+		if pruned != nil && pruned[i] {
+			cols[i] = array.MakeArrayOfNull(types.Mem, ts[i].ArrowType(), n)
+			continue
+		}
 		cols[i] = g.column(f, ts[i], ev)
 	}
 	return stream.NewChunk(cols, make([]stream.Op, n)) // the zero Op is Insert

@@ -97,8 +97,10 @@ type Spec struct {
 	table Table
 	cols  []string
 	ts    []types.T
-	// fields[i] generates declared column i.
+	// fields[i] generates declared column i; pruned[i] leaves it NULL
+	// (no operator reads it: PruneColumns).
 	fields []field
+	pruned []bool
 	// wmCols are the declared columns with a WATERMARK FOR: a bounded
 	// source ends with a watermark of +infinity on each.
 	wmCols []int

@@ -71,6 +71,32 @@ func (s *Spec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
 	return stream.DriveSource(s, stream.DriverOptions{Rate: float64(s.wallRate)}, pos)
 }
 
+// PruneColumns returns a copy of s that makes the columns no operator
+// reads (not used, and not a watermark column) as NULLs
+// (stream.ColumnPruner).
+func (s *Spec) PruneColumns(used []bool) (stream.SourceSpec, bool) {
+	if len(used) != len(s.fields) {
+		return s, false
+	}
+	pruned := make([]bool, len(used))
+	some := false
+	for i, u := range used {
+		pruned[i] = !u
+		some = some || !u
+	}
+	for _, c := range s.wmCols {
+		pruned[c] = false
+	}
+	if !some {
+		return s, false
+	}
+	c := *s
+	c.pruned = pruned
+	return &c, true
+}
+
+var _ stream.ColumnPruner = (*Spec)(nil)
+
 // Types are the declared columns.
 func (s *Spec) Types() []types.T { return s.ts }
 
@@ -187,7 +213,7 @@ func (s *source) start() {
 				}
 			}()
 			for lo := first + w*size; lo < end; lo += splits * size {
-				c := s.gen.chunk(s.spec.fields, s.spec.ts, lo, int(min(size, end-lo)))
+				c := s.gen.chunk(s.spec.fields, s.spec.ts, s.spec.pruned, lo, int(min(size, end-lo)))
 				select {
 				case ch <- shardResult{c: c}:
 				case <-gctx.Done():

@@ -40,6 +40,9 @@ type Coordinator struct {
 	kick       chan struct{}
 	stop       chan struct{}
 	stopped    chan struct{}
+	// running is closed when Run starts: every job resumed at the start
+	// has attached to its upstream views by then.
+	running chan struct{}
 
 	mu        sync.Mutex
 	jobs      map[uint32]*Job
@@ -60,9 +63,10 @@ type Coordinator struct {
 	// the tables' changelogs from truncation, so a job resumed later
 	// (at the next start) replays what it missed.
 	failedJobs map[uint32]*Job
-	// viewLogs are the sinks that read views, by id, and their view logs
-	// (sink_view_log.go).
-	viewLogs map[uint32]*viewLogState
+	// viewLogs are the sinks and views that read views, by id, and their
+	// view logs (sink_view_log.go); viewLogMax bounds a view's.
+	viewLogs   map[uint32]*viewLogState
+	viewLogMax int64
 	// building are the jobs the retry loops build outside mu; retries
 	// counts the loops, which Close waits for.
 	building map[*Job]bool
@@ -118,6 +122,10 @@ type CoordinatorOptions struct {
 	// Clock gives each epoch its time, the "now" of the temporal
 	// filters at its barrier (nil: time.Now).
 	Clock func() time.Time
+	// ViewLogMaxBytes bounds the view log of each materialized view that
+	// reads views (sink_view_log.go): 0 for DefaultViewLogMaxBytes,
+	// negative for no bound.
+	ViewLogMaxBytes int64
 }
 
 // NewCoordinator returns a coordinator at the last committed epoch. Start
@@ -125,7 +133,7 @@ type CoordinatorOptions struct {
 func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 	c := &Coordinator{
 		db: o.DB, log: o.Logger, views: NewViews(), newCtx: o.NewCtx, tables: o.Tables,
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), running: make(chan struct{}),
 		jobs: map[uint32]*Job{}, pending: map[uint64]*pendingEpoch{}, commitCh: make(chan struct{}),
 		truncated: map[uint32]uint64{}, failed: map[uint32]error{}, failedJobs: map[uint32]*Job{}, mem: o.StateMemory,
 		viewLogs: map[uint32]*viewLogState{}, building: map[*Job]bool{},
@@ -133,6 +141,12 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 	}
 	if c.clock == nil {
 		c.clock = time.Now
+	}
+	switch c.viewLogMax = o.ViewLogMaxBytes; {
+	case c.viewLogMax == 0:
+		c.viewLogMax = DefaultViewLogMaxBytes
+	case c.viewLogMax < 0:
+		c.viewLogMax = 0
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -204,11 +218,17 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 	j.env = &Env{
 		Ctx: c.newCtx(spec), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
 		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &StateAccounts{},
+		Running: c.running,
 	}
 	j.env.Ctx.Context = ctx
 	j.env.Late, j.env.lateErr = OpenLateLog(c.db.Latest(), spec.ID, spec.LateRowsMax)
-	if isViewSink(spec) {
-		j.env.ViewLogSink = spec.ID
+	if keepsViewLog(spec) {
+		j.env.ViewLogJob = spec.ID
+		j.env.ViewLogOwner, j.env.ViewLogHint = viewLogOwner(spec)
+		_, j.env.ViewLogNet = spec.Plan.Spec.(*MaterializeSpec)
+		if ss, ok := spec.Plan.Spec.(*SinkSpec); ok {
+			j.env.ViewLogKeyed = ss.keyed()
+		}
 	}
 	return j
 }
@@ -537,6 +557,7 @@ func (c *Coordinator) truncateLogsLocked(b *pebble.Batch) error {
 // Run injects barriers until Close.
 func (c *Coordinator) Run() {
 	defer close(c.stopped)
+	close(c.running)
 	timer := time.NewTimer(time.Duration(c.interval.Load()))
 	defer timer.Stop()
 	// A table commit that logs changes closes notify: the epoch that

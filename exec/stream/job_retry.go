@@ -173,7 +173,7 @@ func (c *Coordinator) retryBuild(spec JobSpec, pin *Job) {
 		// to them only once built, under the lock, and replays what its
 		// views committed meanwhile from its view log.
 		j := c.newJob(spec, false)
-		j.env.CatchUp = isViewSink(spec)
+		j.env.CatchUp = keepsViewLog(spec)
 		c.mu.Lock()
 		select {
 		case <-c.stop:

@@ -390,17 +390,23 @@ func (s *ViewSourceSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
 	}
 	v := &viewSource{spec: s, env: b.Env, up: up, fresh: b.Env.Fresh}
 	v.link = &viewLink{ch: make(chan Message, 4), done: make(chan struct{})}
-	if sink := b.Env.ViewLogSink; sink != 0 && !v.fresh {
-		// A sink that committed before: it may be behind the view, by
+	if b.Env.ViewLogJob != 0 && !v.fresh {
+		// A job that committed before: it may be behind the view, by
 		// the epochs its view log holds (sink_view_log.go).
 		from, ok := viewLogPos(pos)
 		if !ok && b.Env.CatchUp {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
-				"sink reads view %s but has no recorded position in it (it last committed before positions were recorded), so it cannot be resumed", s.Table.Name).
-				WithHint("Drop the sink and create it again.")
+			if !b.Env.ViewLogKeyed {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+					"%s reads view %s but has no recorded position in it (it last committed before positions were recorded), so it cannot be resumed", b.Env.ViewLogOwner, s.Table.Name).
+					WithHint("%s", noPositionHint(b.Env))
+			}
+			// A keyed sink: rebuilt from the view's rows at the attach
+			// epoch, sent again as upserts (sink_view_log.go).
+			v.catchUp, v.rebuild = true, true
+			return v, nil
 		}
 		if ok {
-			if err := checkViewLog(b.Env.State, sink, s.Table.Name); err != nil {
+			if err := checkViewLog(b.Env); err != nil {
 				return nil, err
 			}
 			v.from = from
@@ -436,6 +442,9 @@ type viewSource struct {
 	// attach epoch (catchUp) from the sink's view log.
 	from, replayTo uint64
 	catchUp        bool
+	// rebuild: a keyed sink without a position in the view sends the
+	// view's rows at its attach epoch instead (sink_view_log.go).
+	rebuild bool
 }
 
 // abandon detaches the source of a job that never ran.
@@ -460,8 +469,15 @@ func (v *viewSource) followsUpstream() {}
 func (v *viewSource) Run(ctx context.Context, _ <-chan uint64, out chan<- Message) error {
 	link := v.link
 	defer close(link.done)
-	if err := v.replayViewLog(ctx, v.from, v.replayTo, out); err != nil {
-		return err
+	if v.replayTo > v.from {
+		// Replayed into the first epoch, once the jobs that read this
+		// job's view have attached to it too.
+		if err := v.env.waitRunning(ctx); err != nil {
+			return err
+		}
+		if err := v.replayViewLog(ctx, v.from, v.replayTo, out); err != nil {
+			return err
+		}
 	}
 	for {
 		select {
@@ -469,6 +485,12 @@ func (v *viewSource) Run(ctx context.Context, _ <-chan uint64, out chan<- Messag
 			return ctx.Err()
 		case m := <-link.ch:
 			if m.Kind == MsgBarrier && m.Start {
+				if v.rebuild {
+					if err := v.rebuildKeyed(ctx, m.Epoch, out); err != nil {
+						return err
+					}
+					continue
+				}
 				if v.catchUp {
 					if err := v.env.WaitCommitted(ctx, m.Epoch); err != nil {
 						return err

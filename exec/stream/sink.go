@@ -61,6 +61,15 @@ type SinkSpec struct {
 	// (SinkInput).
 	LogMaxBytes   int64
 	LogMaxSetting string
+	// Format is the sink's FORMAT (PLAIN, UPSERT, DEBEZIUM ...).
+	Format string
+}
+
+// keyed reports whether the sink's format keeps one row per key in its
+// target (UPSERT, DEBEZIUM): sending a row again overwrites it, so the
+// sink can be rebuilt from a snapshot of its view.
+func (s *SinkSpec) keyed() bool {
+	return s.Format == "UPSERT" || s.Format == "DEBEZIUM"
 }
 
 func (s *SinkSpec) Explain() string { return fmt.Sprintf("StreamSink %s (%s)", s.Name, s.Connector) }

@@ -9,7 +9,8 @@ import (
 	"streamsql/sql/sqlerr"
 )
 
-// Resuming a failed sink (ALTER SINK ... RESUME).
+// Resuming a failed sink (ALTER SINK ... RESUME) or materialized view
+// (ALTER MATERIALIZED VIEW ... RESUME).
 //
 // A sink's job fails when its log is full (the target was unreachable
 // for long) or its writer fails; the views go on, and the coordinator
@@ -26,10 +27,11 @@ import (
 //     again, into an empty log (which takes one epoch larger than its
 //     bound, the catch-up).
 //
-// A sink that reads a materialized view has no changelog to rewind: its
-// views kept what it missed in its view log (sink_view_log.go), and its
-// view sources replay that log from their recorded positions before they
-// follow the views again.
+// A sink or view that reads a materialized view has no changelog to
+// rewind: its views kept what it missed in its view log
+// (sink_view_log.go), and its view sources replay that log from their
+// recorded positions before they follow the views again. A view has no
+// log of its own to deliver: resuming it is step 2 alone.
 
 // ErrJobRunning is returned by ResumeFailed for a job that runs.
 var ErrJobRunning = errors.New("the job is running")
@@ -51,18 +53,21 @@ func (c *Coordinator) ResumeFailed(ctx context.Context, spec JobSpec) error {
 	case !failed:
 		return fmt.Errorf("job %s is not known", spec.Name)
 	}
-	if err := c.DrainSinkLog(ctx, spec); err != nil {
-		return err
+	if _, ok := spec.Plan.Spec.(*SinkSpec); ok {
+		if err := c.DrainSinkLog(ctx, spec); err != nil {
+			return err
+		}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.failedJobs[spec.ID] != old {
+		c.mu.Unlock()
 		return fmt.Errorf("job %s changed while it was being resumed", spec.Name)
 	}
 	j := c.newJob(spec, false)
-	j.env.CatchUp = isViewSink(spec)
+	j.env.CatchUp = keepsViewLog(spec)
 	j.start = c.epoch
 	if err := j.build(); err != nil {
+		c.mu.Unlock()
 		j.abandon()
 		return fmt.Errorf("resume %s: %w", spec.Name, err)
 	}
@@ -73,8 +78,18 @@ func (c *Coordinator) ResumeFailed(ctx context.Context, spec JobSpec) error {
 	delete(c.failedJobs, spec.ID)
 	c.jobs[spec.ID] = j
 	j.run()
-	c.log.Info("sink resumed", "job", spec.Name, "from epoch", c.committed)
-	return nil
+	c.log.Info("streaming job resumed", "job", spec.Name, "from epoch", c.committed)
+	first := j.start + 1
+	c.mu.Unlock()
+	if _, ok := spec.Plan.Spec.(*SinkSpec); ok {
+		return nil
+	}
+	// A view answers once it has caught up (its first epoch committed),
+	// or with the error it failed on again.
+	if err := c.waitEpoch(ctx, first); err != nil {
+		return err
+	}
+	return c.jobErr(spec.ID)
 }
 
 // DrainSinkLog delivers the log of the sink job spec describes to its

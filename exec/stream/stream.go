@@ -216,18 +216,33 @@ type Env struct {
 	// the running dataflow: its view sources start from their upstream's
 	// contents as committed at that epoch.
 	AttachEpoch uint64
-	// CatchUp is set for a sink job that resumes behind its upstream
-	// views (ALTER SINK RESUME, a build retried in the background): its
-	// view sources attach when the coordinator says (CatchUpAttach) and
-	// replay the epochs they missed from the sink's view log first.
+	// CatchUp is set for a sink or view job that resumes behind its
+	// upstream views (ALTER SINK | MATERIALIZED VIEW ... RESUME, a build
+	// retried in the background): its view sources attach when the
+	// coordinator says (CatchUpAttach) and replay the epochs they missed
+	// from the job's view log first.
 	CatchUp bool
-	// ViewLogSink is the id of the sink whose view log the job's view
-	// sources replay (0: the job is not such a sink).
-	ViewLogSink uint32
+	// ViewLogJob is the id of the job whose view log the job's view
+	// sources replay (0: the job keeps no view log); ViewLogOwner names
+	// it in messages and ViewLogHint says what to do when its log
+	// overflowed. ViewLogNet replays the net change per key (a view).
+	ViewLogJob   uint32
+	ViewLogOwner string
+	ViewLogHint  string
+	ViewLogNet   bool
+	// ViewLogKeyed is set for a sink whose format keeps one row per key
+	// (SinkSpec.keyed): without a recorded position in a view it is
+	// rebuilt from a snapshot of the view (ViewSourceSpec.Open).
+	ViewLogKeyed bool
 	// WaitCommitted blocks until epoch e has committed.
 	WaitCommitted func(ctx context.Context, e uint64) error
 	// Committed returns the last committed epoch.
 	Committed func() uint64
+	// Running is closed once the coordinator runs, after every job that
+	// resumes at the server's start has attached to the views it reads:
+	// a resumed source sends what it catches up on only then, so that
+	// every reader of its view receives it (nil: at once).
+	Running <-chan struct{}
 	// Memory is the budget of operator state in memory; nil: unlimited
 	// (state_cache.go).
 	Memory *StateMemory
@@ -404,4 +419,17 @@ func (s *Stats) Lags() map[string]int64 {
 		return true
 	})
 	return out
+}
+
+// waitRunning waits until env's coordinator runs (Env.Running).
+func (env *Env) waitRunning(ctx context.Context) error {
+	if env.Running == nil {
+		return nil
+	}
+	select {
+	case <-env.Running:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -75,7 +75,7 @@ func (s *TableSourceSpec) Explain() string {
 }
 
 func (s *TableSourceSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
-	ts := &tableSource{spec: s, db: b.Env.DB, stats: b.Env.Stats}
+	ts := &tableSource{spec: s, db: b.Env.DB, stats: b.Env.Stats, env: b.Env}
 	if pos != nil {
 		if len(pos) != 8 {
 			return nil, fmt.Errorf("table source %s: bad position", s.Table.Name)
@@ -92,6 +92,7 @@ type tableSource struct {
 	stats   *Stats
 	pos     uint64
 	started bool
+	env     *Env
 	wm      types.Datum // the last watermark sent (Watermark)
 }
 
@@ -116,6 +117,10 @@ func (t *tableSource) Run(ctx context.Context, barriers <-chan uint64, out chan<
 			return err
 		}
 		t.started = true
+	} else if err := t.env.waitRunning(ctx); err != nil {
+		// Resumed: what it catches up on goes to every reader of the
+		// job's view, which attach before the coordinator runs.
+		return err
 	}
 	for {
 		notify := t.db.LogNotify()

@@ -150,6 +150,12 @@ type AlterSinkResume struct {
 	Name ObjectName
 }
 
+// AlterMatViewResume is ALTER MATERIALIZED VIEW name RESUME: start a
+// failed materialized view again from its last committed epoch.
+type AlterMatViewResume struct {
+	Name ObjectName
+}
+
 // Flush is FLUSH: wait until every write before it is visible to reads.
 type Flush struct{}
 
@@ -239,6 +245,7 @@ func (*CreateTableExt) extNode()     {}
 func (*MatViewExt) extNode()         {}
 func (*CreateSink) extNode()         {}
 func (*AlterSinkResume) extNode()    {}
+func (*AlterMatViewResume) extNode() {}
 func (*DropObjects) extNode()        {}
 func (*AlterRename) extNode()        {}
 func (*Flush) extNode()              {}

@@ -33,6 +33,11 @@ func (p *parser) isExtension(toks []token) bool {
 		return c.tableExt() != nil
 	case "drop", "alter":
 		w := c.wordAt(1)
+		if c.isWords("alter", "materialized", "view") {
+			// ALTER MATERIALIZED VIEW name RESUME; the other forms are
+			// PostgreSQL's.
+			return c.end() > 3 && c.toks[c.end()-1].word(c.src) == "resume"
+		}
 		return w == "source" || w == "sink" || w == "subscription"
 	case "flush":
 		return true
@@ -90,9 +95,12 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 	case "drop":
 		st.Ext, err = c.drop()
 	case "alter":
-		if c.wordAt(1) == "subscription" {
+		switch c.wordAt(1) {
+		case "subscription":
 			st.Ext, err = c.alterSubscription()
-		} else {
+		case "materialized":
+			st.Ext, err = c.alterMatViewResume()
+		default:
 			st.Ext, err = c.alterRename()
 		}
 	case "flush":
@@ -683,6 +691,19 @@ func (c *cursor) alterRename() (Ext, error) {
 		return nil, err
 	}
 	return a, c.expectEnd()
+}
+
+// alterMatViewResume reads ALTER MATERIALIZED VIEW name RESUME.
+func (c *cursor) alterMatViewResume() (*AlterMatViewResume, error) {
+	c.i = 3
+	n, err := c.name()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.expect("resume"); err != nil {
+		return nil, err
+	}
+	return &AlterMatViewResume{Name: n}, c.expectEnd()
 }
 
 // alterSubscription reads ALTER SUBSCRIPTION name RENAME TO new_name |
