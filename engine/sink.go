@@ -103,12 +103,8 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	if cs.Name.Schema != "" {
 		schema = cs.Name.Schema
 	}
-	if _, ok := s.e.cat.Relation(schema, cs.Name.Name); ok {
-		if cs.IfNotExists {
-			s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", cs.Name.Name)
-			return "CREATE SINK", nil
-		}
-		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)
+	if skip, err := s.relationNameFree(schema, cs.Name.Name, cs.IfNotExists); skip || err != nil {
+		return "CREATE SINK", err
 	}
 	sel, def, err := sinkQuery(cs)
 	if err != nil {
@@ -123,12 +119,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	for _, o := range cs.Options {
 		r.Options[strings.ToLower(o.Key)] = o.Value
 	}
-	if len(cs.EncodeOptions) > 0 {
-		r.EncodeOptions = map[string]string{}
-		for _, o := range cs.EncodeOptions {
-			r.EncodeOptions[strings.ToLower(o.Key)] = o.Value
-		}
-	}
+	r.EncodeOptions = optionMap(cs.EncodeOptions)
 	mk, err := s.e.sinkFactory(r)
 	if err != nil {
 		return "", err
@@ -141,6 +132,47 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	if err != nil {
 		return "", err
 	}
+	if err := s.e.createStream(ctx, r, plan, p.Deps, sel); err != nil {
+		return "", err
+	}
+	return "CREATE SINK", nil
+}
+
+// relationNameFree checks that no relation schema.name exists yet. With
+// IF NOT EXISTS an existing one is a notice and skip is true.
+func (s *Session) relationNameFree(schema, name string, ifNotExists bool) (skip bool, err error) {
+	if _, ok := s.e.cat.Relation(schema, name); !ok {
+		return false, nil
+	}
+	if ifNotExists {
+		s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", name)
+		return true, nil
+	}
+	return false, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", name)
+}
+
+// optionMap is an ENCODE (...) list keyed by lower-cased name, nil when
+// the list is empty.
+func optionMap(opts []parser.Option) map[string]string {
+	if len(opts) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(opts))
+	for _, o := range opts {
+		m[strings.ToLower(o.Key)] = o.Value
+	}
+	return m
+}
+
+// createStream creates r, a materialized view or sink, and starts its
+// job. It first records on r what its stream plan says: the output columns
+// (an unknown type becomes text, as in PostgreSQL), the relations it reads
+// (deps, from the planner) and their columns, and its state table ids.
+// Then the stored definition is planned again, as a restart will, now with
+// the relation's id (its job writes under it): a definition that would not
+// re-plan the same way fails here rather than after a restart. On an error
+// the relation is dropped again.
+func (e *Engine) createStream(ctx context.Context, r *catalog.Relation, plan *lower.StreamPlan, deps map[uint32]bool, sel *pg.SelectStmt) error {
 	for _, c := range plan.Cols {
 		t := c.Type
 		if t.Kind == types.Unknown {
@@ -148,28 +180,29 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 		}
 		r.Columns = append(r.Columns, catalog.Column{Name: c.Name, Type: t})
 	}
-	for oid := range p.Deps {
+	for oid := range deps {
 		r.DependsOn = append(r.DependsOn, oid)
 	}
 	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
-	r.ColumnDeps = s.e.columnDeps(r.DependsOn, sel)
-	if err := s.e.allocState(r, plan.Root); err != nil {
-		return "", err
+	r.ColumnDeps = e.columnDeps(r.DependsOn, sel)
+	if err := e.allocState(r, plan.Root); err != nil {
+		return err
 	}
-	created, err := s.e.cat.CreateRelation(r)
+	created, err := e.cat.CreateRelation(r)
 	if err != nil {
-		return "", err
+		return err
 	}
-	spec, err := s.e.jobSpec(created)
-	if err == nil {
-		err = s.e.coord.Add(ctx, spec)
-	}
+	spec, err := e.jobSpec(created)
 	if err != nil {
-		s.e.cat.DropRelation(created.OID, false)
-		s.e.coord.Drop(created.OID, created.StateTables)
-		return "", err
+		e.cat.DropRelation(created.OID, false)
+		return err
 	}
-	return "CREATE SINK", nil
+	if err := e.coord.Add(ctx, spec); err != nil {
+		e.cat.DropRelation(created.OID, false)
+		e.coord.Drop(created.OID, created.StateTables)
+		return err
+	}
+	return nil
 }
 
 // allocState gives r the state table ids its plan needs.

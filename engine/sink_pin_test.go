@@ -12,6 +12,7 @@ import (
 
 	"streamsql/engine"
 	"streamsql/internal/loopback"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testclient"
 	"streamsql/internal/testregistry"
 	"streamsql/pgwire"
@@ -20,19 +21,8 @@ import (
 // jobStatus is job name's status in SHOW JOBS ("" when absent).
 func jobStatus(t *testing.T, conn *pgx.Conn, name string) string {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[1] == name {
-			return v[2].(string)
-		}
+	if v := sqltest.JobRow(t, conn, name); v != nil {
+		return v[2].(string)
 	}
 	return ""
 }

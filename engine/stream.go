@@ -195,12 +195,8 @@ func (s *Session) streamingParallelism() int {
 func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt, ext *parser.MatViewExt) (string, []pgwire.Notice, error) {
 	into := ctas.Into
 	schema := s.schemaFor(into.Rel)
-	if _, ok := s.e.cat.Relation(schema, into.Rel.Relname); ok {
-		if ctas.IfNotExists {
-			s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", into.Rel.Relname)
-			return "CREATE MATERIALIZED VIEW", nil, nil
-		}
-		return "", nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", into.Rel.Relname)
+	if skip, err := s.relationNameFree(schema, into.Rel.Relname, ctas.IfNotExists); skip || err != nil {
+		return "CREATE MATERIALIZED VIEW", nil, err
 	}
 	sel := ctas.Query.GetSelectStmt()
 	if sel == nil {
@@ -242,36 +238,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
 		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
 	late.store(r)
-	for _, c := range plan.Cols {
-		t := c.Type
-		if t.Kind == types.Unknown {
-			t = types.TText
-		}
-		r.Columns = append(r.Columns, catalog.Column{Name: c.Name, Type: t})
-	}
-	for oid := range p.Deps {
-		r.DependsOn = append(r.DependsOn, oid)
-	}
-	sort.Slice(r.DependsOn, func(i, j int) bool { return r.DependsOn[i] < r.DependsOn[j] })
-	r.ColumnDeps = s.e.columnDeps(r.DependsOn, sel)
-	if err := s.e.allocState(r, plan.Root); err != nil {
-		return "", nil, err
-	}
-	created, err := s.e.cat.CreateRelation(r)
-	if err != nil {
-		return "", nil, err
-	}
-	// Plan the stored definition again, as a restart will, now with the
-	// view's id (the materialize writes under it): a definition that would
-	// not re-plan the same way fails here rather than after a restart.
-	spec, err := s.e.jobSpec(created)
-	if err != nil {
-		s.e.cat.DropRelation(created.OID, false)
-		return "", nil, err
-	}
-	if err := s.e.coord.Add(ctx, spec); err != nil {
-		s.e.cat.DropRelation(created.OID, false)
-		s.e.coord.Drop(created.OID, created.StateTables)
+	if err := s.e.createStream(ctx, r, plan, p.Deps, sel); err != nil {
 		return "", nil, err
 	}
 	return "CREATE MATERIALIZED VIEW", unboundedNotices(plan.Notices), nil
@@ -438,11 +405,8 @@ func (s *Session) createTableExt(ctx context.Context, p *planner.Planner, cs *pg
 			nr.Options[strings.ToLower(o.Key)] = o.Value
 		}
 		nr.Format, nr.Encode = ext.Format, ext.Encode
-		for _, o := range ext.EncodeOptions {
-			if nr.EncodeOptions == nil {
-				nr.EncodeOptions = map[string]string{}
-			}
-			nr.EncodeOptions[strings.ToLower(o.Key)] = o.Value
+		if len(ext.EncodeOptions) > 0 {
+			nr.EncodeOptions = optionMap(ext.EncodeOptions)
 		}
 		nr.Parallelism = s.streamingParallelism()
 		spec, err := s.e.sourceSpec(nr)
@@ -625,12 +589,8 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 	if cs.Name.Schema != "" {
 		schema = cs.Name.Schema
 	}
-	if _, ok := s.e.cat.Relation(schema, cs.Name.Name); ok {
-		if cs.IfNotExists {
-			s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", cs.Name.Name)
-			return "CREATE SOURCE", nil
-		}
-		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", cs.Name.Name)
+	if skip, err := s.relationNameFree(schema, cs.Name.Name, cs.IfNotExists); skip || err != nil {
+		return "CREATE SOURCE", err
 	}
 	if err := s.checkCreateIn(schema); err != nil {
 		return "", err
@@ -638,12 +598,7 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSource, AppendOnly: true,
 		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.currentUser(), Created: time.Now(),
 		Parallelism: s.streamingParallelism()}
-	if len(cs.EncodeOptions) > 0 {
-		r.EncodeOptions = map[string]string{}
-		for _, o := range cs.EncodeOptions {
-			r.EncodeOptions[strings.ToLower(o.Key)] = o.Value
-		}
-	}
+	r.EncodeOptions = optionMap(cs.EncodeOptions)
 	if cs.Table == nil || len(cs.Table.TableElts) == 0 {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a source needs a column list")
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"streamsql/internal/sqltest"
 )
 
 // checkView fails the test unless view holds at least minRows rows and
@@ -73,19 +75,8 @@ func jobState(t *testing.T, s *benchStack, view string) (bytes, evicted, reads i
 	ctx := context.Background()
 	conn := s.connect(t)
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[1] == view {
-			return v[7].(int64), v[8].(int64), v[9].(int64)
-		}
+	if v := sqltest.JobRow(t, conn, view); v != nil {
+		return v[7].(int64), v[8].(int64), v[9].(int64)
 	}
 	t.Fatalf("SHOW JOBS has no %s", view)
 	return

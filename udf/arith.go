@@ -273,23 +273,11 @@ func narrowInts(v []int64, valid []byte, k types.Kind) arrow.Array {
 	return makeInts(v, valid)
 }
 
-func intNeg(t types.T) ScalarFunc {
-	lo, _ := intRange(t.Kind)
-	return func(_ *Env, args []arrow.Array, n int) (arrow.Array, error) {
-		x := asInt64s(args[0])
-		valid := Validity(n, args[0])
-		out := make([]int64, n)
-		for i, v := range x[:n] {
-			if v == lo && rowValid(valid, i) {
-				return nil, errIntRange(t.Kind)
-			}
-			out[i] = -v
-		}
-		return narrowInts(out, valid, t.Kind), nil
-	}
-}
+func intNeg(t types.T) ScalarFunc { return intSign(t, false) }
+func intAbs(t types.T) ScalarFunc { return intSign(t, true) }
 
-func intAbs(t types.T) ScalarFunc {
+// intSign is -x, or |x| when abs; both overflow on the type's minimum.
+func intSign(t types.T, abs bool) ScalarFunc {
 	lo, _ := intRange(t.Kind)
 	return func(_ *Env, args []arrow.Array, n int) (arrow.Array, error) {
 		x := asInt64s(args[0])
@@ -299,7 +287,7 @@ func intAbs(t types.T) ScalarFunc {
 			if v == lo && rowValid(valid, i) {
 				return nil, errIntRange(t.Kind)
 			}
-			if v < 0 {
+			if !abs || v < 0 {
 				v = -v
 			}
 			out[i] = v

@@ -17,19 +17,8 @@ import (
 // sinkStatus is the SHOW JOBS status of job name, "" when absent.
 func sinkStatus(t *testing.T, conn *pgx.Conn, name string) string {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), `SHOW JOBS`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[1] == name {
-			return v[2].(string)
-		}
+	if v := sqltest.JobRow(t, conn, name); v != nil {
+		return v[2].(string)
 	}
 	return ""
 }

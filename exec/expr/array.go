@@ -15,37 +15,6 @@ import (
 // a comparison against every element of every row is one operator call
 // over the flattened (row, element) pairs.
 
-// ArrayCompare is "Left Op ANY (Array)" or, with All, "Left Op ALL
-// (Array)" for an array-valued expression (a column, a parameter, a
-// subquery). Op is the boolean operator overload between Left's type and
-// ElemT, the type the elements are converted to. SQL semantics: ANY is
-// true when some comparison is true, NULL when none is but one is NULL,
-// false otherwise (so false over an empty array); ALL is the dual.
-type ArrayCompare struct {
-	Left  Expr
-	Array Expr
-	Op    *udf.Scalar
-	ElemT types.T
-	All   bool
-}
-
-// ArraySubscript is Array[Index]: the element converted to T, NULL when
-// the index is NULL or outside the array.
-type ArraySubscript struct {
-	Array Expr
-	Index Expr
-	T     types.T
-}
-
-// RecordField is (Input).Name: field Idx of a record value (text form),
-// converted to T.
-type RecordField struct {
-	Input Expr
-	Idx   int
-	Name  string
-	T     types.T
-}
-
 func (e *ArrayCompare) Type() types.T   { return types.TBool }
 func (e *ArraySubscript) Type() types.T { return e.T }
 func (e *RecordField) Type() types.T    { return e.T }

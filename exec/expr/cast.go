@@ -62,6 +62,8 @@ func (e *Cast) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return bld.NewArray(), nil
 }
 
+func (e *Cast) Type() types.T { return e.To }
+
 // checkLength is the assignment rule for varchar(n) and char(n): a value
 // longer than n characters (trailing spaces aside) is an error.
 func checkLength(in arrow.Array, to types.T) error {

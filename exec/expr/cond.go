@@ -234,6 +234,8 @@ func (e *Case) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return asm.finish()
 }
 
+func (e *Case) Type() types.T { return e.T }
+
 func (e *Coalesce) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	asm := &assembler{n: b.N, t: e.T}
 	nw := &narrowing{cur: b}
@@ -273,6 +275,8 @@ func (e *Coalesce) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return asm.finish()
 }
 
+func (e *Coalesce) Type() types.T { return e.T }
+
 func (e *NullIf) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	l, r, err := evalPair(ctx, b, e.Left, e.Right)
 	if err != nil {
@@ -294,6 +298,8 @@ func (e *NullIf) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return udf.WithValidity(l, valid), nil
 }
+
+func (e *NullIf) Type() types.T { return e.T }
 
 func (e *MinMax) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	args, err := evalAll(ctx, b, e.Args)
@@ -333,6 +339,8 @@ func (e *MinMax) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return bld.NewArray(), nil
 }
+
+func (e *MinMax) Type() types.T { return e.T }
 
 func minMaxTyped[T int32 | int64](args []arrow.Array, n int, least bool, vals func(arrow.Array) []T, mk func([]T, []byte) arrow.Array) (arrow.Array, error) {
 	out := make([]T, n)
@@ -398,6 +406,8 @@ func (e *InList) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return anyResult(found, null, e.Negate), nil
 }
+
+func (e *InList) Type() types.T { return types.TBool }
 
 // anyResult turns per-row "some comparison was true" and "some was NULL"
 // into the SQL result of x IN (...) (or NOT IN when negate).

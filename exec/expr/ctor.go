@@ -14,13 +14,6 @@ import (
 // Expressions that make values of their own: ARRAY[...], nextval() and
 // the stream plan's proctime().
 
-// ArrayCtor is ARRAY[Elems...] in array text form ({1,2,NULL}); T is the
-// array type.
-type ArrayCtor struct {
-	Elems []Expr
-	T     types.T
-}
-
 // NextVal is nextval('Seq'): a fresh value per row from the durable
 // sequence, allocated through Next.
 type NextVal struct {

@@ -23,6 +23,8 @@ func (e *ColRef) Eval(_ *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return c, nil
 }
 
+func (e *ColRef) Type() types.T { return e.T }
+
 func (e *OuterRef) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	k := len(ctx.Outer) - e.Depth
 	if k < 0 {
@@ -32,9 +34,13 @@ func (e *OuterRef) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return broadcast(e.T, types.GetDatum(o.Batch.Cols[e.Idx], o.Row, e.T), b.N), nil
 }
 
+func (e *OuterRef) Type() types.T { return e.T }
+
 func (e *Const) Eval(_ *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return broadcast(e.T, e.Value, b.N), nil
 }
+
+func (e *Const) Type() types.T { return e.T }
 
 func (e *Param) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	if e.Idx < 0 || e.Idx >= len(ctx.Params) {
@@ -42,6 +48,8 @@ func (e *Param) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return broadcast(e.T, ctx.Params[e.Idx], b.N), nil
 }
+
+func (e *Param) Type() types.T { return e.T }
 
 // broadcast returns a column of n copies of d.
 func broadcast(t types.T, d types.Datum, n int) arrow.Array {
@@ -81,6 +89,8 @@ func (e *Call) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return out, nil
 }
+
+func (e *Call) Type() types.T { return e.T }
 
 // evalPair evaluates the two operands of a binary form over b; on error
 // nothing is left to release.

@@ -122,9 +122,13 @@ func (e *And) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return evalConnective(ctx, b, e.Args, false)
 }
 
+func (e *And) Type() types.T { return types.TBool }
+
 func (e *Or) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return evalConnective(ctx, b, e.Args, true)
 }
+
+func (e *Or) Type() types.T { return types.TBool }
 
 func (e *Not) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	v, nl, err := evalBools(ctx, b, e.Input)
@@ -136,6 +140,8 @@ func (e *Not) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return triArray(v, nl), nil
 }
+
+func (e *Not) Type() types.T { return types.TBool }
 
 func (e *IsNull) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	arr, err := e.Input.Eval(ctx, b)
@@ -149,6 +155,8 @@ func (e *IsNull) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return udf.MakeBool(out, nil), nil
 }
+
+func (e *IsNull) Type() types.T { return types.TBool }
 
 func (e *BoolTest) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	v, nl, err := evalBools(ctx, b, e.Input)
@@ -167,6 +175,8 @@ func (e *BoolTest) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return udf.MakeBool(out, nil), nil
 }
+
+func (e *BoolTest) Type() types.T { return types.TBool }
 
 func (e *IsDistinct) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	l, r, err := evalPair(ctx, b, e.Left, e.Right)
@@ -194,3 +204,5 @@ func (e *IsDistinct) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	}
 	return udf.MakeBool(out, nil), nil
 }
+
+func (e *IsDistinct) Type() types.T { return types.TBool }

@@ -225,6 +225,8 @@ func (e *Subquery) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 	return bld.NewArray(), nil
 }
 
+func (e *Subquery) Type() types.T { return e.Kind.ResultType(e.T) }
+
 // cached returns the result of an uncorrelated subquery, running it on
 // first use in this execution.
 func (e *Subquery) cached(ctx *exec.Ctx) (*subResult, error) {

@@ -66,6 +66,30 @@ func Rows(t testing.TB, conn *pgx.Conn, q string) string {
 	return strings.Join(out, "\n")
 }
 
+// JobRow returns the values of job name's row in SHOW JOBS (name, status,
+// ... in the order SHOW JOBS gives them), nil when it has none.
+func JobRow(t testing.TB, conn *pgx.Conn, name string) []any {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SHOW JOBS")
+	if err != nil {
+		t.Fatalf("SHOW JOBS: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatalf("SHOW JOBS: %v", err)
+		}
+		if v[1] == name {
+			return v
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("SHOW JOBS: %v", err)
+	}
+	return nil
+}
+
 // Eventually polls q until its Rows are want, failing t when they are
 // not after Within.
 func Eventually(t testing.TB, conn *pgx.Conn, q, want string) {

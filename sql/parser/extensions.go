@@ -241,20 +241,15 @@ func (c *cursor) columnList(open int) (closeIdx int, wms []Watermark, blanks [][
 	type elem struct{ lo, hi int }
 	var elems []elem
 	var commas []int
-	depth, lo := 0, open+1
-	for j := open + 1; j < closeIdx; j++ {
-		t := c.toks[j]
-		switch {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-		case t.isPunct(',') && depth == 0:
+	lo := open + 1
+	c.scanNested(open+1, closeIdx, func(j, depth int) bool {
+		if depth == 0 && c.toks[j].isPunct(',') {
 			elems = append(elems, elem{lo, j})
 			commas = append(commas, j)
 			lo = j + 1
 		}
-	}
+		return false
+	})
 	elems = append(elems, elem{lo, closeIdx})
 	kept := make([]bool, len(elems))
 	for k, e := range elems {
@@ -281,19 +276,26 @@ func (c *cursor) columnList(open int) (closeIdx int, wms []Watermark, blanks [][
 	return closeIdx, wms, blanks, nil
 }
 
+// createdName reads the [IF NOT EXISTS] name after CREATE SOURCE or
+// CREATE SINK.
+func (c *cursor) createdName() (name ObjectName, ifNotExists bool, err error) {
+	c.i = 2
+	ifNotExists = c.accept("if", "not", "exists")
+	name, err = c.name()
+	return name, ifNotExists, err
+}
+
 // createSource reads CREATE SOURCE [IF NOT EXISTS] name [(elements)]
 // [APPEND ONLY] [WITH (options)] [FORMAT ... ENCODE ...].
 func (c *cursor) createSource() (*CreateSource, error) {
 	cs := &CreateSource{}
 	stmtStart := c.toks[0].start
 	sourceTok := c.toks[1]
-	c.i = 2
-	cs.IfNotExists = c.accept("if", "not", "exists")
-	name, err := c.name()
+	name, ifNotExists, err := c.createdName()
 	if err != nil {
 		return nil, err
 	}
-	cs.Name = name
+	cs.Name, cs.IfNotExists = name, ifNotExists
 	var text *pgText
 	if c.isPunct('(') {
 		closeIdx, wms, blanks, err := c.columnList(c.i)
@@ -328,18 +330,26 @@ func (c *cursor) createSource() (*CreateSource, error) {
 		cs.Includes = append(cs.Includes, inc)
 	}
 	cs.AppendOnly = c.accept("append", "only")
-	if c.isWords("with") {
-		c.i++
-		if cs.Options, err = c.options(); err != nil {
-			return nil, err
+	if cs.Options, cs.FormatSpec, err = c.optionsAndFormat(); err != nil {
+		return nil, err
+	}
+	return cs, c.expectEnd()
+}
+
+// optionsAndFormat reads the [WITH (options)] [FORMAT ... ENCODE ...]
+// that end CREATE SOURCE and CREATE SINK.
+func (c *cursor) optionsAndFormat() (opts []Option, fs FormatSpec, err error) {
+	if c.accept("with") {
+		if opts, err = c.options(); err != nil {
+			return nil, fs, err
 		}
 	}
 	if c.isWords("format") {
-		if cs.FormatSpec, err = c.formatSpec(); err != nil {
-			return nil, err
+		if fs, err = c.formatSpec(); err != nil {
+			return nil, fs, err
 		}
 	}
-	return cs, c.expectEnd()
+	return opts, fs, nil
 }
 
 // include reads `INCLUDE partition | offset | timestamp | key | header
@@ -430,18 +440,10 @@ func (c *cursor) tableExt() *tableExtParts {
 	if x.close < 0 {
 		return nil
 	}
-	depth := 0
-	for j := open + 1; j < x.close; j++ {
-		switch t := c.toks[j]; {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-		case depth == 0 && t.word(c.src) == "watermark" && j+1 < x.close && c.toks[j+1].word(c.src) == "for" &&
-			(c.toks[j-1].isPunct(',') || j == open+1):
-			x.watermark = true
-		}
-	}
+	x.watermark = c.scanNested(open+1, x.close, func(j, depth int) bool {
+		return depth == 0 && c.toks[j].word(c.src) == "watermark" && j+1 < x.close && c.toks[j+1].word(c.src) == "for" &&
+			(c.toks[j-1].isPunct(',') || j == open+1)
+	}) >= 0
 	for j := x.close + 1; j < c.end(); j++ {
 		t := c.toks[j]
 		switch {
@@ -561,28 +563,21 @@ func (c *cursor) createMatView() (*pg_query.Node, Ext, error) {
 	}
 	ext := &MatViewExt{EmitOnWindowClose: true}
 	// The query starts after the first top-level AS.
-	depth := 0
-	for j := 3; j < e; j++ {
-		t := c.toks[j]
-		switch {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-		case depth == 0 && t.word(c.src) == "as" && j+1 < e:
-			hi := e
-			// WITH [NO] DATA belongs to the statement, not the query.
-			if hi-2 > j && c.toks[hi-1].word(c.src) == "data" {
-				if c.toks[hi-2].word(c.src) == "with" {
-					hi -= 2
-				} else if hi-3 > j && c.toks[hi-2].word(c.src) == "no" && c.toks[hi-3].word(c.src) == "with" {
-					hi -= 3
-				}
+	if j := c.scanNested(3, e, func(j, depth int) bool {
+		return depth == 0 && c.toks[j].word(c.src) == "as" && j+1 < e
+	}); j >= 0 {
+		hi := e
+		// WITH [NO] DATA belongs to the statement, not the query.
+		if hi-2 > j && c.toks[hi-1].word(c.src) == "data" {
+			if c.toks[hi-2].word(c.src) == "with" {
+				hi -= 2
+			} else if hi-3 > j && c.toks[hi-2].word(c.src) == "no" && c.toks[hi-3].word(c.src) == "with" {
+				hi -= 3
 			}
-			ext.QueryPos = c.toks[j+1].start
-			ext.QuerySQL = c.src[c.toks[j+1].start:c.toks[hi-1].end]
-			return raws[0].Stmt, ext, nil
 		}
+		ext.QueryPos = c.toks[j+1].start
+		ext.QuerySQL = c.src[c.toks[j+1].start:c.toks[hi-1].end]
+		return raws[0].Stmt, ext, nil
 	}
 	return raws[0].Stmt, ext, nil
 }
@@ -590,34 +585,47 @@ func (c *cursor) createMatView() (*pg_query.Node, Ext, error) {
 // queryEnd returns the index where a query that starts at lo ends: at a
 // top-level WITH ( or FORMAT ... ENCODE, or the statement's end.
 func (c *cursor) queryEnd(lo int) int {
+	j := c.scanNested(lo, c.end(), func(j, depth int) bool {
+		if depth != 0 {
+			return false
+		}
+		return (j > lo && c.toks[j].word(c.src) == "with" && j+1 < c.end() && c.toks[j+1].isPunct('(')) ||
+			c.isFormatAt(j)
+	})
+	if j < 0 {
+		return c.end()
+	}
+	return j
+}
+
+// scanNested walks the tokens from lo to hi keeping the depth of
+// parentheses (counted after a parenthesis itself, so an opening one is
+// at depth 1) and returns the first index at which stop says so, or -1.
+func (c *cursor) scanNested(lo, hi int, stop func(j, depth int) bool) int {
 	depth := 0
-	for j := lo; j < c.end(); j++ {
-		t := c.toks[j]
-		switch {
+	for j := lo; j < hi; j++ {
+		switch t := c.toks[j]; {
 		case t.isPunct('('):
 			depth++
 		case t.isPunct(')'):
 			depth--
-		case depth == 0 && j > lo && t.word(c.src) == "with" && j+1 < c.end() && c.toks[j+1].isPunct('('):
-			return j
-		case depth == 0 && c.isFormatAt(j):
+		}
+		if stop(j, depth) {
 			return j
 		}
 	}
-	return c.end()
+	return -1
 }
 
 // createSink reads CREATE SINK [IF NOT EXISTS] name FROM relation | AS
 // query [WITH (options)] [FORMAT ... ENCODE ...].
 func (c *cursor) createSink() (*CreateSink, error) {
 	cs := &CreateSink{}
-	c.i = 2
-	cs.IfNotExists = c.accept("if", "not", "exists")
-	name, err := c.name()
+	name, ifNotExists, err := c.createdName()
 	if err != nil {
 		return nil, err
 	}
-	cs.Name = name
+	cs.Name, cs.IfNotExists = name, ifNotExists
 	switch {
 	case c.accept("from"):
 		from, err := c.name()
@@ -635,15 +643,8 @@ func (c *cursor) createSink() (*CreateSink, error) {
 	default:
 		return nil, c.errHere()
 	}
-	if c.accept("with") {
-		if cs.Options, err = c.options(); err != nil {
-			return nil, err
-		}
-	}
-	if c.isWords("format") {
-		if cs.FormatSpec, err = c.formatSpec(); err != nil {
-			return nil, err
-		}
+	if cs.Options, cs.FormatSpec, err = c.optionsAndFormat(); err != nil {
+		return nil, err
 	}
 	return cs, c.expectEnd()
 }
@@ -1139,20 +1140,10 @@ func (c *cursor) usingBase64() int {
 	if w := c.wordAt(i); w != "function" && w != "aggregate" {
 		return -1
 	}
-	depth := 0
-	for j := i + 1; j+2 < len(c.toks); j++ {
-		t := c.toks[j]
-		switch {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-		case depth == 0 && t.word(c.src) == "using" && c.toks[j+1].word(c.src) == "base64" &&
-			(c.toks[j+2].kind == pg_query.Token_SCONST || c.toks[j+2].kind == pg_query.Token_USCONST):
-			return j
-		}
-	}
-	return -1
+	return c.scanNested(i+1, len(c.toks)-2, func(j, depth int) bool {
+		return depth == 0 && c.toks[j].word(c.src) == "using" && c.toks[j+1].word(c.src) == "base64" &&
+			(c.toks[j+2].kind == pg_query.Token_SCONST || c.toks[j+2].kind == pg_query.Token_USCONST)
+	})
 }
 
 // moduleText returns the statement's text with USING BASE64 'module'
@@ -1205,23 +1196,13 @@ func (c *cursor) aggregateReturns() int {
 	if c.wordAt(i) != "aggregate" {
 		return -1
 	}
-	depth := 0
-	for j := i + 1; j+1 < len(c.toks); j++ {
-		t := c.toks[j]
-		switch {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-			if depth == 0 {
-				if c.toks[j+1].word(c.src) == "returns" {
-					return i
-				}
-				return -1
-			}
-		}
+	j := c.scanNested(i+1, len(c.toks)-1, func(j, depth int) bool {
+		return depth == 0 && c.toks[j].isPunct(')')
+	})
+	if j < 0 || c.toks[j+1].word(c.src) != "returns" {
+		return -1
 	}
-	return -1
+	return i
 }
 
 // createAggregateReturns parses CREATE AGGREGATE ... RETURNS ... as the
@@ -1242,22 +1223,14 @@ func (c *cursor) createAggregateReturns() (*pg_query.Node, error) {
 	}
 	// name(direct ORDER BY aggregated) is PostgreSQL's ordered-set form,
 	// which these languages have no entry points for.
-	depth := 0
-	for j := a + 1; j < end; j++ {
+	if j := c.scanNested(a+1, end, func(j, depth int) bool {
 		t := c.toks[j]
-		switch {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-		case depth == 1 && t.word(c.src) == "order" && j+1 < end && c.toks[j+1].word(c.src) == "by":
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ordered-set aggregates with RETURNS and LANGUAGE are not supported").
-				WithHint("Write CREATE AGGREGATE name(direct args ORDER BY aggregated args) (SFUNC = ..., STYPE = ..., FINALFUNC = ...) over functions in any language.").
-				WithPosition(charPos(c.src, t.start))
-		}
-		if depth == 0 && t.isPunct(')') {
-			break
-		}
+		return (depth == 1 && t.word(c.src) == "order" && j+1 < end && c.toks[j+1].word(c.src) == "by") ||
+			(depth == 0 && t.isPunct(')'))
+	}); j >= 0 && !c.toks[j].isPunct(')') {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ordered-set aggregates with RETURNS and LANGUAGE are not supported").
+			WithHint("Write CREATE AGGREGATE name(direct args ORDER BY aggregated args) (SFUNC = ..., STYPE = ..., FINALFUNC = ...) over functions in any language.").
+			WithPosition(charPos(c.src, c.toks[j].start))
 	}
 	kw := c.toks[a]
 	text.blank(kw.start, kw.end)

@@ -315,19 +315,9 @@ func (c *cursor) listEnd(i, limit int) int {
 // eachAtDepthZero calls f on each token of [lo, hi) outside parentheses
 // (the parentheses themselves excluded) until f returns false.
 func (c *cursor) eachAtDepthZero(lo, hi int, f func(j int) bool) {
-	depth := 0
-	for j := lo; j < hi; j++ {
-		switch t := c.toks[j]; {
-		case t.isPunct('('):
-			depth++
-		case t.isPunct(')'):
-			depth--
-		case depth == 0:
-			if !f(j) {
-				return
-			}
-		}
-	}
+	c.scanNested(lo, hi, func(j, depth int) bool {
+		return depth == 0 && !c.toks[j].isPunct(')') && !f(j)
+	})
 }
 
 // splitCommas splits tokens [lo, hi) at commas of depth zero.

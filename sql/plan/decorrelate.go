@@ -104,46 +104,53 @@ func existsJoin(input Rel, sq *Subquery, kind JoinKind, lw int) (*Join, bool) {
 	if !ok || !outerFree(f.Input) {
 		return nil, false
 	}
-	rw := len(f.Input.OutputTypes())
-	var corr, local []Scalar
+	right, corr, ok := splitFilter(f, lw)
+	if !ok || len(corr) == 0 {
+		return nil, false
+	}
+	sp := splitSub{right: right, corr: corr, rw: len(right.OutputTypes())}
+	return sp.join(input, kind, nil, lw), true
+}
+
+// splitFilter takes apart the top filter f of a subquery whose outer row
+// is the left side (lw columns) of a join: corr are the conjuncts that
+// read the outer row through depth-1 references, rewritten over the
+// join's columns; right is f's input with the other conjuncts still on
+// it. ok is false when a conjunct cannot become a join condition (a
+// deeper outer reference, a subquery, a volatile function).
+func splitFilter(f *Filter, lw int) (right Rel, corr []Scalar, ok bool) {
+	var local []Scalar
 	for _, c := range SplitAnd(f.Pred, nil) {
 		depth1, other := outerRefs(c)
 		switch {
 		case other:
-			return nil, false
+			return nil, nil, false
 		case depth1:
-			corr = append(corr, c)
+			corr = append(corr, toJoinCols(c, lw))
 		default:
 			local = append(local, c)
 		}
 	}
-	if len(corr) == 0 {
-		return nil, false
-	}
-	right := f.Input
+	right = f.Input
 	if len(local) > 0 {
 		right = &Filter{Input: right, Pred: AndAll(local)}
 	}
-	j := &Join{Kind: kind, Left: input, Right: right}
-	var residual []Scalar
-	for _, c := range corr {
-		// Outer columns are the join's left columns, the subquery's own
-		// columns its right ones.
-		c = Rewrite(c, func(x Scalar) (Scalar, bool) {
-			switch n := x.(type) {
-			case *OuterRef:
-				return &ColRef{Idx: n.Idx, T: n.T, Name: n.Name}, true
-			case *ColRef:
-				return &ColRef{Idx: lw + n.Idx, T: n.T, Name: n.Name}, true
-			}
-			return nil, false
-		})
-		if !j.Keys.Add(c, lw, lw+rw) {
-			residual = append(residual, c)
+	return right, corr, true
+}
+
+// readsNoOuterRow reports whether none of es (nil ones are skipped) reads
+// an outer row or runs anything that stops it from moving out of a
+// subquery (see outerRefs).
+func readsNoOuterRow(es ...Scalar) bool {
+	for _, e := range es {
+		if e == nil {
+			continue
+		}
+		if d1, other := outerRefs(e); d1 || other {
+			return false
 		}
 	}
-	j.Residual = AndAll(residual)
-	return j, true
+	return true
 }
 
 // outerRefs reports whether e reads the outer row through depth-1
@@ -174,41 +181,18 @@ func outerRefs(e Scalar) (depth1, other bool) {
 // nothing volatile, so that running it once gives what running it per
 // outer row gave.
 func outerFree(r Rel) bool {
-	ok := true
-	check := func(es ...Scalar) {
-		for _, e := range es {
-			if e == nil {
-				continue
-			}
-			if d1, other := outerRefs(e); d1 || other {
-				ok = false
-			}
-		}
-	}
 	switch x := r.(type) {
 	case OuterFree:
 		return x.ReadsNoOuterRow()
-	case *Values:
-		for _, row := range x.Rows {
-			check(row...)
-		}
-	case *Filter:
-		check(x.Pred)
-	case *Project:
-		check(x.Exprs...)
-	case *Limit:
-		check(x.Count, x.Offset)
 	case *Join:
 		if x.Lateral {
 			return false
 		}
-		check(x.Keys.Left...)
-		check(x.Keys.Right...)
-		check(x.Residual)
-	case *Sort, *Distinct, *SetOp:
+	case *Values, *Filter, *Project, *Limit, *Sort, *Distinct, *SetOp:
 	default:
 		return false
 	}
+	ok := outerFreeNode(r)
 	for _, in := range Inputs(r) {
 		ok = ok && outerFree(in)
 	}

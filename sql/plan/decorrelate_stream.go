@@ -235,29 +235,16 @@ func splitSubquery(p Rel, lw int, withSel bool) (splitSub, bool) {
 		sel, p = pr.Exprs, pr.Input
 	}
 	var sp splitSub
-	var local []Scalar
 	right := p
 	if f, ok := p.(*Filter); ok && !streamOuterFree(f) {
 		if !streamOuterFree(f.Input) {
 			return sp, false
 		}
-		right = f.Input
-		for _, c := range SplitAnd(f.Pred, nil) {
-			depth1, other := outerRefs(c)
-			switch {
-			case other:
-				return sp, false
-			case depth1:
-				sp.corr = append(sp.corr, toJoinCols(c, lw))
-			default:
-				local = append(local, c)
-			}
+		if right, sp.corr, ok = splitFilter(f, lw); !ok {
+			return sp, false
 		}
 	} else if !streamOuterFree(p) {
 		return sp, false
-	}
-	if len(local) > 0 {
-		right = &Filter{Input: right, Pred: AndAll(local)}
 	}
 	sp.right, sp.rw = right, len(right.OutputTypes())
 	if withSel {
@@ -267,10 +254,10 @@ func splitSubquery(p Rel, lw int, withSel bool) (splitSub, bool) {
 				sel = append(sel, &ColRef{Idx: i, T: t})
 			}
 		}
+		if !readsNoOuterRow(sel...) {
+			return sp, false
+		}
 		for _, e := range sel {
-			if d1, other := outerRefs(e); d1 || other {
-				return sp, false
-			}
 			sp.sel = append(sp.sel, toJoinCols(e, lw))
 		}
 	}
@@ -467,25 +454,18 @@ func correlatedAggJoin(input Rel, p Rel) (*Join, []Scalar, Scalar, bool) {
 			return nil, nil, nil, false
 		}
 	}
-	var local []Scalar
+	right, corr, ok := splitFilter(f, lw)
+	if !ok {
+		return nil, nil, nil, false
+	}
 	var keys EquiKeys
-	for _, c := range SplitAnd(f.Pred, nil) {
-		depth1, other := outerRefs(c)
-		switch {
-		case other:
-			return nil, nil, nil, false
-		case !depth1:
-			local = append(local, c)
-		case !keys.Add(toJoinCols(c, lw), lw, lw+xw):
+	for _, c := range corr {
+		if !keys.Add(c, lw, lw+xw) {
 			return nil, nil, nil, false
 		}
 	}
 	if len(keys.Left) == 0 {
 		return nil, nil, nil, false
-	}
-	right := f.Input
-	if len(local) > 0 {
-		right = &Filter{Input: right, Pred: AndAll(local)}
 	}
 	nargs, nk := len(args), len(keys.Left)
 	groups := make([]int, nk)
@@ -791,17 +771,7 @@ func AtMostOneRow(r Rel) bool { return atMostOneRow(r) }
 // streamOuterFree is outerFree knowing the leaves and nodes of view
 // plans: table and source scans, aggregates, set-returning projections.
 func streamOuterFree(r Rel) bool {
-	free := func(es ...Scalar) bool {
-		for _, e := range es {
-			if e == nil {
-				continue
-			}
-			if d1, other := outerRefs(e); d1 || other {
-				return false
-			}
-		}
-		return true
-	}
+	free := readsNoOuterRow
 	ok := true
 	switch x := r.(type) {
 	case *Scan:

@@ -53,58 +53,22 @@ func DecorrelateLateral(j *Join) (Rel, bool) {
 			out[i] = &ColRef{Idx: i, T: t}
 		}
 	}
-	// Outer columns are the join's left columns, the subquery's own
-	// columns its right ones.
-	toJoin := func(e Scalar) Scalar {
-		return Rewrite(e, func(x Scalar) (Scalar, bool) {
-			switch n := x.(type) {
-			case *OuterRef:
-				return &ColRef{Idx: n.Idx, T: n.T, Name: n.Name}, true
-			case *ColRef:
-				return &ColRef{Idx: lw + n.Idx, T: n.T, Name: n.Name}, true
-			}
-			return nil, false
-		})
-	}
 	for _, e := range out {
 		if _, other := outerRefs(e); other {
 			return nil, false
 		}
 	}
-	var corr, local []Scalar
-	for _, c := range SplitAnd(f.Pred, nil) {
-		depth1, other := outerRefs(c)
-		switch {
-		case other:
-			return nil, false
-		case depth1:
-			corr = append(corr, c)
-		default:
-			local = append(local, c)
-		}
-	}
-	if len(corr) == 0 {
+	right, corr, ok := splitFilter(f, lw)
+	if !ok || len(corr) == 0 {
 		return nil, false
 	}
-	right := f.Input
-	if len(local) > 0 {
-		right = &Filter{Input: right, Pred: AndAll(local)}
-	}
-	nj := &Join{Kind: j.Kind, Left: j.Left, Right: right}
-	var residual []Scalar
-	for _, c := range corr {
-		c = toJoin(c)
-		if !nj.Keys.Add(c, lw, lw+rw) {
-			residual = append(residual, c)
-		}
-	}
-	nj.Residual = AndAll(residual)
+	nj := splitSub{right: right, corr: corr, rw: rw}.join(j.Left, j.Kind, nil, lw)
 	proj := make([]Scalar, 0, lw+len(out))
 	for i, t := range j.Left.OutputTypes() {
 		proj = append(proj, &ColRef{Idx: i, T: t})
 	}
 	for _, e := range out {
-		proj = append(proj, toJoin(e))
+		proj = append(proj, toJoinCols(e, lw))
 	}
 	var res Rel = &Project{Input: nj, Exprs: proj}
 	if j.Residual != nil {
@@ -135,16 +99,7 @@ func substitute(outer, inner []Scalar) []Scalar {
 func lateralOuterFree(r Rel) bool {
 	switch x := r.(type) {
 	case *Scan:
-		vals := append([]Scalar(nil), x.Bounds.Eq...)
-		for _, b := range append(append([]Bound(nil), x.Bounds.Lo...), x.Bounds.Hi...) {
-			vals = append(vals, b.Value)
-		}
-		for _, v := range vals {
-			if d1, other := outerRefs(v); d1 || other {
-				return false
-			}
-		}
-		return true
+		return readsNoOuterRow(x.Bounds.Scalars()...)
 	case *SourceScan:
 		return true
 	case *Filter, *Project, *Join, *Limit, *Sort, *Distinct, *SetOp, *Values:
@@ -180,15 +135,7 @@ func outerFreeNode(r Rel) bool {
 	case *Join:
 		es = append(append(append(es, x.Keys.Left...), x.Keys.Right...), x.Residual)
 	}
-	for _, e := range es {
-		if e == nil {
-			continue
-		}
-		if d1, other := outerRefs(e); d1 || other {
-			return false
-		}
-	}
-	return true
+	return readsNoOuterRow(es...)
 }
 
 // DecorrelateLateralAggregate rewrites the lateral join j whose right side

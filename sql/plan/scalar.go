@@ -9,10 +9,7 @@
 // exec/expr.Compile turns a Scalar into an evaluator over batches.
 package plan
 
-import (
-	"streamsql/sql/types"
-	"streamsql/udf"
-)
+import "streamsql/sql/types"
 
 // Scalar is a typed scalar expression.
 type Scalar interface {
@@ -71,120 +68,61 @@ type Param struct {
 // (explicit casts; errors 22P02, 22003, ...). Assign makes it a cast for
 // assignment: a value too long for varchar(n) or char(n) is an error
 // (22001) instead of being truncated.
-type Cast struct {
-	Input  Scalar
-	To     types.T
-	Assign bool
-}
+type Cast CastNode[Scalar]
 
 // Call applies a scalar function or operator overload to Args.
-type Call struct {
-	Fn   *udf.Scalar
-	Args []Scalar
-	T    types.T // Fn.ResultType(arg types)
-}
+type Call CallNode[Scalar]
 
 // And is an n-ary conjunction with SQL three-valued logic.
-type And struct{ Args []Scalar }
+type And AndNode[Scalar]
 
 // Or is an n-ary disjunction with SQL three-valued logic.
-type Or struct{ Args []Scalar }
+type Or OrNode[Scalar]
 
 // Not is boolean negation (NULL stays NULL).
-type Not struct{ Input Scalar }
+type Not NotNode[Scalar]
 
 // IsNull is "Input IS NULL" (or IS NOT NULL when Negate).
-type IsNull struct {
-	Input  Scalar
-	Negate bool
-}
+type IsNull IsNullNode[Scalar]
 
 // BoolTest is "Input IS [NOT] TRUE|FALSE|UNKNOWN".
-type BoolTest struct {
-	Input  Scalar
-	Want   *bool // nil = UNKNOWN
-	Negate bool
-}
+type BoolTest BoolTestNode[Scalar]
 
 // IsDistinct is "Left IS [NOT] DISTINCT FROM Right" (same-typed inputs).
-type IsDistinct struct {
-	Left, Right Scalar
-	Negate      bool // IS NOT DISTINCT FROM
-}
+type IsDistinct IsDistinctNode[Scalar]
 
 // Case is CASE [Operand] WHEN Whens[i] THEN Thens[i] ... ELSE Else END.
 // With an Operand, Whens are values compared with Eq (one "=" overload
 // per WHEN); without, Whens are booleans. Else nil means NULL. Branches
 // not taken for a row must not raise errors for that row.
-type Case struct {
-	Operand Scalar
-	Eq      []*udf.Scalar
-	Whens   []Scalar
-	Thens   []Scalar
-	Else    Scalar
-	T       types.T
-}
+type Case CaseNode[Scalar]
 
 // Coalesce returns the first non-NULL argument, lazily per row.
-type Coalesce struct {
-	Args []Scalar
-	T    types.T
-}
+type Coalesce CoalesceNode[Scalar]
 
 // NullIf is NULLIF(Left, Right): NULL when Eq(Left, Right) is true.
-type NullIf struct {
-	Left, Right Scalar
-	Eq          *udf.Scalar
-	T           types.T
-}
+type NullIf NullIfNode[Scalar]
 
 // MinMax is GREATEST (Least false) or LEAST over same-typed Args.
-type MinMax struct {
-	Args  []Scalar
-	Least bool
-	T     types.T
-}
+type MinMax MinMaxNode[Scalar]
 
 // InList is "Input [NOT] IN (List...)": Eq is the "=" overload between
 // Input's type and the list's (common) type.
-type InList struct {
-	Input  Scalar
-	List   []Scalar
-	Eq     *udf.Scalar
-	Negate bool
-}
+type InList InListNode[Scalar]
 
 // ArrayCompare is "Left Op ANY (Array)" or, with All, "Left Op ALL
 // (Array)"; ElemT is the type the elements are converted to.
-type ArrayCompare struct {
-	Left  Scalar
-	Array Scalar
-	Op    *udf.Scalar
-	ElemT types.T
-	All   bool
-}
+type ArrayCompare ArrayCompareNode[Scalar]
 
 // ArraySubscript is Array[Index]: the element converted to T, NULL when
 // the index is NULL or outside the array.
-type ArraySubscript struct {
-	Array Scalar
-	Index Scalar
-	T     types.T
-}
+type ArraySubscript ArraySubscriptNode[Scalar]
 
 // RecordField is (Input).Name: field Idx of a record value, converted to T.
-type RecordField struct {
-	Input Scalar
-	Idx   int
-	Name  string
-	T     types.T
-}
+type RecordField RecordFieldNode[Scalar]
 
 // ArrayCtor is ARRAY[Elems...], an array of type T.
-type ArrayCtor struct {
-	Elems []Scalar
-	T     types.T
-}
+type ArrayCtor ArrayCtorNode[Scalar]
 
 // NextVal is nextval('Seq'): a fresh value per row from a durable sequence.
 type NextVal struct{ Seq string }
@@ -204,24 +142,23 @@ const (
 	ArraySubquery                      // ARRAY(SELECT ...)
 )
 
+// ResultType is the type of a subquery expression of kind k whose
+// relation's (single) column, or its array, has type t: EXISTS, ANY and
+// ALL are boolean.
+func (k SubqueryKind) ResultType(t types.T) types.T {
+	switch k {
+	case ExistsSubquery, AnySubquery, AllSubquery:
+		return types.TBool
+	}
+	return t
+}
+
 // Subquery runs Plan, once per statement if not Correlated, otherwise once
 // per input row (the plan's OuterRefs of depth 1 read that row). For
 // ANY/ALL, Left is compared with the plan's single column using Op, with
 // SQL NULL semantics; Lefts and Ops, when set, make it a row comparison
 // (Lefts...) against each row, Ops[k] comparing column k.
-type Subquery struct {
-	Kind       SubqueryKind
-	Plan       Rel
-	Correlated bool
-	Left       Scalar
-	Op         *udf.Scalar
-	Lefts      []Scalar
-	Ops        []*udf.Scalar
-	T          types.T
-	// OuterTypes are the column types of the row the subquery is
-	// evaluated for (the outer row of its OuterRefs).
-	OuterTypes []types.T
-}
+type Subquery SubqueryNode[Scalar, Rel]
 
 func (e *ColRef) Type() types.T         { return e.T }
 func (e *OuterRef) Type() types.T       { return e.T }
@@ -246,13 +183,7 @@ func (e *RecordField) Type() types.T    { return e.T }
 func (e *ArrayCtor) Type() types.T      { return e.T }
 func (e *NextVal) Type() types.T        { return types.TInt8 }
 func (ProcTime) Type() types.T          { return types.TTimestampTZ }
-func (e *Subquery) Type() types.T {
-	switch e.Kind {
-	case ExistsSubquery, AnySubquery, AllSubquery:
-		return types.TBool
-	}
-	return e.T
-}
+func (e *Subquery) Type() types.T       { return e.Kind.ResultType(e.T) }
 
 func (*ColRef) scalar()         {}
 func (*OuterRef) scalar()       {}

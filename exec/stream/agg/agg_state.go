@@ -534,14 +534,20 @@ func (a *aggSumNumeric) update(ids []uint32, w []int64, args []arrow.Array) erro
 		}
 		return fmt.Errorf("sum: unexpected column %s", args[0].DataType())
 	}
+	return foldNumerics(col, ids, w, &a.scratch, a.add)
+}
+
+// foldNumerics passes each non-NULL row of a numeric column with a
+// nonzero weight to fold, decoded into scratch.
+func foldNumerics(col *array.String, ids []uint32, w []int64, scratch *apd.Decimal, fold func(g uint32, d *apd.Decimal, w int64) error) error {
 	for i, g := range ids {
 		if w[i] == 0 || col.IsNull(i) {
 			continue
 		}
-		if _, _, err := a.scratch.SetString(col.Value(i)); err != nil {
+		if _, _, err := scratch.SetString(col.Value(i)); err != nil {
 			return sqlerr.New(sqlerr.DataCorrupted, "corrupt numeric %q in column", col.Value(i))
 		}
-		if err := a.add(g, &a.scratch, w[i]); err != nil {
+		if err := fold(g, scratch, w[i]); err != nil {
 			return err
 		}
 	}
@@ -1065,6 +1071,20 @@ func (a *aggSets) rowAt(args []arrow.Array, i int) []types.Datum {
 	return a.row
 }
 
+// updateRows passes each row of args with a nonzero weight to updateRow,
+// one at a time, in a reused slice.
+func (a *aggSets) updateRows(updateRow func(g uint32, vals []types.Datum, w int64) error, ids []uint32, w []int64, args []arrow.Array) error {
+	for i, g := range ids {
+		if w[i] == 0 {
+			continue
+		}
+		if err := updateRow(g, a.rowAt(args, i), w[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // addTuple adds vals (a reused slice: copied when an entry is created).
 func (a *aggSets) addTuple(g uint32, vals []types.Datum, w int64) (*aggEntry, int64) {
 	e, before := a.get(g).add(a.tupleKey(vals), w)
@@ -1301,15 +1321,7 @@ func (a *aggDistinct) update(ids []uint32, w []int64, args []arrow.Array) error 
 			return aggDistinctInts(a, ids, w, arr, arr.Int16Values())
 		}
 	}
-	for i, g := range ids {
-		if w[i] == 0 {
-			continue
-		}
-		if err := a.updateRow(g, a.sets.rowAt(args, i), w[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.sets.updateRows(a.updateRow, ids, w, args)
 }
 
 // aggDistinctInts is update over one integer column: keys are encoded

@@ -392,18 +392,7 @@ func (a *aggNumVar) fold(g uint32, d *apd.Decimal, w int64) error {
 func (a *aggNumVar) update(ids []uint32, w []int64, args []arrow.Array) error {
 	col := args[0]
 	if s, ok := col.(*array.String); ok {
-		for i, g := range ids {
-			if w[i] == 0 || s.IsNull(i) {
-				continue
-			}
-			if _, _, err := a.d.SetString(s.Value(i)); err != nil {
-				return sqlerr.New(sqlerr.DataCorrupted, "corrupt numeric %q in column", s.Value(i))
-			}
-			if err := a.fold(g, &a.d, w[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return foldNumerics(s, ids, w, &a.d, a.fold)
 	}
 	if _, ok := col.(*array.Null); ok {
 		return nil

@@ -72,15 +72,7 @@ func (a *aggOrdered) updateRow(g uint32, vals []types.Datum, w int64) error {
 }
 
 func (a *aggOrdered) update(ids []uint32, w []int64, args []arrow.Array) error {
-	for i, g := range ids {
-		if w[i] == 0 {
-			continue
-		}
-		if err := a.updateRow(g, a.sets.rowAt(args, i), w[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.sets.updateRows(a.updateRow, ids, w, args)
 }
 
 func (a *aggOrdered) result(g uint32) (types.Datum, error) {
