@@ -49,6 +49,10 @@ type Engine struct {
 	// table OID (guarded by mu).
 	ingests map[uint32]*ingest
 
+	// closeOnce runs Close once; closeErr is its result.
+	closeOnce sync.Once
+	closeErr  error
+
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	started  time.Time
@@ -181,10 +185,26 @@ func Open(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Close closes the database. Sessions must be closed first.
+// Close closes the database. Sessions must be closed first. It stops
+// what reads the database (table connector loops, streaming jobs) and
+// waits for it before it closes storage; a job that does not stop in
+// time, or a reader still open when storage closes, makes Close return
+// an error (and the server exit non-zero) instead of waiting forever or
+// panicking. With jobs still running storage stays open: closing it
+// under them is what must never happen. Calls after the first return
+// the first one's result.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Engine) close() error {
 	e.stopIngests()
-	e.coord.Close()
+	if err := e.coord.Close(); err != nil {
+		err = fmt.Errorf("stop streaming: %w; storage left open", err)
+		e.log.Error("closing the engine", "err", err)
+		return errors.Join(err, e.udfs.Close())
+	}
 	return errors.Join(e.udfs.Close(), e.db.Close())
 }
 
