@@ -178,8 +178,16 @@ func Open(opts Options) (*Engine, error) {
 		log.Warn("temporary files of an earlier run not removed", "dir", e.tmpDir, "err", err)
 	}
 	if err := e.startStreaming(); err != nil {
+		err = fmt.Errorf("start streaming jobs: %w", err)
+		// Jobs resumed before the failure run: stop them before storage
+		// closes (and leave it open if they do not stop).
+		if e.coord != nil {
+			if cerr := e.coord.Close(); cerr != nil {
+				return nil, errors.Join(err, cerr)
+			}
+		}
 		db.Close()
-		return nil, fmt.Errorf("start streaming jobs: %w", err)
+		return nil, err
 	}
 	e.startIngests()
 	return e, nil

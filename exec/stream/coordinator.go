@@ -95,6 +95,12 @@ type Coordinator struct {
 	lastTime time.Time
 	// times are the times of the injected epochs not yet committed.
 	times map[uint64]time.Time
+
+	// ran: Run started; closing: Close started (both under mu). Close
+	// waits for Run's loop only when it ran (an engine that fails to
+	// open closes a coordinator that never ran), and a Run after Close
+	// returns at once.
+	ran, closing bool
 }
 
 type pendingEpoch struct {
@@ -549,6 +555,13 @@ func (c *Coordinator) truncateLogsLocked(b *pebble.Batch) error {
 // Run injects barriers until Close.
 func (c *Coordinator) Run() {
 	defer close(c.stopped)
+	c.mu.Lock()
+	closing := c.closing
+	c.ran = true
+	c.mu.Unlock()
+	if closing {
+		return
+	}
 	timer := time.NewTimer(time.Duration(c.interval.Load()))
 	defer timer.Stop()
 	// A table commit that logs changes closes notify: the epoch that
@@ -684,8 +697,14 @@ func (c *Coordinator) EpochTime(e uint64) time.Time {
 // close under none of them, or with ErrJobsRunning naming the jobs that
 // did not stop within the close wait: the database must then stay open.
 func (c *Coordinator) Close() error {
+	c.mu.Lock()
+	c.closing = true
+	ran := c.ran
+	c.mu.Unlock()
 	close(c.stop)
-	<-c.stopped
+	if ran {
+		<-c.stopped
+	}
 	// Builds the retry loops run are abandoned; wait for the loops.
 	c.mu.Lock()
 	for j := range c.building {
