@@ -69,8 +69,6 @@ type advisoryWait struct {
 	s      *Session
 	key    advisoryKey
 	shared bool
-	// wake is closed (and replaced) whenever the lock's state changes.
-	wake chan struct{}
 }
 
 // advisoryLocks is the engine's table of advisory locks.

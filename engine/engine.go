@@ -54,6 +54,10 @@ type Engine struct {
 	// advisory is the table of advisory locks (advisory_lock.go).
 	advisory *advisoryLocks
 
+	// closeOnce runs Close once; closeErr is its result.
+	closeOnce sync.Once
+	closeErr  error
+
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	started  time.Time
@@ -184,17 +188,41 @@ func Open(opts Options) (*Engine, error) {
 		log.Warn("temporary files of an earlier run not removed", "dir", e.tmpDir, "err", err)
 	}
 	if err := e.startStreaming(); err != nil {
+		err = fmt.Errorf("start streaming jobs: %w", err)
+		// Jobs resumed before the failure run: stop them before storage
+		// closes (and leave it open if they do not stop).
+		if e.coord != nil {
+			if cerr := e.coord.Close(); cerr != nil {
+				return nil, errors.Join(err, cerr)
+			}
+		}
 		db.Close()
-		return nil, fmt.Errorf("start streaming jobs: %w", err)
+		return nil, err
 	}
 	e.startIngests()
 	return e, nil
 }
 
-// Close closes the database. Sessions must be closed first.
+// Close closes the database. Sessions must be closed first. It stops
+// what reads the database (table connector loops, streaming jobs) and
+// waits for it before it closes storage; a job that does not stop in
+// time, or a reader still open when storage closes, makes Close return
+// an error (and the server exit non-zero) instead of waiting forever or
+// panicking. With jobs still running storage stays open: closing it
+// under them is what must never happen. Calls after the first return
+// the first one's result.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Engine) close() error {
 	e.stopIngests()
-	e.coord.Close()
+	if err := e.coord.Close(); err != nil {
+		err = fmt.Errorf("stop streaming: %w; storage left open", err)
+		e.log.Error("closing the engine", "err", err)
+		return errors.Join(err, e.udfs.Close())
+	}
 	return errors.Join(e.udfs.Close(), e.db.Close())
 }
 

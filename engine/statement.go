@@ -158,8 +158,22 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	release := func() {
 		if snap != nil {
 			snap.Close()
+			snap = nil
 		}
 	}
+	// A panic below (recovered by the deferred handler above as XX000)
+	// must not leave the statement's snapshot open, nor its own
+	// transaction with its row locks: nothing else would close them, and
+	// the engine's Close would find the snapshot still open.
+	defer func() {
+		if r := recover(); r != nil {
+			release()
+			if x.auto {
+				x.txn.Rollback()
+			}
+			panic(r)
+		}
+	}()
 	p, planDone, err := s.cachedPlan(st, func(rd func() storage.Reader) (*prepared, error) {
 		return s.plan(ctx, st, slices.Clone(st.params), args, rd)
 	}, x.reader)

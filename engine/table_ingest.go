@@ -296,7 +296,17 @@ func (e *Engine) runIngest(ctx context.Context, r *catalog.Relation, src stream.
 	out := make(chan stream.Message, 16)
 	barriers := make(chan uint64, 1)
 	srcErr := make(chan error, 1)
-	go func() { srcErr <- src.Run(ctx, barriers, out) }()
+	srcDone := make(chan struct{})
+	go func() {
+		defer close(srcDone)
+		srcErr <- src.Run(ctx, barriers, out)
+	}()
+	// The source's goroutine ends before the loop returns: a stopped
+	// loop (DROP, Close) leaves nothing reading behind it.
+	defer func() {
+		cancel()
+		<-srcDone
+	}()
 
 	t := r.Table()
 	// phys[i] is the physical column of the source's column i.

@@ -69,6 +69,14 @@ type DB struct {
 	space *spaceGuard
 	// plog is pebble's logger, whose Fatalf ends the process.
 	plog *pebbleLogger
+	// fileCache is pebble's cache of open sstables, held by the DB so
+	// that pebble's Close reports iterators still open as an error
+	// instead of panicking when it drops the last reference (close.go).
+	fileCache *pebble.FileCache
+	log       *slog.Logger
+	// closeOnce runs Close once; closeErr is its result.
+	closeOnce sync.Once
+	closeErr  error
 
 	// commitMu serializes Txn commits (and the uniqueness re-checks that
 	// precede them).
@@ -151,29 +159,23 @@ func OpenWith(dir string, o Options) (*DB, error) {
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	opts.EnsureDefaults()
+	fileCache := pebble.NewFileCache(opts.Experimental.FileCacheShards, pebble.FileCacheSize(opts.MaxOpenFiles))
+	opts.FileCache = fileCache
 	pdb, err := pebble.Open(dir, opts)
 	if err != nil {
+		fileCache.Unref()
 		lock.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, lock: lock, space: guard, plog: plog, seqs: map[string]*seqRange{}, locks: newLockTable()}
+	db := &DB{pdb: pdb, lock: lock, space: guard, plog: plog, fileCache: fileCache, log: log,
+		seqs: map[string]*seqRange{}, locks: newLockTable()}
 	db.maxTxnBytes.Store(DefaultMaxTxnBytes)
 	if err := db.loadLogSeq(); err != nil {
-		pdb.Close()
-		lock.Close()
+		db.Close()
 		return nil, err
 	}
 	return db, nil
-}
-
-// Close closes the database and releases the data directory lock. Open
-// snapshots, iterators and transactions must be closed first.
-func (db *DB) Close() error {
-	err := db.pdb.Close()
-	if lerr := db.lock.Close(); err == nil {
-		err = lerr
-	}
-	return err
 }
 
 // Pebble returns the underlying pebble database, for areas (streaming

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +72,14 @@ type Coordinator struct {
 	// counts the loops, which Close waits for.
 	building map[*Job]bool
 	retries  sync.WaitGroup
-	mem      *StateMemory
+	// live are the jobs whose goroutines run, failed ones included
+	// (guarded by liveMu, not mu: a job leaves it from its own
+	// goroutine); Close waits for them before the database may close.
+	liveMu sync.Mutex
+	live   map[*Job]struct{}
+	// closeWait bounds how long Close waits for the jobs to stop.
+	closeWait time.Duration
+	mem       *StateMemory
 	// stalled is the disk-full refusal of the next epoch's commit, while
 	// the disk stays full; the epoch is kept and retried every interval,
 	// and no later epoch starts meanwhile.
@@ -91,6 +99,12 @@ type Coordinator struct {
 	lastTime time.Time
 	// times are the times of the injected epochs not yet committed.
 	times map[uint64]time.Time
+
+	// ran: Run started; closing: Close started (both under mu). Close
+	// waits for Run's loop only when it ran (an engine that fails to
+	// open closes a coordinator that never ran), and a Run after Close
+	// returns at once.
+	ran, closing bool
 }
 
 type pendingEpoch struct {
@@ -126,6 +140,9 @@ type CoordinatorOptions struct {
 	// reads views (sink_view_log.go): 0 for DefaultViewLogMaxBytes,
 	// negative for no bound.
 	ViewLogMaxBytes int64
+	// CloseWait bounds how long Close waits for the jobs to stop (0:
+	// DefaultCloseWait).
+	CloseWait time.Duration
 }
 
 // NewCoordinator returns a coordinator at the last committed epoch. Start
@@ -137,7 +154,7 @@ func NewCoordinator(o CoordinatorOptions) (*Coordinator, error) {
 		jobs: map[uint32]*Job{}, pending: map[uint64]*pendingEpoch{}, commitCh: make(chan struct{}),
 		truncated: map[uint32]uint64{}, failed: map[uint32]error{}, failedJobs: map[uint32]*Job{}, mem: o.StateMemory,
 		viewLogs: map[uint32]*viewLogState{}, building: map[*Job]bool{},
-		clock: o.Clock, times: map[uint64]time.Time{},
+		clock: o.Clock, times: map[uint64]time.Time{}, live: map[*Job]struct{}{}, closeWait: o.CloseWait,
 	}
 	if c.clock == nil {
 		c.clock = time.Now
@@ -218,7 +235,7 @@ func (c *Coordinator) newJob(spec JobSpec, fresh bool) *Job {
 	j.env = &Env{
 		Ctx: c.newCtx(spec), State: c.db.Latest(), Fresh: fresh, Stats: &Stats{}, DB: c.db, Views: c.views,
 		WaitCommitted: c.WaitCommitted, Committed: c.lastCommitted.Load, Memory: c.mem, accounts: &StateAccounts{},
-		Running: c.running,
+		Running: c.running, stops: &jobStops{},
 	}
 	j.env.Ctx.Context = ctx
 	j.env.Late, j.env.lateErr = OpenLateLog(c.db.Latest(), spec.ID, spec.LateRowsMax)
@@ -558,6 +575,13 @@ func (c *Coordinator) truncateLogsLocked(b *pebble.Batch) error {
 func (c *Coordinator) Run() {
 	defer close(c.stopped)
 	close(c.running)
+	c.mu.Lock()
+	closing := c.closing
+	c.ran = true
+	c.mu.Unlock()
+	if closing {
+		return
+	}
 	timer := time.NewTimer(time.Duration(c.interval.Load()))
 	defer timer.Stop()
 	// A table commit that logs changes closes notify: the epoch that
@@ -688,10 +712,19 @@ func (c *Coordinator) EpochTime(e uint64) time.Time {
 }
 
 // Close stops injecting barriers and stops every job (their uncommitted
-// epochs are lost, as in a crash; the committed state stays).
-func (c *Coordinator) Close() {
+// epochs are lost, as in a crash; the committed state stays). It returns
+// once every job's goroutines have returned, so that the database can
+// close under none of them, or with ErrJobsRunning naming the jobs that
+// did not stop within the close wait: the database must then stay open.
+func (c *Coordinator) Close() error {
+	c.mu.Lock()
+	c.closing = true
+	ran := c.ran
+	c.mu.Unlock()
 	close(c.stop)
-	<-c.stopped
+	if ran {
+		<-c.stopped
+	}
 	// Builds the retry loops run are abandoned; wait for the loops.
 	c.mu.Lock()
 	for j := range c.building {
@@ -700,16 +733,73 @@ func (c *Coordinator) Close() {
 	c.mu.Unlock()
 	c.retries.Wait()
 	c.mu.Lock()
-	jobs := make([]*Job, 0, len(c.jobs))
-	for _, j := range c.jobs {
-		jobs = append(jobs, j)
-	}
 	c.jobs = map[uint32]*Job{}
 	c.mu.Unlock()
+	// Every job that runs, failed ones included: a failed job's sources
+	// and fragments may still be returning.
+	c.liveMu.Lock()
+	jobs := make([]*Job, 0, len(c.live))
+	for j := range c.live {
+		jobs = append(jobs, j)
+	}
+	c.liveMu.Unlock()
 	for _, j := range jobs {
 		j.cancel()
-		<-j.done
 	}
+	wait := c.closeWait
+	if wait <= 0 {
+		wait = DefaultCloseWait
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	var stuck []string
+	expired := false
+	for _, j := range jobs {
+		if !expired {
+			select {
+			case <-j.done:
+				continue
+			case <-deadline.C:
+				expired = true
+			}
+		}
+		select {
+		case <-j.done:
+		default:
+			stuck = append(stuck, j.spec.Name)
+		}
+	}
+	if len(stuck) > 0 {
+		err := fmt.Errorf("%w after %v: %s", ErrJobsRunning, wait, strings.Join(stuck, ", "))
+		c.log.Error("closing the streaming coordinator", "err", err)
+		return err
+	}
+	return nil
+}
+
+// DefaultCloseWait is how long Coordinator.Close waits for the jobs to
+// stop by default.
+const DefaultCloseWait = 15 * time.Second
+
+// ErrJobsRunning is the error of a Close whose jobs did not stop in time:
+// they may still read the database, which must then stay open.
+var ErrJobsRunning = errors.New("streaming jobs still running at close")
+
+// started records that j's goroutines run, until j is done.
+func (c *Coordinator) started(j *Job) {
+	c.liveMu.Lock()
+	if c.live == nil {
+		c.live = map[*Job]struct{}{}
+	}
+	c.live[j] = struct{}{}
+	c.liveMu.Unlock()
+}
+
+// ended records that j is done.
+func (c *Coordinator) ended(j *Job) {
+	c.liveMu.Lock()
+	delete(c.live, j)
+	c.liveMu.Unlock()
 }
 
 // WaitCommitted blocks until epoch e has committed.

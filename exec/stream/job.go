@@ -402,18 +402,26 @@ func (s *jobSink) Barrier(b *Barrier) error {
 	return nil
 }
 
-// run starts the sources and the fragments. It returns at once.
+// run starts the sources and the fragments. It returns at once. done
+// closes once every goroutine of the job has returned (sources, their
+// forwarders and the fragments) and what its operators keep running
+// beside them (a sink's drainer) has stopped: after that nothing of the
+// job reads or writes the database, so a closing engine may close it.
 func (j *Job) run() {
+	j.coord.started(j)
 	var wg sync.WaitGroup
 	for _, s := range j.sources {
 		ch := make(chan Message, 4)
+		wg.Add(2)
 		go func() {
+			defer wg.Done()
 			defer j.recoverPanic()
 			if err := s.src.Run(j.ctx, s.barriers, ch); err != nil && j.ctx.Err() == nil {
 				j.coord.fail(j, fmt.Errorf("source %s: %w", s.spec.Explain(), err))
 			}
 		}()
 		go func() {
+			defer wg.Done()
 			defer j.recoverPanic()
 			for {
 				select {
@@ -431,6 +439,9 @@ func (j *Job) run() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A fragment that ended stops the job's other goroutines too
+			// (fail cancels only the job the coordinator still runs).
+			defer j.cancel()
 			defer j.recoverPanic()
 			if err := f.run(); err != nil && j.ctx.Err() == nil {
 				j.coord.fail(j, err)
@@ -438,22 +449,68 @@ func (j *Job) run() {
 		}()
 	}
 	go func() {
+		defer close(j.done)
+		defer j.coord.ended(j)
 		defer j.recoverPanic()
 		wg.Wait()
+		j.env.stop()
 		j.env.releaseState()
-		close(j.done)
 	}()
 }
 
 // abandon stops a job whose build failed or was given up: its context
-// ends (a sink writer's drainer with it) and the sources it opened but
-// never ran let go of what they hold (a view source its upstream link).
+// ends, what its operators started (a sink writer's drainer) stops and is
+// waited for, and the sources it opened but never ran let go of what they
+// hold (a view source its upstream link).
 func (j *Job) abandon() {
 	j.cancel()
+	j.env.stop()
 	for _, s := range j.sources {
 		if a, ok := s.src.(interface{ abandon() }); ok {
 			a.abandon()
 		}
+	}
+}
+
+// jobStops are the stop functions of what a job's operators run beside
+// the job's own goroutines (a logged sink's drainer), called in the
+// reverse order of registration when the job ends or is abandoned.
+type jobStops struct {
+	mu    sync.Mutex
+	fns   []func()
+	ended bool
+}
+
+// OnStop registers stop, which ends something an operator started and
+// waits for it, to be called once when the job ends: after its sources
+// and fragments have returned, before the job counts as done (a job
+// that already ended calls it at once). Outside a job (tests that run
+// an operator alone) the caller stops it itself.
+func (e *Env) OnStop(stop func()) {
+	if e == nil || e.stops == nil {
+		return
+	}
+	e.stops.mu.Lock()
+	if !e.stops.ended {
+		e.stops.fns = append(e.stops.fns, stop)
+		e.stops.mu.Unlock()
+		return
+	}
+	e.stops.mu.Unlock()
+	stop()
+}
+
+// stop calls the registered stop functions, once.
+func (e *Env) stop() {
+	if e == nil || e.stops == nil {
+		return
+	}
+	e.stops.mu.Lock()
+	fns := e.stops.fns
+	e.stops.fns, e.stops.ended = nil, true
+	e.stops.mu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
 	}
 }
 

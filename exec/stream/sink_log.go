@@ -213,6 +213,10 @@ func NewLogSinkWriter(env *Env, in *SinkInput, enc SinkEncoder, target SinkTarge
 	if env.Stats != nil {
 		env.Stats.LoggedSink.Store(true)
 	}
+	// The job stops the drainer when it ends however it ends (a stop
+	// barrier closes the writer earlier): the drainer reads the log
+	// from the database, which must not close under it.
+	env.OnStop(func() { w.Close() })
 	go func() {
 		defer close(w.done)
 		w.drain.run(ctx)

@@ -255,6 +255,10 @@ type Env struct {
 	// accounts are the job's state accounts, shared by the copies of
 	// the Env its fragments hold.
 	accounts *StateAccounts
+	// stops are what the job's operators keep running beside its
+	// goroutines, stopped when the job ends (job.go); shared like
+	// accounts. nil outside a job.
+	stops *jobStops
 	// cursor is the operator the fragment instance runs now (its own
 	// per fragment; nil outside a job): operator_stats.go.
 	cursor *opCursor

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"streamsql/engine"
@@ -26,6 +27,13 @@ type Server struct {
 
 	cancel context.CancelFunc
 	done   chan error
+	// stopOnce runs Stop once; shutdownErr and stopErr are its results,
+	// which later calls return (a second Stop, as a test's deferred close
+	// after a failed restart makes, must not wait for a serve loop that
+	// already ended).
+	stopOnce    sync.Once
+	shutdownErr error
+	stopErr     error
 }
 
 // Start opens an engine with opts (Logger defaults to a discarding one)
@@ -66,8 +74,14 @@ func (s *Server) URL(user, db string) string {
 // Stop shuts the protocol server down (waiting up to 10 s for sessions to
 // end) and closes the engine; its data stays. shutdown is the error of
 // the shutdown (sessions that did not end in time), err what went wrong
-// in serving and in closing the engine.
+// in serving and in closing the engine. Later calls return the first
+// call's results.
 func (s *Server) Stop() (shutdown, err error) {
+	s.stopOnce.Do(func() { s.shutdownErr, s.stopErr = s.stop() })
+	return s.shutdownErr, s.stopErr
+}
+
+func (s *Server) stop() (shutdown, err error) {
 	sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
 	defer c()
 	shutdown = s.Wire.Shutdown(sctx)

@@ -107,18 +107,10 @@ func (a *aggOrdered) result(g uint32) (types.Datum, error) {
 func (a *aggOrdered) encode(buf []byte, _ uint32) []byte          { return buf }
 func (a *aggOrdered) decode(buf []byte, _ uint32) ([]byte, error) { return buf, nil }
 
-// recompute folds the entries in order (each as often as its count),
-// their values from position skip on, through spec's accumulator and
-// returns the result.
-func recompute(spec batch.AggSpec, env *stream.Env, live []*aggEntry, skip int) (types.Datum, error) {
-	if len(live) == 0 {
-		return nil, nil
-	}
-	return fold(spec, env, live, skip, false, nil)
-}
-
-// fold is recompute without the NULL for no rows: the accumulator's
-// result over no rows (count's 0, a user aggregate's INITCOND) stands.
+// fold folds the entries in order (each as often as its count), their
+// values from position skip on, through spec's accumulator and returns
+// the result; over no rows it is the accumulator's result (count's 0,
+// a user aggregate's INITCOND).
 //
 // once makes a user function that fails on an entry's row reject only
 // the copies it did not reject at an earlier fold (the entry's rejected
