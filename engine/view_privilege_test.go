@@ -78,6 +78,10 @@ func TestViewReadsCheckedAsOwner(t *testing.T) {
 	}
 	_, err := m.Exec(ctx, "CREATE MATERIALIZED VIEW scratch.peek_mv AS SELECT * FROM scratch.peek")
 	wantCode(t, err, "42501")
+	for _, q := range []string{"scratch.peek", "public.secret"} {
+		_, err = m.Exec(ctx, "CREATE SINK scratch.out FROM "+q+" WITH (connector = 'blackhole')")
+		wantCodeIn(t, "CREATE SINK FROM "+q, err, "42501")
+	}
 
 	// Granted to the owner: every path reads.
 	roleExec(t, su, "GRANT SELECT ON secret TO mallory")
