@@ -334,7 +334,11 @@ func (s *Session) startCopyOut(ctx context.Context, query string, opts copyOptio
 		r, closeFn = snap, func() { snap.Close() }
 	}
 	p := s.newPlanner(&statement{s: s, whole: query}, nil, nil, r)
+	p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
 	q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
+	if err == nil {
+		err = s.checkReads(depList(p.Deps), p.ColDeps, p.ViewReads)
+	}
 	if err != nil {
 		closeFn()
 		return nil, err

@@ -385,7 +385,11 @@ func (s *Session) planDeclare(st *statement, d *pg.DeclareCursorStmt) (*prepared
 			r = c.snap
 		}
 		p := s.newPlanner(st, nil, x.args, r)
+		p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
 		q, err := p.PlanSelect(sel)
+		if err == nil {
+			err = s.checkReads(depList(p.Deps), p.ColDeps, p.ViewReads)
+		}
 		if err != nil {
 			c.close()
 			return nil, err

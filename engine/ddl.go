@@ -830,6 +830,7 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, rd func() stora
 	if sel == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN supports SELECT only for now")
 	}
+	p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
 	q, err := p.PlanSelect(sel)
 	if err != nil {
 		return nil, err
@@ -838,6 +839,8 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, rd func() stora
 	if err != nil {
 		return nil, err
 	}
+	// EXPLAIN needs the privileges the query would, as in PostgreSQL.
+	reads, readCols, viewReads := depList(p.Deps), p.ColDeps, p.ViewReads
 	text := batch.ExplainTree(op)
 	switch {
 	case opts.logical && opts.verbose:
@@ -847,6 +850,9 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, rd func() stora
 	}
 	cols := []pgwire.Column{{Name: "QUERY PLAN", Type: types.TText}}
 	return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		if err := x.s.checkReads(reads, readCols, viewReads); err != nil {
+			return nil, err
+		}
 		var rows [][]types.Datum
 		for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 			rows = append(rows, []types.Datum{line})

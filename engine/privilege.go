@@ -9,6 +9,7 @@ import (
 	"streamsql/catalog"
 	"streamsql/catalog/pgcatalog"
 	"streamsql/sql/parser"
+	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/udf"
 )
@@ -59,10 +60,15 @@ func (s *Session) checkPrivilege(r *catalog.Relation, priv byte) error {
 // with no columns, on some column (PostgreSQL's rule for count(*) and the
 // like, and for writes that name no column).
 func (s *Session) checkColumns(r *catalog.Relation, priv byte, attnums map[int16]bool) error {
-	if s.isSuperuser() {
+	return s.checkColumnsAs(s.currentUser(), r, priv, attnums)
+}
+
+// checkColumnsAs is checkColumns for role rather than the current role.
+func (s *Session) checkColumnsAs(role string, r *catalog.Relation, priv byte, attnums map[int16]bool) error {
+	if s.roleIsSuperuser(role) {
 		return nil
 	}
-	roles := s.e.cat.RolesInheritedBy(s.currentUser())
+	roles := s.e.cat.RolesInheritedBy(role)
 	if strings.IndexByte(r.PrivilegesOf(roles), priv) >= 0 {
 		return nil
 	}
@@ -82,9 +88,11 @@ func (s *Session) checkColumns(r *catalog.Relation, priv byte, attnums map[int16
 }
 
 // checkReads checks SELECT on every relation in deps (planner Deps) and
-// EXECUTE on every user function in it, SELECT on the columns of each that cols (planner
-// ColDeps) lists when the role lacks SELECT on the whole relation.
-func (s *Session) checkReads(deps []uint32, cols map[uint32]map[int16]bool) error {
+// EXECUTE on every user function in it, SELECT on the columns of each that
+// cols (planner ColDeps) lists when the role lacks SELECT on the whole
+// relation; then what each view in views (planner ViewReads) reads, with
+// the rights of that view's owner.
+func (s *Session) checkReads(deps []uint32, cols map[uint32]map[int16]bool, views []planner.ViewRead) error {
 	for _, oid := range deps {
 		r, ok := s.e.cat.ByOID(oid)
 		if !ok {
@@ -100,6 +108,38 @@ func (s *Session) checkReads(deps []uint32, cols map[uint32]map[int16]bool) erro
 		}
 		if err := s.checkColumns(r, 'r', cols[oid]); err != nil {
 			return err
+		}
+	}
+	return s.checkViewReads(views)
+}
+
+// checkViewReads checks what views read as PostgreSQL does when a query
+// reads a view: SELECT on the relations and columns the view's query reads
+// with the rights of the view's owner, looked up now, so a REVOKE from the
+// owner takes effect at once for every session and cached plan. The
+// functions a view calls are checked for the role running the query, as if
+// it called them itself (PostgreSQL's rule for functions in views).
+// Schemas are not checked again: the view's names were resolved when it
+// was created.
+func (s *Session) checkViewReads(views []planner.ViewRead) error {
+	for _, v := range views {
+		owner := v.Owner
+		if view, ok := s.e.cat.ByOID(v.View); ok {
+			owner = catalog.OwnerOf(view) // ALTER VIEW ... OWNER TO since planning
+		}
+		for oid := range v.Deps {
+			r, ok := s.e.cat.ByOID(oid)
+			if !ok {
+				if f, ok := s.e.cat.Function(oid); ok {
+					if err := s.checkExecute(f); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if err := s.checkColumnsAs(owner, r, 'r', v.ColDeps[oid]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -126,7 +126,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, rd func()
 	// Privileges (privilege.go): SELECT on what it reads, and UPDATE (on
 	// the table or some column of it) on every table it locks, as in
 	// PostgreSQL, whatever the lock strength.
-	reads, readCols := depList(p.Deps), p.ColDeps
+	reads, readCols, viewReads := depList(p.Deps), p.ColDeps, p.ViewReads
 	nOut := len(q.Cols) - nKeys
 	off := nOut
 	for i := range targets {
@@ -141,7 +141,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, rd func()
 	params := p.FinishParams()
 	// x.s, not s, below: a cached plan runs in any session (plancache.go).
 	return &prepared{params: params, cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
-		if err := x.s.checkReads(reads, readCols); err != nil {
+		if err := x.s.checkReads(reads, readCols, viewReads); err != nil {
 			return nil, err
 		}
 		for _, t := range targets {

@@ -127,9 +127,15 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	p := s.e.streamPlanner(def, s.currentUser())
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
+	p.ColDeps = map[uint32]map[int16]bool{}
 	r.SearchPath = p.SearchPath
 	plan, err := s.e.planStream(p, sel, lower.StreamOptions{Name: r.Name, Parallelism: r.Parallelism, Sink: mk})
 	if err != nil {
+		return "", err
+	}
+	// The sink sends out what its query reads, with its owner's rights:
+	// its creator must be able to read it (as for a materialized view).
+	if err := s.checkReads(depList(p.Deps), p.ColDeps, p.ViewReads); err != nil {
 		return "", err
 	}
 	if err := s.e.createStream(ctx, r, plan, p.Deps, sel); err != nil {

@@ -378,10 +378,10 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 			return nil, err
 		}
 		cols := outputColumns(q.Cols)
-		reads, readCols := depList(p.Deps), p.ColDeps
+		reads, readCols, viewReads := depList(p.Deps), p.ColDeps, p.ViewReads
 		return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			// x.s: a cached plan runs in any session (plancache.go).
-			if err := x.s.checkReads(reads, readCols); err != nil {
+			if err := x.s.checkReads(reads, readCols, viewReads); err != nil {
 				return nil, err
 			}
 			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, cols, "SELECT"), nil

@@ -228,7 +228,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	// The view runs its query with its owner's rights: the creator must
 	// be able to read what it reads, as PostgreSQL's CREATE MATERIALIZED
 	// VIEW, which runs the query, requires.
-	if err := s.checkReads(depList(p.Deps), p.ColDeps); err != nil {
+	if err := s.checkReads(depList(p.Deps), p.ColDeps, p.ViewReads); err != nil {
 		return "", nil, err
 	}
 	if err := s.checkCreateIn(schema); err != nil {

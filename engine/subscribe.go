@@ -43,6 +43,7 @@ import (
 	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
+	"streamsql/sql/planner"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
@@ -78,12 +79,14 @@ type subscribePlan struct {
 	progress bool
 	upsert   []int // ENVELOPE UPSERT key columns (indexes into relCols)
 	// reads and readCols are the relations (and columns) the query of a
-	// temporary job reads, checked for SELECT when the SUBSCRIBE runs.
-	reads    []uint32
-	readCols map[uint32]map[int16]bool
-	asOf     uint64
-	hasAsOf  bool
-	buffer   int
+	// temporary job reads, checked for SELECT when the SUBSCRIBE runs;
+	// viewReads what the views it reads read, checked as their owners.
+	reads     []uint32
+	readCols  map[uint32]map[int16]bool
+	viewReads []planner.ViewRead
+	asOf      uint64
+	hasAsOf   bool
+	buffer    int
 	// role is who subscribed: a temporary job reads with its
 	// row-level security policies.
 	role string
@@ -155,7 +158,7 @@ func (s *Session) planSubscribe(sub *parser.Subscribe) (*subscribePlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		sp.reads, sp.readCols = depList(p.Deps), p.ColDeps
+		sp.reads, sp.readCols, sp.viewReads = depList(p.Deps), p.ColDeps, p.ViewReads
 		for _, c := range plan.Cols {
 			t := c.Type
 			if t.Kind == types.Unknown {
@@ -212,7 +215,7 @@ func parseBoolOption(v string) (bool, bool) {
 // materialized view, or on the relations and columns the query reads.
 func (s *Session) checkSubscribe(sp *subscribePlan) error {
 	if sp.rel == nil {
-		return s.checkReads(sp.reads, sp.readCols)
+		return s.checkReads(sp.reads, sp.readCols, sp.viewReads)
 	}
 	if err := s.checkUsage(sp.rel.Schema); err != nil {
 		return err

@@ -65,7 +65,7 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node, rd func() storage.Re
 	if len(p.ColDeps[w.Rel.OID]) > 0 {
 		p.Deps[w.Rel.OID] = true
 	}
-	reads, readCols := depList(p.Deps), p.ColDeps
+	reads, readCols, viewReads := depList(p.Deps), p.ColDeps, p.ViewReads
 	insertCols, updateCols := attnumSet(pw.InsertCols), attnumSet(pw.UpdateCols)
 	// Row-level security (rowsecurity.go), planned for the current role
 	// like the rest of the plan.
@@ -96,7 +96,7 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node, rd func() storage.Re
 		if err != nil {
 			return nil, err
 		}
-		if err := x.s.checkReads(reads, readCols); err != nil {
+		if err := x.s.checkReads(reads, readCols, viewReads); err != nil {
 			return nil, err
 		}
 		// x.s, not s: a cached plan runs in any session (plancache.go).

@@ -289,9 +289,18 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 			// Names in the view find what they found at its creation.
 			inner.SearchPath = r.SearchPath
 		}
+		if p.Deps != nil {
+			inner.Deps, inner.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
+		}
 		rel, err := inner.planSelect(stmts[0].AST.GetSelectStmt(), &scope{})
 		if err != nil {
 			return nil, err
+		}
+		if p.Deps != nil {
+			// What the view reads is checked as its owner; the views it
+			// reads in turn come along, each with its own owner.
+			p.ViewReads = append(p.ViewReads, ViewRead{View: r.OID, Owner: inner.Role, Deps: inner.Deps, ColDeps: inner.ColDeps})
+			p.ViewReads = append(p.ViewReads, inner.ViewReads...)
 		}
 		names := make([]string, 0, len(r.Columns))
 		for _, c := range r.VisibleColumns() {

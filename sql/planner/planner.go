@@ -62,6 +62,11 @@ type Planner struct {
 	// relation that the statement reads by name or through *: a role
 	// without SELECT on a whole relation needs it on these columns.
 	ColDeps map[uint32]map[int16]bool
+	// ViewReads collects, when Deps is not nil, what the views the
+	// statement reads read in turn: a view's query runs with its owner's
+	// rights, so the caller checks each entry's reads as its Owner, at
+	// every level of nested views.
+	ViewReads []ViewRead
 
 	// RowSecurity returns the row-level security predicate that role's
 	// reads of table r must pass, as SQL text over r's column names, ""
@@ -110,6 +115,18 @@ func (p *Planner) checkCanceled() error {
 		return &sqlerr.Error{Code: sqlerr.QueryCanceled, Message: "canceling statement due to user request", Cause: err}
 	}
 	return nil
+}
+
+// ViewRead is what one view's query reads, to be checked with the rights
+// of the view's owner (PostgreSQL checks the relations a view reads as the
+// view's owner, when the query that reads the view runs).
+type ViewRead struct {
+	// View is the view's OID, Owner the role whose rights its query has.
+	View  uint32
+	Owner string
+	// Deps and ColDeps are the view query's Planner.Deps and ColDeps.
+	Deps    map[uint32]bool
+	ColDeps map[uint32]map[int16]bool
 }
 
 // relPlan is a planned relation: its logical plan and its output columns.
