@@ -232,24 +232,7 @@ func (e *Engine) allocState(r *catalog.Relation, root *stream.Node) error {
 // log and starts again from its recorded position (stream.ResumeFailed);
 // for a running sink it does nothing.
 func (s *Session) alterSinkResume(ctx context.Context, a *parser.AlterSinkResume) (string, error) {
-	r, err := s.resolve(nil, &pg.RangeVar{Schemaname: a.Name.Schema, Relname: a.Name.Name})
-	if err != nil {
-		return "", sqlerr.New(sqlerr.UndefinedTable, "sink %q does not exist", a.Name.Name)
-	}
-	if r.Kind != catalog.KindSink {
-		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a sink", r.Name)
-	}
-	if err := s.checkOwner(r); err != nil {
-		return "", err
-	}
-	spec, err := s.e.jobSpec(r)
-	if err != nil {
-		return "", err
-	}
-	if err := s.e.coord.ResumeFailed(ctx, spec); err != nil && !errors.Is(err, stream.ErrJobRunning) {
-		return "", err
-	}
-	return "ALTER SINK", nil
+	return s.resumeJob(ctx, a.Name, catalog.KindSink, "sink", "ALTER SINK")
 }
 
 // alterMatViewResume runs ALTER MATERIALIZED VIEW name RESUME: a failed
@@ -257,12 +240,22 @@ func (s *Session) alterSinkResume(ctx context.Context, a *parser.AlterSinkResume
 // replay what they committed meanwhile from its view log
 // (stream.ResumeFailed). For a running view it does nothing.
 func (s *Session) alterMatViewResume(ctx context.Context, a *parser.AlterMatViewResume) (string, error) {
-	r, err := s.resolve(nil, &pg.RangeVar{Schemaname: a.Name.Schema, Relname: a.Name.Name})
+	return s.resumeJob(ctx, a.Name, catalog.KindMatView, "materialized view", "ALTER MATERIALIZED VIEW")
+}
+
+// resumeJob restarts the failed job of the relation name, which must be
+// of kind (called what in errors) and owned by the session's role; tag is
+// the command tag. A running job is left as it is.
+func (s *Session) resumeJob(ctx context.Context, name parser.ObjectName, kind catalog.RelKind, what, tag string) (string, error) {
+	r, err := s.resolve(nil, &pg.RangeVar{Schemaname: name.Schema, Relname: name.Name})
 	if err != nil {
-		return "", sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", a.Name.Name)
+		if kind == catalog.KindSink {
+			return "", sqlerr.New(sqlerr.UndefinedTable, "sink %q does not exist", name.Name)
+		}
+		return "", sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", name.Name)
 	}
-	if r.Kind != catalog.KindMatView {
-		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", r.Name)
+	if r.Kind != kind {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, what)
 	}
 	if err := s.checkOwner(r); err != nil {
 		return "", err
@@ -274,5 +267,5 @@ func (s *Session) alterMatViewResume(ctx context.Context, a *parser.AlterMatView
 	if err := s.e.coord.ResumeFailed(ctx, spec); err != nil && !errors.Is(err, stream.ErrJobRunning) {
 		return "", err
 	}
-	return "ALTER MATERIALIZED VIEW", nil
+	return tag, nil
 }
