@@ -219,9 +219,7 @@ func (s *OverWindowSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		w.eowc = &eowcState{ahead: ahead,
 			persisted: stream.PersistedWatermark{Table: b.NewStateTable(nil, nil), T: s.Types[s.Order[0].Col]}}
 		w.eowc.behind, w.eowc.trim = eowcTrim(rc)
-		if w.eowc.trim {
-			w.eowc.bases = b.NewStateTable(nil, nil)
-		}
+		w.eowc.bases = w.eowc.persisted.Table
 		if !b.Env.Fresh {
 			wm, err := w.eowc.persisted.Load(b.Env.State)
 			if err != nil {

@@ -31,8 +31,8 @@ package sortedpart
 // each emission, at a peer group boundary, and deleted from the state
 // table; the partition's base keeps what row_number, rank and dense_rank
 // need of them (the count of trimmed rows and of their peer groups),
-// stored under the partition key in a third state table with the same
-// barrier. So the state of a partition is bounded by its rows not yet
+// stored with the same barrier in the watermark's table, under 'b' and
+// the partition key (the watermark's key is empty). So the state of a partition is bounded by its rows not yet
 // final plus the lookbehind, whatever the length of the stream; emitted
 // partitions are evicted under the state budget like any other, and a
 // partition read back takes its base from storage. Functions whose frame
@@ -115,7 +115,8 @@ type eowcState struct {
 	// pending are the partitions with rows not yet emitted.
 	pending []*owPart
 	// trim: emitted rows are trimmed, but for the last behind of them
-	// (see Trimming); bases stores each partition's base.
+	// (see Trimming); bases (the watermark's table) stores each
+	// partition's base under baseKey.
 	trim   bool
 	behind int
 	bases  *stream.StateTable
@@ -137,13 +138,19 @@ func eowcTrim(r owReach) (int, bool) {
 	return r.ctxBefore, true
 }
 
+// baseKey returns the key of p's base in eowcState.bases.
+func (w *overWindow) baseKey(p *owPart) []byte {
+	w.kbuf = append(append(w.kbuf[:0], 'b'), p.PKey...)
+	return w.kbuf
+}
+
 // loadBase reads the stored base of p, new in memory, from r.
 func (w *overWindow) loadBase(r storage.Reader, p *owPart) error {
 	e := w.eowc
 	if e == nil || !e.trim {
 		return nil
 	}
-	v, found, err := e.bases.Get(r, []byte(p.PKey))
+	v, found, err := e.bases.Get(r, w.baseKey(p))
 	if err != nil || !found {
 		return err
 	}
@@ -188,7 +195,7 @@ func (w *overWindow) trimEmitted(b *stream.Barrier, p *owPart) error {
 	p.base += int64(t)
 	p.denseBase += groups
 	v := types.EncodeRow(nil, []types.Datum{p.base, p.denseBase}, eowcBaseTypes)
-	if err := e.bases.Insert(b.Writes, []byte(p.PKey), v); err != nil {
+	if err := e.bases.Insert(b.Writes, w.baseKey(p), v); err != nil {
 		return fmt.Errorf("over window: write base: %w", err)
 	}
 	p.LastWrite = b.Epoch
