@@ -218,6 +218,8 @@ func (s *OverWindowSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		}
 		w.eowc = &eowcState{ahead: ahead,
 			persisted: stream.PersistedWatermark{Table: b.NewStateTable(nil, nil), T: s.Types[s.Order[0].Col]}}
+		w.eowc.behind, w.eowc.trim = eowcTrim(rc)
+		w.eowc.bases = w.eowc.persisted.Table
 		if !b.Env.Fresh {
 			wm, err := w.eowc.persisted.Load(b.Env.State)
 			if err != nil {
@@ -277,6 +279,9 @@ type owPart struct {
 	// partition is in eowcState.pending.
 	emitted int
 	pending bool
+	// base and denseBase count the rows trimmed before rows[0] and their
+	// peer groups (over_window_eowc.go); zero unless trimmed.
+	base, denseBase int64
 }
 
 type overWindow struct {

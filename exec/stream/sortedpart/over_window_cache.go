@@ -31,6 +31,9 @@ func (w *overWindow) part(pk []byte) (*owPart, error) {
 		return p, nil
 	}
 	p := &owPart{CachedPart: stream.CachedPart{PKey: string(pk)}}
+	if err := w.loadBase(w.env.State, p); err != nil {
+		return nil, err
+	}
 	if w.cache.Evicted {
 		if err := w.read(p); err != nil {
 			return nil, fmt.Errorf("over window: read partition: %w", err)
@@ -134,6 +137,9 @@ func (w *overWindow) load(r storage.Reader) error {
 			w.add(p)
 		},
 		end: func() error {
+			if err := w.loadBase(r, p); err != nil {
+				return err
+			}
 			if err := w.settle(p, false); err != nil {
 				return err
 			}

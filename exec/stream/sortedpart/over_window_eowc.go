@@ -21,16 +21,35 @@ package sortedpart
 // of the last emission, which a second state table keeps under the empty
 // key, written with the barrier that emitted. Partitions with rows not
 // yet emitted stay in memory, and a restart loads every partition.
+//
+// # Trimming
+//
+// Emitted rows are no longer output, so a partition keeps of them only
+// the lookbehind its unemitted rows read: n rows for a frame starting n
+// PRECEDING or lag(x, n), the peers of the first unemitted row for RANGE
+// and GROUPS frames starting at CURRENT ROW. Rows before are trimmed at
+// each emission, at a peer group boundary, and deleted from the state
+// table; the partition's base keeps what row_number, rank and dense_rank
+// need of them (the count of trimmed rows and of their peer groups),
+// stored with the same barrier in the watermark's table, under 'b' and
+// the partition key (the watermark's key is empty). So the state of a partition is bounded by its rows not yet
+// final plus the lookbehind, whatever the length of the stream; emitted
+// partitions are evicted under the state budget like any other, and a
+// partition read back takes its base from storage. Functions whose frame
+// starts at UNBOUNDED PRECEDING (a running sum, max, string_agg) read every
+// earlier row: with one of them the operator keeps every row.
 
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/storage"
 )
 
 // OverWindowLookahead returns how many rows after a row the functions of
@@ -95,6 +114,92 @@ type eowcState struct {
 	bound []byte
 	// pending are the partitions with rows not yet emitted.
 	pending []*owPart
+	// trim: emitted rows are trimmed, but for the last behind of them
+	// (see Trimming); bases (the watermark's table) stores each
+	// partition's base under baseKey.
+	trim   bool
+	behind int
+	bases  *stream.StateTable
+}
+
+// eowcBaseTypes are the columns of a stored base: the trimmed rows and
+// their peer groups.
+var eowcBaseTypes = []types.T{types.TInt8, types.TInt8}
+
+// eowcTrim returns how many rows before the first unemitted one the
+// functions of reach r read, and false when some read every earlier
+// row (a frame starting at UNBOUNDED PRECEDING, a function of the whole
+// partition): then no row is trimmed. Ranks read no row: their base
+// stands for the trimmed ones.
+func eowcTrim(r owReach) (int, bool) {
+	if r.full || r.ctxBefore >= owInf {
+		return 0, false
+	}
+	return r.ctxBefore, true
+}
+
+// baseKey returns the key of p's base in eowcState.bases.
+func (w *overWindow) baseKey(p *owPart) []byte {
+	w.kbuf = append(append(w.kbuf[:0], 'b'), p.PKey...)
+	return w.kbuf
+}
+
+// loadBase reads the stored base of p, new in memory, from r.
+func (w *overWindow) loadBase(r storage.Reader, p *owPart) error {
+	e := w.eowc
+	if e == nil || !e.trim {
+		return nil
+	}
+	v, found, err := e.bases.Get(r, w.baseKey(p))
+	if err != nil || !found {
+		return err
+	}
+	row, err := types.DecodeRow(v, eowcBaseTypes)
+	if err != nil {
+		return sqlerr.Wrap(fmt.Errorf("over window: stored base: %w", err), sqlerr.DataCorrupted)
+	}
+	p.base, p.denseBase = row[0].(int64), row[1].(int64)
+	return nil
+}
+
+// trimEmitted drops the emitted rows of p its unemitted rows no longer
+// read, deletes them from the state table and stores the new base, all
+// in the barrier's batch.
+func (w *overWindow) trimEmitted(b *stream.Barrier, p *owPart) error {
+	e := w.eowc
+	if !e.trim {
+		return nil
+	}
+	t := min(p.emitted-e.behind, p.peerStart(p.emitted))
+	if t <= 0 {
+		return nil
+	}
+	t = p.peerStart(t)
+	if t <= 0 {
+		return nil
+	}
+	groups := int64(1)
+	for i := range t {
+		r := &p.rows[i]
+		if i > 0 && !bytes.Equal(r.order(), p.rows[i-1].order()) {
+			groups++
+		}
+		w.kbuf = append(append(w.kbuf[:0], p.PKey...), r.key()...)
+		if err := w.state.Delete(b.Writes, w.kbuf); err != nil {
+			return fmt.Errorf("over window: trim state: %w", err)
+		}
+		w.cache.Bytes -= int64(len(r.kv)+len(r.out)) + owRowBytes
+	}
+	p.rows = slices.Delete(p.rows, 0, t)
+	p.emitted -= t
+	p.base += int64(t)
+	p.denseBase += groups
+	v := types.EncodeRow(nil, []types.Datum{p.base, p.denseBase}, eowcBaseTypes)
+	if err := e.bases.Insert(b.Writes, w.baseKey(p), v); err != nil {
+		return fmt.Errorf("over window: write base: %w", err)
+	}
+	p.LastWrite = b.Epoch
+	return nil
 }
 
 // markPending lists p among the partitions with rows to emit.
@@ -152,6 +257,9 @@ func (w *overWindow) emitClosed(b *stream.Barrier) error {
 			w.rest = append(w.rest, owChange{op: stream.Insert, val: r.val(), out: r.out})
 		}
 		p.emitted = max(p.emitted, n)
+		if err := w.trimEmitted(b, p); err != nil {
+			return err
+		}
 		if p.emitted < len(p.rows) {
 			keep = append(keep, p)
 		} else {

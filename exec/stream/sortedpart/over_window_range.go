@@ -240,13 +240,13 @@ func (w *overWindow) encodeOut(sel []int32, cols []arrow.Array, at func(r int) i
 }
 
 // countRanks fills vals with row_number, rank or dense_rank of p's rows
-// a, a+1, ...
+// a, a+1, ..., counting the rows trimmed before rows[0] (p.base).
 func (w *overWindow) countRanks(p *owPart, name string, a int, vals []int64) {
 	rows := p.rows
 	switch name {
 	case "row_number":
 		for k := range vals {
-			vals[k] = int64(a + k + 1)
+			vals[k] = p.base + int64(a+k+1)
 		}
 	case "rank":
 		start := p.peerStart(a)
@@ -255,7 +255,7 @@ func (w *overWindow) countRanks(p *owPart, name string, a int, vals []int64) {
 			if i > start && !bytes.Equal(rows[i].order(), rows[i-1].order()) {
 				start = i
 			}
-			vals[k] = int64(start + 1)
+			vals[k] = p.base + int64(start+1)
 		}
 	default:
 		dense := int64(1)
@@ -269,7 +269,7 @@ func (w *overWindow) countRanks(p *owPart, name string, a int, vals []int64) {
 			if k > 0 && !bytes.Equal(rows[i].order(), rows[i-1].order()) {
 				dense++
 			}
-			vals[k] = dense
+			vals[k] = p.denseBase + dense
 		}
 	}
 }
