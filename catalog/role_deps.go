@@ -332,3 +332,37 @@ func dependentsError(name string, deps []string) error {
 	return sqlerr.New(sqlerr.DependentObjectsStillExist, "role %q cannot be dropped because some objects depend on it", name).
 		WithDetail("%s", strings.Join(deps, "\n"))
 }
+
+// ChangeRelationOwner makes role to the owner of relation oid (ALTER
+// TABLE/VIEW/MATERIALIZED VIEW ... OWNER TO): the old owner's items in the
+// relation's and its columns' ACLs, as grantee and grantor, pass to the new
+// owner, as PostgreSQL's aclnewowner does.
+func (c *Catalog) ChangeRelationOwner(oid uint32, to string) (*Relation, error) {
+	if _, ok := c.Role(to); !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
+	}
+	return c.alter(oid, func(n *Relation) error {
+		from := OwnerOf(n)
+		n.Owner, n.ACL = to, renameInACL(n.ACL, from, to)
+		for i := range n.Columns {
+			n.Columns[i].ACL = renameInACL(n.Columns[i].ACL, from, to)
+		}
+		return nil
+	})
+}
+
+// ChangeSchemaOwner makes role to the owner of schema name (ALTER SCHEMA
+// ... OWNER TO), its ACL items passing from the old owner to the new.
+func (c *Catalog) ChangeSchemaOwner(name, to string) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if _, ok := c.Role(to); !ok {
+		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
+	}
+	s, ok := c.SchemaByName(name)
+	if !ok {
+		return sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", name)
+	}
+	s.Owner, s.ACL = to, renameInACL(s.ACL, owner(s.Owner), to)
+	return c.commit(&change{putNsp: []Schema{s}})
+}

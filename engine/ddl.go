@@ -64,6 +64,8 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.createFunction(st, p, n.GetCreateFunctionStmt(), false) })
 	case n.GetAlterTableStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
+	case n.GetAlterOwnerStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.alterOwner(n.GetAlterOwnerStmt()) })
 	case n.GetRenameStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.rename(p, n.GetRenameStmt()) })
 	case n.GetCreateSchemaStmt() != nil:
@@ -560,6 +562,9 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 			return "ALTER TABLE", nil
 		}
 		return "", err
+	}
+	if rs, ok := ownerOnly(at); ok {
+		return alterTag(at.Objtype), s.alterRelationOwner(r, at.Objtype, rs)
 	}
 	if err := s.checkOwner(r); err != nil {
 		return "", err
