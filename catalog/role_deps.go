@@ -366,3 +366,16 @@ func (c *Catalog) ChangeSchemaOwner(name, to string) error {
 	s.Owner, s.ACL = to, renameInACL(s.ACL, owner(s.Owner), to)
 	return c.commit(&change{putNsp: []Schema{s}})
 }
+
+// ChangeFunctionOwner makes role to the owner of function oid (ALTER
+// FUNCTION ... OWNER TO), its ACL items passing from the old owner.
+func (c *Catalog) ChangeFunctionOwner(oid uint32, to string) error {
+	if _, ok := c.Role(to); !ok {
+		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
+	}
+	return c.alterFunction(oid, func(f *Function) error {
+		from := owner(f.Owner)
+		f.Owner, f.ACL = to, renameInACL(f.ACL, from, to)
+		return nil
+	})
+}

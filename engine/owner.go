@@ -62,9 +62,14 @@ func (s *Session) alterRelationOwner(r *catalog.Relation, objtype pg.ObjectType,
 	return err
 }
 
-// alterOwner runs ALTER SCHEMA ... OWNER TO (other objects: 0A000).
+// alterOwner runs ALTER SCHEMA|FUNCTION|PROCEDURE|AGGREGATE ... OWNER TO
+// (other objects: 0A000).
 func (s *Session) alterOwner(st *pg.AlterOwnerStmt) (string, error) {
-	if st.ObjectType != pg.ObjectType_OBJECT_SCHEMA {
+	switch st.ObjectType {
+	case pg.ObjectType_OBJECT_SCHEMA:
+	case pg.ObjectType_OBJECT_FUNCTION, pg.ObjectType_OBJECT_PROCEDURE, pg.ObjectType_OBJECT_AGGREGATE, pg.ObjectType_OBJECT_ROUTINE:
+		return s.alterFunctionOwner(st)
+	default:
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER %s ... OWNER TO is not supported", strings.TrimPrefix(st.ObjectType.String(), "OBJECT_"))
 	}
 	name := st.Object.GetString_().GetSval()
@@ -110,4 +115,43 @@ func alterTag(objtype pg.ObjectType) string {
 		return "ALTER MATERIALIZED VIEW"
 	}
 	return "ALTER TABLE"
+}
+
+// alterFunctionOwner runs ALTER FUNCTION|PROCEDURE|AGGREGATE ... OWNER TO:
+// the owner (or a superuser) gives the function to a role it is a member
+// of that may create in the function's schema.
+func (s *Session) alterFunctionOwner(st *pg.AlterOwnerStmt) (string, error) {
+	tag := "ALTER " + strings.TrimPrefix(st.ObjectType.String(), "OBJECT_")
+	p := s.newPlanner(&statement{s: s}, nil, nil, nil)
+	f, err := s.lookupFunctionForDrop(p, st.Object.GetObjectWithArgs())
+	if err != nil {
+		return "", err
+	}
+	to, err := s.roleSpecName(st.Newowner)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := s.e.cat.Role(to); !ok {
+		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
+	}
+	old := f.Owner
+	if old == "" {
+		old = catalog.DefaultOwner
+	}
+	if old == to {
+		return tag, nil
+	}
+	if !s.isSuperuser() {
+		roles := s.e.cat.RolesInheritedBy(s.currentUser())
+		if !roles[old] {
+			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be owner of function %s", f.Name)
+		}
+		if !roles[to] {
+			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be member of role %q", to)
+		}
+		if !s.hasSchemaPrivilege(to, f.Schema, 'C') {
+			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", f.Schema)
+		}
+	}
+	return tag, s.e.cat.ChangeFunctionOwner(f.OID, to)
 }
