@@ -28,6 +28,45 @@ func ownerOnly(at *pg.AlterTableStmt) (*pg.RoleSpec, bool) {
 	return to, to != nil
 }
 
+// newOwner resolves the role rs names for an object of kind (a word of
+// PostgreSQL's messages) called name, owned by old, and checks PostgreSQL's
+// rules: unless a superuser, the current role must own the object (through
+// its roles) and be a member of the new owner, who must be able to create
+// where the object lives (canCreate; in is that place, for the message).
+// same is true when the object has that owner already.
+func (s *Session) newOwner(rs *pg.RoleSpec, kind, name, old string, canCreate func(role string) bool, in string) (to string, same bool, err error) {
+	if to, err = s.roleSpecName(rs); err != nil {
+		return "", false, err
+	}
+	if _, ok := s.e.cat.Role(to); !ok {
+		return "", false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
+	}
+	if old == "" {
+		old = catalog.DefaultOwner
+	}
+	if old == to {
+		return to, true, nil
+	}
+	if !s.isSuperuser() {
+		roles := s.e.cat.RolesInheritedBy(s.currentUser())
+		if !roles[old] {
+			return "", false, sqlerr.New(sqlerr.InsufficientPrivilege, "must be owner of %s %s", kind, name)
+		}
+		if !roles[to] {
+			return "", false, sqlerr.New(sqlerr.InsufficientPrivilege, "must be member of role %q", to)
+		}
+		if !canCreate(to) {
+			return "", false, sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s", in)
+		}
+	}
+	return to, false, nil
+}
+
+// createsIn returns whether a role may create in schema.
+func (s *Session) createsIn(schema string) func(role string) bool {
+	return func(role string) bool { return s.hasSchemaPrivilege(role, schema, 'C') }
+}
+
 // alterRelationOwner gives r to the role rs names. objtype is the object
 // the statement named (ALTER VIEW on a table is refused as PostgreSQL does).
 func (s *Session) alterRelationOwner(r *catalog.Relation, objtype pg.ObjectType, rs *pg.RoleSpec) error {
@@ -37,26 +76,9 @@ func (s *Session) alterRelationOwner(r *catalog.Relation, objtype pg.ObjectType,
 	case objtype == pg.ObjectType_OBJECT_MATVIEW && r.Kind != catalog.KindMatView:
 		return sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", r.Name)
 	}
-	to, err := s.roleSpecName(rs)
-	if err != nil {
+	to, same, err := s.newOwner(rs, relKindWord(r), r.Name, catalog.OwnerOf(r), s.createsIn(r.Schema), "schema "+r.Schema)
+	if err != nil || same {
 		return err
-	}
-	if _, ok := s.e.cat.Role(to); !ok {
-		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
-	}
-	if catalog.OwnerOf(r) == to {
-		return nil
-	}
-	if !s.isSuperuser() {
-		if err := s.checkOwner(r); err != nil {
-			return err
-		}
-		if !s.e.cat.RolesInheritedBy(s.currentUser())[to] {
-			return sqlerr.New(sqlerr.InsufficientPrivilege, "must be member of role %q", to)
-		}
-		if !s.hasSchemaPrivilege(to, r.Schema, 'C') {
-			return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", r.Schema)
-		}
 	}
 	_, err = s.e.cat.ChangeRelationOwner(r.OID, to)
 	return err
@@ -77,31 +99,10 @@ func (s *Session) alterOwner(st *pg.AlterOwnerStmt) (string, error) {
 	if !ok {
 		return "", sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", name)
 	}
-	to, err := s.roleSpecName(st.Newowner)
-	if err != nil {
-		return "", err
-	}
-	if _, ok := s.e.cat.Role(to); !ok {
-		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
-	}
-	old := sc.Owner
-	if old == "" {
-		old = catalog.DefaultOwner
-	}
-	if old == to {
-		return "ALTER SCHEMA", nil
-	}
-	if !s.isSuperuser() {
-		if !s.e.cat.RolesInheritedBy(s.currentUser())[old] {
-			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be owner of schema %s", name)
-		}
-		if !s.e.cat.RolesInheritedBy(s.currentUser())[to] {
-			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be member of role %q", to)
-		}
-		// PostgreSQL: the new owner of a schema needs CREATE on the database.
-		if !s.canCreateSchema(to) {
-			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for database %s", s.info.Database)
-		}
+	// PostgreSQL: the new owner of a schema needs CREATE on the database.
+	to, same, err := s.newOwner(st.Newowner, "schema", name, sc.Owner, s.canCreateSchema, "database "+s.info.Database)
+	if err != nil || same {
+		return "ALTER SCHEMA", err
 	}
 	return "ALTER SCHEMA", s.e.cat.ChangeSchemaOwner(name, to)
 }
@@ -117,9 +118,7 @@ func alterTag(objtype pg.ObjectType) string {
 	return "ALTER TABLE"
 }
 
-// alterFunctionOwner runs ALTER FUNCTION|PROCEDURE|AGGREGATE ... OWNER TO:
-// the owner (or a superuser) gives the function to a role it is a member
-// of that may create in the function's schema.
+// alterFunctionOwner runs ALTER FUNCTION|PROCEDURE|AGGREGATE ... OWNER TO.
 func (s *Session) alterFunctionOwner(st *pg.AlterOwnerStmt) (string, error) {
 	tag := "ALTER " + strings.TrimPrefix(st.ObjectType.String(), "OBJECT_")
 	p := s.newPlanner(&statement{s: s}, nil, nil, nil)
@@ -127,31 +126,9 @@ func (s *Session) alterFunctionOwner(st *pg.AlterOwnerStmt) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	to, err := s.roleSpecName(st.Newowner)
-	if err != nil {
-		return "", err
-	}
-	if _, ok := s.e.cat.Role(to); !ok {
-		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
-	}
-	old := f.Owner
-	if old == "" {
-		old = catalog.DefaultOwner
-	}
-	if old == to {
-		return tag, nil
-	}
-	if !s.isSuperuser() {
-		roles := s.e.cat.RolesInheritedBy(s.currentUser())
-		if !roles[old] {
-			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be owner of function %s", f.Name)
-		}
-		if !roles[to] {
-			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be member of role %q", to)
-		}
-		if !s.hasSchemaPrivilege(to, f.Schema, 'C') {
-			return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for schema %s", f.Schema)
-		}
+	to, same, err := s.newOwner(st.Newowner, "function", f.Name, f.Owner, s.createsIn(f.Schema), "schema "+f.Schema)
+	if err != nil || same {
+		return tag, err
 	}
 	return tag, s.e.cat.ChangeFunctionOwner(f.OID, to)
 }
