@@ -15,13 +15,9 @@ PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 PGBENCH="$PGBIN/pgbench"
 WORK="$(mktemp -d /tmp/pgbench-cpu.XXXXXX)"
 . bench/lib.sh
+# The workload: one single-row INSERT and one read of the aggregate.
+SCRIPT="$PWD/bench/pgbench/script.sql"
 trap bench_cleanup EXIT
-
-cat >"$WORK/script.sql" <<'SQL'
-\set id random(1, 2000000000)
-INSERT INTO bench_events (id, k, v) VALUES (:id, :id % 100, 1) ON CONFLICT DO NOTHING;
-SELECT n FROM bench_counts WHERE k = :id % 100;
-SQL
 
 go build -o "$WORK/streamsqld" ./cmd/streamsqld
 SSPORT=$(free_port 56300)
@@ -47,7 +43,7 @@ for c in $CLIENTS; do
     CURLPID=$!
   fi
   t0=$(ticks)
-  "$PGBENCH" -h 127.0.0.1 -p "$SSPORT" -U streamsql -n -M prepared -f "$WORK/script.sql" -c "$c" -j 2 -T "$SECS" dev >"$WORK/out-$c.txt" 2>&1
+  "$PGBENCH" -h 127.0.0.1 -p "$SSPORT" -U streamsql -n -M prepared -f "$SCRIPT" -c "$c" -j 2 -T "$SECS" dev >"$WORK/out-$c.txt" 2>&1
   t1=$(ticks)
   [ -n "$CURLPID" ] && wait "$CURLPID"
   [ -n "${PROFILE:-}" ] && curl -s -o "$PROFILE/allocs-$c.pprof" "http://$HTTP/debug/pprof/allocs"

@@ -17,20 +17,16 @@ PGBENCH="$PGBIN/pgbench"
 
 WORK="$(mktemp -d /tmp/pgbench-run.XXXXXX)"
 . bench/lib.sh
+# The workload: one single-row INSERT and one read of the aggregate.
+SCRIPT="$PWD/bench/pgbench/script.sql"
 trap bench_cleanup EXIT
-
-cat >"$WORK/script.sql" <<'SQL'
-\set id random(1, 2000000000)
-INSERT INTO bench_events (id, k, v) VALUES (:id, :id % 100, 1) ON CONFLICT DO NOTHING;
-SELECT n FROM bench_counts WHERE k = :id % 100;
-SQL
 
 # run NAME HOST PORT USER DB CLIENTS: one pgbench run; prints a table row.
 run() {
   local name=$1 port=$2 user=$3 db=$4 clients=$5
   local dir="$WORK/log-$name-$clients"
   mkdir -p "$dir"
-  (cd "$dir" && "$PGBENCH" -h 127.0.0.1 -p "$port" -U "$user" -n -M prepared -f "$WORK/script.sql" \
+  (cd "$dir" && "$PGBENCH" -h 127.0.0.1 -p "$port" -U "$user" -n -M prepared -f "$SCRIPT" \
     -c "$clients" -j 2 -T "$SECS" -l --log-prefix=tx "$db" >"$dir/out.txt" 2>&1) || { cat "$dir/out.txt" >&2; return 1; }
   local tps p50 p99 pmax
   tps=$(awk '/^tps = /{printf "%.0f", $3}' "$dir/out.txt")
