@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -23,9 +24,16 @@ type aggContext struct {
 	group []plan.Scalar
 	keys  []string
 	aggs  []aggCall
+	// sets are the grouping sets of GROUPING SETS, ROLLUP and CUBE, each
+	// the list of its columns in group; nil for a plain GROUP BY.
+	sets [][]int
 }
 
 type aggCall struct {
+	// grouping, when fn is nil, makes the call GROUPING(...) of these
+	// columns of group: a bit per argument, set when the row's grouping
+	// set leaves the column out.
+	grouping []int
 	fn       *udf.Aggregate
 	args     []plan.Scalar
 	distinct bool
@@ -41,17 +49,16 @@ type aggCall struct {
 func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan) (*aggContext, error) {
 	a := &aggContext{p: p, in: sc, from: from}
 	b := p.binder(sc, "GROUP BY")
-	for _, gn := range s.GroupClause {
-		if gn.GetGroupingSet() != nil {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "GROUPING SETS, ROLLUP and CUBE are not supported yet")
-		}
+	// groupIndex binds one grouping expression and returns its column in
+	// the group layout, adding it the first time it is seen.
+	groupIndex := func(gn *pg.Node) (int, error) {
 		node := gn
 		// GROUP BY <ordinal> or <output alias> refers to the select list.
 		if c := gn.GetAConst(); c != nil {
 			if iv, ok := c.Val.(*pg.A_Const_Ival); ok {
 				i := int(iv.Ival.Ival)
 				if i < 1 || i > len(s.TargetList) {
-					return nil, sqlerr.New(sqlerr.InvalidColumnReference, "GROUP BY position %d is not in select list", i).WithPosition(p.pos(c.Location))
+					return 0, sqlerr.New(sqlerr.InvalidColumnReference, "GROUP BY position %d is not in select list", i).WithPosition(p.pos(c.Location))
 				}
 				node = s.TargetList[i-1].GetResTarget().Val
 			}
@@ -68,22 +75,41 @@ func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan) (*ag
 		}
 		e, err := b.bind(node)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		if e.Type().Kind == types.Unknown {
 			e, _ = p.coerce(e, types.TText, 0)
 		}
 		k := plan.Key(e)
-		dup := false
-		for _, x := range a.keys {
+		for i, x := range a.keys {
 			if x == k {
-				dup = true
+				return i, nil
 			}
 		}
-		if !dup {
-			a.group = append(a.group, e)
-			a.keys = append(a.keys, k)
+		a.group = append(a.group, e)
+		a.keys = append(a.keys, k)
+		return len(a.group) - 1, nil
+	}
+	sets, err := groupingSets(s.GroupClause)
+	if err != nil {
+		return nil, err
+	}
+	for _, set := range sets {
+		var cols []int
+		for _, gn := range set {
+			i, err := groupIndex(gn)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(cols, i) {
+				cols = append(cols, i)
+			}
 		}
+		a.sets = append(a.sets, cols)
+	}
+	if !hasGroupingSet(s.GroupClause) {
+		// Plain GROUP BY: one set of every grouping column.
+		a.sets = nil
 	}
 	// The scope above the aggregation: group columns that are plain
 	// columns keep their names; aggregates are unnamed.
@@ -107,6 +133,10 @@ func (a *aggContext) postBinder() *exprBinder {
 }
 
 func (a *aggContext) hook(n *pg.Node) (plan.Scalar, bool, error) {
+	if gf := n.GetGroupingFunc(); gf != nil {
+		e, err := a.groupingCall(gf)
+		return e, true, err
+	}
 	if fc := n.GetFuncCall(); fc != nil && fc.Over == nil {
 		name := funcName(fc.Funcname)
 		if a.p.isAggregateCall(fc) {
@@ -295,14 +325,76 @@ func boolStr(b bool) string {
 // build returns the aggregation's plan: a projection of group keys,
 // aggregate arguments, FILTER conditions and the calls' ORDER BY
 // expressions, then the hash aggregation (each call orders its own rows).
+// With grouping sets, or GROUPING calls, it is one such aggregation per
+// set, projected to the full layout, appended one after another.
 func (a *aggContext) build() (*relPlan, error) {
-	proj := append([]plan.Scalar{}, a.group...)
-	groupCols := make([]int, len(a.group))
-	for i := range a.group {
-		groupCols[i] = i
+	hasGrouping := false
+	for _, c := range a.aggs {
+		if c.fn == nil {
+			hasGrouping = true
+		}
 	}
-	specs := make([]plan.AggCall, len(a.aggs))
-	for i, c := range a.aggs {
+	if a.sets == nil && !hasGrouping {
+		all := make([]int, len(a.group))
+		for i := range a.group {
+			all[i] = i
+		}
+		return &relPlan{node: a.buildSet(all), cols: a.post.cols}, nil
+	}
+	sets := a.sets
+	if sets == nil {
+		all := make([]int, len(a.group))
+		for i := range a.group {
+			all[i] = i
+		}
+		sets = [][]int{all}
+	}
+	var node plan.Rel
+	for _, set := range sets {
+		// The set's aggregation has the set's columns, then the calls.
+		agg := a.buildSet(set)
+		var exprs []plan.Scalar
+		for i, g := range a.group {
+			if j := slices.Index(set, i); j >= 0 {
+				exprs = append(exprs, &plan.ColRef{Idx: j, T: g.Type()})
+			} else {
+				exprs = append(exprs, &plan.Const{T: g.Type()})
+			}
+		}
+		k := 0
+		for _, c := range a.aggs {
+			if c.fn == nil {
+				exprs = append(exprs, &plan.Const{Value: int64(groupingValue(c.grouping, set)), T: types.TInt4})
+				continue
+			}
+			exprs = append(exprs, &plan.ColRef{Idx: len(set) + k, T: c.t})
+			k++
+		}
+		branch := &plan.Project{Input: agg, Exprs: exprs}
+		if node == nil {
+			node = branch
+		} else {
+			node = &plan.SetOp{Kind: plan.Union, All: true, Left: node, Right: branch}
+		}
+	}
+	return &relPlan{node: node, cols: a.post.cols}, nil
+}
+
+// buildSet returns the aggregation grouped by the group columns set, its
+// rows those columns (in the order of set), then one column per aggregate
+// call (GROUPING calls left out).
+func (a *aggContext) buildSet(set []int) plan.Rel {
+	var proj []plan.Scalar
+	groupCols := make([]int, len(set))
+	for i, g := range set {
+		groupCols[i] = i
+		proj = append(proj, a.group[g])
+	}
+	var specs []plan.AggCall
+	for _, c := range a.aggs {
+		if c.fn == nil {
+			continue
+		}
 		spec := plan.AggCall{Fn: c.fn, Distinct: c.distinct, Filter: -1, T: c.t}
 		for _, x := range c.args {
 			spec.Args = append(spec.Args, len(proj))
@@ -322,8 +414,7 @@ func (a *aggContext) build() (*relPlan, error) {
 			}
 			spec.Order = append(spec.Order, plan.AggOrder{Col: col, T: x.Type(), Desc: sk.Desc, NullsFirst: sk.NullsFirst})
 		}
-		specs[i] = spec
+		specs = append(specs, spec)
 	}
-	in := &relPlan{node: &plan.Project{Input: a.from.node, Exprs: proj}}
-	return &relPlan{node: &plan.Aggregate{Input: in.node, GroupCols: groupCols, Aggs: specs}, cols: a.post.cols}, nil
+	return &plan.Aggregate{Input: &plan.Project{Input: a.from.node, Exprs: proj}, GroupCols: groupCols, Aggs: specs}
 }

@@ -422,6 +422,18 @@ func (d *deparser) node(sb *strings.Builder, n *pg.Node) error {
 		return writeSQLValueFunction(sb, n.GetSqlvalueFunction())
 	case n.GetFuncCall() != nil:
 		return d.funcCall(sb, n)
+	case n.GetGroupingFunc() != nil:
+		sb.WriteString("GROUPING(")
+		for i, a := range n.GetGroupingFunc().Args {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			if err := d.child(sb, a, parent{}); err != nil {
+				return err
+			}
+		}
+		sb.WriteByte(')')
+		return nil
 	case n.GetCoalesceExpr() != nil:
 		bound, err := d.bind(n)
 		if err != nil {

@@ -383,11 +383,14 @@ func (d *deparser) basicSelect(sb *strings.Builder, sel *pg.SelectStmt) ([]targe
 			sb.WriteString("DISTINCT ")
 		}
 		for i, g := range sel.GroupClause {
-			if g.GetGroupingSet() != nil {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "printing grouping sets is not supported")
-			}
 			if i > 0 {
 				sb.WriteString(", ")
+			}
+			if g.GetGroupingSet() != nil {
+				if err := d.groupingSet(sb, g, targets, true); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			if err := d.sortGroupItem(sb, d.sortTarget(g, targets, true)); err != nil {
 				return nil, err
@@ -675,6 +678,59 @@ func (d *deparser) sortGroupItem(sb *strings.Builder, n *pg.Node) error {
 	if paren {
 		sb.WriteByte(')')
 	}
+	return nil
+}
+
+// groupingSet prints an element of GROUP BY GROUPING SETS, ROLLUP or CUBE
+// (get_rule_groupingset): (), a parenthesized list, or the clause with
+// its elements. Inside GROUPING SETS a single expression is a set of one
+// and printed in parentheses; inside ROLLUP and CUBE it is not.
+func (d *deparser) groupingSet(sb *strings.Builder, n *pg.Node, targets []target, omitParens bool) error {
+	gs := n.GetGroupingSet()
+	if gs == nil {
+		fields := []*pg.Node{n}
+		if r := n.GetRowExpr(); r != nil && r.RowFormat == pg.CoercionForm_COERCE_IMPLICIT_CAST {
+			fields = r.Args
+		}
+		if !omitParens || len(fields) != 1 {
+			sb.WriteByte('(')
+			for i, f := range fields {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				if err := d.sortGroupItem(sb, d.sortTarget(f, targets, true)); err != nil {
+					return err
+				}
+			}
+			sb.WriteByte(')')
+			return nil
+		}
+		return d.sortGroupItem(sb, d.sortTarget(fields[0], targets, true))
+	}
+	var open string
+	switch gs.Kind {
+	case pg.GroupingSetKind_GROUPING_SET_EMPTY:
+		sb.WriteString("()")
+		return nil
+	case pg.GroupingSetKind_GROUPING_SET_ROLLUP:
+		open = "ROLLUP("
+	case pg.GroupingSetKind_GROUPING_SET_CUBE:
+		open = "CUBE("
+	case pg.GroupingSetKind_GROUPING_SET_SETS:
+		open = "GROUPING SETS ("
+	default:
+		open = "("
+	}
+	sb.WriteString(open)
+	for i, c := range gs.Content {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		if err := d.groupingSet(sb, c, targets, gs.Kind != pg.GroupingSetKind_GROUPING_SET_SETS); err != nil {
+			return err
+		}
+	}
+	sb.WriteByte(')')
 	return nil
 }
 

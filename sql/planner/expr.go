@@ -164,6 +164,8 @@ func (b *exprBinder) bind(n *pg.Node) (plan.Scalar, error) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DEFAULT is not allowed in this context").WithPosition(b.p.pos(n.GetSetToDefault().Location))
 	case n.GetAArrayExpr() != nil:
 		return b.bindArray(n.GetAArrayExpr())
+	case n.GetGroupingFunc() != nil:
+		return nil, sqlerr.New(sqlerr.GroupingError, "grouping operations are not allowed in %s", b.whereName()).WithPosition(b.p.pos(n.GetGroupingFunc().Location))
 	case n.GetRowExpr() != nil:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "row constructors are not supported yet").WithPosition(b.p.pos(n.GetRowExpr().Location))
 	case n.GetAIndirection() != nil:

@@ -577,6 +577,8 @@ func deriveName(n *pg.Node) string {
 	case n.GetFuncCall() != nil:
 		f := n.GetFuncCall().Funcname
 		return f[len(f)-1].GetString_().Sval
+	case n.GetGroupingFunc() != nil:
+		return "grouping"
 	case n.GetTypeCast() != nil:
 		tc := n.GetTypeCast()
 		if name := deriveName(tc.Arg); name != "?column?" {

@@ -14,6 +14,8 @@ func (p *Planner) containsAgg(n *pg.Node) bool {
 			return
 		}
 		switch {
+		case n.GetGroupingFunc() != nil:
+			found = true
 		case n.GetFuncCall() != nil:
 			fc := n.GetFuncCall()
 			if fc.Over == nil && p.isAggregateCall(fc) {
