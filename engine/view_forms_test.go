@@ -52,6 +52,10 @@ var viewFormCases = []viewFormCase{
 	{"sub_array", "SELECT t.id, ARRAY(SELECT u.v FROM u WHERE u.k = t.k ORDER BY u.v NULLS FIRST, u.id) AS vs FROM t"},
 	{"sub_array_hidden", "SELECT t.id, ARRAY(SELECT u.id FROM u WHERE u.k = t.k AND u.v > 1 ORDER BY u.v DESC, u.id) AS ids FROM t"},
 	{"sub_array_all", "SELECT t.id, ARRAY(SELECT u.id FROM u ORDER BY u.id) AS ids FROM t WHERE t.k = 1"},
+	{"gs_rollup", "SELECT k, v, count(*) AS n, sum(id) AS s, GROUPING(k, v) AS g FROM t GROUP BY ROLLUP (k, v)"},
+	{"gs_cube", "SELECT k, v, count(v) AS n, min(id) AS lo FROM t GROUP BY CUBE (k, v)"},
+	{"gs_sets", "SELECT k, v, max(id) AS m, GROUPING(v) AS g FROM u GROUP BY GROUPING SETS ((k), (), (k, v))"},
+	{"gs_mixed", "SELECT k, v, count(*) AS n FROM t GROUP BY k, ROLLUP (v) HAVING count(*) > 1"},
 	{"lat_ties", "SELECT t.id, s.uid, s.v FROM t, LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k ORDER BY u.v FETCH FIRST 1 ROWS WITH TIES) s"},
 }
 
