@@ -19,7 +19,9 @@ import (
 // over t (as for a set-returning function in the select list): each row
 // expands to the function's rows and a delete retracts exactly the rows
 // its insert produced, so nothing is stored. The stream key is t's key
-// plus the row's position in its expansion.
+// plus the row's position in its expansion. LEFT JOIN LATERAL f(...) ON
+// true is the same expansion, outer: a row for which the function returns
+// no rows gives one row with NULLs (ordinal -1, WITH ORDINALITY NULL).
 
 // lateralFunction plans an inner lateral join whose right side is a
 // table function (of one column or several); ok is false for other
@@ -62,7 +64,9 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 	switch j.Kind {
 	case plan.InnerJoin:
 	case plan.LeftJoin:
-		return nil, nil, true, notIncremental("LEFT JOIN LATERAL of a set-returning function (use CROSS JOIN or an inner LATERAL join)")
+		if len(conds) > 0 {
+			return nil, nil, true, notIncremental("LEFT JOIN LATERAL of a set-returning function with a condition (use ON true, and filter in WHERE)")
+		}
 	default:
 		return nil, nil, true, notIncremental("%s LATERAL joins", j.Kind)
 	}
@@ -105,7 +109,7 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 	for range cols {
 		names = append(names, tf.Fn.Name)
 	}
-	n = &stream.Node{Spec: &stream.ProjectSetSpec{Funcs: []batch.SetFunc{f}}, Inputs: []*stream.Node{child},
+	n = &stream.Node{Spec: &stream.ProjectSetSpec{Funcs: []batch.SetFunc{f}, Outer: j.Kind == plan.LeftJoin}, Inputs: []*stream.Node{child},
 		AppendOnly: child.AppendOnly,
 		Types:      append(append(slices.Clone(child.Types), cols...), types.TInt8),
 		Names:      append(names, "_ordinal"),
@@ -118,9 +122,19 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 		// WITH ORDINALITY numbers the function's rows from 1; the
 		// expansion's ordinal counts from 0.
 		one := &plan.Const{Value: int64(1), T: types.TInt8}
-		plus, err := operator("+", &plan.ColRef{Idx: nIn + nf, T: types.TInt8, Name: "_ordinal"}, one)
+		ord := &plan.ColRef{Idx: nIn + nf, T: types.TInt8, Name: "_ordinal"}
+		plus, err := operator("+", ord, one)
 		if err != nil {
 			return nil, nil, true, err
+		}
+		if j.Kind == plan.LeftJoin {
+			// The NULL row of an outer expansion (ordinal -1) has no
+			// ordinality.
+			valid, err := operator(">=", ord, &plan.Const{Value: int64(0), T: types.TInt8})
+			if err != nil {
+				return nil, nil, true, err
+			}
+			plus = &plan.Case{Whens: []plan.Scalar{valid}, Thens: []plan.Scalar{plus}, T: types.TInt8}
 		}
 		exprs := make([]plan.Scalar, 0, len(n.Types)+1)
 		for i, t := range n.Types {

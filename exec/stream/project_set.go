@@ -26,9 +26,15 @@ import (
 // key is the input's key plus that ordinal. Watermarks on input columns
 // pass through unchanged.
 //
+// With Outer (LEFT JOIN LATERAL f(...) ON true) an input row for which
+// the functions return no rows gives one row with NULL in the functions'
+// columns and ordinal -1, as PostgreSQL's left join does; it is retracted
+// the same way.
+//
 // State: none.
 type ProjectSetSpec struct {
 	Funcs []batch.SetFunc
+	Outer bool
 }
 
 func (s *ProjectSetSpec) Explain() string {
@@ -36,17 +42,29 @@ func (s *ProjectSetSpec) Explain() string {
 	for i, f := range s.Funcs {
 		parts[i] = f.String()
 	}
+	if s.Outer {
+		return "StreamProjectSet outer " + strings.Join(parts, ", ")
+	}
 	return "StreamProjectSet " + strings.Join(parts, ", ")
 }
 
 func (s *ProjectSetSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	return &projectSet{env: b.Env, exp: batch.NewSetExpander(s.Funcs), out: out}, nil
+	p := &projectSet{env: b.Env, exp: batch.NewSetExpander(s.Funcs), out: out, outer: s.Outer}
+	for _, f := range s.Funcs {
+		p.fnTypes = append(p.fnTypes, f.T.ArrowType())
+		for _, t := range f.More {
+			p.fnTypes = append(p.fnTypes, t.ArrowType())
+		}
+	}
+	return p, nil
 }
 
 type projectSet struct {
-	env *Env
-	exp *batch.SetExpander
-	out Output
+	env     *Env
+	exp     *batch.SetExpander
+	out     Output
+	outer   bool
+	fnTypes []arrow.DataType
 }
 
 func (p *projectSet) Chunk(_ int, c *Chunk) error {
@@ -56,32 +74,104 @@ func (p *projectSet) Chunk(_ int, c *Chunk) error {
 		return err
 	}
 	defer p.exp.Close()
+	last := int32(-1) // the last input row that gave a row
 	for {
 		res, err := p.exp.Next(ctx, exec.BatchSize)
 		if err != nil {
 			return err
 		}
 		if res.N == 0 {
+			if p.outer && int(last)+1 < c.N {
+				return p.emitOuter(c, res, last, int32(c.N))
+			}
 			return nil
+		}
+		if p.outer {
+			end := res.Parents[res.N-1]
+			if err := p.emitOuter(c, res, last, end); err != nil {
+				return err
+			}
+			last = end
+			continue
 		}
 		cols := make([]arrow.Array, 0, len(c.Cols)+len(res.Cols)+1)
 		cols = append(cols, TakeRows(c.Cols, res.Parents, c.N)...)
 		cols = append(cols, res.Cols...)
 		cols = append(cols, ordinalColumn(res.Ordinals))
-		ops := make([]Op, res.N)
-		for i, r := range res.Parents {
-			switch op := c.Ops[r]; op {
-			case UpdateDelete:
-				ops[i] = Delete
-			case UpdateInsert:
-				ops[i] = Insert
-			default:
-				ops[i] = op
-			}
-		}
-		if err := p.out.Chunk(&Chunk{Cols: cols, Ops: ops, N: res.N}); err != nil {
+		if err := p.out.Chunk(&Chunk{Cols: cols, Ops: expandedOps(c, res.Parents), N: res.N}); err != nil {
 			return err
 		}
+	}
+}
+
+// emitOuter emits the rows of res (which may have none) in input order,
+// with a NULL-extended row for every input row after last and before
+// end (or among res's parents) that gave no row.
+func (p *projectSet) emitOuter(c *Chunk, res batch.SetOutput, last, end int32) error {
+	var parents []int32
+	var take []int // row of res, or res.N for the NULL row
+	var ords []int64
+	empty := func(upto int32) {
+		for q := last + 1; q < upto; q++ {
+			parents = append(parents, q)
+			take = append(take, res.N)
+			ords = append(ords, -1)
+		}
+	}
+	for i, r := range res.Parents {
+		empty(r)
+		parents = append(parents, r)
+		take = append(take, i)
+		ords = append(ords, res.Ordinals[i])
+		last = r
+	}
+	empty(end)
+	if len(parents) == 0 {
+		return nil
+	}
+	cols := make([]arrow.Array, 0, len(c.Cols)+len(p.fnTypes)+1)
+	cols = append(cols, TakeRows(c.Cols, parents, c.N)...)
+	for k, dt := range p.fnTypes {
+		null := array.MakeArrayOfNull(types.Mem, dt, 1)
+		src := null
+		if res.N > 0 {
+			joined, err := array.Concatenate([]arrow.Array{res.Cols[k], null}, types.Mem)
+			null.Release()
+			if err != nil {
+				releaseArrays(cols)
+				return err
+			}
+			src = joined
+		}
+		cols = append(cols, expr.TakeArray(src, take))
+		src.Release()
+	}
+	releaseArrays(res.Cols)
+	cols = append(cols, ordinalColumn(ords))
+	return p.out.Chunk(&Chunk{Cols: cols, Ops: expandedOps(c, parents), N: len(parents)})
+}
+
+// expandedOps returns the ops of rows expanded from the input rows
+// parents: an update's halves become a delete and an insert, since the
+// two versions of a row may expand to different numbers of rows.
+func expandedOps(c *Chunk, parents []int32) []Op {
+	ops := make([]Op, len(parents))
+	for i, r := range parents {
+		switch op := c.Ops[r]; op {
+		case UpdateDelete:
+			ops[i] = Delete
+		case UpdateInsert:
+			ops[i] = Insert
+		default:
+			ops[i] = op
+		}
+	}
+	return ops
+}
+
+func releaseArrays(cols []arrow.Array) {
+	for _, c := range cols {
+		c.Release()
 	}
 }
 
