@@ -14,6 +14,8 @@ import (
 //	NOT EXISTS (...)                        ->  anti join on b = a
 //	x IN (SELECT y ... [WHERE corr])        ->  semi join on x = y [and corr]
 //	x NOT IN (SELECT y ... [WHERE a = o.b]) ->  null-aware anti join (below)
+//	x op ALL (SELECT y ...), (a, b) NOT IN  ->  anti or semi join on the
+//	(SELECT x, y ...)                           comparison IS [NOT] TRUE|FALSE
 //	EXISTS (SELECT ...) uncorrelated        ->  semi join against the one
 //	                                            row (SELECT count(*) ...),
 //	                                            condition count > 0
@@ -48,10 +50,13 @@ import (
 // no rows (0) where the join found no group, and NULL where its HAVING
 // fails. A correlated scalar subquery whose equalities fix the key of
 // the relation it reads (a lookup by primary key) is a left join with
-// that relation. ALL, NOT IN over several columns, and subqueries whose
-// correlation is not in the filter under the aggregate (or is not an
-// equality, for scalar subqueries and NOT IN) stay subqueries, and the
-// stream lowering refuses them.
+// that relation. x op ALL (...), NOT (x op ANY (...)) for other operators
+// than =, and row comparisons (NOT IN over several columns) in a WHERE
+// conjunct are semi and anti joins whose condition tests the comparison
+// for true, false or NULL (quantifiedJoin). Subqueries whose correlation
+// is not in the filter under the aggregate (or is not an equality, for
+// scalar subqueries), and ALL as a value, stay subqueries, and the stream
+// lowering refuses them.
 
 // StreamDecorrelate is the decorrelation rule of view plans (see above).
 func StreamDecorrelate() Rule {
@@ -173,7 +178,7 @@ func streamSubqueryJoin(input Rel, c Scalar) (Rel, bool) {
 			return nil, false
 		}
 		return sp.join(input, kind, nil, lw), true
-	case AnySubquery:
+	case AnySubquery, AllSubquery:
 		sp, ok := splitSubquery(sq.Plan, lw, true)
 		if !ok || !movableOuter(sq.Left) {
 			return nil, false
@@ -192,16 +197,63 @@ func streamSubqueryJoin(input Rel, c Scalar) (Rel, bool) {
 			}
 			conds = append(conds, &Call{Fn: ops[k], Args: []Scalar{l, sp.sel[k]}, T: types.TBool})
 		}
-		if !neg {
+		rowEq := len(conds) == 1 || ops[0].Name == "="
+		if sq.Kind == AnySubquery && !neg && rowEq {
 			return sp.join(input, SemiJoin, conds, lw), true
 		}
-		if len(conds) != 1 || ops[0].Name != "=" {
-			return nil, false
+		if sq.Kind == AnySubquery && neg && len(conds) == 1 && ops[0].Name == "=" {
+			if j, ok := notInJoin(input, sp, lefts[0], conds[0], lw); ok {
+				return j, true
+			}
 		}
-		return notInJoin(input, sp, lefts[0], conds[0], lw)
+		return quantifiedJoin(input, sp, sq.Kind == AllSubquery, neg, rowCompare(conds, ops[0].Name), lw), true
 	}
 	return nil, false
 }
+
+// rowCompare is the comparison of a row with a subquery's row from the
+// comparisons of their columns: all of them for =, any for <> (row
+// comparison is only = or <>), with SQL's three-valued AND and OR.
+func rowCompare(conds []Scalar, op string) Scalar {
+	switch {
+	case len(conds) == 1:
+		return conds[0]
+	case op == "<>":
+		return &Or{Args: conds}
+	}
+	return &And{Args: conds}
+}
+
+// quantifiedJoin keeps the rows of input for which cmp op ANY/ALL (the
+// subquery), or its negation, is true, as a semi or anti join with cmp
+// (over the join's columns) in the condition, with PostgreSQL's NULL
+// rules. A comparison with the subquery's rows is true, false or NULL;
+// ANY is true when one is true, false when all are false (or there are
+// none), NULL otherwise; ALL is false when one is false, true when all
+// are true (or there are none), NULL otherwise. In WHERE only true keeps
+// the row, so:
+//
+//	x op ANY S       semi join on cmp IS TRUE (the plain semi join above)
+//	NOT x op ANY S   anti join on cmp IS NOT FALSE (no row true or NULL)
+//	x op ALL S       anti join on cmp IS NOT TRUE (no row false or NULL)
+//	NOT x op ALL S   semi join on cmp IS FALSE (one row false)
+//
+// The condition has no equality between the sides (unless the subquery's
+// correlation gives one), so the join is usually a nested loop join.
+func quantifiedJoin(input Rel, sp splitSub, all, neg bool, cmp Scalar, lw int) Rel {
+	kind, test := SemiJoin, &BoolTest{Input: cmp, Want: ptrBool(true)}
+	switch {
+	case !all && neg:
+		kind, test = AntiJoin, &BoolTest{Input: cmp, Want: ptrBool(false), Negate: true}
+	case all && !neg:
+		kind, test = AntiJoin, &BoolTest{Input: cmp, Want: ptrBool(true), Negate: true}
+	case all && neg:
+		kind, test = SemiJoin, &BoolTest{Input: cmp, Want: ptrBool(false)}
+	}
+	return sp.join(input, kind, []Scalar{test}, lw)
+}
+
+func ptrBool(b bool) *bool { return &b }
 
 // movableOuter reports whether e reads only input columns and runs
 // nothing volatile.
