@@ -6,3 +6,9 @@ import "testing"
 func TestDocsGroupingSetsExample(t *testing.T) {
 	runDocBlocks(t, "../docs/streaming.md", "### Grouping sets, ROLLUP and CUBE in views")
 }
+
+// The quantified subqueries example of docs/streaming.md gives the
+// results shown.
+func TestDocsQuantifiedSubqueriesExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "#### Quantified subqueries: ALL, ANY and NOT IN over rows")
+}
