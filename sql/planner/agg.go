@@ -384,7 +384,7 @@ func (a *aggContext) build() (*relPlan, error) {
 // rows those columns (in the order of set), then one column per aggregate
 // call (GROUPING calls left out).
 func (a *aggContext) buildSet(set []int) plan.Rel {
-	var proj []plan.Scalar
+	proj := []plan.Scalar{} // empty, not nil, when nothing is projected
 	groupCols := make([]int, len(set))
 	for i, g := range set {
 		groupCols[i] = i
