@@ -105,6 +105,12 @@ func (p *Planner) newAggContext(s *pg.SelectStmt, sc *scope, from *relPlan) (*ag
 				cols = append(cols, i)
 			}
 		}
+		if s.GroupDistinct && slices.ContainsFunc(a.sets, func(o []int) bool {
+			return len(o) == len(cols) && (len(o) == 0 || sameSet(o, cols))
+		}) {
+			// GROUP BY DISTINCT: each grouping set once.
+			continue
+		}
 		a.sets = append(a.sets, cols)
 	}
 	if !hasGroupingSet(s.GroupClause) {
