@@ -51,6 +51,26 @@ func TestProjectSetOpsAndOrdinals(t *testing.T) {
 	}
 }
 
+// Outer (LEFT JOIN LATERAL ... ON true): a row without results gives one
+// NULL row under ordinal -1, in input order, so an update whose old side
+// was empty retracts its NULL row before the new side's rows come.
+func TestProjectSetOuter(t *testing.T) {
+	env, _ := streamtest.Env(t)
+	in := []types.T{types.TInt8, types.TInt8}
+	out := &streamtest.Sink{Types: []types.T{types.TInt8, types.TInt8, types.TInt8, types.TInt8}}
+	spec := &stream.ProjectSetSpec{Funcs: []batch.SetFunc{projectSetSeries(t)}, Outer: true}
+	op := streamtest.Open(t, env, spec, &stream.Node{}, out)
+	c := streamtest.ChunkOf(in, []stream.Op{stream.Insert, stream.UpdateDelete, stream.UpdateInsert, stream.Insert, stream.Delete},
+		streamtest.Row(int64(1), int64(0)), streamtest.Row(int64(2), int64(0)), streamtest.Row(int64(2), int64(2)), streamtest.Row(int64(3), int64(1)), streamtest.Row(int64(4), nil))
+	if err := op.Chunk(0, c); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"+ 1 0 NULL -1", "- 2 0 NULL -1", "+ 2 2 1 0", "+ 2 2 2 1", "+ 3 1 1 0", "- 4 NULL NULL -1"}
+	if got := out.Take(); !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
 // A row expanding past a batch is split into several chunks whose
 // ordinals continue.
 func TestProjectSetLargeExpansion(t *testing.T) {
