@@ -137,7 +137,9 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			volatilityGiven = true
 		case "strict":
 			f.Strict = d.Arg.GetBoolean().Boolval
-		case "parallel", "leakproof", "cost", "security":
+		case "security":
+			f.SecurityDefiner = d.Arg.GetBoolean().Boolval
+		case "parallel", "leakproof", "cost":
 			// Accepted: they change nothing for an inlined function.
 		default:
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "function option %s is not supported", strings.ToUpper(d.Defname))
