@@ -60,7 +60,10 @@ type Function struct {
 	// "SELECT expr" it stands for.
 	Body string
 	// StdBody: the body was written RETURN expr.
-	StdBody    bool `json:",omitempty"`
+	StdBody bool `json:",omitempty"`
+	// AtomicBody: the body was written BEGIN ATOMIC SELECT ...; END (Body
+	// is that SELECT).
+	AtomicBody bool `json:",omitempty"`
 	Volatility byte
 	// Strict functions return NULL, without evaluating the body, when
 	// any argument is NULL (STRICT, RETURNS NULL ON NULL INPUT).
