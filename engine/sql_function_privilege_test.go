@@ -2,10 +2,7 @@ package engine_test
 
 import (
 	"context"
-	"errors"
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
 )
@@ -28,26 +25,14 @@ func TestSQLFunctionBodyPrivileges(t *testing.T) {
 	if _, err := conn.Exec(ctx, "SET ROLE sf_r"); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ sql, err string }{
+	execExpect(t, conn, []struct{ sql, err string }{
 		{"SELECT sf_inv(1)", "42501 permission denied for table sf_secret"},
 		{"SELECT sf_inv(k) FROM sf_keys", "42501 permission denied for table sf_secret"},
 		{"CREATE MATERIALIZED VIEW sf_v1 AS SELECT id, sf_inv(k) FROM sf_keys", "42501 permission denied for table sf_secret"},
 		{"SELECT sf_def(1)", ""},
 		{"SELECT sf_def(k) FROM sf_keys", ""},
 		{"CREATE MATERIALIZED VIEW sf_v2 AS SELECT id, sf_def(k) AS v FROM sf_keys", ""},
-	} {
-		_, err := conn.Exec(ctx, c.sql)
-		got := ""
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			got = pe.Code + " " + pe.Message
-		} else if err != nil {
-			t.Fatalf("%s: %v", c.sql, err)
-		}
-		if got != c.err {
-			t.Errorf("%s: %q, want %q", c.sql, got, c.err)
-		}
-	}
+	})
 	var v int
 	if err := conn.QueryRow(ctx, "SELECT sf_def(1)").Scan(&v); err != nil || v != 42 {
 		t.Fatalf("sf_def(1) = %d, %v; want 42", v, err)
