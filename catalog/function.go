@@ -60,13 +60,19 @@ type Function struct {
 	// "SELECT expr" it stands for.
 	Body string
 	// StdBody: the body was written RETURN expr.
-	StdBody    bool `json:",omitempty"`
+	StdBody bool `json:",omitempty"`
+	// AtomicBody: the body was written BEGIN ATOMIC SELECT ...; END (Body
+	// is that SELECT).
+	AtomicBody bool `json:",omitempty"`
 	Volatility byte
 	// Strict functions return NULL, without evaluating the body, when
 	// any argument is NULL (STRICT, RETURNS NULL ON NULL INPUT).
-	Strict  bool
-	Owner   string
-	Created time.Time
+	Strict bool
+	// SecurityDefiner: the body reads with its owner's rights (SECURITY
+	// DEFINER), not the caller's.
+	SecurityDefiner bool `json:",omitempty"`
+	Owner           string
+	Created         time.Time
 	// ACL lists the privileges (X EXECUTE) granted on the function
 	// (acl.go); nil while the default holds.
 	ACL []ACLItem `json:",omitempty"`

@@ -137,7 +137,9 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			volatilityGiven = true
 		case "strict":
 			f.Strict = d.Arg.GetBoolean().Boolval
-		case "parallel", "leakproof", "cost", "security":
+		case "security":
+			f.SecurityDefiner = d.Arg.GetBoolean().Boolval
+		case "parallel", "leakproof", "cost":
 			// Accepted: they change nothing for an inlined function.
 		default:
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "function option %s is not supported", strings.ToUpper(d.Defname))
@@ -174,11 +176,26 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	switch {
 	case cf.SqlBody != nil && len(asBody) > 0:
 		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "duplicate function body specified")
+	case cf.SqlBody != nil && cf.SqlBody.GetReturnStmt() == nil:
+		// BEGIN ATOMIC stmt; ... END: one SELECT is a query body.
+		var stmts []*pg.Node
+		if l := cf.SqlBody.GetList(); l != nil && len(l.Items) == 1 && l.Items[0].GetList() != nil {
+			stmts = l.Items[0].GetList().Items
+		}
+		if len(stmts) != 1 || stmts[0].GetSelectStmt() == nil {
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "BEGIN ATOMIC bodies of other than one SELECT are not supported")
+		}
+		text, err := parser.Deparse(stmts[0])
+		if err != nil {
+			return "", err
+		}
+		f.Body, f.AtomicBody = text, true
+		if body, err = planner.SQLFunctionBody(f.Body, f.RetType); err != nil {
+			return "", err
+		}
+		p.SQL, p.Offset = f.Body, 0
 	case cf.SqlBody != nil:
 		ret := cf.SqlBody.GetReturnStmt()
-		if ret == nil {
-			return "", sqlerr.New(sqlerr.FeatureNotSupported, "BEGIN ATOMIC bodies are not supported: write RETURN expr or AS $$ SELECT expr $$")
-		}
 		body = ret.Returnval
 		text, err := parser.DeparseExpr(body)
 		if err != nil {
@@ -507,6 +524,9 @@ func FunctionResult(f *catalog.Function) string {
 // FunctionBodyText is the body as written for AS, "RETURN expr" for a
 // SQL-standard body.
 func FunctionBodyText(f *catalog.Function) string {
+	if f.AtomicBody {
+		return "BEGIN ATOMIC\n " + f.Body + ";\nEND"
+	}
 	if f.StdBody {
 		return "RETURN " + strings.TrimPrefix(f.Body, "SELECT ")
 	}
@@ -581,7 +601,7 @@ func FunctionDef(f *catalog.Function) string {
 	if f.Strict {
 		b.WriteString(" STRICT\n")
 	}
-	if f.StdBody {
+	if f.StdBody || f.AtomicBody {
 		b.WriteString(FunctionBodyText(f) + "\n")
 	} else {
 		b.WriteString("AS $function$" + f.Body + "$function$\n")

@@ -14,7 +14,17 @@ import (
 // block marked <!-- functions: NAME --> runs statement by statement, and
 // a query followed by a line "-- a | b" must return that one row.
 func TestFunctionsDocExamples(t *testing.T) {
-	blocks := doctest.Blocks(t, "docs/functions.md", "(?s)<!-- functions: ([a-z-]+) -->\n```sql\n(.*?)```", 4)
+	runFunctionDocExamples(t, "docs/functions.md", "functions", 4)
+}
+
+// TestUserFunctionsDocExamples runs the examples of docs/user-functions.md
+// (blocks marked <!-- user-functions: NAME -->) the same way.
+func TestUserFunctionsDocExamples(t *testing.T) {
+	runFunctionDocExamples(t, "docs/user-functions.md", "user-functions", 1)
+}
+
+func runFunctionDocExamples(t *testing.T, doc, marker string, min int) {
+	blocks := doctest.Blocks(t, doc, "(?s)<!-- "+marker+": ([a-z-]+) -->\n```sql\n(.*?)```", min)
 	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	for _, b := range blocks {

@@ -139,6 +139,24 @@ func wantPgErr(t testing.TB, err error, code, msg string) *pgconn.PgError {
 	return pe
 }
 
+// execExpect runs each statement on conn and checks its outcome: "" for
+// success, else "SQLSTATE message" of the server error.
+func execExpect(t testing.TB, conn *pgx.Conn, cases []struct{ sql, err string }) {
+	t.Helper()
+	for _, c := range cases {
+		_, err := conn.Exec(context.Background(), c.sql)
+		got := ""
+		if pe := pgErr(err); pe != nil {
+			got = pe.Code + " " + pe.Message
+		} else if err != nil {
+			t.Fatalf("%s: %v", c.sql, err)
+		}
+		if got != c.err {
+			t.Errorf("%s: %q, want %q", c.sql, got, c.err)
+		}
+	}
+}
+
 // answersQuickly checks that a new client of url gets an answer within a
 // second.
 func answersQuickly(t testing.TB, url string) {

@@ -2,10 +2,7 @@ package engine_test
 
 import (
 	"context"
-	"errors"
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
 )
@@ -28,23 +25,11 @@ func TestMatViewCreationChecksReads(t *testing.T) {
 	if _, err := conn.Exec(ctx, "SET ROLE mc_r"); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ sql, err string }{
+	execExpect(t, conn, []struct{ sql, err string }{
 		{"CREATE MATERIALIZED VIEW mc_1 AS SELECT x FROM mc_secret", "42501 permission denied for table mc_secret"},
 		{"CREATE MATERIALIZED VIEW mc_2 AS SELECT * FROM mc_secret", "42501 permission denied for table mc_secret"},
 		{"CREATE MATERIALIZED VIEW mc_3 AS SELECT y FROM mc_secret", ""},
 		{"CREATE MATERIALIZED VIEW mc_4 AS SELECT y FROM mc_src", "42501 permission denied for table mc_src"},
 		{"CREATE MATERIALIZED VIEW mc_5 AS SELECT x FROM mc_src", ""},
-	} {
-		_, err := conn.Exec(ctx, c.sql)
-		got := ""
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			got = pe.Code + " " + pe.Message
-		} else if err != nil {
-			t.Fatalf("%s: %v", c.sql, err)
-		}
-		if got != c.err {
-			t.Errorf("%s: %q, want %q", c.sql, got, c.err)
-		}
-	}
+	})
 }

@@ -105,6 +105,9 @@ func (sp *streamPlanner) nestedLoop(n *stream.Node, j *plan.Join) *stream.Node {
 func subqueryRefusal(sq *plan.Subquery) error {
 	var err *sqlerr.Error
 	switch {
+	case sq.Func != "":
+		err = sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain a call of SQL function %s: its body is a query that may return more than one row per call", sq.Func).
+			WithHint("A view maintains a SQL function whose body is correlated with its arguments by equalities in WHERE and is an aggregate without GROUP BY, or fixes the primary key of the table it reads.")
 	case sq.Kind == plan.ScalarSubquery && sq.Correlated:
 		err = notIncremental("this correlated scalar subquery").(*sqlerr.Error).
 			WithHint("A view maintains a correlated scalar subquery correlated by equalities in its WHERE: over an aggregate without GROUP BY, or fixing the primary key of the table it reads.")

@@ -683,8 +683,6 @@ func (r *registry) addCatalogFuncs() {
 		}
 		arrayOp("=", b, func(x, y []*string) types.Datum { return arraysEqual(x, y) })
 		arrayOp("<>", b, func(x, y []*string) types.Datum { return !arraysEqual(x, y) })
-		// reloptions || ARRAY(SELECT ...) in psql's \d.
-		arrayOp("||", arr, func(x, y []*string) types.Datum { return formatArrayElems(append(x, y...)) })
 	}
 
 	// json_build_object(k, v, ...), which SQLAlchemy's column reflection

@@ -27,6 +27,75 @@ var AnyArray = types.T{Kind: types.Array}
 
 func isAnyArray(t types.T) bool { return t.Kind == types.Array && t.Elem == nil }
 
+// AnyNonArray is PostgreSQL's anynonarray: any type but an array
+// (text || anynonarray concatenates as text, arrays go to array_cat).
+var AnyNonArray = types.T{Kind: types.Unknown, OIDOverride: 2776}
+
+// AnyCompatible and AnyCompatibleArray are PostgreSQL's anycompatible
+// family: every argument so declared (the elements of the array ones)
+// is converted to one common type, chosen as for CASE or UNION, and an
+// AnyCompatibleArray result is an array of it (array_append(int[],
+// bigint) gives bigint[]).
+var (
+	AnyCompatible      = types.T{Kind: types.Unknown, OIDOverride: 5077}
+	AnyCompatibleArray = types.T{Kind: types.Array, OIDOverride: 5078}
+)
+
+func isCompatible(t types.T) bool { return t.OIDOverride == 5077 || t.OIDOverride == 5078 }
+
+// compatibleType returns the common type of the actual arguments in the
+// anycompatible slots of decl (array slots give their element type);
+// untyped literals count only when nothing else does, and then give text.
+// ok is false when the arguments do not fit together, as
+// check_generic_type_consistency refuses them.
+func compatibleType(decl, actual []types.T) (elem types.T, ok bool) {
+	var ins []types.T
+	hasArraySlot := false
+	for j, d := range decl {
+		if !isCompatible(d) {
+			continue
+		}
+		a := actual[j]
+		if d.Kind == types.Array {
+			hasArraySlot = true
+			if a.Kind == types.Unknown {
+				continue
+			}
+			if a.Kind != types.Array || a.Elem == nil {
+				return types.T{}, false
+			}
+			ins = append(ins, *a.Elem)
+			continue
+		}
+		if a.Kind != types.Unknown {
+			ins = append(ins, a)
+		}
+	}
+	if len(ins) == 0 {
+		return types.TText, true
+	}
+	t, err := CommonType(ins, "anycompatible")
+	if err != nil {
+		return types.T{}, false
+	}
+	if hasArraySlot && t.Kind == types.Array {
+		return types.T{}, false // no array of arrays
+	}
+	return t, true
+}
+
+// fitsCompatible reports whether actual fits the anycompatible slots of
+// decl (always, when decl has none).
+func fitsCompatible(decl, actual []types.T) bool {
+	for _, d := range decl {
+		if isCompatible(d) {
+			_, ok := compatibleType(decl, actual)
+			return ok
+		}
+	}
+	return true
+}
+
 // sameType is type identity as PostgreSQL resolution sees it: the type OID,
 // ignoring modifiers.
 func sameType(a, b types.T) bool {
@@ -97,6 +166,9 @@ var implicitCasts = map[[2]types.Kind]bool{
 // canImplicit reports whether a value of type from may be passed where
 // to is declared without an explicit cast.
 func canImplicit(from, to types.T) bool {
+	if to.OIDOverride == AnyNonArray.OIDOverride && to.Kind == types.Unknown {
+		return from.Kind != types.Array
+	}
 	if isAnyArray(to) {
 		return from.Kind == types.Array || from.Kind == types.Unknown
 	}
@@ -137,8 +209,18 @@ func expand(decl []types.T, variadic bool, nargs int) []types.T {
 // literal becomes text).
 func castTargets(decl, actual []types.T) []types.T {
 	out := make([]types.T, len(actual))
+	var elem, arr types.T
+	if fitsCompatible(decl, actual) {
+		elem, _ = compatibleType(decl, actual)
+		e := elem
+		arr = types.T{Kind: types.Array, Elem: &e}
+	}
 	for i, a := range actual {
 		switch {
+		case isCompatible(decl[i]) && decl[i].Kind != types.Array:
+			out[i] = elem
+		case isCompatible(decl[i]):
+			out[i] = arr
 		case isAny(decl[i]) && a.Kind == types.Unknown:
 			out[i] = types.TText
 		case isAny(decl[i]) || isAnyArray(decl[i]) && a.Kind == types.Array:
@@ -164,7 +246,7 @@ func selectCandidate(actual []types.T, cands [][]types.T, isOperator bool) (int,
 		if c == nil {
 			continue
 		}
-		ok := true
+		ok := fitsCompatible(c, actual)
 		for j, a := range actual {
 			if !canImplicit(a, c[j]) {
 				ok = false
@@ -255,7 +337,7 @@ func selectCandidate(actual []types.T, cands [][]types.T, isOperator bool) (int,
 			for _, i := range live {
 				d := cands[i][j]
 				cat, pref := category(d), preferred(d)
-				if isAny(d) {
+				if isAny(d) || isCompatible(d) {
 					cat, pref = 'P', false // pseudo-type: loses to a real string type
 				}
 				switch {
@@ -280,7 +362,7 @@ func selectCandidate(actual []types.T, cands [][]types.T, isOperator bool) (int,
 					}
 					d := cands[i][j]
 					cat, pref := category(d), preferred(d)
-					if isAny(d) {
+					if isAny(d) || isCompatible(d) {
 						cat, pref = 'P', false
 					}
 					if cat != slotCat[j] || (slotPref[j] && !pref) {
@@ -301,8 +383,15 @@ func selectCandidate(actual []types.T, cands [][]types.T, isOperator bool) (int,
 		// Assume the unknowns have the type of the known inputs.
 		if known != nil && knownSame {
 			var keep []int
+			assumed := make([]types.T, len(actual))
+			for j, a := range actual {
+				assumed[j] = a
+				if a.Kind == types.Unknown {
+					assumed[j] = *known
+				}
+			}
 			for _, i := range live {
-				ok := true
+				ok := fitsCompatible(cands[i], assumed)
 				for j, a := range actual {
 					if a.Kind == types.Unknown && !canImplicit(*known, cands[i][j]) {
 						ok = false

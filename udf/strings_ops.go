@@ -26,8 +26,8 @@ import (
 func (r *registry) addStringOps() {
 	t := types.TText
 	r.op(&Scalar{Name: "||", Args: ts(t, t), Ret: t, Strict: true, Eval: concatText})
-	r.op(&Scalar{Name: "||", Args: ts(t, Any), Ret: t, Strict: true, Eval: concatText, EvalTyped: concatAny})
-	r.op(&Scalar{Name: "||", Args: ts(Any, t), Ret: t, Strict: true, Eval: concatText, EvalTyped: concatAny})
+	r.op(&Scalar{Name: "||", Args: ts(t, AnyNonArray), Ret: t, Strict: true, Eval: concatText, EvalTyped: concatAny})
+	r.op(&Scalar{Name: "||", Args: ts(AnyNonArray, t), Ret: t, Strict: true, Eval: concatText, EvalTyped: concatAny})
 	r.op(&Scalar{Name: "||", Args: ts(types.TBytea, types.TBytea), Ret: types.TBytea, Strict: true,
 		Eval: rowFunc(ts(types.TBytea, types.TBytea), types.TBytea, true, func(_ *Env, a []types.Datum) (types.Datum, error) {
 			return append(append([]byte(nil), a[0].([]byte)...), a[1].([]byte)...), nil

@@ -52,7 +52,7 @@ func ProcSrc(f *catalog.Function) string {
 	if f.IsAggregate() && f.Language == "internal" {
 		return "aggregate_dummy"
 	}
-	if f.StdBody {
+	if f.StdBody || f.AtomicBody {
 		return ""
 	}
 	return f.Body
@@ -140,8 +140,11 @@ func isUserRoutineRows(s *Snapshot) []row {
 			ret = DataType(f.RetType)
 		}
 		body := f.Body
-		if f.StdBody {
+		switch {
+		case f.StdBody:
 			body = "RETURN " + strings.TrimPrefix(f.Body, "SELECT ")
+		case f.AtomicBody:
+			body = "BEGIN ATOMIC\n " + f.Body + ";\nEND"
 		}
 		routineBody, extLang := "SQL", "SQL"
 		if f.Language != "sql" {

@@ -135,4 +135,7 @@ type SubqueryNode[E, R any] struct {
 	// OuterTypes are the column types of the row the subquery is
 	// evaluated for (the outer row of its OuterRefs).
 	OuterTypes []types.T
+	// Func is the signature of the SQL function whose query body this
+	// subquery is, for messages ("" for a subquery written as such).
+	Func string
 }

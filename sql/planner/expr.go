@@ -56,6 +56,9 @@ func (b *exprBinder) bind(n *pg.Node) (plan.Scalar, error) {
 		return b.bindConst(n.GetAConst())
 	case n.GetParamRef() != nil:
 		pr := n.GetParamRef()
+		if e, ok, err := b.bodyParam(int(pr.Number), b.p.pos(pr.Location)); ok {
+			return e, err
+		}
 		return b.p.param(int(pr.Number)-1, b.p.pos(pr.Location))
 	case n.GetTypeCast() != nil:
 		tc := n.GetTypeCast()
@@ -283,6 +286,9 @@ func (b *exprBinder) bindColumnRef(cr *pg.ColumnRef) (plan.Scalar, error) {
 	}
 	depth, idx, col, err := b.scope.resolve(qual, name, b.p.pos(cr.Location))
 	if err != nil {
+		if e, ok := b.bodyArgByName(qual, name); ok {
+			return e, nil
+		}
 		return nil, err
 	}
 	b.p.noteColumn(col)

@@ -38,6 +38,10 @@ type scope struct {
 	// lateral holds, while a FROM item is planned, the columns of the
 	// items before it, which a LATERAL item may name (lateral.go).
 	lateral []column
+	// bodyCaller counts the SQL function query bodies being bound whose
+	// caller this scope is (sqlfunc_query.go): names in a body do not
+	// reach the caller's columns.
+	bodyCaller int
 }
 
 // resolve finds a column by optional qualifier and name. It returns the
@@ -68,6 +72,9 @@ func (s *scope) resolve(qual, name string, pos int) (depth, idx int, col column,
 			}
 			return d, found, sc.cols[found], nil
 		}
+		if sc.parent != nil && sc.parent.bodyCaller > 0 {
+			break
+		}
 	}
 	if qual != "" {
 		if !s.hasTable(qual) {
@@ -84,6 +91,9 @@ func (s *scope) hasTable(qual string) bool {
 			if c.table == qual {
 				return true
 			}
+		}
+		if sc.parent != nil && sc.parent.bodyCaller > 0 {
+			break
 		}
 	}
 	return false

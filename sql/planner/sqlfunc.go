@@ -43,6 +43,8 @@ type sqlFuncState struct {
 	// defining is the function CREATE FUNCTION is checking: calls to its
 	// signature resolve to it, so self-recursion is found.
 	defining *catalog.Function
+	// frames holds the query bodies being bound, innermost last.
+	frames []*funcFrame
 }
 
 // bodyShapeError refuses bodies that are not one SELECT of one expression.
@@ -67,7 +69,21 @@ func SQLFunctionBody(body string, ret types.T) (*pg.Node, error) {
 	case stmts[0].Ext != nil || stmts[0].AST.GetSelectStmt() == nil:
 		return nil, bodyShapeError("a body that is not a SELECT")
 	}
-	return SelectBodyExpr(stmts[0].AST.GetSelectStmt(), ret)
+	sel := stmts[0].AST.GetSelectStmt()
+	if !simpleSelect(sel) {
+		return stmts[0].AST, nil
+	}
+	return SelectBodyExpr(sel, ret)
+}
+
+// simpleSelect reports whether sel is a SELECT of a select list alone
+// (no FROM, WHERE, set operation or other clause): such a body inlines
+// as its expression. Other bodies are queries (queryBody).
+func simpleSelect(sel *pg.SelectStmt) bool {
+	return sel.Op == pg.SetOperation_SETOP_NONE && len(sel.ValuesLists) == 0 && len(sel.FromClause) == 0 &&
+		sel.WhereClause == nil && len(sel.GroupClause) == 0 && sel.HavingClause == nil && len(sel.WindowClause) == 0 &&
+		len(sel.SortClause) == 0 && sel.LimitCount == nil && sel.LimitOffset == nil && len(sel.DistinctClause) == 0 &&
+		sel.WithClause == nil && sel.IntoClause == nil
 }
 
 // SelectBodyExpr checks that sel is a SELECT of one expression without
@@ -117,6 +133,16 @@ func (p *Planner) CheckSQLFunction(f *catalog.Function, body *pg.Node) error {
 	defer func() { p.sqlFuncs = saved }()
 	p.sqlFuncs.defining = f
 	p.sqlFuncs.stack = append(slices.Clone(saved.stack), f)
+	if sel := body.GetSelectStmt(); sel != nil {
+		// The arguments are the columns of the calling scope here.
+		cols := make([]column, len(f.ArgTypes))
+		for i, t := range f.ArgTypes {
+			cols[i] = column{t: t, hidden: true, qualifiedOnly: true}
+		}
+		b := p.binder(&scope{cols: cols}, "SQL function body")
+		_, err := b.queryBody(f, sel, args, 0)
+		return err
+	}
 	e, err := p.bindSQLBody(f, body, args)
 	if err != nil {
 		return err
@@ -270,12 +296,14 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 	if err := p.checkStreamVolatility(f); err != nil {
 		return nil, true, withPos(err, pos)
 	}
-	e, err = p.inlineSQLFunction(f, args, pos)
+	e, err = p.inlineSQLFunction(b, f, args, pos)
 	return e, true, err
 }
 
-// inlineSQLFunction binds a call of f with the bound arguments args.
-func (p *Planner) inlineSQLFunction(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+// inlineSQLFunction binds a call of f with the bound arguments args; b is
+// the caller's binder (nil where the arguments are not columns of a query,
+// as for an aggregate's support functions).
+func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	for _, g := range p.sqlFuncs.stack {
 		if g.OID == f.OID && (f.OID != 0 || g == f) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself recursively: recursive SQL functions are not supported", f.Signature()).WithPosition(pos)
@@ -308,9 +336,18 @@ func (p *Planner) inlineSQLFunction(f *catalog.Function, args []plan.Scalar, pos
 	savedSQL, savedOff, savedState := p.SQL, p.Offset, p.sqlFuncs
 	p.SQL, p.Offset = f.Body, 0
 	p.sqlFuncs.stack = append(slices.Clone(savedState.stack), f)
-	e, err := p.bindSQLBody(f, body, cast)
-	if err == nil {
-		e, err = p.sqlFuncResult(f, e)
+	var e plan.Scalar
+	if sel := body.GetSelectStmt(); sel != nil {
+		if b == nil {
+			err = sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s reads tables: it cannot be an aggregate's support function", f.Signature())
+		} else {
+			e, err = b.queryBody(f, sel, cast, pos)
+		}
+	} else {
+		e, err = p.bindSQLBody(f, body, cast)
+		if err == nil {
+			e, err = p.sqlFuncResult(f, e)
+		}
 	}
 	p.SQL, p.Offset, p.sqlFuncs = savedSQL, savedOff, savedState
 	if err != nil {

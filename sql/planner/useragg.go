@@ -205,7 +205,7 @@ func (p *Planner) SupportFunction(s catalog.AggSupport, args []types.T, pos int)
 	for i, t := range f.ArgTypes {
 		cols[i] = &plan.ColRef{Idx: i, T: t, Name: f.ArgNames[i]}
 	}
-	e, err := p.inlineSQLFunction(f, cols, pos)
+	e, err := p.inlineSQLFunction(nil, f, cols, pos)
 	if err != nil {
 		return nil, err
 	}
