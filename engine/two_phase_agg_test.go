@@ -19,6 +19,7 @@ var twoPhaseCases = []viewFormCase{
 	{"whole", "SELECT count(*) AS n, sum(v) AS s, avg(f) AS a, bool_or(v = 5) AS any5 FROM t"},
 	{"extremes", "SELECT k, min(v) AS lo, max(s) AS hi, count(*) AS n, sum(v) AS s FROM a GROUP BY k"},
 	{"extremes_all", "SELECT min(v) AS lo, max(v) AS hi FROM a"},
+	{"js_merge", "SELECT k, js_sum(v) AS js, sum(v) AS s FROM a GROUP BY k"},
 }
 
 // TestTwoPhaseAggDifferential applies random inserts, updates and
@@ -31,6 +32,13 @@ func TestTwoPhaseAggDifferential(t *testing.T) {
 	s.execAll(t,
 		"CREATE TABLE t (id int PRIMARY KEY, k int, s text, v int, f float8, d numeric, iv interval)",
 		"CREATE TABLE a (id int PRIMARY KEY, k int, s text, v int) APPEND ONLY",
+		`CREATE AGGREGATE js_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
+export function create_state() { return {s: 0, n: 0}; }
+export function accumulate(st, v) { if (v !== null) { st.s += v; st.n++; } return st; }
+export function retract(st, v) { if (v !== null) { st.s -= v; st.n--; } return st; }
+export function merge(a, b) { a.s += b.s; a.n += b.n; return a; }
+export function finish(st) { return st.n === 0 ? null : st.s; }
+$$`,
 	)
 	r := rand.New(rand.NewPCG(17, 2))
 	var live []int
