@@ -36,16 +36,7 @@ func BenchmarkSkewedGroupBy(b *testing.B) {
 					SELECT CASE WHEN v %% 10 < 9 THEN 0 ELSE k END AS key, count(*) AS n, sum(v) AS s FROM %s GROUP BY 1`, mv, src)); err != nil {
 					b.Fatal(err)
 				}
-				for {
-					var n int64
-					if err := conn.QueryRow(ctx, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv).Scan(&n); err != nil {
-						b.Fatal(err)
-					}
-					if n == rows {
-						break
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
+				awaitRows(b, conn, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv, rows, 20*time.Millisecond)
 				wall += time.Since(start)
 				cpu += processCPU(b) - cpu0
 				execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)

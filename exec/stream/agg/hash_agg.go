@@ -463,18 +463,8 @@ func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
 	if h.spec.Phase == PhaseGlobal {
 		return h.combine(c)
 	}
-	h.w = stream.Grow(h.w, n)
-	h.ids = stream.Grow(h.ids, n)
-	w, ids := h.w[:n], h.ids[:n]
-	for i, op := range c.Ops[:n] {
-		w[i] = aggWeights[op&3]
-	}
-	late := h.markLate(c, w)
-	if h.global {
-		for i := range ids {
-			ids[i] = hashAggGlobal
-		}
-	} else if err := h.assign(c, ids, late); err != nil {
+	w, ids, err := h.groupIDs(c)
+	if err != nil {
 		return err
 	}
 	dirty, rc := h.dirty, h.rowCount
@@ -512,6 +502,27 @@ func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
 		}
 	}
 	return nil
+}
+
+// groupIDs returns the weight of every row of c (0 for late rows) and
+// its group, creating groups as needed.
+func (h *hashAgg) groupIDs(c *stream.Chunk) (w []int64, ids []uint32, err error) {
+	n := c.N
+	h.w = stream.Grow(h.w, n)
+	h.ids = stream.Grow(h.ids, n)
+	w, ids = h.w[:n], h.ids[:n]
+	for i, op := range c.Ops[:n] {
+		w[i] = aggWeights[op&3]
+	}
+	late := h.markLate(c, w)
+	if h.global {
+		for i := range ids {
+			ids[i] = hashAggGlobal
+		}
+	} else if err := h.assign(c, ids, late); err != nil {
+		return nil, nil, err
+	}
+	return w, ids, nil
 }
 
 // updateDistinct folds chunk c into every member of dedup table d, each

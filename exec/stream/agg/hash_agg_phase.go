@@ -195,20 +195,9 @@ func (h *hashAgg) localWatermark(v int64, val types.Datum) error {
 // combine merges a chunk of partial states into the groups (global
 // half).
 func (h *hashAgg) combine(c *stream.Chunk) error {
-	n := c.N
 	k := len(h.spec.GroupCols)
-	h.w = stream.Grow(h.w, n)
-	h.ids = stream.Grow(h.ids, n)
-	w, ids := h.w[:n], h.ids[:n]
-	for i, op := range c.Ops[:n] {
-		w[i] = aggWeights[op&3]
-	}
-	late := h.markLate(c, w)
-	if h.global {
-		for i := range ids {
-			ids[i] = hashAggGlobal
-		}
-	} else if err := h.assign(c, ids, late); err != nil {
+	w, ids, err := h.groupIDs(c)
+	if err != nil {
 		return err
 	}
 	rows, ok := c.Cols[k].(*array.Int64)
