@@ -147,6 +147,11 @@ type Relation struct {
 	// in (0 or 1: one); fixed at CREATE, since each instance keeps its
 	// own state tables.
 	Parallelism int `json:",omitempty"`
+	// TwoPhaseAgg is streaming_two_phase_agg when the view or sink was
+	// created: whether its parallel aggregations run in a local and a
+	// global half ("" or "off": no). Fixed at CREATE, as the halves lay
+	// out their state differently from one aggregation.
+	TwoPhaseAgg string `json:",omitempty"`
 	// ViewKey lists a materialized view's columns whose key encoding is
 	// the storage key of its rows, in key order (nil: a key the view does
 	// not show); ad-hoc reads narrow a scan of the view by it as they do

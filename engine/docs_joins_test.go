@@ -112,3 +112,9 @@ func TestDocsStateWarningsExample(t *testing.T) {
 func TestDocsLateRowsExample(t *testing.T) {
 	runDocBlocks(t, "../docs/streaming.md", "### Late rows")
 }
+
+// The two-phase aggregation example of docs/streaming.md gives the
+// results and the plan shown.
+func TestDocsTwoPhaseAggExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "### Two-phase aggregation")
+}

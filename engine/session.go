@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"streamsql/exec"
+	"streamsql/lower"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
@@ -56,6 +57,7 @@ var settings = map[string]setting{
 	"implicit_flush":                      {def: "off", desc: "Makes every DML statement return only once its effects are visible in every view."},
 	"subscribe_buffer_rows":               {def: "100000", desc: "Sets how many changes may wait for a slow SUBSCRIBE client before it is cut off."},
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
+	"streaming_two_phase_agg":             {def: "off", desc: "Sets whether aggregations of new parallel streaming jobs run in a local and a global phase (auto, on, off)."},
 	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
 	"barrier_write_delay":                 {def: "10ms", desc: "Sets the longest a table write waits for the barrier that makes it visible in views (0: the next interval)."},
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
@@ -302,6 +304,12 @@ func (s *Session) set(name, value string) error {
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"streaming_parallelism\": %q", value)
 		}
+	case "streaming_two_phase_agg":
+		v, err := lower.CheckTwoPhaseAgg(strings.ToLower(strings.Trim(value, "'\" ")))
+		if err != nil {
+			return err
+		}
+		value = v
 	case "udf_timeout":
 		if d, err := udf.ParseDurationSetting(value); err != nil || d < time.Millisecond || d > time.Hour {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"udf_timeout\": %q (a duration from 1ms to 1h, such as 500ms or 2s)", value)

@@ -115,7 +115,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Name.Name, Kind: catalog.KindSink, Definition: def,
 		Options: map[string]string{}, Format: cs.Format, Encode: cs.Encode, Owner: s.currentUser(), Created: time.Now(),
-		Parallelism: s.streamingParallelism()}
+		Parallelism: s.streamingParallelism(), TwoPhaseAgg: s.vars["streaming_two_phase_agg"]}
 	for _, o := range cs.Options {
 		r.Options[strings.ToLower(o.Key)] = o.Value
 	}
@@ -129,7 +129,7 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	p.Deps = map[uint32]bool{}
 	p.ColDeps = map[uint32]map[int16]bool{}
 	r.SearchPath = p.SearchPath
-	plan, err := s.e.planStream(p, sel, lower.StreamOptions{Name: r.Name, Parallelism: r.Parallelism, Sink: mk})
+	plan, err := s.e.planStream(p, sel, lower.StreamOptions{Name: r.Name, Parallelism: r.Parallelism, TwoPhaseAgg: r.TwoPhaseAgg, Sink: mk})
 	if err != nil {
 		return "", err
 	}

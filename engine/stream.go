@@ -158,7 +158,8 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 	for _, c := range r.VisibleColumns() {
 		names = append(names, c.Name)
 	}
-	opts := lower.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism}
+	opts := lower.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism,
+		TwoPhaseAgg: r.TwoPhaseAgg}
 	lateOptionsOf(r).streamOptions(&opts)
 	if r.Kind == catalog.KindSink {
 		opts.ColNames = nil
@@ -219,7 +220,8 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
 	p.ColDeps = map[uint32]map[int16]bool{}
-	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism()}
+	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism(),
+		TwoPhaseAgg: s.vars["streaming_two_phase_agg"]}
 	late.streamOptions(&opts)
 	plan, err := s.e.planStream(p, sel, opts)
 	if err != nil {
@@ -236,7 +238,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
-		Parallelism: opts.Parallelism, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
+		Parallelism: opts.Parallelism, TwoPhaseAgg: opts.TwoPhaseAgg, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
 	late.store(r)
 	if err := s.e.createStream(ctx, r, plan, p.Deps, sel); err != nil {
 		return "", nil, err
@@ -298,7 +300,7 @@ func (s *Session) explainStream(ctas *pg.CreateTableAsStmt, ext *parser.MatViewE
 	p := s.e.streamPlanner(def, s.currentUser())
 	p.SearchPath = s.searchPath()
 	plan, err := s.e.planStream(p, sel, lower.StreamOptions{Name: ctas.Into.Rel.Relname, EmitOnWindowClose: ext != nil && ext.EmitOnWindowClose,
-		Parallelism: s.streamingParallelism()})
+		Parallelism: s.streamingParallelism(), TwoPhaseAgg: s.vars["streaming_two_phase_agg"]})
 	if err != nil {
 		return nil, err
 	}

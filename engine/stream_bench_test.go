@@ -5,7 +5,25 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
+
+// awaitRows polls q, a query of one count, every poll until it returns
+// want.
+func awaitRows(b *testing.B, conn *pgx.Conn, q string, want int64, poll time.Duration) {
+	b.Helper()
+	for {
+		var n int64
+		if err := conn.QueryRow(context.Background(), q).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		if n == want {
+			return
+		}
+		time.Sleep(poll)
+	}
+}
 
 // BenchmarkStreamGroupBy measures a streaming GROUP BY end to end: a
 // datagen source of 2 million rows with 1,000 keys feeds a materialized
@@ -31,16 +49,7 @@ func BenchmarkStreamGroupBy(b *testing.B) {
 				if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS SELECT k, count(*) AS n, sum(v) AS s FROM %s GROUP BY k", mv, src)); err != nil {
 					b.Fatal(err)
 				}
-				for {
-					var n int64
-					if err := conn.QueryRow(ctx, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv).Scan(&n); err != nil {
-						b.Fatal(err)
-					}
-					if n == rows {
-						break
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
+				awaitRows(b, conn, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv, rows, 50*time.Millisecond)
 				el := time.Since(start)
 				b.ReportMetric(float64(rows)/el.Seconds(), "rows/s")
 				execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)

@@ -37,6 +37,8 @@ func checkViewOn(t *testing.T, conn *pgx.Conn, when, view, query string, minRows
 			t.Fatal(err)
 		}
 		if n != 0 {
+			t.Logf("only in the view: %v", rowValues(t, conn, "SELECT * FROM "+view+" EXCEPT ALL ("+query+")"))
+			t.Logf("only in the query: %v", rowValues(t, conn, "("+query+") EXCEPT ALL SELECT * FROM "+view))
 			t.Fatalf("%s: %d rows differ between the view %s and its query", when, n, view)
 		}
 	}
@@ -80,4 +82,23 @@ func jobState(t *testing.T, s *benchStack, view string) (bytes, evicted, reads i
 	}
 	t.Fatalf("SHOW JOBS has no %s", view)
 	return
+}
+
+// rowValues returns the rows of q, for a failure message.
+func rowValues(t *testing.T, conn *pgx.Conn, q string) [][]any {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
 }

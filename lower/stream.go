@@ -78,6 +78,9 @@ type StreamOptions struct {
 	IdleTimeout time.Duration
 	// Parallelism is how many instances each keyed operator runs in.
 	Parallelism int
+	// TwoPhaseAgg says when a parallel aggregation splits into a local
+	// and a global half (stream_two_phase.go); "" is off.
+	TwoPhaseAgg string
 	// Sources returns the connector of a source.
 	Sources func(r *catalog.Relation) (stream.SourceSpec, error)
 	// Read returns the reader a subquery in the job's scalars reads
@@ -111,7 +114,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		}
 	}
 	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, dropLate: o.DropLate,
-		lateness: o.AllowedLateness, idle: o.IdleTimeout, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
+		lateness: o.AllowedLateness, idle: o.IdleTimeout, splitMode: o.TwoPhaseAgg, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	sp.compiler = sp.batchCompiler(o.Read)
 	logical := sp.optimize(q.Plan)
 	n, m, err := sp.convert(logical)
@@ -125,7 +128,8 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		n = sp.eowcBuffer(n)
 	}
 	if o.Parallelism > 1 {
-		n = parallelize(n, o.Parallelism)
+		sp.settleSplits()
+		n = parallelize(n, o.Parallelism, sp.splits)
 		if n.Instances() > 1 {
 			n = exchange(n, nil, 0)
 		}
@@ -249,10 +253,15 @@ type streamPlanner struct {
 	// lateness is StreamOptions.AllowedLateness.
 	lateness int64
 	// idle is StreamOptions.IdleTimeout.
-	idle    time.Duration
-	tables  map[uint32]bool
-	views   map[uint32]bool
-	sources map[uint32]bool
+	idle time.Duration
+	// splitMode is StreamOptions.TwoPhaseAgg; splits are the aggregations
+	// to split, splitRefused says one could not be.
+	splitMode    string
+	splits       map[*agg.HashAggSpec]bool
+	splitRefused bool
+	tables       map[uint32]bool
+	views        map[uint32]bool
+	sources      map[uint32]bool
 }
 
 func notIncremental(format string, args ...any) error {
@@ -772,6 +781,7 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 		sp.eowcDone = true
 		n.AppendOnly = true
 	}
+	sp.twoPhase(spec)
 	n.StateTables = []string{"groups: group key -> row count and aggregate states (a window's groups are deleted once the watermark passes it)",
 		"inputs of min/max/string_agg/DISTINCT: (group key, aggregate, value) -> count"}
 	return n, identity(len(n.Types)), nil

@@ -18,17 +18,21 @@ import (
 // run in the instances of their input. Operators whose state is not keyed
 // (a global aggregate, the EMIT ON WINDOW CLOSE buffer, row ids, watermark
 // generation, the view itself) run once, behind a gathering exchange.
-func parallelize(n *stream.Node, p int) *stream.Node {
+// The aggregations in splits run in two phases (stream_two_phase.go).
+func parallelize(n *stream.Node, p int, splits map[*agg.HashAggSpec]bool) *stream.Node {
 	if n.Source != nil {
 		return n
 	}
 	for i, in := range n.Inputs {
-		n.Inputs[i] = parallelize(in, p)
+		n.Inputs[i] = parallelize(in, p, splits)
 	}
 	// keys[i]: the columns of input i that partition the operator's state.
 	var keys [][]int
 	switch s := n.Spec.(type) {
 	case *agg.HashAggSpec:
+		if splits[s] && p > 1 {
+			return splitAgg(n, s, p)
+		}
 		keys = [][]int{s.GroupCols}
 	case *join.HashJoinSpec:
 		keys = [][]int{s.LeftKeys, s.RightKeys}

@@ -399,15 +399,16 @@ type aggFloatSlot struct {
 }
 
 // fold takes in x with weight w (a retraction when negative): finite
-// values go into the running sum, the others are counted by class.
-func (s *aggFloatSlot) fold(x float64, w int64) {
+// values go into the running sum, the others are counted by class. keep
+// keeps a sum whose count nets to zero (a partial state, see aggDelta).
+func (s *aggFloatSlot) fold(x float64, w int64, keep bool) {
 	s.cnt += w
 	if x-x == 0 {
 		s.sum += float64(w) * x
 	} else {
 		s.sp.add(x < 0, !math.IsNaN(x), w)
 	}
-	if s.cnt == 0 {
+	if s.cnt == 0 && !keep {
 		// Nothing left: drop the rounding residue of retractions.
 		s.sum = 0
 	}
@@ -416,8 +417,9 @@ func (s *aggFloatSlot) fold(x float64, w int64) {
 // aggSumFloat is sum and avg over real and double precision.
 type aggSumFloat struct {
 	aggNoSets
-	avg bool
-	v   []aggFloatSlot
+	avg   bool
+	delta bool // aggDelta
+	v     []aggFloatSlot
 }
 
 func (a *aggSumFloat) grow(n int)     { a.v = stream.Grow(a.v, n) }
@@ -427,9 +429,9 @@ func (a *aggSumFloat) update(ids []uint32, w []int64, args []arrow.Array) error 
 	col := args[0]
 	switch c := col.(type) {
 	case *array.Float64:
-		aggSumFloats(a.v, ids, w, c.Float64Values(), col)
+		aggSumFloats(a.v, ids, w, c.Float64Values(), col, a.delta)
 	case *array.Float32:
-		aggSumFloats(a.v, ids, w, c.Float32Values(), col)
+		aggSumFloats(a.v, ids, w, c.Float32Values(), col, a.delta)
 	case *array.Null:
 	default:
 		return fmt.Errorf("sum: unexpected column %s", col.DataType())
@@ -437,20 +439,20 @@ func (a *aggSumFloat) update(ids []uint32, w []int64, args []arrow.Array) error 
 	return nil
 }
 
-func aggSumFloats[V float32 | float64](v []aggFloatSlot, ids []uint32, w []int64, vals []V, col arrow.Array) {
+func aggSumFloats[V float32 | float64](v []aggFloatSlot, ids []uint32, w []int64, vals []V, col arrow.Array, keep bool) {
 	nulls := col.NullN() > 0
 	for i, g := range ids {
 		wi := w[i]
 		if wi == 0 || (nulls && col.IsNull(i)) {
 			continue
 		}
-		v[g].fold(float64(vals[i]), wi)
+		v[g].fold(float64(vals[i]), wi, keep)
 	}
 }
 
 func (a *aggSumFloat) updateRow(g uint32, args []types.Datum, w int64) error {
 	if args[0] != nil {
-		a.v[g].fold(args[0].(float64), w)
+		a.v[g].fold(args[0].(float64), w, a.delta)
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func addBig(acc *big.Int, v *big.Int, w int64) {
 
 // fold takes in (y, x) (pair) or x with weight w (+1 or -1); t1 and t2
 // are scratch.
-func (s *aggMomentSlot) fold(y, x float64, pair bool, w int64, t1, t2 *big.Int) {
+func (s *aggMomentSlot) fold(y, x float64, pair bool, w int64, t1, t2 *big.Int, keep bool) {
 	s.n += w
 	fx, fy := finite(x), !pair || finite(y)
 	if !fx {
@@ -112,7 +112,7 @@ func (s *aggMomentSlot) fold(y, x float64, pair bool, w int64, t1, t2 *big.Int) 
 			addBig(&s.sxy, fixedProduct(t1, t2, x, y), w)
 		}
 	}
-	if s.n == 0 {
+	if s.n == 0 && !keep {
 		*s = aggMomentSlot{}
 	}
 }
@@ -143,6 +143,7 @@ type aggMoments struct {
 	fn           string
 	pair         bool
 	sample, sqrt bool
+	delta        bool // aggDelta
 	v            []*aggMomentSlot
 	t1, t2       big.Int
 }
@@ -199,7 +200,7 @@ func (a *aggMoments) update(ids []uint32, w []int64, args []arrow.Array) error {
 		if a.pair {
 			y = ys[i]
 		}
-		a.slot(g).fold(y, xs[i], a.pair, w[i], &a.t1, &a.t2)
+		a.slot(g).fold(y, xs[i], a.pair, w[i], &a.t1, &a.t2, a.delta)
 	}
 	return nil
 }
@@ -209,11 +210,11 @@ func (a *aggMoments) updateRow(g uint32, args []types.Datum, w int64) error {
 		if args[0] == nil || args[1] == nil {
 			return nil
 		}
-		a.slot(g).fold(args[0].(float64), args[1].(float64), true, w, &a.t1, &a.t2)
+		a.slot(g).fold(args[0].(float64), args[1].(float64), true, w, &a.t1, &a.t2, a.delta)
 		return nil
 	}
 	if args[0] != nil {
-		a.slot(g).fold(0, args[0].(float64), false, w, &a.t1, &a.t2)
+		a.slot(g).fold(0, args[0].(float64), false, w, &a.t1, &a.t2, a.delta)
 	}
 	return nil
 }
@@ -309,7 +310,7 @@ func readBig(buf []byte, v *big.Int) ([]byte, error) {
 
 func (a *aggMoments) encode(buf []byte, g uint32) []byte {
 	s := a.v[g]
-	if s == nil || s.n == 0 {
+	if s == nil || (s.n == 0 && !a.delta) {
 		return append(buf, 0)
 	}
 	buf = append(buf, 1)
@@ -354,6 +355,7 @@ type aggNumVarSlot struct {
 type aggNumVar struct {
 	aggNoSets
 	sample, sqrt bool
+	delta        bool // aggDelta
 	v            []*aggNumVarSlot
 	d, sq        apd.Decimal
 }
@@ -383,7 +385,7 @@ func (a *aggNumVar) fold(g uint32, d *apd.Decimal, w int64) error {
 	if err1 != nil || err2 != nil {
 		return sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
 	}
-	if s.n == 0 {
+	if s.n == 0 && !a.delta {
 		a.v[g] = nil
 	}
 	return nil
@@ -477,8 +479,9 @@ type aggBitSlot struct {
 // aggBits is bit_and, bit_or or bit_xor.
 type aggBits struct {
 	aggNoSets
-	fn string
-	v  []*aggBitSlot
+	fn    string
+	delta bool // aggDelta
+	v     []*aggBitSlot
 }
 
 func (a *aggBits) grow(n int)     { a.v = stream.Grow(a.v, n) }
@@ -492,7 +495,7 @@ func (a *aggBits) fold(g uint32, x, w int64) {
 	}
 	s.n += w
 	udf.BitCount(&s.ones, x, w)
-	if s.n == 0 {
+	if s.n == 0 && !a.delta {
 		a.v[g] = nil
 	}
 }

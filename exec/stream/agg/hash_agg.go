@@ -116,15 +116,28 @@ type HashAggSpec struct {
 	// late_rows relation column): the tables, sources and views the
 	// operator's input reads.
 	LateRelation string
+	// Phase is the half of a two-phase aggregation this is
+	// (hash_agg_phase.go), or PhaseSingle.
+	Phase AggPhase
+	// NoSplit says, for EXPLAIN, why the aggregation runs in one phase
+	// though two were asked for.
+	NoSplit string
 }
 
 func (s *HashAggSpec) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("StreamHashAgg")
-	if len(s.GroupCols) > 0 {
-		sb.WriteString(" group by " + batch.ColList(s.GroupCols))
+	if s.Phase == PhaseGlobal {
+		s.explainPhase(&sb)
+	} else {
+		if s.Phase == PhaseLocal {
+			s.explainPhase(&sb)
+		}
+		if len(s.GroupCols) > 0 {
+			sb.WriteString(" group by " + batch.ColList(s.GroupCols))
+		}
+		batch.ExplainAggsWith(&sb, s.Aggs, streamAggExplain)
 	}
-	batch.ExplainAggsWith(&sb, s.Aggs, streamAggExplain)
 	if s.AppendOnly {
 		sb.WriteString(" append-only")
 	}
@@ -133,6 +146,9 @@ func (s *HashAggSpec) Explain() string {
 		if s.EmitOnClose {
 			sb.WriteString(" emit on window close")
 		}
+	}
+	if s.NoSplit != "" {
+		sb.WriteString(" one phase: " + s.NoSplit)
 	}
 	return sb.String()
 }
@@ -172,14 +188,20 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		out:    out,
 		global: len(s.GroupCols) == 0,
 		eoc:    s.EmitOnClose && s.WindowCol >= 0,
-		groups: hashAggTables{
-			b.NewStateTable(stream.AscKeys(s.GroupTypes...), s.GroupTypes),
-			b.NewStateTable(stream.AscKeys(s.GroupTypes...), nil)},
 		winCol: -1,
 	}
-	h.outTypes = append(slices.Clone(s.GroupTypes), make([]types.T, len(s.Aggs))...)
-	for i, a := range s.Aggs {
-		h.outTypes[len(s.GroupTypes)+i] = a.T
+	local := s.Phase == PhaseLocal
+	if local {
+		h.outTypes = s.PartialTypes()
+	} else {
+		// A local half keeps no state across epochs: no state tables.
+		h.groups = hashAggTables{
+			b.NewStateTable(stream.AscKeys(s.GroupTypes...), s.GroupTypes),
+			b.NewStateTable(stream.AscKeys(s.GroupTypes...), nil)}
+		h.outTypes = append(slices.Clone(s.GroupTypes), make([]types.T, len(s.Aggs))...)
+		for i, a := range s.Aggs {
+			h.outTypes[len(s.GroupTypes)+i] = a.T
+		}
 	}
 	if s.WindowCol >= 0 {
 		if s.WindowCol >= len(s.GroupCols) || !stream.IntLike(s.GroupTypes[s.WindowCol]) {
@@ -211,6 +233,9 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		if err != nil {
 			return nil, err
 		}
+		if d, ok := st.(aggDelta); ok && local {
+			d.keepDeltas()
+		}
 		h.states[i] = st
 	}
 	h.dedups = shareDistinct(s.Aggs, h.states)
@@ -221,6 +246,14 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		g := h.allocID()
 		h.alive[g] = true
 		h.skey[g] = []byte{}
+	}
+	if s.Phase == PhaseGlobal {
+		// The slot partial states are decoded into before they merge.
+		h.scratch = h.allocID()
+		h.dirty[h.scratch] = true
+	}
+	if local {
+		return h, nil
 	}
 	h.withSets = h.hasSets()
 	if !h.global {
@@ -274,6 +307,7 @@ type hashAgg struct {
 	groups   hashAggTables
 	global   bool
 	eoc      bool
+	scratch  uint32 // the global half's decoding slot (hash_agg_phase.go)
 
 	// The group table: fixed-width keys in fmap, others encoded in smap.
 	fixed bool
@@ -426,18 +460,11 @@ func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
 	if n == 0 {
 		return nil
 	}
-	h.w = stream.Grow(h.w, n)
-	h.ids = stream.Grow(h.ids, n)
-	w, ids := h.w[:n], h.ids[:n]
-	for i, op := range c.Ops[:n] {
-		w[i] = aggWeights[op&3]
+	if h.spec.Phase == PhaseGlobal {
+		return h.combine(c)
 	}
-	late := h.markLate(c, w)
-	if h.global {
-		for i := range ids {
-			ids[i] = hashAggGlobal
-		}
-	} else if err := h.assign(c, ids, late); err != nil {
+	w, ids, err := h.groupIDs(c)
+	if err != nil {
 		return err
 	}
 	dirty, rc := h.dirty, h.rowCount
@@ -475,6 +502,27 @@ func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
 		}
 	}
 	return nil
+}
+
+// groupIDs returns the weight of every row of c (0 for late rows) and
+// its group, creating groups as needed.
+func (h *hashAgg) groupIDs(c *stream.Chunk) (w []int64, ids []uint32, err error) {
+	n := c.N
+	h.w = stream.Grow(h.w, n)
+	h.ids = stream.Grow(h.ids, n)
+	w, ids = h.w[:n], h.ids[:n]
+	for i, op := range c.Ops[:n] {
+		w[i] = aggWeights[op&3]
+	}
+	late := h.markLate(c, w)
+	if h.global {
+		for i := range ids {
+			ids[i] = hashAggGlobal
+		}
+	} else if err := h.assign(c, ids, late); err != nil {
+		return nil, nil, err
+	}
+	return w, ids, nil
 }
 
 // updateDistinct folds chunk c into every member of dedup table d, each
@@ -915,6 +963,9 @@ func hashAggSameDatum(a, b types.Datum) bool {
 // ---------------------------------------------------------------- barriers
 
 func (h *hashAgg) Barrier(b *stream.Barrier) error {
+	if h.spec.Phase == PhaseLocal {
+		return h.localBarrier(b)
+	}
 	if err := h.keep.Flush(b); err != nil {
 		return fmt.Errorf("hash aggregate: late rows: %w", err)
 	}
@@ -1099,6 +1150,9 @@ func (h *hashAgg) Watermark(_ int, wm stream.Watermark) error {
 		return nil // other columns' watermarks say nothing about the output
 	}
 	v := stream.IntOf(wm.Val)
+	if h.spec.Phase == PhaseLocal {
+		return h.localWatermark(v, wm.Val)
+	}
 	if !h.hasWM || v > h.wm {
 		h.wm, h.wmVal, h.hasWM, h.wmDirty = v, wm.Val, true, true
 		if err := h.closeWindows(v); err != nil {
