@@ -91,12 +91,7 @@ func (s *Spec) PruneColumns(used []bool) (stream.SourceSpec, bool) {
 	if len(used) != len(s.fields) {
 		return s, false
 	}
-	pruned := make([]bool, len(used))
-	some := false
-	for i, u := range used {
-		pruned[i] = !u
-		some = some || !u
-	}
+	pruned, some := stream.PrunedColumns(used, nil)
 	if !some {
 		return s, false
 	}

@@ -1,42 +1,12 @@
 package kafka_test
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
-	"streamsql/storage"
 )
-
-// forgetViewLogs deletes the view logs of the sinks ids in the stopped
-// server's data directory dir: a version that recorded no view positions
-// kept no view logs either.
-func forgetViewLogs(t *testing.T, dir string, ids ...uint32) {
-	t.Helper()
-	db, err := storage.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := db.Pebble().NewBatch()
-	for _, id := range ids {
-		lo := binary.BigEndian.AppendUint32([]byte{storage.PrefixEpoch}, id)
-		for _, k := range []byte{'V', 'v'} {
-			if err := b.DeleteRange(append(lo[:5:5], k), append(lo[:5:5], k+1), nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := db.CommitBatch(b); err != nil {
-		t.Fatal(err)
-	}
-	b.Close()
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestKafkaSinkFromViewRebuildAtStart: a FORMAT UPSERT sink that reads a
 // view, failed (its broker down) while the view went on, and last
@@ -45,21 +15,7 @@ func forgetViewLogs(t *testing.T, dir string, ids ...uint32) {
 // from the view at the start: every row of the view goes out again as an
 // upsert, so the consumer's reconstruction equals the view.
 func TestKafkaSinkFromViewRebuildAtStart(t *testing.T) {
-	c1, addr := sinkBroker(t, "vstart")
-	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
-	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv := startDurable(t, opts)
-	conn := connect(t, srv)
-	sqltest.Exec(t, conn,
-		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
-		`CREATE MATERIALIZED VIEW ev_v AS SELECT id, upper(pad) AS pad FROM ev WHERE id > 0`,
-		fmt.Sprintf(`CREATE SINK ev_out FROM ev_v WITH (connector = 'kafka', topic = 'vstart', primary_key = 'id',
-			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, addr))
-	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
-	if got := consumeCommitted(t, addr, "vstart", 1); len(got) != 1 {
-		t.Fatalf("first broker: %d records, want 1", len(got))
-	}
-	c1.Close()
+	addr, port, opts, srv, conn := startViewSinkBrokerDown(t, "vstart")
 	n := failSink(t, conn, "ev_out", 1)
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30),
 		`DELETE FROM ev WHERE id = 1`, `FLUSH`)
@@ -69,8 +25,8 @@ func TestKafkaSinkFromViewRebuildAtStart(t *testing.T) {
 	if _, err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	forgetViewPositions(t, opts.DataDir, map[string]uint32{"ev_out": id})
-	forgetViewLogs(t, opts.DataDir, id)
+	// A version that recorded no view positions kept no view logs.
+	forgetJobRecords(t, opts.DataDir, []uint32{id}, 'p', 'v', 'V')
 
 	restartBroker(t, port, "vstart")
 	srv2 := startDurable(t, opts)

@@ -78,15 +78,7 @@ func (s *Spec) PruneColumns(used []bool) (stream.SourceSpec, bool) {
 	if len(used) != len(s.fields) {
 		return s, false
 	}
-	pruned := make([]bool, len(used))
-	some := false
-	for i, u := range used {
-		pruned[i] = !u
-		some = some || !u
-	}
-	for _, c := range s.wmCols {
-		pruned[c] = false
-	}
+	pruned, some := stream.PrunedColumns(used, s.wmCols)
 	if !some {
 		return s, false
 	}

@@ -61,3 +61,20 @@ func PruneSourceColumns(n *Node) {
 		src.Source = s
 	}
 }
+
+// PrunedColumns returns the columns a ColumnPruner leaves out for used
+// (pruned[i] when column i is not used and not in keep), and whether
+// there is any.
+func PrunedColumns(used []bool, keep []int) (pruned []bool, some bool) {
+	pruned = make([]bool, len(used))
+	for i, u := range used {
+		pruned[i] = !u
+	}
+	for _, c := range keep {
+		pruned[c] = false
+	}
+	for _, p := range pruned {
+		some = some || p
+	}
+	return pruned, some
+}
