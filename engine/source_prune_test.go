@@ -32,12 +32,7 @@ func TestSourcePrunedColumns(t *testing.T) {
 // TestDatagenPrunedColumns: the same for a datagen source, whose unread
 // columns include the sequence that ends it.
 func TestDatagenPrunedColumns(t *testing.T) {
-	srv, err := loopback.Start(engine.Options{StateMemory: -1, DataDir: t.TempDir()}, pgwire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	conn := testclient.Connect(t, srv.URL("test", "streamsql"), nil)
+	_, conn := startConn(t, engine.Options{StateMemory: -1, DataDir: t.TempDir()})
 	execAll(t, conn,
 		`CREATE SOURCE dg (id int, v double precision, name varchar, ts timestamp) WITH (connector = 'datagen',
 			fields.id.kind = 'sequence', fields.id.start = '1', fields.id.end = '20000',

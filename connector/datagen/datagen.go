@@ -88,15 +88,11 @@ func (s *Spec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
 // and the number of rows, stay as they are: each column is generated on
 // its own from the row index.
 func (s *Spec) PruneColumns(used []bool) (stream.SourceSpec, bool) {
-	if len(used) != len(s.fields) {
-		return s, false
-	}
-	pruned, some := stream.PrunedColumns(used, nil)
-	if !some {
-		return s, false
-	}
 	c := *s
-	c.pruned = pruned
+	var ok bool
+	if c.pruned, ok = stream.PrunedColumns(used, len(s.fields), nil); !ok {
+		return s, false
+	}
 	return &c, true
 }
 

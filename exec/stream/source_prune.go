@@ -62,10 +62,13 @@ func PruneSourceColumns(n *Node) {
 	}
 }
 
-// PrunedColumns returns the columns a ColumnPruner leaves out for used
-// (pruned[i] when column i is not used and not in keep), and whether
-// there is any.
-func PrunedColumns(used []bool, keep []int) (pruned []bool, some bool) {
+// PrunedColumns returns the columns a ColumnPruner of width columns
+// leaves out for used (pruned[i] when column i is not used and not in
+// keep); ok is false when there are none, or used is not of its width.
+func PrunedColumns(used []bool, width int, keep []int) (pruned []bool, ok bool) {
+	if len(used) != width {
+		return nil, false
+	}
 	pruned = make([]bool, len(used))
 	for i, u := range used {
 		pruned[i] = !u
@@ -74,7 +77,7 @@ func PrunedColumns(used []bool, keep []int) (pruned []bool, some bool) {
 		pruned[c] = false
 	}
 	for _, p := range pruned {
-		some = some || p
+		ok = ok || p
 	}
-	return pruned, some
+	return pruned, ok
 }
