@@ -15,6 +15,7 @@ import (
 	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/lower"
+	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -267,5 +268,72 @@ func (s *Session) resumeJob(ctx context.Context, name parser.ObjectName, kind ca
 	if err := s.e.coord.ResumeFailed(ctx, spec); err != nil && !errors.Is(err, stream.ErrJobRunning) {
 		return "", err
 	}
+	s.resumeReaders(ctx, r.OID)
 	return tag, nil
+}
+
+// resumeReaders resumes the views and sinks that failed only because the
+// view id they read failed (stream.UpstreamFailedError), and theirs in
+// turn, each once every view it reads runs again: they replay what they
+// missed from their view logs, as at their own RESUME. One that cannot
+// start, or fails again on its own, stays failed and is named in a
+// WARNING; the statement still succeeds, its view runs.
+func (s *Session) resumeReaders(ctx context.Context, id uint32) {
+	queue := s.e.coord.FailedReaders(id)
+	seen := map[uint32]bool{}
+	for len(queue) > 0 {
+		var next, waiting []uint32
+		for _, d := range queue {
+			if seen[d] {
+				continue
+			}
+			r, ok := s.e.cat.ByOID(d)
+			if !ok {
+				seen[d] = true
+				continue
+			}
+			spec, err := s.e.jobSpec(r)
+			if err == nil {
+				if s.readsFailedView(spec) {
+					waiting = append(waiting, d)
+					continue
+				}
+				seen[d] = true
+				err = s.e.coord.ResumeFailed(ctx, spec)
+			}
+			if err != nil && !errors.Is(err, stream.ErrJobRunning) {
+				seen[d] = true
+				s.warnNotResumed(r.Name, err)
+				continue
+			}
+			next = append(next, s.e.coord.FailedReaders(d)...)
+		}
+		if len(next) == 0 {
+			// Nothing resumed this round: the ones left read a view that
+			// stays failed.
+			for _, d := range waiting {
+				if r, ok := s.e.cat.ByOID(d); ok && !seen[d] {
+					seen[d] = true
+					s.warnNotResumed(r.Name, fmt.Errorf("a view it reads is still failed"))
+				}
+			}
+			return
+		}
+		queue = append(next, waiting...)
+	}
+}
+
+// readsFailedView says whether spec reads a view whose job is failed.
+func (s *Session) readsFailedView(spec stream.JobSpec) bool {
+	for _, u := range spec.Upstreams {
+		if s.e.coord.JobError(u) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) warnNotResumed(name string, err error) {
+	s.pendingNotices = append(s.pendingNotices, pgwire.Notice{Severity: "WARNING", Code: sqlerr.Warning,
+		Message: fmt.Sprintf("%q, which failed with it, was not resumed: %v", name, err)})
 }

@@ -46,6 +46,9 @@ type Spec struct {
 	rate int64
 	// limit is the total number of rows, -1 for none.
 	limit int64
+	// pruned[i] leaves column i NULL: no operator reads it
+	// (PruneColumns). Its generator still bounds the row count.
+	pruned []bool
 }
 
 var _ stream.SourceSpec = (*Spec)(nil)
@@ -79,6 +82,21 @@ func (s *Spec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
 	size := chunkRows(s.rate)
 	return stream.DriveSource(s, stream.DriverOptions{Rate: float64(s.rate), Burst: float64(size)}, pos)
 }
+
+// PruneColumns returns a copy of s that makes the columns no operator
+// reads (not used) as NULLs (stream.ColumnPruner). Every other column,
+// and the number of rows, stay as they are: each column is generated on
+// its own from the row index.
+func (s *Spec) PruneColumns(used []bool) (stream.SourceSpec, bool) {
+	c := *s
+	var ok bool
+	if c.pruned, ok = stream.PrunedColumns(used, len(s.fields), nil); !ok {
+		return s, false
+	}
+	return &c, true
+}
+
+var _ stream.ColumnPruner = (*Spec)(nil)
 
 // Types are the source's columns.
 func (s *Spec) Types() []types.T { return s.ts }
@@ -467,6 +485,10 @@ var _ stream.SplitReader = (*source)(nil)
 func (s *source) chunk(n int) *stream.Chunk {
 	cols := make([]arrow.Array, len(s.gens))
 	for i := range s.gens {
+		if s.spec.pruned != nil && s.spec.pruned[i] {
+			cols[i] = array.MakeArrayOfNull(types.Mem, s.gens[i].dt, n)
+			continue
+		}
 		cols[i] = s.gens[i].column(n, s.next)
 	}
 	return stream.NewChunk(cols, make([]stream.Op, n)) // the zero Op is Insert

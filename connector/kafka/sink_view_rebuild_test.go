@@ -25,15 +25,28 @@ import (
 // committed before view positions were recorded has none.
 func forgetViewPositions(t *testing.T, dir string, oids map[string]uint32) {
 	t.Helper()
+	var ids []uint32
+	for _, id := range oids {
+		ids = append(ids, id)
+	}
+	forgetJobRecords(t, dir, ids, 'p')
+}
+
+// forgetJobRecords deletes the epoch records of the given kinds of jobs
+// ids in the stopped server's data directory dir.
+func forgetJobRecords(t *testing.T, dir string, ids []uint32, kinds ...byte) {
+	t.Helper()
 	db, err := storage.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := db.Pebble().NewBatch()
-	for _, id := range oids {
+	for _, id := range ids {
 		lo := binary.BigEndian.AppendUint32([]byte{storage.PrefixEpoch}, id)
-		if err := b.DeleteRange(append(lo[:5:5], 'p'), append(lo[:5:5], 'q'), nil); err != nil {
-			t.Fatal(err)
+		for _, k := range kinds {
+			if err := b.DeleteRange(append(lo[:5:5], k), append(lo[:5:5], k+1), nil); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := db.CommitBatch(b); err != nil {

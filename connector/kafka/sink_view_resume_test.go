@@ -17,6 +17,7 @@ import (
 	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
+	"streamsql/internal/testserver"
 )
 
 // failSink inserts rows into ev (from id n+1 on) until the sink's log,
@@ -61,6 +62,31 @@ func restartBroker(t *testing.T, port, topic string) {
 	t.Cleanup(c.Close)
 }
 
+// startViewSinkBrokerDown starts a server on a new data directory with
+// table ev, view ev_v over it and the UPSERT sink ev_out of ev_v into
+// topic, which has taken row 1; then stops the broker. It returns the
+// broker's address and port, the server's options, the server and a
+// connection.
+func startViewSinkBrokerDown(t *testing.T, topic string) (addr, port string, opts engine.Options, srv *testserver.Server, conn *pgx.Conn) {
+	t.Helper()
+	c1, addr := sinkBroker(t, topic)
+	port = addr[strings.LastIndexByte(addr, ':')+1:]
+	opts = engine.Options{StateMemory: -1, DataDir: t.TempDir()}
+	srv = startDurable(t, opts)
+	conn = connect(t, srv)
+	sqltest.Exec(t, conn,
+		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
+		`CREATE MATERIALIZED VIEW ev_v AS SELECT id, upper(pad) AS pad FROM ev WHERE id > 0`,
+		fmt.Sprintf(`CREATE SINK ev_out FROM ev_v WITH (connector = 'kafka', topic = '%s', primary_key = 'id',
+			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, topic, addr))
+	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
+	if got := consumeCommitted(t, addr, topic, 1); len(got) != 1 {
+		t.Fatalf("first broker: %d records, want 1", len(got))
+	}
+	c1.Close()
+	return addr, port, opts, srv, conn
+}
+
 // TestKafkaSinkResumeFromView: a sink that reads a materialized view
 // fails while its broker is down (its log is full). The view goes on;
 // what it commits meanwhile is kept for the sink in its view log, which
@@ -70,22 +96,7 @@ func restartBroker(t *testing.T, port, topic string) {
 // every key exactly once, also across a server restart while the sink
 // is failed.
 func TestKafkaSinkResumeFromView(t *testing.T) {
-	c1, addr := sinkBroker(t, "vres")
-	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
-	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv := startDurable(t, opts)
-	conn := connect(t, srv)
-	sqltest.Exec(t, conn,
-		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
-		`CREATE MATERIALIZED VIEW ev_v AS SELECT id, upper(pad) AS pad FROM ev WHERE id > 0`,
-		fmt.Sprintf(`CREATE SINK ev_out FROM ev_v WITH (connector = 'kafka', topic = 'vres', primary_key = 'id',
-			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, addr))
-	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
-	if got := consumeCommitted(t, addr, "vres", 1); len(got) != 1 {
-		t.Fatalf("first broker: %d records, want 1", len(got))
-	}
-	c1.Close()
-
+	addr, port, opts, srv, conn := startViewSinkBrokerDown(t, "vres")
 	n := failSink(t, conn, "ev_out", 1)
 	held, _ := strconv.ParseInt(jobColumn(t, conn, "ev_out", "Sink lag bytes"), 10, 64)
 	// The view goes on; the sink's view log keeps what it commits.

@@ -75,23 +75,11 @@ func (s *Spec) Open(_ *stream.BuildCtx, pos []byte) (stream.Source, error) {
 // reads (not used, and not a watermark column) as NULLs
 // (stream.ColumnPruner).
 func (s *Spec) PruneColumns(used []bool) (stream.SourceSpec, bool) {
-	if len(used) != len(s.fields) {
-		return s, false
-	}
-	pruned := make([]bool, len(used))
-	some := false
-	for i, u := range used {
-		pruned[i] = !u
-		some = some || !u
-	}
-	for _, c := range s.wmCols {
-		pruned[c] = false
-	}
-	if !some {
-		return s, false
-	}
 	c := *s
-	c.pruned = pruned
+	var ok bool
+	if c.pruned, ok = stream.PrunedColumns(used, len(s.fields), s.wmCols); !ok {
+		return s, false
+	}
 	return &c, true
 }
 

@@ -396,7 +396,7 @@ func (c *Coordinator) failLocked(j *Job, err error) {
 	for _, d := range c.jobs {
 		for _, u := range d.spec.Upstreams {
 			if u == j.spec.ID {
-				c.failLocked(d, fmt.Errorf("upstream view %s failed: %w", j.spec.Name, err))
+				c.failLocked(d, &UpstreamFailedError{Upstream: j.spec.ID, Name: j.spec.Name, Err: err})
 			}
 		}
 	}

@@ -405,6 +405,13 @@ func (s *ViewSourceSpec) Open(b *BuildCtx, pos []byte) (Source, error) {
 			v.catchUp, v.rebuild = true, true
 			return v, nil
 		}
+		if !ok && b.Env.ViewLogKeyed && b.Env.Committed != nil {
+			// A keyed sink at a server start: it may have been behind
+			// the view when the server stopped, by changes nobody
+			// recorded. Rebuilt from the view's rows before its first
+			// epoch, so its target converges to the view (Run).
+			v.rebuild = true
+		}
 		if ok {
 			if err := checkViewLog(b.Env); err != nil {
 				return nil, err
@@ -469,6 +476,17 @@ func (v *viewSource) followsUpstream() {}
 func (v *viewSource) Run(ctx context.Context, _ <-chan uint64, out chan<- Message) error {
 	link := v.link
 	defer close(link.done)
+	if v.rebuild && !v.catchUp {
+		// At the last committed epoch, with the view: the rows its view
+		// log holds as deleted, then the view's rows, into the first
+		// epoch once the jobs that read the view have attached.
+		if err := v.env.waitRunning(ctx); err != nil {
+			return err
+		}
+		if err := v.rebuildKeyed(ctx, v.env.Committed(), out); err != nil {
+			return err
+		}
+	}
 	if v.replayTo > v.from {
 		// Replayed into the first epoch, once the jobs that read this
 		// job's view have attached to it too.

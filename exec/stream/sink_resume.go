@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"streamsql/sql/sqlerr"
@@ -32,6 +33,40 @@ import (
 // (sink_view_log.go), and its view sources replay that log from their
 // recorded positions before they follow the views again. A view has no
 // log of its own to deliver: resuming it is step 2 alone.
+//
+// The jobs that failed only because a view they read failed keep that
+// cause (UpstreamFailedError); the engine resumes them after the view
+// (FailedReaders), each once every view it reads runs again.
+
+// UpstreamFailedError is the failure of a job that stopped because a
+// view it reads failed (Coordinator.fail): it did nothing wrong itself,
+// so resuming that view resumes it too (FailedReaders).
+type UpstreamFailedError struct {
+	Upstream uint32 // the view's job id
+	Name     string // the view's name
+	Err      error  // the view's failure
+}
+
+func (e *UpstreamFailedError) Error() string {
+	return fmt.Sprintf("upstream view %s failed: %v", e.Name, e.Err)
+}
+
+func (e *UpstreamFailedError) Unwrap() error { return e.Err }
+
+// FailedReaders returns, in id order, the failed jobs that stopped
+// because view upstream failed, and no other failure of theirs since.
+func (c *Coordinator) FailedReaders(upstream uint32) []uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []uint32
+	for id, err := range c.failed {
+		if u, ok := err.(*UpstreamFailedError); ok && u.Upstream == upstream {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
 
 // ErrJobRunning is returned by ResumeFailed for a job that runs.
 var ErrJobRunning = errors.New("the job is running")

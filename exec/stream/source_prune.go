@@ -61,3 +61,23 @@ func PruneSourceColumns(n *Node) {
 		src.Source = s
 	}
 }
+
+// PrunedColumns returns the columns a ColumnPruner of width columns
+// leaves out for used (pruned[i] when column i is not used and not in
+// keep); ok is false when there are none, or used is not of its width.
+func PrunedColumns(used []bool, width int, keep []int) (pruned []bool, ok bool) {
+	if len(used) != width {
+		return nil, false
+	}
+	pruned = make([]bool, len(used))
+	for i, u := range used {
+		pruned[i] = !u
+	}
+	for _, c := range keep {
+		pruned[c] = false
+	}
+	for _, p := range pruned {
+		ok = ok || p
+	}
+	return pruned, ok
+}
