@@ -108,22 +108,6 @@ func TestAdvisoryLockWaits(t *testing.T) {
 	granted(doneC, "c's shared pg_advisory_lock(5) after b disconnected")
 }
 
-// TestLockTableRefused: LOCK TABLE, which would need every writer to take
-// a table lock, fails with 0A000 and a hint at the locks that exist,
-// instead of locking nothing; the transaction block it ran in is aborted.
-func TestLockTableRefused(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
-	execAll(t, conn, "CREATE TABLE lt (id int PRIMARY KEY)", "BEGIN")
-	for _, q := range []string{"LOCK TABLE lt IN ACCESS EXCLUSIVE MODE", "LOCK lt"} {
-		_, err := conn.Exec(context.Background(), q)
-		if pe := wantPgErr(t, err, "0A000", "LOCK TABLE is not supported"); pe != nil && pe.Hint == "" {
-			t.Errorf("%s: no hint", q)
-		}
-		execAll(t, conn, "ROLLBACK", "BEGIN")
-	}
-	execAll(t, conn, "ROLLBACK")
-}
-
 // TestTxidCurrentGrowsAcrossRestart: txid_current() keeps one id for a
 // transaction block, gives each statement outside one its own, and hands
 // out larger ids after a restart than before it.
