@@ -363,8 +363,11 @@ func (s *Session) endTxnLocks() {
 		s.releaseAdvisory(&s.advisory.xact)
 	}
 	s.advisory.xactLog = s.advisory.xactLog[:0]
-	s.releaseTableLocks(0)
-	s.lockTxn.Store(0)
+	if len(s.tables.log) > 0 || s.lockTxn.Load() != 0 {
+		s.releaseTableLocks(0)
+		s.lockTxn.Store(0)
+		s.lxid.Add(1)
+	}
 }
 
 // advisoryHoldMark is where the transaction-level hold log stands, for a

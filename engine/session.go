@@ -129,6 +129,9 @@ type Session struct {
 	// none), for the wait-for graph (deadlock.go) and pg_locks.
 	tables  sessionTableLocks
 	lockTxn atomic.Uint64
+	// lxid counts the session's transactions (its virtual transaction
+	// id, lock_view.go).
+	lxid atomic.Uint64
 	// txid is txid_current() of the transaction block txidTxn, or of the
 	// statement txidGen outside a block (txid.go).
 	txid    int64

@@ -199,8 +199,11 @@ func (l *relLock) wake() {
 	}
 }
 
+// dropIfUnused forgets l when nobody holds or waits for it and the shard
+// has many entries: a relation's entry is otherwise kept, so that the
+// statements of a busy table do not allocate it anew each time.
 func (sh *tableLockShard) dropIfUnused(l *relLock) {
-	if len(l.holds) == 0 && len(l.waiters) == 0 {
+	if len(l.holds) == 0 && len(l.waiters) == 0 && len(sh.rels) > 256 {
 		delete(sh.rels, l.oid)
 	}
 }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -220,4 +221,94 @@ func TestDeadlockAcrossLockKinds(t *testing.T) {
 	execAll(t, a, "ROLLBACK")
 	finishes(t, done, "b's advisory lock after a's deadlock")
 	execAll(t, b, "COMMIT")
+}
+
+// whoBlocksWhom is the usual query over pg_locks (PostgreSQL wiki's "Lock
+// Monitoring"): the waiting pid, the pid holding what it waits for, and
+// the blocked statement.
+const whoBlocksWhom = `SELECT blocked_locks.pid, blocking_locks.pid, blocked_activity.query
+FROM pg_catalog.pg_locks blocked_locks
+JOIN pg_catalog.pg_stat_activity blocked_activity ON blocked_activity.pid = blocked_locks.pid
+JOIN pg_catalog.pg_locks blocking_locks
+  ON blocking_locks.locktype = blocked_locks.locktype
+ AND blocking_locks.database IS NOT DISTINCT FROM blocked_locks.database
+ AND blocking_locks.relation IS NOT DISTINCT FROM blocked_locks.relation
+ AND blocking_locks.page IS NOT DISTINCT FROM blocked_locks.page
+ AND blocking_locks.tuple IS NOT DISTINCT FROM blocked_locks.tuple
+ AND blocking_locks.virtualxid IS NOT DISTINCT FROM blocked_locks.virtualxid
+ AND blocking_locks.transactionid IS NOT DISTINCT FROM blocked_locks.transactionid
+ AND blocking_locks.classid IS NOT DISTINCT FROM blocked_locks.classid
+ AND blocking_locks.objid IS NOT DISTINCT FROM blocked_locks.objid
+ AND blocking_locks.objsubid IS NOT DISTINCT FROM blocked_locks.objsubid
+ AND blocking_locks.pid != blocked_locks.pid
+ AND blocking_locks.granted
+WHERE NOT blocked_locks.granted`
+
+// TestPgLocks: pg_locks lists held and awaited relation, advisory and
+// transaction locks with PostgreSQL's columns, the usual "who blocks whom"
+// query finds the blocker of a relation, a row and an advisory wait, and
+// pg_blocking_pids agrees.
+func TestPgLocks(t *testing.T) {
+	ts, a := startConn(t, engine.Options{})
+	b := connect(t, ts, nil)
+	c := connect(t, ts, nil)
+	execAll(t, a, "CREATE TABLE pl (id int PRIMARY KEY, v int)", "INSERT INTO pl VALUES (1, 0)")
+	pidA := queryInt(t, a, "SELECT pg_backend_pid()")
+	pidB := queryInt(t, b, "SELECT pg_backend_pid()")
+	check := func(what string, wantMode string) {
+		t.Helper()
+		rows := queryStrings(t, c, `SELECT bpid || ' ' || kpid || ' ' || q FROM (`+whoBlocksWhom+`) AS x(bpid, kpid, q)`)
+		want := []string{strconv.FormatInt(pidB, 10) + " " + strconv.FormatInt(pidA, 10) + " " + what}
+		if len(rows) != 1 || rows[0] != want[0] {
+			t.Errorf("who blocks whom while %s: %q, want %q", what, rows, want)
+		}
+		if got := queryStrings(t, c, "SELECT pg_blocking_pids($1)::text", pidB); len(got) != 1 || got[0] != "{"+strconv.FormatInt(pidA, 10)+"}" {
+			t.Errorf("pg_blocking_pids while %s: %q", what, got)
+		}
+		modes := queryStrings(t, c, "SELECT mode FROM pg_locks WHERE pid = $1 AND NOT granted", pidB)
+		if len(modes) != 1 || modes[0] != wantMode {
+			t.Errorf("b's awaited lock while %s: %q, want %s", what, modes, wantMode)
+		}
+	}
+
+	// A relation lock.
+	execAll(t, a, "BEGIN", "LOCK TABLE pl IN SHARE MODE")
+	got := queryStrings(t, c, `SELECT locktype || ' ' || (relation = 'pl'::regclass) || ' ' || mode || ' ' || granted || ' ' || fastpath || ' ' || (waitstart IS NULL) || ' ' || (database IS NOT NULL)
+		FROM pg_locks WHERE pid = $1 AND locktype = 'relation'`, pidA)
+	if len(got) != 1 || got[0] != "relation true ShareLock true false true true" {
+		t.Fatalf("a's relation lock in pg_locks: %q", got)
+	}
+	done := execAsync(b, "UPDATE pl SET v = 1 WHERE id = 1")
+	stillWaiting(t, done, "UPDATE under SHARE")
+	check("UPDATE pl SET v = 1 WHERE id = 1", "RowExclusiveLock")
+	if got := queryStrings(t, c, "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted AND waitstart IS NOT NULL", pidB); got[0] != "1" {
+		t.Errorf("waitstart of b's wait: %q", got)
+	}
+	execAll(t, a, "COMMIT")
+	finishes(t, done, "UPDATE after COMMIT")
+
+	// A row lock: b waits for a's transaction.
+	execAll(t, a, "BEGIN", "UPDATE pl SET v = 2 WHERE id = 1")
+	done = execAsync(b, "SELECT * FROM pl WHERE id = 1 FOR UPDATE")
+	stillWaiting(t, done, "FOR UPDATE of a's row")
+	check("SELECT * FROM pl WHERE id = 1 FOR UPDATE", "ShareLock")
+	execAll(t, a, "COMMIT")
+	finishes(t, done, "FOR UPDATE after COMMIT")
+
+	// An advisory lock.
+	execAll(t, a, "SELECT pg_advisory_lock(1, 2)")
+	done = execAsync(b, "SELECT pg_advisory_lock_shared(1, 2)")
+	stillWaiting(t, done, "advisory lock")
+	check("SELECT pg_advisory_lock_shared(1, 2)", "ShareLock")
+	if got := queryStrings(t, c, "SELECT classid || ' ' || objid || ' ' || objsubid FROM pg_locks WHERE locktype = 'advisory' AND pid = $1", pidA); len(got) != 1 || got[0] != "1 2 2" {
+		t.Errorf("a's advisory lock in pg_locks: %q", got)
+	}
+	execAll(t, a, "SELECT pg_advisory_unlock(1, 2)")
+	finishes(t, done, "advisory lock after unlock")
+
+	// Nothing waits any more; a session outside a transaction holds no
+	// relation lock.
+	if got := queryStrings(t, c, "SELECT count(*) FROM pg_locks WHERE NOT granted OR (pid = $1 AND locktype = 'relation')", pidA); got[0] != "0" {
+		t.Errorf("locks left: %q", got)
+	}
 }
