@@ -184,43 +184,31 @@ func TestDeadlockAcrossLockKinds(t *testing.T) {
 	execAll(t, a, "CREATE TABLE dr (id int PRIMARY KEY, v int)", "CREATE TABLE du (id int PRIMARY KEY)",
 		"INSERT INTO dr VALUES (1, 0)")
 
-	// a holds row 1 of dr; b holds du exclusively and waits for row 1;
-	// a's read of du closes the cycle.
-	execAll(t, a, "BEGIN", "UPDATE dr SET v = 1 WHERE id = 1")
-	execAll(t, b, "BEGIN", "LOCK TABLE du IN ACCESS EXCLUSIVE MODE")
-	done := execAsync(b, "UPDATE dr SET v = 2 WHERE id = 1")
-	stillWaiting(t, done, "b's UPDATE of a's row")
-	_, err := a.Exec(ctx, "SELECT count(*) FROM du")
-	pe := wantPgErr(t, err, "40P01", "deadlock detected")
-	if pe.Detail == "" {
-		t.Errorf("no detail in %v", pe)
+	// Each case: a takes its first lock, b its own, b then waits for a,
+	// and a's last request closes the cycle.
+	for _, c := range []struct{ name, aFirst, bFirst, bWaits, aCloses string }{
+		// a holds row 1 of dr; b holds du and waits for the row; a reads du.
+		{"row, then relation", "UPDATE dr SET v = 1 WHERE id = 1", "LOCK TABLE du IN ACCESS EXCLUSIVE MODE",
+			"UPDATE dr SET v = 2 WHERE id = 1", "SELECT count(*) FROM du"},
+		// b waits for a relation lock first; a's row wait closes the cycle.
+		{"relation, then row", "LOCK TABLE du IN SHARE MODE", "UPDATE dr SET v = 3 WHERE id = 1",
+			"INSERT INTO du VALUES (1)", "UPDATE dr SET v = 4 WHERE id = 1"},
+		// An advisory lock and a relation lock.
+		{"advisory and relation", "SELECT pg_advisory_xact_lock(42)", "LOCK TABLE du",
+			"SELECT pg_advisory_xact_lock(42)", "LOCK TABLE du IN ROW SHARE MODE"},
+	} {
+		execAll(t, a, "BEGIN", c.aFirst)
+		execAll(t, b, "BEGIN", c.bFirst)
+		done := execAsync(b, c.bWaits)
+		stillWaiting(t, done, c.name+": b's "+c.bWaits)
+		_, err := a.Exec(ctx, c.aCloses)
+		if pe := wantPgErr(t, err, "40P01", "deadlock detected"); pe.Detail == "" {
+			t.Errorf("%s: no detail in %v", c.name, pe)
+		}
+		execAll(t, a, "ROLLBACK")
+		finishes(t, done, c.name+": b's "+c.bWaits+" after a's deadlock")
+		execAll(t, b, "COMMIT")
 	}
-	execAll(t, a, "ROLLBACK")
-	finishes(t, done, "b's UPDATE after a's deadlock")
-	execAll(t, b, "COMMIT")
-
-	// The other order: b waits for a relation lock first, a's row wait
-	// closes the cycle.
-	execAll(t, a, "BEGIN", "LOCK TABLE du IN SHARE MODE")
-	execAll(t, b, "BEGIN", "UPDATE dr SET v = 3 WHERE id = 1")
-	done = execAsync(b, "INSERT INTO du VALUES (1)")
-	stillWaiting(t, done, "b's INSERT under a's SHARE lock")
-	_, err = a.Exec(ctx, "UPDATE dr SET v = 4 WHERE id = 1")
-	wantPgErr(t, err, "40P01", "deadlock detected")
-	execAll(t, a, "ROLLBACK")
-	finishes(t, done, "b's INSERT after a's deadlock")
-	execAll(t, b, "COMMIT")
-
-	// An advisory lock and a relation lock.
-	execAll(t, a, "BEGIN", "SELECT pg_advisory_xact_lock(42)")
-	execAll(t, b, "BEGIN", "LOCK TABLE du")
-	done = execAsync(b, "SELECT pg_advisory_xact_lock(42)")
-	stillWaiting(t, done, "b's advisory lock")
-	_, err = a.Exec(ctx, "LOCK TABLE du IN ROW SHARE MODE")
-	wantPgErr(t, err, "40P01", "deadlock detected")
-	execAll(t, a, "ROLLBACK")
-	finishes(t, done, "b's advisory lock after a's deadlock")
-	execAll(t, b, "COMMIT")
 }
 
 // whoBlocksWhom is the usual query over pg_locks (PostgreSQL wiki's "Lock
