@@ -17,7 +17,7 @@ package engine
 //
 // Waits honour lock_timeout (55P03), statement_timeout and cancel (57014);
 // a wait that would close a cycle of sessions waiting for each other's
-// advisory locks fails at once with 40P01. Requests are served in arrival
+// locks of any kind fails at once with 40P01 (deadlock.go). Requests are served in arrival
 // order: a request waits behind an earlier conflicting one, so a stream of
 // shared holders cannot starve an exclusive request.
 //
@@ -27,8 +27,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +67,7 @@ type advisoryWait struct {
 	s      *Session
 	key    advisoryKey
 	shared bool
+	since  time.Time
 }
 
 // advisoryLocks is the engine's table of advisory locks.
@@ -111,41 +110,10 @@ func (l *advisoryLock) blockers(w *advisoryWait) []*Session {
 	return out
 }
 
-// deadlock returns the cycle of sessions that w's wait would close.
-func (a *advisoryLocks) deadlock(w *advisoryWait) []*Session {
-	type step struct {
-		s    *Session
-		path []*Session
-	}
-	seen := map[*Session]bool{}
-	var stack []step
-	for _, b := range a.locks[w.key].blockers(w) {
-		stack = append(stack, step{b, []*Session{w.s, b}})
-	}
-	for len(stack) > 0 {
-		st := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if st.s == w.s {
-			return st.path[:len(st.path)-1]
-		}
-		if seen[st.s] {
-			continue
-		}
-		seen[st.s] = true
-		q := a.waiting[st.s]
-		if q == nil {
-			continue
-		}
-		for _, b := range a.locks[q.key].blockers(q) {
-			stack = append(stack, step{b, append(append([]*Session(nil), st.path...), b)})
-		}
-	}
-	return nil
-}
-
 // acquire takes key for s (shared or exclusive); with try it returns false
 // instead of waiting. timeout is lock_timeout (0: none).
-func (a *advisoryLocks) acquire(ctx context.Context, s *Session, key advisoryKey, shared, try bool, timeout time.Duration) (bool, error) {
+// check is the deadlock check of a request that has to wait.
+func (a *advisoryLocks) acquire(ctx context.Context, s *Session, key advisoryKey, shared, try bool, timeout time.Duration, check func(*Session) error) (bool, error) {
 	a.mu.Lock()
 	l := a.locks[key]
 	if l == nil {
@@ -163,13 +131,18 @@ func (a *advisoryLocks) acquire(ctx context.Context, s *Session, key advisoryKey
 		a.mu.Unlock()
 		return false, nil
 	}
+	w.since = time.Now()
 	l.waiters = append(l.waiters, w)
-	if cycle := a.deadlock(w); cycle != nil {
+	a.waiting[s] = w
+	a.mu.Unlock()
+	err := check(s)
+	a.mu.Lock()
+	if err != nil && len(l.blockers(w)) > 0 {
+		delete(a.waiting, s)
 		a.giveUp(w)
 		a.mu.Unlock()
-		return false, deadlockError(cycle, key, shared)
+		return false, err
 	}
-	a.waiting[s] = w
 	var expired <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -177,6 +150,13 @@ func (a *advisoryLocks) acquire(ctx context.Context, s *Session, key advisoryKey
 		expired = t.C
 	}
 	for {
+		if len(l.blockers(w)) == 0 {
+			delete(a.waiting, s)
+			a.removeWaiter(l, w)
+			a.grant(l, s, shared)
+			a.mu.Unlock()
+			return true, nil
+		}
 		changed := a.changed
 		a.mu.Unlock()
 		var err error
@@ -193,13 +173,6 @@ func (a *advisoryLocks) acquire(ctx context.Context, s *Session, key advisoryKey
 			a.giveUp(w)
 			a.mu.Unlock()
 			return false, err
-		}
-		if len(l.blockers(w)) == 0 {
-			delete(a.waiting, s)
-			a.removeWaiter(l, w)
-			a.grant(l, s, shared)
-			a.mu.Unlock()
-			return true, nil
 		}
 	}
 }
@@ -276,30 +249,21 @@ func (a *advisoryLocks) release(s *Session, key advisoryKey, shared bool, n int)
 	a.broadcast()
 }
 
-// deadlockError is PostgreSQL's 40P01 for a cycle of sessions, the first
-// being the requester.
-func deadlockError(cycle []*Session, key advisoryKey, shared bool) error {
-	mode := "ExclusiveLock"
-	if shared {
-		mode = "ShareLock"
-	}
-	var parts []string
-	for i, s := range cycle {
-		next := cycle[(i+1)%len(cycle)]
-		parts = append(parts, "Process "+strconv.Itoa(int(s.pid()))+" waits for "+mode+" on "+key.String()+"; blocked by process "+strconv.Itoa(int(next.pid()))+".")
-		mode = "a lock"
-	}
-	return sqlerr.New(sqlerr.DeadlockDetected, "deadlock detected").
-		WithDetail("%s", strings.Join(parts, "\n")).
-		WithHint("See server log for query details.")
-}
-
 // sessionAdvisory is what one session holds, split by level so that the
 // end of a transaction releases its holds and pg_advisory_unlock only
 // session-level ones. Owned by the session's goroutine.
 type sessionAdvisory struct {
 	session map[advisoryKey]*advisoryHold
 	xact    map[advisoryKey]*advisoryHold
+	// xactLog lists the transaction-level holds in the order taken, so
+	// that ROLLBACK TO SAVEPOINT releases those taken after the
+	// savepoint, as PostgreSQL does.
+	xactLog []advisoryXactHold
+}
+
+type advisoryXactHold struct {
+	key    advisoryKey
+	shared bool
 }
 
 func (h *sessionAdvisory) count(key advisoryKey, xact bool) *advisoryHold {
@@ -334,11 +298,14 @@ func (s *Session) advisoryKeyOf(keys []int64) advisoryKey {
 // transaction ends); with try it reports false instead of waiting.
 func (s *Session) AdvisoryLock(ctx context.Context, keys []int64, shared, xact, try bool) (bool, error) {
 	key := s.advisoryKeyOf(keys)
-	ok, err := s.e.advisory.acquire(ctx, s, key, shared, try, s.LockTimeout())
+	ok, err := s.e.advisory.acquire(ctx, s, key, shared, try, s.LockTimeout(), s.e.checkDeadlock)
 	if !ok || err != nil {
 		return false, err
 	}
 	c := s.advisory.count(key, xact)
+	if xact {
+		s.advisory.xactLog = append(s.advisory.xactLog, advisoryXactHold{key, shared})
+	}
 	if shared {
 		c.sh++
 	} else {
@@ -385,12 +352,47 @@ func (s *Session) AdvisoryUnlockAll() {
 	s.releaseAdvisory(&s.advisory.session)
 }
 
-// endTxnAdvisory releases the transaction-level holds when no transaction
-// is open any more (called at the end of every statement).
-func (s *Session) endTxnAdvisory() {
-	if s.txn == nil && len(s.advisory.xact) > 0 {
+// endTxnLocks releases the transaction-level advisory holds and the
+// relation locks when no transaction is open any more (called at the end
+// of every statement).
+func (s *Session) endTxnLocks() {
+	if s.txn != nil {
+		return
+	}
+	if len(s.advisory.xact) > 0 {
 		s.releaseAdvisory(&s.advisory.xact)
 	}
+	s.advisory.xactLog = s.advisory.xactLog[:0]
+	if len(s.tables.log) > 0 || s.lockTxn.Load() != 0 {
+		s.releaseTableLocks(0)
+		s.lockTxn.Store(0)
+		s.lxid.Add(1)
+	}
+}
+
+// advisoryHoldMark is where the transaction-level hold log stands, for a
+// savepoint.
+func (s *Session) advisoryHoldMark() int { return len(s.advisory.xactLog) }
+
+// releaseAdvisorySince gives up the transaction-level holds taken since
+// the log had length mark (ROLLBACK TO SAVEPOINT).
+func (s *Session) releaseAdvisorySince(mark int) {
+	for _, h := range s.advisory.xactLog[mark:] {
+		c := s.advisory.xact[h.key]
+		if c == nil {
+			continue
+		}
+		if h.shared {
+			c.sh--
+		} else {
+			c.ex--
+		}
+		if c.ex <= 0 && c.sh <= 0 {
+			delete(s.advisory.xact, h.key)
+		}
+		s.e.advisory.release(s, h.key, h.shared, 1)
+	}
+	s.advisory.xactLog = s.advisory.xactLog[:mark]
 }
 
 func (s *Session) releaseAdvisory(m *map[advisoryKey]*advisoryHold) {

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"streamsql/engine"
 )
 
@@ -22,50 +20,20 @@ func TestAdvisoryLockWaits(t *testing.T) {
 	b := connect(t, ts, nil)
 	ctx := context.Background()
 
-	// lockAsync runs sql on conn in the background; the channel gets its
-	// error when it returns.
-	lockAsync := func(conn *pgx.Conn, sql string) chan error {
-		done := make(chan error, 1)
-		go func() {
-			_, err := conn.Exec(ctx, sql)
-			done <- err
-		}()
-		return done
-	}
-	waiting := func(done chan error, what string) {
-		t.Helper()
-		select {
-		case err := <-done:
-			t.Fatalf("%s returned (%v) while the lock was held", what, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	granted := func(done chan error, what string) {
-		t.Helper()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("%s: %v", what, err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s still waits after the lock was released", what)
-		}
-	}
-
 	// Released by unlock.
 	execAll(t, a, "SELECT pg_advisory_lock(1)")
-	done := lockAsync(b, "SELECT pg_advisory_lock(1)")
-	waiting(done, "b's pg_advisory_lock(1)")
+	done := execAsync(b, "SELECT pg_advisory_lock(1)")
+	stillWaiting(t, done, "b's pg_advisory_lock(1)")
 	execAll(t, a, "SELECT pg_advisory_unlock(1)")
-	granted(done, "b's pg_advisory_lock(1)")
+	finishes(t, done, "b's pg_advisory_lock(1)")
 	execAll(t, b, "SELECT pg_advisory_unlock(1)")
 
 	// Released by COMMIT of a transaction-level hold.
 	execAll(t, a, "BEGIN", "SELECT pg_advisory_xact_lock(2)")
-	done = lockAsync(b, "SELECT pg_advisory_xact_lock(2)")
-	waiting(done, "b's pg_advisory_xact_lock(2)")
+	done = execAsync(b, "SELECT pg_advisory_xact_lock(2)")
+	stillWaiting(t, done, "b's pg_advisory_xact_lock(2)")
 	execAll(t, a, "COMMIT")
-	granted(done, "b's pg_advisory_xact_lock(2)")
+	finishes(t, done, "b's pg_advisory_xact_lock(2)")
 
 	// lock_timeout and cancel end a wait; the lock is then free of the
 	// waiter (a's unlock and relock do not block).
@@ -80,48 +48,32 @@ func TestAdvisoryLockWaits(t *testing.T) {
 
 	// Deadlock: a holds 3 and waits for 4; b holds 4 and asks for 3.
 	execAll(t, b, "SELECT pg_advisory_lock(4)")
-	done = lockAsync(a, "SELECT pg_advisory_lock(4)")
-	waiting(done, "a's pg_advisory_lock(4)")
+	done = execAsync(a, "SELECT pg_advisory_lock(4)")
+	stillWaiting(t, done, "a's pg_advisory_lock(4)")
 	_, err = b.Exec(ctx, "SELECT pg_advisory_lock(3)")
 	wantPgErr(t, err, "40P01", "deadlock detected")
 	execAll(t, b, "SELECT pg_advisory_unlock(4)")
-	granted(done, "a's pg_advisory_lock(4) after the deadlock")
+	finishes(t, done, "a's pg_advisory_lock(4) after the deadlock")
 	execAll(t, a, "SELECT pg_advisory_unlock_all()")
 
 	// First come, first served: a holds shared, b queues for exclusive,
 	// c's later shared request waits behind b.
 	c := connect(t, ts, nil)
 	execAll(t, a, "SELECT pg_advisory_lock_shared(5)")
-	doneB := lockAsync(b, "SELECT pg_advisory_lock(5)")
-	waiting(doneB, "b's exclusive pg_advisory_lock(5)")
+	doneB := execAsync(b, "SELECT pg_advisory_lock(5)")
+	stillWaiting(t, doneB, "b's exclusive pg_advisory_lock(5)")
 	if got := queryStrings(t, c, "SELECT pg_try_advisory_lock_shared(5)"); len(got) != 1 || got[0] != "false" {
 		t.Fatalf("a shared request jumped the queued exclusive one: %q", got)
 	}
-	doneC := lockAsync(c, "SELECT pg_advisory_lock_shared(5)")
-	waiting(doneC, "c's shared pg_advisory_lock(5)")
+	doneC := execAsync(c, "SELECT pg_advisory_lock_shared(5)")
+	stillWaiting(t, doneC, "c's shared pg_advisory_lock(5)")
 	execAll(t, a, "SELECT pg_advisory_unlock_shared(5)")
-	granted(doneB, "b's exclusive pg_advisory_lock(5)")
-	waiting(doneC, "c's shared pg_advisory_lock(5) behind b")
+	finishes(t, doneB, "b's exclusive pg_advisory_lock(5)")
+	stillWaiting(t, doneC, "c's shared pg_advisory_lock(5) behind b")
 
 	// A session that goes away releases what it holds.
 	b.Close(ctx)
-	granted(doneC, "c's shared pg_advisory_lock(5) after b disconnected")
-}
-
-// TestLockTableRefused: LOCK TABLE, which would need every writer to take
-// a table lock, fails with 0A000 and a hint at the locks that exist,
-// instead of locking nothing; the transaction block it ran in is aborted.
-func TestLockTableRefused(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
-	execAll(t, conn, "CREATE TABLE lt (id int PRIMARY KEY)", "BEGIN")
-	for _, q := range []string{"LOCK TABLE lt IN ACCESS EXCLUSIVE MODE", "LOCK lt"} {
-		_, err := conn.Exec(context.Background(), q)
-		if pe := wantPgErr(t, err, "0A000", "LOCK TABLE is not supported"); pe != nil && pe.Hint == "" {
-			t.Errorf("%s: no hint", q)
-		}
-		execAll(t, conn, "ROLLBACK", "BEGIN")
-	}
-	execAll(t, conn, "ROLLBACK")
+	finishes(t, doneC, "c's shared pg_advisory_lock(5) after b disconnected")
 }
 
 // TestTxidCurrentGrowsAcrossRestart: txid_current() keeps one id for a

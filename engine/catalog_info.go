@@ -34,7 +34,7 @@ func (c catalogReader) Settings() []udf.Setting {
 
 func (c catalogReader) snapshot() *pgcatalog.Snapshot {
 	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath(),
-		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors, Activity: c.Activity, ExprText: c.ExprText,
+		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors, Activity: c.Activity, Locks: c.Locks, ExprText: c.ExprText,
 		ViewText: c.ViewText}
 }
 

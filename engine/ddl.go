@@ -23,6 +23,9 @@ import (
 func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*prepared, error) {
 	run := func(f func(x *execution) (string, error)) (*prepared, error) {
 		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			if err := s.lockUtilityTargets(ctx, n); err != nil {
+				return nil, err
+			}
 			tag, err := f(x)
 			if err != nil {
 				return nil, err
@@ -131,10 +134,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 	case n.GetIndexStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createIndex(x, p, n.GetIndexStmt()) })
 	case n.GetLockStmt() != nil:
-		// Table locks would need every writer to take one; until then the
-		// statement fails rather than lock nothing.
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "LOCK TABLE is not supported").
-			WithHint("Lock rows with SELECT ... FOR UPDATE, or serialize sessions with pg_advisory_lock().")
+		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+			return x.s.execLock(ctx, n.GetLockStmt())
+		}), nil
 	case n.GetCreateTableAsStmt() != nil:
 		ctas := n.GetCreateTableAsStmt()
 		if ctas.Objtype != pg.ObjectType_OBJECT_MATVIEW {

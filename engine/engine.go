@@ -53,6 +53,10 @@ type Engine struct {
 
 	// advisory is the table of advisory locks (advisory_lock.go).
 	advisory *advisoryLocks
+	// tables is the table of relation locks (table_lock.go);
+	// deadlockMu runs one deadlock check at a time (deadlock.go).
+	tables     *tableLocks
+	deadlockMu sync.Mutex
 
 	// closeOnce runs Close once; closeErr is its result.
 	closeOnce sync.Once
@@ -169,11 +173,12 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
-	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, advisory: newAdvisoryLocks(), started: time.Now(),
+	e := &Engine{db: db, cat: cat, log: log, sessions: map[*Session]struct{}{}, advisory: newAdvisoryLocks(), tables: newTableLocks(), started: time.Now(),
 		stateMemory: stream.NewStateMemory(stateMemoryLimit(opts.StateMemory)), beforeExecute: opts.BeforeExecute,
 		defaults: defaults, server: serverSettings(opts), connectors: builtin.Registry(),
 		requireRoles: opts.RequireRoles, auditLog: opts.AuditLog, goFuncs: opts.Functions, sinkLogMax: opts.SinkLogMaxBytes, viewLogMax: opts.ViewLogMaxBytes,
 		clock: opts.Clock}
+	db.SetLockWaitHook(e.rowWaitHook)
 	if e.udfs, err = newUserRuntimes(log, defaults); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("user function runtimes: %w", err)

@@ -7,8 +7,9 @@ package engine
 // since, so streaming views never see those writes, and clears the
 // aborted state of a block that failed after the savepoint was set.
 // SET ROLE and SET SESSION AUTHORIZATION done after the savepoint are
-// undone too, as PostgreSQL does. DDL is not transactional and is not
-// undone.
+// undone too, as PostgreSQL does, and the locks taken since (row,
+// relation and transaction-level advisory locks) are released. DDL is
+// not transactional and is not undone.
 
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -25,6 +26,9 @@ type savepoint struct {
 	// auth is who the session acted as when the savepoint was set (its
 	// session user and role, and whether SET LOCAL ROLE had run).
 	auth authState
+	// tables and advisory mark the relation locks and transaction-level
+	// advisory locks held then: ROLLBACK TO releases those taken since.
+	tables, advisory int
 }
 
 // execSavepoint runs the savepoint statements; handled is false for other
@@ -46,7 +50,8 @@ func (s *Session) execSavepoint(t *pg.TransactionStmt) (res pgwire.Result, handl
 	}
 	name := t.SavepointName
 	if t.Kind == pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT {
-		s.savepoints = append(s.savepoints, savepoint{name: name, mark: s.txn.Savepoint(), auth: s.currentAuth()})
+		s.savepoints = append(s.savepoints, savepoint{name: name, mark: s.txn.Savepoint(), auth: s.currentAuth(),
+			tables: len(s.tables.log), advisory: s.advisoryHoldMark()})
 		return tagResult(tag), true, nil
 	}
 	// The most recent savepoint of that name.
@@ -66,6 +71,8 @@ func (s *Session) execSavepoint(t *pg.TransactionStmt) (res pgwire.Result, handl
 		return nil, true, err
 	}
 	s.restoreAuth(s.savepoints[i].auth)
+	s.releaseTableLocks(s.savepoints[i].tables)
+	s.releaseAdvisorySince(s.savepoints[i].advisory)
 	s.savepoints = s.savepoints[:i+1]
 	s.txnFailed = false
 	return tagResult(tag), true, nil

@@ -152,6 +152,12 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, rd func()
 			if err := x.s.checkColumns(rel, 'w', nil); err != nil {
 				return nil, err
 			}
+			if err := x.s.lockRelation(ctx, rel, lockRowShare); err != nil {
+				return nil, err
+			}
+		}
+		if err := x.s.lockRelations(ctx, reads, lockAccessShare); err != nil {
+			return nil, err
 		}
 		limit, offset, err := limitValues(sel, x.args)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"streamsql/exec"
@@ -125,6 +126,14 @@ type Session struct {
 	// advisory are the advisory locks the session holds
 	// (advisory_lock.go).
 	advisory sessionAdvisory
+	// tables are the relation locks of the session's transaction
+	// (table_lock.go); lockTxn is the id of the transaction it runs (0:
+	// none), for the wait-for graph (deadlock.go) and pg_locks.
+	tables  sessionTableLocks
+	lockTxn atomic.Uint64
+	// lxid counts the session's transactions (its virtual transaction
+	// id, lock_view.go).
+	lxid atomic.Uint64
 	// txid is txid_current() of the transaction block txidTxn, or of the
 	// statement txidGen outside a block (txid.go).
 	txid    int64
@@ -451,6 +460,8 @@ func (s *Session) Close() {
 	}
 	s.releaseAdvisory(&s.advisory.xact)
 	s.releaseAdvisory(&s.advisory.session)
+	s.releaseTableLocks(0)
+	s.lockTxn.Store(0)
 	s.e.forget(s)
 	select {
 	case <-s.ended:

@@ -155,6 +155,9 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		snap = s.e.db.Snapshot()
 		x.reader = snap
 	}
+	if x.txn != nil {
+		s.lockTxn.Store(x.txn.ID())
+	}
 	release := func() {
 		if snap != nil {
 			snap.Close()
@@ -382,6 +385,9 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		return &prepared{params: p.FinishParams(), cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
 			// x.s: a cached plan runs in any session (plancache.go).
 			if err := x.s.checkReads(reads, readCols, viewReads); err != nil {
+				return nil, err
+			}
+			if err := x.s.lockRelations(ctx, reads, lockAccessShare); err != nil {
 				return nil, err
 			}
 			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, cols, "SELECT"), nil

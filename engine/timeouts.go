@@ -207,7 +207,7 @@ func (r *stmtRun) release(end bool) {
 	s := r.s
 	if end {
 		s.stmtStart = time.Time{}
-		s.endTxnAdvisory()
+		s.endTxnLocks()
 	}
 	if r.released {
 		return

@@ -99,6 +99,12 @@ func (s *Session) planWrite(p *planner.Planner, n *pg.Node, rd func() storage.Re
 		if err := x.s.checkReads(reads, readCols, viewReads); err != nil {
 			return nil, err
 		}
+		if err := x.s.lockRelation(ctx, target, lockRowExclusive); err != nil {
+			return nil, err
+		}
+		if err := x.s.lockRelations(ctx, reads, lockAccessShare); err != nil {
+			return nil, err
+		}
 		// x.s, not s: a cached plan runs in any session (plancache.go).
 		wr := &writer{s: x.s, x: x, w: w, ctx: x.s.execCtx(ctx, x.args), lockMode: lockMode, sec: sec}
 		switch verb {

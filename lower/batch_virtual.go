@@ -62,6 +62,9 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	}); ok {
 		s.Activity = ar.Activity
 	}
+	if lr, ok := env.Catalog.(interface{ Locks() []pgcatalog.LockRow }); ok {
+		s.Locks = lr.Locks
+	}
 	if et, ok := env.Catalog.(interface {
 		ExprText(r *catalog.Relation, text string, want types.T) string
 	}); ok {

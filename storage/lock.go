@@ -107,6 +107,10 @@ type lockTable struct {
 	rows map[string]*rowLock
 	// waits maps a waiting transaction to its queued request.
 	waits map[uint64]*lockRequest
+	// onWait, when set, is called (without mu) when a request starts
+	// waiting, so that a wait-for graph spanning other kinds of locks can
+	// be checked for a deadlock; its error ends the wait.
+	onWait func(txn uint64) error
 }
 
 type rowLock struct {
@@ -123,6 +127,7 @@ type lockRequest struct {
 	txn     uint64
 	mode    LockMode
 	lock    *rowLock
+	since   time.Time
 	granted chan struct{} // closed when granted
 }
 
@@ -278,7 +283,7 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 		t.mu.Unlock()
 		return false, false, false, nil
 	}
-	r := &lockRequest{txn: txn, mode: mode, lock: l, granted: make(chan struct{})}
+	r := &lockRequest{txn: txn, mode: mode, lock: l, since: time.Now(), granted: make(chan struct{})}
 	if have != 0 {
 		// An upgrade goes first: every queued request waits for this
 		// transaction already.
@@ -292,7 +297,22 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 		return false, false, false, &DeadlockError{Cycle: cycle}
 	}
 	t.waits[txn] = r
+	hook := t.onWait
 	t.mu.Unlock()
+	if hook != nil {
+		if err := hook(txn); err != nil {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			select {
+			case <-r.granted:
+				return true, true, have == 0, nil
+			default:
+			}
+			delete(t.waits, txn)
+			t.dequeue(key, r)
+			return false, true, false, err
+		}
+	}
 
 	var timer <-chan time.Time
 	if timeout > 0 {
@@ -365,9 +385,55 @@ func (t *lockTable) release(txn uint64, keys []string) {
 	}
 }
 
+// RowLockWait is a transaction waiting for a row lock.
+type RowLockWait struct {
+	Txn      uint64
+	Mode     LockMode
+	Since    time.Time
+	Blockers []uint64 // the transactions it waits for
+}
+
+// waiting lists the transactions that wait for a row lock.
+func (t *lockTable) waiting() []RowLockWait {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]RowLockWait, 0, len(t.waits))
+	for txn, r := range t.waits {
+		out = append(out, RowLockWait{Txn: txn, Mode: r.mode, Since: r.since, Blockers: r.lock.blockers(r, nil)})
+	}
+	return out
+}
+
+// blockersOf returns the transactions txn's row lock request waits for.
+func (t *lockTable) blockersOf(txn uint64) []uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.waits[txn]
+	if r == nil {
+		return nil
+	}
+	return r.lock.blockers(r, nil)
+}
+
 // heldCount is the number of keys with a lock or a waiter (for tests).
 func (t *lockTable) heldCount() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.rows)
 }
+
+// SetLockWaitHook makes f run whenever a row lock request starts waiting
+// (f's error, such as a deadlock found in a wider wait-for graph, ends the
+// wait). Set it before transactions run.
+func (db *DB) SetLockWaitHook(f func(txn uint64) error) {
+	db.locks.mu.Lock()
+	db.locks.onWait = f
+	db.locks.mu.Unlock()
+}
+
+// RowLockWaits lists the transactions waiting for row locks (pg_locks).
+func (db *DB) RowLockWaits() []RowLockWait { return db.locks.waiting() }
+
+// RowLockBlockers returns the transactions txn's row lock request waits
+// for (none when it does not wait).
+func (db *DB) RowLockBlockers(txn uint64) []uint64 { return db.locks.blockersOf(txn) }

@@ -509,6 +509,7 @@ func (t *Txn) finish() {
 
 // Savepoint marks a point in a transaction that RollbackTo can return to.
 type Savepoint struct {
+	locks    int
 	reprLen  int
 	count    uint32
 	absent   int
@@ -518,7 +519,7 @@ type Savepoint struct {
 
 // Savepoint returns a mark of the transaction's writes so far.
 func (t *Txn) Savepoint() Savepoint {
-	sp := Savepoint{absent: len(t.absent), log: t.log.mark(), rechecks: len(t.rechecks)}
+	sp := Savepoint{locks: len(t.locks), absent: len(t.absent), log: t.log.mark(), rechecks: len(t.rechecks)}
 	if !t.batch.Empty() {
 		sp.reprLen, sp.count = len(t.batch.Repr()), t.batch.Count()
 	}
@@ -526,7 +527,8 @@ func (t *Txn) Savepoint() Savepoint {
 }
 
 // RollbackTo discards the writes made since sp (and the commit-time checks
-// and changelog entries they brought). A pebble batch cannot be truncated,
+// and changelog entries they brought) and releases the row locks taken
+// since. A pebble batch cannot be truncated,
 // so the writes before sp are copied into a fresh indexed batch: the cost
 // is one copy of the batch, paid only by ROLLBACK TO.
 func (t *Txn) RollbackTo(sp Savepoint) error {
@@ -555,6 +557,12 @@ func (t *Txn) RollbackTo(sp Savepoint) error {
 		if err := t.rebuildWritten(); err != nil {
 			return err
 		}
+	}
+	// Row locks taken since sp are released, as PostgreSQL releases a
+	// rolled-back subtransaction's locks.
+	if len(t.locks) > sp.locks {
+		t.db.locks.release(t.id, t.locks[sp.locks:])
+		t.locks = t.locks[:sp.locks]
 	}
 	t.absent = t.absent[:sp.absent]
 	t.log.truncate(sp.log)

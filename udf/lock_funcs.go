@@ -2,13 +2,14 @@ package udf
 
 import (
 	"context"
+	"strconv"
 
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
 
-// Advisory lock functions (the pg_advisory_lock family) and txid_current,
-// answered by the server through Env.Sessions: the locks and the
+// Advisory lock functions (the pg_advisory_lock family), txid_current and
+// pg_blocking_pids, answered by the server through Env.Sessions: the locks and the
 // transaction belong to the calling session.
 
 func (r *registry) addLockFuncs() {
@@ -96,5 +97,20 @@ func (r *registry) addLockFuncs() {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "txid_current() is not available in this context")
 			}
 			return env.Sessions.TxidCurrent()
+		})})
+	// pg_blocking_pids: the sessions whose locks (held, or requested
+	// before) keep session pid waiting, whatever the kind of lock.
+	i4s := types.T{Kind: types.Array, Elem: &i4}
+	r.fn(&Scalar{Name: "pg_blocking_pids", Args: ts(i4), Ret: i4s, Strict: true, Volatility: Volatile,
+		Eval: rowFunc(ts(i4), i4s, true, func(env *Env, a []types.Datum) (types.Datum, error) {
+			if env == nil || env.Sessions == nil {
+				return FormatArray(nil), nil
+			}
+			pids := env.Sessions.BlockingPIDs(int32(a[0].(int64)))
+			out := make([]string, len(pids))
+			for i, p := range pids {
+				out[i] = strconv.Itoa(int(p))
+			}
+			return FormatArray(out), nil
 		})})
 }

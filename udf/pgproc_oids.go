@@ -76,6 +76,7 @@ var pgProcOIDs = map[string]uint32{
 	"count(\"any\")":                            2147,
 	"count()":                                   2803,
 	"pg_backend_pid()":                          2026,
+	"pg_blocking_pids(integer)":                 2561,
 	"pg_cancel_backend(integer)":                2171,
 	"pg_terminate_backend(integer, bigint)":     2096,
 	"current_database()":                        861,

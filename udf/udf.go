@@ -87,6 +87,9 @@ type Sessions interface {
 	// TxidCurrent is the id of the calling session's transaction,
 	// assigning one if it has none.
 	TxidCurrent() (int64, error)
+	// BlockingPIDs are the process ids of the sessions that session pid
+	// waits for (pg_blocking_pids), in ascending order.
+	BlockingPIDs(pid int32) []int32
 }
 
 // PrivilegeChecker is implemented by catalog readers that know the

@@ -100,6 +100,8 @@ type Snapshot struct {
 	// Activity returns the sessions for pg_stat_activity, the query text
 	// of those the user may not see already replaced; nil shows none.
 	Activity func() []ActivityRow
+	// Locks returns pg_locks' rows; nil shows none.
+	Locks func() []LockRow
 	// ExprText prints a stored expression of r (a policy's USING or WITH
 	// CHECK, a column default; stored as type want) as PostgreSQL's
 	// pg_get_expr does; nil shows the stored text.

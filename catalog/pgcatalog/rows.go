@@ -44,6 +44,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_policy":          policyRows,
 	"pg_catalog.pg_policies":        policiesViewRows,
 	"pg_catalog.pg_stat_activity":   activityRows,
+	"pg_catalog.pg_locks":           lockRows,
 
 	"information_schema.schemata":          schemataRows,
 	"information_schema.tables":            isTableRows,

@@ -35,7 +35,7 @@ var Relations = []string{
 	"pg_catalog.pg_foreign_data_wrapper", "pg_catalog.pg_foreign_server",
 	"pg_catalog.pg_foreign_table", "pg_catalog.pg_index", "pg_catalog.pg_indexes",
 	"pg_catalog.pg_inherits", "pg_catalog.pg_init_privs", "pg_catalog.pg_language",
-	"pg_catalog.pg_matviews", "pg_catalog.pg_namespace", "pg_catalog.pg_opclass",
+	"pg_catalog.pg_locks", "pg_catalog.pg_matviews", "pg_catalog.pg_namespace", "pg_catalog.pg_opclass",
 	"pg_catalog.pg_operator", "pg_catalog.pg_partitioned_table", "pg_catalog.pg_policies", "pg_catalog.pg_policy",
 	"pg_catalog.pg_proc", "pg_catalog.pg_publication", "pg_catalog.pg_publication_namespace",
 	"pg_catalog.pg_publication_rel", "pg_catalog.pg_range", "pg_catalog.pg_rewrite",
