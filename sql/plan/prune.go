@@ -1,6 +1,10 @@
 package plan
 
-import "streamsql/sql/types"
+import (
+	"slices"
+
+	"streamsql/sql/types"
+)
 
 // Projection pruning: columns nobody above reads are dropped where they
 // are made (a projection's expressions, a VALUES list's columns, a leaf
@@ -139,6 +143,8 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		return &SetOp{Kind: x.Kind, All: x.All, Left: l, Right: rr}, identityMap(len(need)), true
 	case *Join:
 		return pr.pruneJoin(x, need)
+	case *Aggregate:
+		return pr.pruneAggregate(x, need)
 	case *Window, *WindowTVF, *SessionWindow, *MatchRecognize:
 		// These pass every input column through (a window also reads its
 		// partition, order and argument columns): all of them are
@@ -167,6 +173,55 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		return out, m, true
 	}
 	return r, identityMap(len(need)), false
+}
+
+// pruneAggregate keeps every output of x (its group columns and
+// aggregates) and narrows its input to the columns they read, so that a
+// join below an aggregation keeps only those in its tables.
+func (pr pruner) pruneAggregate(x *Aggregate, need []bool) (Rel, []int, bool) {
+	inW := len(x.Input.OutputTypes())
+	inNeed := make([]bool, inW)
+	for _, g := range x.GroupCols {
+		inNeed[g] = true
+	}
+	for _, a := range x.Aggs {
+		for _, c := range a.Args {
+			inNeed[c] = true
+		}
+		if a.Filter >= 0 {
+			inNeed[a.Filter] = true
+		}
+		for _, o := range a.Order {
+			inNeed[o.Col] = true
+		}
+	}
+	if inW > 0 && !slices.Contains(inNeed, true) {
+		// count(*) alone: keep one column, as narrow does
+		inNeed[0] = true
+	}
+	in, m, changed := pr.prune(x.Input, inNeed)
+	if !changed {
+		return x, identityMap(len(need)), false
+	}
+	c := &Aggregate{Input: in, GroupCols: make([]int, len(x.GroupCols)), Aggs: make([]AggCall, len(x.Aggs))}
+	for i, g := range x.GroupCols {
+		c.GroupCols[i] = m[g]
+	}
+	for i, a := range x.Aggs {
+		a.Args = slices.Clone(a.Args)
+		for j, col := range a.Args {
+			a.Args[j] = m[col]
+		}
+		if a.Filter >= 0 {
+			a.Filter = m[a.Filter]
+		}
+		a.Order = slices.Clone(a.Order)
+		for j := range a.Order {
+			a.Order[j].Col = m[a.Order[j].Col]
+		}
+		c.Aggs[i] = a
+	}
+	return c, identityMap(len(need)), true
 }
 
 func (pr pruner) pruneProject(x *Project, need []bool) (Rel, []int, bool) {

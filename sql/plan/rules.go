@@ -178,6 +178,10 @@ func WithInputs(r Rel, ins []Rel) Rel {
 		c := *x
 		c.Left, c.Right = ins[0], ins[1]
 		return &c
+	case *Aggregate:
+		c := *x
+		c.Input = ins[0]
+		return &c
 	}
 	return r
 }

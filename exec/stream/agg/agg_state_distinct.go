@@ -16,6 +16,10 @@ package agg
 // Each member still feeds its inner state (count, sum, ...) when its count
 // of a value leaves or reaches 0, exactly as aggDistinct does.
 //
+// Over append-only input a count never drops, so only whether it is 0
+// matters: counts stop at 1, and a value seen again changes nothing and
+// writes nothing (a hot value used to be rewritten at every barrier).
+//
 // # State
 //
 // Persisted as the per-aggregate multisets were, so state written by
@@ -41,6 +45,7 @@ const distinctMaxMembers = 64
 // distinctInts is one dedup table.
 type distinctInts struct {
 	t      types.T
+	once   bool          // append-only input: counts stop at 1
 	col    int           // the input column
 	aggs   []int         // each member's aggregate index
 	inner  []aggState    // each member's inner state
@@ -65,7 +70,8 @@ type dedupGroup struct {
 // shareDistinct gives the DISTINCT aggregates over one integer column
 // (same column, same type) a shared dedup table each: their states are
 // replaced by members of it. It returns the tables.
-func shareDistinct(aggs []batch.AggSpec, states []aggState) []*distinctInts {
+// appendOnly: the input never retracts.
+func shareDistinct(aggs []batch.AggSpec, states []aggState, appendOnly bool) []*distinctInts {
 	var out []*distinctInts
 	open := map[[2]int]*distinctInts{}
 	for k, a := range aggs {
@@ -82,7 +88,7 @@ func shareDistinct(aggs []batch.AggSpec, states []aggState) []*distinctInts {
 		key := [2]int{a.Args[0], int(t.Kind)}
 		d := open[key]
 		if d == nil || len(d.aggs) == distinctMaxMembers {
-			d = &distinctInts{t: t, col: a.Args[0]}
+			d = &distinctInts{t: t, col: a.Args[0], once: appendOnly}
 			open[key] = d
 			out = append(out, d)
 		}
@@ -148,6 +154,12 @@ func (d *distinctInts) newEntry(grp *dedupGroup, v int64) int32 {
 func (d *distinctInts) add(g uint32, grp *dedupGroup, e int32, m int, w int64) error {
 	c := &grp.counts[int(e)*len(d.aggs)+m]
 	before := *c
+	if d.once && w > 0 {
+		if before > 0 {
+			return nil
+		}
+		w = 1
+	}
 	*c += w
 	if grp.dmask[e] == 0 {
 		grp.dirty = append(grp.dirty, e)

@@ -238,7 +238,7 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		}
 		h.states[i] = st
 	}
-	h.dedups = shareDistinct(s.Aggs, h.states)
+	h.dedups = shareDistinct(s.Aggs, h.states, s.AppendOnly)
 	// Group 0 collects rows that feed no group; it is never emitted.
 	h.allocID()
 	h.dirty[hashAggTrash] = true

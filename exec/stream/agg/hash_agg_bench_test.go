@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"streamsql/exec"
+	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
@@ -133,4 +134,77 @@ func hashAggBenchEnv(b *testing.B, dir string) (*stream.Env, *pebble.DB) {
 	}
 	b.Cleanup(func() { sdb.Close() })
 	return &stream.Env{Ctx: &exec.Ctx{}, Fresh: true, Stats: &stream.Stats{}}, sdb.Pebble()
+}
+
+// BenchmarkHashAggDistinctFilters is Nexmark q16's shape: per group
+// (half the rows in 4 hot groups, the rest over 10,000), count(*) and
+// three filtered counts, and count(DISTINCT x) with and without three
+// FILTERs over two columns (bidder: 3/4 of the rows among 100 hot values;
+// auction: half), 1M appended rows, a barrier every 100,000.
+func BenchmarkHashAggDistinctFilters(b *testing.B) {
+	const total, chunkRows = 1_000_000, 4096
+	r := rand.New(rand.NewPCG(3, 4))
+	pick := func(hotShare float64, hot, all int) int64 {
+		if r.Float64() < hotShare {
+			return int64(r.IntN(hot))
+		}
+		return int64(r.IntN(all))
+	}
+	var chunks []*stream.Chunk
+	for start := 0; start < total; start += chunkRows {
+		n := min(chunkRows, total-start)
+		gb, bb, ab := array.NewInt64Builder(types.Mem), array.NewInt64Builder(types.Mem), array.NewInt64Builder(types.Mem)
+		fbs := []*array.BooleanBuilder{array.NewBooleanBuilder(types.Mem), array.NewBooleanBuilder(types.Mem), array.NewBooleanBuilder(types.Mem)}
+		for range n {
+			gb.Append(pick(0.5, 4, 10_000))
+			bb.Append(pick(0.75, 100, 100_000))
+			ab.Append(pick(0.5, 100, 100_000))
+			rank := r.IntN(3)
+			for f, fb := range fbs {
+				fb.Append(f == rank)
+			}
+		}
+		cols := []arrow.Array{gb.NewArray(), bb.NewArray(), ab.NewArray()}
+		for _, fb := range fbs {
+			cols = append(cols, fb.NewArray())
+		}
+		chunks = append(chunks, stream.NewChunk(cols, make([]stream.Op, n)))
+	}
+	aggs := []batch.AggSpec{streamtest.AggCall(b, "count", nil, nil)}
+	for f := 3; f < 6; f++ {
+		aggs = append(aggs, hashAggFiltered(streamtest.AggCall(b, "count", nil, nil), f))
+	}
+	for col := 1; col <= 2; col++ {
+		aggs = append(aggs, hashAggDistinct(streamtest.AggCall(b, "count", []int{col}, []types.T{types.TInt8})))
+		for f := 3; f < 6; f++ {
+			aggs = append(aggs, hashAggFiltered(hashAggDistinct(streamtest.AggCall(b, "count", []int{col}, []types.T{types.TInt8})), f))
+		}
+	}
+	spec := &HashAggSpec{GroupCols: []int{0}, GroupTypes: []types.T{types.TInt8}, Aggs: aggs, AppendOnly: true, WindowCol: -1}
+	env, db := hashAggBenchEnv(b, b.TempDir())
+	cpu0 := streamtest.CPUTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op := streamtest.Open(b, env, spec, &stream.Node{Spec: spec}, &streamtest.NullSink{})
+		epoch := uint64(0)
+		for ci, c := range chunks {
+			for _, col := range c.Cols {
+				col.Retain()
+			}
+			if err := op.Chunk(0, &stream.Chunk{Cols: c.Cols, Ops: c.Ops, N: c.N}); err != nil {
+				b.Fatal(err)
+			}
+			if ci%25 == 24 {
+				epoch++
+				bt := &stream.Barrier{Epoch: epoch, Writes: db.NewBatch()}
+				if err := op.Barrier(bt); err != nil {
+					b.Fatal(err)
+				}
+				if err := bt.Writes.Commit(pebble.NoSync); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(total)*float64(b.N)/(streamtest.CPUTime()-cpu0).Seconds(), "rows/cpu-s")
 }

@@ -766,3 +766,49 @@ func (h *hashAgg) fmapOrSmap(t *testing.T, key string) uint32 {
 	}
 	return g
 }
+
+// TestHashAggDistinctAppendOnlyWritesNewValuesOnly: over append-only
+// input a DISTINCT value seen again changes no count, so the barrier
+// writes only the group's row, not the value's table-2 rows again.
+func TestHashAggDistinctAppendOnlyWritesNewValuesOnly(t *testing.T) {
+	env, db := streamtest.Env(t)
+	in := []types.T{types.TText, types.TInt8, types.TBool}
+	cnt := func() batch.AggSpec {
+		return hashAggDistinct(streamtest.AggCall(t, "count", []int{1}, []types.T{types.TInt8}))
+	}
+	spec := &HashAggSpec{
+		GroupCols: []int{0}, GroupTypes: []types.T{types.TText}, WindowCol: -1, AppendOnly: true,
+		Aggs: []batch.AggSpec{cnt(), hashAggFiltered(cnt(), 2), streamtest.AggCall(t, "count", nil, nil)},
+	}
+	op, s := hashAggOpen(t, spec, env, in)
+	barrier := func(epoch uint64) (writes uint32) {
+		t.Helper()
+		b := &stream.Barrier{Epoch: epoch, Writes: db.NewBatch()}
+		if err := op.Barrier(b); err != nil {
+			t.Fatal(err)
+		}
+		writes = b.Writes.Count()
+		if err := b.Writes.Commit(pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		return writes
+	}
+	hashAggPush(t, op, in, hashAggOps(stream.Insert, 3),
+		streamtest.Row("a", int64(1), true), streamtest.Row("a", int64(1), false), streamtest.Row("a", int64(2), false))
+	// the group's row; 1 for both aggregates, 2 for the first
+	if n := barrier(1); n != 4 {
+		t.Fatalf("epoch 1 wrote %d keys, want 4", n)
+	}
+	hashAggExpect(t, "epoch 1", s.Take(), "+ a 2 1 3")
+	hashAggPush(t, op, in, hashAggOps(stream.Insert, 3),
+		streamtest.Row("a", int64(1), true), streamtest.Row("a", int64(2), false), streamtest.Row("a", int64(2), true))
+	// the group's row and 2's new count of the filtered aggregate
+	if n := barrier(2); n != 2 {
+		t.Fatalf("epoch 2 wrote %d keys, want 2", n)
+	}
+	hashAggExpect(t, "epoch 2", s.Take(), "U- a 2 1 3", "U+ a 2 2 6")
+	env2, db2 := streamtest.Restart(t, db, nil)
+	op2, s2 := hashAggOpen(t, spec, env2, in)
+	hashAggPush(t, op2, in, hashAggOps(stream.Insert, 2), streamtest.Row("a", int64(2), true), streamtest.Row("a", int64(3), false))
+	hashAggExpect(t, "after restart", hashAggEpoch(t, op2, s2, db2, 3), "U- a 2 2 6", "U+ a 3 2 8")
+}
