@@ -39,6 +39,8 @@ func relKindWord(r *catalog.Relation) string {
 		return "view"
 	case catalog.KindMatView:
 		return "materialized view"
+	case catalog.KindSequence:
+		return "sequence"
 	}
 	return "table"
 }

@@ -87,6 +87,16 @@ type Sessions interface {
 	// TxidCurrent is the id of the calling session's transaction,
 	// assigning one if it has none.
 	TxidCurrent() (int64, error)
+	// Nextval advances sequence oid and returns its new value; Currval
+	// and Lastval return the value nextval last gave this session (for
+	// oid, or for any sequence); Setval sets the sequence's value.
+	Nextval(oid uint32) (int64, error)
+	Currval(oid uint32) (int64, error)
+	Lastval() (int64, error)
+	Setval(oid uint32, v int64, called bool) (int64, error)
+	// SequenceRow is what SELECT * FROM the sequence shows: last_value,
+	// log_cnt and is_called.
+	SequenceRow(oid uint32) ([]types.Datum, error)
 }
 
 // PrivilegeChecker is implemented by catalog readers that know the

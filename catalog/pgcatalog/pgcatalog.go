@@ -268,6 +268,8 @@ func RelKind(k catalog.RelKind) byte {
 		return 'v'
 	case catalog.KindMatView:
 		return 'm'
+	case catalog.KindSequence:
+		return 'S'
 	}
 	return 'r'
 }
