@@ -31,6 +31,9 @@ import (
 
 var privLetter = map[string]byte{"select": 'r', "insert": 'a', "update": 'w', "delete": 'd', "truncate": 'D', "references": 'x', "trigger": 't'}
 
+// seqPrivLetter are the privileges on sequences by name.
+var seqPrivLetter = map[string]byte{"select": 'r', "update": 'w', "usage": 'U'}
+
 // relKindWord is how PostgreSQL names a relation in "permission denied
 // for ..." messages.
 func relKindWord(r *catalog.Relation) string {
@@ -191,7 +194,8 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 	if st.Objtype == pg.ObjectType_OBJECT_FUNCTION && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return tag, s.grantFunctionPrivileges(st)
 	}
-	if st.Objtype != pg.ObjectType_OBJECT_TABLE || st.Targtype != pg.GrantTargetType_ACL_TARGET_OBJECT {
+	onSeq := st.Objtype == pg.ObjectType_OBJECT_SEQUENCE
+	if st.Objtype != pg.ObjectType_OBJECT_TABLE && !onSeq || st.Targtype != pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s on %s is not supported yet: privileges apply to tables, views, materialized views and sources",
 			tag, strings.ToLower(strings.TrimPrefix(st.Objtype.String(), "OBJECT_")))
 	}
@@ -205,11 +209,22 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		cols  []string
 	}
 	privs := catalog.AllTablePrivileges
+	if onSeq {
+		privs = catalog.AllSequencePrivileges
+	}
 	var colPrivs []colPriv
 	if len(st.Privileges) > 0 {
 		privs = ""
 		for _, n := range st.Privileges {
 			ap := n.GetAccessPriv()
+			if onSeq {
+				l, ok := seqPrivLetter[strings.ToLower(ap.PrivName)]
+				if !ok || len(ap.Cols) > 0 {
+					return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for sequence", strings.ToUpper(ap.PrivName))
+				}
+				privs += string(l)
+				continue
+			}
 			if len(ap.Cols) > 0 {
 				cp := colPriv{privs: catalog.ColumnPrivileges}
 				if ap.PrivName != "" { // ALL (cols) has no name
@@ -244,6 +259,23 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		r, err := s.resolve(nil, rv)
 		if err != nil {
 			return "", err
+		}
+		if onSeq && r.Kind != catalog.KindSequence {
+			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+		}
+		privs := privs
+		if !onSeq && r.Kind == catalog.KindSequence {
+			// GRANT ... ON TABLE names a sequence: what applies to one.
+			kept := ""
+			for _, c := range privs {
+				if strings.ContainsRune(catalog.AllSequencePrivileges, c) {
+					kept += string(c)
+				}
+			}
+			if kept != privs && len(st.Privileges) > 0 {
+				s.warn("sequence \"%s\" only supports USAGE, SELECT, and UPDATE privileges", r.Name)
+			}
+			privs = kept
 		}
 		for _, cp := range colPrivs {
 			var attnums []int16

@@ -737,3 +737,24 @@ func (e *Engine) seqMoved(s *Session, q *catalog.Relation) error {
 	}
 	return nil
 }
+
+// SerialSequence implements udf.SerialSequences: the sequence that column
+// of table owns (a serial or identity column's), schema-qualified.
+func (c catalogReader) SerialSequence(table, column string) (string, bool, error) {
+	oid, ok := c.LookupRelation(table)
+	t, found := c.s.e.cat.ByOID(oid)
+	if !ok || !found {
+		return "", false, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", table)
+	}
+	i := t.ColumnIndex(column)
+	if i < 0 {
+		return "", false, sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", column, t.Name)
+	}
+	att := t.Columns[i].AttNum
+	for _, r := range c.s.e.cat.Relations() {
+		if r.Kind == catalog.KindSequence && r.Sequence.OwnedBy == t.OID && r.Sequence.OwnedCol == att {
+			return udf.QuoteIdent(r.Schema) + "." + udf.QuoteIdent(r.Name), true, nil
+		}
+	}
+	return "", false, nil
+}

@@ -16,6 +16,25 @@ const SequenceRowFunc = "pg_sequence_row"
 // SequenceColumns are a sequence's columns, as SELECT * shows them.
 var SequenceColumns = []string{"last_value", "log_cnt", "is_called"}
 
+// SerialSequences is implemented by catalog readers that know which
+// sequence a column owns (pg_get_serial_sequence).
+type SerialSequences interface {
+	// SerialSequence returns the qualified name of the sequence that
+	// column of table (a name as SQL writes it) owns; found is false
+	// when it owns none.
+	SerialSequence(table, column string) (name string, found bool, err error)
+}
+
+// IsSequenceFunc reports whether name is one of the sequence functions,
+// which read or change a sequence's state and so are never the same twice.
+func IsSequenceFunc(name string) bool {
+	switch name {
+	case "nextval", "currval", "setval", "lastval":
+		return true
+	}
+	return false
+}
+
 func (r *registry) addSequenceFuncs() {
 	i8, b := types.TInt8, types.TBool
 	regclass := types.T{Kind: types.Oid, OIDOverride: types.OIDRegclass}
@@ -64,6 +83,22 @@ func (r *registry) addSequenceFuncs() {
 				return ss.Setval(oid(a[0]), a[1].(int64), called)
 			})})
 	}
+	r.fn(&Scalar{Name: "pg_get_serial_sequence", Args: ts(types.TText, types.TText), Ret: types.TText, Strict: true, Volatility: Stable,
+		Eval: rowFunc(ts(types.TText, types.TText), types.TText, true, func(env *Env, a []types.Datum) (types.Datum, error) {
+			var ss SerialSequences
+			ok := false
+			if env != nil {
+				ss, ok = env.Catalog.(SerialSequences)
+			}
+			if !ok {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "pg_get_serial_sequence() is not available in this context")
+			}
+			name, found, err := ss.SerialSequence(a[0].(string), a[1].(string))
+			if err != nil || !found {
+				return nil, err
+			}
+			return name, nil
+		})})
 	rowTypes := []types.T{i8, i8, b}
 	r.tfunc(&TableFunc{Name: SequenceRowFunc, Args: ts(regclass),
 		Cols: func([]types.T) ([]string, []types.T) { return SequenceColumns, rowTypes },
