@@ -14,7 +14,13 @@ import (
 // block marked <!-- functions: NAME --> runs statement by statement, and
 // a query followed by a line "-- a | b" must return that one row.
 func TestFunctionsDocExamples(t *testing.T) {
-	blocks := doctest.Blocks(t, "docs/functions.md", "(?s)<!-- functions: ([a-z-]+) -->\n```sql\n(.*?)```", 4)
+	runDocExamples(t, "docs/functions.md", "functions", 4)
+}
+
+// runDocExamples runs the blocks of doc marked <!-- marker: NAME --> (at
+// least min of them) as TestFunctionsDocExamples describes.
+func runDocExamples(t *testing.T, doc, marker string, min int) {
+	blocks := doctest.Blocks(t, doc, "(?s)<!-- "+marker+": ([a-z-]+) -->\n```sql\n(.*?)```", min)
 	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
 	for _, b := range blocks {
