@@ -26,6 +26,20 @@ import (
 // AllTablePrivileges are the letters of ALL PRIVILEGES on a table.
 const AllTablePrivileges = "arwdDxt"
 
+// AllSequencePrivileges are the letters of ALL PRIVILEGES on a sequence:
+// SELECT (currval), UPDATE (nextval, setval) and USAGE (nextval,
+// currval).
+const AllSequencePrivileges = "rwU"
+
+// AllPrivileges are the letters of ALL PRIVILEGES on relations of r's
+// kind.
+func (r *Relation) AllPrivileges() string {
+	if r.Kind == KindSequence {
+		return AllSequencePrivileges
+	}
+	return AllTablePrivileges
+}
+
 // ACLItem is one grantee's privileges from one grantor; Grantee "" is
 // PUBLIC.
 type ACLItem struct {
@@ -57,7 +71,7 @@ func (r *Relation) EffectiveACL() []ACLItem {
 	if r.ACL != nil {
 		return r.ACL
 	}
-	return []ACLItem{{Grantee: owner(r.Owner), Grantor: owner(r.Owner), Privs: AllTablePrivileges}}
+	return []ACLItem{{Grantee: owner(r.Owner), Grantor: owner(r.Owner), Privs: r.AllPrivileges()}}
 }
 
 func owner(o string) string {

@@ -410,7 +410,7 @@ func (c *Catalog) CreateRelation(r *Relation) (*Relation, error) {
 	if _, ok := c.Relation(r.Schema, r.Name); ok || c.indexNameTaken(r.Schema, r.Name) {
 		return nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", r.Name)
 	}
-	if r.ACL == nil && r.Kind != KindSink {
+	if r.ACL == nil && r.Kind != KindSink && r.Kind != KindSequence {
 		r.ACL = c.defaultRelationACL(owner(r.Owner), r.Schema)
 	}
 	seen := map[string]bool{}

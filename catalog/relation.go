@@ -23,6 +23,9 @@ const (
 	// KindSubscription is a durable subscription: a change log of the
 	// materialized view it DependsOn, kept for Options["retention"].
 	KindSubscription RelKind = 'u'
+	// KindSequence is a sequence (CREATE SEQUENCE); Sequence holds its
+	// parameters and storage its current value.
+	KindSequence RelKind = 'S'
 )
 
 // String returns the kind as PostgreSQL names it in messages ("table",
@@ -41,6 +44,8 @@ func (k RelKind) String() string {
 		return "sink"
 	case KindSubscription:
 		return "subscription"
+	case KindSequence:
+		return "sequence"
 	}
 	return "relation"
 }
@@ -66,6 +71,25 @@ type Column struct {
 	// ACL lists the privileges granted on this column alone (acl.go),
 	// pg_attribute.attacl; nil when none were ever granted.
 	ACL []ACLItem `json:",omitempty"`
+	// Seq is the OID of the sequence whose nextval() the default draws
+	// from, 0 for none: the default depends on it.
+	Seq uint32 `json:",omitempty"`
+	// Identity is 'a' (GENERATED ALWAYS AS IDENTITY), 'd' (BY DEFAULT) or
+	// 0; the column's sequence is Seq.
+	Identity byte `json:",omitempty"`
+}
+
+// Sequence is the definition of a sequence (pg_sequence).
+type Sequence struct {
+	// Type is smallint, integer or bigint: the bounds' type.
+	Type                       types.T
+	Start, Increment, Min, Max int64
+	Cache                      int64
+	Cycle                      bool
+	// OwnedBy is the table whose column OwnedCol owns the sequence
+	// (OWNED BY, serial, identity): dropping either drops the sequence.
+	OwnedBy  uint32 `json:",omitempty"`
+	OwnedCol int16  `json:",omitempty"`
 }
 
 // Include is `INCLUDE What ['Header'] AS Column` of CREATE SOURCE: the
@@ -97,6 +121,8 @@ type Relation struct {
 	// PrimaryKey are indexes into Columns; empty means none.
 	PrimaryKey []int
 	AppendOnly bool
+	// Sequence is the definition of a sequence (KindSequence).
+	Sequence *Sequence `json:",omitempty"`
 	// Definition is the query SQL of a view, materialized view or sink.
 	Definition string
 	// Options are the WITH (...) options.
@@ -279,6 +305,10 @@ func (r *Relation) Clone() *Relation {
 	c.ForeignKeys = slices.Clone(r.ForeignKeys)
 	c.ACL = slices.Clone(r.ACL)
 	c.Policies = clonePolicies(r.Policies)
+	if r.Sequence != nil {
+		sq := *r.Sequence
+		c.Sequence = &sq
+	}
 	return &c
 }
 

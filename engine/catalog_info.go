@@ -35,7 +35,20 @@ func (c catalogReader) Settings() []udf.Setting {
 func (c catalogReader) snapshot() *pgcatalog.Snapshot {
 	return &pgcatalog.Snapshot{Catalog: c.s.e.cat, User: c.s.info.User, Database: c.s.info.Database, SearchPath: c.s.searchPath(),
 		RelOptions: c.RelOptions, Rejects: c.Rejects, Cursors: c.Cursors, Activity: c.Activity, Locks: c.Locks, ExprText: c.ExprText,
-		ViewText: c.ViewText}
+		ViewText: c.ViewText, SequenceLast: c.SequenceLast}
+}
+
+// SequenceLast is pg_sequences.last_value: the last value sequence r
+// handed out, if any and if the user may read it.
+func (c catalogReader) SequenceLast(r *catalog.Relation) (int64, bool) {
+	if _, err := c.s.sequence(r.OID, seqSelect+seqUsage); err != nil {
+		return 0, false
+	}
+	st, err := c.s.e.db.SeqGet(r.OID, r.Sequence.Start)
+	if err != nil || !st.Called {
+		return 0, false
+	}
+	return st.Last, true
 }
 
 // ViewText prints the query of view or materialized view r as

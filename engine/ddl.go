@@ -65,6 +65,10 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.drop(x, n.GetDropStmt()) })
 	case n.GetCreateFunctionStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.createFunction(st, p, n.GetCreateFunctionStmt(), false) })
+	case n.GetCreateSeqStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.createSequence(n.GetCreateSeqStmt()) })
+	case n.GetAlterSeqStmt() != nil:
+		return run(func(x *execution) (string, error) { return s.alterSequence(n.GetAlterSeqStmt()) })
 	case n.GetAlterTableStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
 	case n.GetAlterOwnerStmt() != nil:
@@ -203,24 +207,14 @@ func (s *Session) schemaFor(rv *pg.RangeVar) string {
 func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) (catalog.Column, bool, error) {
 	col := catalog.Column{Name: cd.Colname}
 	tn := cd.TypeName
-	last := tn.Names[len(tn.Names)-1].GetString_().Sval
-	serial := ""
-	switch last {
-	case "serial", "serial4":
-		serial = "int4"
-	case "bigserial", "serial8":
-		serial = "int8"
-	case "smallserial", "serial2":
-		serial = "int2"
-	}
 	t, err := p.TypeName(tn)
 	if err != nil {
 		return col, false, err
 	}
 	col.Type = t
-	if serial != "" {
+	if serialType(tn) != "" {
+		// The default comes with the column's sequence (createTable).
 		col.NotNull = true
-		col.Default = "nextval('" + table + "_" + cd.Colname + "_seq')"
 	}
 	pk := false
 	if cd.IsNotNull {
@@ -232,6 +226,9 @@ func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) 
 			return col, false, err
 		}
 		col.Default = d
+		if q, ok := s.defaultSequence(cd.RawDefault); ok {
+			col.Seq = q.OID
+		}
 	}
 	for _, cn := range cd.Constraints {
 		c := cn.GetConstraint()
@@ -245,6 +242,9 @@ func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) 
 				return col, false, err
 			}
 			col.Default = d
+			if q, ok := s.defaultSequence(c.RawExpr); ok {
+				col.Seq = q.OID
+			}
 		case pg.ConstrType_CONSTR_PRIMARY:
 			pk = true
 			col.NotNull = true
@@ -289,12 +289,16 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	}
 	r := &catalog.Relation{Schema: schema, Name: cs.Relation.Relname, Kind: catalog.KindTable, Owner: s.currentUser(), Created: time.Now()}
 	names := map[string]bool{}
+	var serials []int
 	for _, el := range cs.TableElts {
 		switch {
 		case el.GetColumnDef() != nil:
 			col, pk, err := s.columnDef(p, r.Name, el.GetColumnDef())
 			if err != nil {
 				return "", err
+			}
+			if serialType(el.GetColumnDef().TypeName) != "" {
+				serials = append(serials, len(r.Columns))
 			}
 			if names[col.Name] {
 				return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name)
@@ -342,28 +346,41 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	if len(r.Columns) > 1600 {
 		return "", sqlerr.New(sqlerr.TooManyColumns, "tables can have at most 1600 columns")
 	}
-	// Defaults must bind.
-	for _, c := range r.Columns {
-		if c.Default != "" && !strings.HasPrefix(c.Default, "nextval(") {
-			if err := checkDefault(p, c); err != nil {
-				return "", err
-			}
-		}
-	}
-	if err := s.tableUniques(r, cs); err != nil {
-		return "", err
-	}
-	if err := s.addConstraints(p, r, constraintDefs(cs.TableElts)); err != nil {
-		return "", err
-	}
-	created, err := s.e.cat.CreateRelation(r)
+	seqs, err := s.createSerialSequences(r, serials)
 	if err != nil {
+		return "", err
+	}
+	created, err := s.createTableWith(p, r, cs)
+	if err != nil {
+		_ = s.e.dropSequences(seqs)
+		return "", err
+	}
+	if err := s.ownSerialSequences(created, seqs); err != nil {
 		return "", err
 	}
 	if err := s.createdConstraints(created); err != nil {
 		return "", err
 	}
 	return "CREATE TABLE", nil
+}
+
+// createTableWith checks r's defaults and constraints and creates it.
+func (s *Session) createTableWith(p *planner.Planner, r *catalog.Relation, cs *pg.CreateStmt) (*catalog.Relation, error) {
+	// Defaults must bind.
+	for _, c := range r.Columns {
+		if c.Default != "" {
+			if err := checkDefault(p, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := s.tableUniques(r, cs); err != nil {
+		return nil, err
+	}
+	if err := s.addConstraints(p, r, constraintDefs(cs.TableElts)); err != nil {
+		return nil, err
+	}
+	return s.e.cat.CreateRelation(r)
 }
 
 func checkDefault(p *planner.Planner, c catalog.Column) error {
@@ -445,6 +462,8 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		want, tag, what = catalog.KindView, "DROP VIEW", "view"
 	case pg.ObjectType_OBJECT_MATVIEW:
 		want, tag, what = catalog.KindMatView, "DROP MATERIALIZED VIEW", "materialized view"
+	case pg.ObjectType_OBJECT_SEQUENCE:
+		want, tag, what = catalog.KindSequence, "DROP SEQUENCE", "sequence"
 	case pg.ObjectType_OBJECT_INDEX:
 		return s.dropIndexes(x, ds)
 	case pg.ObjectType_OBJECT_SCHEMA:
@@ -524,6 +543,13 @@ func (s *Session) drop(x *execution, ds *pg.DropStmt) (string, error) {
 		if err := s.dropReferences(r, cascade); err != nil {
 			return "", err
 		}
+		if r.Kind == catalog.KindSequence {
+			users, err := s.dropSequenceUsers(r, cascade, gone)
+			if err != nil {
+				return "", err
+			}
+			also = append(also, users...)
+		}
 		dropped, err := s.e.cat.DropRelation(r.OID, cascade)
 		if err != nil {
 			return "", err
@@ -551,6 +577,12 @@ func (e *Engine) dropData(txn *storage.Txn, dropped []*catalog.Relation) error {
 		}
 	}
 	if err := index.DropAll(txn, dropped); err != nil {
+		return err
+	}
+	if err := e.dropSequenceValues(dropped); err != nil {
+		return err
+	}
+	if err := e.dropSequences(e.ownedSequences(dropped)); err != nil {
 		return err
 	}
 	return e.dropStreaming(dropped)
@@ -811,6 +843,8 @@ func (s *Session) rename(p *planner.Planner, rs *pg.RenameStmt) (string, error) 
 			return "", err
 		}
 		return "ALTER TABLE", s.e.renameColumn(r, rs.Subname, rs.Newname)
+	case pg.ObjectType_OBJECT_SEQUENCE:
+		return "ALTER SEQUENCE", s.renameSequence(rs)
 	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_MATVIEW:
 		r, err := s.resolve(p, rs.Relation)
 		if err != nil {

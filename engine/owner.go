@@ -75,13 +75,28 @@ func (s *Session) alterRelationOwner(r *catalog.Relation, objtype pg.ObjectType,
 		return sqlerr.New(sqlerr.WrongObjectType, "%q is not a view", r.Name)
 	case objtype == pg.ObjectType_OBJECT_MATVIEW && r.Kind != catalog.KindMatView:
 		return sqlerr.New(sqlerr.WrongObjectType, "%q is not a materialized view", r.Name)
+	case objtype == pg.ObjectType_OBJECT_SEQUENCE && r.Kind != catalog.KindSequence:
+		return sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+	case r.Kind == catalog.KindSequence && r.Sequence.OwnedBy != 0:
+		if t, ok := s.e.cat.ByOID(r.Sequence.OwnedBy); ok {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "cannot change owner of sequence %q", r.Name).
+				WithDetail("Sequence %q is linked to table %q.", r.Name, t.Name)
+		}
 	}
 	to, same, err := s.newOwner(rs, relKindWord(r), r.Name, catalog.OwnerOf(r), s.createsIn(r.Schema), "schema "+r.Schema)
 	if err != nil || same {
 		return err
 	}
-	_, err = s.e.cat.ChangeRelationOwner(r.OID, to)
-	return err
+	if _, err = s.e.cat.ChangeRelationOwner(r.OID, to); err != nil {
+		return err
+	}
+	// The sequences a table's columns own follow the table.
+	for _, q := range s.e.ownedSequences([]*catalog.Relation{r}) {
+		if _, err := s.e.cat.ChangeRelationOwner(q.OID, to); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // alterOwner runs ALTER SCHEMA|FUNCTION|PROCEDURE|AGGREGATE ... OWNER TO
@@ -114,6 +129,8 @@ func alterTag(objtype pg.ObjectType) string {
 		return "ALTER VIEW"
 	case pg.ObjectType_OBJECT_MATVIEW:
 		return "ALTER MATERIALIZED VIEW"
+	case pg.ObjectType_OBJECT_SEQUENCE:
+		return "ALTER SEQUENCE"
 	}
 	return "ALTER TABLE"
 }

@@ -31,6 +31,9 @@ import (
 
 var privLetter = map[string]byte{"select": 'r', "insert": 'a', "update": 'w', "delete": 'd', "truncate": 'D', "references": 'x', "trigger": 't'}
 
+// seqPrivLetter are the privileges on sequences by name.
+var seqPrivLetter = map[string]byte{"select": 'r', "update": 'w', "usage": 'U'}
+
 // relKindWord is how PostgreSQL names a relation in "permission denied
 // for ..." messages.
 func relKindWord(r *catalog.Relation) string {
@@ -39,6 +42,8 @@ func relKindWord(r *catalog.Relation) string {
 		return "view"
 	case catalog.KindMatView:
 		return "materialized view"
+	case catalog.KindSequence:
+		return "sequence"
 	}
 	return "table"
 }
@@ -189,7 +194,8 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 	if st.Objtype == pg.ObjectType_OBJECT_FUNCTION && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return tag, s.grantFunctionPrivileges(st)
 	}
-	if st.Objtype != pg.ObjectType_OBJECT_TABLE || st.Targtype != pg.GrantTargetType_ACL_TARGET_OBJECT {
+	onSeq := st.Objtype == pg.ObjectType_OBJECT_SEQUENCE
+	if st.Objtype != pg.ObjectType_OBJECT_TABLE && !onSeq || st.Targtype != pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "%s on %s is not supported yet: privileges apply to tables, views, materialized views and sources",
 			tag, strings.ToLower(strings.TrimPrefix(st.Objtype.String(), "OBJECT_")))
 	}
@@ -203,11 +209,22 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		cols  []string
 	}
 	privs := catalog.AllTablePrivileges
+	if onSeq {
+		privs = catalog.AllSequencePrivileges
+	}
 	var colPrivs []colPriv
 	if len(st.Privileges) > 0 {
 		privs = ""
 		for _, n := range st.Privileges {
 			ap := n.GetAccessPriv()
+			if onSeq {
+				l, ok := seqPrivLetter[strings.ToLower(ap.PrivName)]
+				if !ok || len(ap.Cols) > 0 {
+					return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for sequence", strings.ToUpper(ap.PrivName))
+				}
+				privs += string(l)
+				continue
+			}
 			if len(ap.Cols) > 0 {
 				cp := colPriv{privs: catalog.ColumnPrivileges}
 				if ap.PrivName != "" { // ALL (cols) has no name
@@ -242,6 +259,23 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 		r, err := s.resolve(nil, rv)
 		if err != nil {
 			return "", err
+		}
+		if onSeq && r.Kind != catalog.KindSequence {
+			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+		}
+		privs := privs
+		if !onSeq && r.Kind == catalog.KindSequence {
+			// GRANT ... ON TABLE names a sequence: what applies to one.
+			kept := ""
+			for _, c := range privs {
+				if strings.ContainsRune(catalog.AllSequencePrivileges, c) {
+					kept += string(c)
+				}
+			}
+			if kept != privs && len(st.Privileges) > 0 {
+				s.warn("sequence \"%s\" only supports USAGE, SELECT, and UPDATE privileges", r.Name)
+			}
+			privs = kept
 		}
 		for _, cp := range colPrivs {
 			var attnums []int16
@@ -856,49 +890,46 @@ func builtinNamed(name string) bool {
 }
 
 // HasSequencePrivilege implements udf.PrivilegeChecker for
-// has_sequence_privilege. StreamSQL's sequences are made by their first
-// nextval() and carry no privileges of their own (every role may use
-// them), so a sequence name answers true for USAGE, SELECT and UPDATE; a
-// name that is a table, view or source is refused as PostgreSQL refuses
-// it (42809), and a name that is nothing (no nextval() made it) too
-// (42P01).
+// has_sequence_privilege: whether user holds any of privs (USAGE, SELECT,
+// UPDATE) on sequence seq, a name or an OID; a relation that is not a
+// sequence is refused (42809), a name that is nothing too (42P01).
 func (c catalogReader) HasSequencePrivilege(user, seq any, privs string) (bool, error) {
 	s := c.s
-	if _, err := s.privilegeRole(user); err != nil {
+	role, err := s.privilegeRole(user)
+	if err != nil {
 		return false, err
 	}
+	want := ""
 	for _, p := range strings.Split(privs, ",") {
-		switch strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), "with grant option")) {
-		case "usage", "select", "update":
-		default:
+		name := strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), "with grant option"))
+		l, ok := seqPrivLetter[name]
+		if !ok {
 			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", strings.TrimSpace(p))
 		}
+		want += string(l)
 	}
+	var r *catalog.Relation
 	switch v := seq.(type) {
 	case int64:
-		if r, ok := s.e.cat.ByOID(uint32(v)); ok {
-			return false, sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+		var ok bool
+		if r, ok = s.e.cat.ByOID(uint32(v)); !ok {
+			return false, nil
 		}
-		return false, nil // no sequence has an OID
 	case string:
-		schema, name, qualified := strings.Cut(v, ".")
-		if qualified {
-			if _, ok := s.e.cat.Relation(schema, name); ok {
-				return false, sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", v)
-			}
-		} else if _, err := s.e.cat.Resolve(s.searchPath(), v); err == nil {
-			return false, sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", v)
-		}
-		exists, err := s.e.db.SequenceExists("seq/" + v)
-		if err != nil {
-			return false, err
-		}
-		if !exists {
+		oid, ok := c.LookupRelation(v)
+		if r, _ = s.e.cat.ByOID(oid); !ok || r == nil {
 			return false, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", v)
 		}
+	default:
+		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid sequence argument")
+	}
+	if r.Kind != catalog.KindSequence {
+		return false, sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+	}
+	if s.roleIsSuperuser(role) {
 		return true, nil
 	}
-	return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid sequence argument")
+	return strings.ContainsAny(r.PrivilegesOf(s.e.cat.RolesInheritedBy(role)), want), nil
 }
 
 // HasRolePrivilege implements udf.PrivilegeChecker for pg_has_role, as

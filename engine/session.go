@@ -72,7 +72,9 @@ var settings = map[string]setting{
 
 // Session is one client connection.
 type Session struct {
-	e    *Engine
+	e *Engine
+	// seqs is what nextval gave this session (sequence.go).
+	seqs sessionSequences
 	info pgwire.StartupInfo
 	// pendingNotices are the notices the running statement raised.
 	pendingNotices []pgwire.Notice

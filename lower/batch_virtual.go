@@ -75,6 +75,11 @@ func snapshotFor(cat *catalog.Catalog, path []string, env *udf.Env) *pgcatalog.S
 	}); ok {
 		s.ViewText = vt.ViewText
 	}
+	if sl, ok := env.Catalog.(interface {
+		SequenceLast(r *catalog.Relation) (int64, bool)
+	}); ok {
+		s.SequenceLast = sl.SequenceLast
+	}
 	if ci, ok := env.Catalog.(udf.CatalogInfo); ok {
 		s.SearchPath = ci.SearchPath()
 		for _, st := range ci.Settings() {

@@ -95,6 +95,8 @@ type DB struct {
 
 	seqMu sync.Mutex
 	seqs  map[string]*seqRange
+	// sqlSeqs are the SQL sequences read so far (sqlsequence.go).
+	sqlSeqs map[string]*sqlSeq
 
 	// logSeq is the last committed changelog seq (see changelog.go);
 	// written under commitMu. notify is closed when it moves.
@@ -169,7 +171,7 @@ func OpenWith(dir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
 	db := &DB{pdb: pdb, lock: lock, space: guard, plog: plog, fileCache: fileCache, log: log,
-		seqs: map[string]*seqRange{}, locks: newLockTable()}
+		seqs: map[string]*seqRange{}, sqlSeqs: map[string]*sqlSeq{}, locks: newLockTable()}
 	db.maxTxnBytes.Store(DefaultMaxTxnBytes)
 	if err := db.loadLogSeq(); err != nil {
 		db.Close()

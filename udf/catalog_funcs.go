@@ -421,7 +421,6 @@ func (r *registry) addCatalogFuncs() {
 	constant("pg_get_triggerdef", ts(oid), text, nil)
 	constant("pg_get_triggerdef", ts(oid, b), text, nil)
 	constant("pg_get_statisticsobjdef_columns", ts(oid), text, nil)
-	constant("pg_get_serial_sequence", ts(text, text), text, nil)
 	constant("pg_relation_is_publishable", ts(oid), b, false)
 	constant("pg_get_function_sqlbody", ts(oid), text, nil)
 

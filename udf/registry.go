@@ -47,6 +47,7 @@ func newRegistry() *registry {
 	r.addSleepFuncs()
 	r.addBackendFuncs()
 	r.addLockFuncs()
+	r.addSequenceFuncs()
 	r.addAggregates()
 	r.addStatAggregates()
 	r.addOrderedSetAggregates()

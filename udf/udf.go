@@ -90,6 +90,16 @@ type Sessions interface {
 	// BlockingPIDs are the process ids of the sessions that session pid
 	// waits for (pg_blocking_pids), in ascending order.
 	BlockingPIDs(pid int32) []int32
+	// Nextval advances sequence oid and returns its new value; Currval
+	// and Lastval return the value nextval last gave this session (for
+	// oid, or for any sequence); Setval sets the sequence's value.
+	Nextval(oid uint32) (int64, error)
+	Currval(oid uint32) (int64, error)
+	Lastval() (int64, error)
+	Setval(oid uint32, v int64, called bool) (int64, error)
+	// SequenceRow is what SELECT * FROM the sequence shows: last_value,
+	// log_cnt and is_called.
+	SequenceRow(oid uint32) ([]types.Datum, error)
 }
 
 // PrivilegeChecker is implemented by catalog readers that know the

@@ -106,6 +106,9 @@ type Snapshot struct {
 	// CHECK, a column default; stored as type want) as PostgreSQL's
 	// pg_get_expr does; nil shows the stored text.
 	ExprText func(r *catalog.Relation, text string, want types.T) string
+	// SequenceLast is the last value sequence r handed out, where the
+	// user may read it (pg_sequences.last_value); ok is false otherwise.
+	SequenceLast func(r *catalog.Relation) (v int64, ok bool)
 	// ViewText prints the query of view or materialized view r as
 	// pg_get_viewdef(r) does; nil shows the stored text.
 	ViewText func(r *catalog.Relation) string
@@ -270,6 +273,8 @@ func RelKind(k catalog.RelKind) byte {
 		return 'v'
 	case catalog.KindMatView:
 		return 'm'
+	case catalog.KindSequence:
+		return 'S'
 	}
 	return 'r'
 }

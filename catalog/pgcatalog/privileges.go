@@ -77,7 +77,7 @@ func isTablePrivilegeRows(s *Snapshot) []row {
 			continue
 		}
 		relOwner := owner(r.Owner)
-		aclPrivilegeRows(v, r.EffectiveACL(), relOwner, catalog.AllTablePrivileges, func(it catalog.ACLItem, priv string, grantable bool) {
+		aclPrivilegeRows(v, r.EffectiveACL(), relOwner, r.AllPrivileges(), func(it catalog.ACLItem, priv string, grantable bool) {
 			out = append(out, row{"grantor": granteeName(it.Grantor), "grantee": granteeName(it.Grantee), "table_catalog": s.Database,
 				"table_schema": r.Schema, "table_name": r.Name, "privilege_type": priv, "is_grantable": yesNo(grantable),
 				"with_hierarchy": yesNo(priv == "SELECT")})

@@ -45,6 +45,8 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_policies":        policiesViewRows,
 	"pg_catalog.pg_stat_activity":   activityRows,
 	"pg_catalog.pg_locks":           lockRows,
+	"pg_catalog.pg_sequence":        sequenceRows,
+	"pg_catalog.pg_sequences":       sequencesViewRows,
 
 	"information_schema.schemata":          schemataRows,
 	"information_schema.tables":            isTableRows,
@@ -56,6 +58,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"information_schema.table_privileges":  isTablePrivilegeRows,
 	"information_schema.column_privileges": isColumnPrivilegeRows,
 	"information_schema.role_table_grants": isRoleTableGrantRows,
+	"information_schema.sequences":         isSequenceRows,
 
 	// CHECK and FOREIGN KEY constraints (constraints.go).
 	"information_schema.check_constraints":       isCheckRows,

@@ -263,6 +263,9 @@ func (d *deparser) coerced(sb *strings.Builder, n *pg.Node, bound plan.Scalar, s
 			writeConst(sb, c.Value, noTypmod(c.T), 0)
 			return nil
 		}
+		if writeRegLiteral(sb, n, bound) {
+			return nil
+		}
 	}
 	own, err := d.bind(n)
 	if err != nil {
@@ -279,6 +282,20 @@ func (d *deparser) coerced(sb *strings.Builder, n *pg.Node, bound plan.Scalar, s
 	sb.WriteString("::")
 	sb.WriteString(noTypmod(bound.Type()).String())
 	return nil
+}
+
+// writeRegLiteral prints a string literal taken as a reg* type ('s' for
+// a regclass argument, 's'::regclass), which names an object looked up
+// when the statement runs, as PostgreSQL prints such a constant:
+// 's'::regclass.
+func writeRegLiteral(sb *strings.Builder, n *pg.Node, bound plan.Scalar) bool {
+	t := bound.Type()
+	c := n.GetAConst()
+	if t.Kind != types.Oid || t.OIDOverride == 0 || c == nil || c.GetSval() == nil {
+		return false
+	}
+	sb.WriteString(quoteString(c.GetSval().Sval) + "::" + t.String())
+	return true
 }
 
 // noTypmod is t without its type modifier (length, precision).
@@ -542,6 +559,9 @@ func (d *deparser) typeCast(sb *strings.Builder, n *pg.Node) error {
 	if isUntypedLiteral(tc.Arg) {
 		if c, ok := bound.(*plan.Const); ok {
 			writeConst(sb, c.Value, c.T, 0)
+			return nil
+		}
+		if writeRegLiteral(sb, tc.Arg, bound) {
 			return nil
 		}
 	}

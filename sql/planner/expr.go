@@ -645,8 +645,10 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (plan.Scalar, error) {
 		}
 		args[i], ts[i] = e, e.Type()
 	}
-	if name == "nextval" && b.p.Sequences != nil {
-		return b.p.nextval(args, pos)
+	if b.p.Stream && udf.IsSequenceFunc(name) {
+		// Each call changes a sequence: a job replaying or retracting
+		// rows would draw new values.
+		return nil, streamVolatileError(name + "()").WithPosition(pos)
 	}
 	if name == "pg_typeof" && len(args) == 1 {
 		return &plan.Const{Value: args[0].Type().String(), T: types.TText}, nil

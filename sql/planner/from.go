@@ -333,6 +333,8 @@ func (p *Planner) planRangeVar(rv *pg.RangeVar, sc *scope) (*fromItem, error) {
 			ss.Cols = append(ss.Cols, i)
 		}
 		return &fromItem{rel: &relPlan{node: ss, cols: cols}}, nil
+	case catalog.KindSequence:
+		return p.planSequenceRow(r, alias, rv)
 	default:
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q cannot be queried directly: it is a %s", r.Name, r.Kind.String())
 	}

@@ -406,18 +406,6 @@ func (p *Planner) typeName(tn *pg.TypeName) (types.T, error) {
 	return t, nil
 }
 
-func (p *Planner) nextval(args []plan.Scalar, pos int) (plan.Scalar, error) {
-	if len(args) != 1 {
-		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function nextval() requires one argument").WithPosition(pos)
-	}
-	c, ok := args[0].(*plan.Const)
-	name, _ := c.Value.(string)
-	if !ok || name == "" {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "nextval() takes a constant sequence name").WithPosition(pos)
-	}
-	return &plan.NextVal{Seq: name}, nil
-}
-
 // convertReg handles the casts between names and the reg* types
 // ('trades'::regclass, oid::regclass::text), which look names up in the
 // catalog when the statement runs; ok is false for any other conversion.

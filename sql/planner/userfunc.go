@@ -76,12 +76,18 @@ func (p *Planner) checkStreamVolatility(f *catalog.Function) error {
 	if !p.Stream || f.Volatility != catalog.Volatile {
 		return nil
 	}
-	err := sqlerr.New(sqlerr.InvalidObjectDefinition, "materialized views and sinks cannot call VOLATILE function %s", f.Signature()).
-		WithDetail("A streaming job calls the function again on retraction and after a restart, and needs the same answer each time.")
+	err := streamVolatileError(f.Signature())
 	if f.Language == "sql" {
 		return err.WithHint("A LANGUAGE sql function is VOLATILE unless declared otherwise: add IMMUTABLE (or STABLE) to CREATE FUNCTION if it gives the same result for the same arguments.")
 	}
 	return err.WithHint("Declare the function IMMUTABLE (or STABLE) if it gives the same result for the same arguments.")
+}
+
+// streamVolatileError is the refusal of VOLATILE function sig in a
+// materialized view or sink.
+func streamVolatileError(sig string) *sqlerr.Error {
+	return sqlerr.New(sqlerr.InvalidObjectDefinition, "materialized views and sinks cannot call VOLATILE function %s", sig).
+		WithDetail("A streaming job calls the function again on retraction and after a restart, and needs the same answer each time.")
 }
 
 // userScalar compiles f (or takes it from the cache).

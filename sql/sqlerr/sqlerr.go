@@ -26,6 +26,7 @@ const (
 	DataException                   = "22000"
 	StringDataRightTruncation       = "22001"
 	NumericValueOutOfRange          = "22003"
+	SequenceGeneratorLimitExceeded  = "2200H"
 	NullValueNotAllowed             = "22004"
 	InvalidDatetimeFormat           = "22007"
 	DatetimeFieldOverflow           = "22008"

@@ -1,0 +1,9 @@
+package engine_test
+
+import "testing"
+
+// TestSequencesDocExamples runs the examples of the Sequences section of
+// docs/sql.md, as TestFunctionsDocExamples runs those of functions.md.
+func TestSequencesDocExamples(t *testing.T) {
+	runFunctionDocExamples(t, "docs/sql.md", "sequences", 2)
+}
