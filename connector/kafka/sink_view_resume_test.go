@@ -9,57 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hamba/avro/v2"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/twmb/franz-go/pkg/kfake"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
 )
-
-// failSink inserts rows into ev (from id n+1 on) until the sink's log,
-// its broker down, is full and the sink fails; it returns the last id.
-func failSink(t *testing.T, conn *pgx.Conn, sink string, n int) int {
-	t.Helper()
-	for i := 0; i < 20 && !strings.HasPrefix(sinkStatus(t, conn, sink), "failed"); i++ {
-		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
-			FROM generate_series(%d, %d) g`, n+1, n+10), `FLUSH`)
-		n += 10
-	}
-	if s := sinkStatus(t, conn, sink); !strings.HasPrefix(s, "failed") {
-		t.Fatalf("sink status after %d rows: %q, want failed", n, s)
-	}
-	return n
-}
-
-// checkOnce checks that the records hold every key {"id":i} for i in
-// [from, to] exactly once, and no other.
-func checkOnce(t *testing.T, got []sinkMsg, from, to int) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, m := range got {
-		seen[m.key]++
-	}
-	for i := from; i <= to; i++ {
-		if k := fmt.Sprintf(`{"id":%d}`, i); seen[k] != 1 {
-			t.Errorf("key %s seen %d times", k, seen[k])
-		}
-	}
-	if len(got) != to-from+1 {
-		t.Errorf("%d records, want %d", len(got), to-from+1)
-	}
-}
-
-func restartBroker(t *testing.T, port, topic string) {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(atoi(t, port)), kfake.SeedTopics(1, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-}
 
 // TestKafkaSinkResumeFromView: a sink that reads a materialized view
 // fails while its broker is down (its log is full). The view goes on;
@@ -71,10 +25,8 @@ func restartBroker(t *testing.T, port, topic string) {
 // is failed.
 func TestKafkaSinkResumeFromView(t *testing.T) {
 	c1, addr := sinkBroker(t, "vres")
-	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
-	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv := startDurable(t, opts)
-	conn := connect(t, srv)
+	port := brokerPort(c1)
+	opts, srv, conn := durableServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
 		`CREATE MATERIALIZED VIEW ev_v AS SELECT id, upper(pad) AS pad FROM ev WHERE id > 0`,
@@ -86,7 +38,7 @@ func TestKafkaSinkResumeFromView(t *testing.T) {
 	}
 	c1.Close()
 
-	n := failSink(t, conn, "ev_out", 1)
+	n, _ := failSink(t, conn, "ev_out", 1)
 	held, _ := strconv.ParseInt(jobColumn(t, conn, "ev_out", "Sink lag bytes"), 10, 64)
 	// The view goes on; the sink's view log keeps what it commits.
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30), `FLUSH`)
@@ -101,17 +53,12 @@ func TestKafkaSinkResumeFromView(t *testing.T) {
 
 	// A restart while the sink is failed: it starts behind its view,
 	// replays the view log into its log, which is full again.
-	conn.Close(t.Context())
-	if _, err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	srv2 := startDurable(t, opts)
-	t.Cleanup(func() { srv2.Stop() })
-	conn = connect(t, srv2)
+	stopServer(t, srv, conn)
+	_, conn = restartServer(t, opts)
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+5), `FLUSH`)
 	n += 5
 	if s := sinkStatus(t, conn, "ev_out"); !strings.HasPrefix(s, "failed") {
-		n = failSink(t, conn, "ev_out", n)
+		n, _ = failSink(t, conn, "ev_out", n)
 	}
 
 	// The broker is still down: RESUME fails and changes nothing.
@@ -142,9 +89,7 @@ func TestKafkaSinkResumeFromView(t *testing.T) {
 func TestKafkaSinkFromViewRetryAfterRestart(t *testing.T) {
 	_, addr := sinkBroker(t, "vretry")
 	reg := testregistry.New(t)
-	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv := startDurable(t, opts)
-	conn := connect(t, srv)
+	opts, srv, conn := durableServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
 		`CREATE MATERIALIZED VIEW acct_v AS SELECT id, owner FROM acct WHERE owner <> 'nobody'`,
@@ -155,15 +100,10 @@ func TestKafkaSinkFromViewRetryAfterRestart(t *testing.T) {
 	if got := consumeCommitted(t, addr, "vretry", 3); len(got) != 3 {
 		t.Fatalf("before the restart: %d records, want 3", len(got))
 	}
-	conn.Close(t.Context())
-	if _, err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	stopServer(t, srv, conn)
 
 	reg.SetDown(true)
-	srv2 := startDurable(t, opts)
-	t.Cleanup(func() { srv2.Stop() })
-	conn2 := connect(t, srv2)
+	_, conn2 := restartServer(t, opts)
 	sqltest.Exec(t, conn2, `UPDATE acct SET owner = 'bea' WHERE id = 2`, `INSERT INTO acct VALUES (4, 'dee')`, `FLUSH`)
 	if status := sinkStatus(t, conn2, "acct_out"); !strings.HasPrefix(status, "retrying: ") {
 		t.Fatalf("sink status with the registry down: %q, want retrying", status)
@@ -172,26 +112,9 @@ func TestKafkaSinkFromViewRetryAfterRestart(t *testing.T) {
 	sqltest.Exec(t, conn2, `FLUSH`, `INSERT INTO acct VALUES (5, 'eve')`, `FLUSH`, `UPDATE acct SET owner = 'nobody' WHERE id = 1`, `FLUSH`)
 
 	reg.SetDown(false)
-	deadline := time.Now().Add(15 * time.Second)
-	for s := sinkStatus(t, conn2, "acct_out"); !strings.HasPrefix(s, "running"); s = sinkStatus(t, conn2, "acct_out") {
-		if time.Now().After(deadline) {
-			t.Fatalf("sink status with the registry back: %q", s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitSinkStatus(t, conn2, "acct_out", "running", 15*time.Second)
 	sqltest.Exec(t, conn2, `INSERT INTO acct VALUES (6, 'fay')`, `FLUSH`)
-	msgs := consumeCommitted(t, addr, "vretry", 8)
-	r := &avroReader{t: t, url: reg.URL(), schemas: map[uint32]avro.Schema{}}
-	var got []string
-	for _, m := range msgs {
-		key, _ := r.decode([]byte(m.key))
-		if m.tombstone {
-			got = append(got, show(key["id"])+"=-")
-			continue
-		}
-		val, _ := r.decode([]byte(m.value))
-		got = append(got, show(key["id"])+"="+show(val["owner"]))
-	}
+	got := ownerChanges(t, reg, consumeCommitted(t, addr, "vretry", 8))
 	if g, want := strings.Join(got, " "), "1=ann 2=bob 3=cy 2=bea 4=dee 5=eve 1=- 6=fay"; g != want {
 		t.Errorf("records: %s\nwant %s", g, want)
 	}
