@@ -111,6 +111,16 @@ func queryStrings(t testing.TB, conn *pgx.Conn, q string, args ...any) []string 
 	return out
 }
 
+// showCreate is the definition SHOW CREATE what (say "TABLE t") shows.
+func showCreate(t testing.TB, conn *pgx.Conn, what string) string {
+	t.Helper()
+	var def string
+	if err := conn.QueryRow(context.Background(), "SHOW CREATE "+what).Scan(new(string), &def); err != nil {
+		t.Fatalf("SHOW CREATE %s: %v", what, err)
+	}
+	return def
+}
+
 // pgErr is the server error in err, or nil.
 func pgErr(err error) *pgconn.PgError {
 	var pe *pgconn.PgError

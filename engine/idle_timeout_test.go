@@ -35,27 +35,6 @@ func waitRows(t *testing.T, conn *pgx.Conn, q, want string, timeout time.Duratio
 	}
 }
 
-// jobLate is the late row count SHOW JOBS reports for the job of view.
-func jobLate(t *testing.T, conn *pgx.Conn, view string) int64 {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[1] == view {
-			return v[5].(int64)
-		}
-	}
-	t.Fatalf("SHOW JOBS has no %s", view)
-	return 0
-}
-
 // TestIdleTimeoutDifferential: an EMIT ON WINDOW CLOSE view over a table
 // that stops bringing rows still closes its windows once the table has
 // been idle for the view's idle_timeout, and its contents are then the
@@ -116,11 +95,7 @@ func TestIdleTimeoutDifferential(t *testing.T) {
 			waitRows(t, conn, view, want, 10*time.Second)
 		}
 	}
-	var def string
-	if err := conn.QueryRow(context.Background(), "SHOW CREATE MATERIALIZED VIEW w_idle").Scan(new(string), &def); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(def, "WITH (idle_timeout = '00:00:00.2')") {
+	if def := showCreate(t, conn, "MATERIALIZED VIEW w_idle"); !strings.Contains(def, "WITH (idle_timeout = '00:00:00.2')") {
 		t.Fatalf("SHOW CREATE: %s", def)
 	}
 }
@@ -156,7 +131,7 @@ func TestIdleTimeoutUnion(t *testing.T) {
 	// Both inputs at 99.5 s or more: the windows of 50 s to 90 s close.
 	want += ";2024-01-01 00:00:50+00 10;2024-01-01 00:01:00+00 1"
 	waitRows(t, conn, view, want, 5*time.Second)
-	if n := jobLate(t, conn, "u"); n != 1 {
+	if n := jobColumn(t, conn, "u", 5); n != 1 {
 		t.Fatalf("the union's job counted %d late rows, want 1", n)
 	}
 	if got := queryStrings(t, conn, "SELECT id::text FROM u WHERE id < 0"); len(got) != 0 {
@@ -164,7 +139,8 @@ func TestIdleTimeoutUnion(t *testing.T) {
 	}
 }
 
-// jobColumn is column col of SHOW JOBS for the job of view.
+// jobColumn is column col of SHOW JOBS for the job of view (5 is its
+// late row count).
 func jobColumn(t *testing.T, conn *pgx.Conn, view string, col int) int64 {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), "SHOW JOBS")
@@ -227,7 +203,7 @@ func TestIdleTimeoutIntervalJoin(t *testing.T) {
 		"INSERT INTO l VALUES (4, '2024-01-01 00:01:11+00'), (9, '2024-01-01 00:01:20+00')",
 		"FLUSH")
 	waitRows(t, conn, view, "1 2.000000 1.000000;2 3.000000 2.000000;4 71.000000 70.000000", 3*time.Second)
-	if n := jobLate(t, conn, "j"); n != 1 {
+	if n := jobColumn(t, conn, "j", 5); n != 1 {
 		t.Fatalf("the join's job counted %d late rows, want 1", n)
 	}
 	if got := queryStrings(t, conn, "SELECT lid::text FROM j WHERE lid = 3"); len(got) != 0 {
@@ -260,11 +236,7 @@ func TestIdleTimeoutOptionErrors(t *testing.T) {
 		_, err := conn.Exec(ctx, c.sql)
 		wantPgErr(t, err, c.code, c.msg)
 	}
-	var def string
-	if err := conn.QueryRow(ctx, "SHOW CREATE TABLE q").Scan(new(string), &def); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(def, "WITH (idle_timeout = '2s')") {
+	if def := showCreate(t, conn, "TABLE q"); !strings.Contains(def, "WITH (idle_timeout = '2s')") {
 		t.Fatalf("SHOW CREATE TABLE q: %s", def)
 	}
 	// A table that failed to be created is not left behind.

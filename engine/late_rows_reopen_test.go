@@ -105,11 +105,7 @@ func TestLateRowsReopen(t *testing.T) {
 	}
 	conn := s.connect(t)
 	defer conn.Close(ctx)
-	var def string
-	if err := conn.QueryRow(ctx, "SHOW CREATE MATERIALIZED VIEW bars").Scan(new(string), &def); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(def, "WITH (late_rows = 'reopen', allowed_lateness = '00:02:00') AS") {
+	if def := showCreate(t, conn, "MATERIALIZED VIEW bars"); !strings.Contains(def, "WITH (late_rows = 'reopen', allowed_lateness = '00:02:00') AS") {
 		t.Fatalf("SHOW CREATE: %s", def)
 	}
 

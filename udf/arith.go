@@ -124,92 +124,61 @@ func intLoop2[A, R intT](op byte, x []A, b arrow.Array, out []R, valid []byte, l
 }
 
 // intKernel is the typed loop; one loop per operator keeps the branch out
-// of the row loop.
+// of the row loop. A row that overflows clears ok only when it is valid
+// (a NULL row's value is garbage).
 func intKernel[A, B, R intT](op byte, x []A, y []B, out []R, valid []byte, lo, hi int64, k types.Kind) error {
 	x, y = x[:len(out)], y[:len(out)]
-	bad := -1
+	ok := true
 	switch op {
 	case '+':
 		for i := range out {
 			a, b := int64(x[i]), int64(y[i])
 			r := a + b
-			if ((a^r)&(b^r)) < 0 || r < lo || r > hi {
-				if bad < 0 && rowValid(valid, i) {
-					bad = i
-				}
-				continue
-			}
+			ok = ok && (((a^r)&(b^r)) >= 0 && r >= lo && r <= hi || !rowValid(valid, i))
 			out[i] = R(r)
 		}
 	case '-':
 		for i := range out {
 			a, b := int64(x[i]), int64(y[i])
 			r := a - b
-			if ((a^b)&(a^r)) < 0 || r < lo || r > hi {
-				if bad < 0 && rowValid(valid, i) {
-					bad = i
-				}
-				continue
-			}
+			ok = ok && (((a^b)&(a^r)) >= 0 && r >= lo && r <= hi || !rowValid(valid, i))
 			out[i] = R(r)
 		}
 	case '*':
 		for i := range out {
 			a, b := int64(x[i]), int64(y[i])
 			r := a * b
-			if (a != 0 && (r/a != b || (a == -1 && b == math.MinInt64))) || r < lo || r > hi {
-				if bad < 0 && rowValid(valid, i) {
-					bad = i
-				}
-				continue
-			}
+			ok = ok && ((a == 0 || r/a == b && (a != -1 || b != math.MinInt64)) && r >= lo && r <= hi || !rowValid(valid, i))
 			out[i] = R(r)
 		}
 	case '/':
 		for i := range out {
-			a, b := int64(x[i]), int64(y[i])
-			if b == 0 {
+			switch a, b := int64(x[i]), int64(y[i]); b {
+			case 0:
 				if rowValid(valid, i) {
 					return errDivZero()
 				}
-				continue
-			}
-			if b == -1 {
-				if a == lo {
-					if bad < 0 && rowValid(valid, i) {
-						bad = i
-					}
-					continue
-				}
+			case -1: // a / -1 traps on the minimum in hardware
+				ok = ok && (a != lo || !rowValid(valid, i))
 				out[i] = R(-a)
-				continue
+			default:
+				out[i] = R(a / b)
 			}
-			r := a / b
-			if r < lo || r > hi {
-				if bad < 0 && rowValid(valid, i) {
-					bad = i
-				}
-				continue
-			}
-			out[i] = R(r)
 		}
 	case '%':
 		for i := range out {
-			a, b := int64(x[i]), int64(y[i])
-			if b == 0 {
+			switch b := int64(y[i]); b {
+			case 0:
 				if rowValid(valid, i) {
 					return errDivZero()
 				}
-				continue
+			case -1: // and so does a % -1
+			default:
+				out[i] = R(int64(x[i]) % b)
 			}
-			if b == -1 {
-				out[i] = 0
-				continue
-			}
-			out[i] = R(a % b)
 		}
 	}
-	if bad >= 0 {
+	if !ok {
 		return errIntRange(k)
 	}
 	return nil

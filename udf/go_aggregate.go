@@ -146,11 +146,7 @@ func (s *goStates[S, R]) Update(groups []uint32, ng int, args []arrow.Array, n i
 }
 
 func (s *goStates[S, R]) Retract(groups []uint32, ng int, args []arrow.Array, n int) error {
-	if s.f.ret == nil {
-		return ErrNoRetract
-	}
-	s.w = retractWeights(s.w, n)
-	return s.Apply(groups, s.w, ng, args, n)
+	return RetractByApply(s, s.f.ret != nil, &s.w, groups, ng, args, n)
 }
 
 func (s *goStates[S, R]) Apply(groups []uint32, weights []int64, ng int, args []arrow.Array, n int) error {

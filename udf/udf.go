@@ -280,3 +280,13 @@ type TableFunc struct {
 	Eval func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error)
 	OID  uint32
 }
+
+// UserTableFunc is the table function of user definition d (CREATE
+// FUNCTION ... RETURNS TABLE or SETOF) with its declared columns,
+// evaluated by eval.
+func UserTableFunc(d *UserDef, eval func(env *Env, args []types.Datum, argTypes []types.T) (RowIter, error)) *TableFunc {
+	cols, colTypes := d.Cols, d.ColTypes
+	return &TableFunc{Name: d.Name, Args: d.ArgTypes, OID: d.OID,
+		Cols: func([]types.T) ([]string, []types.T) { return cols, colTypes },
+		Eval: eval}
+}

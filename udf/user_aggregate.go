@@ -79,13 +79,19 @@ func finishStates(s GroupStates, t types.T, ng int) (arrow.Array, error) {
 	return b.NewArray(), nil
 }
 
-// retractWeights returns -1 for every one of n rows, in buf.
-func retractWeights(buf []int64, n int) []int64 {
-	buf = growTo(buf[:0], n)
-	for i := range buf {
-		buf[i] = -1
+// RetractByApply is GroupStates' Retract by its Apply, each row with
+// weight -1 (held in *buf), or ErrNoRetract when the aggregate cannot
+// retract.
+func RetractByApply(s GroupStates, retracts bool, buf *[]int64, groups []uint32, ng int, args []arrow.Array, n int) error {
+	if !retracts {
+		return ErrNoRetract
 	}
-	return buf
+	w := growTo((*buf)[:0], n)
+	for i := range w {
+		w[i] = -1
+	}
+	*buf = w
+	return s.Apply(groups, w, ng, args, n)
 }
 
 // StateFuncs are the support functions of one form of a SQL-declared
@@ -216,11 +222,7 @@ func (s *sqlStates) Update(groups []uint32, ng int, args []arrow.Array, n int) e
 }
 
 func (s *sqlStates) Retract(groups []uint32, ng int, args []arrow.Array, n int) error {
-	if s.fn.InvFunc == nil {
-		return ErrNoRetract
-	}
-	s.w = retractWeights(s.w, n)
-	return s.Apply(groups, s.w, ng, args, n)
+	return RetractByApply(s, s.fn.InvFunc != nil, &s.w, groups, ng, args, n)
 }
 
 type sqlRound struct {

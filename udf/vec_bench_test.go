@@ -137,3 +137,45 @@ func BenchmarkConstColumn(b *testing.B) {
 		reportRows(b)
 	})
 }
+
+// intArgs are two int columns of kind t with small random values (no
+// overflow, no zero divisor).
+func intArgs(t types.T) []arrow.Array {
+	r := rand.New(rand.NewSource(1))
+	x, y := make([]types.Datum, benchRows), make([]types.Datum, benchRows)
+	for i := range x {
+		x[i], y[i] = r.Int63n(20_000)-10_000, r.Int63n(100)+1
+	}
+	return []arrow.Array{types.ArrayFromDatums(t, x), types.ArrayFromDatums(t, y)}
+}
+
+func BenchmarkIntArith(b *testing.B) {
+	env := testEnv()
+	for _, t := range []types.T{types.TInt4, types.TInt8} {
+		args := intArgs(t)
+		for _, op := range []byte{'+', '-', '*', '/', '%'} {
+			b.Run(t.String()+"/"+string(op), func(b *testing.B) { runKernel(b, intArith(op, t, t, t), env, args) })
+		}
+	}
+}
+
+// BenchmarkIntKernel is the row loop of BenchmarkIntArith alone, without
+// the allocation of its result.
+func BenchmarkIntKernel(b *testing.B) {
+	for _, t := range []types.T{types.TInt4, types.TInt8} {
+		args := intArgs(t)
+		x, y := asInt64s(args[0]), asInt64s(args[1])
+		out := make([]int64, benchRows)
+		lo, hi := intRange(t.Kind)
+		for _, op := range []byte{'+', '-', '*', '/', '%'} {
+			b.Run(t.String()+"/"+string(op), func(b *testing.B) {
+				for b.Loop() {
+					if err := intKernel(op, x, y, out, nil, lo, hi, t.Kind); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportRows(b)
+			})
+		}
+	}
+}

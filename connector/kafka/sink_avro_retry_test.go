@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hamba/avro/v2"
-
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
 )
@@ -21,9 +18,7 @@ import (
 func TestKafkaSinkAvroRetryAfterRestart(t *testing.T) {
 	_, addr := sinkBroker(t, "acct_retry")
 	reg := testregistry.New(t)
-	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv := startDurable(t, opts)
-	conn := connect(t, srv)
+	opts, srv, conn := durableServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
 		fmt.Sprintf(`CREATE SINK acct_out FROM acct WITH (connector = 'kafka', topic = 'acct_retry',
@@ -33,15 +28,10 @@ func TestKafkaSinkAvroRetryAfterRestart(t *testing.T) {
 	if got := consumeCommitted(t, addr, "acct_retry", 3); len(got) != 3 {
 		t.Fatalf("before the restart: %d records, want 3", len(got))
 	}
-	conn.Close(t.Context())
-	if _, err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	stopServer(t, srv, conn)
 
 	reg.SetDown(true)
-	srv2 := startDurable(t, opts)
-	t.Cleanup(func() { srv2.Stop() })
-	conn2 := connect(t, srv2)
+	_, conn2 := restartServer(t, opts)
 	sqltest.Exec(t, conn2, `UPDATE acct SET owner = 'bea' WHERE id = 2`, `INSERT INTO acct VALUES (4, 'dee')`, `FLUSH`)
 	status := sinkStatus(t, conn2, "acct_out")
 	if !strings.HasPrefix(status, "retrying: ") || !strings.Contains(status, "503") {
@@ -51,21 +41,8 @@ func TestKafkaSinkAvroRetryAfterRestart(t *testing.T) {
 	sqltest.Exec(t, conn2, `FLUSH`, `FLUSH`)
 
 	reg.SetDown(false)
-	deadline := time.Now().Add(15 * time.Second)
-	for s := sinkStatus(t, conn2, "acct_out"); !strings.HasPrefix(s, "running"); s = sinkStatus(t, conn2, "acct_out") {
-		if time.Now().After(deadline) {
-			t.Fatalf("sink status with the registry back: %q", s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	msgs := consumeCommitted(t, addr, "acct_retry", 5)
-	r := &avroReader{t: t, url: reg.URL(), schemas: map[uint32]avro.Schema{}}
-	var got []string
-	for _, m := range msgs {
-		key, _ := r.decode([]byte(m.key))
-		val, _ := r.decode([]byte(m.value))
-		got = append(got, show(key["id"])+"="+show(val["owner"]))
-	}
+	waitSinkStatus(t, conn2, "acct_out", "running", 15*time.Second)
+	got := ownerChanges(t, reg, consumeCommitted(t, addr, "acct_retry", 5))
 	if g, want := strings.Join(got, " "), "1=ann 2=bob 3=cy 2=bea 4=dee"; g != want {
 		t.Errorf("records: %s\nwant %s", g, want)
 	}

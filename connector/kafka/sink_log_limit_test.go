@@ -1,14 +1,12 @@
 package kafka_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
 	"streamsql/internal/sqltest"
@@ -41,7 +39,7 @@ func TestKafkaSinkLogLimit(t *testing.T) {
 
 func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 	c1, addr := sinkBroker(t, "big")
-	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
+	port := brokerPort(c1)
 	dir := t.TempDir()
 	opts := engine.Options{StateMemory: -1, DataDir: dir, SinkLogMaxBytes: serverMax}
 	srv := startDurable(t, opts)
@@ -65,50 +63,19 @@ func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 
 	// Each epoch of ten rows adds about 550 bytes of compressed log:
 	// the eighth passes 4 kB.
-	n := 1
-	var status string
-	for i := 0; i < 20 && !strings.HasPrefix(status, "failed"); i++ {
-		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
-			FROM generate_series(%d, %d) g`, n+1, n+10), `FLUSH`)
-		n += 10
-		status = sinkStatus(t, conn, "ev_out")
-	}
-	if !strings.HasPrefix(status, "failed") || !strings.Contains(status, want) {
+	n, status := failSink(t, conn, "ev_out", 1)
+	if !strings.Contains(status, want) {
 		t.Fatalf("sink status after %d rows: %q, want failed naming %s", n, status, want)
 	}
 	// The views go on without the sink.
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
 	n++
 	sqltest.Eventually(t, conn, `SELECT n FROM ev_count`, fmt.Sprint(n))
-	conn.Close(context.Background())
 	stopped = true
-	if _, err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	stopServer(t, srv, conn)
 
-	c2, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(atoi(t, port)), kfake.SeedTopics(1, "big"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c2.Close)
-	srv2 := startDurable(t, opts)
-	t.Cleanup(func() { srv2.Stop() })
-	conn2 := connect(t, srv2)
-	got := consumeCommitted(t, addr, "big", n-1)
-	seen := map[string]int{}
-	for _, m := range got {
-		seen[m.key]++
-	}
-	for i := 2; i <= n; i++ {
-		if k := fmt.Sprintf(`{"id":%d}`, i); seen[k] != 1 {
-			t.Errorf("key %s seen %d times", k, seen[k])
-		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for s := sinkStatus(t, conn2, "ev_out"); s != "running"; s = sinkStatus(t, conn2, "ev_out") {
-		if time.Now().After(deadline) {
-			t.Fatalf("sink status after restart: %q", s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	restartBroker(t, port, "big")
+	_, conn2 := restartServer(t, opts)
+	checkOnce(t, consumeCommitted(t, addr, "big", n-1), 2, n)
+	waitSinkStatus(t, conn2, "ev_out", "running", 10*time.Second)
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
 	"streamsql/internal/testserver"
@@ -28,7 +27,7 @@ import (
 // those the full log refused included; the sink then keeps delivering.
 func TestKafkaSinkResume(t *testing.T) {
 	c1, addr := sinkBroker(t, "res")
-	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
+	port := brokerPort(c1)
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
 	conn := connect(t, srv)
 	sqltest.Exec(t, conn,
@@ -41,15 +40,7 @@ func TestKafkaSinkResume(t *testing.T) {
 	}
 	c1.Close()
 
-	n := 1
-	for i := 0; i < 20 && !strings.HasPrefix(sinkStatus(t, conn, "ev_out"), "failed"); i++ {
-		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
-			FROM generate_series(%d, %d) g`, n+1, n+10), `FLUSH`)
-		n += 10
-	}
-	if s := sinkStatus(t, conn, "ev_out"); !strings.HasPrefix(s, "failed") {
-		t.Fatalf("sink status after %d rows: %q, want failed", n, s)
-	}
+	n, _ := failSink(t, conn, "ev_out", 1)
 	// The failed sink's log: bytes in SHOW JOBS and /metrics.
 	held, _ := strconv.ParseInt(jobColumn(t, conn, "ev_out", "Sink lag bytes"), 10, 64)
 	if held <= 0 || held > 4096 {
@@ -76,11 +67,7 @@ func TestKafkaSinkResume(t *testing.T) {
 		t.Fatalf("sink status after a failed RESUME: %q", s)
 	}
 
-	c2, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(atoi(t, port)), kfake.SeedTopics(1, "res"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c2.Close)
+	restartBroker(t, port, "res")
 	start := time.Now()
 	sqltest.Exec(t, conn, `ALTER SINK ev_out RESUME`)
 	t.Logf("RESUME took %v", time.Since(start))
@@ -91,18 +78,6 @@ func TestKafkaSinkResume(t *testing.T) {
 	sqltest.Exec(t, conn, `ALTER SINK ev_out RESUME`)
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, 'after')`, n+1), `FLUSH`)
 	n++
-	got := consumeCommitted(t, addr, "res", n-1)
-	seen := map[string]int{}
-	for _, m := range got {
-		seen[m.key]++
-	}
-	for i := 2; i <= n; i++ {
-		if k := fmt.Sprintf(`{"id":%d}`, i); seen[k] != 1 {
-			t.Errorf("key %s seen %d times", k, seen[k])
-		}
-	}
-	if len(got) != n-1 {
-		t.Errorf("%d records after RESUME, want %d", len(got), n-1)
-	}
+	checkOnce(t, consumeCommitted(t, addr, "res", n-1), 2, n)
 	eventuallyJob(t, conn, "ev_out", "Sink lag bytes", "0")
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
 )
@@ -19,10 +18,8 @@ import (
 // once, and the log drains.
 func TestKafkaSinkBrokerDownAtStart(t *testing.T) {
 	c1, addr := sinkBroker(t, "down_at_start")
-	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv := startDurable(t, opts)
-	conn := connect(t, srv)
+	port := brokerPort(c1)
+	opts, srv, conn := durableServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
 		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'down_at_start', primary_key = 'id',
@@ -31,15 +28,10 @@ func TestKafkaSinkBrokerDownAtStart(t *testing.T) {
 	if got := consumeCommitted(t, addr, "down_at_start", 1); len(got) != 1 {
 		t.Fatalf("first broker: %d records, want 1", len(got))
 	}
-	conn.Close(t.Context())
-	if _, err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	stopServer(t, srv, conn)
 	c1.Close()
 
-	srv2 := startDurable(t, opts)
-	t.Cleanup(func() { srv2.Stop() })
-	conn = connect(t, srv2)
+	_, conn = restartServer(t, opts)
 	for i := 0; i < 5; i++ {
 		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, 2+10*i, 11+10*i), `FLUSH`)
 	}
@@ -60,18 +52,13 @@ func TestKafkaSinkBrokerDownAtStart(t *testing.T) {
 func TestKafkaSinkStopMidBuild(t *testing.T) {
 	_, addr := sinkBroker(t, "mid_build")
 	reg := testregistry.New(t)
-	opts := engine.Options{StateMemory: -1, DataDir: t.TempDir()}
-	srv := startDurable(t, opts)
-	conn := connect(t, srv)
+	opts, srv, conn := durableServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
 		fmt.Sprintf(`CREATE SINK acct_out FROM acct WITH (connector = 'kafka', topic = 'mid_build', primary_key = 'id',
 			properties.bootstrap.server = '%s', delivery.timeout = '2s') FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
 		`INSERT INTO acct VALUES (1, 'ann')`, `FLUSH`)
-	conn.Close(t.Context())
-	if _, err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	stopServer(t, srv, conn)
 
 	// The first build at start waits for the registry up to the delivery
 	// timeout, then the job is retried in the background.

@@ -12,55 +12,12 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
 	"streamsql/internal/testserver"
 )
-
-// failSink inserts rows into ev (from id n+1 on) until the sink's log,
-// its broker down, is full and the sink fails; it returns the last id.
-func failSink(t *testing.T, conn *pgx.Conn, sink string, n int) int {
-	t.Helper()
-	for i := 0; i < 20 && !strings.HasPrefix(sinkStatus(t, conn, sink), "failed"); i++ {
-		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text)
-			FROM generate_series(%d, %d) g`, n+1, n+10), `FLUSH`)
-		n += 10
-	}
-	if s := sinkStatus(t, conn, sink); !strings.HasPrefix(s, "failed") {
-		t.Fatalf("sink status after %d rows: %q, want failed", n, s)
-	}
-	return n
-}
-
-// checkOnce checks that the records hold every key {"id":i} for i in
-// [from, to] exactly once, and no other.
-func checkOnce(t *testing.T, got []sinkMsg, from, to int) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, m := range got {
-		seen[m.key]++
-	}
-	for i := from; i <= to; i++ {
-		if k := fmt.Sprintf(`{"id":%d}`, i); seen[k] != 1 {
-			t.Errorf("key %s seen %d times", k, seen[k])
-		}
-	}
-	if len(got) != to-from+1 {
-		t.Errorf("%d records, want %d", len(got), to-from+1)
-	}
-}
-
-func restartBroker(t *testing.T, port, topic string) {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(atoi(t, port)), kfake.SeedTopics(1, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-}
 
 // startViewSinkBrokerDown starts a server on a new data directory with
 // table ev, view ev_v over it and the UPSERT sink ev_out of ev_v into
@@ -97,7 +54,7 @@ func startViewSinkBrokerDown(t *testing.T, topic string) (addr, port string, opt
 // is failed.
 func TestKafkaSinkResumeFromView(t *testing.T) {
 	addr, port, opts, srv, conn := startViewSinkBrokerDown(t, "vres")
-	n := failSink(t, conn, "ev_out", 1)
+	n, _ := failSink(t, conn, "ev_out", 1)
 	held, _ := strconv.ParseInt(jobColumn(t, conn, "ev_out", "Sink lag bytes"), 10, 64)
 	// The view goes on; the sink's view log keeps what it commits.
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30), `FLUSH`)
@@ -122,7 +79,7 @@ func TestKafkaSinkResumeFromView(t *testing.T) {
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+5), `FLUSH`)
 	n += 5
 	if s := sinkStatus(t, conn, "ev_out"); !strings.HasPrefix(s, "failed") {
-		n = failSink(t, conn, "ev_out", n)
+		n, _ = failSink(t, conn, "ev_out", n)
 	}
 
 	// The broker is still down: RESUME fails and changes nothing.

@@ -16,7 +16,7 @@ import (
 // upsert, so the consumer's reconstruction equals the view.
 func TestKafkaSinkFromViewRebuildAtStart(t *testing.T) {
 	addr, port, opts, srv, conn := startViewSinkBrokerDown(t, "vstart")
-	n := failSink(t, conn, "ev_out", 1)
+	n, _ := failSink(t, conn, "ev_out", 1)
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30),
 		`DELETE FROM ev WHERE id = 1`, `FLUSH`)
 	n += 30

@@ -35,28 +35,8 @@ func TestAggregateRetractAndState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !agg.Retracts {
-		t.Fatal("an aggregate with retract must say it retracts")
-	}
-	s := agg.NewRetracting(agg.Args)
-	s.(udf.EnvAccumulator).SetEnv(udftest.Env(nil))
-	vals := udftest.Int32s(1, 2, 3, 4, nil, 10)
-	groups := []uint32{0, 1, 0, 1, 0, 1}
-	if err := s.Apply(groups, nil, 2, []arrow.Array{vals}, 6); err != nil {
-		t.Fatal(err)
-	}
 	// Take out row 0 (1, group 0) and row 5 (10, group 1).
-	if err := s.Apply(groups, []int64{-1, 0, 0, 0, 0, -1}, 2, []arrow.Array{vals}, 6); err != nil {
-		t.Fatal(err)
-	}
-	buf, err := s.Encode(nil, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Reset(1)
-	if err := s.Decode(buf, 1); err != nil {
-		t.Fatal(err)
-	}
+	s := udftest.RetractAndRestore(t, agg, 2, []int64{-1, 0, 0, 0, 0, -1})
 	for g, want := range []float64{3, 3} {
 		got, err := s.Result(uint32(g))
 		if err != nil || got != want {
@@ -76,6 +56,8 @@ export function accumulate(s, v) { if (v === 3) throw new Error('three'); return
 	}
 	acc := bad.Start(udftest.Env(nil), bad.Args)
 	defer acc.Release()
+	vals := udftest.Int32s(1, 2, 3, 4, nil, 10)
+	groups := []uint32{0, 1, 0, 1, 0, 1}
 	err = acc.Update(groups, 2, []arrow.Array{vals}, 6)
 	if e := sqlerr.From(err); e.Code != sqlerr.ExternalRoutineException || !strings.Contains(e.Message, "three") {
 		t.Errorf("a throw gives %v, want 38000 with the message", err)

@@ -504,10 +504,7 @@ func (r *Runtime) CompileTable(d *udf.UserDef) (*udf.TableFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cols, colTypes := d.Cols, d.ColTypes
-	return &udf.TableFunc{Name: d.Name, Args: d.ArgTypes, OID: d.OID,
-		Cols: func([]types.T) ([]string, []types.T) { return cols, colTypes },
-		Eval: f.evalTable}, nil
+	return udf.UserTableFunc(d, f.evalTable), nil
 }
 
 // evalTable starts the generator for one row of arguments.

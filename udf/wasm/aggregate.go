@@ -308,14 +308,7 @@ func (s *aggStates) Update(groups []uint32, ng int, args []arrow.Array, n int) e
 }
 
 func (s *aggStates) Retract(groups []uint32, ng int, args []arrow.Array, n int) error {
-	if !s.a.retracts {
-		return udf.ErrNoRetract
-	}
-	s.w = s.w[:0]
-	for range n {
-		s.w = append(s.w, -1)
-	}
-	return s.Apply(groups, s.w, ng, args, n)
+	return udf.RetractByApply(s, s.a.retracts, &s.w, groups, ng, args, n)
 }
 
 // Apply implements udf.GroupStates: each run of rows of the same sign is

@@ -29,29 +29,9 @@ func TestAggregate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !agg.Retracts {
-		t.Fatal("wavg exports wavg_retract: it must say it retracts")
-	}
-	s := agg.NewRetracting(agg.Args)
-	s.(udf.EnvAccumulator).SetEnv(udftest.Env(nil))
-	vals := udftest.Int32s(1, 2, 3, 4, nil, 10)
-	groups := []uint32{0, 1, 0, 1, 0, 1}
-	if err := s.Apply(groups, nil, 3, []arrow.Array{vals}, 6); err != nil {
-		t.Fatal(err)
-	}
 	// Take out row 0 (1, group 0) and row 5 (10, group 1); row 2 goes in
-	// again between them.
-	if err := s.Apply(groups, []int64{-1, 0, 1, 0, 0, -1}, 3, []arrow.Array{vals}, 6); err != nil {
-		t.Fatal(err)
-	}
-	buf, err := s.Encode(nil, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Reset(1)
-	if err := s.Decode(buf, 1); err != nil {
-		t.Fatal(err)
-	}
+	// again between them (wavg exports wavg_retract).
+	s := udftest.RetractAndRestore(t, agg, 3, []int64{-1, 0, 1, 0, 0, -1})
 	out, err := s.Finish(nil, 3)
 	if err != nil {
 		t.Fatal(err)
