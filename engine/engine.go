@@ -187,6 +187,10 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("create superuser: %w", err)
 	}
+	if err := e.upgradeSerialColumns(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("upgrade serial columns: %w", err)
+	}
 	perQuery, total := queryMemory(opts, stateMemoryLimit(opts.StateMemory))
 	e.queryMem, e.queryPool, e.tmpDir = perQuery, exec.NewMemPool(total), tmpDir(opts.DataDir)
 	if err := exec.CleanTempRoot(e.tmpDir); err != nil {

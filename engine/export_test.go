@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"streamsql/exec/stream"
 	"streamsql/storage"
@@ -71,4 +72,37 @@ func (e *Engine) TableLogKeys(table string) (int, error) {
 		return 0, err
 	}
 	return storage.LogChanges(e.db.Latest(), r.OID)
+}
+
+// DowngradeSerialColumn turns serial column col of table back into what
+// an older version stored: no sequence relation, the default
+// nextval('<table>_<col>_seq') drawing from the durable counter
+// "seq/<table>_<col>_seq", which has handed out values up to handedOut.
+func (e *Engine) DowngradeSerialColumn(table, col string, handedOut int64) error {
+	t, err := e.cat.Resolve([]string{"public"}, table)
+	if err != nil {
+		return err
+	}
+	n := t.Clone()
+	name := table + "_" + col + "_seq"
+	for i := range n.Columns {
+		if n.Columns[i].Name == col {
+			q, ok := e.cat.ByOID(n.Columns[i].Seq)
+			if !ok {
+				return fmt.Errorf("column %s has no sequence", col)
+			}
+			if _, err := e.cat.DropRelation(q.OID, false); err != nil {
+				return err
+			}
+			if err := e.db.SeqDrop(q.OID); err != nil {
+				return err
+			}
+			n.Columns[i].Default, n.Columns[i].Seq = "nextval('"+name+"')", 0
+		}
+	}
+	if _, err := e.cat.UpdateRelation(n); err != nil {
+		return err
+	}
+	_, err = e.db.NextSequence("seq/"+name, handedOut)
+	return err
 }
