@@ -37,8 +37,12 @@ func (e *Engine) upgradeSerialColumns() error {
 				continue // a sequence (or a relation) of that name exists already
 			}
 			_, hi, _ := seqTypeRange(c.Type)
-			def := catalog.Sequence{Type: c.Type, Start: 1, Increment: 1, Min: 1, Max: hi, Cache: 1,
-				OwnedBy: t.OID, OwnedCol: c.AttNum}
+			def := catalog.Sequence{Type: c.Type, Start: 1, Increment: 1, Min: 1, Max: hi, Cache: 1}
+			if name == t.Name+"_"+c.Name+"_seq" {
+				// A serial column's own; a default naming another
+				// counter may share it with other columns.
+				def.OwnedBy, def.OwnedCol = t.OID, c.AttNum
+			}
 			q, err := e.cat.CreateRelation(&catalog.Relation{Schema: t.Schema, Name: name, Kind: catalog.KindSequence,
 				Owner: t.Owner, Columns: sequenceColumns(), Sequence: &def})
 			if err != nil {
