@@ -9,7 +9,6 @@ import (
 	"streamsql/catalog/pgcatalog"
 	"streamsql/exec/stream"
 	"streamsql/sql/planner"
-	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -93,10 +92,7 @@ var _ udf.ViewDefPrinter = catalogReader{}
 // queries and expressions.
 func (c catalogReader) planner() *planner.Planner {
 	return &planner.Planner{Catalog: c.s.e.cat, SearchPath: c.s.searchPath(), UserFuncs: c.s.e.udfs, GoFuncs: c.s.e.goFuncs,
-		CompileScalar: compileScalar,
-		Sequences: func(string) (int64, error) {
-			return 0, sqlerr.New(sqlerr.FeatureNotSupported, "sequences are not read while printing an expression")
-		}}
+		CompileScalar: compileScalar}
 }
 
 // ExprText prints a stored expression of r (text, of type want) as

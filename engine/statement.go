@@ -302,10 +302,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		UserFuncs:     s.e.udfs,
 		GoFuncs:       s.e.goFuncs,
 		CompileScalar: compileScalar,
-		Sequences: func(name string) (int64, error) {
-			return s.e.db.NextSequence("seq/"+name, 1)
-		},
-		RowSecurity: s.readQual(st.st.AST != nil && hasLocking(st.st.AST)),
+		RowSecurity:   s.readQual(st.st.AST != nil && hasLocking(st.st.AST)),
 	}
 	return p
 }
@@ -313,7 +310,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 // lowering is what lowering the plans p makes needs: their scans read
 // through rd.
 func lowering(p *planner.Planner, rd func() storage.Reader) *lower.Statement {
-	return &lower.Statement{Read: rd, Sequences: p.Sequences, Rewrite: p.Rewrite}
+	return &lower.Statement{Read: rd, Rewrite: p.Rewrite}
 }
 
 // lowerCheck lowers r, which p planned, only for the errors that the

@@ -14,8 +14,6 @@ type Statement struct {
 	// Read returns the reader of the running statement (its transaction
 	// or a snapshot); scans call it when they open.
 	Read func() storage.Reader
-	// Sequences allocates values for nextval(); nil refuses nextval().
-	Sequences func(name string) (int64, error)
 	// Rewrite runs the logical rewrites on a subquery's plan (the
 	// planner's, planner.Planner.Rewrite); nil runs none.
 	Rewrite func(plan.Rel) plan.Rel
@@ -24,7 +22,7 @@ type Statement struct {
 // Compiler returns the statement's expression compiler: its subqueries are
 // rewritten and lowered with Batch.
 func (s *Statement) Compiler() *expr.Compiler {
-	c := &expr.Compiler{Sequences: s.Sequences}
+	c := &expr.Compiler{}
 	c.Rel = func(r plan.Rel) (exec.Operator, error) {
 		if op, ok := r.(expr.OperatorRel); ok {
 			return op.Op, nil

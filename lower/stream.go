@@ -501,7 +501,7 @@ func SourceWatermarks(p *planner.Planner, r *catalog.Relation) ([]stream.SourceW
 			ts = append(ts, c.Type)
 		}
 	}
-	comp := &expr.Compiler{Sequences: p.Sequences}
+	comp := &expr.Compiler{}
 	var out []stream.SourceWatermark
 	for _, w := range r.Watermarks {
 		col := slices.Index(names, w.Column)

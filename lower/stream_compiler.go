@@ -12,8 +12,8 @@ import (
 // batchCompiler compiles scalars for the stream job's operators; a
 // subquery in one is lowered with Batch, its scans reading through read.
 func (sp *streamPlanner) batchCompiler(read func() storage.Reader) *expr.Compiler {
-	st := &Statement{Read: read, Sequences: sp.p.Sequences, Rewrite: sp.p.Rewrite}
-	c := &expr.Compiler{Sequences: sp.p.Sequences}
+	st := &Statement{Read: read, Rewrite: sp.p.Rewrite}
+	c := &expr.Compiler{}
 	c.Rel = st.Batch
 	return c
 }

@@ -16,8 +16,6 @@ type Compiler struct {
 	// Rel lowers a subquery's relation into an operator. A relation that
 	// is already an OperatorRel needs no hook.
 	Rel func(plan.Rel) (exec.Operator, error)
-	// Sequences allocates values for nextval(); nil refuses nextval().
-	Sequences func(name string) (int64, error)
 }
 
 // OperatorRel is a relation that is already an executable operator.
@@ -157,11 +155,6 @@ func (c *Compiler) Compile(s plan.Scalar) (Expr, error) {
 			return nil, err
 		}
 		return &ArrayCtor{Elems: elems, T: x.T}, nil
-	case *plan.NextVal:
-		if c.Sequences == nil {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "nextval() cannot be used here")
-		}
-		return &NextVal{Seq: x.Seq, Next: c.Sequences}, nil
 	case plan.ProcTime:
 		return ProcTime{}, nil
 	case *plan.Subquery:

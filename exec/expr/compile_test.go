@@ -43,14 +43,7 @@ func TestCompile(t *testing.T) {
 	one := &plan.Const{Value: int64(1), T: types.TInt4}
 	eq := lop(t, "=", xr, one).Fn
 	tr := true
-	var seq int64
-	c := &Compiler{Sequences: func(name string) (int64, error) {
-		if name != "s1" {
-			t.Fatalf("nextval of %q", name)
-		}
-		seq++
-		return seq, nil
-	}}
+	c := &Compiler{}
 	arr := types.T{Kind: types.Array, Elem: &types.TInt4}
 	cases := []struct {
 		e         plan.Scalar
@@ -72,7 +65,6 @@ func TestCompile(t *testing.T) {
 		{&plan.ArrayCtor{Elems: []plan.Scalar{xr, one}, T: arr}, "{0,1} {2,1} {NULL,1} {5,1}", "ARRAY[x, 1]"},
 		{&plan.ArraySubscript{Array: &plan.ArrayCtor{Elems: []plan.Scalar{xr, one}, T: arr}, Index: &plan.Const{Value: int64(2), T: types.TInt4}, T: types.TInt4}, "1 1 1 1", "ARRAY[x, 1][2]"},
 		{&plan.ArrayCompare{Left: one, Array: &plan.ArrayCtor{Elems: []plan.Scalar{xr}, T: arr}, Op: eq, ElemT: types.TInt4}, "false false NULL false", "1 = ANY (ARRAY[x])"},
-		{&plan.NextVal{Seq: "s1"}, "1 2 3 4", "nextval('s1')"},
 	}
 	for _, tc := range cases {
 		e, err := c.Compile(tc.e)
@@ -140,9 +132,6 @@ func TestCompileSubquery(t *testing.T) {
 	}
 	if _, err := (&Compiler{}).Compile(&plan.Subquery{Plan: rel, T: types.TInt4}); err == nil {
 		t.Error("a subquery over a relation no hook lowers compiled")
-	}
-	if _, err := (&Compiler{}).Compile(&plan.NextVal{Seq: "s"}); err == nil {
-		t.Error("nextval compiled without sequences")
 	}
 }
 

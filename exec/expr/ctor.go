@@ -14,19 +14,11 @@ import (
 // Expressions that make values of their own: ARRAY[...], nextval() and
 // the stream plan's proctime().
 
-// NextVal is nextval('Seq'): a fresh value per row from the durable
-// sequence, allocated through Next.
-type NextVal struct {
-	Seq  string
-	Next func(name string) (int64, error)
-}
-
 // ProcTime is proctime() in a stream plan: the wall-clock time at which
 // each chunk passes.
 type ProcTime struct{}
 
 func (a *ArrayCtor) Type() types.T { return a.T }
-func (s *NextVal) Type() types.T   { return types.TInt8 }
 func (ProcTime) Type() types.T     { return types.TTimestampTZ }
 
 func (a *ArrayCtor) Eval(ctx *exec.Ctx, bt *exec.Batch) (arrow.Array, error) {
@@ -56,19 +48,6 @@ func (a *ArrayCtor) Eval(ctx *exec.Ctx, bt *exec.Batch) (arrow.Array, error) {
 			}
 		}
 		bld.Append(udf.FormatArrayText(texts, nulls))
-	}
-	return bld.NewArray(), nil
-}
-
-func (s *NextVal) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
-	bld := array.NewInt64Builder(types.Mem)
-	defer bld.Release()
-	for i := 0; i < b.N; i++ {
-		v, err := s.Next(s.Seq)
-		if err != nil {
-			return nil, err
-		}
-		bld.Append(v)
 	}
 	return bld.NewArray(), nil
 }

@@ -65,8 +65,6 @@ func Logical(e Expr) plan.Scalar {
 		return &plan.RecordField{Input: Logical(x.Input), Idx: x.Idx, Name: x.Name, T: x.T}
 	case *ArrayCtor:
 		return &plan.ArrayCtor{Elems: all(x.Elems), T: x.T}
-	case *NextVal:
-		return &plan.NextVal{Seq: x.Seq}
 	case ProcTime:
 		return plan.ProcTime{}
 	case *Subquery:

@@ -24,6 +24,5 @@ func (e *ArrayCompare) String() string   { return Logical(e).String() }
 func (e *ArraySubscript) String() string { return Logical(e).String() }
 func (e *RecordField) String() string    { return Logical(e).String() }
 func (e *ArrayCtor) String() string      { return Logical(e).String() }
-func (e *NextVal) String() string        { return Logical(e).String() }
 func (ProcTime) String() string          { return Logical(ProcTime{}).String() }
 func (e *Subquery) String() string       { return Logical(e).String() }

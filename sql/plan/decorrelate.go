@@ -166,7 +166,7 @@ func outerRefs(e Scalar) (depth1, other bool) {
 			} else {
 				other = true
 			}
-		case *Subquery, *NextVal, ProcTime:
+		case *Subquery, ProcTime:
 			other = true
 		case *Call:
 			if n.Fn.Volatility == udf.Volatile {

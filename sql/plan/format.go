@@ -205,8 +205,6 @@ func (e *RecordField) String() string { return "(" + e.Input.String() + ")." + e
 
 func (e *ArrayCtor) String() string { return "ARRAY[" + list(e.Elems) + "]" }
 
-func (e *NextVal) String() string { return "nextval('" + e.Seq + "')" }
-
 func (ProcTime) String() string { return "proctime()" }
 
 func (e *Subquery) String() string {

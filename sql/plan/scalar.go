@@ -124,9 +124,6 @@ type RecordField RecordFieldNode[Scalar]
 // ArrayCtor is ARRAY[Elems...], an array of type T.
 type ArrayCtor ArrayCtorNode[Scalar]
 
-// NextVal is nextval('Seq'): a fresh value per row from a durable sequence.
-type NextVal struct{ Seq string }
-
 // ProcTime is proctime() in a stream plan: the wall-clock time at which
 // each chunk passes (a batch query binds proctime() as a plain Call).
 type ProcTime struct{}
@@ -181,7 +178,6 @@ func (e *ArrayCompare) Type() types.T   { return types.TBool }
 func (e *ArraySubscript) Type() types.T { return e.T }
 func (e *RecordField) Type() types.T    { return e.T }
 func (e *ArrayCtor) Type() types.T      { return e.T }
-func (e *NextVal) Type() types.T        { return types.TInt8 }
 func (ProcTime) Type() types.T          { return types.TTimestampTZ }
 func (e *Subquery) Type() types.T       { return e.Kind.ResultType(e.T) }
 
@@ -206,6 +202,5 @@ func (*ArrayCompare) scalar()   {}
 func (*ArraySubscript) scalar() {}
 func (*RecordField) scalar()    {}
 func (*ArrayCtor) scalar()      {}
-func (*NextVal) scalar()        {}
 func (*Subquery) scalar()       {}
 func (ProcTime) scalar()        {}

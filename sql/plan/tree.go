@@ -117,8 +117,6 @@ func describe(e Scalar) (string, []Scalar) {
 		return fmt.Sprintf("field %s#%d", x.Name, x.Idx), opt(x.Input)
 	case *ArrayCtor:
 		return "array", x.Elems
-	case *NextVal:
-		return x.String(), nil
 	case ProcTime:
 		return "proctime", nil
 	case *Subquery:

@@ -88,7 +88,7 @@ func ColRefs(e Scalar) (refs []int, pushable bool) {
 		switch n := x.(type) {
 		case *ColRef:
 			refs = append(refs, n.Idx)
-		case *Subquery, *OuterRef, *NextVal, ProcTime:
+		case *Subquery, *OuterRef, ProcTime:
 			pushable = false
 		case *Call:
 			if n.Fn.Volatility == udf.Volatile {
@@ -145,6 +145,11 @@ func writeKey(sb *strings.Builder, e Scalar) {
 		args(x.Input)
 	case *Call:
 		fmt.Fprintf(sb, "call[%s/%p]", x.Fn.Name, x.Fn)
+		if x.Fn.Volatility == udf.Volatile {
+			// Each call of a volatile function (nextval, random) is
+			// a value of its own.
+			fmt.Fprintf(sb, "@%p", x)
+		}
 		args(x.Args...)
 	case *And:
 		sb.WriteString("and")

@@ -45,8 +45,6 @@ type Planner struct {
 	// into a stream job: table scans stay scans of the whole table (they
 	// become changelog readers), never index scans.
 	Stream bool
-	// Sequences allocates values for nextval(); nil disables it.
-	Sequences func(name string) (int64, error)
 	// NoRewrites turns the logical rewrites (rewrite.go) off: plan tests
 	// print the plan as bound.
 	NoRewrites bool
@@ -139,7 +137,7 @@ type relPlan struct {
 // view's definition, a CHECK, a DEFAULT): it shares p's catalog, search
 // path, lowering, sequences and functions.
 func (p *Planner) sub(sql string) *Planner {
-	return &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, SQL: sql, Sequences: p.Sequences,
+	return &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, SQL: sql,
 		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs, CompileScalar: p.CompileScalar}
 }
 

@@ -67,8 +67,7 @@ func TestScalarPlans(t *testing.T) {
 				}
 				return "ok"
 			case "build", "props", "equikeys":
-				p := &Planner{SearchPath: []string{"public"}, SQL: "SELECT " + d.Input,
-					Sequences: func(string) (int64, error) { return 0, nil }}
+				p := &Planner{SearchPath: []string{"public"}, SQL: "SELECT " + d.Input}
 				if params != nil {
 					p.ParamTypes = append([]types.T(nil), paramTypes...)
 				}
