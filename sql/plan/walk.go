@@ -145,11 +145,6 @@ func writeKey(sb *strings.Builder, e Scalar) {
 		args(x.Input)
 	case *Call:
 		fmt.Fprintf(sb, "call[%s/%p]", x.Fn.Name, x.Fn)
-		if x.Fn.Volatility == udf.Volatile {
-			// Each call of a volatile function (nextval, random) is
-			// a value of its own.
-			fmt.Fprintf(sb, "@%p", x)
-		}
 		args(x.Args...)
 	case *And:
 		sb.WriteString("and")
