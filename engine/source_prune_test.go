@@ -26,6 +26,15 @@ func TestSourcePrunedColumns(t *testing.T) {
 		`CREATE MATERIALIZED VIEW p_narrow AS SELECT auction, price, date_time FROM pbid`,
 		`CREATE MATERIALIZED VIEW p_wide AS SELECT auction, bidder, price, channel, url, date_time, extra FROM pbid WHERE url IS NOT NULL`,
 		"FLUSH", "FLUSH")
+	// Each view reads the bounded source in a job of its own: wait until
+	// both have read all of its 18,400 bids.
+	deadline := time.Now().Add(60 * time.Second)
+	for queryInt(t, conn, "SELECT count(*) FROM p_narrow") < 18400 || queryInt(t, conn, "SELECT count(*) FROM p_wide") < 18400 {
+		if time.Now().After(deadline) {
+			t.Fatal("the views did not reach 18400 rows")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	checkViewOn(t, conn, "pruned", "p_narrow", `SELECT auction, price, date_time FROM p_wide`, 18400)
 }
 
