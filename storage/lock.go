@@ -299,18 +299,23 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 	t.waits[txn] = r
 	hook := t.onWait
 	t.mu.Unlock()
+	// giveUp withdraws r after err, unless it was granted meanwhile:
+	// then it is kept, and the transaction, ending soon, releases it.
+	giveUp := func(err error) (bool, bool, bool, error) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		select {
+		case <-r.granted:
+			return true, true, have == 0, nil
+		default:
+		}
+		delete(t.waits, txn)
+		t.dequeue(key, r)
+		return false, true, false, err
+	}
 	if hook != nil {
 		if err := hook(txn); err != nil {
-			t.mu.Lock()
-			defer t.mu.Unlock()
-			select {
-			case <-r.granted:
-				return true, true, have == 0, nil
-			default:
-			}
-			delete(t.waits, txn)
-			t.dequeue(key, r)
-			return false, true, false, err
+			return giveUp(err)
 		}
 	}
 
@@ -328,18 +333,7 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 	case <-timer:
 		err = ErrLockTimeout
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	select {
-	case <-r.granted:
-		// Granted while giving up: keep it, the transaction ends soon
-		// and releases it.
-		return true, true, have == 0, nil
-	default:
-	}
-	delete(t.waits, txn)
-	t.dequeue(key, r)
-	return false, true, false, err
+	return giveUp(err)
 }
 
 // dequeue removes r from its queue; the requests behind it may now fit.
