@@ -26,7 +26,7 @@ import (
 func startViewSinkBrokerDown(t *testing.T, topic string) (addr, port string, opts engine.Options, srv *testserver.Server, conn *pgx.Conn) {
 	t.Helper()
 	c1, addr := sinkBroker(t, topic)
-	port = addr[strings.LastIndexByte(addr, ':')+1:]
+	port = brokerPort(c1)
 	opts = engine.Options{StateMemory: -1, DataDir: t.TempDir()}
 	srv = startDurable(t, opts)
 	conn = connect(t, srv)
