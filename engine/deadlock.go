@@ -32,18 +32,52 @@ func (e *Engine) sessionsByTxn() map[uint64]*Session {
 	return m
 }
 
-// waitsFor returns the sessions s waits for, whatever the kind of lock.
-func (e *Engine) waitsFor(s *Session, byTxn map[uint64]*Session) []*Session {
-	out := e.tableBlockers(s)
-	out = append(out, e.advisory.blockersOf(s)...)
-	if id := s.lockTxn.Load(); id != 0 {
-		for _, t := range e.db.RowLockBlockers(id) {
-			if b := byTxn[t]; b != nil && b != s {
-				out = append(out, b)
+// waitGraph is a consistent picture of who waits for whom: the relation
+// lock shards and the advisory locks are frozen while the row lock waits
+// are read (one atomic read of their own), so every edge held at one
+// instant. Reading the kinds one after another instead sees sessions that
+// have been granted, committed and queued again as still waiting, and
+// reports cycles that never existed. Transaction ids name one transaction
+// ever, so mapping them to sessions through byTxn can miss an edge of a
+// transaction begun since, never invent one.
+func (e *Engine) waitGraph() map[*Session][]*Session {
+	byTxn := e.sessionsByTxn()
+	for i := range e.tables.shards {
+		e.tables.shards[i].mu.Lock()
+	}
+	defer func() {
+		for i := range e.tables.shards {
+			e.tables.shards[i].mu.Unlock()
+		}
+	}()
+	a := e.advisory
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g := map[*Session][]*Session{}
+	for i := range e.tables.shards {
+		for _, l := range e.tables.shards[i].rels {
+			for _, w := range l.waiters {
+				g[w.s] = append(g[w.s], l.blockers(w)...)
 			}
 		}
 	}
-	return out
+	for s, w := range a.waiting {
+		if l := a.locks[w.key]; l != nil {
+			g[s] = append(g[s], l.blockers(w)...)
+		}
+	}
+	for _, w := range e.db.RowLockWaits() {
+		s := byTxn[w.Txn]
+		if s == nil {
+			continue
+		}
+		for _, t := range w.Blockers {
+			if b := byTxn[t]; b != nil && b != s {
+				g[s] = append(g[s], b)
+			}
+		}
+	}
+	return g
 }
 
 // checkDeadlock fails with 40P01 when the request s has just queued closes
@@ -51,7 +85,7 @@ func (e *Engine) waitsFor(s *Session, byTxn map[uint64]*Session) []*Session {
 func (e *Engine) checkDeadlock(s *Session) error {
 	e.deadlockMu.Lock()
 	defer e.deadlockMu.Unlock()
-	byTxn := e.sessionsByTxn()
+	g := e.waitGraph()
 	type step struct {
 		s    *Session
 		path []*Session
@@ -61,9 +95,9 @@ func (e *Engine) checkDeadlock(s *Session) error {
 	for len(stack) > 0 {
 		st := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, b := range e.waitsFor(st.s, byTxn) {
+		for _, b := range g[st.s] {
 			if b == s {
-				return e.deadlockError(st.path, byTxn)
+				return e.deadlockError(st.path)
 			}
 			if !seen[b] {
 				seen[b] = true
@@ -76,7 +110,7 @@ func (e *Engine) checkDeadlock(s *Session) error {
 
 // deadlockError is PostgreSQL's 40P01 report of a cycle of sessions, the
 // first being the requester.
-func (e *Engine) deadlockError(cycle []*Session, byTxn map[uint64]*Session) error {
+func (e *Engine) deadlockError(cycle []*Session) error {
 	var parts []string
 	for i, s := range cycle {
 		next := cycle[(i+1)%len(cycle)]
@@ -115,17 +149,6 @@ func (a *advisoryLocks) waitDesc(s *Session) string {
 		mode = "ShareLock"
 	}
 	return fmt.Sprintf("%s on %s", mode, w.key)
-}
-
-// blockersOf returns the sessions s's advisory lock request waits for.
-func (a *advisoryLocks) blockersOf(s *Session) []*Session {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	w := a.waiting[s]
-	if w == nil {
-		return nil
-	}
-	return a.locks[w.key].blockers(w)
 }
 
 // rowWaitHook is the storage's row lock wait hook: the deadlock check of

@@ -135,7 +135,7 @@ func (g sessionSignals) BlockingPIDs(pid int32) []int32 {
 	}
 	seen := map[int32]bool{}
 	var out []int32
-	for _, b := range e.waitsFor(t, e.sessionsByTxn()) {
+	for _, b := range e.waitGraph()[t] {
 		if p := b.pid(); p != 0 && !seen[p] {
 			seen[p] = true
 			out = append(out, p)

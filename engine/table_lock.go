@@ -336,22 +336,6 @@ func (s *Session) releaseTableLocks(mark int) {
 	s.tables.log = s.tables.log[:mark]
 }
 
-// tableBlockers are the sessions s's table lock request waits for.
-func (e *Engine) tableBlockers(s *Session) []*Session {
-	w := s.tables.wait.Load()
-	if w == nil {
-		return nil
-	}
-	w.shard.mu.Lock()
-	defer w.shard.mu.Unlock()
-	select {
-	case <-w.granted:
-		return nil
-	default:
-	}
-	return w.rel.blockers(w)
-}
-
 // lockRelations takes mode on every relation among oids (others, such as
 // functions, are skipped) for the session's transaction: the implicit lock
 // of a statement that reads or writes them.

@@ -398,17 +398,6 @@ func (t *lockTable) waiting() []RowLockWait {
 	return out
 }
 
-// blockersOf returns the transactions txn's row lock request waits for.
-func (t *lockTable) blockersOf(txn uint64) []uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	r := t.waits[txn]
-	if r == nil {
-		return nil
-	}
-	return r.lock.blockers(r, nil)
-}
-
 // heldCount is the number of keys with a lock or a waiter (for tests).
 func (t *lockTable) heldCount() int {
 	t.mu.Lock()
@@ -427,7 +416,3 @@ func (db *DB) SetLockWaitHook(f func(txn uint64) error) {
 
 // RowLockWaits lists the transactions waiting for row locks (pg_locks).
 func (db *DB) RowLockWaits() []RowLockWait { return db.locks.waiting() }
-
-// RowLockBlockers returns the transactions txn's row lock request waits
-// for (none when it does not wait).
-func (db *DB) RowLockBlockers(txn uint64) []uint64 { return db.locks.blockersOf(txn) }
