@@ -133,6 +133,8 @@ type Session struct {
 	// none), for the wait-for graph (deadlock.go) and pg_locks.
 	tables  sessionTableLocks
 	lockTxn atomic.Uint64
+	// timeouts caches the timeout settings (timeouts.go).
+	timeouts sessionTimeouts
 	// lxid counts the session's transactions (its virtual transaction
 	// id, lock_view.go).
 	lxid atomic.Uint64
@@ -339,6 +341,7 @@ func (s *Session) set(name, value string) error {
 		value = v
 	}
 	s.vars[name] = value
+	s.settingsChanged()
 	if st.reported {
 		s.changed[displayName(name)] = value
 	}

@@ -493,12 +493,14 @@ func (s *Session) execSet(v *pg.VariableSetStmt) (pgwire.Result, error) {
 			}
 		}
 		s.vars = map[string]string{}
+		s.settingsChanged()
 		return tagResult("RESET"), nil
 	case pg.VariableSetKind_VAR_RESET, pg.VariableSetKind_VAR_SET_DEFAULT:
 		if _, ok := settings[name]; !ok {
 			return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name)
 		}
 		delete(s.vars, name)
+		s.settingsChanged()
 		if settings[name].reported {
 			s.changed[displayName(name)] = settings[name].def
 		}

@@ -263,6 +263,7 @@ func (e *Engine) dropStreaming(dropped []*catalog.Relation) error {
 			}
 		case catalog.KindTable:
 			e.stopIngest(r.OID)
+			e.db.ForgetTableKeys(r.OID)
 			if r.Options["connector"] != "" {
 				e.releaseUpstream(r)
 			}

@@ -94,19 +94,48 @@ func showTimeout(ms int64) string {
 	return strconv.FormatInt(ms, 10) + "ms"
 }
 
-// timeout returns the value of a timeout setting; 0 means none.
-func (s *Session) timeout(name string) time.Duration {
-	v, _ := s.get(name)
-	d, _, err := parseTimeout(name, v)
-	if err != nil {
-		return 0
+// timeoutNames are the timeout settings, in sessionTimeouts' order.
+var timeoutNames = [...]string{"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout"}
+
+const (
+	statementTimeoutIdx = iota
+	lockTimeoutIdx
+	idleInTransactionTimeoutIdx
+	idleSessionTimeoutIdx
+)
+
+// sessionTimeouts caches the parsed timeout settings: every statement
+// reads two or three of them, and looking each up and parsing it again
+// costs more than the statement's own key encoding. Any change of the
+// session's settings drops the cache (Session.settingsChanged).
+type sessionTimeouts struct {
+	valid bool
+	d     [len(timeoutNames)]time.Duration
+}
+
+// settingsChanged is called whenever the session's settings change.
+func (s *Session) settingsChanged() { s.timeouts.valid = false }
+
+// timeout returns the value of a timeout setting (an index into
+// timeoutNames); 0 means none.
+func (s *Session) timeout(i int) time.Duration {
+	if !s.timeouts.valid {
+		for j, name := range timeoutNames {
+			v, _ := s.get(name)
+			d, _, err := parseTimeout(name, v)
+			if err != nil {
+				d = 0
+			}
+			s.timeouts.d[j] = d
+		}
+		s.timeouts.valid = true
 	}
-	return d
+	return s.timeouts.d[i]
 }
 
 // LockTimeout is lock_timeout: how long a statement may wait for a lock
 // (0: without limit).
-func (s *Session) LockTimeout() time.Duration { return s.timeout("lock_timeout") }
+func (s *Session) LockTimeout() time.Duration { return s.timeout(lockTimeoutIdx) }
 
 // Idle implements pgwire.Session: in a transaction block the connection may
 // idle for idle_in_transaction_session_timeout, outside one for
@@ -123,12 +152,12 @@ func (s *Session) Idle() (time.Duration, error) {
 	// The error is made only when a limit is set: Idle runs after every
 	// statement.
 	if s.txn != nil {
-		if d := s.timeout("idle_in_transaction_session_timeout"); d > 0 {
+		if d := s.timeout(idleInTransactionTimeoutIdx); d > 0 {
 			return d, sqlerr.New(sqlerr.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout")
 		}
 		return 0, nil
 	}
-	if d := s.timeout("idle_session_timeout"); d > 0 {
+	if d := s.timeout(idleSessionTimeoutIdx); d > 0 {
 		return d, sqlerr.New(sqlerr.IdleSessionTimeout, "terminating connection due to idle-session timeout")
 	}
 	return 0, nil
@@ -143,7 +172,7 @@ func (s *Session) statementContext(ctx context.Context) (context.Context, *stmtR
 		s.stmtStart = time.Now()
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
-	r := &stmtRun{s: s, cancel: cancel, limit: s.timeout("statement_timeout")}
+	r := &stmtRun{s: s, cancel: cancel, limit: s.timeout(statementTimeoutIdx)}
 	if r.limit > 0 {
 		r.timer = time.AfterFunc(time.Until(s.stmtStart.Add(r.limit)), func() { cancel(errStatementTimeout) })
 		s.clocks[r] = struct{}{}

@@ -33,6 +33,7 @@ func (db *DB) close() (err error) {
 			err = lerr
 		}
 	}()
+	db.closeKeyFilters()
 	perr := db.closePebble()
 	if perr == nil {
 		// Only now is no sstable referenced: the file cache closes them.

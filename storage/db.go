@@ -98,6 +98,14 @@ type DB struct {
 	// sqlSeqs are the SQL sequences read so far (sqlsequence.go).
 	sqlSeqs map[string]*sqlSeq
 
+	// filters are the key filters of user tables (keyfilter.go), replaced
+	// whole under commitMu; filterWG counts their background scans,
+	// which stop once filterStop is set; filtersClosed refuses new ones.
+	filters       atomic.Pointer[map[uint32]*keyFilter]
+	filterWG      sync.WaitGroup
+	filterStop    atomic.Bool
+	filtersClosed bool
+
 	// logSeq is the last committed changelog seq (see changelog.go);
 	// written under commitMu. notify is closed when it moves.
 	logSeq   atomic.Uint64

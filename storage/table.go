@@ -99,6 +99,7 @@ func (t *Table) checkRow(row []types.Datum) error {
 // primary key already exists in the table or earlier in rows. Rows are
 // full physical rows (nil for dropped columns).
 func (t *Table) Insert(txn *Txn, rows [][]types.Datum) error {
+	t.filterKeys(txn)
 	if len(t.PK) == 0 {
 		first, err := txn.db.NextSequence(t.rowIDSequence(), int64(len(rows)))
 		if err != nil {
@@ -235,6 +236,7 @@ func (t *Table) Get(r Reader, pk []types.Datum) ([]types.Datum, bool, error) {
 	if len(pk) != t.pkLen() {
 		return nil, false, fmt.Errorf("table %s: Get with %d key values, want %d", t.Name, len(pk), t.pkLen())
 	}
+	t.filterKeys(r)
 	v, found, err := r.Get(t.EncodePK(TableKey(t.ID, nil), pk))
 	if err != nil || !found {
 		return nil, false, err
@@ -245,12 +247,21 @@ func (t *Table) Get(r Reader, pk []types.Datum) ([]types.Datum, bool, error) {
 
 // GetKey returns the row stored under the encoded primary key pk.
 func (t *Table) GetKey(r Reader, pk []byte) ([]types.Datum, bool, error) {
+	t.filterKeys(r)
 	v, found, err := r.Get(TableKey(t.ID, pk))
 	if err != nil || !found {
 		return nil, false, err
 	}
 	row, err := t.decodeRow(v)
 	return row, err == nil, err
+}
+
+// filterKeys gives a user table with a primary key a key filter
+// (keyfilter.go) once its rows are read by key through a transaction.
+func (t *Table) filterKeys(r Reader) {
+	if txn, ok := r.(*Txn); ok && t.Logged && len(t.PK) > 0 {
+		txn.db.FilterTableKeys(t.ID)
+	}
 }
 
 func (t *Table) decodeRow(v []byte) ([]types.Datum, error) {

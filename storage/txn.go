@@ -202,6 +202,9 @@ func (t *Txn) Get(key []byte) ([]byte, bool, error) {
 		return nil, false, ErrTxnDone
 	}
 	if t.snap == nil {
+		if t.absentHere(key) {
+			return nil, false, nil
+		}
 		return getCopy(t.batch.Get(key))
 	}
 	if live, ok := t.written[string(key)]; ok {
@@ -216,7 +219,37 @@ func (t *Txn) Get(key []byte) ([]byte, bool, error) {
 	if t.reads != nil {
 		t.reads.addKey(key)
 	}
+	if f := t.db.keyFilterOf(key); f != nil && f.usable() && t.snapCommits >= f.since && !f.mayHold(key) {
+		// The snapshot was taken after the filter's: the filter saw
+		// every key it holds.
+		return nil, false, nil
+	}
 	return getCopy(t.snap.Get(key))
+}
+
+// absentHere reports whether key is certainly in neither the newest
+// version of the database nor the transaction's writes (keyfilter.go); a
+// false answer says nothing.
+func (t *Txn) absentHere(key []byte) bool {
+	if !t.db.absentByFilter(key) {
+		return false
+	}
+	if t.batch.Empty() {
+		return true
+	}
+	if t.written != nil {
+		live, ok := t.written[string(key)]
+		return !ok || !live
+	}
+	it, err := t.batch.NewBatchOnlyIter(context.Background(), &pebble.IterOptions{LowerBound: key, UpperBound: keySuccessor(key)})
+	if err != nil {
+		return false
+	}
+	found := it.First()
+	if err := it.Close(); err != nil {
+		return false
+	}
+	return !found
 }
 
 // GetLatest reads key's newest committed version merged with the
@@ -225,6 +258,9 @@ func (t *Txn) Get(key []byte) ([]byte, bool, error) {
 func (t *Txn) GetLatest(key []byte) ([]byte, bool, error) {
 	if t.done {
 		return nil, false, ErrTxnDone
+	}
+	if t.absentHere(key) {
+		return nil, false, nil
 	}
 	return getCopy(t.batch.Get(key))
 }
@@ -371,14 +407,17 @@ func (t *Txn) setAbsent(key, value []byte, dup func(key []byte) error) (bool, er
 	if len(t.absent) == 0 {
 		t.checkedAt = t.db.commits.Load()
 	}
-	found, err := exists(t.batch.Get(key))
-	if err != nil || found {
-		return found, err
+	if !t.absentHere(key) {
+		found, err := exists(t.batch.Get(key))
+		if err != nil || found {
+			return found, err
+		}
 	}
 	// A key this transaction deleted may exist in the database; only keys
 	// absent from the database too need re-checking at commit.
 	inDB := false
-	if t.deleted {
+	if t.deleted && !t.db.absentByFilter(key) {
+		var err error
 		if inDB, err = exists(t.db.pdb.Get(key)); err != nil {
 			return false, err
 		}
@@ -446,7 +485,7 @@ func (t *Txn) apply() (*pebble.Batch, error) {
 		}
 	}
 	if len(t.absent) > 0 && db.commits.Load() != t.checkedAt {
-		key, dup, err := absentTaken(db.pdb, t.absent)
+		key, dup, err := absentTaken(db, t.absent)
 		if err != nil {
 			return nil, err
 		}
@@ -471,6 +510,7 @@ func (t *Txn) apply() (*pebble.Batch, error) {
 			return nil, err
 		}
 	}
+	db.noteFilteredKeys(b)
 	if err := db.walWrite(func() error { return db.pdb.ApplyNoSyncWait(b, pebble.Sync) }); err != nil {
 		return nil, err
 	}

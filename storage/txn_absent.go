@@ -95,15 +95,27 @@ func keySuccessor(k []byte) []byte {
 // holds, in the order they were written, and its group's dup, or a nil
 // key: one point read each for a few keys, ordered seeks on one iterator
 // for many.
-func absentTaken(r *pebble.DB, groups []absentGroup) ([]byte, func([]byte) error, error) {
+func absentTaken(db *DB, groups []absentGroup) ([]byte, func([]byte) error, error) {
+	r := db.pdb
 	total := 0
 	for i := range groups {
-		total += groups[i].len()
+		g := &groups[i]
+		for j := range g.len() {
+			if !db.absentByFilter(g.at(j)) {
+				total++
+			}
+		}
+	}
+	if total == 0 {
+		return nil, nil, nil
 	}
 	if total < manyKeys {
 		for i := range groups {
 			g := &groups[i]
 			for j := range g.len() {
+				if db.absentByFilter(g.at(j)) {
+					continue
+				}
 				found, err := exists(r.Get(g.at(j)))
 				if err != nil {
 					return nil, nil, err
@@ -120,6 +132,9 @@ func absentTaken(r *pebble.DB, groups []absentGroup) ([]byte, func([]byte) error
 	for i := range groups {
 		g := &groups[i]
 		for j := range g.len() {
+			if db.absentByFilter(g.at(j)) {
+				continue
+			}
 			ks = append(ks, g.at(j))
 			group = append(group, int32(i))
 		}
