@@ -70,6 +70,13 @@ type SinkRecord struct {
 
 // AppendSinkRecord appends one record to buf in the log's layout.
 func AppendSinkRecord(buf, key, value []byte, hasKey, hasValue bool) []byte {
+	buf = appendSinkRecordKey(buf, key, hasKey, hasValue)
+	buf = binary.AppendUvarint(buf, uint64(len(value)))
+	return append(buf, value...)
+}
+
+// appendSinkRecordKey appends a record's flags and key.
+func appendSinkRecordKey(buf, key []byte, hasKey, hasValue bool) []byte {
 	var flags byte
 	if hasKey {
 		flags |= 1
@@ -79,9 +86,7 @@ func AppendSinkRecord(buf, key, value []byte, hasKey, hasValue bool) []byte {
 	}
 	buf = append(buf, flags)
 	buf = binary.AppendUvarint(buf, uint64(len(key)))
-	buf = append(buf, key...)
-	buf = binary.AppendUvarint(buf, uint64(len(value)))
-	return append(buf, value...)
+	return append(buf, key...)
 }
 
 // SinkRecordFrame lays out records as AppendSinkRecord does for an
@@ -99,16 +104,7 @@ const sinkValueLenRoom = 2
 // Open appends the record's flags and key and the room for its value's
 // length.
 func (SinkRecordFrame) Open(buf, key []byte, hasKey, hasValue bool) []byte {
-	var flags byte
-	if hasKey {
-		flags |= 1
-	}
-	if hasValue {
-		flags |= 2
-	}
-	buf = append(buf, flags)
-	buf = binary.AppendUvarint(buf, uint64(len(key)))
-	buf = append(buf, key...)
+	buf = appendSinkRecordKey(buf, key, hasKey, hasValue)
 	return append(buf, make([]byte, sinkValueLenRoom)...)
 }
 
