@@ -62,7 +62,6 @@ func SinkPrimaryKey(opts Options, in *stream.SinkInput) ([]int, error) {
 type SinkChangeEncoder struct {
 	enc *format.ChangeEncoder
 	ops []format.Op
-	buf []byte
 }
 
 // NewSinkChangeEncoder returns the log encoder of a sink with the given
@@ -108,11 +107,5 @@ func (e *SinkChangeEncoder) Encode(buf []byte, c *stream.Chunk) ([]byte, int, er
 	for _, op := range c.Ops[:c.N] {
 		e.ops = append(e.ops, format.Op(op))
 	}
-	e.buf = buf
-	n, err := e.enc.Encode(c.Cols, e.ops, c.N, e.emit)
-	return e.buf, n, err
-}
-
-func (e *SinkChangeEncoder) emit(key, value []byte, hasKey, hasValue bool) {
-	e.buf = stream.AppendSinkRecord(e.buf, key, value, hasKey, hasValue)
+	return e.enc.EncodeFramed(buf, c.Cols, e.ops, c.N, stream.SinkRecordFrame{})
 }

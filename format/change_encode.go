@@ -43,6 +43,15 @@ import (
 // (hasKey, hasValue false) and valid only during the call.
 type Emit func(key, value []byte, hasKey, hasValue bool)
 
+// Frame lays out the messages EncodeFramed appends into one buffer (a
+// sink log's records): Open appends what goes before a message's value
+// (its key and room for the value's length), Close completes the message
+// once its value is written at buf[start:].
+type Frame interface {
+	Open(buf, key []byte, hasKey, hasValue bool) []byte
+	Close(buf []byte, start int) []byte
+}
+
 // ChangeEncoder encodes changes into messages of one envelope.
 type ChangeEncoder struct {
 	format      string
@@ -57,6 +66,10 @@ type ChangeEncoder struct {
 	key, old    []byte
 	val         []byte
 	now         func() time.Time
+	// frame and out are set during EncodeFramed: messages are appended
+	// to out, values written in place.
+	frame Frame
+	out   []byte
 }
 
 // ChangeEncoderConfig configures a ChangeEncoder.
@@ -204,6 +217,52 @@ func (e *ChangeEncoder) appendDebezium(buf []byte, before, after int, code byte,
 	return append(buf, '}')
 }
 
+// EncodeFramed is Encode appending every message to buf as frame lays it
+// out, each value encoded straight into buf (not into a scratch buffer
+// and copied). It returns the buffer and how many messages it appended.
+func (e *ChangeEncoder) EncodeFramed(buf []byte, cols []arrow.Array, ops []Op, n int, frame Frame) ([]byte, int, error) {
+	e.frame, e.out = frame, buf
+	count, err := e.Encode(cols, ops, n, nil)
+	buf = e.out
+	e.frame, e.out = nil, nil
+	return buf, count, err
+}
+
+// putRow emits row i as the value of a message with the current key.
+func (e *ChangeEncoder) putRow(emit Emit, i int, hasKey bool) {
+	if e.frame != nil {
+		e.out = e.frame.Open(e.out, e.key, hasKey, true)
+		start := len(e.out)
+		e.out = e.frame.Close(e.appendRow(e.out, i), start)
+		return
+	}
+	e.val = e.appendRow(e.val[:0], i)
+	emit(e.key, e.val, hasKey, true)
+}
+
+// putTombstone emits a message of the current key without a value.
+func (e *ChangeEncoder) putTombstone(emit Emit) {
+	if e.frame != nil {
+		e.out = e.frame.Open(e.out, e.key, true, false)
+		e.out = e.frame.Close(e.out, len(e.out))
+		return
+	}
+	emit(e.key, nil, true, false)
+}
+
+// putDebezium emits the Debezium event of rows before and after as the
+// value of a message with the current key.
+func (e *ChangeEncoder) putDebezium(emit Emit, before, after int, code byte, tsMillis int64) {
+	if e.frame != nil {
+		e.out = e.frame.Open(e.out, e.key, true, true)
+		start := len(e.out)
+		e.out = e.frame.Close(e.appendDebezium(e.out, before, after, code, tsMillis), start)
+		return
+	}
+	e.val = e.appendDebezium(e.val[:0], before, after, code, tsMillis)
+	emit(e.key, e.val, true, true)
+}
+
 // Encode emits the messages of n changes: cols are the columns, ops the
 // changes' ops. It returns how many messages it emitted.
 func (e *ChangeEncoder) Encode(cols []arrow.Array, ops []Op, n int, emit Emit) (int, error) {
@@ -230,15 +289,13 @@ func (e *ChangeEncoder) Encode(cols []arrow.Array, ops []Op, n int, emit Emit) (
 				}
 				continue
 			}
-			e.val = e.appendRow(e.val[:0], i)
-			emit(e.key, e.val, hasKey, true)
+			e.putRow(emit, i, hasKey)
 		case "UPSERT":
 			switch op {
 			case Insert, UpdateInsert:
-				e.val = e.appendRow(e.val[:0], i)
-				emit(e.key, e.val, true, true)
+				e.putRow(emit, i, true)
 			case Delete:
-				emit(e.key, nil, true, false)
+				e.putTombstone(emit)
 			case UpdateDelete:
 				// The new version follows; its upsert replaces the row
 				// unless the update changed the key.
@@ -249,7 +306,7 @@ func (e *ChangeEncoder) Encode(cols []arrow.Array, ops []Op, n int, emit Emit) (
 						continue
 					}
 				}
-				emit(e.key, nil, true, false)
+				e.putTombstone(emit)
 			}
 		case "DEBEZIUM":
 			var before, after int = -1, -1
@@ -269,10 +326,9 @@ func (e *ChangeEncoder) Encode(cols []arrow.Array, ops []Op, n int, emit Emit) (
 					}
 				}
 			}
-			e.val = e.appendDebezium(e.val[:0], before, after, code, tsMillis)
-			emit(e.key, e.val, true, true)
+			e.putDebezium(emit, before, after, code, tsMillis)
 			if code == 'd' && e.tombstones {
-				emit(e.key, nil, true, false)
+				e.putTombstone(emit)
 				count++
 			}
 		default:

@@ -70,6 +70,13 @@ type SinkRecord struct {
 
 // AppendSinkRecord appends one record to buf in the log's layout.
 func AppendSinkRecord(buf, key, value []byte, hasKey, hasValue bool) []byte {
+	buf = appendSinkRecordKey(buf, key, hasKey, hasValue)
+	buf = binary.AppendUvarint(buf, uint64(len(value)))
+	return append(buf, value...)
+}
+
+// appendSinkRecordKey appends a record's flags and key.
+func appendSinkRecordKey(buf, key []byte, hasKey, hasValue bool) []byte {
 	var flags byte
 	if hasKey {
 		flags |= 1
@@ -79,9 +86,43 @@ func AppendSinkRecord(buf, key, value []byte, hasKey, hasValue bool) []byte {
 	}
 	buf = append(buf, flags)
 	buf = binary.AppendUvarint(buf, uint64(len(key)))
-	buf = append(buf, key...)
-	buf = binary.AppendUvarint(buf, uint64(len(value)))
-	return append(buf, value...)
+	return append(buf, key...)
+}
+
+// SinkRecordFrame lays out records as AppendSinkRecord does for an
+// encoder that writes each value in place (format.Frame): Open leaves
+// room for the value's length, which Close fills in once the value is
+// written. The length is a uvarint padded to sinkValueLenRoom bytes
+// (0x80 continuation bytes, which every uvarint reader takes as the same
+// number); a longer value is moved to make room for its length.
+type SinkRecordFrame struct{}
+
+// sinkValueLenRoom is the room Open leaves for a value's length: two
+// bytes hold the length of a value under 16 KiB.
+const sinkValueLenRoom = 2
+
+// Open appends the record's flags and key and the room for its value's
+// length.
+func (SinkRecordFrame) Open(buf, key []byte, hasKey, hasValue bool) []byte {
+	buf = appendSinkRecordKey(buf, key, hasKey, hasValue)
+	return append(buf, make([]byte, sinkValueLenRoom)...)
+}
+
+// Close writes the length of the value at buf[start:].
+func (SinkRecordFrame) Close(buf []byte, start int) []byte {
+	n := len(buf) - start
+	room := buf[start-sinkValueLenRoom : start]
+	if n < 1<<(7*sinkValueLenRoom) {
+		room[0] = byte(n) | 0x80
+		room[1] = byte(n >> 7)
+		return buf
+	}
+	var l [binary.MaxVarintLen64]byte
+	w := binary.PutUvarint(l[:], uint64(n))
+	buf = append(buf, l[:w-sinkValueLenRoom]...)
+	copy(buf[start-sinkValueLenRoom+w:], buf[start:start+n])
+	copy(buf[start-sinkValueLenRoom:], l[:w])
+	return buf
 }
 
 // DecodeSinkRecords appends the records of a log value to out. The
@@ -165,9 +206,14 @@ func sinkLogSpan(id uint32, from uint64) (lo, hi []byte) {
 // logPart is the most bytes of records in one log value.
 const logPart = 1 << 20
 
-// drainBatch is the most bytes of records delivered in one transaction
-// when the drainer catches up on a backlog of several epochs.
-const drainBatch = 32 << 20
+// drainBatch is about the most bytes of records delivered in one
+// transaction when the drainer catches up on a backlog of several epochs
+// (whole epochs: a larger epoch goes alone). At 32 MB a delivery's
+// decoded log and its slice of records (hundreds of thousands) were
+// allocated afresh and zeroed whenever a delivery outgrew the last; at
+// 4 MB they stay small and reused, and a transaction's own cost (a few
+// round trips to the broker) stays small next to its records'.
+const drainBatch = 4 << 20
 
 // LogSinkWriter is the SinkWriter of a logged sink.
 type LogSinkWriter struct {

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -131,5 +132,52 @@ func TestSinkLogMaxBytes(t *testing.T) {
 	}
 	if w.LagBytes() <= 0 {
 		t.Errorf("the new epoch adds no bytes")
+	}
+}
+
+// SinkRecordFrame writes what AppendSinkRecord writes, read back by
+// DecodeSinkRecords the same: with and without key and value, and a
+// value too long for the room left for its length, which is moved.
+func TestSinkRecordFrame(t *testing.T) {
+	long := make([]byte, 20_000)
+	for i := range long {
+		long[i] = byte(i % 251)
+	}
+	type rec struct {
+		key, value       []byte
+		hasKey, hasValue bool
+	}
+	recs := []rec{
+		{nil, []byte(`{"a":1}`), false, true},
+		{[]byte(`{"id":7}`), nil, true, false},
+		{[]byte(`{"id":8}`), long, true, true},
+		{nil, []byte{}, false, true},
+		{[]byte("k"), long[:16383], true, true},
+		{[]byte("k"), long[:16384], true, true},
+	}
+	var framed, plain []byte
+	var f SinkRecordFrame
+	for _, r := range recs {
+		plain = AppendSinkRecord(plain, r.key, r.value, r.hasKey, r.hasValue)
+		framed = f.Open(framed, r.key, r.hasKey, r.hasValue)
+		start := len(framed)
+		framed = f.Close(append(framed, r.value...), start)
+	}
+	got, err := DecodeSinkRecords(nil, framed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := DecodeSinkRecords(nil, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(recs) || len(want) != len(recs) || countSinkRecords(framed) != len(recs) {
+		t.Fatalf("decoded %d framed and %d plain records (counted %d), want %d", len(got), len(want), countSinkRecords(framed), len(recs))
+	}
+	for i := range recs {
+		if !bytes.Equal(got[i].Key, want[i].Key) || !bytes.Equal(got[i].Value, want[i].Value) ||
+			(got[i].Key == nil) != (want[i].Key == nil) || (got[i].Value == nil) != (want[i].Value == nil) {
+			t.Errorf("record %d: framed %q / %q, plain %q / %q", i, got[i].Key, got[i].Value, want[i].Key, want[i].Value)
+		}
 	}
 }
