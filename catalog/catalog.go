@@ -606,7 +606,7 @@ func (c *Catalog) DropColumn(oid uint32, name string, cascade bool) (*Relation, 
 	n := old.Clone()
 	n.Columns[i].Dropped = true
 	n.Columns[i].NotNull = false
-	n.Columns[i].Default = ""
+	n.Columns[i].Default, n.Columns[i].Seq, n.Columns[i].Identity = "", 0, 0
 	n.Indexes = dropIndexesOn(n.Indexes, i)
 	dropConstraintsOn(n, i)
 	if slices.Contains(n.PrimaryKey, i) {

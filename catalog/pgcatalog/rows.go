@@ -220,6 +220,9 @@ func attributeRows(s *Snapshot) []row {
 				continue
 			}
 			r := attRow(e.oid, c.Name, c.Type, c.AttNum, c.NotNull || isPK(e.rel, i), c.Default)
+			if c.Identity != 0 {
+				r["attidentity"] = string(c.Identity)
+			}
 			if c.Dropped {
 				r["attisdropped"] = true
 				r["attname"] = fmt.Sprintf("........pg.dropped.%d........", c.AttNum)
