@@ -47,6 +47,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_locks":           lockRows,
 	"pg_catalog.pg_sequence":        sequenceRows,
 	"pg_catalog.pg_sequences":       sequencesViewRows,
+	"pg_catalog.pg_depend":          dependRows,
 
 	"information_schema.schemata":          schemataRows,
 	"information_schema.tables":            isTableRows,
