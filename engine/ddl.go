@@ -69,6 +69,8 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.createSequence(n.GetCreateSeqStmt()) })
 	case n.GetAlterSeqStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterSequence(n.GetAlterSeqStmt()) })
+	case n.GetAlterObjectSchemaStmt() != nil && n.GetAlterObjectSchemaStmt().ObjectType == pg.ObjectType_OBJECT_SEQUENCE:
+		return run(func(x *execution) (string, error) { return s.setSequenceSchema(n.GetAlterObjectSchemaStmt()) })
 	case n.GetAlterTableStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
 	case n.GetAlterOwnerStmt() != nil:

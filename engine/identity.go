@@ -251,8 +251,9 @@ func (s *Session) alterIdentity(r *catalog.Relation, c *pg.AlterTableCmd) (*cata
 	return nr, true, err
 }
 
-// errIdentitySequence is the error for changing identity sequence q of
-// table t by itself (OWNED BY, SET SCHEMA).
+// errIdentitySequence is the error for changing sequence q, which a
+// column of table t owns, by itself (an identity sequence's OWNED BY, SET
+// SCHEMA).
 func errIdentitySequence(q, t *catalog.Relation, what string) error {
 	return sqlerr.New(sqlerr.FeatureNotSupported, "%s", what).WithDetail("Sequence %q is linked to table %q.", q.Name, t.Name)
 }

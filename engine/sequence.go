@@ -770,6 +770,48 @@ func (s *Session) renameSequence(rs *pg.RenameStmt) error {
 	return s.e.seqMoved(s, n)
 }
 
+// setSequenceSchema is ALTER SEQUENCE [IF EXISTS] s SET SCHEMA x: the
+// defaults that draw from it name it anew. A sequence a column owns moves
+// only with its table.
+func (s *Session) setSequenceSchema(st *pg.AlterObjectSchemaStmt) (string, error) {
+	const tag = "ALTER SEQUENCE"
+	r, err := s.resolve(nil, st.Relation)
+	if err != nil {
+		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
+			s.skipping("00000", "relation %q does not exist", st.Relation.Relname)
+			return tag, nil
+		}
+		return "", err
+	}
+	if r.Kind != catalog.KindSequence {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+	}
+	if err := s.checkOwner(r); err != nil {
+		return "", err
+	}
+	if _, ok := s.e.cat.SchemaByName(st.Newschema); !ok {
+		return "", sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", st.Newschema)
+	}
+	if st.Newschema == r.Schema {
+		return tag, nil
+	}
+	if t, ok := s.e.cat.ByOID(r.Sequence.OwnedBy); ok && r.Sequence.OwnedBy != 0 {
+		return "", errIdentitySequence(r, t, "cannot move an owned sequence into another schema")
+	}
+	if err := s.checkCreateIn(st.Newschema); err != nil {
+		return "", err
+	}
+	if _, ok := s.e.cat.Relation(st.Newschema, r.Name); ok {
+		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists in schema %q", r.Name, st.Newschema)
+	}
+	n := r.Clone()
+	n.Schema = st.Newschema
+	if n, err = s.e.cat.UpdateRelation(n); err != nil {
+		return "", err
+	}
+	return tag, s.e.seqMoved(s, n)
+}
+
 // seqMoved rewrites the defaults that draw from sequence q after it was
 // renamed or moved.
 func (e *Engine) seqMoved(s *Session, q *catalog.Relation) error {
