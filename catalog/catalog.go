@@ -410,8 +410,8 @@ func (c *Catalog) CreateRelation(r *Relation) (*Relation, error) {
 	if _, ok := c.Relation(r.Schema, r.Name); ok || c.indexNameTaken(r.Schema, r.Name) {
 		return nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", r.Name)
 	}
-	if r.ACL == nil && r.Kind != KindSink && r.Kind != KindSequence {
-		r.ACL = c.defaultRelationACL(owner(r.Owner), r.Schema)
+	if r.ACL == nil && r.Kind != KindSink {
+		r.ACL = c.defaultRelationACL(owner(r.Owner), r.Schema, r.Kind)
 	}
 	seen := map[string]bool{}
 	for _, col := range r.Columns {
