@@ -534,25 +534,55 @@ func (c *Catalog) RevokeFunctionPrivileges(oid uint32, rv Revoke) error {
 }
 
 // DefaultACL is one ALTER DEFAULT PRIVILEGES entry of a role: the
-// privileges that relations the role creates (in Schema, or in any
-// schema for "") start with. An entry for any schema replaces the
+// privileges that relations of one kind the role creates (in Schema, or
+// in any schema for "") start with. An entry for any schema replaces the
 // built-in default (the owner holds everything); an entry for a schema
 // adds to it, as in PostgreSQL.
 type DefaultACL struct {
 	Schema string `json:",omitempty"`
-	ACL    []ACLItem
+	// ObjType is pg_default_acl.defaclobjtype: DefaultACLSequences for
+	// ON SEQUENCES; 0 (shown as 'r') for ON TABLES, which covers every
+	// other kind of relation.
+	ObjType byte `json:",omitempty"`
+	ACL     []ACLItem
 }
 
-// defaultRelationACL is the ACL a relation owned by role in schema
-// starts with; nil for the built-in default.
-func (c *Catalog) defaultRelationACL(role, schema string) []ACLItem {
+// DefaultACLSequences is DefaultACL.ObjType of ON SEQUENCES entries.
+const DefaultACLSequences byte = 'S'
+
+// defaultACLType is the DefaultACL.ObjType whose entries apply to new
+// relations of kind k.
+func defaultACLType(k RelKind) byte {
+	if k == KindSequence {
+		return DefaultACLSequences
+	}
+	return 0
+}
+
+// builtinACL is the ACL that holds without ALTER DEFAULT PRIVILEGES for
+// role's relations of ObjType objType: the owner holds every privilege.
+func builtinACL(role string, objType byte) []ACLItem {
+	privs := AllTablePrivileges
+	if objType == DefaultACLSequences {
+		privs = AllSequencePrivileges
+	}
+	return []ACLItem{{Grantee: role, Grantor: role, Privs: privs}}
+}
+
+// defaultRelationACL is the ACL a relation of kind k owned by role in
+// schema starts with; nil for the built-in default.
+func (c *Catalog) defaultRelationACL(role, schema string, k RelKind) []ACLItem {
 	r, ok := c.Role(role)
 	if !ok {
 		return nil
 	}
+	objType := defaultACLType(k)
 	var global, inSchema []ACLItem
 	found := false
 	for _, d := range r.DefaultACLs {
+		if d.ObjType != objType {
+			continue
+		}
 		switch d.Schema {
 		case "":
 			global, found = d.ACL, true
@@ -565,7 +595,7 @@ func (c *Catalog) defaultRelationACL(role, schema string) []ACLItem {
 	}
 	acl := global
 	if !found {
-		acl = []ACLItem{{Grantee: role, Grantor: role, Privs: AllTablePrivileges}}
+		acl = builtinACL(role, objType)
 	}
 	acl = append([]ACLItem{}, acl...)
 	for _, it := range inSchema {
@@ -579,18 +609,19 @@ func (c *Catalog) defaultRelationACL(role, schema string) []ACLItem {
 
 // AlterDefaultPrivileges applies one ALTER DEFAULT PRIVILEGES FOR ROLE
 // role [IN SCHEMA schema] GRANT (grant true: privs to grantees) or
-// REVOKE (rv) ... ON TABLES.
-func (c *Catalog) AlterDefaultPrivileges(role, schema string, grant bool, grantees []string, privs string, withOption bool, rv Revoke) error {
+// REVOKE (rv) ... ON TABLES (objType 0) or ON SEQUENCES
+// (DefaultACLSequences).
+func (c *Catalog) AlterDefaultPrivileges(role, schema string, objType byte, grant bool, grantees []string, privs string, withOption bool, rv Revoke) error {
 	old, ok := c.Role(role)
 	if !ok {
 		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", role)
 	}
 	r := old.Clone()
-	builtin := []ACLItem{{Grantee: role, Grantor: role, Privs: AllTablePrivileges}}
+	builtin := builtinACL(role, objType)
 	idx := -1
 	var base []ACLItem
 	for i, d := range r.DefaultACLs {
-		if d.Schema == schema {
+		if d.Schema == schema && d.ObjType == objType {
 			idx, base = i, d.ACL
 		}
 	}
@@ -620,7 +651,7 @@ func (c *Catalog) AlterDefaultPrivileges(role, schema string, grant bool, grante
 		if acl == nil {
 			acl = []ACLItem{}
 		}
-		r.DefaultACLs = append(r.DefaultACLs, DefaultACL{Schema: schema, ACL: acl})
+		r.DefaultACLs = append(r.DefaultACLs, DefaultACL{Schema: schema, ObjType: objType, ACL: acl})
 	}
 	return c.UpdateRole(r)
 }

@@ -410,8 +410,8 @@ func (c *Catalog) CreateRelation(r *Relation) (*Relation, error) {
 	if _, ok := c.Relation(r.Schema, r.Name); ok || c.indexNameTaken(r.Schema, r.Name) {
 		return nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", r.Name)
 	}
-	if r.ACL == nil && r.Kind != KindSink && r.Kind != KindSequence {
-		r.ACL = c.defaultRelationACL(owner(r.Owner), r.Schema)
+	if r.ACL == nil && r.Kind != KindSink {
+		r.ACL = c.defaultRelationACL(owner(r.Owner), r.Schema, r.Kind)
 	}
 	seen := map[string]bool{}
 	for _, col := range r.Columns {
@@ -606,7 +606,7 @@ func (c *Catalog) DropColumn(oid uint32, name string, cascade bool) (*Relation, 
 	n := old.Clone()
 	n.Columns[i].Dropped = true
 	n.Columns[i].NotNull = false
-	n.Columns[i].Default = ""
+	n.Columns[i].Default, n.Columns[i].Seq, n.Columns[i].Identity = "", 0, 0
 	n.Indexes = dropIndexesOn(n.Indexes, i)
 	dropConstraintsOn(n, i)
 	if slices.Contains(n.PrimaryKey, i) {

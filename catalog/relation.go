@@ -79,6 +79,12 @@ type Column struct {
 	Identity byte `json:",omitempty"`
 }
 
+// Identity kinds of a column, pg_attribute.attidentity.
+const (
+	IdentityAlways    byte = 'a'
+	IdentityByDefault byte = 'd'
+)
+
 // Sequence is the definition of a sequence (pg_sequence).
 type Sequence struct {
 	// Type is smallint, integer or bigint: the bounds' type.

@@ -62,9 +62,9 @@ func (c *Catalog) roleDependents(name string) []string {
 		for _, d := range r.DefaultACLs {
 			switch {
 			case r.Name == name:
-				deps = append(deps, "owner of default privileges on new relations belonging to role "+r.Name+defaultACLSchema(d))
+				deps = append(deps, "owner of "+defaultACLObject(d, r.Name))
 			case aclMentions(d.ACL, name, r.Name):
-				deps = append(deps, "privileges for default privileges on new relations belonging to role "+r.Name+defaultACLSchema(d))
+				deps = append(deps, "privileges for "+defaultACLObject(d, r.Name))
 			}
 		}
 	}
@@ -86,11 +86,18 @@ func (c *Catalog) roleDependents(name string) []string {
 	return deps
 }
 
-func defaultACLSchema(d DefaultACL) string {
-	if d.Schema == "" {
-		return ""
+// defaultACLObject names what entry d gives privileges on, as
+// PostgreSQL describes a pg_default_acl entry of role.
+func defaultACLObject(d DefaultACL, role string) string {
+	what := "relations"
+	if d.ObjType == DefaultACLSequences {
+		what = "sequences"
 	}
-	return " in schema " + d.Schema
+	s := "default privileges on new " + what + " belonging to role " + role
+	if d.Schema != "" {
+		s += " in schema " + d.Schema
+	}
+	return s
 }
 
 // dropRoleFromACL returns acl without the items granted to or by role

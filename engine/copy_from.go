@@ -355,7 +355,9 @@ func (c *copyIn) planInsert(n int, read func() storage.Reader) (*insertPlan, err
 		}
 		sb.WriteString(udf.QuoteIdent(col))
 	}
-	sb.WriteString(") VALUES ")
+	// COPY writes identity columns it names, GENERATED ALWAYS or not,
+	// as PostgreSQL's COPY does.
+	sb.WriteString(") OVERRIDING SYSTEM VALUE VALUES ")
 	appendParamRows(&sb, n, len(c.cols))
 	sql := sb.String()
 	stmts, err := parser.Parse(sql)

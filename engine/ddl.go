@@ -69,6 +69,8 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.createSequence(n.GetCreateSeqStmt()) })
 	case n.GetAlterSeqStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterSequence(n.GetAlterSeqStmt()) })
+	case n.GetAlterObjectSchemaStmt() != nil && n.GetAlterObjectSchemaStmt().ObjectType == pg.ObjectType_OBJECT_SEQUENCE:
+		return run(func(x *execution) (string, error) { return s.setSequenceSchema(n.GetAlterObjectSchemaStmt()) })
 	case n.GetAlterTableStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
 	case n.GetAlterOwnerStmt() != nil:
@@ -220,6 +222,11 @@ func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) 
 	if cd.IsNotNull {
 		col.NotNull = true
 	}
+	// nullable is what an explicit NULL or NOT NULL said, 0 for neither.
+	var nullable byte
+	nullConflict := func() error {
+		return sqlerr.New(sqlerr.SyntaxError, "conflicting NULL/NOT NULL declarations for column %q of table %q", cd.Colname, table)
+	}
 	if cd.RawDefault != nil {
 		d, err := parser.DeparseExpr(cd.RawDefault)
 		if err != nil {
@@ -234,8 +241,20 @@ func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) 
 		c := cn.GetConstraint()
 		switch c.Contype {
 		case pg.ConstrType_CONSTR_NOTNULL:
-			col.NotNull = true
+			if nullable == 'n' {
+				return col, false, nullConflict()
+			}
+			col.NotNull, nullable = true, 'y'
 		case pg.ConstrType_CONSTR_NULL:
+			if nullable == 'y' {
+				return col, false, nullConflict()
+			}
+			nullable = 'n'
+		case pg.ConstrType_CONSTR_IDENTITY:
+			if col.Identity != 0 {
+				return col, false, sqlerr.New(sqlerr.SyntaxError, "multiple identity specifications for column %q of table %q", cd.Colname, table)
+			}
+			col.Identity = c.GeneratedWhen[0]
 		case pg.ConstrType_CONSTR_DEFAULT:
 			d, err := parser.DeparseExpr(c.RawExpr)
 			if err != nil {
@@ -252,6 +271,18 @@ func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) 
 		case pg.ConstrType_CONSTR_CHECK, pg.ConstrType_CONSTR_FOREIGN: // constraintDefs (constraint.go)
 		default:
 			return col, false, sqlerr.New(sqlerr.FeatureNotSupported, "%s constraints are not supported yet", constraintName(c.Contype))
+		}
+	}
+	if col.Identity != 0 {
+		// The sequence and NOT NULL come with createIdentitySequence.
+		if col.Default != "" || serialType(tn) != "" {
+			return col, false, sqlerr.New(sqlerr.SyntaxError, "both default and identity specified for column %q of table %q", cd.Colname, table)
+		}
+		if nullable == 'n' {
+			return col, false, nullConflict()
+		}
+		if identityTypeName(col.Type) == "" {
+			return col, false, errIdentityType()
 		}
 	}
 	return col, pk, nil
@@ -290,6 +321,7 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	r := &catalog.Relation{Schema: schema, Name: cs.Relation.Relname, Kind: catalog.KindTable, Owner: s.currentUser(), Created: time.Now()}
 	names := map[string]bool{}
 	var serials []int
+	idents := map[int]*pg.Constraint{}
 	for _, el := range cs.TableElts {
 		switch {
 		case el.GetColumnDef() != nil:
@@ -299,6 +331,9 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 			}
 			if serialType(el.GetColumnDef().TypeName) != "" {
 				serials = append(serials, len(r.Columns))
+			}
+			if ic := identityOf(el.GetColumnDef()); ic != nil {
+				idents[len(r.Columns)] = ic
 			}
 			if names[col.Name] {
 				return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name)
@@ -346,7 +381,7 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	if len(r.Columns) > 1600 {
 		return "", sqlerr.New(sqlerr.TooManyColumns, "tables can have at most 1600 columns")
 	}
-	seqs, err := s.createSerialSequences(r, serials)
+	seqs, err := s.createSerialSequences(r, serials, idents)
 	if err != nil {
 		return "", err
 	}
@@ -629,6 +664,13 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 			r = nr
 			continue
 		}
+		if nr, ok, err := s.alterIdentity(r, c); ok {
+			if err != nil {
+				return "", err
+			}
+			r = nr
+			continue
+		}
 		switch c.Subtype {
 		case pg.AlterTableType_AT_AddColumn:
 			col, pk, err := s.columnDef(p, r.Name, c.Def.GetColumnDef())
@@ -647,8 +689,23 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 					return "", err
 				}
 			}
+			// A serial or identity column comes with its sequence.
+			var serials []int
+			if serialType(c.Def.GetColumnDef().TypeName) != "" {
+				serials = []int{0}
+			}
+			one := &catalog.Relation{Schema: r.Schema, Name: r.Name, Owner: r.Owner, Columns: []catalog.Column{col}}
+			seqs, err := s.createSerialSequences(one, serials, map[int]*pg.Constraint{0: identityOf(c.Def.GetColumnDef())})
+			if err != nil {
+				return "", err
+			}
+			col = one.Columns[0]
 			nr, err := s.e.addColumn(r, col)
 			if err != nil {
+				_ = s.e.dropSequences(seqs)
+				return "", err
+			}
+			if err := s.ownSerialSequences(nr, seqs); err != nil {
 				return "", err
 			}
 			if err := s.fillColumn(x, p, r, nr, col); err != nil {
@@ -731,6 +788,11 @@ func (e *Engine) dropColumn(txn *storage.Txn, r *catalog.Relation, name string, 
 	if err := e.dropData(txn, dropped); err != nil {
 		return nil, err
 	}
+	// The sequence the column owns (serial, identity, OWNED BY) goes
+	// with it.
+	if err := e.dropSequences(e.columnSequences(r.OID, r.Columns[r.ColumnIndex(name)].AttNum)); err != nil {
+		return nil, err
+	}
 	if len(r.PrimaryKey) != len(nr.PrimaryKey) {
 		// The key column went away: re-key the rows by a hidden row id.
 		if err := storage.Rekey(txn, r.Table(), nr.Table()); err != nil {
@@ -772,12 +834,17 @@ func (e *Engine) renameColumn(r *catalog.Relation, oldName, newName string) erro
 	return nil
 }
 
-// fillColumn writes a new column's default into existing rows.
+// fillColumn writes a new column's default (an identity column's next
+// values) into existing rows.
 func (s *Session) fillColumn(x *execution, p *planner.Planner, old, nr *catalog.Relation, col catalog.Column) error {
-	if col.Default == "" {
+	def := col.Default
+	if col.Identity != 0 {
+		def = fmt.Sprintf("nextval(%d::regclass)", col.Seq)
+	}
+	if def == "" {
 		return nil
 	}
-	stmts, err := parser.Parse("SELECT CAST(" + col.Default + " AS " + col.Type.String() + ")")
+	stmts, err := parser.Parse("SELECT CAST(" + def + " AS " + col.Type.String() + ")")
 	if err != nil {
 		return err
 	}

@@ -723,8 +723,8 @@ func (s *Session) grantFunctionPrivileges(st *pg.GrantStmt) error {
 }
 
 // alterDefaultPrivileges is ALTER DEFAULT PRIVILEGES [FOR ROLE r, ...]
-// [IN SCHEMA s, ...] GRANT/REVOKE ... ON TABLES: the privileges that
-// relations those roles create start with.
+// [IN SCHEMA s, ...] GRANT/REVOKE ... ON TABLES | SEQUENCES: the
+// privileges that relations (or sequences) those roles create start with.
 func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (string, error) {
 	var roles, schemas []string
 	for _, o := range st.Options {
@@ -749,17 +749,23 @@ func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (str
 		schemas = []string{""}
 	}
 	g := st.Action
-	if g.Objtype != pg.ObjectType_OBJECT_TABLE {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER DEFAULT PRIVILEGES applies to TABLES only")
+	var objType byte
+	privs, letters, what := catalog.AllTablePrivileges, privLetter, "table"
+	switch g.Objtype {
+	case pg.ObjectType_OBJECT_TABLE:
+	case pg.ObjectType_OBJECT_SEQUENCE:
+		objType = catalog.DefaultACLSequences
+		privs, letters, what = catalog.AllSequencePrivileges, seqPrivLetter, "sequence"
+	default:
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "ALTER DEFAULT PRIVILEGES applies to TABLES and SEQUENCES only")
 	}
-	privs := catalog.AllTablePrivileges
 	if len(g.Privileges) > 0 {
 		privs = ""
 		for _, n := range g.Privileges {
 			ap := n.GetAccessPriv()
-			l, ok := privLetter[strings.ToLower(ap.PrivName)]
+			l, ok := letters[strings.ToLower(ap.PrivName)]
 			if !ok || len(ap.Cols) > 0 {
-				return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for table", strings.ToUpper(ap.PrivName))
+				return "", sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for %s", strings.ToUpper(ap.PrivName), what)
 			}
 			privs += string(l)
 		}
@@ -782,7 +788,7 @@ func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (str
 		}
 		for _, sc := range schemas {
 			rv := catalog.Revoke{Grantees: grantees, Privs: privs, OptionOnly: g.GrantOption, Cascade: g.Behavior == pg.DropBehavior_DROP_CASCADE}
-			if err := s.e.cat.AlterDefaultPrivileges(role, sc, g.IsGrant, grantees, privs, g.GrantOption, rv); err != nil {
+			if err := s.e.cat.AlterDefaultPrivileges(role, sc, objType, g.IsGrant, grantees, privs, g.GrantOption, rv); err != nil {
 				return "", err
 			}
 		}

@@ -12,6 +12,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,11 +94,24 @@ const (
 )
 
 func (g sessionSignals) Nextval(oid uint32) (int64, error) {
-	s := g.s
-	r, err := s.sequence(oid, seqUsage+seqUpdate)
+	r, err := g.s.sequence(oid, seqUsage+seqUpdate)
 	if err != nil {
 		return 0, err
 	}
+	return g.s.nextval(r)
+}
+
+func (g sessionSignals) IdentityNextval(oid uint32) (int64, error) {
+	r, ok := g.s.e.cat.ByOID(oid)
+	if !ok || r.Kind != catalog.KindSequence {
+		return 0, sqlerr.New(sqlerr.UndefinedTable, "could not open relation with OID %d", oid)
+	}
+	return g.s.nextval(r)
+}
+
+// nextval advances sequence r for the session.
+func (s *Session) nextval(r *catalog.Relation) (int64, error) {
+	oid := r.OID
 	v, err := s.e.db.SeqNext(oid, seqSpec(r))
 	if err != nil {
 		if le, ok := err.(*storage.SeqLimitError); ok {
@@ -462,33 +476,45 @@ func (s *Session) alterSequence(as *pg.AlterSeqStmt) (string, error) {
 	if err := s.checkOwner(r); err != nil {
 		return "", err
 	}
+	_, err = s.alterSequenceOptions(r, as.Options)
+	return "ALTER SEQUENCE", err
+}
+
+// alterSequenceOptions applies the options of ALTER SEQUENCE (or of ALTER
+// TABLE ... ALTER COLUMN ... SET for an identity column's sequence) to
+// sequence r.
+func (s *Session) alterSequenceOptions(r *catalog.Relation, opts []*pg.Node) (*catalog.Relation, error) {
 	st, err := s.e.db.SeqGet(r.OID, r.Sequence.Start)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	o, err := s.parseSeqOptions(as.Options, r.Sequence, &st.Last)
+	o, err := s.parseSeqOptions(opts, r.Sequence, &st.Last)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	n := r.Clone()
 	n.Sequence = &o.def
 	if o.ownedSet {
+		if t, _, ok := s.e.identitySequenceOf(r); ok {
+			return nil, errIdentitySequence(r, t, "cannot change ownership of identity sequence")
+		}
 		n.Sequence.OwnedBy, n.Sequence.OwnedCol = 0, 0
 		if o.ownedBy != nil {
 			if n.Sequence.OwnedBy, n.Sequence.OwnedCol, err = s.ownedByColumn(n, o.ownedBy); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 	}
-	if _, err := s.e.cat.UpdateRelation(n); err != nil {
-		return "", err
+	nr, err := s.e.cat.UpdateRelation(n)
+	if err != nil {
+		return nil, err
 	}
 	if o.restart {
 		err = s.e.db.SeqSet(r.OID, o.restartVal, false)
 	} else {
 		err = s.e.db.SeqChanged(r.OID, r.Sequence.Start)
 	}
-	return "ALTER SEQUENCE", err
+	return nr, err
 }
 
 // seqUsers returns the columns of other relations whose defaults draw
@@ -521,6 +547,9 @@ func (s *Session) dropSequenceUsers(r *catalog.Relation, cascade bool, gone map[
 	}
 	if len(keep) == 0 {
 		return nil, nil
+	}
+	if t, c, ok := s.e.identitySequenceOf(r); ok && !gone[t.OID] {
+		return nil, identityDropError(r, t, c)
 	}
 	if !cascade {
 		return nil, sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop sequence %s because other objects depend on it", r.Name).
@@ -555,6 +584,17 @@ func (e *Engine) ownedSequences(dropped []*catalog.Relation) []*catalog.Relation
 	var out []*catalog.Relation
 	for _, r := range e.cat.Relations() {
 		if r.Kind == catalog.KindSequence && r.Sequence.OwnedBy != 0 && gone[r.Sequence.OwnedBy] && !gone[r.OID] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// columnSequences returns the sequences column attnum of table rel owns.
+func (e *Engine) columnSequences(rel uint32, attnum int16) []*catalog.Relation {
+	var out []*catalog.Relation
+	for _, r := range e.cat.Relations() {
+		if r.Kind == catalog.KindSequence && r.Sequence.OwnedBy == rel && r.Sequence.OwnedCol == attnum {
 			out = append(out, r)
 		}
 	}
@@ -624,14 +664,28 @@ func (s *Session) seqDefault(seq *catalog.Relation) string {
 	return "nextval('" + strings.ReplaceAll(name, "'", "''") + "'::regclass)"
 }
 
-// createSerialSequences creates the sequences of r's serial columns
-// (serials: their indexes in r.Columns) and points the columns' defaults
-// at them. The sequences are owned by the columns once the table exists
-// (ownSerialSequences).
-func (s *Session) createSerialSequences(r *catalog.Relation, serials []int) ([]*catalog.Relation, error) {
+// createSerialSequences creates the sequences of r's serial and identity
+// columns (serials: their indexes in r.Columns; idents: the IDENTITY
+// clauses by index) and points the columns at them: a serial column's
+// default draws from its sequence. The sequences are owned by the
+// columns once the table exists (ownSerialSequences).
+func (s *Session) createSerialSequences(r *catalog.Relation, serials []int, idents map[int]*pg.Constraint) ([]*catalog.Relation, error) {
 	var made []*catalog.Relation
-	for _, i := range serials {
+	for i := range r.Columns {
+		ic := idents[i]
+		if ic == nil && !slices.Contains(serials, i) {
+			continue
+		}
 		c := &r.Columns[i]
+		if ic != nil {
+			q, err := s.createIdentitySequence(r, c, ic)
+			if err != nil {
+				_ = s.e.dropSequences(made)
+				return nil, err
+			}
+			made = append(made, q)
+			continue
+		}
 		_, hi, _ := seqTypeRange(c.Type)
 		def := catalog.Sequence{Type: c.Type, Start: 1, Increment: 1, Min: 1, Max: hi, Cache: 1}
 		name := s.e.freeRelationName(r.Schema, r.Name+"_"+c.Name+"_seq")
@@ -716,6 +770,48 @@ func (s *Session) renameSequence(rs *pg.RenameStmt) error {
 	return s.e.seqMoved(s, n)
 }
 
+// setSequenceSchema is ALTER SEQUENCE [IF EXISTS] s SET SCHEMA x: the
+// defaults that draw from it name it anew. A sequence a column owns moves
+// only with its table.
+func (s *Session) setSequenceSchema(st *pg.AlterObjectSchemaStmt) (string, error) {
+	const tag = "ALTER SEQUENCE"
+	r, err := s.resolve(nil, st.Relation)
+	if err != nil {
+		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
+			s.skipping("00000", "relation %q does not exist", st.Relation.Relname)
+			return tag, nil
+		}
+		return "", err
+	}
+	if r.Kind != catalog.KindSequence {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+	}
+	if err := s.checkOwner(r); err != nil {
+		return "", err
+	}
+	if _, ok := s.e.cat.SchemaByName(st.Newschema); !ok {
+		return "", sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", st.Newschema)
+	}
+	if st.Newschema == r.Schema {
+		return tag, nil
+	}
+	if t, ok := s.e.cat.ByOID(r.Sequence.OwnedBy); ok && r.Sequence.OwnedBy != 0 {
+		return "", errIdentitySequence(r, t, "cannot move an owned sequence into another schema")
+	}
+	if err := s.checkCreateIn(st.Newschema); err != nil {
+		return "", err
+	}
+	if _, ok := s.e.cat.Relation(st.Newschema, r.Name); ok {
+		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists in schema %q", r.Name, st.Newschema)
+	}
+	n := r.Clone()
+	n.Schema = st.Newschema
+	if n, err = s.e.cat.UpdateRelation(n); err != nil {
+		return "", err
+	}
+	return tag, s.e.seqMoved(s, n)
+}
+
 // seqMoved rewrites the defaults that draw from sequence q after it was
 // renamed or moved.
 func (e *Engine) seqMoved(s *Session, q *catalog.Relation) error {
@@ -727,7 +823,7 @@ func (e *Engine) seqMoved(s *Session, q *catalog.Relation) error {
 		}
 		n := t.Clone()
 		for i := range n.Columns {
-			if n.Columns[i].AttNum == c.AttNum {
+			if n.Columns[i].AttNum == c.AttNum && n.Columns[i].Identity == 0 {
 				n.Columns[i].Default = s.seqDefault(q)
 			}
 		}

@@ -7,3 +7,9 @@ import "testing"
 func TestSequencesDocExamples(t *testing.T) {
 	runFunctionDocExamples(t, "docs/sql.md", "sequences", 2)
 }
+
+// TestIdentityDocExamples runs the examples of the Identity columns
+// section of docs/sql.md.
+func TestIdentityDocExamples(t *testing.T) {
+	runFunctionDocExamples(t, "docs/sql.md", "identity", 1)
+}

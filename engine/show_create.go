@@ -117,6 +117,7 @@ func (e *Engine) createSQL(r *catalog.Relation) string {
 		if c.Default != "" {
 			p += " DEFAULT " + c.Default
 		}
+		p += identityClause(c)
 		parts = append(parts, p)
 	}
 	if len(r.PrimaryKey) > 0 {

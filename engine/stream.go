@@ -614,6 +614,9 @@ func (s *Session) createSource(p *planner.Planner, cs *parser.CreateSource) (str
 		if err != nil {
 			return "", err
 		}
+		if col.Identity != 0 {
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "identity columns are not supported on sources")
+		}
 		if r.ColumnIndex(col.Name) >= 0 {
 			return "", sqlerr.New(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name)
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // Batch lowers a logical relation into a tree of batch executors, compiling
-// its scalars with c (whose hooks give subqueries and nextval()); its
+// its scalars with c (whose hook gives subqueries their operators); its
 // scans read through the reader that read returns when they open (the
 // statement's transaction or snapshot). A relation that is already an
 // executor (expr.OperatorRel: the plan of a compiled subquery turned back

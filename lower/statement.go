@@ -8,8 +8,8 @@ import (
 )
 
 // Statement is what lowering the plans of one statement needs besides the
-// plans: where its scans read, where nextval() draws from, and the
-// rewrites a subquery's plan gets before it is lowered.
+// plans: where its scans read, and the rewrites a subquery's plan gets
+// before it is lowered.
 type Statement struct {
 	// Read returns the reader of the running statement (its transaction
 	// or a snapshot); scans call it when they open.

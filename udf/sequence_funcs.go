@@ -35,6 +35,21 @@ func IsSequenceFunc(name string) bool {
 	return false
 }
 
+// IdentityNextval is the value an identity column's default draws:
+// nextval of the column's sequence (given as a regclass) without the
+// check of privileges on the sequence. It is not registered, so no SQL
+// text can call it; the planner puts it where an identity column takes
+// its default.
+var IdentityNextval = &Scalar{Name: "nextval", Args: ts(regclassType), Ret: types.TInt8, Strict: true, Volatility: Volatile,
+	Eval: rowFunc(ts(regclassType), types.TInt8, true, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if env == nil || env.Sessions == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "nextval() is not available in this context")
+		}
+		return env.Sessions.IdentityNextval(uint32(a[0].(int64)))
+	})}
+
+var regclassType = types.T{Kind: types.Oid, OIDOverride: types.OIDRegclass}
+
 func (r *registry) addSequenceFuncs() {
 	i8, b := types.TInt8, types.TBool
 	regclass := types.T{Kind: types.Oid, OIDOverride: types.OIDRegclass}

@@ -94,6 +94,10 @@ type Sessions interface {
 	// and Lastval return the value nextval last gave this session (for
 	// oid, or for any sequence); Setval sets the sequence's value.
 	Nextval(oid uint32) (int64, error)
+	// IdentityNextval is Nextval for an identity column's default: the
+	// statement's INSERT or UPDATE privilege on the table stands for the
+	// privileges on the sequence, as in PostgreSQL.
+	IdentityNextval(oid uint32) (int64, error)
 	Currval(oid uint32) (int64, error)
 	Lastval() (int64, error)
 	Setval(oid uint32, v int64, called bool) (int64, error)

@@ -1,6 +1,8 @@
 package pgcatalog
 
 import (
+	"strconv"
+
 	"streamsql/catalog"
 	"streamsql/sql/types"
 )
@@ -95,10 +97,36 @@ func isColumnRows(s *Snapshot) []row {
 				}
 			}
 			typeFacts(r, c.Type)
+			if e.rel != nil {
+				if i := e.rel.ColumnIndex(c.Name); i >= 0 && e.rel.Columns[i].Identity != 0 {
+					s.identityFacts(r, e.rel.Columns[i])
+				}
+			}
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// identityFacts fills the identity columns of information_schema.columns
+// for identity column c: how it is generated and its sequence's
+// parameters.
+func (s *Snapshot) identityFacts(r row, c catalog.Column) {
+	r["is_identity"] = "YES"
+	r["identity_generation"] = "BY DEFAULT"
+	if c.Identity == catalog.IdentityAlways {
+		r["identity_generation"] = "ALWAYS"
+	}
+	for _, q := range s.sequences() {
+		if q.OID == c.Seq {
+			d := q.Sequence
+			r["identity_start"] = strconv.FormatInt(d.Start, 10)
+			r["identity_increment"] = strconv.FormatInt(d.Increment, 10)
+			r["identity_maximum"] = strconv.FormatInt(d.Max, 10)
+			r["identity_minimum"] = strconv.FormatInt(d.Min, 10)
+			r["identity_cycle"] = yesNo(d.Cycle)
+		}
+	}
 }
 
 func itoa(i int) string {

@@ -155,7 +155,7 @@ func authMemberRows(s *Snapshot) []row {
 }
 
 // defaultACLRows are pg_default_acl: the roles' ALTER DEFAULT PRIVILEGES
-// entries (object type r: tables).
+// entries (object type r: tables, S: sequences).
 func defaultACLRows(s *Snapshot) []row {
 	if s.Catalog == nil {
 		return nil
@@ -171,8 +171,12 @@ func defaultACLRows(s *Snapshot) []row {
 			if d.Schema != "" {
 				nsp = int64(s.schemaOID(d.Schema))
 			}
+			objType := "r"
+			if d.ObjType != 0 {
+				objType = string(d.ObjType)
+			}
 			out = append(out, row{"oid": int64(r.OID)<<8 | int64(i), "defaclrole": int64(r.OID), "defaclnamespace": nsp,
-				"defaclobjtype": "r", "defaclacl": aclArray(items)})
+				"defaclobjtype": objType, "defaclacl": aclArray(items)})
 		}
 	}
 	return out

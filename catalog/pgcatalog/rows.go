@@ -47,6 +47,7 @@ var producers = map[string]func(s *Snapshot) []row{
 	"pg_catalog.pg_locks":           lockRows,
 	"pg_catalog.pg_sequence":        sequenceRows,
 	"pg_catalog.pg_sequences":       sequencesViewRows,
+	"pg_catalog.pg_depend":          dependRows,
 
 	"information_schema.schemata":          schemataRows,
 	"information_schema.tables":            isTableRows,
@@ -220,6 +221,9 @@ func attributeRows(s *Snapshot) []row {
 				continue
 			}
 			r := attRow(e.oid, c.Name, c.Type, c.AttNum, c.NotNull || isPK(e.rel, i), c.Default)
+			if c.Identity != 0 {
+				r["attidentity"] = string(c.Identity)
+			}
 			if c.Dropped {
 				r["attisdropped"] = true
 				r["attname"] = fmt.Sprintf("........pg.dropped.%d........", c.AttNum)

@@ -7,8 +7,9 @@ import (
 )
 
 // Sequences in the catalog: pg_sequence (the parameters), the
-// pg_sequences view (with the last value, for those who may read it) and
-// information_schema.sequences.
+// pg_sequences view (with the last value, for those who may read it),
+// information_schema.sequences, and in pg_depend the columns that own
+// them.
 
 func (s *Snapshot) sequences() []*catalog.Relation {
 	var out []*catalog.Relation
@@ -63,6 +64,33 @@ func isSequenceRows(s *Snapshot) []row {
 			"start_value": strconv.FormatInt(q.Start, 10), "minimum_value": strconv.FormatInt(q.Min, 10),
 			"maximum_value": strconv.FormatInt(q.Max, 10), "increment": strconv.FormatInt(q.Increment, 10),
 			"cycle_option": yesNo(q.Cycle)})
+	}
+	return out
+}
+
+// dependRows are pg_depend's rows of owned sequences: a sequence depends
+// on the column that owns it, automatically (deptype a: serial, OWNED BY)
+// or internally (i: an identity column's). They are what psql's \d of a
+// sequence reads for "Owned by" and "Sequence for identity column".
+func dependRows(s *Snapshot) []row {
+	byOID := map[uint32]*catalog.Relation{}
+	for _, r := range s.relations() {
+		byOID[r.OID] = r
+	}
+	var out []row
+	for _, q := range s.sequences() {
+		t := byOID[q.Sequence.OwnedBy]
+		if t == nil {
+			continue
+		}
+		deptype := "a"
+		for _, c := range t.Columns {
+			if c.AttNum == q.Sequence.OwnedCol && c.Identity != 0 && c.Seq == q.OID {
+				deptype = "i"
+			}
+		}
+		out = append(out, row{"classid": int64(OIDPgClass), "objid": int64(q.OID), "objsubid": int64(0),
+			"refclassid": int64(OIDPgClass), "refobjid": int64(t.OID), "refobjsubid": int64(q.Sequence.OwnedCol), "deptype": deptype})
 	}
 	return out
 }

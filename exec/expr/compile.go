@@ -11,7 +11,7 @@ import (
 
 // Compiler turns logical scalar expressions (sql/plan) into evaluators.
 // What a scalar cannot evaluate by itself comes from the compiler's
-// hooks: the operator a subquery runs, the sequences nextval() draws from.
+// hook: the operator a subquery runs.
 type Compiler struct {
 	// Rel lowers a subquery's relation into an operator. A relation that
 	// is already an OperatorRel needs no hook.

@@ -11,8 +11,8 @@ import (
 	"streamsql/udf"
 )
 
-// Expressions that make values of their own: ARRAY[...], nextval() and
-// the stream plan's proctime().
+// Expressions that make values of their own: ARRAY[...] and the stream
+// plan's proctime().
 
 // ProcTime is proctime() in a stream plan: the wall-clock time at which
 // each chunk passes.

@@ -9,6 +9,7 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/udf"
 )
 
 // Output is a result column of a planned query.
@@ -124,8 +125,14 @@ func (p *Planner) writableTable(rv *pg.RangeVar) (*catalog.Relation, error) {
 	return r, nil
 }
 
-// defaultExpr binds a column's DEFAULT (NULL when none).
+// defaultExpr binds a column's DEFAULT (NULL when none); an identity
+// column's is the next value of its sequence.
 func (p *Planner) defaultExpr(c catalog.Column) (plan.Scalar, error) {
+	if c.Identity != 0 && c.Seq != 0 {
+		regclass := types.T{Kind: types.Oid, OIDOverride: types.OIDRegclass}
+		next := &plan.Call{Fn: udf.IdentityNextval, Args: []plan.Scalar{&plan.Const{Value: int64(c.Seq), T: regclass}}, T: types.TInt8}
+		return p.coerceAssign(next, c.Type, 0)
+	}
 	if c.Default == "" {
 		return &plan.Const{T: c.Type}, nil
 	}
@@ -177,6 +184,24 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 	for _, i := range target {
 		w.InsertCols = append(w.InsertCols, r.Columns[i].AttNum)
 	}
+	// supplied says whether the statement's value for column ci is kept:
+	// OVERRIDING USER VALUE gives identity columns their default instead,
+	// and only OVERRIDING SYSTEM VALUE lets a GENERATED ALWAYS column take
+	// a value (PostgreSQL's rewriteTargetListIU).
+	supplied := func(ci int) (bool, error) {
+		c := r.Columns[ci]
+		switch {
+		case c.Identity == 0 || s.Override == pg.OverridingKind_OVERRIDING_SYSTEM_VALUE:
+			return true, nil
+		case s.Override == pg.OverridingKind_OVERRIDING_USER_VALUE:
+			return false, nil
+		case c.Identity == catalog.IdentityAlways:
+			return false, sqlerr.New(sqlerr.GeneratedAlways, "cannot insert a non-DEFAULT value into column %q", c.Name).
+				WithDetail("Column %q is an identity column defined as GENERATED ALWAYS.", c.Name).
+				WithHint("Use OVERRIDING SYSTEM VALUE to override.")
+		}
+		return true, nil
+	}
 	defaults := make([]plan.Scalar, len(r.Columns))
 	for i, c := range r.Columns {
 		if defaults[i], err = p.defaultExpr(c); err != nil {
@@ -206,6 +231,12 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 				if it.GetSetToDefault() != nil {
 					continue
 				}
+				if keep, err := supplied(ci); !keep || err != nil {
+					if err != nil {
+						return nil, err
+					}
+					continue
+				}
 				e, err := b.bind(it)
 				if err != nil {
 					return nil, err
@@ -233,6 +264,12 @@ func (p *Planner) PlanInsert(s *pg.InsertStmt) (*Write, error) {
 		}
 		row := append([]plan.Scalar{}, defaults...)
 		for k, ci := range target {
+			if keep, err := supplied(ci); !keep || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
 			e := plan.Scalar(&plan.ColRef{Idx: k, T: rel.cols[k].t})
 			if row[ci], err = p.assign(e, r.Columns[ci], 0); err != nil {
 				return nil, err
@@ -353,6 +390,9 @@ func (p *Planner) setList(r *catalog.Relation, sc *scope, targets []*pg.Node) ([
 		var err error
 		if rt.Val.GetSetToDefault() != nil {
 			e, err = p.defaultExpr(r.Columns[i])
+		} else if r.Columns[i].Identity == catalog.IdentityAlways {
+			return nil, sqlerr.New(sqlerr.GeneratedAlways, "column %q can only be updated to DEFAULT", rt.Name).
+				WithDetail("Column %q is an identity column defined as GENERATED ALWAYS.", rt.Name).WithPosition(p.pos(rt.Location))
 		} else {
 			e, err = b.bind(rt.Val)
 		}

@@ -84,6 +84,7 @@ const (
 	InvalidTableDefinition          = "42P16"
 	InvalidObjectDefinition         = "42P17"
 	InvalidColumnDefinition         = "42611"
+	GeneratedAlways                 = "428C9"
 	CannotCoerce                    = "42846"
 	IndeterminateDatatype           = "42P18"
 	DependentObjectsStillExist      = "2BP01"
