@@ -132,6 +132,14 @@ func (p *Planner) CheckSQLFunction(f *catalog.Function, body *pg.Node) error {
 	saved := p.sqlFuncs
 	defer func() { p.sqlFuncs = saved }()
 	p.sqlFuncs.defining = f
+	if f.RetSet {
+		// The arguments are the columns of the calling scope here.
+		cols := make([]column, len(f.ArgTypes))
+		for i, t := range f.ArgTypes {
+			cols[i] = column{t: t, hidden: true, qualifiedOnly: true}
+		}
+		return p.checkSetFunction(f, cols, args)
+	}
 	p.sqlFuncs.stack = append(slices.Clone(saved.stack), f)
 	if sel := body.GetSelectStmt(); sel != nil {
 		// The arguments are the columns of the calling scope here.
@@ -289,7 +297,7 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.AggWithinGroup {
 		return nil, true, sqlerr.New(sqlerr.WrongObjectType, "DISTINCT, ORDER BY, FILTER or WITHIN GROUP specified, but %s is not an aggregate function", f.Name).WithPosition(pos)
 	}
-	if f.Language != "sql" {
+	if f.Language != "sql" || f.RetSet {
 		e, err = p.callUserFunction(f, args, pos)
 		return e, true, err
 	}
