@@ -605,6 +605,9 @@ func FunctionDef(f *catalog.Function) string {
 	if f.Strict {
 		b.WriteString(" STRICT\n")
 	}
+	if f.SecurityDefiner {
+		b.WriteString(" SECURITY DEFINER\n")
+	}
 	if f.StdBody || f.AtomicBody {
 		b.WriteString(FunctionBodyText(f) + "\n")
 	} else {
