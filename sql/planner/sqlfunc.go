@@ -314,7 +314,7 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	for _, g := range p.sqlFuncs.stack {
 		if g.OID == f.OID && (f.OID != 0 || g == f) {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself recursively: recursive SQL functions are not supported", f.Signature()).WithPosition(pos)
+			return p.recursiveCall(f, args, pos)
 		}
 	}
 	if len(p.sqlFuncs.stack) >= maxInlineDepth {
@@ -354,7 +354,7 @@ func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []p
 	} else {
 		e, err = p.bindSQLBody(f, body, cast)
 		if err == nil {
-			e, err = p.sqlFuncResult(f, e)
+			e, err = p.sqlFuncResult(f, foldStrictNulls(e))
 		}
 	}
 	p.SQL, p.Offset, p.sqlFuncs = savedSQL, savedOff, savedState
@@ -380,6 +380,55 @@ func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []p
 		nullTests = []plan.Scalar{&plan.Or{Args: nullTests}}
 	}
 	return &plan.Case{Whens: nullTests, Thens: []plan.Scalar{&plan.Const{T: f.RetType}}, Else: e, T: f.RetType}, nil
+}
+
+// recursiveCall binds a call of f made inside f's own body (directly or
+// through other functions): it cannot be inlined, so ad hoc it runs the
+// body once per call (with a depth limit, 54001, as PostgreSQL's stack
+// depth limit), as PostgreSQL evaluates a SQL function it does not
+// inline. A materialized view refuses it: its job would run statements
+// inside the dataflow.
+func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	if p.Stream || p.RecursiveCall == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself recursively: recursive SQL functions are not supported in materialized views and sinks", f.Signature()).WithPosition(pos)
+	}
+	if f.RetSet {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL function %s calls itself recursively: recursive set-returning SQL functions are not supported", f.Signature()).WithPosition(pos)
+	}
+	cast := make([]plan.Scalar, len(args))
+	for i, a := range args {
+		var err error
+		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
+			return nil, err
+		}
+	}
+	return &plan.Call{Fn: p.RecursiveCall(f), Args: cast, T: f.RetType}, nil
+}
+
+// foldStrictNulls replaces a call of a strict function with a NULL
+// constant argument by NULL, as PostgreSQL's constant folding does for
+// any such call (evaluate_function) once an inlined body has its
+// arguments: so fact(NULL), whose body reads NULL * fact(NULL - 1),
+// gives NULL instead of recursing without end.
+func foldStrictNulls(e plan.Scalar) plan.Scalar {
+	return plan.Rewrite(e, func(x plan.Scalar) (plan.Scalar, bool) {
+		c, ok := x.(*plan.Call)
+		if !ok || c.Fn == nil {
+			return nil, false
+		}
+		args := make([]plan.Scalar, len(c.Args))
+		null := false
+		for i, a := range c.Args {
+			args[i] = foldStrictNulls(a)
+			if k, ok := args[i].(*plan.Const); ok && k.Value == nil {
+				null = true
+			}
+		}
+		if null && c.Fn.Strict {
+			return &plan.Const{T: c.T}, true
+		}
+		return &plan.Call{Fn: c.Fn, Args: args, T: c.T}, true
+	})
 }
 
 // inlineError reports an error met inside f's body at the call: its
