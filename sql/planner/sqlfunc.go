@@ -28,9 +28,9 @@ import (
 // later, and the overload is chosen by the same steps as for built-ins.
 // When no user function fits, the call goes to the built-ins.
 //
-// Recursion cannot be inlined: a function whose body reaches itself,
-// directly or through others, is refused when it is created and when it
-// is called.
+// Recursion cannot be inlined: a call of a function inside its own body,
+// directly or through others, runs once per call ad hoc (recursiveCall)
+// and is refused in materialized views and sinks.
 
 // maxInlineDepth bounds nesting of inlined functions, as a guard beyond
 // the recursion check.

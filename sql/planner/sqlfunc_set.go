@@ -376,7 +376,7 @@ func (p *Planner) fromSQLSetFunction(rf *pg.RangeFunction, f *catalog.Function, 
 }
 
 // sqlSetCall is a select-list call of a set-returning SQL function.
-func (s *srfContext) sqlSetCall(b *exprBinder, f *catalog.Function, args []plan.Scalar, level int, pos int) (plan.Scalar, error) {
+func (s *srfContext) sqlSetCall(f *catalog.Function, args []plan.Scalar, level int, pos int) (plan.Scalar, error) {
 	p := s.p
 	names, ts, err := p.setFuncColumns(f, nil, pos)
 	if err != nil || len(ts) != 1 {

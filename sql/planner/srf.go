@@ -189,7 +189,7 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, erro
 	if f, _, err := p.userSetFunction(fc.Funcname, ts, pos); err != nil {
 		return nil, withPos(err, pos)
 	} else if f != nil && f.Language == "sql" {
-		return s.sqlSetCall(b, f, args, level, pos)
+		return s.sqlSetCall(f, args, level, pos)
 	}
 	fn, argTypes, err := p.lookupTableFunc(fc.Funcname, ts, pos)
 	if err != nil {
