@@ -53,6 +53,10 @@ type Function struct {
 	RetSet   bool      `json:",omitempty"`
 	OutNames []string  `json:",omitempty"`
 	OutTypes []types.T `json:",omitempty"`
+	// RowType names the table whose row type a RETURNS SETOF table
+	// function returns; OutNames and OutTypes are its columns when the
+	// function was created.
+	RowType string `json:",omitempty"`
 	// Language is the LANGUAGE, lower-case ("sql", "javascript", "wasm").
 	Language string
 	// Body is the function's body: for AS '...' the string as given (the

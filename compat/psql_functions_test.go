@@ -23,7 +23,10 @@ func TestPsqlUserFunctions(t *testing.T) {
 		t.Errorf(`\df lists functions off the search path or built-ins:`+"\n%s", out)
 	}
 	contains(t, describe(t, s, `\df risk.*`), "risk", "hidden", "x integer")
-	contains(t, describe(t, s, `\df+ count_char`), "count_char", "sql", "immutable")
+	contains(t, describe(t, s, `\df+ count_char`), "count_char", "sql", "immutable", "invoker")
+	s.exec(t, `CREATE FUNCTION owner_add(x int) RETURNS int LANGUAGE sql SECURITY DEFINER RETURN x + 1`)
+	contains(t, describe(t, s, `\df+ owner_add`), "owner_add", "definer")
+	contains(t, describe(t, s, `\sf owner_add`), "SECURITY DEFINER")
 
 	out = describe(t, s, `\sf count_char`)
 	contains(t, out, "CREATE OR REPLACE FUNCTION public.count_char(s character varying, c character varying)",

@@ -111,12 +111,13 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	f.RetSet = cf.ReturnType.Setof
 	if len(f.OutNames) > 0 {
 		f.RetType = types.T{Kind: types.Record}
-	} else {
-		rt, err := p.TypeName(cf.ReturnType)
-		if err != nil {
-			return "", err
-		}
+	} else if rt, err := p.TypeName(cf.ReturnType); err == nil {
 		f.RetType = baseType(rt)
+	} else if name, names, ts, ok := p.RowTypeColumns(cf.ReturnType); ok && f.RetSet && !aggregate {
+		// RETURNS SETOF table: the table's row type.
+		f.RetType, f.RowType, f.OutNames, f.OutTypes = types.T{Kind: types.Record}, name, names, ts
+	} else {
+		return "", err
 	}
 
 	var asBody []string
@@ -168,8 +169,9 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		}
 		return s.createUserFunction(cf, f, asBody)
 	}
+	parseBody := planner.SQLFunctionBody
 	if f.RetSet {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "LANGUAGE sql functions returning SETOF or TABLE are not supported")
+		parseBody = planner.SetFunctionBody
 	}
 
 	var body *pg.Node
@@ -190,7 +192,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			return "", err
 		}
 		f.Body, f.AtomicBody = text, true
-		if body, err = planner.SQLFunctionBody(f.Body, f.RetType); err != nil {
+		if body, err = parseBody(f.Body, f.RetType); err != nil {
 			return "", err
 		}
 		p.SQL, p.Offset = f.Body, 0
@@ -205,7 +207,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	case len(asBody) == 1:
 		f.Body = asBody[0]
 		var err error
-		body, err = planner.SQLFunctionBody(f.Body, f.RetType)
+		body, err = parseBody(f.Body, f.RetType)
 		// Positions in the body become positions in the statement when
 		// the body is found as written (a $$ string always is).
 		off := -1
@@ -509,6 +511,8 @@ func FunctionArguments(f *catalog.Function) string {
 // "integer", "SETOF integer", "TABLE(x integer, y text)".
 func FunctionResult(f *catalog.Function) string {
 	switch {
+	case f.RowType != "":
+		return "SETOF " + f.RowType
 	case len(f.OutNames) > 0:
 		cols := make([]string, len(f.OutNames))
 		for i, n := range f.OutNames {
@@ -600,6 +604,9 @@ func FunctionDef(f *catalog.Function) string {
 	}
 	if f.Strict {
 		b.WriteString(" STRICT\n")
+	}
+	if f.SecurityDefiner {
+		b.WriteString(" SECURITY DEFINER\n")
 	}
 	if f.StdBody || f.AtomicBody {
 		b.WriteString(FunctionBodyText(f) + "\n")

@@ -75,7 +75,10 @@ type Session struct {
 	e *Engine
 	// seqs is what nextval gave this session (sequence.go).
 	seqs sessionSequences
-	info pgwire.StartupInfo
+	// sqlCalls counts nested per-call SQL function evaluations
+	// (sql_function_call.go).
+	sqlCalls sqlCallDepth
+	info     pgwire.StartupInfo
 	// pendingNotices are the notices the running statement raised.
 	pendingNotices []pgwire.Notice
 	// sessionUser is who authenticated; role is the role chosen by SET

@@ -302,6 +302,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		UserFuncs:     s.e.udfs,
 		GoFuncs:       s.e.goFuncs,
 		CompileScalar: compileScalar,
+		RecursiveCall: s.recursiveCall(rd),
 		RowSecurity:   s.readQual(st.st.AST != nil && hasLocking(st.st.AST)),
 	}
 	return p

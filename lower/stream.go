@@ -803,6 +803,9 @@ func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
 		if r, ok := plan.DecorrelateLateralSubquery(j); ok {
 			return sp.convert(r)
 		}
+		if j.Func != "" {
+			return nil, nil, notIncremental("a call of set-returning SQL function %s whose arguments read the row before it: its body cannot be inlined as a join (it must read tables filtered by equalities with the arguments in its WHERE clause, and not use them in its select list alone)", j.Func)
+		}
 		return nil, nil, notIncremental("LATERAL subqueries not correlated with the row before them by equalities in their WHERE clause (or reading it below their select list, or with LIMIT but no ORDER BY)")
 	}
 	if j.Kind == plan.SemiJoin || j.Kind == plan.AntiJoin || j.Keys.Empty() {

@@ -33,6 +33,12 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 	var conds []plan.Scalar
 	lw := len(j.Left.OutputTypes())
 	for {
+		if pr, ok := right.(*plan.Project); ok && passesThrough(pr) {
+			// The columns as they are (an inlined SQL function's body
+			// over the call).
+			right = pr.Input
+			continue
+		}
 		f, ok := right.(*plan.Filter)
 		if !ok {
 			break
@@ -158,4 +164,17 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 		n = inherit(n, &stream.FilterSpec{Pred: cpe})
 	}
 	return n, m, true, nil
+}
+
+// passesThrough reports whether pr returns its input's columns unchanged.
+func passesThrough(pr *plan.Project) bool {
+	if len(pr.Exprs) != len(pr.Input.OutputTypes()) {
+		return false
+	}
+	for i, e := range pr.Exprs {
+		if c, ok := e.(*plan.ColRef); !ok || c.Idx != i {
+			return false
+		}
+	}
+	return true
 }

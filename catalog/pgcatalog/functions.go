@@ -73,10 +73,11 @@ func userProcRows(s *Snapshot) []row {
 			"oid": int64(f.OID), "proname": f.Name, "pronamespace": int64(s.schemaOID(f.Schema)), "proowner": int64(s.RoleOID(f.Owner)),
 			"prolang": LanguageOID(f.Language), "procost": float64(100), "provariadic": variadic, "prokind": string(f.Kind()),
 			"proisstrict": f.Strict, "proretset": f.RetSet, "provolatile": string(f.Volatility), "proparallel": "u",
+			"prosecdef": f.SecurityDefiner, "proleakproof": false,
 			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),
 			"proargtypes": strings.Join(args, " "), "prosrc": ProcSrc(f),
 		}
-		if len(f.OutNames) > 0 {
+		if len(f.OutNames) > 0 && f.RowType == "" {
 			// RETURNS TABLE: the columns are TABLE parameters.
 			all, modes := strings.Split(r["proargtypes"].(string), " "), make([]string, 0, len(f.ArgTypes)+len(f.OutTypes))
 			if len(f.ArgTypes) == 0 {
@@ -107,13 +108,17 @@ func userProcRows(s *Snapshot) []row {
 			}
 			r["proacl"] = aclArray(items)
 		}
-		named := len(f.OutNames) > 0
+		named := len(f.OutNames) > 0 && f.RowType == ""
 		for _, n := range f.ArgNames {
 			named = named || n != ""
 		}
 		if named {
 			names := make([]string, 0, len(f.ArgNames)+len(f.OutNames))
-			for _, n := range append(append([]string{}, f.ArgNames...), f.OutNames...) {
+			outs := f.OutNames
+			if f.RowType != "" {
+				outs = nil
+			}
+			for _, n := range append(append([]string{}, f.ArgNames...), outs...) {
 				names = append(names, arrayElem(n))
 			}
 			r["proargnames"] = "{" + strings.Join(names, ",") + "}"

@@ -414,6 +414,7 @@ func procRows(s *Snapshot) []row {
 			"oid": int64(p.OID), "proname": p.Name, "pronamespace": int64(catalog.OIDPgCatalog), "proowner": int64(OIDSuperuser),
 			"prolang": int64(12), "procost": float64(1), "provariadic": variadic, "prokind": string(p.Kind),
 			"proisstrict": p.Strict, "proretset": p.RetSet, "provolatile": string(p.Volatility), "proparallel": "s",
+			"prosecdef": false, "proleakproof": false,
 			"pronargs": int64(len(p.ArgTypes)), "prorettype": int64(p.RetType), "proargtypes": strings.Join(args, " "),
 			"prosrc": p.Name,
 		})

@@ -165,6 +165,9 @@ type Join struct {
 	Residual    Scalar
 	// Names are the output columns' names, for EXPLAIN.
 	Names []string
+	// Func is the signature of the set-returning SQL function whose
+	// inlined body is Right, for errors; "" otherwise.
+	Func string
 }
 
 // OutputTypes returns the column types of the rows.

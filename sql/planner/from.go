@@ -35,6 +35,9 @@ type fromItem struct {
 	// lateral is set when rel reads the items before it (through outer
 	// references of depth 1): it is joined with a LateralJoin.
 	lateral bool
+	// sqlFunc is the signature of the set-returning SQL function whose
+	// body rel is, for errors (sqlfunc_set.go).
+	sqlFunc string
 	// lookup is set for a table read FOR SYSTEM_TIME AS OF PROCTIME().
 	lookup *lookupTable
 	// secured is set when rel filters the scan by row-level security
@@ -158,7 +161,9 @@ func (p *Planner) planFromWhere(items []*pg.Node, where *pg.Node, sc *scope) (*r
 			used[ci] = true
 		}
 		cols := append(append([]column{}, acc.cols...), right.cols...)
-		acc = &relPlan{node: join(acc, right, plan.InnerJoin, fis[i].lateral, &keys, residual), cols: cols}
+		node := join(acc, right, plan.InnerJoin, fis[i].lateral, &keys, residual)
+		node.(*plan.Join).Func = fis[i].sqlFunc
+		acc = &relPlan{node: node, cols: cols}
 	}
 	var rest []plan.Scalar
 	for ci, c := range conj {
@@ -413,6 +418,11 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	}
 	// Arguments that read the enclosing query (unnest(outer.col) in a
 	// subquery) make this query correlated.
+	if f, _, err := p.userSetFunction(fc.Funcname, ts, p.pos(fc.Location)); err != nil {
+		return nil, withPos(err, p.pos(fc.Location))
+	} else if f != nil && f.Language == "sql" {
+		return p.fromSQLSetFunction(rf, f, args, argScope, lat, sc, p.pos(fc.Location))
+	}
 	lateral := lat.reads(argScope, sc)
 	fn, argTypes, err := p.lookupTableFunc(fc.Funcname, ts, p.pos(fc.Location))
 	if err != nil {

@@ -86,6 +86,10 @@ type Planner struct {
 	// function (the support functions of aggregates declared in
 	// PostgreSQL's form); nil refuses such aggregates.
 	CompileScalar func(plan.Scalar) (udf.ScalarFunc, error)
+	// RecursiveCall returns the function that evaluates a call of the
+	// SQL function f by running its body once per call (a recursive call
+	// cannot be inlined); nil refuses recursion.
+	RecursiveCall func(f *catalog.Function) *udf.Scalar
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
@@ -138,7 +142,7 @@ type relPlan struct {
 // path, lowering, sequences and functions.
 func (p *Planner) sub(sql string) *Planner {
 	return &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, SQL: sql,
-		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs, CompileScalar: p.CompileScalar}
+		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs, CompileScalar: p.CompileScalar, RecursiveCall: p.RecursiveCall}
 }
 
 func (r *relPlan) visibleCount() int {

@@ -349,7 +349,7 @@ func (p *Planner) planQuery(s *pg.SelectStmt, sc *scope) (*relPlan, error) {
 		win.defs[wd.Name] = wd
 	}
 	win.install(bind)
-	srf := &srfContext{p: p}
+	srf := &srfContext{p: p, sc: sc}
 	srf.install(bind)
 
 	// Bind targets.

@@ -28,9 +28,9 @@ import (
 // later, and the overload is chosen by the same steps as for built-ins.
 // When no user function fits, the call goes to the built-ins.
 //
-// Recursion cannot be inlined: a function whose body reaches itself,
-// directly or through others, is refused when it is created and when it
-// is called.
+// Recursion cannot be inlined: a call of a function inside its own body,
+// directly or through others, runs once per call ad hoc (recursiveCall)
+// and is refused in materialized views and sinks.
 
 // maxInlineDepth bounds nesting of inlined functions, as a guard beyond
 // the recursion check.
@@ -132,6 +132,14 @@ func (p *Planner) CheckSQLFunction(f *catalog.Function, body *pg.Node) error {
 	saved := p.sqlFuncs
 	defer func() { p.sqlFuncs = saved }()
 	p.sqlFuncs.defining = f
+	if f.RetSet {
+		// The arguments are the columns of the calling scope here.
+		cols := make([]column, len(f.ArgTypes))
+		for i, t := range f.ArgTypes {
+			cols[i] = column{t: t, hidden: true, qualifiedOnly: true}
+		}
+		return p.checkSetFunction(f, cols, args)
+	}
 	p.sqlFuncs.stack = append(slices.Clone(saved.stack), f)
 	if sel := body.GetSelectStmt(); sel != nil {
 		// The arguments are the columns of the calling scope here.
@@ -289,7 +297,7 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.AggWithinGroup {
 		return nil, true, sqlerr.New(sqlerr.WrongObjectType, "DISTINCT, ORDER BY, FILTER or WITHIN GROUP specified, but %s is not an aggregate function", f.Name).WithPosition(pos)
 	}
-	if f.Language != "sql" {
+	if f.Language != "sql" || f.RetSet {
 		e, err = p.callUserFunction(f, args, pos)
 		return e, true, err
 	}
@@ -306,7 +314,7 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	for _, g := range p.sqlFuncs.stack {
 		if g.OID == f.OID && (f.OID != 0 || g == f) {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself recursively: recursive SQL functions are not supported", f.Signature()).WithPosition(pos)
+			return p.recursiveCall(f, args, pos)
 		}
 	}
 	if len(p.sqlFuncs.stack) >= maxInlineDepth {
@@ -346,7 +354,7 @@ func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []p
 	} else {
 		e, err = p.bindSQLBody(f, body, cast)
 		if err == nil {
-			e, err = p.sqlFuncResult(f, e)
+			e, err = p.sqlFuncResult(f, foldStrictNulls(e))
 		}
 	}
 	p.SQL, p.Offset, p.sqlFuncs = savedSQL, savedOff, savedState
@@ -372,6 +380,55 @@ func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []p
 		nullTests = []plan.Scalar{&plan.Or{Args: nullTests}}
 	}
 	return &plan.Case{Whens: nullTests, Thens: []plan.Scalar{&plan.Const{T: f.RetType}}, Else: e, T: f.RetType}, nil
+}
+
+// recursiveCall binds a call of f made inside f's own body (directly or
+// through other functions): it cannot be inlined, so ad hoc it runs the
+// body once per call (with a depth limit, 54001, as PostgreSQL's stack
+// depth limit), as PostgreSQL evaluates a SQL function it does not
+// inline. A materialized view refuses it: its job would run statements
+// inside the dataflow.
+func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	if p.Stream || p.RecursiveCall == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself recursively: recursive SQL functions are not supported in materialized views and sinks", f.Signature()).WithPosition(pos)
+	}
+	if f.RetSet {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL function %s calls itself recursively: recursive set-returning SQL functions are not supported", f.Signature()).WithPosition(pos)
+	}
+	cast := make([]plan.Scalar, len(args))
+	for i, a := range args {
+		var err error
+		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
+			return nil, err
+		}
+	}
+	return &plan.Call{Fn: p.RecursiveCall(f), Args: cast, T: f.RetType}, nil
+}
+
+// foldStrictNulls replaces a call of a strict function with a NULL
+// constant argument by NULL, as PostgreSQL's constant folding does for
+// any such call (evaluate_function) once an inlined body has its
+// arguments: so fact(NULL), whose body reads NULL * fact(NULL - 1),
+// gives NULL instead of recursing without end.
+func foldStrictNulls(e plan.Scalar) plan.Scalar {
+	return plan.Rewrite(e, func(x plan.Scalar) (plan.Scalar, bool) {
+		c, ok := x.(*plan.Call)
+		if !ok || c.Fn == nil {
+			return nil, false
+		}
+		args := make([]plan.Scalar, len(c.Args))
+		null := false
+		for i, a := range c.Args {
+			args[i] = foldStrictNulls(a)
+			if k, ok := args[i].(*plan.Const); ok && k.Value == nil {
+				null = true
+			}
+		}
+		if null && c.Fn.Strict {
+			return &plan.Const{T: c.T}, true
+		}
+		return &plan.Call{Fn: c.Fn, Args: args, T: c.T}, true
+	})
 }
 
 // inlineError reports an error met inside f's body at the call: its

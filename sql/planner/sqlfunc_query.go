@@ -68,28 +68,7 @@ func (b *exprBinder) queryBody(f *catalog.Function, sel *pg.SelectStmt, args []p
 			sel.LimitOption = pg.LimitOption_LIMIT_OPTION_COUNT
 		}
 	}
-	child := &scope{parent: b.scope}
-	fr := &funcFrame{f: f, args: args, caller: b.scope}
-	saved := p.sqlFuncs.frames
-	p.sqlFuncs.frames = append(saved[:len(saved):len(saved)], fr)
-	b.scope.bodyCaller++
-	definer := f.SecurityDefiner && p.Deps != nil
-	var deps map[uint32]bool
-	var colDeps map[uint32]map[int16]bool
-	var role string
-	if definer {
-		deps, colDeps, role = p.Deps, p.ColDeps, p.Role
-		p.Deps, p.ColDeps, p.Role = map[uint32]bool{}, map[uint32]map[int16]bool{}, f.Owner
-	}
-	rel, err := p.planSelect(sel, child)
-	p.sqlFuncs.frames = saved
-	b.scope.bodyCaller--
-	if definer {
-		body := ViewRead{View: f.OID, Owner: f.Owner, Deps: p.Deps, ColDeps: p.ColDeps}
-		p.Deps, p.ColDeps, p.Role = deps, colDeps, role
-		p.ViewReads = append(p.ViewReads, body)
-		p.Deps[f.OID] = true
-	}
+	rel, child, err := p.planBodyQuery(f, sel, args, b.scope)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +84,36 @@ func (b *exprBinder) queryBody(f *catalog.Function, sel *pg.SelectStmt, args []p
 	sq := &plan.Subquery{Kind: plan.ScalarSubquery, Plan: rel.node, Correlated: child.correlated, OuterTypes: typesOf(b.scope.cols), T: t,
 		Func: f.Signature()}
 	return p.sqlFuncResult(f, sq)
+}
+
+// planBodyQuery plans the query body sel of f, called with args (bound
+// in the scope caller), in a new query level below caller; it returns
+// the body's relation and that level's scope, marked correlated when
+// the body read an argument that reads caller's columns.
+func (p *Planner) planBodyQuery(f *catalog.Function, sel *pg.SelectStmt, args []plan.Scalar, caller *scope) (*relPlan, *scope, error) {
+	child := &scope{parent: caller}
+	fr := &funcFrame{f: f, args: args, caller: caller}
+	saved := p.sqlFuncs.frames
+	p.sqlFuncs.frames = append(saved[:len(saved):len(saved)], fr)
+	caller.bodyCaller++
+	definer := f.SecurityDefiner && p.Deps != nil
+	var deps map[uint32]bool
+	var colDeps map[uint32]map[int16]bool
+	var role string
+	if definer {
+		deps, colDeps, role = p.Deps, p.ColDeps, p.Role
+		p.Deps, p.ColDeps, p.Role = map[uint32]bool{}, map[uint32]map[int16]bool{}, f.Owner
+	}
+	rel, err := p.planSelect(sel, child)
+	p.sqlFuncs.frames = saved
+	caller.bodyCaller--
+	if definer {
+		body := ViewRead{View: f.OID, Owner: f.Owner, Deps: p.Deps, ColDeps: p.ColDeps}
+		p.Deps, p.ColDeps, p.Role = deps, colDeps, role
+		p.ViewReads = append(p.ViewReads, body)
+		p.Deps[f.OID] = true
+	}
+	return rel, child, err
 }
 
 // frameArg resolves a reference inside a query body being bound to one
@@ -128,10 +137,20 @@ func (b *exprBinder) frameArg(which func(f *catalog.Function) (int, bool)) (plan
 			return nil, false // a body sees only its own function's arguments
 		}
 		// Every scope up to the caller's reads an outer row now, as do
-		// those an outer reference of the argument crosses.
+		// those an outer reference of the argument crosses; an argument
+		// that reads no column (a constant) correlates nothing.
+		reads := false
+		plan.Visit(fr.args[i], func(e plan.Scalar) {
+			switch e.(type) {
+			case *plan.ColRef, *plan.OuterRef:
+				reads = true
+			}
+		})
 		x := b.scope
 		for m := 0; m < d; m++ {
-			x.correlated = true
+			if reads {
+				x.correlated = true
+			}
 			x = x.parent
 		}
 		by := d

@@ -6,6 +6,7 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
+	"streamsql/catalog"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -21,7 +22,9 @@ import (
 
 // srfContext collects the set-returning calls of a query level.
 type srfContext struct {
-	p     *Planner
+	p *Planner
+	// sc is the query level's scope.
+	sc    *scope
 	calls []*srfCall
 }
 
@@ -31,6 +34,10 @@ type srfCall struct {
 	argTypes []types.T
 	key      string
 	ph       *srfPlaceholder
+	// sqlFn is set, instead of fn, for a set-returning SQL function,
+	// which joins laterally (sqlfunc_set.go); pos is the call's.
+	sqlFn *catalog.Function
+	pos   int
 }
 
 // srfPlaceholder stands for a set-returning call's value until its
@@ -179,6 +186,11 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, erro
 		})
 		args[i], ts[i] = e, e.Type()
 	}
+	if f, _, err := p.userSetFunction(fc.Funcname, ts, pos); err != nil {
+		return nil, withPos(err, pos)
+	} else if f != nil && f.Language == "sql" {
+		return s.sqlSetCall(f, args, level, pos)
+	}
 	fn, argTypes, err := p.lookupTableFunc(fc.Funcname, ts, pos)
 	if err != nil {
 		return nil, withPos(err, pos)
@@ -254,6 +266,37 @@ func (s *srfContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.S
 	for level := 1; level <= top; level++ {
 		var calls []plan.SetCall
 		var phs []*srfPlaceholder
+		var sqlCall *srfCall
+		n := 0
+		for _, c := range s.calls {
+			if c.ph.level != level {
+				continue
+			}
+			n++
+			if c.sqlFn != nil {
+				sqlCall = c
+			}
+		}
+		if sqlCall != nil {
+			// A SQL function's rows join laterally; run in step with
+			// other set-returning calls they would need ROWS FROM.
+			if n > 1 {
+				return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL function %s cannot run in step with other set-returning functions in one select list", sqlCall.sqlFn.Signature()).
+					WithHint("Call it in FROM, with LATERAL.").WithPosition(sqlCall.pos)
+			}
+			args := make([]plan.Scalar, len(sqlCall.args))
+			for i, a := range sqlCall.args {
+				args[i] = resolve(a)
+			}
+			j, err := s.sqlSetJoin(sqlCall, node, cols, args)
+			if err != nil {
+				return nil, nil, err
+			}
+			node = j
+			sqlCall.ph.col = len(cols)
+			cols = append(cols, column{name: sqlCall.ph.name, t: sqlCall.ph.t, hidden: true})
+			continue
+		}
 		for _, c := range s.calls {
 			if c.ph.level != level {
 				continue

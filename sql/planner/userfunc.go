@@ -118,34 +118,20 @@ func (p *Planner) userTable(f *catalog.Function, pos int) (*udf.TableFunc, error
 // types ts: a user table function along the path first (as for scalar
 // calls), then the built-ins. It returns the declared argument types.
 func (p *Planner) lookupTableFunc(names []*pg.Node, ts []types.T, pos int) (*udf.TableFunc, []types.T, error) {
-	cands, qualified := p.sqlFuncCandidates(names)
-	var sets []*catalog.Function
-	var sigs [][]types.T
-	for _, f := range cands {
-		if f.RetSet {
-			sets, sigs = append(sets, f), append(sigs, f.ArgTypes)
-		}
+	f, qualified, err := p.userSetFunction(names, ts, pos)
+	if err != nil {
+		return nil, nil, err
 	}
 	display := funcName(names)
-	if len(sets) > 0 {
-		i, amb := selectSignature(ts, sigs)
-		if amb {
-			return nil, nil, ambiguousFunction(display, ts, pos)
+	if f != nil {
+		fn, err := p.userTable(f, pos)
+		if err != nil {
+			return nil, nil, err
 		}
-		if i >= 0 {
-			f := sets[i]
-			if err := p.checkStreamVolatility(f); err != nil {
-				return nil, nil, err
-			}
-			fn, err := p.userTable(f, pos)
-			if err != nil {
-				return nil, nil, err
-			}
-			if p.Deps != nil && f.OID != 0 {
-				p.Deps[f.OID] = true
-			}
-			return fn, f.ArgTypes, nil
+		if p.Deps != nil && f.OID != 0 {
+			p.Deps[f.OID] = true
 		}
+		return fn, f.ArgTypes, nil
 	}
 	if qualified {
 		return nil, nil, undefinedFunction(display, ts, pos)

@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"streamsql/catalog"
+	"streamsql/sql/parser"
+	"streamsql/sql/sqlerr"
+	"streamsql/sql/types"
+	"streamsql/storage"
+	"streamsql/udf"
+)
+
+// Recursive SQL functions. The planner inlines SQL functions, which a
+// function that calls itself defeats; such a call is evaluated instead
+// as PostgreSQL evaluates a SQL function it does not inline: once per
+// call, by planning and running its body with the call's argument
+// values (SELECT f($1, ...), whose own recursive calls come back here).
+// Each level counts against maxSQLCallDepth; beyond it the statement
+// fails with PostgreSQL's 54001, as a runaway recursion exhausts
+// PostgreSQL's stack. Ad hoc only: views refuse recursion.
+
+// maxSQLCallDepth bounds nested per-call evaluations of SQL functions.
+const maxSQLCallDepth = 1000
+
+// sqlCallDepth counts the per-call SQL function evaluations running in
+// a session.
+type sqlCallDepth struct{ n atomic.Int32 }
+
+// recursiveCall returns the planner's RecursiveCall for statements whose
+// scans read through rd.
+func (s *Session) recursiveCall(rd func() storage.Reader) func(f *catalog.Function) *udf.Scalar {
+	return func(f *catalog.Function) *udf.Scalar {
+		oid, sig := f.OID, f.Signature()
+		argTypes, ret := f.ArgTypes, f.RetType
+		// Volatile whatever f declares: folding a call with constant
+		// arguments while planning would evaluate every branch of the
+		// body, the one that ends the recursion included.
+		return &udf.Scalar{Name: f.Name, Args: argTypes, Ret: ret, Volatility: udf.Volatile, Strict: f.Strict,
+			Eval: func(env *udf.Env, args []arrow.Array, n int) (arrow.Array, error) {
+				out := make([]types.Datum, n)
+				vals := make([]types.Datum, len(args))
+			rows:
+				for i := 0; i < n; i++ {
+					for j, a := range args {
+						vals[j] = types.GetDatum(a, i, argTypes[j])
+						if vals[j] == nil && f.Strict {
+							continue rows
+						}
+					}
+					v, err := s.callSQLFunction(env.Context, oid, sig, vals, rd)
+					if err != nil {
+						return nil, err
+					}
+					out[i] = v
+				}
+				return types.ArrayFromDatums(ret, out), nil
+			}}
+	}
+}
+
+// callSQLFunction runs one call of the SQL function oid with the
+// argument values args and returns its value.
+func (s *Session) callSQLFunction(ctx context.Context, oid uint32, sig string, args []types.Datum, rd func() storage.Reader) (types.Datum, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if s.sqlCalls.n.Add(1) > maxSQLCallDepth {
+		s.sqlCalls.n.Add(-1)
+		return nil, sqlerr.New(sqlerr.StatementTooComplex, "stack depth limit exceeded").
+			WithHint("SQL function %s calls itself more than %d deep: check its recursion ends.", sig, maxSQLCallDepth)
+	}
+	defer s.sqlCalls.n.Add(-1)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, ok := s.e.cat.Function(oid)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", sig)
+	}
+	params := make([]string, len(f.ArgTypes))
+	for i, t := range f.ArgTypes {
+		params[i] = "$" + strconv.Itoa(i+1) + "::" + t.String()
+	}
+	text := "SELECT " + udf.QuoteIdent(f.Schema) + "." + udf.QuoteIdent(f.Name) + "(" + strings.Join(params, ", ") + ")"
+	stmts, err := parser.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	st := &statement{s: s, st: stmts[0], whole: text}
+	p := s.newPlannerFn(st, f.ArgTypes, args, rd)
+	p.Context = ctx
+	q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
+	if err != nil {
+		return nil, err
+	}
+	op, err := lowering(p, rd).Batch(q.Plan)
+	if err != nil {
+		return nil, err
+	}
+	ec := s.execCtx(ctx, args)
+	defer ec.Mem.Close()
+	if err := op.Open(ec); err != nil {
+		return nil, err
+	}
+	defer op.Close()
+	for {
+		b, err := op.Next(ec)
+		if err != nil || b == nil {
+			return nil, err
+		}
+		if b.N == 0 {
+			b.Release()
+			continue
+		}
+		v := types.GetDatum(b.Cols[0], 0, f.RetType)
+		b.Release()
+		return v, nil
+	}
+}
