@@ -45,11 +45,8 @@ func TestRecursiveViewsDifferential(t *testing.T) {
 		"CREATE TABLE emp (id int PRIMARY KEY, boss int, name text)",
 	)
 	r := rand.New(rand.NewPCG(18, 2))
-	live := map[string][]int{}
-	next := map[string]int{}
-	// row returns a row's values after its id, and the same as SET
-	// assignments.
-	row := func(tbl string, id int) (string, string) {
+	// A row's values after its id, and the same as SET assignments.
+	g := newRowChanges(r, func(tbl string, id int) (string, string) {
 		switch tbl {
 		case "edges":
 			a, b := r.IntN(8), r.IntN(8)
@@ -67,55 +64,22 @@ func TestRecursiveViewsDifferential(t *testing.T) {
 		}
 		name := fmt.Sprintf("'e%d_%d'", id, r.IntN(3))
 		return boss + ", " + name, "boss = " + boss + ", name = " + name
-	}
-	change := func(tbl string) string {
-		ids := live[tbl]
-		x := r.IntN(10)
-		switch {
-		case len(ids) == 0 || x < 5:
-			next[tbl]++
-			id := next[tbl]
-			live[tbl] = append(ids, id)
-			vals, _ := row(tbl, id)
-			return fmt.Sprintf("INSERT INTO %s VALUES (%d, %s)", tbl, id, vals)
-		case x < 8:
-			id := ids[r.IntN(len(ids))]
-			_, set := row(tbl, id)
-			return fmt.Sprintf("UPDATE %s SET %s WHERE id = %d", tbl, set, id)
-		default:
-			i := r.IntN(len(ids))
-			id := ids[i]
-			live[tbl] = append(ids[:i], ids[i+1:]...)
-			return fmt.Sprintf("DELETE FROM %s WHERE id = %d", tbl, id)
-		}
-	}
+	})
 	tables := []string{"edges", "dag", "emp"}
 	var setup []string
 	for range 6 {
 		for _, tbl := range tables {
-			setup = append(setup, change(tbl))
+			setup = append(setup, g.change(tbl))
 		}
 	}
 	s.execAll(t, setup...)
-	for _, c := range recursiveViewCases {
-		s.execAll(t, "CREATE MATERIALIZED VIEW "+c.name+" AS "+c.query)
-	}
-	for epoch := 1; epoch <= 12; epoch++ {
+	s = checkViewsOverEpochs(t, s, recursiveViewCases, 12, 4, func() []string {
 		var qs []string
 		for range 3 + r.IntN(10) {
-			qs = append(qs, change(tables[r.IntN(len(tables))]))
+			qs = append(qs, g.change(tables[r.IntN(len(tables))]))
 		}
-		s.execAll(t, append(qs, "FLUSH")...)
-		for _, c := range recursiveViewCases {
-			checkView(t, s, fmt.Sprintf("epoch %d", epoch), c.name, c.query, 0)
-		}
-		if epoch%4 == 0 {
-			s = s.restart(t)
-			for _, c := range recursiveViewCases {
-				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", epoch), c.name, c.query, 0)
-			}
-		}
-	}
+		return qs
+	})
 }
 
 // TestRecursiveViewIterationGuard: a UNION ALL over a cycle never ends;
