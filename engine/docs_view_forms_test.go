@@ -12,3 +12,8 @@ func TestDocsGroupingSetsExample(t *testing.T) {
 func TestDocsQuantifiedSubqueriesExample(t *testing.T) {
 	runDocBlocks(t, "../docs/streaming.md", "#### Quantified subqueries: ALL, ANY and NOT IN over rows")
 }
+
+// The WITH RECURSIVE example of docs/streaming.md gives the results shown.
+func TestDocsRecursiveViewExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "### Recursive queries (WITH RECURSIVE) in views")
+}

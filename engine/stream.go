@@ -40,14 +40,15 @@ func (e *Engine) startStreaming() error {
 		NewCtx: func(spec stream.JobSpec) *exec.Ctx {
 			// Jobs run as their owner (job_catalog.go), with the server's
 			// defaults of the settings (the limits of user functions:
-			// udf_timeout, udf_memory_limit).
+			// udf_timeout, udf_memory_limit; the runs of a recursive
+			// query's term: max_recursive_iterations).
 			var search []string
 			if r, ok := e.cat.ByOID(spec.ID); ok {
 				search = r.SearchPath
 			}
 			return &exec.Ctx{Env: udf.Env{Context: context.Background(), Location: time.UTC, Catalog: e.newJobCatalog(spec.Role, search), Settings: func(name string) (string, bool) {
 				switch name {
-				case "udf_timeout", "udf_memory_limit":
+				case "udf_timeout", "udf_memory_limit", "max_recursive_iterations":
 					v, ok := e.defaults[name]
 					return v, ok
 				}

@@ -430,8 +430,9 @@ func parseStartupOptions(s string) ([][2]string, error) {
 	return out, nil
 }
 
-// settingDefaults validates server-wide defaults of settings: only the
-// timeouts may be given.
+// settingDefaults validates server-wide defaults of settings: the
+// timeouts, the limits of user functions and max_recursive_iterations
+// (which views read too).
 func settingDefaults(in map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	for k, v := range in {
@@ -446,6 +447,12 @@ func settingDefaults(in map[string]string) (map[string]string, error) {
 		case "udf_memory_limit":
 			if n, err := udf.ParseBytesSetting(v); err != nil || n < 1<<20 {
 				return nil, fmt.Errorf("invalid value for udf_memory_limit: %q", v)
+			}
+			out[name] = v
+			continue
+		case "max_recursive_iterations":
+			if n, err := strconv.Atoi(v); err != nil || n < 1 {
+				return nil, fmt.Errorf("invalid value for max_recursive_iterations: %q", v)
 			}
 			out[name] = v
 			continue

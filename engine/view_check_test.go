@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -101,4 +103,66 @@ func rowValues(t *testing.T, conn *pgx.Conn, q string) [][]any {
 		out = append(out, v)
 	}
 	return out
+}
+
+// rowChanges makes random inserts, updates and deletes of rows keyed by
+// an integer id: half inserts of a new id, then updates and deletes of a
+// live one. values returns a row's values after its id (for INSERT) and
+// the same as SET assignments (for UPDATE).
+type rowChanges struct {
+	r      *rand.Rand
+	live   map[string][]int
+	next   map[string]int
+	values func(tbl string, id int) (vals, set string)
+}
+
+func newRowChanges(r *rand.Rand, values func(tbl string, id int) (vals, set string)) *rowChanges {
+	return &rowChanges{r: r, live: map[string][]int{}, next: map[string]int{}, values: values}
+}
+
+// change returns one random change of tbl.
+func (g *rowChanges) change(tbl string) string {
+	ids := g.live[tbl]
+	x := g.r.IntN(10)
+	switch {
+	case len(ids) == 0 || x < 5:
+		g.next[tbl]++
+		id := g.next[tbl]
+		g.live[tbl] = append(ids, id)
+		vals, _ := g.values(tbl, id)
+		return fmt.Sprintf("INSERT INTO %s VALUES (%d, %s)", tbl, id, vals)
+	case x < 8:
+		id := ids[g.r.IntN(len(ids))]
+		_, set := g.values(tbl, id)
+		return fmt.Sprintf("UPDATE %s SET %s WHERE id = %d", tbl, set, id)
+	default:
+		i := g.r.IntN(len(ids))
+		id := ids[i]
+		g.live[tbl] = append(ids[:i], ids[i+1:]...)
+		return fmt.Sprintf("DELETE FROM %s WHERE id = %d", tbl, id)
+	}
+}
+
+// checkViewsOverEpochs creates the views of cases, then, epochs times,
+// runs the changes epoch returns, flushes and compares every view with
+// its query; the server restarts after every restartEvery epochs (and
+// the views are compared again). It returns the stack it ends with.
+func checkViewsOverEpochs(t *testing.T, s *benchStack, cases []viewFormCase, epochs, restartEvery int, epoch func() []string) *benchStack {
+	t.Helper()
+	for _, c := range cases {
+		s.execAll(t, "CREATE MATERIALIZED VIEW "+c.name+" AS "+c.query)
+	}
+	for e := 1; e <= epochs; e++ {
+		s.execAll(t, append(epoch(), "FLUSH")...)
+		for _, c := range cases {
+			checkView(t, s, fmt.Sprintf("epoch %d", e), c.name, c.query, 0)
+		}
+		if e%restartEvery == 0 {
+			s = s.restart(t)
+			for _, c := range cases {
+				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", e), c.name, c.query, 0)
+			}
+		}
+	}
+	return s
 }

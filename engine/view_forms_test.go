@@ -35,6 +35,10 @@ var viewFormCases = []viewFormCase{
 	{"elems_left", "SELECT t.id, x FROM t LEFT JOIN LATERAL unnest(t.arr) AS x ON true"},
 	{"elems_left_ord", "SELECT t.id, f.x, f.n FROM t LEFT JOIN LATERAL unnest(t.arr) WITH ORDINALITY AS f(x, n) ON true WHERE t.k <> 3"},
 	{"series_left", "SELECT t.id, s FROM t LEFT JOIN LATERAL generate_series(1, t.k) AS s ON true"},
+	{"elems_left_on", "SELECT t.id, x FROM t LEFT JOIN LATERAL unnest(t.arr) AS x ON x > t.k"},
+	{"elems_left_on_ord", "SELECT t.id, f.x, f.n FROM t LEFT JOIN LATERAL unnest(t.arr) WITH ORDINALITY AS f(x, n) ON f.n > 1 AND f.x <> t.v"},
+	{"series_left_eq", "SELECT t.id, s FROM t LEFT JOIN LATERAL generate_series(1, t.k + 1) AS s ON s = t.v"},
+	{"series_inner_eq", "SELECT t.id, s FROM t JOIN LATERAL generate_series(0, t.k * 2) AS s ON s = t.v"},
 	{"series", "SELECT t.id, s FROM t CROSS JOIN LATERAL generate_series(1, t.k) AS s"},
 	{"lat_sub", "SELECT t.id, s.uid, s.w FROM t, LATERAL (SELECT u.id AS uid, u.v + t.v AS w FROM u WHERE u.k = t.k AND u.v > 1) s"},
 	{"lat_agg", "SELECT t.id, s.total, s.n, s.nv FROM t, LATERAL (SELECT sum(u.v) AS total, count(*) AS n, count(u.v) AS nv FROM u WHERE u.k = t.k) s"},
@@ -73,8 +77,6 @@ func TestViewFormsDifferential(t *testing.T) {
 		"CREATE TABLE u (id int PRIMARY KEY, k int, v int)",
 	)
 	r := rand.New(rand.NewPCG(18, 1))
-	live := map[string][]int{}
-	next := map[string]int{}
 	val := func() string {
 		if r.IntN(8) == 0 {
 			return "NULL"
@@ -91,59 +93,29 @@ func TestViewFormsDifferential(t *testing.T) {
 		}
 		return "'{" + strings.Join(el, ",") + "}'"
 	}
-	change := func(tbl string) string {
-		ids := live[tbl]
-		x := r.IntN(10)
-		switch {
-		case len(ids) == 0 || x < 5:
-			next[tbl]++
-			id := next[tbl]
-			live[tbl] = append(ids, id)
-			if tbl == "t" {
-				return fmt.Sprintf("INSERT INTO t VALUES (%d, %d, %s, %s)", id, r.IntN(4), val(), arr())
-			}
-			return fmt.Sprintf("INSERT INTO u VALUES (%d, %d, %s)", id, r.IntN(4), val())
-		case x < 8:
-			i := r.IntN(len(ids))
-			id := ids[i]
-			if tbl == "t" {
-				return fmt.Sprintf("UPDATE t SET k = %d, v = %s, arr = %s WHERE id = %d", r.IntN(4), val(), arr(), id)
-			}
-			return fmt.Sprintf("UPDATE u SET k = %d, v = %s WHERE id = %d", r.IntN(4), val(), id)
-		default:
-			i := r.IntN(len(ids))
-			id := ids[i]
-			live[tbl] = append(ids[:i], ids[i+1:]...)
-			return fmt.Sprintf("DELETE FROM %s WHERE id = %d", tbl, id)
+	g := newRowChanges(r, func(tbl string, _ int) (string, string) {
+		k, v := r.IntN(4), val()
+		if tbl == "t" {
+			a := arr()
+			return fmt.Sprintf("%d, %s, %s", k, v, a), fmt.Sprintf("k = %d, v = %s, arr = %s", k, v, a)
 		}
-	}
+		return fmt.Sprintf("%d, %s", k, v), fmt.Sprintf("k = %d, v = %s", k, v)
+	})
 	// A few rows first, so that views start from a backfill.
 	var setup []string
 	for range 10 {
-		setup = append(setup, change("t"), change("u"))
+		setup = append(setup, g.change("t"), g.change("u"))
 	}
 	s.execAll(t, setup...)
-	for _, c := range viewFormCases {
-		s.execAll(t, "CREATE MATERIALIZED VIEW "+c.name+" AS "+c.query)
-	}
-	for epoch := 1; epoch <= 9; epoch++ {
+	s = checkViewsOverEpochs(t, s, viewFormCases, 9, 3, func() []string {
 		var qs []string
 		for range 5 + r.IntN(20) {
 			tbl := "t"
 			if r.IntN(3) == 0 {
 				tbl = "u"
 			}
-			qs = append(qs, change(tbl))
+			qs = append(qs, g.change(tbl))
 		}
-		s.execAll(t, append(qs, "FLUSH")...)
-		for _, c := range viewFormCases {
-			checkView(t, s, fmt.Sprintf("epoch %d", epoch), c.name, c.query, 0)
-		}
-		if epoch%3 == 0 {
-			s = s.restart(t)
-			for _, c := range viewFormCases {
-				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", epoch), c.name, c.query, 0)
-			}
-		}
-	}
+		return qs
+	})
 }

@@ -363,7 +363,7 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views cannot yet maintain SESSION without aggregation").
 			WithHint("Aggregate it: GROUP BY the partition columns and window_start and/or window_end.")
 	case *plan.RecursiveUnion:
-		return nil, nil, notIncremental("WITH RECURSIVE")
+		return sp.recursiveUnion(x)
 	case *plan.MatchRecognize:
 		return sp.matchRecognize(x)
 	}
@@ -388,11 +388,21 @@ func identity(n int) []int {
 // remap rewrites e's column references through m; expressions the
 // streaming engine cannot evaluate per row are rejected.
 func remap(e plan.Scalar, m []int) (plan.Scalar, error) {
-	var bad error
 	out := plan.Rewrite(e, func(x plan.Scalar) (plan.Scalar, bool) {
-		switch c := x.(type) {
-		case *plan.ColRef:
+		if c, ok := x.(*plan.ColRef); ok {
 			return &plan.ColRef{Idx: m[c.Idx], T: c.T, Name: c.Name}, true
+		}
+		return nil, false
+	})
+	return out, perRowError(e)
+}
+
+// perRowError says why the streaming engine cannot evaluate e per row,
+// or is nil when it can.
+func perRowError(e plan.Scalar) error {
+	var bad error
+	plan.Visit(e, func(x plan.Scalar) {
+		switch c := x.(type) {
 		case *plan.Subquery:
 			bad = subqueryRefusal(c)
 		case *plan.Param:
@@ -406,9 +416,8 @@ func remap(e plan.Scalar, m []int) (plan.Scalar, error) {
 				bad = notIncremental("%s(): its value changes with time", c.Fn.Name)
 			}
 		}
-		return nil, false
 	})
-	return out, bad
+	return bad
 }
 
 func (sp *streamPlanner) scan(x *plan.Scan) (*stream.Node, []int, error) {

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/sql/plan"
 	"streamsql/sql/types"
@@ -22,6 +23,9 @@ import (
 // plus the row's position in its expansion. LEFT JOIN LATERAL f(...) ON
 // true is the same expansion, outer: a row for which the function returns
 // no rows gives one row with NULLs (ordinal -1, WITH ORDINALITY NULL).
+// With ON cond, the expansion keeps the function rows that pass cond and
+// pads a row none of whose rows pass; the ON condition's equalities are
+// conditions like the others (a filter after an inner expansion).
 
 // lateralFunction plans an inner lateral join whose right side is a
 // table function (of one column or several); ok is false for other
@@ -68,16 +72,17 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 		cols = cols[:len(cols)-1]
 	}
 	switch j.Kind {
-	case plan.InnerJoin:
-	case plan.LeftJoin:
-		if len(conds) > 0 {
-			return nil, nil, true, notIncremental("LEFT JOIN LATERAL of a set-returning function with a condition (use ON true, and filter in WHERE)")
-		}
+	case plan.InnerJoin, plan.LeftJoin:
 	default:
 		return nil, nil, true, notIncremental("%s LATERAL joins", j.Kind)
 	}
-	if !j.Keys.Empty() {
-		return nil, nil, true, notIncremental("LATERAL calls of %s() with a join condition on equality (move it into WHERE)", tf.Fn.Name)
+	// Equalities of the ON condition are conditions like the others.
+	for i := range j.Keys.Left {
+		eq, err := operator("=", j.Keys.Left[i], plan.ShiftCols(j.Keys.Right[i], lw))
+		if err != nil {
+			return nil, nil, true, err
+		}
+		conds = append(conds, eq)
 	}
 	child, cm, err := sp.convert(j.Left)
 	if err != nil {
@@ -115,7 +120,16 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 	for range cols {
 		names = append(names, tf.Fn.Name)
 	}
-	n = &stream.Node{Spec: &stream.ProjectSetSpec{Funcs: []batch.SetFunc{f}, Outer: j.Kind == plan.LeftJoin}, Inputs: []*stream.Node{child},
+	spec := &stream.ProjectSetSpec{Funcs: []batch.SetFunc{f}, Outer: j.Kind == plan.LeftJoin}
+	if spec.Outer && len(conds) > 0 {
+		// LEFT JOIN LATERAL f(...) ON cond: the condition decides which
+		// function rows join, before a row without any gets NULLs.
+		if spec.On, err = sp.lateralOn(plan.AndAll(conds), cm, lw, nIn, len(cols)); err != nil {
+			return nil, nil, true, err
+		}
+		conds = nil
+	}
+	n = &stream.Node{Spec: spec, Inputs: []*stream.Node{child},
 		AppendOnly: child.AppendOnly,
 		Types:      append(append(slices.Clone(child.Types), cols...), types.TInt8),
 		Names:      append(names, "_ordinal"),
@@ -177,4 +191,32 @@ func passesThrough(pr *plan.Project) bool {
 		}
 	}
 	return true
+}
+
+// lateralOn compiles the ON condition of LEFT JOIN LATERAL f(...) ON
+// cond over the output of the expansion: cond reads the left row's lw
+// columns (at cm), the function's nf columns (after the input's nIn) and
+// WITH ORDINALITY's column, which is the expansion's ordinal plus one.
+func (sp *streamPlanner) lateralOn(cond plan.Scalar, cm []int, lw, nIn, nf int) (expr.Expr, error) {
+	ord := &plan.ColRef{Idx: nIn + nf, T: types.TInt8, Name: "_ordinal"}
+	ordinality, err := operator("+", ord, &plan.Const{Value: int64(1), T: types.TInt8})
+	if err != nil {
+		return nil, err
+	}
+	on := plan.Rewrite(cond, func(x plan.Scalar) (plan.Scalar, bool) {
+		c, ok := x.(*plan.ColRef)
+		switch {
+		case !ok:
+			return nil, false
+		case c.Idx < lw:
+			return &plan.ColRef{Idx: cm[c.Idx], T: c.T, Name: c.Name}, true
+		case c.Idx < lw+nf:
+			return &plan.ColRef{Idx: nIn + c.Idx - lw, T: c.T, Name: c.Name}, true
+		}
+		return ordinality, true
+	})
+	if err := perRowError(on); err != nil {
+		return nil, err
+	}
+	return sp.compiler.Compile(on)
 }

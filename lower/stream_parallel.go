@@ -47,7 +47,7 @@ func parallelize(n *stream.Node, p int, splits map[*agg.HashAggSpec]bool) *strea
 	case *stream.MatchRecognizeSpec:
 		keys = [][]int{s.Match.Partition}
 	case *stream.EowcBufferSpec, *stream.RowIDSpec, *stream.WatermarkFilterSpec, *stream.MaterializeSpec,
-		*join.NestedLoopJoinSpec:
+		*join.NestedLoopJoinSpec, *stream.RecursiveUnionSpec:
 	default:
 		// Stateless: run alongside the inputs when they agree.
 		same := true

@@ -217,6 +217,11 @@ type WorkTable struct {
 // NewWorkTable returns an empty working table with columns ts.
 func NewWorkTable(ts []types.T) *WorkTable { return &WorkTable{ts: ts} }
 
+// Set replaces the table's rows with bs and takes ownership of them: a
+// stream operator that runs a recursive term over rows it keeps fills
+// the term's tables this way.
+func (w *WorkTable) Set(bs []*exec.Batch) { w.set(bs) }
+
 func (w *WorkTable) set(bs []*exec.Batch) {
 	w.reset()
 	w.batches = bs

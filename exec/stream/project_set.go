@@ -29,18 +29,25 @@ import (
 // With Outer (LEFT JOIN LATERAL f(...) ON true) an input row for which
 // the functions return no rows gives one row with NULL in the functions'
 // columns and ordinal -1, as PostgreSQL's left join does; it is retracted
-// the same way.
+// the same way. With On as well (LEFT JOIN LATERAL f(...) ON cond) only
+// the function's rows for which On is true join, and a row none of whose
+// function rows pass On gives the NULL row. On reads the output columns
+// (the input's, the functions', the ordinal).
 //
 // State: none.
 type ProjectSetSpec struct {
 	Funcs []batch.SetFunc
 	Outer bool
+	On    expr.Expr
 }
 
 func (s *ProjectSetSpec) Explain() string {
 	parts := make([]string, len(s.Funcs))
 	for i, f := range s.Funcs {
 		parts[i] = f.String()
+	}
+	if s.Outer && s.On != nil {
+		return "StreamProjectSet outer " + strings.Join(parts, ", ") + " on " + s.On.String()
 	}
 	if s.Outer {
 		return "StreamProjectSet outer " + strings.Join(parts, ", ")
@@ -49,7 +56,7 @@ func (s *ProjectSetSpec) Explain() string {
 }
 
 func (s *ProjectSetSpec) Build(b *BuildCtx, out Output) (Operator, error) {
-	p := &projectSet{env: b.Env, exp: batch.NewSetExpander(s.Funcs), out: out, outer: s.Outer}
+	p := &projectSet{env: b.Env, exp: batch.NewSetExpander(s.Funcs), out: out, outer: s.Outer, on: s.On}
 	for _, f := range s.Funcs {
 		p.fnTypes = append(p.fnTypes, f.T.ArrowType())
 		for _, t := range f.More {
@@ -64,6 +71,7 @@ type projectSet struct {
 	exp     *batch.SetExpander
 	out     Output
 	outer   bool
+	on      expr.Expr
 	fnTypes []arrow.DataType
 }
 
@@ -82,16 +90,25 @@ func (p *projectSet) Chunk(_ int, c *Chunk) error {
 		}
 		if res.N == 0 {
 			if p.outer && int(last)+1 < c.N {
-				return p.emitOuter(c, res, last, int32(c.N))
+				_, err := p.emitOuter(c, res, last, int32(c.N))
+				return err
 			}
 			return nil
 		}
 		if p.outer {
 			end := res.Parents[res.N-1]
-			if err := p.emitOuter(c, res, last, end); err != nil {
+			if p.on != nil {
+				if res, err = p.joining(c, res); err != nil {
+					return err
+				}
+			}
+			got, err := p.emitOuter(c, res, last, end)
+			if err != nil {
 				return err
 			}
-			last = end
+			// Every row before end is done; end itself only when one of
+			// its rows joined (more of its rows may follow).
+			last = max(got, end-1)
 			continue
 		}
 		cols := make([]arrow.Array, 0, len(c.Cols)+len(res.Cols)+1)
@@ -104,10 +121,43 @@ func (p *projectSet) Chunk(_ int, c *Chunk) error {
 	}
 }
 
+// joining returns the rows of res for which the ON condition is true
+// (and takes res's columns).
+func (p *projectSet) joining(c *Chunk, res batch.SetOutput) (batch.SetOutput, error) {
+	cols := append(TakeRows(c.Cols, res.Parents, c.N), res.Cols...)
+	ord := ordinalColumn(res.Ordinals)
+	cols = append(cols, ord)
+	keep, err := expr.EvalBool(p.env.Ctx, p.on, exec.NewBatch(cols, res.N))
+	releaseArrays(append(cols[:len(c.Cols)], ord))
+	if err != nil {
+		releaseArrays(res.Cols)
+		return res, err
+	}
+	var idx []int
+	for i, k := range keep {
+		if k {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == res.N {
+		return res, nil
+	}
+	out := batch.SetOutput{N: len(idx), Parents: make([]int32, len(idx)), Ordinals: make([]int64, len(idx))}
+	for j, i := range idx {
+		out.Parents[j], out.Ordinals[j] = res.Parents[i], res.Ordinals[i]
+	}
+	for _, a := range res.Cols {
+		out.Cols = append(out.Cols, expr.TakeArray(a, idx))
+	}
+	releaseArrays(res.Cols)
+	return out, nil
+}
+
 // emitOuter emits the rows of res (which may have none) in input order,
 // with a NULL-extended row for every input row after last and before
-// end (or among res's parents) that gave no row.
-func (p *projectSet) emitOuter(c *Chunk, res batch.SetOutput, last, end int32) error {
+// end (or among res's parents) that gave no row; it returns the last
+// input row that gave a row (last when none did).
+func (p *projectSet) emitOuter(c *Chunk, res batch.SetOutput, last, end int32) (int32, error) {
 	var parents []int32
 	var take []int // row of res, or res.N for the NULL row
 	var ords []int64
@@ -126,8 +176,12 @@ func (p *projectSet) emitOuter(c *Chunk, res batch.SetOutput, last, end int32) e
 		last = r
 	}
 	empty(end)
+	got := last
+	if res.N > 0 {
+		got = res.Parents[res.N-1]
+	}
 	if len(parents) == 0 {
-		return nil
+		return got, nil
 	}
 	cols := make([]arrow.Array, 0, len(c.Cols)+len(p.fnTypes)+1)
 	cols = append(cols, TakeRows(c.Cols, parents, c.N)...)
@@ -139,7 +193,7 @@ func (p *projectSet) emitOuter(c *Chunk, res batch.SetOutput, last, end int32) e
 			null.Release()
 			if err != nil {
 				releaseArrays(cols)
-				return err
+				return got, err
 			}
 			src = joined
 		}
@@ -148,7 +202,7 @@ func (p *projectSet) emitOuter(c *Chunk, res batch.SetOutput, last, end int32) e
 	}
 	releaseArrays(res.Cols)
 	cols = append(cols, ordinalColumn(ords))
-	return p.out.Chunk(&Chunk{Cols: cols, Ops: expandedOps(c, parents), N: len(parents)})
+	return got, p.out.Chunk(&Chunk{Cols: cols, Ops: expandedOps(c, parents), N: len(parents)})
 }
 
 // expandedOps returns the ops of rows expanded from the input rows
