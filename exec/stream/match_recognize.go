@@ -285,8 +285,10 @@ func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
 			if p == nil || p.key != string(o.keys[i]) {
 				p = o.partFor(o.keys[i])
 			}
+			if len(p.buf) == 0 { // a partition waits while it has rows buffered
+				o.waiting[p] = struct{}{}
+			}
 			p.buf = append(p.buf, mrRow{ts: int64(tv[i]), handle: o.handles[k]})
-			o.waiting[p] = struct{}{}
 		}
 		o.arrived += len(o.sel)
 	}

@@ -53,8 +53,9 @@ type mrBlock struct {
 	nulls  [][]bool
 	datums [][]types.Datum
 	gone   []bool
+	// fresh: the block's epoch has not ended (it is not written yet);
 	// written: the block has an entry in the rows table.
-	written bool
+	fresh, written bool
 }
 
 // mrRows is the rows of a MATCH_RECOGNIZE operator, in blocks.
@@ -66,8 +67,11 @@ type mrRows struct {
 	// blocks from number first on; nil where a block is gone.
 	first  int64
 	blocks []*mrBlock
-	cur    *mrBlock // the block of this epoch's rows, nil until one arrives
-	next   int64    // the next block number
+	cur    *mrBlock   // the block rows go to, nil until one arrives
+	fresh  []*mrBlock // the blocks of this epoch (all full but cur)
+	next   int64      // the next block number
+	// lastN is the size of the last block ended, to size the next.
+	lastN int
 	// deleted are the written blocks whose rows are all gone.
 	deleted []int64
 	// live counts the rows kept.
@@ -99,6 +103,19 @@ func (r *mrRows) newBlock(num int64) *mrBlock {
 	return b
 }
 
+// reserve makes room for n rows in b's columns.
+func (b *mrBlock) reserve(is64 []bool, n int) {
+	n = min(max(n, 64), mrBlockRows)
+	for c, is := range is64 {
+		if is {
+			b.ints[c] = make([]int64, 0, n)
+		} else {
+			b.datums[c] = make([]types.Datum, 0, n)
+		}
+	}
+	b.gone = make([]bool, 0, n)
+}
+
 // block returns the block and index of handle h.
 func (r *mrRows) block(h int64) (*mrBlock, int) {
 	b := r.blocks[(h>>mrBlockBits)-r.first]
@@ -110,6 +127,9 @@ func (r *mrRows) Add(c *Chunk, sel []int32, hs []int64) []int64 {
 	for len(sel) > 0 {
 		if r.cur == nil || r.cur.n == mrBlockRows {
 			r.cur = r.newBlock(r.next)
+			r.cur.reserve(r.is64, r.lastN)
+			r.cur.fresh = true
+			r.fresh = append(r.fresh, r.cur)
 		}
 		b := r.cur
 		k := min(len(sel), mrBlockRows-b.n)
@@ -173,7 +193,7 @@ func (r *mrRows) Free(h int64) {
 			b.datums[c][i] = nil
 		}
 	}
-	if b.live == 0 && b != r.cur {
+	if b.live == 0 && !b.fresh {
 		r.drop(b)
 	}
 }
@@ -269,11 +289,13 @@ func (r *mrRows) Gather(col int, handles []int64) (arrow.Array, error) {
 	return array.MakeFromData(d), nil
 }
 
-// Flush ends the epoch's block: it writes the block when rows of it are
-// live, and deletes the written blocks whose rows are all gone.
+// Flush ends the epoch's blocks: it writes those with live rows, and
+// deletes the written blocks whose rows are all gone.
 func (r *mrRows) Flush(w *pebble.Batch) error {
-	if b := r.cur; b != nil {
-		r.cur = nil
+	r.cur = nil
+	for _, b := range r.fresh {
+		b.fresh = false
+		r.lastN = b.n
 		if b.live == 0 {
 			r.drop(b)
 		} else {
@@ -297,6 +319,8 @@ func (r *mrRows) Flush(w *pebble.Batch) error {
 			b.written = true
 		}
 	}
+	clear(r.fresh)
+	r.fresh = r.fresh[:0]
 	for _, num := range r.deleted {
 		r.keyBuf = r.table.AppendKey(r.keyBuf[:0], num)
 		if err := r.table.Delete(w, r.keyBuf); err != nil {
