@@ -94,7 +94,7 @@ func (sp *streamPlanner) matchRecognize(x *plan.MatchRecognize) (*stream.Node, [
 	n.StreamKey = append(n.StreamKey, len(n.Types))
 	n.Types = append(n.Types, types.TInt8)
 	n.Names = append(n.Names, "_match_number")
-	n.StateTables = []string{"rows: slot -> row, while waiting for the watermark or readable by a partial match (trimmed as matching moves on)",
+	n.StateTables = []string{"rows: block -> the rows of one epoch that wait for the watermark or that a partial match can read (deleted once all are trimmed)",
 		"partitions: partition key -> the matcher's state (partial matches, kept rows, match count)",
 		"the last watermark"}
 	return n, m, nil

@@ -61,11 +61,31 @@ type step struct {
 
 // newStep returns the history prev followed by row seq as variable v.
 func newStep(seq int64, v int, prev *step) *step {
+	return &step{seq: seq, v: int32(v), prev: prev, hash: stepHash(v, prev)}
+}
+
+func stepHash(v int, prev *step) uint64 {
 	h := uint64(v+1) * 0x9e3779b97f4a7c15
 	if prev != nil {
 		h ^= prev.hash*1099511628211 + 0x2545f4914f6cdd1d
 	}
-	return &step{seq: seq, v: int32(v), prev: prev, hash: h}
+	return h
+}
+
+// stepSlab is how many steps a Matcher allocates at once: steps are
+// small and many (one for every thread and row it is offered), and a
+// partial match holds on to few of them.
+const stepSlab = 256
+
+// newStep is newStep from the matcher's slab.
+func (m *Matcher) newStep(seq int64, v int, prev *step) *step {
+	if len(m.slab) == 0 {
+		m.slab = make([]step, stepSlab)
+	}
+	s := &m.slab[0]
+	m.slab = m.slab[1:]
+	*s = step{seq: seq, v: int32(v), prev: prev, hash: stepHash(v, prev)}
+	return s
 }
 
 // sameLabels reports whether two histories of one group (so over the same
@@ -100,6 +120,17 @@ type group struct {
 	threads []thread
 	best    *step
 	hasBest bool
+	// t0 is the time of the first row, once timed (for WITHIN).
+	t0    int64
+	timed bool
+}
+
+// startTime returns the time of g's first row in p.
+func (m *Matcher) startTime(p *Partition, g *group) int64 {
+	if !g.timed {
+		g.t0, g.timed = m.rows.Time(p.handle(g.start)), true
+	}
+	return g.t0
 }
 
 // Partition is the matching state of one partition.
@@ -167,6 +198,11 @@ type Matcher struct {
 	seqs    []int64
 	handles []int64
 	reqs    [][]req
+	slab    []step
+	next    []thread
+	groups  []*group // resolved groups, for reuse
+	parts   []*Partition
+	hists   []*step
 }
 
 // threadKey finds threads that may be duplicates.
@@ -271,7 +307,7 @@ func (m *Matcher) Step(parts []*Partition) error {
 		seq := p.done
 		h := p.handle(seq)
 		if seq >= p.resume {
-			g := &group{start: seq}
+			g := m.newGroup(seq)
 			if err := m.closure(0); err != nil {
 				return err
 			}
@@ -283,6 +319,8 @@ func (m *Matcher) Step(parts []*Partition) error {
 			}
 			if len(g.threads) > 0 {
 				p.groups = append(p.groups, g)
+			} else {
+				m.groups = append(m.groups, g)
 			}
 		}
 		var now int64
@@ -290,7 +328,7 @@ func (m *Matcher) Step(parts []*Partition) error {
 			now = m.rows.Time(h)
 		}
 		for _, g := range p.groups {
-			expired := m.spec.Within > 0 && now-m.rows.Time(p.handle(g.start)) >= m.spec.Within
+			expired := m.spec.Within > 0 && now-m.startTime(p, g) >= m.spec.Within
 			for ti := range g.threads {
 				t := &g.threads[ti]
 				t.ok = false
@@ -298,7 +336,7 @@ func (m *Matcher) Step(parts []*Partition) error {
 					continue
 				}
 				v := insts[t.pc].v
-				m.reqs[v] = append(m.reqs[v], req{p: p, g: g, ti: ti, hist: newStep(seq, v, t.hist)})
+				m.reqs[v] = append(m.reqs[v], req{p: p, g: g, ti: ti, hist: m.newStep(seq, v, t.hist)})
 			}
 		}
 	}
@@ -328,9 +366,14 @@ func (m *Matcher) Step(parts []*Partition) error {
 	for _, p := range parts {
 		total := 0
 		for _, g := range p.groups {
-			var next []thread
+			next := m.next[:0]
 			cut := false
-			clear(m.seen)
+			// Only threads of one group can be duplicates: a thread's
+			// own successors are at distinct instructions.
+			dedup := len(g.threads) > 1
+			if dedup {
+				clear(m.seen)
+			}
 			for _, t := range g.threads {
 				if !t.ok {
 					continue
@@ -346,25 +389,28 @@ func (m *Matcher) Step(parts []*Partition) error {
 					// A thread at the same instruction with the same
 					// classification of the same rows has the same
 					// future: the first (preferred) one is kept.
-					key := threadKey{pc: pc, hash: t.hist.hash}
-					dup := false
-					for _, o := range m.seen[key] {
-						if sameLabels(o, t.hist) {
-							dup = true
-							break
+					if dedup {
+						key := threadKey{pc: pc, hash: t.hist.hash}
+						dup := false
+						for _, o := range m.seen[key] {
+							if sameLabels(o, t.hist) {
+								dup = true
+								break
+							}
 						}
+						if dup {
+							continue
+						}
+						m.seen[key] = append(m.seen[key], t.hist)
 					}
-					if dup {
-						continue
-					}
-					m.seen[key] = append(m.seen[key], t.hist)
 					next = append(next, thread{pc: pc, hist: t.hist})
 				}
 				if cut {
 					break
 				}
 			}
-			g.threads = next
+			g.threads = append(g.threads[:0], next...)
+			m.next = next[:0]
 			total += len(next)
 		}
 		if total > maxThreads {
@@ -375,6 +421,18 @@ func (m *Matcher) Step(parts []*Partition) error {
 		m.resolve(p)
 	}
 	return nil
+}
+
+// newGroup returns an empty group starting at row seq, reusing a resolved
+// one.
+func (m *Matcher) newGroup(seq int64) *group {
+	if n := len(m.groups); n > 0 {
+		g := m.groups[n-1]
+		m.groups = m.groups[:n-1]
+		*g = group{start: seq, threads: g.threads[:0]}
+		return g
+	}
+	return &group{start: seq}
 }
 
 // Finish ends the partition's input: no thread can take another row.
@@ -392,7 +450,7 @@ func (m *Matcher) Expire(p *Partition, wm int64) {
 		return
 	}
 	for _, g := range p.groups {
-		if start := m.rows.Time(p.handle(g.start)); wm >= start && wm-start >= m.spec.Within-1 {
+		if start := m.startTime(p, g); wm >= start && wm-start >= m.spec.Within-1 {
 			g.threads = nil
 		}
 	}
@@ -410,6 +468,7 @@ func (m *Matcher) resolve(p *Partition) {
 		p.groups[0] = nil
 		p.groups = p.groups[1:]
 		if !g.hasBest {
+			m.groups = append(m.groups, g)
 			continue
 		}
 		p.matches++
@@ -436,7 +495,9 @@ func (m *Matcher) resolve(p *Partition) {
 			}
 		}
 		p.resume = resume
+		m.groups = append(m.groups, g)
 		for len(p.groups) > 0 && p.groups[0].start < resume {
+			m.groups = append(m.groups, p.groups[0])
 			p.groups[0] = nil
 			p.groups = p.groups[1:]
 		}
@@ -610,12 +671,11 @@ func (m *Matcher) aggregate(nav *plan.MRNav, parts []*Partition, hists []*step) 
 
 // evalDefine evaluates a DEFINE for the requests.
 func (m *Matcher) evalDefine(d Define, rs []req) ([]bool, error) {
-	parts := make([]*Partition, len(rs))
-	hists := make([]*step, len(rs))
-	for i, r := range rs {
-		parts[i], hists[i] = r.p, r.hist
+	m.parts, m.hists = m.parts[:0], m.hists[:0]
+	for _, r := range rs {
+		m.parts, m.hists = append(m.parts, r.p), append(m.hists, r.hist)
 	}
-	cols, err := m.navColumns(d.Navs, parts, hists, nil)
+	cols, err := m.navColumns(d.Navs, m.parts, m.hists, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -28,8 +28,10 @@ package stream
 //
 // State, three tables:
 //
-//   - rows: handle (a slot, reused) -> input row, every row buffered or kept by the
-//     matcher; written when the row arrives, deleted when it is trimmed;
+//   - rows: block number -> the rows that arrived in one epoch, every row
+//     buffered or kept by the matcher (match_recognize_rows.go); written
+//     at the barrier that ends the epoch, deleted at the barrier after its
+//     last row is trimmed;
 //   - partitions: partition key -> the matcher's encoded state of the
 //     partition (match.Partition.EncodeState), rewritten at every barrier
 //     after which it changed; a partition's kept rows are its handles in
@@ -42,8 +44,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"streamsql/exec/match"
 	"streamsql/sql/types"
@@ -97,22 +97,15 @@ type matchRecognize struct {
 	keep *LateKeeper
 	m    *match.Matcher
 
-	rows    *StateTable
+	rows    *mrRows
 	parts   *StateTable
 	wmState PersistedWatermark
 
-	// Rows by handle: a handle is a slot, reused once its row is gone
-	// (free), so the matcher reads rows and times by index.
-	data       [][]types.Datum
-	times      []int64
-	free       []int64
-	written    []bool // the slots that hold a row in the rows table
 	partByKey  map[string]*mrPart
 	waiting    map[*mrPart]struct{} // partitions with buffered rows
 	open       map[*mrPart]struct{} // partitions with partial matches
 	byMatcher  map[*match.Partition]*mrPart
 	dirtyParts map[*mrPart]struct{} // partitions whose matcher state changed
-	dirtyRows  map[int64]bool       // handle -> written (true) or deleted (false)
 	wm         int64
 	hasWM      bool
 	wmDirty    bool
@@ -124,7 +117,11 @@ type matchRecognize struct {
 
 	keyBuf []byte
 	kv     []types.Datum
-	ds     []types.Datum
+	// scratch of Chunk
+	sel     []int32
+	handles []int64
+	keys    [][]byte
+	keyCols []arrow.Array
 }
 
 func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
@@ -137,11 +134,11 @@ func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		partTypes[i] = s.Types[c]
 	}
 	o := &matchRecognize{spec: s, env: b.Env, out: out,
-		rows:      b.NewStateTable(AscKeys(types.TInt8), s.Types),
 		parts:     b.NewStateTable(AscKeys(partTypes...), []types.T{types.TBytea}),
 		partByKey: map[string]*mrPart{}, waiting: map[*mrPart]struct{}{},
-		open: map[*mrPart]struct{}{}, dirtyParts: map[*mrPart]struct{}{}, byMatcher: map[*match.Partition]*mrPart{}, dirtyRows: map[int64]bool{},
+		open: map[*mrPart]struct{}{}, dirtyParts: map[*mrPart]struct{}{}, byMatcher: map[*match.Partition]*mrPart{},
 		maxBack: s.Match.MaxBack()}
+	o.rows = newMRRows(s.Types, s.TimeCol, b.NewStateTable(AscKeys(types.TInt8), s.Types))
 	meta := b.NewStateTable(nil, nil)
 	o.wmState = PersistedWatermark{Table: meta, Key: []byte{'w'}, T: t}
 	o.m = match.New(b.Env.Ctx, s.Match, o)
@@ -196,33 +193,19 @@ func (o *matchRecognize) load(r storage.Reader) error {
 	if err != nil {
 		return err
 	}
-	return o.rows.Scan(r, nil, func(k, v []byte) error {
-		hv, _, err := o.rows.DecodeKey(k, 1)
-		if err != nil {
-			return err
-		}
-		row, err := o.rows.DecodeValue(v)
-		if err != nil {
-			return err
-		}
-		h := hv[0].(int64)
-		// Handles come in ascending order: the slots skipped are free.
-		for int64(len(o.data)) < h {
-			o.free = append(o.free, int64(len(o.data)))
-			o.data = append(o.data, nil)
-			o.times = append(o.times, 0)
-			o.written = append(o.written, false)
-		}
-		o.data = append(o.data, row)
-		o.times = append(o.times, int64(row[o.spec.TimeCol].(types.Timestamp)))
-		o.written = append(o.written, true)
-		if kept[h] {
-			return nil
-		}
-		p := o.part(row)
-		p.buf = append(p.buf, mrRow{ts: int64(row[o.spec.TimeCol].(types.Timestamp)), handle: h})
-		o.waiting[p] = struct{}{}
-		return nil
+	return o.rows.table.Scan(r, nil, func(k, v []byte) error {
+		return o.rows.Load(k, v, func(h int64, row []types.Datum, ts int64) bool {
+			if kept[h] {
+				return true
+			}
+			if o.hasWM && ts < o.wm {
+				return false // fed to the matcher and trimmed since
+			}
+			p := o.part(row)
+			p.buf = append(p.buf, mrRow{ts: ts, handle: h})
+			o.waiting[p] = struct{}{}
+			return true
+		})
 	})
 }
 
@@ -233,10 +216,15 @@ func (o *matchRecognize) part(row []types.Datum) *mrPart {
 		o.kv = append(o.kv, row[c])
 	}
 	o.keyBuf = o.parts.AppendKey(o.keyBuf[:0], o.kv...)
-	if p, ok := o.partByKey[string(o.keyBuf)]; ok {
+	return o.partFor(o.keyBuf)
+}
+
+// partFor returns the partition of key, made when new.
+func (o *matchRecognize) partFor(k []byte) *mrPart {
+	if p, ok := o.partByKey[string(k)]; ok {
 		return p
 	}
-	key := string(o.keyBuf)
+	key := string(k)
 	p := &mrPart{key: key, p: &match.Partition{Key: key}}
 	o.partByKey[key] = p
 	o.dirtyParts[p] = struct{}{}
@@ -246,68 +234,15 @@ func (o *matchRecognize) part(row []types.Datum) *mrPart {
 
 // Gather implements match.Rows over the kept rows.
 func (o *matchRecognize) Gather(col int, handles []int64) (arrow.Array, error) {
-	if t := o.spec.Types[col]; t.Kind == types.Int8 || t.Kind == types.TimestampKind || t.Kind == types.TimestampTZ {
-		return o.gatherInt64(col, t, handles)
-	}
-	o.ds = slices.Grow(o.ds[:0], len(handles))[:len(handles)]
-	for i, h := range handles {
-		o.ds[i] = nil
-		if h >= 0 {
-			row := o.data[h]
-			if row == nil {
-				return nil, fmt.Errorf("match_recognize: row %d is gone", h)
-			}
-			o.ds[i] = row[col]
-		}
-	}
-	return types.ArrayFromDatums(o.spec.Types[col], o.ds), nil
-}
-
-// gatherInt64 is Gather for the columns held as 64-bit integers, built
-// straight from their values.
-func (o *matchRecognize) gatherInt64(col int, t types.T, handles []int64) (arrow.Array, error) {
-	n := len(handles)
-	vals := make([]int64, n)
-	var bits []byte
-	nulls := 0
-	for i, h := range handles {
-		var d types.Datum
-		if h >= 0 {
-			row := o.data[h]
-			if row == nil {
-				return nil, fmt.Errorf("match_recognize: row %d is gone", h)
-			}
-			d = row[col]
-		}
-		switch v := d.(type) {
-		case int64:
-			vals[i] = v
-		case types.Timestamp:
-			vals[i] = int64(v)
-		default:
-			if bits == nil {
-				bits = make([]byte, bitutil.BytesForBits(int64(n)))
-				bitutil.SetBitsTo(bits, 0, int64(n), true)
-			}
-			bitutil.ClearBit(bits, i)
-			nulls++
-		}
-	}
-	var nb *memory.Buffer
-	if bits != nil {
-		nb = memory.NewBufferBytes(bits)
-	}
-	d := array.NewData(t.ArrowType(), n, []*memory.Buffer{nb, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(vals))}, nil, nulls, 0)
-	defer d.Release()
-	return array.MakeFromData(d), nil
+	return o.rows.Gather(col, handles)
 }
 
 // Time implements match.Rows.
 func (o *matchRecognize) Time(h int64) int64 {
-	if h < 0 || h >= int64(len(o.times)) {
+	if h < 0 {
 		return 0
 	}
-	return o.times[h]
+	return o.rows.Time(h)
 }
 
 func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
@@ -318,6 +253,7 @@ func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
 	}
 	tv := ts.TimestampValues()
 	var late int64
+	o.sel = o.sel[:0]
 	for i := 0; i < c.N; i++ {
 		if !c.Ops[i].IsInsert() {
 			return fmt.Errorf("match_recognize: the input is append-only but retracts a row")
@@ -325,19 +261,36 @@ func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
 		if ts.IsNull(i) {
 			continue // no place in the sequence, as ad hoc
 		}
-		t := int64(tv[i])
-		if o.hasWM && t < o.wm {
+		if o.hasWM && int64(tv[i]) < o.wm {
 			late++
 			o.keep.Add(c, i, o.spec.TimeCol, types.Timestamp(o.wm), o.spec.Types[o.spec.TimeCol])
 			continue
 		}
-		row := c.Row(i, o.spec.Types)
-		h := o.alloc(row, t)
-		o.dirtyRows[h] = true
-		p := o.part(row)
-		p.buf = append(p.buf, mrRow{ts: t, handle: h})
-		o.waiting[p] = struct{}{}
-		o.arrived++
+		o.sel = append(o.sel, int32(i))
+	}
+	if len(o.sel) > 0 {
+		// The partition keys of the whole chunk, column by column.
+		o.keys = slices.Grow(o.keys[:0], c.N)[:c.N]
+		for i := range o.keys {
+			o.keys[i] = o.keys[i][:0]
+		}
+		o.keyCols = o.keyCols[:0]
+		for _, col := range o.spec.Match.Partition {
+			o.keyCols = append(o.keyCols, c.Cols[col])
+		}
+		o.parts.AppendKeys(o.keys, o.keyCols)
+		o.handles = o.rows.Add(c, o.sel, o.handles[:0])
+		var p *mrPart
+		for k, i := range o.sel {
+			if p == nil || p.key != string(o.keys[i]) {
+				p = o.partFor(o.keys[i])
+			}
+			if len(p.buf) == 0 { // a partition waits while it has rows buffered
+				o.waiting[p] = struct{}{}
+			}
+			p.buf = append(p.buf, mrRow{ts: int64(tv[i]), handle: o.handles[k]})
+		}
+		o.arrived += len(o.sel)
 	}
 	if late > 0 && o.env.Stats != nil {
 		o.env.Stats.LateRows.Add(late)
@@ -421,13 +374,7 @@ func (o *matchRecognize) advance() error {
 	o.noteOpen(touched)
 	for _, mp := range touched {
 		for _, h := range mp.Trim(o.maxBack) {
-			o.data[h] = nil
-			o.free = append(o.free, h)
-			if o.written[h] {
-				o.dirtyRows[h] = false
-			} else {
-				delete(o.dirtyRows, h) // never written
-			}
+			o.rows.Free(h)
 		}
 	}
 	return nil
@@ -469,20 +416,6 @@ func (o *matchRecognize) emit() error {
 	return nil
 }
 
-// alloc keeps row (of time t) in a free slot and returns its handle.
-func (o *matchRecognize) alloc(row []types.Datum, t int64) int64 {
-	if n := len(o.free); n > 0 {
-		h := o.free[n-1]
-		o.free = o.free[:n-1]
-		o.data[h], o.times[h] = row, t
-		return h
-	}
-	o.data = append(o.data, row)
-	o.times = append(o.times, t)
-	o.written = append(o.written, false)
-	return int64(len(o.data) - 1)
-}
-
 // compareRows orders buffered rows by time, the further ORDER BY columns
 // and arrival.
 func (o *matchRecognize) compareRows(a, b mrRow) int {
@@ -490,9 +423,8 @@ func (o *matchRecognize) compareRows(a, b mrRow) int {
 		return cmpInt64(a.ts, b.ts)
 	}
 	if len(o.spec.OrderCols) > 0 {
-		ra, rb := o.data[a.handle], o.data[b.handle]
 		for _, c := range o.spec.OrderCols {
-			x, y := ra[c], rb[c]
+			x, y := o.rows.Datum(a.handle, c), o.rows.Datum(b.handle, c)
 			switch {
 			case x == nil && y == nil:
 				continue
@@ -528,19 +460,9 @@ func (o *matchRecognize) Barrier(b *Barrier) error {
 	if err := o.keep.Flush(b); err != nil {
 		return fmt.Errorf("match_recognize: late rows: %w", err)
 	}
-	var buf []byte
-	for h, live := range o.dirtyRows {
-		buf = o.rows.AppendKey(buf[:0], h)
-		if live {
-			if err := o.rows.Insert(b.Writes, buf, o.rows.AppendValue(nil, o.data[h])); err != nil {
-				return err
-			}
-		} else if err := o.rows.Delete(b.Writes, buf); err != nil {
-			return err
-		}
-		o.written[h] = live
+	if err := o.rows.Flush(b.Writes); err != nil {
+		return err
 	}
-	clear(o.dirtyRows)
 	for p := range o.dirtyParts {
 		st := p.p.EncodeState(nil)
 		if err := o.parts.Insert(b.Writes, []byte(p.key), o.parts.AppendValue(nil, []types.Datum{st})); err != nil {

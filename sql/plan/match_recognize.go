@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -271,4 +272,75 @@ func cols(cs []int) string {
 		parts[i] = "#" + strconv.Itoa(c)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// pruneMatchRecognize keeps every output of x (its partition columns and
+// measures) and narrows its input to the columns x reads: the partition
+// and order columns and the columns its navigations read. A view's
+// operator then buffers and stores only those, and a source below need
+// not produce the others.
+func (pr pruner) pruneMatchRecognize(x *MatchRecognize, need []bool) (Rel, []int, bool) {
+	inNeed := make([]bool, len(x.Input.OutputTypes()))
+	for _, c := range x.Partition {
+		inNeed[c] = true
+	}
+	for _, c := range x.Order {
+		inNeed[c] = true
+	}
+	navs := func(ns []MRNav) {
+		for _, n := range ns {
+			if navReadsCol(n) {
+				inNeed[n.Col] = true
+			}
+		}
+	}
+	for _, d := range x.Defines {
+		navs(d.Navs)
+	}
+	navs(x.MeasureNavs)
+	if len(inNeed) > 0 && !slices.Contains(inNeed, true) {
+		inNeed[0] = true // keep one column, as pruneAggregate does
+	}
+	in, m, changed := pr.narrow(x.Input, inNeed, nil)
+	if !changed {
+		return x, identityMap(len(need)), false
+	}
+	c := *x
+	c.Input = in
+	c.Partition = remapCols(x.Partition, m)
+	c.Order = remapCols(x.Order, m)
+	remapNavs := func(ns []MRNav) []MRNav {
+		out := slices.Clone(ns)
+		for i := range out {
+			if navReadsCol(out[i]) {
+				out[i].Col = m[out[i].Col]
+			}
+		}
+		return out
+	}
+	c.Defines = slices.Clone(x.Defines)
+	for i := range c.Defines {
+		c.Defines[i].Navs = remapNavs(c.Defines[i].Navs)
+	}
+	c.MeasureNavs = remapNavs(x.MeasureNavs)
+	return &c, identityMap(len(need)), true
+}
+
+// navReadsCol reports whether navigation n reads its input column Col.
+func navReadsCol(n MRNav) bool {
+	switch n.Kind {
+	case NavLast, NavFirst:
+		return true
+	case NavAgg:
+		return !n.Star
+	}
+	return false
+}
+
+func remapCols(cs []int, m []int) []int {
+	out := make([]int, len(cs))
+	for i, c := range cs {
+		out[i] = m[c]
+	}
+	return out
 }

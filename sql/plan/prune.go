@@ -145,7 +145,9 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		return pr.pruneJoin(x, need)
 	case *Aggregate:
 		return pr.pruneAggregate(x, need)
-	case *Window, *WindowTVF, *SessionWindow, *MatchRecognize:
+	case *MatchRecognize:
+		return pr.pruneMatchRecognize(x, need)
+	case *Window, *WindowTVF, *SessionWindow:
 		// These pass every input column through (a window also reads its
 		// partition, order and argument columns): all of them are
 		// needed, and the input is pruned inside only.
