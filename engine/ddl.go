@@ -871,12 +871,7 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, rd func() stora
 	if sel == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN supports SELECT only for now")
 	}
-	p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
-	q, err := p.PlanSelect(sel)
-	if err != nil {
-		return nil, err
-	}
-	op, err := lowering(p, rd).Batch(q.Plan)
+	q, op, err := planBatchSelect(p, rd, sel)
 	if err != nil {
 		return nil, err
 	}

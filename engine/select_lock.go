@@ -113,13 +113,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, rd func()
 		nKeys += t.keyLen()
 	}
 	p.RowIDs = true
-	p.Deps = map[uint32]bool{}
-	p.ColDeps = map[uint32]map[int16]bool{}
-	q, err := p.PlanSelect(inner)
-	if err != nil {
-		return nil, err
-	}
-	op, err := lowering(p, rd).Batch(q.Plan)
+	q, op, err := planBatchSelect(p, rd, inner)
 	if err != nil {
 		return nil, err
 	}

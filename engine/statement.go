@@ -313,6 +313,21 @@ func lowering(p *planner.Planner, rd func() storage.Reader) *lower.Statement {
 	return &lower.Statement{Read: rd, Rewrite: p.Rewrite}
 }
 
+// planBatchSelect plans sel and lowers it to batch executors, recording
+// in p what it reads (p.Deps, p.ColDeps, p.ViewReads).
+func planBatchSelect(p *planner.Planner, rd func() storage.Reader, sel *pg.SelectStmt) (*planner.Query, exec.Operator, error) {
+	p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
+	q, err := p.PlanSelect(sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	op, err := lowering(p, rd).Batch(q.Plan)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, op, nil
+}
+
 // lowerCheck lowers r, which p planned, only for the errors that the
 // lowering alone reports; the executors are dropped unopened, so nothing
 // is read.
@@ -367,13 +382,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case hasLocking(n):
 		return s.planLockingSelect(st, p, rd, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
-		p.Deps = map[uint32]bool{}
-		p.ColDeps = map[uint32]map[int16]bool{}
-		q, err := p.PlanSelect(n.GetSelectStmt())
-		if err != nil {
-			return nil, err
-		}
-		op, err := lowering(p, rd).Batch(q.Plan)
+		q, op, err := planBatchSelect(p, rd, n.GetSelectStmt())
 		if err != nil {
 			return nil, err
 		}
