@@ -67,7 +67,6 @@ var viewFormCases = []viewFormCase{
 // query run ad hoc; the server restarts every few epochs.
 func TestViewFormsDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	s.execAll(t,
 		"CREATE TABLE t (id int PRIMARY KEY, k int, v int, arr int[])",
 		"CREATE TABLE u (id int PRIMARY KEY, k int, v int)",
@@ -140,7 +139,7 @@ func TestViewFormsDifferential(t *testing.T) {
 			checkView(t, s, fmt.Sprintf("epoch %d", epoch), c.name, c.query, 0)
 		}
 		if epoch%3 == 0 {
-			s = s.restart(t)
+			s.restart(t)
 			for _, c := range viewFormCases {
 				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", epoch), c.name, c.query, 0)
 			}
