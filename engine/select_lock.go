@@ -42,6 +42,14 @@ type lockSpec struct {
 	name   string // "FOR UPDATE" etc., for errors
 }
 
+// rowLockModes are the row lock modes of the locking clauses weaker than
+// FOR UPDATE.
+var rowLockModes = map[pg.LockClauseStrength]storage.LockMode{
+	pg.LockClauseStrength_LCS_FORKEYSHARE:    storage.LockKeyShare,
+	pg.LockClauseStrength_LCS_FORSHARE:       storage.LockShare,
+	pg.LockClauseStrength_LCS_FORNOKEYUPDATE: storage.LockNoKeyUpdate,
+}
+
 // hasLocking reports whether a SELECT statement (top level) locks rows.
 func hasLocking(n *pg.Node) bool {
 	sel := n.GetSelectStmt()
@@ -55,16 +63,9 @@ func parseLocking(cl []*pg.Node) lockSpec {
 		if lc == nil {
 			continue
 		}
-		var m storage.LockMode
-		switch lc.Strength {
-		case pg.LockClauseStrength_LCS_FORKEYSHARE:
-			m = storage.LockKeyShare
-		case pg.LockClauseStrength_LCS_FORSHARE:
-			m = storage.LockShare
-		case pg.LockClauseStrength_LCS_FORNOKEYUPDATE:
-			m = storage.LockNoKeyUpdate
-		default:
-			m = storage.LockUpdate
+		m, ok := rowLockModes[lc.Strength]
+		if !ok {
+			m = storage.LockUpdate // FOR UPDATE
 		}
 		if m > spec.mode {
 			spec.mode = m

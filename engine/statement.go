@@ -433,6 +433,18 @@ func simple(run func(ctx context.Context, x *execution) (pgwire.Result, error)) 
 	return &prepared{run: run}
 }
 
+// tagged is a statement whose result is only the command tag that run
+// returns.
+func tagged(run func(ctx context.Context) (string, error)) *prepared {
+	return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		tag, err := run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return tagResult(tag), nil
+	})
+}
+
 func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 	switch t.Kind {
 	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
