@@ -66,11 +66,8 @@ func TestAuthPsycopg2(t *testing.T) {
 }
 
 func TestAuthJDBC(t *testing.T) {
-	jar := lookTool(t, "/usr/share/java/postgresql.jar")
-	javac := lookTool(t, "javac")
-	java := lookTool(t, "java")
+	j := lookJDBC(t)
 	s := startAuthServer(t)
-	dir := t.TempDir()
 	// pgjdbc reads the client key as PKCS#8 DER.
 	pemKey, err := os.ReadFile(s.cert.KeyFile)
 	if err != nil {
@@ -80,13 +77,11 @@ func TestAuthJDBC(t *testing.T) {
 	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
 		t.Fatal(err)
 	}
-	derKey := filepath.Join(dir, "certuser.pk8")
+	derKey := filepath.Join(j.dir, "certuser.pk8")
 	if err := os.WriteFile(derKey, block.Bytes, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run(t, dir, nil, javac, "-cp", jar, "-d", dir, testdata(t, "jdbc", "AuthMatrix.java"))
-	url := "jdbc:postgresql://localhost:" + strconv.Itoa(s.port) + "/"
-	out := run(t, dir, nil, java, "-cp", dir+string(os.PathListSeparator)+jar, "AuthMatrix", url, s.ca.CertFile, s.cert.CertFile, derKey)
+	out := j.run(t, "AuthMatrix", "jdbc:postgresql://localhost:"+strconv.Itoa(s.port)+"/", s.ca.CertFile, s.cert.CertFile, derKey)
 	contains(t, out, append(authOutcomes, "wrong-password: refused 28P01", "expired: refused 28P01",
 		"cert-other-user: refused 28000", "no-tls: refused 28000")...)
 }

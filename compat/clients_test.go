@@ -74,16 +74,28 @@ func testdata(t *testing.T, parts ...string) string {
 	return p
 }
 
+// jdbc is pgjdbc and a JDK, with a directory for the compiled programs.
+type jdbc struct{ jar, javac, java, dir string }
+
+// lookJDBC finds pgjdbc and a JDK, skipping the test when one is missing.
+func lookJDBC(t *testing.T) *jdbc {
+	t.Helper()
+	return &jdbc{jar: lookTool(t, "/usr/share/java/postgresql.jar"), javac: lookTool(t, "javac"), java: lookTool(t, "java"), dir: t.TempDir()}
+}
+
+// run compiles testdata/jdbc/<class>.java and runs class with args,
+// returning its output.
+func (j *jdbc) run(t *testing.T, class string, args ...string) string {
+	t.Helper()
+	run(t, j.dir, nil, j.javac, "-cp", j.jar, "-d", j.dir, testdata(t, "jdbc", class+".java"))
+	return run(t, j.dir, nil, j.java, append([]string{"-cp", j.dir + string(os.PathListSeparator) + j.jar, class}, args...)...)
+}
+
 func TestJDBC(t *testing.T) {
-	jar := lookTool(t, "/usr/share/java/postgresql.jar")
-	javac := lookTool(t, "javac")
-	java := lookTool(t, "java")
+	j := lookJDBC(t)
 	s := startServer(t)
 	s.exec(t, schema...)
-	dir := t.TempDir()
-	run(t, dir, nil, javac, "-cp", jar, "-d", dir, testdata(t, "jdbc", "Compat.java"))
-	url := "jdbc:postgresql://" + s.host + ":" + strconv.Itoa(s.port) + "/streamsql?user=streamsql&sslmode=disable"
-	out := run(t, dir, nil, java, "-cp", dir+string(os.PathListSeparator)+jar, "Compat", url)
+	out := j.run(t, "Compat", s.jdbcURL())
 	contains(t, out, "product PostgreSQL 15", "primary keys [id:1:trades_pkey]", "prepared round trip of 16 types", "ok")
 }
 

@@ -1,22 +1,13 @@
 package compat
 
-import (
-	"os"
-	"strconv"
-	"testing"
-)
+import "testing"
 
 // TestJDBCCursors: pgjdbc's setFetchSize (Execute with a row limit and a
 // suspended portal) and a cursor over SUBSCRIBE.
 func TestJDBCCursors(t *testing.T) {
-	jar := lookTool(t, "/usr/share/java/postgresql.jar")
-	javac := lookTool(t, "javac")
-	java := lookTool(t, "java")
+	j := lookJDBC(t)
 	s := startServer(t)
-	dir := t.TempDir()
-	run(t, dir, nil, javac, "-cp", jar, "-d", dir, testdata(t, "jdbc", "Cursors.java"))
-	url := "jdbc:postgresql://" + s.host + ":" + strconv.Itoa(s.port) + "/streamsql?user=streamsql&sslmode=disable"
-	out := run(t, dir, nil, java, "-cp", dir+string(os.PathListSeparator)+jar, "Cursors", url)
+	out := j.run(t, "Cursors", s.jdbcURL())
 	contains(t, out, "fetch size 7: 1000 rows, sum 500500", "ok")
 }
 

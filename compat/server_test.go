@@ -37,6 +37,11 @@ func (s *server) url() string {
 	return fmt.Sprintf("postgres://streamsql@%s:%d/streamsql?sslmode=disable", s.host, s.port)
 }
 
+// jdbcURL is the pgjdbc URL of s for user streamsql.
+func (s *server) jdbcURL() string {
+	return fmt.Sprintf("jdbc:postgresql://%s:%d/streamsql?user=streamsql&sslmode=disable", s.host, s.port)
+}
+
 func startServer(t *testing.T) *server {
 	t.Helper()
 	ts := testserver.Start(t, engine.Options{})

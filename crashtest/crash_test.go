@@ -27,13 +27,7 @@ var views = []struct{ name, def string }{
 }
 
 func TestCrashRecovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test is not short")
-	}
-	bin := testserver.Build(t)
-	dir := t.TempDir()
-	srv := testserver.StartProcess(t, bin, dir, "warn")
-	t.Cleanup(func() { srv.Kill() })
+	srv := testserver.StartBuilt(t, "warn")
 	ctx := context.Background()
 	c := srv.Dial(t)
 	for _, q := range []string{
@@ -96,7 +90,7 @@ func TestCrashRecovery(t *testing.T) {
 		srv.Kill()
 		<-done
 
-		srv = testserver.StartProcess(t, bin, dir, "warn")
+		srv = srv.Restart(t)
 		c := srv.Dial(t)
 		if _, err := c.Exec(ctx, "FLUSH"); err != nil {
 			t.Fatalf("round %d: FLUSH: %v", round, err)

@@ -94,8 +94,7 @@ func TestTxidCurrentGrowsAcrossRestart(t *testing.T) {
 		t.Errorf("ids %d (block), %d, %d (statements) do not grow", a, c, d)
 	}
 	conn.Close(context.Background())
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	conn = s.connect(t)
 	if e := queryInt(t, conn, "SELECT txid_current()"); e <= d {
 		t.Errorf("after a restart txid_current() = %d, before it %d", e, d)

@@ -28,7 +28,6 @@ func processCPU(tb testing.TB) time.Duration {
 func BenchmarkUserAggregateView(b *testing.B) {
 	const rows = 100_000
 	s := openStack(b, engine.Options{})
-	defer s.close()
 	s.execAll(b, `CREATE AGGREGATE js_avg(v bigint) RETURNS double precision LANGUAGE javascript AS $$
 		export function create_state() { return {sum: 0, n: 0}; }
 		export function accumulate(s, v) { if (v !== null) { s.sum += v; s.n++; } return s; }

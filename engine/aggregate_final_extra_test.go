@@ -35,8 +35,7 @@ func TestUserAggregateFinalExtra(t *testing.T) {
 	}
 	conn.Close(context.Background())
 
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "DELETE FROM fe WHERE id % 4 = 0", "UPDATE fe SET v = v * 10 WHERE id % 5 = 0", "FLUSH")
 	checkView(t, s, "after the restart", "fe_view", want, 3)
 	conn = s.connect(t)

@@ -19,7 +19,6 @@ import (
 func TestUserAggregateSessionMerge(t *testing.T) {
 	mod := buildWasmFuncs(t)
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t,
 		`CREATE AGGREGATE js_qsum(q int) RETURNS bigint LANGUAGE javascript AS $$
 		   export function create_state() { return {s: 0}; }

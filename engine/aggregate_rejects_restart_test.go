@@ -29,8 +29,7 @@ func TestUserAggregateRejectsOnceAcrossRestart(t *testing.T) {
 	)
 	const rejects = "SELECT count(*) FROM rejects WHERE job = 'by_k' AND error LIKE '%unlucky 13%'"
 	checkRows(t, s, rejects, "3")
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t,
 		"UPDATE t SET q = 4 WHERE id = 6",
 		"INSERT INTO t VALUES (7, 2, 5)",
@@ -66,8 +65,7 @@ func TestUserAggregateOrderByRejectsOnceAcrossRestart(t *testing.T) {
 	const rejects = "SELECT count(*) FROM rejects WHERE job = 'by_k' AND error LIKE '%unlucky 13%'"
 	checkRows(t, s, "SELECT k, l FROM by_k ORDER BY k", "1 3,2,1|2 7")
 	checkRows(t, s, rejects, "3")
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "UPDATE t SET q = 4 WHERE id = 6", "INSERT INTO t VALUES (8, 2, 5)", "FLUSH")
 	checkRows(t, s, "SELECT k, l FROM by_k ORDER BY k", "1 4,2,1|2 5,7")
 	checkRows(t, s, rejects, "3")
@@ -102,8 +100,7 @@ func TestUserAggregateSessionRejectsOnceAcrossRestart(t *testing.T) {
 	s.execAll(t, "INSERT INTO t VALUES (5, 1, 4, '2026-01-01 00:00:12'), (6, 1, 8, '2026-01-01 00:00:20'), (10, 1, 0, '2026-01-01 00:00:26')", "FLUSH")
 	checkRows(t, s, "SELECT k, s FROM sess ORDER BY window_start", "1 15")
 	checkRows(t, s, rejects, "2")
-	s = s.restart(t)
-	defer func() { s.close() }()
+	s.restart(t)
 	// After the restart: a delete splits the session again, and a new
 	// failing row is a new reject, once.
 	s.execAll(t, "DELETE FROM t WHERE id IN (5, 6, 10)", "FLUSH")
@@ -114,7 +111,7 @@ func TestUserAggregateSessionRejectsOnceAcrossRestart(t *testing.T) {
 	checkRows(t, s, "SELECT k, s FROM sess ORDER BY window_start", "1 14")
 	checkRows(t, s, rejects, "3")
 	// And once more after a second restart and a change to the session.
-	s = s.restart(t)
+	s.restart(t)
 	s.execAll(t, "INSERT INTO t VALUES (11, 1, 1, '2026-01-01 00:00:40')", "FLUSH")
 	checkRows(t, s, "SELECT k, s FROM sess ORDER BY window_start", "1 15")
 	checkRows(t, s, rejects, "3")

@@ -109,8 +109,7 @@ func TestUserAggregatesSurviveRestart(t *testing.T) {
 		}
 	}
 
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	checkSame(s)
 	s.execAll(t,
 		"UPDATE t SET v = v * 2 WHERE id % 5 = 0",
@@ -132,7 +131,6 @@ func TestUserAggregatesSurviveRestart(t *testing.T) {
 // group's state, and the view keeps following its table.
 func TestUserAggregateRunaways(t *testing.T) {
 	s := openStack(t, engine.Options{Settings: map[string]string{"udf_timeout": "300ms", "udf_memory_limit": "16MB"}})
-	defer s.close()
 	s.execAll(t,
 		`CREATE AGGREGATE risky_sum(q int) RETURNS bigint LANGUAGE javascript AS $$
 		   export function create_state() { return 0; }
@@ -203,7 +201,6 @@ func TestUserAggregateRunaways(t *testing.T) {
 // ad hoc the statement fails with the function's error.
 func TestUserAggregateSQLSupportErrorInView(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t,
 		"CREATE FUNCTION inv_add(s double precision, v int) RETURNS double precision LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT s + 1.0 / v $$",
 		"CREATE FUNCTION inv_sub(s double precision, v int) RETURNS double precision LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT s - 1.0 / v $$",
@@ -234,7 +231,6 @@ func TestUserAggregateSQLSupportErrorInView(t *testing.T) {
 // and the reject is visible after the FLUSH that covered the row.
 func TestUserAggregateRejectsOnce(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t,
 		`CREATE AGGREGATE picky_list(q int) RETURNS text LANGUAGE javascript AS $$
 		   export function create_state() { return []; }

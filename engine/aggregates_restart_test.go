@@ -24,8 +24,7 @@ func TestAggregateStatesSurviveRestart(t *testing.T) {
 		"CREATE MATERIALIZED VIEW aggs AS "+q,
 		"CREATE MATERIALIZED VIEW fstats AS "+fq, "FLUSH")
 	checkView(t, s, "before the restart", "aggs", q, 4)
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "DELETE FROM t WHERE id % 3 = 0", "UPDATE t SET v = v + 1000, f = f * 7, s = 'u' || (id % 5) WHERE id % 5 = 1",
 		"INSERT INTO t SELECT i, i % 4, i % 13, 'n', i::float8 / 7 FROM generate_series(3001, 3100) i", "FLUSH")
 	checkView(t, s, "after the restart", "aggs", q, 4)

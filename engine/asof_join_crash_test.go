@@ -21,11 +21,7 @@ import (
 // nearest quote) gives over the same rows: nothing lost, nothing
 // doubled, no stale pairing.
 func TestAsofJoinKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills a server")
-	}
-	bin := testserver.Build(t)
-	srv := testserver.StartProcess(t, bin, t.TempDir(), "warn", "-state-memory", "4KB")
+	srv := testserver.StartBuilt(t, "warn", "-state-memory", "4KB")
 	ctx := context.Background()
 	conn := srv.Dial(t)
 	execAll(t, conn, "SET streaming_parallelism = 2",

@@ -16,7 +16,6 @@ import (
 // nearest quote is unique.
 func TestAsofJoinDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	views := map[string]string{
 		"asof_ge": `SELECT t.id, t.sym, q.id AS qid, q.bid FROM trades t ASOF JOIN quotes q MATCH_CONDITION (t.ts >= q.ts) ON t.sym = q.sym`,
 		"asof_gt": `SELECT t.id, q.id AS qid FROM trades t ASOF LEFT JOIN quotes q MATCH_CONDITION (t.ts > q.ts) ON t.sym = q.sym`,
@@ -84,7 +83,7 @@ func TestAsofJoinDifferential(t *testing.T) {
 		s.execAll(t, round()...)
 		check(fmt.Sprintf("round %d", r))
 		if r%3 == 2 {
-			s = s.restart(t)
+			s.restart(t)
 			s.execAll(t, "FLUSH")
 			check(fmt.Sprintf("after the restart in round %d", r))
 		}

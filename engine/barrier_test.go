@@ -14,7 +14,6 @@ import (
 // barrier_write_delay = 0 the interval alone cuts epochs again.
 func TestWriteStartsEpoch(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t, "CREATE TABLE w (id int PRIMARY KEY, g int)",
 		"CREATE MATERIALIZED VIEW wc AS SELECT g, count(*) AS n FROM w GROUP BY g",
 		"SET barrier_interval = '30s'", "FLUSH")

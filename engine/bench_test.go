@@ -68,7 +68,9 @@ func startStackWith(opts engine.Options) (*benchStack, error) {
 }
 
 // openStack opens an engine with opts on opts.DataDir, or on a temporary
-// directory of tb when that is empty, failing tb if it cannot.
+// directory of tb when that is empty, failing tb if it cannot. The stack
+// closes when tb ends (closing it before is fine), failing tb if it does
+// not close cleanly.
 func openStack(tb testing.TB, opts engine.Options) *benchStack {
 	tb.Helper()
 	if opts.DataDir == "" {
@@ -78,17 +80,28 @@ func openStack(tb testing.TB, opts engine.Options) *benchStack {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() {
+		if err := s.close(); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
 	return s
 }
 
-// restart stops s, keeping its data, and opens the engine again on the
-// same directory with the same options, as a server restart does.
+// restart stops s, keeping its data, and opens the engine again in place,
+// on the same directory with the same options, as a server restart does.
+// It returns s.
 func (s *benchStack) restart(tb testing.TB) *benchStack {
 	tb.Helper()
 	if err := s.stop(); err != nil {
 		tb.Fatal(err)
 	}
-	return openStack(tb, s.opts)
+	n, err := startStackWith(s.opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Server, s.url = n.Server, n.url
+	return s
 }
 
 // close shuts the server down, closes the engine and removes the directory.
@@ -351,7 +364,6 @@ func BenchmarkCopyIntoViewedTable(b *testing.B) {
 	for _, size := range []int{1000, 100_000} {
 		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
 			s := openStack(b, engine.Options{})
-			defer s.close()
 			s.execAll(b, "CREATE TABLE trades (id bigint PRIMARY KEY, sym text NOT NULL, px double precision, qty int)",
 				"CREATE MATERIALIZED VIEW per_sym AS SELECT sym, count(*) AS n, sum(qty) AS q FROM trades GROUP BY sym")
 			conn := s.connect(b)
@@ -385,7 +397,6 @@ func BenchmarkCopyIntoViewedTable(b *testing.B) {
 // FLUSHes (rows/cpu-s as in BenchmarkCopyIntoViewedTable).
 func BenchmarkInsertValues(b *testing.B) {
 	s := openStack(b, engine.Options{})
-	defer s.close()
 	s.execAll(b, "CREATE TABLE trades (id bigint PRIMARY KEY, sym text NOT NULL, px double precision, qty int)",
 		"CREATE MATERIALIZED VIEW per_sym AS SELECT sym, count(*) AS n, sum(qty) AS q FROM trades GROUP BY sym")
 	conn := s.connect(b)

@@ -10,6 +10,7 @@ import (
 	"streamsql/exec/stream"
 	"streamsql/sql/planner"
 	"streamsql/sql/types"
+	"streamsql/storage"
 	"streamsql/udf"
 )
 
@@ -162,43 +163,50 @@ func (c catalogReader) Cursors() []pgcatalog.CursorRow {
 // the last committed epoch.
 func (c catalogReader) Rejects() []pgcatalog.RejectRow {
 	e := c.s.e
-	var out []pgcatalog.RejectRow
-	r := e.db.Latest()
-	for _, j := range e.jobs() {
+	return committedJobRows(e, "read rejects", func(r storage.Reader, j stream.JobInfo) ([]pgcatalog.RejectRow, error) {
 		rs, err := stream.ReadRejects(r, j.ID)
-		if err != nil {
-			e.log.Error("read rejects", "job", j.ID, "err", err)
-			continue
-		}
 		name := e.jobName(j)
+		var out []pgcatalog.RejectRow
 		for _, rj := range rs {
 			out = append(out, pgcatalog.RejectRow{Job: name, Relation: rj.Relation, Partition: rj.Split, Offset: rj.Offset,
 				Raw: rj.Raw, Error: rj.Error, Time: rj.Time.UnixMicro()})
 		}
-	}
-	return out
+		return out, err
+	})
 }
 
 // LateRows returns the kept late rows of every view the current role may
 // read (the late_rows relation), as of the last committed epoch.
 func (c catalogReader) LateRows() []pgcatalog.LateRow {
 	e := c.s.e
-	var out []pgcatalog.LateRow
-	r := e.db.Latest()
-	for _, j := range e.jobs() {
+	return committedJobRows(e, "read late rows", func(r storage.Reader, j stream.JobInfo) ([]pgcatalog.LateRow, error) {
 		rel, ok := e.cat.ByOID(j.ID)
 		if !ok || c.s.checkPrivilege(rel, 'r') != nil {
-			continue
+			return nil, nil
 		}
 		rows, err := stream.ReadLateRows(r, j.ID, rel.LateRowsMax)
-		if err != nil {
-			e.log.Error("read late rows", "job", j.ID, "err", err)
-			continue
-		}
+		var out []pgcatalog.LateRow
 		for _, lr := range rows {
 			out = append(out, pgcatalog.LateRow{View: rel.Name, Relation: lr.Relation, Row: string(lr.Row),
 				EventTime: lr.EventTime, Watermark: lr.Watermark, Arrived: lr.Arrived.UnixMicro()})
 		}
+		return out, err
+	})
+}
+
+// committedJobRows gathers what read finds for each job at the last
+// committed epoch; a job whose rows do not read is logged as what and
+// left out.
+func committedJobRows[T any](e *Engine, what string, read func(storage.Reader, stream.JobInfo) ([]T, error)) []T {
+	var out []T
+	r := e.db.Latest()
+	for _, j := range e.jobs() {
+		rows, err := read(r, j)
+		if err != nil {
+			e.log.Error(what, "job", j.ID, "err", err)
+			continue
+		}
+		out = append(out, rows...)
 	}
 	return out
 }

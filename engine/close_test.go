@@ -22,28 +22,20 @@ import (
 func TestCloseAfterRestartsWithBusyJobs(t *testing.T) {
 	const views, rounds, perRound = 8, 6, 4000
 	s := openStack(t, engine.Options{})
-	defer func() {
-		if err := s.close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	}()
 	s.execAll(t, "SET streaming_parallelism = 2",
 		"CREATE TABLE ev (k int, ts timestamp, v int, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) APPEND ONLY")
 	for i := range views {
 		s.execAll(t, fmt.Sprintf("CREATE MATERIALIZED VIEW busy%d AS SELECT k %% %d AS g, count(*) AS n, sum(v) AS s FROM ev GROUP BY k %% %d", i, i+2, i+2))
 	}
 	id := 0
-	for r := range rounds {
+	for range rounds {
 		s.execAll(t, fmt.Sprintf("INSERT INTO ev SELECT i, timestamp '2026-01-01 00:00:00' + i * interval '1 second', i FROM generate_series(%d, %d) AS i",
 			id, id+perRound-1))
 		id += perRound
 		// No FLUSH: the sources are reading what was just written; and
 		// once more right after opening, while they catch up.
 		for range 2 {
-			if err := s.stop(); err != nil {
-				t.Fatalf("close in round %d: %v", r, err)
-			}
-			s = openStack(t, s.opts)
+			s.restart(t)
 		}
 	}
 	s.execAll(t, "FLUSH")
@@ -78,7 +70,6 @@ func TestClosesAfterPanickingStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := openStack(t, engine.Options{Functions: fns})
-	defer func() { s.close() }()
 	s.execAll(t, "CREATE TABLE pt (id int PRIMARY KEY, v bigint)", "INSERT INTO pt VALUES (1, 1), (2, 2), (3, 3)")
 	ctx := context.Background()
 	conn := s.connect(t)
@@ -101,8 +92,5 @@ func TestClosesAfterPanickingStatements(t *testing.T) {
 		t.Fatalf("sum after the panics: %d, %v; want 306", sum, err)
 	}
 	conn.Close(ctx)
-	if err := s.stop(); err != nil {
-		t.Fatalf("close after panicking statements: %v", err)
-	}
-	s = openStack(t, s.opts)
+	s.restart(t)
 }

@@ -13,7 +13,6 @@ import (
 // concurrent transaction inserted after the delete's check.
 func TestForeignKeyConcurrentCommit(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	ctx := context.Background()
 	s.execAll(t,
 		"CREATE TABLE p (x int PRIMARY KEY)",
@@ -54,7 +53,6 @@ func TestForeignKeyConcurrentCommit(t *testing.T) {
 // the table; the writes around them do.
 func TestSavepointRollbackSkipsViews(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	ctx := context.Background()
 	s.execAll(t,
 		"CREATE TABLE t (id int PRIMARY KEY, v int)",

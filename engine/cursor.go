@@ -84,13 +84,7 @@ func (c *sessionCursor) pull(ctx context.Context, wait bool) ([]types.Datum, boo
 			if b == nil {
 				return nil, false, nil
 			}
-			for i := 0; i < b.N; i++ {
-				row := make([]types.Datum, len(c.cols))
-				for j, col := range c.cols {
-					row[j] = types.GetDatum(b.Cols[j], i, col.Type)
-				}
-				c.batch = append(c.batch, row)
-			}
+			c.batch = appendColumnRows(c.batch, b.Cols, b.N, c.cols)
 			b.Release()
 			continue
 		}
@@ -102,7 +96,7 @@ func (c *sessionCursor) pull(ctx context.Context, wait bool) ([]types.Datum, boo
 			c.done = true
 			return nil, false, nil
 		}
-		c.batch = appendRecordRows(c.batch, rec, c.cols)
+		c.batch = appendColumnRows(c.batch, rec.Columns(), int(rec.NumRows()), c.cols)
 		rec.Release()
 	}
 	row := c.batch[0]
@@ -114,12 +108,12 @@ func (c *sessionCursor) pull(ctx context.Context, wait bool) ([]types.Datum, boo
 	return row, true, nil
 }
 
-func appendRecordRows(out [][]types.Datum, rec arrow.RecordBatch, cols []pgwire.Column) [][]types.Datum {
-	n := int(rec.NumRows())
+// appendColumnRows appends the n rows of columns arrs, typed as cols.
+func appendColumnRows(out [][]types.Datum, arrs []arrow.Array, n int, cols []pgwire.Column) [][]types.Datum {
 	for i := 0; i < n; i++ {
 		row := make([]types.Datum, len(cols))
 		for j, col := range cols {
-			row[j] = types.GetDatum(rec.Column(j), i, col.Type)
+			row[j] = types.GetDatum(arrs[j], i, col.Type)
 		}
 		out = append(out, row)
 	}
@@ -137,6 +131,15 @@ func (c *sessionCursor) rowAt(ctx context.Context, k int64) ([]types.Datum, bool
 		return nil, false, nil
 	}
 	return c.kept[k-1], true, nil
+}
+
+// take returns row k, the one after the current position unless the
+// cursor is scrollable: from the kept rows, or read.
+func (c *sessionCursor) take(ctx context.Context, k int64) ([]types.Datum, bool, error) {
+	if c.scroll {
+		return c.rowAt(ctx, k)
+	}
+	return c.pull(ctx, true)
 }
 
 // total reads every row and returns their count.
@@ -209,14 +212,7 @@ func (c *sessionCursor) fetch(ctx context.Context, f *pg.FetchStmt, timeout time
 	switch dir {
 	case pg.FetchDirection_FETCH_FORWARD:
 		for i := int64(0); i < n; i++ {
-			var r []types.Datum
-			var ok bool
-			var err error
-			if c.scroll && c.pos < c.read {
-				r, ok = c.kept[c.pos], true
-			} else {
-				r, ok, err = c.pull(ctx, true)
-			}
+			r, ok, err := c.take(ctx, c.pos+1)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -270,14 +266,7 @@ func (c *sessionCursor) fetch(ctx context.Context, f *pg.FetchStmt, timeout time
 			c.pos = 0
 			return rows, count, nil
 		}
-		var r []types.Datum
-		var ok bool
-		var err error
-		if c.scroll {
-			r, ok, err = c.rowAt(ctx, target)
-		} else {
-			r, ok, err = c.pull(ctx, true)
-		}
+		r, ok, err := c.take(ctx, target)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -938,12 +938,7 @@ func (s *Session) planExplain(st *statement, p *planner.Planner, rd func() stora
 	if sel == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN supports SELECT only for now")
 	}
-	p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
-	q, err := p.PlanSelect(sel)
-	if err != nil {
-		return nil, err
-	}
-	op, err := lowering(p, rd).Batch(q.Plan)
+	q, op, err := planBatchSelect(p, rd, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -984,86 +979,46 @@ func (s *Session) planExt(st *statement) (*prepared, error) {
 			return s.explainStream(e.Stmt.AST.GetCreateTableAsStmt(), mv, extExplainLogical(e.Options))
 		}
 	case *parser.CreateSource:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.createSource(s.newPlanner(st, nil, nil, s.e.db.Latest()), e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.createSource(s.newPlanner(st, nil, nil, s.e.db.Latest()), e)
 		}), nil
 	case *parser.CreateSink:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.createSink(ctx, e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.createSink(ctx, e)
 		}), nil
 	case *parser.AlterSinkResume:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.alterSinkResume(ctx, e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.alterSinkResume(ctx, e)
 		}), nil
 	case *parser.AlterMatViewResume:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.alterMatViewResume(ctx, e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.alterMatViewResume(ctx, e)
 		}), nil
 	case *parser.AlterRename:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.alterRename(e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.alterRename(e)
 		}), nil
 	case *parser.AlterSubscription:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.alterSubscription(ctx, e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.alterSubscription(ctx, e)
 		}), nil
 	case *parser.CreateSubscription:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.createSubscription(ctx, e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.createSubscription(ctx, e)
 		}), nil
 	case *parser.DropObjects:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.dropObjects(e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.dropObjects(e)
 		}), nil
 	case *parser.MatViewExt:
 		return s.planUtility(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST)
 	case *parser.CreateAggregate:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.createFunction(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateFunctionStmt(), true)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.createFunction(st, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateFunctionStmt(), true)
 		}), nil
 	case *parser.CreateTableExt:
-		return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
-			tag, err := s.createTableExt(ctx, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateStmt(), e)
-			if err != nil {
-				return nil, err
-			}
-			return tagResult(tag), nil
+		return tagged(func(ctx context.Context) (string, error) {
+			return s.createTableExt(ctx, s.newPlanner(st, nil, nil, s.e.db.Latest()), st.st.AST.GetCreateStmt(), e)
 		}), nil
 	case *parser.Subscribe:
 		return s.planSubscribeStmt(st, e)
@@ -1111,10 +1066,7 @@ func (s *Session) planShowObjects(e *parser.ShowObjects) (*prepared, error) {
 	cols := []pgwire.Column{{Name: "Name", Type: types.TText}}
 	schema := e.Schema
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
-		sc := schema
-		if sc == "" {
-			sc = s.currentSchema()
-		}
+		sc := s.schemaOrCurrent(schema)
 		var rows [][]types.Datum
 		for _, r := range s.e.cat.Relations() {
 			if r.Kind == kind && r.Schema == sc {

@@ -3,8 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -14,7 +12,7 @@ import (
 // PostgreSQL names what goes along in a NOTICE ("drop cascades to view
 // v", or "drop cascades to N other objects" with a DETAIL line each).
 // Notices are written "code message | detail".
-var cascadeScript = []struct{ sql, notices string }{
+var cascadeScript = []noticeStep{
 	{"CREATE TABLE dc_t (id int PRIMARY KEY, x int)", ""},
 	{"CREATE VIEW dc_v1 AS SELECT id FROM dc_t", ""},
 	{"CREATE VIEW dc_v2 AS SELECT id FROM dc_v1", ""},
@@ -57,47 +55,14 @@ var cascadeScript = []struct{ sql, notices string }{
 	{"RESET client_min_messages", ""},
 }
 
-// runCascadeScript runs cascadeScript on the server at url and compares
-// the notices of each statement.
-func runCascadeScript(t *testing.T, url string) {
-	t.Helper()
-	conn, noticed := connectNoticed(t, url)
-	ctx := context.Background()
-	for _, stmt := range []string{"DROP SCHEMA IF EXISTS dc_s CASCADE", "DROP TABLE IF EXISTS dc_ref", "DROP TABLE IF EXISTS dc_t CASCADE",
-		"DROP VIEW IF EXISTS dc_out, dc_fv", "DROP FUNCTION IF EXISTS dc_f(int) CASCADE", "DROP TABLE IF EXISTS dc_o CASCADE", "DROP ROLE IF EXISTS dc_r"} {
-		conn.Exec(ctx, stmt)
-	}
-	for _, c := range cascadeScript {
-		*noticed = nil
-		if _, err := conn.Exec(ctx, c.sql); err != nil {
-			t.Fatalf("%s: %v", c.sql, err)
-		}
-		var got []string
-		for _, n := range *noticed {
-			s := n.Code + " " + n.Message
-			if n.Severity != "NOTICE" {
-				s = n.Severity + " " + s
-			}
-			if n.Detail != "" {
-				s += " | " + n.Detail
-			}
-			got = append(got, s)
-		}
-		var want []string
-		if c.notices != "" {
-			want = strings.Split(c.notices, "; ")
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%s: notices %q, want %q", c.sql, got, want)
-		}
-	}
-}
-
 // TestDropCascadeNotices: DROP ... CASCADE of tables, views, schemas,
 // functions and a role's objects reports what it takes along as PostgreSQL does; with
 // SLT_PG_DSN set, PostgreSQL 15 answers the same script the same way.
 func TestDropCascadeNotices(t *testing.T) {
-	runHereAndOnPostgres(t, runCascadeScript)
+	runHereAndOnPostgres(t, func(t *testing.T, url string) {
+		runNoticeScript(t, url, cascadeScript, "DROP SCHEMA IF EXISTS dc_s CASCADE", "DROP TABLE IF EXISTS dc_ref", "DROP TABLE IF EXISTS dc_t CASCADE",
+			"DROP VIEW IF EXISTS dc_out, dc_fv", "DROP FUNCTION IF EXISTS dc_f(int) CASCADE", "DROP TABLE IF EXISTS dc_o CASCADE", "DROP ROLE IF EXISTS dc_r")
+	})
 }
 
 // dropTypeScript: DROP TYPE and DROP DOMAIN of the types there are (the

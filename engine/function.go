@@ -457,10 +457,7 @@ func (s *Session) showFunctions(schema string) (*prepared, error) {
 		{Name: "Body", Type: types.TText},
 	}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
-		sc := schema
-		if sc == "" {
-			sc = s.currentSchema()
-		}
+		sc := s.schemaOrCurrent(schema)
 		var rows [][]types.Datum
 		for _, f := range s.e.cat.Functions() {
 			if f.Schema != sc {

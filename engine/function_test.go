@@ -23,8 +23,7 @@ func TestFunctionsSurviveRestart(t *testing.T) {
 		"CREATE MATERIALIZED VIEW cc AS SELECT sum(twice(count_char(extra, 'c'))) AS n FROM bids",
 		"CREATE VIEW v AS SELECT id, count_char(extra, 'b') AS b FROM bids")
 
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "INSERT INTO app.bids VALUES (3, 'ccc')", "FLUSH")
 	conn := s.connect(t)
 	defer conn.Close(ctx)

@@ -45,7 +45,6 @@ func waitRows(t *testing.T, conn *pgx.Conn, q, want string, timeout time.Duratio
 // option keeps the last windows open.
 func TestIdleTimeoutDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	conn := s.connect(t)
 	execAll(t, conn,
 		"CREATE TABLE ev (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.2' SECOND) APPEND ONLY",
@@ -89,7 +88,7 @@ func TestIdleTimeoutDifferential(t *testing.T) {
 		}
 		if round%2 == 1 {
 			conn.Close(context.Background())
-			s = s.restart(t)
+			s.restart(t)
 			conn = s.connect(t)
 			// The watermark moved on before the restart holds after it.
 			waitRows(t, conn, view, want, 10*time.Second)
@@ -108,7 +107,6 @@ func TestIdleTimeoutDifferential(t *testing.T) {
 // watermark is late; rows after it count again.
 func TestIdleTimeoutUnion(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	conn := s.connect(t)
 	execAll(t, conn,
 		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
@@ -169,7 +167,6 @@ func jobColumn(t *testing.T, conn *pgx.Conn, view string, col int) int64 {
 // late.
 func TestIdleTimeoutIntervalJoin(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	conn := s.connect(t)
 	execAll(t, conn,
 		"CREATE TABLE l (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",

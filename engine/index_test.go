@@ -28,7 +28,7 @@ func TestIndexesSurviveRestart(t *testing.T) {
 		"CREATE TABLE users (id int PRIMARY KEY, email text UNIQUE, city text)",
 		"CREATE INDEX users_city ON users (city)",
 		"INSERT INTO users SELECT g, 'u' || g || '@x', CASE WHEN g % 2 = 0 THEN 'oslo' ELSE 'rome' END FROM generate_series(1, 100) AS g")
-	s = s.restart(t)
+	s.restart(t)
 	defer s.stop()
 	conn := s.connect(t)
 	ctx := context.Background()

@@ -23,16 +23,12 @@ import (
 // afterwards.
 func TestIntervalJoinEowcDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
-	intervalJoinEowcRounds(t, func() *pgx.Conn { return s.connect(t) }, func() { s = s.restart(t) })
+	intervalJoinEowcRounds(t, func() *pgx.Conn { return s.connect(t) }, func() { s.restart(t) })
 }
 
 // TestIntervalJoinEowcKill9 is TestIntervalJoinEowcDifferential with
 // streamsqld as a child process killed with SIGKILL instead of stopped.
 func TestIntervalJoinEowcKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills a server")
-	}
 	srv := testserver.StartBuilt(t, "warn")
 	intervalJoinEowcRounds(t, func() *pgx.Conn { return srv.Dial(t) }, func() { srv = srv.Restart(t) })
 }

@@ -38,7 +38,6 @@ func wantRows(t *testing.T, s *benchStack, when, q, want string) {
 // restart.
 func TestLateRowsReopen(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	const src = "TUMBLE(ticks, ts, INTERVAL '1' MINUTE)"
 	s.execAll(t,
 		"CREATE TABLE ticks (id bigint PRIMARY KEY, sym text, px bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) APPEND ONLY",
@@ -95,7 +94,7 @@ func TestLateRowsReopen(t *testing.T) {
 	}
 	check("after the late rows")
 
-	s = s.restart(t)
+	s.restart(t)
 	s.execAll(t, "FLUSH")
 	check("after a restart")
 	// The lowered watermark came back with the job: 10:01:00 is behind it.
@@ -130,7 +129,6 @@ func TestLateRowsReopen(t *testing.T) {
 // the newest ones, across epochs and a restart.
 func TestLateRowsMax(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	s.execAll(t,
 		"CREATE TABLE ticks (id bigint PRIMARY KEY, ts timestamp, WATERMARK FOR ts AS ts) APPEND ONLY",
 		"CREATE MATERIALIZED VIEW v WITH (late_rows_max = 3) AS SELECT window_start, count(*) AS n FROM TUMBLE(ticks, ts, INTERVAL '1' MINUTE) GROUP BY window_start",
@@ -153,7 +151,7 @@ func TestLateRowsMax(t *testing.T) {
 	if got := ids("w"); got != "1,2,3,4,5,6,7,8" {
 		t.Fatalf("w (the default bound) keeps %s", got)
 	}
-	s = s.restart(t)
+	s.restart(t)
 	s.execAll(t, "INSERT INTO ticks VALUES (9, '2026-01-02 10:00:00')", "FLUSH")
 	if got := ids("v"); got != "7,8,9" {
 		t.Fatalf("after a restart v keeps %s", got)

@@ -17,7 +17,6 @@ import (
 // and a role sees the late rows of the views it may read only.
 func TestLateRowsKept(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	s.execAll(t,
 		"CREATE TABLE ticks (id bigint PRIMARY KEY, sym text, px bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) APPEND ONLY",
 		"CREATE MATERIALIZED VIEW bars AS SELECT sym, window_start, count(*) AS n FROM TUMBLE(ticks, ts, INTERVAL '1' MINUTE) GROUP BY sym, window_start",
@@ -48,7 +47,7 @@ func TestLateRowsKept(t *testing.T) {
 	check("after the late row")
 	conn.Close(ctx)
 
-	s = s.restart(t)
+	s.restart(t)
 	conn = s.connect(t)
 	s.execAll(t, "FLUSH", "FLUSH")
 	check("after a restart")

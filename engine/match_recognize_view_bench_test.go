@@ -20,7 +20,6 @@ import (
 // view writes and commits included).
 func BenchmarkMatchRecognizeViewBids(b *testing.B) {
 	s := openStack(b, engine.Options{})
-	defer func() { s.close() }()
 	conn := s.connect(b)
 	defer conn.Close(context.Background())
 	const events = 200_000

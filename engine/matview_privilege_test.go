@@ -14,7 +14,6 @@ import (
 // query.
 func TestMatViewCreationChecksReads(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t, "CREATE TABLE mc_secret (x int, y int)", "INSERT INTO mc_secret VALUES (42, 1)",
 		"CREATE SOURCE mc_src (x int, y text) WITH (connector = 'datagen', datagen.rows.limit = '3')",
 		"CREATE ROLE mc_r", "GRANT USAGE, CREATE ON SCHEMA public TO mc_r",

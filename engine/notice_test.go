@@ -13,7 +13,7 @@ import (
 
 // skippingScript runs statements that do nothing because of IF [NOT]
 // EXISTS; PostgreSQL answers each with a NOTICE ending in ", skipping".
-var skippingScript = []struct{ sql, notices string }{
+var skippingScript = []noticeStep{
 	{"CREATE TABLE tt (a int)", ""},
 	{"CREATE TABLE IF NOT EXISTS tt (a int)", `42P07 relation "tt" already exists, skipping`},
 	{"CREATE INDEX IF NOT EXISTS tt_a ON tt (a)", ""},
@@ -46,24 +46,36 @@ var skippingScript = []struct{ sql, notices string }{
 	{"DROP TABLE tt", ""},
 }
 
-// runSkippingScript runs skippingScript on the server at url and
-// compares the notices of each statement.
-func runSkippingScript(t *testing.T, url string) {
+// noticeStep is a statement of a notice script and the notices it sends,
+// separated by "; ".
+type noticeStep struct{ sql, notices string }
+
+// runNoticeScript runs the statements cleanup (their errors ignored) and
+// then script on a new connection to url, comparing the notices of each
+// step, each written "SQLSTATE message" (after its severity when that is
+// not NOTICE, and before " | detail" when it has one).
+func runNoticeScript(t *testing.T, url string, script []noticeStep, cleanup ...string) {
 	t.Helper()
 	conn, noticed := connectNoticed(t, url)
 	ctx := context.Background()
-	conn.Exec(ctx, "DROP TABLE IF EXISTS tt")
-	for _, c := range skippingScript {
+	for _, stmt := range cleanup {
+		conn.Exec(ctx, stmt)
+	}
+	for _, c := range script {
 		*noticed = nil
 		if _, err := conn.Exec(ctx, c.sql); err != nil {
 			t.Fatalf("%s: %v", c.sql, err)
 		}
 		var got []string
 		for _, n := range *noticed {
+			s := n.Code + " " + n.Message
 			if n.Severity != "NOTICE" {
-				got = append(got, "severity "+n.Severity)
+				s = n.Severity + " " + s
 			}
-			got = append(got, n.Code+" "+n.Message)
+			if n.Detail != "" {
+				s += " | " + n.Detail
+			}
+			got = append(got, s)
 		}
 		var want []string
 		if c.notices != "" {
@@ -80,14 +92,15 @@ func runSkippingScript(t *testing.T, url string) {
 // above notice. With SLT_PG_DSN set, PostgreSQL 15 answers the same
 // script the same way.
 func TestIfExistsNotices(t *testing.T) {
-	runHereAndOnPostgres(t, runSkippingScript)
+	runHereAndOnPostgres(t, func(t *testing.T, url string) {
+		runNoticeScript(t, url, skippingScript, "DROP TABLE IF EXISTS tt")
+	})
 }
 
 // runHereAndOnPostgres runs a notice script against a new server and,
 // with SLT_PG_DSN set, against PostgreSQL 15 as a subtest.
 func runHereAndOnPostgres(t *testing.T, run func(t *testing.T, url string)) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	run(t, s.url)
 	if dsn := os.Getenv("SLT_PG_DSN"); dsn != "" {
 		t.Run("postgresql", func(t *testing.T) { run(t, dsn) })

@@ -19,7 +19,6 @@ import (
 // check.
 func TestOverWindowEowcDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	const (
 		w1 = "SELECT tm, k, v, lag(v, 2) OVER w AS lg, sum(v) OVER (w ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS s3, " +
 			"row_number() OVER w AS rn FROM t WINDOW w AS (PARTITION BY k ORDER BY tm)"
@@ -55,7 +54,7 @@ func TestOverWindowEowcDifferential(t *testing.T) {
 		}
 		s.execAll(t, append(qs, "FLUSH")...)
 		if round%2 == 0 {
-			s = s.restart(t)
+			s.restart(t)
 		}
 		wm := stamp(maxTS - 5)
 		when := fmt.Sprintf("round %d (watermark %s)", round, wm)

@@ -77,8 +77,7 @@ func TestRenameColumnRewritesDependents(t *testing.T) {
 		t.Errorf("definition of big after rename: %s", def)
 	}
 	conn.Close(ctx)
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "INSERT INTO orders VALUES (5, 2, 2)", "DELETE FROM orders WHERE id = 5", "FLUSH")
 	conn = s.connect(t)
 	check("after restart")
@@ -94,7 +93,6 @@ func TestRenameColumnUsingRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close()
 	s.execAll(t,
 		"CREATE TABLE a (id int PRIMARY KEY, k int)",
 		"CREATE TABLE b (id int PRIMARY KEY, k int)",

@@ -18,8 +18,7 @@ func TestStreamingRestartSearchPath(t *testing.T) {
 		"INSERT INTO orders VALUES (1, 10), (2, 20)",
 		"CREATE MATERIALIZED VIEW totals AS SELECT count(*) AS n, sum(amount) AS s FROM orders",
 		"CREATE SINK big AS SELECT id FROM orders WHERE amount > 15 WITH (connector = 'blackhole')")
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "INSERT INTO app.orders VALUES (3, 30)", "FLUSH")
 	conn := s.connect(t)
 	var n, sum int64
@@ -46,15 +45,14 @@ func TestStreamingRestartChecksStateLayout(t *testing.T) {
 	if err != nil || was == "" {
 		t.Fatalf("state layout of ab: %q, %v", was, err)
 	}
-	s = s.restart(t)
+	s.restart(t)
 	if n := runningJobs(t, s.connect(t)); n != 2 {
 		t.Fatalf("after a plain restart %d jobs run, want 2", n)
 	}
 	if _, err := s.Engine.StateLayout("ab", "0123456789abcdef01234567"); err != nil {
 		t.Fatal(err)
 	}
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	conn := s.connect(t)
 	if n := runningJobs(t, conn); n != 1 {
 		t.Fatalf("with a changed state layout %d jobs run, want only n's", n)

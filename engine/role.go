@@ -176,20 +176,17 @@ func (s *Session) planRoleStmt(n *pg.Node) (*prepared, bool) {
 
 // roleOptions are the options of CREATE/ALTER ROLE as given.
 type roleOptions struct {
-	set                map[string]bool
-	superuser, inherit bool
-	createRole, create bool
-	login              bool
-	bypassRLS          bool
-	connLimit          int
-	password           *string // nil: PASSWORD NULL
-	validUntil         *time.Time
-	inRoles, members   []string
-	admins             []string
+	set              map[string]bool
+	flags            map[string]bool // the boolean attributes, by option name
+	connLimit        int
+	password         *string // nil: PASSWORD NULL
+	validUntil       *time.Time
+	inRoles, members []string
+	admins           []string
 }
 
 func (s *Session) parseRoleOptions(opts []*pg.Node) (*roleOptions, error) {
-	o := &roleOptions{set: map[string]bool{}}
+	o := &roleOptions{set: map[string]bool{}, flags: map[string]bool{}}
 	for _, n := range opts {
 		d := n.GetDefElem()
 		if d == nil {
@@ -201,18 +198,8 @@ func (s *Session) parseRoleOptions(opts []*pg.Node) (*roleOptions, error) {
 		o.set[d.Defname] = true
 		b := d.Arg.GetBoolean().GetBoolval()
 		switch d.Defname {
-		case "superuser":
-			o.superuser = b
-		case "inherit":
-			o.inherit = b
-		case "createrole":
-			o.createRole = b
-		case "createdb":
-			o.create = b
-		case "canlogin":
-			o.login = b
-		case "bypassrls":
-			o.bypassRLS = b
+		case "superuser", "inherit", "createrole", "createdb", "canlogin", "bypassrls":
+			o.flags[d.Defname] = b
 		case "isreplication":
 			if b {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "REPLICATION is not supported")
@@ -308,10 +295,10 @@ func (s *Session) createRole(st *pg.CreateRoleStmt) (string, error) {
 	if !s.canCreateRole() {
 		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to create role")
 	}
-	if o.superuser && !s.isSuperuser() {
+	if o.flags["superuser"] && !s.isSuperuser() {
 		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to create superusers")
 	}
-	if o.bypassRLS && !s.isSuperuser() {
+	if o.flags["bypassrls"] && !s.isSuperuser() {
 		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser to create bypassrls users")
 	}
 	r := &catalog.Role{Name: st.Role, Inherit: true, ConnLimit: -1, CanLogin: st.StmtType == pg.RoleStmtType_ROLESTMT_USER}
@@ -342,23 +329,10 @@ func (s *Session) createRole(st *pg.CreateRoleStmt) (string, error) {
 
 // applyRoleOptions sets r's attributes from o (only those o names).
 func (s *Session) applyRoleOptions(r *catalog.Role, o *roleOptions) error {
-	if o.set["superuser"] {
-		r.Superuser = o.superuser
-	}
-	if o.set["inherit"] {
-		r.Inherit = o.inherit
-	}
-	if o.set["createrole"] {
-		r.CreateRole = o.createRole
-	}
-	if o.set["createdb"] {
-		r.CreateDB = o.create
-	}
-	if o.set["canlogin"] {
-		r.CanLogin = o.login
-	}
-	if o.set["bypassrls"] {
-		r.BypassRLS = o.bypassRLS
+	attrs := map[string]*bool{"superuser": &r.Superuser, "inherit": &r.Inherit, "createrole": &r.CreateRole,
+		"createdb": &r.CreateDB, "canlogin": &r.CanLogin, "bypassrls": &r.BypassRLS}
+	for name, v := range o.flags {
+		*attrs[name] = v
 	}
 	if o.set["connectionlimit"] {
 		r.ConnLimit = o.connLimit

@@ -42,6 +42,14 @@ type lockSpec struct {
 	name   string // "FOR UPDATE" etc., for errors
 }
 
+// rowLockModes are the row lock modes of the locking clauses weaker than
+// FOR UPDATE.
+var rowLockModes = map[pg.LockClauseStrength]storage.LockMode{
+	pg.LockClauseStrength_LCS_FORKEYSHARE:    storage.LockKeyShare,
+	pg.LockClauseStrength_LCS_FORSHARE:       storage.LockShare,
+	pg.LockClauseStrength_LCS_FORNOKEYUPDATE: storage.LockNoKeyUpdate,
+}
+
 // hasLocking reports whether a SELECT statement (top level) locks rows.
 func hasLocking(n *pg.Node) bool {
 	sel := n.GetSelectStmt()
@@ -55,16 +63,9 @@ func parseLocking(cl []*pg.Node) lockSpec {
 		if lc == nil {
 			continue
 		}
-		var m storage.LockMode
-		switch lc.Strength {
-		case pg.LockClauseStrength_LCS_FORKEYSHARE:
-			m = storage.LockKeyShare
-		case pg.LockClauseStrength_LCS_FORSHARE:
-			m = storage.LockShare
-		case pg.LockClauseStrength_LCS_FORNOKEYUPDATE:
-			m = storage.LockNoKeyUpdate
-		default:
-			m = storage.LockUpdate
+		m, ok := rowLockModes[lc.Strength]
+		if !ok {
+			m = storage.LockUpdate // FOR UPDATE
 		}
 		if m > spec.mode {
 			spec.mode = m
@@ -113,13 +114,7 @@ func (s *Session) planLockingSelect(st *statement, p *planner.Planner, rd func()
 		nKeys += t.keyLen()
 	}
 	p.RowIDs = true
-	p.Deps = map[uint32]bool{}
-	p.ColDeps = map[uint32]map[int16]bool{}
-	q, err := p.PlanSelect(inner)
-	if err != nil {
-		return nil, err
-	}
-	op, err := lowering(p, rd).Batch(q.Plan)
+	q, op, err := planBatchSelect(p, rd, inner)
 	if err != nil {
 		return nil, err
 	}

@@ -95,8 +95,7 @@ func TestSequenceRestart(t *testing.T) {
 		t.Fatalf("fifth value %d, want 22", got)
 	}
 	conn.Close(ctx)
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	conn = s.connect(t)
 	defer conn.Close(ctx)
 	_, err := conn.Exec(ctx, "SELECT currval('rs')")
@@ -115,9 +114,6 @@ func TestSequenceRestart(t *testing.T) {
 // every value after the restart is above every value handed out before,
 // and the serial column never repeats an id.
 func TestSequenceKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills a server")
-	}
 	srv := testserver.StartBuilt(t, "warn")
 	ctx := context.Background()
 	conn := srv.Dial(t)

@@ -17,8 +17,7 @@ func TestSerialColumnsUpgraded(t *testing.T) {
 	if err := s.Engine.DowngradeSerialColumn("old_t", "id", 500); err != nil {
 		t.Fatal(err)
 	}
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	conn := s.connect(t)
 	defer conn.Close(context.Background())
 	execAll(t, conn, "INSERT INTO old_t (v) VALUES ('c')")

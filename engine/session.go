@@ -411,6 +411,15 @@ func (s *Session) currentSchema() string {
 	return "public"
 }
 
+// schemaOrCurrent is schema, or the current schema when schema is empty
+// (a SHOW ... without FROM schema).
+func (s *Session) schemaOrCurrent(schema string) string {
+	if schema == "" {
+		return s.currentSchema()
+	}
+	return schema
+}
+
 // Parse implements pgwire.Session.
 func (s *Session) Parse(sql string) ([]pgwire.Statement, error) {
 	// The grammar cannot be interrupted; a cancel that arrives meanwhile

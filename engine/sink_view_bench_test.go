@@ -23,7 +23,6 @@ func BenchmarkViewReadBySink(b *testing.B) {
 	for _, sinks := range []int{0, 1} {
 		b.Run(fmt.Sprintf("sinks=%d", sinks), func(b *testing.B) {
 			s := openStack(b, engine.Options{})
-			defer s.close()
 			s.execAll(b, "CREATE TABLE t (id bigint PRIMARY KEY, k int, v bigint, s text)",
 				"CREATE MATERIALIZED VIEW tv AS SELECT id, k, v, s FROM t")
 			if sinks > 0 {

@@ -13,7 +13,6 @@ import (
 // (SECURITY DEFINER), as in PostgreSQL.
 func TestSQLFunctionBodyPrivileges(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t, "CREATE TABLE sf_secret (k int PRIMARY KEY, v int)", "INSERT INTO sf_secret VALUES (1, 42)",
 		"CREATE TABLE sf_keys (id int PRIMARY KEY, k int)", "INSERT INTO sf_keys VALUES (1, 1)",
 		"CREATE FUNCTION sf_inv(x int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT v FROM sf_secret WHERE k = x $$",

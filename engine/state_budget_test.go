@@ -53,8 +53,7 @@ func runStateBudget(t *testing.T, c stateBudgetCase) {
 		t.Fatalf("state evicted %d, read back %d: the budget was not enforced", evicted, reads)
 	}
 
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, c.afterRestart...)
 	check("after a restart", c.minRows[2])
 	if len(c.settle) > 0 {

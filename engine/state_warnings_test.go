@@ -16,7 +16,6 @@ import (
 // neither.
 func TestUnboundedStateWarnings(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t,
 		"CREATE TABLE ticks (id bigint PRIMARY KEY, sym text, px bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) APPEND ONLY",
 		"CREATE TABLE fills (id bigint PRIMARY KEY, sym text, qty bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) APPEND ONLY",

@@ -314,6 +314,21 @@ func lowering(p *planner.Planner, rd func() storage.Reader) *lower.Statement {
 	return &lower.Statement{Read: rd, Rewrite: p.Rewrite}
 }
 
+// planBatchSelect plans sel and lowers it to batch executors, recording
+// in p what it reads (p.Deps, p.ColDeps, p.ViewReads).
+func planBatchSelect(p *planner.Planner, rd func() storage.Reader, sel *pg.SelectStmt) (*planner.Query, exec.Operator, error) {
+	p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
+	q, err := p.PlanSelect(sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	op, err := lowering(p, rd).Batch(q.Plan)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, op, nil
+}
+
 // lowerCheck lowers r, which p planned, only for the errors that the
 // lowering alone reports; the executors are dropped unopened, so nothing
 // is read.
@@ -368,13 +383,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case hasLocking(n):
 		return s.planLockingSelect(st, p, rd, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
-		p.Deps = map[uint32]bool{}
-		p.ColDeps = map[uint32]map[int16]bool{}
-		q, err := p.PlanSelect(n.GetSelectStmt())
-		if err != nil {
-			return nil, err
-		}
-		op, err := lowering(p, rd).Batch(q.Plan)
+		q, op, err := planBatchSelect(p, rd, n.GetSelectStmt())
 		if err != nil {
 			return nil, err
 		}
@@ -423,6 +432,18 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 
 func simple(run func(ctx context.Context, x *execution) (pgwire.Result, error)) *prepared {
 	return &prepared{run: run}
+}
+
+// tagged is a statement whose result is only the command tag that run
+// returns.
+func tagged(run func(ctx context.Context) (string, error)) *prepared {
+	return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
+		tag, err := run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return tagResult(tag), nil
+	})
 }
 
 func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {

@@ -116,7 +116,7 @@ func runSubqueryDifferential(t *testing.T, parallelism int, seed int64) {
 		when := fmt.Sprintf("epoch %d after %s", epoch, strings.Join(stmts, "; "))
 		checkAll(when)
 		if epoch%4 == 3 {
-			s = s.restart(t)
+			s.restart(t)
 			checkAll(fmt.Sprintf("after a restart at epoch %d", epoch))
 		}
 	}
@@ -130,7 +130,6 @@ func runSubqueryDifferential(t *testing.T, parallelism int, seed int64) {
 // one-row aggregate (a dynamic filter) or with an equality sends none.
 func TestNestedLoopJoinNotice(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t, "CREATE TABLE a (id int PRIMARY KEY, v int)", "CREATE TABLE b (id int PRIMARY KEY, lo int, hi int)")
 	conn, noticed := connectNoticed(t, s.url)
 	ctx := context.Background()

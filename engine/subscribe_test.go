@@ -427,9 +427,6 @@ func TestSubscribeCancel(t *testing.T) {
 // A subscription's temporary job leaves nothing on disk after kill -9:
 // the restart deletes its view rows, state and records.
 func TestSubscribeTempJobCrashCleanup(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills streamsqld")
-	}
 	srv := testserver.StartBuilt(t, "warn")
 	ctx := context.Background()
 	c := srv.Dial(t)

@@ -576,10 +576,7 @@ func (e *Engine) ChangefeedSubscription(schema, name string) (subSchema, subName
 func (s *Session) showSubscriptions(schema string) (*prepared, error) {
 	cols := []pgwire.Column{{Name: "Name", Type: types.TText}, {Name: "Materialized View", Type: types.TText}, {Name: "Retention", Type: types.TText}}
 	return &prepared{cols: cols, run: func(ctx context.Context, x *execution) (pgwire.Result, error) {
-		sc := schema
-		if sc == "" {
-			sc = s.currentSchema()
-		}
+		sc := s.schemaOrCurrent(schema)
 		var rows [][]types.Datum
 		for _, r := range s.e.cat.Relations() {
 			if r.Kind != catalog.KindSubscription || r.Schema != sc {

@@ -16,9 +16,6 @@ import (
 // rebuilds exactly the view: no committed change is missing and none is
 // logged twice.
 func TestSubscriptionKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills a server")
-	}
 	srv := testserver.StartBuilt(t, "warn")
 	ctx := context.Background()
 	conn := srv.Dial(t)

@@ -59,8 +59,7 @@ func TestSubscriptionOnTable(t *testing.T) {
 	execAll(t, w, "ALTER TABLE acct ADD COLUMN note text")
 	w.Close(ctx)
 
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "INSERT INTO acct VALUES (4, 'eve', 40, 'x')", "FLUSH")
 	w = s.connect(t)
 	execAll(t, w, fmt.Sprintf("DECLARE r SUBSCRIPTION CURSOR FOR acct_feed SINCE '%s'", last))

@@ -138,8 +138,7 @@ func TestSubscriptionCursorRestart(t *testing.T) {
 	c.Close(ctx)
 	// Changes the consumer has not read yet when the server stops.
 	s.execAll(t, "INSERT INTO ev VALUES (3, 30)", "UPDATE ev SET v = 21 WHERE id = 2", "FLUSH")
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "INSERT INTO ev VALUES (4, 40)", "FLUSH")
 	c = s.connect(t)
 	execAll(t, c, fmt.Sprintf("DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE %d", last))

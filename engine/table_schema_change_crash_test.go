@@ -19,13 +19,9 @@ import (
 // was added once, in order, and every row holds what upstream holds: the
 // values its event carried, and the DEFAULT of each column added after it.
 func TestSchemaChangeKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills a server")
-	}
 	const rows, ddlEvery, rounds = 3000, 300, 3
 	addr, _ := ddlBroker(t, "acc")
-	bin := testserver.Build(t)
-	dir := t.TempDir()
+	srv := testserver.StartBuilt(t, "warn")
 
 	// The producer paces the stream over about the rounds' time.
 	prodDone := make(chan error, 1)
@@ -65,7 +61,6 @@ func TestSchemaChangeKill9(t *testing.T) {
 		prodDone <- nil
 	}()
 
-	srv := testserver.StartProcess(t, bin, dir, "warn")
 	conn := srv.Dial(t)
 	execAll(t, conn, fmt.Sprintf(`CREATE TABLE acc (id int PRIMARY KEY, v int)
 		WITH (connector = 'kafka', topic = 'acc', properties.bootstrap.server = '%s', auto.schema.change = 'true')

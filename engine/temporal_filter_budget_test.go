@@ -20,7 +20,6 @@ func TestTemporalFilterBudget(t *testing.T) {
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := &testClock{t: start}
 	s := openStack(t, engine.Options{Clock: clock.now, StateMemory: stateBudget})
-	defer func() { s.close() }()
 	// 4,000 rows, one every 3 s from an hour before the clock to over two
 	// hours after it: far more than 64 KiB of kept rows.
 	s.execAll(t, "CREATE TABLE e (id int PRIMARY KEY, k int, ts timestamptz)",
@@ -80,7 +79,7 @@ func TestTemporalFilterBudget(t *testing.T) {
 		check(fmt.Sprintf("epoch %d at %s", epoch, clock.now().Format(time.TimeOnly)))
 		if epoch%3 == 0 {
 			counters(fmt.Sprintf("before the restart at epoch %d", epoch))
-			s = s.restart(t)
+			s.restart(t)
 			s.execAll(t, "FLUSH")
 			check(fmt.Sprintf("after the restart at epoch %d", epoch))
 		}

@@ -62,7 +62,6 @@ func atTime(q string, t time.Time) string {
 func TestTemporalFilterDifferential(t *testing.T) {
 	clock := &testClock{t: time.Date(2026, 3, 1, 21, 0, 0, 0, time.UTC)}
 	s := openStack(t, engine.Options{Clock: clock.now})
-	defer func() { s.close() }()
 	s.execAll(t, "CREATE TABLE e (id int PRIMARY KEY, k int, ts timestamptz, lts timestamp, d date)")
 	r := rand.New(rand.NewPCG(18, 2))
 	var live []int
@@ -121,7 +120,7 @@ func TestTemporalFilterDifferential(t *testing.T) {
 		s.execAll(t, append(qs, "FLUSH")...)
 		check(fmt.Sprintf("epoch %d at %s", epoch, clock.now().Format(time.TimeOnly)))
 		if epoch%4 == 0 {
-			s = s.restart(t)
+			s.restart(t)
 			check(fmt.Sprintf("after the restart at epoch %d", epoch))
 		}
 	}

@@ -28,7 +28,6 @@ var twoPhaseCases = []viewFormCase{
 // few epochs. A key carries most of the rows, as in a skewed feed.
 func TestTwoPhaseAggDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	s.execAll(t,
 		"CREATE TABLE t (id int PRIMARY KEY, k int, s text, v int, f float8, d numeric, iv interval)",
 		"CREATE TABLE a (id int PRIMARY KEY, k int, s text, v int) APPEND ONLY",
@@ -115,7 +114,7 @@ $$`,
 			}
 		}
 		if epoch%3 == 0 {
-			s = s.restart(t)
+			s.restart(t)
 			for _, c := range twoPhaseCases {
 				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", epoch), c.name+"_on", c.query, 1)
 			}

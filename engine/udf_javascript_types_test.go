@@ -11,7 +11,6 @@ import (
 // updates and deletes.
 func TestUDFJavaScriptByteaIntervalTime(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	s.execAll(t,
 		`CREATE FUNCTION xor_key(b bytea, k int) RETURNS bytea LANGUAGE javascript AS $$
 		   if (b === null) return null;

@@ -53,8 +53,7 @@ func TestUDFJavaScriptRunawaysAndRestart(t *testing.T) {
 	s.execAll(t, "INSERT INTO trades VALUES (17, 17)", "UPDATE trades SET qty = 3 WHERE id = 15", "FLUSH")
 	checkScored(t, s, map[int]*int{1: ptr(2), 2: ptr(4), 13: nil, 14: nil, 15: ptr(6), 16: ptr(32), 17: ptr(34)})
 
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "INSERT INTO trades VALUES (18, 18), (19, 15)", "DELETE FROM trades WHERE id = 1", "FLUSH")
 	checkScored(t, s, map[int]*int{2: ptr(4), 13: nil, 14: nil, 15: ptr(6), 16: ptr(32), 17: ptr(34), 18: ptr(36), 19: nil})
 	// The update of row 15 retracted its old row, which failed again:

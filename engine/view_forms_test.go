@@ -71,7 +71,6 @@ var viewFormCases = []viewFormCase{
 // query run ad hoc; the server restarts every few epochs.
 func TestViewFormsDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	s.execAll(t,
 		"CREATE TABLE t (id int PRIMARY KEY, k int, v int, arr int[])",
 		"CREATE TABLE u (id int PRIMARY KEY, k int, v int)",

@@ -16,7 +16,6 @@ import (
 // and the same rows.
 func TestViewDefRecreatesStreamingViews(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer s.close()
 	ctx := context.Background()
 	views := map[string]string{
 		"bars": "SELECT sym, window_start, count(*) AS n, max(px) AS hi FROM tumble(trades, ts, interval '5' minute) " +

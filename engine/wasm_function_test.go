@@ -72,8 +72,7 @@ func TestUDFWasm(t *testing.T) {
 
 	s.execAll(t, "INSERT INTO pairs VALUES (4, 9, 6)", "FLUSH")
 	checkRows(t, s, "SELECT id, g, c FROM g ORDER BY id", "1 6 <nil>|2 1 2|3 <nil> <nil>|4 3 3")
-	s = s.restart(t)
-	defer s.close()
+	s.restart(t)
 	s.execAll(t, "INSERT INTO pairs VALUES (5, 100, 75)", "UPDATE pairs SET a = 30 WHERE id = 1", "FLUSH")
 	checkRows(t, s, "SELECT id, g, c FROM g ORDER BY id", "1 6 12|2 1 2|3 <nil> <nil>|4 3 3|5 25 25")
 	checkRows(t, s, "SELECT raw = '(-6)'::bytea, error FROM rejects WHERE job = 'g' AND partition = 'function wcheck(integer)'", "true negative input|true negative input")

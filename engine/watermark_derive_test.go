@@ -17,7 +17,6 @@ import (
 // round, before the check.
 func TestWatermarkDerivedDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	s.execAll(t,
 		"CREATE TABLE l (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) APPEND ONLY",
 		"CREATE TABLE r (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) APPEND ONLY",
@@ -46,7 +45,7 @@ func TestWatermarkDerivedDifferential(t *testing.T) {
 		}
 		s.execAll(t, append(qs, "FLUSH")...)
 		if round%2 == 0 {
-			s = s.restart(t)
+			s.restart(t)
 		}
 		wmL, wmR := stamp(maxTS["l"]-5), stamp(maxTS["r"]-5)
 		when := fmt.Sprintf("round %d (watermarks %s, %s)", round, wmL, wmR)

@@ -49,10 +49,7 @@ type Row struct{ ID, V int64 }
 func KillLoop(t *testing.T, rounds int, setup ...string) []Row {
 	t.Helper()
 	ctx := context.Background()
-	bin := testserver.Build(t)
-	dir := t.TempDir()
-	srv := testserver.StartProcess(t, bin, dir, "error")
-	t.Cleanup(func() { srv.Kill() })
+	srv := testserver.StartBuilt(t, "error")
 	conn := srv.Dial(t)
 	for _, q := range append([]string{Table}, setup...) {
 		if _, err := conn.Exec(ctx, q); err != nil {
@@ -70,7 +67,7 @@ func KillLoop(t *testing.T, rounds int, setup ...string) []Row {
 		time.Sleep(time.Duration(300+rng.Intn(1200)) * time.Millisecond)
 		srv.Kill()
 		<-done
-		srv = testserver.StartProcess(t, bin, dir, "error")
+		srv = srv.Restart(t)
 	}
 	conn = srv.Dial(t)
 	defer conn.Close(ctx)

@@ -39,11 +39,15 @@ func Build(t testing.TB) string {
 	return bin
 }
 
-// StartBuilt builds streamsqld and starts it on a new temporary data
-// directory, as StartProcess does.
-func StartBuilt(t testing.TB, logLevel string) *Process {
+// StartBuilt is the opening of a kill -9 test: it builds streamsqld and
+// starts it on a new temporary data directory, as StartProcess does
+// (with the further flags args). A -short run skips the test instead.
+func StartBuilt(t testing.TB, logLevel string, args ...string) *Process {
 	t.Helper()
-	return StartProcess(t, Build(t), t.TempDir(), logLevel)
+	if testing.Short() {
+		t.Skip("builds and kills a server")
+	}
+	return StartProcess(t, Build(t), t.TempDir(), logLevel, args...)
 }
 
 // StartProcess starts bin on a free loopback port with its data in dir
