@@ -351,11 +351,7 @@ func (d *jsonDecoder) debeziumTwoPass(m *Message, out *Batch) error {
 		env = &st.payload
 	}
 	if env.has(dbzDDL) && !env.found[dbzOp] {
-		db := ""
-		if env.has(dbzDatabase) {
-			db = string(env.vals[dbzDatabase].str)
-		}
-		return d.schemaChanges(m, out, string(env.vals[dbzDDL].str), db)
+		return d.ddlEvent(m, out, env, dbzDDL, dbzDatabase, "Debezium")
 	}
 	if !env.has(dbzOp) || env.vals[dbzOp].kind != jString {
 		return errMissingField("Debezium", "op")
