@@ -161,7 +161,7 @@ func (sp *streamPlanner) limitValue(e plan.Scalar, clause string) (v int64, ok b
 	if d == nil {
 		return 0, false, nil
 	}
-	v, isInt := intValue(d)
+	v, isInt := plan.IntValue(d)
 	if !isInt {
 		return 0, false, sqlerr.New(sqlerr.DatatypeMismatch, "argument of %s must be type bigint", clause)
 	}
@@ -172,17 +172,4 @@ func (sp *streamPlanner) limitValue(e plan.Scalar, clause string) (v int64, ok b
 		return 0, false, sqlerr.New(sqlerr.InvalidRowCountInLimit, "LIMIT must not be negative")
 	}
 	return v, true, nil
-}
-
-// intValue reads an integer datum of any width.
-func intValue(d any) (int64, bool) {
-	switch x := d.(type) {
-	case int64:
-		return x, true
-	case int32:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	}
-	return 0, false
 }

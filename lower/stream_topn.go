@@ -122,7 +122,7 @@ func rowNumberBound(c plan.Scalar, isRn func(int) bool) (int64, bool) {
 	if !isCol || !isConst || !isRn(col.Idx) {
 		return 0, false
 	}
-	v, ok := intValue(k.Value)
+	v, ok := plan.IntValue(k.Value)
 	if !ok {
 		return 0, false
 	}
