@@ -103,15 +103,7 @@ func (s *server) statement(w http.ResponseWriter, r *http.Request) {
 		out.Columns = append(out.Columns, column{Name: c.Name, Type: c.Type.String()})
 	}
 	seen := 0
-	for {
-		rec, err := res.Next(r.Context())
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
-			return
-		}
-		if rec == nil {
-			break
-		}
+	err = eachRecord(r.Context(), res, func(rec arrow.RecordBatch) bool {
 		n := int(rec.NumRows())
 		for i := 0; i < n; i++ {
 			if seen >= req.Offset && len(out.Rows) < req.Limit {
@@ -121,17 +113,34 @@ func (s *server) statement(w http.ResponseWriter, r *http.Request) {
 			}
 			seen++
 		}
-		rec.Release()
-		if out.More && out.Pageable {
-			// The rest of a read-only statement's rows are not needed.
-			break
-		}
+		// The rest of a read-only statement's rows are not needed.
+		return !out.More || !out.Pageable
+	})
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
 	}
 	if !out.More || !out.Pageable {
 		out.Tag = res.Tag()
 	}
 	out.Millis = float64(time.Since(start).Microseconds()) / 1000
 	writeJSON(w, http.StatusOK, out)
+}
+
+// eachRecord passes the records of res to fn, releasing each after it,
+// until there are no more or fn returns false.
+func eachRecord(ctx context.Context, res pgwire.Result, fn func(arrow.RecordBatch) bool) error {
+	for {
+		rec, err := res.Next(ctx)
+		if err != nil || rec == nil {
+			return err
+		}
+		more := fn(rec)
+		rec.Release()
+		if !more {
+			return nil
+		}
+	}
 }
 
 // runIn parses, prepares and runs exactly one statement in sess.
@@ -281,21 +290,17 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) {
 	}
 	defer res.Close()
 	var lines []string
-	for {
-		rec, err := res.Next(r.Context())
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
-			return
-		}
-		if rec == nil {
-			break
-		}
+	err = eachRecord(r.Context(), res, func(rec arrow.RecordBatch) bool {
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if v, ok := jsonValue(rec, i, 0, res.Columns()[0].Type).(string); ok {
 				lines = append(lines, strings.Split(v, "\n")...)
 			}
 		}
-		rec.Release()
+		return true
+	})
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"plan": parsePlan(lines), "text": lines})
 }

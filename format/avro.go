@@ -172,15 +172,7 @@ func (d *avroDecoder) program(ctx context.Context, id int32) (*avroProg, error) 
 // (Batch.truncate), so it adds nothing.
 func (d *avroDecoder) DecodeBatch(msgs []Message, out *Batch) {
 	out.decoding(len(msgs))
-	for i := range msgs {
-		m := &msgs[i]
-		d.sc.reset()
-		mark := out.Len()
-		if err := d.decodeMessage(m, out); err != nil {
-			out.truncate(mark)
-			out.reject(m, err)
-		}
-	}
+	d.decodeEach(msgs, out, d.decodeMessage)
 }
 
 func (d *avroDecoder) decodeMessage(m *Message, out *Batch) error {

@@ -124,76 +124,34 @@ func (d *avroDecoder) decodeDebezium(m *Message, out *Batch) error {
 	if err != nil {
 		return err
 	}
-	staged := func() error {
-		out.truncate(mark)
-		d.begin()
-		z := d.dbz
-		ev, err := d.debeziumWalk(b[5:], id, p, m, nil, z)
-		if err != nil {
-			return err
-		}
-		stage := func(op Op, img *row) { d.stage(op).copyFrom(img) }
-		switch ev.op[0] {
-		case 'c', 'r':
-			stage(Insert, &z.after)
-		case 'u':
-			stage(UpdateDelete, &z.before)
-			stage(UpdateInsert, &z.after)
-		case 'd':
-			stage(Delete, &z.before)
-		}
-		d.commit(m, out)
+	pl, err := ev.plan()
+	if err != nil {
+		return err
+	}
+	if ev.setOps(pl, out.ops[mark:]) {
 		return nil
 	}
-	op := ev.op
-	switch {
-	case len(op) == 1 && (op[0] == 'c' || op[0] == 'r'):
-		if !ev.hasAfter {
-			return errMissingField("Debezium", "after")
-		}
-		if ev.hasBefore {
-			return staged()
-		}
-		out.ops[mark] = Insert
-	case len(op) == 1 && op[0] == 'u':
-		if !ev.hasAfter {
-			return errMissingField("Debezium", "after")
-		}
-		switch {
-		case !ev.hasBefore:
-			out.ops[mark] = Insert
-		case p.after < p.before:
-			return staged()
-		default:
-			out.ops[mark], out.ops[mark+1] = UpdateDelete, UpdateInsert
-		}
-	case len(op) == 1 && op[0] == 'd':
-		if !ev.hasBefore {
-			return errMissingField("Debezium", "before")
-		}
-		if ev.hasAfter {
-			return staged()
-		}
-		out.ops[mark] = Delete
-	case len(op) == 1 && op[0] == 't':
-		return sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
-	default:
-		return errUnknownOp("Debezium", string(op))
+	out.truncate(mark)
+	d.begin()
+	z := d.dbz
+	if _, err := d.debeziumWalk(b[5:], id, p, m, nil, z); err != nil {
+		return err
 	}
+	if pl.before {
+		d.stage(pl.beforeOp).copyFrom(&z.before)
+	}
+	if pl.after {
+		d.stage(pl.afterOp).copyFrom(&z.after)
+	}
+	d.commit(m, out)
 	return nil
-}
-
-// avroDbzEvent is what one walk over a Debezium Avro envelope found.
-type avroDbzEvent struct {
-	op                  []byte
-	hasBefore, hasAfter bool
 }
 
 // debeziumWalk reads the envelope datum b of schema id: each non-null
 // image as the next row of out (an Insert until the op is known), or,
 // with out nil, into the staging rows of z.
-func (d *avroDecoder) debeziumWalk(b []byte, id int32, p *avroProg, m *Message, out *Batch, z *avroDebezium) (avroDbzEvent, error) {
-	var ev avroDbzEvent
+func (d *avroDecoder) debeziumWalk(b []byte, id int32, p *avroProg, m *Message, out *Batch, z *avroDebezium) (dbzImages, error) {
+	var ev dbzImages
 	rd := avroReader{buf: b, d: d.rowDecoder}
 	image := func(n *avroNode, img *row) (bool, error) {
 		if out == nil {
@@ -221,6 +179,7 @@ func (d *avroDecoder) debeziumWalk(b []byte, id int32, p *avroProg, m *Message, 
 			if ev.hasAfter, err = image(f.node, img); err != nil {
 				return ev, err
 			}
+			ev.afterFirst = ev.hasAfter && !ev.hasBefore
 		case p.op:
 			n, err := rd.long()
 			if err != nil {

@@ -23,31 +23,18 @@ const (
 	canalDatabase
 )
 
+var canalFields = []string{"data", "old", "type", "isDdl", "sql", "database"}
+
 func (d *jsonDecoder) canal(m *Message, out *Batch) error {
 	if isNullValue(m.Value) {
 		return nil
 	}
-	if d.fields.names == nil {
-		d.fields = newFieldSet("data", "old", "type", "isDdl", "sql", "database")
-	}
-	f := &d.fields
-	s := &d.sn
-	s.reset(m.Value, &d.sc)
-	if err := f.collect(s); err != nil {
-		return err
-	}
-	if err := s.atEnd(); err != nil {
+	f, err := d.topFields(m, canalFields)
+	if err != nil {
 		return err
 	}
 	if f.has(canalIsDDL) && f.vals[canalIsDDL].kind == jTrue {
-		if !f.has(canalSQL) {
-			return errMissingField("Canal", "sql")
-		}
-		db := ""
-		if f.has(canalDatabase) {
-			db = string(f.vals[canalDatabase].str)
-		}
-		return d.schemaChanges(m, out, string(f.vals[canalSQL].str), db)
+		return d.ddlEvent(m, out, f, canalSQL, canalDatabase, "Canal")
 	}
 	if !f.has(canalType) || f.vals[canalType].kind != jString {
 		return errMissingField("Canal", "type")

@@ -75,22 +75,14 @@ func newCSVDecoder(spec Spec, schema Schema) (Decoder, error) {
 // again (Batch.truncate), so it adds nothing.
 func (d *csvDecoder) DecodeBatch(msgs []Message, out *Batch) {
 	out.decoding(len(msgs))
-	for i := range msgs {
-		m := &msgs[i]
-		if m.Value == nil {
-			continue
-		}
-		d.sc.reset()
-		mark := out.Len()
-		if err := d.message(m, out); err != nil {
-			out.truncate(mark)
-			out.reject(m, err)
-		}
-	}
+	d.decodeEach(msgs, out, d.message)
 }
 
 func (d *csvDecoder) message(m *Message, out *Batch) error {
 	b := m.Value
+	if b == nil {
+		return nil
+	}
 	if !utf8.Valid(b) {
 		return sqlerr.New(sqlerr.CharacterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\"")
 	}

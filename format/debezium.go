@@ -93,18 +93,80 @@ const (
 // are decoded straight into the columns during the walk, as consecutive
 // rows in the order they come, so the event is read once.
 type dbzEvent struct {
-	op, ddl, database   []byte
-	hasOp, hasDDL       bool
-	hasTableChanges     bool
+	dbzImages
+	ddl, database   []byte
+	hasOp, hasDDL   bool
+	hasTableChanges bool
+	payloadNull     bool
+	hasPayload      bool
+	schemaSeen      bool
+	schemaLate      bool // the schema came after the payload
+	again           bool // an image came twice
+}
+
+// dbzImages is the op of a Debezium event and the row images it
+// carries; the JSON and the Avro envelopes both read into it.
+type dbzImages struct {
+	op                  []byte
 	hasBefore, hasAfter bool
-	payloadNull         bool
-	hasPayload          bool
-	schemaSeen          bool
-	schemaLate          bool // the schema came after the payload
-	// afterFirst: the after image came before the before image; again:
-	// an image came twice.
-	afterFirst bool
-	again      bool
+	afterFirst          bool // the after image came before the before image
+}
+
+// dbzPlan is which row images an event's op takes, with their ops.
+type dbzPlan struct {
+	before, after     bool
+	beforeOp, afterOp Op
+}
+
+// plan reads the op: c and r insert after, u is an UpdateDelete of before
+// and an UpdateInsert of after (an Insert the keyed table resolves as an
+// upsert when there is no before image), d deletes before.
+func (e *dbzImages) plan() (dbzPlan, error) {
+	if len(e.op) == 1 {
+		switch e.op[0] {
+		case 'c', 'r':
+			if !e.hasAfter {
+				return dbzPlan{}, errMissingField("Debezium", "after")
+			}
+			return dbzPlan{after: true, afterOp: Insert}, nil
+		case 'u':
+			if !e.hasAfter {
+				return dbzPlan{}, errMissingField("Debezium", "after")
+			}
+			if !e.hasBefore {
+				return dbzPlan{after: true, afterOp: Insert}, nil
+			}
+			return dbzPlan{before: true, beforeOp: UpdateDelete, after: true, afterOp: UpdateInsert}, nil
+		case 'd':
+			if !e.hasBefore {
+				return dbzPlan{}, errMissingField("Debezium", "before")
+			}
+			return dbzPlan{before: true, beforeOp: Delete}, nil
+		case 't':
+			return dbzPlan{}, sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
+		}
+	}
+	return dbzPlan{}, errUnknownOp("Debezium", string(e.op))
+}
+
+// setOps gives the rows an event wrote from ops[0] on (its images, in the
+// order they came) their ops under p. It is false when those images are
+// not the ones p takes in p's order (an image the op does not use, the
+// after image first); the event is then decoded again through staging
+// rows. Debezium itself writes no such event.
+func (e *dbzImages) setOps(p dbzPlan, ops []Op) bool {
+	if p.before != e.hasBefore || p.after != e.hasAfter || (p.before && p.after && e.afterFirst) {
+		return false
+	}
+	i := 0
+	if p.before {
+		ops[i] = p.beforeOp
+		i++
+	}
+	if p.after {
+		ops[i] = p.afterOp
+	}
+	return true
 }
 
 func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
@@ -157,40 +219,12 @@ func (d *jsonDecoder) debezium(m *Message, out *Batch) error {
 	if !ev.hasOp {
 		return errMissingField("Debezium", "op")
 	}
-	op := ev.op
-	switch {
-	case len(op) == 1 && (op[0] == 'c' || op[0] == 'r'):
-		if !ev.hasAfter {
-			return errMissingField("Debezium", "after")
-		}
-		if ev.hasBefore {
-			return twoPass()
-		}
-		out.ops[mark] = Insert
-	case len(op) == 1 && op[0] == 'u':
-		if !ev.hasAfter {
-			return errMissingField("Debezium", "after")
-		}
-		switch {
-		case !ev.hasBefore:
-			out.ops[mark] = Insert
-		case ev.afterFirst:
-			return twoPass()
-		default:
-			out.ops[mark], out.ops[mark+1] = UpdateDelete, UpdateInsert
-		}
-	case len(op) == 1 && op[0] == 'd':
-		if !ev.hasBefore {
-			return errMissingField("Debezium", "before")
-		}
-		if ev.hasAfter {
-			return twoPass()
-		}
-		out.ops[mark] = Delete
-	case len(op) == 1 && op[0] == 't':
-		return sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
-	default:
-		return errUnknownOp("Debezium", string(op))
+	p, err := ev.plan()
+	if err != nil {
+		return err
+	}
+	if !ev.setOps(p, out.ops[mark:]) {
+		return twoPass()
 	}
 	return nil
 }
@@ -317,42 +351,25 @@ func (d *jsonDecoder) debeziumTwoPass(m *Message, out *Batch) error {
 		env = &st.payload
 	}
 	if env.has(dbzDDL) && !env.found[dbzOp] {
-		db := ""
-		if env.has(dbzDatabase) {
-			db = string(env.vals[dbzDatabase].str)
-		}
-		return d.schemaChanges(m, out, string(env.vals[dbzDDL].str), db)
+		return d.ddlEvent(m, out, env, dbzDDL, dbzDatabase, "Debezium")
 	}
 	if !env.has(dbzOp) || env.vals[dbzOp].kind != jString {
 		return errMissingField("Debezium", "op")
 	}
-	op := env.vals[dbzOp].str
-	switch {
-	case len(op) == 1 && (op[0] == 'c' || op[0] == 'r'):
-		if !env.has(dbzAfter) {
-			return errMissingField("Debezium", "after")
-		}
-		return d.decodeImage(env.vals[dbzAfter].raw, d.stage(Insert), "after")
-	case len(op) == 1 && op[0] == 'u':
-		if !env.has(dbzAfter) {
-			return errMissingField("Debezium", "after")
-		}
-		if env.has(dbzBefore) {
-			if err := d.decodeImage(env.vals[dbzBefore].raw, d.stage(UpdateDelete), "before"); err != nil {
-				return err
-			}
-			return d.decodeImage(env.vals[dbzAfter].raw, d.stage(UpdateInsert), "after")
-		}
-		return d.decodeImage(env.vals[dbzAfter].raw, d.stage(Insert), "after")
-	case len(op) == 1 && op[0] == 'd':
-		if !env.has(dbzBefore) {
-			return errMissingField("Debezium", "before")
-		}
-		return d.decodeImage(env.vals[dbzBefore].raw, d.stage(Delete), "before")
-	case len(op) == 1 && op[0] == 't':
-		return sqlerr.New(sqlerr.FeatureNotSupported, "Debezium truncate events are not supported")
+	ev := dbzImages{op: env.vals[dbzOp].str, hasBefore: env.has(dbzBefore), hasAfter: env.has(dbzAfter)}
+	p, err := ev.plan()
+	if err != nil {
+		return err
 	}
-	return errUnknownOp("Debezium", string(op))
+	if p.before {
+		if err := d.decodeImage(env.vals[dbzBefore].raw, d.stage(p.beforeOp), "before"); err != nil {
+			return err
+		}
+	}
+	if p.after {
+		return d.decodeImage(env.vals[dbzAfter].raw, d.stage(p.afterOp), "after")
+	}
+	return nil
 }
 
 // useDebeziumSchema derives the column modes from the envelope's schema,

@@ -22,6 +22,36 @@ func newFieldSet(names ...string) fieldSet {
 
 func (f *fieldSet) has(i int) bool { return f.found[i] && f.vals[i].kind != jNull }
 
+// topFields collects the top-level fields names of the JSON object that
+// is m's value into d.fields (an envelope decoder reads one format, so
+// one name list).
+func (d *jsonDecoder) topFields(m *Message, names []string) (*fieldSet, error) {
+	if d.fields.names == nil {
+		d.fields = newFieldSet(names...)
+	}
+	f := &d.fields
+	s := &d.sn
+	s.reset(m.Value, &d.sc)
+	if err := f.collect(s); err != nil {
+		return nil, err
+	}
+	return f, s.atEnd()
+}
+
+// ddlEvent records the schema changes of the MySQL DDL in field sql of an
+// envelope (database, when present, names the database its statements
+// default to).
+func (d *jsonDecoder) ddlEvent(m *Message, out *Batch, f *fieldSet, sql, database int, format string) error {
+	if !f.has(sql) {
+		return errMissingField(format, f.names[sql])
+	}
+	db := ""
+	if f.has(database) {
+		db = string(f.vals[database].str)
+	}
+	return d.schemaChanges(m, out, string(f.vals[sql].str), db)
+}
+
 // collect walks the object at s.
 func (f *fieldSet) collect(s *jsonScanner) error {
 	for i := range f.found {

@@ -71,7 +71,7 @@ func newJSONDecoder(spec Spec, schema Schema) (Decoder, error) {
 func (d *jsonDecoder) DecodeBatch(msgs []Message, out *Batch) {
 	out.decoding(len(msgs))
 	if d.format == "PLAIN" {
-		d.decodePlain(msgs, out)
+		d.decodeEach(msgs, out, d.plain)
 		return
 	}
 	for i := range msgs {
@@ -131,21 +131,6 @@ func isNullValue(b []byte) bool {
 		return true
 	}
 	return true
-}
-
-// decodePlain decodes FORMAT PLAIN messages straight into the columns of
-// out, without staging rows: a message that fails half-way is cut off
-// the columns again (Batch.truncate), so it adds nothing.
-func (d *jsonDecoder) decodePlain(msgs []Message, out *Batch) {
-	for i := range msgs {
-		m := &msgs[i]
-		d.sc.reset()
-		mark := out.Len()
-		if err := d.plain(m, out); err != nil {
-			out.truncate(mark)
-			out.reject(m, err)
-		}
-	}
 }
 
 // plain decodes one JSON object, or an array of objects, into inserts. An

@@ -20,20 +20,14 @@ const (
 	mxDatabase
 )
 
+var maxwellFields = []string{"data", "old", "type", "sql", "database"}
+
 func (d *jsonDecoder) maxwell(m *Message, out *Batch) error {
 	if isNullValue(m.Value) {
 		return nil
 	}
-	if d.fields.names == nil {
-		d.fields = newFieldSet("data", "old", "type", "sql", "database")
-	}
-	f := &d.fields
-	s := &d.sn
-	s.reset(m.Value, &d.sc)
-	if err := f.collect(s); err != nil {
-		return err
-	}
-	if err := s.atEnd(); err != nil {
+	f, err := d.topFields(m, maxwellFields)
+	if err != nil {
 		return err
 	}
 	if !f.has(mxType) || f.vals[mxType].kind != jString {
@@ -43,14 +37,7 @@ func (d *jsonDecoder) maxwell(m *Message, out *Batch) error {
 	switch typ {
 	case "insert", "bootstrap-insert", "delete", "update":
 	case "table-alter":
-		if !f.has(mxSQL) {
-			return errMissingField("Maxwell", "sql")
-		}
-		db := ""
-		if f.has(mxDatabase) {
-			db = string(f.vals[mxDatabase].str)
-		}
-		return d.schemaChanges(m, out, string(f.vals[mxSQL].str), db)
+		return d.ddlEvent(m, out, f, mxSQL, mxDatabase, "Maxwell")
 	case "table-create", "table-drop", "database-create", "database-alter", "database-drop",
 		"bootstrap-start", "bootstrap-complete":
 		return nil

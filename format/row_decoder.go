@@ -43,6 +43,21 @@ func newRowDecoder(schema Schema, unit numUnit) (*rowDecoder, error) {
 	return d, nil
 }
 
+// decodeEach decodes msgs one by one through decode, straight into the
+// columns of out: a message that fails half-way is cut off the columns
+// again (Batch.truncate) and rejected, so it adds nothing.
+func (d *rowDecoder) decodeEach(msgs []Message, out *Batch, decode func(*Message, *Batch) error) {
+	for i := range msgs {
+		m := &msgs[i]
+		d.sc.reset()
+		mark := out.Len()
+		if err := decode(m, out); err != nil {
+			out.truncate(mark)
+			out.reject(m, err)
+		}
+	}
+}
+
 // begin starts a new message.
 func (d *rowDecoder) begin() {
 	d.sc.reset()

@@ -385,6 +385,20 @@ func identity(n int) []int {
 	return m
 }
 
+// filterConds puts a filter of the conjuncts conds, whose column
+// references m maps to n's columns, on n.
+func (sp *streamPlanner) filterConds(n *stream.Node, conds []plan.Scalar, m []int) (*stream.Node, error) {
+	pe, err := remap(plan.AndAll(conds), m)
+	if err != nil {
+		return nil, err
+	}
+	cpe, err := sp.compiler.Compile(pe)
+	if err != nil {
+		return nil, err
+	}
+	return inherit(n, &stream.FilterSpec{Pred: cpe}), nil
+}
+
 // remap rewrites e's column references through m; expressions the
 // streaming engine cannot evaluate per row are rejected.
 func remap(e plan.Scalar, m []int) (plan.Scalar, error) {

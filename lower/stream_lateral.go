@@ -167,15 +167,9 @@ func (sp *streamPlanner) lateralFunction(j *plan.Join) (n *stream.Node, m []int,
 		m = append(m, len(exprs)-1)
 	}
 	if len(conds) > 0 {
-		pe, err := remap(plan.AndAll(conds), m)
-		if err != nil {
+		if n, err = sp.filterConds(n, conds, m); err != nil {
 			return nil, nil, true, err
 		}
-		cpe, err := sp.compiler.Compile(pe)
-		if err != nil {
-			return nil, nil, true, err
-		}
-		n = inherit(n, &stream.FilterSpec{Pred: cpe})
 	}
 	return n, m, true, nil
 }

@@ -161,14 +161,8 @@ func (sp *streamPlanner) limitValue(e plan.Scalar, clause string) (v int64, ok b
 	if d == nil {
 		return 0, false, nil
 	}
-	switch x := d.(type) {
-	case int64:
-		v = x
-	case int32:
-		v = int64(x)
-	case int16:
-		v = int64(x)
-	default:
+	v, isInt := plan.IntValue(d)
+	if !isInt {
 		return 0, false, sqlerr.New(sqlerr.DatatypeMismatch, "argument of %s must be type bigint", clause)
 	}
 	if v < 0 {

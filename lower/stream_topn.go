@@ -96,15 +96,9 @@ func (sp *streamPlanner) topN(f *plan.Filter) (n *stream.Node, m []int, ok bool,
 		}
 	}
 	if len(rest) > 0 {
-		pe, err := remap(plan.AndAll(rest), m)
-		if err != nil {
+		if n, err = sp.filterConds(n, rest, m); err != nil {
 			return nil, nil, true, err
 		}
-		cpe, err := sp.compiler.Compile(pe)
-		if err != nil {
-			return nil, nil, true, err
-		}
-		n = inherit(n, &stream.FilterSpec{Pred: cpe})
 	}
 	return n, m, true, nil
 }
@@ -128,15 +122,8 @@ func rowNumberBound(c plan.Scalar, isRn func(int) bool) (int64, bool) {
 	if !isCol || !isConst || !isRn(col.Idx) {
 		return 0, false
 	}
-	var v int64
-	switch x := k.Value.(type) {
-	case int64:
-		v = x
-	case int32:
-		v = int64(x)
-	case int16:
-		v = int64(x)
-	default:
+	v, ok := plan.IntValue(k.Value)
+	if !ok {
 		return 0, false
 	}
 	switch op {

@@ -87,52 +87,44 @@ func fixedData(dt arrow.DataType, n int, valid *memory.Buffer, vals []byte) arro
 	return array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(vals)}, nil, nulls, 0)
 }
 
-func makeInt16(vals []int16, valid *memory.Buffer) arrow.Array {
-	d := fixedData(arrow.PrimitiveTypes.Int16, len(vals), valid, arrow.Int16Traits.CastToBytes(vals))
+// makeFixed builds a fixed-width column of type dt over vals (whose
+// bytes toBytes gives without copying) and validity bitmap valid.
+func makeFixed[T any](dt arrow.DataType, vals []T, valid *memory.Buffer, toBytes func([]T) []byte) arrow.Array {
+	d := fixedData(dt, len(vals), valid, toBytes(vals))
 	defer d.Release()
 	return array.MakeFromData(d)
+}
+
+func makeInt16(vals []int16, valid *memory.Buffer) arrow.Array {
+	return makeFixed(arrow.PrimitiveTypes.Int16, vals, valid, arrow.Int16Traits.CastToBytes)
 }
 
 func makeInt32(vals []int32, valid *memory.Buffer) arrow.Array {
-	d := fixedData(arrow.PrimitiveTypes.Int32, len(vals), valid, arrow.Int32Traits.CastToBytes(vals))
-	defer d.Release()
-	return array.MakeFromData(d)
+	return makeFixed(arrow.PrimitiveTypes.Int32, vals, valid, arrow.Int32Traits.CastToBytes)
 }
 
 func makeInt64(vals []int64, valid *memory.Buffer) arrow.Array {
-	d := fixedData(arrow.PrimitiveTypes.Int64, len(vals), valid, arrow.Int64Traits.CastToBytes(vals))
-	defer d.Release()
-	return array.MakeFromData(d)
+	return makeFixed(arrow.PrimitiveTypes.Int64, vals, valid, arrow.Int64Traits.CastToBytes)
 }
 
 func makeFloat32(vals []float32, valid *memory.Buffer) arrow.Array {
-	d := fixedData(arrow.PrimitiveTypes.Float32, len(vals), valid, arrow.Float32Traits.CastToBytes(vals))
-	defer d.Release()
-	return array.MakeFromData(d)
+	return makeFixed(arrow.PrimitiveTypes.Float32, vals, valid, arrow.Float32Traits.CastToBytes)
 }
 
 func makeFloat64(vals []float64, valid *memory.Buffer) arrow.Array {
-	d := fixedData(arrow.PrimitiveTypes.Float64, len(vals), valid, arrow.Float64Traits.CastToBytes(vals))
-	defer d.Release()
-	return array.MakeFromData(d)
+	return makeFixed(arrow.PrimitiveTypes.Float64, vals, valid, arrow.Float64Traits.CastToBytes)
 }
 
 func makeDate32(vals []arrow.Date32, valid *memory.Buffer) arrow.Array {
-	d := fixedData(arrow.FixedWidthTypes.Date32, len(vals), valid, arrow.Date32Traits.CastToBytes(vals))
-	defer d.Release()
-	return array.MakeFromData(d)
+	return makeFixed(arrow.FixedWidthTypes.Date32, vals, valid, arrow.Date32Traits.CastToBytes)
 }
 
 func makeTimestamp(t types.T, vals []arrow.Timestamp, valid *memory.Buffer) arrow.Array {
-	d := fixedData(t.ArrowType(), len(vals), valid, arrow.TimestampTraits.CastToBytes(vals))
-	defer d.Release()
-	return array.MakeFromData(d)
+	return makeFixed(t.ArrowType(), vals, valid, arrow.TimestampTraits.CastToBytes)
 }
 
 func makeInterval(vals []arrow.MonthDayNanoInterval, valid *memory.Buffer) arrow.Array {
-	d := fixedData(arrow.FixedWidthTypes.MonthDayNanoInterval, len(vals), valid, arrow.MonthDayNanoIntervalTraits.CastToBytes(vals))
-	defer d.Release()
-	return array.MakeFromData(d)
+	return makeFixed(arrow.FixedWidthTypes.MonthDayNanoInterval, vals, valid, arrow.MonthDayNanoIntervalTraits.CastToBytes)
 }
 
 // makeBool builds a boolean column from a []bool.

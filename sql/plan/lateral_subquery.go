@@ -315,7 +315,12 @@ func constCount(e Scalar) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	switch v := c.Value.(type) {
+	return IntValue(c.Value)
+}
+
+// IntValue reads an integer datum of any width (int2, int4, int8).
+func IntValue(d any) (int64, bool) {
+	switch v := d.(type) {
 	case int64:
 		return v, true
 	case int32:

@@ -331,16 +331,25 @@ func (b *exprBinder) bindConst(c *pg.A_Const) (plan.Scalar, error) {
 	return &plan.Const{T: types.TUnknown}, nil
 }
 
-// bindCommon binds args and coerces them to their common type.
-func (b *exprBinder) bindCommon(nodes []*pg.Node, what string, loc int32) ([]plan.Scalar, types.T, error) {
+// bindAll binds nodes, returning the bound expressions and their types.
+func (b *exprBinder) bindAll(nodes []*pg.Node) ([]plan.Scalar, []types.T, error) {
 	args := make([]plan.Scalar, len(nodes))
 	ts := make([]types.T, len(nodes))
 	for i, a := range nodes {
 		e, err := b.bind(a)
 		if err != nil {
-			return nil, types.T{}, err
+			return nil, nil, err
 		}
 		args[i], ts[i] = e, e.Type()
+	}
+	return args, ts, nil
+}
+
+// bindCommon binds args and coerces them to their common type.
+func (b *exprBinder) bindCommon(nodes []*pg.Node, what string, loc int32) ([]plan.Scalar, types.T, error) {
+	args, ts, err := b.bindAll(nodes)
+	if err != nil {
+		return nil, types.T{}, err
 	}
 	t, err := udf.CommonType(ts, what)
 	if err != nil {
@@ -516,22 +525,18 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (plan.Scalar, error) {
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator kind %s is not supported", a.Kind).WithPosition(pos)
 }
 
+// bindCase binds a searched CASE; CASE x WHEN a THEN ... is bound as
+// CASE WHEN x = a THEN ...
 func (b *exprBinder) bindCase(c *pg.CaseExpr) (plan.Scalar, error) {
-	pos := b.p.pos(c.Location)
 	var operand plan.Scalar
-	var err error
 	if c.Arg != nil {
-		// CASE x WHEN a ... is bound as CASE WHEN x = a ...
-		return b.bindCaseSearched(c)
-	}
-	if c.Arg != nil {
+		var err error
 		if operand, err = b.bind(c.Arg); err != nil {
 			return nil, err
 		}
 	}
-	var whens, thens []plan.Scalar
-	var eqs []*udf.Scalar
-	var resNodes []*pg.Node
+	whens := make([]plan.Scalar, 0, len(c.Args))
+	resNodes := make([]*pg.Node, 0, len(c.Args)+1)
 	for _, w := range c.Args {
 		cw := w.GetCaseWhen()
 		we, err := b.bind(cw.Expr)
@@ -539,62 +544,14 @@ func (b *exprBinder) bindCase(c *pg.CaseExpr) (plan.Scalar, error) {
 			return nil, err
 		}
 		if operand != nil {
-			eq, err := b.p.binaryOp("=", operand, we, b.p.pos(cw.Location))
-			if err != nil {
-				return nil, err
-			}
-			call := eq.(*plan.Call)
-			// The operand may need a cast per WHEN; keep the WHEN side's
-			// coerced value and the "=" overload; the operand is re-cast
-			// by Case evaluation through Eq's argument types.
-			eqs = append(eqs, call.Fn)
-			we = call.Args[1]
-			if !call.Args[0].Type().Equal(operand.Type()) {
-				// Mixed operand types: fall back to a searched CASE.
-				operand = nil
-				return b.bindCaseSearched(c)
-			}
-		} else if we, err = b.p.coerceBool(we, "argument of CASE/WHEN", b.p.pos(cw.Location)); err != nil {
+			we, err = b.p.binaryOp("=", operand, we, b.p.pos(cw.Location))
+		} else {
+			we, err = b.p.coerceBool(we, "argument of CASE/WHEN", b.p.pos(cw.Location))
+		}
+		if err != nil {
 			return nil, err
 		}
 		whens = append(whens, we)
-		resNodes = append(resNodes, cw.Result)
-	}
-	if c.Defresult != nil {
-		resNodes = append(resNodes, c.Defresult)
-	}
-	res, t, err := b.bindCommon(resNodes, "CASE", c.Location)
-	if err != nil {
-		return nil, err
-	}
-	_ = pos
-	thens = res[:len(whens)]
-	var els plan.Scalar
-	if c.Defresult != nil {
-		els = res[len(whens)]
-	}
-	return &plan.Case{Operand: operand, Eq: eqs, Whens: whens, Thens: thens, Else: els, T: t}, nil
-}
-
-// bindCaseSearched rewrites CASE x WHEN a THEN ... as CASE WHEN x = a THEN ...
-func (b *exprBinder) bindCaseSearched(c *pg.CaseExpr) (plan.Scalar, error) {
-	var whens []plan.Scalar
-	var resNodes []*pg.Node
-	operand, err := b.bind(c.Arg)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range c.Args {
-		cw := w.GetCaseWhen()
-		we, err := b.bind(cw.Expr)
-		if err != nil {
-			return nil, err
-		}
-		eq, err := b.p.binaryOp("=", operand, we, b.p.pos(cw.Location))
-		if err != nil {
-			return nil, err
-		}
-		whens = append(whens, eq)
 		resNodes = append(resNodes, cw.Result)
 	}
 	if c.Defresult != nil {
@@ -636,14 +593,9 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (plan.Scalar, error) {
 	if udf.IsWindowOnly(name) {
 		return nil, sqlerr.New(sqlerr.WindowingError, "window function %s requires an OVER clause", name).WithPosition(pos)
 	}
-	args := make([]plan.Scalar, len(fc.Args))
-	ts := make([]types.T, len(fc.Args))
-	for i, a := range fc.Args {
-		e, err := b.bind(a)
-		if err != nil {
-			return nil, err
-		}
-		args[i], ts[i] = e, e.Type()
+	args, _, err := b.bindAll(fc.Args)
+	if err != nil {
+		return nil, err
 	}
 	if b.p.Stream && udf.IsSequenceFunc(name) {
 		// Each call changes a sequence: a job replaying or retracting

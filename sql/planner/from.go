@@ -407,14 +407,9 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	}
 	argScope, lat := p.lateralScope(sc)
 	b := p.binder(argScope, "FROM")
-	args := make([]plan.Scalar, len(fc.Args))
-	ts := make([]types.T, len(fc.Args))
-	for i, a := range fc.Args {
-		e, err := b.bind(a)
-		if err != nil {
-			return nil, err
-		}
-		args[i], ts[i] = e, e.Type()
+	args, ts, err := b.bindAll(fc.Args)
+	if err != nil {
+		return nil, err
 	}
 	// Arguments that read the enclosing query (unnest(outer.col) in a
 	// subquery) make this query correlated.

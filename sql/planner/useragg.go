@@ -91,13 +91,8 @@ func (p *Planner) lookupAggregate(names []*pg.Node, ts []types.T, explicit bool,
 		return nil, nil, undefinedFunction(display, ts, pos)
 	}
 	if len(names) == 1 {
-		gs := p.GoFuncs.Aggregates(display)
-		sigs := make([][]types.T, len(gs))
-		for i, g := range gs {
-			sigs[i] = g.Args
-		}
-		if i, amb := selectSignature(ts, sigs); i >= 0 && !amb {
-			return gs[i], gs[i].Args, nil
+		if g, ok := pickGoFunc(p.GoFuncs.Aggregates(display), func(g *udf.Aggregate) []types.T { return g.Args }, ts); ok {
+			return g, g.Args, nil
 		}
 	}
 	fn, args, err := udf.LookupAggregate(display, ts)

@@ -137,16 +137,25 @@ func (p *Planner) lookupTableFunc(names []*pg.Node, ts []types.T, pos int) (*udf
 		return nil, nil, undefinedFunction(display, ts, pos)
 	}
 	if len(names) == 1 {
-		gs := p.GoFuncs.Tables(display)
-		sigs := make([][]types.T, len(gs))
-		for i, g := range gs {
-			sigs[i] = g.Args
-		}
-		if i, amb := selectSignature(ts, sigs); i >= 0 && !amb {
-			return gs[i], gs[i].Args, nil
+		if g, ok := pickGoFunc(p.GoFuncs.Tables(display), func(g *udf.TableFunc) []types.T { return g.Args }, ts); ok {
+			return g, g.Args, nil
 		}
 	}
 	return udf.LookupTableFunc(funcName(names), ts)
+}
+
+// pickGoFunc picks the one of fns (functions of one name an embedding
+// program registered in Go, udf.GoFunctions) whose argument types (args)
+// the call's types ts fit; ok is false when none or several fit.
+func pickGoFunc[F any](fns []F, args func(F) []types.T, ts []types.T) (fn F, ok bool) {
+	sigs := make([][]types.T, len(fns))
+	for i, f := range fns {
+		sigs[i] = args(f)
+	}
+	if i, amb := selectSignature(ts, sigs); i >= 0 && !amb {
+		return fns[i], true
+	}
+	return fn, false
 }
 
 // goCall binds a call of a function an embedding program registered in
@@ -163,15 +172,10 @@ func (p *Planner) goCall(names []*pg.Node, args []plan.Scalar, pos int) (e plan.
 	for i, a := range args {
 		ts[i] = a.Type()
 	}
-	sigs := make([][]types.T, len(fns))
-	for i, f := range fns {
-		sigs[i] = f.Args
-	}
-	i, amb := selectSignature(ts, sigs)
-	if i < 0 || amb {
+	fn, ok := pickGoFunc(fns, func(f *udf.Scalar) []types.T { return f.Args }, ts)
+	if !ok {
 		return nil, false, nil // the built-ins may fit
 	}
-	fn := fns[i]
 	cast := make([]plan.Scalar, len(args))
 	for j, a := range args {
 		if cast[j], err = p.coerce(a, fn.Args[j], pos); err != nil {

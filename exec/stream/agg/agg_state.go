@@ -93,7 +93,7 @@ func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *strea
 		if err != nil {
 			return nil, err
 		}
-		return &aggDistinct{inner: in, sets: aggSets{ts: a.ArgTypes}}, nil
+		return &aggDistinct{inner: in, aggSetState: setState(a.ArgTypes)}, nil
 	}
 	if a.Agg.User && !a.Ordered() {
 		// A user aggregate with ORDER BY (an ordered-set one, or a call
@@ -131,16 +131,16 @@ func newAggState(a batch.AggSpec, appendOnly bool, rowCount *[]int64, env *strea
 		if appendOnly {
 			return &aggMinMaxAppend{t: in, least: name == "min"}, nil
 		}
-		return &aggMinMax{t: in, least: name == "min", sets: aggSets{ts: a.ArgTypes}}, nil
+		return &aggMinMax{t: in, least: name == "min", aggSetState: setState(a.ArgTypes)}, nil
 	case (name == "bool_and" || name == "every" || name == "bool_or") && len(a.Args) == 1:
 		return &aggBool{or: name == "bool_or"}, nil
 	case name == "string_agg" && len(a.Args) == 2:
-		return &aggStringAgg{bytea: in.Kind == types.Bytea, sets: aggSets{ts: a.ArgTypes}}, nil
+		return &aggStringAgg{bytea: in.Kind == types.Bytea, aggSetState: setState(a.ArgTypes)}, nil
 	}
 	if a.Agg.New == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregate %s is not supported in streaming queries", a.Agg.Name)
 	}
-	return &aggRecompute{spec: a, env: env, sets: aggSets{ts: a.ArgTypes}}, nil
+	return &aggRecompute{spec: a, env: env, aggSetState: setState(a.ArgTypes)}, nil
 }
 
 // aggVarint reads a zig-zag varint.
@@ -1055,6 +1055,24 @@ func (a *aggSets) get(g uint32) *aggMultiset {
 	return s
 }
 
+// aggSetState is embedded by the states that keep their argument tuples
+// in per-group multisets; the multisets are persisted as entries, so
+// there is no compact state to encode. A state that keeps more per group
+// (a cached extreme, HLL registers) overrides grow, reset and load.
+type aggSetState struct{ sets aggSets }
+
+func setState(ts []types.T) aggSetState { return aggSetState{sets: aggSets{ts: ts}} }
+
+func (a *aggSetState) grow(n int)                { a.sets.grow(n) }
+func (a *aggSetState) reset(g uint32)            { a.sets.reset(g) }
+func (a *aggSetState) set(g uint32) *aggMultiset { return a.sets.set(g) }
+func (a *aggSetState) load(g uint32, key []byte, n int64, vals []types.Datum) error {
+	a.sets.loadEntry(g, key, n, vals)
+	return nil
+}
+func (a *aggSetState) encode(buf []byte, _ uint32) []byte          { return buf }
+func (a *aggSetState) decode(buf []byte, _ uint32) ([]byte, error) { return buf, nil }
+
 // tupleKey encodes a tuple of datums as the entry key.
 func (a *aggSets) tupleKey(vals []types.Datum) []byte {
 	a.key = a.key[:0]
@@ -1108,9 +1126,9 @@ func (a *aggSets) loadEntry(g uint32, key []byte, n int64, vals []types.Datum) {
 type aggMinMax struct {
 	t     types.T
 	least bool
-	sets  aggSets
-	ext   []*aggEntry // the extreme, nil if unknown
-	ok    []bool      // ext is current (nil ext and ok: the set is empty)
+	aggSetState
+	ext []*aggEntry // the extreme, nil if unknown
+	ok  []bool      // ext is current (nil ext and ok: the set is empty)
 }
 
 func (a *aggMinMax) grow(n int) {
@@ -1123,8 +1141,6 @@ func (a *aggMinMax) reset(g uint32) {
 	a.sets.reset(g)
 	a.ext[g], a.ok[g] = nil, false
 }
-
-func (a *aggMinMax) set(g uint32) *aggMultiset { return a.sets.set(g) }
 
 func (a *aggMinMax) load(g uint32, key []byte, n int64, vals []types.Datum) error {
 	a.sets.loadEntry(g, key, n, vals)
@@ -1206,24 +1222,13 @@ func (a *aggMinMax) result(g uint32) (types.Datum, error) {
 	return nil, nil
 }
 
-func (a *aggMinMax) encode(buf []byte, _ uint32) []byte          { return buf }
-func (a *aggMinMax) decode(buf []byte, _ uint32) ([]byte, error) { return buf, nil }
-
 // ---------------------------------------------------------------- string_agg
 
 // aggStringAgg is string_agg(value, delimiter) over text or bytea: a
 // multiset of (value, delimiter), concatenated in key order.
 type aggStringAgg struct {
 	bytea bool
-	sets  aggSets
-}
-
-func (a *aggStringAgg) grow(n int)                { a.sets.grow(n) }
-func (a *aggStringAgg) reset(g uint32)            { a.sets.reset(g) }
-func (a *aggStringAgg) set(g uint32) *aggMultiset { return a.sets.set(g) }
-func (a *aggStringAgg) load(g uint32, key []byte, n int64, vals []types.Datum) error {
-	a.sets.loadEntry(g, key, n, vals)
-	return nil
+	aggSetState
 }
 
 func (a *aggStringAgg) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -1278,9 +1283,6 @@ func aggAppendBytes(buf []byte, d types.Datum) []byte {
 	return buf // a NULL delimiter adds nothing
 }
 
-func (a *aggStringAgg) encode(buf []byte, _ uint32) []byte          { return buf }
-func (a *aggStringAgg) decode(buf []byte, _ uint32) ([]byte, error) { return buf, nil }
-
 // ---------------------------------------------------------------- DISTINCT
 
 // aggDistinct feeds its inner state each distinct argument tuple once:
@@ -1288,12 +1290,11 @@ func (a *aggStringAgg) decode(buf []byte, _ uint32) ([]byte, error) { return buf
 // the same representative values both times).
 type aggDistinct struct {
 	inner aggState
-	sets  aggSets
+	aggSetState
 }
 
-func (a *aggDistinct) grow(n int)                { a.sets.grow(n); a.inner.grow(n) }
-func (a *aggDistinct) reset(g uint32)            { a.sets.reset(g); a.inner.reset(g) }
-func (a *aggDistinct) set(g uint32) *aggMultiset { return a.sets.set(g) }
+func (a *aggDistinct) grow(n int)     { a.sets.grow(n); a.inner.grow(n) }
+func (a *aggDistinct) reset(g uint32) { a.sets.reset(g); a.inner.reset(g) }
 func (a *aggDistinct) load(g uint32, key []byte, n int64, vals []types.Datum) error {
 	a.sets.loadEntry(g, key, n, vals)
 	return distinctLoaded(a.inner, g, n, vals)
@@ -1383,15 +1384,7 @@ func (a *aggDistinct) decode(buf []byte, g uint32) ([]byte, error) {
 type aggRecompute struct {
 	spec batch.AggSpec
 	env  *stream.Env
-	sets aggSets
-}
-
-func (a *aggRecompute) grow(n int)                { a.sets.grow(n) }
-func (a *aggRecompute) reset(g uint32)            { a.sets.reset(g) }
-func (a *aggRecompute) set(g uint32) *aggMultiset { return a.sets.set(g) }
-func (a *aggRecompute) load(g uint32, key []byte, n int64, vals []types.Datum) error {
-	a.sets.loadEntry(g, key, n, vals)
-	return nil
+	aggSetState
 }
 
 func (a *aggRecompute) update(ids []uint32, w []int64, args []arrow.Array) error {
@@ -1415,6 +1408,3 @@ func (a *aggRecompute) result(g uint32) (types.Datum, error) {
 	}
 	return fold(a.spec, a.env, live, 0, true, a.sets.set(g))
 }
-
-func (a *aggRecompute) encode(buf []byte, _ uint32) []byte          { return buf }
-func (a *aggRecompute) decode(buf []byte, _ uint32) ([]byte, error) { return buf, nil }

@@ -37,8 +37,8 @@ type hllRegs struct {
 
 // aggHLL is approx_count_distinct over a retracting input.
 type aggHLL struct {
-	t    types.T
-	sets aggSets
+	t types.T
+	aggSetState
 	regs []*hllRegs // nil: rebuild from the multiset
 	key  []byte
 	null [1]types.Datum
@@ -53,8 +53,6 @@ func (a *aggHLL) reset(g uint32) {
 	a.sets.reset(g)
 	a.regs[g] = nil
 }
-
-func (a *aggHLL) set(g uint32) *aggMultiset { return a.sets.set(g) }
 
 func (a *aggHLL) load(g uint32, key []byte, n int64, vals []types.Datum) error {
 	a.sets.loadEntry(g, key, n, vals)
@@ -174,6 +172,3 @@ func (a *aggHLL) result(g uint32) (types.Datum, error) {
 	hist[0] = udf.HLLRegisters - int64(len(r.max))
 	return udf.HLLEstimate(&hist), nil
 }
-
-func (a *aggHLL) encode(buf []byte, _ uint32) []byte          { return buf }
-func (a *aggHLL) decode(buf []byte, _ uint32) ([]byte, error) { return buf, nil }

@@ -58,7 +58,7 @@ func newAggStateMore(a batch.AggSpec, env *stream.Env) (aggState, bool) {
 	}
 	switch {
 	case name == "approx_count_distinct" && len(a.ArgTypes) == 1:
-		return &aggHLL{t: in, sets: aggSets{ts: a.ArgTypes}}, true
+		return &aggHLL{t: in, aggSetState: setState(a.ArgTypes)}, true
 	case udf.IsRegrAggregate(name) && len(a.ArgTypes) == 2:
 		return &aggMoments{fn: name, pair: true}, true
 	case (name == "bit_and" || name == "bit_or" || name == "bit_xor") && len(a.ArgTypes) == 1:

@@ -28,7 +28,7 @@ type aggOrdered struct {
 	k    int
 	keys []batch.AggOrder
 	env  *stream.Env
-	sets aggSets
+	aggSetState
 }
 
 func newAggOrdered(a batch.AggSpec, env *stream.Env) *aggOrdered {
@@ -37,15 +37,7 @@ func newAggOrdered(a batch.AggSpec, env *stream.Env) *aggOrdered {
 	inner.ArgTypes = a.ArgTypes[k:]
 	inner.Args = a.Args[k:]
 	inner.Order = nil
-	return &aggOrdered{spec: inner, k: k, keys: a.Order, env: env, sets: aggSets{ts: a.ArgTypes}}
-}
-
-func (a *aggOrdered) grow(n int)                { a.sets.grow(n) }
-func (a *aggOrdered) reset(g uint32)            { a.sets.reset(g) }
-func (a *aggOrdered) set(g uint32) *aggMultiset { return a.sets.set(g) }
-func (a *aggOrdered) load(g uint32, key []byte, n int64, vals []types.Datum) error {
-	a.sets.loadEntry(g, key, n, vals)
-	return nil
+	return &aggOrdered{spec: inner, k: k, keys: a.Order, env: env, aggSetState: setState(a.ArgTypes)}
 }
 
 // entryKey encodes a row: the ordering keys, then the arguments.
@@ -103,9 +95,6 @@ func (a *aggOrdered) result(g uint32) (types.Datum, error) {
 	// the row's entry.
 	return fold(a.spec, a.env, live, a.k, true, s)
 }
-
-func (a *aggOrdered) encode(buf []byte, _ uint32) []byte          { return buf }
-func (a *aggOrdered) decode(buf []byte, _ uint32) ([]byte, error) { return buf, nil }
 
 // fold folds the entries in order (each as often as its count), their
 // values from position skip on, through spec's accumulator and returns

@@ -30,7 +30,7 @@ import (
 // newAggUser returns the state of a user aggregate call.
 func newAggUser(a batch.AggSpec, env *stream.Env) aggState {
 	if !a.Agg.Retracts || a.Agg.NewRetracting == nil {
-		return &aggRecompute{spec: a, env: env, sets: aggSets{ts: a.ArgTypes}}
+		return &aggRecompute{spec: a, env: env, aggSetState: setState(a.ArgTypes)}
 	}
 	s := a.Agg.NewRetracting(a.ArgTypes)
 	if e, ok := s.(udf.EnvAccumulator); ok && env != nil && env.Ctx != nil {
