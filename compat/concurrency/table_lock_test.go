@@ -1,0 +1,249 @@
+package concurrency
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// blockedValue runs sql on c in the background like blocked, and reports
+// its first column as text (or, for a statement without rows, its command
+// tag).
+func (d *tdb) blockedValue(c *pgx.Conn, sql string, wait time.Duration) <-chan valueOrErr {
+	d.t.Helper()
+	done := make(chan valueOrErr, 1)
+	go func() {
+		rows, err := c.Query(context.Background(), d.q(sql))
+		if err != nil {
+			done <- valueOrErr{err: err}
+			return
+		}
+		var v string
+		for rows.Next() {
+			if vals, err := rows.Values(); err == nil && len(vals) > 0 && v == "" {
+				v = fmt.Sprint(vals[0])
+			}
+		}
+		rows.Close()
+		if v == "" {
+			v = rows.CommandTag().String()
+		}
+		done <- valueOrErr{v: v, err: rows.Err()}
+	}()
+	select {
+	case r := <-done:
+		d.t.Fatalf("%s did not wait for the lock (%q, %v)", d.q(sql), r.v, r.err)
+	case <-time.After(wait):
+	}
+	return done
+}
+
+type valueOrErr struct {
+	v   string
+	err error
+}
+
+// got waits for a blockedValue result and fails unless it is want.
+func (d *tdb) got(r <-chan valueOrErr, what, want string) {
+	d.t.Helper()
+	select {
+	case v := <-r:
+		if v.err != nil {
+			d.t.Fatalf("%s: %v", what, v.err)
+		}
+		if v.v != want {
+			d.t.Errorf("%s: %q, want %q", what, v.v, want)
+		}
+	case <-time.After(10 * time.Second):
+		d.t.Fatalf("%s still waits after the lock was released", what)
+	}
+}
+
+// TestLockBeforeSnapshot: a READ COMMITTED statement takes its relation
+// locks before its snapshot, as PostgreSQL does (it locks while analysing
+// the query and takes the snapshot when the portal starts), so one that
+// waited for a table held in ACCESS EXCLUSIVE reads what the holder
+// changed and committed meanwhile. A REPEATABLE READ transaction's
+// snapshot is taken by the analysis of its first statement, before that
+// statement's locks, unless the transaction begins with LOCK TABLE, which
+// takes no snapshot.
+func TestLockBeforeSnapshot(t *testing.T) {
+	each(t, func(t *testing.T, d *tdb) {
+		d.setup([]string{"lbs"}, "CREATE TABLE {t}lbs (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO {t}lbs VALUES (1, 0)")
+		a, b := d.conn(), d.conn()
+		const wait = 200 * time.Millisecond
+
+		// READ COMMITTED SELECT outside a block.
+		d.exec(a, "BEGIN")
+		d.exec(a, "LOCK TABLE {t}lbs IN ACCESS EXCLUSIVE MODE")
+		r := d.blockedValue(b, "SELECT count(*) FROM {t}lbs", wait)
+		d.exec(a, "INSERT INTO {t}lbs VALUES (2, 0)")
+		d.exec(a, "COMMIT")
+		d.got(r, "read committed SELECT after the lock", "2")
+
+		// READ COMMITTED UPDATE: the row inserted while it waited is
+		// updated too.
+		d.exec(a, "BEGIN")
+		d.exec(a, "LOCK TABLE {t}lbs")
+		r = d.blockedValue(b, "UPDATE {t}lbs SET v = v + 1", wait)
+		d.exec(a, "INSERT INTO {t}lbs VALUES (3, 0)")
+		d.exec(a, "COMMIT")
+		d.got(r, "read committed UPDATE after the lock", "UPDATE 3")
+
+		// REPEATABLE READ: the transaction's snapshot is taken when its
+		// first statement is analysed, before that statement's locks, and
+		// kept: the first SELECT does not see what the holder committed
+		// while it waited, and the first UPDATE of a row the holder
+		// changed fails with 40001.
+		d.exec(b, "BEGIN ISOLATION LEVEL REPEATABLE READ")
+		d.exec(a, "BEGIN")
+		d.exec(a, "LOCK TABLE {t}lbs")
+		r = d.blockedValue(b, "SELECT count(*) FROM {t}lbs", wait)
+		d.exec(a, "INSERT INTO {t}lbs VALUES (4, 0)")
+		d.exec(a, "COMMIT")
+		d.got(r, "repeatable read first SELECT after the lock", "3")
+		d.exec(b, "COMMIT")
+		d.exec(b, "BEGIN ISOLATION LEVEL REPEATABLE READ")
+		d.exec(a, "BEGIN")
+		d.exec(a, "LOCK TABLE {t}lbs")
+		done := d.blocked(b, "UPDATE {t}lbs SET v = v + 1 WHERE id = 1", wait)
+		d.exec(a, "UPDATE {t}lbs SET v = 10 WHERE id = 1")
+		d.exec(a, "COMMIT")
+		if err := <-done; code(err) != "40001" {
+			t.Errorf("repeatable read first UPDATE of a row changed while it waited: %v, want 40001", err)
+		}
+		d.exec(b, "ROLLBACK")
+
+		// REPEATABLE READ beginning with LOCK TABLE, which takes no
+		// snapshot: the lock waits for a writer, and the snapshot (the
+		// SELECT's) sees its rows.
+		d.exec(a, "BEGIN")
+		d.exec(a, "INSERT INTO {t}lbs VALUES (5, 0)")
+		d.exec(b, "BEGIN ISOLATION LEVEL REPEATABLE READ")
+		r = d.blockedValue(b, "LOCK TABLE {t}lbs IN SHARE MODE", wait)
+		d.exec(a, "COMMIT")
+		d.got(r, "LOCK TABLE in SHARE MODE", "LOCK TABLE")
+		if n := d.int(b, "SELECT count(*) FROM {t}lbs"); n != 5 {
+			t.Errorf("repeatable read after LOCK TABLE: %d rows, want 5", n)
+		}
+		d.exec(b, "COMMIT")
+	})
+}
+
+// TestCopyAndCursorLocks: COPY FROM holds ROW EXCLUSIVE while its data
+// comes in, so SHARE waits for it; COPY TO takes ACCESS SHARE, so it waits
+// for ACCESS EXCLUSIVE, and (as PostgreSQL's, which takes its snapshot
+// before it opens the table) copies the rows of before the wait; DECLARE
+// CURSOR holds ACCESS SHARE until the transaction ends, so ACCESS
+// EXCLUSIVE waits for it, and a WITH HOLD cursor declared outside a block
+// takes its snapshot after its lock.
+func TestCopyAndCursorLocks(t *testing.T) {
+	each(t, func(t *testing.T, d *tdb) {
+		d.setup([]string{"cpl"}, "CREATE TABLE {t}cpl (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO {t}cpl VALUES (1, 0)")
+		a, b, c := d.conn(), d.conn(), d.conn()
+		ctx := context.Background()
+		const wait = 200 * time.Millisecond
+
+		// COPY FROM: ROW EXCLUSIVE until the copy ends.
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { pw.Close() }) // before the connection closes
+		copied := make(chan error, 1)
+		go func() {
+			_, err := b.PgConn().CopyFrom(ctx, pr, d.q("COPY {t}cpl FROM STDIN"))
+			copied <- err
+		}()
+		if _, err := pw.Write([]byte("2\t0\n")); err != nil {
+			t.Fatal(err)
+		}
+		held := "SELECT count(*) FROM pg_locks WHERE relation = '{t}cpl'::regclass AND mode = 'RowExclusiveLock' AND granted"
+		for deadline := time.Now().Add(5 * time.Second); d.int(c, held) != 1; {
+			if time.Now().After(deadline) {
+				t.Fatalf("COPY FROM's ROW EXCLUSIVE is not in pg_locks")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		d.exec(a, "BEGIN")
+		done := d.blocked(a, "LOCK TABLE {t}cpl IN SHARE MODE", wait)
+		pw.Close()
+		if err := <-copied; err != nil {
+			t.Fatalf("COPY FROM: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("SHARE after COPY FROM: %v", err)
+		}
+		d.exec(a, "COMMIT")
+
+		// COPY TO waits for ACCESS EXCLUSIVE and copies the committed rows.
+		d.exec(a, "BEGIN")
+		d.exec(a, "LOCK TABLE {t}cpl")
+		var out strings.Builder
+		copiedTo := make(chan error, 1)
+		go func() {
+			_, err := b.PgConn().CopyTo(ctx, &out, d.q("COPY {t}cpl TO STDOUT"))
+			copiedTo <- err
+		}()
+		select {
+		case err := <-copiedTo:
+			t.Fatalf("COPY TO did not wait for ACCESS EXCLUSIVE (%v)", err)
+		case <-time.After(wait):
+		}
+		d.exec(a, "INSERT INTO {t}cpl VALUES (3, 0)")
+		d.exec(a, "COMMIT")
+		if err := <-copiedTo; err != nil {
+			t.Fatalf("COPY TO: %v", err)
+		}
+		if got := strings.Count(out.String(), "\n"); got != 2 {
+			t.Errorf("COPY TO after the lock: %d rows (%q), want 2", got, out.String())
+		}
+
+		// DECLARE CURSOR: ACCESS SHARE to the end of the transaction.
+		d.exec(b, "BEGIN")
+		d.exec(b, "DECLARE cur CURSOR FOR SELECT id FROM {t}cpl")
+		d.exec(b, "FETCH 1 FROM cur")
+		d.exec(b, "CLOSE cur")
+		d.exec(a, "BEGIN")
+		if _, err := a.Exec(ctx, d.q("LOCK TABLE {t}cpl NOWAIT")); code(err) != "55P03" {
+			t.Errorf("ACCESS EXCLUSIVE NOWAIT while a cursor's transaction is open: %v, want 55P03", err)
+		}
+		d.exec(a, "ROLLBACK")
+		d.exec(a, "BEGIN")
+		done = d.blocked(a, "LOCK TABLE {t}cpl", wait)
+		d.exec(b, "COMMIT")
+		if err := <-done; err != nil {
+			t.Fatalf("ACCESS EXCLUSIVE after the cursor's transaction: %v", err)
+		}
+		d.exec(a, "COMMIT")
+
+		// DECLARE ... WITH HOLD outside a block: its snapshot is taken
+		// after its lock.
+		d.exec(a, "BEGIN")
+		d.exec(a, "LOCK TABLE {t}cpl")
+		done = d.blocked(b, "DECLARE held CURSOR WITH HOLD FOR SELECT id FROM {t}cpl", wait)
+		d.exec(a, "INSERT INTO {t}cpl VALUES (4, 0)")
+		d.exec(a, "COMMIT")
+		if err := <-done; err != nil {
+			t.Fatalf("DECLARE WITH HOLD after the lock: %v", err)
+		}
+		if n := d.int(b, "SELECT count(*) FROM {t}cpl"); n != 4 {
+			t.Fatalf("rows: %d", n)
+		}
+		rows, err := b.Query(ctx, "FETCH ALL FROM held")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		if n != 4 {
+			t.Errorf("WITH HOLD cursor declared after the lock: %d rows, want 4", n)
+		}
+		d.exec(b, "CLOSE held")
+	})
+}
