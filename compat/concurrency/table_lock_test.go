@@ -247,3 +247,61 @@ func TestCopyAndCursorLocks(t *testing.T) {
 		d.exec(b, "CLOSE held")
 	})
 }
+
+// TestLockView: LOCK on a view locks every relation its query reads, in
+// the same mode, through views on views, as PostgreSQL 15 does; the base
+// relations need the lock's privilege held by the view's owner (and the
+// view itself the locking role's).
+func TestLockView(t *testing.T) {
+	each(t, func(t *testing.T, d *tdb) {
+		d.setup([]string{"vb1", "vb2"}, "CREATE TABLE {t}vb1 (id int PRIMARY KEY)", "CREATE TABLE {t}vb2 (id int PRIMARY KEY)",
+			"CREATE VIEW {t}vv1 AS SELECT id FROM {t}vb1",
+			"CREATE VIEW {t}vv2 AS SELECT a.id FROM {t}vv1 a JOIN {t}vb2 b ON a.id = b.id")
+		a, b, c := d.conn(), d.conn(), d.conn()
+		t.Cleanup(func() {
+			for _, s := range []string{"DROP VIEW IF EXISTS {t}lov", "DROP VIEW IF EXISTS {t}vv2", "DROP VIEW IF EXISTS {t}vv1",
+				"DROP OWNED BY {t}lo, {t}lu", "DROP ROLE IF EXISTS {t}lo", "DROP ROLE IF EXISTS {t}lu"} {
+				c.Exec(context.Background(), d.q(s))
+			}
+		})
+		d.exec(a, "BEGIN")
+		d.exec(a, "LOCK TABLE {t}vv2 IN SHARE MODE")
+		if n := d.int(c, "SELECT count(*) FROM pg_locks WHERE mode = 'ShareLock' AND granted AND relation IN ('{t}vv2'::regclass, '{t}vv1'::regclass, '{t}vb1'::regclass, '{t}vb2'::regclass)"); n != 4 {
+			t.Errorf("SHARE locks on the view, the view it reads and both tables: %d, want 4", n)
+		}
+		done := d.blocked(b, "INSERT INTO {t}vb1 VALUES (1)", 200*time.Millisecond)
+		d.exec(a, "COMMIT")
+		if err := <-done; err != nil {
+			t.Fatalf("INSERT after the view's lock: %v", err)
+		}
+
+		// Privileges: the view's owner's on what it reads.
+		for _, s := range []string{"CREATE ROLE {t}lo", "CREATE ROLE {t}lu", "GRANT CREATE ON SCHEMA public TO {t}lo",
+			"GRANT SELECT ON {t}vb1 TO {t}lo", "SET ROLE {t}lo", "CREATE VIEW {t}lov AS SELECT id FROM {t}vb1",
+			"GRANT SELECT, UPDATE ON {t}lov TO {t}lu", "RESET ROLE", "REVOKE SELECT ON {t}vb1 FROM {t}lo"} {
+			d.exec(c, s)
+		}
+		try := func(mode string) error {
+			d.exec(c, "SET ROLE {t}lu")
+			d.exec(c, "BEGIN")
+			_, err := c.Exec(context.Background(), d.q("LOCK TABLE {t}lov IN "+mode+" MODE"))
+			d.exec(c, "ROLLBACK")
+			d.exec(c, "RESET ROLE")
+			return err
+		}
+		if err := try("ACCESS SHARE"); code(err) != "42501" {
+			t.Errorf("ACCESS SHARE on a view whose owner cannot read its table: %v, want 42501", err)
+		}
+		d.exec(c, "GRANT SELECT ON {t}vb1 TO {t}lo")
+		if err := try("ACCESS SHARE"); err != nil {
+			t.Errorf("ACCESS SHARE once the owner can read the table: %v", err)
+		}
+		if err := try("SHARE"); code(err) != "42501" {
+			t.Errorf("SHARE on a view whose owner cannot update its table: %v, want 42501", err)
+		}
+		d.exec(c, "GRANT UPDATE ON {t}vb1 TO {t}lo")
+		if err := try("SHARE"); err != nil {
+			t.Errorf("SHARE once the owner can update the table: %v", err)
+		}
+	})
+}
