@@ -292,14 +292,23 @@ func (s *Session) lockTable(ctx context.Context, oid uint32, name string, mode t
 		defer t.Stop()
 		expired = t.C
 	}
-	select {
-	case <-w.granted:
-		s.noteTableHold(oid, mode)
-		return nil
-	case <-ctx.Done():
-		return giveUp(context.Cause(ctx))
-	case <-expired:
-		return giveUp(sqlerr.New(sqlerr.LockNotAvailable, "canceling statement due to lock timeout"))
+	recheck := time.NewTimer(s.DeadlockTimeout())
+	defer recheck.Stop()
+	for {
+		select {
+		case <-w.granted:
+			s.noteTableHold(oid, mode)
+			return nil
+		case <-ctx.Done():
+			return giveUp(context.Cause(ctx))
+		case <-expired:
+			return giveUp(sqlerr.New(sqlerr.LockNotAvailable, "canceling statement due to lock timeout"))
+		case <-recheck.C:
+			// PostgreSQL's check after deadlock_timeout (deadlock.go).
+			if err := s.e.checkDeadlock(s); err != nil {
+				return giveUp(err)
+			}
+		}
 	}
 }
 

@@ -305,3 +305,77 @@ func TestLockView(t *testing.T) {
 		}
 	})
 }
+
+// TestDeadlockThreeKinds: three sessions form one cycle over a row lock,
+// a relation lock and an advisory lock; exactly one of them fails with
+// 40P01 and the two others go on once it rolls back. PostgreSQL picks the
+// session whose deadlock_timeout runs out first with the cycle closed;
+// StreamSQL checks when a wait starts, so the session that closes the
+// cycle is the one that fails, however long the others have waited.
+// deadlock_timeout is shown and set as in PostgreSQL.
+func TestDeadlockThreeKinds(t *testing.T) {
+	each(t, func(t *testing.T, d *tdb) {
+		d.setup([]string{"d3r", "d3t"}, "CREATE TABLE {t}d3r (id int PRIMARY KEY, v int)", "CREATE TABLE {t}d3t (id int PRIMARY KEY)",
+			"INSERT INTO {t}d3r VALUES (1, 0)")
+		ctx := context.Background()
+		conns := map[string]*pgx.Conn{"a": d.conn(), "b": d.conn(), "c": d.conn()}
+		var shown string
+		if err := conns["a"].QueryRow(ctx, "SHOW deadlock_timeout").Scan(&shown); err != nil || shown != "1s" {
+			t.Fatalf("SHOW deadlock_timeout: %q, %v", shown, err)
+		}
+		if _, err := conns["a"].Exec(ctx, "SET deadlock_timeout = 0"); code(err) != "22023" {
+			t.Errorf("SET deadlock_timeout = 0: %v, want 22023", err)
+		}
+		key := time.Now().UnixNano() % 1e9
+		for _, c := range conns {
+			d.exec(c, "SET deadlock_timeout = '300ms'")
+			d.exec(c, "BEGIN")
+		}
+		if err := conns["a"].QueryRow(ctx, "SHOW deadlock_timeout").Scan(&shown); err != nil || shown != "300ms" {
+			t.Fatalf("SHOW deadlock_timeout after SET: %q, %v", shown, err)
+		}
+		d.exec(conns["a"], "UPDATE {t}d3r SET v = 1 WHERE id = 1")               // a holds the row
+		d.exec(conns["b"], "LOCK TABLE {t}d3t IN ACCESS EXCLUSIVE MODE")         // b the table
+		d.exec(conns["c"], fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", key)) // c the advisory lock
+		type result struct {
+			who string
+			err error
+		}
+		results := make(chan result, 3)
+		wait := func(who, sql string) {
+			go func() {
+				_, err := conns[who].Exec(ctx, d.q(sql))
+				results <- result{who, err}
+			}()
+		}
+		wait("a", "SELECT count(*) FROM {t}d3t") // a waits for b
+		time.Sleep(100 * time.Millisecond)
+		wait("b", fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", key)) // b waits for c
+		time.Sleep(100 * time.Millisecond)
+		wait("c", "UPDATE {t}d3r SET v = 3 WHERE id = 1") // c waits for a: the cycle
+		var victims, done []string
+		for range 3 {
+			select {
+			case r := <-results:
+				switch {
+				case code(r.err) == "40P01":
+					victims = append(victims, r.who)
+					d.exec(conns[r.who], "ROLLBACK")
+				case r.err != nil:
+					t.Fatalf("%s: %v", r.who, r.err)
+				default:
+					done = append(done, r.who)
+					d.exec(conns[r.who], "COMMIT")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the cycle was not resolved: victims %v, finished %v", victims, done)
+			}
+		}
+		if len(victims) != 1 {
+			t.Fatalf("victims %v, want exactly one", victims)
+		}
+		if !d.target.pg && victims[0] != "c" {
+			t.Errorf("victim %s, want c (the session that closed the cycle)", victims[0])
+		}
+	})
+}
