@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -379,3 +380,88 @@ func TestDeadlockThreeKinds(t *testing.T) {
 		}
 	})
 }
+
+// TestTupleLocks: pg_locks shows row lock waits as PostgreSQL does: the
+// first session waiting for a row holds the row's "tuple" lock (the mode
+// of its row lock strength: ExclusiveLock for a plain UPDATE) and waits
+// for a ShareLock on the transactionid of the holder; a second one waits
+// for the tuple lock. The usual "who blocks whom" query finds both.
+func TestTupleLocks(t *testing.T) {
+	each(t, func(t *testing.T, d *tdb) {
+		d.setup([]string{"tl"}, "CREATE TABLE {t}tl (id int PRIMARY KEY, v int)", "INSERT INTO {t}tl VALUES (1, 0), (2, 0)")
+		a, b, c, m := d.conn(), d.conn(), d.conn(), d.conn()
+		name := map[int64]string{}
+		for n, conn := range map[string]*pgx.Conn{"a": a, "b": b, "c": c} {
+			name[d.int(conn, "SELECT pg_backend_pid()")] = n
+		}
+		d.exec(a, "BEGIN")
+		d.exec(a, "UPDATE {t}tl SET v = 1 WHERE id = 1")
+		doneB := d.blocked(b, "UPDATE {t}tl SET v = 2 WHERE id = 1", 150*time.Millisecond)
+		doneC := d.blocked(c, "UPDATE {t}tl SET v = 3 WHERE id = 1", 150*time.Millisecond)
+		rows, err := m.Query(context.Background(), d.q(`SELECT pid, locktype, mode, granted, relation = '{t}tl'::regclass, page IS NOT NULL AND tuple IS NOT NULL
+			FROM pg_locks WHERE locktype = 'tuple' OR locktype = 'transactionid' AND NOT granted ORDER BY 1, 2`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rows.Next() {
+			var pid int64
+			var typ, mode string
+			var granted bool
+			var rel, pos *bool
+			if err := rows.Scan(&pid, &typ, &mode, &granted, &rel, &pos); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%s %s %s %v %v %v", name[pid], typ, mode, granted, rel != nil && *rel, pos != nil && *pos))
+		}
+		rows.Close()
+		sort.Strings(got)
+		want := []string{"b transactionid ShareLock false false false", "b tuple ExclusiveLock true true true", "c tuple ExclusiveLock false true true"}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("row lock waits in pg_locks:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		var pairs []string
+		rows, err = m.Query(context.Background(), whoBlocksWhom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var blocked, blocking int64
+			if err := rows.Scan(&blocked, &blocking); err != nil {
+				t.Fatal(err)
+			}
+			pairs = append(pairs, name[blocked]+" by "+name[blocking])
+		}
+		rows.Close()
+		sort.Strings(pairs)
+		if strings.Join(pairs, ", ") != "b by a, c by b" {
+			t.Errorf("who blocks whom: %v, want [b by a, c by b]", pairs)
+		}
+		d.exec(a, "COMMIT")
+		if err := <-doneB; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-doneC; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// whoBlocksWhom is the usual query over pg_locks (PostgreSQL wiki's "Lock
+// Monitoring"): the waiting pid and the pid holding what it waits for.
+const whoBlocksWhom = `SELECT blocked_locks.pid, blocking_locks.pid
+FROM pg_catalog.pg_locks blocked_locks
+JOIN pg_catalog.pg_locks blocking_locks
+  ON blocking_locks.locktype = blocked_locks.locktype
+ AND blocking_locks.database IS NOT DISTINCT FROM blocked_locks.database
+ AND blocking_locks.relation IS NOT DISTINCT FROM blocked_locks.relation
+ AND blocking_locks.page IS NOT DISTINCT FROM blocked_locks.page
+ AND blocking_locks.tuple IS NOT DISTINCT FROM blocked_locks.tuple
+ AND blocking_locks.virtualxid IS NOT DISTINCT FROM blocked_locks.virtualxid
+ AND blocking_locks.transactionid IS NOT DISTINCT FROM blocked_locks.transactionid
+ AND blocking_locks.classid IS NOT DISTINCT FROM blocked_locks.classid
+ AND blocking_locks.objid IS NOT DISTINCT FROM blocked_locks.objid
+ AND blocking_locks.objsubid IS NOT DISTINCT FROM blocked_locks.objsubid
+ AND blocking_locks.pid != blocked_locks.pid
+ AND blocking_locks.granted
+WHERE NOT blocked_locks.granted`
