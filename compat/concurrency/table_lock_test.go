@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"streamsql/internal/testserver"
 )
 
 // blockedValue runs sql on c in the background like blocked, and reports
@@ -79,22 +81,24 @@ func TestLockBeforeSnapshot(t *testing.T) {
 		a, b := d.conn(), d.conn()
 		const wait = 200 * time.Millisecond
 
-		// READ COMMITTED SELECT outside a block.
-		d.exec(a, "BEGIN")
-		d.exec(a, "LOCK TABLE {t}lbs IN ACCESS EXCLUSIVE MODE")
-		r := d.blockedValue(b, "SELECT count(*) FROM {t}lbs", wait)
-		d.exec(a, "INSERT INTO {t}lbs VALUES (2, 0)")
-		d.exec(a, "COMMIT")
-		d.got(r, "read committed SELECT after the lock", "2")
+		// lockedWhile runs bSQL on b while a holds the table in ACCESS
+		// EXCLUSIVE, runs aSQL on a and commits: b's statement must wait.
+		lockedWhile := func(bSQL, aSQL string) <-chan valueOrErr {
+			d.exec(a, "BEGIN")
+			d.exec(a, "LOCK TABLE {t}lbs IN ACCESS EXCLUSIVE MODE")
+			r := d.blockedValue(b, bSQL, wait)
+			d.exec(a, aSQL)
+			d.exec(a, "COMMIT")
+			return r
+		}
 
+		// READ COMMITTED SELECT outside a block.
+		d.got(lockedWhile("SELECT count(*) FROM {t}lbs", "INSERT INTO {t}lbs VALUES (2, 0)"),
+			"read committed SELECT after the lock", "2")
 		// READ COMMITTED UPDATE: the row inserted while it waited is
 		// updated too.
-		d.exec(a, "BEGIN")
-		d.exec(a, "LOCK TABLE {t}lbs")
-		r = d.blockedValue(b, "UPDATE {t}lbs SET v = v + 1", wait)
-		d.exec(a, "INSERT INTO {t}lbs VALUES (3, 0)")
-		d.exec(a, "COMMIT")
-		d.got(r, "read committed UPDATE after the lock", "UPDATE 3")
+		d.got(lockedWhile("UPDATE {t}lbs SET v = v + 1", "INSERT INTO {t}lbs VALUES (3, 0)"),
+			"read committed UPDATE after the lock", "UPDATE 3")
 
 		// REPEATABLE READ: the transaction's snapshot is taken when its
 		// first statement is analysed, before that statement's locks, and
@@ -102,21 +106,13 @@ func TestLockBeforeSnapshot(t *testing.T) {
 		// while it waited, and the first UPDATE of a row the holder
 		// changed fails with 40001.
 		d.exec(b, "BEGIN ISOLATION LEVEL REPEATABLE READ")
-		d.exec(a, "BEGIN")
-		d.exec(a, "LOCK TABLE {t}lbs")
-		r = d.blockedValue(b, "SELECT count(*) FROM {t}lbs", wait)
-		d.exec(a, "INSERT INTO {t}lbs VALUES (4, 0)")
-		d.exec(a, "COMMIT")
-		d.got(r, "repeatable read first SELECT after the lock", "3")
+		d.got(lockedWhile("SELECT count(*) FROM {t}lbs", "INSERT INTO {t}lbs VALUES (4, 0)"),
+			"repeatable read first SELECT after the lock", "3")
 		d.exec(b, "COMMIT")
 		d.exec(b, "BEGIN ISOLATION LEVEL REPEATABLE READ")
-		d.exec(a, "BEGIN")
-		d.exec(a, "LOCK TABLE {t}lbs")
-		done := d.blocked(b, "UPDATE {t}lbs SET v = v + 1 WHERE id = 1", wait)
-		d.exec(a, "UPDATE {t}lbs SET v = 10 WHERE id = 1")
-		d.exec(a, "COMMIT")
-		if err := <-done; code(err) != "40001" {
-			t.Errorf("repeatable read first UPDATE of a row changed while it waited: %v, want 40001", err)
+		r := lockedWhile("UPDATE {t}lbs SET v = v + 1 WHERE id = 1", "UPDATE {t}lbs SET v = 10 WHERE id = 1")
+		if v := <-r; code(v.err) != "40001" {
+			t.Errorf("repeatable read first UPDATE of a row changed while it waited: %v, want 40001", v.err)
 		}
 		d.exec(b, "ROLLBACK")
 
@@ -421,7 +417,7 @@ func TestTupleLocks(t *testing.T) {
 			t.Errorf("row lock waits in pg_locks:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 		var pairs []string
-		rows, err = m.Query(context.Background(), whoBlocksWhom)
+		rows, err = m.Query(context.Background(), testserver.WhoBlocksWhom)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,22 +442,3 @@ func TestTupleLocks(t *testing.T) {
 		}
 	})
 }
-
-// whoBlocksWhom is the usual query over pg_locks (PostgreSQL wiki's "Lock
-// Monitoring"): the waiting pid and the pid holding what it waits for.
-const whoBlocksWhom = `SELECT blocked_locks.pid, blocking_locks.pid
-FROM pg_catalog.pg_locks blocked_locks
-JOIN pg_catalog.pg_locks blocking_locks
-  ON blocking_locks.locktype = blocked_locks.locktype
- AND blocking_locks.database IS NOT DISTINCT FROM blocked_locks.database
- AND blocking_locks.relation IS NOT DISTINCT FROM blocked_locks.relation
- AND blocking_locks.page IS NOT DISTINCT FROM blocked_locks.page
- AND blocking_locks.tuple IS NOT DISTINCT FROM blocked_locks.tuple
- AND blocking_locks.virtualxid IS NOT DISTINCT FROM blocked_locks.virtualxid
- AND blocking_locks.transactionid IS NOT DISTINCT FROM blocked_locks.transactionid
- AND blocking_locks.classid IS NOT DISTINCT FROM blocked_locks.classid
- AND blocking_locks.objid IS NOT DISTINCT FROM blocked_locks.objid
- AND blocking_locks.objsubid IS NOT DISTINCT FROM blocked_locks.objsubid
- AND blocking_locks.pid != blocked_locks.pid
- AND blocking_locks.granted
-WHERE NOT blocked_locks.granted`
