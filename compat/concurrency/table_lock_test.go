@@ -442,3 +442,30 @@ func TestTupleLocks(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateMatViewLocks: CREATE MATERIALIZED VIEW takes ACCESS SHARE on
+// the tables its query reads, so it waits for a transaction holding one
+// in ACCESS EXCLUSIVE, and then shows what that transaction committed.
+func TestCreateMatViewLocks(t *testing.T) {
+	each(t, func(t *testing.T, d *tdb) {
+		d.setup([]string{"mvl"}, "CREATE TABLE {t}mvl (id int PRIMARY KEY)", "INSERT INTO {t}mvl VALUES (1)")
+		a, b := d.conn(), d.conn()
+		d.exec(a, "BEGIN")
+		d.exec(a, "LOCK TABLE {t}mvl")
+		done := d.blocked(b, "CREATE MATERIALIZED VIEW {t}mvl_v AS SELECT count(*) AS n FROM {t}mvl", 200*time.Millisecond)
+		d.exec(a, "INSERT INTO {t}mvl VALUES (2)")
+		d.exec(a, "COMMIT")
+		if err := <-done; err != nil {
+			t.Fatalf("CREATE MATERIALIZED VIEW after the lock: %v", err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			n := d.int(b, "SELECT n FROM {t}mvl_v")
+			if n == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the view shows %d rows, want 2", n)
+			}
+		}
+	})
+}
