@@ -247,6 +247,11 @@ func (s *Session) planCopy(cs *pg.CopyStmt) (*prepared, error) {
 			if err := s.checkColumns(rel, privLetter["insert"], attnums); err != nil {
 				return nil, err
 			}
+			// ROW EXCLUSIVE, as INSERT takes, until the transaction (the
+			// COPY's own outside a block) ends.
+			if err := s.lockRelation(ctx, rel, lockRowExclusive); err != nil {
+				return nil, err
+			}
 			return newCopyIn(s, rel, cols, opts)
 		}), nil
 	}
@@ -338,6 +343,12 @@ func (s *Session) startCopyOut(ctx context.Context, query string, opts copyOptio
 	q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
 	if err == nil {
 		err = s.checkReads(depList(p.Deps), p.ColDeps, p.ViewReads)
+	}
+	// ACCESS SHARE on what it reads. As in PostgreSQL, whose COPY takes
+	// its snapshot before it opens the table, the rows are those of the
+	// snapshot taken above, before a wait here.
+	if err == nil {
+		err = s.lockRelations(ctx, depList(p.Deps), lockAccessShare)
 	}
 	if err != nil {
 		closeFn()

@@ -53,7 +53,7 @@ type sessionCursor struct {
 	rowsRes pgwire.Result       // a query's rows
 	fd      *feed               // a SUBSCRIBE's rows
 	sub     *subscriptionCursor // a subscription's change log
-	snap    *storage.Snapshot
+	snap    *lazySnapshot
 	batch   [][]types.Datum // rows read from the source, not yet consumed
 	kept    [][]types.Datum // every row read (scrollable cursors)
 	pos     int64           // 0: before the first row; n: on row n
@@ -168,7 +168,7 @@ func (c *sessionCursor) close() {
 		c.sub.closeSnapshot()
 	}
 	if c.snap != nil {
-		c.snap.Close()
+		c.snap.close()
 		c.snap = nil
 	}
 }
@@ -370,7 +370,7 @@ func (s *Session) planDeclare(st *statement, d *pg.DeclareCursorStmt) (*prepared
 			scroll: d.Options&cursorOptNoScroll == 0, created: time.Now()}
 		var r storage.Reader = s.txn
 		if hold || s.txn == nil {
-			c.snap = s.e.db.Snapshot()
+			c.snap = &lazySnapshot{db: s.e.db}
 			r = c.snap
 		}
 		p := s.newPlanner(st, nil, x.args, r)
@@ -379,9 +379,17 @@ func (s *Session) planDeclare(st *statement, d *pg.DeclareCursorStmt) (*prepared
 		if err == nil {
 			err = s.checkReads(depList(p.Deps), p.ColDeps, p.ViewReads)
 		}
+		// ACCESS SHARE on what the cursor reads, held to the end of the
+		// transaction as in PostgreSQL; the snapshot comes after.
+		if err == nil {
+			err = s.lockRelations(ctx, depList(p.Deps), lockAccessShare)
+		}
 		if err != nil {
 			c.close()
 			return nil, err
+		}
+		if c.snap != nil {
+			c.snap.start()
 		}
 		op, err := lowering(p, func() storage.Reader { return r }).Batch(q.Plan)
 		if err != nil {

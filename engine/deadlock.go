@@ -8,12 +8,20 @@ package engine
 // deadlock_timeout; checking at once costs only the walk, paid only by
 // requests that wait). Checks run one at a time, each after its request
 // is queued, so of two requests that close a cycle together the later
-// check sees both and exactly one fails.
+// check sees both and exactly one fails: a cycle is always closed by a
+// request that starts waiting, and that request's check finds it, however
+// long the others have waited.
+//
+// deadlock_timeout (SHOW/SET, default 1s, superuser only as in
+// PostgreSQL) is how long a relation lock wait goes before it walks the
+// graph again, PostgreSQL's check; it finds a cycle only if the checks at
+// wait start missed one, which they do not.
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"streamsql/sql/sqlerr"
 )
@@ -160,4 +168,30 @@ func (e *Engine) rowWaitHook(txn uint64) error {
 		}
 	}
 	return nil
+}
+
+// DeadlockTimeout is deadlock_timeout: how long a relation lock wait goes
+// before its deadlock check is run again.
+func (s *Session) DeadlockTimeout() time.Duration {
+	if d := s.timeout("deadlock_timeout"); d > 0 {
+		return d
+	}
+	return time.Second
+}
+
+// checkDeadlockTimeout checks SET deadlock_timeout as PostgreSQL does:
+// superusers only (42501), at least 1 ms; it returns the value as SHOW
+// shows it.
+func (s *Session) checkDeadlockTimeout(value string) (string, error) {
+	if !s.isSuperuser() {
+		return "", sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to set parameter %q", "deadlock_timeout")
+	}
+	d, norm, err := parseTimeout("deadlock_timeout", value)
+	if err != nil {
+		return "", err
+	}
+	if d < time.Millisecond {
+		return "", sqlerr.New(sqlerr.InvalidParameterValue, "%d ms is outside the valid range for parameter %q (1 .. 2147483647)", d.Milliseconds(), "deadlock_timeout")
+	}
+	return norm, nil
 }

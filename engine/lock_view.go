@@ -8,15 +8,20 @@ package engine
 // ("virtualxid", ExclusiveLock) and, once the transaction has a
 // transaction number (a write, a row lock, or any statement of a block),
 // its "transactionid" (ExclusiveLock). A row lock is not listed while it
-// is merely held; a session waiting for one waits, as in PostgreSQL, for a
-// ShareLock on the transactionid of the transaction holding the row, so
-// the usual self-join of pg_locks on transactionid finds who blocks whom.
+// is merely held. As in PostgreSQL, the first session waiting for a row
+// holds the row's "tuple" lock and waits for a ShareLock on the
+// transactionid of the transaction holding the row; the sessions queued
+// behind it wait for the tuple lock. So the usual self-join of pg_locks
+// finds who blocks whom.
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"sort"
 	"strconv"
 
 	"streamsql/catalog/pgcatalog"
+	"streamsql/storage"
 )
 
 // vxid is the session's virtual transaction id, PostgreSQL's
@@ -104,11 +109,23 @@ func (c catalogReader) Locks() []pgcatalog.LockRow {
 		r.WaitStart = 0
 	}
 	a.mu.Unlock()
-	// Row lock waits: for the transaction holding the row.
+	// Row lock waits, as PostgreSQL shows them: the first waiter for a
+	// row holds its tuple lock and waits for the transaction holding the
+	// row; the waiters queued behind it wait for the tuple lock.
 	for _, w := range e.db.RowLockWaits() {
 		s := byTxn[w.Txn]
 		if s == nil || len(w.Blockers) == 0 {
 			continue
+		}
+		tuple, isRow := tupleLockRow(w)
+		switch {
+		case isRow && w.Queued:
+			tuple.WaitStart = w.Since.UnixMicro()
+			add(s, tuple)
+			continue
+		case isRow:
+			tuple.Granted = true
+			add(s, tuple)
 		}
 		add(s, pgcatalog.LockRow{LockType: "transactionid", TransactionID: w.Blockers[0], Mode: "ShareLock", WaitStart: w.Since.UnixMicro()})
 	}
@@ -124,6 +141,27 @@ func (c catalogReader) Locks() []pgcatalog.LockRow {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].PID < out[j].PID })
 	return out
+}
+
+// tupleLockModes are the modes of PostgreSQL's tuple lock for each row
+// lock strength (heapam.c's tupleLockExtraInfo).
+var tupleLockModes = map[storage.LockMode]tableLockMode{
+	storage.LockKeyShare: lockAccessShare, storage.LockShare: lockRowShare,
+	storage.LockNoKeyUpdate: lockExclusive, storage.LockUpdate: lockAccessExclusive,
+}
+
+// tupleLockRow is the "tuple" row of a row lock wait, false for a key
+// that is not a table row's. Rows have no ctid: page and tuple are a hash
+// of the row's key, the same for every session waiting for the row.
+func tupleLockRow(w storage.RowLockWait) (pgcatalog.LockRow, bool) {
+	if len(w.Key) < 5 || w.Key[0] != storage.PrefixTable {
+		return pgcatalog.LockRow{}, false
+	}
+	h := fnv.New32a()
+	h.Write(w.Key[5:])
+	sum := h.Sum32()
+	return pgcatalog.LockRow{LockType: "tuple", Relation: binary.BigEndian.Uint32(w.Key[1:5]),
+		Page: int32(sum >> 16), Tuple: int16(sum&0x7fff) + 1, Mode: tupleLockModes[w.Mode].String()}, true
 }
 
 // BlockingPIDs implements udf.Sessions.

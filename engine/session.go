@@ -44,6 +44,7 @@ var settings = map[string]setting{
 	"extra_float_digits":                  {def: "1", desc: "Sets the number of digits displayed for floating-point values."},
 	"statement_timeout":                   {def: "0", desc: "Sets the maximum allowed duration of any statement."},
 	"lock_timeout":                        {def: "0", desc: "Sets the maximum allowed duration of any wait for a lock."},
+	"deadlock_timeout":                    {def: "1s", desc: "Sets the time to wait on a lock before checking for deadlock."},
 	"idle_in_transaction_session_timeout": {def: "0", desc: "Sets the maximum allowed idle time between queries, when in a transaction."},
 	"idle_session_timeout":                {def: "0", desc: "Sets the maximum allowed idle time between queries, when not in a transaction."},
 	"transaction_isolation":               {def: "read committed", desc: "Sets the current transaction's isolation level."},
@@ -312,6 +313,12 @@ func (s *Session) set(name, value string) error {
 			return err
 		}
 		value = norm
+	case "deadlock_timeout":
+		v, err := s.checkDeadlockTimeout(value)
+		if err != nil {
+			return err
+		}
+		value = v
 	case "subscribe_buffer_rows":
 		if n, err := strconv.Atoi(value); err != nil || n < 1 {
 			return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"subscribe_buffer_rows\": %q", value)

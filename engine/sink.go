@@ -139,6 +139,11 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	if err := s.checkReads(depList(p.Deps), p.ColDeps, p.ViewReads); err != nil {
 		return "", err
 	}
+	// ACCESS SHARE on what it reads while it is created, as for a
+	// materialized view.
+	if err := s.lockRelations(ctx, depList(p.Deps), lockAccessShare); err != nil {
+		return "", err
+	}
 	if err := s.e.createStream(ctx, r, plan, p.Deps, sel); err != nil {
 		return "", err
 	}

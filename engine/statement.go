@@ -42,6 +42,9 @@ type prepared struct {
 	cols   []pgwire.Column
 	// run executes; it is nil for statements that only describe.
 	run func(ctx context.Context, x *execution) (pgwire.Result, error)
+	// locksFirst: run takes the statement's relation locks and then
+	// calls x.startSnapshot (stmt_snapshot.go).
+	locksFirst bool
 }
 
 // execution is what running one statement needs.
@@ -54,6 +57,9 @@ type execution struct {
 	reader storage.Reader
 	txn    *storage.Txn // write transaction (block or autocommit)
 	auto   bool         // txn is this statement's own
+	// snap is the statement's own snapshot outside a transaction
+	// (stmt_snapshot.go).
+	snap *lazySnapshot
 }
 
 // context is the statement's context, or Background outside a statement.
@@ -138,7 +144,9 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		s.e.beforeExecute(st.st.SQL)
 	}
 	x := &execution{ctx: ctx, s: s, args: args}
-	var snap *storage.Snapshot
+	// A statement's own snapshot is taken once it holds its relation
+	// locks (stmt_snapshot.go).
+	var snap *lazySnapshot
 	if s.txn != nil {
 		if s.txnReadOnly && writes(st.st) {
 			return nil, sqlerr.New(sqlerr.ReadOnlySQLTransaction, "cannot execute %s in a read-only transaction", commandName(st.st))
@@ -152,15 +160,15 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		x.txn.StartSnapshot()
 		x.reader, x.auto = x.txn, true
 	} else {
-		snap = s.e.db.Snapshot()
-		x.reader = snap
+		snap = &lazySnapshot{db: s.e.db}
+		x.reader, x.snap = snap, snap
 	}
 	if x.txn != nil {
 		s.lockTxn.Store(x.txn.ID())
 	}
 	release := func() {
 		if snap != nil {
-			snap.Close()
+			snap.close()
 			snap = nil
 		}
 	}
@@ -186,6 +194,9 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		}
 		release()
 		return nil, err
+	}
+	if !p.locksFirst {
+		x.startSnapshot()
 	}
 	s.pendingNotices = nil
 	res, err = p.run(ctx, x)
@@ -234,13 +245,16 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 	return res, nil
 }
 
-// isTxnControl reports statements that do not read: transaction control
-// and SET/SHOW, which must not take a snapshot transaction's snapshot.
+// isTxnControl reports statements that do not read: transaction control,
+// SET/SHOW and LOCK, which must not take a snapshot transaction's snapshot
+// (PostgreSQL runs LOCK without one, so that a REPEATABLE READ transaction
+// that begins with LOCK reads what committed before the lock was granted).
 func isTxnControl(st parser.Statement) bool {
 	if st.AST == nil {
 		return false
 	}
-	return st.AST.GetTransactionStmt() != nil || st.AST.GetVariableSetStmt() != nil || st.AST.GetVariableShowStmt() != nil
+	return st.AST.GetTransactionStmt() != nil || st.AST.GetVariableSetStmt() != nil || st.AST.GetVariableShowStmt() != nil ||
+		st.AST.GetLockStmt() != nil
 }
 
 // commandName names a statement in "cannot execute X" errors.
@@ -397,8 +411,9 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 			if err := x.s.lockRelations(ctx, reads, lockAccessShare); err != nil {
 				return nil, err
 			}
+			x.startSnapshot()
 			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, cols, "SELECT"), nil
-		}}, nil
+		}, locksFirst: true}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		p.Deps = map[uint32]bool{}
 		p.ColDeps = map[uint32]map[int16]bool{}

@@ -237,6 +237,11 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	if err := s.checkCreateIn(schema); err != nil {
 		return "", nil, err
 	}
+	// ACCESS SHARE on what it reads while it is created, as PostgreSQL's
+	// CREATE MATERIALIZED VIEW takes (table_lock.go).
+	if err := s.lockRelations(ctx, depList(p.Deps), lockAccessShare); err != nil {
+		return "", nil, err
+	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
 		Parallelism: opts.Parallelism, TwoPhaseAgg: opts.TwoPhaseAgg, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}

@@ -31,6 +31,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -290,14 +292,23 @@ func (s *Session) lockTable(ctx context.Context, oid uint32, name string, mode t
 		defer t.Stop()
 		expired = t.C
 	}
-	select {
-	case <-w.granted:
-		s.noteTableHold(oid, mode)
-		return nil
-	case <-ctx.Done():
-		return giveUp(context.Cause(ctx))
-	case <-expired:
-		return giveUp(sqlerr.New(sqlerr.LockNotAvailable, "canceling statement due to lock timeout"))
+	recheck := time.NewTimer(s.DeadlockTimeout())
+	defer recheck.Stop()
+	for {
+		select {
+		case <-w.granted:
+			s.noteTableHold(oid, mode)
+			return nil
+		case <-ctx.Done():
+			return giveUp(context.Cause(ctx))
+		case <-expired:
+			return giveUp(sqlerr.New(sqlerr.LockNotAvailable, "canceling statement due to lock timeout"))
+		case <-recheck.C:
+			// PostgreSQL's check after deadlock_timeout (deadlock.go).
+			if err := s.e.checkDeadlock(s); err != nil {
+				return giveUp(err)
+			}
+		}
 	}
 }
 
@@ -393,27 +404,67 @@ func (s *Session) execLock(ctx context.Context, n *pg.LockStmt) (pgwire.Result, 
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkLockPrivilege(r, mode); err != nil {
+		if r.Kind != catalog.KindTable && r.Kind != catalog.KindView && r.Kind != catalog.KindMatView {
+			return nil, sqlerr.New(sqlerr.WrongObjectType, "%q is not a table or view", r.Name)
+		}
+		if err := s.checkUsage(r.Schema); err != nil {
+			return nil, err
+		}
+		if err := s.checkLockPrivilege(s.currentUser(), r, mode); err != nil {
 			return nil, err
 		}
 		if err := s.lockTable(ctx, r.OID, r.Name, mode, n.Nowait); err != nil {
 			return nil, err
 		}
+		if r.Kind == catalog.KindView {
+			if err := s.lockViewRelations(ctx, r, mode, n.Nowait, []uint32{r.OID}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return tagResult("LOCK TABLE"), nil
 }
 
-// checkLockPrivilege is PostgreSQL 15's rule for LOCK TABLE: ACCESS SHARE
-// needs SELECT; ROW EXCLUSIVE needs INSERT, UPDATE, DELETE or TRUNCATE;
-// every other mode UPDATE, DELETE or TRUNCATE. Only tables and views can
-// be locked.
-func (s *Session) checkLockPrivilege(r *catalog.Relation, mode tableLockMode) error {
-	if r.Kind != catalog.KindTable && r.Kind != catalog.KindView && r.Kind != catalog.KindMatView {
-		return sqlerr.New(sqlerr.WrongObjectType, "%q is not a table or view", r.Name)
+// lockViewRelations is PostgreSQL 15's LOCK on a view: every relation the
+// view's query reads is locked in the same mode, the views among them
+// recursively (a materialized view is a relation of its own and is not
+// entered). Each needs the lock's privilege held by the owner of the view
+// that reads it. ancestors are the views being entered, for the
+// recursion check.
+func (s *Session) lockViewRelations(ctx context.Context, view *catalog.Relation, mode tableLockMode, nowait bool, ancestors []uint32) error {
+	owner := catalog.OwnerOf(view)
+	for _, oid := range view.DependsOn {
+		r, ok := s.e.cat.ByOID(oid)
+		if !ok || r.Kind != catalog.KindTable && r.Kind != catalog.KindView && r.Kind != catalog.KindMatView {
+			continue // functions, sequences and the like are not locked
+		}
+		if slices.Contains(ancestors, oid) {
+			return sqlerr.New(sqlerr.InvalidObjectDefinition, "infinite recursion detected in rules for relation %q", r.Name)
+		}
+		if err := s.checkLockPrivilege(owner, r, mode); err != nil {
+			return err
+		}
+		if err := s.lockTable(ctx, r.OID, r.Name, mode, nowait); err != nil {
+			return err
+		}
+		if r.Kind == catalog.KindView {
+			if err := s.lockViewRelations(ctx, r, mode, nowait, append(ancestors[:len(ancestors):len(ancestors)], oid)); err != nil {
+				return err
+			}
+		}
 	}
-	if err := s.checkUsage(r.Schema); err != nil {
-		return err
+	return nil
+}
+
+// checkLockPrivilege is PostgreSQL 15's rule for LOCK TABLE, for role:
+// ACCESS SHARE needs SELECT; ROW EXCLUSIVE needs INSERT, UPDATE, DELETE or
+// TRUNCATE; every other mode UPDATE, DELETE or TRUNCATE, on the relation
+// as a whole.
+func (s *Session) checkLockPrivilege(role string, r *catalog.Relation, mode tableLockMode) error {
+	if s.roleIsSuperuser(role) {
+		return nil
 	}
+	held := r.PrivilegesOf(s.e.cat.RolesInheritedBy(role))
 	var privs string
 	switch mode {
 	case lockAccessShare:
@@ -423,10 +474,8 @@ func (s *Session) checkLockPrivilege(r *catalog.Relation, mode tableLockMode) er
 	default:
 		privs = "wdD"
 	}
-	for _, p := range privs {
-		if s.checkPrivilege(r, byte(p)) == nil {
-			return nil
-		}
+	if strings.ContainsAny(held, privs) {
+		return nil
 	}
 	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", relKindWord(r), r.Name)
 }

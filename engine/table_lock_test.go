@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/testserver"
 )
 
 // execAsync runs sql on conn in the background; the channel gets its
@@ -211,27 +212,6 @@ func TestDeadlockAcrossLockKinds(t *testing.T) {
 	}
 }
 
-// whoBlocksWhom is the usual query over pg_locks (PostgreSQL wiki's "Lock
-// Monitoring"): the waiting pid, the pid holding what it waits for, and
-// the blocked statement.
-const whoBlocksWhom = `SELECT blocked_locks.pid, blocking_locks.pid, blocked_activity.query
-FROM pg_catalog.pg_locks blocked_locks
-JOIN pg_catalog.pg_stat_activity blocked_activity ON blocked_activity.pid = blocked_locks.pid
-JOIN pg_catalog.pg_locks blocking_locks
-  ON blocking_locks.locktype = blocked_locks.locktype
- AND blocking_locks.database IS NOT DISTINCT FROM blocked_locks.database
- AND blocking_locks.relation IS NOT DISTINCT FROM blocked_locks.relation
- AND blocking_locks.page IS NOT DISTINCT FROM blocked_locks.page
- AND blocking_locks.tuple IS NOT DISTINCT FROM blocked_locks.tuple
- AND blocking_locks.virtualxid IS NOT DISTINCT FROM blocked_locks.virtualxid
- AND blocking_locks.transactionid IS NOT DISTINCT FROM blocked_locks.transactionid
- AND blocking_locks.classid IS NOT DISTINCT FROM blocked_locks.classid
- AND blocking_locks.objid IS NOT DISTINCT FROM blocked_locks.objid
- AND blocking_locks.objsubid IS NOT DISTINCT FROM blocked_locks.objsubid
- AND blocking_locks.pid != blocked_locks.pid
- AND blocking_locks.granted
-WHERE NOT blocked_locks.granted`
-
 // TestPgLocks: pg_locks lists held and awaited relation, advisory and
 // transaction locks with PostgreSQL's columns, the usual "who blocks whom"
 // query finds the blocker of a relation, a row and an advisory wait, and
@@ -245,7 +225,8 @@ func TestPgLocks(t *testing.T) {
 	pidB := queryInt(t, b, "SELECT pg_backend_pid()")
 	check := func(what string, wantMode string) {
 		t.Helper()
-		rows := queryStrings(t, c, `SELECT bpid || ' ' || kpid || ' ' || q FROM (`+whoBlocksWhom+`) AS x(bpid, kpid, q)`)
+		rows := queryStrings(t, c, `SELECT x.bpid || ' ' || x.kpid || ' ' || a.query FROM (`+testserver.WhoBlocksWhom+`) AS x(bpid, kpid)
+			JOIN pg_catalog.pg_stat_activity a ON a.pid = x.bpid`)
 		want := []string{strconv.FormatInt(pidB, 10) + " " + strconv.FormatInt(pidA, 10) + " " + what}
 		if len(rows) != 1 || rows[0] != want[0] {
 			t.Errorf("who blocks whom while %s: %q, want %q", what, rows, want)

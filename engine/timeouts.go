@@ -41,6 +41,7 @@ var (
 var timeoutSettings = map[string]bool{
 	"statement_timeout":                   true,
 	"lock_timeout":                        true,
+	"deadlock_timeout":                    true,
 	"idle_in_transaction_session_timeout": true,
 	"idle_session_timeout":                true,
 }

@@ -125,6 +125,7 @@ type lockHolder struct {
 
 type lockRequest struct {
 	txn     uint64
+	key     string
 	mode    LockMode
 	lock    *rowLock
 	since   time.Time
@@ -283,7 +284,7 @@ func (t *lockTable) acquire(ctx context.Context, txn uint64, key string, mode Lo
 		t.mu.Unlock()
 		return false, false, false, nil
 	}
-	r := &lockRequest{txn: txn, mode: mode, lock: l, since: time.Now(), granted: make(chan struct{})}
+	r := &lockRequest{txn: txn, key: key, mode: mode, lock: l, since: time.Now(), granted: make(chan struct{})}
 	if have != 0 {
 		// An upgrade goes first: every queued request waits for this
 		// transaction already.
@@ -382,9 +383,14 @@ func (t *lockTable) release(txn uint64, keys []string) {
 // RowLockWait is a transaction waiting for a row lock.
 type RowLockWait struct {
 	Txn      uint64
+	Key      []byte // the row's key
 	Mode     LockMode
 	Since    time.Time
-	Blockers []uint64 // the transactions it waits for
+	Blockers []uint64 // the transactions it waits for, holders first
+	// Queued: a conflicting request queued before this one is among
+	// Blockers (PostgreSQL's waiter for the tuple lock, rather than for
+	// the holder's transaction).
+	Queued bool
 }
 
 // waiting lists the transactions that wait for a row lock.
@@ -393,7 +399,14 @@ func (t *lockTable) waiting() []RowLockWait {
 	defer t.mu.Unlock()
 	out := make([]RowLockWait, 0, len(t.waits))
 	for txn, r := range t.waits {
-		out = append(out, RowLockWait{Txn: txn, Mode: r.mode, Since: r.since, Blockers: r.lock.blockers(r, nil)})
+		queued := false
+		for _, q := range r.lock.queue {
+			if q == r {
+				break
+			}
+			queued = queued || q.txn != r.txn && conflicts(q.mode, r.mode)
+		}
+		out = append(out, RowLockWait{Txn: txn, Key: []byte(r.key), Mode: r.mode, Since: r.since, Blockers: r.lock.blockers(r, nil), Queued: queued})
 	}
 	return out
 }

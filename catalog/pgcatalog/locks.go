@@ -9,6 +9,8 @@ import "streamsql/sql/types"
 type LockRow struct {
 	LockType           string
 	Relation           uint32
+	Page               int32 // with Tuple, a "tuple" lock's row
+	Tuple              int16
 	VirtualXID         string
 	TransactionID      uint64
 	ClassID, ObjID     uint32
@@ -37,6 +39,8 @@ func lockRows(s *Snapshot) []row {
 		switch l.LockType {
 		case "relation":
 			r["database"], r["relation"] = int64(OIDDatabase), int64(l.Relation)
+		case "tuple":
+			r["database"], r["relation"], r["page"], r["tuple"] = int64(OIDDatabase), int64(l.Relation), int64(l.Page), int64(l.Tuple)
 		case "transactionid":
 			r["transactionid"] = int64(l.TransactionID)
 		case "virtualxid":
