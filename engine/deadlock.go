@@ -173,7 +173,7 @@ func (e *Engine) rowWaitHook(txn uint64) error {
 // DeadlockTimeout is deadlock_timeout: how long a relation lock wait goes
 // before its deadlock check is run again.
 func (s *Session) DeadlockTimeout() time.Duration {
-	if d := s.timeout("deadlock_timeout"); d > 0 {
+	if d := s.timeout(deadlockTimeoutIdx); d > 0 {
 		return d
 	}
 	return time.Second

@@ -25,7 +25,7 @@ func TestIdentityRestart(t *testing.T) {
 		t.Fatalf("max id %d, want 30", got)
 	}
 	conn.Close(ctx)
-	s = s.restart(t)
+	s.restart(t)
 	defer s.close()
 	conn = s.connect(t)
 	defer conn.Close(ctx)

@@ -73,7 +73,7 @@ func TestRecursiveViewsDifferential(t *testing.T) {
 		}
 	}
 	s.execAll(t, setup...)
-	s = checkViewsOverEpochs(t, s, recursiveViewCases, 12, 4, func() []string {
+	checkViewsOverEpochs(t, s, recursiveViewCases, 12, 4, func() []string {
 		var qs []string
 		for range 3 + r.IntN(10) {
 			qs = append(qs, g.change(tables[r.IntN(len(tables))]))

@@ -96,13 +96,14 @@ func showTimeout(ms int64) string {
 }
 
 // timeoutNames are the timeout settings, in sessionTimeouts' order.
-var timeoutNames = [...]string{"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout"}
+var timeoutNames = [...]string{"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout", "deadlock_timeout"}
 
 const (
 	statementTimeoutIdx = iota
 	lockTimeoutIdx
 	idleInTransactionTimeoutIdx
 	idleSessionTimeoutIdx
+	deadlockTimeoutIdx
 )
 
 // sessionTimeouts caches the parsed timeout settings: every statement

@@ -146,8 +146,8 @@ func (g *rowChanges) change(tbl string) string {
 // checkViewsOverEpochs creates the views of cases, then, epochs times,
 // runs the changes epoch returns, flushes and compares every view with
 // its query; the server restarts after every restartEvery epochs (and
-// the views are compared again). It returns the stack it ends with.
-func checkViewsOverEpochs(t *testing.T, s *benchStack, cases []viewFormCase, epochs, restartEvery int, epoch func() []string) *benchStack {
+// the views are compared again).
+func checkViewsOverEpochs(t *testing.T, s *benchStack, cases []viewFormCase, epochs, restartEvery int, epoch func() []string) {
 	t.Helper()
 	for _, c := range cases {
 		s.execAll(t, "CREATE MATERIALIZED VIEW "+c.name+" AS "+c.query)
@@ -158,11 +158,10 @@ func checkViewsOverEpochs(t *testing.T, s *benchStack, cases []viewFormCase, epo
 			checkView(t, s, fmt.Sprintf("epoch %d", e), c.name, c.query, 0)
 		}
 		if e%restartEvery == 0 {
-			s = s.restart(t)
+			s.restart(t)
 			for _, c := range cases {
 				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", e), c.name, c.query, 0)
 			}
 		}
 	}
-	return s
 }

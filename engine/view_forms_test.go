@@ -106,7 +106,7 @@ func TestViewFormsDifferential(t *testing.T) {
 		setup = append(setup, g.change("t"), g.change("u"))
 	}
 	s.execAll(t, setup...)
-	s = checkViewsOverEpochs(t, s, viewFormCases, 9, 3, func() []string {
+	checkViewsOverEpochs(t, s, viewFormCases, 9, 3, func() []string {
 		var qs []string
 		for range 5 + r.IntN(20) {
 			tbl := "t"
