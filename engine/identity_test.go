@@ -26,7 +26,6 @@ func TestIdentityRestart(t *testing.T) {
 	}
 	conn.Close(ctx)
 	s.restart(t)
-	defer s.close()
 	conn = s.connect(t)
 	defer conn.Close(ctx)
 	_, err := conn.Exec(ctx, "INSERT INTO ir (id, v) VALUES (1, 'x')")

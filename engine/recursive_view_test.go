@@ -38,7 +38,6 @@ var recursiveViewCases = []viewFormCase{
 // restarts every few epochs.
 func TestRecursiveViewsDifferential(t *testing.T) {
 	s := openStack(t, engine.Options{})
-	defer func() { s.close() }()
 	s.execAll(t,
 		"CREATE TABLE edges (id int PRIMARY KEY, src int, dst int)",
 		"CREATE TABLE dag (id int PRIMARY KEY, src int, dst int)",
@@ -87,7 +86,6 @@ func TestRecursiveViewsDifferential(t *testing.T) {
 // server goes on. Views take the limit from the server's settings.
 func TestRecursiveViewIterationGuard(t *testing.T) {
 	s := openStack(t, engine.Options{Settings: map[string]string{"max_recursive_iterations": "50"}})
-	defer func() { s.close() }()
 	conn := s.connect(t)
 	defer conn.Close(context.Background())
 	const query = "WITH RECURSIVE p(n) AS (SELECT dst FROM ring WHERE src = 1 UNION ALL SELECT r.dst FROM p JOIN ring r ON r.src = p.n) SELECT n FROM p"

@@ -120,9 +120,6 @@ func runSubqueryDifferential(t *testing.T, parallelism int, seed int64) {
 			checkAll(fmt.Sprintf("after a restart at epoch %d", epoch))
 		}
 	}
-	if err := s.close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // CREATE MATERIALIZED VIEW over a join without an equality between two
