@@ -52,10 +52,9 @@ func bodyShapeError(what string) error {
 	return sqlerr.New(sqlerr.FeatureNotSupported, "SQL function bodies must be a single SELECT of one expression without FROM: %s is not supported", what)
 }
 
-// SQLFunctionBody parses the body of a LANGUAGE sql function and returns
-// its one result expression, with Locations relative to body. Errors carry
-// positions in body.
-func SQLFunctionBody(body string, ret types.T) (*pg.Node, error) {
+// oneSelectBody parses a function body that must be one SELECT; notSelect
+// is the error for one statement of another kind.
+func oneSelectBody(body string, ret types.T, notSelect error) (*pg.Node, error) {
 	stmts, err := parser.Parse(body)
 	if err != nil {
 		return nil, err
@@ -67,11 +66,22 @@ func SQLFunctionBody(body string, ret types.T) (*pg.Node, error) {
 	case len(stmts) > 1:
 		return nil, bodyShapeError("a body of several statements")
 	case stmts[0].Ext != nil || stmts[0].AST.GetSelectStmt() == nil:
-		return nil, bodyShapeError("a body that is not a SELECT")
+		return nil, notSelect
 	}
-	sel := stmts[0].AST.GetSelectStmt()
+	return stmts[0].AST, nil
+}
+
+// SQLFunctionBody parses the body of a LANGUAGE sql function and returns
+// its one result expression, with Locations relative to body. Errors carry
+// positions in body.
+func SQLFunctionBody(body string, ret types.T) (*pg.Node, error) {
+	stmt, err := oneSelectBody(body, ret, bodyShapeError("a body that is not a SELECT"))
+	if err != nil {
+		return nil, err
+	}
+	sel := stmt.GetSelectStmt()
 	if !simpleSelect(sel) {
-		return stmts[0].AST, nil
+		return stmt, nil
 	}
 	return SelectBodyExpr(sel, ret)
 }

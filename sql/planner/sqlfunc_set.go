@@ -7,7 +7,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
-	"streamsql/sql/parser"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -75,20 +74,7 @@ func (p *Planner) setFuncColumns(f *catalog.Function, coldefs []*pg.Node, pos in
 // SetFunctionBody parses the body of a set-returning SQL function: one
 // SELECT (of any shape), with Locations relative to body.
 func SetFunctionBody(body string, ret types.T) (*pg.Node, error) {
-	stmts, err := parser.Parse(body)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case len(stmts) == 0:
-		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
-			WithDetail("Function's final statement must be SELECT or INSERT/UPDATE/DELETE RETURNING.")
-	case len(stmts) > 1:
-		return nil, bodyShapeError("a body of several statements")
-	case stmts[0].Ext != nil || stmts[0].AST.GetSelectStmt() == nil:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL function bodies must be one SELECT")
-	}
-	return stmts[0].AST, nil
+	return oneSelectBody(body, ret, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL function bodies must be one SELECT"))
 }
 
 // setBodySelect parses f's body as SetFunctionBody does, for planning
