@@ -403,10 +403,11 @@ func TestHostileStatements(t *testing.T) {
 }
 
 // TestLongAndChain: a 100,000-term AND chain (which took 50 s to plan)
-// plans and runs in time linear in its length: it costs less than twelve
-// times the CPU of a 20,000-term chain (quadratic planning costs 25
-// times). CPU time, not the clock, so that a busy machine does not fail
-// it.
+// plans and runs in time near linear in its length: it costs less than fifty
+// times the CPU of a 10,000-term chain (about twenty now; quadratic
+// planning costs a hundred times). CPU time of the process, not the
+// clock, so that a busy machine does not fail it; the margin covers the
+// other tests' background work counted in it.
 func TestLongAndChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("parses 1.6 MB of SQL")
@@ -424,12 +425,12 @@ func TestLongAndChain(t *testing.T) {
 		}
 		return cputime.Used() - start
 	}
-	run(20000) // warm up
-	small := min(run(20000), run(20000))
+	run(10000) // warm up
+	small := min(run(10000), run(10000))
 	large := run(100000)
-	t.Logf("AND chain CPU: 20,000 terms %v, 100,000 terms %v", small, large)
-	if large > 12*small && large > time.Second {
-		t.Errorf("a 100,000-term AND chain cost %v of CPU, a 20,000-term one %v: not linear", large, small)
+	t.Logf("AND chain CPU: 10,000 terms %v, 100,000 terms %v", small, large)
+	if large > 50*small && large > time.Second {
+		t.Errorf("a 100,000-term AND chain cost %v of CPU, a 10,000-term one %v: not linear", large, small)
 	}
 }
 
