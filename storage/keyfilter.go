@@ -25,6 +25,7 @@ package storage
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -178,9 +179,14 @@ func (db *DB) keyFilterOf(key []byte) *keyFilter {
 
 // absentByFilter reports whether key is certainly not in the newest
 // version of the database (a false answer says nothing).
-func (db *DB) absentByFilter(key []byte) bool {
+func (db *DB) absentByFilter(key []byte) bool { return db.absentFromSnapshot(key, math.MaxUint64) }
+
+// absentFromSnapshot reports whether key is certainly not in a snapshot
+// taken when the database's commit count was commits: only a filter
+// registered no later than the snapshot saw every key it holds.
+func (db *DB) absentFromSnapshot(key []byte, commits uint64) bool {
 	f := db.keyFilterOf(key)
-	return f != nil && f.usable() && !f.mayHold(key)
+	return f != nil && f.usable() && commits >= f.since && !f.mayHold(key)
 }
 
 // FilterTableKeys gives table id a key filter, if it has none: every row
@@ -270,8 +276,9 @@ func (db *DB) noteFilteredKeys(b *pebble.Batch) {
 	}
 	var (
 		cur *keyFilter
-		hs  []uint64
+		buf [64]uint64
 	)
+	hs := buf[:0]
 	flush := func() {
 		if cur != nil && len(hs) > 0 {
 			cur.addHashes(hs)

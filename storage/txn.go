@@ -219,9 +219,7 @@ func (t *Txn) Get(key []byte) ([]byte, bool, error) {
 	if t.reads != nil {
 		t.reads.addKey(key)
 	}
-	if f := t.db.keyFilterOf(key); f != nil && f.usable() && t.snapCommits >= f.since && !f.mayHold(key) {
-		// The snapshot was taken after the filter's: the filter saw
-		// every key it holds.
+	if t.db.absentFromSnapshot(key, t.snapCommits) {
 		return nil, false, nil
 	}
 	return getCopy(t.snap.Get(key))
