@@ -73,7 +73,7 @@ func (s *Session) noteIdle() {
 		a.changedAt = time.Now()
 	}
 	a.state, a.xactStart = state, xact
-	a.app, _ = s.get("application_name")
+	a.app = s.settings().application
 }
 
 // warn queues a WARNING for the running statement; it goes out before the

@@ -98,14 +98,7 @@ func parseIsolationOf(param, v string) (storage.Isolation, string, error) {
 }
 
 // defaultIsolation is the level new transactions get.
-func (s *Session) defaultIsolation() storage.Isolation {
-	v, _ := s.get("default_transaction_isolation")
-	iso, _, err := parseIsolation(v)
-	if err != nil {
-		return storage.ReadCommitted
-	}
-	return iso
-}
+func (s *Session) defaultIsolation() storage.Isolation { return s.settings().isolation }
 
 // beginTxn starts a transaction at the session's default level.
 func (s *Session) beginTxn() *storage.Txn {
@@ -225,10 +218,7 @@ func (s *Session) setTransaction(v *pg.VariableSetStmt) (pgwire.Result, error) {
 }
 
 // defaultReadOnly is default_transaction_read_only.
-func (s *Session) defaultReadOnly() bool {
-	v, _ := s.get("default_transaction_read_only")
-	return isTrue(v)
-}
+func (s *Session) defaultReadOnly() bool { return s.settings().readOnly }
 
 func isTrue(v string) bool {
 	switch strings.ToLower(strings.Trim(v, "'\" ")) {

@@ -114,7 +114,7 @@ func cacheable(st *statement) bool {
 func (s *Session) planKey(st *statement, params []types.T) planKey {
 	// The schemas names resolve in: the setting as the current role
 	// sees it ("$user", schemas without USAGE left out).
-	path := strings.Join(s.searchPath(), ",")
+	path := s.searchPathKey()
 	var b []byte
 	for _, t := range params {
 		b = strconv.AppendUint(b, uint64(t.OID()), 10)
@@ -122,8 +122,7 @@ func (s *Session) planKey(st *statement, params []types.T) planKey {
 	}
 	role := ""
 	if s.e.cat.HasRowSecurity() {
-		v, _ := s.get("row_security")
-		role = s.currentUser() + "\x00" + v
+		role = s.currentUser() + "\x00" + s.settings().rowSecurity
 	}
 	return planKey{sql: st.whole, stmt: st.st.SQL, params: string(b), path: path, role: role}
 }

@@ -155,8 +155,7 @@ func checkQuals(permissive, restrictive []catalog.Policy, forceUsing, conflict b
 
 // rowSecurityOn reads the row_security setting.
 func (s *Session) rowSecurityOn() bool {
-	v, _ := s.get("row_security")
-	return v != "off"
+	return s.settings().rowSecurity != "off"
 }
 
 // readQual is the planner's RowSecurity hook for the session's

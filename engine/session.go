@@ -139,6 +139,7 @@ type Session struct {
 	lockTxn atomic.Uint64
 	// timeouts caches the timeout settings (timeouts.go).
 	timeouts sessionTimeouts
+	cached   sessionSettings
 	// lxid counts the session's transactions (its virtual transaction
 	// id, lock_view.go).
 	lxid atomic.Uint64
@@ -377,16 +378,10 @@ func loadLocation(name string) (*time.Location, error) {
 	return time.LoadLocation(n)
 }
 
-func (s *Session) location() *time.Location {
-	v, _ := s.get("timezone")
-	loc, err := loadLocation(v)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}
+func (s *Session) location() *time.Location { return s.settings().loc }
 
-func (s *Session) searchPath() []string {
+// searchPathUncached computes the effective search path (see searchPath).
+func (s *Session) searchPathUncached() []string {
 	v, _ := s.get("search_path")
 	var out []string
 	for _, p := range strings.Split(v, ",") {

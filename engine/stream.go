@@ -355,14 +355,7 @@ func (e *Engine) jobName(j stream.JobInfo) string {
 
 // implicitFlush reports whether DML waits for the views (SET
 // implicit_flush = on).
-func (s *Session) implicitFlush() bool {
-	v, _ := s.get("implicit_flush")
-	switch strings.ToLower(v) {
-	case "on", "true", "1", "yes":
-		return true
-	}
-	return false
-}
+func (s *Session) implicitFlush() bool { return s.settings().implicitFlush }
 
 // createTableExt is CREATE TABLE with streaming clauses: WATERMARK FOR
 // and APPEND ONLY.

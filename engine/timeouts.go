@@ -115,9 +115,6 @@ type sessionTimeouts struct {
 	d     [len(timeoutNames)]time.Duration
 }
 
-// settingsChanged is called whenever the session's settings change.
-func (s *Session) settingsChanged() { s.timeouts.valid = false }
-
 // timeout returns the value of a timeout setting (an index into
 // timeoutNames); 0 means none.
 func (s *Session) timeout(i int) time.Duration {
@@ -338,8 +335,10 @@ func (r *stmtResult) Notices() []pgwire.Notice {
 	if n, ok := r.Result.(pgwire.NoticeResult); ok {
 		ns = append(n.Notices(), ns...)
 	}
-	min, _ := r.s.get("client_min_messages")
-	return noticesFor(ns, min)
+	if len(ns) == 0 {
+		return nil
+	}
+	return noticesFor(ns, r.s.settings().minMessages)
 }
 
 func (r *stmtResult) Close() {
