@@ -161,6 +161,16 @@ func (p *Partition) Pending() bool { return p.done < p.n }
 // and not yet trimmed), oldest first. The slice is the partition's own.
 func (p *Partition) Handles() []int64 { return p.handles }
 
+// SetHandles replaces the handles of the rows the partition keeps (the
+// caller moved them, oldest first); hs must be as many as Handles.
+func (p *Partition) SetHandles(hs []int64) error {
+	if len(hs) != len(p.handles) {
+		return fmt.Errorf("match: %d handles for a partition that keeps %d rows", len(hs), len(p.handles))
+	}
+	copy(p.handles, hs)
+	return nil
+}
+
 // Open reports whether the partition has partial matches.
 func (p *Partition) Open() bool { return len(p.groups) > 0 }
 

@@ -37,8 +37,22 @@ package stream
 //     after which it changed; a partition's kept rows are its handles in
 //     that state, the other rows of the partition wait in the buffer;
 //   - meta: the last watermark.
+//
+// Under the state memory budget (StateMemory) the unit that is evicted
+// and read back is a partition. Only an idle partition may go: no rows
+// buffered for the watermark and no partial match, keeping just the few
+// rows navigation reads back from its next row (at most maxBack). Such a
+// partition is written in a self-contained form, its kept rows' values
+// inside its entry, so that once that write has committed the partition
+// and its rows can leave memory (their rows free their blocks) and its
+// key is remembered in a set; a row of an evicted partition reads the
+// entry back and keeps its rows again under new handles. A restart under
+// a budget loads the partitions with buffered rows or partial matches,
+// and only the keys of the idle ones. Partitions with partial matches stay
+// in memory: WITHIN bounds how long they stay open.
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -46,6 +60,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec/match"
+	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
@@ -82,7 +97,24 @@ type mrPart struct {
 	key string
 	p   *match.Partition
 	buf []mrRow
+
+	// With a budget: the position in matchRecognize.list, used since the
+	// clock hand last passed (ref), the epoch of the last write and
+	// whether it was the self-contained form, and the estimated bytes.
+	pos       int
+	ref       bool
+	embedded  bool
+	lastWrite uint64
+	bytes     int64
 }
+
+// mrEmbedded marks a partition entry in the self-contained form: the
+// matcher's state (which starts with its version byte, never this one),
+// then the rows the partition keeps.
+const mrEmbedded = 0xfe
+
+// mrPartBytes estimates a partition's memory besides its key and state.
+const mrPartBytes = 192
 
 // mrRow is a buffered row: its time and handle.
 type mrRow struct {
@@ -115,7 +147,16 @@ type matchRecognize struct {
 	behind  bool
 	arrived int
 
+	// With a budget (cache.Acct not nil): the partitions in memory, for
+	// the clock hand, the keys of those left in storage only, and the
+	// estimated bytes of the partitions in memory.
+	cache   StateCache
+	list    []*mrPart
+	evicted map[string]struct{}
+	pbytes  int64
+
 	keyBuf []byte
+	valBuf []byte
 	kv     []types.Datum
 	// scratch of Chunk
 	sel     []int32
@@ -142,6 +183,8 @@ func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	meta := b.NewStateTable(nil, nil)
 	o.wmState = PersistedWatermark{Table: meta, Key: []byte{'w'}, T: t}
 	o.m = match.New(b.Env.Ctx, s.Match, o)
+	o.cache = NewStateCache(b.Env, o.parts.Account())
+	o.evicted = map[string]struct{}{}
 	if s.KeepLate {
 		var err error
 		if o.keep, err = NewLateKeeper(b, s.LateRelation); err != nil {
@@ -168,20 +211,31 @@ func (o *matchRecognize) load(r storage.Reader) error {
 		o.wm, o.hasWM = int64(wm.(types.Timestamp)), true
 	}
 	kept := map[int64]bool{}
+	// Self-contained partitions keep their rows in their entries: under a
+	// budget they stay there, without one they are read once the blocks
+	// are (their rows take new handles after the blocks' numbers).
+	var later [][2]string
 	err = o.parts.Scan(r, nil, func(k, v []byte) error {
-		row, err := o.parts.DecodeValue(v)
-		if err != nil {
-			return err
-		}
-		st, _ := row[0].([]byte)
 		key := string(k)
+		st, err := o.partState(v)
+		if err != nil {
+			return fmt.Errorf("partition %x: %w", k, err)
+		}
+		if len(st) > 0 && st[0] == mrEmbedded {
+			if o.cache.Acct != nil {
+				o.evicted[key] = struct{}{}
+				o.cache.Evicted = true
+			} else {
+				later = append(later, [2]string{key, string(st)})
+			}
+			return nil
+		}
 		mp, err := o.m.DecodeState(key, st)
 		if err != nil {
 			return fmt.Errorf("partition %x: %w", k, err)
 		}
 		p := &mrPart{key: key, p: mp}
-		o.partByKey[key] = p
-		o.byMatcher[mp] = p
+		o.addPart(p, len(v), 0)
 		if mp.Open() {
 			o.open[p] = struct{}{}
 		}
@@ -193,7 +247,7 @@ func (o *matchRecognize) load(r storage.Reader) error {
 	if err != nil {
 		return err
 	}
-	return o.rows.table.Scan(r, nil, func(k, v []byte) error {
+	err = o.rows.table.Scan(r, nil, func(k, v []byte) error {
 		return o.rows.Load(k, v, func(h int64, row []types.Datum, ts int64) bool {
 			if kept[h] {
 				return true
@@ -201,16 +255,102 @@ func (o *matchRecognize) load(r storage.Reader) error {
 			if o.hasWM && ts < o.wm {
 				return false // fed to the matcher and trimmed since
 			}
-			p := o.part(row)
+			p, err := o.part(row)
+			if err != nil {
+				return false
+			}
 			p.buf = append(p.buf, mrRow{ts: ts, handle: h})
 			o.waiting[p] = struct{}{}
 			return true
 		})
 	})
+	if err != nil {
+		return err
+	}
+	for _, kv := range later {
+		if _, err := o.restorePart(kv[0], []byte(kv[1]), 0); err != nil {
+			return err
+		}
+	}
+	if o.cache.Acct != nil {
+		// Idle partitions stored with references to rows (by a run
+		// without a budget) are written again self-contained.
+		for _, p := range o.list {
+			if !p.embedded && len(p.buf) == 0 && !p.p.Open() {
+				o.dirtyParts[p] = struct{}{}
+			}
+		}
+	}
+	o.cache.Report()
+	return nil
+}
+
+// partState returns the partition state of an entry of the partitions
+// table: the matcher's state, or the self-contained form.
+func (o *matchRecognize) partState(v []byte) ([]byte, error) {
+	row, err := o.parts.DecodeValue(v)
+	if err != nil {
+		return nil, err
+	}
+	st, _ := row[0].([]byte)
+	return st, nil
+}
+
+// restorePart makes partition key from its self-contained form st: the
+// matcher's state, and its kept rows under new handles. lastWrite is the
+// epoch of the entry's write (0 when loaded at start).
+func (o *matchRecognize) restorePart(key string, st []byte, lastWrite uint64) (*mrPart, error) {
+	corrupt := fmt.Errorf("match_recognize: corrupt partition %x", key)
+	n, k := binary.Uvarint(st[1:])
+	if k <= 0 || n > uint64(len(st)-1-k) {
+		return nil, corrupt
+	}
+	rest := st[1+k:]
+	mp, err := o.m.DecodeState(key, rest[:n])
+	if err != nil {
+		return nil, fmt.Errorf("partition %x: %w", key, err)
+	}
+	rest = rest[n:]
+	count, k := binary.Uvarint(rest)
+	if k <= 0 || count > uint64(len(rest)) {
+		return nil, corrupt
+	}
+	rest = rest[k:]
+	rows := make([][]types.Datum, count)
+	for i := range rows {
+		if rows[i], rest, err = o.rows.DecodeRow(rest); err != nil {
+			return nil, err
+		}
+	}
+	if len(rest) != 0 {
+		return nil, corrupt
+	}
+	if err := mp.SetHandles(o.rows.AddRows(rows, nil)); err != nil {
+		return nil, err
+	}
+	p := &mrPart{key: key, p: mp, embedded: true}
+	o.addPart(p, len(st), lastWrite)
+	if mp.Open() {
+		o.open[p] = struct{}{}
+	}
+	return p, nil
+}
+
+// addPart puts p in memory; size is the length of its stored state.
+func (o *matchRecognize) addPart(p *mrPart, size int, lastWrite uint64) {
+	o.partByKey[p.key] = p
+	o.byMatcher[p.p] = p
+	if o.cache.Acct == nil {
+		return
+	}
+	p.pos, p.ref, p.lastWrite = len(o.list), true, lastWrite
+	o.list = append(o.list, p)
+	p.bytes = mrPartBytes + 2*int64(len(p.key)+size)
+	o.pbytes += p.bytes
 }
 
 // part returns the partition of row, made when new.
-func (o *matchRecognize) part(row []types.Datum) *mrPart {
+func (o *matchRecognize) part(row []types.Datum) (*mrPart, error) {
 	o.kv = o.kv[:0]
 	for _, c := range o.spec.Match.Partition {
 		o.kv = append(o.kv, row[c])
@@ -219,17 +359,116 @@ func (o *matchRecognize) part(row []types.Datum) *mrPart {
 	return o.partFor(o.keyBuf)
 }
 
-// partFor returns the partition of key, made when new.
-func (o *matchRecognize) partFor(k []byte) *mrPart {
+// partFor returns the partition of key: in memory, read back from
+// storage when evicted, or made when new.
+func (o *matchRecognize) partFor(k []byte) (*mrPart, error) {
 	if p, ok := o.partByKey[string(k)]; ok {
-		return p
+		p.ref = true
+		return p, nil
 	}
 	key := string(k)
+	if o.cache.Evicted {
+		if _, ok := o.evicted[key]; ok {
+			return o.readBack(key)
+		}
+	}
 	p := &mrPart{key: key, p: &match.Partition{Key: key}}
-	o.partByKey[key] = p
+	o.addPart(p, 0, 0)
 	o.dirtyParts[p] = struct{}{}
-	o.byMatcher[p.p] = p
-	return p
+	return p, nil
+}
+
+// readBack reads evicted partition key from storage, whose committed
+// state holds it in the self-contained form.
+func (o *matchRecognize) readBack(key string) (*mrPart, error) {
+	delete(o.evicted, key)
+	v, ok, err := o.parts.Get(o.env.State, []byte(key))
+	if err == nil && !ok {
+		err = fmt.Errorf("an evicted partition is not in storage")
+	}
+	var st []byte
+	if err == nil {
+		st, err = o.partState(v)
+	}
+	if err == nil && (len(st) == 0 || st[0] != mrEmbedded) {
+		err = fmt.Errorf("an evicted partition was stored with references to rows")
+	}
+	if err != nil {
+		return nil, sqlerr.Wrap(fmt.Errorf("match_recognize: read back partition %x: %w", key, err), sqlerr.DataCorrupted)
+	}
+	o.cache.CountRead()
+	// Clean as of its last write, which committed.
+	return o.restorePart(key, st, o.env.CommittedEpoch())
+}
+
+// evictable reports whether p may leave memory: idle, written in the
+// self-contained form and committed since.
+func (o *matchRecognize) evictable(p *mrPart, committed uint64) bool {
+	if len(p.buf) > 0 || p.p.Open() || !p.embedded || p.lastWrite > committed {
+		return false
+	}
+	_, dirty := o.dirtyParts[p]
+	return !dirty
+}
+
+// evict leaves p in storage only: its rows are freed and its key goes to
+// the evicted set.
+func (o *matchRecognize) evict(p *mrPart) {
+	before := o.rows.Bytes()
+	for _, h := range p.p.Handles() {
+		o.rows.Free(h)
+	}
+	delete(o.partByKey, p.key)
+	delete(o.byMatcher, p.p)
+	o.evicted[p.key] = struct{}{}
+	o.pbytes -= p.bytes
+	o.cache.Bytes -= p.bytes + before - o.rows.Bytes()
+	last := o.list[len(o.list)-1]
+	o.list[p.pos], last.pos = last, p.pos
+	o.list[len(o.list)-1] = nil
+	o.list = o.list[:len(o.list)-1]
+}
+
+// shrink runs at the barrier after the epoch's writes: while the
+// instance is over its share of the budget, idle partitions whose
+// self-contained form has committed leave memory.
+func (o *matchRecognize) shrink() {
+	if o.cache.Acct == nil {
+		return
+	}
+	o.cache.Bytes = o.pbytes + o.rows.Bytes()
+	o.cache.Shrink(Entries{
+		Len:    func() int { return len(o.list) },
+		Pinned: func(i int, committed uint64) bool { return !o.evictable(o.list[i], committed) },
+		TakeRef: func(i int) bool {
+			p := o.list[i]
+			r := p.ref
+			p.ref = false
+			return r
+		},
+		Drop: func(i int) bool {
+			o.evict(o.list[i])
+			return i < len(o.list)
+		},
+	})
+}
+
+// encodePart appends p's entry of the partitions table to buf: the
+// matcher's state, or with a budget for an idle partition the
+// self-contained form.
+func (o *matchRecognize) encodePart(buf []byte, p *mrPart) ([]byte, bool) {
+	st := p.p.EncodeState(nil)
+	embed := o.cache.Acct != nil && len(p.buf) == 0 && !p.p.Open()
+	if embed {
+		hs := p.p.Handles()
+		v := append(binary.AppendUvarint([]byte{mrEmbedded}, uint64(len(st))), st...)
+		v = binary.AppendUvarint(v, uint64(len(hs)))
+		for _, h := range hs {
+			v = o.rows.AppendRow(v, h)
+		}
+		st = v
+	}
+	return o.parts.AppendValue(buf, []types.Datum{st}), embed
 }
 
 // Gather implements match.Rows over the kept rows.
@@ -283,7 +522,10 @@ func (o *matchRecognize) Chunk(_ int, c *Chunk) error {
 		var p *mrPart
 		for k, i := range o.sel {
 			if p == nil || p.key != string(o.keys[i]) {
-				p = o.partFor(o.keys[i])
+				var err error
+				if p, err = o.partFor(o.keys[i]); err != nil {
+					return err
+				}
 			}
 			if len(p.buf) == 0 { // a partition waits while it has rows buffered
 				o.waiting[p] = struct{}{}
@@ -464,9 +706,16 @@ func (o *matchRecognize) Barrier(b *Barrier) error {
 		return err
 	}
 	for p := range o.dirtyParts {
-		st := p.p.EncodeState(nil)
-		if err := o.parts.Insert(b.Writes, []byte(p.key), o.parts.AppendValue(nil, []types.Datum{st})); err != nil {
+		var embed bool
+		o.valBuf, embed = o.encodePart(o.valBuf[:0], p)
+		if err := o.parts.Insert(b.Writes, []byte(p.key), o.valBuf); err != nil {
 			return err
+		}
+		if o.cache.Acct != nil {
+			p.embedded, p.lastWrite = embed, b.Epoch
+			o.pbytes -= p.bytes
+			p.bytes = mrPartBytes + 2*int64(len(p.key)+len(o.valBuf))
+			o.pbytes += p.bytes
 		}
 	}
 	clear(o.dirtyParts)
@@ -476,5 +725,6 @@ func (o *matchRecognize) Barrier(b *Barrier) error {
 		}
 		o.wmDirty = false
 	}
+	o.shrink()
 	return o.out.Barrier(b)
 }

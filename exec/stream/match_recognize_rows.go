@@ -122,16 +122,44 @@ func (r *mrRows) block(h int64) (*mrBlock, int) {
 	return b, int(h & (mrBlockRows - 1))
 }
 
+// room returns the block the next row goes to: the current one, or a new
+// one when there is none or it is full.
+func (r *mrRows) room() *mrBlock {
+	if r.cur == nil || r.cur.n == mrBlockRows {
+		r.cur = r.newBlock(r.next)
+		r.cur.reserve(r.is64, r.lastN)
+		r.cur.fresh = true
+		r.fresh = append(r.fresh, r.cur)
+	}
+	return r.cur
+}
+
+// appendDatum appends d to column c of b (a 64-bit column when is64).
+func (b *mrBlock) appendDatum(is64 bool, c int, d types.Datum) {
+	if !is64 {
+		b.datums[c] = append(b.datums[c], d)
+		return
+	}
+	var v int64
+	switch x := d.(type) {
+	case int64:
+		v = x
+	case types.Timestamp:
+		v = int64(x)
+	}
+	b.ints[c] = append(b.ints[c], v)
+	if d == nil && b.nulls[c] == nil {
+		b.nulls[c] = make([]bool, b.n, max(b.n+1, 64))
+	}
+	if b.nulls[c] != nil {
+		b.nulls[c] = append(b.nulls[c], d == nil)
+	}
+}
+
 // Add keeps rows sel of chunk c and appends their handles to hs.
 func (r *mrRows) Add(c *Chunk, sel []int32, hs []int64) []int64 {
 	for len(sel) > 0 {
-		if r.cur == nil || r.cur.n == mrBlockRows {
-			r.cur = r.newBlock(r.next)
-			r.cur.reserve(r.is64, r.lastN)
-			r.cur.fresh = true
-			r.fresh = append(r.fresh, r.cur)
-		}
-		b := r.cur
+		b := r.room()
 		k := min(len(sel), mrBlockRows-b.n)
 		part := sel[:k]
 		sel = sel[k:]
@@ -305,12 +333,7 @@ func (r *mrRows) Flush(w *pebble.Batch) error {
 					r.valBuf = binary.AppendUvarint(r.valBuf, 0)
 					continue
 				}
-				r.rowBuf = binary.AppendUvarint(r.rowBuf[:0], uint64(len(r.types)))
-				for c, t := range r.types {
-					r.rowBuf = types.AppendValue(r.rowBuf, r.Datum(b.num<<mrBlockBits|int64(i), c), t)
-				}
-				r.valBuf = binary.AppendUvarint(r.valBuf, uint64(len(r.rowBuf)))
-				r.valBuf = append(r.valBuf, r.rowBuf...)
+				r.valBuf = r.AppendRow(r.valBuf, b.num<<mrBlockBits|int64(i))
 			}
 			r.keyBuf = r.table.AppendKey(r.keyBuf[:0], b.num)
 			if err := r.table.Insert(w, r.keyBuf, r.valBuf); err != nil {
@@ -329,6 +352,45 @@ func (r *mrRows) Flush(w *pebble.Batch) error {
 	}
 	r.deleted = r.deleted[:0]
 	return nil
+}
+
+// AppendRow appends row h to buf as a length-prefixed encoded row, the
+// form of a row in a block entry (DecodeRow reads it back).
+func (r *mrRows) AppendRow(buf []byte, h int64) []byte {
+	r.rowBuf = binary.AppendUvarint(r.rowBuf[:0], uint64(len(r.types)))
+	for c, t := range r.types {
+		r.rowBuf = types.AppendValue(r.rowBuf, r.Datum(h, c), t)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(r.rowBuf)))
+	return append(buf, r.rowBuf...)
+}
+
+// DecodeRow reads a row AppendRow wrote at the start of b and returns it
+// with the rest of b.
+func (r *mrRows) DecodeRow(b []byte) ([]types.Datum, []byte, error) {
+	l, k := binary.Uvarint(b)
+	if k <= 0 || l > uint64(len(b)-k) {
+		return nil, nil, fmt.Errorf("match_recognize: corrupt row")
+	}
+	row, err := r.table.DecodeValue(b[k : k+int(l)])
+	return row, b[k+int(l):], err
+}
+
+// AddRows keeps rows (given as datums: rows read back from storage) and
+// appends their handles to hs.
+func (r *mrRows) AddRows(rows [][]types.Datum, hs []int64) []int64 {
+	for _, row := range rows {
+		b := r.room()
+		for c, d := range row {
+			b.appendDatum(r.is64[c], c, d)
+		}
+		hs = append(hs, b.num<<mrBlockBits|int64(b.n))
+		b.gone = append(b.gone, false)
+		b.n++
+		b.live++
+		r.live++
+	}
+	return hs
 }
 
 // Load reads a block entry of the rows table and calls live for every
@@ -367,27 +429,10 @@ func (r *mrRows) Load(key, val []byte, live func(h int64, row []types.Datum, ts 
 			keep = live(h, row, int64(ts))
 		}
 		for c, d := range row {
-			if r.is64[c] {
-				var v int64
-				switch x := d.(type) {
-				case int64:
-					v = x
-				case types.Timestamp:
-					v = int64(x)
-				}
-				b.ints[c] = append(b.ints[c], v)
-				if d == nil && b.nulls[c] == nil {
-					b.nulls[c] = make([]bool, i, n)
-				}
-				if b.nulls[c] != nil {
-					b.nulls[c] = append(b.nulls[c], d == nil)
-				}
-				continue
-			}
-			if !keep {
+			if !keep && !r.is64[c] {
 				d = nil
 			}
-			b.datums[c] = append(b.datums[c], d)
+			b.appendDatum(r.is64[c], c, d)
 		}
 		if row == nil {
 			for c := range r.types {
