@@ -83,6 +83,9 @@ func (s *Session) callSQLFunction(ctx context.Context, oid uint32, sig string, a
 	if !ok {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", sig)
 	}
+	if f.Statements {
+		return s.runBodyStatements(ctx, f, args, rd)
+	}
 	params := make([]string, len(f.ArgTypes))
 	for i, t := range f.ArgTypes {
 		params[i] = "$" + strconv.Itoa(i+1) + "::" + t.String()

@@ -90,6 +90,11 @@ type Planner struct {
 	// SQL function f by running its body once per call (a recursive call
 	// cannot be inlined); nil refuses recursion.
 	RecursiveCall func(f *catalog.Function) *udf.Scalar
+	// BodyOf is the SQL function one of whose body statements is planned
+	// on its own (a body of several statements, run per call): its
+	// arguments are the parameters $1..$n, and a column reference that
+	// names no column but one of its arguments reads that parameter.
+	BodyOf *catalog.Function
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
