@@ -307,8 +307,9 @@ func (p *Planner) userSetFunction(names []*pg.Node, ts []types.T, pos int) (f *c
 // FROM with args, bound in argScope (lateral.go), as a derived table or
 // a LATERAL subquery.
 func (p *Planner) fromSQLSetFunction(rf *pg.RangeFunction, f *catalog.Function, args []plan.Scalar, argScope *scope, lat *lateralCtx, sc *scope, pos int) (*fromItem, error) {
-	if rf.Ordinality {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for SQL function %s", f.Signature()).WithPosition(pos)
+	if rf.Ordinality && p.Stream {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for SQL function %s in materialized views and sinks", f.Signature()).
+			WithHint("Number the rows in the function's body, or call a built-in table function WITH ORDINALITY.").WithPosition(pos)
 	}
 	names, ts, err := p.setFuncColumns(f, rf.Coldeflist, pos)
 	if err != nil {
@@ -342,6 +343,13 @@ func (p *Planner) fromSQLSetFunction(rf *pg.RangeFunction, f *catalog.Function, 
 		return nil, err
 	}
 	lateral := lat.reads(child, sc)
+	if rf.Ordinality {
+		// The rows numbered from 1 in the order the body gives them, per
+		// call (a LATERAL call's body runs once per outer row).
+		rel = &relPlan{node: &plan.Window{Input: rel.node, Funcs: []plan.WindowCall{{Name: "row_number", T: types.TInt8, Filter: -1,
+			Frame: plan.Frame{Mode: plan.RowsFrame, Start: plan.FrameBound{Kind: plan.UnboundedPreceding}, End: plan.FrameBound{Kind: plan.CurrentRow}}}}},
+			cols: append(rel.cols, column{name: "ordinality", t: types.TInt8})}
+	}
 	alias := f.Name
 	if rf.Alias != nil {
 		alias = rf.Alias.Aliasname
