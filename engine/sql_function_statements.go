@@ -53,10 +53,6 @@ func bodyStatementsText(list *pg.Node) (string, bool, error) {
 // parameters, and the last gives one column convertible to the return
 // type unless the function returns void.
 func (s *Session) checkBodyStatements(ctx context.Context, f *catalog.Function, stmts []parser.Statement) error {
-	if f.RetSet {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL functions with a body of several statements are not supported").
-			WithHint("Write the body as one SELECT.")
-	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -74,16 +70,30 @@ func (s *Session) checkBodyStatements(ctx context.Context, f *catalog.Function, 
 		if i < len(stmts)-1 || f.RetType.OIDOverride == types.OIDVoid {
 			continue
 		}
+		want := []types.T{f.RetType}
+		if len(f.OutNames) > 0 {
+			want = f.OutTypes
+		}
+		ret := FunctionResult(f)
 		switch {
 		case verb != "SELECT" && len(p.cols) == 0:
-			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", f.RetType).
+			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
 				WithDetail("Function's final statement must be SELECT or INSERT/UPDATE/DELETE RETURNING.")
-		case len(p.cols) != 1:
-			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", f.RetType).
+		case f.RetType.Kind == types.Record && len(f.OutNames) == 0:
+			// SETOF record: the call's column definition list says.
+		case len(p.cols) != len(want) && len(want) == 1:
+			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
 				WithDetail("Final statement must return exactly one column.")
-		case p.cols[0].Type.Kind != types.Unknown && types.CastKind(p.cols[0].Type, f.RetType) < types.CastAssignment:
-			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", f.RetType).
-				WithDetail("Actual return type is %s.", p.cols[0].Type)
+		case len(p.cols) != len(want):
+			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
+				WithDetail("Final statement returns %d columns, not %d.", len(p.cols), len(want))
+		default:
+			for j, c := range p.cols {
+				if c.Type.Kind != types.Unknown && types.CastKind(c.Type, want[j]) < types.CastAssignment {
+					return sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
+						WithDetail("Actual return type is %s.", c.Type)
+				}
+			}
 		}
 	}
 	return nil
@@ -106,72 +116,82 @@ func bodyStatementError(f *catalog.Function, i int, err error) error {
 
 // runBodyStatements runs one call of f, a function with a body of
 // several statements, with the argument values args; the calling
-// statement reads through rd.
+// statement reads through rd. It returns the function's value.
 func (s *Session) runBodyStatements(ctx context.Context, f *catalog.Function, args []types.Datum, rd func() storage.Reader) (types.Datum, error) {
+	rows, cols, err := s.runStatements(ctx, f, args, rd, false)
+	if err != nil || f.RetType.OIDOverride == types.OIDVoid {
+		return "", err
+	}
+	if len(rows) == 0 || len(cols) == 0 {
+		return nil, nil
+	}
+	return types.Cast(rows[0][0], cols[0].Type, f.RetType, s.location())
+}
+
+// runStatements runs the statements of f's body with the argument
+// values args and returns the rows of the last one (its first row only
+// unless all) with their columns.
+func (s *Session) runStatements(ctx context.Context, f *catalog.Function, args []types.Datum, rd func() storage.Reader, all bool) ([][]types.Datum, []pgwire.Column, error) {
 	stmts, _, _, err := planner.BodyStatements(f.Body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reader := rd()
 	txn, _ := reader.(*storage.Txn)
-	var out types.Datum
+	var rows [][]types.Datum
+	var cols []pgwire.Column
 	for i, stmt := range stmts {
 		verb := planner.StatementVerb(stmt)
 		if verb != "SELECT" {
 			switch {
 			case s.txn != nil && s.txnReadOnly:
-				return nil, sqlerr.New(sqlerr.ReadOnlySQLTransaction, "cannot execute %s in a read-only transaction", verb)
+				return nil, nil, sqlerr.New(sqlerr.ReadOnlySQLTransaction, "cannot execute %s in a read-only transaction", verb)
 			case txn == nil:
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed in a non-volatile function", verb).
+				return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed in a non-volatile function", verb).
 					WithDetail("SQL function %s writes, and the calling statement only reads.", f.Signature())
 			}
 		}
 		st := &statement{s: s, st: stmt, whole: f.Body, bodyOf: f}
 		p, err := s.plan(ctx, st, slices.Clone(f.ArgTypes), args, rd)
 		if err != nil {
-			return nil, bodyStatementError(f, i, err)
+			return nil, nil, bodyStatementError(f, i, err)
 		}
 		x := &execution{ctx: ctx, s: s, args: args, reader: reader, txn: txn}
 		res, err := p.run(ctx, x)
 		if err != nil {
-			return nil, bodyStatementError(f, i, err)
+			return nil, nil, bodyStatementError(f, i, err)
 		}
 		last := i == len(stmts)-1
-		v, err := firstValue(ctx, res, last && verb == "SELECT")
+		rows, err = collectRows(ctx, res, last && verb == "SELECT" && !all)
+		cols = res.Columns()
 		res.Close()
 		if err != nil {
-			return nil, bodyStatementError(f, i, err)
-		}
-		if last && len(res.Columns()) > 0 {
-			out, err = types.Cast(v, res.Columns()[0].Type, f.RetType, s.location())
-			if err != nil {
-				return nil, bodyStatementError(f, i, err)
-			}
+			return nil, nil, bodyStatementError(f, i, err)
 		}
 	}
-	if f.RetType.OIDOverride == types.OIDVoid {
-		return "", nil
-	}
-	return out, nil
+	return rows, cols, nil
 }
 
-// firstValue reads res, all of it unless firstOnly, and returns the
-// first column of its first row (nil for none).
-func firstValue(ctx context.Context, res pgwire.Result, firstOnly bool) (types.Datum, error) {
+// collectRows reads res, all of it unless firstOnly, and returns its
+// rows (only the first one with firstOnly).
+func collectRows(ctx context.Context, res pgwire.Result, firstOnly bool) ([][]types.Datum, error) {
 	cols := res.Columns()
-	var v types.Datum
-	seen := false
+	var rows [][]types.Datum
 	for {
 		rec, err := res.Next(ctx)
 		if err != nil || rec == nil {
-			return v, err
+			return rows, err
 		}
-		if !seen && rec.NumRows() > 0 && len(cols) > 0 {
-			v, seen = types.GetDatum(rec.Column(0), 0, cols[0].Type), true
+		for r := 0; r < int(rec.NumRows()) && len(cols) > 0 && !(firstOnly && len(rows) > 0); r++ {
+			row := make([]types.Datum, len(cols))
+			for c := range cols {
+				row[c] = types.GetDatum(rec.Column(c), r, cols[c].Type)
+			}
+			rows = append(rows, row)
 		}
 		rec.Release()
-		if seen && firstOnly {
-			return v, nil
+		if firstOnly && len(rows) > 0 {
+			return rows, nil
 		}
 	}
 }

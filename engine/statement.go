@@ -321,6 +321,7 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		GoFuncs:       s.e.goFuncs,
 		CompileScalar: compileScalar,
 		RecursiveCall: s.recursiveCall(rd),
+		PerCallSet:    s.perCallSet(rd),
 		RowSecurity:   s.readQual(st.st.AST != nil && hasLocking(st.st.AST)),
 		BodyOf:        st.bodyOf,
 	}
