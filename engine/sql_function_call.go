@@ -66,25 +66,39 @@ func (s *Session) recursiveCall(rd func() storage.Reader) func(f *catalog.Functi
 	}
 }
 
-// callSQLFunction runs one call of the SQL function oid with the
-// argument values args and returns its value.
-func (s *Session) callSQLFunction(ctx context.Context, oid uint32, sig string, args []types.Datum, rd func() storage.Reader) (types.Datum, error) {
+// enterCall starts one per-call evaluation of the SQL function oid,
+// counted against maxSQLCallDepth: it returns the function, the context
+// to run it in (Background for nil) and done, which ends the evaluation.
+func (s *Session) enterCall(ctx context.Context, oid uint32, sig string) (context.Context, *catalog.Function, func(), error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if s.sqlCalls.n.Add(1) > maxSQLCallDepth {
 		s.sqlCalls.n.Add(-1)
-		return nil, sqlerr.New(sqlerr.StatementTooComplex, "stack depth limit exceeded").
+		return nil, nil, nil, sqlerr.New(sqlerr.StatementTooComplex, "stack depth limit exceeded").
 			WithHint("SQL function %s calls itself more than %d deep: check its recursion ends.", sig, maxSQLCallDepth)
 	}
-	defer s.sqlCalls.n.Add(-1)
+	done := func() { s.sqlCalls.n.Add(-1) }
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		done()
+		return nil, nil, nil, err
 	}
 	f, ok := s.e.cat.Function(oid)
 	if !ok {
-		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", sig)
+		done()
+		return nil, nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", sig)
 	}
+	return ctx, f, done, nil
+}
+
+// callSQLFunction runs one call of the SQL function oid with the
+// argument values args and returns its value.
+func (s *Session) callSQLFunction(ctx context.Context, oid uint32, sig string, args []types.Datum, rd func() storage.Reader) (types.Datum, error) {
+	ctx, f, done, err := s.enterCall(ctx, oid, sig)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if f.Statements {
 		return s.runBodyStatements(ctx, f, args, rd)
 	}
@@ -155,25 +169,13 @@ func (s *Session) perCallSet(rd func() storage.Reader) func(f *catalog.Function,
 // with the argument values args and returns its rows, of the columns
 // names and types ts.
 func (s *Session) callSetFunction(ctx context.Context, oid uint32, sig string, args []types.Datum, names []string, ts []types.T, rd func() storage.Reader) ([][]types.Datum, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if s.sqlCalls.n.Add(1) > maxSQLCallDepth {
-		s.sqlCalls.n.Add(-1)
-		return nil, sqlerr.New(sqlerr.StatementTooComplex, "stack depth limit exceeded").
-			WithHint("SQL function %s calls itself more than %d deep: check its recursion ends.", sig, maxSQLCallDepth)
-	}
-	defer s.sqlCalls.n.Add(-1)
-	if err := ctx.Err(); err != nil {
+	ctx, f, done, err := s.enterCall(ctx, oid, sig)
+	if err != nil {
 		return nil, err
 	}
-	f, ok := s.e.cat.Function(oid)
-	if !ok {
-		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", sig)
-	}
+	defer done()
 	var rows [][]types.Datum
 	var cols []pgwire.Column
-	var err error
 	if f.Statements {
 		rows, cols, err = s.runStatements(ctx, f, args, rd, true)
 	} else {
