@@ -147,8 +147,10 @@ func (s *Session) runStatements(ctx context.Context, f *catalog.Function, args [
 			case s.txn != nil && s.txnReadOnly:
 				return nil, nil, sqlerr.New(sqlerr.ReadOnlySQLTransaction, "cannot execute %s in a read-only transaction", verb)
 			case txn == nil:
-				return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed in a non-volatile function", verb).
-					WithDetail("SQL function %s writes, and the calling statement only reads.", f.Signature())
+				// The call came through something the statement's text
+				// does not name (a view): the statement runs read-only.
+				return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s in SQL function %s cannot run in a statement that only reads", verb, f.Signature()).
+					WithHint("Call the function by name in the statement, or inside BEGIN ... COMMIT.")
 			}
 		}
 		st := &statement{s: s, st: stmt, whole: f.Body, bodyOf: f}
