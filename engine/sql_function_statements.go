@@ -53,6 +53,10 @@ func bodyStatementsText(list *pg.Node) (string, bool, error) {
 // parameters, and the last gives one column convertible to the return
 // type unless the function returns void.
 func (s *Session) checkBodyStatements(ctx context.Context, f *catalog.Function, stmts []parser.Statement) error {
+	if f.SecurityDefiner {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "SECURITY DEFINER is not supported for SQL functions with a body of several statements or writes").
+			WithHint("Write the body as one SELECT, or leave SECURITY DEFINER out.")
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
