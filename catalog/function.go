@@ -68,6 +68,12 @@ type Function struct {
 	// AtomicBody: the body was written BEGIN ATOMIC SELECT ...; END (Body
 	// is that SELECT).
 	AtomicBody bool `json:",omitempty"`
+	// Statements: a LANGUAGE sql body of several statements, or of one
+	// that writes (INSERT, UPDATE, DELETE). It is not inlined: each call
+	// runs the statements in turn and returns the last one's first row.
+	// Writes says that some statement writes.
+	Statements bool `json:",omitempty"`
+	Writes     bool `json:",omitempty"`
 	Volatility byte
 	// Strict functions return NULL, without evaluating the body, when
 	// any argument is NULL (STRICT, RETURNS NULL ON NULL INPUT).

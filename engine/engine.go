@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"streamsql/catalog"
@@ -40,6 +41,9 @@ type Engine struct {
 	// viewLogMax is Options.ViewLogMaxBytes.
 	viewLogMax  int64
 	stateMemory *stream.StateMemory
+	// writingFuncs caches the names of the SQL functions that write
+	// (sql_function_statements.go).
+	writingFuncs atomic.Pointer[writingFunctions]
 	// connectors are the registered sources and sinks.
 	connectors *connector.Registry
 	// udfs compiles and caches the user functions in JavaScript and

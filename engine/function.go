@@ -111,6 +111,8 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	f.RetSet = cf.ReturnType.Setof
 	if len(f.OutNames) > 0 {
 		f.RetType = types.T{Kind: types.Record}
+	} else if isVoidType(cf.ReturnType) && !f.RetSet && !aggregate {
+		f.RetType = types.TVoid
 	} else if rt, err := p.TypeName(cf.ReturnType); err == nil {
 		f.RetType = baseType(rt)
 	} else if name, names, ts, ok := p.RowTypeColumns(cf.ReturnType); ok && f.RetSet && !aggregate {
@@ -172,6 +174,34 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	parseBody := planner.SQLFunctionBody
 	if f.RetSet {
 		parseBody = planner.SetFunctionBody
+	}
+	// A body of several statements, or of a write, runs per call
+	// (sql_function_statements.go).
+	text, atomicOne := "", false
+	switch {
+	case cf.SqlBody != nil && len(asBody) > 0:
+	case cf.SqlBody != nil && cf.SqlBody.GetReturnStmt() == nil:
+		var err error
+		if text, atomicOne, err = bodyStatementsText(cf.SqlBody); err != nil {
+			return "", err
+		}
+	case cf.SqlBody == nil && len(asBody) == 1:
+		text = asBody[0]
+	}
+	if text != "" && (!atomicOne || f.RetType.OIDOverride == types.OIDVoid) {
+		stmts, several, writes, err := planner.BodyStatements(text)
+		// A void function runs its body per call too: the result of a
+		// last SELECT is dropped.
+		if err == nil && (several || f.RetType.OIDOverride == types.OIDVoid && len(stmts) > 0) {
+			f.Body, f.AtomicBody, f.Statements, f.Writes = text, cf.SqlBody != nil, true, writes
+			if err := s.checkBodyStatements(p.Context, f, stmts); err != nil {
+				return "", err
+			}
+			if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+				return "", err
+			}
+			return "CREATE FUNCTION", nil
+		}
 	}
 
 	var body *pg.Node

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"streamsql/engine"
@@ -58,5 +59,44 @@ func TestFunctionsSurviveRestart(t *testing.T) {
 		if _, err := conn.Exec(ctx, "SELECT * FROM "+rel); err == nil {
 			t.Errorf("%s still exists after DROP FUNCTION ... CASCADE", rel)
 		}
+	}
+}
+
+// A SQL function whose body is several statements, one of them a write,
+// is still one after a restart: a call outside a transaction block gets
+// its own write transaction, and a void function runs for its effect.
+func TestStatementFunctionsSurviveRestart(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	ctx := context.Background()
+	s.execAll(t, "CREATE TABLE ledger (id int PRIMARY KEY, amt int)",
+		`CREATE FUNCTION post(i int, a int) RETURNS bigint LANGUAGE sql AS $$
+		   INSERT INTO ledger VALUES (i, a); SELECT sum(amt) FROM ledger $$`,
+		`CREATE FUNCTION void_post(i int) RETURNS void LANGUAGE sql
+		   BEGIN ATOMIC INSERT INTO ledger VALUES (i, 1); END`)
+
+	s.restart(t)
+	conn := s.connect(t)
+	defer conn.Close(ctx)
+	var sum int64
+	if err := conn.QueryRow(ctx, "SELECT post(1, 10) + post(2, 5)").Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum != 25 { // 10, then 15
+		t.Errorf("post after restart: %d, want 25", sum)
+	}
+	execAll(t, conn, "SELECT void_post(3)")
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM ledger").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("ledger rows: %d, want 3", n)
+	}
+	var def string
+	if err := conn.QueryRow(ctx, "SELECT pg_get_functiondef('void_post'::regproc)").Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "RETURNS void") || !strings.Contains(def, "BEGIN ATOMIC") {
+		t.Errorf("definition after restart:\n%s", def)
 	}
 }

@@ -176,3 +176,23 @@ func batchesResult(cols []pgwire.Column, bs []*exec.Batch, tag string) pgwire.Re
 	}
 	return r
 }
+
+// drainRows runs r to its end and returns its rows as a result held in
+// memory, for a statement whose transaction commits before its rows are
+// sent.
+func drainRows(ctx context.Context, r *rowsResult) (pgwire.Result, error) {
+	defer r.Close()
+	out := &staticResult{cols: r.cols}
+	for {
+		rec, err := r.Next(ctx)
+		if err != nil {
+			out.Close()
+			return nil, err
+		}
+		if rec == nil {
+			out.tag = r.Tag()
+			return out, nil
+		}
+		out.recs = append(out.recs, rec)
+	}
+}

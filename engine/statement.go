@@ -10,6 +10,7 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
+	"streamsql/catalog"
 	"streamsql/exec"
 	"streamsql/lower"
 	"streamsql/pgwire"
@@ -29,6 +30,9 @@ type statement struct {
 	whole string
 	// lit is the statement as a literal insert (insert_literal.go).
 	lit *parser.LiteralInsert
+	// bodyOf is the SQL function whose body holds the statement, run per
+	// call (sql_function_statements.go).
+	bodyOf *catalog.Function
 
 	params []types.T
 	cols   []pgwire.Column
@@ -155,7 +159,7 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 			s.txn.StartSnapshot()
 		}
 		x.reader, x.txn = s.txn, s.txn
-	} else if writes(st.st) {
+	} else if writes(st.st) || s.callsWritingFunction(st.st) {
 		x.txn = s.beginTxn()
 		x.txn.StartSnapshot()
 		x.reader, x.auto = x.txn, true
@@ -317,7 +321,9 @@ func (s *Session) newPlannerFn(st *statement, params []types.T, args []types.Dat
 		GoFuncs:       s.e.goFuncs,
 		CompileScalar: compileScalar,
 		RecursiveCall: s.recursiveCall(rd),
+		PerCallSet:    s.perCallSet(rd),
 		RowSecurity:   s.readQual(st.st.AST != nil && hasLocking(st.st.AST)),
+		BodyOf:        st.bodyOf,
 	}
 	return p
 }
@@ -412,7 +418,13 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 				return nil, err
 			}
 			x.startSnapshot()
-			return newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, cols, "SELECT"), nil
+			rr := newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, cols, "SELECT")
+			if x.auto {
+				// The statement's own transaction (it calls a function
+				// that writes) commits once run returns: run it now.
+				return drainRows(ctx, rr)
+			}
+			return rr, nil
 		}, locksFirst: true}, nil
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		p.Deps = map[uint32]bool{}

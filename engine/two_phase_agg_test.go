@@ -129,3 +129,44 @@ func maybe(r *rand.Rand, v string) string {
 	}
 	return v
 }
+
+// A merge function that fails in the global half of a two-phase
+// aggregation rejects that partial state (rejects names the aggregate and
+// the group) and leaves the group's state without it; the view keeps
+// running and its other groups stay exact.
+func TestTwoPhaseAggMergeRejects(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	s.execAll(t,
+		"CREATE TABLE taps (id int PRIMARY KEY, k int, v int) APPEND ONLY",
+		`CREATE AGGREGATE picky_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
+export function create_state() { return {s: 0}; }
+export function accumulate(st, v) { st.s += v; return st; }
+export function retract(st, v) { st.s -= v; return st; }
+export function merge(a, b) { if (b.s === 13) throw new Error('unlucky partial'); return {s: a.s + b.s}; }
+export function finish(st) { return st.s; }
+$$`,
+		"SET streaming_parallelism = 2",
+		"SET streaming_two_phase_agg = on",
+		"CREATE MATERIALIZED VIEW picky AS SELECT k, picky_sum(v) AS s, count(*) AS n FROM taps GROUP BY k",
+		"INSERT INTO taps VALUES (1, 1, 5), (2, 2, 6)",
+		"FLUSH",
+		// One epoch's partial for group 1 sums to 13: its merge fails.
+		"INSERT INTO taps VALUES (3, 1, 13), (4, 2, 1)",
+		"FLUSH",
+		"INSERT INTO taps VALUES (5, 1, 2), (6, 2, 3)",
+		"FLUSH",
+	)
+	conn := s.connect(t)
+	defer conn.Close(t.Context())
+	execAll(t, conn, "SET streaming_parallelism = 2", "SET streaming_two_phase_agg = on")
+	if plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS SELECT k, picky_sum(v) FROM taps GROUP BY k"); !strings.Contains(plan, "StreamHashAgg (global)") {
+		t.Fatalf("not split:\n%s", plan)
+	}
+	got := strings.Join(queryStrings(t, conn, "SELECT k || ':' || s || ':' || n FROM picky ORDER BY k"), ",")
+	if got != "1:7:3,2:10:3" {
+		t.Errorf("view: %s, want 1:7:3,2:10:3 (group 1 without the rejected 13)", got)
+	}
+	if n := queryInt(t, conn, "SELECT count(*) FROM rejects WHERE job = 'picky' AND partition LIKE '%picky_sum%' AND raw = '(1)' AND error LIKE '%unlucky partial%'"); n != 1 {
+		t.Errorf("rejects of the failed merge: %d, want 1:\n%s", n, strings.Join(queryStrings(t, conn, "SELECT partition || ' ' || raw || ' ' || error FROM rejects"), "\n"))
+	}
+}

@@ -44,6 +44,10 @@ func (r *registry) addSetFuncs() {
 		}})
 }
 
+// NewRowsIter yields rows of datums of the column types ts, a batch at
+// a time.
+func NewRowsIter(ts []types.T, rows [][]types.Datum) RowIter { return &rowsIter{ts: ts, rows: rows} }
+
 // rowsIter yields precomputed rows of datums, a batch at a time.
 type rowsIter struct {
 	ts   []types.T

@@ -248,3 +248,13 @@ func walkMessages(m protoreflect.Message, f func(protoreflect.Message)) {
 		return true
 	})
 }
+
+// WalkFuncCalls calls f with the (unqualified) name of every function
+// call beneath node.
+func WalkFuncCalls(node *pg_query.Node, f func(name string)) {
+	walkMessages(node.ProtoReflect(), func(m protoreflect.Message) {
+		if fc, ok := m.Interface().(*pg_query.FuncCall); ok && len(fc.Funcname) > 0 {
+			f(fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval())
+		}
+	})
+}

@@ -289,6 +289,9 @@ func (b *exprBinder) bindColumnRef(cr *pg.ColumnRef) (plan.Scalar, error) {
 		if e, ok := b.bodyArgByName(qual, name); ok {
 			return e, nil
 		}
+		if i, ok := b.p.statementArg(qual, name); ok {
+			return b.p.param(i, b.p.pos(cr.Location))
+		}
 		return nil, err
 	}
 	b.p.noteColumn(col)

@@ -90,6 +90,17 @@ type Planner struct {
 	// SQL function f by running its body once per call (a recursive call
 	// cannot be inlined); nil refuses recursion.
 	RecursiveCall func(f *catalog.Function) *udf.Scalar
+	// PerCallSet returns the table function that evaluates a call of the
+	// set-returning SQL function f, with the columns names and ts, by
+	// running its body once per call: a recursive call, a body of several
+	// statements, or a call in step with other set-returning calls of a
+	// select list. nil refuses those.
+	PerCallSet func(f *catalog.Function, names []string, ts []types.T) *udf.TableFunc
+	// BodyOf is the SQL function one of whose body statements is planned
+	// on its own (a body of several statements, run per call): its
+	// arguments are the parameters $1..$n, and a column reference that
+	// names no column but one of its arguments reads that parameter.
+	BodyOf *catalog.Function
 
 	// sqlFuncs is the state of SQL function inlining (sqlfunc.go).
 	sqlFuncs sqlFuncState
@@ -142,7 +153,7 @@ type relPlan struct {
 // path, lowering, sequences and functions.
 func (p *Planner) sub(sql string) *Planner {
 	return &Planner{Catalog: p.Catalog, SearchPath: p.SearchPath, SQL: sql,
-		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs, CompileScalar: p.CompileScalar, RecursiveCall: p.RecursiveCall}
+		UserFuncs: p.UserFuncs, GoFuncs: p.GoFuncs, CompileScalar: p.CompileScalar, RecursiveCall: p.RecursiveCall, PerCallSet: p.PerCallSet}
 }
 
 func (r *relPlan) visibleCount() int {

@@ -322,6 +322,9 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 // the caller's binder (nil where the arguments are not columns of a query,
 // as for an aggregate's support functions).
 func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	if f.Statements {
+		return p.statementsCall(f, args, pos)
+	}
 	for _, g := range p.sqlFuncs.stack {
 		if g.OID == f.OID && (f.OID != 0 || g == f) {
 			return p.recursiveCall(f, args, pos)
@@ -405,12 +408,21 @@ func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int
 	if f.RetSet {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL function %s calls itself recursively: recursive set-returning SQL functions are not supported", f.Signature()).WithPosition(pos)
 	}
+	return p.perCall(f, args, pos)
+}
+
+// perCall is a call of f that the engine evaluates by running f's body
+// once per call with the argument values (RecursiveCall).
+func (p *Planner) perCall(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	cast := make([]plan.Scalar, len(args))
 	for i, a := range args {
 		var err error
 		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
 			return nil, err
 		}
+	}
+	if p.Deps != nil && f.OID != 0 {
+		p.Deps[f.OID] = true
 	}
 	return &plan.Call{Fn: p.RecursiveCall(f), Args: cast, T: f.RetType}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/udf"
 )
 
 // Set-returning SQL functions (RETURNS SETOF type, RETURNS SETOF record,
@@ -307,8 +308,9 @@ func (p *Planner) userSetFunction(names []*pg.Node, ts []types.T, pos int) (f *c
 // FROM with args, bound in argScope (lateral.go), as a derived table or
 // a LATERAL subquery.
 func (p *Planner) fromSQLSetFunction(rf *pg.RangeFunction, f *catalog.Function, args []plan.Scalar, argScope *scope, lat *lateralCtx, sc *scope, pos int) (*fromItem, error) {
-	if rf.Ordinality {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for SQL function %s", f.Signature()).WithPosition(pos)
+	if rf.Ordinality && p.Stream {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is not supported for SQL function %s in materialized views and sinks", f.Signature()).
+			WithHint("Number the rows in the function's body, or call a built-in table function WITH ORDINALITY.").WithPosition(pos)
 	}
 	names, ts, err := p.setFuncColumns(f, rf.Coldeflist, pos)
 	if err != nil {
@@ -337,11 +339,38 @@ func (p *Planner) fromSQLSetFunction(rf *pg.RangeFunction, f *catalog.Function, 
 			return nil, false
 		})
 	}
+	if fn, ok, err := p.perCallSet(f, names, ts, pos); err != nil {
+		return nil, err
+	} else if ok {
+		alias := f.Name
+		if rf.Alias != nil {
+			alias = rf.Alias.Aliasname
+			if len(names) == 1 && len(rf.Alias.Colnames) == 0 && f.RetType.Kind != types.Record && len(f.OutNames) == 0 {
+				names = []string{alias}
+			}
+		}
+		cols := make([]column, len(names))
+		for i := range names {
+			cols[i] = column{table: alias, name: names[i], t: ts[i]}
+			if rf.Alias != nil && i < len(rf.Alias.Colnames) {
+				cols[i].name = rf.Alias.Colnames[i].GetString_().Sval
+			}
+		}
+		node := &plan.TableFunction{Fn: fn, Args: args, Ordinality: rf.Ordinality}
+		return &fromItem{rel: &relPlan{node: node, cols: withOrdinality(rf, cols, alias)}, lateral: lat.reads(argScope, sc), sqlFunc: f.Signature()}, nil
+	}
 	rel, child, err := p.setFunctionRel(f, cast, caller, names, ts, pos)
 	if err != nil {
 		return nil, err
 	}
 	lateral := lat.reads(child, sc)
+	if rf.Ordinality {
+		// The rows numbered from 1 in the order the body gives them, per
+		// call (a LATERAL call's body runs once per outer row).
+		rel = &relPlan{node: &plan.Window{Input: rel.node, Funcs: []plan.WindowCall{{Name: "row_number", T: types.TInt8, Filter: -1,
+			Frame: plan.Frame{Mode: plan.RowsFrame, Start: plan.FrameBound{Kind: plan.UnboundedPreceding}, End: plan.FrameBound{Kind: plan.CurrentRow}}}}},
+			cols: append(rel.cols, column{name: "ordinality", t: types.TInt8})}
+	}
 	alias := f.Name
 	if rf.Alias != nil {
 		alias = rf.Alias.Aliasname
@@ -373,6 +402,11 @@ func (s *srfContext) sqlSetCall(f *catalog.Function, args []plan.Scalar, level i
 			return nil, err
 		}
 	}
+	if fn, ok, err := p.perCallSet(f, names, ts, pos); err != nil {
+		return nil, err
+	} else if ok {
+		return s.add(fn, args, f.ArgTypes, names[0], ts[0], level), nil
+	}
 	key := fmt.Sprintf("sql:%d:%p", f.OID, f)
 	for _, a := range args {
 		key += "|" + plan.Key(a)
@@ -385,6 +419,33 @@ func (s *srfContext) sqlSetCall(f *catalog.Function, args []plan.Scalar, level i
 	c := &srfCall{sqlFn: f, pos: pos, args: args, key: key, ph: &srfPlaceholder{t: ts[0], name: names[0], level: level}}
 	s.calls = append(s.calls, c)
 	return c.ph, nil
+}
+
+// perCallSet returns the table function that runs a call of f per call,
+// and true, when the call cannot be inlined: f's body is several
+// statements, or the call is recursive. A materialized view refuses
+// such a call.
+func (p *Planner) perCallSet(f *catalog.Function, names []string, ts []types.T, pos int) (*udf.TableFunc, bool, error) {
+	recursive := false
+	for _, g := range p.sqlFuncs.stack {
+		if g.OID == f.OID && (f.OID != 0 || g == f) {
+			recursive = true
+		}
+	}
+	if !recursive && !f.Statements {
+		return nil, false, nil
+	}
+	if p.Stream || p.PerCallSet == nil {
+		what := "calls itself recursively: recursive set-returning SQL functions are"
+		if !recursive {
+			what = "has a body of several statements: such functions are"
+		}
+		return nil, false, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL function %s %s not supported in materialized views and sinks", f.Signature(), what).WithPosition(pos)
+	}
+	if p.Deps != nil && f.OID != 0 {
+		p.Deps[f.OID] = true
+	}
+	return p.PerCallSet(f, names, ts), true, nil
 }
 
 // sqlSetJoin joins the set-returning SQL function call c laterally to

@@ -212,6 +212,12 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, erro
 	if len(cts) != 1 {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s returns several columns: call it in FROM", name).WithPosition(pos)
 	}
+	return s.add(fn, args, ts, name, cts[0], level), nil
+}
+
+// add records a call of the table function fn of one column of type t
+// with args of types ts, and returns its placeholder.
+func (s *srfContext) add(fn *udf.TableFunc, args []plan.Scalar, ts []types.T, name string, t types.T, level int) plan.Scalar {
 	key := fmt.Sprintf("%p", fn)
 	for _, a := range args {
 		key += "|" + plan.Key(a)
@@ -219,12 +225,12 @@ func (s *srfContext) bindCall(b *exprBinder, fc *pg.FuncCall) (plan.Scalar, erro
 	// The same call twice is one set, as it would give the same rows.
 	for _, c := range s.calls {
 		if c.key == key {
-			return c.ph, nil
+			return c.ph
 		}
 	}
-	c := &srfCall{fn: fn, args: args, argTypes: ts, key: key, ph: &srfPlaceholder{t: cts[0], name: name, level: level}}
+	c := &srfCall{fn: fn, args: args, argTypes: ts, key: key, ph: &srfPlaceholder{t: t, name: name, level: level}}
 	s.calls = append(s.calls, c)
-	return c.ph, nil
+	return c.ph
 }
 
 // args returns every call's arguments, in call order (for rewriting by
@@ -276,6 +282,20 @@ func (s *srfContext) build(cur *relPlan, outs []plan.Scalar) (*relPlan, []plan.S
 			if c.sqlFn != nil {
 				sqlCall = c
 			}
+		}
+		if sqlCall != nil && n > 1 && !s.p.Stream && s.p.PerCallSet != nil {
+			// In step with other set-returning calls: each SQL function
+			// runs per call, as a table function of the ProjectSet.
+			for _, c := range s.calls {
+				if c.ph.level == level && c.sqlFn != nil {
+					c.fn = s.p.PerCallSet(c.sqlFn, []string{c.ph.name}, []types.T{c.ph.t})
+					if s.p.Deps != nil && c.sqlFn.OID != 0 {
+						s.p.Deps[c.sqlFn.OID] = true
+					}
+					c.sqlFn = nil
+				}
+			}
+			sqlCall = nil
 		}
 		if sqlCall != nil {
 			// A SQL function's rows join laterally; run in step with

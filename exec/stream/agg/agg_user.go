@@ -82,7 +82,9 @@ type aggUser struct {
 	// err is a state that could not be encoded at the last barrier; the
 	// next change of the group reports it.
 	err error
-	one []arrow.Array
+	// mergeErr is the error of the last merge that failed.
+	mergeErr error
+	one      []arrow.Array
 }
 
 func (a *aggUser) grow(n int) { a.ng = max(a.ng, n) }
@@ -121,7 +123,8 @@ func (a *aggUser) merge(dst, src uint32) (bool, error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return false, err
 		}
-		slog.Debug("aggregate merge failed; folding the session again", "aggregate", a.spec.Agg.Name, "err", err)
+		slog.Debug("aggregate merge failed", "aggregate", a.spec.Agg.Name, "err", err)
+		a.mergeErr = err
 		return false, nil
 	}
 	return true, nil

@@ -192,6 +192,35 @@ func (h *hashAgg) localWatermark(v int64, val types.Datum) error {
 	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal})
 }
 
+// rejectPartial handles a partial state of row i of c that aggregate j
+// (state st) could not merge: a user aggregate's merge function failed
+// on it (threw, ran out of time or memory). In a job the partial goes to
+// the rejects, named by its group, and the group's state stays without
+// it, as a row a user aggregate fails on is left out; the job goes on.
+// Elsewhere it is an error.
+func (h *hashAgg) rejectPartial(st aggState, j int, c *stream.Chunk, i int) error {
+	name := h.spec.Aggs[j].Agg.Name
+	u, user := st.(*aggUser)
+	var report func(string, error, []types.Datum, []types.T)
+	if h.env != nil && h.env.Ctx != nil {
+		report = h.env.Ctx.Env.OnRowError
+	}
+	if !user || report == nil {
+		return sqlerr.New(sqlerr.ExternalRoutineException, "aggregate %s could not merge a partial state", name)
+	}
+	err := u.mergeErr
+	if err == nil {
+		err = fmt.Errorf("merge failed")
+	}
+	k := len(h.spec.GroupCols)
+	key := make([]types.Datum, k)
+	for col := 0; col < k; col++ {
+		key[col] = types.GetDatum(c.Cols[col], i, h.spec.GroupTypes[col])
+	}
+	report(name+" (merge of a partial state of the group)", sqlerr.New(sqlerr.ExternalRoutineException, "aggregate %s could not merge a partial state: %v", name, err), key, h.spec.GroupTypes)
+	return nil
+}
+
 // combine merges a chunk of partial states into the groups (global
 // half).
 func (h *hashAgg) combine(c *stream.Chunk) error {
@@ -244,7 +273,9 @@ func (h *hashAgg) combine(c *stream.Chunk) error {
 				return fmt.Errorf("aggregate %s: %w", h.spec.Aggs[j].Agg.Name, err)
 			}
 			if !done {
-				return sqlerr.New(sqlerr.ExternalRoutineException, "aggregate %s could not merge a partial state", h.spec.Aggs[j].Agg.Name)
+				if err := h.rejectPartial(st, j, c, i); err != nil {
+					return err
+				}
 			}
 		}
 		st.reset(h.scratch)
