@@ -22,18 +22,12 @@ func TestAdvisoryLockWaits(t *testing.T) {
 
 	// Released by unlock.
 	execAll(t, a, "SELECT pg_advisory_lock(1)")
-	done := execAsync(b, "SELECT pg_advisory_lock(1)")
-	stillWaiting(t, done, "b's pg_advisory_lock(1)")
-	execAll(t, a, "SELECT pg_advisory_unlock(1)")
-	finishes(t, done, "b's pg_advisory_lock(1)")
+	waitsUntil(t, b, "SELECT pg_advisory_lock(1)", a, "SELECT pg_advisory_unlock(1)")
 	execAll(t, b, "SELECT pg_advisory_unlock(1)")
 
 	// Released by COMMIT of a transaction-level hold.
 	execAll(t, a, "BEGIN", "SELECT pg_advisory_xact_lock(2)")
-	done = execAsync(b, "SELECT pg_advisory_xact_lock(2)")
-	stillWaiting(t, done, "b's pg_advisory_xact_lock(2)")
-	execAll(t, a, "COMMIT")
-	finishes(t, done, "b's pg_advisory_xact_lock(2)")
+	waitsUntil(t, b, "SELECT pg_advisory_xact_lock(2)", a, "COMMIT")
 
 	// lock_timeout and cancel end a wait; the lock is then free of the
 	// waiter (a's unlock and relock do not block).
@@ -48,7 +42,7 @@ func TestAdvisoryLockWaits(t *testing.T) {
 
 	// Deadlock: a holds 3 and waits for 4; b holds 4 and asks for 3.
 	execAll(t, b, "SELECT pg_advisory_lock(4)")
-	done = execAsync(a, "SELECT pg_advisory_lock(4)")
+	done := execAsync(a, "SELECT pg_advisory_lock(4)")
 	stillWaiting(t, done, "a's pg_advisory_lock(4)")
 	_, err = b.Exec(ctx, "SELECT pg_advisory_lock(3)")
 	wantPgErr(t, err, "40P01", "deadlock detected")

@@ -46,6 +46,17 @@ func finishes(t *testing.T, done chan error, what string) {
 	}
 }
 
+// waitsUntil runs sql on waiter in the background, checks that it waits,
+// runs release on holder (giving up what sql waits for) and checks that
+// sql then finishes.
+func waitsUntil(t *testing.T, waiter *pgx.Conn, sql string, holder *pgx.Conn, release ...string) {
+	t.Helper()
+	done := execAsync(waiter, sql)
+	stillWaiting(t, done, sql)
+	execAll(t, holder, release...)
+	finishes(t, done, sql+" after "+release[len(release)-1])
+}
+
 // TestLockTable: LOCK TABLE only in a transaction block (25P01); EXCLUSIVE
 // lets readers through and makes writers wait until the block ends; ACCESS
 // EXCLUSIVE (the default) makes readers wait; SHARE makes writers wait and
@@ -81,10 +92,7 @@ func TestLockTable(t *testing.T) {
 
 	// ACCESS EXCLUSIVE: reads wait too; ROLLBACK releases.
 	execAll(t, a, "BEGIN", "LOCK lt")
-	done = execAsync(b, "SELECT count(*) FROM lt")
-	stillWaiting(t, done, "SELECT under ACCESS EXCLUSIVE")
-	execAll(t, a, "ROLLBACK")
-	finishes(t, done, "SELECT after ROLLBACK")
+	waitsUntil(t, b, "SELECT count(*) FROM lt", a, "ROLLBACK")
 
 	// SHARE: two holders at once, writers wait for both.
 	execAll(t, a, "BEGIN", "LOCK TABLE ONLY lt IN SHARE MODE")
@@ -99,10 +107,7 @@ func TestLockTable(t *testing.T) {
 	// A DROP TABLE waits for a transaction that read the table.
 	execAll(t, a, "CREATE TABLE ld (id int PRIMARY KEY)", "BEGIN")
 	queryInt(t, a, "SELECT count(*) FROM ld")
-	done = execAsync(b, "DROP TABLE ld")
-	stillWaiting(t, done, "DROP TABLE while a transaction read it")
-	execAll(t, a, "COMMIT")
-	finishes(t, done, "DROP TABLE after COMMIT")
+	waitsUntil(t, b, "DROP TABLE ld", a, "COMMIT")
 
 	// NOWAIT, lock_timeout and cancel.
 	execAll(t, a, "BEGIN", "LOCK TABLE lt IN ROW EXCLUSIVE MODE")
