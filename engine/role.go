@@ -245,6 +245,19 @@ func (s *Session) roleSpecName(rs *pg.RoleSpec) (string, error) {
 	return rs.Rolename, nil
 }
 
+// existingRole is the role rs names, which must exist.
+func (s *Session) existingRole(rs *pg.RoleSpec) (*catalog.Role, error) {
+	name, err := s.roleSpecName(rs)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := s.e.cat.Role(name)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+	}
+	return r, nil
+}
+
 // reservedRoleName refuses the names PostgreSQL reserves.
 func reservedRoleName(name string) error {
 	switch {
@@ -337,14 +350,11 @@ func (s *Session) applyRoleOptions(r *catalog.Role, o *roleOptions) error {
 }
 
 func (s *Session) alterRole(st *pg.AlterRoleStmt) (string, error) {
-	name, err := s.roleSpecName(st.Role)
+	old, err := s.existingRole(st.Role)
 	if err != nil {
 		return "", err
 	}
-	old, ok := s.e.cat.Role(name)
-	if !ok {
-		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
-	}
+	name := old.Name
 	o, err := s.parseRoleOptions(st.Options)
 	if err != nil {
 		return "", err
@@ -785,14 +795,11 @@ func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 		}
 		return "ALTER ROLE", s.e.cat.SetAllRoleSettings(st.Database, set)
 	}
-	name, err := s.roleSpecName(st.Role)
+	old, err := s.existingRole(st.Role)
 	if err != nil {
 		return "", err
 	}
-	old, ok := s.e.cat.Role(name)
-	if !ok {
-		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
-	}
+	name := old.Name
 	switch {
 	case s.isSuperuser():
 	case old.Superuser:
