@@ -42,15 +42,12 @@ var (
 )
 
 // relKindWord is how PostgreSQL names a relation in "permission denied
-// for ..." messages.
+// for ..." messages: views, materialized views and sequences by their
+// kind, everything else (sources, sinks and subscriptions too) as a table.
 func relKindWord(r *catalog.Relation) string {
 	switch r.Kind {
-	case catalog.KindView:
-		return "view"
-	case catalog.KindMatView:
-		return "materialized view"
-	case catalog.KindSequence:
-		return "sequence"
+	case catalog.KindView, catalog.KindMatView, catalog.KindSequence:
+		return r.Kind.String()
 	}
 	return "table"
 }
