@@ -167,6 +167,32 @@ func execExpect(t testing.TB, conn *pgx.Conn, cases []struct{ sql, err string })
 	}
 }
 
+// fetchCursor declares cursor c for query in a transaction on conn,
+// fetches all its rows (FETCH ALL c, then the clause with) and rolls the
+// transaction back. It returns how many rows came and the error of the
+// DECLARE or the FETCH.
+func fetchCursor(t testing.TB, conn *pgx.Conn, query, with string) (int, error) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "DECLARE c CURSOR FOR "+query); err != nil {
+		return 0, err
+	}
+	rows, err := tx.Query(ctx, strings.TrimSpace("FETCH ALL c "+with))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}
+
 // answersQuickly checks that a new client of url gets an answer within a
 // second.
 func answersQuickly(t testing.TB, url string) {
