@@ -149,24 +149,6 @@ func wantPgErr(t testing.TB, err error, code, msg string) *pgconn.PgError {
 	return pe
 }
 
-// execExpect runs each statement on conn and checks its outcome: "" for
-// success, else "SQLSTATE message" of the server error.
-func execExpect(t testing.TB, conn *pgx.Conn, cases []struct{ sql, err string }) {
-	t.Helper()
-	for _, c := range cases {
-		_, err := conn.Exec(context.Background(), c.sql)
-		got := ""
-		if pe := pgErr(err); pe != nil {
-			got = pe.Code + " " + pe.Message
-		} else if err != nil {
-			t.Fatalf("%s: %v", c.sql, err)
-		}
-		if got != c.err {
-			t.Errorf("%s: %q, want %q", c.sql, got, c.err)
-		}
-	}
-}
-
 // fetchCursor declares cursor c for query in a transaction on conn,
 // fetches all its rows (FETCH ALL c, then the clause with) and rolls the
 // transaction back. It returns how many rows came and the error of the
