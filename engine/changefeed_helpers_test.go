@@ -94,6 +94,26 @@ func fetchSub(t *testing.T, conn *pgx.Conn, sql string) []subChange {
 	return out
 }
 
+// evFeed is the fixture of the subscription tests: a table ev (id int
+// PRIMARY KEY and the column definitions cols), a materialized view evs
+// of all its columns and a subscription sub of evs WITH (options), or
+// without options when options is "".
+func evFeed(cols, options string) []string {
+	table, names := "CREATE TABLE ev (id int PRIMARY KEY)", "id"
+	if cols != "" {
+		table = "CREATE TABLE ev (id int PRIMARY KEY, " + cols + ")"
+		for _, def := range strings.Split(cols, ",") {
+			names += ", " + strings.Fields(def)[0]
+		}
+	}
+	view := "CREATE MATERIALIZED VIEW evs AS SELECT " + names + " FROM ev"
+	sub := "CREATE SUBSCRIPTION sub FROM evs"
+	if options != "" {
+		sub += " WITH (" + options + ")"
+	}
+	return []string{table, view, sub}
+}
+
 // fetchSubAtLeast runs sql until it has returned n changes or one run
 // returns none, and returns what the runs returned.
 func fetchSubAtLeast(t *testing.T, conn *pgx.Conn, sql string, n int) []subChange {

@@ -288,20 +288,18 @@ func (s *Session) columnDef(p *planner.Planner, table string, cd *pg.ColumnDef) 
 	return col, pk, nil
 }
 
+// constraintKeywords are the keywords of the constraint kinds that
+// differ from their parse-tree names, for messages.
+var constraintKeywords = map[pg.ConstrType]string{
+	pg.ConstrType_CONSTR_FOREIGN:   "FOREIGN KEY",
+	pg.ConstrType_CONSTR_EXCLUSION: "EXCLUDE",
+}
+
+// constraintName is the keyword of a constraint kind (CHECK, UNIQUE,
+// FOREIGN KEY ...), for messages.
 func constraintName(t pg.ConstrType) string {
-	switch t {
-	case pg.ConstrType_CONSTR_CHECK:
-		return "CHECK"
-	case pg.ConstrType_CONSTR_UNIQUE:
-		return "UNIQUE"
-	case pg.ConstrType_CONSTR_FOREIGN:
-		return "FOREIGN KEY"
-	case pg.ConstrType_CONSTR_IDENTITY:
-		return "IDENTITY"
-	case pg.ConstrType_CONSTR_GENERATED:
-		return "GENERATED"
-	case pg.ConstrType_CONSTR_EXCLUSION:
-		return "EXCLUDE"
+	if k, ok := constraintKeywords[t]; ok {
+		return k
 	}
 	return strings.TrimPrefix(t.String(), "CONSTR_")
 }
@@ -641,35 +639,29 @@ func (s *Session) alterTable(x *execution, p *planner.Planner, at *pg.AlterTable
 	if r.Kind != catalog.KindTable {
 		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a table", r.Name)
 	}
+	// The subcommands handled apart, each by the file of its concept: a
+	// handler says whether the command was its own.
+	handlers := []func(r *catalog.Relation, c *pg.AlterTableCmd) (*catalog.Relation, bool, error){
+		func(r *catalog.Relation, c *pg.AlterTableCmd) (*catalog.Relation, bool, error) {
+			return s.alterUnique(x, r, c)
+		},
+		s.alterRowSecurity,
+		func(r *catalog.Relation, c *pg.AlterTableCmd) (*catalog.Relation, bool, error) {
+			return s.alterConstraint(x, p, r, c)
+		},
+		s.alterIdentity,
+	}
+cmds:
 	for _, cn := range at.Cmds {
 		c := cn.GetAlterTableCmd()
-		if nr, ok, err := s.alterUnique(x, r, c); ok {
-			if err != nil {
-				return "", err
+		for _, h := range handlers {
+			if nr, ok, err := h(r, c); ok {
+				if err != nil {
+					return "", err
+				}
+				r = nr
+				continue cmds
 			}
-			r = nr
-			continue
-		}
-		if nr, ok, err := s.alterRowSecurity(r, c); ok {
-			if err != nil {
-				return "", err
-			}
-			r = nr
-			continue
-		}
-		if nr, ok, err := s.alterConstraint(x, p, r, c); ok {
-			if err != nil {
-				return "", err
-			}
-			r = nr
-			continue
-		}
-		if nr, ok, err := s.alterIdentity(r, c); ok {
-			if err != nil {
-				return "", err
-			}
-			r = nr
-			continue
 		}
 		switch c.Subtype {
 		case pg.AlterTableType_AT_AddColumn:

@@ -149,22 +149,30 @@ func wantPgErr(t testing.TB, err error, code, msg string) *pgconn.PgError {
 	return pe
 }
 
-// execExpect runs each statement on conn and checks its outcome: "" for
-// success, else "SQLSTATE message" of the server error.
-func execExpect(t testing.TB, conn *pgx.Conn, cases []struct{ sql, err string }) {
+// fetchCursor declares cursor c for query in a transaction on conn,
+// fetches all its rows (FETCH ALL c, then the clause with) and rolls the
+// transaction back. It returns how many rows came and the error of the
+// DECLARE or the FETCH.
+func fetchCursor(t testing.TB, conn *pgx.Conn, query, with string) (int, error) {
 	t.Helper()
-	for _, c := range cases {
-		_, err := conn.Exec(context.Background(), c.sql)
-		got := ""
-		if pe := pgErr(err); pe != nil {
-			got = pe.Code + " " + pe.Message
-		} else if err != nil {
-			t.Fatalf("%s: %v", c.sql, err)
-		}
-		if got != c.err {
-			t.Errorf("%s: %q, want %q", c.sql, got, c.err)
-		}
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "DECLARE c CURSOR FOR "+query); err != nil {
+		return 0, err
+	}
+	rows, err := tx.Query(ctx, strings.TrimSpace("FETCH ALL c "+with))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
 }
 
 // answersQuickly checks that a new client of url gets an answer within a

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -55,25 +54,12 @@ func intervalJoinEowcRounds(t *testing.T, connect func() *pgx.Conn, restart func
 		// in j_final, whose rows are keyed, but counts twice here.
 		"CREATE MATERIALIZED VIEW j_final_n AS SELECT lid, count(*) AS n FROM j_final GROUP BY lid",
 	)
-	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	r := rand.New(rand.NewPCG(18, 3))
-	// maxTS is each table's largest ts so far (seconds after base): a
-	// new row lies at most 4 s behind it, so no row is late.
-	maxTS := map[string]int{"l": 0, "r": 0}
-	stamp := func(sec int) string {
-		return "'" + base.Add(time.Duration(sec)*time.Second).Format("2006-01-02 15:04:05") + "+00'"
-	}
+	// Rows go into l and r alike, at most 4 s behind their table's
+	// largest ts, so no row is late.
+	g := newEventInserts(rand.New(rand.NewPCG(18, 3)))
+	maxTS, stamp := g.maxTS, g.stamp
 	for round := 1; round <= 12; round++ {
-		var qs []string
-		for range 3 + r.IntN(8) {
-			tbl := "l"
-			if r.IntN(2) == 0 {
-				tbl = "r"
-			}
-			sec := max(0, maxTS[tbl]-r.IntN(5)+r.IntN(7))
-			maxTS[tbl] = max(maxTS[tbl], sec)
-			qs = append(qs, fmt.Sprintf("INSERT INTO %s VALUES (%d, %s)", tbl, r.IntN(4), stamp(sec)))
-		}
+		qs := g.round(2, 7, 4)
 		run(append(qs, "FLUSH")...)
 		if round%2 == 0 {
 			restart()

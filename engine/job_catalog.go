@@ -23,10 +23,18 @@ type jobCatalog struct {
 }
 
 func (c jobCatalog) RelationOID(name string) (uint32, bool) {
-	r, err := c.e.cat.Resolve(c.search, name)
+	return relationOID(c.e.cat, c.search, name)
+}
+func (c jobCatalog) TypeOID(name string) (uint32, bool)     { return typeOID(name) }
+func (c jobCatalog) RelationName(oid uint32) (string, bool) { return relationName(c.e.cat, oid) }
+
+// relationOID is the OID of the relation name (qualified or not) found
+// on the search path, for regclass.
+func relationOID(cat *catalog.Catalog, search []string, name string) (uint32, bool) {
+	r, err := cat.Resolve(search, name)
 	if err != nil {
 		if i := strings.IndexByte(name, '.'); i > 0 {
-			if r, ok := c.e.cat.Relation(name[:i], name[i+1:]); ok {
+			if r, ok := cat.Relation(name[:i], name[i+1:]); ok {
 				return r.OID, true
 			}
 		}
@@ -35,7 +43,8 @@ func (c jobCatalog) RelationOID(name string) (uint32, bool) {
 	return r.OID, true
 }
 
-func (c jobCatalog) TypeOID(name string) (uint32, bool) {
+// typeOID is the OID of the type name, for regtype.
+func typeOID(name string) (uint32, bool) {
 	t, err := types.ParseTypeName(name, nil, 0)
 	if err != nil {
 		return 0, false
@@ -43,8 +52,9 @@ func (c jobCatalog) TypeOID(name string) (uint32, bool) {
 	return t.OID(), true
 }
 
-func (c jobCatalog) RelationName(oid uint32) (string, bool) {
-	r, ok := c.e.cat.ByOID(oid)
+// relationName is the name of the relation with the OID oid.
+func relationName(cat *catalog.Catalog, oid uint32) (string, bool) {
+	r, ok := cat.ByOID(oid)
 	if !ok {
 		return "", false
 	}

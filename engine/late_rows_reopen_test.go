@@ -125,39 +125,6 @@ func TestLateRowsReopen(t *testing.T) {
 	wantPgErr(t, err, "0A000", `allowed_lateness needs a timestamp watermark column: "n" of "seqs" is bigint`)
 }
 
-// late_rows_max bounds the late rows a view keeps: the relation shows
-// the newest ones, across epochs and a restart.
-func TestLateRowsMax(t *testing.T) {
-	s := openStack(t, engine.Options{})
-	s.execAll(t,
-		"CREATE TABLE ticks (id bigint PRIMARY KEY, ts timestamp, WATERMARK FOR ts AS ts) APPEND ONLY",
-		"CREATE MATERIALIZED VIEW v WITH (late_rows_max = 3) AS SELECT window_start, count(*) AS n FROM TUMBLE(ticks, ts, INTERVAL '1' MINUTE) GROUP BY window_start",
-		"CREATE MATERIALIZED VIEW w AS SELECT id FROM ticks",
-		"INSERT INTO ticks VALUES (0, '2026-01-02 11:00:00')", "FLUSH")
-	ids := func(view string) string {
-		var out []string
-		for _, r := range lateRowsOf(t, s, view) {
-			out = append(out, strings.Fields(r)[1])
-		}
-		return strings.Join(out, ",")
-	}
-	for i := 1; i <= 8; i++ {
-		s.execAll(t, fmt.Sprintf("INSERT INTO ticks VALUES (%d, '2026-01-02 10:00:00')", i), "FLUSH")
-		want := []string{"1", "1,2", "1,2,3", "2,3,4", "3,4,5", "4,5,6", "5,6,7", "6,7,8"}[i-1]
-		if got := ids("v"); got != want {
-			t.Fatalf("after late row %d: v keeps %s, want %s", i, got, want)
-		}
-	}
-	if got := ids("w"); got != "1,2,3,4,5,6,7,8" {
-		t.Fatalf("w (the default bound) keeps %s", got)
-	}
-	s.restart(t)
-	s.execAll(t, "INSERT INTO ticks VALUES (9, '2026-01-02 10:00:00')", "FLUSH")
-	if got := ids("v"); got != "7,8,9" {
-		t.Fatalf("after a restart v keeps %s", got)
-	}
-}
-
 // The allowed lateness example of docs/streaming.md gives the results
 // shown.
 func TestDocsLateRowsReopenExample(t *testing.T) {

@@ -43,19 +43,37 @@ func (m *metricsWriter) gauge(name, help string, v float64) {
 	m.sample(name, "", v)
 }
 
+// latencyHistogram writes a histogram over stream.LatencyBuckets from
+// the observations per bucket (the last one past every bound) and their
+// sum.
+func (m *metricsWriter) latencyHistogram(name, help string, counts [len(stream.LatencyBuckets) + 1]int64, sum float64) {
+	m.family(name, "histogram", help)
+	var cum int64
+	for i, le := range stream.LatencyBuckets {
+		cum += counts[i]
+		m.sample(name+"_bucket", `le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
+	}
+	cum += counts[len(stream.LatencyBuckets)]
+	m.sample(name+"_bucket", `le="+Inf"`, float64(cum))
+	m.sample(name+"_sum", "", sum)
+	m.sample(name+"_count", "", float64(cum))
+}
+
+// metricFamily is one family with a sample per job or per operator: its
+// value read from T, the job's or the operator's figures.
+type metricFamily[T any] struct {
+	name, typ, help string
+	value           func(T) float64
+}
+
 // labelEscaper escapes label values (a Replacer is safe for concurrent
 // use).
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func labelValue(s string) string { return labelEscaper.Replace(s) }
 
-// jobMetric is one per-job family.
-type jobMetric struct {
-	name, typ, help string
-	value           func(j stream.JobInfo) float64
-}
-
-var jobMetrics = []jobMetric{
+// jobMetrics are the per-job families.
+var jobMetrics = []metricFamily[stream.JobInfo]{
 	{"streamsql_job_rows_in_total", "counter", "Rows the job's sources delivered.", func(j stream.JobInfo) float64 { return float64(j.RowsIn) }},
 	{"streamsql_job_rows_out_total", "counter", "Changes the job wrote to its view or sink.", func(j stream.JobInfo) float64 { return float64(j.RowsOut) }},
 	{"streamsql_job_late_rows_total", "counter", "Rows dropped because they were behind the watermark.", func(j stream.JobInfo) float64 { return float64(j.Late) }},
@@ -87,26 +105,8 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 	m.gauge("streamsql_epoch_committed", "The last committed epoch.", float64(c.Committed))
 	m.family("streamsql_epochs_committed_total", "counter", "Epochs committed since the server started.")
 	m.sample("streamsql_epochs_committed_total", "", float64(c.Epochs))
-	m.family("streamsql_barrier_latency_seconds", "histogram", "Time from injecting an epoch's barrier to committing the epoch.")
-	var cum int64
-	for i, le := range stream.LatencyBuckets {
-		cum += c.BarrierCounts[i]
-		m.sample("streamsql_barrier_latency_seconds_bucket", `le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
-	}
-	cum += c.BarrierCounts[len(stream.LatencyBuckets)]
-	m.sample("streamsql_barrier_latency_seconds_bucket", `le="+Inf"`, float64(cum))
-	m.sample("streamsql_barrier_latency_seconds_sum", "", c.BarrierSum)
-	m.sample("streamsql_barrier_latency_seconds_count", "", float64(cum))
-	m.family("streamsql_epoch_commit_seconds", "histogram", "Time the commit of an epoch's writes took (part of its barrier latency).")
-	cum = 0
-	for i, le := range stream.LatencyBuckets {
-		cum += c.CommitCounts[i]
-		m.sample("streamsql_epoch_commit_seconds_bucket", `le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
-	}
-	cum += c.CommitCounts[len(stream.LatencyBuckets)]
-	m.sample("streamsql_epoch_commit_seconds_bucket", `le="+Inf"`, float64(cum))
-	m.sample("streamsql_epoch_commit_seconds_sum", "", c.CommitSum)
-	m.sample("streamsql_epoch_commit_seconds_count", "", float64(cum))
+	m.latencyHistogram("streamsql_barrier_latency_seconds", "Time from injecting an epoch's barrier to committing the epoch.", c.BarrierCounts, c.BarrierSum)
+	m.latencyHistogram("streamsql_epoch_commit_seconds", "Time the commit of an epoch's writes took (part of its barrier latency).", c.CommitCounts, c.CommitSum)
 	m.gauge("streamsql_epoch_pending_seconds", "How long the oldest uncommitted epoch has waited since its barrier was injected.", c.Pending.Seconds())
 	m.gauge("streamsql_state_memory_bytes", "Operator state in memory, as the operators last reported it.", float64(c.StateUsed))
 	m.gauge("streamsql_state_memory_limit_bytes", "The state memory budget (0: no limit).", float64(c.StateLimit))
@@ -219,13 +219,8 @@ func (e *Engine) Health() error {
 	return nil
 }
 
-// operatorMetric is one per-operator family.
-type operatorMetric struct {
-	name, typ, help string
-	value           func(o stream.OperatorStats) float64
-}
-
-var operatorMetrics = []operatorMetric{
+// operatorMetrics are the per-operator families.
+var operatorMetrics = []metricFamily[stream.OperatorStats]{
 	{"streamsql_operator_rows_in_total", "counter", "Rows an operator of a job received (a source: decoded).", func(o stream.OperatorStats) float64 { return float64(o.RowsIn) }},
 	{"streamsql_operator_rows_out_total", "counter", "Rows an operator of a job sent on (the root: wrote to its view or sink).", func(o stream.OperatorStats) float64 { return float64(o.RowsOut) }},
 	{"streamsql_operator_late_rows_total", "counter", "Rows an operator dropped or set aside as behind the watermark.", func(o stream.OperatorStats) float64 { return float64(o.LateRows) }},

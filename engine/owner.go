@@ -122,15 +122,18 @@ func (s *Session) alterOwner(st *pg.AlterOwnerStmt) (string, error) {
 	return "ALTER SCHEMA", s.e.cat.ChangeSchemaOwner(name, to)
 }
 
+// alterTags are the command tags of ALTER by object type; any other
+// relation's is ALTER TABLE.
+var alterTags = map[pg.ObjectType]string{
+	pg.ObjectType_OBJECT_VIEW:     "ALTER VIEW",
+	pg.ObjectType_OBJECT_MATVIEW:  "ALTER MATERIALIZED VIEW",
+	pg.ObjectType_OBJECT_SEQUENCE: "ALTER SEQUENCE",
+}
+
 // alterTag is the command tag of an ALTER of objtype.
 func alterTag(objtype pg.ObjectType) string {
-	switch objtype {
-	case pg.ObjectType_OBJECT_VIEW:
-		return "ALTER VIEW"
-	case pg.ObjectType_OBJECT_MATVIEW:
-		return "ALTER MATERIALIZED VIEW"
-	case pg.ObjectType_OBJECT_SEQUENCE:
-		return "ALTER SEQUENCE"
+	if tag, ok := alterTags[objtype]; ok {
+		return tag
 	}
 	return "ALTER TABLE"
 }

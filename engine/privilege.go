@@ -34,16 +34,20 @@ var privLetter = map[string]byte{"select": 'r', "insert": 'a', "update": 'w', "d
 // seqPrivLetter are the privileges on sequences by name.
 var seqPrivLetter = map[string]byte{"select": 'r', "update": 'w', "usage": 'U'}
 
+// functionPrivLetter and databasePrivLetter are the privileges on
+// functions and on the database by name (TEMP and TEMPORARY are one).
+var (
+	functionPrivLetter = map[string]byte{"execute": 'X'}
+	databasePrivLetter = map[string]byte{"connect": 'c', "temp": 'T', "temporary": 'T', "create": 'C'}
+)
+
 // relKindWord is how PostgreSQL names a relation in "permission denied
-// for ..." messages.
+// for ..." messages: views, materialized views and sequences by their
+// kind, everything else (sources, sinks and subscriptions too) as a table.
 func relKindWord(r *catalog.Relation) string {
 	switch r.Kind {
-	case catalog.KindView:
-		return "view"
-	case catalog.KindMatView:
-		return "materialized view"
-	case catalog.KindSequence:
-		return "sequence"
+	case catalog.KindView, catalog.KindMatView, catalog.KindSequence:
+		return r.Kind.String()
 	}
 	return "table"
 }
@@ -397,37 +401,65 @@ func (c catalogReader) HasSchemaPrivilege(user, schema any, privs string) (bool,
 	if err != nil {
 		return false, err
 	}
-	var name string
-	switch v := schema.(type) {
-	case string:
-		if _, ok := s.e.cat.SchemaByName(v); !ok {
-			return false, sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", v)
-		}
-		name = v
-	case int64:
+	name, ok, err := namedObjectArg(schema, "schema", sqlerr.UndefinedSchema, func(name string) bool {
+		_, ok := s.e.cat.SchemaByName(name)
+		return ok
+	}, func(oid uint32) (string, bool) {
 		for _, sc := range s.e.cat.Schemas() {
-			if int64(sc.OID) == v {
-				name = sc.Name
+			if sc.OID == oid {
+				return sc.Name, true
 			}
 		}
-		if name == "" {
-			return false, nil
-		}
-	default:
-		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid schema argument")
+		return "", false
+	})
+	if !ok || err != nil {
+		return false, err
 	}
-	for _, p := range strings.Split(privs, ",") {
-		p = strings.ToLower(strings.TrimSpace(p))
-		p = strings.TrimSpace(strings.TrimSuffix(p, "with grant option"))
-		l, ok := schemaPrivLetter[p]
-		if !ok {
-			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
-		}
+	want, err := privilegeLetters(privs, schemaPrivLetter)
+	if err != nil {
+		return false, err
+	}
+	for _, l := range want {
 		if s.hasSchemaPrivilege(role, name, l) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// privilegeLetters reads the privilege list of a has_*_privilege function
+// ("SELECT, UPDATE WITH GRANT OPTION") into the letters of letters, as
+// PostgreSQL reads it: names in any case, the grant option ignored, and
+// a name letters does not have refused as written.
+func privilegeLetters(privs string, letters map[string]byte) ([]byte, error) {
+	var out []byte
+	for _, p := range strings.Split(privs, ",") {
+		chunk := strings.TrimSpace(p)
+		l, ok := letters[strings.TrimSpace(strings.TrimSuffix(strings.ToLower(chunk), "with grant option"))]
+		if !ok {
+			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", chunk)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// namedObjectArg reads the object argument of a privilege function that
+// names a schema or a role: a name, which must exist (else undefined, as
+// "kind %q does not exist"), or an OID, which is ok when byOID finds it
+// (PostgreSQL answers NULL for an OID that names nothing; false here).
+func namedObjectArg(arg any, kind string, undefined string, exists func(string) bool, byOID func(uint32) (string, bool)) (name string, ok bool, err error) {
+	switch v := arg.(type) {
+	case string:
+		if !exists(v) {
+			return "", false, sqlerr.New(undefined, "%s %q does not exist", kind, v)
+		}
+		return v, true, nil
+	case int64:
+		name, ok = byOID(uint32(v))
+		return name, ok, nil
+	}
+	return "", false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid %s argument", kind)
 }
 
 // HasTablePrivilege implements udf.PrivilegeChecker for
@@ -478,15 +510,9 @@ func (c catalogReader) hasRelPrivilege(user, table, column any, anyCol bool, pri
 	default:
 		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid table argument")
 	}
-	var want []byte
-	for _, p := range strings.Split(privs, ",") {
-		p = strings.ToLower(strings.TrimSpace(p))
-		p = strings.TrimSpace(strings.TrimSuffix(p, "with grant option"))
-		l, ok := privLetter[p]
-		if !ok {
-			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
-		}
-		want = append(want, l)
+	want, err := privilegeLetters(privs, privLetter)
+	if err != nil {
+		return false, err
 	}
 	attnum := int16(0)
 	switch v := column.(type) {
@@ -806,11 +832,8 @@ func (c catalogReader) HasFunctionPrivilege(user, fn any, privs string) (bool, e
 	if err != nil {
 		return false, err
 	}
-	for _, p := range strings.Split(privs, ",") {
-		p = strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), "with grant option")))
-		if p != "execute" {
-			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
-		}
+	if _, err := privilegeLetters(privs, functionPrivLetter); err != nil {
+		return false, err
 	}
 	var f *catalog.Function
 	switch v := fn.(type) {
@@ -863,17 +886,13 @@ func (c catalogReader) HasDatabasePrivilege(user, db any, privs string) (bool, e
 			return false, nil
 		}
 	}
-	for _, p := range strings.Split(privs, ",") {
-		p = strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), "with grant option"))
-		switch p {
-		case "connect", "temp", "temporary":
+	want, err := privilegeLetters(privs, databasePrivLetter)
+	if err != nil {
+		return false, err
+	}
+	for _, l := range want {
+		if l != 'C' || s.canCreateSchema(role) {
 			return true, nil
-		case "create":
-			if s.canCreateSchema(role) {
-				return true, nil
-			}
-		default:
-			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", p)
 		}
 	}
 	return false, nil
@@ -905,14 +924,9 @@ func (c catalogReader) HasSequencePrivilege(user, seq any, privs string) (bool, 
 	if err != nil {
 		return false, err
 	}
-	want := ""
-	for _, p := range strings.Split(privs, ",") {
-		name := strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), "with grant option"))
-		l, ok := seqPrivLetter[name]
-		if !ok {
-			return false, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized privilege type: %q", strings.TrimSpace(p))
-		}
-		want += string(l)
+	want, err := privilegeLetters(privs, seqPrivLetter)
+	if err != nil {
+		return false, err
 	}
 	var r *catalog.Relation
 	switch v := seq.(type) {
@@ -935,7 +949,7 @@ func (c catalogReader) HasSequencePrivilege(user, seq any, privs string) (bool, 
 	if s.roleIsSuperuser(role) {
 		return true, nil
 	}
-	return strings.ContainsAny(r.PrivilegesOf(s.e.cat.RolesInheritedBy(role)), want), nil
+	return strings.ContainsAny(r.PrivilegesOf(s.e.cat.RolesInheritedBy(role)), string(want)), nil
 }
 
 // HasRolePrivilege implements udf.PrivilegeChecker for pg_has_role, as
@@ -949,21 +963,18 @@ func (c catalogReader) HasRolePrivilege(user, role any, privs string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	var target string
-	switch v := role.(type) {
-	case string:
-		if _, ok := s.e.cat.Role(v); !ok {
-			return false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", v)
-		}
-		target = v
-	case int64:
-		r, ok := s.e.cat.RoleByOID(uint32(v))
+	target, ok, err := namedObjectArg(role, "role", sqlerr.UndefinedObject, func(name string) bool {
+		_, ok := s.e.cat.Role(name)
+		return ok
+	}, func(oid uint32) (string, bool) {
+		r, ok := s.e.cat.RoleByOID(oid)
 		if !ok {
-			return false, nil
+			return "", false
 		}
-		target = r.Name
-	default:
-		return false, sqlerr.New(sqlerr.InvalidParameterValue, "invalid role argument")
+		return r.Name, true
+	})
+	if !ok || err != nil {
+		return false, err
 	}
 	superuser := s.roleIsSuperuser(member)
 	for _, p := range strings.Split(privs, ",") {

@@ -139,30 +139,12 @@ func (s *Session) audit(event string, attrs ...any) {
 // planRoleStmt handles CREATE/ALTER/DROP ROLE, GRANT/REVOKE role and
 // ALTER ROLE ... RENAME; ok is false for other statements.
 func (s *Session) planRoleStmt(n *pg.Node) (*prepared, bool) {
-	var f func() (string, error)
-	switch {
-	case n.GetCreateRoleStmt() != nil:
-		f = func() (string, error) { return s.createRole(n.GetCreateRoleStmt()) }
-	case n.GetAlterRoleStmt() != nil:
-		f = func() (string, error) { return s.alterRole(n.GetAlterRoleStmt()) }
-	case n.GetDropRoleStmt() != nil:
-		f = func() (string, error) { return s.dropRoles(n.GetDropRoleStmt()) }
-	case n.GetGrantRoleStmt() != nil:
-		f = func() (string, error) { return s.grantRole(n.GetGrantRoleStmt()) }
-	case n.GetRenameStmt() != nil && n.GetRenameStmt().RenameType == pg.ObjectType_OBJECT_ROLE:
-		f = func() (string, error) { return s.renameRole(n.GetRenameStmt()) }
-	case n.GetGrantStmt() != nil:
-		f = func() (string, error) { return s.grantPrivileges(n.GetGrantStmt()) }
-	case n.GetAlterDefaultPrivilegesStmt() != nil:
-		f = func() (string, error) { return s.alterDefaultPrivileges(n.GetAlterDefaultPrivilegesStmt()) }
-	case n.GetAlterRoleSetStmt() != nil:
-		f = func() (string, error) { return s.alterRoleSet(n.GetAlterRoleSetStmt()) }
-	default:
+	f, kind, target := s.roleStmt(n)
+	if f == nil {
 		return nil, false
 	}
 	// The audit log names the statement's kind and target, never its
 	// text: that may hold a password.
-	kind, target := roleStmtTarget(n)
 	return simple(func(ctx context.Context, x *execution) (pgwire.Result, error) {
 		tag, err := f()
 		if err != nil {
@@ -263,6 +245,19 @@ func (s *Session) roleSpecName(rs *pg.RoleSpec) (string, error) {
 	return rs.Rolename, nil
 }
 
+// existingRole is the role rs names, which must exist.
+func (s *Session) existingRole(rs *pg.RoleSpec) (*catalog.Role, error) {
+	name, err := s.roleSpecName(rs)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := s.e.cat.Role(name)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+	}
+	return r, nil
+}
+
 // reservedRoleName refuses the names PostgreSQL reserves.
 func reservedRoleName(name string) error {
 	switch {
@@ -355,14 +350,11 @@ func (s *Session) applyRoleOptions(r *catalog.Role, o *roleOptions) error {
 }
 
 func (s *Session) alterRole(st *pg.AlterRoleStmt) (string, error) {
-	name, err := s.roleSpecName(st.Role)
+	old, err := s.existingRole(st.Role)
 	if err != nil {
 		return "", err
 	}
-	old, ok := s.e.cat.Role(name)
-	if !ok {
-		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
-	}
+	name := old.Name
 	o, err := s.parseRoleOptions(st.Options)
 	if err != nil {
 		return "", err
@@ -691,8 +683,10 @@ func (s *Session) setSessionAuthorization(v *pg.VariableSetStmt) (pgwire.Result,
 	return tagResult("SET"), nil
 }
 
-// roleStmtTarget names a role statement's kind and the roles it names.
-func roleStmtTarget(n *pg.Node) (kind, target string) {
+// roleStmt is what runs a role statement (nil for any other statement)
+// with the statement's kind and the roles or objects it names, for the
+// audit log.
+func (s *Session) roleStmt(n *pg.Node) (run func() (string, error), kind, target string) {
 	specs := func(ns []*pg.Node) string {
 		var out []string
 		for _, x := range ns {
@@ -704,22 +698,31 @@ func roleStmtTarget(n *pg.Node) (kind, target string) {
 		}
 		return strings.Join(out, ",")
 	}
-	switch {
-	case n.GetCreateRoleStmt() != nil:
-		return "CREATE ROLE", n.GetCreateRoleStmt().Role
-	case n.GetAlterRoleStmt() != nil:
-		return "ALTER ROLE", n.GetAlterRoleStmt().GetRole().GetRolename()
-	case n.GetDropRoleStmt() != nil:
-		return "DROP ROLE", specs(n.GetDropRoleStmt().Roles)
-	case n.GetGrantRoleStmt() != nil:
-		g := n.GetGrantRoleStmt()
+	switch st := n.Node.(type) {
+	case *pg.Node_CreateRoleStmt:
+		c := st.CreateRoleStmt
+		return func() (string, error) { return s.createRole(c) }, "CREATE ROLE", c.Role
+	case *pg.Node_AlterRoleStmt:
+		a := st.AlterRoleStmt
+		return func() (string, error) { return s.alterRole(a) }, "ALTER ROLE", a.GetRole().GetRolename()
+	case *pg.Node_DropRoleStmt:
+		d := st.DropRoleStmt
+		return func() (string, error) { return s.dropRoles(d) }, "DROP ROLE", specs(d.Roles)
+	case *pg.Node_GrantRoleStmt:
+		g := st.GrantRoleStmt
 		kind = "REVOKE ROLE"
 		if g.IsGrant {
 			kind = "GRANT ROLE"
 		}
-		return kind, fmt.Sprintf("%s to %s", specs(g.GrantedRoles), specs(g.GranteeRoles))
-	case n.GetGrantStmt() != nil:
-		g := n.GetGrantStmt()
+		return func() (string, error) { return s.grantRole(g) }, kind, fmt.Sprintf("%s to %s", specs(g.GrantedRoles), specs(g.GranteeRoles))
+	case *pg.Node_RenameStmt:
+		r := st.RenameStmt
+		if r.RenameType != pg.ObjectType_OBJECT_ROLE {
+			return nil, "", ""
+		}
+		return func() (string, error) { return s.renameRole(r) }, "ALTER ROLE RENAME", r.Subname + " to " + r.Newname
+	case *pg.Node_GrantStmt:
+		g := st.GrantStmt
 		kind = "REVOKE"
 		if g.IsGrant {
 			kind = "GRANT"
@@ -730,18 +733,13 @@ func roleStmtTarget(n *pg.Node) (kind, target string) {
 				objs = append(objs, rv.Relname)
 			}
 		}
-		return kind, fmt.Sprintf("%s to %s", strings.Join(objs, ","), specs(g.Grantees))
-	case n.GetRenameStmt() != nil:
-		return "ALTER ROLE RENAME", n.GetRenameStmt().Subname + " to " + n.GetRenameStmt().Newname
+		return func() (string, error) { return s.grantPrivileges(g) }, kind, fmt.Sprintf("%s to %s", strings.Join(objs, ","), specs(g.Grantees))
+	case *pg.Node_AlterDefaultPrivilegesStmt:
+		return func() (string, error) { return s.alterDefaultPrivileges(st.AlterDefaultPrivilegesStmt) }, "ROLE", ""
+	case *pg.Node_AlterRoleSetStmt:
+		return func() (string, error) { return s.alterRoleSet(st.AlterRoleSetStmt) }, "ROLE", ""
 	}
-	return "ROLE", ""
-}
-
-// isRoleStmt reports the statements planRoleStmt handles (and audits).
-func isRoleStmt(n *pg.Node) bool {
-	return n.GetCreateRoleStmt() != nil || n.GetAlterRoleStmt() != nil || n.GetDropRoleStmt() != nil ||
-		n.GetGrantRoleStmt() != nil || n.GetGrantStmt() != nil || n.GetAlterRoleSetStmt() != nil || n.GetAlterDefaultPrivilegesStmt() != nil ||
-		(n.GetRenameStmt() != nil && n.GetRenameStmt().RenameType == pg.ObjectType_OBJECT_ROLE)
+	return nil, "", ""
 }
 
 // auditDDL wraps a utility statement so that the audit log records it:
@@ -797,14 +795,11 @@ func (s *Session) alterRoleSet(st *pg.AlterRoleSetStmt) (string, error) {
 		}
 		return "ALTER ROLE", s.e.cat.SetAllRoleSettings(st.Database, set)
 	}
-	name, err := s.roleSpecName(st.Role)
+	old, err := s.existingRole(st.Role)
 	if err != nil {
 		return "", err
 	}
-	old, ok := s.e.cat.Role(name)
-	if !ok {
-		return "", sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
-	}
+	name := old.Name
 	switch {
 	case s.isSuperuser():
 	case old.Superuser:

@@ -304,12 +304,9 @@ func checkPolicies(ctx *exec.Ctx, rel *catalog.Relation, checks []policyCheck, b
 // policyTable resolves the table of a policy statement; the current role
 // must own it.
 func (s *Session) policyTable(p *planner.Planner, rv *pg.RangeVar) (*catalog.Relation, error) {
-	r, err := s.resolve(p, rv)
+	r, err := s.resolveTable(p, rv)
 	if err != nil {
 		return nil, err
-	}
-	if r.Kind != catalog.KindTable {
-		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q is not a table", r.Name)
 	}
 	if err := s.checkOwner(r); err != nil {
 		return nil, err

@@ -451,7 +451,7 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	case n.GetClosePortalStmt() != nil:
 		return s.planClose(n.GetClosePortalStmt())
 	}
-	if isRoleStmt(n) {
+	if run, _, _ := s.roleStmt(n); run != nil {
 		return s.planUtility(st, p, n) // audited as role statements
 	}
 	return s.auditDDL(s.planUtility(st, p, n))
@@ -637,36 +637,15 @@ func (s *Session) planShow(name string) (*prepared, error) {
 type catalogReader struct{ s *Session }
 
 func (c catalogReader) RelationOID(name string) (uint32, bool) {
-	r, err := c.s.e.cat.Resolve(c.s.searchPath(), name)
-	if err != nil {
-		if i := strings.IndexByte(name, '.'); i > 0 {
-			if r, ok := c.s.e.cat.Relation(name[:i], name[i+1:]); ok {
-				return r.OID, true
-			}
-		}
-		return 0, false
-	}
-	return r.OID, true
+	return relationOID(c.s.e.cat, c.s.searchPath(), name)
 }
-func (c catalogReader) TypeOID(name string) (uint32, bool) {
-	t, err := types.ParseTypeName(name, nil, 0)
-	if err != nil {
-		return 0, false
-	}
-	return t.OID(), true
-}
-func (c catalogReader) RelationName(oid uint32) (string, bool) {
-	r, ok := c.s.e.cat.ByOID(oid)
-	if !ok {
-		return "", false
-	}
-	return r.Name, true
-}
-func (c catalogReader) CurrentSchema() string   { return c.s.currentSchema() }
-func (c catalogReader) CurrentUser() string     { return c.s.currentUser() }
-func (c catalogReader) SessionUser() string     { return c.s.sessionUser }
-func (c catalogReader) IsSuperuser() bool       { return c.s.isSuperuser() }
-func (c catalogReader) CurrentDatabase() string { return c.s.info.Database }
+func (c catalogReader) TypeOID(name string) (uint32, bool)     { return typeOID(name) }
+func (c catalogReader) RelationName(oid uint32) (string, bool) { return relationName(c.s.e.cat, oid) }
+func (c catalogReader) CurrentSchema() string                  { return c.s.currentSchema() }
+func (c catalogReader) CurrentUser() string                    { return c.s.currentUser() }
+func (c catalogReader) SessionUser() string                    { return c.s.sessionUser }
+func (c catalogReader) IsSuperuser() bool                      { return c.s.isSuperuser() }
+func (c catalogReader) CurrentDatabase() string                { return c.s.info.Database }
 
 // setValues is the text of each value of SET name = value, ...: strings
 // as they are, numbers as written, booleans as on and off.

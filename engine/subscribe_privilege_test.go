@@ -22,23 +22,8 @@ func TestSubscribePrivileges(t *testing.T) {
 	ctx := context.Background()
 	// subscribe opens a cursor over SUBSCRIBE and fetches its snapshot.
 	subscribe := func(what string) error {
-		tx, err := w.Begin(ctx)
+		n, err := fetchCursor(t, w, "SUBSCRIBE "+what, "WITH (timeout = '2s')")
 		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, "DECLARE c CURSOR FOR SUBSCRIBE "+what); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, "FETCH ALL c WITH (timeout = '2s')")
-		if err != nil {
-			return err
-		}
-		n := 0
-		for rows.Next() {
-			n++
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if n != 1 {

@@ -26,12 +26,9 @@ func positionKey(t *testing.T, p string) (uint64, uint64) {
 func TestSubscriptionResumeMidEpoch(t *testing.T) {
 	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w,
-		"CREATE TABLE ev (id int PRIMARY KEY, v int)",
-		"CREATE MATERIALIZED VIEW evs AS SELECT id, v FROM ev",
-		"CREATE SUBSCRIPTION sub FROM evs WITH (retention = '1 hour')",
-		// One epoch of six changes, then one of three.
-		"INSERT INTO ev SELECT g, g * 10 FROM generate_series(1, 6) g", "FLUSH",
+	execAll(t, w, evFeed("v int", "retention = '1 hour'")...)
+	// One epoch of six changes, then one of three.
+	execAll(t, w, "INSERT INTO ev SELECT g, g * 10 FROM generate_series(1, 6) g", "FLUSH",
 		"INSERT INTO ev SELECT g, g * 10 FROM generate_series(7, 9) g", "FLUSH")
 
 	// Every change, with its position, read in one go.
@@ -167,11 +164,8 @@ func TestSubscriptionCursorFull(t *testing.T) {
 func TestSubscriptionAlterAndPrivileges(t *testing.T) {
 	ts, w := startWithConn(t, "admin")
 	ctx := context.Background()
-	execAll(t, w,
-		"CREATE TABLE ev (id int PRIMARY KEY)",
-		"CREATE MATERIALIZED VIEW evs AS SELECT id FROM ev",
-		"CREATE SUBSCRIPTION sub FROM evs WITH (retention = '1 hour')",
-		"INSERT INTO ev VALUES (1)", "FLUSH",
+	execAll(t, w, evFeed("", "retention = '1 hour'")...)
+	execAll(t, w, "INSERT INTO ev VALUES (1)", "FLUSH",
 		"CREATE ROLE reader LOGIN", "GRANT USAGE ON SCHEMA public TO reader", "GRANT CREATE ON SCHEMA public TO reader")
 
 	execAll(t, w, "DECLARE c SUBSCRIPTION CURSOR FOR sub SINCE begin()")

@@ -122,11 +122,8 @@ func TestSubscriptionCursorOps(t *testing.T) {
 func TestSubscriptionCursorRestart(t *testing.T) {
 	s := openStack(t, engine.Options{})
 	ctx := context.Background()
-	s.execAll(t,
-		"CREATE TABLE ev (id int PRIMARY KEY, v int)",
-		"CREATE MATERIALIZED VIEW evs AS SELECT id, v FROM ev",
-		"CREATE SUBSCRIPTION sub FROM evs WITH (retention = '1 hour')",
-		"INSERT INTO ev VALUES (1, 10)", "FLUSH",
+	s.execAll(t, evFeed("v int", "retention = '1 hour'")...)
+	s.execAll(t, "INSERT INTO ev VALUES (1, 10)", "FLUSH",
 		"INSERT INTO ev VALUES (2, 20)", "FLUSH")
 	c := s.connect(t)
 	execAll(t, c, "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE begin()")
@@ -176,10 +173,7 @@ func TestSubscriptionCursorRestart(t *testing.T) {
 func TestSubscriptionRetention(t *testing.T) {
 	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w,
-		"CREATE TABLE ev (id int PRIMARY KEY)",
-		"CREATE MATERIALIZED VIEW evs AS SELECT id FROM ev",
-		"CREATE SUBSCRIPTION sub FROM evs WITH (retention = '1 second')")
+	execAll(t, w, evFeed("", "retention = '1 second'")...)
 	start := time.Now().UnixMilli() - 1
 	execAll(t, w, "INSERT INTO ev VALUES (1)", "FLUSH")
 	// A reader that reads the first change and then stays away.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -141,6 +142,42 @@ func (g *rowChanges) change(tbl string) string {
 		g.live[tbl] = append(ids[:i], ids[i+1:]...)
 		return fmt.Sprintf("DELETE FROM %s WHERE id = %d", tbl, id)
 	}
+}
+
+// eventInserts makes rounds of inserts of (id, ts) rows into the tables
+// l and r for the differential tests of views over event time: a row's
+// ts lies at most 4 s behind the largest of its table so far, so that no
+// row is late behind a watermark 5 s back.
+type eventInserts struct {
+	r     *rand.Rand
+	base  time.Time
+	maxTS map[string]int // each table's largest ts so far, seconds after base
+}
+
+func newEventInserts(r *rand.Rand) *eventInserts {
+	return &eventInserts{r: r, base: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), maxTS: map[string]int{"l": 0, "r": 0}}
+}
+
+// stamp is the timestamptz literal sec seconds after base.
+func (g *eventInserts) stamp(sec int) string {
+	return "'" + g.base.Add(time.Duration(sec)*time.Second).Format("2006-01-02 15:04:05") + "+00'"
+}
+
+// round returns 3 to 10 inserts: a row goes into r with probability
+// 1/rOneIn (else into l), lies up to ahead-1 s after its table's largest
+// ts and has an id below ids.
+func (g *eventInserts) round(rOneIn, ahead, ids int) []string {
+	var qs []string
+	for range 3 + g.r.IntN(8) {
+		tbl := "l"
+		if g.r.IntN(rOneIn) == 0 {
+			tbl = "r"
+		}
+		sec := max(0, g.maxTS[tbl]-g.r.IntN(5)+g.r.IntN(ahead))
+		g.maxTS[tbl] = max(g.maxTS[tbl], sec)
+		qs = append(qs, fmt.Sprintf("INSERT INTO %s VALUES (%d, %s)", tbl, g.r.IntN(ids), g.stamp(sec)))
+	}
+	return qs
 }
 
 // checkViewsOverEpochs creates the views of cases, then, epochs times,

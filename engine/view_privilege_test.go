@@ -45,27 +45,11 @@ func TestViewReadsCheckedAsOwner(t *testing.T) {
 			return err
 		},
 		"DECLARE": func() error {
-			tx, err := m.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback(ctx)
-			if _, err := tx.Exec(ctx, "DECLARE c CURSOR FOR SELECT * FROM scratch.peek"); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, "FETCH ALL c")
+			_, err := fetchCursor(t, m, "SELECT * FROM scratch.peek", "")
 			return err
 		},
 		"SUBSCRIBE": func() error {
-			tx, err := m.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback(ctx)
-			if _, err := tx.Exec(ctx, "DECLARE s CURSOR FOR SUBSCRIBE scratch.peek"); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, "FETCH ALL s WITH (timeout = '1s')")
+			_, err := fetchCursor(t, m, "SUBSCRIBE scratch.peek", "WITH (timeout = '1s')")
 			return err
 		},
 		"INSERT SELECT": func() error {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"streamsql/engine"
 )
@@ -26,23 +25,10 @@ func TestWatermarkDerivedDifferential(t *testing.T) {
 		// A row emitted twice would count twice here.
 		"CREATE MATERIALIZED VIEW both_n AS SELECT id, count(*) AS n FROM both_sides GROUP BY id",
 	)
-	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	stamp := func(sec int) string {
-		return "'" + base.Add(time.Duration(sec)*time.Second).Format("2006-01-02 15:04:05") + "+00'"
-	}
-	r := rand.New(rand.NewPCG(18, 11))
-	maxTS := map[string]int{"l": 0, "r": 0}
+	g := newEventInserts(rand.New(rand.NewPCG(18, 11)))
+	maxTS, stamp := g.maxTS, g.stamp
 	for round := 1; round <= 12; round++ {
-		var qs []string
-		for range 3 + r.IntN(8) {
-			tbl := "l"
-			if r.IntN(3) == 0 {
-				tbl = "r"
-			}
-			sec := max(0, maxTS[tbl]-r.IntN(5)+r.IntN(25))
-			maxTS[tbl] = max(maxTS[tbl], sec)
-			qs = append(qs, fmt.Sprintf("INSERT INTO %s VALUES (%d, %s)", tbl, r.IntN(5), stamp(sec)))
-		}
+		qs := g.round(3, 25, 5)
 		s.execAll(t, append(qs, "FLUSH")...)
 		if round%2 == 0 {
 			s.restart(t)

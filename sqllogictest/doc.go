@@ -30,6 +30,11 @@
 //     skipped, and so is any later record that refers to a variable a skipped
 //     `let` would have set.
 //
+// `control restart` restarts the server a file runs on, keeping its data,
+// where the runner has a way to (Runner.Restart; TestSQLLogic restarts its
+// streamsqld): state that must survive a restart is checked in .slt files
+// that say so. The file's sessions connect again after it.
+//
 // Expected results are always compared the way their own text says: a hash
 // line is compared as a hash whatever the threshold, value lines as values.
 // Query labels are read but not cross-checked between queries.

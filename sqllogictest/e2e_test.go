@@ -210,7 +210,9 @@ func TestSQLLogic(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Stop()
-			res := runner.RunFile(ctx, srv.DSN, file)
+			fileRunner := *runner
+			fileRunner.Restart = srv.Restart
+			res := fileRunner.RunFile(ctx, srv.DSN, file)
 			if exited, werr := srv.Exited(); exited {
 				t.Errorf("streamsqld exited while running the file: %v\n%s", werr, srv.logTail())
 			}

@@ -38,6 +38,10 @@ type Runner struct {
 	// path print time zone offsets with minutes, "+00:00" (RisingWave)
 	// where PostgreSQL prints "+00"; the two then compare equal.
 	LongOffsets func(path string) bool
+	// Restart, when set, restarts the server the file runs on, keeping
+	// its data; a file's "control restart" record calls it (and fails
+	// without it), and the file's sessions connect again afterwards.
+	Restart func(ctx context.Context) error
 }
 
 // RecordSkip names one record that is not run: the record of a file
@@ -205,6 +209,8 @@ func (r *Runner) Run(ctx context.Context, dsn, name string, recs []Record) *File
 				fr.subst = true
 			case "substitution off":
 				fr.subst = false
+			case "restart":
+				fr.restart(rec)
 			}
 		case KindSleep:
 			select {
@@ -298,6 +304,24 @@ func (fr *fileRun) fail(rec *Record, reason string, expected, got []string) {
 		fr.res.Failures = append(fr.res.Failures, f)
 	}
 	fr.logf("%s", f)
+}
+
+// restart restarts the server through the runner's hook; the sessions
+// of the file are gone with it and connect again on their next record.
+func (fr *fileRun) restart(rec *Record) {
+	if fr.r.Restart == nil {
+		fr.fail(rec, "control restart: this runner cannot restart its server", nil, nil)
+		return
+	}
+	fr.closeAll()
+	clear(fr.conns)
+	ctx, cancel := context.WithTimeout(fr.ctx, fr.r.recordTimeout())
+	defer cancel()
+	if err := fr.r.Restart(ctx); err != nil {
+		fr.fail(rec, "control restart: "+err.Error(), nil, nil)
+		return
+	}
+	fr.logf("%s:%d: restarted", rec.File, rec.Line)
 }
 
 func (fr *fileRun) closeAll() {

@@ -2,6 +2,7 @@ package sqllogictest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,5 +95,25 @@ func TestRunSkipsWithoutServer(t *testing.T) {
 	res = r.Run(context.Background(), "postgres://nobody@127.0.0.1:1/x", "t", recs)
 	if res.Passed != 0 || res.Failed != 2 || res.Skipped != 1 {
 		t.Errorf("got %+v", res)
+	}
+}
+
+// control restart calls the runner's restart hook, fails when the hook
+// does, and fails a runner that has none rather than pass over it.
+func TestRunRestartControl(t *testing.T) {
+	recs := parseString(t, "control restart\n\ncontrol restart\n", FormatRS)
+	const dsn = "postgres://nobody@127.0.0.1:1/x"
+	r := &Runner{Engine: "streamsql"}
+	if res := r.Run(context.Background(), dsn, "t", recs); res.Failed != 2 || res.Passed != 0 {
+		t.Errorf("without a hook: got %+v", res)
+	}
+	calls := 0
+	r.Restart = func(context.Context) error { calls++; return nil }
+	if res := r.Run(context.Background(), dsn, "t", recs); res.Failed != 0 || calls != 2 {
+		t.Errorf("with a hook: got %+v after %d calls", res, calls)
+	}
+	r.Restart = func(context.Context) error { return errors.New("no data directory") }
+	if res := r.Run(context.Background(), dsn, "t", recs); res.Failed != 2 || !strings.Contains(res.Failures[0].Reason, "no data directory") {
+		t.Errorf("with a failing hook: got %+v", res)
 	}
 }

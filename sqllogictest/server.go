@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +23,9 @@ type Server struct {
 	// DSN connects to the server as user streamsql, database dev.
 	DSN string
 
+	binary  string
+	addr    string
+	timeout time.Duration
 	cmd     *exec.Cmd
 	dir     string // temp dir holding data/ and the log
 	logPath string
@@ -46,34 +50,66 @@ func StartServer(ctx context.Context, binary string, timeout time.Duration) (*Se
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	s := &Server{
 		DSN:     fmt.Sprintf("postgres://streamsql@%s/dev?sslmode=disable", addr),
+		binary:  binary,
+		addr:    addr,
+		timeout: timeout,
 		dir:     dir,
 		logPath: filepath.Join(dir, "server.log"),
-		done:    make(chan struct{}),
 	}
-	logFile, err := os.Create(s.logPath)
-	if err != nil {
+	if err := s.start(ctx); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s.cmd = exec.Command(binary, "-listen", addr, "-data", filepath.Join(dir, "data"))
+	return s, nil
+}
+
+// start runs the process on s's data directory and port, its output
+// appended to the log, and waits until it accepts connections.
+func (s *Server) start(ctx context.Context) error {
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	s.done = make(chan struct{})
+	s.cmd = exec.Command(s.binary, "-listen", s.addr, "-data", filepath.Join(s.dir, "data"))
 	s.cmd.Stdout = logFile
 	s.cmd.Stderr = logFile
 	if err := s.cmd.Start(); err != nil {
 		logFile.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", binary, err)
+		return fmt.Errorf("start %s: %w", s.binary, err)
 	}
+	cmd, done := s.cmd, s.done
 	go func() {
-		s.waitErr = s.cmd.Wait()
+		err := cmd.Wait()
 		logFile.Close()
-		close(s.done)
+		s.waitErr = err
+		close(done)
 	}()
-	if err := s.waitReady(ctx, addr, timeout); err != nil {
+	if err := s.waitReady(ctx, s.addr, s.timeout); err != nil {
 		tail := s.logTail()
-		s.Stop()
-		return nil, fmt.Errorf("%s did not become ready: %w\n%s", binary, err, tail)
+		_ = s.cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("%s did not become ready: %w\n%s", s.binary, err, tail)
 	}
-	return s, nil
+	return nil
+}
+
+// Restart shuts the process down as SIGTERM does and starts it again on
+// the same data directory and port, as an operator's restart does; it
+// returns once the new process accepts connections.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stopping streamsqld: %w", err)
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if s.waitErr != nil {
+		return fmt.Errorf("streamsqld did not shut down cleanly: %v\n%s", s.waitErr, s.logTail())
+	}
+	return s.start(ctx)
 }
 
 // waitReady polls until a PostgreSQL connection succeeds.

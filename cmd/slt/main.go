@@ -115,7 +115,9 @@ func runFile(ctx context.Context, r *sqllogictest.Runner, dbs *sqllogictest.Data
 			return &sqllogictest.FileResult{File: file, Failed: 1, Err: err}
 		}
 		defer s.Stop()
-		res := r.RunFile(ctx, s.DSN, file)
+		fileRunner := *r
+		fileRunner.Restart = s.Restart
+		res := fileRunner.RunFile(ctx, s.DSN, file)
 		if exited, werr := s.Exited(); exited {
 			res.Err = fmt.Errorf("server exited during the file: %v\n%s", werr, lastLines(s.Log(), 30))
 			if res.Failed == 0 {

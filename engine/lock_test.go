@@ -1,5 +1,8 @@
 package engine_test
 
+// Lock waits between sessions: table locks, row locks and advisory locks,
+// and what pg_locks shows of them.
+
 import (
 	"context"
 	"strconv"
@@ -46,6 +49,17 @@ func finishes(t *testing.T, done chan error, what string) {
 	}
 }
 
+// waitsUntil runs sql on waiter in the background, checks that it waits,
+// runs release on holder (giving up what sql waits for) and checks that
+// sql then finishes.
+func waitsUntil(t *testing.T, waiter *pgx.Conn, sql string, holder *pgx.Conn, release ...string) {
+	t.Helper()
+	done := execAsync(waiter, sql)
+	stillWaiting(t, done, sql)
+	execAll(t, holder, release...)
+	finishes(t, done, sql+" after "+release[len(release)-1])
+}
+
 // TestLockTable: LOCK TABLE only in a transaction block (25P01); EXCLUSIVE
 // lets readers through and makes writers wait until the block ends; ACCESS
 // EXCLUSIVE (the default) makes readers wait; SHARE makes writers wait and
@@ -81,10 +95,7 @@ func TestLockTable(t *testing.T) {
 
 	// ACCESS EXCLUSIVE: reads wait too; ROLLBACK releases.
 	execAll(t, a, "BEGIN", "LOCK lt")
-	done = execAsync(b, "SELECT count(*) FROM lt")
-	stillWaiting(t, done, "SELECT under ACCESS EXCLUSIVE")
-	execAll(t, a, "ROLLBACK")
-	finishes(t, done, "SELECT after ROLLBACK")
+	waitsUntil(t, b, "SELECT count(*) FROM lt", a, "ROLLBACK")
 
 	// SHARE: two holders at once, writers wait for both.
 	execAll(t, a, "BEGIN", "LOCK TABLE ONLY lt IN SHARE MODE")
@@ -99,10 +110,7 @@ func TestLockTable(t *testing.T) {
 	// A DROP TABLE waits for a transaction that read the table.
 	execAll(t, a, "CREATE TABLE ld (id int PRIMARY KEY)", "BEGIN")
 	queryInt(t, a, "SELECT count(*) FROM ld")
-	done = execAsync(b, "DROP TABLE ld")
-	stillWaiting(t, done, "DROP TABLE while a transaction read it")
-	execAll(t, a, "COMMIT")
-	finishes(t, done, "DROP TABLE after COMMIT")
+	waitsUntil(t, b, "DROP TABLE ld", a, "COMMIT")
 
 	// NOWAIT, lock_timeout and cancel.
 	execAll(t, a, "BEGIN", "LOCK TABLE lt IN ROW EXCLUSIVE MODE")
@@ -280,4 +288,66 @@ func TestPgLocks(t *testing.T) {
 	if got := queryStrings(t, c, "SELECT count(*) FROM pg_locks WHERE NOT granted OR (pid = $1 AND locktype = 'relation')", pidA); got[0] != "0" {
 		t.Errorf("locks left: %q", got)
 	}
+}
+
+// TestAdvisoryLockWaits: pg_advisory_lock waits for another session's hold
+// and takes it once released (by unlock, by the end of the holder's
+// transaction, by the holder's disconnect); lock_timeout ends the wait
+// with 55P03, a CancelRequest with 57014; two sessions waiting for each
+// other's locks get 40P01 in one of them, and the other goes on; an
+// exclusive request queued behind shared holds is not overtaken by later
+// shared requests.
+func TestAdvisoryLockWaits(t *testing.T) {
+	ts, a := startConn(t, engine.Options{})
+	b := connect(t, ts, nil)
+	ctx := context.Background()
+
+	// Released by unlock.
+	execAll(t, a, "SELECT pg_advisory_lock(1)")
+	waitsUntil(t, b, "SELECT pg_advisory_lock(1)", a, "SELECT pg_advisory_unlock(1)")
+	execAll(t, b, "SELECT pg_advisory_unlock(1)")
+
+	// Released by COMMIT of a transaction-level hold.
+	execAll(t, a, "BEGIN", "SELECT pg_advisory_xact_lock(2)")
+	waitsUntil(t, b, "SELECT pg_advisory_xact_lock(2)", a, "COMMIT")
+
+	// lock_timeout and cancel end a wait; the lock is then free of the
+	// waiter (a's unlock and relock do not block).
+	execAll(t, a, "SELECT pg_advisory_lock(3)")
+	execAll(t, b, "SET lock_timeout = '150ms'")
+	_, err := b.Exec(ctx, "SELECT pg_advisory_lock(3)")
+	wantPgErr(t, err, "55P03", "canceling statement due to lock timeout")
+	execAll(t, b, "SET lock_timeout = 0")
+	time.AfterFunc(200*time.Millisecond, func() { _ = b.PgConn().CancelRequest(context.Background()) })
+	_, err = b.Exec(ctx, "SELECT pg_advisory_lock(3)")
+	wantPgErr(t, err, "57014", "canceling statement due to user request")
+
+	// Deadlock: a holds 3 and waits for 4; b holds 4 and asks for 3.
+	execAll(t, b, "SELECT pg_advisory_lock(4)")
+	done := execAsync(a, "SELECT pg_advisory_lock(4)")
+	stillWaiting(t, done, "a's pg_advisory_lock(4)")
+	_, err = b.Exec(ctx, "SELECT pg_advisory_lock(3)")
+	wantPgErr(t, err, "40P01", "deadlock detected")
+	execAll(t, b, "SELECT pg_advisory_unlock(4)")
+	finishes(t, done, "a's pg_advisory_lock(4) after the deadlock")
+	execAll(t, a, "SELECT pg_advisory_unlock_all()")
+
+	// First come, first served: a holds shared, b queues for exclusive,
+	// c's later shared request waits behind b.
+	c := connect(t, ts, nil)
+	execAll(t, a, "SELECT pg_advisory_lock_shared(5)")
+	doneB := execAsync(b, "SELECT pg_advisory_lock(5)")
+	stillWaiting(t, doneB, "b's exclusive pg_advisory_lock(5)")
+	if got := queryStrings(t, c, "SELECT pg_try_advisory_lock_shared(5)"); len(got) != 1 || got[0] != "false" {
+		t.Fatalf("a shared request jumped the queued exclusive one: %q", got)
+	}
+	doneC := execAsync(c, "SELECT pg_advisory_lock_shared(5)")
+	stillWaiting(t, doneC, "c's shared pg_advisory_lock(5)")
+	execAll(t, a, "SELECT pg_advisory_unlock_shared(5)")
+	finishes(t, doneB, "b's exclusive pg_advisory_lock(5)")
+	stillWaiting(t, doneC, "c's shared pg_advisory_lock(5) behind b")
+
+	// A session that goes away releases what it holds.
+	b.Close(ctx)
+	finishes(t, doneC, "c's shared pg_advisory_lock(5) after b disconnected")
 }

@@ -1,5 +1,8 @@
 package engine_test
 
+// COPY FROM and COPY TO over the wire: formats, options, limits,
+// privileges, identity columns and escapes.
+
 import (
 	"context"
 	"encoding/binary"
@@ -333,5 +336,46 @@ func TestCopyFromPrivileges(t *testing.T) {
 	var n int
 	if err := su.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d rows loaded (%v), want 1", n, err)
+	}
+}
+
+// COPY writes the identity columns it names, GENERATED ALWAYS included,
+// and draws the others from their sequences, as PostgreSQL's COPY does.
+func TestIdentityCopy(t *testing.T) {
+	_, conn := startConn(t, engine.Options{})
+	ctx := context.Background()
+	execAll(t, conn, "CREATE TABLE ic (id int GENERATED ALWAYS AS IDENTITY, v text)")
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"ic"}, []string{"id", "v"}, pgx.CopyFromRows([][]any{{int32(100), "x"}, {int32(101), "y"}}))
+	if err != nil || n != 2 {
+		t.Fatalf("COPY with id: %d rows, %v", n, err)
+	}
+	n, err = conn.CopyFrom(ctx, pgx.Identifier{"ic"}, []string{"v"}, pgx.CopyFromRows([][]any{{"z"}, {"w"}}))
+	if err != nil || n != 2 {
+		t.Fatalf("COPY without id: %d rows, %v", n, err)
+	}
+	if got, want := strings.Join(queryStrings(t, conn, "SELECT id, v FROM ic ORDER BY id"), ","), "1 z,2 w,100 x,101 y"; got != want {
+		t.Fatalf("rows %s, want %s", got, want)
+	}
+}
+
+// COPY TO in the text format writes a backslash, the control characters
+// PostgreSQL names by a letter and the delimiter as backslash sequences,
+// and every other byte as it is, exactly as PostgreSQL does.
+func TestCopyToTextEscapes(t *testing.T) {
+	_, conn := startConn(t, engine.Options{})
+	ctx := context.Background()
+	const value = `E'a\\b\nc\td\re\bf\fg\vh|i,j\001k'`
+	for _, tc := range []struct{ sql, want string }{
+		{"COPY (SELECT " + value + ", 2) TO STDOUT", "a\\\\b\\nc\\td\\re\\bf\\fg\\vh|i,j\x01k\t2\n"},
+		{"COPY (SELECT " + value + ", 2) TO STDOUT (DELIMITER '|')", "a\\\\b\\nc\\td\\re\\bf\\fg\\vh\\|i,j\x01k|2\n"},
+		{"COPY (SELECT " + value + ", 2) TO STDOUT (DELIMITER ',')", "a\\\\b\\nc\\td\\re\\bf\\fg\\vh|i\\,j\x01k,2\n"},
+	} {
+		var out strings.Builder
+		if _, err := conn.PgConn().CopyTo(ctx, &out, tc.sql); err != nil {
+			t.Fatalf("%s: %v", tc.sql, err)
+		}
+		if out.String() != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.sql, out.String(), tc.want)
+		}
 	}
 }
