@@ -1,0 +1,428 @@
+package kafka
+
+// The sink's transactional produce path.
+//
+// The sink writes its records as Kafka record batches (the v2 format:
+// varint-framed records, compressed once per batch with the sink's
+// codec, a header with the producer id, epoch, base sequence and the
+// transactional flag, and a CRC-32C over the bytes after it) and sends
+// them in Produce requests of its own, and runs the transaction with the
+// transaction coordinator's requests: InitProducerID when it recovers
+// (fencing an older producer with the transactional id, and aborting the
+// transaction it left open), AddPartitionsToTxn, Produce, AddOffsetsToTxn
+// and TxnOffsetCommit (sink.go), EndTxn. A producing client would handle
+// each record on its own (a promise, a buffer, a partition lookup, its
+// framing when the request is written); the records of a delivery are
+// already in order and complete, so they are framed straight into the
+// batch.
+//
+// One Produce request is in flight at a time, each with one batch of one
+// partition; the next batch is built while the last is on its way. A
+// partition's batches so reach the broker in sequence order. Any error
+// fails the delivery: the drainer recovers (a new producer epoch, which
+// aborts the transaction) and delivers again.
+//
+// Records go to the partitions as the client's default partitioner puts
+// them: a keyed record to murmur2(key) mod partitions (as Kafka's
+// producers do), an unkeyed one to the partition of the batch being
+// filled, one partition after the other.
+//
+// The requests use the transaction protocol before KIP-890's second
+// part (Produce up to v11, EndTxn up to v4): partitions are added to the
+// transaction explicitly, and the producer epoch stays the same from one
+// transaction to the next.
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
+
+	"streamsql/exec/stream"
+)
+
+// batchMax is about the most bytes of records (uncompressed) in one
+// record batch, as the producing client's batch size was.
+const batchMax = 1 << 20
+
+// batchHeader is the size of a v2 record batch's header.
+const batchHeader = 61
+
+// crcStart is where the bytes under a batch's CRC begin (its attributes).
+const crcStart = 21
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// producerVersions caps the requests of the sink's client at the
+// transaction protocol it speaks (see above).
+func producerVersions() *kversion.Versions {
+	v := kversion.Stable()
+	v.SetMaxKeyVersion(0, 11) // Produce
+	v.SetMaxKeyVersion(24, 3) // AddPartitionsToTxn: the client's form
+	v.SetMaxKeyVersion(26, 4) // EndTxn
+	v.SetMaxKeyVersion(22, 4) // InitProducerID: no two-phase-commit fields
+	v.SetMaxKeyVersion(28, 4) // TxnOffsetCommit
+	v.SetMaxKeyVersion(25, 3) // AddOffsetsToTxn
+	return v
+}
+
+// producer is the sink's producer id and epoch and, per partition, the
+// sequence number of its next record.
+type producer struct {
+	id    int64
+	epoch int16
+	seq   []int32
+}
+
+// topicLayout is what the sink knows of its topic: its id and each
+// partition's leader.
+type topicLayout struct {
+	id      [16]byte
+	leaders []int32
+}
+
+// batchWriter frames one partition's records into a record batch.
+type batchWriter struct {
+	part    int32
+	recs    []byte // the records, uncompressed
+	n       int32
+	out     []byte // the finished batch
+	scratch bytes.Buffer
+}
+
+// add appends one record (offset delta w.n, timestamp delta 0, no
+// headers).
+func (w *batchWriter) add(key, value []byte) {
+	klen, vlen := int64(-1), int64(-1)
+	if key != nil {
+		klen = int64(len(key))
+	}
+	if value != nil {
+		vlen = int64(len(value))
+	}
+	body := 1 + 1 + varintLen(int64(w.n)) + varintLen(klen) + len(key) + varintLen(vlen) + len(value) + 1
+	b := binary.AppendVarint(w.recs, int64(body))
+	b = append(b, 0, 0) // attributes, timestamp delta
+	b = binary.AppendVarint(b, int64(w.n))
+	b = binary.AppendVarint(b, klen)
+	b = append(b, key...)
+	b = binary.AppendVarint(b, vlen)
+	b = append(b, value...)
+	w.recs = append(b, 0) // no headers
+	w.n++
+}
+
+// varintLen is the length of v as a zigzag varint.
+func varintLen(v int64) int {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	n := 1
+	for u >= 0x80 {
+		u >>= 7
+		n++
+	}
+	return n
+}
+
+// finish compresses the records and writes the batch into w.out for
+// producer p at the partition's next sequence (which it advances), with
+// timestamp ts (milliseconds).
+func (w *batchWriter) finish(comp kgo.Compressor, p *producer, ts int64) error {
+	w.scratch.Reset()
+	body, codec := comp.Compress(&w.scratch, w.recs)
+	if codec < 0 {
+		return errors.New("kafka sink: compressing a record batch failed")
+	}
+	out := w.out[:0]
+	out = binary.BigEndian.AppendUint64(out, 0)                                // base offset
+	out = binary.BigEndian.AppendUint32(out, uint32(batchHeader-12+len(body))) // length
+	out = binary.BigEndian.AppendUint32(out, 0xffffffff)                       // partition leader epoch
+	out = append(out, 2)                                                       // magic
+	out = binary.BigEndian.AppendUint32(out, 0)                                // crc, below
+	out = binary.BigEndian.AppendUint16(out, uint16(codec)|0x10)               // attributes: codec, transactional
+	out = binary.BigEndian.AppendUint32(out, uint32(w.n-1))                    // last offset delta
+	out = binary.BigEndian.AppendUint64(out, uint64(ts))                       // first timestamp
+	out = binary.BigEndian.AppendUint64(out, uint64(ts))                       // max timestamp
+	out = binary.BigEndian.AppendUint64(out, uint64(p.id))
+	out = binary.BigEndian.AppendUint16(out, uint16(p.epoch))
+	out = binary.BigEndian.AppendUint32(out, uint32(p.seq[w.part]))
+	out = binary.BigEndian.AppendUint32(out, uint32(w.n))
+	out = append(out, body...)
+	binary.BigEndian.PutUint32(out[17:21], crc32.Checksum(out[crcStart:], castagnoli))
+	w.out = out
+	// The next batch follows this one: a failed send fails the delivery,
+	// and the next starts a new producer epoch, from sequence 0.
+	p.seq[w.part] += w.n
+	return nil
+}
+
+func (w *batchWriter) reset(part int32) {
+	w.part, w.recs, w.n = part, w.recs[:0], 0
+}
+
+// initProducer starts a new producer epoch for the transactional id,
+// retrying while the coordinator finishes an earlier transaction.
+func (t *kafkaTarget) initProducer(ctx context.Context, cl *kgo.Client) error {
+	req := kmsg.NewPtrInitProducerIDRequest()
+	req.TransactionalID = &t.txid
+	req.TransactionTimeoutMillis = int32(time.Minute / time.Millisecond)
+	req.ProducerID, req.ProducerEpoch = -1, -1
+	return retryCoordinator(ctx, func() error {
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return err
+		}
+		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+			return err
+		}
+		t.prod = &producer{id: resp.ProducerID, epoch: resp.ProducerEpoch}
+		return nil
+	})
+}
+
+// retryCoordinator runs fn again while the transaction coordinator says
+// it is busy (an earlier transaction's end still being written) or
+// loading.
+func retryCoordinator(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		if !errors.Is(err, kerr.ConcurrentTransactions) && !errors.Is(err, kerr.CoordinatorLoadInProgress) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// layout returns the topic's id and partition leaders, from the
+// brokers' metadata the first time.
+func (t *kafkaTarget) layout(ctx context.Context, cl *kgo.Client) (*topicLayout, error) {
+	if t.topicLayout != nil {
+		return t.topicLayout, nil
+	}
+	tds, err := kadm.NewClient(cl).ListTopics(ctx, t.topic)
+	if err != nil {
+		return nil, err
+	}
+	td, ok := tds[t.topic]
+	if !ok || td.Err != nil {
+		return nil, fmt.Errorf("topic %q: %v", t.topic, td.Err)
+	}
+	l := &topicLayout{id: td.ID, leaders: make([]int32, len(td.Partitions))}
+	for p, pd := range td.Partitions {
+		if p < 0 || int(p) >= len(l.leaders) {
+			return nil, fmt.Errorf("topic %q: partition %d of %d", t.topic, p, len(l.leaders))
+		}
+		if pd.Err != nil {
+			return nil, fmt.Errorf("topic %q partition %d: %w", t.topic, p, pd.Err)
+		}
+		l.leaders[p] = pd.Leader
+	}
+	if len(l.leaders) == 0 {
+		return nil, fmt.Errorf("topic %q has no partitions", t.topic)
+	}
+	t.topicLayout = l
+	if len(t.prod.seq) != len(l.leaders) {
+		t.prod.seq = make([]int32, len(l.leaders))
+	}
+	return l, nil
+}
+
+// partitionRecords returns, for a topic of n partitions, each record's
+// partition in the order the records are to be sent (the records of one
+// partition in their order); nil when n is 1.
+func (t *kafkaTarget) partitionRecords(recs []stream.SinkRecord, n int) (order []int32, parts []int32) {
+	if n == 1 {
+		return nil, nil
+	}
+	parts = t.parts[:0]
+	counts := make([]int32, n+1)
+	var scratch kgo.Record
+	unkeyed, filled := t.nextUnkeyed%n, 0
+	for i := range recs {
+		var p int
+		if recs[i].Key != nil {
+			scratch.Key = recs[i].Key
+			p = t.partitioner.Partition(&scratch, n)
+		} else {
+			// The batch being filled takes unkeyed records until it is
+			// full; the next one goes to the next partition.
+			p = unkeyed
+			filled += len(recs[i].Value) + 8
+			if filled >= batchMax {
+				unkeyed, filled = (unkeyed+1)%n, 0
+			}
+		}
+		parts = append(parts, int32(p))
+		counts[p+1]++
+	}
+	t.nextUnkeyed = unkeyed + 1
+	for p := 1; p <= n; p++ {
+		counts[p] += counts[p-1]
+	}
+	order = t.order[:0]
+	order = append(order, make([]int32, len(recs))...)
+	for i, p := range parts {
+		order[counts[p]] = int32(i)
+		counts[p]++
+	}
+	t.parts, t.order = parts, order
+	return order, parts
+}
+
+// addPartitions adds the partitions the delivery writes to the open
+// transaction.
+func (t *kafkaTarget) addPartitions(ctx context.Context, cl *kgo.Client, used []bool) error {
+	req := kmsg.NewPtrAddPartitionsToTxnRequest()
+	req.TransactionalID, req.ProducerID, req.ProducerEpoch = t.txid, t.prod.id, t.prod.epoch
+	rt := kmsg.NewAddPartitionsToTxnRequestTopic()
+	rt.Topic = t.topic
+	for p, u := range used {
+		if u {
+			rt.Partitions = append(rt.Partitions, int32(p))
+		}
+	}
+	req.Topics = append(req.Topics, rt)
+	return retryCoordinator(ctx, func() error {
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return err
+		}
+		for _, tp := range resp.Topics {
+			for _, p := range tp.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+					return fmt.Errorf("add partition %d to the transaction: %w", p.Partition, err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// produce writes recs into the open transaction as record batches.
+func (t *kafkaTarget) produce(ctx context.Context, cl *kgo.Client, recs []stream.SinkRecord) error {
+	l, err := t.layout(ctx, cl)
+	if err != nil {
+		return err
+	}
+	n := len(l.leaders)
+	order, parts := t.partitionRecords(recs, n)
+	used := make([]bool, n)
+	if order == nil {
+		used[0] = true
+	} else {
+		for _, p := range parts {
+			used[p] = true
+		}
+	}
+	if err := t.addPartitions(ctx, cl, used); err != nil {
+		return err
+	}
+	// One create time for the delivery's records.
+	ts := time.Now().UnixMilli()
+	inflight := make(chan error, 1)
+	var sent *batchWriter
+	wait := func() error {
+		if sent == nil {
+			return nil
+		}
+		sent = nil
+		return <-inflight
+	}
+	t.writers[0].reset(0)
+	t.writers[1].reset(0)
+	w := &t.writers[0]
+	send := func() error {
+		if w.n == 0 {
+			return nil
+		}
+		if err := w.finish(t.comp, t.prod, ts); err != nil {
+			return err
+		}
+		if err := wait(); err != nil {
+			return err
+		}
+		sent = w
+		go func(w *batchWriter) { inflight <- t.send(ctx, cl, l, w) }(w)
+		// Build the next batch in the other writer.
+		if w == &t.writers[0] {
+			w = &t.writers[1]
+		} else {
+			w = &t.writers[0]
+		}
+		return nil
+	}
+	part := int32(-1)
+	for i := range recs {
+		r := &recs[i]
+		p := int32(0)
+		if order != nil {
+			r = &recs[order[i]]
+			p = parts[order[i]]
+		}
+		if p != part || len(w.recs) >= batchMax {
+			if err := send(); err != nil {
+				wait()
+				return err
+			}
+			w.reset(p)
+			part = p
+		}
+		w.add(r.Key, r.Value)
+	}
+	if err := send(); err != nil {
+		wait()
+		return err
+	}
+	return wait()
+}
+
+// send produces w's batch to its partition's leader.
+func (t *kafkaTarget) send(ctx context.Context, cl *kgo.Client, l *topicLayout, w *batchWriter) error {
+	req := kmsg.NewPtrProduceRequest()
+	req.TransactionID = &t.txid
+	req.Acks = -1
+	req.TimeoutMillis = int32(t.timeout / time.Millisecond)
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic, rt.TopicID = t.topic, l.id
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = w.part, w.out
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl.Broker(int(l.leaders[w.part])))
+	if err != nil {
+		return err
+	}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return fmt.Errorf("produce to partition %d: %w", p.Partition, err)
+			}
+		}
+	}
+	return nil
+}
+
+// endTxn commits (or aborts) the open transaction.
+func (t *kafkaTarget) endTxn(ctx context.Context, cl *kgo.Client, commit bool) error {
+	req := kmsg.NewPtrEndTxnRequest()
+	req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit = t.txid, t.prod.id, t.prod.epoch, commit
+	return retryCoordinator(ctx, func() error {
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return err
+		}
+		return kerr.ErrorForCode(resp.ErrorCode)
+	})
+}
