@@ -136,32 +136,64 @@ func varintLen(v int64) int {
 // producer p at the partition's next sequence (which it advances), with
 // timestamp ts (milliseconds).
 func (w *batchWriter) finish(comp kgo.Compressor, p *producer, ts int64) error {
-	w.scratch.Reset()
-	body, codec := comp.Compress(&w.scratch, w.recs)
-	if codec < 0 {
-		return errors.New("kafka sink: compressing a record batch failed")
+	out, err := w.appendBatch(w.out[:0], comp)
+	if err != nil {
+		return err
 	}
-	out := w.out[:0]
-	out = binary.BigEndian.AppendUint64(out, 0)                                // base offset
+	stampBatch(out, p, w.part, ts)
+	w.out = out
+	return nil
+}
+
+// appendBatch appends w's records to dst as a transactional record batch
+// compressed with comp (nil: uncompressed), its producer, sequence and timestamps left for
+// stampBatch.
+func (w *batchWriter) appendBatch(dst []byte, comp kgo.Compressor) ([]byte, error) {
+	// (kgo has no compressor for no compression.)
+	body, codec := w.recs, kgo.CodecNone
+	if comp != nil {
+		w.scratch.Reset()
+		body, codec = comp.Compress(&w.scratch, w.recs)
+	}
+	if codec < 0 {
+		return nil, errors.New("kafka sink: compressing a record batch failed")
+	}
+	out := binary.BigEndian.AppendUint64(dst, 0)                               // base offset
 	out = binary.BigEndian.AppendUint32(out, uint32(batchHeader-12+len(body))) // length
 	out = binary.BigEndian.AppendUint32(out, 0xffffffff)                       // partition leader epoch
 	out = append(out, 2)                                                       // magic
-	out = binary.BigEndian.AppendUint32(out, 0)                                // crc, below
+	out = binary.BigEndian.AppendUint32(out, 0)                                // crc
 	out = binary.BigEndian.AppendUint16(out, uint16(codec)|0x10)               // attributes: codec, transactional
 	out = binary.BigEndian.AppendUint32(out, uint32(w.n-1))                    // last offset delta
-	out = binary.BigEndian.AppendUint64(out, uint64(ts))                       // first timestamp
-	out = binary.BigEndian.AppendUint64(out, uint64(ts))                       // max timestamp
-	out = binary.BigEndian.AppendUint64(out, uint64(p.id))
-	out = binary.BigEndian.AppendUint16(out, uint16(p.epoch))
-	out = binary.BigEndian.AppendUint32(out, uint32(p.seq[w.part]))
+	out = append(out, make([]byte, 8+8+8+2+4)...)                              // timestamps, producer, sequence
 	out = binary.BigEndian.AppendUint32(out, uint32(w.n))
-	out = append(out, body...)
-	binary.BigEndian.PutUint32(out[17:21], crc32.Checksum(out[crcStart:], castagnoli))
-	w.out = out
+	return append(out, body...), nil
+}
+
+// stampBatch writes producer p, the partition's next sequence (which it
+// advances) and timestamp ts into a batch appendBatch made, and its CRC.
+func stampBatch(b []byte, p *producer, part int32, ts int64) {
+	binary.BigEndian.PutUint64(b[27:], uint64(ts)) // first timestamp
+	binary.BigEndian.PutUint64(b[35:], uint64(ts)) // max timestamp
+	binary.BigEndian.PutUint64(b[43:], uint64(p.id))
+	binary.BigEndian.PutUint16(b[51:], uint16(p.epoch))
+	binary.BigEndian.PutUint32(b[53:], uint32(p.seq[part]))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[crcStart:], castagnoli))
 	// The next batch follows this one: a failed send fails the delivery,
 	// and the next starts a new producer epoch, from sequence 0.
-	p.seq[w.part] += w.n
-	return nil
+	p.seq[part] += int32(binary.BigEndian.Uint32(b[57:]))
+}
+
+// nextBatch splits the first record batch off b.
+func nextBatch(b []byte) (batch, rest []byte, err error) {
+	if len(b) < batchHeader {
+		return nil, nil, errors.New("kafka sink: truncated record batch")
+	}
+	n := 12 + int(binary.BigEndian.Uint32(b[8:12]))
+	if n < batchHeader || n > len(b) {
+		return nil, nil, errors.New("kafka sink: corrupt record batch length")
+	}
+	return b[:n], b[n:], nil
 }
 
 func (w *batchWriter) reset(part int32) {
@@ -312,6 +344,9 @@ func (t *kafkaTarget) addPartitions(ctx context.Context, cl *kgo.Client, used []
 
 // produce writes recs into the open transaction as record batches.
 func (t *kafkaTarget) produce(ctx context.Context, cl *kgo.Client, recs []stream.SinkRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
 	l, err := t.layout(ctx, cl)
 	if err != nil {
 		return err
@@ -354,7 +389,7 @@ func (t *kafkaTarget) produce(ctx context.Context, cl *kgo.Client, recs []stream
 			return err
 		}
 		sent = w
-		go func(w *batchWriter) { inflight <- t.send(ctx, cl, l, w) }(w)
+		go func(w *batchWriter) { inflight <- t.send(ctx, cl, l, w.part, w.out) }(w)
 		// Build the next batch in the other writer.
 		if w == &t.writers[0] {
 			w = &t.writers[1]
@@ -388,8 +423,8 @@ func (t *kafkaTarget) produce(ctx context.Context, cl *kgo.Client, recs []stream
 	return wait()
 }
 
-// send produces w's batch to its partition's leader.
-func (t *kafkaTarget) send(ctx context.Context, cl *kgo.Client, l *topicLayout, w *batchWriter) error {
+// send produces a batch to partition part's leader.
+func (t *kafkaTarget) send(ctx context.Context, cl *kgo.Client, l *topicLayout, part int32, batch []byte) error {
 	req := kmsg.NewPtrProduceRequest()
 	req.TransactionID = &t.txid
 	req.Acks = -1
@@ -397,10 +432,10 @@ func (t *kafkaTarget) send(ctx context.Context, cl *kgo.Client, l *topicLayout, 
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic, rt.TopicID = t.topic, l.id
 	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition, rp.Records = w.part, w.out
+	rp.Partition, rp.Records = part, batch
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl.Broker(int(l.leaders[w.part])))
+	resp, err := req.RequestWith(ctx, cl.Broker(int(l.leaders[part])))
 	if err != nil {
 		return err
 	}

@@ -181,6 +181,12 @@ type kafkaTarget struct {
 	nextUnkeyed int
 	order       []int32
 	parts       []int32
+	// packer packs the sink log (sink_log_pack.go); the writer's.
+	packer *batchPacker
+	// unpacked and unpackedRecs hold a packed delivery's records when
+	// the topic has several partitions.
+	unpacked     []byte
+	unpackedRecs []stream.SinkRecord
 }
 
 // ensureTopic creates the topic when it is missing and creation is on.
@@ -227,11 +233,7 @@ func (t *kafkaTarget) client() (*kgo.Client, error) {
 		return nil, err
 	}
 	if t.comp == nil {
-		codec := t.codec
-		if codec == (kgo.CompressionCodec{}) {
-			codec = kgo.SnappyCompression()
-		}
-		if t.comp, err = kgo.DefaultCompressor(codec); err != nil {
+		if t.comp, err = kgo.DefaultCompressor(t.codec); err != nil {
 			cl.Close()
 			return nil, err
 		}
