@@ -41,7 +41,6 @@ import (
 	"hash/crc32"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -120,6 +119,16 @@ func (w *batchWriter) add(key, value []byte) {
 	w.recs = append(b, 0) // no headers
 	w.n++
 }
+
+// full reports whether a record of key and value would take the batch
+// past batchMax (a record larger than that goes in a batch of its own).
+func (w *batchWriter) full(key, value []byte) bool {
+	return w.n > 0 && len(w.recs)+len(key)+len(value)+recordOverhead > batchMax
+}
+
+// recordOverhead is the most bytes a record takes besides its key and
+// value.
+const recordOverhead = 1 + 1 + 5 + 5 + 5 + 5 + 1
 
 // varintLen is the length of v as a zigzag varint.
 func varintLen(v int64) int {
@@ -238,35 +247,66 @@ func retryCoordinator(ctx context.Context, fn func() error) error {
 }
 
 // layout returns the topic's id and partition leaders, from the
-// brokers' metadata the first time.
+// brokers' metadata the first time. A topic just created may take a
+// moment to show, or its partitions to have leaders: layout asks again
+// until the delivery's time is up.
 func (t *kafkaTarget) layout(ctx context.Context, cl *kgo.Client) (*topicLayout, error) {
 	if t.topicLayout != nil {
 		return t.topicLayout, nil
 	}
-	tds, err := kadm.NewClient(cl).ListTopics(ctx, t.topic)
+	for {
+		l, err := t.readLayout(ctx, cl)
+		if err == nil {
+			t.topicLayout = l
+			if len(t.prod.seq) != len(l.leaders) {
+				t.prod.seq = make([]int32, len(l.leaders))
+			}
+			return l, nil
+		}
+		if !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (%v)", err, context.Cause(ctx))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// readLayout asks the brokers for the topic's metadata (not the
+// client's cached copy).
+func (t *kafkaTarget) readLayout(ctx context.Context, cl *kgo.Client) (*topicLayout, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(t.topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
-	td, ok := tds[t.topic]
-	if !ok || td.Err != nil {
-		return nil, fmt.Errorf("topic %q: %v", t.topic, td.Err)
+	if len(resp.Topics) != 1 {
+		return nil, fmt.Errorf("topic %q: %d topics in the metadata", t.topic, len(resp.Topics))
 	}
-	l := &topicLayout{id: td.ID, leaders: make([]int32, len(td.Partitions))}
-	for p, pd := range td.Partitions {
-		if p < 0 || int(p) >= len(l.leaders) {
-			return nil, fmt.Errorf("topic %q: partition %d of %d", t.topic, p, len(l.leaders))
-		}
-		if pd.Err != nil {
-			return nil, fmt.Errorf("topic %q partition %d: %w", t.topic, p, pd.Err)
-		}
-		l.leaders[p] = pd.Leader
+	td := resp.Topics[0]
+	if err := kerr.ErrorForCode(td.ErrorCode); err != nil {
+		return nil, fmt.Errorf("topic %q: %w", t.topic, err)
 	}
+	l := &topicLayout{id: td.TopicID, leaders: make([]int32, len(td.Partitions))}
 	if len(l.leaders) == 0 {
-		return nil, fmt.Errorf("topic %q has no partitions", t.topic)
+		return nil, fmt.Errorf("topic %q has no partitions: %w", t.topic, kerr.UnknownTopicOrPartition)
 	}
-	t.topicLayout = l
-	if len(t.prod.seq) != len(l.leaders) {
-		t.prod.seq = make([]int32, len(l.leaders))
+	for _, pd := range td.Partitions {
+		if pd.Partition < 0 || int(pd.Partition) >= len(l.leaders) {
+			return nil, fmt.Errorf("topic %q: partition %d of %d", t.topic, pd.Partition, len(l.leaders))
+		}
+		if err := kerr.ErrorForCode(pd.ErrorCode); err != nil {
+			return nil, fmt.Errorf("topic %q partition %d: %w", t.topic, pd.Partition, err)
+		}
+		if pd.Leader < 0 {
+			return nil, fmt.Errorf("topic %q partition %d: %w", t.topic, pd.Partition, kerr.LeaderNotAvailable)
+		}
+		l.leaders[pd.Partition] = pd.Leader
 	}
 	return l, nil
 }
@@ -406,7 +446,7 @@ func (t *kafkaTarget) produce(ctx context.Context, cl *kgo.Client, recs []stream
 			r = &recs[order[i]]
 			p = parts[order[i]]
 		}
-		if p != part || len(w.recs) >= batchMax {
+		if p != part || w.full(r.Key, r.Value) {
 			if err := send(); err != nil {
 				wait()
 				return err

@@ -52,7 +52,7 @@ func (t *kafkaTarget) PackSinkLog(dst, part []byte) ([]byte, error) {
 	w := &pk.w
 	w.reset(0)
 	for i := range pk.recs {
-		if len(w.recs) >= batchMax {
+		if w.full(pk.recs[i].Key, pk.recs[i].Value) {
 			if dst, err = w.appendBatch(dst, pk.comp); err != nil {
 				return nil, err
 			}
