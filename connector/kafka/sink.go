@@ -293,13 +293,21 @@ func (t *kafkaTarget) Recover(ctx context.Context) (uint64, error) {
 
 // Deliver writes recs and the progress offset upTo in one transaction.
 func (t *kafkaTarget) Deliver(ctx context.Context, upTo uint64, recs []stream.SinkRecord) error {
+	return t.transaction(ctx, upTo, func(ctx context.Context, cl *kgo.Client) error {
+		return t.deliver(ctx, cl, upTo, recs)
+	})
+}
+
+// transaction runs one delivery (fn) up to epoch upTo within the
+// delivery timeout.
+func (t *kafkaTarget) transaction(ctx context.Context, upTo uint64, fn func(context.Context, *kgo.Client) error) error {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	cl, err := t.client()
 	if err != nil {
 		return err
 	}
-	if err := t.deliver(ctx, cl, upTo, recs); err != nil {
+	if err := fn(ctx, cl); err != nil {
 		// Leave nothing half-done in this client: Recover starts a new
 		// producer, which aborts the transaction on the broker.
 		t.reset()

@@ -135,17 +135,9 @@ func nextRecord(b []byte) (rest, key, value []byte, err error) {
 // DeliverPacked implements stream.SinkLogPacker: Deliver of packed
 // parts, sent as they are to a topic of one partition.
 func (t *kafkaTarget) DeliverPacked(ctx context.Context, upTo uint64, parts [][]byte) error {
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
-	defer cancel()
-	cl, err := t.client()
-	if err != nil {
-		return err
-	}
-	if err := t.deliverPacked(ctx, cl, upTo, parts); err != nil {
-		t.reset()
-		return fmt.Errorf("kafka sink: deliver up to epoch %d: %w", upTo, err)
-	}
-	return nil
+	return t.transaction(ctx, upTo, func(ctx context.Context, cl *kgo.Client) error {
+		return t.deliverPacked(ctx, cl, upTo, parts)
+	})
 }
 
 func (t *kafkaTarget) deliverPacked(ctx context.Context, cl *kgo.Client, upTo uint64, parts [][]byte) error {

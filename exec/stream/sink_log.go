@@ -645,36 +645,22 @@ func (d *drainer) run(ctx context.Context) {
 // drainBatch bytes (but whole epochs), the last epoch they hold and how
 // many epochs they span, and their bytes as stored.
 func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, int64, error) {
-	lo, hi := sinkLogSpan(d.id, from+1)
-	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		return nil, 0, 0, 0, err
-	}
-	defer it.Close()
 	recs := d.recs[:0]
-	var upTo uint64
-	var stored int64
-	size, epochs, parts := 0, 0, 0
-	for ok := it.First(); ok; ok = it.Next() {
-		e := binary.BigEndian.Uint64(it.Key()[6:14])
-		if e != upTo {
-			if size >= drainBatch {
-				break
-			}
-			epochs++
-		}
-		upTo = e
-		stored += int64(len(it.Value()))
+	parts := 0
+	upTo, epochs, stored, err := d.scanLog(from, func(e uint64, stored []byte) (int, error) {
 		if parts == len(d.bufs) {
 			d.bufs = append(d.bufs, nil)
 		}
-		v, err := d.unpackLogValue(d.bufs[parts], it.Value())
+		v, err := d.unpackLogValue(d.bufs[parts], stored)
 		if err != nil {
-			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
+			return 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
 		}
 		d.bufs[parts] = v
 		parts++
-		size += len(v)
+		return len(v), nil
+	})
+	if err != nil {
+		return nil, 0, 0, 0, err
 	}
 	clear(d.bufs[parts:])
 	d.bufs = d.bufs[:parts]
@@ -691,7 +677,44 @@ func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, int64, error) {
 		}
 	}
 	d.recs = recs
-	return recs, upTo, epochs, stored, it.Error()
+	return recs, upTo, epochs, stored, nil
+}
+
+// errScanStop ends scanLog early, without an error.
+var errScanStop = errors.New("stop")
+
+// scanLog calls fn with each stored value of the oldest logged epochs
+// after from, until the values taken (as fn measures them) pass about
+// drainBatch bytes, whole epochs, or fn returns errScanStop; it returns
+// the last epoch it passed, how many epochs, and their bytes as stored.
+func (d *drainer) scanLog(from uint64, fn func(epoch uint64, v []byte) (int, error)) (upTo uint64, epochs int, stored int64, err error) {
+	lo, hi := sinkLogSpan(d.id, from+1)
+	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer it.Close()
+	size := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		e := binary.BigEndian.Uint64(it.Key()[6:14])
+		if e != upTo {
+			if size >= drainBatch {
+				break
+			}
+			epochs++
+		}
+		upTo = e
+		n, err := fn(e, it.Value())
+		if errors.Is(err, errScanStop) {
+			return upTo, epochs, stored, it.Error()
+		}
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		stored += int64(len(it.Value()))
+		size += n
+	}
+	return upTo, epochs, stored, it.Error()
 }
 
 // drop deletes the log up to and including epoch upTo.
@@ -752,17 +775,11 @@ func (d *drainer) count(from uint64) (uint64, error) {
 	return last, it.Error()
 }
 
-// readHandoff is read from the hand-off: the records of the committed
-// epochs after from that the writer handed over, when they are all the
-// log holds after from (none otherwise).
-func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int, int64, error) {
+// takeHandoff sets d.held to the hand-off's epochs after from that the
+// drainer may deliver (hand.next) and whose log is committed: a job that
+// failed before its epoch committed handed over an epoch that never was.
+func (d *drainer) takeHandoff(from, committed uint64) error {
 	d.held = d.hand.next(d.held[:0], from, committed, drainBatch)
-	if len(d.held) == 0 {
-		return nil, 0, 0, 0, nil
-	}
-	// An epoch is delivered only once its log is committed: a job that
-	// failed before its epoch committed handed over an epoch that never
-	// was.
 	for i, e := range d.held {
 		_, closer, err := d.env.DB.Pebble().Get(SinkLogKey(d.id, e.epoch, 0))
 		if errors.Is(err, pebble.ErrNotFound) {
@@ -771,9 +788,19 @@ func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int
 			break
 		}
 		if err != nil {
-			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e.epoch, err)
+			return fmt.Errorf("epoch %d: sink log: %w", e.epoch, err)
 		}
 		closer.Close()
+	}
+	return nil
+}
+
+// readHandoff is read from the hand-off: the records of the committed
+// epochs after from that the writer handed over, when they are all the
+// log holds after from (none otherwise).
+func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int, int64, error) {
+	if err := d.takeHandoff(from, committed); err != nil || len(d.held) == 0 {
+		return nil, 0, 0, 0, err
 	}
 	n := 0
 	for _, e := range d.held {
@@ -805,18 +832,8 @@ func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int
 // an S2 block (a log written before the target packed): read decodes
 // those.
 func (d *drainer) readPacked(from, committed uint64) (parts [][]byte, rows int64, upTo uint64, epochs int, stored int64, err error) {
-	d.held = d.hand.next(d.held[:0], from, committed, drainBatch)
-	for i, e := range d.held {
-		_, closer, err := d.env.DB.Pebble().Get(SinkLogKey(d.id, e.epoch, 0))
-		if errors.Is(err, pebble.ErrNotFound) {
-			d.hand.skip(e.epoch)
-			d.held = d.held[:i]
-			break
-		}
-		if err != nil {
-			return nil, 0, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e.epoch, err)
-		}
-		closer.Close()
+	if err := d.takeHandoff(from, committed); err != nil {
+		return nil, 0, 0, 0, 0, err
 	}
 	parts = d.parts[:0]
 	if len(d.held) > 0 {
@@ -837,29 +854,15 @@ func (d *drainer) readPacked(from, committed uint64) (parts [][]byte, rows int64
 		d.parts = parts
 		return parts, rows, upTo, epochs, stored, nil
 	}
-	lo, hi := sinkLogSpan(d.id, from+1)
-	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		return nil, 0, 0, 0, 0, err
-	}
-	defer it.Close()
-	size, n := 0, 0
-	for ok := it.First(); ok; ok = it.Next() {
-		e := binary.BigEndian.Uint64(it.Key()[6:14])
-		if e != upTo {
-			if size >= drainBatch {
-				break
-			}
-			epochs++
-		}
-		upTo = e
-		v := it.Value()
+	n, mixed := 0, false
+	upTo, epochs, stored, err = d.scanLog(from, func(e uint64, v []byte) (int, error) {
 		count, _, ok, err := packedValue(v)
 		if err != nil {
-			return nil, 0, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
+			return 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
 		}
 		if !ok {
-			return nil, 0, 0, 0, 0, it.Error()
+			mixed = true
+			return 0, errScanStop
 		}
 		if n == len(d.bufs) {
 			d.bufs = append(d.bufs, nil)
@@ -869,9 +872,11 @@ func (d *drainer) readPacked(from, committed uint64) (parts [][]byte, rows int64
 		parts = append(parts, packed)
 		n++
 		rows += int64(count)
-		stored += int64(len(v))
-		size += len(v)
+		return len(v), nil
+	})
+	if err != nil || mixed {
+		return nil, 0, 0, 0, 0, err
 	}
 	d.parts = parts
-	return parts, rows, upTo, epochs, stored, it.Error()
+	return parts, rows, upTo, epochs, stored, nil
 }
