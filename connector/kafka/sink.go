@@ -161,18 +161,32 @@ type kafkaTarget struct {
 	txid, group string
 	timeout     time.Duration
 	cl          *kgo.Client
-	topicID     [16]byte
 	// create makes Recover create a missing topic of partitions and
 	// replicas (-1: the brokers' default).
 	create     bool
 	partitions int32
 	replicas   int16
 	ensured    bool
-	// codec compresses the produced batches.
+	// codec compresses the produced batches; comp is its compressor.
 	codec kgo.CompressionCodec
-	// blocks are the produce records, reused once acknowledged; nil
-	// until the client's first delivery (produce_blocks.go).
-	blocks *blockPool
+	comp  kgo.Compressor
+	// prod is the producer Recover started; topicLayout the topic's
+	// partitions, read at the first delivery (produce_batches.go).
+	prod        *producer
+	topicLayout *topicLayout
+	// The record batches being built and sent, and the partitioning of a
+	// delivery's records.
+	writers     [2]batchWriter
+	partitioner kgo.TopicPartitioner
+	nextUnkeyed int
+	order       []int32
+	parts       []int32
+	// packer packs the sink log (sink_log_pack.go); the writer's.
+	packer *batchPacker
+	// unpacked and unpackedRecs hold a packed delivery's records when
+	// the topic has several partitions.
+	unpacked     []byte
+	unpackedRecs []stream.SinkRecord
 }
 
 // ensureTopic creates the topic when it is missing and creation is on.
@@ -213,19 +227,17 @@ func (t *kafkaTarget) client() (*kgo.Client, error) {
 		return t.cl, nil
 	}
 	o := append([]kgo.Opt{}, t.opts...)
-	o = append(o,
-		kgo.TransactionalID(t.txid),
-		kgo.TransactionTimeout(time.Minute),
-		kgo.DefaultProduceTopic(t.topic),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerBatchMaxBytes(1<<20),
-		kgo.MaxBufferedRecords(1<<20),
-		kgo.ProducerLinger(0),
-		kgo.ProducerBatchCompression(t.codec),
-	)
+	o = append(o, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.MaxVersions(producerVersions()))
 	cl, err := kgo.NewClient(o...)
 	if err != nil {
 		return nil, err
+	}
+	if t.comp == nil {
+		if t.comp, err = kgo.DefaultCompressor(t.codec); err != nil {
+			cl.Close()
+			return nil, err
+		}
+		t.partitioner = kgo.StickyKeyPartitioner(nil).ForTopic(t.topic)
 	}
 	t.cl = cl
 	return cl, nil
@@ -236,10 +248,10 @@ func (t *kafkaTarget) reset() {
 		t.cl.Close()
 		t.cl = nil
 	}
-	// The closed client may still hold records of the pool's blocks.
-	t.blocks = nil
-	// A topic recreated (or a new cluster) has a new id, and may be gone.
-	t.topicID = [16]byte{}
+	t.prod = nil
+	// A topic recreated (or a new cluster) has a new id and leaders, and
+	// may be gone.
+	t.topicLayout = nil
 	t.ensured = false
 }
 
@@ -257,7 +269,7 @@ func (t *kafkaTarget) Recover(ctx context.Context) (uint64, error) {
 		t.reset()
 		return 0, err
 	}
-	if _, _, err := cl.ProducerID(ctx); err != nil {
+	if err := t.initProducer(ctx, cl); err != nil {
 		t.reset()
 		return 0, fmt.Errorf("kafka sink: init producer %q: %w", t.txid, err)
 	}
@@ -281,13 +293,21 @@ func (t *kafkaTarget) Recover(ctx context.Context) (uint64, error) {
 
 // Deliver writes recs and the progress offset upTo in one transaction.
 func (t *kafkaTarget) Deliver(ctx context.Context, upTo uint64, recs []stream.SinkRecord) error {
+	return t.transaction(ctx, upTo, func(ctx context.Context, cl *kgo.Client) error {
+		return t.deliver(ctx, cl, upTo, recs)
+	})
+}
+
+// transaction runs one delivery (fn) up to epoch upTo within the
+// delivery timeout.
+func (t *kafkaTarget) transaction(ctx context.Context, upTo uint64, fn func(context.Context, *kgo.Client) error) error {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	cl, err := t.client()
 	if err != nil {
 		return err
 	}
-	if err := t.deliver(ctx, cl, upTo, recs); err != nil {
+	if err := fn(ctx, cl); err != nil {
 		// Leave nothing half-done in this client: Recover starts a new
 		// producer, which aborts the transaction on the broker.
 		t.reset()
@@ -297,91 +317,43 @@ func (t *kafkaTarget) Deliver(ctx context.Context, upTo uint64, recs []stream.Si
 }
 
 func (t *kafkaTarget) deliver(ctx context.Context, cl *kgo.Client, upTo uint64, recs []stream.SinkRecord) error {
-	if err := cl.BeginTransaction(); err != nil {
+	if t.prod == nil {
+		return errors.New("no producer: the target was not recovered")
+	}
+	if err := t.produce(ctx, cl, recs); err != nil {
 		return err
 	}
-	if t.blocks == nil {
-		t.blocks = newBlockPool()
+	if err := t.commitProgress(ctx, cl, upTo); err != nil {
+		return err
 	}
-	pool := t.blocks
-	// One create time for the delivery's records: kgo would read the
-	// clock for each.
-	now := time.Now()
-	var first error
-	for i := 0; i < len(recs) && first == nil; i += produceBlock {
-		b, err := pool.take(ctx)
-		if err != nil {
-			first = err
-			break
-		}
-		part := recs[i:min(i+produceBlock, len(recs))]
-		for j := range part {
-			b.recs[j] = kgo.Record{Topic: t.topic, Key: part[j].Key, Value: part[j].Value, Timestamp: now}
-		}
-		b.pending.Store(int32(len(part)))
-		for j := range part {
-			cl.Produce(ctx, &b.recs[j], b.done)
-		}
-	}
-	if err := cl.Flush(ctx); err != nil && first == nil {
-		first = err
-	}
-	if first == nil {
-		first = pool.err()
-	}
-	if first == nil {
-		first = t.commitProgress(ctx, cl, upTo)
-	}
-	if first != nil {
-		return first
-	}
-	return cl.EndTransaction(ctx, kgo.TryCommit)
+	return t.endTxn(ctx, cl, true)
 }
 
 // commitProgress adds the group's progress offset (upTo) to the open
 // transaction.
 func (t *kafkaTarget) commitProgress(ctx context.Context, cl *kgo.Client, upTo uint64) error {
-	id, epoch, err := cl.ProducerID(ctx)
+	l, err := t.layout(ctx, cl)
 	if err != nil {
 		return err
 	}
+	id, epoch := t.prod.id, t.prod.epoch
 	add := kmsg.NewPtrAddOffsetsToTxnRequest()
 	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = t.txid, id, epoch, t.group
-	for {
+	err = retryCoordinator(ctx, func() error {
 		resp, err := add.RequestWith(ctx, cl)
 		if err != nil {
 			return err
 		}
-		err = kerr.ErrorForCode(resp.ErrorCode)
-		if errors.Is(err, kerr.ConcurrentTransactions) || errors.Is(err, kerr.CoordinatorLoadInProgress) {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(20 * time.Millisecond):
-			}
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("add offsets to transaction: %w", err)
-		}
-		break
+		return kerr.ErrorForCode(resp.ErrorCode)
+	})
+	if err != nil {
+		return fmt.Errorf("add offsets to transaction: %w", err)
 	}
 	req := kmsg.NewPtrTxnOffsetCommitRequest()
 	req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = t.txid, t.group, id, epoch
 	req.Generation, req.MemberID = -1, ""
-	if t.topicID == ([16]byte{}) {
-		tds, err := kadm.NewClient(cl).ListTopics(ctx, t.topic)
-		if err != nil {
-			return err
-		}
-		td, ok := tds[t.topic]
-		if !ok || td.Err != nil {
-			return fmt.Errorf("topic %q: %v", t.topic, td.Err)
-		}
-		t.topicID = td.ID
-	}
 	rt := kmsg.NewTxnOffsetCommitRequestTopic()
-	rt.Topic, rt.TopicID = t.topic, t.topicID
+	rt.Topic, rt.TopicID = t.topic, l.id
 	rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
 	rp.Partition, rp.Offset, rp.LeaderEpoch = 0, int64(upTo), -1
 	meta := "streamsql sink progress"

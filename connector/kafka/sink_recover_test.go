@@ -48,10 +48,7 @@ func TestKafkaTargetRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "out", Value: []byte("uncommitted")}).FirstErr(); err != nil {
+	if err := b.produce(ctx, cl, []stream.SinkRecord{{Value: []byte("uncommitted")}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.commitProgress(ctx, cl, 7); err != nil {
@@ -62,7 +59,7 @@ func TestKafkaTargetRecover(t *testing.T) {
 	if e, err := d.Recover(ctx); err != nil || e != 5 {
 		t.Fatalf("Recover after an open delivery = %d, %v; want 5", e, err)
 	}
-	if err := cl.EndTransaction(ctx, kgo.TryCommit); err == nil {
+	if err := b.endTxn(ctx, cl, true); err == nil {
 		t.Fatal("the fenced producer committed its transaction")
 	}
 	b.reset()

@@ -33,6 +33,16 @@ package stream
 // the log's bytes go through the WAL and the memtable once and are
 // deleted soon after: compression makes that cost a fraction).
 //
+// A target that sends records in a compressed form of its own (a Kafka
+// sink's record batches) may store the log in that form instead
+// (SinkLogPacker): the writer packs each part with the target, and the
+// value is a zero byte, the part's record count (uvarint) and the packed
+// bytes. The drainer then hands the stored parts to the target as they
+// are (DeliverPacked), and the records are compressed once, not once for
+// the log and again for the target. An S2 block never starts with a zero
+// byte (it starts with its decoded length), so a log written in either
+// form reads back.
+//
 // The log's undelivered bytes (compressed, as stored) may be bounded
 // (SinkInput.LogMaxBytes): a barrier whose records would pass the bound
 // fails the sink's job with 53400 before anything of the epoch is
@@ -190,6 +200,62 @@ type SinkTarget interface {
 	Close() error
 }
 
+// SinkLogPacker is a SinkTarget that keeps the sink log in the form it
+// sends: the writer packs each part of the log with it, and the drainer
+// delivers the packed parts.
+type SinkLogPacker interface {
+	SinkTarget
+	// PackSinkLog appends part (records in the log's layout) in the
+	// target's form to dst. It is called from the job's goroutine, while
+	// the drainer may deliver.
+	PackSinkLog(dst, part []byte) ([]byte, error)
+	// UnpackSinkLog appends the records of a packed part, in the log's
+	// layout, to dst.
+	UnpackSinkLog(dst, packed []byte) ([]byte, error)
+	// DeliverPacked is Deliver of packed parts, which it may change.
+	DeliverPacked(ctx context.Context, upTo uint64, parts [][]byte) error
+}
+
+// packedPrefix is the size of a packed log value's prefix before its
+// record count.
+const packedPrefix = 1
+
+// packedValue splits a stored log value in the packed form into its
+// record count and packed bytes; ok is false for an S2 block.
+func packedValue(v []byte) (rows uint64, packed []byte, ok bool, err error) {
+	if len(v) == 0 || v[0] != 0 {
+		return 0, nil, false, nil
+	}
+	rows, k := binary.Uvarint(v[packedPrefix:])
+	if k <= 0 {
+		return 0, nil, true, errors.New("corrupt packed sink log value")
+	}
+	return rows, v[packedPrefix+k:], true, nil
+}
+
+// unpackLogValue appends the records of a stored log value, in the log's
+// layout, to dst (reused).
+func (d *drainer) unpackLogValue(dst, v []byte) ([]byte, error) {
+	_, packed, ok, err := packedValue(v)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if d.packer == nil {
+			return nil, errors.New("packed sink log value, but the sink's target does not pack")
+		}
+		return d.packer.UnpackSinkLog(dst[:0], packed)
+	}
+	n, err := s2.DecodedLen(v)
+	if err != nil {
+		return nil, err
+	}
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	return s2.Decode(dst[:cap(dst)], v)
+}
+
 // SinkLogKey is the key of part seq of epoch's records of sink id.
 func SinkLogKey(id uint32, epoch uint64, seq uint32) []byte {
 	var x [12]byte
@@ -226,10 +292,13 @@ type LogSinkWriter struct {
 	free   FreeList[[]byte] // part buffers to reuse
 	packed [][]byte         // scratch for the compressed parts
 	rows   int64
-	drain  *drainer
-	cancel context.CancelFunc
-	done   chan struct{}
-	closed bool
+	// partRows counts the records of each part (the current one last)
+	// when the target packs the log.
+	partRows []int64
+	drain    *drainer
+	cancel   context.CancelFunc
+	done     chan struct{}
+	closed   bool
 }
 
 // NewLogSinkWriter returns the writer of a logged sink and starts its
@@ -247,6 +316,7 @@ func NewLogSinkWriter(env *Env, in *SinkInput, enc SinkEncoder, target SinkTarge
 	ctx, cancel := context.WithCancel(parent)
 	w := &LogSinkWriter{in: in, env: env, enc: enc, log: log, cancel: cancel, done: make(chan struct{})}
 	w.drain = &drainer{id: in.ID, env: env, target: target, log: log}
+	w.drain.packer, _ = target.(SinkLogPacker)
 	// The log a resumed job finds counts against its bound from the
 	// start, before the target is reachable again.
 	last, err := w.drain.count(0)
@@ -282,6 +352,12 @@ func (w *LogSinkWriter) Write(c *Chunk) error {
 		return fmt.Errorf("sink %s: %w", w.in.Name, err)
 	}
 	w.rows += int64(n)
+	if w.drain.packer != nil {
+		if len(w.partRows) == len(w.parts) {
+			w.partRows = append(w.partRows, 0)
+		}
+		w.partRows[len(w.parts)] += int64(n)
+	}
 	if len(w.buf) >= logPart {
 		w.parts = append(w.parts, w.buf)
 		w.buf = w.newBuf()
@@ -289,13 +365,35 @@ func (w *LogSinkWriter) Write(c *Chunk) error {
 	return nil
 }
 
+// pack returns part i in its stored form: S2, or packed by the target
+// (a zero byte, the part's record count, the packed bytes).
+func (w *LogSinkWriter) pack(i int) ([]byte, error) {
+	dst := w.packed[i]
+	if w.drain.packer == nil {
+		return s2.Encode(dst[:cap(dst)], w.parts[i]), nil
+	}
+	if dst == nil {
+		dst, _ = w.drain.hand.buffer()
+	}
+	var rows int64
+	if i < len(w.partRows) {
+		rows = w.partRows[i]
+	}
+	dst = binary.AppendUvarint(append(dst[:0], 0), uint64(rows))
+	return w.drain.packer.PackSinkLog(dst, w.parts[i])
+}
+
 // newBuf returns an empty part buffer, reusing a free one.
 func (w *LogSinkWriter) newBuf() []byte {
 	if b, ok := w.free.Take(); ok {
 		return b[:0]
 	}
-	if b, ok := w.drain.hand.buffer(); ok {
-		return b
+	if w.drain.packer == nil {
+		// With a packer the hand-off's buffers are packed parts, for
+		// pack.
+		if b, ok := w.drain.hand.buffer(); ok {
+			return b
+		}
 	}
 	return make([]byte, 0, logPart+logPart/4)
 }
@@ -308,12 +406,16 @@ func (w *LogSinkWriter) Barrier(b *Barrier) error {
 	}
 	if len(w.parts) > 0 {
 		var size int64
-		for i, p := range w.parts {
+		for i := range w.parts {
 			if i == len(w.packed) {
 				w.packed = append(w.packed, nil)
 			}
-			w.packed[i] = s2.Encode(w.packed[i][:cap(w.packed[i])], p)
-			size += int64(len(w.packed[i]))
+			v, err := w.pack(i)
+			if err != nil {
+				return fmt.Errorf("sink %s: %w", w.in.Name, err)
+			}
+			w.packed[i] = v
+			size += int64(len(v))
 		}
 		if max := w.in.LogMaxBytes; max > 0 {
 			// An epoch is logged whole or not at all, so one larger than
@@ -334,8 +436,16 @@ func (w *LogSinkWriter) Barrier(b *Barrier) error {
 			}
 		}
 		// The batch copied the compressed parts; the drainer takes the
-		// parts themselves when it can.
-		if !w.drain.hand.offer(b.Epoch, w.parts, w.rows, size) {
+		// parts themselves when it can (packed, when the target packs).
+		if w.drain.packer != nil {
+			if w.drain.hand.offer(b.Epoch, w.packed[:len(w.parts)], w.rows, size) {
+				clear(w.packed[:len(w.parts)])
+			}
+			for _, p := range w.parts {
+				w.free.Put(p)
+			}
+			clear(w.partRows)
+		} else if !w.drain.hand.offer(b.Epoch, w.parts, w.rows, size) {
 			for _, p := range w.parts {
 				w.free.Put(p)
 			}
@@ -377,6 +487,8 @@ type drainer struct {
 	env    *Env
 	target SinkTarget
 	log    *slog.Logger
+	// packer is the target when it packs the log (else nil).
+	packer SinkLogPacker
 
 	delivered atomic.Uint64
 	// lagEpochs and lagRows count the logged, undelivered epochs and
@@ -394,8 +506,9 @@ type drainer struct {
 	// that drains a backlog does not allocate, zero and collect a batch
 	// of records and its decoded log per delivery. They hold at most
 	// about drainBatch bytes.
-	recs []SinkRecord
-	bufs [][]byte
+	recs  []SinkRecord
+	bufs  [][]byte
+	parts [][]byte // the packed parts of a delivery
 	// hand has the epochs the writer logged, uncompressed; held are the
 	// ones being delivered from it.
 	hand handoff
@@ -461,15 +574,30 @@ func (d *drainer) run(ctx context.Context) {
 		if d.env.Committed != nil {
 			committed = d.env.Committed()
 		}
-		recs, upTo, epochs, stored, err := d.readHandoff(d.delivered.Load(), committed)
-		if err == nil && len(recs) == 0 {
-			recs, upTo, epochs, stored, err = d.read(d.delivered.Load())
+		var recs []SinkRecord
+		var parts [][]byte
+		var upTo uint64
+		var epochs int
+		var stored, rows int64
+		var err error
+		if d.packer != nil {
+			parts, rows, upTo, epochs, stored, err = d.readPacked(d.delivered.Load(), committed)
+		}
+		if err == nil && len(parts) == 0 {
+			if d.packer == nil {
+				// (A packer's hand-off holds packed parts: readPacked.)
+				recs, upTo, epochs, stored, err = d.readHandoff(d.delivered.Load(), committed)
+			}
+			if err == nil && len(recs) == 0 {
+				recs, upTo, epochs, stored, err = d.read(d.delivered.Load())
+			}
+			rows = int64(len(recs))
 		}
 		if err != nil {
 			fail("log read", err)
 			continue
 		}
-		if len(recs) == 0 {
+		if len(recs) == 0 && len(parts) == 0 {
 			if d.env.WaitCommitted == nil {
 				select {
 				case <-ctx.Done():
@@ -482,7 +610,12 @@ func (d *drainer) run(ctx context.Context) {
 			}
 			continue
 		}
-		if err := d.target.Deliver(ctx, upTo, recs); err != nil {
+		if len(parts) > 0 {
+			err = d.packer.DeliverPacked(ctx, upTo, parts)
+		} else {
+			err = d.target.Deliver(ctx, upTo, recs)
+		}
+		if err != nil {
 			recovered = false
 			fail("delivery", err)
 			continue
@@ -502,7 +635,7 @@ func (d *drainer) run(ctx context.Context) {
 			recovered = false
 		}
 		d.lagEpochs.Add(-int64(epochs))
-		d.lagRows.Add(-int64(len(recs)))
+		d.lagRows.Add(-rows)
 		d.lagBytes.Add(-stored)
 		d.publish()
 	}
@@ -512,43 +645,22 @@ func (d *drainer) run(ctx context.Context) {
 // drainBatch bytes (but whole epochs), the last epoch they hold and how
 // many epochs they span, and their bytes as stored.
 func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, int64, error) {
-	lo, hi := sinkLogSpan(d.id, from+1)
-	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		return nil, 0, 0, 0, err
-	}
-	defer it.Close()
 	recs := d.recs[:0]
-	var upTo uint64
-	var stored int64
-	size, epochs, parts := 0, 0, 0
-	for ok := it.First(); ok; ok = it.Next() {
-		e := binary.BigEndian.Uint64(it.Key()[6:14])
-		if e != upTo {
-			if size >= drainBatch {
-				break
-			}
-			epochs++
-		}
-		upTo = e
-		stored += int64(len(it.Value()))
-		n, err := s2.DecodedLen(it.Value())
-		if err != nil {
-			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
-		}
+	parts := 0
+	upTo, epochs, stored, err := d.scanLog(from, func(e uint64, stored []byte) (int, error) {
 		if parts == len(d.bufs) {
 			d.bufs = append(d.bufs, nil)
 		}
-		if cap(d.bufs[parts]) < n {
-			d.bufs[parts] = make([]byte, n)
-		}
-		v, err := s2.Decode(d.bufs[parts][:cap(d.bufs[parts])], it.Value())
+		v, err := d.unpackLogValue(d.bufs[parts], stored)
 		if err != nil {
-			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
+			return 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
 		}
 		d.bufs[parts] = v
 		parts++
-		size += len(v)
+		return len(v), nil
+	})
+	if err != nil {
+		return nil, 0, 0, 0, err
 	}
 	clear(d.bufs[parts:])
 	d.bufs = d.bufs[:parts]
@@ -565,7 +677,44 @@ func (d *drainer) read(from uint64) ([]SinkRecord, uint64, int, int64, error) {
 		}
 	}
 	d.recs = recs
-	return recs, upTo, epochs, stored, it.Error()
+	return recs, upTo, epochs, stored, nil
+}
+
+// errScanStop ends scanLog early, without an error.
+var errScanStop = errors.New("stop")
+
+// scanLog calls fn with each stored value of the oldest logged epochs
+// after from, until the values taken (as fn measures them) pass about
+// drainBatch bytes, whole epochs, or fn returns errScanStop; it returns
+// the last epoch it passed, how many epochs, and their bytes as stored.
+func (d *drainer) scanLog(from uint64, fn func(epoch uint64, v []byte) (int, error)) (upTo uint64, epochs int, stored int64, err error) {
+	lo, hi := sinkLogSpan(d.id, from+1)
+	it, err := d.env.DB.Pebble().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer it.Close()
+	size := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		e := binary.BigEndian.Uint64(it.Key()[6:14])
+		if e != upTo {
+			if size >= drainBatch {
+				break
+			}
+			epochs++
+		}
+		upTo = e
+		n, err := fn(e, it.Value())
+		if errors.Is(err, errScanStop) {
+			return upTo, epochs, stored, it.Error()
+		}
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		stored += int64(len(it.Value()))
+		size += n
+	}
+	return upTo, epochs, stored, it.Error()
 }
 
 // drop deletes the log up to and including epoch upTo.
@@ -602,7 +751,13 @@ func (d *drainer) count(from uint64) (uint64, error) {
 			last = e
 		}
 		stored += int64(len(it.Value()))
-		v, err := s2.Decode(scratch[:cap(scratch)], it.Value())
+		if n, _, ok, err := packedValue(it.Value()); err != nil {
+			return 0, err
+		} else if ok {
+			rows += int64(n)
+			continue
+		}
+		v, err := d.unpackLogValue(scratch, it.Value())
 		if err != nil {
 			return 0, err
 		}
@@ -620,17 +775,11 @@ func (d *drainer) count(from uint64) (uint64, error) {
 	return last, it.Error()
 }
 
-// readHandoff is read from the hand-off: the records of the committed
-// epochs after from that the writer handed over, when they are all the
-// log holds after from (none otherwise).
-func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int, int64, error) {
+// takeHandoff sets d.held to the hand-off's epochs after from that the
+// drainer may deliver (hand.next) and whose log is committed: a job that
+// failed before its epoch committed handed over an epoch that never was.
+func (d *drainer) takeHandoff(from, committed uint64) error {
 	d.held = d.hand.next(d.held[:0], from, committed, drainBatch)
-	if len(d.held) == 0 {
-		return nil, 0, 0, 0, nil
-	}
-	// An epoch is delivered only once its log is committed: a job that
-	// failed before its epoch committed handed over an epoch that never
-	// was.
 	for i, e := range d.held {
 		_, closer, err := d.env.DB.Pebble().Get(SinkLogKey(d.id, e.epoch, 0))
 		if errors.Is(err, pebble.ErrNotFound) {
@@ -639,9 +788,19 @@ func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int
 			break
 		}
 		if err != nil {
-			return nil, 0, 0, 0, fmt.Errorf("epoch %d: sink log: %w", e.epoch, err)
+			return fmt.Errorf("epoch %d: sink log: %w", e.epoch, err)
 		}
 		closer.Close()
+	}
+	return nil
+}
+
+// readHandoff is read from the hand-off: the records of the committed
+// epochs after from that the writer handed over, when they are all the
+// log holds after from (none otherwise).
+func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int, int64, error) {
+	if err := d.takeHandoff(from, committed); err != nil || len(d.held) == 0 {
+		return nil, 0, 0, 0, err
 	}
 	n := 0
 	for _, e := range d.held {
@@ -664,4 +823,60 @@ func (d *drainer) readHandoff(from, committed uint64) ([]SinkRecord, uint64, int
 	epochs := len(d.held)
 	clear(d.held)
 	return recs, upTo, epochs, stored, nil
+}
+
+// readPacked is read and readHandoff for a target that packs the log:
+// the packed parts (prefix removed) of the oldest committed epochs after
+// from, from the hand-off when it holds them all, else from the log,
+// with their record count. It returns no parts when a part of them is
+// an S2 block (a log written before the target packed): read decodes
+// those.
+func (d *drainer) readPacked(from, committed uint64) (parts [][]byte, rows int64, upTo uint64, epochs int, stored int64, err error) {
+	if err := d.takeHandoff(from, committed); err != nil {
+		return nil, 0, 0, 0, 0, err
+	}
+	parts = d.parts[:0]
+	if len(d.held) > 0 {
+		for _, e := range d.held {
+			for _, p := range e.parts {
+				n, packed, ok, err := packedValue(p)
+				if err != nil || !ok {
+					return nil, 0, 0, 0, 0, fmt.Errorf("epoch %d: sink log hand-off: not packed", e.epoch)
+				}
+				parts = append(parts, packed)
+				rows += int64(n)
+			}
+			stored += e.stored
+			upTo = e.epoch
+		}
+		epochs = len(d.held)
+		clear(d.held)
+		d.parts = parts
+		return parts, rows, upTo, epochs, stored, nil
+	}
+	n, mixed := 0, false
+	upTo, epochs, stored, err = d.scanLog(from, func(e uint64, v []byte) (int, error) {
+		count, _, ok, err := packedValue(v)
+		if err != nil {
+			return 0, fmt.Errorf("epoch %d: sink log: %w", e, err)
+		}
+		if !ok {
+			mixed = true
+			return 0, errScanStop
+		}
+		if n == len(d.bufs) {
+			d.bufs = append(d.bufs, nil)
+		}
+		d.bufs[n] = append(d.bufs[n][:0], v...)
+		_, packed, _, _ := packedValue(d.bufs[n])
+		parts = append(parts, packed)
+		n++
+		rows += int64(count)
+		return len(v), nil
+	})
+	if err != nil || mixed {
+		return nil, 0, 0, 0, 0, err
+	}
+	d.parts = parts
+	return parts, rows, upTo, epochs, stored, nil
 }
