@@ -129,18 +129,10 @@ func (a *Aggregate) String() string {
 	var sb strings.Builder
 	sb.WriteString("aggregate")
 	if len(a.GroupCols) > 0 {
-		parts := make([]string, len(a.GroupCols))
-		for i, c := range a.GroupCols {
-			parts[i] = fmt.Sprintf("#%d", c)
-		}
-		sb.WriteString(" group by " + strings.Join(parts, ", "))
+		sb.WriteString(" group by " + cols(a.GroupCols))
 	}
 	if len(a.Aggs) > 0 {
-		parts := make([]string, len(a.Aggs))
-		for i, c := range a.Aggs {
-			parts[i] = c.String()
-		}
-		sb.WriteString(": " + strings.Join(parts, ", "))
+		sb.WriteString(": " + list(a.Aggs))
 	}
 	return sb.String()
 }

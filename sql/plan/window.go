@@ -125,14 +125,11 @@ func (c WindowCall) FuncName() string {
 }
 
 func (c WindowCall) String() string {
-	parts := make([]string, len(c.Args))
-	for i, a := range c.Args {
-		parts[i] = fmt.Sprintf("#%d", a)
+	args := cols(c.Args)
+	if c.Agg != nil && len(c.Args) == 0 {
+		args = "*"
 	}
-	if c.Agg != nil && len(parts) == 0 {
-		parts = []string{"*"}
-	}
-	s := c.FuncName() + "(" + strings.Join(parts, ", ") + ")"
+	s := c.FuncName() + "(" + args + ")"
 	if c.Filter >= 0 {
 		s += fmt.Sprintf(" FILTER (WHERE #%d)", c.Filter)
 	}
@@ -162,18 +159,10 @@ func (w *Window) String() string {
 	var sb strings.Builder
 	sb.WriteString("window")
 	if len(w.Partition) > 0 {
-		parts := make([]string, len(w.Partition))
-		for i, c := range w.Partition {
-			parts[i] = fmt.Sprintf("#%d", c)
-		}
-		sb.WriteString(" partition by " + strings.Join(parts, ", "))
+		sb.WriteString(" partition by " + cols(w.Partition))
 	}
 	if len(w.Order) > 0 {
-		parts := make([]string, len(w.Order))
-		for i, k := range w.Order {
-			parts[i] = k.String()
-		}
-		sb.WriteString(" order by " + strings.Join(parts, ", "))
+		sb.WriteString(" order by " + list(w.Order))
 	}
 	for i, f := range w.Funcs {
 		if i == 0 {

@@ -380,13 +380,26 @@ func opName(names []*pg.Node) string {
 	return names[len(names)-1].GetString_().Sval
 }
 
+// bindPair binds the two operands of a binary expression, left first.
+func (b *exprBinder) bindPair(left, right *pg.Node) (plan.Scalar, plan.Scalar, error) {
+	l, err := b.bind(left)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := b.bind(right)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, r, nil
+}
+
 func (b *exprBinder) bindAExpr(a *pg.A_Expr) (plan.Scalar, error) {
 	if e, ok, err := b.bindRowAExpr(a); ok {
 		return e, err
 	}
 	pos := b.p.pos(a.Location)
 	switch a.Kind {
-	case pg.A_Expr_Kind_AEXPR_OP:
+	case pg.A_Expr_Kind_AEXPR_OP, pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE, pg.A_Expr_Kind_AEXPR_SIMILAR:
 		op := opName(a.Name)
 		if a.Lexpr == nil {
 			r, err := b.bind(a.Rexpr)
@@ -395,25 +408,11 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (plan.Scalar, error) {
 			}
 			return b.p.unaryOp(op, r, pos)
 		}
-		l, err := b.bind(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := b.bind(a.Rexpr)
+		l, r, err := b.bindPair(a.Lexpr, a.Rexpr)
 		if err != nil {
 			return nil, err
 		}
 		return b.p.binaryOp(op, l, r, pos)
-	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE, pg.A_Expr_Kind_AEXPR_SIMILAR:
-		l, err := b.bind(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := b.bind(a.Rexpr)
-		if err != nil {
-			return nil, err
-		}
-		return b.p.binaryOp(opName(a.Name), l, r, pos)
 	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
 		args, _, err := b.bindCommon([]*pg.Node{a.Lexpr, a.Rexpr}, "IS DISTINCT FROM", a.Location)
 		if err != nil {
@@ -421,11 +420,7 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (plan.Scalar, error) {
 		}
 		return &plan.IsDistinct{Left: args[0], Right: args[1], Negate: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}, nil
 	case pg.A_Expr_Kind_AEXPR_NULLIF:
-		l, err := b.bind(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := b.bind(a.Rexpr)
+		l, r, err := b.bindPair(a.Lexpr, a.Rexpr)
 		if err != nil {
 			return nil, err
 		}

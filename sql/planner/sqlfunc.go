@@ -333,12 +333,9 @@ func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []p
 	if p.Deps != nil && f.OID != 0 {
 		p.Deps[f.OID] = true
 	}
-	var err error
-	cast := make([]plan.Scalar, len(args))
-	for i, a := range args {
-		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
-			return nil, err
-		}
+	cast, err := p.castToParams(f, args, pos)
+	if err != nil {
+		return nil, err
 	}
 	if f.Strict {
 		for _, a := range cast {
@@ -405,12 +402,9 @@ func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int
 	if f.RetSet {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning SQL function %s calls itself recursively: recursive set-returning SQL functions are not supported", f.Signature()).WithPosition(pos)
 	}
-	cast := make([]plan.Scalar, len(args))
-	for i, a := range args {
-		var err error
-		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
-			return nil, err
-		}
+	cast, err := p.castToParams(f, args, pos)
+	if err != nil {
+		return nil, err
 	}
 	return &plan.Call{Fn: p.RecursiveCall(f), Args: cast, T: f.RetType}, nil
 }
