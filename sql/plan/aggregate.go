@@ -126,13 +126,5 @@ func (a *Aggregate) OutputTypes() []types.T {
 // String renders the aggregation for plan trees: "aggregate group by #0:
 // count(*), sum(#1) FILTER (WHERE #2)".
 func (a *Aggregate) String() string {
-	var sb strings.Builder
-	sb.WriteString("aggregate")
-	if len(a.GroupCols) > 0 {
-		sb.WriteString(" group by " + cols(a.GroupCols))
-	}
-	if len(a.Aggs) > 0 {
-		sb.WriteString(": " + list(a.Aggs))
-	}
-	return sb.String()
+	return "aggregate" + prefixed(" group by ", cols(a.GroupCols)) + prefixed(": ", list(a.Aggs))
 }

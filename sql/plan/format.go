@@ -114,6 +114,14 @@ func list[S fmt.Stringer](xs []S) string {
 	return strings.Join(parts, ", ")
 }
 
+// prefixed is prefix + s, or "" for an empty s.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
 // cols renders column indexes comma separated: "#0, #3".
 func cols(cs []int) string {
 	parts := make([]string, len(cs))

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strings"
 
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -156,21 +155,6 @@ func (w *Window) StreamProps() Props {
 // String renders the window for plan trees: "window partition by #3
 // order by #4: rank() RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW".
 func (w *Window) String() string {
-	var sb strings.Builder
-	sb.WriteString("window")
-	if len(w.Partition) > 0 {
-		sb.WriteString(" partition by " + cols(w.Partition))
-	}
-	if len(w.Order) > 0 {
-		sb.WriteString(" order by " + list(w.Order))
-	}
-	for i, f := range w.Funcs {
-		if i == 0 {
-			sb.WriteString(": ")
-		} else {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(f.String())
-	}
-	return sb.String()
+	return "window" + prefixed(" partition by ", cols(w.Partition)) + prefixed(" order by ", list(w.Order)) +
+		prefixed(": ", list(w.Funcs))
 }

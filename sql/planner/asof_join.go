@@ -19,13 +19,8 @@ import (
 // match condition is cond.
 func (p *Planner) planAsofJoin(j *pg.JoinExpr, rv *pg.RangeVar, cond *pg.Node, sc *scope) (*relPlan, error) {
 	pos := p.pos(rv.Location)
-	var kind plan.JoinKind
-	switch j.Jointype {
-	case pg.JoinType_JOIN_INNER:
-		kind = plan.InnerJoin
-	case pg.JoinType_JOIN_LEFT:
-		kind = plan.LeftJoin
-	default:
+	kind, ok := joinKinds[j.Jointype]
+	if !ok || kind != plan.InnerJoin && kind != plan.LeftJoin {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "an ASOF join is INNER or LEFT").WithPosition(pos)
 	}
 	if j.IsNatural || len(j.UsingClause) > 0 {

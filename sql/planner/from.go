@@ -446,6 +446,14 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	return &fromItem{rel: &relPlan{node: node, cols: withOrdinality(rf, cols, alias)}, lateral: lateral}, nil
 }
 
+// joinKinds are the join types of the grammar that plan as joins.
+var joinKinds = map[pg.JoinType]plan.JoinKind{
+	pg.JoinType_JOIN_INNER: plan.InnerJoin,
+	pg.JoinType_JOIN_LEFT:  plan.LeftJoin,
+	pg.JoinType_JOIN_RIGHT: plan.RightJoin,
+	pg.JoinType_JOIN_FULL:  plan.FullJoin,
+}
+
 // bindJoinOn binds a join's ON condition over the joined columns of js and
 // splits it into its conjuncts; no condition gives none.
 func (p *Planner) bindJoinOn(js *scope, quals *pg.Node) ([]plan.Scalar, error) {
@@ -480,17 +488,8 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		return nil, err
 	}
 	sc.lateral = outer
-	var kind plan.JoinKind
-	switch j.Jointype {
-	case pg.JoinType_JOIN_INNER:
-		kind = plan.InnerJoin
-	case pg.JoinType_JOIN_LEFT:
-		kind = plan.LeftJoin
-	case pg.JoinType_JOIN_RIGHT:
-		kind = plan.RightJoin
-	case pg.JoinType_JOIN_FULL:
-		kind = plan.FullJoin
-	default:
+	kind, ok := joinKinds[j.Jointype]
+	if !ok {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "join type %s is not supported", j.Jointype)
 	}
 	lw := len(l.rel.cols)

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"encoding/base64"
-	"slices"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -187,7 +186,7 @@ func (p *Planner) goCall(names []*pg.Node, args []plan.Scalar, pos int) (e plan.
 // castToParams returns the bound arguments of a call of f cast to f's
 // parameter types.
 func (p *Planner) castToParams(f *catalog.Function, args []plan.Scalar, pos int) ([]plan.Scalar, error) {
-	cast := slices.Clone(args)
+	cast := append([]plan.Scalar(nil), args...)
 	if err := p.coerceArgs(cast, make([]types.T, len(cast)), f.ArgTypes, pos); err != nil {
 		return nil, err
 	}
