@@ -612,9 +612,9 @@ func (c *Catalog) defaultRelationACL(role, schema string, k RelKind) []ACLItem {
 // REVOKE (rv) ... ON TABLES (objType 0) or ON SEQUENCES
 // (DefaultACLSequences).
 func (c *Catalog) AlterDefaultPrivileges(role, schema string, objType byte, grant bool, grantees []string, privs string, withOption bool, rv Revoke) error {
-	old, ok := c.Role(role)
-	if !ok {
-		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", role)
+	old, err := c.existingRole(role)
+	if err != nil {
+		return err
 	}
 	r := old.Clone()
 	builtin := builtinACL(role, objType)

@@ -143,6 +143,15 @@ func (c *Catalog) Role(name string) (*Role, bool) {
 	return r, ok
 }
 
+// existingRole returns role name, or an undefined_object error.
+func (c *Catalog) existingRole(name string) (*Role, error) {
+	r, ok := c.Role(name)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+	}
+	return r, nil
+}
+
 // RoleByOID returns the role with OID oid.
 func (c *Catalog) RoleByOID(oid uint32) (*Role, bool) {
 	c.mu.RLock()
@@ -225,8 +234,8 @@ func (c *Catalog) CreateRole(r *Role) (*Role, error) {
 	}
 	puts := []*Role{}
 	for _, m := range r.MemberOf {
-		if _, ok := c.Role(m.Role); !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", m.Role)
+		if _, err := c.existingRole(m.Role); err != nil {
+			return nil, err
 		}
 	}
 	n := r.Clone()
@@ -260,9 +269,9 @@ func (c *Catalog) CreateRoleWithMembers(r *Role, members []Membership, grantor s
 	}
 	puts := []*Role{n}
 	for _, m := range members {
-		mr, ok := c.Role(m.Role)
-		if !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", m.Role)
+		mr, err := c.existingRole(m.Role)
+		if err != nil {
+			return nil, err
 		}
 		mr = mr.Clone()
 		mr.MemberOf = append(mr.MemberOf, Membership{Role: n.Name, Admin: m.Admin, Grantor: grantor})
@@ -318,9 +327,9 @@ func (c *Catalog) UpdateRole(r *Role) error {
 func (c *Catalog) DropRole(name string) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	r, ok := c.Role(name)
-	if !ok {
-		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", name)
+	r, err := c.existingRole(name)
+	if err != nil {
+		return err
 	}
 	if deps := c.roleDependents(name); len(deps) > 0 {
 		return dependentsError(name, deps)
@@ -343,12 +352,12 @@ func (c *Catalog) DropRole(name string) error {
 func (c *Catalog) GrantRole(role, member string, admin bool, grantor string) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if _, ok := c.Role(role); !ok {
-		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", role)
+	if _, err := c.existingRole(role); err != nil {
+		return err
 	}
-	m, ok := c.Role(member)
-	if !ok {
-		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", member)
+	m, err := c.existingRole(member)
+	if err != nil {
+		return err
 	}
 	if c.IsMemberOf(role, member, false) {
 		return sqlerr.New(sqlerr.InvalidGrantOperation, "role %q is a member of role %q", role, member)
@@ -371,12 +380,12 @@ func (c *Catalog) GrantRole(role, member string, admin bool, grantor string) err
 func (c *Catalog) RevokeRole(role, member string, adminOnly bool) (bool, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if _, ok := c.Role(role); !ok {
-		return false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", role)
+	if _, err := c.existingRole(role); err != nil {
+		return false, err
 	}
-	m, ok := c.Role(member)
-	if !ok {
-		return false, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", member)
+	m, err := c.existingRole(member)
+	if err != nil {
+		return false, err
 	}
 	i := slices.IndexFunc(m.MemberOf, func(x Membership) bool { return x.Role == role })
 	if i < 0 {

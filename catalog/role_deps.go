@@ -153,9 +153,9 @@ func renameInACL(acl []ACLItem, from, to string) []ACLItem {
 func (c *Catalog) DropOwned(role string) (owned []*Relation, err error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	r, ok := c.Role(role)
-	if !ok {
-		return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", role)
+	r, err := c.existingRole(role)
+	if err != nil {
+		return nil, err
 	}
 	ch := &change{}
 	for _, rel := range c.Relations() {
@@ -249,8 +249,8 @@ func (c *Catalog) ReassignOwned(from, to string) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	for _, n := range []string{from, to} {
-		if _, ok := c.Role(n); !ok {
-			return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", n)
+		if _, err := c.existingRole(n); err != nil {
+			return err
 		}
 	}
 	ch := &change{}
@@ -345,8 +345,8 @@ func dependentsError(name string, deps []string) error {
 // relation's and its columns' ACLs, as grantee and grantor, pass to the new
 // owner, as PostgreSQL's aclnewowner does.
 func (c *Catalog) ChangeRelationOwner(oid uint32, to string) (*Relation, error) {
-	if _, ok := c.Role(to); !ok {
-		return nil, sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
+	if _, err := c.existingRole(to); err != nil {
+		return nil, err
 	}
 	return c.alter(oid, func(n *Relation) error {
 		from := OwnerOf(n)
@@ -363,8 +363,8 @@ func (c *Catalog) ChangeRelationOwner(oid uint32, to string) (*Relation, error) 
 func (c *Catalog) ChangeSchemaOwner(name, to string) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if _, ok := c.Role(to); !ok {
-		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
+	if _, err := c.existingRole(to); err != nil {
+		return err
 	}
 	s, ok := c.SchemaByName(name)
 	if !ok {
@@ -377,8 +377,8 @@ func (c *Catalog) ChangeSchemaOwner(name, to string) error {
 // ChangeFunctionOwner makes role to the owner of function oid (ALTER
 // FUNCTION ... OWNER TO), its ACL items passing from the old owner.
 func (c *Catalog) ChangeFunctionOwner(oid uint32, to string) error {
-	if _, ok := c.Role(to); !ok {
-		return sqlerr.New(sqlerr.UndefinedObject, "role %q does not exist", to)
+	if _, err := c.existingRole(to); err != nil {
+		return err
 	}
 	return c.alterFunction(oid, func(f *Function) error {
 		from := owner(f.Owner)

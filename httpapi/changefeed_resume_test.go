@@ -41,6 +41,43 @@ func openSSE(t *testing.T, base, path, lastID string) *sseStream {
 	return s
 }
 
+// resumedChanges reads change events from a resumed stream, appending
+// their rows to got until it holds n, and returns them with the last
+// change event; a reset (the stream starting over) fails the test.
+func resumedChanges(t *testing.T, events <-chan sseEvent, got []string, n int) ([]string, sseEvent) {
+	t.Helper()
+	var last sseEvent
+	for len(got) < n {
+		ev := nextEvent(t, events)
+		if ev.event == "reset" {
+			t.Fatal("a resumed stream starts over")
+		}
+		if ev.event == "change" {
+			got = append(got, changeRow(t, ev))
+			last = ev
+		}
+	}
+	return got, last
+}
+
+// curlEvents runs curl with args and parses its output as an SSE
+// stream; curl is stopped when the test ends.
+func curlEvents(t *testing.T, curl string, args ...string) <-chan sseEvent {
+	t.Helper()
+	cmd := exec.Command(curl, args...)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	ch := make(chan sseEvent, 64)
+	go readEvents(bufio.NewScanner(out), ch)
+	return ch
+}
+
 func (s *sseStream) close() {
 	s.cancel()
 	s.resp.Body.Close()
@@ -124,18 +161,7 @@ func TestSubscribeSSEResume(t *testing.T) {
 	all.close()
 
 	b := openSSE(t, srv.URL, "/v1/subscribe/kpis", lastID)
-	got := append([]string(nil), seen...)
-	var lastEv sseEvent
-	for len(got) < 7 {
-		ev := nextEvent(t, b.events)
-		if ev.event == "reset" {
-			t.Fatal("a resumed stream starts over")
-		}
-		if ev.event == "change" {
-			got = append(got, changeRow(t, ev))
-			lastEv = ev
-		}
-	}
+	got, lastEv := resumedChanges(t, b.events, append([]string(nil), seen...), 7)
 	if g, w := strings.Join(got, "\n"), strings.Join(want, "\n"); g != w {
 		t.Fatalf("before the cut and after resuming at %s:\n%s\nwant\n%s", lastID, g, w)
 	}
@@ -152,14 +178,7 @@ func TestSubscribeSSEResume(t *testing.T) {
 	// curl reconnecting with the lastEventId parameter (as EventSource
 	// polyfills send it) resumes the same way.
 	if curl, err := exec.LookPath("curl"); err == nil {
-		cmd := exec.Command(curl, "-sN", srv.URL+"/v1/subscribe/kpis?lastEventId="+url.QueryEscape(lastID))
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer cmd.Process.Kill()
-		cch := make(chan sseEvent, 64)
-		go readEvents(bufio.NewScanner(out), cch)
+		cch := curlEvents(t, curl, "-sN", srv.URL+"/v1/subscribe/kpis?lastEventId="+url.QueryEscape(lastID))
 		var cgot []string
 		for len(cgot) < 5 {
 			if ev := nextEvent(t, cch); ev.event == "change" {

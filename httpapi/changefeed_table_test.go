@@ -34,16 +34,7 @@ func TestSubscribeSSETableResumeInSnapshot(t *testing.T) {
 		}
 	}
 	b := openSSE(t, srv.URL, "/v1/subscribe/px", first.id)
-	var got []string
-	for len(got) < 6 {
-		ev := nextEvent(t, b.events)
-		if ev.event == "reset" {
-			t.Fatal("a resumed stream starts over")
-		}
-		if ev.event == "change" {
-			got = append(got, changeRow(t, ev))
-		}
-	}
+	got, _ := resumedChanges(t, b.events, nil, 6)
 	want := []string{`insert Insert {"p":2,"sym":"b"}`, `insert Insert {"p":3,"sym":"c"}`}
 	if g := strings.Join(got[:2], "\n"); g != strings.Join(want, "\n") {
 		t.Fatalf("the rest of the snapshot:\n%s\nwant\n%s", g, strings.Join(want, "\n"))

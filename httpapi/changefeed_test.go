@@ -114,14 +114,7 @@ func TestSubscribeSSE(t *testing.T) {
 	if err != nil {
 		t.Skip("curl is not installed")
 	}
-	cmd := exec.Command(curl, "-sN", "-H", "Last-Event-ID: "+snap.id, srv.URL+"/v1/subscribe/kpis")
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	cch := make(chan sseEvent, 64)
-	go readEvents(bufio.NewScanner(out), cch)
+	cch := curlEvents(t, curl, "-sN", "-H", "Last-Event-ID: "+snap.id, srv.URL+"/v1/subscribe/kpis")
 	if ev := nextChange(t, cch); ev.event != "reset" {
 		t.Fatalf("first event after a reconnect: %+v", ev)
 	}

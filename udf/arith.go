@@ -444,11 +444,7 @@ func numFunc2(f func(x, y *apd.Decimal) (*apd.Decimal, error)) ScalarFunc {
 				b.AppendNull()
 				continue
 			}
-			x, err := decimalAt(a, i)
-			if err != nil {
-				return nil, err
-			}
-			y, err := decimalAt(c, i)
+			x, y, err := decimalsAt(a, c, i)
 			if err != nil {
 				return nil, err
 			}
@@ -594,12 +590,20 @@ func weightAndFirst(d *apd.Decimal) (int32, int64) {
 func divScale(x, y *apd.Decimal) int32 {
 	w1, f1 := weightAndFirst(x)
 	w2, f2 := weightAndFirst(y)
+	return selectDivScale(w1, f1, dscale(x), w2, f2, dscale(y))
+}
+
+// selectDivScale is select_div_scale from numeric.c over the dividend's
+// and divisor's weights (base-10000 digit groups), first digit groups and
+// display scales: at least 16 significant digits, no fewer fractional
+// digits than either operand has, at most 1000.
+func selectDivScale(w1 int32, f1 int64, s1 int32, w2 int32, f2 int64, s2 int32) int32 {
 	q := w1 - w2
 	if f1 <= f2 {
 		q--
 	}
 	rs := 16 - q*4
-	rs = max(rs, dscale(x), dscale(y), 0)
+	rs = max(rs, s1, s2, 0)
 	return min(rs, 1000)
 }
 

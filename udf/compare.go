@@ -207,11 +207,7 @@ func genericCompare(op cmpOp, t types.T) ScalarFunc {
 					out[i] = op.test(0)
 					continue
 				}
-				dx, err := decimalAt(x, i)
-				if err != nil {
-					return nil, err
-				}
-				dy, err := decimalAt(y, i)
+				dx, dy, err := decimalsAt(x, y, i)
 				if err != nil {
 					return nil, err
 				}

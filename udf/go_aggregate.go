@@ -204,7 +204,7 @@ func (s *goStates[S, R]) Result(g uint32) (types.Datum, error) {
 
 func (s *goStates[S, R]) Finish(_ *Env, ng int) (arrow.Array, error) {
 	s.grow(ng)
-	return finishStates(s, s.ret, ng)
+	return FinishStates(s, s.ret, ng)
 }
 
 func (s *goStates[S, R]) Reset(g uint32) {

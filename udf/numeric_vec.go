@@ -312,13 +312,7 @@ func fixedWeightAndFirst(d fixedDec) (int32, int64) {
 func fixedDivScale(x, y fixedDec) int32 {
 	w1, f1 := fixedWeightAndFirst(x)
 	w2, f2 := fixedWeightAndFirst(y)
-	q := w1 - w2
-	if f1 <= f2 {
-		q--
-	}
-	rs := 16 - q*4
-	rs = max(rs, x.scale, y.scale, 0)
-	return min(rs, 1000)
+	return selectDivScale(w1, f1, x.scale, w2, f2, y.scale)
 }
 
 // numericCol gives kernels row access to a numeric column's bytes without

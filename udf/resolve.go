@@ -450,21 +450,41 @@ func LookupScalar(name string, args []types.T) (*Scalar, []types.T, error) {
 }
 
 func lookupScalarIn(list []*Scalar, name string, args []types.T, isOp bool) (*Scalar, []types.T, error) {
+	i, casts, amb := chooseOverload(list, func(s *Scalar) ([]types.T, bool) { return s.Args, s.Variadic }, args, isOp)
+	switch {
+	case i >= 0:
+		return list[i], casts, nil
+	case isOp:
+		return nil, nil, opError(name, args, amb)
+	}
+	return nil, nil, callError(name, args, amb)
+}
+
+// chooseOverload picks the overload of list that a call with args
+// resolves to (selectCandidate); sig gives an overload's declared
+// argument types and whether the last one is variadic. It returns the
+// overload's index and the types to cast args to, or -1 and whether more
+// than one overload fitted equally well.
+func chooseOverload[F any](list []F, sig func(F) ([]types.T, bool), args []types.T, isOp bool) (int, []types.T, bool) {
 	cands := make([][]types.T, len(list))
-	for i, s := range list {
-		cands[i] = expand(s.Args, s.Variadic, len(args))
+	for i, f := range list {
+		decl, variadic := sig(f)
+		cands[i] = expand(decl, variadic, len(args))
 	}
 	i, amb := selectCandidate(args, cands, isOp)
 	if i < 0 {
-		if isOp {
-			return nil, nil, opError(name, args, amb)
-		}
-		if amb {
-			return nil, nil, ambiguousFunction(name, args)
-		}
-		return nil, nil, noFunction(name, args)
+		return -1, nil, amb
 	}
-	return list[i], castTargets(cands[i], args), nil
+	return i, castTargets(cands[i], args), false
+}
+
+// callError is the error of a function call that resolved to no overload
+// (ambiguous: to several).
+func callError(name string, args []types.T, ambiguous bool) error {
+	if ambiguous {
+		return ambiguousFunction(name, args)
+	}
+	return noFunction(name, args)
 }
 
 func opError(op string, args []types.T, amb bool) error {
@@ -495,18 +515,11 @@ func LookupUnaryOperator(op string, arg types.T) (*Scalar, []types.T, error) {
 // LookupAggregate resolves an aggregate call; count(*) has no arguments.
 func LookupAggregate(name string, args []types.T) (*Aggregate, []types.T, error) {
 	list := builtins.aggs[strings.ToLower(name)]
-	cands := make([][]types.T, len(list))
-	for i, a := range list {
-		cands[i] = expand(a.Args, false, len(args))
-	}
-	i, amb := selectCandidate(args, cands, false)
+	i, casts, amb := chooseOverload(list, func(a *Aggregate) ([]types.T, bool) { return a.Args, false }, args, false)
 	if i < 0 {
-		if amb {
-			return nil, nil, ambiguousFunction(name, args)
-		}
-		return nil, nil, noFunction(name, args)
+		return nil, nil, callError(name, args, amb)
 	}
-	return list[i], castTargets(cands[i], args), nil
+	return list[i], casts, nil
 }
 
 // IsAggregate reports whether name is an aggregate function.
@@ -515,11 +528,7 @@ func IsAggregate(name string) bool { return len(builtins.aggs[strings.ToLower(na
 // LookupTableFunc resolves a set-returning function in FROM.
 func LookupTableFunc(name string, args []types.T) (*TableFunc, []types.T, error) {
 	list := builtins.tfuncs[strings.ToLower(name)]
-	cands := make([][]types.T, len(list))
-	for i, f := range list {
-		cands[i] = expand(f.Args, f.Variadic, len(args))
-	}
-	i, amb := selectCandidate(args, cands, false)
+	i, casts, amb := chooseOverload(list, func(f *TableFunc) ([]types.T, bool) { return f.Args, f.Variadic }, args, false)
 	if i < 0 {
 		if amb {
 			return nil, nil, ambiguousFunction(name, args)
@@ -536,7 +545,7 @@ func LookupTableFunc(name string, args []types.T) (*TableFunc, []types.T, error)
 		}
 		return nil, nil, noFunction(name, args)
 	}
-	return list[i], castTargets(cands[i], args), nil
+	return list[i], casts, nil
 }
 
 // IsTableFunc reports whether name is a set-returning function.

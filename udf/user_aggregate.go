@@ -64,8 +64,9 @@ func (a *Aggregate) Start(env *Env, args []types.T) Accumulator {
 	return acc
 }
 
-// finishStates is Finish for GroupStates: each group's Result.
-func finishStates(s GroupStates, t types.T, ng int) (arrow.Array, error) {
+// FinishStates is Finish for GroupStates: each group's Result, as a
+// column of type t.
+func FinishStates(s GroupStates, t types.T, ng int) (arrow.Array, error) {
 	b := types.NewBuilder(t)
 	defer b.Release()
 	b.Reserve(ng)
@@ -462,7 +463,7 @@ func (s *sqlStates) Result(g uint32) (types.Datum, error) {
 
 func (s *sqlStates) Finish(_ *Env, ng int) (arrow.Array, error) {
 	s.grow(ng)
-	return finishStates(s, s.def.Ret, ng)
+	return FinishStates(s, s.def.Ret, ng)
 }
 
 func (s *sqlStates) Reset(g uint32) {

@@ -85,15 +85,6 @@ func attnums(r *catalog.Relation, cols []int) []int16 {
 	return out
 }
 
-// checkText is a CHECK constraint's expression as pg_get_expr prints it
-// (conbin).
-func (s *Snapshot) checkText(r *catalog.Relation, c catalog.Check) string {
-	if s.ExprText != nil {
-		return s.ExprText(r, c.Expr, types.TBool)
-	}
-	return c.Expr
-}
-
 // checkFKConstraintRows are the pg_constraint rows of CHECK and FOREIGN
 // KEY constraints.
 func checkFKConstraintRows(s *Snapshot) []row {
@@ -105,7 +96,7 @@ func checkFKConstraintRows(s *Snapshot) []row {
 				"contype": "c", "condeferrable": false, "condeferred": false, "convalidated": true, "conrelid": int64(r.OID),
 				"contypid": int64(0), "conindid": int64(0), "conparentid": int64(0), "confrelid": int64(0),
 				"confupdtype": " ", "confdeltype": " ", "confmatchtype": " ", "conislocal": true, "coninhcount": int64(0),
-				"connoinherit": false, "conkey": arrayText(attnums(r, c.Columns)), "conbin": s.checkText(r, c),
+				"connoinherit": false, "conkey": arrayText(attnums(r, c.Columns)), "conbin": s.exprText(r, c.Expr, types.TBool),
 			})
 		}
 		for j, fk := range r.ForeignKeys {
@@ -174,7 +165,7 @@ func isCheckRows(s *Snapshot) []row {
 	for _, r := range s.relations() {
 		for _, c := range r.Checks {
 			out = append(out, row{"constraint_catalog": s.Database, "constraint_schema": r.Schema, "constraint_name": c.Name,
-				"check_clause": "(" + s.checkText(r, c) + ")"})
+				"check_clause": "(" + s.exprText(r, c.Expr, types.TBool) + ")"})
 		}
 	}
 	return out

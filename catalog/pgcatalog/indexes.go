@@ -82,17 +82,23 @@ func hasIndexes(r *catalog.Relation) bool {
 	return r != nil && (len(r.PrimaryKey) > 0 || len(r.Indexes) > 0)
 }
 
+// indexClassRow is the pg_class row of index oid, a B-tree over natts
+// columns of a relation in schema owned by relOwner.
+func (s *Snapshot) indexClassRow(oid uint32, name, schema, relOwner string, natts int) row {
+	return row{
+		"oid": int64(oid), "relname": name, "relnamespace": int64(s.schemaOID(schema)),
+		"relowner": int64(s.RoleOID(relOwner)), "relam": int64(OIDBtreeAM), "relfilenode": int64(oid),
+		"relpersistence": "p", "relkind": "i", "relnatts": int64(natts), "relispopulated": true,
+		"relreplident": "n", "reltuples": float64(-1),
+	}
+}
+
 // secondaryClassRows are the pg_class rows of the secondary indexes.
 func secondaryClassRows(s *Snapshot) []row {
 	var out []row
 	for _, r := range s.relations() {
 		for _, ix := range r.Indexes {
-			out = append(out, row{
-				"oid": int64(ix.OID), "relname": ix.Name, "relnamespace": int64(s.schemaOID(r.Schema)),
-				"relowner": int64(s.RoleOID(owner(r.Owner))), "relam": int64(OIDBtreeAM), "relfilenode": int64(ix.OID),
-				"relpersistence": "p", "relkind": "i", "relnatts": int64(len(ix.Columns)), "relispopulated": true,
-				"relreplident": "n", "reltuples": float64(-1),
-			})
+			out = append(out, s.indexClassRow(ix.OID, ix.Name, r.Schema, owner(r.Owner), len(ix.Columns)))
 		}
 	}
 	return out

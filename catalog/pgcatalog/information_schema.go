@@ -91,7 +91,7 @@ func isColumnRows(s *Snapshot) []row {
 					// pg_get_expr of the default, as PostgreSQL shows it.
 					for _, rc := range e.rel.Columns {
 						if rc.Name == c.Name && !rc.Dropped {
-							r["column_default"] = s.defaultText(e.rel, rc)
+							r["column_default"] = s.exprText(e.rel, rc.Default, rc.Type)
 						}
 					}
 				}

@@ -35,7 +35,7 @@ func policyRows(s *Snapshot) []row {
 				roles += "}"
 			}
 			out = append(out, row{"oid": int64(p.OID), "polname": p.Name, "polrelid": int64(r.OID), "polcmd": string(p.Cmd),
-				"polpermissive": p.Permissive, "polroles": roles, "polqual": s.exprText(r, p.Using), "polwithcheck": s.exprText(r, p.Check)})
+				"polpermissive": p.Permissive, "polroles": roles, "polqual": s.policyExpr(r, p.Using), "polwithcheck": s.policyExpr(r, p.Check)})
 		}
 	}
 	return out
@@ -55,20 +55,17 @@ func policiesViewRows(s *Snapshot) []row {
 				sort.Strings(roles)
 			}
 			out = append(out, row{"schemaname": r.Schema, "tablename": r.Name, "policyname": p.Name, "permissive": perm,
-				"roles": aclArray(roles), "cmd": policyCmdNames[p.Cmd], "qual": s.exprText(r, p.Using), "with_check": s.exprText(r, p.Check)})
+				"roles": aclArray(roles), "cmd": policyCmdNames[p.Cmd], "qual": s.policyExpr(r, p.Using), "with_check": s.policyExpr(r, p.Check)})
 		}
 	}
 	return out
 }
 
-// exprText is a stored boolean expression of r as pg_get_expr prints
-// it, NULL for "".
-func (s *Snapshot) exprText(r *catalog.Relation, text string) types.Datum {
+// policyExpr is a policy's USING or WITH CHECK expression of r as
+// pg_get_expr prints it, NULL for "".
+func (s *Snapshot) policyExpr(r *catalog.Relation, text string) types.Datum {
 	if text == "" {
 		return nil
 	}
-	if s.ExprText != nil {
-		return s.ExprText(r, text, types.TBool)
-	}
-	return text
+	return s.exprText(r, text, types.TBool)
 }

@@ -196,12 +196,7 @@ func classRows(s *Snapshot) []row {
 		addConstraintCounts(r, e.rel, s)
 		out = append(out, r)
 		if len(e.pk) > 0 {
-			out = append(out, row{
-				"oid": int64(IndexOID(e.oid)), "relname": PKName(e.name), "relnamespace": int64(s.schemaOID(e.schema)),
-				"relowner": int64(s.RoleOID(e.owner)), "relam": int64(OIDBtreeAM), "relfilenode": int64(IndexOID(e.oid)),
-				"relpersistence": "p", "relkind": "i", "relnatts": int64(len(e.pk)), "relispopulated": true,
-				"relreplident": "n", "reltuples": float64(-1),
-			})
+			out = append(out, s.indexClassRow(IndexOID(e.oid), PKName(e.name), e.schema, e.owner, len(e.pk)))
 		}
 	}
 	return out
@@ -488,12 +483,14 @@ func amRows(*Snapshot) []row {
 	}
 }
 
-// defaultText is column c's default as pg_get_expr prints it (adbin).
-func (s *Snapshot) defaultText(r *catalog.Relation, c catalog.Column) string {
+// exprText is expression expr of r, of type t, as pg_get_expr prints it
+// (a column default's adbin, a CHECK constraint's conbin); without a
+// printer, the text as stored.
+func (s *Snapshot) exprText(r *catalog.Relation, expr string, t types.T) string {
 	if s.ExprText != nil {
-		return s.ExprText(r, c.Default, c.Type)
+		return s.ExprText(r, expr, t)
 	}
-	return c.Default
+	return expr
 }
 
 func attrdefRows(s *Snapshot) []row {
@@ -503,7 +500,7 @@ func attrdefRows(s *Snapshot) []row {
 			if c.Dropped || c.Hidden || c.Default == "" {
 				continue
 			}
-			out = append(out, row{"oid": int64(AttrDefOID(r.OID, c.AttNum)), "adrelid": int64(r.OID), "adnum": int64(c.AttNum), "adbin": s.defaultText(r, c)})
+			out = append(out, row{"oid": int64(AttrDefOID(r.OID, c.AttNum)), "adrelid": int64(r.OID), "adnum": int64(c.AttNum), "adbin": s.exprText(r, c.Default, c.Type)})
 		}
 	}
 	return out

@@ -64,22 +64,8 @@ func ScanLiteralInsert(sql string, minRows int) *LiteralInsert {
 			return nil
 		}
 	}
-	if s.peek() == '(' {
-		s.pos++
-		for {
-			if !s.name() {
-				return nil
-			}
-			if s.peek() == ',' {
-				s.pos++
-				continue
-			}
-			if s.peek() != ')' {
-				return nil
-			}
-			s.pos++
-			break
-		}
+	if s.peek() == '(' && !s.parenList(s.name) {
+		return nil
 	}
 	s.space()
 	target := sql[:s.pos]
@@ -88,27 +74,14 @@ func ScanLiteralInsert(sql string, minRows int) *LiteralInsert {
 	}
 	li := &LiteralInsert{Target: target}
 	for row := 0; ; row++ {
-		if s.peek() != '(' {
-			return nil
-		}
-		s.pos++
 		n := 0
-		for {
+		if !s.parenList(func() bool {
 			lit, ok := s.literal()
-			if !ok {
-				return nil
-			}
 			li.Values = append(li.Values, lit)
 			n++
-			if s.peek() == ',' {
-				s.pos++
-				continue
-			}
-			if s.peek() != ')' {
-				return nil
-			}
-			s.pos++
-			break
+			return ok
+		}) {
+			return nil
 		}
 		if row == 0 {
 			li.Width = n
@@ -149,6 +122,29 @@ func (s *litScanner) space() {
 }
 
 // peek returns the next byte after white space, or 0 at the end.
+// parenList scans "(item, item, ...)", item scanning one element; it
+// reports whether the list is well formed.
+func (s *litScanner) parenList(item func() bool) bool {
+	if s.peek() != '(' {
+		return false
+	}
+	s.pos++
+	for {
+		if !item() {
+			return false
+		}
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ')':
+			s.pos++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
 func (s *litScanner) peek() byte {
 	s.space()
 	if s.pos >= len(s.src) {

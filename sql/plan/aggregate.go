@@ -126,21 +126,5 @@ func (a *Aggregate) OutputTypes() []types.T {
 // String renders the aggregation for plan trees: "aggregate group by #0:
 // count(*), sum(#1) FILTER (WHERE #2)".
 func (a *Aggregate) String() string {
-	var sb strings.Builder
-	sb.WriteString("aggregate")
-	if len(a.GroupCols) > 0 {
-		parts := make([]string, len(a.GroupCols))
-		for i, c := range a.GroupCols {
-			parts[i] = fmt.Sprintf("#%d", c)
-		}
-		sb.WriteString(" group by " + strings.Join(parts, ", "))
-	}
-	if len(a.Aggs) > 0 {
-		parts := make([]string, len(a.Aggs))
-		for i, c := range a.Aggs {
-			parts[i] = c.String()
-		}
-		sb.WriteString(": " + strings.Join(parts, ", "))
-	}
-	return sb.String()
+	return "aggregate" + prefixed(" group by ", cols(a.GroupCols)) + prefixed(": ", list(a.Aggs))
 }

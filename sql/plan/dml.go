@@ -187,7 +187,7 @@ func writeChecks(sb *strings.Builder, cs []Check) {
 
 func writeReturning(sb *strings.Builder, es []Scalar) {
 	if len(es) > 0 {
-		sb.WriteString(" returning (" + scalarList(es) + ")")
+		sb.WriteString(" returning (" + list(es) + ")")
 	}
 }
 

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -104,10 +105,28 @@ func displayOp(op string) string {
 	return op
 }
 
-func list(es []Scalar) string {
-	parts := make([]string, len(es))
-	for i, a := range es {
-		parts[i] = a.String()
+// list renders xs comma separated: "#0, a + 1".
+func list[S fmt.Stringer](xs []S) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = x.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// prefixed is prefix + s, or "" for an empty s.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
+// cols renders column indexes comma separated: "#0, #3".
+func cols(cs []int) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = "#" + strconv.Itoa(c)
 	}
 	return strings.Join(parts, ", ")
 }

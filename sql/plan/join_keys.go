@@ -56,28 +56,7 @@ func EquiKey(c Scalar, split, end int) (l, r Scalar, ok bool) {
 	if a.Type().Kind != b.Type().Kind {
 		return nil, nil, false
 	}
-	side := func(e Scalar) int { // 0 left, 1 right, -1 neither or both
-		refs, pushable := ColRefs(e)
-		if !pushable || len(refs) == 0 {
-			return -1
-		}
-		s := -1
-		for _, x := range refs {
-			cur := 0
-			if x >= split {
-				cur = 1
-				if x >= end {
-					return -1
-				}
-			}
-			if s >= 0 && s != cur {
-				return -1
-			}
-			s = cur
-		}
-		return s
-	}
-	sa, sb := side(a), side(b)
+	sa, sb := JoinSide(a, split, end), JoinSide(b, split, end)
 	switch {
 	case sa == 0 && sb == 1:
 		return a, ShiftCols(b, -split), true
@@ -85,6 +64,28 @@ func EquiKey(c Scalar, split, end int) (l, r Scalar, ok bool) {
 		return b, ShiftCols(a, -split), true
 	}
 	return nil, nil, false
+}
+
+// JoinSide says which input of a join e reads: 0 the left (columns before
+// split), 1 the right (columns in [split, end)), -1 neither, both, or not
+// only columns.
+func JoinSide(e Scalar, split, end int) int {
+	refs, pushable := ColRefs(e)
+	if !pushable || len(refs) == 0 {
+		return -1
+	}
+	s := -1
+	for _, x := range refs {
+		cur := 0
+		if x >= split {
+			cur = 1
+		}
+		if x >= end || s >= 0 && s != cur {
+			return -1
+		}
+		s = cur
+	}
+	return s
 }
 
 // widen casts the narrower side of a cross-width integer or float

@@ -31,7 +31,7 @@ func (l *LookupJoin) OutputTypes() []types.T { return l.Join.OutputTypes() }
 // String renders the join for plan trees: "lookup join inner t key #0,
 // #2 filter ...".
 func (l *LookupJoin) String() string {
-	s := fmt.Sprintf("lookup join %s %s key %s", l.Join.Kind, l.Table.Name, scalarList(l.Keys))
+	s := fmt.Sprintf("lookup join %s %s key %s", l.Join.Kind, l.Table.Name, list(l.Keys))
 	if l.Residual != nil {
 		s += " filter " + l.Residual.String()
 	}

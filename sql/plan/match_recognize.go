@@ -266,14 +266,6 @@ func (m *MatchRecognize) String() string {
 	return sb.String()
 }
 
-func cols(cs []int) string {
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		parts[i] = "#" + strconv.Itoa(c)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // pruneMatchRecognize keeps every output of x (its partition columns and
 // measures) and narrows its input to the columns x reads: the partition
 // and order columns and the columns its navigations read. A view's

@@ -272,12 +272,12 @@ func writeRel(sb *strings.Builder, r Rel, depth int, annotate func(Rel) string) 
 	case *Values:
 		fmt.Fprintf(sb, "values rows=%d", len(x.Rows))
 		for _, row := range x.Rows {
-			sb.WriteString(" (" + scalarList(row) + ")")
+			sb.WriteString(" (" + list(row) + ")")
 		}
 	case *Filter:
 		fmt.Fprintf(sb, "filter %s", x.Pred)
 	case *Project:
-		fmt.Fprintf(sb, "project %s", scalarList(x.Exprs))
+		fmt.Fprintf(sb, "project %s", list(x.Exprs))
 	case *Limit:
 		sb.WriteString("limit")
 		if x.Count != nil {
@@ -290,11 +290,7 @@ func writeRel(sb *strings.Builder, r Rel, depth int, annotate func(Rel) string) 
 			sb.WriteString(" with ties")
 		}
 	case *Sort:
-		parts := make([]string, len(x.Keys))
-		for i, k := range x.Keys {
-			parts[i] = k.String()
-		}
-		sb.WriteString("sort " + strings.Join(parts, ", "))
+		sb.WriteString("sort " + list(x.Keys))
 	case *Distinct:
 		sb.WriteString("distinct")
 		if x.On != nil {
@@ -331,18 +327,6 @@ func writeRel(sb *strings.Builder, r Rel, depth int, annotate func(Rel) string) 
 	}
 }
 
-func scalarList(es []Scalar) string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = e.String()
-	}
-	return strings.Join(parts, ", ")
-}
-
 func typeList(ts []types.T) string {
-	parts := make([]string, len(ts))
-	for i, t := range ts {
-		parts[i] = t.String()
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
+	return "[" + list(ts) + "]"
 }

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strings"
 
 	"streamsql/sql/types"
 )
@@ -45,11 +44,7 @@ func (s *SessionWindow) StreamProps() Props {
 func (s *SessionWindow) String() string {
 	str := fmt.Sprintf("session window(#%d, gap %s", s.TSCol, s.Gap)
 	if len(s.Partition) > 0 {
-		parts := make([]string, len(s.Partition))
-		for i, c := range s.Partition {
-			parts[i] = fmt.Sprintf("#%d", c)
-		}
-		str += ", partition by " + strings.Join(parts, ", ")
+		str += ", partition by " + cols(s.Partition)
 	}
 	return str + ")"
 }

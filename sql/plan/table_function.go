@@ -43,7 +43,7 @@ func (f *TableFunction) OutputTypes() []types.T {
 // String renders the call for plan trees: "table function
 // generate_series(1, 3) with ordinality".
 func (f *TableFunction) String() string {
-	s := "table function " + f.Fn.Name + "(" + scalarList(f.Args) + ")"
+	s := "table function " + f.Fn.Name + "(" + list(f.Args) + ")"
 	if f.Ordinality {
 		s += " with ordinality"
 	}
@@ -80,7 +80,7 @@ func (p *ProjectSet) OutputTypes() []types.T {
 func (p *ProjectSet) String() string {
 	parts := make([]string, len(p.Calls))
 	for i, c := range p.Calls {
-		parts[i] = c.Fn.Name + "(" + scalarList(c.Args) + ")"
+		parts[i] = c.Fn.Name + "(" + list(c.Args) + ")"
 	}
 	return "project set " + strings.Join(parts, ", ")
 }

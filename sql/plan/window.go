@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strings"
 
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -125,14 +124,11 @@ func (c WindowCall) FuncName() string {
 }
 
 func (c WindowCall) String() string {
-	parts := make([]string, len(c.Args))
-	for i, a := range c.Args {
-		parts[i] = fmt.Sprintf("#%d", a)
+	args := cols(c.Args)
+	if c.Agg != nil && len(c.Args) == 0 {
+		args = "*"
 	}
-	if c.Agg != nil && len(parts) == 0 {
-		parts = []string{"*"}
-	}
-	s := c.FuncName() + "(" + strings.Join(parts, ", ") + ")"
+	s := c.FuncName() + "(" + args + ")"
 	if c.Filter >= 0 {
 		s += fmt.Sprintf(" FILTER (WHERE #%d)", c.Filter)
 	}
@@ -159,29 +155,6 @@ func (w *Window) StreamProps() Props {
 // String renders the window for plan trees: "window partition by #3
 // order by #4: rank() RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW".
 func (w *Window) String() string {
-	var sb strings.Builder
-	sb.WriteString("window")
-	if len(w.Partition) > 0 {
-		parts := make([]string, len(w.Partition))
-		for i, c := range w.Partition {
-			parts[i] = fmt.Sprintf("#%d", c)
-		}
-		sb.WriteString(" partition by " + strings.Join(parts, ", "))
-	}
-	if len(w.Order) > 0 {
-		parts := make([]string, len(w.Order))
-		for i, k := range w.Order {
-			parts[i] = k.String()
-		}
-		sb.WriteString(" order by " + strings.Join(parts, ", "))
-	}
-	for i, f := range w.Funcs {
-		if i == 0 {
-			sb.WriteString(": ")
-		} else {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(f.String())
-	}
-	return sb.String()
+	return "window" + prefixed(" partition by ", cols(w.Partition)) + prefixed(" order by ", list(w.Order)) +
+		prefixed(": ", list(w.Funcs))
 }

@@ -19,13 +19,8 @@ import (
 // match condition is cond.
 func (p *Planner) planAsofJoin(j *pg.JoinExpr, rv *pg.RangeVar, cond *pg.Node, sc *scope) (*relPlan, error) {
 	pos := p.pos(rv.Location)
-	var kind plan.JoinKind
-	switch j.Jointype {
-	case pg.JoinType_JOIN_INNER:
-		kind = plan.InnerJoin
-	case pg.JoinType_JOIN_LEFT:
-		kind = plan.LeftJoin
-	default:
+	kind, ok := joinKinds[j.Jointype]
+	if !ok || kind != plan.InnerJoin && kind != plan.LeftJoin {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "an ASOF join is INNER or LEFT").WithPosition(pos)
 	}
 	if j.IsNatural || len(j.UsingClause) > 0 {
@@ -68,7 +63,7 @@ func (p *Planner) planAsofJoin(j *pg.JoinExpr, rv *pg.RangeVar, cond *pg.Node, s
 			WithPosition(p.pos(asofLocation(cond, rv.Location)))
 	}
 	a, b := call.Args[0], call.Args[1]
-	sa, sb := asofSide(a, lw, len(cols)), asofSide(b, lw, len(cols))
+	sa, sb := plan.JoinSide(a, lw, len(cols)), plan.JoinSide(b, lw, len(cols))
 	switch {
 	case sa == 0 && sb == 1:
 	case sa == 1 && sb == 0:
@@ -84,26 +79,21 @@ func (p *Planner) planAsofJoin(j *pg.JoinExpr, rv *pg.RangeVar, cond *pg.Node, s
 	}
 	aj := &plan.AsofJoin{Kind: kind, Left: l.rel.node, Right: r.rel.node, LeftTime: a, RightTime: plan.ShiftCols(b, -lw), Op: op}
 
-	if j.Quals != nil {
-		q, err := p.binder(js, "JOIN/ON").bind(j.Quals)
-		if err != nil {
-			return nil, err
-		}
-		if q, err = p.coerceBool(q, "argument of JOIN/ON", 0); err != nil {
-			return nil, err
-		}
-		for _, c := range plan.SplitAnd(q, nil) {
-			if k, ok := c.(*plan.Const); ok {
-				if v, _ := k.Value.(bool); v {
-					continue // ON TRUE: one key for all rows
-				}
+	on, err := p.bindJoinOn(js, j.Quals)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range on {
+		if k, ok := c.(*plan.Const); ok {
+			if v, _ := k.Value.(bool); v {
+				continue // ON TRUE: one key for all rows
 			}
-			if !aj.Keys.Add(c, lw, len(cols)) {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported,
-					"the ON condition of an ASOF join must be equalities between its two sides: %s is not", c).
-					WithPosition(p.pos(asofLocation(j.Quals, rv.Location))).
-					WithHint("Filter the rows in WHERE, or in a subquery on the left side.")
-			}
+		}
+		if !aj.Keys.Add(c, lw, len(cols)) {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+				"the ON condition of an ASOF join must be equalities between its two sides: %s is not", c).
+				WithPosition(p.pos(asofLocation(j.Quals, rv.Location))).
+				WithHint("Filter the rows in WHERE, or in a subquery on the left side.")
 		}
 	}
 	for _, c := range cols {
@@ -114,27 +104,6 @@ func (p *Planner) planAsofJoin(j *pg.JoinExpr, rv *pg.RangeVar, cond *pg.Node, s
 		rel = renameRel(rel, j.Alias.Aliasname, j.Alias)
 	}
 	return rel, nil
-}
-
-// asofSide says which side of a join e reads: 0 left (columns before
-// split), 1 right, -1 neither, both, or not only columns.
-func asofSide(e plan.Scalar, split, end int) int {
-	refs, ok := plan.ColRefs(e)
-	if !ok || len(refs) == 0 {
-		return -1
-	}
-	s := -1
-	for _, x := range refs {
-		cur := 0
-		if x >= split {
-			cur = 1
-		}
-		if x >= end || s >= 0 && s != cur {
-			return -1
-		}
-		s = cur
-	}
-	return s
 }
 
 // asofLocation returns where expression n is written (an operator's

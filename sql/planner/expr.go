@@ -383,13 +383,26 @@ func opName(names []*pg.Node) string {
 	return names[len(names)-1].GetString_().Sval
 }
 
+// bindPair binds the two operands of a binary expression, left first.
+func (b *exprBinder) bindPair(left, right *pg.Node) (plan.Scalar, plan.Scalar, error) {
+	l, err := b.bind(left)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := b.bind(right)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, r, nil
+}
+
 func (b *exprBinder) bindAExpr(a *pg.A_Expr) (plan.Scalar, error) {
 	if e, ok, err := b.bindRowAExpr(a); ok {
 		return e, err
 	}
 	pos := b.p.pos(a.Location)
 	switch a.Kind {
-	case pg.A_Expr_Kind_AEXPR_OP:
+	case pg.A_Expr_Kind_AEXPR_OP, pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE, pg.A_Expr_Kind_AEXPR_SIMILAR:
 		op := opName(a.Name)
 		if a.Lexpr == nil {
 			r, err := b.bind(a.Rexpr)
@@ -398,25 +411,11 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (plan.Scalar, error) {
 			}
 			return b.p.unaryOp(op, r, pos)
 		}
-		l, err := b.bind(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := b.bind(a.Rexpr)
+		l, r, err := b.bindPair(a.Lexpr, a.Rexpr)
 		if err != nil {
 			return nil, err
 		}
 		return b.p.binaryOp(op, l, r, pos)
-	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE, pg.A_Expr_Kind_AEXPR_SIMILAR:
-		l, err := b.bind(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := b.bind(a.Rexpr)
-		if err != nil {
-			return nil, err
-		}
-		return b.p.binaryOp(opName(a.Name), l, r, pos)
 	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
 		args, _, err := b.bindCommon([]*pg.Node{a.Lexpr, a.Rexpr}, "IS DISTINCT FROM", a.Location)
 		if err != nil {
@@ -424,11 +423,7 @@ func (b *exprBinder) bindAExpr(a *pg.A_Expr) (plan.Scalar, error) {
 		}
 		return &plan.IsDistinct{Left: args[0], Right: args[1], Negate: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}, nil
 	case pg.A_Expr_Kind_AEXPR_NULLIF:
-		l, err := b.bind(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := b.bind(a.Rexpr)
+		l, r, err := b.bindPair(a.Lexpr, a.Rexpr)
 		if err != nil {
 			return nil, err
 		}
@@ -629,29 +624,29 @@ func (b *exprBinder) whereName() string {
 	return b.where
 }
 
+// sqlValueFunctions maps each SQL-standard value function (CURRENT_DATE,
+// USER, ...) to the column name PostgreSQL gives it and the function that
+// computes it.
+var sqlValueFunctions = map[pg.SQLValueFunctionOp]struct{ column, fn string }{
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:        {"current_date", "current_date"},
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME:        {"current_time", "localtime"},
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N:      {"current_time", "localtime"},
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP:   {"current_timestamp", "now"},
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N: {"current_timestamp", "now"},
+	pg.SQLValueFunctionOp_SVFOP_LOCALTIME:           {"localtime", "localtime"},
+	pg.SQLValueFunctionOp_SVFOP_LOCALTIME_N:         {"localtime", "localtime"},
+	pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP:      {"localtimestamp", "localtimestamp"},
+	pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:    {"localtimestamp", "localtimestamp"},
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_ROLE:        {"current_role", "current_user"},
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_USER:        {"current_user", "current_user"},
+	pg.SQLValueFunctionOp_SVFOP_USER:                {"user", "current_user"},
+	pg.SQLValueFunctionOp_SVFOP_SESSION_USER:        {"session_user", "session_user"},
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:     {"current_catalog", "current_database"},
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:      {"current_schema", "current_schema"},
+}
+
 func (b *exprBinder) bindSQLValueFunction(f *pg.SQLValueFunction) (plan.Scalar, error) {
-	pos := b.p.pos(f.Location)
-	var name string
-	switch f.Op {
-	case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
-		name = "current_date"
-	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
-		name = "now"
-	case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
-		name = "localtimestamp"
-	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N,
-		pg.SQLValueFunctionOp_SVFOP_LOCALTIME, pg.SQLValueFunctionOp_SVFOP_LOCALTIME_N:
-		name = "localtime"
-	case pg.SQLValueFunctionOp_SVFOP_CURRENT_ROLE, pg.SQLValueFunctionOp_SVFOP_CURRENT_USER, pg.SQLValueFunctionOp_SVFOP_USER:
-		name = "current_user"
-	case pg.SQLValueFunctionOp_SVFOP_SESSION_USER:
-		name = "session_user"
-	case pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
-		name = "current_database"
-	case pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
-		name = "current_schema"
-	}
-	return b.p.call(name, nil, pos)
+	return b.p.call(sqlValueFunctions[f.Op].fn, nil, b.p.pos(f.Location))
 }
 
 func (b *exprBinder) bindSubLink(sl *pg.SubLink) (plan.Scalar, error) {

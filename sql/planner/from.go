@@ -446,6 +446,30 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	return &fromItem{rel: &relPlan{node: node, cols: withOrdinality(rf, cols, alias)}, lateral: lateral}, nil
 }
 
+// joinKinds are the join types of the grammar that plan as joins.
+var joinKinds = map[pg.JoinType]plan.JoinKind{
+	pg.JoinType_JOIN_INNER: plan.InnerJoin,
+	pg.JoinType_JOIN_LEFT:  plan.LeftJoin,
+	pg.JoinType_JOIN_RIGHT: plan.RightJoin,
+	pg.JoinType_JOIN_FULL:  plan.FullJoin,
+}
+
+// bindJoinOn binds a join's ON condition over the joined columns of js and
+// splits it into its conjuncts; no condition gives none.
+func (p *Planner) bindJoinOn(js *scope, quals *pg.Node) ([]plan.Scalar, error) {
+	if quals == nil {
+		return nil, nil
+	}
+	q, err := p.binder(js, "JOIN/ON").bind(quals)
+	if err != nil {
+		return nil, err
+	}
+	if q, err = p.coerceBool(q, "argument of JOIN/ON", 0); err != nil {
+		return nil, err
+	}
+	return plan.SplitAnd(q, nil), nil
+}
+
 func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 	if rv, cond, ok := parser.AsofJoin(j); ok {
 		return p.planAsofJoin(j, rv, cond, sc)
@@ -464,17 +488,8 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		return nil, err
 	}
 	sc.lateral = outer
-	var kind plan.JoinKind
-	switch j.Jointype {
-	case pg.JoinType_JOIN_INNER:
-		kind = plan.InnerJoin
-	case pg.JoinType_JOIN_LEFT:
-		kind = plan.LeftJoin
-	case pg.JoinType_JOIN_RIGHT:
-		kind = plan.RightJoin
-	case pg.JoinType_JOIN_FULL:
-		kind = plan.FullJoin
-	default:
+	kind, ok := joinKinds[j.Jointype]
+	if !ok {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "join type %s is not supported", j.Jointype)
 	}
 	lw := len(l.rel.cols)
@@ -521,16 +536,11 @@ func (p *Planner) planJoin(j *pg.JoinExpr, sc *scope) (*relPlan, error) {
 		conj = append(conj, eq)
 		pairs = append(pairs, pair{li, lw + ri})
 	}
-	if j.Quals != nil {
-		q, err := p.binder(js, "JOIN/ON").bind(j.Quals)
-		if err != nil {
-			return nil, err
-		}
-		if q, err = p.coerceBool(q, "argument of JOIN/ON", 0); err != nil {
-			return nil, err
-		}
-		conj = append(conj, plan.SplitAnd(q, nil)...)
+	on, err := p.bindJoinOn(js, j.Quals)
+	if err != nil {
+		return nil, err
 	}
+	conj = append(conj, on...)
 	var keys plan.EquiKeys
 	var residual []plan.Scalar
 	for _, c := range conj {

@@ -605,21 +605,8 @@ func deriveName(n *pg.Node) string {
 	case n.GetAExpr() != nil && n.GetAExpr().Kind == pg.A_Expr_Kind_AEXPR_NULLIF:
 		return "nullif"
 	case n.GetSqlvalueFunction() != nil:
-		switch n.GetSqlvalueFunction().Op {
-		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
-			return "current_date"
-		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
-			return "current_timestamp"
-		case pg.SQLValueFunctionOp_SVFOP_CURRENT_USER:
-			return "current_user"
-		case pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
-			return "current_schema"
-		case pg.SQLValueFunctionOp_SVFOP_SESSION_USER:
-			return "session_user"
-		case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
-			return "localtimestamp"
-		case pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
-			return "current_catalog"
+		if f, ok := sqlValueFunctions[n.GetSqlvalueFunction().Op]; ok {
+			return f.column
 		}
 	case n.GetSubLink() != nil:
 		sl := n.GetSubLink()

@@ -336,12 +336,9 @@ func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []p
 	if p.Deps != nil && f.OID != 0 {
 		p.Deps[f.OID] = true
 	}
-	var err error
-	cast := make([]plan.Scalar, len(args))
-	for i, a := range args {
-		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
-			return nil, err
-		}
+	cast, err := p.castToParams(f, args, pos)
+	if err != nil {
+		return nil, err
 	}
 	if f.Strict {
 		for _, a := range cast {
@@ -414,12 +411,9 @@ func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int
 // perCall is a call of f that the engine evaluates by running f's body
 // once per call with the argument values (RecursiveCall).
 func (p *Planner) perCall(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
-	cast := make([]plan.Scalar, len(args))
-	for i, a := range args {
-		var err error
-		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
-			return nil, err
-		}
+	cast, err := p.castToParams(f, args, pos)
+	if err != nil {
+		return nil, err
 	}
 	if p.Deps != nil && f.OID != 0 {
 		p.Deps[f.OID] = true

@@ -41,17 +41,9 @@ type funcFrame struct {
 // b's scope), as a scalar subquery; the result is cast to f's return type.
 func (b *exprBinder) queryBody(f *catalog.Function, sel *pg.SelectStmt, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	p := b.p
-	for _, a := range args {
-		var sub bool
-		plan.Visit(a, func(x plan.Scalar) {
-			if _, ok := x.(*plan.Subquery); ok {
-				sub = true
-			}
-		})
-		if sub {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "an argument of SQL function %s, whose body reads tables, cannot hold a subquery", f.Signature()).
-				WithHint("Compute the argument in a subquery or join of its own.").WithPosition(pos)
-		}
+	if anySubquery(args) {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "an argument of SQL function %s, whose body reads tables, cannot hold a subquery", f.Signature()).
+			WithHint("Compute the argument in a subquery or join of its own.").WithPosition(pos)
 	}
 	if !p.Stream {
 		// The first row, as PostgreSQL's SQL functions return: LIMIT 1,

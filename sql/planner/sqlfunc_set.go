@@ -129,17 +129,9 @@ func (p *Planner) setFunctionRel(f *catalog.Function, args []plan.Scalar, caller
 	if len(p.sqlFuncs.stack) >= maxInlineDepth {
 		return nil, nil, sqlerr.New(sqlerr.StatementTooComplex, "SQL functions nested more than %d deep", maxInlineDepth).WithPosition(pos)
 	}
-	for _, a := range args {
-		var sub bool
-		plan.Visit(a, func(x plan.Scalar) {
-			if _, ok := x.(*plan.Subquery); ok {
-				sub = true
-			}
-		})
-		if sub {
-			return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "an argument of set-returning SQL function %s cannot hold a subquery", f.Signature()).
-				WithHint("Compute the argument in a subquery or join of its own.").WithPosition(pos)
-		}
+	if anySubquery(args) {
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "an argument of set-returning SQL function %s cannot hold a subquery", f.Signature()).
+			WithHint("Compute the argument in a subquery or join of its own.").WithPosition(pos)
 	}
 	if p.Deps != nil && f.OID != 0 {
 		p.Deps[f.OID] = true
@@ -316,11 +308,9 @@ func (p *Planner) fromSQLSetFunction(rf *pg.RangeFunction, f *catalog.Function, 
 	if err != nil {
 		return nil, err
 	}
-	cast := make([]plan.Scalar, len(args))
-	for i, a := range args {
-		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
-			return nil, err
-		}
+	cast, err := p.castToParams(f, args, pos)
+	if err != nil {
+		return nil, err
 	}
 	// The arguments were bound in argScope, which has no columns of its
 	// own: rebased onto its parent, the caller of the body.
@@ -397,10 +387,8 @@ func (s *srfContext) sqlSetCall(f *catalog.Function, args []plan.Scalar, level i
 	if err != nil || len(ts) != 1 {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning function %s returns several columns: call it in FROM", f.Signature()).WithPosition(pos)
 	}
-	for i, a := range args {
-		if args[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
-			return nil, err
-		}
+	if args, err = p.castToParams(f, args, pos); err != nil {
+		return nil, err
 	}
 	if fn, ok, err := p.perCallSet(f, names, ts, pos); err != nil {
 		return nil, err

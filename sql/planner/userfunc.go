@@ -53,11 +53,9 @@ func (p *Planner) callUserFunction(f *catalog.Function, args []plan.Scalar, pos 
 	if err != nil {
 		return nil, err
 	}
-	cast := make([]plan.Scalar, len(args))
-	for i, a := range args {
-		if cast[i], err = p.coerce(a, f.ArgTypes[i], pos); err != nil {
-			return nil, err
-		}
+	cast, err := p.castToParams(f, args, pos)
+	if err != nil {
+		return nil, err
 	}
 	if p.Deps != nil && f.OID != 0 {
 		p.Deps[f.OID] = true
@@ -183,4 +181,27 @@ func (p *Planner) goCall(names []*pg.Node, args []plan.Scalar, pos int) (e plan.
 		}
 	}
 	return &plan.Call{Fn: fn, Args: cast, T: fn.Ret}, true, nil
+}
+
+// castToParams returns the bound arguments of a call of f cast to f's
+// parameter types.
+func (p *Planner) castToParams(f *catalog.Function, args []plan.Scalar, pos int) ([]plan.Scalar, error) {
+	cast := append([]plan.Scalar(nil), args...)
+	if err := p.coerceArgs(cast, make([]types.T, len(cast)), f.ArgTypes, pos); err != nil {
+		return nil, err
+	}
+	return cast, nil
+}
+
+// anySubquery reports whether one of es holds a subquery.
+func anySubquery(es []plan.Scalar) bool {
+	var sub bool
+	for _, e := range es {
+		plan.Visit(e, func(x plan.Scalar) {
+			if _, ok := x.(*plan.Subquery); ok {
+				sub = true
+			}
+		})
+	}
+	return sub
 }

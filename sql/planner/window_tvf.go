@@ -200,6 +200,16 @@ const (
 	intervalSecond = 1 << 12
 )
 
+// intervalFieldUnits name the interval fields, smallest first: a bare
+// number in INTERVAL 'n' HOUR TO MINUTE counts the smallest field named.
+var intervalFieldUnits = []struct {
+	mask int32
+	name string
+}{
+	{intervalSecond, "second"}, {intervalMinute, "minute"}, {intervalHour, "hour"},
+	{intervalDay, "day"}, {intervalMonth, "month"}, {intervalYear, "year"},
+}
+
 // windowInterval binds a window duration argument: an interval made of
 // constants and parameters (an immutable function of them included),
 // which the operator evaluates when it opens.
@@ -240,21 +250,14 @@ func windowIntervalNode(n *pg.Node) *pg.Node {
 	if !isInt {
 		return n
 	}
-	var unit string
-	switch m := iv.Ival.Ival; {
-	case m&intervalSecond != 0:
-		unit = "second"
-	case m&intervalMinute != 0:
-		unit = "minute"
-	case m&intervalHour != 0:
-		unit = "hour"
-	case m&intervalDay != 0:
-		unit = "day"
-	case m&intervalMonth != 0:
-		unit = "month"
-	case m&intervalYear != 0:
-		unit = "year"
-	default:
+	unit := ""
+	for _, u := range intervalFieldUnits {
+		if iv.Ival.Ival&u.mask != 0 {
+			unit = u.name
+			break
+		}
+	}
+	if unit == "" {
 		return n
 	}
 	c := &pg.A_Const{Val: &pg.A_Const_Sval{Sval: &pg.String{Sval: strings.TrimSpace(sv.Sval.Sval) + " " + unit}}, Location: tc.Arg.GetAConst().Location}

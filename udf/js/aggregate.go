@@ -315,17 +315,7 @@ func (s *aggStates) Result(g uint32) (types.Datum, error) {
 
 func (s *aggStates) Finish(_ *udf.Env, ng int) (arrow.Array, error) {
 	s.grow(ng)
-	b := types.NewBuilder(s.a.f.def.Ret)
-	defer b.Release()
-	b.Reserve(ng)
-	for g := 0; g < ng; g++ {
-		v, err := s.Result(uint32(g))
-		if err != nil {
-			return nil, err
-		}
-		types.AppendDatum(b, v)
-	}
-	return b.NewArray(), nil
+	return udf.FinishStates(s, s.a.f.def.Ret, ng)
 }
 
 func (s *aggStates) Reset(g uint32) {
