@@ -435,10 +435,10 @@ func (s *Session) ownedByColumn(seq *catalog.Relation, names []string) (uint32, 
 }
 
 func (s *Session) createSequence(cs *pg.CreateSeqStmt) (string, error) {
-	if cs.Sequence.Relpersistence == "t" {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "temporary sequences are not supported")
+	schema, err := s.creationSchema(cs.Sequence)
+	if err != nil {
+		return "", err
 	}
-	schema := s.schemaFor(cs.Sequence)
 	if _, ok := s.e.cat.Relation(schema, cs.Sequence.Relname); ok && cs.IfNotExists {
 		s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", cs.Sequence.Relname)
 		return "CREATE SEQUENCE", nil
@@ -457,7 +457,10 @@ func (s *Session) createSequence(cs *pg.CreateSeqStmt) (string, error) {
 			return "", err
 		}
 	}
-	_, err = s.e.cat.CreateRelation(r)
+	created, err := s.e.cat.CreateRelation(r)
+	if err == nil && created.Temporary() {
+		s.noteTempCreated(created, pg.OnCommitAction_ONCOMMIT_NOOP)
+	}
 	return "CREATE SEQUENCE", err
 }
 
@@ -658,7 +661,7 @@ func (e *Engine) freeRelationName(schema, base string) string {
 // find it.
 func (s *Session) seqDefault(seq *catalog.Relation) string {
 	name := udf.QuoteIdent(seq.Name)
-	if seq.Schema != s.currentSchema() {
+	if seq.Schema != s.currentSchema() && seq.Schema != s.temp.schema {
 		name = udf.QuoteIdent(seq.Schema) + "." + name
 	}
 	return "nextval('" + strings.ReplaceAll(name, "'", "''") + "'::regclass)"

@@ -217,11 +217,18 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		planDone()
 	}
 	if x.auto {
+		if err == nil {
+			err = s.tempBeforeCommit(x.txn)
+		}
 		if err != nil {
 			x.txn.Rollback()
 		} else if cerr := x.txn.Commit(); cerr != nil {
 			err = commitError(cerr)
 		}
+	}
+	if s.txn == nil && st.st.AST != nil && st.st.AST.GetTransactionStmt() == nil {
+		// The statement was its own transaction.
+		s.tempTxnEnd(err == nil)
 	}
 	if err == nil && s.txn == nil && (x.txn != nil || isTxnEnd(st.st)) && s.implicitFlush() {
 		// The write committed; wait until the views show it.
@@ -487,16 +494,27 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 		s.closeCursors(false)
 		txn, failed := s.txn, s.txnFailed
 		s.txn, s.txnFailed = nil, false
+		if !failed {
+			if err := s.tempBeforeCommit(txn); err != nil {
+				txn.Rollback()
+				s.endTxnAuth(false)
+				s.tempTxnEnd(false)
+				return nil, err
+			}
+		}
 		if failed {
 			txn.Rollback()
 			s.endTxnAuth(false)
+			s.tempTxnEnd(false)
 			return tagResult("ROLLBACK"), nil
 		}
 		if err := txn.Commit(); err != nil {
 			s.endTxnAuth(false)
+			s.tempTxnEnd(false)
 			return nil, commitError(err)
 		}
 		s.endTxnAuth(true)
+		s.tempTxnEnd(true)
 		return tagResult("COMMIT"), nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		s.closeCursors(false)
@@ -505,6 +523,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 			s.endTxnAuth(false)
 		}
 		s.txn, s.txnFailed = nil, false
+		s.tempTxnEnd(false)
 		return tagResult("ROLLBACK"), nil
 	}
 	if res, ok, err := s.execSavepoint(t); ok {

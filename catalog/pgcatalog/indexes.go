@@ -90,7 +90,7 @@ func secondaryClassRows(s *Snapshot) []row {
 			out = append(out, row{
 				"oid": int64(ix.OID), "relname": ix.Name, "relnamespace": int64(s.schemaOID(r.Schema)),
 				"relowner": int64(s.RoleOID(owner(r.Owner))), "relam": int64(OIDBtreeAM), "relfilenode": int64(ix.OID),
-				"relpersistence": "p", "relkind": "i", "relnatts": int64(len(ix.Columns)), "relispopulated": true,
+				"relpersistence": persistence(r.Schema), "relkind": "i", "relnatts": int64(len(ix.Columns)), "relispopulated": true,
 				"relreplident": "n", "reltuples": float64(-1),
 			})
 		}
