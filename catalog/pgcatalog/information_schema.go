@@ -44,10 +44,10 @@ func isTableRows(s *Snapshot) []row {
 		typ := "BASE TABLE"
 		insertable := e.rel != nil && e.rel.Kind == catalog.KindTable
 		switch {
-		case e.kind == 'v':
-			typ = "VIEW"
 		case catalog.IsTempSchema(e.schema):
 			typ = "LOCAL TEMPORARY"
+		case e.kind == 'v':
+			typ = "VIEW"
 		}
 		out = append(out, row{"table_catalog": s.Database, "table_schema": e.schema, "table_name": e.name, "table_type": typ,
 			"is_insertable_into": yesNo(insertable), "is_typed": "NO"})
