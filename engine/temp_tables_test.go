@@ -63,6 +63,13 @@ func TestTempTablesPrivateToSession(t *testing.T) {
 	if schema == "" {
 		t.Fatal("no temporary schema after CREATE TEMP TABLE")
 	}
+	if n, err := a.CopyFrom(ctx, pgx.Identifier{"mine"}, []string{"v"}, pgx.CopyFromRows([][]any{{int32(30)}, {int32(40)}})); err != nil || n != 2 {
+		t.Fatalf("COPY into a temporary table: %d rows, %v", n, err)
+	}
+	if got := queryInt(t, a, "SELECT sum(v) + max(id) FROM mine"); got != 104 {
+		t.Errorf("after COPY: sum(v) + max(id) = %d, want 104", got)
+	}
+	execAll(t, a, "DELETE FROM mine WHERE v > 20")
 	if got := queryInt(t, a, "SELECT sum(x) FROM shared"); got != 5 {
 		t.Errorf("the session's own temporary table: sum %d, want 5", got)
 	}
