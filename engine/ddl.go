@@ -145,6 +145,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		}), nil
 	case n.GetCreateTableAsStmt() != nil:
 		ctas := n.GetCreateTableAsStmt()
+		if ctas.Objtype == pg.ObjectType_OBJECT_TABLE {
+			return s.planCreateTableAs(st, ctas)
+		}
 		if ctas.Objtype != pg.ObjectType_OBJECT_MATVIEW {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE AS is not supported yet")
 		}

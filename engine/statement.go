@@ -305,7 +305,8 @@ func writes(st parser.Statement) bool {
 	n := st.AST
 	return n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil ||
 		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil || n.GetDropOwnedStmt() != nil ||
-		hasLocking(n) // its locks need a transaction
+		hasLocking(n) || // its locks need a transaction
+		writesTable(n)
 }
 
 func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum, r storage.Reader) *planner.Planner {
@@ -401,6 +402,8 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	p := s.newPlannerFn(st, params, args, rd)
 	p.Context = ctx
 	switch {
+	case n.GetSelectStmt() != nil && n.GetSelectStmt().IntoClause != nil:
+		return s.auditDDL(s.planCreateTableAs(st, selectInto(n.GetSelectStmt())))
 	case hasLocking(n):
 		return s.planLockingSelect(st, p, rd, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
