@@ -126,4 +126,3 @@ func (s *Session) fillCreatedTable(ctx context.Context, st *statement, rd func()
 	tag := res.Tag()
 	return tag[strings.LastIndexByte(tag, ' ')+1:], nil
 }
-
