@@ -69,8 +69,8 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.createSequence(n.GetCreateSeqStmt()) })
 	case n.GetAlterSeqStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterSequence(n.GetAlterSeqStmt()) })
-	case n.GetAlterObjectSchemaStmt() != nil && n.GetAlterObjectSchemaStmt().ObjectType == pg.ObjectType_OBJECT_SEQUENCE:
-		return run(func(x *execution) (string, error) { return s.setSequenceSchema(n.GetAlterObjectSchemaStmt()) })
+	case n.GetAlterObjectSchemaStmt() != nil && movesRelation(n.GetAlterObjectSchemaStmt().ObjectType):
+		return run(func(x *execution) (string, error) { return s.setRelationSchema(n.GetAlterObjectSchemaStmt()) })
 	case n.GetAlterTableStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
 	case n.GetAlterOwnerStmt() != nil:
@@ -164,6 +164,16 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		}), nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported", statementName(n))
+}
+
+// movesRelation reports the kinds of ALTER ... SET SCHEMA that move a
+// relation (setRelationSchema).
+func movesRelation(t pg.ObjectType) bool {
+	switch t {
+	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_MATVIEW, pg.ObjectType_OBJECT_SEQUENCE:
+		return true
+	}
+	return false
 }
 
 func nodeKind(n *pg.Node) string {
