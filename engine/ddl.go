@@ -319,6 +319,9 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	if len(cs.InhRelations) > 0 || cs.Partspec != nil || cs.OfTypename != nil {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "inheritance, partitioning and typed tables are not supported")
 	}
+	if err := s.expandLike(cs); err != nil {
+		return "", err
+	}
 	schema, err := s.creationSchema(cs.Relation)
 	if err != nil {
 		return "", err
