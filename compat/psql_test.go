@@ -185,3 +185,19 @@ func TestPsqlCopy(t *testing.T) {
 	}
 	contains(t, s.mustPsql(t, "-At", "-c", `SELECT count(*) FROM trades`), "4")
 }
+
+// psql lists and describes a session's temporary table under its
+// pg_temp_N schema, as with PostgreSQL (one psql run is one session).
+func TestPsqlTempTable(t *testing.T) {
+	s := startServer(t)
+	s.exec(t, schema...)
+	out, err := s.psql(t, "-c", `CREATE TEMP TABLE scratch (id int PRIMARY KEY, note text)`, "-c", `\dt`, "-c", `\dt+ scratch`, "-c", `\d scratch`)
+	if err != nil || strings.Contains(out, "ERROR") {
+		t.Fatalf("psql: %v\n%s", err, out)
+	}
+	contains(t, out, "pg_temp_", "scratch", "temporary", "trades", `Table "pg_temp_`, `"scratch_pkey" PRIMARY KEY, btree (id)`)
+	// The next session does not see it.
+	if out := describe(t, s, `\dt`); strings.Contains(out, "scratch") {
+		t.Errorf(`another session's \dt lists the temporary table:\n%s`, out)
+	}
+}

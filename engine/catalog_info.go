@@ -22,6 +22,23 @@ var _ udf.CatalogInfo = catalogReader{}
 
 func (c catalogReader) SearchPath() []string { return c.s.searchPath() }
 
+func (c catalogReader) ImplicitSchemas() int {
+	_, n := c.s.searchPathImplicit()
+	return n
+}
+
+func (c catalogReader) MyTempSchema() uint32 {
+	if sc, ok := c.s.e.cat.SchemaByName(c.s.temp.schema); ok && c.s.temp.schema != "" {
+		return sc.OID
+	}
+	return 0
+}
+
+func (c catalogReader) IsOtherTempSchema(oid uint32) bool {
+	name, ok := c.NamespaceName(oid)
+	return ok && catalog.IsTempSchema(name) && name != c.s.temp.schema
+}
+
 func (c catalogReader) Settings() []udf.Setting {
 	names := sortedSettingNames()
 	out := make([]udf.Setting, 0, len(names))
@@ -290,7 +307,7 @@ func (c catalogReader) LookupRelation(name string) (uint32, bool) {
 		if t, ok := pgcatalog.Lookup(schema, rel); ok {
 			return t.OID, true
 		}
-		if r, ok := c.s.e.cat.Relation(schema, rel); ok {
+		if r, err := c.s.e.cat.Lookup(c.s.searchPath(), schema, rel); err == nil {
 			return r.OID, true
 		}
 		return 0, false

@@ -122,16 +122,14 @@ func fkAction(a string) (catalog.FKAction, error) {
 	return 0, sqlerr.New(sqlerr.SyntaxError, "unknown referential action %q", a)
 }
 
-func (s *Session) foreignKeyDef(p *planner.Planner, r *catalog.Relation, d constraintDef) (catalog.ForeignKey, error) {
+func (s *Session) foreignKeyDef(p *planner.Planner, r *catalog.Relation, d constraintDef) (fk catalog.ForeignKey, err error) {
 	c := d.c
-	var fk catalog.ForeignKey
 	if c.FkMatchtype != "" && c.FkMatchtype != "s" {
 		return fk, sqlerr.New(sqlerr.FeatureNotSupported, "MATCH FULL and MATCH PARTIAL foreign keys are not supported")
 	}
 	if c.Deferrable || c.Initdeferred {
 		return fk, sqlerr.New(sqlerr.FeatureNotSupported, "deferrable foreign keys are not supported")
 	}
-	var err error
 	if fk.OnDelete, err = fkAction(c.FkDelAction); err != nil {
 		return fk, err
 	}
@@ -179,6 +177,16 @@ func (s *Session) foreignKeyDef(p *planner.Planner, r *catalog.Relation, d const
 			fk.RefColumns = append(fk.RefColumns, i)
 		}
 	}
+	// PostgreSQL checks persistence after the key, before the types.
+	defer func() {
+		if err == nil && parent.Temporary() != r.Temporary() {
+			if r.Temporary() {
+				err = sqlerr.New(sqlerr.InvalidTableDefinition, "constraints on temporary tables may reference only temporary tables")
+			} else {
+				err = sqlerr.New(sqlerr.InvalidTableDefinition, "constraints on permanent tables may reference only permanent tables")
+			}
+		}
+	}()
 	if len(fk.RefColumns) != len(fk.Columns) {
 		return fk, sqlerr.New(sqlerr.InvalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
 	}

@@ -69,8 +69,8 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		return run(func(x *execution) (string, error) { return s.createSequence(n.GetCreateSeqStmt()) })
 	case n.GetAlterSeqStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterSequence(n.GetAlterSeqStmt()) })
-	case n.GetAlterObjectSchemaStmt() != nil && n.GetAlterObjectSchemaStmt().ObjectType == pg.ObjectType_OBJECT_SEQUENCE:
-		return run(func(x *execution) (string, error) { return s.setSequenceSchema(n.GetAlterObjectSchemaStmt()) })
+	case n.GetAlterObjectSchemaStmt() != nil && movesRelation(n.GetAlterObjectSchemaStmt().ObjectType):
+		return run(func(x *execution) (string, error) { return s.setRelationSchema(n.GetAlterObjectSchemaStmt()) })
 	case n.GetAlterTableStmt() != nil:
 		return run(func(x *execution) (string, error) { return s.alterTable(x, p, n.GetAlterTableStmt()) })
 	case n.GetAlterOwnerStmt() != nil:
@@ -145,6 +145,9 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 		}), nil
 	case n.GetCreateTableAsStmt() != nil:
 		ctas := n.GetCreateTableAsStmt()
+		if ctas.Objtype == pg.ObjectType_OBJECT_TABLE {
+			return s.planCreateTableAs(st, ctas)
+		}
 		if ctas.Objtype != pg.ObjectType_OBJECT_MATVIEW {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE AS is not supported yet")
 		}
@@ -163,6 +166,16 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported", statementName(n))
 }
 
+// movesRelation reports the kinds of ALTER ... SET SCHEMA that move a
+// relation (setRelationSchema).
+func movesRelation(t pg.ObjectType) bool {
+	switch t {
+	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_MATVIEW, pg.ObjectType_OBJECT_SEQUENCE:
+		return true
+	}
+	return false
+}
+
 func nodeKind(n *pg.Node) string {
 	s := strings.TrimPrefix(strings.TrimPrefix(typeName(n.Node), "*pg_query."), "Node_")
 	return s
@@ -178,11 +191,7 @@ func (s *Session) resolve(p *planner.Planner, rv *pg.RangeVar) (*catalog.Relatio
 // qualified (42P01 when there is none), else along the search path.
 func (s *Session) resolveName(n parser.ObjectName) (*catalog.Relation, error) {
 	if n.Schema != "" {
-		r, ok := s.e.cat.Relation(n.Schema, n.Name)
-		if !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", n.Schema, n.Name)
-		}
-		return r, nil
+		return s.e.cat.Lookup(s.searchPath(), n.Schema, n.Name)
 	}
 	return s.e.cat.Resolve(s.searchPath(), n.Name)
 }
@@ -308,7 +317,16 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 	if len(cs.InhRelations) > 0 || cs.Partspec != nil || cs.OfTypename != nil {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "inheritance, partitioning and typed tables are not supported")
 	}
-	schema := s.schemaFor(cs.Relation)
+	if err := s.expandLike(cs); err != nil {
+		return "", err
+	}
+	schema, err := s.creationSchema(cs.Relation)
+	if err != nil {
+		return "", err
+	}
+	if err := checkOnCommit(cs.Oncommit, catalog.IsTempSchema(schema)); err != nil {
+		return "", err
+	}
 	if _, ok := s.e.cat.Relation(schema, cs.Relation.Relname); ok && cs.IfNotExists {
 		s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", cs.Relation.Relname)
 		return "CREATE TABLE", nil
@@ -388,6 +406,9 @@ func (s *Session) createTable(p *planner.Planner, cs *pg.CreateStmt) (string, er
 		_ = s.e.dropSequences(seqs)
 		return "", err
 	}
+	if created.Temporary() {
+		s.noteTempCreated(created, cs.Oncommit)
+	}
 	if err := s.ownSerialSequences(created, seqs); err != nil {
 		return "", err
 	}
@@ -446,14 +467,25 @@ func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt)
 	if err := lowerCheck(p, q.Plan); err != nil {
 		return "", err
 	}
-	schema := s.schemaFor(vs.View)
+	if vs.View.Relpersistence != "t" && s.e.usesTemp(p.Deps) {
+		s.notice("00000", "view %q will be a temporary view", vs.View.Relname)
+		vs.View.Relpersistence = "t"
+	}
+	schema, err := s.creationSchema(vs.View)
+	if err != nil {
+		return "", err
+	}
 	if err := s.checkCreateIn(schema); err != nil {
 		return "", err
 	}
 	// The view reads the relations its names found now, whatever the
 	// search path of a later reader (as PostgreSQL binds them).
+	path := p.SearchPath
+	if !catalog.IsTempSchema(schema) {
+		path = persistentPath(path)
+	}
 	r := &catalog.Relation{Schema: schema, Name: vs.View.Relname, Kind: catalog.KindView, Definition: def, Owner: s.currentUser(), Created: time.Now(),
-		SearchPath: p.SearchPath}
+		SearchPath: path}
 	if len(vs.Aliases) > len(q.Cols) {
 		return "", sqlerr.New(sqlerr.SyntaxError, "CREATE VIEW specifies more column names than columns")
 	}
@@ -479,8 +511,12 @@ func (s *Session) createView(st *statement, p *planner.Planner, vs *pg.ViewStmt)
 		_, err = s.e.cat.UpdateRelation(r)
 		return "CREATE VIEW", err
 	}
-	if _, err := s.e.cat.CreateRelation(r); err != nil {
+	created, err := s.e.cat.CreateRelation(r)
+	if err != nil {
 		return "", err
+	}
+	if created.Temporary() {
+		s.noteTempCreated(created, pg.OnCommitAction_ONCOMMIT_NOOP)
 	}
 	return "CREATE VIEW", nil
 }

@@ -68,7 +68,9 @@ type Engine struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
-	started  time.Time
+	// temp hands out the sessions' temporary schemas (temp_tables.go).
+	temp    engineTemp
+	started time.Time
 
 	beforeExecute func(sql string)
 	defaults      map[string]string // Options.Settings, validated
@@ -194,6 +196,11 @@ func Open(opts Options) (*Engine, error) {
 	if err := e.upgradeSerialColumns(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("upgrade serial columns: %w", err)
+	}
+	// Temporary relations end with their session; a crash leaves them.
+	if err := e.dropTemp(""); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("drop temporary relations of an earlier run: %w", err)
 	}
 	perQuery, total := queryMemory(opts, stateMemoryLimit(opts.StateMemory))
 	e.queryMem, e.queryPool, e.tmpDir = perQuery, exec.NewMemPool(total), tmpDir(opts.DataDir)

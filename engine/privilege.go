@@ -654,7 +654,9 @@ func sortedRoles(first string, roles map[string]bool) []string {
 // schema name. Schemas outside the catalog (pg_catalog,
 // information_schema) are usable by everyone.
 func (s *Session) hasSchemaPrivilege(role, name string, priv byte) bool {
-	if s.roleIsSuperuser(role) {
+	// The session's own temporary schema is all its own (every role has
+	// TEMPORARY on the database), as in PostgreSQL.
+	if s.roleIsSuperuser(role) || name != "" && name == s.temp.schema {
 		return true
 	}
 	sc, ok := s.e.cat.SchemaByName(name)

@@ -29,6 +29,8 @@ type savepoint struct {
 	// tables and advisory mark the relation locks and transaction-level
 	// advisory locks held then: ROLLBACK TO releases those taken since.
 	tables, advisory int
+	// temp marks the temporary relations made then (temp_tables.go).
+	temp int
 }
 
 // execSavepoint runs the savepoint statements; handled is false for other
@@ -51,7 +53,7 @@ func (s *Session) execSavepoint(t *pg.TransactionStmt) (res pgwire.Result, handl
 	name := t.SavepointName
 	if t.Kind == pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT {
 		s.savepoints = append(s.savepoints, savepoint{name: name, mark: s.txn.Savepoint(), auth: s.currentAuth(),
-			tables: len(s.tables.log), advisory: s.advisoryHoldMark()})
+			tables: len(s.tables.log), advisory: s.advisoryHoldMark(), temp: len(s.temp.created)})
 		return tagResult(tag), true, nil
 	}
 	// The most recent savepoint of that name.
@@ -73,6 +75,7 @@ func (s *Session) execSavepoint(t *pg.TransactionStmt) (res pgwire.Result, handl
 	s.restoreAuth(s.savepoints[i].auth)
 	s.releaseTableLocks(s.savepoints[i].tables)
 	s.releaseAdvisorySince(s.savepoints[i].advisory)
+	s.tempRollbackTo(s.savepoints[i].temp)
 	s.savepoints = s.savepoints[:i+1]
 	s.txnFailed = false
 	return tagResult(tag), true, nil

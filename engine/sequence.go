@@ -435,10 +435,10 @@ func (s *Session) ownedByColumn(seq *catalog.Relation, names []string) (uint32, 
 }
 
 func (s *Session) createSequence(cs *pg.CreateSeqStmt) (string, error) {
-	if cs.Sequence.Relpersistence == "t" {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "temporary sequences are not supported")
+	schema, err := s.creationSchema(cs.Sequence)
+	if err != nil {
+		return "", err
 	}
-	schema := s.schemaFor(cs.Sequence)
 	if _, ok := s.e.cat.Relation(schema, cs.Sequence.Relname); ok && cs.IfNotExists {
 		s.skipping(string(sqlerr.DuplicateTable), "relation %q already exists", cs.Sequence.Relname)
 		return "CREATE SEQUENCE", nil
@@ -457,7 +457,10 @@ func (s *Session) createSequence(cs *pg.CreateSeqStmt) (string, error) {
 			return "", err
 		}
 	}
-	_, err = s.e.cat.CreateRelation(r)
+	created, err := s.e.cat.CreateRelation(r)
+	if err == nil && created.Temporary() {
+		s.noteTempCreated(created, pg.OnCommitAction_ONCOMMIT_NOOP)
+	}
 	return "CREATE SEQUENCE", err
 }
 
@@ -658,7 +661,7 @@ func (e *Engine) freeRelationName(schema, base string) string {
 // find it.
 func (s *Session) seqDefault(seq *catalog.Relation) string {
 	name := udf.QuoteIdent(seq.Name)
-	if seq.Schema != s.currentSchema() {
+	if seq.Schema != s.currentSchema() && seq.Schema != s.temp.schema {
 		name = udf.QuoteIdent(seq.Schema) + "." + name
 	}
 	return "nextval('" + strings.ReplaceAll(name, "'", "''") + "'::regclass)"
@@ -770,11 +773,26 @@ func (s *Session) renameSequence(rs *pg.RenameStmt) error {
 	return s.e.seqMoved(s, n)
 }
 
-// setSequenceSchema is ALTER SEQUENCE [IF EXISTS] s SET SCHEMA x: the
-// defaults that draw from it name it anew. A sequence a column owns moves
-// only with its table.
-func (s *Session) setSequenceSchema(st *pg.AlterObjectSchemaStmt) (string, error) {
-	const tag = "ALTER SEQUENCE"
+// setRelationSchema is ALTER TABLE|VIEW|MATERIALIZED VIEW|SEQUENCE [IF
+// EXISTS] r SET SCHEMA x, as PostgreSQL has it: the owner moves r (with
+// CREATE on x) unless x holds a relation of that name (42P07); a table's
+// owned sequences (serial, identity, OWNED BY) move with it, and the
+// defaults that draw from a moved sequence name it anew. A sequence a
+// column owns moves only with its table. Temporary relations stay in
+// their schema (0A000).
+func (s *Session) setRelationSchema(st *pg.AlterObjectSchemaStmt) (string, error) {
+	var want catalog.RelKind
+	switch st.ObjectType {
+	case pg.ObjectType_OBJECT_TABLE:
+		want = catalog.KindTable
+	case pg.ObjectType_OBJECT_VIEW:
+		want = catalog.KindView
+	case pg.ObjectType_OBJECT_MATVIEW:
+		want = catalog.KindMatView
+	default:
+		want = catalog.KindSequence
+	}
+	tag := alterTag(st.ObjectType)
 	r, err := s.resolve(nil, st.Relation)
 	if err != nil {
 		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
@@ -783,33 +801,57 @@ func (s *Session) setSequenceSchema(st *pg.AlterObjectSchemaStmt) (string, error
 		}
 		return "", err
 	}
-	if r.Kind != catalog.KindSequence {
-		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", r.Name)
+	if r.Kind != want {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a %s", r.Name, want.String())
 	}
 	if err := s.checkOwner(r); err != nil {
 		return "", err
 	}
-	if _, ok := s.e.cat.SchemaByName(st.Newschema); !ok {
+	if _, ok := s.e.cat.SchemaByName(st.Newschema); !ok && st.Newschema != catalog.TempAlias {
 		return "", sqlerr.New(sqlerr.UndefinedSchema, "schema %q does not exist", st.Newschema)
 	}
 	if st.Newschema == r.Schema {
 		return tag, nil
 	}
-	if t, ok := s.e.cat.ByOID(r.Sequence.OwnedBy); ok && r.Sequence.OwnedBy != 0 {
-		return "", errIdentitySequence(r, t, "cannot move an owned sequence into another schema")
+	if r.Temporary() || catalog.IsTempSchema(st.Newschema) || st.Newschema == catalog.TempAlias {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "cannot move objects into or out of temporary schemas")
+	}
+	if r.Kind == catalog.KindSequence && r.Sequence.OwnedBy != 0 {
+		if t, ok := s.e.cat.ByOID(r.Sequence.OwnedBy); ok {
+			return "", errIdentitySequence(r, t, "cannot move an owned sequence into another schema")
+		}
 	}
 	if err := s.checkCreateIn(st.Newschema); err != nil {
 		return "", err
 	}
-	if _, ok := s.e.cat.Relation(st.Newschema, r.Name); ok {
-		return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists in schema %q", r.Name, st.Newschema)
+	if deps := s.e.cat.Dependents(r.OID); len(deps) > 0 {
+		// Views and streaming jobs bind the names in their stored
+		// query again when planned, so they would lose r.
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "cannot move %s because %s depends on it", r.Description(), deps[0].Description()).
+			WithHint("Drop the dependent objects, move it, and create them again.")
 	}
-	n := r.Clone()
-	n.Schema = st.Newschema
-	if n, err = s.e.cat.UpdateRelation(n); err != nil {
-		return "", err
+	moving := []*catalog.Relation{r}
+	if r.Kind == catalog.KindTable {
+		moving = append(moving, s.e.ownedSequences([]*catalog.Relation{r})...)
 	}
-	return tag, s.e.seqMoved(s, n)
+	for _, m := range moving {
+		if _, ok := s.e.cat.Relation(st.Newschema, m.Name); ok {
+			return "", sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists in schema %q", m.Name, st.Newschema)
+		}
+	}
+	for _, m := range moving {
+		n := m.Clone()
+		n.Schema = st.Newschema
+		if n, err = s.e.cat.UpdateRelation(n); err != nil {
+			return "", err
+		}
+		if n.Kind == catalog.KindSequence {
+			if err := s.e.seqMoved(s, n); err != nil {
+				return "", err
+			}
+		}
+	}
+	return tag, nil
 }
 
 // seqMoved rewrites the defaults that draw from sequence q after it was

@@ -13,3 +13,9 @@ func TestSequencesDocExamples(t *testing.T) {
 func TestIdentityDocExamples(t *testing.T) {
 	runFunctionDocExamples(t, "docs/sql.md", "identity", 1)
 }
+
+// TestTempTablesDocExamples runs the examples of the Temporary tables
+// section of docs/sql.md.
+func TestTempTablesDocExamples(t *testing.T) {
+	runFunctionDocExamples(t, "docs/sql.md", "temp", 1)
+}

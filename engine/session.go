@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"streamsql/catalog"
 	"streamsql/exec"
 	"streamsql/lower"
 	"streamsql/pgwire"
@@ -137,6 +138,8 @@ type Session struct {
 	// none), for the wait-for graph (deadlock.go) and pg_locks.
 	tables  sessionTableLocks
 	lockTxn atomic.Uint64
+	// temp are the session's temporary relations (temp_tables.go).
+	temp sessionTemp
 	// timeouts caches the timeout settings (timeouts.go).
 	timeouts sessionTimeouts
 	cached   sessionSettings
@@ -380,32 +383,80 @@ func loadLocation(name string) (*time.Location, error) {
 
 func (s *Session) location() *time.Location { return s.settings().loc }
 
-// searchPathUncached computes the effective search path (see searchPath).
-func (s *Session) searchPathUncached() []string {
-	v, _ := s.get("search_path")
+// searchPathUncached computes the effective search path for relation
+// names and how many of its first schemas are searched without
+// search_path naming them: the temporary schema and pg_catalog, as
+// PostgreSQL searches its temporary schema first (before pg_catalog)
+// unless the path places pg_temp. A path without the temporary schema
+// leaves pg_catalog implicit as before: whoever searches it searches
+// pg_catalog first unless the path names it. Another session's temporary
+// schema is never on the path. searchPathImplicit caches it.
+func (s *Session) searchPathUncached() ([]string, int) {
+	temp := s.temp.schema
 	var out []string
-	for _, p := range strings.Split(v, ",") {
-		p = strings.Trim(strings.TrimSpace(p), `"`)
-		switch p {
-		case "":
-		case "$user":
-			user := s.info.User
-			if _, ok := s.e.cat.SchemaByName(user); ok {
+	explicitTemp := false
+	for _, p := range splitSearchPath(s.getSearchPath()) {
+		switch {
+		case p == "$user":
+			if user := s.expandUser(p); user != "" {
 				out = append(out, user)
 			}
+		case p == catalog.TempAlias || p == temp && p != "":
+			explicitTemp = true
+			if temp != "" && !slices.Contains(out, temp) {
+				out = append(out, temp)
+			}
+		case catalog.IsTempSchema(p):
 		default:
 			out = append(out, p)
 		}
 	}
 	// Schemas the current role may not use are left out, as PostgreSQL
 	// leaves them out of the effective search path.
-	return slices.DeleteFunc(out, func(name string) bool {
+	out = slices.DeleteFunc(out, func(name string) bool {
 		return !s.hasSchemaPrivilege(s.currentUser(), name, 'U')
 	})
+	if temp == "" || explicitTemp {
+		return out, 0
+	}
+	implicit := []string{temp}
+	if !slices.Contains(out, "pg_catalog") {
+		implicit = append(implicit, "pg_catalog")
+	}
+	return append(implicit, out...), len(implicit)
+}
+
+func (s *Session) getSearchPath() string {
+	v, _ := s.get("search_path")
+	return v
+}
+
+// splitSearchPath splits a search_path value into its schema names.
+func splitSearchPath(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.Trim(strings.TrimSpace(p), `"`); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// expandUser is search path entry p with $user standing for the session
+// user's schema ("" when it has none).
+func (s *Session) expandUser(p string) string {
+	if p != "$user" {
+		return p
+	}
+	if _, ok := s.e.cat.SchemaByName(s.info.User); ok {
+		return s.info.User
+	}
+	return ""
 }
 
 func (s *Session) currentSchema() string {
-	for _, p := range s.searchPath() {
+	path, implicit := s.searchPathImplicit()
+	for _, p := range path[implicit:] {
 		if _, ok := s.e.cat.SchemaByName(p); ok {
 			return p
 		}
@@ -477,6 +528,7 @@ func (s *Session) Close() {
 		s.txn.Rollback()
 		s.txn = nil
 	}
+	s.closeTemp()
 	s.releaseAdvisory(&s.advisory.xact)
 	s.releaseAdvisory(&s.advisory.session)
 	s.releaseTableLocks(0)

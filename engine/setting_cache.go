@@ -27,8 +27,12 @@ type sessionSettings struct {
 	pathValid   bool
 	pathVersion uint64
 	pathUser    string
+	pathTemp    string
 	path        []string
-	pathKey     string // path joined with commas, for plan cache keys
+	// pathImplicit: how many of path's first schemas search_path does
+	// not name (the temporary schema, pg_catalog).
+	pathImplicit int
+	pathKey      string // path joined with commas, for plan cache keys
 }
 
 // settingsChanged is called whenever the session's settings change.
@@ -65,20 +69,29 @@ func (s *Session) settings() *sessionSettings {
 	return c
 }
 
-// searchPath is the effective search path (searchPathUncached), kept
-// while the settings, the catalog version and the current role stay the
-// same. Callers must not change the slice.
+// searchPath is the effective search path for relation names (see
+// searchPathUncached). Callers must not change the slice.
 func (s *Session) searchPath() []string {
+	path, _ := s.searchPathImplicit()
+	return path
+}
+
+// searchPathImplicit is searchPath and how many of its first schemas are
+// searched without search_path naming them (searchPathUncached), kept
+// while the settings, the catalog version, the current role and the
+// session's temporary schema stay the same.
+func (s *Session) searchPathImplicit() ([]string, int) {
 	c := &s.cached
 	user := s.currentUser()
 	version := s.e.cat.Version()
-	if c.pathValid && c.pathVersion == version && c.pathUser == user {
-		return c.path
+	if c.pathValid && c.pathVersion == version && c.pathUser == user && c.pathTemp == s.temp.schema {
+		return c.path, c.pathImplicit
 	}
-	c.path = slices.Clip(s.searchPathUncached())
+	path, implicit := s.searchPathUncached()
+	c.path, c.pathImplicit = slices.Clip(path), implicit
 	c.pathKey = strings.Join(c.path, ",")
-	c.pathValid, c.pathVersion, c.pathUser = true, version, user
-	return c.path
+	c.pathValid, c.pathVersion, c.pathUser, c.pathTemp = true, version, user, s.temp.schema
+	return c.path, c.pathImplicit
 }
 
 // searchPathKey is searchPath joined with commas.

@@ -129,9 +129,12 @@ func (s *Session) createSink(ctx context.Context, cs *parser.CreateSink) (string
 	p.SearchPath = s.searchPath()
 	p.Deps = map[uint32]bool{}
 	p.ColDeps = map[uint32]map[int16]bool{}
-	r.SearchPath = p.SearchPath
+	r.SearchPath = persistentPath(p.SearchPath)
 	plan, err := s.e.planStream(p, sel, lower.StreamOptions{Name: r.Name, Parallelism: r.Parallelism, TwoPhaseAgg: r.TwoPhaseAgg, Sink: mk})
 	if err != nil {
+		return "", err
+	}
+	if err := s.e.refuseTempDeps(p.Deps, "sinks"); err != nil {
 		return "", err
 	}
 	// The sink sends out what its query reads, with its owner's rights:

@@ -221,11 +221,18 @@ func (st *statement) Execute(ctx context.Context, args []types.Datum) (res pgwir
 		planDone()
 	}
 	if x.auto {
+		if err == nil {
+			err = s.tempBeforeCommit(x.txn)
+		}
 		if err != nil {
 			x.txn.Rollback()
 		} else if cerr := x.txn.Commit(); cerr != nil {
 			err = commitError(cerr)
 		}
+	}
+	if s.txn == nil && st.st.AST != nil && st.st.AST.GetTransactionStmt() == nil {
+		// The statement was its own transaction.
+		s.tempTxnEnd(err == nil)
 	}
 	if err == nil && s.txn == nil && (x.txn != nil || isTxnEnd(st.st)) && s.implicitFlush() {
 		// The write committed; wait until the views show it.
@@ -302,7 +309,8 @@ func writes(st parser.Statement) bool {
 	n := st.AST
 	return n.GetInsertStmt() != nil || n.GetUpdateStmt() != nil || n.GetDeleteStmt() != nil ||
 		n.GetTruncateStmt() != nil || n.GetAlterTableStmt() != nil || n.GetDropStmt() != nil || n.GetDropOwnedStmt() != nil ||
-		hasLocking(n) // its locks need a transaction
+		hasLocking(n) || // its locks need a transaction
+		writesTable(n)
 }
 
 func (s *Session) newPlanner(st *statement, params []types.T, args []types.Datum, r storage.Reader) *planner.Planner {
@@ -400,6 +408,8 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 	p := s.newPlannerFn(st, params, args, rd)
 	p.Context = ctx
 	switch {
+	case n.GetSelectStmt() != nil && n.GetSelectStmt().IntoClause != nil:
+		return s.auditDDL(s.planCreateTableAs(st, selectInto(n.GetSelectStmt())))
 	case hasLocking(n):
 		return s.planLockingSelect(st, p, rd, n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
@@ -499,16 +509,27 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 		s.closeCursors(false)
 		txn, failed := s.txn, s.txnFailed
 		s.txn, s.txnFailed = nil, false
+		if !failed {
+			if err := s.tempBeforeCommit(txn); err != nil {
+				txn.Rollback()
+				s.endTxnAuth(false)
+				s.tempTxnEnd(false)
+				return nil, err
+			}
+		}
 		if failed {
 			txn.Rollback()
 			s.endTxnAuth(false)
+			s.tempTxnEnd(false)
 			return tagResult("ROLLBACK"), nil
 		}
 		if err := txn.Commit(); err != nil {
 			s.endTxnAuth(false)
+			s.tempTxnEnd(false)
 			return nil, commitError(err)
 		}
 		s.endTxnAuth(true)
+		s.tempTxnEnd(true)
 		return tagResult("COMMIT"), nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		s.closeCursors(false)
@@ -517,6 +538,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 			s.endTxnAuth(false)
 		}
 		s.txn, s.txnFailed = nil, false
+		s.tempTxnEnd(false)
 		return tagResult("ROLLBACK"), nil
 	}
 	if res, ok, err := s.execSavepoint(t); ok {

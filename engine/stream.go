@@ -228,6 +228,9 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	if err != nil {
 		return "", nil, err
 	}
+	if err := s.e.refuseTempDeps(p.Deps, "materialized views"); err != nil {
+		return "", nil, err
+	}
 	// The view runs its query with its owner's rights: the creator must
 	// be able to read what it reads, as PostgreSQL's CREATE MATERIALIZED
 	// VIEW, which runs the query, requires.
@@ -244,7 +247,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	}
 	r := &catalog.Relation{Schema: schema, Name: into.Rel.Relname, Kind: catalog.KindMatView, Definition: def,
 		Owner: s.currentUser(), Created: time.Now(), AppendOnly: plan.AppendOnly, EmitOnWindowClose: eowc,
-		Parallelism: opts.Parallelism, TwoPhaseAgg: opts.TwoPhaseAgg, SearchPath: p.SearchPath, ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
+		Parallelism: opts.Parallelism, TwoPhaseAgg: opts.TwoPhaseAgg, SearchPath: persistentPath(p.SearchPath), ViewKey: plan.Key, ViewWatermarks: plan.Watermarks}
 	late.store(r)
 	if err := s.e.createStream(ctx, r, plan, p.Deps, sel); err != nil {
 		return "", nil, err
@@ -365,6 +368,10 @@ func (s *Session) createTableExt(ctx context.Context, p *planner.Planner, cs *pg
 	}
 	if len(ext.Watermarks) > 1 {
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "a table can have one watermark")
+	}
+	if cs.Relation.Relpersistence == "t" || cs.Relation.Schemaname == catalog.TempAlias {
+		// Streaming jobs never read temporary tables.
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "temporary tables cannot have connectors, watermarks or APPEND ONLY")
 	}
 	schema := s.schemaFor(cs.Relation)
 	existed := false

@@ -85,6 +85,9 @@ func (s *Session) createSubscription(ctx context.Context, cs *parser.CreateSubsc
 	if err != nil {
 		return "", err
 	}
+	if err := s.e.refuseTempDeps(map[uint32]bool{view.OID: true}, "subscriptions"); err != nil {
+		return "", err
+	}
 	if view.Kind != catalog.KindMatView && view.Kind != catalog.KindTable {
 		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is not a table or materialized view", view.Name).
 			WithHint("A subscription follows a table or a materialized view; create a materialized view over the %s.", view.Kind.String())

@@ -2,6 +2,7 @@ package udf
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -432,6 +433,20 @@ func (r *registry) addCatalogFuncs() {
 		}
 		return "unknown (OID=" + strconv.FormatUint(uint64(oidOf(a[0])), 10) + ")", nil
 	})
+	// The session's temporary schema (0 until its first temporary
+	// relation), and whether a schema is another session's.
+	stable("pg_my_temp_schema", nil, oid, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if ci := catalogInfo(env); ci != nil {
+			return int64(ci.MyTempSchema()), nil
+		}
+		return int64(0), nil
+	})
+	stable("pg_is_other_temp_schema", ts(oid), b, func(env *Env, a []types.Datum) (types.Datum, error) {
+		if ci := catalogInfo(env); ci != nil {
+			return ci.IsOtherTempSchema(oidOf(a[0])), nil
+		}
+		return false, nil
+	})
 	stable("pg_table_is_visible", ts(oid), b, func(env *Env, a []types.Datum) (types.Datum, error) {
 		ci := catalogInfo(env)
 		if ci == nil {
@@ -503,13 +518,18 @@ func (r *registry) addCatalogFuncs() {
 
 	r.fn(&Scalar{Name: "current_schemas", Args: ts(b), Ret: types.T{Kind: types.Array, Elem: &name}, Strict: true, Volatility: Stable,
 		Eval: rowFunc(ts(b), types.T{Kind: types.Array, Elem: &name}, true, func(env *Env, a []types.Datum) (types.Datum, error) {
+			// With true the schemas searched implicitly come too: the
+			// temporary schema first, then pg_catalog unless placed.
 			var path []string
 			if ci := catalogInfo(env); ci != nil {
 				path = ci.SearchPath()
+				if !a[0].(bool) {
+					path = path[ci.ImplicitSchemas():]
+				}
 			} else if env != nil && env.Catalog != nil {
 				path = []string{env.Catalog.CurrentSchema()}
 			}
-			if a[0].(bool) && (len(path) == 0 || path[0] != "pg_catalog") {
+			if a[0].(bool) && !slices.Contains(path, "pg_catalog") {
 				path = append([]string{"pg_catalog"}, path...)
 			}
 			return FormatArray(path), nil

@@ -7,8 +7,17 @@ package udf
 // answer).
 type CatalogInfo interface {
 	CatalogReader
-	// SearchPath is the session's effective search path.
+	// SearchPath is the session's effective search path for relations;
+	// its first ImplicitSchemas schemas are searched without the
+	// search_path setting naming them (the session's temporary schema,
+	// then pg_catalog).
 	SearchPath() []string
+	ImplicitSchemas() int
+	// MyTempSchema is the OID of the session's temporary schema, 0 when
+	// it has none yet; IsOtherTempSchema reports whether oid is another
+	// session's temporary schema.
+	MyTempSchema() uint32
+	IsOtherTempSchema(oid uint32) bool
 	// Settings lists every run-time setting with its current value.
 	Settings() []Setting
 	// RoleName returns the name of the role with OID oid.

@@ -76,6 +76,8 @@ var pgProcOIDs = map[string]uint32{
 	"count(\"any\")":                            2147,
 	"count()":                                   2803,
 	"pg_backend_pid()":                          2026,
+	"pg_my_temp_schema()":                       2854,
+	"pg_is_other_temp_schema(oid)":              2855,
 	"pg_blocking_pids(integer)":                 2561,
 	"pg_cancel_backend(integer)":                2171,
 	"pg_terminate_backend(integer, bigint)":     2096,

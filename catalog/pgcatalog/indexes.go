@@ -88,7 +88,7 @@ func (s *Snapshot) indexClassRow(oid uint32, name, schema, relOwner string, natt
 	return row{
 		"oid": int64(oid), "relname": name, "relnamespace": int64(s.schemaOID(schema)),
 		"relowner": int64(s.RoleOID(relOwner)), "relam": int64(OIDBtreeAM), "relfilenode": int64(oid),
-		"relpersistence": "p", "relkind": "i", "relnatts": int64(natts), "relispopulated": true,
+		"relpersistence": persistence(schema), "relkind": "i", "relnatts": int64(natts), "relispopulated": true,
 		"relreplident": "n", "reltuples": float64(-1),
 	}
 }

@@ -38,9 +38,15 @@ func isTableRows(s *Snapshot) []row {
 		if !isListed(e.kind) {
 			continue
 		}
+		if catalog.IsTempSchema(e.schema) && e.schema != catalog.OwnTempSchema(s.SearchPath) {
+			continue // another session's, as PostgreSQL leaves them out
+		}
 		typ := "BASE TABLE"
 		insertable := e.rel != nil && e.rel.Kind == catalog.KindTable
-		if e.kind == 'v' {
+		switch {
+		case catalog.IsTempSchema(e.schema):
+			typ = "LOCAL TEMPORARY"
+		case e.kind == 'v':
 			typ = "VIEW"
 		}
 		out = append(out, row{"table_catalog": s.Database, "table_schema": e.schema, "table_name": e.name, "table_type": typ,

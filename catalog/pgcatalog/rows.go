@@ -164,12 +164,21 @@ func namespaceRows(s *Snapshot) []row {
 	return out
 }
 
+// persistence is pg_class.relpersistence of a relation in schema: 't'
+// for temporary relations, 'p' for the rest.
+func persistence(schema string) string {
+	if catalog.IsTempSchema(schema) {
+		return "t"
+	}
+	return "p"
+}
+
 func classRows(s *Snapshot) []row {
 	var out []row
 	for _, e := range s.entries() {
 		r := row{
 			"oid": int64(e.oid), "relname": e.name, "relnamespace": int64(s.schemaOID(e.schema)),
-			"relowner": int64(s.RoleOID(e.owner)), "relpersistence": "p", "relkind": string(e.kind),
+			"relowner": int64(s.RoleOID(e.owner)), "relpersistence": persistence(e.schema), "relkind": string(e.kind),
 			"relnatts": int64(len(e.cols)), "relhasindex": len(e.pk) > 0 || hasIndexes(e.rel), "relispopulated": true,
 			"relreplident": "d", "reltuples": float64(-1), "relhasrules": e.kind == 'v',
 		}

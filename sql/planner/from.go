@@ -379,9 +379,9 @@ func strNodes(ss []string) []*pg.Node {
 
 func (p *Planner) resolveRelation(rv *pg.RangeVar) (*catalog.Relation, error) {
 	if rv.Schemaname != "" {
-		r, ok := p.Catalog.Relation(rv.Schemaname, rv.Relname)
-		if !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", rv.Schemaname, rv.Relname).WithPosition(p.pos(rv.Location))
+		r, err := p.Catalog.Lookup(p.SearchPath, rv.Schemaname, rv.Relname)
+		if err != nil {
+			return nil, withPos(err, p.pos(rv.Location))
 		}
 		return r, nil
 	}
