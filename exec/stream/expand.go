@@ -79,3 +79,6 @@ func (e *expand) Chunk(_ int, c *Chunk) error {
 func (e *expand) Watermark(_ int, w Watermark) error { return e.out.Watermark(w) }
 
 func (e *expand) Barrier(b *Barrier) error { return e.out.Barrier(b) }
+
+// TakesIdleMarks: idle marks pass through (see Output.Watermark).
+func (e *expand) TakesIdleMarks() bool { return true }

@@ -85,3 +85,60 @@ func TestWatermarkFilterIdleTimeout(t *testing.T) {
 		t.Fatalf("1.1 s after row 3: watermarks %q, want 3 s + 1.1 s", got)
 	}
 }
+
+// TestWatermarkFilterIdleMark: an input that never brought a row has no
+// watermark to move on; once idle for the timeout the filter sends one
+// idle mark (no value), and a row later starts watermarks as always.
+func TestWatermarkFilterIdleMark(t *testing.T) {
+	ts := []types.T{types.TInt8, types.TTimestamp}
+	env, db := streamtest.Env(t)
+	spec := &stream.WatermarkFilterSpec{Col: 1, Expr: &expr.ColRef{Idx: 1, T: types.TTimestamp}, Type: types.TTimestamp, IdleTimeout: time.Second}
+	s := &streamtest.Sink{Types: ts}
+	op := streamtest.Open(t, env, spec, &stream.Node{Spec: spec, Types: ts, StateTables: []string{"wm"}}, s, &stream.Node{Types: ts})
+	t0 := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	epoch := uint64(0)
+	barrier := func(after time.Duration) string {
+		t.Helper()
+		epoch++
+		b := &stream.Barrier{Epoch: epoch, Time: t0.Add(after), Writes: db.NewBatch()}
+		if err := op.Barrier(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Writes.Commit(nil); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, w := range s.WMs {
+			v := "<nil>"
+			if w.Val != nil {
+				v = fmt.Sprint(int64(w.Val.(types.Timestamp)))
+			}
+			out = append(out, v+"/"+fmt.Sprint(w.Idle))
+		}
+		s.WMs = nil
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		after time.Duration
+		want  string
+	}{
+		{0, ""},
+		{600 * time.Millisecond, ""},
+		{1200 * time.Millisecond, "<nil>/true"}, // idle for 1.2 s: the mark
+		{2600 * time.Millisecond, ""},           // once
+	} {
+		if got := barrier(c.after); got != c.want {
+			t.Fatalf("barrier at +%v: watermarks %q, want %q", c.after, got, c.want)
+		}
+	}
+	c := streamtest.ChunkOf(ts, []stream.Op{stream.Insert}, streamtest.Row(int64(1), types.Timestamp(5_000_000)))
+	if err := op.Chunk(0, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := barrier(2700 * time.Millisecond); got != "5000000/false" {
+		t.Fatalf("after the first row: watermarks %q, want the row's", got)
+	}
+	if got := barrier(3800 * time.Millisecond); got != "6100000/true" {
+		t.Fatalf("idle after the first row: watermarks %q, want it moved on by 1.1 s", got)
+	}
+}
