@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -24,7 +25,7 @@ type ExpandSet struct {
 func ExpandColumns(cols []arrow.Array, ts []types.T, n int, set ExpandSet) []arrow.Array {
 	out := make([]arrow.Array, 0, len(cols)+len(set.Consts))
 	for i, c := range cols {
-		if nulled(set.Nulls, i) {
+		if slices.Contains(set.Nulls, i) {
 			out = append(out, nullColumn(ts[i], n))
 			continue
 		}
@@ -35,15 +36,6 @@ func ExpandColumns(cols []arrow.Array, ts []types.T, n int, set ExpandSet) []arr
 		out = append(out, types.ConstArray(types.TInt4, v, n))
 	}
 	return out
-}
-
-func nulled(cols []int, c int) bool {
-	for _, x := range cols {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // ExplainExpandSets renders sets as EXPLAIN shows them: "(#1=null 0 1),

@@ -26,14 +26,7 @@ func TestUnionIdleInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sent := func() string {
-		var s []string
-		for _, w := range sink.WMs {
-			s = append(s, fmt.Sprintf("%v/%v", w.Val, w.Idle))
-		}
-		sink.WMs = nil
-		return strings.Join(s, " ")
-	}
+	sent := func() string { return takeWatermarks(sink) }
 	wm(0, 100, false)
 	wm(1, 10, false)
 	if got := sent(); got != "10/false" {
@@ -82,14 +75,7 @@ func TestUnionIdleMark(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sent := func() string {
-		var s []string
-		for _, w := range sink.WMs {
-			s = append(s, fmt.Sprintf("%v/%v", w.Val, w.Idle))
-		}
-		sink.WMs = nil
-		return strings.Join(s, " ")
-	}
+	sent := func() string { return takeWatermarks(sink) }
 	mark := stream.Watermark{Col: 0, Idle: true}
 	send(1, mark)
 	send(2, mark)
@@ -125,4 +111,15 @@ func TestUnionIdleMark(t *testing.T) {
 	if len(sink2.WMs) != 1 || sink2.WMs[0].Val != nil || !sink2.WMs[0].Idle {
 		t.Fatalf("every input marked: sent %v, want one idle mark", sink2.WMs)
 	}
+}
+
+// takeWatermarks returns the watermarks sink got as "value/idle" and
+// forgets them.
+func takeWatermarks(sink *streamtest.Sink) string {
+	var s []string
+	for _, w := range sink.WMs {
+		s = append(s, fmt.Sprintf("%v/%v", w.Val, w.Idle))
+	}
+	sink.WMs = nil
+	return strings.Join(s, " ")
 }

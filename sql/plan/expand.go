@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strings"
 
 	"streamsql/sql/types"
 )
@@ -49,20 +48,15 @@ func (e *Expand) Nulled() []int {
 	return sortedUnique(cols)
 }
 
-// String renders the sets for plan trees: "expand (#1=null 0 1), (0 0)".
+// String renders the sets for plan trees, the nulled columns and the
+// constants of each: "expand nulls=[[] [1]] consts=[[0 0] [1 1]]".
 func (e *Expand) String() string {
-	parts := make([]string, len(e.Sets))
+	nulls := make([][]int, len(e.Sets))
+	consts := make([][]int64, len(e.Sets))
 	for i, s := range e.Sets {
-		var f []string
-		for _, c := range s.Nulls {
-			f = append(f, fmt.Sprintf("#%d=null", c))
-		}
-		for _, c := range s.Consts {
-			f = append(f, fmt.Sprint(c))
-		}
-		parts[i] = "(" + strings.Join(f, " ") + ")"
+		nulls[i], consts[i] = s.Nulls, s.Consts
 	}
-	return "expand " + strings.Join(parts, ", ")
+	return fmt.Sprintf("expand nulls=%v consts=%v", nulls, consts)
 }
 
 // StreamProps: each input row is emitted once per set, told apart by the
