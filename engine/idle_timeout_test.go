@@ -241,3 +241,49 @@ func TestIdleTimeoutOptionErrors(t *testing.T) {
 		t.Fatalf("%d tables m", n)
 	}
 }
+
+// TestIdleTimeoutNeverProduced: an input that has never brought a row
+// has no watermark to move on with the clock; once idle for its timeout
+// it is still left out, so an EMIT ON WINDOW CLOSE view over a union with
+// it closes its windows as far as the other input has gone, and an
+// interval join with it cleans the other side's rows that no future row
+// of it could match. Without that both would wait for a first row.
+func TestIdleTimeoutNeverProduced(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	conn := s.connect(t)
+	execAll(t, conn,
+		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
+		"CREATE TABLE never (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
+		"CREATE MATERIALIZED VIEW u AS SELECT id, ts FROM busy UNION ALL SELECT id, ts FROM never",
+		"CREATE MATERIALIZED VIEW w AS SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE",
+		"CREATE MATERIALIZED VIEW j AS SELECT busy.id, busy.ts AS b_ts, never.ts AS n_ts FROM busy JOIN never ON busy.id = never.id AND busy.ts BETWEEN never.ts AND never.ts + INTERVAL '3' SECOND",
+		"INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(0, 60) i",
+		"FLUSH")
+	const view = "SELECT window_start::text || ' ' || n FROM w ORDER BY 1"
+	// busy's watermark is 59.5 s: windows up to the one of 40 s closed.
+	want := "2024-01-01 00:00:00+00 10;2024-01-01 00:00:10+00 10;2024-01-01 00:00:20+00 10;2024-01-01 00:00:30+00 10;2024-01-01 00:00:40+00 10"
+	waitRows(t, conn, view, want, 5*time.Second)
+	// never's implied watermark follows busy's: busy's rows below 56.5 s
+	// can match no future row of never.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n := jobColumn(t, conn, "j", 10)
+		if n >= 56 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the join cleaned %d rows, want at least the 56 of busy below never's implied watermark", n)
+		}
+	}
+	// A first row of never: it counts again, and rows behind what the
+	// union sent are late.
+	execAll(t, conn,
+		"INSERT INTO never VALUES (-1, '2024-01-01 00:00:30+00')",
+		"INSERT INTO never VALUES (2, '2024-01-01 00:01:40+00')",
+		"INSERT INTO busy VALUES (3, '2024-01-01 00:01:45+00')",
+		"FLUSH")
+	want += ";2024-01-01 00:00:50+00 10;2024-01-01 00:01:00+00 1"
+	waitRows(t, conn, view, want, 5*time.Second)
+	if got := queryStrings(t, conn, "SELECT id::text FROM u WHERE id < 0"); len(got) != 0 {
+		t.Fatalf("the late row reached the union's view: %v", got)
+	}
+}

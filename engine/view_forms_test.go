@@ -63,6 +63,9 @@ var viewFormCases = []viewFormCase{
 	{"gs_cube", "SELECT k, v, count(v) AS n, min(id) AS lo FROM t GROUP BY CUBE (k, v)"},
 	{"gs_sets", "SELECT k, v, max(id) AS m, GROUPING(v) AS g FROM u GROUP BY GROUPING SETS ((k), (), (k, v))"},
 	{"gs_mixed", "SELECT k, v, count(*) AS n FROM t GROUP BY k, ROLLUP (v) HAVING count(*) > 1"},
+	{"gs_cube3", "SELECT k, v, id % 3 AS m, count(*) AS n, sum(v) AS s, GROUPING(k, v, id % 3) AS g, GROUPING(v) AS gv FROM t GROUP BY CUBE (k, v, id % 3)"},
+	{"gs_dup_sets", "SELECT k, v, count(*) AS n, GROUPING(k) AS g FROM u GROUP BY GROUPING SETS ((k), (k), (v), ())"},
+	{"gs_ordered", "SELECT k, v, array_agg(id ORDER BY id) AS ids, count(DISTINCT v) AS dv, max(v) FILTER (WHERE id > 3) AS mv FROM t GROUP BY ROLLUP (k, v)"},
 	{"lat_ties", "SELECT t.id, s.uid, s.v FROM t, LATERAL (SELECT u.id AS uid, u.v FROM u WHERE u.k = t.k ORDER BY u.v FETCH FIRST 1 ROWS WITH TIES) s"},
 }
 

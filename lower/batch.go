@@ -71,6 +71,12 @@ func (l *batchLowering) lower(r plan.Rel) (exec.Operator, error) {
 		return l.sessionWindow(x)
 	case *plan.MatchRecognize:
 		return l.matchRecognize(x)
+	case *plan.Expand:
+		in, err := l.lower(x.Input)
+		if err != nil {
+			return nil, err
+		}
+		return batch.NewExpand(in, expandSets(x)), nil
 	case *plan.ProjectSet:
 		in, err := l.lower(x.Input)
 		if err != nil {
@@ -327,4 +333,13 @@ func aggOrder(keys []plan.AggOrder, m []int) []batch.AggOrder {
 		out[i] = batch.AggOrder{Col: c, T: k.T, Desc: k.Desc, NullsFirst: k.NullsFirst}
 	}
 	return out
+}
+
+// expandSets returns the sets of an Expand for its operators.
+func expandSets(x *plan.Expand) []batch.ExpandSet {
+	sets := make([]batch.ExpandSet, len(x.Sets))
+	for i, s := range x.Sets {
+		sets[i] = batch.ExpandSet{Nulls: s.Nulls, Consts: s.Consts}
+	}
+	return sets
 }

@@ -12,7 +12,7 @@
 // CHECK constraints.
 //
 // Batch lowers the relational nodes of sql/plan that the planner emits
-// (Scan, SourceScan, VirtualScan, TableFunction, ProjectSet, Aggregate,
+// (Scan, SourceScan, VirtualScan, TableFunction, ProjectSet, Aggregate, Expand,
 // LookupJoin, Values, Filter, Project, Limit, Sort, Distinct, SetOp,
 // Join, Window, WindowTVF, SessionWindow, RecursiveUnion).
 //

@@ -347,6 +347,8 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		return sp.asofJoin(x)
 	case *plan.ProjectSet:
 		return sp.projectSet(x)
+	case *plan.Expand:
+		return sp.expand(x)
 	case *plan.Window:
 		return sp.overWindow(x)
 	case *plan.SetOp:

@@ -162,6 +162,10 @@ func (s *exchangeSender) Watermark(_ int, w Watermark) error {
 	return nil
 }
 
+// TakesIdleMarks: idle marks go to every instance, whose merge leaves
+// the sender out (exchangeMerge).
+func (s *exchangeSender) TakesIdleMarks() bool { return true }
+
 // Barrier goes to every instance; this fragment's writes are already
 // registered with the job, and what its operators added while they
 // handled the barrier is written before it leaves.
@@ -350,6 +354,8 @@ type wmCol struct {
 	last []types.Datum // per sender, nil until it sent one
 	idle []bool        // per sender: its last watermark was idle
 	sent types.Datum
+	// marked: an idle mark went out (every sender sent one).
+	marked bool
 }
 
 // add records sender k's watermark and returns the merged watermark to
@@ -364,7 +370,7 @@ func (m *exchangeMerge) add(k int, w Watermark) (Watermark, bool) {
 		m.cols[w.Col] = wc
 	}
 	t := m.types[w.Col]
-	if wc.last[k] == nil || types.Compare(w.Val, wc.last[k], t) > 0 {
+	if w.Val != nil && (wc.last[k] == nil || types.Compare(w.Val, wc.last[k], t) > 0) {
 		wc.last[k] = w.Val
 	}
 	wc.idle[k] = w.Idle
@@ -372,12 +378,25 @@ func (m *exchangeMerge) add(k int, w Watermark) (Watermark, bool) {
 	idle := true
 	for i, v := range wc.last {
 		if v == nil {
-			return Watermark{}, false
+			// A sender without a watermark holds the merge back unless
+			// it sent an idle mark (Output.Watermark).
+			if !wc.idle[i] {
+				return Watermark{}, false
+			}
+			continue
 		}
 		if min == nil || types.Compare(v, min, t) < 0 {
 			min = v
 		}
 		idle = idle && wc.idle[i]
+	}
+	if min == nil {
+		// Every sender sent an idle mark: pass one on, once.
+		if wc.marked {
+			return Watermark{}, false
+		}
+		wc.marked = true
+		return Watermark{Col: w.Col, Idle: true}, true
 	}
 	if wc.sent != nil && types.Compare(min, wc.sent, t) <= 0 {
 		return Watermark{}, false

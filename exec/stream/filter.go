@@ -63,3 +63,6 @@ func (f *filter) Chunk(_ int, c *Chunk) error {
 
 func (f *filter) Watermark(_ int, w Watermark) error { return f.out.Watermark(w) }
 func (f *filter) Barrier(b *Barrier) error           { return f.out.Barrier(b) }
+
+// TakesIdleMarks: idle marks pass through (see Output.Watermark).
+func (f *filter) TakesIdleMarks() bool { return true }

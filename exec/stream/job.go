@@ -372,6 +372,9 @@ type aligner struct {
 	n, seen int
 }
 
+// TakesIdleMarks is the aligned operator's.
+func (a *aligner) TakesIdleMarks() bool { return TakesIdleMarks(a.Operator) }
+
 func (a *aligner) Barrier(b *Barrier) error {
 	a.seen++
 	if a.seen < a.n {

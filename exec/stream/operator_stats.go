@@ -124,6 +124,9 @@ func (m *meter) Watermark(side int, w Watermark) error {
 	return err
 }
 
+// TakesIdleMarks is the metered operator's.
+func (m *meter) TakesIdleMarks() bool { return TakesIdleMarks(m.next) }
+
 func (m *meter) Barrier(b *Barrier) error {
 	m.out.publish()
 	m.in.publish()

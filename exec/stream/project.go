@@ -207,3 +207,6 @@ func (k *KeyExpr) appendRow(buf []byte, cols []arrow.Array, i int) []byte {
 	}
 	return buf
 }
+
+// TakesIdleMarks: idle marks pass through (see Output.Watermark).
+func (p *project) TakesIdleMarks() bool { return true }

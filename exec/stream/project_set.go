@@ -263,3 +263,6 @@ func ordinalColumn(ords []int64) arrow.Array {
 	b.AppendValues(ords, nil)
 	return b.NewArray()
 }
+
+// TakesIdleMarks: idle marks pass through (see Output.Watermark).
+func (p *projectSet) TakesIdleMarks() bool { return true }

@@ -61,3 +61,6 @@ func (r *rowID) Barrier(b *Barrier) error {
 	}
 	return r.out.Barrier(b)
 }
+
+// TakesIdleMarks: idle marks pass through (see Output.Watermark).
+func (r *rowID) TakesIdleMarks() bool { return true }

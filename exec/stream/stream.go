@@ -189,8 +189,35 @@ func (o Output) Chunk(c *Chunk) error {
 	return o.Op.Chunk(o.Side, c)
 }
 
-// Watermark forwards a watermark.
-func (o Output) Watermark(w Watermark) error { return o.Op.Watermark(o.Side, w) }
+// Watermark forwards a watermark. An idle mark (no value) goes only to
+// an operator that takes idle marks.
+func (o Output) Watermark(w Watermark) error {
+	if w.Val == nil && !TakesIdleMarks(o.Op) {
+		return nil
+	}
+	return o.Op.Watermark(o.Side, w)
+}
+
+// An idle mark is a Watermark with Idle set and no value: a watermark
+// filter whose input has never brought a row (so it has no watermark to
+// move on with the clock) sends one once the input has been idle for its
+// idle timeout. Operators that merge inputs (unions, joins, exchanges)
+// leave such an input out of the minimum of their inputs' watermarks
+// until it brings a row, as they do with an idle input that has a
+// watermark; operators that only pass watermarks on forward it. Every
+// other operator never sees one (Output.Watermark drops it), so no
+// operator that reads a watermark's value has to expect none.
+
+// IdleMarkTaker is implemented by the operators that take idle marks.
+type IdleMarkTaker interface {
+	TakesIdleMarks() bool
+}
+
+// TakesIdleMarks reports whether op takes idle marks.
+func TakesIdleMarks(op Operator) bool {
+	t, ok := op.(IdleMarkTaker)
+	return ok && t.TakesIdleMarks()
+}
 
 // Barrier forwards a barrier.
 func (o Output) Barrier(b *Barrier) error { return o.Op.Barrier(b) }

@@ -548,3 +548,6 @@ func (f *temporalFilter) emit(rows [][]types.Datum, ops []Op) error {
 	}
 	return f.out.Chunk(NewChunk(cols, ops))
 }
+
+// TakesIdleMarks: idle marks pass through (see Output.Watermark).
+func (f *temporalFilter) TakesIdleMarks() bool { return true }

@@ -16,7 +16,8 @@ import (
 // minimum is over all of them (each moves on with the epoch time). Rows
 // such an input brings behind the watermark the union already sent are
 // late: they are dropped and counted as the watermark filters count
-// theirs.
+// theirs. An input that never brought a row and sent an idle mark
+// (stream.go) is left out the same way.
 //
 // State: none (the latest watermark per input is in memory; after a
 // restart watermarks start again from the sources).
@@ -28,7 +29,7 @@ func (s *UnionSpec) Explain() string { return "StreamUnionAll" }
 
 func (s *UnionSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	return &union{n: len(b.Inputs), ts: s.Types, out: out, env: b.Env, wms: map[int][]types.Datum{}, sent: map[int]types.Datum{},
-		idle: make([]bool, len(b.Inputs))}, nil
+		idle: make([]bool, len(b.Inputs)), marked: map[int]bool{}}, nil
 }
 
 type union struct {
@@ -38,9 +39,12 @@ type union struct {
 	env  *Env
 	wms  map[int][]types.Datum // column -> latest watermark per input
 	sent map[int]types.Datum
-	// idle marks the inputs whose last watermark was idle.
-	idle []bool
-	keep []int
+	// idle marks the inputs whose last watermark was idle (or an idle
+	// mark: Output.Watermark); marked the columns whose idle mark went
+	// out because every input sent one.
+	idle   []bool
+	marked map[int]bool
+	keep   []int
 }
 
 func (u *union) Chunk(side int, c *Chunk) error {
@@ -91,7 +95,9 @@ func (u *union) Watermark(side int, w Watermark) error {
 		ws = make([]types.Datum, u.n)
 		u.wms[w.Col] = ws
 	}
-	ws[side] = w.Val
+	if w.Val != nil || ws[side] == nil {
+		ws[side] = w.Val
+	}
 	u.idle[side] = w.Idle
 	t := u.ts[w.Col]
 	var low, all types.Datum
@@ -118,6 +124,11 @@ func (u *union) Watermark(side int, w Watermark) error {
 		low = all
 	}
 	if low == nil {
+		if allIdle && !u.marked[w.Col] {
+			// Every input sent an idle mark: pass one on, once.
+			u.marked[w.Col] = true
+			return u.out.Watermark(Watermark{Col: w.Col, Idle: true})
+		}
 		return nil
 	}
 	if prev, ok := u.sent[w.Col]; ok && types.Compare(low, prev, t) <= 0 {
@@ -128,3 +139,6 @@ func (u *union) Watermark(side int, w Watermark) error {
 }
 
 func (u *union) Barrier(b *Barrier) error { return u.out.Barrier(b) }
+
+// TakesIdleMarks: idle marks pass through (see Output.Watermark).
+func (u *union) TakesIdleMarks() bool { return true }

@@ -26,14 +26,7 @@ func TestUnionIdleInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sent := func() string {
-		var s []string
-		for _, w := range sink.WMs {
-			s = append(s, fmt.Sprintf("%v/%v", w.Val, w.Idle))
-		}
-		sink.WMs = nil
-		return strings.Join(s, " ")
-	}
+	sent := func() string { return takeWatermarks(sink) }
 	wm(0, 100, false)
 	wm(1, 10, false)
 	if got := sent(); got != "10/false" {
@@ -64,4 +57,69 @@ func TestUnionIdleInput(t *testing.T) {
 	if got := sent(); got != "130/true" {
 		t.Fatalf("both idle: sent %q, want the minimum of both, 130, marked idle", got)
 	}
+}
+
+// TestUnionIdleMark: an input that never brought a row and sent an idle
+// mark is left out of the minimum until it brings rows; when every input
+// sent one, one mark goes on.
+func TestUnionIdleMark(t *testing.T) {
+	env, _ := streamtest.Env(t)
+	ts := []types.T{types.TInt8}
+	in := &stream.Node{Types: ts, Names: []string{"t"}}
+	sink := &streamtest.Sink{Types: ts}
+	spec := &stream.UnionSpec{Types: ts}
+	op := streamtest.Open(t, env, spec, &stream.Node{Spec: spec, Types: ts}, sink, in, in, in)
+	send := func(side int, w stream.Watermark) {
+		t.Helper()
+		if err := op.Watermark(side, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := func() string { return takeWatermarks(sink) }
+	mark := stream.Watermark{Col: 0, Idle: true}
+	send(1, mark)
+	send(2, mark)
+	if got := sent(); got != "" {
+		t.Fatalf("input 0 active without a watermark: sent %q, want nothing", got)
+	}
+	send(0, stream.Watermark{Col: 0, Val: int64(100)})
+	if got := sent(); got != "100/false" {
+		t.Fatalf("inputs 1 and 2 marked idle: sent %q, want input 0's 100", got)
+	}
+	// Input 1 brings a row: it holds the union back until its watermark.
+	c := streamtest.ChunkOf(ts, []stream.Op{stream.Insert}, streamtest.Row(int64(120)))
+	if err := op.Chunk(1, c); err != nil {
+		t.Fatal(err)
+	}
+	send(0, stream.Watermark{Col: 0, Val: int64(200)})
+	if got := sent(); got != "" {
+		t.Fatalf("input 1 active without a watermark: sent %q, want nothing", got)
+	}
+	send(1, stream.Watermark{Col: 0, Val: int64(150)})
+	if got := sent(); got != "150/false" {
+		t.Fatalf("input 1 at 150: sent %q, want 150", got)
+	}
+
+	// A union all of whose inputs are marked passes one mark on.
+	sink2 := &streamtest.Sink{Types: ts}
+	op2 := streamtest.Open(t, env, spec, &stream.Node{Spec: spec, Types: ts}, sink2, in, in)
+	for _, side := range []int{0, 1, 1} {
+		if err := op2.Watermark(side, mark); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sink2.WMs) != 1 || sink2.WMs[0].Val != nil || !sink2.WMs[0].Idle {
+		t.Fatalf("every input marked: sent %v, want one idle mark", sink2.WMs)
+	}
+}
+
+// takeWatermarks returns the watermarks sink got as "value/idle" and
+// forgets them.
+func takeWatermarks(sink *streamtest.Sink) string {
+	var s []string
+	for _, w := range sink.WMs {
+		s = append(s, fmt.Sprintf("%v/%v", w.Val, w.Idle))
+	}
+	sink.WMs = nil
+	return strings.Join(s, " ")
 }

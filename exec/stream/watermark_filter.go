@@ -46,7 +46,10 @@ import (
 // from the coordinator and never go back; the advanced watermark is
 // stored like any other, so a restart never moves it back, and the
 // idle clock starts again at the first barrier after a restart (the
-// time a server was down does not count as idle).
+// time a server was down does not count as idle). An input that has
+// never brought a row has no watermark to move on: after the timeout it
+// sends an idle mark instead (a watermark without a value, stream.go),
+// so unions and joins leave it out all the same.
 //
 // State: one state table holding the current watermark under the empty
 // key, written at each barrier where it moved. A job that resumes loads it
@@ -146,6 +149,8 @@ type watermarkFilter struct {
 	rows     bool
 	activeAt time.Time
 	base     types.Datum
+	// marked: an idle mark went out since the last epoch with a row.
+	marked bool
 }
 
 // IdleTimeoutType reports whether a watermark column of type t can move
@@ -162,12 +167,21 @@ func (w *watermarkFilter) idleTick(now time.Time) error {
 		return nil
 	}
 	if w.rows || w.activeAt.IsZero() {
-		w.rows, w.activeAt, w.base = false, now, w.wm
+		w.rows, w.activeAt, w.base, w.marked = false, now, w.wm, false
 		return nil
 	}
 	passed := now.Sub(w.activeAt)
-	if passed < w.spec.IdleTimeout || w.base == nil {
+	if passed < w.spec.IdleTimeout {
 		return nil
+	}
+	if w.base == nil {
+		if w.wm != nil || w.marked {
+			return nil
+		}
+		// No row yet, so no watermark to move on: an idle mark lets
+		// unions and joins leave this input out (Output.Watermark).
+		w.marked = true
+		return w.out.Watermark(Watermark{Col: w.spec.Col, Idle: true})
 	}
 	next := IntDatum(IntOf(w.base)+passed.Microseconds(), w.spec.Type)
 	if w.wm != nil && types.Compare(next, w.wm, w.spec.Type) <= 0 {

@@ -12,12 +12,16 @@ import (
 	"streamsql/sql/types"
 )
 
-// TestWatermarkFilterIdleTimeout: once no row came for the idle timeout,
-// measured in epoch times, the filter's watermark moves on by the epoch
-// time passed since the last epoch with a row, marked idle; a row behind
-// it is late, and a row ahead of it moves it as always.
-func TestWatermarkFilterIdleTimeout(t *testing.T) {
-	const minute = int64(60_000_000)
+// idleMinute is minute 10 in microseconds: the test rows' time and the
+// origin of the watermarks openIdleFilter's barrier shows.
+const idleMinute = int64(10 * 60_000_000)
+
+// openIdleFilter opens a watermark filter with an idle timeout of one
+// second over (bigint, timestamp) rows. barrier runs a barrier at epoch
+// time after past a fixed start and returns the watermarks sent since
+// the last one, as "value/idle" in microseconds after minute 10 ("<nil>"
+// for an idle mark).
+func openIdleFilter(t *testing.T) (*stream.Env, stream.Operator, *streamtest.Sink, func(after time.Duration) string) {
 	ts := []types.T{types.TInt8, types.TTimestamp}
 	env, db := streamtest.Env(t)
 	spec := &stream.WatermarkFilterSpec{Col: 1, Expr: &expr.ColRef{Idx: 1, T: types.TTimestamp}, Type: types.TTimestamp, IdleTimeout: time.Second}
@@ -37,14 +41,28 @@ func TestWatermarkFilterIdleTimeout(t *testing.T) {
 		}
 		var out []string
 		for _, w := range s.WMs {
-			out = append(out, fmt.Sprintf("%d/%v", int64(w.Val.(types.Timestamp))-10*minute, w.Idle))
+			v := "<nil>"
+			if w.Val != nil {
+				v = fmt.Sprint(int64(w.Val.(types.Timestamp)) - idleMinute)
+			}
+			out = append(out, v+"/"+fmt.Sprint(w.Idle))
 		}
 		s.WMs = nil
 		return strings.Join(out, " ")
 	}
+	return env, op, s, barrier
+}
+
+// TestWatermarkFilterIdleTimeout: once no row came for the idle timeout,
+// measured in epoch times, the filter's watermark moves on by the epoch
+// time passed since the last epoch with a row, marked idle; a row behind
+// it is late, and a row ahead of it moves it as always.
+func TestWatermarkFilterIdleTimeout(t *testing.T) {
+	env, op, s, barrier := openIdleFilter(t)
+	ts := s.Types
 	row := func(id, us int64) {
 		t.Helper()
-		c := streamtest.ChunkOf(ts, []stream.Op{stream.Insert}, streamtest.Row(id, types.Timestamp(10*minute+us)))
+		c := streamtest.ChunkOf(ts, []stream.Op{stream.Insert}, streamtest.Row(id, types.Timestamp(idleMinute+us)))
 		if err := op.Chunk(0, c); err != nil {
 			t.Fatal(err)
 		}
@@ -83,5 +101,36 @@ func TestWatermarkFilterIdleTimeout(t *testing.T) {
 	}
 	if got := barrier(3800 * time.Millisecond); got != "4100000/true" {
 		t.Fatalf("1.1 s after row 3: watermarks %q, want 3 s + 1.1 s", got)
+	}
+}
+
+// TestWatermarkFilterIdleMark: an input that never brought a row has no
+// watermark to move on; once idle for the timeout the filter sends one
+// idle mark (no value), and a row later starts watermarks as always.
+func TestWatermarkFilterIdleMark(t *testing.T) {
+	_, op, s, barrier := openIdleFilter(t)
+	ts := s.Types
+	for _, c := range []struct {
+		after time.Duration
+		want  string
+	}{
+		{0, ""},
+		{600 * time.Millisecond, ""},
+		{1200 * time.Millisecond, "<nil>/true"}, // idle for 1.2 s: the mark
+		{2600 * time.Millisecond, ""},           // once
+	} {
+		if got := barrier(c.after); got != c.want {
+			t.Fatalf("barrier at +%v: watermarks %q, want %q", c.after, got, c.want)
+		}
+	}
+	c := streamtest.ChunkOf(ts, []stream.Op{stream.Insert}, streamtest.Row(int64(1), types.Timestamp(idleMinute+5_000_000)))
+	if err := op.Chunk(0, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := barrier(2700 * time.Millisecond); got != "5000000/false" {
+		t.Fatalf("after the first row: watermarks %q, want the row's", got)
+	}
+	if got := barrier(3800 * time.Millisecond); got != "6100000/true" {
+		t.Fatalf("idle after the first row: watermarks %q, want it moved on by 1.1 s", got)
 	}
 }

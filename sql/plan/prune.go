@@ -147,7 +147,7 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		return pr.pruneAggregate(x, need)
 	case *MatchRecognize:
 		return pr.pruneMatchRecognize(x, need)
-	case *Window, *WindowTVF, *SessionWindow:
+	case *Window, *WindowTVF, *SessionWindow, *Expand:
 		// These pass every input column through (a window also reads its
 		// partition, order and argument columns): all of them are
 		// needed, and the input is pruned inside only.

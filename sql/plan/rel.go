@@ -12,7 +12,8 @@ import (
 // (lower.Batch) turns a tree into batch executors.
 //
 // The planner emits Scan (scan.go), SourceScan, VirtualScan,
-// TableFunction and ProjectSet (table_function.go), Aggregate, Window,
+// TableFunction and ProjectSet (table_function.go), Aggregate and Expand
+// (expand.go), Window,
 // WindowTVF and SessionWindow (window_tvf.go, session_window.go),
 // RecursiveUnion and WorkTableScan (recursive.go), LookupJoin, Values,
 // Filter, Project, Limit, Sort, Distinct, SetOp and Join. The only
@@ -221,6 +222,8 @@ func Inputs(r Rel) []Rel {
 	case *Distinct:
 		return []Rel{x.Input}
 	case *ProjectSet:
+		return []Rel{x.Input}
+	case *Expand:
 		return []Rel{x.Input}
 	case *Aggregate:
 		return []Rel{x.Input}

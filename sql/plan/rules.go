@@ -182,6 +182,10 @@ func WithInputs(r Rel, ins []Rel) Rel {
 		c := *x
 		c.Input = ins[0]
 		return &c
+	case *Expand:
+		c := *x
+		c.Input = ins[0]
+		return &c
 	}
 	return r
 }

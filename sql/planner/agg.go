@@ -331,8 +331,11 @@ func boolStr(b bool) string {
 // build returns the aggregation's plan: a projection of group keys,
 // aggregate arguments, FILTER conditions and the calls' ORDER BY
 // expressions, then the hash aggregation (each call orders its own rows).
-// With grouping sets, or GROUPING calls, it is one such aggregation per
-// set, projected to the full layout, appended one after another.
+// With grouping sets, or GROUPING calls, the sets with columns are one
+// aggregation over an Expand of the input (a single such set is its own
+// aggregation), and each empty set () its own aggregation without GROUP
+// BY (one row also for no input), projected to the full layout and
+// appended one after another.
 func (a *aggContext) build() (*relPlan, error) {
 	hasGrouping := false
 	for _, c := range a.aggs {
@@ -355,41 +358,116 @@ func (a *aggContext) build() (*relPlan, error) {
 		}
 		sets = [][]int{all}
 	}
-	var node plan.Rel
+	var nonEmpty [][]int
 	for _, set := range sets {
-		// The set's aggregation has the set's columns, then the calls.
-		agg := a.buildSet(set)
-		var exprs []plan.Scalar
-		for i, g := range a.group {
-			if j := slices.Index(set, i); j >= 0 {
-				exprs = append(exprs, &plan.ColRef{Idx: j, T: g.Type()})
-			} else {
-				exprs = append(exprs, &plan.Const{T: g.Type()})
-			}
+		if len(set) > 0 {
+			nonEmpty = append(nonEmpty, set)
 		}
-		k := 0
-		for _, c := range a.aggs {
-			if c.fn == nil {
-				exprs = append(exprs, &plan.Const{Value: int64(groupingValue(c.grouping, set)), T: types.TInt4})
-				continue
-			}
-			exprs = append(exprs, &plan.ColRef{Idx: len(set) + k, T: c.t})
-			k++
-		}
-		branch := &plan.Project{Input: agg, Exprs: exprs}
+	}
+	var node plan.Rel
+	appendBranch := func(branch plan.Rel) {
 		if node == nil {
 			node = branch
 		} else {
 			node = &plan.SetOp{Kind: plan.Union, All: true, Left: node, Right: branch}
 		}
 	}
+	if len(nonEmpty) > 1 {
+		appendBranch(a.buildExpanded(nonEmpty))
+	}
+	for _, set := range sets {
+		if len(nonEmpty) > 1 && len(set) > 0 {
+			continue
+		}
+		appendBranch(a.buildSetBranch(set))
+	}
 	return &relPlan{node: node, cols: a.post.cols}, nil
+}
+
+// buildSetBranch returns the aggregation of one grouping set projected
+// to the full layout: the set's aggregation has the set's columns, then
+// the calls; the columns the set leaves out are NULL and each GROUPING
+// call the set's constant.
+func (a *aggContext) buildSetBranch(set []int) plan.Rel {
+	agg := a.buildSet(set)
+	var exprs []plan.Scalar
+	for i, g := range a.group {
+		if j := slices.Index(set, i); j >= 0 {
+			exprs = append(exprs, &plan.ColRef{Idx: j, T: g.Type()})
+		} else {
+			exprs = append(exprs, &plan.Const{T: g.Type()})
+		}
+	}
+	k := 0
+	for _, c := range a.aggs {
+		if c.fn == nil {
+			exprs = append(exprs, &plan.Const{Value: int64(groupingValue(c.grouping, set)), T: types.TInt4})
+			continue
+		}
+		exprs = append(exprs, &plan.ColRef{Idx: len(set) + k, T: c.t})
+		k++
+	}
+	return &plan.Project{Input: agg, Exprs: exprs}
+}
+
+// buildExpanded returns the aggregation of several non-empty grouping
+// sets as one: the input of the aggregation by every group column goes
+// through an Expand that emits each row once per set, with NULL in the
+// group columns the set leaves out, the set's number and the set's value
+// of each GROUPING call; the aggregation groups by those constants and
+// the group columns, and is projected to the full layout. The group
+// columns are projected apart from the aggregates' arguments, so an
+// argument that is also a group column keeps its value.
+func (a *aggContext) buildExpanded(sets [][]int) plan.Rel {
+	all := make([]int, len(a.group))
+	for i := range a.group {
+		all[i] = i
+	}
+	whole := a.buildSet(all)
+	exp := &plan.Expand{Input: whole.Input}
+	for si, set := range sets {
+		es := plan.ExpandSet{Consts: []int64{int64(si)}}
+		for i := range a.group {
+			if !slices.Contains(set, i) {
+				es.Nulls = append(es.Nulls, i)
+			}
+		}
+		for _, c := range a.aggs {
+			if c.fn == nil {
+				es.Consts = append(es.Consts, int64(groupingValue(c.grouping, set)))
+			}
+		}
+		exp.Sets = append(exp.Sets, es)
+	}
+	w := len(whole.Input.OutputTypes())
+	nc := len(exp.Sets[0].Consts)
+	var groupCols []int
+	for i := 0; i < nc; i++ {
+		groupCols = append(groupCols, w+i)
+	}
+	groupCols = append(groupCols, all...)
+	agg := &plan.Aggregate{Input: exp, GroupCols: groupCols, Aggs: whole.Aggs}
+	var exprs []plan.Scalar
+	for i, g := range a.group {
+		exprs = append(exprs, &plan.ColRef{Idx: nc + i, T: g.Type()})
+	}
+	grouping, k := 1, 0
+	for _, c := range a.aggs {
+		if c.fn == nil {
+			exprs = append(exprs, &plan.ColRef{Idx: grouping, T: types.TInt4})
+			grouping++
+			continue
+		}
+		exprs = append(exprs, &plan.ColRef{Idx: nc + len(a.group) + k, T: c.t})
+		k++
+	}
+	return &plan.Project{Input: agg, Exprs: exprs}
 }
 
 // buildSet returns the aggregation grouped by the group columns set, its
 // rows those columns (in the order of set), then one column per aggregate
 // call (GROUPING calls left out).
-func (a *aggContext) buildSet(set []int) plan.Rel {
+func (a *aggContext) buildSet(set []int) *plan.Aggregate {
 	proj := []plan.Scalar{} // empty, not nil, when nothing is projected
 	groupCols := make([]int, len(set))
 	for i, g := range set {

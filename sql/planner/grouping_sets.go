@@ -12,10 +12,12 @@ import (
 //
 // The GROUP BY clause expands into a list of grouping sets, as in
 // PostgreSQL (the sets of each item multiplied with those of the next).
-// The aggregation then runs once per set, each over the input grouped by
-// its set's columns, with NULL in the grouping columns the set leaves out;
-// the results are appended (UNION ALL). A set without columns is an
-// aggregate without GROUP BY, which gives one row also for no input.
+// Each row of the input is emitted once per set with columns by an
+// Expand (NULL in the grouping columns the set leaves out, the set's
+// number and GROUPING values), and one aggregation groups those rows by
+// the set's number and every grouping column. A set without columns is
+// an aggregation without GROUP BY of its own, which gives one row also
+// for no input; its rows are appended (UNION ALL).
 
 // maxGroupingSets is PostgreSQL's limit on the sets of one GROUP BY.
 const maxGroupingSets = 4096

@@ -666,7 +666,7 @@ func (h *HashJoin) Watermark(side int, w stream.Watermark) error {
 	if side < 0 || side > 1 {
 		return nil
 	}
-	if len(h.cleaners[1-side]) > 0 {
+	if len(h.cleaners[1-side]) > 0 && w.Val != nil {
 		if err := h.cleanup(side, w); err != nil {
 			return err
 		}
@@ -772,3 +772,6 @@ func (h *HashJoin) recover() error {
 	}
 	return nil
 }
+
+// TakesIdleMarks: idle marks pass through or count (see stream.Output.Watermark).
+func (h *HashJoin) TakesIdleMarks() bool { return true }

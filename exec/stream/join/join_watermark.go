@@ -23,7 +23,9 @@ import (
 // both when both are idle. What the join then promises holds on: rows
 // the idle side brings later that could produce output below an emitted
 // bound are late, dropped and counted (floors), and the idle side's
-// implied watermark cleans the other side's state as its own would.
+// implied watermark cleans the other side's state as its own would. A
+// side that never brought a row sends an idle mark instead (no value):
+// it is left out the same way.
 
 // JoinWatermark derives the output watermark of one column of side
 // Side: Col >= other side's OtherCol + Offset holds for every output row.
@@ -75,16 +77,23 @@ func (j *joinWatermarks) covers(side, col int) bool {
 // column (for cleaning the other side's state).
 func (j *joinWatermarks) add(side int, w stream.Watermark, out func(stream.Watermark) error, implied func(side int, w stream.Watermark) error) error {
 	v, ok := joinDatumInt(w.Val)
-	if !ok {
+	mark := w.Val == nil && w.Idle // an idle mark: the side never brought a row
+	if !ok && !mark {
 		return nil
 	}
 	idleChanged := j.idle[side] != w.Idle
 	j.idle[side] = w.Idle
-	if old, had := j.seen[side][w.Col]; had && old >= v && !idleChanged {
-		return nil
-	}
-	if old, had := j.seen[side][w.Col]; !had || v > old {
-		j.seen[side][w.Col] = v
+	if mark {
+		if !idleChanged {
+			return nil
+		}
+	} else {
+		if old, had := j.seen[side][w.Col]; had && old >= v && !idleChanged {
+			return nil
+		}
+		if old, had := j.seen[side][w.Col]; !had || v > old {
+			j.seen[side][w.Col] = v
+		}
 	}
 	for i, r := range j.rules {
 		own, ok1 := j.seen[r.Side][r.Col]

@@ -578,3 +578,6 @@ func ljRelease(as []arrow.Array) {
 		}
 	}
 }
+
+// TakesIdleMarks: idle marks pass through or count (see stream.Output.Watermark).
+func (j *lookupJoin) TakesIdleMarks() bool { return true }

@@ -176,3 +176,6 @@ func (n *netChanges) Watermark(_ int, w stream.Watermark) error { return n.out.W
 
 // Barrier implements Operator.
 func (n *netChanges) Barrier(b *stream.Barrier) error { return n.out.Barrier(b) }
+
+// TakesIdleMarks: idle marks pass through or count (see stream.Output.Watermark).
+func (n *netChanges) TakesIdleMarks() bool { return true }

@@ -56,6 +56,9 @@ func (s *Sink) Chunk(side int, c *stream.Chunk) error {
 // Watermark records w.
 func (s *Sink) Watermark(side int, w stream.Watermark) error { s.WMs = append(s.WMs, w); return nil }
 
+// TakesIdleMarks: a Sink records idle marks too.
+func (s *Sink) TakesIdleMarks() bool { return true }
+
 // Barrier records b's epoch.
 func (s *Sink) Barrier(b *stream.Barrier) error { s.Barriers = append(s.Barriers, b.Epoch); return nil }
 
