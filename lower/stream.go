@@ -779,7 +779,7 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 			return nil, nil, err
 		}
 	}
-	spec := &agg.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1, KeepLate: !sp.dropLate}
+	spec := &agg.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1, LateSpec: stream.LateSpec{KeepLate: !sp.dropLate}}
 	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child}}
 	for i, g := range group {
 		n.Types = append(n.Types, groupTypes[i])

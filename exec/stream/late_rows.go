@@ -195,6 +195,33 @@ func ReadLateRows(r storage.Reader, job uint32, max int) ([]LateRow, error) {
 	return out, it.Close()
 }
 
+// LateSpec is the part of an operator's spec that says what becomes of
+// the rows it drops as late (behind the watermark, or in a window, session
+// or partition the watermark has closed); the specs of such operators
+// embed it.
+type LateSpec struct {
+	// KeepLate writes the dropped rows into the job's late row log
+	// (LateKeeper), not only counting them.
+	KeepLate bool
+	// LateRelation names the relations the kept rows come from (the
+	// late_rows relation column): the tables, sources and views the
+	// operator's input reads.
+	LateRelation string
+}
+
+// Late returns s, for the planner to name the relations of any spec that
+// embeds it.
+func (s *LateSpec) Late() *LateSpec { return s }
+
+// NewKeeper returns the keeper of the operator b builds when KeepLate,
+// nil (late rows only counted) otherwise.
+func (s *LateSpec) NewKeeper(b *BuildCtx) (*LateKeeper, error) {
+	if !s.KeepLate {
+		return nil, nil
+	}
+	return NewLateKeeper(b, s.LateRelation)
+}
+
 // LateKeeper queues the late rows one operator drops after the watermark
 // filter (a window closed, a session or top-N bound passed) and writes
 // them into the job's late row log at each barrier, in the barrier's

@@ -66,12 +66,8 @@ type MatchRecognizeSpec struct {
 	Types []types.T
 	// Desc is the plan's description, for EXPLAIN.
 	Desc string
-	// KeepLate keeps the rows behind the watermark in late_rows.
-	KeepLate bool
-	// LateRelation names the relations the kept rows come from (the
-	// late_rows relation column): the tables, sources and views the
-	// operator's input reads.
-	LateRelation string
+	// LateSpec says what becomes of the rows behind the watermark.
+	LateSpec
 }
 
 func (s *MatchRecognizeSpec) Explain() string { return "StreamMatchRecognize " + s.Desc }
@@ -142,11 +138,9 @@ func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	meta := b.NewStateTable(nil, nil)
 	o.wmState = PersistedWatermark{Table: meta, Key: []byte{'w'}, T: t}
 	o.m = match.New(b.Env.Ctx, s.Match, o)
-	if s.KeepLate {
-		var err error
-		if o.keep, err = NewLateKeeper(b, s.LateRelation); err != nil {
-			return nil, fmt.Errorf("match_recognize: %w", err)
-		}
+	var err error
+	if o.keep, err = s.NewKeeper(b); err != nil {
+		return nil, fmt.Errorf("match_recognize: %w", err)
 	}
 	if !b.Env.Fresh {
 		if err := o.load(b.Env.State); err != nil {
