@@ -179,20 +179,11 @@ func ReadLateRows(r storage.Reader, job uint32, max int) ([]LateRow, error) {
 		}
 		n++
 	}
-	var out []LateRow
 	start := it.First()
 	if m := lateMax(max); n > m {
 		start = it.SeekGE(lateKey(job, first+n-m))
 	}
-	for ok := start; ok; ok = it.Next() {
-		var lr LateRow
-		if err := json.Unmarshal(it.Value(), &lr); err != nil {
-			it.Close()
-			return nil, fmt.Errorf("job %d: corrupt late row %x: %w", job, it.Key(), err)
-		}
-		out = append(out, lr)
-	}
-	return out, it.Close()
+	return readJSONRecords[LateRow](it, start, job, "late row")
 }
 
 // LateSpec is the part of an operator's spec that says what becomes of

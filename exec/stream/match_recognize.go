@@ -341,17 +341,9 @@ func (o *matchRecognize) advance() error {
 		active = append(active, p.p)
 	}
 	touched := slices.Clone(active)
-	for len(active) > 0 {
-		if err := o.m.Step(active); err != nil {
-			return err
-		}
-		kept := active[:0]
-		for _, p := range active {
-			if p.Pending() {
-				kept = append(kept, p)
-			}
-		}
-		active = kept
+	// More rows may come: a partition that runs out waits for them.
+	if err := o.m.StepAll(active, nil, nil); err != nil {
+		return err
 	}
 	o.noteOpen(touched)
 	if o.spec.Match.Within > 0 {
