@@ -781,7 +781,7 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 			return nil, nil, err
 		}
 	}
-	spec := &agg.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1, KeepLate: !sp.dropLate}
+	spec := &agg.HashAggSpec{GroupCols: group, GroupTypes: groupTypes, Aggs: aggs, AppendOnly: child.AppendOnly, WindowCol: -1, LateSpec: stream.LateSpec{KeepLate: !sp.dropLate}}
 	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{child}}
 	for i, g := range group {
 		n.Types = append(n.Types, groupTypes[i])
@@ -847,45 +847,61 @@ func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
 	return sp.project(n, m, h.out)
 }
 
+// hashJoinSpec converts the inputs of h and builds the spec of a hash
+// join of kind over them. m maps h's columns (left's, then right's) to
+// the columns of left and right side by side; residual is h's residual
+// over those.
+func (sp *streamPlanner) hashJoinSpec(h hashJoin, kind plan.JoinKind) (spec *join.HashJoinSpec, left, right *stream.Node, m []int, residual plan.Scalar, err error) {
+	left, right, lm, rm, err := sp.convertSides(h.left, h.right)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	lw := len(h.left.OutputTypes())
+	m = make([]int, 0, lw+len(h.right.OutputTypes()))
+	m = append(m, lm[:lw]...)
+	for i := range h.right.OutputTypes() {
+		m = append(m, len(left.Types)+rm[i])
+	}
+	spec = &join.HashJoinSpec{Kind: kind, LeftTypes: left.Types, RightTypes: right.Types,
+		LeftStreamKey: left.StreamKey, RightStreamKey: right.StreamKey,
+		LeftAppendOnly: left.AppendOnly, RightAppendOnly: right.AppendOnly}
+	for _, k := range h.leftKeys {
+		spec.LeftKeys = append(spec.LeftKeys, lm[k])
+	}
+	for _, k := range h.rightKeys {
+		spec.RightKeys = append(spec.RightKeys, rm[k])
+	}
+	if h.residual != nil {
+		if residual, err = remap(h.residual, m); err != nil {
+			return nil, nil, nil, nil, nil, err
+		}
+		if spec.Residual, err = sp.compiler.Compile(residual); err != nil {
+			return nil, nil, nil, nil, nil, err
+		}
+	}
+	return spec, left, right, m, residual, nil
+}
+
+// convertSides converts the two inputs of a join, left then right.
+func (sp *streamPlanner) convertSides(l, r plan.Rel) (left, right *stream.Node, lm, rm []int, err error) {
+	if left, lm, err = sp.convert(l); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if right, rm, err = sp.convert(r); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return left, right, lm, rm, nil
+}
+
 func (sp *streamPlanner) hashJoin(jp hashJoin, kind plan.JoinKind) (*stream.Node, []int, error) {
-	left, lm, err := sp.convert(jp.left)
-	if err != nil {
-		return nil, nil, err
-	}
-	right, rm, err := sp.convert(jp.right)
-	if err != nil {
-		return nil, nil, err
-	}
 	switch kind {
 	case plan.InnerJoin, plan.LeftJoin, plan.RightJoin, plan.FullJoin:
 	default:
 		return nil, nil, notIncremental("semi or anti joins (IN/EXISTS subqueries)")
 	}
-	lw := len(jp.left.OutputTypes())
-	m := make([]int, 0, lw+len(jp.right.OutputTypes()))
-	for i := 0; i < lw; i++ {
-		m = append(m, lm[i])
-	}
-	for i := range jp.right.OutputTypes() {
-		m = append(m, len(left.Types)+rm[i])
-	}
-	spec := &join.HashJoinSpec{Kind: kind, LeftTypes: left.Types, RightTypes: right.Types,
-		LeftStreamKey: left.StreamKey, RightStreamKey: right.StreamKey,
-		LeftAppendOnly: left.AppendOnly, RightAppendOnly: right.AppendOnly}
-	for _, k := range jp.leftKeys {
-		spec.LeftKeys = append(spec.LeftKeys, lm[k])
-	}
-	for _, k := range jp.rightKeys {
-		spec.RightKeys = append(spec.RightKeys, rm[k])
-	}
-	var residual plan.Scalar
-	if jp.residual != nil {
-		if residual, err = remap(jp.residual, m); err != nil {
-			return nil, nil, err
-		}
-		if spec.Residual, err = sp.compiler.Compile(residual); err != nil {
-			return nil, nil, err
-		}
+	spec, left, right, m, residual, err := sp.hashJoinSpec(jp, kind)
+	if err != nil {
+		return nil, nil, err
 	}
 	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{left, right}}
 	n.Types = append(append([]types.T(nil), left.Types...), right.Types...)
@@ -935,17 +951,7 @@ func (sp *streamPlanner) union(x *plan.SetOp) (*stream.Node, []int, error) {
 		for i, t := range ts {
 			exprs = append(exprs, &expr.ColRef{Idx: cm[i], T: t})
 		}
-		keyTypes := make([]types.T, len(child.StreamKey))
-		for i, k := range child.StreamKey {
-			keyTypes[i] = child.Types[k]
-		}
-		exprs = append(exprs, &stream.KeyExpr{Tag: byte(tag), Cols: child.StreamKey, Types: keyTypes})
-		p := &stream.Node{Spec: &stream.ProjectSpec{Exprs: exprs}, Inputs: []*stream.Node{child}, AppendOnly: child.AppendOnly}
-		for _, e := range exprs {
-			p.Types = append(p.Types, e.Type())
-			p.Names = append(p.Names, "")
-		}
-		p.StreamKey = []int{len(ts)}
+		p := taggedKeyProject(child, exprs, tag)
 		for i := range ts {
 			if slices.Contains(child.Watermarks, cm[i]) {
 				p.Watermarks = append(p.Watermarks, i)

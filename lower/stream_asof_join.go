@@ -13,11 +13,7 @@ import (
 // computed keys and times projected under it as for a hash join.
 func (sp *streamPlanner) asofJoin(x *plan.AsofJoin) (*stream.Node, []int, error) {
 	s := asofShapeOf(x)
-	left, lm, err := sp.convert(mergeProjects(s.left))
-	if err != nil {
-		return nil, nil, err
-	}
-	right, rm, err := sp.convert(mergeProjects(s.right))
+	left, right, lm, rm, err := sp.convertSides(mergeProjects(s.left), mergeProjects(s.right))
 	if err != nil {
 		return nil, nil, err
 	}

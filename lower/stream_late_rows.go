@@ -6,8 +6,6 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec/stream"
-	"streamsql/exec/stream/agg"
-	"streamsql/exec/stream/sortedpart"
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
@@ -44,22 +42,11 @@ func nameLateRelation(n *stream.Node, r plan.Rel) {
 	var name string
 	var walk func(n *stream.Node)
 	walk = func(n *stream.Node) {
-		var dst *string
-		switch s := n.Spec.(type) {
-		case *agg.HashAggSpec:
-			dst = &s.LateRelation
-		case *agg.SessionAggSpec:
-			dst = &s.LateRelation
-		case *sortedpart.TopNSpec:
-			dst = &s.LateRelation
-		case *stream.MatchRecognizeSpec:
-			dst = &s.LateRelation
-		}
-		if dst != nil && *dst == "" {
+		if s, ok := n.Spec.(interface{ Late() *stream.LateSpec }); ok && s.Late().LateRelation == "" {
 			if name == "" {
 				name = strings.Join(relationNames(r, nil), ", ")
 			}
-			*dst = name
+			s.Late().LateRelation = name
 		}
 		for _, in := range n.Inputs {
 			walk(in)

@@ -18,7 +18,7 @@ func TestNameLateRelation(t *testing.T) {
 	join := &plan.Join{Left: &plan.Scan{Rel: trades}, Right: &plan.Join{Left: &plan.SourceScan{Rel: quotes}, Right: &plan.Scan{Rel: trades}}}
 	logical := &plan.Aggregate{Input: join}
 
-	inner := &sortedpart.TopNSpec{LateRelation: "quotes"}
+	inner := &sortedpart.TopNSpec{LateSpec: stream.LateSpec{LateRelation: "quotes"}}
 	session := &agg.SessionAggSpec{}
 	top := &agg.HashAggSpec{}
 	n := &stream.Node{Spec: top, Inputs: []*stream.Node{

@@ -105,7 +105,7 @@ func (sp *streamPlanner) distinctOn(x *plan.Distinct) (*stream.Node, []int, erro
 // columns are child's.
 func (sp *streamPlanner) topNNode(child *stream.Node, partition []int, order []plan.SortKey, cm []int, limit, offset int64) *stream.Node {
 	spec := &sortedpart.TopNSpec{Limit: limit, Offset: offset, Types: child.Types, StreamKey: child.StreamKey,
-		AppendOnly: child.AppendOnly, WatermarkPartCol: -1, KeepLate: !sp.dropLate}
+		AppendOnly: child.AppendOnly, WatermarkPartCol: -1, LateSpec: stream.LateSpec{KeepLate: !sp.dropLate}}
 	for _, p := range partition {
 		spec.Partition = append(spec.Partition, cm[p])
 	}

@@ -79,7 +79,7 @@ func (sp *streamPlanner) matchRecognize(x *plan.MatchRecognize) (*stream.Node, [
 		}
 	}
 	ms := &stream.MatchRecognizeSpec{Match: spec, TimeCol: x.Order[0], OrderCols: x.Order[1:], Types: below.Types, Desc: strings.TrimPrefix(x.String(), "match recognize"),
-		KeepLate: !sp.dropLate}
+		LateSpec: stream.LateSpec{KeepLate: !sp.dropLate}}
 	n := &stream.Node{Spec: ms, Inputs: []*stream.Node{below}, AppendOnly: true}
 	for _, c := range x.Partition {
 		n.Types = append(n.Types, in[c])

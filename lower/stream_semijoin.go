@@ -36,38 +36,9 @@ func (sp *streamPlanner) otherJoin(j *plan.Join) (*stream.Node, []int, error) {
 		}
 		return sp.project(n, m, h.out)
 	}
-	left, lm, err := sp.convert(h.left)
+	spec, left, right, m, _, err := sp.hashJoinSpec(h, j.Kind)
 	if err != nil {
 		return nil, nil, err
-	}
-	right, rm, err := sp.convert(h.right)
-	if err != nil {
-		return nil, nil, err
-	}
-	lw := len(h.left.OutputTypes())
-	// The columns the residual reads: left's, then right's.
-	cm := make([]int, 0, lw+len(h.right.OutputTypes()))
-	cm = append(cm, lm[:lw]...)
-	for i := range h.right.OutputTypes() {
-		cm = append(cm, len(left.Types)+rm[i])
-	}
-	spec := &join.HashJoinSpec{Kind: j.Kind, LeftTypes: left.Types, RightTypes: right.Types,
-		LeftStreamKey: left.StreamKey, RightStreamKey: right.StreamKey,
-		LeftAppendOnly: left.AppendOnly, RightAppendOnly: right.AppendOnly}
-	for _, k := range h.leftKeys {
-		spec.LeftKeys = append(spec.LeftKeys, lm[k])
-	}
-	for _, k := range h.rightKeys {
-		spec.RightKeys = append(spec.RightKeys, rm[k])
-	}
-	if h.residual != nil {
-		residual, err := remap(h.residual, cm)
-		if err != nil {
-			return nil, nil, err
-		}
-		if spec.Residual, err = sp.compiler.Compile(residual); err != nil {
-			return nil, nil, err
-		}
 	}
 	n := &stream.Node{Spec: spec, Inputs: []*stream.Node{left, right},
 		Types: append([]types.T(nil), left.Types...), Names: append([]string(nil), left.Names...),
@@ -84,7 +55,7 @@ func (sp *streamPlanner) otherJoin(j *plan.Join) (*stream.Node, []int, error) {
 	n = sp.nestedLoop(n, j)
 	// The join's columns are the left input's; key expressions the left
 	// side gained (hashJoinOf) stay hidden.
-	return n, lm[:len(j.Left.OutputTypes())], nil
+	return n, m[:len(j.Left.OutputTypes())], nil
 }
 
 // nestedLoop turns the hash join node n of j into a nested loop join

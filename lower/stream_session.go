@@ -130,7 +130,7 @@ func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int,
 		return nil, nil, true, err
 	}
 	k := len(params.PartCols)
-	spec := &agg.SessionAggSpec{TSCol: k, Gap: params.Gap, Group: group, Aggs: specs, AppendOnly: child.AppendOnly, KeepLate: !sp.dropLate}
+	spec := &agg.SessionAggSpec{TSCol: k, Gap: params.Gap, Group: group, Aggs: specs, AppendOnly: child.AppendOnly, LateSpec: stream.LateSpec{KeepLate: !sp.dropLate}}
 	for i := 0; i < k; i++ {
 		spec.PartCols = append(spec.PartCols, i)
 	}

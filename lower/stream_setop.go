@@ -105,6 +105,25 @@ func (sp *streamPlanner) setOp(x *plan.SetOp) (*stream.Node, []int, error) {
 	return sp.project(ps, identity(len(ps.Types)), colRefs(ts, ps.Names))
 }
 
+// taggedKeyProject projects child onto exprs and, last, its stream key
+// tagged with tag (the input's side), which is the projection's stream
+// key: the inputs of a union keep their keys apart. The columns are
+// unnamed.
+func taggedKeyProject(child *stream.Node, exprs []expr.Expr, tag int) *stream.Node {
+	keyTypes := make([]types.T, len(child.StreamKey))
+	for i, k := range child.StreamKey {
+		keyTypes[i] = child.Types[k]
+	}
+	exprs = append(exprs, &stream.KeyExpr{Tag: byte(tag), Cols: child.StreamKey, Types: keyTypes})
+	p := &stream.Node{Spec: &stream.ProjectSpec{Exprs: exprs}, Inputs: []*stream.Node{child}, AppendOnly: child.AppendOnly}
+	for _, e := range exprs {
+		p.Types = append(p.Types, e.Type())
+	}
+	p.Names = make([]string, len(exprs))
+	p.StreamKey = []int{len(exprs) - 1}
+	return p
+}
+
 // unionInputs unions the two inputs of x as a changelog of their rows,
 // each input's stream key tagged with its side so that keys stay unique;
 // with sides, two bool columns follow the row's columns: from the left,
@@ -130,21 +149,10 @@ func (sp *streamPlanner) unionInputs(x *plan.SetOp, sides bool) (*stream.Node, e
 				exprs = append(exprs, c)
 			}
 		}
-		keyTypes := make([]types.T, len(child.StreamKey))
-		for i, k := range child.StreamKey {
-			keyTypes[i] = child.Types[k]
+		p := taggedKeyProject(child, exprs, tag)
+		for i := range ts {
+			p.Names[i] = child.Names[cm[i]]
 		}
-		exprs = append(exprs, &stream.KeyExpr{Tag: byte(tag), Cols: child.StreamKey, Types: keyTypes})
-		p := &stream.Node{Spec: &stream.ProjectSpec{Exprs: exprs}, Inputs: []*stream.Node{child}, AppendOnly: child.AppendOnly}
-		for i, e := range exprs {
-			p.Types = append(p.Types, e.Type())
-			name := ""
-			if i < len(ts) {
-				name = child.Names[cm[i]]
-			}
-			p.Names = append(p.Names, name)
-		}
-		p.StreamKey = []int{len(exprs) - 1}
 		n.Inputs = append(n.Inputs, p)
 		if !child.AppendOnly {
 			n.AppendOnly = false

@@ -57,7 +57,7 @@ func (sp *streamPlanner) topN(f *plan.Filter) (n *stream.Node, m []int, ok bool,
 		return nil, nil, true, err
 	}
 	spec := &sortedpart.TopNSpec{Limit: limit, Types: child.Types, StreamKey: child.StreamKey,
-		AppendOnly: child.AppendOnly, WithRank: true, WithTies: funcs[0].Name == "rank", WatermarkPartCol: -1, KeepLate: !sp.dropLate}
+		AppendOnly: child.AppendOnly, WithRank: true, WithTies: funcs[0].Name == "rank", WatermarkPartCol: -1, LateSpec: stream.LateSpec{KeepLate: !sp.dropLate}}
 	for _, p := range part {
 		c := cm[p]
 		if spec.WatermarkPartCol < 0 && slices.Contains(child.Watermarks, c) {

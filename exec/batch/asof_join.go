@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -43,12 +44,8 @@ func NewAsofJoin(left, right exec.Operator, kind JoinKind, leftKeys, rightKeys [
 }
 
 func (a *AsofJoin) Explain() string {
-	s := "AsofJoin " + a.kind.String() + " on "
-	nl := len(a.leftTypes)
-	for i := range a.leftKeys {
-		s += fmt.Sprintf("#%d = #%d AND ", a.leftKeys[i], nl+a.rightKeys[i])
-	}
-	return s + fmt.Sprintf("match #%d %s #%d", a.leftTime, a.op, nl+a.rightTime)
+	conds := append(a.equalities(a.leftKeys, a.rightKeys), fmt.Sprintf("match #%d %s #%d", a.leftTime, a.op, len(a.leftTypes)+a.rightTime))
+	return "AsofJoin " + a.kind.String() + " on " + strings.Join(conds, " AND ")
 }
 
 // asofGroup is the right rows of one key, by time.
@@ -59,13 +56,7 @@ type asofGroup struct {
 
 func (a *AsofJoin) buildGroups(ctx *exec.Ctx, rt *table) (pairSource, error) {
 	p := &asofProbe{core: &a.joinCore, a: a, groups: map[string]*asofGroup{}}
-	keyCols := make([]arrow.Array, len(a.rightKeys))
-	keyTypes := make([]types.T, len(a.rightKeys))
-	for k, c := range a.rightKeys {
-		keyCols[k], keyTypes[k] = rt.cols[c], a.rightTypes[c]
-	}
-	var rk rowKeys
-	rk.encode(keyCols, keyTypes, rt.n)
+	rk := rt.keyRows(a.rightKeys, a.rightTypes)
 	tcol := rt.cols[a.rightTime]
 	times := types.AppendKeys(make([][]byte, rt.n), tcol, a.rightTypes[a.rightTime], false, false)
 	for i := 0; i < rt.n; i++ {

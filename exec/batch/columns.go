@@ -176,6 +176,18 @@ type table struct {
 	held int64
 }
 
+// keyRows encodes the key (columns keys, of types ts) of every row.
+func (t *table) keyRows(keys []int, ts []types.T) *rowKeys {
+	cols := make([]arrow.Array, len(keys))
+	kts := make([]types.T, len(keys))
+	for k, c := range keys {
+		cols[k], kts[k] = t.cols[c], ts[c]
+	}
+	var rk rowKeys
+	rk.encode(cols, kts, t.n)
+	return &rk
+}
+
 // tableReader hands a materialized table out a batch at a time; the
 // operators that compute their whole output before the first Next
 // (VALUES, virtual tables, hash aggregation, window functions) keep it.

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -37,14 +38,7 @@ func NewHashJoin(left, right exec.Operator, kind JoinKind, leftKeys, rightKeys [
 }
 
 func (h *HashJoin) Explain() string {
-	s := "HashJoin " + h.kind.String() + " on "
-	nl := len(h.leftTypes)
-	for i := range h.leftKeys {
-		if i > 0 {
-			s += " AND "
-		}
-		s += fmt.Sprintf("#%d = #%d", h.leftKeys[i], nl+h.rightKeys[i])
-	}
+	s := "HashJoin " + h.kind.String() + " on " + strings.Join(h.equalities(h.leftKeys, h.rightKeys), " AND ")
 	if h.residual != nil {
 		s += " filter " + h.residual.String()
 	}
@@ -83,13 +77,7 @@ func (h *HashJoin) buildTable(ctx *exec.Ctx, rt *table) (pairSource, error) {
 		}
 		return p, nil
 	}
-	keyCols := make([]arrow.Array, len(h.rightKeys))
-	keyTypes := make([]types.T, len(h.rightKeys))
-	for k, c := range h.rightKeys {
-		keyCols[k], keyTypes[k] = rt.cols[c], h.rightTypes[c]
-	}
-	var rk rowKeys
-	rk.encode(keyCols, keyTypes, rt.n)
+	rk := rt.keyRows(h.rightKeys, h.rightTypes)
 	p.strs = make(map[string]int32, rt.n)
 	for i := rt.n - 1; i >= 0; i-- {
 		if rk.hasNull[i] {

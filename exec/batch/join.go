@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"fmt"
+
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/exec"
@@ -76,6 +78,16 @@ type joinCore struct {
 	// registered is the account a hash join counts itself in as a
 	// spiller.
 	registered *exec.MemAccount
+}
+
+// equalities are the conditions leftKeys[i] = rightKeys[i] for EXPLAIN,
+// the right columns numbered after the left ones.
+func (j *joinCore) equalities(leftKeys, rightKeys []int) []string {
+	out := make([]string, len(leftKeys))
+	for i := range leftKeys {
+		out[i] = fmt.Sprintf("#%d = #%d", leftKeys[i], len(j.leftTypes)+rightKeys[i])
+	}
+	return out
 }
 
 func (j *joinCore) init(left, right exec.Operator, kind JoinKind, residual expr.Expr) {

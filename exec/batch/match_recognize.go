@@ -136,25 +136,9 @@ func (o *MatchRecognizeOp) run(ctx *exec.Ctx) error {
 		parts[len(parts)-1].Append(int64(r))
 	}
 	o.m = match.New(ctx, o.spec, o)
-	active := parts
-	for rounds := 0; len(active) > 0; rounds++ {
-		if rounds%64 == 0 {
-			if err := checkCtx(ctx); err != nil {
-				return err
-			}
-		}
-		if err := o.m.Step(active); err != nil {
-			return err
-		}
-		kept := active[:0]
-		for _, p := range active {
-			if p.Pending() {
-				kept = append(kept, p)
-			} else {
-				o.m.Finish(p)
-			}
-		}
-		active = kept
+	// Every row is there: a partition that runs out is finished.
+	if err := o.m.StepAll(slices.Clone(parts), func() error { return checkCtx(ctx) }, o.m.Finish); err != nil {
+		return err
 	}
 	o.matches = o.m.TakeMatches()
 	// Partition by partition, in match order.

@@ -305,6 +305,32 @@ func (m *Matcher) follow(pc int32) error {
 	}
 }
 
+// StepAll steps parts until none has a row pending. check, when set, runs
+// before every 64th step (cancellation); drained, when set, is called for
+// each partition as it runs out of rows.
+func (m *Matcher) StepAll(parts []*Partition, check func() error, drained func(*Partition)) error {
+	for rounds := 0; len(parts) > 0; rounds++ {
+		if check != nil && rounds%64 == 0 {
+			if err := check(); err != nil {
+				return err
+			}
+		}
+		if err := m.Step(parts); err != nil {
+			return err
+		}
+		kept := parts[:0]
+		for _, p := range parts {
+			if p.Pending() {
+				kept = append(kept, p)
+			} else if drained != nil {
+				drained(p)
+			}
+		}
+		parts = kept
+	}
+	return nil
+}
+
 // Step processes the next row of each partition given (each must have
 // one pending): it evaluates the DEFINE conditions every thread needs for
 // its row, advances the threads, and resolves the groups that are done.

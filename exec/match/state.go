@@ -104,24 +104,16 @@ func (r *stateReader) fail(what string) {
 	}
 }
 
-func (r *stateReader) varint(what string) int64 {
-	if r.err != nil {
-		return 0
-	}
-	x, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail(what)
-		return 0
-	}
-	r.b = r.b[n:]
-	return x
-}
+func (r *stateReader) varint(what string) int64 { return readVarint(r, what, binary.Varint) }
 
-func (r *stateReader) uvarint(what string) uint64 {
+func (r *stateReader) uvarint(what string) uint64 { return readVarint(r, what, binary.Uvarint) }
+
+// readVarint reads one varint with read (binary.Varint or Uvarint).
+func readVarint[T int64 | uint64](r *stateReader, what string, read func([]byte) (T, int)) T {
 	if r.err != nil {
 		return 0
 	}
-	x, n := binary.Uvarint(r.b)
+	x, n := read(r.b)
 	if n <= 0 {
 		r.fail(what)
 		return 0

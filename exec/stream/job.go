@@ -257,21 +257,27 @@ func (j *Job) newFragment() *fragment {
 	return f
 }
 
+// FormatRow is the text of each value of a row of types ts, NULL for a
+// NULL, as rejects and tests show rows.
+func FormatRow(vals []types.Datum, ts []types.T) []string {
+	parts := make([]string, len(vals))
+	for i, d := range vals {
+		if d == nil {
+			parts[i] = "NULL"
+		} else {
+			parts[i] = types.FormatText(d, ts[i], time.UTC)
+		}
+	}
+	return parts
+}
+
 // functionReject records a row a user function failed on (it threw, ran
 // out of time or memory): the function's result for the row is NULL, the
 // row joins the job's rejects at the next barrier, and the job goes on.
 // It runs in the fragment's goroutine, as every operator call does.
 func (f *fragment) functionReject(fn string, err error, args []types.Datum, argTypes []types.T) {
 	j := f.job
-	parts := make([]string, len(args))
-	for i, a := range args {
-		if a == nil {
-			parts[i] = "NULL"
-		} else {
-			parts[i] = types.FormatText(a, argTypes[i], time.UTC)
-		}
-	}
-	raw := "(" + strings.Join(parts, ", ") + ")"
+	raw := "(" + strings.Join(FormatRow(args, argTypes), ", ") + ")"
 	if len(raw) > maxRejectRaw {
 		raw = raw[:maxRejectRaw]
 	}

@@ -179,20 +179,38 @@ func ReadLateRows(r storage.Reader, job uint32, max int) ([]LateRow, error) {
 		}
 		n++
 	}
-	var out []LateRow
 	start := it.First()
 	if m := lateMax(max); n > m {
 		start = it.SeekGE(lateKey(job, first+n-m))
 	}
-	for ok := start; ok; ok = it.Next() {
-		var lr LateRow
-		if err := json.Unmarshal(it.Value(), &lr); err != nil {
-			it.Close()
-			return nil, fmt.Errorf("job %d: corrupt late row %x: %w", job, it.Key(), err)
-		}
-		out = append(out, lr)
+	return readJSONRecords[LateRow](it, start, job, "late row")
+}
+
+// LateSpec is the part of an operator's spec that says what becomes of
+// the rows it drops as late (behind the watermark, or in a window, session
+// or partition the watermark has closed); the specs of such operators
+// embed it.
+type LateSpec struct {
+	// KeepLate writes the dropped rows into the job's late row log
+	// (LateKeeper), not only counting them.
+	KeepLate bool
+	// LateRelation names the relations the kept rows come from (the
+	// late_rows relation column): the tables, sources and views the
+	// operator's input reads.
+	LateRelation string
+}
+
+// Late returns s, for the planner to name the relations of any spec that
+// embeds it.
+func (s *LateSpec) Late() *LateSpec { return s }
+
+// NewKeeper returns the keeper of the operator b builds when KeepLate,
+// nil (late rows only counted) otherwise.
+func (s *LateSpec) NewKeeper(b *BuildCtx) (*LateKeeper, error) {
+	if !s.KeepLate {
+		return nil, nil
 	}
-	return out, it.Close()
+	return NewLateKeeper(b, s.LateRelation)
 }
 
 // LateKeeper queues the late rows one operator drops after the watermark

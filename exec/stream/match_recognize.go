@@ -81,12 +81,8 @@ type MatchRecognizeSpec struct {
 	Types []types.T
 	// Desc is the plan's description, for EXPLAIN.
 	Desc string
-	// KeepLate keeps the rows behind the watermark in late_rows.
-	KeepLate bool
-	// LateRelation names the relations the kept rows come from (the
-	// late_rows relation column): the tables, sources and views the
-	// operator's input reads.
-	LateRelation string
+	// LateSpec says what becomes of the rows behind the watermark.
+	LateSpec
 }
 
 func (s *MatchRecognizeSpec) Explain() string { return "StreamMatchRecognize " + s.Desc }
@@ -185,11 +181,9 @@ func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	o.m = match.New(b.Env.Ctx, s.Match, o)
 	o.cache = NewStateCache(b.Env, o.parts.Account())
 	o.evicted = map[string]struct{}{}
-	if s.KeepLate {
-		var err error
-		if o.keep, err = NewLateKeeper(b, s.LateRelation); err != nil {
-			return nil, fmt.Errorf("match_recognize: %w", err)
-		}
+	var err error
+	if o.keep, err = s.NewKeeper(b); err != nil {
+		return nil, fmt.Errorf("match_recognize: %w", err)
 	}
 	if !b.Env.Fresh {
 		if err := o.load(b.Env.State); err != nil {
@@ -589,17 +583,9 @@ func (o *matchRecognize) advance() error {
 		active = append(active, p.p)
 	}
 	touched := slices.Clone(active)
-	for len(active) > 0 {
-		if err := o.m.Step(active); err != nil {
-			return err
-		}
-		kept := active[:0]
-		for _, p := range active {
-			if p.Pending() {
-				kept = append(kept, p)
-			}
-		}
-		active = kept
+	// More rows may come: a partition that runs out waits for them.
+	if err := o.m.StepAll(active, nil, nil); err != nil {
+		return err
 	}
 	o.noteOpen(touched)
 	if o.spec.Match.Within > 0 {

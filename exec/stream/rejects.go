@@ -123,14 +123,21 @@ func ReadRejects(r storage.Reader, job uint32) ([]Reject, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Reject
-	for ok := it.First(); ok; ok = it.Next() {
-		var rj Reject
-		if err := json.Unmarshal(it.Value(), &rj); err != nil {
+	return readJSONRecords[Reject](it, it.First(), job, "reject")
+}
+
+// readJSONRecords decodes the JSON values of it from where it stands
+// (ok: on an entry) to its end, and closes it; what names a record in
+// errors.
+func readJSONRecords[T any](it storage.Iter, ok bool, job uint32, what string) ([]T, error) {
+	var out []T
+	for ; ok; ok = it.Next() {
+		var rec T
+		if err := json.Unmarshal(it.Value(), &rec); err != nil {
 			it.Close()
-			return nil, fmt.Errorf("job %d: corrupt reject %x: %w", job, it.Key(), err)
+			return nil, fmt.Errorf("job %d: corrupt %s %x: %w", job, what, it.Key(), err)
 		}
-		out = append(out, rj)
+		out = append(out, rec)
 	}
 	return out, it.Close()
 }

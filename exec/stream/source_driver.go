@@ -416,7 +416,13 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 		}()
 	}
 
-	barrier := func(epoch uint64) error {
+	// barrier passes on a barrier received from the coordinator (ok
+	// false: the channel is closed, no more come).
+	barrier := func(epoch uint64, ok bool) error {
+		if !ok {
+			barriers = nil
+			return nil
+		}
 		return Send(ctx, out, Message{Kind: MsgBarrier, Epoch: epoch, Pos: d.encodePos()})
 	}
 	var idle <-chan time.Time
@@ -441,12 +447,11 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 		for {
 			select {
 			case e, ok := <-barriers:
-				if !ok {
-					barriers = nil
-					break drain
-				}
-				if err := barrier(e); err != nil {
+				if err := barrier(e, ok); err != nil {
 					return err
+				}
+				if !ok {
+					break drain
 				}
 			default:
 				break drain
@@ -462,9 +467,7 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 				case <-ctx.Done():
 					return ctx.Err()
 				case e, ok := <-barriers:
-					if !ok {
-						barriers = nil
-					} else if err := barrier(e); err != nil {
+					if err := barrier(e, ok); err != nil {
 						return err
 					}
 				case <-timer.C:
@@ -484,9 +487,7 @@ func (d *driver) Run(ctx context.Context, barriers <-chan uint64, out chan<- Mes
 		case <-ctx.Done():
 			return ctx.Err()
 		case e, ok := <-barriers:
-			if !ok {
-				barriers = nil
-			} else if err := barrier(e); err != nil {
+			if err := barrier(e, ok); err != nil {
 				return err
 			}
 		case ids := <-found:

@@ -386,7 +386,7 @@ type Stats struct {
 	lags sync.Map
 	// sourceErr is the error a source is retrying after (reconnecting to
 	// its upstream), nil while it reads.
-	sourceErr atomic.Pointer[string]
+	sourceErr errorText
 	// SinkLagEpochs and SinkLagRows are how far a logged sink's delivery
 	// is behind: epochs committed to its log and not yet delivered, and
 	// their records (sink_log.go).
@@ -396,45 +396,41 @@ type Stats struct {
 	// LoggedSink is set when the job is a sink with a sink log.
 	LoggedSink atomic.Bool
 	// sinkErr is the error a sink's delivery is retrying after.
-	sinkErr atomic.Pointer[string]
+	sinkErr errorText
+}
+
+// errorText is the error something retries after, read and set from
+// different goroutines.
+type errorText struct{ msg atomic.Pointer[string] }
+
+func (e *errorText) set(err error) {
+	if err == nil {
+		e.msg.Store(nil)
+		return
+	}
+	msg := err.Error()
+	e.msg.Store(&msg)
+}
+
+func (e *errorText) get() string {
+	if p := e.msg.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // SetSinkError records that a sink's delivery retries after err; nil
 // clears it.
-func (s *Stats) SetSinkError(err error) {
-	if err == nil {
-		s.sinkErr.Store(nil)
-		return
-	}
-	msg := err.Error()
-	s.sinkErr.Store(&msg)
-}
+func (s *Stats) SetSinkError(err error) { s.sinkErr.set(err) }
 
 // SinkError is the error a sink's delivery is retrying after, "" if none.
-func (s *Stats) SinkError() string {
-	if p := s.sinkErr.Load(); p != nil {
-		return *p
-	}
-	return ""
-}
+func (s *Stats) SinkError() string { return s.sinkErr.get() }
 
 // SetSourceError records that a source retries after err; nil clears it.
-func (s *Stats) SetSourceError(err error) {
-	if err == nil {
-		s.sourceErr.Store(nil)
-		return
-	}
-	msg := err.Error()
-	s.sourceErr.Store(&msg)
-}
+func (s *Stats) SetSourceError(err error) { s.sourceErr.set(err) }
 
 // SourceError is the error a source is retrying after, "" if none.
-func (s *Stats) SourceError() string {
-	if p := s.sourceErr.Load(); p != nil {
-		return *p
-	}
-	return ""
-}
+func (s *Stats) SourceError() string { return s.sourceErr.get() }
 
 // SetLag records split's lag.
 func (s *Stats) SetLag(split string, lag int64) {

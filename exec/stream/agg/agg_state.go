@@ -172,6 +172,20 @@ func (aggNoSets) load(uint32, []byte, int64, []types.Datum) error {
 	return sqlerr.New(sqlerr.DataCorrupted, "multiset entry for an aggregate without one")
 }
 
+// aggSlots is the state of an aggregate without a multiset: one slot of
+// S per group id, the zero S for an empty group.
+type aggSlots[S any] struct {
+	aggNoSets
+	v []S
+}
+
+func (a *aggSlots[S]) grow(n int) { a.v = stream.Grow(a.v, n) }
+
+func (a *aggSlots[S]) reset(g uint32) {
+	var zero S
+	a.v[g] = zero
+}
+
 // ---------------------------------------------------------------- count
 
 // aggRowCount is count(*) without FILTER: the group's row count itself.
@@ -190,16 +204,12 @@ func (a *aggRowCount) decode(buf []byte, _ uint32) ([]byte, error)   { return bu
 
 // aggCount is count(*) with FILTER, and count(x).
 type aggCount struct {
-	aggNoSets
+	aggSlots[int64]
 	star bool
-	n    []int64
 }
 
-func (a *aggCount) grow(n int)     { a.n = stream.Grow(a.n, n) }
-func (a *aggCount) reset(g uint32) { a.n[g] = 0 }
-
 func (a *aggCount) update(ids []uint32, w []int64, args []arrow.Array) error {
-	cnt := a.n
+	cnt := a.v
 	if a.star || args[0].NullN() == 0 {
 		for i, g := range ids {
 			cnt[g] += w[i]
@@ -217,15 +227,15 @@ func (a *aggCount) update(ids []uint32, w []int64, args []arrow.Array) error {
 
 func (a *aggCount) updateRow(g uint32, args []types.Datum, w int64) error {
 	if a.star || args[0] != nil {
-		a.n[g] += w
+		a.v[g] += w
 	}
 	return nil
 }
 
-func (a *aggCount) result(g uint32) (types.Datum, error) { return a.n[g], nil }
-func (a *aggCount) encode(buf []byte, g uint32) []byte   { return binary.AppendVarint(buf, a.n[g]) }
+func (a *aggCount) result(g uint32) (types.Datum, error) { return a.v[g], nil }
+func (a *aggCount) encode(buf []byte, g uint32) []byte   { return binary.AppendVarint(buf, a.v[g]) }
 func (a *aggCount) decode(buf []byte, g uint32) ([]byte, error) {
-	return aggVarints(buf, &a.n[g])
+	return aggVarints(buf, &a.v[g])
 }
 
 // ---------------------------------------------------------------- sum/avg of integers
@@ -279,14 +289,10 @@ func (s *aggIntSlot) fold(x, w int64) {
 
 // aggSumInt is sum and avg over smallint, integer and bigint.
 type aggSumInt struct {
-	aggNoSets
+	aggSlots[aggIntSlot]
 	avg bool
 	ret types.T
-	v   []aggIntSlot
 }
-
-func (a *aggSumInt) grow(n int)     { a.v = stream.Grow(a.v, n) }
-func (a *aggSumInt) reset(g uint32) { a.v[g] = aggIntSlot{} }
 
 func (a *aggSumInt) update(ids []uint32, w []int64, args []arrow.Array) error {
 	col := args[0]
@@ -416,14 +422,10 @@ func (s *aggFloatSlot) fold(x float64, w int64, keep bool) {
 
 // aggSumFloat is sum and avg over real and double precision.
 type aggSumFloat struct {
-	aggNoSets
+	aggSlots[aggFloatSlot]
 	avg   bool
 	delta bool // aggDelta
-	v     []aggFloatSlot
 }
-
-func (a *aggSumFloat) grow(n int)     { a.v = stream.Grow(a.v, n) }
-func (a *aggSumFloat) reset(g uint32) { a.v[g] = aggFloatSlot{} }
 
 func (a *aggSumFloat) update(ids []uint32, w []int64, args []arrow.Array) error {
 	col := args[0]
@@ -510,14 +512,10 @@ type aggNumSlot struct {
 
 // aggSumNumeric is sum and avg over numeric, exact under retraction.
 type aggSumNumeric struct {
-	aggNoSets
+	aggSlots[*aggNumSlot]
 	avg     bool
-	v       []*aggNumSlot
 	scratch apd.Decimal
 }
-
-func (a *aggSumNumeric) grow(n int)     { a.v = stream.Grow(a.v, n) }
-func (a *aggSumNumeric) reset(g uint32) { a.v[g] = nil }
 
 func (a *aggSumNumeric) slot(g uint32) *aggNumSlot {
 	s := a.v[g]
@@ -692,13 +690,9 @@ func (s *aggIntervalSlot) fold(months, days, micros, w int64) {
 
 // aggSumInterval is sum and avg over interval.
 type aggSumInterval struct {
-	aggNoSets
+	aggSlots[aggIntervalSlot]
 	avg bool
-	v   []aggIntervalSlot
 }
-
-func (a *aggSumInterval) grow(n int)     { a.v = stream.Grow(a.v, n) }
-func (a *aggSumInterval) reset(g uint32) { a.v[g] = aggIntervalSlot{} }
 
 func (a *aggSumInterval) update(ids []uint32, w []int64, args []arrow.Array) error {
 	col, ok := args[0].(*array.MonthDayNanoInterval)
@@ -766,13 +760,9 @@ func (s *aggBoolSlot) fold(b bool, w int64) {
 // aggBool is bool_and/every (no false among the values) and bool_or (a
 // true among them), as counts.
 type aggBool struct {
-	aggNoSets
+	aggSlots[aggBoolSlot]
 	or bool
-	v  []aggBoolSlot
 }
-
-func (a *aggBool) grow(n int)     { a.v = stream.Grow(a.v, n) }
-func (a *aggBool) reset(g uint32) { a.v[g] = aggBoolSlot{} }
 
 func (a *aggBool) update(ids []uint32, w []int64, args []arrow.Array) error {
 	col, ok := args[0].(*array.Boolean)

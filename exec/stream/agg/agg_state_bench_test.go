@@ -7,7 +7,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"streamsql/exec/batch"
 	"streamsql/sql/types"
 	"streamsql/udf"
 )
@@ -16,15 +15,7 @@ import (
 // the state of fn, in chunks of 4096 rows; with retract, every other
 // chunk deletes the chunk before it again.
 func aggStateBench(b *testing.B, fn string, argTypes []types.T, retract bool) {
-	f, _, err := udf.LookupAggregate(fn, argTypes)
-	if err != nil {
-		b.Fatal(err)
-	}
-	spec := batch.AggSpec{Agg: f, Args: []int{0, 1}[:len(argTypes)], ArgTypes: argTypes, Filter: -1, T: f.ResultType(argTypes)}
-	st, err := newAggState(spec, false, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := testAggState(b, testAggCall(b, fn, argTypes))
 	const n, groups = 4096, 64
 	st.grow(groups)
 	r := rand.New(rand.NewPCG(3, 4))

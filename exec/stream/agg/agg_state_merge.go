@@ -42,7 +42,7 @@ func (s *aggSpecials) merge(o aggSpecials) {
 }
 
 func (a *aggCount) merge(dst, src uint32) (bool, error) {
-	a.n[dst] += a.n[src]
+	a.v[dst] += a.v[src]
 	return true, nil
 }
 

@@ -5,9 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"streamsql/exec/batch"
 	"streamsql/sql/types"
-	"streamsql/udf"
 )
 
 // TestPartialStatesMerge folds random inserts and deletes into one state
@@ -28,19 +26,12 @@ func TestPartialStatesMerge(t *testing.T) {
 		{"covar_samp", []types.T{f8, f8}},
 	} {
 		t.Run(fmt.Sprintf("%s(%v)", c.fn, c.ts), func(t *testing.T) {
-			f, _, err := udf.LookupAggregate(c.fn, c.ts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			spec := batch.AggSpec{Agg: f, Args: []int{0, 1}[:len(c.ts)], ArgTypes: c.ts, Filter: -1, T: f.ResultType(c.ts)}
+			spec := testAggCall(t, c.fn, c.ts)
 			if r := CombineRefusal(spec, false); r != "" {
 				t.Fatalf("refused: %s", r)
 			}
 			mk := func(delta bool) aggState {
-				st, err := newAggState(spec, false, nil, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
+				st := testAggState(t, spec)
 				if d, ok := st.(aggDelta); ok && delta {
 					d.keepDeltas()
 				}

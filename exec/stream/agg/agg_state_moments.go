@@ -139,17 +139,13 @@ func centred(n int64, sx, sy, sxy *big.Int, d int64) float64 {
 // aggMoments is var/stddev over floats (pair false) or one of the (Y, X)
 // statistics (pair true).
 type aggMoments struct {
-	aggNoSets
+	aggSlots[*aggMomentSlot]
 	fn           string
 	pair         bool
 	sample, sqrt bool
 	delta        bool // aggDelta
-	v            []*aggMomentSlot
 	t1, t2       big.Int
 }
-
-func (a *aggMoments) grow(n int)     { a.v = stream.Grow(a.v, n) }
-func (a *aggMoments) reset(g uint32) { a.v[g] = nil }
 
 func (a *aggMoments) slot(g uint32) *aggMomentSlot {
 	s := a.v[g]
@@ -353,15 +349,11 @@ type aggNumVarSlot struct {
 
 // aggNumVar is var/stddev over integers and numerics: exact sums.
 type aggNumVar struct {
-	aggNoSets
+	aggSlots[*aggNumVarSlot]
 	sample, sqrt bool
 	delta        bool // aggDelta
-	v            []*aggNumVarSlot
 	d, sq        apd.Decimal
 }
-
-func (a *aggNumVar) grow(n int)     { a.v = stream.Grow(a.v, n) }
-func (a *aggNumVar) reset(g uint32) { a.v[g] = nil }
 
 func (a *aggNumVar) fold(g uint32, d *apd.Decimal, w int64) error {
 	s := a.v[g]
@@ -478,14 +470,10 @@ type aggBitSlot struct {
 
 // aggBits is bit_and, bit_or or bit_xor.
 type aggBits struct {
-	aggNoSets
+	aggSlots[*aggBitSlot]
 	fn    string
 	delta bool // aggDelta
-	v     []*aggBitSlot
 }
-
-func (a *aggBits) grow(n int)     { a.v = stream.Grow(a.v, n) }
-func (a *aggBits) reset(g uint32) { a.v[g] = nil }
 
 func (a *aggBits) fold(g uint32, x, w int64) {
 	s := a.v[g]

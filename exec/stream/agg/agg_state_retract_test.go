@@ -8,24 +8,32 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec/batch"
+	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/udf"
 )
+
+// testAggCall is the call fn(#0, #1, ...) over arguments of types
+// argTypes.
+func testAggCall(t testing.TB, fn string, argTypes []types.T) batch.AggSpec {
+	return streamtest.AggCall(t, fn, []int{0, 1}[:len(argTypes)], argTypes)
+}
+
+// testAggState returns a fresh state of the aggregate call spec.
+func testAggState(t testing.TB, spec batch.AggSpec) aggState {
+	t.Helper()
+	st, err := newAggState(spec, false, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
 
 // retractState folds rows into group 0 of a fresh state of fn: keep with
 // weight +1, and when churn, also gone with +1 and then -1, in an order
 // shuffled by seed.
 func retractState(t *testing.T, fn string, argTypes []types.T, keep, gone [][]float64, churn bool, seed uint64) types.Datum {
 	t.Helper()
-	f, _, err := udf.LookupAggregate(fn, argTypes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := batch.AggSpec{Agg: f, Args: []int{0, 1}[:len(argTypes)], ArgTypes: argTypes, Filter: -1, T: f.ResultType(argTypes)}
-	st, err := newAggState(spec, false, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := testAggState(t, testAggCall(t, fn, argTypes))
 	st.grow(1)
 	type row struct {
 		v []float64

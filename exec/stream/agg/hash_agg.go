@@ -108,14 +108,9 @@ type HashAggSpec struct {
 	// EmitOnClose emits each group once, final, when the watermark on
 	// WindowCol passes it (the output is append-only).
 	EmitOnClose bool
-	// KeepLate writes the rows dropped because their window had closed
-	// into the job's late row log (stream.LateKeeper), not only counting
-	// them.
-	KeepLate bool
-	// LateRelation names the relations the kept rows come from (the
-	// late_rows relation column): the tables, sources and views the
-	// operator's input reads.
-	LateRelation string
+	// LateSpec says what becomes of the rows dropped because their
+	// window had closed.
+	stream.LateSpec
 	// Phase is the half of a two-phase aggregation this is
 	// (hash_agg_phase.go), or PhaseSingle.
 	Phase AggPhase
@@ -203,17 +198,16 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 			h.outTypes[len(s.GroupTypes)+i] = a.T
 		}
 	}
+	h.outBuf = stream.NewChunkBuilder(h.outTypes)
 	if s.WindowCol >= 0 {
 		if s.WindowCol >= len(s.GroupCols) || !stream.IntLike(s.GroupTypes[s.WindowCol]) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "window column of a streaming aggregate must be a timestamp, date or integer group column")
 		}
 		h.winCol = s.GroupCols[s.WindowCol]
 		h.winIndex = map[int64][]uint32{}
-		if s.KeepLate {
-			var err error
-			if h.keep, err = stream.NewLateKeeper(b, s.LateRelation); err != nil {
-				return nil, fmt.Errorf("hash aggregate: %w", err)
-			}
+		var err error
+		if h.keep, err = s.NewKeeper(b); err != nil {
+			return nil, fmt.Errorf("hash aggregate: %w", err)
 		}
 	}
 	h.fixed = len(s.GroupTypes) <= 2
@@ -361,8 +355,7 @@ type hashAgg struct {
 	keyBuf  []byte
 	sideBuf []byte
 	valBuf  []byte
-	outB    []array.Builder
-	outOps  []stream.Op
+	outBuf  stream.ChunkBuilder
 }
 
 // allocID returns a free group id, growing the per-group slices.
@@ -858,52 +851,26 @@ func (h *hashAgg) outputRow(g uint32) ([]types.Datum, error) {
 
 // reserveOut makes room for about n more output rows.
 func (h *hashAgg) reserveOut(n int) {
-	if h.outB == nil {
-		h.outB = make([]array.Builder, len(h.outTypes))
-		for j, t := range h.outTypes {
-			h.outB[j] = types.NewBuilder(t)
-		}
-	}
-	n = min(n, exec.BatchSize)
-	for _, b := range h.outB {
-		b.Reserve(n)
-	}
-	if cap(h.outOps) < n {
-		h.outOps = make([]stream.Op, 0, n)
-	}
+	h.outBuf.Reserve(min(n, exec.BatchSize))
 }
 
 // emit appends one output row.
 func (h *hashAgg) emit(op stream.Op, row []types.Datum) {
-	if h.outB == nil {
-		h.reserveOut(1)
-	}
+	cols := h.outBuf.Cols()
 	for j, d := range row {
-		types.AppendDatum(h.outB[j], d)
+		types.AppendDatum(cols[j], d)
 	}
-	h.outOps = append(h.outOps, op)
+	h.outBuf.Add(op)
 }
 
 // flushOut sends the rows emitted so far as a chunk.
 func (h *hashAgg) flushOut() error {
-	if len(h.outOps) == 0 {
-		return nil
-	}
-	cols := make([]arrow.Array, len(h.outB))
-	for j, b := range h.outB {
-		cols[j] = b.NewArray()
-	}
-	ops := h.outOps
-	h.outOps = nil
-	if err := h.out.Chunk(stream.NewChunk(cols, ops)); err != nil {
-		return err
-	}
-	return nil
+	return h.outBuf.Flush(h.out)
 }
 
 // emitChange emits group g's change since the row it emitted last.
 func (h *hashAgg) emitChange(g uint32) error {
-	if len(h.outOps)+2 > exec.BatchSize {
+	if h.outBuf.Len()+2 > exec.BatchSize {
 		if err := h.flushOut(); err != nil {
 			return err
 		}
@@ -1198,7 +1165,7 @@ func windowsBelow[V any](m map[int64]V, wm int64) []int64 {
 func (h *hashAgg) closeGroup(g uint32) error {
 	switch {
 	case h.eoc && h.rowCount[g] > 0:
-		if len(h.outOps)+1 > exec.BatchSize {
+		if h.outBuf.Len()+1 > exec.BatchSize {
 			if err := h.flushOut(); err != nil {
 				return err
 			}

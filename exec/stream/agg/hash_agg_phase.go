@@ -141,7 +141,7 @@ func (h *hashAgg) flushPartials() error {
 			continue
 		}
 		h.dirty[g] = false
-		if len(h.outOps)+1 > exec.BatchSize {
+		if h.outBuf.Len()+1 > exec.BatchSize {
 			if err := h.flushOut(); err != nil {
 				return err
 			}

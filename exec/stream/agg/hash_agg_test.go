@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/cockroachdb/apd/v3"
@@ -536,15 +535,7 @@ func hashAggFold(t *testing.T, a batch.AggSpec, argRows [][]types.Datum) types.D
 }
 
 func hashAggFormat(vals []types.Datum, ts []types.T) string {
-	parts := make([]string, len(vals))
-	for j, d := range vals {
-		if d == nil {
-			parts[j] = "NULL"
-		} else {
-			parts[j] = types.FormatText(d, ts[j], time.UTC)
-		}
-	}
-	return strings.Join(parts, " ")
+	return strings.Join(stream.FormatRow(vals, ts), " ")
 }
 
 // TestHashAggDifferential compares the operator's accumulated output with

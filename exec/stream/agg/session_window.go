@@ -95,14 +95,9 @@ type SessionAggSpec struct {
 	// EmitOnClose emits each session once, final, when the watermark
 	// passes its end.
 	EmitOnClose bool
-	// KeepLate writes the rows dropped because they were behind the
-	// watermark into the job's late row log (stream.LateKeeper), not only
-	// counting them.
-	KeepLate bool
-	// LateRelation names the relations the kept rows come from (the
-	// late_rows relation column): the tables, sources and views the
-	// operator's input reads.
-	LateRelation string
+	// LateSpec says what becomes of the rows dropped because they were
+	// behind the watermark.
+	stream.LateSpec
 }
 
 func (s *SessionAggSpec) Explain() string {
@@ -195,11 +190,9 @@ func (s *SessionAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		o.outTypes = append(o.outTypes, a.T)
 	}
 	o.allocSlot() // slot 0 takes the rows that feed no session
-	if s.KeepLate {
-		var err error
-		if o.keep, err = stream.NewLateKeeper(b, s.LateRelation); err != nil {
-			return nil, fmt.Errorf("session aggregate: %w", err)
-		}
+	var err error
+	if o.keep, err = s.NewKeeper(b); err != nil {
+		return nil, fmt.Errorf("session aggregate: %w", err)
 	}
 	if !b.Env.Fresh {
 		if err := o.load(b.Env.State); err != nil {

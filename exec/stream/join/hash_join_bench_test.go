@@ -6,12 +6,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // hjBenchChunks returns the chunks of one side: rows (id, k, v) with
@@ -52,13 +50,7 @@ func BenchmarkStreamHashJoin(b *testing.B) {
 			}
 		}
 	}()
-	sdb, err := storage.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sdb.Close()
-	db := sdb.Pebble()
-	env := &stream.Env{Ctx: &exec.Ctx{}, State: sdb.Latest(), Fresh: true, Stats: &stream.Stats{}}
+	env, db := streamtest.Env(b)
 	ops := make([]stream.Op, size)
 	out := 0
 	b.ResetTimer()

@@ -61,7 +61,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec/batch"
@@ -185,6 +184,7 @@ func (s *OverWindowSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		w.batchFuncs = append(w.batchFuncs, f)
 		w.batchIdx = append(w.batchIdx, i)
 	}
+	w.outBuf = stream.NewChunkBuilder(w.outTypes)
 	if len(w.native)+len(w.batchFuncs) == 0 {
 		return nil, sqlerr.New(sqlerr.InternalError, "over window without functions")
 	}
@@ -314,7 +314,7 @@ type overWindow struct {
 	ol           []int32
 	sel          []int32
 	// Barrier scratch.
-	ob       []array.Builder
+	outBuf   stream.ChunkBuilder
 	dels     []owChange
 	rest     []owChange
 	kbuf     []byte
@@ -678,29 +678,19 @@ func (w *overWindow) emit() error {
 	if len(w.dels)+len(w.rest) == 0 {
 		return nil
 	}
-	if w.ob == nil {
-		w.ob = make([]array.Builder, len(w.outTypes))
-		for i, t := range w.outTypes {
-			w.ob[i] = types.NewBuilder(t)
-		}
-	}
-	ops := make([]stream.Op, 0, len(w.dels)+len(w.rest))
+	cols := w.outBuf.Cols()
 	for _, list := range [][]owChange{w.dels, w.rest} {
 		for _, ch := range list {
-			if err := w.dec.DecodeInto(ch.val, w.ob[:w.nIn]); err != nil {
+			if err := w.dec.DecodeInto(ch.val, cols[:w.nIn]); err != nil {
 				return sqlerr.Wrap(fmt.Errorf("over window: stored row: %w", err), sqlerr.DataCorrupted)
 			}
-			if err := w.outDec.DecodeInto(ch.out, w.ob[w.nIn:]); err != nil {
+			if err := w.outDec.DecodeInto(ch.out, cols[w.nIn:]); err != nil {
 				return sqlerr.Wrap(fmt.Errorf("over window: function values: %w", err), sqlerr.DataCorrupted)
 			}
-			ops = append(ops, ch.op)
+			w.outBuf.Add(ch.op)
 		}
 	}
 	clear(w.dels)
 	clear(w.rest)
-	cols := make([]arrow.Array, len(w.ob))
-	for i, b := range w.ob {
-		cols[i] = b.NewArray()
-	}
-	return w.out.Chunk(stream.NewChunk(cols, ops))
+	return w.outBuf.Flush(w.out)
 }

@@ -3,18 +3,15 @@ package sortedpart
 import (
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/storage"
 	"streamsql/udf"
 )
 
@@ -80,16 +77,11 @@ func BenchmarkOverWindowAppend(b *testing.B) {
 			c.Release()
 		}
 	}()
-	sdb, err := storage.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sdb.Close()
-	db := sdb.Pebble()
+	base, db := streamtest.Env(b)
 	b.ResetTimer()
 	rows := 0
 	for range b.N {
-		env := &stream.Env{Ctx: &exec.Ctx{Env: udf.Env{Location: time.UTC}}, State: sdb.Latest(), Fresh: true, Stats: &stream.Stats{}}
+		env := &stream.Env{Ctx: base.Ctx, State: base.State, Fresh: true, Stats: &stream.Stats{}}
 		out := &streamtest.NullSink{}
 		op := streamtest.Open(b, env, spec, &stream.Node{Types: overWindowBenchTypes}, out)
 		epoch := uint64(0)

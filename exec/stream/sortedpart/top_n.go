@@ -69,7 +69,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec/batch"
@@ -103,14 +102,9 @@ type TopNSpec struct {
 	// WatermarkPartCol is the input column, the first of Partition, whose
 	// watermark frees the partitions behind it; -1: none.
 	WatermarkPartCol int
-	// KeepLate writes the rows dropped because their partition was behind
-	// the watermark into the job's late row log (stream.LateKeeper), not
-	// only counting them.
-	KeepLate bool
-	// LateRelation names the relations the kept rows come from (the
-	// late_rows relation column): the tables, sources and views the
-	// operator's input reads.
-	LateRelation string
+	// LateSpec says what becomes of the rows dropped because their
+	// partition was behind the watermark.
+	stream.LateSpec
 }
 
 func (s *TopNSpec) Explain() string {
@@ -155,9 +149,9 @@ func (s *TopNSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator
 		return nil, sqlerr.New(sqlerr.InternalError, "top-N: watermark column #%d is not the first partition column", s.WatermarkPartCol)
 	}
 	t := &topN{spec: s, env: b.Env, out: out, state: b.NewStateTable(s.stateKeys(), s.Types)}
-	if s.KeepLate && s.WatermarkPartCol >= 0 {
+	if s.WatermarkPartCol >= 0 {
 		var err error
-		if t.late, err = stream.NewLateKeeper(b, s.LateRelation); err != nil {
+		if t.late, err = s.NewKeeper(b); err != nil {
 			return nil, fmt.Errorf("top-N: %w", err)
 		}
 	}
@@ -173,6 +167,7 @@ func (s *TopNSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator
 	if s.WithRank {
 		t.outTypes = append(t.outTypes, types.TInt8)
 	}
+	t.outBuf = stream.NewChunkBuilder(t.outTypes)
 	all := make([]int, len(s.Types))
 	for i := range all {
 		all[i] = i
@@ -286,8 +281,7 @@ type topN struct {
 	sel          []int32
 	// Barrier scratch.
 	oldRank, newRank []int
-	ob               []array.Builder
-	obOps            []stream.Op
+	outBuf           stream.ChunkBuilder
 	match            sidMatch
 	kbuf             []byte
 }
@@ -565,7 +559,6 @@ func (t *topN) Barrier(b *stream.Barrier) error {
 	if err := t.late.Flush(b); err != nil {
 		return fmt.Errorf("top-N: late rows: %w", err)
 	}
-	t.startOutput()
 	for _, p := range t.dirty {
 		p.Dirty = false
 		if !p.complete && len(p.rows) < t.limit {
@@ -599,7 +592,7 @@ func (t *topN) Barrier(b *stream.Barrier) error {
 	}
 	clear(t.dirty)
 	t.dirty = t.dirty[:0]
-	if err := t.flushOutput(); err != nil {
+	if err := t.outBuf.Flush(t.out); err != nil {
 		return err
 	}
 	if t.wmClean {
@@ -724,36 +717,16 @@ func (t *topN) writeOver(b *stream.Barrier, p *topNPart) error {
 
 // ---------------------------------------------------------------- output
 
-func (t *topN) startOutput() {
-	if t.ob == nil {
-		t.ob = make([]array.Builder, len(t.outTypes))
-		for i, ty := range t.outTypes {
-			t.ob[i] = types.NewBuilder(ty)
-		}
-	}
-	t.obOps = t.obOps[:0]
-}
-
 func (t *topN) emit(op stream.Op, r topNRow, rank int) error {
-	if err := t.dec.DecodeInto(r.val(), t.ob[:len(t.spec.Types)]); err != nil {
+	cols := t.outBuf.Cols()
+	if err := t.dec.DecodeInto(r.val(), cols[:len(t.spec.Types)]); err != nil {
 		return sqlerr.Wrap(fmt.Errorf("top-N: stored row: %w", err), sqlerr.DataCorrupted)
 	}
 	if t.spec.WithRank {
-		t.ob[len(t.spec.Types)].(*array.Int64Builder).Append(int64(rank))
+		cols[len(t.spec.Types)].(*array.Int64Builder).Append(int64(rank))
 	}
-	t.obOps = append(t.obOps, op)
+	t.outBuf.Add(op)
 	return nil
-}
-
-func (t *topN) flushOutput() error {
-	if len(t.obOps) == 0 {
-		return nil
-	}
-	cols := make([]arrow.Array, len(t.ob))
-	for i, b := range t.ob {
-		cols[i] = b.NewArray()
-	}
-	return t.out.Chunk(stream.NewChunk(cols, slices.Clone(t.obOps)))
 }
 
 // encodePartKeys encodes, for every row of c, its partition key into

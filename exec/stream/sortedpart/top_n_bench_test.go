@@ -7,12 +7,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"streamsql/exec"
 	"streamsql/exec/batch"
 	"streamsql/exec/stream"
 	"streamsql/exec/stream/streamtest"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // topNBenchTypes are the benchmark input's columns: id (stream key),
@@ -71,15 +69,9 @@ func topNBenchData(total, parts int, retract float64) []*stream.Chunk {
 }
 
 func benchTopN(b *testing.B, spec *TopNSpec, chunks []*stream.Chunk, total int) {
-	sdb, err := storage.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sdb.Close()
-	db := sdb.Pebble()
+	env, db := streamtest.Env(b)
 	var committed uint64
-	env := &stream.Env{Ctx: &exec.Ctx{}, State: sdb.Latest(), Fresh: true, Stats: &stream.Stats{},
-		Committed: func() uint64 { return committed }}
+	env.Committed = func() uint64 { return committed }
 	cpu0 := streamtest.CPUTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -38,15 +38,11 @@ type Sink struct {
 // Chunk records the rows of c as text.
 func (s *Sink) Chunk(side int, c *stream.Chunk) error {
 	for i := 0; i < c.N; i++ {
-		parts := []string{c.Ops[i].String()}
+		row := make([]types.Datum, len(c.Cols))
 		for j, a := range c.Cols {
-			d := types.GetDatum(a, i, s.Types[j])
-			if d == nil {
-				parts = append(parts, "NULL")
-			} else {
-				parts = append(parts, types.FormatText(d, s.Types[j], time.UTC))
-			}
+			row[j] = types.GetDatum(a, i, s.Types[j])
 		}
+		parts := append([]string{c.Ops[i].String()}, stream.FormatRow(row, s.Types[:len(row)])...)
 		s.Rows = append(s.Rows, strings.Join(parts, " "))
 	}
 	c.Release()
