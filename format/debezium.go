@@ -236,14 +236,8 @@ func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, m *Message, out
 	if err := s.objectStart(); err != nil {
 		return err
 	}
-	for first := true; ; first = false {
-		key, ok, err := s.nextKey(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
+	var err error
+	for key := range s.members(&err) {
 		switch k := bstr(key); {
 		case k == "before" || k == "after":
 			if s.peekNull() {
@@ -312,6 +306,7 @@ func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, m *Message, out
 			return err
 		}
 	}
+	return err
 }
 
 // debeziumTwoPass decodes an event whose schema follows its payload: the

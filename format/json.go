@@ -144,17 +144,14 @@ func (d *jsonDecoder) plain(m *Message, out *Batch) error {
 	s.skipWS()
 	if s.pos < len(s.data) && s.data[s.pos] == '[' {
 		s.pos++
-		for first := true; ; first = false {
-			more, err := s.nextElem(first)
-			if err != nil {
-				return err
-			}
-			if !more {
-				break
-			}
+		var err error
+		for range s.elements(&err) {
 			if err := d.objectInto(s, m, out); err != nil {
 				return err
 			}
+		}
+		if err != nil {
+			return err
 		}
 	} else if err := d.objectInto(s, m, out); err != nil {
 		return err

@@ -541,19 +541,13 @@ func (c *conv) setArray(sl *slot, raw []byte, sc *scratch) error {
 		return err
 	}
 	out := append(sc.buf[len(sc.buf):], '{')
-	for first := true; ; first = false {
-		more, err := s.nextElem(first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+	var err error
+	for i := range s.elements(&err) {
 		v, err := s.value()
 		if err != nil {
 			return err
 		}
-		if !first {
+		if i > 0 {
 			out = append(out, ',')
 		}
 		var es slot
@@ -565,6 +559,9 @@ func (c *conv) setArray(sl *slot, raw []byte, sc *scratch) error {
 			continue
 		}
 		out = appendArrayElem(out, ec.format(&es))
+	}
+	if err != nil {
+		return err
 	}
 	out = append(out, '}')
 	sl.b, sl.state = sc.add(out), slotSet
