@@ -605,42 +605,8 @@ func parseZonedTime(s []byte) (int64, error) {
 			return 0, bad()
 		}
 	}
-	if i >= len(s) {
-		return 0, bad()
-	}
-	off := 0
-	switch s[i] {
-	case 'Z', 'z':
-		i++
-	case '+', '-':
-		sign := 1
-		if s[i] == '-' {
-			sign = -1
-		}
-		i++
-		if i+2 > len(s) {
-			return 0, bad()
-		}
-		oh, ok := digits2(s[i : i+2])
-		if !ok || oh > 15 {
-			return 0, bad()
-		}
-		i += 2
-		om := 0
-		if i < len(s) && s[i] == ':' {
-			i++
-		}
-		if i+2 <= len(s) {
-			if om, ok = digits2(s[i : i+2]); !ok || om > 59 {
-				return 0, bad()
-			}
-			i += 2
-		}
-		off = sign * (oh*3600 + om*60)
-	default:
-		return 0, bad()
-	}
-	if i != len(s) {
+	off, i, ok := zoneOffset(s, i)
+	if !ok || i != len(s) {
 		return 0, bad()
 	}
 	us -= int64(off) * types.MicrosPerSecond
