@@ -398,35 +398,32 @@ func (d *jsonDecoder) useDebeziumSchema(raw []byte) error {
 	return nil
 }
 
+// dbzSemanticKinds maps the Debezium and Kafka Connect semantic type
+// names to how their values are encoded; Decimal, which carries its scale
+// as a parameter, is read by dbzModeOf.
+var dbzSemanticKinds = map[string]dbzKind{
+	"io.debezium.time.Date":                   dbzDays,
+	"org.apache.kafka.connect.data.Date":      dbzDays,
+	"io.debezium.time.Timestamp":              dbzMillis,
+	"org.apache.kafka.connect.data.Timestamp": dbzMillis,
+	"io.debezium.time.MicroTimestamp":         dbzMicros,
+	"io.debezium.time.NanoTimestamp":          dbzNanos,
+	"io.debezium.time.Time":                   dbzTimeMillis,
+	"org.apache.kafka.connect.data.Time":      dbzTimeMillis,
+	"io.debezium.time.MicroTime":              dbzTimeMicros,
+	"io.debezium.time.NanoTime":               dbzTimeNanos,
+	"io.debezium.time.ZonedTimestamp":         dbzZonedTimestamp,
+	"io.debezium.time.ZonedTime":              dbzZonedTime,
+	"io.debezium.data.VariableScaleDecimal":   dbzVarDecimal,
+	"io.debezium.data.Json":                   dbzJSON,
+}
+
 func dbzModeOf(fs dbzSchema) dbzMode {
-	switch fs.Name {
-	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
-		return dbzMode{kind: dbzDays}
-	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
-		return dbzMode{kind: dbzMillis}
-	case "io.debezium.time.MicroTimestamp":
-		return dbzMode{kind: dbzMicros}
-	case "io.debezium.time.NanoTimestamp":
-		return dbzMode{kind: dbzNanos}
-	case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time":
-		return dbzMode{kind: dbzTimeMillis}
-	case "io.debezium.time.MicroTime":
-		return dbzMode{kind: dbzTimeMicros}
-	case "io.debezium.time.NanoTime":
-		return dbzMode{kind: dbzTimeNanos}
-	case "io.debezium.time.ZonedTimestamp":
-		return dbzMode{kind: dbzZonedTimestamp}
-	case "io.debezium.time.ZonedTime":
-		return dbzMode{kind: dbzZonedTime}
-	case "org.apache.kafka.connect.data.Decimal":
+	if fs.Name == "org.apache.kafka.connect.data.Decimal" {
 		sc, _ := strconv.Atoi(fs.Parameters["scale"])
 		return dbzMode{kind: dbzDecimal, scale: int32(sc)}
-	case "io.debezium.data.VariableScaleDecimal":
-		return dbzMode{kind: dbzVarDecimal}
-	case "io.debezium.data.Json":
-		return dbzMode{kind: dbzJSON}
 	}
-	return dbzMode{}
+	return dbzMode{kind: dbzSemanticKinds[fs.Name]}
 }
 
 // setDebezium stores a field encoded by Debezium's semantic type mode.
