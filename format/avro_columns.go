@@ -85,24 +85,23 @@ func avroColumnType(s avro.Schema) types.T {
 		if lt, ok := avroLogicalColumnType(t.Logical()); ok {
 			return lt
 		}
-		switch t.Type() {
-		case avro.Boolean:
-			return types.TBool
-		case avro.Int:
-			return types.TInt4
-		case avro.Long:
-			return types.TInt8
-		case avro.Float:
-			return types.TFloat4
-		case avro.Double:
-			return types.TFloat8
-		case avro.String:
-			return types.TVarchar
-		case avro.Bytes:
-			return types.TBytea
+		if pt, ok := avroPrimitiveColumnTypes[t.Type()]; ok {
+			return pt
 		}
 	}
 	return types.TJSONB
+}
+
+// avroPrimitiveColumnTypes are the column types of the Avro primitives
+// (null has none: a column of it is jsonb).
+var avroPrimitiveColumnTypes = map[avro.Type]types.T{
+	avro.Boolean: types.TBool,
+	avro.Int:     types.TInt4,
+	avro.Long:    types.TInt8,
+	avro.Float:   types.TFloat4,
+	avro.Double:  types.TFloat8,
+	avro.String:  types.TVarchar,
+	avro.Bytes:   types.TBytea,
 }
 
 // avroLogicalColumnType is the column type of an Avro logical type, on a

@@ -438,40 +438,42 @@ func (s *jsonScanner) number() error {
 	if d[i] == '0' {
 		i++
 	} else if d[i] >= '1' && d[i] <= '9' {
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(d, i)
 	} else {
 		s.pos = i
 		return s.errAt("invalid number")
 	}
 	if i < len(d) && d[i] == '.' {
-		i++
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == j {
-			s.pos = i
+		j := digitsEnd(d, i+1)
+		if j == i+1 {
+			s.pos = j
 			return s.errAt("invalid number")
 		}
+		i = j
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
 		i++
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == j {
-			s.pos = i
+		j := digitsEnd(d, i)
+		if j == i {
+			s.pos = j
 			return s.errAt("invalid number")
 		}
+		i = j
 	}
 	s.pos = i
 	return nil
+}
+
+// digitsEnd returns the index of the first byte of d at or after i that
+// is not an ASCII digit.
+func digitsEnd(d []byte, i int) int {
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // readString consumes a string starting at '"' and returns its content:
