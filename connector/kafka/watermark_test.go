@@ -33,8 +33,7 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 		}
 	}
 	p := producer(t, addr, nil)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	source := func(name, topic, extra string) {
 		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE SOURCE %s (id bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
@@ -164,8 +163,7 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 		}
 	}
 	p := producer(t, addr, nil)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	table := func(name, topic, extra string) {
 		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE TABLE %s (id bigint PRIMARY KEY, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
@@ -269,8 +267,7 @@ func TestKafkaTableWatermarkRestart(t *testing.T) {
 func TestKafkaSourceIdleTimeout(t *testing.T) {
 	_, addr := brokerTopics(t, 2, "quiet")
 	p := producer(t, addr, nil)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	for _, s := range []struct{ name, extra string }{{"waits", ""}, {"moves", ", idle_timeout = '200ms'"}} {
 		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE SOURCE %s (id bigint, ts timestamp, WATERMARK FOR ts AS ts)
