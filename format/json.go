@@ -167,14 +167,7 @@ func (d *jsonDecoder) plain(m *Message, out *Batch) error {
 func (d *jsonDecoder) upsert(m *Message, out *Batch) error {
 	i := out.Len()
 	if isNullValue(m.Value) {
-		if err := d.keyInto(m, out, i); err != nil {
-			return err
-		}
-		if err := d.checkKeyAt(d.pk, out, i); err != nil {
-			return err
-		}
-		d.finishRow(m, out, i, Delete)
-		return nil
+		return d.deleteByKey(m, out, i, d.pk, d.keyInto)
 	}
 	s := &d.sn
 	s.reset(m.Value, &d.sc)

@@ -419,6 +419,20 @@ func keyAbsentAt(pk []int, out *Batch, i int) bool {
 	return false
 }
 
+// deleteByKey writes row i of out as the Delete that FORMAT UPSERT's
+// null value means: of the row whose primary key pk keyInto reads from
+// the message key.
+func (d *rowDecoder) deleteByKey(m *Message, out *Batch, i int, pk []int, keyInto func(*Message, *Batch, int) error) error {
+	if err := keyInto(m, out, i); err != nil {
+		return err
+	}
+	if err := d.checkKeyAt(pk, out, i); err != nil {
+		return err
+	}
+	d.finishRow(m, out, i, Delete)
+	return nil
+}
+
 // checkKeyAt rejects row i of out without a complete primary key.
 func (d *rowDecoder) checkKeyAt(pk []int, out *Batch, i int) error {
 	for _, k := range pk {
