@@ -215,6 +215,21 @@ func single(f []token, what string) (string, error) {
 	return f[0].text, nil
 }
 
+// nextField takes the next field, a single value, off *rest; eol says
+// what is missing when there is none, what names the field when it has
+// several values.
+func nextField(rest *[][]token, eol, what string) (string, error) {
+	if len(*rest) == 0 {
+		return "", fmt.Errorf("end-of-line before %s", eol)
+	}
+	v, err := single((*rest)[0], what)
+	if err != nil {
+		return "", err
+	}
+	*rest = (*rest)[1:]
+	return v, nil
+}
+
 func parseRule(fields [][]token) (Rule, error) {
 	var r Rule
 	typ, err := single(fields[0], "connection type")
@@ -244,14 +259,10 @@ func parseRule(fields [][]token) (Rule, error) {
 	}
 	rest := fields[3:]
 	if r.Type != Local {
-		if len(rest) == 0 {
-			return r, fmt.Errorf("end-of-line before IP address specification")
-		}
-		addr, err := single(rest[0], "IP address")
+		addr, err := nextField(&rest, "IP address specification", "IP address")
 		if err != nil {
 			return r, err
 		}
-		rest = rest[1:]
 		switch addr {
 		case "all":
 			r.allAddr = true
@@ -275,14 +286,10 @@ func parseRule(fields [][]token) (Rule, error) {
 					r.hostName = strings.ToLower(addr)
 					break
 				}
-				if len(rest) == 0 {
-					return r, fmt.Errorf("end-of-line before netmask specification")
-				}
-				m, err := single(rest[0], "netmask")
+				m, err := nextField(&rest, "netmask specification", "netmask")
 				if err != nil {
 					return r, err
 				}
-				rest = rest[1:]
 				mask := net.ParseIP(m)
 				if mask == nil {
 					return r, fmt.Errorf("invalid IP mask %q", m)
@@ -297,10 +304,7 @@ func parseRule(fields [][]token) (Rule, error) {
 			}
 		}
 	}
-	if len(rest) == 0 {
-		return r, fmt.Errorf("end-of-line before authentication method")
-	}
-	m, err := single(rest[0], "authentication type")
+	m, err := nextField(&rest, "authentication method", "authentication type")
 	if err != nil {
 		return r, err
 	}
@@ -314,7 +318,7 @@ func parseRule(fields [][]token) (Rule, error) {
 	default:
 		return r, fmt.Errorf("invalid authentication method %q", m)
 	}
-	for _, f := range rest[1:] {
+	for _, f := range rest {
 		opt, err := single(f, "option")
 		if err != nil {
 			return r, err

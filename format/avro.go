@@ -184,14 +184,7 @@ func (d *avroDecoder) decodeMessage(m *Message, out *Batch) error {
 		if !d.upsert {
 			return nil
 		}
-		if err := d.keyInto(m, out, i); err != nil {
-			return err
-		}
-		if err := d.checkKeyAt(d.pk, out, i); err != nil {
-			return err
-		}
-		d.finishRow(m, out, i, Delete)
-		return nil
+		return d.deleteByKey(m, out, i, d.pk, d.keyInto)
 	}
 	if err := d.decodeWire(m.Value, rowDst{out: out, i: i}, d.message, &d.lastValue, false); err != nil {
 		return err

@@ -69,14 +69,10 @@ func avroColumnType(s avro.Schema) types.T {
 	case *avro.EnumSchema:
 		return types.TVarchar
 	case *avro.FixedSchema:
-		if l := t.Logical(); l != nil {
-			switch l.Type() {
-			case avro.Decimal:
-				d := l.(*avro.DecimalLogicalSchema)
-				return types.T{Kind: types.Numeric, Precision: int32(d.Precision()), Scale: int32(d.Scale())}
-			case avro.Duration:
-				return types.TInterval
-			}
+		// ENCODE AVRO reads decimal and duration on a fixed; any other
+		// logical type there comes as its bytes.
+		if lt, ok := avroLogicalColumnType(t.Logical()); ok && (lt.Kind == types.Numeric || lt.Kind == types.Interval) {
+			return lt
 		}
 		return types.TBytea
 	case *avro.ArraySchema:
@@ -86,39 +82,50 @@ func avroColumnType(s avro.Schema) types.T {
 		}
 		return types.T{Kind: types.Array, Elem: &e}
 	case *avro.PrimitiveSchema:
-		if l := t.Logical(); l != nil {
-			switch l.Type() {
-			case avro.Decimal:
-				d := l.(*avro.DecimalLogicalSchema)
-				return types.T{Kind: types.Numeric, Precision: int32(d.Precision()), Scale: int32(d.Scale())}
-			case avro.Date:
-				return types.TDate
-			case avro.TimeMillis, avro.TimeMicros:
-				return types.TTime
-			case avro.TimestampMillis, avro.TimestampMicros:
-				return types.TTimestampTZ
-			case avro.LocalTimestampMillis, avro.LocalTimestampMicros:
-				return types.TTimestamp
-			case avro.UUID:
-				return types.TVarchar
-			}
+		if lt, ok := avroLogicalColumnType(t.Logical()); ok {
+			return lt
 		}
-		switch t.Type() {
-		case avro.Boolean:
-			return types.TBool
-		case avro.Int:
-			return types.TInt4
-		case avro.Long:
-			return types.TInt8
-		case avro.Float:
-			return types.TFloat4
-		case avro.Double:
-			return types.TFloat8
-		case avro.String:
-			return types.TVarchar
-		case avro.Bytes:
-			return types.TBytea
+		if pt, ok := avroPrimitiveColumnTypes[t.Type()]; ok {
+			return pt
 		}
 	}
 	return types.TJSONB
+}
+
+// avroPrimitiveColumnTypes are the column types of the Avro primitives
+// (null has none: a column of it is jsonb).
+var avroPrimitiveColumnTypes = map[avro.Type]types.T{
+	avro.Boolean: types.TBool,
+	avro.Int:     types.TInt4,
+	avro.Long:    types.TInt8,
+	avro.Float:   types.TFloat4,
+	avro.Double:  types.TFloat8,
+	avro.String:  types.TVarchar,
+	avro.Bytes:   types.TBytea,
+}
+
+// avroLogicalColumnType is the column type of an Avro logical type, on a
+// primitive or a fixed schema; ok is false for none or one it does not map.
+func avroLogicalColumnType(l avro.LogicalSchema) (t types.T, ok bool) {
+	if l == nil {
+		return types.T{}, false
+	}
+	switch l.Type() {
+	case avro.Decimal:
+		d := l.(*avro.DecimalLogicalSchema)
+		return types.T{Kind: types.Numeric, Precision: int32(d.Precision()), Scale: int32(d.Scale())}, true
+	case avro.Duration:
+		return types.TInterval, true
+	case avro.Date:
+		return types.TDate, true
+	case avro.TimeMillis, avro.TimeMicros:
+		return types.TTime, true
+	case avro.TimestampMillis, avro.TimestampMicros:
+		return types.TTimestampTZ, true
+	case avro.LocalTimestampMillis, avro.LocalTimestampMicros:
+		return types.TTimestamp, true
+	case avro.UUID:
+		return types.TVarchar, true
+	}
+	return types.T{}, false
 }

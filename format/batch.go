@@ -378,22 +378,15 @@ func (c *colOut) putFast(v jval, cv *conv) bool {
 		if !ok {
 			return false
 		}
-		c.setValid()
-		c.i64 = append(c.i64, x)
+		c.appendInt64(x)
 	case v.kind == jString && cv.plainText:
-		if len(c.offs) == 0 {
-			c.offs = append(c.offs, 0)
-		}
-		c.setValid()
-		c.data = append(c.data, v.str...)
-		c.offs = append(c.offs, int32(len(c.data)))
+		c.appendBytes(v.str)
 	case v.kind == jString && cv.st == stTimestamp:
 		x, ok := parseTimestampFast(v.str, cv.t.Kind == types.TimestampTZ)
 		if !ok {
 			return false
 		}
-		c.setValid()
-		c.i64 = append(c.i64, x)
+		c.appendInt64(x)
 	default:
 		return false
 	}
@@ -415,8 +408,7 @@ func (c *colOut) valueFast(s *jsonScanner, cv *conv) bool {
 		}
 		switch c.st {
 		case stInt64:
-			c.setValid()
-			c.i64 = append(c.i64, x)
+			c.appendInt64(x)
 		case stInt32:
 			if x < math.MinInt32 || x > math.MaxInt32 {
 				s.pos = p
@@ -440,12 +432,7 @@ func (c *colOut) valueFast(s *jsonScanner, cv *conv) bool {
 		if !ok {
 			return false
 		}
-		if len(c.offs) == 0 {
-			c.offs = append(c.offs, 0)
-		}
-		c.setValid()
-		c.data = append(c.data, b...)
-		c.offs = append(c.offs, int32(len(c.data)))
+		c.appendBytes(b)
 	case fastTimestamp:
 		p := s.pos
 		b, ok := s.plainString()
@@ -457,8 +444,7 @@ func (c *colOut) valueFast(s *jsonScanner, cv *conv) bool {
 			s.pos = p
 			return false
 		}
-		c.setValid()
-		c.i64 = append(c.i64, x)
+		c.appendInt64(x)
 	default:
 		return false
 	}
@@ -533,6 +519,22 @@ func (c *colOut) dupLast() {
 		c.data = append(c.data, c.data[c.offs[i]:c.offs[i+1]]...)
 		c.offs = append(c.offs, int32(len(c.data)))
 	}
+}
+
+// appendInt64 appends x as the next row of a 64-bit column.
+func (c *colOut) appendInt64(x int64) {
+	c.setValid()
+	c.i64 = append(c.i64, x)
+}
+
+// appendBytes appends b as the next row of a text or binary column.
+func (c *colOut) appendBytes(b []byte) {
+	if len(c.offs) == 0 {
+		c.offs = append(c.offs, 0)
+	}
+	c.setValid()
+	c.data = append(c.data, b...)
+	c.offs = append(c.offs, int32(len(c.data)))
 }
 
 // setValid starts the next row as a valid (non-NULL) value.

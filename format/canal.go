@@ -68,14 +68,7 @@ func (d *jsonDecoder) canal(m *Message, out *Batch) error {
 	if err := ds.arrayStart(); err != nil {
 		return err
 	}
-	for first := true; ; first = false {
-		more, err := ds.nextElem(first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
+	for k := range ds.elements(&err) {
 		i := out.Len()
 		if op != UpdateInsert {
 			if err := d.fieldsInto(&ds, out, i); err != nil {
@@ -86,7 +79,7 @@ func (d *jsonDecoder) canal(m *Message, out *Batch) error {
 		}
 		// The old element first, into a staging row; then the data
 		// element into row i: updatePair makes both rows of them.
-		more, err = old.nextElem(first)
+		more, err := old.nextElem(k == 0)
 		if err != nil {
 			return err
 		}
@@ -102,4 +95,5 @@ func (d *jsonDecoder) canal(m *Message, out *Batch) error {
 		}
 		d.updatePair(m, out, i, o)
 	}
+	return err
 }

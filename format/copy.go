@@ -147,12 +147,18 @@ func (r *CopyReader) field(f []byte) []byte {
 	return r.arena[start:len(r.arena):len(r.arena)]
 }
 
-// textField checks a de-escaped text or CSV field and keeps it.
-func (r *CopyReader) textField(f []byte, line int) ([]byte, error) {
-	if err := types.CheckUTF8(f); err != nil {
-		return nil, sqlerr.From(err).WithDetail("COPY %s, line %d", r.o.Relation, line)
+// addTextField adds a de-escaped text or CSV field to the record being
+// read: NULL, or f checked and kept.
+func (r *CopyReader) addTextField(f []byte, null bool, line int) error {
+	if null {
+		r.fieldArena = append(r.fieldArena, nil)
+		return nil
 	}
-	return r.field(f), nil
+	if err := types.CheckUTF8(f); err != nil {
+		return sqlerr.From(err).WithDetail("COPY %s, line %d", r.o.Relation, line)
+	}
+	r.fieldArena = append(r.fieldArena, r.field(f))
+	return nil
 }
 
 // record makes the fields from start on a record, checking their count.
@@ -195,14 +201,8 @@ func (r *CopyReader) textRecord(src []byte, off int, final bool) (int, CopyRecor
 	cur := r.cur[:0]
 	rawStart := 0
 	endField := func(i int) error {
-		if string(ln[rawStart:i]) == o.Null {
-			r.fieldArena = append(r.fieldArena, nil)
-		} else {
-			f, err := r.textField(cur, line)
-			if err != nil {
-				return err
-			}
-			r.fieldArena = append(r.fieldArena, f)
+		if err := r.addTextField(cur, string(ln[rawStart:i]) == o.Null, line); err != nil {
+			return err
 		}
 		cur = cur[:0]
 		rawStart = i + 1
@@ -341,16 +341,7 @@ func (r *CopyReader) csvRecord(src []byte, off int, final bool) (int, CopyRecord
 		case j < len(o.ForceNotNull) && o.ForceNotNull[j]:
 			isNull = false
 		}
-		if isNull {
-			r.fieldArena = append(r.fieldArena, nil)
-		} else {
-			f, err := r.textField(cur, startLine)
-			if err != nil {
-				return err
-			}
-			r.fieldArena = append(r.fieldArena, f)
-		}
-		return nil
+		return r.addTextField(cur, isNull, startLine)
 	}
 	for i := 0; i < len(rec); {
 		ch := rec[i]

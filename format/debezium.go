@@ -236,14 +236,8 @@ func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, m *Message, out
 	if err := s.objectStart(); err != nil {
 		return err
 	}
-	for first := true; ; first = false {
-		key, ok, err := s.nextKey(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
+	var err error
+	for key := range s.members(&err) {
 		switch k := bstr(key); {
 		case k == "before" || k == "after":
 			if s.peekNull() {
@@ -312,6 +306,7 @@ func (d *jsonDecoder) debeziumWalk(s *jsonScanner, ev *dbzEvent, m *Message, out
 			return err
 		}
 	}
+	return err
 }
 
 // debeziumTwoPass decodes an event whose schema follows its payload: the
@@ -403,35 +398,32 @@ func (d *jsonDecoder) useDebeziumSchema(raw []byte) error {
 	return nil
 }
 
+// dbzSemanticKinds maps the Debezium and Kafka Connect semantic type
+// names to how their values are encoded; Decimal, which carries its scale
+// as a parameter, is read by dbzModeOf.
+var dbzSemanticKinds = map[string]dbzKind{
+	"io.debezium.time.Date":                   dbzDays,
+	"org.apache.kafka.connect.data.Date":      dbzDays,
+	"io.debezium.time.Timestamp":              dbzMillis,
+	"org.apache.kafka.connect.data.Timestamp": dbzMillis,
+	"io.debezium.time.MicroTimestamp":         dbzMicros,
+	"io.debezium.time.NanoTimestamp":          dbzNanos,
+	"io.debezium.time.Time":                   dbzTimeMillis,
+	"org.apache.kafka.connect.data.Time":      dbzTimeMillis,
+	"io.debezium.time.MicroTime":              dbzTimeMicros,
+	"io.debezium.time.NanoTime":               dbzTimeNanos,
+	"io.debezium.time.ZonedTimestamp":         dbzZonedTimestamp,
+	"io.debezium.time.ZonedTime":              dbzZonedTime,
+	"io.debezium.data.VariableScaleDecimal":   dbzVarDecimal,
+	"io.debezium.data.Json":                   dbzJSON,
+}
+
 func dbzModeOf(fs dbzSchema) dbzMode {
-	switch fs.Name {
-	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
-		return dbzMode{kind: dbzDays}
-	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
-		return dbzMode{kind: dbzMillis}
-	case "io.debezium.time.MicroTimestamp":
-		return dbzMode{kind: dbzMicros}
-	case "io.debezium.time.NanoTimestamp":
-		return dbzMode{kind: dbzNanos}
-	case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time":
-		return dbzMode{kind: dbzTimeMillis}
-	case "io.debezium.time.MicroTime":
-		return dbzMode{kind: dbzTimeMicros}
-	case "io.debezium.time.NanoTime":
-		return dbzMode{kind: dbzTimeNanos}
-	case "io.debezium.time.ZonedTimestamp":
-		return dbzMode{kind: dbzZonedTimestamp}
-	case "io.debezium.time.ZonedTime":
-		return dbzMode{kind: dbzZonedTime}
-	case "org.apache.kafka.connect.data.Decimal":
+	if fs.Name == "org.apache.kafka.connect.data.Decimal" {
 		sc, _ := strconv.Atoi(fs.Parameters["scale"])
 		return dbzMode{kind: dbzDecimal, scale: int32(sc)}
-	case "io.debezium.data.VariableScaleDecimal":
-		return dbzMode{kind: dbzVarDecimal}
-	case "io.debezium.data.Json":
-		return dbzMode{kind: dbzJSON}
 	}
-	return dbzMode{}
+	return dbzMode{kind: dbzSemanticKinds[fs.Name]}
 }
 
 // setDebezium stores a field encoded by Debezium's semantic type mode.
@@ -610,42 +602,8 @@ func parseZonedTime(s []byte) (int64, error) {
 			return 0, bad()
 		}
 	}
-	if i >= len(s) {
-		return 0, bad()
-	}
-	off := 0
-	switch s[i] {
-	case 'Z', 'z':
-		i++
-	case '+', '-':
-		sign := 1
-		if s[i] == '-' {
-			sign = -1
-		}
-		i++
-		if i+2 > len(s) {
-			return 0, bad()
-		}
-		oh, ok := digits2(s[i : i+2])
-		if !ok || oh > 15 {
-			return 0, bad()
-		}
-		i += 2
-		om := 0
-		if i < len(s) && s[i] == ':' {
-			i++
-		}
-		if i+2 <= len(s) {
-			if om, ok = digits2(s[i : i+2]); !ok || om > 59 {
-				return 0, bad()
-			}
-			i += 2
-		}
-		off = sign * (oh*3600 + om*60)
-	default:
-		return 0, bad()
-	}
-	if i != len(s) {
+	off, i, ok := zoneOffset(s, i)
+	if !ok || i != len(s) {
 		return 0, bad()
 	}
 	us -= int64(off) * types.MicrosPerSecond

@@ -61,14 +61,8 @@ func (f *fieldSet) collect(s *jsonScanner) error {
 	if err := s.objectStart(); err != nil {
 		return err
 	}
-	for first := true; ; first = false {
-		key, ok, err := s.nextKey(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
+	var err error
+	for key := range s.members(&err) {
 		idx := -1
 		for i, n := range f.names {
 			if n == bstr(key) {
@@ -88,6 +82,7 @@ func (f *fieldSet) collect(s *jsonScanner) error {
 		}
 		f.vals[idx], f.found[idx] = v, true
 	}
+	return err
 }
 
 // updatePair completes an update whose new image (data) is row i of out:

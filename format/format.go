@@ -99,16 +99,11 @@ const (
 	UpdateInsert
 )
 
+var opNames = [...]string{Insert: "insert", Delete: "delete", UpdateDelete: "update-delete", UpdateInsert: "update-insert"}
+
 func (op Op) String() string {
-	switch op {
-	case Insert:
-		return "insert"
-	case Delete:
-		return "delete"
-	case UpdateDelete:
-		return "update-delete"
-	case UpdateInsert:
-		return "update-insert"
+	if int(op) < len(opNames) {
+		return opNames[op]
 	}
 	return fmt.Sprintf("op(%d)", uint8(op))
 }
@@ -217,16 +212,11 @@ const (
 	ModifyColumn
 )
 
+var schemaChangeNames = [...]string{AddColumn: "add column", DropColumn: "drop column", RenameColumn: "rename column", ModifyColumn: "modify column"}
+
 func (k SchemaChangeKind) String() string {
-	switch k {
-	case AddColumn:
-		return "add column"
-	case DropColumn:
-		return "drop column"
-	case RenameColumn:
-		return "rename column"
-	case ModifyColumn:
-		return "modify column"
+	if int(k) < len(schemaChangeNames) && schemaChangeNames[k] != "" {
+		return schemaChangeNames[k]
 	}
 	return fmt.Sprintf("schema change(%d)", uint8(k))
 }

@@ -144,17 +144,14 @@ func (d *jsonDecoder) plain(m *Message, out *Batch) error {
 	s.skipWS()
 	if s.pos < len(s.data) && s.data[s.pos] == '[' {
 		s.pos++
-		for first := true; ; first = false {
-			more, err := s.nextElem(first)
-			if err != nil {
-				return err
-			}
-			if !more {
-				break
-			}
+		var err error
+		for range s.elements(&err) {
 			if err := d.objectInto(s, m, out); err != nil {
 				return err
 			}
+		}
+		if err != nil {
+			return err
 		}
 	} else if err := d.objectInto(s, m, out); err != nil {
 		return err
@@ -170,14 +167,7 @@ func (d *jsonDecoder) plain(m *Message, out *Batch) error {
 func (d *jsonDecoder) upsert(m *Message, out *Batch) error {
 	i := out.Len()
 	if isNullValue(m.Value) {
-		if err := d.keyInto(m, out, i); err != nil {
-			return err
-		}
-		if err := d.checkKeyAt(d.pk, out, i); err != nil {
-			return err
-		}
-		d.finishRow(m, out, i, Delete)
-		return nil
+		return d.deleteByKey(m, out, i, d.pk, d.keyInto)
 	}
 	s := &d.sn
 	s.reset(m.Value, &d.sc)

@@ -2,6 +2,7 @@ package format
 
 import (
 	"encoding/binary"
+	"iter"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -267,6 +268,44 @@ func (s *jsonScanner) expectKeyPat(first bool, p *keyPat) bool {
 	return true
 }
 
+// members ranges over the object whose '{' objectStart consumed,
+// yielding each key with the scanner at its value, which the loop body
+// reads or skips. The loop ends at '}' or at a syntax error, which it
+// leaves in *err.
+func (s *jsonScanner) members(err *error) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for first := true; ; first = false {
+			key, more, e := s.nextKey(first)
+			if e != nil || !more {
+				*err = e
+				return
+			}
+			if !yield(key) {
+				return
+			}
+		}
+	}
+}
+
+// elements ranges over the array whose '[' arrayStart consumed, yielding
+// each element's index with the scanner on the element, which the loop
+// body reads or skips. The loop ends at ']' or at a syntax error, which
+// it leaves in *err.
+func (s *jsonScanner) elements(err *error) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := 0; ; i++ {
+			more, e := s.nextElem(i == 0)
+			if e != nil || !more {
+				*err = e
+				return
+			}
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
 // arrayStart consumes '['.
 func (s *jsonScanner) arrayStart() error {
 	s.skipWS()
@@ -358,29 +397,20 @@ func (s *jsonScanner) skip(depth int) error {
 	case c == '"':
 		_, err := s.readString(false)
 		return err
-	case c == '{':
+	case c == '{' || c == '[':
+		// An object's members and an array's elements are each one
+		// value to skip; an object's key and ':' go with nextKey.
 		s.pos++
 		for first := true; ; first = false {
-			_, ok, err := s.nextKey(first)
-			if err != nil {
+			var more bool
+			var err error
+			if c == '{' {
+				_, more, err = s.nextKey(first)
+			} else {
+				more, err = s.nextElem(first)
+			}
+			if err != nil || !more {
 				return err
-			}
-			if !ok {
-				return nil
-			}
-			if err := s.skip(depth + 1); err != nil {
-				return err
-			}
-		}
-	case c == '[':
-		s.pos++
-		for first := true; ; first = false {
-			ok, err := s.nextElem(first)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return nil
 			}
 			if err := s.skip(depth + 1); err != nil {
 				return err
@@ -408,40 +438,42 @@ func (s *jsonScanner) number() error {
 	if d[i] == '0' {
 		i++
 	} else if d[i] >= '1' && d[i] <= '9' {
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(d, i)
 	} else {
 		s.pos = i
 		return s.errAt("invalid number")
 	}
 	if i < len(d) && d[i] == '.' {
-		i++
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == j {
-			s.pos = i
+		j := digitsEnd(d, i+1)
+		if j == i+1 {
+			s.pos = j
 			return s.errAt("invalid number")
 		}
+		i = j
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
 		i++
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == j {
-			s.pos = i
+		j := digitsEnd(d, i)
+		if j == i {
+			s.pos = j
 			return s.errAt("invalid number")
 		}
+		i = j
 	}
 	s.pos = i
 	return nil
+}
+
+// digitsEnd returns the index of the first byte of d at or after i that
+// is not an ASCII digit.
+func digitsEnd(d []byte, i int) int {
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // readString consumes a string starting at '"' and returns its content:

@@ -419,6 +419,20 @@ func keyAbsentAt(pk []int, out *Batch, i int) bool {
 	return false
 }
 
+// deleteByKey writes row i of out as the Delete that FORMAT UPSERT's
+// null value means: of the row whose primary key pk keyInto reads from
+// the message key.
+func (d *rowDecoder) deleteByKey(m *Message, out *Batch, i int, pk []int, keyInto func(*Message, *Batch, int) error) error {
+	if err := keyInto(m, out, i); err != nil {
+		return err
+	}
+	if err := d.checkKeyAt(pk, out, i); err != nil {
+		return err
+	}
+	d.finishRow(m, out, i, Delete)
+	return nil
+}
+
 // checkKeyAt rejects row i of out without a complete primary key.
 func (d *rowDecoder) checkKeyAt(pk []int, out *Batch, i int) error {
 	for _, k := range pk {
@@ -541,19 +555,13 @@ func (c *conv) setArray(sl *slot, raw []byte, sc *scratch) error {
 		return err
 	}
 	out := append(sc.buf[len(sc.buf):], '{')
-	for first := true; ; first = false {
-		more, err := s.nextElem(first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+	var err error
+	for i := range s.elements(&err) {
 		v, err := s.value()
 		if err != nil {
 			return err
 		}
-		if !first {
+		if i > 0 {
 			out = append(out, ',')
 		}
 		var es slot
@@ -565,6 +573,9 @@ func (c *conv) setArray(sl *slot, raw []byte, sc *scratch) error {
 			continue
 		}
 		out = appendArrayElem(out, ec.format(&es))
+	}
+	if err != nil {
+		return err
 	}
 	out = append(out, '}')
 	sl.b, sl.state = sc.add(out), slotSet

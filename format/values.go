@@ -428,42 +428,7 @@ func parseTimestampFast(s []byte, tz bool) (int64, bool) {
 	}
 	off := 0
 	if i < len(s) {
-		switch s[i] {
-		case 'Z', 'z':
-			i++
-		case '+', '-':
-			sign := 1
-			if s[i] == '-' {
-				sign = -1
-			}
-			i++
-			if i+2 > len(s) {
-				return 0, false
-			}
-			oh, ok := digits2(s[i : i+2])
-			if !ok || oh > 15 {
-				return 0, false
-			}
-			i += 2
-			om := 0
-			if i < len(s) && s[i] == ':' {
-				if i+3 > len(s) {
-					return 0, false
-				}
-				om, ok = digits2(s[i+1 : i+3])
-				if !ok || om > 59 {
-					return 0, false
-				}
-				i += 3
-			} else if i+2 <= len(s) {
-				om, ok = digits2(s[i : i+2])
-				if !ok || om > 59 {
-					return 0, false
-				}
-				i += 2
-			}
-			off = sign * (oh*3600 + om*60)
-		default:
+		if off, i, ok = zoneOffset(s, i); !ok {
 			return 0, false
 		}
 	}
@@ -475,6 +440,49 @@ func parseTimestampFast(s []byte, tz bool) (int64, bool) {
 		ts -= int64(off) * types.MicrosPerSecond
 	}
 	return ts, true
+}
+
+// zoneOffset reads the ISO 8601 zone designator at s[i:]: Z, or ±hh,
+// ±hhmm or ±hh:mm with hours up to 15. It returns the offset in seconds
+// east of UTC and the index after the designator.
+func zoneOffset(s []byte, i int) (off, next int, ok bool) {
+	if i >= len(s) {
+		return 0, i, false
+	}
+	switch s[i] {
+	case 'Z', 'z':
+		return 0, i + 1, true
+	case '+', '-':
+	default:
+		return 0, i, false
+	}
+	sign := 1
+	if s[i] == '-' {
+		sign = -1
+	}
+	i++
+	if i+2 > len(s) {
+		return 0, i, false
+	}
+	oh, ok := digits2(s[i : i+2])
+	if !ok || oh > 15 {
+		return 0, i, false
+	}
+	i += 2
+	om := 0
+	if i < len(s) && s[i] == ':' {
+		if i+3 > len(s) {
+			return 0, i, false
+		}
+		i++
+	}
+	if i+2 <= len(s) {
+		if om, ok = digits2(s[i : i+2]); !ok || om > 59 {
+			return 0, i, false
+		}
+		i += 2
+	}
+	return sign * (oh*3600 + om*60), i, true
 }
 
 // numericFast stores a plain decimal -?(0|[1-9][0-9]*)(.[0-9]+)? as numeric

@@ -345,24 +345,18 @@ func Parse(name string, r io.Reader, format Format) ([]Record, error) {
 			}
 		case "hash-threshold":
 			rec.Kind = KindHashThreshold
-			if len(fields) < 2 {
-				return nil, errf("hash-threshold needs a number")
-			}
-			t, err := strconv.Atoi(fields[1])
+			t, err := argument(fields, "a number", strconv.Atoi)
 			if err != nil {
-				return nil, errf("hash-threshold: %v", err)
+				return nil, errf("%v", err)
 			}
 			rec.Threshold = t
 		case "halt":
 			rec.Kind = KindHalt
 		case "sleep":
 			rec.Kind = KindSleep
-			if len(fields) < 2 {
-				return nil, errf("sleep needs a duration")
-			}
-			d, err := time.ParseDuration(fields[1])
+			d, err := argument(fields, "a duration", time.ParseDuration)
 			if err != nil {
-				return nil, errf("sleep: %v", err)
+				return nil, errf("%v", err)
 			}
 			rec.Sleep = d
 		case "include":
@@ -458,4 +452,18 @@ func readBlock(lr *lineReader) []string {
 		out = append(out, l)
 	}
 	return out
+}
+
+// argument parses the argument of the one-argument directive fields[0]
+// (what says what it takes).
+func argument[T any](fields []string, what string, parse func(string) (T, error)) (T, error) {
+	var v T
+	if len(fields) < 2 {
+		return v, fmt.Errorf("%s needs %s", fields[0], what)
+	}
+	v, err := parse(fields[1])
+	if err != nil {
+		return v, fmt.Errorf("%s: %v", fields[0], err)
+	}
+	return v, nil
 }

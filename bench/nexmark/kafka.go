@@ -275,16 +275,9 @@ func waitKafka(ctx context.Context, eng *engine.Engine, object string, k *KafkaS
 	for _, n := range k.Offsets {
 		total += n
 	}
-	for {
-		p, err := eng.Progress(object)
-		if err != nil {
-			return err
-		}
-		if p.Err != nil {
-			return p.Err
-		}
+	return waitCommitted(ctx, eng, object, func(positions [][]byte) (bool, string) {
 		covered, left := int64(0), int64(0)
-		for _, pos := range p.Positions {
+		for _, pos := range positions {
 			if pos == nil {
 				continue
 			}
@@ -299,12 +292,10 @@ func waitKafka(ctx context.Context, eng *engine.Engine, object string, k *KafkaS
 			}
 		}
 		if covered == total && left == 0 && total > 0 {
-			return nil
+			return true, ""
 		}
-		if err := eng.WaitCommit(ctx, p.Epoch); err != nil {
-			return fmt.Errorf("waiting for the Kafka source to finish (%d of %d records committed): %w", covered, total, err)
-		}
-	}
+		return false, fmt.Sprintf("waiting for the Kafka source to finish (%d of %d records committed)", covered, total)
+	})
 }
 
 // EncodeKafkaOffsets and DecodeKafkaOffsets carry a feed's end offsets

@@ -223,16 +223,9 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 // waitDone waits until the job has committed every event of every source
 // (the sources are bounded at events), reporting each commit it sees.
 func waitDone(ctx context.Context, eng *engine.Engine, object string, events int64, seen func(time.Time, int64)) error {
-	for {
-		p, err := eng.Progress(object)
-		if err != nil {
-			return err
-		}
-		if p.Err != nil {
-			return p.Err
-		}
+	return waitCommitted(ctx, eng, object, func(positions [][]byte) (bool, string) {
 		frontier, n := int64(math.MaxInt64), 0
-		for _, pos := range p.Positions {
+		for _, pos := range positions {
 			if pos == nil {
 				continue
 			}
@@ -250,10 +243,31 @@ func waitDone(ctx context.Context, eng *engine.Engine, object string, events int
 			seen(time.Now(), frontier)
 		}
 		if frontier >= events {
+			return true, ""
+		}
+		return false, fmt.Sprintf("waiting for the sources to finish (%d of %d events committed)", frontier, events)
+	})
+}
+
+// waitCommitted polls the committed source positions of the job of
+// object, waiting for the next commit between looks, until done says
+// they are complete; otherwise done says how far they are, for the error
+// when the wait fails.
+func waitCommitted(ctx context.Context, eng *engine.Engine, object string, done func(positions [][]byte) (ok bool, progress string)) error {
+	for {
+		p, err := eng.Progress(object)
+		if err != nil {
+			return err
+		}
+		if p.Err != nil {
+			return p.Err
+		}
+		ok, progress := done(p.Positions)
+		if ok {
 			return nil
 		}
 		if err := eng.WaitCommit(ctx, p.Epoch); err != nil {
-			return fmt.Errorf("waiting for the sources to finish (%d of %d events committed): %w", frontier, events, err)
+			return fmt.Errorf("%s: %w", progress, err)
 		}
 	}
 }

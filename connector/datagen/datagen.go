@@ -403,6 +403,13 @@ func appendScaled(buf []byte, v int64, scale int32) []byte {
 	return append(strconv.AppendUint(buf, u, 10), frac[i:]...)
 }
 
+// valueBuffer fills v by fill (ints or floats) with the values of rows
+// [from, from+len(v)) and returns it as an Arrow value buffer.
+func valueBuffer[T int16 | int32 | int64 | float32 | float64](v []T, fill func(*gen, []T, int64), g *gen, from int64) *memory.Buffer {
+	fill(g, v, from)
+	return memory.NewBufferBytes(arrow.GetBytes(v))
+}
+
 // column makes rows [from, from+n) of one column.
 func (g *gen) column(n int, from int64) arrow.Array {
 	var buf *memory.Buffer
@@ -416,36 +423,22 @@ func (g *gen) column(n int, from int64) arrow.Array {
 	case classInt:
 		switch g.f.t.Kind {
 		case types.Int2:
-			v := make([]int16, n)
-			ints(g, v, from)
-			buf = memory.NewBufferBytes(arrow.Int16Traits.CastToBytes(v))
+			buf = valueBuffer(make([]int16, n), ints, g, from)
 		case types.Int4:
-			v := make([]int32, n)
-			ints(g, v, from)
-			buf = memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(v))
+			buf = valueBuffer(make([]int32, n), ints, g, from)
 		default:
-			v := make([]int64, n)
-			ints(g, v, from)
-			buf = memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(v))
+			buf = valueBuffer(make([]int64, n), ints, g, from)
 		}
 	case classFloat:
 		if g.f.t.Kind == types.Float4 {
-			v := make([]float32, n)
-			floats(g, v, from)
-			buf = memory.NewBufferBytes(arrow.Float32Traits.CastToBytes(v))
+			buf = valueBuffer(make([]float32, n), floats, g, from)
 		} else {
-			v := make([]float64, n)
-			floats(g, v, from)
-			buf = memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(v))
+			buf = valueBuffer(make([]float64, n), floats, g, from)
 		}
 	case classDate:
-		v := make([]int32, n)
-		ints(g, v, from)
-		buf = memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(v))
+		buf = valueBuffer(make([]int32, n), ints, g, from)
 	case classTime:
-		v := make([]int64, n)
-		ints(g, v, from)
-		buf = memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(v))
+		buf = valueBuffer(make([]int64, n), ints, g, from)
 	case classInterval:
 		us := make([]int64, n)
 		ints(g, us, from)

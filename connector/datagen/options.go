@@ -395,24 +395,11 @@ func (p *fieldParser) intField() error {
 // its default), txt prints a value for messages and descriptions.
 func (p *fieldParser) intParams(get func(param string, def int64) (int64, bool, error), lo, hi, defMax, defStep int64, txt func(int64) string) error {
 	f := p.f
-	var err error
+	if err := rangeParams(f, get, fieldRange[int64]{&f.min, &f.max, &f.start, &f.step, &f.end}, defMax, defStep); err != nil {
+		return err
+	}
 	if f.kind == kindRandom {
-		if f.min, _, err = get("min", 0); err != nil {
-			return err
-		}
-		if f.max, _, err = get("max", defMax); err != nil {
-			return err
-		}
 		return p.checkMinMax(txt(f.min), txt(f.max))
-	}
-	if f.start, f.hasStart, err = get("start", 0); err != nil {
-		return err
-	}
-	if f.step, _, err = get("step", defStep); err != nil {
-		return err
-	}
-	if f.end, f.hasEnd, err = get("end", 0); err != nil {
-		return err
 	}
 	if !f.hasEnd {
 		// A sequence without end runs to the end of the type's range.
@@ -422,6 +409,32 @@ func (p *fieldParser) intParams(get func(param string, def int64) (int64, bool, 
 		}
 	}
 	return p.checkSequence(txt(f.start), txt(f.end), txt(f.step))
+}
+
+// fieldRange points at a field's values of one type: its min and max if
+// it is random, its start, step and end if it is a sequence.
+type fieldRange[T int64 | float64] struct{ min, max, start, step, end *T }
+
+// rangeParams reads the parameters of f into r: min and max of a random
+// field, else start, step and end of a sequence. defMax and defStep are
+// the defaults of max and step; get reads a parameter (with its default).
+func rangeParams[T int64 | float64](f *field, get func(param string, def T) (T, bool, error), r fieldRange[T], defMax, defStep T) error {
+	var err error
+	if f.kind == kindRandom {
+		if *r.min, _, err = get("min", 0); err != nil {
+			return err
+		}
+		*r.max, _, err = get("max", defMax)
+		return err
+	}
+	if *r.start, f.hasStart, err = get("start", 0); err != nil {
+		return err
+	}
+	if *r.step, _, err = get("step", defStep); err != nil {
+		return err
+	}
+	*r.end, f.hasEnd, err = get("end", 0)
+	return err
 }
 
 func (p *fieldParser) checkMinMax(lo, hi string) error {
@@ -472,24 +485,11 @@ func (p *fieldParser) floatField() error {
 		return v, true, nil
 	}
 	fs := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	var err error
+	if err := rangeParams(f, get, fieldRange[float64]{&f.fmin, &f.fmax, &f.fstart, &f.fstep, &f.fend}, defaultMax, 1); err != nil {
+		return err
+	}
 	if f.kind == kindRandom {
-		if f.fmin, _, err = get("min", 0); err != nil {
-			return err
-		}
-		if f.fmax, _, err = get("max", defaultMax); err != nil {
-			return err
-		}
 		return p.checkMinMax(fs(f.fmin), fs(f.fmax))
-	}
-	if f.fstart, f.hasStart, err = get("start", 0); err != nil {
-		return err
-	}
-	if f.fstep, _, err = get("step", 1); err != nil {
-		return err
-	}
-	if f.fend, f.hasEnd, err = get("end", 0); err != nil {
-		return err
 	}
 	return p.checkSequence(fs(f.fstart), fs(f.fend), fs(f.fstep))
 }

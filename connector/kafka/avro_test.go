@@ -7,10 +7,8 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
-	"streamsql/internal/testserver"
 )
 
 const orderV1 = `{"type": "record", "name": "Order", "namespace": "shop", "fields": [
@@ -63,8 +61,7 @@ func TestKafkaAvro(t *testing.T) {
 			"id": int64(i), "sym": []string{"AAPL", "MSFT"}[i%2], "qty": 10 * (i + 1), "ts": base.Add(time.Duration(i) * time.Second)}))
 	}
 
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE orders (id bigint, sym varchar, qty int, ts timestamptz, venue text)
 			WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s')
@@ -156,8 +153,7 @@ func TestKafkaDebeziumAvroTable(t *testing.T) {
 	} {
 		sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), v)
 	}
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance double precision)
 			WITH (connector = 'kafka', topic = 'bank.public.accounts', properties.bootstrap.server = '%s')
@@ -181,8 +177,7 @@ func TestKafkaAvroRegistryDown(t *testing.T) {
 		sendRaw(t, p, "orders", 0, nil, v1.Encode(t, map[string]any{"id": int64(i), "sym": "A", "qty": 1, "ts": time.Unix(0, 0)}))
 	}
 	reg.SetDown(true)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE orders (id bigint, sym varchar, qty int, ts timestamptz)
 			WITH (connector = 'kafka', topic = 'orders', properties.bootstrap.server = '%s')

@@ -11,11 +11,9 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"streamsql/engine"
 	"streamsql/internal/doctest"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
-	"streamsql/internal/testserver"
 )
 
 // TestDocExample runs the example of docs/connectors/kafka.md: the records
@@ -39,8 +37,7 @@ func TestDocExample(t *testing.T) {
 		key, _ := rec[string(produce[2])].(string)
 		send(t, p, topic, int32(i%2), key, line)
 	}
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	for _, stmt := range strings.Split(string(run[1]), ";\n") {
 		if stmt = strings.TrimSpace(stmt); stmt != "" {
 			sqltest.Exec(t, conn, strings.ReplaceAll(stmt, "localhost:9092", addr))
@@ -84,8 +81,7 @@ func TestDocWatermarkExample(t *testing.T) {
 	for i, sec := range []int{1, 5, 25} {
 		send(t, p, "clicks", 0, "", tsRecord(i, sec))
 	}
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, docBlock(t, "run-watermark", addr, "")...)
 	sqltest.Eventually(t, conn, "SELECT to_char(window_start, 'HH24:MI:SS'), n FROM clicks_10s", "00:00:00 2")
 }
@@ -101,8 +97,7 @@ func TestDocAvroExample(t *testing.T) {
 	key := testregistry.NewEncoder(t, reg.Register(t, "accounts-key", `"long"`), `"long"`)
 	val := testregistry.NewEncoder(t, reg.Register(t, "accounts-value", accountValue), accountValue)
 	sendRaw(t, p, "accounts", 0, key.Encode(t, int64(7)), val.Encode(t, map[string]any{"id": int64(7), "owner": "ann", "balance": 1.5}))
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, docBlock(t, "run-avro", addr, reg.URL())...)
 	sqltest.Exec(t, conn, "CREATE MATERIALIZED VIEW doc_orders AS SELECT sym, qty, venue FROM orders")
 	sqltest.Eventually(t, conn, "SELECT sym, qty, venue FROM doc_orders", "AAPL 5 XLON")
@@ -115,8 +110,7 @@ func TestDocAvroExample(t *testing.T) {
 func TestDocAvroSinkExample(t *testing.T) {
 	_, addr := sinkBroker(t)
 	reg := testregistry.New(t)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, docBlock(t, "run-avro-sink", addr, reg.URL())...)
 	sqltest.Exec(t, conn, "FLUSH")
 	msgs := consumeCommitted(t, addr, "trades", 2)
@@ -159,8 +153,7 @@ func TestDocTableWatermarkExample(t *testing.T) {
 		send(t, p, "trades", 0, "", tsRecord(i, 60+i))
 		send(t, p, "trades", 1, "", tsRecord(10+i, 2*i))
 	}
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, docBlock(t, "run-table-watermark", addr, "")...)
 	sqltest.Eventually(t, conn, "SELECT count(*) FROM trades", "10")
 	send(t, p, "trades", 1, "", tsRecord(20, 12))

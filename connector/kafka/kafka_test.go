@@ -109,6 +109,14 @@ func startDurable(t testing.TB, opts engine.Options) *testserver.Server {
 	return srv
 }
 
+// startServer starts a server without a data directory or a state
+// memory bound and connects to it; the server stops with the test.
+func startServer(t testing.TB) (*testserver.Server, *pgx.Conn) {
+	t.Helper()
+	srv := testserver.Start(t, engine.Options{StateMemory: -1})
+	return srv, connect(t, srv)
+}
+
 func connect(t testing.TB, srv *testserver.Server) *pgx.Conn {
 	t.Helper()
 	return sqltest.Connect(t, srv.URL("kafka", "kafka"))
@@ -124,8 +132,7 @@ func TestKafkaJSONSource(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		send(t, p, "trades", int32(i%3), "", fmt.Sprintf(`{"id": %d, "sym": "S%d", "price": %d.5, "ts": "2024-01-02 03:04:%02d"}`, i, i%2, i, i))
 	}
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, "SET streaming_parallelism = 2",
 		fmt.Sprintf(`CREATE SOURCE trades (id bigint, sym varchar, price double precision, ts timestamp)
 			INCLUDE partition AS part INCLUDE offset AS off
@@ -162,8 +169,7 @@ func TestKafkaJSONSource(t *testing.T) {
 // TestKafkaOptions checks the option errors of CREATE SOURCE and that SHOW
 // CREATE SOURCE masks the SASL password.
 func TestKafkaOptions(t *testing.T) {
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	for _, tc := range []struct{ sql, want string }{
 		{`CREATE SOURCE s (a int) WITH (connector = 'kafka', topic = 't') FORMAT PLAIN ENCODE JSON`,
 			`kafka connector requires option "properties.bootstrap.server"`},
@@ -212,8 +218,7 @@ func TestKafkaSASL(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		send(t, p, "secure", 0, "", fmt.Sprintf(`{"v": %d}`, i))
 	}
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	for i, m := range []struct{ mech, user, pass string }{
 		{"plain", "admin", "adminpw"}, {"scram-sha-256", "scram256", "pw256"}, {"scram-sha-512", "scram512", "pw512"},
 	} {
@@ -232,8 +237,7 @@ func TestKafkaSASL(t *testing.T) {
 func TestKafkaMissingTopicOrBroker(t *testing.T) {
 	c := broker(t, 1)
 	addr := c.ListenAddrs()[0]
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	failure := func(view, source, server string) string {
 		t.Helper()
 		sqltest.Exec(t, conn, fmt.Sprintf(`CREATE SOURCE %s (v int) WITH (connector = 'kafka', topic = 'nope',

@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
-	"streamsql/internal/testserver"
 )
 
 // TestKcatCompat has kcat (Debian's package, an outside librdkafka
@@ -30,8 +28,7 @@ func TestKcatCompat(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kcat: %v\n%s", err, out)
 	}
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, fmt.Sprintf(`CREATE SOURCE kc_trades (sym varchar, qty int, price int) INCLUDE key AS k
 		WITH (connector = 'kafka', topic = 'kc_trades', properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, addr),
 		`CREATE MATERIALIZED VIEW kc_volume AS SELECT sym, count(*) AS n, sum(qty * price) AS notional,

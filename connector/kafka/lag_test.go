@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
-	"streamsql/internal/testserver"
 )
 
 // TestKafkaLag: each partition's lag (its high watermark minus the offset
@@ -21,8 +19,7 @@ func TestKafkaLag(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		send(t, p, "lagt", int32(i%2), "", fmt.Sprintf(`{"v": %d}`, i))
 	}
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	srv, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE lagt (v int) WITH (connector = 'kafka', topic = 'lagt', properties.bootstrap.server = '%s')
 			FORMAT PLAIN ENCODE JSON`, addr),

@@ -16,10 +16,8 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
-	"streamsql/internal/testserver"
 )
 
 // avroReader decodes Confluent-framed Avro records the way a consumer's
@@ -112,8 +110,7 @@ func showRecord(m map[string]any, fields ...string) string {
 func TestKafkaSinkAvroUpsert(t *testing.T) {
 	_, addr := sinkBroker(t, "acct_avro")
 	reg := testregistry.New(t)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric(10,2), opened timestamptz, day date, score numeric, big bigint)`,
 		`INSERT INTO acct VALUES (1, 'ann', 10.50, '2024-05-01 09:30:00.123456+00', '2024-05-01', 1.25, 9000000000),
@@ -187,8 +184,7 @@ func TestKafkaSinkAvroUpsert(t *testing.T) {
 func TestKafkaSinkAvroDebezium(t *testing.T) {
 	_, addr := sinkBroker(t, "dbz_avro")
 	reg := testregistry.New(t)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, v int)`, `INSERT INTO t VALUES (1, 1), (2, 2)`)
 
 	reg.SetDown(true)

@@ -105,34 +105,11 @@ func BenchmarkKafkaSinkNexmarkQ0(b *testing.B) {
 
 // sinkJob reads the q0 sink's rows out and lag from SHOW JOBS.
 func sinkJob(b *testing.B, conn *pgx.Conn) (out, lag int64) {
-	rows, err := conn.Query(context.Background(), `SHOW JOBS`)
-	if err != nil {
-		b.Fatal(err)
+	row := sqltest.JobColumns(b, conn, "q0")
+	if row == nil {
+		return 0, -1
 	}
-	defer rows.Close()
-	fields := rows.FieldDescriptions()
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			b.Fatal(err)
-		}
-		name := ""
-		var o, l int64
-		for i, f := range fields {
-			switch f.Name {
-			case "Name":
-				name = fmt.Sprint(vals[i])
-			case "Rows out":
-				o = vals[i].(int64)
-			case "Sink lag rows":
-				l = vals[i].(int64)
-			}
-		}
-		if name == "q0" {
-			return o, l
-		}
-	}
-	return 0, -1
+	return row["Rows out"].(int64), row["Sink lag rows"].(int64)
 }
 
 // benchBroker is the benchmark's broker: a child process running

@@ -1,7 +1,6 @@
 package kafka_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -47,27 +46,10 @@ func TestKafkaSinkRejects(t *testing.T) {
 // jobColumn is column col of job name's row in SHOW JOBS, printed.
 func jobColumn(t testing.TB, conn *pgx.Conn, name, col string) string {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
+	if v, ok := sqltest.JobColumns(t, conn, name)[col]; ok {
+		return fmt.Sprint(v)
 	}
-	defer rows.Close()
-	out := ""
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if vals[1] != name {
-			continue
-		}
-		for i, f := range rows.FieldDescriptions() {
-			if f.Name == col {
-				out = fmt.Sprint(vals[i])
-			}
-		}
-	}
-	return out
+	return ""
 }
 
 // eventuallyJob polls SHOW JOBS until job name's column col is want.

@@ -94,6 +94,15 @@ func failSink(t *testing.T, conn *pgx.Conn, sink string, n int) (int, string) {
 	return n, status
 }
 
+// checkDelivered consumes the committed records of topic and fails t
+// (saying when) unless there are n.
+func checkDelivered(t *testing.T, addr, topic string, n int, when string) {
+	t.Helper()
+	if got := consumeCommitted(t, addr, topic, n); len(got) != n {
+		t.Fatalf("%s: %d records, want %d", when, len(got), n)
+	}
+}
+
 // checkOnce checks that the records hold every key {"id":i} for i in
 // [from, to] exactly once, and no other.
 func checkOnce(t *testing.T, got []sinkMsg, from, to int) {

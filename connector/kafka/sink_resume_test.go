@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"streamsql/internal/sqltest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"streamsql/engine"
-	"streamsql/internal/testserver"
+	"streamsql/internal/sqltest"
 )
 
 // TestKafkaSinkResume: a sink whose broker is down fails once its log
@@ -28,16 +26,13 @@ import (
 func TestKafkaSinkResume(t *testing.T) {
 	c1, addr := sinkBroker(t, "res")
 	port := brokerPort(c1)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	srv, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
 		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'res',
 			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, addr))
 	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
-	if got := consumeCommitted(t, addr, "res", 1); len(got) != 1 {
-		t.Fatalf("first broker: %d records, want 1", len(got))
-	}
+	checkDelivered(t, addr, "res", 1, "first broker")
 	c1.Close()
 
 	n, _ := failSink(t, conn, "ev_out", 1)

@@ -18,9 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
-	"streamsql/internal/testserver"
 )
 
 // sinkMsg is one record a read_committed consumer saw.
@@ -97,8 +95,7 @@ func sinkBroker(t *testing.T, topics ...string) (*kfake.Cluster, string) {
 // rebuilds the table.
 func TestKafkaSinkUpsert(t *testing.T) {
 	_, addr := sinkBroker(t, "accounts")
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric(10,2))`,
 		`INSERT INTO acct VALUES (1, 'ann', 10.50), (2, 'bob "b"', 20), (3, 'cy', 30)`,
@@ -168,8 +165,7 @@ func TestKafkaSinkUpsert(t *testing.T) {
 // retracting query (and force_append_only), and the Debezium envelope.
 func TestKafkaSinkPlainAndDebezium(t *testing.T) {
 	_, addr := sinkBroker(t, "plain", "forced", "dbz")
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, g text, v int)`, `INSERT INTO t VALUES (1, 'a', 1), (2, 'a', 2)`)
 	_, err := conn.Exec(context.Background(), fmt.Sprintf(`CREATE SINK bad AS SELECT g, sum(v) AS s FROM t GROUP BY g
 		WITH (connector = 'kafka', topic = 'plain', properties.bootstrap.server = '%s') FORMAT PLAIN ENCODE JSON`, addr))
@@ -224,33 +220,13 @@ func TestKafkaSinkPlainAndDebezium(t *testing.T) {
 // showSinkLag returns the lag column of the sink's row in SHOW JOBS.
 func showSinkLag(t *testing.T, conn *pgx.Conn, name string) int64 {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), `SHOW JOBS`)
-	if err != nil {
-		t.Fatal(err)
+	row := sqltest.JobColumns(t, conn, name)
+	if row == nil {
+		t.Fatalf("no job %s in SHOW JOBS", name)
 	}
-	defer rows.Close()
-	fields := rows.FieldDescriptions()
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var job string
-		var lag int64 = -1
-		for i, f := range fields {
-			switch f.Name {
-			case "Name":
-				job = fmt.Sprint(vals[i])
-			case "Sink lag rows":
-				fmt.Sscan(fmt.Sprint(vals[i]), &lag)
-			}
-		}
-		if job == name {
-			return lag
-		}
-	}
-	t.Fatalf("no job %s in SHOW JOBS", name)
-	return 0
+	var lag int64 = -1
+	fmt.Sscan(fmt.Sprint(row["Sink lag rows"]), &lag)
+	return lag
 }
 
 // TestKafkaSinkBrokerDown stops the broker while rows keep coming: the
@@ -260,8 +236,7 @@ func showSinkLag(t *testing.T, conn *pgx.Conn, name string) int64 {
 func TestKafkaSinkBrokerDown(t *testing.T) {
 	c1, addr := sinkBroker(t, "events")
 	port := c1.ListenAddrs()[0][strings.LastIndexByte(c1.ListenAddrs()[0], ':')+1:]
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	srv, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, v int)`,
 		`CREATE MATERIALIZED VIEW ev_count AS SELECT count(*) AS n FROM ev`,

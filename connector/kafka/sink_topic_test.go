@@ -9,9 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
-	"streamsql/internal/testserver"
 )
 
 // TestKafkaSinkCreatesTopic starts a sink on a cluster without its topic:
@@ -25,8 +23,7 @@ func TestKafkaSinkCreatesTopic(t *testing.T) {
 	}
 	t.Cleanup(c.Close)
 	addr := c.ListenAddrs()[0]
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, v int)`,
 		`INSERT INTO ev VALUES (1, 10), (2, 20)`,

@@ -101,9 +101,7 @@ func TestKafkaSinkFromViewRebuildWithoutPosition(t *testing.T) {
 		`INSERT INTO acct VALUES (1, 'ann'), (2, 'bob'), (3, 'cy')`,
 		`INSERT INTO evt VALUES (1, 'a')`,
 		`FLUSH`)
-	if got := consumeCommitted(t, addr, "vnopos", 3); len(got) != 3 {
-		t.Fatalf("before the restart: %d records, want 3", len(got))
-	}
+	checkDelivered(t, addr, "vnopos", 3, "before the restart")
 	oids := map[string]uint32{"acct_out": jobID(t, conn, "acct_out"), "evt_out": jobID(t, conn, "evt_out")}
 	stopServer(t, srv, conn)
 	forgetViewPositions(t, opts.DataDir, oids)

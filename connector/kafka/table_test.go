@@ -5,9 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
-	"streamsql/internal/testserver"
 )
 
 // TestKafkaDebeziumTable feeds a table from Debezium change events:
@@ -29,8 +27,7 @@ func TestKafkaDebeziumTable(t *testing.T) {
 	send(t, p, "products", 0, "", ev("d", row(2, "saw", "9.90"), "null"))
 	send(t, p, "products", 0, "", `{"op": "x", "after": {"id": 9}}`)
 
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn, fmt.Sprintf(`CREATE TABLE products (id int PRIMARY KEY, name text, price numeric(10,2))
 		WITH (connector = 'kafka', topic = 'products', properties.bootstrap.server = '%s') FORMAT DEBEZIUM ENCODE JSON`, addr),
 		"CREATE MATERIALIZED VIEW catalog_value AS SELECT count(*) AS n, sum(price) AS total FROM products")

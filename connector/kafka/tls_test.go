@@ -21,9 +21,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"streamsql/engine"
 	"streamsql/internal/sqltest"
-	"streamsql/internal/testserver"
 )
 
 // testCA is a certificate authority made for one test.
@@ -129,8 +127,7 @@ func TestKafkaTLS(t *testing.T) {
 		}
 	}
 
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SOURCE over_ssl (v int) WITH (connector = 'kafka', topic = 'secure',
 			properties.bootstrap.server = '%s', properties.security.protocol = 'SSL',

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
+
 	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
@@ -13,6 +16,26 @@ import (
 // tsRecord is a JSON record at 2024-01-02 00:00:sec.
 func tsRecord(id, sec int) string {
 	return fmt.Sprintf(`{"id": %d, "ts": "2024-01-02 00:%02d:%02d"}`, id, sec/60, sec%60)
+}
+
+// windowsOf is the query of the closed windows of view name_w.
+func windowsOf(name string) string {
+	return fmt.Sprintf("SELECT to_char(window_start, 'MI:SS'), n FROM %s_w ORDER BY window_start", name)
+}
+
+// sendSkewed sends five records to partition 0 of topic, a minute ahead
+// of the five it then sends to partition 1 (seconds 0 to 8), and waits
+// after each five until count, a count of the records read, has them.
+func sendSkewed(t *testing.T, conn *pgx.Conn, p sarama.SyncProducer, topic, count string) {
+	t.Helper()
+	for i := 0; i < 5; i++ {
+		send(t, p, topic, 0, "", tsRecord(i, 60+i))
+	}
+	sqltest.Eventually(t, conn, count, "5")
+	for i := 0; i < 5; i++ {
+		send(t, p, topic, 1, "", tsRecord(10+i, 2*i))
+	}
+	sqltest.Eventually(t, conn, count, "10")
 }
 
 // TestKafkaWatermarkPerPartition: each partition has its own watermark
@@ -33,8 +56,7 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 		}
 	}
 	p := producer(t, addr, nil)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	source := func(name, topic, extra string) {
 		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE SOURCE %s (id bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
@@ -45,9 +67,6 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 			fmt.Sprintf(`CREATE MATERIALIZED VIEW %s_w AS SELECT window_start, count(*) AS n
 				FROM TUMBLE(%s, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE`, name, name))
 	}
-	windows := func(name string) string {
-		return fmt.Sprintf("SELECT to_char(window_start, 'MI:SS'), n FROM %s_w ORDER BY window_start", name)
-	}
 
 	// Partition 1 of "silent" has no records. Without an idle timeout it
 	// holds every window open; with one, it stops doing so.
@@ -56,7 +75,7 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	for i, sec := range []int{1, 5, 25} {
 		send(t, p, "silent", 0, "", tsRecord(i, sec))
 	}
-	sqltest.Eventually(t, conn, windows("idle"), "00:00 2")
+	sqltest.Eventually(t, conn, windowsOf("idle"), "00:00 2")
 	sqltest.Eventually(t, conn, "SELECT n FROM held_n", "3")
 	// Each view is a job with its own readers: what is waited for is
 	// what the job under test has read (SHOW JOBS' Rows in), never what
@@ -68,29 +87,22 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	eventuallyJob(t, conn, "held_w", "Rows in", "4")
 	// A record in partition 1 lets "held" move to min(25, 27) - 1.
 	send(t, p, "silent", 1, "", tsRecord(4, 27))
-	sqltest.Eventually(t, conn, windows("held"), "00:00 3")
+	sqltest.Eventually(t, conn, windowsOf("held"), "00:00 3")
 
 	// Partition 0 of "skew" runs a minute ahead of partition 1; the rows
 	// of partition 1 are not late, and windows close as partition 1
 	// moves on.
 	source("skew", "skew", "")
-	for i := 0; i < 5; i++ {
-		send(t, p, "skew", 0, "", tsRecord(i, 60+i))
-	}
-	sqltest.Eventually(t, conn, "SELECT n FROM skew_n", "5")
-	for i := 0; i < 5; i++ {
-		send(t, p, "skew", 1, "", tsRecord(10+i, 2*i))
-	}
-	sqltest.Eventually(t, conn, "SELECT n FROM skew_n", "10")
+	sendSkewed(t, conn, p, "skew", "SELECT n FROM skew_n")
 	send(t, p, "skew", 1, "", tsRecord(20, 21))
-	sqltest.Eventually(t, conn, windows("skew"), "00:00 5")
+	sqltest.Eventually(t, conn, windowsOf("skew"), "00:00 5")
 
 	// "grow" starts with one partition; a second one added while the
 	// job runs is read and holds the watermark like the first.
 	source("grow", "grow", "")
 	send(t, p, "grow", 0, "", tsRecord(0, 5))
 	send(t, p, "grow", 0, "", tsRecord(1, 25))
-	sqltest.Eventually(t, conn, windows("grow"), "00:00 1")
+	sqltest.Eventually(t, conn, windowsOf("grow"), "00:00 1")
 	addPartitions(t, addr, "grow", 2)
 	p2 := producer(t, addr, nil) // knows the new partition
 	send(t, p2, "grow", 1, "", tsRecord(2, 26))
@@ -104,7 +116,7 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 	// to 41 and the window [00:20, 00:30) closes with all three.
 	send(t, p2, "grow", 1, "", tsRecord(4, 27))
 	send(t, p2, "grow", 1, "", tsRecord(5, 41))
-	sqltest.Eventually(t, conn, windows("grow"), strings.Join([]string{"00:00 1", "00:20 3"}, "\n"))
+	sqltest.Eventually(t, conn, windowsOf("grow"), strings.Join([]string{"00:00 1", "00:20 3"}, "\n"))
 	sqltest.Eventually(t, conn, "SELECT n FROM grow_n", "6")
 }
 
@@ -164,8 +176,7 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 		}
 	}
 	p := producer(t, addr, nil)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	table := func(name, topic, extra string) {
 		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE TABLE %s (id bigint PRIMARY KEY, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
@@ -174,31 +185,21 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 			fmt.Sprintf(`CREATE MATERIALIZED VIEW %s_w AS SELECT window_start, count(*) AS n
 				FROM TUMBLE(%s, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE`, name, name))
 	}
-	windows := func(name string) string {
-		return fmt.Sprintf("SELECT to_char(window_start, 'MI:SS'), n FROM %s_w ORDER BY window_start", name)
-	}
 
 	// Partition 0 of "lag" runs a minute ahead of partition 1. One
 	// watermark over both partitions would make every row of partition 1
 	// late; per partition, they count, and the first window closes once
 	// partition 1 passes it.
 	table("lagging", "lag", "")
-	for i := 0; i < 5; i++ {
-		send(t, p, "lag", 0, "", tsRecord(i, 60+i))
-	}
-	sqltest.Eventually(t, conn, "SELECT count(*) FROM lagging", "5")
-	for i := 0; i < 5; i++ {
-		send(t, p, "lag", 1, "", tsRecord(10+i, 2*i))
-	}
-	sqltest.Eventually(t, conn, "SELECT count(*) FROM lagging", "10")
+	sendSkewed(t, conn, p, "lag", "SELECT count(*) FROM lagging")
 	// A probe instead of waiting to see that no window closes: partition
 	// 1's record of second 9 is not late (its partition holds the
 	// watermark at 7), so the first window counts it.
 	send(t, p, "lag", 1, "", tsRecord(22, 9))
 	send(t, p, "lag", 1, "", tsRecord(20, 21))
-	sqltest.Eventually(t, conn, windows("lagging"), "00:00 6")
+	sqltest.Eventually(t, conn, windowsOf("lagging"), "00:00 6")
 	send(t, p, "lag", 1, "", tsRecord(21, 75))
-	sqltest.Eventually(t, conn, windows("lagging"), "00:00 6\n00:20 1")
+	sqltest.Eventually(t, conn, windowsOf("lagging"), "00:00 6\n00:20 1")
 
 	// Partition 1 of "quiet" has no records: it holds the watermark
 	// until the idle timeout says it is idle.
@@ -207,7 +208,7 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 	for i, sec := range []int{1, 5, 25} {
 		send(t, p, "quiet", 0, "", tsRecord(i, sec))
 	}
-	sqltest.Eventually(t, conn, windows("idle"), "00:00 2")
+	sqltest.Eventually(t, conn, windowsOf("idle"), "00:00 2")
 	sqltest.Eventually(t, conn, "SELECT count(*) FROM held", "3")
 	// "idle" found partition 1 idle; "held" has no timeout, so partition 1
 	// still holds its watermark: a record of second 8 is not late for it
@@ -216,7 +217,7 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 	send(t, p, "quiet", 0, "", tsRecord(3, 8))
 	sqltest.Eventually(t, conn, "SELECT count(*) FROM held", "4")
 	send(t, p, "quiet", 1, "", tsRecord(4, 27))
-	sqltest.Eventually(t, conn, windows("held"), "00:00 3")
+	sqltest.Eventually(t, conn, windowsOf("held"), "00:00 3")
 }
 
 // TestKafkaTableWatermarkRestart restarts the server under a Kafka table
@@ -269,8 +270,7 @@ func TestKafkaTableWatermarkRestart(t *testing.T) {
 func TestKafkaSourceIdleTimeout(t *testing.T) {
 	_, addr := brokerTopics(t, 2, "quiet")
 	p := producer(t, addr, nil)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn := connect(t, srv)
+	_, conn := startServer(t)
 	for _, s := range []struct{ name, extra string }{{"waits", ""}, {"moves", ", idle_timeout = '200ms'"}} {
 		sqltest.Exec(t, conn,
 			fmt.Sprintf(`CREATE SOURCE %s (id bigint, ts timestamp, WATERMARK FOR ts AS ts)

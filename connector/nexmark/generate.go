@@ -605,7 +605,8 @@ func (g *generator) ints(f field, ev []int64, v []int64) {
 		for j, e := range ev {
 			v[j] = g.price(g.draw(fAuctionInitial, e)) + g.price(g.draw(f, e))
 		}
-	case fAuctionSeller:
+	case fAuctionSeller, fBidBidder:
+		// A hot person three times in four, else one of the recent ones.
 		for j, e := range ev {
 			h := g.draw(f, e)
 			v[j] = hotOrRecent(rowsUpTo(Person, e), h>>62 != 0, h<<2, activePeople)
@@ -618,11 +619,6 @@ func (g *generator) ints(f field, ev []int64, v []int64) {
 		for j, e := range ev {
 			h := g.draw(f, e)
 			v[j] = hotOrRecent(rowsUpTo(Auction, e), h>>63 != 0, h<<1, inflightAuctions)
-		}
-	case fBidBidder:
-		for j, e := range ev {
-			h := g.draw(f, e)
-			v[j] = hotOrRecent(rowsUpTo(Person, e), h>>62 != 0, h<<2, activePeople)
 		}
 	case fBidPrice:
 		for j, e := range ev {

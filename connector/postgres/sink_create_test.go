@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"streamsql/engine"
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
@@ -18,12 +16,7 @@ import (
 func TestPostgresSinkCreateTable(t *testing.T) {
 	pg, u := upstream(t)
 	sqltest.Exec(t, pg, `DROP TABLE IF EXISTS sink_created`)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn, err := pgx.Connect(context.Background(), srv.URL("pg", "pg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := sqltest.Connect(t, testserver.Start(t, engine.Options{StateMemory: -1}).URL("pg", "pg"))
 	sqltest.Exec(t, conn,
 		`CREATE TABLE src (id int PRIMARY KEY, region varchar(8), amount numeric(12,2), at timestamptz, day date, tags text[], ok boolean, score double precision)`,
 		`INSERT INTO src VALUES (1, 'eu', 10.5, '2024-01-02 03:04:05+00', '2024-01-02', '{a,b}', true, 0.5), (2, 'us', NULL, NULL, NULL, NULL, NULL, NULL)`,

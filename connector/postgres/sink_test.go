@@ -44,12 +44,7 @@ func TestPostgresSink(t *testing.T) {
 		`DELETE FROM streamsql_sink_progress WHERE name = 'totals'`,
 		`CREATE TABLE sink_totals (acct text PRIMARY KEY, n bigint, total numeric(12,2), last_at timestamptz)`)
 
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn, err := pgx.Connect(context.Background(), srv.URL("pg", "pg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := sqltest.Connect(t, testserver.Start(t, engine.Options{StateMemory: -1}).URL("pg", "pg"))
 	sqltest.Exec(t, conn,
 		`CREATE TABLE pay (id int PRIMARY KEY, acct text, amount numeric(12,2), at timestamptz)`,
 		`INSERT INTO pay VALUES (1, 'a', 10.5, '2024-01-02 03:04:05+00'), (2, 'b''s', 20, '2024-01-02 03:04:06+00'), (3, 'a', 1, '2024-01-02 03:04:07+00')`,
@@ -76,12 +71,7 @@ func TestPostgresSink(t *testing.T) {
 
 // TestPostgresSinkOptions checks the errors of a bad sink.
 func TestPostgresSinkOptions(t *testing.T) {
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	conn, err := pgx.Connect(context.Background(), srv.URL("pg", "pg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := sqltest.Connect(t, testserver.Start(t, engine.Options{StateMemory: -1}).URL("pg", "pg"))
 	sqltest.Exec(t, conn, `CREATE TABLE p (id int PRIMARY KEY, v int)`)
 	for _, c := range []struct{ sql, code, msg string }{
 		{`CREATE SINK s FROM p WITH (connector = 'postgres', host = 'h', user = 'u', database = 'd')`, "22023", `requires option "table"`},

@@ -1,7 +1,6 @@
 package postgrescdc_test
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -10,9 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"streamsql/engine"
 	"streamsql/internal/doctest"
-	"streamsql/internal/testserver"
 )
 
 // TestDocExample runs the example of docs/connectors/postgres-cdc.md: the
@@ -41,12 +38,7 @@ func TestDocExample(t *testing.T) {
 		create = regexp.MustCompile(regexp.QuoteMeta(k)+` = '[^']*'`).ReplaceAllLiteralString(create, k+" = '"+v+"'")
 	}
 
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	ss, err := pgx.Connect(context.Background(), srv.URL("streamsql", "dev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ss.Close(context.Background())
+	ss := streamsqlConn(t)
 	mustExec(t, ss, create)
 	// The changes come after the snapshot was read.
 	eventually(t, ss, "SELECT count(*) FROM orders", "3")

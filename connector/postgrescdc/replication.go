@@ -237,7 +237,7 @@ func (r *reader) decode(data []byte) error {
 		}
 	case *pglogrepl.InsertMessage:
 		if r.change(m.RelationID) {
-			r.applyInsert(m)
+			r.applyRow("INSERT", m.Tuple, stream.Insert)
 		}
 	case *pglogrepl.UpdateMessage:
 		if r.change(m.RelationID) {
@@ -245,7 +245,7 @@ func (r *reader) decode(data []byte) error {
 		}
 	case *pglogrepl.DeleteMessage:
 		if r.change(m.RelationID) {
-			r.applyDelete(m)
+			r.applyRow("DELETE", m.OldTuple, stream.Delete)
 		}
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
@@ -338,14 +338,15 @@ func (r *reader) rejectTuple(what string, t *pglogrepl.TupleData, err error) {
 	r.reject(r.repl.txnLSN, what+" "+r.spec.qualified()+" ("+strings.Join(vals, ", ")+")", err)
 }
 
-func (r *reader) applyInsert(m *pglogrepl.InsertMessage) {
-	row, err := r.tuple(m.Tuple, nil)
+// applyRow applies an INSERT's new row or a DELETE's old one as op.
+func (r *reader) applyRow(what string, t *pglogrepl.TupleData, op stream.Op) {
+	row, err := r.tuple(t, nil)
 	if err != nil {
-		r.rejectTuple("INSERT", m.Tuple, err)
+		r.rejectTuple(what, t, err)
 		return
 	}
 	if r.applies(r.keyOf(row)) {
-		r.appendRow(row, stream.Insert)
+		r.appendRow(row, op)
 	}
 }
 
@@ -385,16 +386,5 @@ func (r *reader) applyUpdate(m *pglogrepl.UpdateMessage) {
 		r.appendRow(old, stream.Delete)
 	case ins:
 		r.appendRow(row, stream.Insert)
-	}
-}
-
-func (r *reader) applyDelete(m *pglogrepl.DeleteMessage) {
-	old, err := r.tuple(m.OldTuple, nil)
-	if err != nil {
-		r.rejectTuple("DELETE", m.OldTuple, err)
-		return
-	}
-	if r.applies(r.keyOf(old)) {
-		r.appendRow(old, stream.Delete)
 	}
 }

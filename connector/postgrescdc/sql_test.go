@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"streamsql/engine"
 	"streamsql/internal/testpg"
 	"streamsql/internal/testserver"
 )
@@ -152,12 +151,7 @@ func randomDML(ctx context.Context, t *testing.T, cfg *pgx.ConnConfig, name stri
 func TestSQLTable(t *testing.T) {
 	cfg, up := upstreamDB(t)
 	name, with := followed(t, cfg, up, 2000)
-	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	ss, err := pgx.Connect(context.Background(), srv.URL("streamsql", "dev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ss.Close(context.Background())
+	ss := streamsqlConn(t)
 
 	// Errors at CREATE.
 	for _, tc := range []struct{ sql, code, msg string }{
@@ -174,7 +168,7 @@ func TestSQLTable(t *testing.T) {
 	}
 
 	// A table whose upstream table does not exist is not created.
-	_, err = ss.Exec(context.Background(), "CREATE TABLE missing (id bigint PRIMARY KEY) WITH ("+strings.Replace(with, "table.name = '"+name, "table.name = 'no_such_"+name, 1)+")")
+	_, err := ss.Exec(context.Background(), "CREATE TABLE missing (id bigint PRIMARY KEY) WITH ("+strings.Replace(with, "table.name = '"+name, "table.name = 'no_such_"+name, 1)+")")
 	if pe, ok := err.(*pgconn.PgError); !ok || pe.Code != "42P01" || !strings.Contains(pe.Message, "no_such_"+name+"\" does not exist") {
 		t.Fatalf("CREATE TABLE over a missing upstream table: %v", err)
 	}

@@ -13,21 +13,19 @@ import (
 
 	"streamsql/connector/postgrescdc"
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 )
 
 // Tests of the upstream's part in a table's life: checks at CREATE, the
 // slot and publication at DROP, TRUNCATE, and an upstream that goes away.
 
+// streamsqlConn starts a server and connects to it; both close with
+// the test.
 func streamsqlConn(t *testing.T) *pgx.Conn {
 	t.Helper()
 	srv := testserver.Start(t, engine.Options{StateMemory: -1})
-	ss, err := pgx.Connect(context.Background(), srv.URL("streamsql", "dev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ss.Close(context.Background()) })
-	return ss
+	return sqltest.Connect(t, srv.URL("streamsql", "dev"))
 }
 
 func withOptions(host string, port int, user, password, table string, extra string) string {

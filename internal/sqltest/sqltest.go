@@ -70,24 +70,50 @@ func Rows(t testing.TB, conn *pgx.Conn, q string) string {
 // ... in the order SHOW JOBS gives them), nil when it has none.
 func JobRow(t testing.TB, conn *pgx.Conn, name string) []any {
 	t.Helper()
+	_, v := jobRow(t, conn, name)
+	return v
+}
+
+// JobColumns returns job name's row in SHOW JOBS by column name, nil
+// when it has none.
+func JobColumns(t testing.TB, conn *pgx.Conn, name string) map[string]any {
+	t.Helper()
+	cols, v := jobRow(t, conn, name)
+	if v == nil {
+		return nil
+	}
+	m := make(map[string]any, len(v))
+	for i, c := range cols {
+		m[c] = v[i]
+	}
+	return m
+}
+
+// jobRow returns the column names of SHOW JOBS and job name's values.
+func jobRow(t testing.TB, conn *pgx.Conn, name string) ([]string, []any) {
+	t.Helper()
 	rows, err := conn.Query(context.Background(), "SHOW JOBS")
 	if err != nil {
 		t.Fatalf("SHOW JOBS: %v", err)
 	}
 	defer rows.Close()
+	var cols []string
+	for _, f := range rows.FieldDescriptions() {
+		cols = append(cols, f.Name)
+	}
 	for rows.Next() {
 		v, err := rows.Values()
 		if err != nil {
 			t.Fatalf("SHOW JOBS: %v", err)
 		}
 		if v[1] == name {
-			return v
+			return cols, v
 		}
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatalf("SHOW JOBS: %v", err)
 	}
-	return nil
+	return cols, nil
 }
 
 // Eventually polls q until its Rows are want, failing t when they are

@@ -19,3 +19,17 @@ func TestRowsAndEventually(t *testing.T) {
 	Exec(t, conn, "CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n, max(a) AS m FROM t", "INSERT INTO t VALUES (3, 'y')")
 	Eventually(t, conn, "SELECT n, m FROM n", "3 3")
 }
+
+// JobRow and JobColumns find a view's job in SHOW JOBS, by position and
+// by column name, and nothing for a name without a job.
+func TestJobRowAndColumns(t *testing.T) {
+	conn := Connect(t, testserver.Start(t, engine.Options{}).URL("u", "d"))
+	Exec(t, conn, "CREATE TABLE t (a int PRIMARY KEY)", "CREATE MATERIALIZED VIEW v AS SELECT count(*) AS n FROM t")
+	row, cols := JobRow(t, conn, "v"), JobColumns(t, conn, "v")
+	if row == nil || row[1] != "v" || cols["Name"] != "v" || cols["Id"] != row[0] || cols["Status"] != row[2] {
+		t.Fatalf("JobRow = %v, JobColumns = %v", row, cols)
+	}
+	if JobRow(t, conn, "nope") != nil || JobColumns(t, conn, "nope") != nil {
+		t.Fatal("a name without a job has a row")
+	}
+}
