@@ -32,13 +32,7 @@ func TestMatchRecognizeViewBudget(t *testing.T) {
 		{vars: []string{"a", "b"}, pat: &refPat{kind: 's', items: []*refPat{{kind: 'v', v: 0}, {kind: 'v', v: 1}}},
 			conds: []*refCond{{kind: 4}, {kind: 2, c: 6}}, used: map[int]bool{0: true, 1: true}},
 	}
-	for len(qs) < 4 {
-		q := randQuery(r)
-		if q.within == 0 {
-			q.within = 3 + r.Intn(10)
-		}
-		qs = append(qs, q)
-	}
+	qs = withRandQueries(r, qs, 4)
 	for i, q := range qs {
 		s.execAll(t, fmt.Sprintf("CREATE MATERIALIZED VIEW mr%d AS %s", i, q.sql("ev")))
 	}

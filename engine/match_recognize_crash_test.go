@@ -27,13 +27,7 @@ func TestMatchRecognizeKill9(t *testing.T) {
 		pat:   &refPat{kind: 's', items: []*refPat{{kind: 'v', v: 0}, {kind: 'v', v: 1}, {kind: 'v', v: 2}}},
 		conds: []*refCond{nil, {kind: 0, other: 0}, {kind: 0, other: 1}}}
 	qs := []*refQuery{rising}
-	for len(qs) < 4 {
-		q := randQuery(r)
-		if q.within == 0 {
-			q.within = 3 + r.Intn(10)
-		}
-		qs = append(qs, q)
-	}
+	qs = withRandQueries(r, qs, 4)
 	for i, q := range qs {
 		execAll(t, conn, fmt.Sprintf("CREATE MATERIALIZED VIEW mr%d AS %s", i, q.sql("ev")))
 	}

@@ -432,6 +432,20 @@ func sortInts(s []int) {
 
 // randRows returns rows in partitions 0..nk-1 with increasing distinct
 // times per partition.
+// withRandQueries appends random queries to qs until it holds n, each
+// with a WITHIN (a random one where it has none), so that the watermark
+// closes every partial match.
+func withRandQueries(r *rand.Rand, qs []*refQuery, n int) []*refQuery {
+	for len(qs) < n {
+		q := randQuery(r)
+		if q.within == 0 {
+			q.within = 3 + r.Intn(10)
+		}
+		qs = append(qs, q)
+	}
+	return qs
+}
+
 func randRows(r *rand.Rand, nk, per int) []refRow {
 	var rows []refRow
 	for k := 0; k < nk; k++ {

@@ -241,6 +241,9 @@ func (o *matchRecognize) load(r storage.Reader) error {
 	if err != nil {
 		return err
 	}
+	// A partition read back for a waiting row that fails to read fails
+	// the load (the row is not dropped as gone).
+	var partErr error
 	err = o.rows.table.Scan(r, nil, func(k, v []byte) error {
 		return o.rows.Load(k, v, func(h int64, row []types.Datum, ts int64) bool {
 			if kept[h] {
@@ -251,13 +254,17 @@ func (o *matchRecognize) load(r storage.Reader) error {
 			}
 			p, err := o.part(row)
 			if err != nil {
-				return false
+				partErr = err
+				return true
 			}
 			p.buf = append(p.buf, mrRow{ts: ts, handle: h})
 			o.waiting[p] = struct{}{}
 			return true
 		})
 	})
+	if err == nil {
+		err = partErr
+	}
 	if err != nil {
 		return err
 	}
