@@ -47,6 +47,9 @@ type Options struct {
 	LatencySeconds float64   `json:"latency_seconds"`
 	LatencyWarmup  float64   `json:"latency_warmup_seconds"`
 	DuckDB         bool      `json:"duckdb"`
+	// StateMemory is the engine's state memory budget in bytes (0: the
+	// engine's default).
+	StateMemory int64 `json:"state_memory_bytes,omitempty"`
 }
 
 // QueryReport is one query's row.
@@ -93,8 +96,9 @@ func (r *Report) AddPrevious(path string) {
 	var old struct {
 		Date    string `json:"date"`
 		Options struct {
-			Events    int64 `json:"events"`
-			EventRate int64 `json:"event_rate"`
+			Events      int64 `json:"events"`
+			EventRate   int64 `json:"event_rate"`
+			StateMemory int64 `json:"state_memory_bytes"`
 		} `json:"options"`
 		Queries []struct {
 			Query            string  `json:"query"`
@@ -106,7 +110,8 @@ func (r *Report) AddPrevious(path string) {
 			Previous *Previous `json:"previous"`
 		} `json:"queries"`
 	}
-	if json.Unmarshal(b, &old) != nil || old.Options.Events != r.Options.Events || old.Options.EventRate != r.Options.EventRate {
+	if json.Unmarshal(b, &old) != nil || old.Options.Events != r.Options.Events || old.Options.EventRate != r.Options.EventRate ||
+		old.Options.StateMemory != r.Options.StateMemory {
 		return
 	}
 	for _, q := range r.Queries {
@@ -213,8 +218,8 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&sb, "# Nexmark: StreamSQL and DuckDB\n\n")
 	fmt.Fprintf(&sb, "%s, %s %s, %d cores (%s).\n\n", r.Date, r.GoVersion, r.Platform, r.Cores, r.CPU)
 	fmt.Fprintf(&sb, "Options: %d events, event rate %d events/s of event time, %d generator goroutine(s) per source; "+
-		"pass-through queries into a blackhole sink: %v; %s. DuckDB load of the events: %.2f s. Whole run: %.0f s.\n\n",
-		o.Events, o.EventRate, max(o.Splits, 1), o.Sinks, o.latencyText(), r.DuckLoadSec, r.TotalSec)
+		"pass-through queries into a blackhole sink: %v; %s; %s. DuckDB load of the events: %.2f s. Whole run: %.0f s.\n\n",
+		o.Events, o.EventRate, max(o.Splits, 1), o.Sinks, o.latencyText(), o.stateMemoryText(), r.DuckLoadSec, r.TotalSec)
 	var errs []string
 	if len(r.Queries) > 0 {
 		sb.WriteString("events/s: events over the wall time from CREATE to the last epoch committed. " +
@@ -289,6 +294,13 @@ func (r *Report) Markdown() string {
 }
 
 // latencyText says how the latency runs were made.
+func (o Options) stateMemoryText() string {
+	if o.StateMemory == 0 {
+		return "state memory: the engine's default"
+	}
+	return fmt.Sprintf("state memory: %d MiB", o.StateMemory>>20)
+}
+
 func (o Options) latencyText() string {
 	switch {
 	case o.LatencyRate > 0:

@@ -43,6 +43,9 @@ type StreamOptions struct {
 	// Kafka, when set, makes the bid source read a Kafka topic
 	// (kafka.go) instead of the generator.
 	Kafka *KafkaSource
+	// StateMemory is the engine's state memory budget in bytes (0: the
+	// engine's default).
+	StateMemory int64
 }
 
 // StreamResult is what a streaming run measured.
@@ -66,12 +69,12 @@ type stack struct {
 	url string
 }
 
-func startStack() (*stack, error) {
+func startStack(stateMemory int64) (*stack, error) {
 	dir, err := os.MkdirTemp("", "streamsql-nexmark-")
 	if err != nil {
 		return nil, err
 	}
-	srv, err := loopback.Start(engine.Options{DataDir: dir}, pgwire.Options{})
+	srv, err := loopback.Start(engine.Options{DataDir: dir, StateMemory: stateMemory}, pgwire.Options{})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -101,7 +104,7 @@ func cpuTime() (time.Duration, int64) {
 func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string) (*StreamResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	s, err := startStack()
+	s, err := startStack(o.StateMemory)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"streamsql/bench/nexmark"
+	sqlexec "streamsql/exec"
 )
 
 type flags struct {
@@ -42,6 +43,8 @@ type flags struct {
 	timeout           time.Duration
 	out               string
 	cpuprofile        string
+	stateMemory       string
+	stateMem          int64 // stateMemory in bytes
 	check             bool
 	child             string
 	childOut          string
@@ -72,6 +75,7 @@ func main() {
 	flag.IntVar(&f.keep, "keep", 300_000, "result rows kept per side to show differences")
 	flag.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time limit of one query's streaming run")
 	flag.StringVar(&f.out, "out", "results", "directory for latest.md and latest.json")
+	flag.StringVar(&f.stateMemory, "state-memory", "", "the engine's state memory budget, e.g. 256MB (default: the engine's own, half of the machine's memory)")
 	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "directory for a CPU profile of each query's streaming run (<query>.pprof)")
 	flag.BoolVar(&f.check, "check", false, "exit with status 1 when a result differs from DuckDB's")
 	flag.StringVar(&f.child, "child", "", "internal: run this query's streaming side and write JSON to -child-out")
@@ -86,6 +90,14 @@ func main() {
 	flag.StringVar(&f.kafkaRegistry, "kafka-registry", "", "internal: the schema registry URL")
 	flag.StringVar(&f.kafkaOffsets, "kafka-offsets", "", "internal: each partition's end offset")
 	flag.Parse()
+	if f.stateMemory != "" {
+		n, err := sqlexec.ParseSize(f.stateMemory, sqlexec.PlainBytes)
+		if err != nil || n <= 0 {
+			fmt.Fprintln(os.Stderr, "nexmark: -state-memory:", f.stateMemory, err)
+			os.Exit(2)
+		}
+		f.stateMem = n
+	}
 
 	if f.child != "" {
 		if err := runChild(f); err != nil {
@@ -140,7 +152,7 @@ func selected(f flags) ([]*nexmark.Query, error) {
 
 func streamOptions(f flags) nexmark.StreamOptions {
 	return nexmark.StreamOptions{Events: f.events, EventRate: f.eventRate, Splits: f.splits, Sink: f.sinks,
-		Keep: f.keep, Timeout: f.timeout}
+		Keep: f.keep, Timeout: f.timeout, StateMemory: f.stateMem}
 }
 
 // latencyFractions are the loads of the latency runs, as fractions of the
@@ -234,6 +246,9 @@ func childArgs(f flags, q string, out string) []string {
 	if f.cpuprofile != "" {
 		args = append(args, "-cpuprofile", f.cpuprofile)
 	}
+	if f.stateMemory != "" {
+		args = append(args, "-state-memory", f.stateMemory)
+	}
 	return args
 }
 
@@ -263,7 +278,7 @@ func runAll(f flags) (*nexmark.Report, error) {
 		return nil, err
 	}
 	rep := nexmark.NewReport(nexmark.Options{Events: f.events, EventRate: f.eventRate, Splits: f.splits, Sinks: f.sinks,
-		LatencyFracs: fracs, LatencyRate: f.latRate, LatencySeconds: f.latSecs, LatencyWarmup: f.latWarmup, DuckDB: f.duck})
+		LatencyFracs: fracs, LatencyRate: f.latRate, LatencySeconds: f.latSecs, LatencyWarmup: f.latWarmup, DuckDB: f.duck, StateMemory: f.stateMem})
 	if f.latRate > 0 {
 		rep.Options.LatencyFracs = nil
 	}
