@@ -19,3 +19,9 @@ func TestIdentityDocExamples(t *testing.T) {
 func TestTempTablesDocExamples(t *testing.T) {
 	runFunctionDocExamples(t, "docs/sql.md", "temp", 1)
 }
+
+// TestScalarFunctionInFromDocExamples runs the example of a function of one
+// value in FROM in docs/sql.md.
+func TestScalarFunctionInFromDocExamples(t *testing.T) {
+	runFunctionDocExamples(t, "docs/sql.md", "fromfunc", 1)
+}

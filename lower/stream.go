@@ -828,6 +828,9 @@ func (sp *streamPlanner) join(j *plan.Join) (*stream.Node, []int, error) {
 		if r, ok := plan.DecorrelateLateralSubquery(j); ok {
 			return sp.convert(r)
 		}
+		if r, ok := plan.DecorrelateLateralProject(j); ok {
+			return sp.convert(r)
+		}
 		if j.Func != "" {
 			return nil, nil, notIncremental("a call of set-returning SQL function %s whose arguments read the row before it: its body cannot be inlined as a join (it must read tables filtered by equalities with the arguments in its WHERE clause, and not use them in its select list alone)", j.Func)
 		}

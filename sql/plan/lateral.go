@@ -214,3 +214,66 @@ func overLateralColumns(e Scalar, lw int, cols []Scalar) Scalar {
 		return nil, false
 	})
 }
+
+// DecorrelateLateralProject rewrites a lateral join whose right side is
+// values computed from the row before it alone (`LATERAL (SELECT f(t.x) AS
+// y)`, or a function of one value in FROM: `FROM t, upper(t.s) u`) into a
+// projection of the left side: each left row gains those values. The right
+// side must be projections over a single VALUES row whose expressions read
+// nothing but constants and the row before.
+func DecorrelateLateralProject(j *Join) (Rel, bool) {
+	if !j.Lateral || (j.Kind != InnerJoin && j.Kind != LeftJoin) || !j.Keys.Empty() ||
+		(j.Kind == LeftJoin && j.Residual != nil) {
+		return nil, false
+	}
+	var out []Scalar
+	r := j.Right
+	for {
+		p, ok := r.(*Project)
+		if !ok {
+			break
+		}
+		if out == nil {
+			out = p.Exprs
+		} else {
+			out = substitute(out, p.Exprs)
+		}
+		r = p.Input
+	}
+	v, ok := r.(*Values)
+	if !ok || len(v.Rows) != 1 {
+		return nil, false
+	}
+	if out == nil {
+		out = make([]Scalar, len(v.Types))
+		for i, t := range v.Types {
+			out[i] = &ColRef{Idx: i, T: t}
+		}
+	}
+	out = substitute(out, v.Rows[0])
+	lw := len(j.Left.OutputTypes())
+	proj := columnRefs(j.Left.OutputTypes(), lw)
+	for _, e := range out {
+		if _, other := outerRefs(e); other || readsColumns(e) {
+			return nil, false
+		}
+		proj = append(proj, toJoinCols(e, lw))
+	}
+	var res Rel = &Project{Input: j.Left, Exprs: proj}
+	if j.Residual != nil {
+		res = &Filter{Input: res, Pred: j.Residual}
+	}
+	return res, true
+}
+
+// readsColumns reports whether e reads a column of its own input or holds
+// a subquery.
+func readsColumns(e Scalar) (found bool) {
+	Visit(e, func(x Scalar) {
+		switch x.(type) {
+		case *ColRef, *Subquery:
+			found = true
+		}
+	})
+	return found
+}

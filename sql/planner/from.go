@@ -421,6 +421,11 @@ func (p *Planner) planRangeFunction(rf *pg.RangeFunction, sc *scope) (*fromItem,
 	lateral := lat.reads(argScope, sc)
 	fn, argTypes, err := p.lookupTableFunc(fc.Funcname, ts, p.pos(fc.Location))
 	if err != nil {
+		if sqlerr.Code(err) == sqlerr.UndefinedFunction {
+			if item, ok, serr := p.fromScalarFunction(rf, fc, name, sc); ok {
+				return item, serr
+			}
+		}
 		return nil, withPos(err, p.pos(fc.Location))
 	}
 	if err := p.coerceArgs(args, ts, argTypes, p.pos(fc.Location)); err != nil {

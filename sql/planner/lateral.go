@@ -1,7 +1,11 @@
 package planner
 
 import (
+	"strings"
+
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"streamsql/sql/sqlerr"
 )
 
 // LATERAL.
@@ -58,4 +62,49 @@ func (p *Planner) planLateralSubselect(rs *pg.RangeSubselect, sc *scope) (*fromI
 		name = rs.Alias.Aliasname
 	}
 	return &fromItem{rel: renameRel(rel, name, rs.Alias), lateral: lateral}, nil
+}
+
+// fromScalarFunction plans a function in FROM that returns one value
+// (`FROM upper(x)`, `FROM pg_proc p, pg_get_functiondef(p.oid) d`) as
+// PostgreSQL does: one row, in a column named by the column alias, else
+// the table alias, else the function, numbered 1 WITH ORDINALITY. It is
+// the lateral subquery `LATERAL (SELECT f(...) AS name)`. ok is false when
+// no function of one value fits the call either (the caller's error
+// stands).
+func (p *Planner) fromScalarFunction(rf *pg.RangeFunction, fc *pg.FuncCall, name string, sc *scope) (item *fromItem, ok bool, err error) {
+	if p.isAggregateCall(fc) {
+		return nil, true, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in functions in FROM").WithPosition(p.pos(fc.Location))
+	}
+	alias := &pg.Alias{Aliasname: name}
+	col := name
+	if i := strings.LastIndexByte(col, '.'); i >= 0 {
+		col = col[i+1:]
+	}
+	if rf.Alias != nil {
+		alias.Aliasname, col = rf.Alias.Aliasname, rf.Alias.Aliasname
+		if len(rf.Alias.Colnames) > 0 {
+			col = rf.Alias.Colnames[0].GetString_().Sval
+		}
+	}
+	targets := []*pg.Node{pg.MakeResTargetNodeWithNameAndVal(col, &pg.Node{Node: &pg.Node_FuncCall{FuncCall: fc}}, fc.Location)}
+	if rf.Ordinality {
+		ord := "ordinality"
+		if rf.Alias != nil && len(rf.Alias.Colnames) > 1 {
+			ord = rf.Alias.Colnames[1].GetString_().Sval
+		}
+		one := &pg.Node{Node: &pg.Node_TypeCast{TypeCast: &pg.TypeCast{Arg: pg.MakeAConstIntNode(1, -1),
+			TypeName: &pg.TypeName{Names: []*pg.Node{pg.MakeStrNode("pg_catalog"), pg.MakeStrNode("int8")}, Location: -1}, Location: -1}}}
+		targets = append(targets, pg.MakeResTargetNodeWithNameAndVal(ord, one, -1))
+	}
+	if rf.Alias != nil && len(rf.Alias.Colnames) > len(targets) {
+		return nil, true, sqlerr.New(sqlerr.InvalidColumnReference, "table \"%s\" has %d columns available but %d columns specified",
+			rf.Alias.Aliasname, len(targets), len(rf.Alias.Colnames))
+	}
+	sub := &pg.RangeSubselect{Lateral: true, Alias: alias,
+		Subquery: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: &pg.SelectStmt{TargetList: targets, Op: pg.SetOperation_SETOP_NONE}}}}
+	item, err = p.planLateralSubselect(sub, sc)
+	if sqlerr.Code(err) == sqlerr.UndefinedFunction {
+		return nil, false, nil
+	}
+	return item, true, err
 }
