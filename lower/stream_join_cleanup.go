@@ -127,12 +127,19 @@ func sameCleanupUnit(a, b types.T) bool {
 
 // addJoinCleanup adds the rule "side's col >= other side's wmCol + off"
 // when the other side has a watermark on wmCol, the side is append-only
+// (or, in an inner join, has a watermark of its own on col: an Own rule)
 // and the other side's rows carry no match degrees (see
 // HashJoinSpec.LeftCleanup).
 func addJoinCleanup(n *stream.Node, spec *join.HashJoinSpec, side, col, wmCol int, off int64, strict bool) {
 	in, other := n.Inputs[side], n.Inputs[1-side]
-	if col < 0 || col >= len(in.Types) || wmCol < 0 || wmCol >= len(other.Types) ||
-		!in.AppendOnly || !slices.Contains(other.Watermarks, wmCol) ||
+	if col < 0 || col >= len(in.Types) || wmCol < 0 || wmCol >= len(other.Types) {
+		return
+	}
+	own := !in.AppendOnly
+	if own && (spec.Kind != plan.InnerJoin || !slices.Contains(in.Watermarks, col)) {
+		return
+	}
+	if !slices.Contains(other.Watermarks, wmCol) ||
 		!join.JoinCleanupType(in.Types[col]) || !sameCleanupUnit(in.Types[col], other.Types[wmCol]) {
 		return
 	}
@@ -154,7 +161,7 @@ func addJoinCleanup(n *stream.Node, spec *join.HashJoinSpec, side, col, wmCol in
 	if side == 1 {
 		rules = &spec.RightCleanup
 	}
-	r := join.JoinCleanup{Col: col, OtherWMCol: wmCol, Offset: off, Strict: strict}
+	r := join.JoinCleanup{Col: col, OtherWMCol: wmCol, Offset: off, Strict: strict, Own: own}
 	if !slices.Contains(*rules, r) {
 		*rules = append(*rules, r)
 	}

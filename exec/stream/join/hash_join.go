@@ -95,7 +95,8 @@ type HashJoinSpec struct {
 	// LeftCleanup and RightCleanup are the rules that remove rows of each
 	// side from the state once the other side's watermark shows they can
 	// never match again (join_cleanup.go). A side with rules must be
-	// append-only and the other side's rows must carry no degrees.
+	// append-only or have Own rules, and the other side's rows must carry
+	// no degrees.
 	LeftCleanup, RightCleanup []JoinCleanup
 	// Watermarks derive the output watermarks of interval joins
 	// (join_watermark.go); the columns they read are not forwarded as
@@ -670,6 +671,9 @@ func (h *HashJoin) Watermark(side int, w stream.Watermark) error {
 		if err := h.cleanup(side, w); err != nil {
 			return err
 		}
+	}
+	if len(h.cleaners[side]) > 0 && w.Val != nil {
+		h.ownWatermark(side, w)
 	}
 	if h.derived != nil && h.derived.covers(side, w.Col) {
 		return h.derived.add(side, w, h.out.Watermark, h.impliedWatermark)

@@ -12,8 +12,14 @@ package join
 // and an outer join's NULL-padded row of a row that never matched was
 // emitted when it arrived.
 //
-// Rules only clean append-only sides: a later delete of a cleaned row
-// could not retract what the row joined with.
+// A rule cleans an append-only side, or (Own) a side that retracts but has
+// a watermark of its own on the rule's column: a later delete of a cleaned
+// row could not retract what the row joined with, and a watermark on a
+// changelog means that no change of a row below it comes any more (the
+// watermark filter drops late changes, a windowed aggregation closes its
+// groups by it), so such a row also waits for its own side's watermark.
+// This is what cleans a join of two windowed aggregations on window_start
+// (the "maximum per window" pattern).
 //
 // Each rule keeps a min-heap of (value, slot) of its column over the
 // side's rows, so a watermark pops exactly the rows it frees. An entry may
@@ -44,6 +50,9 @@ type JoinCleanup struct {
 	// Strict: the condition is "Col > other + c", so a row at the bound
 	// is cleaned too.
 	Strict bool
+	// Own: the side retracts rows; a row leaves only once the side's own
+	// watermark on Col is above it too.
+	Own bool
 }
 
 // explainCleanup renders the rules of one side for EXPLAIN, with columns
@@ -58,6 +67,9 @@ func explainCleanup(sb *strings.Builder, name string, rules []JoinCleanup, self 
 		if r.Offset != 0 {
 			sb.WriteString(" + ")
 			sb.WriteString(joinOffsetText(r.Offset, self[r.Col]))
+		}
+		if r.Own {
+			fmt.Fprintf(sb, " and < wm(#%d)", selfOff+r.Col)
 		}
 	}
 }
@@ -104,12 +116,16 @@ type hjCleaner struct {
 	// once the other side's watermark arrived.
 	bound    int64
 	hasBound bool
-	heap     stream.Heap[int32] // the rows' values of the rule's column, and slots
+	// own: rows with value < own may go as far as their own side is
+	// concerned (Own rules); set once that side's watermark arrived.
+	own    int64
+	hasOwn bool
+	heap   stream.Heap[int32] // the rows' values of the rule's column, and slots
 }
 
 // below reports whether v is cleaned under the current bound.
 func (c *hjCleaner) below(v int64) bool {
-	if !c.hasBound {
+	if !c.hasBound || c.rule.Own && (!c.hasOwn || v >= c.own) {
 		return false
 	}
 	if c.rule.Strict {
@@ -183,7 +199,7 @@ func (h *HashJoin) buildCleaners(s *HashJoinSpec) error {
 			if r.Col < 0 || r.Col >= len(ts[side]) || r.OtherWMCol < 0 || r.OtherWMCol >= len(ts[1-side]) {
 				return fmt.Errorf("hash join: cleanup rule column out of range (#%d, wm #%d)", r.Col, r.OtherWMCol)
 			}
-			if !appendOnly[side] {
+			if !appendOnly[side] && !r.Own {
 				return fmt.Errorf("hash join: cleanup rule on a side that is not append-only")
 			}
 			get := hjIntValues(h.sides[side].cols[r.Col])
@@ -218,6 +234,24 @@ func (h *HashJoin) cleanup(side int, w stream.Watermark) error {
 		h.sweep(other)
 	}
 	return nil
+}
+
+// ownWatermark raises the own bounds of side's Own rules on the
+// watermark's column and removes the rows now below both bounds.
+func (h *HashJoin) ownWatermark(side int, w stream.Watermark) {
+	v, ok := joinDatumInt(w.Val)
+	if !ok {
+		return
+	}
+	moved := false
+	for _, cl := range h.cleaners[side] {
+		if cl.rule.Own && cl.rule.Col == w.Col && (!cl.hasOwn || v > cl.own) {
+			cl.own, cl.hasOwn, moved = v, true, true
+		}
+	}
+	if moved {
+		h.sweep(side)
+	}
 }
 
 // sweep removes side's rows below the current bounds of its rules, and
