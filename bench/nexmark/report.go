@@ -50,6 +50,9 @@ type Options struct {
 	// StateMemory is the engine's state memory budget in bytes (0: the
 	// engine's default).
 	StateMemory int64 `json:"state_memory_bytes,omitempty"`
+	// BarrierIntervalMs is the engine's barrier_interval in milliseconds
+	// (0: the engine's default).
+	BarrierIntervalMs int64 `json:"barrier_interval_ms,omitempty"`
 }
 
 // QueryReport is one query's row.
@@ -99,6 +102,7 @@ func (r *Report) AddPrevious(path string) {
 			Events      int64 `json:"events"`
 			EventRate   int64 `json:"event_rate"`
 			StateMemory int64 `json:"state_memory_bytes"`
+			Barrier     int64 `json:"barrier_interval_ms"`
 		} `json:"options"`
 		Queries []struct {
 			Query            string  `json:"query"`
@@ -111,7 +115,7 @@ func (r *Report) AddPrevious(path string) {
 		} `json:"queries"`
 	}
 	if json.Unmarshal(b, &old) != nil || old.Options.Events != r.Options.Events || old.Options.EventRate != r.Options.EventRate ||
-		old.Options.StateMemory != r.Options.StateMemory {
+		old.Options.StateMemory != r.Options.StateMemory || old.Options.Barrier != r.Options.BarrierIntervalMs {
 		return
 	}
 	for _, q := range r.Queries {
@@ -295,10 +299,14 @@ func (r *Report) Markdown() string {
 
 // latencyText says how the latency runs were made.
 func (o Options) stateMemoryText() string {
-	if o.StateMemory == 0 {
-		return "state memory: the engine's default"
+	text := "state memory: the engine's default"
+	if o.StateMemory != 0 {
+		text = fmt.Sprintf("state memory: %d MiB", o.StateMemory>>20)
 	}
-	return fmt.Sprintf("state memory: %d MiB", o.StateMemory>>20)
+	if o.BarrierIntervalMs != 0 {
+		text += fmt.Sprintf("; barrier interval %d ms", o.BarrierIntervalMs)
+	}
+	return text
 }
 
 func (o Options) latencyText() string {

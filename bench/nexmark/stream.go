@@ -46,6 +46,9 @@ type StreamOptions struct {
 	// StateMemory is the engine's state memory budget in bytes (0: the
 	// engine's default).
 	StateMemory int64
+	// BarrierInterval, when set, is the engine's barrier_interval (how
+	// often epochs commit, and so how fresh results are).
+	BarrierInterval time.Duration
 }
 
 // StreamResult is what a streaming run measured.
@@ -122,6 +125,9 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 	}
 	if o.Kafka != nil {
 		sources = []string{kafkaSourceSQL(o.Kafka)}
+	}
+	if o.BarrierInterval > 0 {
+		sources = append([]string{fmt.Sprintf("SET barrier_interval = '%dms'", o.BarrierInterval.Milliseconds())}, sources...)
 	}
 	for _, st := range append(sources, q.Setup...) {
 		if _, err := conn.Exec(ctx, st); err != nil {

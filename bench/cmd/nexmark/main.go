@@ -45,6 +45,7 @@ type flags struct {
 	cpuprofile        string
 	stateMemory       string
 	stateMem          int64 // stateMemory in bytes
+	barrier           time.Duration
 	check             bool
 	child             string
 	childOut          string
@@ -76,6 +77,7 @@ func main() {
 	flag.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time limit of one query's streaming run")
 	flag.StringVar(&f.out, "out", "results", "directory for latest.md and latest.json")
 	flag.StringVar(&f.stateMemory, "state-memory", "", "the engine's state memory budget, e.g. 256MB (default: the engine's own, half of the machine's memory)")
+	flag.DurationVar(&f.barrier, "barrier-interval", 0, "the engine's barrier_interval, e.g. 20ms (default: the engine's own)")
 	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "directory for a CPU profile of each query's streaming run (<query>.pprof)")
 	flag.BoolVar(&f.check, "check", false, "exit with status 1 when a result differs from DuckDB's")
 	flag.StringVar(&f.child, "child", "", "internal: run this query's streaming side and write JSON to -child-out")
@@ -152,7 +154,7 @@ func selected(f flags) ([]*nexmark.Query, error) {
 
 func streamOptions(f flags) nexmark.StreamOptions {
 	return nexmark.StreamOptions{Events: f.events, EventRate: f.eventRate, Splits: f.splits, Sink: f.sinks,
-		Keep: f.keep, Timeout: f.timeout, StateMemory: f.stateMem}
+		Keep: f.keep, Timeout: f.timeout, StateMemory: f.stateMem, BarrierInterval: f.barrier}
 }
 
 // latencyFractions are the loads of the latency runs, as fractions of the
@@ -249,6 +251,9 @@ func childArgs(f flags, q string, out string) []string {
 	if f.stateMemory != "" {
 		args = append(args, "-state-memory", f.stateMemory)
 	}
+	if f.barrier > 0 {
+		args = append(args, "-barrier-interval", f.barrier.String())
+	}
 	return args
 }
 
@@ -278,7 +283,7 @@ func runAll(f flags) (*nexmark.Report, error) {
 		return nil, err
 	}
 	rep := nexmark.NewReport(nexmark.Options{Events: f.events, EventRate: f.eventRate, Splits: f.splits, Sinks: f.sinks,
-		LatencyFracs: fracs, LatencyRate: f.latRate, LatencySeconds: f.latSecs, LatencyWarmup: f.latWarmup, DuckDB: f.duck, StateMemory: f.stateMem})
+		LatencyFracs: fracs, LatencyRate: f.latRate, LatencySeconds: f.latSecs, LatencyWarmup: f.latWarmup, DuckDB: f.duck, StateMemory: f.stateMem, BarrierIntervalMs: f.barrier.Milliseconds()})
 	if f.latRate > 0 {
 		rep.Options.LatencyFracs = nil
 	}
