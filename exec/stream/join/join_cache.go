@@ -7,11 +7,18 @@ package join
 // outer join's degrees of one side's rows count matching rows of the
 // other side, so a key is either wholly in memory or wholly in storage.
 // A key is evicted only when its last write (on either side) belongs to
-// a committed epoch, so storage holds exactly its rows. Evicted keys are
-// not remembered: a row whose join key is in neither side's memory reads
-// the key's rows of both sides back (one prefix scan of each state table,
-// whose keys start with the join key) and replays them through the join
-// with the output discarded, which rebuilds the buckets and the degrees.
+// a committed epoch, so storage holds exactly its rows. A row whose join
+// key is in neither side's memory reads the key's rows of both sides back
+// (one prefix scan of each state table, whose keys start with the join
+// key) and replays them through the join with the output discarded, which
+// rebuilds the buckets and the degrees. The hashes of the evicted keys
+// (and of the keys a restart left in storage) are remembered, so that a
+// key never stored, the common case of a join keyed by a value that keeps
+// changing (a price, an order id), costs no read: a hash not in the set
+// means no stored rows. A hash stays in the set after its key is read
+// back (another key may share it; an extra read is only slower); past
+// hjStoredMax hashes the set is dropped and every missing key is read, as
+// if all were stored, until a restart builds it again.
 // Keys whose last rows were removed in an epoch that may not have
 // committed are remembered until it has, so such a read never finds
 // their stale rows.
@@ -53,10 +60,41 @@ type hjCache struct {
 	cold [2][]stream.Heap[string]
 	// rowCols is the estimated fixed-width bytes of a row's columns.
 	rowCols [2]int64
+	// stored holds the hashes of the join keys that may have rows in
+	// storage only; nil once it outgrew hjStoredMax (every key may).
+	stored map[uint64]struct{}
+	// scans counts the keys looked up in storage.
+	scans int64
+}
+
+// hjStoredMax bounds the set of stored key hashes of one join (about 20
+// bytes each).
+const hjStoredMax = 4 << 20
+
+// markStored remembers that join key hash may have rows in storage only.
+func (c *hjCache) markStored(hash uint64) {
+	if c.stored == nil {
+		return
+	}
+	if len(c.stored) >= hjStoredMax {
+		c.stored = nil
+		return
+	}
+	c.stored[hash] = struct{}{}
+}
+
+// mayBeStored reports whether a key of hash may have rows in storage.
+func (c *hjCache) mayBeStored(hash uint64) bool {
+	if c.stored == nil {
+		return true
+	}
+	_, ok := c.stored[hash]
+	return ok
 }
 
 func newHJCache(h *HashJoin, acct *stream.StateAccount) *hjCache {
-	c := &hjCache{StateCache: stream.NewStateCache(h.env, acct), removed: stream.NewRemovedKeys(), seen: map[string]struct{}{}}
+	c := &hjCache{StateCache: stream.NewStateCache(h.env, acct), removed: stream.NewRemovedKeys(), seen: map[string]struct{}{},
+		stored: map[uint64]struct{}{}}
 	for side, s := range h.sides {
 		s.cache, s.removed = true, c.removed
 		for _, col := range s.cols {
@@ -93,7 +131,7 @@ func (h *HashJoin) estimate() int64 {
 			}
 		}
 	}
-	return n
+	return n + int64(len(c.stored))*20
 }
 
 // rowBytes estimates slot's bytes in memory.
@@ -211,6 +249,7 @@ func (h *HashJoin) evictable(s *hjSide, b int32) bool {
 func (h *HashJoin) evictBucket(side int, b int32) {
 	s := h.sides[side]
 	c := h.cache
+	c.markStored(s.buckets[b].hash)
 	for len(s.buckets[b].rows) > 0 {
 		rows := s.buckets[b].rows
 		slot := rows[len(rows)-1]
@@ -242,8 +281,8 @@ func (h *HashJoin) fetchMissing(side int, c *stream.Chunk) error {
 		if h.sides[0].findBucket(hash, key) >= 0 || h.sides[1].findBucket(hash, key) >= 0 {
 			continue
 		}
-		if cc.removed.Has(key) {
-			continue // removed: memory knows it has no rows
+		if cc.removed.Has(key) || !cc.mayBeStored(hash) {
+			continue // removed or never stored: memory knows it has no rows
 		}
 		if _, ok := cc.seen[string(key)]; ok {
 			continue
@@ -266,6 +305,7 @@ func (h *HashJoin) fetchMissing(side int, c *stream.Chunk) error {
 // fetchKey loads join key jk's stored rows of both sides (left first, so
 // that replaying the right rows computes every degree).
 func (h *HashJoin) fetchKey(jk []byte) error {
+	h.cache.scans++
 	found := false
 	err := h.replay(func(side int, s *hjSide, fn func(*stream.Chunk, []uint64) error) error {
 		return s.scanPrefix(h.env.State, jk, hjLoadBatch, func(c *stream.Chunk, seqs []uint64) error {
@@ -354,6 +394,7 @@ func (h *HashJoin) recoverPartial(budget int64) error {
 					continue
 				}
 				h.cache.Evicted = true
+				h.cache.markStored(h.missJK.hashes[i])
 				h.coldRow(side, c, i, seqs)
 			}
 			if len(keep) < c.N {
