@@ -539,6 +539,11 @@ func (s *hjSide) alloc() int32 {
 		return slot
 	}
 	slot := int32(len(s.meta))
+	if len(s.meta) == cap(s.meta) {
+		// Double: append's growth of large slices (1.25x) would copy
+		// the arena and every column about four times over.
+		s.meta = slices.Grow(s.meta, max(len(s.meta), 1024))
+	}
 	s.meta = append(s.meta, hjRowMeta{})
 	if n := cap(s.meta); n > s.colCap {
 		for _, c := range s.cols {
@@ -750,6 +755,19 @@ func (s *hjSide) releaseDeferred() {
 func (s *hjSide) gather(slots []int32, dst []arrow.Array) []arrow.Array {
 	for _, c := range s.cols {
 		dst = append(dst, c.gather(slots))
+	}
+	return dst
+}
+
+// gatherSome is gather for the columns marked in need; the others are
+// NULL.
+func (s *hjSide) gatherSome(slots []int32, need []bool, dst []arrow.Array) []arrow.Array {
+	for j, c := range s.cols {
+		if need[j] {
+			dst = append(dst, c.gather(slots))
+		} else {
+			dst = append(dst, array.NewNull(len(slots)))
+		}
 	}
 	return dst
 }
