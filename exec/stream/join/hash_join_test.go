@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
@@ -719,5 +720,13 @@ func TestHashJoinNoStreamKey(t *testing.T) {
 	streamtest.Barrier(t, op2, db2, 3)
 	if n := streamtest.StateRows(t, db2, 1); n != 1 {
 		t.Fatalf("left state at the end has %d rows, want 1", n)
+	}
+}
+
+// TestHashJoinRowMetaSize keeps a row's bookkeeping at 48 bytes: every
+// stored row of a join side has one.
+func TestHashJoinRowMetaSize(t *testing.T) {
+	if n := unsafe.Sizeof(hjRowMeta{}); n != 48 {
+		t.Fatalf("hjRowMeta is %d bytes, want 48", n)
 	}
 }

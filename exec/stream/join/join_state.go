@@ -456,7 +456,6 @@ type hjRowMeta struct {
 	pos    int32 // index in the bucket's rows
 	pkNext int32 // next slot with the same stream-key hash
 	degree int32 // matches on the other side (outer, semi, anti sides)
-	flags  uint8
 	pkHash uint64
 	// The row's state key (without the table prefix) lives in the side's
 	// key heap: join key (jkLen bytes), stream key (skLen bytes), then for
@@ -464,6 +463,7 @@ type hjRowMeta struct {
 	keyOff       int
 	jkLen, skLen uint32
 	keyLen       uint32
+	flags        uint8 // last: the struct packs into 48 bytes
 }
 
 // hjBucket is one distinct join key and its rows' slots (unordered, kept
@@ -617,6 +617,9 @@ func (s *hjSide) newBucket(hash uint64, key []byte) int32 {
 		s.freeBuckets = s.freeBuckets[:n-1]
 	} else {
 		b = int32(len(s.buckets))
+		if len(s.buckets) == cap(s.buckets) {
+			s.buckets = slices.Grow(s.buckets, max(len(s.buckets), 1024)) // double, as alloc does
+		}
 		s.buckets = append(s.buckets, hjBucket{})
 	}
 	coll := int32(-1)
