@@ -881,6 +881,9 @@ func (sp *streamPlanner) hashJoinSpec(h hashJoin, kind plan.JoinKind) (spec *joi
 		if spec.Residual, err = sp.compiler.Compile(residual); err != nil {
 			return nil, nil, nil, nil, nil, err
 		}
+		if refs, pushable := plan.ColRefs(residual); pushable {
+			spec.ResidualCols = append([]int{}, refs...)
+		}
 	}
 	return spec, left, right, m, residual, nil
 }

@@ -492,7 +492,9 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	if err := c.db.CheckSpace(need); err != nil {
 		return err
 	}
-	b := c.db.Pebble().NewBatch()
+	// Sized for every write at once: grown by appends, the batch would
+	// copy an epoch's state writes several times over.
+	b := c.db.Pebble().NewBatchWithSize(int(need) + 1024)
 	defer b.Close()
 	jobs := make([]*Job, 0, len(p.writes))
 	for j := range p.writes {

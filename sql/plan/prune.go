@@ -147,7 +147,9 @@ func (pr pruner) prune(r Rel, need []bool) (Rel, []int, bool) {
 		return pr.pruneAggregate(x, need)
 	case *MatchRecognize:
 		return pr.pruneMatchRecognize(x, need)
-	case *Window, *WindowTVF, *SessionWindow, *Expand:
+	case *Window:
+		return pr.pruneWindow(x, need)
+	case *WindowTVF, *SessionWindow, *Expand:
 		// These pass every input column through (a window also reads its
 		// partition, order and argument columns): all of them are
 		// needed, and the input is pruned inside only.
@@ -224,6 +226,61 @@ func (pr pruner) pruneAggregate(x *Aggregate, need []bool) (Rel, []int, bool) {
 		c.Aggs[i] = a
 	}
 	return c, identityMap(len(need)), true
+}
+
+// pruneWindow keeps the input columns needed above x, those x reads (its
+// partition, order, argument and filter columns) and the input's key and
+// watermark columns (its stream properties stay), so that a join below
+// a top-N (Nexmark q9) keeps only those in its tables.
+func (pr pruner) pruneWindow(x *Window, need []bool) (Rel, []int, bool) {
+	inW := len(x.Input.OutputTypes())
+	inNeed := slices.Clone(need[:inW])
+	props := StreamProps(x.Input)
+	for _, c := range props.Watermarks {
+		inNeed[c] = true
+	}
+	for _, c := range props.Key {
+		inNeed[c] = true
+	}
+	for _, c := range x.Partition {
+		inNeed[c] = true
+	}
+	for _, k := range x.Order {
+		inNeed[k.Col] = true
+	}
+	for _, f := range x.Funcs {
+		for _, a := range f.Args {
+			inNeed[a] = true
+		}
+		if f.Filter >= 0 {
+			inNeed[f.Filter] = true
+		}
+	}
+	if inW > 0 && !slices.Contains(inNeed, true) {
+		inNeed[0] = true // keep one column, as pruneAggregate does
+	}
+	in, im, changed := pr.narrow(x.Input, inNeed, nil)
+	if !changed {
+		return x, identityMap(len(need)), false
+	}
+	c := &Window{Input: in, Partition: remapCols(x.Partition, im), Order: slices.Clone(x.Order),
+		Funcs: slices.Clone(x.Funcs)}
+	for i := range c.Order {
+		c.Order[i].Col = im[c.Order[i].Col]
+	}
+	for i := range c.Funcs {
+		c.Funcs[i].Args = remapCols(c.Funcs[i].Args, im)
+		if c.Funcs[i].Filter >= 0 {
+			c.Funcs[i].Filter = im[c.Funcs[i].Filter]
+		}
+	}
+	newW := len(in.OutputTypes())
+	m := make([]int, len(need))
+	copy(m, im[:inW])
+	for k := range x.Funcs {
+		m[inW+k] = newW + k
+	}
+	return c, m, true
 }
 
 func (pr pruner) pruneProject(x *Project, need []bool) (Rel, []int, bool) {

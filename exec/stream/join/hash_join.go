@@ -89,6 +89,9 @@ type HashJoinSpec struct {
 	// Residual is the rest of the ON condition over the concatenated row
 	// (left columns, then right), or nil.
 	Residual expr.Expr
+	// ResidualCols are the columns of the concatenated row that Residual
+	// reads; only they are gathered for it. Nil: every column.
+	ResidualCols []int
 	// LeftAppendOnly, RightAppendOnly: the input never deletes, so no
 	// stream-key index is kept for it.
 	LeftAppendOnly, RightAppendOnly bool
@@ -226,6 +229,24 @@ func (s *HashJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Oper
 		h.forwardWM = [2]bool{true, false}
 	}
 	h.derived = newJoinWatermarks(s.Watermarks, len(s.LeftTypes))
+	if s.Residual != nil {
+		h.resCols = [2][]bool{make([]bool, nl), make([]bool, nr)}
+		for side, n := range []int{nl, nr} {
+			for j := range n {
+				h.resCols[side][j] = s.ResidualCols == nil
+			}
+		}
+		for _, c := range s.ResidualCols {
+			if c < 0 || c >= nl+nr {
+				return nil, fmt.Errorf("hash join: residual column %d out of range", c)
+			}
+			if c < nl {
+				h.resCols[0][c] = true
+			} else {
+				h.resCols[1][c-nl] = true
+			}
+		}
+	}
 	if len(s.LeftCleanup) > 0 && h.tracks[1] || len(s.RightCleanup) > 0 && h.tracks[0] {
 		// Degrees are recomputed from the stored rows at restart: rows
 		// cleaned from one side would be missing from the other side's.
@@ -267,9 +288,11 @@ type HashJoin struct {
 	nl       int
 	seed     maphash.Seed
 	semiAnti bool
-	sides    [2]*hjSide
-	jkCols   [2][]hjKeyCol
-	skCols   [2][]hjKeyCol
+	// resCols[side][j]: the residual reads column j of side.
+	resCols [2][]bool
+	sides   [2]*hjSide
+	jkCols  [2][]hjKeyCol
+	skCols  [2][]hjKeyCol
 	// tracks: the side's rows carry degrees because the side's rows are
 	// emitted on their own when unmatched (outer) or by match state
 	// (semi, anti).
@@ -423,13 +446,17 @@ func (h *HashJoin) evalResidual(side int, c *stream.Chunk) error {
 	}
 	cols := make([]arrow.Array, 0, len(h.sides[0].types)+len(h.sides[1].types))
 	if side == 1 {
-		cols = h.sides[0].gather(h.pairSlot, cols)
+		cols = h.sides[0].gatherSome(h.pairSlot, h.resCols[0], cols)
 	}
-	for _, a := range c.Cols {
-		cols = append(cols, expr.TakeArray(a, h.takeIdx))
+	for j, a := range c.Cols {
+		if h.resCols[side][j] {
+			cols = append(cols, expr.TakeArray(a, h.takeIdx))
+		} else {
+			cols = append(cols, array.NewNull(np))
+		}
 	}
 	if side == 0 {
-		cols = h.sides[1].gather(h.pairSlot, cols)
+		cols = h.sides[1].gatherSome(h.pairSlot, h.resCols[1], cols)
 	}
 	b := &exec.Batch{Cols: cols, N: np}
 	res, err := h.residual.Eval(h.ctx(), b)

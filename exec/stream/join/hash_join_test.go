@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"streamsql/exec/batch"
 	"streamsql/exec/expr"
@@ -49,7 +50,7 @@ func hjSpec(t *testing.T, kind batch.JoinKind, residual bool) *HashJoinSpec {
 		RightStreamKey: []int{0},
 	}
 	if residual {
-		s.Residual = hjResidual(t)
+		s.Residual, s.ResidualCols = hjResidual(t), []int{2, 5}
 	}
 	return s
 }
@@ -409,6 +410,10 @@ func hjDifferential(t *testing.T, kind batch.JoinKind, residual bool, seed uint6
 	rng := rand.New(rand.NewPCG(seed, uint64(kind)*2+map[bool]uint64{false: 0, true: 1}[residual]))
 	env, db := streamtest.Env(t)
 	spec := hjSpec(t, kind, residual)
+	if seed%2 == 1 {
+		// Odd seeds gather every column for the residual.
+		spec.ResidualCols = nil
+	}
 	op, s := hjOpen(t, spec, env)
 	live := [2]map[int64]hjModelRow{{}, {}}
 	nextID := [2]int64{1, 1000}
@@ -715,5 +720,13 @@ func TestHashJoinNoStreamKey(t *testing.T) {
 	streamtest.Barrier(t, op2, db2, 3)
 	if n := streamtest.StateRows(t, db2, 1); n != 1 {
 		t.Fatalf("left state at the end has %d rows, want 1", n)
+	}
+}
+
+// TestHashJoinRowMetaSize keeps a row's bookkeeping at 48 bytes: every
+// stored row of a join side has one.
+func TestHashJoinRowMetaSize(t *testing.T) {
+	if n := unsafe.Sizeof(hjRowMeta{}); n != 48 {
+		t.Fatalf("hjRowMeta is %d bytes, want 48", n)
 	}
 }

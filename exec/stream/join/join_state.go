@@ -456,7 +456,6 @@ type hjRowMeta struct {
 	pos    int32 // index in the bucket's rows
 	pkNext int32 // next slot with the same stream-key hash
 	degree int32 // matches on the other side (outer, semi, anti sides)
-	flags  uint8
 	pkHash uint64
 	// The row's state key (without the table prefix) lives in the side's
 	// key heap: join key (jkLen bytes), stream key (skLen bytes), then for
@@ -464,6 +463,7 @@ type hjRowMeta struct {
 	keyOff       int
 	jkLen, skLen uint32
 	keyLen       uint32
+	flags        uint8 // last: the struct packs into 48 bytes
 }
 
 // hjBucket is one distinct join key and its rows' slots (unordered, kept
@@ -539,6 +539,11 @@ func (s *hjSide) alloc() int32 {
 		return slot
 	}
 	slot := int32(len(s.meta))
+	if len(s.meta) == cap(s.meta) {
+		// Double: append's growth of large slices (1.25x) would copy
+		// the arena and every column about four times over.
+		s.meta = slices.Grow(s.meta, max(len(s.meta), 1024))
+	}
 	s.meta = append(s.meta, hjRowMeta{})
 	if n := cap(s.meta); n > s.colCap {
 		for _, c := range s.cols {
@@ -612,6 +617,9 @@ func (s *hjSide) newBucket(hash uint64, key []byte) int32 {
 		s.freeBuckets = s.freeBuckets[:n-1]
 	} else {
 		b = int32(len(s.buckets))
+		if len(s.buckets) == cap(s.buckets) {
+			s.buckets = slices.Grow(s.buckets, max(len(s.buckets), 1024)) // double, as alloc does
+		}
 		s.buckets = append(s.buckets, hjBucket{})
 	}
 	coll := int32(-1)
@@ -750,6 +758,19 @@ func (s *hjSide) releaseDeferred() {
 func (s *hjSide) gather(slots []int32, dst []arrow.Array) []arrow.Array {
 	for _, c := range s.cols {
 		dst = append(dst, c.gather(slots))
+	}
+	return dst
+}
+
+// gatherSome is gather for the columns marked in need; the others are
+// NULL.
+func (s *hjSide) gatherSome(slots []int32, need []bool, dst []arrow.Array) []arrow.Array {
+	for j, c := range s.cols {
+		if need[j] {
+			dst = append(dst, c.gather(slots))
+		} else {
+			dst = append(dst, array.NewNull(len(slots)))
+		}
 	}
 	return dst
 }
