@@ -304,7 +304,7 @@ func TestIdleTimeoutViewOnView(t *testing.T) {
 		"CREATE MATERIALIZED VIEW never_v AS SELECT id, ts FROM never WHERE id > 0",
 		"CREATE MATERIALIZED VIEW busy_v AS SELECT id, ts FROM busy",
 		"CREATE MATERIALIZED VIEW w1 AS "+windows,
-		"INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(0, 60) i",
+		busyRows(0, 60),
 		"FLUSH")
 	// busy's watermark is 59.5 s: windows up to the one of 40 s closed.
 	want := "2024-01-01 00:00:00+00 10;2024-01-01 00:00:10+00 10;2024-01-01 00:00:20+00 10;2024-01-01 00:00:30+00 10;2024-01-01 00:00:40+00 10"
@@ -313,11 +313,7 @@ func TestIdleTimeoutViewOnView(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	execAll(t, conn, "CREATE MATERIALIZED VIEW w2 AS "+windows)
 	waitRows(t, conn, "SELECT window_start::text || ' ' || n FROM w2 ORDER BY 1", want, 5*time.Second)
-	s.restart(t)
-	conn = s.connect(t)
-	execAll(t, conn,
-		"INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(61, 90) i",
-		"FLUSH")
+	conn = restartWith(t, s, busyRows(61, 90))
 	want += ";2024-01-01 00:00:50+00 10;2024-01-01 00:01:00+00 10;2024-01-01 00:01:10+00 10"
 	for _, v := range []string{"w1", "w2"} {
 		waitRows(t, conn, "SELECT window_start::text || ' ' || n FROM "+v+" ORDER BY 1", want, 5*time.Second)
@@ -338,16 +334,28 @@ func TestIdleTimeoutWindowJoin(t *testing.T) {
 		"CREATE MATERIALIZED VIEW j AS SELECT b.window_start, count(*) AS n, count(q.id) AS matched "+
 			"FROM TUMBLE(busy, ts, INTERVAL '10' SECOND) b LEFT JOIN TUMBLE(never, ts, INTERVAL '10' SECOND) q "+
 			"ON b.window_start = q.window_start AND b.id = q.id GROUP BY b.window_start EMIT ON WINDOW CLOSE",
-		"INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(0, 60) i",
+		busyRows(0, 60),
 		"FLUSH")
 	const view = "SELECT window_start::text || ' ' || n || ' ' || matched FROM j ORDER BY 1"
 	want := "2024-01-01 00:00:00+00 10 0;2024-01-01 00:00:10+00 10 0;2024-01-01 00:00:20+00 10 0;2024-01-01 00:00:30+00 10 0;2024-01-01 00:00:40+00 10 0"
 	waitRows(t, conn, view, want, 5*time.Second)
-	s.restart(t)
-	conn = s.connect(t)
-	execAll(t, conn,
-		"INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(61, 80) i",
-		"FLUSH")
+	conn = restartWith(t, s, busyRows(61, 80))
 	want += ";2024-01-01 00:00:50+00 10 0;2024-01-01 00:01:00+00 10 0"
 	waitRows(t, conn, view, want, 5*time.Second)
+}
+
+// busyRows inserts into busy a row a second from second from to second
+// to of 2024-01-01.
+func busyRows(from, to int) string {
+	return fmt.Sprintf("INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(%d, %d) i", from, to)
+}
+
+// restartWith restarts the server and runs stmts and FLUSH on a new
+// connection, which it returns.
+func restartWith(t *testing.T, s *benchStack, stmts ...string) *pgx.Conn {
+	t.Helper()
+	s.restart(t)
+	conn := s.connect(t)
+	execAll(t, conn, append(stmts, "FLUSH")...)
+	return conn
 }
