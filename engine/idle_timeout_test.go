@@ -289,19 +289,20 @@ func TestIdleTimeoutNeverProduced(t *testing.T) {
 }
 
 // TestIdleTimeoutViewOnView: an input that has never brought a row,
-// read through another view, is left out once idle just as within one
-// view: the view passes the idle mark on. A view created after the mark
+// read through another view (plain or EMIT ON WINDOW CLOSE), is left out
+// once idle just as within one view: the view passes the idle mark on. A view created after the mark
 // went out receives it when it attaches, and after a restart the mark
 // goes out again.
 func TestIdleTimeoutViewOnView(t *testing.T) {
 	s := openStack(t, engine.Options{})
 	conn := s.connect(t)
-	const windows = "WITH u AS (SELECT id, ts FROM busy_v UNION ALL SELECT id, ts FROM never_v) " +
+	const windows = "WITH u AS (SELECT id, ts FROM busy_v UNION ALL SELECT id, ts FROM never_v UNION ALL SELECT id, ts FROM never_e) " +
 		"SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE"
 	execAll(t, conn,
 		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
 		"CREATE TABLE never (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
 		"CREATE MATERIALIZED VIEW never_v AS SELECT id, ts FROM never WHERE id > 0",
+		"CREATE MATERIALIZED VIEW never_e AS SELECT id, ts FROM never EMIT ON WINDOW CLOSE",
 		"CREATE MATERIALIZED VIEW busy_v AS SELECT id, ts FROM busy",
 		"CREATE MATERIALIZED VIEW w1 AS "+windows,
 		busyRows(0, 60),
