@@ -287,3 +287,76 @@ func TestIdleTimeoutNeverProduced(t *testing.T) {
 		t.Fatalf("the late row reached the union's view: %v", got)
 	}
 }
+
+// TestIdleTimeoutViewOnView: an input that has never brought a row,
+// read through another view (plain or EMIT ON WINDOW CLOSE), is left out
+// once idle just as within one view: the view passes the idle mark on. A view created after the mark
+// went out receives it when it attaches, and after a restart the mark
+// goes out again.
+func TestIdleTimeoutViewOnView(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	conn := s.connect(t)
+	const windows = "WITH u AS (SELECT id, ts FROM busy_v UNION ALL SELECT id, ts FROM never_v UNION ALL SELECT id, ts FROM never_e) " +
+		"SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE"
+	execAll(t, conn,
+		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
+		"CREATE TABLE never (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
+		"CREATE MATERIALIZED VIEW never_v AS SELECT id, ts FROM never WHERE id > 0",
+		"CREATE MATERIALIZED VIEW never_e AS SELECT id, ts FROM never EMIT ON WINDOW CLOSE",
+		"CREATE MATERIALIZED VIEW busy_v AS SELECT id, ts FROM busy",
+		"CREATE MATERIALIZED VIEW w1 AS "+windows,
+		busyRows(0, 60),
+		"FLUSH")
+	// busy's watermark is 59.5 s: windows up to the one of 40 s closed.
+	want := "2024-01-01 00:00:00+00 10;2024-01-01 00:00:10+00 10;2024-01-01 00:00:20+00 10;2024-01-01 00:00:30+00 10;2024-01-01 00:00:40+00 10"
+	waitRows(t, conn, "SELECT window_start::text || ' ' || n FROM w1 ORDER BY 1", want, 5*time.Second)
+	// never_v sent its idle mark long ago; w2 attaches after it.
+	time.Sleep(300 * time.Millisecond)
+	execAll(t, conn, "CREATE MATERIALIZED VIEW w2 AS "+windows)
+	waitRows(t, conn, "SELECT window_start::text || ' ' || n FROM w2 ORDER BY 1", want, 5*time.Second)
+	conn = restartWith(t, s, busyRows(61, 90))
+	want += ";2024-01-01 00:00:50+00 10;2024-01-01 00:01:00+00 10;2024-01-01 00:01:10+00 10"
+	for _, v := range []string{"w1", "w2"} {
+		waitRows(t, conn, "SELECT window_start::text || ' ' || n FROM "+v+" ORDER BY 1", want, 5*time.Second)
+	}
+}
+
+// TestIdleTimeoutWindowJoin: a window join (on window_start) with an
+// input that has never brought a row leaves that input out once idle:
+// the idle mark passes the window table function onto window_start, so
+// an EMIT ON WINDOW CLOSE view over the join closes its windows as far
+// as the other input has gone.
+func TestIdleTimeoutWindowJoin(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	conn := s.connect(t)
+	execAll(t, conn,
+		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
+		"CREATE TABLE never (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
+		"CREATE MATERIALIZED VIEW j AS SELECT b.window_start, count(*) AS n, count(q.id) AS matched "+
+			"FROM TUMBLE(busy, ts, INTERVAL '10' SECOND) b LEFT JOIN TUMBLE(never, ts, INTERVAL '10' SECOND) q "+
+			"ON b.window_start = q.window_start AND b.id = q.id GROUP BY b.window_start EMIT ON WINDOW CLOSE",
+		busyRows(0, 60),
+		"FLUSH")
+	const view = "SELECT window_start::text || ' ' || n || ' ' || matched FROM j ORDER BY 1"
+	want := "2024-01-01 00:00:00+00 10 0;2024-01-01 00:00:10+00 10 0;2024-01-01 00:00:20+00 10 0;2024-01-01 00:00:30+00 10 0;2024-01-01 00:00:40+00 10 0"
+	waitRows(t, conn, view, want, 5*time.Second)
+	conn = restartWith(t, s, busyRows(61, 80))
+	want += ";2024-01-01 00:00:50+00 10 0;2024-01-01 00:01:00+00 10 0"
+	waitRows(t, conn, view, want, 5*time.Second)
+}
+
+// busyRows inserts into busy a row a second from second from to second
+// to of 2024-01-01.
+func busyRows(from, to int) string {
+	return fmt.Sprintf("INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(%d, %d) i", from, to)
+}
+
+// restartWith restarts the server and runs stmts and FLUSH on a new
+// connection, which it returns.
+func restartWith(t *testing.T, s *benchStack, stmts ...string) *pgx.Conn {
+	t.Helper()
+	s.restart(t)
+	conn := s.connect(t)
+	execAll(t, conn, append(stmts, "FLUSH")...)
+	return conn
+}

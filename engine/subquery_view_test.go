@@ -36,6 +36,11 @@ var subqueryViews = []struct{ name, query string }{
 	{"v_not_in_rows", "SELECT id, k, v FROM t WHERE (k, v) NOT IN (SELECT k, w FROM u)"},
 	{"v_not_in_rows_corr", "SELECT id FROM t WHERE (v, k) NOT IN (SELECT w, k FROM u WHERE u.id > t.k)"},
 	{"v_in_rows_ne", "SELECT id FROM t WHERE (k, v) <> ANY (SELECT k, w FROM u WHERE u.w > 7)"},
+	{"v_all_value", "SELECT id, v > ALL (SELECT w FROM u) AS a, v <= ALL (SELECT w FROM u WHERE u.k = t.k) AS b, k <> ALL (SELECT w FROM u) AS c FROM t"},
+	{"v_any_value", "SELECT id, v < ANY (SELECT w FROM u WHERE u.k = t.k) AS a, v <> SOME (SELECT w FROM u) AS b, v = ALL (SELECT w FROM u WHERE u.k = t.k) AS c, k >= ANY (SELECT w - 5 FROM u WHERE w > 4) AS d FROM t"},
+	{"v_all_or", "SELECT id FROM t WHERE v >= ALL (SELECT w FROM u WHERE u.k = t.k) OR k = 0"},
+	{"v_all_case", "SELECT id, CASE WHEN v > ALL (SELECT w FROM u) THEN 'top' WHEN v < ANY (SELECT w FROM u) THEN 'below' ELSE 'other' END AS c FROM t"},
+	{"v_not_le_all", "SELECT id, v FROM t WHERE NOT (v <= ALL (SELECT w FROM u WHERE w > 3))"},
 	{"v_between", "SELECT t.id AS tid, u.id AS uid FROM t JOIN u ON t.v BETWEEN u.w - 1 AND u.w + 1"},
 	{"v_left_lt", "SELECT t.id AS tid, u.id AS uid FROM t LEFT JOIN u ON t.v < u.w AND u.k = 2"},
 }

@@ -85,8 +85,9 @@ func subqueryRefusal(sq *plan.Subquery) error {
 	case sq.Kind == plan.ScalarSubquery:
 		err = notIncremental("a scalar subquery that may return more than one row").(*sqlerr.Error).
 			WithHint("A view maintains a scalar subquery that returns at most one row: an aggregate without GROUP BY.")
-	case sq.Kind == plan.AllSubquery:
-		err = notIncremental("ALL (subquery)").(*sqlerr.Error)
+	case sq.Kind == plan.AllSubquery || (sq.Kind == plan.AnySubquery && (sq.Lefts != nil || sq.Op == nil || sq.Op.Name != "=")):
+		err = notIncremental("this ALL or ANY (subquery)").(*sqlerr.Error).
+			WithHint("A view maintains x op ALL|ANY (SELECT y ...) of one column correlated by equalities in the subquery's WHERE, and any such comparison that is a condition of WHERE joined with AND.")
 	case sq.Kind == plan.ArraySubquery:
 		err = notIncremental("ARRAY (subquery)").(*sqlerr.Error)
 	default:

@@ -87,6 +87,11 @@ func (e *eowcBuffer) Watermark(_ int, w Watermark) error {
 	if w.Col != e.spec.Col {
 		return nil
 	}
+	if w.Val == nil {
+		// An idle mark: the input never brought a row, so none waits;
+		// the views reading this one leave it out.
+		return e.out.Watermark(w)
+	}
 	bound := e.state.AppendKey(nil, w.Val)
 	var keys []string
 	for k := range e.rows {
@@ -116,6 +121,9 @@ func (e *eowcBuffer) Watermark(_ int, w Watermark) error {
 	}
 	return e.out.Watermark(w)
 }
+
+// TakesIdleMarks: idle marks pass through (see Output.Watermark).
+func (e *eowcBuffer) TakesIdleMarks() bool { return true }
 
 func (e *eowcBuffer) Barrier(b *Barrier) error {
 	for k := range e.dirty {

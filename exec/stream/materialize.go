@@ -79,6 +79,12 @@ type materialize struct {
 	mu      sync.Mutex
 	downs   []*viewLink
 	pending []*viewLink // attach at their epoch's barrier
+	// lastWM is the last watermark sent down per output column, idle
+	// marks included: a link that attaches later receives them after
+	// its snapshot, as they hold for every later change of the view
+	// (an idle mark is sent once, a quiet input's watermark may not
+	// move again for long).
+	lastWM map[int]Watermark
 }
 
 // viewLink connects a materialize to a downstream job's ViewSource.
@@ -188,11 +194,18 @@ func (m *materialize) send(d *viewLink, msg Message) error {
 func (m *materialize) Watermark(_ int, w Watermark) error {
 	for j, vc := range m.spec.Visible {
 		if vc == w.Col {
+			dw := Watermark{Col: j, Val: w.Val, Idle: w.Idle}
+			if last, ok := m.lastWM[j]; !ok || dw.Val != nil || last.Val == nil {
+				if m.lastWM == nil {
+					m.lastWM = map[int]Watermark{}
+				}
+				m.lastWM[j] = dw
+			}
 			m.mu.Lock()
 			downs := append([]*viewLink(nil), m.downs...)
 			m.mu.Unlock()
 			for _, d := range downs {
-				if err := m.send(d, Message{Kind: MsgWatermark, WM: Watermark{Col: j, Val: w.Val, Idle: w.Idle}}); err != nil {
+				if err := m.send(d, Message{Kind: MsgWatermark, WM: dw}); err != nil {
 					return err
 				}
 			}
@@ -200,6 +213,10 @@ func (m *materialize) Watermark(_ int, w Watermark) error {
 	}
 	return nil
 }
+
+// TakesIdleMarks: a view passes idle marks on to the views that read it,
+// whose unions and joins leave the idle input out as within one view.
+func (m *materialize) TakesIdleMarks() bool { return true }
 
 func (m *materialize) Barrier(b *Barrier) error {
 	if ch := m.sinkChanges; ch != nil {
@@ -268,6 +285,13 @@ func (m *materialize) Barrier(b *Barrier) error {
 	for _, d := range attach {
 		if err := m.send(d, Message{Kind: MsgBarrier, Epoch: b.Epoch, Start: true}); err != nil {
 			return err
+		}
+		for j := range m.spec.Visible {
+			if w, ok := m.lastWM[j]; ok {
+				if err := m.send(d, Message{Kind: MsgWatermark, WM: w}); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return m.out.Barrier(b)

@@ -314,8 +314,15 @@ func (o *windowTVF) Watermark(_ int, w Watermark) error {
 	if err := o.out.Watermark(w); err != nil {
 		return err
 	}
-	if w.Col != o.p.TSCol || w.Val == nil {
+	if w.Col != o.p.TSCol {
 		return nil
+	}
+	if w.Val == nil {
+		// An idle mark: the windows' bounds are as idle as the time.
+		if err := o.out.Watermark(Watermark{Col: o.nIn, Idle: true}); err != nil {
+			return err
+		}
+		return o.out.Watermark(Watermark{Col: o.nIn + 1, Idle: true})
 	}
 	t, ok := w.Val.(types.Timestamp)
 	if !ok {
@@ -329,3 +336,7 @@ func (o *windowTVF) Watermark(_ int, w Watermark) error {
 }
 
 func (o *windowTVF) Barrier(b *Barrier) error { return o.out.Barrier(b) }
+
+// TakesIdleMarks: an idle mark on the time column passes on, and on the
+// window bounds (see Output.Watermark).
+func (o *windowTVF) TakesIdleMarks() bool { return true }

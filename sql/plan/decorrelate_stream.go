@@ -197,18 +197,51 @@ func streamSubqueryJoin(input Rel, c Scalar) (Rel, bool) {
 			}
 			conds = append(conds, &Call{Fn: ops[k], Args: []Scalar{l, sp.sel[k]}, T: types.TBool})
 		}
-		rowEq := len(conds) == 1 || ops[0].Name == "="
-		if sq.Kind == AnySubquery && !neg && rowEq {
-			return sp.join(input, SemiJoin, conds, lw), true
-		}
-		if sq.Kind == AnySubquery && neg && len(conds) == 1 && ops[0].Name == "=" {
-			if j, ok := notInJoin(input, sp, lefts[0], conds[0], lw); ok {
-				return j, true
-			}
-		}
-		return quantifiedJoin(input, sp, sq.Kind == AllSubquery, neg, rowCompare(conds, ops[0].Name), lw), true
+		return quantifiedSubqueryJoin(input, sq, sp, neg, lefts, ops, conds, lw), true
 	}
 	return nil, false
+}
+
+// quantifiedSubqueryJoin builds the conjunct [NOT] lefts op ANY|ALL
+// (subquery) in WHERE, conds being the comparisons of lefts with the
+// subquery's columns over the join's columns: IN as a semi join, NOT IN
+// and <> ALL as notInJoin, the others as quantifiedJoin, unless that
+// would be a nested loop join (no equality to hash on) over one column,
+// which the subquery's aggregates compute instead (quantifiedValue).
+func quantifiedSubqueryJoin(input Rel, sq *Subquery, sp splitSub, neg bool, lefts []Scalar, ops []*udf.Scalar, conds []Scalar, lw int) Rel {
+	single := len(conds) == 1
+	if sq.Kind == AnySubquery && !neg && (single || ops[0].Name == "=") {
+		if j := sp.join(input, SemiJoin, conds, lw); len(j.Keys.Left) > 0 || !single {
+			return j
+		}
+	}
+	notIn := single && ((sq.Kind == AnySubquery && neg && ops[0].Name == "=") || (sq.Kind == AllSubquery && !neg && ops[0].Name == "<>"))
+	if notIn {
+		// x <> ALL S is x NOT IN S.
+		eq, ok := conds[0], true
+		if ops[0].Name == "<>" {
+			var fn *udf.Scalar
+			fn, ok = sameTypedOperator("=", lefts[0].Type(), sp.sel[0].Type())
+			eq = &Call{Fn: fn, Args: []Scalar{lefts[0], sp.sel[0]}, T: types.TBool}
+		}
+		if ok {
+			if j, ok := notInJoin(input, sp, lefts[0], eq, lw); ok {
+				return j
+			}
+		}
+	}
+	j := quantifiedJoin(input, sp, sq.Kind == AllSubquery, neg, rowCompare(conds, ops[0].Name), lw)
+	if nl, ok := j.(*Join); ok && len(nl.Keys.Left) == 0 && single {
+		// No equality to hash on: the aggregates of the subquery
+		// instead of a nested loop join.
+		if qj, val, ok := quantifiedValue(input, sq); ok {
+			if neg {
+				val = &Not{Input: val}
+			}
+			return &Project{Input: &Filter{Input: qj, Pred: val}, Exprs: columnRefs(input.OutputTypes(), lw)}
+		}
+	}
+	return j
 }
 
 // rowCompare is the comparison of a row with a subquery's row from the
@@ -746,7 +779,15 @@ func joinScalarSubqueries(input Rel, exprs []Scalar) (Rel, []Scalar, bool) {
 			if !ok {
 				return nil, false
 			}
-			if sq.Kind == ExistsSubquery || sq.Kind == AnySubquery {
+			if sq.Kind == AnySubquery || sq.Kind == AllSubquery {
+				j, val, ok := quantifiedValue(input, sq)
+				if !ok {
+					return x, true
+				}
+				input, changed = j, true
+				return val, true
+			}
+			if sq.Kind == ExistsSubquery {
 				j, val, ok := markJoin(input, sq)
 				if !ok {
 					return x, true
