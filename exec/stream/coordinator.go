@@ -531,6 +531,11 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	if err := c.truncateLogsLocked(b); err != nil {
 		return err
 	}
+	// Operators write their state in the order groups and rows were
+	// touched; in key order the memtable inserts cost far less.
+	if err := storage.SortBatch(b); err != nil {
+		return fmt.Errorf("commit epoch %d: %w", e, err)
+	}
 	return c.db.CommitBatch(b)
 }
 
