@@ -18,7 +18,10 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/batchrepr"
@@ -27,24 +30,46 @@ import (
 // sortBatchMin is the fewest entries worth sorting.
 const sortBatchMin = 64
 
-// batchEntry is one entry of a batch representation: where its record
-// lies and its user key.
+// batchEntry is one point entry of a batch representation: the first 8
+// bytes of its user key (big endian, zero-padded) for quick comparisons,
+// where the key lies and where its record lies. It holds no pointers, so
+// that moving entries while sorting costs no write barriers.
 type batchEntry struct {
-	key        []byte
-	start, end int
+	abbr       uint64
+	kstart     uint32
+	klen       uint32
+	start, end uint32
+}
+
+// BatchSorter sorts batches before their commit (SortBatch), keeping its
+// scratch space from one batch to the next. It is not safe for concurrent
+// use.
+type BatchSorter struct {
+	entries []batchEntry
 }
 
 // SortBatch puts the point entries of b (not indexed) in key order, keeping
 // the order of entries with equal keys and the place of every range
 // deletion, range key and log record.
 func SortBatch(b *pebble.Batch) error {
+	var s BatchSorter
+	return s.Sort(b)
+}
+
+// Sort is SortBatch with s's scratch space.
+func (s *BatchSorter) Sort(b *pebble.Batch) error {
 	if b.Indexed() || b.Count() < sortBatchMin {
 		return nil
 	}
 	repr := b.Repr()
-	var entries []batchEntry
+	if uint64(len(repr)) > math.MaxUint32 {
+		return nil
+	}
+	entries := s.entries[:0]
+	defer func() { s.entries = entries[:0] }()
 	sorted := true
 	var out []byte // nil until an entry is out of order
+	key := func(e *batchEntry) []byte { return repr[e.kstart : e.kstart+e.klen] }
 	// flush writes the run of point entries in entries to out, in key
 	// order; while nothing was out of order, out stays nil and the
 	// representation is kept as it is.
@@ -59,20 +84,27 @@ func SortBatch(b *pebble.Batch) error {
 		if !sorted {
 			// Ties (entries of one key) keep their batch order.
 			slices.SortFunc(entries, func(x, y batchEntry) int {
-				if c := bytes.Compare(x.key, y.key); c != 0 {
+				if x.abbr != y.abbr {
+					if x.abbr < y.abbr {
+						return -1
+					}
+					return 1
+				}
+				if c := bytes.Compare(key(&x), key(&y)); c != 0 {
 					return c
 				}
-				return x.start - y.start
+				return int(x.start) - int(y.start)
 			})
 		}
-		for _, e := range entries {
-			out = append(out, repr[e.start:e.end]...)
+		for i := range entries {
+			out = append(out, repr[entries[i].start:entries[i].end]...)
 		}
 	}
 	r := batchrepr.Read(repr)
+	var prev batchEntry
 	for len(r) > 0 {
 		start := len(repr) - len(r)
-		kind, key, _, ok, err := r.Next()
+		kind, k, _, ok, err := r.Next()
 		if err != nil {
 			return err
 		}
@@ -83,10 +115,15 @@ func SortBatch(b *pebble.Batch) error {
 		switch kind {
 		case pebble.InternalKeyKindSet, pebble.InternalKeyKindDelete, pebble.InternalKeyKindSingleDelete,
 			pebble.InternalKeyKindMerge, pebble.InternalKeyKindDeleteSized, pebble.InternalKeyKindSetWithDelete:
-			if n := len(entries); n > 0 && sorted && bytes.Compare(entries[n-1].key, key) > 0 {
+			e := batchEntry{abbr: abbreviate(k), klen: uint32(len(k)), start: uint32(start), end: uint32(end)}
+			if len(k) > 0 {
+				e.kstart = uint32(uintptr(unsafe.Pointer(&k[0])) - uintptr(unsafe.Pointer(&repr[0])))
+			}
+			if len(entries) > 0 && sorted && (prev.abbr > e.abbr || prev.abbr == e.abbr && bytes.Compare(key(&prev), k) > 0) {
 				sorted = false
 			}
-			entries = append(entries, batchEntry{key: key, start: start, end: end})
+			entries = append(entries, e)
+			prev = e
 			continue
 		}
 		// Any other record ends a run of point entries.
@@ -105,4 +142,16 @@ func SortBatch(b *pebble.Batch) error {
 		return nil
 	}
 	return b.SetRepr(out)
+}
+
+// abbreviate is the first 8 bytes of k as a big-endian number (missing
+// bytes 0): keys in this order compare as their abbreviations do where
+// those differ.
+func abbreviate(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
 }
