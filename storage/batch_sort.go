@@ -30,15 +30,17 @@ import (
 // sortBatchMin is the fewest entries worth sorting.
 const sortBatchMin = 64
 
-// batchEntry is one point entry of a batch representation: the first 8
-// bytes of its user key (big endian, zero-padded) for quick comparisons,
-// where the key lies and where its record lies. It holds no pointers, so
-// that moving entries while sorting costs no write barriers.
+// batchEntry is one point entry of a batch representation: the first 16
+// bytes of its user key as two big-endian words (zero-padded), which
+// decide most comparisons without reading the key (keys of one table
+// share their first 5 bytes), where the key lies and where its record
+// lies. It holds no pointers, so that moving entries while sorting costs
+// no write barriers.
 type batchEntry struct {
-	abbr       uint64
-	kstart     uint32
-	klen       uint32
-	start, end uint32
+	abbr, abbr2 uint64
+	kstart      uint32
+	klen        uint32
+	start, end  uint32
 }
 
 // BatchSorter sorts batches before their commit (SortBatch), keeping its
@@ -84,11 +86,8 @@ func (s *BatchSorter) Sort(b *pebble.Batch) error {
 		if !sorted {
 			// Ties (entries of one key) keep their batch order.
 			slices.SortFunc(entries, func(x, y batchEntry) int {
-				if x.abbr != y.abbr {
-					if x.abbr < y.abbr {
-						return -1
-					}
-					return 1
+				if c := compareAbbr(&x, &y); c != 0 {
+					return c
 				}
 				if c := bytes.Compare(key(&x), key(&y)); c != 0 {
 					return c
@@ -115,11 +114,11 @@ func (s *BatchSorter) Sort(b *pebble.Batch) error {
 		switch kind {
 		case pebble.InternalKeyKindSet, pebble.InternalKeyKindDelete, pebble.InternalKeyKindSingleDelete,
 			pebble.InternalKeyKindMerge, pebble.InternalKeyKindDeleteSized, pebble.InternalKeyKindSetWithDelete:
-			e := batchEntry{abbr: abbreviate(k), klen: uint32(len(k)), start: uint32(start), end: uint32(end)}
+			e := batchEntry{abbr: abbreviate(k), abbr2: abbreviate(k[min(8, len(k)):]), klen: uint32(len(k)), start: uint32(start), end: uint32(end)}
 			if len(k) > 0 {
 				e.kstart = uint32(uintptr(unsafe.Pointer(&k[0])) - uintptr(unsafe.Pointer(&repr[0])))
 			}
-			if len(entries) > 0 && sorted && (prev.abbr > e.abbr || prev.abbr == e.abbr && bytes.Compare(key(&prev), k) > 0) {
+			if len(entries) > 0 && sorted && compareAbbr(&prev, &e) >= 0 && bytes.Compare(key(&prev), k) > 0 {
 				sorted = false
 			}
 			entries = append(entries, e)
@@ -142,6 +141,24 @@ func (s *BatchSorter) Sort(b *pebble.Batch) error {
 		return nil
 	}
 	return b.SetRepr(out)
+}
+
+// compareAbbr compares the abbreviations of two keys: the keys compare
+// the same way where those differ.
+func compareAbbr(x, y *batchEntry) int {
+	switch {
+	case x.abbr != y.abbr:
+		if x.abbr < y.abbr {
+			return -1
+		}
+		return 1
+	case x.abbr2 != y.abbr2:
+		if x.abbr2 < y.abbr2 {
+			return -1
+		}
+		return 1
+	}
+	return 0
 }
 
 // abbreviate is the first 8 bytes of k as a big-endian number (missing

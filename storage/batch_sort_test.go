@@ -15,7 +15,18 @@ import (
 // keys repeat (sets and deletes of one key in one batch), with a range
 // deletion now and then.
 func randomBatch(t testing.TB, b *pebble.Batch, rng *rand.Rand, n int) {
-	key := func() []byte { return fmt.Appendf(nil, "k%04d", rng.IntN(300)) }
+	// Keys of 1 to 20 bytes: some differ in their first 8 bytes, some
+	// in the next 8, some only after 16.
+	key := func() []byte {
+		switch r := rng.IntN(300); r % 3 {
+		case 0:
+			return fmt.Appendf(nil, "%d", r)
+		case 1:
+			return fmt.Appendf(nil, "prefix-%04d", r)
+		default:
+			return fmt.Appendf(nil, "a-longer-prefix/%04d", r)
+		}
+	}
 	for i := range n {
 		var err error
 		switch r := rng.IntN(100); {
