@@ -456,6 +456,21 @@ func (s *Session) lookupFunctionForDrop(p *planner.Planner, owa *pg.ObjectWithAr
 		return nil, sqlerr.New(sqlerr.AmbiguousFunction, "function name %q is not unique", display).
 			WithHint("Specify the argument list to select the function unambiguously.")
 	}
+	args, err := routineArgTypes(p, owa)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range schemas {
+		if f, ok := s.e.cat.LookupFunction(sc, name, args); ok {
+			return f, nil
+		}
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(args))
+}
+
+// routineArgTypes returns the argument types a DROP, ALTER or GRANT
+// names a routine by.
+func routineArgTypes(p *planner.Planner, owa *pg.ObjectWithArgs) ([]types.T, error) {
 	var args []types.T
 	for _, a := range owa.Objargs {
 		t, err := p.TypeName(a.GetTypeName())
@@ -464,12 +479,7 @@ func (s *Session) lookupFunctionForDrop(p *planner.Planner, owa *pg.ObjectWithAr
 		}
 		args = append(args, baseType(t))
 	}
-	for _, sc := range schemas {
-		if f, ok := s.e.cat.LookupFunction(sc, name, args); ok {
-			return f, nil
-		}
-	}
-	return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(args))
+	return args, nil
 }
 
 // showFunctions is SHOW FUNCTIONS [FROM schema]: the user functions of a

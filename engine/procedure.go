@@ -10,6 +10,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
+	"streamsql/exec"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/planner"
@@ -158,38 +159,81 @@ func (s *Session) planCall(p *planner.Planner, rd func() storage.Reader, cs *pg.
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot use subquery in CALL argument")
 		}
 	}
+	// A string literal, NULL, or a parameter of no given type is of
+	// unknown type to the choice of procedure, as in a function call; a
+	// parameter then takes the type of the procedure's parameter.
+	given := slices.Clone(p.ParamTypes)
+	unknown := make([]bool, len(fc.Args))
+	for i, a := range fc.Args {
+		if k := a.GetAConst(); k != nil && (k.Isnull || k.GetSval() != nil) {
+			unknown[i] = true
+		}
+		if r := a.GetParamRef(); r != nil && r.Number > 0 && (int(r.Number) > len(given) || given[r.Number-1].Kind == types.Unknown) {
+			unknown[i] = true
+		}
+	}
+	sel := &pg.SelectStmt{Op: pg.SetOperation_SETOP_NONE, LimitOption: pg.LimitOption_LIMIT_OPTION_DEFAULT}
+	for _, a := range fc.Args {
+		sel.TargetList = append(sel.TargetList, pg.MakeResTargetNodeWithVal(a, -1))
+	}
 	var actual []types.T
-	var args func(ctx context.Context, x *execution) ([]types.Datum, error)
-	p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
-	if len(fc.Args) > 0 {
-		sel := &pg.SelectStmt{Op: pg.SetOperation_SETOP_NONE, LimitOption: pg.LimitOption_LIMIT_OPTION_DEFAULT}
-		for _, a := range fc.Args {
-			sel.TargetList = append(sel.TargetList, pg.MakeResTargetNodeWithVal(a, -1))
+	var op exec.Operator
+	var argCols []pgwire.Column
+	planArgs := func() error {
+		if len(fc.Args) == 0 {
+			return nil
 		}
-		q, op, err := planBatchSelect(p, rd, sel)
+		q, o, err := planBatchSelect(p, rd, sel)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		cols := outputColumns(q.Cols)
-		for i, c := range cols {
-			// A string literal or NULL is of unknown type to the choice
-			// of procedure, as in a function call.
-			if k := fc.Args[i].GetAConst(); k != nil && (k.Isnull || k.GetSval() != nil) {
+		op, argCols, actual = o, outputColumns(q.Cols), nil
+		for i, c := range argCols {
+			if unknown[i] {
 				c.Type = types.TUnknown
 			}
 			actual = append(actual, c.Type)
 		}
-		args = func(ctx context.Context, x *execution) ([]types.Datum, error) {
-			rows, err := collectRows(ctx, newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, cols, "SELECT"), true)
-			if err != nil || len(rows) == 0 {
-				return nil, err
-			}
-			return rows[0], nil
-		}
+		return nil
+	}
+	if err := planArgs(); err != nil {
+		return nil, err
 	}
 	f, err := p.ResolveProcedure(fc, actual)
 	if err != nil {
 		return nil, err
+	}
+	_, ts, _ := f.CallParams()
+	retype := false
+	for i, a := range fc.Args {
+		if r := a.GetParamRef(); r != nil && unknown[i] {
+			if retype = true; int(r.Number) > len(given) {
+				given = append(given, make([]types.T, int(r.Number)-len(given))...)
+			}
+			given[r.Number-1] = ts[i]
+		}
+	}
+	if retype {
+		p.ParamTypes = given
+		if err := planArgs(); err != nil {
+			return nil, err
+		}
+	}
+	if p.Deps == nil {
+		p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
+	}
+	p.Deps[f.OID] = true // EXECUTE is checked when the CALL runs
+	args := func(ctx context.Context, x *execution) ([]types.Datum, error) {
+		if op == nil {
+			return nil, nil
+		}
+		res := newRowsResult(ctx, x.s.execCtx(ctx, x.args), op, argCols, "SELECT")
+		defer res.Close()
+		rows, err := collectRows(ctx, res, true)
+		if err != nil || len(rows) == 0 {
+			return nil, err
+		}
+		return rows[0], nil
 	}
 	var cols []pgwire.Column
 	for i, n := range f.OutNames {
@@ -204,12 +248,9 @@ func (s *Session) planCall(p *planner.Planner, rd func() storage.Reader, cs *pg.
 		if err := x.s.checkReads(reads, readCols, viewReads); err != nil {
 			return nil, err
 		}
-		var vals []types.Datum
-		if args != nil {
-			var err error
-			if vals, err = args(ctx, x); err != nil {
-				return nil, err
-			}
+		vals, err := args(ctx, x)
+		if err != nil {
+			return nil, err
 		}
 		return x.s.callProcedure(ctx, x, oid, sig, actual, vals, cols)
 	}}, nil
@@ -301,13 +342,9 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 	}
 	f, err := s.lookupFunctionForDrop(p, owa)
 	if err != nil && proc && sqlerr.Code(err) == sqlerr.UndefinedFunction {
-		var args []types.T
-		for _, a := range owa.Objargs {
-			t, err := p.TypeName(a.GetTypeName())
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, baseType(t))
+		args, err := routineArgTypes(p, owa)
+		if err != nil {
+			return nil, err
 		}
 		for _, sc := range schemas {
 			for _, g := range s.e.cat.FunctionsNamed(sc, name) {
