@@ -97,18 +97,25 @@ func (d *AggregateDef) Supports() []uint32 {
 // IsAggregate reports whether f is an aggregate.
 func (f *Function) IsAggregate() bool { return f.Agg != nil }
 
-// Kind is pg_proc.prokind: 'a' for an aggregate, 'f' for a function.
+// Kind is pg_proc.prokind: 'a' for an aggregate, 'p' for a procedure,
+// 'f' for a function.
 func (f *Function) Kind() byte {
-	if f.Agg != nil {
+	switch {
+	case f.Agg != nil:
 		return 'a'
+	case f.Procedure:
+		return 'p'
 	}
 	return 'f'
 }
 
-// kindName is the word PostgreSQL's messages use for f.
-func (f *Function) kindName() string {
-	if f.Agg != nil {
+// KindName is the word PostgreSQL's messages use for f.
+func (f *Function) KindName() string {
+	switch {
+	case f.Agg != nil:
 		return "aggregate"
+	case f.Procedure:
+		return "procedure"
 	}
 	return "function"
 }

@@ -88,6 +88,47 @@ type Function struct {
 	ACL []ACLItem `json:",omitempty"`
 	// Agg is set for an aggregate (aggregate.go).
 	Agg *AggregateDef `json:",omitempty"`
+	// Procedure: CREATE PROCEDURE, run by CALL (prokind 'p'). ArgNames
+	// and ArgTypes are its input parameters (IN and INOUT), OutNames and
+	// OutTypes its output parameters (INOUT and OUT), which CALL returns
+	// as one row; RetType is void without output parameters, else
+	// record.
+	Procedure bool `json:",omitempty"`
+	// ArgModes holds pg_proc.proargmodes' letters of a procedure's
+	// parameters in the order written ('i' IN, 'b' INOUT, 'o' OUT); ""
+	// when every parameter is IN.
+	ArgModes string `json:",omitempty"`
+}
+
+// CallParams returns the parameters of a procedure in the order written,
+// with their modes: a CALL passes an argument for each, OUT ones
+// included.
+func (f *Function) CallParams() (names []string, ts []types.T, modes []byte) {
+	if f.ArgModes == "" {
+		modes = make([]byte, len(f.ArgTypes))
+		for i := range modes {
+			modes[i] = 'i'
+		}
+		return slices.Clone(f.ArgNames), slices.Clone(f.ArgTypes), modes
+	}
+	in, out := 0, 0
+	for i := 0; i < len(f.ArgModes); i++ {
+		m := f.ArgModes[i]
+		switch m {
+		case 'o':
+			names, ts = append(names, f.OutNames[out]), append(ts, f.OutTypes[out])
+			out++
+		case 'b':
+			names, ts = append(names, f.ArgNames[in]), append(ts, f.ArgTypes[in])
+			in++
+			out++
+		default:
+			names, ts = append(names, f.ArgNames[in]), append(ts, f.ArgTypes[in])
+			in++
+		}
+		modes = append(modes, m)
+	}
+	return names, ts, modes
 }
 
 // Signature is the function's identity as PostgreSQL's format_procedure
@@ -302,9 +343,13 @@ func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Fun
 		if !replace {
 			return nil, sqlerr.New(sqlerr.DuplicateFunction, "function %q already exists with same argument types", f.Name)
 		}
-		if old.IsAggregate() != f.IsAggregate() {
+		if old.Kind() != f.Kind() {
 			return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot change routine kind").
-				WithDetail("%q is %s.", f.Name, map[bool]string{true: "an aggregate function", false: "a function"}[old.IsAggregate()])
+				WithDetail("%q is %s.", f.Name, map[byte]string{'a': "an aggregate function", 'f': "a function", 'p': "a procedure"}[old.Kind()])
+		}
+		if f.Procedure && (old.RetType.OID() != f.RetType.OID() || !SameArgs(old.OutTypes, f.OutTypes)) {
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot change whether a procedure has output parameters").
+				WithHint("Use DROP PROCEDURE %s first.", old.Signature())
 		}
 		if old.RetType.OID() != f.RetType.OID() {
 			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot change return type of existing function").
@@ -312,7 +357,7 @@ func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Fun
 		}
 		for _, d := range c.FunctionDependents(old.OID) {
 			if d.Kind == KindMatView || d.Kind == KindSink {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot replace %s %s because %s %s uses it", old.kindName(), old.Signature(), d.Kind, d.qualifiedName()).
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot replace %s %s because %s %s uses it", old.KindName(), old.Signature(), d.Kind, d.qualifiedName()).
 					WithDetail("A running %s keeps the body it was created with.", d.Kind).
 					WithHint("Drop the %s (or use DROP FUNCTION ... CASCADE) and create it again.", d.Kind)
 			}
@@ -423,4 +468,21 @@ func (c *Catalog) publishFunctions(ch *change) {
 	for _, f := range ch.putFns {
 		c.funcs.publish(f)
 	}
+}
+
+// RenameFunction renames function oid (ALTER FUNCTION|PROCEDURE ...
+// RENAME TO). Another function of the new name with the same argument
+// types makes it fail (42723). A function that views or sinks call keeps
+// its name: their definitions name it.
+func (c *Catalog) RenameFunction(oid uint32, name string) error {
+	return c.alterFunction(oid, func(f *Function) error {
+		if g, ok := c.LookupFunction(f.Schema, name, f.ArgTypes); ok && g.OID != f.OID {
+			return sqlerr.New(sqlerr.DuplicateFunction, "function %s(%s) already exists in schema %q", name, TypeList(f.ArgTypes), f.Schema)
+		}
+		if deps := c.FunctionDependents(oid); len(deps) > 0 {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "cannot rename %s %s because %s %s uses it", f.KindName(), f.Signature(), deps[0].Kind, deps[0].qualifiedName())
+		}
+		f.Name = name
+		return nil
+	})
 }

@@ -46,7 +46,7 @@ func baseType(t types.T) types.T {
 // JavaScript.
 func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.CreateFunctionStmt, aggregate bool) (string, error) {
 	if cf.IsProcedure {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "CREATE PROCEDURE is not supported")
+		return s.createProcedure(p, cf)
 	}
 	schema, name, err := s.funcName(cf.Funcname)
 	if err != nil {
@@ -372,23 +372,17 @@ func (s *Session) funcName(names []*pg.Node) (schema, name string, err error) {
 	return schema, name, nil
 }
 
-// dropFunctions runs DROP FUNCTION [IF EXISTS] name[(types)], ...
-// [CASCADE | RESTRICT].
+// dropFunctions runs DROP FUNCTION|PROCEDURE|AGGREGATE [IF EXISTS]
+// name[(types)], ... [CASCADE | RESTRICT].
 func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStmt) (string, error) {
 	aggregate := ds.RemoveType == pg.ObjectType_OBJECT_AGGREGATE
-	tag := "DROP FUNCTION"
-	if aggregate {
-		tag = "DROP AGGREGATE"
-	}
+	word := strings.ToLower(objectName(ds.RemoveType))
+	tag := "DROP " + objectName(ds.RemoveType)
 	for _, o := range ds.Objects {
 		owa := o.GetObjectWithArgs()
-		f, err := s.lookupFunctionForDrop(p, owa)
+		f, err := s.lookupRoutine(p, owa, ds.RemoveType)
 		if err != nil {
 			if ds.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedFunction {
-				word := "function"
-				if aggregate {
-					word = "aggregate"
-				}
 				s.skipping("00000", "%s %s does not exist", word, functionSignatureAsWritten(owa))
 				continue
 			}
@@ -462,6 +456,21 @@ func (s *Session) lookupFunctionForDrop(p *planner.Planner, owa *pg.ObjectWithAr
 		return nil, sqlerr.New(sqlerr.AmbiguousFunction, "function name %q is not unique", display).
 			WithHint("Specify the argument list to select the function unambiguously.")
 	}
+	args, err := routineArgTypes(p, owa)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range schemas {
+		if f, ok := s.e.cat.LookupFunction(sc, name, args); ok {
+			return f, nil
+		}
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(args))
+}
+
+// routineArgTypes returns the argument types a DROP, ALTER or GRANT
+// names a routine by.
+func routineArgTypes(p *planner.Planner, owa *pg.ObjectWithArgs) ([]types.T, error) {
 	var args []types.T
 	for _, a := range owa.Objargs {
 		t, err := p.TypeName(a.GetTypeName())
@@ -470,12 +479,7 @@ func (s *Session) lookupFunctionForDrop(p *planner.Planner, owa *pg.ObjectWithAr
 		}
 		args = append(args, baseType(t))
 	}
-	for _, sc := range schemas {
-		if f, ok := s.e.cat.LookupFunction(sc, name, args); ok {
-			return f, nil
-		}
-	}
-	return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", display, catalog.TypeList(args))
+	return args, nil
 }
 
 // showFunctions is SHOW FUNCTIONS [FROM schema]: the user functions of a
@@ -513,6 +517,19 @@ func volatilityName(v byte) string {
 // FunctionArguments renders f's parameters as pg_get_function_arguments
 // does: "s character varying, c character varying".
 func FunctionArguments(f *catalog.Function) string {
+	if f.Procedure {
+		// Every parameter with its mode: "IN x integer, OUT y text".
+		names, ts, modes := f.CallParams()
+		parts := make([]string, len(ts))
+		for i, t := range ts {
+			parts[i] = map[byte]string{'i': "IN ", 'b': "INOUT ", 'o': "OUT "}[modes[i]]
+			if names[i] != "" {
+				parts[i] += names[i] + " "
+			}
+			parts[i] += t.String()
+		}
+		return strings.Join(parts, ", ")
+	}
 	parts := make([]string, len(f.ArgTypes))
 	for i, t := range f.ArgTypes {
 		parts[i] = t.String()
@@ -535,9 +552,12 @@ func FunctionArguments(f *catalog.Function) string {
 }
 
 // FunctionResult renders f's result as pg_get_function_result does:
-// "integer", "SETOF integer", "TABLE(x integer, y text)".
+// "integer", "SETOF integer", "TABLE(x integer, y text)"; "" (NULL) for a
+// procedure.
 func FunctionResult(f *catalog.Function) string {
 	switch {
+	case f.Procedure:
+		return ""
 	case f.RowType != "":
 		return "SETOF " + f.RowType
 	case len(f.OutNames) > 0:
@@ -620,13 +640,20 @@ func (c catalogReader) LookupUserFunctions(name string) []uint32 {
 // FunctionDef renders f as pg_get_functiondef does.
 func FunctionDef(f *catalog.Function) string {
 	var b strings.Builder
-	b.WriteString("CREATE OR REPLACE FUNCTION " + udf.QuoteIdent(f.Schema) + "." + udf.QuoteIdent(f.Name) + "(" + FunctionArguments(f) + ")\n")
-	b.WriteString(" RETURNS " + FunctionResult(f) + "\n")
+	kind, quote := "FUNCTION", "$function$"
+	if f.Procedure {
+		kind, quote = "PROCEDURE", "$procedure$"
+	}
+	b.WriteString("CREATE OR REPLACE " + kind + " " + udf.QuoteIdent(f.Schema) + "." + udf.QuoteIdent(f.Name) + "(" + FunctionArguments(f) + ")\n")
+	if !f.Procedure {
+		b.WriteString(" RETURNS " + FunctionResult(f) + "\n")
+	}
 	b.WriteString(" LANGUAGE " + f.Language + "\n")
-	switch f.Volatility {
-	case catalog.Immutable:
+	switch {
+	case f.Procedure:
+	case f.Volatility == catalog.Immutable:
 		b.WriteString(" IMMUTABLE\n")
-	case catalog.Stable:
+	case f.Volatility == catalog.Stable:
 		b.WriteString(" STABLE\n")
 	}
 	if f.Strict {
@@ -638,7 +665,7 @@ func FunctionDef(f *catalog.Function) string {
 	if f.StdBody || f.AtomicBody {
 		b.WriteString(FunctionBodyText(f) + "\n")
 	} else {
-		b.WriteString("AS $function$" + f.Body + "$function$\n")
+		b.WriteString("AS " + quote + f.Body + quote + "\n")
 	}
 	return b.String()
 }

@@ -142,11 +142,11 @@ func alterTag(objtype pg.ObjectType) string {
 func (s *Session) alterFunctionOwner(st *pg.AlterOwnerStmt) (string, error) {
 	tag := "ALTER " + strings.TrimPrefix(st.ObjectType.String(), "OBJECT_")
 	p := s.newPlanner(&statement{s: s}, nil, nil, nil)
-	f, err := s.lookupFunctionForDrop(p, st.Object.GetObjectWithArgs())
+	f, err := s.lookupRoutine(p, st.Object.GetObjectWithArgs(), st.ObjectType)
 	if err != nil {
 		return "", err
 	}
-	to, same, err := s.newOwner(st.Newowner, "function", f.Name, f.Owner, s.createsIn(f.Schema), "schema "+f.Schema)
+	to, same, err := s.newOwner(st.Newowner, f.KindName(), f.Name, f.Owner, s.createsIn(f.Schema), "schema "+f.Schema)
 	if err != nil || same {
 		return tag, err
 	}

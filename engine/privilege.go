@@ -195,7 +195,7 @@ func (s *Session) grantPrivileges(st *pg.GrantStmt) (string, error) {
 	if st.Objtype == pg.ObjectType_OBJECT_SCHEMA && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return tag, s.grantSchemaPrivileges(st)
 	}
-	if st.Objtype == pg.ObjectType_OBJECT_FUNCTION && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
+	if (st.Objtype == pg.ObjectType_OBJECT_FUNCTION || st.Objtype == pg.ObjectType_OBJECT_PROCEDURE) && st.Targtype == pg.GrantTargetType_ACL_TARGET_OBJECT {
 		return tag, s.grantFunctionPrivileges(st)
 	}
 	onSeq := st.Objtype == pg.ObjectType_OBJECT_SEQUENCE
@@ -693,7 +693,11 @@ func (s *Session) checkExecute(f *catalog.Function) error {
 	if s.isSuperuser() || strings.IndexByte(f.PrivilegesOf(s.e.cat.RolesInheritedBy(s.currentUser())), 'X') >= 0 {
 		return nil
 	}
-	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for function %s", f.Name)
+	kind := "function"
+	if f.Procedure {
+		kind = "procedure"
+	}
+	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for %s %s", kind, f.Name)
 }
 
 // grantFunctionPrivileges is GRANT/REVOKE EXECUTE ON FUNCTION f(types), ...
@@ -711,7 +715,7 @@ func (s *Session) grantFunctionPrivileges(st *pg.GrantStmt) error {
 	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
 	p := s.newPlanner(&statement{s: s}, nil, nil, nil)
 	for _, o := range st.Objects {
-		f, err := s.lookupFunctionForDrop(p, o.GetObjectWithArgs())
+		f, err := s.lookupRoutine(p, o.GetObjectWithArgs(), st.Objtype)
 		if err != nil {
 			return err
 		}

@@ -63,6 +63,9 @@ func (s *Session) checkBodyStatements(ctx context.Context, f *catalog.Function, 
 	rd := func() storage.Reader { return nil }
 	for i, stmt := range stmts {
 		verb := planner.StatementVerb(stmt)
+		if f.Procedure && transactionVerb(stmt) != "" {
+			continue // refused when a CALL reaches it, as in PostgreSQL
+		}
 		if verb == "" {
 			return sqlerr.New(sqlerr.FeatureNotSupported, "SQL function bodies hold SELECT, INSERT, UPDATE and DELETE statements only: %s is not supported", commandName(stmt))
 		}
@@ -79,6 +82,9 @@ func (s *Session) checkBodyStatements(ctx context.Context, f *catalog.Function, 
 			want = f.OutTypes
 		}
 		ret := FunctionResult(f)
+		if f.Procedure {
+			ret = "record"
+		}
 		switch {
 		case verb != "SELECT" && len(p.cols) == 0:
 			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "return type mismatch in function declared to return %s", ret).
@@ -145,6 +151,10 @@ func (s *Session) runStatements(ctx context.Context, f *catalog.Function, args [
 	var rows [][]types.Datum
 	var cols []pgwire.Column
 	for i, stmt := range stmts {
+		if v := transactionVerb(stmt); v != "" {
+			return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed in an SQL function", v).
+				WithDetail("SQL function %q statement %d.", f.Name, i+1)
+		}
 		verb := planner.StatementVerb(stmt)
 		if verb != "SELECT" {
 			switch {
@@ -210,11 +220,15 @@ type writingFunctions struct {
 }
 
 // callsWritingFunction reports whether st, outside a transaction block,
-// calls (by name) a SQL function whose body writes: it then needs a
-// write transaction of its own, like an INSERT.
+// calls (by name) a SQL function whose body writes, or is a CALL of a
+// procedure: it then needs a write transaction of its own, like an
+// INSERT.
 func (s *Session) callsWritingFunction(st parser.Statement) bool {
 	if st.Ext != nil || st.AST == nil {
 		return false
+	}
+	if st.AST.GetCallStmt() != nil {
+		return true // a procedure may write
 	}
 	names := s.e.writingFunctionNames()
 	if len(names) == 0 {

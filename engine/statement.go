@@ -440,6 +440,8 @@ func (s *Session) plan(ctx context.Context, st *statement, params []types.T, arg
 		p.Deps = map[uint32]bool{}
 		p.ColDeps = map[uint32]map[int16]bool{}
 		return s.planWrite(p, n, rd)
+	case n.GetCallStmt() != nil:
+		return s.planCall(p, rd, n.GetCallStmt())
 	case n.GetExplainStmt() != nil:
 		return s.planExplain(st, p, rd, n.GetExplainStmt())
 	case n.GetVariableSetStmt() != nil:

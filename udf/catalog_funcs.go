@@ -478,7 +478,7 @@ func (r *registry) addCatalogFuncs() {
 		if p, ok := procByOID(oidOf(a[0])); ok {
 			return procResult(p), nil
 		}
-		if f, ok := userFunction(env, oidOf(a[0])); ok {
+		if f, ok := userFunction(env, oidOf(a[0])); ok && f.Result != "" {
 			return f.Result, nil
 		}
 		return nil, nil

@@ -18,7 +18,8 @@ type UserFunction struct {
 	Visible bool
 	// Arguments is pg_get_function_arguments ("s character varying").
 	Arguments string
-	// Result is pg_get_function_result ("integer").
+	// Result is pg_get_function_result ("integer"); "" (NULL) for a
+	// procedure.
 	Result string
 	// Definition is pg_get_functiondef: a complete CREATE OR REPLACE
 	// FUNCTION statement.

@@ -1,6 +1,7 @@
 package pgcatalog
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,7 +78,9 @@ func userProcRows(s *Snapshot) []row {
 			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),
 			"proargtypes": strings.Join(args, " "), "prosrc": ProcSrc(f),
 		}
-		if len(f.OutNames) > 0 && f.RowType == "" {
+		if f.Procedure {
+			procArgRows(f, r)
+		} else if len(f.OutNames) > 0 && f.RowType == "" {
 			// RETURNS TABLE: the columns are TABLE parameters.
 			all, modes := strings.Split(r["proargtypes"].(string), " "), make([]string, 0, len(f.ArgTypes)+len(f.OutTypes))
 			if len(f.ArgTypes) == 0 {
@@ -112,7 +115,7 @@ func userProcRows(s *Snapshot) []row {
 		for _, n := range f.ArgNames {
 			named = named || n != ""
 		}
-		if named {
+		if named && !f.Procedure {
 			names := make([]string, 0, len(f.ArgNames)+len(f.OutNames))
 			outs := f.OutNames
 			if f.RowType != "" {
@@ -126,6 +129,27 @@ func userProcRows(s *Snapshot) []row {
 		out = append(out, r)
 	}
 	return out
+}
+
+// procArgRows fills in the pg_proc columns of procedure f's parameters:
+// proallargtypes and proargmodes when some are INOUT or OUT, proargnames
+// in the order written.
+func procArgRows(f *catalog.Function, r row) {
+	names, ts, modes := f.CallParams()
+	if f.ArgModes != "" {
+		all, ms := make([]string, len(ts)), make([]string, len(modes))
+		for i, t := range ts {
+			all[i], ms[i] = strconv.FormatUint(uint64(t.OID()), 10), string(modes[i])
+		}
+		r["proallargtypes"] = "{" + strings.Join(all, ",") + "}"
+		r["proargmodes"] = "{" + strings.Join(ms, ",") + "}"
+	}
+	if slices.ContainsFunc(names, func(n string) bool { return n != "" }) {
+		for i, n := range names {
+			names[i] = arrayElem(n)
+		}
+		r["proargnames"] = "{" + strings.Join(names, ",") + "}"
+	}
 }
 
 // arrayElem quotes an element of an array's text form where needed.
@@ -157,7 +181,7 @@ func isUserRoutineRows(s *Snapshot) []row {
 		}
 		out = append(out, row{
 			"specific_catalog": s.Database, "specific_schema": f.Schema, "specific_name": f.Name + "_" + itoa(int(f.OID)),
-			"routine_catalog": s.Database, "routine_schema": f.Schema, "routine_name": f.Name, "routine_type": "FUNCTION",
+			"routine_catalog": s.Database, "routine_schema": f.Schema, "routine_name": f.Name, "routine_type": map[bool]string{false: "FUNCTION", true: "PROCEDURE"}[f.Procedure],
 			"data_type": ret, "type_udt_catalog": s.Database, "type_udt_schema": "pg_catalog", "type_udt_name": udt,
 			"dtd_identifier": "0", "routine_body": routineBody, "routine_definition": body,
 			"external_language": extLang, "parameter_style": "GENERAL", "is_deterministic": yesNo(f.Volatility == catalog.Immutable),

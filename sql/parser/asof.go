@@ -258,3 +258,14 @@ func WalkFuncCalls(node *pg_query.Node, f func(name string)) {
 		}
 	})
 }
+
+// HasSubquery reports whether a subquery (a SubLink) lies beneath node.
+func HasSubquery(node *pg_query.Node) bool {
+	found := false
+	walkMessages(node.ProtoReflect(), func(m protoreflect.Message) {
+		if _, ok := m.Interface().(*pg_query.SubLink); ok {
+			found = true
+		}
+	})
+	return found
+}

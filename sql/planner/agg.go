@@ -182,6 +182,9 @@ func (a *aggContext) hook(n *pg.Node) (plan.Scalar, bool, error) {
 			qual = f[len(f)-2].GetString_().Sval
 		}
 		depth, _, col, err := a.in.resolve(qual, name, a.p.pos(cr.Location))
+		if _, arg := a.p.statementArg(qual, name); err != nil && arg {
+			return nil, false, nil // an argument of the body being planned: a parameter
+		}
 		if err != nil {
 			return nil, true, err
 		}

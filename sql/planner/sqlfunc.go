@@ -304,6 +304,9 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 		return nil, true, undefinedFunction(display, ts, pos)
 	}
 	f := cands[i]
+	if f.Procedure {
+		return nil, true, procedureCalled(display, ts, pos)
+	}
 	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.AggWithinGroup {
 		return nil, true, sqlerr.New(sqlerr.WrongObjectType, "DISTINCT, ORDER BY, FILTER or WITHIN GROUP specified, but %s is not an aggregate function", f.Name).WithPosition(pos)
 	}
