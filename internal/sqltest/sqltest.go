@@ -120,11 +120,51 @@ func jobRow(t testing.TB, conn *pgx.Conn, name string) ([]string, []any) {
 // not after Within.
 func Eventually(t testing.TB, conn *pgx.Conn, q, want string) {
 	t.Helper()
+	EventuallyWithin(t, conn, q, want, Within)
+}
+
+// EventuallyWithin is Eventually waiting d instead of Within, for tests
+// in which how soon a result comes is part of what they check.
+func EventuallyWithin(t testing.TB, conn *pgx.Conn, q, want string, d time.Duration) {
+	t.Helper()
 	var got string
-	for deadline := time.Now().Add(Within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
 		if got = Rows(t, conn, q); got == want {
 			return
 		}
+		if time.Now().After(deadline) {
+			break
+		}
 	}
 	t.Fatalf("%s:\ngot  %q\nwant %q", q, got, want)
+}
+
+// JobInt is the integer in column col of job name's row in SHOW JOBS,
+// failing t when there is no such job or the column holds no integer.
+func JobInt(t testing.TB, conn *pgx.Conn, name, col string) int64 {
+	t.Helper()
+	row := JobColumns(t, conn, name)
+	if row == nil {
+		t.Fatalf("SHOW JOBS has no %s", name)
+	}
+	n, ok := row[col].(int64)
+	if !ok {
+		t.Fatalf("SHOW JOBS: %q of %s is %v, not an integer", col, name, row[col])
+	}
+	return n
+}
+
+// PollJob polls JobInt until done is true of it or d has passed, and
+// returns the last value and whether done was true of it.
+func PollJob(t testing.TB, conn *pgx.Conn, name, col string, d time.Duration, done func(int64) bool) (int64, bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		n := JobInt(t, conn, name, col)
+		if done(n) {
+			return n, true
+		}
+		if time.Now().After(deadline) {
+			return n, false
+		}
+	}
 }
