@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"streamsql/engine"
@@ -26,7 +27,7 @@ func TestUDFWasmTable(t *testing.T) {
 	checkStrings := func(q, want string) {
 		t.Helper()
 		got := queryStrings(t, conn, q)
-		if s := joinRows(got); s != want {
+		if s := strings.Join(got, "|"); s != want {
 			t.Fatalf("%s:\n got %s\nwant %s", q, s, want)
 		}
 	}
@@ -54,15 +55,4 @@ func TestUDFWasmTable(t *testing.T) {
 		"FLUSH",
 	)
 	checkStrings("SELECT id, k FROM legs ORDER BY id, k", "3 1|5 1|5 2")
-}
-
-func joinRows(rows []string) string {
-	out := ""
-	for i, r := range rows {
-		if i > 0 {
-			out += "|"
-		}
-		out += r
-	}
-	return out
 }

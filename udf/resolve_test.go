@@ -1,6 +1,7 @@
 package udf
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -236,7 +237,7 @@ func TestGenerateSeries(t *testing.T) {
 			}
 			cols[0].Release()
 		}
-		if s := joinStrings(got); s != want {
+		if s := strings.Join(got, " "); s != want {
 			t.Errorf("generate_series%v = %s, want %s", args, s, want)
 		}
 	}
@@ -246,15 +247,4 @@ func TestGenerateSeries(t *testing.T) {
 	check([]types.Datum{int64(5), int64(1)}, ts(i4, i4), "")
 	check([]types.Datum{types.Timestamp(0), types.Timestamp(2 * types.MicrosPerDay), types.IntervalValue{Days: 1}},
 		ts(types.TTimestamp, types.TTimestamp, types.TInterval), "1970-01-01 00:00:00 1970-01-02 00:00:00 1970-01-03 00:00:00")
-}
-
-func joinStrings(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += " "
-		}
-		out += x
-	}
-	return out
 }

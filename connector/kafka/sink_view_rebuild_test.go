@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/internal/sqltest"
@@ -56,27 +55,6 @@ func forgetJobRecords(t *testing.T, dir string, ids []uint32, kinds ...byte) {
 	}
 }
 
-// jobID is job name's id in SHOW JOBS.
-func jobID(t *testing.T, conn *pgx.Conn, name string) uint32 {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), `SHOW JOBS`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[1] == name {
-			return uint32(v[0].(int64))
-		}
-	}
-	t.Fatalf("SHOW JOBS has no %s", name)
-	return 0
-}
-
 // TestKafkaSinkFromViewRebuildWithoutPosition: sinks that read a view
 // and last committed before view positions were recorded cannot replay
 // their view log from a position. One in FORMAT UPSERT, retried at a
@@ -102,7 +80,7 @@ func TestKafkaSinkFromViewRebuildWithoutPosition(t *testing.T) {
 		`INSERT INTO evt VALUES (1, 'a')`,
 		`FLUSH`)
 	checkDelivered(t, addr, "vnopos", 3, "before the restart")
-	oids := map[string]uint32{"acct_out": jobID(t, conn, "acct_out"), "evt_out": jobID(t, conn, "evt_out")}
+	oids := map[string]uint32{"acct_out": uint32(sqltest.JobInt(t, conn, "acct_out", "Id")), "evt_out": uint32(sqltest.JobInt(t, conn, "evt_out", "Id"))}
 	stopServer(t, srv, conn)
 	forgetViewPositions(t, opts.DataDir, oids)
 
