@@ -16,11 +16,14 @@ import (
 	"streamsql/internal/testserver"
 )
 
-// startWithConn starts a server and connects to it as user.
-func startWithConn(t *testing.T, user string) (*testserver.Server, *pgx.Conn) {
+// startWithConn starts a server, connects to it as user and runs the
+// statements setup.
+func startWithConn(t *testing.T, user string, setup ...string) (*testserver.Server, *pgx.Conn) {
 	t.Helper()
 	ts := testserver.Start(t, engine.Options{})
-	return ts, mustConnectAs(t, ts, user)
+	conn := mustConnectAs(t, ts, user)
+	execAll(t, conn, setup...)
+	return ts, conn
 }
 
 // subChange is one row of a subscription cursor: the view's columns, op,

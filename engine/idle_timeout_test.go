@@ -135,9 +135,8 @@ func TestDocsIdleTimeoutExample(t *testing.T) {
 // TestIdleTimeoutOptionErrors: idle_timeout takes a positive interval
 // without months, over a timestamp watermark; tables show it back.
 func TestIdleTimeoutOptionErrors(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE TABLE n (id int, seq int, WATERMARK FOR seq AS seq - 1) APPEND ONLY",
 		"CREATE TABLE q (id int, ts timestamp, WATERMARK FOR ts AS ts) APPEND ONLY WITH (idle_timeout = '2s')")
 	for _, c := range []struct{ sql, code, msg string }{

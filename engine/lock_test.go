@@ -134,8 +134,7 @@ func TestLockTable(t *testing.T) {
 // SELECT, ROW EXCLUSIVE one of INSERT, UPDATE, DELETE, TRUNCATE, every
 // other mode one of UPDATE, DELETE, TRUNCATE (42501 otherwise).
 func TestLockTablePrivileges(t *testing.T) {
-	ts, admin := startConn(t, engine.Options{})
-	execAll(t, admin, "CREATE TABLE lp (id int PRIMARY KEY)", "CREATE ROLE lpu LOGIN", "GRANT INSERT ON lp TO lpu")
+	ts, admin := startConn(t, engine.Options{}, "CREATE TABLE lp (id int PRIMARY KEY)", "CREATE ROLE lpu LOGIN", "GRANT INSERT ON lp TO lpu")
 	u := mustConnectAs(t, ts, "lpu")
 	ctx := context.Background()
 	try := func(mode string) error {

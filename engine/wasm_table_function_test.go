@@ -16,9 +16,8 @@ import (
 // inserts, updates and deletes.
 func TestUDFWasmTable(t *testing.T) {
 	mod := buildWasmFuncs(t)
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE FUNCTION wlegs(n int, step int) RETURNS TABLE (i int, sq bigint, half double precision) LANGUAGE wasm STRICT USING BASE64 '"+mod+"'",
 		"CREATE TABLE baskets (id int PRIMARY KEY, n int, step int)",
 		"INSERT INTO baskets VALUES (1, 3, 10), (2, 0, 5), (3, 4, 1), (4, NULL, 2)",
