@@ -20,10 +20,7 @@ import (
 // statements setup.
 func startWithConn(t *testing.T, user string, setup ...string) (*testserver.Server, *pgx.Conn) {
 	t.Helper()
-	ts := testserver.Start(t, engine.Options{})
-	conn := mustConnectAs(t, ts, user)
-	execAll(t, conn, setup...)
-	return ts, conn
+	return startAs(t, engine.Options{}, user, setup...)
 }
 
 // subChange is one row of a subscription cursor: the view's columns, op,

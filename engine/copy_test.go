@@ -22,7 +22,6 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // paddedRows is COPY text data of n rows from first: each id padded with
@@ -300,9 +299,7 @@ func TestCopyForceNull(t *testing.T) {
 // USAGE on its schema, as an INSERT does; 42501 with PostgreSQL's message
 // otherwise.
 func TestCopyFromPrivileges(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{RequireRoles: true})
-	su := mustConnectAs(t, ts, "streamsql")
-	roleExec(t, su, "CREATE ROLE loader LOGIN",
+	ts, su := startAs(t, engine.Options{RequireRoles: true}, "streamsql", "CREATE ROLE loader LOGIN",
 		"CREATE TABLE t (a int, b text)",
 		"CREATE SCHEMA hidden", "CREATE TABLE hidden.h (a int)", "GRANT INSERT ON hidden.h TO loader")
 	l := mustConnectAs(t, ts, "loader")
@@ -325,7 +322,7 @@ func TestCopyFromPrivileges(t *testing.T) {
 		}
 	}
 	denied(load("t", "a"), "permission denied for table t")
-	roleExec(t, su, "GRANT INSERT (a) ON t TO loader")
+	execAll(t, su, "GRANT INSERT (a) ON t TO loader")
 	if err := load("t", "a"); err != nil {
 		t.Fatalf("COPY into a granted column: %v", err)
 	}

@@ -40,6 +40,16 @@ func startConn(t testing.TB, opts engine.Options, setup ...string) (*testserver.
 	return ts, conn
 }
 
+// startAs starts a server with opts, connects to it as user and runs the
+// statements setup.
+func startAs(t *testing.T, opts engine.Options, user string, setup ...string) (*testserver.Server, *pgx.Conn) {
+	t.Helper()
+	ts := testserver.Start(t, opts)
+	conn := mustConnectAs(t, ts, user)
+	execAll(t, conn, setup...)
+	return ts, conn
+}
+
 // execAll runs qs on conn in order, failing t on the first error.
 func execAll(t testing.TB, conn *pgx.Conn, qs ...string) {
 	t.Helper()
