@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 	"streamsql/storage"
 )
@@ -233,18 +234,8 @@ func TestSubscribeTableQueryProgress(t *testing.T) {
 
 func jobCount(t *testing.T, conn *pgx.Conn) int {
 	t.Helper()
-	var n int
-	rows, err := conn.Query(context.Background(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	_, jobs := sqltest.Jobs(t, conn)
+	return len(jobs)
 }
 
 // ENVELOPE UPSERT: one row per key and epoch, upsert with the new values

@@ -92,6 +92,18 @@ func JobColumns(t testing.TB, conn *pgx.Conn, name string) map[string]any {
 // jobRow returns the column names of SHOW JOBS and job name's values.
 func jobRow(t testing.TB, conn *pgx.Conn, name string) ([]string, []any) {
 	t.Helper()
+	cols, jobs := Jobs(t, conn)
+	for _, v := range jobs {
+		if v[1] == name {
+			return cols, v
+		}
+	}
+	return cols, nil
+}
+
+// Jobs returns the column names of SHOW JOBS and its rows, one a job.
+func Jobs(t testing.TB, conn *pgx.Conn) ([]string, [][]any) {
+	t.Helper()
 	rows, err := conn.Query(context.Background(), "SHOW JOBS")
 	if err != nil {
 		t.Fatalf("SHOW JOBS: %v", err)
@@ -101,19 +113,18 @@ func jobRow(t testing.TB, conn *pgx.Conn, name string) ([]string, []any) {
 	for _, f := range rows.FieldDescriptions() {
 		cols = append(cols, f.Name)
 	}
+	var jobs [][]any
 	for rows.Next() {
 		v, err := rows.Values()
 		if err != nil {
 			t.Fatalf("SHOW JOBS: %v", err)
 		}
-		if v[1] == name {
-			return cols, v
-		}
+		jobs = append(jobs, v)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatalf("SHOW JOBS: %v", err)
 	}
-	return cols, nil
+	return cols, jobs
 }
 
 // Eventually polls q until its Rows are want, failing t when they are
