@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -70,12 +69,10 @@ func TestKafkaSinkFromViewRebuildWithoutPosition(t *testing.T) {
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
 		`CREATE MATERIALIZED VIEW acct_v AS SELECT id, owner FROM acct WHERE owner <> 'nobody'`,
-		fmt.Sprintf(`CREATE SINK acct_out FROM acct_v WITH (connector = 'kafka', topic = 'vnopos',
-			properties.bootstrap.server = '%s', primary_key = 'id') FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("acct_out", "acct_v", "vnopos", addr, "primary_key = 'id'", "UPSERT ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`CREATE TABLE evt (id int, what text) APPEND ONLY`,
 		`CREATE MATERIALIZED VIEW evt_v AS SELECT id, what FROM evt WHERE id > 0`,
-		fmt.Sprintf(`CREATE SINK evt_out FROM evt_v WITH (connector = 'kafka', topic = 'vnopos_plain',
-			properties.bootstrap.server = '%s', force_append_only = 'true') FORMAT PLAIN ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("evt_out", "evt_v", "vnopos_plain", addr, "force_append_only = 'true'", "PLAIN ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`INSERT INTO acct VALUES (1, 'ann'), (2, 'bob'), (3, 'cy')`,
 		`INSERT INTO evt VALUES (1, 'a')`,
 		`FLUSH`)
