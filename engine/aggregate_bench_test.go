@@ -3,21 +3,12 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"streamsql/engine"
+	"streamsql/internal/cputime"
 )
-
-// processCPU is the CPU time the process has used (user and system).
-func processCPU(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkUserAggregateView reports rows per CPU-second of a GROUP BY
 // materialized view over a JavaScript average with retract, next to the
@@ -47,7 +38,7 @@ func BenchmarkUserAggregateView(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				lo := int64(i) * rows
-				cpu0 := processCPU(b)
+				cpu0 := cputime.Used()
 				for _, q := range []string{
 					fmt.Sprintf("INSERT INTO %s SELECT g, g %% 100, g %% 997 FROM generate_series(%d, %d) g", tbl, lo, lo+rows-1),
 					fmt.Sprintf("DELETE FROM %s WHERE id %% 2 = 0 AND id >= %d", tbl, lo),
@@ -57,7 +48,7 @@ func BenchmarkUserAggregateView(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				cpu += processCPU(b) - cpu0
+				cpu += cputime.Used() - cpu0
 			}
 			// The view's rows in and out: the inserts and the deletes (the even
 			// ids, and with them the groups of even k).

@@ -48,7 +48,7 @@ func startAuthServer(t *testing.T) *authEnv {
 		pgwire.Options{Auth: pgwire.AuthConfig{HBA: hba}, TLS: ca.ServerTLS(srvCert)})
 	env := &authEnv{ts: ts, ca: ca, client: ca.Issue(t, "certuser")}
 	su := env.mustConnect(t, "streamsql", "", "streamsql", "sslmode=disable")
-	roleExec(t, su,
+	execAll(t, su,
 		"CREATE ROLE analysts",
 		"CREATE USER alice PASSWORD 'wonder' IN ROLE analysts",
 		// mike's secret is an md5 hash, as an old PostgreSQL made it.

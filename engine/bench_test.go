@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/cputime"
 	"streamsql/internal/loopback"
 	"streamsql/internal/testclient"
 	"streamsql/pgwire"
@@ -371,7 +372,7 @@ func BenchmarkCopyIntoViewedTable(b *testing.B) {
 			next := int64(0)
 			rows := make([][]any, size)
 			b.ResetTimer()
-			cpu0 := processCPU(b)
+			cpu0 := cputime.Used()
 			for range b.N {
 				for i := range rows {
 					rows[i] = []any{next, fmt.Sprintf("S%d", next%500), 100 + float64(next%37), int32(next % 100)}
@@ -384,7 +385,7 @@ func BenchmarkCopyIntoViewedTable(b *testing.B) {
 			if _, err := conn.Exec(context.Background(), "FLUSH"); err != nil {
 				b.Fatal(err)
 			}
-			cpu := processCPU(b) - cpu0
+			cpu := cputime.Used() - cpu0
 			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "rows/s")
 			b.ReportMetric(float64(b.N*size)/cpu.Seconds(), "rows/cpu-s")
 		})
@@ -405,7 +406,7 @@ func BenchmarkInsertValues(b *testing.B) {
 	next := int64(0)
 	var sb strings.Builder
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := cputime.Used()
 	for range b.N {
 		sb.Reset()
 		sb.WriteString("INSERT INTO trades (id, sym, px, qty) VALUES ")
@@ -423,7 +424,7 @@ func BenchmarkInsertValues(b *testing.B) {
 	if _, err := conn.Exec(context.Background(), "FLUSH"); err != nil {
 		b.Fatal(err)
 	}
-	cpu := processCPU(b) - cpu0
+	cpu := cputime.Used() - cpu0
 	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(b.N*size)/cpu.Seconds(), "rows/cpu-s")
 }

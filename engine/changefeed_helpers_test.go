@@ -16,11 +16,11 @@ import (
 	"streamsql/internal/testserver"
 )
 
-// startWithConn starts a server and connects to it as user.
-func startWithConn(t *testing.T, user string) (*testserver.Server, *pgx.Conn) {
+// startWithConn starts a server, connects to it as user and runs the
+// statements setup.
+func startWithConn(t *testing.T, user string, setup ...string) (*testserver.Server, *pgx.Conn) {
 	t.Helper()
-	ts := testserver.Start(t, engine.Options{})
-	return ts, mustConnectAs(t, ts, user)
+	return startAs(t, engine.Options{}, user, setup...)
 }
 
 // subChange is one row of a subscription cursor: the view's columns, op,

@@ -22,7 +22,6 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // paddedRows is COPY text data of n rows from first: each id padded with
@@ -64,9 +63,8 @@ func TestCopyWithoutCopyDoneStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 128 MB")
 	}
-	s, c := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, c, "CREATE TABLE big (id bigint PRIMARY KEY)")
+	s, c := startConn(t, engine.Options{}, "CREATE TABLE big (id bigint PRIMARY KEY)")
 
 	nc, err := net.Dial("tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port)))
 	if err != nil {
@@ -253,9 +251,8 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 // unquoted one is not NULL in a FORCE_NOT_NULL column; the options need
 // CSV, COPY FROM and columns of the COPY.
 func TestCopyForceNull(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn, "CREATE TABLE f (id int PRIMARY KEY, a text, b text, c text)")
+	_, conn := startConn(t, engine.Options{}, "CREATE TABLE f (id int PRIMARY KEY, a text, b text, c text)")
 	data := "1,\"\",\"\",\n2,,,\n3,\"x\",y,\"\"\n"
 	tag, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(data),
 		"COPY f FROM STDIN (FORMAT csv, FORCE_NULL (b), FORCE_NOT_NULL (c))")
@@ -302,9 +299,7 @@ func TestCopyForceNull(t *testing.T) {
 // USAGE on its schema, as an INSERT does; 42501 with PostgreSQL's message
 // otherwise.
 func TestCopyFromPrivileges(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{RequireRoles: true})
-	su := mustConnectAs(t, ts, "streamsql")
-	roleExec(t, su, "CREATE ROLE loader LOGIN",
+	ts, su := startAs(t, engine.Options{RequireRoles: true}, "streamsql", "CREATE ROLE loader LOGIN",
 		"CREATE TABLE t (a int, b text)",
 		"CREATE SCHEMA hidden", "CREATE TABLE hidden.h (a int)", "GRANT INSERT ON hidden.h TO loader")
 	l := mustConnectAs(t, ts, "loader")
@@ -327,7 +322,7 @@ func TestCopyFromPrivileges(t *testing.T) {
 		}
 	}
 	denied(load("t", "a"), "permission denied for table t")
-	roleExec(t, su, "GRANT INSERT (a) ON t TO loader")
+	execAll(t, su, "GRANT INSERT (a) ON t TO loader")
 	if err := load("t", "a"); err != nil {
 		t.Fatalf("COPY into a granted column: %v", err)
 	}
@@ -342,9 +337,8 @@ func TestCopyFromPrivileges(t *testing.T) {
 // COPY writes the identity columns it names, GENERATED ALWAYS included,
 // and draws the others from their sequences, as PostgreSQL's COPY does.
 func TestIdentityCopy(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn, "CREATE TABLE ic (id int GENERATED ALWAYS AS IDENTITY, v text)")
+	_, conn := startConn(t, engine.Options{}, "CREATE TABLE ic (id int GENERATED ALWAYS AS IDENTITY, v text)")
 	n, err := conn.CopyFrom(ctx, pgx.Identifier{"ic"}, []string{"id", "v"}, pgx.CopyFromRows([][]any{{int32(100), "x"}, {int32(101), "y"}}))
 	if err != nil || n != 2 {
 		t.Fatalf("COPY with id: %d rows, %v", n, err)

@@ -39,9 +39,8 @@ func wantCode(t *testing.T, err error, code string) {
 // PostgreSQL cursors over a query: every direction of FETCH and MOVE,
 // CLOSE, WITH HOLD, and PostgreSQL's errors.
 func TestCursorsPgx(t *testing.T) {
-	_, c := startWithConn(t, "cur")
 	ctx := context.Background()
-	execAll(t, c, "CREATE TABLE nums (n int PRIMARY KEY)")
+	_, c := startWithConn(t, "cur", "CREATE TABLE nums (n int PRIMARY KEY)")
 	for i := 1; i <= 10; i++ {
 		execAll(t, c, fmt.Sprintf("INSERT INTO nums VALUES (%d)", i))
 	}
@@ -116,9 +115,8 @@ func TestCursorsPgx(t *testing.T) {
 // change as soon as it commits; FETCH with timeout 0 returns what is
 // buffered.
 func TestSubscribeCursorPgx(t *testing.T) {
-	ts, w := startWithConn(t, "cur")
 	ctx := context.Background()
-	execAll(t, w, "CREATE TABLE acct (id int PRIMARY KEY, bal int)", "INSERT INTO acct VALUES (1, 100)",
+	ts, w := startWithConn(t, "cur", "CREATE TABLE acct (id int PRIMARY KEY, bal int)", "INSERT INTO acct VALUES (1, 100)",
 		"CREATE MATERIALIZED VIEW rich AS SELECT id, bal FROM acct WHERE bal >= 100")
 	c := mustConnectAs(t, ts, "cur")
 	execAll(t, c, "BEGIN", "DECLARE s CURSOR FOR SUBSCRIBE rich")
@@ -171,8 +169,7 @@ func TestSubscribeCursorPgx(t *testing.T) {
 // them by the format codes of the row description. Other cursors send
 // text.
 func TestBinaryCursorPgx(t *testing.T) {
-	ts, w := startWithConn(t, "cur")
-	execAll(t, w, "CREATE TABLE vals (n int PRIMARY KEY, s text, f float8, b bool, ts timestamptz)",
+	ts, _ := startWithConn(t, "cur", "CREATE TABLE vals (n int PRIMARY KEY, s text, f float8, b bool, ts timestamptz)",
 		"INSERT INTO vals VALUES (1, 'one', 1.5, true, '2026-01-02 03:04:05+00'), (2, NULL, -2.25, false, NULL)")
 	c := testclient.Connect(t, ts.URL("cur", "streamsql"), testclient.Mode(pgx.QueryExecModeSimpleProtocol))
 	execAll(t, c, "BEGIN",
@@ -216,8 +213,7 @@ func TestBinaryCursorPgx(t *testing.T) {
 // diff and the view's columns) in the binary format, like any BINARY
 // cursor; the same subscription through a plain cursor sends text.
 func TestBinarySubscribeCursorPgx(t *testing.T) {
-	ts, w := startWithConn(t, "cur")
-	execAll(t, w, "CREATE TABLE px (id int PRIMARY KEY, f float8, s text)", "INSERT INTO px VALUES (1, 2.5, 'a')",
+	ts, w := startWithConn(t, "cur", "CREATE TABLE px (id int PRIMARY KEY, f float8, s text)", "INSERT INTO px VALUES (1, 2.5, 'a')",
 		"CREATE MATERIALIZED VIEW pxv AS SELECT id, f, s FROM px")
 	c := testclient.Connect(t, ts.URL("cur", "streamsql"), testclient.Mode(pgx.QueryExecModeSimpleProtocol))
 	ctx := context.Background()

@@ -14,8 +14,7 @@ import (
 // VERBOSE adds stream properties, plain EXPLAIN still prints executors,
 // and the rewritten query returns PostgreSQL's rows.
 func TestExplainLogical(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE TABLE orders (id int PRIMARY KEY, region text, amount bigint)",
 		"CREATE TABLE refunds (order_id int PRIMARY KEY, reason text)",
 		"INSERT INTO orders VALUES (1, 'eu', 10), (2, 'eu', 20), (3, 'us', 30)",

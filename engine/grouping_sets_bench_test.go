@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"streamsql/internal/cputime"
 )
 
 // BenchmarkCubeView measures a view grouped by CUBE of 3 and of 4
@@ -32,7 +34,7 @@ func BenchmarkCubeView(b *testing.B) {
 						fields.a.min = '1', fields.a.max = '10', fields.b.min = '1', fields.b.max = '10',
 						fields.c.min = '1', fields.c.max = '10', fields.d.min = '1', fields.d.max = '10',
 						fields.v.min = '0', fields.v.max = '1000000', datagen.rows.limit = '%d')`, src, rows))
-				start, cpu0 := time.Now(), processCPU(b)
+				start, cpu0 := time.Now(), cputime.Used()
 				list := strings.Join(cols, ", ")
 				if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE MATERIALIZED VIEW %s AS
 					SELECT %s, count(*) AS n, sum(v) AS s, GROUPING(%s) AS g FROM %s GROUP BY CUBE (%s)`, mv, list, list, src, list)); err != nil {
@@ -41,7 +43,7 @@ func BenchmarkCubeView(b *testing.B) {
 				// Every row is counted once per grouping set: 2^n sets.
 				awaitRows(b, conn, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv, int64(rows)<<n, 20*time.Millisecond)
 				wall += time.Since(start)
-				cpu += processCPU(b) - cpu0
+				cpu += cputime.Used() - cpu0
 				execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)
 			}
 			b.ReportMetric(float64(b.N)*rows/wall.Seconds(), "rows/s")

@@ -30,11 +30,24 @@ func connect(t testing.TB, ts *testserver.Server, params map[string]string) *pgx
 	})
 }
 
-// startConn starts a server with opts and connects one client to it.
-func startConn(t testing.TB, opts engine.Options) (*testserver.Server, *pgx.Conn) {
+// startConn starts a server with opts, connects one client to it and
+// runs the statements setup on it.
+func startConn(t testing.TB, opts engine.Options, setup ...string) (*testserver.Server, *pgx.Conn) {
 	t.Helper()
 	ts := testserver.Start(t, opts)
-	return ts, connect(t, ts, nil)
+	conn := connect(t, ts, nil)
+	execAll(t, conn, setup...)
+	return ts, conn
+}
+
+// startAs starts a server with opts, connects to it as user and runs the
+// statements setup.
+func startAs(t *testing.T, opts engine.Options, user string, setup ...string) (*testserver.Server, *pgx.Conn) {
+	t.Helper()
+	ts := testserver.Start(t, opts)
+	conn := mustConnectAs(t, ts, user)
+	execAll(t, conn, setup...)
+	return ts, conn
 }
 
 // execAll runs qs on conn in order, failing t on the first error.

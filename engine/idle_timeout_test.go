@@ -11,28 +11,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"streamsql/engine"
+	"streamsql/internal/sqltest"
 )
 
 // idleStamp is base plus ms milliseconds as a timestamptz literal.
 func idleStamp(base time.Time, ms int) string {
 	return "'" + base.Add(time.Duration(ms)*time.Millisecond).Format("2006-01-02 15:04:05.000") + "+00'"
-}
-
-// waitRows polls q until it returns want (joined by ";"), failing after
-// timeout with what it returned last.
-func waitRows(t *testing.T, conn *pgx.Conn, q, want string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := strings.Join(queryStrings(t, conn, q), ";")
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s\n got %q\nwant %q", q, got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestIdleTimeoutDifferential: an EMIT ON WINDOW CLOSE view over a table
@@ -74,8 +58,8 @@ func TestIdleTimeoutDifferential(t *testing.T) {
 		}
 		qs = append(qs, "FLUSH")
 		execAll(t, conn, qs...)
-		want := strings.Join(queryStrings(t, conn, adhoc), ";")
-		waitRows(t, conn, view, want, 10*time.Second)
+		want := sqltest.Rows(t, conn, adhoc)
+		sqltest.EventuallyWithin(t, conn, view, want, 10*time.Second)
 		if n := queryInt(t, conn, "SELECT count(*) FROM late_rows WHERE view_name = 'w_idle'"); n != int64(late) {
 			t.Fatalf("round %d: %d late rows of w_idle, want %d", round, n, late)
 		}
@@ -91,72 +75,12 @@ func TestIdleTimeoutDifferential(t *testing.T) {
 			s.restart(t)
 			conn = s.connect(t)
 			// The watermark moved on before the restart holds after it.
-			waitRows(t, conn, view, want, 10*time.Second)
+			sqltest.EventuallyWithin(t, conn, view, want, 10*time.Second)
 		}
 	}
 	if def := showCreate(t, conn, "MATERIALIZED VIEW w_idle"); !strings.Contains(def, "WITH (idle_timeout = '00:00:00.2')") {
 		t.Fatalf("SHOW CREATE: %s", def)
 	}
-}
-
-// TestIdleTimeoutUnion: a union whose input table is idle (its own
-// WITH (idle_timeout = ...)) leaves that input out of the minimum of
-// its inputs' watermarks, so windows over the union close as far as the
-// other input has gone, far beyond what the clock moved the idle input's
-// watermark to. A row the idle table then brings behind the union's
-// watermark is late; rows after it count again.
-func TestIdleTimeoutUnion(t *testing.T) {
-	s := openStack(t, engine.Options{})
-	conn := s.connect(t)
-	execAll(t, conn,
-		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
-		"CREATE TABLE quiet (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
-		"CREATE MATERIALIZED VIEW u AS SELECT id, ts FROM busy UNION ALL SELECT id, ts FROM quiet",
-		"CREATE MATERIALIZED VIEW w AS SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE",
-		"INSERT INTO quiet VALUES (1, '2024-01-01 00:00:01+00')",
-		"INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(0, 60) i",
-		"FLUSH")
-	const view = "SELECT window_start::text || ' ' || n FROM w ORDER BY 1"
-	// busy's watermark is 59.5 s: windows up to the one of 40 s closed.
-	// The clock alone would have moved quiet's to about 1 s.
-	want := "2024-01-01 00:00:00+00 11;2024-01-01 00:00:10+00 10;2024-01-01 00:00:20+00 10;2024-01-01 00:00:30+00 10;2024-01-01 00:00:40+00 10"
-	waitRows(t, conn, view, want, 5*time.Second)
-	execAll(t, conn,
-		"INSERT INTO quiet VALUES (-1, '2024-01-01 00:00:30+00')", // behind the union's watermark
-		"INSERT INTO quiet VALUES (2, '2024-01-01 00:01:40+00')",
-		"INSERT INTO busy VALUES (3, '2024-01-01 00:01:45+00')",
-		"FLUSH")
-	// Both inputs at 99.5 s or more: the windows of 50 s to 90 s close.
-	want += ";2024-01-01 00:00:50+00 10;2024-01-01 00:01:00+00 1"
-	waitRows(t, conn, view, want, 5*time.Second)
-	if n := jobColumn(t, conn, "u", 5); n != 1 {
-		t.Fatalf("the union's job counted %d late rows, want 1", n)
-	}
-	if got := queryStrings(t, conn, "SELECT id::text FROM u WHERE id < 0"); len(got) != 0 {
-		t.Fatalf("the late row reached the union's view: %v", got)
-	}
-}
-
-// jobColumn is column col of SHOW JOBS for the job of view (5 is its
-// late row count).
-func jobColumn(t *testing.T, conn *pgx.Conn, view string, col int) int64 {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[1] == view {
-			return v[col].(int64)
-		}
-	}
-	t.Fatalf("SHOW JOBS has no %s", view)
-	return 0
 }
 
 // TestIdleTimeoutIntervalJoin: an interval join whose right table is idle
@@ -180,27 +104,21 @@ func TestIdleTimeoutIntervalJoin(t *testing.T) {
 	const view = "SELECT lid || ' ' || extract(epoch FROM l_ts - '2024-01-01 00:00:00+00') || ' ' || extract(epoch FROM r_ts - '2024-01-01 00:00:00+00') FROM j_final ORDER BY 1"
 	// Without leaving r out, the output watermark would be r's, 1.5 s
 	// plus what the clock moved it: l's rows of 2 s and 3 s would wait.
-	waitRows(t, conn, view, "1 2.000000 1.000000;2 3.000000 2.000000", 3*time.Second)
+	sqltest.EventuallyWithin(t, conn, view, "1 2.000000 1.000000\n2 3.000000 2.000000", 3*time.Second)
 	// r's implied watermark follows l's to 59.5 s: the 58 rows of l
 	// below it can match no future row of r; l's watermark frees r's two
 	// rows as always. Without the implied watermark l's rows would stay
 	// until r's watermark moved with the clock.
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		n := jobColumn(t, conn, "j", 10)
-		if n == 60 {
-			break
-		}
-		if n > 60 || time.Now().After(deadline) {
-			t.Fatalf("the join cleaned %d rows, want 60: the 58 of l below r's implied watermark and r's 2", n)
-		}
+	if n, _ := sqltest.PollJob(t, conn, "j", "State cleaned", 3*time.Second, func(n int64) bool { return n >= 60 }); n != 60 {
+		t.Fatalf("the join cleaned %d rows, want 60: the 58 of l below r's implied watermark and r's 2", n)
 	}
 	execAll(t, conn,
 		"INSERT INTO r VALUES (3, '2024-01-01 00:00:30+00')", // joins l's 31 s row, below the watermark sent
 		"INSERT INTO r VALUES (4, '2024-01-01 00:01:10+00')",
 		"INSERT INTO l VALUES (4, '2024-01-01 00:01:11+00'), (9, '2024-01-01 00:01:20+00')",
 		"FLUSH")
-	waitRows(t, conn, view, "1 2.000000 1.000000;2 3.000000 2.000000;4 71.000000 70.000000", 3*time.Second)
-	if n := jobColumn(t, conn, "j", 5); n != 1 {
+	sqltest.EventuallyWithin(t, conn, view, "1 2.000000 1.000000\n2 3.000000 2.000000\n4 71.000000 70.000000", 3*time.Second)
+	if n := sqltest.JobInt(t, conn, "j", "Late rows"); n != 1 {
 		t.Fatalf("the join's job counted %d late rows, want 1", n)
 	}
 	if got := queryStrings(t, conn, "SELECT lid::text FROM j WHERE lid = 3"); len(got) != 0 {
@@ -217,9 +135,8 @@ func TestDocsIdleTimeoutExample(t *testing.T) {
 // TestIdleTimeoutOptionErrors: idle_timeout takes a positive interval
 // without months, over a timestamp watermark; tables show it back.
 func TestIdleTimeoutOptionErrors(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE TABLE n (id int, seq int, WATERMARK FOR seq AS seq - 1) APPEND ONLY",
 		"CREATE TABLE q (id int, ts timestamp, WATERMARK FOR ts AS ts) APPEND ONLY WITH (idle_timeout = '2s')")
 	for _, c := range []struct{ sql, code, msg string }{
@@ -242,6 +159,19 @@ func TestIdleTimeoutOptionErrors(t *testing.T) {
 	}
 }
 
+// TestIdleTimeoutUnion: a union whose input table is idle (its own
+// WITH (idle_timeout = ...)) leaves that input out of the minimum of
+// its inputs' watermarks, so windows over the union close as far as the
+// other input has gone, far beyond what the clock moved the idle input's
+// watermark to. A row the idle table then brings behind the union's
+// watermark is late; rows after it count again.
+func TestIdleTimeoutUnion(t *testing.T) {
+	conn := idleUnion(t, "quiet", 11, []string{"INSERT INTO quiet VALUES (1, '2024-01-01 00:00:01+00')"}, nil)
+	if n := sqltest.JobInt(t, conn, "u", "Late rows"); n != 1 {
+		t.Fatalf("the union's job counted %d late rows, want 1", n)
+	}
+}
+
 // TestIdleTimeoutNeverProduced: an input that has never brought a row
 // has no watermark to move on with the clock; once idle for its timeout
 // it is still left out, so an EMIT ON WINDOW CLOSE view over a union with
@@ -249,43 +179,59 @@ func TestIdleTimeoutOptionErrors(t *testing.T) {
 // interval join with it cleans the other side's rows that no future row
 // of it could match. Without that both would wait for a first row.
 func TestIdleTimeoutNeverProduced(t *testing.T) {
+	idleUnion(t, "never", 10, []string{
+		"CREATE MATERIALIZED VIEW j AS SELECT busy.id, busy.ts AS b_ts, never.ts AS n_ts FROM busy JOIN never ON busy.id = never.id AND busy.ts BETWEEN never.ts AND never.ts + INTERVAL '3' SECOND",
+	}, func(conn *pgx.Conn) {
+		// never's implied watermark follows busy's: busy's rows below
+		// 56.5 s can match no future row of never.
+		if n, ok := sqltest.PollJob(t, conn, "j", "State cleaned", 5*time.Second, func(n int64) bool { return n >= 56 }); !ok {
+			t.Fatalf("the join cleaned %d rows, want at least the 56 of busy below never's implied watermark", n)
+		}
+	})
+}
+
+// idleUnion is the scenario of the union tests: a table busy (rows every
+// second of the first minute) and a table named idle with an idle
+// timeout of 200ms, which setup (run after the views u, their union, and
+// w, its windows of 10 s, are created) may give a row or more views;
+// first is how many rows the first window then counts. Once
+// w has closed its windows up to busy's watermark and between (if not
+// nil) has checked what it checks, idle brings a row behind the union's
+// watermark, which must be late, and one after it, which counts again.
+func idleUnion(t *testing.T, idle string, first int, setup []string, between func(*pgx.Conn)) *pgx.Conn {
+	t.Helper()
 	s := openStack(t, engine.Options{})
 	conn := s.connect(t)
 	execAll(t, conn,
 		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
-		"CREATE TABLE never (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
-		"CREATE MATERIALIZED VIEW u AS SELECT id, ts FROM busy UNION ALL SELECT id, ts FROM never",
-		"CREATE MATERIALIZED VIEW w AS SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE",
-		"CREATE MATERIALIZED VIEW j AS SELECT busy.id, busy.ts AS b_ts, never.ts AS n_ts FROM busy JOIN never ON busy.id = never.id AND busy.ts BETWEEN never.ts AND never.ts + INTERVAL '3' SECOND",
+		"CREATE TABLE "+idle+" (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
+		"CREATE MATERIALIZED VIEW u AS SELECT id, ts FROM busy UNION ALL SELECT id, ts FROM "+idle,
+		"CREATE MATERIALIZED VIEW w AS SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE")
+	execAll(t, conn, setup...)
+	execAll(t, conn,
 		"INSERT INTO busy SELECT i, '2024-01-01 00:00:00+00'::timestamptz + i * INTERVAL '1 second' FROM generate_series(0, 60) i",
 		"FLUSH")
 	const view = "SELECT window_start::text || ' ' || n FROM w ORDER BY 1"
-	// busy's watermark is 59.5 s: windows up to the one of 40 s closed.
-	want := "2024-01-01 00:00:00+00 10;2024-01-01 00:00:10+00 10;2024-01-01 00:00:20+00 10;2024-01-01 00:00:30+00 10;2024-01-01 00:00:40+00 10"
-	waitRows(t, conn, view, want, 5*time.Second)
-	// never's implied watermark follows busy's: busy's rows below 56.5 s
-	// can match no future row of never.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		n := jobColumn(t, conn, "j", 10)
-		if n >= 56 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the join cleaned %d rows, want at least the 56 of busy below never's implied watermark", n)
-		}
+	// busy's watermark is 59.5 s: windows up to the one of 40 s closed
+	// (the first holding first rows). The clock alone would have moved
+	// idle's to about 1 s.
+	want := fmt.Sprintf("2024-01-01 00:00:00+00 %d\n2024-01-01 00:00:10+00 10\n2024-01-01 00:00:20+00 10\n2024-01-01 00:00:30+00 10\n2024-01-01 00:00:40+00 10", first)
+	sqltest.EventuallyWithin(t, conn, view, want, 5*time.Second)
+	if between != nil {
+		between(conn)
 	}
-	// A first row of never: it counts again, and rows behind what the
-	// union sent are late.
 	execAll(t, conn,
-		"INSERT INTO never VALUES (-1, '2024-01-01 00:00:30+00')",
-		"INSERT INTO never VALUES (2, '2024-01-01 00:01:40+00')",
+		"INSERT INTO "+idle+" VALUES (-1, '2024-01-01 00:00:30+00')", // behind the union's watermark
+		"INSERT INTO "+idle+" VALUES (2, '2024-01-01 00:01:40+00')",
 		"INSERT INTO busy VALUES (3, '2024-01-01 00:01:45+00')",
 		"FLUSH")
-	want += ";2024-01-01 00:00:50+00 10;2024-01-01 00:01:00+00 1"
-	waitRows(t, conn, view, want, 5*time.Second)
+	// Both inputs at 99.5 s or more: the windows of 50 s to 90 s close.
+	want += "\n2024-01-01 00:00:50+00 10\n2024-01-01 00:01:00+00 1"
+	sqltest.EventuallyWithin(t, conn, view, want, 5*time.Second)
 	if got := queryStrings(t, conn, "SELECT id::text FROM u WHERE id < 0"); len(got) != 0 {
 		t.Fatalf("the late row reached the union's view: %v", got)
 	}
+	return conn
 }
 
 // TestIdleTimeoutViewOnView: an input that has never brought a row,

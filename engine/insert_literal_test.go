@@ -114,8 +114,7 @@ func TestLiteralInsertSameAsGrammar(t *testing.T) {
 // other values run plans made before (the grammar's path plans every new
 // text afresh).
 func TestLiteralInsertReusesPlans(t *testing.T) {
-	ts, conn := startConn(t, engine.Options{})
-	execAll(t, conn, "CREATE TABLE lr (id bigint PRIMARY KEY, v text)")
+	ts, conn := startConn(t, engine.Options{}, "CREATE TABLE lr (id bigint PRIMARY KEY, v text)")
 	ins := func(from int) {
 		t.Helper()
 		tag, err := conn.Exec(context.Background(), "INSERT INTO lr (id, v) VALUES "+litRows(100, func(i int) string { return fmt.Sprintf("(%d, 'v%d')", from+i, i) }))

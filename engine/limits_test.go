@@ -111,8 +111,7 @@ func TestCancelRequest(t *testing.T) {
 // TestCancelDuringPlanning: a CancelRequest that arrives while a long AND
 // chain is being planned stops the planning.
 func TestCancelDuringPlanning(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
-	execAll(t, conn, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)")
+	_, conn := startConn(t, engine.Options{}, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)")
 	done := runAsync(conn, andChain(40000))
 	waitStacks(t, inPlanning, true, 20*time.Second)
 	cancelWithin(t, conn, done, time.Second)
@@ -306,9 +305,8 @@ func idleEnds(t *testing.T, ts *testserver.Server, conn *pgx.Conn, code, msg str
 // beyond idle_session_timeout is ended with FATAL 57P05; inside one the
 // setting does not apply.
 func TestIdleSessionTimeout(t *testing.T) {
-	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn, "SET idle_session_timeout = '150ms'")
+	ts, conn := startConn(t, engine.Options{}, "SET idle_session_timeout = '150ms'")
 	execAll(t, conn, "BEGIN")
 	time.Sleep(300 * time.Millisecond)
 	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
@@ -321,9 +319,8 @@ func TestIdleSessionTimeout(t *testing.T) {
 // parser are refused with 54001, those just within the limits work, and
 // the server answers another client within a second after each.
 func TestHostileStatements(t *testing.T) {
-	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)")
+	ts, conn := startConn(t, engine.Options{}, "CREATE TABLE chain_t (a int PRIMARY KEY, b text)")
 	rep := strings.Repeat
 	refused := map[string]string{
 		"24,000 + terms":      "SELECT 1" + rep("+1", 24000),
@@ -412,9 +409,8 @@ func TestLongAndChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("parses 1.6 MB of SQL")
 	}
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE TABLE chain_t (a int PRIMARY KEY, b text)",
 		"INSERT INTO chain_t SELECT g, 'x' FROM generate_series(1, 100) g")
 	run := func(terms int) time.Duration {
@@ -548,9 +544,8 @@ func TestStatementTimeoutSuspendedPortal(t *testing.T) {
 // into existing rows runs under the statement's context, so
 // statement_timeout stops it.
 func TestStatementTimeoutInAddColumn(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE TABLE fill (id int PRIMARY KEY)",
 		"INSERT INTO fill SELECT g FROM generate_series(1, 50000) g",
 		"SET statement_timeout = '200ms'")

@@ -67,11 +67,10 @@ func waitsUntil(t *testing.T, waiter *pgx.Conn, sql string, holder *pgx.Conn, re
 // that read the table; NOWAIT and lock_timeout fail with 55P03, a cancel
 // with 57014; a missing table is 42P01.
 func TestLockTable(t *testing.T) {
-	ts, a := startConn(t, engine.Options{})
+	ts, a := startConn(t, engine.Options{}, "CREATE TABLE lt (id int PRIMARY KEY, v int)", "INSERT INTO lt VALUES (1, 0), (2, 0)")
 	b := connect(t, ts, nil)
 	c := connect(t, ts, nil)
 	ctx := context.Background()
-	execAll(t, a, "CREATE TABLE lt (id int PRIMARY KEY, v int)", "INSERT INTO lt VALUES (1, 0), (2, 0)")
 
 	_, err := a.Exec(ctx, "LOCK TABLE lt")
 	wantPgErr(t, err, "25P01", "LOCK TABLE can only be used in transaction blocks")
@@ -134,8 +133,7 @@ func TestLockTable(t *testing.T) {
 // SELECT, ROW EXCLUSIVE one of INSERT, UPDATE, DELETE, TRUNCATE, every
 // other mode one of UPDATE, DELETE, TRUNCATE (42501 otherwise).
 func TestLockTablePrivileges(t *testing.T) {
-	ts, admin := startConn(t, engine.Options{})
-	execAll(t, admin, "CREATE TABLE lp (id int PRIMARY KEY)", "CREATE ROLE lpu LOGIN", "GRANT INSERT ON lp TO lpu")
+	ts, admin := startConn(t, engine.Options{}, "CREATE TABLE lp (id int PRIMARY KEY)", "CREATE ROLE lpu LOGIN", "GRANT INSERT ON lp TO lpu")
 	u := mustConnectAs(t, ts, "lpu")
 	ctx := context.Background()
 	try := func(mode string) error {
@@ -161,11 +159,10 @@ func TestLockTablePrivileges(t *testing.T) {
 // locks, row locks and transaction-level advisory locks taken after the
 // savepoint, and keeps those taken before it, as PostgreSQL does.
 func TestSavepointReleasesLocks(t *testing.T) {
-	ts, a := startConn(t, engine.Options{})
+	ts, a := startConn(t, engine.Options{}, "CREATE TABLE ls (id int PRIMARY KEY, v int)", "CREATE TABLE ls2 (id int PRIMARY KEY)",
+		"INSERT INTO ls VALUES (1, 0), (2, 0)")
 	b := connect(t, ts, nil)
 	ctx := context.Background()
-	execAll(t, a, "CREATE TABLE ls (id int PRIMARY KEY, v int)", "CREATE TABLE ls2 (id int PRIMARY KEY)",
-		"INSERT INTO ls VALUES (1, 0), (2, 0)")
 	execAll(t, a, "BEGIN", "LOCK TABLE ls2 IN EXCLUSIVE MODE", "SELECT * FROM ls WHERE id = 2 FOR UPDATE",
 		"SELECT pg_advisory_xact_lock(7)", "SAVEPOINT sp",
 		"LOCK TABLE ls IN ACCESS EXCLUSIVE MODE", "SELECT * FROM ls WHERE id = 1 FOR UPDATE",
@@ -187,11 +184,10 @@ func TestSavepointReleasesLocks(t *testing.T) {
 // lock, and one through a relation lock and an advisory lock, is found:
 // one session gets 40P01 and the other goes on.
 func TestDeadlockAcrossLockKinds(t *testing.T) {
-	ts, a := startConn(t, engine.Options{})
+	ts, a := startConn(t, engine.Options{}, "CREATE TABLE dr (id int PRIMARY KEY, v int)", "CREATE TABLE du (id int PRIMARY KEY)",
+		"INSERT INTO dr VALUES (1, 0)")
 	b := connect(t, ts, nil)
 	ctx := context.Background()
-	execAll(t, a, "CREATE TABLE dr (id int PRIMARY KEY, v int)", "CREATE TABLE du (id int PRIMARY KEY)",
-		"INSERT INTO dr VALUES (1, 0)")
 
 	// Each case: a takes its first lock, b its own, b then waits for a,
 	// and a's last request closes the cycle.
@@ -225,10 +221,9 @@ func TestDeadlockAcrossLockKinds(t *testing.T) {
 // query finds the blocker of a relation, a row and an advisory wait, and
 // pg_blocking_pids agrees.
 func TestPgLocks(t *testing.T) {
-	ts, a := startConn(t, engine.Options{})
+	ts, a := startConn(t, engine.Options{}, "CREATE TABLE pl (id int PRIMARY KEY, v int)", "INSERT INTO pl VALUES (1, 0)")
 	b := connect(t, ts, nil)
 	c := connect(t, ts, nil)
-	execAll(t, a, "CREATE TABLE pl (id int PRIMARY KEY, v int)", "INSERT INTO pl VALUES (1, 0)")
 	pidA := queryInt(t, a, "SELECT pg_backend_pid()")
 	pidB := queryInt(t, b, "SELECT pg_backend_pid()")
 	check := func(what string, wantMode string) {

@@ -2,11 +2,10 @@ package engine_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
-	"time"
 
 	"streamsql/engine"
+	"streamsql/internal/cputime"
 )
 
 // BenchmarkMatchRecognizeBids matches three rising bids per auction within
@@ -26,7 +25,7 @@ func BenchmarkMatchRecognizeBids(b *testing.B) {
 		PATTERN (a b c) WITHIN INTERVAL '10' SECOND
 		DEFINE b AS b.price > a.price, c AS c.price > b.price) m`
 	var matches, n int64
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Used()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := conn.QueryRow(context.Background(), q).Scan(&matches, &n); err != nil {
@@ -34,21 +33,11 @@ func BenchmarkMatchRecognizeBids(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	cpu := cpuTime(b) - cpu0
+	cpu := cputime.Used() - cpu0
 	if matches == 0 {
 		b.Fatal("no matches")
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(rows)*float64(b.N)/cpu.Seconds(), "rows/cpu-s")
 	b.ReportMetric(float64(matches), "matches")
-}
-
-// cpuTime is the process's user and system CPU time so far (the server
-// runs in the test's process).
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

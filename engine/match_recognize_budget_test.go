@@ -58,9 +58,7 @@ func TestMatchRecognizeViewBudget(t *testing.T) {
 	stream := mrStreamOrder(r, rows)
 	for i, lo := 0, 0; lo < len(stream); i++ {
 		hi := min(lo+200+r.Intn(200), len(stream))
-		conn := s.connect(t)
-		mrInsert(t, conn, "ev", stream[lo:hi])
-		conn.Close(context.Background())
+		s.execAll(t, mrInsertSQL("ev", stream[lo:hi]))
 		s.execAll(t, "FLUSH")
 		lo = hi
 		if i%15 == 14 {

@@ -19,6 +19,11 @@ import (
 // seconds after the epoch.
 func mrInsert(t *testing.T, conn *pgx.Conn, table string, rows []refRow) {
 	t.Helper()
+	execAll(t, conn, mrInsertSQL(table, rows))
+}
+
+// mrInsertSQL is the INSERT of rows into table.
+func mrInsertSQL(table string, rows []refRow) string {
 	var sb strings.Builder
 	for i, r := range rows {
 		if i > 0 {
@@ -26,7 +31,7 @@ func mrInsert(t *testing.T, conn *pgx.Conn, table string, rows []refRow) {
 		}
 		fmt.Fprintf(&sb, "(%d, '%s', %d)", r.k, time.Unix(int64(r.ts), 0).UTC().Format("2006-01-02 15:04:05"), r.v)
 	}
-	execAll(t, conn, "INSERT INTO "+table+" VALUES "+sb.String())
+	return "INSERT INTO " + table + " VALUES " + sb.String()
 }
 
 // mrOutput runs q wrapped to print the reference's columns, in order.

@@ -67,15 +67,11 @@ func TestMatchRecognizeViewDifferential(t *testing.T) {
 		s.execAll(t, fmt.Sprintf("CREATE MATERIALIZED VIEW mr%d AS %s", len(qs)-1, q.sql("ev")))
 	}
 	rows := randRows(r, 4, 30)
-	conn := s.connect(t)
-	mrInsert(t, conn, "evh", rows)
-	conn.Close(context.Background())
+	s.execAll(t, mrInsertSQL("evh", rows))
 	stream := mrStreamOrder(r, rows)
 	for i, lo := 0, 0; lo < len(stream); i++ {
 		hi := min(lo+1+r.Intn(12), len(stream))
-		conn := s.connect(t)
-		mrInsert(t, conn, "ev", stream[lo:hi])
-		conn.Close(context.Background())
+		s.execAll(t, mrInsertSQL("ev", stream[lo:hi]))
 		lo = hi
 		if i%5 == 4 {
 			if r.Intn(2) == 0 {
@@ -87,7 +83,7 @@ func TestMatchRecognizeViewDifferential(t *testing.T) {
 	// A row far ahead in a partition of its own moves the watermark past
 	// every row and every WITHIN.
 	s.execAll(t, "INSERT INTO ev VALUES (99, timestamp '1970-01-02 00:00:00', 0)", "FLUSH")
-	conn = s.connect(t)
+	conn := s.connect(t)
 	defer conn.Close(context.Background())
 	if n := runningJobs(t, conn); n != len(qs) {
 		t.Fatalf("%d jobs run, want %d", n, len(qs))

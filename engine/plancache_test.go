@@ -20,9 +20,8 @@ import (
 // one per statement whatever the arguments, and a key lookup reads the
 // key of each execution's arguments.
 func TestPlanCacheReuse(t *testing.T) {
-	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	ts, conn := startConn(t, engine.Options{},
 		"CREATE TABLE pc (id bigint PRIMARY KEY, v bigint)",
 		"CREATE TABLE pk10 (k int PRIMARY KEY, n int)",
 		"INSERT INTO pk10 SELECT g, g * 100 FROM generate_series(0, 9) g")
@@ -96,9 +95,8 @@ func TestPlanCacheReuse(t *testing.T) {
 // index lookups, UPDATE and DELETE by key and SELECT ... FOR UPDATE; each
 // execution reads, changes and locks the rows of its own arguments.
 func TestPlanCacheGenericPlan(t *testing.T) {
-	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	ts, conn := startConn(t, engine.Options{},
 		"CREATE TABLE gp (id bigint PRIMARY KEY, v bigint, w text)",
 		"CREATE INDEX gp_w ON gp (w)",
 		"CREATE TABLE gp2 (a int, b int, n int, PRIMARY KEY (a, b))",
@@ -216,9 +214,8 @@ func TestPlanCacheGenericPlan(t *testing.T) {
 // evaluates its own sizes when the operator opens, and a bad size is that
 // execution's error (22023), after which the plan serves the next one.
 func TestPlanCacheWindowTVF(t *testing.T) {
-	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	ts, conn := startConn(t, engine.Options{},
 		"CREATE TABLE ev (id bigint PRIMARY KEY, ts timestamp)",
 		"INSERT INTO ev VALUES (1, '2024-01-01 10:05'), (2, '2024-01-01 10:20'), (3, '2024-01-01 10:40'), (4, '2024-01-01 11:10')")
 	stmts := [][2]string{
@@ -289,9 +286,8 @@ func TestPlanCacheWindowTVF(t *testing.T) {
 // a function change or a search_path change answers from the catalog as
 // it is now.
 func TestPlanCacheInvalidation(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE TABLE inv (id bigint PRIMARY KEY, v bigint)",
 		"INSERT INTO inv VALUES (1, 10), (2, 20)",
 		"CREATE FUNCTION twice(x bigint) RETURNS bigint LANGUAGE sql RETURN x * 2",
@@ -366,9 +362,8 @@ func TestPlanCacheInvalidation(t *testing.T) {
 // TestPlanCacheShared: sessions share plans of the same statement, and
 // "$user" in the search path keeps each user's tables apart.
 func TestPlanCacheShared(t *testing.T) {
-	ts, admin := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, admin,
+	ts, _ := startConn(t, engine.Options{},
 		"CREATE TABLE shared (id int PRIMARY KEY, v int)", "INSERT INTO shared VALUES (1, 11)",
 		"CREATE SCHEMA alice", "CREATE SCHEMA bob",
 		"CREATE TABLE alice.mine (id int PRIMARY KEY, who text)", "INSERT INTO alice.mine VALUES (1, 'alice')",
@@ -402,9 +397,8 @@ func TestPlanCacheShared(t *testing.T) {
 // cache, neither described nor executed with planning, and still sees
 // new rows.
 func TestPlanCacheSimpleQuery(t *testing.T) {
-	ts, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn, "CREATE TABLE sq (id int PRIMARY KEY, v int)")
+	ts, conn := startConn(t, engine.Options{}, "CREATE TABLE sq (id int PRIMARY KEY, v int)")
 	pc := conn.PgConn()
 	for i := range 5 {
 		if err := pc.Exec(ctx, fmt.Sprintf("INSERT INTO sq VALUES (%d, %d)", i, i*10)).Close(); err != nil {

@@ -13,8 +13,7 @@ import (
 // type, floats, numeric scales, char(n) blanks, a second equality of the
 // key) keeps its filter and answers as PostgreSQL does too.
 func TestPointLookupKeyEqualities(t *testing.T) {
-	_, conn := startConn(t, engine.Options{})
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE TABLE pl_i (id int PRIMARY KEY, v text)",
 		"INSERT INTO pl_i VALUES (1, 'one'), (2, 'two'), (-2147483648, 'min')",
 		"CREATE TABLE pl_t (k text PRIMARY KEY, v int)",

@@ -34,11 +34,6 @@ func mustConnectAs(t *testing.T, ts *testserver.Server, user string) *pgx.Conn {
 	return c
 }
 
-func roleExec(t *testing.T, c *pgx.Conn, stmts ...string) {
-	t.Helper()
-	execAll(t, c, stmts...)
-}
-
 func queryString(t *testing.T, c *pgx.Conn, q string) string {
 	t.Helper()
 	var s string
@@ -61,14 +56,12 @@ func TestRoleStatements(t *testing.T) {
 	if n := queryString(t, su, "SELECT string_agg(m.rolname || '<' || g.rolname, ',') FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member JOIN pg_roles g ON g.oid = a.roleid"); n != "carol<analysts" {
 		t.Errorf("memberships after restart: %s", n)
 	}
-	roleExec(t, su, "DROP ROLE carol, old")
+	execAll(t, su, "DROP ROLE carol, old")
 }
 
 func roleStatements(t *testing.T, dir string) {
-	ts := testserver.Start(t, engine.Options{DataDir: dir, RequireRoles: true})
 	ctx := context.Background()
-	su := mustConnectAs(t, ts, "streamsql")
-	roleExec(t, su,
+	ts, su := startAs(t, engine.Options{DataDir: dir, RequireRoles: true}, "streamsql",
 		"CREATE ROLE analysts",
 		"CREATE USER alice PASSWORD 'wonder' CONNECTION LIMIT 2 IN ROLE analysts",
 		"CREATE ROLE bob LOGIN CREATEROLE",
@@ -79,7 +72,7 @@ func roleStatements(t *testing.T, dir string) {
 	wantPgErr(t, err, "42710", `role "alice" already exists`)
 	_, err = su.Exec(ctx, "DROP ROLE nobody")
 	wantPgErr(t, err, "42704", `role "nobody" does not exist`)
-	roleExec(t, su, "DROP ROLE IF EXISTS nobody")
+	execAll(t, su, "DROP ROLE IF EXISTS nobody")
 	_, err = su.Exec(ctx, "CREATE ROLE pg_mine")
 	wantPgErr(t, err, "42939", `role name "pg_mine" is reserved`)
 
@@ -145,7 +138,7 @@ func roleStatements(t *testing.T, dir string) {
 	wantPgErr(t, err, "42501", "permission denied")
 	_, err = a1.Exec(ctx, "SELECT rolpassword FROM pg_authid")
 	wantPgErr(t, err, "42501", "permission denied for table pg_authid")
-	roleExec(t, a1, "ALTER ROLE alice PASSWORD 'new one'")
+	execAll(t, a1, "ALTER ROLE alice PASSWORD 'new one'")
 	if got := queryString(t, su, "SELECT rolpassword FROM pg_authid WHERE rolname = 'alice'"); got == secret {
 		t.Error("ALTER ROLE PASSWORD kept the old secret")
 	}
@@ -155,7 +148,7 @@ func roleStatements(t *testing.T, dir string) {
 
 	// CREATEROLE may create roles but not superusers.
 	bob := mustConnectAs(t, ts, "bob")
-	roleExec(t, bob, "CREATE ROLE carol LOGIN", "GRANT analysts TO carol")
+	execAll(t, bob, "CREATE ROLE carol LOGIN", "GRANT analysts TO carol")
 	_, err = bob.Exec(ctx, "CREATE ROLE boss SUPERUSER")
 	wantPgErr(t, err, "42501", "must be superuser to create superusers")
 	_, err = bob.Exec(ctx, "ALTER ROLE streamsql NOSUPERUSER")
@@ -165,11 +158,11 @@ func roleStatements(t *testing.T, dir string) {
 	if u := queryString(t, a1, "SELECT current_user || ' ' || session_user"); u != "alice alice" {
 		t.Errorf("before SET ROLE: %s", u)
 	}
-	roleExec(t, a1, "SET ROLE analysts")
+	execAll(t, a1, "SET ROLE analysts")
 	if u := queryString(t, a1, "SELECT current_user || ' ' || session_user"); u != "analysts alice" {
 		t.Errorf("after SET ROLE: %s", u)
 	}
-	roleExec(t, a1, "RESET ROLE")
+	execAll(t, a1, "RESET ROLE")
 	if u := queryString(t, a1, "SELECT current_user"); u != "alice" {
 		t.Errorf("after RESET ROLE: %s", u)
 	}
@@ -179,7 +172,7 @@ func roleStatements(t *testing.T, dir string) {
 	// GRANT cycles, REVOKE, DROP with owned objects.
 	_, err = su.Exec(ctx, "GRANT alice TO analysts")
 	wantPgErr(t, err, "0LP01", `role "alice" is a member of role "analysts"`)
-	roleExec(t, su, "REVOKE analysts FROM alice")
+	execAll(t, su, "REVOKE analysts FROM alice")
 	_, err = a1.Exec(ctx, "SET ROLE analysts")
 	wantPgErr(t, err, "42501", `permission denied to set role "analysts"`)
 	_, err = su.Exec(ctx, "DROP ROLE streamsql")
@@ -202,20 +195,18 @@ func itoa(n int32) string {
 // column grants in pg_attribute.attacl) as PostgreSQL's aclitem text,
 // NULL while the default holds.
 func TestGrantRelacl(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{RequireRoles: true})
-	su := mustConnectAs(t, ts, "streamsql")
-	roleExec(t, su, "CREATE ROLE reader", "CREATE TABLE g (id int PRIMARY KEY)")
+	_, su := startAs(t, engine.Options{RequireRoles: true}, "streamsql", "CREATE ROLE reader", "CREATE TABLE g (id int PRIMARY KEY)")
 	var acl *string
 	if err := su.QueryRow(context.Background(), "SELECT relacl::text FROM pg_class WHERE relname = 'g'").Scan(&acl); err != nil || acl != nil {
 		t.Fatalf("default relacl: %v %v", acl, err)
 	}
-	roleExec(t, su, "GRANT SELECT, UPDATE ON g TO reader", "GRANT SELECT ON g TO PUBLIC", "REVOKE UPDATE ON g FROM reader")
+	execAll(t, su, "GRANT SELECT, UPDATE ON g TO reader", "GRANT SELECT ON g TO PUBLIC", "REVOKE UPDATE ON g FROM reader")
 	if got := queryString(t, su, "SELECT relacl::text FROM pg_class WHERE relname = 'g'"); got != "{streamsql=arwdDxt/streamsql,reader=r/streamsql,=r/streamsql}" {
 		t.Errorf("relacl %s", got)
 	}
 	_, err := su.Exec(context.Background(), "GRANT SELECT ON g TO nobody")
 	wantPgErr(t, err, "42704", `role "nobody" does not exist`)
-	roleExec(t, su, "GRANT SELECT (id), UPDATE (id) ON g TO reader")
+	execAll(t, su, "GRANT SELECT (id), UPDATE (id) ON g TO reader")
 	if got := queryString(t, su, "SELECT attacl::text FROM pg_attribute WHERE attrelid = 'g'::regclass AND attname = 'id'"); got != "{reader=rw/streamsql}" {
 		t.Errorf("attacl %s", got)
 	}
@@ -228,9 +219,7 @@ func TestGrantRelacl(t *testing.T) {
 func TestAuditLog(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	ts := testserver.Start(t, engine.Options{RequireRoles: true, AuditLog: true, Logger: log})
-	su := mustConnectAs(t, ts, "streamsql")
-	roleExec(t, su, "CREATE USER auditee PASSWORD 'do-not-log-me'", "CREATE TABLE audited (id int PRIMARY KEY)", "GRANT SELECT ON audited TO auditee")
+	ts, _ := startAs(t, engine.Options{RequireRoles: true, AuditLog: true, Logger: log}, "streamsql", "CREATE USER auditee PASSWORD 'do-not-log-me'", "CREATE TABLE audited (id int PRIMARY KEY)", "GRANT SELECT ON audited TO auditee")
 	if _, err := connectAs(t, ts, "ghost"); err == nil {
 		t.Fatal("ghost connected")
 	}
@@ -272,23 +261,21 @@ func (s *syncBuffer) String() string {
 // ROLE and SET SESSION AUTHORIZATION done after the savepoint, and keeps
 // those done before it, as PostgreSQL does.
 func TestSavepointRollbackUndoesSetRole(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{DataDir: t.TempDir(), RequireRoles: true})
-	su := mustConnectAs(t, ts, "streamsql")
-	roleExec(t, su, "CREATE ROLE ana", "CREATE ROLE ben",
+	_, su := startAs(t, engine.Options{DataDir: t.TempDir(), RequireRoles: true}, "streamsql", "CREATE ROLE ana", "CREATE ROLE ben",
 		"BEGIN", "SET ROLE ana", "SAVEPOINT a", "SET ROLE ben")
 	if u := queryString(t, su, "SELECT current_user"); u != "ben" {
 		t.Fatalf("after SET ROLE ben: %s", u)
 	}
-	roleExec(t, su, "ROLLBACK TO SAVEPOINT a")
+	execAll(t, su, "ROLLBACK TO SAVEPOINT a")
 	if u := queryString(t, su, "SELECT current_user"); u != "ana" {
 		t.Errorf("after ROLLBACK TO SAVEPOINT a: current_user %s, want ana", u)
 	}
-	roleExec(t, su, "SAVEPOINT b", "SET SESSION AUTHORIZATION ben", "ROLLBACK TO b")
+	execAll(t, su, "SAVEPOINT b", "SET SESSION AUTHORIZATION ben", "ROLLBACK TO b")
 	if u := queryString(t, su, "SELECT session_user || '/' || current_user"); u != "streamsql/ana" {
 		t.Errorf("after ROLLBACK TO b: %s, want streamsql/ana", u)
 	}
 	// SET LOCAL ROLE undone by the savepoint no longer ends with the block.
-	roleExec(t, su, "SAVEPOINT c", "SET LOCAL ROLE ben", "ROLLBACK TO c", "COMMIT")
+	execAll(t, su, "SAVEPOINT c", "SET LOCAL ROLE ben", "ROLLBACK TO c", "COMMIT")
 	if u := queryString(t, su, "SELECT current_user"); u != "ana" {
 		t.Errorf("after COMMIT: current_user %s, want ana", u)
 	}

@@ -41,8 +41,7 @@ func TestSourcePrunedColumns(t *testing.T) {
 // TestDatagenPrunedColumns: the same for a datagen source, whose unread
 // columns include the sequence that ends it.
 func TestDatagenPrunedColumns(t *testing.T) {
-	_, conn := startConn(t, engine.Options{StateMemory: -1, DataDir: t.TempDir()})
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{StateMemory: -1, DataDir: t.TempDir()},
 		`CREATE SOURCE dg (id int, v double precision, name varchar, ts timestamp) WITH (connector = 'datagen',
 			fields.id.kind = 'sequence', fields.id.start = '1', fields.id.end = '20000',
 			fields.v.max = '100', fields.v.seed = '7', fields.name.length = '30', fields.ts.max_past = '1h')`,

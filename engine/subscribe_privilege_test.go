@@ -5,16 +5,13 @@ import (
 	"testing"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // SUBSCRIBE reads what a SELECT of the same thing reads, and needs the
 // same privileges: SELECT on the materialized view, or on the tables (or
 // their columns) the query reads; 42501 otherwise, as PostgreSQL words it.
 func TestSubscribePrivileges(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{RequireRoles: true})
-	su := mustConnectAs(t, ts, "streamsql")
-	roleExec(t, su, "CREATE ROLE watcher LOGIN",
+	ts, su := startAs(t, engine.Options{RequireRoles: true}, "streamsql", "CREATE ROLE watcher LOGIN",
 		"CREATE TABLE trades (id int PRIMARY KEY, sym text, secret int)",
 		"INSERT INTO trades VALUES (1, 'A', 7)",
 		"CREATE MATERIALIZED VIEW by_sym AS SELECT sym, count(*) AS n FROM trades GROUP BY sym")
@@ -39,7 +36,7 @@ func TestSubscribePrivileges(t *testing.T) {
 	_, err := w.Exec(ctx, "COPY (SUBSCRIBE by_sym) TO STDOUT")
 	wantCode(t, err, "42501")
 
-	roleExec(t, su, "GRANT SELECT ON by_sym TO watcher", "GRANT SELECT (id, sym) ON trades TO watcher")
+	execAll(t, su, "GRANT SELECT ON by_sym TO watcher", "GRANT SELECT (id, sym) ON trades TO watcher")
 	for _, what := range []string{"by_sym", "(SELECT id, sym FROM trades)"} {
 		if err := subscribe(what); err != nil {
 			t.Errorf("SUBSCRIBE %s after GRANT: %v", what, err)

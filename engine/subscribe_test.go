@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"streamsql/internal/sqltest"
 	"streamsql/internal/testserver"
 	"streamsql/storage"
 )
@@ -66,9 +67,8 @@ func diffs(cs []change) []string {
 // SUBSCRIBE over pgx: the snapshot at one epoch, then every committed
 // insert, update and delete of the view as diffs in epoch order.
 func TestSubscribeViewPgx(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w,
+	ts, w := startWithConn(t, "sub",
 		"CREATE TABLE trades (id int PRIMARY KEY, sym text, qty int)",
 		"INSERT INTO trades VALUES (1, 'A', 10), (2, 'B', 20)",
 		"CREATE MATERIALIZED VIEW totals AS SELECT sym, sum(qty) AS qty FROM trades GROUP BY sym")
@@ -150,9 +150,8 @@ func sortedStrings(s []string) []string {
 // false starts at the changes; PROGRESS marks epochs; the job goes away
 // with the subscriber.
 func TestSubscribeTableQueryProgress(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w, "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'one')")
+	ts, w := startWithConn(t, "sub", "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'one')")
 
 	r := mustConnectAs(t, ts, "sub")
 	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -235,26 +234,15 @@ func TestSubscribeTableQueryProgress(t *testing.T) {
 
 func jobCount(t *testing.T, conn *pgx.Conn) int {
 	t.Helper()
-	var n int
-	rows, err := conn.Query(context.Background(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	_, jobs := sqltest.Jobs(t, conn)
+	return len(jobs)
 }
 
 // ENVELOPE UPSERT: one row per key and epoch, upsert with the new values
 // or delete with NULLs.
 func TestSubscribeEnvelopeUpsert(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w, "CREATE TABLE p (sym text PRIMARY KEY, px int)", "INSERT INTO p VALUES ('A', 1)",
+	ts, w := startWithConn(t, "sub", "CREATE TABLE p (sym text PRIMARY KEY, px int)", "INSERT INTO p VALUES ('A', 1)",
 		"CREATE MATERIALIZED VIEW pv AS SELECT sym, px FROM p")
 	r := mustConnectAs(t, ts, "sub")
 	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -293,8 +281,7 @@ func TestSubscribeCopyPsql(t *testing.T) {
 	if err != nil {
 		t.Skip("psql is not installed")
 	}
-	ts, w := startWithConn(t, "sub")
-	execAll(t, w, "CREATE TABLE q (id int PRIMARY KEY, v text)", "INSERT INTO q VALUES (1, 'a')",
+	ts, w := startWithConn(t, "sub", "CREATE TABLE q (id int PRIMARY KEY, v text)", "INSERT INTO q VALUES (1, 'a')",
 		"CREATE MATERIALIZED VIEW qv AS SELECT id, v FROM q")
 	// psql writes COPY data through stdio, which buffers a pipe whole:
 	// line buffering (as a terminal has) lets the test see each row.
@@ -345,9 +332,8 @@ func TestSubscribeCopyPsql(t *testing.T) {
 // A subscriber that stops reading is cut off with 53400 once its buffer
 // is full; the view and a subscriber that reads go on.
 func TestSubscribeSlowSubscriberCutOff(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w, "CREATE TABLE big (id int PRIMARY KEY, pad text)",
+	ts, w := startWithConn(t, "sub", "CREATE TABLE big (id int PRIMARY KEY, pad text)",
 		"CREATE MATERIALIZED VIEW bigv AS SELECT id, pad FROM big")
 	qctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -404,9 +390,8 @@ func TestSubscribeSlowSubscriberCutOff(t *testing.T) {
 
 // A CancelRequest (psql's Ctrl-C) ends a SUBSCRIBE with 57014.
 func TestSubscribeCancel(t *testing.T) {
-	_, c := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, c, "CREATE TABLE cx (id int PRIMARY KEY)", "CREATE MATERIALIZED VIEW cxv AS SELECT id FROM cx")
+	_, c := startWithConn(t, "sub", "CREATE TABLE cx (id int PRIMARY KEY)", "CREATE MATERIALIZED VIEW cxv AS SELECT id FROM cx")
 	rows, err := c.Query(ctx, "SUBSCRIBE cxv WITH (PROGRESS)")
 	if err != nil {
 		t.Fatal(err)

@@ -24,9 +24,8 @@ func positionKey(t *testing.T, p string) (uint64, uint64) {
 // of the last change it processed: it gets the rest of that epoch and the
 // later ones, with no change twice and none missing.
 func TestSubscriptionResumeMidEpoch(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w, evFeed("v int", "retention = '1 hour'")...)
+	ts, w := startWithConn(t, "sub", evFeed("v int", "retention = '1 hour'")...)
 	// One epoch of six changes, then one of three.
 	execAll(t, w, "INSERT INTO ev SELECT g, g * 10 FROM generate_series(1, 6) g", "FLUSH",
 		"INSERT INTO ev SELECT g, g * 10 FROM generate_series(7, 9) g", "FLUSH")
@@ -113,8 +112,7 @@ func TestSubscriptionResumeMidEpoch(t *testing.T) {
 // committed after it; resuming at the snapshot's position returns only
 // those changes.
 func TestSubscriptionCursorFull(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
-	execAll(t, w,
+	ts, w := startWithConn(t, "sub",
 		"CREATE TABLE ev (id int PRIMARY KEY, v int)",
 		"INSERT INTO ev SELECT g, g FROM generate_series(1, 2000) g",
 		"CREATE MATERIALIZED VIEW evs AS SELECT id, v FROM ev",
@@ -162,9 +160,8 @@ func TestSubscriptionCursorFull(t *testing.T) {
 // positions stay) and changes its retention, for its owner only; reading
 // a subscription takes SELECT on its view, as creating one does.
 func TestSubscriptionAlterAndPrivileges(t *testing.T) {
-	ts, w := startWithConn(t, "admin")
 	ctx := context.Background()
-	execAll(t, w, evFeed("", "retention = '1 hour'")...)
+	ts, w := startWithConn(t, "admin", evFeed("", "retention = '1 hour'")...)
 	execAll(t, w, "INSERT INTO ev VALUES (1)", "FLUSH",
 		"CREATE ROLE reader LOGIN", "GRANT USAGE ON SCHEMA public TO reader", "GRANT CREATE ON SCHEMA public TO reader")
 
@@ -215,9 +212,8 @@ func TestSubscriptionAlterAndPrivileges(t *testing.T) {
 // snapshot, then every change after it, and ends with every row exactly
 // once. Resuming again inside the resumed snapshot works the same way.
 func TestSubscriptionCursorFullResumeMidSnapshot(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w,
+	ts, w := startWithConn(t, "sub",
 		"CREATE TABLE ev (id int PRIMARY KEY, v int)",
 		"INSERT INTO ev SELECT g, g FROM generate_series(1, 3000) g",
 		"CREATE MATERIALIZED VIEW evs AS SELECT id, v FROM ev",

@@ -15,9 +15,8 @@ import (
 // begin() reads them all, one SINCE now() only later ones, and a FETCH
 // waits for the next change.
 func TestSubscriptionCursorOps(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w,
+	ts, w := startWithConn(t, "sub",
 		"CREATE TABLE orders (id int PRIMARY KEY, sym text, qty int)",
 		"INSERT INTO orders VALUES (1, 'A', 10)",
 		"CREATE MATERIALIZED VIEW big AS SELECT id, sym, qty FROM orders WHERE qty > 5",
@@ -171,9 +170,8 @@ func TestSubscriptionCursorRestart(t *testing.T) {
 // Changes older than the retention are trimmed from the log; a cursor
 // SINCE a trimmed time is refused.
 func TestSubscriptionRetention(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w, evFeed("", "retention = '1 second'")...)
+	ts, w := startWithConn(t, "sub", evFeed("", "retention = '1 second'")...)
 	start := time.Now().UnixMilli() - 1
 	execAll(t, w, "INSERT INTO ev VALUES (1)", "FLUSH")
 	// A reader that reads the first change and then stays away.
@@ -219,9 +217,8 @@ func TestSubscriptionRetention(t *testing.T) {
 // subscription's log: the changes after that epoch, then live ones; an
 // epoch the log does not hold is refused.
 func TestSubscribeAsOfFromSubscriptionLog(t *testing.T) {
-	ts, w := startWithConn(t, "sub")
 	ctx := context.Background()
-	execAll(t, w,
+	ts, w := startWithConn(t, "sub",
 		"CREATE TABLE p (sym text PRIMARY KEY, px int)",
 		"INSERT INTO p VALUES ('A', 1)",
 		"CREATE MATERIALIZED VIEW pv AS SELECT sym, px FROM p",

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"streamsql/internal/cputime"
 )
 
 // BenchmarkSkewedGroupBy measures a parallel GROUP BY whose key is
@@ -31,14 +33,14 @@ func BenchmarkSkewedGroupBy(b *testing.B) {
 					fmt.Sprintf(`CREATE SOURCE %s (k int, v bigint) WITH (connector = 'datagen',
 						fields.k.min = '1', fields.k.max = '1000', fields.v.min = '0', fields.v.max = '1000000',
 						datagen.rows.limit = '%d')`, src, rows))
-				start, cpu0 := time.Now(), processCPU(b)
+				start, cpu0 := time.Now(), cputime.Used()
 				if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE MATERIALIZED VIEW %s AS
 					SELECT CASE WHEN v %% 10 < 9 THEN 0 ELSE k END AS key, count(*) AS n, sum(v) AS s FROM %s GROUP BY 1`, mv, src)); err != nil {
 					b.Fatal(err)
 				}
 				awaitRows(b, conn, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv, rows, 20*time.Millisecond)
 				wall += time.Since(start)
-				cpu += processCPU(b) - cpu0
+				cpu += cputime.Used() - cpu0
 				execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)
 			}
 			b.ReportMetric(float64(b.N)*rows/wall.Seconds(), "rows/s")

@@ -13,8 +13,7 @@ import (
 // meet it at commit, so that every key is written exactly once: the
 // upserts' and the inserts' successes add up to the number of keys.
 func TestUpsertRacesPlainInsert(t *testing.T) {
-	ts, setup := startConn(t, engine.Options{})
-	execAll(t, setup, "CREATE TABLE race (id bigint PRIMARY KEY, who text)")
+	ts, setup := startConn(t, engine.Options{}, "CREATE TABLE race (id bigint PRIMARY KEY, who text)")
 	const keys, workers = 300, 4
 	var mu sync.Mutex
 	written := 0

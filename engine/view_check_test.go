@@ -51,26 +51,13 @@ func checkViewOn(t *testing.T, conn *pgx.Conn, when, view, query string, minRows
 // test for each one that is not running.
 func runningJobs(t *testing.T, conn *pgx.Conn) int {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), "SHOW JOBS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	jobs := 0
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs++
+	_, jobs := sqltest.Jobs(t, conn)
+	for _, v := range jobs {
 		if v[2] != "running" {
 			t.Errorf("job %v: status %v", v[1], v[2])
 		}
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return jobs
+	return len(jobs)
 }
 
 // jobState returns the state columns of SHOW JOBS for the job of view:

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/engine"
-	"streamsql/internal/testserver"
 )
 
 // TestViewReadsCheckedAsOwner: a plain view's query reads with its owner's
@@ -18,15 +17,13 @@ import (
 // DECLARE CURSOR, SUBSCRIBE, INSERT ... SELECT and CREATE MATERIALIZED
 // VIEW. A role that may create views cannot read a table through one.
 func TestViewReadsCheckedAsOwner(t *testing.T) {
-	ts := testserver.Start(t, engine.Options{RequireRoles: true})
-	su := mustConnectAs(t, ts, "streamsql")
-	roleExec(t, su, "CREATE ROLE mallory LOGIN",
+	ts, su := startAs(t, engine.Options{RequireRoles: true}, "streamsql", "CREATE ROLE mallory LOGIN",
 		"CREATE SCHEMA scratch", "GRANT USAGE, CREATE ON SCHEMA scratch TO mallory",
 		"CREATE TABLE secret (id int PRIMARY KEY, pin text)",
 		"INSERT INTO secret VALUES (1, '1234'), (2, '5678')")
 	m := mustConnectAs(t, ts, "mallory")
 	ctx := context.Background()
-	roleExec(t, m, "CREATE VIEW scratch.peek AS SELECT id, pin FROM public.secret",
+	execAll(t, m, "CREATE VIEW scratch.peek AS SELECT id, pin FROM public.secret",
 		"CREATE TABLE scratch.loot (id int, pin text)")
 
 	const sel = "SELECT count(*) FROM scratch.peek"
@@ -68,20 +65,20 @@ func TestViewReadsCheckedAsOwner(t *testing.T) {
 	}
 
 	// Granted to the owner: every path reads.
-	roleExec(t, su, "GRANT SELECT ON secret TO mallory")
+	execAll(t, su, "GRANT SELECT ON secret TO mallory")
 	for name, read := range reads {
 		if err := read(); err != nil {
 			t.Errorf("%s after GRANT to the view's owner: %v", name, err)
 		}
 	}
 	// Revoked: the open session's cached plans are refused at once.
-	roleExec(t, su, "REVOKE SELECT ON secret FROM mallory")
+	execAll(t, su, "REVOKE SELECT ON secret FROM mallory")
 	for name, read := range reads {
 		wantCodeIn(t, name, read(), "42501")
 	}
 	// The classic case: the superuser's view, granted to a role that may
 	// not read the table.
-	roleExec(t, su, "CREATE VIEW scratch.ids AS SELECT id FROM secret", "GRANT SELECT ON scratch.ids TO mallory")
+	execAll(t, su, "CREATE VIEW scratch.ids AS SELECT id FROM secret", "GRANT SELECT ON scratch.ids TO mallory")
 	var n int64
 	if err := m.QueryRow(ctx, "SELECT count(*) FROM scratch.ids").Scan(&n); err != nil || n != 2 {
 		t.Errorf("the superuser's view: %d rows, %v", n, err)

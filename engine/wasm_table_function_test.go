@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"streamsql/engine"
@@ -15,9 +16,8 @@ import (
 // inserts, updates and deletes.
 func TestUDFWasmTable(t *testing.T) {
 	mod := buildWasmFuncs(t)
-	_, conn := startConn(t, engine.Options{})
 	ctx := context.Background()
-	execAll(t, conn,
+	_, conn := startConn(t, engine.Options{},
 		"CREATE FUNCTION wlegs(n int, step int) RETURNS TABLE (i int, sq bigint, half double precision) LANGUAGE wasm STRICT USING BASE64 '"+mod+"'",
 		"CREATE TABLE baskets (id int PRIMARY KEY, n int, step int)",
 		"INSERT INTO baskets VALUES (1, 3, 10), (2, 0, 5), (3, 4, 1), (4, NULL, 2)",
@@ -26,7 +26,7 @@ func TestUDFWasmTable(t *testing.T) {
 	checkStrings := func(q, want string) {
 		t.Helper()
 		got := queryStrings(t, conn, q)
-		if s := joinRows(got); s != want {
+		if s := strings.Join(got, "|"); s != want {
 			t.Fatalf("%s:\n got %s\nwant %s", q, s, want)
 		}
 	}
@@ -54,15 +54,4 @@ func TestUDFWasmTable(t *testing.T) {
 		"FLUSH",
 	)
 	checkStrings("SELECT id, k FROM legs ORDER BY id, k", "3 1|5 1|5 2")
-}
-
-func joinRows(rows []string) string {
-	out := ""
-	for i, r := range rows {
-		if i > 0 {
-			out += "|"
-		}
-		out += r
-	}
-	return out
 }

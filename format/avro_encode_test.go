@@ -1,7 +1,6 @@
 package format
 
 import (
-	"context"
 	"fmt"
 	"math/big"
 	"testing"
@@ -98,30 +97,7 @@ func TestAvroEncoderRow(t *testing.T) {
 // price, date_time) as FORMAT PLAIN ENCODE AVRO, 4,096 rows per chunk: the
 // Avro twin of BenchmarkChangeEncoderQ0.
 func BenchmarkChangeEncoderQ0Avro(b *testing.B) {
-	const n = 4096
-	ts := []types.T{types.TInt8, types.TInt8, types.TInt8, types.TTimestamp}
-	var a, bd, p, dt []types.Datum
-	ops := make([]Op, n)
-	for i := 0; i < n; i++ {
-		a = append(a, int64(1000+i%100))
-		bd = append(bd, int64(2000+i))
-		p = append(p, int64(100+i*7))
-		dt = append(dt, types.Timestamp(490_000_000_000_000+int64(i)*1000))
-	}
-	cols := []arrow.Array{types.ArrayFromDatums(ts[0], a), types.ArrayFromDatums(ts[1], bd), types.ArrayFromDatums(ts[2], p), types.ArrayFromDatums(ts[3], dt)}
 	reg := testregistry.New(b)
-	e, err := NewChangeEncoder(context.Background(), ChangeEncoderConfig{Format: "PLAIN", Encode: "AVRO", Topic: "q0", Name: "q0",
-		Options: map[string]string{"schema.registry": reg.URL()}, Names: []string{"auction", "bidder", "price", "date_time"}, Types: ts})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var buf []byte
-	b.ResetTimer()
-	for b.Loop() {
-		buf = buf[:0]
-		if _, err := e.Encode(cols, ops, n, func(k, v []byte, _, _ bool) { buf = append(buf, v...) }); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	benchQ0(b, ChangeEncoderConfig{Format: "PLAIN", Encode: "AVRO", Topic: "q0", Name: "q0",
+		Options: map[string]string{"schema.registry": reg.URL()}})
 }

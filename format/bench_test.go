@@ -40,7 +40,17 @@ func bidJSON(i int) []byte {
 		1000+i%997, 2000+i%1009, 100+i%100000, i%10, i, ts.Format("2006-01-02 15:04:05.000"), "jbpzwjaxhk")
 }
 
-func runBench(b *testing.B, dec Decoder, schema Schema, msgs []Message) {
+// runBench decodes, with a decoder of spec for schema, benchBatch
+// messages at a time, message i being msg(i).
+func runBench(b *testing.B, spec Spec, schema Schema, msg func(i int) Message) {
+	dec, err := NewDecoder(spec, schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]Message, benchBatch)
+	for i := range msgs {
+		msgs[i] = msg(i)
+	}
 	out := NewBatch(schema)
 	defer out.Release()
 	var bytes int64
@@ -78,35 +88,25 @@ func runBench(b *testing.B, dec Decoder, schema Schema, msgs []Message) {
 }
 
 func BenchmarkJSONPlainBid(b *testing.B) {
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "JSON"}, bidSchema)
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := make([]Message, benchBatch)
-	for i := range msgs {
-		msgs[i] = Message{Value: bidJSON(i), Offset: int64(i)}
-	}
-	runBench(b, dec, bidSchema, msgs)
+	runBench(b, Spec{Format: "PLAIN", Encode: "JSON"}, bidSchema, func(i int) Message {
+		m := Message{Value: bidJSON(i), Offset: int64(i)}
+		return m
+	})
 }
 
 func BenchmarkDebeziumJSON(b *testing.B) {
 	schema := Schema{Columns: bidSchema.Columns, PrimaryKey: []int{0}}
-	dec, err := NewDecoder(Spec{Format: "DEBEZIUM", Encode: "JSON"}, schema)
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := make([]Message, benchBatch)
-	for i := range msgs {
+	runBench(b, Spec{Format: "DEBEZIUM", Encode: "JSON"}, schema, func(i int) Message {
 		op := "c"
 		before := []byte("null")
 		if i%4 == 3 {
 			op, before = "u", bidJSON(i-1)
 		}
-		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil,
+		m := Message{Offset: int64(i), Value: fmt.Appendf(nil,
 			`{"before":%s,"after":%s,"source":{"version":"2.5.0.Final","connector":"mysql","name":"dbserver1","ts_ms":1700000000000,"snapshot":"false","db":"nexmark","table":"bid","server_id":223344,"file":"mysql-bin.000003","pos":%d,"row":0},"op":"%s","ts_ms":1700000000123,"transaction":null}`,
 			before, bidJSON(i), 154+i, op)}
-	}
-	runBench(b, dec, schema, msgs)
+		return m
+	})
 }
 
 const bidAvro = `{"type": "record", "name": "Bid", "namespace": "nexmark", "fields": [
@@ -117,86 +117,61 @@ const bidAvro = `{"type": "record", "name": "Bid", "namespace": "nexmark", "fiel
 func BenchmarkAvroBid(b *testing.B) {
 	reg := testregistry.New(b)
 	id := reg.Register(b, "bid-value", bidAvro)
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, bidSchema)
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := make([]Message, benchBatch)
-	for i := range msgs {
+	runBench(b, Spec{Format: "PLAIN", Encode: "AVRO", Options: map[string]string{"schema.registry": reg.URL()}}, bidSchema, func(i int) Message {
 		ts := time.Date(2015, 7, 15, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
-		msgs[i] = Message{Offset: int64(i), Value: encodeAvro(b, id, bidAvro, map[string]any{
+		m := Message{Offset: int64(i), Value: encodeAvro(b, id, bidAvro, map[string]any{
 			"auction": int64(1000 + i%997), "bidder": int64(2000 + i%1009), "price": int64(100 + i%100000),
 			"channel": fmt.Sprintf("channel-%d", i%10), "url": fmt.Sprintf("https://www.nexmark.com/item.htm?query=%d", i),
 			"date_time": ts, "extra": "jbpzwjaxhk",
 		})}
-	}
-	runBench(b, dec, bidSchema, msgs)
+		return m
+	})
 }
 
 func BenchmarkCSVBid(b *testing.B) {
-	dec, err := NewDecoder(Spec{Format: "PLAIN", Encode: "CSV"}, bidSchema)
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := make([]Message, benchBatch)
-	for i := range msgs {
+	runBench(b, Spec{Format: "PLAIN", Encode: "CSV"}, bidSchema, func(i int) Message {
 		ts := time.Date(2015, 7, 15, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
-		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil, "%d,%d,%d,channel-%d,https://www.nexmark.com/item.htm?query=%d,%s,jbpzwjaxhk",
+		m := Message{Offset: int64(i), Value: fmt.Appendf(nil, "%d,%d,%d,channel-%d,https://www.nexmark.com/item.htm?query=%d,%s,jbpzwjaxhk",
 			1000+i%997, 2000+i%1009, 100+i%100000, i%10, i, ts.Format("2006-01-02 15:04:05.000"))}
-	}
-	runBench(b, dec, bidSchema, msgs)
+		return m
+	})
 }
 
 func BenchmarkUpsertJSON(b *testing.B) {
 	schema := Schema{Columns: bidSchema.Columns, PrimaryKey: []int{0}}
-	dec, err := NewDecoder(Spec{Format: "UPSERT", Encode: "JSON"}, schema)
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := make([]Message, benchBatch)
-	for i := range msgs {
-		msgs[i] = Message{Offset: int64(i), Key: fmt.Appendf(nil, `{"auction":%d}`, 1000+i%997), Value: bidJSON(i)}
+	runBench(b, Spec{Format: "UPSERT", Encode: "JSON"}, schema, func(i int) Message {
+		m := Message{Offset: int64(i), Key: fmt.Appendf(nil, `{"auction":%d}`, 1000+i%997), Value: bidJSON(i)}
 		if i%8 == 7 {
-			msgs[i].Value = nil // a delete by key
+			m.Value = nil // a delete by key
 		}
-	}
-	runBench(b, dec, schema, msgs)
+		return m
+	})
 }
 
 func BenchmarkCanalJSON(b *testing.B) {
 	schema := Schema{Columns: bidSchema.Columns, PrimaryKey: []int{0}}
-	dec, err := NewDecoder(Spec{Format: "CANAL", Encode: "JSON"}, schema)
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := make([]Message, benchBatch)
-	for i := range msgs {
+	runBench(b, Spec{Format: "CANAL", Encode: "JSON"}, schema, func(i int) Message {
 		typ, old := "INSERT", "null"
 		if i%4 == 3 {
 			typ, old = "UPDATE", fmt.Sprintf(`[{"price":"%d"}]`, 99+i%100000)
 		}
-		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil,
+		m := Message{Offset: int64(i), Value: fmt.Appendf(nil,
 			`{"data":[{"auction":"%d","bidder":"%d","price":"%d","channel":"channel-%d","url":"https://www.nexmark.com/item.htm?query=%d","date_time":"2015-07-15 00:00:%02d.000","extra":"jbpzwjaxhk"}],"database":"nexmark","es":1700000000000,"id":%d,"isDdl":false,"mysqlType":{"auction":"bigint"},"old":%s,"pkNames":["auction"],"sql":"","table":"bid","ts":1700000000123,"type":"%s"}`,
 			1000+i%997, 2000+i%1009, 100+i%100000, i%10, i, i%60, i, old, typ)}
-	}
-	runBench(b, dec, schema, msgs)
+		return m
+	})
 }
 
 func BenchmarkMaxwellJSON(b *testing.B) {
 	schema := Schema{Columns: bidSchema.Columns, PrimaryKey: []int{0}}
-	dec, err := NewDecoder(Spec{Format: "MAXWELL", Encode: "JSON"}, schema)
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := make([]Message, benchBatch)
-	for i := range msgs {
+	runBench(b, Spec{Format: "MAXWELL", Encode: "JSON"}, schema, func(i int) Message {
 		typ, old := "insert", ""
 		if i%4 == 3 {
 			typ, old = "update", fmt.Sprintf(`,"old":{"price":%d}`, 99+i%100000)
 		}
-		msgs[i] = Message{Offset: int64(i), Value: fmt.Appendf(nil,
+		m := Message{Offset: int64(i), Value: fmt.Appendf(nil,
 			`{"database":"nexmark","table":"bid","type":"%s","ts":1700000000,"xid":%d,"commit":true,"data":%s%s}`,
 			typ, 8000+i, bidJSON(i), old)}
-	}
-	runBench(b, dec, schema, msgs)
+		return m
+	})
 }

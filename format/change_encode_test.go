@@ -199,8 +199,14 @@ func TestChangeEncoderEnvelopes(t *testing.T) {
 // BenchmarkChangeEncoderQ0 encodes Nexmark q0's rows (auction, bidder,
 // price, date_time) as FORMAT PLAIN ENCODE JSON, 4,096 rows per chunk.
 func BenchmarkChangeEncoderQ0(b *testing.B) {
+	benchQ0(b, ChangeEncoderConfig{Format: "PLAIN", Encode: "JSON"})
+}
+
+// benchQ0 encodes 4,096 rows of Nexmark q0 per chunk with an encoder of
+// cfg.
+func benchQ0(b *testing.B, cfg ChangeEncoderConfig) {
 	const n = 4096
-	e, cols, ops := q0Encoder(b, n)
+	e, cols, ops := q0Encoder(b, n, cfg)
 	var buf []byte
 	for b.Loop() {
 		buf = buf[:0]
@@ -211,9 +217,9 @@ func BenchmarkChangeEncoderQ0(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-// q0Encoder returns a FORMAT PLAIN ENCODE JSON encoder of Nexmark q0's
-// columns and n rows of them, all inserts.
-func q0Encoder(b *testing.B, n int) (*ChangeEncoder, []arrow.Array, []Op) {
+// q0Encoder returns an encoder of cfg for Nexmark q0's columns and n
+// rows of them, all inserts.
+func q0Encoder(b *testing.B, n int, cfg ChangeEncoderConfig) (*ChangeEncoder, []arrow.Array, []Op) {
 	ts := []types.T{types.TInt8, types.TInt8, types.TInt8, types.TTimestamp}
 	var a, bd, p, dt []types.Datum
 	ops := make([]Op, n)
@@ -224,7 +230,8 @@ func q0Encoder(b *testing.B, n int) (*ChangeEncoder, []arrow.Array, []Op) {
 		dt = append(dt, types.Timestamp(490_000_000_000_000+int64(i)*1000))
 	}
 	cols := []arrow.Array{types.ArrayFromDatums(ts[0], a), types.ArrayFromDatums(ts[1], bd), types.ArrayFromDatums(ts[2], p), types.ArrayFromDatums(ts[3], dt)}
-	e, err := NewChangeEncoder(context.Background(), ChangeEncoderConfig{Format: "PLAIN", Encode: "JSON", Names: []string{"auction", "bidder", "price", "date_time"}, Types: ts})
+	cfg.Names, cfg.Types = []string{"auction", "bidder", "price", "date_time"}, ts
+	e, err := NewChangeEncoder(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -235,7 +242,7 @@ func q0Encoder(b *testing.B, n int) (*ChangeEncoder, []arrow.Array, []Op) {
 // message framed in one buffer (EncodeFramed, as a sink log writes them).
 func BenchmarkChangeEncoderQ0Framed(b *testing.B) {
 	const n = 4096
-	e, cols, ops := q0Encoder(b, n)
+	e, cols, ops := q0Encoder(b, n, ChangeEncoderConfig{Format: "PLAIN", Encode: "JSON"})
 	var buf []byte
 	var f textFrame
 	for b.Loop() {

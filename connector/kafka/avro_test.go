@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
 
 	"streamsql/internal/sqltest"
 	"streamsql/internal/testregistry"
@@ -104,13 +105,22 @@ func TestKafkaAvro(t *testing.T) {
 	sendRaw(t, p, "accounts", 0, key.Encode(t, int64(2)), nil)
 	sendRaw(t, p, "accounts", 1, key.Encode(t, int64(3)), nil)
 	acct(3, "cy", 15)
+	accountsTable(t, conn, addr, "accounts", "UPSERT", reg.URL(), "1 ann 120\n3 cy 15", "2 135")
+}
+
+// accountsTable creates the table accounts (id, owner, balance) over
+// topic on the broker at addr in FORMAT format ENCODE AVRO with the schema
+// registry at registry, and the view bank (count and sum of balance) over
+// it, and waits until the table's rows are rows and bank's row is bank.
+func accountsTable(t *testing.T, conn *pgx.Conn, addr, topic, format, registry, rows, bank string) {
+	t.Helper()
 	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance double precision)
-			WITH (connector = 'kafka', topic = 'accounts', properties.bootstrap.server = '%s')
-			FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+			WITH (connector = 'kafka', topic = '%s', properties.bootstrap.server = '%s')
+			FORMAT %s ENCODE AVRO (schema.registry = '%s')`, topic, addr, format, registry),
 		"CREATE MATERIALIZED VIEW bank AS SELECT count(*) AS n, sum(balance) AS total FROM accounts")
-	sqltest.Eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 15")
-	sqltest.Eventually(t, conn, "SELECT n, total FROM bank", "2 135")
+	sqltest.Eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", rows)
+	sqltest.Eventually(t, conn, "SELECT n, total FROM bank", bank)
 }
 
 // accountEnvelope is Debezium's Avro envelope of accounts rows.
@@ -154,13 +164,7 @@ func TestKafkaDebeziumAvroTable(t *testing.T) {
 		sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), v)
 	}
 	_, conn := startServer(t)
-	sqltest.Exec(t, conn,
-		fmt.Sprintf(`CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance double precision)
-			WITH (connector = 'kafka', topic = 'bank.public.accounts', properties.bootstrap.server = '%s')
-			FORMAT DEBEZIUM ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
-		"CREATE MATERIALIZED VIEW bank AS SELECT count(*) AS n, sum(balance) AS total FROM accounts")
-	sqltest.Eventually(t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id", "1 ann 120\n3 cy 10")
-	sqltest.Eventually(t, conn, "SELECT n, total FROM bank", "2 130")
+	accountsTable(t, conn, addr, "bank.public.accounts", "DEBEZIUM", reg.URL(), "1 ann 120\n3 cy 10", "2 130")
 	sendRaw(t, p, "bank.public.accounts", 0, []byte("k"), ev("u", row(3, "cy", 10), row(3, "cy", 12.5)))
 	sqltest.Eventually(t, conn, "SELECT n, total FROM bank", "2 132.5")
 }

@@ -1,7 +1,6 @@
 package kafka_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +20,7 @@ func TestKafkaSinkAvroRetryAfterRestart(t *testing.T) {
 	opts, srv, conn := durableServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
-		fmt.Sprintf(`CREATE SINK acct_out FROM acct WITH (connector = 'kafka', topic = 'acct_retry',
-			properties.bootstrap.server = '%s', primary_key = 'id') FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("acct_out", "acct", "acct_retry", addr, "primary_key = 'id'", "UPSERT ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`INSERT INTO acct VALUES (1, 'ann'), (2, 'bob'), (3, 'cy')`,
 		`FLUSH`)
 	checkDelivered(t, addr, "acct_retry", 3, "before the restart")

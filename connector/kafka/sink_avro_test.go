@@ -115,8 +115,7 @@ func TestKafkaSinkAvroUpsert(t *testing.T) {
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric(10,2), opened timestamptz, day date, score numeric, big bigint)`,
 		`INSERT INTO acct VALUES (1, 'ann', 10.50, '2024-05-01 09:30:00.123456+00', '2024-05-01', 1.25, 9000000000),
 			(2, 'bob', -20, NULL, NULL, NULL, NULL), (3, 'cy', 12345678.99, '1999-12-31 23:59:59+00', '1970-01-01', 'NaN', -1)`,
-		fmt.Sprintf(`CREATE SINK acct_out FROM acct WITH (connector = 'kafka', topic = 'acct_avro',
-			properties.bootstrap.server = '%s', primary_key = 'id') FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("acct_out", "acct", "acct_avro", addr, "primary_key = 'id'", "UPSERT ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`UPDATE acct SET balance = balance + 1 WHERE id = 1`,
 		`DELETE FROM acct WHERE id = 2`,
 		`INSERT INTO acct VALUES (4, 'dee', 0.01, NULL, '2024-02-29', 3, 4)`,
@@ -188,8 +187,7 @@ func TestKafkaSinkAvroDebezium(t *testing.T) {
 	sqltest.Exec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, v int)`, `INSERT INTO t VALUES (1, 1), (2, 2)`)
 
 	reg.SetDown(true)
-	_, err := conn.Exec(context.Background(), fmt.Sprintf(`CREATE SINK dbz FROM t WITH (connector = 'kafka', topic = 'dbz_avro',
-		properties.bootstrap.server = '%s', primary_key = 'id') FORMAT DEBEZIUM ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()))
+	_, err := conn.Exec(context.Background(), kafkaSink("dbz", "t", "dbz_avro", addr, "primary_key = 'id'", "DEBEZIUM ENCODE AVRO (schema.registry = '"+reg.URL()+"')"))
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "08006" || !strings.Contains(pe.Message, "schema registry") || !strings.Contains(pe.Message, "503") {
 		t.Fatalf("CREATE SINK with the registry down: %v, want 08006 naming the registry's 503", err)
@@ -197,8 +195,7 @@ func TestKafkaSinkAvroDebezium(t *testing.T) {
 	reg.SetDown(false)
 
 	sqltest.Exec(t, conn,
-		fmt.Sprintf(`CREATE SINK dbz FROM t WITH (connector = 'kafka', topic = 'dbz_avro',
-		properties.bootstrap.server = '%s', primary_key = 'id') FORMAT DEBEZIUM ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("dbz", "t", "dbz_avro", addr, "primary_key = 'id'", "DEBEZIUM ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`UPDATE t SET v = 5 WHERE id = 2`,
 		`FLUSH`,
 		`DELETE FROM t WHERE id = 1`,

@@ -21,8 +21,7 @@ import (
 func TestKafkaSinkCrashExactlyOnce(t *testing.T) {
 	rounds := crashtest.Rounds(t)
 	_, addr := sinkBroker(t, "crash_out")
-	rows := crashtest.KillLoop(t, rounds, fmt.Sprintf(`CREATE SINK acc_out FROM acc WITH (connector = 'kafka', topic = 'crash_out',
-			properties.bootstrap.server = '%s', primary_key = 'id', delivery.timeout = '5s') FORMAT UPSERT ENCODE JSON`, addr))
+	rows := crashtest.KillLoop(t, rounds, kafkaSink("acc_out", "acc", "crash_out", addr, "primary_key = 'id', delivery.timeout = '5s'", "UPSERT ENCODE JSON"))
 	var want []string
 	for _, r := range rows {
 		want = append(want, fmt.Sprintf(`{"id":%d,"v":%d}`, r.ID, r.V))

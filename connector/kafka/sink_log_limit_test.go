@@ -53,8 +53,7 @@ func testSinkLogLimit(t *testing.T, serverMax int64, option, want string) {
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
 		`CREATE MATERIALIZED VIEW ev_count AS SELECT count(*) AS n FROM ev`,
-		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'big',
-			properties.bootstrap.server = '%s', delivery.timeout = '1s'%s) FORMAT UPSERT ENCODE JSON`, addr, option))
+		kafkaSink("ev_out", "ev", "big", addr, "delivery.timeout = '1s'"+option, "UPSERT ENCODE JSON"))
 	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
 	checkDelivered(t, addr, "big", 1, "first broker")
 	c1.Close()

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -90,18 +91,7 @@ func TestKafkaTargetRecover(t *testing.T) {
 		})
 		cancel()
 	}
-	if want := "k1=v1 k2=v2 k3=<tombstone>"; join(got) != want {
-		t.Fatalf("read_committed consumer saw %q, want %q", join(got), want)
+	if want := []string{"k1=v1", "k2=v2", "k3=<tombstone>"}; !slices.Equal(got, want) {
+		t.Fatalf("read_committed consumer saw %q, want %q", got, want)
 	}
-}
-
-func join(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += " "
-		}
-		out += x
-	}
-	return out
 }

@@ -29,8 +29,7 @@ func TestKafkaSinkResume(t *testing.T) {
 	srv, conn := startServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
-		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'res',
-			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, addr))
+		kafkaSink("ev_out", "ev", "res", addr, "delivery.timeout = '1s', sink.log.max_bytes = '4kB'", "UPSERT ENCODE JSON"))
 	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
 	checkDelivered(t, addr, "res", 1, "first broker")
 	c1.Close()

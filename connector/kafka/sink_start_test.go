@@ -22,8 +22,7 @@ func TestKafkaSinkBrokerDownAtStart(t *testing.T) {
 	opts, srv, conn := durableServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
-		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'down_at_start', primary_key = 'id',
-			properties.bootstrap.server = '%s', delivery.timeout = '1s') FORMAT UPSERT ENCODE JSON`, addr),
+		kafkaSink("ev_out", "ev", "down_at_start", addr, "primary_key = 'id', delivery.timeout = '1s'", "UPSERT ENCODE JSON"),
 		`INSERT INTO ev VALUES (1, 'first')`, `FLUSH`)
 	checkDelivered(t, addr, "down_at_start", 1, "first broker")
 	stopServer(t, srv, conn)
@@ -53,8 +52,7 @@ func TestKafkaSinkStopMidBuild(t *testing.T) {
 	opts, srv, conn := durableServer(t)
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
-		fmt.Sprintf(`CREATE SINK acct_out FROM acct WITH (connector = 'kafka', topic = 'mid_build', primary_key = 'id',
-			properties.bootstrap.server = '%s', delivery.timeout = '2s') FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("acct_out", "acct", "mid_build", addr, "primary_key = 'id', delivery.timeout = '2s'", "UPSERT ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`INSERT INTO acct VALUES (1, 'ann')`, `FLUSH`)
 	stopServer(t, srv, conn)
 

@@ -99,8 +99,7 @@ func TestKafkaSinkUpsert(t *testing.T) {
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric(10,2))`,
 		`INSERT INTO acct VALUES (1, 'ann', 10.50), (2, 'bob "b"', 20), (3, 'cy', 30)`,
-		fmt.Sprintf(`CREATE SINK acct_out FROM acct WITH (connector = 'kafka', topic = 'accounts',
-			properties.bootstrap.server = '%s', primary_key = 'id') FORMAT UPSERT ENCODE JSON`, addr),
+		kafkaSink("acct_out", "acct", "accounts", addr, "primary_key = 'id'", "UPSERT ENCODE JSON"),
 		`UPDATE acct SET balance = balance + 1 WHERE id = 1`,
 		`DELETE FROM acct WHERE id = 2`,
 		`INSERT INTO acct VALUES (4, 'dee', 40)`,
@@ -181,8 +180,7 @@ func TestKafkaSinkPlainAndDebezium(t *testing.T) {
 	sqltest.Exec(t, conn,
 		fmt.Sprintf(`CREATE SINK forced AS SELECT g, sum(v) AS s FROM t GROUP BY g
 			WITH (connector = 'kafka', topic = 'forced', properties.bootstrap.server = '%s', force_append_only = 'true') FORMAT PLAIN ENCODE JSON`, addr),
-		fmt.Sprintf(`CREATE SINK dbz FROM t WITH (connector = 'kafka', topic = 'dbz', properties.bootstrap.server = '%s', primary_key = 'id')
-			FORMAT DEBEZIUM ENCODE JSON`, addr),
+		kafkaSink("dbz", "t", "dbz", addr, "primary_key = 'id'", "DEBEZIUM ENCODE JSON"),
 		`UPDATE t SET v = 5 WHERE id = 2`,
 		`FLUSH`,
 		`DELETE FROM t WHERE id = 1`,
@@ -240,8 +238,7 @@ func TestKafkaSinkBrokerDown(t *testing.T) {
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, v int)`,
 		`CREATE MATERIALIZED VIEW ev_count AS SELECT count(*) AS n FROM ev`,
-		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'events',
-			properties.bootstrap.server = '%s', delivery.timeout = '1s') FORMAT UPSERT ENCODE JSON`, addr))
+		kafkaSink("ev_out", "ev", "events", addr, "delivery.timeout = '1s'", "UPSERT ENCODE JSON"))
 	for i := 1; i <= 10; i++ {
 		sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev VALUES (%d, %d)`, i, i))
 	}
@@ -320,4 +317,15 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// kafkaSink is CREATE SINK name FROM from into topic on the broker at
+// addr, with the further options options (none when empty) and the
+// format clause format (FORMAT ...).
+func kafkaSink(name, from, topic, addr, options, format string) string {
+	if options != "" {
+		options = ", " + options
+	}
+	return fmt.Sprintf("CREATE SINK %s FROM %s WITH (connector = 'kafka', topic = '%s', properties.bootstrap.server = '%s'%s) FORMAT %s",
+		name, from, topic, addr, options, format)
 }

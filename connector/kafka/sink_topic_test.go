@@ -2,7 +2,6 @@ package kafka_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -27,10 +26,8 @@ func TestKafkaSinkCreatesTopic(t *testing.T) {
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, v int)`,
 		`INSERT INTO ev VALUES (1, 10), (2, 20)`,
-		fmt.Sprintf(`CREATE SINK ev_out FROM ev WITH (connector = 'kafka', topic = 'made_by_sink',
-			properties.bootstrap.server = '%s', topic.partitions = '3') FORMAT UPSERT ENCODE JSON`, addr),
-		fmt.Sprintf(`CREATE SINK ev_none FROM ev WITH (connector = 'kafka', topic = 'not_made',
-			properties.bootstrap.server = '%s', topic.create = 'false') FORMAT UPSERT ENCODE JSON`, addr),
+		kafkaSink("ev_out", "ev", "made_by_sink", addr, "topic.partitions = '3'", "UPSERT ENCODE JSON"),
+		kafkaSink("ev_none", "ev", "not_made", addr, "topic.create = 'false'", "UPSERT ENCODE JSON"),
 		`FLUSH`)
 	msgs := consumeCommitted(t, addr, "made_by_sink", 2)
 	if len(msgs) != 2 || msgs[0].key != `{"id":1}` || msgs[1].value != `{"id":2,"v":20}` {

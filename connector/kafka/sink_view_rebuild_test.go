@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"streamsql/internal/sqltest"
@@ -56,27 +54,6 @@ func forgetJobRecords(t *testing.T, dir string, ids []uint32, kinds ...byte) {
 	}
 }
 
-// jobID is job name's id in SHOW JOBS.
-func jobID(t *testing.T, conn *pgx.Conn, name string) uint32 {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), `SHOW JOBS`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[1] == name {
-			return uint32(v[0].(int64))
-		}
-	}
-	t.Fatalf("SHOW JOBS has no %s", name)
-	return 0
-}
-
 // TestKafkaSinkFromViewRebuildWithoutPosition: sinks that read a view
 // and last committed before view positions were recorded cannot replay
 // their view log from a position. One in FORMAT UPSERT, retried at a
@@ -92,17 +69,15 @@ func TestKafkaSinkFromViewRebuildWithoutPosition(t *testing.T) {
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
 		`CREATE MATERIALIZED VIEW acct_v AS SELECT id, owner FROM acct WHERE owner <> 'nobody'`,
-		fmt.Sprintf(`CREATE SINK acct_out FROM acct_v WITH (connector = 'kafka', topic = 'vnopos',
-			properties.bootstrap.server = '%s', primary_key = 'id') FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("acct_out", "acct_v", "vnopos", addr, "primary_key = 'id'", "UPSERT ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`CREATE TABLE evt (id int, what text) APPEND ONLY`,
 		`CREATE MATERIALIZED VIEW evt_v AS SELECT id, what FROM evt WHERE id > 0`,
-		fmt.Sprintf(`CREATE SINK evt_out FROM evt_v WITH (connector = 'kafka', topic = 'vnopos_plain',
-			properties.bootstrap.server = '%s', force_append_only = 'true') FORMAT PLAIN ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("evt_out", "evt_v", "vnopos_plain", addr, "force_append_only = 'true'", "PLAIN ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`INSERT INTO acct VALUES (1, 'ann'), (2, 'bob'), (3, 'cy')`,
 		`INSERT INTO evt VALUES (1, 'a')`,
 		`FLUSH`)
 	checkDelivered(t, addr, "vnopos", 3, "before the restart")
-	oids := map[string]uint32{"acct_out": jobID(t, conn, "acct_out"), "evt_out": jobID(t, conn, "evt_out")}
+	oids := map[string]uint32{"acct_out": uint32(sqltest.JobInt(t, conn, "acct_out", "Id")), "evt_out": uint32(sqltest.JobInt(t, conn, "evt_out", "Id"))}
 	stopServer(t, srv, conn)
 	forgetViewPositions(t, opts.DataDir, oids)
 

@@ -33,8 +33,7 @@ func startViewSinkBrokerDown(t *testing.T, topic string) (addr, port string, opt
 	sqltest.Exec(t, conn,
 		`CREATE TABLE ev (id int PRIMARY KEY, pad text)`,
 		`CREATE MATERIALIZED VIEW ev_v AS SELECT id, upper(pad) AS pad FROM ev WHERE id > 0`,
-		fmt.Sprintf(`CREATE SINK ev_out FROM ev_v WITH (connector = 'kafka', topic = '%s', primary_key = 'id',
-			properties.bootstrap.server = '%s', delivery.timeout = '1s', sink.log.max_bytes = '4kB') FORMAT UPSERT ENCODE JSON`, topic, addr))
+		kafkaSink("ev_out", "ev_v", topic, addr, "primary_key = 'id', delivery.timeout = '1s', sink.log.max_bytes = '4kB'", "UPSERT ENCODE JSON"))
 	sqltest.Exec(t, conn, `INSERT INTO ev VALUES (1, md5('1'))`, `FLUSH`)
 	checkDelivered(t, addr, topic, 1, "first broker")
 	c1.Close()
@@ -113,8 +112,7 @@ func TestKafkaSinkFromViewRetryAfterRestart(t *testing.T) {
 	sqltest.Exec(t, conn,
 		`CREATE TABLE acct (id int PRIMARY KEY, owner text)`,
 		`CREATE MATERIALIZED VIEW acct_v AS SELECT id, owner FROM acct WHERE owner <> 'nobody'`,
-		fmt.Sprintf(`CREATE SINK acct_out FROM acct_v WITH (connector = 'kafka', topic = 'vretry',
-			properties.bootstrap.server = '%s', primary_key = 'id') FORMAT UPSERT ENCODE AVRO (schema.registry = '%s')`, addr, reg.URL()),
+		kafkaSink("acct_out", "acct_v", "vretry", addr, "primary_key = 'id'", "UPSERT ENCODE AVRO (schema.registry = '"+reg.URL()+"')"),
 		`INSERT INTO acct VALUES (1, 'ann'), (2, 'bob'), (3, 'cy')`,
 		`FLUSH`)
 	checkDelivered(t, addr, "vretry", 3, "before the restart")

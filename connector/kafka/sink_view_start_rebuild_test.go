@@ -20,7 +20,7 @@ func TestKafkaSinkFromViewRebuildAtStart(t *testing.T) {
 	sqltest.Exec(t, conn, fmt.Sprintf(`INSERT INTO ev SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, n+1, n+30),
 		`DELETE FROM ev WHERE id = 1`, `FLUSH`)
 	n += 30
-	id := jobID(t, conn, "ev_out")
+	id := uint32(sqltest.JobInt(t, conn, "ev_out", "Id"))
 	conn.Close(t.Context())
 	if _, err := srv.Stop(); err != nil {
 		t.Fatal(err)

@@ -38,22 +38,32 @@ func sendSkewed(t *testing.T, conn *pgx.Conn, p sarama.SyncProducer, topic, coun
 	sqltest.Eventually(t, conn, count, "10")
 }
 
+// idlePartition creates with create (name, topic, further options) a
+// relation "held" over topic and one "idle" with an idle timeout of
+// 300ms, each with its windows name_w, sends records of seconds 1, 5 and
+// 25 to partition 0 of topic and none to partition 1, and waits until
+// idle has closed its first window and held has read the three records
+// (heldCount counts them).
+func idlePartition(t *testing.T, conn *pgx.Conn, p sarama.SyncProducer, topic string, create func(name, topic, extra string), heldCount string) {
+	t.Helper()
+	create("held", topic, "")
+	create("idle", topic, ", watermark.idle.timeout = '300ms'")
+	for i, sec := range []int{1, 5, 25} {
+		send(t, p, topic, 0, "", tsRecord(i, sec))
+	}
+	sqltest.Eventually(t, conn, windowsOf("idle"), "00:00 2")
+	sqltest.Eventually(t, conn, heldCount, "3")
+}
+
 // TestKafkaWatermarkPerPartition: each partition has its own watermark
 // and the source's is their minimum. A silent partition holds windows
 // open until watermark.idle.timeout says it is idle; a partition behind
 // the others does not make its rows late; a partition added while the
 // job runs holds the watermark too.
 func TestKafkaWatermarkPerPartition(t *testing.T) {
-	c := broker(t, 2)
-	addr := c.ListenAddrs()[0]
-	for _, topic := range []string{"silent", "skew", "grow"} {
-		n := int32(2)
-		if topic == "grow" {
-			n = 1
-		}
-		if err := c.CreateTopic(topic, n, nil); err != nil {
-			t.Fatal(err)
-		}
+	c, addr := brokerTopics(t, 2, "silent", "skew")
+	if err := c.CreateTopic("grow", 1, nil); err != nil {
+		t.Fatal(err)
 	}
 	p := producer(t, addr, nil)
 	_, conn := startServer(t)
@@ -70,13 +80,7 @@ func TestKafkaWatermarkPerPartition(t *testing.T) {
 
 	// Partition 1 of "silent" has no records. Without an idle timeout it
 	// holds every window open; with one, it stops doing so.
-	source("held", "silent", "")
-	source("idle", "silent", ", watermark.idle.timeout = '300ms'")
-	for i, sec := range []int{1, 5, 25} {
-		send(t, p, "silent", 0, "", tsRecord(i, sec))
-	}
-	sqltest.Eventually(t, conn, windowsOf("idle"), "00:00 2")
-	sqltest.Eventually(t, conn, "SELECT n FROM held_n", "3")
+	idlePartition(t, conn, p, "silent", source, "SELECT n FROM held_n")
 	// Each view is a job with its own readers: what is waited for is
 	// what the job under test has read (SHOW JOBS' Rows in), never what
 	// another view over the same source shows. "held" has read the three
@@ -168,13 +172,7 @@ func TestKafkaWatermarkRestart(t *testing.T) {
 // the others are not late for the views over the table, and a partition
 // idle for longer than watermark.idle.timeout stops holding it back.
 func TestKafkaTableWatermarkPerPartition(t *testing.T) {
-	c := broker(t, 2)
-	addr := c.ListenAddrs()[0]
-	for _, topic := range []string{"lag", "quiet"} {
-		if err := c.CreateTopic(topic, 2, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, addr := brokerTopics(t, 2, "lag", "quiet")
 	p := producer(t, addr, nil)
 	_, conn := startServer(t)
 	table := func(name, topic, extra string) {
@@ -203,13 +201,7 @@ func TestKafkaTableWatermarkPerPartition(t *testing.T) {
 
 	// Partition 1 of "quiet" has no records: it holds the watermark
 	// until the idle timeout says it is idle.
-	table("held", "quiet", "")
-	table("idle", "quiet", ", watermark.idle.timeout = '300ms'")
-	for i, sec := range []int{1, 5, 25} {
-		send(t, p, "quiet", 0, "", tsRecord(i, sec))
-	}
-	sqltest.Eventually(t, conn, windowsOf("idle"), "00:00 2")
-	sqltest.Eventually(t, conn, "SELECT count(*) FROM held", "3")
+	idlePartition(t, conn, p, "quiet", table, "SELECT count(*) FROM held")
 	// "idle" found partition 1 idle; "held" has no timeout, so partition 1
 	// still holds its watermark: a record of second 8 is not late for it
 	// (in the table, so the views over it have seen it), and the first

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -79,24 +80,12 @@ func TestExchangeSplitsUpdates(t *testing.T) {
 			m.Chunk.Release()
 		}
 	}
-	if want := []Op{Delete, UpdateDelete, UpdateInsert}; !equalOps(got[route(x)], want) {
+	if want := []Op{Delete, UpdateDelete, UpdateInsert}; !slices.Equal(got[route(x)], want) {
 		t.Errorf("instance of %d got %v, want %v", x, got[route(x)], want)
 	}
-	if want := []Op{Insert}; !equalOps(got[route(y)], want) {
+	if want := []Op{Insert}; !slices.Equal(got[route(y)], want) {
 		t.Errorf("instance of %d got %v, want %v", y, got[route(y)], want)
 	}
-}
-
-func equalOps(a, b []Op) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestExchangeHashFrozen pins the routing of the layouts hashed through

@@ -92,6 +92,18 @@ func JobColumns(t testing.TB, conn *pgx.Conn, name string) map[string]any {
 // jobRow returns the column names of SHOW JOBS and job name's values.
 func jobRow(t testing.TB, conn *pgx.Conn, name string) ([]string, []any) {
 	t.Helper()
+	cols, jobs := Jobs(t, conn)
+	for _, v := range jobs {
+		if v[1] == name {
+			return cols, v
+		}
+	}
+	return cols, nil
+}
+
+// Jobs returns the column names of SHOW JOBS and its rows, one a job.
+func Jobs(t testing.TB, conn *pgx.Conn) ([]string, [][]any) {
+	t.Helper()
 	rows, err := conn.Query(context.Background(), "SHOW JOBS")
 	if err != nil {
 		t.Fatalf("SHOW JOBS: %v", err)
@@ -101,30 +113,69 @@ func jobRow(t testing.TB, conn *pgx.Conn, name string) ([]string, []any) {
 	for _, f := range rows.FieldDescriptions() {
 		cols = append(cols, f.Name)
 	}
+	var jobs [][]any
 	for rows.Next() {
 		v, err := rows.Values()
 		if err != nil {
 			t.Fatalf("SHOW JOBS: %v", err)
 		}
-		if v[1] == name {
-			return cols, v
-		}
+		jobs = append(jobs, v)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatalf("SHOW JOBS: %v", err)
 	}
-	return cols, nil
+	return cols, jobs
 }
 
 // Eventually polls q until its Rows are want, failing t when they are
 // not after Within.
 func Eventually(t testing.TB, conn *pgx.Conn, q, want string) {
 	t.Helper()
+	EventuallyWithin(t, conn, q, want, Within)
+}
+
+// EventuallyWithin is Eventually waiting d instead of Within, for tests
+// in which how soon a result comes is part of what they check.
+func EventuallyWithin(t testing.TB, conn *pgx.Conn, q, want string, d time.Duration) {
+	t.Helper()
 	var got string
-	for deadline := time.Now().Add(Within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
 		if got = Rows(t, conn, q); got == want {
 			return
 		}
+		if time.Now().After(deadline) {
+			break
+		}
 	}
 	t.Fatalf("%s:\ngot  %q\nwant %q", q, got, want)
+}
+
+// JobInt is the integer in column col of job name's row in SHOW JOBS,
+// failing t when there is no such job or the column holds no integer.
+func JobInt(t testing.TB, conn *pgx.Conn, name, col string) int64 {
+	t.Helper()
+	row := JobColumns(t, conn, name)
+	if row == nil {
+		t.Fatalf("SHOW JOBS has no %s", name)
+	}
+	n, ok := row[col].(int64)
+	if !ok {
+		t.Fatalf("SHOW JOBS: %q of %s is %v, not an integer", col, name, row[col])
+	}
+	return n
+}
+
+// PollJob polls JobInt until done is true of it or d has passed, and
+// returns the last value and whether done was true of it.
+func PollJob(t testing.TB, conn *pgx.Conn, name, col string, d time.Duration, done func(int64) bool) (int64, bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		n := JobInt(t, conn, name, col)
+		if done(n) {
+			return n, true
+		}
+		if time.Now().After(deadline) {
+			return n, false
+		}
+	}
 }

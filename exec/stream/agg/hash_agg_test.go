@@ -28,12 +28,20 @@ func hashAggFiltered(a batch.AggSpec, col int) batch.AggSpec {
 // hashAggOpen builds the operator over input types in with a sink.
 func hashAggOpen(t testing.TB, spec *HashAggSpec, env *stream.Env, in []types.T) (stream.Operator, *streamtest.Sink) {
 	t.Helper()
-	outTypes := slices.Clone(spec.GroupTypes)
-	for _, a := range spec.Aggs {
-		outTypes = append(outTypes, a.T)
+	return aggTestOpen(t, env, spec, spec.GroupTypes, spec.Aggs, []string{"groups", "multisets"}, in)
+}
+
+// aggTestOpen opens the aggregating operator of spec, with the state
+// tables tables, over input types in, into a sink of the columns lead
+// followed by one column per aggregate of aggs.
+func aggTestOpen(t testing.TB, env *stream.Env, spec stream.Spec, lead []types.T, aggs []batch.AggSpec, tables []string, in []types.T) (stream.Operator, *streamtest.Sink) {
+	t.Helper()
+	out := slices.Clone(lead)
+	for _, a := range aggs {
+		out = append(out, a.T)
 	}
-	s := &streamtest.Sink{Types: outTypes}
-	node := &stream.Node{Spec: spec, Types: outTypes, StateTables: []string{"groups", "multisets"}}
+	s := &streamtest.Sink{Types: out}
+	node := &stream.Node{Spec: spec, Types: out, StateTables: tables}
 	op := streamtest.Open(t, env, spec, node, s, &stream.Node{Types: in})
 	return op, s
 }

@@ -40,14 +40,7 @@ func sessionTestSpec(t testing.TB, appendOnly, eoc bool) *SessionAggSpec {
 
 func sessionTestOpen(t testing.TB, spec *SessionAggSpec, env *stream.Env) (stream.Operator, *streamtest.Sink) {
 	t.Helper()
-	out := []types.T{types.TInt8, types.TTimestamp, types.TTimestamp}
-	for _, a := range spec.Aggs {
-		out = append(out, a.T)
-	}
-	s := &streamtest.Sink{Types: out}
-	node := &stream.Node{Spec: spec, Types: out, StateTables: []string{"rows", "meta"}}
-	op := streamtest.Open(t, env, spec, node, s, &stream.Node{Types: sessionTestIn})
-	return op, s
+	return aggTestOpen(t, env, spec, []types.T{types.TInt8, types.TTimestamp, types.TTimestamp}, spec.Aggs, []string{"rows", "meta"}, sessionTestIn)
 }
 
 // sessionTestRow is one input row; minute < 0 is a NULL time, v < 0 NULL.
