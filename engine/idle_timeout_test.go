@@ -254,16 +254,16 @@ func TestIdleTimeoutViewOnView(t *testing.T) {
 		busyRows(0, 60),
 		"FLUSH")
 	// busy's watermark is 59.5 s: windows up to the one of 40 s closed.
-	want := "2024-01-01 00:00:00+00 10;2024-01-01 00:00:10+00 10;2024-01-01 00:00:20+00 10;2024-01-01 00:00:30+00 10;2024-01-01 00:00:40+00 10"
-	waitRows(t, conn, "SELECT window_start::text || ' ' || n FROM w1 ORDER BY 1", want, 5*time.Second)
+	want := "2024-01-01 00:00:00+00 10\n2024-01-01 00:00:10+00 10\n2024-01-01 00:00:20+00 10\n2024-01-01 00:00:30+00 10\n2024-01-01 00:00:40+00 10"
+	sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM w1 ORDER BY 1", want, 5*time.Second)
 	// never_v sent its idle mark long ago; w2 attaches after it.
 	time.Sleep(300 * time.Millisecond)
 	execAll(t, conn, "CREATE MATERIALIZED VIEW w2 AS "+windows)
-	waitRows(t, conn, "SELECT window_start::text || ' ' || n FROM w2 ORDER BY 1", want, 5*time.Second)
+	sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM w2 ORDER BY 1", want, 5*time.Second)
 	conn = restartWith(t, s, busyRows(61, 90))
-	want += ";2024-01-01 00:00:50+00 10;2024-01-01 00:01:00+00 10;2024-01-01 00:01:10+00 10"
+	want += "\n2024-01-01 00:00:50+00 10\n2024-01-01 00:01:00+00 10\n2024-01-01 00:01:10+00 10"
 	for _, v := range []string{"w1", "w2"} {
-		waitRows(t, conn, "SELECT window_start::text || ' ' || n FROM "+v+" ORDER BY 1", want, 5*time.Second)
+		sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM "+v+" ORDER BY 1", want, 5*time.Second)
 	}
 }
 
@@ -284,11 +284,11 @@ func TestIdleTimeoutWindowJoin(t *testing.T) {
 		busyRows(0, 60),
 		"FLUSH")
 	const view = "SELECT window_start::text || ' ' || n || ' ' || matched FROM j ORDER BY 1"
-	want := "2024-01-01 00:00:00+00 10 0;2024-01-01 00:00:10+00 10 0;2024-01-01 00:00:20+00 10 0;2024-01-01 00:00:30+00 10 0;2024-01-01 00:00:40+00 10 0"
-	waitRows(t, conn, view, want, 5*time.Second)
+	want := "2024-01-01 00:00:00+00 10 0\n2024-01-01 00:00:10+00 10 0\n2024-01-01 00:00:20+00 10 0\n2024-01-01 00:00:30+00 10 0\n2024-01-01 00:00:40+00 10 0"
+	sqltest.EventuallyWithin(t, conn, view, want, 5*time.Second)
 	conn = restartWith(t, s, busyRows(61, 80))
-	want += ";2024-01-01 00:00:50+00 10 0;2024-01-01 00:01:00+00 10 0"
-	waitRows(t, conn, view, want, 5*time.Second)
+	want += "\n2024-01-01 00:00:50+00 10 0\n2024-01-01 00:01:00+00 10 0"
+	sqltest.EventuallyWithin(t, conn, view, want, 5*time.Second)
 }
 
 // busyRows inserts into busy a row a second from second from to second
