@@ -396,9 +396,26 @@ func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []p
 // through other functions): it cannot be inlined, so ad hoc it runs the
 // body once per call (with a depth limit, 54001, as PostgreSQL's stack
 // depth limit), as PostgreSQL evaluates a SQL function it does not
-// inline. A materialized view refuses it: its job would run statements
-// inside the dataflow.
+// inline. A materialized view compiles a deterministic one without FROM
+// (sqlfunc_recursive.go) and refuses the others: its job would run
+// statements inside the dataflow.
 func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	if p.Stream {
+		fn, ok, err := p.compiledRecursion(f, pos)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			cast, err := p.castToParams(f, args, pos)
+			if err != nil {
+				return nil, err
+			}
+			if p.Deps != nil && f.OID != 0 {
+				p.Deps[f.OID] = true
+			}
+			return &plan.Call{Fn: fn, Args: cast, T: f.RetType}, nil
+		}
+	}
 	if p.Stream || p.RecursiveCall == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself recursively: recursive SQL functions are not supported in materialized views and sinks", f.Signature()).WithPosition(pos)
 	}
