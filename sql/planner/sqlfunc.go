@@ -12,6 +12,7 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/udf"
 )
 
 // User-defined SQL functions (CREATE FUNCTION ... LANGUAGE sql) are
@@ -406,14 +407,7 @@ func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int
 			return nil, err
 		}
 		if ok {
-			cast, err := p.castToParams(f, args, pos)
-			if err != nil {
-				return nil, err
-			}
-			if p.Deps != nil && f.OID != 0 {
-				p.Deps[f.OID] = true
-			}
-			return &plan.Call{Fn: fn, Args: cast, T: f.RetType}, nil
+			return p.callOf(f, fn, args, pos)
 		}
 	}
 	if p.Stream || p.RecursiveCall == nil {
@@ -428,6 +422,12 @@ func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int
 // perCall is a call of f that the engine evaluates by running f's body
 // once per call with the argument values (RecursiveCall).
 func (p *Planner) perCall(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	return p.callOf(f, p.RecursiveCall(f), args, pos)
+}
+
+// callOf is a call of f evaluated by fn, its arguments cast to f's
+// parameter types.
+func (p *Planner) callOf(f *catalog.Function, fn *udf.Scalar, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	cast, err := p.castToParams(f, args, pos)
 	if err != nil {
 		return nil, err
@@ -435,7 +435,7 @@ func (p *Planner) perCall(f *catalog.Function, args []plan.Scalar, pos int) (pla
 	if p.Deps != nil && f.OID != 0 {
 		p.Deps[f.OID] = true
 	}
-	return &plan.Call{Fn: p.RecursiveCall(f), Args: cast, T: f.RetType}, nil
+	return &plan.Call{Fn: fn, Args: cast, T: f.RetType}, nil
 }
 
 // foldStrictNulls replaces a call of a strict function with a NULL
