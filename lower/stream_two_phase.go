@@ -59,6 +59,9 @@ func (sp *streamPlanner) twoPhase(spec *agg.HashAggSpec) {
 			return
 		}
 	}
+	// User aggregates over retracting input exchange whole states
+	// (agg/hash_agg_replace.go).
+	spec.Replace = agg.ReplaceNeeded(spec)
 	if sp.splits == nil {
 		sp.splits = map[*agg.HashAggSpec]bool{}
 	}
@@ -71,7 +74,7 @@ func (sp *streamPlanner) settleSplits() {
 		return
 	}
 	for s := range sp.splits {
-		s.NoSplit = "another aggregation of the view does not merge its states"
+		s.NoSplit, s.Replace = "another aggregation of the view does not merge its states", false
 	}
 	sp.splits = nil
 }
@@ -99,6 +102,13 @@ func splitAgg(n *stream.Node, s *agg.HashAggSpec, p int) *stream.Node {
 		ln.Names = append(ln.Names, in.Names[g])
 	}
 	ln.Names = append(ln.Names, "_rows")
+	if s.Replace {
+		// The local half keeps its groups' states (hash_agg_replace.go).
+		ln.Names = append(ln.Names, "_instance")
+		ln.StateTables = n.StateTables
+		n.StateTables = append([]string{"groups: group key -> row count, aggregate states and the latest partial state of each local instance (a window's groups are deleted once the watermark passes it)"},
+			n.StateTables[1:]...)
+	}
 	for _, a := range s.Aggs {
 		ln.Names = append(ln.Names, a.Agg.Name+"_partial")
 	}

@@ -228,6 +228,7 @@ func (j *Job) buildFragments(bc *BuildCtx, n *Node, out func(k int) (Output, *no
 	for k := 0; k < n.Instances(); k++ {
 		f := j.newFragment()
 		o, in := out(k)
+		bc.Instance = k
 		if err := j.buildNode(bc, f, n, o, in, seen, &exs); err != nil {
 			return err
 		}

@@ -308,6 +308,9 @@ type BuildCtx struct {
 	Inputs []*Node
 	// Node is the node being built.
 	Node *Node
+	// Instance is which instance of Node is being built (0 ..
+	// Node.Instances()-1), stable across restarts of the job.
+	Instance int
 	// stateIDs hands out the job's state table ids in plan order.
 	stateIDs []uint32
 	nextID   int

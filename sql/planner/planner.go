@@ -29,6 +29,9 @@ import (
 // Planner plans one statement.
 type Planner struct {
 	Catalog *catalog.Catalog
+	// recursions are the recursive SQL functions compiled for a view
+	// (sqlfunc_recursive.go), by OID.
+	recursions map[uint32]*udf.Scalar
 	// SearchPath lists the schemas for unqualified names.
 	SearchPath []string
 	// ParamTypes holds the $n types: hints from the client (Unknown = infer);

@@ -12,6 +12,7 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/udf"
 )
 
 // User-defined SQL functions (CREATE FUNCTION ... LANGUAGE sql) are
@@ -399,9 +400,19 @@ func (p *Planner) inlineSQLFunction(b *exprBinder, f *catalog.Function, args []p
 // through other functions): it cannot be inlined, so ad hoc it runs the
 // body once per call (with a depth limit, 54001, as PostgreSQL's stack
 // depth limit), as PostgreSQL evaluates a SQL function it does not
-// inline. A materialized view refuses it: its job would run statements
-// inside the dataflow.
+// inline. A materialized view compiles a deterministic one without FROM
+// (sqlfunc_recursive.go) and refuses the others: its job would run
+// statements inside the dataflow.
 func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	if p.Stream {
+		fn, ok, err := p.compiledRecursion(f, pos)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return p.callOf(f, fn, args, pos)
+		}
+	}
 	if p.Stream || p.RecursiveCall == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself recursively: recursive SQL functions are not supported in materialized views and sinks", f.Signature()).WithPosition(pos)
 	}
@@ -414,6 +425,12 @@ func (p *Planner) recursiveCall(f *catalog.Function, args []plan.Scalar, pos int
 // perCall is a call of f that the engine evaluates by running f's body
 // once per call with the argument values (RecursiveCall).
 func (p *Planner) perCall(f *catalog.Function, args []plan.Scalar, pos int) (plan.Scalar, error) {
+	return p.callOf(f, p.RecursiveCall(f), args, pos)
+}
+
+// callOf is a call of f evaluated by fn, its arguments cast to f's
+// parameter types.
+func (p *Planner) callOf(f *catalog.Function, fn *udf.Scalar, args []plan.Scalar, pos int) (plan.Scalar, error) {
 	cast, err := p.castToParams(f, args, pos)
 	if err != nil {
 		return nil, err
@@ -421,7 +438,7 @@ func (p *Planner) perCall(f *catalog.Function, args []plan.Scalar, pos int) (pla
 	if p.Deps != nil && f.OID != 0 {
 		p.Deps[f.OID] = true
 	}
-	return &plan.Call{Fn: p.RecursiveCall(f), Args: cast, T: f.RetType}, nil
+	return &plan.Call{Fn: fn, Args: cast, T: f.RetType}, nil
 }
 
 // foldStrictNulls replaces a call of a strict function with a NULL

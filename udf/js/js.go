@@ -31,6 +31,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"reflect"
 	"regexp"
 	"runtime"
 	"runtime/metrics"
@@ -89,6 +91,10 @@ type instance struct {
 	seq  atomic.Uint64
 	args [][]goja.Value
 	row  []goja.Value
+	// The trampoline the rows of a batch run in (runRows).
+	batch  goja.Callable
+	goRows goja.Value
+	cur    rowsCall
 }
 
 func jsIdent(s string) bool {
@@ -457,8 +463,57 @@ func (f *function) reloadArgs(inst *instance, args []arrow.Array, n int) error {
 // results to b. On an error, *i is the row that failed and failed says
 // the error is the row's own (a throw, a limit); otherwise the batch
 // cannot go on.
+//
+// The rows run inside one call of a JavaScript trampoline (batchProg)
+// that calls back into Go: goja frees its value stack whenever a call
+// made from Go returns to Go, and allocates it again at the next, so
+// calls nested in one outer call keep it.
 func (f *function) runRows(inst *instance, b array.Builder, args []arrow.Array, i *int, n int) (failed bool, err error) {
+	if inst.batch == nil {
+		v, err := inst.vm.RunProgram(batchProg)
+		if err != nil {
+			return false, err
+		}
+		inst.batch, _ = goja.AssertFunction(v)
+		inst.goRows = inst.vm.ToValue(func(goja.FunctionCall) goja.Value {
+			c := &inst.cur
+			c.failed, c.err = c.f.rowLoop(inst, c.b, c.args, c.i, c.n)
+			return goja.Undefined()
+		})
+	}
+	inst.cur = rowsCall{f: f, b: b, args: args, i: i, n: n}
+	_, terr := inst.batch(goja.Undefined(), inst.goRows)
+	failed, err = inst.cur.failed, inst.cur.err
+	inst.cur = rowsCall{}
+	if err == nil && terr != nil {
+		return true, terr // interrupted between rows
+	}
+	return failed, err
+}
+
+// batchProg is the trampoline runRows calls the rows in.
+var batchProg = goja.MustCompile("batch", "(function (rows) { rows(); })", false)
+
+// rowsCall is the batch a trampoline call runs.
+type rowsCall struct {
+	f      *function
+	b      array.Builder
+	args   []arrow.Array
+	i      *int
+	n      int
+	failed bool
+	err    error
+}
+
+// rowLoop is runRows inside the trampoline.
+func (f *function) rowLoop(inst *instance, b array.Builder, args []arrow.Array, i *int, n int) (failed bool, err error) {
+	num := true // the result type has a fast path (appendNumber)
 	strict := f.def.Strict
+	switch f.def.Ret.Kind {
+	case types.Int2, types.Int4, types.Int8, types.Float8:
+	default:
+		num = false
+	}
 rows:
 	for ; *i < n; *i++ {
 		r := *i
@@ -475,6 +530,9 @@ rows:
 		if err != nil {
 			return true, err
 		}
+		if num && appendNumber(b, res) {
+			continue
+		}
 		d, err := inst.conv.fromJS(res, f.def.Ret)
 		if err != nil {
 			return true, err
@@ -482,6 +540,47 @@ rows:
 		types.AppendDatum(b, d)
 	}
 	return false, nil
+}
+
+var (
+	exportInt64   = reflect.TypeOf(int64(0))
+	exportFloat64 = reflect.TypeOf(float64(0))
+)
+
+// appendNumber appends a JavaScript integer result of a bigint, integer
+// or smallint function, or a number of a double precision one, in range,
+// without boxing it, and reports whether it did; fromJS takes the rest.
+func appendNumber(b array.Builder, v goja.Value) bool {
+	if v == nil {
+		return false
+	}
+	switch bb := b.(type) {
+	case *array.Int64Builder:
+		if v.ExportType() == exportInt64 {
+			bb.Append(v.ToInteger())
+			return true
+		}
+	case *array.Int32Builder:
+		if v.ExportType() == exportInt64 {
+			if i := v.ToInteger(); i >= math.MinInt32 && i <= math.MaxInt32 {
+				bb.Append(int32(i))
+				return true
+			}
+		}
+	case *array.Int16Builder:
+		if v.ExportType() == exportInt64 {
+			if i := v.ToInteger(); i >= math.MinInt16 && i <= math.MaxInt16 {
+				bb.Append(int16(i))
+				return true
+			}
+		}
+	case *array.Float64Builder:
+		if t := v.ExportType(); t == exportFloat64 || t == exportInt64 {
+			bb.Append(v.ToFloat())
+			return true
+		}
+	}
+	return false
 }
 
 func rowDatums(args []arrow.Array, ts []types.T, i int) []types.Datum {

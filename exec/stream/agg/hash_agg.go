@@ -114,6 +114,10 @@ type HashAggSpec struct {
 	// Phase is the half of a two-phase aggregation this is
 	// (hash_agg_phase.go), or PhaseSingle.
 	Phase AggPhase
+	// Replace: the halves exchange whole partial states instead of
+	// per-epoch contributions, for user aggregates over retracting input
+	// (hash_agg_replace.go).
+	Replace bool
 	// NoSplit says, for EXPLAIN, why the aggregation runs in one phase
 	// though two were asked for.
 	NoSplit string
@@ -185,11 +189,18 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		eoc:    s.EmitOnClose && s.WindowCol >= 0,
 		winCol: -1,
 	}
-	local := s.Phase == PhaseLocal
-	if local {
+	// A local half keeps no state across epochs unless it replaces.
+	local := s.Phase == PhaseLocal && !s.Replace
+	switch {
+	case local:
 		h.outTypes = s.PartialTypes()
-	} else {
-		// A local half keeps no state across epochs: no state tables.
+	case s.Phase == PhaseLocal:
+		h.groups = hashAggTables{
+			b.NewStateTable(stream.AscKeys(s.GroupTypes...), s.GroupTypes),
+			b.NewStateTable(stream.AscKeys(s.GroupTypes...), nil)}
+		h.outTypes = s.PartialTypes()
+		h.instance = int32(b.Instance)
+	default:
 		h.groups = hashAggTables{
 			b.NewStateTable(stream.AscKeys(s.GroupTypes...), s.GroupTypes),
 			b.NewStateTable(stream.AscKeys(s.GroupTypes...), nil)}
@@ -301,7 +312,10 @@ type hashAgg struct {
 	groups   hashAggTables
 	global   bool
 	eoc      bool
-	scratch  uint32 // the global half's decoding slot (hash_agg_phase.go)
+	scratch  uint32      // the global half's decoding slot (hash_agg_phase.go)
+	instance int32       // the instance of a replacing local half
+	parts    [][]aggPart // per group: a replacing global half's partials (hash_agg_replace.go)
+	fresh    []uint32    // groups whose partials changed in the chunk (replacing global half)
 
 	// The group table: fixed-width keys in fmap, others encoded in smap.
 	fixed bool
@@ -380,6 +394,9 @@ func (h *hashAgg) allocID() uint32 {
 	h.lastWrite = stream.Grow(h.lastWrite, n)
 	h.ref = stream.Grow(h.ref, n)
 	h.gbytes = stream.Grow(h.gbytes, n)
+	if h.spec.Replace && h.spec.Phase == PhaseGlobal {
+		h.parts = stream.Grow(h.parts, n)
+	}
 	if h.winCol >= 0 {
 		h.win = stream.Grow(h.win, n)
 		h.winOK = stream.Grow(h.winOK, n)
@@ -423,6 +440,9 @@ func (h *hashAgg) freeGroup(g uint32) {
 		s.reset(g)
 	}
 	h.rowCount[g] = 0
+	if h.parts != nil {
+		h.parts[g] = nil
+	}
 	h.keys[g], h.skey[g], h.prev[g] = nil, nil, nil
 	h.alive[g], h.persisted[g], h.dirty[g], h.ref[g] = false, false, false, false
 	h.cache.Bytes -= int64(h.gbytes[g])
@@ -454,6 +474,9 @@ func (h *hashAgg) Chunk(_ int, c *stream.Chunk) error {
 		return nil
 	}
 	if h.spec.Phase == PhaseGlobal {
+		if h.spec.Replace {
+			return h.replaceParts(c)
+		}
 		return h.combine(c)
 	}
 	w, ids, err := h.groupIDs(c)
@@ -875,6 +898,9 @@ func (h *hashAgg) emitChange(g uint32) error {
 			return err
 		}
 	}
+	if h.spec.Phase == PhaseLocal {
+		return h.emitPartial(g)
+	}
 	old := h.prev[g]
 	if !h.global && h.rowCount[g] <= 0 {
 		if old != nil {
@@ -930,7 +956,7 @@ func hashAggSameDatum(a, b types.Datum) bool {
 // ---------------------------------------------------------------- barriers
 
 func (h *hashAgg) Barrier(b *stream.Barrier) error {
-	if h.spec.Phase == PhaseLocal {
+	if h.spec.Phase == PhaseLocal && !h.spec.Replace {
 		return h.localBarrier(b)
 	}
 	if err := h.keep.Flush(b); err != nil {
@@ -1003,6 +1029,9 @@ func (h *hashAgg) writeGroup(w *pebble.Batch, g uint32) error {
 	v = binary.AppendVarint(v, h.rowCount[g])
 	for _, s := range h.states {
 		v = s.encode(v, g)
+	}
+	if h.parts != nil {
+		v = h.encodeParts(v, g)
 	}
 	h.keyBuf = v
 	if err := h.groups.groups.Insert(w, sk, v); err != nil {
@@ -1117,7 +1146,7 @@ func (h *hashAgg) Watermark(_ int, wm stream.Watermark) error {
 		return nil // other columns' watermarks say nothing about the output
 	}
 	v := stream.IntOf(wm.Val)
-	if h.spec.Phase == PhaseLocal {
+	if h.spec.Phase == PhaseLocal && !h.spec.Replace {
 		return h.localWatermark(v, wm.Val)
 	}
 	if !h.hasWM || v > h.wm {
@@ -1271,7 +1300,7 @@ func (h *hashAgg) load(r storage.Reader) error {
 	if err := h.loadSets(r, bySKey); err != nil {
 		return err
 	}
-	if h.eoc {
+	if h.eoc || h.spec.Phase == PhaseLocal {
 		return nil
 	}
 	// The rows emitted before the restart, to emit changes against.
@@ -1324,12 +1353,8 @@ func (h *hashAgg) restore(rows []hashAggLoaded, bySKey map[string]uint32) error 
 		h.skey[g] = l.skey
 		h.keys[g] = l.keys
 		h.persisted[g] = true
-		rest := l.rest
-		var err error
-		for k, s := range h.states {
-			if rest, err = s.decode(rest, g); err != nil {
-				return fmt.Errorf("aggregate %d: %w", k, err)
-			}
+		if _, err := h.decodeGroup(l.rest, g); err != nil {
+			return err
 		}
 		h.account(g, len(l.rest))
 		bySKey[string(l.skey)] = g

@@ -113,10 +113,8 @@ func (h *hashAgg) fetch(g uint32) error {
 		return err
 	}
 	stateLen := len(val)
-	for _, s := range h.states {
-		if val, err = s.decode(val, g); err != nil {
-			return err
-		}
+	if _, err = h.decodeGroup(val, g); err != nil {
+		return err
 	}
 	h.keys[g] = keys
 	h.persisted[g] = true
@@ -137,7 +135,7 @@ func (h *hashAgg) fetch(g uint32) error {
 		}
 	}
 	h.account(g, stateLen)
-	if !h.eoc {
+	if !h.eoc && h.spec.Phase != PhaseLocal {
 		row, err := h.outputRow(g)
 		if err != nil {
 			return err

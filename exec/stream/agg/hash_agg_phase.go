@@ -23,7 +23,9 @@ package agg
 // Retraction stays exact because a partial state is a signed
 // contribution: a delete in the local half is subtracted from it, and the
 // merge adds it. Aggregates whose state cannot be merged like that are
-// not split (CombineRefusal).
+// not split (CombineRefusal). User aggregates over retracting input
+// split differently: the halves exchange whole states
+// (hash_agg_replace.go).
 //
 // Late rows: the local half tracks the watermark of the window column
 // and drops (and keeps or counts) rows of closed windows itself; since it
@@ -61,6 +63,9 @@ const (
 func (s *HashAggSpec) PartialTypes() []types.T {
 	ts := append([]types.T{}, s.GroupTypes...)
 	ts = append(ts, types.TInt8)
+	if s.Replace {
+		ts = append(ts, types.TInt4) // the local instance (hash_agg_replace.go)
+	}
 	for range s.Aggs {
 		ts = append(ts, types.TBytea)
 	}
@@ -95,8 +100,6 @@ func CombineRefusal(a batch.AggSpec, appendOnly bool) string {
 		return "user aggregate " + name + " has no merge function"
 	case a.Agg.User && UserAggMode(a) != "retract":
 		return "user aggregate " + name + " keeps its inputs (no retract)"
-	case a.Agg.User && !appendOnly:
-		return "user aggregate " + name + " over retracting input: merge combines accumulated states only"
 	case a.Agg.User:
 		return ""
 	}
@@ -117,17 +120,30 @@ func CombineRefusal(a batch.AggSpec, appendOnly bool) string {
 // explainPhase writes the EXPLAIN text of a local or global half.
 func (s *HashAggSpec) explainPhase(sb *strings.Builder) {
 	if s.Phase == PhaseLocal {
-		sb.WriteString(" (local)")
+		if s.Replace {
+			sb.WriteString(" (local, whole states)")
+		} else {
+			sb.WriteString(" (local)")
+		}
 		return
 	}
-	sb.WriteString(" (global)")
+	sb.WriteString(" (global")
+	if s.Replace {
+		sb.WriteString(", latest state per instance")
+	}
+	sb.WriteString(")")
 	if len(s.GroupCols) > 0 {
 		sb.WriteString(" group by " + batch.ColList(s.GroupCols))
 	}
 	k := len(s.GroupCols)
 	fmt.Fprintf(sb, ": rows #%d", k)
+	first := k + 1
+	if s.Replace {
+		fmt.Fprintf(sb, ", instance #%d", k+1)
+		first++
+	}
 	for i, a := range s.Aggs {
-		fmt.Fprintf(sb, ", %s(partial #%d)", a.Agg.Name, k+1+i)
+		fmt.Fprintf(sb, ", %s(partial #%d)", a.Agg.Name, first+i)
 	}
 }
 
@@ -199,6 +215,16 @@ func (h *hashAgg) localWatermark(v int64, val types.Datum) error {
 // it, as a row a user aggregate fails on is left out; the job goes on.
 // Elsewhere it is an error.
 func (h *hashAgg) rejectPartial(st aggState, j int, c *stream.Chunk, i int) error {
+	k := len(h.spec.GroupCols)
+	key := make([]types.Datum, k)
+	for col := 0; col < k; col++ {
+		key[col] = types.GetDatum(c.Cols[col], i, h.spec.GroupTypes[col])
+	}
+	return h.rejectPartialOf(st, j, key)
+}
+
+// rejectPartialOf is rejectPartial of the group with values key.
+func (h *hashAgg) rejectPartialOf(st aggState, j int, key []types.Datum) error {
 	name := h.spec.Aggs[j].Agg.Name
 	u, user := st.(*aggUser)
 	var report func(string, error, []types.Datum, []types.T)
@@ -211,11 +237,6 @@ func (h *hashAgg) rejectPartial(st aggState, j int, c *stream.Chunk, i int) erro
 	err := u.mergeErr
 	if err == nil {
 		err = fmt.Errorf("merge failed")
-	}
-	k := len(h.spec.GroupCols)
-	key := make([]types.Datum, k)
-	for col := 0; col < k; col++ {
-		key[col] = types.GetDatum(c.Cols[col], i, h.spec.GroupTypes[col])
 	}
 	report(name+" (merge of a partial state of the group)", sqlerr.New(sqlerr.ExternalRoutineException, "aggregate %s could not merge a partial state: %v", name, err), key, h.spec.GroupTypes)
 	return nil
