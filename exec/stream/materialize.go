@@ -192,7 +192,7 @@ func (m *materialize) Watermark(_ int, w Watermark) error {
 			downs := append([]*viewLink(nil), m.downs...)
 			m.mu.Unlock()
 			for _, d := range downs {
-				if err := m.send(d, Message{Kind: MsgWatermark, WM: Watermark{Col: j, Val: w.Val, Idle: w.Idle}}); err != nil {
+				if err := m.send(d, Message{Kind: MsgWatermark, WM: Watermark{Col: j, Val: w.Val, Idle: w.Idle, Emit: w.Emit}}); err != nil {
 					return err
 				}
 			}
