@@ -175,3 +175,9 @@ func TestLateRowsReopenEOWCDifferential(t *testing.T) {
 		}
 	}
 }
+
+// The EMIT ON WINDOW CLOSE example of docs/streaming.md gives the results
+// shown.
+func TestDocsLateRowsReopenEOWCExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "#### Allowed lateness with EMIT ON WINDOW CLOSE")
+}
