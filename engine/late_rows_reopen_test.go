@@ -113,7 +113,9 @@ func TestLateRowsReopen(t *testing.T) {
 		{"CREATE MATERIALIZED VIEW x WITH (allowed_lateness = '1 minute') AS SELECT id FROM ticks", "22023", "allowed_lateness needs late_rows = 'reopen'"},
 		{"CREATE MATERIALIZED VIEW x WITH (late_rows = 'reopen', allowed_lateness = '1 month') AS SELECT id FROM ticks", "22023", "allowed_lateness must not be given in months or years"},
 		{"CREATE MATERIALIZED VIEW x WITH (late_rows = 'reopen', allowed_lateness = 'soon') AS SELECT id FROM ticks", "22023", `invalid value for parameter "allowed_lateness": "soon"`},
-		{"CREATE MATERIALIZED VIEW x WITH (late_rows = 'reopen', allowed_lateness = '1 minute') AS SELECT sym, window_start, count(*) FROM " + src + " GROUP BY sym, window_start EMIT ON WINDOW CLOSE", "0A000", "late_rows = 'reopen' cannot be used with EMIT ON WINDOW CLOSE"},
+		{"CREATE MATERIALIZED VIEW x WITH (late_rows = 'reopen', allowed_lateness = '1 minute') AS SELECT sym, window_start, window_end, count(*) FROM SESSION(ticks, ts, INTERVAL '20' SECOND) GROUP BY sym, window_start, window_end EMIT ON WINDOW CLOSE", "0A000", "late_rows = 'reopen' with EMIT ON WINDOW CLOSE is not supported for SESSION windows"},
+		{"CREATE MATERIALIZED VIEW x WITH (late_rows = 'reopen', allowed_lateness = '1 minute') AS SELECT id, px, sum(px) OVER (PARTITION BY sym ORDER BY ts) FROM ticks EMIT ON WINDOW CLOSE", "0A000", "late_rows = 'reopen' with EMIT ON WINDOW CLOSE is not supported for window functions (OVER)"},
+		{"CREATE MATERIALIZED VIEW x WITH (late_rows = 'reopen', allowed_lateness = '1 minute') AS SELECT * FROM (SELECT id, px, window_start, row_number() OVER (PARTITION BY window_start ORDER BY px DESC, id) AS rn FROM " + src + ") x WHERE rn <= 1 EMIT ON WINDOW CLOSE", "0A000", "late_rows = 'reopen' with EMIT ON WINDOW CLOSE is not supported for StreamGroupTopN"},
 		{"CREATE MATERIALIZED VIEW x WITH (late_rows_max = 0) AS SELECT id FROM ticks", "22023", `value 0 out of bounds for option "late_rows_max"`},
 		{"CREATE MATERIALIZED VIEW x WITH (late_rows = 'drop', late_rows_max = 5) AS SELECT id FROM ticks", "22023", "late_rows_max needs late_rows = 'keep' or 'reopen'"},
 	} {

@@ -213,7 +213,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 		names = append(names, c.GetString_().Sval)
 	}
 	eowc := ext != nil && ext.EmitOnWindowClose
-	late, err := viewOptions(into, eowc)
+	late, err := viewOptions(into)
 	if err != nil {
 		return "", nil, err
 	}

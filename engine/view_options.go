@@ -58,9 +58,11 @@ type lateOptions struct {
 // viewOptionsHint lists the options in errors.
 const viewOptionsHint = "A materialized view takes the options late_rows = 'keep' | 'drop' | 'reopen', allowed_lateness = '<interval>' (with 'reopen') and late_rows_max = <count> and idle_timeout = '<interval>'."
 
-// viewOptions reads the WITH options of CREATE MATERIALIZED VIEW; eowc
-// says whether the view is EMIT ON WINDOW CLOSE.
-func viewOptions(into *pg.IntoClause, eowc bool) (lateOptions, error) {
+// viewOptions reads the WITH options of CREATE MATERIALIZED VIEW.
+// late_rows = 'reopen' with EMIT ON WINDOW CLOSE is planned by lower: an
+// aggregation over windows emits each window when the watermark passes
+// it and corrects its row while the allowed lateness keeps it open.
+func viewOptions(into *pg.IntoClause) (lateOptions, error) {
 	o := lateOptions{mode: lateRowsKeep}
 	for _, opt := range into.GetOptions() {
 		d := opt.GetDefElem()
@@ -122,9 +124,6 @@ func viewOptions(into *pg.IntoClause, eowc bool) (lateOptions, error) {
 	case o.mode == lateRowsDrop && o.max != 0:
 		return o, sqlerr.New(sqlerr.InvalidParameterValue, "late_rows_max needs late_rows = 'keep' or 'reopen'").
 			WithHint("A view WITH (late_rows = 'drop') keeps no late rows.")
-	case o.mode == lateRowsReopen && eowc:
-		return o, sqlerr.New(sqlerr.FeatureNotSupported, "late_rows = 'reopen' cannot be used with EMIT ON WINDOW CLOSE").
-			WithHint("An EMIT ON WINDOW CLOSE view never retracts a result it has shown; drop EMIT ON WINDOW CLOSE to have late rows update their windows.")
 	}
 	return o, nil
 }

@@ -125,6 +125,9 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 		if len(n.Watermarks) == 0 {
 			return nil, sp.procTimeEOWC(noOutputWatermark(n), true, logical)
 		}
+		if err := sp.reopenEOWC(operatorName(n)); err != nil {
+			return nil, err
+		}
 		n = sp.eowcBuffer(n)
 	}
 	if o.Parallelism > 1 {
@@ -804,7 +807,10 @@ func (sp *streamPlanner) aggNode(child *stream.Node, group []int, groupTypes []t
 		}
 		spec.EmitOnClose = true
 		sp.eowcDone = true
-		n.AppendOnly = true
+		// With an allowed lateness an emitted window's row is corrected
+		// (retracted and inserted again) while the window is kept.
+		spec.Reopen = sp.lateness != 0
+		n.AppendOnly = !spec.Reopen
 	}
 	sp.twoPhase(spec)
 	n.StateTables = []string{"groups: group key -> row count and aggregate states (a window's groups are deleted once the watermark passes it)",

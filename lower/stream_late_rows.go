@@ -19,6 +19,11 @@ import (
 // from. With an allowed lateness (late_rows = 'reopen') every watermark
 // filter lowers its watermark by it, so the whole job keeps its state
 // that much longer and a row within it updates the result it belongs to.
+// Its watermarks also carry the watermark as declared (Watermark.Emit):
+// an EMIT ON WINDOW CLOSE aggregation over windows emits a window by it
+// and corrects the window's row while the lowered watermark keeps it open
+// (agg.HashAggSpec.Reopen); other EMIT ON WINDOW CLOSE operators cannot
+// correct a row they emitted and refuse the option.
 
 // allowedLateness is the lateness of the watermark filter over column w
 // of r, of type t, in the column's units.
@@ -74,4 +79,40 @@ func relationNames(r plan.Rel, out []string) []string {
 		out = relationNames(in, out)
 	}
 	return out
+}
+
+// reopenEOWC refuses late_rows = 'reopen' in an EMIT ON WINDOW CLOSE view
+// whose closing operator, op, cannot correct a row it emitted.
+func (sp *streamPlanner) reopenEOWC(op string) error {
+	if sp.lateness == 0 {
+		return nil
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported, "late_rows = 'reopen' with EMIT ON WINDOW CLOSE is not supported for %s", op).
+		WithHint("Only an aggregation grouped by a TUMBLE or HOP window corrects the windows it emitted; drop EMIT ON WINDOW CLOSE, or use late_rows = 'keep'.")
+}
+
+// operatorName names, for an error, the operator of plan n that holds
+// its rows back under EMIT ON WINDOW CLOSE: the first one from the top
+// that is not a projection, filter or exchange of rows.
+func operatorName(n *stream.Node) string {
+	for ; n != nil; n = firstInput(n) {
+		if n.Spec == nil {
+			break
+		}
+		name, _, _ := strings.Cut(n.Spec.Explain(), " ")
+		switch name {
+		case "StreamProject", "StreamFilter", "StreamExpand", "StreamWatermarkFilter", "StreamRowIdGen", "StreamExchange", "StreamMaterialize", "":
+			continue
+		}
+		return name
+	}
+	return "rows held until the watermark passes them (StreamEowcBuffer)"
+}
+
+// firstInput is n's first input, or nil.
+func firstInput(n *stream.Node) *stream.Node {
+	if len(n.Inputs) == 0 {
+		return nil
+	}
+	return n.Inputs[0]
 }

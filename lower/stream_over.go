@@ -93,6 +93,9 @@ func (sp *streamPlanner) overWindow(x *plan.Window) (*stream.Node, []int, error)
 		if err := eowcOverWindow(child, spec); err != nil {
 			return nil, nil, err
 		}
+		if err := sp.reopenEOWC("window functions (OVER)"); err != nil {
+			return nil, nil, err
+		}
 		spec.EmitOnClose = true
 		sp.eowcDone = true
 		n.AppendOnly = true

@@ -162,6 +162,9 @@ func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int,
 			return nil, nil, true, sqlerr.New(sqlerr.FeatureNotSupported,
 				"EMIT ON WINDOW CLOSE over SESSION needs a watermark on the session's time column (declare WATERMARK FOR on it): without one, no session ever closes")
 		}
+		if err := sp.reopenEOWC("SESSION windows"); err != nil {
+			return nil, nil, true, err
+		}
 		spec.EmitOnClose = true
 		sp.eowcDone = true
 		n.AppendOnly = true

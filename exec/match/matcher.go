@@ -493,6 +493,19 @@ func (m *Matcher) Expire(p *Partition, wm int64) {
 	m.resolve(p)
 }
 
+// Deadline returns the earliest watermark at which Expire ends a partial
+// match of p; false when none ever will (no WITHIN, or no partial match).
+func (m *Matcher) Deadline(p *Partition) (int64, bool) {
+	if m.spec.Within <= 0 || len(p.groups) == 0 {
+		return 0, false
+	}
+	d := m.startTime(p, p.groups[0]) + m.spec.Within - 1
+	for _, g := range p.groups[1:] {
+		d = min(d, m.startTime(p, g)+m.spec.Within-1)
+	}
+	return d, true
+}
+
 // resolve emits the matches of the groups that are done, in start order,
 // and applies AFTER MATCH SKIP.
 func (m *Matcher) resolve(p *Partition) {

@@ -354,6 +354,10 @@ type wmCol struct {
 	last []types.Datum // per sender, nil until it sent one
 	idle []bool        // per sender: its last watermark was idle
 	sent types.Datum
+	// emit is per sender its last Watermark.Emit (its Val where it sent
+	// none); sentEmit the minimum last sent.
+	emit     []types.Datum
+	sentEmit types.Datum
 	// marked: an idle mark went out (every sender sent one).
 	marked bool
 }
@@ -366,12 +370,19 @@ func (m *exchangeMerge) add(k int, w Watermark) (Watermark, bool) {
 	}
 	wc := m.cols[w.Col]
 	if wc == nil {
-		wc = &wmCol{last: make([]types.Datum, m.n), idle: make([]bool, m.n)}
+		wc = &wmCol{last: make([]types.Datum, m.n), idle: make([]bool, m.n), emit: make([]types.Datum, m.n)}
 		m.cols[w.Col] = wc
 	}
 	t := m.types[w.Col]
 	if w.Val != nil && (wc.last[k] == nil || types.Compare(w.Val, wc.last[k], t) > 0) {
 		wc.last[k] = w.Val
+	}
+	e := w.Emit
+	if e == nil {
+		e = w.Val
+	}
+	if e != nil && (wc.emit[k] == nil || types.Compare(e, wc.emit[k], t) > 0) {
+		wc.emit[k] = e
 	}
 	wc.idle[k] = w.Idle
 	var min types.Datum
@@ -398,9 +409,39 @@ func (m *exchangeMerge) add(k int, w Watermark) (Watermark, bool) {
 		wc.marked = true
 		return Watermark{Col: w.Col, Idle: true}, true
 	}
-	if wc.sent != nil && types.Compare(min, wc.sent, t) <= 0 {
+	emit := wc.minEmit(t)
+	moved := wc.sent == nil || types.Compare(min, wc.sent, t) > 0
+	emitMoved := emit != nil && (wc.sentEmit == nil || types.Compare(emit, wc.sentEmit, t) > 0)
+	if !moved && !emitMoved {
 		return Watermark{}, false
 	}
-	wc.sent = min
-	return Watermark{Col: w.Col, Val: min, Idle: idle}, true
+	if moved {
+		wc.sent = min
+	}
+	if emitMoved {
+		wc.sentEmit = emit
+	}
+	return Watermark{Col: w.Col, Val: wc.sent, Idle: idle, Emit: wc.sentEmit}, true
+}
+
+// minEmit is the least Emit of the senders with a watermark, or nil
+// when none of them sent an Emit above its Val (no allowed lateness).
+func (wc *wmCol) minEmit(t types.T) types.Datum {
+	var min types.Datum
+	ahead := false
+	for i, e := range wc.emit {
+		if wc.last[i] == nil {
+			continue // idle sender without a value, left out as above
+		}
+		if types.Compare(e, wc.last[i], t) > 0 {
+			ahead = true
+		}
+		if min == nil || types.Compare(e, min, t) < 0 {
+			min = e
+		}
+	}
+	if !ahead {
+		return nil
+	}
+	return min
 }

@@ -39,21 +39,26 @@ package stream
 //   - meta: the last watermark.
 //
 // Under the state memory budget (StateMemory) the unit that is evicted
-// and read back is a partition. Only an idle partition may go: no rows
-// buffered for the watermark and no partial match, keeping just the few
-// rows navigation reads back from its next row (at most maxBack). Such a
-// partition is written in a self-contained form, its kept rows' values
-// inside its entry, so that once that write has committed the partition
-// and its rows can leave memory (their rows free their blocks) and its
-// key is remembered in a set; a row of an evicted partition reads the
-// entry back and keeps its rows again under new handles. A restart under
-// a budget loads the partitions with buffered rows or partial matches,
-// and only the keys of the idle ones. Partitions with partial matches stay
-// in memory: WITHIN bounds how long they stay open.
+// and read back is a partition. A partition without rows buffered for the
+// watermark may go, with or without partial matches: it keeps the rows
+// its partial matches hold and the few rows navigation reads back from
+// its next row (at most maxBack). Such a partition is written in a
+// self-contained form, its kept rows' values inside its entry, so that
+// once that write has committed the partition and its rows can leave
+// memory (their rows free their blocks) and its key is remembered in a
+// set; a row of an evicted partition reads the entry back and keeps its
+// rows again under new handles. A partition evicted with partial matches
+// that WITHIN ends is also read back by the watermark that ends the
+// first of them: its entry carries that deadline (the match's first
+// row's time plus WITHIN), and the evicted partitions wait for it in a
+// heap. A restart under a budget loads the partitions with buffered rows
+// and only the keys (and deadlines) of the others.
 
 import (
+	"container/heap"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -106,8 +111,14 @@ type mrPart struct {
 
 // mrEmbedded marks a partition entry in the self-contained form: the
 // matcher's state (which starts with its version byte, never this one),
-// then the rows the partition keeps.
-const mrEmbedded = 0xfe
+// then the rows the partition keeps. mrEmbeddedOpen marks that form for a
+// partition with partial matches: the deadline (varint, mrNoDeadline
+// without WITHIN) comes first, then the same.
+const (
+	mrEmbedded     = 0xfe
+	mrEmbeddedOpen = 0xfd
+	mrNoDeadline   = math.MaxInt64
+)
 
 // mrPartBytes estimates a partition's memory besides its key and state.
 const mrPartBytes = 192
@@ -150,6 +161,12 @@ type matchRecognize struct {
 	list    []*mrPart
 	evicted map[string]struct{}
 	pbytes  int64
+	// deadlines are the evicted partitions with partial matches that
+	// WITHIN ends, by the watermark that ends the first (key -> deadline,
+	// and a heap of them; an entry whose key has another deadline or none
+	// is stale).
+	deadlines map[string]int64
+	dueHeap   mrDueHeap
 
 	keyBuf []byte
 	valBuf []byte
@@ -181,6 +198,7 @@ func (s *MatchRecognizeSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	o.m = match.New(b.Env.Ctx, s.Match, o)
 	o.cache = NewStateCache(b.Env, o.parts.Account())
 	o.evicted = map[string]struct{}{}
+	o.deadlines = map[string]int64{}
 	var err error
 	if o.keep, err = s.NewKeeper(b); err != nil {
 		return nil, fmt.Errorf("match_recognize: %w", err)
@@ -215,10 +233,17 @@ func (o *matchRecognize) load(r storage.Reader) error {
 		if err != nil {
 			return fmt.Errorf("partition %x: %w", k, err)
 		}
-		if len(st) > 0 && st[0] == mrEmbedded {
+		if len(st) > 0 && (st[0] == mrEmbedded || st[0] == mrEmbeddedOpen) {
 			if o.cache.Acct != nil {
 				o.evicted[key] = struct{}{}
 				o.cache.Evicted = true
+				if st[0] == mrEmbeddedOpen {
+					d, k := binary.Varint(st[1:])
+					if k <= 0 {
+						return fmt.Errorf("match_recognize: corrupt partition %x", key)
+					}
+					o.due(key, d)
+				}
 			} else {
 				later = append(later, [2]string{key, string(st)})
 			}
@@ -274,10 +299,11 @@ func (o *matchRecognize) load(r storage.Reader) error {
 		}
 	}
 	if o.cache.Acct != nil {
-		// Idle partitions stored with references to rows (by a run
-		// without a budget) are written again self-contained.
+		// Partitions without buffered rows stored with references to
+		// rows (by a run without a budget) are written again
+		// self-contained.
 		for _, p := range o.list {
-			if !p.embedded && len(p.buf) == 0 && !p.p.Open() {
+			if !p.embedded && len(p.buf) == 0 {
 				o.dirtyParts[p] = struct{}{}
 			}
 		}
@@ -302,6 +328,13 @@ func (o *matchRecognize) partState(v []byte) ([]byte, error) {
 // epoch of the entry's write (0 when loaded at start).
 func (o *matchRecognize) restorePart(key string, st []byte, lastWrite uint64) (*mrPart, error) {
 	corrupt := fmt.Errorf("match_recognize: corrupt partition %x", key)
+	if st[0] == mrEmbeddedOpen {
+		_, k := binary.Varint(st[1:])
+		if k <= 0 {
+			return nil, corrupt
+		}
+		st = st[1+k:] // after the deadline, the form of mrEmbedded
+	}
 	n, k := binary.Uvarint(st[1:])
 	if k <= 0 || n > uint64(len(st)-1-k) {
 		return nil, corrupt
@@ -383,6 +416,7 @@ func (o *matchRecognize) partFor(k []byte) (*mrPart, error) {
 // state holds it in the self-contained form.
 func (o *matchRecognize) readBack(key string) (*mrPart, error) {
 	delete(o.evicted, key)
+	delete(o.deadlines, key)
 	v, ok, err := o.parts.Get(o.env.State, []byte(key))
 	if err == nil && !ok {
 		err = fmt.Errorf("an evicted partition is not in storage")
@@ -391,7 +425,7 @@ func (o *matchRecognize) readBack(key string) (*mrPart, error) {
 	if err == nil {
 		st, err = o.partState(v)
 	}
-	if err == nil && (len(st) == 0 || st[0] != mrEmbedded) {
+	if err == nil && (len(st) == 0 || st[0] != mrEmbedded && st[0] != mrEmbeddedOpen) {
 		err = fmt.Errorf("an evicted partition was stored with references to rows")
 	}
 	if err != nil {
@@ -402,10 +436,10 @@ func (o *matchRecognize) readBack(key string) (*mrPart, error) {
 	return o.restorePart(key, st, o.env.CommittedEpoch())
 }
 
-// evictable reports whether p may leave memory: idle, written in the
-// self-contained form and committed since.
+// evictable reports whether p may leave memory: no rows buffered,
+// written in the self-contained form and committed since.
 func (o *matchRecognize) evictable(p *mrPart, committed uint64) bool {
-	if len(p.buf) > 0 || p.p.Open() || !p.embedded || p.lastWrite > committed {
+	if len(p.buf) > 0 || !p.embedded || p.lastWrite > committed {
 		return false
 	}
 	_, dirty := o.dirtyParts[p]
@@ -415,6 +449,11 @@ func (o *matchRecognize) evictable(p *mrPart, committed uint64) bool {
 // evict leaves p in storage only: its rows are freed and its key goes to
 // the evicted set.
 func (o *matchRecognize) evict(p *mrPart) {
+	// (the deadline reads the time of a kept row: before they go)
+	if d, ok := o.m.Deadline(p.p); ok {
+		o.due(p.key, d)
+	}
+	delete(o.open, p)
 	before := o.rows.Bytes()
 	for _, h := range p.p.Handles() {
 		o.rows.Free(h)
@@ -455,14 +494,22 @@ func (o *matchRecognize) shrink() {
 }
 
 // encodePart appends p's entry of the partitions table to buf: the
-// matcher's state, or with a budget for an idle partition the
-// self-contained form.
+// matcher's state, or with a budget for a partition without buffered
+// rows the self-contained form.
 func (o *matchRecognize) encodePart(buf []byte, p *mrPart) ([]byte, bool) {
 	st := p.p.EncodeState(nil)
-	embed := o.cache.Acct != nil && len(p.buf) == 0 && !p.p.Open()
+	embed := o.cache.Acct != nil && len(p.buf) == 0
 	if embed {
 		hs := p.p.Handles()
-		v := append(binary.AppendUvarint([]byte{mrEmbedded}, uint64(len(st))), st...)
+		var v []byte
+		if p.p.Open() {
+			d, ok := o.m.Deadline(p.p)
+			if !ok {
+				d = mrNoDeadline
+			}
+			v = binary.AppendVarint([]byte{mrEmbeddedOpen}, d)
+		}
+		v = append(binary.AppendUvarint(append(v, mrEmbedded), uint64(len(st))), st...)
 		v = binary.AppendUvarint(v, uint64(len(hs)))
 		for _, h := range hs {
 			v = o.rows.AppendRow(v, h)
@@ -596,8 +643,15 @@ func (o *matchRecognize) advance() error {
 	}
 	o.noteOpen(touched)
 	if o.spec.Match.Within > 0 {
+		// Evicted partitions whose partial matches end come back.
+		if err := o.readBackDue(o.wm - 1); err != nil {
+			return err
+		}
 		// The next row of any partition comes at the watermark or later.
 		for p := range o.open {
+			if d, ok := o.m.Deadline(p.p); !ok || d > o.wm-1 {
+				continue // nothing ends yet
+			}
 			o.m.Expire(p.p, o.wm-1)
 			o.dirtyParts[p] = struct{}{}
 			touched = append(touched, p.p)
@@ -720,4 +774,49 @@ func (o *matchRecognize) Barrier(b *Barrier) error {
 	}
 	o.shrink()
 	return o.out.Barrier(b)
+}
+
+// due records that evicted partition key has partial matches that the
+// watermark d ends.
+func (o *matchRecognize) due(key string, d int64) {
+	if d == mrNoDeadline {
+		return
+	}
+	o.deadlines[key] = d
+	heap.Push(&o.dueHeap, mrDue{d: d, key: key})
+}
+
+// readBackDue reads back the evicted partitions whose partial matches the
+// watermark wm ends, so that Expire ends them.
+func (o *matchRecognize) readBackDue(wm int64) error {
+	for len(o.dueHeap) > 0 && o.dueHeap[0].d <= wm {
+		e := heap.Pop(&o.dueHeap).(mrDue)
+		if d, ok := o.deadlines[e.key]; !ok || d != e.d {
+			continue // read back since, or due at another time
+		}
+		if _, err := o.readBack(e.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mrDue is an evicted partition's deadline.
+type mrDue struct {
+	d   int64
+	key string
+}
+
+// mrDueHeap is a min-heap of deadlines.
+type mrDueHeap []mrDue
+
+func (h mrDueHeap) Len() int           { return len(h) }
+func (h mrDueHeap) Less(i, j int) bool { return h[i].d < h[j].d }
+func (h mrDueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *mrDueHeap) Push(x any)        { *h = append(*h, x.(mrDue)) }
+func (h *mrDueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }

@@ -194,7 +194,7 @@ func (m *materialize) send(d *viewLink, msg Message) error {
 func (m *materialize) Watermark(_ int, w Watermark) error {
 	for j, vc := range m.spec.Visible {
 		if vc == w.Col {
-			dw := Watermark{Col: j, Val: w.Val, Idle: w.Idle}
+			dw := Watermark{Col: j, Val: w.Val, Idle: w.Idle, Emit: w.Emit}
 			if last, ok := m.lastWM[j]; !ok || dw.Val != nil || last.Val == nil {
 				if m.lastWM == nil {
 					m.lastWM = map[int]Watermark{}

@@ -59,6 +59,7 @@ func (s *ProjectSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 		}
 		p.inTypes = b.Inputs[0].Types
 		p.sent = make([]types.Datum, len(s.Derived))
+		p.sentEmit = make([]types.Datum, len(s.Derived))
 	}
 	return p, nil
 }
@@ -69,10 +70,12 @@ type project struct {
 	out   Output
 	wmMap [][2]int // input col -> output col
 	// derived are the watermarks computed from an input's; sent the last
-	// value sent of each; inTypes the input's column types.
-	derived []DerivedWatermark
-	sent    []types.Datum
-	inTypes []types.T
+	// value sent of each (sentEmit of its Emit); inTypes the input's
+	// column types.
+	derived  []DerivedWatermark
+	sent     []types.Datum
+	sentEmit []types.Datum
+	inTypes  []types.T
 }
 
 func (p *project) Chunk(_ int, c *Chunk) error {
@@ -89,7 +92,7 @@ func (p *project) Chunk(_ int, c *Chunk) error {
 func (p *project) Watermark(_ int, w Watermark) error {
 	for _, m := range p.wmMap {
 		if m[0] == w.Col {
-			if err := p.out.Watermark(Watermark{Col: m[1], Val: w.Val, Idle: w.Idle}); err != nil {
+			if err := p.out.Watermark(Watermark{Col: m[1], Val: w.Val, Idle: w.Idle, Emit: w.Emit}); err != nil {
 				return err
 			}
 		}
@@ -103,11 +106,27 @@ func (p *project) Watermark(_ int, w Watermark) error {
 			return fmt.Errorf("watermark of %s: %w", p.exprs[d.Out], err)
 		}
 		t := p.exprs[d.Out].Type()
-		if v == nil || (p.sent[i] != nil && types.Compare(v, p.sent[i], t) <= 0) {
+		var emit types.Datum
+		if w.Emit != nil {
+			if emit, err = p.derive(d, w.Emit); err != nil {
+				return fmt.Errorf("watermark of %s: %w", p.exprs[d.Out], err)
+			}
+		}
+		moved := v != nil && (p.sent[i] == nil || types.Compare(v, p.sent[i], t) > 0)
+		emitMoved := emit != nil && (p.sentEmit[i] == nil || types.Compare(emit, p.sentEmit[i], t) > 0)
+		if !moved && !emitMoved {
 			continue
 		}
-		p.sent[i] = v
-		if err := p.out.Watermark(Watermark{Col: d.Out, Val: v, Idle: w.Idle}); err != nil {
+		if moved {
+			p.sent[i] = v
+		}
+		if emitMoved {
+			p.sentEmit[i] = emit
+		}
+		if p.sent[i] == nil {
+			continue // a watermark without a value is an idle mark
+		}
+		if err := p.out.Watermark(Watermark{Col: d.Out, Val: p.sent[i], Idle: w.Idle, Emit: p.sentEmit[i]}); err != nil {
 			return err
 		}
 	}

@@ -118,6 +118,15 @@ type Watermark struct {
 	// (union.go, join/join_watermark.go). Operators that pass a
 	// watermark on pass the flag with it.
 	Idle bool
+	// Emit, when set, is the watermark as the table or source declares
+	// it, ahead of Val by the view's allowed lateness (late_rows =
+	// 'reopen', watermark_filter.go): rows between Val and Emit may still
+	// come and update the results they belong to, but an EMIT ON WINDOW
+	// CLOSE aggregate emits the windows below Emit (agg/hash_agg.go).
+	// Operators that map a watermark onto another column map Emit alike
+	// and the exchange takes its minimum; operators that leave it out
+	// (joins, unions) only make such an aggregate emit later, at Val.
+	Emit types.Datum
 }
 
 // Barrier ends epoch Epoch on an edge.

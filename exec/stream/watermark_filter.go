@@ -90,6 +90,16 @@ func (s *WatermarkFilterSpec) Explain() string {
 	return e
 }
 
+// mark is the watermark v the filter sends: with an allowed lateness v
+// is lowered by it and Emit is the declared watermark.
+func (s *WatermarkFilterSpec) mark(v types.Datum, idle bool) Watermark {
+	w := Watermark{Col: s.Col, Val: v, Idle: idle}
+	if s.Lateness != 0 && v != nil {
+		w.Emit = IntDatum(IntOf(v)+s.Lateness, s.Type)
+	}
+	return w
+}
+
 // shift subtracts the allowed lateness from a watermark value.
 func (s *WatermarkFilterSpec) shift(v types.Datum) types.Datum {
 	if s.Lateness == 0 || v == nil {
@@ -188,7 +198,7 @@ func (w *watermarkFilter) idleTick(now time.Time) error {
 		return nil
 	}
 	w.wm, w.dirty, w.resend = next, true, false
-	return w.out.Watermark(Watermark{Col: w.spec.Col, Val: next, Idle: true})
+	return w.out.Watermark(w.spec.mark(next, true))
 }
 
 // keepLate queues the rows of c that are not in kept (ascending) as late
@@ -275,7 +285,7 @@ func (w *watermarkFilter) Chunk(_ int, c *Chunk) error {
 	}
 	if next != nil && (w.wm == nil || types.Compare(next, w.wm, t) > 0) {
 		w.wm, w.dirty, w.resend = next, true, false
-		return w.out.Watermark(Watermark{Col: w.spec.Col, Val: next})
+		return w.out.Watermark(w.spec.mark(next, false))
 	}
 	return nil
 }
@@ -287,6 +297,7 @@ func (w *watermarkFilter) Watermark(_ int, wm Watermark) error {
 			return nil
 		}
 		w.wm, w.dirty, w.resend = wm.Val, true, false
+		wm = w.spec.mark(wm.Val, wm.Idle)
 	}
 	return w.out.Watermark(wm)
 }
@@ -341,7 +352,7 @@ func (w *watermarkFilter) dropLate(c *Chunk) error {
 func (w *watermarkFilter) Barrier(b *Barrier) error {
 	if w.resend {
 		w.resend = false
-		if err := w.out.Watermark(Watermark{Col: w.spec.Col, Val: w.wm}); err != nil {
+		if err := w.out.Watermark(w.spec.mark(w.wm, false)); err != nil {
 			return err
 		}
 	}

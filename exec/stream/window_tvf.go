@@ -329,10 +329,15 @@ func (o *windowTVF) Watermark(_ int, w Watermark) error {
 		return fmt.Errorf("window table function: watermark %T on the time column", w.Val)
 	}
 	start, end := o.p.FirstWindow(int64(t))
-	if err := o.out.Watermark(Watermark{Col: o.nIn, Val: types.Timestamp(start), Idle: w.Idle}); err != nil {
+	var emitStart, emitEnd types.Datum
+	if et, ok := w.Emit.(types.Timestamp); ok {
+		s, e := o.p.FirstWindow(int64(et))
+		emitStart, emitEnd = types.Timestamp(s), types.Timestamp(e)
+	}
+	if err := o.out.Watermark(Watermark{Col: o.nIn, Val: types.Timestamp(start), Idle: w.Idle, Emit: emitStart}); err != nil {
 		return err
 	}
-	return o.out.Watermark(Watermark{Col: o.nIn + 1, Val: types.Timestamp(end), Idle: w.Idle})
+	return o.out.Watermark(Watermark{Col: o.nIn + 1, Val: types.Timestamp(end), Idle: w.Idle, Emit: emitEnd})
 }
 
 func (o *windowTVF) Barrier(b *Barrier) error { return o.out.Barrier(b) }

@@ -30,6 +30,17 @@ package agg
 // append-only. Later rows of closed windows are dropped and counted in
 // Stats.LateRows. The watermark is forwarded on the window's output column.
 //
+// With EmitOnClose and Reopen (a view WITH (late_rows = 'reopen') EMIT ON
+// WINDOW CLOSE) the watermark's Emit, the watermark as declared, emits a
+// window, and Val, lowered by the allowed lateness, closes it: a group
+// is emitted (Insert) when Emit passes its window, its state stays until
+// Val does, and a row that reaches it in between is emitted at the
+// barrier as a change against the row emitted (UpdateDelete of it, then
+// UpdateInsert of the corrected row; a new group of an emitted window is
+// an Insert). A group counts as emitted when its window is below the
+// emit watermark, which is stored with the state, so a restart emits
+// nothing twice and every change once. The output is not append-only.
+//
 // # State
 //
 // Two state tables, written incrementally: only the groups changed in an
@@ -41,7 +52,8 @@ package agg
 //	                          numeric keeps its scale), the row count
 //	                          (varint), then each aggregate's compact state
 //	                          (counts, sums; see agg_state.go)
-//	                   key 0x00: the last window watermark (AppendValue)
+//	                   key 0x00 0x01: the last window watermark
+//	                   key 0x00 0x02: the last emit watermark (Reopen)
 //	table 2 (multisets) key:  group key, aggregate index (2 bytes, big
 //	                          endian), value key (types.AppendKey of the
 //	                          aggregate's arguments)
@@ -108,6 +120,10 @@ type HashAggSpec struct {
 	// EmitOnClose emits each group once, final, when the watermark on
 	// WindowCol passes it (the output is append-only).
 	EmitOnClose bool
+	// Reopen, with EmitOnClose, emits a window when the watermark's Emit
+	// passes it and keeps it open until its Val does, emitting the
+	// changes of rows that come in between (see the file comment).
+	Reopen bool
 	// LateSpec says what becomes of the rows dropped because their
 	// window had closed.
 	stream.LateSpec
@@ -144,6 +160,9 @@ func (s *HashAggSpec) Explain() string {
 		fmt.Fprintf(&sb, " window #%d", s.GroupCols[s.WindowCol])
 		if s.EmitOnClose {
 			sb.WriteString(" emit on window close")
+			if s.Reopen {
+				sb.WriteString(" reopen")
+			}
 		}
 	}
 	if s.NoSplit != "" {
@@ -170,11 +189,24 @@ const (
 var (
 	hashAggWMKey   = []byte{0x00, 0x01}
 	hashAggWMKeyV1 = []byte{0x00}
+	// hashAggEmitKey holds the emit watermark (Reopen).
+	hashAggEmitKey = []byte{0x00, 0x02}
 )
 
 // watermark is the persisted watermark of the window column.
 func (h *hashAgg) watermark() stream.PersistedWatermark {
 	return stream.PersistedWatermark{Table: h.groups.groups, Key: hashAggWMKey, T: h.spec.GroupTypes[h.spec.WindowCol]}
+}
+
+// emitMark is the persisted emit watermark (Reopen).
+func (h *hashAgg) emitMark() stream.PersistedWatermark {
+	return stream.PersistedWatermark{Table: h.groups.groups, Key: hashAggEmitKey, T: h.spec.GroupTypes[h.spec.WindowCol]}
+}
+
+// emitted reports whether group g's window has been emitted (Reopen): its
+// row went out and later changes go out as changes against it.
+func (h *hashAgg) emitted(g uint32) bool {
+	return h.hasEmit && h.winOK[g] && h.win[g] < h.emitWM
 }
 
 func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
@@ -187,6 +219,7 @@ func (s *HashAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Opera
 		out:    out,
 		global: len(s.GroupCols) == 0,
 		eoc:    s.EmitOnClose && s.WindowCol >= 0,
+		reopen: s.Reopen && s.EmitOnClose && s.WindowCol >= 0,
 		winCol: -1,
 	}
 	// A local half keeps no state across epochs unless it replaces.
@@ -312,6 +345,7 @@ type hashAgg struct {
 	groups   hashAggTables
 	global   bool
 	eoc      bool
+	reopen   bool        // eoc with Reopen
 	scratch  uint32      // the global half's decoding slot (hash_agg_phase.go)
 	instance int32       // the instance of a replacing local half
 	parts    [][]aggPart // per group: a replacing global half's partials (hash_agg_replace.go)
@@ -347,6 +381,11 @@ type hashAgg struct {
 	hasWM      bool
 	wmDirty    bool
 	pendingDel [][]byte
+	// The emit watermark (Reopen): windows below it have been emitted.
+	emitWM    int64
+	emitVal   types.Datum
+	hasEmit   bool
+	emitDirty bool
 
 	// State cache (see the file comment).
 	cache      stream.StateCache             // Evicted: committed groups exist that are not in memory
@@ -977,7 +1016,7 @@ func (h *hashAgg) Barrier(b *stream.Barrier) error {
 			continue // closed by a watermark, or listed twice
 		}
 		h.dirty[g] = false
-		if !h.eoc {
+		if !h.eoc || h.reopen && h.emitted(g) {
 			if err := h.emitChange(g); err != nil {
 				return err
 			}
@@ -1011,6 +1050,12 @@ func (h *hashAgg) Barrier(b *stream.Barrier) error {
 			h.wmLegacy = false
 		}
 		h.wmDirty = false
+	}
+	if h.emitDirty {
+		if err := h.emitMark().Store(w, h.emitVal); err != nil {
+			return err
+		}
+		h.emitDirty = false
 	}
 	if err := h.flushOut(); err != nil {
 		return err
@@ -1147,7 +1192,7 @@ func (h *hashAgg) Watermark(_ int, wm stream.Watermark) error {
 	}
 	v := stream.IntOf(wm.Val)
 	if h.spec.Phase == PhaseLocal && !h.spec.Replace {
-		return h.localWatermark(v, wm.Val)
+		return h.localWatermark(v, wm)
 	}
 	if !h.hasWM || v > h.wm {
 		h.wm, h.wmVal, h.hasWM, h.wmDirty = v, wm.Val, true, true
@@ -1155,12 +1200,56 @@ func (h *hashAgg) Watermark(_ int, wm stream.Watermark) error {
 			return err
 		}
 	}
+	if h.reopen {
+		e := wm.Emit
+		if e == nil {
+			e = wm.Val
+		}
+		if err := h.emitWindows(e); err != nil {
+			return err
+		}
+		return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal, Emit: h.emitVal})
+	}
 	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal})
+}
+
+// emitWindows emits the groups of the windows below the emit watermark e
+// not emitted yet (Reopen); their state stays until the watermark
+// closes them.
+func (h *hashAgg) emitWindows(e types.Datum) error {
+	v := stream.IntOf(e)
+	if h.hasEmit && v <= h.emitWM {
+		return nil
+	}
+	from, ok := int64(math.MinInt64), h.hasEmit
+	if ok {
+		from = h.emitWM
+	}
+	// Evicted groups come back while the old emit watermark still says
+	// they are not emitted.
+	if err := h.fetchWindows(from, v); err != nil {
+		return err
+	}
+	h.emitWM, h.emitVal, h.hasEmit, h.emitDirty = v, e, true, true
+	for _, w := range windowsBelow(h.winIndex, v) {
+		if ok && w < from {
+			continue // emitted before
+		}
+		for _, g := range h.winIndex[w] {
+			if !h.alive[g] || !h.winOK[g] || h.win[g] != w || h.prev[g] != nil {
+				continue
+			}
+			if err := h.emitChange(g); err != nil {
+				return err
+			}
+		}
+	}
+	return h.flushOut()
 }
 
 // closeWindows closes every group whose window is below wm.
 func (h *hashAgg) closeWindows(wm int64) error {
-	if err := h.fetchWindows(wm); err != nil {
+	if err := h.fetchWindows(math.MinInt64, wm); err != nil {
 		return err
 	}
 	for _, v := range windowsBelow(h.winIndex, wm) {
@@ -1193,6 +1282,11 @@ func windowsBelow[V any](m map[int64]V, wm int64) []int64 {
 // change, and frees its state.
 func (h *hashAgg) closeGroup(g uint32) error {
 	switch {
+	case h.reopen:
+		// its row if not emitted yet, else its change since
+		if err := h.emitChange(g); err != nil {
+			return err
+		}
 	case h.eoc && h.rowCount[g] > 0:
 		if h.outBuf.Len()+1 > exec.BatchSize {
 			if err := h.flushOut(); err != nil {
@@ -1245,6 +1339,15 @@ func (h *hashAgg) load(r storage.Reader) error {
 				continue
 			}
 			var d types.Datum
+			if bytes.Equal(sk, hashAggEmitKey) {
+				if d, err = h.emitMark().Decode(val); err != nil {
+					return err
+				}
+				if d != nil {
+					h.emitWM, h.emitVal, h.hasEmit = stream.IntOf(d), d, true
+				}
+				continue
+			}
 			if bytes.Equal(sk, hashAggWMKeyV1) {
 				d, _, err = types.DecodeValue(val, h.spec.GroupTypes[h.spec.WindowCol])
 				h.wmLegacy = true
@@ -1300,12 +1403,12 @@ func (h *hashAgg) load(r storage.Reader) error {
 	if err := h.loadSets(r, bySKey); err != nil {
 		return err
 	}
-	if h.eoc || h.spec.Phase == PhaseLocal {
+	if h.eoc && !h.reopen || h.spec.Phase == PhaseLocal {
 		return nil
 	}
 	// The rows emitted before the restart, to emit changes against.
 	for g, ok := range h.persisted {
-		if ok {
+		if ok && (!h.eoc || h.emitted(uint32(g))) {
 			row, err := h.outputRow(uint32(g))
 			if err != nil {
 				return err

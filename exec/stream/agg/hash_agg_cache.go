@@ -135,7 +135,7 @@ func (h *hashAgg) fetch(g uint32) error {
 		}
 	}
 	h.account(g, stateLen)
-	if !h.eoc && h.spec.Phase != PhaseLocal {
+	if h.spec.Phase != PhaseLocal && (!h.eoc || h.emitted(g)) {
 		row, err := h.outputRow(g)
 		if err != nil {
 			return err
@@ -145,10 +145,14 @@ func (h *hashAgg) fetch(g uint32) error {
 	return nil
 }
 
-// fetchWindows reads back the evicted groups of the windows below wm, so
-// that closing them emits and frees them like the groups in memory.
-func (h *hashAgg) fetchWindows(wm int64) error {
+// fetchWindows reads back the evicted groups of the windows from from up
+// to below wm, so that closing (or emitting) them emits and frees them
+// like the groups in memory.
+func (h *hashAgg) fetchWindows(from, wm int64) error {
 	for _, v := range windowsBelow(h.evictedWin, wm) {
+		if v < from {
+			continue
+		}
 		var keys [][]types.Datum
 		// The group values come from the state key; assign then reads
 		// each group's state (and its stored values) once.

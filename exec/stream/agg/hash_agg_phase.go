@@ -197,15 +197,16 @@ func (h *hashAgg) localBarrier(b *stream.Barrier) error {
 }
 
 // localWatermark takes in a watermark of the window column (local half):
-// the partial states so far go out before it.
-func (h *hashAgg) localWatermark(v int64, val types.Datum) error {
+// the partial states so far go out before it. Its Emit goes on as it
+// came (the exchange to the global half takes the minimum).
+func (h *hashAgg) localWatermark(v int64, wm stream.Watermark) error {
 	if !h.hasWM || v > h.wm {
-		h.wm, h.wmVal, h.hasWM = v, val, true
+		h.wm, h.wmVal, h.hasWM = v, wm.Val, true
 	}
 	if err := h.flushPartials(); err != nil {
 		return err
 	}
-	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal})
+	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal, Emit: wm.Emit})
 }
 
 // rejectPartial handles a partial state of row i of c that aggregate j
