@@ -12,6 +12,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,6 +38,9 @@ const (
 	copyBinary
 )
 
+// copyFormatNames are the names of FORMAT, by copyFormat.
+var copyFormatNames = [...]string{"text", "csv", "binary"}
+
 // copyOptions are the WITH (...) options of a COPY.
 type copyOptions struct {
 	format    copyFormat
@@ -61,16 +65,11 @@ func parseCopyOptions(opts []*pg.Node) (copyOptions, error) {
 		val, isBool := defElemString(d)
 		switch d.Defname {
 		case "format":
-			switch strings.ToLower(val) {
-			case "text":
-				o.format = copyText
-			case "csv":
-				o.format = copyCSV
-			case "binary":
-				o.format = copyBinary
-			default:
+			f := slices.Index(copyFormatNames[:], strings.ToLower(val))
+			if f < 0 {
 				return o, sqlerr.New(sqlerr.InvalidParameterValue, "COPY format \"%s\" not recognized", val)
 			}
+			o.format = copyFormat(f)
 		case "header":
 			switch strings.ToLower(val) {
 			case "", "true", "on", "1":
