@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"streamsql/sql/sqlerr"
-	"streamsql/storage"
 )
 
 // Roles (users and groups) live beside the relations:
@@ -101,20 +100,6 @@ func (c *Catalog) loadRole(v []byte) error {
 		return fmt.Errorf("role: %w", err)
 	}
 	c.roles[r.Name] = r
-	return nil
-}
-
-func commitRoles(txn *storage.Txn, ch *change) error {
-	for _, r := range ch.dropRoles {
-		if err := txn.Delete(roleKey(r.OID)); err != nil {
-			return err
-		}
-	}
-	for _, r := range ch.putRoles {
-		if err := putJSON(txn, roleKey(r.OID), r); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
