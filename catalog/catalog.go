@@ -87,9 +87,15 @@ var (
 
 func schemaKey(name string) []byte { return append(slices.Clone(keySchemaPrefix), name...) }
 
-func relKey(oid uint32) []byte {
-	return binary.BigEndian.AppendUint32(slices.Clone(keyRelPrefix), oid)
+// oidKey is the key of the object oid under prefix.
+func oidKey(prefix []byte, oid uint32) []byte {
+	return binary.BigEndian.AppendUint32(slices.Clone(prefix), oid)
 }
+
+func (s Schema) key() []byte    { return schemaKey(s.Name) }
+func (r *Relation) key() []byte { return oidKey(keyRelPrefix, r.OID) }
+func (f *Function) key() []byte { return oidKey(keyFuncPrefix, f.OID) }
+func (r *Role) key() []byte     { return oidKey(keyRolePrefix, r.OID) }
 
 // Open loads the catalog from db, creating the built-in schemas on first
 // use.
@@ -112,7 +118,7 @@ func Open(db *storage.DB) (*Catalog, error) {
 			{OID: OIDPublic, Name: "public", Owner: DefaultOwner},
 			{OID: OIDInformationSchema, Name: "information_schema", Owner: DefaultOwner},
 		} {
-			if err := putJSON(txn, schemaKey(s.Name), s); err != nil {
+			if err := putJSON(txn, s.key(), s); err != nil {
 				txn.Rollback()
 				return nil, err
 			}
@@ -359,19 +365,11 @@ func (c *Catalog) commit(ch *change) error {
 	err := func() error {
 		// Drops go before puts in each kind, the order they are published in.
 		for _, write := range []func() error{
-			func() error {
-				return writeObjects(txn, ch.putRels, ch.dropRels, func(r *Relation) []byte { return relKey(r.OID) })
-			},
+			func() error { return writeObjects(txn, ch.putRels, ch.dropRels, (*Relation).key) },
 			func() error { return writeObjects(txn, nil, ch.dropNsp, schemaKey) },
-			func() error {
-				return writeObjects(txn, ch.putNsp, nil, func(s Schema) []byte { return schemaKey(s.Name) })
-			},
-			func() error {
-				return writeObjects(txn, ch.putFns, ch.dropFns, func(f *Function) []byte { return funcKey(f.OID) })
-			},
-			func() error {
-				return writeObjects(txn, ch.putRoles, ch.dropRoles, func(r *Role) []byte { return roleKey(r.OID) })
-			},
+			func() error { return writeObjects(txn, ch.putNsp, nil, Schema.key) },
+			func() error { return writeObjects(txn, ch.putFns, ch.dropFns, (*Function).key) },
+			func() error { return writeObjects(txn, ch.putRoles, ch.dropRoles, (*Role).key) },
 		} {
 			if err := write(); err != nil {
 				return err

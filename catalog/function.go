@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -25,10 +24,6 @@ import (
 // relations.
 
 var keyFuncPrefix = []byte("cfn/")
-
-func funcKey(oid uint32) []byte {
-	return binary.BigEndian.AppendUint32(slices.Clone(keyFuncPrefix), oid)
-}
 
 // Function volatilities, with pg_proc.provolatile's letters.
 const (

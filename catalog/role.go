@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -23,10 +22,6 @@ import (
 // returns (a SCRAM-SHA-256 verifier, or an md5 hash given as such).
 
 var keyRolePrefix = []byte("crole/")
-
-func roleKey(oid uint32) []byte {
-	return binary.BigEndian.AppendUint32(slices.Clone(keyRolePrefix), oid)
-}
 
 // OIDBootstrapSuperuser is the OID of the role created at first start.
 const OIDBootstrapSuperuser uint32 = 10
