@@ -358,15 +358,8 @@ func castToFloat(d Datum, from, to T) (Datum, error) {
 		f = d.(float64)
 	case Numeric:
 		x := d.(*apd.Decimal)
-		switch x.Form {
-		case apd.NaN, apd.NaNSignaling:
-			f = math.NaN()
-		case apd.Infinite:
-			f = math.Inf(1)
-			if x.Negative {
-				f = math.Inf(-1)
-			}
-		default:
+		var ok bool
+		if f, ok = nonFinite(x, math.NaN(), math.Inf(-1), math.Inf(1)); !ok {
 			// numeric_float8 goes through the text form and float8in.
 			return parseFloat(string(appendDecimal(nil, x)), to)
 		}

@@ -102,14 +102,8 @@ func appendFloat(buf []byte, f float64, bitSize int) []byte {
 // appendDecimal prints a numeric with its display scale, never in exponent
 // form, without a negative zero.
 func appendDecimal(buf []byte, d *apd.Decimal) []byte {
-	switch d.Form {
-	case apd.NaN, apd.NaNSignaling:
-		return append(buf, "NaN"...)
-	case apd.Infinite:
-		if d.Negative {
-			return append(buf, "-Infinity"...)
-		}
-		return append(buf, "Infinity"...)
+	if s, ok := nonFinite(d, "NaN", "-Infinity", "Infinity"); ok {
+		return append(buf, s...)
 	}
 	if d.Negative && d.Coeff.Sign() == 0 {
 		var z apd.Decimal
