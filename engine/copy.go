@@ -21,6 +21,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
+	"streamsql/format"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
@@ -460,14 +461,10 @@ func (c *copyOut) appendRow() {
 	c.buf = append(c.buf, '\n')
 }
 
-// copyTextEscapes maps each byte that COPY's text format writes as a
-// backslash sequence to the letter after the backslash (0: written as is).
-var copyTextEscapes = [256]byte{'\\': '\\', '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f', '\v': 'v'}
-
 func (c *copyOut) appendTextEscaped(buf []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		ch := v[i]
-		switch e := copyTextEscapes[ch]; {
+		switch e := format.CopyTextEscapes[ch]; {
 		case e != 0:
 			buf = append(buf, '\\', e)
 		case ch == c.opts.delimiter:
