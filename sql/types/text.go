@@ -219,7 +219,8 @@ func parseBool(s string) (Datum, error) {
 }
 
 // intRange returns the bounds of an integer kind.
-func intRange(k Kind) (lo, hi int64) {
+// IntRange is the range of the values of integer kind k.
+func IntRange(k Kind) (lo, hi int64) {
 	switch k {
 	case Int2:
 		return math.MinInt16, math.MaxInt16
@@ -248,7 +249,7 @@ func parseInt(s string, t T) (Datum, error) {
 		v = v[1:]
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	lo, hi := intRange(t.Kind)
+	lo, hi := IntRange(t.Kind)
 	if err != nil || n < lo || n > hi {
 		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value \"%s\" is out of range for type %s", s, t)
 	}
