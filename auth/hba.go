@@ -263,45 +263,39 @@ func parseRule(fields [][]token) (Rule, error) {
 		if err != nil {
 			return r, err
 		}
-		switch addr {
-		case "all":
-			r.allAddr = true
-		case "samehost":
-			r.sameHost = true
-		case "samenet":
-			r.sameNet = true
-		default:
-			if strings.Contains(addr, "/") {
-				_, n, err := net.ParseCIDR(addr)
-				if err != nil {
-					return r, fmt.Errorf("invalid IP address %q: %v", addr, err)
-				}
-				r.network = n
-			} else {
-				ip := net.ParseIP(addr)
-				if ip == nil {
-					if !validHostName(addr) {
-						return r, fmt.Errorf("invalid IP address or host name %q", addr)
-					}
-					r.hostName = strings.ToLower(addr)
-					break
-				}
-				m, err := nextField(&rest, "netmask specification", "netmask")
-				if err != nil {
-					return r, err
-				}
-				mask := net.ParseIP(m)
-				if mask == nil {
-					return r, fmt.Errorf("invalid IP mask %q", m)
-				}
-				if v4 := ip.To4(); v4 != nil {
-					ip, mask = v4, mask.To4()
-					if mask == nil {
-						return r, fmt.Errorf("IP address and mask do not match")
-					}
-				}
-				r.network = &net.IPNet{IP: ip.Mask(net.IPMask(mask)), Mask: net.IPMask(mask)}
+		r.allAddr, r.sameHost, r.sameNet = addr == "all", addr == "samehost", addr == "samenet"
+		switch {
+		case r.allAddr || r.sameHost || r.sameNet:
+		case strings.Contains(addr, "/"):
+			_, n, err := net.ParseCIDR(addr)
+			if err != nil {
+				return r, fmt.Errorf("invalid IP address %q: %v", addr, err)
 			}
+			r.network = n
+		default:
+			ip := net.ParseIP(addr)
+			if ip == nil {
+				if !validHostName(addr) {
+					return r, fmt.Errorf("invalid IP address or host name %q", addr)
+				}
+				r.hostName = strings.ToLower(addr)
+				break
+			}
+			m, err := nextField(&rest, "netmask specification", "netmask")
+			if err != nil {
+				return r, err
+			}
+			mask := net.ParseIP(m)
+			if mask == nil {
+				return r, fmt.Errorf("invalid IP mask %q", m)
+			}
+			if v4 := ip.To4(); v4 != nil {
+				ip, mask = v4, mask.To4()
+				if mask == nil {
+					return r, fmt.Errorf("IP address and mask do not match")
+				}
+			}
+			r.network = &net.IPNet{IP: ip.Mask(net.IPMask(mask)), Mask: net.IPMask(mask)}
 		}
 	}
 	m, err := nextField(&rest, "authentication method", "authentication type")

@@ -87,9 +87,15 @@ var (
 
 func schemaKey(name string) []byte { return append(slices.Clone(keySchemaPrefix), name...) }
 
-func relKey(oid uint32) []byte {
-	return binary.BigEndian.AppendUint32(slices.Clone(keyRelPrefix), oid)
+// oidKey is the key of the object oid under prefix.
+func oidKey(prefix []byte, oid uint32) []byte {
+	return binary.BigEndian.AppendUint32(slices.Clone(prefix), oid)
 }
+
+func (s Schema) key() []byte    { return schemaKey(s.Name) }
+func (r *Relation) key() []byte { return oidKey(keyRelPrefix, r.OID) }
+func (f *Function) key() []byte { return oidKey(keyFuncPrefix, f.OID) }
+func (r *Role) key() []byte     { return oidKey(keyRolePrefix, r.OID) }
 
 // Open loads the catalog from db, creating the built-in schemas on first
 // use.
@@ -112,7 +118,7 @@ func Open(db *storage.DB) (*Catalog, error) {
 			{OID: OIDPublic, Name: "public", Owner: DefaultOwner},
 			{OID: OIDInformationSchema, Name: "information_schema", Owner: DefaultOwner},
 		} {
-			if err := putJSON(txn, schemaKey(s.Name), s); err != nil {
+			if err := putJSON(txn, s.key(), s); err != nil {
 				txn.Rollback()
 				return nil, err
 			}
@@ -176,6 +182,22 @@ func (c *Catalog) load() error {
 }
 
 func hasPrefix(k, p []byte) bool { return len(k) >= len(p) && string(k[:len(p)]) == string(p) }
+
+// writeObjects deletes the key of each of drops from txn, then writes each
+// of puts under its key as JSON.
+func writeObjects[T any](txn *storage.Txn, puts, drops []T, key func(T) []byte) error {
+	for _, v := range drops {
+		if err := txn.Delete(key(v)); err != nil {
+			return err
+		}
+	}
+	for _, v := range puts {
+		if err := putJSON(txn, key(v), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func putJSON(txn *storage.Txn, key []byte, v any) error {
 	b, err := json.Marshal(v)
@@ -290,11 +312,18 @@ func (c *Catalog) SchemaByName(name string) (Schema, bool) {
 func (c *Catalog) Dependents(oid uint32) []*Relation {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.dependentsLocked(oid)
+	return c.dependentsLocked(oid, relationDeps)
 }
 
-func (c *Catalog) dependentsLocked(oid uint32) []*Relation {
-	return c.relationsWhere(func(r *Relation) bool { return slices.Contains(r.DependsOn, oid) })
+// relationDeps and functionDeps say what a relation depends on: other
+// relations, or the functions it calls.
+func relationDeps(r *Relation) []uint32 { return r.DependsOn }
+func functionDeps(r *Relation) []uint32 { return r.FuncDeps }
+
+// dependentsLocked returns the relations whose deps hold oid, sorted by
+// schema and name (c.mu held).
+func (c *Catalog) dependentsLocked(oid uint32, deps func(*Relation) []uint32) []*Relation {
+	return c.relationsWhere(func(r *Relation) bool { return slices.Contains(deps(r), oid) })
 }
 
 // relationsWhere returns the relations for which keep holds, sorted by
@@ -334,31 +363,17 @@ type change struct {
 func (c *Catalog) commit(ch *change) error {
 	txn := c.db.Begin()
 	err := func() error {
-		for _, r := range ch.putRels {
-			if err := putJSON(txn, relKey(r.OID), r); err != nil {
+		// Drops go before puts in each kind, the order they are published in.
+		for _, write := range []func() error{
+			func() error { return writeObjects(txn, ch.putRels, ch.dropRels, (*Relation).key) },
+			func() error { return writeObjects(txn, nil, ch.dropNsp, schemaKey) },
+			func() error { return writeObjects(txn, ch.putNsp, nil, Schema.key) },
+			func() error { return writeObjects(txn, ch.putFns, ch.dropFns, (*Function).key) },
+			func() error { return writeObjects(txn, ch.putRoles, ch.dropRoles, (*Role).key) },
+		} {
+			if err := write(); err != nil {
 				return err
 			}
-		}
-		for _, r := range ch.dropRels {
-			if err := txn.Delete(relKey(r.OID)); err != nil {
-				return err
-			}
-		}
-		for _, s := range ch.putNsp {
-			if err := putJSON(txn, schemaKey(s.Name), s); err != nil {
-				return err
-			}
-		}
-		for _, n := range ch.dropNsp {
-			if err := txn.Delete(schemaKey(n)); err != nil {
-				return err
-			}
-		}
-		if err := commitFunctions(txn, ch); err != nil {
-			return err
-		}
-		if err := commitRoles(txn, ch); err != nil {
-			return err
 		}
 		if ch.nextOID != 0 {
 			if err := txn.Set(keyNextOID, binary.BigEndian.AppendUint64(nil, uint64(ch.nextOID))); err != nil {
@@ -463,7 +478,7 @@ func (c *Catalog) CreateRelation(r *Relation) (*Relation, error) {
 // dropOrder returns the relations that depend on oid, directly or not,
 // deepest first, each once.
 func (c *Catalog) dropOrder(oid uint32, seen map[uint32]bool, out []*Relation) []*Relation {
-	for _, d := range c.dependentsLocked(oid) {
+	for _, d := range c.dependentsLocked(oid, relationDeps) {
 		if seen[d.OID] {
 			continue
 		}
@@ -486,7 +501,7 @@ func dependencyError(objKind, objName string, deps []string) error {
 // PostgreSQL's detail lines do. visited holds relations already reported.
 func (c *Catalog) dependencyLines(lines []string, on uint32, visited map[uint32]bool) []string {
 	parent := c.byOID[on]
-	for _, d := range c.dependentsLocked(on) {
+	for _, d := range c.dependentsLocked(on, relationDeps) {
 		if visited[d.OID] {
 			continue
 		}
@@ -583,7 +598,7 @@ func (c *Catalog) DropColumn(oid uint32, name string, cascade bool) (*Relation, 
 	var deps []*Relation
 	var lines []string
 	visited := map[uint32]bool{oid: true}
-	for _, d := range c.dependentsLocked(oid) {
+	for _, d := range c.dependentsLocked(oid, relationDeps) {
 		if !d.usesColumn(oid, attnum) || seen[d.OID] {
 			continue
 		}

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,7 +10,6 @@ import (
 
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
-	"streamsql/storage"
 )
 
 // User functions (CREATE FUNCTION) live beside the relations:
@@ -26,10 +24,6 @@ import (
 // relations.
 
 var keyFuncPrefix = []byte("cfn/")
-
-func funcKey(oid uint32) []byte {
-	return binary.BigEndian.AppendUint32(slices.Clone(keyFuncPrefix), oid)
-}
 
 // Function volatilities, with pg_proc.provolatile's letters.
 const (
@@ -291,11 +285,7 @@ func (c *Catalog) LookupFunction(schema, name string, args []types.T) (*Function
 func (c *Catalog) FunctionDependents(oid uint32) []*Relation {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.funcDependentsLocked(oid)
-}
-
-func (c *Catalog) funcDependentsLocked(oid uint32) []*Relation {
-	return c.relationsWhere(func(r *Relation) bool { return slices.Contains(r.FuncDeps, oid) })
+	return c.dependentsLocked(oid, functionDeps)
 }
 
 // splitFuncDeps returns a copy of r whose DependsOn entries that name
@@ -413,7 +403,7 @@ func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, []*Functi
 // and to lines PostgreSQL's detail lines for them (visited holds the
 // relations already reported). c.mu must be held.
 func (c *Catalog) funcDropOrder(f *Function, seen, visited map[uint32]bool, out []*Relation, lines []string) ([]*Relation, []string) {
-	for _, d := range c.funcDependentsLocked(f.OID) {
+	for _, d := range c.dependentsLocked(f.OID, functionDeps) {
 		if !visited[d.OID] {
 			visited[d.OID] = true
 			lines = append(lines, fmt.Sprintf("%s %s depends on function %s", d.Kind, d.qualifiedName(), f.Signature()))
@@ -443,21 +433,6 @@ func (c *Catalog) schemaFunctionsLocked(schema string) []*Function {
 		return out[i].OID < out[j].OID
 	})
 	return out
-}
-
-// commitFunctions writes the function part of ch into txn.
-func commitFunctions(txn *storage.Txn, ch *change) error {
-	for _, f := range ch.putFns {
-		if err := putJSON(txn, funcKey(f.OID), f); err != nil {
-			return err
-		}
-	}
-	for _, f := range ch.dropFns {
-		if err := txn.Delete(funcKey(f.OID)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // publishFunctions makes the function part of ch visible; c.mu is held.

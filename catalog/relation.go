@@ -236,6 +236,16 @@ const (
 	FKSetDefault FKAction = 'd'
 )
 
+var fkActionNames = map[FKAction]string{FKRestrict: "RESTRICT", FKCascade: "CASCADE", FKSetNull: "SET NULL", FKSetDefault: "SET DEFAULT"}
+
+// String is the action as SQL spells it (ON DELETE SET NULL).
+func (a FKAction) String() string {
+	if n, ok := fkActionNames[a]; ok {
+		return n
+	}
+	return "NO ACTION"
+}
+
 // ForeignKey is a FOREIGN KEY constraint: Columns of this table reference
 // RefColumns (the primary key or a unique index) of RefRel.
 type ForeignKey struct {

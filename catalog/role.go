@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"streamsql/sql/sqlerr"
-	"streamsql/storage"
 )
 
 // Roles (users and groups) live beside the relations:
@@ -24,10 +22,6 @@ import (
 // returns (a SCRAM-SHA-256 verifier, or an md5 hash given as such).
 
 var keyRolePrefix = []byte("crole/")
-
-func roleKey(oid uint32) []byte {
-	return binary.BigEndian.AppendUint32(slices.Clone(keyRolePrefix), oid)
-}
 
 // OIDBootstrapSuperuser is the OID of the role created at first start.
 const OIDBootstrapSuperuser uint32 = 10
@@ -101,20 +95,6 @@ func (c *Catalog) loadRole(v []byte) error {
 		return fmt.Errorf("role: %w", err)
 	}
 	c.roles[r.Name] = r
-	return nil
-}
-
-func commitRoles(txn *storage.Txn, ch *change) error {
-	for _, r := range ch.dropRoles {
-		if err := txn.Delete(roleKey(r.OID)); err != nil {
-			return err
-		}
-	}
-	for _, r := range ch.putRoles {
-		if err := putJSON(txn, roleKey(r.OID), r); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,7 @@ import (
 
 	"streamsql/catalog"
 	"streamsql/exec"
+	"streamsql/format"
 	"streamsql/pgwire"
 	"streamsql/sql/parser"
 	"streamsql/sql/sqlerr"
@@ -36,6 +38,9 @@ const (
 	copyCSV
 	copyBinary
 )
+
+// copyFormatNames are the names of FORMAT, by copyFormat.
+var copyFormatNames = [...]string{"text", "csv", "binary"}
 
 // copyOptions are the WITH (...) options of a COPY.
 type copyOptions struct {
@@ -61,16 +66,11 @@ func parseCopyOptions(opts []*pg.Node) (copyOptions, error) {
 		val, isBool := defElemString(d)
 		switch d.Defname {
 		case "format":
-			switch strings.ToLower(val) {
-			case "text":
-				o.format = copyText
-			case "csv":
-				o.format = copyCSV
-			case "binary":
-				o.format = copyBinary
-			default:
+			f := slices.Index(copyFormatNames[:], strings.ToLower(val))
+			if f < 0 {
 				return o, sqlerr.New(sqlerr.InvalidParameterValue, "COPY format \"%s\" not recognized", val)
 			}
+			o.format = copyFormat(f)
 		case "header":
 			switch strings.ToLower(val) {
 			case "", "true", "on", "1":
@@ -461,14 +461,10 @@ func (c *copyOut) appendRow() {
 	c.buf = append(c.buf, '\n')
 }
 
-// copyTextEscapes maps each byte that COPY's text format writes as a
-// backslash sequence to the letter after the backslash (0: written as is).
-var copyTextEscapes = [256]byte{'\\': '\\', '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f', '\v': 'v'}
-
 func (c *copyOut) appendTextEscaped(buf []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		ch := v[i]
-		switch e := copyTextEscapes[ch]; {
+		switch e := format.CopyTextEscapes[ch]; {
 		case e != 0:
 			buf = append(buf, '\\', e)
 		case ch == c.opts.delimiter:

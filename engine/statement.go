@@ -271,13 +271,9 @@ func isTxnControl(st parser.Statement) bool {
 // commandName names a statement in "cannot execute X" errors.
 func commandName(st parser.Statement) string {
 	n := st.AST
-	switch {
-	case n.GetInsertStmt() != nil:
-		return "INSERT"
-	case n.GetUpdateStmt() != nil:
-		return "UPDATE"
-	case n.GetDeleteStmt() != nil:
-		return "DELETE"
+	switch v := planner.StatementVerb(st); {
+	case v != "" && v != "SELECT":
+		return v
 	case n.GetTruncateStmt() != nil:
 		return "TRUNCATE TABLE"
 	case n.GetAlterTableStmt() != nil:

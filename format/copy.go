@@ -222,18 +222,8 @@ func (r *CopyReader) textRecord(src []byte, off int, final bool) (int, CopyRecor
 		}
 		i++
 		switch e := ln[i]; e {
-		case 'b':
-			cur = append(cur, '\b')
-		case 'f':
-			cur = append(cur, '\f')
-		case 'n':
-			cur = append(cur, '\n')
-		case 'r':
-			cur = append(cur, '\r')
-		case 't':
-			cur = append(cur, '\t')
-		case 'v':
-			cur = append(cur, '\v')
+		case 'b', 'f', 'n', 'r', 't', 'v':
+			cur = append(cur, copyTextUnescapes[e])
 		case 'x':
 			v, k := 0, 0
 			for k < 2 && i+1 < len(ln) && isHexDigit(ln[i+1]) {
@@ -264,6 +254,20 @@ func (r *CopyReader) textRecord(src []byte, off int, final bool) (int, CopyRecor
 	rec, err := r.record(line, start)
 	return next, rec, err == nil, err
 }
+
+// CopyTextEscapes maps each byte that COPY's text format writes as a
+// backslash sequence to the letter after the backslash (0: written as
+// is); copyTextUnescapes maps the letters back.
+var (
+	CopyTextEscapes   = [256]byte{'\\': '\\', '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f', '\v': 'v'}
+	copyTextUnescapes = func() (u [256]byte) {
+		for c, e := range CopyTextEscapes {
+			u[e] = byte(c)
+		}
+		u[0] = 0
+		return u
+	}()
+)
 
 func isHexDigit(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'

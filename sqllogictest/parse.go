@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,6 +80,9 @@ const (
 	RowSort
 	ValueSort
 )
+
+// sortModeNames are the words of a query line that set its SortMode.
+var sortModeNames = [...]string{"nosort", "rowsort", "valuesort"}
 
 // Condition is one skipif/onlyif line.
 type Condition struct {
@@ -307,19 +311,14 @@ func Parse(name string, r io.Reader, format Format) ([]Record, error) {
 					rest = fields[2:]
 				}
 				for i := 0; i < len(rest); i++ {
-					switch rest[i] {
-					case "nosort":
-						rec.Sort = NoSort
-					case "rowsort":
-						rec.Sort = RowSort
-					case "valuesort":
-						rec.Sort = ValueSort
-					case "retry":
+					if m := slices.Index(sortModeNames[:], rest[i]); m >= 0 {
+						rec.Sort = SortMode(m)
+					} else if rest[i] == "retry" {
 						if err := parseRetry(&rec, rest[i:]); err != nil {
 							return nil, errf("%v", err)
 						}
 						i = len(rest)
-					default:
+					} else {
 						rec.Label = rest[i]
 					}
 				}

@@ -297,7 +297,7 @@ func (a *sumAcc) result(g int) (types.Datum, error) {
 		if !a.avg {
 			if a.ret.Kind == types.Int8 {
 				if !s.IsInt64() {
-					return nil, errIntRange(types.Int8)
+					return nil, types.ErrIntRange(types.Int8)
 				}
 				return s.Int64(), nil
 			}

@@ -77,7 +77,7 @@ func identity(_ *Env, args []arrow.Array, _ int) (arrow.Array, error) {
 
 // intArith returns the kernel for l op r with result kind res.
 func intArith(op byte, l, r, res types.T) ScalarFunc {
-	lo, hi := intRange(res.Kind)
+	lo, hi := types.IntRange(res.Kind)
 	return func(_ *Env, args []arrow.Array, n int) (arrow.Array, error) {
 		valid := Validity(n, args[0], args[1])
 		switch res.Kind {
@@ -179,7 +179,7 @@ func intKernel[A, B, R intT](op byte, x []A, y []B, out []R, valid []byte, lo, h
 		}
 	}
 	if !ok {
-		return errIntRange(k)
+		return types.ErrIntRange(k)
 	}
 	return nil
 }
@@ -247,14 +247,14 @@ func intAbs(t types.T) ScalarFunc { return intSign(t, true) }
 
 // intSign is -x, or |x| when abs; both overflow on the type's minimum.
 func intSign(t types.T, abs bool) ScalarFunc {
-	lo, _ := intRange(t.Kind)
+	lo, _ := types.IntRange(t.Kind)
 	return func(_ *Env, args []arrow.Array, n int) (arrow.Array, error) {
 		x := asInt64s(args[0])
 		valid := Validity(n, args[0])
 		out := make([]int64, n)
 		for i, v := range x[:n] {
 			if v == lo && rowValid(valid, i) {
-				return nil, errIntRange(t.Kind)
+				return nil, types.ErrIntRange(t.Kind)
 			}
 			if !abs || v < 0 {
 				v = -v

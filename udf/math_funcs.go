@@ -306,7 +306,7 @@ func lnDWeight(d *apd.Decimal) int32 {
 // int8lcm...): results are non-negative; the most negative value has no
 // positive counterpart and is out of range.
 func intGcdLcm(k types.Kind, lcm bool) func(_ *Env, a []types.Datum) (types.Datum, error) {
-	lo, hi := intRange(k)
+	lo, hi := types.IntRange(k)
 	return func(_ *Env, a []types.Datum) (types.Datum, error) {
 		x, y := a[0].(int64), a[1].(int64)
 		if lcm {
@@ -323,12 +323,12 @@ func intGcdLcm(k types.Kind, lcm bool) func(_ *Env, a []types.Datum) (types.Datu
 				ay = -ay
 			}
 			if q < 0 || ay < 0 || ay > hi/q {
-				return nil, errIntRange(k)
+				return nil, types.ErrIntRange(k)
 			}
 			return q * ay, nil
 		}
 		if (x == lo && (y == 0 || y == lo)) || (y == lo && x == 0) {
-			return nil, errIntRange(k)
+			return nil, types.ErrIntRange(k)
 		}
 		return gcd64(x, y), nil
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/cockroachdb/apd/v3"
 
 	"streamsql/sql/sqlerr"
-	"streamsql/sql/types"
 )
 
 // intT is the Go type of one of the integer layouts.
@@ -112,28 +111,7 @@ func numText(d *apd.Decimal) string {
 	return d.Text('f')
 }
 
-// errIntRange returns the out-of-range error for an integer kind.
-func errIntRange(k types.Kind) error {
-	switch k {
-	case types.Int2:
-		return sqlerr.New(sqlerr.NumericValueOutOfRange, "smallint out of range")
-	case types.Int4:
-		return sqlerr.New(sqlerr.NumericValueOutOfRange, "integer out of range")
-	}
-	return sqlerr.New(sqlerr.NumericValueOutOfRange, "bigint out of range")
-}
-
 func errDivZero() error { return sqlerr.New(sqlerr.DivisionByZero, "division by zero") }
-
-func intRange(k types.Kind) (int64, int64) {
-	switch k {
-	case types.Int2:
-		return -1 << 15, 1<<15 - 1
-	case types.Int4:
-		return -1 << 31, 1<<31 - 1
-	}
-	return -1 << 63, 1<<63 - 1
-}
 
 // SQLSTATEs not (yet) in sqlerr's table.
 const (

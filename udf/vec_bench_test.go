@@ -166,7 +166,7 @@ func BenchmarkIntKernel(b *testing.B) {
 		args := intArgs(t)
 		x, y := asInt64s(args[0]), asInt64s(args[1])
 		out := make([]int64, benchRows)
-		lo, hi := intRange(t.Kind)
+		lo, hi := types.IntRange(t.Kind)
 		for _, op := range []byte{'+', '-', '*', '/', '%'} {
 			b.Run(t.String()+"/"+string(op), func(b *testing.B) {
 				for b.Loop() {

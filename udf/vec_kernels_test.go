@@ -550,7 +550,7 @@ func TestIntToNumericMatchesCast(t *testing.T) {
 		to := targets[r.Intn(len(targets))]
 		n := 1 + r.Intn(50)
 		ds := make([]types.Datum, n)
-		lo, hi := intRange(from.Kind)
+		lo, hi := types.IntRange(from.Kind)
 		for i := range ds {
 			switch r.Intn(10) {
 			case 0:

@@ -47,10 +47,10 @@ func ForeignKeyDef(r, parent *catalog.Relation, fk catalog.ForeignKey) string {
 	}
 	sb.WriteString(udf.QuoteIdent(parent.Name) + "(" + columnList(parent, fk.RefColumns) + ")")
 	if fk.OnUpdate != catalog.FKNoAction {
-		sb.WriteString(" ON UPDATE " + actionName(fk.OnUpdate))
+		sb.WriteString(" ON UPDATE " + fk.OnUpdate.String())
 	}
 	if fk.OnDelete != catalog.FKNoAction {
-		sb.WriteString(" ON DELETE " + actionName(fk.OnDelete))
+		sb.WriteString(" ON DELETE " + fk.OnDelete.String())
 	}
 	return sb.String()
 }
@@ -61,20 +61,6 @@ func columnList(r *catalog.Relation, cols []int) string {
 		names[i] = udf.QuoteIdent(r.Columns[c].Name)
 	}
 	return strings.Join(names, ", ")
-}
-
-func actionName(a catalog.FKAction) string {
-	switch a {
-	case catalog.FKRestrict:
-		return "RESTRICT"
-	case catalog.FKCascade:
-		return "CASCADE"
-	case catalog.FKSetNull:
-		return "SET NULL"
-	case catalog.FKSetDefault:
-		return "SET DEFAULT"
-	}
-	return "NO ACTION"
 }
 
 func attnums(r *catalog.Relation, cols []int) []int16 {
@@ -189,7 +175,7 @@ func isReferentialRows(s *Snapshot) []row {
 			}
 			out = append(out, row{"constraint_catalog": s.Database, "constraint_schema": r.Schema, "constraint_name": fk.Name,
 				"unique_constraint_catalog": s.Database, "unique_constraint_schema": parent.Schema, "unique_constraint_name": unique,
-				"match_option": "NONE", "update_rule": actionName(fk.OnUpdate), "delete_rule": actionName(fk.OnDelete)})
+				"match_option": "NONE", "update_rule": fk.OnUpdate.String(), "delete_rule": fk.OnDelete.String()})
 		}
 	}
 	return out

@@ -268,16 +268,13 @@ func (s *Snapshot) relations() []*catalog.Relation {
 
 // RelKind is the pg_class.relkind of a StreamSQL relation.
 func RelKind(k catalog.RelKind) byte {
-	switch k {
-	case catalog.KindView:
-		return 'v'
-	case catalog.KindMatView:
-		return 'm'
-	case catalog.KindSequence:
-		return 'S'
+	if c, ok := relKinds[k]; ok {
+		return c
 	}
 	return 'r'
 }
+
+var relKinds = map[catalog.RelKind]byte{catalog.KindView: 'v', catalog.KindMatView: 'm', catalog.KindSequence: 'S'}
 
 // Visible reports whether a relation in schema called name is found first
 // along the search path, as pg_table_is_visible decides.

@@ -72,10 +72,7 @@ func aclPrivilegeRows(v privilegeViewer, acl []catalog.ACLItem, relOwner string,
 func isTablePrivilegeRows(s *Snapshot) []row {
 	v := s.privilegeViewer()
 	var out []row
-	for _, r := range s.relations() {
-		if r.Kind == catalog.KindSubscription {
-			continue
-		}
+	for _, r := range s.relations() { // no subscriptions: they hold no privileges
 		relOwner := owner(r.Owner)
 		aclPrivilegeRows(v, r.EffectiveACL(), relOwner, r.AllPrivileges(), func(it catalog.ACLItem, priv string, grantable bool) {
 			out = append(out, row{"grantor": granteeName(it.Grantor), "grantee": granteeName(it.Grantee), "table_catalog": s.Database,
@@ -101,9 +98,6 @@ func isColumnPrivilegeRows(s *Snapshot) []row {
 	v := s.privilegeViewer()
 	var out []row
 	for _, r := range s.relations() {
-		if r.Kind == catalog.KindSubscription {
-			continue
-		}
 		relOwner := owner(r.Owner)
 		type key struct{ grantor, grantee, col, priv string }
 		seen := map[key]bool{}

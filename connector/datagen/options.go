@@ -364,16 +364,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func intRange(k types.Kind) (int64, int64) {
-	switch k {
-	case types.Int2:
-		return math.MinInt16, math.MaxInt16
-	case types.Int4:
-		return math.MinInt32, math.MaxInt32
-	}
-	return math.MinInt64, math.MaxInt64
-}
-
 func (p *fieldParser) intField() error {
 	f := p.f
 	get := func(param string, def int64) (int64, bool, error) {
@@ -383,7 +373,7 @@ func (p *fieldParser) intField() error {
 		}
 		return d.(int64), true, nil
 	}
-	lo, hi := intRange(f.t.Kind)
+	lo, hi := types.IntRange(f.t.Kind)
 	return p.intParams(get, lo, hi, min(defaultMax, hi), 1, func(v int64) string { return fmt.Sprint(v) })
 }
 

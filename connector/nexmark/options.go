@@ -3,6 +3,7 @@ package nexmark
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,10 @@ const (
 	Bid
 )
 
-func (t Table) String() string { return [...]string{"person", "auction", "bid"}[t] }
+// tableNames are the values of option nexmark.table.type, by Table.
+var tableNames = [...]string{"person", "auction", "bid"}
+
+func (t Table) String() string { return tableNames[t] }
 
 // colKind is the SQL type class of a Nexmark column.
 type colKind uint8
@@ -135,14 +139,9 @@ func New(cols []string, ts []types.T, watermarks []string, options map[string]st
 			}
 		case optTableType:
 			hasTable = true
-			switch strings.ToLower(val) {
-			case "person":
-				s.table = Person
-			case "auction":
-				s.table = Auction
-			case "bid":
-				s.table = Bid
-			default:
+			if i := slices.Index(tableNames[:], strings.ToLower(val)); i >= 0 {
+				s.table = Table(i)
+			} else {
 				err = badValue(key, val, "must be person, auction or bid")
 			}
 		case optEventNum:

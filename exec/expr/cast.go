@@ -103,11 +103,11 @@ func fastCast(in arrow.Array, from, to types.T, n int) (arrow.Array, bool, error
 		return out, true, err
 	case isInt(f) && isInt(t):
 		v := int64s(in)
-		lo, hi := intBounds(t)
+		lo, hi := types.IntRange(t)
 		valid := udf.Validity(n, in)
 		for i, x := range v[:n] {
 			if (x < lo || x > hi) && (valid == nil || in.IsValid(i)) {
-				return nil, true, rangeErr(t)
+				return nil, true, types.ErrIntRange(t)
 			}
 		}
 		return intColumn(v[:n], t, valid), true, nil
@@ -131,14 +131,14 @@ func fastCast(in arrow.Array, from, to types.T, n int) (arrow.Array, bool, error
 		return floatColumn(v[:n], t, valid), true, nil
 	case isFloat(f) && isInt(t):
 		v := float64s(in)
-		lo, hi := intBounds(t)
+		lo, hi := types.IntRange(t)
 		valid := udf.Validity(n, in)
 		out := make([]int64, n)
 		for i, x := range v[:n] {
 			r := math.RoundToEven(x)
 			if math.IsNaN(r) || r < float64(lo) || r >= -float64(lo) || r > float64(hi) {
 				if valid == nil || in.IsValid(i) {
-					return nil, true, rangeErr(t)
+					return nil, true, types.ErrIntRange(t)
 				}
 				continue
 			}
@@ -155,26 +155,6 @@ func isIntArray(a arrow.Array) bool {
 		return true
 	}
 	return false
-}
-
-func intBounds(k types.Kind) (int64, int64) {
-	switch k {
-	case types.Int2:
-		return math.MinInt16, math.MaxInt16
-	case types.Int4:
-		return math.MinInt32, math.MaxInt32
-	}
-	return math.MinInt64, math.MaxInt64
-}
-
-func rangeErr(k types.Kind) error {
-	switch k {
-	case types.Int2:
-		return sqlerr.New(sqlerr.NumericValueOutOfRange, "smallint out of range")
-	case types.Int4:
-		return sqlerr.New(sqlerr.NumericValueOutOfRange, "integer out of range")
-	}
-	return sqlerr.New(sqlerr.NumericValueOutOfRange, "bigint out of range")
 }
 
 func int64s(arr arrow.Array) []int64 {

@@ -110,14 +110,3 @@ type RecordField plan.RecordFieldNode[Expr]
 // ArrayCtor is ARRAY[Elems...] in array text form ({1,2,NULL}); T is the
 // array type.
 type ArrayCtor plan.ArrayCtorNode[Expr]
-
-// SubqueryKind says what a subquery expression computes (plan.SubqueryKind).
-type SubqueryKind = plan.SubqueryKind
-
-const (
-	ScalarSubquery = plan.ScalarSubquery
-	ExistsSubquery = plan.ExistsSubquery
-	AnySubquery    = plan.AnySubquery
-	AllSubquery    = plan.AllSubquery
-	ArraySubquery  = plan.ArraySubquery
-)

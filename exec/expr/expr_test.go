@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"streamsql/exec"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 	"streamsql/udf"
@@ -233,7 +234,7 @@ func TestSubqueries(t *testing.T) {
 	i4T := []types.T{types.TInt4}
 
 	one := &sliceOp{ts: i4T, rows: [][]types.Datum{{int64(7)}}}
-	sq := &Subquery{Kind: ScalarSubquery, Plan: one, T: types.TInt4}
+	sq := &Subquery{Kind: plan.ScalarSubquery, Plan: one, T: types.TInt4}
 	if got := texts(t, ctx, sq, b); got != "7 7 7" {
 		t.Errorf("scalar: %s", got)
 	}
@@ -241,25 +242,25 @@ func TestSubqueries(t *testing.T) {
 	if one.opened != 1 {
 		t.Errorf("uncorrelated subquery ran %d times, want once", one.opened)
 	}
-	two := &Subquery{Kind: ScalarSubquery, Plan: &sliceOp{ts: i4T, rows: [][]types.Datum{{int64(1)}, {int64(2)}}}, T: types.TInt4}
+	two := &Subquery{Kind: plan.ScalarSubquery, Plan: &sliceOp{ts: i4T, rows: [][]types.Datum{{int64(1)}, {int64(2)}}}, T: types.TInt4}
 	if _, err := two.Eval(ctx, b); sqlerr.Code(err) != sqlerr.CardinalityViolation ||
 		err.Error() != "more than one row returned by a subquery used as an expression" {
 		t.Errorf("two rows: %v", err)
 	}
-	empty := &Subquery{Kind: ScalarSubquery, Plan: &sliceOp{ts: i4T}, T: types.TInt4}
+	empty := &Subquery{Kind: plan.ScalarSubquery, Plan: &sliceOp{ts: i4T}, T: types.TInt4}
 	if got := texts(t, ctx, empty, b); got != "NULL NULL NULL" {
 		t.Errorf("empty scalar: %s", got)
 	}
-	ex := &Subquery{Kind: ExistsSubquery, Plan: &sliceOp{ts: i4T}}
+	ex := &Subquery{Kind: plan.ExistsSubquery, Plan: &sliceOp{ts: i4T}}
 	if got := texts(t, ctx, ex, b); got != "false false false" {
 		t.Errorf("exists: %s", got)
 	}
 	// x IN (1, NULL): TRUE for 1, NULL otherwise.
-	in := &Subquery{Kind: AnySubquery, Left: xr, Op: eq, Plan: &sliceOp{ts: i4T, rows: [][]types.Datum{{int64(1)}, {nil}}}}
+	in := &Subquery{Kind: plan.AnySubquery, Left: xr, Op: eq, Plan: &sliceOp{ts: i4T, rows: [][]types.Datum{{int64(1)}, {nil}}}}
 	if got := texts(t, ctx, in, b); got != "true NULL NULL" {
 		t.Errorf("any: %s", got)
 	}
-	all := &Subquery{Kind: AllSubquery, Left: xr, Op: op(t, "<", xr, i4(1)).Fn, Plan: &sliceOp{ts: i4T, rows: [][]types.Datum{{int64(2)}, {int64(3)}}}}
+	all := &Subquery{Kind: plan.AllSubquery, Left: xr, Op: op(t, "<", xr, i4(1)).Fn, Plan: &sliceOp{ts: i4T, rows: [][]types.Datum{{int64(2)}, {int64(3)}}}}
 	if got := texts(t, ctx, all, b); got != "true false NULL" {
 		t.Errorf("all: %s", got)
 	}
@@ -272,14 +273,14 @@ func TestSubqueries(t *testing.T) {
 		}
 		return [][]types.Datum{{d}}
 	}
-	corr := &Subquery{Kind: ScalarSubquery, Plan: corrPlan, Correlated: true, T: types.TInt4, OuterTypes: i4T}
+	corr := &Subquery{Kind: plan.ScalarSubquery, Plan: corrPlan, Correlated: true, T: types.TInt4, OuterTypes: i4T}
 	if got := texts(t, ctx, corr, b); got != "10 20 NULL" {
 		t.Errorf("correlated: %s", got)
 	}
 	if corrPlan.opened != 3 || len(ctx.Outer) != 0 {
 		t.Errorf("correlated plan opened %d times, outer stack %d", corrPlan.opened, len(ctx.Outer))
 	}
-	arr := &Subquery{Kind: ArraySubquery, Plan: &sliceOp{ts: []types.T{types.TText}, rows: [][]types.Datum{{"a"}, {"b c"}, {nil}}}, T: types.T{Kind: types.Array, Elem: &types.TText}}
+	arr := &Subquery{Kind: plan.ArraySubquery, Plan: &sliceOp{ts: []types.T{types.TText}, rows: [][]types.Datum{{"a"}, {"b c"}, {nil}}}, T: types.T{Kind: types.Array, Elem: &types.TText}}
 	if d, _ := EvalConst(ctx, arr); d != `{a,"b c",NULL}` {
 		t.Errorf("array: %v", d)
 	}

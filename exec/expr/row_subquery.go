@@ -5,6 +5,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec"
+	"streamsql/sql/plan"
 	"streamsql/sql/types"
 )
 
@@ -59,7 +60,7 @@ func (e *Subquery) rowCorrelated(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, err
 
 // rowCompare computes (lefts) op ANY/ALL (rows of res) for n rows.
 func (e *Subquery) rowCompare(ctx *exec.Ctx, lefts []arrow.Array, n int, res *subResult) (arrow.Array, error) {
-	isAll := e.Kind == AllSubquery
+	isAll := e.Kind == plan.AllSubquery
 	// anyPair: "<>" rows match on any differing pair, "=" rows fail on one.
 	anyPair := e.Ops[0].Name == "<>"
 	decided := make([]bool, n)

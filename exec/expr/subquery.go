@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"streamsql/exec"
+	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
 )
@@ -97,9 +98,9 @@ func (e *Subquery) run(ctx *exec.Ctx, limit int) (*subResult, error) {
 
 func (e *Subquery) limit() int {
 	switch e.Kind {
-	case ExistsSubquery:
+	case plan.ExistsSubquery:
 		return 1
-	case ScalarSubquery:
+	case plan.ScalarSubquery:
 		return 2
 	}
 	return 0
@@ -116,9 +117,9 @@ func (e *Subquery) colType() types.T {
 // scalarValue computes the subquery's value for one run.
 func (e *Subquery) scalarValue(res *subResult) (types.Datum, error) {
 	switch e.Kind {
-	case ExistsSubquery:
+	case plan.ExistsSubquery:
 		return res.rows > 0, nil
-	case ScalarSubquery:
+	case plan.ScalarSubquery:
 		if res.rows > 1 {
 			return nil, sqlerr.New(sqlerr.CardinalityViolation, "more than one row returned by a subquery used as an expression")
 		}
@@ -126,7 +127,7 @@ func (e *Subquery) scalarValue(res *subResult) (types.Datum, error) {
 			return nil, nil
 		}
 		return types.GetDatum(res.col, 0, e.colType()), nil
-	case ArraySubquery:
+	case plan.ArraySubquery:
 		return formatArray(res, e.colType()), nil
 	}
 	return nil, nil
@@ -167,7 +168,7 @@ func (e *Subquery) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 		if len(e.Lefts) > 0 {
 			return e.rowQuantified(ctx, b, res)
 		}
-		if e.Kind == AnySubquery || e.Kind == AllSubquery {
+		if e.Kind == plan.AnySubquery || e.Kind == plan.AllSubquery {
 			left, err := e.Left.Eval(ctx, b)
 			if err != nil {
 				return nil, err
@@ -185,7 +186,7 @@ func (e *Subquery) Eval(ctx *exec.Ctx, b *exec.Batch) (arrow.Array, error) {
 		return e.rowCorrelated(ctx, b)
 	}
 	var left arrow.Array
-	if e.Kind == AnySubquery || e.Kind == AllSubquery {
+	if e.Kind == plan.AnySubquery || e.Kind == plan.AllSubquery {
 		l, err := e.Left.Eval(ctx, b)
 		if err != nil {
 			return nil, err
@@ -246,7 +247,7 @@ func (e *Subquery) cached(ctx *exec.Ctx) (*subResult, error) {
 
 // quantified computes left op ANY/ALL (values) for n rows of left.
 func (e *Subquery) quantified(ctx *exec.Ctx, left arrow.Array, n int, res *subResult) (arrow.Array, error) {
-	isAll := e.Kind == AllSubquery
+	isAll := e.Kind == plan.AllSubquery
 	// decided: for ANY a TRUE comparison, for ALL a FALSE one.
 	decided := make([]bool, n)
 	null := make([]bool, n)

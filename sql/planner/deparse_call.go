@@ -190,56 +190,40 @@ func (d *deparser) windowSpec(sb *strings.Builder, w *pg.WindowDef) error {
 	}
 	if o := w.FrameOptions; o&frameNonDefault != 0 {
 		sep()
-		switch {
-		case o&frameRange != 0:
-			sb.WriteString("RANGE ")
-		case o&frameRows != 0:
-			sb.WriteString("ROWS ")
-		default:
-			sb.WriteString("GROUPS ")
-		}
+		sb.WriteString(frameWord(o, "GROUPS ", frameBit{frameRange, "RANGE "}, frameBit{frameRows, "ROWS "}))
 		const frameBetween = 0x00010
 		if o&frameBetween != 0 {
 			sb.WriteString("BETWEEN ")
 		}
-		bound := func(unbPreceding, unbFollowing, current, offPreceding, offFollowing int32, off *pg.Node) error {
-			switch {
-			case o&unbPreceding != 0:
-				sb.WriteString("UNBOUNDED PRECEDING ")
-			case o&unbFollowing != 0:
-				sb.WriteString("UNBOUNDED FOLLOWING ")
-			case o&current != 0:
-				sb.WriteString("CURRENT ROW ")
-			case o&(offPreceding|offFollowing) != 0:
-				if err := d.child(sb, off, parent{}); err != nil {
-					return err
-				}
-				if o&offPreceding != 0 {
-					sb.WriteString(" PRECEDING ")
-				} else {
-					sb.WriteString(" FOLLOWING ")
-				}
+		// bound writes the frame's start, or with shift 1 its end (whose
+		// option bits are the start's shifted left by one).
+		bound := func(shift uint, off *pg.Node) error {
+			if w := frameWord(o, "", frameBit{frameStartUnbPreceding << shift, "UNBOUNDED PRECEDING "},
+				frameBit{frameStartUnbFollowing << shift, "UNBOUNDED FOLLOWING "}, frameBit{frameStartCurrentRow << shift, "CURRENT ROW "}); w != "" {
+				sb.WriteString(w)
+				return nil
 			}
+			if o&((frameStartOffPreceding|frameStartOffFollowing)<<shift) == 0 {
+				return nil
+			}
+			if err := d.child(sb, off, parent{}); err != nil {
+				return err
+			}
+			sb.WriteString(frameWord(o, " FOLLOWING ", frameBit{frameStartOffPreceding << shift, " PRECEDING "}))
 			return nil
 		}
-		if err := bound(frameStartUnbPreceding, frameStartUnbFollowing, frameStartCurrentRow, frameStartOffPreceding, frameStartOffFollowing, w.StartOffset); err != nil {
+		if err := bound(0, w.StartOffset); err != nil {
 			return err
 		}
 		if o&frameBetween != 0 {
 			sb.WriteString("AND ")
-			if err := bound(frameStartUnbPreceding<<1, frameStartUnbFollowing<<1, frameStartCurrentRow<<1, frameStartOffPreceding<<1, frameStartOffFollowing<<1, w.EndOffset); err != nil {
+			if err := bound(1, w.EndOffset); err != nil {
 				return err
 			}
 		}
 		const frameExcludeGroup, frameExcludeTies = 0x10000, 0x20000
-		switch {
-		case o&frameExcludeCurrentRow != 0:
-			sb.WriteString("EXCLUDE CURRENT ROW ")
-		case o&frameExcludeGroup != 0:
-			sb.WriteString("EXCLUDE GROUP ")
-		case o&frameExcludeTies != 0:
-			sb.WriteString("EXCLUDE TIES ")
-		}
+		sb.WriteString(frameWord(o, "", frameBit{frameExcludeCurrentRow, "EXCLUDE CURRENT ROW "},
+			frameBit{frameExcludeGroup, "EXCLUDE GROUP "}, frameBit{frameExcludeTies, "EXCLUDE TIES "}))
 		trimSpaces(sb)
 	}
 	sb.WriteByte(')')
@@ -297,4 +281,21 @@ func (d *deparser) sqlSyntaxCall(sb *strings.Builder, fc *pg.FuncCall, name stri
 		return seq("TRIM("+side+" FROM ", 0, ")")
 	}
 	return false, nil
+}
+
+// frameBit is a window frame option bit and the SQL it prints.
+type frameBit struct {
+	bit  int32
+	word string
+}
+
+// frameWord returns the word of the first of bits that options o set, or
+// otherwise.
+func frameWord(o int32, otherwise string, bits ...frameBit) string {
+	for _, b := range bits {
+		if o&b.bit != 0 {
+			return b.word
+		}
+	}
+	return otherwise
 }

@@ -92,16 +92,8 @@ func appendNumericBinary(buf []byte, d *apd.Decimal) []byte {
 		buf = binary.BigEndian.AppendUint16(buf, sign)
 		buf = binary.BigEndian.AppendUint16(buf, dscale)
 	}
-	switch d.Form {
-	case apd.NaN, apd.NaNSignaling:
-		header(0, 0, numericNaN, 0)
-		return buf
-	case apd.Infinite:
-		if d.Negative {
-			header(0, 0, numericNInf, 0)
-		} else {
-			header(0, 0, numericPInf, 0)
-		}
+	if sign, ok := nonFinite[uint16](d, numericNaN, numericNInf, numericPInf); ok {
+		header(0, 0, sign, 0)
 		return buf
 	}
 	dscale := 0

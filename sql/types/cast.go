@@ -102,7 +102,9 @@ func errCannotCast(from, to T) error {
 	return sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to)
 }
 
-func errIntRange(k Kind) error {
+// ErrIntRange is the error of a value out of the range of integer kind k
+// (22003).
+func ErrIntRange(k Kind) error {
 	switch k {
 	case Int2:
 		return sqlerr.New(sqlerr.NumericValueOutOfRange, "smallint out of range")
@@ -293,7 +295,7 @@ func castToString(d Datum, from, to T, loc *time.Location) (Datum, error) {
 }
 
 func castToInt(d Datum, from, to T) (Datum, error) {
-	lo, hi := intRange(to.Kind)
+	lo, hi := IntRange(to.Kind)
 	switch from.Kind {
 	case Int2, Int4, Int8, Oid:
 		v := d.(int64)
@@ -301,7 +303,7 @@ func castToInt(d Datum, from, to T) (Datum, error) {
 			v = int64(int32(uint32(v))) // oid to int4 reinterprets the bits
 		}
 		if v < lo || v > hi {
-			return nil, errIntRange(to.Kind)
+			return nil, ErrIntRange(to.Kind)
 		}
 		return v, nil
 	case Bool:
@@ -319,7 +321,7 @@ func castToInt(d Datum, from, to T) (Datum, error) {
 		f = math.RoundToEven(f)
 		// Compare against the bounds as floats: hi+1 is exact, hi may not be.
 		if math.IsNaN(f) || f < float64(lo) || f >= -float64(lo) {
-			return nil, errIntRange(to.Kind)
+			return nil, ErrIntRange(to.Kind)
 		}
 		return int64(f), nil
 	case Numeric:
@@ -339,12 +341,12 @@ func decimalToInt(x *apd.Decimal, k Kind) (Datum, error) {
 	}
 	var r apd.Decimal
 	if _, err := DecimalCtx.Quantize(&r, x, 0); err != nil {
-		return nil, errIntRange(k)
+		return nil, ErrIntRange(k)
 	}
 	v, err := r.Int64()
-	lo, hi := intRange(k)
+	lo, hi := IntRange(k)
 	if err != nil || v < lo || v > hi {
-		return nil, errIntRange(k)
+		return nil, ErrIntRange(k)
 	}
 	return v, nil
 }
@@ -358,15 +360,8 @@ func castToFloat(d Datum, from, to T) (Datum, error) {
 		f = d.(float64)
 	case Numeric:
 		x := d.(*apd.Decimal)
-		switch x.Form {
-		case apd.NaN, apd.NaNSignaling:
-			f = math.NaN()
-		case apd.Infinite:
-			f = math.Inf(1)
-			if x.Negative {
-				f = math.Inf(-1)
-			}
-		default:
+		var ok bool
+		if f, ok = nonFinite(x, math.NaN(), math.Inf(-1), math.Inf(1)); !ok {
 			// numeric_float8 goes through the text form and float8in.
 			return parseFloat(string(appendDecimal(nil, x)), to)
 		}

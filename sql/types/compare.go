@@ -85,15 +85,23 @@ func CompareDecimal(a, b *apd.Decimal) int {
 	return a.Cmp(b)
 }
 
+// nonFinite picks nan, negInf or posInf for a numeric NaN, -Infinity or
+// +Infinity; ok is false for a finite value.
+func nonFinite[V any](d *apd.Decimal, nan, negInf, posInf V) (v V, ok bool) {
+	switch {
+	case d.Form == apd.Finite:
+		return v, false
+	case d.Form != apd.Infinite:
+		return nan, true
+	case d.Negative:
+		return negInf, true
+	}
+	return posInf, true
+}
+
 func decimalRank(d *apd.Decimal) int {
-	switch d.Form {
-	case apd.NaN, apd.NaNSignaling:
-		return 3
-	case apd.Infinite:
-		if d.Negative {
-			return 0
-		}
-		return 2
+	if r, ok := nonFinite(d, 3, 0, 2); ok {
+		return r
 	}
 	return 1
 }

@@ -27,7 +27,7 @@ func randDatum(r *rand.Rand, t T) Datum {
 	case Bool:
 		return r.Intn(2) == 0
 	case Int2, Int4, Int8, Oid:
-		lo, hi := intRange(t.Kind)
+		lo, hi := IntRange(t.Kind)
 		if t.Kind == Oid {
 			lo, hi = 0, math.MaxUint32
 		}

@@ -80,50 +80,28 @@ func (a *intervalAcc) addFractYears(frac float64, scale int64) {
 
 // addUnit adds val (+ fval) of unit.
 func (a *intervalAcc) addUnit(unit string, val int64, fval float64) bool {
-	switch unit {
-	case "microsecond":
-		a.addMicros(val, 1)
-		a.addFractMicros(fval, 1)
-	case "millisecond":
-		a.addMicros(val, 1000)
-		a.addFractMicros(fval, 1000)
-	case "second":
-		a.addMicros(val, MicrosPerSecond)
-		a.addFractMicros(fval, MicrosPerSecond)
-	case "minute":
-		a.addMicros(val, MicrosPerMinute)
-		a.addFractMicros(fval, MicrosPerMinute)
-	case "hour":
-		a.addMicros(val, MicrosPerHour)
-		a.addFractMicros(fval, MicrosPerHour)
-	case "day":
-		a.days += val
-		a.addFractMicros(fval, MicrosPerDay)
-	case "week":
-		a.days += val * 7
-		a.addFractDays(fval, 7)
-	case "month":
-		a.months += val
-		a.addFractDays(fval, daysPerMonth)
-	case "year":
-		a.months += val * 12
-		a.addFractYears(fval, 1)
-	case "decade":
-		a.months += val * 120
-		a.addFractYears(fval, 10)
-	case "century":
-		a.months += val * 1200
-		a.addFractYears(fval, 100)
-	case "millennium":
-		a.months += val * 12000
-		a.addFractYears(fval, 1000)
-	default:
-		return false
-	}
-	switch unit {
-	case "year", "decade", "century", "millennium":
+	if us, ok := microsPerUnit[unit]; ok {
+		a.addMicros(val, us)
+		a.addFractMicros(fval, us)
+	} else if years, ok := yearsPerUnit[unit]; ok {
+		a.months += val * 12 * years
+		a.addFractYears(fval, years)
 		if a.months > math.MaxInt32 || a.months < math.MinInt32 {
 			a.yearOverflow = true
+		}
+	} else {
+		switch unit {
+		case "day":
+			a.days += val
+			a.addFractMicros(fval, MicrosPerDay)
+		case "week":
+			a.days += val * 7
+			a.addFractDays(fval, 7)
+		case "month":
+			a.months += val
+			a.addFractDays(fval, daysPerMonth)
+		default:
+			return false
 		}
 	}
 	if val > math.MaxInt32*12000 || val < -math.MaxInt32*12000 {
@@ -131,6 +109,13 @@ func (a *intervalAcc) addUnit(unit string, val int64, fval float64) bool {
 	}
 	return true
 }
+
+// The units counted in microseconds, and those counted in years.
+var (
+	microsPerUnit = map[string]int64{"microsecond": 1, "millisecond": 1000, "second": MicrosPerSecond,
+		"minute": MicrosPerMinute, "hour": MicrosPerHour}
+	yearsPerUnit = map[string]int64{"year": 1, "decade": 10, "century": 100, "millennium": 1000}
+)
 
 var intervalUnits = map[string]string{
 	"us": "microsecond", "usec": "microsecond", "usecs": "microsecond", "usecond": "microsecond",

@@ -163,14 +163,8 @@ func appendEscapedBytes(buf []byte, s []byte) []byte {
 }
 
 func appendDecimalKey(buf []byte, d *apd.Decimal) []byte {
-	switch d.Form {
-	case apd.NaN, apd.NaNSignaling:
-		return append(buf, keyNumNaN)
-	case apd.Infinite:
-		if d.Negative {
-			return append(buf, keyNumNegInf)
-		}
-		return append(buf, keyNumPosInf)
+	if c, ok := nonFinite(d, keyNumNaN, keyNumNegInf, keyNumPosInf); ok {
+		return append(buf, c)
 	}
 	if d.Coeff.Sign() == 0 {
 		return append(buf, keyNumZero)

@@ -102,14 +102,8 @@ func appendFloat(buf []byte, f float64, bitSize int) []byte {
 // appendDecimal prints a numeric with its display scale, never in exponent
 // form, without a negative zero.
 func appendDecimal(buf []byte, d *apd.Decimal) []byte {
-	switch d.Form {
-	case apd.NaN, apd.NaNSignaling:
-		return append(buf, "NaN"...)
-	case apd.Infinite:
-		if d.Negative {
-			return append(buf, "-Infinity"...)
-		}
-		return append(buf, "Infinity"...)
+	if s, ok := nonFinite(d, "NaN", "-Infinity", "Infinity"); ok {
+		return append(buf, s...)
 	}
 	if d.Negative && d.Coeff.Sign() == 0 {
 		var z apd.Decimal
@@ -225,7 +219,8 @@ func parseBool(s string) (Datum, error) {
 }
 
 // intRange returns the bounds of an integer kind.
-func intRange(k Kind) (lo, hi int64) {
+// IntRange is the range of the values of integer kind k.
+func IntRange(k Kind) (lo, hi int64) {
 	switch k {
 	case Int2:
 		return math.MinInt16, math.MaxInt16
@@ -254,7 +249,7 @@ func parseInt(s string, t T) (Datum, error) {
 		v = v[1:]
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	lo, hi := intRange(t.Kind)
+	lo, hi := IntRange(t.Kind)
 	if err != nil || n < lo || n > hi {
 		return nil, sqlerr.New(sqlerr.NumericValueOutOfRange, "value \"%s\" is out of range for type %s", s, t)
 	}

@@ -159,100 +159,59 @@ const (
 
 // OID returns the PostgreSQL type OID of t.
 func (t T) OID() uint32 {
-	if t.OIDOverride != 0 {
+	switch {
+	case t.OIDOverride != 0:
 		return t.OIDOverride
-	}
-	switch t.Kind {
-	case Bool:
-		return OIDBool
-	case Int2:
-		return OIDInt2
-	case Int4:
-		return OIDInt4
-	case Int8:
-		return OIDInt8
-	case Float4:
-		return OIDFloat4
-	case Float8:
-		return OIDFloat8
-	case Numeric:
-		return OIDNumeric
-	case Text:
-		return OIDText
-	case Varchar:
-		return OIDVarchar
-	case Char:
-		return OIDBpchar
-	case Bytea:
-		return OIDBytea
-	case DateKind:
-		return OIDDate
-	case Time:
-		return OIDTime
-	case TimestampKind:
-		return OIDTimestamp
-	case TimestampTZ:
-		return OIDTimestampTZ
-	case Interval:
-		return OIDInterval
-	case JSONB:
-		return OIDJSONB
-	case Oid:
-		return OIDOid
-	case Name:
-		return OIDName
-	case Record:
-		return OIDRecord
-	case Array:
-		if t.Elem != nil {
-			return ArrayOID(t.Elem.OID())
-		}
-		return OIDTextArray
+	case t.Kind == Array && t.Elem != nil:
+		return ArrayOID(t.Elem.OID())
+	case int(t.Kind) < len(kinds):
+		return kinds[t.Kind].oid
 	}
 	return OIDUnknown
 }
 
+// kindInfo is what a Kind fixes, whatever its modifiers.
+type kindInfo struct {
+	oid      uint32         // the PostgreSQL type OID
+	arrayOID uint32         // the OID of the array of it; 0 where there is none
+	name     string         // the name format_type() prints without modifiers
+	typLen   int16          // pg_type.typlen: the fixed byte width, or -1 for varlena
+	arrow    arrow.DataType // the Arrow type of a column of it
+}
+
+// kinds holds each Kind's kindInfo. Numeric, the text-like kinds, jsonb,
+// record and arrays are held as text in Arrow.
+var kinds = [...]kindInfo{
+	Unknown:       {OIDUnknown, 0, "unknown", -1, arrow.BinaryTypes.String},
+	Bool:          {OIDBool, OIDBoolArray, "boolean", 1, arrow.FixedWidthTypes.Boolean},
+	Int2:          {OIDInt2, OIDInt2Array, "smallint", 2, arrow.PrimitiveTypes.Int16},
+	Int4:          {OIDInt4, OIDInt4Array, "integer", 4, arrow.PrimitiveTypes.Int32},
+	Int8:          {OIDInt8, OIDInt8Array, "bigint", 8, arrow.PrimitiveTypes.Int64},
+	Float4:        {OIDFloat4, OIDFloat4Array, "real", 4, arrow.PrimitiveTypes.Float32},
+	Float8:        {OIDFloat8, OIDFloat8Array, "double precision", 8, arrow.PrimitiveTypes.Float64},
+	Numeric:       {OIDNumeric, OIDNumericArray, "numeric", -1, arrow.BinaryTypes.String},
+	Text:          {OIDText, OIDTextArray, "text", -1, arrow.BinaryTypes.String},
+	Varchar:       {OIDVarchar, OIDVarcharArray, "character varying", -1, arrow.BinaryTypes.String},
+	Char:          {OIDBpchar, OIDBpcharArray, "character", -1, arrow.BinaryTypes.String},
+	Bytea:         {OIDBytea, OIDByteaArray, "bytea", -1, arrow.BinaryTypes.Binary},
+	DateKind:      {OIDDate, OIDDateArray, "date", 4, arrow.FixedWidthTypes.Date32},
+	Time:          {OIDTime, OIDTimeArray, "time without time zone", 8, arrow.FixedWidthTypes.Time64us},
+	TimestampKind: {OIDTimestamp, OIDTimestampArray, "timestamp without time zone", 8, &arrow.TimestampType{Unit: arrow.Microsecond}},
+	TimestampTZ:   {OIDTimestampTZ, OIDTimestampTZArray, "timestamp with time zone", 8, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	Interval:      {OIDInterval, OIDIntervalArray, "interval", 16, arrow.FixedWidthTypes.MonthDayNanoInterval},
+	JSONB:         {OIDJSONB, OIDJSONBArray, "jsonb", -1, arrow.BinaryTypes.String},
+	Oid:           {OIDOid, OIDOidArray, "oid", 4, arrow.PrimitiveTypes.Int64},
+	Name:          {OIDName, OIDNameArray, "name", 64, arrow.BinaryTypes.String},
+	Record:        {OIDRecord, 0, "record", -1, arrow.BinaryTypes.String},
+	Array:         {OIDTextArray, 0, "text[]", -1, arrow.BinaryTypes.String},
+}
+
 // ArrayOID returns the OID of the array type whose element has OID elem, or 0.
 func ArrayOID(elem uint32) uint32 {
-	switch elem {
-	case OIDBool:
-		return OIDBoolArray
-	case OIDInt2:
-		return OIDInt2Array
-	case OIDInt4:
-		return OIDInt4Array
-	case OIDInt8:
-		return OIDInt8Array
-	case OIDText:
-		return OIDTextArray
-	case OIDVarchar:
-		return OIDVarcharArray
-	case OIDBpchar:
-		return OIDBpcharArray
-	case OIDFloat4:
-		return OIDFloat4Array
-	case OIDFloat8:
-		return OIDFloat8Array
-	case OIDOid:
-		return OIDOidArray
-	case OIDName:
-		return OIDNameArray
-	case OIDBytea:
-		return OIDByteaArray
-	case OIDDate:
-		return OIDDateArray
-	case OIDTime:
-		return OIDTimeArray
-	case OIDTimestamp:
-		return OIDTimestampArray
-	case OIDTimestampTZ:
-		return OIDTimestampTZArray
-	case OIDInterval:
-		return OIDIntervalArray
-	case OIDNumeric:
-		return OIDNumericArray
-	case OIDJSONB:
-		return OIDJSONBArray
+	for _, k := range kinds[:Record] {
+		if k.oid == elem {
+			return k.arrayOID
+		}
 	}
 	return 0
 }
@@ -260,53 +219,19 @@ func ArrayOID(elem uint32) uint32 {
 // FromOID returns the type with the given OID, and false if StreamSQL has none.
 func FromOID(oid uint32) (T, bool) {
 	switch oid {
-	case OIDBool:
-		return TBool, true
-	case OIDInt2:
-		return TInt2, true
-	case OIDInt4:
-		return TInt4, true
-	case OIDInt8:
-		return TInt8, true
-	case OIDFloat4:
-		return TFloat4, true
-	case OIDFloat8:
-		return TFloat8, true
-	case OIDNumeric:
-		return TNumeric, true
-	case OIDText:
-		return TText, true
-	case OIDVarchar:
-		return TVarchar, true
-	case OIDBpchar:
-		return T{Kind: Char}, true
-	case OIDBytea:
-		return TBytea, true
-	case OIDDate:
-		return TDate, true
-	case OIDTime:
-		return TTime, true
-	case OIDTimestamp:
-		return TTimestamp, true
-	case OIDTimestampTZ:
-		return TTimestampTZ, true
-	case OIDInterval:
-		return TInterval, true
-	case OIDJSONB, OIDJSON:
+	case OIDJSON:
 		return TJSONB, true
-	case OIDOid:
-		return TOid, true
 	case OIDRegclass, OIDRegtype, OIDRegproc, OIDRegnamespace:
 		return T{Kind: Oid, OIDOverride: oid}, true
-	case OIDName:
-		return TName, true
-	case OIDUnknown:
-		return TUnknown, true
 	}
-	for _, k := range []Kind{Bool, Int2, Int4, Int8, Float4, Float8, Numeric, Text, Varchar, Char, Bytea, DateKind, Time, TimestampKind, TimestampTZ, Interval, JSONB, Oid, Name} {
-		e := T{Kind: k}
-		if ArrayOID(e.OID()) == oid {
-			return T{Kind: Array, Elem: &e}, true
+	for k, info := range kinds[:Record] {
+		switch oid {
+		case info.oid:
+			return T{Kind: Kind(k)}, true
+		case info.arrayOID:
+			if oid != 0 {
+				return T{Kind: Array, Elem: &T{Kind: Kind(k)}}, true
+			}
 		}
 	}
 	return T{}, false
@@ -315,54 +240,22 @@ func FromOID(oid uint32) (T, bool) {
 // String returns the type's name as format_type() prints it.
 func (t T) String() string {
 	switch t.Kind {
-	case Unknown:
-		return "unknown"
-	case Bool:
-		return "boolean"
-	case Int2:
-		return "smallint"
-	case Int4:
-		return "integer"
-	case Int8:
-		return "bigint"
-	case Float4:
-		return "real"
-	case Float8:
-		return "double precision"
 	case Numeric:
 		if t.Precision > 0 {
 			return fmt.Sprintf("numeric(%d,%d)", t.Precision, t.Scale)
 		}
-		return "numeric"
 	case Text:
 		if t.OIDOverride == OIDVoid {
 			return "void"
 		}
-		return "text"
 	case Varchar:
 		if t.Width > 0 {
 			return fmt.Sprintf("character varying(%d)", t.Width)
 		}
-		return "character varying"
 	case Char:
 		if t.Width > 0 {
 			return fmt.Sprintf("character(%d)", t.Width)
 		}
-		return "character"
-	case Bytea:
-		return "bytea"
-	case DateKind:
-		return "date"
-	case Time:
-		return "time without time zone"
-	case TimestampKind:
-		return "timestamp without time zone"
-	case TimestampTZ:
-		return "timestamp with time zone"
-	case Interval:
-		return "interval"
-	case JSONB:
-		return "jsonb"
 	case Oid:
 		switch t.OIDOverride {
 		case OIDRegclass:
@@ -374,16 +267,13 @@ func (t T) String() string {
 		case OIDRegnamespace:
 			return "regnamespace"
 		}
-		return "oid"
-	case Name:
-		return "name"
-	case Record:
-		return "record"
 	case Array:
 		if t.Elem != nil {
 			return t.Elem.String() + "[]"
 		}
-		return "text[]"
+	}
+	if int(t.Kind) < len(kinds) {
+		return kinds[t.Kind].name
 	}
 	return "unknown"
 }
@@ -421,19 +311,8 @@ func (t T) IsString() bool {
 
 // TypLen returns pg_type.typlen: the fixed byte width, or -1 for varlena.
 func (t T) TypLen() int16 {
-	switch t.Kind {
-	case Bool:
-		return 1
-	case Int2:
-		return 2
-	case Int4, Float4, DateKind, Oid:
-		return 4
-	case Int8, Float8, Time, TimestampKind, TimestampTZ:
-		return 8
-	case Interval:
-		return 16
-	case Name:
-		return 64
+	if int(t.Kind) < len(kinds) {
+		return kinds[t.Kind].typLen
 	}
 	return -1
 }
@@ -455,33 +334,9 @@ func (t T) TypMod() int32 {
 
 // ArrowType returns the Arrow data type that holds a column of t.
 func (t T) ArrowType() arrow.DataType {
-	switch t.Kind {
-	case Bool:
-		return arrow.FixedWidthTypes.Boolean
-	case Int2:
-		return arrow.PrimitiveTypes.Int16
-	case Int4:
-		return arrow.PrimitiveTypes.Int32
-	case Int8, Oid:
-		return arrow.PrimitiveTypes.Int64
-	case Float4:
-		return arrow.PrimitiveTypes.Float32
-	case Float8:
-		return arrow.PrimitiveTypes.Float64
-	case Bytea:
-		return arrow.BinaryTypes.Binary
-	case DateKind:
-		return arrow.FixedWidthTypes.Date32
-	case Time:
-		return arrow.FixedWidthTypes.Time64us
-	case TimestampKind:
-		return &arrow.TimestampType{Unit: arrow.Microsecond}
-	case TimestampTZ:
-		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-	case Interval:
-		return arrow.FixedWidthTypes.MonthDayNanoInterval
+	if int(t.Kind) < len(kinds) {
+		return kinds[t.Kind].arrow
 	}
-	// numeric, text-like, jsonb, unknown, record, array: text layout.
 	return arrow.BinaryTypes.String
 }
 

@@ -61,14 +61,8 @@ func AppendValue(buf []byte, d Datum, t T) []byte {
 		}
 		return binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
 	case *apd.Decimal:
-		switch v.Form {
-		case apd.NaN, apd.NaNSignaling:
-			return append(buf, numNaN)
-		case apd.Infinite:
-			if v.Negative {
-				return append(buf, numNegInf)
-			}
-			return append(buf, numPosInf)
+		if c, ok := nonFinite(v, numNaN, numNegInf, numPosInf); ok {
+			return append(buf, c)
 		}
 		if v.Negative && v.Coeff.Sign() != 0 {
 			buf = append(buf, numFiniteNeg)
