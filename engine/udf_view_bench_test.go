@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"streamsql/internal/cputime"
 )
 
 // BenchmarkScalarFunctionView reports rows per CPU-second of a
@@ -30,13 +32,13 @@ func BenchmarkScalarFunctionView(b *testing.B) {
 				src, mv := fmt.Sprintf("fn_src_%s_%d", c.name, i), fmt.Sprintf("fn_mv_%s_%d", c.name, i)
 				execAll(b, conn, fmt.Sprintf(`CREATE SOURCE %s (v bigint) WITH (connector = 'datagen',
 					fields.v.min = '0', fields.v.max = '1000000', datagen.rows.limit = '%d')`, src, rows))
-				start, cpu0 := time.Now(), processCPU(b)
+				start, cpu0 := time.Now(), cputime.Used()
 				if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS SELECT count(*) AS n, sum(%s) AS s FROM %s", mv, c.expr, src)); err != nil {
 					b.Fatal(err)
 				}
 				awaitRows(b, conn, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv, rows, 20*time.Millisecond)
 				wall += time.Since(start)
-				cpu += processCPU(b) - cpu0
+				cpu += cputime.Used() - cpu0
 				execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)
 			}
 			b.ReportMetric(float64(b.N)*rows/wall.Seconds(), "rows/s")
