@@ -42,7 +42,7 @@ func (c *Coordinator) AttachFeed(id uint32) (*Feed, error) {
 		}
 		return nil, fmt.Errorf("view is not running")
 	}
-	l := &viewLink{ch: make(chan Message), done: make(chan struct{})}
+	l := &viewLink{ch: make(chan Message), done: make(chan struct{}), feed: true}
 	up.attach(l, false)
 	return &Feed{link: l, up: up, job: j}, nil
 }

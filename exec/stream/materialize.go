@@ -94,6 +94,10 @@ type viewLink struct {
 	// attachAt is the barrier after which the link receives messages; the
 	// downstream snapshot is the view as committed at that epoch.
 	attachAt uint64
+	// feed: a subscriber's link (stream.Feed), which takes no watermarks;
+	// after the start barrier it waits for that epoch to commit before it
+	// reads again, so nothing else may be sent to it then.
+	feed bool
 }
 
 func (m *materialize) Chunk(_ int, c *Chunk) error {
@@ -205,6 +209,9 @@ func (m *materialize) Watermark(_ int, w Watermark) error {
 			downs := append([]*viewLink(nil), m.downs...)
 			m.mu.Unlock()
 			for _, d := range downs {
+				if d.feed {
+					continue
+				}
 				if err := m.send(d, Message{Kind: MsgWatermark, WM: dw}); err != nil {
 					return err
 				}
@@ -287,7 +294,7 @@ func (m *materialize) Barrier(b *Barrier) error {
 			return err
 		}
 		for j := range m.spec.Visible {
-			if w, ok := m.lastWM[j]; ok {
+			if w, ok := m.lastWM[j]; ok && !d.feed {
 				if err := m.send(d, Message{Kind: MsgWatermark, WM: w}); err != nil {
 					return err
 				}
