@@ -28,20 +28,7 @@ func DecorrelateLateral(j *Join) (Rel, bool) {
 	}
 	lw := len(j.Left.OutputTypes())
 	// The projections, composed into one list over the filter's rows.
-	var out []Scalar
-	r := j.Right
-	for {
-		p, ok := r.(*Project)
-		if !ok {
-			break
-		}
-		if out == nil {
-			out = p.Exprs
-		} else {
-			out = substitute(out, p.Exprs)
-		}
-		r = p.Input
-	}
+	out, r := composedProjects(j.Right)
 	f, ok := r.(*Filter)
 	if !ok || !lateralOuterFree(f.Input) {
 		return nil, false
@@ -76,6 +63,24 @@ func DecorrelateLateral(j *Join) (Rel, bool) {
 		res = &Filter{Input: res, Pred: j.Residual}
 	}
 	return res, true
+}
+
+// composedProjects composes the projections at the top of r into one list
+// over the relation below them (nil when r is no projection).
+func composedProjects(r Rel) ([]Scalar, Rel) {
+	var out []Scalar
+	for {
+		p, ok := r.(*Project)
+		if !ok {
+			return out, r
+		}
+		if out == nil {
+			out = p.Exprs
+		} else {
+			out = substitute(out, p.Exprs)
+		}
+		r = p.Input
+	}
 }
 
 // substitute rewrites outer's column references through inner: the
@@ -226,20 +231,7 @@ func DecorrelateLateralProject(j *Join) (Rel, bool) {
 		(j.Kind == LeftJoin && j.Residual != nil) {
 		return nil, false
 	}
-	var out []Scalar
-	r := j.Right
-	for {
-		p, ok := r.(*Project)
-		if !ok {
-			break
-		}
-		if out == nil {
-			out = p.Exprs
-		} else {
-			out = substitute(out, p.Exprs)
-		}
-		r = p.Input
-	}
+	out, r := composedProjects(j.Right)
 	v, ok := r.(*Values)
 	if !ok || len(v.Rows) != 1 {
 		return nil, false
