@@ -6,6 +6,7 @@
 # bench/results/tables.md (or $OUT).
 #
 #   bench/tables/run.sh [rows for batched COPY, default 200000]
+#   WINDOW_GROUPS=0 skips the windowed view (default 300000 groups)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS="${1:-200000}"
@@ -19,7 +20,7 @@ trap bench_cleanup EXIT
 echo "== building streamsqld and the measuring client"
 go build -o "$WORK/streamsqld" ./cmd/streamsqld
 (cd bench && go build -o "$WORK/tables" ./cmd/tables)
-ARGS=(-rows "$ROWS" -big "$ROWS" -insert-rows $((ROWS / 4)) -fresh 300)
+ARGS=(-rows "$ROWS" -big "$ROWS" -insert-rows $((ROWS / 4)) -fresh 300 -window-groups "${WINDOW_GROUPS:-300000}" -window-fresh 100)
 
 SSPORT=$(free_port 56600)
 "$WORK/streamsqld" -listen "127.0.0.1:$SSPORT" -data "$WORK/ss" -http off >"$WORK/ss.log" 2>&1 &
@@ -56,6 +57,9 @@ print(f"| same, rows per server CPU-second | {f(ss.get('big_copy_rows_per_server
 print(f"| INSERT of 1,000 rows per statement, rows/s | {f(ss['insert_rows_per_sec'])} | {f(pg['insert_rows_per_sec'])} |")
 print(f"| same, rows per server CPU-second | {f(ss.get('insert_rows_per_server_cpu_sec',0))} | {f(pg.get('insert_rows_per_server_cpu_sec',0))} |")
 print(f"| single-row INSERT visible in the view, p50 / p99 ms | {ss['fresh_p50_ms']:.1f} / {ss['fresh_p99_ms']:.1f} | {pg['fresh_p50_ms']:.1f} / {pg['fresh_p99_ms']:.1f} (refresh) |")
+if ss.get('window_groups'):
+    g = ss['window_groups']
+    print(f"| same, windowed view of {g:,} groups (one-minute TUMBLE per symbol; PostgreSQL: date_trunc, indexed), p50 / p99 ms | {ss['window_fresh_p50_ms']:.1f} / {ss['window_fresh_p99_ms']:.1f} | {pg.get('window_fresh_p50_ms',0):.1f} / {pg.get('window_fresh_p99_ms',0):.1f} (refresh) |")
 PY
 mkdir -p "$(dirname "$OUT")"
 if [ -f "$OUT" ] && grep -q '^## Log' "$OUT"; then

@@ -48,6 +48,12 @@ type result struct {
 	FreshP99ms     float64 `json:"fresh_p99_ms"`
 	ViewRows       int64   `json:"view_rows"`
 	ViewCount      int64   `json:"view_count"`
+	// The same single-row freshness against a windowed view of many groups:
+	// the cost of making a change visible must follow the change, not the
+	// size of the view.
+	WinGroups     int     `json:"window_groups,omitempty"`
+	WinFreshP50ms float64 `json:"window_fresh_p50_ms,omitempty"`
+	WinFreshP99ms float64 `json:"window_fresh_p99_ms,omitempty"`
 }
 
 func main() {
@@ -59,13 +65,20 @@ func main() {
 	inserts := flag.Int("insert-rows", 50_000, "rows loaded by multi-row INSERT")
 	symbols := flag.Int("symbols", 500, "distinct symbols (groups of the view)")
 	samples := flag.Int("fresh", 200, "single-row changes timed for freshness")
+	winGroups := flag.Int("window-groups", 300_000, "groups of the windowed view whose single-row freshness is measured as well; 0: skip")
+	winSamples := flag.Int("window-fresh", 200, "single-row changes timed against the windowed view")
 	pid := flag.Int("pid", 0, "server process whose CPU time (with its children's) the per-CPU figures divide by; 0: none")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "tables: -url is required")
 		os.Exit(2)
 	}
-	r, err := run(context.Background(), *url, *kind, *rows, *batch, *big, *inserts, *symbols, *samples, serverCPU(*pid))
+	ctx := context.Background()
+	r, err := run(ctx, *url, *kind, *rows, *batch, *big, *inserts, *symbols, *samples, serverCPU(*pid))
+	if err == nil && *winGroups > 0 {
+		r.WinGroups = *winGroups
+		r.WinFreshP50ms, r.WinFreshP99ms, err = windowed(ctx, *url, *kind, *winGroups, *winSamples)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tables:", err)
 		os.Exit(1)
@@ -216,6 +229,114 @@ func run(ctx context.Context, url, kind string, rows, batch, big, inserts, symbo
 		return nil, fmt.Errorf("the view counts %d rows, the table got %d", res.ViewCount, want)
 	}
 	return res, nil
+}
+
+// windowed loads a table whose view counts rows per symbol and one-minute
+// window, one row per group (groups of them), and then times single-row
+// inserts into existing groups until a read of the group shows them.
+// StreamSQL maintains the view with TUMBLE; PostgreSQL groups by
+// date_trunc and refreshes its materialized view (indexed on the group)
+// after each insert.
+func windowed(ctx context.Context, url, kind string, groups, samples int) (p50, p99 float64, err error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close(ctx)
+	view := "CREATE MATERIALIZED VIEW per_win AS SELECT sym, window_start, count(*) AS n FROM TUMBLE(trades_w, ts, INTERVAL '1 minute') GROUP BY sym, window_start"
+	if kind == "postgres" {
+		view = "CREATE MATERIALIZED VIEW per_win AS SELECT sym, date_trunc('minute', ts) AS window_start, count(*) AS n FROM trades_w GROUP BY 1, 2"
+	}
+	stmts := []string{
+		"DROP MATERIALIZED VIEW IF EXISTS per_win",
+		"DROP TABLE IF EXISTS trades_w",
+		"CREATE TABLE trades_w (id bigint PRIMARY KEY, sym text NOT NULL, ts timestamp NOT NULL, qty int)",
+		view,
+	}
+	if kind == "postgres" {
+		stmts = append(stmts, "CREATE UNIQUE INDEX ON per_win (sym, window_start)")
+	}
+	for _, q := range stmts {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	const syms = 500
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	group := func(g int) (string, time.Time) {
+		return fmt.Sprintf("S%d", g%syms), base.Add(time.Duration(g/syms) * time.Minute)
+	}
+	data := make([][]any, groups)
+	for i := range data {
+		sym, ts := group(i)
+		data[i] = []any{int64(i), sym, ts.Add(time.Duration(i%60) * time.Second), int32(1)}
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"trades_w"}, []string{"id", "sym", "ts", "qty"}, pgx.CopyFromRows(data)); err != nil {
+		return 0, 0, fmt.Errorf("copy: %w", err)
+	}
+	refresh := func() error {
+		if kind != "postgres" {
+			return nil
+		}
+		_, err := conn.Exec(ctx, "REFRESH MATERIALIZED VIEW per_win")
+		return err
+	}
+	if err := refresh(); err != nil {
+		return 0, 0, err
+	}
+	read := func(sym string, ws time.Time) (int64, error) {
+		var n int64
+		err := conn.QueryRow(ctx, "SELECT n FROM per_win WHERE sym = $1 AND window_start = $2", sym, ws).Scan(&n)
+		if err == pgx.ErrNoRows {
+			return 0, nil
+		}
+		return n, err
+	}
+	// Wait until the load shows in full, so the samples time single changes.
+	for t := time.Now(); ; {
+		var n int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM per_win").Scan(&n); err != nil {
+			return 0, 0, err
+		}
+		if n == int64(groups) {
+			break
+		}
+		if time.Since(t) > 5*time.Minute {
+			return 0, 0, fmt.Errorf("the windowed view shows %d of %d groups after 5 minutes", n, groups)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var times []time.Duration
+	next := int64(groups)
+	for i := range samples {
+		sym, ws := group((i * 7919) % groups)
+		before, err := read(sym, ws)
+		if err != nil {
+			return 0, 0, err
+		}
+		t := time.Now()
+		if _, err := conn.Exec(ctx, "INSERT INTO trades_w VALUES ($1, $2, $3, 1)", next, sym, ws.Add(30*time.Second)); err != nil {
+			return 0, 0, err
+		}
+		next++
+		if err := refresh(); err != nil {
+			return 0, 0, err
+		}
+		for {
+			n, err := read(sym, ws)
+			if err != nil {
+				return 0, 0, err
+			}
+			if n > before {
+				break
+			}
+			if time.Since(t) > 30*time.Second {
+				return 0, 0, fmt.Errorf("the insert into %s %s did not show in the windowed view within 30 s", sym, ws)
+			}
+		}
+		times = append(times, time.Since(t))
+	}
+	return pct(times, 0.50), pct(times, 0.99), nil
 }
 
 func pct(ds []time.Duration, p float64) float64 {
