@@ -94,6 +94,8 @@ type Coordinator struct {
 	epochs         atomic.Int64
 	barrierLatency latencyHistogram
 	commitLatency  latencyHistogram
+	// stageLatency splits barrierLatency into EpochStages.
+	stageLatency [len(EpochStages)]latencyHistogram
 	// clock reads the time an epoch's barrier carries; lastTime is the
 	// time of the last injected epoch (epoch times never go back, also
 	// across restarts: the committed epoch's time is stored with it).
@@ -115,8 +117,11 @@ type pendingEpoch struct {
 	// viewLogs are the views' change blocks of the epoch, by view id
 	// (sink_view_log.go).
 	viewLogs map[uint32]*ViewChanges
-	// injected is when the epoch's barrier was injected.
-	injected time.Time
+	// injected is when the epoch's barrier was injected; aligned when
+	// the last of its jobs handed over its writes.
+	injected, aligned time.Time
+	// built is when the epoch's commit batch was ready for pebble.
+	built time.Time
 }
 
 // CoordinatorOptions configure NewCoordinator.
@@ -361,6 +366,9 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 func (c *Coordinator) forgetLocked(j *Job) {
 	for _, p := range c.pending {
 		delete(p.waiting, j)
+		if len(p.waiting) == 0 && p.aligned.IsZero() {
+			p.aligned = time.Now()
+		}
 		for _, w := range p.writes[j] {
 			w.Close()
 		}
@@ -420,6 +428,9 @@ func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch, viewLogs
 	}
 	delete(p.waiting, j)
 	p.writes[j] = ws
+	if len(p.waiting) == 0 {
+		p.aligned = time.Now()
+	}
 	for v, blk := range viewLogs {
 		if p.viewLogs == nil {
 			p.viewLogs = map[uint32]*ViewChanges{}
@@ -468,8 +479,16 @@ func (c *Coordinator) tryCommitLocked() {
 		c.committed = e
 		c.lastCommitted.Store(e)
 		c.epochs.Add(1)
-		c.commitLatency.observe(time.Since(started))
-		c.barrierLatency.observe(time.Since(p.injected))
+		done := time.Now()
+		c.commitLatency.observe(done.Sub(started))
+		c.barrierLatency.observe(done.Sub(p.injected))
+		if p.aligned.IsZero() {
+			p.aligned = p.injected // no job took part
+		}
+		c.stageLatency[stageAlign].observe(p.aligned.Sub(p.injected))
+		c.stageLatency[stageQueue].observe(started.Sub(p.aligned))
+		c.stageLatency[stageBuild].observe(p.built.Sub(started))
+		c.stageLatency[stageWrite].observe(done.Sub(p.built))
 		for _, j := range c.jobs {
 			if j.start < e {
 				j.mu.Lock()
@@ -540,6 +559,7 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	if err := c.sorter.Sort(b); err != nil {
 		return fmt.Errorf("commit epoch %d: %w", e, err)
 	}
+	p.built = time.Now()
 	return c.db.CommitBatch(b)
 }
 
