@@ -104,6 +104,11 @@ type Coordinator struct {
 	// times are the times of the injected epochs not yet committed.
 	times map[uint64]time.Time
 
+	// committing: a goroutine of commitAsyncLocked is on its way; commits
+	// counts those goroutines, which Close waits for.
+	committing bool
+	commits    sync.WaitGroup
+
 	// ran: Run started; closing: Close started (both under mu). Close
 	// waits for Run's loop only when it ran (an engine that fails to
 	// open closes a coordinator that never ran), and a Run after Close
@@ -437,7 +442,36 @@ func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch, viewLogs
 		}
 		p.viewLogs[v] = blk
 	}
-	c.tryCommitLocked()
+	c.commitAsyncLocked()
+}
+
+// commitAsyncLocked has the next epoch committed by a goroutine of its
+// own when it is complete, so that the job whose writes completed it goes
+// on with the next epoch meanwhile rather than wait for the commit (its
+// batch and WAL sync). The goroutine commits under mu, as every commit.
+func (c *Coordinator) commitAsyncLocked() {
+	if c.committing || c.stalled != nil {
+		// A commit goroutine is on its way (it commits every complete
+		// epoch), or the disk is full (inject retries).
+		return
+	}
+	if c.closing {
+		// Close waits for the goroutines started before it, no later.
+		c.tryCommitLocked()
+		return
+	}
+	if p := c.pending[c.committed+1]; p == nil || len(p.waiting) > 0 {
+		return
+	}
+	c.committing = true
+	c.commits.Add(1)
+	go func() {
+		defer c.commits.Done()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.committing = false
+		c.tryCommitLocked()
+	}()
 }
 
 // tryCommitLocked commits every complete epoch in order.
@@ -798,6 +832,9 @@ func (c *Coordinator) Close() error {
 			stuck = append(stuck, j.spec.Name)
 		}
 	}
+	// The commits the jobs' last epochs started end before the database
+	// may close.
+	c.commits.Wait()
 	if len(stuck) > 0 {
 		err := fmt.Errorf("%w after %v: %s", ErrJobsRunning, wait, strings.Join(stuck, ", "))
 		c.log.Error("closing the streaming coordinator", "err", err)
