@@ -48,15 +48,25 @@ func (m *metricsWriter) gauge(name, help string, v float64) {
 // sum.
 func (m *metricsWriter) latencyHistogram(name, help string, counts [len(stream.LatencyBuckets) + 1]int64, sum float64) {
 	m.family(name, "histogram", help)
+	m.histogramSamples(name, "", counts, sum)
+}
+
+// histogramSamples writes the samples of one histogram of a family, each
+// with labels (none if empty) before its le.
+func (m *metricsWriter) histogramSamples(name, labels string, counts [len(stream.LatencyBuckets) + 1]int64, sum float64) {
+	prefix := labels
+	if prefix != "" {
+		prefix += ","
+	}
 	var cum int64
 	for i, le := range stream.LatencyBuckets {
 		cum += counts[i]
-		m.sample(name+"_bucket", `le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
+		m.sample(name+"_bucket", prefix+`le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
 	}
 	cum += counts[len(stream.LatencyBuckets)]
-	m.sample(name+"_bucket", `le="+Inf"`, float64(cum))
-	m.sample(name+"_sum", "", sum)
-	m.sample(name+"_count", "", float64(cum))
+	m.sample(name+"_bucket", prefix+`le="+Inf"`, float64(cum))
+	m.sample(name+"_sum", labels, sum)
+	m.sample(name+"_count", labels, float64(cum))
 }
 
 // metricFamily is one family with a sample per job or per operator: its
@@ -107,6 +117,10 @@ func (e *Engine) WriteMetrics(out io.Writer) error {
 	m.sample("streamsql_epochs_committed_total", "", float64(c.Epochs))
 	m.latencyHistogram("streamsql_barrier_latency_seconds", "Time from injecting an epoch's barrier to committing the epoch.", c.BarrierCounts, c.BarrierSum)
 	m.latencyHistogram("streamsql_epoch_commit_seconds", "Time the commit of an epoch's writes took (part of its barrier latency).", c.CommitCounts, c.CommitSum)
+	m.family("streamsql_epoch_stage_seconds", "histogram", "An epoch's barrier latency by stage: align (barrier through every job), queue (behind earlier commits), build (the commit batch), write (pebble commit and WAL sync).")
+	for st, name := range stream.EpochStages {
+		m.histogramSamples("streamsql_epoch_stage_seconds", `stage="`+name+`"`, c.StageCounts[st], c.StageSums[st])
+	}
 	m.gauge("streamsql_epoch_pending_seconds", "How long the oldest uncommitted epoch has waited since its barrier was injected.", c.Pending.Seconds())
 	m.gauge("streamsql_state_memory_bytes", "Operator state in memory, as the operators last reported it.", float64(c.StateUsed))
 	m.gauge("streamsql_state_memory_limit_bytes", "The state memory budget (0: no limit).", float64(c.StateLimit))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -115,6 +116,22 @@ func TestMetricsAndHealth(t *testing.T) {
 	}
 	if m[`streamsql_barrier_latency_seconds_bucket{le="0.005"}`] > m[`streamsql_barrier_latency_seconds_bucket{le="10"}`] {
 		t.Error("histogram buckets are not cumulative")
+	}
+	// The stages split every epoch's barrier latency: each counts every
+	// epoch, and together they take as long.
+	var stages float64
+	for _, st := range []string{"align", "queue", "build", "write"} {
+		l := `{stage="` + st + `"}`
+		if n := m["streamsql_epoch_stage_seconds_count"+l]; n != m["streamsql_barrier_latency_seconds_count"] || n <= 0 {
+			t.Errorf("stage %s counts %v epochs, barrier latency %v", st, n, m["streamsql_barrier_latency_seconds_count"])
+		}
+		if m[`streamsql_epoch_stage_seconds_bucket{stage="`+st+`",le="+Inf"}`] != m["streamsql_epoch_stage_seconds_count"+l] {
+			t.Errorf("stage %s: +Inf bucket differs from its count", st)
+		}
+		stages += m["streamsql_epoch_stage_seconds_sum"+l]
+	}
+	if sum := m["streamsql_barrier_latency_seconds_sum"]; math.Abs(stages-sum) > 1e-6*sum+1e-9 {
+		t.Errorf("stages sum to %vs, barrier latency %vs", stages, sum)
 	}
 
 	resp, err := http.Get(web.URL + "/health")

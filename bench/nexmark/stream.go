@@ -20,6 +20,7 @@ import (
 
 	"streamsql/connector/nexmark"
 	"streamsql/engine"
+	"streamsql/exec/stream"
 	"streamsql/internal/loopback"
 	"streamsql/pgwire"
 )
@@ -62,6 +63,11 @@ type StreamResult struct {
 	Digest   string  `json:"digest,omitempty"`
 	Lines    string  `json:"lines_file,omitempty"`
 	SinkRows int64   `json:"sink_rows,omitempty"`
+	// Epochs is how many epochs the engine committed during the run, and
+	// StageMs the mean time of each stage of their barrier latency
+	// (stream.EpochStages), in milliseconds.
+	Epochs  int64              `json:"epochs,omitempty"`
+	StageMs map[string]float64 `json:"epoch_stage_ms,omitempty"`
 }
 
 // stack is an engine and its pgwire server on a loopback port, over a
@@ -167,6 +173,7 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 	wall := time.Since(t0)
 	cpu1, rss := cpuTime()
 	res.WallSec, res.CPUSec, res.MaxRSS = wall.Seconds(), (cpu1 - cpu0).Seconds(), rss
+	res.Epochs, res.StageMs = epochStages(s.Engine)
 	if p, err := s.Engine.Progress(object); err == nil && p.Err != nil {
 		res.Error = p.Err.Error()
 		return res, nil
@@ -227,6 +234,20 @@ func RunStream(ctx context.Context, q *Query, o StreamOptions, linesPath string)
 		res.Lines = linesPath
 	}
 	return res, nil
+}
+
+// epochStages returns how many epochs eng committed and the mean time of
+// each stage of their barrier latency in milliseconds.
+func epochStages(eng *engine.Engine) (int64, map[string]float64) {
+	m := eng.StreamMetrics()
+	if m.Epochs == 0 {
+		return 0, nil
+	}
+	ms := map[string]float64{}
+	for i, name := range stream.EpochStages {
+		ms[name] = m.StageSums[i] * 1000 / float64(m.Epochs)
+	}
+	return m.Epochs, ms
 }
 
 // waitDone waits until the job has committed every event of every source
@@ -293,6 +314,9 @@ type Latency struct {
 	MaxMs    float64 `json:"max_ms"`
 	Samples  int     `json:"samples"`
 	Error    string  `json:"error,omitempty"`
+	// Epochs and StageMs: see StreamResult.
+	Epochs  int64              `json:"epochs,omitempty"`
+	StageMs map[string]float64 `json:"epoch_stage_ms,omitempty"`
 }
 
 // RunLatency runs q at rate events per second of wall time for about
@@ -320,6 +344,7 @@ func RunLatency(ctx context.Context, q *Query, o StreamOptions, rate int64, seco
 		l.Error = err.Error()
 		return l
 	}
+	l.Epochs, l.StageMs = r.Epochs, r.StageMs
 	first := int64(warmup*float64(rate)) + 1
 	step := max(1, (l.Events-first)/100_000)
 	var lat []float64

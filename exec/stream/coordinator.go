@@ -94,6 +94,8 @@ type Coordinator struct {
 	epochs         atomic.Int64
 	barrierLatency latencyHistogram
 	commitLatency  latencyHistogram
+	// stageLatency splits barrierLatency into EpochStages.
+	stageLatency [len(EpochStages)]latencyHistogram
 	// clock reads the time an epoch's barrier carries; lastTime is the
 	// time of the last injected epoch (epoch times never go back, also
 	// across restarts: the committed epoch's time is stored with it).
@@ -101,6 +103,11 @@ type Coordinator struct {
 	lastTime time.Time
 	// times are the times of the injected epochs not yet committed.
 	times map[uint64]time.Time
+
+	// committing: a goroutine of commitAsyncLocked is on its way; commits
+	// counts those goroutines, which Close waits for.
+	committing bool
+	commits    sync.WaitGroup
 
 	// ran: Run started; closing: Close started (both under mu). Close
 	// waits for Run's loop only when it ran (an engine that fails to
@@ -115,8 +122,11 @@ type pendingEpoch struct {
 	// viewLogs are the views' change blocks of the epoch, by view id
 	// (sink_view_log.go).
 	viewLogs map[uint32]*ViewChanges
-	// injected is when the epoch's barrier was injected.
-	injected time.Time
+	// injected is when the epoch's barrier was injected; aligned when
+	// the last of its jobs handed over its writes.
+	injected, aligned time.Time
+	// built is when the epoch's commit batch was ready for pebble.
+	built time.Time
 }
 
 // CoordinatorOptions configure NewCoordinator.
@@ -361,6 +371,9 @@ func (c *Coordinator) Drop(id uint32, stateIDs []uint32) error {
 func (c *Coordinator) forgetLocked(j *Job) {
 	for _, p := range c.pending {
 		delete(p.waiting, j)
+		if len(p.waiting) == 0 && p.aligned.IsZero() {
+			p.aligned = time.Now()
+		}
 		for _, w := range p.writes[j] {
 			w.Close()
 		}
@@ -420,13 +433,45 @@ func (c *Coordinator) collect(j *Job, epoch uint64, ws []*pebble.Batch, viewLogs
 	}
 	delete(p.waiting, j)
 	p.writes[j] = ws
+	if len(p.waiting) == 0 {
+		p.aligned = time.Now()
+	}
 	for v, blk := range viewLogs {
 		if p.viewLogs == nil {
 			p.viewLogs = map[uint32]*ViewChanges{}
 		}
 		p.viewLogs[v] = blk
 	}
-	c.tryCommitLocked()
+	c.commitAsyncLocked()
+}
+
+// commitAsyncLocked has the next epoch committed by a goroutine of its
+// own when it is complete, so that the job whose writes completed it goes
+// on with the next epoch meanwhile rather than wait for the commit (its
+// batch and WAL sync). The goroutine commits under mu, as every commit.
+func (c *Coordinator) commitAsyncLocked() {
+	if c.committing || c.stalled != nil {
+		// A commit goroutine is on its way (it commits every complete
+		// epoch), or the disk is full (inject retries).
+		return
+	}
+	if c.closing {
+		// Close waits for the goroutines started before it, no later.
+		c.tryCommitLocked()
+		return
+	}
+	if p := c.pending[c.committed+1]; p == nil || len(p.waiting) > 0 {
+		return
+	}
+	c.committing = true
+	c.commits.Add(1)
+	go func() {
+		defer c.commits.Done()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.committing = false
+		c.tryCommitLocked()
+	}()
 }
 
 // tryCommitLocked commits every complete epoch in order.
@@ -468,8 +513,16 @@ func (c *Coordinator) tryCommitLocked() {
 		c.committed = e
 		c.lastCommitted.Store(e)
 		c.epochs.Add(1)
-		c.commitLatency.observe(time.Since(started))
-		c.barrierLatency.observe(time.Since(p.injected))
+		done := time.Now()
+		c.commitLatency.observe(done.Sub(started))
+		c.barrierLatency.observe(done.Sub(p.injected))
+		if p.aligned.IsZero() {
+			p.aligned = p.injected // no job took part
+		}
+		c.stageLatency[stageAlign].observe(p.aligned.Sub(p.injected))
+		c.stageLatency[stageQueue].observe(started.Sub(p.aligned))
+		c.stageLatency[stageBuild].observe(p.built.Sub(started))
+		c.stageLatency[stageWrite].observe(done.Sub(p.built))
 		for _, j := range c.jobs {
 			if j.start < e {
 				j.mu.Lock()
@@ -540,6 +593,7 @@ func (c *Coordinator) commitLocked(e uint64, p *pendingEpoch) error {
 	if err := c.sorter.Sort(b); err != nil {
 		return fmt.Errorf("commit epoch %d: %w", e, err)
 	}
+	p.built = time.Now()
 	return c.db.CommitBatch(b)
 }
 
@@ -778,6 +832,9 @@ func (c *Coordinator) Close() error {
 			stuck = append(stuck, j.spec.Name)
 		}
 	}
+	// The commits the jobs' last epochs started end before the database
+	// may close.
+	c.commits.Wait()
 	if len(stuck) > 0 {
 		err := fmt.Errorf("%w after %v: %s", ErrJobsRunning, wait, strings.Join(stuck, ", "))
 		c.log.Error("closing the streaming coordinator", "err", err)

@@ -47,15 +47,41 @@ type CoordinatorMetrics struct {
 	// StateUsed and StateLimit are the bytes of operator state in memory
 	// and the budget (0: no limit).
 	StateUsed, StateLimit int64
+	// StageCounts and StageSums split each epoch's barrier latency into
+	// the stages of EpochStages, bucketed as BarrierCounts.
+	StageCounts [len(EpochStages)][len(LatencyBuckets) + 1]int64
+	StageSums   [len(EpochStages)]float64
 	// Pending is how long the oldest epoch not committed yet has been
 	// waiting since its barrier was injected (0: none is pending).
 	Pending time.Duration
 }
 
+// EpochStages name the consecutive parts of an epoch's barrier latency:
+//   - align: from the barrier's injection until every job of the epoch
+//     handed over its writes (the barrier passed every operator, aligned
+//     at every join, union and exchange);
+//   - queue: until the epoch's commit started (it waits for the commits
+//     of earlier epochs);
+//   - build: gathering the jobs' writes into one batch and sorting it;
+//   - write: the pebble commit with its WAL sync; the epoch is readable
+//     when it ends.
+var EpochStages = [...]string{"align", "queue", "build", "write"}
+
+// Indexes of EpochStages.
+const (
+	stageAlign = iota
+	stageQueue
+	stageBuild
+	stageWrite
+)
+
 // Metrics returns a snapshot of the coordinator's metrics.
 func (c *Coordinator) Metrics() CoordinatorMetrics {
-	m := CoordinatorMetrics{Committed: int64(c.lastCommitted.Load()), Epochs: c.epochs.Load(),
-		StateUsed: c.mem.Used(), StateLimit: c.mem.Limit()}
+	m := CoordinatorMetrics{StateUsed: c.mem.Used(), StateLimit: c.mem.Limit()}
+	// Commits observe under mu: the histograms read under it agree.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m.Committed, m.Epochs = int64(c.lastCommitted.Load()), c.epochs.Load()
 	for i := range m.BarrierCounts {
 		m.BarrierCounts[i] = c.barrierLatency.counts[i].Load()
 	}
@@ -64,10 +90,14 @@ func (c *Coordinator) Metrics() CoordinatorMetrics {
 		m.CommitCounts[i] = c.commitLatency.counts[i].Load()
 	}
 	m.CommitSum = time.Duration(c.commitLatency.sumNs.Load()).Seconds()
-	c.mu.Lock()
+	for st := range c.stageLatency {
+		for i := range m.StageCounts[st] {
+			m.StageCounts[st][i] = c.stageLatency[st].counts[i].Load()
+		}
+		m.StageSums[st] = time.Duration(c.stageLatency[st].sumNs.Load()).Seconds()
+	}
 	if p := c.pending[c.committed+1]; p != nil {
 		m.Pending = time.Since(p.injected)
 	}
-	c.mu.Unlock()
 	return m
 }

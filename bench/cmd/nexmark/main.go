@@ -26,6 +26,7 @@ import (
 
 	"streamsql/bench/nexmark"
 	sqlexec "streamsql/exec"
+	"streamsql/exec/stream"
 )
 
 type flags struct {
@@ -336,6 +337,13 @@ func runAll(f flags) (*nexmark.Report, error) {
 				msg += "  latency: " + oneLine(l.Error)
 			} else {
 				msg += fmt.Sprintf("  p50 %.0f ms p99 %.0f ms at %d events/s", l.P50Ms, l.P99Ms, l.Rate)
+				if l.Epochs > 0 {
+					msg += fmt.Sprintf(" (%d epochs, mean ms", l.Epochs)
+					for _, st := range stream.EpochStages {
+						msg += fmt.Sprintf(" %s %.1f", st, l.StageMs[st])
+					}
+					msg += ")"
+				}
 			}
 		}
 		fmt.Fprintln(os.Stderr, msg)
