@@ -142,7 +142,7 @@ func compile(d *udf.UserDef) (*function, error) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported in JavaScript functions", t)
 		}
 	}
-	if !d.Set && !supported(d.Ret) {
+	if !d.Set && !d.Procedure && !supported(d.Ret) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported in JavaScript functions", d.Ret)
 	}
 	src, entry, err := source(d)
@@ -728,41 +728,48 @@ func (g *genIter) Next(maxRows int) ([]arrow.Array, int, error) {
 	return cols, n, nil
 }
 
-// appendRow appends one yielded value: the value itself for one column,
-// an array or an object keyed by column name for several.
+// appendRow appends one yielded value (see rowValues).
 func (g *genIter) appendRow(bs []array.Builder, v goja.Value) error {
-	d := g.f.def
-	c := g.inst.conv
-	if len(bs) == 1 {
-		x, err := c.fromJS(v, d.ColTypes[0])
-		if err != nil {
-			return err
-		}
-		types.AppendDatum(bs[0], x)
-		return nil
+	row, err := g.inst.rowValues(v, g.f.def.Cols, g.f.def.ColTypes)
+	if err != nil {
+		return err
+	}
+	for i, b := range bs {
+		types.AppendDatum(b, row[i])
+	}
+	return nil
+}
+
+// rowValues converts one row given in JavaScript to the columns cols of
+// types ts: the value itself for one column, an array or an object keyed
+// by column name for several (null or undefined: every column NULL).
+func (inst *instance) rowValues(v goja.Value, cols []string, ts []types.T) ([]types.Datum, error) {
+	c := inst.conv
+	out := make([]types.Datum, len(ts))
+	if len(ts) == 1 {
+		x, err := c.fromJS(v, ts[0])
+		out[0] = x
+		return out, err
 	}
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
-		for _, b := range bs {
-			b.AppendNull()
-		}
-		return nil
+		return out, nil
 	}
-	obj := v.ToObject(g.inst.vm)
+	obj := v.ToObject(inst.vm)
 	isArray := obj.ClassName() == "Array"
-	for i, b := range bs {
+	for i, t := range ts {
 		var e goja.Value
 		if isArray {
 			e = obj.Get(strconv.Itoa(i))
 		} else {
-			e = obj.Get(d.Cols[i])
+			e = obj.Get(cols[i])
 		}
-		x, err := c.fromJS(e, d.ColTypes[i])
+		x, err := c.fromJS(e, t)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		types.AppendDatum(b, x)
+		out[i] = x
 	}
-	return nil
+	return out, nil
 }
 
 func (g *genIter) Close() {

@@ -94,6 +94,11 @@ type aggregate struct {
 
 // CompileAggregate implements udf.AggregateRuntime.
 func (r *Runtime) CompileAggregate(d *udf.UserDef) (*udf.Aggregate, error) {
+	if d.OrderedSet {
+		// NAME_finish has no place for the direct arguments.
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ordered-set aggregates in LANGUAGE wasm are not supported").
+			WithHint("Call an aggregate with ORDER BY inside the call (agg(x ORDER BY y)), or write CREATE AGGREGATE name(direct ORDER BY aggregated) (SFUNC = ..., STYPE = ..., FINALFUNC = ...) over WebAssembly functions.")
+	}
 	if err := checkTypes(d); err != nil {
 		return nil, err
 	}
