@@ -190,7 +190,11 @@ func (s *aggStates) Apply(groups []uint32, weights []int64, ng int, args []arrow
 	w := startWatch(ctx, inst, lim)
 	i := 0
 	for i < n {
-		err := s.runRows(groups, weights, &i, n, len(args))
+		// The rows run inside one trampoline call (see trampoline).
+		var err error
+		if terr := inst.trampoline(func() { err = s.runRows(groups, weights, &i, n, len(args)) }); err == nil {
+			err = terr
+		}
 		if err == nil {
 			break
 		}
@@ -368,9 +372,23 @@ func (s *aggStates) finishArgs(st goja.Value, g uint32) []goja.Value {
 	return out
 }
 
+// Finish implements udf.Accumulator: every group's finish, inside one
+// trampoline call.
 func (s *aggStates) Finish(_ *udf.Env, ng int) (arrow.Array, error) {
 	s.grow(ng)
-	return udf.FinishStates(s, s.a.f.def.Ret, ng)
+	inst, err := s.instance()
+	if err != nil {
+		return nil, err
+	}
+	var out arrow.Array
+	if terr := inst.trampoline(func() { out, err = udf.FinishStates(s, s.a.f.def.Ret, ng) }); err == nil && terr != nil {
+		err = s.a.f.callError(terr, nil, udf.UserLimits(s.env))
+	}
+	if err != nil && out != nil {
+		out.Release()
+		out = nil
+	}
+	return out, err
 }
 
 func (s *aggStates) Reset(g uint32) {

@@ -91,10 +91,11 @@ type instance struct {
 	seq  atomic.Uint64
 	args [][]goja.Value
 	row  []goja.Value
-	// The trampoline the rows of a batch run in (runRows).
+	// The trampoline the rows of a batch run in (trampoline), and the
+	// Go function it is running.
 	batch  goja.Callable
 	goRows goja.Value
-	cur    rowsCall
+	inner  func()
 }
 
 func jsIdent(s string) bool {
@@ -463,47 +464,40 @@ func (f *function) reloadArgs(inst *instance, args []arrow.Array, n int) error {
 // results to b. On an error, *i is the row that failed and failed says
 // the error is the row's own (a throw, a limit); otherwise the batch
 // cannot go on.
-//
-// The rows run inside one call of a JavaScript trampoline (batchProg)
-// that calls back into Go: goja frees its value stack whenever a call
-// made from Go returns to Go, and allocates it again at the next, so
-// calls nested in one outer call keep it.
 func (f *function) runRows(inst *instance, b array.Builder, args []arrow.Array, i *int, n int) (failed bool, err error) {
-	if inst.batch == nil {
-		v, err := inst.vm.RunProgram(batchProg)
-		if err != nil {
-			return false, err
-		}
-		inst.batch, _ = goja.AssertFunction(v)
-		inst.goRows = inst.vm.ToValue(func(goja.FunctionCall) goja.Value {
-			c := &inst.cur
-			c.failed, c.err = c.f.rowLoop(inst, c.b, c.args, c.i, c.n)
-			return goja.Undefined()
-		})
-	}
-	inst.cur = rowsCall{f: f, b: b, args: args, i: i, n: n}
-	_, terr := inst.batch(goja.Undefined(), inst.goRows)
-	failed, err = inst.cur.failed, inst.cur.err
-	inst.cur = rowsCall{}
+	terr := inst.trampoline(func() { failed, err = f.rowLoop(inst, b, args, i, n) })
 	if err == nil && terr != nil {
 		return true, terr // interrupted between rows
 	}
 	return failed, err
 }
 
-// batchProg is the trampoline runRows calls the rows in.
-var batchProg = goja.MustCompile("batch", "(function (rows) { rows(); })", false)
-
-// rowsCall is the batch a trampoline call runs.
-type rowsCall struct {
-	f      *function
-	b      array.Builder
-	args   []arrow.Array
-	i      *int
-	n      int
-	failed bool
-	err    error
+// trampoline runs fn, which calls into the runtime many times (the rows
+// of a batch), inside one call of a JavaScript trampoline (batchProg)
+// that calls back into Go: goja frees its value stack whenever a call
+// made from Go returns to Go, and allocates it again at the next, so
+// calls nested in one outer call keep it. The error is the trampoline's
+// own (an interrupt between calls); fn reports its calls' errors itself.
+func (inst *instance) trampoline(fn func()) error {
+	if inst.batch == nil {
+		v, err := inst.vm.RunProgram(batchProg)
+		if err != nil {
+			return err
+		}
+		inst.batch, _ = goja.AssertFunction(v)
+		inst.goRows = inst.vm.ToValue(func(goja.FunctionCall) goja.Value {
+			inst.inner()
+			return goja.Undefined()
+		})
+	}
+	inst.inner = fn
+	_, err := inst.batch(goja.Undefined(), inst.goRows)
+	inst.inner = nil
+	return err
 }
+
+// batchProg is the trampoline the rows of a batch run in.
+var batchProg = goja.MustCompile("batch", "(function (rows) { rows(); })", false)
 
 // rowLoop is runRows inside the trampoline.
 func (f *function) rowLoop(inst *instance, b array.Builder, args []arrow.Array, i *int, n int) (failed bool, err error) {
