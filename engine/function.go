@@ -356,6 +356,9 @@ func (s *Session) createUserFunction(cf *pg.CreateFunctionStmt, f *catalog.Funct
 	if f.IsAggregate() {
 		return "CREATE AGGREGATE", nil
 	}
+	if f.Procedure {
+		return "CREATE PROCEDURE", nil
+	}
 	return "CREATE FUNCTION", nil
 }
 

@@ -140,30 +140,12 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 // (JavaScript): the runtime compiles the body now, so that a syntax error
 // or an unsupported type is refused here.
 func (s *Session) createUserProcedure(cf *pg.CreateFunctionStmt, f *catalog.Function, asBody []string) (string, error) {
-	switch {
-	case cf.SqlBody != nil:
-		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "a BEGIN ATOMIC body is only allowed in LANGUAGE sql")
-	case len(asBody) == 0:
-		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "no function body specified")
-	case len(asBody) > 1:
-		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "only one AS item needed for language %q", f.Language)
-	case f.SecurityDefiner:
+	if f.SecurityDefiner {
 		// A sandboxed body reads no tables: there is nothing to run as
 		// its owner.
 		return "", sqlerr.New(sqlerr.FeatureNotSupported, "SECURITY DEFINER is not supported for procedures in LANGUAGE %s", f.Language)
 	}
-	f.Body = asBody[0]
-	d, err := planner.UserDef(f)
-	if err != nil {
-		return "", err
-	}
-	if err := s.e.udfs.Check(d); err != nil {
-		return "", err
-	}
-	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
-		return "", err
-	}
-	return "CREATE PROCEDURE", nil
+	return s.createUserFunction(cf, f, asBody)
 }
 
 // callUserProcedure runs f, a procedure in a sandboxed language, with
