@@ -179,3 +179,37 @@ func TestUserAggregateWasmOrderedSet(t *testing.T) {
 	s.execAll(t, "UPDATE vals SET v = 100 WHERE id = 2", "FLUSH")
 	checkView(t, s, "after an update past the restart", "nth_vals", q, 5)
 }
+
+// A WebAssembly procedure with one output parameter runs the module's
+// scalar entry point over one row: wgcd (Euclid) as CALL wgcd(a,
+// b, NULL), and wcheck as CALL wcheck(x) with x INOUT, also after a
+// restart; a failure is 38000.
+func TestProcedureWasm(t *testing.T) {
+	mod := buildWasmFuncs(t)
+	s := openStack(t, engine.Options{})
+	s.execAll(t,
+		"CREATE PROCEDURE wgcd(a int, b int, OUT g int) LANGUAGE wasm AS '"+mod+"'",
+		"CREATE PROCEDURE wcheck(INOUT x int) LANGUAGE wasm AS '"+mod+"'",
+	)
+	check := func() {
+		t.Helper()
+		conn := s.connect(t)
+		defer conn.Close(context.Background())
+		if n := queryInt(t, conn, "CALL wgcd(12, 18, NULL)"); n != 6 {
+			t.Fatalf("CALL wgcd(12, 18, NULL) = %d, want 6", n)
+		}
+		if n := queryInt(t, conn, "CALL wgcd(35, 21, NULL)"); n != 7 {
+			t.Fatalf("CALL wgcd(35, 21, NULL) = %d, want 7", n)
+		}
+		if n := queryInt(t, conn, "CALL wcheck(7)"); n != 7 {
+			t.Fatalf("CALL wcheck(7) = %d, want 7", n)
+		}
+		var pe *pgconn.PgError
+		if _, err := conn.Exec(context.Background(), "CALL wcheck(-1)"); !errors.As(err, &pe) || pe.Code != "38000" || !strings.Contains(pe.Message, "negative input") {
+			t.Fatalf("CALL wcheck(-1): %v, want 38000 negative input", err)
+		}
+	}
+	check()
+	s.restart(t)
+	check()
+}
