@@ -164,6 +164,15 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		}
 		f.Agg = &catalog.AggregateDef{Variadic: variadic}
 		f.Volatility = catalog.Immutable
+		if ca, ok := st.st.Ext.(*parser.CreateAggregate); ok && ca.OrderedSet {
+			if variadic {
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC arguments of ordered-set aggregates are not supported")
+			}
+			if ca.NumDirect >= len(f.ArgTypes) {
+				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "an ordered-set aggregate must have at least one aggregated argument after ORDER BY")
+			}
+			f.Agg.OrderedSet, f.Agg.NumDirect = true, ca.NumDirect
+		}
 	}
 	if f.Language != "sql" {
 		if !volatilityGiven {
@@ -346,6 +355,9 @@ func (s *Session) createUserFunction(cf *pg.CreateFunctionStmt, f *catalog.Funct
 	}
 	if f.IsAggregate() {
 		return "CREATE AGGREGATE", nil
+	}
+	if f.Procedure {
+		return "CREATE PROCEDURE", nil
 	}
 	return "CREATE FUNCTION", nil
 }

@@ -102,8 +102,7 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 	case f.Language == "":
 		return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "no language specified")
 	case f.Language != "sql" && s.e.udfs.Knows(f.Language):
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "procedures in LANGUAGE %s are not supported", f.Language).
-			WithHint("Write the procedure in LANGUAGE sql; it can call functions in any language.")
+		return s.createUserProcedure(cf, f, asBody)
 	case f.Language != "sql":
 		return "", sqlerr.New(sqlerr.UndefinedObject, "language %q does not exist", f.Language)
 	}
@@ -135,6 +134,33 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 		return "", err
 	}
 	return "CREATE PROCEDURE", nil
+}
+
+// createUserProcedure finishes CREATE PROCEDURE in a sandboxed language
+// (JavaScript): the runtime compiles the body now, so that a syntax error
+// or an unsupported type is refused here.
+func (s *Session) createUserProcedure(cf *pg.CreateFunctionStmt, f *catalog.Function, asBody []string) (string, error) {
+	if f.SecurityDefiner {
+		// A sandboxed body reads no tables: there is nothing to run as
+		// its owner.
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "SECURITY DEFINER is not supported for procedures in LANGUAGE %s", f.Language)
+	}
+	return s.createUserFunction(cf, f, asBody)
+}
+
+// callUserProcedure runs f, a procedure in a sandboxed language, with
+// the input parameters' values in, and returns the output parameters'.
+func (s *Session) callUserProcedure(ctx context.Context, f *catalog.Function, in []types.Datum) ([]types.Datum, error) {
+	d, err := planner.UserDef(f)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.e.udfs.Procedure(d)
+	if err != nil {
+		return nil, err
+	}
+	env := s.execCtx(ctx, nil).Env
+	return pr.Call(&env, in)
 }
 
 // transactionVerb names a COMMIT, ROLLBACK, ... statement; "" for any
@@ -280,6 +306,13 @@ func (s *Session) callProcedure(ctx context.Context, x *execution, oid uint32, s
 			in = append(in, c)
 		}
 	}
+	if f.Language != "sql" {
+		out, err := s.callUserProcedure(ctx, f, in)
+		if err != nil || len(cols) == 0 {
+			return tagResult("CALL"), err
+		}
+		return memResult(cols, [][]types.Datum{out}, "CALL"), nil
+	}
 	rows, res, err := s.runStatements(ctx, f, in, func() storage.Reader { return x.reader }, false)
 	if err != nil {
 		return nil, err
@@ -383,11 +416,7 @@ func (s *Session) renameRoutine(p *planner.Planner, rs *pg.RenameStmt) (string, 
 // checkRoutineOwner fails with 42501 unless the current role owns f
 // (through its roles) or is a superuser.
 func (s *Session) checkRoutineOwner(f *catalog.Function) error {
-	owner := f.Owner
-	if owner == "" {
-		owner = catalog.DefaultOwner
-	}
-	if s.isSuperuser() || s.e.cat.RolesInheritedBy(s.currentUser())[owner] {
+	if s.isSuperuser() || s.e.cat.RolesInheritedBy(s.currentUser())[routineOwner(f)] {
 		return nil
 	}
 	return sqlerr.New(sqlerr.InsufficientPrivilege, "must be owner of %s %s", f.KindName(), f.Name)

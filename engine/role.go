@@ -610,6 +610,22 @@ func (s *Session) setRole(v *pg.VariableSetStmt) (pgwire.Result, error) {
 	return tagResult("SET"), nil
 }
 
+// actAs makes the session act as role (a SECURITY DEFINER routine's
+// owner) until the returned function restores the role it had.
+func (s *Session) actAs(role string) func() {
+	saved := s.role
+	s.role = role
+	return func() { s.role = saved }
+}
+
+// routineOwner is the role that owns f.
+func routineOwner(f *catalog.Function) string {
+	if f.Owner == "" {
+		return catalog.DefaultOwner
+	}
+	return f.Owner
+}
+
 // authState is who a session acts as (its session user and role), saved
 // when a transaction block begins: as in PostgreSQL, SET ROLE and SET
 // SESSION AUTHORIZATION are undone when the block rolls back, and SET

@@ -53,10 +53,6 @@ func bodyStatementsText(list *pg.Node) (string, bool, error) {
 // parameters, and the last gives one column convertible to the return
 // type unless the function returns void.
 func (s *Session) checkBodyStatements(ctx context.Context, f *catalog.Function, stmts []parser.Statement) error {
-	if f.SecurityDefiner {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "SECURITY DEFINER is not supported for SQL functions with a body of several statements or writes").
-			WithHint("Write the body as one SELECT, or leave SECURITY DEFINER out.")
-	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -148,6 +144,11 @@ func (s *Session) runStatements(ctx context.Context, f *catalog.Function, args [
 	}
 	reader := rd()
 	txn, _ := reader.(*storage.Txn)
+	if f.SecurityDefiner {
+		// The statements plan, check their privileges and run as the
+		// owner, as PostgreSQL switches current_user for the call.
+		defer s.actAs(routineOwner(f))()
+	}
 	var rows [][]types.Datum
 	var cols []pgwire.Column
 	for i, stmt := range stmts {

@@ -143,3 +143,73 @@ func TestUserAggregateWasmVariableState(t *testing.T) {
 		"INSERT INTO vals SELECT i, i % 5, i FROM generate_series(10001, 10500) i", "FLUSH")
 	checkView(t, s, "after changes after the restart", "distinct_vals", q, 5)
 }
+
+// A WebAssembly ordered-set aggregate (wnth(k ORDER BY v): the k-th value
+// in the WITHIN GROUP order, with k given to NAME_finish) gets its rows
+// sorted: ad hoc and in a GROUP BY view under deletes and updates it
+// equals the k-th element of array_agg in the same order, also after a
+// restart.
+func TestUserAggregateWasmOrderedSet(t *testing.T) {
+	mod := buildWasmFuncs(t)
+	s := openStack(t, engine.Options{})
+	const q = "SELECT g, (array_agg(v ORDER BY v DESC) FILTER (WHERE v IS NOT NULL))[2] FROM vals GROUP BY g"
+	s.execAll(t,
+		"CREATE AGGREGATE wnth(k int ORDER BY v int) RETURNS int LANGUAGE wasm USING BASE64 '"+mod+"'",
+		"CREATE TABLE vals (id int PRIMARY KEY, g int, v int)",
+		"INSERT INTO vals SELECT i, i % 5, CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 13) % 41 END FROM generate_series(1, 60) i",
+		"CREATE MATERIALIZED VIEW nth_vals AS SELECT g, wnth(2) WITHIN GROUP (ORDER BY v DESC) AS n FROM vals GROUP BY g",
+		"FLUSH",
+	)
+	conn := s.connect(t)
+	if n := queryInt(t, conn, "SELECT count(*) FROM ((SELECT g, wnth(2) WITHIN GROUP (ORDER BY v DESC) FROM vals GROUP BY g) EXCEPT ALL ("+q+")) d"); n != 0 {
+		t.Fatalf("ad hoc: %d groups differ from array_agg's second value", n)
+	}
+	if n := queryInt(t, conn, "SELECT wnth(1) WITHIN GROUP (ORDER BY v) FROM vals"); n != 0 {
+		t.Fatalf("the smallest value: %d, want 0", n)
+	}
+	if n := queryInt(t, conn, "SELECT count(*) FROM pg_aggregate WHERE aggfnoid = 'wnth'::regproc AND aggkind = 'o' AND aggnumdirectargs = 1"); n != 1 {
+		t.Fatal("pg_aggregate must show wnth as an ordered-set aggregate with one direct argument")
+	}
+	conn.Close(context.Background())
+	checkView(t, s, "after the load", "nth_vals", q, 5)
+	s.execAll(t, "DELETE FROM vals WHERE id % 4 = 0", "UPDATE vals SET v = v + 50 WHERE id % 6 = 1", "FLUSH")
+	checkView(t, s, "after deletes and updates", "nth_vals", q, 5)
+	s.restart(t)
+	checkView(t, s, "after the restart", "nth_vals", q, 5)
+	s.execAll(t, "UPDATE vals SET v = 100 WHERE id = 2", "FLUSH")
+	checkView(t, s, "after an update past the restart", "nth_vals", q, 5)
+}
+
+// A WebAssembly procedure with one output parameter runs the module's
+// scalar entry point over one row: wgcd (Euclid) as CALL wgcd(a,
+// b, NULL), and wcheck as CALL wcheck(x) with x INOUT, also after a
+// restart; a failure is 38000.
+func TestProcedureWasm(t *testing.T) {
+	mod := buildWasmFuncs(t)
+	s := openStack(t, engine.Options{})
+	s.execAll(t,
+		"CREATE PROCEDURE wgcd(a int, b int, OUT g int) LANGUAGE wasm AS '"+mod+"'",
+		"CREATE PROCEDURE wcheck(INOUT x int) LANGUAGE wasm AS '"+mod+"'",
+	)
+	check := func() {
+		t.Helper()
+		conn := s.connect(t)
+		defer conn.Close(context.Background())
+		if n := queryInt(t, conn, "CALL wgcd(12, 18, NULL)"); n != 6 {
+			t.Fatalf("CALL wgcd(12, 18, NULL) = %d, want 6", n)
+		}
+		if n := queryInt(t, conn, "CALL wgcd(35, 21, NULL)"); n != 7 {
+			t.Fatalf("CALL wgcd(35, 21, NULL) = %d, want 7", n)
+		}
+		if n := queryInt(t, conn, "CALL wcheck(7)"); n != 7 {
+			t.Fatalf("CALL wcheck(7) = %d, want 7", n)
+		}
+		var pe *pgconn.PgError
+		if _, err := conn.Exec(context.Background(), "CALL wcheck(-1)"); !errors.As(err, &pe) || pe.Code != "38000" || !strings.Contains(pe.Message, "negative input") {
+			t.Fatalf("CALL wcheck(-1): %v, want 38000 negative input", err)
+		}
+	}
+	check()
+	s.restart(t)
+	check()
+}

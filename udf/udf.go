@@ -239,12 +239,14 @@ type Aggregate struct {
 	// passes the array.
 	Variadic bool
 	// OrderedSet: a user ordered-set aggregate (CREATE AGGREGATE
-	// f(direct ORDER BY aggregated)), called WITHIN GROUP. Unlike
-	// WithinGroup's built-ins its rows reach it already sorted, as those
-	// of a call with ORDER BY do; its first NumDirect arguments are the
-	// direct ones.
-	OrderedSet bool
-	NumDirect  int
+	// f(direct ORDER BY aggregated)), called WITHIN GROUP; its first
+	// NumDirect arguments are the direct ones. One in PostgreSQL's form
+	// gets its rows in input order, as in PostgreSQL; with SortedInput
+	// (JavaScript, WebAssembly) they reach it sorted by the WITHIN GROUP
+	// ordering, as those of a call with ORDER BY do.
+	OrderedSet  bool
+	NumDirect   int
+	SortedInput bool
 	// Retracts: NewRetracting returns state that takes rows back out, so
 	// a materialized view keeps it incrementally instead of the group's
 	// inputs.

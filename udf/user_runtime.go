@@ -49,6 +49,16 @@ type UserDef struct {
 	Volatility Volatility
 	// Aggregate: CREATE AGGREGATE in this language; Ret is the result.
 	Aggregate bool
+	// OrderedSet: an ordered-set aggregate, name(direct ORDER BY
+	// aggregated), whose first NumDirect arguments are the direct ones
+	// (constant in a group, given to the final entry point); its rows
+	// reach the accumulator in the WITHIN GROUP order.
+	OrderedSet bool
+	NumDirect  int
+	// Procedure: CREATE PROCEDURE in this language. ArgNames and
+	// ArgTypes are its input parameters (IN, INOUT), Cols and ColTypes
+	// its output ones (INOUT, OUT).
+	Procedure bool
 }
 
 // UserRuntime compiles the functions of one language.
@@ -64,6 +74,20 @@ type UserRuntime interface {
 type AggregateRuntime interface {
 	// CompileAggregate returns the aggregate d defines.
 	CompileAggregate(d *UserDef) (*Aggregate, error)
+}
+
+// ProcedureRuntime is a UserRuntime that also compiles procedures.
+type ProcedureRuntime interface {
+	// CompileProcedure returns the procedure d defines.
+	CompileProcedure(d *UserDef) (*Procedure, error)
+}
+
+// Procedure is a compiled procedure in a sandboxed language.
+type Procedure struct {
+	Name string
+	// Call runs one CALL with the input parameters' values and returns
+	// the output parameters' values.
+	Call func(env *Env, args []types.Datum) ([]types.Datum, error)
 }
 
 // UserRuntimes is the set of language runtimes and the cache of compiled
@@ -107,7 +131,7 @@ func (u *UserRuntimes) runtime(d *UserDef) (UserRuntime, error) {
 
 func defKey(d *UserDef) userKey {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\x00%v\x00%c\x00%v\x00", d.Language, d.Signature, d.Ret, d.Set, d.Strict, d.Volatility, d.Aggregate)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\x00%v\x00%c\x00%v\x00%v/%d/%v\x00", d.Language, d.Signature, d.Ret, d.Set, d.Strict, d.Volatility, d.Aggregate, d.OrderedSet, d.NumDirect, d.Procedure)
 	for i, t := range d.ArgTypes {
 		fmt.Fprintf(h, "%s %s,", d.ArgNames[i], t)
 	}
@@ -158,6 +182,24 @@ func (u *UserRuntimes) Aggregate(d *UserDef) (*Aggregate, error) {
 	return v.(*Aggregate), nil
 }
 
+// Procedure returns the compiled procedure of d.
+func (u *UserRuntimes) Procedure(d *UserDef) (*Procedure, error) {
+	v, err := u.compiled(d, func(r UserRuntime) (any, error) { return compileProcedure(r, d) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Procedure), nil
+}
+
+func compileProcedure(r UserRuntime, d *UserDef) (*Procedure, error) {
+	pr, ok := r.(ProcedureRuntime)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "procedures in LANGUAGE %s are not supported", d.Language).
+			WithHint("Write the procedure in LANGUAGE sql or javascript; it can call functions in any language.")
+	}
+	return pr.CompileProcedure(d)
+}
+
 func compileAggregate(r UserRuntime, d *UserDef) (*Aggregate, error) {
 	ar, ok := r.(AggregateRuntime)
 	if !ok {
@@ -174,6 +216,10 @@ func (u *UserRuntimes) Check(d *UserDef) error {
 	}
 	if d.Aggregate {
 		_, err = compileAggregate(r, d)
+		return err
+	}
+	if d.Procedure {
+		_, err = compileProcedure(r, d)
 		return err
 	}
 	if d.Set {

@@ -236,8 +236,13 @@ type Explain struct {
 
 // CreateAggregate marks a CREATE AGGREGATE name(args) RETURNS type
 // LANGUAGE lang AS ... (RisingWave's form for aggregates in JavaScript):
-// the statement's AST is the CREATE FUNCTION of the same text.
-type CreateAggregate struct{}
+// the statement's AST is the CREATE FUNCTION of the same text. OrderedSet
+// marks PostgreSQL's ordered-set spelling, name(direct args ORDER BY
+// aggregated args), whose first NumDirect arguments are the direct ones.
+type CreateAggregate struct {
+	OrderedSet bool
+	NumDirect  int
+}
 
 func (*CreateAggregate) extNode()    {}
 func (*CreateSource) extNode()       {}

@@ -74,8 +74,9 @@ func (p *parser) parseExtension(r stmtRange) (Statement, error) {
 		switch c.wordAt(1) {
 		case "aggregate", "or":
 			if c.aggregateReturns() >= 0 {
-				st.AST, err = c.createAggregateReturns()
-				st.Ext = &CreateAggregate{}
+				var ca *CreateAggregate
+				st.AST, ca, err = c.createAggregateReturns()
+				st.Ext = ca
 				break
 			}
 			st.AST, err = c.createFunctionUsing()
@@ -1207,8 +1208,11 @@ func (c *cursor) aggregateReturns() int {
 
 // createAggregateReturns parses CREATE AGGREGATE ... RETURNS ... as the
 // PostgreSQL grammar's CREATE FUNCTION of the same text; the statement's
-// Ext (CreateAggregate) says it defines an aggregate.
-func (c *cursor) createAggregateReturns() (*pg_query.Node, error) {
+// Ext (CreateAggregate) says it defines an aggregate. PostgreSQL's
+// ordered-set spelling name(direct args ORDER BY aggregated args) is
+// read with ORDER BY taken out of the argument list, and the number of
+// direct arguments in the Ext.
+func (c *cursor) createAggregateReturns() (*pg_query.Node, *CreateAggregate, error) {
 	a := c.aggregateReturns()
 	end := len(c.toks)
 	if end > 0 && c.toks[end-1].isPunct(';') {
@@ -1218,29 +1222,37 @@ func (c *cursor) createAggregateReturns() (*pg_query.Node, error) {
 	if c.usingBase64() >= 0 {
 		var err error
 		if text, err = c.moduleText(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	// name(direct ORDER BY aggregated) is PostgreSQL's ordered-set form,
-	// which these languages have no entry points for.
+	ext := &CreateAggregate{}
+	direct := 0 // the arguments before ORDER BY
 	if j := c.scanNested(a+1, end, func(j, depth int) bool {
 		t := c.toks[j]
+		if depth == 1 && t.isPunct(',') {
+			direct++
+		}
 		return (depth == 1 && t.word(c.src) == "order" && j+1 < end && c.toks[j+1].word(c.src) == "by") ||
 			(depth == 0 && t.isPunct(')'))
 	}); j >= 0 && !c.toks[j].isPunct(')') {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ordered-set aggregates with RETURNS and LANGUAGE are not supported").
-			WithHint("Write CREATE AGGREGATE name(direct args ORDER BY aggregated args) (SFUNC = ..., STYPE = ..., FINALFUNC = ...) over functions in any language.").
-			WithPosition(charPos(c.src, c.toks[j].start))
+		if !c.toks[j-1].isPunct('(') {
+			direct++
+		}
+		ext.OrderedSet, ext.NumDirect = true, direct
+		text.blank(c.toks[j].start, c.toks[j+1].end)
+		if direct > 0 {
+			text.put(c.toks[j].start, ",")
+		}
 	}
 	kw := c.toks[a]
 	text.blank(kw.start, kw.end)
 	text.put(kw.start, "function")
 	raws, err := text.parse()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(raws) != 1 || raws[0].Stmt.GetCreateFunctionStmt() == nil {
-		return nil, c.errAt(a)
+		return nil, nil, c.errAt(a)
 	}
-	return raws[0].Stmt, nil
+	return raws[0].Stmt, ext, nil
 }

@@ -278,12 +278,19 @@ func (a *aggContext) aggregate(fc *pg.FuncCall, name string) (plan.Scalar, error
 		}
 	}
 	call := aggCall{fn: fn, args: args, distinct: fc.AggDistinct, filter: filter, t: fn.ResultType(ts)}
-	if fc.AggWithinGroup && fn.OrderedSet {
+	if fc.AggWithinGroup && fn.OrderedSet && !fn.SortedInput {
 		// A user ordered-set aggregate gets its rows in input order, as
 		// in PostgreSQL: its executor leaves the sorting of an
 		// ordered-set aggregate's rows to the aggregate's support
 		// functions (nodeAgg.c), so WITHIN GROUP only names the
 		// aggregated arguments, and its ASC/DESC changes nothing.
+	} else if fc.AggWithinGroup && fn.OrderedSet {
+		// One in JavaScript or WebAssembly gets them sorted, as a call
+		// with ORDER BY inside does.
+		call.order = args[fn.NumDirect:]
+		for _, o := range fc.AggOrder {
+			call.orderBy = append(call.orderBy, o.GetSortBy())
+		}
 	} else if fc.AggWithinGroup {
 		// The ordering expression is the last argument; the built-in
 		// sorts its rows itself.
@@ -494,9 +501,12 @@ func (a *aggContext) buildSet(set []int) *plan.Aggregate {
 		for j, x := range c.order {
 			sk := sortKey(0, x.Type(), c.orderBy[j])
 			col := len(proj)
-			if c.fn.WithinGroup {
+			switch {
+			case c.fn.WithinGroup:
 				col = spec.Args[len(spec.Args)-1]
-			} else {
+			case c.fn.OrderedSet:
+				col = spec.Args[c.fn.NumDirect+j] // sorted by its aggregated arguments
+			default:
 				proj = append(proj, x)
 			}
 			spec.Order = append(spec.Order, plan.AggOrder{Col: col, T: x.Type(), Desc: sk.Desc, NullsFirst: sk.NullsFirst})

@@ -22,6 +22,13 @@ func UserDef(f *catalog.Function) (*udf.UserDef, error) {
 	d := &udf.UserDef{OID: f.OID, Name: f.Name, Signature: f.Signature(), ArgNames: f.ArgNames, ArgTypes: f.ArgTypes,
 		Ret: f.RetType, Set: f.RetSet, Language: f.Language, Body: f.Body, Strict: f.Strict,
 		Volatility: udf.Volatility(f.Volatility), Aggregate: f.IsAggregate()}
+	if f.Agg != nil && f.Agg.OrderedSet {
+		d.NumDirect = f.Agg.NumDirect
+		d.OrderedSet = true
+	}
+	if f.Procedure {
+		d.Procedure, d.Cols, d.ColTypes = true, f.OutNames, f.OutTypes
+	}
 	if f.RetSet {
 		if len(f.OutNames) > 0 {
 			d.Cols, d.ColTypes = f.OutNames, f.OutTypes

@@ -27,6 +27,14 @@ import (
 // lifetime, and each row is one call into it. A view persists a group's
 // state as its JSON text, so a state must survive JSON.stringify and
 // JSON.parse (numbers, strings, booleans, arrays, plain objects).
+//
+// An ordered-set aggregate, CREATE AGGREGATE name(direct args ORDER BY
+// aggregated args) RETURNS t LANGUAGE javascript, is called as
+// name(direct) WITHIN GROUP (ORDER BY aggregated): accumulate(state,
+// aggregated...) sees a group's rows in that order, and finish(state,
+// direct...) the direct arguments of the group's first row (they are
+// meant to be constant). Its rows are always folded again from the
+// group's kept rows, so it exports no retract or merge.
 
 // Entry points of an aggregate's script.
 const (
@@ -43,6 +51,8 @@ type aggregate struct {
 	retracts bool
 	finishes bool
 	merges   bool
+	// nd is the number of direct arguments of an ordered-set aggregate.
+	nd int
 }
 
 // CompileAggregate implements udf.AggregateRuntime.
@@ -74,8 +84,18 @@ func (r *Runtime) CompileAggregate(d *udf.UserDef) (*udf.Aggregate, error) {
 	_, finishes := goja.AssertFunction(inst.vm.Get(aggFinish))
 	_, merges := goja.AssertFunction(inst.vm.Get(aggMerge))
 	f.pool.Put(inst)
-	a := &aggregate{f: f, retracts: retracts, finishes: finishes, merges: merges}
+	if d.OrderedSet {
+		switch {
+		case retracts || merges:
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "ordered-set aggregate %s cannot export retract or merge", d.Signature).
+				WithHint("A view folds an ordered-set aggregate's rows again when its group changes.")
+		case d.NumDirect > 0 && !finishes:
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "ordered-set aggregate %s with direct arguments must export finish(state, direct...)", d.Signature)
+		}
+	}
+	a := &aggregate{f: f, retracts: retracts, finishes: finishes, merges: merges, nd: d.NumDirect}
 	agg := &udf.Aggregate{Name: d.Name, Args: d.ArgTypes, Ret: d.Ret, OID: d.OID, User: true,
+		OrderedSet: d.OrderedSet, NumDirect: d.NumDirect, SortedInput: d.OrderedSet,
 		New: func([]types.T) udf.Accumulator { return a.newStates() }}
 	if retracts {
 		agg.Retracts = true
@@ -95,9 +115,12 @@ type aggStates struct {
 	// Entry points in inst.
 	create, acc, ret, fin, mrg goja.Callable
 	state                      []goja.Value // nil: not created yet
-	args                       [][]goja.Value
-	row                        []goja.Value
-	w                          []int64
+	// direct holds each group's direct arguments (an ordered-set
+	// aggregate's), nil until the group's first row.
+	direct [][]goja.Value
+	args   [][]goja.Value
+	row    []goja.Value
+	w      []int64
 }
 
 // SetEnv implements udf.EnvAccumulator.
@@ -160,14 +183,18 @@ func (s *aggStates) Apply(groups []uint32, weights []int64, ng int, args []arrow
 		}
 	}
 	s.row = append(s.row[:0], nil)
-	for range args {
+	for range args[s.a.nd:] {
 		s.row = append(s.row, nil)
 	}
 	ctx, lim := s.ctx(), udf.UserLimits(s.env)
 	w := startWatch(ctx, inst, lim)
 	i := 0
 	for i < n {
-		err := s.runRows(groups, weights, &i, n, len(args))
+		// The rows run inside one trampoline call (see trampoline).
+		var err error
+		if terr := inst.trampoline(func() { err = s.runRows(groups, weights, &i, n, len(args)) }); err == nil {
+			err = terr
+		}
 		if err == nil {
 			break
 		}
@@ -218,9 +245,21 @@ func (s *aggStates) runRows(groups []uint32, weights []int64, i *int, n, nargs i
 			st = v
 			s.state[g] = st
 		}
+		nd := s.a.nd
+		if nd > 0 {
+			for len(s.direct) < len(s.state) {
+				s.direct = append(s.direct, nil)
+			}
+			if s.direct[g] == nil {
+				s.direct[g] = make([]goja.Value, nd)
+				for j := range nd {
+					s.direct[g][j] = s.args[j][r]
+				}
+			}
+		}
 		s.row[0] = st
-		for j := 0; j < nargs; j++ {
-			s.row[j+1] = s.args[j][r]
+		for j := nd; j < nargs; j++ {
+			s.row[j+1-nd] = s.args[j][r]
 		}
 		inst.seq.Add(1)
 		res, err := fn(goja.Undefined(), s.row...)
@@ -293,7 +332,11 @@ func (s *aggStates) Result(g uint32) (types.Datum, error) {
 	res := st
 	if err == nil && s.fin != nil {
 		inst.seq.Add(1)
-		res, err = s.fin(goja.Undefined(), st)
+		if s.a.nd > 0 {
+			res, err = s.fin(goja.Undefined(), s.finishArgs(st, g)...)
+		} else {
+			res, err = s.fin(goja.Undefined(), st)
+		}
 	}
 	var out types.Datum
 	if err == nil {
@@ -313,14 +356,47 @@ func (s *aggStates) Result(g uint32) (types.Datum, error) {
 	return out, nil
 }
 
+// finishArgs returns an ordered-set aggregate's finish arguments for
+// group g: the state, then the group's direct arguments (null for a group
+// without rows).
+func (s *aggStates) finishArgs(st goja.Value, g uint32) []goja.Value {
+	out := make([]goja.Value, 1, 1+s.a.nd)
+	out[0] = st
+	for j := range s.a.nd {
+		v := goja.Null()
+		if int(g) < len(s.direct) && s.direct[g] != nil {
+			v = s.direct[g][j]
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Finish implements udf.Accumulator: every group's finish, inside one
+// trampoline call.
 func (s *aggStates) Finish(_ *udf.Env, ng int) (arrow.Array, error) {
 	s.grow(ng)
-	return udf.FinishStates(s, s.a.f.def.Ret, ng)
+	inst, err := s.instance()
+	if err != nil {
+		return nil, err
+	}
+	var out arrow.Array
+	if terr := inst.trampoline(func() { out, err = udf.FinishStates(s, s.a.f.def.Ret, ng) }); err == nil && terr != nil {
+		err = s.a.f.callError(terr, nil, udf.UserLimits(s.env))
+	}
+	if err != nil && out != nil {
+		out.Release()
+		out = nil
+	}
+	return out, err
 }
 
 func (s *aggStates) Reset(g uint32) {
 	if int(g) < len(s.state) {
 		s.state[g] = nil
+	}
+	if int(g) < len(s.direct) {
+		s.direct[g] = nil
 	}
 }
 
@@ -382,5 +458,5 @@ func (s *aggStates) Release() {
 		s.a.f.pool.Put(s.inst)
 		s.inst = nil
 	}
-	s.state = nil
+	s.state, s.direct = nil, nil
 }

@@ -91,10 +91,11 @@ type instance struct {
 	seq  atomic.Uint64
 	args [][]goja.Value
 	row  []goja.Value
-	// The trampoline the rows of a batch run in (runRows).
+	// The trampoline the rows of a batch run in (trampoline), and the
+	// Go function it is running.
 	batch  goja.Callable
 	goRows goja.Value
-	cur    rowsCall
+	inner  func()
 }
 
 func jsIdent(s string) bool {
@@ -142,7 +143,7 @@ func compile(d *udf.UserDef) (*function, error) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported in JavaScript functions", t)
 		}
 	}
-	if !d.Set && !supported(d.Ret) {
+	if !d.Set && !d.Procedure && !supported(d.Ret) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported in JavaScript functions", d.Ret)
 	}
 	src, entry, err := source(d)
@@ -463,47 +464,40 @@ func (f *function) reloadArgs(inst *instance, args []arrow.Array, n int) error {
 // results to b. On an error, *i is the row that failed and failed says
 // the error is the row's own (a throw, a limit); otherwise the batch
 // cannot go on.
-//
-// The rows run inside one call of a JavaScript trampoline (batchProg)
-// that calls back into Go: goja frees its value stack whenever a call
-// made from Go returns to Go, and allocates it again at the next, so
-// calls nested in one outer call keep it.
 func (f *function) runRows(inst *instance, b array.Builder, args []arrow.Array, i *int, n int) (failed bool, err error) {
-	if inst.batch == nil {
-		v, err := inst.vm.RunProgram(batchProg)
-		if err != nil {
-			return false, err
-		}
-		inst.batch, _ = goja.AssertFunction(v)
-		inst.goRows = inst.vm.ToValue(func(goja.FunctionCall) goja.Value {
-			c := &inst.cur
-			c.failed, c.err = c.f.rowLoop(inst, c.b, c.args, c.i, c.n)
-			return goja.Undefined()
-		})
-	}
-	inst.cur = rowsCall{f: f, b: b, args: args, i: i, n: n}
-	_, terr := inst.batch(goja.Undefined(), inst.goRows)
-	failed, err = inst.cur.failed, inst.cur.err
-	inst.cur = rowsCall{}
+	terr := inst.trampoline(func() { failed, err = f.rowLoop(inst, b, args, i, n) })
 	if err == nil && terr != nil {
 		return true, terr // interrupted between rows
 	}
 	return failed, err
 }
 
-// batchProg is the trampoline runRows calls the rows in.
-var batchProg = goja.MustCompile("batch", "(function (rows) { rows(); })", false)
-
-// rowsCall is the batch a trampoline call runs.
-type rowsCall struct {
-	f      *function
-	b      array.Builder
-	args   []arrow.Array
-	i      *int
-	n      int
-	failed bool
-	err    error
+// trampoline runs fn, which calls into the runtime many times (the rows
+// of a batch), inside one call of a JavaScript trampoline (batchProg)
+// that calls back into Go: goja frees its value stack whenever a call
+// made from Go returns to Go, and allocates it again at the next, so
+// calls nested in one outer call keep it. The error is the trampoline's
+// own (an interrupt between calls); fn reports its calls' errors itself.
+func (inst *instance) trampoline(fn func()) error {
+	if inst.batch == nil {
+		v, err := inst.vm.RunProgram(batchProg)
+		if err != nil {
+			return err
+		}
+		inst.batch, _ = goja.AssertFunction(v)
+		inst.goRows = inst.vm.ToValue(func(goja.FunctionCall) goja.Value {
+			inst.inner()
+			return goja.Undefined()
+		})
+	}
+	inst.inner = fn
+	_, err := inst.batch(goja.Undefined(), inst.goRows)
+	inst.inner = nil
+	return err
 }
+
+// batchProg is the trampoline the rows of a batch run in.
+var batchProg = goja.MustCompile("batch", "(function (rows) { rows(); })", false)
 
 // rowLoop is runRows inside the trampoline.
 func (f *function) rowLoop(inst *instance, b array.Builder, args []arrow.Array, i *int, n int) (failed bool, err error) {
@@ -728,41 +722,48 @@ func (g *genIter) Next(maxRows int) ([]arrow.Array, int, error) {
 	return cols, n, nil
 }
 
-// appendRow appends one yielded value: the value itself for one column,
-// an array or an object keyed by column name for several.
+// appendRow appends one yielded value (see rowValues).
 func (g *genIter) appendRow(bs []array.Builder, v goja.Value) error {
-	d := g.f.def
-	c := g.inst.conv
-	if len(bs) == 1 {
-		x, err := c.fromJS(v, d.ColTypes[0])
-		if err != nil {
-			return err
-		}
-		types.AppendDatum(bs[0], x)
-		return nil
+	row, err := g.inst.rowValues(v, g.f.def.Cols, g.f.def.ColTypes)
+	if err != nil {
+		return err
+	}
+	for i, b := range bs {
+		types.AppendDatum(b, row[i])
+	}
+	return nil
+}
+
+// rowValues converts one row given in JavaScript to the columns cols of
+// types ts: the value itself for one column, an array or an object keyed
+// by column name for several (null or undefined: every column NULL).
+func (inst *instance) rowValues(v goja.Value, cols []string, ts []types.T) ([]types.Datum, error) {
+	c := inst.conv
+	out := make([]types.Datum, len(ts))
+	if len(ts) == 1 {
+		x, err := c.fromJS(v, ts[0])
+		out[0] = x
+		return out, err
 	}
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
-		for _, b := range bs {
-			b.AppendNull()
-		}
-		return nil
+		return out, nil
 	}
-	obj := v.ToObject(g.inst.vm)
+	obj := v.ToObject(inst.vm)
 	isArray := obj.ClassName() == "Array"
-	for i, b := range bs {
+	for i, t := range ts {
 		var e goja.Value
 		if isArray {
 			e = obj.Get(strconv.Itoa(i))
 		} else {
-			e = obj.Get(d.Cols[i])
+			e = obj.Get(cols[i])
 		}
-		x, err := c.fromJS(e, d.ColTypes[i])
+		x, err := c.fromJS(e, t)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		types.AppendDatum(b, x)
+		out[i] = x
 	}
-	return nil
+	return out, nil
 }
 
 func (g *genIter) Close() {

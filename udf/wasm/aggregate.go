@@ -59,6 +59,13 @@ import (
 //	  by the host; the module sets 0 for a NULL result).
 //	merge: states a, states b.
 //
+// An ordered-set aggregate, CREATE AGGREGATE NAME(direct args ORDER BY
+// aggregated args) RETURNS t LANGUAGE wasm, gets its rows sorted by the
+// WITHIN GROUP ordering: accumulate's arguments are the aggregated ones
+// only, and finish's cols hold, between the states and the result, each
+// direct argument's values and validity (one row per state: those of the
+// group's first row). It exports neither retract nor merge.
+//
 // The host calls create_state once per instance it compiles and copies
 // that empty state for each new group. In a materialized view a batch
 // that fails is folded again row by row, and only the failing rows are
@@ -90,6 +97,8 @@ type aggregate struct {
 	init     []byte
 	retracts bool
 	merges   bool
+	// nd is the number of direct arguments of an ordered-set aggregate.
+	nd int
 }
 
 // CompileAggregate implements udf.AggregateRuntime.
@@ -136,7 +145,13 @@ func (r *Runtime) CompileAggregate(d *udf.UserDef) (*udf.Aggregate, error) {
 	}
 	a.retracts, a.merges = inst.fns[aggRetract] != nil, inst.fns[aggMerge] != nil
 	f.pool.Put(inst)
+	if d.OrderedSet && (a.retracts || a.merges) {
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "ordered-set aggregate %s cannot export %s_retract or %s_merge", d.Signature, n, n).
+			WithHint("A view folds an ordered-set aggregate's rows again when its group changes.")
+	}
+	a.nd = d.NumDirect
 	agg := &udf.Aggregate{Name: d.Name, Args: d.ArgTypes, Ret: d.Ret, OID: d.OID, User: true,
+		OrderedSet: d.OrderedSet, NumDirect: d.NumDirect, SortedInput: d.OrderedSet,
 		New: func([]types.T) udf.Accumulator { return a.newStates() }}
 	if a.retracts {
 		agg.Retracts = true
@@ -261,6 +276,37 @@ type aggStates struct {
 	touched []uint32
 	rows    []int
 	w       []int64
+	// direct holds each group's direct arguments (an ordered-set
+	// aggregate's), nil until the group's first row.
+	direct [][]types.Datum
+}
+
+// argTypes are the types of the arguments accumulate takes: those after
+// the direct ones.
+func (s *aggStates) argTypes() []types.T { return s.a.f.def.ArgTypes[s.a.nd:] }
+
+// takeDirect records each group's direct arguments from its first row
+// and returns the aggregated arguments.
+func (s *aggStates) takeDirect(groups []uint32, args []arrow.Array, n int) []arrow.Array {
+	nd := s.a.nd
+	if nd == 0 {
+		return args
+	}
+	for len(s.direct) < len(s.has) {
+		s.direct = append(s.direct, nil)
+	}
+	for i := 0; i < n; i++ {
+		g := groups[i]
+		if g == udf.SkipRow || s.direct[g] != nil {
+			continue
+		}
+		d := make([]types.Datum, nd)
+		for j := range d {
+			d[j] = types.GetDatum(args[j], i, s.a.f.def.ArgTypes[j])
+		}
+		s.direct[g] = d
+	}
+	return args[nd:]
 }
 
 // SetEnv implements udf.EnvAccumulator.
@@ -315,6 +361,7 @@ func (s *aggStates) Retract(groups []uint32, ng int, args []arrow.Array, n int) 
 // one call of accumulate or retract.
 func (s *aggStates) Apply(groups []uint32, weights []int64, ng int, args []arrow.Array, n int) error {
 	s.grow(ng)
+	args = s.takeDirect(groups, args, n)
 	sign := int64(0)
 	s.rows = s.rows[:0]
 	for i := 0; i < n; i++ {
@@ -373,9 +420,9 @@ func (s *aggStates) run(groups []uint32, args []arrow.Array, sign int64) error {
 		}
 		row := make([]types.Datum, len(args))
 		for j, a := range args {
-			row[j] = types.GetDatum(a, r, d.ArgTypes[j])
+			row[j] = types.GetDatum(a, r, s.argTypes()[j])
 		}
-		udf.RowError(s.env, d.Signature, err, row, d.ArgTypes)
+		udf.RowError(s.env, d.Signature, err, row, s.argTypes())
 	}
 	return nil
 }
@@ -402,7 +449,7 @@ func (s *aggStates) fold(ctx context.Context, groups []uint32, args []arrow.Arra
 	stSize := s.statesSize(s.touched)
 	size0 := align8(4*nCols) + stSize + align8(4*n)
 	for j := range args {
-		widths[j] = width(f.def.ArgTypes[j])
+		widths[j] = width(s.argTypes()[j])
 		size0 += align8(widths[j]*n) + align8(n)
 	}
 	lim := udf.UserLimits(s.env)
@@ -434,9 +481,9 @@ func (s *aggStates) fold(ctx context.Context, groups []uint32, args []arrow.Arra
 		put(3+2*j, at)
 		at += align8(n)
 		if contiguous {
-			writeColumn(vals, valid, a, f.def.ArgTypes[j], rows[0], n)
+			writeColumn(vals, valid, a, s.argTypes()[j], rows[0], n)
 		} else {
-			writeRows(vals, valid, a, f.def.ArgTypes[j], rows)
+			writeRows(vals, valid, a, s.argTypes()[j], rows)
 		}
 	}
 	if err := f.invoke(ctx, lim, inst, inst.fns[fn], n, base); err != nil {
@@ -505,19 +552,45 @@ func (s *aggStates) finish(lo, hi int) (vals, valid []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	total := 16 + stSize + align8(n*w) + align8(n)
+	// The address table: the states, each direct argument's values and
+	// validity (an ordered-set aggregate's), the result's.
+	nd := s.a.nd
+	head := align8(4 * (3 + 2*nd))
+	total := head + stSize + align8(n*w) + align8(n)
+	for j := range nd {
+		total += align8(n*width(f.def.ArgTypes[j])) + align8(n)
+	}
 	base, buf, err := f.region(ctx, inst, total, lim)
 	if err != nil {
 		return nil, nil, err
 	}
-	at := 16
+	at := head
 	binary.LittleEndian.PutUint32(buf[0:], base+uint32(at))
 	s.putStates(buf, base, at, s.touched)
 	at += stSize
+	for j := range nd {
+		t := f.def.ArgTypes[j]
+		ds := make([]types.Datum, n)
+		for k, g := range s.touched {
+			if int(g) < len(s.direct) && s.direct[g] != nil {
+				ds[k] = s.direct[g][j]
+			}
+		}
+		col := types.ArrayFromDatums(t, ds)
+		wj := width(t)
+		vals := buf[at : at+wj*n]
+		binary.LittleEndian.PutUint32(buf[4*(1+2*j):], base+uint32(at))
+		at += align8(wj * n)
+		valid := buf[at : at+n]
+		binary.LittleEndian.PutUint32(buf[4*(2+2*j):], base+uint32(at))
+		at += align8(n)
+		writeColumn(vals, valid, col, t, 0, n)
+		col.Release()
+	}
 	valsAt := at
-	binary.LittleEndian.PutUint32(buf[4:], base+uint32(at))
+	binary.LittleEndian.PutUint32(buf[4*(1+2*nd):], base+uint32(at))
 	at += align8(n * w)
-	binary.LittleEndian.PutUint32(buf[8:], base+uint32(at))
+	binary.LittleEndian.PutUint32(buf[4*(2+2*nd):], base+uint32(at))
 	for i := range n {
 		buf[at+i] = 1
 	}
@@ -571,6 +644,9 @@ func (s *aggStates) Reset(g uint32) {
 	if int(g) < len(s.has) {
 		s.has[g] = false
 	}
+	if int(g) < len(s.direct) {
+		s.direct[g] = nil
+	}
 }
 
 // Encode implements udf.GroupStates: a byte saying whether the group has
@@ -604,4 +680,6 @@ func (s *aggStates) Decode(buf []byte, g uint32) error {
 		WithDetail("The state has %d bytes; the module's states have %d.", len(buf)-1, s.a.size)
 }
 
-func (s *aggStates) Release() { s.states, s.vars, s.has, s.slot = nil, nil, nil, nil }
+func (s *aggStates) Release() {
+	s.states, s.vars, s.has, s.slot, s.direct = nil, nil, nil, nil, nil
+}

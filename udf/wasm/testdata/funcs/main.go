@@ -402,3 +402,43 @@ func wsteps(start, capacity int32, cols int32) int32 {
 	}
 	return w
 }
+
+// wnth(k int ORDER BY x int) returns int, an ordered-set aggregate: the
+// k-th value (from 1) in the WITHIN GROUP order, among the first 16; NULL
+// when there is none. Its rows arrive sorted, and finish gets k.
+type nthState struct {
+	n    int32
+	vals [16]int32
+}
+
+//go:wasmexport wnth_state_size
+func wnthStateSize() int32 { return int32(unsafe.Sizeof(nthState{})) }
+
+//go:wasmexport wnth_accumulate
+func wnthAccumulate(n int32, cols int32) int32 {
+	groups := i32s(column(cols, 1), n)
+	st := unsafe.Slice((*nthState)(column(cols, 0)), maxSlot(groups))
+	v, valid := i32s(column(cols, 2), n), bytes(column(cols, 3), n)
+	for i, g := range groups {
+		if valid[i] != 0 && st[g].n < int32(len(st[g].vals)) {
+			st[g].vals[st[g].n] = v[i]
+			st[g].n++
+		}
+	}
+	return 0
+}
+
+//go:wasmexport wnth_finish
+func wnthFinish(n int32, cols int32) int32 {
+	st := unsafe.Slice((*nthState)(column(cols, 0)), n)
+	k, kValid := i32s(column(cols, 1), n), bytes(column(cols, 2), n)
+	out, valid := i32s(column(cols, 3), n), bytes(column(cols, 4), n)
+	for i := range st {
+		if kValid[i] == 0 || k[i] < 1 || k[i] > st[i].n {
+			valid[i] = 0
+			continue
+		}
+		out[i] = st[i].vals[k[i]-1]
+	}
+	return 0
+}
