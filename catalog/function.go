@@ -378,15 +378,7 @@ func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, []*Functi
 		c.mu.RUnlock()
 		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function with OID %d does not exist", oid)
 	}
-	seen, visited := map[uint32]bool{}, map[uint32]bool{}
-	deps, lines := c.funcDropOrder(f, seen, visited, nil, nil)
-	// The aggregates f supports go with it, and the relations that call
-	// them, as PostgreSQL's CASCADE does.
-	aggs := c.aggregatesUsingLocked(oid)
-	for _, a := range aggs {
-		lines = append(lines, "function "+a.Signature()+" depends on function "+f.Signature())
-		deps, lines = c.funcDropOrder(a, seen, visited, deps, lines)
-	}
+	deps, aggs, lines := c.functionCascadeLocked(f)
 	c.mu.RUnlock()
 	if (len(deps) > 0 || len(aggs) > 0) && !cascade {
 		return nil, nil, dependencyError("function", f.Signature(), lines)
@@ -396,6 +388,50 @@ func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, []*Functi
 		return nil, nil, err
 	}
 	return deps, fns, nil
+}
+
+// FunctionCascadeRelations returns the relations DropFunction(oid, true)
+// would drop, dependents first.
+func (c *Catalog) FunctionCascadeRelations(oid uint32) []*Relation {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	f, ok := c.funcs.byOID[oid]
+	if !ok {
+		return nil
+	}
+	deps, _, _ := c.functionCascadeLocked(f)
+	return deps
+}
+
+// functionCascadeLocked returns what dropping f takes with it: the
+// relations that call it or the aggregates it supports (and what depends
+// on them), dependents first; the aggregates; and PostgreSQL's detail
+// lines for them. c.mu must be held.
+func (c *Catalog) functionCascadeLocked(f *Function) (deps []*Relation, aggs []*Function, lines []string) {
+	seen, visited := map[uint32]bool{}, map[uint32]bool{}
+	deps, lines = c.funcDropOrder(f, seen, visited, nil, nil)
+	// The aggregates f supports go with it, and the relations that call
+	// them, as PostgreSQL's CASCADE does.
+	aggs = c.aggregatesUsingLocked(f.OID)
+	for _, a := range aggs {
+		lines = append(lines, "function "+a.Signature()+" depends on function "+f.Signature())
+		deps, lines = c.funcDropOrder(a, seen, visited, deps, lines)
+	}
+	return deps, aggs, lines
+}
+
+// RestoreFunction publishes prev, an earlier version of a function, in
+// place of what its OID holds now (or again, when it was dropped since):
+// a rolled-back transaction block undoes its changes of functions so. It
+// fails (42723) when another function has taken prev's name and argument
+// types since.
+func (c *Catalog) RestoreFunction(prev *Function) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if g, ok := c.LookupFunction(prev.Schema, prev.Name, prev.ArgTypes); ok && g.OID != prev.OID {
+		return sqlerr.New(sqlerr.DuplicateFunction, "function %s already exists with same argument types", g.Signature())
+	}
+	return c.commit(&change{putFns: []*Function{prev}})
 }
 
 // funcDropOrder appends to out the relations that call f and everything

@@ -197,7 +197,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			if err := s.checkBodyStatements(p.Context, f, stmts); err != nil {
 				return "", err
 			}
-			if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+			if err := s.putRoutine(f, cf.Replace); err != nil {
 				return "", err
 			}
 			return "CREATE FUNCTION", nil
@@ -286,7 +286,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		}
 		return "", err
 	}
-	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+	if err := s.putRoutine(f, cf.Replace); err != nil {
 		return "", err
 	}
 	return "CREATE FUNCTION", nil
@@ -341,7 +341,7 @@ func (s *Session) createUserFunction(cf *pg.CreateFunctionStmt, f *catalog.Funct
 	if err := s.e.udfs.Check(d); err != nil {
 		return "", err
 	}
-	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+	if err := s.putRoutine(f, cf.Replace); err != nil {
 		return "", err
 	}
 	if f.IsAggregate() {
@@ -400,12 +400,17 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is an aggregate function", f.Name).
 				WithHint("Use DROP AGGREGATE to drop aggregate functions.")
 		}
-		dropped, fns, err := s.e.cat.DropFunction(f.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
+		cascade := ds.Behavior == pg.DropBehavior_DROP_CASCADE
+		if err := s.refuseCascadeInBlock(f, cascade); err != nil {
+			return "", err
+		}
+		dropped, fns, err := s.e.cat.DropFunction(f.OID, cascade)
 		if err != nil {
 			return "", err
 		}
 		for _, d := range fns {
 			s.e.udfs.Forget(d.OID)
+			s.noteRoutine(d.OID, d)
 		}
 		if err := s.e.dropData(x.txn, dropped); err != nil {
 			return "", err

@@ -131,7 +131,7 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 	if err := s.checkBodyStatements(p.Context, f, stmts); err != nil {
 		return "", err
 	}
-	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+	if err := s.putRoutine(f, cf.Replace); err != nil {
 		return "", err
 	}
 	return "CREATE PROCEDURE", nil
@@ -377,7 +377,7 @@ func (s *Session) renameRoutine(p *planner.Planner, rs *pg.RenameStmt) (string, 
 	if err := s.checkCreateIn(f.Schema); err != nil {
 		return "", err
 	}
-	return tag, s.e.cat.RenameFunction(f.OID, rs.Newname)
+	return tag, s.alterRoutine(f.OID, func() error { return s.e.cat.RenameFunction(f.OID, rs.Newname) })
 }
 
 // checkRoutineOwner fails with 42501 unless the current role owns f
