@@ -372,7 +372,7 @@ func (s *Session) funcName(names []*pg.Node) (schema, name string, err error) {
 	return schema, name, nil
 }
 
-// dropFunctions runs DROP FUNCTION|PROCEDURE|AGGREGATE [IF EXISTS]
+// dropFunctions runs DROP FUNCTION|PROCEDURE|AGGREGATE|ROUTINE [IF EXISTS]
 // name[(types)], ... [CASCADE | RESTRICT].
 func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStmt) (string, error) {
 	aggregate := ds.RemoveType == pg.ObjectType_OBJECT_AGGREGATE
@@ -396,7 +396,7 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 		switch {
 		case aggregate && !f.IsAggregate():
 			return "", sqlerr.New(sqlerr.WrongObjectType, "function %s(%s) is not an aggregate", f.Name, catalog.TypeList(f.ArgTypes))
-		case !aggregate && f.IsAggregate():
+		case !aggregate && f.IsAggregate() && ds.RemoveType != pg.ObjectType_OBJECT_ROUTINE:
 			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is an aggregate function", f.Name).
 				WithHint("Use DROP AGGREGATE to drop aggregate functions.")
 		}

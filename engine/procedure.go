@@ -299,19 +299,23 @@ func (s *Session) callProcedure(ctx context.Context, x *execution, oid uint32, s
 }
 
 // lookupRoutine finds the one routine a DROP, ALTER or GRANT of kind
-// (FUNCTION or PROCEDURE; others as lookupFunctionForDrop) names. Named
-// without arguments, only routines of that kind count; named with
+// (FUNCTION, PROCEDURE or ROUTINE, which finds any of them; others as
+// lookupFunctionForDrop) names. Named without arguments, only routines
+// of that kind count; named with
 // argument types, a procedure is also found by all its parameters' types
 // (OUT ones included), and a routine of the other kind is refused with
 // 42809, as PostgreSQL does.
 func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind pg.ObjectType) (*catalog.Function, error) {
-	proc := kind == pg.ObjectType_OBJECT_PROCEDURE
-	if kind != pg.ObjectType_OBJECT_FUNCTION && !proc {
+	proc, routine := kind == pg.ObjectType_OBJECT_PROCEDURE, kind == pg.ObjectType_OBJECT_ROUTINE
+	if kind != pg.ObjectType_OBJECT_FUNCTION && !proc && !routine {
 		return s.lookupFunctionForDrop(p, owa)
 	}
 	word := "function"
-	if proc {
+	switch {
+	case proc:
 		word = "procedure"
+	case routine:
+		word = "routine"
 	}
 	var parts []string
 	for _, n := range owa.Objname {
@@ -325,7 +329,7 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 	if owa.ArgsUnspecified {
 		var found []*catalog.Function
 		for _, sc := range schemas {
-			fs := slices.DeleteFunc(s.e.cat.FunctionsNamed(sc, name), func(f *catalog.Function) bool { return f.Procedure != proc })
+			fs := slices.DeleteFunc(s.e.cat.FunctionsNamed(sc, name), func(f *catalog.Function) bool { return !routine && f.Procedure != proc })
 			if len(fs) > 0 {
 				found = fs
 				break
@@ -333,6 +337,9 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 		}
 		switch len(found) {
 		case 0:
+			if routine {
+				word = "function" // as PostgreSQL words it
+			}
 			return nil, sqlerr.New(sqlerr.UndefinedFunction, "could not find a %s named %q", word, display)
 		case 1:
 			return found[0], nil
@@ -341,7 +348,8 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 			WithHint("Specify the argument list to select the %s unambiguously.", word)
 	}
 	f, err := s.lookupFunctionForDrop(p, owa)
-	if err != nil && proc && sqlerr.Code(err) == sqlerr.UndefinedFunction {
+	if err != nil && (proc || routine) && sqlerr.Code(err) == sqlerr.UndefinedFunction {
+		notFound := err
 		args, err := routineArgTypes(p, owa)
 		if err != nil {
 			return nil, err
@@ -353,18 +361,22 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 				}
 			}
 		}
+		if routine {
+			return nil, notFound
+		}
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "procedure %s(%s) does not exist", display, catalog.TypeList(args))
 	}
 	if err != nil {
 		return nil, err
 	}
-	if f.Procedure != proc {
+	if !routine && f.Procedure != proc {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%s(%s) is not a %s", f.Name, catalog.TypeList(f.ArgTypes), word)
 	}
 	return f, nil
 }
 
-// renameRoutine runs ALTER FUNCTION|PROCEDURE name(types) RENAME TO.
+// renameRoutine runs ALTER FUNCTION|PROCEDURE|ROUTINE name(types) RENAME
+// TO.
 func (s *Session) renameRoutine(p *planner.Planner, rs *pg.RenameStmt) (string, error) {
 	tag := "ALTER " + objectName(rs.RenameType)
 	f, err := s.lookupRoutine(p, rs.Object.GetObjectWithArgs(), rs.RenameType)
