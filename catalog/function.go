@@ -41,6 +41,13 @@ type Function struct {
 	// ArgNames has one entry per argument, "" for an unnamed one.
 	ArgNames []string
 	ArgTypes []types.T
+	// ArgDefaults are the SQL texts of the DEFAULT expressions of the
+	// last len(ArgDefaults) input parameters (pg_proc.proargdefaults).
+	ArgDefaults []string `json:",omitempty"`
+	// Variadic: the last input parameter is VARIADIC, an array that a
+	// call's trailing arguments fill (pg_proc.provariadic); aggregates
+	// say so in Agg.Variadic.
+	Variadic bool `json:",omitempty"`
 	RetType  types.T
 	// RetSet: a table function (RETURNS SETOF RetType, or RETURNS TABLE
 	// with the columns OutNames and OutTypes; RetType is then record).
@@ -92,6 +99,11 @@ type Function struct {
 	// parameters in the order written ('i' IN, 'b' INOUT, 'o' OUT); ""
 	// when every parameter is IN.
 	ArgModes string `json:",omitempty"`
+}
+
+// IsVariadic reports whether the last input parameter is VARIADIC.
+func (f *Function) IsVariadic() bool {
+	return (f.Variadic || f.Agg != nil && f.Agg.Variadic) && len(f.ArgTypes) > 0 && f.ArgTypes[len(f.ArgTypes)-1].Elem != nil
 }
 
 // CallParams returns the parameters of a procedure in the order written,
@@ -164,6 +176,7 @@ func (f *Function) clone() *Function {
 	c := *f
 	c.ArgNames = slices.Clone(f.ArgNames)
 	c.ArgTypes = slices.Clone(f.ArgTypes)
+	c.ArgDefaults = slices.Clone(f.ArgDefaults)
 	c.OutNames = slices.Clone(f.OutNames)
 	c.OutTypes = slices.Clone(f.OutTypes)
 	return &c

@@ -62,13 +62,9 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		switch fp.Mode {
 		case pg.FunctionParameterMode_FUNC_PARAM_IN, pg.FunctionParameterMode_FUNC_PARAM_DEFAULT:
 		case pg.FunctionParameterMode_FUNC_PARAM_VARIADIC:
-			// An aggregate in another language takes a VARIADIC array
-			// (its accumulate sees one array argument); functions do not
-			// yet.
-			if !aggregate {
-				return "", sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC parameters of functions are not supported").
-					WithHint("Aggregates take VARIADIC arguments; a function can take an array.")
-			}
+			// The function sees one array argument (an aggregate's
+			// accumulate too); calls spread their trailing arguments
+			// over it.
 			if i != len(cf.Parameters)-1 {
 				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "VARIADIC parameter must be the last input parameter")
 			}
@@ -87,11 +83,11 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		default:
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "OUT, INOUT and VARIADIC parameters are not supported")
 		}
-		if fp.Defexpr != nil {
-			return "", sqlerr.New(sqlerr.FeatureNotSupported, "parameter defaults are not supported")
-		}
 		t, err := p.TypeName(fp.ArgType)
 		if err != nil {
+			return "", err
+		}
+		if err := paramDefault(p, &f.ArgDefaults, fp, baseType(t), aggregate); err != nil {
 			return "", err
 		}
 		for _, prev := range f.ArgNames {
@@ -164,6 +160,11 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		}
 		f.Agg = &catalog.AggregateDef{Variadic: variadic}
 		f.Volatility = catalog.Immutable
+	} else {
+		f.Variadic = variadic
+	}
+	if (f.Variadic || len(f.ArgDefaults) > 0) && (f.RetSet || f.Language == "wasm") {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "parameter defaults and VARIADIC parameters of set-returning functions and of functions in LANGUAGE wasm are not supported")
 	}
 	if f.Language != "sql" {
 		if !volatilityGiven {
@@ -519,6 +520,31 @@ func volatilityName(v byte) string {
 	return "volatile"
 }
 
+// paramDefault appends the DEFAULT of parameter fp, of type t, to
+// defaults, checked as PostgreSQL checks it at CREATE: once a parameter
+// has one, every later input parameter needs one (42P13), and the
+// expression must convert to t; aggregates take none.
+func paramDefault(p *planner.Planner, defaults *[]string, fp *pg.FunctionParameter, t types.T, aggregate bool) error {
+	if fp.Defexpr == nil {
+		if len(*defaults) > 0 {
+			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "input parameters after one with a default value must also have defaults")
+		}
+		return nil
+	}
+	if aggregate {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "aggregates cannot have parameter defaults")
+	}
+	text, err := parser.DeparseExpr(fp.Defexpr)
+	if err != nil {
+		return err
+	}
+	if _, err := p.ParamDefault(text, t); err != nil {
+		return err
+	}
+	*defaults = append(*defaults, text)
+	return nil
+}
+
 // FunctionArguments renders f's parameters as pg_get_function_arguments
 // does: "s character varying, c character varying".
 func FunctionArguments(f *catalog.Function) string {
@@ -541,8 +567,11 @@ func FunctionArguments(f *catalog.Function) string {
 		if f.ArgNames[i] != "" {
 			parts[i] = f.ArgNames[i] + " " + parts[i]
 		}
-		if f.Agg != nil && f.Agg.Variadic && i == len(f.ArgTypes)-1 {
+		if f.IsVariadic() && i == len(f.ArgTypes)-1 {
 			parts[i] = "VARIADIC " + parts[i]
+		}
+		if d := i - (len(f.ArgTypes) - len(f.ArgDefaults)); d >= 0 {
+			parts[i] += " DEFAULT " + f.ArgDefaults[d]
 		}
 	}
 	if a := f.Agg; a != nil && a.OrderedSet {
