@@ -538,6 +538,11 @@ func paramDefault(p *planner.Planner, defaults *[]string, fp *pg.FunctionParamet
 	if err != nil {
 		return err
 	}
+	if k := fp.Defexpr.GetAConst(); k != nil && k.GetSval() != nil {
+		// A string literal takes the parameter's type, and PostgreSQL
+		// keeps (and prints) it with the cast: 'x'::text.
+		text += "::" + t.String()
+	}
 	if _, err := p.ParamDefault(text, t); err != nil {
 		return err
 	}
@@ -553,11 +558,14 @@ func FunctionArguments(f *catalog.Function) string {
 		names, ts, modes := f.CallParams()
 		parts := make([]string, len(ts))
 		for i, t := range ts {
-			parts[i] = map[byte]string{'i': "IN ", 'b': "INOUT ", 'o': "OUT "}[modes[i]]
+			parts[i] = map[byte]string{'i': "IN ", 'b': "INOUT ", 'o': "OUT ", 'v': "VARIADIC "}[modes[i]]
 			if names[i] != "" {
 				parts[i] += names[i] + " "
 			}
 			parts[i] += t.String()
+			if d := i - (len(ts) - len(f.ArgDefaults)); d >= 0 {
+				parts[i] += " DEFAULT " + f.ArgDefaults[d]
+			}
 		}
 		return strings.Join(parts, ", ")
 	}

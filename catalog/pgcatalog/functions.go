@@ -145,7 +145,9 @@ func procArgRows(f *catalog.Function, r row) {
 		for i, t := range ts {
 			all[i], ms[i] = strconv.FormatUint(uint64(t.OID()), 10), string(modes[i])
 		}
-		r["proallargtypes"] = "{" + strings.Join(all, ",") + "}"
+		if len(f.OutTypes) > 0 {
+			r["proallargtypes"] = "{" + strings.Join(all, ",") + "}"
+		}
 		r["proargmodes"] = "{" + strings.Join(ms, ",") + "}"
 	}
 	if slices.ContainsFunc(names, func(n string) bool { return n != "" }) {

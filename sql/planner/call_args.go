@@ -133,38 +133,70 @@ func pickRoutine(cands []*catalog.Function, ca callArgs, ts []types.T) (i int, m
 // parameter order: the parameters left out take their defaults, and the
 // arguments of an expanded VARIADIC parameter become its array.
 func (p *Planner) arrangeArgs(f *catalog.Function, args []plan.Scalar, m callMatch, pos int) ([]plan.Scalar, error) {
+	out, err := arrange(f, args, m,
+		func(elems []plan.Scalar) plan.Scalar { return &plan.ArrayCtor{Elems: elems, T: f.ArgTypes[len(f.ArgTypes)-1]} },
+		p.ParamDefault)
+	if err != nil {
+		return nil, withPos(err, pos)
+	}
+	return out, nil
+}
+
+// arrangeArgNodes is arrangeArgs for a call's argument expressions not
+// yet bound (CALL binds them as a query of its own).
+func arrangeArgNodes(f *catalog.Function, nodes []*pg.Node, m callMatch) ([]*pg.Node, error) {
+	return arrange(f, nodes, m,
+		func(elems []*pg.Node) *pg.Node {
+			return &pg.Node{Node: &pg.Node_AArrayExpr{AArrayExpr: &pg.A_ArrayExpr{Elements: elems, Location: -1}}}
+		},
+		func(text string, _ types.T) (*pg.Node, error) { return defaultNode(text) })
+}
+
+// arrange puts args in f's parameter order as m matched them; array
+// makes the array of an expanded VARIADIC parameter, deflt a parameter's
+// default from its text.
+func arrange[T any](f *catalog.Function, args []T, m callMatch, array func([]T) T, deflt func(text string, t types.T) (T, error)) ([]T, error) {
 	n := len(f.ArgTypes)
-	out := make([]plan.Scalar, n)
+	out := make([]T, n)
 	if m.expanded {
 		copy(out, args[:n-1])
-		out[n-1] = &plan.ArrayCtor{Elems: slices.Clone(args[n-1:]), T: f.ArgTypes[n-1]}
+		out[n-1] = array(slices.Clone(args[n-1:]))
 		return out, nil
 	}
+	given := make([]bool, n)
 	for i, j := range m.param {
-		out[j] = args[i]
+		out[j], given[j] = args[i], true
 	}
 	firstDefault := n - len(f.ArgDefaults)
 	for j := range out {
-		if out[j] != nil {
+		if given[j] {
 			continue
 		}
-		e, err := p.ParamDefault(f.ArgDefaults[j-firstDefault], f.ArgTypes[j])
+		e, err := deflt(f.ArgDefaults[j-firstDefault], f.ArgTypes[j])
 		if err != nil {
-			return nil, withPos(err, pos)
+			return nil, err
 		}
 		out[j] = e
 	}
 	return out, nil
 }
 
-// ParamDefault binds text, the DEFAULT of a parameter of type t, cast to
-// t by assignment rules; CREATE FUNCTION checks a default so.
-func (p *Planner) ParamDefault(text string, t types.T) (plan.Scalar, error) {
+// defaultNode parses text, a parameter's DEFAULT.
+func defaultNode(text string) (*pg.Node, error) {
 	stmts, err := parser.Parse("SELECT " + text)
 	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "parameter default %q is not an expression", text)
 	}
-	node := stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val
+	return stmts[0].AST.GetSelectStmt().TargetList[0].GetResTarget().Val, nil
+}
+
+// ParamDefault binds text, the DEFAULT of a parameter of type t, cast to
+// t by assignment rules; CREATE FUNCTION checks a default so.
+func (p *Planner) ParamDefault(text string, t types.T) (plan.Scalar, error) {
+	node, err := defaultNode(text)
+	if err != nil {
+		return nil, err
+	}
 	inner := p.sub("SELECT " + text)
 	e, err := inner.binder(&scope{}, "DEFAULT").bind(node)
 	if err != nil {
