@@ -134,7 +134,9 @@ func pickRoutine(cands []*catalog.Function, ca callArgs, ts []types.T) (i int, m
 // arguments of an expanded VARIADIC parameter become its array.
 func (p *Planner) arrangeArgs(f *catalog.Function, args []plan.Scalar, m callMatch, pos int) ([]plan.Scalar, error) {
 	out, err := arrange(f, args, m,
-		func(elems []plan.Scalar) plan.Scalar { return &plan.ArrayCtor{Elems: elems, T: f.ArgTypes[len(f.ArgTypes)-1]} },
+		func(elems []plan.Scalar) plan.Scalar {
+			return &plan.ArrayCtor{Elems: elems, T: f.ArgTypes[len(f.ArgTypes)-1]}
+		},
 		p.ParamDefault)
 	if err != nil {
 		return nil, withPos(err, pos)

@@ -65,6 +65,7 @@ func CallArgNodes(fc *pg.FuncCall) []*pg.Node {
 	nodes, _ := unwrapNamed(fc.Args, fc.FuncVariadic)
 	return nodes
 }
+
 // callsFunction reports whether fc binds as a call of a function (a
 // built-in, say) in a select list.
 func (p *Planner) callsFunction(fc *pg.FuncCall) bool {
