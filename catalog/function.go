@@ -358,6 +358,11 @@ func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Fun
 			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot change return type of existing function").
 				WithHint("Use DROP FUNCTION %s first.", old.Signature())
 		}
+		if len(f.ArgDefaults) < len(old.ArgDefaults) {
+			// Calls that leave those parameters out would stop fitting.
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot remove parameter defaults from existing function").
+				WithHint("Use DROP %s %s first.", strings.ToUpper(old.KindName()), old.Signature())
+		}
 		for _, d := range c.FunctionDependents(old.OID) {
 			if d.Kind == KindMatView || d.Kind == KindSink {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot replace %s %s because %s %s uses it", old.KindName(), old.Signature(), d.Kind, d.qualifiedName()).
