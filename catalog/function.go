@@ -41,6 +41,13 @@ type Function struct {
 	// ArgNames has one entry per argument, "" for an unnamed one.
 	ArgNames []string
 	ArgTypes []types.T
+	// ArgDefaults are the SQL texts of the DEFAULT expressions of the
+	// last len(ArgDefaults) input parameters (pg_proc.proargdefaults).
+	ArgDefaults []string `json:",omitempty"`
+	// Variadic: the last input parameter is VARIADIC, an array that a
+	// call's trailing arguments fill (pg_proc.provariadic); aggregates
+	// say so in Agg.Variadic.
+	Variadic bool `json:",omitempty"`
 	RetType  types.T
 	// RetSet: a table function (RETURNS SETOF RetType, or RETURNS TABLE
 	// with the columns OutNames and OutTypes; RetType is then record).
@@ -92,6 +99,11 @@ type Function struct {
 	// parameters in the order written ('i' IN, 'b' INOUT, 'o' OUT); ""
 	// when every parameter is IN.
 	ArgModes string `json:",omitempty"`
+}
+
+// IsVariadic reports whether the last input parameter is VARIADIC.
+func (f *Function) IsVariadic() bool {
+	return (f.Variadic || f.Agg != nil && f.Agg.Variadic) && len(f.ArgTypes) > 0 && f.ArgTypes[len(f.ArgTypes)-1].Elem != nil
 }
 
 // CallParams returns the parameters of a procedure in the order written,
@@ -164,6 +176,7 @@ func (f *Function) clone() *Function {
 	c := *f
 	c.ArgNames = slices.Clone(f.ArgNames)
 	c.ArgTypes = slices.Clone(f.ArgTypes)
+	c.ArgDefaults = slices.Clone(f.ArgDefaults)
 	c.OutNames = slices.Clone(f.OutNames)
 	c.OutTypes = slices.Clone(f.OutTypes)
 	return &c
@@ -345,6 +358,11 @@ func (c *Catalog) CreateFunction(f *Function, replace bool, minOID uint32) (*Fun
 			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot change return type of existing function").
 				WithHint("Use DROP FUNCTION %s first.", old.Signature())
 		}
+		if len(f.ArgDefaults) < len(old.ArgDefaults) {
+			// Calls that leave those parameters out would stop fitting.
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot remove parameter defaults from existing function").
+				WithHint("Use DROP %s %s first.", strings.ToUpper(old.KindName()), old.Signature())
+		}
 		for _, d := range c.FunctionDependents(old.OID) {
 			if d.Kind == KindMatView || d.Kind == KindSink {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot replace %s %s because %s %s uses it", old.KindName(), old.Signature(), d.Kind, d.qualifiedName()).
@@ -378,15 +396,7 @@ func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, []*Functi
 		c.mu.RUnlock()
 		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function with OID %d does not exist", oid)
 	}
-	seen, visited := map[uint32]bool{}, map[uint32]bool{}
-	deps, lines := c.funcDropOrder(f, seen, visited, nil, nil)
-	// The aggregates f supports go with it, and the relations that call
-	// them, as PostgreSQL's CASCADE does.
-	aggs := c.aggregatesUsingLocked(oid)
-	for _, a := range aggs {
-		lines = append(lines, "function "+a.Signature()+" depends on function "+f.Signature())
-		deps, lines = c.funcDropOrder(a, seen, visited, deps, lines)
-	}
+	deps, aggs, lines := c.functionCascadeLocked(f)
 	c.mu.RUnlock()
 	if (len(deps) > 0 || len(aggs) > 0) && !cascade {
 		return nil, nil, dependencyError("function", f.Signature(), lines)
@@ -396,6 +406,50 @@ func (c *Catalog) DropFunction(oid uint32, cascade bool) ([]*Relation, []*Functi
 		return nil, nil, err
 	}
 	return deps, fns, nil
+}
+
+// FunctionCascadeRelations returns the relations DropFunction(oid, true)
+// would drop, dependents first.
+func (c *Catalog) FunctionCascadeRelations(oid uint32) []*Relation {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	f, ok := c.funcs.byOID[oid]
+	if !ok {
+		return nil
+	}
+	deps, _, _ := c.functionCascadeLocked(f)
+	return deps
+}
+
+// functionCascadeLocked returns what dropping f takes with it: the
+// relations that call it or the aggregates it supports (and what depends
+// on them), dependents first; the aggregates; and PostgreSQL's detail
+// lines for them. c.mu must be held.
+func (c *Catalog) functionCascadeLocked(f *Function) (deps []*Relation, aggs []*Function, lines []string) {
+	seen, visited := map[uint32]bool{}, map[uint32]bool{}
+	deps, lines = c.funcDropOrder(f, seen, visited, nil, nil)
+	// The aggregates f supports go with it, and the relations that call
+	// them, as PostgreSQL's CASCADE does.
+	aggs = c.aggregatesUsingLocked(f.OID)
+	for _, a := range aggs {
+		lines = append(lines, "function "+a.Signature()+" depends on function "+f.Signature())
+		deps, lines = c.funcDropOrder(a, seen, visited, deps, lines)
+	}
+	return deps, aggs, lines
+}
+
+// RestoreFunction publishes prev, an earlier version of a function, in
+// place of what its OID holds now (or again, when it was dropped since):
+// a rolled-back transaction block undoes its changes of functions so. It
+// fails (42723) when another function has taken prev's name and argument
+// types since.
+func (c *Catalog) RestoreFunction(prev *Function) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if g, ok := c.LookupFunction(prev.Schema, prev.Name, prev.ArgTypes); ok && g.OID != prev.OID {
+		return sqlerr.New(sqlerr.DuplicateFunction, "function %s already exists with same argument types", g.Signature())
+	}
+	return c.commit(&change{putFns: []*Function{prev}})
 }
 
 // funcDropOrder appends to out the relations that call f and everything

@@ -213,7 +213,7 @@ func (s *Session) createAggregate(p *planner.Planner, ds *pg.DefineStmt) (string
 	if _, err := p.UserAggregate(&check, 0); err != nil {
 		return "", err
 	}
-	if _, err := s.e.cat.CreateFunction(f, ds.Replace, firstFunctionOID()); err != nil {
+	if err := s.putRoutine(f, ds.Replace); err != nil {
 		return "", err
 	}
 	return "CREATE AGGREGATE", nil

@@ -56,7 +56,8 @@ func (s *Session) planUtility(st *statement, p *planner.Planner, n *pg.Node) (*p
 	case n.GetDefineStmt() != nil && n.GetDefineStmt().Kind == pg.ObjectType_OBJECT_AGGREGATE:
 		return run(func(x *execution) (string, error) { return s.createAggregate(p, n.GetDefineStmt()) })
 	case n.GetDropStmt() != nil:
-		if rt := n.GetDropStmt().RemoveType; rt == pg.ObjectType_OBJECT_FUNCTION || rt == pg.ObjectType_OBJECT_AGGREGATE || rt == pg.ObjectType_OBJECT_PROCEDURE {
+		if rt := n.GetDropStmt().RemoveType; rt == pg.ObjectType_OBJECT_FUNCTION || rt == pg.ObjectType_OBJECT_AGGREGATE || rt == pg.ObjectType_OBJECT_PROCEDURE ||
+			rt == pg.ObjectType_OBJECT_ROUTINE {
 			return run(func(x *execution) (string, error) { return s.dropFunctions(x, p, n.GetDropStmt()) })
 		}
 		if rt := n.GetDropStmt().RemoveType; rt == pg.ObjectType_OBJECT_TYPE || rt == pg.ObjectType_OBJECT_DOMAIN {
@@ -940,7 +941,7 @@ func (s *Session) rename(p *planner.Planner, rs *pg.RenameStmt) (string, error) 
 		return "ALTER TABLE", s.e.renameColumn(r, rs.Subname, rs.Newname)
 	case pg.ObjectType_OBJECT_SEQUENCE:
 		return "ALTER SEQUENCE", s.renameSequence(rs)
-	case pg.ObjectType_OBJECT_FUNCTION, pg.ObjectType_OBJECT_PROCEDURE:
+	case pg.ObjectType_OBJECT_FUNCTION, pg.ObjectType_OBJECT_PROCEDURE, pg.ObjectType_OBJECT_ROUTINE:
 		return s.renameRoutine(p, rs)
 	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_MATVIEW:
 		r, err := s.resolve(p, rs.Relation)

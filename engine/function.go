@@ -62,13 +62,9 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		switch fp.Mode {
 		case pg.FunctionParameterMode_FUNC_PARAM_IN, pg.FunctionParameterMode_FUNC_PARAM_DEFAULT:
 		case pg.FunctionParameterMode_FUNC_PARAM_VARIADIC:
-			// An aggregate in another language takes a VARIADIC array
-			// (its accumulate sees one array argument); functions do not
-			// yet.
-			if !aggregate {
-				return "", sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC parameters of functions are not supported").
-					WithHint("Aggregates take VARIADIC arguments; a function can take an array.")
-			}
+			// The function sees one array argument (an aggregate's
+			// accumulate too); calls spread their trailing arguments
+			// over it.
 			if i != len(cf.Parameters)-1 {
 				return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "VARIADIC parameter must be the last input parameter")
 			}
@@ -87,11 +83,11 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		default:
 			return "", sqlerr.New(sqlerr.FeatureNotSupported, "OUT, INOUT and VARIADIC parameters are not supported")
 		}
-		if fp.Defexpr != nil {
-			return "", sqlerr.New(sqlerr.FeatureNotSupported, "parameter defaults are not supported")
-		}
 		t, err := p.TypeName(fp.ArgType)
 		if err != nil {
+			return "", err
+		}
+		if err := paramDefault(p, &f.ArgDefaults, fp, baseType(t), aggregate); err != nil {
 			return "", err
 		}
 		for _, prev := range f.ArgNames {
@@ -173,6 +169,11 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			}
 			f.Agg.OrderedSet, f.Agg.NumDirect = true, ca.NumDirect
 		}
+	} else {
+		f.Variadic = variadic
+	}
+	if (f.Variadic || len(f.ArgDefaults) > 0) && (f.RetSet || f.Language == "wasm") {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "parameter defaults and VARIADIC parameters of set-returning functions and of functions in LANGUAGE wasm are not supported")
 	}
 	if f.Language != "sql" {
 		if !volatilityGiven {
@@ -206,7 +207,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 			if err := s.checkBodyStatements(p.Context, f, stmts); err != nil {
 				return "", err
 			}
-			if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+			if err := s.putRoutine(f, cf.Replace); err != nil {
 				return "", err
 			}
 			return "CREATE FUNCTION", nil
@@ -295,7 +296,7 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 		}
 		return "", err
 	}
-	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+	if err := s.putRoutine(f, cf.Replace); err != nil {
 		return "", err
 	}
 	return "CREATE FUNCTION", nil
@@ -350,7 +351,7 @@ func (s *Session) createUserFunction(cf *pg.CreateFunctionStmt, f *catalog.Funct
 	if err := s.e.udfs.Check(d); err != nil {
 		return "", err
 	}
-	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+	if err := s.putRoutine(f, cf.Replace); err != nil {
 		return "", err
 	}
 	if f.IsAggregate() {
@@ -384,7 +385,7 @@ func (s *Session) funcName(names []*pg.Node) (schema, name string, err error) {
 	return schema, name, nil
 }
 
-// dropFunctions runs DROP FUNCTION|PROCEDURE|AGGREGATE [IF EXISTS]
+// dropFunctions runs DROP FUNCTION|PROCEDURE|AGGREGATE|ROUTINE [IF EXISTS]
 // name[(types)], ... [CASCADE | RESTRICT].
 func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStmt) (string, error) {
 	aggregate := ds.RemoveType == pg.ObjectType_OBJECT_AGGREGATE
@@ -408,16 +409,21 @@ func (s *Session) dropFunctions(x *execution, p *planner.Planner, ds *pg.DropStm
 		switch {
 		case aggregate && !f.IsAggregate():
 			return "", sqlerr.New(sqlerr.WrongObjectType, "function %s(%s) is not an aggregate", f.Name, catalog.TypeList(f.ArgTypes))
-		case !aggregate && f.IsAggregate():
+		case !aggregate && f.IsAggregate() && ds.RemoveType != pg.ObjectType_OBJECT_ROUTINE:
 			return "", sqlerr.New(sqlerr.WrongObjectType, "%q is an aggregate function", f.Name).
 				WithHint("Use DROP AGGREGATE to drop aggregate functions.")
 		}
-		dropped, fns, err := s.e.cat.DropFunction(f.OID, ds.Behavior == pg.DropBehavior_DROP_CASCADE)
+		cascade := ds.Behavior == pg.DropBehavior_DROP_CASCADE
+		if err := s.refuseCascadeInBlock(f, cascade); err != nil {
+			return "", err
+		}
+		dropped, fns, err := s.e.cat.DropFunction(f.OID, cascade)
 		if err != nil {
 			return "", err
 		}
 		for _, d := range fns {
 			s.e.udfs.Forget(d.OID)
+			s.noteRoutine(d.OID, d)
 		}
 		if err := s.e.dropData(x.txn, dropped); err != nil {
 			return "", err
@@ -526,6 +532,36 @@ func volatilityName(v byte) string {
 	return "volatile"
 }
 
+// paramDefault appends the DEFAULT of parameter fp, of type t, to
+// defaults, checked as PostgreSQL checks it at CREATE: once a parameter
+// has one, every later input parameter needs one (42P13), and the
+// expression must convert to t; aggregates take none.
+func paramDefault(p *planner.Planner, defaults *[]string, fp *pg.FunctionParameter, t types.T, aggregate bool) error {
+	if fp.Defexpr == nil {
+		if len(*defaults) > 0 {
+			return sqlerr.New(sqlerr.InvalidFunctionDefinition, "input parameters after one with a default value must also have defaults")
+		}
+		return nil
+	}
+	if aggregate {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "aggregates cannot have parameter defaults")
+	}
+	text, err := parser.DeparseExpr(fp.Defexpr)
+	if err != nil {
+		return err
+	}
+	if k := fp.Defexpr.GetAConst(); k != nil && k.GetSval() != nil {
+		// A string literal takes the parameter's type, and PostgreSQL
+		// keeps (and prints) it with the cast: 'x'::text.
+		text += "::" + t.String()
+	}
+	if _, err := p.ParamDefault(text, t); err != nil {
+		return err
+	}
+	*defaults = append(*defaults, text)
+	return nil
+}
+
 // FunctionArguments renders f's parameters as pg_get_function_arguments
 // does: "s character varying, c character varying".
 func FunctionArguments(f *catalog.Function) string {
@@ -534,11 +570,14 @@ func FunctionArguments(f *catalog.Function) string {
 		names, ts, modes := f.CallParams()
 		parts := make([]string, len(ts))
 		for i, t := range ts {
-			parts[i] = map[byte]string{'i': "IN ", 'b': "INOUT ", 'o': "OUT "}[modes[i]]
+			parts[i] = map[byte]string{'i': "IN ", 'b': "INOUT ", 'o': "OUT ", 'v': "VARIADIC "}[modes[i]]
 			if names[i] != "" {
 				parts[i] += names[i] + " "
 			}
 			parts[i] += t.String()
+			if d := i - (len(ts) - len(f.ArgDefaults)); d >= 0 {
+				parts[i] += " DEFAULT " + f.ArgDefaults[d]
+			}
 		}
 		return strings.Join(parts, ", ")
 	}
@@ -548,8 +587,11 @@ func FunctionArguments(f *catalog.Function) string {
 		if f.ArgNames[i] != "" {
 			parts[i] = f.ArgNames[i] + " " + parts[i]
 		}
-		if f.Agg != nil && f.Agg.Variadic && i == len(f.ArgTypes)-1 {
+		if f.IsVariadic() && i == len(f.ArgTypes)-1 {
 			parts[i] = "VARIADIC " + parts[i]
+		}
+		if d := i - (len(f.ArgTypes) - len(f.ArgDefaults)); d >= 0 {
+			parts[i] += " DEFAULT " + f.ArgDefaults[d]
 		}
 	}
 	if a := f.Agg; a != nil && a.OrderedSet {

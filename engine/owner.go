@@ -150,5 +150,5 @@ func (s *Session) alterFunctionOwner(st *pg.AlterOwnerStmt) (string, error) {
 	if err != nil || same {
 		return tag, err
 	}
-	return tag, s.e.cat.ChangeFunctionOwner(f.OID, to)
+	return tag, s.alterRoutine(f.OID, func() error { return s.e.cat.ChangeFunctionOwner(f.OID, to) })
 }

@@ -743,9 +743,11 @@ func (s *Session) grantFunctionPrivileges(st *pg.GrantStmt) error {
 			}
 		}
 		if st.IsGrant {
-			err = s.e.cat.GrantFunctionPrivileges(f.OID, grantees, "X", grantor, st.GrantOption)
+			err = s.alterRoutine(f.OID, func() error { return s.e.cat.GrantFunctionPrivileges(f.OID, grantees, "X", grantor, st.GrantOption) })
 		} else {
-			err = s.e.cat.RevokeFunctionPrivileges(f.OID, catalog.Revoke{Grantees: grantees, Privs: "X", Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
+			err = s.alterRoutine(f.OID, func() error {
+				return s.e.cat.RevokeFunctionPrivileges(f.OID, catalog.Revoke{Grantees: grantees, Privs: "X", Grantor: grantor, OptionOnly: st.GrantOption, Cascade: cascade})
+			})
 		}
 		if err != nil {
 			return err

@@ -41,7 +41,7 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 	f := &catalog.Function{Schema: schema, Name: name, Procedure: true, Volatility: catalog.Volatile, Owner: s.currentUser(), Created: time.Now()}
 	var modes []byte
 	var seen []string
-	for _, pn := range cf.Parameters {
+	for i, pn := range cf.Parameters {
 		fp := pn.GetFunctionParameter()
 		var m byte
 		switch fp.Mode {
@@ -51,11 +51,16 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 			m = 'b'
 		case pg.FunctionParameterMode_FUNC_PARAM_OUT:
 			m = 'o'
+		case pg.FunctionParameterMode_FUNC_PARAM_VARIADIC:
+			// A CALL passes an argument for every parameter, so the
+			// VARIADIC one, which takes the trailing arguments, comes
+			// last.
+			if i != len(cf.Parameters)-1 {
+				return "", sqlerr.New(sqlerr.FeatureNotSupported, "a VARIADIC parameter of a procedure must be its last parameter")
+			}
+			m, f.Variadic = 'v', true
 		default:
-			return "", sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC parameters of procedures are not supported")
-		}
-		if fp.Defexpr != nil {
-			return "", sqlerr.New(sqlerr.FeatureNotSupported, "parameter defaults are not supported")
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "parameter mode %s is not supported", fp.Mode)
 		}
 		if fp.Name != "" && slices.Contains(seen, fp.Name) {
 			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "parameter name %q used more than once", fp.Name)
@@ -66,10 +71,23 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 			return "", err
 		}
 		t = baseType(t)
+		if f.Variadic && (t.Kind != types.Array || t.Elem == nil) {
+			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "VARIADIC parameter must be an array")
+		}
+		if m == 'o' && len(f.ArgDefaults) > 0 {
+			// A CALL's arguments fill the parameters in order, OUT ones
+			// included; defaults are taken for the trailing ones.
+			return "", sqlerr.New(sqlerr.FeatureNotSupported, "OUT parameters after one with a default value are not supported")
+		}
+		if m != 'o' {
+			if err := paramDefault(p, &f.ArgDefaults, fp, t, false); err != nil {
+				return "", err
+			}
+		}
 		if m != 'o' {
 			f.ArgNames, f.ArgTypes = append(f.ArgNames, fp.Name), append(f.ArgTypes, t)
 		}
-		if m != 'i' {
+		if m == 'b' || m == 'o' {
 			f.OutNames, f.OutTypes = append(f.OutNames, fp.Name), append(f.OutTypes, t)
 		}
 		modes = append(modes, m)
@@ -78,6 +96,9 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 		f.ArgModes, f.RetType = string(modes), types.T{Kind: types.Record}
 	} else {
 		f.RetType = types.TVoid
+	}
+	if f.Variadic {
+		f.ArgModes = string(modes)
 	}
 	var asBody []string
 	for _, o := range cf.Options {
@@ -130,7 +151,7 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 	if err := s.checkBodyStatements(p.Context, f, stmts); err != nil {
 		return "", err
 	}
-	if _, err := s.e.cat.CreateFunction(f, cf.Replace, firstFunctionOID()); err != nil {
+	if err := s.putRoutine(f, cf.Replace); err != nil {
 		return "", err
 	}
 	return "CREATE PROCEDURE", nil
@@ -178,9 +199,6 @@ func transactionVerb(st parser.Statement) string {
 func (s *Session) planCall(p *planner.Planner, rd func() storage.Reader, cs *pg.CallStmt) (*prepared, error) {
 	fc := cs.Funccall
 	for _, a := range fc.Args {
-		if a.GetNamedArgExpr() != nil {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "named arguments in CALL are not supported")
-		}
 		if parser.HasSubquery(a) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot use subquery in CALL argument")
 		}
@@ -189,24 +207,31 @@ func (s *Session) planCall(p *planner.Planner, rd func() storage.Reader, cs *pg.
 	// unknown type to the choice of procedure, as in a function call; a
 	// parameter then takes the type of the procedure's parameter.
 	given := slices.Clone(p.ParamTypes)
-	unknown := make([]bool, len(fc.Args))
-	for i, a := range fc.Args {
-		if k := a.GetAConst(); k != nil && (k.Isnull || k.GetSval() != nil) {
-			unknown[i] = true
+	var nodes []*pg.Node
+	var unknown []bool
+	var sel *pg.SelectStmt
+	setArgs := func(args []*pg.Node) {
+		nodes, unknown = args, make([]bool, len(args))
+		for i, a := range args {
+			if k := a.GetAConst(); k != nil && (k.Isnull || k.GetSval() != nil) {
+				unknown[i] = true
+			}
+			if r := a.GetParamRef(); r != nil && r.Number > 0 && (int(r.Number) > len(given) || given[r.Number-1].Kind == types.Unknown) {
+				unknown[i] = true
+			}
 		}
-		if r := a.GetParamRef(); r != nil && r.Number > 0 && (int(r.Number) > len(given) || given[r.Number-1].Kind == types.Unknown) {
-			unknown[i] = true
+		sel = &pg.SelectStmt{Op: pg.SetOperation_SETOP_NONE, LimitOption: pg.LimitOption_LIMIT_OPTION_DEFAULT}
+		for _, a := range args {
+			sel.TargetList = append(sel.TargetList, pg.MakeResTargetNodeWithVal(a, -1))
 		}
 	}
-	sel := &pg.SelectStmt{Op: pg.SetOperation_SETOP_NONE, LimitOption: pg.LimitOption_LIMIT_OPTION_DEFAULT}
-	for _, a := range fc.Args {
-		sel.TargetList = append(sel.TargetList, pg.MakeResTargetNodeWithVal(a, -1))
-	}
+	setArgs(planner.CallArgNodes(fc))
 	var actual []types.T
 	var op exec.Operator
 	var argCols []pgwire.Column
 	planArgs := func() error {
-		if len(fc.Args) == 0 {
+		op, argCols, actual = nil, nil, nil
+		if len(nodes) == 0 {
 			return nil
 		}
 		q, o, err := planBatchSelect(p, rd, sel)
@@ -225,13 +250,16 @@ func (s *Session) planCall(p *planner.Planner, rd func() storage.Reader, cs *pg.
 	if err := planArgs(); err != nil {
 		return nil, err
 	}
-	f, err := p.ResolveProcedure(fc, actual)
+	f, arranged, err := p.ResolveProcedure(fc, actual)
 	if err != nil {
 		return nil, err
 	}
+	// The arguments in the procedure's parameter order, with defaults
+	// and the VARIADIC array.
+	retype := !slices.Equal(arranged, nodes)
+	setArgs(arranged)
 	_, ts, _ := f.CallParams()
-	retype := false
-	for i, a := range fc.Args {
+	for i, a := range nodes {
 		if r := a.GetParamRef(); r != nil && unknown[i] {
 			if retype = true; int(r.Number) > len(given) {
 				given = append(given, make([]types.T, int(r.Number)-len(given))...)
@@ -332,19 +360,23 @@ func (s *Session) callProcedure(ctx context.Context, x *execution, oid uint32, s
 }
 
 // lookupRoutine finds the one routine a DROP, ALTER or GRANT of kind
-// (FUNCTION or PROCEDURE; others as lookupFunctionForDrop) names. Named
-// without arguments, only routines of that kind count; named with
+// (FUNCTION, PROCEDURE or ROUTINE, which finds any of them; others as
+// lookupFunctionForDrop) names. Named without arguments, only routines
+// of that kind count; named with
 // argument types, a procedure is also found by all its parameters' types
 // (OUT ones included), and a routine of the other kind is refused with
 // 42809, as PostgreSQL does.
 func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind pg.ObjectType) (*catalog.Function, error) {
-	proc := kind == pg.ObjectType_OBJECT_PROCEDURE
-	if kind != pg.ObjectType_OBJECT_FUNCTION && !proc {
+	proc, routine := kind == pg.ObjectType_OBJECT_PROCEDURE, kind == pg.ObjectType_OBJECT_ROUTINE
+	if kind != pg.ObjectType_OBJECT_FUNCTION && !proc && !routine {
 		return s.lookupFunctionForDrop(p, owa)
 	}
 	word := "function"
-	if proc {
+	switch {
+	case proc:
 		word = "procedure"
+	case routine:
+		word = "routine"
 	}
 	var parts []string
 	for _, n := range owa.Objname {
@@ -358,7 +390,7 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 	if owa.ArgsUnspecified {
 		var found []*catalog.Function
 		for _, sc := range schemas {
-			fs := slices.DeleteFunc(s.e.cat.FunctionsNamed(sc, name), func(f *catalog.Function) bool { return f.Procedure != proc })
+			fs := slices.DeleteFunc(s.e.cat.FunctionsNamed(sc, name), func(f *catalog.Function) bool { return !routine && f.Procedure != proc })
 			if len(fs) > 0 {
 				found = fs
 				break
@@ -366,6 +398,9 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 		}
 		switch len(found) {
 		case 0:
+			if routine {
+				word = "function" // as PostgreSQL words it
+			}
 			return nil, sqlerr.New(sqlerr.UndefinedFunction, "could not find a %s named %q", word, display)
 		case 1:
 			return found[0], nil
@@ -374,7 +409,8 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 			WithHint("Specify the argument list to select the %s unambiguously.", word)
 	}
 	f, err := s.lookupFunctionForDrop(p, owa)
-	if err != nil && proc && sqlerr.Code(err) == sqlerr.UndefinedFunction {
+	if err != nil && (proc || routine) && sqlerr.Code(err) == sqlerr.UndefinedFunction {
+		notFound := err
 		args, err := routineArgTypes(p, owa)
 		if err != nil {
 			return nil, err
@@ -386,18 +422,22 @@ func (s *Session) lookupRoutine(p *planner.Planner, owa *pg.ObjectWithArgs, kind
 				}
 			}
 		}
+		if routine {
+			return nil, notFound
+		}
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "procedure %s(%s) does not exist", display, catalog.TypeList(args))
 	}
 	if err != nil {
 		return nil, err
 	}
-	if f.Procedure != proc {
+	if !routine && f.Procedure != proc {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%s(%s) is not a %s", f.Name, catalog.TypeList(f.ArgTypes), word)
 	}
 	return f, nil
 }
 
-// renameRoutine runs ALTER FUNCTION|PROCEDURE name(types) RENAME TO.
+// renameRoutine runs ALTER FUNCTION|PROCEDURE|ROUTINE name(types) RENAME
+// TO.
 func (s *Session) renameRoutine(p *planner.Planner, rs *pg.RenameStmt) (string, error) {
 	tag := "ALTER " + objectName(rs.RenameType)
 	f, err := s.lookupRoutine(p, rs.Object.GetObjectWithArgs(), rs.RenameType)
@@ -410,7 +450,7 @@ func (s *Session) renameRoutine(p *planner.Planner, rs *pg.RenameStmt) (string, 
 	if err := s.checkCreateIn(f.Schema); err != nil {
 		return "", err
 	}
-	return tag, s.e.cat.RenameFunction(f.OID, rs.Newname)
+	return tag, s.alterRoutine(f.OID, func() error { return s.e.cat.RenameFunction(f.OID, rs.Newname) })
 }
 
 // checkRoutineOwner fails with 42501 unless the current role owns f

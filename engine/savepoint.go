@@ -8,8 +8,9 @@ package engine
 // aborted state of a block that failed after the savepoint was set.
 // SET ROLE and SET SESSION AUTHORIZATION done after the savepoint are
 // undone too, as PostgreSQL does, and the locks taken since (row,
-// relation and transaction-level advisory locks) are released. DDL is
-// not transactional and is not undone.
+// relation and transaction-level advisory locks) are released. DDL on
+// relations is not transactional and is not undone; changes of routines
+// are (routine_txn.go).
 
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -31,6 +32,8 @@ type savepoint struct {
 	tables, advisory int
 	// temp marks the temporary relations made then (temp_tables.go).
 	temp int
+	// routines marks the routine changes made then (routine_txn.go).
+	routines int
 }
 
 // execSavepoint runs the savepoint statements; handled is false for other
@@ -53,7 +56,7 @@ func (s *Session) execSavepoint(t *pg.TransactionStmt) (res pgwire.Result, handl
 	name := t.SavepointName
 	if t.Kind == pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT {
 		s.savepoints = append(s.savepoints, savepoint{name: name, mark: s.txn.Savepoint(), auth: s.currentAuth(),
-			tables: len(s.tables.log), advisory: s.advisoryHoldMark(), temp: len(s.temp.created)})
+			tables: len(s.tables.log), advisory: s.advisoryHoldMark(), temp: len(s.temp.created), routines: len(s.routines)})
 		return tagResult(tag), true, nil
 	}
 	// The most recent savepoint of that name.
@@ -76,6 +79,7 @@ func (s *Session) execSavepoint(t *pg.TransactionStmt) (res pgwire.Result, handl
 	s.releaseTableLocks(s.savepoints[i].tables)
 	s.releaseAdvisorySince(s.savepoints[i].advisory)
 	s.tempRollbackTo(s.savepoints[i].temp)
+	s.routinesRollbackTo(s.savepoints[i].routines)
 	s.savepoints = s.savepoints[:i+1]
 	s.txnFailed = false
 	return tagResult(tag), true, nil

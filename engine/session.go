@@ -140,6 +140,9 @@ type Session struct {
 	lockTxn atomic.Uint64
 	// temp are the session's temporary relations (temp_tables.go).
 	temp sessionTemp
+	// routines are the changes of routines in the open transaction
+	// block (routine_txn.go).
+	routines []routineChange
 	// timeouts caches the timeout settings (timeouts.go).
 	timeouts sessionTimeouts
 	cached   sessionSettings
@@ -528,6 +531,7 @@ func (s *Session) Close() {
 		s.txn.Rollback()
 		s.txn = nil
 	}
+	s.routinesTxnEnd(false)
 	s.closeTemp()
 	s.releaseAdvisory(&s.advisory.xact)
 	s.releaseAdvisory(&s.advisory.session)

@@ -512,6 +512,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 				txn.Rollback()
 				s.endTxnAuth(false)
 				s.tempTxnEnd(false)
+				s.routinesTxnEnd(false)
 				return nil, err
 			}
 		}
@@ -519,15 +520,18 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 			txn.Rollback()
 			s.endTxnAuth(false)
 			s.tempTxnEnd(false)
+			s.routinesTxnEnd(false)
 			return tagResult("ROLLBACK"), nil
 		}
 		if err := txn.Commit(); err != nil {
 			s.endTxnAuth(false)
 			s.tempTxnEnd(false)
+			s.routinesTxnEnd(false)
 			return nil, commitError(err)
 		}
 		s.endTxnAuth(true)
 		s.tempTxnEnd(true)
+		s.routinesTxnEnd(true)
 		return tagResult("COMMIT"), nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		s.closeCursors(false)
@@ -537,6 +541,7 @@ func (s *Session) execTxn(t *pg.TransactionStmt) (pgwire.Result, error) {
 		}
 		s.txn, s.txnFailed = nil, false
 		s.tempTxnEnd(false)
+		s.routinesTxnEnd(false)
 		return tagResult("ROLLBACK"), nil
 	}
 	if res, ok, err := s.execSavepoint(t); ok {

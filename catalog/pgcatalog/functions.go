@@ -67,7 +67,7 @@ func userProcRows(s *Snapshot) []row {
 			args[i] = strconv.FormatUint(uint64(t.OID()), 10)
 		}
 		variadic := int64(0)
-		if f.Agg != nil && f.Agg.Variadic && len(f.ArgTypes) > 0 && f.ArgTypes[len(f.ArgTypes)-1].Elem != nil {
+		if f.IsVariadic() {
 			variadic = int64(f.ArgTypes[len(f.ArgTypes)-1].Elem.OID())
 		}
 		r := row{
@@ -75,8 +75,12 @@ func userProcRows(s *Snapshot) []row {
 			"prolang": LanguageOID(f.Language), "procost": float64(100), "provariadic": variadic, "prokind": string(f.Kind()),
 			"proisstrict": f.Strict, "proretset": f.RetSet, "provolatile": string(f.Volatility), "proparallel": "u",
 			"prosecdef": f.SecurityDefiner, "proleakproof": false,
-			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(0), "prorettype": int64(f.RetType.OID()),
+			"pronargs": int64(len(f.ArgTypes)), "pronargdefaults": int64(len(f.ArgDefaults)), "prorettype": int64(f.RetType.OID()),
 			"proargtypes": strings.Join(args, " "), "prosrc": ProcSrc(f),
+		}
+		if len(f.ArgDefaults) > 0 {
+			// As pg_get_expr prints the stored list.
+			r["proargdefaults"] = strings.Join(f.ArgDefaults, ", ")
 		}
 		if f.Procedure {
 			procArgRows(f, r)
@@ -141,7 +145,9 @@ func procArgRows(f *catalog.Function, r row) {
 		for i, t := range ts {
 			all[i], ms[i] = strconv.FormatUint(uint64(t.OID()), 10), string(modes[i])
 		}
-		r["proallargtypes"] = "{" + strings.Join(all, ",") + "}"
+		if len(f.OutTypes) > 0 {
+			r["proallargtypes"] = "{" + strings.Join(all, ",") + "}"
+		}
 		r["proargmodes"] = "{" + strings.Join(ms, ",") + "}"
 	}
 	if slices.ContainsFunc(names, func(n string) bool { return n != "" }) {

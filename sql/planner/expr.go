@@ -591,7 +591,8 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (plan.Scalar, error) {
 	if udf.IsWindowOnly(name) {
 		return nil, sqlerr.New(sqlerr.WindowingError, "window function %s requires an OVER clause", name).WithPosition(pos)
 	}
-	args, _, err := b.bindAll(fc.Args)
+	nodes, ca := unwrapNamed(fc.Args, fc.FuncVariadic)
+	args, ts, err := b.bindAll(nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -603,8 +604,12 @@ func (b *exprBinder) bindFuncCall(fc *pg.FuncCall) (plan.Scalar, error) {
 	if name == "pg_typeof" && len(args) == 1 {
 		return &plan.Const{Value: args[0].Type().String(), T: types.TText}, nil
 	}
-	if e, ok, err := b.userCall(fc, args, pos); ok {
+	if e, ok, err := b.userCall(fc, args, ca, pos); ok {
 		return e, err
+	}
+	if ca.named() {
+		// Built-ins take no arguments by name.
+		return nil, undefinedCall(funcName(fc.Funcname), ts, ca, pos)
 	}
 	if e, ok, err := b.p.goCall(fc.Funcname, args, pos); ok {
 		return e, err

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"strings"
+
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"streamsql/catalog"
@@ -17,33 +19,51 @@ import (
 
 // ResolveProcedure finds the procedure that CALL fc means, given the
 // types of its arguments (actual).
-func (p *Planner) ResolveProcedure(fc *pg.FuncCall, actual []types.T) (*catalog.Function, error) {
+func (p *Planner) ResolveProcedure(fc *pg.FuncCall, actual []types.T) (*catalog.Function, []*pg.Node, error) {
 	pos := p.pos(fc.Location)
 	display := funcName(fc.Funcname)
+	nodes, ca := unwrapNamed(fc.Args, fc.FuncVariadic)
 	cands, _ := p.sqlFuncCandidates(fc.Funcname)
-	sigs := make([][]types.T, len(cands))
+	// A procedure is matched by all its parameters, OUT ones included.
+	views := make([]*catalog.Function, len(cands))
 	for i, f := range cands {
-		sigs[i] = f.ArgTypes
+		views[i] = f
 		if f.Procedure {
-			_, sigs[i], _ = f.CallParams()
+			names, ts, _ := f.CallParams()
+			views[i] = &catalog.Function{ArgNames: names, ArgTypes: ts, ArgDefaults: f.ArgDefaults, Variadic: f.Variadic}
 		}
 	}
-	i, amb := selectSignature(actual, sigs)
+	i, m, amb := pickRoutine(views, ca, actual)
 	switch {
 	case amb:
-		return nil, sqlerr.New(sqlerr.AmbiguousFunction, "procedure %s(%s) is not unique", display, catalog.TypeList(actual)).
+		return nil, nil, sqlerr.New(sqlerr.AmbiguousFunction, "procedure %s(%s) is not unique", display, catalog.TypeList(actual)).
 			WithHint("Could not choose a best candidate procedure. You might need to add explicit type casts.").WithPosition(pos)
 	case i >= 0 && cands[i].Procedure:
 		if p.Deps != nil {
 			p.Deps[cands[i].OID] = true
 		}
-		return cands[i], nil
+		args, err := arrangeArgNodes(views[i], nodes, m)
+		return cands[i], args, err
 	case i >= 0 || p.callsFunction(fc):
-		return nil, sqlerr.New(sqlerr.WrongObjectType, "%s(%s) is not a procedure", display, catalog.TypeList(actual)).
+		return nil, nil, sqlerr.New(sqlerr.WrongObjectType, "%s(%s) is not a procedure", display, catalog.TypeList(actual)).
 			WithHint("To call a function, use SELECT.").WithPosition(pos)
 	}
-	return nil, sqlerr.New(sqlerr.UndefinedFunction, "procedure %s(%s) does not exist", display, catalog.TypeList(actual)).
+	if ca.named() || ca.variadic {
+		e := sqlerr.From(undefinedCall(display, actual, ca, pos))
+		n := *e
+		n.Message = "procedure" + strings.TrimPrefix(n.Message, "function")
+		n.Hint = "No procedure matches the given name and argument types. You might need to add explicit type casts."
+		return nil, nil, &n
+	}
+	return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "procedure %s(%s) does not exist", display, catalog.TypeList(actual)).
 		WithHint("No procedure matches the given name and argument types. You might need to add explicit type casts.").WithPosition(pos)
+}
+
+// CallArgNodes returns the argument expressions of a call, those passed
+// by name unwrapped.
+func CallArgNodes(fc *pg.FuncCall) []*pg.Node {
+	nodes, _ := unwrapNamed(fc.Args, fc.FuncVariadic)
+	return nodes
 }
 
 // callsFunction reports whether fc binds as a call of a function (a

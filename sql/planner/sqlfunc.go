@@ -272,7 +272,7 @@ func (p *Planner) sqlFuncCandidates(names []*pg.Node) ([]*catalog.Function, bool
 
 // userCall binds a call of a user function; ok is false when the call is
 // left to the built-ins.
-func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e plan.Scalar, ok bool, err error) {
+func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, ca callArgs, pos int) (e plan.Scalar, ok bool, err error) {
 	p := b.p
 	cands, qualified := p.sqlFuncCandidates(fc.Funcname)
 	cands = slices.DeleteFunc(cands, (*catalog.Function).IsAggregate)
@@ -289,24 +289,23 @@ func (b *exprBinder) userCall(fc *pg.FuncCall, args []plan.Scalar, pos int) (e p
 	for i, a := range args {
 		ts[i] = a.Type()
 	}
-	sigs := make([][]types.T, len(cands))
-	for i, f := range cands {
-		sigs[i] = f.ArgTypes
-	}
-	i, amb := selectSignature(ts, sigs)
+	i, m, amb := pickRoutine(cands, ca, ts)
 	display := funcName(fc.Funcname)
 	if amb {
 		return nil, true, ambiguousFunction(display, ts, pos)
 	}
 	if i < 0 {
-		if !qualified {
+		if !qualified && !ca.named() {
 			return nil, false, nil // a built-in may fit
 		}
-		return nil, true, undefinedFunction(display, ts, pos)
+		return nil, true, undefinedCall(display, ts, ca, pos)
 	}
 	f := cands[i]
 	if f.Procedure {
 		return nil, true, procedureCalled(display, ts, pos)
+	}
+	if args, err = p.arrangeArgs(f, args, m, pos); err != nil {
+		return nil, true, err
 	}
 	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.AggWithinGroup {
 		return nil, true, sqlerr.New(sqlerr.WrongObjectType, "DISTINCT, ORDER BY, FILTER or WITHIN GROUP specified, but %s is not an aggregate function", f.Name).WithPosition(pos)
