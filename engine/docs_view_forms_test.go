@@ -17,3 +17,9 @@ func TestDocsQuantifiedSubqueriesExample(t *testing.T) {
 func TestDocsRecursiveViewExample(t *testing.T) {
 	runDocBlocks(t, "../docs/streaming.md", "### Recursive queries (WITH RECURSIVE) in views")
 }
+
+// The shared aggregation example of docs/streaming.md gives the results
+// and the plan shown.
+func TestDocsSharedAggregationExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "### Shared aggregations")
+}

@@ -187,6 +187,8 @@ func viewKey(streamKey, visible []int, ts []types.T) []int {
 // stream properties and state tables.
 func ExplainStream(n *stream.Node) []string {
 	var lines []string
+	shared := stream.SharedNodes(n)
+	printed := map[*stream.Node]bool{}
 	var walk func(n *stream.Node, depth int)
 	walk = func(n *stream.Node, depth int) {
 		var desc string
@@ -204,6 +206,15 @@ func ExplainStream(n *stream.Node) []string {
 			key[i] = colLabel(n, k)
 		}
 		props = append(props, "key: ["+strings.Join(key, ", ")+"]")
+		if shared[n] {
+			if printed[n] {
+				// Its operator and inputs are printed at its first reader.
+				lines = append(lines, explainIndent(depth)+desc+" {shared: as above}")
+				return
+			}
+			printed[n] = true
+			props = append(props, "shared")
+		}
 		if _, ex := n.Spec.(*stream.ExchangeSpec); !ex && n.Instances() > 1 {
 			props = append(props, fmt.Sprintf("instances: %d", n.Instances()))
 		}
@@ -217,11 +228,7 @@ func ExplainStream(n *stream.Node) []string {
 			}
 			props = append(props, "watermark: ["+strings.Join(wm, ", ")+"]")
 		}
-		line := strings.Repeat("  ", depth)
-		if depth > 0 {
-			line = strings.Repeat("  ", depth-1) + "└─"
-		}
-		lines = append(lines, line+desc+" {"+strings.Join(props, "; ")+"}")
+		lines = append(lines, explainIndent(depth)+desc+" {"+strings.Join(props, "; ")+"}")
 		for _, st := range n.StateTables {
 			lines = append(lines, strings.Repeat("  ", depth+1)+"state: "+st)
 		}
@@ -234,6 +241,14 @@ func ExplainStream(n *stream.Node) []string {
 	}
 	walk(n, 0)
 	return lines
+}
+
+// explainIndent is the start of an EXPLAIN line at depth.
+func explainIndent(depth int) string {
+	if depth > 0 {
+		return strings.Repeat("  ", depth-1) + "└─"
+	}
+	return ""
 }
 
 func colLabel(n *stream.Node, i int) string {
@@ -265,6 +280,8 @@ type streamPlanner struct {
 	tables       map[uint32]bool
 	views        map[uint32]bool
 	sources      map[uint32]bool
+	// shared are the aggregations planned so far (stream_share.go).
+	shared []sharedRel
 }
 
 func notIncremental(format string, args ...any) error {
@@ -327,7 +344,14 @@ func (sp *streamPlanner) convert(r plan.Rel) (n *stream.Node, m []int, err error
 		if n, m, ok, err := sp.sessionAgg(x); ok || err != nil {
 			return n, m, err
 		}
-		return sp.agg(x)
+		if n, m, ok := sp.sharedAgg(x); ok {
+			return n, m, nil
+		}
+		n, m, err := sp.agg(x)
+		if err == nil {
+			sp.share(x, n, m)
+		}
+		return n, m, err
 	case *plan.Distinct:
 		if x.On != nil {
 			return sp.distinctOn(x)

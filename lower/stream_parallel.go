@@ -20,11 +20,26 @@ import (
 // generation, the view itself) run once, behind a gathering exchange.
 // The aggregations in splits run in two phases (stream_two_phase.go).
 func parallelize(n *stream.Node, p int, splits map[*agg.HashAggSpec]bool) *stream.Node {
+	return parallelizeShared(n, p, splits, map[*stream.Node]*stream.Node{})
+}
+
+// parallelizeShared is parallelize with the nodes done already: a node
+// that several consumers read (stream_share.go) is spread once.
+func parallelizeShared(n *stream.Node, p int, splits map[*agg.HashAggSpec]bool, done map[*stream.Node]*stream.Node) *stream.Node {
+	if d, ok := done[n]; ok {
+		return d
+	}
+	d := parallelizeNode(n, p, splits, done)
+	done[n] = d
+	return d
+}
+
+func parallelizeNode(n *stream.Node, p int, splits map[*agg.HashAggSpec]bool, done map[*stream.Node]*stream.Node) *stream.Node {
 	if n.Source != nil {
 		return n
 	}
 	for i, in := range n.Inputs {
-		n.Inputs[i] = parallelize(in, p, splits)
+		n.Inputs[i] = parallelizeShared(in, p, splits, done)
 	}
 	// keys[i]: the columns of input i that partition the operator's state.
 	var keys [][]int

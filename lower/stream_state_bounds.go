@@ -50,8 +50,13 @@ func (w StateWarning) Message() string { return w.Operator + " " + w.Reason }
 // n, in EXPLAIN order.
 func StateWarnings(n *stream.Node) []StateWarning {
 	var out []StateWarning
+	seen := map[*stream.Node]bool{}
 	var walk func(n *stream.Node)
 	walk = func(n *stream.Node) {
+		if seen[n] {
+			return // a shared node, warned about at its first reader
+		}
+		seen[n] = true
 		out = append(out, nodeStateWarnings(n)...)
 		for _, in := range n.Inputs {
 			walk(in)

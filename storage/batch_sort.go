@@ -67,7 +67,9 @@ func (s *BatchSorter) Sort(b *pebble.Batch) error {
 	if uint64(len(repr)) > math.MaxUint32 {
 		return nil
 	}
-	entries := s.entries[:0]
+	// One allocation of the right size (Count bounds the point entries)
+	// instead of doubling from the last batch's.
+	entries := slices.Grow(s.entries[:0], int(b.Count()))
 	defer func() { s.entries = entries[:0] }()
 	sorted := true
 	var out []byte // nil until an entry is out of order

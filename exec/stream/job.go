@@ -69,10 +69,20 @@ type JobSpec struct {
 // CountStateTables returns how many state tables plan needs: every
 // instance of a parallel operator has its own.
 func CountStateTables(n *Node) int {
-	c := len(n.StateTables) * n.Instances()
-	for _, in := range n.Inputs {
-		c += CountStateTables(in)
+	c := 0
+	seen := map[*Node]bool{}
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		if seen[n] {
+			return // a shared node is built once
+		}
+		seen[n] = true
+		c += len(n.StateTables) * n.Instances()
+		for _, in := range n.Inputs {
+			walk(in)
+		}
 	}
+	walk(n)
 	return c
 }
 
@@ -84,8 +94,14 @@ func CountStateTables(n *Node) int {
 // resumed over state it would misread.
 func StateLayout(plan *Node) string {
 	h := sha256.New()
+	seen := map[*Node]bool{}
 	var walk func(n *Node)
 	walk = func(n *Node) {
+		if seen[n] {
+			h.Write([]byte("shared\n"))
+			return
+		}
+		seen[n] = true
 		if len(n.StateTables) > 0 {
 			fmt.Fprintf(h, "%T|%d|%d|", n.Spec, len(n.StateTables), n.Instances())
 			for _, x := range append([]*Node{n}, n.Inputs...) {
@@ -141,6 +157,15 @@ type Job struct {
 	ops *jobOps
 	// viewLogs are the view's change blocks per epoch (Barrier.ViewLog).
 	viewLogs map[uint64]map[uint32]*ViewChanges
+	// shared are the plan nodes several consumers read (fanout.go).
+	shared map[*Node]*sharedRT
+}
+
+// sharedRT is a node several consumers read, as built: per instance, the
+// fragment it runs in and the fanout to its consumers.
+type sharedRT struct {
+	frags []*fragment
+	fans  []*fanout
 }
 
 type jobSource struct {
@@ -192,6 +217,10 @@ type fragLeaf struct {
 func (j *Job) build() error {
 	j.writes = map[uint64][]*pebble.Batch{}
 	j.ops = newJobOps(j.spec.Plan)
+	j.shared = map[*Node]*sharedRT{}
+	for n := range SharedNodes(j.spec.Plan) {
+		j.shared[n] = &sharedRT{}
+	}
 	bc := &BuildCtx{stateIDs: j.spec.StateIDs}
 	sink := &jobSink{job: j}
 	if j.spec.Plan.Instances() != 1 {
@@ -226,7 +255,15 @@ func (j *Job) buildFragments(bc *BuildCtx, n *Node, out func(k int) (Output, *no
 	var exs []*exchangeRT
 	seen := map[*Node]*exchangeRT{}
 	for k := 0; k < n.Instances(); k++ {
-		f := j.newFragment()
+		// A fragment that reads a shared node built already runs in
+		// that node's fragment.
+		f, err := j.sharedFragment(n, n, k)
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			f = j.newFragment()
+		}
 		o, in := out(k)
 		bc.Instance = k
 		if err := j.buildNode(bc, f, n, o, in, seen, &exs); err != nil {
@@ -244,6 +281,30 @@ func (j *Job) buildFragments(bc *BuildCtx, n *Node, out func(k int) (Output, *no
 		}
 	}
 	return nil
+}
+
+// sharedFragment returns instance k of the fragment of the first shared
+// node built already that the fragment whose top is top reaches from x
+// (without crossing an exchange), or nil.
+func (j *Job) sharedFragment(top, x *Node, k int) (*fragment, error) {
+	if _, ok := x.Spec.(*ExchangeSpec); ok || x.Source != nil {
+		return nil, nil
+	}
+	if rt := j.shared[x]; rt != nil && len(rt.frags) > 0 {
+		if x.Instances() != top.Instances() {
+			return nil, fmt.Errorf("job %s: a shared operator runs in %d instances, a reader's fragment in %d", j.spec.Name, x.Instances(), top.Instances())
+		}
+		if k < len(rt.frags) {
+			return rt.frags[k], nil
+		}
+		return nil, nil // this instance is not built yet
+	}
+	for _, in := range x.Inputs {
+		if f, err := j.sharedFragment(top, in, k); f != nil || err != nil {
+			return f, err
+		}
+	}
+	return nil, nil
 }
 
 func (j *Job) newFragment() *fragment {
@@ -313,8 +374,27 @@ func (f *fragment) addLeaf(out Output, senders, source int, ts []types.T) int {
 // out, which belongs to the node counted by in.
 func (j *Job) buildNode(bc *BuildCtx, f *fragment, n *Node, out Output, in *nodeCounters, seen map[*Node]*exchangeRT, exs *[]*exchangeRT) error {
 	bc.Env, bc.Node, bc.Inputs = f.env, n, n.Inputs
+	rt, k := j.shared[n], bc.Instance
+	if rt != nil && k < len(rt.fans) {
+		// Built already: one more consumer. Its meter counts the node's
+		// rows out nowhere, the first consumer's does.
+		if rt.frags[k] != f {
+			return fmt.Errorf("job %s: the readers of a shared operator run in different fragments", j.spec.Name)
+		}
+		rt.fans[k].outs = append(rt.fans[k].outs,
+			Output{Op: &meter{next: out.Op, out: newNodeCounters(), in: in, cursor: f.cursor}, Side: out.Side})
+		return nil
+	}
 	nc := j.ops.counters(n)
 	out = Output{Op: &meter{next: out.Op, out: nc, in: in, cursor: f.cursor}, Side: out.Side}
+	if rt != nil {
+		if k != len(rt.fans) {
+			return fmt.Errorf("job %s: instance %d of a shared operator built out of order", j.spec.Name, k)
+		}
+		fan := &fanout{outs: []Output{out}}
+		rt.fans, rt.frags = append(rt.fans, fan), append(rt.frags, f)
+		out = Output{Op: fan}
+	}
 	// State accounts opened while the operator is built are its own.
 	f.cursor.cur = nc
 	defer func() { f.cursor.cur = nil }()

@@ -65,10 +65,27 @@ func Temporary(err error) bool {
 // them, one per instance of the fragment they are in: the index a
 // source's position is recorded under (buildFragments and buildNode).
 func sourceOrder(n *Node, out []SourceSpec) []SourceSpec {
+	return sourcesFrom(n, out, map[nodeInstance]bool{})
+}
+
+// nodeInstance is one instance of a plan node.
+type nodeInstance struct {
+	n *Node
+	k int
+}
+
+// sourcesFrom is sourceOrder with the instances of shared nodes walked
+// already (a shared node is built once per instance).
+func sourcesFrom(n *Node, out []SourceSpec, built map[nodeInstance]bool) []SourceSpec {
 	var exs []*Node
 	seen := map[*Node]bool{}
+	var k int
 	var walk func(x *Node)
 	walk = func(x *Node) {
+		if built[nodeInstance{x, k}] {
+			return
+		}
+		built[nodeInstance{x, k}] = true
 		if _, ok := x.Spec.(*ExchangeSpec); ok {
 			if !seen[x] {
 				seen[x] = true
@@ -84,11 +101,11 @@ func sourceOrder(n *Node, out []SourceSpec) []SourceSpec {
 			walk(in)
 		}
 	}
-	for k := 0; k < n.Instances(); k++ {
+	for k = 0; k < n.Instances(); k++ {
 		walk(n)
 	}
 	for _, ex := range exs {
-		out = sourceOrder(ex.Inputs[0], out)
+		out = sourcesFrom(ex.Inputs[0], out, built)
 	}
 	return out
 }

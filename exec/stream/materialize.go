@@ -170,12 +170,10 @@ func (m *materialize) forward(c *Chunk, keys []string) error {
 	m.mu.Lock()
 	downs := append([]*viewLink(nil), m.downs...)
 	m.mu.Unlock()
+	// vis holds the key's only reference; every link gets a share.
+	vis := &Chunk{Cols: cols, Ops: c.Ops, N: c.N}
 	for _, d := range downs {
-		for _, a := range cols {
-			a.Retain()
-		}
-		out := &Chunk{Cols: append([]arrow.Array(nil), cols...), Ops: c.Ops, N: c.N}
-		if err := m.send(d, Message{Kind: MsgChunk, Chunk: out}); err != nil {
+		if err := m.send(d, Message{Kind: MsgChunk, Chunk: vis.Share()}); err != nil {
 			return err
 		}
 	}

@@ -157,6 +157,9 @@ func newJobOps(plan *Node) *jobOps {
 	o := &jobOps{index: map[*Node]int{}}
 	var walk func(n *Node, parent int)
 	walk = func(n *Node, parent int) {
+		if _, ok := o.index[n]; ok {
+			return // a shared node, numbered under its first consumer
+		}
 		id := len(o.nodes)
 		o.index[n] = id
 		op := ""

@@ -103,6 +103,16 @@ func (c *Chunk) Batch() *exec.Batch { return &exec.Batch{Cols: c.Cols, N: c.N} }
 // Release releases the chunk's columns.
 func (c *Chunk) Release() { c.Batch().Release() }
 
+// Share returns a chunk over the same columns (retained for it) and ops,
+// for one more receiver; receivers never modify a chunk's columns or
+// ops, so each may release or forward its own.
+func (c *Chunk) Share() *Chunk {
+	for _, a := range c.Cols {
+		a.Retain()
+	}
+	return &Chunk{Cols: append([]arrow.Array(nil), c.Cols...), Ops: c.Ops, N: c.N}
+}
+
 // Row returns row i as datums (edges and row-wise paths only).
 func (c *Chunk) Row(i int, ts []types.T) []types.Datum { return c.Batch().Row(i, ts) }
 
