@@ -306,3 +306,28 @@ func restartWith(t *testing.T, s *benchStack, stmts ...string) *pgx.Conn {
 	execAll(t, conn, append(stmts, "FLUSH")...)
 	return conn
 }
+
+// TestIdleTimeoutViewOnAggregateView: the input that never brings a row
+// is read through a view that aggregates it per window without EMIT ON
+// WINDOW CLOSE. The aggregate passes the idle mark on to its window
+// column, so the view over both still closes its windows as far as the
+// busy input has gone, also after a restart.
+func TestIdleTimeoutViewOnAggregateView(t *testing.T) {
+	s := openStack(t, engine.Options{})
+	conn := s.connect(t)
+	const windows = "WITH u AS (SELECT id, ts FROM busy_v UNION ALL SELECT n::int AS id, window_start AS ts FROM never_g) " +
+		"SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE"
+	execAll(t, conn,
+		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
+		"CREATE TABLE never (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
+		"CREATE MATERIALIZED VIEW never_g AS SELECT window_start, count(*) AS n FROM TUMBLE(never, ts, INTERVAL '1' SECOND) GROUP BY window_start",
+		"CREATE MATERIALIZED VIEW busy_v AS SELECT id, ts FROM busy",
+		"CREATE MATERIALIZED VIEW w1 AS "+windows,
+		busyRows(0, 60),
+		"FLUSH")
+	want := "2024-01-01 00:00:00+00 10\n2024-01-01 00:00:10+00 10\n2024-01-01 00:00:20+00 10\n2024-01-01 00:00:30+00 10\n2024-01-01 00:00:40+00 10"
+	sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM w1 ORDER BY 1", want, 5*time.Second)
+	conn = restartWith(t, s, busyRows(61, 90))
+	want += "\n2024-01-01 00:00:50+00 10\n2024-01-01 00:01:00+00 10\n2024-01-01 00:01:10+00 10"
+	sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM w1 ORDER BY 1", want, 5*time.Second)
+}
