@@ -223,14 +223,20 @@ func (h *HashJoin) settle(epoch uint64) {
 			return false
 		},
 	})
-	if evicted == 0 {
+	h.evicted(evicted)
+}
+
+// evicted frees the slots of the rows a settle evicted (n entries) and
+// reports the join's new size.
+func (h *HashJoin) evicted(n int64) {
+	if n == 0 {
 		return
 	}
 	for _, s := range h.sides {
 		s.releaseDeferred()
 	}
-	c.Bytes = h.estimate()
-	c.Report()
+	h.cache.Bytes = h.estimate()
+	h.cache.Report()
 }
 
 // evictable reports whether every row of bucket b is stored as it is.

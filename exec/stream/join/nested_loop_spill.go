@@ -342,14 +342,7 @@ func (h *HashJoin) settleKeyless(epoch uint64) {
 			return false
 		},
 	})
-	if evicted == 0 {
-		return
-	}
-	for _, s := range h.sides {
-		s.releaseDeferred()
-	}
-	c.Bytes = h.estimate()
-	c.Report()
+	h.evicted(evicted)
 }
 
 // recoverKeyless loads the stored state at restart: each side in turn
