@@ -62,11 +62,16 @@ func docExampleBlocks(t *testing.T, path, marker string) []docExample {
 // runDocBlocks runs the blocks against a fresh server and compares each
 // block's result with the text below it.
 func runDocBlocks(t *testing.T, path, marker string) {
+	runDocBlocksWith(t, path, marker, engine.Options{})
+}
+
+// runDocBlocksWith is runDocBlocks on an engine opened with opts.
+func runDocBlocksWith(t *testing.T, path, marker string, opts engine.Options) {
 	blocks := docExampleBlocks(t, path, marker)
 	if len(blocks) == 0 {
 		t.Fatalf("%s: no sql blocks", path)
 	}
-	_, conn := startConn(t, engine.Options{})
+	_, conn := startConn(t, opts)
 	ctx := t.Context()
 	for bi, blk := range blocks {
 		stmts := strings.Split(strings.TrimSpace(blk.sql), ";\n")

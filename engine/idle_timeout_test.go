@@ -235,7 +235,8 @@ func idleUnion(t *testing.T, idle string, first int, setup []string, between fun
 }
 
 // TestIdleTimeoutViewOnView: an input that has never brought a row,
-// read through another view (plain or EMIT ON WINDOW CLOSE), is left out
+// read through another view (plain, EMIT ON WINDOW CLOSE, or one that
+// aggregates it per window without EMIT ON WINDOW CLOSE, w3), is left out
 // once idle just as within one view: the view passes the idle mark on. A view created after the mark
 // went out receives it when it attaches, and after a restart the mark
 // goes out again.
@@ -244,6 +245,8 @@ func TestIdleTimeoutViewOnView(t *testing.T) {
 	conn := s.connect(t)
 	const windows = "WITH u AS (SELECT id, ts FROM busy_v UNION ALL SELECT id, ts FROM never_v UNION ALL SELECT id, ts FROM never_e) " +
 		"SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE"
+	const overAgg = "WITH u AS (SELECT id, ts FROM busy_v UNION ALL SELECT n::int AS id, window_start AS ts FROM never_g) " +
+		"SELECT window_start, count(*) AS n FROM TUMBLE(u, ts, INTERVAL '10' SECOND) GROUP BY window_start EMIT ON WINDOW CLOSE"
 	execAll(t, conn,
 		"CREATE TABLE busy (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY",
 		"CREATE TABLE never (id int, ts timestamptz, WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND) APPEND ONLY WITH (idle_timeout = '200ms')",
@@ -251,18 +254,23 @@ func TestIdleTimeoutViewOnView(t *testing.T) {
 		"CREATE MATERIALIZED VIEW never_e AS SELECT id, ts FROM never EMIT ON WINDOW CLOSE",
 		"CREATE MATERIALIZED VIEW busy_v AS SELECT id, ts FROM busy",
 		"CREATE MATERIALIZED VIEW w1 AS "+windows,
+		// never aggregated per window without EMIT ON WINDOW CLOSE: the
+		// aggregate passes the idle mark on to window_start.
+		"CREATE MATERIALIZED VIEW never_g AS SELECT window_start, count(*) AS n FROM TUMBLE(never, ts, INTERVAL '1' SECOND) GROUP BY window_start",
+		"CREATE MATERIALIZED VIEW w3 AS "+overAgg,
 		busyRows(0, 60),
 		"FLUSH")
 	// busy's watermark is 59.5 s: windows up to the one of 40 s closed.
 	want := "2024-01-01 00:00:00+00 10\n2024-01-01 00:00:10+00 10\n2024-01-01 00:00:20+00 10\n2024-01-01 00:00:30+00 10\n2024-01-01 00:00:40+00 10"
 	sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM w1 ORDER BY 1", want, 5*time.Second)
+	sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM w3 ORDER BY 1", want, 5*time.Second)
 	// never_v sent its idle mark long ago; w2 attaches after it.
 	time.Sleep(300 * time.Millisecond)
 	execAll(t, conn, "CREATE MATERIALIZED VIEW w2 AS "+windows)
 	sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM w2 ORDER BY 1", want, 5*time.Second)
 	conn = restartWith(t, s, busyRows(61, 90))
 	want += "\n2024-01-01 00:00:50+00 10\n2024-01-01 00:01:00+00 10\n2024-01-01 00:01:10+00 10"
-	for _, v := range []string{"w1", "w2"} {
+	for _, v := range []string{"w1", "w2", "w3"} {
 		sqltest.EventuallyWithin(t, conn, "SELECT window_start::text || ' ' || n FROM "+v+" ORDER BY 1", want, 5*time.Second)
 	}
 }

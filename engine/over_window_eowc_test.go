@@ -24,11 +24,16 @@ func TestOverWindowEowcDifferential(t *testing.T) {
 			"row_number() OVER w AS rn FROM t WINDOW w AS (PARTITION BY k ORDER BY tm)"
 		w2 = "SELECT tm, k, v, lead(v, 2) OVER w AS ld, max(v) OVER w AS mx, " +
 			"sum(v) OVER (w ROWS 2 PRECEDING EXCLUDE CURRENT ROW) AS sp FROM t WINDOW w AS (PARTITION BY k ORDER BY tm)"
+		// Running aggregates: kept as one value per partition, the rows
+		// they read trimmed once emitted.
+		w3 = "SELECT tm, k, v, sum(v) OVER w AS rs, count(v) OVER (w ROWS UNBOUNDED PRECEDING) AS rc, " +
+			"min(v) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mn FROM t WINDOW w AS (PARTITION BY k ORDER BY tm)"
 	)
 	s.execAll(t,
 		"CREATE TABLE t (tm timestamptz, k int, v int, WATERMARK FOR tm AS tm - INTERVAL '5' SECOND) APPEND ONLY",
 		"CREATE MATERIALIZED VIEW w1 AS "+w1+" EMIT ON WINDOW CLOSE",
 		"CREATE MATERIALIZED VIEW w2 AS "+w2+" EMIT ON WINDOW CLOSE",
+		"CREATE MATERIALIZED VIEW w3 AS "+w3+" EMIT ON WINDOW CLOSE",
 		// A row emitted twice (say, again after a restart) would not
 		// show in w1, whose rows are keyed, but counts twice here.
 		"CREATE MATERIALIZED VIEW w1_n AS SELECT k, count(*) AS n, sum(v) AS s FROM w1 GROUP BY k",
@@ -63,7 +68,14 @@ func TestOverWindowEowcDifferential(t *testing.T) {
 		}
 		checkView(t, s, when, "w1", final(w1, 1), 0)
 		checkView(t, s, when, "w2", final(w2, 2), 0)
+		checkView(t, s, when, "w3", final(w3, 0), 0)
 		checkView(t, s, when, "w1_n", "SELECT k, count(*), sum(v) FROM w1 GROUP BY k", 0)
 	}
 	checkView(t, s, "at the end", "w2", "SELECT * FROM w2 WHERE ld IS NOT NULL", 10)
+}
+
+// The running aggregates example of docs/streaming.md gives the rows
+// shown.
+func TestDocsRunningAggregatesExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "#### Running aggregates with EMIT ON WINDOW CLOSE")
 }

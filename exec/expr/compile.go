@@ -204,5 +204,5 @@ func (c *Compiler) subquery(x *plan.Subquery) (Expr, error) {
 		return nil, err
 	}
 	return &Subquery{Kind: x.Kind, Plan: op, Correlated: x.Correlated, Left: left, Op: x.Op,
-		Lefts: lefts, Ops: x.Ops, T: x.T, OuterTypes: x.OuterTypes}, nil
+		Lefts: lefts, Ops: x.Ops, RowEqs: x.RowEqs, T: x.T, OuterTypes: x.OuterTypes}, nil
 }

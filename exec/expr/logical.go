@@ -69,7 +69,7 @@ func Logical(e Expr) plan.Scalar {
 		return plan.ProcTime{}
 	case *Subquery:
 		return &plan.Subquery{Kind: x.Kind, Plan: OperatorRel{Op: x.Plan}, Correlated: x.Correlated,
-			Left: Logical(x.Left), Op: x.Op, Lefts: all(x.Lefts), Ops: x.Ops, T: x.T, OuterTypes: x.OuterTypes}
+			Left: Logical(x.Left), Op: x.Op, Lefts: all(x.Lefts), Ops: x.Ops, RowEqs: x.RowEqs, T: x.T, OuterTypes: x.OuterTypes}
 	}
 	return &Opaque{Expr: e}
 }

@@ -197,6 +197,11 @@ func streamSubqueryJoin(input Rel, c Scalar) (Rel, bool) {
 			}
 			conds = append(conds, &Call{Fn: ops[k], Args: []Scalar{l, sp.sel[k]}, T: types.TBool})
 		}
+		if sq.RowEqs != nil {
+			// An ordering of rows: one condition, the first pair that is
+			// not equal deciding.
+			conds = []Scalar{rowOrder(conds, lefts, sq.RowEqs, sp.sel)}
+		}
 		return quantifiedSubqueryJoin(input, sq, sp, neg, lefts, ops, conds, lw), true
 	}
 	return nil, false
@@ -255,6 +260,19 @@ func rowCompare(conds []Scalar, op string) Scalar {
 		return &Or{Args: conds}
 	}
 	return &And{Args: conds}
+}
+
+// rowOrder is the ordering of a row with a subquery's row, as
+// PostgreSQL compares rows: conds[0] OR (l0 = r0 AND (conds[1] OR ...)),
+// conds being the columns' orderings (strict but for the last).
+func rowOrder(conds, lefts []Scalar, eqs []*udf.Scalar, sel []Scalar) Scalar {
+	last := len(conds) - 1
+	acc := conds[last]
+	for k := last - 1; k >= 0; k-- {
+		eq := &Call{Fn: eqs[k], Args: []Scalar{lefts[k], sel[k]}, T: types.TBool}
+		acc = &Or{Args: []Scalar{conds[k], &And{Args: []Scalar{eq, acc}}}}
+	}
+	return acc
 }
 
 // quantifiedJoin keeps the rows of input for which cmp op ANY/ALL (the

@@ -237,7 +237,7 @@ func (e *Subquery) String() string {
 		// A row comparison: (a, b) = ANY (...).
 		left = "(" + list(e.Lefts) + ")"
 		if len(e.Ops) > 0 {
-			op = e.Ops[0].Name
+			op = e.Ops[len(e.Ops)-1].Name // an ordering's strict ones come first
 		}
 	case e.Left != nil:
 		left = operand(e.Left)

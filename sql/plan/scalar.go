@@ -154,7 +154,8 @@ func (k SubqueryKind) ResultType(t types.T) types.T {
 // per input row (the plan's OuterRefs of depth 1 read that row). For
 // ANY/ALL, Left is compared with the plan's single column using Op, with
 // SQL NULL semantics; Lefts and Ops, when set, make it a row comparison
-// (Lefts...) against each row, Ops[k] comparing column k.
+// (Lefts...) against each row, Ops[k] comparing column k (with RowEqs
+// for an ordering, see SubqueryNode).
 type Subquery SubqueryNode[Scalar, Rel]
 
 func (e *ColRef) Type() types.T         { return e.T }

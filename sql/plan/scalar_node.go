@@ -131,7 +131,12 @@ type SubqueryNode[E, R any] struct {
 	Op         *udf.Scalar
 	Lefts      []E
 	Ops        []*udf.Scalar
-	T          types.T
+	// RowEqs, set for an ordering (a, b) < ANY|ALL (...), are the
+	// equalities of the columns: the rows compare left to right, Ops[k]
+	// (strict but for the last column) deciding at the first column
+	// that is not equal.
+	RowEqs []*udf.Scalar
+	T      types.T
 	// OuterTypes are the column types of the row the subquery is
 	// evaluated for (the outer row of its OuterRefs).
 	OuterTypes []types.T

@@ -6,6 +6,7 @@ import (
 	"streamsql/sql/plan"
 	"streamsql/sql/sqlerr"
 	"streamsql/sql/types"
+	"streamsql/udf"
 )
 
 // Row-value expressions: (a, b) = (1, 2), (a, b) < (c, d), (a, b) IN
@@ -176,16 +177,28 @@ func (b *exprBinder) bindRowSubLink(sl *pg.SubLink, rel *relPlan, sq *plan.Subqu
 		return nil, sqlerr.New(sqlerr.SyntaxError, "subquery has too few columns").WithPosition(pos)
 	}
 	op := opName(sl.OperName)
-	if op != "=" && op != "<>" {
+	strict := op
+	switch op {
+	case "=", "<>", "<", ">":
+	case "<=":
+		strict = "<"
+	case ">=":
+		strict = ">"
+	default:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator %s is not supported for a row compared with a subquery", op).WithPosition(pos)
 	}
+	ordering := op != "=" && op != "<>"
 	for k, f := range fields {
 		left, err := b.bind(f)
 		if err != nil {
 			return nil, err
 		}
 		right := &plan.ColRef{Idx: k, T: rel.cols[k].t}
-		cmp, err := b.p.binaryOp(op, left, right, pos)
+		fop := op
+		if ordering && k < len(fields)-1 {
+			fop = strict
+		}
+		cmp, err := b.p.binaryOp(fop, left, right, pos)
 		if err != nil {
 			return nil, err
 		}
@@ -199,6 +212,14 @@ func (b *exprBinder) bindRowSubLink(sl *pg.SubLink, rel *relPlan, sq *plan.Subqu
 		}
 		sq.Lefts = append(sq.Lefts, call.Args[0])
 		sq.Ops = append(sq.Ops, call.Fn)
+		if ordering {
+			lt, rt := call.Args[0].Type(), call.Args[1].Type()
+			eq, casts, err := udf.LookupOperator("=", lt, rt)
+			if err != nil || eq.Ret.Kind != types.Bool || casts[0].Kind != lt.Kind || casts[1].Kind != rt.Kind {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "could not identify an equality operator for types %s and %s", lt, rt).WithPosition(pos)
+			}
+			sq.RowEqs = append(sq.RowEqs, eq)
+		}
 	}
 	sq.Plan = rel.node
 	sq.Kind = plan.AnySubquery

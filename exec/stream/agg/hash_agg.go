@@ -1187,8 +1187,13 @@ func (h *hashAgg) dropGroup(g uint32, del func([]byte) error) error {
 // ---------------------------------------------------------------- watermarks
 
 func (h *hashAgg) Watermark(_ int, wm stream.Watermark) error {
-	if h.winCol < 0 || wm.Col != h.winCol || wm.Val == nil {
+	if h.winCol < 0 || wm.Col != h.winCol {
 		return nil // other columns' watermarks say nothing about the output
+	}
+	if wm.Val == nil {
+		// An idle mark: the input brings no row, so neither does the
+		// window column (a group changes only with a row).
+		return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Idle: true})
 	}
 	v := stream.IntOf(wm.Val)
 	if h.spec.Phase == PhaseLocal && !h.spec.Replace {
@@ -1208,10 +1213,14 @@ func (h *hashAgg) Watermark(_ int, wm stream.Watermark) error {
 		if err := h.emitWindows(e); err != nil {
 			return err
 		}
-		return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal, Emit: h.emitVal})
+		return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal, Emit: h.emitVal, Idle: wm.Idle})
 	}
-	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal})
+	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal, Idle: wm.Idle})
 }
+
+// TakesIdleMarks: an idle mark on the window column passes on (see
+// stream.Output.Watermark).
+func (h *hashAgg) TakesIdleMarks() bool { return true }
 
 // emitWindows emits the groups of the windows below the emit watermark e
 // not emitted yet (Reopen); their state stays until the watermark

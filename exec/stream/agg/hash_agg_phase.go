@@ -206,7 +206,7 @@ func (h *hashAgg) localWatermark(v int64, wm stream.Watermark) error {
 	if err := h.flushPartials(); err != nil {
 		return err
 	}
-	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal, Emit: wm.Emit})
+	return h.out.Watermark(stream.Watermark{Col: h.spec.WindowCol, Val: h.wmVal, Emit: wm.Emit, Idle: wm.Idle})
 }
 
 // rejectPartial handles a partial state of row i of c that aggregate j

@@ -105,6 +105,10 @@ type HashJoinSpec struct {
 	// (join_watermark.go); the columns they read are not forwarded as
 	// they are.
 	Watermarks []JoinWatermark
+
+	// oneRowRight: the right input has at most one row (set by
+	// NestedLoopJoinSpec for a DynamicFilter).
+	oneRowRight bool
 }
 
 // HashJoinStateTables describes the join's state tables for
@@ -257,10 +261,15 @@ func (s *HashJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Oper
 	}
 	if acct := h.sides[0].table.Account(); acct != nil {
 		h.cache = newHJCache(h, acct)
+		if len(s.LeftKeys) == 0 {
+			h.spill = newNLSpill(h, s.oneRowRight)
+		}
 	}
 	if !b.Env.Fresh {
 		var err error
-		if h.cache != nil {
+		if h.spill != nil {
+			err = h.recoverKeyless(h.cache.Acct.LoadBudget())
+		} else if h.cache != nil {
 			err = h.recoverPartial(h.cache.Acct.LoadBudget())
 		} else {
 			err = h.recover()
@@ -312,6 +321,13 @@ type HashJoin struct {
 	// nil without one; missJK are a chunk's join keys it looks up.
 	cache  *hjCache
 	missJK hjKeys
+
+	// spill is the keyless join's row-by-row state cache
+	// (nested_loop_spill.go), nil for joins with keys or without a
+	// budget; extra holds, while a chunk is processed, each row's
+	// matches among the other side's rows in storage only.
+	spill *nlSpill
+	extra []int32
 
 	// loading: recovery replays stored rows; output is discarded.
 	loading  bool
@@ -366,13 +382,20 @@ func (h *HashJoin) Chunk(side int, c *stream.Chunk) error {
 			}
 		}
 	}
-	if h.cache != nil && h.cache.Evicted {
+	switch {
+	case h.spill != nil:
+		if err := h.processKeyless(side, c); err != nil {
+			return err
+		}
+	case h.cache != nil && h.cache.Evicted:
 		if err := h.fetchMissing(side, c); err != nil {
 			return err
 		}
-	}
-	if err := h.process(side, c); err != nil {
-		return err
+		fallthrough
+	default:
+		if err := h.process(side, c); err != nil {
+			return err
+		}
 	}
 	if h.needSweep[side] {
 		h.needSweep[side] = false
@@ -564,33 +587,9 @@ func (h *HashJoin) applyRow(side int, s, o *hjSide, other int, c *stream.Chunk, 
 	if !ins {
 		outOp = stream.Delete
 	}
-	cnt := int32(0)
-	k := i - h.rangeLo
-	for p := h.pairStart[k]; p < h.pairStart[k+1]; p++ {
-		if !h.matched[p] {
-			continue
-		}
-		j := h.pairSlot[p]
-		cnt++
-		if h.tracks[other] {
-			m := &o.meta[j]
-			if ins {
-				m.degree++
-				if m.degree == 1 {
-					h.firstMatch(side, slot, j)
-					continue
-				}
-			} else {
-				m.degree--
-				if m.degree == 0 {
-					h.lastMatch(side, slot, j)
-					continue
-				}
-			}
-		}
-		if !h.semiAnti {
-			h.emitJoined(outOp, side, slot, j)
-		}
+	cnt := h.matchPairs(side, o, other, slot, i-h.rangeLo, ins, outOp)
+	if h.extra != nil {
+		cnt += h.extra[i]
 	}
 	if h.tracks[side] {
 		if ins {
@@ -615,6 +614,40 @@ func (h *HashJoin) applyRow(side int, s, o *hjSide, other int, c *stream.Chunk, 
 		s.remove(slot)
 	}
 	return nil
+}
+
+// matchPairs applies the matching pairs of row k of the range (slot of
+// side) to the other side's rows: their degrees, and the joined rows
+// emitted with outOp. It returns the number of matches.
+func (h *HashJoin) matchPairs(side int, o *hjSide, other int, slot int32, k int, ins bool, outOp stream.Op) int32 {
+	cnt := int32(0)
+	for p := h.pairStart[k]; p < h.pairStart[k+1]; p++ {
+		if !h.matched[p] {
+			continue
+		}
+		j := h.pairSlot[p]
+		cnt++
+		if h.tracks[other] && (h.spill == nil || !h.spill.faulting) {
+			m := &o.meta[j]
+			if ins {
+				m.degree++
+				if m.degree == 1 {
+					h.firstMatch(side, slot, j)
+					continue
+				}
+			} else {
+				m.degree--
+				if m.degree == 0 {
+					h.lastMatch(side, slot, j)
+					continue
+				}
+			}
+		}
+		if !h.semiAnti {
+			h.emitJoined(outOp, side, slot, j)
+		}
+	}
+	return cnt
 }
 
 // firstMatch handles the other side's row j gaining its first match (the
@@ -762,11 +795,14 @@ func (h *HashJoin) dropBehind(side int, c *stream.Chunk) *stream.Chunk {
 func (h *HashJoin) Barrier(b *stream.Barrier) error {
 	if b.Writes != nil {
 		for _, s := range h.sides {
-			if err := s.flush(b.Writes); err != nil {
+			if err := s.flush(b.Writes, b.Epoch); err != nil {
 				return err
 			}
 		}
-		if h.cache != nil {
+		switch {
+		case h.spill != nil:
+			h.settleKeyless(b.Epoch)
+		case h.cache != nil:
 			h.settle(b.Epoch)
 		}
 	}

@@ -55,9 +55,19 @@ func hjSpec(t *testing.T, kind batch.JoinKind, residual bool) *HashJoinSpec {
 	return s
 }
 
+// hjTestSpec is a join spec the tests open: a HashJoinSpec or a
+// NestedLoopJoinSpec.
+type hjTestSpec interface {
+	stream.Spec
+	hashSpec() *HashJoinSpec
+}
+
+func (s *HashJoinSpec) hashSpec() *HashJoinSpec { return s }
+
 // hjOpen builds spec over env into a new sink.
-func hjOpen(t *testing.T, spec *HashJoinSpec, env *stream.Env) (stream.Operator, *streamtest.Sink) {
+func hjOpen(t *testing.T, js hjTestSpec, env *stream.Env) (stream.Operator, *streamtest.Sink) {
 	t.Helper()
+	spec := js.hashSpec()
 	out := slices.Clone(spec.LeftTypes)
 	if spec.Kind != batch.SemiJoin && spec.Kind != batch.AntiJoin {
 		out = append(out, spec.RightTypes...)
@@ -66,7 +76,8 @@ func hjOpen(t *testing.T, spec *HashJoinSpec, env *stream.Env) (stream.Operator,
 	right := &stream.Node{Types: spec.RightTypes, StreamKey: spec.RightStreamKey}
 	node := &stream.Node{Spec: spec, Inputs: []*stream.Node{left, right}, Types: out, StateTables: HashJoinStateTables()}
 	s := &streamtest.Sink{Types: out}
-	op := streamtest.Open(t, env, spec, node, s, left, right)
+	node.Spec = js
+	op := streamtest.Open(t, env, js, node, s, left, right)
 	return op, s
 }
 

@@ -223,14 +223,20 @@ func (h *HashJoin) settle(epoch uint64) {
 			return false
 		},
 	})
-	if evicted == 0 {
+	h.evicted(evicted)
+}
+
+// evicted frees the slots of the rows a settle evicted (n entries) and
+// reports the join's new size.
+func (h *HashJoin) evicted(n int64) {
+	if n == 0 {
 		return
 	}
 	for _, s := range h.sides {
 		s.releaseDeferred()
 	}
-	c.Bytes = h.estimate()
-	c.Report()
+	h.cache.Bytes = h.estimate()
+	h.cache.Report()
 }
 
 // evictable reports whether every row of bucket b is stored as it is.
@@ -308,7 +314,7 @@ func (h *HashJoin) fetchKey(jk []byte) error {
 	h.cache.scans++
 	found := false
 	err := h.replay(func(side int, s *hjSide, fn func(*stream.Chunk, []uint64) error) error {
-		return s.scanPrefix(h.env.State, jk, hjLoadBatch, func(c *stream.Chunk, seqs []uint64) error {
+		return s.scanPrefix(h.env.State, jk, hjLoadBatch, nil, func(c *stream.Chunk, seqs []uint64) error {
 			found = true
 			return fn(c, seqs)
 		})
@@ -342,6 +348,9 @@ func (h *HashJoin) replay(scan func(side int, s *hjSide, fn func(*stream.Chunk, 
 			for _, slot := range h.cache.loaded[side] {
 				if s.meta[slot].flags&hjLive != 0 {
 					s.meta[slot].flags = hjLive | hjPersisted
+					if s.epochs != nil {
+						s.epochs[slot] = 0
+					}
 				}
 			}
 			h.cache.loaded[side] = h.cache.loaded[side][:0]

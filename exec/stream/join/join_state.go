@@ -516,6 +516,14 @@ type hjSide struct {
 	removed *stream.RemovedKeys // shared with the other side (hjCache.removed)
 	live    int                 // live rows
 
+	// Keyless joins under a budget (nested_loop_spill.go): the side's
+	// rows may leave memory one by one. epochs holds, per slot, the
+	// epoch whose barrier stored the row (0: read from storage), and
+	// rowRemoved the state keys of stored rows deleted in an epoch
+	// perhaps not committed; both are nil on other sides.
+	epochs     []uint64
+	rowRemoved *stream.RemovedKeys
+
 	dirty  []int32 // slots written this epoch (may repeat or be stale)
 	delBuf []byte  // state keys to delete at the barrier, concatenated
 	delEnd []int   // end offsets in delBuf
@@ -545,6 +553,9 @@ func (s *hjSide) alloc() int32 {
 		s.meta = slices.Grow(s.meta, max(len(s.meta), 1024))
 	}
 	s.meta = append(s.meta, hjRowMeta{})
+	if s.rowRemoved != nil {
+		s.epochs = append(s.epochs, 0)
+	}
 	if n := cap(s.meta); n > s.colCap {
 		for _, c := range s.cols {
 			c.grow(n)
@@ -693,6 +704,9 @@ func (s *hjSide) remove(slot int32) {
 	if s.meta[slot].flags&hjPersisted != 0 {
 		s.delBuf = append(s.delBuf, s.stateKey(slot)...)
 		s.delEnd = append(s.delEnd, len(s.delBuf))
+		if s.rowRemoved != nil {
+			s.rowRemoved.AddNow(string(s.stateKey(slot)))
+		}
 	}
 	s.unlink(slot, true)
 }
@@ -785,10 +799,11 @@ func (s *hjSide) encodeValue(slot int32) []byte {
 	return buf
 }
 
-// flush writes the rows changed since the last barrier into w: deletes of
-// rows that were stored, then the current version of every dirty row (a
-// row deleted and re-inserted under the same key ends up Set).
-func (s *hjSide) flush(w *pebble.Batch) error {
+// flush writes the rows changed since the last barrier, that of epoch,
+// into w: deletes of rows that were stored, then the current version of
+// every dirty row (a row deleted and re-inserted under the same key ends
+// up Set).
+func (s *hjSide) flush(w *pebble.Batch, epoch uint64) error {
 	start := 0
 	for _, end := range s.delEnd {
 		if err := s.table.Delete(w, s.delBuf[start:end]); err != nil {
@@ -806,6 +821,9 @@ func (s *hjSide) flush(w *pebble.Batch) error {
 			return fmt.Errorf("hash join state: %w", err)
 		}
 		m.flags = m.flags&^hjDirty | hjPersisted
+		if s.epochs != nil {
+			s.epochs[slot] = epoch
+		}
 	}
 	s.dirty = s.dirty[:0]
 	return nil
@@ -826,11 +844,13 @@ func (s *hjSide) markLoaded() {
 // each batch as a chunk of inserts and, for inputs without a stream key,
 // the rows' sequence numbers.
 func (s *hjSide) scan(r storage.Reader, n int, fn func(c *stream.Chunk, seqs []uint64) error) error {
-	return s.scanPrefix(r, nil, n, fn)
+	return s.scanPrefix(r, nil, n, nil, fn)
 }
 
-// scanPrefix is scan over the stored keys that start with prefix.
-func (s *hjSide) scanPrefix(r storage.Reader, prefix []byte, n int, fn func(c *stream.Chunk, seqs []uint64) error) error {
+// scanPrefix is scan over the stored keys that start with prefix, less
+// those skip reports (skip may be nil; it sees keys without the table
+// prefix, as stateKey returns them).
+func (s *hjSide) scanPrefix(r storage.Reader, prefix []byte, n int, skip func(key []byte) bool, fn func(c *stream.Chunk, seqs []uint64) error) error {
 	it, err := s.table.NewIter(r, prefix)
 	if err != nil {
 		return fmt.Errorf("hash join state %d: %w", s.id, err)
@@ -855,6 +875,9 @@ func (s *hjSide) scanPrefix(r storage.Reader, prefix []byte, n int, fn func(c *s
 		return err
 	}
 	for it.First(); it.Valid(); it.Next() {
+		if skip != nil && skip(it.Key()) {
+			continue
+		}
 		row, err := types.DecodeRow(it.Value(), s.types)
 		if err != nil {
 			it.Close()

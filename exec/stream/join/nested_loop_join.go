@@ -89,6 +89,7 @@ func (s *NestedLoopJoinSpec) Explain() string {
 func (s *NestedLoopJoinSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Operator, error) {
 	h := s.HashJoinSpec
 	h.LeftKeys, h.RightKeys = nil, nil
+	h.oneRowRight = s.OneRowRight
 	if s.OneRowRight && (s.Kind == batch.SemiJoin || s.Kind == batch.AntiJoin) {
 		out = stream.Output{Op: &netChanges{out: out, types: s.LeftTypes}}
 	}

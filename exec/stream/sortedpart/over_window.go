@@ -219,6 +219,11 @@ func (s *OverWindowSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		w.eowc = &eowcState{ahead: ahead,
 			persisted: stream.PersistedWatermark{Table: b.NewStateTable(nil, nil), T: s.Types[s.Order[0].Col]}}
 		w.eowc.behind, w.eowc.trim = eowcTrim(rc)
+		if !w.eowc.trim {
+			if w.eowc.behind, w.eowc.running, w.eowc.trim, err = eowcTrimRunning(b.Env.Ctx, s); err != nil {
+				return nil, err
+			}
+		}
 		w.eowc.bases = w.eowc.persisted.Table
 		if !b.Env.Fresh {
 			wm, err := w.eowc.persisted.Load(b.Env.State)
@@ -282,6 +287,9 @@ type owPart struct {
 	// base and denseBase count the rows trimmed before rows[0] and their
 	// peer groups (over_window_eowc.go); zero unless trimmed.
 	base, denseBase int64
+	// runBase are the running aggregates' values at the last trimmed row
+	// (over_window_running.go); nil unless trimmed.
+	runBase []types.Datum
 }
 
 type overWindow struct {

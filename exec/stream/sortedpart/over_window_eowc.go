@@ -35,9 +35,11 @@ package sortedpart
 // the partition key (the watermark's key is empty). So the state of a partition is bounded by its rows not yet
 // final plus the lookbehind, whatever the length of the stream; emitted
 // partitions are evicted under the state budget like any other, and a
-// partition read back takes its base from storage. Functions whose frame
-// starts at UNBOUNDED PRECEDING (a running sum, max, string_agg) read every
-// earlier row: with one of them the operator keeps every row.
+// partition read back takes its base from storage. Running sum, count,
+// min and max (a frame from UNBOUNDED PRECEDING to the current row) are
+// kept as bases too (over_window_running.go); other functions whose frame
+// starts at UNBOUNDED PRECEDING (avg, string_agg) read every earlier row:
+// with one of them the operator keeps every row.
 
 import (
 	"bytes"
@@ -120,6 +122,9 @@ type eowcState struct {
 	trim   bool
 	behind int
 	bases  *stream.StateTable
+	// running are the running aggregates kept as bases
+	// (over_window_running.go).
+	running []owRunning
 }
 
 // eowcBaseTypes are the columns of a stored base: the trimmed rows and
@@ -154,11 +159,14 @@ func (w *overWindow) loadBase(r storage.Reader, p *owPart) error {
 	if err != nil || !found {
 		return err
 	}
-	row, err := types.DecodeRow(v, eowcBaseTypes)
+	row, err := types.DecodeRow(v, e.baseTypes())
 	if err != nil {
 		return sqlerr.Wrap(fmt.Errorf("over window: stored base: %w", err), sqlerr.DataCorrupted)
 	}
 	p.base, p.denseBase = row[0].(int64), row[1].(int64)
+	if len(e.running) > 0 {
+		p.runBase = row[len(eowcBaseTypes):]
+	}
 	return nil
 }
 
@@ -178,6 +186,9 @@ func (w *overWindow) trimEmitted(b *stream.Barrier, p *owPart) error {
 	if t <= 0 {
 		return nil
 	}
+	if err := w.setRunBases(p, p.rows[t-1].out); err != nil {
+		return err
+	}
 	groups := int64(1)
 	for i := range t {
 		r := &p.rows[i]
@@ -194,7 +205,7 @@ func (w *overWindow) trimEmitted(b *stream.Barrier, p *owPart) error {
 	p.emitted -= t
 	p.base += int64(t)
 	p.denseBase += groups
-	v := types.EncodeRow(nil, []types.Datum{p.base, p.denseBase}, eowcBaseTypes)
+	v := types.EncodeRow(nil, e.baseRow(p), e.baseTypes())
 	if err := e.bases.Insert(b.Writes, w.baseKey(p), v); err != nil {
 		return fmt.Errorf("over window: write base: %w", err)
 	}

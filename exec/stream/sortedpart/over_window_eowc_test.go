@@ -14,9 +14,11 @@ import (
 
 // overWindowEowcSpec orders by o and computes functions with a bounded
 // lookbehind: ranks, lag(v), lead(v, 2) and ROWS frames reaching two rows
-// back and one ahead; withRunning adds a running sum (RANGE UNBOUNDED
-// PRECEDING), which reads every earlier row.
-func overWindowEowcSpec(t *testing.T, eowc, withRunning bool) *OverWindowSpec {
+// back and one ahead; running adds running aggregates: "running" sum
+// (RANGE UNBOUNDED PRECEDING, the default frame), count, min and max
+// (ROWS UNBOUNDED PRECEDING AND CURRENT ROW), which a base per partition
+// stands for, "avg" a running avg, which reads every earlier row.
+func overWindowEowcSpec(t *testing.T, eowc bool, running string) *OverWindowSpec {
 	s := &OverWindowSpec{
 		Partition: []int{1},
 		Order:     []batch.SortKey{{Col: 2, T: types.TInt8}},
@@ -34,8 +36,15 @@ func overWindowEowcSpec(t *testing.T, eowc, withRunning bool) *OverWindowSpec {
 		Offsets:     []int64{-1, -1, -1, 1, 2, -1, -1},
 		EmitOnClose: eowc,
 	}
-	if withRunning {
-		s.Funcs = append(s.Funcs, overWindowAgg(t, "sum", []int{3}, batch.Frame{}))
+	toRow := overWindowRows(batch.UnboundedPreceding, 0, batch.CurrentRow, 0)
+	switch running {
+	case "running":
+		s.Funcs = append(s.Funcs, overWindowAgg(t, "sum", []int{3}, batch.Frame{}),
+			overWindowAgg(t, "count", []int{3}, toRow), overWindowAgg(t, "min", []int{3}, toRow),
+			overWindowAgg(t, "max", []int{3}, overWindowRange(batch.UnboundedPreceding, batch.CurrentRow)))
+		s.Offsets = append(s.Offsets, -1, -1, -1, -1)
+	case "avg":
+		s.Funcs = append(s.Funcs, overWindowAgg(t, "avg", []int{3}, toRow))
 		s.Offsets = append(s.Offsets, -1)
 	}
 	return s
@@ -50,12 +59,15 @@ func overWindowEowcSpec(t *testing.T, eowc, withRunning bool) *OverWindowSpec {
 // retracting over window computes over all rows; every row is emitted
 // but the last two of each partition (lead(v, 2) reads them); and the
 // stored rows stay bounded by the open window and the lookbehind while
-// the retracting operator stores all 10,000. With a running sum, which
-// reads every earlier row, the operator keeps every row and stays exact.
+// the retracting operator stores all 10,000. Running sum, count, min and
+// max keep their value at the last trimmed row per partition and trim
+// the same; a running avg reads every earlier row, so the operator keeps
+// every row and stays exact.
 func TestOverWindowEowcTrimsState(t *testing.T) {
-	for _, running := range []bool{false, true} {
-		name := map[bool]string{false: "bounded", true: "running-sum"}[running]
+	for _, running := range []string{"", "running", "avg"} {
+		name := map[string]string{"": "bounded", "running": "running", "avg": "running-avg"}[running]
 		t.Run(name, func(t *testing.T) {
+			keepsAll := running == "avg"
 			spec := overWindowEowcSpec(t, true, running)
 			plainSpec := overWindowEowcSpec(t, false, running)
 			outTypes := overWindowOutTypes(spec)
@@ -73,7 +85,7 @@ func TestOverWindowEowcTrimsState(t *testing.T) {
 			// The running sum recomputes every row at each load: fewer
 			// windows keep the test short.
 			windows := int64(100)
-			if running {
+			if keepsAll {
 				windows = 30
 			}
 			id := int64(0)
@@ -115,7 +127,7 @@ func TestOverWindowEowcTrimsState(t *testing.T) {
 					if win%30 == 0 {
 						run.Restart()
 					}
-					if win > 2 && !running {
+					if win > 2 && !keepsAll {
 						run.CommitHeld()
 						maxRows = max(maxRows, streamtest.StateRows(t, run.DB, 1))
 					}
@@ -143,13 +155,13 @@ func TestOverWindowEowcTrimsState(t *testing.T) {
 						t.Fatalf("budget %d: emitted %q twice", run.Budget, row)
 					}
 				}
-				if running {
+				if keepsAll {
 					if n := streamtest.StateRows(t, run.DB, 1); n != int(windows)*perWin {
 						t.Fatalf("budget %d: with a running sum %d rows stored, want all %d", run.Budget, n, windows*perWin)
 					}
 				}
 			}
-			if !running && maxRows > 300 {
+			if !keepsAll && maxRows > 300 {
 				t.Fatalf("EMIT ON WINDOW CLOSE stored up to %d rows, want at most 300", maxRows)
 			}
 			t.Logf("at most %d state rows", maxRows)

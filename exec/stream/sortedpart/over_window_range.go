@@ -208,7 +208,17 @@ func (w *overWindow) compute(jobs []owJob, total int) error {
 			}
 		}
 		w.outVals = topNReset(w.outVals, rb.N)
-		w.encodeOut(w.outSel, rb.Cols[w.nIn+2:], func(r int) int { return int(pos[r]) })
+		cols, err := w.addRunBases(jobs, rb, rb.Cols[w.nIn+2:])
+		if err != nil {
+			rb.Release()
+			return err
+		}
+		w.encodeOut(w.outSel, cols, func(r int) int { return int(pos[r]) })
+		for k, c := range cols {
+			if c != rb.Cols[w.nIn+2+k] {
+				c.Release()
+			}
+		}
 		rb.Release()
 	}
 }
