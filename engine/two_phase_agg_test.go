@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"streamsql/engine"
 )
 
@@ -112,13 +114,7 @@ func TestTwoPhaseAggMergeRejects(t *testing.T) {
 	s := openStack(t, engine.Options{})
 	s.execAll(t,
 		"CREATE TABLE taps (id int PRIMARY KEY, k int, v int) APPEND ONLY",
-		`CREATE AGGREGATE picky_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
-export function create_state() { return {s: 0}; }
-export function accumulate(st, v) { st.s += v; return st; }
-export function retract(st, v) { st.s -= v; return st; }
-export function merge(a, b) { if (b.s === 13) throw new Error('unlucky partial'); return {s: a.s + b.s}; }
-export function finish(st) { return st.s; }
-$$`,
+		pickySum("b.s === 13", "partial"),
 		"SET streaming_parallelism = 2",
 		"SET streaming_two_phase_agg = on",
 		"CREATE MATERIALIZED VIEW picky AS SELECT k, picky_sum(v) AS s, count(*) AS n FROM taps GROUP BY k",
@@ -130,17 +126,35 @@ $$`,
 		"INSERT INTO taps VALUES (5, 1, 2), (6, 2, 3)",
 		"FLUSH",
 	)
-	conn := s.connect(t)
+	conn := twoPhaseConn(t, s, 2, func(plan string) bool { return strings.Contains(plan, "StreamHashAgg (global)") }, pickyQuery)
 	defer conn.Close(t.Context())
-	execAll(t, conn, "SET streaming_parallelism = 2", "SET streaming_two_phase_agg = on")
-	if plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS SELECT k, picky_sum(v) FROM taps GROUP BY k"); !strings.Contains(plan, "StreamHashAgg (global)") {
-		t.Fatalf("not split:\n%s", plan)
-	}
 	got := strings.Join(queryStrings(t, conn, "SELECT k || ':' || s || ':' || n FROM picky ORDER BY k"), ",")
 	if got != "1:7:3,2:10:3" {
 		t.Errorf("view: %s, want 1:7:3,2:10:3 (group 1 without the rejected 13)", got)
 	}
-	if n := queryInt(t, conn, "SELECT count(*) FROM rejects WHERE job = 'picky' AND partition LIKE '%picky_sum%' AND raw = '(1)' AND error LIKE '%unlucky partial%'"); n != 1 {
+	checkPickyRejected(t, conn, "partial")
+}
+
+// pickySum creates picky_sum, a JavaScript sum whose merge of the states
+// a and b throws 'unlucky what' where cond holds.
+func pickySum(cond, what string) string {
+	return `CREATE AGGREGATE picky_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
+export function create_state() { return {s: 0}; }
+export function accumulate(st, v) { st.s += v; return st; }
+export function retract(st, v) { st.s -= v; return st; }
+export function merge(a, b) { if (` + cond + `) throw new Error('unlucky ` + what + `'); return {s: a.s + b.s}; }
+export function finish(st) { return st.s; }
+$$`
+}
+
+// pickyQuery is the query of the view picky, split in two phases.
+const pickyQuery = "SELECT k, picky_sum(v) FROM taps GROUP BY k"
+
+// checkPickyRejected fails unless rejects holds one row of the view
+// picky: the merge of group 1's picky_sum that failed with 'unlucky what'.
+func checkPickyRejected(t *testing.T, conn *pgx.Conn, what string) {
+	t.Helper()
+	if n := queryInt(t, conn, "SELECT count(*) FROM rejects WHERE job = 'picky' AND partition LIKE '%picky_sum%' AND raw = '(1)' AND error LIKE '%unlucky "+what+"%'"); n != 1 {
 		t.Errorf("rejects of the failed merge: %d, want 1:\n%s", n, strings.Join(queryStrings(t, conn, "SELECT partition || ' ' || raw || ' ' || error FROM rejects"), "\n"))
 	}
 }

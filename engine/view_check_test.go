@@ -226,13 +226,25 @@ func checkTwoPhaseViews(t *testing.T, s *benchStack, cases []viewFormCase, paral
 		}
 	}
 	s.execAll(t, create...)
-	conn := s.connect(t)
-	execAll(t, conn, setParallel, "SET streaming_two_phase_agg = on")
+	var queries []string
 	for _, c := range cases {
-		if plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS "+c.query); !split(plan) {
-			t.Fatalf("%s is not split as it should be:\n%s", c.name, plan)
+		queries = append(queries, c.query)
+	}
+	twoPhaseConn(t, s, parallelism, split, queries...).Close(t.Context())
+	compareViewsOverEpochs(t, s, views, 9, 3, 1, epoch)
+}
+
+// twoPhaseConn connects with streaming_two_phase_agg on at the given
+// streaming_parallelism and fails unless split accepts the EXPLAIN of a
+// view of each of queries.
+func twoPhaseConn(t *testing.T, s *benchStack, parallelism int, split func(plan string) bool, queries ...string) *pgx.Conn {
+	t.Helper()
+	conn := s.connect(t)
+	execAll(t, conn, fmt.Sprintf("SET streaming_parallelism = %d", parallelism), "SET streaming_two_phase_agg = on")
+	for _, q := range queries {
+		if plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS "+q); !split(plan) {
+			t.Fatalf("%s is not split as it should be:\n%s", q, plan)
 		}
 	}
-	conn.Close(t.Context())
-	compareViewsOverEpochs(t, s, views, 9, 3, 1, epoch)
+	return conn
 }
