@@ -27,6 +27,13 @@ func awaitRows(b *testing.B, conn *pgx.Conn, q string, want int64, poll time.Dur
 	}
 }
 
+// reportRowRates reports rows (over all b.N iterations) per second of
+// the benchmark's time and per CPU-second cpu of the whole process.
+func reportRowRates(b *testing.B, rows float64, cpu time.Duration) {
+	b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(rows/cpu.Seconds(), "rows/cpu-s")
+}
+
 // benchDatagenView runs b.N times, on one connection to s: the
 // statements setup returns (which create the datagen source src), then
 // CREATE MATERIALIZED VIEW mv AS the query view returns, timed until the
