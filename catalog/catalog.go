@@ -519,11 +519,9 @@ func (c *Catalog) dependencyLines(lines []string, on uint32, visited map[uint32]
 func (c *Catalog) DropRelation(oid uint32, cascade bool) ([]*Relation, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.mu.RLock()
-	r, ok := c.byOID[oid]
-	if !ok {
-		c.mu.RUnlock()
-		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation with OID %d does not exist", oid)
+	r, err := c.rlockRelation(oid)
+	if err != nil {
+		return nil, err
 	}
 	deps := c.dropOrder(oid, map[uint32]bool{oid: true}, nil)
 	var lines []string
@@ -541,13 +539,30 @@ func (c *Catalog) DropRelation(oid uint32, cascade bool) ([]*Relation, error) {
 	return dropped, nil
 }
 
+// rlockRelation read-locks c and returns relation oid with the read lock
+// held; without it, it fails (42P01) with the lock released.
+func (c *Catalog) rlockRelation(oid uint32) (*Relation, error) {
+	c.mu.RLock()
+	r, ok := c.byOID[oid]
+	if !ok {
+		c.mu.RUnlock()
+		return nil, noRelation(oid)
+	}
+	return r, nil
+}
+
+// noRelation is the error for a relation OID the catalog does not hold.
+func noRelation(oid uint32) error {
+	return sqlerr.New(sqlerr.UndefinedTable, "relation with OID %d does not exist", oid)
+}
+
 // alter applies f to a copy of relation oid and publishes the result.
 func (c *Catalog) alter(oid uint32, f func(r *Relation) error) (*Relation, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	old, ok := c.ByOID(oid)
 	if !ok {
-		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation with OID %d does not exist", oid)
+		return nil, noRelation(oid)
 	}
 	n := old.Clone()
 	if err := f(n); err != nil {
@@ -582,11 +597,9 @@ func (c *Catalog) AddColumn(oid uint32, col Column) (*Relation, error) {
 func (c *Catalog) DropColumn(oid uint32, name string, cascade bool) (*Relation, []*Relation, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.mu.RLock()
-	old, ok := c.byOID[oid]
-	if !ok {
-		c.mu.RUnlock()
-		return nil, nil, sqlerr.New(sqlerr.UndefinedTable, "relation with OID %d does not exist", oid)
+	old, err := c.rlockRelation(oid)
+	if err != nil {
+		return nil, nil, err
 	}
 	i := old.ColumnIndex(name)
 	if i < 0 {

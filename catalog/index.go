@@ -237,7 +237,7 @@ func (c *Catalog) AddIndex(oid uint32, ix Index, build func(ix Index) error) (*R
 	next := c.nextOID
 	c.mu.RUnlock()
 	if !ok {
-		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation with OID %d does not exist", oid)
+		return nil, noRelation(oid)
 	}
 	if taken {
 		return nil, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", ix.Name)

@@ -60,7 +60,7 @@ func (c *Catalog) CreatePolicy(oid uint32, p Policy) (*Relation, error) {
 	defer c.writeMu.Unlock()
 	old, ok := c.ByOID(oid)
 	if !ok {
-		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation with OID %d does not exist", oid)
+		return nil, noRelation(oid)
 	}
 	if _, dup := old.Policy(p.Name); dup {
 		return nil, sqlerr.New(sqlerr.DuplicateObject, "policy %q for table %q already exists", p.Name, old.Name)

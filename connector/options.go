@@ -55,6 +55,23 @@ type Option struct {
 	Description string
 }
 
+// Login names the options of a connection to a PostgreSQL server in one
+// connector's spelling.
+type Login struct{ Host, Port, User, Password, Database string }
+
+// Options are the login's options: the required host, user and database,
+// the port (5432 by default) and the password, a secret. userDesc says
+// what the user needs, database what the database holds.
+func (l Login) Options(userDesc, database string) []Option {
+	return []Option{
+		{Name: l.Host, Type: String, Required: true, Description: "host of the PostgreSQL server"},
+		{Name: l.Port, Type: Int, Min: 1, Max: 65535, Default: "5432", Description: "port of the PostgreSQL server"},
+		{Name: l.User, Type: String, Required: true, Description: userDesc},
+		{Name: l.Password, Type: String, Secret: true, Description: "the user's password"},
+		{Name: l.Database, Type: String, Required: true, Description: database},
+	}
+}
+
 // matches reports whether key (lower-case) is this option.
 func (o *Option) matches(key string) bool {
 	if !strings.Contains(o.Name, "*") {

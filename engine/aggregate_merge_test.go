@@ -19,6 +19,7 @@ import (
 func TestUserAggregateSessionMerge(t *testing.T) {
 	mod := buildWasmFuncs(t)
 	s := openStack(t, engine.Options{})
+	s.execAll(t, mergeableAggregates(mod)...)
 	s.execAll(t,
 		`CREATE AGGREGATE js_qsum(q int) RETURNS bigint LANGUAGE javascript AS $$
 		   export function create_state() { return {s: 0}; }
@@ -40,11 +41,6 @@ func TestUserAggregateSessionMerge(t *testing.T) {
 		   export function retract(st, q) { if (--st.c[q] === 0) delete st.c[q]; return st; }
 		   export function finish(st) { const ks = Object.keys(st.c).map(Number); return ks.length ? Math.max(...ks) : null; }
 		 $$`,
-		"CREATE AGGREGATE wavg(v int) RETURNS double precision LANGUAGE wasm USING BASE64 '"+mod+"'",
-		"CREATE FUNCTION q_add(s bigint, v bigint) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT s + v $$",
-		"CREATE FUNCTION q_sub(s bigint, v bigint) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT s - v $$",
-		`CREATE AGGREGATE pg_qsum(bigint) (SFUNC = q_add, STYPE = bigint, INITCOND = '0',
-		   MSFUNC = q_add, MINVFUNC = q_sub, MSTYPE = bigint, MINITCOND = '0', COMBINEFUNC = q_add)`,
 		"CREATE TABLE trades (id int PRIMARY KEY, sym text, q int, ts timestamp)",
 		// Three sessions per symbol (gap 20 s): [0, 5], [30, 35], [60].
 		`INSERT INTO trades VALUES

@@ -382,12 +382,8 @@ func BenchmarkCopyIntoViewedTable(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if _, err := conn.Exec(context.Background(), "FLUSH"); err != nil {
-				b.Fatal(err)
-			}
-			cpu := cputime.Used() - cpu0
-			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "rows/s")
-			b.ReportMetric(float64(b.N*size)/cpu.Seconds(), "rows/cpu-s")
+			execAll(b, conn, "FLUSH")
+			reportRowRates(b, float64(b.N*size), cputime.Used()-cpu0)
 		})
 	}
 }
@@ -421,10 +417,6 @@ func BenchmarkInsertValues(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if _, err := conn.Exec(context.Background(), "FLUSH"); err != nil {
-		b.Fatal(err)
-	}
-	cpu := cputime.Used() - cpu0
-	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(b.N*size)/cpu.Seconds(), "rows/cpu-s")
+	execAll(b, conn, "FLUSH")
+	reportRowRates(b, float64(b.N*size), cputime.Used()-cpu0)
 }

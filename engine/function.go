@@ -123,21 +123,18 @@ func (s *Session) createFunction(st *statement, p *planner.Planner, cf *pg.Creat
 	volatilityGiven := false
 	for _, o := range cf.Options {
 		d := o.GetDefElem()
-		switch d.Defname {
-		case "as":
-			for _, it := range d.Arg.GetList().GetItems() {
-				asBody = append(asBody, it.GetString_().Sval)
+		if routineOption(d, f, &asBody) {
+			if d.Defname == "as" {
+				asPos = int(d.Location)
 			}
-			asPos = int(d.Location)
-		case "language":
-			f.Language = strings.ToLower(d.Arg.GetString_().Sval)
+			continue
+		}
+		switch d.Defname {
 		case "volatility":
 			f.Volatility = d.Arg.GetString_().Sval[0]
 			volatilityGiven = true
 		case "strict":
 			f.Strict = d.Arg.GetBoolean().Boolval
-		case "security":
-			f.SecurityDefiner = d.Arg.GetBoolean().Boolval
 		case "parallel", "leakproof", "cost":
 			// Accepted: they change nothing for an inlined function.
 		default:
@@ -765,4 +762,23 @@ func functionSignatureAsWritten(owa *pg.ObjectWithArgs) string {
 		args = append(args, t)
 	}
 	return strings.Join(parts, ".") + "(" + strings.Join(args, ",") + ")"
+}
+
+// routineOption applies to f the options of CREATE FUNCTION that CREATE
+// PROCEDURE takes too: AS (its strings appended to body), LANGUAGE and
+// SECURITY; it says whether d was one of them.
+func routineOption(d *pg.DefElem, f *catalog.Function, body *[]string) bool {
+	switch d.Defname {
+	case "as":
+		for _, it := range d.Arg.GetList().GetItems() {
+			*body = append(*body, it.GetString_().Sval)
+		}
+	case "language":
+		f.Language = strings.ToLower(d.Arg.GetString_().Sval)
+	case "security":
+		f.SecurityDefiner = d.Arg.GetBoolean().Boolval
+	default:
+		return false
+	}
+	return true
 }

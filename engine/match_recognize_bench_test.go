@@ -37,7 +37,6 @@ func BenchmarkMatchRecognizeBids(b *testing.B) {
 	if matches == 0 {
 		b.Fatal("no matches")
 	}
-	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(rows)*float64(b.N)/cpu.Seconds(), "rows/cpu-s")
+	reportRowRates(b, float64(rows)*float64(b.N), cpu)
 	b.ReportMetric(float64(matches), "matches")
 }

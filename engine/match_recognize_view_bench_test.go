@@ -70,7 +70,6 @@ func BenchmarkMatchRecognizeViewBids(b *testing.B) {
 	if matches == 0 {
 		b.Fatal("no matches")
 	}
-	b.ReportMetric(float64(bids)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(bids)*float64(b.N)/cpu.Seconds(), "rows/cpu-s")
+	reportRowRates(b, float64(bids)*float64(b.N), cpu)
 	b.ReportMetric(float64(matches), "matches")
 }

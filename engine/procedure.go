@@ -102,17 +102,7 @@ func (s *Session) createProcedure(p *planner.Planner, cf *pg.CreateFunctionStmt)
 	}
 	var asBody []string
 	for _, o := range cf.Options {
-		d := o.GetDefElem()
-		switch d.Defname {
-		case "as":
-			for _, it := range d.Arg.GetList().GetItems() {
-				asBody = append(asBody, it.GetString_().Sval)
-			}
-		case "language":
-			f.Language = strings.ToLower(d.Arg.GetString_().Sval)
-		case "security":
-			f.SecurityDefiner = d.Arg.GetBoolean().Boolval
-		default:
+		if d := o.GetDefElem(); !routineOption(d, f, &asBody) {
 			return "", sqlerr.New(sqlerr.InvalidFunctionDefinition, "invalid attribute in procedure definition").
 				WithDetail("%s is not allowed for a procedure.", strings.ToUpper(d.Defname))
 		}

@@ -38,9 +38,7 @@ func BenchmarkViewReadBySink(b *testing.B) {
 				next += rows
 				execAll(b, conn, q, "FLUSH")
 			}
-			used := cputime.Used() - cpu0
-			b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
-			b.ReportMetric(float64(b.N*rows)/used.Seconds(), "rows/cpu-s")
+			reportRowRates(b, float64(b.N*rows), cputime.Used()-cpu0)
 		})
 	}
 }

@@ -114,11 +114,7 @@ func (s *Session) callSQLFunction(ctx context.Context, oid uint32, sig string, a
 	st := &statement{s: s, st: stmts[0], whole: text}
 	p := s.newPlannerFn(st, f.ArgTypes, args, rd)
 	p.Context = ctx
-	q, err := p.PlanSelect(stmts[0].AST.GetSelectStmt())
-	if err != nil {
-		return nil, err
-	}
-	op, err := lowering(p, rd).Batch(q.Plan)
+	_, op, err := lowerSelect(p, rd, stmts[0].AST.GetSelectStmt())
 	if err != nil {
 		return nil, err
 	}

@@ -342,6 +342,11 @@ func lowering(p *planner.Planner, rd func() storage.Reader) *lower.Statement {
 // in p what it reads (p.Deps, p.ColDeps, p.ViewReads).
 func planBatchSelect(p *planner.Planner, rd func() storage.Reader, sel *pg.SelectStmt) (*planner.Query, exec.Operator, error) {
 	p.Deps, p.ColDeps = map[uint32]bool{}, map[uint32]map[int16]bool{}
+	return lowerSelect(p, rd, sel)
+}
+
+// lowerSelect plans sel and lowers it to batch executors.
+func lowerSelect(p *planner.Planner, rd func() storage.Reader, sel *pg.SelectStmt) (*planner.Query, exec.Operator, error) {
 	q, err := p.PlanSelect(sel)
 	if err != nil {
 		return nil, nil, err

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"streamsql/internal/cputime"
 )
 
 // awaitRows polls q, a query of one count, every poll until it returns
@@ -23,6 +25,39 @@ func awaitRows(b *testing.B, conn *pgx.Conn, q string, want int64, poll time.Dur
 		}
 		time.Sleep(poll)
 	}
+}
+
+// reportRowRates reports rows (over all b.N iterations) per second of
+// the benchmark's time and per CPU-second cpu of the whole process.
+func reportRowRates(b *testing.B, rows float64, cpu time.Duration) {
+	b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(rows/cpu.Seconds(), "rows/cpu-s")
+}
+
+// benchDatagenView runs b.N times, on one connection to s: the
+// statements setup returns (which create the datagen source src), then
+// CREATE MATERIALIZED VIEW mv AS the query view returns, timed until the
+// sum of mv's column n reaches counted; then it drops both. It reports
+// rows (the source's, per run) per second and per CPU-second of the
+// whole process over the timed spans.
+func benchDatagenView(b *testing.B, s *benchStack, name string, rows, counted int64, setup func(src string) []string, view func(src string) string) {
+	conn := s.connect(b)
+	defer conn.Close(context.Background())
+	var cpu, wall time.Duration
+	for i := 0; i < b.N; i++ {
+		src, mv := fmt.Sprintf("%s_src_%d", name, i), fmt.Sprintf("%s_mv_%d", name, i)
+		execAll(b, conn, setup(src)...)
+		start, cpu0 := time.Now(), cputime.Used()
+		if _, err := conn.Exec(context.Background(), "CREATE MATERIALIZED VIEW "+mv+" AS "+view(src)); err != nil {
+			b.Fatal(err)
+		}
+		awaitRows(b, conn, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv, counted, 20*time.Millisecond)
+		wall += time.Since(start)
+		cpu += cputime.Used() - cpu0
+		execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)
+	}
+	b.ReportMetric(float64(b.N)*float64(rows)/wall.Seconds(), "rows/s")
+	b.ReportMetric(float64(b.N)*float64(rows)/cpu.Seconds(), "rows/cpu-s")
 }
 
 // BenchmarkStreamGroupBy measures a streaming GROUP BY end to end: a

@@ -1,12 +1,8 @@
 package engine_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
-
-	"streamsql/internal/cputime"
 )
 
 // BenchmarkSkewedGroupBy measures a parallel GROUP BY whose key is
@@ -21,30 +17,16 @@ func BenchmarkSkewedGroupBy(b *testing.B) {
 	s := sharedStack(b)
 	for _, mode := range []string{"off", "on"} {
 		b.Run("two_phase="+mode, func(b *testing.B) {
-			conn := s.connect(b)
-			defer conn.Close(context.Background())
-			ctx := context.Background()
-			var cpu, wall time.Duration
-			for i := 0; i < b.N; i++ {
-				src, mv := fmt.Sprintf("skew_src_%s_%d", mode, i), fmt.Sprintf("skew_mv_%s_%d", mode, i)
-				execAll(b, conn,
+			benchDatagenView(b, s, "skew_"+mode, rows, rows, func(src string) []string {
+				return []string{
 					"SET streaming_parallelism = 2",
-					"SET streaming_two_phase_agg = "+mode,
+					"SET streaming_two_phase_agg = " + mode,
 					fmt.Sprintf(`CREATE SOURCE %s (k int, v bigint) WITH (connector = 'datagen',
 						fields.k.min = '1', fields.k.max = '1000', fields.v.min = '0', fields.v.max = '1000000',
-						datagen.rows.limit = '%d')`, src, rows))
-				start, cpu0 := time.Now(), cputime.Used()
-				if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE MATERIALIZED VIEW %s AS
-					SELECT CASE WHEN v %% 10 < 9 THEN 0 ELSE k END AS key, count(*) AS n, sum(v) AS s FROM %s GROUP BY 1`, mv, src)); err != nil {
-					b.Fatal(err)
-				}
-				awaitRows(b, conn, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv, rows, 20*time.Millisecond)
-				wall += time.Since(start)
-				cpu += cputime.Used() - cpu0
-				execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)
-			}
-			b.ReportMetric(float64(b.N)*rows/wall.Seconds(), "rows/s")
-			b.ReportMetric(float64(b.N)*rows/cpu.Seconds(), "rows/cpu-s")
+						datagen.rows.limit = '%d')`, src, rows)}
+			}, func(src string) string {
+				return "SELECT CASE WHEN v % 10 < 9 THEN 0 ELSE k END AS key, count(*) AS n, sum(v) AS s FROM " + src + " GROUP BY 1"
+			})
 		})
 	}
 }

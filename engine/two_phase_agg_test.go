@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"streamsql/engine"
 )
 
@@ -31,95 +33,69 @@ func TestTwoPhaseAggDifferential(t *testing.T) {
 	s.execAll(t,
 		"CREATE TABLE t (id int PRIMARY KEY, k int, s text, v int, f float8, d numeric, iv interval)",
 		"CREATE TABLE a (id int PRIMARY KEY, k int, s text, v int) APPEND ONLY",
-		`CREATE AGGREGATE js_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
-export function create_state() { return {s: 0, n: 0}; }
-export function accumulate(st, v) { if (v !== null) { st.s += v; st.n++; } return st; }
-export function retract(st, v) { if (v !== null) { st.s -= v; st.n--; } return st; }
-export function merge(a, b) { a.s += b.s; a.n += b.n; return a; }
-export function finish(st) { return st.n === 0 ? null : st.s; }
-$$`,
+		jsSumAggregate,
 	)
 	r := rand.New(rand.NewPCG(17, 2))
-	var live []int
-	next := 0
-	key := func() int {
-		if r.IntN(10) < 9 {
-			return 0 // the hot key
+	key := func() int { return hotKey(r, 9, 5) }
+	val := func() string { return nullOrInt(r, 6) }
+	flt := func() string { return maybe(r, fmt.Sprintf("%g", float64(r.IntN(20))/4)) }
+	g := newRowChangesBy(r, func(_ string, _ int, update bool) string {
+		if update {
+			return fmt.Sprintf("k = %d, v = %s, f = %s", key(), val(), flt())
 		}
-		return 1 + r.IntN(5)
-	}
-	val := func() string {
-		if r.IntN(8) == 0 {
-			return "NULL"
-		}
-		return fmt.Sprint(r.IntN(6))
-	}
-	row := func() string {
 		// Floats are multiples of 1/4 and numerics have up to 2 decimals,
 		// so every order of summing gives the same result.
-		return fmt.Sprintf("%d, 's%d', %s, %s, %s, %s", key(), r.IntN(3), val(),
-			maybe(r, fmt.Sprintf("%g", float64(r.IntN(20))/4)), maybe(r, fmt.Sprintf("%d.%02d", r.IntN(9), r.IntN(100))),
-			maybe(r, fmt.Sprintf("'%d hours'", r.IntN(30))))
-	}
+		return fmt.Sprintf("%d, 's%d', %s, %s, %s, %s", key(), r.IntN(3), val(), flt(),
+			maybe(r, fmt.Sprintf("%d.%02d", r.IntN(9), r.IntN(100))), maybe(r, fmt.Sprintf("'%d hours'", r.IntN(30))))
+	})
+	// Each insert into t comes with one into the append-only a.
 	change := func() []string {
-		x := r.IntN(10)
-		switch {
-		case len(live) == 0 || x < 5:
-			next++
-			live = append(live, next)
-			return []string{fmt.Sprintf("INSERT INTO t VALUES (%d, %s)", next, row()),
-				fmt.Sprintf("INSERT INTO a VALUES (%d, %d, 's%d', %s)", next, key(), r.IntN(3), val())}
-		case x < 8:
-			id := live[r.IntN(len(live))]
-			return []string{fmt.Sprintf("UPDATE t SET k = %d, v = %s, f = %s WHERE id = %d", key(), val(),
-				maybe(r, fmt.Sprintf("%g", float64(r.IntN(20))/4)), id)}
-		default:
-			i := r.IntN(len(live))
-			id := live[i]
-			live = append(live[:i], live[i+1:]...)
-			return []string{fmt.Sprintf("DELETE FROM t WHERE id = %d", id)}
+		q := g.change("t")
+		if !strings.HasPrefix(q, "INSERT") {
+			return []string{q}
 		}
+		return []string{q, fmt.Sprintf("INSERT INTO a VALUES (%d, %d, 's%d', %s)", g.next["t"], key(), r.IntN(3), val())}
 	}
 	var setup []string
 	for range 30 {
 		setup = append(setup, change()...)
 	}
 	s.execAll(t, setup...)
-	create := []string{"SET streaming_parallelism = 3"}
-	for _, mode := range []string{"off", "on"} {
-		create = append(create, "SET streaming_two_phase_agg = "+mode)
-		for _, c := range twoPhaseCases {
-			create = append(create, fmt.Sprintf("CREATE MATERIALIZED VIEW %s_%s AS %s", c.name, mode, c.query))
-		}
-	}
-	s.execAll(t, create...)
-	// The views asked to split did.
-	conn := s.connect(t)
-	execAll(t, conn, "SET streaming_parallelism = 3", "SET streaming_two_phase_agg = on")
-	for _, c := range twoPhaseCases {
-		if plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS "+c.query); !strings.Contains(plan, "StreamHashAgg (global)") {
-			t.Fatalf("%s is not split:\n%s", c.name, plan)
-		}
-	}
-	conn.Close(t.Context())
-	for epoch := 1; epoch <= 9; epoch++ {
+	checkTwoPhaseViews(t, s, twoPhaseCases, 3, func(plan string) bool {
+		return strings.Contains(plan, "StreamHashAgg (global)")
+	}, func() []string {
 		var qs []string
 		for range 10 + r.IntN(40) {
 			qs = append(qs, change()...)
 		}
-		s.execAll(t, append(qs, "FLUSH")...)
-		for _, c := range twoPhaseCases {
-			for _, mode := range []string{"off", "on"} {
-				checkView(t, s, fmt.Sprintf("epoch %d", epoch), c.name+"_"+mode, c.query, 1)
-			}
-		}
-		if epoch%3 == 0 {
-			s.restart(t)
-			for _, c := range twoPhaseCases {
-				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", epoch), c.name+"_on", c.query, 1)
-			}
-		}
+		return qs
+	})
+}
+
+// jsSumAggregate creates js_sum, a JavaScript sum with merge.
+const jsSumAggregate = `CREATE AGGREGATE js_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
+export function create_state() { return {s: 0, n: 0}; }
+export function accumulate(st, v) { if (v !== null) { st.s += v; st.n++; } return st; }
+export function retract(st, v) { if (v !== null) { st.s -= v; st.n--; } return st; }
+export function merge(a, b) { a.s += b.s; a.n += b.n; return a; }
+export function finish(st) { return st.n === 0 ? null : st.s; }
+$$`
+
+// hotKey returns the hot key 0 hot times in ten, else one of 1 to others,
+// as in a skewed feed.
+func hotKey(r *rand.Rand, hot, others int) int {
+	if r.IntN(10) < hot {
+		return 0
 	}
+	return 1 + r.IntN(others)
+}
+
+// nullOrInt returns NULL one time in eight, else a number below n.
+func nullOrInt(r *rand.Rand, n int) string {
+	if r.IntN(8) == 0 {
+		return "NULL"
+	}
+	return fmt.Sprint(r.IntN(n))
 }
 
 // maybe returns v, or NULL one time in eight.
@@ -138,13 +114,7 @@ func TestTwoPhaseAggMergeRejects(t *testing.T) {
 	s := openStack(t, engine.Options{})
 	s.execAll(t,
 		"CREATE TABLE taps (id int PRIMARY KEY, k int, v int) APPEND ONLY",
-		`CREATE AGGREGATE picky_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
-export function create_state() { return {s: 0}; }
-export function accumulate(st, v) { st.s += v; return st; }
-export function retract(st, v) { st.s -= v; return st; }
-export function merge(a, b) { if (b.s === 13) throw new Error('unlucky partial'); return {s: a.s + b.s}; }
-export function finish(st) { return st.s; }
-$$`,
+		pickySum("b.s === 13", "partial"),
 		"SET streaming_parallelism = 2",
 		"SET streaming_two_phase_agg = on",
 		"CREATE MATERIALIZED VIEW picky AS SELECT k, picky_sum(v) AS s, count(*) AS n FROM taps GROUP BY k",
@@ -156,17 +126,35 @@ $$`,
 		"INSERT INTO taps VALUES (5, 1, 2), (6, 2, 3)",
 		"FLUSH",
 	)
-	conn := s.connect(t)
+	conn := twoPhaseConn(t, s, 2, func(plan string) bool { return strings.Contains(plan, "StreamHashAgg (global)") }, pickyQuery)
 	defer conn.Close(t.Context())
-	execAll(t, conn, "SET streaming_parallelism = 2", "SET streaming_two_phase_agg = on")
-	if plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS SELECT k, picky_sum(v) FROM taps GROUP BY k"); !strings.Contains(plan, "StreamHashAgg (global)") {
-		t.Fatalf("not split:\n%s", plan)
-	}
 	got := strings.Join(queryStrings(t, conn, "SELECT k || ':' || s || ':' || n FROM picky ORDER BY k"), ",")
 	if got != "1:7:3,2:10:3" {
 		t.Errorf("view: %s, want 1:7:3,2:10:3 (group 1 without the rejected 13)", got)
 	}
-	if n := queryInt(t, conn, "SELECT count(*) FROM rejects WHERE job = 'picky' AND partition LIKE '%picky_sum%' AND raw = '(1)' AND error LIKE '%unlucky partial%'"); n != 1 {
+	checkPickyRejected(t, conn, "partial")
+}
+
+// pickySum creates picky_sum, a JavaScript sum whose merge of the states
+// a and b throws 'unlucky what' where cond holds.
+func pickySum(cond, what string) string {
+	return `CREATE AGGREGATE picky_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
+export function create_state() { return {s: 0}; }
+export function accumulate(st, v) { st.s += v; return st; }
+export function retract(st, v) { st.s -= v; return st; }
+export function merge(a, b) { if (` + cond + `) throw new Error('unlucky ` + what + `'); return {s: a.s + b.s}; }
+export function finish(st) { return st.s; }
+$$`
+}
+
+// pickyQuery is the query of the view picky, split in two phases.
+const pickyQuery = "SELECT k, picky_sum(v) FROM taps GROUP BY k"
+
+// checkPickyRejected fails unless rejects holds one row of the view
+// picky: the merge of group 1's picky_sum that failed with 'unlucky what'.
+func checkPickyRejected(t *testing.T, conn *pgx.Conn, what string) {
+	t.Helper()
+	if n := queryInt(t, conn, "SELECT count(*) FROM rejects WHERE job = 'picky' AND partition LIKE '%picky_sum%' AND raw = '(1)' AND error LIKE '%unlucky "+what+"%'"); n != 1 {
 		t.Errorf("rejects of the failed merge: %d, want 1:\n%s", n, strings.Join(queryStrings(t, conn, "SELECT partition || ' ' || raw || ' ' || error FROM rejects"), "\n"))
 	}
 }

@@ -30,15 +30,10 @@ var twoPhaseUserCases = []viewFormCase{
 func TestTwoPhaseUserAggDifferential(t *testing.T) {
 	mod := buildWasmFuncs(t)
 	s := openStack(t, engine.Options{})
+	s.execAll(t, mergeableAggregates(mod)...)
 	s.execAll(t,
 		"CREATE TABLE t (id int PRIMARY KEY, k int, s text, v int, ts timestamp)",
-		`CREATE AGGREGATE js_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
-export function create_state() { return {s: 0, n: 0}; }
-export function accumulate(st, v) { if (v !== null) { st.s += v; st.n++; } return st; }
-export function retract(st, v) { if (v !== null) { st.s -= v; st.n--; } return st; }
-export function merge(a, b) { a.s += b.s; a.n += b.n; return a; }
-export function finish(st) { return st.n === 0 ? null : st.s; }
-$$`,
+		jsSumAggregate,
 		`CREATE AGGREGATE js_top(v int) RETURNS int LANGUAGE javascript AS $$
 export function create_state() { return {c: {}}; }
 export function accumulate(st, v) { if (v !== null) st.c[v] = (st.c[v] || 0) + 1; return st; }
@@ -51,88 +46,44 @@ export function retract(st, v) {
 export function merge(a, b) { for (const k in b.c) a.c[k] = (a.c[k] || 0) + b.c[k]; return a; }
 export function finish(st) { const ks = Object.keys(st.c).map(Number); return ks.length ? Math.max(...ks) : null; }
 $$`,
-		"CREATE AGGREGATE wavg(v int) RETURNS double precision LANGUAGE wasm USING BASE64 '"+mod+"'",
+	)
+	r := rand.New(rand.NewPCG(17, 5))
+	g := newRowChangesBy(r, func(_ string, _ int, update bool) string {
+		if update {
+			return fmt.Sprintf("k = %d, v = %s, ts = ts + interval '5 seconds'", hotKey(r, 8, 4), nullOrInt(r, 9))
+		}
+		return fmt.Sprintf("%d, 's%d', %s, '2026-01-01 00:00:00'::timestamp + %d * interval '1 second'", hotKey(r, 8, 4), r.IntN(2), nullOrInt(r, 9), r.IntN(40))
+	})
+	var setup []string
+	for range 30 {
+		setup = append(setup, g.change("t"))
+	}
+	s.execAll(t, setup...)
+	checkTwoPhaseViews(t, s, twoPhaseUserCases, 2, func(plan string) bool {
+		return strings.Contains(plan, "StreamHashAgg (global, latest state per instance)") && strings.Contains(plan, "StreamHashAgg (local, whole states)")
+	}, func() []string {
+		var qs []string
+		for range 10 + r.IntN(40) {
+			qs = append(qs, g.change("t"))
+		}
+		return qs
+	})
+	conn := s.connect(t)
+	defer conn.Close(t.Context())
+	if n := queryInt(t, conn, "SELECT count(*) FROM rejects"); n != 0 {
+		t.Errorf("rejects: %s", strings.Join(queryStrings(t, conn, "SELECT job || ' ' || partition || ' ' || error FROM rejects"), "\n"))
+	}
+}
+
+// mergeableAggregates creates wavg (WebAssembly, from the module mod)
+// and pg_qsum (SQL, with MSFUNC, MINVFUNC and COMBINEFUNC).
+func mergeableAggregates(mod string) []string {
+	return []string{
+		"CREATE AGGREGATE wavg(v int) RETURNS double precision LANGUAGE wasm USING BASE64 '" + mod + "'",
 		"CREATE FUNCTION q_add(s bigint, v bigint) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT s + v $$",
 		"CREATE FUNCTION q_sub(s bigint, v bigint) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT s - v $$",
 		`CREATE AGGREGATE pg_qsum(bigint) (SFUNC = q_add, STYPE = bigint, INITCOND = '0',
 		   MSFUNC = q_add, MINVFUNC = q_sub, MSTYPE = bigint, MINITCOND = '0', COMBINEFUNC = q_add)`,
-	)
-	r := rand.New(rand.NewPCG(17, 5))
-	var live []int
-	next := 0
-	key := func() int {
-		if r.IntN(10) < 8 {
-			return 0 // the hot key
-		}
-		return 1 + r.IntN(4)
-	}
-	val := func() string {
-		if r.IntN(8) == 0 {
-			return "NULL"
-		}
-		return fmt.Sprint(r.IntN(9))
-	}
-	change := func() string {
-		x := r.IntN(10)
-		switch {
-		case len(live) == 0 || x < 5:
-			next++
-			live = append(live, next)
-			return fmt.Sprintf("INSERT INTO t VALUES (%d, %d, 's%d', %s, '2026-01-01 00:00:00'::timestamp + %d * interval '1 second')", next, key(), r.IntN(2), val(), r.IntN(40))
-		case x < 8:
-			id := live[r.IntN(len(live))]
-			return fmt.Sprintf("UPDATE t SET k = %d, v = %s, ts = ts + interval '5 seconds' WHERE id = %d", key(), val(), id)
-		default:
-			i := r.IntN(len(live))
-			id := live[i]
-			live = append(live[:i], live[i+1:]...)
-			return fmt.Sprintf("DELETE FROM t WHERE id = %d", id)
-		}
-	}
-	var setup []string
-	for range 30 {
-		setup = append(setup, change())
-	}
-	s.execAll(t, setup...)
-	create := []string{"SET streaming_parallelism = 2"}
-	for _, mode := range []string{"off", "on"} {
-		create = append(create, "SET streaming_two_phase_agg = "+mode)
-		for _, c := range twoPhaseUserCases {
-			create = append(create, fmt.Sprintf("CREATE MATERIALIZED VIEW %s_%s AS %s", c.name, mode, c.query))
-		}
-	}
-	s.execAll(t, create...)
-	conn := s.connect(t)
-	execAll(t, conn, "SET streaming_parallelism = 2", "SET streaming_two_phase_agg = on")
-	for _, c := range twoPhaseUserCases {
-		plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS "+c.query)
-		if !strings.Contains(plan, "StreamHashAgg (global, latest state per instance)") || !strings.Contains(plan, "StreamHashAgg (local, whole states)") {
-			t.Fatalf("%s is not split by whole states:\n%s", c.name, plan)
-		}
-	}
-	conn.Close(t.Context())
-	for epoch := 1; epoch <= 9; epoch++ {
-		var qs []string
-		for range 10 + r.IntN(40) {
-			qs = append(qs, change())
-		}
-		s.execAll(t, append(qs, "FLUSH")...)
-		for _, c := range twoPhaseUserCases {
-			for _, mode := range []string{"off", "on"} {
-				checkView(t, s, fmt.Sprintf("epoch %d", epoch), c.name+"_"+mode, c.query, 1)
-			}
-		}
-		if epoch%3 == 0 {
-			s.restart(t)
-			for _, c := range twoPhaseUserCases {
-				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", epoch), c.name+"_on", c.query, 1)
-			}
-		}
-	}
-	conn = s.connect(t)
-	defer conn.Close(t.Context())
-	if n := queryInt(t, conn, "SELECT count(*) FROM rejects"); n != 0 {
-		t.Errorf("rejects: %s", strings.Join(queryStrings(t, conn, "SELECT job || ' ' || partition || ' ' || error FROM rejects"), "\n"))
 	}
 }
 
@@ -148,13 +99,7 @@ func TestTwoPhaseUserAggMergeRejects(t *testing.T) {
 	}
 	s.execAll(t,
 		"CREATE TABLE taps (id int PRIMARY KEY, k int, v int)",
-		`CREATE AGGREGATE picky_sum(v int) RETURNS bigint LANGUAGE javascript AS $$
-export function create_state() { return {s: 0}; }
-export function accumulate(st, v) { st.s += v; return st; }
-export function retract(st, v) { st.s -= v; return st; }
-export function merge(a, b) { if (a.s + b.s === 13) throw new Error('unlucky total'); return {s: a.s + b.s}; }
-export function finish(st) { return st.s; }
-$$`,
+		pickySum("a.s + b.s === 13", "total"),
 		"SET streaming_parallelism = 2",
 		"SET streaming_two_phase_agg = on",
 		"CREATE MATERIALIZED VIEW picky AS SELECT k, picky_sum(v) AS s, count(*) AS n FROM taps GROUP BY k",
@@ -165,12 +110,8 @@ $$`,
 		"DELETE FROM taps WHERE id = 100",
 		"FLUSH",
 	)
-	conn := s.connect(t)
+	conn := twoPhaseConn(t, s, 2, func(plan string) bool { return strings.Contains(plan, "(global, latest state per instance)") }, pickyQuery)
 	defer conn.Close(t.Context())
-	execAll(t, conn, "SET streaming_parallelism = 2", "SET streaming_two_phase_agg = on")
-	if plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS SELECT k, picky_sum(v) FROM taps GROUP BY k"); !strings.Contains(plan, "(global, latest state per instance)") {
-		t.Fatalf("not split by whole states:\n%s", plan)
-	}
 	got := queryStrings(t, conn, "SELECT k || ':' || s || ':' || n FROM picky ORDER BY k")
 	if len(got) != 2 || got[1] != "2:6:1" || !strings.HasSuffix(got[0], ":13") || got[0] == "1:13:13" {
 		t.Errorf("view: %v, want group 1 with 13 rows but only one instance's sum, and 2:6:1", got)
@@ -179,7 +120,5 @@ $$`,
 	if got := strings.Join(queryStrings(t, conn, "SELECT k || ':' || s || ':' || n FROM picky ORDER BY k"), ","); got != "1:14:14,2:7:1" {
 		t.Errorf("view after the next states: %s, want 1:14:14,2:7:1", got)
 	}
-	if n := queryInt(t, conn, "SELECT count(*) FROM rejects WHERE job = 'picky' AND partition LIKE '%picky_sum%' AND raw = '(1)' AND error LIKE '%unlucky total%'"); n != 1 {
-		t.Errorf("rejects of the failed merge: %d, want 1:\n%s", n, strings.Join(queryStrings(t, conn, "SELECT partition || ' ' || raw || ' ' || error FROM rejects"), "\n"))
-	}
+	checkPickyRejected(t, conn, "total")
 }

@@ -1,12 +1,8 @@
 package engine_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
-
-	"streamsql/internal/cputime"
 )
 
 // BenchmarkScalarFunctionView reports rows per CPU-second of a
@@ -24,25 +20,12 @@ func BenchmarkScalarFunctionView(b *testing.B) {
 	s.execAll(b, `CREATE OR REPLACE FUNCTION js_lin(v bigint) RETURNS bigint LANGUAGE javascript AS $$ return v * 2 + 1; $$`)
 	for _, c := range []struct{ name, expr string }{{"javascript", "js_lin(v)"}, {"builtin", "v * 2 + 1"}} {
 		b.Run(c.name, func(b *testing.B) {
-			conn := s.connect(b)
-			defer conn.Close(context.Background())
-			ctx := context.Background()
-			var cpu, wall time.Duration
-			for i := 0; i < b.N; i++ {
-				src, mv := fmt.Sprintf("fn_src_%s_%d", c.name, i), fmt.Sprintf("fn_mv_%s_%d", c.name, i)
-				execAll(b, conn, fmt.Sprintf(`CREATE SOURCE %s (v bigint) WITH (connector = 'datagen',
-					fields.v.min = '0', fields.v.max = '1000000', datagen.rows.limit = '%d')`, src, rows))
-				start, cpu0 := time.Now(), cputime.Used()
-				if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS SELECT count(*) AS n, sum(%s) AS s FROM %s", mv, c.expr, src)); err != nil {
-					b.Fatal(err)
-				}
-				awaitRows(b, conn, "SELECT coalesce(sum(n), 0)::bigint FROM "+mv, rows, 20*time.Millisecond)
-				wall += time.Since(start)
-				cpu += cputime.Used() - cpu0
-				execAll(b, conn, "DROP MATERIALIZED VIEW "+mv, "DROP SOURCE "+src)
-			}
-			b.ReportMetric(float64(b.N)*rows/wall.Seconds(), "rows/s")
-			b.ReportMetric(float64(b.N)*rows/cpu.Seconds(), "rows/cpu-s")
+			benchDatagenView(b, s, "fn_"+c.name, rows, rows, func(src string) []string {
+				return []string{fmt.Sprintf(`CREATE SOURCE %s (v bigint) WITH (connector = 'datagen',
+					fields.v.min = '0', fields.v.max = '1000000', datagen.rows.limit = '%d')`, src, rows)}
+			}, func(src string) string {
+				return fmt.Sprintf("SELECT count(*) AS n, sum(%s) AS s FROM %s", c.expr, src)
+			})
 		})
 	}
 }

@@ -95,17 +95,29 @@ func rowValues(t *testing.T, conn *pgx.Conn, q string) [][]any {
 
 // rowChanges makes random inserts, updates and deletes of rows keyed by
 // an integer id: half inserts of a new id, then updates and deletes of a
-// live one. values returns a row's values after its id (for INSERT) and
-// the same as SET assignments (for UPDATE).
+// live one. row returns a row's values after its id (for INSERT), or
+// with update the same as SET assignments (for UPDATE).
 type rowChanges struct {
-	r      *rand.Rand
-	live   map[string][]int
-	next   map[string]int
-	values func(tbl string, id int) (vals, set string)
+	r    *rand.Rand
+	live map[string][]int
+	next map[string]int
+	row  func(tbl string, id int, update bool) string
 }
 
+// newRowChanges makes changes whose values returns both forms of a row
+// at once.
 func newRowChanges(r *rand.Rand, values func(tbl string, id int) (vals, set string)) *rowChanges {
-	return &rowChanges{r: r, live: map[string][]int{}, next: map[string]int{}, values: values}
+	return newRowChangesBy(r, func(tbl string, id int, update bool) string {
+		vals, set := values(tbl, id)
+		if update {
+			return set
+		}
+		return vals
+	})
+}
+
+func newRowChangesBy(r *rand.Rand, row func(tbl string, id int, update bool) string) *rowChanges {
+	return &rowChanges{r: r, live: map[string][]int{}, next: map[string]int{}, row: row}
 }
 
 // change returns one random change of tbl.
@@ -117,12 +129,10 @@ func (g *rowChanges) change(tbl string) string {
 		g.next[tbl]++
 		id := g.next[tbl]
 		g.live[tbl] = append(ids, id)
-		vals, _ := g.values(tbl, id)
-		return fmt.Sprintf("INSERT INTO %s VALUES (%d, %s)", tbl, id, vals)
+		return fmt.Sprintf("INSERT INTO %s VALUES (%d, %s)", tbl, id, g.row(tbl, id, false))
 	case x < 8:
 		id := ids[g.r.IntN(len(ids))]
-		_, set := g.values(tbl, id)
-		return fmt.Sprintf("UPDATE %s SET %s WHERE id = %d", tbl, set, id)
+		return fmt.Sprintf("UPDATE %s SET %s WHERE id = %d", tbl, g.row(tbl, id, true), id)
 	default:
 		i := g.r.IntN(len(ids))
 		id := ids[i]
@@ -167,25 +177,74 @@ func (g *eventInserts) round(rOneIn, ahead, ids int) []string {
 	return qs
 }
 
-// checkViewsOverEpochs creates the views of cases, then, epochs times,
-// runs the changes epoch returns, flushes and compares every view with
-// its query; the server restarts after every restartEvery epochs (and
-// the views are compared again).
+// checkViewsOverEpochs creates the views of cases, then compares them
+// with their queries over epochs (compareViewsOverEpochs).
 func checkViewsOverEpochs(t *testing.T, s *benchStack, cases []viewFormCase, epochs, restartEvery int, epoch func() []string) {
 	t.Helper()
 	for _, c := range cases {
 		s.execAll(t, "CREATE MATERIALIZED VIEW "+c.name+" AS "+c.query)
 	}
+	compareViewsOverEpochs(t, s, cases, epochs, restartEvery, 0, epoch)
+}
+
+// compareViewsOverEpochs, epochs times, runs the changes epoch returns,
+// flushes and compares every view of cases (which exist) with its query
+// (checkView, each holding at least minRows rows); the server restarts
+// after every restartEvery epochs (and the views are compared again).
+func compareViewsOverEpochs(t *testing.T, s *benchStack, cases []viewFormCase, epochs, restartEvery int, minRows int64, epoch func() []string) {
+	t.Helper()
 	for e := 1; e <= epochs; e++ {
 		s.execAll(t, append(epoch(), "FLUSH")...)
 		for _, c := range cases {
-			checkView(t, s, fmt.Sprintf("epoch %d", e), c.name, c.query, 0)
+			checkView(t, s, fmt.Sprintf("epoch %d", e), c.name, c.query, minRows)
 		}
 		if e%restartEvery == 0 {
 			s.restart(t)
 			for _, c := range cases {
-				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", e), c.name, c.query, 0)
+				checkView(t, s, fmt.Sprintf("after the restart at epoch %d", e), c.name, c.query, minRows)
 			}
 		}
 	}
+}
+
+// checkTwoPhaseViews creates every case as two views at the given
+// streaming_parallelism, NAME_off with streaming_two_phase_agg off and
+// NAME_on with it on, fails unless split accepts the EXPLAIN of each
+// case with it on, then compares the views with their queries over 9
+// epochs of the changes epoch returns, restarting after every third.
+func checkTwoPhaseViews(t *testing.T, s *benchStack, cases []viewFormCase, parallelism int, split func(plan string) bool, epoch func() []string) {
+	t.Helper()
+	setParallel := fmt.Sprintf("SET streaming_parallelism = %d", parallelism)
+	create := []string{setParallel}
+	var views []viewFormCase
+	for _, mode := range []string{"off", "on"} {
+		create = append(create, "SET streaming_two_phase_agg = "+mode)
+		for _, c := range cases {
+			v := viewFormCase{c.name + "_" + mode, c.query}
+			create = append(create, "CREATE MATERIALIZED VIEW "+v.name+" AS "+v.query)
+			views = append(views, v)
+		}
+	}
+	s.execAll(t, create...)
+	var queries []string
+	for _, c := range cases {
+		queries = append(queries, c.query)
+	}
+	twoPhaseConn(t, s, parallelism, split, queries...).Close(t.Context())
+	compareViewsOverEpochs(t, s, views, 9, 3, 1, epoch)
+}
+
+// twoPhaseConn connects with streaming_two_phase_agg on at the given
+// streaming_parallelism and fails unless split accepts the EXPLAIN of a
+// view of each of queries.
+func twoPhaseConn(t *testing.T, s *benchStack, parallelism int, split func(plan string) bool, queries ...string) *pgx.Conn {
+	t.Helper()
+	conn := s.connect(t)
+	execAll(t, conn, fmt.Sprintf("SET streaming_parallelism = %d", parallelism), "SET streaming_two_phase_agg = on")
+	for _, q := range queries {
+		if plan := explain(t, conn, "CREATE MATERIALIZED VIEW x AS "+q); !split(plan) {
+			t.Fatalf("%s is not split as it should be:\n%s", q, plan)
+		}
+	}
+	return conn
 }

@@ -50,6 +50,13 @@ const (
 	optDiscovery        = "partition.discovery.interval"
 	optMaxBatch         = "max.batch.rows"
 	optIdleTimeout      = "watermark.idle.timeout"
+	// Sink only.
+	optTransactionalID = "properties.transactional.id"
+	optDeliveryTimeout = "delivery.timeout"
+	optTopicCreate     = "topic.create"
+	optTopicPartitions = "topic.partitions"
+	optTopicReplicas   = "topic.replication.factor"
+	optCompression     = "properties.compression.type"
 )
 
 // clientOptions are the options of the connection to the brokers that

@@ -371,15 +371,27 @@ func (t *kafkaTarget) addPartitions(ctx context.Context, cl *kgo.Client, used []
 		if err != nil {
 			return err
 		}
-		for _, tp := range resp.Topics {
-			for _, p := range tp.Partitions {
-				if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-					return fmt.Errorf("add partition %d to the transaction: %w", p.Partition, err)
-				}
+		return partitionsError(resp.Topics, func(t kmsg.AddPartitionsToTxnResponseTopic) []kmsg.AddPartitionsToTxnResponseTopicPartition {
+			return t.Partitions
+		},
+			func(p kmsg.AddPartitionsToTxnResponseTopicPartition) (int32, int16) { return p.Partition, p.ErrorCode },
+			"add partition %d to the transaction")
+	})
+}
+
+// partitionsError returns the error of the first partition of topics
+// whose code (with its partition number) is an error, as what (which
+// formats the partition number) failed.
+func partitionsError[T, P any](topics []T, partitions func(T) []P, code func(P) (int32, int16), what string) error {
+	for _, t := range topics {
+		for _, p := range partitions(t) {
+			part, c := code(p)
+			if err := kerr.ErrorForCode(c); err != nil {
+				return fmt.Errorf(what+": %w", part, err)
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // produce writes recs into the open transaction as record batches.
@@ -479,14 +491,9 @@ func (t *kafkaTarget) send(ctx context.Context, cl *kgo.Client, l *topicLayout, 
 	if err != nil {
 		return err
 	}
-	for _, tp := range resp.Topics {
-		for _, p := range tp.Partitions {
-			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				return fmt.Errorf("produce to partition %d: %w", p.Partition, err)
-			}
-		}
-	}
-	return nil
+	return partitionsError(resp.Topics, func(t kmsg.ProduceResponseTopic) []kmsg.ProduceResponseTopicPartition { return t.Partitions },
+		func(p kmsg.ProduceResponseTopicPartition) (int32, int16) { return p.Partition, p.ErrorCode },
+		"produce to partition %d")
 }
 
 // endTxn commits (or aborts) the open transaction.

@@ -46,16 +46,6 @@ import (
 	"streamsql/sql/sqlerr"
 )
 
-// Sink-only options.
-const (
-	optTransactionalID = "properties.transactional.id"
-	optDeliveryTimeout = "delivery.timeout"
-	optTopicCreate     = "topic.create"
-	optTopicPartitions = "topic.partitions"
-	optTopicReplicas   = "topic.replication.factor"
-	optCompression     = "properties.compression.type"
-)
-
 // sinkOptions is the option schema of Kafka sinks.
 func sinkOptions() []connector.Option {
 	return append([]connector.Option{
@@ -364,14 +354,11 @@ func (t *kafkaTarget) commitProgress(ctx context.Context, cl *kgo.Client, upTo u
 	if err != nil {
 		return err
 	}
-	for _, tp := range resp.Topics {
-		for _, p := range tp.Partitions {
-			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				return fmt.Errorf("commit progress offset: %w", err)
-			}
-		}
-	}
-	return nil
+	return partitionsError(resp.Topics, func(t kmsg.TxnOffsetCommitResponseTopic) []kmsg.TxnOffsetCommitResponseTopicPartition {
+		return t.Partitions
+	},
+		func(p kmsg.TxnOffsetCommitResponseTopicPartition) (int32, int16) { return p.Partition, p.ErrorCode },
+		"commit the progress offset of partition %d")
 }
 
 // Close closes the producer.
