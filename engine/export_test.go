@@ -106,3 +106,8 @@ func (e *Engine) DowngradeSerialColumn(table, col string, handedOut int64) error
 	_, err = e.db.NextSequence("seq/"+name, handedOut)
 	return err
 }
+
+// CreateWithoutSharing makes the views created until it is called again
+// with false plan an aggregation read twice twice, as views created
+// before aggregations were shared.
+func CreateWithoutSharing(on bool) { createWithoutSharing = on }

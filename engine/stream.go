@@ -147,6 +147,25 @@ func (e *Engine) planStream(p *planner.Planner, sel *pg.SelectStmt, o lower.Stre
 
 // jobSpec re-plans a stored materialized view.
 func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
+	spec, err := e.jobSpecWith(r, false)
+	if err == nil && r.StateLayout != "" && r.StateLayout != stream.StateLayout(spec.Plan) {
+		// State written before an aggregation read twice was planned
+		// once: the view goes on with the plan it was created with.
+		if old, oerr := e.jobSpecWith(r, true); oerr == nil && r.StateLayout == stream.StateLayout(old.Plan) {
+			return old, nil
+		}
+	}
+	return spec, err
+}
+
+// createWithoutSharing makes new views plan every reference to an
+// aggregation on its own, as views created before aggregations were
+// shared (tests set it to create such a view).
+var createWithoutSharing bool
+
+// jobSpecWith is jobSpec, with sharing of aggregations read twice turned
+// off when noSharing is set (lower.StreamOptions.NoSharing).
+func (e *Engine) jobSpecWith(r *catalog.Relation, noSharing bool) (stream.JobSpec, error) {
 	stmts, err := parser.Parse(r.Definition)
 	if err != nil || len(stmts) != 1 || stmts[0].AST.GetSelectStmt() == nil {
 		return stream.JobSpec{}, fmt.Errorf("%s has an unreadable definition", r.Name)
@@ -160,7 +179,7 @@ func (e *Engine) jobSpec(r *catalog.Relation) (stream.JobSpec, error) {
 		names = append(names, c.Name)
 	}
 	opts := lower.StreamOptions{ViewID: r.OID, Name: r.Name, ColNames: names, EmitOnWindowClose: r.EmitOnWindowClose, Parallelism: r.Parallelism,
-		TwoPhaseAgg: r.TwoPhaseAgg}
+		TwoPhaseAgg: r.TwoPhaseAgg, NoSharing: noSharing}
 	lateOptionsOf(r).streamOptions(&opts)
 	if r.Kind == catalog.KindSink {
 		opts.ColNames = nil
@@ -222,7 +241,7 @@ func (s *Session) createMatView(ctx context.Context, ctas *pg.CreateTableAsStmt,
 	p.Deps = map[uint32]bool{}
 	p.ColDeps = map[uint32]map[int16]bool{}
 	opts := lower.StreamOptions{Name: into.Rel.Relname, ColNames: names, EmitOnWindowClose: eowc, Parallelism: s.streamingParallelism(),
-		TwoPhaseAgg: s.vars["streaming_two_phase_agg"]}
+		TwoPhaseAgg: s.vars["streaming_two_phase_agg"], NoSharing: createWithoutSharing}
 	late.streamOptions(&opts)
 	plan, err := s.e.planStream(p, sel, opts)
 	if err != nil {

@@ -78,6 +78,10 @@ type StreamOptions struct {
 	IdleTimeout time.Duration
 	// Parallelism is how many instances each keyed operator runs in.
 	Parallelism int
+	// NoSharing plans every reference to an aggregation on its own
+	// (stream_share.go): the plan of a view whose state was written
+	// before aggregations were shared.
+	NoSharing bool
 	// TwoPhaseAgg says when a parallel aggregation splits into a local
 	// and a global half (stream_two_phase.go); "" is off.
 	TwoPhaseAgg string
@@ -113,7 +117,7 @@ func PlanStream(p *planner.Planner, s *pg.SelectStmt, o StreamOptions) (*StreamP
 			cols[i].Name = o.ColNames[i]
 		}
 	}
-	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, parallel: o.Parallelism > 1, dropLate: o.DropLate,
+	sp := &streamPlanner{p: p, sourceSpec: o.Sources, eowc: o.EmitOnWindowClose, noShare: o.NoSharing, parallel: o.Parallelism > 1, dropLate: o.DropLate,
 		lateness: o.AllowedLateness, idle: o.IdleTimeout, splitMode: o.TwoPhaseAgg, tables: map[uint32]bool{}, views: map[uint32]bool{}, sources: map[uint32]bool{}}
 	sp.compiler = sp.batchCompiler(o.Read)
 	logical := sp.optimize(q.Plan)
@@ -280,8 +284,10 @@ type streamPlanner struct {
 	tables       map[uint32]bool
 	views        map[uint32]bool
 	sources      map[uint32]bool
-	// shared are the aggregations planned so far (stream_share.go).
-	shared []sharedRel
+	// shared are the aggregations planned so far (stream_share.go);
+	// noShare turns sharing off.
+	shared  []sharedRel
+	noShare bool
 }
 
 func notIncremental(format string, args ...any) error {

@@ -36,7 +36,7 @@ type sharedRel struct {
 // sharedAgg returns the node planned already for an aggregation equal to
 // x, and its column map.
 func (sp *streamPlanner) sharedAgg(x *plan.Aggregate) (*stream.Node, []int, bool) {
-	if sp.eowc || !shareable(x) {
+	if sp.eowc || sp.noShare || !shareable(x) {
 		return nil, nil, false
 	}
 	for _, s := range sp.shared {
@@ -49,7 +49,7 @@ func (sp *streamPlanner) sharedAgg(x *plan.Aggregate) (*stream.Node, []int, bool
 
 // share records the node planned for the aggregation x.
 func (sp *streamPlanner) share(x *plan.Aggregate, n *stream.Node, m []int) {
-	if sp.eowc || !shareable(x) {
+	if sp.eowc || sp.noShare || !shareable(x) {
 		return
 	}
 	sp.shared = append(sp.shared, sharedRel{rel: x, n: n, m: slices.Clone(m)})
