@@ -42,19 +42,31 @@ func (r *reopenRef) batch(rows [][3]int64) {
 			r.late++
 			continue
 		}
-		for s := floorDiv(ts, r.slideS) * r.slideS; s > ts-r.sizeS; s -= r.slideS {
-			if r.hasWM && s+r.sizeS <= r.declared {
-				r.reopened++
-			}
-			r.n[[2]int64{k, s}]++
-			r.sum[[2]int64{k, s}] += v
-		}
+		r.add(k, ts, v)
 		if !any || ts > maxTS {
 			maxTS, any = ts, true
 		}
 	}
-	if any && (!r.hasWM || maxTS-r.wmLagS > r.declared) {
-		r.declared, r.hasWM = maxTS-r.wmLagS, true
+	if any {
+		r.see(maxTS)
+	}
+}
+
+// add counts row (k, ts seconds, v) in its windows.
+func (r *reopenRef) add(k, ts, v int64) {
+	for s := floorDiv(ts, r.slideS) * r.slideS; s > ts-r.sizeS; s -= r.slideS {
+		if r.hasWM && s+r.sizeS <= r.declared {
+			r.reopened++
+		}
+		r.n[[2]int64{k, s}]++
+		r.sum[[2]int64{k, s}] += v
+	}
+}
+
+// see moves the declared watermark by a row at ts seconds.
+func (r *reopenRef) see(ts int64) {
+	if !r.hasWM || ts-r.wmLagS > r.declared {
+		r.declared, r.hasWM = ts-r.wmLagS, true
 	}
 }
 
