@@ -286,6 +286,7 @@ type sessionWin struct {
 	n           int64         // rows (with multiplicity)
 	out         []types.Datum // the row last emitted, or nil
 	changed     bool          // in sessionAgg.changed
+	closed      bool          // the watermark passed it: closing
 	queued      bool          // in sessionAgg.queued
 	dead        bool
 }
@@ -1013,9 +1014,12 @@ func (o *sessionAgg) close() error {
 			break // still open
 		}
 		o.closing.Pop()
-		if w.dead || w.last != last {
-			continue // the session moved on or is gone: a stale entry
+		if w.dead || w.last != last || w.closed {
+			// The session moved on or is gone: a stale entry; or a
+			// second entry of it (changed again, its last time kept).
+			continue
 		}
+		w.closed = true
 		closed = append(closed, w)
 	}
 	if len(closed) == 0 {
