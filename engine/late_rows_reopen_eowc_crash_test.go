@@ -37,27 +37,23 @@ func TestLateRowsReopenEOWCKill9(t *testing.T) {
 	}
 	srv := testserver.StartBuilt(t, "warn", "-state-memory", "4KB")
 	ctx := context.Background()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := reopenSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 9))
 	epoch := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
 	const (
 		lag, lateness = 2, 15
-		q             = "SELECT k, window_start, count(*) AS n, sum(v) AS s FROM %s GROUP BY k, window_start EMIT ON WINDOW CLOSE"
 		with          = " WITH (late_rows = 'reopen', allowed_lateness = '15 seconds') AS "
 	)
-	views := []struct {
-		name, set, src string
-		ref            *reopenRef
-	}{
-		{"r_tumble1", "SET streaming_parallelism = 1", "TUMBLE(ev, ts, INTERVAL '10' SECOND)", newReopenRef(10, 10, lag, lateness)},
-		{"r_hop", "SET streaming_parallelism = 2", "HOP(ev, ts, INTERVAL '5' SECOND, INTERVAL '10' SECOND)", newReopenRef(10, 5, lag, lateness)},
-		{"r_tumble2p", "SET streaming_two_phase_agg = 'on'", "TUMBLE(ev, ts, INTERVAL '10' SECOND)", newReopenRef(10, 10, lag, lateness)},
+	views := []*reopenView{
+		{"r_tumble1", "SET streaming_parallelism = 1", reopenWindowQuery, "TUMBLE(ev, ts, INTERVAL '10' SECOND)", reopenWindowCols, newReopenRef(10, 10, lag, lateness)},
+		{"r_hop", "SET streaming_parallelism = 2", reopenWindowQuery, "HOP(ev, ts, INTERVAL '5' SECOND, INTERVAL '10' SECOND)", reopenWindowCols, newReopenRef(10, 5, lag, lateness)},
+		{"r_tumble2p", "SET streaming_two_phase_agg = 'on'", reopenWindowQuery, "TUMBLE(ev, ts, INTERVAL '10' SECOND)", reopenWindowCols, newReopenRef(10, 10, lag, lateness)},
+		{"r_session", "SET streaming_parallelism = 2", reopenSessionQuery, "SESSION(ev, ts, INTERVAL '3' SECOND)", reopenSessionCols, newSessionRef(3, lag, lateness)},
 	}
 	conn := srv.Dial(t)
 	execAll(t, conn, "CREATE TABLE ev (id bigint PRIMARY KEY, k bigint, v bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) APPEND ONLY")
 	for _, v := range views {
-		execAll(t, conn, v.set, "CREATE MATERIALIZED VIEW "+v.name+with+fmt.Sprintf(q, v.src),
+		execAll(t, conn, v.set, "CREATE MATERIALIZED VIEW "+v.name+with+fmt.Sprintf(v.q, v.src),
 			// over the view's changes: a row shown twice counts twice
 			"CREATE MATERIALIZED VIEW "+v.name+"_total AS SELECT count(*) AS windows, sum(n)::bigint AS n FROM "+v.name)
 	}
@@ -69,7 +65,7 @@ func TestLateRowsReopenEOWCKill9(t *testing.T) {
 		defer c.Close(ctx)
 		execAll(t, c, "FLUSH")
 		for _, v := range views {
-			got := queryStrings(t, c, "SELECT k, window_start, n, s::bigint FROM "+v.name)
+			got := queryStrings(t, c, "SELECT "+v.cols+" FROM "+v.name)
 			slices.Sort(got)
 			if want := v.ref.rows(epoch); !slices.Equal(got, want) {
 				t.Fatalf("%s: %s has %d rows, want %d; %s", when, v.name, len(got), len(want), firstDiff(got, want))
@@ -87,11 +83,12 @@ func TestLateRowsReopenEOWCKill9(t *testing.T) {
 	}
 
 	var (
-		id, now    int64 = 0, 100 // now: the newest ts inserted
-		flushed    int64 = -1     // the newest ts a completed FLUSH covered
-		late       []string       // ids, sorted as strings
-		reopened   int            // rows into windows shown before they came
+		id, now    int64    = 0, 100 // now: the newest ts inserted
+		flushed    int64    = -1     // the newest ts a completed FLUSH covered
+		late       []string          // ids, sorted as strings
+		reopened   int               // rows into windows shown before they came
 		rows       int
+		evicted    []string // state evicted before the last kill, per operator
 		sortedLate = func() []string { s := slices.Clone(late); slices.Sort(s); return s }
 	)
 	for round := range kills {
@@ -133,6 +130,17 @@ func TestLateRowsReopenEOWCKill9(t *testing.T) {
 			}
 			time.Sleep(time.Duration(rng.IntN(15)) * time.Millisecond)
 		}
+		if round == kills-1 {
+			// Before the last kill: the aggregations have evicted state.
+			execAll(t, conn, "FLUSH", "FLUSH")
+			for _, op := range []string{"HashAgg", "SessionAgg"} {
+				n := queryInt(t, conn, "SELECT coalesce(sum(state_evicted), 0) FROM streamsql_operator_stats WHERE job LIKE 'r\\_%' AND operator LIKE '%"+op+"%'")
+				if n == 0 {
+					t.Fatalf("the %s operators evicted nothing under the budget", op)
+				}
+				evicted = append(evicted, fmt.Sprintf("%s %d", op, n))
+			}
+		}
 		conn.Close(ctx)
 		// Kill while the views are still catching up, or a little later.
 		time.Sleep(time.Duration(rng.IntN(250)) * time.Millisecond)
@@ -142,5 +150,5 @@ func TestLateRowsReopenEOWCKill9(t *testing.T) {
 	if reopened == 0 || len(late) == 0 {
 		t.Fatalf("%d rows into shown windows, %d late rows: the random rows missed a case", reopened, len(late))
 	}
-	t.Logf("%d rows, %d kills, %d rows into windows already shown, %d late rows", rows, kills, reopened, len(late))
+	t.Logf("%d rows, %d kills, %d rows into windows already shown, %d late rows; evicted before the last kill: %s", rows, kills, reopened, len(late), strings.Join(evicted, ", "))
 }
