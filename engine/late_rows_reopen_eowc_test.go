@@ -337,3 +337,8 @@ func runReopenDifferential(t *testing.T, views []*reopenView, batches int, keys 
 func TestDocsLateRowsReopenEOWCExample(t *testing.T) {
 	runDocBlocks(t, "../docs/streaming.md", "#### Allowed lateness with EMIT ON WINDOW CLOSE")
 }
+
+// The SESSION example of docs/streaming.md gives the results shown.
+func TestDocsLateRowsReopenEOWCSessionExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "#### Sessions with allowed lateness and EMIT ON WINDOW CLOSE")
+}
