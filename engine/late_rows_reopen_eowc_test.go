@@ -342,3 +342,8 @@ func TestDocsLateRowsReopenEOWCExample(t *testing.T) {
 func TestDocsLateRowsReopenEOWCSessionExample(t *testing.T) {
 	runDocBlocks(t, "../docs/streaming.md", "#### Sessions with allowed lateness and EMIT ON WINDOW CLOSE")
 }
+
+// The UNION ALL example of docs/streaming.md gives the results shown.
+func TestDocsLateRowsReopenEOWCUnionExample(t *testing.T) {
+	runDocBlocks(t, "../docs/streaming.md", "#### Allowed lateness behind unions and joins")
+}
