@@ -331,16 +331,7 @@ func TestSessionAggWatermarkRetracting(t *testing.T) {
 func TestSessionAggCloseOnce(t *testing.T) {
 	env, db := streamtest.Env(t)
 	op, s := sessionTestOpen(t, sessionTestSpec(t, true, true), env)
-	push := func(rs ...sessionTestRow) {
-		t.Helper()
-		var rows [][]types.Datum
-		for _, r := range rs {
-			rows = append(rows, r.datums())
-		}
-		if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, make([]stream.Op, len(rs)), rows...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	push := func(rs ...sessionTestRow) { t.Helper(); sessionTestInsert(t, op, rs...) }
 	wm := func(minute int) {
 		t.Helper()
 		if err := op.Watermark(0, stream.Watermark{Col: 1, Val: types.Timestamp(sessionTestBase + int64(minute)*60_000_000)}); err != nil {
@@ -364,5 +355,17 @@ func TestSessionAggCloseOnce(t *testing.T) {
 	slices.Sort(got)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("emitted\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// sessionTestInsert sends rs to op as one chunk of inserts.
+func sessionTestInsert(t *testing.T, op stream.Operator, rs ...sessionTestRow) {
+	t.Helper()
+	var rows [][]types.Datum
+	for _, r := range rs {
+		rows = append(rows, r.datums())
+	}
+	if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, make([]stream.Op, len(rs)), rows...)); err != nil {
+		t.Fatal(err)
 	}
 }
