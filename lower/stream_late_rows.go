@@ -20,10 +20,11 @@ import (
 // filter lowers its watermark by it, so the whole job keeps its state
 // that much longer and a row within it updates the result it belongs to.
 // Its watermarks also carry the watermark as declared (Watermark.Emit):
-// an EMIT ON WINDOW CLOSE aggregation over windows emits a window by it
-// and corrects the window's row while the lowered watermark keeps it open
-// (agg.HashAggSpec.Reopen); other EMIT ON WINDOW CLOSE operators cannot
-// correct a row they emitted and refuse the option.
+// an EMIT ON WINDOW CLOSE aggregation over windows or sessions emits a
+// window by it and corrects the window's row while the lowered watermark
+// keeps it open (agg.HashAggSpec.Reopen, agg.SessionAggSpec.Reopen);
+// other EMIT ON WINDOW CLOSE operators cannot correct a row they emitted
+// and refuse the option.
 
 // allowedLateness is the lateness of the watermark filter over column w
 // of r, of type t, in the column's units.
@@ -88,7 +89,7 @@ func (sp *streamPlanner) reopenEOWC(op string) error {
 		return nil
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported, "late_rows = 'reopen' with EMIT ON WINDOW CLOSE is not supported for %s", op).
-		WithHint("Only an aggregation grouped by a TUMBLE or HOP window corrects the windows it emitted; drop EMIT ON WINDOW CLOSE, or use late_rows = 'keep'.")
+		WithHint("Only an aggregation grouped by a TUMBLE, HOP or SESSION window corrects the windows it emitted; drop EMIT ON WINDOW CLOSE, or use late_rows = 'keep'.")
 }
 
 // operatorName names, for an error, the operator of plan n that holds

@@ -162,12 +162,13 @@ func (sp *streamPlanner) sessionAgg(x *plan.Aggregate) (n *stream.Node, m []int,
 			return nil, nil, true, sqlerr.New(sqlerr.FeatureNotSupported,
 				"EMIT ON WINDOW CLOSE over SESSION needs a watermark on the session's time column (declare WATERMARK FOR on it): without one, no session ever closes")
 		}
-		if err := sp.reopenEOWC("SESSION windows"); err != nil {
-			return nil, nil, true, err
-		}
 		spec.EmitOnClose = true
 		sp.eowcDone = true
-		n.AppendOnly = true
+		// With an allowed lateness a shown session's row is corrected
+		// (retracted, and inserted again once it ends before the
+		// watermark) while the session is kept.
+		spec.Reopen = sp.lateness != 0
+		n.AppendOnly = !spec.Reopen
 	}
 	n.StateTables = []string{"rows: (partition key, time, aggregate arguments) -> count (a session's rows are deleted once the watermark passes its end)",
 		"the last watermark"}

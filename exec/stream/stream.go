@@ -133,9 +133,10 @@ type Watermark struct {
 	// 'reopen', watermark_filter.go): rows between Val and Emit may still
 	// come and update the results they belong to, but an EMIT ON WINDOW
 	// CLOSE aggregate emits the windows below Emit (agg/hash_agg.go).
-	// Operators that map a watermark onto another column map Emit alike
-	// and the exchange takes its minimum; operators that leave it out
-	// (joins, unions) only make such an aggregate emit later, at Val.
+	// Operators that map a watermark onto another column map Emit alike,
+	// the exchange and the union take its minimum over their inputs and
+	// interval joins derive it as they derive Val; operators that leave
+	// it out only make such an aggregate emit later, at Val.
 	Emit types.Datum
 }
 

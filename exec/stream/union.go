@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"cmp"
+
 	"streamsql/exec/expr"
 	"streamsql/sql/types"
 )
@@ -19,6 +21,10 @@ import (
 // theirs. An input that never brought a row and sent an idle mark
 // (stream.go) is left out the same way.
 //
+// The declared watermark (Watermark.Emit, with an allowed lateness) goes
+// on as the minimum of the inputs' over the same inputs, each input's
+// being its Val where it sent no Emit.
+//
 // State: none (the latest watermark per input is in memory; after a
 // restart watermarks start again from the sources).
 type UnionSpec struct {
@@ -29,6 +35,7 @@ func (s *UnionSpec) Explain() string { return "StreamUnionAll" }
 
 func (s *UnionSpec) Build(b *BuildCtx, out Output) (Operator, error) {
 	return &union{n: len(b.Inputs), ts: s.Types, out: out, env: b.Env, wms: map[int][]types.Datum{}, sent: map[int]types.Datum{},
+		emits: map[int][]types.Datum{}, sentEmit: map[int]types.Datum{},
 		idle: make([]bool, len(b.Inputs)), marked: map[int]bool{}}, nil
 }
 
@@ -39,6 +46,10 @@ type union struct {
 	env  *Env
 	wms  map[int][]types.Datum // column -> latest watermark per input
 	sent map[int]types.Datum
+	// emits is per column the latest Emit per input (its Val where it
+	// sent none); sentEmit the minimum last sent.
+	emits    map[int][]types.Datum
+	sentEmit map[int]types.Datum
 	// idle marks the inputs whose last watermark was idle (or an idle
 	// mark: Output.Watermark); marked the columns whose idle mark went
 	// out because every input sent one.
@@ -98,10 +109,19 @@ func (u *union) Watermark(side int, w Watermark) error {
 	if w.Val != nil || ws[side] == nil {
 		ws[side] = w.Val
 	}
+	es := u.emits[w.Col]
+	if es == nil {
+		es = make([]types.Datum, u.n)
+		u.emits[w.Col] = es
+	}
+	if e := cmp.Or(w.Emit, w.Val); e != nil {
+		es[side] = e
+	}
 	u.idle[side] = w.Idle
 	t := u.ts[w.Col]
-	var low, all types.Datum
+	var low, all, lowEmit, allEmit types.Datum
 	allIdle := true
+	less := func(a, b types.Datum) bool { return b == nil || types.Compare(a, b, t) < 0 }
 	for i, v := range ws {
 		if v == nil {
 			if u.idle[i] {
@@ -109,19 +129,26 @@ func (u *union) Watermark(side int, w Watermark) error {
 			}
 			return nil
 		}
-		if all == nil || types.Compare(v, all, t) < 0 {
+		e := cmp.Or(es[i], v)
+		if less(v, all) {
 			all = v
+		}
+		if less(e, allEmit) {
+			allEmit = e
 		}
 		if u.idle[i] {
 			continue
 		}
 		allIdle = false
-		if low == nil || types.Compare(v, low, t) < 0 {
+		if less(v, low) {
 			low = v
+		}
+		if less(e, lowEmit) {
+			lowEmit = e
 		}
 	}
 	if allIdle {
-		low = all
+		low, lowEmit = all, allEmit
 	}
 	if low == nil {
 		if allIdle && !u.marked[w.Col] {
@@ -131,11 +158,23 @@ func (u *union) Watermark(side int, w Watermark) error {
 		}
 		return nil
 	}
-	if prev, ok := u.sent[w.Col]; ok && types.Compare(low, prev, t) <= 0 {
+	prev, ok := u.sent[w.Col]
+	moved := !ok || types.Compare(low, prev, t) > 0
+	emitMoved := less(low, lowEmit) && (u.sentEmit[w.Col] == nil || types.Compare(lowEmit, u.sentEmit[w.Col], t) > 0)
+	if !moved && !emitMoved {
 		return nil
 	}
-	u.sent[w.Col] = low
-	return u.out.Watermark(Watermark{Col: w.Col, Val: low, Idle: allIdle})
+	if moved {
+		u.sent[w.Col] = low
+	}
+	if emitMoved {
+		u.sentEmit[w.Col] = lowEmit
+	}
+	out := Watermark{Col: w.Col, Val: u.sent[w.Col], Idle: allIdle}
+	if e := u.sentEmit[w.Col]; e != nil && types.Compare(e, out.Val, t) > 0 {
+		out.Emit = e
+	}
+	return u.out.Watermark(out)
 }
 
 func (u *union) Barrier(b *Barrier) error { return u.out.Barrier(b) }

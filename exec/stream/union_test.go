@@ -123,3 +123,59 @@ func takeWatermarks(sink *streamtest.Sink) string {
 	sink.WMs = nil
 	return strings.Join(s, " ")
 }
+
+// TestUnionEmit: the declared watermark (Emit) goes on as the minimum of
+// the inputs', also when only it moves, and not when it is not ahead of
+// the watermark sent.
+func TestUnionEmit(t *testing.T) {
+	env, _ := streamtest.Env(t)
+	ts := []types.T{types.TInt8}
+	in := &stream.Node{Types: ts, Names: []string{"t"}}
+	sink := &streamtest.Sink{Types: ts}
+	spec := &stream.UnionSpec{Types: ts}
+	op := streamtest.Open(t, env, spec, &stream.Node{Spec: spec, Types: ts}, sink, in, in)
+	wm := func(side int, v, emit int64) {
+		t.Helper()
+		if err := op.Watermark(side, stream.Watermark{Col: 0, Val: v, Emit: emit}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := func() string {
+		var out []string
+		for _, w := range sink.WMs {
+			out = append(out, fmt.Sprintf("%v:%v", w.Val, w.Emit))
+		}
+		sink.WMs = nil
+		return strings.Join(out, " ")
+	}
+	wm(0, 10, 70)
+	if got := sent(); got != "" {
+		t.Fatalf("one input: sent %q, want nothing", got)
+	}
+	wm(1, 20, 80)
+	if got := sent(); got != "10:70" {
+		t.Fatalf("both inputs: sent %q, want 10:70", got)
+	}
+	wm(0, 15, 75) // the minimum of Val moves, and of Emit
+	if got := sent(); got != "15:75" {
+		t.Fatalf("sent %q, want 15:75", got)
+	}
+	wm(1, 20, 90) // only input 1's Emit moves: the minimum stays 75
+	if got := sent(); got != "" {
+		t.Fatalf("sent %q, want nothing", got)
+	}
+	wm(0, 15, 85) // only the minimum of Emit moves
+	if got := sent(); got != "15:85" {
+		t.Fatalf("sent %q, want 15:85", got)
+	}
+	// Inputs without an allowed lateness: Emit is their Val.
+	if err := op.Watermark(0, stream.Watermark{Col: 0, Val: int64(100)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.Watermark(1, stream.Watermark{Col: 0, Val: int64(100)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sent(); got != "20:90 100:<nil>" {
+		t.Fatalf("sent %q, want 20:90 100:<nil>", got)
+	}
+}

@@ -81,16 +81,7 @@ func TestSessionAggKeepsLateRows(t *testing.T) {
 	spec := sessionTestSpec(t, true, false)
 	spec.KeepLate = true
 	op, _ := sessionTestOpen(t, spec, env)
-	push := func(op stream.Operator, rs ...sessionTestRow) {
-		t.Helper()
-		var rows [][]types.Datum
-		for _, r := range rs {
-			rows = append(rows, r.datums())
-		}
-		if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, make([]stream.Op, len(rs)), rows...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	push := func(op stream.Operator, rs ...sessionTestRow) { t.Helper(); sessionTestInsert(t, op, rs...) }
 	push(op, sessionTestRow{1, 0, 1, true})
 	if err := op.Watermark(0, stream.Watermark{Col: 1, Val: types.Timestamp(sessionTestBase + 5*60_000_000)}); err != nil {
 		t.Fatal(err)

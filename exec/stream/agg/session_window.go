@@ -33,6 +33,19 @@ package agg
 // watermark is forwarded on the window_end output columns: a session that
 // can still change ends after W.
 //
+// With EmitOnClose and Reopen (a view WITH (late_rows = 'reopen') EMIT ON
+// WINDOW CLOSE) the watermark's Emit, the watermark as declared, shows a
+// session and Val, lowered by the allowed lateness, closes it: a session
+// is shown (Insert) once Emit passes its end, and keeps its rows until
+// Val does. A row that comes in between may extend a shown session, even
+// past Emit again, or bridge it with others: at the barrier every changed
+// session is compared with the row it shows, so the view retracts the
+// rows of shown sessions that changed, merged away or no longer end
+// before Emit, and inserts the rows of the sessions that do. A session
+// counts as shown when its end is at or before the emit watermark, which
+// is stored with the state, so a restart shows nothing twice and loses no
+// change. The output is not append-only.
+//
 // # State
 //
 //	table 1 (rows)  key:   partition key (types.AppendKey of each partition
@@ -45,6 +58,7 @@ package agg
 //	                       the number of (aggregate, copies) pairs and the
 //	                       pairs (uvarints), then the row
 //	table 2 (meta)  key:   empty; value: the last watermark (EncodeRow)
+//	                key:   0x02; value: the last emit watermark (Reopen)
 //
 // Rows whose count drops to 0 are deleted; a closed session's rows are
 // deleted with one range deletion. On restart (Env.Fresh false) the rows
@@ -76,6 +90,9 @@ const (
 	SessionEndCol   = -2
 )
 
+// sessionEmitKey is where the meta table keeps the emit watermark.
+var sessionEmitKey = []byte{0x02}
+
 // SessionAggSpec aggregates the sessions of its input.
 type SessionAggSpec struct {
 	// PartCols are the input columns a session is kept per.
@@ -95,6 +112,10 @@ type SessionAggSpec struct {
 	// EmitOnClose emits each session once, final, when the watermark
 	// passes its end.
 	EmitOnClose bool
+	// Reopen, with EmitOnClose, shows a session when the watermark's Emit
+	// passes its end and keeps it open until its Val does, emitting the
+	// changes of rows that come in between (see the file comment).
+	Reopen bool
 	// LateSpec says what becomes of the rows dropped because they were
 	// behind the watermark.
 	stream.LateSpec
@@ -113,6 +134,9 @@ func (s *SessionAggSpec) Explain() string {
 	}
 	if s.EmitOnClose {
 		sb.WriteString(" emit on window close")
+		if s.Reopen {
+			sb.WriteString(" reopen")
+		}
 	}
 	return sb.String()
 }
@@ -126,7 +150,7 @@ func (s *SessionAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		return nil, fmt.Errorf("session aggregate: time column #%d of %d", s.TSCol, len(in))
 	}
 	o := &sessionAgg{spec: s, env: b.Env, out: out, gap: s.Gap, tsType: in[s.TSCol],
-		parts: map[string]*sessionPart{}}
+		parts: map[string]*sessionPart{}, reopen: s.Reopen && s.EmitOnClose}
 	if err := (batch.SessionParams{TSCol: s.TSCol, TSType: o.tsType, Gap: s.Gap}).Validate(); err != nil {
 		return nil, err
 	}
@@ -171,6 +195,7 @@ func (s *SessionAggSpec) Build(b *stream.BuildCtx, out stream.Output) (stream.Op
 		o.evictedKeys = map[string]struct{}{}
 	}
 	o.meta = stream.PersistedWatermark{Table: b.NewStateTable(nil, nil), T: o.tsType}
+	o.emitMeta = stream.PersistedWatermark{Table: o.meta.Table, Key: sessionEmitKey, T: o.tsType}
 	o.states = make([]aggState, len(s.Aggs))
 	o.aggArgs = make([][]int, len(s.Aggs))
 	o.aggFilter = make([]int, len(s.Aggs))
@@ -218,8 +243,9 @@ type sessionAgg struct {
 	aggArgs   [][]int // per aggregate: its arguments' positions in valCols
 	aggFilter []int   // per aggregate: its filter's position in valCols, or -1
 
-	rows *stream.StateTable        // the rows (key: partition, time, values)
-	meta stream.PersistedWatermark // the last watermark
+	rows     *stream.StateTable        // the rows (key: partition, time, values)
+	meta     stream.PersistedWatermark // the last watermark
+	emitMeta stream.PersistedWatermark // the last emit watermark (Reopen)
 
 	// Partitions by encoded key; intParts instead for a single BIGINT
 	// partition column (its non-NULL values).
@@ -235,6 +261,15 @@ type sessionAgg struct {
 	closing stream.Heap[*sessionWin] // sessions by last time, for the watermark; entries whose session moved on are stale
 	queued  []*sessionWin            // sessions whose last time changed since the last watermark
 
+	// The emit watermark (Reopen): sessions that end at or before it are
+	// shown; showing holds the sessions not shown yet by last time
+	// (entries whose session moved on are stale).
+	reopen    bool
+	emitWM    int64
+	hasEmit   bool
+	emitDirty bool
+	showing   stream.Heap[*sessionWin]
+
 	changed   []*sessionWin      // sessions changed since they last emitted
 	retired   [][]types.Datum    // emitted rows of sessions that are gone
 	dirtyRows []sessionRowRef    // rows changed in this epoch
@@ -248,6 +283,7 @@ type sessionAgg struct {
 	dirtyParts  []*sessionPart      // partitions changed in this epoch
 	evictedKeys map[string]struct{} // partitions left in storage
 	evicted     stream.Heap[string] // their sessions by last time, for the watermark
+	evictedShow stream.Heap[string] // those not shown, for the emit watermark (Reopen)
 
 	// Scratch for chunks.
 	ids    []uint32
@@ -286,6 +322,7 @@ type sessionWin struct {
 	n           int64         // rows (with multiplicity)
 	out         []types.Datum // the row last emitted, or nil
 	changed     bool          // in sessionAgg.changed
+	closed      bool          // the watermark passed it: closing
 	queued      bool          // in sessionAgg.queued
 	dead        bool
 }
@@ -915,27 +952,48 @@ func (o *sessionAgg) result(w *sessionWin) ([]types.Datum, error) {
 	return row, nil
 }
 
+// openAt reports whether a session whose last time is last is still
+// open at watermark wm: a row at or after wm may still join it.
+func (o *sessionAgg) openAt(last, wm int64) bool {
+	return wm < last || batch.SessionContinues(last, wm, o.gap)
+}
+
+// shown reports whether w's row is shown (Reopen): the emit watermark
+// has passed its end.
+func (o *sessionAgg) shown(w *sessionWin) bool {
+	return o.hasEmit && !o.openAt(w.last, o.emitWM)
+}
+
 // emitChanges emits the retired rows' deletes and the changes of wins
-// (those still changed and alive), deletes first.
+// (those still changed and alive), deletes first. With Reopen every
+// live session of wins is compared with the row it shows (none until
+// it is shown), and its changed flag is left to the barrier.
 func (o *sessionAgg) emitChanges(wins []*sessionWin) error {
 	dels, ins := append(o.emitBuf[0][:0], o.retired...), o.emitBuf[1][:0]
 	o.retired = o.retired[:0]
 	for _, w := range wins {
-		if !w.changed || w.dead {
+		if w.dead || !w.changed && !o.reopen {
 			continue
 		}
-		w.changed = false
-		row, err := o.result(w)
-		if err != nil {
-			return err
+		if !o.reopen {
+			w.changed = false
+		}
+		var row []types.Datum
+		if !o.reopen || o.shown(w) {
+			var err error
+			if row, err = o.result(w); err != nil {
+				return err
+			}
 		}
 		if w.out != nil {
-			if bytes.Equal(types.EncodeRow(nil, w.out, o.outTypes), types.EncodeRow(nil, row, o.outTypes)) {
+			if row != nil && bytes.Equal(types.EncodeRow(nil, w.out, o.outTypes), types.EncodeRow(nil, row, o.outTypes)) {
 				continue
 			}
 			dels = append(dels, w.out)
 		}
-		ins = append(ins, row)
+		if row != nil {
+			ins = append(ins, row)
+		}
 		w.out = row
 	}
 	o.emitBuf[0], o.emitBuf[1] = dels, ins
@@ -980,17 +1038,71 @@ func (o *sessionAgg) Watermark(_ int, wm stream.Watermark) error {
 	if !o.hasWM || int64(t) > o.wm {
 		o.wm, o.hasWM, o.wmDirty = int64(t), true, true
 	}
+	var emit types.Datum
+	if o.reopen {
+		e := o.wm
+		if et, ok := wm.Emit.(types.Timestamp); ok {
+			e = max(e, int64(et))
+		}
+		if err := o.advanceEmit(e); err != nil {
+			return err
+		}
+		emit = types.Timestamp(o.emitWM)
+	}
 	if err := o.close(); err != nil {
 		return err
 	}
+	if o.reopen {
+		if err := o.showPassed(); err != nil {
+			return err
+		}
+	}
 	for i, g := range o.spec.Group {
 		if g == SessionEndCol {
-			if err := o.out.Watermark(stream.Watermark{Col: i, Val: types.Timestamp(o.wm)}); err != nil {
+			if err := o.out.Watermark(stream.Watermark{Col: i, Val: types.Timestamp(o.wm), Emit: emit}); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// advanceEmit moves the emit watermark to e (Reopen). The evicted
+// partitions with a session e passes are read back first, while the old
+// emit watermark still says the session is not shown.
+func (o *sessionAgg) advanceEmit(e int64) error {
+	if o.hasEmit && e <= o.emitWM {
+		return nil
+	}
+	for o.evictedShow.Len() > 0 {
+		top := o.evictedShow.Min()
+		if o.openAt(top.Key, e) {
+			break
+		}
+		o.evictedShow.Pop()
+		if err := o.readBack(top.Val); err != nil {
+			return err
+		}
+	}
+	o.emitWM, o.hasEmit, o.emitDirty = e, true, true
+	return nil
+}
+
+// showPassed shows the sessions the emit watermark has passed (Reopen).
+func (o *sessionAgg) showPassed() error {
+	var passed []*sessionWin
+	for o.showing.Len() > 0 {
+		top := o.showing.Min()
+		w, last := top.Val, top.Key
+		if !w.dead && w.last == last && o.openAt(last, o.emitWM) {
+			break
+		}
+		o.showing.Pop()
+		if !w.dead && w.last == last {
+			passed = append(passed, w)
+		}
+	}
+	return o.emitChanges(passed)
 }
 
 // close emits and frees the sessions the watermark has passed.
@@ -1002,6 +1114,9 @@ func (o *sessionAgg) close() error {
 		w.queued = false
 		if !w.dead {
 			o.closing.Push(w.last, w)
+			if o.reopen {
+				o.showing.Push(w.last, w)
+			}
 		}
 	}
 	o.queued = o.queued[:0]
@@ -1009,19 +1124,22 @@ func (o *sessionAgg) close() error {
 	for o.closing.Len() > 0 {
 		top := o.closing.Min()
 		w, last := top.Val, top.Key
-		if !w.dead && w.last == last && (o.wm < last || batch.SessionContinues(last, o.wm, o.gap)) {
+		if !w.dead && w.last == last && o.openAt(last, o.wm) {
 			break // still open
 		}
 		o.closing.Pop()
-		if w.dead || w.last != last {
-			continue // the session moved on or is gone: a stale entry
+		if w.dead || w.last != last || w.closed {
+			// The session moved on or is gone: a stale entry; or a
+			// second entry of it (changed again, its last time kept).
+			continue
 		}
+		w.closed = true
 		closed = append(closed, w)
 	}
 	if len(closed) == 0 {
 		return nil
 	}
-	if o.spec.EmitOnClose {
+	if o.spec.EmitOnClose && !o.reopen {
 		ins := make([][]types.Datum, 0, len(closed))
 		for _, w := range closed {
 			row, err := o.result(w)
@@ -1060,7 +1178,7 @@ func (o *sessionAgg) Barrier(b *stream.Barrier) error {
 	if err := o.keep.Flush(b); err != nil {
 		return fmt.Errorf("session aggregate: late rows: %w", err)
 	}
-	if !o.spec.EmitOnClose {
+	if !o.spec.EmitOnClose || o.reopen {
 		if err := o.emitChanges(o.changed); err != nil {
 			return err
 		}
@@ -1149,6 +1267,12 @@ func (o *sessionAgg) persist(b *stream.Barrier) error {
 		}
 		o.wmDirty = false
 	}
+	if o.emitDirty {
+		if err := o.emitMeta.Store(b.Writes, types.Timestamp(o.emitWM)); err != nil {
+			return err
+		}
+		o.emitDirty = false
+	}
 	return nil
 }
 
@@ -1162,6 +1286,13 @@ func (o *sessionAgg) load(r storage.Reader) error {
 		return err
 	} else if t, isTS := wm.(types.Timestamp); isTS {
 		o.wm, o.hasWM = int64(t), true
+	}
+	if o.reopen {
+		if e, err := o.emitMeta.Load(r); err != nil {
+			return err
+		} else if t, isTS := e.(types.Timestamp); isTS {
+			o.emitWM, o.hasEmit = int64(t), true
+		}
 	}
 	budget := o.acct.LoadBudget()
 	var touched []*sessionPart
@@ -1280,7 +1411,8 @@ func (o *sessionAgg) decodeRow(v []byte) (int64, []int64, []types.Datum, types.T
 
 // derive makes the sessions of partition p from its rows (loaded or read
 // back, so committed): their aggregates are recomputed, and without
-// EmitOnClose their current rows count as emitted.
+// EmitOnClose (with Reopen: if the emit watermark passed them) their
+// current rows count as emitted.
 func (o *sessionAgg) derive(p *sessionPart) error {
 	for i := 0; i < len(p.rows); {
 		w := &sessionWin{part: p, start: p.rows[i].ts, last: p.rows[i].ts, slot: o.allocSlot()}
@@ -1291,7 +1423,7 @@ func (o *sessionAgg) derive(p *sessionPart) error {
 		if err := o.recompute(w, o.rowRejects(w)); err != nil {
 			return err
 		}
-		if !o.spec.EmitOnClose {
+		if !o.spec.EmitOnClose || o.reopen && o.shown(w) {
 			var err error
 			if w.out, err = o.result(w); err != nil {
 				return err

@@ -108,7 +108,7 @@ func (o *sessionAgg) shrink(epoch uint64) {
 // watermark reads.
 func (o *sessionAgg) evict(p *sessionPart) {
 	for _, w := range p.wins {
-		o.evicted.Push(w.last, p.PKey)
+		o.pushEvicted(w.last, p.PKey)
 		o.freeSlot(w.slot)
 		w.dead = true
 		w.out = nil
@@ -116,6 +116,16 @@ func (o *sessionAgg) evict(p *sessionPart) {
 	p.wins, p.rows = nil, nil
 	o.dropPart(p)
 	o.evictedKeys[p.PKey] = struct{}{}
+}
+
+// pushEvicted keeps the last time of a session of the evicted partition
+// pk for the watermark and, with Reopen, while it is not shown, for the
+// emit watermark (advanceEmit).
+func (o *sessionAgg) pushEvicted(last int64, pk string) {
+	o.evicted.Push(last, pk)
+	if o.reopen && (!o.hasEmit || o.openAt(last, o.emitWM)) {
+		o.evictedShow.Push(last, pk)
+	}
 }
 
 // readBack reads the evicted partition with key pk from storage and
@@ -154,7 +164,7 @@ func (o *sessionAgg) readBack(pk string) error {
 func (o *sessionAgg) readBackClosing() error {
 	for o.evicted.Len() > 0 {
 		top := o.evicted.Min()
-		if o.wm < top.Key || batch.SessionContinues(top.Key, o.wm, o.gap) {
+		if o.openAt(top.Key, o.wm) {
 			return nil
 		}
 		o.evicted.Pop()
@@ -186,7 +196,7 @@ func (o *sessionAgg) skipRow(s *sessionSkip, _, v []byte) error {
 		o.endSkip(s)
 		s.has, s.key = true, pk
 	case !batch.SessionContinues(s.last, int64(ts), o.gap):
-		o.evicted.Push(s.last, s.key)
+		o.pushEvicted(s.last, s.key)
 	}
 	s.last = int64(ts)
 	return nil
@@ -198,7 +208,7 @@ func (o *sessionAgg) endSkip(s *sessionSkip) {
 	if !s.has {
 		return
 	}
-	o.evicted.Push(s.last, s.key)
+	o.pushEvicted(s.last, s.key)
 	o.evictedKeys[s.key] = struct{}{}
 	o.cache.Evicted = true
 	s.has = false

@@ -323,3 +323,49 @@ func TestSessionAggWatermarkRetracting(t *testing.T) {
 		t.Fatalf("%d state rows, want 1", n)
 	}
 }
+
+// TestSessionAggCloseOnce checks that a session changed again after a
+// watermark, without moving its last time, is closed once: emitted once,
+// and its aggregate slot freed once (a slot freed twice would be shared
+// by two later sessions).
+func TestSessionAggCloseOnce(t *testing.T) {
+	env, db := streamtest.Env(t)
+	op, s := sessionTestOpen(t, sessionTestSpec(t, true, true), env)
+	push := func(rs ...sessionTestRow) { t.Helper(); sessionTestInsert(t, op, rs...) }
+	wm := func(minute int) {
+		t.Helper()
+		if err := op.Watermark(0, stream.Watermark{Col: 1, Val: types.Timestamp(sessionTestBase + int64(minute)*60_000_000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(sessionTestRow{1, 0, 1, true}, sessionTestRow{1, 3, 2, true})
+	wm(1)
+	push(sessionTestRow{1, 2, 4, true}) // within the session: its last time stays
+	wm(2)
+	wm(10)
+	push(sessionTestRow{1, 20, 8, true}, sessionTestRow{2, 21, 16, true})
+	wm(40)
+	streamtest.Barrier(t, op, db, 1)
+	want := []string{
+		"+ 1 2024-01-01 10:00:00 2024-01-01 10:08:00 3 7 4 3",
+		"+ 1 2024-01-01 10:20:00 2024-01-01 10:25:00 1 8 8 1",
+		"+ 2 2024-01-01 10:21:00 2024-01-01 10:26:00 1 16 16 1",
+	}
+	got := s.Take()
+	slices.Sort(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("emitted\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// sessionTestInsert sends rs to op as one chunk of inserts.
+func sessionTestInsert(t *testing.T, op stream.Operator, rs ...sessionTestRow) {
+	t.Helper()
+	var rows [][]types.Datum
+	for _, r := range rs {
+		rows = append(rows, r.datums())
+	}
+	if err := op.Chunk(0, streamtest.ChunkOf(sessionTestIn, make([]stream.Op, len(rs)), rows...)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -26,6 +26,11 @@ import (
 // implied watermark cleans the other side's state as its own would. A
 // side that never brought a row sends an idle mark instead (no value):
 // it is left out the same way.
+//
+// The declared watermarks (Watermark.Emit, with an allowed lateness) give
+// a declared bound by the same rule, each side's being its Val where it
+// sent no Emit; the bound goes out as the Emit of the derived watermark
+// when it is ahead of it.
 
 // JoinWatermark derives the output watermark of one column of side
 // Side: Col >= other side's OtherCol + Offset holds for every output row.
@@ -38,11 +43,15 @@ type JoinWatermark struct {
 // joinWatermarks is the run-time state of the derived watermarks.
 type joinWatermarks struct {
 	rules []JoinWatermark
-	// seen are the last watermarks of each side's columns.
-	seen [2]map[int]int64
-	// out is the last emitted value of each rule, emitted whether one was.
+	// seen are the last watermarks of each side's columns, seenEmit
+	// their last declared ones (Emit, else Val).
+	seen, seenEmit [2]map[int]int64
+	// out is the last emitted value of each rule, emitted whether one was;
+	// outEmit its last declared bound sent, hasEmit whether one was.
 	out     []int64
 	emitted []bool
+	outEmit []int64
+	hasEmit []bool
 	nl      int
 	// idle marks the sides whose last watermark was idle.
 	idle [2]bool
@@ -56,8 +65,8 @@ func newJoinWatermarks(rules []JoinWatermark, nl int) *joinWatermarks {
 	if len(rules) == 0 {
 		return nil
 	}
-	return &joinWatermarks{rules: rules, seen: [2]map[int]int64{{}, {}}, out: make([]int64, len(rules)),
-		emitted: make([]bool, len(rules)), nl: nl, floors: [2]map[int]int64{{}, {}}}
+	return &joinWatermarks{rules: rules, seen: [2]map[int]int64{{}, {}}, seenEmit: [2]map[int]int64{{}, {}}, out: make([]int64, len(rules)),
+		emitted: make([]bool, len(rules)), outEmit: make([]int64, len(rules)), hasEmit: make([]bool, len(rules)), nl: nl, floors: [2]map[int]int64{{}, {}}}
 }
 
 // covers reports whether a watermark of side's column col feeds a rule
@@ -88,43 +97,58 @@ func (j *joinWatermarks) add(side int, w stream.Watermark, out func(stream.Water
 			return nil
 		}
 	} else {
-		if old, had := j.seen[side][w.Col]; had && old >= v && !idleChanged {
+		e := v
+		if ev, ok := joinDatumInt(w.Emit); ok && ev > v {
+			e = ev
+		}
+		oldE, hadE := j.seenEmit[side][w.Col]
+		if old, had := j.seen[side][w.Col]; had && old >= v && !idleChanged && hadE && oldE >= e {
 			return nil
 		}
 		if old, had := j.seen[side][w.Col]; !had || v > old {
 			j.seen[side][w.Col] = v
 		}
+		if !hadE || e > oldE {
+			j.seenEmit[side][w.Col] = e
+		}
 	}
 	for i, r := range j.rules {
-		own, ok1 := j.seen[r.Side][r.Col]
-		other, ok2 := j.seen[1-r.Side][r.OtherCol]
 		ownIdle, otherIdle := j.idle[r.Side], j.idle[1-r.Side]
-		var b int64
-		switch {
-		case ok1 && otherIdle && !ownIdle:
-			b = own
-		case ok2 && ownIdle && !otherIdle:
-			b = other + r.Offset
-		case ok1 && ok2:
-			b = min(own, other+r.Offset)
-		default:
+		b, ok := r.bound(j.seen, ownIdle, otherIdle)
+		if !ok {
 			continue
 		}
-		if j.emitted[i] && b <= j.out[i] {
+		be, _ := r.bound(j.seenEmit, ownIdle, otherIdle)
+		moved := !j.emitted[i] || b > j.out[i]
+		val := b
+		if !moved {
+			val = j.out[i]
+		}
+		emitMoved := be > val && (!j.hasEmit[i] || be > j.outEmit[i])
+		if !moved && !emitMoved {
 			continue
 		}
-		j.out[i], j.emitted[i] = b, true
-		// Rows below these could still join into output below b.
-		j.raise(r.Side, r.Col, b)
-		j.raise(1-r.Side, r.OtherCol, b-r.Offset)
+		if emitMoved {
+			j.outEmit[i], j.hasEmit[i] = be, true
+		}
+		if moved {
+			j.out[i], j.emitted[i] = b, true
+			// Rows below these could still join into output below b.
+			j.raise(r.Side, r.Col, b)
+			j.raise(1-r.Side, r.OtherCol, b-r.Offset)
+		}
 		col := r.Col
 		if r.Side == 1 {
 			col += j.nl
 		}
-		if err := out(stream.Watermark{Col: col, Val: stream.IntDatum(b, r.T), Idle: ownIdle && otherIdle}); err != nil {
+		ow := stream.Watermark{Col: col, Val: stream.IntDatum(j.out[i], r.T), Idle: ownIdle && otherIdle}
+		if j.hasEmit[i] && j.outEmit[i] > j.out[i] {
+			ow.Emit = stream.IntDatum(j.outEmit[i], r.T)
+		}
+		if err := out(ow); err != nil {
 			return err
 		}
-		if implied == nil || ownIdle == otherIdle {
+		if !moved || implied == nil || ownIdle == otherIdle {
 			continue
 		}
 		iw := stream.Watermark{Col: r.OtherCol, Val: stream.IntDatum(b-r.Offset, r.T), Idle: true}
@@ -137,6 +161,22 @@ func (j *joinWatermarks) add(side int, w stream.Watermark, out func(stream.Water
 		}
 	}
 	return nil
+}
+
+// bound is the output bound of rule r from the side watermarks seen,
+// given which sides are idle; ok is false while it has none.
+func (r JoinWatermark) bound(seen [2]map[int]int64, ownIdle, otherIdle bool) (int64, bool) {
+	own, ok1 := seen[r.Side][r.Col]
+	other, ok2 := seen[1-r.Side][r.OtherCol]
+	switch {
+	case ok1 && otherIdle && !ownIdle:
+		return own, true
+	case ok2 && ownIdle && !otherIdle:
+		return other + r.Offset, true
+	case ok1 && ok2:
+		return min(own, other+r.Offset), true
+	}
+	return 0, false
 }
 
 // raise lifts the floor of a side's column to v.
