@@ -525,12 +525,22 @@ func (a *aggBits) result(g uint32) (types.Datum, error) {
 	return udf.BitFinal(a.fn, s.n, &s.ones), nil
 }
 
+// bitsNoRows stands for a row count of 0 in an encoded state whose bit
+// counts are not all 0: a delta of two-phase aggregation (an update
+// within one group moves no row but changes bits). A count of 0 alone
+// is an empty state, and no state counts math.MinInt64 rows.
+const bitsNoRows = math.MinInt64
+
 func (a *aggBits) encode(buf []byte, g uint32) []byte {
 	s := a.v[g]
-	if s == nil {
+	if s == nil || s.n == 0 && s.ones == [64]int64{} {
 		return binary.AppendVarint(buf, 0)
 	}
-	buf = binary.AppendVarint(buf, s.n)
+	n := s.n
+	if n == 0 {
+		n = bitsNoRows
+	}
+	buf = binary.AppendVarint(buf, n)
 	for _, c := range s.ones {
 		buf = binary.AppendVarint(buf, c)
 	}
@@ -543,6 +553,9 @@ func (a *aggBits) decode(buf []byte, g uint32) ([]byte, error) {
 	if err != nil || n == 0 {
 		a.v[g] = nil
 		return buf, err
+	}
+	if n == bitsNoRows {
+		n = 0
 	}
 	s := &aggBitSlot{n: n}
 	for b := range s.ones {
