@@ -31,7 +31,6 @@ package agg
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -312,16 +311,8 @@ func (d *distinctInts) entries(g uint32) int {
 	return 0
 }
 
-// groupBytes returns the bytes group g's dedup table holds: its slices
-// as allocated.
-func (d *distinctInts) groupBytes(g uint32) int {
-	grp := d.groups[g]
-	if grp == nil {
-		return 0
-	}
-	return int(unsafe.Sizeof(*grp)) + cap(grp.idx.slots)*int(unsafe.Sizeof(hashAggSlot{})) +
-		8*(cap(grp.vals)+cap(grp.counts)+cap(grp.dmask)) + 4*(cap(grp.dirty)+cap(grp.free)) + 5*hashAggSliceBytes
-}
+// entryBytes estimates one entry's bytes in memory.
+func (d *distinctInts) entryBytes() int { return 40 + 8*len(d.aggs) }
 
 // valueKey appends the table-2 value key of v (isNull: of NULL).
 func (d *distinctInts) valueKey(buf []byte, isNull bool, v int64) []byte {

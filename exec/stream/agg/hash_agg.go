@@ -393,7 +393,6 @@ type hashAgg struct {
 	lastWrite  []uint64                      // per group: epoch of its last write
 	ref        []bool                        // per group: used since the hand last passed
 	gbytes     []int32                       // per group: estimated bytes in memory
-	slotBytes  int64                         // of the per-group slices and the group table (accountSlots)
 	removed    *stream.RemovedKeys           // state keys deleted at an epoch perhaps not committed
 	evictedWin map[int64]map[string]struct{} // evicted groups' state keys by window
 	missed     []uint32

@@ -5,66 +5,34 @@ package agg
 
 import (
 	"bytes"
-	"unsafe"
 
 	"streamsql/exec"
 	"streamsql/exec/stream"
 	"streamsql/sql/types"
 )
 
-// The state is counted as allocated, not as the size of its rows: every
-// group id has a slot in each per-group slice (hashAggSlotBytes, counted
-// over the slices' capacity, which does not shrink when groups go), and
-// a live group holds its key and last emitted row as datums (an
-// interface value each, boxed), its encoded state key, its aggregates'
-// states and its DISTINCT dedup entries.
+// Estimated bytes of a group in memory besides its key and state: its
+// slots in the per-group slices, the key datums, the emitted row and the
+// hash table entry; and of one multiset entry.
 const (
-	// hashAggSlotBytes: one slot of the per-group slices (rowCount,
-	// keys, skey, fkey/hkey, prev, lastWrite, gbytes, win, the flags)
-	// and of the aggregates' own per-group slices.
-	hashAggSlotBytes = 8 + 24 + 24 + 24 + 24 + 8 + 4 + 8 + 6 + 64
-	// hashAggDatumBytes: one datum, an interface value and its boxed
-	// value, rounded to the allocator's size class.
-	hashAggDatumBytes = 16 + 16
-	// hashAggSliceBytes: the allocation of a small slice beyond its
-	// elements (rounding to the size class).
-	hashAggSliceBytes = 16
-	// hashAggEntryBytes: one multiset entry (map entry, key and count).
+	hashAggGroupBytes = 256
 	hashAggEntryBytes = 112
 )
 
 // account records group g's estimated size; stateLen is the length of its
 // encoded compact state.
 func (h *hashAgg) account(g uint32, stateLen int) {
-	datums := len(h.spec.GroupTypes)
-	if !h.eoc {
-		datums += len(h.outTypes)
-	}
-	n := datums*hashAggDatumBytes + 2*hashAggSliceBytes + len(h.skey[g]) + 2*stateLen
-	if !h.fixed {
-		n += len(h.skey[g]) + 16 // the hash key's string and its map entry
-	}
+	n := hashAggGroupBytes + 3*len(h.skey[g]) + 2*stateLen
 	for _, s := range h.states {
 		if set := s.set(g); set != nil {
 			n += len(set.m) * hashAggEntryBytes
 		}
 	}
 	for _, d := range h.dedups {
-		n += d.groupBytes(g)
+		n += d.entries(g) * d.entryBytes()
 	}
 	h.cache.Bytes += int64(n) - int64(h.gbytes[g])
 	h.gbytes[g] = int32(min(n, 1<<31-1))
-}
-
-// accountSlots counts the per-group slices and the group table at their
-// capacity, which stays allocated when groups are evicted or closed.
-func (h *hashAgg) accountSlots() {
-	n := int64(cap(h.rowCount))*hashAggSlotBytes + int64(cap(h.fmap.slots))*int64(unsafe.Sizeof(hashAggSlot{}))
-	for _, d := range h.dedups {
-		n += int64(cap(d.groups)) * 8
-	}
-	h.cache.Bytes += n - h.slotBytes
-	h.slotBytes = n
 }
 
 // shrink reports the state's size and evicts groups while the budget is
@@ -74,7 +42,6 @@ func (h *hashAgg) shrink() {
 	if h.cache.Acct == nil {
 		return
 	}
-	h.accountSlots()
 	h.removed.Forget(h.env.CommittedEpoch())
 	h.cache.Shrink(stream.Entries{
 		Len: func() int { return len(h.rowCount) },

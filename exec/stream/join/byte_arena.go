@@ -61,15 +61,6 @@ func (a *byteArena) bytes(off, n int) []byte {
 // size is the number of bytes handed out since the last reset.
 func (a *byteArena) size() int { return a.used }
 
-// allocated returns the bytes of the arena's pages.
-func (a *byteArena) allocated() int {
-	n := 0
-	for _, p := range a.pages {
-		n += cap(p)
-	}
-	return n
-}
-
 // reset forgets every value; earlier offsets and bytes become invalid to
 // the arena (the bytes themselves stay with whoever still holds them).
 func (a *byteArena) reset() { a.pages, a.used = nil, 0 }

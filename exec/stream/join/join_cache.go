@@ -110,24 +110,16 @@ func newHJCache(h *HashJoin, acct *stream.StateAccount) *hjCache {
 	return c
 }
 
-// hjMapEntryBytes is one entry of the byKey and byPK maps (an 8-byte
-// key and a 4-byte value in a slot of 16, the control byte, the tables'
-// load factor and doubling).
-const hjMapEntryBytes = 32
-
-// estimate returns the join's bytes in memory, counted as allocated:
-// the row slots and buckets at their capacity (which stays when rows
-// go), the key and value arenas by their pages, the hash indexes by
-// their entries.
+// estimate returns the join's estimated bytes in memory.
 func (h *HashJoin) estimate() int64 {
 	c := h.cache
 	var n int64
 	for side, s := range h.sides {
-		n += int64(max(s.colCap, cap(s.meta)))*(int64(unsafe.Sizeof(hjRowMeta{}))+c.rowCols[side]) + int64(s.keyHeap.allocated())
-		n += int64(cap(s.buckets))*int64(unsafe.Sizeof(hjBucket{})) + int64(len(s.byKey)+len(s.byPK))*hjMapEntryBytes
+		n += int64(s.live)*(hjRowBytes+c.rowCols[side]) + int64(s.keyHeap.size()-s.keyGarbage)
+		n += int64(len(s.buckets)-len(s.freeBuckets)) * hjBucketBytes
 		for _, col := range s.cols {
 			if v, ok := col.(*hjVarCol); ok {
-				n += int64(v.heap.allocated())
+				n += int64(v.heap.size() - v.garbage)
 			}
 		}
 		for _, cl := range h.cleaners[side] {
