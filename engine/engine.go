@@ -96,6 +96,12 @@ type Options struct {
 	// operators may use before they keep part of it in storage only; 0
 	// picks half of the machine's memory, a negative value means no limit.
 	StateMemory int64
+	// GoMemoryLimit, when positive, is set as the process's Go memory
+	// limit at Open (runtime/debug.SetMemoryLimit) unless the GOMEMLIMIT
+	// environment variable is set; GoMemoryLimit(StateMemory) derives one
+	// from the state budget. Zero leaves the runtime alone (a program
+	// that embeds the engine owns its process).
+	GoMemoryLimit int64
 	// MaxTransactionBytes bounds the writes one transaction may buffer
 	// before it commits (0: storage.DefaultMaxTxnBytes); past it a write
 	// fails with 54000 and the transaction is aborted.
@@ -169,7 +175,10 @@ func Open(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.OpenWith(opts.DataDir, storage.Options{Logger: log, LockWait: opts.LockWait, SpaceReserve: opts.DiskReserve})
+	applyGoMemoryLimit(opts.GoMemoryLimit, log)
+	cacheSize, memTableSize := storageMemory(opts.StateMemory)
+	db, err := storage.OpenWith(opts.DataDir, storage.Options{Logger: log, LockWait: opts.LockWait, SpaceReserve: opts.DiskReserve,
+		CacheSize: cacheSize, MemTableSize: memTableSize})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
 	}

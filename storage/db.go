@@ -57,8 +57,13 @@ const (
 	PrefixEpoch    byte = 'e'
 )
 
-// blockCacheSize is the shared block cache of the database.
-const blockCacheSize = 256 << 20
+// Default sizes of pebble's shared block cache and of one memtable.
+// pebble allocates both outside the Go heap; up to two memtables are
+// held at once (the one written and the one being flushed).
+const (
+	DefaultCacheSize    = 256 << 20
+	DefaultMemTableSize = 64 << 20
+)
 
 // DB is the database: a pebble instance plus the commit lock and the
 // counters that transactions share.
@@ -125,6 +130,11 @@ type Options struct {
 	// with 53100 and Open fails (space.go). Zero means
 	// DefaultSpaceReserve, negative no check.
 	SpaceReserve int64
+	// CacheSize is the block cache in bytes; zero means DefaultCacheSize.
+	CacheSize int64
+	// MemTableSize is the size of one memtable in bytes; zero means
+	// DefaultMemTableSize.
+	MemTableSize int64
 }
 
 // Open opens (creating if needed) the database in dir with default options.
@@ -156,13 +166,19 @@ func OpenWith(dir string, o Options) (*DB, error) {
 		lock.Close()
 		return nil, err
 	}
-	cache := pebble.NewCache(blockCacheSize)
+	if o.CacheSize <= 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	if o.MemTableSize <= 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
 	plog := &pebbleLogger{log: log}
 	opts := &pebble.Options{
 		Cache:              cache,
 		FormatMajorVersion: pebble.FormatNewest,
-		MemTableSize:       64 << 20,
+		MemTableSize:       uint64(o.MemTableSize),
 		Logger:             plog,
 		Lock:               lock,
 	}

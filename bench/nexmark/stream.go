@@ -83,7 +83,8 @@ func startStack(stateMemory int64) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := loopback.Start(engine.Options{DataDir: dir, StateMemory: stateMemory}, pgwire.Options{})
+	srv, err := loopback.Start(engine.Options{DataDir: dir, StateMemory: stateMemory,
+		GoMemoryLimit: engine.GoMemoryLimit(stateMemory)}, pgwire.Options{})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -35,6 +35,9 @@ type config struct {
 	// TotalQueryMem that of all running queries together, e.g. "1GB".
 	QueryMem      string `json:"query_mem"`
 	TotalQueryMem string `json:"total_query_mem"`
+	// GoMemoryLimit is the Go runtime's memory limit, e.g. "1GB" ("-1":
+	// none).
+	GoMemoryLimit string `json:"go_memory_limit"`
 	// HTTP is the address of the metrics and health endpoints ("off":
 	// none).
 	HTTP string `json:"http_listen"`
@@ -78,6 +81,7 @@ func run(args []string) error {
 	stateMem := fs.String("state-memory", "", "memory for streaming operator state before part of it stays on disk only, e.g. 8GB (default: half of the machine's memory; -1: no limit)")
 	queryMem := fs.String("query-mem", "", "default memory of one query (the query_mem setting) before sorts, hash aggregations and hash joins spill to <data>/tmp, e.g. 256MB (default: 1GB; -1: no limit)")
 	totalQueryMem := fs.String("total-query-mem", "", "memory of all running queries together, e.g. 8GB (default: three quarters of the machine's memory less -state-memory; -1: no limit)")
+	goMemLimit := fs.String("go-memory-limit", "", "the Go runtime's memory limit, at which the collector runs more often, e.g. 1GB (default: -state-memory plus 256MB or half of it, whichever is larger; -1: none; the GOMEMLIMIT environment variable wins)")
 	httpAddr := fs.String("http", defaultHTTP, `address of the HTTP endpoints /metrics (Prometheus) and /health; "off" for none`)
 	timeouts := map[string]*string{}
 	for _, name := range []string{"statement_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout"} {
@@ -92,7 +96,7 @@ func run(args []string) error {
 	maxTxn := fs.String("max-transaction-size", "1GB", "largest write set one transaction may buffer before it commits; larger ones fail with 54000")
 	var sec security
 	sec.register(fs)
-	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory, http_listen, max_connections, authentication_timeout, lock_wait, disk_reserve, query_mem and total_query_mem")
+	cfgPath := fs.String("config", "", "optional JSON config file with listen, data, log_level, state_memory, go_memory_limit, http_listen, max_connections, authentication_timeout, lock_wait, disk_reserve, query_mem and total_query_mem")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -124,6 +128,9 @@ func run(args []string) error {
 		}
 		if c.TotalQueryMem != "" && !set["total-query-mem"] {
 			*totalQueryMem = c.TotalQueryMem
+		}
+		if c.GoMemoryLimit != "" && !set["go-memory-limit"] {
+			*goMemLimit = c.GoMemoryLimit
 		}
 		if c.HTTP != "" && !set["http"] {
 			*httpAddr = c.HTTP
@@ -173,6 +180,13 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("bad -total-query-mem: %w", err)
 	}
+	goLimit, err := parseSize(*goMemLimit)
+	if err != nil {
+		return fmt.Errorf("bad -go-memory-limit: %w", err)
+	}
+	if goLimit == 0 {
+		goLimit = engine.GoMemoryLimit(memLimit)
+	}
 	defaults := map[string]string{}
 	for name, v := range timeouts {
 		if *v != "" {
@@ -213,7 +227,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit,
+	eng, err := engine.Open(engine.Options{DataDir: *data, Logger: log, StateMemory: memLimit, GoMemoryLimit: goLimit,
 		RequireRoles: true, SuperuserPassword: suPassword, AuditLog: sec.audit,
 		MaxConnections: *maxConns, Settings: defaults, MaxTransactionBytes: maxTxnBytes, SinkLogMaxBytes: sinkLogMaxBytes, ViewLogMaxBytes: viewLogMaxBytes, AuthenticationTimeout: *authTimeout, LockWait: lockWaitOption(*lockWait), DiskReserve: reserve,
 		QueryMem: qMem, TotalQueryMem: totalQMem})

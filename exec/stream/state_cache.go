@@ -19,6 +19,7 @@ package stream
 import (
 	"errors"
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -312,4 +313,20 @@ func (r *RemovedKeys) Forget(committed uint64) {
 	if len(r.queue) == 0 {
 		r.queue = nil // let the backing array go
 	}
+}
+
+// AllocBytes returns the bytes the Go allocator takes for an object of n
+// bytes: its size rounded up to the allocator's size class (16 bytes
+// apart up to 256, then about an eighth apart).
+func AllocBytes(n int) int {
+	switch {
+	case n <= 0:
+		return 0
+	case n <= 8:
+		return 8
+	case n <= 256:
+		return (n + 15) &^ 15
+	}
+	step := 1 << (bits.Len(uint(n-1)) - 3)
+	return (n + step - 1) &^ (step - 1)
 }

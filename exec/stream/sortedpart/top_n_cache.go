@@ -8,19 +8,19 @@ package sortedpart
 import (
 	"bytes"
 	"slices"
+	"unsafe"
 
 	"streamsql/exec/stream"
 	"streamsql/sql/types"
 	"streamsql/storage"
 )
 
-// Estimated bytes of a partition in memory besides its key and rows (the
-// struct, its map and list entries), of a row besides its bytes (its slot
-// in the cache and the allocation's header), and of an emitted or
-// overlay entry.
+// Bytes of a partition in memory besides its key, rows and slices: the
+// struct, its entries in the cache's map (key string header and pointer,
+// with the table's load factor and growth) and list; and of an overlay
+// entry.
 const (
-	topNPartBytes  = 192
-	topNRowBytes   = 40
+	topNPartBytes  = int(unsafe.Sizeof(topNPart{})) + 48 + 16
 	topNEntryBytes = 48
 )
 
@@ -176,13 +176,15 @@ func (t *topN) orderKey(row []types.Datum) []byte {
 	return b
 }
 
-// account records p's estimated size.
+// account records p's size as allocated: the partition key (held by the
+// partition and as the map's key), each row's bytes and the slices at
+// their capacity.
 func (t *topN) account(p *topNPart) {
-	n := int64(topNPartBytes + 2*len(p.PKey) + len(p.bound))
+	n := int64(topNPartBytes + 2*stream.AllocBytes(len(p.PKey)) + stream.AllocBytes(cap(p.bound)))
 	for _, r := range p.rows {
-		n += int64(len(r.kv) + topNRowBytes)
+		n += int64(stream.AllocBytes(cap(r.kv)))
 	}
-	n += int64(cap(p.rows)-len(p.rows))*24 + int64(cap(p.emitted)+cap(p.over))*topNEntryBytes
+	n += int64((cap(p.rows)+cap(p.emitted))*int(unsafe.Sizeof(topNRow{})) + cap(p.over)*topNEntryBytes)
 	t.cache.Bytes += n - p.bytes
 	p.bytes = n
 }

@@ -1,6 +1,7 @@
 package streamtest
 
 import (
+	"runtime"
 	"slices"
 	"testing"
 
@@ -41,5 +42,26 @@ func CheckEvicted(t testing.TB, a, b *stream.Stats) {
 	}
 	if a.StateEvicted.Load() != 0 {
 		t.Fatal("the unlimited operator evicted")
+	}
+}
+
+// LiveHeap returns the bytes of live heap objects after a full
+// collection.
+func LiveHeap() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// StateBytesMatchHeap fails unless the state bytes an operator reported
+// to its budget, reported, are within factor of the heap its state holds,
+// measured (the growth of LiveHeap while the state was built).
+func StateBytesMatchHeap(t testing.TB, reported, measured int64, factor float64) {
+	t.Helper()
+	t.Logf("reported %d bytes, heap grew by %d (%.2fx)", reported, measured, float64(reported)/float64(max(measured, 1)))
+	if measured <= 0 || float64(reported) < float64(measured)/factor || float64(reported) > float64(measured)*factor {
+		t.Fatalf("the operator reported %d bytes of state, the heap grew by %d: not within a factor of %g", reported, measured, factor)
 	}
 }
