@@ -200,6 +200,18 @@ func (f *function) newInstance(ctx context.Context, lim udf.Limits) (*instance, 
 	return inst, nil
 }
 
+// getFor is get with the context and limits of a call's env, which it
+// returns as well.
+func (f *function) getFor(env *udf.Env) (*instance, context.Context, udf.Limits, error) {
+	var ctx context.Context
+	if env != nil {
+		ctx = env.Context
+	}
+	lim := udf.UserLimits(env)
+	inst, err := f.get(ctx, lim)
+	return inst, ctx, lim, err
+}
+
 func (f *function) get(ctx context.Context, lim udf.Limits) (*instance, error) {
 	if v := f.pool.Get(); v != nil {
 		return v.(*instance), nil
@@ -389,12 +401,7 @@ func (r *Runtime) CompileScalar(d *udf.UserDef) (*udf.Scalar, error) {
 
 // evalScalar runs the function over n rows.
 func (f *function) evalScalar(env *udf.Env, args []arrow.Array, n int) (arrow.Array, error) {
-	var ctx context.Context
-	if env != nil {
-		ctx = env.Context
-	}
-	lim := udf.UserLimits(env)
-	inst, err := f.get(ctx, lim)
+	inst, ctx, lim, err := f.getFor(env)
 	if err != nil {
 		return nil, err
 	}
@@ -602,11 +609,6 @@ func (r *Runtime) CompileTable(d *udf.UserDef) (*udf.TableFunc, error) {
 
 // evalTable starts the generator for one row of arguments.
 func (f *function) evalTable(env *udf.Env, args []types.Datum, _ []types.T) (udf.RowIter, error) {
-	var ctx context.Context
-	if env != nil {
-		ctx = env.Context
-	}
-	lim := udf.UserLimits(env)
 	if f.def.Strict {
 		for _, a := range args {
 			if a == nil {
@@ -614,7 +616,7 @@ func (f *function) evalTable(env *udf.Env, args []types.Datum, _ []types.T) (udf
 			}
 		}
 	}
-	inst, err := f.get(ctx, lim)
+	inst, ctx, lim, err := f.getFor(env)
 	if err != nil {
 		return nil, err
 	}

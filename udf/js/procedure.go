@@ -1,8 +1,6 @@
 package js
 
 import (
-	"context"
-
 	"github.com/dop251/goja"
 
 	"streamsql/sql/types"
@@ -31,12 +29,7 @@ func (r *Runtime) CompileProcedure(d *udf.UserDef) (*udf.Procedure, error) {
 // callProcedure runs one CALL with the input parameters' values args and
 // returns the output parameters' values.
 func (f *function) callProcedure(env *udf.Env, args []types.Datum) ([]types.Datum, error) {
-	var ctx context.Context
-	if env != nil {
-		ctx = env.Context
-	}
-	lim := udf.UserLimits(env)
-	inst, err := f.get(ctx, lim)
+	inst, ctx, lim, err := f.getFor(env)
 	if err != nil {
 		return nil, err
 	}

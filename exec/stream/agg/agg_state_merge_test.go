@@ -77,24 +77,9 @@ func TestPartialStatesMerge(t *testing.T) {
 					}
 				}
 				for _, l := range locals {
-					buf := l.encode(nil, 0)
-					l.reset(0)
-					global.reset(1)
-					if rest, err := global.decode(buf, 1); err != nil || len(rest) != 0 {
-						t.Fatalf("decode: %v, %d bytes left", err, len(rest))
-					}
-					if ok, err := global.(aggMerger).merge(0, 1); !ok || err != nil {
-						t.Fatalf("merge: %v %v", ok, err)
-					}
+					mergePartial(t, global, l)
 				}
-				want, err1 := direct.result(0)
-				got, err2 := global.result(0)
-				if err1 != nil || err2 != nil {
-					t.Fatal(err1, err2)
-				}
-				if fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Fatalf("epoch %d: two phases give %v, one gives %v", epoch, got, want)
-				}
+				sameResult(t, fmt.Sprintf("epoch %d", epoch), global, direct)
 			}
 		})
 	}
@@ -133,19 +118,38 @@ func TestPartialStateNetZero(t *testing.T) {
 			fold(direct, 5, 1)
 			fold(local, 3, -1)
 			fold(local, 5, 1)
-			buf := local.encode(nil, 0)
-			global.reset(1)
-			if rest, err := global.decode(buf, 1); err != nil || len(rest) != 0 {
-				t.Fatalf("decode: %v, %d bytes left", err, len(rest))
-			}
-			if ok, err := global.(aggMerger).merge(0, 1); !ok || err != nil {
-				t.Fatalf("merge: %v %v", ok, err)
-			}
-			want, _ := direct.result(0)
-			got, _ := global.result(0)
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("two phases give %v, one gives %v", got, want)
-			}
+			mergePartial(t, global, local)
+			sameResult(t, "after the epoch", global, direct)
 		})
+	}
+}
+
+// mergePartial sends local's partial state of group 0, encoded and
+// decoded, into global's group 0, as a local half hands it to the
+// global one, and empties it.
+func mergePartial(t *testing.T, global, local aggState) {
+	t.Helper()
+	buf := local.encode(nil, 0)
+	local.reset(0)
+	global.reset(1)
+	if rest, err := global.decode(buf, 1); err != nil || len(rest) != 0 {
+		t.Fatalf("decode: %v, %d bytes left", err, len(rest))
+	}
+	if ok, err := global.(aggMerger).merge(0, 1); !ok || err != nil {
+		t.Fatalf("merge: %v %v", ok, err)
+	}
+}
+
+// sameResult fails unless the two phases' global state gives the result
+// of the state folded directly.
+func sameResult(t *testing.T, when string, global, direct aggState) {
+	t.Helper()
+	want, err1 := direct.result(0)
+	got, err2 := global.result(0)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%s: two phases give %v, one gives %v", when, got, want)
 	}
 }
