@@ -61,7 +61,7 @@ var settings = map[string]setting{
 	"subscribe_buffer_rows":               {def: "100000", desc: "Sets how many changes may wait for a slow SUBSCRIBE client before it is cut off."},
 	"streaming_parallelism":               {def: "0", desc: "Sets the number of parallel workers of new streaming jobs (0 = the core count)."},
 	"streaming_two_phase_agg":             {def: "off", desc: "Sets whether aggregations of new parallel streaming jobs run in a local and a global phase (auto, on, off)."},
-	"barrier_interval":                    {def: "100ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
+	"barrier_interval":                    {def: "20ms", desc: "Sets the interval between checkpoint barriers of streaming jobs."},
 	"barrier_write_delay":                 {def: "10ms", desc: "Sets the longest a table write waits for the barrier that makes it visible in views (0: the next interval)."},
 	"max_recursive_iterations":            {def: "100000", desc: "Sets the maximum number of runs of the recursive term of a WITH RECURSIVE query."},
 	"max_connections":                     {def: "100", desc: "Sets the maximum number of concurrent connections."},
