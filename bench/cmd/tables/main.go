@@ -195,31 +195,21 @@ func run(ctx context.Context, url, kind string, rows, batch, big, inserts, symbo
 	times = times[:0]
 	for i := range samples {
 		sym := fmt.Sprintf("S%d", i%symbols)
-		var before int64
-		if err := conn.QueryRow(ctx, "SELECT n FROM per_sym WHERE sym = $1", sym).Scan(&before); err != nil {
-			return nil, fmt.Errorf("read %s: %w", sym, err)
-		}
-		t := time.Now()
-		if _, err := conn.Exec(ctx, "INSERT INTO trades VALUES ($1, $2, 1.5, 1)", next, sym); err != nil {
-			return nil, err
-		}
-		next++
-		if err := refresh(); err != nil {
-			return nil, err
-		}
-		for {
+		read := func() (int64, error) {
 			var n int64
-			if err := conn.QueryRow(ctx, "SELECT n FROM per_sym WHERE sym = $1", sym).Scan(&n); err != nil {
-				return nil, err
-			}
-			if n > before {
-				break
-			}
-			if time.Since(t) > 30*time.Second {
-				return nil, fmt.Errorf("the insert into %s did not show in the view within 30 s", sym)
-			}
+			err := conn.QueryRow(ctx, "SELECT n FROM per_sym WHERE sym = $1", sym).Scan(&n)
+			return n, err
 		}
-		times = append(times, time.Since(t))
+		write := func() error {
+			_, err := conn.Exec(ctx, "INSERT INTO trades VALUES ($1, $2, 1.5, 1)", next, sym)
+			next++
+			return err
+		}
+		d, err := timeChange(read, write, refresh)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sym, err)
+		}
+		times = append(times, d)
 	}
 	res.FreshP50ms, res.FreshP99ms = pct(times, 0.50), pct(times, 0.99)
 	if err := conn.QueryRow(ctx, "SELECT count(*), sum(n) FROM per_sym").Scan(&res.ViewRows, &res.ViewCount); err != nil {
@@ -310,33 +300,47 @@ func windowed(ctx context.Context, url, kind string, groups, samples int) (p50, 
 	next := int64(groups)
 	for i := range samples {
 		sym, ws := group((i * 7919) % groups)
-		before, err := read(sym, ws)
+		write := func() error {
+			_, err := conn.Exec(ctx, "INSERT INTO trades_w VALUES ($1, $2, $3, 1)", next, sym, ws.Add(30*time.Second))
+			next++
+			return err
+		}
+		d, err := timeChange(func() (int64, error) { return read(sym, ws) }, write, refresh)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, fmt.Errorf("%s %s: %w", sym, ws, err)
 		}
-		t := time.Now()
-		if _, err := conn.Exec(ctx, "INSERT INTO trades_w VALUES ($1, $2, $3, 1)", next, sym, ws.Add(30*time.Second)); err != nil {
-			return 0, 0, err
-		}
-		next++
-		if err := refresh(); err != nil {
-			return 0, 0, err
-		}
-		for {
-			n, err := read(sym, ws)
-			if err != nil {
-				return 0, 0, err
-			}
-			if n > before {
-				break
-			}
-			if time.Since(t) > 30*time.Second {
-				return 0, 0, fmt.Errorf("the insert into %s %s did not show in the windowed view within 30 s", sym, ws)
-			}
-		}
-		times = append(times, time.Since(t))
+		times = append(times, d)
 	}
 	return pct(times, 0.50), pct(times, 0.99), nil
+}
+
+// timeChange reads a count, writes a row that raises it, refreshes (on
+// PostgreSQL) and reads until the count shows the row: the time from the
+// write to the read that shows it.
+func timeChange(read func() (int64, error), write, refresh func() error) (time.Duration, error) {
+	before, err := read()
+	if err != nil {
+		return 0, err
+	}
+	t := time.Now()
+	if err := write(); err != nil {
+		return 0, err
+	}
+	if err := refresh(); err != nil {
+		return 0, err
+	}
+	for {
+		n, err := read()
+		if err != nil {
+			return 0, err
+		}
+		if n > before {
+			return time.Since(t), nil
+		}
+		if time.Since(t) > 30*time.Second {
+			return 0, fmt.Errorf("the insert did not show in the view within 30 s")
+		}
+	}
 }
 
 func pct(ds []time.Duration, p float64) float64 {
